@@ -1,0 +1,104 @@
+"""Every setting, read from environment variables in one place.
+
+Each field names its variable and documents its default; `python -m cryptopredict.config` prints
+the table that the README shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value its setting cannot use."""
+
+
+def _setting(env: str, default: Any, help: str, *, secret: bool = False) -> Any:
+    return field(default=default, repr=not secret, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    cache_dir: Path = _setting(
+        "CRYPTOPREDICT_CACHE", Path(".cache/history"), "Directory of the local history store."
+    )
+    require_fresh_hours: float | None = _setting(
+        "REQUIRE_FRESH_HOURS",
+        None,
+        "Strict mode: fail unless a live source returns a last bar at most this many hours old "
+        "(the snapshot never qualifies). Unset: fall back to the snapshot.",
+    )
+    alpaca_api_key: str | None = _setting(
+        "ALPACA_API_KEY", None, "Alpaca key id; optional, raises the rate limit.", secret=True
+    )
+    alpaca_secret_key: str | None = _setting(
+        "ALPACA_SECRET_KEY", None, "Alpaca secret key; optional, with the key id.", secret=True
+    )
+    http_connect_timeout: float = _setting(
+        "HTTP_CONNECT_TIMEOUT", 5.0, "Seconds to wait for a data source to accept a connection."
+    )
+    http_read_timeout: float = _setting(
+        "HTTP_READ_TIMEOUT", 30.0, "Seconds to wait for a data source to answer a request."
+    )
+    http_attempts: int = _setting(
+        "HTTP_ATTEMPTS", 4, "Attempts per request on 429, 5xx, timeouts and dropped connections."
+    )
+    fetch_timeout: float = _setting(
+        "FETCH_TIMEOUT", 300.0, "Bound in seconds on one source's whole fetch, retries included."
+    )
+    max_bar_jump: float = _setting(
+        "MAX_BAR_JUMP",
+        3.0,
+        "Reject history where a bar's high, low or close differs from the previous close by more "
+        "than this factor.",
+    )
+    min_rows: int = _setting("MIN_ROWS", 100, "Reject history with fewer bars than this.")
+    log_level: str = _setting("LOG_LEVEL", "INFO", "Logging level of the command-line tools.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for spec in dataclasses.fields(cls):
+            raw = environ.get(spec.metadata["env"], "").strip()
+            if raw:
+                values[spec.name] = _convert(spec.metadata["env"], raw, hints[spec.name])
+        return cls(**values)
+
+
+def _convert(env: str, raw: str, hint: Any) -> Any:
+    target = hint
+    if isinstance(hint, types.UnionType):
+        target = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if target is bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{env} must be true or false, got {raw!r}")
+    try:
+        return target(raw)
+    except ValueError:
+        kind = {int: "a whole number", float: "a number"}.get(target, target.__name__)
+        raise ConfigError(f"{env} must be {kind}, got {raw!r}") from None
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, for the README."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for spec in dataclasses.fields(Settings):
+        default = "unset" if spec.default is None else f"`{spec.default}`"
+        rows.append(f"| `{spec.metadata['env']}` | {default} | {spec.metadata['help']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -1,0 +1,126 @@
+"""Alpaca Markets crypto bars through alpaca-py.
+
+Crypto history needs no keys; keys from the environment raise the rate limit. Alpaca's crypto
+bars are built from quotes, so quiet hours may be missing and volume may be 0: that is data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import pandas as pd
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.historical.crypto import CryptoHistoricalDataClient
+from alpaca.data.requests import CryptoBarsRequest
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+
+from cryptopredict.config import Settings
+from cryptopredict.data.errors import SourceError
+from cryptopredict.data.frame import empty_frame, make_frame
+from cryptopredict.data.progress import progress
+from cryptopredict.data.query import BarQuery
+from cryptopredict.data.retry import (
+    RetryPolicy,
+    call_with_retries,
+    malformed,
+    status_error,
+    transport_error,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "alpaca"
+PAGE_BARS = 10_000  # alpaca-py's page size for bars
+_UNITS = {
+    "m": (TimeFrameUnit.Minute, 59),
+    "h": (TimeFrameUnit.Hour, 23),
+    "d": (TimeFrameUnit.Day, 1),
+    "w": (TimeFrameUnit.Week, 1),
+}
+_FIELDS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
+
+
+class TimeoutSession(requests.Session):
+    """A session that applies a default (connect, read) timeout to every request."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, **kwargs)
+
+
+class AlpacaSource:
+    name = NAME
+
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.sleep = sleep
+
+    def fetch(self, query: BarQuery) -> pd.DataFrame:
+        timeframe = _timeframe(query)
+        client = self._client()
+        policy = RetryPolicy.starting_now(
+            self.settings.http_attempts, self.settings.fetch_timeout, self.sleep
+        )
+        windows = list(query.windows(PAGE_BARS))
+        rows: list[dict] = []
+        with progress(len(windows), f"alpaca {query.asset.alpaca_symbol} {query.interval}") as done:
+            for start, end in windows:
+                request = CryptoBarsRequest(
+                    symbol_or_symbols=query.asset.alpaca_symbol,
+                    timeframe=timeframe,
+                    start=start.to_pydatetime(),
+                    end=(end - pd.Timedelta(seconds=1)).to_pydatetime(),
+                )
+                rows.extend(
+                    call_with_retries(NAME, policy, lambda r=request: self._bars(client, r))
+                )
+                done()
+        if not rows:
+            return empty_frame()
+        raw = pd.DataFrame(rows).rename(columns={**_FIELDS, "vw": "vwap"})
+        return make_frame(raw)
+
+    def _client(self) -> CryptoHistoricalDataClient:
+        keys = (self.settings.alpaca_api_key, self.settings.alpaca_secret_key)
+        client = CryptoHistoricalDataClient(*keys if all(keys) else (None, None), raw_data=True)
+        # alpaca-py sets no timeout and retries 429s itself with a fixed wait that ignores
+        # Retry-After; give it a session with timeouts and leave retries to call_with_retries.
+        client._session = TimeoutSession(
+            (self.settings.http_connect_timeout, self.settings.http_read_timeout)
+        )
+        client._retry = 0
+        return client
+
+    def _bars(self, client: CryptoHistoricalDataClient, request: CryptoBarsRequest) -> list[dict]:
+        try:
+            answer = client.get_crypto_bars(request)
+        except APIError as error:
+            response = error.response
+            headers = response.headers if response is not None else {}
+            raise status_error(NAME, error.status_code or 0, headers, str(error)) from error
+        except requests.JSONDecodeError as error:
+            raise malformed(NAME, error.doc) from error
+        except requests.RequestException as error:
+            raise transport_error(NAME, error) from error
+        except ValueError as error:  # alpaca-py: "data in response does not match any known keys"
+            raise malformed(NAME, str(error)) from error
+        if not isinstance(answer, dict):
+            raise malformed(NAME, repr(answer))
+        bars = answer.get(request.symbol_or_symbols, [])
+        if not isinstance(bars, list) or not all(isinstance(bar, dict) for bar in bars):
+            raise malformed(NAME, repr(bars))
+        return bars
+
+
+def _timeframe(query: BarQuery) -> TimeFrame:
+    unit, largest = _UNITS[query.interval.unit]
+    if query.interval.amount > largest:
+        raise SourceError(NAME, f"Alpaca has no {query.interval} bars")
+    return TimeFrame(query.interval.amount, unit)

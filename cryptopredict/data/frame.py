@@ -1,0 +1,113 @@
+"""The canonical OHLCV frame every source returns, and the one function that checks its shape.
+
+A frame has a `timestamp` column (bar open time, tz-aware UTC) and float columns
+`open, high, low, close, volume`, plus `vwap` when the source knows it. `Bars` carries the frame
+with its symbol, interval and the source that served it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import pandas as pd
+from pandas.api import types as ptypes
+
+from cryptopredict.data.errors import ValidationError
+from cryptopredict.data.intervals import Interval
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+VALUE_COLUMNS = (*PRICE_COLUMNS, "volume")
+COLUMNS = ("timestamp", *VALUE_COLUMNS)
+OPTIONAL_COLUMNS = ("vwap",)
+TIMESTAMP_DTYPE = "datetime64[ns, UTC]"
+
+
+class FrameError(ValidationError):
+    """A frame does not have the canonical shape."""
+
+
+@dataclass(frozen=True)
+class Bars:
+    frame: pd.DataFrame
+    symbol: str
+    interval: Interval
+    source: str
+
+    def with_frame(self, frame: pd.DataFrame) -> Bars:
+        return replace(self, frame=frame)
+
+    @property
+    def first(self) -> pd.Timestamp | None:
+        return self.frame["timestamp"].iloc[0] if len(self.frame) else None
+
+    @property
+    def last(self) -> pd.Timestamp | None:
+        return self.frame["timestamp"].iloc[-1] if len(self.frame) else None
+
+
+def make_frame(data: pd.DataFrame | dict) -> pd.DataFrame:
+    """Coerce raw columns to the canonical names and dtypes, keeping row order as received."""
+    raw = pd.DataFrame(data)
+    missing = [name for name in COLUMNS if name not in raw.columns]
+    if missing:
+        raise FrameError(f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+    names = [*COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in raw.columns)]
+    frame = raw.loc[:, names].reset_index(drop=True)
+    frame["timestamp"] = _utc(frame["timestamp"])
+    for name in names[1:]:
+        frame[name] = _floats(frame[name], name)
+    check_frame(frame, ordered=False)
+    return frame
+
+
+def empty_frame() -> pd.DataFrame:
+    return make_frame({name: [] for name in COLUMNS})
+
+
+def typical_price(frame: pd.DataFrame) -> pd.Series:
+    return (frame["high"] + frame["low"] + frame["close"]) / 3
+
+
+def check_frame(frame: pd.DataFrame, *, ordered: bool = True) -> None:
+    """Raise FrameError unless `frame` is canonical (and, if `ordered`, strictly increasing)."""
+    problems = []
+    missing = [name for name in COLUMNS if name not in frame.columns]
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    extra = [name for name in frame.columns if name not in COLUMNS + OPTIONAL_COLUMNS]
+    if extra:
+        problems.append(f"unexpected column(s) {', '.join(map(str, extra))}")
+    if "timestamp" in frame.columns and str(frame["timestamp"].dtype) != TIMESTAMP_DTYPE:
+        problems.append(f"timestamp is {frame['timestamp'].dtype}, not {TIMESTAMP_DTYPE}")
+    for name in _present(frame, VALUE_COLUMNS + OPTIONAL_COLUMNS):
+        if not ptypes.is_float_dtype(frame[name].dtype):
+            problems.append(f"{name} is {frame[name].dtype}, not float")
+    if ordered and not problems and not frame["timestamp"].is_monotonic_increasing:
+        problems.append("timestamps are not sorted")
+    if ordered and not problems and frame["timestamp"].duplicated().any():
+        first = frame.loc[frame["timestamp"].duplicated(), "timestamp"].iloc[0]
+        problems.append(f"timestamps repeat, first at {first.isoformat()}")
+    if problems:
+        raise FrameError("not a canonical OHLCV frame: " + "; ".join(problems))
+
+
+def _present(frame: pd.DataFrame, names: Iterable[str]) -> list[str]:
+    return [name for name in names if name in frame.columns]
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    try:
+        stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as error:
+        raise FrameError(f"timestamp column holds values that are not dates: {error}") from None
+    return stamps.astype(TIMESTAMP_DTYPE)
+
+
+def _floats(values: pd.Series, name: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    unparsable = numbers.isna() & values.notna()
+    if unparsable.any():
+        row = unparsable.to_numpy().nonzero()[0][0]
+        raise FrameError(f"{name} holds a value that is not a number at row {row}: {values[row]!r}")
+    return numbers.astype("float64")

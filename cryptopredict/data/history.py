@@ -1,0 +1,114 @@
+"""Getting a validated price history: the source chain, the store, and strict mode.
+
+`auto` tries Alpaca, then Binance, then the embedded snapshot; each failure is logged in one line
+with its reason, and the result records which source served it. In strict mode
+(REQUIRE_FRESH_HOURS) the snapshot is never used and stale live data counts as a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from cryptopredict.assets import Asset
+from cryptopredict.config import Settings
+from cryptopredict.data.alpaca import AlpacaSource
+from cryptopredict.data.binance import BinanceSource
+from cryptopredict.data.csvfile import CsvSource
+from cryptopredict.data.errors import DataError
+from cryptopredict.data.frame import Bars, empty_frame
+from cryptopredict.data.intervals import Interval
+from cryptopredict.data.query import BarQuery, Source
+from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
+from cryptopredict.data.validation import Rules, ValidationReport, validate
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
+LIVE_SOURCES = ("alpaca", "binance")
+
+
+class NoHistoryError(DataError):
+    """No source delivered a usable history; the message lists each source's reason."""
+
+
+@dataclass(frozen=True)
+class History:
+    bars: Bars
+    report: ValidationReport
+    failures: tuple[str, ...]  # "source: reason" for every source tried before this one
+
+
+def load_history(
+    asset: Asset,
+    interval: Interval | str,
+    since: pd.Timestamp,
+    settings: Settings,
+    *,
+    source: str = "auto",
+    csv: Path | None = None,
+    now: pd.Timestamp | None = None,
+    sources: Sequence[Source] | None = None,
+) -> History:
+    """The validated bars of `asset` from `since` to the last closed bar."""
+    now = now or pd.Timestamp.now(tz="UTC")
+    query = BarQuery(asset, Interval.parse(interval), pd.Timestamp(since), now)
+    rules = Rules.from_settings(settings)
+    chain = list(sources) if sources is not None else _chain(source, csv, settings)
+    store = HistoryStore(settings.cache_dir)
+    failures: list[str] = []
+    for each in chain:
+        try:
+            bars, report = _from_source(each, query, rules, store, now)
+        except DataError as error:
+            reason = getattr(error, "reason", None) or str(error)
+            log.warning("source %s failed: %s", each.name, reason)
+            failures.append(f"{each.name}: {reason}")
+            continue
+        log.info("source %s served %s", each.name, report.summary())
+        return History(bars, report, tuple(failures))
+    raise NoHistoryError(
+        f"no source delivered {asset.symbol} {query.interval} bars: " + "; ".join(failures)
+    )
+
+
+def _chain(source: str, csv: Path | None, settings: Settings) -> list[Source]:
+    if csv is not None:
+        return [CsvSource(csv)]
+    factories: dict[str, Callable[[], Source]] = {
+        "alpaca": lambda: AlpacaSource(settings),
+        "binance": lambda: BinanceSource(settings),
+        "snapshot": SnapshotSource,
+    }
+    if source == "auto":
+        names = LIVE_SOURCES if settings.require_fresh_hours is not None else factories
+        return [factories[name]() for name in names]
+    if source not in factories:
+        raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}")
+    return [factories[source]()]
+
+
+def _from_source(
+    source: Source, query: BarQuery, rules: Rules, store: HistoryStore, now: pd.Timestamp
+) -> tuple[Bars, ValidationReport]:
+    if source.name not in LIVE_SOURCES:
+        return validate(_bars(source, source.fetch(query), query), rules, now)
+    key = (source.name, query.asset.slug, query.interval)
+    stored = store.load(*key) or StoredHistory(empty_frame(), query.start)
+    fetched = source.fetch(replace(query, start=stored.resume_start(query.start)))
+    merged = drop_open_bar(stored.merge(fetched), query.interval, now)
+    # Bars before the query's start can only come from the store, which holds validated bars.
+    in_window = merged["timestamp"] >= query.start
+    bars, report = validate(_bars(source, merged[in_window], query), rules, now)
+    kept = pd.concat([merged[~in_window], bars.frame], ignore_index=True)
+    store.save(*key, StoredHistory(kept, min(stored.covers_from, query.start)))
+    return bars, report
+
+
+def _bars(source: Source, frame: pd.DataFrame, query: BarQuery) -> Bars:
+    return Bars(frame, query.asset.symbol, query.interval, source.name)

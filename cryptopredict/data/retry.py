@@ -1,0 +1,131 @@
+"""Bounded retries for data-source requests, shared by every network source.
+
+Requests are retried on 429, 5xx, timeouts and dropped connections, with exponential backoff or
+the server's `Retry-After`, within both an attempt limit and a deadline for the whole fetch.
+Everything else fails at once: a request that cannot succeed should not cost minutes.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import requests
+import tenacity
+import urllib3.exceptions
+
+from cryptopredict.data.errors import DataError, SourceError, TransientSourceError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BACKOFF = 8.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int
+    deadline: float  # time.monotonic() value after which no new attempt starts
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def starting_now(
+        cls, attempts: int, budget: float, sleep: Callable[[float], None] = time.sleep
+    ) -> RetryPolicy:
+        return cls(attempts=attempts, deadline=time.monotonic() + budget, sleep=sleep)
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def call_with_retries(source: str, policy: RetryPolicy, request: Callable[[], T]) -> T:
+    """Run `request`, retrying TransientSourceError; raise SourceError when out of tries or time."""
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        hinted = getattr(error, "retry_after", None)
+        backoff = min(MAX_BACKOFF, 0.5 * 2 ** (state.attempt_number - 1))
+        delay = hinted if hinted is not None else backoff
+        if delay > policy.remaining():
+            raise SourceError(
+                source,
+                f"{error}; the next try would start after the fetch deadline "
+                f"(waiting {delay:.0f} s, {max(policy.remaining(), 0):.0f} s left)",
+            )
+        log.info("%s: %s; retrying in %.1f s", source, error, delay)
+        return delay
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(TransientSourceError),
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=wait,
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(request)
+    except TransientSourceError as error:
+        raise SourceError(source, f"{error} (gave up after {policy.attempts} attempts)") from error
+
+
+def status_error(source: str, status: int, headers: Mapping[str, str], body: str) -> DataError:
+    """The exception for an HTTP error answer: transient for 429/5xx, permanent otherwise."""
+    summary = f"HTTP {status}: {_snippet(body)}"
+    if status in RETRYABLE_STATUS:
+        return TransientSourceError(summary, retry_after=retry_after_seconds(headers))
+    return SourceError(source, summary, status=status)
+
+
+def transport_error(source: str, error: requests.RequestException) -> DataError:
+    """Classify a requests failure: timeouts and dropped connections are worth another try."""
+    if _is_name_resolution_failure(error):
+        return SourceError(source, f"cannot resolve {_host(error)} (no network or DNS)")
+    if isinstance(error, requests.Timeout | requests.ConnectionError):
+        return TransientSourceError(f"{type(error).__name__} talking to {_host(error)}")
+    return SourceError(source, f"request failed: {error}")
+
+
+def malformed(source: str, body: str) -> SourceError:
+    return SourceError(source, f"answer is not the expected JSON: {_snippet(body)!r}")
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _is_name_resolution_failure(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.NameResolutionError):
+            return True
+        reason = getattr(seen, "reason", None)
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else nested
+    return False
+
+
+def _host(error: requests.RequestException) -> str:
+    request = getattr(error, "request", None)
+    url = getattr(request, "url", None) or ""
+    return url.split("/")[2] if url.count("/") >= 2 else "the server"
+
+
+def _snippet(body: str, limit: int = 160) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= limit else text[:limit] + "..."

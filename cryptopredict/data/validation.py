@@ -1,0 +1,216 @@
+"""Checks a history before training, repairing what is safe to repair and reporting it.
+
+- fixed silently: unsorted rows, exact duplicates;
+- fixed and reported: conflicting duplicates (the latest fetched wins), OHLC inconsistencies;
+- rejected, naming the first offending bar: non-finite or non-positive prices, negative volume,
+  timestamps off the interval grid, too few rows, a one-bar jump beyond a factor, and (strict mode)
+  a stale last bar;
+- reported, never filled: gaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from cryptopredict.config import Settings
+from cryptopredict.data.errors import StaleDataError, ValidationError
+from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars, check_frame
+from cryptopredict.data.intervals import Interval
+
+
+@dataclass(frozen=True)
+class Rules:
+    max_jump: float = 3.0
+    min_rows: int = 100
+    require_fresh_hours: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(settings.max_bar_jump, settings.min_rows, settings.require_fresh_hours)
+
+
+@dataclass(frozen=True)
+class Repair:
+    count: int = 0
+    first: str | None = None  # ISO timestamp of the first affected bar
+
+
+@dataclass(frozen=True)
+class Gaps:
+    count: int = 0
+    missing_bars: int = 0
+    largest_after: str | None = None  # the bar before the largest gap
+    largest_missing_bars: int = 0
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    rows: int
+    first: str
+    last: str
+    exact_duplicates_dropped: int
+    was_unsorted: bool
+    conflicting_duplicates: Repair
+    ohlc_repaired: Repair
+    gaps: Gaps
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        parts = [f"{self.rows} bars from {self.first} to {self.last}"]
+        if self.exact_duplicates_dropped:
+            parts.append(f"{self.exact_duplicates_dropped} exact duplicates dropped")
+        if self.conflicting_duplicates.count:
+            parts.append(
+                f"{self.conflicting_duplicates.count} conflicting duplicates resolved to the "
+                f"latest fetched (first {self.conflicting_duplicates.first})"
+            )
+        if self.ohlc_repaired.count:
+            parts.append(
+                f"{self.ohlc_repaired.count} bars with inconsistent OHLC repaired "
+                f"(first {self.ohlc_repaired.first})"
+            )
+        if self.gaps.count:
+            parts.append(
+                f"{self.gaps.count} gaps, {self.gaps.missing_bars} bars missing "
+                f"(largest {self.gaps.largest_missing_bars} after {self.gaps.largest_after})"
+            )
+        return "; ".join(parts)
+
+
+def validate(
+    bars: Bars, rules: Rules, now: pd.Timestamp | None = None
+) -> tuple[Bars, ValidationReport]:
+    """The cleaned bars and what was done to them; ValidationError if they cannot be used."""
+    frame = bars.frame.reset_index(drop=True)
+    deduplicated = frame.drop_duplicates()
+    exact = len(frame) - len(deduplicated)
+    frame, conflicts = _keep_latest(deduplicated)
+    was_unsorted = not frame["timestamp"].is_monotonic_increasing
+    frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    _reject_too_few(frame, rules.min_rows)
+    _reject_bad_values(frame)
+    _reject_off_grid(frame, bars.interval)
+    frame, ohlc = _repair_ohlc(frame)
+    _reject_jumps(frame, rules.max_jump)
+    cleaned = bars.with_frame(frame)
+    if rules.require_fresh_hours is not None:
+        check_fresh(cleaned, rules.require_fresh_hours, now or pd.Timestamp.now(tz="UTC"))
+    check_frame(frame)
+    report = ValidationReport(
+        rows=len(frame),
+        first=_iso(frame["timestamp"].iloc[0]),
+        last=_iso(frame["timestamp"].iloc[-1]),
+        exact_duplicates_dropped=exact,
+        was_unsorted=was_unsorted,
+        conflicting_duplicates=conflicts,
+        ohlc_repaired=ohlc,
+        gaps=find_gaps(frame, bars.interval),
+    )
+    return cleaned, report
+
+
+def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
+    """Strict mode: the data must be live and its newest bar must have closed recently."""
+    if bars.source == "snapshot":
+        raise StaleDataError(
+            "strict mode (REQUIRE_FRESH_HOURS / --require-fresh) does not accept the embedded "
+            "snapshot; a live source must answer"
+        )
+    closed = bars.last + bars.interval.delta
+    age = (now - closed) / pd.Timedelta(hours=1)
+    if age > max_age_hours:
+        raise StaleDataError(
+            f"{bars.source}: the newest bar ({_iso(bars.last)}) closed {age:.1f} h ago; "
+            f"strict mode allows {max_age_hours:g} h"
+        )
+
+
+def find_gaps(frame: pd.DataFrame, interval: Interval) -> Gaps:
+    steps = frame["timestamp"].diff().iloc[1:] // interval.delta
+    missing = steps[steps > 1] - 1
+    if missing.empty:
+        return Gaps()
+    largest = missing.idxmax()
+    return Gaps(
+        count=len(missing),
+        missing_bars=int(missing.sum()),
+        largest_after=_iso(frame["timestamp"].iloc[largest - 1]),
+        largest_missing_bars=int(missing.loc[largest]),
+    )
+
+
+def _keep_latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
+    repeated = frame["timestamp"].duplicated(keep=False)
+    if not repeated.any():
+        return frame, Repair()
+    conflicting = frame.loc[repeated, "timestamp"]
+    kept = frame[~frame["timestamp"].duplicated(keep="last")]
+    return kept, Repair(conflicting.nunique(), _iso(conflicting.min()))
+
+
+def _reject_too_few(frame: pd.DataFrame, min_rows: int) -> None:
+    if len(frame) < min_rows:
+        raise ValidationError(f"only {len(frame)} bars; at least {min_rows} are needed")
+
+
+def _reject_bad_values(frame: pd.DataFrame) -> None:
+    prices = frame[list(PRICE_COLUMNS)].to_numpy()
+    values = frame[list(VALUE_COLUMNS)].to_numpy()
+    checks = [
+        (~np.isfinite(values).all(axis=1), "a value that is not a finite number"),
+        ((prices <= 0).any(axis=1), "a price that is zero or negative"),
+        ((frame["volume"] < 0).to_numpy(), "a negative volume"),
+    ]
+    for bad, what in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValidationError(f"bar {_describe(frame, row)} has {what}")
+
+
+def _reject_off_grid(frame: pd.DataFrame, interval: Interval) -> None:
+    off = frame["timestamp"] != interval.floor(frame["timestamp"])
+    if off.any():
+        row = int(np.flatnonzero(off.to_numpy())[0])
+        raise ValidationError(
+            f"bar {_iso(frame['timestamp'].iloc[row])} does not start a {interval} period: "
+            f"is the data really {interval} bars?"
+        )
+
+
+def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
+    prices = frame[list(PRICE_COLUMNS)]
+    high, low = prices.max(axis=1), prices.min(axis=1)
+    broken = (frame["high"] != high) | (frame["low"] != low)
+    if not broken.any():
+        return frame, Repair()
+    repaired = frame.assign(high=high, low=low)
+    return repaired, Repair(int(broken.sum()), _iso(frame.loc[broken, "timestamp"].iloc[0]))
+
+
+def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
+    previous = frame["close"].shift()
+    ratios = frame[["close", "high", "low"]].div(previous, axis=0)
+    factors = np.maximum(ratios, 1 / ratios)
+    bad = (factors > max_jump).any(axis=1).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        column = factors.iloc[row].idxmax()
+        raise ValidationError(
+            f"bar {_iso(frame['timestamp'].iloc[row])}: {column} {frame[column].iloc[row]:g} "
+            f"is {factors[column].iloc[row]:.1f}x away from the previous close "
+            f"{previous.iloc[row]:g} (limit {max_jump:g}x, MAX_BAR_JUMP)"
+        )
+
+
+def _describe(frame: pd.DataFrame, row: int) -> str:
+    values = ", ".join(f"{name}={frame[name].iloc[row]:g}" for name in VALUE_COLUMNS)
+    return f"{_iso(frame['timestamp'].iloc[row])} ({values})"
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""Training, backtesting and baselines; writes the artifact."""

@@ -1,0 +1,125 @@
+"""The embedded snapshot is the real data its provenance describes; user CSVs read alike."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+
+import pandas as pd
+import pytest
+
+from cryptopredict.assets import ASSETS
+from cryptopredict.data.csvfile import CsvSource, read_ohlcv_csv
+from cryptopredict.data.errors import SourceError, ValidationError
+from cryptopredict.data.frame import Bars, FrameError, check_frame
+from cryptopredict.data.intervals import Interval
+from cryptopredict.data.query import BarQuery
+from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.data.validation import Rules, validate
+
+PROVENANCE = SnapshotSource().data_dir / "PROVENANCE.md"
+EVERYTHING = (pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC"))
+
+
+def stated_sha256(name: str) -> str:
+    section = PROVENANCE.read_text().split(f"`{name}`", 1)[1]
+    return re.search(r"sha256: `([0-9a-f]{64})`", section).group(1)
+
+
+@pytest.mark.parametrize("name", ["btc-usd-1h.csv", "btc-usd-1d.csv", "eth-usd-1d.csv"])
+def test_embedded_files_are_byte_identical_to_their_provenance(name):
+    data = gzip.decompress((PROVENANCE.parent / f"{name}.gz").read_bytes())
+    assert hashlib.sha256(data).hexdigest() == stated_sha256(name)
+
+
+@pytest.mark.parametrize(
+    ("interval", "rows", "first", "last"),
+    [
+        ("1h", 48771, "2021-01-01 00:00", "2026-07-26 16:00"),
+        ("1d", 4357, "2014-09-17", "2026-08-21"),
+    ],
+)
+def test_snapshot_serves_real_btc_history(interval, rows, first, last):
+    query = BarQuery(ASSETS["btc-usd"], Interval.parse(interval), *EVERYTHING)
+    frame = SnapshotSource().fetch(query)
+    check_frame(frame)
+    assert len(frame) == rows
+    assert frame["timestamp"].iloc[0] == pd.Timestamp(first, tz="UTC")
+    assert frame["timestamp"].iloc[-1] == pd.Timestamp(last, tz="UTC")
+
+
+def test_snapshot_anchor_values_match_the_provenance():
+    query = BarQuery(ASSETS["btc-usd"], Interval.parse("1d"), *EVERYTHING)
+    close = SnapshotSource().fetch(query).set_index("timestamp")["close"]
+    assert close[pd.Timestamp("2021-11-08", tz="UTC")] == pytest.approx(67566.83, abs=0.01)
+    assert close[pd.Timestamp("2025-10-06", tz="UTC")] == pytest.approx(124752.53, abs=0.01)
+    assert close.idxmax() == pd.Timestamp("2025-10-06", tz="UTC")
+
+
+def test_snapshot_builds_coarser_intervals_from_complete_bars():
+    query = BarQuery(ASSETS["btc-usd"], Interval.parse("4h"), *EVERYTHING)
+    frame = SnapshotSource().fetch(query)
+    check_frame(frame)
+    assert (frame["timestamp"].dt.hour % 4 == 0).all()
+    # 2021-02-11 04:00 is missing from the hourly file, so that 4-hour bar is left out.
+    assert pd.Timestamp("2021-02-11 04:00", tz="UTC") not in set(frame["timestamp"])
+
+
+def test_snapshot_says_what_it_lacks():
+    query = BarQuery(ASSETS["eth-usd"], Interval.parse("1h"), *EVERYTHING)
+    with pytest.raises(SourceError, match=r"no 1h data for ETH/USD .embedded: 1d."):
+        SnapshotSource().fetch(query)
+
+
+def test_csv_headers_are_case_insensitive_and_date_means_timestamp(tmp_path):
+    path = tmp_path / "daily.csv"
+    path.write_text(
+        "Date,Open,HIGH,Low,Close,Adj Close,Volume\n"
+        "2024-01-01,100,110,90,105,105,1000\n"
+        "2024-01-02,105,120,100,115,115,2000\n"
+    )
+    frame = read_ohlcv_csv(path)
+    check_frame(frame)
+    assert list(frame.columns) == ["timestamp", "open", "high", "low", "close", "volume"]
+    assert frame["timestamp"].iloc[1] == pd.Timestamp("2024-01-02", tz="UTC")
+
+
+def test_csv_times_with_offsets_are_converted_to_utc(tmp_path):
+    path = tmp_path / "offset.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n2024-01-01T02:00:00+02:00,1,1,1,1,0\n")
+    assert read_ohlcv_csv(path)["timestamp"].iloc[0] == pd.Timestamp("2024-01-01", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("timestamp,open,high,low,close\n2024-01-01,1,1,1,1\n", "missing column.*volume"),
+        ("timestamp,open,high,low,close,volume\nyesterday,1,1,1,1,1\n", "not dates"),
+        ("timestamp,open,high,low,close,volume\n2024-01-01,1,1,one,1,1\n", "low holds .* 'one'"),
+    ],
+)
+def test_malformed_csvs_are_named(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(FrameError, match=message):
+        read_ohlcv_csv(path)
+
+
+def test_truncated_and_missing_files_are_clear_errors(tmp_path):
+    truncated = tmp_path / "cut.csv.gz"
+    truncated.write_bytes((SnapshotSource().data_dir / "btc-usd-1d.csv.gz").read_bytes()[:5000])
+    with pytest.raises(SourceError, match=r"cannot read .*cut.csv.gz"):
+        read_ohlcv_csv(truncated)
+    with pytest.raises(SourceError, match="no such file"):
+        CsvSource(tmp_path / "absent.csv").fetch(
+            BarQuery(ASSETS["btc-usd"], Interval.parse("1d"), *EVERYTHING)
+        )
+
+
+def test_a_csv_cut_mid_row_leaves_a_gap_that_validation_names(tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n2024-01-01,1,2,1,2,5\n2024-01-02,2,3")
+    bars = Bars(read_ohlcv_csv(path), "BTC/USD", Interval.parse("1d"), "csv")
+    with pytest.raises(ValidationError, match=r"bar 2024-01-02T00:00:00Z .* not a finite number"):
+        validate(bars, Rules(min_rows=1))

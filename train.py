@@ -1,0 +1,8 @@
+"""Fetch, validate, train, backtest and write the forecast artifact: `python train.py --help`."""
+
+import sys
+
+from cryptopredict.model.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
