@@ -1,0 +1,88 @@
+"""How the model's raw output becomes the served forecast: anchoring, damping, calibrated bands.
+
+Prophet's fitted trend sits away from the last observed price, and its intervals do not widen
+with the horizon the way a price does. So, past the last bar (the origin):
+
+- the path is anchored: it starts at the last close, moving as the model's own path moves;
+- the model's move away from the origin is damped by tau / (tau + h) at horizon h (when tau is
+  set), a damped trend that tends to a finite limit instead of growing forever;
+- the band is the centre times exp(q) for the empirical quantiles q of past log errors at each
+  horizon (conformal calibration on backtest residuals), interpolated between calibrated horizons
+  and widened as sqrt(h) past the last one.
+
+Pure numpy, so the API can apply it to predictions past the precomputed grid without the
+training code. `target` says what the model was fitted on: `log` (log close) or `price` (close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Postprocess:
+    target: str  # "log" or "price"
+    origin: int  # epoch seconds of the last bar the model saw
+    last_close: float
+    model_at_origin: float  # the model's raw prediction at the origin, in model space
+    anchored: bool
+    damping_hours: float | None  # tau; None leaves the model's path undamped
+    interval_width: float
+    band_hours: tuple[float, ...]  # calibrated horizons, increasing
+    band_lower: tuple[float, ...]  # log-error quantile at (1 - width) / 2, per horizon
+    band_upper: tuple[float, ...]  # log-error quantile at (1 + width) / 2, per horizon
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Postprocess:
+        return cls(
+            **{
+                **data,
+                "band_hours": tuple(data["band_hours"]),
+                "band_lower": tuple(data["band_lower"]),
+                "band_upper": tuple(data["band_upper"]),
+            }
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def hours_ahead(self, ds: np.ndarray) -> np.ndarray:
+        return (np.asarray(ds, dtype=np.int64) - self.origin) / 3600.0
+
+    def centre(self, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        """The point forecast, in price, from the model's raw predictions at `hours` ahead."""
+        raw = np.asarray(raw, dtype=np.float64)
+        move = raw - self.model_at_origin
+        if self.damping_hours is not None:
+            move = move * (self.damping_hours / (self.damping_hours + np.maximum(hours, 0.0)))
+        start = self.model_at_origin
+        if self.anchored:
+            start = np.log(self.last_close) if self.target == "log" else self.last_close
+        path = start + move
+        return np.exp(path) if self.target == "log" else path
+
+    def band(self, centre: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lower = _quantile_at(hours, self.band_hours, self.band_lower)
+        upper = _quantile_at(hours, self.band_hours, self.band_upper)
+        return centre * np.exp(lower), centre * np.exp(upper)
+
+    def forecast(
+        self, ds: np.ndarray, raw: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`yhat, yhat_lower, yhat_upper` at times `ds` past the origin."""
+        hours = self.hours_ahead(ds)
+        centre = self.centre(raw, hours)
+        lower, upper = self.band(centre, hours)
+        return centre, lower, upper
+
+
+def _quantile_at(hours: np.ndarray, known: tuple[float, ...], values: tuple[float, ...]):
+    """Linear between calibrated horizons (from 0 at h = 0), then growing as sqrt(h)."""
+    grid = np.concatenate([[0.0], known])
+    table = np.concatenate([[0.0], values])
+    hours = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
+    inside = np.interp(hours, grid, table)
+    beyond = table[-1] * np.sqrt(hours / grid[-1])
+    return np.where(hours <= grid[-1], inside, beyond)

@@ -1,0 +1,167 @@
+"""The artifact contract: written atomically, verified on every read, refused when corrupt."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from cryptopredict.artifact import (
+    BACKTEST,
+    GRID,
+    HISTORY,
+    MANIFEST,
+    MODEL,
+    SCHEMA_VERSION,
+    ArtifactError,
+    Series,
+    load_artifact,
+    load_artifacts,
+    write_artifact,
+)
+
+HOUR = 3600
+START = 1_700_000_000 - 1_700_000_000 % HOUR
+
+
+def parts(version: str = "v1", points: int = 48) -> dict:
+    ds = START + HOUR * np.arange(points, dtype=np.int64)
+    yhat = 30_000 + np.arange(points, dtype=np.float64)
+    return {
+        "model": {"stand-in for": "a fitted Prophet model", "version": version},
+        "grid": Series({"ds": ds, "yhat": yhat, "yhat_lower": yhat - 50, "yhat_upper": yhat + 50}),
+        "history": Series({"ds": ds[:24], "close": yhat[:24] + 3}),
+        "backtest": {"summary": {}},
+        "manifest": {
+            "asset": "btc-usd",
+            "symbol": "BTC/USD",
+            "interval": "1h",
+            "model_version": version,
+            "created_at": "2026-11-21T00:00:00Z",
+            "data": {},
+            "versions": {"prophet": importlib.metadata.version("prophet")},
+            "params": {},
+            "postprocess": {},
+            "metrics": {},
+            "horizon": {"hours": 24},
+        },
+    }
+
+
+@pytest.fixture
+def written(tmp_path):
+    return write_artifact(tmp_path / "artifacts", **parts())
+
+
+def test_round_trip(written):
+    artifact = load_artifact(written)
+    assert written.name == "btc-usd"
+    assert artifact.manifest["schema_version"] == SCHEMA_VERSION
+    assert set(artifact.manifest["files"]) == {MODEL, GRID, HISTORY, BACKTEST}
+    np.testing.assert_array_equal(artifact.grid["yhat"], parts()["grid"]["yhat"])
+    np.testing.assert_array_equal(artifact.history["close"], parts()["history"]["close"])
+    assert artifact.load_model() == parts()["model"]
+    assert list(load_artifacts(written.parent)) == ["btc-usd"]
+
+
+def test_a_second_write_replaces_the_first_and_leaves_no_debris(written):
+    write_artifact(written.parent, **parts("v2"))
+    assert load_artifact(written).manifest["model_version"] == "v2"
+    assert sorted(path.name for path in written.parent.iterdir()) == ["btc-usd"]
+
+
+def test_a_failed_write_leaves_the_previous_artifact_intact(written):
+    before = {path.name: path.read_bytes() for path in written.iterdir()}
+    broken = parts("v2")
+    broken["model"] = lambda: "functions cannot be pickled"
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        write_artifact(written.parent, **broken)
+    assert {path.name: path.read_bytes() for path in written.iterdir()} == before
+    assert sorted(path.name for path in written.parent.iterdir()) == ["btc-usd"]
+
+
+def test_invalid_arrays_are_refused_before_anything_is_replaced(written):
+    bad = parts("v2")
+    bad["grid"].arrays["yhat_lower"][5] = np.nan
+    with pytest.raises(ArtifactError, match="yhat_lower holds non-finite values"):
+        write_artifact(written.parent, **bad)
+    assert load_artifact(written).manifest["model_version"] == "v1"
+
+
+@pytest.mark.parametrize("name", [MODEL, GRID, HISTORY, BACKTEST, MANIFEST])
+def test_a_missing_file_is_named(written, name):
+    (written / name).unlink()
+    with pytest.raises(ArtifactError, match=f"{name}: missing"):
+        load_artifact(written)
+
+
+def test_a_truncated_pickle_is_caught(written):
+    data = (written / MODEL).read_bytes()
+    (written / MODEL).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArtifactError, match=r"model\.pkl: sha256 .* does not match"):
+        load_artifact(written)
+
+
+def test_an_edited_grid_is_caught(written):
+    data = bytearray((written / GRID).read_bytes())
+    data[-200] ^= 0xFF
+    (written / GRID).write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"grid\.npz: sha256 .*corrupt or edited"):
+        load_artifact(written)
+
+
+def test_a_checksum_mismatch_in_the_manifest_is_caught(written):
+    manifest = json.loads((written / MANIFEST).read_text())
+    manifest["files"][HISTORY] = "0" * 64
+    (written / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"history\.npz: sha256"):
+        load_artifact(written)
+
+
+def test_a_manifest_from_a_newer_schema_is_refused(written):
+    manifest = json.loads((written / MANIFEST).read_text())
+    manifest["schema_version"] = SCHEMA_VERSION + 1
+    (written / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="newer than this code understands"):
+        load_artifact(written)
+
+
+def test_a_manifest_that_is_not_json_is_refused(written):
+    (written / MANIFEST).write_text('{"schema_version": 1,')
+    with pytest.raises(ArtifactError, match=r"manifest\.json: not valid JSON"):
+        load_artifact(written)
+
+
+def test_a_manifest_missing_keys_is_refused(written):
+    manifest = json.loads((written / MANIFEST).read_text())
+    del manifest["metrics"], manifest["interval"]
+    (written / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="lacks interval, metrics"):
+        load_artifact(written)
+
+
+def test_an_artifact_from_another_prophet_version_is_refused(written):
+    manifest = json.loads((written / MANIFEST).read_text())
+    manifest["versions"]["prophet"] = "0.7.1"
+    (written / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"pickled with Prophet 0.7.1 but Prophet 1"):
+        load_artifact(written)
+
+
+def test_the_pickle_is_checked_again_when_loaded(written):
+    artifact = load_artifact(written)
+    (written / MODEL).write_bytes(pickle.dumps({"swapped": "after the server started"}))
+    with pytest.raises(ArtifactError, match="does not match"):
+        artifact.load_model()
+
+
+def test_a_model_directory_without_artifacts_says_what_to_do(tmp_path):
+    with pytest.raises(ArtifactError, match=r"no such directory; run `python train.py`"):
+        load_artifacts(tmp_path / "absent")
+    (tmp_path / "empty" / ".tmp-btc-usd-x").mkdir(parents=True)
+    (tmp_path / "empty" / ".tmp-btc-usd-x" / MANIFEST).write_text("{}")
+    with pytest.raises(ArtifactError, match="holds no artifact"):
+        load_artifacts(tmp_path / "empty")
