@@ -48,3 +48,10 @@ lock: $(VENV)/.test-deps
 
 clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis
+
+.PHONY: compare report
+compare: $(VENV)/.run-deps  ## the configuration comparison (about half an hour)
+	$(BIN)/python -m cryptopredict.model.compare
+
+report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd
+	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd

@@ -110,6 +110,7 @@ def write_artifact(
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / manifest["asset"]
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{manifest['asset']}-", dir=out_dir))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the artifact from a non-root server
     try:
         files = {
             MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
@@ -119,9 +120,11 @@ def write_artifact(
         }
         for name, data in files.items():
             (staging / name).write_bytes(data)
+            (staging / name).chmod(0o644)
         digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
         full = {**manifest, "schema_version": SCHEMA_VERSION, "files": digests}
         (staging / MANIFEST).write_bytes(_json(full))
+        (staging / MANIFEST).chmod(0o644)
         load_artifact(staging, check_prophet=False)
         _sync_tree(staging)
         _swap_into_place(staging, target)

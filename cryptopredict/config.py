@@ -60,6 +60,23 @@ class Settings:
         "than this factor.",
     )
     min_rows: int = _setting("MIN_ROWS", 100, "Reject history with fewer bars than this.")
+    gate_min_coverage: float = _setting(
+        "GATE_MIN_COVERAGE", 0.6, "Quality gate: lowest backtest coverage of the band at 7 days."
+    )
+    gate_max_coverage: float = _setting(
+        "GATE_MAX_COVERAGE", 0.95, "Quality gate: highest backtest coverage of the band at 7 days."
+    )
+    gate_max_mape_ratio: float = _setting(
+        "GATE_MAX_MAPE_RATIO",
+        3.0,
+        "Quality gate: highest 7-day MAPE of the model, as a multiple of the naive baseline's.",
+    )
+    model_version: str = _setting(
+        "MODEL_VERSION", "dev", "Version recorded in the artifact; the release sets X.Y.Z."
+    )
+    git_sha: str | None = _setting(
+        "GIT_SHA", None, "Commit recorded in the artifact; read from git when unset."
+    )
     log_level: str = _setting("LOG_LEVEL", "INFO", "Logging level of the command-line tools.")
 
     @classmethod

@@ -6,9 +6,10 @@ with the horizon the way a price does. So, past the last bar (the origin):
 - the path is anchored: it starts at the last close, moving as the model's own path moves;
 - the model's move away from the origin is damped by tau / (tau + h) at horizon h (when tau is
   set), a damped trend that tends to a finite limit instead of growing forever;
-- the band is the centre times exp(q) for the empirical quantiles q of past log errors at each
-  horizon (conformal calibration on backtest residuals), interpolated between calibrated horizons
-  and widened as sqrt(h) past the last one.
+- the band is the centre times exp(q * scale): q are empirical quantiles of past log errors at
+  each horizon, measured in units of the volatility at their origin (conformal calibration on
+  backtest residuals), and `scale` is the volatility now; so the band widens and narrows with the
+  market. q is interpolated between calibrated horizons and widened as sqrt(h) past the last one.
 
 Pure numpy, so the API can apply it to predictions past the precomputed grid without the
 training code. `target` says what the model was fitted on: `log` (log close) or `price` (close).
@@ -31,8 +32,9 @@ class Postprocess:
     damping_hours: float | None  # tau; None leaves the model's path undamped
     interval_width: float
     band_hours: tuple[float, ...]  # calibrated horizons, increasing
-    band_lower: tuple[float, ...]  # log-error quantile at (1 - width) / 2, per horizon
-    band_upper: tuple[float, ...]  # log-error quantile at (1 + width) / 2, per horizon
+    band_lower: tuple[float, ...]  # error quantile at (1 - width) / 2, per horizon
+    band_upper: tuple[float, ...]  # error quantile at (1 + width) / 2, per horizon
+    band_scale: float = 1.0  # log units per quantile unit: the recent volatility, or 1
 
     @classmethod
     def from_dict(cls, data: dict) -> Postprocess:
@@ -54,9 +56,7 @@ class Postprocess:
     def centre(self, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
         """The point forecast, in price, from the model's raw predictions at `hours` ahead."""
         raw = np.asarray(raw, dtype=np.float64)
-        move = raw - self.model_at_origin
-        if self.damping_hours is not None:
-            move = move * (self.damping_hours / (self.damping_hours + np.maximum(hours, 0.0)))
+        move = (raw - self.model_at_origin) * damping_factor(self.damping_hours, hours)
         start = self.model_at_origin
         if self.anchored:
             start = np.log(self.last_close) if self.target == "log" else self.last_close
@@ -64,9 +64,8 @@ class Postprocess:
         return np.exp(path) if self.target == "log" else path
 
     def band(self, centre: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lower = _quantile_at(hours, self.band_hours, self.band_lower)
-        upper = _quantile_at(hours, self.band_hours, self.band_upper)
-        return centre * np.exp(lower), centre * np.exp(upper)
+        table = (self.band_hours, self.band_lower, self.band_upper)
+        return band(centre, hours, table, self.band_scale)
 
     def forecast(
         self, ds: np.ndarray, raw: np.ndarray
@@ -76,6 +75,30 @@ class Postprocess:
         centre = self.centre(raw, hours)
         lower, upper = self.band(centre, hours)
         return centre, lower, upper
+
+
+def damping_factor(tau: float | None, hours: np.ndarray) -> np.ndarray:
+    """tau / (tau + h): the share of the model's move kept at `hours` ahead (1 when tau is None)."""
+    hours = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
+    if tau is None:
+        return np.ones_like(hours)
+    return np.divide(tau, tau + hours, out=np.ones_like(hours), where=hours > 0)
+
+
+QuantileTable = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+
+
+def band(
+    centre: np.ndarray, hours: np.ndarray, table: QuantileTable, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """`centre` times exp(scale * the error quantiles at `hours` ahead).
+
+    `table` is (hours, lower quantiles, upper quantiles) at the calibrated horizons.
+    """
+    known, lower, upper = table
+    low = _quantile_at(hours, known, lower) * scale
+    high = _quantile_at(hours, known, upper) * scale
+    return centre * np.exp(low), centre * np.exp(high)
 
 
 def _quantile_at(hours: np.ndarray, known: tuple[float, ...], values: tuple[float, ...]):

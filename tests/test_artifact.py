@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import pickle
+import stat
 
 import numpy as np
 import pytest
@@ -65,6 +66,12 @@ def test_round_trip(written):
     np.testing.assert_array_equal(artifact.history["close"], parts()["history"]["close"])
     assert artifact.load_model() == parts()["model"]
     assert list(load_artifacts(written.parent)) == ["btc-usd"]
+
+
+def test_the_artifact_is_readable_by_other_users(written):
+    assert stat.S_IMODE(written.stat().st_mode) & 0o055 == 0o055
+    for path in written.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044
 
 
 def test_a_second_write_replaces_the_first_and_leaves_no_debris(written):

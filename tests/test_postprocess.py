@@ -77,3 +77,15 @@ def test_round_trips_through_a_dict():
 def test_at_or_before_the_origin_the_band_is_closed(offset):
     lower, upper = rules().band(np.array([1.0]), np.array([offset]))
     assert lower[0] == upper[0] == 1.0
+
+
+def test_full_damping_keeps_none_of_the_move_past_the_origin():
+    policy = rules(damping_hours=0.0)
+    raw = np.log([95_000.0, 120_000.0, 50_000.0])
+    centre, _, _ = policy.forecast(hours(0, 1, 1000), raw)
+    np.testing.assert_allclose(centre, [100_000.0] * 3)
+
+
+def test_the_band_scale_multiplies_the_quantiles():
+    lower, upper = rules(band_scale=2.0).band(np.array([100.0]), np.array([24.0]))
+    np.testing.assert_allclose(np.log([lower[0] / 100, upper[0] / 100]), [-0.06, 0.04])

@@ -1,19 +1,30 @@
-"""`python train.py`: fetch and validate the history, then train (see --help)."""
+"""`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact.
+
+Exits non-zero, writing nothing, when any step fails.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import logging
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from cryptopredict import logs
-from cryptopredict.assets import asset_for_symbol
-from cryptopredict.config import Settings
+from cryptopredict.artifact import ArtifactError
+from cryptopredict.assets import UnknownAssetError, asset_for_symbol
+from cryptopredict.config import ConfigError, Settings
 from cryptopredict.data import SOURCE_NAMES, DataError, load_history
+from cryptopredict.model.backtest import Plan
+from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.gate import GateError, GateRules
+from cryptopredict.model.report import backtest_table
+from cryptopredict.model.training import Trained, TrainingRequest, train
 
 log = logging.getLogger("train")
 
@@ -23,37 +34,98 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
     parser.add_argument("--csv", type=Path, help="train on this OHLCV CSV instead of a source")
     parser.add_argument("--symbol", default="BTC/USD")
-    parser.add_argument("--interval", default="1h")
-    parser.add_argument("--since", default="2021-01-01", type=_utc)
+    parser.add_argument("--interval", default="1h", help="bar interval, e.g. 1h or 1d")
+    parser.add_argument("--since", default="2021-01-01", type=_utc, help="first bar to fetch")
+    parser.add_argument("--horizon-days", type=float, default=365, help="forecast grid length")
+    parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
+    parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
         "--require-fresh",
         type=float,
         metavar="HOURS",
         help="fail unless a live source's newest bar closed within HOURS (REQUIRE_FRESH_HOURS)",
     )
+    parser.add_argument("--jobs", type=int, help="backtest worker processes (default: all cores)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = Settings.from_env()
+    started = time.monotonic()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"train.py: {error}", file=sys.stderr)
+        return 2
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
     try:
+        asset = asset_for_symbol(args.symbol)
         history = load_history(
-            asset_for_symbol(args.symbol),
-            args.interval,
-            args.since,
-            settings,
-            source=args.source,
-            csv=args.csv,
+            asset, args.interval, args.since, settings, source=args.source, csv=args.csv
         )
-    except (DataError, KeyError, ValueError) as error:
+        request = TrainingRequest(
+            asset=asset,
+            config=DEFAULT,
+            horizon=pd.Timedelta(days=args.horizon_days),
+            gate=GateRules.from_settings(settings),
+            plan=None if args.no_backtest else Plan(),
+            model_version=settings.model_version,
+            git_sha=settings.git_sha or _git_sha(),
+            jobs=args.jobs,
+        )
+        trained = train(history, request, args.out)
+    except (DataError, GateError, ArtifactError, UnknownAssetError, ValueError) as error:
         log.error("%s", error)
+        log.error("nothing was written; any previous artifact in %s is unchanged", args.out)
         return 1
-    print(f"data: {history.bars.source}: {history.report.summary()}")
+    print(report(trained, time.monotonic() - started))
     return 0
+
+
+def report(trained: Trained, seconds: float) -> str:
+    manifest = trained.manifest
+    data = manifest["data"]
+    window = data["training_window"]
+    lines = [
+        f"data:     {data['rows']} {manifest['interval']} bars of {manifest['symbol']} from "
+        f"{data['first']} to {data['last']} (source: {data['source']})",
+        f"trained:  on {window['rows']} bars from {window['first']} to {window['last']}",
+        f"model:    {_describe(manifest['params'])}",
+    ]
+    if trained.backtest is not None:
+        lines.append(backtest_table(trained.backtest.summary()))
+    else:
+        lines.append("backtest: skipped (--no-backtest); bands from past price moves, no gate")
+    lines.append(f"artifact: {trained.path} ({manifest['model_version']}) in {seconds:.0f} s")
+    return "\n".join(lines)
+
+
+def _describe(params: dict) -> str:
+    parts = [f"Prophet on {params['target']} close"]
+    if params["window_days"]:
+        parts.append(f"last {params['window_days']} days")
+    parts.append(f"changepoint_prior_scale {params['changepoint_prior_scale']}")
+    if params["anchored"]:
+        parts.append("anchored to the last close")
+    if params["damping_hours"] is not None:
+        parts.append(f"damped (tau {params['damping_hours']:g} h)")
+    if params["calibrated"]:
+        parts.append(f"calibrated bands scaled by {params['volatility_days']}-day volatility")
+    else:
+        parts.append("Prophet's own bands")
+    return ", ".join(parts)
+
+
+def _git_sha() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
 
 
 def _utc(text: str) -> pd.Timestamp:

@@ -1,0 +1,197 @@
+"""Prophet and the baselines behind one small interface, so the backtest compares them fairly.
+
+Every forecaster is fitted on a frame with Prophet's column names, `ds` (naive UTC bar open times)
+and `y` (close price), and predicts `yhat` (and `yhat_lower` / `yhat_upper` when it has its own
+intervals) in price for the requested times.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from prophet import Prophet
+
+from cryptopredict.model.config import ModelConfig
+from cryptopredict.postprocess import Postprocess, QuantileTable, band
+
+log = logging.getLogger(__name__)
+
+UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
+VOLATILITY_DAYS = 30  # the window of the realized volatility that scales calibrated bands
+# Horizons (hours) at which empirical quantiles are taken; in between they are interpolated.
+BAND_HOURS = (1.0, 2.0, 4.0, 8.0, 12.0, 24.0, 48.0, 72.0, 120.0, 168.0, 240.0, 336.0, 504.0, 720.0)
+
+
+class Forecaster(Protocol):
+    name: str
+
+    def fit(self, history: pd.DataFrame) -> Forecaster: ...
+
+    def predict(self, ds: pd.Series) -> pd.DataFrame: ...
+
+
+class ProphetForecaster:
+    """Prophet on log or raw close, anchored and damped as the configuration says."""
+
+    def __init__(
+        self, config: ModelConfig, name: str = "prophet", uncertainty_samples: int | None = None
+    ) -> None:
+        self.config = config
+        self.name = name
+        # Calibrated configurations never use Prophet's own intervals: skip sampling them.
+        default_samples = 0 if config.calibrated else 1000
+        self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
+        self.model = None
+        self.rules: Postprocess | None = None
+
+    def fit(self, history: pd.DataFrame) -> ProphetForecaster:
+        train = window(history, self.config.window_days)
+        # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
+        # way does not unpickle where pyarrow is absent, as in the serving image.
+        with pd.option_context("mode.string_storage", "python"):
+            self.model = Prophet(**self.config.prophet_kwargs(), uncertainty_samples=self.samples)
+            self.model.fit(pd.DataFrame({"ds": train["ds"], "y": self._to_model(train["y"])}))
+        self.rules = self._rules(train)
+        return self
+
+    def raw(self, ds: pd.Series) -> pd.DataFrame:
+        """Prophet's own prediction in model space (log or price), intervals seeded."""
+        np.random.seed(UNCERTAINTY_SEED)
+        return self.model.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
+
+    def predict(self, ds: pd.Series) -> pd.DataFrame:
+        raw = self.raw(ds)
+        seconds = to_epoch_seconds(raw["ds"])
+        hours = self.rules.hours_ahead(seconds)
+        centre = self.rules.centre(raw["yhat"].to_numpy(), hours)
+        out = pd.DataFrame({"ds": raw["ds"], "yhat": centre})
+        if not self.config.calibrated:
+            unshifted = self._from_model(raw["yhat"].to_numpy())
+            for bound in ("yhat_lower", "yhat_upper"):
+                bound_price = self._from_model(raw[bound].to_numpy())
+                out[bound] = (
+                    bound_price * centre / unshifted
+                    if self.config.target == "log"
+                    else bound_price + centre - unshifted
+                )
+        return out
+
+    def _rules(self, train: pd.DataFrame) -> Postprocess:
+        last = train.iloc[-1]
+        origin = int(to_epoch_seconds(pd.Series([last["ds"]]))[0])
+        at_origin = float(self.raw(pd.Series([last["ds"]]))["yhat"].iloc[0])
+        return Postprocess(
+            target=self.config.target,
+            origin=origin,
+            last_close=float(last["y"]),
+            model_at_origin=at_origin,
+            anchored=self.config.anchored,
+            damping_hours=self.config.damping_hours,
+            interval_width=self.config.interval_width,
+            band_hours=(),
+            band_lower=(),
+            band_upper=(),
+        )
+
+    def _to_model(self, price: pd.Series) -> pd.Series:
+        return np.log(price) if self.config.target == "log" else price
+
+    def _from_model(self, values: np.ndarray) -> np.ndarray:
+        return np.exp(values) if self.config.target == "log" else values
+
+
+class NaiveForecaster:
+    """The last close, with bands from the window's own past moves over the same horizon.
+
+    The band at horizon h is the last close times the empirical quantiles of every h-hour log
+    return in the training window: an honest interval to hold the calibrated model against.
+    """
+
+    name = "naive"
+
+    def __init__(self, window_days: int | None = 365, interval_width: float = 0.8) -> None:
+        self.window_days = window_days
+        self.interval_width = interval_width
+
+    def fit(self, history: pd.DataFrame) -> NaiveForecaster:
+        train = window(history, self.window_days)
+        self.last_ds = train["ds"].iloc[-1]
+        self.last_close = float(train["y"].iloc[-1])
+        self.quantiles = empirical_return_quantiles(train, self.interval_width)
+        return self
+
+    def predict(self, ds: pd.Series) -> pd.DataFrame:
+        ds = pd.Series(pd.to_datetime(ds).to_numpy())
+        hours = ((ds - self.last_ds) / pd.Timedelta(hours=1)).to_numpy()
+        centre = np.full(len(ds), self.last_close)
+        lower, upper = band(centre, hours, self.quantiles)
+        return pd.DataFrame({"ds": ds, "yhat": centre, "yhat_lower": lower, "yhat_upper": upper})
+
+
+class DriftForecaster:
+    """A random walk with drift: the window's average log change per hour, carried forward."""
+
+    name = "drift"
+
+    def __init__(self, window_days: int | None = 365) -> None:
+        self.window_days = window_days
+
+    def fit(self, history: pd.DataFrame) -> DriftForecaster:
+        train = window(history, self.window_days)
+        first, last = train.iloc[0], train.iloc[-1]
+        elapsed = (last["ds"] - first["ds"]) / pd.Timedelta(hours=1)
+        self.slope = float(np.log(last["y"] / first["y"]) / elapsed)
+        self.last_ds, self.last_close = last["ds"], float(last["y"])
+        return self
+
+    def predict(self, ds: pd.Series) -> pd.DataFrame:
+        ds = pd.Series(pd.to_datetime(ds).to_numpy())
+        hours = ((ds - self.last_ds) / pd.Timedelta(hours=1)).to_numpy()
+        return pd.DataFrame({"ds": ds, "yhat": self.last_close * np.exp(self.slope * hours)})
+
+
+def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:
+    """The most recent `days` of history (all of it when `days` is None)."""
+    if days is None:
+        return history
+    start = history["ds"].iloc[-1] - pd.Timedelta(days=days)
+    return history[history["ds"] > start]
+
+
+def realized_volatility(history: pd.DataFrame, days: int = VOLATILITY_DAYS) -> float:
+    """The standard deviation of log returns per bar over the last `days` of `history`."""
+    returns = np.diff(np.log(window(history, days)["y"].to_numpy()))
+    if len(returns) < 2:
+        raise ValueError(f"need at least three bars in the last {days} days to measure volatility")
+    return float(returns.std(ddof=1))
+
+
+def empirical_return_quantiles(history: pd.DataFrame, interval_width: float) -> QuantileTable:
+    """(hours, lower, upper) quantiles of h-hour log returns at each of BAND_HOURS."""
+    log_close = pd.Series(np.log(history["y"].to_numpy()), index=history["ds"].to_numpy())
+    tails = ((1 - interval_width) / 2, (1 + interval_width) / 2)
+    hours, lower, upper = [], [], []
+    for h in BAND_HOURS:
+        shifted = log_close.reindex(log_close.index + pd.Timedelta(hours=h)).to_numpy()
+        moves = shifted - log_close.to_numpy()
+        moves = moves[np.isfinite(moves)]
+        if len(moves) < 10:  # e.g. intraday horizons for daily bars
+            continue
+        low, high = np.quantile(moves, tails)
+        hours.append(h)
+        lower.append(float(low))
+        upper.append(float(high))
+    if not hours:
+        raise ValueError("too little history for an empirical band: fetch more bars")
+    return tuple(hours), tuple(lower), tuple(upper)
+
+
+def to_epoch_seconds(ds: pd.Series) -> np.ndarray:
+    """Naive-UTC or tz-aware timestamps as int64 seconds since the epoch."""
+    stamps = pd.to_datetime(ds)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.to_numpy().astype("datetime64[s]").astype(np.int64)

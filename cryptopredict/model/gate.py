@@ -1,0 +1,74 @@
+"""The quality gate: a model that fails any rule is never written, let alone served."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cryptopredict.artifact import GRID_ARRAYS, Series
+from cryptopredict.config import Settings
+from cryptopredict.model.backtest import SERVED, Backtest
+
+
+class GateError(Exception):
+    """The model failed the quality gate; the message names each number and its bound."""
+
+
+@dataclass(frozen=True)
+class GateRules:
+    min_coverage: float = 0.6  # of the 80% band at 7 days, in the backtest
+    max_coverage: float = 0.95
+    max_mape_ratio: float = 3.0  # Prophet's 7-day MAPE over the naive baseline's
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GateRules:
+        return cls(
+            settings.gate_min_coverage, settings.gate_max_coverage, settings.gate_max_mape_ratio
+        )
+
+
+def check_gate(grid: Series, backtest: Backtest | None, rules: GateRules) -> None:
+    failures = _grid_failures(grid)
+    if backtest is not None:
+        failures += _backtest_failures(backtest.summary(), rules)
+    if failures:
+        raise GateError("quality gate failed: " + "; ".join(failures))
+
+
+def _grid_failures(grid: Series) -> list[str]:
+    failures = []
+    for name in GRID_ARRAYS[1:]:
+        values = grid[name]
+        bad = ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            failures.append(
+                f"{name} is {values[first]} at grid point {first} ({int(bad.sum())} bad values; "
+                "every value must be finite and positive)"
+            )
+    return failures
+
+
+def _backtest_failures(summary: dict, rules: GateRules) -> list[str]:
+    failures = []
+    served, naive = summary["7d"].get(SERVED, {}), summary["7d"].get("naive", {})
+    coverage = served.get("coverage")
+    if coverage is None:
+        failures.append("the backtest measured no 7-day coverage for the served model")
+    elif not rules.min_coverage <= coverage <= rules.max_coverage:
+        width = summary["interval_width"]
+        failures.append(
+            f"7-day coverage of the {width:.0%} band is {coverage:.1%}, outside "
+            f"[{rules.min_coverage:.0%}, {rules.max_coverage:.0%}] (GATE_MIN_COVERAGE, "
+            "GATE_MAX_COVERAGE)"
+        )
+    if "mape" in served and "mape" in naive:
+        ratio = served["mape"] / naive["mape"]
+        if ratio > rules.max_mape_ratio:
+            failures.append(
+                f"7-day MAPE is {served['mape']:.2%}, {ratio:.1f}x the naive baseline's "
+                f"{naive['mape']:.2%}; at most {rules.max_mape_ratio:g}x is allowed "
+                "(GATE_MAX_MAPE_RATIO)"
+            )
+    return failures

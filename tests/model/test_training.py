@@ -1,0 +1,136 @@
+"""Training end to end on real data: the artifact, determinism, the gate, and failure safety."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cryptopredict.artifact import MANIFEST, REQUIRED_KEYS, load_artifact
+from cryptopredict.model.gate import GateError, GateRules
+from cryptopredict.model.training import train
+from tests.model.conftest import history_from_prices, quick_request
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(recent_history, tmp_path_factory):
+    return train(recent_history, quick_request(), tmp_path_factory.mktemp("artifacts"))
+
+
+def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
+    artifact = load_artifact(trained.path)
+    assert trained.path.name == "btc-usd"
+    assert set(REQUIRED_KEYS) <= set(artifact.manifest)
+    manifest = artifact.manifest
+    assert manifest["data"]["source"] == "snapshot"
+    assert manifest["data"]["last"] == "2026-07-26T16:00:00Z"
+    assert manifest["data"]["validation"]["rows"] == manifest["data"]["rows"]
+    assert manifest["versions"]["prophet"].startswith("1.")
+    assert manifest["params"]["window_days"] == 30
+    backtest = artifact.backtest
+    assert backtest["damping"]["chosen"] == manifest["params"]["damping_hours"]
+    assert backtest["volatility"]["chosen"] == manifest["params"]["volatility_days"]
+    assert backtest["damping"]["validation_origins"] > 10
+    assert set(manifest["metrics"]) == {"1d", "7d", "30d", "origins", "interval_width"}
+    assert manifest["metrics"]["origins"] >= 4
+    assert {"prophet", "naive", "drift"} <= set(manifest["metrics"]["7d"])
+    assert artifact.backtest["summary"] == manifest["metrics"]
+    assert artifact.backtest["paths"], "the dashboard needs past forecasts"
+    assert type(artifact.load_model()).__name__ == "Prophet"
+
+
+def test_the_pickle_loads_without_the_training_only_pyarrow(trained):
+    probe = (
+        "import sys, pickle; sys.modules['pyarrow'] = None; "
+        f"model = pickle.loads(open({str(trained.path / 'model.pkl')!r}, 'rb').read()); "
+        "print(type(model).__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Prophet"
+
+
+def test_the_grid_runs_from_the_first_bar_seen_to_the_horizon(trained, recent_history):
+    artifact = load_artifact(trained.path)
+    ds = artifact.grid["ds"]
+    assert np.all(np.diff(ds) == 3600)
+    last_bar = int(recent_history.bars.last.timestamp())
+    assert ds[-1] == last_bar + 20 * 24 * 3600
+    assert ds[0] == artifact.history["ds"][0]
+    assert artifact.history["ds"][-1] == last_bar
+    assert len(artifact.history["ds"]) == 30 * 24
+
+
+def test_the_forecast_starts_at_the_last_close_inside_a_widening_band(trained, recent_history):
+    artifact = load_artifact(trained.path)
+    grid, origin = artifact.grid, artifact.history["ds"][-1]
+    future = grid["ds"] > origin
+    last_close = recent_history.bars.frame["close"].iloc[-1]
+    first = np.flatnonzero(future)[0]
+    assert grid["yhat"][first] == pytest.approx(last_close, rel=0.01)
+    width = np.log(grid["yhat_upper"][future] / grid["yhat_lower"][future])
+    assert width[24 * 7] > width[0]
+    assert np.all(grid["yhat_lower"] < grid["yhat"])
+    assert np.all(grid["yhat"] < grid["yhat_upper"])
+
+
+def test_training_is_deterministic(recent_history, tmp_path):
+    request = quick_request(plan=None)
+    first = load_artifact(train(recent_history, request, tmp_path / "a").path)
+    second = load_artifact(train(recent_history, request, tmp_path / "b").path)
+    for name in ("yhat", "yhat_lower", "yhat_upper"):
+        np.testing.assert_array_equal(first.grid[name], second.grid[name])
+    assert first.manifest["files"]["grid.npz"] == second.manifest["files"]["grid.npz"]
+
+
+def test_a_gate_failure_writes_nothing_and_keeps_the_previous_artifact(
+    recent_history, trained, tmp_path
+):
+    out = trained.path.parent
+    before = {path.name: path.read_bytes() for path in trained.path.iterdir()}
+    strict = GateRules(min_coverage=0.999, max_coverage=1.0, max_mape_ratio=3.0)
+    with pytest.raises(GateError, match=r"7-day coverage of the 80% band is .*outside \[100%"):
+        train(recent_history, quick_request(gate=strict), out)
+    assert {path.name: path.read_bytes() for path in trained.path.iterdir()} == before
+    assert sorted(path.name for path in out.iterdir()) == ["btc-usd"]
+    assert (trained.path / MANIFEST).exists()
+
+
+def regimes(*segments: tuple[int, float, float], seed: int = 7) -> pd.Series:
+    """Hourly prices from (days, drift per day, volatility per hour) segments, in order."""
+    rng = np.random.default_rng(seed)
+    steps = [rng.normal(drift / 24, volatility, days * 24) for days, drift, volatility in segments]
+    return pd.Series(30_000 * np.exp(np.cumsum(np.concatenate(steps))))
+
+
+def test_the_gate_rejects_bands_that_miss_a_regime_the_validation_never_saw(tmp_path):
+    # A driftless random walk through the validation origins, then a smooth 3%-a-day rally:
+    # the last close lags it far beyond any band learnt from the walk.
+    prices = regimes((130, 0.0, 0.004), (70, 0.03, 0.0005))
+    with pytest.raises(GateError, match=r"7-day coverage of the 80% band is \d+\.\d%, outside"):
+        train(history_from_prices(prices), quick_request(), tmp_path)
+    assert not (tmp_path / "btc-usd").exists()
+
+
+def test_the_gate_rejects_a_model_worse_than_naive(tmp_path):
+    # Steady rallies through the validation origins teach the backtest to keep Prophet's trend;
+    # then the trend stops and extrapolating it only adds error.
+    prices = regimes((130, 0.03, 0.002), (70, 0.0, 0.004))
+    strict = GateRules(min_coverage=0.0, max_coverage=1.0, max_mape_ratio=1.0)
+    with pytest.raises(GateError, match=r"7-day MAPE is .*x the naive baseline's .* at most 1x"):
+        train(history_from_prices(prices), quick_request(gate=strict), tmp_path)
+
+
+def test_the_gate_rejects_non_positive_forecasts(tmp_path):
+    falling = pd.Series(np.linspace(60_000, 1_000, 24 * 60))
+    config = quick_request().config.with_changes(target="price", anchored=False)
+    with pytest.raises(GateError, match=r"yhat is -?\d.* every value must be finite and positive"):
+        train(history_from_prices(falling), quick_request(config=config, plan=None), tmp_path)
+    assert not (tmp_path / "btc-usd").exists()
