@@ -66,6 +66,12 @@ def test_a_hostile_commit_message_only_ever_chooses_the_bump(capsys):
     assert "evil" not in json.dumps(got)
 
 
+@pytest.mark.parametrize("message", ["--help", "-x", "--event=schedule", "- fix #minor"])
+def test_a_message_that_looks_like_an_option_is_still_a_message(capsys, message):
+    got = next_version(capsys, "--event", "push", f"--head-message={message}", "--tags", "v0.4.2")
+    assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.3")
+
+
 def test_a_bad_first_version_fails_with_what_to_write(capsys):
     code = main(["next-version", "--event", "push", "--repository", "o/r", "--first-version", "v1"])
     assert code == 1
