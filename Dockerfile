@@ -70,6 +70,8 @@ LABEL org.opencontainers.image.title="cryptopredict" \
       org.opencontainers.image.created="$CREATED" \
       org.opencontainers.image.source="$SOURCE"
 
+# MPLCONFIGDIR: Prophet imports matplotlib, which wants a writable config directory, and the
+# server's user has no home.
 ENV HOST=0.0.0.0 \
     PORT=8080 \
     MODEL_DIR=/app/artifacts \
