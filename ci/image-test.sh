@@ -92,10 +92,19 @@ uid=$("$python" -m ci.image_config "$work/inspect.json" --print-user)
 # 4. The canary is in no layer and no config, of the served image or of the training stage
 #    (whose layers a registry cache would export). A control image that does leak it proves the
 #    scan finds what it looks for.
+#    The machine's CA bundle, mounted for pip during the build, must not be in a layer either
+#    (checked when it differs from Debian's, i.e. when it trusts something extra such as a proxy).
+container=$(buildah from --pull=never "$IMAGE")
+containers+=("$container")
+buildah run --isolation chroot "$container" -- cat /etc/ssl/certs/ca-certificates.crt >"$work/image-ca"
 for image in "$IMAGE" "$TRAIN_IMAGE"; do
     say "scanning $image"
     buildah push --quiet --disable-compression "$image" "oci:$work/oci-scan" >/dev/null
     "$python" -m ci.layer_scan "$work/oci-scan" "$work/canary" || die "the secret leaked into $image"
+    if ! cmp -s "$work/image-ca" "$CA_BUNDLE"; then
+        "$python" -m ci.layer_scan "$work/oci-scan" "$CA_BUNDLE" "the machine's CA bundle" \
+            || die "the machine's CA bundle was baked into $image"
+    fi
     rm -rf "$work/oci-scan"
 done
 mkdir "$work/control"
@@ -113,8 +122,6 @@ fi
 say "control: the scan finds a canary planted on purpose ($(grep -c '^  ' "$work/control.log") hits)"
 
 # 5. No training-only package in the served image.
-container=$(buildah from --pull=never "$IMAGE")
-containers+=("$container")
 buildah run --isolation chroot "$container" -- python -c \
     'import importlib.metadata as m; print("\n".join(d.metadata["Name"] for d in m.distributions()))' \
     >"$work/installed"

@@ -1,4 +1,4 @@
-"""Search every blob of an exported image for a secret: `python ci/layer_scan.py DIR SECRET_FILE`.
+"""Search every blob of an exported image for a secret: `python -m ci.layer_scan DIR FILE [WHAT]`.
 
 DIR is an image written by `buildah push IMAGE oci:DIR` (or `dir:DIR`). Every blob is searched:
 the config (history, labels, environment) and each layer, decompressed, and inside each layer
@@ -93,20 +93,21 @@ def _decompressed(data: bytes) -> bytes:
 
 
 def main(argv: list[str]) -> int:
+    """Scan DIR for the content of FILE; WHAT names it in the report (default: the secret)."""
     directory, secret_file = Path(argv[0]), Path(argv[1])
-    secret = secret_file.read_bytes().strip()
-    report = scan_image(directory, secret)
+    what = argv[2] if len(argv) > 2 else "the secret"
+    report = scan_image(directory, secret_file.read_bytes().strip())
     size = report.scanned_bytes / 1e6
     print(
         f"layer scan: {report.blobs} blobs, {report.members} files, {size:.0f} MB searched",
         end="; ",
     )
     if report.hits:
-        print("the secret IS in the image:")
+        print(f"{what} IS in the image:")
         for hit in report.hits:
             print(f"  {hit}")
         return 1
-    print("the secret is in none of them")
+    print(f"{what} is in none of them")
     return 0
 
 

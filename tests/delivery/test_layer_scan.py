@@ -70,14 +70,23 @@ def test_the_secret_is_found(image, where, blob):
     assert all("suspect" in hit for hit in report.hits)
 
 
-def test_the_main_entry_point_fails_and_names_the_file(image, tmp_path, capsys):
+def test_the_main_entry_point_fails_and_names_the_file(image, tmp_path_factory, capsys):
     (image / "blobs" / "sha256" / "leaky").write_bytes(layer({"run/secrets/x": SECRET}))
-    secret_file = tmp_path / "canary"
+    secret_file = tmp_path_factory.mktemp("secret") / "canary"
     secret_file.write_bytes(SECRET + b"\n")
     assert main([str(image), str(secret_file)]) == 1
-    assert "leaky:run/secrets/x" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "leaky:run/secrets/x" in out
+    assert out.count("\n  ") == 2  # the layer blob, and the file inside it
 
 
 def test_a_short_secret_is_refused_rather_than_matched_everywhere(image):
     with pytest.raises(ValueError, match="too short"):
         scan_image(image, b"abc")
+
+
+def test_the_report_names_what_was_searched_for(image, tmp_path_factory, capsys):
+    bundle = tmp_path_factory.mktemp("host") / "ca.crt"
+    bundle.write_bytes(b"-----BEGIN CERTIFICATE-----\nproxy\n-----END CERTIFICATE-----\n")
+    assert main([str(image), str(bundle), "the machine's CA bundle"]) == 0
+    assert "the machine's CA bundle is in none of them" in capsys.readouterr().out
