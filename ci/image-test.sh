@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# `make image-test`: build the real Dockerfile with buildah (no Docker engine, no registry) and
+# check the image: no secret in any layer, no training-only package, a non-root server that
+# answers /healthz, /bitcoin and /docs. Needs root. Usage: ci/image-test.sh [CONTEXT_DIR]
+#
+# Training here is quick (snapshot data, no backtest; IMAGE_TEST_TRAIN_ARGS overrides it); the
+# release workflow trains the full model on live data with strict freshness.
+set -euo pipefail
+
+readonly IMAGE=localhost/cryptopredict:image-test
+readonly TRAIN_IMAGE=localhost/cryptopredict:image-test-train
+readonly CONTROL_IMAGE=localhost/cryptopredict:image-test-leak-control
+readonly CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+readonly TRAIN_ARGS=${IMAGE_TEST_TRAIN_ARGS:---no-backtest --since 2026-01-01}
+
+cd "$(dirname "$0")/.."
+context=$(realpath "${1:-.}")
+python=${PYTHON:-python3}
+started=$SECONDS
+
+say() { printf 'image-test: %s\n' "$*"; }
+die() { printf 'image-test: FAILED: %s\n' "$*" >&2; exit 1; }
+
+[[ $EUID -eq 0 ]] || die "needs root (buildah and debootstrap); run it as root, as CI does"
+missing=()
+for tool in buildah:buildah debootstrap:debootstrap ss:iproute2; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if ((${#missing[@]})); then
+    say "installing ${missing[*]} with apt"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[[ -f "$CA_BUNDLE" ]] || die "no CA bundle at $CA_BUNDLE; set CA_BUNDLE to the machine's bundle"
+
+work=$(mktemp -d /tmp/image-test.XXXXXX)
+containers=()
+server_pids=()
+cleanup() {
+    for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for container in "${containers[@]}"; do buildah rm "$container" >/dev/null 2>&1 || true; done
+    buildah rmi "$TRAIN_IMAGE" "$CONTROL_IMAGE" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# 1. The base image: a debootstrap stand-in for python:3.11-slim-bookworm (cached).
+ci/base-image.sh
+
+# 2. Build both stages, passing a canary through the same secret ids the release uses.
+"$python" -c 'import secrets; print("canary-" + secrets.token_hex(24), end="")' >"$work/canary"
+chmod 600 "$work/canary"
+stamp=$(date -u +%Y%m%d%H%M%S)
+model_version="0.0.0-$stamp"
+revision=$(git -C "$context" rev-parse HEAD 2>/dev/null || echo unknown)
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+build=(
+    buildah build --isolation chroot --pull=never --format docker --layers
+    --volume "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro"
+    --secret "id=ALPACA_API_KEY,src=$work/canary"
+    --secret "id=ALPACA_SECRET_KEY,src=$work/canary"
+    --build-arg TRAIN_SOURCE=snapshot
+    --build-arg "TRAIN_ARGS=$TRAIN_ARGS"
+    --build-arg "MODEL_VERSION=$model_version"
+    --build-arg "BUILD_ID=image-test-$stamp"
+    --build-arg VERSION=0.0.0
+    --build-arg "REVISION=$revision"
+    --build-arg "CREATED=$created"
+    --build-arg SOURCE=image-test
+)
+say "building $context (log: $work/build.log, kept on failure as /tmp/image-test-build.log)"
+build_started=$SECONDS
+if ! "${build[@]}" --target train --tag "$TRAIN_IMAGE" "$context" >"$work/build.log" 2>&1 \
+    || ! "${build[@]}" --tag "$IMAGE" "$context" >>"$work/build.log" 2>&1; then
+    cp "$work/build.log" /tmp/image-test-build.log
+    tail -n 30 "$work/build.log" >&2
+    die "the build failed; full log in /tmp/image-test-build.log"
+fi
+build_seconds=$((SECONDS - build_started))
+grep -q "secret ALPACA_SECRET_KEY: provided" "$work/build.log" \
+    || die "the training step never saw the secret: the canary check would prove nothing"
+say "built in ${build_seconds}s; the training step received the secret"
+
+# 3. Configuration: non-root user, HEALTHCHECK kept, command, port, OCI labels.
+buildah inspect --type image "$IMAGE" >"$work/inspect.json"
+"$python" -m ci.image_config "$work/inspect.json" \
+    --label "org.opencontainers.image.version=0.0.0" \
+    --label "org.opencontainers.image.revision=$revision" \
+    --label "org.opencontainers.image.created=$created"
+uid=$("$python" -m ci.image_config "$work/inspect.json" --print-user)
+
+# 4. The canary is in no layer and no config, of the served image or of the training stage
+#    (whose layers a registry cache would export). A control image that does leak it proves the
+#    scan finds what it looks for.
+#    The machine's CA bundle, mounted for pip during the build, must not be in a layer either
+#    (checked when it differs from Debian's, i.e. when it trusts something extra such as a proxy).
+container=$(buildah from --pull=never "$IMAGE")
+containers+=("$container")
+buildah run --isolation chroot "$container" -- cat /etc/ssl/certs/ca-certificates.crt >"$work/image-ca"
+for image in "$IMAGE" "$TRAIN_IMAGE"; do
+    say "scanning $image"
+    buildah push --quiet --disable-compression "$image" "oci:$work/oci-scan" >/dev/null
+    "$python" -m ci.layer_scan "$work/oci-scan" "$work/canary" || die "the secret leaked into $image"
+    if ! cmp -s "$work/image-ca" "$CA_BUNDLE"; then
+        "$python" -m ci.layer_scan "$work/oci-scan" "$CA_BUNDLE" "the machine's CA bundle" \
+            || die "the machine's CA bundle was baked into $image"
+    fi
+    rm -rf "$work/oci-scan"
+done
+mkdir "$work/control"
+cat >"$work/control/Containerfile" <<'CONTAINERFILE'
+FROM python:3.11-slim-bookworm
+RUN --mount=type=secret,id=ALPACA_SECRET_KEY cp /run/secrets/ALPACA_SECRET_KEY /leak \
+    && gzip -k /leak && mv /leak.gz /leak.bin.gz
+CONTAINERFILE
+buildah build --isolation chroot --pull=never --quiet --secret "id=ALPACA_SECRET_KEY,src=$work/canary" \
+    --tag "$CONTROL_IMAGE" "$work/control" >/dev/null
+buildah push --quiet --disable-compression "$CONTROL_IMAGE" "oci:$work/oci-control" >/dev/null
+if "$python" -m ci.layer_scan "$work/oci-control" "$work/canary" >"$work/control.log"; then
+    die "the scan missed a canary planted on purpose; it cannot be trusted"
+fi
+say "control: the scan finds a canary planted on purpose ($(grep -c '^  ' "$work/control.log") hits)"
+
+# 5. No training-only package in the served image.
+buildah run --isolation chroot "$container" -- python -c \
+    'import importlib.metadata as m; print("\n".join(d.metadata["Name"] for d in m.distributions()))' \
+    >"$work/installed"
+"$python" -m ci.training_only "$work/installed"
+
+# 6. Run the image's own command, as the image's user, and talk to it over loopback.
+port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+buildah config --env "PORT=$port" "$container"
+date=$(buildah run --isolation chroot "$container" -- python -c '
+import glob, os
+from datetime import UTC, datetime
+import numpy as np
+[grid] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "grid.npz"))[:1]
+ds = np.load(grid)["ds"]
+print(datetime.fromtimestamp(int(ds[len(ds) // 2]), UTC).date())')
+mapfile -d '' -t run_command < <("$python" -m ci.image_config "$work/inspect.json" --print-command)
+say "starting '${run_command[*]}' on port $port"
+buildah run --isolation chroot "$container" -- "${run_command[@]}" >"$work/server.log" 2>&1 &
+server_pids+=("$!")
+for _ in $(seq 180); do
+    listener=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -n 1 || true)
+    [[ -n "$listener" ]] && break
+    kill -0 "${server_pids[0]}" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited"; }
+    sleep 1
+done
+[[ -n "$listener" ]] || { cat "$work/server.log" >&2; die "nothing listened on $port in 180 s"; }
+server_pid=${listener#pid=}
+server_pids+=("$server_pid")
+read -r _ real_uid effective_uid _ < <(grep '^Uid:' "/proc/$server_pid/status")
+[[ "$real_uid" == "$uid" && "$effective_uid" == "$uid" ]] \
+    || die "the server runs as uid $real_uid/$effective_uid, not the image's user $uid"
+say "the server (pid $server_pid) runs as uid $uid, not root"
+if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
+    --model-version "$model_version" --date "$date"; then
+    cat "$work/server.log" >&2
+    die "the running image does not answer as it should"
+fi
+
+size=$(buildah images --format '{{.Size}}' "$IMAGE")
+layers=$("$python" -c 'import json, sys; print(len(json.load(sys.stdin)["Docker"]["rootfs"]["diff_ids"]))' \
+    <"$work/inspect.json")
+say "passed in $((SECONDS - started))s: $IMAGE is $size in $layers layers, built in ${build_seconds}s"

@@ -1,0 +1,141 @@
+"""Check a running cryptopredict server over HTTP: `python -m ci.smoke_http --help`.
+
+Used by `make image-test` against the image it just built, and runnable against any server:
+
+    python -m ci.smoke_http --base-url http://127.0.0.1:8080 --model-version dev --date 2026-07-01
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptopredict.release.render import reports_version
+
+
+class CheckError(Exception):
+    """A response is not what a working server sends; the message says what came instead."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def fetch(url: str, timeout: float = 10.0) -> Reply:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return Reply(response.status, response.headers.get_content_type(), response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, error.headers.get_content_type(), error.read())
+
+
+def wait_until_up(base_url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fetch(f"{base_url}/healthz", timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            if time.monotonic() > deadline:
+                message = f"no server at {base_url} after {seconds:.0f} s ({error})"
+                raise SystemExit(message) from None
+            time.sleep(0.5)
+
+
+def checks(base_url: str, model_version: str, date: str) -> Iterator[tuple[str, Callable[[], str]]]:
+    """(what, check) pairs; a check returns what it saw, or raises CheckError."""
+
+    def healthz() -> str:
+        reply = fetch(f"{base_url}/healthz")
+        _expect(reply.status == 200, f"HTTP {reply.status}")
+        _expect(reports_version(reply.body, model_version), f"no {model_version} in {reply.body!r}")
+        return f"200, reports {model_version}"
+
+    def bitcoin() -> str:
+        reply = fetch(f"{base_url}/bitcoin?date={date}")
+        _expect(reply.status == 200, f"HTTP {reply.status}: {reply.body[:200]!r}")
+        prices = [n for n in _numbers(reply.json()) if math.isfinite(n) and n > 0]
+        _expect(bool(prices), f"no positive price in {reply.body[:200]!r}")
+        return f"200, {reply.body[:120].decode().strip()}"
+
+    def bad_date() -> str:
+        reply = fetch(f"{base_url}/bitcoin?date=not-a-date")
+        _expect(400 <= reply.status < 500, f"HTTP {reply.status}, expected a 4xx")
+        return f"{reply.status}"
+
+    def docs() -> str:
+        reply = fetch(f"{base_url}/docs")
+        _expect(reply.status == 200, f"HTTP {reply.status}")
+        _expect(reply.content_type == "text/html", f"content type {reply.content_type}")
+        _expect(b"swagger" in reply.body.lower(), "no Swagger UI in the page")
+        return "200, Swagger UI"
+
+    def openapi() -> str:
+        reply = fetch(f"{base_url}/openapi.json")
+        _expect(reply.status == 200, f"HTTP {reply.status}")
+        spec = reply.json()
+        _expect("openapi" in spec, "no 'openapi' version field")
+        _expect("/bitcoin" in spec.get("paths", {}), "/bitcoin is not documented")
+        return f"200, OpenAPI {spec['openapi']}"
+
+    yield "/healthz", healthz
+    yield f"/bitcoin?date={date}", bitcoin
+    yield "/bitcoin?date=not-a-date", bad_date
+    yield "/docs", docs
+    yield "/openapi.json", openapi
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ci.smoke_http", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--model-version", required=True, help="what /healthz must report")
+    parser.add_argument("--date", required=True, help="a YYYY-MM-DD the model serves")
+    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the server")
+    args = parser.parse_args(argv)
+    base_url = args.base_url.rstrip("/")
+    wait_until_up(base_url, args.wait)
+    failures = 0
+    for what, check in checks(base_url, args.model_version, args.date):
+        try:
+            print(f"ok    {what}: {check()}")
+        except (CheckError, ValueError, urllib.error.URLError) as error:
+            failures += 1
+            print(f"FAIL  {what}: {error}")
+    return 1 if failures else 0
+
+
+def _expect(condition: bool, problem: str) -> None:
+    if not condition:
+        raise CheckError(problem)
+
+
+def _numbers(document: Any) -> Iterator[float]:
+    if isinstance(document, bool):
+        return
+    if isinstance(document, int | float):
+        yield float(document)
+    elif isinstance(document, dict):
+        for value in document.values():
+            yield from _numbers(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from _numbers(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

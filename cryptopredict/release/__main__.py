@@ -1,0 +1,5 @@
+import sys
+
+from cryptopredict.release.cli import main
+
+sys.exit(main())

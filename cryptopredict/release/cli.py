@@ -1,0 +1,133 @@
+"""`python -m cryptopredict.release`: the release workflow's decisions, one command each.
+
+next-version  print the version, image tags and tag decision as GitHub step outputs
+deploy        deploy an image digest on Render and wait for /healthz to report it
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from cryptopredict.release.render import (
+    DeployError,
+    image_by_digest,
+    trigger_deploy,
+    wait_for_version,
+)
+from cryptopredict.release.tags import build_tag, created, image_name, image_tags
+from cryptopredict.release.version import RELEASE_EVENTS, Version, plan_release
+
+DEFAULT_FIRST_VERSION = "0.1.0"
+HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
+SERVICE_ENV = "RENDER_SERVICE_URL"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m cryptopredict.release", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    plan = commands.add_parser("next-version", help="decide this run's version and image tags")
+    plan.add_argument("--event", required=True, choices=RELEASE_EVENTS)
+    plan.add_argument("--head-message", default="", help="the head commit's message (on push)")
+    plan.add_argument(
+        "--tags", default="", help="every tag of the repository, whitespace-separated"
+    )
+    plan.add_argument("--head-tags", default="", help="the tags on the head commit")
+    plan.add_argument(
+        "--first-version",
+        default="",
+        help=f"the version when no vX.Y.Z tag exists yet (empty: {DEFAULT_FIRST_VERSION})",
+    )
+    plan.add_argument("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
+    plan.add_argument("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)")
+
+    deploy = commands.add_parser(
+        "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
+    )
+    deploy.add_argument("--image", required=True, help="registry/owner/name, without a tag")
+    deploy.add_argument("--digest", required=True, help="sha256:... of the pushed image")
+    deploy.add_argument("--model-version", required=True, help="what /healthz must report")
+    deploy.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (900)")
+    deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = parse_args(argv)
+    environ = os.environ if environ is None else environ
+    try:
+        if args.command == "next-version":
+            print(next_version_outputs(args), end="")
+            return 0
+        return deploy(args, environ)
+    except (ValueError, DeployError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def next_version_outputs(args: argparse.Namespace) -> str:
+    first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
+    release = plan_release(
+        args.event, args.head_message, args.tags.split(), args.head_tags.split(), first
+    )
+    built_at = args.built_at or datetime.now(UTC)
+    return github_outputs(
+        {
+            "version": str(release.version),
+            "tag": release.version.tag,
+            "create-tag": "true" if release.create_tag else "false",
+            "build-tag": build_tag(release.version, built_at),
+            "created": created(built_at),
+            "image": image_name(args.repository),
+            "image-tags": "\n".join(image_tags(release.version, built_at)),
+        }
+    )
+
+
+def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    hook = environ.get(HOOK_ENV, "").strip()
+    image_ref = image_by_digest(args.image, args.digest)
+    if not hook:
+        print(
+            f"{HOOK_ENV} is not set: skipping the Render deploy. {image_ref} is published; "
+            "add the secret to deploy it (README, 'Release and deploy')."
+        )
+        return 0
+    service = environ.get(SERVICE_ENV, "").strip().rstrip("/")
+    if not service:
+        raise DeployError(
+            f"{HOOK_ENV} is set but the repository variable {SERVICE_ENV} is not, so the deploy "
+            "could not be verified; set it to the service's URL (https://<name>.onrender.com)"
+        )
+    deploy_id = trigger_deploy(hook, image_ref)
+    print(f"Render deploy {deploy_id} started for {image_ref}")
+    attempts = wait_for_version(
+        f"{service}/healthz", args.model_version, timeout=args.timeout, interval=args.interval
+    )
+    print(f"{service}/healthz reports model version {args.model_version} ({attempts} polls)")
+    return 0
+
+
+def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
+    """`name=value` lines for $GITHUB_OUTPUT; multi-line values use the heredoc form."""
+    lines = []
+    for name, value in values.items():
+        if "\n" not in value:
+            lines.append(f"{name}={value}")
+            continue
+        if delimiter in value.splitlines():
+            raise ValueError(f"output {name} contains the delimiter line {delimiter!r}")
+        lines.extend([f"{name}<<{delimiter}", value, delimiter])
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or +00:00")
+    return moment

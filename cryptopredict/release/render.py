@@ -1,0 +1,128 @@
+"""Deploy an image on Render with its deploy hook, then wait until the service serves it.
+
+The hook URL carries the service's deploy key: it is never printed or put in an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_DIGEST_REF = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}")
+_VERSION_CHARS = r"[\w.+-]"
+
+
+class DeployError(Exception):
+    """The deploy could not be triggered or did not come up; the message says what to check."""
+
+
+def image_by_digest(image: str, digest: str) -> str:
+    """`registry/owner/name@sha256:...`: deploy exactly the bytes that were pushed."""
+    reference = f"{image}@{digest}"
+    if not _DIGEST_REF.fullmatch(reference):
+        raise DeployError(
+            f"{reference!r} is not an image pinned by digest; "
+            "expected registry/owner/name@sha256:<64 hex digits>"
+        )
+    return reference
+
+
+def hook_with_image(hook_url: str, image_ref: str) -> str:
+    """The deploy hook URL with `imgURL` set, keeping its own query (the deploy key)."""
+    parts = urllib.parse.urlsplit(hook_url.strip())
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise DeployError(
+            "RENDER_DEPLOY_HOOK_URL is not a URL; copy it from the service's Settings "
+            "(https://api.render.com/deploy/srv-...?key=...)"
+        )
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "imgURL"]
+    query.append(("imgURL", image_ref))
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def trigger_deploy(hook_url: str, image_ref: str, *, timeout: float = 30.0) -> str:
+    """POST the deploy hook; returns Render's deploy id when it names one."""
+    request = urllib.request.Request(hook_with_image(hook_url, image_ref), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        hint = (
+            " (regenerate the hook and update the secret)" if error.code in (401, 403, 404) else ""
+        )
+        raise DeployError(f"the Render deploy hook answered HTTP {error.code}{hint}") from None
+    except (urllib.error.URLError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        raise DeployError(f"the Render deploy hook could not be reached ({reason})") from None
+    try:
+        return str(json.loads(body)["deploy"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return "unknown"
+
+
+def reports_version(body: bytes, version: str) -> bool:
+    """Whether a /healthz answer names `version`: as a JSON string value, or as a whole word."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", errors="replace")
+        pattern = rf"(?<!{_VERSION_CHARS}){re.escape(version)}(?!{_VERSION_CHARS})"
+        return re.search(pattern, text) is not None
+    return version in _strings(document)
+
+
+def wait_for_version(
+    health_url: str,
+    version: str,
+    *,
+    timeout: float,
+    interval: float = 15.0,
+    request_timeout: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll `health_url` until it answers 200 naming `version`; returns the attempts it took."""
+    deadline = clock() + timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        status, body = _get(health_url, request_timeout)
+        if status == 200 and reports_version(body, version):
+            return attempts
+        last = f"HTTP {status}: " if status else "no answer: "
+        last += body[:200].decode("utf-8", errors="replace")
+        if clock() + interval > deadline:
+            raise DeployError(
+                f"{health_url} did not report model version {version} within {timeout:.0f} s "
+                f"({attempts} attempts; last: {last}). Check the deploy in the Render dashboard."
+            )
+        sleep(interval)
+
+
+def _get(url: str, timeout: float) -> tuple[int, bytes]:
+    """(status, body); status 0 with the reason as body when nothing answered."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        return 0, str(getattr(error, "reason", error)).encode()
+
+
+def _strings(document: Any) -> Iterator[str]:
+    if isinstance(document, str):
+        yield document
+    elif isinstance(document, dict):
+        for value in document.values():
+            yield from _strings(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from _strings(value)

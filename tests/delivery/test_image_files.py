@@ -1,0 +1,84 @@
+"""The Dockerfile, the build context, the Compose file and the Render Blueprint, read as text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def stage(name: str) -> str:
+    """The instructions of one stage, continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    stages = re.split(r"^FROM ", joined, flags=re.MULTILINE)[1:]
+    [body] = [s for s in stages if re.search(rf" AS {name}\b", s.splitlines()[0])]
+    return body
+
+
+def test_training_runs_once_on_the_build_platform():
+    assert stage("train").startswith("--platform=$BUILDPLATFORM python:3.11-slim-bookworm AS")
+    assert stage("runtime").startswith("python:3.11-slim-bookworm AS")
+
+
+def test_build_id_comes_before_the_training_step():
+    train = stage("train")
+    assert train.index("ARG BUILD_ID") < train.index("python train.py --out /app/artifacts")
+
+
+def test_each_stage_installs_only_its_own_requirements():
+    assert "pip install --no-cache-dir -r requirements-train.txt" in stage("train")
+    runtime = stage("runtime")
+    assert "pip install --no-cache-dir -r requirements-api.txt" in runtime
+    assert "requirements-train" not in runtime
+    assert "COPY data/" not in runtime
+
+
+def test_the_runtime_runs_as_a_numeric_non_root_user_with_a_python_healthcheck():
+    runtime = stage("runtime")
+    [user] = re.findall(r"^USER (\S+)", runtime, re.MULTILINE)
+    assert re.fullmatch(r"[1-9]\d*:[1-9]\d*", user)
+    assert re.search(r'^HEALTHCHECK .* CMD \["python", "-c", ', runtime, re.MULTILINE)
+    assert re.search(r'^CMD \["python", "api.py"\]$', runtime, re.MULTILINE)
+    for name in ("version", "revision", "created", "source"):
+        assert f"org.opencontainers.image.{name}=" in runtime
+
+
+def test_no_secret_is_ever_an_arg_or_env():
+    declared = re.findall(r"^(?:ARG|ENV) (\w+)", DOCKERFILE, re.MULTILINE)
+    assert not [name for name in declared if re.search(r"KEY|SECRET|TOKEN|PASSWORD", name)]
+
+
+def test_the_build_context_is_an_allowlist():
+    lines = [
+        line
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert lines[0] == "*"
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    assert allowed == {
+        "api.py",
+        "train.py",
+        "requirements-api.txt",
+        "requirements-train.txt",
+        "cryptopredict",
+        "data",
+    }
+
+
+def test_compose_builds_this_dockerfile_and_serves_on_8080():
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["cryptopredict"]
+    assert service["build"]["context"] == "."
+    assert service["ports"] == ["127.0.0.1:8080:8080"]
+    assert set(service["build"]["args"]) <= set(re.findall(r"^ARG (\w+)", DOCKERFILE, re.MULTILINE))
+
+
+def test_the_blueprint_runs_the_published_latest_image_with_its_health_check():
+    [service] = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
+    assert (service["type"], service["runtime"]) == ("web", "image")
+    assert re.fullmatch(r"ghcr\.io/[^/]+/cryptopredict:latest", service["image"]["url"])
+    assert service["healthCheckPath"] == "/healthz"

