@@ -28,8 +28,7 @@ ARG MODEL_VERSION=dev
 ARG BUILD_ID=""
 # Data-source keys are BuildKit secrets, read from /run/secrets for this one step: they never
 # become ARG, ENV or a file in a layer. Missing secrets are fine (the sources work without keys).
-# $TRAIN_ARGS is unquoted on purpose: it holds several flags. The artifact directory is created
-# private (0700) and the server runs as another user, hence the chmod.
+# $TRAIN_ARGS is unquoted on purpose: it holds several flags.
 RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     --mount=type=secret,id=ALPACA_SECRET_KEY,required=false \
     for name in ALPACA_API_KEY ALPACA_SECRET_KEY; do \
@@ -39,8 +38,7 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}" \
     && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" \
-        python train.py --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS \
-    && chmod -R a+rX /app/artifacts
+        python train.py --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
 FROM python:3.11-slim-bookworm AS runtime

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.assets import UnknownAssetError, asset_for_symbol
-from cryptopredict.config import ConfigError, Settings, settings_table
+from cryptopredict.config import ConfigError, Settings
 from cryptopredict.data.frame import FrameError, check_frame, make_frame
 from cryptopredict.data.intervals import Interval
 
@@ -39,12 +39,6 @@ def test_secrets_stay_out_of_reprs():
     assert settings.alpaca_secret_key == "s3cret"
     assert "s3cret" not in repr(settings)
     assert "key-id" not in repr(settings)
-
-
-def test_the_readme_documents_every_setting():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    for line in settings_table().splitlines()[2:]:
-        assert line in readme, f"README is missing the row: {line}"
 
 
 @pytest.mark.parametrize(
