@@ -88,12 +88,12 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
 def render(readme: str, generated: dict[str, str]) -> str:
     for name, body in generated.items():
         pattern = re.compile(
-            rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated:{name} -->)", re.DOTALL
+            rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
         )
         if not pattern.search(readme):
             raise ValueError(f"README has no generated:{name} section")
         readme = pattern.sub(
-            lambda match, body=body: match.group(1) + body + match.group(2), readme
+            lambda match, body=body: f"{match.group(1)}{body}\n{match.group(2)}", readme
         )
     return readme
 
