@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from cryptopredict.atomic import fsync
+
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
@@ -259,16 +261,8 @@ def _is_temporary(manifest: Path) -> bool:
 
 def _sync_tree(directory: Path) -> None:
     for file in directory.iterdir():
-        _fsync(file)
-    _fsync(directory)
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        fsync(file)
+    fsync(directory)
 
 
 _RENAME_EXCHANGE = 2
@@ -285,7 +279,7 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     """
     if not target.exists():
         staging.rename(target)
-        _fsync(target.parent)
+        fsync(target.parent)
         return
     if not _exchange(staging, target):
         aside = target.parent / f".previous-{target.name}"
@@ -293,7 +287,7 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         target.rename(aside)
         staging.rename(target)
         shutil.rmtree(aside)
-    _fsync(target.parent)
+    fsync(target.parent)
 
 
 def _exchange(first: Path, second: Path) -> bool:

@@ -25,72 +25,52 @@ def backtest_table(summary: dict) -> str:
     """MAPE and band coverage per model and horizon, served model first."""
     models = sorted({name for label in HORIZONS for name in summary[label]}, key=_model_order)
     width = f"{summary['interval_width']:.0%}"
-    header = [
-        "model",
-        *(f"MAPE {label}" for label in HORIZONS),
-        *(f"{width} coverage {label}" for label in HORIZONS),
-    ]
-    rows = [_row(header), "|" + "---|" * len(header)]
+    body = []
     for name in models:
         values = [summary[label].get(name, {}) for label in HORIZONS]
-        cells = [_pct(value.get("mape")) for value in values]
-        cells += [_pct(value.get("coverage")) for value in values]
-        rows.append(_row([name, *cells]))
-    rows.append(f"\n{summary['origins']} rolling origins.")
-    return "\n".join(rows)
+        cells = [_pct(value.get(key)) for key in ("mape", "coverage") for value in values]
+        body.append([name, *cells])
+    header = ["model", *_per_horizon("MAPE"), *_per_horizon(f"{width} coverage")]
+    return _table(header, body, f"{summary['origins']} rolling origins.")
 
 
 def comparison_table(comparison: dict) -> str:
-    header = [
-        "configuration",
-        *(f"MAPE {label}" for label in HORIZONS),
-        *(f"coverage {label}" for label in HORIZONS),
+    body = [
+        [entry["configuration"], *_pcts(entry, "mape"), *_pcts(entry, "coverage")]
+        for entry in comparison["rows"]
     ]
-    rows = [_row(header), "|" + "---|" * len(header)]
-    for entry in comparison["rows"]:
-        cells = [_pct(entry[f"mape_{label}"]) for label in HORIZONS]
-        cells += [_pct(entry[f"coverage_{label}"]) for label in HORIZONS]
-        rows.append(_row([entry["configuration"], *cells]))
-    rows.append(
-        f"\n{len(comparison['origins'])} rolling origins from {comparison['origins'][0][:10]} "
-        f"to {comparison['origins'][-1][:10]}; coverage of Prophet's own "
-        f"{comparison['interval_width']:.0%} interval (blank: the model has none)."
+    origins = comparison["origins"]
+    note = (
+        f"{len(origins)} rolling origins from {origins[0][:10]} to {origins[-1][:10]}; coverage "
+        f"of Prophet's own {comparison['interval_width']:.0%} interval (blank: the model has none)."
     )
-    return "\n".join(rows)
+    header = ["configuration", *_per_horizon("MAPE"), *_per_horizon("coverage")]
+    return _table(header, body, note)
 
 
 def damping_table(damping: dict) -> str:
-    header = ["tau (hours)", *(f"MAPE {label}" for label in HORIZONS), "vs naive"]
-    rows = [_row(header), "|" + "---|" * len(header)]
+    body = []
     for entry in damping["candidates"]:
         tau = "none (undamped)" if entry["tau"] is None else f"{entry['tau']:g}"
-        if entry["tau"] == damping["chosen"]:
-            tau = f"**{tau}** (chosen)"
-        cells = [_pct(entry[f"mape_{label}"]) for label in HORIZONS]
-        rows.append(_row([tau, *cells, f"{entry['ratio']:.3f}x"]))
-    rows.append(f"\nChosen on {damping['validation_origins']} validation origins.")
-    return "\n".join(rows)
+        tau = f"**{tau}** (chosen)" if entry["tau"] == damping["chosen"] else tau
+        body.append([tau, *_pcts(entry, "mape"), f"{entry['ratio']:.3f}x"])
+    header = ["tau (hours)", *_per_horizon("MAPE"), "vs naive"]
+    return _table(header, body, f"Chosen on {damping['validation_origins']} validation origins.")
 
 
 def volatility_table(volatility: dict) -> str:
-    header = [
-        "volatility window",
-        *(f"coverage {label}" for label in HORIZONS),
-        *(f"interval score {label}" for label in HORIZONS),
-    ]
-    rows = [_row(header), "|" + "---|" * len(header)]
+    body = []
     for entry in volatility["candidates"]:
         days = f"{entry['days']} days"
-        if entry["days"] == volatility["chosen"]:
-            days = f"**{days}** (chosen)"
-        cells = [_pct(entry.get(f"coverage_{label}")) for label in HORIZONS]
-        cells += [f"{entry[f'score_{label}']:.4f}" for label in HORIZONS]
-        rows.append(_row([days, *cells]))
-    rows.append(
-        f"\nChosen on {volatility['validation_origins']} validation origins by the mean interval "
+        days = f"**{days}** (chosen)" if entry["days"] == volatility["chosen"] else days
+        scores = [f"{entry[f'score_{label}']:.4f}" for label in HORIZONS]
+        body.append([days, *_pcts(entry, "coverage"), *scores])
+    header = ["volatility window", *_per_horizon("coverage"), *_per_horizon("interval score")]
+    note = (
+        f"Chosen on {volatility['validation_origins']} validation origins by the mean interval "
         "score (lower is better)."
     )
-    return "\n".join(rows)
+    return _table(header, body, note)
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
@@ -108,14 +88,27 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
 def render(readme: str, generated: dict[str, str]) -> str:
     for name, body in generated.items():
         pattern = re.compile(
-            rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated:{name} -->)", re.DOTALL
+            rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
         )
         if not pattern.search(readme):
             raise ValueError(f"README has no generated:{name} section")
         readme = pattern.sub(
-            lambda match, body=body: match.group(1) + body + match.group(2), readme
+            lambda match, body=body: f"{match.group(1)}{body}\n{match.group(2)}", readme
         )
     return readme
+
+
+def _table(header: list[str], body: list[list[str]], note: str) -> str:
+    lines = [_row(header), "|" + "---|" * len(header), *(_row(cells) for cells in body)]
+    return "\n".join([*lines, "", note])
+
+
+def _per_horizon(title: str) -> list[str]:
+    return [f"{title} {label}" for label in HORIZONS]
+
+
+def _pcts(entry: dict, key: str) -> list[str]:
+    return [_pct(entry.get(f"{key}_{label}")) for label in HORIZONS]
 
 
 def _row(cells: list[str]) -> str:
