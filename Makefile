@@ -73,8 +73,8 @@ lock: $(VENV)/.test-deps
 	done
 
 # The experiment notebook on the full embedded data (NOTEBOOK_SOURCE=auto: live data where the
-# network allows), as reports/train.html with its charts working offline; about 15 minutes on
-# two cores, most of it the backtest's Prophet fits.
+# network allows), as reports/train.html with its charts working offline; five to ten minutes
+# on two cores, nearly all of it the backtest's Prophet fits.
 NOTEBOOK_SOURCE ?= snapshot
 notebook: $(VENV)/.test-deps
 	$(BIN)/python -m tests.notebook.harness --html reports/train.html -p SOURCE $(NOTEBOOK_SOURCE)
