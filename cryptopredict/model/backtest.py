@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -94,10 +94,34 @@ class Backtest:
     calibration: QuantileTable | None
     damping: Choice | None
     volatility: Choice | None
+    # Kept to re-examine the backtest (the notebook does), not used by training: every model's
+    # forecasts as fitted, before the backtest damped and banded the served model's...
+    fitted: pd.DataFrame | None = field(default=None, repr=False)
+    # ...and what the bands were calibrated from: every origin's forecasts before banding (the
+    # served model's damped), the plan, and each origin's volatility. None when not calibrated.
+    unbanded: pd.DataFrame | None = field(default=None, repr=False)
+    plan: Plan | None = None
+    scales: dict[pd.Timestamp, float] | None = field(default=None, repr=False)
     metrics: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = horizon_metrics(self.forecasts, self.evaluated)
+
+    def at_width(self, width: float) -> Backtest:
+        """The same backtest with the served model's bands calibrated for another nominal width:
+        the same calibration on the same errors, origins and volatilities, so the coverage at
+        several widths shows whether the bands are calibrated beyond the one width served."""
+        if self.unbanded is None or self.plan is None or self.scales is None:
+            raise ValueError("this backtest did not calibrate its bands")
+        forecasts, table = calibrate(
+            self.unbanded,
+            SERVED,
+            self.plan,
+            evaluated=self.evaluated,
+            width=width,
+            scales=self.scales,
+        )
+        return replace(self, forecasts=forecasts, interval_width=width, calibration=table)
 
     def summary(self) -> dict:
         out: dict = {"origins": len(self.evaluated), "interval_width": self.interval_width}
@@ -161,6 +185,7 @@ def run_backtest(
     for make in makers:
         frames.append(predict_in_process(make, history, origins, leads))
     forecasts = attach_actuals(pd.concat(frames, ignore_index=True), history)
+    fitted = forecasts
     evaluated = [at for at in origins if at >= origins[-1] - plan.evaluation_span]
     validation = [at for at in origins if at < evaluated[0]]
     width = config.interval_width
@@ -171,7 +196,7 @@ def run_backtest(
     elif choosing:
         log.warning("backtest: no origins before the evaluation span; damping left unchosen")
         forecasts = damp(forecasts, config.damping_hours, config.target)
-    calibration = volatility = None
+    calibration = volatility = unbanded = scales = None
     if config.calibrated:
         days = config.volatility_days
         if config.volatility_days_grid and validation:
@@ -191,13 +216,9 @@ def run_backtest(
                 "left at %d days",
                 days,
             )
+        unbanded, scales = forecasts, origin_volatility(history, origins, days)
         forecasts, calibration = calibrate(
-            forecasts,
-            SERVED,
-            plan,
-            evaluated=evaluated,
-            width=width,
-            scales=origin_volatility(history, origins, days),
+            forecasts, SERVED, plan, evaluated=evaluated, width=width, scales=scales
         )
         banded = set(forecasts.loc[forecasts["model"] == SERVED, "cutoff"])
         evaluated = [at for at in evaluated if at in banded]
@@ -207,7 +228,18 @@ def run_backtest(
                 f"{plan.horizon.days}-day forecasts had played out: fetch more history, or "
                 "use --no-backtest"
             )
-    return Backtest(forecasts, evaluated, width, calibration, damping, volatility)
+    return Backtest(
+        forecasts,
+        evaluated,
+        width,
+        calibration,
+        damping,
+        volatility,
+        fitted=fitted,
+        unbanded=unbanded,
+        plan=plan,
+        scales=scales,
+    )
 
 
 def origin_volatility(

@@ -11,6 +11,7 @@ import pytest
 from cryptopredict.model.backtest import (
     HORIZONS,
     SERVED,
+    Backtest,
     Plan,
     calibrate,
     choose_damping,
@@ -187,3 +188,45 @@ def test_the_volatility_window_is_chosen_by_interval_score_on_validation_origins
     scores = {candidate["days"]: candidate["score"] for candidate in choice.candidates}
     assert scores[3] < scores[60]
     assert {"coverage_1d", "coverage_7d", "score_7d"} <= set(choice.candidates[0])
+
+
+def test_bands_recalibrate_at_other_widths_from_the_same_errors():
+    origins = list(pd.date_range("2024-01-01", periods=30, freq="7D"))
+    rng = np.random.default_rng(13)
+    shocks = {origin: rng.normal(0, 0.02) for origin in origins}
+    models = {
+        SERVED: lambda origin, leads: np.full(len(leads), 100.0),
+        "naive": lambda origin, leads: np.full(len(leads), 100.0),
+    }
+    truth = lambda origin, leads: 100 * np.exp(shocks[origin] * np.sqrt(leads / 24))  # noqa: E731
+    unbanded = forecasts_frame(origins, truth, models)
+    plan, scales = Plan(min_calibration=5), dict.fromkeys(origins, 1.0)
+    banded, table = calibrate(unbanded, SERVED, plan, evaluated=origins, width=0.8, scales=scales)
+    evaluated = sorted(set(banded.loc[banded["model"] == SERVED, "cutoff"]))
+    backtest = Backtest(
+        banded, evaluated, 0.8, table, None, None, unbanded=unbanded, plan=plan, scales=scales
+    )
+    same = backtest.at_width(0.8)
+    pd.testing.assert_frame_equal(same.forecasts, backtest.forecasts)
+    assert same.summary() == backtest.summary()
+
+    def inside(result: Backtest) -> pd.Series:
+        rows = result.forecasts[result.forecasts["model"] == SERVED]
+        rows = rows.set_index(["cutoff", "ds"]).sort_index()
+        return rows["y"].between(rows["yhat_lower"], rows["yhat_upper"])
+
+    narrow, wide = backtest.at_width(0.5), backtest.at_width(0.95)
+    assert (narrow.interval_width, wide.interval_width) == (0.5, 0.95)
+    assert narrow.evaluated == wide.evaluated == evaluated
+    # Quantiles nest, so whatever a narrower band holds, a wider one holds too.
+    assert (inside(narrow) <= inside(backtest)).all()
+    assert (inside(backtest) <= inside(wide)).all()
+    assert inside(narrow).mean() < inside(wide).mean()
+    # The baselines are untouched.
+    naive = backtest.forecasts["model"] == "naive"
+    pd.testing.assert_frame_equal(
+        narrow.forecasts[naive].reset_index(drop=True),
+        backtest.forecasts[naive].reset_index(drop=True),
+    )
+    with pytest.raises(ValueError, match="did not calibrate"):
+        Backtest(banded, evaluated, 0.8, table, None, None).at_width(0.5)

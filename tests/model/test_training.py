@@ -44,6 +44,19 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     assert type(artifact.load_model()).__name__ == "Prophet"
 
 
+def test_the_backtest_keeps_what_its_bands_were_calibrated_from(trained):
+    backtest = trained.backtest
+    again = backtest.at_width(backtest.interval_width)
+    pd.testing.assert_frame_equal(again.forecasts, backtest.forecasts)
+    assert again.summary() == backtest.summary()
+    fitted = backtest.fitted
+    assert set(fitted["model"]) == {"prophet", "naive", "drift"}
+    assert fitted["cutoff"].nunique() == backtest.unbanded["cutoff"].nunique()
+    assert set(backtest.evaluated) < set(fitted["cutoff"])
+    wider = backtest.at_width(0.95).summary()["7d"]["prophet"]["coverage"]
+    assert wider >= backtest.summary()["7d"]["prophet"]["coverage"]
+
+
 def test_the_pickle_loads_without_the_training_only_pyarrow(trained):
     probe = (
         "import sys, pickle; sys.modules['pyarrow'] = None; "
