@@ -1,0 +1,51 @@
+"""`/openapi.json` and `/docs`: the OpenAPI document generated from the code, and Swagger UI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, render_template, send_from_directory
+from werkzeug.exceptions import NotFound
+
+from cryptopredict.api.responses import raw_json_response
+from cryptopredict.api.vendor import SWAGGER_UI_FILES, swagger_ui_dir
+
+# Swagger UI needs its own scripts and styles, data: images (its icons) and fetches to this origin.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+VENDOR_MAX_AGE = 86_400
+
+
+def blueprint(spec: Callable[[], dict[str, Any]], *, cache_seconds: int) -> Blueprint:
+    bp = Blueprint("docs", __name__)
+    assets = swagger_ui_dir()
+    max_age = f"public, max-age={cache_seconds}"
+
+    @cache
+    def document() -> bytes:
+        return json.dumps(spec(), indent=1).encode()
+
+    @bp.get("/openapi.json")
+    def openapi_json() -> Response:
+        return raw_json_response(document(), cache=max_age)
+
+    @bp.get("/docs")
+    def docs() -> Response:
+        page = Response(render_template("docs.html"), mimetype="text/html")
+        page.headers["Content-Security-Policy"] = CSP
+        page.headers["Cache-Control"] = max_age
+        return page
+
+    @bp.get("/vendor/swagger-ui/<name>")
+    def swagger_ui(name: str) -> Response:
+        if name not in SWAGGER_UI_FILES:
+            raise NotFound()
+        return send_from_directory(assets, name, max_age=VENDOR_MAX_AGE)
+
+    return bp

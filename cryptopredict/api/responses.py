@@ -1,0 +1,21 @@
+"""Responses built by hand: the hot path skips Flask's JSON provider and schema serialization."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+
+NO_STORE = "no-store"
+
+
+def json_response(payload: Any, *, cache: str = NO_STORE, status: int = 200) -> Response:
+    body = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    return raw_json_response(body, cache=cache, status=status)
+
+
+def raw_json_response(body: str | bytes, *, cache: str, status: int = 200) -> Response:
+    response = Response(body, status, mimetype="application/json")
+    response.headers.add("Cache-Control", cache)  # cheaper than headers= in the constructor
+    return response
