@@ -18,7 +18,6 @@ from cryptopredict.api import (
 )
 from cryptopredict.api.forecast import Forecast
 from cryptopredict.api.metrics import Metrics
-from cryptopredict.api.openapi import make_api
 from cryptopredict.artifact import Artifact, ArtifactError
 from cryptopredict.config import Settings
 
@@ -39,8 +38,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
 
     app = Flask(__name__)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 300
-    api = make_api(app)
-    api.register_blueprint(
+    app.register_blueprint(
         bitcoin.blueprint(
             forecast,
             model_version=str(manifest["model_version"]),
@@ -49,10 +47,10 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
             max_points=settings.forecast_max_points,
         )
     )
-    api.register_blueprint(model_card.blueprint(artifact, cache_seconds=settings.cache_seconds))
-    api.register_blueprint(health.blueprint(artifact))
-    api.register_blueprint(metrics.blueprint())
-    app.register_blueprint(docs.blueprint(api.spec.to_dict, cache_seconds=settings.cache_seconds))
+    app.register_blueprint(model_card.blueprint(artifact, cache_seconds=settings.cache_seconds))
+    app.register_blueprint(health.blueprint(artifact))
+    app.register_blueprint(metrics.blueprint())
+    app.register_blueprint(docs.blueprint(cache_seconds=settings.cache_seconds))
     app.register_blueprint(
         dashboard.blueprint(artifact, forecast, cache_seconds=settings.cache_seconds)
     )

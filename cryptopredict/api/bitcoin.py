@@ -6,15 +6,13 @@ import math
 
 import numpy as np
 from flask import Response, request
-from flask_smorest import Blueprint
 
 from cryptopredict.api.dates import iso_utc, parse_epoch
 from cryptopredict.api.errors import BadRequestError, OutOfRangeError
 from cryptopredict.api.forecast import DAY, Forecast, Points
-from cryptopredict.api.openapi import answers
+from cryptopredict.api.openapi import Blueprint, answers, document, query
 from cryptopredict.api.params import single
 from cryptopredict.api.responses import json_response
-from cryptopredict.api.schemas import BitcoinQuery, ForecastPoints, ForecastQuery, Prediction
 
 DEFAULT_SPAN = 30 * DAY
 ERRORS = {
@@ -27,14 +25,14 @@ ERRORS = {
 def blueprint(
     forecast: Forecast, *, model_version: str, interval: str, cache_seconds: int, max_points: int
 ) -> Blueprint:
-    blp = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
+    bp = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
     cache = f"public, max-age={cache_seconds}"
     interval_width = forecast.postprocess.interval_width
 
-    @blp.route("/bitcoin", methods=["GET"])
-    @blp.doc(
-        parameters=[{"in": "query", "schema": BitcoinQuery}],
-        responses=answers("The forecast at `date`.", Prediction, errors=ERRORS),
+    @bp.get("/bitcoin")
+    @document(
+        parameters=query("BitcoinQuery"),
+        responses=answers("The forecast at `date`.", "Prediction", errors=ERRORS),
     )
     def bitcoin() -> Response:
         """The forecast at one instant
@@ -60,12 +58,12 @@ def blueprint(
             answer["actual"] = None if actual is None else round(actual, 2)
         return json_response(answer, cache=cache)
 
-    @blp.route("/bitcoin/forecast", methods=["GET"])
-    @blp.doc(
-        parameters=[{"in": "query", "schema": ForecastQuery}],
+    @bp.get("/bitcoin/forecast")
+    @document(
+        parameters=query("ForecastQuery"),
         responses=answers(
             "Every grid point in the range.",
-            ForecastPoints,
+            "ForecastPoints",
             content={"text/csv": {"schema": {"type": "string"}}},
             errors=ERRORS,
         ),
@@ -107,7 +105,7 @@ def blueprint(
             cache=cache,
         )
 
-    return blp
+    return bp
 
 
 def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cache
-from typing import Any
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, render_template, send_from_directory
 from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.responses import raw_json_response
@@ -22,18 +20,20 @@ CSP = (
 VENDOR_MAX_AGE = 86_400
 
 
-def blueprint(spec: Callable[[], dict[str, Any]], *, cache_seconds: int) -> Blueprint:
+def blueprint(*, cache_seconds: int) -> Blueprint:
     bp = Blueprint("docs", __name__)
     assets = swagger_ui_dir()
     max_age = f"public, max-age={cache_seconds}"
 
     @cache
-    def document() -> bytes:
-        return json.dumps(spec(), indent=1).encode()
+    def document(app: Flask) -> bytes:
+        from cryptopredict.api import openapi_document  # noqa: PLC0415 (see `openapi`)
+
+        return json.dumps(openapi_document.build(app), indent=1).encode()
 
     @bp.get("/openapi.json")
     def openapi_json() -> Response:
-        return raw_json_response(document(), cache=max_age)
+        return raw_json_response(document(current_app._get_current_object()), cache=max_age)
 
     @bp.get("/docs")
     def docs() -> Response:

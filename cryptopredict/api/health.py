@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from cryptopredict.api.dates import iso_utc
-from cryptopredict.api.openapi import answers
+from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.api.responses import json_response
-from cryptopredict.api.schemas import Health
 from cryptopredict.artifact import Artifact
 
 
 def blueprint(artifact: Artifact) -> Blueprint:
-    blp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
+    bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
     answer = {
         "status": "ok",
         "asset": artifact.asset,
@@ -22,8 +20,8 @@ def blueprint(artifact: Artifact) -> Blueprint:
         "data_last": iso_utc(int(artifact.history["ds"][-1])),
     }
 
-    @blp.route("/healthz", methods=["GET"])
-    @blp.doc(responses=answers("Serving, with the model version.", Health))
+    @bp.get("/healthz")
+    @document(responses=answers("Serving, with the model version.", "Health"))
     def healthz() -> Response:
         """Health check
 
@@ -31,4 +29,4 @@ def blueprint(artifact: Artifact) -> Blueprint:
         """
         return json_response(answer)
 
-    return blp
+    return bp

@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime
 
 from flask import Response
-from flask_smorest import Blueprint
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,7 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from cryptopredict.api.openapi import answers
+from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.artifact import Artifact
 
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
@@ -84,10 +83,10 @@ class Metrics:
         children[1].observe(seconds)
 
     def blueprint(self) -> Blueprint:
-        blp = Blueprint("metrics", __name__, description="Prometheus metrics.")
+        bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
 
-        @blp.route("/metrics", methods=["GET"])
-        @blp.doc(
+        @bp.get("/metrics")
+        @document(
             responses=answers(
                 "Prometheus text format.", content={"text/plain": {"schema": {"type": "string"}}}
             )
@@ -105,7 +104,7 @@ class Metrics:
                 headers={"Cache-Control": "no-store"},
             )
 
-        return blp
+        return bp
 
 
 def _epoch(text: object) -> float | None:

@@ -6,16 +6,14 @@ import json
 from functools import cache
 
 from flask import Response
-from flask_smorest import Blueprint
 
-from cryptopredict.api.openapi import answers
+from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.api.responses import raw_json_response
-from cryptopredict.api.schemas import Backtest, ModelCard
 from cryptopredict.artifact import Artifact
 
 
 def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
-    blp = Blueprint("model", __name__, description="The model behind the forecast.")
+    bp = Blueprint("model", __name__, description="The model behind the forecast.")
     max_age = f"public, max-age={cache_seconds}"
     card = _json({**artifact.manifest, "backtest": artifact.backtest.get("summary", {})})
 
@@ -23,8 +21,8 @@ def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
     def backtest() -> bytes:
         return _json(artifact.backtest)
 
-    @blp.route("/model", methods=["GET"])
-    @blp.doc(responses=answers("The manifest and the backtest summary.", ModelCard))
+    @bp.get("/model")
+    @document(responses=answers("The manifest and the backtest summary.", "ModelCard"))
     def model() -> Response:
         """The model card
 
@@ -33,8 +31,8 @@ def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
         """
         return raw_json_response(card, cache=max_age)
 
-    @blp.route("/model/backtest", methods=["GET"])
-    @blp.doc(responses=answers("The summary and every backtest path.", Backtest))
+    @bp.get("/model/backtest")
+    @document(responses=answers("The summary and every backtest path.", "Backtest"))
     def model_backtest() -> Response:
         """Past forecasts against actual prices
 
@@ -42,7 +40,7 @@ def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
         """
         return raw_json_response(backtest(), cache=max_age)
 
-    return blp
+    return bp
 
 
 def _json(value: object) -> bytes:

@@ -153,3 +153,29 @@ def test_sigterm_finishes_requests_in_flight_then_exits(artifact_dir, tmp_path, 
     assert "status=200" in log  # access lines written by the background writer, flushed
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         get(server.url + "/healthz")
+
+
+IMPORTS = """
+import sys
+from cryptopredict.api import create_app
+from cryptopredict.artifact import load_artifacts
+from cryptopredict.config import Settings
+
+client = create_app(load_artifacts(sys.argv[1]), Settings()).test_client()
+for path in ("/bitcoin?date=2026-07-20", "/bitcoin/forecast", "/model", "/healthz", "/", "/docs"):
+    assert client.get(path).status_code == 200, path
+heavy = ("pandas", "prophet", "cmdstanpy", "marshmallow", "flask_smorest", "apispec", "plotly")
+print(" ".join(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_startup_and_the_grid_import_no_pandas_prophet_or_openapi_tooling(artifact_dir):
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS, str(artifact_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == ""
