@@ -47,9 +47,15 @@ class Forecast:
         self.values = np.column_stack(
             [artifact.grid["yhat"], artifact.grid["yhat_lower"], artifact.grid["yhat_upper"]]
         )
-        self.history_ds = artifact.history["ds"]
+        history_ds = artifact.history["ds"]
         self.close = artifact.history["close"]
-        self.last_bar = int(self.history_ds[-1])
+        self.last_bar = int(history_ds[-1])
+        # The history bar at each grid index (-1 where a bar is missing): the close at any
+        # instant is then two array reads away.
+        offsets = history_ds - self.first
+        on_grid = (offsets >= 0) & (offsets % self.step == 0) & (history_ds <= self.grid_end)
+        self.bar_at = np.full(len(grid_ds), -1, dtype=np.int32)
+        self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
         self.end = max(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
         try:
             self.postprocess = Postprocess.from_dict(artifact.manifest["postprocess"])
@@ -93,23 +99,22 @@ class Forecast:
         return self.first <= epoch <= self.last_bar
 
     def actual_at(self, epoch: float) -> float | None:
-        """The close at `epoch` inside the history, interpolated between adjacent bars.
+        """The close at a checked `epoch` inside the history, interpolated between two bars.
 
         None in a gap (a bar missing from the history on either side).
         """
-        ds = self.history_ds
-        # An integer key: a float one would make numpy convert the whole array on every call.
-        left = int(np.searchsorted(ds, math.floor(epoch), side="right")) - 1
-        if left < 0:
+        position = (epoch - self.first) / self.step
+        index = int(position)
+        fraction = position - index
+        bars = self.bar_at[index : index + 2].tolist()
+        if bars[0] < 0:
             return None
-        start = int(ds[left])
-        if start == epoch:
-            return float(self.close[left])
-        if left + 1 == len(ds) or int(ds[left + 1]) - start != self.step:
+        before = float(self.close[bars[0]])
+        if fraction == 0:
+            return before
+        if len(bars) < 2 or bars[1] < 0:
             return None
-        fraction = (epoch - start) / self.step
-        before, after = self.close[left : left + 2].tolist()
-        return before + (after - before) * fraction
+        return before + (float(self.close[bars[1]]) - before) * fraction
 
     def count(self, start: float, end: float) -> int:
         """How many grid points lie in `[start, end]`."""
@@ -125,7 +130,7 @@ class Forecast:
             )
         first = self._first_index(start)
         ds = self.ds_of(np.arange(first, first + count))
-        return Points(ds, self._rows(first, first + count), self._actual_on(ds))
+        return Points(ds, self._rows(first, first + count), self._actual_on(first, first + count))
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         """Values at indexes `start` to `stop - 1`, from the grid and past it."""
@@ -141,13 +146,11 @@ class Forecast:
     def _last_index(self, epoch: float) -> int:
         return math.floor((epoch - self.first) / self.step)
 
-    def _actual_on(self, ds: np.ndarray) -> np.ndarray:
-        where = np.searchsorted(self.history_ds, ds)
-        inside = where < len(self.history_ds)
-        found = np.zeros(len(ds), dtype=bool)
-        found[inside] = self.history_ds[where[inside]] == ds[inside]
-        actual = np.full(len(ds), np.nan)
-        actual[found] = self.close[where[found]]
+    def _actual_on(self, first: int, stop: int) -> np.ndarray:
+        bars = self.bar_at[first : min(stop, len(self.bar_at))]
+        actual = np.full(stop - first, np.nan)
+        found = np.flatnonzero(bars >= 0)
+        actual[found] = self.close[bars[found]]
         return actual
 
 
