@@ -57,5 +57,5 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     errors.install(app)
     headers.install(app, settings.cors_origins)
     app.wsgi_app = observe.Observed(app.wsgi_app, metrics)
-    app.extensions["cryptopredict"] = {"forecast": forecast, "metrics": metrics}
+    app.extensions["cryptopredict"] = {"forecast": forecast}
     return app
