@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 
 from cryptopredict.api.errors import BadRequestError
@@ -42,4 +43,7 @@ def parse_epoch(name: str, text: str) -> float:
 
 def iso_utc(epoch: float) -> str:
     """`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`; only for epochs inside years 1 to 9999."""
+    whole = int(epoch)
+    if whole == epoch and whole >= 0:  # the usual case (strftime pads no year below 1000)
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole))
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"

@@ -56,6 +56,11 @@ class Forecast:
         on_grid = (offsets >= 0) & (offsets % self.step == 0) & (history_ds <= self.grid_end)
         self.bar_at = np.full(len(grid_ds), -1, dtype=np.int32)
         self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
+        # Flat memoryviews of the same memory: indexing one returns a float in a tenth of the
+        # time numpy takes, which matters on the request path.
+        self._values = memoryview(self.values.reshape(-1))
+        self._bar_at = memoryview(self.bar_at)
+        self._close = memoryview(self.close)
         self.end = max(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
         try:
             self.postprocess = Postprocess.from_dict(artifact.manifest["postprocess"])
@@ -86,9 +91,9 @@ class Forecast:
         index = int(position)
         fraction = position - index
         if index + 1 < len(self.values):
-            (y0, l0, h0), (y1, l1, h1) = self.values[index : index + 2].tolist()
+            y0, l0, h0, y1, l1, h1 = self._values[3 * index : 3 * index + 6]
         elif fraction == 0 and index < len(self.values):
-            return Point(*self.values[index].tolist())
+            return Point(*self._values[3 * index : 3 * index + 3])
         else:
             (y0, l0, h0), (y1, l1, h1) = self._rows(index, index + 2).tolist()
         return Point(
@@ -106,15 +111,16 @@ class Forecast:
         position = (epoch - self.first) / self.step
         index = int(position)
         fraction = position - index
-        bars = self.bar_at[index : index + 2].tolist()
-        if bars[0] < 0:
+        bar = self._bar_at[index]
+        if bar < 0:
             return None
-        before = float(self.close[bars[0]])
+        before = self._close[bar]
         if fraction == 0:
             return before
-        if len(bars) < 2 or bars[1] < 0:
+        following = self._bar_at[index + 1] if index + 1 < len(self._bar_at) else -1
+        if following < 0:
             return None
-        return before + (float(self.close[bars[1]]) - before) * fraction
+        return before + (self._close[following] - before) * fraction
 
     def count(self, start: float, end: float) -> int:
         """How many grid points lie in `[start, end]`."""

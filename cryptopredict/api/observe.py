@@ -46,13 +46,19 @@ class Observed:
         method = environ.get("REQUEST_METHOD", "")
         self.metrics.observe(route, method, status, seconds)
         if log.isEnabledFor(logging.INFO):
-            # json.dumps quotes and escapes: no line breaks or quotes from the client get through.
             args = (
-                json.dumps(method[:16]),
-                json.dumps(environ.get("PATH_INFO", "")[:MAX_PATH]),
+                _quoted(method[:16]),
+                _quoted(environ.get("PATH_INFO", "")[:MAX_PATH]),
                 status,
                 seconds * 1000,
             )
             # makeRecord and handle, as Logger.info does, minus its search of the call stack
             # for a file name and line number that this line does not show.
             log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, LINE, args, None))
+
+
+def _quoted(text: str) -> str:
+    """`text` in double quotes, JSON-escaped if needed: no line breaks or quotes get through."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)

@@ -104,7 +104,13 @@ def test_the_pattern_is_anchored_and_plain_enough_for_javascript_and_fuzzers():
 
 @pytest.mark.parametrize(
     ("epoch", "text"),
-    [(NOON, "2026-07-20T12:00:00Z"), (NOON + 0.5, "2026-07-20T12:00:00.500000Z")],
+    [
+        (NOON, "2026-07-20T12:00:00Z"),
+        (NOON + 0.5, "2026-07-20T12:00:00.500000Z"),
+        (0, "1970-01-01T00:00:00Z"),
+        (-62135596800, "0001-01-01T00:00:00Z"),
+        (253402300799, "9999-12-31T23:59:59Z"),
+    ],
 )
 def test_instants_are_shown_in_utc(epoch, text):
     assert iso_utc(epoch) == text
