@@ -10,8 +10,8 @@ from flask import Response, request
 from cryptopredict.api.dates import iso_utc, parse_epoch
 from cryptopredict.api.errors import BadRequestError, OutOfRangeError
 from cryptopredict.api.forecast import DAY, Forecast, Points
-from cryptopredict.api.openapi import Blueprint, answers, document, query
-from cryptopredict.api.params import single
+from cryptopredict.api.openapi import Blueprint, answers, document, in_query
+from cryptopredict.api.params import query, single
 from cryptopredict.api.responses import json_response
 
 DEFAULT_SPAN = 30 * DAY
@@ -31,7 +31,7 @@ def blueprint(
 
     @bp.get("/bitcoin")
     @document(
-        parameters=query("BitcoinQuery"),
+        parameters=in_query("BitcoinQuery"),
         responses=answers("The forecast at `date`.", "Prediction", errors=ERRORS),
     )
     def bitcoin() -> Response:
@@ -42,7 +42,7 @@ def blueprint(
         the precomputed grid are computed with the model (the first such request takes about a
         second) and cached.
         """
-        epoch = parse_epoch("date", single(request.args, "date", required=True))
+        epoch = parse_epoch("date", single(query(request.environ), "date", required=True))
         forecast.check("date", epoch)
         point = forecast.at(epoch)
         answer = {
@@ -60,7 +60,7 @@ def blueprint(
 
     @bp.get("/bitcoin/forecast")
     @document(
-        parameters=query("ForecastQuery"),
+        parameters=in_query("ForecastQuery"),
         responses=answers(
             "Every grid point in the range.",
             "ForecastPoints",
@@ -73,7 +73,7 @@ def blueprint(
     )
     def forecast_range() -> Response:
         """The forecast over a range, for charts"""
-        args = request.args
+        args = query(request.environ)
         form = single(args, "format", required=False) or "json"
         if form not in ("json", "csv"):
             raise BadRequestError(f"format={form[:16]!r} is not known; use json or csv")

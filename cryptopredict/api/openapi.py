@@ -38,7 +38,7 @@ def document(**operation: Any) -> Callable[[View], View]:
     return attach
 
 
-def query(schema: str) -> list[dict[str, str]]:
+def in_query(schema: str) -> list[dict[str, str]]:
     """Query parameters, one per field of `schema`."""
     return [{"in": "query", "schema": schema}]
 
