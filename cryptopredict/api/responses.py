@@ -8,11 +8,12 @@ from typing import Any
 from flask import Response
 
 NO_STORE = "no-store"
+# One encoder for every answer: json.dumps with options builds a new one on each call.
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 def json_response(payload: Any, *, cache: str = NO_STORE, status: int = 200) -> Response:
-    body = json.dumps(payload, allow_nan=False, separators=(",", ":"))
-    return raw_json_response(body, cache=cache, status=status)
+    return raw_json_response(_ENCODER.encode(payload), cache=cache, status=status)
 
 
 def raw_json_response(body: str | bytes, *, cache: str, status: int = 200) -> Response:
