@@ -161,3 +161,23 @@ def test_the_horizon_is_a_setting(artifacts, settings, facts):
     # the grid reaches past one day, so it stays valid up to its end
     assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 200
     assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end + 1)}").status_code == 422
+
+
+@pytest.mark.slow
+def test_a_model_file_changed_after_startup_is_a_503_past_the_grid_only(
+    artifact_dir, tmp_path, settings, facts, conforms
+):
+    import shutil
+
+    from cryptopredict.api import create_app
+    from cryptopredict.artifact import load_artifacts
+
+    copy = shutil.copytree(artifact_dir, tmp_path / "artifacts")
+    client = create_app(load_artifacts(copy), settings).test_client()
+    (copy / "btc-usd" / "model.pkl").write_bytes(b"swapped after the server started")
+    response = client.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}")
+    assert response.status_code == 503
+    conforms("/bitcoin", response)
+    assert response.get_json()["error"] == "model_unavailable"
+    assert "model.pkl: sha256" in response.get_json()["detail"]
+    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 200
