@@ -17,6 +17,6 @@ def json_response(payload: Any, *, cache: str = NO_STORE, status: int = 200) -> 
 
 
 def raw_json_response(body: str | bytes, *, cache: str, status: int = 200) -> Response:
-    response = Response(body, status, mimetype="application/json")
+    response = Response(body, status, content_type="application/json")
     response.headers.add("Cache-Control", cache)  # cheaper than headers= in the constructor
     return response
