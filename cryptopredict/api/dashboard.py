@@ -8,6 +8,7 @@ from flask import Blueprint, Response, render_template, send_file, url_for
 
 from cryptopredict.api.dates import iso_utc
 from cryptopredict.api.forecast import DAY, Forecast
+from cryptopredict.api.headers import page_headers
 from cryptopredict.api.vendor import plotly_js
 from cryptopredict.artifact import Artifact
 
@@ -50,10 +51,7 @@ def blueprint(artifact: Artifact, forecast: Forecast, *, cache_seconds: int) -> 
             forecast_url=url_for("bitcoin.forecast_range", start=chart_start),
             backtest_url=url_for("model.model_backtest"),
         )
-        response = Response(page, mimetype="text/html")
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["Cache-Control"] = max_age
-        return response
+        return page_headers(Response(page, mimetype="text/html"), csp=CSP, cache=max_age)
 
     @bp.get("/vendor/plotly.min.js")
     def plotly_min_js() -> Response:

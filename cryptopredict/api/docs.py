@@ -8,6 +8,7 @@ from functools import cache
 from flask import Blueprint, Flask, Response, current_app, render_template, send_from_directory
 from werkzeug.exceptions import NotFound
 
+from cryptopredict.api.headers import page_headers
 from cryptopredict.api.responses import raw_json_response
 from cryptopredict.api.vendor import SWAGGER_UI_FILES, swagger_ui_dir
 
@@ -38,9 +39,7 @@ def blueprint(*, cache_seconds: int) -> Blueprint:
     @bp.get("/docs")
     def docs() -> Response:
         page = Response(render_template("docs.html"), mimetype="text/html")
-        page.headers["Content-Security-Policy"] = CSP
-        page.headers["Cache-Control"] = max_age
-        return page
+        return page_headers(page, csp=CSP, cache=max_age)
 
     @bp.get("/vendor/swagger-ui/<name>")
     def swagger_ui(name: str) -> Response:

@@ -1,11 +1,16 @@
 """Headers on every answer: CORS (flask-cors), security headers and a cache default.
 
-The security and default headers are appended to the WSGI header list, the cheapest place on
-the hot path. flask-cors handles every request that carries an `Origin` header: every
-cross-origin request and preflight a browser makes. A request without one is no CORS request;
-it skips flask-cors and gets the header flask-cors would give it, `Access-Control-Allow-Origin:
-*` when any origin is allowed, or, with a list of origins, `Vary: Origin` so that shared caches
-keep answers for different origins apart.
+Every answer gets `X-Content-Type-Options: nosniff` and a Content-Security-Policy (for data,
+`default-src 'none'; frame-ancestors 'none'`, which also forbids framing); the HTML pages add
+their own policy, `X-Frame-Options` and `Referrer-Policy` (`page_headers`). These are appended
+to the WSGI header list, the cheapest place on the hot path: each header costs Werkzeug and
+Waitress about a microsecond and a half per answer.
+
+flask-cors handles every request that carries an `Origin` header: every cross-origin request
+and preflight a browser makes. A request without one is no CORS request; it skips flask-cors
+and gets the header flask-cors would give it, `Access-Control-Allow-Origin: *` when any origin
+is allowed, or, with a list of origins, `Vary: Origin` so that shared caches keep answers for
+different origins apart.
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ from flask_cors import CORS
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.wsgi import StartResponse, WsgiApp, WsgiEnviron
 
-SECURITY = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
-]
-# For JSON, CSV and text answers; the HTML pages set their own, wider policy.
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
 API_CSP = ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 NO_STORE = ("Cache-Control", "no-store")
+
+
+def page_headers(response: Response, *, csp: str, cache: str) -> Response:
+    """The headers of an HTML page: its own CSP, no framing, no referrer, its cache policy."""
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = cache
+    return response
 
 
 def install(app: Flask, cors_origins: str) -> None:
@@ -77,7 +86,7 @@ class SecureHeaders:
                 headers.append(NO_STORE)
             if not cross_origin:
                 headers.extend(self.without_origin)
-            headers.extend(SECURITY)
+            headers.append(NOSNIFF)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)

@@ -53,8 +53,9 @@ def main() -> int:
         log.error("cannot serve: %s", error)
         return 1
     try:
+        # ident="": no Server header, which names the server for nobody's benefit.
         server = create_server(
-            app, host=settings.host, port=settings.port, threads=settings.threads
+            app, host=settings.host, port=settings.port, threads=settings.threads, ident=""
         )
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)

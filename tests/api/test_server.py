@@ -118,10 +118,13 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def test_the_live_server_answers(live_server, facts):
-    status, body = get(live_server.url + "/healthz")
-    assert status == 200
+    with urllib.request.urlopen(live_server.url + "/healthz", timeout=30) as response:
+        assert response.status == 200
+        body = response.read()
+        assert "Server" not in response.headers
     assert json.loads(body)["model_version"] == facts.model_version
     status, body = get(f"{live_server.url}/bitcoin?date={iso_utc(facts.last_bar)}")
+    assert status == 200
     assert json.loads(body)["actual"] > 0
 
 
