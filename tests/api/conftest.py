@@ -1,0 +1,255 @@
+"""A tiny real artifact (Prophet fitted on two weeks of the embedded hourly data) and an app.
+
+The grid is built the way training builds it: the model's in-sample fit up to the last bar,
+then `Postprocess.forecast` for `HORIZON_HOURS` more.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_schema_validator import OAS30Validator
+
+from cryptopredict.api import create_app
+from cryptopredict.artifact import Artifact, Series, load_artifacts, write_artifact
+from cryptopredict.config import Settings
+from cryptopredict.postprocess import Postprocess
+
+# Prophet calls a pandas method that pandas has deprecated; not ours to fix.
+PROPHET_DEPRECATION = pytest.mark.filterwarnings("ignore::DeprecationWarning:prophet.forecaster")
+HOUR = 3600
+FIT_HOURS = 14 * 24
+HORIZON_HOURS = 72
+ROOT = Path(__file__).parents[2]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the fixture artifact holds, for tests to compute expected answers."""
+
+    first: int
+    last_bar: int
+    grid_end: int
+    gap: int  # a bar left out of the history
+    model_version: str
+
+
+@pytest.fixture(scope="session")
+def facts(artifact_dir) -> Facts:
+    artifact = load_artifacts(artifact_dir)["btc-usd"]
+    ds = artifact.history["ds"]
+    gap = int(ds[np.flatnonzero(np.diff(ds) == 2 * HOUR)[0]] + HOUR)
+    return Facts(int(ds[0]), int(ds[-1]), int(artifact.grid["ds"][-1]), gap, "test-1")
+
+
+@pytest.fixture(scope="session")
+def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
+    from prophet import Prophet
+
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    bars = snapshot_hourly.tail(FIT_HOURS).reset_index(drop=True)
+    bars = bars.drop(index=FIT_HOURS // 2)  # one missing hour, as real sources have
+    ds = (bars["timestamp"].astype("int64") // 10**9).to_numpy()
+    close = bars["close"].to_numpy()
+    naive = bars["timestamp"].dt.tz_convert(None)
+    model = Prophet(
+        uncertainty_samples=0, daily_seasonality=True, weekly_seasonality=False,
+        yearly_seasonality=False,
+    )  # fmt: skip
+    grid_ds = np.arange(ds[0], ds[-1] + HORIZON_HOURS * HOUR + 1, HOUR, dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="prophet")
+        model.fit(pd.DataFrame({"ds": naive, "y": np.log(close)}))
+        raw = model.predict(pd.DataFrame({"ds": pd.to_datetime(grid_ds, unit="s")}))["yhat"]
+    raw = raw.to_numpy()
+    inside = grid_ds <= ds[-1]
+    residuals = np.log(close) - raw[np.searchsorted(grid_ds, ds)]
+    low_q, high_q = np.quantile(residuals, [0.1, 0.9])
+    rules = Postprocess(
+        target="log",
+        origin=int(ds[-1]),
+        last_close=float(close[-1]),
+        model_at_origin=float(raw[inside][-1]),
+        anchored=True,
+        damping_hours=48.0,
+        interval_width=0.8,
+        band_hours=(24.0, 72.0),
+        band_lower=(-0.03, -0.05),
+        band_upper=(0.03, 0.05),
+    )
+    fitted = np.exp(raw[inside])
+    ahead = rules.forecast(grid_ds[~inside], raw[~inside])
+    grid = Series(
+        {
+            "ds": grid_ds,
+            "yhat": np.concatenate([fitted, ahead[0]]),
+            "yhat_lower": np.concatenate([fitted * math.exp(low_q), ahead[1]]),
+            "yhat_upper": np.concatenate([fitted * math.exp(high_q), ahead[2]]),
+        }
+    )
+    history = Series({"ds": ds.astype(np.int64), "close": close.astype(np.float64)})
+    out = tmp_path_factory.mktemp("artifacts")
+    write_artifact(
+        out,
+        model=model,
+        grid=grid,
+        history=history,
+        backtest=_backtest(ds, close),
+        manifest=_manifest(bars, rules),
+    )
+    return out
+
+
+def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
+    paths = []
+    for origin in (len(ds) - 120, len(ds) - 72, len(ds) - 24):
+        span = slice(origin, origin + 24)
+        yhat = np.full(24, close[origin - 1]) * np.linspace(1.0, 1.01, 24)
+        actual: list[float | None] = close[span].round(2).tolist()
+        actual[5] = None
+        paths.append(
+            {
+                "origin": pd.Timestamp(int(ds[origin - 1]), unit="s", tz="UTC").isoformat(),
+                "ds": ds[span].tolist(),
+                "yhat": yhat.round(2).tolist(),
+                "yhat_lower": (yhat * 0.97).round(2).tolist(),
+                "yhat_upper": (yhat * 1.03).round(2).tolist(),
+                "actual": actual,
+            }
+        )
+    scores = {"prophet": {"mape": 0.019, "coverage": 0.81}, "naive": {"mape": 0.02}}
+    summary = {"1d": scores, "7d": scores, "origins": 3, "interval_width": 0.8}
+    return {"summary": summary, "paths": paths}
+
+
+def _manifest(bars: pd.DataFrame, rules: Postprocess) -> dict[str, Any]:
+    return {
+        "asset": "btc-usd",
+        "symbol": "BTC/USD",
+        "interval": "1h",
+        "model_version": "test-1",
+        "created_at": "2026-07-26T17:05:00Z",
+        "git_sha": None,
+        "data": {
+            "source": "snapshot",
+            "first": bars["timestamp"].iloc[0].isoformat(),
+            "last": bars["timestamp"].iloc[-1].isoformat(),
+            "rows": len(bars),
+            "sha256": "0" * 64,
+            "validation": {"gaps": 1},
+        },
+        "versions": {
+            "python": sys.version.split()[0],
+            "prophet": importlib.metadata.version("prophet"),
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+        },
+        "params": {"target": "log", "daily_seasonality": True},
+        "postprocess": rules.to_dict(),
+        "metrics": {"mape_1d": 0.019},
+        "horizon": {"hours": HORIZON_HOURS},
+    }
+
+
+@pytest.fixture(scope="session")
+def artifacts(artifact_dir) -> dict[str, Artifact]:
+    return load_artifacts(artifact_dir)
+
+
+@pytest.fixture
+def settings(artifact_dir) -> Settings:
+    return Settings(model_dir=artifact_dir)
+
+
+@pytest.fixture
+def app(artifacts, settings) -> Flask:
+    return create_app(artifacts, settings)
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def spec(artifacts) -> dict[str, Any]:
+    return create_app(artifacts, Settings()).test_client().get("/openapi.json").get_json()
+
+
+@pytest.fixture(scope="session")
+def conforms(spec) -> Callable[..., None]:
+    """Check an answer against the schema the OpenAPI document declares for it."""
+
+    def check(path: str, response) -> None:
+        declared = spec["paths"][path]["get"]["responses"]
+        assert str(response.status_code) in declared, f"{path} {response.status_code} undeclared"
+        content = declared[str(response.status_code)].get("content", {})
+        media = response.mimetype
+        assert media in content, f"{path} {response.status_code} {media} undeclared"
+        if media == "application/json":
+            schema = _resolve(content[media]["schema"], spec)
+            OAS30Validator(schema).validate(response.get_json())
+
+    return check
+
+
+def _resolve(node: Any, spec: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            name = node["$ref"].removeprefix("#/components/schemas/")
+            return _resolve(spec["components"]["schemas"][name], spec)
+        return {key: _resolve(value, spec) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolve(value, spec) for value in node]
+    return node
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
+def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
+    """`python api.py` on a free loopback port; returns once it answers."""
+    environment = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": "0", **env}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "api.py"], cwd=ROOT, env=environment, stderr=sink, stdout=sink
+        )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
+        if found:
+            return LiveServer(found.group(1), process, log)
+        if process.poll() is not None:
+            raise AssertionError(f"api.py exited with {process.returncode}: {log.read_text()}")
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"api.py did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(artifact_dir, tmp_path_factory) -> Iterator[LiveServer]:
+    server = start_server(artifact_dir, tmp_path_factory.mktemp("live") / "api.log")
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)

@@ -1,0 +1,183 @@
+"""`/bitcoin`: the forecast at one instant, from the grid, the history and past the grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cryptopredict.api.dates import iso_utc
+from tests.api.conftest import HOUR, PROPHET_DEPRECATION
+
+pytestmark = PROPHET_DEPRECATION
+
+REFERENCE_KEYS = {"date", "prediction", "prediction_low", "prediction_high"}
+
+
+def grid_row(artifacts, epoch: int) -> tuple[float, float, float]:
+    grid = artifacts["btc-usd"].grid
+    index = int(np.flatnonzero(grid["ds"] == epoch)[0])
+    return tuple(float(grid[name][index]) for name in ("yhat", "yhat_lower", "yhat_upper"))
+
+
+def test_a_grid_point_answers_with_the_grid_values_and_the_reference_keys(
+    client, artifacts, facts, conforms
+):
+    epoch = facts.last_bar + 5 * HOUR
+    response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
+    assert response.status_code == 200
+    conforms("/bitcoin", response)
+    answer = response.get_json()
+    assert answer.keys() >= REFERENCE_KEYS | {"interval_width", "model_version"}
+    assert "actual" not in answer  # past the history
+    yhat, low, high = grid_row(artifacts, epoch)
+    assert answer["date"] == iso_utc(epoch)
+    assert answer["prediction"] == round(yhat, 2)
+    assert answer["prediction_low"] == round(low, 2)
+    assert answer["prediction_high"] == round(high, 2)
+    assert answer["prediction_low"] <= answer["prediction"] <= answer["prediction_high"]
+    assert answer["interval_width"] == 0.8
+    assert answer["model_version"] == facts.model_version
+
+
+def test_between_grid_points_values_are_interpolated_linearly(client, artifacts, facts):
+    start = facts.last_bar + 10 * HOUR
+    before, after = grid_row(artifacts, start), grid_row(artifacts, start + HOUR)
+    answer = client.get(f"/bitcoin?date={iso_utc(start + 15 * 60)}").get_json()
+    assert answer["prediction"] == pytest.approx(before[0] + (after[0] - before[0]) / 4, abs=0.01)
+    assert answer["prediction_high"] == pytest.approx(
+        before[2] + (after[2] - before[2]) / 4, abs=0.01
+    )
+
+
+def test_inside_the_history_the_observed_close_comes_along(client, artifacts, facts, conforms):
+    history = artifacts["btc-usd"].history
+    epoch = int(history["ds"][10])
+    response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
+    conforms("/bitcoin", response)
+    assert response.get_json()["actual"] == round(float(history["close"][10]), 2)
+    halfway = client.get(f"/bitcoin?date={iso_utc(epoch + HOUR // 2)}").get_json()
+    expected = (history["close"][10] + history["close"][11]) / 2
+    assert halfway["actual"] == pytest.approx(expected, abs=0.01)
+
+
+def test_a_missing_bar_inside_the_history_gives_a_null_actual(client, facts, conforms):
+    response = client.get(f"/bitcoin?date={iso_utc(facts.gap)}")
+    conforms("/bitcoin", response)
+    assert response.get_json()["actual"] is None
+    assert response.get_json()["prediction"] > 0
+
+
+def test_the_same_instant_in_any_notation_gets_the_same_answer(client, facts):
+    epoch = facts.last_bar - 6 * HOUR
+    utc = iso_utc(epoch)
+    day, time = utc[:10], utc[11:19]
+    hour = int(time[:2])
+    shifted = f"{day}T{(hour + 2) % 24:02d}{time[2:]}+02:00" if hour < 22 else None
+    forms = [utc, utc.replace("Z", "+00:00"), utc[:-1], utc.replace("T", " ")]
+    forms += [shifted] if shifted else []
+    answers = [client.get("/bitcoin", query_string={"date": form}).get_json() for form in forms]
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_answers_are_deterministic(client, app, facts):
+    url = f"/bitcoin?date={iso_utc(facts.last_bar + 30 * HOUR + 17)}"
+    first = client.get(url).data
+    assert all(client.get(url).data == first for _ in range(5))
+    again = app.test_client().get(url).data
+    assert again == first
+
+
+def test_the_grid_path_never_loads_the_model(client, app, facts):
+    for offset in range(-48, 72, 7):
+        url = f"/bitcoin?date={iso_utc(facts.last_bar + offset * HOUR)}"
+        assert client.get(url).status_code == 200
+    assert app.extensions["cryptopredict"]["forecast"].beyond.blocks == 0
+
+
+@pytest.mark.slow
+def test_past_the_grid_the_model_answers_deterministically_and_continuously(
+    client, app, artifacts, facts, conforms
+):
+    last = grid_row(artifacts, facts.grid_end)
+    response = client.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}")
+    assert response.status_code == 200
+    conforms("/bitcoin", response)
+    beyond = response.get_json()
+    assert abs(beyond["prediction"] / last[0] - 1) < 0.01  # continues the grid
+    assert beyond["prediction_low"] <= beyond["prediction"] <= beyond["prediction_high"]
+    year = client.get(f"/bitcoin?date={iso_utc(facts.last_bar + 365 * 86_400 + 1800)}")
+    assert year.status_code == 200
+    assert app.extensions["cryptopredict"]["forecast"].beyond.blocks == 2
+    fresh = app.test_client()
+    assert fresh.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}").get_json() == beyond
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "error"),
+    [
+        ("", 400, "bad_request"),
+        ("?date=", 400, "bad_request"),
+        ("?day=2026-07-20", 400, "bad_request"),
+        ("?date=2026-07-20&date=2026-07-21", 400, "bad_request"),
+        ("?date=yesterday", 400, "bad_request"),
+        ("?date=2026-02-30", 400, "bad_request"),
+        ("?date=0000-01-01", 400, "bad_request"),
+        ("?date=99999-01-01", 400, "bad_request"),
+        ("?date=%F0%9F%92%A9", 400, "bad_request"),
+        ("?date=%FF%FE", 400, "bad_request"),
+        ("?date=2026-07-20T12:00%2B05:30.5", 400, "bad_request"),
+        ("?date=" + "9" * 10_000, 400, "bad_request"),
+        ("?date=2020-01-01", 422, "out_of_range"),
+        ("?date=0001-01-01T00:00%2B01:00", 422, "out_of_range"),
+        ("?date=2099-01-01", 422, "out_of_range"),
+        ("?date=9999-12-31T23:59:59-23:59", 422, "out_of_range"),
+    ],
+)
+def test_bad_dates_get_json_errors_that_say_what_to_do(client, conforms, query, status, error):
+    response = client.get("/bitcoin" + query)
+    assert response.status_code == status
+    conforms("/bitcoin", response)
+    assert response.get_json()["error"] == error
+    assert response.get_json()["detail"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_out_of_range_names_the_valid_range(client, facts):
+    detail = client.get("/bitcoin?date=2020-01-01").get_json()["detail"]
+    assert "before the history" in detail
+    assert iso_utc(facts.first) in detail
+    far = client.get("/bitcoin?date=2099-01-01").get_json()["detail"]
+    assert "too far ahead" in far
+    assert iso_utc(facts.last_bar + 1096 * 86_400) in far
+
+
+def test_the_horizon_is_a_setting(artifacts, settings, facts):
+    import dataclasses
+
+    from cryptopredict.api import create_app
+
+    short = create_app(artifacts, dataclasses.replace(settings, max_horizon_days=1.0))
+    client = short.test_client()
+    # the grid reaches past one day, so it stays valid up to its end
+    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 200
+    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end + 1)}").status_code == 422
+
+
+@pytest.mark.slow
+def test_a_model_file_changed_after_startup_is_a_503_past_the_grid_only(
+    artifact_dir, tmp_path, settings, facts, conforms
+):
+    import shutil
+
+    from cryptopredict.api import create_app
+    from cryptopredict.artifact import load_artifacts
+
+    copy = shutil.copytree(artifact_dir, tmp_path / "artifacts")
+    client = create_app(load_artifacts(copy), settings).test_client()
+    (copy / "btc-usd" / "model.pkl").write_bytes(b"swapped after the server started")
+    response = client.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}")
+    assert response.status_code == 503
+    conforms("/bitcoin", response)
+    assert response.get_json()["error"] == "model_unavailable"
+    assert "model.pkl: sha256" in response.get_json()["detail"]
+    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 200

@@ -1,0 +1,133 @@
+"""`/bitcoin/forecast`: the series for charts, as JSON columns or CSV, capped in size."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+
+from cryptopredict.api import create_app
+from cryptopredict.api.dates import iso_utc
+from tests.api.conftest import HOUR, PROPHET_DEPRECATION
+
+pytestmark = PROPHET_DEPRECATION
+DAY = 24 * HOUR
+
+
+def test_by_default_the_last_30_days_and_the_whole_forecast(client, facts, conforms):
+    response = client.get("/bitcoin/forecast")
+    assert response.status_code == 200
+    conforms("/bitcoin/forecast", response)
+    series = response.get_json()
+    assert series["start"] == iso_utc(max(facts.first, facts.last_bar - 30 * DAY))
+    assert series["end"] == iso_utc(facts.grid_end)
+    assert series["date"][0] == series["start"]
+    assert series["date"][-1] == series["end"]
+    assert series["count"] == len(series["date"]) == (facts.grid_end - facts.first) // HOUR + 1
+    assert series["interval"] == "1h"
+    assert series["model_version"] == facts.model_version
+
+
+def test_the_range_matches_the_grid_and_the_history(client, artifacts, facts):
+    start, end = facts.last_bar - 3 * HOUR, facts.last_bar + 2 * HOUR
+    series = client.get(f"/bitcoin/forecast?start={iso_utc(start)}&end={iso_utc(end)}").get_json()
+    grid, history = artifacts["btc-usd"].grid, artifacts["btc-usd"].history
+    inside = (grid["ds"] >= start) & (grid["ds"] <= end)
+    assert series["date"] == [iso_utc(int(ds)) for ds in grid["ds"][inside]]
+    assert series["prediction"] == np.round(grid["yhat"][inside], 2).tolist()
+    assert series["prediction_low"] == np.round(grid["yhat_lower"][inside], 2).tolist()
+    assert series["actual"][:4] == np.round(history["close"][-4:], 2).tolist()
+    assert series["actual"][4:] == [None, None]
+
+
+def test_points_of_a_missing_bar_have_no_actual(client, facts):
+    query = f"start={iso_utc(facts.gap - HOUR)}&end={iso_utc(facts.gap + HOUR)}"
+    series = client.get(f"/bitcoin/forecast?{query}").get_json()
+    assert series["actual"][1] is None
+    assert None not in (series["actual"][0], series["actual"][2])
+
+
+def test_bounds_between_grid_points_take_the_points_inside(client, facts):
+    query = f"start={iso_utc(facts.last_bar + 1)}&end={iso_utc(facts.last_bar + 3 * HOUR - 1)}"
+    series = client.get(f"/bitcoin/forecast?{query}").get_json()
+    assert series["count"] == 2
+    empty = client.get(
+        f"/bitcoin/forecast?start={iso_utc(facts.last_bar + 1)}&end={iso_utc(facts.last_bar + 2)}"
+    )
+    assert empty.status_code == 200
+    assert empty.get_json()["count"] == 0
+
+
+def test_csv_has_one_row_per_point(client, facts, conforms):
+    query = f"start={iso_utc(facts.last_bar - HOUR)}&end={iso_utc(facts.last_bar + HOUR)}"
+    response = client.get(f"/bitcoin/forecast?{query}&format=csv")
+    assert response.status_code == 200
+    conforms("/bitcoin/forecast", response)
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["date"] for row in rows] == [iso_utc(facts.last_bar + h * HOUR) for h in (-1, 0, 1)]
+    assert rows[0]["actual"]
+    assert not rows[2]["actual"]
+    assert all(float(row["prediction_low"]) <= float(row["prediction"]) for row in rows)
+
+
+def test_only_start_runs_to_the_end_of_the_grid_and_only_end_starts_30_days_before(client, facts):
+    since = client.get(f"/bitcoin/forecast?start={iso_utc(facts.last_bar)}").get_json()
+    assert since["end"] == iso_utc(facts.grid_end)
+    until = client.get(f"/bitcoin/forecast?end={iso_utc(facts.last_bar - DAY)}").get_json()
+    assert until["start"] == iso_utc(max(facts.first, facts.last_bar - 31 * DAY))
+
+
+@pytest.mark.slow
+def test_past_the_grid_the_model_fills_the_range(client, facts, conforms):
+    start = facts.grid_end - 2 * HOUR
+    query = f"start={iso_utc(start)}&end={iso_utc(start + 40 * DAY)}"
+    response = client.get(f"/bitcoin/forecast?{query}")
+    assert response.status_code == 200
+    conforms("/bitcoin/forecast", response)
+    series = response.get_json()
+    assert series["count"] == 40 * 24 + 1
+    values = np.array(series["prediction"])
+    assert np.all(values > 0)
+    assert np.max(np.abs(np.diff(np.log(values)))) < 0.02  # no jump where the grid ends
+    alone = client.get(f"/bitcoin?date={iso_utc(start + 20 * DAY)}").get_json()
+    assert alone["prediction"] == series["prediction"][20 * 24]
+    only_start = client.get(f"/bitcoin/forecast?start={iso_utc(facts.grid_end + DAY)}")
+    assert only_start.get_json()["count"] == 30 * 24 + 1
+
+
+def test_the_point_cap_is_a_setting_and_answers_422(artifacts, settings, facts, conforms):
+    app = create_app(artifacts, dataclasses.replace(settings, forecast_max_points=24))
+    client = app.test_client()
+    end = iso_utc(facts.last_bar)
+    ok = client.get(f"/bitcoin/forecast?start={iso_utc(facts.last_bar - 23 * HOUR)}&end={end}")
+    assert ok.status_code == 200
+    over = client.get(f"/bitcoin/forecast?start={iso_utc(facts.last_bar - 24 * HOUR)}&end={end}")
+    assert over.status_code == 422
+    conforms("/bitcoin/forecast", over)
+    assert over.get_json()["error"] == "too_many_points"
+    assert "25 points" in over.get_json()["detail"]
+    assert "at most 24" in over.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("format=xml", 400),
+        ("format=json&format=csv", 400),
+        ("start=soon", 400),
+        ("end=2026-07-20&end=2026-07-21", 400),
+        ("start=2020-01-01", 422),
+        ("end=2099-01-01", 422),
+        ("start=2026-07-20&end=2026-07-19", 422),
+        ("start=2026-07-01&end=2029-07-01", 422),
+    ],
+)
+def test_bad_ranges_get_json_errors(client, conforms, query, status):
+    response = client.get(f"/bitcoin/forecast?{query}")
+    assert response.status_code == status
+    conforms("/bitcoin/forecast", response)
+    assert set(response.get_json()) == {"error", "detail"}

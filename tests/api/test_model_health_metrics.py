@@ -1,0 +1,92 @@
+"""`/model`, `/model/backtest`, `/healthz` and `/metrics`."""
+
+from __future__ import annotations
+
+import re
+
+from cryptopredict.api.dates import iso_utc
+from cryptopredict.artifact import REQUIRED_KEYS
+
+
+def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifacts, conforms):
+    response = client.get("/model")
+    assert response.status_code == 200
+    conforms("/model", response)
+    card = response.get_json()
+    manifest = artifacts["btc-usd"].manifest
+    assert set(card) == set(manifest) | {"backtest"}
+    assert set(REQUIRED_KEYS) <= set(card)
+    assert card["data"]["source"] == "snapshot"
+    assert card["versions"]["prophet"] == manifest["versions"]["prophet"]
+    assert card["backtest"] == artifacts["btc-usd"].backtest["summary"]
+    assert response.headers["Cache-Control"] == "public, max-age=600"
+
+
+def test_the_backtest_paths_are_served_whole(client, artifacts, conforms):
+    response = client.get("/model/backtest")
+    assert response.status_code == 200
+    conforms("/model/backtest", response)
+    assert response.get_json() == artifacts["btc-usd"].backtest
+
+
+def test_health_names_the_model_and_is_never_cached(client, facts, conforms):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    conforms("/healthz", response)
+    assert response.get_json() == {
+        "status": "ok",
+        "asset": "btc-usd",
+        "model_version": facts.model_version,
+        "created_at": "2026-07-26T17:05:00Z",
+        "data_last": iso_utc(facts.last_bar),
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            found = dict(re.findall(r'(\w+)="([^"]*)"', line))
+            if all(found.get(key) == value for key, value in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name} {labels} in:\n{text}")
+
+
+def test_metrics_count_requests_by_route_method_and_status(client, conforms):
+    client.get("/bitcoin?date=2026-07-20")
+    client.get("/bitcoin?date=2026-07-20")
+    client.get("/bitcoin?date=soon")
+    client.get("/no/such/route/42")
+    client.post("/bitcoin")
+    client.open("/bitcoin", method="BREW")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    conforms("/metrics", response)
+    text = response.get_data(as_text=True)
+    assert metric(text, "http_requests_total", route="/bitcoin", method="GET", status="200") == 2
+    assert metric(text, "http_requests_total", route="/bitcoin", method="GET", status="400") == 1
+    assert metric(text, "http_requests_total", route="unmatched", status="404") == 1
+    assert metric(text, "http_requests_total", route="unmatched", method="POST") == 1
+    assert metric(text, "http_requests_total", route="unmatched", method="other") == 1
+    count = metric(text, "http_request_duration_seconds_count", route="/bitcoin", status="200")
+    assert count == 2
+    assert "/no/such/route/42" not in text  # labels hold routes, never raw paths
+    assert "BREW" not in text
+
+
+def test_metrics_show_the_model_its_age_and_the_process(client, facts):
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "cryptopredict_model_info", model_version=facts.model_version) == 1
+    assert metric(text, "cryptopredict_model_age_seconds") > 0
+    assert metric(text, "cryptopredict_data_age_seconds") > metric(
+        text, "cryptopredict_model_age_seconds"
+    )
+    assert metric(text, "process_resident_memory_bytes") > 0
+
+
+def test_each_app_counts_alone(app, artifacts, settings):
+    from cryptopredict.api import create_app
+
+    app.test_client().get("/healthz")
+    other = create_app(artifacts, settings).test_client().get("/metrics").get_data(as_text=True)
+    assert 'route="/healthz"' not in other

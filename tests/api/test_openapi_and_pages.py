@@ -1,0 +1,84 @@
+"""The OpenAPI document, Swagger UI, the dashboard and the assets they load from this server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+OPERATIONS = ["/bitcoin", "/bitcoin/forecast", "/model", "/model/backtest", "/healthz", "/metrics"]
+
+
+def test_the_document_is_valid_openapi_3(spec):
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+
+
+def test_the_document_describes_every_operation_and_its_errors(spec):
+    assert sorted(spec["paths"]) == sorted(OPERATIONS)
+    for path in OPERATIONS:
+        operation = spec["paths"][path]["get"]
+        assert operation["summary"]
+        assert "200" in operation["responses"]
+    for path in ("/bitcoin", "/bitcoin/forecast"):
+        responses = spec["paths"][path]["get"]["responses"]
+        for status in ("400", "422", "503"):
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}
+    date = spec["paths"]["/bitcoin"]["get"]["parameters"][0]
+    assert date["name"] == "date"
+    assert date["required"] is True
+    assert date["schema"]["pattern"].startswith("^")
+
+
+def test_the_document_is_cached_and_served_as_json(client):
+    response = client.get("/openapi.json")
+    assert response.mimetype == "application/json"
+    assert response.get_json()["info"]["title"] == "cryptopredict"
+
+
+def local_references(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
+def test_swagger_ui_loads_only_local_assets(client):
+    html = client.get("/docs").get_data(as_text=True)
+    references = local_references(html)
+    assert references
+    assert all(ref.startswith("/") for ref in references)
+    assert not any(ref.startswith("//") for ref in references)
+    for ref in references:
+        assert client.get(ref).status_code == 200, ref
+    assert 'data-spec-url="/openapi.json"' in html
+
+
+def test_the_dashboard_shows_the_model_and_links_to_the_docs(client, facts):
+    html = client.get("/").get_data(as_text=True)
+    assert facts.model_version in html
+    assert "snapshot" in html
+    assert "/docs" in html
+    assert "80% band" in html
+    assert "2026-07-26T16:00:00Z" in html  # the last bar
+    for ref in local_references(html):
+        assert ref.startswith("/")
+        assert not ref.startswith("//")
+        assert client.get(ref).status_code == 200, ref
+    charts = re.findall(r'data-url="([^"]+)"', html)
+    assert len(charts) == 2
+    for url in charts:
+        assert client.get(url.replace("&amp;", "&")).status_code == 200
+
+
+def test_plotly_is_served_from_the_plotly_package(client):
+    response = client.get("/vendor/plotly.min.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert b"plotly.js v" in response.data[:200]
+
+
+@pytest.mark.parametrize(
+    "name", ["swagger-initializer.js", "../../swagger_ui/__init__.py", "swagger-ui-bundle.js.map"]
+)
+def test_only_the_listed_swagger_ui_files_are_served(client, name):
+    assert client.get(f"/vendor/swagger-ui/{name}").status_code == 404

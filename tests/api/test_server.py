@@ -1,0 +1,184 @@
+"""`python api.py`: refuses to start on a bad artifact, serves, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cryptopredict.api.dates import iso_utc
+from tests.api.conftest import HOUR, ROOT, start_server
+
+pytestmark = pytest.mark.slow
+
+
+def refuse(model_dir: Path, **env: str) -> list[str]:
+    """Run api.py expecting it to refuse; returns its output lines."""
+    environment = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": "0", **env}
+    done = subprocess.run(
+        [sys.executable, "api.py"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    lines = (done.stdout + done.stderr).decode().splitlines()
+    assert done.returncode != 0, lines
+    assert not any("serving on" in line for line in lines), lines
+    return lines
+
+
+@pytest.fixture
+def copy(artifact_dir, tmp_path) -> Path:
+    shutil.copytree(artifact_dir, tmp_path / "artifacts")
+    return tmp_path / "artifacts"
+
+
+def corrupt_grid(directory: Path) -> None:
+    grid = directory / "grid.npz"
+    data = bytearray(grid.read_bytes())
+    data[-100] ^= 0xFF
+    grid.write_bytes(bytes(data))
+
+
+def truncate_model(directory: Path) -> None:
+    model = directory / "model.pkl"
+    model.write_bytes(model.read_bytes()[:1000])
+
+
+def newer_schema(directory: Path) -> None:
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["schema_version"] += 1
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "history.npz").unlink(), r"history\.npz: missing"),
+        (corrupt_grid, r"grid\.npz: sha256 .*\(corrupt or edited\)"),
+        (truncate_model, r"model\.pkl: sha256 .* does not match"),
+        (newer_schema, "newer than this code understands"),
+    ],
+)
+def test_a_damaged_artifact_stops_the_server_before_it_listens(copy, damage, message):
+    damage(copy / "btc-usd")
+    lines = refuse(copy)
+    assert len(lines) == 1
+    assert "cannot serve:" in lines[0]
+    assert re.search(message, lines[0]), lines[0]
+
+
+def test_no_artifact_says_to_train_first(tmp_path):
+    (line,) = refuse(tmp_path / "absent")
+    assert "no such directory; run `python train.py` first" in line
+
+
+def test_an_artifact_for_another_asset_only_is_refused(copy):
+    (copy / "btc-usd").rename(copy / "eth-usd")
+    manifest = json.loads((copy / "eth-usd" / "manifest.json").read_text())
+    manifest["asset"] = "eth-usd"
+    (copy / "eth-usd" / "manifest.json").write_text(json.dumps(manifest))
+    (line,) = refuse(copy)
+    assert "no btc-usd artifact to serve (found: eth-usd)" in line
+    assert "manifest.json: sha256" not in line
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({"PORT": "http"}, "PORT must be a whole number"), ({"PORT": "70000"}, "PORT must be")],
+)
+def test_bad_settings_are_named(artifact_dir, env, message):
+    (line,) = refuse(artifact_dir, **env)
+    assert message in line
+
+
+def test_a_port_in_use_is_named(artifact_dir, live_server):
+    port = live_server.url.rsplit(":", 1)[1]
+    (line,) = refuse(artifact_dir, PORT=port)
+    assert f"cannot listen on 127.0.0.1:{port}" in line
+
+
+def get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read()
+
+
+def test_the_live_server_answers(live_server, facts):
+    with urllib.request.urlopen(live_server.url + "/healthz", timeout=30) as response:
+        assert response.status == 200
+        body = response.read()
+        assert "Server" not in response.headers
+    assert json.loads(body)["model_version"] == facts.model_version
+    status, body = get(f"{live_server.url}/bitcoin?date={iso_utc(facts.last_bar)}")
+    assert status == 200
+    assert json.loads(body)["actual"] > 0
+
+
+def test_sigterm_finishes_requests_in_flight_then_exits(artifact_dir, tmp_path, facts):
+    server = start_server(artifact_dir, tmp_path / "api.log")
+    idle = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=10)
+    idle.request("GET", "/healthz")
+    assert idle.getresponse().read()  # a kept-alive connection must not hold the exit up
+    answers: list[tuple[int, bytes]] = []
+    # The first date past the grid loads Prophet and the model: a request that takes a while.
+    slow = threading.Thread(
+        target=lambda: answers.append(
+            get(f"{server.url}/bitcoin?date={iso_utc(facts.grid_end + 5 * HOUR)}")
+        )
+    )
+    slow.start()
+    time.sleep(0.5)
+    server.process.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    assert server.process.wait(timeout=10) == 0
+    assert time.monotonic() - stopped < 5
+    slow.join(timeout=10)
+    assert answers
+    assert answers[0][0] == 200
+    assert json.loads(answers[0][1])["prediction"] > 0
+    log = server.log.read_text()
+    assert "SIGTERM: finishing the requests in flight" in log
+    assert log.rstrip().endswith("stopped")
+    assert "status=200" in log  # access lines written by the background writer, flushed
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        get(server.url + "/healthz")
+
+
+IMPORTS = """
+import sys
+from cryptopredict.api import create_app
+from cryptopredict.artifact import load_artifacts
+from cryptopredict.config import Settings
+
+client = create_app(load_artifacts(sys.argv[1]), Settings()).test_client()
+for path in ("/bitcoin?date=2026-07-20", "/bitcoin/forecast", "/model", "/healthz", "/", "/docs"):
+    assert client.get(path).status_code == 200, path
+heavy = ("pandas", "prophet", "cmdstanpy", "marshmallow", "flask_smorest", "apispec", "plotly")
+print(" ".join(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_startup_and_the_grid_import_no_pandas_prophet_or_openapi_tooling(artifact_dir):
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS, str(artifact_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == ""
