@@ -16,8 +16,10 @@ from cryptopredict.api import (
     model_card,
     observe,
 )
+from cryptopredict.api.fastpath import FastBitcoin
 from cryptopredict.api.forecast import Forecast
 from cryptopredict.api.metrics import Metrics
+from cryptopredict.api.responses import public_cache
 from cryptopredict.artifact import Artifact, ArtifactError
 from cryptopredict.config import Settings
 
@@ -38,10 +40,13 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
 
     app = Flask(__name__)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 300
+    model_version = str(manifest["model_version"])
+    point = bitcoin.PointAnswer(forecast, model_version=model_version)
     app.register_blueprint(
         bitcoin.blueprint(
             forecast,
-            model_version=str(manifest["model_version"]),
+            point,
+            model_version=model_version,
             interval=str(manifest["interval"]),
             cache_seconds=settings.cache_seconds,
             max_points=settings.forecast_max_points,
@@ -55,6 +60,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
         dashboard.blueprint(artifact, forecast, cache_seconds=settings.cache_seconds)
     )
     errors.install(app)
+    app.wsgi_app = FastBitcoin(app.wsgi_app, point, cache=public_cache(settings.cache_seconds))
     headers.install(app, settings.cors_origins)
     app.wsgi_app = observe.Observed(app.wsgi_app, metrics)
     app.extensions["cryptopredict"] = {"forecast": forecast}

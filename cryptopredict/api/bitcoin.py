@@ -12,7 +12,8 @@ from cryptopredict.api.errors import BadRequestError, OutOfRangeError
 from cryptopredict.api.forecast import DAY, Forecast, Points
 from cryptopredict.api.openapi import Blueprint, answers, document, in_query
 from cryptopredict.api.params import query, single
-from cryptopredict.api.responses import json_response
+from cryptopredict.api.responses import ENCODER, json_response, public_cache, raw_json_response
+from cryptopredict.api.wsgi import WsgiEnviron
 
 DEFAULT_SPAN = 30 * DAY
 ERRORS = {
@@ -23,10 +24,16 @@ ERRORS = {
 
 
 def blueprint(
-    forecast: Forecast, *, model_version: str, interval: str, cache_seconds: int, max_points: int
+    forecast: Forecast,
+    point: PointAnswer,
+    *,
+    model_version: str,
+    interval: str,
+    cache_seconds: int,
+    max_points: int,
 ) -> Blueprint:
     bp = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
-    cache = f"public, max-age={cache_seconds}"
+    cache = public_cache(cache_seconds)
     interval_width = forecast.postprocess.interval_width
 
     @bp.get("/bitcoin")
@@ -42,21 +49,7 @@ def blueprint(
         the precomputed grid are computed with the model (the first such request takes about a
         second) and cached.
         """
-        epoch = parse_epoch("date", single(query(request.environ), "date", required=True))
-        forecast.check("date", epoch)
-        point = forecast.at(epoch)
-        answer = {
-            "date": iso_utc(epoch),
-            "prediction": round(point.prediction, 2),
-            "prediction_low": round(point.low, 2),
-            "prediction_high": round(point.high, 2),
-            "interval_width": interval_width,
-            "model_version": model_version,
-        }
-        if forecast.in_history(epoch):
-            actual = forecast.actual_at(epoch)
-            answer["actual"] = None if actual is None else round(actual, 2)
-        return json_response(answer, cache=cache)
+        return raw_json_response(point(request.environ), cache=cache)
 
     @bp.get("/bitcoin/forecast")
     @document(
@@ -106,6 +99,36 @@ def blueprint(
         )
 
     return bp
+
+
+class PointAnswer:
+    """The body of `/bitcoin`'s answer to a request, or the ApiError that answers it instead.
+
+    Shared by the Flask view and the fast path (`fastpath.py`), so both give the same bytes.
+    """
+
+    def __init__(self, forecast: Forecast, *, model_version: str) -> None:
+        self.forecast = forecast
+        self.model_version = model_version
+        self.interval_width = forecast.postprocess.interval_width
+
+    def __call__(self, environ: WsgiEnviron) -> str:
+        forecast = self.forecast
+        epoch = parse_epoch("date", single(query(environ), "date", required=True))
+        forecast.check("date", epoch)
+        point = forecast.at(epoch)
+        answer = {
+            "date": iso_utc(epoch),
+            "prediction": round(point.prediction, 2),
+            "prediction_low": round(point.low, 2),
+            "prediction_high": round(point.high, 2),
+            "interval_width": self.interval_width,
+            "model_version": self.model_version,
+        }
+        if forecast.in_history(epoch):
+            actual = forecast.actual_at(epoch)
+            answer["actual"] = None if actual is None else round(actual, 2)
+        return ENCODER.encode(answer)
 
 
 def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:

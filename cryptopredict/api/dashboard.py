@@ -9,6 +9,7 @@ from flask import Blueprint, Response, render_template, send_file, url_for
 from cryptopredict.api.dates import iso_utc
 from cryptopredict.api.forecast import DAY, Forecast
 from cryptopredict.api.headers import page_headers
+from cryptopredict.api.responses import public_cache
 from cryptopredict.api.vendor import plotly_js
 from cryptopredict.artifact import Artifact
 
@@ -26,7 +27,7 @@ CHART_DAYS = 90
 def blueprint(artifact: Artifact, forecast: Forecast, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("dashboard", __name__)
     plotly = plotly_js()
-    max_age = f"public, max-age={cache_seconds}"
+    max_age = public_cache(cache_seconds)
     manifest = artifact.manifest
     card = {
         "asset": artifact.asset,

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, send
 from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.headers import page_headers
-from cryptopredict.api.responses import raw_json_response
+from cryptopredict.api.responses import public_cache, raw_json_response
 from cryptopredict.api.vendor import SWAGGER_UI_FILES, swagger_ui_dir
 
 # Swagger UI needs its own scripts and styles, data: images (its icons) and fetches to this origin.
@@ -24,7 +24,7 @@ VENDOR_MAX_AGE = 86_400
 def blueprint(*, cache_seconds: int) -> Blueprint:
     bp = Blueprint("docs", __name__)
     assets = swagger_ui_dir()
-    max_age = f"public, max-age={cache_seconds}"
+    max_age = public_cache(cache_seconds)
 
     @cache
     def document(app: Flask) -> bytes:

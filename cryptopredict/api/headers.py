@@ -85,7 +85,8 @@ class SecureHeaders:
             if "cache-control" not in names:
                 headers.append(NO_STORE)
             if not cross_origin:
-                headers.extend(self.without_origin)
+                # Flask's error answers may already carry them (flask-cors wraps its handlers).
+                headers.extend(h for h in self.without_origin if h[0].lower() not in names)
             headers.append(NOSNIFF)
             return start_response(status, headers, exc_info)
 

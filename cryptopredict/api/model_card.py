@@ -8,13 +8,13 @@ from functools import cache
 from flask import Response
 
 from cryptopredict.api.openapi import Blueprint, answers, document
-from cryptopredict.api.responses import raw_json_response
+from cryptopredict.api.responses import public_cache, raw_json_response
 from cryptopredict.artifact import Artifact
 
 
 def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("model", __name__, description="The model behind the forecast.")
-    max_age = f"public, max-age={cache_seconds}"
+    max_age = public_cache(cache_seconds)
     card = _json({**artifact.manifest, "backtest": artifact.backtest.get("summary", {})})
 
     @cache

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from time import perf_counter
 
+from cryptopredict.api.fastpath import ROUTE_KEY
 from cryptopredict.api.metrics import Metrics
 from cryptopredict.api.wsgi import StartResponse, WsgiApp, WsgiEnviron
 
@@ -30,10 +31,14 @@ class Observed:
         answered: list[tuple[str, str]] = []
 
         def start(status: str, headers: list[tuple[str, str]], exc_info=None):
-            # Flask still holds its request (at `werkzeug.request`) when the response starts;
-            # its URL rule names the route without the client's values, so labels stay few.
-            rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
-            answered.append((status, "unmatched" if rule is None else rule.rule))
+            # The fast path names its route; otherwise Flask still holds its request (at
+            # `werkzeug.request`) when the response starts, and its URL rule names the route
+            # without the client's values, so labels stay few.
+            route = environ.get(ROUTE_KEY)
+            if route is None:
+                rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+                route = "unmatched" if rule is None else rule.rule
+            answered.append((status, route))
             return start_response(status, headers, exc_info)
 
         try:

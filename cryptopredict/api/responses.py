@@ -9,11 +9,15 @@ from flask import Response
 
 NO_STORE = "no-store"
 # One encoder for every answer: json.dumps with options builds a new one on each call.
-_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
+def public_cache(seconds: int) -> str:
+    return f"public, max-age={seconds}"
 
 
 def json_response(payload: Any, *, cache: str = NO_STORE, status: int = 200) -> Response:
-    return raw_json_response(_ENCODER.encode(payload), cache=cache, status=status)
+    return raw_json_response(ENCODER.encode(payload), cache=cache, status=status)
 
 
 def raw_json_response(body: str | bytes, *, cache: str, status: int = 200) -> Response:
