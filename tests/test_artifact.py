@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import pickle
+import signal
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +178,41 @@ def test_a_model_directory_without_artifacts_says_what_to_do(tmp_path):
     (tmp_path / "empty" / ".tmp-btc-usd-x" / MANIFEST).write_text("{}")
     with pytest.raises(ArtifactError, match="holds no artifact"):
         load_artifacts(tmp_path / "empty")
+
+
+ARTIFACT_WRITER = """
+import sys
+from pathlib import Path
+
+from cryptopredict.artifact import write_artifact
+from tests.test_artifact import parts
+
+print("ready", flush=True)
+version = 1
+while True:
+    version += 1
+    written = parts(f"v{version}", points=200_000)
+    write_artifact(Path(sys.argv[1]), **written)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_write_leaves_a_verified_artifact(written):
+    """A writer killed at any moment leaves the last complete artifact, never a mix of two."""
+    root = written.parent
+    versions_seen = set()
+    for delay in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", ARTIFACT_WRITER, str(root)],
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+        )
+        assert writer.stdout.readline() == b"ready\n"
+        time.sleep(delay)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        artifact = load_artifact(root / "btc-usd")  # verifies every checksum
+        version = artifact.manifest["model_version"]
+        assert artifact.load_model()["version"] == version
+        versions_seen.add(version)
+    assert len(versions_seen) > 1, "the writer never replaced the artifact; the test proved nothing"

@@ -1,0 +1,58 @@
+"""`python ci/audit.py`: pip-audit both lock files, or say plainly why it cannot run here.
+
+pip-audit looks every pinned version up in a vulnerability service (PyPI's JSON API by
+default). Where that service cannot be reached (an offline machine, a registry mirror without
+the JSON API), the audit is skipped with the reason printed and exit status 0; any other
+failure, and any known vulnerability, fails with pip-audit's own report.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK_FILES = ("requirements-api.txt", "requirements-train.txt")
+# pip-audit asks PyPI for each pinned version's JSON, which lists its known vulnerabilities.
+PROBE = "https://pypi.org/pypi/{name}/{version}/json"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
+TIMEOUT_SECONDS = 10
+
+
+def probe_url() -> str:
+    """The lookup pip-audit makes for the first version pinned in the first lock file."""
+    name, version = _PIN.search((ROOT / LOCK_FILES[0]).read_text()).groups()
+    return PROBE.format(name=name, version=version)
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why the vulnerability service cannot be used, or None when it answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as answer:
+            if answer.status == 200:
+                return None
+            return f"{url} answered HTTP {answer.status}"
+    except urllib.error.HTTPError as error:
+        return f"{url} answered HTTP {error.code}"
+    except (urllib.error.URLError, OSError) as error:
+        return f"{url} is unreachable ({getattr(error, 'reason', error)})"
+
+
+def main() -> int:
+    reason = unreachable_reason(probe_url())
+    if reason is not None:
+        print(f"pip-audit skipped: {reason}")
+        return 0
+    command = [sys.executable, "-m", "pip_audit", "--strict", "--progress-spinner=off"]
+    for lock in LOCK_FILES:
+        # Fully pinned files: audit exactly these versions, without resolving anything.
+        command += ["--requirement", str(ROOT / lock)]
+    return subprocess.run([*command, "--no-deps", "--disable-pip"], check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

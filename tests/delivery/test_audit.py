@@ -1,0 +1,73 @@
+"""ci/audit.py runs pip-audit only where its service answers, and says why it skips otherwise."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from contextlib import contextmanager
+
+from ci import audit
+
+
+@contextmanager
+def service(status: int):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/pypi/pip/json"
+    finally:
+        server.shutdown()
+
+
+def test_a_service_that_answers_is_used():
+    with service(200) as url:
+        assert audit.unreachable_reason(url) is None
+
+
+def test_a_mirror_without_the_json_api_is_named_as_the_reason():
+    with service(404) as url:
+        assert audit.unreachable_reason(url) == f"{url} answered HTTP 404"
+
+
+def test_a_refused_connection_is_named_as_the_reason():
+    with service(200) as url:
+        pass  # the server is gone: its port now refuses connections
+    reason = audit.unreachable_reason(url)
+    assert reason.startswith(f"{url} is unreachable")
+
+
+def test_the_probe_asks_for_a_pinned_version_as_pip_audit_does():
+    url = audit.probe_url()
+    assert url.startswith("https://pypi.org/pypi/")
+    name, version = url.removeprefix("https://pypi.org/pypi/").removesuffix("/json").split("/")
+    assert f"{name}=={version}" in (audit.ROOT / "requirements-api.txt").read_text()
+
+
+def test_skipping_prints_the_reason_and_passes(monkeypatch, capsys):
+    monkeypatch.setattr(audit, "unreachable_reason", lambda url: "pypi.org is unreachable (test)")
+    assert audit.main() == 0
+    assert capsys.readouterr().out == "pip-audit skipped: pypi.org is unreachable (test)\n"
+
+
+def test_an_audit_that_finds_something_fails(monkeypatch):
+    monkeypatch.setattr(audit, "unreachable_reason", lambda url: None)
+    ran = []
+
+    def fake_run(command, check):
+        ran.append(command)
+        return type("Done", (), {"returncode": 1})()
+
+    monkeypatch.setattr(audit.subprocess, "run", fake_run)
+    assert audit.main() == 1
+    assert ran[0].count("--requirement") == 2
+    assert "--no-deps" in ran[0]
