@@ -5,7 +5,9 @@ An artifact is a directory `<out>/<asset>/` holding:
 - `model.pkl`: the fitted Prophet model, pickled;
 - `grid.npz`: the served forecast (`ds` in epoch seconds, `yhat`, `yhat_lower`, `yhat_upper`)
   at the data interval, from the first bar the model saw to the last bar + horizon;
-- `history.npz`: the bars the model saw (`ds`, `close`);
+- `history.npz`: every validated bar the training run had (`ds`, `open`, `high`, `low`,
+  `close`, `volume`, and `vwap`: the source's, or the typical price where it gives none), which
+  the API serves as the actual price and aggregates into candles;
 - `backtest.json`: the backtest report;
 - `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file.
 
@@ -33,14 +35,14 @@ import numpy as np
 
 from cryptopredict.atomic import fsync
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: history.npz holds every bar's OHLCV and VWAP, not the close alone
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
 GRID = "grid.npz"
 HISTORY = "history.npz"
 BACKTEST = "backtest.json"
 GRID_ARRAYS = ("ds", "yhat", "yhat_lower", "yhat_upper")
-HISTORY_ARRAYS = ("ds", "close")
+HISTORY_ARRAYS = ("ds", "open", "high", "low", "close", "volume", "vwap")
 REQUIRED_KEYS = (
     "schema_version",
     "asset",

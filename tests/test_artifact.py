@@ -40,7 +40,13 @@ def parts(version: str = "v1", points: int = 48) -> dict:
     return {
         "model": {"stand-in for": "a fitted Prophet model", "version": version},
         "grid": Series({"ds": ds, "yhat": yhat, "yhat_lower": yhat - 50, "yhat_upper": yhat + 50}),
-        "history": Series({"ds": ds[:24], "close": yhat[:24] + 3}),
+        "history": Series(
+            {
+                "ds": ds[:24],
+                **dict.fromkeys(("open", "high", "low", "close", "vwap"), yhat[:24] + 3),
+                "volume": np.ones(24),
+            }
+        ),
         "backtest": {"summary": {}},
         "manifest": {
             "asset": "btc-usd",

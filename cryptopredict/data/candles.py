@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.data.frame import Bars, typical_price
+from cryptopredict.data.frame import Bars, bar_vwap
 from cryptopredict.data.intervals import Interval
 
 
@@ -34,8 +34,7 @@ def aggregate(bars: Bars, interval: Interval | str) -> Candles:
             f"{target} is not a whole multiple of {bars.interval}"
         )
     frame = bars.frame
-    price = frame["vwap"] if "vwap" in frame.columns else typical_price(frame)
-    price = price.fillna(typical_price(frame))
+    price = bar_vwap(frame)
     work = pd.DataFrame(
         {
             "bucket": target.floor(frame["timestamp"]),

@@ -69,6 +69,12 @@ def typical_price(frame: pd.DataFrame) -> pd.Series:
     return (frame["high"] + frame["low"] + frame["close"]) / 3
 
 
+def bar_vwap(frame: pd.DataFrame) -> pd.Series:
+    """Each bar's VWAP: the source's where it gives one, else the typical price."""
+    typical = typical_price(frame)
+    return frame["vwap"].fillna(typical) if "vwap" in frame.columns else typical
+
+
 def check_frame(frame: pd.DataFrame, *, ordered: bool = True) -> None:
     """Raise FrameError unless `frame` is canonical (and, if `ordered`, strictly increasing)."""
     problems = []

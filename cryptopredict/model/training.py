@@ -15,6 +15,7 @@ import pandas as pd
 from cryptopredict.artifact import Series, write_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
+from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.backtest import Backtest, Plan, run_backtest
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.forecasters import (
@@ -89,9 +90,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         out_dir,
         model=forecaster.model,
         grid=grid,
-        history=Series(
-            {"ds": to_epoch_seconds(seen["ds"]), "close": seen["y"].to_numpy(dtype=np.float64)}
-        ),
+        history=history_series(bars.frame),
         backtest=backtest_report,
         manifest=manifest,
     )
@@ -221,3 +220,11 @@ def _iso(stamp: pd.Timestamp) -> str:
 
 def _iso_seconds(seconds: int) -> str:
     return _iso(pd.Timestamp(int(seconds), unit="s"))
+
+
+def history_series(frame: pd.DataFrame) -> Series:
+    """Every bar as the artifact's history: epoch seconds, OHLCV and each bar's VWAP."""
+    columns = {name: frame[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS}
+    return Series(
+        {"ds": to_epoch_seconds(frame["timestamp"]), **columns, "vwap": bar_vwap(frame).to_numpy()}
+    )

@@ -30,6 +30,7 @@ from openapi_schema_validator import OAS30Validator
 from cryptopredict.api import create_app
 from cryptopredict.artifact import Artifact, Series, load_artifacts, write_artifact
 from cryptopredict.config import Settings
+from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.postprocess import Postprocess
 
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.
@@ -104,7 +105,13 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
             "yhat_upper": np.concatenate([fitted * math.exp(high_q), ahead[2]]),
         }
     )
-    history = Series({"ds": ds.astype(np.int64), "close": close.astype(np.float64)})
+    history = Series(
+        {
+            "ds": ds.astype(np.int64),
+            **{name: bars[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS},
+            "vwap": bar_vwap(bars).to_numpy(),
+        }
+    )
     out = tmp_path_factory.mktemp("artifacts")
     write_artifact(
         out,
