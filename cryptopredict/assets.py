@@ -1,4 +1,9 @@
-"""The assets the pipeline knows, and each one's symbol at every source."""
+"""The assets the pipeline knows: each one's symbol at every source, and its bar interval.
+
+To add an asset, add a line to ASSETS with its symbols at Alpaca and Binance and the interval
+it is trained on by default, and, for offline training, its snapshot as
+`data/<slug>-<interval>.csv.gz` (see data/PROVENANCE.md); then name it in the `ASSETS` setting.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,20 @@ class Asset:
     symbol: str
     alpaca_symbol: str
     binance_symbol: str
+    # The bars it is trained on unless told otherwise: the finest the embedded snapshot holds,
+    # so that training works offline too (the live sources serve hourly bars for both).
+    interval: str
 
 
 ASSETS: dict[str, Asset] = {
     asset.slug: asset
     for asset in (
-        Asset(slug="btc-usd", symbol="BTC/USD", alpaca_symbol="BTC/USD", binance_symbol="BTCUSDT"),
-        Asset(slug="eth-usd", symbol="ETH/USD", alpaca_symbol="ETH/USD", binance_symbol="ETHUSDT"),
+        Asset(
+            "btc-usd", "BTC/USD", alpaca_symbol="BTC/USD", binance_symbol="BTCUSDT", interval="1h"
+        ),
+        Asset(
+            "eth-usd", "ETH/USD", alpaca_symbol="ETH/USD", binance_symbol="ETHUSDT", interval="1d"
+        ),
     )
 }
 
@@ -34,3 +46,11 @@ def asset_for_symbol(symbol: str) -> Asset:
             return asset
     known = ", ".join(asset.symbol for asset in ASSETS.values())
     raise UnknownAssetError(f"unknown symbol {symbol!r}; known: {known}")
+
+
+def configured_assets(names: str) -> list[Asset]:
+    """The assets named in a comma-separated list of slugs or symbols (the `ASSETS` setting)."""
+    chosen = [asset_for_symbol(name) for name in names.split(",") if name.strip()]
+    if not chosen:
+        raise UnknownAssetError("no asset is configured; set ASSETS to e.g. btc-usd,eth-usd")
+    return list(dict.fromkeys(chosen))

@@ -29,6 +29,11 @@ class Settings:
     cache_dir: Path = _setting(
         "CRYPTOPREDICT_CACHE", Path(".cache/history"), "Directory of the local history store."
     )
+    assets: str = _setting(
+        "ASSETS",
+        "btc-usd,eth-usd",
+        "Assets `train.py --all` trains, as comma-separated slugs from cryptopredict/assets.py.",
+    )
     require_fresh_hours: float | None = _setting(
         "REQUIRE_FRESH_HOURS",
         None,

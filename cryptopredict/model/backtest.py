@@ -402,7 +402,9 @@ def _labelled(prediction: pd.DataFrame, model: str, cutoff: pd.Timestamp) -> pd.
 
 
 def attach_actuals(forecasts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    actual = history.set_index("ds")["y"]
+    """Each forecast's actual price as `y`: the history's `actual` column where it has one (a
+    model of the VWAP is scored against the close), else what the models learned."""
+    actual = history.set_index("ds")["actual" if "actual" in history.columns else "y"]
     return forecasts.assign(y=actual.reindex(forecasts["ds"]).to_numpy())
 
 

@@ -1,6 +1,8 @@
 """`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact.
 
-Exits non-zero, writing nothing, when any step fails.
+One asset (`--asset`, BTC/USD by default) or every configured one (`--all`, the `ASSETS`
+setting), each to `<out>/<asset>/`. Exits non-zero when any asset fails; a failed asset's
+previous artifact is left as it was, and the others are still trained.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import pandas as pd
 
 from cryptopredict import logs
 from cryptopredict.artifact import ArtifactError
-from cryptopredict.assets import UnknownAssetError, asset_for_symbol
+from cryptopredict.assets import Asset, UnknownAssetError, asset_for_symbol, configured_assets
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.data import SOURCE_NAMES, DataError, load_history
 from cryptopredict.model.backtest import Plan
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.report import backtest_table
-from cryptopredict.model.training import Trained, TrainingRequest, train
+from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
 
 log = logging.getLogger("train")
 
@@ -33,8 +35,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="train.py", description=__doc__)
     parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
     parser.add_argument("--csv", type=Path, help="train on this OHLCV CSV instead of a source")
-    parser.add_argument("--symbol", default="BTC/USD")
-    parser.add_argument("--interval", default="1h", help="bar interval, e.g. 1h or 1d")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--asset", default="btc-usd", help="slug or symbol, e.g. eth-usd, ETH/USD")
+    which.add_argument("--all", action="store_true", help="every asset in the ASSETS setting")
+    parser.add_argument(
+        "--interval", help="bar interval, e.g. 1h or 1d (default: the asset's, see assets.py)"
+    )
+    parser.add_argument(
+        "--target",
+        choices=PRICES,
+        default="close",
+        help="the price the model learns; the backtest scores both against the close",
+    )
     parser.add_argument("--since", default="2021-01-01", type=_utc, help="first bar to fetch")
     parser.add_argument("--horizon-days", type=float, default=365, help="forecast grid length")
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
@@ -51,7 +63,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    started = time.monotonic()
     try:
         settings = Settings.from_env()
     except ConfigError as error:
@@ -61,9 +72,27 @@ def main(argv: list[str] | None = None) -> int:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
     try:
-        asset = asset_for_symbol(args.symbol)
+        assets = configured_assets(settings.assets) if args.all else [asset_for_symbol(args.asset)]
+    except UnknownAssetError as error:
+        log.error("%s", error)
+        return 2
+    failed = [asset.slug for asset in assets if not train_one(asset, args, settings)]
+    if failed:
+        log.error("training failed for %s", ", ".join(failed))
+    return 1 if failed else 0
+
+
+def train_one(asset: Asset, args: argparse.Namespace, settings: Settings) -> bool:
+    """Train and write one asset's artifact, print its report; False (logged) on failure."""
+    started = time.monotonic()
+    try:
         history = load_history(
-            asset, args.interval, args.since, settings, source=args.source, csv=args.csv
+            asset,
+            args.interval or asset.interval,
+            args.since,
+            settings,
+            source=args.source,
+            csv=args.csv,
         )
         request = TrainingRequest(
             asset=asset,
@@ -74,14 +103,19 @@ def main(argv: list[str] | None = None) -> int:
             model_version=settings.model_version,
             git_sha=settings.git_sha or _git_sha(),
             jobs=args.jobs,
+            price=args.target,
         )
         trained = train(history, request, args.out)
-    except (DataError, GateError, ArtifactError, UnknownAssetError, ValueError) as error:
-        log.error("%s", error)
-        log.error("nothing was written; any previous artifact in %s is unchanged", args.out)
-        return 1
+    except (DataError, GateError, ArtifactError, ValueError) as error:
+        log.error("%s: %s", asset.slug, error)
+        log.error(
+            "nothing was written for %s; any previous artifact in %s is unchanged",
+            asset.slug,
+            args.out / asset.slug,
+        )
+        return False
     print(report(trained, time.monotonic() - started))
-    return 0
+    return True
 
 
 def report(trained: Trained, seconds: float) -> str:
@@ -103,7 +137,7 @@ def report(trained: Trained, seconds: float) -> str:
 
 
 def _describe(params: dict) -> str:
-    parts = [f"Prophet on {params['target']} close"]
+    parts = [f"Prophet on {params['target']} {params.get('price', 'close')}"]
     if params["window_days"]:
         parts.append(f"last {params['window_days']} days")
     parts.append(f"changepoint_prior_scale {params['changepoint_prior_scale']}")

@@ -41,6 +41,9 @@ class TrainingRequest:
     model_version: str = "dev"
     git_sha: str | None = None
     jobs: int | None = None
+    # The price the model learns: each bar's close, or its VWAP. The backtest scores both
+    # against the close, the price users compare forecasts with.
+    price: str = "close"
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,7 @@ class Trained:
 def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
     """Everything from validated bars to a written artifact; raises before writing on failure."""
     bars = history.bars
-    frame = pd.DataFrame(
-        {"ds": bars.frame["timestamp"].dt.tz_localize(None), "y": bars.frame["close"]}
-    )
+    frame = model_frame(bars.frame, request.price)
     interval = bars.interval.delta
     config, backtest = request.config, None
     if request.plan is not None:
@@ -194,7 +195,7 @@ def _manifest(
             "python": platform.python_version(),
             **{name: importlib.metadata.version(name) for name in ("prophet", "pandas", "numpy")},
         },
-        "params": config.to_dict(),
+        "params": {**config.to_dict(), "price": request.price},
         "postprocess": rules.to_dict(),
         "metrics": backtest.summary() if backtest else None,
         "horizon": {
@@ -228,3 +229,16 @@ def history_series(frame: pd.DataFrame) -> Series:
     return Series(
         {"ds": to_epoch_seconds(frame["timestamp"]), **columns, "vwap": bar_vwap(frame).to_numpy()}
     )
+
+
+PRICES = ("close", "vwap")
+
+
+def model_frame(bars: pd.DataFrame, price: str) -> pd.DataFrame:
+    """`ds` (naive UTC) and `y`, the price to learn; with VWAP, `actual` keeps the close."""
+    ds = bars["timestamp"].dt.tz_localize(None)
+    if price == "close":
+        return pd.DataFrame({"ds": ds, "y": bars["close"]})
+    if price == "vwap":
+        return pd.DataFrame({"ds": ds, "y": bar_vwap(bars), "actual": bars["close"]})
+    raise ValueError(f"unknown price {price!r}; choose one of {', '.join(PRICES)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -44,7 +45,6 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--symbol", "DOGE/USD"], "unknown symbol 'DOGE/USD'"),
         (["--csv", "/nonexistent.csv", "--interval", "1d"], "no such file: /nonexistent.csv"),
         (["--source", "snapshot", "--require-fresh", "6"], "does not accept the embedded snapshot"),
         (["--source", "snapshot", "--interval", "90m"], "no 90m data"),
@@ -55,6 +55,59 @@ def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, 
     assert message in caplog.text
     assert "nothing was written" in caplog.text
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_asset_is_a_usage_error_naming_the_known_ones(tmp_path, caplog):
+    assert main(["--asset", "DOGE/USD", "--out", str(tmp_path / "out")]) == 2
+    assert "unknown symbol 'DOGE/USD'; known: BTC/USD, ETH/USD" in caplog.text
+    assert not (tmp_path / "out").exists()
+
+
+def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASSETS", "eth-usd,btc-usd")
+    arguments = ["--all", "--since", "2026-03-01", "--no-backtest", "--source", "snapshot"]
+    assert main([*arguments, "--out", str(tmp_path)]) == 0
+    intervals = {
+        slug: json.loads((tmp_path / slug / "manifest.json").read_text())["interval"]
+        for slug in ("btc-usd", "eth-usd")
+    }
+    assert intervals == {"btc-usd": "1h", "eth-usd": "1d"}
+    assert capsys.readouterr().out.count("artifact: ") == 2
+
+
+def test_one_failing_asset_leaves_the_others_trained(tmp_path, monkeypatch, caplog):
+    # From June the daily ETH snapshot holds 23 bars, fewer than MIN_ROWS; hourly BTC has plenty.
+    monkeypatch.setenv("ASSETS", "btc-usd,eth-usd")
+    arguments = ["--all", "--since", "2026-06-01", "--no-backtest", "--source", "snapshot"]
+    assert main([*arguments, "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "btc-usd" / "manifest.json").exists()
+    assert not (tmp_path / "eth-usd").exists()
+    assert "nothing was written for eth-usd" in caplog.text
+    assert "training failed for eth-usd" in caplog.text
+
+
+def test_a_vwap_model_is_scored_against_the_close(tmp_path, daily_csv):
+    arguments = ["--csv", str(daily_csv), "--interval", "1d", "--jobs", "2", "--target", "vwap"]
+    assert main([*arguments, "--out", str(tmp_path)]) == 0
+    artifact = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
+    assert artifact["params"]["price"] == "vwap"
+    paths = json.loads((tmp_path / "btc-usd" / "backtest.json").read_text())["paths"]
+    closes = dict(zip(*_daily_closes(daily_csv), strict=True))
+    scored = [
+        (stamp, actual)
+        for path in paths
+        for stamp, actual in zip(path["ds"], path["actual"], strict=True)
+        if actual is not None
+    ]
+    assert len(scored) > 100
+    for stamp, actual in scored:
+        assert actual == pytest.approx(closes[stamp], abs=0.01)
+
+
+def _daily_closes(daily_csv) -> tuple[list[int], list[float]]:
+    rows = [row.split(",") for row in daily_csv.read_text().splitlines()[1:]]
+    stamps = [int(datetime.fromisoformat(row[0]).replace(tzinfo=UTC).timestamp()) for row in rows]
+    return stamps, [float(row[4]) for row in rows]
 
 
 def test_a_gate_failure_from_the_environment_exits_non_zero(
