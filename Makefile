@@ -105,7 +105,7 @@ image-test:
 	PYTHON=$(PYTHON) ci/image-test.sh
 
 clean:
-	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis .schemathesis
 
 .PHONY: compare report
 compare: $(VENV)/.run-deps  ## the configuration comparison (about half an hour)

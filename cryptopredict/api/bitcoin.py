@@ -67,8 +67,8 @@ def blueprint(
     def forecast_range() -> Response:
         """The forecast over a range, for charts"""
         args = query(request.environ)
-        form = single(args, "format", required=False) or "json"
-        if form not in ("json", "csv"):
+        form = single(args, "format", required=False)
+        if form not in (None, "json", "csv"):
             raise BadRequestError(f"format={form[:16]!r} is not known; use json or csv")
         start_text = single(args, "start", required=False)
         end_text = single(args, "end", required=False)

@@ -25,14 +25,15 @@ EXAMPLES = "2026-08-01, 2026-08-01T12:00, 2026-08-01T12:00:00Z or 2026-08-01T14:
 def parse_epoch(name: str, text: str) -> float:
     """Seconds since 1970 UTC from the query parameter `name`; naive times are UTC.
 
-    BadRequestError says what is wrong and what is expected.
+    Reads only what the published `PATTERN` allows (no whitespace around the date), so the API
+    accepts no value its document refuses. BadRequestError says what is wrong and what is
+    expected.
     """
-    text = text.strip()
     if len(text) > MAX_LENGTH:
         raise BadRequestError(
             f"{name} is {len(text)} characters long; expected a date like {EXAMPLES}"
         )
-    if not _FORM.match(text):
+    if not _FORM.fullmatch(text):
         raise BadRequestError(f"{name}={text!r} is not an ISO-8601 date; expected e.g. {EXAMPLES}")
     try:
         when = datetime.fromisoformat(text.upper())
