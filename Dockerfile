@@ -17,7 +17,9 @@ COPY train.py ./
 
 # Which data and how strict: the release builds with TRAIN_SOURCE=auto and REQUIRE_FRESH_HOURS set,
 # so a stale source fails the build instead of shipping an old model. TRAIN_ARGS adds flags
-# (e.g. "--no-backtest --since 2025-06-01" for a quick test build).
+# (e.g. "--no-backtest --since 2025-06-01" for a quick test build). Every asset in ASSETS is
+# trained (ASSETS, default btc-usd,eth-usd), one after the other in this step: one image
+# serves them all.
 ARG TRAIN_SOURCE=auto
 ARG REQUIRE_FRESH_HOURS=""
 ARG TRAIN_ARGS=""
@@ -38,7 +40,7 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}" \
     && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" \
-        python train.py --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
+        python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
 FROM python:3.11-slim-bookworm AS runtime

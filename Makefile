@@ -36,11 +36,11 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.run-deps
-	$(BIN)/python train.py
+	$(BIN)/python train.py --all
 	$(BIN)/python api.py
 
 train: $(VENV)/.run-deps
-	$(BIN)/python train.py
+	$(BIN)/python train.py --all
 
 serve: $(VENV)/.run-deps
 	$(BIN)/python api.py

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.data.candles import aggregate
 from cryptopredict.data.errors import StaleDataError, ValidationError
 from cryptopredict.data.frame import check_frame
 from cryptopredict.data.intervals import Interval
@@ -137,6 +138,16 @@ def test_strict_mode_rejects_a_stale_last_bar(week_of_bars):
     validate(live, strict, now=closed + pd.Timedelta(hours=5))
     with pytest.raises(StaleDataError, match=r"closed 7\.0 h ago; strict mode allows 6 h"):
         validate(live, strict, now=closed + pd.Timedelta(hours=7))
+
+
+def test_strict_mode_allows_daily_bars_one_day(week_of_bars):
+    daily = aggregate(week_of_bars, "1d").complete_only()
+    live = dataclasses.replace(daily, source="alpaca")
+    closed = live.last + live.interval.delta
+    strict = Rules(max_jump=3.0, min_rows=3, require_fresh_hours=3)
+    validate(live, strict, now=closed + pd.Timedelta(hours=20))
+    with pytest.raises(StaleDataError, match=r"closed 30\.0 h ago; strict mode allows 24 h"):
+        validate(live, strict, now=closed + pd.Timedelta(hours=30))
 
 
 def test_strict_mode_never_accepts_the_snapshot(week_of_bars):

@@ -115,7 +115,11 @@ def validate(
 
 
 def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
-    """Strict mode: the data must be live and its newest bar must have closed recently."""
+    """Strict mode: the data must be live and its newest bar must have closed recently.
+
+    Recently means within `max_age_hours`, or within one bar for bars longer than that: a day's
+    bar closes once a day, so three-hour strictness would refuse daily data most of the time.
+    """
     if bars.source == "snapshot":
         raise StaleDataError(
             "strict mode (REQUIRE_FRESH_HOURS / --require-fresh) does not accept the embedded "
@@ -123,10 +127,11 @@ def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
         )
     closed = bars.last + bars.interval.delta
     age = (now - closed) / pd.Timedelta(hours=1)
-    if age > max_age_hours:
+    allowed = max(max_age_hours, bars.interval.delta / pd.Timedelta(hours=1))
+    if age > allowed:
         raise StaleDataError(
             f"{bars.source}: the newest bar ({_iso(bars.last)}) closed {age:.1f} h ago; "
-            f"strict mode allows {max_age_hours:g} h"
+            f"strict mode allows {allowed:g} h"
         )
 
 

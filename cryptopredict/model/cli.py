@@ -137,12 +137,13 @@ def report(trained: Trained, seconds: float) -> str:
 
 
 def _describe(params: dict) -> str:
-    parts = [f"Prophet on {params['target']} {params.get('price', 'close')}"]
+    price = params.get("price", "close")
+    parts = [f"Prophet on {params['target']} {price}"]
     if params["window_days"]:
         parts.append(f"last {params['window_days']} days")
     parts.append(f"changepoint_prior_scale {params['changepoint_prior_scale']}")
     if params["anchored"]:
-        parts.append("anchored to the last close")
+        parts.append(f"anchored to the last {price}")
     if params["damping_hours"] is not None:
         parts.append(f"damped (tau {params['damping_hours']:g} h)")
     if params["calibrated"]:

@@ -26,7 +26,7 @@ def test_training_runs_once_on_the_build_platform():
 
 def test_build_id_comes_before_the_training_step():
     train = stage("train")
-    assert train.index("ARG BUILD_ID") < train.index("python train.py --out /app/artifacts")
+    assert train.index("ARG BUILD_ID") < train.index("python train.py --all --out /app/artifacts")
 
 
 def test_each_stage_installs_only_its_own_requirements():
