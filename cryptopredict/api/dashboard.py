@@ -40,7 +40,7 @@ def blueprint(artifact: Artifact, forecast: Forecast, *, cache_seconds: int) -> 
         "last": iso_utc(forecast.last_bar),
         "forecast_end": iso_utc(forecast.grid_end),
         "interval_width": forecast.postprocess.interval_width,
-        "summary": _summary_rows(artifact.backtest.get("summary", {})),
+        "summary": _summary_rows(artifact.backtest.get("summary") or {}),
     }
     chart_start = iso_utc(max(forecast.first, forecast.last_bar - CHART_DAYS * DAY))
 

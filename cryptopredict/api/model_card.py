@@ -15,7 +15,7 @@ from cryptopredict.artifact import Artifact
 def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("model", __name__, description="The model behind the forecast.")
     max_age = public_cache(cache_seconds)
-    card = _json({**artifact.manifest, "backtest": artifact.backtest.get("summary", {})})
+    card = _json({**artifact.manifest, "backtest": artifact.backtest.get("summary") or {}})
 
     @cache
     def backtest() -> bytes:

@@ -116,7 +116,11 @@ class ModelCard(Schema):
     versions = fields.Dict(required=True)
     params = fields.Dict(required=True)
     postprocess = fields.Dict(required=True)
-    metrics = fields.Dict(required=True)
+    metrics = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Backtest metrics; null when trained with --no-backtest."},
+    )
     horizon = fields.Dict(required=True)
     files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     backtest = fields.Dict(required=True, metadata={"description": "Backtest summary."})
@@ -132,7 +136,19 @@ class BacktestPath(Schema):
 
 
 class Backtest(Schema):
-    summary = fields.Dict(required=True)
+    summary = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null when the model was trained with --no-backtest."},
+    )
+    damping = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The damping chosen on the validation origins, and why."},
+    )
+    volatility = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The volatility window chosen on the validation origins."},
+    )
     paths = fields.List(fields.Nested(BacktestPath), required=True)
 
 

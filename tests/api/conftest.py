@@ -143,7 +143,10 @@ def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
         )
     scores = {"prophet": {"mape": 0.019, "coverage": 0.81}, "naive": {"mape": 0.02}}
     summary = {"1d": scores, "7d": scores, "origins": 3, "interval_width": 0.8}
-    return {"summary": summary, "paths": paths}
+    # The choices training records beside the summary (see cryptopredict/model/training.py).
+    damping = {"candidates": [{"tau": None, "ratio": 1.1}, {"tau": 0.0, "ratio": 1.0}], "value": 0}
+    volatility = {"candidates": [{"days": 30, "score": 0.4}], "value": 30}
+    return {"summary": summary, "damping": damping, "volatility": volatility, "paths": paths}
 
 
 def _manifest(bars: pd.DataFrame, rules: Postprocess) -> dict[str, Any]:
