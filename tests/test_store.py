@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cryptopredict.data.frame import FrameError, check_frame
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
-from tests.conftest import HOUR
+from tests.conftest import HOUR, kill_9_after
 
 
 def test_saved_history_loads_back_identically(tmp_path, week_of_bars):
@@ -100,15 +94,7 @@ def test_kill_9_mid_write_leaves_a_readable_store(tmp_path, snapshot_hourly):
     store.save("binance", "btc-usd", HOUR, original)
     versions_seen = set()
     for delay in (0.05, 0.3, 0.55, 0.8, 1.05, 1.3):
-        writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(store.root), str(seed)],
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(Path.cwd())},
-        )
-        assert writer.stdout.readline() == b"ready\n"
-        time.sleep(delay)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
+        kill_9_after(WRITER, [str(store.root), str(seed)], delay)
         loaded = store.load("binance", "btc-usd", HOUR)
         assert loaded is not None, "the store must stay readable after a crash"
         check_frame(loaded.frame)
