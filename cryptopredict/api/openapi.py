@@ -24,8 +24,11 @@ class Blueprint(flask.Blueprint):
         self.description = description
 
 
-def document(**operation: Any) -> Callable[[View], View]:
-    """Attach an OpenAPI operation (parameters, responses, ...) to a GET view.
+def document(
+    *, path: list[dict[str, Any]] | None = None, **operation: Any
+) -> Callable[[View], View]:
+    """Attach an OpenAPI operation (parameters, responses, ...) to a GET view, and the
+    documentation of the route's `path` parameters.
 
     The view's docstring gives the summary (first line) and description (the rest). Schemas
     are named by their class name in `cryptopredict.api.schemas`.
@@ -33,9 +36,15 @@ def document(**operation: Any) -> Callable[[View], View]:
 
     def attach(view: View) -> View:
         view.openapi = operation  # type: ignore[attr-defined]
+        view.openapi_path = path or []  # type: ignore[attr-defined]
         return view
 
     return attach
+
+
+def in_path(name: str, description: str) -> dict[str, Any]:
+    """A path parameter's documentation (its type comes from the route)."""
+    return {"in": "path", "name": name, "description": description}
 
 
 def in_query(schema: str) -> list[dict[str, str]]:
@@ -61,3 +70,6 @@ def answers(
             "content": {"application/json": {"schema": "Error"}},
         }
     return documented
+
+
+ASSET = [in_path("asset", "An asset that `/assets` lists, e.g. `btc-usd` or `eth-usd`.")]
