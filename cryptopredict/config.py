@@ -107,7 +107,12 @@ class Settings:
         "computes with the pickled model (loaded on first use) and caches the result.",
     )
     forecast_max_points: int = _setting(
-        "FORECAST_MAX_POINTS", 10000, "Most points one `/bitcoin/forecast` answer may hold."
+        "FORECAST_MAX_POINTS",
+        10000,
+        "Most points one `/bitcoin/forecast` or `/forecast/{asset}/range` answer may hold.",
+    )
+    candles_max_points: int = _setting(
+        "CANDLES_MAX_POINTS", 5000, "Most candles one `/candles/{asset}` answer may hold."
     )
     cache_seconds: int = _setting(
         "CACHE_SECONDS",

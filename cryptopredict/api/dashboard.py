@@ -1,4 +1,9 @@
-"""`/`: the dashboard, history and forecast with the band, and past forecasts against prices."""
+"""`/`: the dashboard: any served asset's history and forecast with the band, its candles, and
+the default model's past forecasts against prices.
+
+The page shows the default asset's card; `dashboard.js` lists the assets from `/assets` and
+draws the selected one's charts from `/forecast/{asset}/range` and `/candles/{asset}`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, send_file, url_for
 
+from cryptopredict.api.catalog import Catalog
 from cryptopredict.api.dates import iso_utc
-from cryptopredict.api.forecast import DAY, Forecast
 from cryptopredict.api.headers import page_headers
 from cryptopredict.api.responses import public_cache
 from cryptopredict.api.vendor import plotly_js
-from cryptopredict.artifact import Artifact
 
 # plotly.js sets style attributes as it draws (the browser test shows them refused without
 # 'unsafe-inline' for styles); scripts and data stay on this origin.
@@ -21,13 +25,13 @@ CSP = (
     "frame-ancestors 'none'"
 )
 VENDOR_MAX_AGE = 86_400
-CHART_DAYS = 90
 
 
-def blueprint(artifact: Artifact, forecast: Forecast, *, cache_seconds: int) -> Blueprint:
+def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("dashboard", __name__)
     plotly = plotly_js()
     max_age = public_cache(cache_seconds)
+    artifact, forecast = catalog.default.artifact, catalog.default.forecast
     manifest = artifact.manifest
     card = {
         "asset": artifact.asset,
@@ -36,20 +40,19 @@ def blueprint(artifact: Artifact, forecast: Forecast, *, cache_seconds: int) -> 
         "model_version": manifest["model_version"],
         "created_at": manifest["created_at"],
         "source": manifest["data"].get("source", "unknown"),
-        "first": iso_utc(forecast.first),
+        "first": iso_utc(int(artifact.history["ds"][0])),
         "last": iso_utc(forecast.last_bar),
         "forecast_end": iso_utc(forecast.grid_end),
         "interval_width": forecast.postprocess.interval_width,
         "summary": _summary_rows(artifact.backtest.get("summary") or {}),
     }
-    chart_start = iso_utc(max(forecast.first, forecast.last_bar - CHART_DAYS * DAY))
 
     @bp.get("/")
     def dashboard() -> Response:
         page = render_template(
             "dashboard.html",
             card=card,
-            forecast_url=url_for("bitcoin.forecast_range", start=chart_start),
+            assets_url=url_for("assets.assets"),
             backtest_url=url_for("model.model_backtest"),
         )
         return page_headers(Response(page, mimetype="text/html"), csp=CSP, cache=max_age)

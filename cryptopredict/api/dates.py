@@ -48,3 +48,11 @@ def iso_utc(epoch: float) -> str:
     if whole == epoch and whole >= 0:  # the usual case (strftime pads no year below 1000)
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole))
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def show_epoch(epoch: float) -> str:
+    """An epoch for a message, also when it lies outside the years datetime can show."""
+    try:
+        return iso_utc(epoch)
+    except (OverflowError, ValueError, OSError):
+        return f"({epoch:.0f} seconds after 1970)"

@@ -44,6 +44,20 @@ class TooManyPointsError(ApiError):
     code = "too_many_points"
 
 
+class UnknownAssetError(ApiError):
+    """An `{asset}` in the path that this server has no artifact for."""
+
+    status = 404
+    code = "unknown_asset"
+
+
+class UnsupportedIntervalError(ApiError):
+    """A well-formed candle interval the stored bars cannot be aggregated to."""
+
+    status = 422
+    code = "unsupported_interval"
+
+
 class ModelUnavailableError(ApiError):
     """The pickled model, needed past the precomputed grid, cannot be used."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cryptopredict.api.bitcoin import PointAnswer
+from cryptopredict.api.forecast_answers import PointAnswer
 from cryptopredict.api.wsgi import StartResponse, WsgiApp, WsgiEnviron
 
 PATH = "/bitcoin"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cryptopredict.api.beyond import BeyondGrid
-from cryptopredict.api.dates import iso_utc
+from cryptopredict.api.dates import iso_utc, show_epoch
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.artifact import Artifact, ArtifactError
 from cryptopredict.postprocess import Postprocess
@@ -77,10 +77,12 @@ class Forecast:
         """OutOfRangeError unless `epoch` lies between the first bar and the valid range's end."""
         if epoch < self.first:
             raise OutOfRangeError(
-                f"{name} {_show(epoch)} is before the history; {self.valid_range()}"
+                f"{name} {show_epoch(epoch)} is before the history; {self.valid_range()}"
             )
         if epoch > self.end:
-            raise OutOfRangeError(f"{name} {_show(epoch)} is too far ahead; {self.valid_range()}")
+            raise OutOfRangeError(
+                f"{name} {show_epoch(epoch)} is too far ahead; {self.valid_range()}"
+            )
 
     def valid_range(self) -> str:
         return f"valid dates run from {iso_utc(self.first)} to {iso_utc(self.end)}"
@@ -158,11 +160,3 @@ class Forecast:
         found = np.flatnonzero(bars >= 0)
         actual[found] = self.close[bars[found]]
         return actual
-
-
-def _show(epoch: float) -> str:
-    """An epoch for a message, also when it lies outside the years datetime can show."""
-    try:
-        return iso_utc(epoch)
-    except (OverflowError, ValueError, OSError):
-        return f"({epoch:.0f} seconds after 1970)"

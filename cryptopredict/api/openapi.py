@@ -8,7 +8,7 @@ the startup) is imported before then, and no view has a documentation wrapper at
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import flask
@@ -24,8 +24,11 @@ class Blueprint(flask.Blueprint):
         self.description = description
 
 
-def document(**operation: Any) -> Callable[[View], View]:
-    """Attach an OpenAPI operation (parameters, responses, ...) to a GET view.
+def document(
+    *, path: list[dict[str, Any]] | None = None, **operation: Any
+) -> Callable[[View], View]:
+    """Attach an OpenAPI operation (parameters, responses, ...) to a GET view, and the
+    documentation of the route's `path` parameters.
 
     The view's docstring gives the summary (first line) and description (the rest). Schemas
     are named by their class name in `cryptopredict.api.schemas`.
@@ -33,9 +36,19 @@ def document(**operation: Any) -> Callable[[View], View]:
 
     def attach(view: View) -> View:
         view.openapi = operation  # type: ignore[attr-defined]
+        view.openapi_path = path or []  # type: ignore[attr-defined]
         return view
 
     return attach
+
+
+def in_path(name: str, description: str, *, values: Iterable[str] = ()) -> dict[str, Any]:
+    """A path parameter's documentation (its type comes from the route), with the `values` it
+    may take when they are known."""
+    documented: dict[str, Any] = {"in": "path", "name": name, "description": description}
+    if values:
+        documented["schema"] = {"type": "string", "enum": list(values)}
+    return documented
 
 
 def in_query(schema: str) -> list[dict[str, str]]:
@@ -61,3 +74,8 @@ def answers(
             "content": {"application/json": {"schema": "Error"}},
         }
     return documented
+
+
+def asset_in_path(slugs: Iterable[str]) -> list[dict[str, Any]]:
+    """The `{asset}` path parameter: one of the served assets, which `/assets` lists."""
+    return [in_path("asset", "A served asset, as `/assets` lists it.", values=slugs)]

@@ -17,14 +17,16 @@ from cryptopredict.api.dates import EXAMPLES
 from cryptopredict.api.openapi import Blueprint
 
 DESCRIPTION = f"""\
-A forecast of the BTC/USD price by a Prophet model retrained every six hours.
+Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models
+retrained every six hours, and candles of the price history.
 
 Answers come from a precomputed grid (deterministic, well under a millisecond); dates past it,
 up to the configured horizon, are computed with the model once and cached. Dates are
 `YYYY-MM-DD` or ISO-8601 datetimes such as {EXAMPLES} (UTC when no offset is given).
 
 Errors are JSON `{{"error": code, "detail": message}}`: 400 for malformed input, 422 for dates
-out of range or too many points, 404 for unknown routes, 405 for methods other than GET.
+out of range, unsupported candle intervals or too many points, 404 for unknown routes and
+assets, 405 for methods other than GET.
 """
 
 
@@ -51,7 +53,10 @@ def build(app: Flask) -> dict[str, Any]:
             view = app.view_functions[rule.endpoint]
             if rule.endpoint.startswith(f"{name}.") and hasattr(view, "openapi"):
                 documented.route(
-                    rule.rule, endpoint=rule.endpoint.removeprefix(f"{name}."), methods=["GET"]
+                    rule.rule,
+                    endpoint=rule.endpoint.removeprefix(f"{name}."),
+                    methods=["GET"],
+                    parameters=[dict(parameter) for parameter in view.openapi_path],
                 )(documented.doc(**_with_schemas(view.openapi))(view))
         api.register_blueprint(documented)
     return api.spec.to_dict()

@@ -26,3 +26,13 @@ def single(pairs: Iterable[tuple[str, str]], name: str, *, required: bool) -> st
             raise BadRequestError(f"the query parameter {name} is missing")
         return None
     return values[0]
+
+
+def output_format(pairs: Iterable[tuple[str, str]]) -> str:
+    """`format`: json (the default) or csv; BadRequestError for anything else, empty included."""
+    form = single(pairs, "format", required=False)
+    if form is None:
+        return "json"
+    if form not in ("json", "csv"):
+        raise BadRequestError(f"format={form[:16]!r} is not known; use json or csv")
+    return form

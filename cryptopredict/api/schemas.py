@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from cryptopredict.api import candles
 from cryptopredict.api.dates import EXAMPLES, MAX_LENGTH, PATTERN
 
 PRICE = "USD, rounded to the cent"
@@ -26,7 +27,7 @@ def _date(description: str, *, required: bool) -> fields.String:
     )
 
 
-class BitcoinQuery(Schema):
+class PointQuery(Schema):
     date = _date("The instant to forecast:", required=True)
 
 
@@ -91,6 +92,99 @@ class ForecastPoints(Schema):
     prediction_low = _column("Lower end of the interval at each date.")
     prediction_high = _column("Upper end of the interval at each date.")
     actual = _column("Observed close at each date; null where there is no bar.", nullable=True)
+
+
+class CandlesQuery(Schema):
+    interval = fields.String(
+        validate=validate.Regexp(candles.PATTERN),
+        metadata={
+            "description": "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
+            "multiple of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`. "
+            "Default: the stored interval.",
+            "example": "1d",
+        },
+    )
+    start = _date(
+        f"Earliest candle open time. Default: that of the {candles.DEFAULT_COUNT}th candle back "
+        "from `end`, so that the answer holds the last ones up to it.",
+        required=False,
+    )
+    end = _date(
+        "Latest candle open time (the candle holds its bars after `end` too). Default: the "
+        "last bar.",
+        required=False,
+    )
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "`json` (columns) or `csv` (one row per candle)."},
+    )
+
+
+class CandleColumns(Schema):
+    asset = fields.String(required=True)
+    symbol = fields.String(required=True)
+    interval = fields.String(required=True, metadata={"description": "Candle width, e.g. `1d`."})
+    stored_interval = fields.String(
+        required=True, metadata={"description": "Interval of the stored bars, e.g. `1h`."}
+    )
+    start = fields.DateTime(
+        required=True, metadata={"description": "The range asked, within the history: from."}
+    )
+    end = fields.DateTime(required=True, metadata={"description": "The range asked, to."})
+    count = fields.Integer(required=True, metadata={"description": "Number of candles."})
+    date = fields.List(
+        fields.DateTime(), required=True, metadata={"description": "Open time of each candle."}
+    )
+    open = _column("First bar's open, USD.")
+    high = _column("Highest high, USD.")
+    low = _column("Lowest low, USD.")
+    close = _column("Last bar's close, USD.")
+    volume = _column("Volume traded, in the asset.")
+    vwap = _column("Volume-weighted average price, USD; the bars' mean when nothing traded.")
+    complete = fields.List(
+        fields.Boolean(),
+        required=True,
+        metadata={"description": "Whether every bar of the candle's period is in the history."},
+    )
+
+
+class AssetLinks(Schema):
+    forecast = fields.String(required=True, metadata={"description": "`/forecast/{asset}`"})
+    range = fields.String(required=True, metadata={"description": "`/forecast/{asset}/range`"})
+    candles = fields.String(required=True, metadata={"description": "`/candles/{asset}`"})
+
+
+class ServedAsset(Schema):
+    asset = fields.String(required=True, metadata={"description": "The slug, e.g. `eth-usd`."})
+    symbol = fields.String(required=True, metadata={"description": "e.g. `ETH/USD`."})
+    interval = fields.String(
+        required=True, metadata={"description": "Interval of the stored bars and of the grid."}
+    )
+    model_version = fields.String(required=True)
+    created_at = fields.String(required=True)
+    source = fields.String(required=True, metadata={"description": "Where the bars came from."})
+    first_bar = fields.DateTime(required=True)
+    last_bar = fields.DateTime(required=True)
+    grid_end = fields.DateTime(
+        required=True, metadata={"description": "End of the precomputed forecast."}
+    )
+    valid_from = fields.DateTime(
+        required=True, metadata={"description": "Earliest date the forecast routes answer."}
+    )
+    valid_until = fields.DateTime(
+        required=True, metadata={"description": "Latest date the forecast routes answer."}
+    )
+    interval_width = fields.Float(required=True)
+    links = fields.Nested(AssetLinks, required=True)
+
+
+class AssetList(Schema):
+    default = fields.String(
+        required=True,
+        metadata={"description": "The asset the dashboard opens with (BTC/USD when served)."},
+    )
+    assets = fields.List(fields.Nested(ServedAsset), required=True)
 
 
 class Error(Schema):

@@ -1,7 +1,8 @@
-"""A tiny real artifact (Prophet fitted on two weeks of the embedded hourly data) and an app.
+"""Two tiny real artifacts and an app serving them: BTC/USD, Prophet fitted on two weeks of the
+embedded hourly data, and ETH/USD, fitted on `ETH_DAYS` of the embedded daily data.
 
-The grid is built the way training builds it: the model's in-sample fit up to the last bar,
-then `Postprocess.forecast` for `HORIZON_HOURS` more.
+Each grid is built the way training builds it: the model's in-sample fit up to the last bar,
+then `Postprocess.forecast` for the horizon (`HORIZON_HOURS`, `ETH_HORIZON_DAYS`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ from cryptopredict.postprocess import Postprocess
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.
 PROPHET_DEPRECATION = pytest.mark.filterwarnings("ignore::DeprecationWarning:prophet.forecaster")
 HOUR = 3600
+DAY = 24 * HOUR
 FIT_HOURS = 14 * 24
 HORIZON_HOURS = 72
+ETH_DAYS = 300
+ETH_HORIZON_DAYS = 30
+ETH = {"asset": "eth-usd", "symbol": "ETH/USD", "interval": "1d", "model_version": "test-eth-1"}
 ROOT = Path(__file__).parents[2]
 
 
@@ -62,19 +67,61 @@ def facts(artifact_dir) -> Facts:
 
 @pytest.fixture(scope="session")
 def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
-    from prophet import Prophet
-
     logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    out = tmp_path_factory.mktemp("artifacts")
     bars = snapshot_hourly.tail(FIT_HOURS).reset_index(drop=True)
     bars = bars.drop(index=FIT_HOURS // 2)  # one missing hour, as real sources have
+    _write_fitted(
+        out,
+        bars,
+        {"asset": "btc-usd", "symbol": "BTC/USD", "interval": "1h", "model_version": "test-1"},
+        step=HOUR,
+        horizon_steps=HORIZON_HOURS,
+        seasonality={"daily_seasonality": True, "weekly_seasonality": False},
+        damping_hours=48.0,
+    )
+    _write_fitted(
+        out,
+        _eth_daily_bars(),
+        ETH,
+        step=DAY,
+        horizon_steps=ETH_HORIZON_DAYS,
+        seasonality={"daily_seasonality": False, "weekly_seasonality": True},
+        damping_hours=30 * 24.0,
+    )
+    return out
+
+
+def _eth_daily_bars() -> pd.DataFrame:
+    """The last `ETH_DAYS` daily ETH/USD bars, one day missing and one week without trades."""
+    from cryptopredict.data.csvfile import read_ohlcv_csv
+    from cryptopredict.data.snapshot import SnapshotSource
+
+    daily = read_ohlcv_csv(SnapshotSource().data_dir / "eth-usd-1d.csv.gz")
+    bars = daily.tail(ETH_DAYS).reset_index(drop=True)
+    monday = bars.index[bars["timestamp"].dt.day_of_week == 0][10]
+    bars.loc[monday : monday + 6, "volume"] = 0.0
+    return bars.drop(index=ETH_DAYS // 2)
+
+
+def _write_fitted(
+    out: Path,
+    bars: pd.DataFrame,
+    identity: dict[str, str],
+    *,
+    step: int,
+    horizon_steps: int,
+    seasonality: dict[str, bool],
+    damping_hours: float,
+) -> None:
+    """Fit Prophet on `bars`' log close and write the artifact the way training does."""
+    from prophet import Prophet
+
     ds = (bars["timestamp"].astype("int64") // 10**9).to_numpy()
     close = bars["close"].to_numpy()
     naive = bars["timestamp"].dt.tz_convert(None)
-    model = Prophet(
-        uncertainty_samples=0, daily_seasonality=True, weekly_seasonality=False,
-        yearly_seasonality=False,
-    )  # fmt: skip
-    grid_ds = np.arange(ds[0], ds[-1] + HORIZON_HOURS * HOUR + 1, HOUR, dtype=np.int64)
+    model = Prophet(uncertainty_samples=0, yearly_seasonality=False, **seasonality)
+    grid_ds = np.arange(ds[0], ds[-1] + horizon_steps * step + 1, step, dtype=np.int64)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="prophet")
         model.fit(pd.DataFrame({"ds": naive, "y": np.log(close)}))
@@ -83,15 +130,16 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
     inside = grid_ds <= ds[-1]
     residuals = np.log(close) - raw[np.searchsorted(grid_ds, ds)]
     low_q, high_q = np.quantile(residuals, [0.1, 0.9])
+    horizon_hours = horizon_steps * step // HOUR
     rules = Postprocess(
         target="log",
         origin=int(ds[-1]),
         last_close=float(close[-1]),
         model_at_origin=float(raw[inside][-1]),
         anchored=True,
-        damping_hours=48.0,
+        damping_hours=damping_hours,
         interval_width=0.8,
-        band_hours=(24.0, 72.0),
+        band_hours=(horizon_hours / 3, horizon_hours),
         band_lower=(-0.03, -0.05),
         band_upper=(0.03, 0.05),
     )
@@ -112,16 +160,14 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
             "vwap": bar_vwap(bars).to_numpy(),
         }
     )
-    out = tmp_path_factory.mktemp("artifacts")
     write_artifact(
         out,
         model=model,
         grid=grid,
         history=history,
         backtest=_backtest(ds, close),
-        manifest=_manifest(bars, rules),
+        manifest=_manifest(bars, rules, identity, horizon_hours, seasonality),
     )
-    return out
 
 
 def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
@@ -149,12 +195,15 @@ def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
     return {"summary": summary, "damping": damping, "volatility": volatility, "paths": paths}
 
 
-def _manifest(bars: pd.DataFrame, rules: Postprocess) -> dict[str, Any]:
+def _manifest(
+    bars: pd.DataFrame,
+    rules: Postprocess,
+    identity: dict[str, str],
+    horizon_hours: int,
+    seasonality: dict[str, bool],
+) -> dict[str, Any]:
     return {
-        "asset": "btc-usd",
-        "symbol": "BTC/USD",
-        "interval": "1h",
-        "model_version": "test-1",
+        **identity,
         "created_at": "2026-07-26T17:05:00Z",
         "git_sha": None,
         "data": {
@@ -171,10 +220,10 @@ def _manifest(bars: pd.DataFrame, rules: Postprocess) -> dict[str, Any]:
             "pandas": pd.__version__,
             "numpy": np.__version__,
         },
-        "params": {"target": "log", "daily_seasonality": True},
+        "params": {"target": "log", **seasonality},
         "postprocess": rules.to_dict(),
         "metrics": {"mape_1d": 0.019},
-        "horizon": {"hours": HORIZON_HOURS},
+        "horizon": {"hours": horizon_hours},
     }
 
 

@@ -91,7 +91,7 @@ def test_the_grid_path_never_loads_the_model(client, app, facts):
     for offset in range(-48, 72, 7):
         url = f"/bitcoin?date={iso_utc(facts.last_bar + offset * HOUR)}"
         assert client.get(url).status_code == 200
-    assert app.extensions["cryptopredict"]["forecast"].beyond.blocks == 0
+    assert app.extensions["cryptopredict"]["catalog"]["btc-usd"].forecast.beyond.blocks == 0
 
 
 @pytest.mark.slow
@@ -107,7 +107,7 @@ def test_past_the_grid_the_model_answers_deterministically_and_continuously(
     assert beyond["prediction_low"] <= beyond["prediction"] <= beyond["prediction_high"]
     year = client.get(f"/bitcoin?date={iso_utc(facts.last_bar + 365 * 86_400 + 1800)}")
     assert year.status_code == 200
-    assert app.extensions["cryptopredict"]["forecast"].beyond.blocks == 2
+    assert app.extensions["cryptopredict"]["catalog"]["btc-usd"].forecast.beyond.blocks == 2
     fresh = app.test_client()
     assert fresh.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}").get_json() == beyond
 

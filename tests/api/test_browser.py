@@ -128,3 +128,36 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     assert page.locator("#status").inner_text() == ""
     assert browser.blocked == []
     assert browser.problems == []
+
+
+def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#candles-chart .main-svg", timeout=20_000)
+    assert page.locator("#asset-select option").all_inner_texts() == ["BTC/USD", "ETH/USD"]
+    assert page.locator("#candle-interval option").all_inner_texts() == ["1h", "4h", "1d", "1w"]
+    assert page.locator("#candle-interval").input_value() == "1d"
+    assert page.locator("#candles-chart .boxlayer .trace").count() >= 1  # the candlesticks
+    btc_dates = chart_dates(page, "#forecast-chart")
+
+    page.locator("#asset-select").select_option("eth-usd")
+    page.wait_for_selector("#forecast-chart[data-asset='eth-usd']", timeout=20_000)
+    page.wait_for_selector("#candles-chart[data-asset='eth-usd']", timeout=20_000)
+    assert page.locator("#model-version").inner_text() == "test-eth-1"
+    assert page.locator("#symbol").inner_text() == "ETH/USD"
+    eth_dates = chart_dates(page, "#forecast-chart")
+    assert eth_dates != btc_dates
+    assert all(date.endswith("T00:00:00Z") for date in eth_dates)  # daily points
+    assert page.locator("#candle-interval option").all_inner_texts() == ["1d", "1w"]
+    assert page.url.endswith("#eth-usd")
+
+    page.locator("#candle-interval").select_option("1w")
+    page.wait_for_selector("#candles-chart[data-interval='1w']", timeout=20_000)
+    assert page.locator("#candles-chart .boxlayer .trace path").count() >= 1
+    assert page.locator("#status").inner_text() == ""
+    assert browser.blocked == []
+    assert browser.problems == []
+
+
+def chart_dates(page, chart: str) -> list[str]:
+    return page.eval_on_selector(chart, "element => element.data[0].x")

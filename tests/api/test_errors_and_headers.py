@@ -12,6 +12,12 @@ PATHS = [
     "/bitcoin?date=2026-07-20",
     "/bitcoin?date=soon",
     "/bitcoin/forecast?format=csv",
+    "/forecast/eth-usd?date=2026-06-01",
+    "/forecast/eth-usd/range?format=csv",
+    "/forecast/doge-usd",
+    "/assets",
+    "/candles/btc-usd?interval=4h",
+    "/candles/eth-usd?interval=1m",
     "/model",
     "/model/backtest",
     "/healthz",
@@ -53,7 +59,7 @@ def test_head_answers_like_get_without_a_body(client):
 @pytest.mark.parametrize("path", PATHS)
 def test_every_answer_carries_the_security_headers(client, path):
     response = client.get(path)
-    assert response.status_code in (200, 400, 404)
+    assert response.status_code in (200, 400, 404, 422)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert len(response.headers.getlist("Content-Security-Policy")) == 1
@@ -79,6 +85,11 @@ def test_pages_allow_only_their_own_origin(client, page):
     [
         ("/bitcoin?date=2026-07-20", "public, max-age=600"),
         ("/bitcoin/forecast", "public, max-age=600"),
+        ("/forecast/eth-usd?date=2026-06-01", "public, max-age=600"),
+        ("/forecast/eth-usd/range", "public, max-age=600"),
+        ("/assets", "public, max-age=600"),
+        ("/candles/eth-usd", "public, max-age=600"),
+        ("/candles/eth-usd?interval=1h", "no-store"),
         ("/model", "public, max-age=600"),
         ("/openapi.json", "public, max-age=600"),
         ("/healthz", "no-store"),
@@ -145,7 +156,7 @@ def test_cors_origins_limits_who_may_read(artifacts, settings):
 
 
 def test_an_unexpected_failure_is_a_logged_json_500(app, caplog, monkeypatch):
-    forecast = app.extensions["cryptopredict"]["forecast"]
+    forecast = app.extensions["cryptopredict"]["catalog"]["btc-usd"].forecast
 
     def broken(epoch: float) -> None:
         raise RuntimeError("a bug")

@@ -7,7 +7,19 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-OPERATIONS = ["/bitcoin", "/bitcoin/forecast", "/model", "/model/backtest", "/healthz", "/metrics"]
+OPERATIONS = [
+    "/bitcoin",
+    "/bitcoin/forecast",
+    "/forecast/{asset}",
+    "/forecast/{asset}/range",
+    "/assets",
+    "/candles/{asset}",
+    "/model",
+    "/model/backtest",
+    "/healthz",
+    "/metrics",
+]
+ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
 
 
 def test_the_document_is_valid_openapi_3(spec):
@@ -21,11 +33,15 @@ def test_the_document_describes_every_operation_and_its_errors(spec):
         operation = spec["paths"][path]["get"]
         assert operation["summary"]
         assert "200" in operation["responses"]
-    for path in ("/bitcoin", "/bitcoin/forecast"):
+    for path in ("/bitcoin", "/bitcoin/forecast", *ASSET_ROUTES):
         responses = spec["paths"][path]["get"]["responses"]
-        for status in ("400", "422", "503"):
+        for status in ("400", "404", "422"):
             schema = responses[status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Error"}
+    for path in ASSET_ROUTES:
+        (asset,) = spec["paths"][path]["parameters"]
+        assert (asset["name"], asset["in"], asset["required"]) == ("asset", "path", True)
+        assert "/assets" in asset["description"]
     date = spec["paths"]["/bitcoin"]["get"]["parameters"][0]
     assert date["name"] == "date"
     assert date["required"] is True
@@ -64,9 +80,12 @@ def test_the_dashboard_shows_the_model_and_links_to_the_docs(client, facts):
         assert ref.startswith("/")
         assert not ref.startswith("//")
         assert client.get(ref).status_code == 200, ref
-    charts = re.findall(r'data-url="([^"]+)"', html)
-    assert len(charts) == 2
-    for url in charts:
+    assert '<option value="btc-usd" selected>BTC/USD</option>' in html
+    for chart in ("forecast-chart", "candles-chart", "backtest-chart"):
+        assert f'id="{chart}"' in html
+    data = re.findall(r'data-url="([^"]+)"', html)
+    assert data == ["/assets", "/model/backtest"]
+    for url in data:
         assert client.get(url.replace("&amp;", "&")).status_code == 200
 
 

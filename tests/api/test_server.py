@@ -87,14 +87,21 @@ def test_no_artifact_says_to_train_first(tmp_path):
     assert "no such directory; run `python train.py` first" in line
 
 
-def test_an_artifact_for_another_asset_only_is_refused(copy):
-    (copy / "btc-usd").rename(copy / "eth-usd")
-    manifest = json.loads((copy / "eth-usd" / "manifest.json").read_text())
-    manifest["asset"] = "eth-usd"
-    (copy / "eth-usd" / "manifest.json").write_text(json.dumps(manifest))
-    (line,) = refuse(copy)
-    assert "no btc-usd artifact to serve (found: eth-usd)" in line
-    assert "manifest.json: sha256" not in line
+def test_without_a_bitcoin_artifact_the_others_are_served_and_bitcoin_is_unknown(copy, tmp_path):
+    shutil.rmtree(copy / "btc-usd")
+    server = start_server(copy, tmp_path / "api.log")
+    try:
+        with urllib.request.urlopen(f"{server.url}/forecast/eth-usd?date=2026-07-01") as answer:
+            assert json.load(answer)["model_version"] == "test-eth-1"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{server.url}/bitcoin?date=2026-07-01")
+        assert refused.value.code == 404
+        assert json.load(refused.value)["error"] == "unknown_asset"
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+    log = server.log.read_text()
+    assert "no btc-usd artifact: /bitcoin and /bitcoin/forecast answer 404" in log
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,7 @@ async function getJson(url) {
   return response.json();
 }
 
-function drawForecast(element, series) {
-  const band = element.dataset.band;
+function drawForecast(element, series, band) {
   const traces = [
     {
       x: series.date, y: series.prediction_high, name: band, mode: "lines",
@@ -37,7 +36,23 @@ function drawForecast(element, series) {
       line: { color: "#111827", width: 1.2 }, connectgaps: false,
     },
   ];
-  return Plotly.newPlot(element, traces, LAYOUT, CONFIG);
+  return Plotly.react(element, traces, LAYOUT, CONFIG);
+}
+
+function drawCandles(element, candles) {
+  const traces = [
+    {
+      type: "candlestick", x: candles.date, open: candles.open, high: candles.high,
+      low: candles.low, close: candles.close, name: candles.symbol,
+      increasing: { line: { color: "#15803d" } }, decreasing: { line: { color: "#b91c1c" } },
+    },
+    {
+      x: candles.date, y: candles.vwap, name: "VWAP", mode: "lines",
+      line: { color: "#2563eb", width: 1 },
+    },
+  ];
+  const layout = { ...LAYOUT, hovermode: "x", xaxis: { rangeslider: { visible: false } } };
+  return Plotly.react(element, traces, layout, CONFIG);
 }
 
 function drawBacktest(element, backtest) {
@@ -64,18 +79,83 @@ function drawBacktest(element, backtest) {
   return Plotly.newPlot(element, traces, LAYOUT, CONFIG);
 }
 
+// Candle widths offered, where they are whole multiples of the asset's stored interval.
+const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
+const PREFERRED_CANDLES = "1d";
+const UNIT_SECONDS = { m: 60, h: 3600, d: 86400, w: 604800 };
+const CHART_DAYS = 90;
+
+function seconds(interval) {
+  return Number(interval.slice(0, -1)) * UNIT_SECONDS[interval.slice(-1)];
+}
+
+function showCard(asset) {
+  document.getElementById("symbol").textContent = asset.symbol;
+  document.getElementById("model-version").textContent = asset.model_version;
+  document.getElementById("created-at").textContent = asset.created_at;
+  const range = document.getElementById("data-range");
+  range.textContent = `${asset.first_bar} to ${asset.last_bar}, ${asset.interval} bars from `;
+  const source = document.createElement("b");
+  source.textContent = asset.source;
+  range.append(source);
+  document.getElementById("forecast-end").textContent = asset.grid_end;
+  document.getElementById("band").textContent = `${Math.round(asset.interval_width * 100)}% band`;
+}
+
+function offerIntervals(select, asset) {
+  const stored = seconds(asset.interval);
+  const offered = CANDLE_INTERVALS.filter((interval) => seconds(interval) % stored === 0);
+  select.replaceChildren(...offered.map((interval) => new Option(interval, interval)));
+  select.value = offered.includes(PREFERRED_CANDLES) ? PREFERRED_CANDLES : offered[0];
+}
+
+async function showCandles(asset, interval) {
+  const chart = document.getElementById("candles-chart");
+  const url = `${asset.links.candles}?interval=${encodeURIComponent(interval)}`;
+  await drawCandles(chart, await getJson(url));
+  chart.dataset.asset = asset.asset;
+  chart.dataset.interval = interval;
+}
+
+async function showAsset(asset) {
+  showCard(asset);
+  const chart = document.getElementById("forecast-chart");
+  const back = Date.parse(asset.last_bar) - CHART_DAYS * 86400 * 1000;
+  const start = new Date(Math.max(Date.parse(asset.valid_from), back)).toISOString();
+  const series = await getJson(`${asset.links.range}?start=${encodeURIComponent(start)}`);
+  await drawForecast(chart, series, document.getElementById("band").textContent);
+  chart.dataset.asset = asset.asset;
+  const intervals = document.getElementById("candle-interval");
+  offerIntervals(intervals, asset);
+  await showCandles(asset, intervals.value);
+}
+
+function reportFailure(error) {
+  document.getElementById("status").textContent = `Could not draw the charts: ${error.message}`;
+  console.error(error);
+}
+
 async function main() {
-  const forecastChart = document.getElementById("forecast-chart");
+  const select = document.getElementById("asset-select");
   const backtestChart = document.getElementById("backtest-chart");
-  const [series, backtest] = await Promise.all([
-    getJson(forecastChart.dataset.url),
+  const [catalog, backtest] = await Promise.all([
+    getJson(select.dataset.url),
     getJson(backtestChart.dataset.url),
   ]);
-  await drawForecast(forecastChart, series);
+  const assets = new Map(catalog.assets.map((asset) => [asset.asset, asset]));
+  const wanted = window.location.hash.slice(1);
+  select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
+  select.value = assets.has(wanted) ? wanted : catalog.default;
+  select.addEventListener("change", () => {
+    window.history.replaceState(null, "", `#${select.value}`);
+    document.getElementById("status").textContent = "";
+    showAsset(assets.get(select.value)).catch(reportFailure);
+  });
+  document.getElementById("candle-interval").addEventListener("change", (event) => {
+    showCandles(assets.get(select.value), event.target.value).catch(reportFailure);
+  });
+  await showAsset(assets.get(select.value));
   await drawBacktest(backtestChart, backtest);
 }
 
-main().catch((error) => {
-  document.getElementById("status").textContent = `Could not draw the charts: ${error.message}`;
-  console.error(error);
-});
+main().catch(reportFailure);

@@ -1,0 +1,66 @@
+"""`/forecast/{asset}` and `/forecast/{asset}/range`: any served asset's forecast."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from cryptopredict.api.catalog import Catalog
+from cryptopredict.api.forecast_answers import range_answer
+from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.responses import public_cache, raw_json_response
+
+ERRORS = {
+    400: "Malformed input: a missing, repeated or unparsable parameter.",
+    404: "No such asset is served; the detail names the served ones.",
+    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
+    503: "Past the precomputed grid, the model could not be loaded.",
+}
+
+
+def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
+    bp = Blueprint("forecast", __name__, description="The forecast of any served asset.")
+    cache = public_cache(cache_seconds)
+    served_slugs = [served.slug for served in catalog]
+
+    @bp.get("/forecast/<asset>")
+    @document(
+        path=asset_in_path(served_slugs),
+        parameters=in_query("PointQuery"),
+        responses=answers("The forecast at `date`.", "Prediction", errors=ERRORS),
+    )
+    def forecast_point(asset: str) -> Response:
+        """The forecast of an asset at one instant
+
+        As `/bitcoin`, for any asset listed by `/assets`: inside the history, the model's
+        in-sample fit and the observed close (`actual`); past it, the served forecast.
+        """
+        return raw_json_response(catalog[asset].point(request.environ), cache=cache)
+
+    @bp.get("/forecast/<asset>/range")
+    @document(
+        path=asset_in_path(served_slugs),
+        parameters=in_query("ForecastQuery"),
+        responses=answers(
+            "Every grid point in the range.",
+            "ForecastPoints",
+            content={"text/csv": {"schema": {"type": "string"}}},
+            errors=ERRORS,
+        ),
+        description=f"As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
+        f"its grid (at its data's interval) from `start` to `end`, both included, as JSON "
+        f"columns or as CSV. At most {max_points} points per request (422 above).",
+    )
+    def forecast_range(asset: str) -> Response:
+        """The forecast of an asset over a range, for charts"""
+        served = catalog[asset]
+        return range_answer(
+            served.forecast,
+            request.environ,
+            model_version=served.model_version,
+            interval=served.interval,
+            max_points=max_points,
+            cache=cache,
+            csv_name=f"{served.slug}-forecast.csv",
+        )
+
+    return bp
