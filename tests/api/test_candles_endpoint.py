@@ -11,7 +11,8 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.dates import iso_utc
-from cryptopredict.artifact import Series
+from cryptopredict.artifact import Series, load_artifacts, write_artifact
+from cryptopredict.data.frame import bar_vwap
 from tests.api.conftest import DAY, HOUR
 
 ROUTE = "/candles/{asset}"
@@ -180,3 +181,44 @@ def test_the_cap_is_the_candles_max_points_setting(artifacts, settings, conforms
     assert too_many.get_json()["error"] == "too_many_points"
     assert "25 1h candles; at most 24 per request" in too_many.get_json()["detail"]
     assert client.get("/candles/btc-usd?interval=1d&start=2026-07-01").status_code == 200
+
+
+def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
+    artifacts, settings, snapshot_hourly, tmp_path, conforms
+):
+    """Acceptance: `/candles/btc-usd?interval=1d` over a whole month of real hourly bars."""
+    served = artifacts["btc-usd"]
+    bars = snapshot_hourly[snapshot_hourly["timestamp"] >= "2026-05-25"]
+    assert bars["timestamp"].iloc[-1].timestamp() == served.history["ds"][-1]
+    history = Series(
+        {
+            "ds": bars["timestamp"]
+            .dt.tz_convert(None)
+            .to_numpy()
+            .astype("datetime64[s]")
+            .astype(np.int64),
+            **{name: bars[name].to_numpy(dtype=np.float64) for name in (*PRICES, "volume")},
+            "vwap": bar_vwap(bars).to_numpy(dtype=np.float64),
+        }
+    )
+    manifest = {k: v for k, v in served.manifest.items() if k not in ("files", "schema_version")}
+    write_artifact(
+        tmp_path,
+        model=served.load_model(),
+        grid=served.grid,
+        history=history,
+        backtest=served.backtest,
+        manifest=manifest,
+    )
+    client = create_app(load_artifacts(tmp_path), settings).test_client()
+    june = {"interval": "1d", "start": "2026-06-01", "end": "2026-06-30"}
+    response = client.get("/candles/btc-usd", query_string=june)
+    assert response.status_code == 200, response.get_json()
+    conforms(ROUTE, response)
+    got = answer_frame(response.get_json())
+    expected = resample(history, "1D", 24).loc["2026-06-01":"2026-06-30"]
+    assert len(got) == len(expected) == 30
+    np.testing.assert_array_equal(got.index.to_numpy(), expected.index.to_numpy())
+    for name in (*PRICES, "complete"):
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+    np.testing.assert_allclose(got[["volume", "vwap"]], expected[["volume", "vwap"]], rtol=1e-12)
