@@ -9,15 +9,13 @@ from __future__ import annotations
 from flask import Response, request
 
 from cryptopredict.api.catalog import BITCOIN, Catalog
-from cryptopredict.api.forecast_answers import range_answer
+from cryptopredict.api.forecast_answers import FORECAST_ERRORS, range_answer
 from cryptopredict.api.openapi import Blueprint, answers, document, in_query
 from cryptopredict.api.responses import public_cache, raw_json_response
 
 ERRORS = {
-    400: "Malformed input: a missing, repeated or unparsable parameter.",
+    **FORECAST_ERRORS,
     404: "No BTC/USD model is served (the server holds other assets only).",
-    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
-    503: "Past the precomputed grid, the model could not be loaded.",
 }
 
 

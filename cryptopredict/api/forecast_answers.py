@@ -19,6 +19,12 @@ from cryptopredict.api.responses import ENCODER, json_response
 from cryptopredict.api.wsgi import WsgiEnviron
 
 DEFAULT_SPAN = 30 * DAY
+# The errors both forecast routes answer with, besides their own 404.
+FORECAST_ERRORS = {
+    400: "Malformed input: a missing, repeated or unparsable parameter.",
+    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
+    503: "Past the precomputed grid, the model could not be loaded.",
+}
 
 
 class PointAnswer:

@@ -5,16 +5,11 @@ from __future__ import annotations
 from flask import Response, request
 
 from cryptopredict.api.catalog import Catalog
-from cryptopredict.api.forecast_answers import range_answer
+from cryptopredict.api.forecast_answers import FORECAST_ERRORS, range_answer
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
 from cryptopredict.api.responses import public_cache, raw_json_response
 
-ERRORS = {
-    400: "Malformed input: a missing, repeated or unparsable parameter.",
-    404: "No such asset is served; the detail names the served ones.",
-    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
-    503: "Past the precomputed grid, the model could not be loaded.",
-}
+ERRORS = {**FORECAST_ERRORS, 404: "No such asset is served; the detail names the served ones."}
 
 
 def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
