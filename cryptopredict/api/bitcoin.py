@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from cryptopredict.api.catalog import BITCOIN, Catalog
-from cryptopredict.api.forecast_answers import FORECAST_ERRORS, range_answer
+from cryptopredict.api.forecast_answers import FORECAST_ERRORS
 from cryptopredict.api.openapi import Blueprint, answers, document, in_query
 from cryptopredict.api.responses import public_cache, raw_json_response
 
@@ -53,15 +53,8 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
     )
     def forecast_range() -> Response:
         """The forecast over a range, for charts"""
-        served = catalog[BITCOIN]
-        return range_answer(
-            served.forecast,
-            request.environ,
-            model_version=served.model_version,
-            interval=served.interval,
-            max_points=max_points,
-            cache=cache,
-            csv_name="bitcoin-forecast.csv",
+        return catalog[BITCOIN].range(
+            request.environ, max_points=max_points, cache=cache, csv_name="bitcoin-forecast.csv"
         )
 
     return bp

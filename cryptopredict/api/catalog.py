@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from flask import Response
+
 from cryptopredict.api.candles import CandleSource
 from cryptopredict.api.errors import UnknownAssetError
 from cryptopredict.api.forecast import Forecast
-from cryptopredict.api.forecast_answers import PointAnswer
+from cryptopredict.api.forecast_answers import PointAnswer, range_answer
+from cryptopredict.api.wsgi import WsgiEnviron
 from cryptopredict.artifact import Artifact, ArtifactError
 
 # The asset behind `/bitcoin` and `/bitcoin/forecast`, and the one the dashboard, `/model`,
@@ -38,6 +41,21 @@ class ServedAsset:
     @property
     def model_version(self) -> str:
         return str(self.artifact.manifest["model_version"])
+
+    def range(
+        self, environ: WsgiEnviron, *, max_points: int, cache: str, csv_name: str | None = None
+    ) -> Response:
+        """The forecast over the range the request asks for, as JSON columns or as CSV (named
+        `csv_name`, by default after the asset)."""
+        return range_answer(
+            self.forecast,
+            environ,
+            model_version=self.model_version,
+            interval=self.interval,
+            max_points=max_points,
+            cache=cache,
+            csv_name=csv_name or f"{self.slug}-forecast.csv",
+        )
 
 
 class Catalog:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from cryptopredict.api.catalog import Catalog
-from cryptopredict.api.forecast_answers import FORECAST_ERRORS, range_answer
+from cryptopredict.api.forecast_answers import FORECAST_ERRORS
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
 from cryptopredict.api.responses import public_cache, raw_json_response
 
@@ -47,15 +47,6 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
     )
     def forecast_range(asset: str) -> Response:
         """The forecast of an asset over a range, for charts"""
-        served = catalog[asset]
-        return range_answer(
-            served.forecast,
-            request.environ,
-            model_version=served.model_version,
-            interval=served.interval,
-            max_points=max_points,
-            cache=cache,
-            csv_name=f"{served.slug}-forecast.csv",
-        )
+        return catalog[asset].range(request.environ, max_points=max_points, cache=cache)
 
     return bp
