@@ -94,6 +94,18 @@ class Settings:
     )
     port: int = _setting("PORT", 8080, "Port the API listens on.")
     threads: int = _setting("THREADS", 4, "Waitress threads answering API requests.")
+    connection_limit: int = _setting(
+        "CONNECTION_LIMIT",
+        4000,
+        "Most connections the API keeps open at once; more wait until one closes. High, so that "
+        "idle or slow clients cannot stop it answering (Waitress's own default is 100).",
+    )
+    channel_timeout: float = _setting(
+        "CHANNEL_TIMEOUT",
+        15.0,
+        "Seconds a connection may stay silent (idle, or sending a request slowly) before the API "
+        "closes it (Waitress's own default is 120).",
+    )
     cors_origins: str = _setting(
         "CORS_ORIGINS",
         "*",
