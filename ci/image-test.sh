@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image-test`: build the real Dockerfile with buildah (no Docker engine, no registry) and
-# check the image: no secret in any layer, no training-only package, a non-root server that
-# answers /healthz, /bitcoin and /docs. Needs root. Usage: ci/image-test.sh [CONTEXT_DIR]
+# check the image: no secret in any layer, no training-only package, at most MAX_IMAGE_MB, a
+# non-root server that answers /healthz, /bitcoin and /docs and imports neither pandas nor
+# Prophet at any point. Needs root. Usage: ci/image-test.sh [CONTEXT_DIR]
 #
 # Training here is quick (snapshot data, no backtest; IMAGE_TEST_TRAIN_ARGS overrides it); the
 # release workflow trains the full model on live data with strict freshness.
@@ -12,6 +13,7 @@ readonly TRAIN_IMAGE=localhost/cryptopredict:image-test-train
 readonly CONTROL_IMAGE=localhost/cryptopredict:image-test-leak-control
 readonly CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 readonly TRAIN_ARGS=${IMAGE_TEST_TRAIN_ARGS:---no-backtest --since 2026-01-01}
+readonly MAX_IMAGE_MB=200  # issue 14: the served image, uncompressed
 
 cd "$(dirname "$0")/.."
 context=$(realpath "${1:-.}")
@@ -127,9 +129,10 @@ buildah run --isolation chroot "$container" -- python -c \
     >"$work/installed"
 "$python" -m ci.training_only "$work/installed"
 
-# 6. Run the image's own command, as the image's user, and talk to it over loopback.
+# 6. Run the image's own command, as the image's user, and talk to it over loopback. Python
+#    logs every module it imports, for the whole life of the server (PYTHONPROFILEIMPORTTIME).
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-buildah config --env "PORT=$port" "$container"
+buildah config --env "PORT=$port" --env PYTHONPROFILEIMPORTTIME=1 "$container"
 date=$(buildah run --isolation chroot "$container" -- python -c '
 import glob, os
 from datetime import UTC, datetime
@@ -159,6 +162,23 @@ if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi
+
+# 7. Serving never imported pandas or Prophet: not at startup, not for any route smoke_http
+#    called. The import log must show the serving stack, or the check would prove nothing.
+grep -q 'import time:.*| flask$' "$work/server.log" \
+    || { head -n 20 "$work/server.log" >&2; die "the server logged no imports: cannot check them"; }
+if grep -E 'import time:.*\| +(pandas|prophet|cmdstanpy|matplotlib)(\.|$)' "$work/server.log" >&2; then
+    die "the server imported the training stack"
+fi
+say "the server imported neither pandas nor Prophet ($(grep -c 'import time:' "$work/server.log") modules)"
+
+# 8. The size of the served image.
+bytes=$(buildah inspect --type image --format '{{.ImageSize}}' "$IMAGE" 2>/dev/null || true)
+[[ "$bytes" =~ ^[0-9]+$ ]] || bytes=$(
+    "$python" -c 'import json, sys; print(sum(layer.get("size", 0) for layer in json.load(sys.stdin)))' \
+        < <(buildah inspect --type image --format '{{json .History}}' "$IMAGE"))
+say "the served image is $((bytes / 1000000)) MB (at most $MAX_IMAGE_MB MB)"
+((bytes <= MAX_IMAGE_MB * 1000000)) || die "the image is $((bytes / 1000000)) MB, over $MAX_IMAGE_MB MB"
 
 size=$(buildah images --format '{{.Size}}' "$IMAGE")
 layers=$("$python" -c 'import json, sys; print(len(json.load(sys.stdin)["Docker"]["rootfs"]["diff_ids"]))' \
