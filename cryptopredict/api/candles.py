@@ -125,6 +125,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         start_text = single(args, "start", required=False)
         end_text = single(args, "end", required=False)
         end = source.last_bar if end_text is None else parse_epoch("end", end_text)
+        start: float
         if start_text is None:
             last_open = interval.open_time(min(end, source.last_bar))
             start = last_open - (DEFAULT_COUNT - 1) * interval.seconds

@@ -58,9 +58,9 @@ class Forecast:
         self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
         # Flat memoryviews of the same memory: indexing one returns a float in a tenth of the
         # time numpy takes, which matters on the request path.
-        self._values = memoryview(self.values.reshape(-1))
-        self._bar_at = memoryview(self.bar_at)
-        self._close = memoryview(self.close)
+        self._values = self.values.reshape(-1).data
+        self._bar_at = self.bar_at.data
+        self._close = np.ascontiguousarray(self.close).data
 
     def ds_of(self, index: np.ndarray) -> np.ndarray:
         return self.first + self.step * np.asarray(index, dtype=np.int64)
