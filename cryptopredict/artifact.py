@@ -19,8 +19,6 @@ serving reads artifacts with numpy and msgspec alone.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import importlib.metadata
 import io
@@ -414,6 +412,10 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 
 
 def _exchange(first: Path, second: Path) -> bool:
+    # Imported here: only writing needs them, and the server never writes.
+    import ctypes  # noqa: PLC0415
+    import ctypes.util  # noqa: PLC0415
+
     libc_name = ctypes.util.find_library("c")
     renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
     if renameat2 is None:
