@@ -8,7 +8,6 @@ import sys
 from flask import Flask
 from waitress import serve
 
-from cryptopredict.api.server import waitress_options
 from cryptopredict.config import Settings
 
 # cryptopredict.api.server.SWITCH_INTERVAL, without importing the API. The ceiling runs with it,
@@ -20,8 +19,9 @@ FORECAST_POINTS = 30 * 24 + 1  # a 30-day hourly range, like the benchmark's /bi
 
 
 def serve_like_the_api(app: Flask, settings: Settings, *, switch_interval: float) -> None:
-    """Waitress with the API's adjustments (`waitress_options`: host, port, threads, connection
-    limit, timeout, poll) and no queue warnings, at the GIL switch interval that suits `app`."""
+    """Waitress with the API's adjustments (`Settings.waitress_options`: host, port, threads,
+    connection limit, timeout, poll) and no queue warnings, at the GIL switch interval that
+    suits `app`."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     sys.setswitchinterval(switch_interval)
-    serve(app, **waitress_options(settings))
+    serve(app, **settings.waitress_options())

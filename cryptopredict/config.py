@@ -132,6 +132,21 @@ class Settings:
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining.",
     )
 
+    def waitress_options(self) -> dict[str, object]:
+        """Waitress's adjustments for these settings (the API's, and the benchmark's servers')."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "threads": self.threads,
+            "connection_limit": self.connection_limit,
+            "channel_timeout": self.channel_timeout,
+            # How often silent connections are looked for: often enough to honour the timeout.
+            "cleanup_interval": max(1.0, self.channel_timeout / 2),
+            # select() fails past 1,024 descriptors; poll() has no such limit.
+            "asyncore_use_poll": True,
+            "ident": "",  # no Server header, which names the server for nobody's benefit
+        }
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ

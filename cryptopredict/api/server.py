@@ -62,7 +62,7 @@ def main() -> int:
         return 1
     _allow_open_files(settings.connection_limit + SPARE_FILES)
     try:
-        server = create_server(app, **waitress_options(settings))
+        server = create_server(app, **settings.waitress_options())
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
@@ -74,21 +74,6 @@ def main() -> int:
     with logging_in_background():
         serve(server)
     return 0
-
-
-def waitress_options(settings: Settings) -> dict[str, object]:
-    """Waitress's adjustments for these settings (the benchmark's servers use them too)."""
-    return {
-        "host": settings.host,
-        "port": settings.port,
-        "threads": settings.threads,
-        "connection_limit": settings.connection_limit,
-        "channel_timeout": settings.channel_timeout,
-        # How often idle connections are looked for: often enough to honour the timeout.
-        "cleanup_interval": max(1.0, settings.channel_timeout / 2),
-        "asyncore_use_poll": True,
-        "ident": "",  # no Server header, which names the server for nobody's benefit
-    }
 
 
 class _Enqueue(logging.handlers.QueueHandler):

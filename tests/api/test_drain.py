@@ -12,7 +12,6 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
 from cryptopredict.api.drain import socket_map
-from cryptopredict.api.server import waitress_options
 from cryptopredict.config import Settings
 from tests.api.conftest import ROOT
 
@@ -24,7 +23,7 @@ def test_the_installed_waitress_is_the_pinned_one():
 
 
 def test_the_internals_the_drain_uses_are_there(app):
-    options = {**waitress_options(Settings()), "port": 0}
+    options = {**Settings().waitress_options(), "port": 0}
     server = create_server(app, **options)
     client = socket.create_connection(("127.0.0.1", server.effective_port))
     try:
