@@ -48,14 +48,15 @@ def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> Min
         asset = by_symbol[message["S"]]
         opened = message["t"]
         seconds = opened.to_unix() if hasattr(opened, "to_unix") else float(opened)
-        ohlcv = tuple(float(message[key]) for key in ("o", "h", "l", "c", "v"))
+        ohlcv = [float(message[key]) for key in ("o", "h", "l", "c", "v")]
         ts = int(seconds)
         if ts != seconds:
             raise MalformedBarError(f"bar time {opened!r} is not a whole minute")
         vwap = float(message.get("vw") or 0.0)
         if vwap <= 0:
-            return MinuteBar.build(asset.slug, ts, ohlcv, None, NAME)  # type: ignore[arg-type]
-        return MinuteBar(asset.slug, ts, *ohlcv, vwap=vwap, source=NAME)  # type: ignore[misc]
+            return MinuteBar.build(asset.slug, ts, *ohlcv, quote_volume=None, source=NAME)
+        open_, high, low, close, volume = ohlcv
+        return MinuteBar(asset.slug, ts, open_, high, low, close, volume, vwap, NAME)
     except MalformedBarError:
         raise
     except (KeyError, TypeError, ValueError) as error:
@@ -87,7 +88,7 @@ class AlpacaCollector:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
 
-        async def on_bar(message: Mapping[str, Any]) -> None:  # runs in the stream's thread
+        async def on_bar(message: Any) -> None:  # raw_data: a dict; runs in the stream's thread
             loop.call_soon_threadsafe(queue.put_nowait, message)
 
         stream = CryptoDataStream(

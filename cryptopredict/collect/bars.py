@@ -45,18 +45,16 @@ class MinuteBar:
         cls,
         asset: str,
         ts: int,
-        ohlcv: tuple[float, float, float, float, float],
+        *ohlcv: float,
         quote_volume: float | None,
         source: str,
     ) -> MinuteBar:
-        """A bar whose VWAP is quote volume over base volume, or the typical price without
-        trades (or without a quote volume), as the history's bars are."""
+        """A bar from open, high, low, close and volume whose VWAP is quote volume over base
+        volume, or the typical price without trades (or a quote volume), as history bars are."""
         open_, high, low, close, volume = ohlcv
-        typical = (high + low + close) / 3
         if quote_volume is not None and volume > 0:
-            vwap = quote_volume / volume
             # Rounding in the exchange's decimal strings can put it a hair outside the range.
-            vwap = min(max(vwap, low), high)
+            vwap = min(max(quote_volume / volume, low), high)
         else:
-            vwap = typical
+            vwap = (high + low + close) / 3
         return cls(asset, ts, open_, high, low, close, volume, vwap, source)

@@ -12,7 +12,7 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptopredict.assets import Asset
@@ -67,16 +67,18 @@ def parse_rest_kline(row: object, asset: Asset) -> MinuteBar:
     if not isinstance(row, list) or len(row) < _KLINE_FIELDS:
         raise MalformedBarError(f"not a kline: {row!r}"[:200])
     try:
-        return _bar(asset, row[0], tuple(row[1:6]), row[7])
+        return _bar(asset, row[0], row[1:6], row[7])
     except (ValueError, TypeError) as error:
         raise MalformedBarError(f"{error} in kline {row!r}"[:200]) from None
 
 
-def _bar(asset: Asset, open_ms: object, ohlcv: tuple, quote: object) -> MinuteBar:
+def _bar(asset: Asset, open_ms: object, ohlcv: Sequence[object], quote: object) -> MinuteBar:
     if not isinstance(open_ms, int) or isinstance(open_ms, bool) or open_ms % (MINUTE * 1000):
         raise MalformedBarError(f"open time {open_ms!r} is not a whole minute in milliseconds")
-    o, h, l, c, v = (_number(value) for value in ohlcv)  # noqa: E741
-    return MinuteBar.build(asset.slug, open_ms // 1000, (o, h, l, c, v), _number(quote), NAME)
+    values = [_number(value) for value in ohlcv]
+    return MinuteBar.build(
+        asset.slug, open_ms // 1000, *values, quote_volume=_number(quote), source=NAME
+    )
 
 
 def _number(value: object) -> float:
@@ -147,7 +149,7 @@ class KlinesClient:
             if error.code in REFUSED:
                 raise RefusedError(NAME, detail, error.code) from None
             if error.code in TRANSIENT:
-                raise UnavailableError(detail, retry_after(error.headers)) from None
+                raise UnavailableError(detail, retry_after(dict(error.headers.items()))) from None
             raise UnavailableError(f"{detail}: {_snippet(error.read())}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)

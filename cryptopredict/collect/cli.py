@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with store:
         writer = MinuteWriter(store, settings.minute_retention_days)
+        job: Coroutine[Any, Any, object]
         try:
             if args.replay is not None:
                 asset = args.asset or _asset_from_name(args.replay)

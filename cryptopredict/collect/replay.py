@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "replay"
 PRELOAD_CHUNK = 5000  # bars per transaction while preloading
+_OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
@@ -38,8 +40,10 @@ def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
     for number, row in _rows(path):
         try:
             opened = datetime.fromisoformat(row["timestamp"]).timestamp()
-            ohlcv = tuple(float(row[name]) for name in ("open", "high", "low", "close", "volume"))
-            bars.append(MinuteBar.build(asset, int(opened), ohlcv, None, SOURCE))  # type: ignore[arg-type]
+            ohlcv = [float(row[name]) for name in _OHLCV]
+            bars.append(
+                MinuteBar.build(asset, int(opened), *ohlcv, quote_volume=None, source=SOURCE)
+            )
         except (KeyError, TypeError, ValueError) as error:
             log.warning("%s line %d: skipped: %s", path, number, error)
     if not bars:
@@ -47,9 +51,12 @@ def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
     return bars
 
 
+def _open_text(path: Path) -> TextIO:
+    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else path.open(newline="")
+
+
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", newline="") as handle:  # type: ignore[operator]
+    with _open_text(path) as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is not None:
             reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
