@@ -112,7 +112,7 @@ async def _until_signalled(job: Coroutine[Any, Any, object]) -> int:
     try:
         await task
     except asyncio.CancelledError:
-        log.info("stopped by a signal; every bar received before it is stored")
+        log.info("stopped by a signal, after the last write")
     return 0
 
 
