@@ -5,9 +5,7 @@ msgpack protocol (connected, auth, subscription, `b` bar frames), and Alpaca's h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-import time
 
 import msgpack
 import pandas as pd
@@ -21,6 +19,7 @@ from cryptopredict.collect.bars import MalformedBarError
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
+from tests.collect.conftest import run_until
 from tests.http_shapes import ALPACA_BARS_URL, alpaca_bars
 
 BTC = ASSETS["btc-usd"]
@@ -82,24 +81,6 @@ class FakeAlpaca:
         self._thread.join(10)
 
 
-def collect_until(collector, condition, timeout=20.0) -> None:
-    async def main():
-        task = asyncio.ensure_future(collector.run())
-        deadline = time.monotonic() + timeout
-        try:
-            while not condition():
-                if task.done():
-                    task.result()
-                assert time.monotonic() < deadline, "timed out"
-                await asyncio.sleep(0.05)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    asyncio.run(main())
-
-
 @responses.activate
 def test_alpaca_bars_are_stored_and_a_gap_is_filled_from_history(sample_minutes, tmp_path):
     m = sample_minutes[:8]
@@ -122,7 +103,7 @@ def test_alpaca_bars_are_stored_and_a_gap_is_filled_from_history(sample_minutes,
     with FakeAlpaca(frames) as fake:
         settings = Settings(database_url=url, **KEYS)
         collector = AlpacaCollector([BTC], writer, settings, url=f"ws://127.0.0.1:{fake.port}")
-        collect_until(collector, lambda: writer.newest("btc-usd") == m[6].ts)
+        run_until(collector, lambda: writer.newest("btc-usd") == m[6].ts)
         auth, subscribe = fake.received
     assert auth == {"action": "auth", "key": "key-id", "secret": "secret"}
     assert subscribe["bars"] == ["BTC/USD"]

@@ -4,7 +4,6 @@ checked against the messages sent (issue 17, acceptance bars 1 and 3)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import os
@@ -24,6 +23,7 @@ from cryptopredict.collect.errors import RefusedError
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
+from tests.collect.conftest import run_until
 from tests.collect.fake_binance import DROP, FakeBinance, kline_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,24 +135,6 @@ def test_the_collector_stores_exactly_the_closed_minutes_across_a_drop(scenario,
     assert f"skipped the {stamp(m[2].ts)} bar from binance: out of order" in log
     assert log.count("skipped a malformed message") == 3
     assert "connection dropped" in log
-
-
-def run_until(collector, condition, timeout=20.0):
-    async def main():
-        task = asyncio.ensure_future(collector.run())
-        deadline = time.monotonic() + timeout
-        try:
-            while not condition():
-                if task.done():
-                    task.result()
-                assert time.monotonic() < deadline, "timed out"
-                await asyncio.sleep(0.05)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    asyncio.run(main())
 
 
 def collector_for(url, ws_url, api_url, **kwargs):
