@@ -89,7 +89,7 @@ def _number(value: object) -> float:
 
 
 class KlinesClient:
-    """Closed minutes from `<base>/api/v3/klines`, paged 1000 at a time."""
+    """Closed minutes from `<base>/api/v3/klines`, 1000 a page."""
 
     def __init__(
         self,
@@ -101,23 +101,23 @@ class KlinesClient:
         self.fallback_url = fallback_url.rstrip("/")
         self.timeout = timeout
 
-    def minutes(self, asset: Asset, start: int, end: int) -> list[MinuteBar]:
-        """The bars opening in [start, end) (epoch seconds): all closed when `end` is the open
-        time of a minute the stream reports as running."""
-        bars: list[MinuteBar] = []
-        while start < end:
-            page = self._page(asset, start, end)
-            for row in page:
-                try:
-                    bars.append(parse_rest_kline(row, asset))
-                except MalformedBarError as error:
-                    log.warning("%s: skipped a malformed REST kline: %s", asset.slug, error)
-            if len(page) < PAGE_BARS:
-                break
-            start = max(bars[-1].ts if bars else start, start + (PAGE_BARS - 1) * MINUTE) + MINUTE
-        return [bar for bar in bars if bar.ts < end]
+    def page(self, asset: Asset, start: int, end: int) -> tuple[list[MinuteBar], int | None]:
+        """Up to 1000 bars opening in [start, end) (epoch seconds), and where the next page
+        starts (None after the last). All are closed when `end` is the open time of a minute the
+        stream reports as running."""
+        rows = self._get_page(asset, start, end)
+        bars = []
+        for row in rows:
+            try:
+                bars.append(parse_rest_kline(row, asset))
+            except MalformedBarError as error:
+                log.warning("%s: skipped a malformed REST kline: %s", asset.slug, error)
+        bars = [bar for bar in bars if start <= bar.ts < end]
+        following = bars[-1].ts + MINUTE if bars else start + PAGE_BARS * MINUTE
+        more = len(rows) >= PAGE_BARS and following < end
+        return bars, following if more else None
 
-    def _page(self, asset: Asset, start: int, end: int) -> list:
+    def _get_page(self, asset: Asset, start: int, end: int) -> list:
         query = urllib.parse.urlencode(
             {
                 "symbol": asset.binance_symbol,

@@ -147,18 +147,21 @@ class BinanceCollector:
             log.debug("%s: stored the %s minute", bar.asset, stamp(bar.ts))
 
     async def _backfill(self, slug: str, until: int) -> None:
-        """Store over REST the minutes before `until` that the database lacks."""
+        """Store over REST the minutes before `until` that the database lacks, a page at a
+        time (each page one write, so a stop loses at most the request in flight)."""
         newest = self.writer.newest(slug)
-        start = newest + MINUTE if newest is not None else until - self.retention
-        if start >= until:
+        start: int | None = newest + MINUTE if newest is not None else until - self.retention
+        if start is None or start >= until:
             return
         asset = next(asset for asset in self.assets if asset.slug == slug)
-        bars = await asyncio.to_thread(self.rest.minutes, asset, start, until)
-        stored = self.writer.write_many(bars).count(Outcome.STORED)
+        asked, stored = start, 0
+        while start is not None:
+            bars, start = await asyncio.to_thread(self.rest.page, asset, start, until)
+            stored += self.writer.write_many(bars).count(Outcome.STORED)
         log.info(
             "%s: backfilled %d minutes over REST (asked %s to %s)",
             slug,
             stored,
-            stamp(start),
+            stamp(asked),
             stamp(until - MINUTE),
         )

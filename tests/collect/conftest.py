@@ -31,9 +31,14 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def sample_minutes() -> list[MinuteBar]:
-    """The first 300 minutes of the embedded real 1m sample (Binance BTCUSDT)."""
-    return read_minutes(SAMPLE, "btc-usd")[:300]
+def all_sample_minutes() -> list[MinuteBar]:
+    """The embedded real 1m sample (Binance BTCUSDT, 43,199 minutes)."""
+    return read_minutes(SAMPLE, "btc-usd")
+
+
+@pytest.fixture(scope="session")
+def sample_minutes(all_sample_minutes) -> list[MinuteBar]:
+    return all_sample_minutes[:300]
 
 
 def _postgres_bin() -> Path | None:

@@ -20,10 +20,10 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from cryptopredict.assets import ASSETS
 from cryptopredict.collect.bars import MINUTE, MinuteBar
 
 DROP = object()
-SYMBOL = "BTCUSDT"
 
 
 def _decimal(value: float) -> str:
@@ -34,9 +34,14 @@ def quote_volume(bar: MinuteBar) -> float:
     return bar.volume * bar.vwap
 
 
-def kline_event(bar: MinuteBar, *, closed: bool, symbol: str = SYMBOL, **changes: Any) -> str:
+def symbol_of(bar: MinuteBar) -> str:
+    return ASSETS[bar.asset].binance_symbol
+
+
+def kline_event(bar: MinuteBar, *, closed: bool, **changes: Any) -> str:
     """A combined-stream kline message for `bar`; `changes` overrides kline fields (e.g. a
     running minute's partial close and volume)."""
+    symbol = symbol_of(bar)
     open_ms = bar.ts * 1000
     kline = {
         "t": open_ms,
@@ -160,7 +165,9 @@ class FakeBinance:
         end = int(query.get("endTime", 2**62)) // 1000
         limit = int(query.get("limit", 500))
         chosen = [
-            bar for bar in self.history if start <= bar.ts <= end and query["symbol"] == SYMBOL
+            bar
+            for bar in self.history
+            if symbol_of(bar) == query["symbol"] and start <= bar.ts <= end
         ]
         return [rest_kline(bar) for bar in chosen[:limit]]
 

@@ -137,10 +137,10 @@ def test_the_collector_stores_exactly_the_closed_minutes_across_a_drop(scenario,
     assert "connection dropped" in log
 
 
-def collector_for(url, ws_url, api_url, **kwargs):
+def collector_for(url, ws_url, api_url, assets=(BTC,), **kwargs):
     settings = Settings(database_url=url, binance_ws_url=ws_url, binance_api_url=api_url)
     writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days)
-    return BinanceCollector([BTC], writer, settings, **kwargs), writer
+    return BinanceCollector(list(assets), writer, settings, **kwargs), writer
 
 
 async def no_wait(seconds):
@@ -193,6 +193,43 @@ def test_minutes_the_stream_skips_are_backfilled(sample_minutes, tmp_path):
         asked = [int(q["startTime"]) // 1000 for q in fake.rest_queries]
     assert asked == [m[4].ts]  # nothing before m[3] was asked: the database had it
     assert [row[:6] for row in stored(url)] == ohlcv(m[:10])
+
+
+def test_a_long_backfill_pages_1000_minutes_at_a_time(all_sample_minutes, tmp_path):
+    m = all_sample_minutes[:2600]
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with FakeBinance(m, [[running(m[2500])]]) as fake:
+        collector, writer = collector_for(url, fake.ws_url, fake.api_url)
+        run_until(collector, lambda: writer.newest("btc-usd") == m[2499].ts)
+        starts = [int(q["startTime"]) // 1000 for q in fake.rest_queries]
+    assert starts == [m[2500].ts - RETENTION, m[1000].ts, m[2000].ts]
+    assert [row[0] for row in stored(url)] == [bar.ts for bar in m[:2500]]
+
+
+def test_every_asset_streams_on_one_connection(sample_minutes, tmp_path):
+    """BTC and ETH on the combined stream (the ETH bars are BTC's prices relabelled: no real ETH
+    minutes are embedded), each backfilled and stored on its own."""
+    btc = sample_minutes[:6]
+    eth = [dataclasses.replace(bar, asset="eth-usd") for bar in sample_minutes[:6]]
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    session = [running(btc[3]), running(eth[2]), kline_event(eth[2], closed=True)]
+    session += [kline_event(btc[3], closed=True), kline_event(eth[3], closed=True)]
+    with FakeBinance(btc + eth, [session]) as fake:
+        settings = Settings(
+            database_url=url, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
+        )
+        writer = MinuteWriter(MinuteStore.open(url), 30)
+        both = [BTC, ASSETS["eth-usd"]]
+        collector = BinanceCollector(both, writer, settings)
+        run_until(
+            collector,
+            lambda: (writer.newest("btc-usd"), writer.newest("eth-usd")) == (btc[3].ts, eth[3].ts),
+        )
+        assert fake.stream_paths == ["/stream?streams=btcusdt@kline_1m/ethusdt@kline_1m"]
+        assert sorted(q["symbol"] for q in fake.rest_queries) == ["BTCUSDT", "ETHUSDT"]
+    with MinuteStore.open(url) as store:
+        assert store.window("btc-usd").count == 4
+        assert store.window("eth-usd").count == 4
 
 
 def test_reconnections_back_off_and_reset_after_data():
