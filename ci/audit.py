@@ -1,4 +1,4 @@
-"""`python ci/audit.py`: pip-audit every lock file, or say plainly why it cannot run here.
+"""`python ci/audit.py`: pip-audit both lock files, or say plainly why it cannot run here.
 
 pip-audit looks every pinned version up in a vulnerability service (PyPI's JSON API by
 default). Where that service cannot be reached (an offline machine, a registry mirror without
@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCK_FILES = ("requirements-api.txt", "requirements-collect.txt", "requirements-train.txt")
+LOCK_FILES = ("requirements-api.txt", "requirements-train.txt")
 # pip-audit asks PyPI for each pinned version's JSON, which lists its known vulnerabilities.
 PROBE = "https://pypi.org/pypi/{name}/{version}/json"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
