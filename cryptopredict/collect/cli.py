@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--asset and --speed go with --replay")
     if args.speed < 1:
         parser().error("--speed must be at least 1")
+    if settings.minute_retention_days <= 0:
+        log.error(
+            "MINUTE_RETENTION_DAYS must be more than 0, got %s", settings.minute_retention_days
+        )
+        return 2
     try:
         store = MinuteStore.open(settings.database_url)
     except StoreError as error:

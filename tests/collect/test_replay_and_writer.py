@@ -199,3 +199,7 @@ def test_the_command_line_refuses_what_it_cannot_do(tmp_path, capsys, monkeypatc
     with pytest.raises(SystemExit):
         main(["--replay", str(SAMPLE), "--speed", "0.5"])
     assert "--speed must be at least 1" in capsys.readouterr().err
+    monkeypatch.setenv("MINUTE_RETENTION_DAYS", "0")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'untouched.db'}")
+    assert main([]) == 2
+    assert not (tmp_path / "untouched.db").exists()
