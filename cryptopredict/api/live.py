@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from flask import Response
@@ -23,11 +23,12 @@ from cryptopredict.api.responses import iso_utc, json_response, show_epoch
 from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.collect.reader import MinuteReader
-from cryptopredict.collect.store import StoreError, Window, redact
+from cryptopredict.collect.store import MinuteStore, StoreError, Window, redact
 
 if TYPE_CHECKING:
     from cryptopredict.api.assets import Catalog, ServedAsset
 
+T = TypeVar("T")
 MINUTE = Interval.parse("1m")
 NO_CACHE = "no-cache"  # minutes change every minute: always ask again
 ERRORS = {404: "No such asset is served, or no minute bars of it are stored (the detail says why)."}
@@ -49,17 +50,26 @@ class LiveMinutes:
 
     def window(self, served: ServedAsset) -> Window:
         """The minutes stored for `served`; NoMinuteDataError saying why there are none."""
+        return self._read(served, lambda store: store.window(served.slug))
+
+    def last_bar(self, served: ServedAsset) -> dict[str, float]:
+        row = self._read(served, lambda store: store.last_bar(served.slug))
+        return dict(zip(HISTORY_ARRAYS, row, strict=True))
+
+    def _read(self, served: ServedAsset, read: Callable[[MinuteStore], T | None]) -> T:
+        """`read` on this thread's connection; NoMinuteDataError when there is no database or
+        it holds nothing of `served`."""
         try:
             with self.reader.open() as store:
-                window = store.window(served.slug)
+                found = read(store)
         except StoreError as error:
             raise NoMinuteDataError(
                 f"no live minute bars: {error}. The collector (`python -m cryptopredict.collect`) "
                 "fills DATABASE_URL"
             ) from None
-        if window is None:
+        if found is None:
             raise NoMinuteDataError(f"{self.where} holds no minute bars of {served.symbol} yet")
-        return window
+        return found
 
     def minutes_for(
         self,
@@ -114,19 +124,6 @@ class LiveMinutes:
             **{name: columns[index] for index, name in enumerate(HISTORY_ARRAYS) if index},
         )
         return CandleSource(history, MINUTE, served.symbol), start, end
-
-    def last_bar(self, served: ServedAsset) -> dict[str, float]:
-        try:
-            with self.reader.open() as store:
-                row = store.last_bar(served.slug)
-        except StoreError as error:
-            raise NoMinuteDataError(
-                f"no live minute bars: {error}. The collector (`python -m cryptopredict.collect`) "
-                "fills DATABASE_URL"
-            ) from None
-        if row is None:
-            raise NoMinuteDataError(f"{self.where} holds no minute bars of {served.symbol} yet")
-        return dict(zip(HISTORY_ARRAYS, row, strict=True))
 
 
 def position(price: float, low: float, high: float) -> str:

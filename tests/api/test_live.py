@@ -20,6 +20,7 @@ from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
 from tests.collect.conftest import SAMPLE, run_until
 from tests.collect.fake_binance import DROP, FakeBinance, kline_event
+from tests.pandas_candles import pandas_candles
 
 MINUTES = 180
 
@@ -70,25 +71,6 @@ def stored_frame(url: str) -> pd.DataFrame:
     return frame
 
 
-def pandas_candles(frame: pd.DataFrame, rule: str) -> pd.DataFrame:
-    frame = frame.assign(notional=frame["vwap"] * frame["volume"])
-    grouped = frame.resample(rule, label="left", closed="left")
-    candles = grouped.agg(
-        {
-            "open": "first",
-            "high": "max",
-            "low": "min",
-            "close": "last",
-            "volume": "sum",
-            "notional": "sum",
-        }
-    )
-    candles["count"] = grouped["close"].count()
-    candles = candles[candles["count"] > 0]
-    candles["vwap"] = candles["notional"] / candles["volume"]
-    return candles
-
-
 def test_the_collector_filled_the_database_with_every_minute(collected, minutes):
     frame = stored_frame(collected)
     assert len(frame) == 179  # all but the running last minute
@@ -110,12 +92,14 @@ def test_minute_candles_equal_a_pandas_resample_of_the_stored_minutes(
     assert response.status_code == 200, response.get_json()
     conforms("/candles/{asset}", response)
     answer = response.get_json()
-    expected = pandas_candles(frame, rule)
+    bars = frame.set_axis(frame.index.tz_convert(None))
+    expected = pandas_candles(bars, rule, int(interval[:-1]), label="left", closed="left")
     assert answer["stored_interval"] == "1m"
     assert answer["date"] == [stamp.strftime("%Y-%m-%dT%H:%M:%SZ") for stamp in expected.index]
+    assert len(expected) > 1
     for column in ("open", "high", "low", "close", "volume", "vwap"):
         np.testing.assert_allclose(answer[column], expected[column], rtol=1e-12, err_msg=column)
-    assert answer["complete"] == (expected["count"] == int(interval[:-1])).tolist()
+    assert answer["complete"] == expected["complete"].tolist()
     assert response.headers["Cache-Control"] == "no-cache"
 
 
