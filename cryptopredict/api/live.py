@@ -200,12 +200,11 @@ def blueprint(
 
 def _forecast_at(served: ServedAsset, epoch: int, price: float) -> dict[str, object]:
     forecast = served.forecast
-    if not forecast.first <= epoch <= forecast.grid_end:
+    if not forecast.first <= epoch <= forecast.end:
         return {
             "date": iso_utc(epoch),
             "available": False,
-            "detail": f"the served forecast covers {iso_utc(forecast.first)} to "
-            f"{iso_utc(forecast.grid_end)}",
+            "detail": f"the served forecast's {forecast.valid_range()}",
         }
     point = forecast.at(epoch)
     return {

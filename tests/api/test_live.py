@@ -185,3 +185,14 @@ def test_live_lists_the_minute_windows_and_says_why_when_empty(live_client, clie
     conforms("/live", empty)
     assert empty.get_json()["assets"] == {}
     assert "python -m cryptopredict.collect" in empty.get_json()["detail"]
+
+
+def test_a_minute_the_forecast_does_not_cover_says_so(artifacts, artifact_dir, minutes, tmp_path):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    early = [dataclasses.replace(bar, ts=bar.ts - 365 * 86_400) for bar in minutes[:3]]
+    with MinuteStore.open(url) as store:
+        store.write(early)
+    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    band = client.get("/price/btc-usd").get_json()["forecast"]
+    assert band["available"] is False
+    assert "valid dates run from" in band["detail"]
