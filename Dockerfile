@@ -2,8 +2,11 @@
 # Two stages: `train` fits the model on the build machine's platform (once, whatever the target
 # platforms), `runtime` serves the artifact with only the serving requirements installed.
 # Build arguments and secrets: README, "Release and deploy".
+# The base is Debian trixie (supported until 2028; bookworm's security support ended 2026-06-10)
+# with the CPython patch release written out, so Dependabot proposes each new one (3.11.x only:
+# .github/dependabot.yml). Both stages name the same image.
 
-FROM --platform=$BUILDPLATFORM python:3.11-slim-bookworm AS train
+FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie AS train
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -43,7 +46,7 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
-FROM python:3.11-slim-bookworm AS runtime
+FROM python:3.11.17-slim-trixie AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

@@ -44,8 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. The base image: a debootstrap stand-in for python:3.11-slim-bookworm (cached).
+# 1. The base image: a stand-in for the Dockerfile's python:3.11.N-slim-<suite> (cached).
 ci/base-image.sh
+base_image=$(ci/base-image.sh --name)
 
 # 2. Build both stages, passing a canary through the same secret ids the release uses.
 "$python" -c 'import secrets; print("canary-" + secrets.token_hex(24), end="")' >"$work/canary"
@@ -108,8 +109,8 @@ for image in "$IMAGE" "$TRAIN_IMAGE"; do
     rm -rf "$work/oci-scan"
 done
 mkdir "$work/control"
-cat >"$work/control/Containerfile" <<'CONTAINERFILE'
-FROM python:3.11-slim-bookworm
+cat >"$work/control/Containerfile" <<CONTAINERFILE
+FROM $base_image
 RUN --mount=type=secret,id=ALPACA_SECRET_KEY cp /run/secrets/ALPACA_SECRET_KEY /leak \
     && gzip -k /leak && mv /leak.gz /leak.bin.gz
 CONTAINERFILE
