@@ -26,8 +26,10 @@ COPY train.py ./
 ARG TRAIN_SOURCE=auto
 ARG REQUIRE_FRESH_HOURS=""
 ARG TRAIN_ARGS=""
-# Recorded in the artifact's manifest and reported by /healthz.
+# Recorded in the artifact's manifest: MODEL_VERSION is reported by /healthz, GIT_SHA names the
+# commit the model was trained by (the build context has no .git to read it from).
 ARG MODEL_VERSION=dev
+ARG GIT_SHA=""
 # Different on every release build and declared before the training step, so a cached training
 # layer (and with it an old model) can never be reused.
 ARG BUILD_ID=""
@@ -42,7 +44,7 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
         fi; \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}" \
-    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" \
+    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 

@@ -27,6 +27,13 @@ def test_training_runs_once_on_the_build_platform_from_the_same_base():
     assert train.group(1) == runtime.group(1)
 
 
+def test_the_training_step_records_the_commit_it_was_given():
+    train = stage("train")
+    assert re.search(r"^ARG GIT_SHA=", train, re.MULTILINE)
+    assert train.index("ARG GIT_SHA") < train.index("python train.py --all")
+    assert 'GIT_SHA="$GIT_SHA"' in train
+
+
 def test_build_id_comes_before_the_training_step():
     train = stage("train")
     assert train.index("ARG BUILD_ID") < train.index("python train.py --all --out /app/artifacts")
