@@ -75,9 +75,36 @@ debian_mirror() {
     echo "$mirror"
 }
 
-# 1. debian:<suite>-slim, keyed by the suite and the packages in it.
+# slim ROOTFS: configure apt and dpkg as the official debian:<suite>-slim images are (apt keeps no
+# downloaded packages, fetches no translations, and autoremove ignores Suggests, which is what
+# lets a build purge its compiler; dpkg installs no documentation, manuals or translations
+# beyond copyright files), and remove what debootstrap already installed of those.
+slim() {
+    local root=$1
+    cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+    echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+    echo 'Acquire::GzipIndexes "true";' >"$root/etc/apt/apt.conf.d/docker-gzip-indexes"
+    echo 'Apt::AutoRemove::SuggestsImportant "false";' \
+        >"$root/etc/apt/apt.conf.d/docker-autoremove-suggests"
+    printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+        'path-exclude /usr/share/groff/*' 'path-exclude /usr/share/info/*' \
+        'path-exclude /usr/share/linda/*' 'path-exclude /usr/share/lintian/overrides/*' \
+        'path-exclude /usr/share/locale/*' 'path-exclude /usr/share/man/*' \
+        >"$root/etc/dpkg/dpkg.cfg.d/docker"
+    find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+    rm -rf "$root"/usr/share/{groff,info,linda,lintian/overrides,locale,man}/*
+}
+
+# 1. debian:<suite>-slim, keyed by the suite, the packages in it and how it is slimmed.
 debian_image=localhost/cryptopredict-stand-in/debian:$suite-slim
-debian_recipe=$(echo "debootstrap minbase $suite $RUNTIME_PACKAGES" | sha256sum | cut -c1-16)
+debian_recipe=$( { echo "debootstrap minbase $suite $RUNTIME_PACKAGES"; declare -f slim; } \
+    | sha256sum | cut -c1-16)
 if [[ "$(label "$debian_image")" != "$debian_recipe" ]]; then
     tarball="$cache_dir/$suite-rootfs-$debian_recipe.tar"
     if [[ ! -f "$tarball" ]]; then
@@ -94,6 +121,7 @@ if [[ "$(label "$debian_image")" != "$debian_recipe" ]]; then
         printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s %s-updates\n%s\n' \
             "$suite" "$suite" "Components: main" >"$rootfs/etc/apt/sources.list.d/debian.sources"
         rm -f "$rootfs/etc/apt/sources.list"
+        slim "$rootfs"
         tar --numeric-owner -C "$rootfs" \
             --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
             --exclude='./var/cache/apt/*' --exclude='./var/lib/apt/lists/*' --exclude='./tmp/*' \
