@@ -1,4 +1,5 @@
-"""`python ci/audit.py [--report]`: pip-audit both lock files, or say plainly why it cannot run.
+"""`python ci/audit.py [--report]`: pip-audit the lock files the image and training install, or
+say plainly why it cannot run.
 
 pip-audit looks every pinned version up in a vulnerability service (PyPI's JSON API by
 default). Where that service cannot be reached (an offline machine, a registry mirror without
@@ -22,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCK_FILES = ("requirements-api.txt", "requirements-train.txt")
+LOCK_FILES = ("requirements-api.txt", "requirements-collect.txt", "requirements-train.txt")
 # pip-audit asks PyPI for each pinned version's JSON, which lists its known vulnerabilities.
 PROBE = "https://pypi.org/pypi/{name}/{version}/json"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     message = (
         f"pip-audit found known vulnerabilities (or could not finish: exit {code}) in "
-        f"{' and '.join(LOCK_FILES)}; reported, not gating this rebuild. Update the pins "
+        f"{', '.join(LOCK_FILES)}; reported, not gating this rebuild. Update the pins "
         "(make lock) in a push, which the audit gates."
     )
     # A workflow command: GitHub shows it as a warning on the run's summary page.

@@ -37,10 +37,12 @@ class BlueprintError(ValueError):
 
 @dataclass(frozen=True)
 class Image:
-    """The published image a service runs, and the Render registry credential to pull it with."""
+    """The published image the services run, the Render registry credential to pull it with, and
+    whether the live collector runs from it too (a paid worker and database: README)."""
 
     repository: str
     credential: str | None = None
+    collector: bool = False
 
     @property
     def url(self) -> str:
@@ -66,8 +68,46 @@ def web_service(image: Image) -> dict[str, Any]:
     }
 
 
+DATABASE = "cryptopredict-market"
+COLLECTOR_NAME = "cryptopredict-collector"
+
+
+def database_url() -> dict[str, Any]:
+    """`DATABASE_URL` from the Render PostgreSQL database the collector fills and the API reads."""
+    source = {"name": DATABASE, "property": "connectionString"}
+    return {"key": "DATABASE_URL", "fromDatabase": source}
+
+
+def collector_worker(image: Image) -> dict[str, Any]:
+    """The live collector: a background worker on the same image (Render's free tier has none,
+    so it is a Starter instance)."""
+    return {
+        "type": "worker",
+        "name": COLLECTOR_NAME,
+        "runtime": "image",
+        "image": image.spec(),
+        "plan": "starter",
+        "dockerCommand": "python -m cryptopredict.collect",
+        "envVars": [database_url()],
+    }
+
+
+def market_database() -> dict[str, Any]:
+    """PostgreSQL for the minute bars; Basic-256mb, since a free database expires after 30 days."""
+    return {
+        "name": DATABASE,
+        "databaseName": "market",
+        "user": "cryptopredict",
+        "plan": "basic-256mb",
+    }
+
+
 def blueprint(image: Image) -> dict[str, Any]:
-    return {"services": [web_service(image)]}
+    if not image.collector:
+        return {"services": [web_service(image)]}
+    web = web_service(image)
+    web["envVars"] = [*web["envVars"], database_url()]
+    return {"services": [web, collector_worker(image)], "databases": [market_database()]}
 
 
 def arguments(image: Image) -> list[str]:
@@ -75,6 +115,8 @@ def arguments(image: Image) -> list[str]:
     args = ["--repository", image.repository]
     if image.credential:
         args += ["--registry-credential", image.credential]
+    if image.collector:
+        args.append("--collector")
     return args
 
 
@@ -94,11 +136,15 @@ def recorded_image(text: str) -> Image:
     for line in text.splitlines():
         if line.startswith(GENERATED_BY + COMMAND + " "):
             args = shlex.split(line.removeprefix(GENERATED_BY + COMMAND + " "))
+            collector = "--collector" in args
+            if collector:
+                args.remove("--collector")
             options = dict(zip(args[::2], args[1::2], strict=False))
             if len(args) % 2 or not set(options) <= {"--repository", "--registry-credential"}:
                 break
             if "--repository" in options:
-                return Image(options["--repository"], options.get("--registry-credential"))
+                credential = options.get("--registry-credential")
+                return Image(options["--repository"], credential, collector)
     raise BlueprintError(
         f"the Blueprint does not record how it was generated (no '{GENERATED_BY}{COMMAND} "
         "--repository OWNER/NAME' line): regenerate it"
@@ -109,7 +155,7 @@ def check(text: str, repository: str) -> Image:
     """The image `text` deploys, if it is the generator's Blueprint for `repository`'s image;
     else BlueprintError, naming the command that fixes it."""
     recorded = recorded_image(text)
-    wanted = Image(repository, recorded.credential)
+    wanted = Image(repository, recorded.credential, recorded.collector)
     regenerate = f"{COMMAND} {shlex.join(arguments(wanted))} --output render.yaml"
     if recorded.url != wanted.url:
         raise BlueprintError(

@@ -76,6 +76,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--registry-credential",
         help="the name of a Render registry credential to pull a private image with",
     )
+    blueprint.add_argument(
+        "--collector",
+        action="store_true",
+        help="also run the live collector as a worker, with a PostgreSQL database both it and "
+        "the API use (paid on Render: README, 'Live market data')",
+    )
     where = blueprint.add_mutually_exclusive_group()
     where.add_argument("--output", type=Path, help="write here instead of to standard output")
     where.add_argument(
@@ -171,7 +177,7 @@ def write_blueprint(args: argparse.Namespace) -> int:
             return 1
         print(f"{args.check} deploys {image.url}, as generated")
         return 0
-    text = render(Image(args.repository, args.registry_credential))
+    text = render(Image(args.repository, args.registry_credential, args.collector))
     if args.output is None:
         print(text, end="")
     else:

@@ -128,3 +128,39 @@ def test_a_bad_repository_name_is_refused(capsys):
 def test_a_missing_file_fails_the_check_clearly(tmp_path, capsys):
     assert main(["blueprint", "--repository", "a/b", "--check", str(tmp_path / "none.yaml")]) == 1
     assert "none.yaml" in capsys.readouterr().err
+
+
+def test_the_collector_runs_the_same_image_as_a_worker_beside_a_database_both_services_read():
+    image = Image("octo/cryptopredict", "ghcr-read", collector=True)
+    spec = yaml.safe_load(render(image))
+    web, worker = spec["services"]
+    from_database = {
+        "key": "DATABASE_URL",
+        "fromDatabase": {"name": "cryptopredict-market", "property": "connectionString"},
+    }
+    assert from_database in web["envVars"]
+    assert (worker["type"], worker["image"], worker["envVars"]) == (
+        "worker",
+        web["image"],
+        [from_database],
+    )
+    assert worker["dockerCommand"] == "python -m cryptopredict.collect"
+    assert worker["plan"] == "starter"  # Render's free tier has no background workers
+    [database] = spec["databases"]
+    assert database["name"] == "cryptopredict-market"
+    assert database["plan"] != "free"  # a free Render database expires after 30 days
+
+
+def test_without_the_collector_there_is_no_worker_and_no_database():
+    spec = yaml.safe_load(render(Image("octo/cryptopredict")))
+    assert [service["type"] for service in spec["services"]] == ["web"]
+    assert "databases" not in spec
+
+
+def test_the_collector_flag_is_recorded_and_kept_by_the_check(tmp_path, capsys):
+    target = tmp_path / "render.yaml"
+    args = ["blueprint", "--repository", "me/fork", "--collector", "--output", str(target)]
+    assert main(args) == 0
+    assert recorded_image(target.read_text()) == Image("me/fork", collector=True)
+    assert main(["blueprint", "--repository", "other/name", "--check", str(target)]) == 1
+    assert "--repository other/name --collector --output render.yaml" in capsys.readouterr().err
