@@ -2,8 +2,11 @@
 # Two stages: `train` fits the model on the build machine's platform (once, whatever the target
 # platforms), `runtime` serves the artifact with only the serving requirements installed.
 # Build arguments and secrets: README, "Release and deploy".
+# The base is Debian trixie (supported until 2028; bookworm's security support ended 2026-06-10)
+# with the CPython patch release written out, so Dependabot proposes each new one (3.11.x only:
+# .github/dependabot.yml). Both stages name the same image.
 
-FROM --platform=$BUILDPLATFORM python:3.11-slim-bookworm AS train
+FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie AS train
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -23,8 +26,10 @@ COPY train.py ./
 ARG TRAIN_SOURCE=auto
 ARG REQUIRE_FRESH_HOURS=""
 ARG TRAIN_ARGS=""
-# Recorded in the artifact's manifest and reported by /healthz.
+# Recorded in the artifact's manifest: MODEL_VERSION is reported by /healthz, GIT_SHA names the
+# commit the model was trained by (the build context has no .git to read it from).
 ARG MODEL_VERSION=dev
+ARG GIT_SHA=""
 # Different on every release build and declared before the training step, so a cached training
 # layer (and with it an old model) can never be reused.
 ARG BUILD_ID=""
@@ -39,21 +44,23 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
         fi; \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}" \
-    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" \
+    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
-FROM python:3.11-slim-bookworm AS runtime
+FROM python:3.11.17-slim-trixie AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /app
-COPY requirements-api.txt ./
+# requirements-collect.txt: the live collector's websocket client, so the same image also runs
+# `python -m cryptopredict.collect` (README, "Live market data").
 # Serving needs numpy, Flask and Waitress, not Prophet or pandas. The packages' test suites and
 # type stubs are left out, and bytecode is compiled below only for what the server imports: the
 # image stays small (make image-test prints its size and checks the bound).
-RUN pip install --no-cache-dir --no-compile -r requirements-api.txt \
+COPY requirements-api.txt requirements-collect.txt ./
+RUN pip install --no-cache-dir --no-compile -r requirements-api.txt -r requirements-collect.txt \
     && find "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" -depth \
         \( -name tests -o -name '*.pyi' \) -exec rm -rf {} + \
     && useradd --user-group --uid 10001 --no-create-home --home-dir /nonexistent \
