@@ -56,12 +56,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # requirements-collect.txt: the live collector's websocket client, so the same image also runs
 # `python -m cryptopredict.collect` (README, "Live market data").
+# Serving needs numpy, Flask and Waitress, not Prophet or pandas. The packages' test suites and
+# type stubs are left out, and bytecode is compiled below only for what the server imports: the
+# image stays small (make image-test prints its size and checks the bound).
 COPY requirements-api.txt requirements-collect.txt ./
-RUN pip install --no-cache-dir -r requirements-api.txt -r requirements-collect.txt \
+RUN pip install --no-cache-dir --no-compile -r requirements-api.txt -r requirements-collect.txt \
+    && find "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" -depth \
+        \( -name tests -o -name '*.pyi' \) -exec rm -rf {} + \
     && useradd --user-group --uid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin cryptopredict
 COPY cryptopredict/ cryptopredict/
 COPY api.py ./
+# The server's user cannot write bytecode: compile, once, every module `python api.py` imports
+# (and the OpenAPI tooling /openapi.json imports on first use), so it starts without compiling.
+RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server, cryptopredict.api.openapi, cryptopredict.api.schemas, flask_smorest"
 # Owned by root and read-only to the server: it can read its model, never change it.
 COPY --from=train /app/artifacts/ artifacts/
 
@@ -77,12 +85,9 @@ LABEL org.opencontainers.image.title="cryptopredict" \
       org.opencontainers.image.created="$CREATED" \
       org.opencontainers.image.source="$SOURCE"
 
-# MPLCONFIGDIR: Prophet imports matplotlib, which wants a writable config directory, and the
-# server's user has no home.
 ENV HOST=0.0.0.0 \
     PORT=8080 \
-    MODEL_DIR=/app/artifacts \
-    MPLCONFIGDIR=/tmp/matplotlib
+    MODEL_DIR=/app/artifacts
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

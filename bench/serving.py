@@ -19,8 +19,9 @@ FORECAST_POINTS = 30 * 24 + 1  # a 30-day hourly range, like the benchmark's /bi
 
 
 def serve_like_the_api(app: Flask, settings: Settings, *, switch_interval: float) -> None:
-    """Waitress with the API's settings (host, port, threads, no queue warnings), as
-    `cryptopredict/api/server.py` sets them, at the GIL switch interval that suits `app`."""
+    """Waitress with the API's adjustments (`Settings.waitress_options`: host, port, threads,
+    connection limit, timeout, poll) and no queue warnings, at the GIL switch interval that
+    suits `app`."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     sys.setswitchinterval(switch_interval)
-    serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="")
+    serve(app, **settings.waitress_options())

@@ -13,7 +13,21 @@ import sys
 from pathlib import Path
 
 NOTEBOOK_TOOLING = frozenset({"jupyter", "jupyterlab", "notebook", "ipykernel", "ipython"})
-ISSUE_NAMED = frozenset({"alpaca-py", "python-binance", "statsmodels", "jupyter"})
+# Named by the issues: the data sources and the training stack, which serving (a grid lookup
+# with numpy) does not need.
+ISSUE_NAMED = frozenset(
+    {
+        "alpaca-py",
+        "python-binance",
+        "statsmodels",
+        "jupyter",
+        "prophet",
+        "cmdstanpy",
+        "pandas",
+        "matplotlib",
+        "plotly",
+    }
+)
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==", re.MULTILINE)
 
 

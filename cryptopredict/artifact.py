@@ -19,8 +19,6 @@ serving reads artifacts with numpy and msgspec alone.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import importlib.metadata
 import io
@@ -76,7 +74,7 @@ class Arrays:
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The array `name`, for code that handles every array alike."""
-        return getattr(self, name)  # type: ignore[no-any-return]
+        return getattr(self, name)
 
     def rows(self, start: int, stop: int) -> Self:
         return type(self)(**{name: self[name][start:stop] for name in self.names()})
@@ -280,13 +278,15 @@ def _json_object(file: Path, data: bytes) -> dict[str, Any]:
         value = json.loads(data)
     except ValueError as error:
         raise ArtifactError(f"{file}: not valid JSON ({error})") from None
-    _require(isinstance(value, dict), file, "is not a JSON object")
-    return value  # type: ignore[no-any-return]
+    if not isinstance(value, dict):
+        raise ArtifactError(f"{file}: is not a JSON object")
+    return value
 
 
 def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
     version = document.get("schema_version")
-    _require(isinstance(version, int), file, "has no integer schema_version")
+    if not isinstance(version, int):
+        raise ArtifactError(f"{file}: has no integer schema_version")
     _require(
         version <= SCHEMA_VERSION,
         file,
@@ -340,7 +340,8 @@ def _arrays(file: Path, data: bytes, kind: type[A]) -> A:
 
 
 def _check_digest(file: Path, data: bytes, expected: str | None) -> None:
-    _require(expected is not None, file, "is not listed in the manifest")
+    if expected is None:
+        raise ArtifactError(f"{file}: is not listed in the manifest")
     actual = hashlib.sha256(data).hexdigest()
     _require(
         actual == expected,
@@ -366,7 +367,8 @@ def _require(condition: bool, file: Path, problem: str) -> None:
 
 def _npz(arrays: Arrays) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: arrays[name] for name in arrays.names()})
+    named: dict[str, Any] = {name: arrays[name] for name in arrays.names()}
+    np.savez(buffer, **named)
     return buffer.getvalue()
 
 
@@ -410,6 +412,10 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 
 
 def _exchange(first: Path, second: Path) -> bool:
+    # Imported here: only writing needs them, and the server never writes.
+    import ctypes  # noqa: PLC0415
+    import ctypes.util  # noqa: PLC0415
+
     libc_name = ctypes.util.find_library("c")
     renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
     if renameat2 is None:

@@ -131,8 +131,17 @@ def aggregate(bars: Bars, base: Interval, target: Interval) -> Candles:
         )
     opens = target.open_times(bars.ds)
     if not len(opens):
-        empty = np.empty(0)
-        return Candles(opens, *[empty] * 6, complete=np.empty(0, dtype=bool))
+        none = np.empty(0)
+        return Candles(
+            ds=opens,
+            open=none,
+            high=none,
+            low=none,
+            close=none,
+            volume=none,
+            vwap=none,
+            complete=np.empty(0, dtype=bool),
+        )
     starts = np.flatnonzero(np.r_[True, opens[1:] != opens[:-1]])
     ends = np.append(starts[1:], len(opens))
     counts = ends - starts

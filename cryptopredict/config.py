@@ -94,6 +94,18 @@ class Settings:
     )
     port: int = _setting("PORT", 8080, "Port the API listens on.")
     threads: int = _setting("THREADS", 4, "Waitress threads answering API requests.")
+    connection_limit: int = _setting(
+        "CONNECTION_LIMIT",
+        4000,
+        "Most connections the API keeps open at once; more wait until one closes. High, so that "
+        "idle or slow clients cannot stop it answering (Waitress's own default is 100).",
+    )
+    channel_timeout: float = _setting(
+        "CHANNEL_TIMEOUT",
+        15.0,
+        "Seconds a connection may stay silent (idle, or sending a request slowly) before the API "
+        "closes it (Waitress's own default is 120).",
+    )
     cors_origins: str = _setting(
         "CORS_ORIGINS",
         "*",
@@ -142,6 +154,21 @@ class Settings:
         600,
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining.",
     )
+
+    def waitress_options(self) -> dict[str, object]:
+        """Waitress's adjustments for these settings (the API's, and the benchmark's servers')."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "threads": self.threads,
+            "connection_limit": self.connection_limit,
+            "channel_timeout": self.channel_timeout,
+            # How often silent connections are looked for: often enough to honour the timeout.
+            "cleanup_interval": max(1.0, self.channel_timeout / 2),
+            # select() fails past 1,024 descriptors; poll() has no such limit.
+            "asyncore_use_poll": True,
+            "ident": "",  # no Server header, which names the server for nobody's benefit
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

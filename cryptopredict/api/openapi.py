@@ -103,7 +103,7 @@ def build(app: flask.Flask) -> dict[str, Any]:
 
     from cryptopredict.api import schemas  # noqa: PLC0415
 
-    class Api(flask_smorest.Api):  # type: ignore[misc]
+    class Api(flask_smorest.Api):
         # Every operation declares its own error answers; no catch-all "default" response.
         DEFAULT_ERROR_RESPONSE_NAME = None
         ERROR_SCHEMA = schemas.Error
@@ -122,15 +122,18 @@ def build(app: flask.Flask) -> dict[str, Any]:
         )
         for rule in app.url_map.iter_rules():
             view = app.view_functions[rule.endpoint]
-            if rule.endpoint.startswith(f"{name}.") and hasattr(view, "openapi"):
-                documented.route(
-                    rule.rule,
-                    endpoint=rule.endpoint.removeprefix(f"{name}."),
-                    methods=["GET"],
-                    parameters=[dict(parameter) for parameter in view.openapi_path],
-                )(documented.doc(**_with_schemas(view.openapi, schemas))(view))
+            if not rule.endpoint.startswith(f"{name}.") or not hasattr(view, "openapi"):
+                continue
+            path: list[dict[str, Any]] = getattr(view, "openapi_path", [])
+            documented.route(
+                rule.rule,
+                endpoint=rule.endpoint.removeprefix(f"{name}."),
+                methods=["GET"],
+                parameters=[dict(parameter) for parameter in path],
+            )(documented.doc(**_with_schemas(view.openapi, schemas))(view))
         api.register_blueprint(documented)
-    return api.spec.to_dict()  # type: ignore[no-any-return]
+    document: dict[str, Any] = api.spec.to_dict()
+    return document
 
 
 def _with_schemas(node: Any, schemas: Any) -> Any:

@@ -4,12 +4,12 @@ candles, and the default model's past forecasts against prices); `/docs`, Swagge
 
 The dashboard shows the default asset's card; `dashboard.js` lists the assets from `/assets`
 and draws the selected one's charts from `/forecast/{asset}/range` and `/candles/{asset}`.
-Third-party browser files are served from this server (no CDN): the pages work offline.
+Third-party browser files are served from this server (no CDN), from `vendor/`: the pages work
+offline.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from functools import cache
 from pathlib import Path
@@ -47,12 +47,16 @@ DOCS_CSP = (
     "frame-ancestors 'none'"
 )
 VENDOR_MAX_AGE = 86_400
+# plotly.js and Swagger UI, vendored from npm with their licences, versions and checksums
+# (`make vendor`, ci/vendor.sh): served by this server, so the pages work offline.
+VENDOR_DIR = Path(__file__).with_name("vendor")
+PLOTLY_JS = "plotly/plotly.min.js"
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 
 
 def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("dashboard", __name__)
-    plotly = _plotly_js()
+    plotly = _vendored(PLOTLY_JS) / PLOTLY_JS
     max_age = public_cache(cache_seconds)
     default = catalog.default
     artifact, forecast, manifest = default.artifact, default.forecast, default.artifact.manifest
@@ -107,7 +111,7 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 def docs_blueprint(*, cache_seconds: int) -> Blueprint:
     bp = Blueprint("docs", __name__)
-    swagger_dir = _swagger_ui_dir()
+    swagger_dir = _vendored(*(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES)) / "swagger-ui"
     max_age = public_cache(cache_seconds)
 
     @cache
@@ -135,34 +139,11 @@ def docs_blueprint(*, cache_seconds: int) -> Blueprint:
     return bp
 
 
-def _swagger_ui_dir() -> Path:
-    """Swagger UI's distribution files, from the `swagger-ui-py` package."""
-    return _require(_package_dir("swagger_ui", "swagger-ui-py") / "static", SWAGGER_UI_FILES)
-
-
-def _plotly_js() -> Path:
-    """plotly.js, from the `plotly` package."""
-    directory = _package_dir("plotly", "plotly") / "package_data"
-    return _require(directory, ("plotly.min.js",)) / "plotly.min.js"
-
-
-def _package_dir(module: str, distribution: str) -> Path:
-    """The package's directory, found without importing it (importing plotly costs time and
-    memory)."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise StartupError(
-            f"the {distribution} package is not installed; "
-            "run `pip install -r requirements-api.txt`"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _require(directory: Path, names: tuple[str, ...]) -> Path:
-    missing = [name for name in names if not (directory / name).is_file()]
+def _vendored(*names: str) -> Path:
+    """The directory of the vendored files `names` (StartupError if any is missing)."""
+    missing = [name for name in names if not (VENDOR_DIR / name).is_file()]
     if missing:
         raise StartupError(
-            f"{directory} lacks {', '.join(missing)}; reinstall with "
-            "`pip install --force-reinstall -r requirements-api.txt`"
+            f"{VENDOR_DIR} lacks {', '.join(missing)}; restore it from git or run `make vendor`"
         )
-    return directory
+    return VENDOR_DIR

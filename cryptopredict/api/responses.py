@@ -8,11 +8,9 @@ frame-ancestors 'none'`, which also forbids framing); the HTML pages add their o
 list, the cheapest place on the hot path: each header costs Werkzeug and Waitress about a
 microsecond and a half per answer.
 
-flask-cors handles every request that carries an `Origin` header: every cross-origin request
-and preflight a browser makes. A request without one is no CORS request; it skips flask-cors
-and gets the header flask-cors would give it, `Access-Control-Allow-Origin: *` when any origin
-is allowed, or, with a list of origins, `Vary: Origin` so that shared caches keep answers for
-different origins apart.
+flask-cors, configured with the allowed origins, answers preflights and adds the CORS headers.
+Every answer carries `Access-Control-Allow-Origin: *` when any origin is allowed, or, with a
+list of origins, `Vary: Origin`, so that shared caches keep answers for different origins apart.
 """
 
 from __future__ import annotations
@@ -24,10 +22,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from flask import Flask, Response, request
+from flask import Flask, Response
 from flask_cors import CORS
-
-from cryptopredict.api.errors import StartupError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -107,14 +103,6 @@ def page_headers(response: Response, *, csp: str, cache: str) -> Response:
 def install_headers(app: Flask, cors_origins: str) -> None:
     origins = [origin.strip() for origin in cors_origins.split(",") if origin.strip()]
     anyone = origins == ["*"]
-    _install_cors(app, origins, anyone)
-    without_origin = [("Access-Control-Allow-Origin", "*")] if anyone else [("Vary", "Origin")]
-    app.wsgi_app = SecureHeaders(app.wsgi_app, without_origin)  # type: ignore[method-assign]
-
-
-def _install_cors(app: Flask, origins: list[str], anyone: bool) -> None:
-    hooks = app.after_request_funcs.setdefault(None, [])
-    before = list(hooks)
     CORS(
         app,
         origins=origins,
@@ -126,34 +114,27 @@ def _install_cors(app: Flask, origins: list[str], anyone: bool) -> None:
         always_send=anyone,
         max_age=86_400,
     )
-    added = [hook for hook in hooks if hook not in before]
-    if len(added) != 1:
-        raise StartupError(f"flask-cors registered {len(added)} after-request hooks, not one")
-    cors_headers = added[0]
-    hooks.remove(cors_headers)
-
-    @app.after_request
-    def cors(response: Response) -> Response:
-        return cors_headers(response) if "HTTP_ORIGIN" in request.environ else response
+    every_answer = [("Access-Control-Allow-Origin", "*")] if anyone else [("Vary", "Origin")]
+    app.wsgi_app = SecureHeaders(app.wsgi_app, every_answer)  # type: ignore[method-assign]
 
 
 class SecureHeaders:
-    def __init__(self, app: WSGIApplication, without_origin: list[tuple[str, str]]) -> None:
+    """Adds the security headers, a cache default, and `every_answer`'s headers where the answer
+    lacks them: the `/bitcoin` fast path answers without flask-cors, and with a list of origins
+    flask-cors adds `Vary: Origin` only to the answers it allows."""
+
+    def __init__(self, app: WSGIApplication, every_answer: list[tuple[str, str]]) -> None:
         self.app = app
-        self.without_origin = without_origin
+        self.every_answer = every_answer
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        cross_origin = "HTTP_ORIGIN" in environ
-
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             names = {name.lower() for name, _ in headers}
             if "content-security-policy" not in names:
                 headers.append(API_CSP)
             if "cache-control" not in names:
                 headers.append(("Cache-Control", NO_STORE))
-            if not cross_origin:
-                # Flask's error answers may already carry them (flask-cors wraps its handlers).
-                headers.extend(h for h in self.without_origin if h[0].lower() not in names)
+            headers.extend(h for h in self.every_answer if h[0].lower() not in names)
             headers.append(NOSNIFF)
             return start_response(status, headers, exc_info)
 

@@ -1,40 +1,40 @@
-"""`python api.py`: verify every artifact, then serve with Waitress until SIGTERM or Ctrl-C.
+"""`python api.py`: verify every artifact, then serve with Waitress until SIGTERM or Ctrl-C
+(`drain.serve`), logging from a background thread.
 
-Waitress has no public graceful stop, so the loop is driven here: on SIGTERM the listening
-socket closes (new connections are refused), requests already received finish and their
-answers are sent, idle keep-alive connections close, and the process exits, all within
-`DRAIN_SECONDS`. This drives Waitress's own asyncore loop over its socket map and uses its
-channels' `requests` and `close_when_flushed` attributes, as `BaseWSGIServer.maintenance` does;
-`tests/api/test_server.py` checks it against the pinned version.
+Slow clients cannot hold the server: Waitress keeps up to `CONNECTION_LIMIT` connections open
+(its own default, 100, lets a hundred idle or half-sent requests stop it accepting anyone),
+watches them with poll() rather than select() (which fails past 1,024 descriptors), and closes
+one that stays silent for `CHANNEL_TIMEOUT` seconds. The process's open-file limit is raised to
+fit, within what the system allows.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
+import logging.handlers
+import queue
+import resource
 import sys
-import time
-from types import FrameType
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+from waitress.server import create_server
 
 from cryptopredict import logs
 from cryptopredict.api.app import create_app
+from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.forecasts import BITCOIN
-from cryptopredict.api.logwriter import write_in_background
 from cryptopredict.artifact import ArtifactError, load_artifacts
 from cryptopredict.config import ConfigError, Settings
 
-DRAIN_SECONDS = 4.0
 # How long a thread may hold the GIL while others wait for it. Waitress's loop thread and its
 # request threads hand work to each other on every request; at Python's default (5 ms) a
 # finished answer can wait that long to be sent. 1 ms halves p99 latency under load and adds
 # throughput (bench/README.md).
 SWITCH_INTERVAL = 0.001
-TICK_SECONDS = 0.2
+# Descriptors besides the connections: the listening sockets, the trigger, files, logs.
+SPARE_FILES = 64
 
 log = logging.getLogger("api")
 
@@ -60,11 +60,9 @@ def main() -> int:
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
         return 1
+    _allow_open_files(settings.connection_limit + SPARE_FILES)
     try:
-        # ident="": no Server header, which names the server for nobody's benefit.
-        server = create_server(
-            app, host=settings.host, port=settings.port, threads=settings.threads, ident=""
-        )
+        server = create_server(app, **settings.waitress_options())
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
@@ -73,50 +71,56 @@ def main() -> int:
     if BITCOIN not in artifacts:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
-    writer = write_in_background()
-    try:
+    with logging_in_background():
         serve(server)
-    finally:
-        writer.stop()
     return 0
 
 
-def serve(server: BaseWSGIServer | MultiSocketServer) -> None:
-    """Run `server` until SIGTERM or SIGINT, then drain it."""
-    stopping: list[str] = []
+class _Enqueue(logging.handlers.QueueHandler):
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """The record itself: it stays in this process and is formatted by the listener.
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        stopping.append(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    sockets = _socket_map(server)
-    use_poll = server.adj.asyncore_use_poll
-    while not stopping:
-        wasyncore.loop(timeout=TICK_SECONDS, map=sockets, use_poll=use_poll, count=1)
-    log.info("%s: finishing the requests in flight, then stopping", stopping[0])
-    for listener in [d for d in sockets.values() if isinstance(d, BaseWSGIServer)]:
-        wasyncore.dispatcher.close(listener)  # the listening socket only; the trigger stays
-    deadline = time.monotonic() + DRAIN_SECONDS
-    while (channels := _channels(sockets)) and time.monotonic() < deadline:
-        for channel in channels:
-            if not channel.requests:
-                channel.close_when_flushed = True
-        wasyncore.loop(timeout=TICK_SECONDS / 4, map=sockets, use_poll=use_poll, count=1)
-    if channels:
-        log.warning("closing %d connections still busy after %.0f s", len(channels), DRAIN_SECONDS)
-    server.task_dispatcher.shutdown(timeout=1)
-    log.info("stopped")
+        QueueHandler's own preparation formats and copies every record so it can be pickled
+        to another process; here that costs a tenth of a request's CPU time for nothing.
+        """
+        return record
 
 
-def _socket_map(server: BaseWSGIServer | MultiSocketServer) -> dict[int, wasyncore.dispatcher]:
-    # One listening socket gives a BaseWSGIServer, several (HOST=localhost on IPv4 and IPv6) a
-    # MultiSocketServer; both keep their listeners, channels and trigger in one map.
-    return server.map if isinstance(server, MultiSocketServer) else server._map
+@contextmanager
+def logging_in_background() -> Iterator[None]:
+    """Request threads only queue their records; a `QueueListener` thread writes them with the
+    root logger's handlers. On exit, what is queued is written and the handlers are restored.
+
+    A request thread that writes its own line makes a system call, so it drops the GIL and
+    then waits to take it back behind the busy threads; under load that cost a third of the
+    throughput (bench/README.md).
+    """
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    root.handlers = [_Enqueue(records)]
+    listener.start()
+    try:
+        yield
+    finally:
+        listener.stop()
+        root.handlers = handlers
 
 
-def _channels(sockets: dict[int, wasyncore.dispatcher]) -> list[HTTPChannel]:
-    return [d for d in sockets.values() if isinstance(d, HTTPChannel)]
+def _allow_open_files(wanted: int) -> None:
+    """Raise this process's open-file limit to `wanted`, or as far as the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < wanted:
+            log.warning(
+                "the system allows %d open files: fewer connections than CONNECTION_LIMIT "
+                "(%d) can be open at once",
+                raised,
+                wanted - SPARE_FILES,
+            )
 
 
 def _check(settings: Settings) -> None:
@@ -124,3 +128,7 @@ def _check(settings: Settings) -> None:
         raise StartupError(f"PORT must be between 0 and 65535, got {settings.port}")
     if settings.threads < 1:
         raise StartupError(f"THREADS must be at least 1, got {settings.threads}")
+    if settings.connection_limit < 1:
+        raise StartupError(f"CONNECTION_LIMIT must be at least 1, got {settings.connection_limit}")
+    if settings.channel_timeout <= 0:
+        raise StartupError(f"CHANNEL_TIMEOUT must be positive, got {settings.channel_timeout}")

@@ -6,6 +6,7 @@ bars are built from quotes, so quiet hours may be missing and volume may be 0: t
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -50,7 +51,7 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = timeout
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
+    def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, **kwargs)
 
@@ -79,7 +80,7 @@ class AlpacaSource:
                     end=(end - pd.Timedelta(seconds=1)).to_pydatetime(),
                 )
                 rows.extend(
-                    call_with_retries(NAME, policy, lambda r=request: self._bars(client, r))
+                    call_with_retries(NAME, policy, functools.partial(self._bars, client, request))
                 )
                 done()
         if not rows:
@@ -113,7 +114,7 @@ class AlpacaSource:
             raise malformed(NAME, str(error)) from error
         if not isinstance(answer, dict):
             raise malformed(NAME, repr(answer))
-        bars = answer.get(request.symbol_or_symbols, [])
+        bars = answer.get(str(request.symbol_or_symbols), [])  # one symbol is asked for
         if not isinstance(bars, list) or not all(isinstance(bar, dict) for bar in bars):
             raise malformed(NAME, repr(bars))
         return bars

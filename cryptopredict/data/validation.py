@@ -125,7 +125,10 @@ def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
             "strict mode (REQUIRE_FRESH_HOURS / --require-fresh) does not accept the embedded "
             "snapshot; a live source must answer"
         )
-    closed = bars.last + bars.interval.delta
+    last = bars.last
+    if last is None:
+        raise StaleDataError(f"{bars.source}: no bars at all")
+    closed = last + bars.interval.delta
     age = (now - closed) / pd.Timedelta(hours=1)
     allowed = max(max_age_hours, bars.interval.delta / pd.Timedelta(hours=1))
     if age > allowed:

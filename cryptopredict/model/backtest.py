@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -209,6 +210,7 @@ def run_backtest(
                 width=width,
             )
         if volatility is not None:
+            assert volatility.value is not None  # a window is a number of days, never None
             days = int(volatility.value)
         elif config.volatility_days_grid:
             log.warning(
@@ -314,7 +316,7 @@ def choose_damping(
     averaged over the horizons, on the validation origins (ties go to the weaker damping)."""
     older = forecasts[forecasts["cutoff"].isin(validation) & forecasts["y"].notna()]
     naive = _mape_at_horizons(older[older["model"] == "naive"])
-    scores = []
+    scores: list[dict[str, Any]] = []
     for tau in grid:
         mape = _mape_at_horizons(damp(older[older["model"] == SERVED], tau, target))
         ratio = float(np.mean([mape[label] / naive[label] for label in HORIZONS]))
@@ -509,6 +511,8 @@ def horizon_metrics(forecasts: pd.DataFrame, evaluated: list[pd.Timestamp]) -> p
         lead = group["ds"] - group["cutoff"]
         at = group[lead.isin(list(HORIZONS.values()))]
         table = performance_metrics(at, metrics=metrics, rolling_window=0)
+        if table is None:  # no forecast at any of the horizons
+            continue
         for label, horizon in HORIZONS.items():
             match = table[table["horizon"] == horizon]
             if match.empty:

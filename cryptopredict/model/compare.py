@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ def table_rows(metrics: pd.DataFrame, order: list[str]) -> list[dict]:
     rows = []
     for model in order:
         mine = metrics[metrics["model"] == model].set_index("horizon")
-        row = {"configuration": model}
+        row: dict[str, Any] = {"configuration": model}
         for label in HORIZONS:
             for key in ("mape", "coverage"):
                 value = mine[key].get(label) if key in mine else None

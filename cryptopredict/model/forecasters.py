@@ -8,7 +8,7 @@ intervals) in price for the requested times.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,8 @@ class ProphetForecaster:
         # Calibrated configurations never use Prophet's own intervals: skip sampling them.
         default_samples = 0 if config.calibrated else 1000
         self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
-        self.model = None
-        self.rules: Postprocess | None = None
+        self.model: Any = None  # the fitted Prophet model, once `fit` has run
+        self._fitted_rules: Postprocess | None = None
 
     def fit(self, history: pd.DataFrame) -> ProphetForecaster:
         train = window(history, self.config.window_days)
@@ -54,8 +54,15 @@ class ProphetForecaster:
         with pd.option_context("mode.string_storage", "python"):
             self.model = Prophet(**self.config.prophet_kwargs(), uncertainty_samples=self.samples)
             self.model.fit(pd.DataFrame({"ds": train["ds"], "y": self._to_model(train["y"])}))
-        self.rules = self._rules(train)
+        self._fitted_rules = self._rules(train)
         return self
+
+    @property
+    def rules(self) -> Postprocess:
+        """How the model's output becomes the forecast, fitted with it."""
+        if self._fitted_rules is None:
+            raise RuntimeError(f"{self.name} is not fitted: call fit() first")
+        return self._fitted_rules
 
     def raw(self, ds: pd.Series) -> pd.DataFrame:
         """Prophet's own prediction in model space (log or price), intervals seeded."""

@@ -63,7 +63,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         backtest = run_backtest(frame, interval, config, request.plan, jobs=request.jobs)
         if backtest.damping is not None:
             config = config.with_changes(damping_hours=backtest.damping.value)
-        if backtest.volatility is not None:
+        if backtest.volatility is not None and backtest.volatility.value is not None:
             config = config.with_changes(volatility_days=int(backtest.volatility.value))
     # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
     # is built from its point predictions and the calibrated band.

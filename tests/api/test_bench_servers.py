@@ -63,6 +63,8 @@ def test_the_table_divides_each_figure_by_each_comparison():
             "p50_ms": 1.0,
             "p99_ms": 2.0,
             "forecast_p50_ms": 1.0,
+            "near_p50_ms": 0.3,
+            "far_p50_ms": 0.3,
             "cold_start_s": cold,
             "rss_mb": 50.0,
             "socket_errors": 0,

@@ -6,17 +6,21 @@ import pytest
 from werkzeug.test import Client, EnvironBuilder
 
 from cryptopredict.api.forecasts import FastBitcoin
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.responses import SecureHeaders, iso_utc
 from tests.api.conftest import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 
 
+def layer(app, kind):
+    found = app.wsgi_app
+    while not isinstance(found, kind):
+        found = found.app
+    return found
+
+
 def fast_path(app) -> FastBitcoin:
-    layer = app.wsgi_app
-    while not isinstance(layer, FastBitcoin):
-        layer = layer.app
-    return layer
+    return layer(app, FastBitcoin)
 
 
 def call(wsgi, query: str, method: str = "GET", headers: dict | None = None):
@@ -54,9 +58,11 @@ def queries(facts) -> list[str]:
 
 
 def test_every_answer_matches_the_flask_view_byte_for_byte(app, facts):
-    fast = fast_path(app)
+    """As a client sees them: with the headers added around both (security, CORS)."""
+    secure = layer(app, SecureHeaders)
+    flask_only = SecureHeaders(fast_path(app).app, secure.every_answer)
     for query in queries(facts):
-        assert call(fast, query) == call(fast.app, query), query
+        assert call(secure, query) == call(flask_only, query), query
 
 
 def test_only_successful_plain_gets_skip_flask(app, facts):

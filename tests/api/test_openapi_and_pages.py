@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
 from openapi_spec_validator import validate
+
+from cryptopredict.api.pages import VENDOR_DIR
+from tests.api.conftest import ROOT
 
 OPERATIONS = [
     "/bitcoin",
@@ -91,11 +95,26 @@ def test_the_dashboard_shows_the_model_and_links_to_the_docs(client, facts):
         assert client.get(url.replace("&amp;", "&")).status_code == 200
 
 
-def test_plotly_is_served_from_the_plotly_package(client):
+def test_plotly_is_served_from_the_vendored_file(client):
     response = client.get("/vendor/plotly.min.js")
     assert response.status_code == 200
     assert response.mimetype == "text/javascript"
-    assert b"plotly.js v" in response.data[:200]
+    assert response.data == (VENDOR_DIR / "plotly" / "plotly.min.js").read_bytes()
+
+
+def test_the_vendored_files_are_the_recorded_versions_with_their_licences():
+    sums = (VENDOR_DIR / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == 8
+    for line in sums:
+        digest, name = line.split(maxsplit=1)
+        assert hashlib.sha256((VENDOR_DIR / name).read_bytes()).hexdigest() == digest, name
+    versions = dict(line.split() for line in (VENDOR_DIR / "VERSIONS").read_text().splitlines())
+    plotly = (VENDOR_DIR / "plotly" / "plotly.min.js").read_bytes()[:100]
+    assert f"plotly.js v{versions['plotly.js-dist-min']}".encode() in plotly
+    assert f"PLOTLY={versions['plotly.js-dist-min']}" in (ROOT / "ci" / "vendor.sh").read_text()
+    assert f"SWAGGER_UI={versions['swagger-ui-dist']}" in (ROOT / "ci" / "vendor.sh").read_text()
+    assert "MIT License" in (VENDOR_DIR / "plotly" / "LICENSE").read_text()
+    assert "Apache License" in (VENDOR_DIR / "swagger-ui" / "LICENSE").read_text()
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,10 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -159,6 +161,102 @@ def test_sigterm_finishes_requests_in_flight_then_exits(artifact_dir, tmp_path):
     assert "status=200" in log  # access lines written by the background writer, flushed
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         get(server.url + "/healthz")
+
+
+PARTIAL = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n"  # no blank line: never finished
+
+
+@pytest.fixture
+def open_files():
+    """Room for a thousand connections in this process too (within the system's hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    if wanted < 1100:
+        pytest.skip(f"the system allows only {hard} open files; 1,000 connections need more")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def idle_partial_requests(url: str, count: int) -> list[socket.socket]:
+    address = url.removeprefix("http://").rsplit(":", 1)
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection((address[0], int(address[1])), timeout=5)
+        client.sendall(PARTIAL)
+        clients.append(client)
+    return clients
+
+
+def healthz(url: str, *, timeout: float) -> bool:
+    """Whether /healthz answered 200 within `timeout` seconds."""
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=timeout) as answer:
+            return answer.status == 200
+    except (TimeoutError, urllib.error.URLError):
+        return False
+
+
+def still_open(client: socket.socket) -> bool:
+    client.setblocking(False)
+    try:
+        return client.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def test_a_thousand_idle_partial_requests_do_not_stop_healthz(artifact_dir, tmp_path, open_files):
+    """A slowloris: 1,000 connections that send half a request and wait."""
+    server = start_server(artifact_dir, tmp_path / "api.log")
+    clients: list[socket.socket] = []
+    try:
+        clients = idle_partial_requests(server.url, 1000)
+        # Waitress takes a burst of connections in one at a time (about 2 s for these on two
+        # busy cores): the first answer waits behind them. Then they are all open and idle.
+        assert healthz(server.url, timeout=30)
+        assert all(healthz(server.url, timeout=1.0) for _ in range(5))
+        assert still_open(clients[0])
+        assert still_open(clients[-1])
+    finally:
+        for client in clients:
+            client.close()
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
+def test_with_waitress_own_connection_limit_they_stop_everyone(artifact_dir, tmp_path, open_files):
+    """The control: with Waitress's default limit (100), the same connections lock others out
+    until they time out, so the test above can fail."""
+    server = start_server(artifact_dir, tmp_path / "api.log", CONNECTION_LIMIT="100")
+    clients: list[socket.socket] = []
+    try:
+        clients = idle_partial_requests(server.url, 1000)
+        deadline = time.monotonic() + 30
+        while "no longer accepting new connections" not in server.log.read_text():
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.1)
+        assert not healthz(server.url, timeout=1.0)
+    finally:
+        for client in clients:
+            client.close()
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
+def test_a_silent_connection_is_closed_after_the_channel_timeout(artifact_dir, tmp_path):
+    server = start_server(artifact_dir, tmp_path / "api.log", CHANNEL_TIMEOUT="1")
+    try:
+        (client,) = idle_partial_requests(server.url, 1)
+        deadline = time.monotonic() + 5
+        while still_open(client) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not still_open(client)
+        assert healthz(server.url, timeout=1.0)
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
 
 
 IMPORTS = """

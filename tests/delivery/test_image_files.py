@@ -42,7 +42,7 @@ def test_build_id_comes_before_the_training_step():
 def test_each_stage_installs_only_its_own_requirements():
     assert "pip install --no-cache-dir -r requirements-train.txt" in stage("train")
     runtime = stage("runtime")
-    assert "pip install --no-cache-dir -r requirements-api.txt" in runtime
+    assert "pip install --no-cache-dir --no-compile -r requirements-api.txt" in runtime
     assert "requirements-train" not in runtime
     assert "COPY data/" not in runtime
 
