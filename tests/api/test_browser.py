@@ -5,82 +5,25 @@ Debian's chromium, driven by Playwright; Playwright's own browser download is ne
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and shutil.which("chromium") is None,
-        reason="Debian's chromium is not installed (`apt-get install -y chromium`; "
-        "`make test` does this when run as root)",
-    ),
-]
-
-
-class Browser:
-    def __init__(self, page) -> None:
-        self.page = page
-        self.blocked: list[str] = []
-        self.problems: list[str] = []
-
-    def watch(self) -> None:
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("requestfailed", self._failed)
-        self.page.context.route("**/*", self._route)
-
-    def _console(self, message) -> None:
-        if message.type in ("error", "warning"):
-            self.problems.append(f"console {message.type}: {message.text}")
-
-    def _failed(self, request) -> None:
-        self.problems.append(f"request failed: {request.url} {request.failure}")
-
-    def _route(self, route) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname in LOOPBACK or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort("blockedbyclient")
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=FLAGS,
-        )
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def browser(chromium) -> Iterator[Browser]:
-    context = chromium.new_context(service_workers="block")
-    watched = Browser(context.new_page())
-    watched.watch()
-    yield watched
-    context.close()
+    with watched_page(chromium) as watched:
+        yield watched
 
 
 def test_swagger_ui_lists_every_operation(browser, live_server):
