@@ -5,10 +5,13 @@ Debian's chromium, driven by Playwright; Playwright's own browser download is ne
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 
 import pytest
 
+from tests.api.conftest import start_server
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -67,10 +70,120 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
         assert traces >= 2, chart
     drawn = page.locator("#forecast-chart .scatterlayer .trace path.js-line").count()
     assert drawn >= 3
+    marks = page.eval_on_selector(
+        "#forecast-chart", "element => element.layout.shapes.map(shape => shape.x0)"
+    )
+    labels = page.eval_on_selector(
+        "#forecast-chart", "element => element.layout.annotations.map(note => note.text)"
+    )
+    assert labels == ["last bar", "today"]  # in time order: the fixture's data is months old
+    assert marks[0] == "2026-07-26T16:00:00Z"
     assert page.locator("#model-version").inner_text() == facts.model_version
+    assert re.fullmatch(r"the last bar is [0-9]+ days old", page.locator("#data-age").inner_text())
     assert page.locator("#status").inner_text() == ""
     assert browser.blocked == []
     assert browser.problems == []
+
+
+def test_the_dashboard_orders_the_scores_by_horizon_and_sums_them_up(browser, live_server):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
+    rows = page.locator("#scores tbody tr")
+    assert [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())] == [
+        ["1d", "1.90%", "2.00%", "81%", "n/a"],
+        ["7d", "1.90%", "2.00%", "81%", "n/a"],
+    ]
+    assert page.locator("#verdict").inner_text() == (
+        "Backtested on 3 past origins, the model is better than the naive forecast at 1d and 7d "
+        "(MAPE 1.90% against 2.00% and 1.90% against 2.00%); naive is the last price, carried "
+        "forward."
+    )
+
+
+SCORES = {
+    "1h": {"prophet_vs_naive": {"interval_score_diff": -0.01, "interval_score_se": 0.002}},
+    "1d": {"prophet_vs_naive": {"interval_score_diff": 0.003, "interval_score_se": 0.002}},
+    "7d": {"prophet_vs_naive": {"interval_score_diff": -0.003, "interval_score_se": 0.002}},
+    "30d": {"prophet_vs_naive": {"interval_score_diff": 0.05, "interval_score_se": 0.02}},
+}
+MAPES = {
+    "1d": {"prophet": {"mape": 0.017}, "naive": {"mape": 0.01704}},
+    "7d": {"prophet": {"mape": 0.0432}, "naive": {"mape": 0.0432}},
+    "30d": {"prophet": {"mape": 0.0949}, "naive": {"mape": 0.0849}},
+}
+
+
+@pytest.mark.parametrize(
+    ("summary", "sentence"),
+    [
+        (
+            {**SCORES, "origins": 101},
+            "Backtested on 101 past origins, the model is better than the naive forecast at 1h "
+            "(80% band's interval score, difference -0.0100 ± 0.0020, beyond two standard "
+            "errors), ties with the naive forecast at 1d and 7d (80% band's interval score, "
+            "difference 0.0030 ± 0.0020 and -0.0030 ± 0.0020, within two standard errors) and is "
+            "worse than the naive forecast at 30d (80% band's interval score, difference "
+            "0.0500 ± 0.0200, beyond two standard errors); naive is the last price, carried "
+            "forward.",
+        ),
+        (
+            MAPES,
+            "Backtested, the model ties with the naive forecast at 1d and 7d (the same MAPE, "
+            "1.70% and 4.32%) and is worse than the naive forecast at 30d (MAPE 9.49% against "
+            "8.49%); naive is the last price, carried forward.",
+        ),
+        ({"origins": 3, "interval_width": 0.8}, ""),
+    ],
+)
+def test_the_verdict_is_a_tie_within_two_standard_errors_else_plainly_from_the_figures(
+    browser, live_server, summary, sentence
+):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
+    horizons = [key for key in summary if key[0].isdigit()]
+    got = page.evaluate(
+        "([summary, horizons]) => verdictSentence(summary, horizons)", [summary, horizons]
+    )
+    assert got == sentence
+
+
+def test_a_long_range_is_asked_for_in_pieces_and_joined(browser, live_server, facts):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    joined, whole = page.evaluate(
+        """async ([start, end]) => {
+            const asset = { interval: "1h", links: { range: "/forecast/btc-usd/range" } };
+            const joined = await getRange(asset, start * 1000, end * 1000, 100);
+            const query = new URLSearchParams({ start: iso(start * 1000), end: iso(end * 1000) });
+            const whole = await getJson(`${asset.links.range}?${query}`);
+            return [joined, whole];
+        }""",
+        [facts.first, facts.grid_end],
+    )
+    assert len([url for url in asked if "/range?" in url]) == 1 + math.ceil(whole["count"] / 100)
+    assert joined == {name: whole[name] for name in joined}
+    assert len(joined["date"]) == whole["count"] > 300
+
+
+def test_an_error_shows_the_apis_detail(browser, artifact_dir, tmp_path):
+    server = start_server(artifact_dir, tmp_path / "api.log", FORECAST_MAX_POINTS="50")
+    try:
+        browser.page.goto(server.url + "/")
+        status = browser.page.locator("#status")
+        status.filter(has_text="answered").wait_for(timeout=20_000)
+        assert re.fullmatch(
+            r"Could not draw the charts: /forecast/btc-usd/range answered 422 \(too_many_points: "
+            r".* at most 50 per request, so narrow the range\)",
+            status.inner_text(),
+        )
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
 
 
 def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):

@@ -84,7 +84,7 @@ def test_the_dashboard_shows_the_model_and_links_to_the_docs(client, facts):
     for chart in ("forecast-chart", "candles-chart", "backtest-chart"):
         assert f'id="{chart}"' in html
     data = re.findall(r'data-url="([^"]+)"', html)
-    assert data == ["/assets", "/model/backtest"]
+    assert data == ["/assets", "/model/backtest", "/model"]
     for url in data:
         assert client.get(url.replace("&amp;", "&")).status_code == 200
 
