@@ -17,8 +17,8 @@ from cryptopredict.api.dates import EXAMPLES
 from cryptopredict.api.openapi import Blueprint
 
 DESCRIPTION = f"""\
-Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models
-retrained every six hours, and candles of the price history.
+Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models,
+and candles of the price history; `/assets` says when each model was trained and on which bars.
 
 Answers come from a precomputed grid (deterministic, well under a millisecond); dates past it,
 up to the configured horizon, are computed with the model once and cached. Dates are

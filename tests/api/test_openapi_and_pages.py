@@ -27,6 +27,13 @@ def test_the_document_is_valid_openapi_3(spec):
     assert spec["openapi"].startswith("3.")
 
 
+def test_the_description_promises_no_retraining_schedule(spec):
+    """The same server runs where nothing retrains it (a local run): it points to the facts."""
+    description = spec["info"]["description"]
+    assert not re.search(r"retrain|every (six|[0-9]+) hours", description)
+    assert "`/assets` says when each model was trained" in description
+
+
 def test_the_document_describes_every_operation_and_its_errors(spec):
     assert sorted(spec["paths"]) == sorted(OPERATIONS)
     for path in OPERATIONS:
