@@ -35,6 +35,7 @@ def minute_bars(draw) -> Bars:
     return Bars(frame.astype({"timestamp": "datetime64[ns, UTC]"}), "BTC/USD", MINUTE, "test")
 
 
+@pytest.mark.slow  # 150 generated histories through pandas: about 20 s of CPU
 @given(bars=minute_bars(), minutes=st.sampled_from([5, 10, 15, 60]))
 @settings(max_examples=150, deadline=None)
 def test_aggregation_properties(bars, minutes):
