@@ -232,6 +232,23 @@ def artifacts(artifact_dir) -> dict[str, Artifact]:
     return load_artifacts(artifact_dir)
 
 
+@pytest.fixture(scope="session")
+def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
+    """The BTC/USD artifact as `train.py --no-backtest` writes it: no summary and no paths."""
+    out = tmp_path_factory.mktemp("no-backtest")
+    artifact = artifacts["btc-usd"]
+    manifest = {k: v for k, v in artifact.manifest.items() if k not in ("files", "schema_version")}
+    write_artifact(
+        out,
+        model=artifact.load_model(),
+        grid=artifact.grid,
+        history=artifact.history,
+        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
+        manifest={**manifest, "metrics": None},
+    )
+    return out
+
+
 @pytest.fixture
 def settings(artifact_dir) -> Settings:
     return Settings(model_dir=artifact_dir)

@@ -186,6 +186,25 @@ def test_an_error_shows_the_apis_detail(browser, artifact_dir, tmp_path):
         server.process.wait(timeout=10)
 
 
+def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backtest_dir, tmp_path):
+    server = start_server(no_backtest_dir, tmp_path / "api.log")
+    try:
+        page = browser.page
+        page.goto(server.url + "/")
+        page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+        page.wait_for_selector("#candles-chart[data-asset='btc-usd']", timeout=20_000)
+        backtest = page.locator("#backtest-chart")
+        assert backtest.inner_text().startswith("This model was trained without a backtest")
+        assert backtest.locator(".main-svg").count() == 0
+        assert page.locator("#scores").is_hidden()
+        assert page.locator("#verdict").inner_text() == ""
+        assert page.locator("#status").inner_text() == ""
+        assert browser.problems == []
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
 def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page = browser.page
     page.goto(live_server.url + "/")

@@ -6,7 +6,7 @@ import re
 
 from cryptopredict.api import create_app
 from cryptopredict.api.dates import iso_utc
-from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts, write_artifact
+from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts
 
 
 def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifacts, conforms):
@@ -93,19 +93,9 @@ def test_each_app_counts_alone(app, artifacts, settings):
     assert 'route="/healthz"' not in other
 
 
-def test_an_artifact_trained_without_a_backtest_is_served(artifacts, settings, tmp_path, conforms):
+def test_an_artifact_trained_without_a_backtest_is_served(no_backtest_dir, settings, conforms):
     """`train.py --no-backtest` writes no summary and no paths; every page still answers."""
-    artifact = artifacts["btc-usd"]
-    manifest = {k: v for k, v in artifact.manifest.items() if k not in ("files", "schema_version")}
-    write_artifact(
-        tmp_path,
-        model=artifact.load_model(),
-        grid=artifact.grid,
-        history=artifact.history,
-        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
-        manifest={**manifest, "metrics": None},
-    )
-    client = create_app(load_artifacts(tmp_path), settings).test_client()
+    client = create_app(load_artifacts(no_backtest_dir), settings).test_client()
     assert client.get("/").status_code == 200
     for path in ("/model", "/model/backtest"):
         response = client.get(path)

@@ -125,10 +125,18 @@ function drawCandles(element, candles) {
   return Plotly.react(element, traces, layout, CONFIG);
 }
 
+const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): no past " +
+  "forecasts to show, and nothing compares it with the naive forecast.";
+
 function drawBacktest(element, backtest) {
+  if (!backtest.paths || backtest.paths.length === 0) {
+    element.textContent = NO_BACKTEST;
+    element.classList.add("empty");
+    return Promise.resolve();
+  }
   const traces = [];
   const actual = new Map();
-  (backtest.paths || []).forEach((path, index) => {
+  backtest.paths.forEach((path, index) => {
     const dates = path.ds.map((epoch) => new Date(epoch * 1000).toISOString());
     traces.push({
       x: dates, y: path.yhat, mode: "lines", name: "past forecasts",
