@@ -229,6 +229,11 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page.locator("#candle-interval").select_option("1w")
     page.wait_for_selector("#candles-chart[data-interval='1w']", timeout=20_000)
     assert page.locator("#candles-chart .boxlayer .trace path").count() >= 1
+
+    page.evaluate("window.location.hash = 'btc-usd'")  # an address edited by hand
+    page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+    assert page.locator("#asset-select").input_value() == "btc-usd"
+    assert page.locator("#symbol").inner_text() == "BTC/USD"
     assert page.locator("#status").inner_text() == ""
     assert browser.blocked == []
     assert browser.problems == []

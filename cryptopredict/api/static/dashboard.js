@@ -332,10 +332,21 @@ async function main() {
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
   select.value = assets.has(wanted) ? wanted : catalog.default;
-  select.addEventListener("change", () => {
-    window.history.replaceState(null, "", `#${select.value}`);
+  const show = () => {
     document.getElementById("status").textContent = "";
     showAsset(assets.get(select.value)).catch(reportFailure);
+  };
+  select.addEventListener("change", () => {
+    window.history.replaceState(null, "", `#${select.value}`);
+    show();
+  });
+  // An address edited to another asset's, or a link to one, switches to it.
+  window.addEventListener("hashchange", () => {
+    const slug = window.location.hash.slice(1);
+    if (assets.has(slug) && slug !== select.value) {
+      select.value = slug;
+      show();
+    }
   });
   document.getElementById("candle-interval").addEventListener("change", (event) => {
     showCandles(assets.get(select.value), event.target.value).catch(reportFailure);
