@@ -29,6 +29,7 @@ help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
 	@echo "make test   set up .venv and run linters and the whole test suite"
+	@echo "make e2e    train the real model (cached), serve it, check the README, routes, dashboard"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
@@ -87,6 +88,15 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 
 test: lint chromium wrk
 	$(BIN)/pytest
+
+# `make e2e`: the real model (`train.py --all` on the embedded data, cached under .cache/e2e/
+# while what training reads is unchanged), served by api.py on a free port, checked end to end:
+# the README's request examples, every route per asset, the dashboard in chromium for every
+# asset and candle interval (screenshots in reports/e2e/). .ci/run runs it after `make test`.
+.PHONY: e2e
+e2e: $(VENV)/.test-deps chromium
+	$(BIN)/python -m tests.e2e.training
+	$(BIN)/pytest --e2e tests/e2e
 
 # The browser tests drive Debian's chromium. Installed here when possible (as root, with apt);
 # otherwise the tests are skipped and say why.
