@@ -95,9 +95,9 @@ def test_the_dashboard_orders_the_scores_by_horizon_and_sums_them_up(browser, li
         ["7d", "1.90%", "2.00%", "81%", "n/a"],
     ]
     assert page.locator("#verdict").inner_text() == (
-        "Backtested on 3 past origins, the model is better than the naive forecast at 1d and 7d "
-        "(MAPE 1.90% against 2.00% and 1.90% against 2.00%); naive is the last price, carried "
-        "forward."
+        "Backtested on 3 past origins, the BTC/USD model is better than the naive forecast at "
+        "1d and 7d (MAPE 1.90% against 2.00% and 1.90% against 2.00%); naive is the last price, "
+        "carried forward."
     )
 
 
@@ -119,8 +119,8 @@ MAPES = {
     [
         (
             {**SCORES, "origins": 101},
-            "Backtested on 101 past origins, the model is better than the naive forecast at 1h "
-            "(80% band's interval score, difference -0.0100 ± 0.0020, beyond two standard "
+            "Backtested on 101 past origins, the BTC/USD model is better than the naive forecast "
+            "at 1h (80% band's interval score, difference -0.0100 ± 0.0020, beyond two standard "
             "errors), ties with the naive forecast at 1d and 7d (80% band's interval score, "
             "difference 0.0030 ± 0.0020 and -0.0030 ± 0.0020, within two standard errors) and is "
             "worse than the naive forecast at 30d (80% band's interval score, difference "
@@ -129,9 +129,9 @@ MAPES = {
         ),
         (
             MAPES,
-            "Backtested, the model ties with the naive forecast at 1d and 7d (the same MAPE, "
-            "1.70% and 4.32%) and is worse than the naive forecast at 30d (MAPE 9.49% against "
-            "8.49%); naive is the last price, carried forward.",
+            "Backtested, the BTC/USD model ties with the naive forecast at 1d and 7d (the same "
+            "MAPE, 1.70% and 4.32%) and is worse than the naive forecast at 30d (MAPE 9.49% "
+            "against 8.49%); naive is the last price, carried forward.",
         ),
         ({"origins": 3, "interval_width": 0.8}, ""),
     ],
@@ -144,7 +144,8 @@ def test_the_verdict_is_a_tie_within_two_standard_errors_else_plainly_from_the_f
     page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
     horizons = [key for key in summary if key[0].isdigit()]
     got = page.evaluate(
-        "([summary, horizons]) => verdictSentence(summary, horizons)", [summary, horizons]
+        "([summary, horizons]) => verdictSentence(summary, horizons, 'BTC/USD')",
+        [summary, horizons],
     )
     assert got == sentence
 

@@ -267,8 +267,8 @@ function clause(verdict, measure, items) {
   return `${VERDICTS[verdict]} the naive forecast at ${where} (${why})`;
 }
 
-// One sentence saying how the model compares with the naive forecast, from the scores.
-function verdictSentence(summary, horizons) {
+// One sentence saying how the `symbol` model compares with the naive forecast, from the scores.
+function verdictSentence(summary, horizons, symbol) {
   const groups = new Map();
   horizons.forEach((horizon) => {
     const result = compare(summary[horizon]);
@@ -283,7 +283,7 @@ function verdictSentence(summary, horizons) {
   const clauses = [...groups.values()].map((items) =>
     clause(items[0].verdict, items[0].measure, items));
   const origins = typeof summary.origins === "number" ? ` on ${summary.origins} past origins` : "";
-  return `Backtested${origins}, the model ${listed(clauses)}; naive is the last price, ` +
+  return `Backtested${origins}, the ${symbol} model ${listed(clauses)}; naive is the last price, ` +
     "carried forward.";
 }
 
@@ -312,7 +312,7 @@ function showScores(card) {
   });
   table.tBodies[0].replaceChildren(...rows);
   table.hidden = rows.length === 0;
-  document.getElementById("verdict").textContent = verdictSentence(summary, horizons);
+  document.getElementById("verdict").textContent = verdictSentence(summary, horizons, card.symbol);
 }
 
 function reportFailure(error) {
