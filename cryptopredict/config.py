@@ -103,8 +103,8 @@ class Settings:
     max_horizon_days: float = _setting(
         "MAX_HORIZON_DAYS",
         1096.0,
-        "How far past the last bar the API answers, in days. Past the precomputed grid it "
-        "computes with the pickled model (loaded on first use) and caches the result.",
+        "How far past the last bar the forecast reaches, in days: training precomputes the "
+        "grid this far, and the API answers up to it (or the grid's end, if earlier).",
     )
     forecast_max_points: int = _setting(
         "FORECAST_MAX_POINTS",

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from cryptopredict.assets import ASSETS
+from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.frame import Bars
-from cryptopredict.data.intervals import Interval
 from cryptopredict.data.snapshot import SnapshotSource
 
 HOUR = Interval.parse("1h")

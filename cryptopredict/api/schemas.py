@@ -1,7 +1,7 @@
 """The shapes of parameters and answers, from which the OpenAPI document is generated.
 
 They document; they do not run per request. Handlers parse their few parameters themselves
-(see `dates` and `params`) and build answers directly, which keeps the request path short; the
+(see `query`) and build answers directly, which keeps the request path short; the
 tests check every answer against these schemas through the generated document.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from cryptopredict.api import candles
-from cryptopredict.api.dates import EXAMPLES, MAX_LENGTH, PATTERN
+from cryptopredict.api.candles import DEFAULT_COUNT
+from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
+from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 PRICE = "USD, rounded to the cent"
 
@@ -18,10 +19,10 @@ PRICE = "USD, rounded to the cent"
 def _date(description: str, *, required: bool) -> fields.String:
     return fields.String(
         required=required,
-        validate=[validate.Length(max=MAX_LENGTH), validate.Regexp(PATTERN)],
+        validate=[validate.Length(max=MAX_LENGTH), validate.Regexp(DATE_PATTERN)],
         metadata={
             "description": f"{description} `YYYY-MM-DD` or an ISO-8601 datetime, with or "
-            f"without an offset (UTC when none), e.g. {EXAMPLES}.",
+            f"without an offset (UTC when none), e.g. {DATE_EXAMPLES}.",
             "example": "2026-08-01T12:00:00Z",
         },
     )
@@ -38,8 +39,8 @@ class ForecastQuery(Schema):
         required=False,
     )
     end = _date(
-        "Last instant of the range. Default: the end of the precomputed grid (or 30 days "
-        "after `start`, when `start` lies past it).",
+        "Last instant of the range. Default: 365 days after the last bar, within the valid "
+        "range (or 30 days after `start`, when `start` lies past that).",
         required=False,
     )
     format = fields.String(
@@ -96,7 +97,7 @@ class ForecastPoints(Schema):
 
 class CandlesQuery(Schema):
     interval = fields.String(
-        validate=validate.Regexp(candles.PATTERN),
+        validate=validate.Regexp(INTERVAL_PATTERN),
         metadata={
             "description": "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
             "multiple of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`. "
@@ -105,7 +106,7 @@ class CandlesQuery(Schema):
         },
     )
     start = _date(
-        f"Earliest candle open time. Default: that of the {candles.DEFAULT_COUNT}th candle back "
+        f"Earliest candle open time. Default: that of the {DEFAULT_COUNT}th candle back "
         "from `end`, so that the answer holds the last ones up to it.",
         required=False,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import GRID_ARRAYS, Series
+from cryptopredict.artifact import GRID_ARRAYS, Grid
 from cryptopredict.config import Settings
 from cryptopredict.model.backtest import SERVED, Backtest
 
@@ -28,7 +28,7 @@ class GateRules:
         )
 
 
-def check_gate(grid: Series, backtest: Backtest | None, rules: GateRules) -> None:
+def check_gate(grid: Grid, backtest: Backtest | None, rules: GateRules) -> None:
     failures = _grid_failures(grid)
     if backtest is not None:
         failures += _backtest_failures(backtest.summary(), rules)
@@ -36,7 +36,7 @@ def check_gate(grid: Series, backtest: Backtest | None, rules: GateRules) -> Non
         raise GateError("quality gate failed: " + "; ".join(failures))
 
 
-def _grid_failures(grid: Series) -> list[str]:
+def _grid_failures(grid: Grid) -> list[str]:
     failures = []
     for name in GRID_ARRAYS[1:]:
         values = grid[name]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import Series, write_artifact
+from cryptopredict.artifact import BarHistory, Grid, write_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
@@ -104,7 +104,7 @@ def build_grid(
     seen: pd.DataFrame,
     interval: pd.Timedelta,
     horizon: pd.Timedelta,
-) -> Series:
+) -> Grid:
     """The fit over the bars the model saw, then the served forecast to the horizon."""
     first, last = seen["ds"].iloc[0], seen["ds"].iloc[-1]
     ds = pd.Series(pd.date_range(first, last + horizon, freq=interval))
@@ -114,13 +114,11 @@ def build_grid(
     fit = np.exp(raw) if rules.target == "log" else raw
     in_sample = _in_sample_band(seen, fit[past], seconds[past], rules.interval_width)
     future = rules.forecast(seconds[~past], raw[~past])
-    return Series(
-        {
-            "ds": seconds,
-            "yhat": np.concatenate([fit[past], future[0]]),
-            "yhat_lower": np.concatenate([in_sample[0], future[1]]),
-            "yhat_upper": np.concatenate([in_sample[1], future[2]]),
-        }
+    return Grid(
+        ds=seconds,
+        yhat=np.concatenate([fit[past], future[0]]),
+        yhat_lower=np.concatenate([in_sample[0], future[1]]),
+        yhat_upper=np.concatenate([in_sample[1], future[2]]),
     )
 
 
@@ -166,7 +164,7 @@ def _manifest(
     config: ModelConfig,
     rules: Postprocess,
     seen: pd.DataFrame,
-    grid: Series,
+    grid: Grid,
     backtest: Backtest | None,
 ) -> dict:
     bars = history.bars
@@ -223,11 +221,11 @@ def _iso_seconds(seconds: int) -> str:
     return _iso(pd.Timestamp(int(seconds), unit="s"))
 
 
-def history_series(frame: pd.DataFrame) -> Series:
+def history_series(frame: pd.DataFrame) -> BarHistory:
     """Every bar as the artifact's history: epoch seconds, OHLCV and each bar's VWAP."""
     columns = {name: frame[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS}
-    return Series(
-        {"ds": to_epoch_seconds(frame["timestamp"]), **columns, "vwap": bar_vwap(frame).to_numpy()}
+    return BarHistory(
+        ds=to_epoch_seconds(frame["timestamp"]), **columns, vwap=bar_vwap(frame).to_numpy()
     )
 
 

@@ -34,7 +34,8 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys):
     assert manifest["interval"] == "1d"
     assert manifest["data"]["source"] == f"csv:{daily_csv}"
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"
-    assert manifest["horizon"]["grid_last"] == "2026-12-31T00:00:00Z"
+    # The grid reaches MAX_HORIZON_DAYS (1096) past the last bar: every date the API answers.
+    assert manifest["horizon"]["grid_last"] == "2028-12-31T00:00:00Z"
     report = capsys.readouterr().out
     assert "data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in report
     assert "| prophet |" in report
