@@ -9,14 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.errors import (
-    BadRequestError,
-    OutOfRangeError,
-    TooManyPointsError,
-    UnsupportedIntervalError,
-)
+from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import output_format, parse_epoch, query, single
+from cryptopredict.api.query import multiple_of, output_format, parse_epoch, query, single
 from cryptopredict.api.responses import (
     csv_response,
     iso_dates,
@@ -53,20 +48,6 @@ class CandleSource:
         self.history = artifact.history
         self.first_bar = int(self.history.ds[0])
         self.last_bar = int(self.history.ds[-1])
-
-    def interval(self, text: str) -> Interval:
-        """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
-        try:
-            wanted = Interval.parse(text)
-        except IntervalError as error:
-            raise BadRequestError(f"interval={error}") from None
-        if not wanted.is_multiple_of(self.stored):
-            finer = "finer than" if wanted.seconds < self.stored.seconds else "no multiple of"
-            raise UnsupportedIntervalError(
-                f"interval {wanted} is {finer} the stored {self.stored} bars; use a whole "
-                f"multiple of {self.stored}"
-            )
-        return wanted
 
     def check(self, start: float, end: float) -> None:
         if start > end:
@@ -121,7 +102,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         args = query(request.environ)
         form = output_format(args)
         asked = single(args, "interval", required=False)
-        interval = source.interval(source.stored.label if asked is None else asked)
+        interval = source.stored if asked is None else multiple_of("interval", asked, source.stored)
         start_text = single(args, "start", required=False)
         end_text = single(args, "end", required=False)
         end = source.last_bar if end_text is None else parse_epoch("end", end_text)
