@@ -5,16 +5,18 @@ Debian's chromium, driven by Playwright; Playwright's own browser download is ne
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.api.conftest import start_server
+from cryptopredict.api.responses import iso_utc
+from tests.api.conftest import HOUR, start_server
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 
 pytestmark = [pytest.mark.slow, needs_chromium]
+DAY = 24 * HOUR
 
 
 @pytest.fixture(scope="module")
@@ -150,25 +152,47 @@ def test_the_verdict_is_a_tie_within_two_standard_errors_else_plainly_from_the_f
     assert got == sentence
 
 
-def test_a_long_range_is_asked_for_in_pieces_and_joined(browser, live_server, facts):
+def test_the_forecast_is_asked_for_at_the_finest_step_that_fits(browser, live_server, facts):
     page = browser.page
+    answered = []
+    # A Python function: Playwright cannot hold a builtin method such as list.append.
+    page.on("response", lambda response: answered.append(response))  # noqa: PLW0108
     page.goto(live_server.url + "/")
     page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
-    asked = []
-    page.on("request", lambda request: asked.append(request.url))
-    joined, whole = page.evaluate(
-        """async ([start, end]) => {
-            const asset = { interval: "1h", links: { range: "/forecast/btc-usd/range" } };
-            const joined = await getRange(asset, start * 1000, end * 1000, 100);
-            const query = new URLSearchParams({ start: iso(start * 1000), end: iso(end * 1000) });
-            const whole = await getJson(`${asset.links.range}?${query}`);
-            return [joined, whole];
-        }""",
-        [facts.first, facts.grid_end],
+    ranges = {
+        parse_qs(urlsplit(response.url).query)["step"][0]: response.json()
+        for response in answered
+        if "/forecast/btc-usd/range?" in response.url
+    }
+    assert set(ranges) == {"1h", "4h"}  # the history hourly; a year ahead, 2,190 points
+    history, ahead = ranges["1h"], ranges["4h"]
+    assert (history["start"], history["end"]) == (iso_utc(facts.first), iso_utc(facts.last_bar))
+    assert ahead["end"] == iso_utc(facts.last_bar + 365 * DAY)
+    assert ahead["count"] == 365 * 6  # from 4 hours after the last bar
+    drawn = page.eval_on_selector("#forecast-chart", "element => element.data[2].x")
+    assert drawn == history["date"] + ahead["date"]
+
+
+@pytest.mark.parametrize(
+    ("interval", "hours", "step"),
+    [
+        ("1h", 2160, "1h"),
+        ("1h", 2500, "2h"),
+        ("1h", 8760, "4h"),
+        ("1h", 26304, "12h"),
+        ("1d", 26304, "1d"),
+        ("1d", 10 * 26304, "1w"),
+        ("4h", 8760, "4h"),
+    ],
+)
+def test_the_step_is_the_finest_multiple_of_the_interval_that_fits(
+    browser, live_server, interval, hours, step
+):
+    browser.page.goto(live_server.url + "/")
+    got = browser.page.evaluate(
+        "([interval, hours]) => stepFor(interval, 0, hours * 3600 * 1000)", [interval, hours]
     )
-    assert len([url for url in asked if "/range?" in url]) == 1 + math.ceil(whole["count"] / 100)
-    assert joined == {name: whole[name] for name in joined}
-    assert len(joined["date"]) == whole["count"] > 300
+    assert got == step
 
 
 def test_an_error_shows_the_apis_detail(browser, artifact_dir, tmp_path):
@@ -179,7 +203,7 @@ def test_an_error_shows_the_apis_detail(browser, artifact_dir, tmp_path):
         status.filter(has_text="answered").wait_for(timeout=20_000)
         assert re.fullmatch(
             r"Could not draw the charts: /forecast/btc-usd/range answered 422 \(too_many_points: "
-            r".* at most 50 per request, so narrow the range\)",
+            r".* at most 50 per request, so narrow the range or ask for a coarser step\)",
             status.inner_text(),
         )
     finally:
@@ -219,6 +243,11 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page.locator("#asset-select").select_option("eth-usd")
     page.wait_for_selector("#forecast-chart[data-asset='eth-usd']", timeout=20_000)
     page.wait_for_selector("#candles-chart[data-asset='eth-usd']", timeout=20_000)
+    page.wait_for_selector("#backtest-chart[data-asset='eth-usd']", timeout=20_000)
+    assert page.locator("#backtest-symbol").inner_text() == "ETH/USD"
+    assert "the ETH/USD model" in page.locator("#verdict").inner_text()
+    eth_paths = page.eval_on_selector("#backtest-chart", "element => element.data[0].x")
+    assert all(date.endswith("T00:00:00.000Z") for date in eth_paths)  # ETH's daily origins
     assert page.locator("#model-version").inner_text() == "test-eth-1"
     assert page.locator("#symbol").inner_text() == "ETH/USD"
     eth_dates = chart_dates(page, "#forecast-chart")

@@ -14,10 +14,14 @@ const COLORS = { lastBar: "#6b7280", today: "#b45309" };
 const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
 const PREFERRED_CANDLES = "1d";
 const UNIT_SECONDS = { m: 60, h: 3600, d: 86400, w: 604800 };
-const CHART_DAYS = 90;
-// Points asked for per range request: well under the API's cap (FORECAST_MAX_POINTS, 10,000
-// by default), so a long range is asked for in several requests.
-const POINTS_PER_REQUEST = 5000;
+const HISTORY_DAYS = 90;
+const FORECAST_DAYS = 365;
+// Most points asked for per range request: what a chart can show, well under the API's cap
+// (FORECAST_MAX_POINTS, 10,000 by default). A longer range is asked for at a coarser `step`.
+const POINTS_PER_REQUEST = 2500;
+// The steps tried, finest first; the first whole multiple of the asset's interval that keeps
+// a range within POINTS_PER_REQUEST is asked for.
+const STEPS = ["1m", "5m", "15m", "30m", "1h", "2h", "3h", "4h", "6h", "12h", "1d", "2d", "1w"];
 const DAY_MS = 86400 * 1000;
 
 class ApiError extends Error {}
@@ -129,11 +133,14 @@ const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): 
   "forecasts to show, and nothing compares it with the naive forecast.";
 
 function drawBacktest(element, backtest) {
-  if (!backtest.paths || backtest.paths.length === 0) {
+  const empty = !backtest.paths || backtest.paths.length === 0;
+  element.classList.toggle("empty", empty);
+  if (empty) {
+    Plotly.purge(element);
     element.textContent = NO_BACKTEST;
-    element.classList.add("empty");
     return Promise.resolve();
   }
+  element.textContent = "";
   const traces = [];
   const actual = new Map();
   backtest.paths.forEach((path, index) => {
@@ -157,21 +164,22 @@ function drawBacktest(element, backtest) {
   return Plotly.react(element, traces, LAYOUT, CONFIG);
 }
 
-// The forecast from `start` to `end` (both on the asset's grid), asked for in pieces of at most
-// `perRequest` points, joined into one set of columns.
-async function getRange(asset, start, end, perRequest = POINTS_PER_REQUEST) {
-  const step = seconds(asset.interval) * 1000;
-  const pieces = [];
-  for (let from = start; from <= end; from += perRequest * step) {
-    const to = Math.min(end, from + (perRequest - 1) * step);
-    const query = `start=${encodeURIComponent(iso(from))}&end=${encodeURIComponent(iso(to))}`;
-    pieces.push(getJson(`${asset.links.range}?${query}`));
-  }
-  const answers = await Promise.all(pieces);
-  const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
-  return Object.fromEntries(
-    columns.map((name) => [name, answers.flatMap((answer) => answer[name])]),
+// The finest step, a whole multiple of `interval`, at which `start` to `end` (milliseconds)
+// holds at most POINTS_PER_REQUEST points.
+function stepFor(interval, start, end) {
+  const base = seconds(interval);
+  const fitting = STEPS.filter((step) => seconds(step) % base === 0).find(
+    (step) => (end - start) / (seconds(step) * 1000) + 1 <= POINTS_PER_REQUEST,
   );
+  return fitting || STEPS.at(-1);
+}
+
+// The forecast from `start` to `end` (milliseconds), at the finest step that fits one request.
+async function getRange(asset, start, end) {
+  const query = new URLSearchParams({
+    start: iso(start), end: iso(end), step: stepFor(asset.interval, start, end),
+  });
+  return getJson(`${asset.links.range}?${query}`);
 }
 
 function showCard(asset) {
@@ -208,11 +216,19 @@ async function showCandles(asset, interval) {
   chart.dataset.interval = interval;
 }
 
+// 90 days of history at the asset's own interval, and a year of forecast after the last bar at
+// the step that fits (4h for hourly bars), drawn as one series.
 async function showForecast(asset) {
   const chart = document.getElementById("forecast-chart");
   const lastBar = Date.parse(asset.last_bar);
-  const start = Math.max(Date.parse(asset.valid_from), lastBar - CHART_DAYS * DAY_MS);
-  const series = await getRange(asset, start, Date.parse(asset.grid_end));
+  const from = Math.max(Date.parse(asset.valid_from), lastBar - HISTORY_DAYS * DAY_MS);
+  const after = lastBar + seconds(asset.interval) * 1000;
+  const until = Math.min(Date.parse(asset.valid_until), lastBar + FORECAST_DAYS * DAY_MS);
+  const pieces = await Promise.all([getRange(asset, from, lastBar), getRange(asset, after, until)]);
+  const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
+  const series = Object.fromEntries(
+    columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]),
+  );
   const marks = [
     { x: asset.last_bar, text: "last bar", color: COLORS.lastBar },
     { x: new Date().toISOString(), text: "today", color: COLORS.today },
@@ -221,11 +237,25 @@ async function showForecast(asset) {
   chart.dataset.asset = asset.asset;
 }
 
+// The asset's own backtest: its past forecasts, its scores and the sentence that sums them up.
+async function showBacktest(asset) {
+  const chart = document.getElementById("backtest-chart");
+  const [card, backtest] = await Promise.all([
+    getJson(asset.links.model), getJson(asset.links.backtest),
+  ]);
+  document.getElementById("backtest-symbol").textContent = card.symbol;
+  showScores(card);
+  await drawBacktest(chart, backtest);
+  chart.dataset.asset = asset.asset;
+}
+
 async function showAsset(asset) {
   showCard(asset);
   const intervals = document.getElementById("candle-interval");
   offerIntervals(intervals, asset);
-  await Promise.all([showForecast(asset), showCandles(asset, intervals.value)]);
+  await Promise.all([
+    showForecast(asset), showCandles(asset, intervals.value), showBacktest(asset),
+  ]);
 }
 
 // How the model fared against the naive forecast at one horizon: "better", "tie" or "worse",
@@ -322,12 +352,7 @@ function reportFailure(error) {
 
 async function main() {
   const select = document.getElementById("asset-select");
-  const backtestChart = document.getElementById("backtest-chart");
-  const [catalog, backtest, card] = await Promise.all([
-    getJson(select.dataset.url),
-    getJson(backtestChart.dataset.url),
-    getJson(document.getElementById("scores").dataset.url),
-  ]);
+  const catalog = await getJson(select.dataset.url);
   const assets = new Map(catalog.assets.map((asset) => [asset.asset, asset]));
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
@@ -351,8 +376,7 @@ async function main() {
   document.getElementById("candle-interval").addEventListener("change", (event) => {
     showCandles(assets.get(select.value), event.target.value).catch(reportFailure);
   });
-  showScores(card);
-  await Promise.all([showAsset(assets.get(select.value)), drawBacktest(backtestChart, backtest)]);
+  await showAsset(assets.get(select.value));
 }
 
 main().catch(reportFailure);
