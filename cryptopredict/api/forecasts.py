@@ -53,6 +53,10 @@ ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
 }
+RANGE_OUT_OF_REACH = (
+    "Out of range: a date outside the valid range (the detail names it), a `step` that is no "
+    "whole multiple of the data's interval, or too many points."
+)
 ASSET_ERRORS = {**ERRORS, 404: "No such asset is served; the detail names the served ones."}
 BITCOIN_ERRORS = {
     **ERRORS,
@@ -160,12 +164,11 @@ def _nullable(values: np.ndarray) -> list[float | None]:
 
 
 def _range_answers(errors: dict[int, str]) -> dict[str, Any]:
-    step = "a `step` that is no whole multiple of the data's interval, or too many points."
     return answers(
         "Every grid point in the range (or every `step`).",
         "ForecastPoints",
         content={"text/csv": {"schema": {"type": "string"}}},
-        errors={**errors, 422: errors[422].replace("or too many points.", step)},
+        errors={**errors, 422: RANGE_OUT_OF_REACH},
     )
 
 

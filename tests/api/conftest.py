@@ -239,16 +239,26 @@ def artifacts(artifact_dir) -> dict[str, Artifact]:
 def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
     """The BTC/USD artifact as `train.py --no-backtest` writes it: no summary and no paths."""
     out = tmp_path_factory.mktemp("no-backtest")
-    artifact = artifacts["btc-usd"]
+    return rewrite(
+        artifacts["btc-usd"],
+        out,
+        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
+        manifest={"metrics": None},
+    )
+
+
+def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
+    """`artifact` written again under `out`, with `changes`: `grid`, `history` or `backtest` in
+    place of its own, `manifest` keys over its own."""
     written = artifact.manifest_json.items()
     manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
     write_artifact(
         out,
         model=artifact.load_model(),
-        grid=artifact.grid,
-        history=artifact.history,
-        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
-        manifest={**manifest, "metrics": None},
+        grid=changes.get("grid", artifact.grid),
+        history=changes.get("history", artifact.history),
+        backtest=changes.get("backtest", artifact.backtest),
+        manifest={**manifest, **changes.get("manifest", {})},
     )
     return out
 
