@@ -47,8 +47,8 @@ def test_every_asset_and_candle_interval_draws_data(chromium, served, reports):
             slug = asset["asset"]
             if page.locator("#asset-select").input_value() != slug:
                 page.locator("#asset-select").select_option(slug)
-            _wait(page, f"#forecast-chart[data-asset='{slug}']")
-            _wait(page, f"#candles-chart[data-asset='{slug}']")
+            for chart in CHARTS:
+                _wait(page, f"{chart}[data-asset='{slug}']")
             intervals = page.locator("#candle-interval option").all_inner_texts()
             assert intervals == _offered(asset), f"{slug}: offers {intervals}"
             for interval in intervals:
@@ -101,8 +101,12 @@ def _check_view(page, asset: dict, view: str) -> None:
         assert page.eval_on_selector(chart, DRAWN) >= 1, f"{view}: {chart} drew nothing"
     forecast = page.eval_on_selector("#forecast-chart", TRACES)
     model = next(trace for trace in forecast if trace["name"] == "model")
-    assert _time(model["last"]) == _time(asset["grid_end"]), f"{view}: the forecast stops short"
-    assert _time(model["first"]) <= _time(asset["last_bar"]) - timedelta(days=89), view
+    last_bar = _time(asset["last_bar"])
+    year_ahead = min(_time(asset["valid_until"]), last_bar + timedelta(days=365))
+    assert _time(model["last"]) > year_ahead - timedelta(days=1), f"{view}: stops short"
+    assert _time(model["first"]) <= last_bar - timedelta(days=89), view
+    assert page.locator("#backtest-symbol").inner_text() == asset["symbol"], view
+    assert f"the {asset['symbol']} model" in page.locator("#verdict").inner_text(), view
     marks = page.eval_on_selector(
         "#forecast-chart", "element => element.layout.annotations.map(a => a.text)"
     )

@@ -93,6 +93,19 @@ def test_the_pages_answer_get_and_refuse_other_methods(served, page, media):
     _is_error(requests.post(served.url + page, timeout=60), 405, f"POST {page}")
 
 
+def test_health_and_metrics_name_every_served_asset(served):
+    slugs = [asset["asset"] for asset in served.assets]
+    health = served.get("/healthz").json()
+    assert [entry["asset"] for entry in health["assets"]] == slugs
+    assert health["asset"] == served.catalog["default"]
+    metrics = served.get("/metrics").text
+    for asset in served.assets:
+        info = f'cryptopredict_model_info{{asset="{asset["asset"]}",'
+        assert info in metrics, f"no model_info for {asset['asset']}"
+        for gauge in ("cryptopredict_model_age_seconds", "cryptopredict_data_age_seconds"):
+            assert f'{gauge}{{asset="{asset["asset"]}"}}' in metrics, gauge
+
+
 def test_an_unknown_route_is_a_json_404(served):
     _is_error(served.get("/no/such/route"), 404, "/no/such/route")
 
