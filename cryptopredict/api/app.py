@@ -10,7 +10,7 @@ from http import HTTPStatus
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cryptopredict.api import assets, candles, forecasts, model_card, pages
+from cryptopredict.api import assets, candles, forecasts, live, model_card, pages
 from cryptopredict.api.assets import Catalog
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import BITCOIN, FastBitcoin
@@ -39,11 +39,16 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.register_blueprint(forecasts.bitcoin_blueprint(catalog, **ranges))
     app.register_blueprint(forecasts.blueprint(catalog, **ranges))
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
+    minutes = live.LiveMinutes(settings.database_url)
     app.register_blueprint(
         candles.blueprint(
-            catalog, cache_seconds=cache_seconds, max_points=settings.candles_max_points
+            catalog,
+            cache_seconds=cache_seconds,
+            max_points=settings.candles_max_points,
+            live=minutes,
         )
     )
+    app.register_blueprint(live.blueprint(catalog, minutes))
     app.register_blueprint(model_card.blueprint(catalog, cache_seconds=cache_seconds))
     app.register_blueprint(model_card.health_blueprint(catalog))
     app.register_blueprint(metrics.blueprint())

@@ -56,7 +56,7 @@ class Catalog:
                 artifact,
                 forecast,
                 PointAnswer(forecast, model_version=artifact.manifest.model_version),
-                CandleSource(artifact),
+                CandleSource.of_artifact(artifact),
             )
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 

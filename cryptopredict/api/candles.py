@@ -11,7 +11,14 @@ from flask import Response, request
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import multiple_of, output_format, parse_epoch, query, single
+from cryptopredict.api.query import (
+    multiple_of,
+    output_format,
+    parse_epoch,
+    parse_interval,
+    query,
+    single,
+)
 from cryptopredict.api.responses import (
     csv_response,
     iso_dates,
@@ -20,34 +27,46 @@ from cryptopredict.api.responses import (
     public_cache,
     show_epoch,
 )
-from cryptopredict.artifact import Artifact, ArtifactError
+from cryptopredict.artifact import Artifact, ArtifactError, BarHistory
 from cryptopredict.candles import Candles, Interval, IntervalError, aggregate
 
 if TYPE_CHECKING:
     from cryptopredict.api.assets import Catalog
+    from cryptopredict.api.live import LiveMinutes
 
 DEFAULT_COUNT = 90  # candles answered when no `start` is given
 COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
 ERRORS = {
     400: "Malformed input: a repeated or unparsable parameter, or an unknown format.",
     404: "No such asset is served; the detail names the served ones.",
-    422: "An interval finer than the stored bars or no multiple of them, `start` after `end`, a "
-    "range outside the history, or too many candles.",
+    422: "An interval finer than the stored bars or no multiple of them (with no live minute "
+    "bars to serve it from), `start` after `end`, a range outside the history (or, for an "
+    "interval served from the minutes, outside their window, which the detail names), or too "
+    "many candles.",
 }
 
 
 class CandleSource:
-    """One artifact's history, ready to aggregate."""
+    """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
 
-    def __init__(self, artifact: Artifact) -> None:
-        try:
-            self.stored = Interval.parse(artifact.manifest.interval)
-        except IntervalError as error:
-            raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
-        self.symbol = artifact.manifest.symbol
-        self.history = artifact.history
+    def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
+        self.stored = stored
+        self.symbol = symbol
+        self.history = history
         self.first_bar = int(self.history.ds[0])
         self.last_bar = int(self.history.ds[-1])
+
+    @classmethod
+    def of_artifact(cls, artifact: Artifact) -> CandleSource:
+        try:
+            stored = Interval.parse(artifact.manifest.interval)
+        except IntervalError as error:
+            raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
+        return cls(artifact.history, stored, artifact.manifest.symbol)
+
+    def interval(self, text: str) -> Interval:
+        """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
+        return multiple_of("interval", text, self.stored)
 
     def check(self, start: float, end: float) -> None:
         if start > end:
@@ -71,7 +90,21 @@ class CandleSource:
         return aggregate(self.history.rows(int(lo), int(hi)), self.stored, interval)
 
 
-def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
+def check_count(
+    first: int, last: int, interval: Interval, *, start: float, end: float, max_points: int
+) -> None:
+    """TooManyPointsError when more than `max_points` candles open from `first` to `last`."""
+    count = max(0, (last - first) // interval.seconds + 1)
+    if count > max_points:
+        raise TooManyPointsError(
+            f"{show_epoch(start)} to {show_epoch(end)} holds {count} {interval} candles; at most "
+            f"{max_points} per request, so narrow the range or widen the interval"
+        )
+
+
+def blueprint(
+    catalog: Catalog, *, cache_seconds: int, max_points: int, live: LiveMinutes | None = None
+) -> Blueprint:
     bp = Blueprint("candles", __name__, description="Price candles from the stored bars.")
     cache = public_cache(cache_seconds)
     served_slugs = [served.slug for served in catalog]
@@ -93,7 +126,10 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         "1970-01-01 UTC (1d is the UTC day), weeks on Monday 00:00 UTC. `complete` is false "
         "for a candle missing any bar of its period (a gap, or the last, still running "
         f"period); periods with no bar give no candle. At most {max_points} candles per "
-        "request (422 above).",
+        "request (422 above). Where the collector stores live minute bars (`/live` lists their "
+        "window), intervals the stored bars cannot give, such as 1m, 5m or 10m (any whole "
+        "number of minutes), are aggregated from those minutes over their window, and are "
+        "never cached (`Cache-Control: no-cache`); `stored_interval` is then `1m`.",
     )
     def candles(asset: str) -> Response:
         """Candles of the price history"""
@@ -102,30 +138,30 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         args = query(request.environ)
         form = output_format(args)
         asked = single(args, "interval", required=False)
-        interval = source.stored if asked is None else multiple_of("interval", asked, source.stored)
+        interval = source.stored if asked is None else parse_interval("interval", asked)
         start_text = single(args, "start", required=False)
         end_text = single(args, "end", required=False)
-        end = source.last_bar if end_text is None else parse_epoch("end", end_text)
-        if start_text is None:
-            last_open = interval.open_time(min(end, source.last_bar))
-            start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
+        start = None if start_text is None else parse_epoch("start", start_text)
+        end = None if end_text is None else parse_epoch("end", end_text)
+        answer_cache = cache
+        if live is not None and not interval.is_multiple_of(source.stored):
+            source, start, end = live.minutes_for(served, interval, start, end, max_points)
+            answer_cache = live.cache
         else:
-            start = parse_epoch("start", start_text)
-        source.check(start, end)
+            interval = source.interval(interval.label)
+            end = source.last_bar if end is None else end
+            if start is None:
+                last_open = interval.open_time(min(end, source.last_bar))
+                start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
+            source.check(start, end)
         first, last = source.slots(interval, start, end)
-        count = max(0, (last - first) // interval.seconds + 1)
-        if count > max_points:
-            raise TooManyPointsError(
-                f"{show_epoch(start)} to {show_epoch(end)} holds {count} {interval} "
-                f"candles; at most {max_points} per request, so narrow the range or widen the "
-                "interval"
-            )
+        check_count(first, last, interval, start=start, end=end, max_points=max_points)
         result = source.aggregate(interval, first, last)
         columns = [getattr(result, name).tolist() for name in COLUMNS]
         if form == "csv":
             rows = zip(iso_dates(result.ds), *columns, result.complete.tolist(), strict=True)
             name = f"{served.slug}-candles-{interval}.csv"
-            return csv_response(("date", *COLUMNS, "complete"), rows, cache=cache, name=name)
+            return csv_response(("date", *COLUMNS, "complete"), rows, cache=answer_cache, name=name)
         return json_response(
             {
                 "asset": served.slug,
@@ -139,7 +175,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
                 **dict(zip(COLUMNS, columns, strict=True)),
                 "complete": result.complete.tolist(),
             },
-            cache=cache,
+            cache=answer_cache,
         )
 
     return bp

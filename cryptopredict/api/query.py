@@ -81,13 +81,18 @@ def parse_epoch(name: str, text: str) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
+def parse_interval(name: str, text: str) -> Interval:
+    """The interval in query parameter `name`; BadRequestError unless it is one."""
+    try:
+        return Interval.parse(text)
+    except IntervalError as error:
+        raise BadRequestError(f"{name}={error}") from None
+
+
 def multiple_of(name: str, text: str, base: Interval) -> Interval:
     """The interval in query parameter `name`: BadRequestError unless it is an interval,
     UnsupportedIntervalError unless it is a whole multiple of the stored `base` bars'."""
-    try:
-        wanted = Interval.parse(text)
-    except IntervalError as error:
-        raise BadRequestError(f"{name}={error}") from None
+    wanted = parse_interval(name, text)
     if not wanted.is_multiple_of(base):
         finer = "finer than" if wanted.seconds < base.seconds else "no multiple of"
         raise UnsupportedIntervalError(

@@ -114,8 +114,9 @@ class CandlesQuery(Schema):
         validate=validate.Regexp(INTERVAL_PATTERN),
         metadata={
             "description": "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
-            "multiple of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`. "
-            "Default: the stored interval.",
+            "multiple of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`; "
+            "or, where live minute bars are stored (`/live`), any whole number of minutes, "
+            "e.g. `1m`, `5m`, `10m`, over their window. Default: the stored interval.",
             "example": "1d",
         },
     )
@@ -278,4 +279,60 @@ class Health(AssetHealth):
     status = fields.String(required=True, validate=validate.OneOf(["ok"]))
     assets = fields.List(
         fields.Nested(AssetHealth), required=True, metadata={"description": "Every served asset."}
+    )
+
+
+class PriceForecast(Schema):
+    date = fields.DateTime(required=True, metadata={"description": "The instant: the close."})
+    available = fields.Boolean(
+        required=True,
+        metadata={"description": "Whether the served forecast covers that instant."},
+    )
+    detail = fields.String(metadata={"description": "Why not, when it does not."})
+    prediction = fields.Float(metadata={"description": f"The forecast then, {PRICE}."})
+    prediction_low = fields.Float(metadata={"description": "Lower end of the band."})
+    prediction_high = fields.Float(metadata={"description": "Upper end of the band."})
+    interval_width = fields.Float(metadata={"description": "Share the band should hold."})
+    position = fields.String(
+        validate=validate.OneOf(["below", "inside", "above"]),
+        metadata={"description": "Where the price sits against the band."},
+    )
+    model_version = fields.String()
+
+
+class Price(Schema):
+    asset = fields.String(required=True)
+    symbol = fields.String(required=True)
+    date = fields.DateTime(required=True, metadata={"description": "Open time of the minute."})
+    close_time = fields.DateTime(required=True, metadata={"description": "When it closed."})
+    price = fields.Float(required=True, metadata={"description": "The minute's close."})
+    open = fields.Float(required=True)
+    high = fields.Float(required=True)
+    low = fields.Float(required=True)
+    close = fields.Float(required=True)
+    volume = fields.Float(required=True, metadata={"description": "Volume, in the asset."})
+    vwap = fields.Float(required=True, metadata={"description": "Volume-weighted price."})
+    age_seconds = fields.Float(
+        required=True, metadata={"description": "Seconds since the minute closed."}
+    )
+    forecast = fields.Nested(PriceForecast, required=True)
+
+
+class MinuteWindow(Schema):
+    first = fields.DateTime(required=True, metadata={"description": "The first stored minute."})
+    last = fields.DateTime(required=True, metadata={"description": "The last stored minute."})
+    count = fields.Integer(required=True, metadata={"description": "Minutes stored."})
+
+
+class LiveStatus(Schema):
+    assets = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(MinuteWindow),
+        required=True,
+        metadata={"description": "Per served asset with minute bars, their window."},
+    )
+    detail = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Why no asset has minute bars, when none has; else null."},
     )

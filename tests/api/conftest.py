@@ -264,8 +264,9 @@ def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
 
 
 @pytest.fixture
-def settings(artifact_dir) -> Settings:
-    return Settings(model_dir=artifact_dir)
+def settings(artifact_dir, tmp_path) -> Settings:
+    # No minute database unless a test makes one (the default, .cache/market.db, may exist).
+    return Settings(model_dir=artifact_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
 
 
 @pytest.fixture
@@ -339,7 +340,9 @@ def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(artifact_dir, tmp_path_factory) -> Iterator[LiveServer]:
-    server = start_server(artifact_dir, tmp_path_factory.mktemp("live") / "api.log")
+    logs = tmp_path_factory.mktemp("live")
+    # No minute database (the default, .cache/market.db, may exist on a developer's machine).
+    server = start_server(artifact_dir, logs / "api.log", DATABASE_URL=f"sqlite:///{logs}/none.db")
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)

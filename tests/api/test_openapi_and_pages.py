@@ -20,6 +20,8 @@ OPERATIONS = [
     "/model/{asset}/backtest",
     "/healthz",
     "/metrics",
+    "/live",
+    "/price/{asset}",
 ]
 ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
 MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest"]

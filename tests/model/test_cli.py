@@ -48,7 +48,7 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys):
     [
         (["--csv", "/nonexistent.csv", "--interval", "1d"], "no such file: /nonexistent.csv"),
         (["--source", "snapshot", "--require-fresh", "6"], "does not accept the embedded snapshot"),
-        (["--source", "snapshot", "--interval", "90m"], "no 90m data"),
+        (["--source", "snapshot", "--asset", "eth-usd", "--interval", "90m"], "no 90m data"),
     ],
 )
 def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, caplog):
