@@ -1,11 +1,16 @@
-"""The end-to-end checks run against `python api.py` serving the real model (`training.py`).
+"""The end-to-end checks run against `python api.py` serving the real model (`training.py`),
+beside a minute-bar database holding the embedded minute sample, replayed to end now (as
+`make live` does, all at once), so that the live routes and panel have data.
 
 Run by `make e2e` (`pytest tests/e2e --e2e`); `make test` leaves this directory out.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +23,7 @@ from tests.api.conftest import LiveServer, start_server
 from tests.e2e.training import ROOT, trained_artifacts
 
 REPORTS = ROOT / "reports" / "e2e"
+MINUTES = ROOT / "data" / "btc-usd-1m.csv.gz"
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,22 @@ def reports() -> Path:
 
 
 @pytest.fixture(scope="session")
-def live(model_dir, reports) -> Iterator[LiveServer]:
-    server = start_server(model_dir, reports / "api.log")
+def minute_database(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('minutes') / 'market.db'}"
+    replay = ["--replay", str(MINUTES), "--play-minutes", "0"]
+    subprocess.run(
+        [sys.executable, "-m", "cryptopredict.collect", *replay],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+    return url
+
+
+@pytest.fixture(scope="session")
+def live(model_dir, reports, minute_database) -> Iterator[LiveServer]:
+    server = start_server(model_dir, reports / "api.log", DATABASE_URL=minute_database)
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)

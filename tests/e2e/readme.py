@@ -1,8 +1,10 @@
 """The request examples and the routes README.md documents, read from it so that the checks
 follow the README and cannot drift from it.
 
-- `curl_examples`: every `$ curl URL` in a fenced block, with the answer printed under it;
-- `inline_examples`: every concrete request in inline code, such as `/bitcoin?date=2026-08-01`;
+- `curl_examples`: every `$ curl URL` (or `GET /path`) in a fenced block, with the answer
+  printed under it;
+- `inline_examples`: every concrete request to a documented route in inline code, such as
+  `/bitcoin?date=2026-08-01`;
 - `documented_routes`: the first column of the table under "### Endpoints".
 """
 
@@ -16,8 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 README = Path(__file__).parents[2] / "README.md"
-FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-CURL = re.compile(r"^\$ curl (?:-[a-zA-Z]+ )*'?(https?://[^'\s]+)'?\s*$")
+FENCE = re.compile(r"^ *```[a-z]*\n(.*?)^ *```", re.MULTILINE | re.DOTALL)  # also in lists
+REQUEST = re.compile(r"^(?:\$ curl (?:-[a-zA-Z]+ )*'?(https?://[^'\s]+)'?|GET (/\S*))\s*$")
 INLINE = re.compile(r"`(/[a-z0-9/._-]*\?[^`\s]+)`")
 TABLE_CELL = re.compile(r"`([^`]+)`")
 # What the README writes for "any value here": `...` in place of list items, object members or
@@ -40,17 +42,17 @@ def curl_examples(text: str | None = None) -> list[Example]:
     examples = []
     for block in FENCE.finditer(text):
         first_line = text.count("\n", 0, block.start(1)) + 1
-        lines = block.group(1).splitlines()
+        lines = [line.strip() for line in block.group(1).splitlines()]
         for index, line in enumerate(lines):
-            found = CURL.match(line)
+            found = REQUEST.match(line)
             if not found:
                 continue
             answer = []
             for following in lines[index + 1 :]:
-                if following.startswith("$ "):
+                if REQUEST.match(following):
                     break
                 answer.append(following)
-            url = urlsplit(found.group(1))
+            url = urlsplit(found.group(1) or found.group(2))
             request = url.path + (f"?{url.query}" if url.query else "")
             shown = parse_shown(" ".join(answer)) if answer else None
             examples.append(Example(request, first_line + index, shown))
@@ -58,13 +60,17 @@ def curl_examples(text: str | None = None) -> list[Example]:
 
 
 def inline_examples(text: str | None = None) -> list[Example]:
-    """Requests in inline code whose every parameter has a concrete value (not `D`, not empty)."""
+    """Requests in inline code to a route of the Endpoints table whose every parameter has a
+    concrete value (not `D`, not empty, not `...`)."""
     text = README.read_text() if text is None else text
+    routes = [_route_pattern(route) for route in documented_routes(text)]
     examples = []
     for found in INLINE.finditer(text):
         request = found.group(1)
-        params = parse_qsl(urlsplit(request).query, keep_blank_values=True)
-        if params and all(value and not value.isupper() for _, value in params):
+        url = urlsplit(request)
+        params = parse_qsl(url.query, keep_blank_values=True)
+        concrete = all(value and not value.isupper() and "..." not in value for _, value in params)
+        if params and concrete and any(route.fullmatch(url.path) for route in routes):
             line = text.count("\n", 0, found.start()) + 1
             examples.append(Example(request, line))
     return examples
@@ -80,6 +86,11 @@ def documented_routes(text: str | None = None) -> set[str]:
             first_cell = row.split("|")[1]
             routes.update(cell.split("?")[0] for cell in TABLE_CELL.findall(first_cell))
     return routes
+
+
+def _route_pattern(route: str) -> re.Pattern[str]:
+    """`/forecast/{asset}` as a pattern matching `/forecast/eth-usd`."""
+    return re.compile(re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(route)))
 
 
 def parse_shown(answer: str) -> Any:

@@ -1,6 +1,7 @@
 """The dashboard on the real model, in Debian's chromium: every asset, every candle interval it
-offers. Each view must draw data in every chart and show no error; a screenshot of each is saved
-as `reports/e2e/<asset>-<interval>.png`.
+offers, and the live panel's, where the asset has minute bars. Each view must draw data in every
+chart and show no error; a screenshot of each is saved as `reports/e2e/<asset>-<interval>.png`
+(`<asset>-live-<interval>.png` for the live panel).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from tests.browser import CHROMIUM, launched_chromium, watched_page
 
 CHARTS = ("#forecast-chart", "#candles-chart", "#backtest-chart")
+LIVE = ("1m", "5m", "10m")  # the live panel's candle intervals
 VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 60_000
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -39,6 +41,7 @@ def chromium() -> Iterator:
 
 
 def test_every_asset_and_candle_interval_draws_data(chromium, served, reports):
+    with_minutes = served.get("/live").json()["assets"]
     saved = []
     with watched_page(chromium, viewport=VIEWPORT) as browser:
         page = browser.page
@@ -60,9 +63,36 @@ def test_every_asset_and_candle_interval_draws_data(chromium, served, reports):
                 path = reports / f"{view}.png"
                 page.screenshot(path=str(path), full_page=True)
                 saved.append(path.name)
+            saved += _live_views(page, slug, slug in with_minutes, reports)
         assert browser.blocked == []
         assert browser.problems == []
-    assert len(saved) == sum(len(_offered(asset)) for asset in served.assets), saved
+    views = sum(len(_offered(asset)) for asset in served.assets) + len(LIVE) * len(with_minutes)
+    assert len(saved) == views, saved
+
+
+def _live_views(page, slug: str, has_minutes: bool, reports) -> list[str]:
+    """The live panel at each candle interval it offers, where the asset has minute bars;
+    hidden where it has none."""
+    if not has_minutes:
+        _wait(page, "#live[hidden]")
+        return []
+    _wait(page, f"#live[data-asset='{slug}']:not([hidden])")
+    assert page.locator("#live-interval option").all_inner_texts() == list(LIVE)
+    saved = []
+    for interval in LIVE:
+        if page.locator("#live-interval").input_value() != interval:
+            page.locator("#live-interval").select_option(interval)
+        _wait(page, f"#live-chart[data-interval='{interval}']")
+        age = page.locator("#live-age").inner_text()
+        assert age.endswith("ago"), f"{slug} live {interval}: {age}"
+        assert re.search(r"is (below|inside|above)$", page.locator("#live-band").inner_text())
+        candles = page.eval_on_selector("#live-chart", TRACES)
+        assert candles[0]["points"] >= 2, f"{slug} live {interval}: {candles}"
+        assert page.eval_on_selector("#live-chart", DRAWN) >= 1, f"{slug} live {interval}"
+        path = reports / f"{slug}-live-{interval}.png"
+        page.screenshot(path=str(path), full_page=True)
+        saved.append(path.name)
+    return saved
 
 
 def test_the_scores_are_ordered_by_horizon_and_summed_up_in_a_sentence(chromium, served):

@@ -357,20 +357,18 @@ async function main() {
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
   select.value = assets.has(wanted) ? wanted : catalog.default;
-  const show = () => {
-    document.getElementById("status").textContent = "";
-    showAsset(assets.get(select.value)).catch(reportFailure);
-  };
   select.addEventListener("change", () => {
     window.history.replaceState(null, "", `#${select.value}`);
-    show();
+    document.getElementById("status").textContent = "";
+    showAsset(assets.get(select.value)).catch(reportFailure);
   });
-  // An address edited to another asset's, or a link to one, switches to it.
+  // An address edited to another asset's, or a link to one, switches to it, as choosing it
+  // does (every panel listening to the selector follows).
   window.addEventListener("hashchange", () => {
     const slug = window.location.hash.slice(1);
     if (assets.has(slug) && slug !== select.value) {
       select.value = slug;
-      show();
+      select.dispatchEvent(new Event("change"));
     }
   });
   document.getElementById("candle-interval").addEventListener("change", (event) => {
