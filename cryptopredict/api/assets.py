@@ -56,7 +56,7 @@ class Catalog:
                 artifact,
                 forecast,
                 PointAnswer(forecast, model_version=artifact.manifest.model_version),
-                CandleSource.of_artifact(artifact),
+                CandleSource(artifact.history, forecast.interval, artifact.manifest.symbol),
             )
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 

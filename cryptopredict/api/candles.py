@@ -27,8 +27,8 @@ from cryptopredict.api.responses import (
     public_cache,
     show_epoch,
 )
-from cryptopredict.artifact import Artifact, ArtifactError, BarHistory
-from cryptopredict.candles import Candles, Interval, IntervalError, aggregate
+from cryptopredict.artifact import BarHistory
+from cryptopredict.candles import Candles, Interval, aggregate
 
 if TYPE_CHECKING:
     from cryptopredict.api.assets import Catalog
@@ -55,14 +55,6 @@ class CandleSource:
         self.history = history
         self.first_bar = int(self.history.ds[0])
         self.last_bar = int(self.history.ds[-1])
-
-    @classmethod
-    def of_artifact(cls, artifact: Artifact) -> CandleSource:
-        try:
-            stored = Interval.parse(artifact.manifest.interval)
-        except IntervalError as error:
-            raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
-        return cls(artifact.history, stored, artifact.manifest.symbol)
 
     def interval(self, text: str) -> Interval:
         """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
