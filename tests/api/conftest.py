@@ -326,7 +326,7 @@ def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
         process = subprocess.Popen(
             [sys.executable, "api.py"], cwd=ROOT, env=environment, stderr=sink, stdout=sink
         )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine takes its time to import and verify
     while time.monotonic() < deadline:
         found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
         if found:
