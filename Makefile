@@ -31,6 +31,7 @@ help:
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
 	@echo "make test   set up .venv and run linters and the whole test suite"
+	@echo "make e2e    train the real model (cached), serve it, check the README, routes, dashboard"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
@@ -106,6 +107,15 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 
 test: lint chromium wrk postgresql
 	$(BIN)/pytest
+
+# `make e2e`: the real model (`train.py --all` on the embedded data, cached under .cache/e2e/
+# while what training reads is unchanged), served by api.py on a free port, checked end to end:
+# the README's request examples, every route per asset, the dashboard in chromium for every
+# asset and candle interval (screenshots in reports/e2e/). .ci/run runs it after `make test`.
+.PHONY: e2e
+e2e: $(VENV)/.test-deps chromium
+	$(BIN)/python -m tests.e2e.training
+	$(BIN)/pytest --e2e tests/e2e
 
 # The browser tests drive Debian's chromium. Installed here when possible (as root, with apt);
 # otherwise the tests are skipped and say why.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
@@ -17,6 +18,28 @@ from cryptopredict.data.frame import Bars
 from cryptopredict.data.snapshot import SnapshotSource
 
 HOUR = Interval.parse("1h")
+E2E = Path(__file__).parent / "e2e"
+
+# Hypothesis draws the same examples on every run, so a commit passes or fails the same way
+# each time; HYPOTHESIS_PROFILE=explore draws new ones (and keeps what fails in .hypothesis/).
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--e2e",
+        action="store_true",
+        help="run the end-to-end checks of tests/e2e on the real model (`make e2e`)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/e2e trains the real model: only `make e2e` (`--e2e`) collects it."""
+    if collection_path == E2E and not config.getoption("--e2e"):
+        return True
+    return None
 
 
 def kill_9_after(script: str, args: list[str], delay: float) -> None:

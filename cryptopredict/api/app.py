@@ -26,12 +26,11 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     """The API over every artifact in `artifacts` (loaded and verified by the caller).
 
     Without a BTC/USD artifact the others are served and `/bitcoin` answers 404
-    `unknown_asset`; `/model`, `/healthz`, `/metrics` and the dashboard's first view describe
-    the catalog's default asset (BTC/USD when served).
+    `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
+    first view describe the catalog's default asset (BTC/USD when served).
     """
     catalog = Catalog(artifacts, max_horizon_days=settings.max_horizon_days)
-    default = catalog.default.artifact
-    metrics = Metrics(default)
+    metrics = Metrics(served.artifact for served in catalog)
     cache_seconds = settings.cache_seconds
 
     app = Flask(__name__)
@@ -50,8 +49,8 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
         )
     )
     app.register_blueprint(live.blueprint(catalog, minutes))
-    app.register_blueprint(model_card.blueprint(default, cache_seconds=cache_seconds))
-    app.register_blueprint(model_card.health_blueprint(default))
+    app.register_blueprint(model_card.blueprint(catalog, cache_seconds=cache_seconds))
+    app.register_blueprint(model_card.health_blueprint(catalog))
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.docs_blueprint(cache_seconds=cache_seconds))
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))

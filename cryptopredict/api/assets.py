@@ -56,7 +56,7 @@ class Catalog:
                 artifact,
                 forecast,
                 PointAnswer(forecast, model_version=artifact.manifest.model_version),
-                CandleSource.of_artifact(artifact),
+                CandleSource(artifact.history, forecast.interval, artifact.manifest.symbol),
             )
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
@@ -86,7 +86,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
         For each asset: its model, the range of its history, how far its forecast is
         precomputed and accepted, and the URLs of its endpoints. `default` is the asset the
-        dashboard opens with and `/model`, `/healthz` and `/metrics` describe.
+        dashboard opens with and `/model` and `/model/backtest` describe.
         """
         return json_response(
             {"default": catalog.default.slug, "assets": [_describe(served) for served in catalog]},
@@ -117,5 +117,7 @@ def _describe(served: ServedAsset) -> dict[str, Any]:
             "forecast": url_for("forecast.forecast_point", asset=served.slug),
             "range": url_for("forecast.forecast_range", asset=served.slug),
             "candles": url_for("candles.candles", asset=served.slug),
+            "model": url_for("model.asset_model", asset=served.slug),
+            "backtest": url_for("model.asset_backtest", asset=served.slug),
         },
     }

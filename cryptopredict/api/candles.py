@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.errors import (
-    BadRequestError,
-    OutOfRangeError,
-    TooManyPointsError,
-    UnsupportedIntervalError,
-)
+from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import output_format, parse_epoch, query, single
+from cryptopredict.api.query import (
+    multiple_of,
+    output_format,
+    parse_epoch,
+    parse_interval,
+    query,
+    single,
+)
 from cryptopredict.api.responses import (
     csv_response,
     iso_dates,
@@ -25,8 +27,8 @@ from cryptopredict.api.responses import (
     public_cache,
     show_epoch,
 )
-from cryptopredict.artifact import Artifact, ArtifactError, BarHistory
-from cryptopredict.candles import Candles, Interval, IntervalError, aggregate
+from cryptopredict.artifact import BarHistory
+from cryptopredict.candles import Candles, Interval, aggregate
 
 if TYPE_CHECKING:
     from cryptopredict.api.assets import Catalog
@@ -44,13 +46,6 @@ ERRORS = {
 }
 
 
-def parse_interval(text: str) -> Interval:
-    try:
-        return Interval.parse(text)
-    except IntervalError as error:
-        raise BadRequestError(f"interval={error}") from None
-
-
 class CandleSource:
     """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
 
@@ -61,24 +56,9 @@ class CandleSource:
         self.first_bar = int(self.history.ds[0])
         self.last_bar = int(self.history.ds[-1])
 
-    @classmethod
-    def of_artifact(cls, artifact: Artifact) -> CandleSource:
-        try:
-            stored = Interval.parse(artifact.manifest.interval)
-        except IntervalError as error:
-            raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
-        return cls(artifact.history, stored, artifact.manifest.symbol)
-
     def interval(self, text: str) -> Interval:
         """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
-        wanted = parse_interval(text)
-        if not wanted.is_multiple_of(self.stored):
-            finer = "finer than" if wanted.seconds < self.stored.seconds else "no multiple of"
-            raise UnsupportedIntervalError(
-                f"interval {wanted} is {finer} the stored {self.stored} bars; use a whole "
-                f"multiple of {self.stored}"
-            )
-        return wanted
+        return multiple_of("interval", text, self.stored)
 
     def check(self, start: float, end: float) -> None:
         if start > end:
@@ -150,7 +130,7 @@ def blueprint(
         args = query(request.environ)
         form = output_format(args)
         asked = single(args, "interval", required=False)
-        interval = source.stored if asked is None else parse_interval(asked)
+        interval = source.stored if asked is None else parse_interval("interval", asked)
         start_text = single(args, "start", required=False)
         end_text = single(args, "end", required=False)
         start = None if start_text is None else parse_epoch("start", start_text)

@@ -24,7 +24,7 @@ from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.grid import DAY, Forecast
 from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import output_format, parse_epoch, query, single
+from cryptopredict.api.query import multiple_of, output_format, parse_epoch, query, single
 from cryptopredict.api.responses import (
     ENCODER,
     csv_response,
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
     from cryptopredict.api.assets import Catalog, ServedAsset
 
-# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the one the dashboard, `/model`,
-# `/healthz` and `/metrics` describe when it is served.
+# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
+# first view, `/model`, the top of `/healthz`) when it is served.
 BITCOIN = "btc-usd"
 BITCOIN_PATH = "/bitcoin"
 # A range without `start` begins this long before its end (or the last bar, if earlier).
@@ -53,11 +53,20 @@ ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
 }
+RANGE_OUT_OF_REACH = (
+    "Out of range: a date outside the valid range (the detail names it), a `step` that is no "
+    "whole multiple of the data's interval, or too many points."
+)
 ASSET_ERRORS = {**ERRORS, 404: "No such asset is served; the detail names the served ones."}
 BITCOIN_ERRORS = {
     **ERRORS,
     404: "No BTC/USD model is served (the server holds other assets only).",
 }
+RANGE_LIMITS = (
+    "With `step`, a whole multiple of the data's interval such as `1d`, only the points that "
+    "open a bar of that width (every day's 00:00 UTC for `1d`), so that a long range fits. At "
+    "most {max_points} points per request (422 above)."
+)
 POINT_DESCRIPTION = """\
 Inside the history, the model's in-sample fit and the observed close (`actual`); past it, the
 served forecast. Values between grid points are interpolated linearly. Every date up to the
@@ -96,18 +105,21 @@ class PointAnswer:
 def range_answer(
     served: ServedAsset, environ: WSGIEnvironment, *, max_points: int, cache: str, csv_name: str
 ) -> Response:
-    """Every grid point from `start` to `end`, as JSON columns or as CSV (`csv_name`)."""
+    """Every grid point from `start` to `end` (or every `step`), as JSON columns or as CSV
+    (`csv_name`)."""
     forecast = served.forecast
     args = query(environ)
     form = output_format(args)
     start_text = single(args, "start", required=False)
     end_text = single(args, "end", required=False)
+    step_text = single(args, "step", required=False)
     start = None if start_text is None else parse_epoch("start", start_text)
     end = None if end_text is None else parse_epoch("end", end_text)
+    every = None if step_text is None else multiple_of("step", step_text, forecast.interval)
     start, end = _range(forecast, start, end)
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
-    points = forecast.series(start, end, max_points)
+    points = forecast.series(start, end, max_points, every)
     prediction, low, high = np.round(points.values, 2).T.tolist()
     actual = _nullable(points.actual)
     if form == "csv":
@@ -117,7 +129,7 @@ def range_answer(
     return json_response(
         {
             "model_version": served.model_version,
-            "interval": served.interval,
+            "interval": (every or forecast.interval).label,
             "interval_width": forecast.interval_width,
             "start": iso_utc(start),
             "end": iso_utc(end),
@@ -153,10 +165,10 @@ def _nullable(values: np.ndarray) -> list[float | None]:
 
 def _range_answers(errors: dict[int, str]) -> dict[str, Any]:
     return answers(
-        "Every grid point in the range.",
+        "Every grid point in the range (or every `step`).",
         "ForecastPoints",
         content={"text/csv": {"schema": {"type": "string"}}},
-        errors=errors,
+        errors={**errors, 422: RANGE_OUT_OF_REACH},
     )
 
 
@@ -182,9 +194,9 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         path=asset_in_path(served_slugs),
         parameters=in_query("ForecastQuery"),
         responses=_range_answers(ASSET_ERRORS),
-        description=f"As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
-        f"its grid (at its data's interval) from `start` to `end`, both included, as JSON "
-        f"columns or as CSV. At most {max_points} points per request (422 above).",
+        description="As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
+        "its grid (at its data's interval) from `start` to `end`, both included, as JSON "
+        f"columns or as CSV. {RANGE_LIMITS.format(max_points=max_points)}",
     )
     def forecast_range(asset: str) -> Response:
         """The forecast of an asset over a range, for charts"""
@@ -216,9 +228,9 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
     @document(
         parameters=in_query("ForecastQuery"),
         responses=_range_answers(BITCOIN_ERRORS),
-        description=f"Every point of the grid (hourly for hourly data) from `start` to `end`, "
-        f"both included, as JSON columns or as CSV. At most {max_points} points per request "
-        "(422 above).",
+        description="Every point of the grid (hourly for hourly data) from `start` to `end`, "
+        "both included, as JSON columns or as CSV. "
+        f"{RANGE_LIMITS.format(max_points=max_points)}",
     )
     def forecast_range() -> Response:
         """The forecast over a range, for charts"""

@@ -2,7 +2,8 @@
 
 The grid reaches from the first bar the model saw to the last bar + the horizon, at the data's
 interval: its points sit on the regular axis `first + index * step`, and values between two
-points are interpolated linearly. Every answer is a few array reads: no model runs here.
+points are interpolated linearly. A range is read at the grid's own spacing or at a coarser
+`every`, a whole multiple of it. Every answer is a few array reads: no model runs here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.responses import iso_utc, show_epoch
 from cryptopredict.artifact import Artifact, ArtifactError
+from cryptopredict.candles import Interval, IntervalError
 
 DAY = 86_400
 
@@ -44,6 +46,15 @@ class Forecast:
         if not np.all(np.diff(grid.ds) == self.step):
             raise ArtifactError(f"{artifact.path}: the grid is not evenly spaced")
         self.grid_end = int(grid.ds[-1])
+        try:
+            self.interval = Interval.parse(artifact.manifest.interval)
+        except IntervalError as error:
+            raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
+        if self.interval.seconds != self.step:
+            raise ArtifactError(
+                f"{artifact.path}: the grid's points are {self.step} s apart, not the "
+                f"manifest's {self.interval}"
+            )
         self.columns = (grid.yhat, grid.yhat_lower, grid.yhat_upper)
         self.size = len(grid.ds)
         self.interval_width = artifact.manifest.interval_width
@@ -120,20 +131,30 @@ class Forecast:
         """How many grid points lie in `[start, end]`."""
         return max(0, self._last_index(end) - self._first_index(start) + 1)
 
-    def series(self, start: float, end: float, max_points: int) -> Points:
-        """Every point in `[start, end]` (both checked), at most `max_points` of them."""
-        count = self.count(start, end)
+    def series(
+        self, start: float, end: float, max_points: int, every: Interval | None = None
+    ) -> Points:
+        """Every point in `[start, end]` (both checked), at most `max_points` of them; with
+        `every` (a whole multiple of the grid's interval), only the points that open an `every`
+        bar: every day's 00:00 UTC for `1d`, as candles of that width open."""
+        if every is None:
+            first, count, stride = self._first_index(start), self.count(start, end), 1
+        else:
+            opens = every.open_time(start, math.ceil)
+            first = self._first_index(opens)
+            count = max(0, (every.open_time(end) - opens) // every.seconds + 1)
+            stride = every.seconds // self.step
         if count > max_points:
             raise TooManyPointsError(
-                f"{iso_utc(start)} to {iso_utc(end)} holds {count} points at "
-                f"{self.step}-second steps; at most {max_points} per request, so narrow the range"
+                f"{iso_utc(start)} to {iso_utc(end)} holds {count} points "
+                f"{every or self.interval} apart; at most {max_points} per request, so narrow "
+                "the range or ask for a coarser step"
             )
-        first = self._first_index(start)
-        stop = first + count
+        index = first + stride * np.arange(count)
         return Points(
-            self.ds_of(np.arange(first, stop)),
-            np.column_stack([column[first:stop] for column in self.columns]),
-            self._actual(first, stop),
+            self.ds_of(index),
+            np.column_stack([column[index] for column in self.columns]),
+            self._actual(index),
         )
 
     def _first_index(self, epoch: float) -> int:
@@ -142,9 +163,9 @@ class Forecast:
     def _last_index(self, epoch: float) -> int:
         return math.floor((epoch - self.first) / self.step)
 
-    def _actual(self, first: int, stop: int) -> np.ndarray:
-        bars = self.bar_at[first:stop]
-        actual = np.full(stop - first, np.nan)
+    def _actual(self, index: np.ndarray) -> np.ndarray:
+        bars = self.bar_at[index]
+        actual = np.full(len(index), np.nan)
         found = np.flatnonzero(bars >= 0)
         actual[found] = self.close[bars[found]]
         return actual

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ access_log = logging.getLogger("cryptopredict.api.access")
 class Metrics:
     """One registry per app, so tests can build many apps in one process."""
 
-    def __init__(self, artifact: Artifact) -> None:
+    def __init__(self, artifacts: Iterable[Artifact]) -> None:
         self.registry = CollectorRegistry()
         labels = ("route", "method", "status")
         self.requests = Counter(
@@ -64,26 +64,35 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        manifest = artifact.manifest
-        created = manifest.created_at.timestamp()
-        Info("cryptopredict_model", "The model being served.", registry=self.registry).info(
-            {
-                "asset": artifact.asset,
-                "model_version": manifest.model_version,
-                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
-            }
+        info = Info(
+            "cryptopredict_model",
+            "The model served for each asset.",
+            ["asset"],
+            registry=self.registry,
         )
-        Gauge(
+        model_age = Gauge(
             "cryptopredict_model_age_seconds",
-            "Seconds since the model was trained.",
+            "Seconds since the asset's model was trained.",
+            ["asset"],
             registry=self.registry,
-        ).set_function(lambda: time.time() - created)
-        last_bar = float(artifact.history.ds[-1])
-        Gauge(
+        )
+        data_age = Gauge(
             "cryptopredict_data_age_seconds",
-            "Seconds since the last bar the model saw.",
+            "Seconds since the last bar the asset's model saw.",
+            ["asset"],
             registry=self.registry,
-        ).set_function(lambda: time.time() - last_bar)
+        )
+        for artifact in artifacts:
+            manifest = artifact.manifest
+            created = manifest.created_at.timestamp()
+            info.labels(artifact.asset).info(
+                {
+                    "model_version": manifest.model_version,
+                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+                }
+            )
+            model_age.labels(artifact.asset).set_function(_age(created))
+            data_age.labels(artifact.asset).set_function(_age(float(artifact.history.ds[-1])))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -112,8 +121,8 @@ class Metrics:
             """Prometheus metrics
 
             `http_requests_total` and `http_request_duration_seconds` by route, method and
-            status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds`,
-            `cryptopredict_model_info`; process memory and CPU.
+            status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds` and
+            `cryptopredict_model_info` by asset (`asset="btc-usd"`); process memory and CPU.
             """
             return Response(
                 generate_latest(self.registry),
@@ -166,6 +175,10 @@ class Observed:
                 access_log.name, logging.INFO, __file__, 0, LINE, args, None
             )
             access_log.handle(record)
+
+
+def _age(since: float) -> Callable[[], float]:
+    return lambda: time.time() - since
 
 
 def _quoted(text: str) -> str:

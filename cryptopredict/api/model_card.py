@@ -1,70 +1,115 @@
-"""`/model` and `/model/backtest`, what the model is and how its past forecasts fared, and
-`/healthz`, which says the API serves and which model."""
+"""`/model/{asset}` and `/model/{asset}/backtest`, what each model is and how its past forecasts
+fared (`/model` and `/model/backtest` are the default asset's), and `/healthz`, which says the
+API serves and which model of each asset."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 
-from cryptopredict.api.openapi import Blueprint, answers, document
+from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document
 from cryptopredict.api.responses import iso_utc, json_response, public_cache, raw_json_response
 from cryptopredict.artifact import Artifact
 
+if TYPE_CHECKING:
+    from cryptopredict.api.assets import Catalog
 
-def blueprint(artifact: Artifact, *, cache_seconds: int) -> Blueprint:
-    bp = Blueprint("model", __name__, description="The model behind the forecast.")
+UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones."}
+
+
+def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
+    bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
-    card = _json({**artifact.manifest_json, "backtest": artifact.backtest.get("summary") or {}})
+    cards = {served.slug: _card(served.artifact) for served in catalog}
+    default = catalog.default.slug
 
     @cache
-    def backtest() -> bytes:
-        return _json(artifact.backtest)
+    def backtest(slug: str) -> bytes:
+        return _json(catalog[slug].artifact.backtest)
 
     @bp.get("/model")
     @document(responses=answers("The manifest and the backtest summary.", "ModelCard"))
     def model() -> Response:
-        """The model card
+        """The default asset's model card
 
-        Versions, the data's range, source and validation report, the training configuration,
-        the post-processing rules, the checksums of every file, and the backtest metrics.
+        As `/model/{asset}`, for the default asset (`/assets` names it: BTC/USD when served).
         """
-        return raw_json_response(card, cache=max_age)
+        return raw_json_response(cards[default], cache=max_age)
 
     @bp.get("/model/backtest")
     @document(responses=answers("The summary and every backtest path.", "Backtest"))
     def model_backtest() -> Response:
-        """Past forecasts against actual prices
+        """The default asset's past forecasts against actual prices
+
+        As `/model/{asset}/backtest`, for the default asset.
+        """
+        return raw_json_response(backtest(default), cache=max_age)
+
+    @bp.get("/model/<asset>")
+    @document(
+        path=asset_in_path(cards),
+        responses=answers(
+            "The manifest and the backtest summary.", "ModelCard", errors=UNKNOWN_ASSET
+        ),
+    )
+    def asset_model(asset: str) -> Response:
+        """The model card of an asset
+
+        Versions, the data's range, source and validation report, the training configuration,
+        the post-processing rules, the checksums of every file, and the backtest metrics.
+        """
+        return raw_json_response(cards[catalog[asset].slug], cache=max_age)
+
+    @bp.get("/model/<asset>/backtest")
+    @document(
+        path=asset_in_path(cards),
+        responses=answers("The summary and every backtest path.", "Backtest", errors=UNKNOWN_ASSET),
+    )
+    def asset_backtest(asset: str) -> Response:
+        """Past forecasts of an asset's model against actual prices
 
         Each path is a forecast made from a past origin, with the prices that followed.
         """
-        return raw_json_response(backtest(), cache=max_age)
+        return raw_json_response(backtest(catalog[asset].slug), cache=max_age)
 
     return bp
 
 
-def health_blueprint(artifact: Artifact) -> Blueprint:
+def health_blueprint(catalog: Catalog) -> Blueprint:
     bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
+    assets = [_health(served.artifact) for served in catalog]
+    default = next(entry for entry in assets if entry["asset"] == catalog.default.slug)
+    answer = {"status": "ok", **default, "assets": assets}
+
+    @bp.get("/healthz")
+    @document(responses=answers("Serving, with each asset's model version.", "Health"))
+    def healthz() -> Response:
+        """Health check
+
+        200 while the API serves. `assets` lists every served asset's model; the top-level
+        `asset` and `model_version` are the default asset's, which tell a deploy which model
+        is live.
+        """
+        return json_response(answer)
+
+    return bp
+
+
+def _card(artifact: Artifact) -> bytes:
+    return _json({**artifact.manifest_json, "backtest": artifact.backtest.get("summary") or {}})
+
+
+def _health(artifact: Artifact) -> dict[str, Any]:
     manifest = artifact.manifest
-    answer = {
-        "status": "ok",
+    return {
         "asset": artifact.asset,
         "model_version": manifest.model_version,
         "created_at": iso_utc(manifest.created_at.timestamp()),
         "data_last": iso_utc(int(artifact.history.ds[-1])),
     }
-
-    @bp.get("/healthz")
-    @document(responses=answers("Serving, with the model version.", "Health"))
-    def healthz() -> Response:
-        """Health check
-
-        200 while the API serves; `model_version` tells a deploy which model is live.
-        """
-        return json_response(answer)
-
-    return bp
 
 
 def _json(value: object) -> bytes:

@@ -19,8 +19,8 @@ from cryptopredict.api.query import DATE_EXAMPLES
 
 View = TypeVar("View", bound=Callable[..., Any])
 DESCRIPTION = f"""\
-Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models
-retrained every six hours, and candles of the price history.
+Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models,
+and candles of the price history; `/assets` says when each model was trained and on which bars.
 
 Every answer comes from a grid precomputed to the horizon (deterministic, well under a
 millisecond). Dates are `YYYY-MM-DD` or ISO-8601 datetimes such as {DATE_EXAMPLES} (UTC when no

@@ -1,9 +1,10 @@
 """The pages: `/`, the dashboard (any served asset's history and forecast with the band, its
-candles, and the default model's past forecasts against prices); `/docs`, Swagger UI over
+candles, and its model's past forecasts against prices); `/docs`, Swagger UI over
 `/openapi.json`, the document generated from the code; and the browser files they load.
 
 The dashboard shows the default asset's card; `dashboard.js` lists the assets from `/assets`
-and draws the selected one's charts from `/forecast/{asset}/range` and `/candles/{asset}`.
+and draws the selected one's charts from `/forecast/{asset}/range`, `/candles/{asset}`,
+`/model/{asset}` and `/model/{asset}/backtest`.
 Third-party browser files are served from this server (no CDN), from `vendor/`: the pages work
 offline.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -71,17 +72,11 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         "last": iso_utc(forecast.last_bar),
         "forecast_end": iso_utc(forecast.end),
         "interval_width": forecast.interval_width,
-        "summary": _summary_rows(artifact.backtest.get("summary") or {}),
     }
 
     @bp.get("/")
     def dashboard() -> Response:
-        page = render_template(
-            "dashboard.html",
-            card=card,
-            assets_url=url_for("assets.assets"),
-            backtest_url=url_for("model.model_backtest"),
-        )
+        page = render_template("dashboard.html", card=card, assets_url=url_for("assets.assets"))
         return page_headers(Response(page, mimetype="text/html"), csp=DASHBOARD_CSP, cache=max_age)
 
     @bp.get("/vendor/plotly.min.js")
@@ -89,24 +84,6 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         return send_file(plotly, mimetype="text/javascript", max_age=VENDOR_MAX_AGE)
 
     return bp
-
-
-def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per backtest horizon: MAPE of the model and of the naive forecast, coverage."""
-    rows = []
-    for horizon, scores in summary.items():
-        if not isinstance(scores, dict):
-            continue
-        prophet = scores.get("prophet", {})
-        rows.append(
-            {
-                "horizon": horizon,
-                "mape": prophet.get("mape"),
-                "naive_mape": scores.get("naive", {}).get("mape"),
-                "coverage": prophet.get("coverage"),
-            }
-        )
-    return rows
 
 
 def docs_blueprint(*, cache_seconds: int) -> Blueprint:

@@ -1,5 +1,6 @@
 """The query string: each parameter given at most once; dates as `YYYY-MM-DD` or an ISO-8601
-datetime, with or without an offset; `format` json or csv."""
+datetime, with or without an offset; `format` json or csv; intervals (a candle's width, a range's
+step) as whole multiples of the stored bars'."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from cryptopredict.api.errors import BadRequestError
+from cryptopredict.api.errors import BadRequestError, UnsupportedIntervalError
+from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -77,3 +79,23 @@ def parse_epoch(name: str, text: str) -> float:
     except ValueError as error:
         raise BadRequestError(f"{name}={text!r} is not a valid date: {error}") from None
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def parse_interval(name: str, text: str) -> Interval:
+    """The interval in query parameter `name`; BadRequestError unless it is one."""
+    try:
+        return Interval.parse(text)
+    except IntervalError as error:
+        raise BadRequestError(f"{name}={error}") from None
+
+
+def multiple_of(name: str, text: str, base: Interval) -> Interval:
+    """The interval in query parameter `name`: BadRequestError unless it is an interval,
+    UnsupportedIntervalError unless it is a whole multiple of the stored `base` bars'."""
+    wanted = parse_interval(name, text)
+    if not wanted.is_multiple_of(base):
+        finer = "finer than" if wanted.seconds < base.seconds else "no multiple of"
+        raise UnsupportedIntervalError(
+            f"{name} {wanted} is {finer} the stored {base} bars; use a whole multiple of {base}"
+        )
+    return wanted

@@ -43,6 +43,16 @@ class ForecastQuery(Schema):
         "range (or 30 days after `start`, when `start` lies past that).",
         required=False,
     )
+    step = fields.String(
+        validate=validate.Regexp(INTERVAL_PATTERN),
+        metadata={
+            "description": "Spacing of the points: a whole number and a unit `m`, `h`, `d` or "
+            "`w`, a whole multiple of the data's interval (`/assets` gives it). Only the points "
+            "that open a bar of that width are answered (every day's 00:00 UTC for `1d`, weeks "
+            "on Monday), so that a long range fits the point cap. Default: every point.",
+            "example": "1d",
+        },
+    )
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(["json", "csv"]),
@@ -82,7 +92,11 @@ def _column(description: str, *, nullable: bool = False) -> fields.List:
 class ForecastPoints(Schema):
     model_version = fields.String(required=True)
     interval = fields.String(
-        required=True, metadata={"description": "Spacing of the points, e.g. `1h`."}
+        required=True,
+        metadata={
+            "description": "Spacing of the points, e.g. `1h`: the `step` asked for, else "
+            "the data's interval."
+        },
     )
     interval_width = fields.Float(required=True)
     start = fields.DateTime(required=True)
@@ -155,6 +169,8 @@ class AssetLinks(Schema):
     forecast = fields.String(required=True, metadata={"description": "`/forecast/{asset}`"})
     range = fields.String(required=True, metadata={"description": "`/forecast/{asset}/range`"})
     candles = fields.String(required=True, metadata={"description": "`/candles/{asset}`"})
+    model = fields.String(required=True, metadata={"description": "`/model/{asset}`"})
+    backtest = fields.String(required=True, metadata={"description": "`/model/{asset}/backtest`"})
 
 
 class ServedAsset(Schema):
@@ -248,13 +264,21 @@ class Backtest(Schema):
     paths = fields.List(fields.Nested(BacktestPath), required=True)
 
 
-class Health(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+class AssetHealth(Schema):
     asset = fields.String(required=True)
     model_version = fields.String(required=True)
     created_at = fields.String(required=True)
     data_last = fields.String(
         required=True, metadata={"description": "Time of the last bar the model saw."}
+    )
+
+
+class Health(AssetHealth):
+    """The default asset's model at the top (what a deploy checks), and every served one."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+    assets = fields.List(
+        fields.Nested(AssetHealth), required=True, metadata={"description": "Every served asset."}
     )
 
 

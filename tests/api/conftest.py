@@ -235,6 +235,34 @@ def artifacts(artifact_dir) -> dict[str, Artifact]:
     return load_artifacts(artifact_dir)
 
 
+@pytest.fixture(scope="session")
+def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
+    """The BTC/USD artifact as `train.py --no-backtest` writes it: no summary and no paths."""
+    out = tmp_path_factory.mktemp("no-backtest")
+    return rewrite(
+        artifacts["btc-usd"],
+        out,
+        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
+        manifest={"metrics": None},
+    )
+
+
+def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
+    """`artifact` written again under `out`, with `changes`: `grid`, `history` or `backtest` in
+    place of its own, `manifest` keys over its own."""
+    written = artifact.manifest_json.items()
+    manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
+    write_artifact(
+        out,
+        model=artifact.load_model(),
+        grid=changes.get("grid", artifact.grid),
+        history=changes.get("history", artifact.history),
+        backtest=changes.get("backtest", artifact.backtest),
+        manifest={**manifest, **changes.get("manifest", {})},
+    )
+    return out
+
+
 @pytest.fixture
 def settings(artifact_dir, tmp_path) -> Settings:
     # No minute database unless a test makes one (the default, .cache/market.db, may exist).
@@ -298,7 +326,7 @@ def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
         process = subprocess.Popen(
             [sys.executable, "api.py"], cwd=ROOT, env=environment, stderr=sink, stdout=sink
         )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine takes its time to import and verify
     while time.monotonic() < deadline:
         found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
         if found:

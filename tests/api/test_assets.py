@@ -40,6 +40,8 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
             "forecast": "/forecast/eth-usd",
             "range": "/forecast/eth-usd/range",
             "candles": "/candles/eth-usd",
+            "model": "/model/eth-usd",
+            "backtest": "/model/eth-usd/backtest",
         },
     }
     for entry in listing["assets"]:
@@ -121,6 +123,8 @@ def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, c
         ("/forecast/BTC-USD", "/forecast/{asset}"),
         ("/forecast/doge-usd/range", "/forecast/{asset}/range"),
         ("/candles/doge-usd", "/candles/{asset}"),
+        ("/model/doge-usd", "/model/{asset}"),
+        ("/model/doge-usd/backtest", "/model/{asset}/backtest"),
     ],
 )
 def test_an_unknown_asset_is_a_404_naming_the_served_ones(client, conforms, path, route):

@@ -5,82 +5,30 @@ Debian's chromium, driven by Playwright; Playwright's own browser download is ne
 
 from __future__ import annotations
 
-import shutil
+import re
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+from cryptopredict.api.responses import iso_utc
+from tests.api.conftest import HOUR, start_server
+from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and shutil.which("chromium") is None,
-        reason="Debian's chromium is not installed (`apt-get install -y chromium`; "
-        "`make test` does this when run as root)",
-    ),
-]
-
-
-class Browser:
-    def __init__(self, page) -> None:
-        self.page = page
-        self.blocked: list[str] = []
-        self.problems: list[str] = []
-
-    def watch(self) -> None:
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("requestfailed", self._failed)
-        self.page.context.route("**/*", self._route)
-
-    def _console(self, message) -> None:
-        if message.type in ("error", "warning"):
-            self.problems.append(f"console {message.type}: {message.text}")
-
-    def _failed(self, request) -> None:
-        self.problems.append(f"request failed: {request.url} {request.failure}")
-
-    def _route(self, route) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname in LOOPBACK or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort("blockedbyclient")
+pytestmark = [pytest.mark.slow, needs_chromium]
+DAY = 24 * HOUR
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=FLAGS,
-        )
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def browser(chromium) -> Iterator[Browser]:
-    context = chromium.new_context(service_workers="block")
-    watched = Browser(context.new_page())
-    watched.watch()
-    yield watched
-    context.close()
+    with watched_page(chromium) as watched:
+        yield watched
 
 
 def test_swagger_ui_lists_every_operation(browser, live_server):
@@ -124,10 +72,162 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
         assert traces >= 2, chart
     drawn = page.locator("#forecast-chart .scatterlayer .trace path.js-line").count()
     assert drawn >= 3
+    marks = page.eval_on_selector(
+        "#forecast-chart", "element => element.layout.shapes.map(shape => shape.x0)"
+    )
+    labels = page.eval_on_selector(
+        "#forecast-chart", "element => element.layout.annotations.map(note => note.text)"
+    )
+    assert labels == ["last bar", "today"]  # in time order: the fixture's data is months old
+    assert marks[0] == "2026-07-26T16:00:00Z"
     assert page.locator("#model-version").inner_text() == facts.model_version
+    assert re.fullmatch(r"the last bar is [0-9]+ days old", page.locator("#data-age").inner_text())
     assert page.locator("#status").inner_text() == ""
     assert browser.blocked == []
     assert browser.problems == []
+
+
+def test_the_dashboard_orders_the_scores_by_horizon_and_sums_them_up(browser, live_server):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
+    rows = page.locator("#scores tbody tr")
+    assert [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())] == [
+        ["1d", "1.90%", "2.00%", "81%", "n/a"],
+        ["7d", "1.90%", "2.00%", "81%", "n/a"],
+    ]
+    assert page.locator("#verdict").inner_text() == (
+        "Backtested on 3 past origins, the BTC/USD model is better than the naive forecast at "
+        "1d and 7d (MAPE 1.90% against 2.00% and 1.90% against 2.00%); naive is the last price, "
+        "carried forward."
+    )
+
+
+SCORES = {
+    "1h": {"prophet_vs_naive": {"interval_score_diff": -0.01, "interval_score_se": 0.002}},
+    "1d": {"prophet_vs_naive": {"interval_score_diff": 0.003, "interval_score_se": 0.002}},
+    "7d": {"prophet_vs_naive": {"interval_score_diff": -0.003, "interval_score_se": 0.002}},
+    "30d": {"prophet_vs_naive": {"interval_score_diff": 0.05, "interval_score_se": 0.02}},
+}
+MAPES = {
+    "1d": {"prophet": {"mape": 0.017}, "naive": {"mape": 0.01704}},
+    "7d": {"prophet": {"mape": 0.0432}, "naive": {"mape": 0.0432}},
+    "30d": {"prophet": {"mape": 0.0949}, "naive": {"mape": 0.0849}},
+}
+
+
+@pytest.mark.parametrize(
+    ("summary", "sentence"),
+    [
+        (
+            {**SCORES, "origins": 101},
+            "Backtested on 101 past origins, the BTC/USD model is better than the naive forecast "
+            "at 1h (80% band's interval score, difference -0.0100 ± 0.0020, beyond two standard "
+            "errors), ties with the naive forecast at 1d and 7d (80% band's interval score, "
+            "difference 0.0030 ± 0.0020 and -0.0030 ± 0.0020, within two standard errors) and is "
+            "worse than the naive forecast at 30d (80% band's interval score, difference "
+            "0.0500 ± 0.0200, beyond two standard errors); naive is the last price, carried "
+            "forward.",
+        ),
+        (
+            MAPES,
+            "Backtested, the BTC/USD model ties with the naive forecast at 1d and 7d (the same "
+            "MAPE, 1.70% and 4.32%) and is worse than the naive forecast at 30d (MAPE 9.49% "
+            "against 8.49%); naive is the last price, carried forward.",
+        ),
+        ({"origins": 3, "interval_width": 0.8}, ""),
+    ],
+)
+def test_the_verdict_is_a_tie_within_two_standard_errors_else_plainly_from_the_figures(
+    browser, live_server, summary, sentence
+):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
+    horizons = [key for key in summary if key[0].isdigit()]
+    got = page.evaluate(
+        "([summary, horizons]) => verdictSentence(summary, horizons, 'BTC/USD')",
+        [summary, horizons],
+    )
+    assert got == sentence
+
+
+def test_the_forecast_is_asked_for_at_the_finest_step_that_fits(browser, live_server, facts):
+    page = browser.page
+    answered = []
+    # A Python function: Playwright cannot hold a builtin method such as list.append.
+    page.on("response", lambda response: answered.append(response))  # noqa: PLW0108
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+    ranges = {
+        parse_qs(urlsplit(response.url).query)["step"][0]: response.json()
+        for response in answered
+        if "/forecast/btc-usd/range?" in response.url
+    }
+    assert set(ranges) == {"1h", "4h"}  # the history hourly; a year ahead, 2,190 points
+    history, ahead = ranges["1h"], ranges["4h"]
+    assert (history["start"], history["end"]) == (iso_utc(facts.first), iso_utc(facts.last_bar))
+    assert ahead["end"] == iso_utc(facts.last_bar + 365 * DAY)
+    assert ahead["count"] == 365 * 6  # from 4 hours after the last bar
+    drawn = page.eval_on_selector("#forecast-chart", "element => element.data[2].x")
+    assert drawn == history["date"] + ahead["date"]
+
+
+@pytest.mark.parametrize(
+    ("interval", "hours", "step"),
+    [
+        ("1h", 2160, "1h"),
+        ("1h", 2500, "2h"),
+        ("1h", 8760, "4h"),
+        ("1h", 26304, "12h"),
+        ("1d", 26304, "1d"),
+        ("1d", 10 * 26304, "1w"),
+        ("4h", 8760, "4h"),
+    ],
+)
+def test_the_step_is_the_finest_multiple_of_the_interval_that_fits(
+    browser, live_server, interval, hours, step
+):
+    browser.page.goto(live_server.url + "/")
+    got = browser.page.evaluate(
+        "([interval, hours]) => stepFor(interval, 0, hours * 3600 * 1000)", [interval, hours]
+    )
+    assert got == step
+
+
+def test_an_error_shows_the_apis_detail(browser, artifact_dir, tmp_path):
+    server = start_server(artifact_dir, tmp_path / "api.log", FORECAST_MAX_POINTS="50")
+    try:
+        browser.page.goto(server.url + "/")
+        status = browser.page.locator("#status")
+        status.filter(has_text="answered").wait_for(timeout=20_000)
+        assert re.fullmatch(
+            r"Could not draw the charts: /forecast/btc-usd/range answered 422 \(too_many_points: "
+            r".* at most 50 per request, so narrow the range or ask for a coarser step\)",
+            status.inner_text(),
+        )
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
+def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backtest_dir, tmp_path):
+    server = start_server(no_backtest_dir, tmp_path / "api.log")
+    try:
+        page = browser.page
+        page.goto(server.url + "/")
+        page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+        page.wait_for_selector("#candles-chart[data-asset='btc-usd']", timeout=20_000)
+        backtest = page.locator("#backtest-chart")
+        assert backtest.inner_text().startswith("This model was trained without a backtest")
+        assert backtest.locator(".main-svg").count() == 0
+        assert page.locator("#scores").is_hidden()
+        assert page.locator("#verdict").inner_text() == ""
+        assert page.locator("#status").inner_text() == ""
+        assert browser.problems == []
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
 
 
 def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
@@ -143,6 +243,11 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page.locator("#asset-select").select_option("eth-usd")
     page.wait_for_selector("#forecast-chart[data-asset='eth-usd']", timeout=20_000)
     page.wait_for_selector("#candles-chart[data-asset='eth-usd']", timeout=20_000)
+    page.wait_for_selector("#backtest-chart[data-asset='eth-usd']", timeout=20_000)
+    assert page.locator("#backtest-symbol").inner_text() == "ETH/USD"
+    assert "the ETH/USD model" in page.locator("#verdict").inner_text()
+    eth_paths = page.eval_on_selector("#backtest-chart", "element => element.data[0].x")
+    assert all(date.endswith("T00:00:00.000Z") for date in eth_paths)  # ETH's daily origins
     assert page.locator("#model-version").inner_text() == "test-eth-1"
     assert page.locator("#symbol").inner_text() == "ETH/USD"
     eth_dates = chart_dates(page, "#forecast-chart")
@@ -154,6 +259,11 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page.locator("#candle-interval").select_option("1w")
     page.wait_for_selector("#candles-chart[data-interval='1w']", timeout=20_000)
     assert page.locator("#candles-chart .boxlayer .trace path").count() >= 1
+
+    page.evaluate("window.location.hash = 'btc-usd'")  # an address edited by hand
+    page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+    assert page.locator("#asset-select").input_value() == "btc-usd"
+    assert page.locator("#symbol").inner_text() == "BTC/USD"
     assert page.locator("#status").inner_text() == ""
     assert browser.blocked == []
     assert browser.problems == []

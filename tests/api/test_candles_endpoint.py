@@ -11,9 +11,9 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.responses import iso_utc
-from cryptopredict.artifact import BarHistory, load_artifacts, write_artifact
+from cryptopredict.artifact import BarHistory, load_artifacts
 from cryptopredict.data.frame import bar_vwap
-from tests.api.conftest import DAY, HOUR
+from tests.api.conftest import DAY, HOUR, rewrite
 from tests.pandas_candles import pandas_candles
 
 ROUTE = "/candles/{asset}"
@@ -182,17 +182,8 @@ def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
         **{name: bars[name].to_numpy(dtype=np.float64) for name in (*PRICES, "volume")},
         vwap=bar_vwap(bars).to_numpy(dtype=np.float64),
     )
-    written = served.manifest_json.items()
-    manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
-    write_artifact(
-        tmp_path,
-        model=served.load_model(),
-        grid=served.grid,
-        history=history,
-        backtest=served.backtest,
-        manifest=manifest,
-    )
-    client = create_app(load_artifacts(tmp_path), settings).test_client()
+    app = create_app(load_artifacts(rewrite(served, tmp_path, history=history)), settings)
+    client = app.test_client()
     june = {"interval": "1d", "start": "2026-06-01", "end": "2026-06-30"}
     response = client.get("/candles/btc-usd", query_string=june)
     assert response.status_code == 200, response.get_json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -107,6 +108,90 @@ def test_the_point_cap_is_a_setting_and_answers_422(artifacts, settings, facts, 
     assert over.get_json()["error"] == "too_many_points"
     assert "25 points" in over.get_json()["detail"]
     assert "at most 24" in over.get_json()["detail"]
+
+
+def test_a_step_answers_the_grid_points_that_open_each_step(client, artifacts, facts, conforms):
+    start, end = facts.last_bar - 2 * DAY, facts.grid_end
+    query = f"start={iso_utc(start)}&end={iso_utc(end)}&step=1d"
+    response = client.get(f"/bitcoin/forecast?{query}")
+    assert response.status_code == 200
+    conforms("/bitcoin/forecast", response)
+    series = response.get_json()
+    grid, history = artifacts["btc-usd"].grid, artifacts["btc-usd"].history
+    days = (grid.ds >= start) & (grid.ds <= end) & (grid.ds % DAY == 0)
+    assert series["interval"] == "1d"
+    assert series["count"] == days.sum() > 365 * 3
+    assert series["date"] == [iso_utc(int(ds)) for ds in grid.ds[days]]
+    assert all(date.endswith("T00:00:00Z") for date in series["date"])
+    assert series["prediction"] == np.round(grid.yhat[days], 2).tolist()
+    assert series["prediction_high"] == np.round(grid.yhat_upper[days], 2).tolist()
+    in_history = [ds for ds in grid.ds[days] if ds <= facts.last_bar]
+    closes = dict(zip(history.ds.tolist(), np.round(history.close, 2).tolist(), strict=True))
+    assert series["actual"][: len(in_history)] == [closes.get(int(ds)) for ds in in_history]
+    assert set(series["actual"][len(in_history) :]) == {None}
+
+
+def test_the_whole_horizon_fits_the_cap_at_a_coarser_step(artifacts, settings, facts):
+    app = create_app(artifacts, dataclasses.replace(settings, forecast_max_points=2000))
+    client = app.test_client()
+    whole = f"start={iso_utc(facts.first)}&end={iso_utc(facts.grid_end)}"
+    refused = client.get(f"/bitcoin/forecast?{whole}")
+    assert refused.status_code == 422
+    assert "ask for a coarser step" in refused.get_json()["detail"]
+    for step, spacing in (("1d", DAY), ("2d", 2 * DAY), ("1w", 7 * DAY)):
+        series = client.get(f"/bitcoin/forecast?{whole}&step={step}").get_json()
+        assert series["count"] <= 2000
+        assert set(np.diff([_epoch(date) for date in series["date"]])) == {spacing}, step
+    weeks = client.get(f"/bitcoin/forecast?{whole}&step=1w").get_json()["date"]
+    assert {_weekday(date) for date in weeks} == {0}  # weeks open on Monday, as candles do
+
+
+def test_a_step_in_csv_and_for_another_asset(client, artifacts):
+    eth = artifacts["eth-usd"]
+    start, end = int(eth.history.ds[-1]) - 30 * DAY, int(eth.history.ds[-1])
+    query = f"start={iso_utc(start)}&end={iso_utc(end)}&step=1w&format=csv"
+    response = client.get(f"/forecast/eth-usd/range?{query}")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert 4 <= len(rows) <= 5
+    assert {_weekday(row["date"]) for row in rows} == {0}
+    assert all(row["actual"] for row in rows)  # inside ETH's history, one bar a day
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "expected"),
+    [
+        ("/bitcoin/forecast", "step=30m", (422, "unsupported_interval", "step 30m is finer than")),
+        (
+            "/bitcoin/forecast",
+            "step=90m",
+            (422, "unsupported_interval", "no multiple of the stored"),
+        ),
+        (
+            "/forecast/eth-usd/range",
+            "step=12h",
+            (422, "unsupported_interval", "the stored 1d bars"),
+        ),
+        ("/bitcoin/forecast", "step=1y", (400, "bad_request", "step='1y' is not an interval")),
+        ("/bitcoin/forecast", "step=", (400, "bad_request", "is not an interval")),
+        ("/bitcoin/forecast", "step=1d&step=1w", (400, "bad_request", "step is given 2 times")),
+    ],
+)
+def test_a_bad_step_is_a_clear_json_error(client, conforms, path, query, expected):
+    response = client.get(f"{path}?{query}")
+    route = "/bitcoin/forecast" if path.startswith("/bitcoin") else "/forecast/{asset}/range"
+    conforms(route, response)
+    body = response.get_json()
+    assert (response.status_code, body["error"]) == expected[:2]
+    assert expected[2] in body["detail"]
+
+
+def _epoch(date: str) -> int:
+    return int(datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp())
+
+
+def _weekday(date: str) -> int:
+    return datetime.fromisoformat(date.replace("Z", "+00:00")).weekday()
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,10 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import HOUR, ROOT, _write_fitted
-from tests.api.test_browser import CHROMIUM, Browser, chromium  # noqa: F401 (fixture)
+from tests.api.test_browser import chromium  # noqa: F401 (fixture)
+from tests.browser import Browser, needs_chromium, watched_page
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (`make test` installs it when run as root)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
 
 
@@ -116,11 +111,8 @@ def _price(url: str) -> dict:
 
 @pytest.fixture
 def browser(chromium) -> Iterator[Browser]:  # noqa: F811
-    context = chromium.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
-    watched = Browser(context.new_page())
-    watched.watch()
-    yield watched
-    context.close()
+    with watched_page(chromium, viewport={"width": 1280, "height": 900}) as watched:
+        yield watched
 
 
 def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):

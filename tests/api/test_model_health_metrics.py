@@ -6,7 +6,7 @@ import re
 
 from cryptopredict.api import create_app
 from cryptopredict.api.responses import iso_utc
-from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts, write_artifact
+from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts
 
 
 def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifacts, conforms):
@@ -30,18 +30,42 @@ def test_the_backtest_paths_are_served_whole(client, artifacts, conforms):
     assert response.get_json() == artifacts["btc-usd"].backtest
 
 
-def test_health_names_the_model_and_is_never_cached(client, facts, conforms):
+def test_health_names_every_model_the_default_first_and_is_never_cached(
+    client, artifacts, facts, conforms
+):
     response = client.get("/healthz")
     assert response.status_code == 200
     conforms("/healthz", response)
-    assert response.get_json() == {
-        "status": "ok",
+    btc = {
         "asset": "btc-usd",
         "model_version": facts.model_version,
         "created_at": "2026-07-26T17:05:00Z",
         "data_last": iso_utc(facts.last_bar),
     }
+    eth = {
+        "asset": "eth-usd",
+        "model_version": "test-eth-1",
+        "created_at": "2026-07-26T17:05:00Z",
+        "data_last": iso_utc(int(artifacts["eth-usd"].history.ds[-1])),
+    }
+    assert response.get_json() == {"status": "ok", **btc, "assets": [btc, eth]}
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_each_asset_has_its_own_model_card_and_backtest(client, artifacts, conforms):
+    for slug, artifact in artifacts.items():
+        card = client.get(f"/model/{slug}")
+        conforms("/model/{asset}", card)
+        assert card.get_json()["asset"] == slug
+        assert card.get_json()["model_version"] == artifact.manifest.model_version
+        assert card.get_json()["backtest"] == artifact.backtest["summary"]
+        backtest = client.get(f"/model/{slug}/backtest")
+        conforms("/model/{asset}/backtest", backtest)
+        assert backtest.get_json() == artifact.backtest
+    assert client.get("/model/eth-usd").get_json() != client.get("/model").get_json()
+    assert client.get("/model/btc-usd").get_data() == client.get("/model").get_data()
+    default = client.get("/model/btc-usd/backtest").get_data()
+    assert default == client.get("/model/backtest").get_data()
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -75,13 +99,17 @@ def test_metrics_count_requests_by_route_method_and_status(client, conforms):
     assert "BREW" not in text
 
 
-def test_metrics_show_the_model_its_age_and_the_process(client, facts):
+def test_metrics_show_each_assets_model_its_age_and_the_process(client, facts):
     text = client.get("/metrics").get_data(as_text=True)
-    assert metric(text, "cryptopredict_model_info", model_version=facts.model_version) == 1
-    assert metric(text, "cryptopredict_model_age_seconds") > 0
-    assert metric(text, "cryptopredict_data_age_seconds") > metric(
-        text, "cryptopredict_model_age_seconds"
-    )
+    btc, eth = {"asset": "btc-usd"}, {"asset": "eth-usd"}
+    assert metric(text, "cryptopredict_model_info", **btc, model_version=facts.model_version) == 1
+    assert metric(text, "cryptopredict_model_info", **eth, model_version="test-eth-1") == 1
+    for asset in (btc, eth):
+        model_age = metric(text, "cryptopredict_model_age_seconds", **asset)
+        assert 0 < model_age < metric(text, "cryptopredict_data_age_seconds", **asset)
+    # ETH's daily history ended before BTC's hourly one
+    eth_age = metric(text, "cryptopredict_data_age_seconds", **eth)
+    assert eth_age > metric(text, "cryptopredict_data_age_seconds", **btc)
     assert metric(text, "process_resident_memory_bytes") > 0
 
 
@@ -93,20 +121,9 @@ def test_each_app_counts_alone(app, artifacts, settings):
     assert 'route="/healthz"' not in other
 
 
-def test_an_artifact_trained_without_a_backtest_is_served(artifacts, settings, tmp_path, conforms):
+def test_an_artifact_trained_without_a_backtest_is_served(no_backtest_dir, settings, conforms):
     """`train.py --no-backtest` writes no summary and no paths; every page still answers."""
-    artifact = artifacts["btc-usd"]
-    written = artifact.manifest_json.items()
-    manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
-    write_artifact(
-        tmp_path,
-        model=artifact.load_model(),
-        grid=artifact.grid,
-        history=artifact.history,
-        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
-        manifest={**manifest, "metrics": None},
-    )
-    client = create_app(load_artifacts(tmp_path), settings).test_client()
+    client = create_app(load_artifacts(no_backtest_dir), settings).test_client()
     assert client.get("/").status_code == 200
     for path in ("/model", "/model/backtest"):
         response = client.get(path)

@@ -20,17 +20,27 @@ OPERATIONS = [
     "/candles/{asset}",
     "/model",
     "/model/backtest",
+    "/model/{asset}",
+    "/model/{asset}/backtest",
     "/healthz",
     "/metrics",
     "/live",
     "/price/{asset}",
 ]
 ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
+MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest"]
 
 
 def test_the_document_is_valid_openapi_3(spec):
     validate(spec)
     assert spec["openapi"].startswith("3.")
+
+
+def test_the_description_promises_no_retraining_schedule(spec):
+    """The same server runs where nothing retrains it (a local run): it points to the facts."""
+    description = spec["info"]["description"]
+    assert not re.search(r"retrain|every (six|[0-9]+) hours", description)
+    assert "`/assets` says when each model was trained" in description
 
 
 def test_the_document_describes_every_operation_and_its_errors(spec):
@@ -44,7 +54,10 @@ def test_the_document_describes_every_operation_and_its_errors(spec):
         for status in ("400", "404", "422"):
             schema = responses[status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Error"}
-    for path in ASSET_ROUTES:
+    for path in MODEL_ROUTES:
+        schema = spec["paths"][path]["get"]["responses"]["404"]["content"]["application/json"]
+        assert schema["schema"] == {"$ref": "#/components/schemas/Error"}
+    for path in (*ASSET_ROUTES, *MODEL_ROUTES):
         (asset,) = spec["paths"][path]["parameters"]
         assert (asset["name"], asset["in"], asset["required"]) == ("asset", "path", True)
         assert "/assets" in asset["description"]
@@ -90,7 +103,7 @@ def test_the_dashboard_shows_the_model_and_links_to_the_docs(client, facts):
     for chart in ("forecast-chart", "candles-chart", "backtest-chart"):
         assert f'id="{chart}"' in html
     data = re.findall(r'data-url="([^"]+)"', html)
-    assert data == ["/assets", "/model/backtest"]
+    assert data == ["/assets"]
     for url in data:
         assert client.get(url.replace("&amp;", "&")).status_code == 200
 

@@ -158,6 +158,7 @@ def test_bands_scale_with_the_volatility_at_their_origin():
     assert widths[origins[-1]] == pytest.approx(10 * widths[origins[-2]], rel=0.3)
 
 
+@pytest.mark.slow
 def test_the_volatility_window_is_chosen_by_interval_score_on_validation_origins():
     from cryptopredict.model.backtest import choose_volatility
 
@@ -190,6 +191,7 @@ def test_the_volatility_window_is_chosen_by_interval_score_on_validation_origins
     assert {"coverage_1d", "coverage_7d", "score_7d"} <= set(choice.candidates[0])
 
 
+@pytest.mark.slow
 def test_bands_recalibrate_at_other_widths_from_the_same_errors():
     origins = list(pd.date_range("2024-01-01", periods=30, freq="7D"))
     rng = np.random.default_rng(13)

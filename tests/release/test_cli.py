@@ -126,6 +126,7 @@ def test_multiline_outputs_refuse_a_value_holding_the_delimiter():
         github_outputs({"tags": "a\nEOF\nb"})
 
 
+@pytest.mark.slow  # a Python process of its own
 def test_the_module_runs_as_a_script():
     result = subprocess.run(
         [sys.executable, "-m", "cryptopredict.release", "--help"],

@@ -2,22 +2,96 @@
 "use strict";
 
 const LAYOUT = {
-  margin: { l: 60, r: 20, t: 10, b: 40 },
+  margin: { l: 60, r: 20, t: 24, b: 40 },
   hovermode: "x unified",
   legend: { orientation: "h", y: -0.15 },
   yaxis: { title: { text: "USD" } },
 };
 const CONFIG = { responsive: true, displaylogo: false };
+const COLORS = { lastBar: "#6b7280", today: "#b45309" };
 
+// Candle widths offered, where they are whole multiples of the asset's stored interval.
+const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
+const PREFERRED_CANDLES = "1d";
+const UNIT_SECONDS = { m: 60, h: 3600, d: 86400, w: 604800 };
+const HISTORY_DAYS = 90;
+const FORECAST_DAYS = 365;
+// Most points asked for per range request: what a chart can show, well under the API's cap
+// (FORECAST_MAX_POINTS, 10,000 by default). A longer range is asked for at a coarser `step`.
+const POINTS_PER_REQUEST = 2500;
+// The steps tried, finest first; the first whole multiple of the asset's interval that keeps
+// a range within POINTS_PER_REQUEST is asked for.
+const STEPS = ["1m", "5m", "15m", "30m", "1h", "2h", "3h", "4h", "6h", "12h", "1d", "2d", "1w"];
+const DAY_MS = 86400 * 1000;
+
+class ApiError extends Error {}
+
+// The JSON at `url`; an answer that is not 2xx throws with the API's own `detail`.
 async function getJson(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!response.ok) {
-    throw new Error(`${url} answered ${response.status}`);
+  if (response.ok) {
+    return response.json();
   }
-  return response.json();
+  let reason = response.statusText;
+  try {
+    const body = await response.json();
+    reason = body.detail ? `${body.error}: ${body.detail}` : JSON.stringify(body);
+  } catch {
+    // not JSON: the status text is all there is
+  }
+  throw new ApiError(`${url.split("?")[0]} answered ${response.status} (${reason})`);
 }
 
-function drawForecast(element, series, band) {
+function isInterval(label) {
+  return /^[0-9]+[mhdw]$/.test(label);
+}
+
+function seconds(interval) {
+  return Number(interval.slice(0, -1)) * UNIT_SECONDS[interval.slice(-1)];
+}
+
+function iso(ms) {
+  return new Date(ms).toISOString().replace(".000Z", "Z");
+}
+
+function percent(value, digits) {
+  return typeof value === "number" ? `${(value * 100).toFixed(digits)}%` : "n/a";
+}
+
+// "a, b and c"
+function listed(items) {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+// How long ago `time` (ISO) was, in the largest whole unit that fits.
+function age(time) {
+  const hours = Math.floor((Date.now() - Date.parse(time)) / 3600000);
+  if (hours < 1) {
+    return "less than an hour";
+  }
+  if (hours < 48) {
+    return `${hours} hour${hours === 1 ? "" : "s"}`;
+  }
+  return `${Math.floor(hours / 24)} days`;
+}
+
+// Vertical dotted lines across the chart at `marks` ({x, text, color}), labelled at the top.
+function markers(marks) {
+  const sorted = [...marks].sort((a, b) => Date.parse(a.x) - Date.parse(b.x));
+  return {
+    shapes: sorted.map((mark) => ({
+      type: "line", xref: "x", yref: "paper", x0: mark.x, x1: mark.x, y0: 0, y1: 1,
+      line: { color: mark.color, width: 1.2, dash: "dot" },
+    })),
+    annotations: sorted.map((mark, index) => ({
+      x: mark.x, xref: "x", y: 1, yref: "paper", yanchor: "bottom", showarrow: false,
+      xanchor: index === 0 && sorted.length > 1 ? "right" : "left",
+      text: mark.text, font: { size: 11, color: mark.color },
+    })),
+  };
+}
+
+function drawForecast(element, series, band, marks) {
   const traces = [
     {
       x: series.date, y: series.prediction_high, name: band, mode: "lines",
@@ -36,7 +110,7 @@ function drawForecast(element, series, band) {
       line: { color: "#111827", width: 1.2 }, connectgaps: false,
     },
   ];
-  return Plotly.react(element, traces, LAYOUT, CONFIG);
+  return Plotly.react(element, traces, { ...LAYOUT, ...markers(marks) }, CONFIG);
 }
 
 function drawCandles(element, candles) {
@@ -55,11 +129,22 @@ function drawCandles(element, candles) {
   return Plotly.react(element, traces, layout, CONFIG);
 }
 
+const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): no past " +
+  "forecasts to show, and nothing compares it with the naive forecast.";
+
 function drawBacktest(element, backtest) {
+  const empty = !backtest.paths || backtest.paths.length === 0;
+  element.classList.toggle("empty", empty);
+  if (empty) {
+    Plotly.purge(element);
+    element.textContent = NO_BACKTEST;
+    return Promise.resolve();
+  }
+  element.textContent = "";
   const traces = [];
   const actual = new Map();
   backtest.paths.forEach((path, index) => {
-    const dates = path.ds.map((seconds) => new Date(seconds * 1000).toISOString());
+    const dates = path.ds.map((epoch) => new Date(epoch * 1000).toISOString());
     traces.push({
       x: dates, y: path.yhat, mode: "lines", name: "past forecasts",
       legendgroup: "forecasts", showlegend: index === 0,
@@ -76,17 +161,25 @@ function drawBacktest(element, backtest) {
     x: dates, y: dates.map((date) => actual.get(date)), mode: "lines", name: "actual close",
     line: { color: "#111827", width: 1.2 },
   });
-  return Plotly.newPlot(element, traces, LAYOUT, CONFIG);
+  return Plotly.react(element, traces, LAYOUT, CONFIG);
 }
 
-// Candle widths offered, where they are whole multiples of the asset's stored interval.
-const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
-const PREFERRED_CANDLES = "1d";
-const UNIT_SECONDS = { m: 60, h: 3600, d: 86400, w: 604800 };
-const CHART_DAYS = 90;
+// The finest step, a whole multiple of `interval`, at which `start` to `end` (milliseconds)
+// holds at most POINTS_PER_REQUEST points.
+function stepFor(interval, start, end) {
+  const base = seconds(interval);
+  const fitting = STEPS.filter((step) => seconds(step) % base === 0).find(
+    (step) => (end - start) / (seconds(step) * 1000) + 1 <= POINTS_PER_REQUEST,
+  );
+  return fitting || STEPS.at(-1);
+}
 
-function seconds(interval) {
-  return Number(interval.slice(0, -1)) * UNIT_SECONDS[interval.slice(-1)];
+// The forecast from `start` to `end` (milliseconds), at the finest step that fits one request.
+async function getRange(asset, start, end) {
+  const query = new URLSearchParams({
+    start: iso(start), end: iso(end), step: stepFor(asset.interval, start, end),
+  });
+  return getJson(`${asset.links.range}?${query}`);
 }
 
 function showCard(asset) {
@@ -98,6 +191,12 @@ function showCard(asset) {
   const source = document.createElement("b");
   source.textContent = asset.source;
   range.append(source);
+  const dataAge = document.getElementById("data-age");
+  dataAge.textContent = `the last bar is ${age(asset.last_bar)} old`;
+  // Stale: older than a day and two bars, more than a scheduled retraining would leave.
+  const slack = DAY_MS + 2 * seconds(asset.interval) * 1000;
+  const stale = Date.now() - Date.parse(asset.last_bar) > slack;
+  dataAge.classList.toggle("stale", stale);
   document.getElementById("forecast-end").textContent = asset.grid_end;
   document.getElementById("band").textContent = `${Math.round(asset.interval_width * 100)}% band`;
 }
@@ -117,17 +216,133 @@ async function showCandles(asset, interval) {
   chart.dataset.interval = interval;
 }
 
+// 90 days of history at the asset's own interval, and a year of forecast after the last bar at
+// the step that fits (4h for hourly bars), drawn as one series.
+async function showForecast(asset) {
+  const chart = document.getElementById("forecast-chart");
+  const lastBar = Date.parse(asset.last_bar);
+  const from = Math.max(Date.parse(asset.valid_from), lastBar - HISTORY_DAYS * DAY_MS);
+  const after = lastBar + seconds(asset.interval) * 1000;
+  const until = Math.min(Date.parse(asset.valid_until), lastBar + FORECAST_DAYS * DAY_MS);
+  const pieces = await Promise.all([getRange(asset, from, lastBar), getRange(asset, after, until)]);
+  const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
+  const series = Object.fromEntries(
+    columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]),
+  );
+  const marks = [
+    { x: asset.last_bar, text: "last bar", color: COLORS.lastBar },
+    { x: new Date().toISOString(), text: "today", color: COLORS.today },
+  ];
+  await drawForecast(chart, series, document.getElementById("band").textContent, marks);
+  chart.dataset.asset = asset.asset;
+}
+
+// The asset's own backtest: its past forecasts, its scores and the sentence that sums them up.
+async function showBacktest(asset) {
+  const chart = document.getElementById("backtest-chart");
+  const [card, backtest] = await Promise.all([
+    getJson(asset.links.model), getJson(asset.links.backtest),
+  ]);
+  document.getElementById("backtest-symbol").textContent = card.symbol;
+  showScores(card);
+  await drawBacktest(chart, backtest);
+  chart.dataset.asset = asset.asset;
+}
+
 async function showAsset(asset) {
   showCard(asset);
-  const chart = document.getElementById("forecast-chart");
-  const back = Date.parse(asset.last_bar) - CHART_DAYS * 86400 * 1000;
-  const start = new Date(Math.max(Date.parse(asset.valid_from), back)).toISOString();
-  const series = await getJson(`${asset.links.range}?start=${encodeURIComponent(start)}`);
-  await drawForecast(chart, series, document.getElementById("band").textContent);
-  chart.dataset.asset = asset.asset;
   const intervals = document.getElementById("candle-interval");
   offerIntervals(intervals, asset);
-  await showCandles(asset, intervals.value);
+  await Promise.all([
+    showForecast(asset), showCandles(asset, intervals.value), showBacktest(asset),
+  ]);
+}
+
+// How the model fared against the naive forecast at one horizon: "better", "tie" or "worse",
+// by the interval score's paired difference and its standard error where the scores carry
+// them (a tie within two standard errors), else by MAPE at the precision the table shows.
+function compare(scores) {
+  const paired = scores.prophet_vs_naive || {};
+  const diff = paired.interval_score_diff;
+  const se = paired.interval_score_se;
+  if (typeof diff === "number" && typeof se === "number") {
+    const verdict = diff < -2 * se ? "better" : diff > 2 * se ? "worse" : "tie";
+    return { verdict, measure: "interval", figures: `${diff.toFixed(4)} ± ${se.toFixed(4)}` };
+  }
+  const model = scores.prophet?.mape;
+  const naive = scores.naive?.mape;
+  if (typeof model !== "number" || typeof naive !== "number") {
+    return null;
+  }
+  const [shownModel, shownNaive] = [percent(model, 2), percent(naive, 2)];
+  if (shownModel === shownNaive) {
+    return { verdict: "tie", measure: "mape", figures: shownModel };
+  }
+  return {
+    verdict: model < naive ? "better" : "worse",
+    measure: "mape",
+    figures: `${shownModel} against ${shownNaive}`,
+  };
+}
+
+const VERDICTS = { better: "is better than", tie: "ties with", worse: "is worse than" };
+
+function clause(verdict, measure, items) {
+  const where = listed(items.map((item) => item.horizon));
+  const figures = listed(items.map((item) => item.figures));
+  const within = verdict === "tie" ? "within" : "beyond";
+  const why = measure === "mape"
+    ? `${verdict === "tie" ? "the same MAPE, " : "MAPE "}${figures}`
+    : `80% band's interval score, difference ${figures}, ${within} two standard errors`;
+  return `${VERDICTS[verdict]} the naive forecast at ${where} (${why})`;
+}
+
+// One sentence saying how the `symbol` model compares with the naive forecast, from the scores.
+function verdictSentence(summary, horizons, symbol) {
+  const groups = new Map();
+  horizons.forEach((horizon) => {
+    const result = compare(summary[horizon]);
+    if (result !== null) {
+      const key = `${result.verdict} ${result.measure}`;
+      groups.set(key, [...(groups.get(key) || []), { horizon, ...result }]);
+    }
+  });
+  if (groups.size === 0) {
+    return "";
+  }
+  const clauses = [...groups.values()].map((items) =>
+    clause(items[0].verdict, items[0].measure, items));
+  const origins = typeof summary.origins === "number" ? ` on ${summary.origins} past origins` : "";
+  return `Backtested${origins}, the ${symbol} model ${listed(clauses)}; naive is the last price, ` +
+    "carried forward.";
+}
+
+function showScores(card) {
+  const summary = card.backtest || {};
+  const horizons = Object.keys(summary)
+    .filter((key) => isInterval(key) && typeof summary[key] === "object")
+    .sort((a, b) => seconds(a) - seconds(b));
+  const table = document.getElementById("scores");
+  const rows = horizons.map((horizon) => {
+    const scores = summary[horizon];
+    const row = document.createElement("tr");
+    const cells = [
+      horizon,
+      percent(scores.prophet?.mape, 2),
+      percent(scores.naive?.mape, 2),
+      percent(scores.prophet?.coverage, 0),
+      percent(scores.naive?.coverage, 0),
+    ];
+    row.replaceChildren(...cells.map((text) => {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      return cell;
+    }));
+    return row;
+  });
+  table.tBodies[0].replaceChildren(...rows);
+  table.hidden = rows.length === 0;
+  document.getElementById("verdict").textContent = verdictSentence(summary, horizons, card.symbol);
 }
 
 function reportFailure(error) {
@@ -137,11 +352,7 @@ function reportFailure(error) {
 
 async function main() {
   const select = document.getElementById("asset-select");
-  const backtestChart = document.getElementById("backtest-chart");
-  const [catalog, backtest] = await Promise.all([
-    getJson(select.dataset.url),
-    getJson(backtestChart.dataset.url),
-  ]);
+  const catalog = await getJson(select.dataset.url);
   const assets = new Map(catalog.assets.map((asset) => [asset.asset, asset]));
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
@@ -151,11 +362,19 @@ async function main() {
     document.getElementById("status").textContent = "";
     showAsset(assets.get(select.value)).catch(reportFailure);
   });
+  // An address edited to another asset's, or a link to one, switches to it, as choosing it
+  // does (every panel listening to the selector follows).
+  window.addEventListener("hashchange", () => {
+    const slug = window.location.hash.slice(1);
+    if (assets.has(slug) && slug !== select.value) {
+      select.value = slug;
+      select.dispatchEvent(new Event("change"));
+    }
+  });
   document.getElementById("candle-interval").addEventListener("change", (event) => {
     showCandles(assets.get(select.value), event.target.value).catch(reportFailure);
   });
   await showAsset(assets.get(select.value));
-  await drawBacktest(backtestChart, backtest);
 }
 
 main().catch(reportFailure);

@@ -1,0 +1,85 @@
+"""The end-to-end checks run against `python api.py` serving the real model (`training.py`),
+beside a minute-bar database holding the embedded minute sample, replayed to end now (as
+`make live` does, all at once), so that the live routes and panel have data.
+
+Run by `make e2e` (`pytest tests/e2e --e2e`); `make test` leaves this directory out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.api.conftest import LiveServer, start_server
+from tests.e2e.training import ROOT, trained_artifacts
+
+REPORTS = ROOT / "reports" / "e2e"
+MINUTES = ROOT / "data" / "btc-usd-1m.csv.gz"
+
+
+@dataclass(frozen=True)
+class Served:
+    """The live server and what it says it serves."""
+
+    url: str
+    catalog: dict[str, Any]  # /assets
+    spec: dict[str, Any]  # /openapi.json
+
+    @property
+    def assets(self) -> list[dict[str, Any]]:
+        return self.catalog["assets"]
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(self.url + path, timeout=60, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    return trained_artifacts()
+
+
+@pytest.fixture(scope="session")
+def reports() -> Path:
+    shutil.rmtree(REPORTS, ignore_errors=True)
+    REPORTS.mkdir(parents=True)
+    return REPORTS
+
+
+@pytest.fixture(scope="session")
+def minute_database(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('minutes') / 'market.db'}"
+    replay = ["--replay", str(MINUTES), "--play-minutes", "0"]
+    subprocess.run(
+        [sys.executable, "-m", "cryptopredict.collect", *replay],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+    return url
+
+
+@pytest.fixture(scope="session")
+def live(model_dir, reports, minute_database) -> Iterator[LiveServer]:
+    server = start_server(model_dir, reports / "api.log", DATABASE_URL=minute_database)
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served(live) -> Served:
+    catalog = requests.get(live.url + "/assets", timeout=60)
+    spec = requests.get(live.url + "/openapi.json", timeout=60)
+    assert catalog.status_code == 200, catalog.text
+    assert spec.status_code == 200, spec.text
+    return Served(live.url, catalog.json(), spec.json())

@@ -1,0 +1,41 @@
+"""What the training cache assumes: training never imports the API, the collector or the release
+tools, so their files are left out of the key (`training.NOT_READ_BY_TRAINING`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.e2e.training import NOT_READ_BY_TRAINING, ROOT, training_key
+
+IMPORTS = """
+import sys
+import cryptopredict.model.cli
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_training_imports_none_of_what_the_key_leaves_out():
+    modules = subprocess.run(
+        [sys.executable, "-c", IMPORTS], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "cryptopredict.model.training" in modules
+    excluded = {path.replace("/", ".") for path in NOT_READ_BY_TRAINING}
+    assert not [name for name in modules if name.startswith(tuple(excluded))]
+
+
+def test_the_key_changes_with_what_training_reads(tmp_path):
+    for name in ("cryptopredict/model", "cryptopredict/api", "data"):
+        (tmp_path / name).mkdir(parents=True)
+    for name in ("train.py", "requirements-train.txt", "requirements-api.txt"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "cryptopredict/model/training.py").write_text("A = 1\n")
+    (tmp_path / "data/btc-usd-1h.csv.gz").write_bytes(b"1")
+    key = training_key(tmp_path)
+    (tmp_path / "cryptopredict/api/app.py").write_text("changed\n")
+    assert training_key(tmp_path) == key
+    (tmp_path / "data/btc-usd-1h.csv.gz").write_bytes(b"2")
+    assert training_key(tmp_path) != key
+    key = training_key(tmp_path)
+    (tmp_path / "cryptopredict/model/training.py").write_text("A = 2\n")
+    assert training_key(tmp_path) != key
