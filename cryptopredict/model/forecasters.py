@@ -49,11 +49,7 @@ class ProphetForecaster:
 
     def fit(self, history: pd.DataFrame) -> ProphetForecaster:
         train = window(history, self.config.window_days)
-        # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
-        # way does not unpickle where pyarrow is absent, as in the serving image.
-        with pd.option_context("mode.string_storage", "python"):
-            self.model = Prophet(**self.config.prophet_kwargs(), uncertainty_samples=self.samples)
-            self.model.fit(pd.DataFrame({"ds": train["ds"], "y": self._to_model(train["y"])}))
+        self.model = fit_prophet(self.config, train, self.samples)
         self.rules = self._rules(train)
         return self
 
@@ -96,11 +92,26 @@ class ProphetForecaster:
             band_upper=(),
         )
 
-    def _to_model(self, price: pd.Series) -> pd.Series:
-        return np.log(price) if self.config.target == "log" else price
-
     def _from_model(self, values: np.ndarray) -> np.ndarray:
         return np.exp(values) if self.config.target == "log" else values
+
+
+def fit_prophet(config: ModelConfig, train: pd.DataFrame, samples: int = 0) -> Prophet:
+    """Prophet fitted on `train` (`ds`, `y` in price) in the configuration's target space."""
+    y = np.log(train["y"]) if config.target == "log" else train["y"]
+    # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
+    # way does not unpickle where pyarrow is absent, as in the serving image.
+    with pd.option_context("mode.string_storage", "python"):
+        model = Prophet(**config.prophet_kwargs(), uncertainty_samples=samples)
+        model.fit(pd.DataFrame({"ds": train["ds"].to_numpy(), "y": np.asarray(y)}))
+    return model
+
+
+def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """Prophet's point prediction in model space at `times` (epoch seconds), fitted on `train`."""
+    model = fit_prophet(config, train)
+    ds = pd.to_datetime(np.asarray(times, dtype=np.int64), unit="s")
+    return model.predict(pd.DataFrame({"ds": ds}))["yhat"].to_numpy()
 
 
 class NaiveForecaster:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import GRID_ARRAYS, Series
+from cryptopredict.artifact import Series
 from cryptopredict.config import Settings
 from cryptopredict.model.backtest import SERVED, Backtest
 
@@ -38,7 +38,7 @@ def check_gate(grid: Series, backtest: Backtest | None, rules: GateRules) -> Non
 
 def _grid_failures(grid: Series) -> list[str]:
     failures = []
-    for name in GRID_ARRAYS[1:]:
+    for name in (name for name in grid.arrays if name.startswith("yhat")):
         values = grid[name]
         bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():
@@ -46,6 +46,15 @@ def _grid_failures(grid: Series) -> list[str]:
             failures.append(
                 f"{name} is {values[first]} at grid point {first} ({int(bad.sum())} bad values; "
                 "every value must be finite and positive)"
+            )
+    for name in (name for name in grid.arrays if name.startswith("yhat_lower")):
+        upper = grid[name.replace("lower", "upper")]
+        crossed = (grid[name] > grid["yhat"]) | (grid["yhat"] > upper)
+        if crossed.any():
+            first = int(np.flatnonzero(crossed)[0])
+            failures.append(
+                f"{name} <= yhat <= {name.replace('lower', 'upper')} fails at grid point "
+                f"{first} ({int(crossed.sum())} points)"
             )
     return failures
 
