@@ -242,8 +242,8 @@ class Backtest:
     config: ModelConfig  # with the chosen damping
     market: Market  # the prices scored against (the close)
     anchor: np.ndarray  # the model price (close or VWAP) at each bar of `market`
-    refits: Refits
-    scored_refits: int
+    refits: Refits  # the refits fitted (none past the validation span when tau is 0)
+    dense: DenseOrigins
     damping: Choice | None
     band: Choice
     served_band: Band  # calibrated at every standard horizon, for the grid
@@ -257,20 +257,23 @@ class Backtest:
 
     @property
     def evaluated(self) -> list[pd.Timestamp]:
-        """The scored refit origins inside the evaluation span."""
+        """The scored refit origins inside the evaluation span (fitted or not)."""
+        times, scored = self.plan.refit_times(self.market.t)
         start = self.plan.evaluation_start(self.market.t)
-        return [
-            pd.Timestamp(int(t), unit="s")
-            for t in self.refits.times[: self.scored_refits]
-            if t >= start
-        ]
+        return [pd.Timestamp(int(t), unit="s") for t in times[:scored] if t >= start]
+
+    @property
+    def refitted(self) -> list[pd.Timestamp]:
+        """The evaluated refit origins Prophet was actually fitted at."""
+        fitted = set(self.refits.times.tolist())
+        return [at for at in self.evaluated if int(at.timestamp()) in fitted]
 
     def summary(self) -> dict:
         evaluation = self.scores[self.scores["split"] == "evaluation"]
         out: dict = {
             "origins": int(evaluation["origin"].nunique()),
             "origin_step_hours": self.plan.band_step / pd.Timedelta(hours=1),
-            "refits": len(self.evaluated),
+            "refits": len(self.refitted),
             "interval_width": self.interval_width,
             "levels": list(LEVELS),
         }
@@ -283,25 +286,33 @@ class Backtest:
         return out
 
     def paths(self, every: pd.Timedelta = pd.Timedelta(hours=24)) -> list[dict]:
-        """Past served forecasts against actual prices from the evaluated refits, one point
-        per `every`, for charts."""
-        rows = self.forecasts[
-            (self.forecasts["model"] == SERVED) & self.forecasts["cutoff"].isin(self.evaluated)
+        """Past served forecasts (80% band) against actual prices from each evaluated refit
+        origin, one point per `every` up to the horizon, for charts."""
+        times = np.array([int(at.timestamp()) for at in self.evaluated], dtype=np.int64)
+        if not len(times):
+            return []
+        pos = self.market.position(times)
+        leads = np.arange(
+            0, self.plan.horizon / pd.Timedelta(hours=1) + 1, every / pd.Timedelta(hours=1)
+        )
+        centre = self.refits.centre(
+            self.config, self.config.damping_hours, self.anchor[pos], times, leads
+        )
+        offsets = self.served_band.offsets(pos, leads)
+        low, high = tails(DEFAULT_LEVEL)
+        seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
+        actual = _actual_at(self.market, seconds)
+        return [
+            {
+                "origin": pd.Timestamp(int(times[i]), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ds": seconds[i].tolist(),
+                "yhat": np.round(centre[i], 2).tolist(),
+                "yhat_lower": np.round(centre[i] * np.exp(offsets[low][i]), 2).tolist(),
+                "yhat_upper": np.round(centre[i] * np.exp(offsets[high][i]), 2).tolist(),
+                "actual": [None if math.isnan(v) else round(float(v), 2) for v in actual[i]],
+            }
+            for i in range(len(times))
         ]
-        out = []
-        for cutoff, group in rows.groupby("cutoff"):
-            kept = group[((group["ds"] - cutoff) % every) == pd.Timedelta(0)]
-            out.append(
-                {
-                    "origin": cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "ds": kept["ds"].astype("datetime64[s]").astype("int64").tolist(),
-                    "yhat": kept["yhat"].round(2).tolist(),
-                    "yhat_lower": kept["yhat_lower"].round(2).tolist(),
-                    "yhat_upper": kept["yhat_upper"].round(2).tolist(),
-                    "actual": [None if math.isnan(v) else round(v, 2) for v in kept["y"]],
-                }
-            )
-        return out
 
 
 def metrics(rows: pd.DataFrame) -> dict:
@@ -398,29 +409,34 @@ def run_backtest(
             "--no-backtest"
         )
     undamped = config.with_changes(damping_hours=None) if config.damping_grid else config
-    refits = fit_refits(
-        history, times, undamped, plan, step, jobs=jobs, cache=cache or FitCache(None)
-    )
-    leads = np.arange(0, _seconds(plan.horizon) + 1, step) / HOUR
-    fitted = refit_frame(
-        market, anchor=anchor, refits=refits, scored=scored, config=config, leads=leads
-    )
     validation_start, evaluation_start = (
         plan.validation_start(seconds),
         plan.evaluation_start(seconds),
     )
-    refit_times = refits.times[:scored]
-    validation = [
-        pd.Timestamp(int(t), unit="s")
-        for t in refit_times
-        if validation_start <= t < evaluation_start
-    ]
+    leads = np.arange(0, _seconds(plan.horizon) + 1, step) / HOUR
+    cache = cache or FitCache(None)
     damping, tau = None, config.damping_hours
-    if config.damping_grid and validation:
-        damping = choose_damping(fitted, config.damping_grid, validation, config.target)
-        tau = damping.value
-    elif config.damping_grid:
-        log.warning("backtest: no refit before the evaluation span; damping left unchosen")
+    refits = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), step)
+    if config.damping_grid:
+        chosen_on = times[:scored][
+            (times[:scored] >= validation_start) & (times[:scored] < evaluation_start)
+        ]
+        if len(chosen_on):
+            refits = fit_refits(history, chosen_on, undamped, plan, step, jobs=jobs, cache=cache)
+            fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
+            validation = [pd.Timestamp(int(t), unit="s") for t in chosen_on]
+            damping = choose_damping(fitted, config.damping_grid, validation, config.target)
+            tau = damping.value
+        else:
+            log.warning("backtest: no refit before the evaluation span; damping left unchosen")
+    if tau != 0:
+        # The served path keeps some of Prophet's move: every refit matters (cached ones are
+        # free). With tau = 0 it is the last close wherever Prophet goes, so the evaluation
+        # and hindcast refits would change nothing and are not fitted.
+        refits = fit_refits(history, times, undamped, plan, step, jobs=jobs, cache=cache)
+    else:
+        log.info("backtest: tau = 0, the served path is the last close; no further refits")
+    fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
     served_config = config.with_changes(damping_hours=tau)
     forecasts = damp(fitted, tau, config.target)
 
@@ -430,14 +446,14 @@ def run_backtest(
     chosen = BandSpec.from_dict(band.value)
     served_band = Band(chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
     scores = dense.scores(served_band, validation_start, evaluation_start)
-    forecasts = _band_refits(forecasts, market, served_band, refits.times[:scored], leads)
+    forecasts = _band_refits(forecasts, market, served_band, leads)
     return Backtest(
         plan=plan,
         config=served_config,
         market=market,
         anchor=anchor,
         refits=refits,
-        scored_refits=scored,
+        dense=dense,
         damping=damping,
         band=band,
         served_band=served_band,
@@ -452,13 +468,12 @@ def refit_frame(
     *,
     anchor: np.ndarray,
     refits: Refits,
-    scored: int,
     config: ModelConfig,
     leads: np.ndarray,
 ) -> pd.DataFrame:
     """Each scored refit's forecasts at every lead in Prophet's cross-validation shape:
     `prophet` (undamped), `naive` and `drift`, with the actual close as `y`."""
-    times = refits.times[:scored]
+    times = refits.times[refits.times <= market.t[-1] - int(leads[-1] * HOUR)]
     pos = market.position(times)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
     undamped = config.with_changes(damping_hours=None)
@@ -501,10 +516,11 @@ def drift_centre(
 
 
 def _band_refits(
-    forecasts: pd.DataFrame, market: Market, band: Band, times: np.ndarray, leads: np.ndarray
+    forecasts: pd.DataFrame, market: Market, band: Band, leads: np.ndarray
 ) -> pd.DataFrame:
     """The served model's rows with its 80% band, as calibrated at each refit origin."""
     low, high = tails(DEFAULT_LEVEL)
+    times = _epoch(pd.Series(forecasts.loc[forecasts["model"] == SERVED, "cutoff"].unique()))
     offsets = band.offsets(market.position(times), leads)
     served = forecasts["model"] == SERVED
     out = forecasts.copy()

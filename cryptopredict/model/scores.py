@@ -25,8 +25,8 @@ DEFAULT_LEVEL = 80
 
 def tails(level: int) -> tuple[float, float]:
     """The lower and upper quantile probabilities of a central band at `level` percent."""
-    alpha = 1 - level / 100
-    return alpha / 2, 1 - alpha / 2
+    lower = round((100 - level) / 200, 10)
+    return lower, round(1 - lower, 10)
 
 
 def interval_score(
