@@ -56,6 +56,7 @@ class Trained:
     path: Path
     manifest: dict
     backtest: Backtest | None
+    grid: Series  # every array training computed (the artifact keeps those its schema names)
 
 
 def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
@@ -120,7 +121,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         backtest=backtest_report,
         manifest=manifest,
     )
-    return Trained(path, manifest, backtest)
+    return Trained(path, manifest, backtest, grid)
 
 
 def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.ndarray]:
