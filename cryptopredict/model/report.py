@@ -101,6 +101,46 @@ def comparison_table(comparison: dict) -> str:
     return _table(header, body, note)
 
 
+def peers_table(peers: dict) -> str:
+    """The served forecast, the naive baseline and statsforecast's models on the same origins."""
+    header = [
+        "horizon",
+        "model",
+        "MAPE",
+        "coverage 50 / 80 / 95%",
+        "interval score 80%",
+        "served minus this (SE)",
+        "quantile score",
+    ]
+    body = []
+    for row in peers["rows"]:
+        versus = ""
+        if row.get("served_minus_this") is not None:
+            diff, se = row["served_minus_this"], row["served_minus_this_se"]
+            tie = (
+                "tie" if abs(diff) <= 2 * se else ("served lower" if diff < 0 else "served higher")
+            )
+            versus = f"{diff:+.4f} ({se:.4f}), {tie}"
+        body.append(
+            [
+                row["horizon"],
+                row["model"],
+                _pct(row["mape"]),
+                _levels(row),
+                _num(row["interval_score"]),
+                versus,
+                f"{row['quantile_score']:.5f}",
+            ]
+        )
+    origins = peers["origins"]
+    note = (
+        f"{len(origins)} origins from {origins[0][:10]} to {origins[-1][:10]} (7 days 7 hours "
+        "apart; Newey-West standard errors). statsforecast's models are fitted on the log close "
+        "of the last 365 days, like Prophet; their bands are its conformal intervals."
+    )
+    return _table(header, body, note)
+
+
 def damping_table(damping: dict) -> str:
     labels = [label for label in HORIZONS if f"mape_{label}" in damping["candidates"][0]]
     body = []
@@ -140,7 +180,9 @@ def band_table(band: dict, shown: int = 10) -> str:
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
     backtest = json.loads((report_dir / "backtest.json").read_text())
     comparison = json.loads((report_dir / "comparison.json").read_text())
+    peers = json.loads((report_dir / "peers.json").read_text())
     return {
+        "peers": peers_table(peers),
         "settings": settings_table(),
         "backtest": backtest_table(backtest["summary"]),
         "damping": damping_table(backtest["damping"]),

@@ -17,7 +17,7 @@ QUICK_CONFIG = DEFAULT.with_changes(window_days=30)
 QUICK_PLAN = Plan(
     min_training=pd.Timedelta(days=30),
     step=pd.Timedelta(days=2, hours=5),
-    evaluation_span=pd.Timedelta(days=60),
+    evaluation_span=pd.Timedelta(days=30),
 )
 
 
