@@ -270,9 +270,10 @@ class Backtest:
 
     def summary(self) -> dict:
         evaluation = self.scores[self.scores["split"] == "evaluation"]
+        interval_hours = self.market.interval / HOUR
         out: dict = {
             "origins": int(evaluation["origin"].nunique()),
-            "origin_step_hours": self.plan.band_step / pd.Timedelta(hours=1),
+            "origin_step_hours": max(self.plan.band_step / pd.Timedelta(hours=1), interval_hours),
             "refits": len(self.refitted),
             "interval_width": self.interval_width,
             "levels": list(LEVELS),
@@ -282,7 +283,7 @@ class Backtest:
             if rows.empty:
                 continue
             out[label] = {model: metrics(group) for model, group in rows.groupby("model")}
-            out[label]["prophet_vs_naive"] = versus(rows, SERVED, "naive", horizon, self.plan)
+            out[label]["prophet_vs_naive"] = versus(rows, SERVED, "naive", horizon)
         return out
 
     def paths(self, every: pd.Timedelta = pd.Timedelta(hours=24)) -> list[dict]:
@@ -346,15 +347,14 @@ def _bounds(rows: pd.DataFrame, level: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[f"lower_{level}"].to_numpy(), rows[f"upper_{level}"].to_numpy()
 
 
-def versus(
-    rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta, plan: Plan
-) -> dict:
+def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta) -> dict:
     """`model` minus `baseline` per origin, averaged, with Newey-West standard errors over the
     origins a horizon overlaps: absolute percentage error, and for bands the 80% interval score
     and the quantile score."""
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), plan.band_step / pd.Timedelta(hours=1))
+    spacing = np.median(np.diff(mine.index.to_numpy())) / HOUR if len(mine) > 1 else 1.0
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing)
     pairs = {"mape": (_ape(mine), _ape(theirs))}
     if _banded(mine) and _banded(theirs):
         pairs["interval_score"] = (_interval(mine), _interval(theirs))

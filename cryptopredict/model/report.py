@@ -134,9 +134,9 @@ def peers_table(peers: dict) -> str:
         )
     origins = peers["origins"]
     note = (
-        f"{len(origins)} origins from {origins[0][:10]} to {origins[-1][:10]} (7 days 7 hours "
-        "apart; Newey-West standard errors). statsforecast's models are fitted on the log close "
-        "of the last 365 days, like Prophet; their bands are its conformal intervals."
+        f"{len(origins)} refit origins spread from {origins[0][:10]} to {origins[-1][:10]} "
+        "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
+        "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
     )
     return _table(header, body, note)
 
