@@ -88,8 +88,9 @@ def _diff(versus: dict, key: str) -> str:
 
 
 def comparison_table(comparison: dict) -> str:
+    labels = [label for label in HORIZONS if f"mape_{label}" in comparison["rows"][0]]
     body = [
-        [entry["configuration"], *_pcts(entry, "mape"), *_pcts(entry, "coverage")]
+        [entry["configuration"], *_pcts(entry, "mape", labels), *_pcts(entry, "coverage", labels)]
         for entry in comparison["rows"]
     ]
     origins = comparison["origins"]
@@ -97,7 +98,7 @@ def comparison_table(comparison: dict) -> str:
         f"{len(origins)} rolling origins from {origins[0][:10]} to {origins[-1][:10]}; coverage "
         f"of Prophet's own {comparison['interval_width']:.0%} interval (blank: the model has none)."
     )
-    header = ["configuration", *_per_horizon("MAPE"), *_per_horizon("coverage")]
+    header = ["configuration", *_per_horizon("MAPE", labels), *_per_horizon("coverage", labels)]
     return _table(header, body, note)
 
 
