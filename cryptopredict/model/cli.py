@@ -140,7 +140,10 @@ def report(trained: Trained, seconds: float) -> str:
     if trained.backtest is not None:
         lines.append(backtest_table(trained.backtest.summary()))
     else:
-        lines.append("backtest: skipped (--no-backtest); bands from past price moves, no gate")
+        lines.append(
+            "backtest: skipped (--no-backtest); the default band, calibrated on the naive "
+            "forecast's errors; no gate"
+        )
     lines.append(f"artifact: {trained.path} ({manifest['model_version']}) in {seconds:.0f} s")
     return "\n".join(lines)
 
