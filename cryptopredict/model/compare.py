@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--part", choices=("configurations", "peers", "all"), default="all")
     parser.add_argument("--origins", type=int, default=24, help="origins for the configurations")
     parser.add_argument(
-        "--peer-origins", type=int, default=48, help="origins for the peers (all refits: 0)"
+        "--peer-origins", type=int, default=12, help="origins for the peers (all refits: 0)"
     )
     parser.add_argument(
         "--artifact",
