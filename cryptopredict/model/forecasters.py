@@ -14,15 +14,14 @@ import numpy as np
 import pandas as pd
 from prophet import Prophet
 
+from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.postprocess import Postprocess, QuantileTable, band
 
 log = logging.getLogger(__name__)
 
 UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
-VOLATILITY_DAYS = 30  # the window of the realized volatility that scales calibrated bands
-# Horizons (hours) at which empirical quantiles are taken; in between they are interpolated.
-BAND_HOURS = (1.0, 2.0, 4.0, 8.0, 12.0, 24.0, 48.0, 72.0, 120.0, 168.0, 240.0, 336.0, 504.0, 720.0)
+VOLATILITY_DAYS = 30  # the default window of `realized_volatility`
 
 
 class Forecaster(Protocol):
