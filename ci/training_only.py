@@ -1,8 +1,9 @@
 """Fail if the serving image holds a training-only package: `... training_only.py INSTALLED`.
 
 INSTALLED lists the distributions installed in the image, one name per line. Training-only means
-pinned in requirements-train.txt but not in requirements-api.txt (so the lock files stay the one
-source of truth), plus notebook tooling, which neither should ever bring in.
+pinned in requirements-train.txt but not in requirements-api.txt or requirements-collect.txt
+(so the lock files stay the one source of truth), plus notebook tooling, which neither should
+ever bring in.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ def pinned(requirements: Path) -> set[str]:
     return {normalize(name) for name in _PIN.findall(requirements.read_text())}
 
 
-def training_only(train: Path, api: Path) -> set[str]:
-    forbidden = (pinned(train) - pinned(api)) | NOTEBOOK_TOOLING
+def training_only(train: Path, api: Path, *also_served: Path) -> set[str]:
+    """Pinned in `train` and in none of the files the image installs (`api`, `also_served`)."""
+    served = pinned(api).union(*(pinned(path) for path in also_served))
+    forbidden = (pinned(train) - served) | NOTEBOOK_TOOLING
     missing = ISSUE_NAMED - forbidden
     if missing:
         raise ValueError(
@@ -39,7 +42,11 @@ def training_only(train: Path, api: Path) -> set[str]:
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parents[1]
     installed = {normalize(line) for line in Path(argv[0]).read_text().splitlines() if line}
-    forbidden = training_only(root / "requirements-train.txt", root / "requirements-api.txt")
+    forbidden = training_only(
+        root / "requirements-train.txt",
+        root / "requirements-api.txt",
+        root / "requirements-collect.txt",  # the collector runs from the same image
+    )
     present = sorted(installed & forbidden)
     if present:
         print(f"training-only packages in the serving image: {', '.join(present)}")

@@ -2,17 +2,19 @@
 
 An artifact is a directory `<out>/<asset>/` holding:
 
-- `model.pkl`: the fitted Prophet model, pickled;
-- `grid.npz`: the served forecast (`ds` in epoch seconds, `yhat`, `yhat_lower`, `yhat_upper`)
-  at the data interval, from the first bar the model saw to the last bar + horizon;
-- `history.npz`: every validated bar the training run had (`ds`, `open`, `high`, `low`,
-  `close`, `volume`, and `vwap`: the source's, or the typical price where it gives none), which
-  the API serves as the actual price and aggregates into candles;
+- `model.pkl`: the fitted Prophet model, pickled: the product's model, for anyone who wants to
+  load it with Prophet (`Artifact.load_model`); serving never unpickles it;
+- `grid.npz`: the served forecast (`Grid`) at the data interval, from the first bar the model
+  saw to the last bar + the horizon (`MAX_HORIZON_DAYS`): every date the API answers;
+- `history.npz`: every validated bar the training run had (`BarHistory`), which the API serves as
+  the actual price and aggregates into candles;
 - `backtest.json`: the backtest report;
-- `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file.
+- `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file
+  (`Manifest`).
 
-This module imports neither Prophet nor `cryptopredict.model`: serving reads artifacts with
-numpy alone, and Prophet is imported (by unpickling) only when `Artifact.load_model` is called.
+Reading checks every digest and validates every file into frozen dataclasses; anything wrong is
+an ArtifactError naming the file and the field. This module imports neither Prophet nor pandas:
+serving reads artifacts with numpy and msgspec alone.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ import os
 import pickle
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self, TypeVar
 
+import msgspec
 import numpy as np
 
 from cryptopredict.atomic import fsync
+from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 SCHEMA_VERSION = 2  # 2: history.npz holds every bar's OHLCV and VWAP, not the close alone
 MANIFEST = "manifest.json"
@@ -41,58 +46,159 @@ MODEL = "model.pkl"
 GRID = "grid.npz"
 HISTORY = "history.npz"
 BACKTEST = "backtest.json"
-GRID_ARRAYS = ("ds", "yhat", "yhat_lower", "yhat_upper")
-HISTORY_ARRAYS = ("ds", "open", "high", "low", "close", "volume", "vwap")
-REQUIRED_KEYS = (
-    "schema_version",
-    "asset",
-    "symbol",
-    "interval",
-    "model_version",
-    "created_at",
-    "data",
-    "versions",
-    "params",
-    "postprocess",
-    "metrics",
-    "horizon",
-    "files",
-)
+
+# What an array's values must be: int64 epoch seconds, finite positive floats, finite floats
+# at least 0.
+TIME, PRICE, AMOUNT = "time", "price", "amount"
 
 
 class ArtifactError(Exception):
     """An artifact cannot be used; the message names the file and the problem."""
 
 
-@dataclass(frozen=True)
-class Series:
-    """Named arrays sharing one `ds` axis (epoch seconds, UTC, strictly increasing)."""
+def _array(kind: str) -> Any:
+    return field(metadata={"kind": kind})
 
-    arrays: dict[str, np.ndarray]
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
+@dataclass(frozen=True, eq=False)
+class Arrays:
+    """Named arrays of one length on one time axis, `ds` (epoch seconds UTC, strictly
+    increasing); a subclass declares one field per array, with the kind of its values."""
+
+    ds: np.ndarray = _array(TIME)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(spec.name for spec in fields(cls))
 
     def __len__(self) -> int:
-        return len(self.arrays["ds"])
+        return len(self.ds)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The array `name`, for code that handles every array alike."""
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def rows(self, start: int, stop: int) -> Self:
+        return type(self)(**{name: self[name][start:stop] for name in self.names()})
+
+
+@dataclass(frozen=True, eq=False)
+class Grid(Arrays):
+    """The served forecast at every grid time: the point forecast and its band, in price."""
+
+    yhat: np.ndarray = _array(PRICE)
+    yhat_lower: np.ndarray = _array(PRICE)
+    yhat_upper: np.ndarray = _array(PRICE)
+
+
+@dataclass(frozen=True, eq=False)
+class BarHistory(Arrays):
+    """Every validated bar: OHLCV, and the bar's VWAP (the source's, else the typical price)."""
+
+    open: np.ndarray = _array(PRICE)
+    high: np.ndarray = _array(PRICE)
+    low: np.ndarray = _array(PRICE)
+    close: np.ndarray = _array(PRICE)
+    volume: np.ndarray = _array(AMOUNT)
+    vwap: np.ndarray = _array(PRICE)
+
+
+GRID_ARRAYS = Grid.names()
+HISTORY_ARRAYS = BarHistory.names()
+
+UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    first: UtcTime
+    last: UtcTime
+    rows: int
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """The bars the model was trained on: where from, their range, and the validation report."""
+
+    source: Text
+    failed_sources: tuple[str, ...]
+    first: UtcTime
+    last: UtcTime
+    rows: int
+    sha256: str
+    validation: dict[str, Any]
+    training_window: TrainingWindow
+
+
+@dataclass(frozen=True)
+class Horizon:
+    days: float
+    grid_first: UtcTime
+    grid_last: UtcTime
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """`manifest.json`. `params`, `postprocess`, `data.validation` and `metrics` describe the
+    training and are kept as written."""
+
+    schema_version: int
+    asset: Text
+    symbol: Text
+    interval: Annotated[str, msgspec.Meta(pattern=INTERVAL_PATTERN)]
+    model_version: Text
+    created_at: UtcTime
+    git_sha: str | None
+    data: DataSummary
+    versions: dict[str, str]
+    params: dict[str, Any]
+    postprocess: dict[str, Any]
+    metrics: dict[str, Any] | None
+    horizon: Horizon
+    files: dict[str, str]
+
+    @property
+    def interval_width(self) -> float:
+        """Share of outcomes the served band should hold, e.g. 0.8 (checked at load)."""
+        return float(self.postprocess["interval_width"])
+
+
+REQUIRED_KEYS = tuple(spec.name for spec in fields(Manifest))
 
 
 @dataclass(frozen=True)
 class Artifact:
     path: Path
-    manifest: dict[str, Any]
-    grid: Series
-    history: Series
+    manifest: Manifest
+    grid: Grid
+    history: BarHistory
     backtest: dict[str, Any] = field(repr=False)
+    # The manifest as written, for the model card: it shows every field, also those this code
+    # does not read.
+    manifest_json: dict[str, Any] = field(repr=False)
 
     @property
     def asset(self) -> str:
-        return self.manifest["asset"]
+        return self.manifest.asset
 
     def load_model(self) -> Any:
-        """Unpickle the model, after checking its bytes against the manifest once more."""
-        data = (self.path / MODEL).read_bytes()
-        _check_digest(self.path / MODEL, data, self.manifest["files"][MODEL])
+        """Unpickle the model (importing Prophet), after checking its bytes against the manifest
+        once more and the installed Prophet against the one it was pickled with."""
+        file = self.path / MODEL
+        data = _read_bytes(file)
+        _check_digest(file, data, self.manifest.files.get(MODEL))
+        trained = self.manifest.versions.get("prophet")
+        try:
+            installed: str | None = importlib.metadata.version("prophet")
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        _require(
+            trained == installed,
+            file,
+            f"was pickled with Prophet {trained} but Prophet {installed} is installed; "
+            "retrain or install the matching version",
+        )
         return pickle.loads(data)
 
 
@@ -100,15 +206,16 @@ def write_artifact(
     out_dir: Path,
     *,
     model: Any,
-    grid: Series,
-    history: Series,
+    grid: Grid,
+    history: BarHistory,
     backtest: dict[str, Any],
     manifest: dict[str, Any],
 ) -> Path:
     """Write an artifact to `<out_dir>/<manifest['asset']>` atomically and return its path.
 
-    Everything is written to a temporary directory beside the target, verified, and only then
-    swapped into place: a failure at any point leaves the previous artifact untouched.
+    Everything is written to a temporary directory beside the target, verified by reading it
+    back, and only then swapped into place: a failure at any point (a manifest or an array that
+    breaks the contract included) leaves the previous artifact untouched.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,8 +225,8 @@ def write_artifact(
     try:
         files = {
             MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
-            GRID: _npz(grid, GRID_ARRAYS),
-            HISTORY: _npz(history, HISTORY_ARRAYS),
+            GRID: _npz(grid),
+            HISTORY: _npz(history),
             BACKTEST: _json(backtest),
         }
         for name, data in files.items():
@@ -129,7 +236,7 @@ def write_artifact(
         full = {**manifest, "schema_version": SCHEMA_VERSION, "files": digests}
         (staging / MANIFEST).write_bytes(_json(full))
         (staging / MANIFEST).chmod(0o644)
-        load_artifact(staging, check_prophet=False)
+        load_artifact(staging)
         _sync_tree(staging)
         _swap_into_place(staging, target)
     finally:
@@ -137,23 +244,19 @@ def write_artifact(
     return target
 
 
-def load_artifact(path: Path, *, check_prophet: bool = True) -> Artifact:
+def load_artifact(path: Path) -> Artifact:
     """Read and verify an artifact; ArtifactError names the first problem found."""
     path = Path(path)
-    manifest = _read_manifest(path)
+    document = _read_json(path / MANIFEST)
+    manifest = _manifest(path / MANIFEST, document)
+    contents = {}
     for name in (GRID, HISTORY, BACKTEST, MODEL):
-        _check_digest(path / name, _read_bytes(path / name), manifest["files"].get(name))
-    if check_prophet:
-        _check_prophet_version(path, manifest)
-    grid = _read_series(path / GRID, GRID_ARRAYS)
-    history = _read_series(path / HISTORY, HISTORY_ARRAYS)
-    for name in GRID_ARRAYS[1:]:
-        _require(np.all(grid[name] > 0), path / GRID, f"{name} holds non-positive values")
-    try:
-        backtest = json.loads((path / BACKTEST).read_bytes())
-    except ValueError as error:
-        raise ArtifactError(f"{path / BACKTEST}: not valid JSON ({error})") from None
-    return Artifact(path, manifest, grid, history, backtest)
+        contents[name] = _read_bytes(path / name)
+        _check_digest(path / name, contents[name], manifest.files.get(name))
+    grid = _arrays(path / GRID, contents[GRID], Grid)
+    history = _arrays(path / HISTORY, contents[HISTORY], BarHistory)
+    backtest = _json_object(path / BACKTEST, contents[BACKTEST])
+    return Artifact(path, manifest, grid, history, backtest, document)
 
 
 def load_artifacts(model_dir: Path) -> dict[str, Artifact]:
@@ -168,14 +271,21 @@ def load_artifacts(model_dir: Path) -> dict[str, Artifact]:
     return {artifact.asset: artifact for artifact in artifacts}
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    file = path / MANIFEST
+def _read_json(file: Path) -> dict[str, Any]:
+    return _json_object(file, _read_bytes(file))
+
+
+def _json_object(file: Path, data: bytes) -> dict[str, Any]:
     try:
-        manifest = json.loads(_read_bytes(file))
+        value = json.loads(data)
     except ValueError as error:
         raise ArtifactError(f"{file}: not valid JSON ({error})") from None
-    _require(isinstance(manifest, dict), file, "is not a JSON object")
-    version = manifest.get("schema_version")
+    _require(isinstance(value, dict), file, "is not a JSON object")
+    return value  # type: ignore[no-any-return]
+
+
+def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
+    version = document.get("schema_version")
     _require(isinstance(version, int), file, "has no integer schema_version")
     _require(
         version <= SCHEMA_VERSION,
@@ -184,42 +294,49 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         "upgrade cryptopredict",
     )
     _require(version == SCHEMA_VERSION, file, f"schema_version {version} is no longer supported")
-    missing = [key for key in REQUIRED_KEYS if key not in manifest]
+    missing = [key for key in REQUIRED_KEYS if key not in document]
     _require(not missing, file, f"lacks {', '.join(missing)}")
-    _require(isinstance(manifest["files"], dict), file, "'files' is not a mapping")
+    try:
+        manifest = msgspec.convert(document, Manifest)
+    except msgspec.ValidationError as error:
+        raise ArtifactError(f"{file}: {error}") from None
+    width = manifest.postprocess.get("interval_width")
+    _require(
+        isinstance(width, float) and 0 < width < 1,
+        file,
+        f"postprocess.interval_width is {width!r}, not a share between 0 and 1 - at "
+        "`$.postprocess.interval_width`",
+    )
     return manifest
 
 
-def _check_prophet_version(path: Path, manifest: dict[str, Any]) -> None:
-    trained = manifest["versions"].get("prophet")
-    try:
-        installed = importlib.metadata.version("prophet")
-    except importlib.metadata.PackageNotFoundError:
-        installed = None
-    _require(
-        trained == installed,
-        path / MODEL,
-        f"was pickled with Prophet {trained} but Prophet {installed} is installed; "
-        "retrain or install the matching version",
-    )
+A = TypeVar("A", bound=Arrays)
 
 
-def _read_series(file: Path, names: tuple[str, ...]) -> Series:
+def _arrays(file: Path, data: bytes, kind: type[A]) -> A:
     try:
-        with np.load(file, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in names}
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in kind.names()}
     except KeyError as error:
         raise ArtifactError(f"{file}: lacks the array {error}") from None
     except (OSError, ValueError) as error:
         raise ArtifactError(f"{file}: unreadable ({error})") from None
     ds = arrays["ds"]
-    _require(ds.dtype == np.int64 and ds.ndim == 1 and len(ds) > 1, file, "ds is malformed")
-    _require(bool(np.all(np.diff(ds) > 0)), file, "ds is not strictly increasing")
-    for name in names[1:]:
-        values = arrays[name]
+    _require(ds.ndim == 1 and len(ds) > 1, file, "ds is not a list of at least two times")
+    for spec in fields(kind):
+        name, values, what = spec.name, arrays[spec.name], spec.metadata["kind"]
         _require(values.shape == ds.shape, file, f"{name} does not match ds in length")
+        if what == TIME:
+            _require(values.dtype == np.int64, file, f"{name} is {values.dtype}, not int64")
+            continue
+        _require(values.dtype == np.float64, file, f"{name} is {values.dtype}, not float64")
         _require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
-    return Series(arrays)
+        if what == PRICE:
+            _require(bool(np.all(values > 0)), file, f"{name} holds non-positive values")
+        else:
+            _require(bool(np.all(values >= 0)), file, f"{name} holds negative values")
+    _require(bool(np.all(np.diff(ds) > 0)), file, "ds is not strictly increasing")
+    return kind(**arrays)
 
 
 def _check_digest(file: Path, data: bytes, expected: str | None) -> None:
@@ -247,9 +364,9 @@ def _require(condition: bool, file: Path, problem: str) -> None:
         raise ArtifactError(f"{file}: {problem}")
 
 
-def _npz(series: Series, names: tuple[str, ...]) -> bytes:
+def _npz(arrays: Arrays) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: series[name] for name in names})
+    np.savez(buffer, **{name: arrays[name] for name in arrays.names()})
     return buffer.getvalue()
 
 

@@ -109,8 +109,8 @@ class Settings:
     max_horizon_days: float = _setting(
         "MAX_HORIZON_DAYS",
         1096.0,
-        "How far past the last bar the API answers, in days. Past the precomputed grid it "
-        "computes with the pickled model (loaded on first use) and caches the result.",
+        "How far past the last bar the forecast reaches, in days: training precomputes the "
+        "grid this far, and the API answers up to it (or the grid's end, if earlier).",
     )
     forecast_max_points: int = _setting(
         "FORECAST_MAX_POINTS",
@@ -119,6 +119,29 @@ class Settings:
     )
     candles_max_points: int = _setting(
         "CANDLES_MAX_POINTS", 5000, "Most candles one `/candles/{asset}` answer may hold."
+    )
+    database_url: str = _setting(
+        "DATABASE_URL",
+        "sqlite:///.cache/market.db",
+        "Database of live minute bars: the collector writes it, the API reads it. "
+        "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
+        "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`.",
+    )
+    binance_ws_url: str = _setting(
+        "BINANCE_WS_URL",
+        "wss://stream.binance.com:9443",
+        "Base of Binance's websocket streams; the collector adds `/stream?streams=...`.",
+    )
+    binance_api_url: str = _setting(
+        "BINANCE_API_URL",
+        "https://api.binance.com",
+        "Base of Binance's REST API; the collector adds `/api/v3/klines` to backfill minutes.",
+    )
+    minute_retention_days: float = _setting(
+        "MINUTE_RETENTION_DAYS",
+        30.0,
+        "Days of minute bars the collector keeps per asset, counted back from the newest; older "
+        "ones are pruned. Also how far back it backfills an empty database.",
     )
     cache_seconds: int = _setting(
         "CACHE_SECONDS",

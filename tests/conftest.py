@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from cryptopredict.assets import ASSETS
+from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.frame import Bars
-from cryptopredict.data.intervals import Interval
 from cryptopredict.data.snapshot import SnapshotSource
 
 HOUR = Interval.parse("1h")

@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import pickle
 import stat
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from cryptopredict.artifact import (
     MODEL,
     SCHEMA_VERSION,
     ArtifactError,
-    Series,
+    BarHistory,
+    Grid,
     load_artifact,
     load_artifacts,
     write_artifact,
@@ -34,13 +36,11 @@ def parts(version: str = "v1", points: int = 48) -> dict:
     yhat = 30_000 + np.arange(points, dtype=np.float64)
     return {
         "model": {"stand-in for": "a fitted Prophet model", "version": version},
-        "grid": Series({"ds": ds, "yhat": yhat, "yhat_lower": yhat - 50, "yhat_upper": yhat + 50}),
-        "history": Series(
-            {
-                "ds": ds[:24],
-                **dict.fromkeys(("open", "high", "low", "close", "vwap"), yhat[:24] + 3),
-                "volume": np.ones(24),
-            }
+        "grid": Grid(ds=ds, yhat=yhat, yhat_lower=yhat - 50, yhat_upper=yhat + 50),
+        "history": BarHistory(
+            ds=ds[:24],
+            **dict.fromkeys(("open", "high", "low", "close", "vwap"), yhat[:24] + 3),
+            volume=np.ones(24),
         ),
         "backtest": {"summary": {}},
         "manifest": {
@@ -49,12 +49,30 @@ def parts(version: str = "v1", points: int = 48) -> dict:
             "interval": "1h",
             "model_version": version,
             "created_at": "2026-11-21T00:00:00Z",
-            "data": {},
+            "git_sha": None,
+            "data": {
+                "source": "snapshot",
+                "failed_sources": ["alpaca: no network"],
+                "first": "2023-11-14T22:00:00Z",
+                "last": "2023-11-15T21:00:00Z",
+                "rows": 24,
+                "sha256": "0" * 64,
+                "validation": {"rows": 24},
+                "training_window": {
+                    "first": "2023-11-14T22:00:00Z",
+                    "last": "2023-11-15T21:00:00Z",
+                    "rows": 24,
+                },
+            },
             "versions": {"prophet": importlib.metadata.version("prophet")},
             "params": {},
-            "postprocess": {},
+            "postprocess": {"interval_width": 0.8},
             "metrics": {},
-            "horizon": {"hours": 24},
+            "horizon": {
+                "days": 1.0,
+                "grid_first": "2023-11-14T22:00:00Z",
+                "grid_last": "2023-11-16T21:00:00Z",
+            },
         },
     }
 
@@ -67,10 +85,13 @@ def written(tmp_path):
 def test_round_trip(written):
     artifact = load_artifact(written)
     assert written.name == "btc-usd"
-    assert artifact.manifest["schema_version"] == SCHEMA_VERSION
-    assert set(artifact.manifest["files"]) == {MODEL, GRID, HISTORY, BACKTEST}
-    np.testing.assert_array_equal(artifact.grid["yhat"], parts()["grid"]["yhat"])
-    np.testing.assert_array_equal(artifact.history["close"], parts()["history"]["close"])
+    assert artifact.manifest.schema_version == SCHEMA_VERSION
+    assert set(artifact.manifest.files) == {MODEL, GRID, HISTORY, BACKTEST}
+    assert artifact.manifest.data.failed_sources == ("alpaca: no network",)
+    assert artifact.manifest.created_at == datetime(2026, 11, 21, tzinfo=UTC)
+    assert artifact.manifest.interval_width == 0.8
+    np.testing.assert_array_equal(artifact.grid.yhat, parts()["grid"].yhat)
+    np.testing.assert_array_equal(artifact.history.close, parts()["history"].close)
     assert artifact.load_model() == parts()["model"]
     assert list(load_artifacts(written.parent)) == ["btc-usd"]
 
@@ -83,7 +104,7 @@ def test_the_artifact_is_readable_by_other_users(written):
 
 def test_a_second_write_replaces_the_first_and_leaves_no_debris(written):
     write_artifact(written.parent, **parts("v2"))
-    assert load_artifact(written).manifest["model_version"] == "v2"
+    assert load_artifact(written).manifest.model_version == "v2"
     assert sorted(path.name for path in written.parent.iterdir()) == ["btc-usd"]
 
 
@@ -99,10 +120,10 @@ def test_a_failed_write_leaves_the_previous_artifact_intact(written):
 
 def test_invalid_arrays_are_refused_before_anything_is_replaced(written):
     bad = parts("v2")
-    bad["grid"].arrays["yhat_lower"][5] = np.nan
+    bad["grid"].yhat_lower[5] = np.nan
     with pytest.raises(ArtifactError, match="yhat_lower holds non-finite values"):
         write_artifact(written.parent, **bad)
-    assert load_artifact(written).manifest["model_version"] == "v1"
+    assert load_artifact(written).manifest.model_version == "v1"
 
 
 @pytest.mark.parametrize("name", [MODEL, GRID, HISTORY, BACKTEST, MANIFEST])
@@ -157,12 +178,73 @@ def test_a_manifest_missing_keys_is_refused(written):
         load_artifact(written)
 
 
-def test_an_artifact_from_another_prophet_version_is_refused(written):
+def test_a_model_from_another_prophet_version_is_refused_when_loaded(written):
     manifest = json.loads((written / MANIFEST).read_text())
     manifest["versions"]["prophet"] = "0.7.1"
     (written / MANIFEST).write_text(json.dumps(manifest))
+    artifact = load_artifact(written)  # serving needs no Prophet: reading does not check it
     with pytest.raises(ArtifactError, match=r"pickled with Prophet 0.7.1 but Prophet 1"):
+        artifact.load_model()
+
+
+def rewrite(written, change) -> None:
+    manifest = json.loads((written / MANIFEST).read_text())
+    change(manifest)
+    (written / MANIFEST).write_text(json.dumps(manifest))
+
+
+def set_path(manifest: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        manifest = manifest[key]
+    manifest[last] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("symbol", 42, r"Expected `str`, got `int` - at `\$.symbol`"),
+        ("interval", "hourly", r"Expected `str` matching regex .* - at `\$.interval`"),
+        ("created_at", "2026-11-21T00:00:00", r"timezone component - at `\$.created_at`"),
+        ("created_at", "yesterday", r"Invalid RFC3339 .* - at `\$.created_at`"),
+        ("data.rows", "24", r"Expected `int`, got `str` - at `\$.data.rows`"),
+        ("data.training_window", None, r"got `null` - at `\$.data.training_window`"),
+        ("horizon.grid_last", 5, r"Expected `datetime`, got `int` - at `\$.horizon.grid_last`"),
+        ("git_sha", 7, r"Expected `str \| null`, got `int` - at `\$.git_sha`"),
+        ("postprocess.interval_width", 80, r"`\$.postprocess.interval_width`"),
+        ("metrics", [], r"Expected `object \| null`, got `array` - at `\$.metrics`"),
+    ],
+)
+def test_a_manifest_field_of_the_wrong_type_is_named(written, path, value, message):
+    rewrite(written, lambda manifest: set_path(manifest, path, value))
+    with pytest.raises(ArtifactError, match=rf"manifest\.json: .*{message}"):
         load_artifact(written)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        ("grid", {"yhat": -1.0}, r"grid\.npz: yhat holds non-positive values"),
+        ("grid", {"ds": "float"}, r"grid\.npz: ds is float64, not int64"),
+        ("history", {"volume": -1.0}, r"history\.npz: volume holds negative values"),
+        ("history", {"close": np.inf}, r"history\.npz: close holds non-finite values"),
+        ("history", {"ds": "backwards"}, r"history\.npz: ds is not strictly increasing"),
+    ],
+)
+def test_arrays_that_break_the_contract_are_refused_at_write(tmp_path, name, change, message):
+    bad = parts()
+    arrays = {key: bad[name][key].copy() for key in bad[name].names()}
+    for key, value in change.items():
+        if value == "float":
+            arrays[key] = arrays[key].astype(np.float64)
+        elif value == "backwards":
+            arrays[key] = arrays[key][::-1].copy()
+        else:
+            arrays[key][3] = value
+    bad[name] = type(bad[name])(**arrays)
+    with pytest.raises(ArtifactError, match=message):
+        write_artifact(tmp_path, **bad)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_pickle_is_checked_again_when_loaded(written):
@@ -205,7 +287,7 @@ def test_kill_9_mid_write_leaves_a_verified_artifact(written):
     for delay in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95):
         kill_9_after(ARTIFACT_WRITER, [str(root)], delay)
         artifact = load_artifact(root / "btc-usd")  # verifies every checksum
-        version = artifact.manifest["model_version"]
+        version = artifact.manifest.model_version
         assert artifact.load_model()["version"] == version
         versions_seen.add(version)
     assert len(versions_seen) > 1, "the writer never replaced the artifact; the test proved nothing"

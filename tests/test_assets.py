@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cryptopredict.assets import ASSETS, UnknownAssetError, asset_for_symbol, configured_assets
+from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
-from cryptopredict.data.intervals import Interval
 from cryptopredict.data.snapshot import SnapshotSource
 
 

@@ -10,7 +10,6 @@ import pytest
 from cryptopredict.assets import UnknownAssetError, asset_for_symbol
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.data.frame import FrameError, check_frame, make_frame
-from cryptopredict.data.intervals import Interval
 
 
 def test_defaults_apply_when_the_environment_is_empty():
@@ -39,29 +38,6 @@ def test_secrets_stay_out_of_reprs():
     assert settings.alpaca_secret_key == "s3cret"
     assert "s3cret" not in repr(settings)
     assert "key-id" not in repr(settings)
-
-
-@pytest.mark.parametrize(
-    ("text", "delta"),
-    [("1m", "1min"), ("5m", "5min"), ("1h", "1h"), ("4h", "4h"), ("1d", "1D"), ("1w", "7D")],
-)
-def test_intervals_parse(text, delta):
-    assert Interval.parse(text).delta == pd.Timedelta(delta)
-    assert str(Interval.parse(text)) == text
-
-
-@pytest.mark.parametrize("text", ["", "h", "0h", "1y", "1.5h", "-1h"])
-def test_bad_intervals_are_refused(text):
-    with pytest.raises(ValueError, match="unknown interval"):
-        Interval.parse(text)
-
-
-def test_multiples():
-    hour = Interval.parse("1h")
-    assert Interval.parse("4h").is_multiple_of(hour)
-    assert Interval.parse("1w").is_multiple_of(Interval.parse("1d"))
-    assert not Interval.parse("90m").is_multiple_of(hour)
-    assert not Interval.parse("30m").is_multiple_of(hour)
 
 
 def test_make_frame_coerces_types_and_keeps_order():

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from cryptopredict.assets import ASSETS
+from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import CsvSource, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError, ValidationError
 from cryptopredict.data.frame import Bars, FrameError, check_frame
-from cryptopredict.data.intervals import Interval
 from cryptopredict.data.query import BarQuery
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.validation import Rules, validate

@@ -67,7 +67,7 @@ WRITER = textwrap.dedent(
     import sys
     import pandas as pd
     from cryptopredict.data.store import HistoryStore, StoredHistory
-    from cryptopredict.data.intervals import Interval
+    from cryptopredict.candles import Interval
 
     store = HistoryStore(sys.argv[1])
     frame = pd.read_parquet(sys.argv[2])

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.data.candles import aggregate
+from cryptopredict.candles import Interval
 from cryptopredict.data.errors import StaleDataError, ValidationError
-from cryptopredict.data.frame import check_frame
-from cryptopredict.data.intervals import Interval
+from cryptopredict.data.frame import check_frame, resample
 from cryptopredict.data.validation import Rules, validate
 
 RULES = Rules(max_jump=3.0, min_rows=24)
@@ -141,7 +140,8 @@ def test_strict_mode_rejects_a_stale_last_bar(week_of_bars):
 
 
 def test_strict_mode_allows_daily_bars_one_day(week_of_bars):
-    daily = aggregate(week_of_bars, "1d").complete_only()
+    candles, complete = resample(week_of_bars, "1d")
+    daily = candles.with_frame(candles.frame[complete].reset_index(drop=True))
     live = dataclasses.replace(daily, source="alpaca")
     closed = live.last + live.interval.delta
     strict = Rules(max_jump=3.0, min_rows=3, require_fresh_hours=3)

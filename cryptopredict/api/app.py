@@ -1,30 +1,25 @@
-"""The application factory: `create_app(artifacts, settings)`; nothing is read at import."""
+"""The application factory, `create_app(artifacts, settings)`: nothing is read at import. Every
+error, unknown routes and wrong methods included, is answered as JSON."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 
-from flask import Flask
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cryptopredict.api import (
-    assets_routes,
-    bitcoin,
-    candles_routes,
-    dashboard,
-    docs,
-    errors,
-    forecast_routes,
-    headers,
-    health,
-    model_card,
-    observe,
-)
-from cryptopredict.api.catalog import BITCOIN, Catalog
-from cryptopredict.api.fastpath import FastBitcoin
-from cryptopredict.api.metrics import Metrics
-from cryptopredict.api.responses import public_cache
+from cryptopredict.api import assets, candles, forecasts, live, model_card, pages
+from cryptopredict.api.assets import Catalog
+from cryptopredict.api.errors import ApiError
+from cryptopredict.api.forecasts import BITCOIN, FastBitcoin
+from cryptopredict.api.metrics import Metrics, Observed
+from cryptopredict.api.responses import install_headers, json_response, public_cache
 from cryptopredict.artifact import Artifact
 from cryptopredict.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
@@ -41,26 +36,66 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
 
     app = Flask(__name__)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 300
-    forecasts = {"cache_seconds": cache_seconds, "max_points": settings.forecast_max_points}
-    app.register_blueprint(bitcoin.blueprint(catalog, **forecasts))
-    app.register_blueprint(forecast_routes.blueprint(catalog, **forecasts))
-    app.register_blueprint(assets_routes.blueprint(catalog, cache_seconds=cache_seconds))
+    ranges = {"cache_seconds": cache_seconds, "max_points": settings.forecast_max_points}
+    app.register_blueprint(forecasts.bitcoin_blueprint(catalog, **ranges))
+    app.register_blueprint(forecasts.blueprint(catalog, **ranges))
+    app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
+    minutes = live.LiveMinutes(settings.database_url)
     app.register_blueprint(
-        candles_routes.blueprint(
-            catalog, cache_seconds=cache_seconds, max_points=settings.candles_max_points
+        candles.blueprint(
+            catalog,
+            cache_seconds=cache_seconds,
+            max_points=settings.candles_max_points,
+            live=minutes,
         )
     )
+    app.register_blueprint(live.blueprint(catalog, minutes))
     app.register_blueprint(model_card.blueprint(default, cache_seconds=cache_seconds))
-    app.register_blueprint(health.blueprint(default))
+    app.register_blueprint(model_card.health_blueprint(default))
     app.register_blueprint(metrics.blueprint())
-    app.register_blueprint(docs.blueprint(cache_seconds=cache_seconds))
-    app.register_blueprint(dashboard.blueprint(catalog, cache_seconds=cache_seconds))
-    errors.install(app)
+    app.register_blueprint(pages.docs_blueprint(cache_seconds=cache_seconds))
+    app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
     if BITCOIN in catalog:
-        app.wsgi_app = FastBitcoin(
+        app.wsgi_app = FastBitcoin(  # type: ignore[method-assign]
             app.wsgi_app, catalog[BITCOIN].point, cache=public_cache(cache_seconds)
         )
-    headers.install(app, settings.cors_origins)
-    app.wsgi_app = observe.Observed(app.wsgi_app, metrics)
+    install_headers(app, settings.cors_origins)
+    app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
     app.extensions["cryptopredict"] = {"catalog": catalog}
     return app
+
+
+def _api_error(error: ApiError) -> Response:
+    return _error_response(error.status, error.code, error.detail)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    if isinstance(error, NotFound):
+        detail = "no such route; the API is described at /docs and /openapi.json"
+    elif isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(error.valid_methods or ())
+        detail = f"{_printable(request.method)} is not allowed here; allowed: {allowed}"
+    else:
+        detail = error.description or HTTPStatus(status).phrase
+    response = _error_response(status, HTTPStatus(status).phrase.lower().replace(" ", "_"), detail)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.path, exc_info=error)
+    return _error_response(500, "internal_error", "an unexpected error; it has been logged")
+
+
+def _error_response(status: int, code: str, detail: str) -> Response:
+    return json_response({"error": code, "detail": detail}, status=status)
+
+
+def _printable(text: str) -> str:
+    return text.encode("ascii", "backslashreplace").decode()[:32]

@@ -1,128 +1,193 @@
-"""Candles from an artifact's history, with numpy alone: OHLCV and VWAP at any interval that is
-a whole multiple of the stored one.
-
-A candle holds the bars from its open time up to the next candle's: open = first, high = max,
-low = min, close = last, volume = sum, VWAP = sum(bar VWAP * volume) / sum(volume), or the plain
-mean of the bar VWAPs when nothing traded. It is `complete` when every bar of its period is
-there. Open times are multiples of the interval counted from 1970-01-01 00:00 UTC (so `1d` is
-the UTC day and `4h` starts at 00:00, 04:00, ...), except weeks (`w`), which open on Monday
-00:00 UTC, as exchanges count weeks and as training's candles do (pandas' `W-MON` with
-`closed="left", label="left"`). Empty periods (gaps in the history) give no candle.
-"""
+"""`/candles/{asset}`: OHLCV and VWAP candles of an artifact's history at any whole multiple of
+its interval, aggregated by the domain core (`cryptopredict.candles`)."""
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from flask import Response, request
 
-from cryptopredict.api.errors import BadRequestError, UnsupportedIntervalError
-from cryptopredict.artifact import HISTORY_ARRAYS, Artifact, ArtifactError
+from cryptopredict.api.errors import (
+    BadRequestError,
+    OutOfRangeError,
+    TooManyPointsError,
+    UnsupportedIntervalError,
+)
+from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.query import output_format, parse_epoch, query, single
+from cryptopredict.api.responses import (
+    csv_response,
+    iso_dates,
+    iso_utc,
+    json_response,
+    public_cache,
+    show_epoch,
+)
+from cryptopredict.artifact import Artifact, ArtifactError, BarHistory
+from cryptopredict.candles import Candles, Interval, IntervalError, aggregate
 
-UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-WEEK_ORIGIN = 4 * 86_400  # 1970-01-05, the first Monday after the epoch
+if TYPE_CHECKING:
+    from cryptopredict.api.assets import Catalog
+    from cryptopredict.api.live import LiveMinutes
+
 DEFAULT_COUNT = 90  # candles answered when no `start` is given
-PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"
-_FORM = re.compile(PATTERN, re.ASCII)
-
-
-@dataclass(frozen=True)
-class Interval:
-    label: str
-    seconds: int
-    origin: int  # an instant candles open at
+COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
+ERRORS = {
+    400: "Malformed input: a repeated or unparsable parameter, or an unknown format.",
+    404: "No such asset is served; the detail names the served ones.",
+    422: "An interval finer than the stored bars or no multiple of them (with no live minute "
+    "bars to serve it from), `start` after `end`, a range outside the history (or, for an "
+    "interval served from the minutes, outside their window, which the detail names), or too "
+    "many candles.",
+}
 
 
 def parse_interval(text: str) -> Interval:
-    """`1h`, `4h`, `1d`, `1w`...; BadRequestError says what a malformed one should look like."""
-    label = text.strip().lower()
-    if not _FORM.match(label):
-        raise BadRequestError(
-            f"interval={text[:16]!r} is not an interval; use a whole number and a unit m, h, d "
-            "or w, e.g. 1h, 4h, 1d or 1w"
-        )
-    unit = label[-1]
-    return Interval(label, int(label[:-1]) * UNIT_SECONDS[unit], WEEK_ORIGIN if unit == "w" else 0)
-
-
-@dataclass(frozen=True)
-class Candles:
-    ds: np.ndarray  # open time of each candle, epoch seconds
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    vwap: np.ndarray
-    complete: np.ndarray  # bool
+    try:
+        return Interval.parse(text)
+    except IntervalError as error:
+        raise BadRequestError(f"interval={error}") from None
 
 
 class CandleSource:
-    """One artifact's history, ready to aggregate."""
+    """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
 
-    def __init__(self, artifact: Artifact) -> None:
+    def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
+        self.stored = stored
+        self.symbol = symbol
+        self.history = history
+        self.first_bar = int(self.history.ds[0])
+        self.last_bar = int(self.history.ds[-1])
+
+    @classmethod
+    def of_artifact(cls, artifact: Artifact) -> CandleSource:
         try:
-            self.stored = parse_interval(str(artifact.manifest["interval"]))
-        except BadRequestError as error:
+            stored = Interval.parse(artifact.manifest.interval)
+        except IntervalError as error:
             raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
-        self.history = artifact.history
-        self.first_bar = int(self.history["ds"][0])
-        self.last_bar = int(self.history["ds"][-1])
+        return cls(artifact.history, stored, artifact.manifest.symbol)
 
     def interval(self, text: str) -> Interval:
         """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
         wanted = parse_interval(text)
-        if wanted.seconds % self.stored.seconds:
+        if not wanted.is_multiple_of(self.stored):
             finer = "finer than" if wanted.seconds < self.stored.seconds else "no multiple of"
             raise UnsupportedIntervalError(
-                f"interval {wanted.label} is {finer} the stored {self.stored.label} bars; use a "
-                f"whole multiple of {self.stored.label}"
+                f"interval {wanted} is {finer} the stored {self.stored} bars; use a whole "
+                f"multiple of {self.stored}"
             )
         return wanted
+
+    def check(self, start: float, end: float) -> None:
+        if start > end:
+            raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
+        if start > self.last_bar or end < self.first_bar:
+            raise OutOfRangeError(
+                f"{show_epoch(start)} to {show_epoch(end)} holds no bar; the {self.symbol} "
+                f"history runs from {iso_utc(self.first_bar)} to {iso_utc(self.last_bar)}"
+            )
 
     def slots(self, interval: Interval, start: float, end: float) -> tuple[int, int]:
         """Open times of the first and last candle that opens in `[start, end]` and holds
         history (the first after the last when none does)."""
-        first = max(open_time(interval, start, math.ceil), open_time(interval, self.first_bar))
-        last = min(open_time(interval, end), open_time(interval, self.last_bar))
+        first = max(interval.open_time(start, math.ceil), interval.open_time(self.first_bar))
+        last = min(interval.open_time(end), interval.open_time(self.last_bar))
         return first, last
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
         """The candles opening from `first` to `last` (open times), each with all its bars."""
-        lo, hi = np.searchsorted(self.history["ds"], [first, last + interval.seconds])
-        bars = {name: self.history[name][lo:hi] for name in HISTORY_ARRAYS}
-        if not len(bars["ds"]):
-            return Candles(*[bars[name] for name in HISTORY_ARRAYS], np.empty(0, dtype=bool))
-        opens = _open_times(interval, bars["ds"])
-        starts = np.flatnonzero(np.r_[True, opens[1:] != opens[:-1]])
-        ends = np.append(starts[1:], len(opens))
-        counts = ends - starts
-        volume = np.add.reduceat(bars["volume"], starts)
-        notional = np.add.reduceat(bars["vwap"] * bars["volume"], starts)
-        traded = volume > 0
-        mean = np.add.reduceat(bars["vwap"], starts) / counts
-        return Candles(
-            ds=opens[starts],
-            open=bars["open"][starts],
-            high=np.maximum.reduceat(bars["high"], starts),
-            low=np.minimum.reduceat(bars["low"], starts),
-            close=bars["close"][ends - 1],
-            volume=volume,
-            vwap=np.where(traded, notional / np.where(traded, volume, 1.0), mean),
-            complete=counts == interval.seconds // self.stored.seconds,
+        lo, hi = np.searchsorted(self.history.ds, [first, last + interval.seconds])
+        return aggregate(self.history.rows(int(lo), int(hi)), self.stored, interval)
+
+
+def check_count(
+    first: int, last: int, interval: Interval, *, start: float, end: float, max_points: int
+) -> None:
+    """TooManyPointsError when more than `max_points` candles open from `first` to `last`."""
+    count = max(0, (last - first) // interval.seconds + 1)
+    if count > max_points:
+        raise TooManyPointsError(
+            f"{show_epoch(start)} to {show_epoch(end)} holds {count} {interval} candles; at most "
+            f"{max_points} per request, so narrow the range or widen the interval"
         )
 
 
-def _open_times(interval: Interval, ds: np.ndarray) -> np.ndarray:
-    return interval.origin + (ds - interval.origin) // interval.seconds * interval.seconds
+def blueprint(
+    catalog: Catalog, *, cache_seconds: int, max_points: int, live: LiveMinutes | None = None
+) -> Blueprint:
+    bp = Blueprint("candles", __name__, description="Price candles from the stored bars.")
+    cache = public_cache(cache_seconds)
+    served_slugs = [served.slug for served in catalog]
 
+    @bp.get("/candles/<asset>")
+    @document(
+        path=asset_in_path(served_slugs),
+        parameters=in_query("CandlesQuery"),
+        responses=answers(
+            "The candles opening from `start` to `end`.",
+            "CandleColumns",
+            content={"text/csv": {"schema": {"type": "string"}}},
+            errors=ERRORS,
+        ),
+        description="Open (first), high (max), low (min), close (last), volume (sum) and VWAP "
+        "(volume-weighted over the bars' VWAPs; their mean when nothing traded) of the stored "
+        "bars, at any interval that is a whole multiple of theirs: 1h, 4h, 1d, 1w for hourly "
+        "bars, 1d, 1w for daily ones. Candles open at multiples of the interval since "
+        "1970-01-01 UTC (1d is the UTC day), weeks on Monday 00:00 UTC. `complete` is false "
+        "for a candle missing any bar of its period (a gap, or the last, still running "
+        f"period); periods with no bar give no candle. At most {max_points} candles per "
+        "request (422 above). Where the collector stores live minute bars (`/live` lists their "
+        "window), intervals the stored bars cannot give, such as 1m, 5m or 10m (any whole "
+        "number of minutes), are aggregated from those minutes over their window, and are "
+        "never cached (`Cache-Control: no-cache`); `stored_interval` is then `1m`.",
+    )
+    def candles(asset: str) -> Response:
+        """Candles of the price history"""
+        served = catalog[asset]
+        source = served.candles
+        args = query(request.environ)
+        form = output_format(args)
+        asked = single(args, "interval", required=False)
+        interval = source.stored if asked is None else parse_interval(asked)
+        start_text = single(args, "start", required=False)
+        end_text = single(args, "end", required=False)
+        start = None if start_text is None else parse_epoch("start", start_text)
+        end = None if end_text is None else parse_epoch("end", end_text)
+        answer_cache = cache
+        if live is not None and not interval.is_multiple_of(source.stored):
+            source, start, end = live.minutes_for(served, interval, start, end, max_points)
+            answer_cache = live.cache
+        else:
+            interval = source.interval(interval.label)
+            end = source.last_bar if end is None else end
+            if start is None:
+                last_open = interval.open_time(min(end, source.last_bar))
+                start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
+            source.check(start, end)
+        first, last = source.slots(interval, start, end)
+        check_count(first, last, interval, start=start, end=end, max_points=max_points)
+        result = source.aggregate(interval, first, last)
+        columns = [getattr(result, name).tolist() for name in COLUMNS]
+        if form == "csv":
+            rows = zip(iso_dates(result.ds), *columns, result.complete.tolist(), strict=True)
+            name = f"{served.slug}-candles-{interval}.csv"
+            return csv_response(("date", *COLUMNS, "complete"), rows, cache=answer_cache, name=name)
+        return json_response(
+            {
+                "asset": served.slug,
+                "symbol": served.symbol,
+                "interval": interval.label,
+                "stored_interval": source.stored.label,
+                "start": iso_utc(max(start, source.first_bar)),
+                "end": iso_utc(min(end, source.last_bar)),
+                "count": len(result),
+                "date": iso_dates(result.ds),
+                **dict(zip(COLUMNS, columns, strict=True)),
+                "complete": result.complete.tolist(),
+            },
+            cache=answer_cache,
+        )
 
-def open_time(
-    interval: Interval, epoch: float, rounding: Callable[[float], int] = math.floor
-) -> int:
-    """The open time of the candle holding `epoch` (rounding up: of the first at or after it)."""
-    steps = rounding((epoch - interval.origin) / interval.seconds)
-    return interval.origin + steps * interval.seconds
+    return bp

@@ -1,16 +1,7 @@
-"""Errors the API answers with, as `{"error": code, "detail": message}` and an HTTP status."""
+"""The errors the API answers with, as `{"error": code, "detail": message}` and an HTTP status
+(`app.py` installs the handlers), and the one that stops it starting."""
 
 from __future__ import annotations
-
-import logging
-from http import HTTPStatus
-
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-
-from cryptopredict.api.responses import json_response
-
-log = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
@@ -56,50 +47,3 @@ class UnsupportedIntervalError(ApiError):
 
     status = 422
     code = "unsupported_interval"
-
-
-class ModelUnavailableError(ApiError):
-    """The pickled model, needed past the precomputed grid, cannot be used."""
-
-    status = 503
-    code = "model_unavailable"
-
-
-def install(app: Flask) -> None:
-    """Answer every error, including unknown routes and wrong methods, as JSON."""
-    app.register_error_handler(ApiError, _api_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
-
-
-def _api_error(error: ApiError) -> Response:
-    return _error_response(error.status, error.code, error.detail)
-
-
-def _http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    if isinstance(error, NotFound):
-        detail = "no such route; the API is described at /docs and /openapi.json"
-    elif isinstance(error, MethodNotAllowed):
-        allowed = ", ".join(error.valid_methods or ())
-        detail = f"{_printable(request.method)} is not allowed here; allowed: {allowed}"
-    else:
-        detail = error.description or HTTPStatus(status).phrase
-    response = _error_response(status, HTTPStatus(status).phrase.lower().replace(" ", "_"), detail)
-    for name, value in error.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
-
-
-def _unexpected_error(error: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.path, exc_info=error)
-    return _error_response(500, "internal_error", "an unexpected error; it has been logged")
-
-
-def _error_response(status: int, code: str, detail: str) -> Response:
-    return json_response({"error": code, "detail": detail}, status=status)
-
-
-def _printable(text: str) -> str:
-    return text.encode("ascii", "backslashreplace").decode()[:32]

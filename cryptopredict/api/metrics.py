@@ -1,10 +1,19 @@
-"""`/metrics`: requests and latency by route and status, model and data age, process figures."""
+"""`/metrics`: requests and latency by route and status, model and data age, process figures;
+and `Observed`, which times every request, feeds the metrics and writes the access log.
+
+`Observed` is a WSGI middleware rather than Flask hooks: it runs once per request, sees every
+answer (errors included, and those of the `/bitcoin` fast path) and adds nothing to Flask's own
+hook loop.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 from prometheus_client import (
@@ -23,10 +32,19 @@ from prometheus_client import (
 from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.artifact import Artifact
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Where a middleware that answers ahead of Flask (the `/bitcoin` fast path) names the route it
+# answered, for the access log and the metrics.
+ROUTE_KEY = "cryptopredict.route"
+MAX_PATH = 200
+LINE = "method=%s path=%s status=%d duration_ms=%.3f"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("cryptopredict.api.access")
 
 
 class Metrics:
@@ -47,21 +65,20 @@ class Metrics:
         )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         manifest = artifact.manifest
+        created = manifest.created_at.timestamp()
         Info("cryptopredict_model", "The model being served.", registry=self.registry).info(
             {
                 "asset": artifact.asset,
-                "model_version": str(manifest["model_version"]),
-                "created_at": str(manifest["created_at"]),
+                "model_version": manifest.model_version,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
             }
         )
-        created = _epoch(manifest["created_at"])
-        if created is not None:
-            Gauge(
-                "cryptopredict_model_age_seconds",
-                "Seconds since the model was trained.",
-                registry=self.registry,
-            ).set_function(lambda: time.time() - created)
-        last_bar = float(artifact.history["ds"][-1])
+        Gauge(
+            "cryptopredict_model_age_seconds",
+            "Seconds since the model was trained.",
+            registry=self.registry,
+        ).set_function(lambda: time.time() - created)
+        last_bar = float(artifact.history.ds[-1])
         Gauge(
             "cryptopredict_data_age_seconds",
             "Seconds since the last bar the model saw.",
@@ -107,10 +124,52 @@ class Metrics:
         return bp
 
 
-def _epoch(text: object) -> float | None:
-    try:
-        when = datetime.fromisoformat(str(text))
-    except ValueError:
-        log.warning("created_at %r is not an ISO-8601 time; no model age metric", text)
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+class Observed:
+    def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = perf_counter()
+        answered: list[tuple[str, str]] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            # The fast path names its route; otherwise Flask still holds its request (at
+            # `werkzeug.request`) when the response starts, and its URL rule names the route
+            # without the client's values, so labels stay few.
+            route = environ.get(ROUTE_KEY)
+            if route is None:
+                rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+                route = "unmatched" if rule is None else rule.rule
+            answered.append((status, route))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, start)
+        finally:
+            status, route = answered[-1] if answered else ("500", "unmatched")
+            self._record(environ, route, int(status[:3]), perf_counter() - started)
+
+    def _record(self, environ: WSGIEnvironment, route: str, status: int, seconds: float) -> None:
+        method = environ.get("REQUEST_METHOD", "")
+        self.metrics.observe(route, method, status, seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            args = (
+                _quoted(method[:16]),
+                _quoted(environ.get("PATH_INFO", "")[:MAX_PATH]),
+                status,
+                seconds * 1000,
+            )
+            # makeRecord and handle, as Logger.info does, minus its search of the call stack
+            # for a file name and line number that this line does not show.
+            record = access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, LINE, args, None
+            )
+            access_log.handle(record)
+
+
+def _quoted(text: str) -> str:
+    """`text` in double quotes, JSON-escaped if needed: no line breaks or quotes get through."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)

@@ -1,7 +1,7 @@
 """The shapes of parameters and answers, from which the OpenAPI document is generated.
 
 They document; they do not run per request. Handlers parse their few parameters themselves
-(see `dates` and `params`) and build answers directly, which keeps the request path short; the
+(see `query`) and build answers directly, which keeps the request path short; the
 tests check every answer against these schemas through the generated document.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from cryptopredict.api import candles
-from cryptopredict.api.dates import EXAMPLES, MAX_LENGTH, PATTERN
+from cryptopredict.api.candles import DEFAULT_COUNT
+from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
+from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 PRICE = "USD, rounded to the cent"
 
@@ -18,10 +19,10 @@ PRICE = "USD, rounded to the cent"
 def _date(description: str, *, required: bool) -> fields.String:
     return fields.String(
         required=required,
-        validate=[validate.Length(max=MAX_LENGTH), validate.Regexp(PATTERN)],
+        validate=[validate.Length(max=MAX_LENGTH), validate.Regexp(DATE_PATTERN)],
         metadata={
             "description": f"{description} `YYYY-MM-DD` or an ISO-8601 datetime, with or "
-            f"without an offset (UTC when none), e.g. {EXAMPLES}.",
+            f"without an offset (UTC when none), e.g. {DATE_EXAMPLES}.",
             "example": "2026-08-01T12:00:00Z",
         },
     )
@@ -38,8 +39,8 @@ class ForecastQuery(Schema):
         required=False,
     )
     end = _date(
-        "Last instant of the range. Default: the end of the precomputed grid (or 30 days "
-        "after `start`, when `start` lies past it).",
+        "Last instant of the range. Default: 365 days after the last bar, within the valid "
+        "range (or 30 days after `start`, when `start` lies past that).",
         required=False,
     )
     format = fields.String(
@@ -96,16 +97,17 @@ class ForecastPoints(Schema):
 
 class CandlesQuery(Schema):
     interval = fields.String(
-        validate=validate.Regexp(candles.PATTERN),
+        validate=validate.Regexp(INTERVAL_PATTERN),
         metadata={
             "description": "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
-            "multiple of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`. "
-            "Default: the stored interval.",
+            "multiple of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`; "
+            "or, where live minute bars are stored (`/live`), any whole number of minutes, "
+            "e.g. `1m`, `5m`, `10m`, over their window. Default: the stored interval.",
             "example": "1d",
         },
     )
     start = _date(
-        f"Earliest candle open time. Default: that of the {candles.DEFAULT_COUNT}th candle back "
+        f"Earliest candle open time. Default: that of the {DEFAULT_COUNT}th candle back "
         "from `end`, so that the answer holds the last ones up to it.",
         required=False,
     )
@@ -253,4 +255,60 @@ class Health(Schema):
     created_at = fields.String(required=True)
     data_last = fields.String(
         required=True, metadata={"description": "Time of the last bar the model saw."}
+    )
+
+
+class PriceForecast(Schema):
+    date = fields.DateTime(required=True, metadata={"description": "The instant: the close."})
+    available = fields.Boolean(
+        required=True,
+        metadata={"description": "Whether the served forecast covers that instant."},
+    )
+    detail = fields.String(metadata={"description": "Why not, when it does not."})
+    prediction = fields.Float(metadata={"description": f"The forecast then, {PRICE}."})
+    prediction_low = fields.Float(metadata={"description": "Lower end of the band."})
+    prediction_high = fields.Float(metadata={"description": "Upper end of the band."})
+    interval_width = fields.Float(metadata={"description": "Share the band should hold."})
+    position = fields.String(
+        validate=validate.OneOf(["below", "inside", "above"]),
+        metadata={"description": "Where the price sits against the band."},
+    )
+    model_version = fields.String()
+
+
+class Price(Schema):
+    asset = fields.String(required=True)
+    symbol = fields.String(required=True)
+    date = fields.DateTime(required=True, metadata={"description": "Open time of the minute."})
+    close_time = fields.DateTime(required=True, metadata={"description": "When it closed."})
+    price = fields.Float(required=True, metadata={"description": "The minute's close."})
+    open = fields.Float(required=True)
+    high = fields.Float(required=True)
+    low = fields.Float(required=True)
+    close = fields.Float(required=True)
+    volume = fields.Float(required=True, metadata={"description": "Volume, in the asset."})
+    vwap = fields.Float(required=True, metadata={"description": "Volume-weighted price."})
+    age_seconds = fields.Float(
+        required=True, metadata={"description": "Seconds since the minute closed."}
+    )
+    forecast = fields.Nested(PriceForecast, required=True)
+
+
+class MinuteWindow(Schema):
+    first = fields.DateTime(required=True, metadata={"description": "The first stored minute."})
+    last = fields.DateTime(required=True, metadata={"description": "The last stored minute."})
+    count = fields.Integer(required=True, metadata={"description": "Minutes stored."})
+
+
+class LiveStatus(Schema):
+    assets = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(MinuteWindow),
+        required=True,
+        metadata={"description": "Per served asset with minute bars, their window."},
+    )
+    detail = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Why no asset has minute bars, when none has; else null."},
     )

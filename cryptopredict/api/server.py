@@ -22,8 +22,8 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from cryptopredict import logs
 from cryptopredict.api.app import create_app
-from cryptopredict.api.catalog import BITCOIN
 from cryptopredict.api.errors import StartupError
+from cryptopredict.api.forecasts import BITCOIN
 from cryptopredict.api.logwriter import write_in_background
 from cryptopredict.artifact import ArtifactError, load_artifacts
 from cryptopredict.config import ConfigError, Settings
@@ -69,7 +69,7 @@ def main() -> int:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
     for artifact in artifacts.values():
-        log.info("verified %s model %s", artifact.asset, artifact.manifest["model_version"])
+        log.info("verified %s model %s", artifact.asset, artifact.manifest.model_version)
     if BITCOIN not in artifacts:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)

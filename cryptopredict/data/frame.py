@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from cryptopredict.candles import Candles, Interval, aggregate
 from cryptopredict.data.errors import ValidationError
-from cryptopredict.data.intervals import Interval
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 VALUE_COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -73,6 +74,26 @@ def bar_vwap(frame: pd.DataFrame) -> pd.Series:
     """Each bar's VWAP: the source's where it gives one, else the typical price."""
     typical = typical_price(frame)
     return frame["vwap"].fillna(typical) if "vwap" in frame.columns else typical
+
+
+def resample(bars: Bars, interval: Interval | str) -> tuple[Bars, np.ndarray]:
+    """The `interval` candles of `bars` as bars (with VWAP), aggregated by the numpy core
+    (`cryptopredict.candles`), and whether each is complete; IntervalError unless `interval` is
+    a whole multiple of theirs."""
+    frame = bars.frame
+    nanos = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    own = Candles(
+        ds=nanos // 10**9,
+        **{name: frame[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS},
+        vwap=bar_vwap(frame).to_numpy(dtype=np.float64),
+        complete=np.ones(len(frame), dtype=bool),
+    )
+    target = Interval.parse(interval)
+    candles = aggregate(own, bars.interval, target)
+    columns = {name: getattr(candles, name) for name in (*VALUE_COLUMNS, "vwap")}
+    timestamps = pd.to_datetime(candles.ds, unit="s", utc=True).astype(TIMESTAMP_DTYPE)
+    frame = pd.DataFrame({"timestamp": timestamps, **columns})
+    return Bars(frame, bars.symbol, target, bars.source), candles.complete
 
 
 def check_frame(frame: pd.DataFrame, *, ordered: bool = True) -> None:

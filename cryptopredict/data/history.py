@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from cryptopredict.assets import Asset
+from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
 from cryptopredict.data.frame import Bars, empty_frame
-from cryptopredict.data.intervals import Interval
 from cryptopredict.data.query import BarQuery, Source
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar

@@ -9,7 +9,7 @@ from typing import Protocol
 import pandas as pd
 
 from cryptopredict.assets import Asset
-from cryptopredict.data.intervals import Interval
+from cryptopredict.candles import Interval
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cryptopredict.data.candles import aggregate
+from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import Bars
-from cryptopredict.data.intervals import Interval
+from cryptopredict.data.frame import Bars, resample
 from cryptopredict.data.query import BarQuery
 
 NAME = "snapshot"
@@ -33,7 +32,8 @@ class SnapshotSource:
         frame = read_ohlcv_csv(path, NAME)
         if interval != query.interval:
             bars = Bars(frame, query.asset.symbol, interval, NAME)
-            frame = aggregate(bars, query.interval).complete_only().frame
+            candles, complete = resample(bars, query.interval)
+            frame = candles.frame[complete]
         return frame[(frame["timestamp"] >= query.start) & (frame["timestamp"] < query.end)]
 
     def intervals(self, slug: str) -> list[Interval]:
@@ -42,7 +42,7 @@ class SnapshotSource:
         )
         return sorted(
             (Interval.parse(name.removesuffix(".csv.gz")) for name in names),
-            key=lambda interval: interval.delta,
+            key=lambda interval: interval.seconds,
         )
 
     def _file_for(self, query: BarQuery) -> tuple[Interval, Path]:

@@ -16,8 +16,8 @@ import pyarrow
 import pyarrow.parquet as pq
 
 from cryptopredict.atomic import replacing
+from cryptopredict.candles import Interval
 from cryptopredict.data.frame import check_frame
-from cryptopredict.data.intervals import Interval
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.errors import StaleDataError, ValidationError
 from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars, check_frame
-from cryptopredict.data.intervals import Interval
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,11 @@ def _reject_bad_values(frame: pd.DataFrame) -> None:
 
 
 def _reject_off_grid(frame: pd.DataFrame, interval: Interval) -> None:
-    off = frame["timestamp"] != interval.floor(frame["timestamp"])
+    nanos = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    seconds = nanos // 10**9
+    off = (nanos % 10**9 != 0) | (seconds != interval.open_times(seconds))
     if off.any():
-        row = int(np.flatnonzero(off.to_numpy())[0])
+        row = int(np.flatnonzero(off)[0])
         raise ValidationError(
             f"bar {_iso(frame['timestamp'].iloc[row])} does not start a {interval} period: "
             f"is the data really {interval} bars?"

@@ -49,7 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the price the model learns; the backtest scores both against the close",
     )
     parser.add_argument("--since", default="2021-01-01", type=_utc, help="first bar to fetch")
-    parser.add_argument("--horizon-days", type=float, default=365, help="forecast grid length")
+    parser.add_argument(
+        "--horizon-days",
+        type=float,
+        help="forecast grid length past the last bar (default: the MAX_HORIZON_DAYS setting, "
+        "the API's horizon)",
+    )
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
@@ -104,7 +109,7 @@ def train_one(asset: Asset, args: argparse.Namespace, settings: Settings) -> boo
         request = TrainingRequest(
             asset=asset,
             config=DEFAULT,
-            horizon=pd.Timedelta(days=args.horizon_days),
+            horizon=pd.Timedelta(days=args.horizon_days or settings.max_horizon_days),
             gate=GateRules.from_settings(settings),
             plan=None if args.no_backtest else Plan(),
             model_version=settings.model_version,

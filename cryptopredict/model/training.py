@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import Series, write_artifact
+from cryptopredict.artifact import GRID_ARRAYS, BarHistory, Grid, write_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
@@ -56,7 +56,7 @@ class Trained:
     path: Path
     manifest: dict
     backtest: Backtest | None
-    grid: Series  # every array training computed (the artifact keeps those its schema names)
+    grid: dict[str, np.ndarray]  # every array training computed (the artifact keeps its schema's)
 
 
 def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
@@ -116,7 +116,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
     path = write_artifact(
         out_dir,
         model=forecaster.model,
-        grid=grid,
+        grid=Grid(**{name: grid[name] for name in GRID_ARRAYS}),
         history=history_series(bars.frame),
         backtest=backtest_report,
         manifest=manifest,
@@ -138,7 +138,7 @@ def build_grid(
     *,
     interval: pd.Timedelta,
     horizon: pd.Timedelta,
-) -> Series:
+) -> dict[str, np.ndarray]:
     """Every bar time from the first bar to the horizon: the hindcast up to the last bar, then
     the served forecast. Bands at every level; `yhat_lower`/`yhat_upper` are the 80% band."""
     market = hindcast.market
@@ -167,7 +167,7 @@ def build_grid(
             arrays[name] = np.concatenate([before[name], ahead])
     arrays["yhat_lower"] = arrays[f"yhat_lower_{DEFAULT_LEVEL}"]
     arrays["yhat_upper"] = arrays[f"yhat_upper_{DEFAULT_LEVEL}"]
-    return Series(arrays)
+    return arrays
 
 
 def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
@@ -181,13 +181,13 @@ def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
         model.uncertainty_samples = samples
 
 
-def _with_band(rules: Postprocess, grid: Series, market: Market) -> Postprocess:
+def _with_band(rules: Postprocess, grid: dict[str, np.ndarray], market: Market) -> Postprocess:
     """The rules with the served 80% band as log offsets at the standard horizons (read from
     the grid), for clients that extend the forecast past it."""
     last = market.t[-1]
     hours = tuple(float(h) for h in BAND_HOURS if (h * 3600) % market.interval == 0)
     at = np.searchsorted(grid["ds"], [last + int(h * 3600) for h in hours])
-    at = np.minimum(at, len(grid) - 1)
+    at = np.minimum(at, len(grid["ds"]) - 1)
     yhat = grid["yhat"][at]
     lower = tuple(float(v) for v in np.log(grid["yhat_lower"][at] / yhat))
     upper = tuple(float(v) for v in np.log(grid["yhat_upper"][at] / yhat))
@@ -202,7 +202,7 @@ def _manifest(
     rules: Postprocess,
     band: Band,
     seen: pd.DataFrame,
-    grid: Series,
+    grid: dict[str, np.ndarray],
     backtest: Backtest | None,
 ) -> dict:
     bars = history.bars
@@ -264,11 +264,11 @@ def _iso_seconds(seconds: int) -> str:
     return _iso(pd.Timestamp(int(seconds), unit="s"))
 
 
-def history_series(frame: pd.DataFrame) -> Series:
+def history_series(frame: pd.DataFrame) -> BarHistory:
     """Every bar as the artifact's history: epoch seconds, OHLCV and each bar's VWAP."""
     columns = {name: frame[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS}
-    return Series(
-        {"ds": to_epoch_seconds(frame["timestamp"]), **columns, "vwap": bar_vwap(frame).to_numpy()}
+    return BarHistory(
+        ds=to_epoch_seconds(frame["timestamp"]), **columns, vwap=bar_vwap(frame).to_numpy()
     )
 
 

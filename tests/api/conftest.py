@@ -2,7 +2,8 @@
 embedded hourly data, and ETH/USD, fitted on `ETH_DAYS` of the embedded daily data.
 
 Each grid is built the way training builds it: the model's in-sample fit up to the last bar,
-then `Postprocess.forecast` for the horizon (`HORIZON_HOURS`, `ETH_HORIZON_DAYS`).
+then `Postprocess.forecast` to the full horizon (`HORIZON_DAYS`, the default
+`MAX_HORIZON_DAYS`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import Artifact, Series, load_artifacts, write_artifact
+from cryptopredict.artifact import Artifact, BarHistory, Grid, load_artifacts, write_artifact
 from cryptopredict.config import Settings
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.postprocess import Postprocess
@@ -39,9 +40,8 @@ PROPHET_DEPRECATION = pytest.mark.filterwarnings("ignore::DeprecationWarning:pro
 HOUR = 3600
 DAY = 24 * HOUR
 FIT_HOURS = 14 * 24
-HORIZON_HOURS = 72
+HORIZON_DAYS = 1096
 ETH_DAYS = 300
-ETH_HORIZON_DAYS = 30
 ETH = {"asset": "eth-usd", "symbol": "ETH/USD", "interval": "1d", "model_version": "test-eth-1"}
 ROOT = Path(__file__).parents[2]
 
@@ -60,9 +60,9 @@ class Facts:
 @pytest.fixture(scope="session")
 def facts(artifact_dir) -> Facts:
     artifact = load_artifacts(artifact_dir)["btc-usd"]
-    ds = artifact.history["ds"]
+    ds = artifact.history.ds
     gap = int(ds[np.flatnonzero(np.diff(ds) == 2 * HOUR)[0]] + HOUR)
-    return Facts(int(ds[0]), int(ds[-1]), int(artifact.grid["ds"][-1]), gap, "test-1")
+    return Facts(int(ds[0]), int(ds[-1]), int(artifact.grid.ds[-1]), gap, "test-1")
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +76,7 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
         bars,
         {"asset": "btc-usd", "symbol": "BTC/USD", "interval": "1h", "model_version": "test-1"},
         step=HOUR,
-        horizon_steps=HORIZON_HOURS,
+        horizon_steps=HORIZON_DAYS * 24,
         seasonality={"daily_seasonality": True, "weekly_seasonality": False},
         damping_hours=48.0,
     )
@@ -85,7 +85,7 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
         _eth_daily_bars(),
         ETH,
         step=DAY,
-        horizon_steps=ETH_HORIZON_DAYS,
+        horizon_steps=HORIZON_DAYS,
         seasonality={"daily_seasonality": False, "weekly_seasonality": True},
         damping_hours=30 * 24.0,
     )
@@ -130,7 +130,7 @@ def _write_fitted(
     inside = grid_ds <= ds[-1]
     residuals = np.log(close) - raw[np.searchsorted(grid_ds, ds)]
     low_q, high_q = np.quantile(residuals, [0.1, 0.9])
-    horizon_hours = horizon_steps * step // HOUR
+    calibrated_hours = 72 * step // HOUR  # the band's calibrated horizons, as a backtest's
     rules = Postprocess(
         target="log",
         origin=int(ds[-1]),
@@ -139,26 +139,22 @@ def _write_fitted(
         anchored=True,
         damping_hours=damping_hours,
         interval_width=0.8,
-        band_hours=(horizon_hours / 3, horizon_hours),
+        band_hours=(calibrated_hours / 3, calibrated_hours),
         band_lower=(-0.03, -0.05),
         band_upper=(0.03, 0.05),
     )
     fitted = np.exp(raw[inside])
     ahead = rules.forecast(grid_ds[~inside], raw[~inside])
-    grid = Series(
-        {
-            "ds": grid_ds,
-            "yhat": np.concatenate([fitted, ahead[0]]),
-            "yhat_lower": np.concatenate([fitted * math.exp(low_q), ahead[1]]),
-            "yhat_upper": np.concatenate([fitted * math.exp(high_q), ahead[2]]),
-        }
+    grid = Grid(
+        ds=grid_ds,
+        yhat=np.concatenate([fitted, ahead[0]]),
+        yhat_lower=np.concatenate([fitted * math.exp(low_q), ahead[1]]),
+        yhat_upper=np.concatenate([fitted * math.exp(high_q), ahead[2]]),
     )
-    history = Series(
-        {
-            "ds": ds.astype(np.int64),
-            **{name: bars[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS},
-            "vwap": bar_vwap(bars).to_numpy(),
-        }
+    history = BarHistory(
+        ds=ds.astype(np.int64),
+        **{name: bars[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS},
+        vwap=bar_vwap(bars).to_numpy(),
     )
     write_artifact(
         out,
@@ -166,7 +162,7 @@ def _write_fitted(
         grid=grid,
         history=history,
         backtest=_backtest(ds, close),
-        manifest=_manifest(bars, rules, identity, horizon_hours, seasonality),
+        manifest=_manifest(bars, rules, identity, grid_ds, seasonality),
     )
 
 
@@ -199,20 +195,23 @@ def _manifest(
     bars: pd.DataFrame,
     rules: Postprocess,
     identity: dict[str, str],
-    horizon_hours: int,
+    grid_ds: np.ndarray,
     seasonality: dict[str, bool],
 ) -> dict[str, Any]:
+    first, last = bars["timestamp"].iloc[0].isoformat(), bars["timestamp"].iloc[-1].isoformat()
     return {
         **identity,
         "created_at": "2026-07-26T17:05:00Z",
         "git_sha": None,
         "data": {
             "source": "snapshot",
-            "first": bars["timestamp"].iloc[0].isoformat(),
-            "last": bars["timestamp"].iloc[-1].isoformat(),
+            "failed_sources": [],
+            "first": first,
+            "last": last,
             "rows": len(bars),
             "sha256": "0" * 64,
             "validation": {"gaps": 1},
+            "training_window": {"first": first, "last": last, "rows": len(bars)},
         },
         "versions": {
             "python": sys.version.split()[0],
@@ -223,7 +222,11 @@ def _manifest(
         "params": {"target": "log", **seasonality},
         "postprocess": rules.to_dict(),
         "metrics": {"mape_1d": 0.019},
-        "horizon": {"hours": horizon_hours},
+        "horizon": {
+            "days": HORIZON_DAYS,
+            "grid_first": pd.Timestamp(int(grid_ds[0]), unit="s", tz="UTC").isoformat(),
+            "grid_last": pd.Timestamp(int(grid_ds[-1]), unit="s", tz="UTC").isoformat(),
+        },
     }
 
 
@@ -233,8 +236,9 @@ def artifacts(artifact_dir) -> dict[str, Artifact]:
 
 
 @pytest.fixture
-def settings(artifact_dir) -> Settings:
-    return Settings(model_dir=artifact_dir)
+def settings(artifact_dir, tmp_path) -> Settings:
+    # No minute database unless a test makes one (the default, .cache/market.db, may exist).
+    return Settings(model_dir=artifact_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
 
 
 @pytest.fixture
@@ -308,7 +312,9 @@ def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(artifact_dir, tmp_path_factory) -> Iterator[LiveServer]:
-    server = start_server(artifact_dir, tmp_path_factory.mktemp("live") / "api.log")
+    logs = tmp_path_factory.mktemp("live")
+    # No minute database (the default, .cache/market.db, may exist on a developer's machine).
+    server = start_server(artifact_dir, logs / "api.log", DATABASE_URL=f"sqlite:///{logs}/none.db")
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)

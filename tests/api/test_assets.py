@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.dates import iso_utc
+from cryptopredict.api.responses import iso_utc
 from cryptopredict.artifact import ArtifactError
-from tests.api.conftest import DAY, ETH_HORIZON_DAYS, HOUR, PROPHET_DEPRECATION
+from tests.api.conftest import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 
@@ -104,8 +104,10 @@ def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, c
     conforms("/forecast/{asset}/range", response)
     series = response.get_json()
     assert series["interval"] == "1d"
-    assert series["count"] == 31 + ETH_HORIZON_DAYS  # 30 days back from the last bar, and ahead
-    assert series["date"][-1] == iso_utc(int(artifacts["eth-usd"].grid["ds"][-1]))
+    # By default, 30 days back from the last bar and 365 days ahead.
+    assert series["count"] == 31 + 365
+    last_bar = int(artifacts["eth-usd"].history.ds[-1])
+    assert series["date"][-1] == iso_utc(last_bar + 365 * DAY)
     csv = client.get("/forecast/eth-usd/range?format=csv")
     conforms("/forecast/{asset}/range", csv)
     assert csv.headers["Content-Disposition"] == 'inline; filename="eth-usd-forecast.csv"'

@@ -1,12 +1,12 @@
-"""`/bitcoin`: the forecast at one instant, from the grid, the history and past the grid."""
+"""`/bitcoin`: the forecast at one instant, from the grid and the history."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cryptopredict.api.dates import iso_utc
-from tests.api.conftest import HOUR, PROPHET_DEPRECATION
+from cryptopredict.api.responses import iso_utc
+from tests.api.conftest import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 
@@ -87,29 +87,41 @@ def test_answers_are_deterministic(client, app, facts):
     assert again == first
 
 
-def test_the_grid_path_never_loads_the_model(client, app, facts):
-    for offset in range(-48, 72, 7):
-        url = f"/bitcoin?date={iso_utc(facts.last_bar + offset * HOUR)}"
-        assert client.get(url).status_code == 200
-    assert app.extensions["cryptopredict"]["catalog"]["btc-usd"].forecast.beyond.blocks == 0
-
-
-@pytest.mark.slow
-def test_past_the_grid_the_model_answers_deterministically_and_continuously(
-    client, app, artifacts, facts, conforms
-):
-    last = grid_row(artifacts, facts.grid_end)
-    response = client.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}")
+def test_three_years_after_the_last_bar_answers_from_the_grid(client, artifacts, facts, conforms):
+    epoch = facts.last_bar + 3 * 365 * DAY
+    assert epoch <= facts.grid_end
+    response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
     assert response.status_code == 200
     conforms("/bitcoin", response)
-    beyond = response.get_json()
-    assert abs(beyond["prediction"] / last[0] - 1) < 0.01  # continues the grid
-    assert beyond["prediction_low"] <= beyond["prediction"] <= beyond["prediction_high"]
-    year = client.get(f"/bitcoin?date={iso_utc(facts.last_bar + 365 * 86_400 + 1800)}")
-    assert year.status_code == 200
-    assert app.extensions["cryptopredict"]["catalog"]["btc-usd"].forecast.beyond.blocks == 2
-    fresh = app.test_client()
-    assert fresh.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}").get_json() == beyond
+    yhat, low, high = grid_row(artifacts, epoch)
+    answer = response.get_json()
+    assert (answer["prediction"], answer["prediction_low"], answer["prediction_high"]) == (
+        round(yhat, 2),
+        round(low, 2),
+        round(high, 2),
+    )
+
+
+def test_serving_never_reads_the_model(artifact_dir, tmp_path, settings, facts):
+    """The pickle may change or vanish once the server runs: every answer comes from the grid."""
+    import shutil
+
+    from cryptopredict.api import create_app
+    from cryptopredict.artifact import load_artifacts
+
+    copy = shutil.copytree(artifact_dir, tmp_path / "artifacts")
+    client = create_app(load_artifacts(copy), settings).test_client()
+    before = [
+        client.get(f"/bitcoin?date={iso_utc(epoch)}").data
+        for epoch in (facts.first, facts.last_bar, facts.grid_end - 1800, facts.grid_end)
+    ]
+    (copy / "btc-usd" / "model.pkl").unlink()
+    after = [
+        client.get(f"/bitcoin?date={iso_utc(epoch)}").data
+        for epoch in (facts.first, facts.last_bar, facts.grid_end - 1800, facts.grid_end)
+    ]
+    assert after == before
+    assert client.get(f"/bitcoin/forecast?start={iso_utc(facts.grid_end - DAY)}").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -158,26 +170,7 @@ def test_the_horizon_is_a_setting(artifacts, settings, facts):
 
     short = create_app(artifacts, dataclasses.replace(settings, max_horizon_days=1.0))
     client = short.test_client()
-    # the grid reaches past one day, so it stays valid up to its end
-    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 200
-    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end + 1)}").status_code == 422
-
-
-@pytest.mark.slow
-def test_a_model_file_changed_after_startup_is_a_503_past_the_grid_only(
-    artifact_dir, tmp_path, settings, facts, conforms
-):
-    import shutil
-
-    from cryptopredict.api import create_app
-    from cryptopredict.artifact import load_artifacts
-
-    copy = shutil.copytree(artifact_dir, tmp_path / "artifacts")
-    client = create_app(load_artifacts(copy), settings).test_client()
-    (copy / "btc-usd" / "model.pkl").write_bytes(b"swapped after the server started")
-    response = client.get(f"/bitcoin?date={iso_utc(facts.grid_end + HOUR)}")
-    assert response.status_code == 503
-    conforms("/bitcoin", response)
-    assert response.get_json()["error"] == "model_unavailable"
-    assert "model.pkl: sha256" in response.get_json()["detail"]
-    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 200
+    # the grid reaches further, but the API answers only one day past the last bar
+    assert client.get(f"/bitcoin?date={iso_utc(facts.last_bar + DAY)}").status_code == 200
+    assert client.get(f"/bitcoin?date={iso_utc(facts.last_bar + DAY + 1)}").status_code == 422
+    assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 422

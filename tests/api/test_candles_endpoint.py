@@ -10,40 +10,23 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.dates import iso_utc
-from cryptopredict.artifact import Series, load_artifacts, write_artifact
+from cryptopredict.api.responses import iso_utc
+from cryptopredict.artifact import BarHistory, load_artifacts, write_artifact
 from cryptopredict.data.frame import bar_vwap
 from tests.api.conftest import DAY, HOUR
+from tests.pandas_candles import pandas_candles
 
 ROUTE = "/candles/{asset}"
 PRICES = ["open", "high", "low", "close"]
 
 
-def resample(history: Series, rule: str, bars_per_candle: int, **options) -> pd.DataFrame:
-    """The candles pandas builds from the same bars, with the VWAP and completeness rules."""
-    frame = pd.DataFrame(
+def resample(history: BarHistory, rule: str, per_candle: int, **options) -> pd.DataFrame:
+    """The candles pandas builds from the same bars."""
+    bars = pd.DataFrame(
         {name: history[name] for name in (*PRICES, "volume", "vwap")},
-        index=pd.to_datetime(history["ds"], unit="s"),  # naive UTC: pandas honours `origin`
+        index=pd.to_datetime(history.ds, unit="s"),  # naive UTC: pandas honours `origin`
     )
-    frame["notional"] = frame["vwap"] * frame["volume"]
-    frame["bars"] = 1
-    candles = frame.resample(rule, **options).agg(
-        {
-            "open": "first",
-            "high": "max",
-            "low": "min",
-            "close": "last",
-            "volume": "sum",
-            "notional": "sum",
-            "vwap": "mean",
-            "bars": "sum",
-        }
-    )
-    candles = candles[candles["bars"] > 0]
-    traded = candles["volume"] > 0
-    candles["vwap"] = (candles["notional"] / candles["volume"]).where(traded, candles["vwap"])
-    candles["complete"] = candles["bars"] == bars_per_candle
-    return candles
+    return pandas_candles(bars, rule, per_candle, **options)
 
 
 def answer_frame(answer: dict) -> pd.DataFrame:
@@ -82,7 +65,7 @@ def test_candles_equal_an_independent_pandas_resample(client, artifacts, conform
     np.testing.assert_allclose(got["volume"], expected["volume"], rtol=1e-12)
     np.testing.assert_allclose(got["vwap"], expected["vwap"], rtol=1e-12)
     assert answer["interval"] == interval
-    assert answer["stored_interval"] == artifacts[asset].manifest["interval"]
+    assert answer["stored_interval"] == artifacts[asset].manifest.interval
 
 
 def test_the_fixtures_hold_partial_candles_and_a_week_without_trades(client):
@@ -189,19 +172,18 @@ def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
     """Acceptance: `/candles/btc-usd?interval=1d` over a whole month of real hourly bars."""
     served = artifacts["btc-usd"]
     bars = snapshot_hourly[snapshot_hourly["timestamp"] >= "2026-05-25"]
-    assert bars["timestamp"].iloc[-1].timestamp() == served.history["ds"][-1]
-    history = Series(
-        {
-            "ds": bars["timestamp"]
-            .dt.tz_convert(None)
-            .to_numpy()
-            .astype("datetime64[s]")
-            .astype(np.int64),
-            **{name: bars[name].to_numpy(dtype=np.float64) for name in (*PRICES, "volume")},
-            "vwap": bar_vwap(bars).to_numpy(dtype=np.float64),
-        }
+    assert bars["timestamp"].iloc[-1].timestamp() == served.history.ds[-1]
+    history = BarHistory(
+        ds=bars["timestamp"]
+        .dt.tz_convert(None)
+        .to_numpy()
+        .astype("datetime64[s]")
+        .astype(np.int64),
+        **{name: bars[name].to_numpy(dtype=np.float64) for name in (*PRICES, "volume")},
+        vwap=bar_vwap(bars).to_numpy(dtype=np.float64),
     )
-    manifest = {k: v for k, v in served.manifest.items() if k not in ("files", "schema_version")}
+    written = served.manifest_json.items()
+    manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
     write_artifact(
         tmp_path,
         model=served.load_model(),

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cryptopredict.api.dates import PATTERN, iso_utc, parse_epoch
 from cryptopredict.api.errors import BadRequestError
+from cryptopredict.api.query import DATE_PATTERN as PATTERN
+from cryptopredict.api.query import parse_epoch
+from cryptopredict.api.responses import iso_utc
 
 NOON = datetime(2026, 7, 20, 12, tzinfo=UTC).timestamp()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.test import Client, EnvironBuilder
 
-from cryptopredict.api.dates import iso_utc
-from cryptopredict.api.fastpath import FastBitcoin
+from cryptopredict.api.forecasts import FastBitcoin
+from cryptopredict.api.responses import iso_utc
 from tests.api.conftest import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

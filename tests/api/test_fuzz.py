@@ -24,7 +24,7 @@ from schemathesis import Case, CheckContext, Config, GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from werkzeug import Response
 
-from cryptopredict.api.forecast import DAY
+from cryptopredict.api.grid import DAY
 from cryptopredict.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -116,8 +116,8 @@ def positive_data_is_answered(
     with every training run) or how many days a month has, and the interval pattern cannot say
     which intervals are whole multiples of an asset's bars (hourly for one, daily for another).
     So a schema-valid request may be refused with a 422 naming the valid range, the point cap
-    or the asset's bar interval, or with a 400 naming an impossible day such as 2026-02-30;
-    anything else must be answered.
+    or the asset's bar interval, with a 404 saying no live minute bars are stored, or with a 400
+    naming an impossible day such as 2026-02-30; anything else must be answered.
     """
     if not case.meta.generation.mode.is_positive or response.status_code == 200:
         return
@@ -127,6 +127,7 @@ def positive_data_is_answered(
         (422, "out_of_range"),
         (422, "too_many_points"),
         (422, "unsupported_interval"),
+        (404, "no_minute_data"),  # /price/{asset} while the collector has stored nothing
     }
     no_such_day = refusal == (400, "bad_request") and "is not a valid date" in body["detail"]
     assert out_of_reach or no_such_day, f"a schema-valid request was refused: {body}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cryptopredict.api import create_app
-from cryptopredict.api.dates import iso_utc
+from cryptopredict.api.responses import iso_utc
 from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts, write_artifact
 
 
@@ -15,10 +15,10 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifa
     conforms("/model", response)
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
-    assert set(card) == set(manifest) | {"backtest"}
+    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"backtest"}
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
-    assert card["versions"]["prophet"] == manifest["versions"]["prophet"]
+    assert card["versions"]["prophet"] == manifest.versions["prophet"]
     assert card["backtest"] == artifacts["btc-usd"].backtest["summary"]
     assert response.headers["Cache-Control"] == "public, max-age=600"
 
@@ -96,7 +96,8 @@ def test_each_app_counts_alone(app, artifacts, settings):
 def test_an_artifact_trained_without_a_backtest_is_served(artifacts, settings, tmp_path, conforms):
     """`train.py --no-backtest` writes no summary and no paths; every page still answers."""
     artifact = artifacts["btc-usd"]
-    manifest = {k: v for k, v in artifact.manifest.items() if k not in ("files", "schema_version")}
+    written = artifact.manifest_json.items()
+    manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
     write_artifact(
         tmp_path,
         model=artifact.load_model(),

@@ -18,6 +18,8 @@ OPERATIONS = [
     "/model/backtest",
     "/healthz",
     "/metrics",
+    "/live",
+    "/price/{asset}",
 ]
 ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
 

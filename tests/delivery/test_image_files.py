@@ -64,6 +64,7 @@ def test_the_build_context_is_an_allowlist():
         "api.py",
         "train.py",
         "requirements-api.txt",
+        "requirements-collect.txt",
         "requirements-train.txt",
         "cryptopredict",
         "data",

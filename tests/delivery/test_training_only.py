@@ -22,6 +22,13 @@ def test_the_real_lock_files_forbid_what_the_issue_names_and_allow_what_serving_
     assert not forbidden & {"prophet", "numpy", "flask", "waitress", "pandas"}
 
 
+def test_the_collectors_websocket_client_may_be_in_the_image():
+    lock = [ROOT / f"requirements-{name}.txt" for name in ("train", "api", "collect")]
+    assert "websockets" in training_only(*lock[:2])  # python-binance and alpaca-py pin it
+    assert "websockets" not in training_only(*lock)
+    assert training_only(*lock) >= ISSUE_NAMED
+
+
 def test_a_package_serving_pins_is_never_called_training_only(tmp_path):
     (tmp_path / "train.txt").write_text("statsmodels==1.0\nalpaca-py==1\npython-binance==2\n")
     (tmp_path / "api.txt").write_text("statsmodels==1.0\n    # via -r requirements-api.in\n")

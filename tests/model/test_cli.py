@@ -35,7 +35,8 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkey
     assert manifest["interval"] == "1d"
     assert manifest["data"]["source"] == f"csv:{daily_csv}"
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"
-    assert manifest["horizon"]["grid_last"] == "2026-12-31T00:00:00Z"
+    # The grid reaches MAX_HORIZON_DAYS (1096) past the last bar: every date the API answers.
+    assert manifest["horizon"]["grid_last"] == "2028-12-31T00:00:00Z"
     report = capsys.readouterr().out
     assert "data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in report
     assert "| 1d |" in report  # daily bars: no hourly horizon
@@ -50,7 +51,7 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkey
     [
         (["--csv", "/nonexistent.csv", "--interval", "1d"], "no such file: /nonexistent.csv"),
         (["--source", "snapshot", "--require-fresh", "6"], "does not accept the embedded snapshot"),
-        (["--source", "snapshot", "--interval", "90m"], "no 90m data"),
+        (["--source", "snapshot", "--asset", "eth-usd", "--interval", "90m"], "no 90m data"),
     ],
 )
 def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, caplog):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.artifact import MANIFEST, REQUIRED_KEYS, load_artifact
+from cryptopredict.artifact import MANIFEST, load_artifact
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.training import train
 from tests.model.conftest import history_from_prices, quick_request
@@ -25,21 +25,21 @@ def trained(recent_history, tmp_path_factory):
 def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     artifact = load_artifact(trained.path)
     assert trained.path.name == "btc-usd"
-    assert set(REQUIRED_KEYS) <= set(artifact.manifest)
     manifest = artifact.manifest
-    assert manifest["data"]["source"] == "snapshot"
-    assert manifest["data"]["last"] == "2026-07-26T16:00:00Z"
-    assert manifest["data"]["validation"]["rows"] == manifest["data"]["rows"]
-    assert manifest["versions"]["prophet"].startswith("1.")
-    assert manifest["params"]["window_days"] == 30
+    assert manifest.data.source == "snapshot"
+    assert manifest.data.last.isoformat() == "2026-07-26T16:00:00+00:00"
+    assert manifest.data.validation["rows"] == manifest.data.rows
+    assert manifest.versions["prophet"].startswith("1.")
+    assert manifest.params["window_days"] == 30
     backtest = artifact.backtest
-    assert backtest["damping"]["chosen"] == manifest["params"]["damping_hours"]
+    assert backtest["damping"]["chosen"] == manifest.params["damping_hours"]
     chosen = backtest["band"]["chosen"]
-    assert {key: manifest["band"][key] for key in chosen} == chosen
-    assert manifest["band"]["levels"] == [50, 80, 95]
+    band = artifact.manifest_json["band"]
+    assert {key: band[key] for key in chosen} == chosen
+    assert band["levels"] == [50, 80, 95]
     assert backtest["damping"]["validation_origins"] > 10
     assert backtest["band"]["validation_origins"] > 100
-    assert artifact.backtest["summary"] == manifest["metrics"]
+    assert artifact.backtest["summary"] == manifest.metrics
     assert artifact.backtest["paths"], "the dashboard needs past forecasts"
     assert type(artifact.load_model()).__name__ == "Prophet"
 
@@ -134,7 +134,7 @@ def test_training_is_deterministic(recent_history, tmp_path):
         np.testing.assert_array_equal(first.grid[name], second.grid[name])
     # Without a backtest the band is still a hindcast: finite and positive from the first bar.
     assert first.grid["ds"][0] == first.history["ds"][0]
-    assert first.manifest["files"]["grid.npz"] == second.manifest["files"]["grid.npz"]
+    assert first.manifest.files["grid.npz"] == second.manifest.files["grid.npz"]
 
 
 def test_a_gate_failure_writes_nothing_and_keeps_the_previous_artifact(

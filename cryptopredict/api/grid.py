@@ -1,9 +1,8 @@
-"""Answers from one artifact: the precomputed grid, the history, and the model past the grid.
+"""One asset's forecast, read from its artifact's grid: at any instant, and over a range.
 
-Points sit on the grid's regular axis `first + index * step`. Indexes inside the grid are read
-from the artifact; indexes past it come from `BeyondGrid`, which runs the pickled model in
-blocks. Values between points are interpolated linearly. numpy only: pandas and Prophet are
-imported on the first request past the grid.
+The grid reaches from the first bar the model saw to the last bar + the horizon, at the data's
+interval: its points sit on the regular axis `first + index * step`, and values between two
+points are interpolated linearly. Every answer is a few array reads: no model runs here.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.api.beyond import BeyondGrid
-from cryptopredict.api.dates import iso_utc, show_epoch
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
+from cryptopredict.api.responses import iso_utc, show_epoch
 from cryptopredict.artifact import Artifact, ArtifactError
-from cryptopredict.postprocess import Postprocess
 
 DAY = 86_400
 
@@ -37,44 +34,39 @@ class Points:
 
 
 class Forecast:
+    """The grid of one artifact; dates are answered from the first grid point to `end`: the
+    grid's end, or `max_horizon_days` past the last bar if that comes first."""
+
     def __init__(self, artifact: Artifact, *, max_horizon_days: float) -> None:
-        grid_ds = artifact.grid["ds"]
-        self.first = int(grid_ds[0])
-        self.step = int(grid_ds[1] - grid_ds[0])
-        if not np.all(np.diff(grid_ds) == self.step):
+        grid = artifact.grid
+        self.first = int(grid.ds[0])
+        self.step = int(grid.ds[1] - grid.ds[0])
+        if not np.all(np.diff(grid.ds) == self.step):
             raise ArtifactError(f"{artifact.path}: the grid is not evenly spaced")
-        self.grid_end = int(grid_ds[-1])
-        self.values = np.column_stack(
-            [artifact.grid["yhat"], artifact.grid["yhat_lower"], artifact.grid["yhat_upper"]]
-        )
-        history_ds = artifact.history["ds"]
-        self.close = artifact.history["close"]
+        self.grid_end = int(grid.ds[-1])
+        self.values = np.column_stack([grid.yhat, grid.yhat_lower, grid.yhat_upper])
+        self.interval_width = artifact.manifest.interval_width
+        history_ds = artifact.history.ds
+        self.close = artifact.history.close
         self.last_bar = int(history_ds[-1])
+        self.end = min(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
         # The history bar at each grid index (-1 where a bar is missing): the close at any
         # instant is then two array reads away.
         offsets = history_ds - self.first
         on_grid = (offsets >= 0) & (offsets % self.step == 0) & (history_ds <= self.grid_end)
-        self.bar_at = np.full(len(grid_ds), -1, dtype=np.int32)
+        self.bar_at = np.full(len(grid.ds), -1, dtype=np.int32)
         self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
         # Flat memoryviews of the same memory: indexing one returns a float in a tenth of the
         # time numpy takes, which matters on the request path.
         self._values = memoryview(self.values.reshape(-1))
         self._bar_at = memoryview(self.bar_at)
         self._close = memoryview(self.close)
-        self.end = max(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
-        try:
-            self.postprocess = Postprocess.from_dict(artifact.manifest["postprocess"])
-        except (TypeError, KeyError, ValueError) as error:
-            raise ArtifactError(
-                f"{artifact.path}: the manifest's postprocess rules are unusable ({error})"
-            ) from None
-        self.beyond = BeyondGrid(artifact, self.postprocess, self.ds_of, first_index=len(grid_ds))
 
     def ds_of(self, index: np.ndarray) -> np.ndarray:
         return self.first + self.step * np.asarray(index, dtype=np.int64)
 
     def check(self, name: str, epoch: float) -> None:
-        """OutOfRangeError unless `epoch` lies between the first bar and the valid range's end."""
+        """OutOfRangeError unless `epoch` lies between the first grid point and `end`."""
         if epoch < self.first:
             raise OutOfRangeError(
                 f"{name} {show_epoch(epoch)} is before the history; {self.valid_range()}"
@@ -92,12 +84,9 @@ class Forecast:
         position = (epoch - self.first) / self.step
         index = int(position)
         fraction = position - index
-        if index + 1 < len(self.values):
-            y0, l0, h0, y1, l1, h1 = self._values[3 * index : 3 * index + 6]
-        elif fraction == 0 and index < len(self.values):
+        if index + 1 >= len(self.values):  # the grid's last point (a checked epoch is no later)
             return Point(*self._values[3 * index : 3 * index + 3])
-        else:
-            (y0, l0, h0), (y1, l1, h1) = self._rows(index, index + 2).tolist()
+        y0, l0, h0, y1, l1, h1 = self._values[3 * index : 3 * index + 6]
         return Point(
             y0 + (y1 - y0) * fraction, l0 + (l1 - l0) * fraction, h0 + (h1 - h0) * fraction
         )
@@ -116,7 +105,7 @@ class Forecast:
         bar = self._bar_at[index]
         if bar < 0:
             return None
-        before = self._close[bar]
+        before: float = self._close[bar]
         if fraction == 0:
             return before
         following = self._bar_at[index + 1] if index + 1 < len(self._bar_at) else -1
@@ -137,16 +126,10 @@ class Forecast:
                 f"{self.step}-second steps; at most {max_points} per request, so narrow the range"
             )
         first = self._first_index(start)
-        ds = self.ds_of(np.arange(first, first + count))
-        return Points(ds, self._rows(first, first + count), self._actual_on(first, first + count))
-
-    def _rows(self, start: int, stop: int) -> np.ndarray:
-        """Values at indexes `start` to `stop - 1`, from the grid and past it."""
-        size = len(self.values)
-        if stop <= size:
-            return self.values[start:stop]
-        beyond = self.beyond.rows(max(start, size), stop)
-        return np.concatenate([self.values[start:size], beyond]) if start < size else beyond
+        stop = first + count
+        return Points(
+            self.ds_of(np.arange(first, stop)), self.values[first:stop], self._actual(first, stop)
+        )
 
     def _first_index(self, epoch: float) -> int:
         return math.ceil((epoch - self.first) / self.step)
@@ -154,8 +137,8 @@ class Forecast:
     def _last_index(self, epoch: float) -> int:
         return math.floor((epoch - self.first) / self.step)
 
-    def _actual_on(self, first: int, stop: int) -> np.ndarray:
-        bars = self.bar_at[first : min(stop, len(self.bar_at))]
+    def _actual(self, first: int, stop: int) -> np.ndarray:
+        bars = self.bar_at[first:stop]
         actual = np.full(stop - first, np.nan)
         found = np.flatnonzero(bars >= 0)
         actual[found] = self.close[bars[found]]

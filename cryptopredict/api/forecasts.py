@@ -1,0 +1,264 @@
+"""The forecast routes: `/forecast/{asset}` and `/forecast/{asset}/range` for any served asset,
+and `/bitcoin` and `/bitcoin/forecast`, which answer as the BTC/USD ones do (and as they always
+have; without a served BTC/USD artifact, 404 `unknown_asset`).
+
+`PointAnswer` builds the body of the answer at one instant, `range_answer` the forecast over a
+range as JSON columns or CSV. `FastBitcoin` answers `GET /bitcoin` ahead of Flask whenever it
+can: Flask's request context, routing and response hooks cost a request about as much time again
+as building the answer does (bench/README.md). A plain `GET /bitcoin` that is no CORS request
+(no `Origin` header) and that the forecast can answer is answered there, with the same body and
+headers as the Flask view (both use `PointAnswer`); everything else goes on to Flask, which
+answers failures with its JSON error. `tests/api/test_fastpath.py` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from flask import Response, request
+
+from cryptopredict.api.errors import OutOfRangeError
+from cryptopredict.api.grid import DAY, Forecast
+from cryptopredict.api.metrics import ROUTE_KEY
+from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.query import output_format, parse_epoch, query, single
+from cryptopredict.api.responses import (
+    ENCODER,
+    csv_response,
+    iso_dates,
+    iso_utc,
+    json_response,
+    public_cache,
+    raw_json_response,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from cryptopredict.api.assets import Catalog, ServedAsset
+
+# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the one the dashboard, `/model`,
+# `/healthz` and `/metrics` describe when it is served.
+BITCOIN = "btc-usd"
+BITCOIN_PATH = "/bitcoin"
+# A range without `start` begins this long before its end (or the last bar, if earlier).
+DEFAULT_SPAN = 30 * DAY
+# A range without `end` stops this long after the last bar (or `DEFAULT_SPAN` after `start`,
+# when `start` lies past that), within the valid range.
+DEFAULT_AHEAD = 365 * DAY
+ERRORS = {
+    400: "Malformed input: a missing, repeated or unparsable parameter.",
+    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
+}
+ASSET_ERRORS = {**ERRORS, 404: "No such asset is served; the detail names the served ones."}
+BITCOIN_ERRORS = {
+    **ERRORS,
+    404: "No BTC/USD model is served (the server holds other assets only).",
+}
+POINT_DESCRIPTION = """\
+Inside the history, the model's in-sample fit and the observed close (`actual`); past it, the
+served forecast. Values between grid points are interpolated linearly. Every date up to the
+horizon is answered from the precomputed grid, in well under a millisecond."""
+
+
+class PointAnswer:
+    """The body of the answer at one instant, or the ApiError that answers it instead.
+
+    Shared by the Flask views and the fast path, so both give the same bytes.
+    """
+
+    def __init__(self, forecast: Forecast, *, model_version: str) -> None:
+        self.forecast = forecast
+        self.model_version = model_version
+
+    def __call__(self, environ: WSGIEnvironment) -> str:
+        forecast = self.forecast
+        epoch = parse_epoch("date", single(query(environ), "date", required=True) or "")
+        forecast.check("date", epoch)
+        point = forecast.at(epoch)
+        answer: dict[str, Any] = {
+            "date": iso_utc(epoch),
+            "prediction": round(point.prediction, 2),
+            "prediction_low": round(point.low, 2),
+            "prediction_high": round(point.high, 2),
+            "interval_width": forecast.interval_width,
+            "model_version": self.model_version,
+        }
+        if forecast.in_history(epoch):
+            actual = forecast.actual_at(epoch)
+            answer["actual"] = None if actual is None else round(actual, 2)
+        return ENCODER.encode(answer)
+
+
+def range_answer(
+    served: ServedAsset, environ: WSGIEnvironment, *, max_points: int, cache: str, csv_name: str
+) -> Response:
+    """Every grid point from `start` to `end`, as JSON columns or as CSV (`csv_name`)."""
+    forecast = served.forecast
+    args = query(environ)
+    form = output_format(args)
+    start_text = single(args, "start", required=False)
+    end_text = single(args, "end", required=False)
+    start = None if start_text is None else parse_epoch("start", start_text)
+    end = None if end_text is None else parse_epoch("end", end_text)
+    start, end = _range(forecast, start, end)
+    if start > end:
+        raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
+    points = forecast.series(start, end, max_points)
+    prediction, low, high = np.round(points.values, 2).T.tolist()
+    actual = _nullable(points.actual)
+    if form == "csv":
+        header = ("date", "prediction", "prediction_low", "prediction_high", "actual")
+        rows = zip(iso_dates(points.ds), prediction, low, high, actual, strict=True)
+        return csv_response(header, rows, cache=cache, name=csv_name)
+    return json_response(
+        {
+            "model_version": served.model_version,
+            "interval": served.interval,
+            "interval_width": forecast.interval_width,
+            "start": iso_utc(start),
+            "end": iso_utc(end),
+            "count": len(points.ds),
+            "date": iso_dates(points.ds),
+            "prediction": prediction,
+            "prediction_low": low,
+            "prediction_high": high,
+            "actual": actual,
+        },
+        cache=cache,
+    )
+
+
+def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:
+    """The checked range, with the documented defaults for what was not given."""
+    if start is not None:
+        forecast.check("start", start)
+    if end is not None:
+        forecast.check("end", end)
+    if end is None:
+        end = min(forecast.end, forecast.last_bar + DEFAULT_AHEAD)
+        if start is not None and start > end:
+            end = min(start + DEFAULT_SPAN, forecast.end)
+    if start is None:
+        start = max(forecast.first, min(end, forecast.last_bar) - DEFAULT_SPAN)
+    return start, end
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    return [None if math.isnan(value) else value for value in np.round(values, 2).tolist()]
+
+
+def _range_answers(errors: dict[int, str]) -> dict[str, Any]:
+    return answers(
+        "Every grid point in the range.",
+        "ForecastPoints",
+        content={"text/csv": {"schema": {"type": "string"}}},
+        errors=errors,
+    )
+
+
+def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
+    """`/forecast/{asset}` and `/forecast/{asset}/range`."""
+    bp = Blueprint("forecast", __name__, description="The forecast of any served asset.")
+    cache = public_cache(cache_seconds)
+    served_slugs = [served.slug for served in catalog]
+
+    @bp.get("/forecast/<asset>")
+    @document(
+        path=asset_in_path(served_slugs),
+        parameters=in_query("PointQuery"),
+        responses=answers("The forecast at `date`.", "Prediction", errors=ASSET_ERRORS),
+        description=f"As `/bitcoin`, for any asset listed by `/assets`. {POINT_DESCRIPTION}",
+    )
+    def forecast_point(asset: str) -> Response:
+        """The forecast of an asset at one instant"""
+        return raw_json_response(catalog[asset].point(request.environ), cache=cache)
+
+    @bp.get("/forecast/<asset>/range")
+    @document(
+        path=asset_in_path(served_slugs),
+        parameters=in_query("ForecastQuery"),
+        responses=_range_answers(ASSET_ERRORS),
+        description=f"As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
+        f"its grid (at its data's interval) from `start` to `end`, both included, as JSON "
+        f"columns or as CSV. At most {max_points} points per request (422 above).",
+    )
+    def forecast_range(asset: str) -> Response:
+        """The forecast of an asset over a range, for charts"""
+        served = catalog[asset]
+        name = f"{served.slug}-forecast.csv"
+        return range_answer(
+            served, request.environ, max_points=max_points, cache=cache, csv_name=name
+        )
+
+    return bp
+
+
+def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
+    """`/bitcoin` and `/bitcoin/forecast`, the BTC/USD forecast."""
+    bp = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
+    cache = public_cache(cache_seconds)
+
+    @bp.get(BITCOIN_PATH)
+    @document(
+        parameters=in_query("PointQuery"),
+        responses=answers("The forecast at `date`.", "Prediction", errors=BITCOIN_ERRORS),
+        description=POINT_DESCRIPTION,
+    )
+    def bitcoin() -> Response:
+        """The forecast at one instant"""
+        return raw_json_response(catalog[BITCOIN].point(request.environ), cache=cache)
+
+    @bp.get("/bitcoin/forecast")
+    @document(
+        parameters=in_query("ForecastQuery"),
+        responses=_range_answers(BITCOIN_ERRORS),
+        description=f"Every point of the grid (hourly for hourly data) from `start` to `end`, "
+        f"both included, as JSON columns or as CSV. At most {max_points} points per request "
+        "(422 above).",
+    )
+    def forecast_range() -> Response:
+        """The forecast over a range, for charts"""
+        return range_answer(
+            catalog[BITCOIN],
+            request.environ,
+            max_points=max_points,
+            cache=cache,
+            csv_name="bitcoin-forecast.csv",
+        )
+
+    return bp
+
+
+class FastBitcoin:
+    """`GET /bitcoin` answered ahead of Flask whenever it succeeds (see the module's doc)."""
+
+    def __init__(self, app: WSGIApplication, point: PointAnswer, *, cache: str) -> None:
+        self.app = app
+        self.point = point
+        self.cache = cache
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if (
+            environ.get("PATH_INFO") != BITCOIN_PATH
+            or environ.get("REQUEST_METHOD") != "GET"
+            or "HTTP_ORIGIN" in environ
+        ):
+            return self.app(environ, start_response)
+        try:
+            body = self.point(environ).encode()
+        except Exception:  # Flask answers it again: with its JSON error, or a logged 500
+            return self.app(environ, start_response)
+        environ[ROUTE_KEY] = BITCOIN_PATH
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", self.cache),
+            ],
+        )
+        return [body]

@@ -1,0 +1,219 @@
+"""Live minutes from the collector's database (DATABASE_URL): minute candles and the last price.
+
+Read per request through `MinuteReader` (sqlite3 or psycopg, never pandas), so rows the
+collector writes are served as they land, and a database that appears after the server
+started is picked up without a restart. Without one, `/price/{asset}` answers 404 saying why,
+and `/candles/{asset}` serves what it always did.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+from flask import Response
+
+from cryptopredict.api.candles import DEFAULT_COUNT, CandleSource, check_count
+from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
+from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document
+from cryptopredict.api.responses import iso_utc, json_response, show_epoch
+from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
+from cryptopredict.candles import Interval
+from cryptopredict.collect.reader import MinuteReader
+from cryptopredict.collect.store import MinuteStore, StoreError, Window, redact
+
+if TYPE_CHECKING:
+    from cryptopredict.api.assets import Catalog, ServedAsset
+
+T = TypeVar("T")
+MINUTE = Interval.parse("1m")
+NO_CACHE = "no-cache"  # minutes change every minute: always ask again
+ERRORS = {404: "No such asset is served, or no minute bars of it are stored (the detail says why)."}
+
+
+class NoMinuteDataError(ApiError):
+    status = 404
+    code = "no_minute_data"
+
+
+class LiveMinutes:
+    """The collector's minute bars, read on each request."""
+
+    cache = NO_CACHE
+
+    def __init__(self, database_url: str) -> None:
+        self.reader = MinuteReader(database_url)
+        self.where = redact(database_url)
+
+    def window(self, served: ServedAsset) -> Window:
+        """The minutes stored for `served`; NoMinuteDataError saying why there are none."""
+        return self._read(served, lambda store: store.window(served.slug))
+
+    def last_bar(self, served: ServedAsset) -> dict[str, float]:
+        row = self._read(served, lambda store: store.last_bar(served.slug))
+        return dict(zip(HISTORY_ARRAYS, row, strict=True))
+
+    def _read(self, served: ServedAsset, read: Callable[[MinuteStore], T | None]) -> T:
+        """`read` on this thread's connection; NoMinuteDataError when there is no database or
+        it holds nothing of `served`."""
+        try:
+            with self.reader.open() as store:
+                found = read(store)
+        except StoreError as error:
+            raise NoMinuteDataError(
+                f"no live minute bars: {error}. The collector (`python -m cryptopredict.collect`) "
+                "fills DATABASE_URL"
+            ) from None
+        if found is None:
+            raise NoMinuteDataError(f"{self.where} holds no minute bars of {served.symbol} yet")
+        return found
+
+    def minutes_for(
+        self,
+        served: ServedAsset,
+        interval: Interval,
+        start: float | None,
+        end: float | None,
+        max_points: int,
+    ) -> tuple[CandleSource, float, float]:
+        """The minute bars behind `interval` candles from `start` to `end` (defaults: the last
+        candles up to the last minute), with the range. Without minutes, the refusal of an
+        interval finer than the model's bars, saying why there are none; a range outside the
+        minutes, a 422 naming their window."""
+        try:
+            window = self.window(served)
+        except NoMinuteDataError as missing:
+            try:
+                served.candles.interval(interval.label)
+            except UnsupportedIntervalError as refusal:
+                raise UnsupportedIntervalError(f"{refusal.detail}; {missing.detail}") from None
+            raise
+        end = window.last if end is None else end
+        if start is None:
+            start = (
+                interval.open_time(min(end, window.last)) - (DEFAULT_COUNT - 1) * interval.seconds
+            )
+        if start > end:
+            raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
+        if start > window.last or end < window.first:
+            raise OutOfRangeError(
+                f"{show_epoch(start)} to {show_epoch(end)} holds no minute: {interval} candles "
+                f"come from the live minute bars, and those of {served.symbol} run from "
+                f"{iso_utc(window.first)} to {iso_utc(window.last)}"
+            )
+        first = max(interval.open_time(start, math.ceil), interval.open_time(window.first))
+        last = min(interval.open_time(end), interval.open_time(window.last))
+        check_count(first, last, interval, start=start, end=end, max_points=max_points)
+        try:
+            with self.reader.open() as store:
+                rows = store.bars(served.slug, first, last + interval.seconds)
+        except StoreError as error:
+            raise NoMinuteDataError(f"no live minute bars: {error}") from None
+        if not rows:  # a gap in the minutes (the collector was down, the exchange too)
+            raise OutOfRangeError(
+                f"{show_epoch(start)} to {show_epoch(end)} holds no stored minute of "
+                f"{served.symbol}; they run from {iso_utc(window.first)} to "
+                f"{iso_utc(window.last)}, with gaps"
+            )
+        columns = np.array(rows, dtype=np.float64).T
+        history = BarHistory(
+            ds=columns[0].astype(np.int64),
+            **{name: columns[index] for index, name in enumerate(HISTORY_ARRAYS) if index},
+        )
+        return CandleSource(history, MINUTE, served.symbol), start, end
+
+
+def position(price: float, low: float, high: float) -> str:
+    """Where `price` sits against the band [low, high]."""
+    return "below" if price < low else "above" if price > high else "inside"
+
+
+def blueprint(
+    catalog: Catalog, live: LiveMinutes, *, clock: Callable[[], float] = time.time
+) -> Blueprint:
+    bp = Blueprint("live", __name__, description="The last live price from the minute bars.")
+
+    @bp.get("/live")
+    @document(responses=answers("The stored minute windows.", "LiveStatus"))
+    def status() -> Response:
+        """Which assets have live minute bars, and over what window
+
+        The minute bars the collector stored for each served asset: the first and last minute
+        and how many there are. These are the windows `/candles/{asset}` serves intervals finer
+        than the model's bars over, and `/price/{asset}` answers from. Empty, with the reason,
+        when there is no database yet.
+        """
+        windows: dict[str, dict[str, object]] = {}
+        detail = None
+        for served in catalog:
+            try:
+                window = live.window(served)
+            except NoMinuteDataError as error:
+                detail = detail or error.detail
+                continue
+            windows[served.slug] = {
+                "first": iso_utc(window.first),
+                "last": iso_utc(window.last),
+                "count": window.count,
+            }
+        return json_response(
+            {"assets": windows, "detail": None if windows else detail}, cache=NO_CACHE
+        )
+
+    @bp.get("/price/<asset>")
+    @document(
+        path=asset_in_path([served.slug for served in catalog]),
+        responses=answers(
+            "The last stored minute bar, and the forecast then.", "Price", errors=ERRORS
+        ),
+    )
+    def price(asset: str) -> Response:
+        """The last live price, its age, and where it sits in the forecast band
+
+        The newest minute bar the collector stored (its close is the price at its close time),
+        how many seconds ago that minute closed, and the served forecast at that instant: the
+        prediction, the band, and whether the price is below, inside or above it. 404 when no
+        minute bars of the asset are stored (no DATABASE_URL database, or the collector has not
+        written any yet); the detail says which.
+        """
+        served = catalog[asset]
+        bar = live.last_bar(served)
+        opened = int(bar["ds"])
+        closed = opened + MINUTE.seconds
+        answer = {
+            "asset": served.slug,
+            "symbol": served.symbol,
+            "date": iso_utc(opened),
+            "close_time": iso_utc(closed),
+            "price": bar["close"],
+            **{name: bar[name] for name in ("open", "high", "low", "close", "volume", "vwap")},
+            "age_seconds": round(clock() - closed, 1),
+            "forecast": _forecast_at(served, closed, bar["close"]),
+        }
+        return json_response(answer, cache=NO_CACHE)
+
+    return bp
+
+
+def _forecast_at(served: ServedAsset, epoch: int, price: float) -> dict[str, object]:
+    forecast = served.forecast
+    if not forecast.first <= epoch <= forecast.end:
+        return {
+            "date": iso_utc(epoch),
+            "available": False,
+            "detail": f"the served forecast's {forecast.valid_range()}",
+        }
+    point = forecast.at(epoch)
+    return {
+        "date": iso_utc(epoch),
+        "available": True,
+        "prediction": round(point.prediction, 2),
+        "prediction_low": round(point.low, 2),
+        "prediction_high": round(point.high, 2),
+        "interval_width": forecast.interval_width,
+        "position": position(price, point.low, point.high),
+        "model_version": served.model_version,
+    }

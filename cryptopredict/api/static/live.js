@@ -1,0 +1,119 @@
+// The dashboard's live panel: the last minute's price, its age, the forecast band now, and
+// minute candles, from /price/{asset} and /candles/{asset}; refreshed every 30 seconds. Shown
+// only while the selected asset has minute bars (the collector's database); hidden otherwise.
+"use strict";
+
+const LIVE_REFRESH_MS = 30000;
+const LIVE_CANDLE_COUNT = 120;
+const LIVE_LAYOUT = {
+  margin: { l: 60, r: 20, t: 10, b: 40 },
+  hovermode: "x unified",
+  showlegend: false,
+  xaxis: { rangeslider: { visible: false } },
+  yaxis: { title: { text: "USD" } },
+};
+
+function liveAsset() {
+  const select = document.getElementById("asset-select");
+  return select.value;
+}
+
+function money(value) {
+  return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function ago(seconds) {
+  if (seconds < 90) {
+    return `${Math.max(0, Math.round(seconds))} s ago`;
+  }
+  if (seconds < 5400) {
+    return `${Math.round(seconds / 60)} min ago`;
+  }
+  return `${Math.round(seconds / 3600)} h ago`;
+}
+
+function bandText(forecast) {
+  if (!forecast.available) {
+    return `not covered (${forecast.detail})`;
+  }
+  const width = Math.round(forecast.interval_width * 100);
+  return `${money(forecast.prediction_low)} to ${money(forecast.prediction_high)} ` +
+    `(${width}% band; prediction ${money(forecast.prediction)}): the price is ${forecast.position}`;
+}
+
+async function liveAnswer(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  return { status: response.status, body: await response.json() };
+}
+
+function drawLive(price, candles) {
+  const chart = document.getElementById("live-chart");
+  const traces = [{
+    type: "candlestick", x: candles.date, open: candles.open, high: candles.high,
+    low: candles.low, close: candles.close, name: candles.symbol,
+  }];
+  // The candles set the scale; the band is shaded where it falls inside it (the card says
+  // where it is when it does not).
+  const low = Math.min(...candles.low);
+  const high = Math.max(...candles.high);
+  const pad = Math.max((high - low) * 0.1, high * 0.0005);
+  const layout = {
+    ...LIVE_LAYOUT,
+    yaxis: { ...LIVE_LAYOUT.yaxis, range: [low - pad, high + pad] },
+    shapes: [],
+  };
+  if (price.forecast.available && candles.date.length) {
+    layout.shapes.push({
+      type: "rect", xref: "x", yref: "y", x0: candles.date[0], x1: price.close_time,
+      y0: price.forecast.prediction_low, y1: price.forecast.prediction_high,
+      fillcolor: "rgba(37, 99, 235, 0.10)", line: { width: 0 },
+    });
+  }
+  Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
+  chart.dataset.interval = candles.interval;
+  chart.dataset.last = candles.date.at(-1) || "";
+}
+
+async function refreshLive() {
+  const panel = document.getElementById("live");
+  const asset = liveAsset();
+  const interval = document.getElementById("live-interval").value;
+  try {
+    // /live says which assets have minute bars, so the page never asks for a price it would
+    // get a 404 for.
+    const live = await liveAnswer("/live");
+    if (!(asset in live.body.assets)) {
+      panel.hidden = true;
+      panel.dataset.reason = live.body.detail || `no minute bars of ${asset}`;
+      return;
+    }
+    const price = await liveAnswer(`/price/${encodeURIComponent(asset)}`);
+    if (price.status !== 200) {
+      throw new Error(`/price answered ${price.status}: ${price.body.detail}`);
+    }
+    const seconds = { m: 60, h: 3600 }[interval.slice(-1)] * Number(interval.slice(0, -1));
+    const start = new Date(Date.parse(price.body.date) - (LIVE_CANDLE_COUNT - 1) * seconds * 1000);
+    const query = `interval=${interval}&start=${start.toISOString().replace(".000Z", "Z")}`;
+    const candles = await liveAnswer(`/candles/${encodeURIComponent(asset)}?${query}`);
+    if (candles.status !== 200) {
+      throw new Error(`/candles answered ${candles.status}: ${candles.body.detail}`);
+    }
+    panel.hidden = false;
+    document.getElementById("live-price").textContent =
+      `${money(price.body.price)} (close of the ${price.body.date.slice(11, 16)} UTC minute)`;
+    document.getElementById("live-age").textContent = ago(price.body.age_seconds);
+    document.getElementById("live-band").textContent = bandText(price.body.forecast);
+    drawLive(price.body, candles.body);
+    panel.dataset.asset = asset;
+    panel.dataset.date = price.body.date;
+    panel.dataset.refreshes = String(Number(panel.dataset.refreshes || 0) + 1);
+  } catch (error) {
+    document.getElementById("live-age").textContent = `live data unavailable: ${error.message}`;
+  }
+}
+
+document.getElementById("asset-select").addEventListener("change", refreshLive);
+document.getElementById("live-interval").addEventListener("change", refreshLive);
+window.addEventListener("hashchange", refreshLive);
+setInterval(refreshLive, LIVE_REFRESH_MS);
+refreshLive();

@@ -1,0 +1,166 @@
+"""Bar intervals and candles with numpy alone: the one implementation training and serving share.
+
+An interval is a whole number of minutes, hours, days or weeks: `1m`, `4h`, `1d`, `1w`. Bars and
+candles of an interval open at multiples of it counted from 1970-01-01 00:00 UTC (so `1d` is the
+UTC day and `4h` opens at 00:00, 04:00, ...), except weeks, which open on Monday 00:00 UTC, as
+exchanges count weeks.
+
+A candle holds the bars from its open time up to the next candle's: open = first, high = max,
+low = min, close = last, volume = sum, VWAP = the bars' VWAPs weighted by their volumes, or their
+plain mean when nothing traded. It is `complete` when every bar of its period is there; a period
+with no bar (a gap in the history) gives no candle.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import Protocol
+
+import numpy as np
+
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+WEEK_ORIGIN = 4 * 86_400  # 1970-01-05, the first Monday after the epoch (a Thursday)
+# Published in the OpenAPI document, so clients produce intervals the parser accepts.
+PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"
+_FORM = re.compile(PATTERN, re.ASCII)
+
+
+class IntervalError(ValueError):
+    """Text that is no interval, or candles the bars cannot be aggregated to."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    amount: int
+    unit: str  # m, h, d or w
+
+    @classmethod
+    def parse(cls, text: str | Interval) -> Interval:
+        if isinstance(text, Interval):
+            return text
+        label = text.strip().lower()
+        if not _FORM.fullmatch(label):
+            raise IntervalError(
+                f"{text[:16]!r} is not an interval; use a whole number and a unit m, h, d or w, "
+                "e.g. 1h, 4h, 1d or 1w"
+            )
+        return cls(int(label[:-1]), label[-1])
+
+    @property
+    def label(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    @property
+    def seconds(self) -> int:
+        return self.amount * UNIT_SECONDS[self.unit]
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
+    @property
+    def origin(self) -> int:
+        """An instant (epoch seconds) that bars of this interval open at."""
+        return WEEK_ORIGIN if self.unit == "w" else 0
+
+    def is_multiple_of(self, base: Interval) -> bool:
+        return self.seconds % base.seconds == 0
+
+    def open_times(self, ds: np.ndarray) -> np.ndarray:
+        """The open time of the bar of this interval holding each of `ds` (int64 epoch seconds)."""
+        return self.origin + (ds - self.origin) // self.seconds * self.seconds
+
+    def open_time(self, epoch: float, rounding: Callable[[float], int] = math.floor) -> int:
+        """The open time of the bar holding `epoch` (rounding up: of the first at or after it)."""
+        return self.origin + rounding((epoch - self.origin) / self.seconds) * self.seconds
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Bars(Protocol):
+    """Bars at one interval: `ds` (open times, int64 epoch seconds, strictly increasing) and
+    float OHLCV arrays of the same length, with each bar's VWAP."""
+
+    @property
+    def ds(self) -> np.ndarray: ...
+    @property
+    def open(self) -> np.ndarray: ...
+    @property
+    def high(self) -> np.ndarray: ...
+    @property
+    def low(self) -> np.ndarray: ...
+    @property
+    def close(self) -> np.ndarray: ...
+    @property
+    def volume(self) -> np.ndarray: ...
+    @property
+    def vwap(self) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Candles:
+    ds: np.ndarray  # open time of each candle, int64 epoch seconds
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    vwap: np.ndarray
+    complete: np.ndarray  # bool: every bar of the candle's period is there
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def complete_only(self) -> Candles:
+        keep = self.complete
+        return Candles(**{spec.name: getattr(self, spec.name)[keep] for spec in fields(self)})
+
+
+def aggregate(bars: Bars, base: Interval, target: Interval) -> Candles:
+    """`target` candles of `bars`, which are `base` bars; IntervalError unless `target` is a
+    whole multiple of `base`."""
+    if not target.is_multiple_of(base):
+        finer = "finer than" if target.seconds < base.seconds else "no multiple of"
+        raise IntervalError(
+            f"interval {target} is {finer} the {base} bars; use a whole multiple of {base}"
+        )
+    opens = target.open_times(bars.ds)
+    if not len(opens):
+        empty = np.empty(0)
+        return Candles(opens, *[empty] * 6, complete=np.empty(0, dtype=bool))
+    starts = np.flatnonzero(np.r_[True, opens[1:] != opens[:-1]])
+    ends = np.append(starts[1:], len(opens))
+    counts = ends - starts
+    return Candles(
+        ds=opens[starts],
+        open=bars.open[starts],
+        high=np.maximum.reduceat(bars.high, starts),
+        low=np.minimum.reduceat(bars.low, starts),
+        close=bars.close[ends - 1],
+        volume=np.add.reduceat(bars.volume, starts),
+        vwap=_vwap(bars.vwap, bars.volume, starts, counts),
+        complete=counts == target.seconds // base.seconds,
+    )
+
+
+def _vwap(
+    price: np.ndarray, volume: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Each candle's volume-weighted mean of `price`; the plain mean where nothing traded.
+
+    The weights are the volumes divided by the candle's largest, so they lie in [0, 1] with one
+    of them 1: no product underflows. Weighting by the raw volumes did, for a subnormal volume
+    (price 2.5 times 5e-324 rounds to 1e-323), and gave a VWAP below the bar's low.
+    """
+    largest = np.maximum.reduceat(volume, starts)
+    traded = largest > 0
+    weight = volume / np.repeat(np.where(traded, largest, 1.0), counts)
+    mean = np.add.reduceat(price, starts) / counts
+    weighted = np.add.reduceat(price * weight, starts)
+    total = np.add.reduceat(weight, starts)
+    return np.divide(weighted, total, out=mean, where=traded)

@@ -1,0 +1,5 @@
+import sys
+
+from cryptopredict.collect.cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""One closed one-minute bar of one asset, checked before it can reach the database."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+MINUTE = 60  # seconds
+
+
+class MalformedBarError(ValueError):
+    """A message or row that does not describe a valid closed minute bar."""
+
+
+@dataclass(frozen=True)
+class MinuteBar:
+    asset: str  # slug, e.g. "btc-usd"
+    ts: int  # open time, epoch seconds, a whole minute
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float  # base volume
+    vwap: float  # quote volume / base volume; the typical price when nothing traded
+    source: str  # "binance", "alpaca" or "replay"
+
+    def __post_init__(self) -> None:
+        prices = (self.open, self.high, self.low, self.close, self.vwap)
+        problems = []
+        if self.ts % MINUTE:
+            problems.append(f"open time {self.ts} is not a whole minute")
+        if not all(math.isfinite(value) and value > 0 for value in prices):
+            problems.append(f"prices must be finite and positive, got {prices}")
+        elif not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
+            problems.append(
+                f"low {self.low} <= open {self.open}, close {self.close} <= high {self.high} fails"
+            )
+        if not (math.isfinite(self.volume) and self.volume >= 0):
+            problems.append(f"volume must be finite and not negative, got {self.volume}")
+        if problems:
+            raise MalformedBarError(f"{self.asset} bar: " + "; ".join(problems))
+
+    @classmethod
+    def build(
+        cls,
+        asset: str,
+        ts: int,
+        *ohlcv: float,
+        quote_volume: float | None,
+        source: str,
+    ) -> MinuteBar:
+        """A bar from open, high, low, close and volume whose VWAP is quote volume over base
+        volume, or the typical price without trades (or a quote volume), as history bars are."""
+        open_, high, low, close, volume = ohlcv
+        if quote_volume is not None and volume > 0:
+            # Rounding in the exchange's decimal strings can put it a hair outside the range.
+            vwap = min(max(quote_volume / volume, low), high)
+        else:
+            vwap = (high + low + close) / 3
+        return cls(asset, ts, open_, high, low, close, volume, vwap, source)

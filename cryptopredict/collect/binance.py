@@ -1,0 +1,174 @@
+"""Binance's minute klines: the websocket stream's events and the REST backfill.
+
+The stream is `<base>/stream?streams=<symbol>@kline_1m/...` (combined: every message says which
+stream it is from); the REST endpoint is `<base>/api/v3/klines`. Binance answers HTTP 451 to some
+regions; both then move, once, to Binance's market-data-only hosts, as the history fetch does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptopredict.assets import Asset
+from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.collect.errors import RefusedError, UnavailableError, retry_after
+
+log = logging.getLogger(__name__)
+
+NAME = "binance"
+MARKET_DATA_WS_URL = "wss://data-stream.binance.vision"
+MARKET_DATA_API_URL = "https://data-api.binance.vision"
+KLINES_PATH = "/api/v3/klines"
+PAGE_BARS = 1000
+REFUSED = frozenset({403, 451})  # region blocked (451), or a host that turns us away (403)
+TRANSIENT = frozenset({418, 429, 500, 502, 503, 504})  # 418: banned for a while after 429s
+# A REST kline is [open time, open, high, low, close, volume, close time, quote volume, ...].
+_KLINE_FIELDS = 8
+
+
+@dataclass(frozen=True)
+class Kline:
+    bar: MinuteBar
+    closed: bool  # Binance's `x`: the minute is over and the bar final
+
+
+def stream_url(base: str, assets: list[Asset]) -> str:
+    streams = "/".join(f"{asset.binance_symbol.lower()}@kline_1m" for asset in assets)
+    return f"{base.rstrip('/')}/stream?streams={streams}"
+
+
+def parse_event(raw: str | bytes, by_symbol: Mapping[str, Asset]) -> Kline:
+    """The kline in one combined-stream message; MalformedBarError for anything else."""
+    try:
+        message = json.loads(raw)
+        kline = message["data"]["k"]
+        if message["data"]["e"] != "kline" or kline["i"] != "1m":
+            raise MalformedBarError(f"not a 1m kline event: {_snippet(raw)}")
+        asset = by_symbol[kline["s"]]
+        closed = kline["x"]
+        if not isinstance(closed, bool):
+            raise MalformedBarError(f"kline flag x is {closed!r}, not true or false")
+        ohlcv = (kline["o"], kline["h"], kline["l"], kline["c"], kline["v"])
+        bar = _bar(asset, kline["t"], ohlcv, kline["q"])
+    except MalformedBarError:
+        raise
+    except (ValueError, KeyError, TypeError) as error:
+        raise MalformedBarError(f"{type(error).__name__} {error} in {_snippet(raw)}") from None
+    return Kline(bar, closed)
+
+
+def parse_rest_kline(row: object, asset: Asset) -> MinuteBar:
+    if not isinstance(row, list) or len(row) < _KLINE_FIELDS:
+        raise MalformedBarError(f"not a kline: {row!r}"[:200])
+    try:
+        return _bar(asset, row[0], row[1:6], row[7])
+    except (ValueError, TypeError) as error:
+        raise MalformedBarError(f"{error} in kline {row!r}"[:200]) from None
+
+
+def _bar(asset: Asset, open_ms: object, ohlcv: Sequence[object], quote: object) -> MinuteBar:
+    if not isinstance(open_ms, int) or isinstance(open_ms, bool) or open_ms % (MINUTE * 1000):
+        raise MalformedBarError(f"open time {open_ms!r} is not a whole minute in milliseconds")
+    values = [_number(value) for value in ohlcv]
+    return MinuteBar.build(
+        asset.slug, open_ms // 1000, *values, quote_volume=_number(quote), source=NAME
+    )
+
+
+def _number(value: object) -> float:
+    # Binance sends prices and volumes as decimal strings; anything else is malformed.
+    if not isinstance(value, str):
+        raise MalformedBarError(f"{value!r} is not a decimal string")
+    return float(value)
+
+
+class KlinesClient:
+    """Closed minutes from `<base>/api/v3/klines`, 1000 a page."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        fallback_url: str = MARKET_DATA_API_URL,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.fallback_url = fallback_url.rstrip("/")
+        self.timeout = timeout
+
+    def page(self, asset: Asset, start: int, end: int) -> tuple[list[MinuteBar], int | None]:
+        """Up to 1000 bars opening in [start, end) (epoch seconds), and where the next page
+        starts (None after the last). All are closed when `end` is the open time of a minute the
+        stream reports as running."""
+        rows = self._get_page(asset, start, end)
+        bars = []
+        for row in rows:
+            try:
+                bars.append(parse_rest_kline(row, asset))
+            except MalformedBarError as error:
+                log.warning("%s: skipped a malformed REST kline: %s", asset.slug, error)
+        bars = [bar for bar in bars if start <= bar.ts < end]
+        following = bars[-1].ts + MINUTE if bars else start + PAGE_BARS * MINUTE
+        more = len(rows) >= PAGE_BARS and following < end
+        return bars, following if more else None
+
+    def _get_page(self, asset: Asset, start: int, end: int) -> list:
+        query = urllib.parse.urlencode(
+            {
+                "symbol": asset.binance_symbol,
+                "interval": "1m",
+                "startTime": start * 1000,
+                "endTime": end * 1000 - 1,
+                "limit": PAGE_BARS,
+            }
+        )
+        try:
+            return self._get(f"{self.base_url}{KLINES_PATH}?{query}")
+        except RefusedError as error:
+            if error.status != 451 or self.base_url == self.fallback_url:
+                raise
+            log.warning(
+                "binance REST: HTTP 451 (not served in this region); moving to %s",
+                self.fallback_url,
+            )
+            self.base_url = self.fallback_url
+            return self._get(f"{self.base_url}{KLINES_PATH}?{query}")
+
+    def _get(self, url: str) -> list:
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            detail = f"HTTP {error.code} from {_host(url)}"
+            if error.code in REFUSED:
+                raise RefusedError(NAME, detail, error.code) from None
+            if error.code in TRANSIENT:
+                raise UnavailableError(detail, retry_after(dict(error.headers.items()))) from None
+            raise UnavailableError(f"{detail}: {_snippet(error.read())}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            reason = getattr(error, "reason", error)
+            raise UnavailableError(f"cannot reach {_host(url)}: {reason}") from None
+        try:
+            page = json.loads(body)
+        except ValueError:
+            detail = f"{_host(url)} answered with no JSON: {_snippet(body)}"
+            raise UnavailableError(detail) from None
+        if not isinstance(page, list):
+            raise UnavailableError(f"{_host(url)} answered with no kline list: {_snippet(body)}")
+        return page
+
+
+def _host(url: str) -> str:
+    return urllib.parse.urlsplit(url).netloc
+
+
+def _snippet(raw: str | bytes, limit: int = 160) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."

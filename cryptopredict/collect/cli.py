@@ -1,0 +1,128 @@
+"""`python -m cryptopredict.collect`: stream live minute bars into DATABASE_URL, or replay a file.
+
+SIGTERM and SIGINT stop it after the write in progress: writes happen between the event
+loop's awaits, so cancelling the collector never interrupts one, and each is one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from cryptopredict.assets import ASSETS, UnknownAssetError, configured_assets
+from cryptopredict.collect.bars import MalformedBarError
+from cryptopredict.collect.errors import RefusedError
+from cryptopredict.collect.replay import read_minutes, replay
+from cryptopredict.collect.store import MinuteStore, StoreError
+from cryptopredict.collect.writer import MinuteWriter
+from cryptopredict.config import ConfigError, Settings
+from cryptopredict.logs import configure
+
+log = logging.getLogger("cryptopredict.collect")
+
+DEFAULT_PLAY_MINUTES = 1440
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cryptopredict.collect",
+        description="Stream closed one-minute bars of every asset in ASSETS from Binance (Alpaca "
+        "where Binance refuses) into DATABASE_URL; or, with --replay, play a stored minute file "
+        "through the same storage path.",
+    )
+    parser.add_argument("--replay", type=Path, metavar="FILE", help="a minute OHLCV CSV (.gz)")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="replay this many times real time (>= 1)"
+    )
+    parser.add_argument(
+        "--play-minutes",
+        type=int,
+        default=DEFAULT_PLAY_MINUTES,
+        help="replay: bars played one at a time at the end of the file; the ones before are "
+        f"written at once (default {DEFAULT_PLAY_MINUTES})",
+    )
+    parser.add_argument(
+        "--asset", help="replay: the asset the file holds (default: from its name, btc-usd-...)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    configure(settings.log_level)
+    if args.replay is None and (args.asset or args.speed != 1.0):
+        parser().error("--asset and --speed go with --replay")
+    if args.speed < 1:
+        parser().error("--speed must be at least 1")
+    if settings.minute_retention_days <= 0:
+        log.error(
+            "MINUTE_RETENTION_DAYS must be more than 0, got %s", settings.minute_retention_days
+        )
+        return 2
+    try:
+        store = MinuteStore.open(settings.database_url)
+    except StoreError as error:
+        log.error("%s", error)
+        return 1
+    with store:
+        writer = MinuteWriter(store, settings.minute_retention_days)
+        job: Coroutine[Any, Any, object]
+        try:
+            if args.replay is not None:
+                asset = args.asset or _asset_from_name(args.replay)
+                bars = read_minutes(args.replay, asset)
+                job = replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes)
+            else:
+                job = collect(configured_assets(settings.assets), writer, settings)
+            return asyncio.run(_until_signalled(job))
+        except (UnknownAssetError, MalformedBarError, OSError, RefusedError, StoreError) as error:
+            log.error("%s", error)
+            return 1
+
+
+async def collect(assets: list, writer: MinuteWriter, settings: Settings) -> None:
+    from cryptopredict.collect.collector import BinanceCollector  # noqa: PLC0415
+
+    log.info("collecting %s minute bars into %s", ", ".join(a.slug for a in assets), writer.store)
+    try:
+        await BinanceCollector(assets, writer, settings).run()
+    except RefusedError as refusal:
+        log.error("%s on every Binance host; moving to Alpaca's crypto stream", refusal)
+        try:
+            from cryptopredict.collect.alpaca import AlpacaCollector  # noqa: PLC0415
+        except ImportError as error:
+            raise RefusedError(
+                "binance", f"{refusal}; the Alpaca fallback needs alpaca-py ({error})", 0
+            ) from error
+        await AlpacaCollector(assets, writer, settings).run()
+
+
+async def _until_signalled(job: Coroutine[Any, Any, object]) -> int:
+    task = asyncio.ensure_future(job)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("stopped by a signal, after the last write")
+    return 0
+
+
+def _asset_from_name(path: Path) -> str:
+    match = re.match(r"([a-z0-9]+-[a-z0-9]+)-1m\.csv", path.name.lower())
+    if not match or match.group(1) not in ASSETS:
+        raise UnknownAssetError(f"cannot tell the asset of {path.name}: pass --asset")
+    return match.group(1)

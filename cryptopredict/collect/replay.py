@@ -1,0 +1,107 @@
+"""Play a stored minute file through the collector's storage path, for a live demonstration
+without a network.
+
+Timestamps: the whole file is shifted by a whole number of minutes so that its last bar closes
+when the playback ends. Everything but the last `play_minutes` bars is written at once (as the
+collector's first backfill would be); the rest is written one bar at a time, `speed` times
+faster than real time. At speed 1 each bar is written the moment its shifted minute closes, so
+the newest minute is always 0-60 s old, as with the live collector. At speed N > 1 the bars
+are never dated in the future: a played bar is older when written, by up to
+`play_minutes * (1 - 1/N)` minutes at the start of the playback, and fresh at its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import gzip
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
+
+log = logging.getLogger(__name__)
+
+SOURCE = "replay"
+PRELOAD_CHUNK = 5000  # bars per transaction while preloading
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
+    """The rows of an OHLCV minute CSV (`timestamp,open,high,low,close,volume`, optionally
+    gzipped) as bars; malformed rows are logged and skipped, as malformed messages are."""
+    bars = []
+    for number, row in _rows(path):
+        try:
+            opened = datetime.fromisoformat(row["timestamp"]).timestamp()
+            ohlcv = [float(row[name]) for name in _OHLCV]
+            bars.append(
+                MinuteBar.build(asset, int(opened), *ohlcv, quote_volume=None, source=SOURCE)
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            log.warning("%s line %d: skipped: %s", path, number, error)
+    if not bars:
+        raise MalformedBarError(f"{path} holds no minute bars")
+    return bars
+
+
+def _open_text(path: Path) -> TextIO:
+    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else path.open(newline="")
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    with _open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is not None:
+            reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+        yield from enumerate(reader, start=2)
+
+
+def shifted(bars: list[MinuteBar], offset: int) -> list[MinuteBar]:
+    return [dataclasses.replace(bar, ts=bar.ts + offset) for bar in bars]
+
+
+async def replay(
+    bars: list[MinuteBar],
+    writer: MinuteWriter,
+    *,
+    speed: float,
+    play_minutes: int,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> int:
+    """Write `bars` as described above; returns how many were stored."""
+    if speed < 1:
+        raise ValueError(f"speed must be at least 1 (got {speed}): slower would date bars ahead")
+    play_minutes = min(max(play_minutes, 0), len(bars))
+    started = clock()
+    ends = started + play_minutes * MINUTE / speed
+    offset = int((ends - (bars[-1].ts + MINUTE)) // MINUTE) * MINUTE
+    timeline = shifted(bars, offset)
+    split = len(timeline) - play_minutes
+    stored = 0
+    for first in range(0, split, PRELOAD_CHUNK):
+        stored += writer.write_many(timeline[first : min(first + PRELOAD_CHUNK, split)]).count(
+            Outcome.STORED
+        )
+    log.info(
+        "replay: wrote %d minutes at once, shifted by %+d min to end at %s; playing %d more at %gx",
+        stored,
+        offset // MINUTE,
+        stamp(timeline[-1].ts),
+        play_minutes,
+        speed,
+    )
+    for index, bar in enumerate(timeline[split:], start=1):
+        await sleep(max(0.0, started + index * MINUTE / speed - clock()))
+        if writer.write(bar) is Outcome.STORED:
+            stored += 1
+            log.info("replay: %s %s close %s", bar.asset, stamp(bar.ts), bar.close)
+    log.info("replay: done, %d minutes stored", stored)
+    return stored

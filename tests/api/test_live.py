@@ -1,0 +1,198 @@
+"""Minute candles and the live price, served from the database the collector filled (issue 17,
+acceptance bar 2), checked against an independent pandas resample of the stored minutes."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cryptopredict.api import create_app
+from cryptopredict.assets import ASSETS
+from cryptopredict.collect.collector import BinanceCollector
+from cryptopredict.collect.replay import read_minutes
+from cryptopredict.collect.store import MinuteStore
+from cryptopredict.collect.writer import MinuteWriter
+from cryptopredict.config import Settings
+from tests.collect.conftest import SAMPLE, run_until
+from tests.collect.fake_binance import DROP, FakeBinance, kline_event
+from tests.pandas_candles import pandas_candles
+
+MINUTES = 180
+
+
+@pytest.fixture(scope="module")
+def minutes(facts):
+    """Three hours of the real 1m sample, moved (whole minutes, prices untouched) to end a day
+    after the fixture model's last bar, inside its forecast."""
+    sample = read_minutes(SAMPLE, "btc-usd")[:MINUTES]
+    offset = (facts.last_bar + 86_400) - sample[-1].ts
+    return [dataclasses.replace(bar, ts=bar.ts + offset, source="binance") for bar in sample]
+
+
+@pytest.fixture(scope="module")
+def collected(minutes, tmp_path_factory):
+    """The database the collector filled: REST backfill, the stream, a drop, REST again."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'market.db'}"
+    m = minutes
+    running = [kline_event(bar, closed=False, c=f"{bar.open:.8f}") for bar in m]
+    sessions = [
+        [running[150], *(kline_event(bar, closed=True) for bar in m[150:160]), DROP],
+        [running[175], *(kline_event(bar, closed=True) for bar in m[175:179]), running[179]],
+    ]
+    settings = Settings(database_url=url)
+    with FakeBinance(m, sessions) as fake:
+        settings = dataclasses.replace(
+            settings, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
+        )
+        writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days)
+        collector = BinanceCollector([ASSETS["btc-usd"]], writer, settings)
+        run_until(collector, lambda: writer.newest("btc-usd") == m[178].ts, timeout=30)
+        writer.store.close()
+    return url
+
+
+@pytest.fixture
+def live_client(artifacts, artifact_dir, collected):
+    settings = Settings(model_dir=artifact_dir, database_url=collected)
+    return create_app(artifacts, settings).test_client()
+
+
+def stored_frame(url: str) -> pd.DataFrame:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as plain:
+        frame = pd.read_sql_query(
+            "SELECT ts, open, high, low, close, volume, vwap FROM minute_bars ORDER BY ts", plain
+        )
+    frame.index = pd.to_datetime(frame.pop("ts"), unit="s", utc=True)
+    return frame
+
+
+def test_the_collector_filled_the_database_with_every_minute(collected, minutes):
+    frame = stored_frame(collected)
+    assert len(frame) == 179  # all but the running last minute
+    expected = [bar.close for bar in minutes[:179]]
+    assert frame["close"].tolist() == expected
+
+
+@pytest.mark.parametrize("interval", ["1m", "5m", "10m", "15m"])
+def test_minute_candles_equal_a_pandas_resample_of_the_stored_minutes(
+    live_client, collected, interval, conforms
+):
+    """Acceptance bar 2 (and its 1m and 10m siblings)."""
+    frame = stored_frame(collected)
+    rule = interval.replace("m", "min")
+    # From the open of the candle holding the first minute to the last minute.
+    first = frame.index[0].floor(rule).strftime("%Y-%m-%dT%H:%M:%SZ")
+    last = frame.index[-1].strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = live_client.get(f"/candles/btc-usd?interval={interval}&start={first}&end={last}")
+    assert response.status_code == 200, response.get_json()
+    conforms("/candles/{asset}", response)
+    answer = response.get_json()
+    bars = frame.set_axis(frame.index.tz_convert(None))
+    expected = pandas_candles(bars, rule, int(interval[:-1]), label="left", closed="left")
+    assert answer["stored_interval"] == "1m"
+    assert answer["date"] == [stamp.strftime("%Y-%m-%dT%H:%M:%SZ") for stamp in expected.index]
+    assert len(expected) > 1
+    for column in ("open", "high", "low", "close", "volume", "vwap"):
+        np.testing.assert_allclose(answer[column], expected[column], rtol=1e-12, err_msg=column)
+    assert answer["complete"] == expected["complete"].tolist()
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_the_default_minute_candles_end_at_the_last_minute(live_client, collected):
+    answer = live_client.get("/candles/btc-usd?interval=5m").get_json()
+    last = stored_frame(collected).index[-1]
+    assert answer["date"][-1] == last.floor("5min").strftime("%Y-%m-%dT%H:%M:%SZ")
+    # 13:01 to 15:59: the first 5m candle misses its first minute, the last one is whole.
+    assert answer["complete"][0] is False
+    assert answer["complete"][-1] is True
+
+
+def test_coarser_intervals_are_served_from_the_model_history_as_before(live_client, client):
+    ours = live_client.get("/candles/btc-usd?interval=4h").get_json()
+    before = client.get("/candles/btc-usd?interval=4h").get_json()
+    assert ours == before
+    assert ours["stored_interval"] == "1h"
+
+
+def test_a_finer_interval_outside_the_minute_window_is_a_422_naming_it(live_client, collected):
+    frame = stored_frame(collected)
+    response = live_client.get("/candles/btc-usd?interval=5m&start=2026-01-01&end=2026-01-02")
+    assert response.status_code == 422
+    detail = response.get_json()["detail"]
+    assert frame.index[0].strftime("%Y-%m-%dT%H:%M:%SZ") in detail
+    assert frame.index[-1].strftime("%Y-%m-%dT%H:%M:%SZ") in detail
+
+
+def test_price_reports_the_last_minute_and_where_it_sits_in_the_band(
+    live_client, minutes, conforms
+):
+    response = live_client.get("/price/btc-usd")
+    assert response.status_code == 200, response.get_json()
+    conforms("/price/{asset}", response)
+    answer = response.get_json()
+    last = minutes[178]
+    assert answer["price"] == last.close
+    assert answer["date"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last.ts))
+    assert answer["age_seconds"] == pytest.approx(time.time() - (last.ts + 60), abs=5)
+    band = answer["forecast"]
+    assert band["available"] is True
+    at_close = live_client.get(f"/forecast/btc-usd?date={answer['close_time']}").get_json()
+    for key in ("prediction", "prediction_low", "prediction_high"):
+        assert band[key] == at_close[key]
+    low, high = band["prediction_low"], band["prediction_high"]
+    expected = "below" if last.close < low else "above" if last.close > high else "inside"
+    assert band["position"] == expected
+
+
+def test_rows_are_served_as_they_land(artifacts, artifact_dir, minutes, tmp_path):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    assert client.get("/price/btc-usd").status_code == 404  # no database yet
+    with MinuteStore.open(url) as store:
+        store.write(minutes[:10])
+        assert client.get("/price/btc-usd").get_json()["price"] == minutes[9].close
+        store.write(minutes[10:12])
+        assert client.get("/price/btc-usd").get_json()["price"] == minutes[11].close
+        assert client.get("/candles/btc-usd?interval=1m").get_json()["count"] == 12
+
+
+def test_without_a_database_price_is_a_404_and_candles_behave_as_before(client, conforms):
+    response = client.get("/price/btc-usd")
+    assert response.status_code == 404
+    conforms("/price/{asset}", response)
+    body = response.get_json()
+    assert body["error"] == "no_minute_data"
+    assert "python -m cryptopredict.collect" in body["detail"]
+    finer = client.get("/candles/btc-usd?interval=5m")
+    assert finer.status_code == 422
+    assert "finer than the stored 1h bars" in finer.get_json()["detail"]
+    assert client.get("/price/doge-usd").status_code == 404
+
+
+def test_live_lists_the_minute_windows_and_says_why_when_empty(live_client, client, conforms):
+    answer = live_client.get("/live")
+    conforms("/live", answer)
+    body = answer.get_json()
+    assert list(body["assets"]) == ["btc-usd"]  # ETH has no minutes
+    assert body["assets"]["btc-usd"]["count"] == 179
+    assert body["detail"] is None
+    empty = client.get("/live")
+    conforms("/live", empty)
+    assert empty.get_json()["assets"] == {}
+    assert "python -m cryptopredict.collect" in empty.get_json()["detail"]
+
+
+def test_a_minute_the_forecast_does_not_cover_says_so(artifacts, artifact_dir, minutes, tmp_path):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    early = [dataclasses.replace(bar, ts=bar.ts - 365 * 86_400) for bar in minutes[:3]]
+    with MinuteStore.open(url) as store:
+        store.write(early)
+    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    band = client.get("/price/btc-usd").get_json()["forecast"]
+    assert band["available"] is False
+    assert "valid dates run from" in band["detail"]

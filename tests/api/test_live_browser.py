@@ -1,0 +1,154 @@
+"""`make live` in a real browser: the dashboard's live panel appears and moves as the replay
+writes minutes (issue 17, acceptance bar 4).
+
+Debian's chromium, driven by Playwright (never its own browser download). The panel refreshes
+every 30 seconds; Playwright's clock moves the page's timers forward so the test need not wait
+for them, while the replay writes real minutes in real time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import HOUR, ROOT, _write_fitted
+from tests.api.test_browser import CHROMIUM, Browser, chromium  # noqa: F401 (fixture)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed (`make test` installs it when run as root)",
+    ),
+]
+SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
+
+
+@pytest.fixture(scope="module")
+def model_covering_now(tmp_path_factory, snapshot_hourly) -> Path:
+    """A BTC/USD artifact (two weeks of real hourly bars) whose forecast reaches past now, as a
+    `make run` model's does, so the panel has a band for the replayed minutes."""
+    out = tmp_path_factory.mktemp("live-artifacts")
+    bars = snapshot_hourly.tail(14 * 24).reset_index(drop=True)
+    last = int(bars["timestamp"].iloc[-1].timestamp())
+    _write_fitted(
+        out,
+        bars,
+        {"asset": "btc-usd", "symbol": "BTC/USD", "interval": "1h", "model_version": "live-1"},
+        step=HOUR,
+        horizon_steps=(int(time.time()) - last) // HOUR + 72,
+        seasonality={"daily_seasonality": True, "weekly_seasonality": False},
+        damping_hours=48.0,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def make_live(model_covering_now, tmp_path_factory) -> Iterator[str]:
+    """`make live` on a free port, replaying 30 minutes at 10x (a bar every 6 s)."""
+    log = tmp_path_factory.mktemp("make-live") / "make-live.log"
+    env = {
+        **os.environ,
+        "MODEL_DIR": str(model_covering_now),
+        "PORT": "0",
+        "LIVE_DB": str(log.parent / "live.db"),
+        "LIVE_SPEED": "10",
+        "LIVE_PLAY_MINUTES": "30",
+    }
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "live"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = _wait_for_server(process, log)
+        _wait_for(lambda: _status(f"{url}/price/btc-usd") == 200, "the replay's first minutes", log)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _wait_for_server(process: subprocess.Popen, log: Path) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
+        if found:
+            return found.group(1)
+        assert process.poll() is None, f"make live exited: {log.read_text()}"
+        time.sleep(0.1)
+    raise AssertionError(f"make live did not serve: {log.read_text()}")
+
+
+def _wait_for(condition, what: str, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {log.read_text()}"
+        time.sleep(0.2)
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _price(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/price/btc-usd", timeout=5) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture
+def browser(chromium) -> Iterator[Browser]:  # noqa: F811
+    context = chromium.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+    watched = Browser(context.new_page())
+    watched.watch()
+    yield watched
+    context.close()
+
+
+def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
+    page = browser.page
+    page.clock.install()
+    page.goto(make_live + "/")
+    page.wait_for_selector("#live:not([hidden]) #live-chart .main-svg", timeout=20_000)
+    panel = page.locator("#live")
+    first_date = panel.get_attribute("data-date")
+    first_price = page.locator("#live-price").inner_text()
+    assert page.locator("#live-chart .boxlayer .trace path").count() >= 1  # candlesticks
+    assert re.search(r"is (below|inside|above)$", page.locator("#live-band").inner_text())
+    assert "ago" in page.locator("#live-age").inner_text()
+
+    # The replay writes a minute every 6 s; the page's 30 s refresh timer then picks them up.
+    started = _price(make_live)["date"]
+    _wait_for(lambda: _price(make_live)["date"] > started, "a new minute", Path(os.devnull))
+    page.clock.fast_forward(30_000)
+    page.wait_for_function(
+        "first => document.getElementById('live').dataset.date > first", arg=first_date
+    )
+    assert panel.get_attribute("data-refreshes") >= "2"
+    assert page.locator("#live-price").inner_text() != first_price
+
+    page.locator("#live-interval").select_option("1m")
+    page.wait_for_selector("#live-chart[data-interval='1m']", timeout=20_000)
+    shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "live-panel.png"
+    page.locator("#live").screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    assert browser.blocked == []
+    assert browser.problems == []

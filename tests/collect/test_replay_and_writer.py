@@ -1,0 +1,205 @@
+"""The storage path's ordering rules, the replay's timing, and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gzip
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.collect.cli import main
+from cryptopredict.collect.replay import read_minutes, replay
+from cryptopredict.collect.store import MinuteStore
+from cryptopredict.collect.writer import MinuteWriter, Outcome
+from tests.collect.conftest import SAMPLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def writer(database_url):
+    store = MinuteStore.open(database_url)
+    yield MinuteWriter(store, retention_days=1)
+    store.close()
+
+
+def test_the_writer_stores_in_order_and_skips_repeats_and_older_bars(
+    writer, sample_minutes, caplog
+):
+    m = sample_minutes
+    assert writer.write_many(m[:3]) == [Outcome.STORED] * 3
+    assert writer.write(m[2]) is Outcome.DUPLICATE
+    with caplog.at_level(logging.WARNING):
+        assert writer.write(dataclasses.replace(m[1], close=m[1].high)) is Outcome.OUT_OF_ORDER
+    assert "out of order" in caplog.text
+    assert writer.write(m[5]) is Outcome.STORED  # a gap is allowed; backfill fills it first
+    assert writer.write(m[4]) is Outcome.OUT_OF_ORDER
+    rows = writer.store.bars("btc-usd", 0, 2**40)
+    assert [row[0] for row in rows] == [m[0].ts, m[1].ts, m[2].ts, m[5].ts]
+    assert rows[1][4] == m[1].close  # the out-of-order copy changed nothing
+
+
+def test_the_writer_reads_the_newest_minute_from_the_database(database_url, sample_minutes):
+    with MinuteStore.open(database_url) as store:
+        store.write(sample_minutes[:10])
+        writer = MinuteWriter(store, retention_days=30)
+        assert writer.newest("btc-usd") == sample_minutes[9].ts
+        assert writer.write(sample_minutes[9]) is Outcome.DUPLICATE
+
+
+def test_minutes_past_the_retention_are_pruned(writer, sample_minutes):
+    day = 1440
+    bars = [
+        dataclasses.replace(sample_minutes[i % 300], ts=sample_minutes[0].ts + i * MINUTE)
+        for i in range(day + 180)
+    ]
+    writer.write_many(bars)
+    window = writer.store.window("btc-usd")
+    assert window.last == bars[-1].ts
+    assert window.last - window.first <= day * MINUTE
+    assert window.first >= bars[-1].ts - day * MINUTE - 60 * MINUTE  # pruned at most hourly
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"ts": 1_700_000_030}, {"high": 1.0}, {"close": float("nan")}, {"volume": -1.0}],
+)
+def test_invalid_bars_never_reach_the_database(sample_minutes, change):
+    with pytest.raises(MalformedBarError):
+        dataclasses.replace(sample_minutes[0], **change)
+
+
+def test_the_real_sample_reads_whole(sample_minutes):
+    bars = read_minutes(SAMPLE, "btc-usd")
+    assert len(bars) == 43199  # data/PROVENANCE.md, section 4
+    assert bars[0].ts == 1771225380  # 2026-02-16T07:03:00Z
+    assert all(b.ts - a.ts == MINUTE for a, b in itertools.pairwise(bars))
+    assert (bars[0].open, bars[0].close, bars[0].volume) == (68385.81, 68403.25, 6.97109)
+
+
+def test_malformed_rows_of_a_file_are_skipped_and_said(tmp_path, caplog):
+    path = tmp_path / "btc-usd-1m.csv.gz"
+    lines = [
+        "timestamp,open,high,low,close,volume",
+        "2026-02-16T07:03:00Z,100,110,90,105,2",
+        "2026-02-16T07:04:00Z,100,abc,90,105,2",
+        "2026-02-16T07:05:30Z,100,110,90,105,2",
+        "2026-02-16T07:06:00Z,100,110,90,105,2",
+    ]
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    with caplog.at_level(logging.WARNING):
+        bars = read_minutes(path, "btc-usd")
+    assert [time.strftime("%H:%M", time.gmtime(bar.ts)) for bar in bars] == ["07:03", "07:06"]
+    assert "line 3" in caplog.text
+    assert "line 4" in caplog.text
+
+
+class FakeClock:
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize("speed", [1.0, 60.0])
+def test_replay_never_dates_a_bar_ahead_and_ends_now(writer, sample_minutes, speed):
+    """Every bar is written at or after its shifted close; the last one just as it closes."""
+    clock = FakeClock(1_800_000_012.5)
+    ages = []
+    original_write = writer.write
+
+    def write(bar: MinuteBar) -> Outcome:
+        ages.append(clock.now - (bar.ts + MINUTE))
+        return original_write(bar)
+
+    writer.write = write
+    bars = sample_minutes[:100]
+    stored = asyncio.run(
+        replay(bars, writer, speed=speed, play_minutes=30, clock=clock, sleep=clock.sleep)
+    )
+    assert stored == 100
+    assert len(ages) == 30
+    assert min(ages) >= 0
+    assert ages[-1] < MINUTE
+    if speed == 1.0:
+        assert max(ages) < MINUTE  # each bar as fresh as the live collector's
+    assert clock.now == pytest.approx(1_800_000_012.5 + 30 * MINUTE / speed)
+    window = writer.store.window("btc-usd")
+    assert window.count == 100
+    assert window.last + MINUTE <= clock.now < window.last + 2 * MINUTE
+    rows = writer.store.bars("btc-usd", 0, 2**40)
+    assert [row[4] for row in rows] == [bar.close for bar in bars]  # prices untouched
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cryptopredict.collect", *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_replay_from_the_command_line_preloads_then_plays(tmp_path):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    done = run_cli(
+        "--replay", str(SAMPLE), "--speed", "600", "--play-minutes", "20", env={"DATABASE_URL": url}
+    )
+    assert done.returncode == 0, done.stderr
+    with MinuteStore.open(url, create=False) as store:
+        window = store.window("btc-usd")
+    assert window.count == 43199
+    # Shifted by whole minutes: the last bar closed within the minute before the replay ended.
+    assert time.time() - 2 * MINUTE < window.last + MINUTE <= time.time()
+    assert "playing 20 more at 600x" in done.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_replay_after_the_current_write(tmp_path):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cryptopredict.collect", "--replay", str(SAMPLE)],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in process.stderr:
+        if "playing 1440 more" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0, rest
+    assert "stopped by a signal" in rest
+    with MinuteStore.open(url, create=False) as store:
+        assert store.window("btc-usd").count == 43199 - 1440
+
+
+def test_the_command_line_refuses_what_it_cannot_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "mysql://nowhere/db")
+    assert main([]) == 1
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'm.db'}")
+    assert main(["--replay", str(tmp_path / "mystery.csv")]) == 1
+    with pytest.raises(SystemExit):
+        main(["--replay", str(SAMPLE), "--speed", "0.5"])
+    assert "--speed must be at least 1" in capsys.readouterr().err
+    monkeypatch.setenv("MINUTE_RETENTION_DAYS", "0")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'untouched.db'}")
+    assert main([]) == 2
+    assert not (tmp_path / "untouched.db").exists()
