@@ -21,7 +21,8 @@ per served level (50, 80 and 95%). Two kinds of candidate:
   or flat.
 
 Either kind can keep the drift of its past returns or errors (`drift=True`) or be centred on
-the point forecast (their mean removed). The backtest chooses by interval score.
+the point forecast (their median removed, so that the point forecast is the band's median and
+lies inside every band). The backtest chooses by interval score.
 
 Warm-up, for the first rows of the hindcast: an origin with fewer than `MIN_RETURNS` returns
 before it takes its volatility from the first `MIN_RETURNS` returns of the history (the only
@@ -60,7 +61,7 @@ class BandSpec:
     window_days: float | None = None  # scaled: the short volatility window
     half_life_hours: float | None = None  # scaled: None keeps the short volatility for ever
     profile: bool = False  # scaled: follow the hour-of-week volatility profile
-    drift: bool = False  # keep the mean of past returns / errors in the band
+    drift: bool = False  # keep the median of past returns / errors in the band
     pool_days: int | None = 365  # scaled: calibrate on errors known in these days (None: all)
 
     @property
@@ -190,7 +191,7 @@ class Market:
     def return_quantiles(
         self, hours: int, pos: np.ndarray, known_by: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Quantiles at TAUS and the mean of every `hours`-step log return of the year before
+        """Quantiles at TAUS and the median of every `hours`-step log return of the year before
         each origin `pos` that had played out by `known_by` (origins in time order); normal
         quantiles of the warm-up volatility where fewer than MIN_MOVES had."""
         key = (hours, pos.tobytes(), np.asarray(known_by).tobytes())
@@ -199,13 +200,13 @@ class Market:
             reach = self.position(self.t - hours * HOUR)  # the latest start known at each bar
             cutoff = np.minimum(self.position(known_by), pos)
             lo = self._window_start(pos, YEAR_DAYS) + 1
-            quantiles, means, counts = sliding_quantiles(moves, lo, reach[cutoff] + 1)
+            quantiles, medians, counts = sliding_quantiles(moves, lo, reach[cutoff] + 1)
             cold = counts < MIN_MOVES
             steps = hours * HOUR / self.interval
             spread = np.sqrt(self.variance(pos[cold], YEAR_DAYS, None) * steps)
             quantiles[cold] = spread[:, None] * norm.ppf(TAUS)[None, :]
-            means[cold] = 0.0
-            self._quantiles[key] = (quantiles, means)
+            medians[cold] = 0.0
+            self._quantiles[key] = (quantiles, medians)
         return self._quantiles[key]
 
     def slot_ahead(self, pos: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -248,7 +249,7 @@ class Pool:
         return cls(known_at[keep][order], values[keep][order], days, {})
 
     def table(self, at: int, drift: bool) -> np.ndarray | None:
-        """Quantiles at TAUS of the errors known by `at` within the pool's days (their mean
+        """Quantiles at TAUS of the errors known by `at` within the pool's days (their median
         removed unless `drift`); None when fewer than MIN_POOL are."""
         if at not in self._tables:
             count = int(np.searchsorted(self.known_at, at, "right"))
@@ -258,8 +259,7 @@ class Pool:
             if count - first < MIN_POOL:
                 self._tables[at] = None
             else:
-                known = self.values[first:count]
-                self._tables[at] = np.append(np.quantile(known, TAUS), known.mean())
+                self._tables[at] = np.quantile(self.values[first:count], (*TAUS, 0.5))
         table = self._tables[at]
         if table is None:
             return None
@@ -326,32 +326,30 @@ class Band:
         (normal quantiles of the warm-up volatility when fewer than MIN_MOVES are)."""
         out = np.empty((len(pos), len(self.hours), len(TAUS)))
         for j, h in enumerate(self.hours):
-            quantiles, means = self.market.return_quantiles(h, pos, calibrated_at)
-            out[:, j] = quantiles if self.spec.drift else quantiles - means[:, None]
+            quantiles, medians = self.market.return_quantiles(h, pos, calibrated_at)
+            out[:, j] = quantiles if self.spec.drift else quantiles - medians[:, None]
         return out
 
 
 def sliding_quantiles(
     values: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quantiles at TAUS, means and counts of the finite `values[lo[i]:hi[i]]`, for windows
+    """Quantiles at TAUS, medians and counts of the finite `values[lo[i]:hi[i]]`, for windows
     whose ends never move back (as np.quantile's default, linear between order statistics)."""
     window: list[float] = []
-    total, start, end = 0.0, 0, 0
-    taus = np.asarray(TAUS)
+    start, end = 0, 0
+    taus = np.asarray((*TAUS, 0.5))
     quantiles = np.full((len(lo), len(taus)), np.nan)
-    means, counts = np.full(len(lo), np.nan), np.zeros(len(lo), dtype=np.int64)
+    counts = np.zeros(len(lo), dtype=np.int64)
     for i, (want_first, want_stop) in enumerate(zip(lo, hi, strict=True)):
         stop = max(int(want_stop), end)
         first = min(max(int(want_first), start), stop)
         for value in values[end:stop]:
             if math.isfinite(value):
                 bisect.insort(window, value)
-                total += value
         for value in values[start:first]:
             if math.isfinite(value):
                 del window[bisect.bisect_left(window, value)]
-                total -= value
         start, end = first, stop
         n = len(window)
         counts[i] = n
@@ -362,8 +360,7 @@ def sliding_quantiles(
             low = np.array([window[k] for k in below])
             high = np.array([window[k] for k in above])
             quantiles[i] = low + (high - low) * (at - below)
-            means[i] = total / n
-    return quantiles, means, counts
+    return quantiles[:, :-1], quantiles[:, -1].copy(), counts
 
 
 def _spread(
