@@ -1,8 +1,10 @@
 """One asset's forecast, read from its artifact's grid: at any instant, and over a range.
 
-The grid reaches from the first bar the model saw to the last bar + the horizon, at the data's
+The grid reaches from the first stored bar to the last bar + the horizon, at the data's
 interval: its points sit on the regular axis `first + index * step`, and values between two
-points are interpolated linearly. Every answer is a few array reads: no model runs here.
+points are interpolated linearly. Up to the last bar each point is a hindcast (what the pipeline
+said before that bar, from an earlier origin), after it the forecast made at the last bar; each
+holds a band at every level of `LEVELS`. Every answer is a few array reads: no model runs here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.responses import iso_utc, show_epoch
-from cryptopredict.artifact import Artifact, ArtifactError
+from cryptopredict.artifact import LEVELS, Artifact, ArtifactError
 
 DAY = 86_400
 
@@ -24,6 +26,7 @@ class Point:
     prediction: float
     low: float
     high: float
+    origin: int  # the time of the last bar the answer had seen
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,9 @@ class Forecast:
         if not np.all(np.diff(grid.ds) == self.step):
             raise ArtifactError(f"{artifact.path}: the grid is not evenly spaced")
         self.grid_end = int(grid.ds[-1])
-        self.values = np.column_stack([grid.yhat, grid.yhat_lower, grid.yhat_upper])
+        self.size = len(grid.ds)
+        self.yhat, self.origin = grid.yhat, grid.origin
+        self.bands = {level: (grid.lower(level), grid.upper(level)) for level in LEVELS}
         self.interval_width = artifact.manifest.interval_width
         history_ds = artifact.history.ds
         self.close = artifact.history.close
@@ -56,9 +61,12 @@ class Forecast:
         on_grid = (offsets >= 0) & (offsets % self.step == 0) & (history_ds <= self.grid_end)
         self.bar_at = np.full(len(grid.ds), -1, dtype=np.int32)
         self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
-        # Flat memoryviews of the same memory: indexing one returns a float in a tenth of the
-        # time numpy takes, which matters on the request path.
-        self._values = memoryview(self.values.reshape(-1))
+        # Memoryviews of the same memory: indexing one returns a float in a tenth of the time
+        # numpy takes, which matters on the request path.
+        self._yhat, self._origin = memoryview(self.yhat), memoryview(self.origin)
+        self._bands = {
+            level: (memoryview(low), memoryview(high)) for level, (low, high) in self.bands.items()
+        }
         self._bar_at = memoryview(self.bar_at)
         self._close = memoryview(self.close)
 
@@ -79,16 +87,23 @@ class Forecast:
     def valid_range(self) -> str:
         return f"valid dates run from {iso_utc(self.first)} to {iso_utc(self.end)}"
 
-    def at(self, epoch: float) -> Point:
-        """The forecast at a checked `epoch`, interpolated between the two points around it."""
+    def at(self, epoch: float, level: int) -> Point:
+        """The forecast and the `level`% band at a checked `epoch`, interpolated between the two
+        points around it; its origin is the later of theirs (never after `epoch`)."""
         position = (epoch - self.first) / self.step
         index = int(position)
         fraction = position - index
-        if index + 1 >= len(self.values):  # the grid's last point (a checked epoch is no later)
-            return Point(*self._values[3 * index : 3 * index + 3])
-        y0, l0, h0, y1, l1, h1 = self._values[3 * index : 3 * index + 6]
+        low, high = self._bands[level]
+        if fraction == 0 or index + 1 >= self.size:  # on a grid point (the last one included)
+            return Point(self._yhat[index], low[index], high[index], self._origin[index])
+        y0, y1 = self._yhat[index : index + 2]
+        l0, l1 = low[index : index + 2]
+        h0, h1 = high[index : index + 2]
         return Point(
-            y0 + (y1 - y0) * fraction, l0 + (l1 - l0) * fraction, h0 + (h1 - h0) * fraction
+            y0 + (y1 - y0) * fraction,
+            l0 + (l1 - l0) * fraction,
+            h0 + (h1 - h0) * fraction,
+            max(self._origin[index : index + 2]),
         )
 
     def in_history(self, epoch: float) -> bool:
@@ -117,8 +132,9 @@ class Forecast:
         """How many grid points lie in `[start, end]`."""
         return max(0, self._last_index(end) - self._first_index(start) + 1)
 
-    def series(self, start: float, end: float, max_points: int) -> Points:
-        """Every point in `[start, end]` (both checked), at most `max_points` of them."""
+    def series(self, start: float, end: float, max_points: int, level: int) -> Points:
+        """Every point in `[start, end]` (both checked) with its `level`% band, at most
+        `max_points` of them."""
         count = self.count(start, end)
         if count > max_points:
             raise TooManyPointsError(
@@ -127,8 +143,11 @@ class Forecast:
             )
         first = self._first_index(start)
         stop = first + count
+        low, high = self.bands[level]
         return Points(
-            self.ds_of(np.arange(first, stop)), self.values[first:stop], self._actual(first, stop)
+            self.ds_of(np.arange(first, stop)),
+            np.column_stack([column[first:stop] for column in (self.yhat, low, high)]),
+            self._actual(first, stop),
         )
 
     def _first_index(self, epoch: float) -> int:

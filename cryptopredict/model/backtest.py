@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.model import bands as bandlib
 from cryptopredict.model.bands import BAND_HOURS, NAIVE_BAND, Band, BandSpec, Market
 from cryptopredict.model.config import ModelConfig
@@ -37,8 +38,6 @@ from cryptopredict.model.fitcache import FitCache, fit_key
 from cryptopredict.model.forecasters import prophet_path, window
 from cryptopredict.model.progress import progress
 from cryptopredict.model.scores import (
-    DEFAULT_LEVEL,
-    LEVELS,
     inside,
     interval_score,
     overlap_lags,

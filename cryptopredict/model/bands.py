@@ -39,7 +39,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import norm
 
-from cryptopredict.model.scores import LEVELS, tails
+from cryptopredict.artifact import LEVELS
+from cryptopredict.model.scores import tails
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -32,6 +32,7 @@ from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
 
 from cryptopredict import logs
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import load_history
@@ -54,8 +55,6 @@ from cryptopredict.model.forecasters import (
 )
 from cryptopredict.model.progress import progress
 from cryptopredict.model.scores import (
-    DEFAULT_LEVEL,
-    LEVELS,
     inside,
     interval_score,
     overlap_lags,

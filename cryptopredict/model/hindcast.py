@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cryptopredict.artifact import LEVELS
 from cryptopredict.model.backtest import Refits
 from cryptopredict.model.bands import Band, Market
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.scores import LEVELS, tails
+from cryptopredict.model.scores import tails
 
 HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule
 HINDCAST_RULE = (

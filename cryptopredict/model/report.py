@@ -14,9 +14,9 @@ import re
 import sys
 from pathlib import Path
 
+from cryptopredict.artifact import LEVELS
 from cryptopredict.config import settings_table
 from cryptopredict.model.backtest import HORIZONS, SERVED
-from cryptopredict.model.scores import LEVELS
 
 REPORT_DIR = Path("docs/model-report")
 README = Path("README.md")

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import statsmodels.api as sm
 
-LEVELS = (50, 80, 95)  # the served central bands, in percent
-DEFAULT_LEVEL = 80
-
 
 def tails(level: int) -> tuple[float, float]:
     """The lower and upper quantile probabilities of a central band at `level` percent."""

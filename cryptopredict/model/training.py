@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import GRID_ARRAYS, BarHistory, Grid, write_artifact
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS, BarHistory, Grid, write_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
@@ -29,7 +29,7 @@ from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast
-from cryptopredict.model.scores import DEFAULT_LEVEL, LEVELS, tails
+from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import Postprocess
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Trained:
     path: Path
     manifest: dict
     backtest: Backtest | None
-    grid: dict[str, np.ndarray]  # every array training computed (the artifact keeps its schema's)
+    grid: Grid
 
 
 def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
@@ -75,34 +75,24 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
             cache=FitCache(request.fit_cache),
         )
         config = backtest.config
-        market, anchor, refits, band = (
-            backtest.market,
-            backtest.anchor,
-            backtest.refits,
-            backtest.served_band,
+        hindcast = Hindcast(
+            backtest.market, backtest.anchor, backtest.refits, config, backtest.served_band
         )
     else:
-        market, anchor = market_of(frame, interval)
-        refits = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), market.interval)
-        band = unbacktested_band(market, anchor, DEFAULT_BAND)
+        hindcast = unbacktested_hindcast(frame, interval, config)
     # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
     # is built from its point predictions, the hindcast and the chosen band.
     forecaster = ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
     seen = window(frame, config.window_days)
-    grid = build_grid(
-        forecaster,
-        Hindcast(market, anchor, refits, config, band),
-        interval=interval,
-        horizon=request.horizon,
-    )
-    rules = _with_band(forecaster.rules, grid, market)
+    grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
+    rules = _with_band(forecaster.rules, grid, hindcast.market)
     check_gate(grid, backtest, request.gate)
     manifest = _manifest(
         history,
         request=request,
         config=config,
         rules=rules,
-        band=band,
+        band=hindcast.band,
         seen=seen,
         grid=grid,
         backtest=backtest,
@@ -116,7 +106,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
     path = write_artifact(
         out_dir,
         model=forecaster.model,
-        grid=Grid(**{name: grid[name] for name in GRID_ARRAYS}),
+        grid=grid,
         history=history_series(bars.frame),
         backtest=backtest_report,
         manifest=manifest,
@@ -132,15 +122,25 @@ def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.n
     return market, frame["y"].to_numpy(dtype=np.float64)
 
 
+def unbacktested_hindcast(
+    frame: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig
+) -> Hindcast:
+    """The hindcast of a model trained without a backtest: the last price as the point
+    forecast, the default band calibrated on the naive forecast's errors."""
+    market, anchor = market_of(frame, interval)
+    refits = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), market.interval)
+    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, DEFAULT_BAND))
+
+
 def build_grid(
     forecaster: ProphetForecaster,
     hindcast: Hindcast,
     *,
     interval: pd.Timedelta,
     horizon: pd.Timedelta,
-) -> dict[str, np.ndarray]:
+) -> Grid:
     """Every bar time from the first bar to the horizon: the hindcast up to the last bar, then
-    the served forecast. Bands at every level; `yhat_lower`/`yhat_upper` are the 80% band."""
+    the served forecast, with a band at every level."""
     market = hindcast.market
     first, last = market.t[0], market.t[-1]
     step = int(interval / pd.Timedelta(seconds=1))
@@ -165,9 +165,7 @@ def build_grid(
         for name, tau in ((f"yhat_lower_{level}", low), (f"yhat_upper_{level}", high)):
             ahead = centre * np.exp(offsets[tau][0])
             arrays[name] = np.concatenate([before[name], ahead])
-    arrays["yhat_lower"] = arrays[f"yhat_lower_{DEFAULT_LEVEL}"]
-    arrays["yhat_upper"] = arrays[f"yhat_upper_{DEFAULT_LEVEL}"]
-    return arrays
+    return Grid(**arrays)
 
 
 def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
@@ -181,16 +179,16 @@ def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
         model.uncertainty_samples = samples
 
 
-def _with_band(rules: Postprocess, grid: dict[str, np.ndarray], market: Market) -> Postprocess:
+def _with_band(rules: Postprocess, grid: Grid, market: Market) -> Postprocess:
     """The rules with the served 80% band as log offsets at the standard horizons (read from
     the grid), for clients that extend the forecast past it."""
     last = market.t[-1]
     hours = tuple(float(h) for h in BAND_HOURS if (h * 3600) % market.interval == 0)
-    at = np.searchsorted(grid["ds"], [last + int(h * 3600) for h in hours])
-    at = np.minimum(at, len(grid["ds"]) - 1)
-    yhat = grid["yhat"][at]
-    lower = tuple(float(v) for v in np.log(grid["yhat_lower"][at] / yhat))
-    upper = tuple(float(v) for v in np.log(grid["yhat_upper"][at] / yhat))
+    at = np.searchsorted(grid.ds, [last + int(h * 3600) for h in hours])
+    at = np.minimum(at, len(grid) - 1)
+    yhat = grid.yhat[at]
+    lower = tuple(float(v) for v in np.log(grid.lower(DEFAULT_LEVEL)[at] / yhat))
+    upper = tuple(float(v) for v in np.log(grid.upper(DEFAULT_LEVEL)[at] / yhat))
     return replace(rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=1.0)
 
 
@@ -202,7 +200,7 @@ def _manifest(
     rules: Postprocess,
     band: Band,
     seen: pd.DataFrame,
-    grid: dict[str, np.ndarray],
+    grid: Grid,
     backtest: Backtest | None,
 ) -> dict:
     bars = history.bars
@@ -233,16 +231,13 @@ def _manifest(
         },
         "params": {**config.to_dict(), "price": request.price},
         "postprocess": rules.to_dict(),
-        "band": {
-            **band.spec.to_dict(),
-            "levels": list(LEVELS),
-            "hindcast": HINDCAST_RULE,
-        },
+        "band": {**band.spec.to_dict(), "hindcast": HINDCAST_RULE},
+        "levels": list(LEVELS),
         "metrics": backtest.summary() if backtest else None,
         "horizon": {
             "days": request.horizon / pd.Timedelta(days=1),
-            "grid_first": _iso_seconds(grid["ds"][0]),
-            "grid_last": _iso_seconds(grid["ds"][-1]),
+            "grid_first": _iso_seconds(grid.ds[0]),
+            "grid_last": _iso_seconds(grid.ds[-1]),
         },
     }
 

@@ -103,7 +103,7 @@ def test_an_artifact_trained_without_a_backtest_is_served(artifacts, settings, t
         model=artifact.load_model(),
         grid=artifact.grid,
         history=artifact.history,
-        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
+        backtest={"summary": None, "damping": None, "band": None, "paths": []},
         manifest={**manifest, "metrics": None},
     )
     client = create_app(load_artifacts(tmp_path), settings).test_client()
