@@ -119,12 +119,14 @@ class Choice:
     value: float | dict | None
     validation_origins: int
     candidates: list[dict]
+    details: dict = field(default_factory=dict)  # how parts of the choice were made
 
     def to_dict(self) -> dict:
         return {
             "chosen": self.value,
             "validation_origins": self.validation_origins,
             "candidates": self.candidates,
+            **self.details,
         }
 
 
@@ -282,6 +284,9 @@ class Backtest:
             if rows.empty:
                 continue
             out[label] = {model: metrics(group) for model, group in rows.groupby("model")}
+            for model, group in rows.groupby("model"):
+                if _banded(group):
+                    out[label][model]["coverage_se_by_level"] = coverage_se(group, horizon)
             out[label]["prophet_vs_naive"] = versus(rows, SERVED, "naive", horizon)
         return out
 
@@ -352,8 +357,7 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     and the quantile score."""
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
-    spacing = np.median(np.diff(mine.index.to_numpy())) / HOUR if len(mine) > 1 else 1.0
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing)
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(mine.index.to_series()))
     pairs = {"mape": (_ape(mine), _ape(theirs))}
     if _banded(mine) and _banded(theirs):
         pairs["interval_score"] = (_interval(mine), _interval(theirs))
@@ -363,6 +367,24 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
         result = paired(a, b, lags)
         out[f"{name}_diff"], out[f"{name}_se"] = result.diff, result.se
     return out
+
+
+def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
+    """The Newey-West standard error of each level's coverage over one model's origins (their
+    outcomes overlap when the horizon is longer than their spacing)."""
+    rows = rows.sort_values("origin")
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    actual = rows["actual"].to_numpy()
+    out = {}
+    for level in LEVELS:
+        held = inside(actual, *_bounds(rows, level)).astype(np.float64)
+        out[str(level)] = paired(held, np.zeros(len(held)), lags).se
+    return out
+
+
+def _spacing_hours(origins: pd.Series) -> float:
+    times = np.unique(origins.to_numpy())
+    return float(np.median(np.diff(times))) / HOUR if len(times) > 1 else 1.0
 
 
 def _banded(rows: pd.DataFrame) -> bool:
@@ -634,71 +656,141 @@ def naive_band(market: Market, pos: np.ndarray, hours: list[int]) -> Band:
     return Band(NAIVE_BAND, market, pos, nothing)
 
 
+POOL_DAYS = (365, 730, None)  # how far back a scaled band's calibration may reach (None: all)
+
+
 def choose_band(
     dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, evaluation_start: int
 ) -> Choice:
-    """The band with the lowest mean interval score (80%) relative to the naive band, over the
-    horizons, on the validation band origins. The drift-free candidates first; then, for the
-    best of them, how far back its calibration reaches and whether keeping drift pays."""
-    hours = dense.hours([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
-    errors = dense.errors(dense.market, hours)
+    """The band chosen on the validation band origins, in three steps:
+
+    1. the drift-free candidate with the lowest mean interval score (80%) relative to the
+       naive band's, over the horizons;
+    2. for a scaled band, how far back its calibration reaches, per horizon, by the quantile
+       score (every served level, not the 80% band alone: a long horizon's quantiles rest on
+       few independent outcomes, so it may need a longer pool than a short one);
+    3. whether keeping drift pays, by the score of step 1.
+    """
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times < evaluation_start)
     if rows.sum() < 2:
         raise ValueError(
             "no band origin lies between a year after the first bar and the evaluation span: "
             "fetch more history, or use --no-backtest"
         )
-    pos, times = dense.pos[rows], dense.times[rows]
-    later = times[:, None] + np.asarray(hours, dtype=np.int64)[None, :] * HOUR
-    actual = _actual_at(dense.market, later)
-    centre = dense.centre(hours)[rows]
-    naive = naive_band(dense.market, pos, hours).offsets(
-        pos, np.asarray(hours), calibrated_at=times
+    validation = _Validation.of(dense, rows)
+    details: dict = {}
+    with progress(len(specs) + 5, "backtest: band candidates", "band", position=1) as bar:
+        entries = []
+        for spec in specs:
+            entries.append(validation.score(spec))
+            bar.update(1)
+        best = BandSpec.from_dict(min(entries, key=lambda entry: entry["score"]))
+        if best.kind == "scaled":
+            best, details["pools"] = validation.pools(best)
+        bar.update(len(POOL_DAYS))
+        refined = []
+        for drift in (False, True):
+            spec = replace(best, drift=drift)
+            entry = next((e for e in entries if BandSpec.from_dict(e) == spec), None)
+            if entry is None:
+                entry = validation.score(spec)
+                entries.append(entry)
+            refined.append(entry)
+            bar.update(1)
+    chosen = min(refined, key=lambda entry: entry["score"])
+    log.info(
+        "backtest: band chosen: %s (%.4f of naive's interval score)",
+        chosen["name"],
+        chosen["score"],
     )
-    naive_centre = dense.anchor[pos][:, None]
-    baseline = _interval_scores(actual, naive_centre, naive)
+    value = {key: value for key, value in chosen.items() if key in BandSpec.__dataclass_fields__}
+    return Choice(value, int(rows.sum()), entries, details)
 
-    def score(spec: BandSpec) -> dict:
-        offsets = Band(spec, dense.market, dense.pos, errors).offsets(pos, np.asarray(hours))
-        mine = _interval_scores(actual, centre, offsets)
-        ok = np.isfinite(mine) & np.isfinite(baseline)
+
+@dataclass
+class _Validation:
+    """What band candidates are scored on: the validation origins' outcomes at each scored
+    horizon, the served point forecast, and the naive band's interval scores."""
+
+    dense: DenseOrigins
+    hours: list[int]
+    errors: dict[int, np.ndarray]
+    pos: np.ndarray
+    actual: np.ndarray
+    centre: np.ndarray
+    baseline: np.ndarray
+
+    @classmethod
+    def of(cls, dense: DenseOrigins, rows: np.ndarray) -> _Validation:
+        hours = dense.hours([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
+        pos, times = dense.pos[rows], dense.times[rows]
+        later = times[:, None] + np.asarray(hours, dtype=np.int64)[None, :] * HOUR
+        actual = _actual_at(dense.market, later)
+        naive = naive_band(dense.market, pos, hours).offsets(
+            pos, np.asarray(hours), calibrated_at=times
+        )
+        baseline = _interval_scores(actual, dense.anchor[pos][:, None], naive)
+        errors = dense.errors(dense.market, hours)
+        return cls(dense, hours, errors, pos, actual, dense.centre(hours)[rows], baseline)
+
+    def offsets(self, spec: BandSpec) -> dict[float, np.ndarray]:
+        band = Band(spec, self.dense.market, self.dense.pos, self.errors)
+        return band.offsets(self.pos, np.asarray(self.hours))
+
+    def score(self, spec: BandSpec) -> dict:
+        """The candidate's mean 80% interval score and coverage at each horizon, and the mean
+        over the horizons of its interval score relative to the naive band's (`score`)."""
+        offsets = self.offsets(spec)
+        mine = _interval_scores(self.actual, self.centre, offsets)
+        ok = np.isfinite(mine) & np.isfinite(self.baseline)
         low, high = tails(DEFAULT_LEVEL)
-        covered = inside(actual, centre * np.exp(offsets[low]), centre * np.exp(offsets[high]))
+        band = (self.centre * np.exp(offsets[low]), self.centre * np.exp(offsets[high]))
+        covered = inside(self.actual, *band)
         entry: dict = {**spec.to_dict()}
         ratios = []
-        for j, h in enumerate(hours):
+        for j, h in enumerate(self.hours):
             label = _label(h)
             mean = float(mine[ok[:, j], j].mean())
-            ratios.append(mean / float(baseline[ok[:, j], j].mean()))
+            ratios.append(mean / float(self.baseline[ok[:, j], j].mean()))
             entry[f"score_{label}"] = mean
             entry[f"coverage_{label}"] = float(covered[ok[:, j], j].mean())
         entry["score"] = float(np.mean(ratios))
         return entry
 
-    with progress(len(specs) + 6, "backtest: band candidates", "band", position=1) as bar:
-        entries = []
-        for spec in specs:
-            entries.append(score(spec))
-            bar.update(1)
-        best = BandSpec.from_dict(min(entries, key=lambda entry: entry["score"]))
-        if best.kind == "scaled":
-            variants = [
-                replace(best, pool_days=days, drift=drift)
-                for drift in (False, True)
-                for days in (365, 730, None)
-            ]
-        else:
-            variants = [replace(best, drift=True)]
-        for spec in variants:
-            if spec not in specs:
-                entries.append(score(spec))
-            bar.update(1)
-    best = min(entries, key=lambda entry: entry["score"])
-    chosen = {key: value for key, value in best.items() if key in BandSpec.__dataclass_fields__}
-    log.info(
-        "backtest: band chosen: %s (%.4f of naive's interval score)", best["name"], best["score"]
-    )
-    return Choice(chosen, int(rows.sum()), entries)
+    def quantile_scores(self, spec: BandSpec) -> list[float]:
+        """The candidate's mean quantile score at each horizon."""
+        offsets = self.offsets(spec)
+        out = []
+        for j in range(len(self.hours)):
+            ok = np.isfinite(self.actual[:, j])
+            centre = self.centre[ok, j]
+            bounds = {
+                level: (
+                    centre * np.exp(offsets[tails(level)[0]][ok, j]),
+                    centre * np.exp(offsets[tails(level)[1]][ok, j]),
+                )
+                for level in LEVELS
+            }
+            out.append(float(quantile_score(self.actual[ok, j], centre, bounds).mean()))
+        return out
+
+    def pools(self, spec: BandSpec) -> tuple[BandSpec, dict]:
+        """`spec` with the calibration pool of each horizon chosen by quantile score, and the
+        scores it was chosen by."""
+        scores = {days: self.quantile_scores(replace(spec, pool_days=days)) for days in POOL_DAYS}
+        pools = tuple(
+            (h, min(POOL_DAYS, key=lambda days, j=j: scores[days][j]))
+            for j, h in enumerate(self.hours)
+        )
+        table = {
+            "score": "mean quantile score over every served level, per horizon",
+            "candidates": [
+                {"days": days, **{_label(h): scores[days][j] for j, h in enumerate(self.hours)}}
+                for days in POOL_DAYS
+            ],
+            "chosen": {_label(h): days for h, days in pools},
+        }
+        return replace(spec, horizon_pools=pools), table
 
 
 def _label(hours: int) -> str:

@@ -64,6 +64,16 @@ class BandSpec:
     profile: bool = False  # scaled: follow the hour-of-week volatility profile
     drift: bool = False  # keep the median of past returns / errors in the band
     pool_days: int | None = 365  # scaled: calibrate on errors known in these days (None: all)
+    # scaled: (hours, days) pairs, hours ascending, overriding `pool_days` per horizon: each
+    # calibrated horizon takes the days of the first pair whose hours reach it (`pool_for`).
+    horizon_pools: tuple[tuple[int, int | None], ...] = ()
+
+    def pool_for(self, hours: float) -> int | None:
+        """How many days of errors calibrate the quantiles at `hours` ahead (None: all)."""
+        for reach, days in self.horizon_pools:
+            if hours <= reach:
+                return days
+        return self.pool_days
 
     @property
     def name(self) -> str:
@@ -78,8 +88,11 @@ class BandSpec:
             parts = [f"scaled: {self.window_days:g}-day volatility, {fades}"]
             if self.profile:
                 parts.append("hour-of-week profile")
-            pool = "all past errors" if self.pool_days is None else f"{self.pool_days}-day errors"
-            parts.append(f"calibrated on {pool}")
+            if self.horizon_pools:
+                per = (f"{_pool(days)} at {_horizon(reach)}" for reach, days in self.horizon_pools)
+                parts.append(f"calibrated on {', '.join(per)}")
+            else:
+                parts.append(f"calibrated on {_pool(self.pool_days)}")
         parts.append("with drift" if self.drift else "no drift")
         return ", ".join(parts)
 
@@ -88,7 +101,18 @@ class BandSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> BandSpec:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        fields = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        if "horizon_pools" in fields:  # JSON gives lists
+            fields["horizon_pools"] = tuple((int(h), d) for h, d in fields["horizon_pools"])
+        return cls(**fields)
+
+
+def _pool(days: int | None) -> str:
+    return "all past errors" if days is None else f"{days}-day errors"
+
+
+def _horizon(hours: int) -> str:
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
 
 
 NAIVE_BAND = BandSpec("empirical", drift=True)
@@ -286,7 +310,7 @@ class Band:
             for h in self.hours:
                 k = h * HOUR // market.interval
                 z = errors[h] / np.sqrt(variance[:, k - 1])
-                self.pools[h] = Pool.of(market.t[origins] + h * HOUR, z, spec.pool_days)
+                self.pools[h] = Pool.of(market.t[origins] + h * HOUR, z, spec.pool_for(h))
 
     def offsets(
         self, pos: np.ndarray, lead_hours: np.ndarray, *, calibrated_at: np.ndarray | None = None

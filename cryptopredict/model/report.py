@@ -72,8 +72,15 @@ def verdict(versus: dict) -> str:
 
 
 def _levels(metrics: dict) -> str:
+    """Coverage at each level, and its standard error where the summary has it."""
     by_level = metrics.get("coverage_by_level") or {}
-    return " / ".join(_pct(by_level.get(str(level))) for level in LEVELS) if by_level else ""
+    if not by_level:
+        return ""
+    shown = " / ".join(_pct(by_level.get(str(level))) for level in LEVELS)
+    se = metrics.get("coverage_se_by_level")
+    if se:
+        shown += " (SE " + " / ".join(f"{se[str(level)]:.1%}" for level in LEVELS) + ")"
+    return shown
 
 
 def _num(value: float | None) -> str:
@@ -173,9 +180,32 @@ def band_table(band: dict, shown: int = 10) -> str:
     note = (
         f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
         f"{band['validation_origins']} validation origins, by the mean over the horizons of the "
-        "80% interval score relative to the naive band's (lower is better)."
+        "80% interval score relative to the naive band's (lower is better). The chosen band is "
+        "the best drift-free candidate, with its calibration pool chosen per horizon by the "
+        "quantile score (below), then with or without drift, whichever scores better."
     )
-    return _table(header, body, note)
+    table = _table(header, body, note)
+    return f"{table}\n\n{pools_table(band['pools'])}" if "pools" in band else table
+
+
+def pools_table(pools: dict) -> str:
+    """How far back the chosen band's calibration reaches at each horizon, and why."""
+    labels = list(pools["chosen"])
+    body = []
+    for entry in pools["candidates"]:
+        days = entry["days"]
+        name = "all past errors" if days is None else f"last {days} days"
+        cells = [
+            f"**{entry[label]:.5f}**" if pools["chosen"][label] == days else f"{entry[label]:.5f}"
+            for label in labels
+        ]
+        body.append([name, *cells])
+    note = (
+        "Calibration pool per horizon: the mean quantile score (pinball loss over every served "
+        "quantile, log prices) of the chosen band on the validation origins with each pool; "
+        "the lowest (bold) is used."
+    )
+    return _table(["errors calibrated on", *_per_horizon("quantile score", labels)], body, note)
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:

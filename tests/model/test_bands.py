@@ -3,6 +3,8 @@ calibration on past errors only, and the choice by interval score."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -133,3 +135,27 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     scores = {entry["name"]: entry["score"] for entry in choice.candidates}
     assert scores[specs[2].name] < 0.95 * scores[specs[0].name]
     assert choice.validation_origins > 100
+    # The calibration pool is chosen per scored horizon, by the quantile score.
+    pools = choice.details["pools"]
+    assert set(pools["chosen"]) == {"1h", "1d", "7d", "30d"}
+    for label, days in pools["chosen"].items():
+        by_days = {entry["days"]: entry[label] for entry in pools["candidates"]}
+        assert by_days[days] == min(by_days.values())
+    chosen = BandSpec.from_dict(choice.value)
+    assert [chosen.pool_for(h) for h in (1, 24, 168, 720)] == list(pools["chosen"].values())
+
+
+def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reaching_it():
+    spec = BandSpec("scaled", 1, 24, horizon_pools=((1, 730), (24, 365), (168, 365), (720, None)))
+    assert [spec.pool_for(h) for h in (1, 2, 24, 36, 168, 336, 720)] == [
+        730,
+        365,
+        365,
+        365,
+        365,
+        None,
+        None,
+    ]
+    assert BandSpec("scaled", 1, 24).pool_for(720) == 365
+    assert BandSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert "calibrated on 730-day errors at 1h, 365-day errors at 1d" in spec.name
