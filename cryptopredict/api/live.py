@@ -213,8 +213,9 @@ def _forecast_at(served: ServedAsset, epoch: int, price: float, level: int) -> d
         }
     point = point_fields(forecast, epoch, level)
     return {
-        **point,
+        "date": point["date"],
         "available": True,
+        **point,
         "position": position(price, point["prediction_low"], point["prediction_high"]),
         "model_version": served.model_version,
     }

@@ -318,6 +318,13 @@ class Backtest(Schema):
             "interval score."
         },
     )
+    hindcast = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "How often each level's band held the close over the last 365 days "
+            "of the served hindcast."
+        },
+    )
     paths = fields.List(fields.Nested(BacktestPath), required=True)
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import LEVELS
+from cryptopredict.artifact import LEVELS, Grid
 from cryptopredict.model.backtest import Refits
 from cryptopredict.model.bands import Band, Market
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.scores import tails
+from cryptopredict.model.scores import inside, tails
 
 HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule
 HINDCAST_RULE = (
@@ -66,3 +66,20 @@ class Hindcast:
             out[f"yhat_lower_{level}"] = centre * np.exp(offsets[low][which, column])
             out[f"yhat_upper_{level}"] = centre * np.exp(offsets[high][which, column])
         return out
+
+
+def hindcast_coverage(grid: Grid, market: Market, days: int = 365) -> dict:
+    """How often each level's band held the close at the bars of the last `days` of history,
+    as the API serves them: the check a user can repeat on the served hindcast."""
+    last = market.t[-1]
+    bars = market.t[market.t > last - days * 86_400]
+    at = np.searchsorted(grid.ds, bars)
+    close = np.exp(market.log_price[-len(bars) :])
+    return {
+        "days": days,
+        "bars": len(bars),
+        "coverage_by_level": {
+            str(level): float(inside(close, grid.lower(level)[at], grid.upper(level)[at]).mean())
+            for level in LEVELS
+        },
+    }

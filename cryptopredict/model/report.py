@@ -190,7 +190,7 @@ def band_table(band: dict, shown: int = 10) -> str:
 
 def pools_table(pools: dict) -> str:
     """How far back the chosen band's calibration reaches at each horizon, and why."""
-    labels = list(pools["chosen"])
+    labels = [label for label in HORIZONS if label in pools["chosen"]]
     body = []
     for entry in pools["candidates"]:
         days = entry["days"]
@@ -259,7 +259,7 @@ def _pct(value: float | None) -> str:
 def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
     """Keep the artifact's backtest figures (not its per-origin paths) for the README."""
     backtest = json.loads((artifact / "backtest.json").read_text())
-    kept = {key: backtest[key] for key in ("summary", "damping", "band")}
+    kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "backtest.json").write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
 

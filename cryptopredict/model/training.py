@@ -28,7 +28,7 @@ from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
-from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast
+from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
 from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import Postprocess
 
@@ -101,6 +101,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         "summary": backtest.summary() if backtest else None,
         "damping": backtest.damping.to_dict() if backtest and backtest.damping else None,
         "band": backtest.band.to_dict() if backtest else None,
+        "hindcast": hindcast_coverage(grid, hindcast.market),
         "paths": backtest.paths() if backtest else [],
     }
     path = write_artifact(

@@ -108,6 +108,10 @@ def test_the_history_is_a_hindcast_made_before_each_bar(trained, recent_history)
     known = np.isfinite(actual)
     # Out of sample, the 80% band holds about 80% of closes (the in-sample fit held 42%).
     assert 0.7 < held[known].mean() < 0.9
+    # The artifact says so too (its history is shorter than the year it would look back).
+    reported = load_artifact(trained.path).backtest["hindcast"]
+    assert reported["bars"] == known.sum()
+    assert reported["coverage_by_level"]["80"] == pytest.approx(held[known].mean())
 
 
 def test_the_forecast_starts_at_the_last_close_inside_a_widening_band(trained, recent_history):
