@@ -2,8 +2,11 @@
 # Two stages: `train` fits the model on the build machine's platform (once, whatever the target
 # platforms), `runtime` serves the artifact with only the serving requirements installed.
 # Build arguments and secrets: README, "Release and deploy".
+# The base is Debian trixie (supported until 2028; bookworm's security support ended 2026-06-10)
+# with the CPython patch release written out, so Dependabot proposes each new one (3.11.x only:
+# .github/dependabot.yml). Both stages name the same image.
 
-FROM --platform=$BUILDPLATFORM python:3.11-slim-bookworm AS train
+FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie AS train
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -23,8 +26,10 @@ COPY train.py ./
 ARG TRAIN_SOURCE=auto
 ARG REQUIRE_FRESH_HOURS=""
 ARG TRAIN_ARGS=""
-# Recorded in the artifact's manifest and reported by /healthz.
+# Recorded in the artifact's manifest: MODEL_VERSION is reported by /healthz, GIT_SHA names the
+# commit the model was trained by (the build context has no .git to read it from).
 ARG MODEL_VERSION=dev
+ARG GIT_SHA=""
 # Different on every release build and declared before the training step, so a cached training
 # layer (and with it an old model) can never be reused.
 ARG BUILD_ID=""
@@ -39,11 +44,11 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
         fi; \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}" \
-    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" \
+    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
-FROM python:3.11-slim-bookworm AS runtime
+FROM python:3.11.17-slim-trixie AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

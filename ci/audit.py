@@ -1,13 +1,20 @@
-"""`python ci/audit.py`: pip-audit both lock files, or say plainly why it cannot run here.
+"""`python ci/audit.py [--report]`: pip-audit the lock files the image and training install, or
+say plainly why it cannot run.
 
 pip-audit looks every pinned version up in a vulnerability service (PyPI's JSON API by
 default). Where that service cannot be reached (an offline machine, a registry mirror without
 the JSON API), the audit is skipped with the reason printed and exit status 0; any other
 failure, and any known vulnerability, fails with pip-audit's own report.
+
+`--report` never fails: the release's scheduled rebuilds of an already-tested tag use it, so a
+new advisory is reported (on GitHub, as a warning on the run) without stopping the retraining of
+code that passed; the next push, which runs `make test`, is gated by it.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCK_FILES = ("requirements-api.txt", "requirements-train.txt")
+LOCK_FILES = ("requirements-api.txt", "requirements-collect.txt", "requirements-train.txt")
 # pip-audit asks PyPI for each pinned version's JSON, which lists its known vulnerabilities.
 PROBE = "https://pypi.org/pypi/{name}/{version}/json"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
@@ -42,7 +49,11 @@ def unreachable_reason(url: str) -> str | None:
         return f"{url} is unreachable ({getattr(error, 'reason', error)})"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python ci/audit.py", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--report", action="store_true", help="report findings, never fail")
+    args = parser.parse_args(argv)
     reason = unreachable_reason(probe_url())
     if reason is not None:
         print(f"pip-audit skipped: {reason}")
@@ -51,7 +62,17 @@ def main() -> int:
     for lock in LOCK_FILES:
         # Fully pinned files: audit exactly these versions, without resolving anything.
         command += ["--requirement", str(ROOT / lock)]
-    return subprocess.run([*command, "--no-deps", "--disable-pip"], check=False).returncode
+    code = subprocess.run([*command, "--no-deps", "--disable-pip"], check=False).returncode
+    if code == 0 or not args.report:
+        return code
+    message = (
+        f"pip-audit found known vulnerabilities (or could not finish: exit {code}) in "
+        f"{', '.join(LOCK_FILES)}; reported, not gating this rebuild. Update the pins "
+        "(make lock) in a push, which the audit gates."
+    )
+    # A workflow command: GitHub shows it as a warning on the run's summary page.
+    print(f"::warning title=pip-audit::{message}" if os.environ.get("GITHUB_ACTIONS") else message)
+    return 0
 
 
 if __name__ == "__main__":

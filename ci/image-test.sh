@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image-test`: build the real Dockerfile with buildah (no Docker engine, no registry) and
-# check the image: no secret in any layer, no training-only package, a non-root server that
-# answers /healthz, /bitcoin and /docs. Needs root. Usage: ci/image-test.sh [CONTEXT_DIR]
+# check the image: no secret in any layer, no training-only package, every model recording the
+# commit it was built from, a non-root server that answers /healthz, /bitcoin and /docs. Needs
+# root. Usage: ci/image-test.sh [CONTEXT_DIR]
 #
 # Training here is quick (snapshot data, no backtest; IMAGE_TEST_TRAIN_ARGS overrides it); the
 # release workflow trains the full model on live data with strict freshness.
@@ -44,8 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. The base image: a debootstrap stand-in for python:3.11-slim-bookworm (cached).
+# 1. The base image: a stand-in for the Dockerfile's python:3.11.N-slim-<suite> (cached).
 ci/base-image.sh
+base_image=$(ci/base-image.sh --name)
 
 # 2. Build both stages, passing a canary through the same secret ids the release uses.
 "$python" -c 'import secrets; print("canary-" + secrets.token_hex(24), end="")' >"$work/canary"
@@ -62,6 +64,7 @@ build=(
     --build-arg TRAIN_SOURCE=snapshot
     --build-arg "TRAIN_ARGS=$TRAIN_ARGS"
     --build-arg "MODEL_VERSION=$model_version"
+    --build-arg "GIT_SHA=$revision"
     --build-arg "BUILD_ID=image-test-$stamp"
     --build-arg VERSION=0.0.0
     --build-arg "REVISION=$revision"
@@ -108,8 +111,8 @@ for image in "$IMAGE" "$TRAIN_IMAGE"; do
     rm -rf "$work/oci-scan"
 done
 mkdir "$work/control"
-cat >"$work/control/Containerfile" <<'CONTAINERFILE'
-FROM python:3.11-slim-bookworm
+cat >"$work/control/Containerfile" <<CONTAINERFILE
+FROM $base_image
 RUN --mount=type=secret,id=ALPACA_SECRET_KEY cp /run/secrets/ALPACA_SECRET_KEY /leak \
     && gzip -k /leak && mv /leak.gz /leak.bin.gz
 CONTAINERFILE
@@ -121,11 +124,13 @@ if "$python" -m ci.layer_scan "$work/oci-control" "$work/canary" >"$work/control
 fi
 say "control: the scan finds a canary planted on purpose ($(grep -c '^  ' "$work/control.log") hits)"
 
-# 5. No training-only package in the served image.
+# 5. No training-only package in the served image, and every model records its commit.
 buildah run --isolation chroot "$container" -- python -c \
     'import importlib.metadata as m; print("\n".join(d.metadata["Name"] for d in m.distributions()))' \
     >"$work/installed"
 "$python" -m ci.training_only "$work/installed"
+buildah run --isolation chroot "$container" -- python - "$revision" <ci/manifest_git_sha.py \
+    || die "a served model does not record the commit $revision"
 
 # 6. Run the image's own command, as the image's user, and talk to it over loopback.
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

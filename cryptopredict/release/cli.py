@@ -2,6 +2,7 @@
 
 next-version  print the version, image tags and tag decision as GitHub step outputs
 deploy        deploy an image digest on Render and wait for /healthz to report it
+blueprint     write render.yaml for a repository's image, or check the one committed
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
+from cryptopredict.release.blueprint import BlueprintError, Image, check, render
+from cryptopredict.release.environment import check_environment
 from cryptopredict.release.render import (
     DeployError,
     image_by_digest,
@@ -24,6 +28,7 @@ from cryptopredict.release.version import RELEASE_EVENTS, Version, plan_release
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
 SERVICE_ENV = "RENDER_SERVICE_URL"
+DEFAULT_API_URL = "https://api.github.com"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +59,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deploy.add_argument("--model-version", required=True, help="what /healthz must report")
     deploy.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (900)")
     deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
+    deploy.add_argument(
+        "--environment",
+        help="the GitHub environment holding the hook: refuse to deploy unless only --branch "
+        "may deploy to it (reads it with $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
+    )
+    deploy.add_argument("--branch", default="main", help="the release branch (main)")
+
+    blueprint = commands.add_parser(
+        "blueprint", help="write render.yaml for a repository's image, or check it"
+    )
+    blueprint.add_argument(
+        "--repository", required=True, help="owner/name of the repository publishing the image"
+    )
+    blueprint.add_argument(
+        "--registry-credential",
+        help="the name of a Render registry credential to pull a private image with",
+    )
+    blueprint.add_argument(
+        "--collector",
+        action="store_true",
+        help="also run the live collector as a worker, with a PostgreSQL database both it and "
+        "the API use (paid on Render: README, 'Live market data')",
+    )
+    where = blueprint.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, help="write here instead of to standard output")
+    where.add_argument(
+        "--check",
+        type=Path,
+        metavar="RENDER_YAML",
+        help="exit 1, saying how to regenerate it, unless this file is the Blueprint the "
+        "generator writes for --repository (its registry credential is read from the file)",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,6 +101,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         if args.command == "next-version":
             print(next_version_outputs(args), end="")
             return 0
+        if args.command == "blueprint":
+            return write_blueprint(args)
         return deploy(args, environ)
     except (ValueError, DeployError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -104,12 +143,46 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"{HOOK_ENV} is set but the repository variable {SERVICE_ENV} is not, so the deploy "
             "could not be verified; set it to the service's URL (https://<name>.onrender.com)"
         )
+    if args.environment:
+        token = environ.get("GITHUB_TOKEN", "").strip()
+        repository = environ.get("GITHUB_REPOSITORY", "").strip()
+        if not (token and repository):
+            raise DeployError(
+                f"checking the {args.environment!r} environment needs GITHUB_TOKEN and "
+                "GITHUB_REPOSITORY, and one is not set"
+            )
+        check_environment(
+            environ.get("GITHUB_API_URL", DEFAULT_API_URL),
+            repository,
+            args.environment,
+            token,
+            args.branch,
+        )
+        print(f"environment {args.environment}: only {args.branch} may deploy")
     deploy_id = trigger_deploy(hook, image_ref)
     print(f"Render deploy {deploy_id} started for {image_ref}")
     attempts = wait_for_version(
         f"{service}/healthz", args.model_version, timeout=args.timeout, interval=args.interval
     )
     print(f"{service}/healthz reports model version {args.model_version} ({attempts} polls)")
+    return 0
+
+
+def write_blueprint(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        try:
+            image = check(args.check.read_text(), args.repository)
+        except (OSError, BlueprintError) as error:
+            print(f"{args.check}: {error}", file=sys.stderr)
+            return 1
+        print(f"{args.check} deploys {image.url}, as generated")
+        return 0
+    text = render(Image(args.repository, args.registry_credential, args.collector))
+    if args.output is None:
+        print(text, end="")
+    else:
+        args.output.write_text(text)
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ci.apt_mirror import NoMirrorError, mirror_for
+from ci.apt_mirror import NoMirrorError, mirror_for, own_codename
 
 DEB822 = """\
 Types: deb
@@ -60,3 +60,32 @@ def test_disabled_stanzas_are_skipped(apt):
 def test_no_sources_at_all(tmp_path):
     with pytest.raises(NoMirrorError, match="no enabled apt source for Debian bookworm main"):
         mirror_for("bookworm", tmp_path)
+
+
+def test_another_release_uses_the_mirror_of_the_machines_own_release(apt):
+    (apt / "sources.list.d" / "debian.sources").write_text(DEB822)
+    assert mirror_for("trixie", apt, own_suite="bookworm") == "http://mirror.example/debian"
+
+
+def test_a_source_for_the_suite_itself_wins_over_the_machines_own(apt):
+    trixie = "deb http://trixie.example/debian trixie main\n"
+    (apt / "sources.list").write_text(trixie)
+    (apt / "sources.list.d" / "debian.sources").write_text(DEB822)
+    assert mirror_for("trixie", apt, own_suite="bookworm") == "http://trixie.example/debian"
+
+
+def test_the_fallback_never_takes_the_security_archive(apt):
+    (apt / "sources.list").write_text(
+        "deb http://sec.example/debian-security bookworm-security main\n"
+    )
+    with pytest.raises(NoMirrorError, match="Debian trixie main"):
+        mirror_for("trixie", apt, own_suite="bookworm")
+
+
+def test_the_machines_codename_comes_from_os_release(tmp_path):
+    release = tmp_path / "os-release"
+    release.write_text('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\n')
+    assert own_codename(release) == "bookworm"
+    release.write_text('NAME="Some Linux"\n')
+    assert own_codename(release) is None
+    assert own_codename(tmp_path / "absent") is None

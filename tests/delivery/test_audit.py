@@ -55,19 +55,42 @@ def test_the_probe_asks_for_a_pinned_version_as_pip_audit_does():
 
 def test_skipping_prints_the_reason_and_passes(monkeypatch, capsys):
     monkeypatch.setattr(audit, "unreachable_reason", lambda url: "pypi.org is unreachable (test)")
-    assert audit.main() == 0
+    assert audit.main([]) == 0
     assert capsys.readouterr().out == "pip-audit skipped: pypi.org is unreachable (test)\n"
 
 
-def test_an_audit_that_finds_something_fails(monkeypatch):
+def pip_audit_exits(monkeypatch, code: int) -> list[list[str]]:
+    """Make the audit's service answer and pip-audit exit with `code`; returns its commands."""
     monkeypatch.setattr(audit, "unreachable_reason", lambda url: None)
-    ran = []
+    ran: list[list[str]] = []
 
     def fake_run(command, check):
         ran.append(command)
-        return type("Done", (), {"returncode": 1})()
+        return type("Done", (), {"returncode": code})()
 
     monkeypatch.setattr(audit.subprocess, "run", fake_run)
-    assert audit.main() == 1
-    assert ran[0].count("--requirement") == 2
+    return ran
+
+
+def test_an_audit_that_finds_something_fails(monkeypatch):
+    ran = pip_audit_exits(monkeypatch, 1)
+    assert audit.main([]) == 1
+    assert ran[0].count("--requirement") == len(audit.LOCK_FILES) == 3
     assert "--no-deps" in ran[0]
+    assert "--strict" in ran[0]
+
+
+def test_a_report_runs_the_same_audit_and_passes_with_a_github_warning(monkeypatch, capsys):
+    ran = pip_audit_exits(monkeypatch, 1)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert audit.main(["--report"]) == 0
+    assert "--strict" in ran[0]
+    out = capsys.readouterr().out
+    assert out.startswith("::warning title=pip-audit::pip-audit found known vulnerabilities")
+    assert "not gating this rebuild" in out
+
+
+def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
+    pip_audit_exits(monkeypatch, 0)
+    assert audit.main(["--report"]) == 0
+    assert capsys.readouterr().out == ""

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from ci.smoke_http import main
-
-VERSION = "0.2.0-20260309180007"
-JSON = "application/json"
-
-
-@pytest.fixture
-def healthy(routes):
-    routes.update(
-        {
-            "/healthz": (200, JSON, json.dumps({"model_version": VERSION}).encode()),
-            "/bitcoin?date=2026-07-01": (200, JSON, b'{"date": "2026-07-01", "price": 64000.5}'),
-            "/bitcoin?date=not-a-date": (400, JSON, b'{"error": "date must be YYYY-MM-DD"}'),
-            "/docs": (200, "text/html", b"<html><div id='swagger-ui'></div></html>"),
-            "/openapi.json": (200, JSON, b'{"openapi": "3.1.0", "paths": {"/bitcoin": {}}}'),
-        }
-    )
-    return routes
+from tests.delivery.conftest import JSON, VERSION
 
 
 def run(site: str) -> int:

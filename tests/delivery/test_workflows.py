@@ -13,6 +13,8 @@ from cryptopredict.release.cli import next_version_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+PLATFORMS = "linux/amd64,linux/arm64"
 PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 
 
@@ -29,13 +31,28 @@ def steps(workflow: dict):
         yield from job.get("steps", [])
 
 
+def release() -> dict:
+    return load(ROOT / ".github" / "workflows" / "release.yml")
+
+
+def ancestors(jobs: dict, name: str) -> set[str]:
+    needs = jobs[name].get("needs", [])
+    direct = {needs} if isinstance(needs, str) else set(needs)
+    return direct.union(*(ancestors(jobs, parent) for parent in direct))
+
+
+def dockerfile_labels() -> dict[str, str]:
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    return dict(re.findall(r'(org\.opencontainers\.image\.\w+)="([^"$]*)"', joined))
+
+
 def build_step(workflow: dict) -> dict:
     [step] = [s for s in steps(workflow) if s.get("uses", "").startswith("docker/build-push")]
     return step
 
 
 def dockerfile_args() -> set[str]:
-    return set(re.findall(r"^ARG (\w+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
+    return set(re.findall(r"^ARG (\w+)", DOCKERFILE, re.MULTILINE))
 
 
 def assignments(block: str) -> dict[str, str]:
@@ -86,13 +103,26 @@ def test_checkouts_leave_no_credentials_behind(path):
             assert step["with"]["persist-credentials"] is False
 
 
-def test_release_triggers_and_concurrency():
-    workflow = load(ROOT / ".github" / "workflows" / "release.yml")
-    on = triggers(workflow)
+def test_release_triggers_every_six_hours_off_the_top_of_the_hour():
+    on = triggers(release())
     assert on["push"] == {"branches": ["main"]}
-    assert on["schedule"] == [{"cron": "0 */6 * * *"}]
+    [schedule] = on["schedule"]
+    minute, hour, *rest = schedule["cron"].split()
+    assert (hour, rest) == ("*/6", ["*", "*", "*"])
+    # GitHub delays, and under load drops, runs scheduled at busy minutes (the hour's top).
+    assert minute.isdigit()
+    assert int(minute) % 5 != 0
     assert "workflow_dispatch" in on
-    assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
+
+
+def test_release_runs_queue_instead_of_replacing_each_other():
+    # The default keeps one pending run and cancels it when another arrives: a push landing
+    # during a release, then the schedule, would never be published. `queue: max` keeps them all.
+    assert release()["concurrency"] == {
+        "group": "release",
+        "cancel-in-progress": False,
+        "queue": "max",
+    }
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
@@ -102,17 +132,103 @@ def test_every_build_arg_the_workflows_pass_is_declared_in_the_dockerfile(path):
 
 
 def test_release_build_trains_strictly_multi_platform_with_attestations():
-    step = build_step(load(ROOT / ".github" / "workflows" / "release.yml"))
-    options = step["with"]
+    options = build_step(release())["with"]
     args = assignments(options["build-args"])
     assert args["TRAIN_SOURCE"] == "auto"
     assert args["REQUIRE_FRESH_HOURS"].startswith("${{ vars.REQUIRE_FRESH_HOURS")
     assert args["BUILD_ID"] == "${{ github.run_id }}-${{ github.run_attempt }}"
     assert args["MODEL_VERSION"] == "${{ needs.version.outputs.build-tag }}"
-    assert options["platforms"] == "linux/amd64,linux/arm64"
-    assert (options["provenance"], options["sbom"], options["push"]) == ("mode=max", True, True)
+    assert options["platforms"] == PLATFORMS
+    assert (options["provenance"], options["sbom"]) == ("mode=max", True)
     assert options["cache-from"] == "type=gha"
     assert options["context"] == ".", "the default git context would ignore the checked-out ref"
+
+
+def test_the_build_pushes_by_digest_and_moves_no_tag():
+    options = build_step(release())["with"]
+    outputs = dict(item.split("=", 1) for item in options["outputs"].split(",")[1:])
+    assert options["outputs"].startswith("type=image,")
+    assert outputs == {"push-by-digest": "true", "name-canonical": "true", "push": "true"}
+    assert options["tags"] == "${{ needs.version.outputs.image }}", "a repository, no tag"
+    assert "push" not in options, "push: true would also push the tags"
+    assert release()["jobs"]["image"]["outputs"]["digest"] == "${{ steps.build.outputs.digest }}"
+
+
+def test_tags_move_only_after_both_platforms_ran_the_pushed_digest():
+    jobs = release()["jobs"]
+    assert ancestors(jobs, "smoke") >= {"version", "image"}
+    assert "smoke" in ancestors(jobs, "publish")
+    assert "publish" in ancestors(jobs, "deploy")
+    smoke = jobs["smoke"]
+    assert smoke["strategy"]["matrix"]["platform"] == PLATFORMS.split(",")
+    assert smoke["strategy"]["fail-fast"] is False
+    uses = [step.get("uses", "") for step in smoke["steps"]]
+    assert any(action.startswith("docker/setup-qemu-action@") for action in uses)
+    [run] = [step for step in smoke["steps"] if "run" in step]
+    assert run["run"].startswith('ci/smoke-image.sh "$IMAGE@$DIGEST" "$MODEL_VERSION" ')
+    assert run["run"].endswith(' "$PLATFORM"')
+    assert run["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert run["env"]["PLATFORM"] == "${{ matrix.platform }}"
+
+
+def test_publish_points_the_tags_at_the_tested_digest_then_creates_the_git_tag():
+    jobs = release()["jobs"]
+    steps = [step for step in jobs["publish"]["steps"] if "run" in step]
+    [tagging] = [i for i, step in enumerate(steps) if "imagetools create" in step["run"]]
+    [git_tag] = [i for i, step in enumerate(steps) if "/git/refs" in step["run"]]
+    assert tagging < git_tag
+    assert '"$IMAGE@$DIGEST"' in steps[tagging]["run"]
+    assert steps[tagging]["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert steps[tagging]["env"]["TAGS"] == "${{ needs.version.outputs.image-tags }}"
+    assert "imagetools inspect" in steps[tagging]["run"], "each tag is checked against the digest"
+    assert steps[git_tag]["if"] == "needs.version.outputs.create-tag == 'true'"
+    # Nothing else can move a tag: only publish may write contents or push tags.
+    for name, job in jobs.items():
+        if name not in ("publish", "image"):
+            assert job["permissions"].get("packages") != "write", name
+        if name != "publish":
+            assert job["permissions"].get("contents") != "write", name
+            assert "/git/refs" not in str(job.get("steps", [])), name
+
+
+def test_a_new_release_is_gated_by_everything_and_a_rebuild_only_reports_the_audit():
+    jobs = release()["jobs"]
+    assert "test" in jobs["image"]["needs"]
+    steps = {step["run"].strip(): step for step in jobs["test"]["steps"] if "run" in step}
+    assert steps["make test"]["if"] == "needs.version.outputs.create-tag == 'true'"
+    [report] = [step for run, step in steps.items() if "ci/audit.py --report" in run]
+    assert report["if"] == "needs.version.outputs.create-tag != 'true'"
+    assert "continue-on-error" not in report, "--report itself never fails on a finding"
+
+
+def test_the_build_records_the_commit_in_the_models():
+    for path in WORKFLOWS:
+        args = assignments(build_step(load(path))["with"]["build-args"])
+        assert args["GIT_SHA"] == args["REVISION"], path.name
+    release_args = assignments(build_step(release())["with"]["build-args"])
+    assert release_args["GIT_SHA"] == "${{ needs.version.outputs.sha }}"
+
+
+def test_both_workflows_check_their_image_with_the_same_script():
+    for path in WORKFLOWS:
+        runs = [step["run"] for step in steps(load(path)) if "run" in step]
+        assert any(run.startswith("ci/smoke-image.sh ") for run in runs), path.name
+
+
+def test_annotations_reach_the_index_with_the_dockerfiles_label_values():
+    [meta] = [s for s in steps(release()) if s.get("uses", "").startswith("docker/metadata")]
+    assert set(meta["env"]["DOCKER_METADATA_ANNOTATIONS_LEVELS"].split(",")) == {
+        "manifest",
+        "index",
+    }
+    labels = dockerfile_labels()
+    for block in ("labels", "annotations"):
+        given = assignments(meta["with"][block])
+        for name in ("title", "description", "licenses"):
+            key = f"org.opencontainers.image.{name}"
+            assert given[key] == labels[key], f"{block}: {key}"
+    options = build_step(release())["with"]
+    assert options["annotations"] == "${{ steps.meta.outputs.annotations }}"
 
 
 def test_the_secret_ids_match_the_dockerfile_mounts_and_never_travel_as_build_args():
@@ -139,18 +255,64 @@ def test_the_workflow_reads_exactly_the_outputs_the_release_cli_prints():
     assert read == printed
 
 
-def test_the_deploy_gets_the_hook_as_a_secret_and_the_url_as_a_variable():
-    workflow = load(ROOT / ".github" / "workflows" / "release.yml")
-    [step] = [s for s in workflow["jobs"]["deploy"]["steps"] if "run" in s]
+def test_the_deploy_reads_the_hook_in_the_production_environment_it_checks():
+    job = release()["jobs"]["deploy"]
+    assert job["environment"] == "production"
+    assert job["permissions"] == {"contents": "read", "actions": "read"}
+    [step] = [s for s in job["steps"] if "run" in s]
     assert step["env"]["RENDER_DEPLOY_HOOK_URL"] == "${{ secrets.RENDER_DEPLOY_HOOK_URL }}"
     assert step["env"]["RENDER_SERVICE_URL"] == "${{ vars.RENDER_SERVICE_URL }}"
     assert step["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert step["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert "--environment production --branch main" in step["run"]
+    text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    [line] = [line for line in text.splitlines() if "secrets.RENDER_DEPLOY_HOOK_URL" in line]
+    assert "zizmor: ignore" not in line, "an environment secret needs no exemption"
+
+
+def test_scheduled_runs_keep_the_schedule_enabled():
+    job = release()["jobs"]["keepalive"]
+    assert job["if"] == "github.event_name == 'schedule'"
+    assert job["permissions"] == {"actions": "write"}
+    [step] = job["steps"]
+    assert step["run"] == (
+        'gh api --method PUT "repos/$GITHUB_REPOSITORY/actions/workflows/release.yml/enable"'
+    )
+    assert "needs" not in job, "a failed release must not stop the keep-alive"
+
+
+def test_the_release_warns_when_render_yaml_names_another_repositorys_image():
+    [step] = [s for s in release()["jobs"]["version"]["steps"] if "blueprint" in s.get("run", "")]
+    assert '--repository "$GITHUB_REPOSITORY"' in step["run"]
+    assert "--check render.yaml" in step["run"]
+    assert "::warning" in step["run"]
 
 
 def test_dependabot_watches_actions_pip_docker_and_npm():
     config = load(ROOT / ".github" / "dependabot.yml")
     ecosystems = {update["package-ecosystem"] for update in config["updates"]}
     assert ecosystems == {"github-actions", "pip", "docker", "npm"}
+
+
+def test_dependabot_can_propose_the_base_images_patch_releases_and_only_those():
+    [docker] = [
+        u
+        for u in load(ROOT / ".github" / "dependabot.yml")["updates"]
+        if u["package-ecosystem"] == "docker"
+    ]
+    assert docker["directory"] == "/"
+    [rule] = docker["ignore"]
+    assert rule["dependency-name"] == "python"
+    assert set(rule["update-types"]) == {
+        "version-update:semver-major",
+        "version-update:semver-minor",
+    }
+    # Dependabot keeps a tag's precision: only a full X.Y.Z tag gets patch proposals.
+    bases = set(re.findall(r"^FROM (?:--platform=\S+ )?(\S+) AS", DOCKERFILE, re.MULTILINE))
+    [base] = bases
+    match = re.fullmatch(r"python:3\.11\.\d+-slim-(\w+)", base)
+    assert match, base
+    assert match.group(1) not in {"buster", "bullseye", "bookworm"}, "a Debian out of support"
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)

@@ -147,3 +147,38 @@ def deploy_args() -> list[str]:
         "--model-version",
         "0.5.0-20260309180007",
     ]
+
+
+def github_run(server) -> dict[str, str]:
+    """The deploy step's environment on GitHub, with Render and GitHub's API both `server`."""
+    return {
+        "RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy/srv-1?key=k",
+        "RENDER_SERVICE_URL": server.url,
+        "GITHUB_TOKEN": "t",
+        "GITHUB_REPOSITORY": "octo/cryptopredict",
+        "GITHUB_API_URL": server.url,
+    }
+
+
+def test_a_hook_is_used_only_when_the_environment_admits_only_main(capsys, server):
+    server.answer(200, json.dumps({"deployment_branch_policy": None}))
+    assert main([*deploy_args(), "--environment", "production"], environ=github_run(server)) == 1
+    assert "every branch and tag may deploy" in capsys.readouterr().err
+    assert [method for method, _ in server.requests] == ["GET"], "the hook was never called"
+
+
+def test_a_restricted_environment_lets_the_deploy_go_on(capsys, server):
+    server.answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
+    server.answer(200, json.dumps({"branch_policies": [{"name": "main", "type": "branch"}]}))
+    server.answer(200, '{"deploy": {"id": "dep-9"}}')
+    server.answer(200, '{"model_version": "0.5.0-20260309180007"}')
+    assert main([*deploy_args(), "--environment", "production"], environ=github_run(server)) == 0
+    assert [method for method, _ in server.requests] == ["GET", "GET", "POST", "GET"]
+    assert "environment production: only main may deploy" in capsys.readouterr().out
+
+
+def test_the_environment_check_needs_the_token(capsys, server):
+    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy?key=k", "RENDER_SERVICE_URL": "x"}
+    assert main([*deploy_args(), "--environment", "production"], environ=environ) == 1
+    assert "needs GITHUB_TOKEN and GITHUB_REPOSITORY" in capsys.readouterr().err
+    assert server.requests == []

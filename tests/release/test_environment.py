@@ -1,0 +1,74 @@
+"""The deploy refuses a production environment that more than main may deploy to."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cryptopredict.release.environment import branch_policy_problem, check_environment
+from cryptopredict.release.render import DeployError
+
+CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+MAIN = [{"id": 1, "name": "main", "type": "branch"}]
+TOKEN = "ghs_not-a-real-token"
+
+
+def test_exactly_main_passes():
+    assert branch_policy_problem(CUSTOM, MAIN, "main") is None
+    assert branch_policy_problem(CUSTOM, [{"name": "main"}], "main") is None  # older answers
+
+
+@pytest.mark.parametrize(
+    ("environment", "policies", "problem"),
+    [
+        ({"deployment_branch_policy": None}, None, "every branch and tag"),
+        ({}, None, "every branch and tag"),
+        (
+            {
+                "deployment_branch_policy": {
+                    "protected_branches": True,
+                    "custom_branch_policies": False,
+                }
+            },
+            None,
+            "every protected branch",
+        ),
+        (CUSTOM, [], "admits nothing"),
+        (CUSTOM, [*MAIN, {"name": "release/*", "type": "branch"}], "branch release/*"),
+        (CUSTOM, [*MAIN, {"name": "v*", "type": "tag"}], "tag v*"),
+        (CUSTOM, [{"name": "*", "type": "branch"}], "branch *"),
+    ],
+)
+def test_anything_wider_than_main_is_named(environment, policies, problem):
+    found = branch_policy_problem(environment, policies, "main")
+    assert found is not None
+    assert problem in found
+
+
+def answer_environment(server, policies=MAIN, environment=CUSTOM):
+    server.answer(200, json.dumps({"name": "production", **environment}))
+    server.answer(200, json.dumps({"total_count": len(policies), "branch_policies": policies}))
+
+
+def test_the_check_reads_the_environment_then_its_policies(server):
+    answer_environment(server)
+    check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
+    assert [path for _, path in server.requests] == [
+        "/repos/octo/cryptopredict/environments/production",
+        "/repos/octo/cryptopredict/environments/production/deployment-branch-policies?per_page=100",
+    ]
+
+
+def test_an_open_environment_stops_the_deploy_saying_what_to_set(server):
+    server.answer(200, json.dumps({"name": "production", "deployment_branch_policy": None}))
+    with pytest.raises(DeployError, match=r"every branch and tag.*Selected branches and tags"):
+        check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
+    assert len(server.requests) == 1
+
+
+def test_a_forbidden_answer_names_the_permission_and_never_the_token(server):
+    server.answer(403, '{"message": "Resource not accessible by integration"}')
+    with pytest.raises(DeployError, match="actions: read") as caught:
+        check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
+    assert TOKEN not in str(caught.value)
