@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cryptopredict.api.responses import iso_utc
+
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
     "--headless",
@@ -124,6 +126,15 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
         assert traces >= 2, chart
     drawn = page.locator("#forecast-chart .scatterlayer .trace path.js-line").count()
     assert drawn >= 3
+    # Both bands, and in the history the hindcast beside the close, then the forecast.
+    names = page.eval_on_selector("#forecast-chart", "e => e.data.map(trace => trace.name)")
+    assert {"80% band", "50% band", "forecast", "actual close"} <= set(names)
+    assert "hindcast (said before each bar)" in names
+    hindcast = page.eval_on_selector(
+        "#forecast-chart", "e => e.data.find(trace => trace.name.startsWith('hindcast')).x"
+    )
+    assert hindcast[-1] == iso_utc(facts.last_bar)
+    assert page.locator("#band").inner_text() == "50% and 80% bands"
     assert page.locator("#model-version").inner_text() == facts.model_version
     assert page.locator("#status").inner_text() == ""
     assert browser.blocked == []

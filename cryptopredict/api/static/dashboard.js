@@ -17,23 +17,46 @@ async function getJson(url) {
   return response.json();
 }
 
-function drawForecast(element, series, band) {
-  const traces = [
+// The bands drawn, widest first, and their shading.
+const LEVELS = [80, 50];
+const BAND_FILL = { 80: "rgba(37, 99, 235, 0.14)", 50: "rgba(37, 99, 235, 0.30)" };
+
+// A band as two traces: its upper edge, then its lower edge filled up to it.
+function bandTraces(series, level) {
+  const name = `${level}% band`;
+  return [
     {
-      x: series.date, y: series.prediction_high, name: band, mode: "lines",
+      x: series.date, y: series.prediction_high, name, mode: "lines", legendgroup: name,
       line: { width: 0 }, hoverinfo: "skip", showlegend: false,
     },
     {
-      x: series.date, y: series.prediction_low, name: band, mode: "lines",
-      line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(37, 99, 235, 0.18)",
+      x: series.date, y: series.prediction_low, name, mode: "lines", legendgroup: name,
+      line: { width: 0 }, fill: "tonexty", fillcolor: BAND_FILL[level],
+    },
+  ];
+}
+
+// `series` by level, each from the range route. Up to `last_bar` the points are the hindcast
+// (what the model said before each bar, beside the close), after it the forecast.
+function drawForecast(element, series) {
+  const points = series[LEVELS[0]];
+  const lastBar = Date.parse(points.last_bar);
+  const split = points.date.findIndex((date) => Date.parse(date) > lastBar);
+  const cut = split < 0 ? points.date.length : split;
+  const traces = [
+    ...LEVELS.flatMap((level) => bandTraces(series[level], level)),
+    {
+      x: points.date.slice(0, cut), y: points.prediction.slice(0, cut),
+      name: "hindcast (said before each bar)", mode: "lines",
+      line: { color: "#2563eb", width: 1.2, dash: "dot" },
     },
     {
-      x: series.date, y: series.prediction, name: "model", mode: "lines",
-      line: { color: "#2563eb", width: 1.5 },
+      x: points.date.slice(cut), y: points.prediction.slice(cut), name: "forecast",
+      mode: "lines", line: { color: "#2563eb", width: 1.8 },
     },
     {
-      x: series.date, y: series.actual, name: "actual close", mode: "lines",
-      line: { color: "#111827", width: 1.2 }, connectgaps: false,
+      x: points.date.slice(0, cut), y: points.actual.slice(0, cut), name: "actual close",
+      mode: "lines", line: { color: "#111827", width: 1.2 }, connectgaps: false,
     },
   ];
   return Plotly.react(element, traces, LAYOUT, CONFIG);
@@ -84,6 +107,9 @@ const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
 const PREFERRED_CANDLES = "1d";
 const UNIT_SECONDS = { m: 60, h: 3600, d: 86400, w: 604800 };
 const CHART_DAYS = 90;
+// Days of forecast drawn after the last bar: with the 90 days before it, the hourly points
+// stay within one range request.
+const AHEAD_DAYS = 180;
 
 function seconds(interval) {
   return Number(interval.slice(0, -1)) * UNIT_SECONDS[interval.slice(-1)];
@@ -99,7 +125,7 @@ function showCard(asset) {
   source.textContent = asset.source;
   range.append(source);
   document.getElementById("forecast-end").textContent = asset.grid_end;
-  document.getElementById("band").textContent = `${Math.round(asset.interval_width * 100)}% band`;
+  document.getElementById("band").textContent = "50% and 80% bands";
 }
 
 function offerIntervals(select, asset) {
@@ -120,10 +146,14 @@ async function showCandles(asset, interval) {
 async function showAsset(asset) {
   showCard(asset);
   const chart = document.getElementById("forecast-chart");
-  const back = Date.parse(asset.last_bar) - CHART_DAYS * 86400 * 1000;
-  const start = new Date(Math.max(Date.parse(asset.valid_from), back)).toISOString();
-  const series = await getJson(`${asset.links.range}?start=${encodeURIComponent(start)}`);
-  await drawForecast(chart, series, document.getElementById("band").textContent);
+  const lastBar = Date.parse(asset.last_bar);
+  const start = new Date(Math.max(Date.parse(asset.valid_from), lastBar - CHART_DAYS * 86400000));
+  const end = new Date(Math.min(Date.parse(asset.valid_until), lastBar + AHEAD_DAYS * 86400000));
+  const range = `start=${start.toISOString()}&end=${end.toISOString()}`;
+  const answers = await Promise.all(
+    LEVELS.map((level) => getJson(`${asset.links.range}?${range}&level=${level}`)),
+  );
+  await drawForecast(chart, Object.fromEntries(LEVELS.map((level, i) => [level, answers[i]])));
   chart.dataset.asset = asset.asset;
   const intervals = document.getElementById("candle-interval");
   offerIntervals(intervals, asset);
