@@ -63,10 +63,8 @@ class Forecast:
         self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
         # Memoryviews of the same memory: indexing one returns a float in a tenth of the time
         # numpy takes, which matters on the request path.
-        self._yhat, self._origin = memoryview(self.yhat), memoryview(self.origin)
-        self._bands = {
-            level: (memoryview(low), memoryview(high)) for level, (low, high) in self.bands.items()
-        }
+        self._yhat, self._origin = self.yhat.data, self.origin.data
+        self._bands = {level: (low.data, high.data) for level, (low, high) in self.bands.items()}
         self._bar_at = memoryview(self.bar_at)
         self._close = memoryview(self.close)
 

@@ -20,12 +20,15 @@ reported come from the *evaluation* origins.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import operator
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,6 +123,20 @@ class Choice:
     validation_origins: int
     candidates: list[dict]
     details: dict = field(default_factory=dict)  # how parts of the choice were made
+
+    @property
+    def tau(self) -> float | None:
+        """The damping chosen (hours; None: undamped)."""
+        if isinstance(self.value, dict):
+            raise TypeError("this choice is a band, not a damping")
+        return self.value
+
+    @property
+    def spec(self) -> BandSpec:
+        """The band chosen."""
+        if not isinstance(self.value, dict):
+            raise TypeError("this choice is a damping, not a band")
+        return BandSpec.from_dict(self.value)
 
     def to_dict(self) -> dict:
         return {
@@ -447,7 +464,7 @@ def run_backtest(
             fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
             validation = [pd.Timestamp(int(t), unit="s") for t in chosen_on]
             damping = choose_damping(fitted, config.damping_grid, validation, config.target)
-            tau = damping.value
+            tau = damping.tau
         else:
             log.warning("backtest: no refit before the evaluation span; damping left unchosen")
     if tau != 0:
@@ -464,7 +481,7 @@ def run_backtest(
     dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
     specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
     band = choose_band(dense, specs, validation_start, evaluation_start)
-    chosen = BandSpec.from_dict(band.value)
+    chosen = band.spec
     served_band = Band(chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
     scores = dense.scores(served_band, validation_start, evaluation_start)
     forecasts = _band_refits(forecasts, market, served_band, leads)
@@ -599,7 +616,7 @@ class DenseOrigins:
     def scores(self, band: Band, validation_start: int, evaluation_start: int) -> pd.DataFrame:
         """Every model's forecasts and bands at each scored band origin and horizon."""
         labels = {label: int(h / pd.Timedelta(hours=1)) for label, h in HORIZONS.items()}
-        labels = {label: h for label, h in labels.items() if h in self.hours(labels.values())}
+        labels = {label: h for label, h in labels.items() if h in self.hours(list(labels.values()))}
         hours = np.asarray(list(labels.values()))
         keep = self.scored() & (self.times >= validation_start)
         pos, times = self.pos[keep], self.times[keep]
@@ -779,7 +796,7 @@ class _Validation:
         scores it was chosen by."""
         scores = {days: self.quantile_scores(replace(spec, pool_days=days)) for days in POOL_DAYS}
         pools = tuple(
-            (h, min(POOL_DAYS, key=lambda days, j=j: scores[days][j]))
+            (h, min(POOL_DAYS, key=functools.partial(_score_at, scores, j)))
             for j, h in enumerate(self.hours)
         )
         table = {
@@ -791,6 +808,10 @@ class _Validation:
             "chosen": {_label(h): days for h, days in pools},
         }
         return replace(spec, horizon_pools=pools), table
+
+
+def _score_at(scores: dict[int | None, list[float]], horizon: int, days: int | None) -> float:
+    return scores[days][horizon]
 
 
 def _label(hours: int) -> str:
@@ -820,12 +841,12 @@ def choose_damping(
     weaker damping)."""
     older = forecasts[forecasts["cutoff"].isin(validation) & forecasts["y"].notna()]
     naive = _mape_at_horizons(older[older["model"] == "naive"])
-    scores = []
+    scores: list[dict[str, Any]] = []
     for tau in grid:
         mape = _mape_at_horizons(damp(older[older["model"] == SERVED], tau, target))
         ratio = float(np.mean([mape[label] / naive[label] for label in mape]))
         scores.append({"tau": tau, **{f"mape_{k}": v for k, v in mape.items()}, "ratio": ratio})
-    best = min(scores, key=lambda score: score["ratio"])
+    best = min(scores, key=operator.itemgetter("ratio"))
     return Choice(best["tau"], len(validation), scores)
 
 

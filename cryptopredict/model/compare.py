@@ -24,6 +24,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -332,7 +333,7 @@ def statsforecast_rows(
                     results[name][level][0].append(np.exp(rows[f"{column}-lo-{level}"].to_numpy()))
                     results[name][level][1].append(np.exp(rows[f"{column}-hi-{level}"].to_numpy()))
             bar.update(1)
-    out = {}
+    out: dict[str, dict[str | int, Any]] = {}
     for name, result in results.items():
         out[name] = {"yhat": np.array(result["yhat"])}
         for level in LEVELS:

@@ -8,7 +8,7 @@ intervals) in price for the requested times.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -43,14 +43,21 @@ class ProphetForecaster:
         # Calibrated configurations never use Prophet's own intervals: skip sampling them.
         default_samples = 0 if config.calibrated else 1000
         self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
-        self.model = None
-        self.rules: Postprocess | None = None
+        self.model: Any = None  # the fitted Prophet model, once `fit` has run
+        self._fitted_rules: Postprocess | None = None
 
     def fit(self, history: pd.DataFrame) -> ProphetForecaster:
         train = window(history, self.config.window_days)
         self.model = fit_prophet(self.config, train, self.samples)
-        self.rules = self._rules(train)
+        self._fitted_rules = self._rules(train)
         return self
+
+    @property
+    def rules(self) -> Postprocess:
+        """How the model's output becomes the forecast, fitted with it."""
+        if self._fitted_rules is None:
+            raise RuntimeError(f"{self.name} is not fitted: call fit() first")
+        return self._fitted_rules
 
     def raw(self, ds: pd.Series) -> pd.DataFrame:
         """Prophet's own prediction in model space (log or price), intervals seeded."""

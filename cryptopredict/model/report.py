@@ -9,6 +9,7 @@ from `docs/model-report/*.json` and the settings.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -229,10 +230,12 @@ def render(readme: str, generated: dict[str, str]) -> str:
         )
         if not pattern.search(readme):
             raise ValueError(f"README has no generated:{name} section")
-        readme = pattern.sub(
-            lambda match, body=body: f"{match.group(1)}{body}\n{match.group(2)}", readme
-        )
+        readme = pattern.sub(functools.partial(_fill, body=body), readme)
     return readme
+
+
+def _fill(match: re.Match[str], *, body: str) -> str:
+    return f"{match.group(1)}{body}\n{match.group(2)}"
 
 
 def _table(header: list[str], body: list[list[str]], note: str) -> str:
