@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import LEVELS, Grid
+from cryptopredict.artifact import LEVELS, BarHistory, Grid
 from cryptopredict.model.backtest import Refits
 from cryptopredict.model.bands import Band, Market
 from cryptopredict.model.config import ModelConfig
@@ -68,16 +68,15 @@ class Hindcast:
         return out
 
 
-def hindcast_coverage(grid: Grid, market: Market, days: int = 365) -> dict:
+def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> dict:
     """How often each level's band held the close at the bars of the last `days` of history,
     as the API serves them: the check a user can repeat on the served hindcast."""
-    last = market.t[-1]
-    bars = market.t[market.t > last - days * 86_400]
-    at = np.searchsorted(grid.ds, bars)
-    close = np.exp(market.log_price[-len(bars) :])
+    recent = history.ds > history.ds[-1] - days * 86_400
+    at = np.searchsorted(grid.ds, history.ds[recent])
+    close = history.close[recent]
     return {
         "days": days,
-        "bars": len(bars),
+        "bars": int(recent.sum()),
         "coverage_by_level": {
             str(level): float(inside(close, grid.lower(level)[at], grid.upper(level)[at]).mean())
             for level in LEVELS

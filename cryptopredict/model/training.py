@@ -86,6 +86,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
     rules = _with_band(forecaster.rules, grid, hindcast.market)
+    bar_history = history_series(bars.frame)
     check_gate(grid, backtest, request.gate)
     manifest = _manifest(
         history,
@@ -101,14 +102,14 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         "summary": backtest.summary() if backtest else None,
         "damping": backtest.damping.to_dict() if backtest and backtest.damping else None,
         "band": backtest.band.to_dict() if backtest else None,
-        "hindcast": hindcast_coverage(grid, hindcast.market),
+        "hindcast": hindcast_coverage(grid, bar_history),
         "paths": backtest.paths() if backtest else [],
     }
     path = write_artifact(
         out_dir,
         model=forecaster.model,
         grid=grid,
-        history=history_series(bars.frame),
+        history=bar_history,
         backtest=backtest_report,
         manifest=manifest,
     )
