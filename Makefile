@@ -147,7 +147,7 @@ clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis .schemathesis
 
 .PHONY: compare report
-compare: $(VENV)/.run-deps  ## the configuration comparison (about half an hour)
+compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
 	$(BIN)/python -m cryptopredict.model.compare
 
 report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd

@@ -4,8 +4,10 @@ An artifact is a directory `<out>/<asset>/` holding:
 
 - `model.pkl`: the fitted Prophet model, pickled: the product's model, for anyone who wants to
   load it with Prophet (`Artifact.load_model`); serving never unpickles it;
-- `grid.npz`: the served forecast (`Grid`) at the data interval, from the first bar the model
-  saw to the last bar + the horizon (`MAX_HORIZON_DAYS`): every date the API answers;
+- `grid.npz`: the served forecast (`Grid`) at the data interval, from the first stored bar to
+  the last bar + the horizon (`MAX_HORIZON_DAYS`): every date the API answers. Each row holds
+  the point forecast, its central band at every level of `LEVELS`, and the time of the last
+  bar it had seen (`origin`): inside the history a hindcast, past it the forecast;
 - `history.npz`: every validated bar the training run had (`BarHistory`), which the API serves as
   the actual price and aggregates into candles;
 - `backtest.json`: the backtest report;
@@ -28,7 +30,7 @@ import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar
 
@@ -38,7 +40,11 @@ import numpy as np
 from cryptopredict.atomic import fsync
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
-SCHEMA_VERSION = 2  # 2: history.npz holds every bar's OHLCV and VWAP, not the close alone
+# 2: history.npz holds every bar's OHLCV and VWAP, not the close alone.
+# 3: the grid holds each row's origin and a band at every level of LEVELS; manifest `levels`.
+SCHEMA_VERSION = 3
+LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
+DEFAULT_LEVEL = 80  # the band answers give unless asked for another
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
 GRID = "grid.npz"
@@ -82,11 +88,27 @@ class Arrays:
 
 @dataclass(frozen=True, eq=False)
 class Grid(Arrays):
-    """The served forecast at every grid time: the point forecast and its band, in price."""
+    """The served forecast at every grid time: the point forecast and its central band at each
+    level of `LEVELS`, in price, and `origin`, the time of the last bar the row had seen.
 
+    A row is a hindcast when `ds` is at or before the last stored bar (its origin is then
+    before `ds`, except where no earlier bar exists), else a forecast (made at the last bar).
+    """
+
+    origin: np.ndarray = _array(TIME)
     yhat: np.ndarray = _array(PRICE)
-    yhat_lower: np.ndarray = _array(PRICE)
-    yhat_upper: np.ndarray = _array(PRICE)
+    yhat_lower_50: np.ndarray = _array(PRICE)
+    yhat_upper_50: np.ndarray = _array(PRICE)
+    yhat_lower_80: np.ndarray = _array(PRICE)
+    yhat_upper_80: np.ndarray = _array(PRICE)
+    yhat_lower_95: np.ndarray = _array(PRICE)
+    yhat_upper_95: np.ndarray = _array(PRICE)
+
+    def lower(self, level: int) -> np.ndarray:
+        return self[f"yhat_lower_{level}"]
+
+    def upper(self, level: int) -> np.ndarray:
+        return self[f"yhat_upper_{level}"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +176,7 @@ class Manifest:
     postprocess: dict[str, Any]
     metrics: dict[str, Any] | None
     horizon: Horizon
+    levels: tuple[int, ...]
     files: dict[str, str]
 
     @property
@@ -253,6 +276,7 @@ def load_artifact(path: Path) -> Artifact:
         _check_digest(path / name, contents[name], manifest.files.get(name))
     grid = _arrays(path / GRID, contents[GRID], Grid)
     history = _arrays(path / HISTORY, contents[HISTORY], BarHistory)
+    _check_grid(path / GRID, grid, last_bar=int(history.ds[-1]))
     backtest = _json_object(path / BACKTEST, contents[BACKTEST])
     return Artifact(path, manifest, grid, history, backtest, document)
 
@@ -293,7 +317,13 @@ def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
         f"schema_version {version} is newer than this code understands ({SCHEMA_VERSION}); "
         "upgrade cryptopredict",
     )
-    _require(version == SCHEMA_VERSION, file, f"schema_version {version} is no longer supported")
+    _require(
+        version == SCHEMA_VERSION,
+        file,
+        f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} adds bands "
+        f"at {', '.join(map(str, LEVELS))}% and a hindcast over the whole history); retrain "
+        "with `python train.py`",
+    )
     missing = [key for key in REQUIRED_KEYS if key not in document]
     _require(not missing, file, f"lacks {', '.join(missing)}")
     try:
@@ -306,6 +336,11 @@ def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
         file,
         f"postprocess.interval_width is {width!r}, not a share between 0 and 1 - at "
         "`$.postprocess.interval_width`",
+    )
+    _require(
+        manifest.levels == LEVELS,
+        file,
+        f"levels are {list(manifest.levels)}, not the grid's {list(LEVELS)} - at `$.levels`",
     )
     return manifest
 
@@ -337,6 +372,42 @@ def _arrays(file: Path, data: bytes, kind: type[A]) -> A:
             _require(bool(np.all(values >= 0)), file, f"{name} holds negative values")
     _require(bool(np.all(np.diff(ds) > 0)), file, "ds is not strictly increasing")
     return kind(**arrays)
+
+
+def _check_grid(file: Path, grid: Grid, *, last_bar: int) -> None:
+    """Every band holds the point forecast and lies inside the wider ones; no row has seen a
+    bar later than its own time, and every row past the last stored bar was made there."""
+    low, high, inner = grid.yhat, grid.yhat, "yhat"
+    for level in LEVELS:
+        lower, upper = grid.lower(level), grid.upper(level)
+        _ordered(file, grid.ds, lower, low, f"yhat_lower_{level} is above {inner}")
+        _ordered(file, grid.ds, high, upper, f"yhat_upper_{level} is below {inner}")
+        low, high, inner = lower, upper, f"the {level}% band"
+    _ordered(
+        file,
+        grid.ds,
+        grid.origin,
+        np.minimum(grid.ds, last_bar),
+        "origin is after ds or after the last stored bar",
+    )
+    future = grid.ds > last_bar
+    _ordered(
+        file,
+        grid.ds[future],
+        np.full(int(future.sum()), last_bar),
+        grid.origin[future],
+        "origin is before the last stored bar in a forecast row",
+    )
+
+
+def _ordered(
+    file: Path, ds: np.ndarray, first: np.ndarray, second: np.ndarray, problem: str
+) -> None:
+    """ArtifactError with `problem`, where and how often, unless `first <= second` everywhere."""
+    bad = np.flatnonzero(first > second)
+    if len(bad):
+        when = datetime.fromtimestamp(int(ds[bad[0]]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise ArtifactError(f"{file}: {problem} at {when} ({len(bad)} rows in all)")
 
 
 def _check_digest(file: Path, data: bytes, expected: str | None) -> None:

@@ -29,6 +29,12 @@ class Settings:
     cache_dir: Path = _setting(
         "CRYPTOPREDICT_CACHE", Path(".cache/history"), "Directory of the local history store."
     )
+    fit_cache_dir: Path = _setting(
+        "FIT_CACHE",
+        Path(".cache/fits"),
+        "Directory where training caches the backtest's Prophet fits, so a second run (or one "
+        "that only adds bars) refits only what changed; delete it to refit everything.",
+    )
     assets: str = _setting(
         "ASSETS",
         "btc-usd,eth-usd",

@@ -55,13 +55,15 @@ class Postprocess:
 
     def centre(self, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
         """The point forecast, in price, from the model's raw predictions at `hours` ahead."""
-        raw = np.asarray(raw, dtype=np.float64)
-        move = (raw - self.model_at_origin) * damping_factor(self.damping_hours, hours)
-        start = self.model_at_origin
-        if self.anchored:
-            start = np.log(self.last_close) if self.target == "log" else self.last_close
-        path = start + move
-        return np.exp(path) if self.target == "log" else path
+        return centre_path(
+            self.target,
+            self.anchored,
+            self.damping_hours,
+            last_close=self.last_close,
+            at_origin=self.model_at_origin,
+            raw=raw,
+            hours=hours,
+        )
 
     def band(self, centre: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         table = (self.band_hours, self.band_lower, self.band_upper)
@@ -75,6 +77,28 @@ class Postprocess:
         centre = self.centre(raw, hours)
         lower, upper = self.band(centre, hours)
         return centre, lower, upper
+
+
+def centre_path(
+    target: str,
+    anchored: bool,
+    tau: float | None,
+    *,
+    last_close: float | np.ndarray,
+    at_origin: float | np.ndarray,
+    raw: np.ndarray,
+    hours: np.ndarray,
+) -> np.ndarray:
+    """The point forecast, in price: the model's move from its value at the origin
+    (`at_origin`, model space), damped by tau, from the last close (when `anchored`) or from
+    the model's own value. Arrays broadcast: one origin per row, one lead per column."""
+    raw = np.asarray(raw, dtype=np.float64)
+    move = (raw - at_origin) * damping_factor(tau, hours)
+    start = at_origin
+    if anchored:
+        start = np.log(last_close) if target == "log" else last_close
+    path = start + move
+    return np.exp(path) if target == "log" else path
 
 
 def damping_factor(tau: float | None, hours: np.ndarray) -> np.ndarray:

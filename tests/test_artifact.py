@@ -15,6 +15,7 @@ from cryptopredict.artifact import (
     BACKTEST,
     GRID,
     HISTORY,
+    LEVELS,
     MANIFEST,
     MODEL,
     SCHEMA_VERSION,
@@ -31,12 +32,23 @@ HOUR = 3600
 START = 1_700_000_000 - 1_700_000_000 % HOUR
 
 
+def grid(ds: np.ndarray, last_bar: int) -> Grid:
+    """A grid by the contract: a hindcast made an hour before each bar, then the forecast from
+    the last bar, with bands 20, 50 and 100 wide."""
+    yhat = 30_000 + np.arange(len(ds), dtype=np.float64)
+    origin = np.minimum(np.maximum(ds - HOUR, ds[0]), last_bar)
+    bands = {}
+    for level, half in zip(LEVELS, (20, 50, 100), strict=True):
+        bands[f"yhat_lower_{level}"], bands[f"yhat_upper_{level}"] = yhat - half, yhat + half
+    return Grid(ds=ds, origin=origin, yhat=yhat, **bands)
+
+
 def parts(version: str = "v1", points: int = 48) -> dict:
     ds = START + HOUR * np.arange(points, dtype=np.int64)
     yhat = 30_000 + np.arange(points, dtype=np.float64)
     return {
         "model": {"stand-in for": "a fitted Prophet model", "version": version},
-        "grid": Grid(ds=ds, yhat=yhat, yhat_lower=yhat - 50, yhat_upper=yhat + 50),
+        "grid": grid(ds, last_bar=int(ds[23])),
         "history": BarHistory(
             ds=ds[:24],
             **dict.fromkeys(("open", "high", "low", "close", "vwap"), yhat[:24] + 3),
@@ -73,6 +85,7 @@ def parts(version: str = "v1", points: int = 48) -> dict:
                 "grid_first": "2023-11-14T22:00:00Z",
                 "grid_last": "2023-11-16T21:00:00Z",
             },
+            "levels": list(LEVELS),
         },
     }
 
@@ -90,6 +103,9 @@ def test_round_trip(written):
     assert artifact.manifest.data.failed_sources == ("alpaca: no network",)
     assert artifact.manifest.created_at == datetime(2026, 11, 21, tzinfo=UTC)
     assert artifact.manifest.interval_width == 0.8
+    assert artifact.manifest.levels == LEVELS == (50, 80, 95)
+    np.testing.assert_array_equal(artifact.grid.lower(50), parts()["grid"].yhat_lower_50)
+    np.testing.assert_array_equal(artifact.grid.origin, parts()["grid"].origin)
     np.testing.assert_array_equal(artifact.grid.yhat, parts()["grid"].yhat)
     np.testing.assert_array_equal(artifact.history.close, parts()["history"].close)
     assert artifact.load_model() == parts()["model"]
@@ -120,8 +136,8 @@ def test_a_failed_write_leaves_the_previous_artifact_intact(written):
 
 def test_invalid_arrays_are_refused_before_anything_is_replaced(written):
     bad = parts("v2")
-    bad["grid"].yhat_lower[5] = np.nan
-    with pytest.raises(ArtifactError, match="yhat_lower holds non-finite values"):
+    bad["grid"].yhat_lower_80[5] = np.nan
+    with pytest.raises(ArtifactError, match="yhat_lower_80 holds non-finite values"):
         write_artifact(written.parent, **bad)
     assert load_artifact(written).manifest.model_version == "v1"
 
@@ -161,6 +177,18 @@ def test_a_manifest_from_a_newer_schema_is_refused(written):
     manifest["schema_version"] = SCHEMA_VERSION + 1
     (written / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="newer than this code understands"):
+        load_artifact(written)
+
+
+def test_a_schema_2_artifact_says_to_retrain(written):
+    manifest = json.loads((written / MANIFEST).read_text())
+    manifest["schema_version"] = 2
+    (written / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(
+        ArtifactError,
+        match=r"schema_version 2 is no longer supported \(schema 3 adds bands at 50, 80, 95% "
+        r"and a hindcast .*\); retrain with `python train.py`",
+    ):
         load_artifact(written)
 
 
@@ -213,6 +241,8 @@ def set_path(manifest: dict, path: str, value) -> None:
         ("git_sha", 7, r"Expected `str \| null`, got `int` - at `\$.git_sha`"),
         ("postprocess.interval_width", 80, r"`\$.postprocess.interval_width`"),
         ("metrics", [], r"Expected `object \| null`, got `array` - at `\$.metrics`"),
+        ("levels", [50, 80], r"levels are \[50, 80\], not the grid's \[50, 80, 95\]"),
+        ("levels", "80", r"Expected `array`, got `str` - at `\$.levels`"),
     ],
 )
 def test_a_manifest_field_of_the_wrong_type_is_named(written, path, value, message):
@@ -226,6 +256,8 @@ def test_a_manifest_field_of_the_wrong_type_is_named(written, path, value, messa
     [
         ("grid", {"yhat": -1.0}, r"grid\.npz: yhat holds non-positive values"),
         ("grid", {"ds": "float"}, r"grid\.npz: ds is float64, not int64"),
+        ("grid", {"origin": "float"}, r"grid\.npz: origin is float64, not int64"),
+        ("grid", {"yhat_upper_95": -1.0}, r"grid\.npz: yhat_upper_95 holds non-positive values"),
         ("history", {"volume": -1.0}, r"history\.npz: volume holds negative values"),
         ("history", {"close": np.inf}, r"history\.npz: close holds non-finite values"),
         ("history", {"ds": "backwards"}, r"history\.npz: ds is not strictly increasing"),
@@ -245,6 +277,44 @@ def test_arrays_that_break_the_contract_are_refused_at_write(tmp_path, name, cha
     with pytest.raises(ArtifactError, match=message):
         write_artifact(tmp_path, **bad)
     assert list(tmp_path.iterdir()) == []
+
+
+AT_ROW_3 = r"at 2023-11-15T01:00:00Z \(1 rows in all\)"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("yhat_lower_50", 30_003.5, "yhat_lower_50 is above yhat"),
+        ("yhat_upper_50", 30_002.5, "yhat_upper_50 is below yhat"),
+        ("yhat_lower_80", 29_990.0, "yhat_lower_80 is above the 50% band"),
+        ("yhat_upper_95", 30_040.0, "yhat_upper_95 is below the 80% band"),
+        ("origin", START + 4 * HOUR, "origin is after ds or after the last stored bar"),
+    ],
+)
+def test_bands_that_do_not_nest_or_origins_that_saw_the_future_are_refused(
+    tmp_path, name, value, message
+):
+    bad = parts()
+    arrays = {key: bad["grid"][key].copy() for key in bad["grid"].names()}
+    arrays[name][3] = value
+    bad["grid"] = Grid(**arrays)
+    with pytest.raises(ArtifactError, match=rf"grid\.npz: {message} {AT_ROW_3}"):
+        write_artifact(tmp_path, **bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_forecast_row_is_made_at_the_last_stored_bar(tmp_path):
+    bad = parts()
+    ds = bad["grid"].ds
+    arrays = {key: bad["grid"][key].copy() for key in bad["grid"].names()}
+    arrays["origin"][30] = ds[20]
+    bad["grid"] = Grid(**arrays)
+    with pytest.raises(
+        ArtifactError,
+        match=r"origin is before the last stored bar in a forecast row at 2023-11-16T04:00:00Z",
+    ):
+        write_artifact(tmp_path, **bad)
 
 
 def test_the_pickle_is_checked_again_when_loaded(written):

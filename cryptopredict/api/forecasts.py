@@ -24,7 +24,14 @@ from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.grid import DAY, Forecast
 from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import multiple_of, output_format, parse_epoch, query, single
+from cryptopredict.api.query import (
+    band_level,
+    multiple_of,
+    output_format,
+    parse_epoch,
+    query,
+    single,
+)
 from cryptopredict.api.responses import (
     ENCODER,
     csv_response,
@@ -68,9 +75,13 @@ RANGE_LIMITS = (
     "most {max_points} points per request (422 above)."
 )
 POINT_DESCRIPTION = """\
-Inside the history, the model's in-sample fit and the observed close (`actual`); past it, the
-served forecast. Values between grid points are interpolated linearly. Every date up to the
-horizon is answered from the precomputed grid, in well under a millisecond."""
+From the first stored bar to the last, a hindcast (`kind` `hindcast`): what the pipeline said
+before that instant, from data up to `data_until` (retrained every six hours, so up to six hours
+earlier), beside the observed close (`actual`); never a fit to the price it is compared with.
+Past the last bar, the forecast made there (`kind` `forecast`). `level` chooses the band: 50,
+80 (the default) or 95%. Values between grid points are interpolated linearly. Every date up to
+the horizon is answered from the precomputed grid, in well under a millisecond."""
+HOUR = 3600
 
 
 class PointAnswer:
@@ -85,21 +96,33 @@ class PointAnswer:
 
     def __call__(self, environ: WSGIEnvironment) -> str:
         forecast = self.forecast
-        epoch = parse_epoch("date", single(query(environ), "date", required=True) or "")
+        pairs = query(environ)
+        epoch = parse_epoch("date", single(pairs, "date", required=True) or "")
+        level = band_level(pairs)
         forecast.check("date", epoch)
-        point = forecast.at(epoch)
-        answer: dict[str, Any] = {
-            "date": iso_utc(epoch),
-            "prediction": round(point.prediction, 2),
-            "prediction_low": round(point.low, 2),
-            "prediction_high": round(point.high, 2),
-            "interval_width": forecast.interval_width,
-            "model_version": self.model_version,
-        }
-        if forecast.in_history(epoch):
+        answer = point_fields(forecast, epoch, level)
+        answer["model_version"] = self.model_version
+        if answer["kind"] == "hindcast":
             actual = forecast.actual_at(epoch)
             answer["actual"] = None if actual is None else round(actual, 2)
         return ENCODER.encode(answer)
+
+
+def point_fields(forecast: Forecast, epoch: float, level: int) -> dict[str, Any]:
+    """The forecast at a checked `epoch` with its `level`% band, and what it is: a hindcast
+    (inside the history) or the forecast, from data up to `data_until`, `lead_hours` before."""
+    point = forecast.at(epoch, level)
+    return {
+        "date": iso_utc(epoch),
+        "prediction": round(point.prediction, 2),
+        "prediction_low": round(point.low, 2),
+        "prediction_high": round(point.high, 2),
+        "interval_width": level / 100,
+        "level": level,
+        "kind": "hindcast" if forecast.in_history(epoch) else "forecast",
+        "data_until": iso_utc(point.origin),
+        "lead_hours": round((epoch - point.origin) / HOUR, 2),
+    }
 
 
 def range_answer(
@@ -110,6 +133,7 @@ def range_answer(
     forecast = served.forecast
     args = query(environ)
     form = output_format(args)
+    level = band_level(args)
     start_text = single(args, "start", required=False)
     end_text = single(args, "end", required=False)
     step_text = single(args, "step", required=False)
@@ -119,18 +143,21 @@ def range_answer(
     start, end = _range(forecast, start, end)
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
-    points = forecast.series(start, end, max_points, every)
+    points = forecast.series(start, end, max_points, level, every)
     prediction, low, high = np.round(points.values, 2).T.tolist()
     actual = _nullable(points.actual)
     if form == "csv":
-        header = ("date", "prediction", "prediction_low", "prediction_high", "actual")
-        rows = zip(iso_dates(points.ds), prediction, low, high, actual, strict=True)
+        header = ("date", "prediction", "prediction_low", "prediction_high", "actual", "kind")
+        kind = np.where(points.ds <= forecast.last_bar, "hindcast", "forecast").tolist()
+        rows = zip(iso_dates(points.ds), prediction, low, high, actual, kind, strict=True)
         return csv_response(header, rows, cache=cache, name=csv_name)
     return json_response(
         {
             "model_version": served.model_version,
             "interval": (every or forecast.interval).label,
-            "interval_width": forecast.interval_width,
+            "interval_width": level / 100,
+            "level": level,
+            "last_bar": iso_utc(forecast.last_bar),
             "start": iso_utc(start),
             "end": iso_utc(end),
             "count": len(points.ds),

@@ -1,8 +1,10 @@
 """One asset's forecast, read from its artifact's grid: at any instant, and over a range.
 
-The grid reaches from the first bar the model saw to the last bar + the horizon, at the data's
+The grid reaches from the first stored bar to the last bar + the horizon, at the data's
 interval: its points sit on the regular axis `first + index * step`, and values between two
-points are interpolated linearly. A range is read at the grid's own spacing or at a coarser
+points are interpolated linearly. Up to the last bar each point is a hindcast (what the pipeline
+said before that bar, from an earlier origin), after it the forecast made at the last bar; each
+holds a band at every level of `LEVELS`. A range is read at the grid's own spacing or at a coarser
 `every`, a whole multiple of it. Every answer is a few array reads: no model runs here.
 """
 
@@ -15,7 +17,7 @@ import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.responses import iso_utc, show_epoch
-from cryptopredict.artifact import Artifact, ArtifactError
+from cryptopredict.artifact import LEVELS, Artifact, ArtifactError
 from cryptopredict.candles import Interval, IntervalError
 
 DAY = 86_400
@@ -26,6 +28,7 @@ class Point:
     prediction: float
     low: float
     high: float
+    origin: int  # the time of the last bar the answer had seen
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,9 @@ class Forecast:
                 f"{artifact.path}: the grid's points are {self.step} s apart, not the "
                 f"manifest's {self.interval}"
             )
-        self.columns = (grid.yhat, grid.yhat_lower, grid.yhat_upper)
         self.size = len(grid.ds)
+        self.yhat, self.origin = grid.yhat, grid.origin
+        self.bands = {level: (grid.lower(level), grid.upper(level)) for level in LEVELS}
         self.interval_width = artifact.manifest.interval_width
         history_ds = artifact.history.ds
         self.close = artifact.history.close
@@ -70,7 +74,12 @@ class Forecast:
         self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
         # Memoryviews of the same memory: indexing one returns a float in a tenth of the time
         # numpy takes, which matters on the request path.
-        self._yhat, self._low, self._high = (np.ascontiguousarray(c).data for c in self.columns)
+        self._yhat = np.ascontiguousarray(self.yhat).data
+        self._origin = np.ascontiguousarray(self.origin).data
+        self._bands = {
+            level: (np.ascontiguousarray(low).data, np.ascontiguousarray(high).data)
+            for level, (low, high) in self.bands.items()
+        }
         self._bar_at = self.bar_at.data
         self._close = np.ascontiguousarray(self.close).data
 
@@ -91,18 +100,23 @@ class Forecast:
     def valid_range(self) -> str:
         return f"valid dates run from {iso_utc(self.first)} to {iso_utc(self.end)}"
 
-    def at(self, epoch: float) -> Point:
-        """The forecast at a checked `epoch`, interpolated between the two points around it."""
+    def at(self, epoch: float, level: int) -> Point:
+        """The forecast and the `level`% band at a checked `epoch`, interpolated between the two
+        points around it; its origin is the later of theirs (never after `epoch`)."""
         position = (epoch - self.first) / self.step
         index = int(position)
         fraction = position - index
-        if index + 1 >= self.size:  # the grid's last point (a checked epoch is no later)
-            return Point(self._yhat[index], self._low[index], self._high[index])
+        low, high = self._bands[level]
+        if fraction == 0 or index + 1 >= self.size:  # on a grid point (the last one included)
+            return Point(self._yhat[index], low[index], high[index], self._origin[index])
         y0, y1 = self._yhat[index : index + 2]
-        l0, l1 = self._low[index : index + 2]
-        h0, h1 = self._high[index : index + 2]
+        l0, l1 = low[index : index + 2]
+        h0, h1 = high[index : index + 2]
         return Point(
-            y0 + (y1 - y0) * fraction, l0 + (l1 - l0) * fraction, h0 + (h1 - h0) * fraction
+            y0 + (y1 - y0) * fraction,
+            l0 + (l1 - l0) * fraction,
+            h0 + (h1 - h0) * fraction,
+            max(self._origin[index : index + 2]),
         )
 
     def in_history(self, epoch: float) -> bool:
@@ -132,11 +146,12 @@ class Forecast:
         return max(0, self._last_index(end) - self._first_index(start) + 1)
 
     def series(
-        self, start: float, end: float, max_points: int, every: Interval | None = None
+        self, start: float, end: float, max_points: int, level: int, every: Interval | None = None
     ) -> Points:
-        """Every point in `[start, end]` (both checked), at most `max_points` of them; with
-        `every` (a whole multiple of the grid's interval), only the points that open an `every`
-        bar: every day's 00:00 UTC for `1d`, as candles of that width open."""
+        """Every point in `[start, end]` (both checked) with its `level`% band, at most
+        `max_points` of them; with `every` (a whole multiple of the grid's interval), only the
+        points that open an `every` bar: every day's 00:00 UTC for `1d`, as candles of that
+        width open."""
         if every is None:
             first, count, stride = self._first_index(start), self.count(start, end), 1
         else:
@@ -151,9 +166,10 @@ class Forecast:
                 "the range or ask for a coarser step"
             )
         index = first + stride * np.arange(count)
+        low, high = self.bands[level]
         return Points(
             self.ds_of(index),
-            np.column_stack([column[index] for column in self.columns]),
+            np.column_stack([column[index] for column in (self.yhat, low, high)]),
             self._actual(index),
         )
 

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from flask import Response
+from flask import Response, request
 
 from cryptopredict.api.candles import DEFAULT_COUNT, CandleSource, check_count
 from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document
+from cryptopredict.api.forecasts import point_fields
+from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import iso_utc, json_response, show_epoch
 from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
@@ -166,6 +168,7 @@ def blueprint(
     @bp.get("/price/<asset>")
     @document(
         path=asset_in_path([served.slug for served in catalog]),
+        parameters=in_query("LevelQuery"),
         responses=answers(
             "The last stored minute bar, and the forecast then.", "Price", errors=ERRORS
         ),
@@ -174,12 +177,14 @@ def blueprint(
         """The last live price, its age, and where it sits in the forecast band
 
         The newest minute bar the collector stored (its close is the price at its close time),
-        how many seconds ago that minute closed, and the served forecast at that instant: the
+        how many seconds ago that minute closed, and the served forecast at that instant, as
+        `/forecast/{asset}` gives it (`level` chooses the band, 80% by default): the
         prediction, the band, and whether the price is below, inside or above it. 404 when no
         minute bars of the asset are stored (no DATABASE_URL database, or the collector has not
         written any yet); the detail says which.
         """
         served = catalog[asset]
+        level = band_level(query(request.environ))
         bar = live.last_bar(served)
         opened = int(bar["ds"])
         closed = opened + MINUTE.seconds
@@ -191,14 +196,14 @@ def blueprint(
             "price": bar["close"],
             **{name: bar[name] for name in ("open", "high", "low", "close", "volume", "vwap")},
             "age_seconds": round(clock() - closed, 1),
-            "forecast": _forecast_at(served, closed, bar["close"]),
+            "forecast": _forecast_at(served, closed, bar["close"], level),
         }
         return json_response(answer, cache=NO_CACHE)
 
     return bp
 
 
-def _forecast_at(served: ServedAsset, epoch: int, price: float) -> dict[str, object]:
+def _forecast_at(served: ServedAsset, epoch: int, price: float, level: int) -> dict[str, object]:
     forecast = served.forecast
     if not forecast.first <= epoch <= forecast.end:
         return {
@@ -206,14 +211,11 @@ def _forecast_at(served: ServedAsset, epoch: int, price: float) -> dict[str, obj
             "available": False,
             "detail": f"the served forecast's {forecast.valid_range()}",
         }
-    point = forecast.at(epoch)
+    point = point_fields(forecast, epoch, level)
     return {
-        "date": iso_utc(epoch),
+        "date": point["date"],
         "available": True,
-        "prediction": round(point.prediction, 2),
-        "prediction_low": round(point.low, 2),
-        "prediction_high": round(point.high, 2),
-        "interval_width": forecast.interval_width,
-        "position": position(price, point.low, point.high),
+        **point,
+        "position": position(price, point["prediction_low"], point["prediction_high"]),
         "model_version": served.model_version,
     }

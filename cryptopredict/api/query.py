@@ -1,6 +1,6 @@
 """The query string: each parameter given at most once; dates as `YYYY-MM-DD` or an ISO-8601
-datetime, with or without an offset; `format` json or csv; intervals (a candle's width, a range's
-step) as whole multiples of the stored bars'."""
+datetime, with or without an offset; `format` json or csv; `level` one of the served bands;
+intervals (a candle's width, a range's step) as whole multiples of the stored bars'."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from cryptopredict.api.errors import BadRequestError, UnsupportedIntervalError
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
@@ -57,6 +58,22 @@ def output_format(pairs: Iterable[tuple[str, str]]) -> str:
     if form not in ("json", "csv"):
         raise BadRequestError(f"format={form[:16]!r} is not known; use json or csv")
     return form
+
+
+LEVEL_CHOICES = {str(level): level for level in LEVELS}
+
+
+def band_level(pairs: Iterable[tuple[str, str]]) -> int:
+    """`level`: the band's level in percent, one of `LEVELS` (default `DEFAULT_LEVEL`);
+    BadRequestError naming them for anything else."""
+    text = single(pairs, "level", required=False)
+    if text is None:
+        return DEFAULT_LEVEL
+    level = LEVEL_CHOICES.get(text)
+    if level is None:
+        served = ", ".join(LEVEL_CHOICES)
+        raise BadRequestError(f"level={text[:16]!r} is not served; use one of {served} (percent)")
+    return level
 
 
 def parse_epoch(name: str, text: str) -> float:

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from cryptopredict.api.candles import DEFAULT_COUNT
 from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 PRICE = "USD, rounded to the cent"
@@ -28,8 +29,25 @@ def _date(description: str, *, required: bool) -> fields.String:
     )
 
 
+def _level() -> fields.Integer:
+    return fields.Integer(
+        load_default=DEFAULT_LEVEL,
+        validate=validate.OneOf(LEVELS),
+        metadata={
+            "description": "The band's level, in percent: the share of outcomes it should hold. "
+            f"One of {', '.join(map(str, LEVELS))}; default {DEFAULT_LEVEL}.",
+            "example": DEFAULT_LEVEL,
+        },
+    )
+
+
+class LevelQuery(Schema):
+    level = _level()
+
+
 class PointQuery(Schema):
     date = _date("The instant to forecast:", required=True)
+    level = _level()
 
 
 class ForecastQuery(Schema):
@@ -56,8 +74,42 @@ class ForecastQuery(Schema):
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(["json", "csv"]),
-        metadata={"description": "`json` (columns) or `csv` (one row per point)."},
+        metadata={
+            "description": "`json` (columns) or `csv` (one row per point, with a `kind` column: "
+            "`hindcast` or `forecast`)."
+        },
     )
+    level = _level()
+
+
+def _about_the_point(name: str, *, required: bool) -> fields.Field:
+    """`level`, `kind`, `data_until` or `lead_hours`: which band a point answer gives, and what
+    kind of forecast it is."""
+    about: dict[str, fields.Field] = {
+        "level": fields.Integer(
+            required=required,
+            validate=validate.OneOf(LEVELS),
+            metadata={"description": "The band's level, in percent (`interval_width` x 100)."},
+        ),
+        "kind": fields.String(
+            required=required,
+            validate=validate.OneOf(["hindcast", "forecast"]),
+            metadata={
+                "description": "`hindcast` inside the history: what the pipeline said before "
+                "the instant, from rolling origins, never a fit to it; `forecast` after the "
+                "last bar."
+            },
+        ),
+        "data_until": fields.DateTime(
+            required=required,
+            metadata={"description": "The last bar the answer had seen (its origin), in UTC."},
+        ),
+        "lead_hours": fields.Float(
+            required=required,
+            metadata={"description": "Hours from `data_until` to the instant."},
+        ),
+    }
+    return about[name]
 
 
 class Prediction(Schema):
@@ -73,12 +125,16 @@ class Prediction(Schema):
         required=True,
         metadata={"description": "Share of outcomes the interval should hold, e.g. 0.8."},
     )
+    level = _about_the_point("level", required=True)
+    kind = _about_the_point("kind", required=True)
+    data_until = _about_the_point("data_until", required=True)
+    lead_hours = _about_the_point("lead_hours", required=True)
     model_version = fields.String(required=True)
     actual = fields.Float(
         allow_none=True,
         metadata={
-            "description": f"The observed close, {PRICE}: present only for instants inside the "
-            "history; null where the history has no bar."
+            "description": f"The observed close, {PRICE}: present only for hindcasts (instants "
+            "inside the history); null where the history has no bar."
         },
     )
 
@@ -99,13 +155,21 @@ class ForecastPoints(Schema):
         },
     )
     interval_width = fields.Float(required=True)
+    level = _about_the_point("level", required=True)
+    last_bar = fields.DateTime(
+        required=True,
+        metadata={
+            "description": "The last stored bar: points up to it are the hindcast (each made "
+            "before its date, from rolling origins), later ones the forecast made there."
+        },
+    )
     start = fields.DateTime(required=True)
     end = fields.DateTime(required=True)
     count = fields.Integer(required=True, metadata={"description": "Number of points."})
     date = fields.List(fields.DateTime(), required=True)
-    prediction = _column(f"Forecast at each date, {PRICE}.")
-    prediction_low = _column("Lower end of the interval at each date.")
-    prediction_high = _column("Upper end of the interval at each date.")
+    prediction = _column(f"Forecast (or hindcast) at each date, {PRICE}.")
+    prediction_low = _column("Lower end of the `level`% band at each date.")
+    prediction_high = _column("Upper end of the `level`% band at each date.")
     actual = _column("Observed close at each date; null where there is no bar.", nullable=True)
 
 
@@ -234,6 +298,12 @@ class ModelCard(Schema):
         metadata={"description": "Backtest metrics; null when trained with --no-backtest."},
     )
     horizon = fields.Dict(required=True)
+    band = fields.Dict(metadata={"description": "The served band and the hindcast's rule."})
+    levels = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": "The levels (percent) the grid holds a band at."},
+    )
     files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     backtest = fields.Dict(required=True, metadata={"description": "Backtest summary."})
 
@@ -257,9 +327,19 @@ class Backtest(Schema):
         allow_none=True,
         metadata={"description": "The damping chosen on the validation origins, and why."},
     )
-    volatility = fields.Dict(
+    band = fields.Dict(
         allow_none=True,
-        metadata={"description": "The volatility window chosen on the validation origins."},
+        metadata={
+            "description": "The band chosen on the validation origins, with every candidate's "
+            "interval score."
+        },
+    )
+    hindcast = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "How often each level's band held the close over the last 365 days "
+            "of the served hindcast."
+        },
     )
     paths = fields.List(fields.Nested(BacktestPath), required=True)
 
@@ -293,6 +373,10 @@ class PriceForecast(Schema):
     prediction_low = fields.Float(metadata={"description": "Lower end of the band."})
     prediction_high = fields.Float(metadata={"description": "Upper end of the band."})
     interval_width = fields.Float(metadata={"description": "Share the band should hold."})
+    level = _about_the_point("level", required=False)
+    kind = _about_the_point("kind", required=False)
+    data_until = _about_the_point("data_until", required=False)
+    lead_hours = _about_the_point("lead_hours", required=False)
     position = fields.String(
         validate=validate.OneOf(["below", "inside", "above"]),
         metadata={"description": "Where the price sits against the band."},

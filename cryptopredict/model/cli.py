@@ -25,6 +25,7 @@ from cryptopredict.data import SOURCE_NAMES, DataError, load_history
 from cryptopredict.model.backtest import Plan
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError, GateRules
+from cryptopredict.model.progress import progress
 from cryptopredict.model.report import backtest_table
 from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
 
@@ -81,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownAssetError as error:
         log.error("%s", error)
         return 2
-    failed = [asset.slug for asset in assets if not train_one(asset, args, settings)]
+    failed = []
+    with progress(len(assets), "training", "asset") as bar:
+        for asset in assets:
+            bar.set_postfix_str(asset.slug)
+            if not train_one(asset, args, settings):
+                failed.append(asset.slug)
+            bar.update(1)
     if failed:
         log.error("training failed for %s", ", ".join(failed))
     return 1 if failed else 0
@@ -108,6 +115,7 @@ def train_one(asset: Asset, args: argparse.Namespace, settings: Settings) -> boo
             model_version=settings.model_version,
             git_sha=settings.git_sha or _git_sha(),
             jobs=args.jobs,
+            fit_cache=settings.fit_cache_dir,
             price=args.target,
         )
         trained = train(history, request, args.out)
@@ -132,11 +140,15 @@ def report(trained: Trained, seconds: float) -> str:
         f"{data['first']} to {data['last']} (source: {data['source']})",
         f"trained:  on {window['rows']} bars from {window['first']} to {window['last']}",
         f"model:    {_describe(manifest['params'])}",
+        f"band:     {manifest['band']['name']}",
     ]
     if trained.backtest is not None:
         lines.append(backtest_table(trained.backtest.summary()))
     else:
-        lines.append("backtest: skipped (--no-backtest); bands from past price moves, no gate")
+        lines.append(
+            "backtest: skipped (--no-backtest); the default band, calibrated on the naive "
+            "forecast's errors; no gate"
+        )
     lines.append(f"artifact: {trained.path} ({manifest['model_version']}) in {seconds:.0f} s")
     return "\n".join(lines)
 
@@ -151,9 +163,7 @@ def _describe(params: dict) -> str:
         parts.append(f"anchored to the last {price}")
     if params["damping_hours"] is not None:
         parts.append(f"damped (tau {params['damping_hours']:g} h)")
-    if params["calibrated"]:
-        parts.append(f"calibrated bands scaled by {params['volatility_days']}-day volatility")
-    else:
+    if not params["calibrated"]:
         parts.append("Prophet's own bands")
     return ", ".join(parts)
 

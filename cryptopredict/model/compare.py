@@ -1,9 +1,17 @@
-"""`python -m cryptopredict.model.compare`: the configuration comparison behind the default.
+"""`python -m cryptopredict.model.compare`: the comparisons behind the default, for the README.
 
-Backtests the reference idea, each change on its own, and the served configuration on the same
-rolling origins of the embedded hourly data (spread over the evaluation span), and writes the
-table to `docs/model-report/comparison.json`. Full-history fits take about a minute each, so this
-runs for tens of minutes; it is not part of `train.py`.
+Two parts, on the embedded hourly BTC data:
+
+- `configurations`: the reference idea, each change on its own, and the served configuration,
+  with Prophet's own intervals, on rolling origins spread over the evaluation span
+  (`docs/model-report/comparison.json`). Full-history fits take about a minute each, so this
+  part runs for tens of minutes.
+- `peers`: the served forecast against what a user would pick instead, Nixtla statsforecast's
+  Naive and AutoETS with their conformal intervals (fitted, like Prophet, on the log close of
+  the last 365 days), and the naive baseline, on the same origins with the same scores
+  (`docs/model-report/peers.json`). It reuses training's cached fits.
+
+Neither part runs in `train.py`; statsforecast is a development dependency only.
 """
 
 from __future__ import annotations
@@ -11,43 +19,71 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import AutoETS, Naive
+from statsforecast.utils import ConformalIntervals
 
 from cryptopredict import logs
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import load_history
 from cryptopredict.model.backtest import (
     HORIZONS,
+    SERVED,
+    Backtest,
     Plan,
-    attach_actuals,
-    default_baselines,
-    fit_and_predict,
-    horizon_metrics,
-    predict_in_process,
+    naive_band,
+    run_backtest,
 )
-from cryptopredict.model.config import DEFAULT, candidates
+from cryptopredict.model.bands import BandSpec
+from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
+from cryptopredict.model.fitcache import FitCache
+from cryptopredict.model.forecasters import (
+    DriftForecaster,
+    NaiveForecaster,
+    ProphetForecaster,
+    window,
+)
+from cryptopredict.model.progress import progress
+from cryptopredict.model.scores import (
+    inside,
+    interval_score,
+    overlap_lags,
+    paired,
+    quantile_score,
+    tails,
+)
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
+PEERS = ("statsforecast Naive", "statsforecast AutoETS")
+HOUR = 3600
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m cryptopredict.model.compare")
-    parser.add_argument("--origins", type=int, default=24, help="rolling origins to compare on")
+    parser.add_argument("--part", choices=("configurations", "peers", "all"), default="all")
+    parser.add_argument("--origins", type=int, default=24, help="origins for the configurations")
+    parser.add_argument(
+        "--peer-origins", type=int, default=12, help="origins for the peers (all refits: 0)"
+    )
     parser.add_argument(
         "--artifact",
         type=Path,
         default=Path("artifacts/btc-usd"),
-        help="the trained artifact whose chosen damping the last row uses",
+        help="the trained artifact whose damping and band the comparison uses",
     )
-    parser.add_argument("--out", type=Path, default=REPORT_DIR / "comparison.json")
+    parser.add_argument("--out", type=Path, default=REPORT_DIR)
     parser.add_argument("--jobs", type=int)
     return parser.parse_args(argv)
 
@@ -56,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    started = time.monotonic()
     manifest = json.loads((args.artifact / "manifest.json").read_text())
-    tau = manifest["params"]["damping_hours"]
     since = pd.Timestamp("2021-01-01", tz="UTC")
     history = load_history(ASSETS["btc-usd"], "1h", since, settings, source="snapshot")
     frame = pd.DataFrame(
@@ -67,49 +101,245 @@ def main(argv: list[str] | None = None) -> int:
             "y": history.bars.frame["close"],
         }
     )
-    plan = Plan()
-    origins = spread(plan, frame, args.origins)
-    leads = pd.timedelta_range(pd.Timedelta(0), plan.horizon, freq=history.bars.interval.delta)
-    configs = {config.name: config for config in candidates(tau)}
-    log.info("comparing %d configurations on %d origins", len(configs), len(origins))
-    frames = fit_and_predict(configs, frame, origins, leads, args.jobs)
-    frames += [
-        predict_in_process(make, frame, origins, leads) for make in default_baselines(DEFAULT)
-    ]
-    forecasts = attach_actuals(pd.concat(frames, ignore_index=True), frame)
-    metrics = horizon_metrics(forecasts, origins)
-    report = {
-        "data": f"{history.bars.source}: {history.report.summary()}",
-        "origins": [at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in origins],
-        "interval_width": DEFAULT.interval_width,
-        "rows": table_rows(metrics, [*configs, "naive", "drift"]),
-        "seconds": round(time.monotonic() - started),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    log.info("wrote %s in %d s", args.out, report["seconds"])
+    data = f"{history.bars.source}: {history.report.summary()}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.part in ("configurations", "all"):
+        report = configurations(frame, manifest["params"]["damping_hours"], args, data)
+        _write(args.out / "comparison.json", report)
+    if args.part in ("peers", "all"):
+        report = peers(frame, manifest, args, settings, data)
+        _write(args.out / "peers.json", report)
     return 0
 
 
+def _write(path: Path, report: dict) -> None:
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    log.info("wrote %s in %d s", path, report["seconds"])
+
+
+def configurations(frame: pd.DataFrame, tau: float | None, args, data: str) -> dict:
+    started = time.monotonic()
+    plan = Plan()
+    origins = spread(plan, frame, args.origins)
+    leads = pd.timedelta_range(pd.Timedelta(0), plan.horizon, freq="1h")
+    configs = {config.name: config for config in candidates(tau)}
+    log.info("comparing %d configurations on %d origins", len(configs), len(origins))
+    frames = fit_and_predict(configs, frame, origins, leads, args.jobs)
+    for make in (
+        lambda: NaiveForecaster(DEFAULT.window_days, DEFAULT.interval_width),
+        lambda: DriftForecaster(DEFAULT.window_days),
+    ):
+        frames.append(predict_in_process(make, frame, origins, leads))
+    forecasts = pd.concat(frames, ignore_index=True)
+    forecasts["y"] = frame.set_index("ds")["y"].reindex(forecasts["ds"]).to_numpy()
+    return {
+        "data": data,
+        "origins": [at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in origins],
+        "interval_width": DEFAULT.interval_width,
+        "rows": table_rows(forecasts, [*configs, "naive", "drift"]),
+        "seconds": round(time.monotonic() - started),
+    }
+
+
 def spread(plan: Plan, frame: pd.DataFrame, count: int) -> list[pd.Timestamp]:
-    """`count` origins evenly spread over the evaluation span."""
+    """`count` refit origins evenly spread over the evaluation span (all of them when 0)."""
     origins = plan.origins(frame["ds"])
     evaluated = [at for at in origins if at >= origins[-1] - plan.evaluation_span]
+    if count <= 0 or count >= len(evaluated):
+        return evaluated
     picks = np.unique(np.linspace(0, len(evaluated) - 1, count).round().astype(int))
     return [evaluated[i] for i in picks]
 
 
-def table_rows(metrics: pd.DataFrame, order: list[str]) -> list[dict]:
+def fit_and_predict(
+    configs: dict[str, ModelConfig],
+    history: pd.DataFrame,
+    origins: list[pd.Timestamp],
+    leads: pd.TimedeltaIndex,
+    jobs: int | None,
+) -> list[pd.DataFrame]:
+    """One Prophet fit per configuration and origin, with its own intervals, in processes."""
+    tasks = [
+        (name, config, history[history["ds"] <= origin], origin + leads)
+        for name, config in configs.items()
+        for origin in origins
+    ]
+    workers = min(jobs or os.cpu_count() or 1, len(tasks))
+    with progress(len(tasks), "compare: Prophet fits", "fit") as bar:
+        if workers <= 1:
+            results = []
+            for task in tasks:
+                results.append(_prophet_task(task))
+                bar.update(1)
+            return results
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = []
+            for result in pool.map(_prophet_task, tasks, chunksize=1):
+                results.append(result)
+                bar.update(1)
+            return results
+
+
+def _prophet_task(task: tuple) -> pd.DataFrame:
+    name, config, train, ds = task
+    for chatty in ("cmdstanpy", "prophet"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    forecaster = ProphetForecaster(config, name).fit(train)
+    return forecaster.predict(pd.Series(ds)).assign(model=name, cutoff=train["ds"].iloc[-1])
+
+
+def predict_in_process(make, history: pd.DataFrame, origins, leads) -> pd.DataFrame:
+    frames = []
+    for origin in origins:
+        forecaster = make().fit(history[history["ds"] <= origin])
+        prediction = forecaster.predict(pd.Series(origin + leads))
+        frames.append(prediction.assign(model=forecaster.name, cutoff=origin))
+    return pd.concat(frames, ignore_index=True)
+
+
+def table_rows(forecasts: pd.DataFrame, order: list[str]) -> list[dict]:
+    """MAPE and coverage of each model's own 80% interval at each horizon."""
+    lead = forecasts["ds"] - forecasts["cutoff"]
     rows = []
     for model in order:
-        mine = metrics[metrics["model"] == model].set_index("horizon")
-        row: dict[str, Any] = {"configuration": model}
-        for label in HORIZONS:
-            for key in ("mape", "coverage"):
-                value = mine[key].get(label) if key in mine else None
-                row[f"{key}_{label}"] = None if value is None or pd.isna(value) else float(value)
+        row: dict = {"configuration": model}
+        mine = forecasts[forecasts["model"] == model]
+        for label, horizon in HORIZONS.items():
+            at = mine[(lead[mine.index] == horizon) & mine["y"].notna()]
+            row[f"mape_{label}"] = float((at["yhat"] / at["y"] - 1).abs().mean())
+            covered = None
+            if "yhat_lower" in at and at["yhat_lower"].notna().all():
+                covered = float(at["y"].between(at["yhat_lower"], at["yhat_upper"]).mean())
+            row[f"coverage_{label}"] = covered
         rows.append(row)
     return rows
+
+
+def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: str) -> dict:
+    """The served forecast, the naive baseline and statsforecast's models on the same origins,
+    scored alike, with the served band's interval score against each (paired, Newey-West)."""
+    started = time.monotonic()
+    plan = Plan()
+    spec = BandSpec.from_dict(manifest["band"])
+    backtest = run_backtest(
+        frame,
+        pd.Timedelta(hours=1),
+        DEFAULT,
+        plan,
+        jobs=args.jobs,
+        cache=FitCache(settings.fit_cache_dir),
+        band_candidates=[spec],
+    )
+    origins = spread(plan, frame, args.peer_origins)
+    times = np.array([int(at.timestamp()) for at in origins], dtype=np.int64)
+    hours = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
+    forecasts = {**ours(backtest, times, hours), **statsforecast_rows(frame, origins, hours)}
+    market = backtest.market
+    later = times[:, None] + hours[None, :] * HOUR
+    at = np.minimum(np.searchsorted(market.t, later), len(market.t) - 1)
+    actual = np.where(market.t[at] == later, np.exp(market.log_price[at]), np.nan)
+    step_hours = plan.step / pd.Timedelta(hours=1)
+    rows = []
+    for j, label in enumerate(HORIZONS):
+        lags = overlap_lags(float(hours[j]), step_hours)
+        known = np.isfinite(actual[:, j])
+        served = _interval(forecasts[SERVED], actual, j)
+        for model, result in forecasts.items():
+            row = {"horizon": label, "model": model, **_scores(result, actual[:, j], j, known)}
+            if model != SERVED:
+                versus = paired(served, _interval(result, actual, j), lags)
+                row["served_minus_this"], row["served_minus_this_se"] = versus.diff, versus.se
+            rows.append(row)
+    return {
+        "data": data,
+        "origins": [at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in origins],
+        "band": spec.name,
+        "rows": rows,
+        "seconds": round(time.monotonic() - started),
+    }
+
+
+def _scores(result: dict, actual: np.ndarray, j: int, known: np.ndarray) -> dict:
+    centre = result["yhat"][known, j]
+    bounds = {level: (result[level][0][known, j], result[level][1][known, j]) for level in LEVELS}
+    y = actual[known]
+    return {
+        "mape": float(np.mean(np.abs(centre / y - 1))),
+        "coverage_by_level": {
+            str(level): float(inside(y, *bounds[level]).mean()) for level in LEVELS
+        },
+        "interval_score": float(np.mean(interval_score(y, *bounds[DEFAULT_LEVEL], DEFAULT_LEVEL))),
+        "quantile_score": float(np.mean(quantile_score(y, centre, bounds))),
+    }
+
+
+def _interval(result: dict, actual: np.ndarray, j: int) -> np.ndarray:
+    lower, upper = result[DEFAULT_LEVEL]
+    return interval_score(actual[:, j], lower[:, j], upper[:, j], DEFAULT_LEVEL)
+
+
+def ours(backtest: Backtest, times: np.ndarray, hours: np.ndarray) -> dict[str, dict]:
+    """The served forecast and the naive baseline at `times`, as the backtest scores them."""
+    market = backtest.market
+    pos = market.position(times)
+    config = backtest.config
+    served = backtest.refits.centre(
+        config, config.damping_hours, backtest.anchor[pos], times, hours
+    )
+    naive = np.repeat(backtest.anchor[pos][:, None], len(hours), axis=1)
+    bands = {
+        SERVED: backtest.served_band.offsets(pos, hours),
+        "naive": naive_band(market, pos, list(hours)).offsets(pos, hours, calibrated_at=times),
+    }
+    out = {}
+    for model, centre in ((SERVED, served), ("naive", naive)):
+        result: dict = {"yhat": centre}
+        for level in LEVELS:
+            low, high = tails(level)
+            result[level] = (
+                centre * np.exp(bands[model][low]),
+                centre * np.exp(bands[model][high]),
+            )
+        out[model] = result
+    return out
+
+
+def statsforecast_rows(
+    frame: pd.DataFrame, origins: list[pd.Timestamp], hours: np.ndarray
+) -> dict[str, dict]:
+    """Naive and AutoETS (daily seasonality) on the log close of the last 365 days at each
+    origin, with statsforecast's conformal intervals, exponentiated back to prices."""
+    steps = int(hours.max())
+    intervals = ConformalIntervals(h=steps, n_windows=2)
+    names = {"Naive": PEERS[0], "AutoETS": PEERS[1]}
+    results = {
+        name: {"yhat": [], **{level: ([], []) for level in LEVELS}} for name in names.values()
+    }
+    with progress(len(origins), "compare: statsforecast", "origin") as bar:
+        for origin in origins:
+            train = window(frame[frame["ds"] <= origin], DEFAULT.window_days)
+            data = pd.DataFrame({"unique_id": "btc", "ds": train["ds"], "y": np.log(train["y"])})
+            models = [
+                Naive(prediction_intervals=intervals),
+                AutoETS(season_length=24, prediction_intervals=intervals),
+            ]
+            forecast = StatsForecast(models=models, freq="h", n_jobs=1).forecast(
+                df=data, h=steps, level=list(LEVELS)
+            )
+            rows = forecast.iloc[hours - 1]
+            for column, name in names.items():
+                results[name]["yhat"].append(np.exp(rows[column].to_numpy()))
+                for level in LEVELS:
+                    results[name][level][0].append(np.exp(rows[f"{column}-lo-{level}"].to_numpy()))
+                    results[name][level][1].append(np.exp(rows[f"{column}-hi-{level}"].to_numpy()))
+            bar.update(1)
+    out: dict[str, dict[str | int, Any]] = {}
+    for name, result in results.items():
+        out[name] = {"yhat": np.array(result["yhat"])}
+        for level in LEVELS:
+            lower, upper = result[level]
+            out[name][level] = (np.array(lower), np.array(upper))
+    return out
 
 
 if __name__ == "__main__":

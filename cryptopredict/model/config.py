@@ -22,11 +22,8 @@ class ModelConfig:
     # Candidate taus the backtest chooses from on its older origins (None: no damping, 0: none
     # of the model's move is kept). Without a backtest, `damping_hours` applies.
     damping_grid: tuple[float | None, ...] = ()
-    calibrated: bool = True  # conformal bands from backtest errors instead of Prophet's own
-    # Calibrated bands scale with the realized volatility over this many days; the backtest
-    # chooses among the grid on its older origins.
-    volatility_days: int = 30
-    volatility_days_grid: tuple[int, ...] = ()
+    # Bands calibrated on backtest errors (cryptopredict.model.bands) instead of Prophet's own.
+    calibrated: bool = True
 
     def prophet_kwargs(self) -> dict:
         return {
@@ -55,7 +52,6 @@ REFERENCE = ModelConfig(
 DEFAULT = ModelConfig(
     name="default",
     damping_grid=(None, 720.0, 240.0, 72.0, 24.0, 6.0, 0.0),
-    volatility_days_grid=(7, 14, 30, 60, 90),
 )
 
 

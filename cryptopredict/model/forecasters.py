@@ -14,15 +14,14 @@ import numpy as np
 import pandas as pd
 from prophet import Prophet
 
+from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.postprocess import Postprocess, QuantileTable, band
 
 log = logging.getLogger(__name__)
 
 UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
-VOLATILITY_DAYS = 30  # the window of the realized volatility that scales calibrated bands
-# Horizons (hours) at which empirical quantiles are taken; in between they are interpolated.
-BAND_HOURS = (1.0, 2.0, 4.0, 8.0, 12.0, 24.0, 48.0, 72.0, 120.0, 168.0, 240.0, 336.0, 504.0, 720.0)
+VOLATILITY_DAYS = 30  # the default window of `realized_volatility`
 
 
 class Forecaster(Protocol):
@@ -49,11 +48,7 @@ class ProphetForecaster:
 
     def fit(self, history: pd.DataFrame) -> ProphetForecaster:
         train = window(history, self.config.window_days)
-        # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
-        # way does not unpickle where pyarrow is absent, as in the serving image.
-        with pd.option_context("mode.string_storage", "python"):
-            self.model = Prophet(**self.config.prophet_kwargs(), uncertainty_samples=self.samples)
-            self.model.fit(pd.DataFrame({"ds": train["ds"], "y": self._to_model(train["y"])}))
+        self.model = fit_prophet(self.config, train, self.samples)
         self._fitted_rules = self._rules(train)
         return self
 
@@ -103,11 +98,26 @@ class ProphetForecaster:
             band_upper=(),
         )
 
-    def _to_model(self, price: pd.Series) -> pd.Series:
-        return np.log(price) if self.config.target == "log" else price
-
     def _from_model(self, values: np.ndarray) -> np.ndarray:
         return np.exp(values) if self.config.target == "log" else values
+
+
+def fit_prophet(config: ModelConfig, train: pd.DataFrame, samples: int = 0) -> Prophet:
+    """Prophet fitted on `train` (`ds`, `y` in price) in the configuration's target space."""
+    y = np.log(train["y"]) if config.target == "log" else train["y"]
+    # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
+    # way does not unpickle where pyarrow is absent, as in the serving image.
+    with pd.option_context("mode.string_storage", "python"):
+        model = Prophet(**config.prophet_kwargs(), uncertainty_samples=samples)
+        model.fit(pd.DataFrame({"ds": train["ds"].to_numpy(), "y": np.asarray(y)}))
+    return model
+
+
+def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """Prophet's point prediction in model space at `times` (epoch seconds), fitted on `train`."""
+    model = fit_prophet(config, train)
+    ds = pd.to_datetime(np.asarray(times, dtype=np.int64), unit="s")
+    return model.predict(pd.DataFrame({"ds": ds}))["yhat"].to_numpy()
 
 
 class NaiveForecaster:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import GRID_ARRAYS, Grid
+from cryptopredict.artifact import Grid
 from cryptopredict.config import Settings
 from cryptopredict.model.backtest import SERVED, Backtest
 
@@ -38,7 +38,7 @@ def check_gate(grid: Grid, backtest: Backtest | None, rules: GateRules) -> None:
 
 def _grid_failures(grid: Grid) -> list[str]:
     failures = []
-    for name in GRID_ARRAYS[1:]:
+    for name in (name for name in grid.names() if name.startswith("yhat")):
         values = grid[name]
         bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():

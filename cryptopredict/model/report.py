@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from cryptopredict.artifact import LEVELS
 from cryptopredict.config import settings_table
 from cryptopredict.model.backtest import HORIZONS, SERVED
 
@@ -23,21 +24,81 @@ README = Path("README.md")
 
 
 def backtest_table(summary: dict) -> str:
-    """MAPE and band coverage per model and horizon, served model first."""
-    models = sorted({name for label in HORIZONS for name in summary[label]}, key=_model_order)
-    width = f"{summary['interval_width']:.0%}"
+    """Per horizon: the served band against the naive band, with paired standard errors."""
+    header = [
+        "horizon",
+        "MAPE served / naive",
+        "coverage 50 / 80 / 95%, served",
+        "same, naive band",
+        "interval score 80%, served / naive",
+        "difference (SE)",
+        "quantile score difference (SE)",
+        "verdict",
+    ]
     body = []
-    for name in models:
-        values = [summary[label].get(name, {}) for label in HORIZONS]
-        cells = [_pct(value.get(key)) for key in ("mape", "coverage") for value in values]
-        body.append([name, *cells])
-    header = ["model", *_per_horizon("MAPE"), *_per_horizon(f"{width} coverage")]
-    return _table(header, body, f"{summary['origins']} rolling origins.")
+    for label in HORIZONS:
+        if label not in summary:
+            continue
+        served, naive = summary[label].get(SERVED, {}), summary[label].get("naive", {})
+        versus = summary[label].get("prophet_vs_naive", {})
+        body.append(
+            [
+                label,
+                f"{_pct(served.get('mape'))} / {_pct(naive.get('mape'))}",
+                _levels(served),
+                _levels(naive),
+                f"{_num(served.get('interval_score'))} / {_num(naive.get('interval_score'))}",
+                _diff(versus, "interval_score"),
+                _diff(versus, "quantile_score"),
+                verdict(versus),
+            ]
+        )
+    note = (
+        f"{summary['origins']} evaluation origins {summary.get('origin_step_hours', 0):g} hours "
+        f"apart ({summary.get('refits', 0)} Prophet refits among them); scores on log prices, "
+        "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
+        "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
+        "standard errors, else a tie."
+    )
+    return _table(header, body, note)
+
+
+def verdict(versus: dict) -> str:
+    diff, se = versus.get("interval_score_diff"), versus.get("interval_score_se")
+    if diff is None or se is None:
+        return ""
+    if abs(diff) <= 2 * se:
+        return "tie"
+    return "**lower**" if diff < 0 else "higher"
+
+
+def _levels(metrics: dict) -> str:
+    """Coverage at each level, and its standard error where the summary has it."""
+    by_level = metrics.get("coverage_by_level") or {}
+    if not by_level:
+        return ""
+    shown = " / ".join(_pct(by_level.get(str(level))) for level in LEVELS)
+    se = metrics.get("coverage_se_by_level")
+    if se:
+        shown += " (SE " + " / ".join(f"{se[str(level)]:.1%}" for level in LEVELS) + ")"
+    return shown
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _diff(versus: dict, key: str) -> str:
+    diff, se = versus.get(f"{key}_diff"), versus.get(f"{key}_se")
+    if diff is None or se is None:
+        return ""
+    return f"{diff:+.5f} ({se:.5f})"
 
 
 def comparison_table(comparison: dict) -> str:
+    labels = [label for label in HORIZONS if f"mape_{label}" in comparison["rows"][0]]
     body = [
-        [entry["configuration"], *_pcts(entry, "mape"), *_pcts(entry, "coverage")]
+        [entry["configuration"], *_pcts(entry, "mape", labels), *_pcts(entry, "coverage", labels)]
         for entry in comparison["rows"]
     ]
     origins = comparison["origins"]
@@ -45,43 +106,119 @@ def comparison_table(comparison: dict) -> str:
         f"{len(origins)} rolling origins from {origins[0][:10]} to {origins[-1][:10]}; coverage "
         f"of Prophet's own {comparison['interval_width']:.0%} interval (blank: the model has none)."
     )
-    header = ["configuration", *_per_horizon("MAPE"), *_per_horizon("coverage")]
+    header = ["configuration", *_per_horizon("MAPE", labels), *_per_horizon("coverage", labels)]
+    return _table(header, body, note)
+
+
+def peers_table(peers: dict) -> str:
+    """The served forecast, the naive baseline and statsforecast's models on the same origins."""
+    header = [
+        "horizon",
+        "model",
+        "MAPE",
+        "coverage 50 / 80 / 95%",
+        "interval score 80%",
+        "served minus this (SE)",
+        "quantile score",
+    ]
+    body = []
+    for row in peers["rows"]:
+        versus = ""
+        if row.get("served_minus_this") is not None:
+            diff, se = row["served_minus_this"], row["served_minus_this_se"]
+            tie = (
+                "tie" if abs(diff) <= 2 * se else ("served lower" if diff < 0 else "served higher")
+            )
+            versus = f"{diff:+.4f} ({se:.4f}), {tie}"
+        body.append(
+            [
+                row["horizon"],
+                row["model"],
+                _pct(row["mape"]),
+                _levels(row),
+                _num(row["interval_score"]),
+                versus,
+                f"{row['quantile_score']:.5f}",
+            ]
+        )
+    origins = peers["origins"]
+    note = (
+        f"{len(origins)} refit origins spread from {origins[0][:10]} to {origins[-1][:10]} "
+        "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
+        "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
+    )
     return _table(header, body, note)
 
 
 def damping_table(damping: dict) -> str:
+    labels = [label for label in HORIZONS if f"mape_{label}" in damping["candidates"][0]]
     body = []
     for entry in damping["candidates"]:
         tau = "none (undamped)" if entry["tau"] is None else f"{entry['tau']:g}"
         tau = f"**{tau}** (chosen)" if entry["tau"] == damping["chosen"] else tau
-        body.append([tau, *_pcts(entry, "mape"), f"{entry['ratio']:.3f}x"])
-    header = ["tau (hours)", *_per_horizon("MAPE"), "vs naive"]
+        body.append([tau, *_pcts(entry, "mape", labels), f"{entry['ratio']:.3f}x"])
+    header = ["tau (hours)", *_per_horizon("MAPE", labels), "vs naive"]
     return _table(header, body, f"Chosen on {damping['validation_origins']} validation origins.")
 
 
-def volatility_table(volatility: dict) -> str:
+def band_table(band: dict, shown: int = 10) -> str:
+    """The band candidates, best first (the `shown` best and the chosen one)."""
+    ranked = sorted(band["candidates"], key=lambda entry: entry["score"])
+    chosen = band["chosen"]
+    labels = [label for label in HORIZONS if f"score_{label}" in ranked[0]]
     body = []
-    for entry in volatility["candidates"]:
-        days = f"{entry['days']} days"
-        days = f"**{days}** (chosen)" if entry["days"] == volatility["chosen"] else days
-        scores = [f"{entry[f'score_{label}']:.4f}" for label in HORIZONS]
-        body.append([days, *_pcts(entry, "coverage"), *scores])
-    header = ["volatility window", *_per_horizon("coverage"), *_per_horizon("interval score")]
+    for entry in ranked[:shown]:
+        spec = {key: entry.get(key) for key in chosen}
+        name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
+        scores = [_num(entry[f"score_{label}"]) for label in labels]
+        body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
+    header = [
+        "band",
+        "vs naive",
+        *[f"interval score {label}" for label in labels],
+        *[f"80% coverage {label}" for label in labels],
+    ]
     note = (
-        f"Chosen on {volatility['validation_origins']} validation origins by the mean interval "
-        "score (lower is better)."
+        f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
+        f"{band['validation_origins']} validation origins, by the mean over the horizons of the "
+        "80% interval score relative to the naive band's (lower is better). The chosen band is "
+        "the best drift-free candidate, with its calibration pool chosen per horizon by the "
+        "quantile score (below), then with or without drift, whichever scores better."
     )
-    return _table(header, body, note)
+    table = _table(header, body, note)
+    return f"{table}\n\n{pools_table(band['pools'])}" if "pools" in band else table
+
+
+def pools_table(pools: dict) -> str:
+    """How far back the chosen band's calibration reaches at each horizon, and why."""
+    labels = [label for label in HORIZONS if label in pools["chosen"]]
+    body = []
+    for entry in pools["candidates"]:
+        days = entry["days"]
+        name = "all past errors" if days is None else f"last {days} days"
+        cells = [
+            f"**{entry[label]:.5f}**" if pools["chosen"][label] == days else f"{entry[label]:.5f}"
+            for label in labels
+        ]
+        body.append([name, *cells])
+    note = (
+        "Calibration pool per horizon: the mean quantile score (pinball loss over every served "
+        "quantile, log prices) of the chosen band on the validation origins with each pool; "
+        "the lowest (bold) is used."
+    )
+    return _table(["errors calibrated on", *_per_horizon("quantile score", labels)], body, note)
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
     backtest = json.loads((report_dir / "backtest.json").read_text())
     comparison = json.loads((report_dir / "comparison.json").read_text())
+    peers = json.loads((report_dir / "peers.json").read_text())
     return {
+        "peers": peers_table(peers),
         "settings": settings_table(),
         "backtest": backtest_table(backtest["summary"]),
         "damping": damping_table(backtest["damping"]),
-        "volatility": volatility_table(backtest["volatility"]),
+        "band": band_table(backtest["band"]),
         "comparison": comparison_table(comparison),
     }
 
@@ -106,12 +243,12 @@ def _table(header: list[str], body: list[list[str]], note: str) -> str:
     return "\n".join([*lines, "", note])
 
 
-def _per_horizon(title: str) -> list[str]:
-    return [f"{title} {label}" for label in HORIZONS]
+def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
+    return [f"{title} {label}" for label in labels or HORIZONS]
 
 
-def _pcts(entry: dict, key: str) -> list[str]:
-    return [_pct(entry.get(f"{key}_{label}")) for label in HORIZONS]
+def _pcts(entry: dict, key: str, labels: list[str] | None = None) -> list[str]:
+    return [_pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
 
 
 def _row(cells: list[str]) -> str:
@@ -122,14 +259,10 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:.1%}"
 
 
-def _model_order(name: str) -> tuple[int, str]:
-    return (0 if name == SERVED else 1, name)
-
-
 def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
     """Keep the artifact's backtest figures (not its per-origin paths) for the README."""
     backtest = json.loads((artifact / "backtest.json").read_text())
-    kept = {key: backtest[key] for key in ("summary", "damping", "volatility")}
+    kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "backtest.json").write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
 

@@ -12,20 +12,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import BarHistory, Grid, write_artifact
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS, BarHistory, Grid, write_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
-from cryptopredict.model.backtest import Backtest, Plan, run_backtest
-from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.forecasters import (
-    ProphetForecaster,
-    empirical_return_quantiles,
-    realized_volatility,
-    to_epoch_seconds,
-    window,
+from cryptopredict.model.backtest import (
+    Backtest,
+    Plan,
+    Refits,
+    run_backtest,
+    unbacktested_band,
 )
+from cryptopredict.model.bands import BAND_HOURS, DEFAULT_BAND, Band, Market
+from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.fitcache import FitCache
+from cryptopredict.model.forecasters import ProphetForecaster, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
+from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
+from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import Postprocess
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,7 @@ class TrainingRequest:
     model_version: str = "dev"
     git_sha: str | None = None
     jobs: int | None = None
+    fit_cache: Path | None = None  # where backtest fits are cached between runs (None: nowhere)
     # The price the model learns: each bar's close, or its VWAP. The backtest scores both
     # against the close, the price users compare forecasts with.
     price: str = "close"
@@ -51,6 +56,7 @@ class Trained:
     path: Path
     manifest: dict
     backtest: Backtest | None
+    grid: Grid
 
 
 def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
@@ -60,23 +66,34 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
     interval = bars.interval.delta
     config, backtest = request.config, None
     if request.plan is not None:
-        backtest = run_backtest(frame, interval, config, request.plan, jobs=request.jobs)
-        if backtest.damping is not None:
-            config = config.with_changes(damping_hours=backtest.damping.value)
-        if backtest.volatility is not None and backtest.volatility.value is not None:
-            config = config.with_changes(volatility_days=int(backtest.volatility.value))
+        backtest = run_backtest(
+            frame,
+            interval,
+            config,
+            request.plan,
+            jobs=request.jobs,
+            cache=FitCache(request.fit_cache),
+        )
+        config = backtest.config
+        hindcast = Hindcast(
+            backtest.market, backtest.anchor, backtest.refits, config, backtest.served_band
+        )
+    else:
+        hindcast = unbacktested_hindcast(frame, interval, config)
     # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
-    # is built from its point predictions and the calibrated band.
+    # is built from its point predictions, the hindcast and the chosen band.
     forecaster = ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
     seen = window(frame, config.window_days)
-    rules = _with_band(forecaster.rules, config, backtest, seen)
-    grid = build_grid(forecaster, rules, seen, interval, request.horizon)
+    grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
+    rules = _with_band(forecaster.rules, grid, hindcast.market)
+    bar_history = history_series(bars.frame)
     check_gate(grid, backtest, request.gate)
     manifest = _manifest(
         history,
         request=request,
         config=config,
         rules=rules,
+        band=hindcast.band,
         seen=seen,
         grid=grid,
         backtest=backtest,
@@ -84,42 +101,73 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
     backtest_report = {
         "summary": backtest.summary() if backtest else None,
         "damping": backtest.damping.to_dict() if backtest and backtest.damping else None,
-        "volatility": (backtest.volatility.to_dict() if backtest and backtest.volatility else None),
+        "band": backtest.band.to_dict() if backtest else None,
+        "hindcast": hindcast_coverage(grid, bar_history),
         "paths": backtest.paths() if backtest else [],
     }
     path = write_artifact(
         out_dir,
         model=forecaster.model,
         grid=grid,
-        history=history_series(bars.frame),
+        history=bar_history,
         backtest=backtest_report,
         manifest=manifest,
     )
-    return Trained(path, manifest, backtest)
+    return Trained(path, manifest, backtest, grid)
+
+
+def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.ndarray]:
+    """The close (scored against) as a Market, and the model price at each bar."""
+    actual = frame["actual" if "actual" in frame.columns else "y"].to_numpy(dtype=np.float64)
+    seconds = to_epoch_seconds(frame["ds"])
+    market = Market(seconds, np.log(actual), int(interval / pd.Timedelta(seconds=1)))
+    return market, frame["y"].to_numpy(dtype=np.float64)
+
+
+def unbacktested_hindcast(
+    frame: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig
+) -> Hindcast:
+    """The hindcast of a model trained without a backtest: the last price as the point
+    forecast, the default band calibrated on the naive forecast's errors."""
+    market, anchor = market_of(frame, interval)
+    refits = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), market.interval)
+    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, DEFAULT_BAND))
 
 
 def build_grid(
     forecaster: ProphetForecaster,
-    rules: Postprocess,
-    seen: pd.DataFrame,
+    hindcast: Hindcast,
+    *,
     interval: pd.Timedelta,
     horizon: pd.Timedelta,
 ) -> Grid:
-    """The fit over the bars the model saw, then the served forecast to the horizon."""
-    first, last = seen["ds"].iloc[0], seen["ds"].iloc[-1]
-    ds = pd.Series(pd.date_range(first, last + horizon, freq=interval))
-    seconds = to_epoch_seconds(ds)
-    raw = predict_mean(forecaster, ds)
-    past = seconds <= rules.origin
-    fit = np.exp(raw) if rules.target == "log" else raw
-    in_sample = _in_sample_band(seen, fit[past], seconds[past], rules.interval_width)
-    future = rules.forecast(seconds[~past], raw[~past])
-    return Grid(
-        ds=seconds,
-        yhat=np.concatenate([fit[past], future[0]]),
-        yhat_lower=np.concatenate([in_sample[0], future[1]]),
-        yhat_upper=np.concatenate([in_sample[1], future[2]]),
+    """Every bar time from the first bar to the horizon: the hindcast up to the last bar, then
+    the served forecast, with a band at every level."""
+    market = hindcast.market
+    first, last = market.t[0], market.t[-1]
+    step = int(interval / pd.Timedelta(seconds=1))
+    seconds = np.arange(first, last + int(horizon / pd.Timedelta(seconds=1)) + 1, step)
+    past = seconds <= last
+    before = hindcast.rows(seconds[past])
+    future = seconds[~past]
+    rules = forecaster.rules
+    hours = rules.hours_ahead(future)
+    raw = predict_mean(forecaster, pd.Series(pd.to_datetime(future, unit="s")))
+    centre = rules.centre(raw, hours)
+    offsets = hindcast.band.offsets(
+        np.array([len(market.t) - 1]), hours, calibrated_at=np.array([last])
     )
+    arrays = {
+        "ds": seconds.astype(np.int64),
+        "origin": np.concatenate([before["origin"], np.full(len(future), last)]),
+        "yhat": np.concatenate([before["yhat"], centre]),
+    }
+    for level in LEVELS:
+        low, high = tails(level)
+        for name, tau in ((f"yhat_lower_{level}", low), (f"yhat_upper_{level}", high)):
+            ahead = centre * np.exp(offsets[tau][0])
+            arrays[name] = np.concatenate([before[name], ahead])
+    return Grid(**arrays)
 
 
 def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
@@ -133,28 +181,17 @@ def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
         model.uncertainty_samples = samples
 
 
-def _in_sample_band(
-    seen: pd.DataFrame, fit: np.ndarray, seconds: np.ndarray, width: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """A constant band holding `width` of the in-sample log errors around the fit."""
-    actual = pd.Series(seen["y"].to_numpy(), index=to_epoch_seconds(seen["ds"]))
-    errors = np.log(actual.reindex(seconds).to_numpy() / fit)
-    low, high = np.nanquantile(errors, ((1 - width) / 2, (1 + width) / 2))
-    return fit * np.exp(low), fit * np.exp(high)
-
-
-def _with_band(
-    rules: Postprocess, config: ModelConfig, backtest: Backtest | None, seen: pd.DataFrame
-) -> Postprocess:
-    if backtest is not None and backtest.calibration is not None:
-        table = backtest.calibration
-        scale = realized_volatility(seen, config.volatility_days)
-    else:
-        # Without a backtest there are no model errors to calibrate on; the past moves of the
-        # price over each horizon are the honest stand-in (the naive baseline's band).
-        table, scale = empirical_return_quantiles(seen, config.interval_width), 1.0
-    hours, lower, upper = table
-    return replace(rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=scale)
+def _with_band(rules: Postprocess, grid: Grid, market: Market) -> Postprocess:
+    """The rules with the served 80% band as log offsets at the standard horizons (read from
+    the grid), for clients that extend the forecast past it."""
+    last = market.t[-1]
+    hours = tuple(float(h) for h in BAND_HOURS if (h * 3600) % market.interval == 0)
+    at = np.searchsorted(grid.ds, [last + int(h * 3600) for h in hours])
+    at = np.minimum(at, len(grid) - 1)
+    yhat = grid.yhat[at]
+    lower = tuple(float(v) for v in np.log(grid.lower(DEFAULT_LEVEL)[at] / yhat))
+    upper = tuple(float(v) for v in np.log(grid.upper(DEFAULT_LEVEL)[at] / yhat))
+    return replace(rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=1.0)
 
 
 def _manifest(
@@ -163,6 +200,7 @@ def _manifest(
     request: TrainingRequest,
     config: ModelConfig,
     rules: Postprocess,
+    band: Band,
     seen: pd.DataFrame,
     grid: Grid,
     backtest: Backtest | None,
@@ -195,11 +233,13 @@ def _manifest(
         },
         "params": {**config.to_dict(), "price": request.price},
         "postprocess": rules.to_dict(),
+        "band": {**band.spec.to_dict(), "hindcast": HINDCAST_RULE},
+        "levels": list(LEVELS),
         "metrics": backtest.summary() if backtest else None,
         "horizon": {
             "days": request.horizon / pd.Timedelta(days=1),
-            "grid_first": _iso_seconds(grid["ds"][0]),
-            "grid_last": _iso_seconds(grid["ds"][-1]),
+            "grid_first": _iso_seconds(grid.ds[0]),
+            "grid_last": _iso_seconds(grid.ds[-1]),
         },
     }
 

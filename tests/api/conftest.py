@@ -1,16 +1,15 @@
 """Two tiny real artifacts and an app serving them: BTC/USD, Prophet fitted on two weeks of the
 embedded hourly data, and ETH/USD, fitted on `ETH_DAYS` of the embedded daily data.
 
-Each grid is built the way training builds it: the model's in-sample fit up to the last bar,
-then `Postprocess.forecast` to the full horizon (`HORIZON_DAYS`, the default
-`MAX_HORIZON_DAYS`).
+Each grid is built by training's own code, as `python train.py --no-backtest` builds it: the
+hindcast from rolling origins up to the last bar, then the forecast to the full horizon
+(`HORIZON_DAYS`, the default `MAX_HORIZON_DAYS`), with bands at every level.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
-import math
 import os
 import re
 import subprocess
@@ -30,9 +29,14 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import Artifact, BarHistory, Grid, load_artifacts, write_artifact
+from cryptopredict.artifact import LEVELS, Artifact, BarHistory, load_artifacts, write_artifact
 from cryptopredict.config import Settings
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
+from cryptopredict.model.bands import DEFAULT_BAND
+from cryptopredict.model.config import DEFAULT, ModelConfig
+from cryptopredict.model.forecasters import ProphetForecaster
+from cryptopredict.model.hindcast import HINDCAST_RULE
+from cryptopredict.model.training import build_grid, model_frame, unbacktested_hindcast
 from cryptopredict.postprocess import Postprocess
 
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.
@@ -77,7 +81,6 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
         {"asset": "btc-usd", "symbol": "BTC/USD", "interval": "1h", "model_version": "test-1"},
         step=HOUR,
         horizon_steps=HORIZON_DAYS * 24,
-        seasonality={"daily_seasonality": True, "weekly_seasonality": False},
         damping_hours=48.0,
     )
     _write_fitted(
@@ -86,7 +89,6 @@ def artifact_dir(tmp_path_factory, snapshot_hourly) -> Path:
         ETH,
         step=DAY,
         horizon_steps=HORIZON_DAYS,
-        seasonality={"daily_seasonality": False, "weekly_seasonality": True},
         damping_hours=30 * 24.0,
     )
     return out
@@ -111,46 +113,18 @@ def _write_fitted(
     *,
     step: int,
     horizon_steps: int,
-    seasonality: dict[str, bool],
     damping_hours: float,
 ) -> None:
     """Fit Prophet on `bars`' log close and write the artifact the way training does."""
-    from prophet import Prophet
-
-    ds = (bars["timestamp"].astype("int64") // 10**9).to_numpy()
-    close = bars["close"].to_numpy()
-    naive = bars["timestamp"].dt.tz_convert(None)
-    model = Prophet(uncertainty_samples=0, yearly_seasonality=False, **seasonality)
-    grid_ds = np.arange(ds[0], ds[-1] + horizon_steps * step + 1, step, dtype=np.int64)
+    config = DEFAULT.with_changes(damping_hours=damping_hours, damping_grid=())
+    frame = model_frame(bars, "close")
+    interval = pd.Timedelta(seconds=step)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="prophet")
-        model.fit(pd.DataFrame({"ds": naive, "y": np.log(close)}))
-        raw = model.predict(pd.DataFrame({"ds": pd.to_datetime(grid_ds, unit="s")}))["yhat"]
-    raw = raw.to_numpy()
-    inside = grid_ds <= ds[-1]
-    residuals = np.log(close) - raw[np.searchsorted(grid_ds, ds)]
-    low_q, high_q = np.quantile(residuals, [0.1, 0.9])
-    calibrated_hours = 72 * step // HOUR  # the band's calibrated horizons, as a backtest's
-    rules = Postprocess(
-        target="log",
-        origin=int(ds[-1]),
-        last_close=float(close[-1]),
-        model_at_origin=float(raw[inside][-1]),
-        anchored=True,
-        damping_hours=damping_hours,
-        interval_width=0.8,
-        band_hours=(calibrated_hours / 3, calibrated_hours),
-        band_lower=(-0.03, -0.05),
-        band_upper=(0.03, 0.05),
-    )
-    fitted = np.exp(raw[inside])
-    ahead = rules.forecast(grid_ds[~inside], raw[~inside])
-    grid = Grid(
-        ds=grid_ds,
-        yhat=np.concatenate([fitted, ahead[0]]),
-        yhat_lower=np.concatenate([fitted * math.exp(low_q), ahead[1]]),
-        yhat_upper=np.concatenate([fitted * math.exp(high_q), ahead[2]]),
-    )
+        forecaster = ProphetForecaster(config).fit(frame)
+        hindcast = unbacktested_hindcast(frame, interval, config)
+        grid = build_grid(forecaster, hindcast, interval=interval, horizon=interval * horizon_steps)
+    ds = (bars["timestamp"].astype("int64") // 10**9).to_numpy()
     history = BarHistory(
         ds=ds.astype(np.int64),
         **{name: bars[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS},
@@ -158,11 +132,11 @@ def _write_fitted(
     )
     write_artifact(
         out,
-        model=model,
+        model=forecaster.model,
         grid=grid,
         history=history,
-        backtest=_backtest(ds, close),
-        manifest=_manifest(bars, rules, identity, grid_ds, seasonality),
+        backtest=_backtest(ds, bars["close"].to_numpy()),
+        manifest=_manifest(bars, forecaster.rules, identity, grid.ds, config),
     )
 
 
@@ -187,8 +161,9 @@ def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
     summary = {"1d": scores, "7d": scores, "origins": 3, "interval_width": 0.8}
     # The choices training records beside the summary (see cryptopredict/model/training.py).
     damping = {"candidates": [{"tau": None, "ratio": 1.1}, {"tau": 0.0, "ratio": 1.0}], "value": 0}
-    volatility = {"candidates": [{"days": 30, "score": 0.4}], "value": 30}
-    return {"summary": summary, "damping": damping, "volatility": volatility, "paths": paths}
+    chosen = DEFAULT_BAND.to_dict()
+    band = {"candidates": [{**chosen, "interval_score": 0.09}], "chosen": chosen}
+    return {"summary": summary, "damping": damping, "band": band, "paths": paths}
 
 
 def _manifest(
@@ -196,7 +171,7 @@ def _manifest(
     rules: Postprocess,
     identity: dict[str, str],
     grid_ds: np.ndarray,
-    seasonality: dict[str, bool],
+    config: ModelConfig,
 ) -> dict[str, Any]:
     first, last = bars["timestamp"].iloc[0].isoformat(), bars["timestamp"].iloc[-1].isoformat()
     return {
@@ -219,8 +194,10 @@ def _manifest(
             "pandas": pd.__version__,
             "numpy": np.__version__,
         },
-        "params": {"target": "log", **seasonality},
+        "params": {**config.to_dict(), "price": "close"},
         "postprocess": rules.to_dict(),
+        "band": {**DEFAULT_BAND.to_dict(), "hindcast": HINDCAST_RULE},
+        "levels": list(LEVELS),
         "metrics": {"mape_1d": 0.019},
         "horizon": {
             "days": HORIZON_DAYS,
@@ -242,7 +219,7 @@ def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
     return rewrite(
         artifacts["btc-usd"],
         out,
-        backtest={"summary": None, "damping": None, "volatility": None, "paths": []},
+        backtest={"summary": None, "damping": None, "band": None, "paths": []},
         manifest={"metrics": None},
     )
 

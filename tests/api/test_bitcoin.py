@@ -13,10 +13,12 @@ pytestmark = PROPHET_DEPRECATION
 REFERENCE_KEYS = {"date", "prediction", "prediction_low", "prediction_high"}
 
 
-def grid_row(artifacts, epoch: int) -> tuple[float, float, float]:
+def grid_row(artifacts, epoch: int, level: int = 80) -> tuple[float, float, float]:
     grid = artifacts["btc-usd"].grid
-    index = int(np.flatnonzero(grid["ds"] == epoch)[0])
-    return tuple(float(grid[name][index]) for name in ("yhat", "yhat_lower", "yhat_upper"))
+    index = int(np.flatnonzero(grid.ds == epoch)[0])
+    return tuple(
+        float(values[index]) for values in (grid.yhat, grid.lower(level), grid.upper(level))
+    )
 
 
 def test_a_grid_point_answers_with_the_grid_values_and_the_reference_keys(
@@ -36,7 +38,66 @@ def test_a_grid_point_answers_with_the_grid_values_and_the_reference_keys(
     assert answer["prediction_high"] == round(high, 2)
     assert answer["prediction_low"] <= answer["prediction"] <= answer["prediction_high"]
     assert answer["interval_width"] == 0.8
+    assert answer["level"] == 80
+    assert answer["kind"] == "forecast"
+    assert answer["data_until"] == iso_utc(facts.last_bar)
+    assert answer["lead_hours"] == 5
     assert answer["model_version"] == facts.model_version
+
+
+@pytest.mark.parametrize("level", [50, 80, 95])
+def test_level_chooses_the_band_of_the_same_forecast(client, artifacts, facts, conforms, level):
+    for epoch in (facts.first + 30 * HOUR, facts.last_bar + 5 * HOUR):
+        response = client.get(f"/bitcoin?date={iso_utc(epoch)}&level={level}")
+        conforms("/bitcoin", response)
+        answer = response.get_json()
+        yhat, low, high = grid_row(artifacts, epoch, level)
+        assert (answer["prediction"], answer["prediction_low"], answer["prediction_high"]) == (
+            round(yhat, 2),
+            round(low, 2),
+            round(high, 2),
+        )
+        assert (answer["level"], answer["interval_width"]) == (level, level / 100)
+    bands = [
+        client.get(f"/bitcoin?date={iso_utc(facts.last_bar + DAY)}&level={level}").get_json()
+        for level in (50, 80, 95)
+    ]
+    assert bands[0]["prediction_low"] > bands[1]["prediction_low"] > bands[2]["prediction_low"]
+    assert bands[0]["prediction_high"] < bands[1]["prediction_high"] < bands[2]["prediction_high"]
+    assert len({answer["prediction"] for answer in bands}) == 1
+
+
+@pytest.mark.parametrize("level", ["", "90", "0.8", "80.0", "eighty", "-80", "800"])
+def test_a_level_that_is_not_served_is_a_400_naming_the_served_ones(client, facts, conforms, level):
+    response = client.get(f"/bitcoin?date={iso_utc(facts.last_bar)}&level={level}")
+    assert response.status_code == 400
+    conforms("/bitcoin", response)
+    assert response.get_json()["detail"].endswith("is not served; use one of 50, 80, 95 (percent)")
+    repeated = client.get(f"/bitcoin?date={iso_utc(facts.last_bar)}&level=50&level=95")
+    assert repeated.status_code == 400
+
+
+def test_inside_the_history_the_answer_is_a_hindcast_made_before_the_date(
+    client, artifacts, facts, conforms
+):
+    grid = artifacts["btc-usd"].grid
+    for epoch in (facts.first + 7 * HOUR, facts.last_bar - 3 * HOUR, facts.last_bar):
+        response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
+        conforms("/bitcoin", response)
+        answer = response.get_json()
+        origin = int(grid.origin[np.flatnonzero(grid.ds == epoch)[0]])
+        assert answer["kind"] == "hindcast"
+        assert "actual" in answer
+        assert origin < epoch
+        assert answer["data_until"] == iso_utc(origin)
+        assert answer["lead_hours"] == (epoch - origin) / HOUR
+        assert 0 < answer["lead_hours"] <= 6  # retrained every six hours
+    # Between two grid points the answer has seen what the later of the two had seen.
+    halfway = client.get(f"/bitcoin?date={iso_utc(facts.last_bar - HOUR // 2)}").get_json()
+    assert halfway["data_until"] == iso_utc(int(grid.origin[grid.ds == facts.last_bar][0]))
+    # The first stored bar answers too: it had no earlier data, so it is its own origin.
+    first = client.get(f"/bitcoin?date={iso_utc(facts.first)}").get_json()
+    assert (first["kind"], first["lead_hours"]) == ("hindcast", 0)
 
 
 def test_between_grid_points_values_are_interpolated_linearly(client, artifacts, facts):

@@ -80,6 +80,15 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     )
     assert labels == ["last bar", "today"]  # in time order: the fixture's data is months old
     assert marks[0] == "2026-07-26T16:00:00Z"
+    # Both bands, and in the history the hindcast beside the close, then the forecast.
+    names = page.eval_on_selector("#forecast-chart", "e => e.data.map(trace => trace.name)")
+    assert {"80% band", "50% band", "forecast", "actual close"} <= set(names)
+    assert "hindcast (said before each bar)" in names
+    hindcast = page.eval_on_selector(
+        "#forecast-chart", "e => e.data.find(trace => trace.name.startsWith('hindcast')).x"
+    )
+    assert hindcast[-1] == iso_utc(facts.last_bar)
+    assert page.locator("#band").inner_text() == "50% and 80% bands"
     assert page.locator("#model-version").inner_text() == facts.model_version
     assert re.fullmatch(r"the last bar is [0-9]+ days old", page.locator("#data-age").inner_text())
     assert page.locator("#status").inner_text() == ""

@@ -158,7 +158,7 @@ def test_cors_origins_limits_who_may_read(artifacts, settings):
 def test_an_unexpected_failure_is_a_logged_json_500(app, caplog, monkeypatch):
     forecast = app.extensions["cryptopredict"]["catalog"]["btc-usd"].forecast
 
-    def broken(epoch: float) -> None:
+    def broken(epoch: float, level: int) -> None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(forecast, "at", broken)

@@ -45,6 +45,11 @@ def queries(facts) -> list[str]:
         f"date={iso_utc(facts.last_bar)}",
         f"date={iso_utc(facts.last_bar + 7 * HOUR + 60)}",  # ahead, on the grid
         f"date={iso_utc(facts.grid_end)}",
+        f"date={iso_utc(facts.first + 10 * HOUR + 1234)}&level=50",
+        f"date={iso_utc(facts.last_bar + 7 * HOUR + 60)}&level=95",
+        f"level=95&date={iso_utc(facts.last_bar)}",
+        f"date={iso_utc(facts.last_bar)}&level=90",
+        f"date={iso_utc(facts.last_bar)}&level=",
         "date=2026-07-20",
         "date=2026-07-20T14:00%2B02:00",
         "date=not-a-date",

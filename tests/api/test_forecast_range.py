@@ -33,16 +33,30 @@ def test_by_default_the_last_30_days_and_a_year_ahead(client, facts, conforms):
     assert series["model_version"] == facts.model_version
 
 
-def test_the_range_matches_the_grid_and_the_history(client, artifacts, facts):
+@pytest.mark.parametrize("level", [50, 80, 95])
+def test_the_range_matches_the_grid_and_the_history(client, artifacts, facts, conforms, level):
     start, end = facts.last_bar - 3 * HOUR, facts.last_bar + 2 * HOUR
-    series = client.get(f"/bitcoin/forecast?start={iso_utc(start)}&end={iso_utc(end)}").get_json()
+    query = f"start={iso_utc(start)}&end={iso_utc(end)}"
+    response = client.get(f"/bitcoin/forecast?{query}" + ("" if level == 80 else f"&level={level}"))
+    conforms("/bitcoin/forecast", response)
+    series = response.get_json()
     grid, history = artifacts["btc-usd"].grid, artifacts["btc-usd"].history
-    inside = (grid["ds"] >= start) & (grid["ds"] <= end)
-    assert series["date"] == [iso_utc(int(ds)) for ds in grid["ds"][inside]]
-    assert series["prediction"] == np.round(grid["yhat"][inside], 2).tolist()
-    assert series["prediction_low"] == np.round(grid["yhat_lower"][inside], 2).tolist()
-    assert series["actual"][:4] == np.round(history["close"][-4:], 2).tolist()
+    inside = (grid.ds >= start) & (grid.ds <= end)
+    assert series["date"] == [iso_utc(int(ds)) for ds in grid.ds[inside]]
+    assert series["prediction"] == np.round(grid.yhat[inside], 2).tolist()
+    assert series["prediction_low"] == np.round(grid.lower(level)[inside], 2).tolist()
+    assert series["prediction_high"] == np.round(grid.upper(level)[inside], 2).tolist()
+    assert (series["level"], series["interval_width"]) == (level, level / 100)
+    # Up to the last bar the points are the hindcast, beside the closes; then the forecast.
+    assert series["last_bar"] == iso_utc(facts.last_bar) == series["date"][3]
+    assert series["actual"][:4] == np.round(history.close[-4:], 2).tolist()
     assert series["actual"][4:] == [None, None]
+
+
+def test_the_range_refuses_a_level_that_is_not_served(client):
+    response = client.get("/forecast/btc-usd/range?level=99")
+    assert response.status_code == 400
+    assert "use one of 50, 80, 95" in response.get_json()["detail"]
 
 
 def test_points_of_a_missing_bar_have_no_actual(client, facts):
@@ -73,6 +87,7 @@ def test_csv_has_one_row_per_point(client, facts, conforms):
     assert [row["date"] for row in rows] == [iso_utc(facts.last_bar + h * HOUR) for h in (-1, 0, 1)]
     assert rows[0]["actual"]
     assert not rows[2]["actual"]
+    assert [row["kind"] for row in rows] == ["hindcast", "hindcast", "forecast"]
     assert all(float(row["prediction_low"]) <= float(row["prediction"]) for row in rows)
 
 

@@ -149,6 +149,21 @@ def test_price_reports_the_last_minute_and_where_it_sits_in_the_band(
     assert band["position"] == expected
 
 
+@pytest.mark.parametrize("level", [50, 95])
+def test_price_gives_the_band_at_the_level_asked_as_the_forecast_routes_do(
+    live_client, conforms, level
+):
+    response = live_client.get(f"/price/btc-usd?level={level}")
+    conforms("/price/{asset}", response)
+    band = response.get_json()["forecast"]
+    query = f"date={response.get_json()['close_time']}&level={level}"
+    at_close = live_client.get(f"/forecast/btc-usd?{query}").get_json()
+    same = ("prediction_low", "prediction_high", "level", "kind", "data_until", "lead_hours")
+    assert {key: band[key] for key in same} == {key: at_close[key] for key in same}
+    assert band["level"] == level
+    assert live_client.get("/price/btc-usd?level=75").status_code == 400
+
+
 def test_rows_are_served_as_they_land(artifacts, artifact_dir, minutes, tmp_path):
     url = f"sqlite:///{tmp_path / 'market.db'}"
     client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()

@@ -42,7 +42,6 @@ def model_covering_now(tmp_path_factory, snapshot_hourly) -> Path:
         {"asset": "btc-usd", "symbol": "BTC/USD", "interval": "1h", "model_version": "live-1"},
         step=HOUR,
         horizon_steps=(int(time.time()) - last) // HOUR + 72,
-        seasonality={"daily_seasonality": True, "weekly_seasonality": False},
         damping_hours=48.0,
     )
     return out

@@ -13,12 +13,11 @@ from cryptopredict.model.training import TrainingRequest
 
 # Small enough to train in seconds, large enough for a real backtest: validation origins to
 # choose the damping and the volatility window on, and evaluation origins with calibrated bands.
-QUICK_CONFIG = DEFAULT.with_changes(window_days=30, volatility_days_grid=(7, 30))
+QUICK_CONFIG = DEFAULT.with_changes(window_days=30)
 QUICK_PLAN = Plan(
     min_training=pd.Timedelta(days=30),
     step=pd.Timedelta(days=2, hours=5),
     evaluation_span=pd.Timedelta(days=30),
-    min_calibration=4,
 )
 
 

@@ -1,4 +1,4 @@
-"""Backtest mechanics on constructed forecasts: origins, damping choice, calibration honesty."""
+"""Backtest mechanics on constructed data: origins, the fit cache, re-anchoring, damping."""
 
 from __future__ import annotations
 
@@ -8,33 +8,49 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.model import backtest
 from cryptopredict.model.backtest import (
-    HORIZONS,
     SERVED,
-    Backtest,
     Plan,
-    calibrate,
+    Refits,
     choose_damping,
     damp,
-    horizon_metrics,
+    fit_refits,
 )
+from cryptopredict.model.config import DEFAULT, ModelConfig
+from cryptopredict.model.fitcache import FitCache
 
 HOUR = pd.Timedelta(hours=1)
 
 
-def hourly(days: int) -> pd.Series:
-    return pd.Series(pd.date_range("2024-01-01", periods=24 * days, freq="h"))
+def hourly(days: int, start: str = "2024-01-01") -> pd.Series:
+    return pd.Series(pd.date_range(start, periods=24 * days, freq="h"))
 
 
-def test_origins_leave_room_for_the_horizon_and_cycle_through_weekdays_and_hours():
+def seconds_of(ds: pd.Series) -> np.ndarray:
+    return ds.to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
+def test_refits_cycle_through_weekdays_and_hours_from_a_year_in():
     ds = hourly(800)
     origins = Plan().origins(ds)
-    assert origins[-1] == ds.iloc[-1] - pd.Timedelta(days=30)
     assert origins[0] >= ds.iloc[0] + pd.Timedelta(days=365)
+    assert origins[-1] <= ds.iloc[-1] - pd.Timedelta(days=30)
+    assert origins[-1] > ds.iloc[-1] - pd.Timedelta(days=30) - Plan().step
     assert {at.day_of_week for at in origins} == set(range(7))
     assert len({at.hour for at in origins}) == 24
-    steps = {later - earlier for earlier, later in itertools.pairwise(origins)}
-    assert steps == {pd.Timedelta(days=7, hours=7)}
+    assert {b - a for a, b in itertools.pairwise(origins)} == {pd.Timedelta(days=7, hours=7)}
+
+
+def test_adding_bars_only_adds_origins():
+    # On a grid fixed to the epoch, old origins (and their cached fits) stay valid.
+    before = Plan().origins(hourly(700))
+    after = Plan().origins(hourly(760))
+    assert after[: len(before)] == before
+    assert len(after) > len(before)
+    dense_before = Plan().band_times(seconds_of(hourly(700)))
+    dense_after = Plan().band_times(seconds_of(hourly(760)))
+    np.testing.assert_array_equal(dense_after[: len(dense_before)], dense_before)
 
 
 def test_origins_snap_to_bars_that_exist():
@@ -43,6 +59,57 @@ def test_origins_snap_to_bars_that_exist():
     origins = Plan().origins(ds)
     assert set(origins) <= set(ds)
     assert len(origins) == len(set(origins))
+
+
+def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_path(config, train, times):
+        calls.append(train["ds"].iloc[-1])
+        return np.log(train["y"].iloc[-1]) + 0.001 * np.arange(len(times))
+
+    monkeypatch.setattr(backtest, "prophet_path", fake_path)
+    plan = Plan(min_training=pd.Timedelta(days=30), step=pd.Timedelta(days=3))
+    config = DEFAULT.with_changes(window_days=30)
+    cache = FitCache(tmp_path)
+
+    def run(days: int) -> Refits:
+        ds = hourly(days)
+        history = pd.DataFrame({"ds": ds, "y": 100 + np.arange(len(ds)) * 0.01})
+        times, _ = plan.refit_times(seconds_of(ds))
+        return fit_refits(history, times, config, plan, 3600, jobs=1, cache=cache)
+
+    first = run(90)
+    fitted = len(calls)
+    assert fitted == len(first.times) > 10
+    again = run(90)
+    assert len(calls) == fitted, "every fit came from the cache"
+    np.testing.assert_array_equal(again.raw, first.raw)
+    more = run(100)
+    assert len(calls) - fitted == len(more.times) - len(first.times) > 0
+    # A changed configuration is a different fit.
+    config = config.with_changes(changepoint_prior_scale=0.5)
+    run(90)
+    assert len(calls) == fitted + (len(more.times) - len(first.times)) + len(first.times)
+
+
+def test_the_latest_refit_is_re_anchored_at_each_origin_and_damped():
+    interval = 3600
+    times = np.array([0, 100 * interval])
+    raw = np.log(100.0) + 0.01 * np.arange(200)[None, :] + np.array([[0.0], [0.5]])
+    refits = Refits(times, raw, interval)
+    config = ModelConfig(name="log", target="log", anchored=True)
+    origins = np.array([10 * interval, 150 * interval])
+    anchor = np.array([50.0, 70.0])
+    leads = np.array([0.0, 5.0])
+    undamped = refits.centre(config, None, anchor, origins, leads)
+    # From the last price, moving as the latest refit moves: 0.01 a bar.
+    np.testing.assert_allclose(undamped[:, 0], anchor)
+    np.testing.assert_allclose(undamped[:, 1], anchor * np.exp(0.05))
+    flat = refits.centre(config, 0.0, anchor, origins, leads)
+    np.testing.assert_allclose(flat, anchor[:, None] * np.ones((1, 2)))
+    before_any = refits.centre(config, None, np.array([42.0]), np.array([-5]), leads)
+    np.testing.assert_allclose(before_any, [[42.0, 42.0]])
 
 
 def forecasts_frame(
@@ -100,135 +167,3 @@ def test_full_damping_turns_the_served_path_into_its_starting_point():
     at_24 = half[(half["model"] == SERVED) & (half["ds"] == origins[0] + 24 * HOUR)]
     assert at_24["yhat"].iloc[0] == pytest.approx(112.0)
     assert (half.loc[half["model"] == "naive", "yhat"] == 100).all()
-
-
-def test_bands_are_calibrated_only_on_forecasts_that_had_played_out():
-    origins = list(pd.date_range("2024-01-01", periods=30, freq="7D"))
-    rng = np.random.default_rng(3)
-    shocks = {origin: rng.normal(0, 0.01) for origin in origins}
-
-    def truth(origin, leads):
-        size = 10.0 if origin >= origins[25] else 1.0  # the last origins are wild
-        return 100 * np.exp(shocks[origin] * size * np.sqrt(leads / 24))
-
-    models = {SERVED: lambda origin, leads: np.full(len(leads), 100.0)}
-    forecasts = forecasts_frame(origins, truth, models)
-    plan = Plan(min_calibration=5)
-    ones = dict.fromkeys(origins, 1.0)
-    banded, final = calibrate(forecasts, SERVED, plan, evaluated=origins, width=0.8, scales=ones)
-    at_7d = banded[(banded["ds"] - banded["cutoff"]) == pd.Timedelta(days=7)].set_index("cutoff")
-    # The wild origins cannot have informed the band of the first wild origin...
-    first_wild = at_7d.loc[origins[25]]
-    assert first_wild["yhat_upper"] / first_wild["yhat"] < np.exp(0.1)
-    # ...while the final table, used for serving, has learnt from all of them.
-    hours, _, upper = final
-    assert upper[hours.index(168.0)] > np.log(first_wild["yhat_upper"] / first_wild["yhat"])
-    # Origins without five older, fully played-out 30-day forecasts get no band.
-    assert origins[4] not in set(banded["cutoff"])
-
-
-def test_metrics_are_prophets_performance_metrics_at_the_three_horizons():
-    origins = list(pd.date_range("2024-01-01", periods=4, freq="7D"))
-    models = {
-        "naive": lambda origin, leads: np.full(len(leads), 100.0),
-    }
-    forecasts = forecasts_frame(origins, lambda o, leads: 100 + 0.01 * leads, models)
-    forecasts["yhat_lower"] = forecasts["yhat"] - 1
-    forecasts["yhat_upper"] = forecasts["yhat"] + 1
-    metrics = horizon_metrics(forecasts, origins).set_index("horizon")
-    assert list(metrics.index) == list(HORIZONS)
-    assert metrics.loc["1d", "mape"] == pytest.approx(0.24 / 100.24)
-    assert metrics.loc["1d", "coverage"] == 1.0  # 0.24 off, inside the +-1 band
-    assert metrics.loc["7d", "coverage"] == 0.0  # 1.68 off
-    assert metrics.loc["30d", "n"] == 4
-
-
-def test_bands_scale_with_the_volatility_at_their_origin():
-    origins = list(pd.date_range("2024-01-01", periods=20, freq="7D"))
-    rng = np.random.default_rng(5)
-    volatility = {origin: (0.01 if i < 19 else 0.1) for i, origin in enumerate(origins)}
-    shocks = {origin: rng.normal(0, volatility[origin]) for origin in origins}
-    models = {SERVED: lambda origin, leads: np.full(len(leads), 100.0)}
-    forecasts = forecasts_frame(origins, lambda o, leads: 100 * np.exp(shocks[o]), models)
-    banded, _ = calibrate(
-        forecasts, SERVED, Plan(min_calibration=5), evaluated=origins, width=0.8, scales=volatility
-    )
-    at_7d = banded[(banded["ds"] - banded["cutoff"]) == pd.Timedelta(days=7)].set_index("cutoff")
-    widths = np.log(at_7d["yhat_upper"] / at_7d["yhat_lower"])
-    assert widths[origins[-1]] == pytest.approx(10 * widths[origins[-2]], rel=0.3)
-
-
-@pytest.mark.slow
-def test_the_volatility_window_is_chosen_by_interval_score_on_validation_origins():
-    from cryptopredict.model.backtest import choose_volatility
-
-    # Volatility switches every 20 days; only a short window sees the current regime.
-    rng = np.random.default_rng(11)
-    hours = 24 * 600
-    regime = np.where((np.arange(hours) // (24 * 20)) % 2 == 0, 0.002, 0.02)
-    prices = 100 * np.exp(np.cumsum(rng.normal(0, regime)))
-    history = pd.DataFrame(
-        {"ds": pd.date_range("2024-01-01", periods=hours, freq="h"), "y": prices}
-    )
-    plan = Plan(min_training=pd.Timedelta(days=100), step=pd.Timedelta(days=3), min_calibration=5)
-    origins = plan.origins(history["ds"])
-    series = history.set_index("ds")["y"]
-
-    def last_close(origin, leads):
-        return np.full(len(leads), series[origin])
-
-    def truth(origin, leads):
-        return series.reindex(origin + leads * HOUR).to_numpy()
-
-    forecasts = forecasts_frame(origins, truth, {SERVED: last_close}, 24 * 7)
-    plan = Plan(horizon=pd.Timedelta(days=7), min_calibration=5)
-    choice = choose_volatility(
-        forecasts, history, plan, validation=origins, grid=(3, 60), width=0.8
-    )
-    assert choice.value == 3
-    scores = {candidate["days"]: candidate["score"] for candidate in choice.candidates}
-    assert scores[3] < scores[60]
-    assert {"coverage_1d", "coverage_7d", "score_7d"} <= set(choice.candidates[0])
-
-
-@pytest.mark.slow
-def test_bands_recalibrate_at_other_widths_from_the_same_errors():
-    origins = list(pd.date_range("2024-01-01", periods=30, freq="7D"))
-    rng = np.random.default_rng(13)
-    shocks = {origin: rng.normal(0, 0.02) for origin in origins}
-    models = {
-        SERVED: lambda origin, leads: np.full(len(leads), 100.0),
-        "naive": lambda origin, leads: np.full(len(leads), 100.0),
-    }
-    truth = lambda origin, leads: 100 * np.exp(shocks[origin] * np.sqrt(leads / 24))  # noqa: E731
-    unbanded = forecasts_frame(origins, truth, models)
-    plan, scales = Plan(min_calibration=5), dict.fromkeys(origins, 1.0)
-    banded, table = calibrate(unbanded, SERVED, plan, evaluated=origins, width=0.8, scales=scales)
-    evaluated = sorted(set(banded.loc[banded["model"] == SERVED, "cutoff"]))
-    backtest = Backtest(
-        banded, evaluated, 0.8, table, None, None, unbanded=unbanded, plan=plan, scales=scales
-    )
-    same = backtest.at_width(0.8)
-    pd.testing.assert_frame_equal(same.forecasts, backtest.forecasts)
-    assert same.summary() == backtest.summary()
-
-    def inside(result: Backtest) -> pd.Series:
-        rows = result.forecasts[result.forecasts["model"] == SERVED]
-        rows = rows.set_index(["cutoff", "ds"]).sort_index()
-        return rows["y"].between(rows["yhat_lower"], rows["yhat_upper"])
-
-    narrow, wide = backtest.at_width(0.5), backtest.at_width(0.95)
-    assert (narrow.interval_width, wide.interval_width) == (0.5, 0.95)
-    assert narrow.evaluated == wide.evaluated == evaluated
-    # Quantiles nest, so whatever a narrower band holds, a wider one holds too.
-    assert (inside(narrow) <= inside(backtest)).all()
-    assert (inside(backtest) <= inside(wide)).all()
-    assert inside(narrow).mean() < inside(wide).mean()
-    # The baselines are untouched.
-    naive = backtest.forecasts["model"] == "naive"
-    pd.testing.assert_frame_equal(
-        narrow.forecasts[naive].reset_index(drop=True),
-        backtest.forecasts[naive].reset_index(drop=True),
-    )
-    with pytest.raises(ValueError, match="did not calibrate"):
-        Backtest(banded, evaluated, 0.8, table, None, None).at_width(0.5)

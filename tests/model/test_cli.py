@@ -25,7 +25,8 @@ def daily_csv(tmp_path_factory):
     return path
 
 
-def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys):
+def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
     code = main(
         ["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path), "--jobs", "2"]
     )
@@ -38,8 +39,10 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys):
     assert manifest["horizon"]["grid_last"] == "2028-12-31T00:00:00Z"
     report = capsys.readouterr().out
     assert "data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in report
-    assert "| prophet |" in report
-    assert "| naive |" in report
+    assert "| 1d |" in report  # daily bars: no hourly horizon
+    assert "| 1h |" not in report
+    assert "band:     " in report
+    assert any((tmp_path / "fits").iterdir()), "the backtest's fits are cached"
     assert f"artifact: {tmp_path / 'btc-usd'} (dev)" in report
 
 

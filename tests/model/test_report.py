@@ -18,22 +18,53 @@ def test_the_readme_shows_exactly_the_generated_report():
     )
 
 
-def test_the_backtest_table_lists_the_served_model_first_with_fractions_as_percentages():
+def scores(mape: float, coverage: tuple[float, float, float], interval: float) -> dict:
+    return {
+        "mape": mape,
+        "coverage": coverage[1],
+        "coverage_by_level": dict(zip(("50", "80", "95"), coverage, strict=True)),
+        "interval_score": interval,
+        "quantile_score": interval / 10,
+    }
+
+
+def test_the_backtest_table_says_tie_within_two_standard_errors():
     summary = {
-        "origins": 30,
+        "origins": 2500,
+        "origin_step_hours": 7,
+        "refits": 0,
         "interval_width": 0.8,
-        "1d": {"naive": {"mape": 0.0171}, "prophet": {"mape": 0.0172, "coverage": 0.8}},
-        "7d": {"naive": {"mape": 0.043}, "prophet": {"mape": 0.044, "coverage": 0.79}},
-        "30d": {"naive": {"mape": 0.095}, "prophet": {"mape": 0.096, "coverage": 0.81}},
+        "1h": {
+            "prophet": scores(0.0031, (0.49, 0.79, 0.95), 0.0171),
+            "naive": scores(0.0031, (0.51, 0.80, 0.945), 0.0189),
+            "drift": {"mape": 0.0032},
+            "prophet_vs_naive": {
+                "interval_score_diff": -0.0018,
+                "interval_score_se": 0.00025,
+                "quantile_score_diff": -0.0001,
+                "quantile_score_se": 0.00002,
+            },
+        },
+        "7d": {
+            "prophet": scores(0.043, (0.47, 0.80, 0.96), 0.2206),
+            "naive": scores(0.043, (0.50, 0.81, 0.94), 0.2201),
+            "prophet_vs_naive": {
+                "interval_score_diff": 0.0004,
+                "interval_score_se": 0.0037,
+                "quantile_score_diff": 0.0001,
+                "quantile_score_se": 0.0002,
+            },
+        },
     }
     table = backtest_table(summary).splitlines()
-    assert table[0] == (
-        "| model | MAPE 1d | MAPE 7d | MAPE 30d | 80% coverage 1d | 80% coverage 7d "
-        "| 80% coverage 30d |"
+    assert table[0].startswith("| horizon | MAPE served / naive | coverage 50 / 80 / 95%, served")
+    assert table[2] == (
+        "| 1h | 0.3% / 0.3% | 49.0% / 79.0% / 95.0% | 51.0% / 80.0% / 94.5% | 0.0171 / 0.0189 "
+        "| -0.00180 (0.00025) | -0.00010 (0.00002) | **lower** |"
     )
-    assert table[2] == "| prophet | 1.7% | 4.4% | 9.6% | 80.0% | 79.0% | 81.0% |"
-    assert table[3] == "| naive | 1.7% | 4.3% | 9.5% |  |  |  |"
-    assert table[-1] == "30 rolling origins."
+    assert table[3].endswith("| tie |")
+    assert len(table) == 6, "horizons the data cannot reach (1d, 30d here) have no row"
+    assert table[-1].startswith("2500 evaluation origins 7 hours apart (0 Prophet refits")
 
 
 def test_a_readme_without_a_section_is_an_error():

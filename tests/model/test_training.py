@@ -33,28 +33,39 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     assert manifest.params["window_days"] == 30
     backtest = artifact.backtest
     assert backtest["damping"]["chosen"] == manifest.params["damping_hours"]
-    assert backtest["volatility"]["chosen"] == manifest.params["volatility_days"]
+    chosen = backtest["band"]["chosen"]
+    band = artifact.manifest_json["band"]
+    assert {key: band[key] for key in chosen} == chosen
+    assert manifest.levels == (50, 80, 95)
     assert backtest["damping"]["validation_origins"] > 10
-    assert manifest.metrics is not None
-    assert set(manifest.metrics) == {"1d", "7d", "30d", "origins", "interval_width"}
-    assert manifest.metrics["origins"] >= 4
-    assert {"prophet", "naive", "drift"} <= set(manifest.metrics["7d"])
+    assert backtest["band"]["validation_origins"] > 100
     assert artifact.backtest["summary"] == manifest.metrics
     assert artifact.backtest["paths"], "the dashboard needs past forecasts"
     assert type(artifact.load_model()).__name__ == "Prophet"
 
 
-def test_the_backtest_keeps_what_its_bands_were_calibrated_from(trained):
-    backtest = trained.backtest
-    again = backtest.at_width(backtest.interval_width)
-    pd.testing.assert_frame_equal(again.forecasts, backtest.forecasts)
-    assert again.summary() == backtest.summary()
-    fitted = backtest.fitted
-    assert set(fitted["model"]) == {"prophet", "naive", "drift"}
-    assert fitted["cutoff"].nunique() == backtest.unbanded["cutoff"].nunique()
-    assert set(backtest.evaluated) < set(fitted["cutoff"])
-    wider = backtest.at_width(0.95).summary()["7d"]["prophet"]["coverage"]
-    assert wider >= backtest.summary()["7d"]["prophet"]["coverage"]
+def test_the_summary_keeps_its_shape_and_adds_the_scores(trained):
+    summary = trained.manifest["metrics"]
+    assert {"origins", "interval_width", "1h", "1d", "7d", "30d"} <= set(summary)
+    assert summary["origins"] >= 100, "bands are scored on many more origins than the refits"
+    assert summary["interval_width"] == 0.8
+    for label in ("1h", "1d", "7d", "30d"):
+        horizon = summary[label]
+        assert {"prophet", "naive", "drift", "prophet_vs_naive"} <= set(horizon)
+        for model in ("prophet", "naive"):
+            metrics = horizon[model]
+            assert set(metrics["coverage_by_level"]) == {"50", "80", "95"}
+            assert metrics["coverage"] == metrics["coverage_by_level"]["80"]
+            assert metrics["interval_score"] == metrics["interval_score_by_level"]["80"]
+            assert 0 < metrics["interval_score"] < 1
+            assert metrics["quantile_score"] > 0
+            by_level = metrics["coverage_by_level"]
+            assert by_level["50"] <= by_level["80"] <= by_level["95"]
+        versus = horizon["prophet_vs_naive"]
+        assert versus["interval_score_se"] > 0
+        diff = horizon["prophet"]["interval_score"] - horizon["naive"]["interval_score"]
+        assert versus["interval_score_diff"] == pytest.approx(diff)
+    assert "coverage" not in summary["1d"]["drift"]
 
 
 def test_the_pickle_loads_without_the_training_only_pyarrow(trained):
@@ -70,36 +81,62 @@ def test_the_pickle_loads_without_the_training_only_pyarrow(trained):
     assert done.stdout.strip() == "Prophet"
 
 
-def test_the_grid_runs_from_the_first_bar_seen_to_the_horizon(trained, recent_history):
+def test_the_grid_runs_from_the_first_bar_to_the_horizon(trained, recent_history):
     artifact = load_artifact(trained.path)
     ds = artifact.grid["ds"]
     assert np.all(np.diff(ds) == 3600)
     last_bar = int(recent_history.bars.last.timestamp())
     assert ds[-1] == last_bar + 20 * 24 * 3600
-    assert ds[0] == artifact.history["ds"][-30 * 24]  # the model saw the last 30 days
+    assert ds[0] == artifact.history["ds"][0], "the whole history answers"
     assert artifact.history["ds"][-1] == last_bar
     assert len(artifact.history["ds"]) == len(recent_history.bars.frame)
 
 
+def test_the_history_is_a_hindcast_made_before_each_bar(trained, recent_history):
+    grid = trained.grid
+    last_bar = int(recent_history.bars.last.timestamp())
+    past = grid["ds"] <= last_bar
+    lead = grid["ds"][past] - grid["origin"][past]
+    assert lead[0] == 0
+    assert np.all((lead[1:] > 0) & (lead[1:] <= 6 * 3600))
+    assert np.all(grid["origin"][~past] == last_bar)
+    close = recent_history.bars.frame.set_index(
+        recent_history.bars.frame["timestamp"].astype("int64") // 10**9
+    )["close"]
+    actual = close.reindex(grid["ds"][past]).to_numpy()
+    held = (grid["yhat_lower_80"][past] <= actual) & (actual <= grid["yhat_upper_80"][past])
+    known = np.isfinite(actual)
+    # Out of sample, the 80% band holds about 80% of closes (the in-sample fit held 42%).
+    assert 0.7 < held[known].mean() < 0.9
+    # The artifact says so too (its history is shorter than the year it would look back).
+    reported = load_artifact(trained.path).backtest["hindcast"]
+    assert reported["bars"] == known.sum()
+    assert reported["coverage_by_level"]["80"] == pytest.approx(held[known].mean())
+
+
 def test_the_forecast_starts_at_the_last_close_inside_a_widening_band(trained, recent_history):
-    artifact = load_artifact(trained.path)
-    grid, origin = artifact.grid, artifact.history["ds"][-1]
+    grid, origin = trained.grid, int(recent_history.bars.last.timestamp())
     future = grid["ds"] > origin
     last_close = recent_history.bars.frame["close"].iloc[-1]
     first = np.flatnonzero(future)[0]
     assert grid["yhat"][first] == pytest.approx(last_close, rel=0.01)
-    width = np.log(grid["yhat_upper"][future] / grid["yhat_lower"][future])
+    width = np.log(grid["yhat_upper_80"][future] / grid["yhat_lower_80"][future])
     assert width[24 * 7] > width[0]
-    assert np.all(grid["yhat_lower"] < grid["yhat"])
-    assert np.all(grid["yhat"] < grid["yhat_upper"])
+    for narrow, wide in (("50", "80"), ("80", "95")):
+        assert np.all(grid[f"yhat_lower_{wide}"] <= grid[f"yhat_lower_{narrow}"])
+        assert np.all(grid[f"yhat_upper_{narrow}"] <= grid[f"yhat_upper_{wide}"])
+    assert np.all(grid["yhat_lower_50"][future] < grid["yhat"][future])
+    assert np.all(grid["yhat"][future] < grid["yhat_upper_50"][future])
 
 
 def test_training_is_deterministic(recent_history, tmp_path):
     request = quick_request(plan=None)
     first = load_artifact(train(recent_history, request, tmp_path / "a").path)
     second = load_artifact(train(recent_history, request, tmp_path / "b").path)
-    for name in ("yhat", "yhat_lower", "yhat_upper"):
+    for name in first.grid.names():
         np.testing.assert_array_equal(first.grid[name], second.grid[name])
+    # Without a backtest the band is still a hindcast: finite and positive from the first bar.
+    assert first.grid["ds"][0] == first.history["ds"][0]
     assert first.manifest.files["grid.npz"] == second.manifest.files["grid.npz"]
 
 

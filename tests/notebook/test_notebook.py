@@ -25,11 +25,10 @@ QUICK = {
     "SOURCE": "snapshot",
     "SINCE": "2026-01-01",
     "WINDOW_DAYS": QUICK_CONFIG.window_days,
-    "VOLATILITY_DAYS_GRID": list(QUICK_CONFIG.volatility_days_grid),
     "MIN_TRAINING_DAYS": QUICK_PLAN.min_training.days,
     "STEP_HOURS": QUICK_PLAN.step // pd.Timedelta(hours=1),
     "EVALUATION_DAYS": QUICK_PLAN.evaluation_span.days,
-    "MIN_CALIBRATION": QUICK_PLAN.min_calibration,
+    "BAND_STEP_HOURS": QUICK_PLAN.band_step // pd.Timedelta(hours=1),
 }
 CELL_TIMEOUT = 150  # seconds; the whole short run takes well under that
 
@@ -67,11 +66,10 @@ def test_the_parameters_default_to_the_product_and_cover_the_short_run():
     assert values["SINCE"] == "2021-01-01"
     plan = Plan()
     assert values["WINDOW_DAYS"] == DEFAULT.window_days
-    assert tuple(values["VOLATILITY_DAYS_GRID"]) == DEFAULT.volatility_days_grid
     assert pd.Timedelta(days=values["MIN_TRAINING_DAYS"]) == plan.min_training
     assert pd.Timedelta(hours=values["STEP_HOURS"]) == plan.step
     assert pd.Timedelta(days=values["EVALUATION_DAYS"]) == plan.evaluation_span
-    assert values["MIN_CALIBRATION"] == plan.min_calibration
+    assert pd.Timedelta(hours=values["BAND_STEP_HOURS"]) == plan.band_step
     assert values["MAX_ORIGINS"] == plan.max_origins
 
 

@@ -91,23 +91,45 @@ function markers(marks) {
   };
 }
 
-function drawForecast(element, series, band, marks) {
-  const traces = [
+// The bands drawn, widest first, and their shading.
+const LEVELS = [80, 50];
+const BAND_FILL = { 80: "rgba(37, 99, 235, 0.14)", 50: "rgba(37, 99, 235, 0.30)" };
+
+// A band as two traces: its upper edge, then its lower edge filled up to it.
+function bandTraces(series, level) {
+  const name = `${level}% band`;
+  return [
     {
-      x: series.date, y: series.prediction_high, name: band, mode: "lines",
+      x: series.date, y: series.prediction_high, name, mode: "lines", legendgroup: name,
       line: { width: 0 }, hoverinfo: "skip", showlegend: false,
     },
     {
-      x: series.date, y: series.prediction_low, name: band, mode: "lines",
-      line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(37, 99, 235, 0.18)",
+      x: series.date, y: series.prediction_low, name, mode: "lines", legendgroup: name,
+      line: { width: 0 }, fill: "tonexty", fillcolor: BAND_FILL[level],
+    },
+  ];
+}
+
+// `series` by level. Up to `lastBar` (ISO) the points are the hindcast (what the model said
+// before each bar, beside the close), after it the forecast.
+function drawForecast(element, series, lastBar, marks) {
+  const points = series[LEVELS[0]];
+  const split = points.date.findIndex((date) => Date.parse(date) > Date.parse(lastBar));
+  const cut = split < 0 ? points.date.length : split;
+  const traces = [
+    ...LEVELS.flatMap((level) => bandTraces(series[level], level)),
+    {
+      x: points.date.slice(0, cut), y: points.prediction.slice(0, cut),
+      name: "hindcast (said before each bar)", mode: "lines",
+      line: { color: "#2563eb", width: 1.2, dash: "dot" },
     },
     {
-      x: series.date, y: series.prediction, name: "model", mode: "lines",
-      line: { color: "#2563eb", width: 1.5 },
+      x: points.date.slice(cut), y: points.prediction.slice(cut), name: "forecast",
+      mode: "lines", line: { color: "#2563eb", width: 1.8 },
     },
     {
-      x: series.date, y: series.actual, name: "actual close", mode: "lines",
-      line: { color: "#111827", width: 1.2 }, connectgaps: false,
+      x: points.date.slice(0, cut), y: points.actual.slice(0, cut), name: "actual close",
+      mode: "lines", line: { color: "#111827", width: 1.2 }, connectgaps: false,
     },
   ];
   return Plotly.react(element, traces, { ...LAYOUT, ...markers(marks) }, CONFIG);
@@ -175,9 +197,9 @@ function stepFor(interval, start, end) {
 }
 
 // The forecast from `start` to `end` (milliseconds), at the finest step that fits one request.
-async function getRange(asset, start, end) {
+async function getRange(asset, start, end, level) {
   const query = new URLSearchParams({
-    start: iso(start), end: iso(end), step: stepFor(asset.interval, start, end),
+    start: iso(start), end: iso(end), step: stepFor(asset.interval, start, end), level,
   });
   return getJson(`${asset.links.range}?${query}`);
 }
@@ -198,7 +220,7 @@ function showCard(asset) {
   const stale = Date.now() - Date.parse(asset.last_bar) > slack;
   dataAge.classList.toggle("stale", stale);
   document.getElementById("forecast-end").textContent = asset.grid_end;
-  document.getElementById("band").textContent = `${Math.round(asset.interval_width * 100)}% band`;
+  document.getElementById("band").textContent = `${listed([...LEVELS].reverse().map((level) => `${level}%`))} bands`;
 }
 
 function offerIntervals(select, asset) {
@@ -224,16 +246,20 @@ async function showForecast(asset) {
   const from = Math.max(Date.parse(asset.valid_from), lastBar - HISTORY_DAYS * DAY_MS);
   const after = lastBar + seconds(asset.interval) * 1000;
   const until = Math.min(Date.parse(asset.valid_until), lastBar + FORECAST_DAYS * DAY_MS);
-  const pieces = await Promise.all([getRange(asset, from, lastBar), getRange(asset, after, until)]);
   const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
-  const series = Object.fromEntries(
-    columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]),
-  );
+  const levelSeries = async (level) => {
+    const pieces = await Promise.all([
+      getRange(asset, from, lastBar, level), getRange(asset, after, until, level),
+    ]);
+    return Object.fromEntries(columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]));
+  };
+  const answers = await Promise.all(LEVELS.map(levelSeries));
+  const series = Object.fromEntries(LEVELS.map((level, i) => [level, answers[i]]));
   const marks = [
     { x: asset.last_bar, text: "last bar", color: COLORS.lastBar },
     { x: new Date().toISOString(), text: "today", color: COLORS.today },
   ];
-  await drawForecast(chart, series, document.getElementById("band").textContent, marks);
+  await drawForecast(chart, series, asset.last_bar, marks);
   chart.dataset.asset = asset.asset;
 }
 

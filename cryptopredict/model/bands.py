@@ -1,0 +1,422 @@
+"""Forecast bands: the candidates the backtest chooses from, calibrated on past errors only.
+
+A band is the point forecast times exp(offset), with a lower and an upper offset (log units)
+per served level (50, 80 and 95%). Two kinds of candidate:
+
+- `empirical`: the naive forecast's band. The offsets at horizon h are quantiles of every
+  h-step log return of the last 365 days (returns that had played out by the origin); between
+  the standard horizons they are interpolated, beyond the last one they grow as sqrt(h).
+- `scaled`: conformal quantiles of standardized errors. The error of a forecast h steps ahead is
+  divided by the square root of the variance the candidate expects over those h steps, and the
+  band is the quantile of those standardized errors (from origins whose outcome was known by
+  the origin served) times the expected spread now. The expected variance of each step ahead
+  is
+
+      profile(hour of week of the step) * (long + (short - long) * phi ** (step - 1))
+
+  `short` is the (deseasonalized) variance of returns over the last `window_days`, `long` over
+  the last 365 days, and phi = 0.5 ** (1 / half-life): today's volatility fades into the year's
+  at the candidate's half-life (None: it never fades), a GARCH-like term structure. `profile`
+  is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars),
+  or flat.
+
+Either kind can keep the drift of its past returns or errors (`drift=True`) or be centred on
+the point forecast (their median removed, so that the point forecast is the band's median and
+lies inside every band). The backtest chooses by interval score.
+
+Warm-up, for the first rows of the hindcast: an origin with fewer than `MIN_RETURNS` returns
+before it takes its volatility from the first `MIN_RETURNS` returns of the history (the only
+use of later data, confined to those first rows), and an origin whose calibration pool holds
+fewer than `MIN_POOL` errors uses standard normal quantiles in place of the calibrated ones.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from cryptopredict.artifact import LEVELS
+from cryptopredict.model.scores import tails
+
+HOUR = 3600
+DAY = 24 * HOUR
+WEEK = 7 * DAY
+YEAR_DAYS = 365
+MIN_RETURNS = 24  # returns an origin needs before its own volatility is used
+MIN_MOVES = 30  # h-step returns the empirical band needs before its quantiles are used
+MIN_POOL = 100  # errors a calibration pool needs before its quantiles are used
+PROFILE_PRIOR = 4  # observations of the mean shrinking each slot of the profile
+RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly
+# Horizons (hours) at which quantiles are calibrated; in between they are interpolated.
+BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 504, 720)
+TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
+
+
+@dataclass(frozen=True)
+class BandSpec:
+    kind: str  # "empirical" or "scaled"
+    window_days: float | None = None  # scaled: the short volatility window
+    half_life_hours: float | None = None  # scaled: None keeps the short volatility for ever
+    profile: bool = False  # scaled: follow the hour-of-week volatility profile
+    drift: bool = False  # keep the median of past returns / errors in the band
+    pool_days: int | None = 365  # scaled: calibrate on errors known in these days (None: all)
+    # scaled: (hours, days) pairs, hours ascending, overriding `pool_days` per horizon: each
+    # calibrated horizon takes the days of the first pair whose hours reach it (`pool_for`).
+    horizon_pools: tuple[tuple[int, int | None], ...] = ()
+
+    def pool_for(self, hours: float) -> int | None:
+        """How many days of errors calibrate the quantiles at `hours` ahead (None: all)."""
+        for reach, days in self.horizon_pools:
+            if hours <= reach:
+                return days
+        return self.pool_days
+
+    @property
+    def name(self) -> str:
+        if self.kind == "empirical":
+            parts = ["empirical returns, 365 days"]
+        else:
+            fades = (
+                "never fades"
+                if self.half_life_hours is None
+                else f"half-life {self.half_life_hours:g} h"
+            )
+            parts = [f"scaled: {self.window_days:g}-day volatility, {fades}"]
+            if self.profile:
+                parts.append("hour-of-week profile")
+            if self.horizon_pools:
+                per = (f"{_pool(days)} at {_horizon(reach)}" for reach, days in self.horizon_pools)
+                parts.append(f"calibrated on {', '.join(per)}")
+            else:
+                parts.append(f"calibrated on {_pool(self.pool_days)}")
+        parts.append("with drift" if self.drift else "no drift")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BandSpec:
+        fields = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        if "horizon_pools" in fields:  # JSON gives lists
+            fields["horizon_pools"] = tuple((int(h), d) for h, d in fields["horizon_pools"])
+        return cls(**fields)
+
+
+def _pool(days: int | None) -> str:
+    return "all past errors" if days is None else f"{days}-day errors"
+
+
+def _horizon(hours: int) -> str:
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
+NAIVE_BAND = BandSpec("empirical", drift=True)
+# The band trained without a backtest (`--no-backtest`): what the backtest chooses on the
+# embedded hourly BTC data.
+DEFAULT_BAND = BandSpec("scaled", window_days=1, half_life_hours=24, profile=True)
+
+
+def candidates(
+    windows: tuple[float, ...] = (1, 7, 30),
+    half_lives: tuple[float | None, ...] = (24, 168, 720, None),
+) -> list[BandSpec]:
+    """The drift-free candidates: the empirical band, and every scaled combination."""
+    specs = [BandSpec("empirical")]
+    for profile in (False, True):
+        specs.append(BandSpec("scaled", YEAR_DAYS, None, profile))
+        specs += [
+            BandSpec("scaled", window, half_life, profile)
+            for window in windows
+            for half_life in half_lives
+        ]
+    return specs
+
+
+class Market:
+    """One price series' log closes and returns, with fast window statistics per weekly slot."""
+
+    def __init__(self, seconds: np.ndarray, log_price: np.ndarray, interval: int) -> None:
+        self.t = np.asarray(seconds, dtype=np.int64)
+        self.log_price = np.asarray(log_price, dtype=np.float64)
+        self.interval = int(interval)
+        self.slots = WEEK // interval if WEEK % interval == 0 and interval < WEEK else 1
+        self.slot = (self.t // interval) % self.slots
+        returns = np.diff(self.log_price, prepend=np.nan)
+        step = np.diff(self.t, prepend=self.t[0] - 2 * interval)
+        returns[step != interval] = np.nan  # across a gap: not one bar's move
+        self.returns = returns
+        valid = np.isfinite(returns)
+        self._known = np.concatenate([[0], np.cumsum(valid)])  # valid returns before position
+        squares = np.where(valid, returns**2, 0.0)
+        sizes = np.where(valid, np.abs(returns), 0.0)
+        # Per slot: the positions of its bars, and running sums of |r|, r^2 and counts.
+        self._slot_pos, self._slot_abs, self._slot_sq, self._slot_n = [], [], [], []
+        for slot in range(self.slots):
+            where = np.flatnonzero(self.slot == slot)
+            self._slot_pos.append(where)
+            self._slot_abs.append(np.concatenate([[0.0], np.cumsum(sizes[where])]))
+            self._slot_sq.append(np.concatenate([[0.0], np.cumsum(squares[where])]))
+            self._slot_n.append(np.concatenate([[0], np.cumsum(valid[where])]))
+        first = np.flatnonzero(valid)[:MIN_RETURNS]
+        self.warmup_variance = float(np.mean(returns[first] ** 2)) if len(first) else 1e-4
+        self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def position(self, seconds: np.ndarray) -> np.ndarray:
+        """The index of the last bar at or before each time (-1 before the first)."""
+        return np.searchsorted(self.t, np.asarray(seconds, dtype=np.int64), "right") - 1
+
+    def _slot_sums(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per query and slot: sums of |r|, r^2 and counts over bar positions (start, end]."""
+        shape = (len(end), self.slots)
+        sizes, squares, counts = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        for slot in range(self.slots):
+            where = self._slot_pos[slot]
+            hi = np.searchsorted(where, end, "right")
+            lo = np.searchsorted(where, start, "right")
+            sizes[:, slot] = self._slot_abs[slot][hi] - self._slot_abs[slot][lo]
+            squares[:, slot] = self._slot_sq[slot][hi] - self._slot_sq[slot][lo]
+            counts[:, slot] = self._slot_n[slot][hi] - self._slot_n[slot][lo]
+        return sizes, squares, counts
+
+    def _window_start(self, pos: np.ndarray, days: float) -> np.ndarray:
+        return self.position(self.t[pos] - int(days * DAY))
+
+    def profile(self, pos: np.ndarray) -> np.ndarray:
+        """Each origin's volatility profile over weekly slots (mean 1), from the past year."""
+        sizes, _, counts = self._slot_sums(self._window_start(pos, YEAR_DAYS), pos)
+        overall = sizes.sum(axis=1, keepdims=True) / np.maximum(
+            counts.sum(axis=1, keepdims=True), 1
+        )
+        shrunk = (sizes + PROFILE_PRIOR * overall) / (counts + PROFILE_PRIOR)
+        profile = (shrunk / np.where(overall > 0, overall, 1.0)) ** 2
+        profile[counts.sum(axis=1) < MIN_RETURNS] = 1.0
+        return profile / profile.mean(axis=1, keepdims=True)
+
+    def variance(self, pos: np.ndarray, days: float, profile: np.ndarray | None) -> np.ndarray:
+        """The (deseasonalized) mean squared return per bar over the `days` before each origin."""
+        _, squares, counts = self._slot_sums(self._window_start(pos, days), pos)
+        weights = 1.0 if profile is None else 1.0 / profile
+        total = counts.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = (squares * weights).sum(axis=1) / total
+        warm = self._known[pos + 1] >= MIN_RETURNS
+        return np.where(warm, value, self.warmup_variance)
+
+    def moves(self, hours: int) -> np.ndarray:
+        """The log return over the next `hours` from each bar (NaN where that bar is missing)."""
+        later = self.t + hours * HOUR
+        at = np.minimum(np.searchsorted(self.t, later), len(self.t) - 1)
+        return np.where(self.t[at] == later, self.log_price[at] - self.log_price, np.nan)
+
+    def return_quantiles(
+        self, hours: int, pos: np.ndarray, known_by: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles at TAUS and the median of every `hours`-step log return of the year before
+        each origin `pos` that had played out by `known_by` (origins in time order); normal
+        quantiles of the warm-up volatility where fewer than MIN_MOVES had."""
+        key = (hours, pos.tobytes(), np.asarray(known_by).tobytes())
+        if key not in self._quantiles:
+            moves = self.moves(hours)
+            reach = self.position(self.t - hours * HOUR)  # the latest start known at each bar
+            cutoff = np.minimum(self.position(known_by), pos)
+            lo = self._window_start(pos, YEAR_DAYS) + 1
+            quantiles, medians, counts = sliding_quantiles(moves, lo, reach[cutoff] + 1)
+            cold = counts < MIN_MOVES
+            steps = hours * HOUR / self.interval
+            spread = np.sqrt(self.variance(pos[cold], YEAR_DAYS, None) * steps)
+            quantiles[cold] = spread[:, None] * norm.ppf(TAUS)[None, :]
+            medians[cold] = 0.0
+            self._quantiles[key] = (quantiles, medians)
+        return self._quantiles[key]
+
+    def slot_ahead(self, pos: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """The weekly slot `steps` bars after each origin (origins down, steps across)."""
+        return (self.t[pos][:, None] // self.interval + steps[None, :]) % self.slots
+
+
+def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
+    """V[i, k - 1]: the variance of the log return over the k bars after origin i, k = 1..steps."""
+    ahead = np.arange(1, steps + 1)
+    profile = market.profile(pos) if spec.profile else None
+    long = market.variance(pos, YEAR_DAYS, profile)
+    short = market.variance(pos, spec.window_days or YEAR_DAYS, profile)
+    short = np.where(np.isfinite(short), short, long)
+    if spec.half_life_hours is None:
+        fade = np.ones(steps)
+    else:
+        phi = 0.5 ** (market.interval / HOUR / spec.half_life_hours)
+        fade = phi ** (ahead - 1)
+    per_step = long[:, None] + (short - long)[:, None] * fade[None, :]
+    if profile is not None:
+        slots = market.slot_ahead(pos, ahead)
+        per_step = per_step * np.take_along_axis(profile, slots, axis=1)
+    return np.cumsum(per_step, axis=1)
+
+
+@dataclass
+class Pool:
+    """Standardized errors at one horizon, ordered by when their outcome became known."""
+
+    known_at: np.ndarray
+    values: np.ndarray
+    days: int | None
+    _tables: dict[int, np.ndarray | None]
+
+    @classmethod
+    def of(cls, known_at: np.ndarray, values: np.ndarray, days: int | None) -> Pool:
+        keep = np.isfinite(values)
+        order = np.argsort(known_at[keep], kind="stable")
+        return cls(known_at[keep][order], values[keep][order], days, {})
+
+    def table(self, at: int, drift: bool) -> np.ndarray | None:
+        """Quantiles at TAUS of the errors known by `at` within the pool's days (their median
+        removed unless `drift`); None when fewer than MIN_POOL are."""
+        if at not in self._tables:
+            count = int(np.searchsorted(self.known_at, at, "right"))
+            first = 0
+            if self.days is not None:
+                first = int(np.searchsorted(self.known_at, at - self.days * DAY, "right"))
+            if count - first < MIN_POOL:
+                self._tables[at] = None
+            else:
+                self._tables[at] = np.quantile(self.values[first:count], (*TAUS, 0.5))
+        table = self._tables[at]
+        if table is None:
+            return None
+        return table[:-1] if drift else table[:-1] - table[-1]
+
+
+class Band:
+    """A candidate band calibrated on the errors of forecasts from `origins` (bar positions).
+
+    `errors[h]` holds, per origin, the log error of the point forecast `h` hours ahead (NaN
+    where unknown). Pools exist only at the horizons given.
+    """
+
+    def __init__(
+        self, spec: BandSpec, market: Market, origins: np.ndarray, errors: dict[int, np.ndarray]
+    ) -> None:
+        self.spec, self.market = spec, market
+        self.hours = tuple(sorted(errors))
+        self.pools: dict[int, Pool] = {}
+        if spec.kind == "scaled":
+            steps = max(self.hours) * HOUR // market.interval
+            variance = expected_variance(market, spec, origins, steps)
+            for h in self.hours:
+                k = h * HOUR // market.interval
+                z = errors[h] / np.sqrt(variance[:, k - 1])
+                self.pools[h] = Pool.of(market.t[origins] + h * HOUR, z, spec.pool_for(h))
+
+    def offsets(
+        self, pos: np.ndarray, lead_hours: np.ndarray, *, calibrated_at: np.ndarray | None = None
+    ) -> dict[float, np.ndarray]:
+        """Log offsets from the point forecast at TAUS, for origins `pos` (down) and leads
+        `lead_hours` (across, whole bars). Quantiles are those known at `calibrated_at` (per
+        origin; default: the start of the origin's week for scaled bands, the origin itself for
+        empirical ones)."""
+        pos = np.asarray(pos)
+        lead_hours = np.asarray(lead_hours, dtype=np.float64)
+        if self.spec.kind == "empirical":
+            # Cheap to compute exactly at each origin, as the naive forecaster does.
+            at = self.market.t[pos] if calibrated_at is None else calibrated_at
+            quantiles = self._empirical(pos, at)
+            return _spread(quantiles, self.hours, lead_hours, scale=None)
+        if calibrated_at is None:
+            calibrated_at = self.market.t[pos] // RECALIBRATE * RECALIBRATE
+        steps = int(max(lead_hours.max(), 1) * HOUR // self.market.interval)
+        variance = expected_variance(self.market, self.spec, pos, steps)
+        bars = np.maximum((lead_hours * HOUR // self.market.interval).astype(int), 1)
+        spread = np.sqrt(variance[:, bars - 1]) * (lead_hours > 0)[None, :]
+        quantiles = self._calibrated(calibrated_at)
+        return _spread(quantiles, self.hours, lead_hours, scale=spread)
+
+    def _calibrated(self, calibrated_at: np.ndarray) -> np.ndarray:
+        """Per origin, horizon and tau: standardized quantiles (normal ones while warming up)."""
+        fallback = norm.ppf(TAUS)
+        out = np.empty((len(calibrated_at), len(self.hours), len(TAUS)))
+        for at in np.unique(calibrated_at):
+            rows = calibrated_at == at
+            for j, h in enumerate(self.hours):
+                table = self.pools[h].table(int(at), self.spec.drift)
+                out[rows, j] = fallback if table is None else table
+        return out
+
+    def _empirical(self, pos: np.ndarray, calibrated_at: np.ndarray) -> np.ndarray:
+        """Per origin, horizon and tau: quantiles of the year's h-step log returns known by then
+        (normal quantiles of the warm-up volatility when fewer than MIN_MOVES are)."""
+        out = np.empty((len(pos), len(self.hours), len(TAUS)))
+        for j, h in enumerate(self.hours):
+            quantiles, medians = self.market.return_quantiles(h, pos, calibrated_at)
+            out[:, j] = quantiles if self.spec.drift else quantiles - medians[:, None]
+        return out
+
+
+def sliding_quantiles(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantiles at TAUS, medians and counts of the finite `values[lo[i]:hi[i]]`, for windows
+    whose ends never move back (as np.quantile's default, linear between order statistics)."""
+    window: list[float] = []
+    start, end = 0, 0
+    taus = np.asarray((*TAUS, 0.5))
+    quantiles = np.full((len(lo), len(taus)), np.nan)
+    counts = np.zeros(len(lo), dtype=np.int64)
+    for i, (want_first, want_stop) in enumerate(zip(lo, hi, strict=True)):
+        stop = max(int(want_stop), end)
+        first = min(max(int(want_first), start), stop)
+        for value in values[end:stop]:
+            if math.isfinite(value):
+                bisect.insort(window, value)
+        for value in values[start:first]:
+            if math.isfinite(value):
+                del window[bisect.bisect_left(window, value)]
+        start, end = first, stop
+        n = len(window)
+        counts[i] = n
+        if n:
+            at = (n - 1) * taus
+            below = np.floor(at).astype(int)
+            above = np.minimum(below + 1, n - 1)
+            low = np.array([window[k] for k in below])
+            high = np.array([window[k] for k in above])
+            quantiles[i] = low + (high - low) * (at - below)
+    return quantiles[:, :-1], quantiles[:, -1].copy(), counts
+
+
+def _spread(
+    quantiles: np.ndarray, hours: tuple[int, ...], lead_hours: np.ndarray, scale: np.ndarray | None
+) -> dict[float, np.ndarray]:
+    """Offsets at `lead_hours` from quantiles at `hours` (per origin, horizon, tau).
+
+    Scaled quantiles are standardized: interpolated between horizons, held beyond the last and
+    multiplied by each lead's expected spread. Empirical ones are offsets already: linear from
+    0 at lead 0 between horizons, then growing as sqrt(h).
+    """
+    known = np.asarray(hours, dtype=np.float64)
+    leads = np.maximum(lead_hours, 0.0)
+    out = {}
+    for k, tau in enumerate(TAUS):
+        table = quantiles[:, :, k]
+        if scale is not None:
+            out[tau] = _interpolate(table, known, leads) * scale
+        else:
+            zero = np.zeros((len(table), 1))
+            inner = _interpolate(np.hstack([zero, table]), np.r_[0.0, known], leads)
+            beyond = table[:, -1:] * np.sqrt(leads / known[-1])[None, :]
+            out[tau] = np.where(leads[None, :] <= known[-1], inner, beyond)
+    return out
+
+
+def _interpolate(table: np.ndarray, known: np.ndarray, leads: np.ndarray) -> np.ndarray:
+    """Each row of `table` (values at `known`) linearly at `leads`, held beyond both ends."""
+    if len(known) == 1:
+        return np.repeat(table[:, :1], len(leads), axis=1)
+    upper = np.clip(np.searchsorted(known, leads), 1, len(known) - 1)
+    lower = upper - 1
+    weight = np.clip((leads - known[lower]) / (known[upper] - known[lower]), 0.0, 1.0)
+    return table[:, lower] * (1 - weight) + table[:, upper] * weight

@@ -1,0 +1,84 @@
+"""The grid inside the history: what the pipeline would have served before each bar.
+
+The release retrains every six hours, so the hindcast has an origin every `HINDCAST_STEP` (at
+00, 06, 12 and 18 UTC): each bar's forecast comes from the latest origin strictly before it
+(a lead of one to six hours on hourly bars, one bar on daily ones), with the point forecast
+and band exactly as the pipeline makes them there (the latest backtest refit's path
+re-anchored at the origin, damped; the chosen band calibrated on errors known by then). Never
+the in-sample fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cryptopredict.artifact import LEVELS, BarHistory, Grid
+from cryptopredict.model.backtest import Refits
+from cryptopredict.model.bands import Band, Market
+from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.scores import inside, tails
+
+HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule
+HINDCAST_RULE = (
+    "Each bar inside the history is forecast from the latest origin strictly before it, "
+    "origins every 6 hours (00, 06, 12, 18 UTC) on the last bar at or before them. The first "
+    "bar has no earlier data: it is its own origin (lead 0), its close the forecast, its band "
+    "of zero width. Before the first backtest refit the point forecast is the last price. "
+    "Origins with fewer than 24 earlier returns take their volatility from the first 24 "
+    "returns; bands whose calibration pool holds fewer than 100 errors use normal quantiles."
+)
+
+
+@dataclass(frozen=True)
+class Hindcast:
+    market: Market
+    anchor: np.ndarray  # the model price (close or VWAP) at each bar
+    refits: Refits
+    config: ModelConfig  # with the damping served
+    band: Band
+
+    def origins(self, seconds: np.ndarray) -> np.ndarray:
+        """The bar position each grid time is forecast from."""
+        grid_point = (seconds - 1) // HINDCAST_STEP * HINDCAST_STEP
+        # Before the first origin with a bar, the first bar (itself, for the first bar).
+        return np.maximum(self.market.position(grid_point), 0)
+
+    def rows(self, seconds: np.ndarray) -> dict[str, np.ndarray]:
+        """`origin`, `yhat` and each level's bounds at grid times inside the history."""
+        pos = self.origins(seconds)
+        origin = self.market.t[pos]
+        lead = (seconds - origin) / 3600
+        unique_pos, which = np.unique(pos, return_inverse=True)
+        unique_lead, column = np.unique(lead, return_inverse=True)
+        centre = self.refits.centre(
+            self.config,
+            self.config.damping_hours,
+            self.anchor[unique_pos],
+            self.market.t[unique_pos],
+            unique_lead,
+        )[which, column]
+        offsets = self.band.offsets(unique_pos, unique_lead)
+        out = {"origin": origin.astype(np.int64), "yhat": centre}
+        for level in LEVELS:
+            low, high = tails(level)
+            out[f"yhat_lower_{level}"] = centre * np.exp(offsets[low][which, column])
+            out[f"yhat_upper_{level}"] = centre * np.exp(offsets[high][which, column])
+        return out
+
+
+def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> dict:
+    """How often each level's band held the close at the bars of the last `days` of history,
+    as the API serves them: the check a user can repeat on the served hindcast."""
+    recent = history.ds > history.ds[-1] - days * 86_400
+    at = np.searchsorted(grid.ds, history.ds[recent])
+    close = history.close[recent]
+    return {
+        "days": days,
+        "bars": int(recent.sum()),
+        "coverage_by_level": {
+            str(level): float(inside(close, grid.lower(level)[at], grid.upper(level)[at]).mean())
+            for level in LEVELS
+        },
+    }

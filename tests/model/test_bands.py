@@ -1,0 +1,161 @@
+"""Band candidates on constructed prices: quantiles, the volatility profile, the term structure,
+calibration on past errors only, and the choice by interval score."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cryptopredict.model import bands
+from cryptopredict.model.backtest import DenseOrigins, Plan, Refits, choose_band
+from cryptopredict.model.bands import (
+    HOUR,
+    TAUS,
+    Band,
+    BandSpec,
+    Market,
+    expected_variance,
+    sliding_quantiles,
+)
+from cryptopredict.model.config import ModelConfig
+
+START = 1_704_067_200  # 2024-01-01T00:00:00Z, a Monday
+
+
+def market_of(returns: np.ndarray) -> Market:
+    seconds = START + HOUR * np.arange(len(returns) + 1)
+    return Market(
+        seconds, np.concatenate([[np.log(100.0)], np.log(100.0) + np.cumsum(returns)]), HOUR
+    )
+
+
+def test_sliding_quantiles_match_numpy_on_every_window():
+    values = np.random.default_rng(1).normal(size=500)
+    values[::37] = np.nan
+    lo = np.array([0, 0, 10, 50, 50, 200, 480])
+    hi = np.array([5, 40, 60, 60, 300, 400, 500])
+    quantiles, medians, counts = sliding_quantiles(values, lo, hi)
+    for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        window = values[a:b][np.isfinite(values[a:b])]
+        np.testing.assert_allclose(quantiles[i], np.quantile(window, TAUS))
+        assert medians[i] == pytest.approx(np.median(window))
+        assert counts[i] == len(window)
+
+
+def test_the_profile_finds_the_hours_of_the_week_that_move_most():
+    rng = np.random.default_rng(2)
+    hours = 24 * 7 * 30
+    size = np.where((np.arange(hours) % 24) == 14, 0.03, 0.01)  # 14:00 UTC moves three times more
+    market = market_of(rng.normal(0, size))
+    profile = market.profile(np.array([hours]))[0]
+    slot_hour = np.arange(168) % 24  # slots count hours since the epoch (midnight UTC)
+    busy = profile[slot_hour == 15]  # the move from 14:00 is the return into the 15:00 bar
+    quiet = profile[slot_hour != 15]
+    assert profile.mean() == pytest.approx(1.0)
+    assert busy.min() > 3 * quiet.max() / 2
+
+
+def test_volatility_fades_from_the_short_window_to_the_year():
+    # A calm year, then a wild last day.
+    returns = np.concatenate([np.full(24 * 364, 0.001), np.tile([0.02, -0.02], 12)])
+    market = market_of(returns)
+    last = np.array([len(returns)])
+    never = expected_variance(market, BandSpec("scaled", 1, None), last, 24 * 30)[0]
+    fades = expected_variance(market, BandSpec("scaled", 1, 24), last, 24 * 30)[0]
+    short = 0.02**2
+    assert never[0] == pytest.approx(short, rel=0.01)
+    assert never[-1] == pytest.approx(24 * 30 * short, rel=0.01)
+    assert fades[0] == pytest.approx(never[0])
+    assert fades[-1] < never[-1] / 5  # a month ahead, mostly the calm year's variance
+    assert np.all(np.diff(fades) > 0)
+
+
+def test_a_band_uses_only_errors_known_at_its_origin():
+    market = market_of(np.random.default_rng(3).normal(0, 0.01, 24 * 200))
+    origins = np.arange(24 * 30, 24 * 200, 7)
+    errors = {24: np.where(market.t[origins] < START + 150 * 24 * HOUR, 0.01, 0.5)}
+    errors[24] = errors[24] * np.where(np.arange(len(origins)) % 2, 1, -1)
+    band = Band(BandSpec("scaled", 7, None), market, origins, errors)
+    early = market.position(np.array([START + 140 * 24 * HOUR]))
+    late = market.position(np.array([START + 199 * 24 * HOUR]))
+    width = {
+        name: band.offsets(pos, np.array([24.0]))[TAUS[-1]][0, 0]
+        for name, pos in (("early", early), ("late", late))
+    }
+    assert width["late"] > 10 * width["early"]
+
+
+def test_a_cold_pool_falls_back_to_normal_quantiles():
+    market = market_of(np.full(24 * 40, 0.01) * np.where(np.arange(24 * 40) % 2, 1, -1))
+    origins = np.arange(24 * 30, 24 * 40, 7)
+    band = Band(BandSpec("scaled", 7, None), market, origins, {1: np.zeros(len(origins))})
+    offsets = band.offsets(np.array([24 * 39]), np.array([1.0]))
+    assert len(origins) < bands.MIN_POOL
+    assert offsets[0.9][0, 0] == pytest.approx(1.2816 * 0.01, rel=1e-3)
+    assert offsets[0.1][0, 0] == pytest.approx(-offsets[0.9][0, 0])
+
+
+@pytest.mark.parametrize("spec", [BandSpec("scaled", 7, None), BandSpec("empirical")])
+def test_a_drift_free_band_is_centred_on_its_median_and_holds_the_point_forecast(spec):
+    # Skewed moves: mostly small gains, now and then a crash. Their mean lies below the 25%
+    # quantile, so a band centred on the mean would put the point forecast below its 50% band.
+    rng = np.random.default_rng(4)
+    returns = np.where(rng.random(24 * 400) < 0.03, -0.08, rng.normal(0.003, 0.001, 24 * 400))
+    market = market_of(returns)
+    origins = np.arange(24 * 30, 24 * 400 - 24, 5)
+    errors = {h: market.moves(h)[origins] for h in (1, 24)}
+    band = Band(spec, market, origins, errors)
+    offsets = band.offsets(np.array([24 * 399]), np.array([1.0, 24.0]))
+    assert np.quantile(returns, 0.25) > returns.mean()  # the skew the test needs
+    for low, high in zip(TAUS[:3], TAUS[:2:-1], strict=True):
+        assert np.all(offsets[low] < 0)
+        assert np.all(offsets[high] > 0)
+
+
+def regime_prices(days: int, seed: int = 5) -> tuple[Market, np.ndarray]:
+    """Hourly prices whose volatility switches between calm and wild every ten days."""
+    rng = np.random.default_rng(seed)
+    hours = np.arange(24 * days)
+    size = np.where((hours // (24 * 10)) % 2 == 0, 0.002, 0.02)
+    market = market_of(rng.normal(0, size))
+    return market, np.exp(market.log_price)
+
+
+def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
+    market, prices = regime_prices(500)
+    nothing = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), HOUR)
+    plan = Plan(evaluation_span=np.timedelta64(120, "D"), min_training=np.timedelta64(120, "D"))
+    dense = DenseOrigins.build(market, prices, nothing, ModelConfig(name="naive"), plan)
+    specs = [BandSpec("empirical"), BandSpec("scaled", 365, None), BandSpec("scaled", 1, 24)]
+    start, end = plan.validation_start(market.t), plan.evaluation_start(market.t)
+    choice = choose_band(dense, specs, start, end)
+    assert choice.value["window_days"] == 1
+    scores = {entry["name"]: entry["score"] for entry in choice.candidates}
+    assert scores[specs[2].name] < 0.95 * scores[specs[0].name]
+    assert choice.validation_origins > 100
+    # The calibration pool is chosen per scored horizon, by the quantile score.
+    pools = choice.details["pools"]
+    assert set(pools["chosen"]) == {"1h", "1d", "7d", "30d"}
+    for label, days in pools["chosen"].items():
+        by_days = {entry["days"]: entry[label] for entry in pools["candidates"]}
+        assert by_days[days] == min(by_days.values())
+    chosen = BandSpec.from_dict(choice.value)
+    assert [chosen.pool_for(h) for h in (1, 24, 168, 720)] == list(pools["chosen"].values())
+
+
+def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reaching_it():
+    spec = BandSpec("scaled", 1, 24, horizon_pools=((1, 730), (24, 365), (168, 365), (720, None)))
+    assert [spec.pool_for(h) for h in (1, 2, 24, 36, 168, 336, 720)] == [
+        730,
+        365,
+        365,
+        365,
+        365,
+        None,
+        None,
+    ]
+    assert BandSpec("scaled", 1, 24).pool_for(720) == 365
+    assert BandSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert "calibrated on 730-day errors at 1h, 365-day errors at 1d" in spec.name

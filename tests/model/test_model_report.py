@@ -1,0 +1,89 @@
+"""The committed report of the last full training run on the embedded hourly BTC data
+(`make report` writes docs/model-report/backtest.json from artifacts/btc-usd): what it must
+show for the product's model to count as better than its naive baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPORT = json.loads(
+    (Path(__file__).parents[2] / "docs" / "model-report" / "backtest.json").read_text()
+)
+SUMMARY = REPORT["summary"]
+NOMINAL = {"50": 0.5, "80": 0.8, "95": 0.95}
+# Issue 13's bars that the last full run misses, each within about one standard error: no
+# choice made on the validation origins brought them inside (README, "What the scores show").
+# Strict: when a run meets a bar, its test fails until this list says so.
+MISSED = {
+    ("bar 2", "7d"): "7-day interval score +0.00308 above naive's, 1.15 standard errors (0.00267)",
+    ("bar 1", "30d", "50"): "30-day 50% band held 55.8% (SE 6.1%)",
+    ("bar 1", "30d", "95"): "30-day 95% band held 91.7% (SE 3.5%)",
+}
+
+
+def missed(*key: str):
+    """The parameters `key`, expected to fail while the last run misses that bar."""
+    reason = MISSED.get(key)
+    values = key[1:]
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(*values, marks=marks)
+
+
+def test_the_report_scores_enough_origins_at_every_horizon():
+    assert SUMMARY["origins"] >= 100
+    for label in ("1h", "1d", "7d", "30d"):
+        for model in ("prophet", "naive"):
+            metrics = SUMMARY[label][model]
+            assert {"interval_score", "coverage_by_level", "quantile_score"} <= set(metrics)
+            assert metrics["n"] >= 100
+        assert {"interval_score_diff", "interval_score_se"} <= set(
+            SUMMARY[label]["prophet_vs_naive"]
+        )
+
+
+@pytest.mark.parametrize("label", ["1h", "1d"])
+def test_the_served_band_beats_the_naive_band_within_a_day(label):
+    versus = SUMMARY[label]["prophet_vs_naive"]
+    assert versus["interval_score_diff"] < -2 * versus["interval_score_se"]
+
+
+@pytest.mark.parametrize("label", [missed("bar 2", "7d"), missed("bar 2", "30d")])
+def test_the_served_band_is_no_worse_than_naive_further_out(label):
+    versus = SUMMARY[label]["prophet_vs_naive"]
+    assert versus["interval_score_diff"] <= versus["interval_score_se"]
+
+
+@pytest.mark.parametrize("label", ["7d", "30d"])
+def test_further_out_the_served_band_ties_naive_at_worst(label):
+    versus = SUMMARY[label]["prophet_vs_naive"]
+    assert versus["interval_score_diff"] <= 2 * versus["interval_score_se"]
+
+
+BANDS = {"50": (0.45, 0.55), "80": (0.75, 0.85), "95": (0.92, 0.97)}
+
+
+@pytest.mark.parametrize(
+    ("label", "level"),
+    [missed("bar 1", label, level) for label in ("1d", "7d", "30d") for level in BANDS],
+)
+def test_the_bands_hold_close_to_their_level(label, level):
+    low, high = BANDS[level]
+    assert low <= SUMMARY[label]["prophet"]["coverage_by_level"][level] <= high
+
+
+@pytest.mark.parametrize("label", ["1h", "1d", "7d", "30d"])
+@pytest.mark.parametrize("level", ["50", "80", "95"])
+def test_no_coverage_is_further_than_two_standard_errors_from_its_level(label, level):
+    served = SUMMARY[label]["prophet"]
+    gap = served["coverage_by_level"][level] - NOMINAL[level]
+    assert abs(gap) <= 2 * served["coverage_se_by_level"][level]
+
+
+def test_the_served_hindcast_holds_the_last_years_closes_as_an_80_percent_band_should():
+    hindcast = REPORT["hindcast"]
+    assert hindcast["days"] == 365
+    assert hindcast["bars"] >= 365 * 24 * 0.99
+    assert 0.70 <= hindcast["coverage_by_level"]["80"] <= 0.90
