@@ -674,6 +674,9 @@ def naive_band(market: Market, pos: np.ndarray, hours: list[int]) -> Band:
 
 
 POOL_DAYS = (365, 730, None)  # how far back a scaled band's calibration may reach (None: all)
+# The empirical band's weight in a scaled band's quantiles, chosen per horizon: the scaled band
+# alone, the equal-weight average of the two (Vincentization), the empirical band alone.
+MIX_WEIGHTS = (0.0, 0.5, 1.0)
 
 
 def choose_band(
@@ -686,7 +689,9 @@ def choose_band(
     2. for a scaled band, how far back its calibration reaches, per horizon, by the quantile
        score (every served level, not the 80% band alone: a long horizon's quantiles rest on
        few independent outcomes, so it may need a longer pool than a short one);
-    3. whether keeping drift pays, by the score of step 1.
+    3. whether keeping drift pays, by the score of step 1;
+    4. for a scaled band, per horizon, the scaled band alone, the empirical band, or the
+       equal-weight average of their quantiles, by the 80% interval score at that horizon.
     """
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times < evaluation_start)
     if rows.sum() < 2:
@@ -696,7 +701,7 @@ def choose_band(
         )
     validation = _Validation.of(dense, rows)
     details: dict = {}
-    with progress(len(specs) + 5, "backtest: band candidates", "band", position=1) as bar:
+    with progress(len(specs) + 6, "backtest: band candidates", "band", position=1) as bar:
         entries = []
         for spec in specs:
             entries.append(validation.score(spec))
@@ -714,7 +719,13 @@ def choose_band(
                 entries.append(entry)
             refined.append(entry)
             bar.update(1)
-    chosen = min(refined, key=lambda entry: entry["score"])
+        chosen = min(refined, key=lambda entry: entry["score"])
+        if chosen["kind"] == "scaled":
+            mixed, details["mix"] = validation.mixes(BandSpec.from_dict(chosen))
+            if any(weight for _, weight in mixed.horizon_mix):
+                chosen = validation.score(mixed)
+                entries.append(chosen)
+        bar.update(1)
     log.info(
         "backtest: band chosen: %s (%.4f of naive's interval score)",
         chosen["name"],
@@ -809,9 +820,33 @@ class _Validation:
         }
         return replace(spec, horizon_pools=pools), table
 
+    def mixes(self, spec: BandSpec) -> tuple[BandSpec, dict]:
+        """`spec` with its quantiles averaged, per horizon, with the empirical band's by the
+        weight (MIX_WEIGHTS) whose 80% interval score is lowest there, and the scores."""
+        scaled = self.offsets(spec)
+        empirical = self.offsets(BandSpec("empirical", drift=spec.drift))
+        scores = {}
+        for weight in MIX_WEIGHTS:
+            blend = {tau: scaled[tau] * (1 - weight) + empirical[tau] * weight for tau in scaled}
+            mine = _interval_scores(self.actual, self.centre, blend)
+            scores[weight] = [float(np.nanmean(mine[:, j])) for j in range(len(self.hours))]
+        mix = tuple(
+            (h, min(MIX_WEIGHTS, key=functools.partial(_score_at, scores, j)))
+            for j, h in enumerate(self.hours)
+        )
+        table = {
+            "score": "mean 80% interval score, per horizon; weight of the empirical band",
+            "candidates": [
+                {"weight": w, **{_label(h): scores[w][j] for j, h in enumerate(self.hours)}}
+                for w in MIX_WEIGHTS
+            ],
+            "chosen": {_label(h): weight for h, weight in mix},
+        }
+        return replace(spec, horizon_mix=mix), table
 
-def _score_at(scores: dict[int | None, list[float]], horizon: int, days: int | None) -> float:
-    return scores[days][horizon]
+
+def _score_at(scores: dict[Any, list[float]], horizon: int, key: Any) -> float:
+    return scores[key][horizon]
 
 
 def _label(hours: int) -> str:

@@ -20,6 +20,10 @@ per served level (50, 80 and 95%). Two kinds of candidate:
   is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars),
   or flat.
 
+A scaled band may also average its quantiles with the empirical band's per horizon
+(Vincentization, `horizon_mix`), the weight linear in lead between the calibrated horizons so
+the band has no jump along lead time.
+
 Either kind can keep the drift of its past returns or errors (`drift=True`) or be centred on
 the point forecast (their median removed, so that the point forecast is the band's median and
 lies inside every band). The backtest chooses by interval score.
@@ -67,6 +71,17 @@ class BandSpec:
     # scaled: (hours, days) pairs, hours ascending, overriding `pool_days` per horizon: each
     # calibrated horizon takes the days of the first pair whose hours reach it (`pool_for`).
     horizon_pools: tuple[tuple[int, int | None], ...] = ()
+    # scaled: (hours, weight) pairs, hours ascending: the band's quantiles averaged with the
+    # empirical band's (Vincentization) with this weight on the empirical band at each
+    # calibrated horizon, linear in lead between them and held beyond (`mix_at`).
+    horizon_mix: tuple[tuple[int, float], ...] = ()
+
+    def mix_at(self, lead_hours: np.ndarray) -> np.ndarray:
+        """The weight of the empirical band at each lead (0: the scaled band alone)."""
+        if not self.horizon_mix:
+            return np.zeros(len(lead_hours))
+        hours, weights = zip(*self.horizon_mix, strict=True)
+        return np.interp(lead_hours, hours, weights)
 
     def pool_for(self, hours: float) -> int | None:
         """How many days of errors calibrate the quantiles at `hours` ahead (None: all)."""
@@ -93,6 +108,9 @@ class BandSpec:
                 parts.append(f"calibrated on {', '.join(per)}")
             else:
                 parts.append(f"calibrated on {_pool(self.pool_days)}")
+            if any(weight for _, weight in self.horizon_mix):
+                per = (f"{_weight(w)} at {_horizon(reach)}" for reach, w in self.horizon_mix)
+                parts.append(f"empirical band's quantiles averaged in: {', '.join(per)}")
         parts.append("with drift" if self.drift else "no drift")
         return ", ".join(parts)
 
@@ -104,11 +122,17 @@ class BandSpec:
         fields = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
         if "horizon_pools" in fields:  # JSON gives lists
             fields["horizon_pools"] = tuple((int(h), d) for h, d in fields["horizon_pools"])
+        if "horizon_mix" in fields:
+            fields["horizon_mix"] = tuple((int(h), float(w)) for h, w in fields["horizon_mix"])
         return cls(**fields)
 
 
 def _pool(days: int | None) -> str:
     return "all past errors" if days is None else f"{days}-day errors"
+
+
+def _weight(weight: float) -> str:
+    return {0.0: "none", 1.0: "all"}.get(weight, f"{weight:.0%}")
 
 
 def _horizon(hours: int) -> str:
@@ -326,6 +350,7 @@ class Band:
             at = self.market.t[pos] if calibrated_at is None else calibrated_at
             quantiles = self._empirical(pos, at)
             return _spread(quantiles, self.hours, lead_hours, scale=None)
+        at_origin = self.market.t[pos] if calibrated_at is None else calibrated_at
         if calibrated_at is None:
             calibrated_at = self.market.t[pos] // RECALIBRATE * RECALIBRATE
         steps = int(max(lead_hours.max(), 1) * HOUR // self.market.interval)
@@ -333,7 +358,14 @@ class Band:
         bars = np.maximum((lead_hours * HOUR // self.market.interval).astype(int), 1)
         spread = np.sqrt(variance[:, bars - 1]) * (lead_hours > 0)[None, :]
         quantiles = self._calibrated(calibrated_at)
-        return _spread(quantiles, self.hours, lead_hours, scale=spread)
+        offsets = _spread(quantiles, self.hours, lead_hours, scale=spread)
+        weight = self.spec.mix_at(lead_hours)
+        if not weight.any():
+            return offsets
+        # Vincentization: the empirical band's offsets (calibrated at the origin itself by
+        # default, as that band is) averaged quantile by quantile with the scaled band's.
+        empirical = _spread(self._empirical(pos, at_origin), self.hours, lead_hours, None)
+        return {tau: offsets[tau] * (1 - weight) + empirical[tau] * weight for tau in offsets}
 
     def _calibrated(self, calibrated_at: np.ndarray) -> np.ndarray:
         """Per origin, horizon and tau: standardized quantiles (normal ones while warming up)."""

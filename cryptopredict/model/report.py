@@ -183,10 +183,15 @@ def band_table(band: dict, shown: int = 10) -> str:
         f"{band['validation_origins']} validation origins, by the mean over the horizons of the "
         "80% interval score relative to the naive band's (lower is better). The chosen band is "
         "the best drift-free candidate, with its calibration pool chosen per horizon by the "
-        "quantile score (below), then with or without drift, whichever scores better."
+        "quantile score (below), then with or without drift, whichever scores better, then "
+        "per horizon averaged with the empirical band or not by the 80% interval score (below)."
     )
-    table = _table(header, body, note)
-    return f"{table}\n\n{pools_table(band['pools'])}" if "pools" in band else table
+    tables = [_table(header, body, note)]
+    if "pools" in band:
+        tables.append(pools_table(band["pools"]))
+    if "mix" in band:
+        tables.append(mix_table(band["mix"]))
+    return "\n\n".join(tables)
 
 
 def pools_table(pools: dict) -> str:
@@ -207,6 +212,27 @@ def pools_table(pools: dict) -> str:
         "the lowest (bold) is used."
     )
     return _table(["errors calibrated on", *_per_horizon("quantile score", labels)], body, note)
+
+
+def mix_table(mix: dict) -> str:
+    """How much of the empirical band the chosen band's quantiles take at each horizon, and why."""
+    labels = [label for label in HORIZONS if label in mix["chosen"]]
+    names = {0.0: "scaled band alone", 0.5: "average of the two", 1.0: "empirical band alone"}
+    body = []
+    for entry in mix["candidates"]:
+        weight = entry["weight"]
+        cells = [
+            f"**{entry[label]:.5f}**" if mix["chosen"][label] == weight else f"{entry[label]:.5f}"
+            for label in labels
+        ]
+        body.append([names.get(weight, f"{weight:.0%} empirical"), *cells])
+    note = (
+        "Band method per horizon: the mean 80% interval score (log prices) on the validation "
+        "origins of the chosen scaled band, of the empirical band (the naive band without "
+        "drift), and of the equal-weight average of their quantiles (Vincentization); the "
+        "lowest (bold) is served at that horizon, the weight linear in lead in between."
+    )
+    return _table(["quantiles", *_per_horizon("interval score", labels)], body, note)
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:

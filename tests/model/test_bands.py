@@ -143,6 +143,13 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
         assert by_days[days] == min(by_days.values())
     chosen = BandSpec.from_dict(choice.value)
     assert [chosen.pool_for(h) for h in (1, 24, 168, 720)] == list(pools["chosen"].values())
+    # So is the band method: the weight of the empirical band with the lowest interval score.
+    mix = choice.details["mix"]
+    for label, weight in mix["chosen"].items():
+        by_weight = {entry["weight"]: entry[label] for entry in mix["candidates"]}
+        assert by_weight[weight] == min(by_weight.values())
+    served = dict(chosen.horizon_mix) if chosen.horizon_mix else dict.fromkeys((1, 24, 168, 720), 0)
+    assert [served[h] for h in (1, 24, 168, 720)] == list(mix["chosen"].values())
 
 
 def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reaching_it():
@@ -159,3 +166,36 @@ def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reac
     assert BandSpec("scaled", 1, 24).pool_for(720) == 365
     assert BandSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     assert "calibrated on 730-day errors at 1h, 365-day errors at 1d" in spec.name
+
+
+def test_a_mixed_band_is_the_scaled_or_empirical_band_at_its_horizons_and_smooth_between():
+    rng = np.random.default_rng(6)
+    market = market_of(rng.normal(0, np.where(np.arange(24 * 400) % 24 == 14, 0.03, 0.01)))
+    origins = np.arange(24 * 30, 24 * 400 - 168, 5)
+    hours = (1, 24, 168)
+    errors = {h: market.moves(h)[origins] for h in hours}
+    scaled = BandSpec("scaled", 1, 24, profile=True)
+    mixed = BandSpec("scaled", 1, 24, profile=True, horizon_mix=((1, 0.0), (24, 1.0), (168, 0.5)))
+    pos = np.array([24 * 399 - 168])
+    leads = np.arange(1.0, 169.0)
+    alone = {
+        spec: Band(spec, market, origins, errors).offsets(pos, leads)
+        for spec in (scaled, BandSpec("empirical"), mixed)
+    }
+    top = TAUS[-1]
+    both, plain, empirical = (
+        alone[mixed][top][0],
+        alone[scaled][top][0],
+        alone[BandSpec("empirical")][top][0],
+    )
+    assert both[0] == pytest.approx(plain[0])
+    assert both[23] == pytest.approx(empirical[23])
+    assert both[167] == pytest.approx((plain[167] + empirical[167]) / 2)
+    # The empirical weight is linear in lead between the horizons: no jump along lead time.
+    assert both[12] == pytest.approx(plain[12] * 11 / 23 + empirical[12] * 12 / 23)  # lead 13
+    assert np.abs(np.diff(both)).max() <= 1.01 * max(
+        np.abs(np.diff(plain)).max(), np.abs(np.diff(empirical)).max()
+    )
+    assert BandSpec.from_dict(json.loads(json.dumps(mixed.to_dict()))) == mixed
+    assert "empirical band's quantiles averaged in: none at 1h, all at 1d, 50% at 7d" in mixed.name
+    assert "averaged" not in scaled.name

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.model.report import backtest_table, render, sections
+from cryptopredict.model.report import backtest_table, mix_table, render, sections
 
 ROOT = Path(__file__).parents[2]
 
@@ -65,6 +65,22 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
     assert table[3].endswith("| tie |")
     assert len(table) == 6, "horizons the data cannot reach (1d, 30d here) have no row"
     assert table[-1].startswith("2500 evaluation origins 7 hours apart (0 Prophet refits")
+
+
+def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
+    mix = {
+        "candidates": [
+            {"weight": 0.0, "1h": 0.0184, "7d": 0.2895},
+            {"weight": 0.5, "1h": 0.0186, "7d": 0.2878},
+            {"weight": 1.0, "1h": 0.0202, "7d": 0.2882},
+        ],
+        "chosen": {"1h": 0.0, "7d": 0.5},
+    }
+    table = mix_table(mix).splitlines()
+    assert table[0] == "| quantiles | interval score 1h | interval score 7d |"
+    assert table[2] == "| scaled band alone | **0.01840** | 0.28950 |"
+    assert table[3] == "| average of the two | 0.01860 | **0.28780** |"
+    assert table[4] == "| empirical band alone | 0.02020 | 0.28820 |"
 
 
 def test_a_readme_without_a_section_is_an_error():
