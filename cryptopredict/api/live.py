@@ -34,6 +34,7 @@ T = TypeVar("T")
 MINUTE = Interval.parse("1m")
 NO_CACHE = "no-cache"  # minutes change every minute: always ask again
 ERRORS = {404: "No such asset is served, or no minute bars of it are stored (the detail says why)."}
+PRICE_ERRORS = {400: "`level` is not one of the served bands (50, 80, 95).", **ERRORS}
 
 
 class NoMinuteDataError(ApiError):
@@ -170,7 +171,7 @@ def blueprint(
         path=asset_in_path([served.slug for served in catalog]),
         parameters=in_query("LevelQuery"),
         responses=answers(
-            "The last stored minute bar, and the forecast then.", "Price", errors=ERRORS
+            "The last stored minute bar, and the forecast then.", "Price", errors=PRICE_ERRORS
         ),
     )
     def price(asset: str) -> Response:

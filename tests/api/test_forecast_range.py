@@ -139,7 +139,7 @@ def test_a_step_answers_the_grid_points_that_open_each_step(client, artifacts, f
     assert series["date"] == [iso_utc(int(ds)) for ds in grid.ds[days]]
     assert all(date.endswith("T00:00:00Z") for date in series["date"])
     assert series["prediction"] == np.round(grid.yhat[days], 2).tolist()
-    assert series["prediction_high"] == np.round(grid.yhat_upper[days], 2).tolist()
+    assert series["prediction_high"] == np.round(grid.upper(80)[days], 2).tolist()
     in_history = [ds for ds in grid.ds[days] if ds <= facts.last_bar]
     closes = dict(zip(history.ds.tolist(), np.round(history.close, 2).tolist(), strict=True))
     assert series["actual"][: len(in_history)] == [closes.get(int(ds)) for ds in in_history]
