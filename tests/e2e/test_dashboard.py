@@ -27,10 +27,11 @@ TRACES = """element => element.data.map(trace => ({
     first: trace.x && trace.x.length ? trace.x[0] : null,
     last: trace.x && trace.x.length ? trace.x[trace.x.length - 1] : null,
 }))"""
-# Paths plotly drew with at least two points ("M x,y L x,y ..."), lines and candlesticks.
+# Paths plotly drew beyond a bare move: lines ("M x,y L x,y ...") and candlesticks (bodies and
+# wicks, "M x,y H x V y ...").
 DRAWN = """element => [...element.querySelectorAll(
     ".scatterlayer .trace path.js-line, .boxlayer .trace path"
-)].filter(path => (path.getAttribute("d") || "").includes("L")).length"""
+)].filter(path => /[LHV]/.test(path.getAttribute("d") || "")).length"""
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +131,16 @@ def _check_view(page, asset: dict, view: str) -> None:
         assert not empty, f"{view}: {chart} drew no data for {empty}"
         assert page.eval_on_selector(chart, DRAWN) >= 1, f"{view}: {chart} drew nothing"
     forecast = page.eval_on_selector("#forecast-chart", TRACES)
-    model = next(trace for trace in forecast if trace["name"] == "model")
+    named = {trace["name"]: trace for trace in forecast}
     last_bar = _time(asset["last_bar"])
     year_ahead = min(_time(asset["valid_until"]), last_bar + timedelta(days=365))
-    assert _time(model["last"]) > year_ahead - timedelta(days=1), f"{view}: stops short"
-    assert _time(model["first"]) <= last_bar - timedelta(days=89), view
+    hindcast = named["hindcast (said before each bar)"]
+    assert _time(hindcast["first"]) <= last_bar - timedelta(days=89), view
+    assert _time(hindcast["last"]) == last_bar, view
+    assert _time(named["forecast"]["last"]) > year_ahead - timedelta(days=1), f"{view}: short"
+    for band in ("50% band", "80% band"):
+        assert _time(named[band]["first"]) == _time(hindcast["first"]), f"{view}: {band}"
+        assert _time(named[band]["last"]) == _time(named["forecast"]["last"]), f"{view}: {band}"
     assert page.locator("#backtest-symbol").inner_text() == asset["symbol"], view
     assert f"the {asset['symbol']} model" in page.locator("#verdict").inner_text(), view
     marks = page.eval_on_selector(

@@ -156,13 +156,16 @@ const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): 
 
 function drawBacktest(element, backtest) {
   const empty = !backtest.paths || backtest.paths.length === 0;
+  const wasEmpty = element.classList.contains("empty");
   element.classList.toggle("empty", empty);
   if (empty) {
     Plotly.purge(element);
     element.textContent = NO_BACKTEST;
     return Promise.resolve();
   }
-  element.textContent = "";
+  if (wasEmpty) {
+    element.textContent = ""; // the message only: a drawn chart's own nodes stay for Plotly.react
+  }
   const traces = [];
   const actual = new Map();
   backtest.paths.forEach((path, index) => {
