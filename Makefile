@@ -38,6 +38,7 @@ help:
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
 	@echo "make bench  the API against the per-request approach and the stack's ceiling"
 	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
+	@echo "make bench-scale   training (and serving) many pairs: pairs per minute on 1 and 2 workers"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -153,7 +154,13 @@ compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast
 report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd
 	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd
 
-.PHONY: bench soak wrk postgresql
+.PHONY: bench soak wrk postgresql bench-scale
+# `make bench-scale`: training at scale on the 206 daily perpetual-futures pairs of bench/data/
+# (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair; docs/performance.md),
+# then serving at scale when bench/scale_serving.py is there. Half an hour on two idle cores.
+bench-scale: $(VENV)/.run-deps
+	$(BIN)/python -m bench.scale
+
 # `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).
 bench: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py

@@ -29,7 +29,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar
@@ -39,6 +39,7 @@ import numpy as np
 
 from cryptopredict.atomic import fsync
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
+from cryptopredict.postprocess import Postprocess
 
 # 2: history.npz holds every bar's OHLCV and VWAP, not the close alone.
 # 3: the grid holds each row's origin and a band at every level of LEVELS; manifest `levels`.
@@ -130,6 +131,260 @@ UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 
 
+# The typed contract: what training writes into manifest.json and backtest.json, and what the
+# gate, the report, the model card and the tests read. JSON keys are the field names (or the
+# `name=` given); optional fields are left out while unset, as training always wrote them.
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A JSON object of the contract."""
+
+    def to_builtins(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self, order="sorted")
+
+
+class PerHorizon(Record, frozen=True):
+    """A value at each standard horizon the data reaches."""
+
+    h1: float | None = msgspec.field(default=None, name="1h")
+    d1: float | None = msgspec.field(default=None, name="1d")
+    d7: float | None = msgspec.field(default=None, name="7d")
+    d30: float | None = msgspec.field(default=None, name="30d")
+
+
+class ModelScores(Record, frozen=True):
+    """One model's scores over the evaluation origins at one horizon; the band's only for a
+    model with a band. Levels are keyed by their percent as text ("50", "80", "95")."""
+
+    n: int
+    mape: float
+    mae: float
+    rmse: float
+    coverage: float | None = None  # of the DEFAULT_LEVEL band
+    coverage_by_level: dict[str, float] | None = None
+    coverage_se_by_level: dict[str, float] | None = None
+    interval_score: float | None = None  # of the DEFAULT_LEVEL band
+    interval_score_by_level: dict[str, float] | None = None
+    quantile_score: float | None = None
+
+
+class Comparison(Record, frozen=True):
+    """The served model minus the naive one per origin, averaged, with Newey-West standard
+    errors over `lags` overlapping origins (scores of a band only when both have one)."""
+
+    n: int
+    lags: int
+    mape_diff: float
+    mape_se: float
+    interval_score_diff: float | None = None
+    interval_score_se: float | None = None
+    quantile_score_diff: float | None = None
+    quantile_score_se: float | None = None
+
+
+class HorizonScores(Record, frozen=True):
+    prophet: ModelScores | None = None  # the served model
+    naive: ModelScores | None = None
+    drift: ModelScores | None = None
+    prophet_vs_naive: Comparison | None = None
+
+
+class BacktestSummary(Record, frozen=True):
+    """The evaluation scores of the served model and the baselines, per horizon."""
+
+    origins: int
+    origin_step_hours: float
+    refits: int
+    interval_width: float
+    levels: tuple[int, ...]
+    h1: HorizonScores | None = msgspec.field(default=None, name="1h")
+    d1: HorizonScores | None = msgspec.field(default=None, name="1d")
+    d7: HorizonScores | None = msgspec.field(default=None, name="7d")
+    d30: HorizonScores | None = msgspec.field(default=None, name="30d")
+
+    def horizons(self) -> dict[str, HorizonScores]:
+        """The horizons scored, by label ("1h", "1d", "7d", "30d"), shortest first."""
+        found = {"1h": self.h1, "1d": self.d1, "7d": self.d7, "30d": self.d30}
+        return {label: scores for label, scores in found.items() if scores is not None}
+
+
+class DampingCandidate(Record, frozen=True):
+    """A damping's MAPE per horizon of a day and more, and `ratio`, the mean over them of its
+    MAPE relative to naive's."""
+
+    tau: float | None  # hours; None: undamped
+    ratio: float
+    mape_1d: float | None = None
+    mape_7d: float | None = None
+    mape_30d: float | None = None
+
+
+class DampingChoice(Record, frozen=True):
+    chosen: float | None
+    validation_origins: int
+    candidates: tuple[DampingCandidate, ...]
+
+
+class BandSetting(Record, frozen=True):
+    """A band (cryptopredict.model.bands.BandSpec as written): every field, and its name."""
+
+    kind: str
+    window_days: float | None
+    half_life_hours: float | None
+    profile: bool
+    drift: bool
+    pool_days: int | None
+    horizon_pools: tuple[tuple[int, int | None], ...]
+    horizon_mix: tuple[tuple[int, float], ...]
+    name: str
+
+
+class ServedBand(BandSetting, kw_only=True, frozen=True):
+    """The manifest's band: the setting served, and how the hindcast inside the history is made."""
+
+    hindcast: str
+
+
+class BandCandidate(BandSetting, kw_only=True, frozen=True):
+    """A band's scores on the validation origins: its mean 80% interval score (`score_<h>`) and
+    coverage (`coverage_<h>`) per horizon, and `score`, relative to the naive band's."""
+
+    score: float
+    score_1h: float | None = None
+    score_1d: float | None = None
+    score_7d: float | None = None
+    score_30d: float | None = None
+    coverage_1h: float | None = None
+    coverage_1d: float | None = None
+    coverage_7d: float | None = None
+    coverage_30d: float | None = None
+
+
+class PoolScores(PerHorizon, kw_only=True, frozen=True):
+    days: int | None  # how far back calibration reaches (None: all past errors)
+
+
+class MixScores(PerHorizon, kw_only=True, frozen=True):
+    weight: float  # the empirical band's weight
+
+
+class PoolChoice(Record, frozen=True):
+    score: str  # what the candidates are scored by
+    candidates: tuple[PoolScores, ...]
+    chosen: dict[str, int | None]  # days, by horizon label
+
+
+class MixChoice(Record, frozen=True):
+    score: str
+    candidates: tuple[MixScores, ...]
+    chosen: dict[str, float]  # weight, by horizon label
+
+
+class BandChoice(Record, frozen=True):
+    chosen: BandSetting
+    validation_origins: int
+    candidates: tuple[BandCandidate, ...]
+    pools: PoolChoice | None = None  # a scaled band's calibration pool per horizon
+    mix: MixChoice | None = None  # a scaled band's weight of the empirical band per horizon
+
+
+class HindcastCoverage(Record, frozen=True):
+    """How often each level's served hindcast band held the close over the last `days`."""
+
+    days: int
+    bars: int
+    coverage_by_level: dict[str, float]
+
+
+class PastForecast(Record, frozen=True):
+    """A served forecast from a past origin against the prices that followed (80% band)."""
+
+    origin: str
+    ds: tuple[int, ...]
+    yhat: tuple[float, ...]
+    yhat_lower: tuple[float, ...]
+    yhat_upper: tuple[float, ...]
+    actual: tuple[float | None, ...]
+
+
+class BacktestReport(Record, omit_defaults=False, frozen=True):
+    """`backtest.json`: the summary, the choices it rests on, the hindcast's coverage and the
+    past forecasts; all but the hindcast are null for a model trained without a backtest."""
+
+    summary: BacktestSummary | None
+    damping: DampingChoice | None
+    band: BandChoice | None
+    hindcast: HindcastCoverage | None
+    paths: tuple[PastForecast, ...] = ()
+
+
+class ModelParams(Record, frozen=True):
+    """The training configuration (cryptopredict.model.config.ModelConfig) and the price."""
+
+    name: str
+    target: str
+    growth: str
+    seasonality_mode: str
+    changepoint_prior_scale: float
+    changepoint_range: float
+    window_days: int | None
+    interval_width: float
+    anchored: bool
+    damping_hours: float | None
+    damping_grid: tuple[float | None, ...]
+    calibrated: bool
+    price: str
+
+
+@dataclass(frozen=True)
+class Repair:
+    count: int = 0
+    first: str | None = None  # ISO timestamp of the first affected bar
+
+
+@dataclass(frozen=True)
+class Gaps:
+    count: int = 0
+    missing_bars: int = 0
+    largest_after: str | None = None  # the bar before the largest gap
+    largest_missing_bars: int = 0
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What validation repaired and found in the bars (cryptopredict.data.validation)."""
+
+    rows: int
+    first: str
+    last: str
+    exact_duplicates_dropped: int
+    was_unsorted: bool
+    conflicting_duplicates: Repair
+    ohlc_repaired: Repair
+    gaps: Gaps
+
+    def summary(self) -> str:
+        parts = [f"{self.rows} bars from {self.first} to {self.last}"]
+        if self.exact_duplicates_dropped:
+            parts.append(f"{self.exact_duplicates_dropped} exact duplicates dropped")
+        if self.conflicting_duplicates.count:
+            parts.append(
+                f"{self.conflicting_duplicates.count} conflicting duplicates resolved to the "
+                f"latest fetched (first {self.conflicting_duplicates.first})"
+            )
+        if self.ohlc_repaired.count:
+            parts.append(
+                f"{self.ohlc_repaired.count} bars with inconsistent OHLC repaired "
+                f"(first {self.ohlc_repaired.first})"
+            )
+        if self.gaps.count:
+            parts.append(
+                f"{self.gaps.count} gaps, {self.gaps.missing_bars} bars missing "
+                f"(largest {self.gaps.largest_missing_bars} after {self.gaps.largest_after})"
+            )
+        return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class TrainingWindow:
     first: UtcTime
@@ -147,7 +402,7 @@ class DataSummary:
     last: UtcTime
     rows: int
     sha256: str
-    validation: dict[str, Any]
+    validation: ValidationReport
     training_window: TrainingWindow
 
 
@@ -160,8 +415,9 @@ class Horizon:
 
 @dataclass(frozen=True)
 class Manifest:
-    """`manifest.json`. `params`, `postprocess`, `data.validation` and `metrics` describe the
-    training and are kept as written."""
+    """`manifest.json`: what the model is, what it was trained on, how its output is served,
+    its backtest summary (None: trained without a backtest), and each file's sha256
+    (`files` and `schema_version` are filled in by `write_artifact`)."""
 
     schema_version: int
     asset: Text
@@ -172,9 +428,10 @@ class Manifest:
     git_sha: str | None
     data: DataSummary
     versions: dict[str, str]
-    params: dict[str, Any]
-    postprocess: dict[str, Any]
-    metrics: dict[str, Any] | None
+    params: ModelParams
+    postprocess: Postprocess
+    band: ServedBand
+    metrics: BacktestSummary | None
     horizon: Horizon
     levels: tuple[int, ...]
     files: dict[str, str]
@@ -182,7 +439,10 @@ class Manifest:
     @property
     def interval_width(self) -> float:
         """Share of outcomes the served band should hold, e.g. 0.8 (checked at load)."""
-        return float(self.postprocess["interval_width"])
+        return self.postprocess.interval_width
+
+    def to_builtins(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self, order="sorted")
 
 
 REQUIRED_KEYS = tuple(spec.name for spec in fields(Manifest))
@@ -194,7 +454,7 @@ class Artifact:
     manifest: Manifest
     grid: Grid
     history: BarHistory
-    backtest: dict[str, Any] = field(repr=False)
+    backtest: BacktestReport = field(repr=False)
     # The manifest as written, for the model card: it shows every field, also those this code
     # does not read.
     manifest_json: dict[str, Any] = field(repr=False)
@@ -229,10 +489,11 @@ def write_artifact(
     model: Any,
     grid: Grid,
     history: BarHistory,
-    backtest: dict[str, Any],
-    manifest: dict[str, Any],
+    backtest: BacktestReport,
+    manifest: Manifest,
 ) -> Path:
-    """Write an artifact to `<out_dir>/<manifest['asset']>` atomically and return its path.
+    """Write an artifact to `<out_dir>/<manifest.asset>` atomically and return its path
+    (`manifest.files` and `schema_version` are set here).
 
     Everything is written to a temporary directory beside the target, verified by reading it
     back, and only then swapped into place: a failure at any point (a manifest or an array that
@@ -240,22 +501,22 @@ def write_artifact(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / manifest["asset"]
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{manifest['asset']}-", dir=out_dir))
+    target = out_dir / manifest.asset
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{manifest.asset}-", dir=out_dir))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the artifact from a non-root server
     try:
         files = {
             MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
             GRID: _npz(grid),
             HISTORY: _npz(history),
-            BACKTEST: _json(backtest),
+            BACKTEST: _json(backtest.to_builtins()),
         }
         for name, data in files.items():
             (staging / name).write_bytes(data)
             (staging / name).chmod(0o644)
         digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-        full = {**manifest, "schema_version": SCHEMA_VERSION, "files": digests}
-        (staging / MANIFEST).write_bytes(_json(full))
+        full = replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
+        (staging / MANIFEST).write_bytes(_json(full.to_builtins()))
         (staging / MANIFEST).chmod(0o644)
         load_artifact(staging)
         _sync_tree(staging)
@@ -277,7 +538,9 @@ def load_artifact(path: Path) -> Artifact:
     grid = _arrays(path / GRID, contents[GRID], Grid)
     history = _arrays(path / HISTORY, contents[HISTORY], BarHistory)
     _check_grid(path / GRID, grid, last_bar=int(history.ds[-1]))
-    backtest = _json_object(path / BACKTEST, contents[BACKTEST])
+    backtest = _typed(
+        path / BACKTEST, _json_object(path / BACKTEST, contents[BACKTEST]), BacktestReport
+    )
     return Artifact(path, manifest, grid, history, backtest, document)
 
 
@@ -326,11 +589,8 @@ def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
     )
     missing = [key for key in REQUIRED_KEYS if key not in document]
     _require(not missing, file, f"lacks {', '.join(missing)}")
-    try:
-        manifest = msgspec.convert(document, Manifest)
-    except msgspec.ValidationError as error:
-        raise ArtifactError(f"{file}: {error}") from None
-    width = manifest.postprocess.get("interval_width")
+    manifest = _typed(file, document, Manifest)
+    width = manifest.postprocess.interval_width
     _require(
         isinstance(width, float) and 0 < width < 1,
         file,
@@ -343,6 +603,16 @@ def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
         f"levels are {list(manifest.levels)}, not the grid's {list(LEVELS)} - at `$.levels`",
     )
     return manifest
+
+
+T = TypeVar("T")
+
+
+def _typed(file: Path, document: dict[str, Any], kind: type[T]) -> T:
+    try:
+        return msgspec.convert(document, kind)
+    except msgspec.ValidationError as error:
+        raise ArtifactError(f"{file}: {error}") from None
 
 
 A = TypeVar("A", bound=Arrays)

@@ -1,13 +1,27 @@
-"""The assets the pipeline knows: each one's symbol at every source, and its bar interval.
+"""Pairs by name: a slug `<base>-<quote>` (`sol-usd`, `doge-usd`, `link-usdt`, `1000pepe-usdt`)
+is a pair at every source by convention, with the exceptions in `cryptopredict/pairs.toml`.
 
-To add an asset, add a line to ASSETS with its symbols at Alpaca and Binance and the interval
-it is trained on by default, and, for offline training, its snapshot as
-`data/<slug>-<interval>.csv.gz` (see data/PROVENANCE.md); then name it in the `ASSETS` setting.
+By convention a pair's Binance symbol is BASEQUOTE in capitals (a `usd` quote meaning USDT there),
+its Alpaca symbol BASE/QUOTE, and it trains on hourly bars. Whether a source really lists the pair
+is only known when it is asked: a pair no source knows fails at its fetch, naming the pair.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptopredict.config import Settings
+
+PAIRS_FILE = Path(__file__).with_name("pairs.toml")
+SLUG = re.compile(r"[a-z0-9]+-[a-z0-9]+")
+DEFAULT_INTERVAL = "1h"
+# Quote currencies Binance symbols end with, beyond those the pairs file names.
+BINANCE_QUOTES = ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 
 
 @dataclass(frozen=True)
@@ -16,22 +30,8 @@ class Asset:
     symbol: str
     alpaca_symbol: str
     binance_symbol: str
-    # The bars it is trained on unless told otherwise: the finest the embedded snapshot holds,
-    # so that training works offline too (the live sources serve hourly bars for both).
+    # The bars it is trained on unless told otherwise (`train.py --interval`).
     interval: str
-
-
-ASSETS: dict[str, Asset] = {
-    asset.slug: asset
-    for asset in (
-        Asset(
-            "btc-usd", "BTC/USD", alpaca_symbol="BTC/USD", binance_symbol="BTCUSDT", interval="1h"
-        ),
-        Asset(
-            "eth-usd", "ETH/USD", alpaca_symbol="ETH/USD", binance_symbol="ETHUSDT", interval="1d"
-        ),
-    )
-}
 
 
 class UnknownAssetError(KeyError):
@@ -39,18 +39,61 @@ class UnknownAssetError(KeyError):
         return str(self.args[0])
 
 
-def asset_for_symbol(symbol: str) -> Asset:
-    wanted = symbol.strip().upper()
-    for asset in ASSETS.values():
-        if wanted in {asset.symbol, asset.slug.upper()}:
-            return asset
-    known = ", ".join(asset.symbol for asset in ASSETS.values())
-    raise UnknownAssetError(f"unknown symbol {symbol!r}; known: {known}")
+def asset_for_symbol(name: str) -> Asset:
+    """The pair named by a slug (`sol-usd`) or a symbol (`SOL/USD`), in any case."""
+    wanted = name.strip().lower().replace("/", "-")
+    if not SLUG.fullmatch(wanted):
+        raise UnknownAssetError(
+            f"{name!r} is not a pair: name it <base>-<quote>, e.g. sol-usd, link-usdt or "
+            "1000pepe-usdt (or BASE/QUOTE, e.g. SOL/USD)"
+        )
+    return _pair(wanted)
+
+
+@cache
+def _pair(slug: str) -> Asset:
+    base, quote = slug.split("-")
+    rules = _exceptions()
+    named = rules.get("quotes", {}).get(quote, {})
+    binance_quote = named.get("binance", quote).upper()
+    alpaca_quote = named.get("alpaca", quote).upper()
+    own = rules.get("pairs", {}).get(slug, {})
+    return Asset(
+        slug=slug,
+        symbol=f"{base.upper()}/{quote.upper()}",
+        alpaca_symbol=own.get("alpaca", f"{base.upper()}/{alpaca_quote}"),
+        binance_symbol=own.get("binance", f"{base.upper()}{binance_quote}"),
+        interval=own.get("interval", DEFAULT_INTERVAL),
+    )
+
+
+@cache
+def _exceptions(path: Path = PAIRS_FILE) -> dict[str, Any]:
+    with path.open("rb") as file:
+        return tomllib.load(file)
 
 
 def configured_assets(names: str) -> list[Asset]:
-    """The assets named in a comma-separated list of slugs or symbols (the `ASSETS` setting)."""
+    """The pairs named in a comma-separated list of slugs or symbols (the `ASSETS` setting)."""
     chosen = [asset_for_symbol(name) for name in names.split(",") if name.strip()]
     if not chosen:
         raise UnknownAssetError("no asset is configured; set ASSETS to e.g. btc-usd,eth-usd")
     return list(dict.fromkeys(chosen))
+
+
+def slug_for_binance(symbol: str) -> str:
+    """The slug of a Binance symbol: its quote currency split off and named as the pairs file
+    names it (`SOLUSDT` is `sol-usd`, `1000PEPEUSDT` is `1000pepe-usd`)."""
+    upper = symbol.strip().upper()
+    quotes = {
+        named.get("binance", quote).upper(): quote
+        for quote, named in _exceptions().get("quotes", {}).items()
+    }
+    for code in sorted({*quotes, *BINANCE_QUOTES}, key=len, reverse=True):
+        if upper.endswith(code) and len(upper) > len(code):
+            return f"{upper.removesuffix(code).lower()}-{quotes.get(code, code.lower())}"
+    raise UnknownAssetError(f"cannot tell the quote currency of the Binance symbol {symbol!r}")
+
+
+# The product's default pairs (the `ASSETS` setting's default), by slug.
+ASSETS: dict[str, Asset] = {asset.slug: asset for asset in configured_assets(Settings().assets)}

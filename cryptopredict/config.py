@@ -35,6 +35,18 @@ class Settings:
         "Directory where training caches the backtest's Prophet fits, so a second run (or one "
         "that only adds bars) refits only what changed; delete it to refit everything.",
     )
+    train_workers: int | None = _setting(
+        "TRAIN_WORKERS",
+        None,
+        "Worker processes of the local Dask cluster training runs on (one thread each); unset: "
+        "one per core. Ignored when DASK_SCHEDULER_ADDRESS is set.",
+    )
+    dask_scheduler_address: str | None = _setting(
+        "DASK_SCHEDULER_ADDRESS",
+        None,
+        "Address of an existing Dask scheduler to train on, e.g. `tcp://10.0.0.5:8786` or "
+        "`tls://...` (certificates from Dask's own configuration); unset: a local cluster.",
+    )
     assets: str = _setting(
         "ASSETS",
         "btc-usd,eth-usd",

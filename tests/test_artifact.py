@@ -6,8 +6,10 @@ import importlib.metadata
 import json
 import pickle
 import stat
+from dataclasses import asdict
 from datetime import UTC, datetime
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -20,12 +22,21 @@ from cryptopredict.artifact import (
     MODEL,
     SCHEMA_VERSION,
     ArtifactError,
+    BacktestReport,
     BarHistory,
+    Gaps,
     Grid,
+    Manifest,
+    ModelParams,
+    Repair,
+    ValidationReport,
     load_artifact,
     load_artifacts,
     write_artifact,
 )
+from cryptopredict.model.bands import DEFAULT_BAND
+from cryptopredict.model.config import DEFAULT
+from cryptopredict.postprocess import Postprocess
 from tests.conftest import kill_9_after
 
 HOUR = 3600
@@ -54,39 +65,50 @@ def parts(version: str = "v1", points: int = 48) -> dict:
             **dict.fromkeys(("open", "high", "low", "close", "vwap"), yhat[:24] + 3),
             volume=np.ones(24),
         ),
-        "backtest": {"summary": {}},
-        "manifest": {
-            "asset": "btc-usd",
-            "symbol": "BTC/USD",
-            "interval": "1h",
-            "model_version": version,
-            "created_at": "2026-11-21T00:00:00Z",
-            "git_sha": None,
-            "data": {
-                "source": "snapshot",
-                "failed_sources": ["alpaca: no network"],
+        "backtest": BacktestReport(summary=None, damping=None, band=None, hindcast=None),
+        "manifest": msgspec.convert(manifest_fields(version), Manifest),
+    }
+
+
+def manifest_fields(version: str) -> dict:
+    """A manifest as JSON fields, from the contract's own types where they have defaults."""
+    rules = Postprocess("log", START, 30_000.0, 10.3, True, None, 0.8, (1.0,), (-0.01,), (0.01,))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "files": {},
+        "params": msgspec.to_builtins(ModelParams(**DEFAULT.to_dict(), price="close")),
+        "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
+        "postprocess": asdict(rules),
+        "asset": "btc-usd",
+        "symbol": "BTC/USD",
+        "interval": "1h",
+        "model_version": version,
+        "created_at": "2026-11-21T00:00:00Z",
+        "git_sha": None,
+        "data": {
+            "source": "snapshot",
+            "failed_sources": ["alpaca: no network"],
+            "first": "2023-11-14T22:00:00Z",
+            "last": "2023-11-15T21:00:00Z",
+            "rows": 24,
+            "sha256": "0" * 64,
+            "validation": asdict(
+                ValidationReport(24, "a", "b", 0, False, Repair(), Repair(), Gaps())
+            ),
+            "training_window": {
                 "first": "2023-11-14T22:00:00Z",
                 "last": "2023-11-15T21:00:00Z",
                 "rows": 24,
-                "sha256": "0" * 64,
-                "validation": {"rows": 24},
-                "training_window": {
-                    "first": "2023-11-14T22:00:00Z",
-                    "last": "2023-11-15T21:00:00Z",
-                    "rows": 24,
-                },
             },
-            "versions": {"prophet": importlib.metadata.version("prophet")},
-            "params": {},
-            "postprocess": {"interval_width": 0.8},
-            "metrics": {},
-            "horizon": {
-                "days": 1.0,
-                "grid_first": "2023-11-14T22:00:00Z",
-                "grid_last": "2023-11-16T21:00:00Z",
-            },
-            "levels": list(LEVELS),
         },
+        "versions": {"prophet": importlib.metadata.version("prophet")},
+        "metrics": None,
+        "horizon": {
+            "days": 1.0,
+            "grid_first": "2023-11-14T22:00:00Z",
+            "grid_last": "2023-11-16T21:00:00Z",
+        },
+        "levels": list(LEVELS),
     }
 
 

@@ -1,41 +1,76 @@
-"""The asset registry: symbols at every source, the configured list, and offline training."""
+"""Pairs by name: the naming convention, its exceptions in pairs.toml, and offline training."""
 
 from __future__ import annotations
 
 import pytest
 
-from cryptopredict.assets import ASSETS, UnknownAssetError, asset_for_symbol, configured_assets
+from cryptopredict.assets import (
+    ASSETS,
+    UnknownAssetError,
+    asset_for_symbol,
+    configured_assets,
+    slug_for_binance,
+)
 from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.snapshot import SnapshotSource
 
 
-def test_each_asset_names_its_symbol_at_every_source():
-    eth = ASSETS["eth-usd"]
-    assert (eth.symbol, eth.alpaca_symbol, eth.binance_symbol) == ("ETH/USD", "ETH/USD", "ETHUSDT")
-    btc = ASSETS["btc-usd"]
-    assert (btc.symbol, btc.alpaca_symbol, btc.binance_symbol) == ("BTC/USD", "BTC/USD", "BTCUSDT")
+@pytest.mark.parametrize(
+    ("name", "symbol", "alpaca", "binance"),
+    [
+        ("btc-usd", "BTC/USD", "BTC/USD", "BTCUSDT"),
+        ("sol-usd", "SOL/USD", "SOL/USD", "SOLUSDT"),
+        ("DOGE/USD", "DOGE/USD", "DOGE/USD", "DOGEUSDT"),
+        ("link-usdt", "LINK/USDT", "LINK/USDT", "LINKUSDT"),
+        ("1000pepe-usdt", "1000PEPE/USDT", "1000PEPE/USDT", "1000PEPEUSDT"),
+        ("eth-btc", "ETH/BTC", "ETH/BTC", "ETHBTC"),
+    ],
+)
+def test_any_pair_is_named_at_every_source_by_convention(name, symbol, alpaca, binance):
+    pair = asset_for_symbol(name)
+    assert (pair.symbol, pair.alpaca_symbol, pair.binance_symbol) == (symbol, alpaca, binance)
+    assert pair.interval == "1h"
+
+
+def test_the_pairs_file_holds_the_exceptions():
+    assert asset_for_symbol("eth-usd").interval == "1d", "ETH's embedded history is daily"
+    assert asset_for_symbol("matic-usd").binance_symbol == "POLUSDT", "renamed at Binance"
+    assert asset_for_symbol("matic-usd").alpaca_symbol == "MATIC/USD"
 
 
 @pytest.mark.parametrize("slug", sorted(ASSETS))
-def test_every_asset_can_train_offline_at_its_own_interval(slug):
+def test_every_default_pair_can_train_offline_at_its_own_interval(slug):
     asset = ASSETS[slug]
     assert Interval.parse(asset.interval) in SnapshotSource().intervals(slug)
 
 
+def test_every_pair_the_snapshot_holds_is_named_back_by_its_slug():
+    snapshot = SnapshotSource()
+    symbols = snapshot.pairs()
+    assert len(symbols) == 16
+    for symbol in symbols:
+        assert asset_for_symbol(slug_for_binance(symbol)).binance_symbol == symbol
+    assert slug_for_binance("SOLUSDT") == "sol-usd"
+    assert slug_for_binance("1000PEPEUSDT") == "1000pepe-usd"
+    assert snapshot.own_pairs() == ["btc-usd", "eth-usd"]
+
+
 def test_the_configured_list_takes_slugs_or_symbols_once_each_in_order():
-    chosen = configured_assets(" eth-usd, BTC/USD ,eth-usd,")
-    assert [asset.slug for asset in chosen] == ["eth-usd", "btc-usd"]
+    chosen = configured_assets(" eth-usd, BTC/USD ,eth-usd,sol-usd")
+    assert [asset.slug for asset in chosen] == ["eth-usd", "btc-usd", "sol-usd"]
 
 
-def test_the_default_configuration_is_every_asset_with_data():
+def test_the_default_configuration_is_btc_and_eth():
     assert [asset.slug for asset in configured_assets(Settings().assets)] == ["btc-usd", "eth-usd"]
 
 
 @pytest.mark.parametrize(
     ("names", "message"),
     [
-        ("btc-usd,doge-usd", "unknown symbol 'doge-usd'; known: BTC/USD, ETH/USD"),
+        ("btc-usd,doge", r"'doge' is not a pair: name it <base>-<quote>, e\.g\. sol-usd"),
+        ("btc_usd", r"'btc_usd' is not a pair"),
+        ("sol-usd-x", r"'sol-usd-x' is not a pair"),
         (" , ", "no asset is configured"),
     ],
 )
@@ -45,4 +80,5 @@ def test_a_bad_configuration_is_named(names, message):
 
 
 def test_symbols_are_matched_without_regard_to_case():
-    assert asset_for_symbol("eth/usd") is ASSETS["eth-usd"]
+    assert asset_for_symbol("eth/usd") == ASSETS["eth-usd"]
+    assert asset_for_symbol("Sol-USD") == asset_for_symbol("sol-usd")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from cryptopredict.assets import ASSETS
+from cryptopredict.assets import ASSETS, asset_for_symbol
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import CsvSource, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError, ValidationError
@@ -27,7 +28,10 @@ def stated_sha256(name: str) -> str:
     return re.search(r"sha256: `([0-9a-f]{64})`", section).group(1)
 
 
-@pytest.mark.parametrize("name", ["btc-usd-1h.csv", "btc-usd-1d.csv", "eth-usd-1d.csv"])
+@pytest.mark.parametrize(
+    "name",
+    ["btc-usd-1h.csv", "btc-usd-1d.csv", "eth-usd-1d.csv", "binance-spot-16pairs-1h.csv"],
+)
 def test_embedded_files_are_byte_identical_to_their_provenance(name):
     data = gzip.decompress((PROVENANCE.parent / f"{name}.gz").read_bytes())
     assert hashlib.sha256(data).hexdigest() == stated_sha256(name)
@@ -67,9 +71,46 @@ def test_snapshot_builds_coarser_intervals_from_complete_bars():
 
 
 def test_snapshot_says_what_it_lacks():
-    query = BarQuery(ASSETS["eth-usd"], Interval.parse("1h"), *EVERYTHING)
-    with pytest.raises(SourceError, match=r"no 1h data for ETH/USD .embedded: 1d."):
+    query = BarQuery(ASSETS["eth-usd"], Interval.parse("90m"), *EVERYTHING)
+    with pytest.raises(SourceError, match=r"no 90m data for ETH/USD .embedded: 1d, 1h."):
         SnapshotSource().fetch(query)
+    nosuch = BarQuery(asset_for_symbol("nosuch-usd"), Interval.parse("1h"), *EVERYTHING)
+    with pytest.raises(SourceError, match=r"no 1h data for NOSUCH/USD .embedded: none."):
+        SnapshotSource().fetch(nosuch)
+
+
+def test_any_pair_of_the_embedded_spot_file_reads_its_own_rows():
+    query = BarQuery(asset_for_symbol("sol-usd"), Interval.parse("1h"), *EVERYTHING)
+    frame = SnapshotSource().fetch(query)
+    check_frame(frame)
+    assert len(frame) == 17_520
+    assert frame["timestamp"].iloc[0] == pd.Timestamp("2024-05-16T19:00", tz="UTC")
+    assert frame["timestamp"].iloc[-1] == pd.Timestamp("2026-05-16T18:00", tz="UTC")
+    assert 50 < frame["close"].iloc[-1] < 500, "SOL's price, not another pair's"
+    daily = SnapshotSource().fetch(replace(query, interval=Interval.parse("1d")))
+    assert len(daily) == 729, "whole days only, aggregated from the hours"
+    # A pair's own file wins over the file of many pairs: BTC's reaches back to 2021.
+    btc = SnapshotSource().fetch(replace(query, asset=ASSETS["btc-usd"]))
+    assert btc["timestamp"].iloc[0] == pd.Timestamp("2021-01-01", tz="UTC")
+
+
+def test_a_csv_of_many_pairs_gives_each_pair_its_rows_and_names_a_missing_one(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "symbol,time,open,high,low,close,volume\n"
+        "SOLUSDT,2024-01-01T00:00:00Z,100,110,90,105,1\n"
+        "SOLUSDT,2024-01-02T00:00:00Z,105,120,100,115,2\n"
+        "DOGEUSDT,2024-01-01T00:00:00Z,0.1,0.11,0.09,0.105,3\n"
+    )
+    day = Interval.parse("1d")
+    sol = CsvSource(path).fetch(BarQuery(asset_for_symbol("sol-usd"), day, *EVERYTHING))
+    assert sol["close"].tolist() == [105.0, 115.0]
+    doge = CsvSource(path).fetch(BarQuery(asset_for_symbol("DOGE/USDT"), day, *EVERYTHING))
+    assert doge["volume"].tolist() == [3.0]
+    with pytest.raises(SourceError, match=r"holds no bars of .*XRPUSDT"):
+        CsvSource(path).fetch(BarQuery(asset_for_symbol("xrp-usd"), day, *EVERYTHING))
+    with pytest.raises(SourceError, match=r"holds many pairs \(a `symbol` column\): name one"):
+        read_ohlcv_csv(path)
 
 
 def test_csv_headers_are_case_insensitive_and_date_means_timestamp(tmp_path):

@@ -28,7 +28,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
     @cache
     def backtest(slug: str) -> bytes:
-        return _json(catalog[slug].artifact.backtest)
+        return _json(catalog[slug].artifact.backtest.to_builtins())
 
     @bp.get("/model")
     @document(responses=answers("The manifest and the backtest summary.", "ModelCard"))
@@ -99,7 +99,8 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
 
 
 def _card(artifact: Artifact) -> bytes:
-    return _json({**artifact.manifest_json, "backtest": artifact.backtest.get("summary") or {}})
+    summary = artifact.backtest.summary
+    return _json({**artifact.manifest_json, "backtest": summary.to_builtins() if summary else {}})
 
 
 def _health(artifact: Artifact) -> dict[str, Any]:

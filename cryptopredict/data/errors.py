@@ -14,6 +14,10 @@ class SourceError(DataError):
         self.reason = reason
         self.status = status
 
+    def __reduce__(self) -> tuple:
+        # Errors travel from training's workers back to the process that reports them.
+        return (type(self), (self.source, self.reason), {"status": self.status})
+
 
 class TransientSourceError(DataError):
     """A failure worth retrying (429, 5xx, timeout, dropped connection)."""
@@ -21,6 +25,9 @@ class TransientSourceError(DataError):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.retry_after))
 
 
 class ValidationError(DataError):

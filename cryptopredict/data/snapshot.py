@@ -1,18 +1,24 @@
 """The real market data embedded under `data/`: the fallback that always answers.
 
-Files are named `<asset>-<interval>.csv.gz`; `data/PROVENANCE.md` says where every row came from.
-An interval without its own file is aggregated from a finer one that divides it, keeping only
+A pair's own files are named `<asset>-<interval>.csv.gz`; other files named `*-<interval>.csv.gz`
+hold many pairs in long format (a `symbol` column, Binance's symbols), read when a pair has no
+file of its own at a usable interval. `data/PROVENANCE.md` says where every row came from. An
+interval without its own file is aggregated from a finer one that divides it, keeping only
 complete bars.
 """
 
 from __future__ import annotations
 
+import gzip
+import re
 from pathlib import Path
 
 import pandas as pd
 
+from cryptopredict.assets import Asset
+from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 from cryptopredict.candles import Interval
-from cryptopredict.data.csvfile import read_ohlcv_csv
+from cryptopredict.data.csvfile import SYMBOL, pair_names, pair_symbols, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import Bars, resample
 from cryptopredict.data.query import BarQuery
@@ -29,7 +35,7 @@ class SnapshotSource:
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         interval, path = self._file_for(query)
-        frame = read_ohlcv_csv(path, NAME)
+        frame = read_ohlcv_csv(path, NAME, pair=pair_names(query.asset))
         if interval != query.interval:
             bars = Bars(frame, query.asset.symbol, interval, NAME)
             candles, complete = resample(bars, query.interval)
@@ -37,21 +43,67 @@ class SnapshotSource:
         return frame[(frame["timestamp"] >= query.start) & (frame["timestamp"] < query.end)]
 
     def intervals(self, slug: str) -> list[Interval]:
-        names = (
-            path.name.removeprefix(f"{slug}-") for path in self.data_dir.glob(f"{slug}-*.csv.gz")
-        )
+        """The intervals of the pair's own files."""
         return sorted(
-            (Interval.parse(name.removesuffix(".csv.gz")) for name in names),
-            key=lambda interval: interval.seconds,
+            (interval for interval, _ in self._own_files(slug)), key=lambda each: each.seconds
         )
 
+    def files(self, asset: Asset) -> list[tuple[Interval, Path]]:
+        """Every file holding the pair's bars, with its interval: its own first, finest first,
+        then the files of many pairs that list it."""
+        own = sorted(self._own_files(asset.slug), key=lambda each: each[0].seconds)
+        wanted = {name.upper() for name in pair_names(asset)}
+        shared = [
+            (interval, path)
+            for interval, path in self._shared_files()
+            if wanted & set(pair_symbols(path, NAME))
+        ]
+        return own + sorted(shared, key=lambda each: each[0].seconds)
+
+    def own_pairs(self) -> list[str]:
+        """The slugs of the pairs with files of their own."""
+        return sorted(
+            {
+                path.name.removesuffix(".csv.gz").rsplit("-", 1)[0]
+                for path in self.data_dir.glob("*-*.csv.gz")
+                if not _has_symbol_column(path)
+            }
+        )
+
+    def pairs(self) -> list[str]:
+        """The Binance symbols of every pair the files of many pairs hold."""
+        return sorted({s for _, path in self._shared_files() for s in pair_symbols(path, NAME)})
+
+    def _own_files(self, slug: str) -> list[tuple[Interval, Path]]:
+        found = []
+        for path in self.data_dir.glob(f"{slug}-*.csv.gz"):
+            interval = path.name.removeprefix(f"{slug}-").removesuffix(".csv.gz")
+            if re.match(INTERVAL_PATTERN, interval):
+                found.append((Interval.parse(interval), path))
+        return found
+
+    def _shared_files(self) -> list[tuple[Interval, Path]]:
+        found = []
+        for path in sorted(self.data_dir.glob("*-*.csv.gz")):
+            interval = path.name.removesuffix(".csv.gz").rsplit("-", 1)[1]
+            if re.match(INTERVAL_PATTERN, interval) and _has_symbol_column(path):
+                found.append((Interval.parse(interval), path))
+        return found
+
     def _file_for(self, query: BarQuery) -> tuple[Interval, Path]:
-        available = self.intervals(query.asset.slug)
-        usable = [each for each in available if query.interval.is_multiple_of(each)]
+        available = self.files(query.asset)
+        usable = [each for each in available if query.interval.is_multiple_of(each[0])]
         if not usable:
-            have = ", ".join(map(str, available)) or "none"
+            have = ", ".join(sorted({str(interval) for interval, _ in available})) or "none"
             raise SourceError(
                 NAME, f"no {query.interval} data for {query.asset.symbol} (embedded: {have})"
             )
-        chosen = usable[-1]
-        return chosen, self.data_dir / f"{query.asset.slug}-{chosen}.csv.gz"
+        # A pair's own file wins over a file of many pairs; among its own, the coarsest usable.
+        own = [each for each in usable if each[1].name.startswith(f"{query.asset.slug}-")]
+        return own[-1] if own else usable[0]
+
+
+def _has_symbol_column(path: Path) -> bool:
+    with gzip.open(path, "rt") as file:
+        header = file.readline()
+    return header.strip().lower().split(",")[0] == SYMBOL

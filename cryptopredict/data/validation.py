@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from cryptopredict.artifact import Gaps, Repair, ValidationReport
 from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.errors import StaleDataError, ValidationError
@@ -30,56 +31,6 @@ class Rules:
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
         return cls(settings.max_bar_jump, settings.min_rows, settings.require_fresh_hours)
-
-
-@dataclass(frozen=True)
-class Repair:
-    count: int = 0
-    first: str | None = None  # ISO timestamp of the first affected bar
-
-
-@dataclass(frozen=True)
-class Gaps:
-    count: int = 0
-    missing_bars: int = 0
-    largest_after: str | None = None  # the bar before the largest gap
-    largest_missing_bars: int = 0
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    rows: int
-    first: str
-    last: str
-    exact_duplicates_dropped: int
-    was_unsorted: bool
-    conflicting_duplicates: Repair
-    ohlc_repaired: Repair
-    gaps: Gaps
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def summary(self) -> str:
-        parts = [f"{self.rows} bars from {self.first} to {self.last}"]
-        if self.exact_duplicates_dropped:
-            parts.append(f"{self.exact_duplicates_dropped} exact duplicates dropped")
-        if self.conflicting_duplicates.count:
-            parts.append(
-                f"{self.conflicting_duplicates.count} conflicting duplicates resolved to the "
-                f"latest fetched (first {self.conflicting_duplicates.first})"
-            )
-        if self.ohlc_repaired.count:
-            parts.append(
-                f"{self.ohlc_repaired.count} bars with inconsistent OHLC repaired "
-                f"(first {self.ohlc_repaired.first})"
-            )
-        if self.gaps.count:
-            parts.append(
-                f"{self.gaps.count} gaps, {self.gaps.missing_bars} bars missing "
-                f"(largest {self.gaps.largest_missing_bars} after {self.gaps.largest_after})"
-            )
-        return "; ".join(parts)
 
 
 def validate(

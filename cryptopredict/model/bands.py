@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import norm
 
-from cryptopredict.artifact import LEVELS
+from cryptopredict.artifact import LEVELS, BandSetting
 from cryptopredict.model.scores import tails
 
 HOUR = 3600
@@ -116,6 +116,15 @@ class BandSpec:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "name": self.name}
+
+    def setting(self) -> BandSetting:
+        """As the artifact records it."""
+        return BandSetting(**self.to_dict())
+
+    @classmethod
+    def from_setting(cls, setting: BandSetting) -> BandSpec:
+        """The spec of a recorded setting (a candidate's too: its scores are ignored)."""
+        return cls.from_dict(setting.to_builtins())
 
     @classmethod
     def from_dict(cls, data: dict) -> BandSpec:

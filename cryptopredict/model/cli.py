@@ -1,31 +1,49 @@
 """`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact.
 
-One asset (`--asset`, BTC/USD by default) or every configured one (`--all`, the `ASSETS`
-setting), each to `<out>/<asset>/`. Exits non-zero when any asset fails; a failed asset's
-previous artifact is left as it was, and the others are still trained.
+One pair (`--asset`, btc-usd by default) or every configured one (`--all`: the `ASSETS` setting,
+slugs such as `btc-usd,sol-usd,link-usdt`; `*` for every pair the `--csv` file or the embedded
+snapshot holds), each to `<out>/<pair>/`, their tasks on a Dask cluster (cluster.py).
+
+Exit status: 0 when every pair was trained; 1 when some pair failed (the error names it; the
+other pairs are still trained and written, and a failed pair's previous artifact is left as it
+was); 2 for a usage or configuration error (nothing is trained).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from distributed import Client, KilledWorker
 
 from cryptopredict import logs
-from cryptopredict.artifact import ArtifactError
-from cryptopredict.assets import Asset, UnknownAssetError, asset_for_symbol, configured_assets
+from cryptopredict.artifact import ArtifactError, ModelParams
+from cryptopredict.assets import (
+    Asset,
+    UnknownAssetError,
+    asset_for_symbol,
+    configured_assets,
+    slug_for_binance,
+)
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.data import SOURCE_NAMES, DataError, load_history
-from cryptopredict.model.backtest import Plan
+from cryptopredict.data.csvfile import pair_symbols
+from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.model.cluster import DaskEngine, TaskProgress, training_client, worker_count
 from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.engine import Engine
 from cryptopredict.model.gate import GateError, GateRules
-from cryptopredict.model.progress import progress
+from cryptopredict.model.plan import Plan
 from cryptopredict.model.report import backtest_table
 from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
 
@@ -35,10 +53,21 @@ log = logging.getLogger("train")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="train.py", description=__doc__)
     parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
-    parser.add_argument("--csv", type=Path, help="train on this OHLCV CSV instead of a source")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        help="train on this OHLCV CSV instead of a source; with a `symbol` column it holds many "
+        "pairs (long format), each pair reading its own rows",
+    )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--asset", default="btc-usd", help="slug or symbol, e.g. eth-usd, ETH/USD")
-    which.add_argument("--all", action="store_true", help="every asset in the ASSETS setting")
+    which.add_argument(
+        "--asset", default="btc-usd", help="a pair: slug or symbol, e.g. sol-usd, SOL/USD"
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every pair in the ASSETS setting (ASSETS='*': every pair of --csv or the snapshot)",
+    )
     parser.add_argument(
         "--interval", help="bar interval, e.g. 1h or 1d (default: the asset's, see assets.py)"
     )
@@ -63,7 +92,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="HOURS",
         help="fail unless a live source's newest bar closed within HOURS (REQUIRE_FRESH_HOURS)",
     )
-    parser.add_argument("--jobs", type=int, help="backtest worker processes (default: all cores)")
     return parser.parse_args(argv)
 
 
@@ -78,34 +106,85 @@ def main(argv: list[str] | None = None) -> int:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
     try:
-        assets = configured_assets(settings.assets) if args.all else [asset_for_symbol(args.asset)]
-    except UnknownAssetError as error:
+        assets = chosen_assets(args, settings)
+    except (UnknownAssetError, DataError) as error:
         log.error("%s", error)
         return 2
-    failed = []
-    with progress(len(assets), "training", "asset") as bar:
-        for asset in assets:
-            bar.set_postfix_str(asset.slug)
-            if not train_one(asset, args, settings):
-                failed.append(asset.slug)
-            bar.update(1)
+    with training_client(settings) as client:
+        tracker = TaskProgress()
+        try:
+            failed = train_all(assets, args, settings, client, tracker)
+        finally:
+            tracker.close()
     if failed:
         log.error("training failed for %s", ", ".join(failed))
     return 1 if failed else 0
 
 
-def train_one(asset: Asset, args: argparse.Namespace, settings: Settings) -> bool:
-    """Train and write one asset's artifact, print its report; False (logged) on failure."""
-    started = time.monotonic()
-    try:
-        history = load_history(
-            asset,
-            args.interval or asset.interval,
-            args.since,
-            settings,
-            source=args.source,
-            csv=args.csv,
+EVERY_PAIR = "*"
+
+
+def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
+    """The pair `--asset` names, or with `--all` those of the ASSETS setting (`*`: every pair
+    of the `--csv` file, or of the embedded snapshot)."""
+    if not args.all:
+        return [asset_for_symbol(args.asset)]
+    if settings.assets.strip() != EVERY_PAIR:
+        return configured_assets(settings.assets)
+    if args.csv is not None:
+        symbols = pair_symbols(args.csv, f"csv:{args.csv}")
+        if not symbols:
+            raise UnknownAssetError(
+                f"{args.csv} has no `symbol` column: name its pair with --asset"
+            )
+        return configured_assets(",".join(slug_for_binance(symbol) for symbol in symbols))
+    snapshot = SnapshotSource()
+    slugs = [*snapshot.own_pairs(), *(slug_for_binance(symbol) for symbol in snapshot.pairs())]
+    return configured_assets(",".join(slugs))
+
+
+def train_all(
+    assets: list[Asset],
+    args: argparse.Namespace,
+    settings: Settings,
+    client: Client,
+    tracker: TaskProgress,
+) -> list[str]:
+    """Train every asset at once, their tasks interleaved on the cluster; the slugs that failed.
+
+    Each asset is driven by a thread of this process (its tasks' results come back here); a
+    few more assets than workers are in flight, so that the workers always have tasks."""
+    slots = min(len(assets), 2 * worker_count(settings) + 2)
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="pair") as pool:
+        done = pool.map(
+            lambda asset: train_one(
+                asset, args, settings, DaskEngine(client, tracker, asset.slug), tracker.write
+            ),
+            assets,
         )
+        return [asset.slug for asset, ok in zip(assets, list(done), strict=True) if not ok]
+
+
+def train_one(
+    asset: Asset,
+    args: argparse.Namespace,
+    settings: Settings,
+    engine: Engine,
+    say: Callable[[str], None] = print,
+) -> bool:
+    """Train and write one asset's artifact, `say` its report; False (logged) on failure."""
+    started = time.monotonic()
+    fetch = functools.partial(
+        load_history,
+        asset,
+        args.interval or asset.interval,
+        args.since,
+        settings,
+        source=args.source,
+        csv=args.csv,
+    )
+    try:
+        history = engine.run(fetch, what="fetch and validate")
         request = TrainingRequest(
             asset=asset,
             config=DEFAULT,
@@ -114,12 +193,11 @@ def train_one(asset: Asset, args: argparse.Namespace, settings: Settings) -> boo
             plan=None if args.no_backtest else Plan(),
             model_version=settings.model_version,
             git_sha=settings.git_sha or _git_sha(),
-            jobs=args.jobs,
             fit_cache=settings.fit_cache_dir,
             price=args.target,
         )
-        trained = train(history, request, args.out)
-    except (DataError, GateError, ArtifactError, ValueError) as error:
+        trained = train(history, request, args.out, engine)
+    except (DataError, GateError, ArtifactError, ValueError, KilledWorker) as error:
         log.error("%s: %s", asset.slug, error)
         log.error(
             "nothing was written for %s; any previous artifact in %s is unchanged",
@@ -127,45 +205,49 @@ def train_one(asset: Asset, args: argparse.Namespace, settings: Settings) -> boo
             args.out / asset.slug,
         )
         return False
-    print(report(trained, time.monotonic() - started))
+    say(report(trained, time.monotonic() - started))
     return True
 
 
 def report(trained: Trained, seconds: float) -> str:
     manifest = trained.manifest
-    data = manifest["data"]
-    window = data["training_window"]
+    data = manifest.data
+    window = data.training_window
     lines = [
-        f"data:     {data['rows']} {manifest['interval']} bars of {manifest['symbol']} from "
-        f"{data['first']} to {data['last']} (source: {data['source']})",
-        f"trained:  on {window['rows']} bars from {window['first']} to {window['last']}",
-        f"model:    {_describe(manifest['params'])}",
-        f"band:     {manifest['band']['name']}",
+        f"data:     {data.rows} {manifest.interval} bars of {manifest.symbol} from "
+        f"{_iso(data.first)} to {_iso(data.last)} (source: {data.source})",
+        f"trained:  on {window.rows} bars from {_iso(window.first)} to {_iso(window.last)}",
+        f"model:    {_describe(manifest.params)}",
+        f"band:     {manifest.band.name}",
     ]
-    if trained.backtest is not None:
-        lines.append(backtest_table(trained.backtest.summary()))
+    if manifest.metrics is not None:
+        lines.append(backtest_table(manifest.metrics))
     else:
         lines.append(
             "backtest: skipped (--no-backtest); the default band, calibrated on the naive "
             "forecast's errors; no gate"
         )
-    lines.append(f"artifact: {trained.path} ({manifest['model_version']}) in {seconds:.0f} s")
+    lines.append(f"artifact: {trained.path} ({manifest.model_version}) in {seconds:.0f} s")
     return "\n".join(lines)
 
 
-def _describe(params: dict) -> str:
-    price = params.get("price", "close")
-    parts = [f"Prophet on {params['target']} {price}"]
-    if params["window_days"]:
-        parts.append(f"last {params['window_days']} days")
-    parts.append(f"changepoint_prior_scale {params['changepoint_prior_scale']}")
-    if params["anchored"]:
+def _describe(params: ModelParams) -> str:
+    price = params.price
+    parts = [f"Prophet on {params.target} {price}"]
+    if params.window_days:
+        parts.append(f"last {params.window_days} days")
+    parts.append(f"changepoint_prior_scale {params.changepoint_prior_scale}")
+    if params.anchored:
         parts.append(f"anchored to the last {price}")
-    if params["damping_hours"] is not None:
-        parts.append(f"damped (tau {params['damping_hours']:g} h)")
-    if not params["calibrated"]:
+    if params.damping_hours is not None:
+        parts.append(f"damped (tau {params.damping_hours:g} h)")
+    if not params.calibrated:
         parts.append("Prophet's own bands")
     return ", ".join(parts)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _git_sha() -> str | None:

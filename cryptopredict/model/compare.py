@@ -37,14 +37,7 @@ from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import load_history
-from cryptopredict.model.backtest import (
-    HORIZONS,
-    SERVED,
-    Backtest,
-    Plan,
-    naive_band,
-    run_backtest,
-)
+from cryptopredict.model.backtest import Backtest, run_backtest
 from cryptopredict.model.bands import BandSpec
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.fitcache import FitCache
@@ -54,6 +47,7 @@ from cryptopredict.model.forecasters import (
     ProphetForecaster,
     window,
 )
+from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.progress import progress
 from cryptopredict.model.scores import (
     inside,
@@ -63,6 +57,7 @@ from cryptopredict.model.scores import (
     quantile_score,
     tails,
 )
+from cryptopredict.model.scoring import naive_band
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
@@ -226,7 +221,6 @@ def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: s
         pd.Timedelta(hours=1),
         DEFAULT,
         plan,
-        jobs=args.jobs,
         cache=FitCache(settings.fit_cache_dir),
         band_candidates=[spec],
     )

@@ -113,6 +113,13 @@ def fit_prophet(config: ModelConfig, train: pd.DataFrame, samples: int = 0) -> P
     return model
 
 
+def quiet_stan() -> None:
+    """Keep Prophet and Stan to warnings: they log a line or two per fit ("Disabling yearly
+    seasonality", "Chain [1] start processing"), in every process that fits."""
+    for chatty in ("cmdstanpy", "prophet"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
 def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) -> np.ndarray:
     """Prophet's point prediction in model space at `times` (epoch seconds), fitted on `train`."""
     model = fit_prophet(config, train)
@@ -157,17 +164,28 @@ class DriftForecaster:
         self.window_days = window_days
 
     def fit(self, history: pd.DataFrame) -> DriftForecaster:
-        train = window(history, self.window_days)
-        first, last = train.iloc[0], train.iloc[-1]
-        elapsed = (last["ds"] - first["ds"]) / pd.Timedelta(hours=1)
-        self.slope = float(np.log(last["y"] / first["y"]) / elapsed)
-        self.last_ds, self.last_close = last["ds"], float(last["y"])
+        seconds, prices = to_epoch_seconds(history["ds"]), history["y"].to_numpy(dtype=np.float64)
+        at = np.array([len(seconds) - 1])
+        self.slope = float(drift_per_hour(seconds, prices, at, self.window_days)[0])
+        self.last_ds, self.last_close = history["ds"].iloc[-1], float(prices[-1])
         return self
 
     def predict(self, ds: pd.Series) -> pd.DataFrame:
         ds = pd.Series(pd.to_datetime(ds).to_numpy())
         hours = ((ds - self.last_ds) / pd.Timedelta(hours=1)).to_numpy()
         return pd.DataFrame({"ds": ds, "yhat": self.last_close * np.exp(self.slope * hours)})
+
+
+def drift_per_hour(
+    seconds: np.ndarray, prices: np.ndarray, at: np.ndarray, days: int | None
+) -> np.ndarray:
+    """The random walk's drift at bar positions `at`: the average log change per hour over the
+    bars of the last `days` up to each (all bars when None), as `window` takes them."""
+    reach = days * 86_400 if days is not None else seconds[-1] - seconds[0]
+    start = np.searchsorted(seconds, seconds[at] - reach, "right")
+    start = np.minimum(start, at)
+    hours = np.maximum((seconds[at] - seconds[start]) / 3600, 1.0)
+    return np.log(prices[at] / prices[start]) / hours
 
 
 def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:

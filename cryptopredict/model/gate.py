@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import Grid
+from cryptopredict.artifact import BacktestSummary, Grid, HorizonScores
 from cryptopredict.config import Settings
-from cryptopredict.model.backtest import SERVED, Backtest
 
 
 class GateError(Exception):
@@ -17,9 +16,12 @@ class GateError(Exception):
 
 @dataclass(frozen=True)
 class GateRules:
-    min_coverage: float = 0.6  # of the 80% band at 7 days, in the backtest
-    max_coverage: float = 0.95
-    max_mape_ratio: float = 3.0  # Prophet's 7-day MAPE over the naive baseline's
+    """The bounds, from the settings (GATE_MIN_COVERAGE, GATE_MAX_COVERAGE, GATE_MAX_MAPE_RATIO,
+    whose defaults are the product's)."""
+
+    min_coverage: float  # of the 80% band at 7 days, in the backtest
+    max_coverage: float
+    max_mape_ratio: float  # Prophet's 7-day MAPE over the naive baseline's
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GateRules:
@@ -28,10 +30,12 @@ class GateRules:
         )
 
 
-def check_gate(grid: Grid, backtest: Backtest | None, rules: GateRules) -> None:
+def check_gate(grid: Grid, summary: BacktestSummary | None, rules: GateRules) -> None:
+    """GateError unless every grid value is usable and the backtest's 7-day scores are in
+    bounds (`summary` None: trained without a backtest, no score to check)."""
     failures = _grid_failures(grid)
-    if backtest is not None:
-        failures += _backtest_failures(backtest.summary(), rules)
+    if summary is not None:
+        failures += _backtest_failures(summary, rules)
     if failures:
         raise GateError("quality gate failed: " + "; ".join(failures))
 
@@ -50,25 +54,26 @@ def _grid_failures(grid: Grid) -> list[str]:
     return failures
 
 
-def _backtest_failures(summary: dict, rules: GateRules) -> list[str]:
+def _backtest_failures(summary: BacktestSummary, rules: GateRules) -> list[str]:
     failures = []
-    served, naive = summary["7d"].get(SERVED, {}), summary["7d"].get("naive", {})
-    coverage = served.get("coverage")
+    week = summary.d7 or HorizonScores()
+    served, naive = week.prophet, week.naive
+    coverage = served.coverage if served else None
     if coverage is None:
         failures.append("the backtest measured no 7-day coverage for the served model")
     elif not rules.min_coverage <= coverage <= rules.max_coverage:
-        width = summary["interval_width"]
+        width = summary.interval_width
         failures.append(
             f"7-day coverage of the {width:.0%} band is {coverage:.1%}, outside "
             f"[{rules.min_coverage:.0%}, {rules.max_coverage:.0%}] (GATE_MIN_COVERAGE, "
             "GATE_MAX_COVERAGE)"
         )
-    if "mape" in served and "mape" in naive:
-        ratio = served["mape"] / naive["mape"]
+    if served and naive:
+        ratio = served.mape / naive.mape
         if ratio > rules.max_mape_ratio:
             failures.append(
-                f"7-day MAPE is {served['mape']:.2%}, {ratio:.1f}x the naive baseline's "
-                f"{naive['mape']:.2%}; at most {rules.max_mape_ratio:g}x is allowed "
+                f"7-day MAPE is {served.mape:.2%}, {ratio:.1f}x the naive baseline's "
+                f"{naive.mape:.2%}; at most {rules.max_mape_ratio:g}x is allowed "
                 "(GATE_MAX_MAPE_RATIO)"
             )
     return failures

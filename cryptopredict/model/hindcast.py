@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import LEVELS, BarHistory, Grid
-from cryptopredict.model.backtest import Refits
+from cryptopredict.artifact import LEVELS, BarHistory, Grid, HindcastCoverage
 from cryptopredict.model.bands import Band, Market
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import inside, tails
 
 HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule
@@ -68,17 +68,17 @@ class Hindcast:
         return out
 
 
-def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> dict:
+def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> HindcastCoverage:
     """How often each level's band held the close at the bars of the last `days` of history,
     as the API serves them: the check a user can repeat on the served hindcast."""
     recent = history.ds > history.ds[-1] - days * 86_400
     at = np.searchsorted(grid.ds, history.ds[recent])
     close = history.close[recent]
-    return {
-        "days": days,
-        "bars": int(recent.sum()),
-        "coverage_by_level": {
+    return HindcastCoverage(
+        days=days,
+        bars=int(recent.sum()),
+        coverage_by_level={
             str(level): float(inside(close, grid.lower(level)[at], grid.upper(level)[at]).mean())
             for level in LEVELS
         },
-    }
+    )

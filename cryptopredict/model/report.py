@@ -14,16 +14,29 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
-from cryptopredict.artifact import LEVELS
+import msgspec
+
+from cryptopredict.artifact import (
+    LEVELS,
+    BacktestReport,
+    BacktestSummary,
+    BandChoice,
+    Comparison,
+    DampingChoice,
+    MixChoice,
+    ModelScores,
+    PoolChoice,
+)
 from cryptopredict.config import settings_table
-from cryptopredict.model.backtest import HORIZONS, SERVED
+from cryptopredict.model.plan import HORIZONS
 
 REPORT_DIR = Path("docs/model-report")
 README = Path("README.md")
 
 
-def backtest_table(summary: dict) -> str:
+def backtest_table(summary: BacktestSummary) -> str:
     """Per horizon: the served band against the naive band, with paired standard errors."""
     header = [
         "horizon",
@@ -36,26 +49,25 @@ def backtest_table(summary: dict) -> str:
         "verdict",
     ]
     body = []
-    for label in HORIZONS:
-        if label not in summary:
-            continue
-        served, naive = summary[label].get(SERVED, {}), summary[label].get("naive", {})
-        versus = summary[label].get("prophet_vs_naive", {})
+    for label, scores in summary.horizons().items():
+        served, naive = scores.prophet, scores.naive
+        versus = scores.prophet_vs_naive
         body.append(
             [
                 label,
-                f"{_pct(served.get('mape'))} / {_pct(naive.get('mape'))}",
+                f"{_pct(served.mape if served else None)} / {_pct(naive.mape if naive else None)}",
                 _levels(served),
                 _levels(naive),
-                f"{_num(served.get('interval_score'))} / {_num(naive.get('interval_score'))}",
-                _diff(versus, "interval_score"),
-                _diff(versus, "quantile_score"),
+                f"{_num(served.interval_score if served else None)} / "
+                f"{_num(naive.interval_score if naive else None)}",
+                _diff(*_pair(versus, "interval_score")),
+                _diff(*_pair(versus, "quantile_score")),
                 verdict(versus),
             ]
         )
     note = (
-        f"{summary['origins']} evaluation origins {summary.get('origin_step_hours', 0):g} hours "
-        f"apart ({summary.get('refits', 0)} Prophet refits among them); scores on log prices, "
+        f"{summary.origins} evaluation origins {summary.origin_step_hours:g} hours "
+        f"apart ({summary.refits} Prophet refits among them); scores on log prices, "
         "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
         "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
         "standard errors, else a tie."
@@ -63,8 +75,10 @@ def backtest_table(summary: dict) -> str:
     return _table(header, body, note)
 
 
-def verdict(versus: dict) -> str:
-    diff, se = versus.get("interval_score_diff"), versus.get("interval_score_se")
+def verdict(versus: Comparison | None) -> str:
+    if versus is None:
+        return ""
+    diff, se = versus.interval_score_diff, versus.interval_score_se
     if diff is None or se is None:
         return ""
     if abs(diff) <= 2 * se:
@@ -72,13 +86,17 @@ def verdict(versus: dict) -> str:
     return "**lower**" if diff < 0 else "higher"
 
 
-def _levels(metrics: dict) -> str:
+def _levels(metrics: ModelScores | None) -> str:
+    if metrics is None:
+        return ""
+    return _coverage(metrics.coverage_by_level, metrics.coverage_se_by_level)
+
+
+def _coverage(by_level: dict[str, float] | None, se: dict[str, float] | None) -> str:
     """Coverage at each level, and its standard error where the summary has it."""
-    by_level = metrics.get("coverage_by_level") or {}
     if not by_level:
         return ""
     shown = " / ".join(_pct(by_level.get(str(level))) for level in LEVELS)
-    se = metrics.get("coverage_se_by_level")
     if se:
         shown += " (SE " + " / ".join(f"{se[str(level)]:.1%}" for level in LEVELS) + ")"
     return shown
@@ -88,8 +106,14 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def _diff(versus: dict, key: str) -> str:
-    diff, se = versus.get(f"{key}_diff"), versus.get(f"{key}_se")
+def _pair(versus: Comparison | None, score: str) -> tuple[float | None, float | None]:
+    """A score's difference and its standard error, where compared."""
+    if versus is None:
+        return None, None
+    return getattr(versus, f"{score}_diff"), getattr(versus, f"{score}_se")
+
+
+def _diff(diff: float | None, se: float | None) -> str:
     if diff is None or se is None:
         return ""
     return f"{diff:+.5f} ({se:.5f})"
@@ -135,7 +159,7 @@ def peers_table(peers: dict) -> str:
                 row["horizon"],
                 row["model"],
                 _pct(row["mape"]),
-                _levels(row),
+                _coverage(row.get("coverage_by_level"), row.get("coverage_se_by_level")),
                 _num(row["interval_score"]),
                 versus,
                 f"{row['quantile_score']:.5f}",
@@ -150,28 +174,33 @@ def peers_table(peers: dict) -> str:
     return _table(header, body, note)
 
 
-def damping_table(damping: dict) -> str:
-    labels = [label for label in HORIZONS if f"mape_{label}" in damping["candidates"][0]]
+def damping_table(damping: DampingChoice) -> str:
+    first = damping.candidates[0].to_builtins()
+    labels = [label for label in HORIZONS if f"mape_{label}" in first]
     body = []
-    for entry in damping["candidates"]:
-        tau = "none (undamped)" if entry["tau"] is None else f"{entry['tau']:g}"
-        tau = f"**{tau}** (chosen)" if entry["tau"] == damping["chosen"] else tau
-        body.append([tau, *_pcts(entry, "mape", labels), f"{entry['ratio']:.3f}x"])
+    for candidate in damping.candidates:
+        entry = candidate.to_builtins()
+        tau = "none (undamped)" if candidate.tau is None else f"{candidate.tau:g}"
+        tau = f"**{tau}** (chosen)" if candidate.tau == damping.chosen else tau
+        body.append([tau, *_pcts(entry, "mape", labels), f"{candidate.ratio:.3f}x"])
     header = ["tau (hours)", *_per_horizon("MAPE", labels), "vs naive"]
-    return _table(header, body, f"Chosen on {damping['validation_origins']} validation origins.")
+    return _table(header, body, f"Chosen on {damping.validation_origins} validation origins.")
 
 
-def band_table(band: dict, shown: int = 10) -> str:
+def band_table(band: BandChoice, shown: int = 10) -> str:
     """The band candidates, best first (the `shown` best and the chosen one)."""
-    ranked = sorted(band["candidates"], key=lambda entry: entry["score"])
-    chosen = band["chosen"]
-    labels = [label for label in HORIZONS if f"score_{label}" in ranked[0]]
+    ranked = sorted(band.candidates, key=lambda entry: entry.score)
+    first = ranked[0].to_builtins()
+    labels = [label for label in HORIZONS if f"score_{label}" in first]
     body = []
-    for entry in ranked[:shown]:
-        spec = {key: entry.get(key) for key in chosen}
-        name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
+    for candidate in ranked[:shown]:
+        entry = candidate.to_builtins()
+        same = all(
+            entry[key] == value for key, value in band.chosen.to_builtins().items() if key != "name"
+        )
+        name = f"**{candidate.name}** (chosen)" if same else candidate.name
         scores = [_num(entry[f"score_{label}"]) for label in labels]
-        body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
+        body.append([name, f"{candidate.score:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
     header = [
         "band",
         "vs naive",
@@ -180,29 +209,29 @@ def band_table(band: dict, shown: int = 10) -> str:
     ]
     note = (
         f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
-        f"{band['validation_origins']} validation origins, by the mean over the horizons of the "
+        f"{band.validation_origins} validation origins, by the mean over the horizons of the "
         "80% interval score relative to the naive band's (lower is better). The chosen band is "
         "the best drift-free candidate, with its calibration pool chosen per horizon by the "
         "quantile score (below), then with or without drift, whichever scores better, then "
         "per horizon averaged with the empirical band or not by the 80% interval score (below)."
     )
     tables = [_table(header, body, note)]
-    if "pools" in band:
-        tables.append(pools_table(band["pools"]))
-    if "mix" in band:
-        tables.append(mix_table(band["mix"]))
+    if band.pools is not None:
+        tables.append(pools_table(band.pools))
+    if band.mix is not None:
+        tables.append(mix_table(band.mix))
     return "\n\n".join(tables)
 
 
-def pools_table(pools: dict) -> str:
+def pools_table(pools: PoolChoice) -> str:
     """How far back the chosen band's calibration reaches at each horizon, and why."""
-    labels = [label for label in HORIZONS if label in pools["chosen"]]
+    labels = [label for label in HORIZONS if label in pools.chosen]
     body = []
-    for entry in pools["candidates"]:
-        days = entry["days"]
+    for candidate in pools.candidates:
+        entry, days = candidate.to_builtins(), candidate.days
         name = "all past errors" if days is None else f"last {days} days"
         cells = [
-            f"**{entry[label]:.5f}**" if pools["chosen"][label] == days else f"{entry[label]:.5f}"
+            f"**{entry[label]:.5f}**" if pools.chosen[label] == days else f"{entry[label]:.5f}"
             for label in labels
         ]
         body.append([name, *cells])
@@ -214,15 +243,15 @@ def pools_table(pools: dict) -> str:
     return _table(["errors calibrated on", *_per_horizon("quantile score", labels)], body, note)
 
 
-def mix_table(mix: dict) -> str:
+def mix_table(mix: MixChoice) -> str:
     """How much of the empirical band the chosen band's quantiles take at each horizon, and why."""
-    labels = [label for label in HORIZONS if label in mix["chosen"]]
+    labels = [label for label in HORIZONS if label in mix.chosen]
     names = {0.0: "scaled band alone", 0.5: "average of the two", 1.0: "empirical band alone"}
     body = []
-    for entry in mix["candidates"]:
-        weight = entry["weight"]
+    for candidate in mix.candidates:
+        entry, weight = candidate.to_builtins(), candidate.weight
         cells = [
-            f"**{entry[label]:.5f}**" if mix["chosen"][label] == weight else f"{entry[label]:.5f}"
+            f"**{entry[label]:.5f}**" if mix.chosen[label] == weight else f"{entry[label]:.5f}"
             for label in labels
         ]
         body.append([names.get(weight, f"{weight:.0%} empirical"), *cells])
@@ -236,15 +265,15 @@ def mix_table(mix: dict) -> str:
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
-    backtest = json.loads((report_dir / "backtest.json").read_text())
+    backtest = msgspec.json.decode((report_dir / "backtest.json").read_bytes(), type=BacktestReport)
     comparison = json.loads((report_dir / "comparison.json").read_text())
     peers = json.loads((report_dir / "peers.json").read_text())
     return {
         "peers": peers_table(peers),
         "settings": settings_table(),
-        "backtest": backtest_table(backtest["summary"]),
-        "damping": damping_table(backtest["damping"]),
-        "band": band_table(backtest["band"]),
+        "backtest": backtest_table(backtest.summary) if backtest.summary else "",
+        "damping": damping_table(backtest.damping) if backtest.damping else "",
+        "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
     }
 
@@ -273,7 +302,7 @@ def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
     return [f"{title} {label}" for label in labels or HORIZONS]
 
 
-def _pcts(entry: dict, key: str, labels: list[str] | None = None) -> list[str]:
+def _pcts(entry: dict[str, Any], key: str, labels: list[str] | None = None) -> list[str]:
     return [_pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
 
 

@@ -7,28 +7,41 @@ import importlib.metadata
 import logging
 import platform
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS, BarHistory, Grid, write_artifact
+from cryptopredict.artifact import (
+    DEFAULT_LEVEL,
+    LEVELS,
+    SCHEMA_VERSION,
+    BacktestReport,
+    BacktestSummary,
+    BarHistory,
+    DataSummary,
+    Grid,
+    Horizon,
+    Manifest,
+    ModelParams,
+    ServedBand,
+    TrainingWindow,
+    write_artifact,
+)
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
-from cryptopredict.model.backtest import (
-    Backtest,
-    Plan,
-    Refits,
-    run_backtest,
-    unbacktested_band,
-)
+from cryptopredict.model.backtest import Backtest, run_backtest, unbacktested_band
 from cryptopredict.model.bands import BAND_HOURS, DEFAULT_BAND, Band, Market
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.engine import Engine, LocalEngine
 from cryptopredict.model.fitcache import FitCache
-from cryptopredict.model.forecasters import ProphetForecaster, to_epoch_seconds, window
+from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
+from cryptopredict.model.plan import Plan
+from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import Postprocess
 
@@ -44,7 +57,6 @@ class TrainingRequest:
     plan: Plan | None  # None: no backtest
     model_version: str = "dev"
     git_sha: str | None = None
-    jobs: int | None = None
     fit_cache: Path | None = None  # where backtest fits are cached between runs (None: nowhere)
     # The price the model learns: each bar's close, or its VWAP. The backtest scores both
     # against the close, the price users compare forecasts with.
@@ -54,13 +66,17 @@ class TrainingRequest:
 @dataclass(frozen=True)
 class Trained:
     path: Path
-    manifest: dict
+    manifest: Manifest
     backtest: Backtest | None
     grid: Grid
 
 
-def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
-    """Everything from validated bars to a written artifact; raises before writing on failure."""
+def train(
+    history: History, request: TrainingRequest, out_dir: Path, engine: Engine | None = None
+) -> Trained:
+    """Everything from validated bars to a written artifact; raises before writing on failure.
+    The backtest's refits, its band choice and the final fit are tasks on `engine`."""
+    engine = engine or LocalEngine()
     bars = history.bars
     frame = model_frame(bars.frame, request.price)
     interval = bars.interval.delta
@@ -71,7 +87,7 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
             interval,
             config,
             request.plan,
-            jobs=request.jobs,
+            engine=engine,
             cache=FitCache(request.fit_cache),
         )
         config = backtest.config
@@ -82,12 +98,13 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         hindcast = unbacktested_hindcast(frame, interval, config)
     # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
     # is built from its point predictions, the hindcast and the chosen band.
-    forecaster = ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
+    forecaster = engine.run(final_fit, config, frame, what="final fit")
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
     rules = _with_band(forecaster.rules, grid, hindcast.market)
     bar_history = history_series(bars.frame)
-    check_gate(grid, backtest, request.gate)
+    summary = backtest.summary if backtest else None
+    check_gate(grid, summary, request.gate)
     manifest = _manifest(
         history,
         request=request,
@@ -96,15 +113,15 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         band=hindcast.band,
         seen=seen,
         grid=grid,
-        backtest=backtest,
+        summary=summary,
     )
-    backtest_report = {
-        "summary": backtest.summary() if backtest else None,
-        "damping": backtest.damping.to_dict() if backtest and backtest.damping else None,
-        "band": backtest.band.to_dict() if backtest else None,
-        "hindcast": hindcast_coverage(grid, bar_history),
-        "paths": backtest.paths() if backtest else [],
-    }
+    backtest_report = BacktestReport(
+        summary=summary,
+        damping=backtest.damping if backtest else None,
+        band=backtest.band if backtest else None,
+        hindcast=hindcast_coverage(grid, bar_history),
+        paths=tuple(backtest.paths()) if backtest else (),
+    )
     path = write_artifact(
         out_dir,
         model=forecaster.model,
@@ -114,6 +131,12 @@ def train(history: History, request: TrainingRequest, out_dir: Path) -> Trained:
         manifest=manifest,
     )
     return Trained(path, manifest, backtest, grid)
+
+
+def final_fit(config: ModelConfig, frame: pd.DataFrame) -> ProphetForecaster:
+    """The task: the served model, fitted on every bar its window holds."""
+    quiet_stan()
+    return ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
 
 
 def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.ndarray]:
@@ -130,7 +153,7 @@ def unbacktested_hindcast(
     """The hindcast of a model trained without a backtest: the last price as the point
     forecast, the default band calibrated on the naive forecast's errors."""
     market, anchor = market_of(frame, interval)
-    refits = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), market.interval)
+    refits = Refits.none(market.interval)
     return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, DEFAULT_BAND))
 
 
@@ -203,45 +226,45 @@ def _manifest(
     band: Band,
     seen: pd.DataFrame,
     grid: Grid,
-    backtest: Backtest | None,
-) -> dict:
+    summary: BacktestSummary | None,
+) -> Manifest:
     bars = history.bars
-    return {
-        "asset": request.asset.slug,
-        "symbol": bars.symbol,
-        "interval": str(bars.interval),
-        "model_version": request.model_version,
-        "created_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_sha": request.git_sha,
-        "data": {
-            "source": bars.source,
-            "failed_sources": list(history.failures),
-            "first": _iso(bars.first),
-            "last": _iso(bars.last),
-            "rows": len(bars.frame),
-            "sha256": frame_sha256(bars.frame),
-            "validation": history.report.to_dict(),
-            "training_window": {
-                "first": _iso(seen["ds"].iloc[0]),
-                "last": _iso(seen["ds"].iloc[-1]),
-                "rows": len(seen),
-            },
-        },
-        "versions": {
+    return Manifest(
+        schema_version=SCHEMA_VERSION,
+        asset=request.asset.slug,
+        symbol=bars.symbol,
+        interval=str(bars.interval),
+        model_version=request.model_version,
+        created_at=_utc(pd.Timestamp.now(tz="UTC")),
+        git_sha=request.git_sha,
+        data=DataSummary(
+            source=bars.source,
+            failed_sources=tuple(history.failures),
+            first=_utc(bars.first),
+            last=_utc(bars.last),
+            rows=len(bars.frame),
+            sha256=frame_sha256(bars.frame),
+            validation=history.report,
+            training_window=TrainingWindow(
+                first=_utc(seen["ds"].iloc[0]), last=_utc(seen["ds"].iloc[-1]), rows=len(seen)
+            ),
+        ),
+        versions={
             "python": platform.python_version(),
             **{name: importlib.metadata.version(name) for name in ("prophet", "pandas", "numpy")},
         },
-        "params": {**config.to_dict(), "price": request.price},
-        "postprocess": rules.to_dict(),
-        "band": {**band.spec.to_dict(), "hindcast": HINDCAST_RULE},
-        "levels": list(LEVELS),
-        "metrics": backtest.summary() if backtest else None,
-        "horizon": {
-            "days": request.horizon / pd.Timedelta(days=1),
-            "grid_first": _iso_seconds(grid.ds[0]),
-            "grid_last": _iso_seconds(grid.ds[-1]),
-        },
-    }
+        params=ModelParams(**config.to_dict(), price=request.price),
+        postprocess=rules,
+        band=ServedBand(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
+        levels=LEVELS,
+        metrics=summary,
+        horizon=Horizon(
+            days=request.horizon / pd.Timedelta(days=1),
+            grid_first=_utc_seconds(grid.ds[0]),
+            grid_last=_utc_seconds(grid.ds[-1]),
+        ),
+        files={},
+    )
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
@@ -253,12 +276,15 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _iso(stamp: pd.Timestamp) -> str:
-    return pd.Timestamp(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _utc(stamp: pd.Timestamp) -> datetime:
+    """A bar time (naive UTC or aware) as an aware UTC datetime, to the second."""
+    stamp = pd.Timestamp(stamp)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.floor("s").to_pydatetime()
 
 
-def _iso_seconds(seconds: int) -> str:
-    return _iso(pd.Timestamp(int(seconds), unit="s"))
+def _utc_seconds(seconds: int) -> datetime:
+    return _utc(pd.Timestamp(int(seconds), unit="s"))
 
 
 def history_series(frame: pd.DataFrame) -> BarHistory:

@@ -17,10 +17,11 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,7 +30,19 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import LEVELS, Artifact, BarHistory, load_artifacts, write_artifact
+from cryptopredict.artifact import (
+    LEVELS,
+    SCHEMA_VERSION,
+    Artifact,
+    BacktestReport,
+    BarHistory,
+    Gaps,
+    Manifest,
+    Repair,
+    ValidationReport,
+    load_artifacts,
+    write_artifact,
+)
 from cryptopredict.config import Settings
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.bands import DEFAULT_BAND
@@ -140,7 +153,7 @@ def _write_fitted(
     )
 
 
-def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
+def _backtest(ds: np.ndarray, close: np.ndarray) -> BacktestReport:
     paths = []
     for origin in (len(ds) - 120, len(ds) - 72, len(ds) - 24):
         span = slice(origin, origin + 24)
@@ -157,13 +170,34 @@ def _backtest(ds: np.ndarray, close: np.ndarray) -> dict[str, Any]:
                 "actual": actual,
             }
         )
-    scores = {"prophet": {"mape": 0.019, "coverage": 0.81}, "naive": {"mape": 0.02}}
-    summary = {"1d": scores, "7d": scores, "origins": 3, "interval_width": 0.8}
+    point = {"n": 3, "mae": 500.0, "rmse": 600.0}
+    scores = {
+        "prophet": {**point, "mape": 0.019, "coverage": 0.81},
+        "naive": {**point, "mape": 0.02},
+    }
+    summary = {
+        "1d": scores,
+        "7d": scores,
+        "origins": 3,
+        "origin_step_hours": 7.0,
+        "refits": 3,
+        "interval_width": 0.8,
+        "levels": list(LEVELS),
+    }
     # The choices training records beside the summary (see cryptopredict/model/training.py).
-    damping = {"candidates": [{"tau": None, "ratio": 1.1}, {"tau": 0.0, "ratio": 1.0}], "value": 0}
+    damping = {
+        "candidates": [{"tau": None, "ratio": 1.1}, {"tau": 0.0, "ratio": 1.0}],
+        "chosen": 0.0,
+        "validation_origins": 3,
+    }
     chosen = DEFAULT_BAND.to_dict()
-    band = {"candidates": [{**chosen, "interval_score": 0.09}], "chosen": chosen}
-    return {"summary": summary, "damping": damping, "band": band, "paths": paths}
+    band = {
+        "candidates": [{**chosen, "score": 0.9}],
+        "chosen": chosen,
+        "validation_origins": 3,
+    }
+    report = {"summary": summary, "damping": damping, "band": band, "hindcast": None}
+    return msgspec.convert({**report, "paths": paths}, BacktestReport)
 
 
 def _manifest(
@@ -172,9 +206,12 @@ def _manifest(
     identity: dict[str, str],
     grid_ds: np.ndarray,
     config: ModelConfig,
-) -> dict[str, Any]:
+) -> Manifest:
     first, last = bars["timestamp"].iloc[0].isoformat(), bars["timestamp"].iloc[-1].isoformat()
-    return {
+    validation = ValidationReport(len(bars), first, last, 0, False, Repair(), Repair(), Gaps(1, 1))
+    fields = {
+        "schema_version": SCHEMA_VERSION,
+        "files": {},
         **identity,
         "created_at": "2026-07-26T17:05:00Z",
         "git_sha": None,
@@ -185,7 +222,7 @@ def _manifest(
             "last": last,
             "rows": len(bars),
             "sha256": "0" * 64,
-            "validation": {"gaps": 1},
+            "validation": asdict(validation),
             "training_window": {"first": first, "last": last, "rows": len(bars)},
         },
         "versions": {
@@ -198,13 +235,14 @@ def _manifest(
         "postprocess": rules.to_dict(),
         "band": {**DEFAULT_BAND.to_dict(), "hindcast": HINDCAST_RULE},
         "levels": list(LEVELS),
-        "metrics": {"mape_1d": 0.019},
+        "metrics": None,
         "horizon": {
             "days": HORIZON_DAYS,
             "grid_first": pd.Timestamp(int(grid_ds[0]), unit="s", tz="UTC").isoformat(),
             "grid_last": pd.Timestamp(int(grid_ds[-1]), unit="s", tz="UTC").isoformat(),
         },
     }
+    return msgspec.convert(fields, Manifest)
 
 
 @pytest.fixture(scope="session")
@@ -219,23 +257,22 @@ def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
     return rewrite(
         artifacts["btc-usd"],
         out,
-        backtest={"summary": None, "damping": None, "band": None, "paths": []},
+        backtest=BacktestReport(summary=None, damping=None, band=None, hindcast=None),
         manifest={"metrics": None},
     )
 
 
 def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
     """`artifact` written again under `out`, with `changes`: `grid`, `history` or `backtest` in
-    place of its own, `manifest` keys over its own."""
-    written = artifact.manifest_json.items()
-    manifest = {k: v for k, v in written if k not in ("files", "schema_version")}
+    place of its own, `manifest` fields over its own."""
+    manifest = replace(artifact.manifest, **changes.get("manifest", {}))
     write_artifact(
         out,
         model=artifact.load_model(),
         grid=changes.get("grid", artifact.grid),
         history=changes.get("history", artifact.history),
         backtest=changes.get("backtest", artifact.backtest),
-        manifest={**manifest, **changes.get("manifest", {})},
+        manifest=manifest,
     )
     return out
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from cryptopredict.api import create_app
 from cryptopredict.api.responses import iso_utc
-from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts
+from cryptopredict.artifact import BACKTEST, REQUIRED_KEYS, load_artifacts
 
 
 def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifacts, conforms):
@@ -19,7 +20,9 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifa
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
     assert card["versions"]["prophet"] == manifest.versions["prophet"]
-    assert card["backtest"] == artifacts["btc-usd"].backtest["summary"]
+    summary = artifacts["btc-usd"].backtest.summary
+    assert summary is not None
+    assert card["backtest"] == json.loads(json.dumps(summary.to_builtins()))
     assert response.headers["Cache-Control"] == "public, max-age=600"
 
 
@@ -27,7 +30,9 @@ def test_the_backtest_paths_are_served_whole(client, artifacts, conforms):
     response = client.get("/model/backtest")
     assert response.status_code == 200
     conforms("/model/backtest", response)
-    assert response.get_json() == artifacts["btc-usd"].backtest
+    assert response.get_json() == json.loads(
+        artifacts["btc-usd"].path.joinpath(BACKTEST).read_text()
+    )
 
 
 def test_health_names_every_model_the_default_first_and_is_never_cached(
@@ -58,10 +63,12 @@ def test_each_asset_has_its_own_model_card_and_backtest(client, artifacts, confo
         conforms("/model/{asset}", card)
         assert card.get_json()["asset"] == slug
         assert card.get_json()["model_version"] == artifact.manifest.model_version
-        assert card.get_json()["backtest"] == artifact.backtest["summary"]
+        summary = artifact.backtest.summary
+        assert summary is not None
+        assert card.get_json()["backtest"] == json.loads(json.dumps(summary.to_builtins()))
         backtest = client.get(f"/model/{slug}/backtest")
         conforms("/model/{asset}/backtest", backtest)
-        assert backtest.get_json() == artifact.backtest
+        assert backtest.get_json() == json.loads(artifact.path.joinpath(BACKTEST).read_text())
     assert client.get("/model/eth-usd").get_json() != client.get("/model").get_json()
     assert client.get("/model/btc-usd").get_data() == client.get("/model").get_data()
     default = client.get("/model/btc-usd/backtest").get_data()

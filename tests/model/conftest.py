@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 
 from cryptopredict.assets import ASSETS
+from cryptopredict.config import Settings
 from cryptopredict.data import History, Interval, Rules, load_history, validate
 from cryptopredict.data.frame import Bars
-from cryptopredict.model.backtest import Plan
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
+from cryptopredict.model.plan import Plan
 from cryptopredict.model.training import TrainingRequest
 
 # Small enough to train in seconds, large enough for a real backtest: validation origins to
@@ -23,8 +24,6 @@ QUICK_PLAN = Plan(
 
 @pytest.fixture(scope="session")
 def recent_history(tmp_path_factory) -> History:
-    from cryptopredict.config import Settings
-
     settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"))
     since = pd.Timestamp("2026-01-01", tz="UTC")
     return load_history(ASSETS["btc-usd"], "1h", since, settings, source="snapshot")
@@ -35,9 +34,8 @@ def quick_request(**changes) -> TrainingRequest:
         "asset": ASSETS["btc-usd"],
         "config": QUICK_CONFIG,
         "horizon": pd.Timedelta(days=20),
-        "gate": GateRules(),
+        "gate": GateRules.from_settings(Settings()),
         "plan": QUICK_PLAN,
-        "jobs": 2,
     }
     return TrainingRequest(**{**base, **changes})
 

@@ -8,17 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.model import backtest
-from cryptopredict.model.backtest import (
-    SERVED,
-    Plan,
-    Refits,
-    choose_damping,
-    damp,
-    fit_refits,
-)
+from cryptopredict.model import refits as refitting
+from cryptopredict.model.choices import choose_damping, damp
 from cryptopredict.model.config import DEFAULT, ModelConfig
+from cryptopredict.model.engine import LocalEngine
 from cryptopredict.model.fitcache import FitCache
+from cryptopredict.model.plan import SERVED, Plan
+from cryptopredict.model.refits import Refits, fit_refits
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -68,7 +64,7 @@ def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(tmp_pat
         calls.append(train["ds"].iloc[-1])
         return np.log(train["y"].iloc[-1]) + 0.001 * np.arange(len(times))
 
-    monkeypatch.setattr(backtest, "prophet_path", fake_path)
+    monkeypatch.setattr(refitting, "prophet_path", fake_path)
     plan = Plan(min_training=pd.Timedelta(days=30), step=pd.Timedelta(days=3))
     config = DEFAULT.with_changes(window_days=30)
     cache = FitCache(tmp_path)
@@ -77,7 +73,7 @@ def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(tmp_pat
         ds = hourly(days)
         history = pd.DataFrame({"ds": ds, "y": 100 + np.arange(len(ds)) * 0.01})
         times, _ = plan.refit_times(seconds_of(ds))
-        return fit_refits(history, times, config, plan, 3600, jobs=1, cache=cache)
+        return fit_refits(history, times, config, plan, 3600, engine=LocalEngine(), cache=cache)
 
     first = run(90)
     fitted = len(calls)
@@ -151,10 +147,10 @@ def test_damping_is_chosen_on_validation_origins_only():
     }
     forecasts = forecasts_frame(origins, truth, models)
     choice = choose_damping(forecasts, (None, 24.0, 0.0), validation, "log")
-    assert choice.value is None, "on validation the trend was right, so no damping wins"
+    assert choice.chosen is None, "on validation the trend was right, so no damping wins"
     assert choice.validation_origins == 20
-    assert [score["tau"] for score in choice.candidates] == [None, 24.0, 0.0]
-    assert choice.candidates[0]["mape_7d"] == pytest.approx(0.0, abs=1e-12)
+    assert [score.tau for score in choice.candidates] == [None, 24.0, 0.0]
+    assert choice.candidates[0].mape_7d == pytest.approx(0.0, abs=1e-12)
 
 
 def test_full_damping_turns_the_served_path_into_its_starting_point():
@@ -167,3 +163,15 @@ def test_full_damping_turns_the_served_path_into_its_starting_point():
     at_24 = half[(half["model"] == SERVED) & (half["ds"] == origins[0] + 24 * HOUR)]
     assert at_24["yhat"].iloc[0] == pytest.approx(112.0)
     assert (half.loc[half["model"] == "naive", "yhat"] == 100).all()
+
+
+def test_a_short_history_splits_what_follows_the_first_year_between_validation_and_evaluation():
+    two_years = seconds_of(hourly(730))
+    plan = Plan().fitted(two_years)
+    span = plan.evaluation_start(two_years) - plan.validation_start(two_years)
+    assert span > 150 * 86_400, "the damping and band are chosen on five months of origins"
+    after_training = (730 - 365 - 30) * 86_400 - 3600  # the last bar opens an hour before day 730
+    assert plan.evaluation_span == pd.Timedelta(seconds=after_training // 2)
+    assert Plan().band_times(two_years)[-1] > plan.evaluation_start(two_years)
+    # Five years keep the two-year evaluation span.
+    assert Plan().fitted(seconds_of(hourly(5 * 365))) == Plan()

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from cryptopredict.model import bands
-from cryptopredict.model.backtest import DenseOrigins, Plan, Refits, choose_band
 from cryptopredict.model.bands import (
     HOUR,
     TAUS,
@@ -19,7 +18,11 @@ from cryptopredict.model.bands import (
     expected_variance,
     sliding_quantiles,
 )
+from cryptopredict.model.choices import choose_band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.plan import Plan
+from cryptopredict.model.refits import Refits
+from cryptopredict.model.scoring import DenseOrigins
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z, a Monday
 
@@ -131,25 +134,27 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     specs = [BandSpec("empirical"), BandSpec("scaled", 365, None), BandSpec("scaled", 1, 24)]
     start, end = plan.validation_start(market.t), plan.evaluation_start(market.t)
     choice = choose_band(dense, specs, start, end)
-    assert choice.value["window_days"] == 1
-    scores = {entry["name"]: entry["score"] for entry in choice.candidates}
+    assert choice.chosen.window_days == 1
+    scores = {entry.name: entry.score for entry in choice.candidates}
     assert scores[specs[2].name] < 0.95 * scores[specs[0].name]
     assert choice.validation_origins > 100
     # The calibration pool is chosen per scored horizon, by the quantile score.
-    pools = choice.details["pools"]
-    assert set(pools["chosen"]) == {"1h", "1d", "7d", "30d"}
-    for label, days in pools["chosen"].items():
-        by_days = {entry["days"]: entry[label] for entry in pools["candidates"]}
+    pools = choice.pools
+    assert pools is not None
+    assert set(pools.chosen) == {"1h", "1d", "7d", "30d"}
+    for label, days in pools.chosen.items():
+        by_days = {entry.days: entry.to_builtins()[label] for entry in pools.candidates}
         assert by_days[days] == min(by_days.values())
-    chosen = BandSpec.from_dict(choice.value)
-    assert [chosen.pool_for(h) for h in (1, 24, 168, 720)] == list(pools["chosen"].values())
+    chosen = BandSpec.from_setting(choice.chosen)
+    assert [chosen.pool_for(h) for h in (1, 24, 168, 720)] == list(pools.chosen.values())
     # So is the band method: the weight of the empirical band with the lowest interval score.
-    mix = choice.details["mix"]
-    for label, weight in mix["chosen"].items():
-        by_weight = {entry["weight"]: entry[label] for entry in mix["candidates"]}
+    mix = choice.mix
+    assert mix is not None
+    for label, weight in mix.chosen.items():
+        by_weight = {entry.weight: entry.to_builtins()[label] for entry in mix.candidates}
         assert by_weight[weight] == min(by_weight.values())
     served = dict(chosen.horizon_mix) if chosen.horizon_mix else dict.fromkeys((1, 24, 168, 720), 0)
-    assert [served[h] for h in (1, 24, 168, 720)] == list(mix["chosen"].values())
+    assert [served[h] for h in (1, 24, 168, 720)] == list(mix.chosen.values())
 
 
 def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reaching_it():

@@ -27,9 +27,7 @@ def daily_csv(tmp_path_factory):
 
 def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
-    code = main(
-        ["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path), "--jobs", "2"]
-    )
+    code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
     assert code == 0
     manifest = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
     assert manifest["interval"] == "1d"
@@ -61,10 +59,42 @@ def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
-def test_an_unknown_asset_is_a_usage_error_naming_the_known_ones(tmp_path, caplog):
-    assert main(["--asset", "DOGE/USD", "--out", str(tmp_path / "out")]) == 2
-    assert "unknown symbol 'DOGE/USD'; known: BTC/USD, ETH/USD" in caplog.text
+def test_a_name_that_is_not_a_pair_is_a_usage_error(tmp_path, caplog):
+    assert main(["--asset", "DOGE", "--out", str(tmp_path / "out")]) == 2
+    assert "'DOGE' is not a pair: name it <base>-<quote>" in caplog.text
     assert not (tmp_path / "out").exists()
+
+
+def test_a_pair_no_source_knows_fails_by_name_and_the_others_are_trained(
+    tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setenv("ASSETS", "btc-usd,nosuch-usd")
+    arguments = ["--all", "--since", "2026-06-01", "--no-backtest", "--source", "snapshot"]
+    assert main([*arguments, "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "btc-usd" / "manifest.json").exists()
+    assert not (tmp_path / "nosuch-usd").exists()
+    assert "nosuch-usd: no source delivered NOSUCH/USD 1h bars" in caplog.text
+    assert "training failed for nosuch-usd" in caplog.text
+
+
+def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, capsys):
+    rows = gzip.decompress(
+        (SnapshotSource().data_dir / "binance-spot-16pairs-1h.csv.gz").read_bytes()
+    )
+    header, *lines = rows.decode().splitlines()
+    kept = [line for line in lines if line.startswith(("SOLUSDT,2026-04", "LINKUSDT,2026-04"))]
+    path = tmp_path / "two pairs.csv"
+    path.write_text("\n".join([header, *kept]) + "\n")
+    monkeypatch.setenv("ASSETS", "*")
+    arguments = ["--all", "--csv", str(path), "--no-backtest", "--out", str(tmp_path / "out")]
+    assert main(arguments) == 0
+    manifests = {
+        slug: json.loads((tmp_path / "out" / slug / "manifest.json").read_text())
+        for slug in ("link-usd", "sol-usd")
+    }
+    assert manifests["sol-usd"]["symbol"] == "SOL/USD"
+    assert manifests["link-usd"]["data"]["rows"] == 30 * 24
+    assert capsys.readouterr().out.count("artifact: ") == 2
 
 
 def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, capsys):
@@ -91,7 +121,7 @@ def test_one_failing_asset_leaves_the_others_trained(tmp_path, monkeypatch, capl
 
 
 def test_a_vwap_model_is_scored_against_the_close(tmp_path, daily_csv):
-    arguments = ["--csv", str(daily_csv), "--interval", "1d", "--jobs", "2", "--target", "vwap"]
+    arguments = ["--csv", str(daily_csv), "--interval", "1d", "--target", "vwap"]
     assert main([*arguments, "--out", str(tmp_path)]) == 0
     artifact = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
     assert artifact["params"]["price"] == "vwap"
@@ -118,7 +148,7 @@ def test_a_gate_failure_from_the_environment_exits_non_zero(
     daily_csv, tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setenv("GATE_MIN_COVERAGE", "0.99")
-    arguments = ["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path), "--jobs", "2"]
+    arguments = ["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)]
     assert main(arguments) == 1
     assert "quality gate failed: 7-day coverage" in caplog.text
     assert list(tmp_path.iterdir()) == []

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptopredict.model.backtest import Refits, unbacktested_band
+from cryptopredict.model.backtest import unbacktested_band
 from cryptopredict.model.bands import DEFAULT_BAND, HOUR, Market
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.hindcast import HINDCAST_STEP, Hindcast
+from cryptopredict.model.refits import Refits
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from cryptopredict.artifact import BacktestSummary, MixChoice
 from cryptopredict.model.report import backtest_table, mix_table, render, sections
 
 ROOT = Path(__file__).parents[2]
@@ -18,8 +20,14 @@ def test_the_readme_shows_exactly_the_generated_report():
     )
 
 
+SAME_MAPE = {"n": 100, "lags": 1, "mape_diff": 0.0, "mape_se": 0.0001}
+
+
 def scores(mape: float, coverage: tuple[float, float, float], interval: float) -> dict:
     return {
+        "n": 100,
+        "mae": 1.0,
+        "rmse": 1.0,
         "mape": mape,
         "coverage": coverage[1],
         "coverage_by_level": dict(zip(("50", "80", "95"), coverage, strict=True)),
@@ -34,11 +42,13 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
         "origin_step_hours": 7,
         "refits": 0,
         "interval_width": 0.8,
+        "levels": [50, 80, 95],
         "1h": {
             "prophet": scores(0.0031, (0.49, 0.79, 0.95), 0.0171),
             "naive": scores(0.0031, (0.51, 0.80, 0.945), 0.0189),
-            "drift": {"mape": 0.0032},
+            "drift": {"n": 100, "mae": 1.0, "rmse": 1.0, "mape": 0.0032},
             "prophet_vs_naive": {
+                **SAME_MAPE,
                 "interval_score_diff": -0.0018,
                 "interval_score_se": 0.00025,
                 "quantile_score_diff": -0.0001,
@@ -49,6 +59,7 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
             "prophet": scores(0.043, (0.47, 0.80, 0.96), 0.2206),
             "naive": scores(0.043, (0.50, 0.81, 0.94), 0.2201),
             "prophet_vs_naive": {
+                **SAME_MAPE,
                 "interval_score_diff": 0.0004,
                 "interval_score_se": 0.0037,
                 "quantile_score_diff": 0.0001,
@@ -56,7 +67,7 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
             },
         },
     }
-    table = backtest_table(summary).splitlines()
+    table = backtest_table(msgspec.convert(summary, BacktestSummary)).splitlines()
     assert table[0].startswith("| horizon | MAPE served / naive | coverage 50 / 80 / 95%, served")
     assert table[2] == (
         "| 1h | 0.3% / 0.3% | 49.0% / 79.0% / 95.0% | 51.0% / 80.0% / 94.5% | 0.0171 / 0.0189 "
@@ -76,7 +87,8 @@ def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
         ],
         "chosen": {"1h": 0.0, "7d": 0.5},
     }
-    table = mix_table(mix).splitlines()
+    mix["score"] = "mean 80% interval score"
+    table = mix_table(msgspec.convert(mix, MixChoice)).splitlines()
     assert table[0] == "| quantiles | interval score 1h | interval score 7d |"
     assert table[2] == "| scaled band alone | **0.01840** | 0.28950 |"
     assert table[3] == "| average of the two | 0.01860 | **0.28780** |"

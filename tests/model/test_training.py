@@ -28,24 +28,26 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     manifest = artifact.manifest
     assert manifest.data.source == "snapshot"
     assert manifest.data.last.isoformat() == "2026-07-26T16:00:00+00:00"
-    assert manifest.data.validation["rows"] == manifest.data.rows
+    assert manifest.data.validation.rows == manifest.data.rows
     assert manifest.versions["prophet"].startswith("1.")
-    assert manifest.params["window_days"] == 30
+    assert manifest.params.window_days == 30
     backtest = artifact.backtest
-    assert backtest["damping"]["chosen"] == manifest.params["damping_hours"]
-    chosen = backtest["band"]["chosen"]
+    assert backtest.damping is not None
+    assert backtest.band is not None
+    assert backtest.damping.chosen == manifest.params.damping_hours
+    chosen = backtest.band.chosen.to_builtins()
     band = artifact.manifest_json["band"]
     assert {key: band[key] for key in chosen} == chosen
     assert manifest.levels == (50, 80, 95)
-    assert backtest["damping"]["validation_origins"] > 10
-    assert backtest["band"]["validation_origins"] > 100
-    assert artifact.backtest["summary"] == manifest.metrics
-    assert artifact.backtest["paths"], "the dashboard needs past forecasts"
+    assert backtest.damping.validation_origins > 10
+    assert backtest.band.validation_origins > 100
+    assert backtest.summary == manifest.metrics == trained.backtest.summary
+    assert backtest.paths, "the dashboard needs past forecasts"
     assert type(artifact.load_model()).__name__ == "Prophet"
 
 
 def test_the_summary_keeps_its_shape_and_adds_the_scores(trained):
-    summary = trained.manifest["metrics"]
+    summary = trained.manifest.to_builtins()["metrics"]
     assert {"origins", "interval_width", "1h", "1d", "7d", "30d"} <= set(summary)
     assert summary["origins"] >= 100, "bands are scored on many more origins than the refits"
     assert summary["interval_width"] == 0.8
@@ -109,9 +111,10 @@ def test_the_history_is_a_hindcast_made_before_each_bar(trained, recent_history)
     # Out of sample, the 80% band holds about 80% of closes (the in-sample fit held 42%).
     assert 0.7 < held[known].mean() < 0.9
     # The artifact says so too (its history is shorter than the year it would look back).
-    reported = load_artifact(trained.path).backtest["hindcast"]
-    assert reported["bars"] == known.sum()
-    assert reported["coverage_by_level"]["80"] == pytest.approx(held[known].mean())
+    reported = load_artifact(trained.path).backtest.hindcast
+    assert reported is not None
+    assert reported.bars == known.sum()
+    assert reported.coverage_by_level["80"] == pytest.approx(held[known].mean())
 
 
 def test_the_forecast_starts_at_the_last_close_inside_a_widening_band(trained, recent_history):

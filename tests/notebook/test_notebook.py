@@ -13,8 +13,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cryptopredict.model.backtest import Plan
 from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.plan import Plan
 from tests.model.conftest import QUICK_CONFIG, QUICK_PLAN
 from tests.notebook.harness import NOTEBOOK, execute, external_fetches, to_html
 

@@ -1,0 +1,284 @@
+"""The choices made on the validation origins: the damping (tau) on the validation refits by
+MAPE, and the band on the validation band origins by interval score. Nothing reported is
+tuned on the origins it is reported on; a band at any origin is calibrated only on errors whose
+outcome was known by then.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from cryptopredict.artifact import (
+    DEFAULT_LEVEL,
+    LEVELS,
+    BandCandidate,
+    BandChoice,
+    DampingCandidate,
+    DampingChoice,
+    MixChoice,
+    MixScores,
+    PoolChoice,
+    PoolScores,
+)
+from cryptopredict.model.bands import Band, BandSpec
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
+from cryptopredict.model.refits import actual_at
+from cryptopredict.model.scores import inside, interval_score, quantile_score, tails
+from cryptopredict.model.scoring import DenseOrigins, naive_band
+from cryptopredict.postprocess import damping_factor
+
+log = logging.getLogger(__name__)
+FIELDS = {"1h": "h1", "1d": "d1", "7d": "d7", "30d": "d30"}  # PerHorizon's, by horizon label
+
+POOL_DAYS = (365, 730, None)  # how far back a scaled band's calibration may reach (None: all)
+# The empirical band's weight in a scaled band's quantiles, chosen per horizon: the scaled band
+# alone, the equal-weight average of the two (Vincentization), the empirical band alone.
+MIX_WEIGHTS = (0.0, 0.5, 1.0)
+
+
+def choose_band(
+    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, evaluation_start: int
+) -> BandChoice:
+    """The band chosen on the validation band origins, in three steps:
+
+    1. the drift-free candidate with the lowest mean interval score (80%) relative to the
+       naive band's, over the horizons;
+    2. for a scaled band, how far back its calibration reaches, per horizon, by the quantile
+       score (every served level, not the 80% band alone: a long horizon's quantiles rest on
+       few independent outcomes, so it may need a longer pool than a short one);
+    3. whether keeping drift pays, by the score of step 1;
+    4. for a scaled band, per horizon, the scaled band alone, the empirical band, or the
+       equal-weight average of their quantiles, by the 80% interval score at that horizon.
+    """
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times < evaluation_start)
+    if rows.sum() < 2:
+        raise ValueError(
+            "no band origin lies between a year after the first bar and the evaluation span: "
+            "fetch more history, or use --no-backtest"
+        )
+    validation = _Validation.of(dense, rows)
+    pools: PoolChoice | None = None
+    mix: MixChoice | None = None
+    entries = [validation.score(spec) for spec in specs]
+    best = BandSpec.from_setting(min(entries, key=_score))
+    if best.kind == "scaled":
+        best, pools = validation.pools(best)
+    refined = []
+    for drift in (False, True):
+        spec = replace(best, drift=drift)
+        entry = next((e for e in entries if BandSpec.from_setting(e) == spec), None)
+        if entry is None:
+            entry = validation.score(spec)
+            entries.append(entry)
+        refined.append(entry)
+    chosen = min(refined, key=_score)
+    if chosen.kind == "scaled":
+        mixed, mix = validation.mixes(BandSpec.from_setting(chosen))
+        if any(weight for _, weight in mixed.horizon_mix):
+            chosen = validation.score(mixed)
+            entries.append(chosen)
+    log.info(
+        "backtest: band chosen: %s (%.4f of naive's interval score)",
+        chosen.name,
+        chosen.score,
+    )
+    return BandChoice(
+        chosen=BandSpec.from_setting(chosen).setting(),
+        validation_origins=int(rows.sum()),
+        candidates=tuple(entries),
+        pools=pools,
+        mix=mix,
+    )
+
+
+def _score(candidate: BandCandidate) -> float:
+    return candidate.score
+
+
+@dataclass
+class _Validation:
+    """What band candidates are scored on: the validation origins' outcomes at each scored
+    horizon, the served point forecast, and the naive band's interval scores."""
+
+    dense: DenseOrigins
+    hours: list[int]
+    errors: dict[int, np.ndarray]
+    pos: np.ndarray
+    actual: np.ndarray
+    centre: np.ndarray
+    baseline: np.ndarray
+
+    @classmethod
+    def of(cls, dense: DenseOrigins, rows: np.ndarray) -> _Validation:
+        hours = dense.hours([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
+        pos, times = dense.pos[rows], dense.times[rows]
+        later = times[:, None] + np.asarray(hours, dtype=np.int64)[None, :] * HOUR
+        actual = actual_at(dense.market, later)
+        naive = naive_band(dense.market, pos, hours).offsets(
+            pos, np.asarray(hours), calibrated_at=times
+        )
+        baseline = _interval_scores(actual, dense.anchor[pos][:, None], naive)
+        errors = dense.errors(dense.market, hours)
+        return cls(dense, hours, errors, pos, actual, dense.centre(hours)[rows], baseline)
+
+    def offsets(self, spec: BandSpec) -> dict[float, np.ndarray]:
+        band = Band(spec, self.dense.market, self.dense.pos, self.errors)
+        return band.offsets(self.pos, np.asarray(self.hours))
+
+    def score(self, spec: BandSpec) -> BandCandidate:
+        """The candidate's mean 80% interval score and coverage at each horizon, and the mean
+        over the horizons of its interval score relative to the naive band's (`score`)."""
+        offsets = self.offsets(spec)
+        mine = _interval_scores(self.actual, self.centre, offsets)
+        ok = np.isfinite(mine) & np.isfinite(self.baseline)
+        low, high = tails(DEFAULT_LEVEL)
+        band = (self.centre * np.exp(offsets[low]), self.centre * np.exp(offsets[high]))
+        covered = inside(self.actual, *band)
+        entry: dict[str, float] = {}
+        ratios = []
+        for j, h in enumerate(self.hours):
+            label = horizon_label(h)
+            mean = float(mine[ok[:, j], j].mean())
+            ratios.append(mean / float(self.baseline[ok[:, j], j].mean()))
+            entry[f"score_{label}"] = mean
+            entry[f"coverage_{label}"] = float(covered[ok[:, j], j].mean())
+        entry["score"] = float(np.mean(ratios))
+        return msgspec.convert({**spec.setting().to_builtins(), **entry}, BandCandidate)
+
+    def quantile_scores(self, spec: BandSpec) -> list[float]:
+        """The candidate's mean quantile score at each horizon."""
+        offsets = self.offsets(spec)
+        out = []
+        for j in range(len(self.hours)):
+            ok = np.isfinite(self.actual[:, j])
+            centre = self.centre[ok, j]
+            bounds = {
+                level: (
+                    centre * np.exp(offsets[tails(level)[0]][ok, j]),
+                    centre * np.exp(offsets[tails(level)[1]][ok, j]),
+                )
+                for level in LEVELS
+            }
+            out.append(float(quantile_score(self.actual[ok, j], centre, bounds).mean()))
+        return out
+
+    def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolChoice]:
+        """`spec` with the calibration pool of each horizon chosen by quantile score, and the
+        scores it was chosen by."""
+        scores = {days: self.quantile_scores(replace(spec, pool_days=days)) for days in POOL_DAYS}
+        pools = tuple(
+            (h, min(POOL_DAYS, key=functools.partial(_score_at, scores, j)))
+            for j, h in enumerate(self.hours)
+        )
+        table = PoolChoice(
+            score="mean quantile score over every served level, per horizon",
+            candidates=tuple(
+                PoolScores(days=days, **self.per_horizon(scores[days])) for days in POOL_DAYS
+            ),
+            chosen={horizon_label(h): days for h, days in pools},
+        )
+        return replace(spec, horizon_pools=pools), table
+
+    def per_horizon(self, values: list[float]) -> dict[str, float]:
+        """`values`, one per scored horizon, as PerHorizon's fields."""
+        return {
+            FIELDS[horizon_label(h)]: value for h, value in zip(self.hours, values, strict=True)
+        }
+
+    def mixes(self, spec: BandSpec) -> tuple[BandSpec, MixChoice]:
+        """`spec` with its quantiles averaged, per horizon, with the empirical band's by the
+        weight (MIX_WEIGHTS) whose 80% interval score is lowest there, and the scores."""
+        scaled = self.offsets(spec)
+        empirical = self.offsets(BandSpec("empirical", drift=spec.drift))
+        scores = {}
+        for weight in MIX_WEIGHTS:
+            blend = {tau: scaled[tau] * (1 - weight) + empirical[tau] * weight for tau in scaled}
+            mine = _interval_scores(self.actual, self.centre, blend)
+            scores[weight] = [float(np.nanmean(mine[:, j])) for j in range(len(self.hours))]
+        mix = tuple(
+            (h, min(MIX_WEIGHTS, key=functools.partial(_score_at, scores, j)))
+            for j, h in enumerate(self.hours)
+        )
+        table = MixChoice(
+            score="mean 80% interval score, per horizon; weight of the empirical band",
+            candidates=tuple(
+                MixScores(weight=w, **self.per_horizon(scores[w])) for w in MIX_WEIGHTS
+            ),
+            chosen={horizon_label(h): weight for h, weight in mix},
+        )
+        return replace(spec, horizon_mix=mix), table
+
+
+def _score_at(scores: dict[Any, list[float]], horizon: int, key: Any) -> float:
+    return scores[key][horizon]
+
+
+def _interval_scores(
+    actual: np.ndarray, centre: np.ndarray, offsets: dict[float, np.ndarray]
+) -> np.ndarray:
+    low, high = tails(DEFAULT_LEVEL)
+    return interval_score(
+        actual, centre * np.exp(offsets[low]), centre * np.exp(offsets[high]), DEFAULT_LEVEL
+    )
+
+
+def choose_damping(
+    forecasts: pd.DataFrame,
+    grid: tuple[float | None, ...],
+    validation: list[pd.Timestamp],
+    target: str,
+) -> DampingChoice:
+    """The tau whose served forecasts have the lowest MAPE, relative to the naive baseline's and
+    averaged over the horizons of a day and more, on the validation refits (ties go to the
+    weaker damping)."""
+    older = forecasts[forecasts["cutoff"].isin(validation) & forecasts["y"].notna()]
+    naive = _mape_at_horizons(older[older["model"] == "naive"])
+    scores = []
+    for tau in grid:
+        mape = _mape_at_horizons(damp(older[older["model"] == SERVED], tau, target))
+        ratio = float(np.mean([mape[label] / naive[label] for label in mape]))
+        per = {f"mape_{label}": value for label, value in mape.items()}
+        scores.append(DampingCandidate(tau=tau, ratio=ratio, **per))
+    best = min(scores, key=operator.attrgetter("ratio"))
+    return DampingChoice(
+        chosen=best.tau, validation_origins=len(validation), candidates=tuple(scores)
+    )
+
+
+def damp(forecasts: pd.DataFrame, tau: float | None, target: str) -> pd.DataFrame:
+    """The served model's forecasts with its move away from the origin damped by tau."""
+    served = forecasts["model"] == SERVED
+    rows = forecasts[served]
+    hours = ((rows["ds"] - rows["cutoff"]) / pd.Timedelta(hours=1)).to_numpy()
+    at_origin = rows.loc[hours == 0].set_index("cutoff")["yhat"]
+    start = rows["cutoff"].map(at_origin).to_numpy()
+    factor = damping_factor(tau, hours)
+    yhat = rows["yhat"].to_numpy(dtype=np.float64)
+    if target == "log":
+        damped = start * np.exp(np.log(yhat / start) * factor)
+    else:
+        damped = start + (yhat - start) * factor
+    out = forecasts.astype({"yhat": np.float64})
+    out.loc[served, "yhat"] = damped
+    return out
+
+
+def _mape_at_horizons(rows: pd.DataFrame) -> dict[str, float]:
+    lead = rows["ds"] - rows["cutoff"]
+    out = {}
+    for label, horizon in HORIZONS.items():
+        if horizon < pd.Timedelta(days=1):
+            continue  # tau shapes the path over days; an hour ahead every tau is the last close
+        at = lead == horizon
+        if at.any():
+            out[label] = float((rows["yhat"] / rows["y"] - 1).abs()[at].mean())
+    return out

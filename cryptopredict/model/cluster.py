@@ -1,0 +1,127 @@
+"""Training's tasks on `dask.distributed`: a `LocalCluster` of single-threaded worker processes
+by default (`TRAIN_WORKERS` of them, one per core unless set), or an existing scheduler when
+`DASK_SCHEDULER_ADDRESS` is set (`tls://` addresses take their certificates from Dask's own
+security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`).
+
+The process that runs `train.py` is the Dask client: it decides which refits are needed, reads
+and writes the fit cache and writes the artifacts, so the workers need no shared disk (they need
+the `cryptopredict` package, and the data a pair is read from: the embedded snapshot, or the
+`--csv` file). Results come back in the order asked, whatever order they finish in, and a task
+whose worker is lost is run again elsewhere (`RETRIES` more times when it fails itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from distributed import Client, Future, LocalCluster
+from tqdm import tqdm
+
+from cryptopredict.config import Settings
+from cryptopredict.model.progress import progress
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+RETRIES = 2  # a task that raised is run this many more times before its pair fails
+
+
+def worker_count(settings: Settings) -> int:
+    return settings.train_workers or os.cpu_count() or 1
+
+
+@contextmanager
+def training_client(settings: Settings) -> Iterator[Client]:
+    """A client of the configured scheduler, or of a new local cluster, closed on exit."""
+    if settings.dask_scheduler_address:
+        with Client(settings.dask_scheduler_address, set_as_default=False) as client:
+            workers = len(client.scheduler_info().get("workers", {}))
+            log.info(
+                "training on the Dask scheduler at %s (%d workers)",
+                settings.dask_scheduler_address,
+                workers,
+            )
+            _announce_dashboard(client)
+            yield client
+        return
+    workers = worker_count(settings)
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: never a fixed one
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        log.info("training on a local Dask cluster of %d worker processes", workers)
+        _announce_dashboard(client)
+        yield client
+
+
+def _announce_dashboard(client: Client) -> None:
+    if client.scheduler_info().get("services", {}).get("dashboard") is not None:
+        print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+
+
+class TaskProgress:
+    """One progress bar over every task of the run: its total grows as pairs submit tasks, and
+    tqdm estimates the time left from the rate they finish at."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm = progress(0, "training", "task")
+        self.lock = threading.Lock()
+
+    def track(self, futures: Sequence[Future]) -> None:
+        with self.lock:
+            self.bar.total += len(futures)
+            self.bar.refresh()
+        for future in futures:
+            future.add_done_callback(self._done)
+
+    def _done(self, _: Future) -> None:
+        with self.lock:
+            self.bar.update(1)
+
+    def write(self, text: str) -> None:
+        """Print `text` above the bar."""
+        with self.lock:
+            self.bar.write(text)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class DaskEngine:
+    """An engine whose tasks run on the cluster behind `client`, named after `pair` there."""
+
+    def __init__(self, client: Client, tracker: TaskProgress, pair: str) -> None:
+        self.client = client
+        self.tracker = tracker
+        self.pair = pair
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, what: str) -> list[R]:
+        if not items:
+            return []
+        futures = self.client.map(
+            fn, items, key=[self._key(what) for _ in items], pure=False, retries=RETRIES
+        )
+        self.tracker.track(futures)
+        return self.client.gather(futures)
+
+    def run(self, fn: Callable[..., R], *args: object, what: str) -> R:
+        future = self.client.submit(fn, *args, key=self._key(what), pure=False, retries=RETRIES)
+        self.tracker.track([future])
+        return future.result()
+
+    def _key(self, what: str) -> str:
+        # Dask groups tasks by the key's prefix: the dashboard shows refits, band choices...
+        return f"{what.replace(' ', '_')}-{self.pair}-{uuid.uuid4().hex}"

@@ -1,0 +1,286 @@
+"""Scoring: every model's forecasts and bands at the band origins, their metrics, and the
+backtest summary (`summarize`), computed once per run and written into the artifact.
+
+The point forecast at a band origin is the latest refit's path re-anchored there (what the
+served model says between retrainings; exactly the naive forecast when tau is 0). Scores are
+on the close; the summary holds the *evaluation* origins only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from cryptopredict.artifact import (
+    DEFAULT_LEVEL,
+    LEVELS,
+    BacktestSummary,
+    Comparison,
+    HorizonScores,
+    ModelScores,
+    PastForecast,
+)
+from cryptopredict.model.bands import NAIVE_BAND, Band, Market
+from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
+from cryptopredict.model.refits import Refits, actual_at, drift_centre
+from cryptopredict.model.scores import (
+    inside,
+    interval_score,
+    overlap_lags,
+    paired,
+    quantile_score,
+    tails,
+)
+
+NAIVE = "naive"
+
+
+def summarize(scores: pd.DataFrame, *, origin_step_hours: float, refits: int) -> BacktestSummary:
+    """The evaluation origins' metrics per horizon and model, and the served model against
+    naive with standard errors."""
+    evaluation = scores[scores["split"] == "evaluation"]
+    horizons: dict[str, HorizonScores] = {}
+    for label, horizon in HORIZONS.items():
+        rows = evaluation[evaluation["horizon"] == label]
+        if rows.empty:
+            continue
+        models = {}
+        for model, group in rows.groupby("model"):
+            models[str(model)] = metrics(group)
+            if _banded(group):
+                models[str(model)] = msgspec.structs.replace(
+                    models[str(model)], coverage_se_by_level=coverage_se(group, horizon)
+                )
+        horizons[label] = HorizonScores(
+            **models, prophet_vs_naive=versus(rows, SERVED, NAIVE, horizon)
+        )
+    return BacktestSummary(
+        origins=int(evaluation["origin"].nunique()),
+        origin_step_hours=origin_step_hours,
+        refits=refits,
+        interval_width=DEFAULT_LEVEL / 100,
+        levels=LEVELS,
+        h1=horizons.get("1h"),
+        d1=horizons.get("1d"),
+        d7=horizons.get("7d"),
+        d30=horizons.get("30d"),
+    )
+
+
+def metrics(rows: pd.DataFrame) -> ModelScores:
+    """Point errors, and for a banded model its coverage, interval and quantile scores."""
+    actual, yhat = rows["actual"].to_numpy(), rows["yhat"].to_numpy()
+    error = yhat - actual
+    point = ModelScores(
+        n=len(rows),
+        mape=float(np.mean(np.abs(error / actual))),
+        mae=float(np.mean(np.abs(error))),
+        rmse=float(np.sqrt(np.mean(error**2))),
+    )
+    if not _banded(rows):
+        return point
+    bounds = {level: _bounds(rows, level) for level in LEVELS}
+    coverage = {str(level): float(inside(actual, *bounds[level]).mean()) for level in LEVELS}
+    scores = {
+        str(level): float(interval_score(actual, *bounds[level], level).mean()) for level in LEVELS
+    }
+    return msgspec.structs.replace(
+        point,
+        coverage=coverage[str(DEFAULT_LEVEL)],
+        coverage_by_level=coverage,
+        interval_score=scores[str(DEFAULT_LEVEL)],
+        interval_score_by_level=scores,
+        quantile_score=float(quantile_score(actual, yhat, bounds).mean()),
+    )
+
+
+def _bounds(rows: pd.DataFrame, level: int) -> tuple[np.ndarray, np.ndarray]:
+    return rows[f"lower_{level}"].to_numpy(), rows[f"upper_{level}"].to_numpy()
+
+
+def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta) -> Comparison:
+    """`model` minus `baseline` per origin, averaged, with Newey-West standard errors over the
+    origins a horizon overlaps: absolute percentage error, and for bands the 80% interval score
+    and the quantile score."""
+    mine = rows[rows["model"] == model].set_index("origin").sort_index()
+    theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(mine.index.to_series()))
+    pairs = {"mape": (_ape(mine), _ape(theirs))}
+    if _banded(mine) and _banded(theirs):
+        pairs["interval_score"] = (_interval(mine), _interval(theirs))
+        pairs["quantile_score"] = (_quantile(mine), _quantile(theirs))
+    out: dict[str, float] = {}
+    for name, (a, b) in pairs.items():
+        result = paired(a, b, lags)
+        out[f"{name}_diff"], out[f"{name}_se"] = result.diff, result.se
+    return Comparison(n=len(mine), lags=lags, **out)
+
+
+def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
+    """The Newey-West standard error of each level's coverage over one model's origins (their
+    outcomes overlap when the horizon is longer than their spacing)."""
+    rows = rows.sort_values("origin")
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    actual = rows["actual"].to_numpy()
+    out = {}
+    for level in LEVELS:
+        held = inside(actual, *_bounds(rows, level)).astype(np.float64)
+        out[str(level)] = paired(held, np.zeros(len(held)), lags).se
+    return out
+
+
+def _spacing_hours(origins: pd.Series) -> float:
+    times = np.unique(origins.to_numpy())
+    return float(np.median(np.diff(times))) / HOUR if len(times) > 1 else 1.0
+
+
+def _banded(rows: pd.DataFrame) -> bool:
+    return not rows["lower_80"].isna().any()
+
+
+def _ape(rows: pd.DataFrame) -> np.ndarray:
+    return np.abs(rows["yhat"].to_numpy() / rows["actual"].to_numpy() - 1)
+
+
+def _interval(rows: pd.DataFrame) -> np.ndarray:
+    bounds = _bounds(rows, DEFAULT_LEVEL)
+    return interval_score(rows["actual"].to_numpy(), *bounds, DEFAULT_LEVEL)
+
+
+def _quantile(rows: pd.DataFrame) -> np.ndarray:
+    bounds = {level: _bounds(rows, level) for level in LEVELS}
+    return quantile_score(rows["actual"].to_numpy(), rows["yhat"].to_numpy(), bounds)
+
+
+@dataclass
+class DenseOrigins:
+    """The band origins: each one's bar, point forecasts and what became of them."""
+
+    market: Market
+    anchor: np.ndarray
+    refits: Refits
+    config: ModelConfig
+    plan: Plan
+    pos: np.ndarray
+
+    @classmethod
+    def build(
+        cls, market: Market, anchor: np.ndarray, refits: Refits, config: ModelConfig, plan: Plan
+    ) -> DenseOrigins:
+        pos = market.position(plan.band_times(market.t))
+        return cls(market, anchor, refits, config, plan, pos)
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.market.t[self.pos]
+
+    def hours(self, wanted: Sequence[int]) -> list[int]:
+        """The wanted horizons this data's bars can reach within the plan's horizon."""
+        interval_hours = self.market.interval / HOUR
+        limit = self.plan.horizon / pd.Timedelta(hours=1)
+        return [h for h in wanted if h <= limit and (h / interval_hours).is_integer()]
+
+    def centre(self, hours: Sequence[int]) -> np.ndarray:
+        tau = self.config.damping_hours
+        anchor = self.anchor[self.pos]
+        return self.refits.centre(self.config, tau, anchor, self.times, np.asarray(hours))
+
+    def errors(self, market: Market, wanted: Sequence[int]) -> dict[int, np.ndarray]:
+        """The log error of the served point forecast at each horizon (NaN while unknown)."""
+        hours = self.hours(wanted)
+        centre = self.centre(hours)
+        later = self.times[:, None] + np.asarray(hours, dtype=np.int64)[None, :] * HOUR
+        actual = actual_at(market, later)
+        error = np.log(actual / centre)
+        return {h: error[:, j] for j, h in enumerate(hours)}
+
+    def scored(self) -> np.ndarray:
+        return self.times <= self.market.t[-1] - seconds_of(self.plan.horizon)
+
+    def scores(self, band: Band, validation_start: int, evaluation_start: int) -> pd.DataFrame:
+        """Every model's forecasts and bands at each scored band origin and horizon."""
+        labels = {label: int(h / pd.Timedelta(hours=1)) for label, h in HORIZONS.items()}
+        labels = {label: h for label, h in labels.items() if h in self.hours(list(labels.values()))}
+        hours = np.asarray(list(labels.values()))
+        keep = self.scored() & (self.times >= validation_start)
+        pos, times = self.pos[keep], self.times[keep]
+        later = times[:, None] + hours[None, :] * HOUR
+        actual = actual_at(self.market, later)
+        anchor = self.anchor[pos]
+        centres = {
+            SERVED: self.centre(list(hours))[keep],
+            "naive": np.repeat(anchor[:, None], len(hours), axis=1),
+            "drift": drift_centre(self.market, self.anchor, pos, hours, self.config.window_days),
+        }
+        offsets = {
+            SERVED: band.offsets(pos, hours),
+            NAIVE: naive_band(self.market, pos, list(hours)).offsets(
+                pos, hours, calibrated_at=times
+            ),
+        }
+        split = np.where(times >= evaluation_start, "evaluation", "validation")
+        frames = []
+        for model, centre in centres.items():
+            for j, label in enumerate(labels):
+                frame = pd.DataFrame(
+                    {
+                        "model": model,
+                        "horizon": label,
+                        "origin": times,
+                        "split": split,
+                        "actual": actual[:, j],
+                        "yhat": centre[:, j],
+                    }
+                )
+                for level in LEVELS:
+                    low, high = tails(level)
+                    lower = upper = np.full(len(times), np.nan)
+                    if model in offsets:
+                        lower = centre[:, j] * np.exp(offsets[model][low][:, j])
+                        upper = centre[:, j] * np.exp(offsets[model][high][:, j])
+                    frame[f"lower_{level}"], frame[f"upper_{level}"] = lower, upper
+                frames.append(frame[np.isfinite(frame["actual"])])
+        return pd.concat(frames, ignore_index=True)
+
+
+def naive_band(market: Market, pos: np.ndarray, hours: list[int]) -> Band:
+    """The naive forecast's band: quantiles of the year's returns, with their drift."""
+    nothing = {h: np.full(len(pos), np.nan) for h in hours}
+    return Band(NAIVE_BAND, market, pos, nothing)
+
+
+def past_forecasts(
+    dense: DenseOrigins, band: Band, times: np.ndarray, every: pd.Timedelta
+) -> list[PastForecast]:
+    """Past served forecasts (80% band) against actual prices from each of `times`, one point
+    per `every` up to the plan's horizon, for charts."""
+    if not len(times):
+        return []
+    market = dense.market
+    pos = market.position(times)
+    leads = np.arange(
+        0, dense.plan.horizon / pd.Timedelta(hours=1) + 1, every / pd.Timedelta(hours=1)
+    )
+    config = dense.config
+    centre = dense.refits.centre(config, config.damping_hours, dense.anchor[pos], times, leads)
+    offsets = band.offsets(pos, leads)
+    low, high = tails(DEFAULT_LEVEL)
+    seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
+    actual = actual_at(market, seconds)
+    return [
+        PastForecast(
+            origin=pd.Timestamp(int(times[i]), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ds=tuple(seconds[i].tolist()),
+            yhat=tuple(np.round(centre[i], 2).tolist()),
+            yhat_lower=tuple(np.round(centre[i] * np.exp(offsets[low][i]), 2).tolist()),
+            yhat_upper=tuple(np.round(centre[i] * np.exp(offsets[high][i]), 2).tolist()),
+            actual=tuple(None if math.isnan(v) else round(float(v), 2) for v in actual[i]),
+        )
+        for i in range(len(times))
+    ]

@@ -1,0 +1,146 @@
+"""Training on Dask: the same grids on any number of workers, on a local cluster or on a
+scheduler and workers started by hand, and a lost worker costs a retry, not the run.
+
+Three daily pairs of the benchmark's data set (Binance perpetual futures, bench/data/: a
+different instrument from the spot pairs the product serves; here only the training is tested).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from distributed import Client
+
+from cryptopredict.artifact import load_artifact
+from cryptopredict.model.cli import main
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
+PERPETUALS = ROOT / "bench" / "data" / "binance-perp-206pairs-1d.csv.gz"
+PAIRS = ("btc-usdt", "sol-usdt", "doge-usdt")
+TRAIN = ["--all", "--csv", str(PERPETUALS), "--interval", "1d", "--since", "2024-06-01"]
+# Environment a run must not inherit: it would change where or how training runs.
+CLEARED = ("DASK_SCHEDULER_ADDRESS", "TRAIN_WORKERS", "FIT_CACHE", "ASSETS")
+
+
+def train_locally(out: Path, workers: int, monkeypatch) -> None:
+    monkeypatch.setenv("ASSETS", ",".join(PAIRS))
+    monkeypatch.setenv("TRAIN_WORKERS", str(workers))
+    monkeypatch.setenv("FIT_CACHE", str(out / "fits"))  # empty: every refit is fitted
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    assert main([*TRAIN, "--out", str(out / "artifacts")]) == 0
+
+
+@pytest.fixture(scope="module")
+def on_two_workers(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("two-workers")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        train_locally(out, 2, monkeypatch)
+    return out / "artifacts"
+
+
+def assert_same_grids(first: Path, second: Path) -> None:
+    for pair in PAIRS:
+        a, b = load_artifact(first / pair), load_artifact(second / pair)
+        for name in a.grid.names():
+            np.testing.assert_array_equal(a.grid[name], b.grid[name], err_msg=f"{pair} {name}")
+        assert a.backtest.to_builtins() == b.backtest.to_builtins(), pair
+
+
+def test_the_grids_do_not_depend_on_the_number_of_workers(on_two_workers, tmp_path, monkeypatch):
+    train_locally(tmp_path, 1, monkeypatch)
+    assert_same_grids(tmp_path / "artifacts", on_two_workers)
+    manifest = load_artifact(on_two_workers / "sol-usdt").manifest
+    assert manifest.data.source == f"csv:{PERPETUALS}"
+    assert manifest.metrics is not None
+    assert manifest.metrics.origins > 100
+
+
+def _start(command: list[str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
+
+
+def _wait_for(condition, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
+    on_two_workers, tmp_path
+):
+    dask = str(Path(sys.executable).with_name("dask"))
+    scheduler_file = tmp_path / "scheduler.json"
+    environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    processes = [
+        _start(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(scheduler_file)],
+            tmp_path / "scheduler.log",
+        )
+    ]  # fmt: skip
+    try:
+        _wait_for(scheduler_file.exists, "the scheduler", 60)
+        address = json.loads(scheduler_file.read_text())["address"]
+        workers = [
+            _start(
+                [dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                 "--name", f"worker-{n}", "--local-directory", str(tmp_path / f"w{n}")],
+                tmp_path / f"worker-{n}.log",
+            )
+            for n in (1, 2)
+        ]  # fmt: skip
+        processes += workers
+        with Client(address, timeout=60) as client:
+            _wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, "two workers", 60)
+            fits = tmp_path / "fits"
+            training = subprocess.Popen(
+                [sys.executable, "train.py", *TRAIN, "--out", str(tmp_path / "artifacts")],
+                cwd=ROOT,
+                env={
+                    **environment,
+                    "DASK_SCHEDULER_ADDRESS": address,
+                    "ASSETS": ",".join(PAIRS),
+                    "FIT_CACHE": str(fits),
+                },
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            # Once some refits are back, one worker dies without a word.
+            _wait_for(lambda: fits.exists() and len(list(fits.iterdir())) >= 10, "refits", 600)
+            os.killpg(workers[0].pid, signal.SIGKILL)
+            output, _ = training.communicate(timeout=1200)
+            assert training.returncode == 0, output
+            assert f"training on the Dask scheduler at {address}" in output
+            assert output.count("artifact: ") == len(PAIRS)
+            computed = client.run_on_scheduler(_computed_by_prefix)
+        assert computed.get("refit", 0) > 0, f"the workers did no fitting: {computed}"
+        assert computed.get("final_fit", 0) > 0
+        assert_same_grids(tmp_path / "artifacts", on_two_workers)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+
+
+def _computed_by_prefix(dask_scheduler) -> dict[str, float]:
+    """Seconds of computing each kind of task did on the workers, by the scheduler's record."""
+    return {
+        name: prefix.all_durations.get("compute", 0.0)
+        for name, prefix in dask_scheduler.task_prefixes.items()
+    }
