@@ -155,10 +155,10 @@ clean:
 
 .PHONY: compare report
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
-	$(BIN)/python -m cryptopredict.model.compare
+	$(BIN)/python -m tools.compare
 
 report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd) and settings table
-	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd
+	$(BIN)/python -m tools.report --artifact artifacts/btc-usd
 
 .PHONY: bench soak wrk postgresql
 # `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).

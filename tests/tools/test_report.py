@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.model.report import backtest_table, mix_table, render, render_pages
+from cryptopredict.model.scorecard import backtest_table
+from tools.report import mix_table, render, render_pages
 
 ROOT = Path(__file__).parents[2]
 
