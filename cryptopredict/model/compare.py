@@ -1,4 +1,4 @@
-"""`python -m cryptopredict.model.compare`: the comparisons behind the default, for the README.
+"""`python -m cryptopredict.model.compare`: the comparisons behind the default, for the model page.
 
 Two parts, on the embedded hourly BTC data:
 

@@ -1,9 +1,10 @@
-"""The model report: Markdown tables from the backtest and the comparison, for the README.
+"""The model report: Markdown tables from the backtest and the comparison, for the docs site.
 
 `python -m cryptopredict.model.report [--artifact artifacts/btc-usd]` first copies the artifact's
 backtest summary and choices to `docs/model-report/backtest.json` (when given), then rewrites the
-README's generated sections (between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`)
-from `docs/model-report/*.json` and the settings.
+generated sections (between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`) of
+`docs/model.md` from `docs/model-report/*.json`, and of `docs/configuration.md` from the
+settings.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from cryptopredict.config import settings_table
 from cryptopredict.model.backtest import HORIZONS, SERVED
 
 REPORT_DIR = Path("docs/model-report")
-README = Path("README.md")
+# The page that holds each generated section.
+PAGES = {
+    Path("docs/model.md"): ("backtest", "damping", "band", "peers", "comparison"),
+    Path("docs/configuration.md"): ("settings",),
+}
 
 
 def backtest_table(summary: dict) -> str:
@@ -249,15 +254,24 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
     }
 
 
-def render(readme: str, generated: dict[str, str]) -> str:
+def render(page: str, generated: dict[str, str]) -> str:
     for name, body in generated.items():
         pattern = re.compile(
             rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
         )
-        if not pattern.search(readme):
-            raise ValueError(f"README has no generated:{name} section")
-        readme = pattern.sub(functools.partial(_fill, body=body), readme)
-    return readme
+        if not pattern.search(page):
+            raise ValueError(f"the page has no generated:{name} section")
+        page = pattern.sub(functools.partial(_fill, body=body), page)
+    return page
+
+
+def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
+    """Every page that holds generated sections, as it should read."""
+    generated = sections(root / report_dir)
+    return {
+        page: render((root / page).read_text(), {name: generated[name] for name in names})
+        for page, names in PAGES.items()
+    }
 
 
 def _fill(match: re.Match[str], *, body: str) -> str:
@@ -286,7 +300,7 @@ def _pct(value: float | None) -> str:
 
 
 def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
-    """Keep the artifact's backtest figures (not its per-origin paths) for the README."""
+    """Keep the artifact's backtest figures (not its per-origin paths) for the model report."""
     backtest = json.loads((artifact / "backtest.json").read_text())
     kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -299,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.artifact is not None:
         export(args.artifact)
-    README.write_text(render(README.read_text(), sections()))
+    for page, text in render_pages().items():
+        page.write_text(text)
     return 0
 
 
