@@ -1,7 +1,7 @@
 """Every setting, read from environment variables in one place.
 
 Each field names its variable and documents its default; `python -m cryptopredict.config` prints
-the table that the README shows.
+the table of the configuration page (`docs/configuration.md`, `make report`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ class Settings:
     assets: str = _setting(
         "ASSETS",
         "btc-usd,eth-usd",
-        "Assets `train.py --all` trains, as comma-separated slugs from cryptopredict/assets.py.",
+        "Pairs `train.py --all` trains (and the collector follows), comma-separated slugs "
+        "`<base>-<quote>` such as `sol-usd` or `link-usdt` (cryptopredict/pairs.toml holds the "
+        "exceptions to how they are named at each source); `*`: every pair the `--csv` file or "
+        "the embedded snapshot holds.",
     )
     require_fresh_hours: float | None = _setting(
         "REQUIRE_FRESH_HOURS",
@@ -218,7 +221,7 @@ def _convert(env: str, raw: str, hint: Any) -> Any:
 
 
 def settings_table() -> str:
-    """The settings as a Markdown table, for the README."""
+    """The settings as a Markdown table, for the configuration page."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for spec in dataclasses.fields(Settings):
         default = "unset" if spec.default is None else f"`{spec.default}`"

@@ -44,7 +44,7 @@ from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.engine import Engine
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.plan import Plan
-from cryptopredict.model.report import backtest_table
+from cryptopredict.model.scorecard import backtest_table
 from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
 
 log = logging.getLogger("train")

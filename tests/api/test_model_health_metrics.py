@@ -6,7 +6,7 @@ import json
 import re
 
 from cryptopredict.api import create_app
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import BACKTEST, REQUIRED_KEYS, load_artifacts
 
 

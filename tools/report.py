@@ -1,9 +1,10 @@
-"""The model report: Markdown tables from the backtest and the comparison, for the README.
+"""The model report: Markdown tables from the backtest and the comparison, for the docs site.
 
-`python -m cryptopredict.model.report [--artifact artifacts/btc-usd]` first copies the artifact's
-backtest summary and choices to `docs/model-report/backtest.json` (when given), then rewrites the
-README's generated sections (between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`)
-from `docs/model-report/*.json` and the settings.
+`python -m tools.report [--artifact artifacts/btc-usd]` (`make report`) first copies the
+artifact's backtest summary and choices to `docs/model-report/backtest.json` (when given), then
+rewrites the generated sections (between `<!-- generated:NAME -->` and
+`<!-- /generated:NAME -->`) of `docs/model.md` from `docs/model-report/*.json`, and of
+`docs/configuration.md` from the settings.
 """
 
 from __future__ import annotations
@@ -18,105 +19,17 @@ from typing import Any
 
 import msgspec
 
-from cryptopredict.artifact import (
-    LEVELS,
-    BacktestReport,
-    BacktestSummary,
-    BandChoice,
-    Comparison,
-    DampingChoice,
-    MixChoice,
-    ModelScores,
-    PoolChoice,
-)
+from cryptopredict.artifact import BacktestReport, BandChoice, DampingChoice, MixChoice, PoolChoice
 from cryptopredict.config import settings_table
 from cryptopredict.model.plan import HORIZONS
+from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 
 REPORT_DIR = Path("docs/model-report")
-README = Path("README.md")
-
-
-def backtest_table(summary: BacktestSummary) -> str:
-    """Per horizon: the served band against the naive band, with paired standard errors."""
-    header = [
-        "horizon",
-        "MAPE served / naive",
-        "coverage 50 / 80 / 95%, served",
-        "same, naive band",
-        "interval score 80%, served / naive",
-        "difference (SE)",
-        "quantile score difference (SE)",
-        "verdict",
-    ]
-    body = []
-    for label, scores in summary.horizons().items():
-        served, naive = scores.prophet, scores.naive
-        versus = scores.prophet_vs_naive
-        body.append(
-            [
-                label,
-                f"{_pct(served.mape if served else None)} / {_pct(naive.mape if naive else None)}",
-                _levels(served),
-                _levels(naive),
-                f"{_num(served.interval_score if served else None)} / "
-                f"{_num(naive.interval_score if naive else None)}",
-                _diff(*_pair(versus, "interval_score")),
-                _diff(*_pair(versus, "quantile_score")),
-                verdict(versus),
-            ]
-        )
-    note = (
-        f"{summary.origins} evaluation origins {summary.origin_step_hours:g} hours "
-        f"apart ({summary.refits} Prophet refits among them); scores on log prices, "
-        "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
-        "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
-        "standard errors, else a tie."
-    )
-    return _table(header, body, note)
-
-
-def verdict(versus: Comparison | None) -> str:
-    if versus is None:
-        return ""
-    diff, se = versus.interval_score_diff, versus.interval_score_se
-    if diff is None or se is None:
-        return ""
-    if abs(diff) <= 2 * se:
-        return "tie"
-    return "**lower**" if diff < 0 else "higher"
-
-
-def _levels(metrics: ModelScores | None) -> str:
-    if metrics is None:
-        return ""
-    return _coverage(metrics.coverage_by_level, metrics.coverage_se_by_level)
-
-
-def _coverage(by_level: dict[str, float] | None, se: dict[str, float] | None) -> str:
-    """Coverage at each level, and its standard error where the summary has it."""
-    if not by_level:
-        return ""
-    shown = " / ".join(_pct(by_level.get(str(level))) for level in LEVELS)
-    if se:
-        shown += " (SE " + " / ".join(f"{se[str(level)]:.1%}" for level in LEVELS) + ")"
-    return shown
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
-def _pair(versus: Comparison | None, score: str) -> tuple[float | None, float | None]:
-    """A score's difference and its standard error, where compared."""
-    if versus is None:
-        return None, None
-    return getattr(versus, f"{score}_diff"), getattr(versus, f"{score}_se")
-
-
-def _diff(diff: float | None, se: float | None) -> str:
-    if diff is None or se is None:
-        return ""
-    return f"{diff:+.5f} ({se:.5f})"
+# The page that holds each generated section.
+PAGES = {
+    Path("docs/model.md"): ("backtest", "damping", "band", "peers", "comparison"),
+    Path("docs/configuration.md"): ("settings",),
+}
 
 
 def comparison_table(comparison: dict) -> str:
@@ -131,7 +44,7 @@ def comparison_table(comparison: dict) -> str:
         f"of Prophet's own {comparison['interval_width']:.0%} interval (blank: the model has none)."
     )
     header = ["configuration", *_per_horizon("MAPE", labels), *_per_horizon("coverage", labels)]
-    return _table(header, body, note)
+    return markdown_table(header, body, note)
 
 
 def peers_table(peers: dict) -> str:
@@ -158,9 +71,9 @@ def peers_table(peers: dict) -> str:
             [
                 row["horizon"],
                 row["model"],
-                _pct(row["mape"]),
-                _coverage(row.get("coverage_by_level"), row.get("coverage_se_by_level")),
-                _num(row["interval_score"]),
+                pct(row["mape"]),
+                coverages(row.get("coverage_by_level"), row.get("coverage_se_by_level")),
+                number(row["interval_score"]),
                 versus,
                 f"{row['quantile_score']:.5f}",
             ]
@@ -171,7 +84,7 @@ def peers_table(peers: dict) -> str:
         "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
         "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
     )
-    return _table(header, body, note)
+    return markdown_table(header, body, note)
 
 
 def damping_table(damping: DampingChoice) -> str:
@@ -182,25 +95,26 @@ def damping_table(damping: DampingChoice) -> str:
         entry = candidate.to_builtins()
         tau = "none (undamped)" if candidate.tau is None else f"{candidate.tau:g}"
         tau = f"**{tau}** (chosen)" if candidate.tau == damping.chosen else tau
-        body.append([tau, *_pcts(entry, "mape", labels), f"{candidate.ratio:.3f}x"])
+        body.append([tau, *_pcts(entry, "mape", labels), f"{entry['ratio']:.3f}x"])
     header = ["tau (hours)", *_per_horizon("MAPE", labels), "vs naive"]
-    return _table(header, body, f"Chosen on {damping.validation_origins} validation origins.")
+    return markdown_table(
+        header, body, f"Chosen on {damping.validation_origins} validation origins."
+    )
 
 
 def band_table(band: BandChoice, shown: int = 10) -> str:
     """The band candidates, best first (the `shown` best and the chosen one)."""
-    ranked = sorted(band.candidates, key=lambda entry: entry.score)
-    first = ranked[0].to_builtins()
-    labels = [label for label in HORIZONS if f"score_{label}" in first]
+    ranked = [
+        candidate.to_builtins() for candidate in sorted(band.candidates, key=lambda c: c.score)
+    ]
+    chosen = {key: value for key, value in band.chosen.to_builtins().items() if key != "name"}
+    labels = [label for label in HORIZONS if f"score_{label}" in ranked[0]]
     body = []
-    for candidate in ranked[:shown]:
-        entry = candidate.to_builtins()
-        same = all(
-            entry[key] == value for key, value in band.chosen.to_builtins().items() if key != "name"
-        )
-        name = f"**{candidate.name}** (chosen)" if same else candidate.name
-        scores = [_num(entry[f"score_{label}"]) for label in labels]
-        body.append([name, f"{candidate.score:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
+    for entry in ranked[:shown]:
+        spec = {key: entry.get(key) for key in chosen}
+        name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
+        scores = [number(entry[f"score_{label}"]) for label in labels]
+        body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
     header = [
         "band",
         "vs naive",
@@ -215,7 +129,7 @@ def band_table(band: BandChoice, shown: int = 10) -> str:
         "quantile score (below), then with or without drift, whichever scores better, then "
         "per horizon averaged with the empirical band or not by the 80% interval score (below)."
     )
-    tables = [_table(header, body, note)]
+    tables = [markdown_table(header, body, note)]
     if band.pools is not None:
         tables.append(pools_table(band.pools))
     if band.mix is not None:
@@ -240,7 +154,9 @@ def pools_table(pools: PoolChoice) -> str:
         "quantile, log prices) of the chosen band on the validation origins with each pool; "
         "the lowest (bold) is used."
     )
-    return _table(["errors calibrated on", *_per_horizon("quantile score", labels)], body, note)
+    return markdown_table(
+        ["errors calibrated on", *_per_horizon("quantile score", labels)], body, note
+    )
 
 
 def mix_table(mix: MixChoice) -> str:
@@ -261,7 +177,7 @@ def mix_table(mix: MixChoice) -> str:
         "drift), and of the equal-weight average of their quantiles (Vincentization); the "
         "lowest (bold) is served at that horizon, the weight linear in lead in between."
     )
-    return _table(["quantiles", *_per_horizon("interval score", labels)], body, note)
+    return markdown_table(["quantiles", *_per_horizon("interval score", labels)], body, note)
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
@@ -278,24 +194,28 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
     }
 
 
-def render(readme: str, generated: dict[str, str]) -> str:
+def render(page: str, generated: dict[str, str]) -> str:
     for name, body in generated.items():
         pattern = re.compile(
             rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
         )
-        if not pattern.search(readme):
-            raise ValueError(f"README has no generated:{name} section")
-        readme = pattern.sub(functools.partial(_fill, body=body), readme)
-    return readme
+        if not pattern.search(page):
+            raise ValueError(f"the page has no generated:{name} section")
+        page = pattern.sub(functools.partial(_fill, body=body), page)
+    return page
+
+
+def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
+    """Every page that holds generated sections, as it should read."""
+    generated = sections(root / report_dir)
+    return {
+        page: render((root / page).read_text(), {name: generated[name] for name in names})
+        for page, names in PAGES.items()
+    }
 
 
 def _fill(match: re.Match[str], *, body: str) -> str:
     return f"{match.group(1)}{body}\n{match.group(2)}"
-
-
-def _table(header: list[str], body: list[list[str]], note: str) -> str:
-    lines = [_row(header), "|" + "---|" * len(header), *(_row(cells) for cells in body)]
-    return "\n".join([*lines, "", note])
 
 
 def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
@@ -303,19 +223,11 @@ def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
 
 
 def _pcts(entry: dict[str, Any], key: str, labels: list[str] | None = None) -> list[str]:
-    return [_pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value:.1%}"
+    return [pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
 
 
 def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
-    """Keep the artifact's backtest figures (not its per-origin paths) for the README."""
+    """Keep the artifact's backtest figures (not its per-origin paths) for the model report."""
     backtest = json.loads((artifact / "backtest.json").read_text())
     kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -323,12 +235,13 @@ def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cryptopredict.model.report")
+    parser = argparse.ArgumentParser(prog="python -m tools.report")
     parser.add_argument("--artifact", type=Path, help="take the backtest figures from here first")
     args = parser.parse_args(argv)
     if args.artifact is not None:
         export(args.artifact)
-    README.write_text(render(README.read_text(), sections()))
+    for page, text in render_pages().items():
+        page.write_text(text)
     return 0
 
 

@@ -1,0 +1,98 @@
+"""The backtest's summary as a Markdown table, per horizon: `train.py` prints it after
+training, and the model report (`tools/report.py`) writes it into the model page."""
+
+from __future__ import annotations
+
+from cryptopredict.artifact import LEVELS, BacktestSummary, Comparison, ModelScores
+
+
+def backtest_table(summary: BacktestSummary) -> str:
+    """Per horizon: the served band against the naive band, with paired standard errors."""
+    header = [
+        "horizon",
+        "MAPE served / naive",
+        "coverage 50 / 80 / 95%, served",
+        "same, naive band",
+        "interval score 80%, served / naive",
+        "difference (SE)",
+        "quantile score difference (SE)",
+        "verdict",
+    ]
+    body = []
+    for label, scores in summary.horizons().items():
+        served, naive = scores.prophet, scores.naive
+        versus = scores.prophet_vs_naive
+        body.append(
+            [
+                label,
+                f"{pct(served.mape if served else None)} / {pct(naive.mape if naive else None)}",
+                _coverages_of(served),
+                _coverages_of(naive),
+                f"{number(served.interval_score if served else None)} / "
+                f"{number(naive.interval_score if naive else None)}",
+                _diff(versus, "interval_score"),
+                _diff(versus, "quantile_score"),
+                verdict(versus),
+            ]
+        )
+    note = (
+        f"{summary.origins} evaluation origins {summary.origin_step_hours:g} hours "
+        f"apart ({summary.refits} Prophet refits among them); scores on log prices, "
+        "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
+        "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
+        "standard errors, else a tie."
+    )
+    return markdown_table(header, body, note)
+
+
+def verdict(versus: Comparison | None) -> str:
+    if versus is None:
+        return ""
+    diff, se = versus.interval_score_diff, versus.interval_score_se
+    if diff is None or se is None:
+        return ""
+    if abs(diff) <= 2 * se:
+        return "tie"
+    return "**lower**" if diff < 0 else "higher"
+
+
+def _coverages_of(metrics: ModelScores | None) -> str:
+    if metrics is None:
+        return ""
+    return coverages(metrics.coverage_by_level, metrics.coverage_se_by_level)
+
+
+def coverages(by_level: dict[str, float] | None, se: dict[str, float] | None) -> str:
+    """Coverage at each level, and its standard error where the summary has it."""
+    if not by_level:
+        return ""
+    shown = " / ".join(pct(by_level.get(str(level))) for level in LEVELS)
+    if se:
+        shown += " (SE " + " / ".join(f"{se[str(level)]:.1%}" for level in LEVELS) + ")"
+    return shown
+
+
+def number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _diff(versus: Comparison | None, key: str) -> str:
+    if versus is None:
+        return ""
+    diff, se = getattr(versus, f"{key}_diff"), getattr(versus, f"{key}_se")
+    if diff is None or se is None:
+        return ""
+    return f"{diff:+.5f} ({se:.5f})"
+
+
+def markdown_table(header: list[str], body: list[list[str]], note: str) -> str:
+    lines = [_row(header), "|" + "---|" * len(header), *(_row(cells) for cells in body)]
+    return "\n".join([*lines, "", note])
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
