@@ -53,7 +53,7 @@ def asset_for_symbol(name: str) -> Asset:
 @cache
 def _pair(slug: str) -> Asset:
     base, quote = slug.split("-")
-    rules = _exceptions()
+    rules = read_pairs_file()
     named = rules.get("quotes", {}).get(quote, {})
     binance_quote = named.get("binance", quote).upper()
     alpaca_quote = named.get("alpaca", quote).upper()
@@ -68,9 +68,25 @@ def _pair(slug: str) -> Asset:
 
 
 @cache
-def _exceptions(path: Path = PAIRS_FILE) -> dict[str, Any]:
+def read_pairs_file(path: Path = PAIRS_FILE) -> dict[str, Any]:
+    """The pairs file, checked: a misspelt key would otherwise be silently ignored."""
     with path.open("rb") as file:
-        return tomllib.load(file)
+        rules = tomllib.load(file)
+    allowed = {
+        "quotes": {"binance", "alpaca"},
+        "pairs": {"binance", "alpaca", "interval"},
+    }
+    for section, entries in rules.items():
+        if section not in allowed:
+            raise ValueError(f"{path}: unknown section [{section}]; known: quotes, pairs")
+        for name, fields in entries.items():
+            unknown = set(fields) - allowed[section]
+            if unknown:
+                raise ValueError(
+                    f"{path}: [{section}.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
+                    f"known: {', '.join(sorted(allowed[section]))}"
+                )
+    return rules
 
 
 def configured_assets(names: str) -> list[Asset]:
@@ -87,7 +103,7 @@ def slug_for_binance(symbol: str) -> str:
     upper = symbol.strip().upper()
     quotes = {
         named.get("binance", quote).upper(): quote
-        for quote, named in _exceptions().get("quotes", {}).items()
+        for quote, named in read_pairs_file().get("quotes", {}).items()
     }
     for code in sorted({*quotes, *BINANCE_QUOTES}, key=len, reverse=True):
         if upper.endswith(code) and len(upper) > len(code):

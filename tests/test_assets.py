@@ -9,6 +9,7 @@ from cryptopredict.assets import (
     UnknownAssetError,
     asset_for_symbol,
     configured_assets,
+    read_pairs_file,
     slug_for_binance,
 )
 from cryptopredict.candles import Interval
@@ -33,7 +34,7 @@ def test_any_pair_is_named_at_every_source_by_convention(name, symbol, alpaca, b
     assert pair.interval == "1h"
 
 
-def test_the_pairs_file_holds_the_exceptions():
+def test_the_pairs_file_holds_theread_pairs_file():
     assert asset_for_symbol("eth-usd").interval == "1d", "ETH's embedded history is daily"
     assert asset_for_symbol("matic-usd").binance_symbol == "POLUSDT", "renamed at Binance"
     assert asset_for_symbol("matic-usd").alpaca_symbol == "MATIC/USD"
@@ -82,3 +83,12 @@ def test_a_bad_configuration_is_named(names, message):
 def test_symbols_are_matched_without_regard_to_case():
     assert asset_for_symbol("eth/usd") == ASSETS["eth-usd"]
     assert asset_for_symbol("Sol-USD") == asset_for_symbol("sol-usd")
+
+
+def test_a_misspelt_key_in_the_pairs_file_is_named(tmp_path):
+    bad = tmp_path / "pairs.toml"
+    bad.write_text('[pairs.eth-usd]\nintreval = "1d"\n')
+    with pytest.raises(ValueError, match=r"\[pairs.eth-usd\] has unknown key\(s\) intreval"):
+        read_pairs_file(bad)
+    intervals = {entry.get("interval") for entry in read_pairs_file()["pairs"].values()}
+    assert all(Interval.parse(each) for each in intervals - {None})

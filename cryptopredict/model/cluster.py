@@ -72,6 +72,17 @@ def _announce_dashboard(client: Client) -> None:
         print(f"Dask dashboard: {client.dashboard_link}", flush=True)
 
 
+@contextmanager
+def dask_engine(settings: Settings, pair: str) -> Iterator[DaskEngine]:
+    """An engine on the configured cluster for one pair's training, e.g. from a notebook."""
+    with training_client(settings) as client:
+        tracker = TaskProgress()
+        try:
+            yield DaskEngine(client, tracker, pair)
+        finally:
+            tracker.close()
+
+
 class TaskProgress:
     """One progress bar over every task of the run: its total grows as pairs submit tasks, and
     tqdm estimates the time left from the rate they finish at."""
