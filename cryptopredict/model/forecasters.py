@@ -117,7 +117,12 @@ def quiet_stan() -> None:
     """Keep Prophet and Stan to warnings: they log a line or two per fit ("Disabling yearly
     seasonality", "Chain [1] start processing"), in every process that fits."""
     for chatty in ("cmdstanpy", "prophet"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+        logger = logging.getLogger(chatty)
+        if not logger.hasHandlers():
+            # cmdstanpy installs its own INFO handler (and level) on a logger with no handler
+            # in reach, as in a Dask worker; one that does nothing keeps this level in force.
+            logger.addHandler(logging.NullHandler())
+        logger.setLevel(logging.WARNING)
 
 
 def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) -> np.ndarray:
