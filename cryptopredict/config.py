@@ -1,7 +1,7 @@
 """Every setting, read from environment variables in one place.
 
 Each field names its variable and documents its default; `python -m cryptopredict.config` prints
-the table that the README shows.
+the table of the configuration page (`docs/configuration.md`, `make report`).
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def _convert(env: str, raw: str, hint: Any) -> Any:
 
 
 def settings_table() -> str:
-    """The settings as a Markdown table, for the README."""
+    """The settings as a Markdown table, for the configuration page."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for spec in dataclasses.fields(Settings):
         default = "unset" if spec.default is None else f"`{spec.default}`"

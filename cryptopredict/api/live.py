@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.candles import DEFAULT_COUNT, CandleSource, check_count
 from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
-from cryptopredict.api.forecasts import point_fields
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
 from cryptopredict.api.query import band_level, query
-from cryptopredict.api.responses import iso_utc, json_response, show_epoch
+from cryptopredict.api.responses import json_response
+from cryptopredict.api.serving.answers import point_fields
+from cryptopredict.api.serving.candles import DEFAULT_COUNT, CandleSource, check_count
+from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.collect.reader import MinuteReader
@@ -38,7 +39,7 @@ from cryptopredict.collect.store import (
 )
 
 if TYPE_CHECKING:
-    from cryptopredict.api.assets import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
 
 T = TypeVar("T")
 MINUTE = Interval.parse("1m")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from cryptopredict.api.candles import DEFAULT_COUNT
 from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
+from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
