@@ -120,10 +120,10 @@ class BinanceCollector:
             except RefusedError:
                 raise
             except Exception as error:  # a fault nobody foresaw must not stop the collector
-                log.exception("binance collector: unexpected %s", type(error).__name__)
+                log.exception("binance: unexpected %s", type(error).__name__)
                 reason = error
             delay = self.backoff.next(getattr(reason, "retry_after", None))
-            log.warning("binance collector: %s; trying again in %.1f s", reason, delay)
+            log.warning("binance: %s; trying again in %.1f s", reason, delay)
             await self.sleep(delay)
 
     async def repair(self) -> None:
@@ -211,9 +211,9 @@ class BinanceCollector:
                 raise RefusedError("binance", detail, status) from None
             raise UnavailableError(detail, retry_after(error.response.headers)) from None
         except ConnectionClosed as error:
-            raise UnavailableError(f"binance stream: connection dropped ({error})") from None
+            raise UnavailableError(f"the stream's connection dropped ({error})") from None
         except (OSError, TimeoutError, WebSocketException) as error:
-            raise UnavailableError(f"binance stream: {type(error).__name__}: {error}") from None
+            raise UnavailableError(f"the stream: {type(error).__name__}: {error}") from None
 
     async def _consume(self, socket: ClientConnection) -> None:
         primed: set[str] = set()
@@ -221,7 +221,9 @@ class BinanceCollector:
             try:
                 raw = await asyncio.wait_for(socket.recv(), STALL_SECONDS)
             except TimeoutError:
-                raise UnavailableError(f"no message for {STALL_SECONDS:.0f} s") from None
+                raise UnavailableError(
+                    f"no message on the stream for {STALL_SECONDS:.0f} s"
+                ) from None
             try:
                 kline = parse_event(raw, self.by_symbol)
             except MalformedBarError as error:
@@ -290,7 +292,7 @@ def _coalesce(holes: list[tuple[int, int]], span: int) -> list[tuple[int, int]]:
 
 
 def _names(assets: Sequence[Asset], shown: int = 3) -> str:
-    names = [asset.binance_symbol.lower() for asset in assets]
-    return ", ".join(names[:shown]) + (
-        f" and {len(names) - shown} more" if len(names) > shown else ""
-    )
+    """`1 stream: btcusdt`, `2 streams: btcusdt, ethusdt`, `5 streams: a, b, c and 2 more`."""
+    names = [f"{asset.binance_symbol.lower()}@kline_1m" for asset in assets]
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} stream{'s' if len(names) > 1 else ''}: {', '.join(names[:shown])}{more}"
