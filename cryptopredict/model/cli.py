@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 EVERY_PAIR = "*"
+# A task's own verdict on its pair (no usable bars, too short a history): not worth a retry.
+TASK_FAILURES = (DataError, ValueError)
 
 
 def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
@@ -158,7 +160,11 @@ def train_all(
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="pair") as pool:
         done = pool.map(
             lambda asset: train_one(
-                asset, args, settings, DaskEngine(client, tracker, asset.slug), tracker.write
+                asset,
+                args,
+                settings,
+                DaskEngine(client, tracker, asset.slug, TASK_FAILURES),
+                tracker.write,
             ),
             assets,
         )

@@ -12,12 +12,14 @@ whose worker is lost is run again elsewhere (`RETRIES` more times when it fails 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from distributed import Client, Future, LocalCluster
@@ -73,12 +75,14 @@ def _announce_dashboard(client: Client) -> None:
 
 
 @contextmanager
-def dask_engine(settings: Settings, pair: str) -> Iterator[DaskEngine]:
+def dask_engine(
+    settings: Settings, pair: str, final: tuple[type[Exception], ...] = ()
+) -> Iterator[DaskEngine]:
     """An engine on the configured cluster for one pair's training, e.g. from a notebook."""
     with training_client(settings) as client:
         tracker = TaskProgress()
         try:
-            yield DaskEngine(client, tracker, pair)
+            yield DaskEngine(client, tracker, pair, final)
         finally:
             tracker.close()
 
@@ -111,28 +115,61 @@ class TaskProgress:
         self.bar.close()
 
 
-class DaskEngine:
-    """An engine whose tasks run on the cluster behind `client`, named after `pair` there."""
+@dataclass(frozen=True)
+class Raised:
+    """A task's own failure (bad data, too short a history): returned, not raised, so that
+    Dask neither retries the task nor logs it as a worker's error; raised again here."""
 
-    def __init__(self, client: Client, tracker: TaskProgress, pair: str) -> None:
+    error: Exception
+
+
+def settled(fn: Callable[..., R], final: tuple[type[Exception], ...], *args: object) -> R | Raised:
+    try:
+        return fn(*args)
+    except final as error:
+        return Raised(error)
+
+
+class DaskEngine:
+    """An engine whose tasks run on the cluster behind `client`, named after `pair` there.
+    Exceptions of the `final` kinds are the task's own verdict: raised here at once, never
+    retried; any other is retried `RETRIES` times."""
+
+    def __init__(
+        self,
+        client: Client,
+        tracker: TaskProgress,
+        pair: str,
+        final: tuple[type[Exception], ...] = (),
+    ) -> None:
         self.client = client
         self.tracker = tracker
         self.pair = pair
+        self.final = final
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, what: str) -> list[R]:
         if not items:
             return []
+        task = functools.partial(settled, fn, self.final)
         futures = self.client.map(
-            fn, items, key=[self._key(what) for _ in items], pure=False, retries=RETRIES
+            task, items, key=[self._key(what) for _ in items], pure=False, retries=RETRIES
         )
         self.tracker.track(futures)
-        return self.client.gather(futures)
+        return [_unwrap(result) for result in self.client.gather(futures)]
 
     def run(self, fn: Callable[..., R], *args: object, what: str) -> R:
-        future = self.client.submit(fn, *args, key=self._key(what), pure=False, retries=RETRIES)
+        future = self.client.submit(
+            settled, fn, self.final, *args, key=self._key(what), pure=False, retries=RETRIES
+        )
         self.tracker.track([future])
-        return future.result()
+        return _unwrap(future.result())
 
     def _key(self, what: str) -> str:
         # Dask groups tasks by the key's prefix: the dashboard shows refits, band choices...
         return f"{what.replace(' ', '_')}-{self.pair}-{uuid.uuid4().hex}"
+
+
+def _unwrap(result: R | Raised) -> R:
+    if isinstance(result, Raised):
+        raise result.error
+    return result
