@@ -13,6 +13,7 @@ whose worker is lost is run again elsewhere (`RETRIES` more times when it fails 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
 import threading
@@ -65,13 +66,19 @@ def training_client(settings: Settings) -> Iterator[Client]:
         Client(cluster, set_as_default=False) as client,
     ):
         log.info("training on a local Dask cluster of %d worker processes", workers)
-        _announce_dashboard(client)
+        _announce_dashboard(client, local=True)
         yield client
 
 
-def _announce_dashboard(client: Client) -> None:
-    if client.scheduler_info().get("services", {}).get("dashboard") is not None:
-        print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+def _announce_dashboard(client: Client, *, local: bool = False) -> None:
+    """Print the dashboard's address, when the scheduler serves one that can draw (a local
+    scheduler's pages need `bokeh` in this environment; a remote one's, in its own)."""
+    if client.scheduler_info().get("services", {}).get("dashboard") is None:
+        return
+    if local and importlib.util.find_spec("bokeh") is None:
+        log.info("no Dask dashboard: it needs bokeh (pip install bokeh)")
+        return
+    print(f"Dask dashboard: {client.dashboard_link}", flush=True)
 
 
 @contextmanager

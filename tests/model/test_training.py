@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -35,7 +36,7 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     assert backtest.damping is not None
     assert backtest.band is not None
     assert backtest.damping.chosen == manifest.params.damping_hours
-    chosen = backtest.band.chosen.to_builtins()
+    chosen = json.loads(json.dumps(backtest.band.chosen.to_builtins()))
     band = artifact.manifest_json["band"]
     assert {key: band[key] for key in chosen} == chosen
     assert manifest.levels == (50, 80, 95)
