@@ -120,8 +120,14 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            # Once some refits are back, one worker dies without a word.
-            _wait_for(lambda: fits.exists() and len(list(fits.iterdir())) >= 10, "refits", 600)
+
+            # Once some refits are done, one worker dies without a word.
+            def refitting() -> bool:
+                if training.poll() is not None:
+                    raise AssertionError(f"training ended early:\n{training.stdout.read()}")
+                return client.run_on_scheduler(_refits_done) >= 5
+
+            _wait_for(refitting, "refits", 900)
             os.killpg(workers[0].pid, signal.SIGKILL)
             output, _ = training.communicate(timeout=1200)
             assert training.returncode == 0, output
@@ -136,6 +142,13 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
+
+
+def _refits_done(dask_scheduler) -> int:
+    prefix = dask_scheduler.task_prefixes.get("refit")
+    if prefix is None:
+        return 0
+    return sum(prefix.state_counts[state] for state in ("memory", "released", "forgotten"))
 
 
 def _computed_by_prefix(dask_scheduler) -> dict[str, float]:
