@@ -106,7 +106,7 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
         processes += workers
         with Client(address, timeout=60) as client:
             _wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, "two workers", 60)
-            fits = tmp_path / "fits"
+            fits, log = tmp_path / "fits", tmp_path / "train.log"
             training = subprocess.Popen(
                 [sys.executable, "train.py", *TRAIN, "--out", str(tmp_path / "artifacts")],
                 cwd=ROOT,
@@ -116,20 +116,20 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
                     "ASSETS": ",".join(PAIRS),
                     "FIT_CACHE": str(fits),
                 },
-                stdout=subprocess.PIPE,
+                stdout=log.open("w"),
                 stderr=subprocess.STDOUT,
-                text=True,
             )
 
             # Once some refits are done, one worker dies without a word.
             def refitting() -> bool:
                 if training.poll() is not None:
-                    raise AssertionError(f"training ended early:\n{training.stdout.read()}")
+                    raise AssertionError(f"training ended early:\n{log.read_text()}")
                 return client.run_on_scheduler(_refits_done) >= 5
 
             _wait_for(refitting, "refits", 900)
             os.killpg(workers[0].pid, signal.SIGKILL)
-            output, _ = training.communicate(timeout=1200)
+            training.wait(timeout=1200)
+            output = log.read_text()
             assert training.returncode == 0, output
             assert f"training on the Dask scheduler at {address}" in output
             assert output.count("artifact: ") == len(PAIRS)
