@@ -66,8 +66,15 @@ def test_the_grids_do_not_depend_on_the_number_of_workers(on_two_workers, tmp_pa
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen:
+    """A Dask process of its own, importing this checkout's code (workers need the package)."""
+    environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
     return subprocess.Popen(
-        command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+        command,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
     )
 
 
