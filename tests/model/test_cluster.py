@@ -152,15 +152,20 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
 
 
 def _refits_done(dask_scheduler) -> int:
-    prefix = dask_scheduler.task_prefixes.get("refit")
-    if prefix is None:
-        return 0
-    return sum(prefix.state_counts[state] for state in ("memory", "released", "forgotten"))
+    """Refit tasks finished so far (Dask names a task's prefix `refit-<pair>`)."""
+    done = ("memory", "released", "forgotten")
+    return sum(
+        prefix.state_counts[state]
+        for name, prefix in dask_scheduler.task_prefixes.items()
+        if name.startswith("refit-")
+        for state in done
+    )
 
 
 def _computed_by_prefix(dask_scheduler) -> dict[str, float]:
     """Seconds of computing each kind of task did on the workers, by the scheduler's record."""
-    return {
-        name: prefix.all_durations.get("compute", 0.0)
-        for name, prefix in dask_scheduler.task_prefixes.items()
-    }
+    computed: dict[str, float] = {}
+    for name, prefix in dask_scheduler.task_prefixes.items():
+        kind = name.split("-", 1)[0]  # `refit-btc-usdt` -> `refit`
+        computed[kind] = computed.get(kind, 0.0) + prefix.all_durations.get("compute", 0.0)
+    return computed
