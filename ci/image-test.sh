@@ -142,8 +142,8 @@ date=$(buildah run --isolation chroot "$container" -- python -c '
 import glob, os
 from datetime import UTC, datetime
 import numpy as np
-[grid] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "grid.npz"))[:1]
-ds = np.load(grid)["ds"]
+[history] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "history.npy"))[:1]
+ds = np.load(history, mmap_mode="r")["ds"]
 print(datetime.fromtimestamp(int(ds[len(ds) // 2]), UTC).date())')
 mapfile -d '' -t run_command < <("$python" -m ci.image_config "$work/inspect.json" --print-command)
 say "starting '${run_command[*]}' on port $port"

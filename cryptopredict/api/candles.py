@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from flask import Response, request
 
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.openapi import (
+    UNAVAILABLE,
+    Blueprint,
+    answers,
+    asset_in_path,
+    document,
+    in_query,
+)
 from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
 from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.candles import DEFAULT_COUNT, check_count
@@ -25,6 +32,7 @@ ERRORS = {
     "bars to serve it from), `start` after `end`, a range outside the history (or, for an "
     "interval served from the minutes, outside their window, which the detail names), or too "
     "many candles.",
+    **UNAVAILABLE,
 }
 
 

@@ -17,7 +17,14 @@ import numpy as np
 from flask import Response, request
 
 from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.openapi import (
+    UNAVAILABLE,
+    Blueprint,
+    answers,
+    asset_in_path,
+    document,
+    in_query,
+)
 from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import point_fields
@@ -35,7 +42,11 @@ T = TypeVar("T")
 MINUTE = Interval.parse("1m")
 NO_CACHE = "no-cache"  # minutes change every minute: always ask again
 ERRORS = {404: "No such asset is served, or no minute bars of it are stored (the detail says why)."}
-PRICE_ERRORS = {400: "`level` is not one of the served bands (50, 80, 95).", **ERRORS}
+PRICE_ERRORS = {
+    400: "`level` is not one of the served bands (50, 80, 95).",
+    **ERRORS,
+    **UNAVAILABLE,
+}
 
 
 class NoMinuteDataError(ApiError):

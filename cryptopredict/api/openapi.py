@@ -18,6 +18,11 @@ import flask
 from cryptopredict.api.query import DATE_EXAMPLES
 
 View = TypeVar("View", bound=Callable[..., Any])
+# Every route that reads an asset's artifact may answer this.
+UNAVAILABLE = {
+    503: "The asset's artifact cannot be served (corrupt, missing, or of another schema); the "
+    "detail says why. The other assets are served."
+}
 DESCRIPTION = f"""\
 Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models,
 and candles of the price history; `/assets` says when each model was trained and on which bars.
@@ -28,7 +33,7 @@ offset is given).
 
 Errors are JSON `{{"error": code, "detail": message}}`: 400 for malformed input, 422 for dates
 out of range, unsupported candle intervals or too many points, 404 for unknown routes and
-assets, 405 for methods other than GET.
+assets, 405 for methods other than GET, 503 for an asset whose artifact cannot be served.
 """
 
 

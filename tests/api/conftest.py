@@ -9,9 +9,11 @@ hindcast from rolling origins up to the last bar, then the forecast to the full 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -29,7 +31,15 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import LEVELS, Artifact, BarHistory, load_artifacts, write_artifact
+from cryptopredict.artifact import (
+    LEVELS,
+    Artifact,
+    BarHistory,
+    index_artifacts,
+    load_artifacts,
+    open_artifacts,
+    write_artifact,
+)
 from cryptopredict.config import Settings
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.bands import DEFAULT_BAND
@@ -240,6 +250,37 @@ def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
     return out
 
 
+# 200 pairs for the dashboard's search: 40 bases, each quoted in 5 currencies.
+# fmt: off
+BASES = (
+    "btc", "eth", "sol", "doge", "link", "ada", "xrp", "dot", "avax", "ltc", "bch", "trx",
+    "near", "atom", "uni", "etc", "fil", "apt", "arb", "op", "inj", "sui", "sei", "tia", "ldo",
+    "aave", "mkr", "snx", "crv", "comp", "1000pepe", "1000bonk", "wif", "floki", "shib", "ton",
+    "icp", "hbar", "vet", "algo",
+)
+# fmt: on
+QUOTES = ("usdt", "usd", "btc", "eth", "eur")
+
+
+@pytest.fixture(scope="session")
+def many_pairs_dir(artifact_dir, tmp_path_factory) -> Path:
+    """200 pairs: BTC/USD, and the real ETH/USD artifact under 199 other names (its manifest says
+    so), with the index training would write."""
+    out = tmp_path_factory.mktemp("200-pairs")
+    shutil.copytree(artifact_dir / "btc-usd", out / "btc-usd")
+    for base in BASES:
+        for quote in QUOTES:
+            slug = f"{base}-{quote}"
+            if slug == "btc-usd":
+                continue
+            shutil.copytree(artifact_dir / "eth-usd", out / slug)
+            manifest = json.loads((out / slug / "manifest.json").read_text())
+            manifest.update(asset=slug, symbol=f"{base}/{quote}".upper())
+            (out / slug / "manifest.json").write_text(json.dumps(manifest))
+    assert index_artifacts(out) == len(BASES) * len(QUOTES) == 200
+    return out
+
+
 @pytest.fixture
 def settings(artifact_dir, tmp_path) -> Settings:
     # No minute database unless a test makes one (the default, .cache/market.db, may exist).
@@ -247,8 +288,9 @@ def settings(artifact_dir, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def app(artifacts, settings) -> Flask:
-    return create_app(artifacts, settings)
+def app(artifact_dir, settings) -> Flask:
+    """The API as `api.py` builds it: the artifacts listed from the index, opened on first use."""
+    return create_app(open_artifacts(artifact_dir), settings)
 
 
 @pytest.fixture

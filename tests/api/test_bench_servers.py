@@ -6,7 +6,6 @@ import json
 import math
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from bench import run, serving
@@ -14,6 +13,7 @@ from bench.ceiling import ceiling_app
 from bench.per_request import per_request_app
 from cryptopredict.api import server
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.artifact import load_artifact
 from tests.api.conftest import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
@@ -49,7 +49,7 @@ def test_load_paths_are_hundreds_of_distinct_dates_inside_the_grid(artifact_dir,
     paths = run.write_paths(tmp_path, artifact_dir)
     dates = [line.split("=", 1)[1] for line in paths["bitcoin"].read_text().splitlines()]
     assert len(set(dates)) == run.DATES >= 200
-    grid = np.load(artifact_dir / "btc-usd" / "grid.npz")["ds"]
+    grid = load_artifact(artifact_dir / "btc-usd").grid.ds
     stamps = [int(datetime.fromisoformat(date).timestamp()) for date in dates]
     assert min(stamps) >= grid[0]
     assert max(stamps) <= grid[-1]
