@@ -78,8 +78,9 @@ class MinuteWriter:
         return self._newest[asset]
 
     def window_start(self) -> int:
-        """The first minute the retention keeps, by the clock."""
-        return -(-int(self.clock() - self.retention) // MINUTE) * MINUTE
+        """The first minute the retention keeps, by the clock: the one running
+        `MINUTE_RETENTION_DAYS` ago (a minute is kept while any of it is within them)."""
+        return int(self.clock() - self.retention) // MINUTE * MINUTE
 
     def current_minute(self) -> int:
         """Open time of the minute running now, by the clock."""
