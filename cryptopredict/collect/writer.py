@@ -20,8 +20,9 @@ is out of order, logged and skipped. `fill` (the REST backfill) stores any minut
 lacks, anywhere in the retention window. Minutes older than the retention before the clock are
 pruned at most once an hour, and SQLite gives the space back.
 
-A database fault comes out as `DatabaseUnavailableError` (nothing of the failed batch is kept,
-here or in the database); the next call opens a new connection first.
+A database fault comes out as a `StoreError` (`DatabaseUnavailableError` when it may pass);
+nothing of the failed batch is kept, here or in the database, and the next call opens a new
+connection first.
 """
 
 from __future__ import annotations
