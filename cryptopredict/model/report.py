@@ -53,12 +53,37 @@ def backtest_table(summary: dict) -> str:
                 verdict(versus),
             ]
         )
+    refits = summary.get("refits", 0)
+    how = (
+        "the point forecast there is the last close (damping tau 0), so Prophet needed no refit "
+        "on them"
+        if not refits
+        else f"Prophet was refitted at {refits} of them, its path re-anchored at the others"
+    )
     note = (
         f"{summary['origins']} evaluation origins {summary.get('origin_step_hours', 0):g} hours "
-        f"apart ({summary.get('refits', 0)} Prophet refits among them); scores on log prices, "
+        f"apart; {how}. Scores on log prices, "
         "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
         "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
         "standard errors, else a tie."
+    )
+    return _table(header, body, note)
+
+
+def width_table(summary: dict, level: int = 80) -> str:
+    """Per horizon: the served band's coverage within each fifth of band width, narrowest
+    first, with standard errors."""
+    header = ["horizon", *(f"fifth {k} of width" for k in range(1, 6))]
+    body = []
+    for label in HORIZONS:
+        cells = summary.get(label, {}).get(SERVED, {}).get("coverage_by_width_quintile", {})
+        if str(level) in cells:
+            body.append(
+                [label, *(f"{c['coverage']:.1%} ({c['se']:.1%})" for c in cells[str(level)])]
+            )
+    note = (
+        f"Coverage of the {level}% band on the evaluation origins, within each fifth of them by "
+        "band width (narrowest first), with Newey-West standard errors."
     )
     return _table(header, body, note)
 
