@@ -121,7 +121,13 @@ def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
 def _figures(rows: pd.DataFrame, lags: int) -> dict:
     zero = np.zeros(len(rows))
     versus = paired(rows["score_served"].to_numpy(), rows["score_naive"].to_numpy(), lags)
-    out = {
+    coverage: dict[str, float] = {}
+    coverage_se: dict[str, float] = {}
+    for level in LEVELS:
+        held = rows[f"held_{level}"].to_numpy()
+        coverage[str(level)] = float(held.mean())
+        coverage_se[str(level)] = paired(held - held.mean(), zero, lags).se
+    return {
         "origins": len(rows),
         "lags": lags,
         "interval_score": float(rows["score_served"].mean()),
@@ -129,14 +135,9 @@ def _figures(rows: pd.DataFrame, lags: int) -> dict:
         "interval_score_diff": versus.diff,
         "interval_score_se": versus.se,
         "verdict": versus.verdict(),
-        "coverage": {},
-        "coverage_se": {},
+        "coverage": coverage,
+        "coverage_se": coverage_se,
     }
-    for level in LEVELS:
-        held = rows[f"held_{level}"].to_numpy()
-        out["coverage"][str(level)] = float(held.mean())
-        out["coverage_se"][str(level)] = paired(held - held.mean(), zero, lags).se
-    return out
 
 
 def _spacing_hours(origins: pd.Series) -> float:
