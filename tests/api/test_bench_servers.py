@@ -14,7 +14,7 @@ from bench.ceiling import ceiling_app
 from bench.per_request import per_request_app
 from cryptopredict.api import server
 from cryptopredict.api.serving.utc import iso_utc
-from tests.api.conftest import HOUR, PROPHET_DEPRECATION
+from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 REFERENCE_KEYS = {"date", "prediction", "prediction_low", "prediction_high"}

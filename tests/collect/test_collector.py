@@ -23,8 +23,8 @@ from cryptopredict.collect.errors import RefusedError
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
-from tests.collect.conftest import run_until
 from tests.collect.fake_binance import DROP, FakeBinance, kline_event
+from tests.collect.running import run_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BTC = ASSETS["btc-usd"]
