@@ -25,6 +25,8 @@ ERRORS = {
     "bars to serve it from), `start` after `end`, a range outside the history (or, for an "
     "interval served from the minutes, outside their window, which the detail names), or too "
     "many candles.",
+    503: "An interval served from the live minute bars, and their database cannot be read now "
+    "(the detail says why).",
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.replay import read_minutes
-from tests.collect import postgres
+from tests.collect.postgres import PostgresServer, PostgresUnavailableError, new_postgres_database
 from tests.paths import MINUTE_SAMPLE
 
 
@@ -30,12 +30,17 @@ def sample_minutes(all_sample_minutes) -> list[MinuteBar]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server of our own on 127.0.0.1; yields its base URL (no database name)."""
+    """A PostgreSQL server of our own on 127.0.0.1 (tests/collect/postgres.py); yields its base
+    URL (no database name)."""
     try:
-        with postgres.postgres_server() as url:
-            yield url
-    except postgres.PostgresUnavailableError as why:
+        server = PostgresServer()
+    except PostgresUnavailableError as why:
         pytest.skip(str(why))
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,4 +48,4 @@ def database_url(request, tmp_path) -> str:
     """A fresh, empty database: SQLite in tmp_path, or a new database on the test server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'market.db'}"
-    return postgres.new_postgres_database(request.getfixturevalue("postgres_server"))
+    return new_postgres_database(request.getfixturevalue("postgres_server"))
