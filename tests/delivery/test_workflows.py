@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cryptopredict.release.cli import next_version_outputs
+from tools.release.cli import next_version_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

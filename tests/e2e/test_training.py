@@ -1,5 +1,5 @@
-"""What the training cache assumes: training never imports the API, the collector or the release
-tools, so their files are left out of the key (`training.NOT_READ_BY_TRAINING`)."""
+"""What the training cache assumes: training never imports the API or the collector, so their
+files are left out of the key (`training.NOT_READ_BY_TRAINING`)."""
 
 from __future__ import annotations
 
