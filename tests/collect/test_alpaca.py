@@ -21,8 +21,8 @@ from cryptopredict.collect.errors import UnavailableError
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
-from tests.collect.conftest import run_until
-from tests.http_shapes import ALPACA_BARS_URL, alpaca_bars
+from tests.collect.running import run_until
+from tests.data.http_shapes import ALPACA_BARS_URL, alpaca_bars
 
 BTC = ASSETS["btc-usd"]
 KEYS = {"alpaca_api_key": "key-id", "alpaca_secret_key": "secret"}
