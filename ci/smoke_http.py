@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cryptopredict.release.render import reports_version
+from tools.release.render import reports_version
 
 
 class CheckError(Exception):

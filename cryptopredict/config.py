@@ -68,7 +68,8 @@ class Settings:
         "MAX_BAR_JUMP",
         3.0,
         "Reject history where a bar's high, low or close differs from the previous close by more "
-        "than this factor.",
+        "than this factor; the collector likewise rejects a live minute whose high or low is "
+        "this factor away from the median close of the minutes within 15 minutes of it.",
     )
     min_rows: int = _setting("MIN_ROWS", 100, "Reject history with fewer bars than this.")
     gate_min_coverage: float = _setting(
@@ -152,8 +153,8 @@ class Settings:
     minute_retention_days: float = _setting(
         "MINUTE_RETENTION_DAYS",
         30.0,
-        "Days of minute bars the collector keeps per asset, counted back from the newest; older "
-        "ones are pruned. Also how far back it backfills an empty database.",
+        "Days of minute bars the collector keeps per asset, counted back from the clock; older "
+        "ones are pruned, and any minute missing within them is backfilled.",
     )
     cache_seconds: int = _setting(
         "CACHE_SECONDS",
@@ -162,7 +163,9 @@ class Settings:
     )
 
     def waitress_options(self) -> dict[str, object]:
-        """Waitress's adjustments for these settings (the API's, and the benchmark's servers')."""
+        """The API's Waitress adjustments: room for slow clients and no `Server` header; every
+        other adjustment is Waitress's default (`tests/api/test_server_options.py`). The
+        benchmark's comparison servers take none of these (`bench/serving.py`)."""
         return {
             "host": self.host,
             "port": self.port,

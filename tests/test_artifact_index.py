@@ -21,9 +21,10 @@ from cryptopredict.artifact import (
     write_artifact,
 )
 from cryptopredict.artifact_index import INDEX, read_index
+from tests.paths import ROOT
 from tests.test_artifact import HOUR, START, grid, parts
 
-ROOT = Path(__file__).parents[1]
+
 
 
 def renamed(slug: str, version: str = "v1") -> dict:

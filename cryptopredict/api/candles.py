@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from flask import Response, request
 
 from cryptopredict.api.openapi import (
-    UNAVAILABLE,
+    ASSET_UNAVAILABLE,
     Blueprint,
     answers,
     asset_in_path,
@@ -32,7 +32,8 @@ ERRORS = {
     "bars to serve it from), `start` after `end`, a range outside the history (or, for an "
     "interval served from the minutes, outside their window, which the detail names), or too "
     "many candles.",
-    **UNAVAILABLE,
+    503: "An interval served from the live minute bars, and their database cannot be read now "
+    f"(the detail says why). Or: {ASSET_UNAVAILABLE}",
 }
 
 

@@ -23,7 +23,7 @@ from flask import Response, request
 
 from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import (
-    UNAVAILABLE,
+    ASSET_UNAVAILABLE,
     Blueprint,
     answers,
     asset_in_path,
@@ -51,12 +51,12 @@ RANGE_OUT_OF_REACH = (
 ASSET_ERRORS = {
     **ERRORS,
     404: "No such asset is served; the detail names the served ones.",
-    **UNAVAILABLE,
+    503: ASSET_UNAVAILABLE,
 }
 BITCOIN_ERRORS = {
     **ERRORS,
     404: "No BTC/USD model is served (the server holds other assets only).",
-    **UNAVAILABLE,
+    503: ASSET_UNAVAILABLE,
 }
 RANGE_LIMITS = (
     "With `step`, a whole multiple of the data's interval such as `1d`, only the points that "

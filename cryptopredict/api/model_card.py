@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Response
 
-from cryptopredict.api.openapi import UNAVAILABLE, Blueprint, answers, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, answers, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
 
+UNAVAILABLE = {503: ASSET_UNAVAILABLE}
 UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones.", **UNAVAILABLE}
 CACHED = 64  # model cards and backtests kept ready, the most recently asked for
 

@@ -18,11 +18,11 @@ import flask
 from cryptopredict.api.query import DATE_EXAMPLES
 
 View = TypeVar("View", bound=Callable[..., Any])
-# Every route that reads an asset's artifact may answer this.
-UNAVAILABLE = {
-    503: "The asset's artifact cannot be served (corrupt, missing, or of another schema); the "
-    "detail says why. The other assets are served."
-}
+# Every route that reads an asset's artifact may answer 503 with this.
+ASSET_UNAVAILABLE = (
+    "The asset's artifact cannot be served (corrupt, missing, or of another schema); the detail "
+    "says why. The other assets are served."
+)
 DESCRIPTION = f"""\
 Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models,
 and candles of the price history; `/assets` says when each model was trained and on which bars.

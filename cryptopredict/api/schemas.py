@@ -428,6 +428,29 @@ class Price(Schema):
     age_seconds = fields.Float(
         required=True, metadata={"description": "Seconds since the minute closed."}
     )
+    source = fields.String(
+        required=True,
+        metadata={
+            "description": "Where the minute came from: `binance` or `alpaca` (live from the "
+            "exchange), or `replay` (recorded minutes moved to now, as `make live` plays them)."
+        },
+    )
+    source_detail = fields.String(
+        required=True, metadata={"description": "The same in words, for people."}
+    )
+    shift_minutes = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Minutes a replay moved the bar's time (0 for exchange bars); null "
+            "when unknown (rows stored before provenance was recorded)."
+        },
+    )
+    recorded_date = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the minute really traded: `date` minus the shift."},
+    )
     forecast = fields.Nested(PriceForecast, required=True)
 
 

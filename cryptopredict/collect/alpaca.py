@@ -27,6 +27,7 @@ from alpaca.data.live.crypto import CryptoDataStream
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval
 from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.collect.errors import MissingKeysError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
 from cryptopredict.data.alpaca import AlpacaSource
@@ -36,10 +37,9 @@ from cryptopredict.data.query import BarQuery
 log = logging.getLogger(__name__)
 
 NAME = "alpaca"
-
-
-class MissingKeysError(RuntimeError):
-    pass
+# alpaca-py reconnects in its own thread; a thread that ended (a refused login, say) sends
+# nothing more, so a silence this long makes the collector look at it.
+QUIET_SECONDS = 90.0
 
 
 def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> MinuteBar:
@@ -60,7 +60,7 @@ def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> Min
     except MalformedBarError:
         raise
     except (KeyError, TypeError, ValueError) as error:
-        raise MalformedBarError(f"{type(error).__name__} {error} in {dict(message)!r}") from None
+        raise MalformedBarError(f"{type(error).__name__} {error} in {message!r}"[:300]) from None
 
 
 class AlpacaCollector:
@@ -82,7 +82,6 @@ class AlpacaCollector:
         self.writer = writer
         self.settings = settings
         self.url = url
-        self.retention = int(settings.minute_retention_days * 86_400) // MINUTE * MINUTE
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -103,7 +102,12 @@ class AlpacaCollector:
         log.info("alpaca stream: subscribed to %s minute bars", ", ".join(self.by_symbol))
         try:
             while True:
-                message = await queue.get()
+                try:
+                    message = await asyncio.wait_for(queue.get(), QUIET_SECONDS)
+                except TimeoutError:
+                    if thread.is_alive():
+                        continue  # quiet minutes have no bar
+                    raise UnavailableError("alpaca stream: its thread stopped") from None
                 try:
                     bar = parse_bar(message, self.by_symbol)
                 except MalformedBarError as error:
@@ -116,7 +120,9 @@ class AlpacaCollector:
 
     async def _fill_gap(self, bar: MinuteBar) -> None:
         newest = self.writer.newest(bar.asset)
-        start = newest + MINUTE if newest is not None else bar.ts - self.retention
+        start = self.writer.window_start()
+        if newest is not None:
+            start = max(start, newest + MINUTE)
         if start >= bar.ts:
             return
         asset = next(asset for asset in self.assets if asset.slug == bar.asset)
@@ -149,7 +155,7 @@ class AlpacaCollector:
                 )
             except MalformedBarError as error:
                 log.warning("%s: skipped a malformed historical bar: %s", bar.asset, error)
-        self.writer.write_many(bars)
+        self.writer.fill(bars)
         log.info("%s: filled %d minutes before %s from Alpaca", bar.asset, len(bars), stamp(bar.ts))
 
 

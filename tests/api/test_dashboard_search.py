@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import ROOT, LiveServer, start_server
+from tests.live_server import LiveServer, start_server
+from tests.paths import ROOT
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 
 pytestmark = [pytest.mark.slow, needs_chromium]

@@ -14,7 +14,7 @@ import pytest
 from cryptopredict.api import create_app
 from cryptopredict.artifact import MANIFEST, open_artifacts
 from cryptopredict.artifact_index import INDEX
-from tests.api.conftest import PROPHET_DEPRECATION, rewrite
+from tests.api.artifacts import PROPHET_DEPRECATION, rewrite
 
 pytestmark = PROPHET_DEPRECATION
 

@@ -1,8 +1,8 @@
 """The real model for the end-to-end checks: `train.py --all` on the embedded data, with the
 product's defaults, cached under `.cache/e2e/<key>/` and reused while nothing it reads changed.
 
-The key hashes what training reads: the package (all but the API, the collector and the
-release tools, which training never imports, as `test_training.py` checks), `train.py`,
+The key hashes what training reads: the package (all but the API and the collector, which
+training never imports, as `test_training.py` checks), `train.py`,
 `data/`, both requirement pins, the Python version and the command line.
 `python -m tests.e2e.training` trains (or says which training it reuses) and prints the
 artifact directory.
@@ -26,7 +26,7 @@ ROOT = Path(__file__).parents[2]
 CACHE = ROOT / ".cache" / "e2e"
 COMMAND = ["train.py", "--all", "--source", "snapshot"]
 INPUTS = ("cryptopredict", "train.py", "data", "requirements-train.txt", "requirements-api.txt")
-NOT_READ_BY_TRAINING = ("cryptopredict/api", "cryptopredict/collect", "cryptopredict/release")
+NOT_READ_BY_TRAINING = ("cryptopredict/api", "cryptopredict/collect")
 # Settings the environment may hold that would make this training differ from the product's.
 SETTINGS_ENV = {spec.metadata["env"] for spec in dataclasses.fields(Settings)} - {"LOG_LEVEL"}
 

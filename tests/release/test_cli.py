@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cryptopredict.release.cli import github_outputs, main
+from tools.release.cli import github_outputs, main
 
 DIGEST = "sha256:" + "ab" * 32
 BUILT = "2026-03-09T18:00:07Z"
@@ -129,7 +129,7 @@ def test_multiline_outputs_refuse_a_value_holding_the_delimiter():
 @pytest.mark.slow  # a Python process of its own
 def test_the_module_runs_as_a_script():
     result = subprocess.run(
-        [sys.executable, "-m", "cryptopredict.release", "--help"],
+        [sys.executable, "-m", "tools.release", "--help"],
         capture_output=True,
         text=True,
         check=True,

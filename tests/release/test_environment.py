@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cryptopredict.release.environment import branch_policy_problem, check_environment
-from cryptopredict.release.render import DeployError
+from tools.release.environment import branch_policy_problem, check_environment
+from tools.release.render import DeployError
 
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
 MAIN = [{"id": 1, "name": "main", "type": "branch"}]

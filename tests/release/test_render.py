@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from cryptopredict.release.render import (
+from tools.release.render import (
     DeployError,
     hook_with_image,
     image_by_digest,

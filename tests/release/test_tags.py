@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from cryptopredict.release.tags import build_tag, created, image_name, image_tags
-from cryptopredict.release.version import Version
+from tools.release.tags import build_tag, created, image_name, image_tags
+from tools.release.version import Version
 
 BUILT = datetime(2026, 3, 9, 18, 0, 7, tzinfo=UTC)
 

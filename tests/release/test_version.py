@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cryptopredict.release.version import (
+from tools.release.version import (
     Bump,
     Release,
     Version,

@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from cryptopredict.release.render import DeployError
+from tools.release.render import DeployError
 
 API_VERSION = "2022-11-28"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cryptopredict.release.version import Version
+from tools.release.version import Version
 
 STAMP_FORMAT = "%Y%m%d%H%M%S"
 

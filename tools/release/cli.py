@@ -1,4 +1,4 @@
-"""`python -m cryptopredict.release`: the release workflow's decisions, one command each.
+"""`python -m tools.release`: the release workflow's decisions, one command each.
 
 next-version  print the version, image tags and tag decision as GitHub step outputs
 deploy        deploy an image digest on Render and wait for /healthz to report it
@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptopredict.release.blueprint import BlueprintError, Image, check, render
-from cryptopredict.release.environment import check_environment
-from cryptopredict.release.render import (
+from tools.release.blueprint import BlueprintError, Image, check, render
+from tools.release.environment import check_environment
+from tools.release.render import (
     DeployError,
     image_by_digest,
     trigger_deploy,
     wait_for_version,
 )
-from cryptopredict.release.tags import build_tag, created, image_name, image_tags
-from cryptopredict.release.version import RELEASE_EVENTS, Version, plan_release
+from tools.release.tags import build_tag, created, image_name, image_tags
+from tools.release.version import RELEASE_EVENTS, Version, plan_release
 
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
@@ -32,7 +32,7 @@ DEFAULT_API_URL = "https://api.github.com"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m cryptopredict.release", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     commands = parser.add_subparsers(dest="command", required=True)
 

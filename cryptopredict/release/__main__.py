@@ -1,5 +1,0 @@
-import sys
-
-from cryptopredict.release.cli import main
-
-sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from tools.release.cli import main
+
+sys.exit(main())
