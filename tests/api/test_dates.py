@@ -95,7 +95,7 @@ def test_an_offset_pasted_into_a_url_reads_as_the_offset_it_was(client):
 
 
 def test_a_refused_date_says_how_to_write_a_plus_in_a_url():
-    with pytest.raises(BadRequestError, match="write an offset's [+] as %2B"):
+    with pytest.raises(BadRequestError, match=r"write an offset's \+ as %2B"):
         parse_epoch("date", "2026-07-20T14:00 +02:00")
 
 
