@@ -25,8 +25,6 @@ from tests.paths import ROOT
 from tests.test_artifact import HOUR, START, grid, parts
 
 
-
-
 def renamed(slug: str, version: str = "v1") -> dict:
     written = parts(version)
     written["manifest"] = {**written["manifest"], "asset": slug, "symbol": slug.upper()}

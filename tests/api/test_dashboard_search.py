@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.live_server import LiveServer, start_server
 from tests.paths import ROOT
-from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 SHOTS = ROOT / "reports" / "dashboard-search"
