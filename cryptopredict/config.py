@@ -1,7 +1,7 @@
 """Every setting, read from environment variables in one place.
 
 Each field names its variable and documents its default; `python -m cryptopredict.config` prints
-the table that the README shows.
+the table of the configuration page (`docs/configuration.md`, `make report`).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class Settings:
         "MAX_BAR_JUMP",
         3.0,
         "Reject history where a bar's high, low or close differs from the previous close by more "
-        "than this factor.",
+        "than this factor; the collector likewise rejects a live minute whose high or low is "
+        "this factor away from the median close of the minutes within 15 minutes of it.",
     )
     min_rows: int = _setting("MIN_ROWS", 100, "Reject history with fewer bars than this.")
     gate_min_coverage: float = _setting(
@@ -152,8 +153,8 @@ class Settings:
     minute_retention_days: float = _setting(
         "MINUTE_RETENTION_DAYS",
         30.0,
-        "Days of minute bars the collector keeps per asset, counted back from the newest; older "
-        "ones are pruned. Also how far back it backfills an empty database.",
+        "Days of minute bars the collector keeps per asset, counted back from the clock; older "
+        "ones are pruned, and any minute missing within them is backfilled.",
     )
     cache_seconds: int = _setting(
         "CACHE_SECONDS",
@@ -206,7 +207,7 @@ def _convert(env: str, raw: str, hint: Any) -> Any:
 
 
 def settings_table() -> str:
-    """The settings as a Markdown table, for the README."""
+    """The settings as a Markdown table, for the configuration page."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for spec in dataclasses.fields(Settings):
         default = "unset" if spec.default is None else f"`{spec.default}`"

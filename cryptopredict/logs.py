@@ -1,17 +1,36 @@
-"""Logging for the command-line tools: one line per event on stderr."""
+"""Logging for the command-line tools: one line per event on stderr, never holding a password.
+
+Every line (a traceback's included) goes through `redact_text`: the password of any URL in it,
+and any `password=...`, becomes `***`, whatever module wrote it (a driver's error message
+quoting DATABASE_URL, say).
+"""
 
 from __future__ import annotations
 
 import logging
 
+from cryptopredict.redaction import redact_text
+
 NOISY = ("cmdstanpy", "prophet", "urllib3", "binance")
 
 
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 def configure(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-    )
+    """A stderr handler on the root logger, as `logging.basicConfig` makes (and, as it, nothing
+    when the root logger has handlers already)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            RedactingFormatter(
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+            )
+        )
+        root.addHandler(handler)
+        root.setLevel(level.upper())
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)

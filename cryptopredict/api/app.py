@@ -11,11 +11,12 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from cryptopredict.api import assets, candles, forecasts, live, model_card, pages
-from cryptopredict.api.assets import Catalog
 from cryptopredict.api.errors import ApiError
-from cryptopredict.api.forecasts import BITCOIN, FastBitcoin
+from cryptopredict.api.forecasts import FastBitcoin
 from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.responses import install_headers, json_response, public_cache
+from cryptopredict.api.serving.answers import BITCOIN
+from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.artifact import Artifact
 from cryptopredict.config import Settings
 

@@ -1,40 +1,22 @@
 """`/candles/{asset}`: OHLCV and VWAP candles of an artifact's history at any whole multiple of
-its interval, aggregated by the domain core (`cryptopredict.candles`)."""
+its interval (`serving.candles`), or of the live minutes (`live`)."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import (
-    multiple_of,
-    output_format,
-    parse_epoch,
-    parse_interval,
-    query,
-    single,
-)
-from cryptopredict.api.responses import (
-    csv_response,
-    iso_dates,
-    iso_utc,
-    json_response,
-    public_cache,
-    show_epoch,
-)
-from cryptopredict.artifact import BarHistory
-from cryptopredict.candles import Candles, Interval, aggregate
+from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
+from cryptopredict.api.responses import csv_response, json_response, public_cache
+from cryptopredict.api.serving.candles import DEFAULT_COUNT, check_count
+from cryptopredict.api.serving.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
-    from cryptopredict.api.assets import Catalog
     from cryptopredict.api.live import LiveMinutes
+    from cryptopredict.api.serving.catalog import Catalog
 
-DEFAULT_COUNT = 90  # candles answered when no `start` is given
 COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
 ERRORS = {
     400: "Malformed input: a repeated or unparsable parameter, or an unknown format.",
@@ -43,55 +25,9 @@ ERRORS = {
     "bars to serve it from), `start` after `end`, a range outside the history (or, for an "
     "interval served from the minutes, outside their window, which the detail names), or too "
     "many candles.",
+    503: "An interval served from the live minute bars, and their database cannot be read now "
+    "(the detail says why).",
 }
-
-
-class CandleSource:
-    """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
-
-    def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
-        self.stored = stored
-        self.symbol = symbol
-        self.history = history
-        self.first_bar = int(self.history.ds[0])
-        self.last_bar = int(self.history.ds[-1])
-
-    def interval(self, text: str) -> Interval:
-        """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
-        return multiple_of("interval", text, self.stored)
-
-    def check(self, start: float, end: float) -> None:
-        if start > end:
-            raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
-        if start > self.last_bar or end < self.first_bar:
-            raise OutOfRangeError(
-                f"{show_epoch(start)} to {show_epoch(end)} holds no bar; the {self.symbol} "
-                f"history runs from {iso_utc(self.first_bar)} to {iso_utc(self.last_bar)}"
-            )
-
-    def slots(self, interval: Interval, start: float, end: float) -> tuple[int, int]:
-        """Open times of the first and last candle that opens in `[start, end]` and holds
-        history (the first after the last when none does)."""
-        first = max(interval.open_time(start, math.ceil), interval.open_time(self.first_bar))
-        last = min(interval.open_time(end), interval.open_time(self.last_bar))
-        return first, last
-
-    def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
-        """The candles opening from `first` to `last` (open times), each with all its bars."""
-        lo, hi = np.searchsorted(self.history.ds, [first, last + interval.seconds])
-        return aggregate(self.history.rows(int(lo), int(hi)), self.stored, interval)
-
-
-def check_count(
-    first: int, last: int, interval: Interval, *, start: float, end: float, max_points: int
-) -> None:
-    """TooManyPointsError when more than `max_points` candles open from `first` to `last`."""
-    count = max(0, (last - first) // interval.seconds + 1)
-    if count > max_points:
-        raise TooManyPointsError(
-            f"{show_epoch(start)} to {show_epoch(end)} holds {count} {interval} candles; at most "
-            f"{max_points} per request, so narrow the range or widen the interval"
-        )
 
 
 def blueprint(

@@ -2,13 +2,14 @@
 and `/bitcoin` and `/bitcoin/forecast`, which answer as the BTC/USD ones do (and as they always
 have; without a served BTC/USD artifact, 404 `unknown_asset`).
 
-`PointAnswer` builds the body of the answer at one instant, `range_answer` the forecast over a
-range as JSON columns or CSV. `FastBitcoin` answers `GET /bitcoin` ahead of Flask whenever it
-can: Flask's request context, routing and response hooks cost a request about as much time again
-as building the answer does (bench/README.md). A plain `GET /bitcoin` that is no CORS request
-(no `Origin` header) and that the forecast can answer is answered there, with the same body and
-headers as the Flask view (both use `PointAnswer`); everything else goes on to Flask, which
-answers failures with its JSON error. `tests/api/test_fastpath.py` checks that the two agree.
+`PointAnswer` (`serving.answers`) builds the body of the answer at one instant, `range_answer`
+the forecast over a range as JSON columns or CSV. `FastBitcoin` answers `GET /bitcoin` ahead of
+Flask whenever it can: Flask's request context, routing and response hooks cost a request about
+as much time again as building the answer does (bench/README.md). A plain `GET /bitcoin` that is
+no CORS request (no `Origin` header) and that the forecast can answer is answered there, with the
+same body and headers as the Flask view (both use `PointAnswer`); everything else goes on to
+Flask, which answers failures with its JSON error. `tests/api/test_fastpath.py` checks that the
+two agree.
 """
 
 from __future__ import annotations
@@ -20,42 +21,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.errors import OutOfRangeError
-from cryptopredict.api.grid import DAY, Forecast
 from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
-from cryptopredict.api.query import (
-    band_level,
-    multiple_of,
-    output_format,
-    parse_epoch,
-    query,
-    single,
-)
-from cryptopredict.api.responses import (
-    ENCODER,
-    csv_response,
-    iso_dates,
-    iso_utc,
-    json_response,
-    public_cache,
-    raw_json_response,
-)
+from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
+from cryptopredict.api.serving.answers import BITCOIN, PointAnswer, read_range
+from cryptopredict.api.serving.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from cryptopredict.api.assets import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
 
-# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
-# first view, `/model`, the top of `/healthz`) when it is served.
-BITCOIN = "btc-usd"
 BITCOIN_PATH = "/bitcoin"
-# A range without `start` begins this long before its end (or the last bar, if earlier).
-DEFAULT_SPAN = 30 * DAY
-# A range without `end` stops this long after the last bar (or `DEFAULT_SPAN` after `start`,
-# when `start` lies past that), within the valid range.
-DEFAULT_AHEAD = 365 * DAY
 ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
@@ -81,48 +58,6 @@ earlier), beside the observed close (`actual`); never a fit to the price it is c
 Past the last bar, the forecast made there (`kind` `forecast`). `level` chooses the band: 50,
 80 (the default) or 95%. Values between grid points are interpolated linearly. Every date up to
 the horizon is answered from the precomputed grid, in well under a millisecond."""
-HOUR = 3600
-
-
-class PointAnswer:
-    """The body of the answer at one instant, or the ApiError that answers it instead.
-
-    Shared by the Flask views and the fast path, so both give the same bytes.
-    """
-
-    def __init__(self, forecast: Forecast, *, model_version: str) -> None:
-        self.forecast = forecast
-        self.model_version = model_version
-
-    def __call__(self, environ: WSGIEnvironment) -> str:
-        forecast = self.forecast
-        pairs = query(environ)
-        epoch = parse_epoch("date", single(pairs, "date", required=True) or "")
-        level = band_level(pairs)
-        forecast.check("date", epoch)
-        answer = point_fields(forecast, epoch, level)
-        answer["model_version"] = self.model_version
-        if answer["kind"] == "hindcast":
-            actual = forecast.actual_at(epoch)
-            answer["actual"] = None if actual is None else round(actual, 2)
-        return ENCODER.encode(answer)
-
-
-def point_fields(forecast: Forecast, epoch: float, level: int) -> dict[str, Any]:
-    """The forecast at a checked `epoch` with its `level`% band, and what it is: a hindcast
-    (inside the history) or the forecast, from data up to `data_until`, `lead_hours` before."""
-    point = forecast.at(epoch, level)
-    return {
-        "date": iso_utc(epoch),
-        "prediction": round(point.prediction, 2),
-        "prediction_low": round(point.low, 2),
-        "prediction_high": round(point.high, 2),
-        "interval_width": level / 100,
-        "level": level,
-        "kind": "hindcast" if forecast.in_history(epoch) else "forecast",
-        "data_until": iso_utc(point.origin),
-        "lead_hours": round((epoch - point.origin) / HOUR, 2),
-    }
 
 
 def range_answer(
@@ -131,22 +66,11 @@ def range_answer(
     """Every grid point from `start` to `end` (or every `step`), as JSON columns or as CSV
     (`csv_name`)."""
     forecast = served.forecast
-    args = query(environ)
-    form = output_format(args)
-    level = band_level(args)
-    start_text = single(args, "start", required=False)
-    end_text = single(args, "end", required=False)
-    step_text = single(args, "step", required=False)
-    start = None if start_text is None else parse_epoch("start", start_text)
-    end = None if end_text is None else parse_epoch("end", end_text)
-    every = None if step_text is None else multiple_of("step", step_text, forecast.interval)
-    start, end = _range(forecast, start, end)
-    if start > end:
-        raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
-    points = forecast.series(start, end, max_points, level, every)
+    asked = read_range(forecast, environ, max_points=max_points)
+    points = asked.points
     prediction, low, high = np.round(points.values, 2).T.tolist()
     actual = _nullable(points.actual)
-    if form == "csv":
+    if asked.form == "csv":
         header = ("date", "prediction", "prediction_low", "prediction_high", "actual", "kind")
         kind = np.where(points.ds <= forecast.last_bar, "hindcast", "forecast").tolist()
         rows = zip(iso_dates(points.ds), prediction, low, high, actual, kind, strict=True)
@@ -154,12 +78,12 @@ def range_answer(
     return json_response(
         {
             "model_version": served.model_version,
-            "interval": (every or forecast.interval).label,
-            "interval_width": level / 100,
-            "level": level,
+            "interval": (asked.every or forecast.interval).label,
+            "interval_width": asked.level / 100,
+            "level": asked.level,
             "last_bar": iso_utc(forecast.last_bar),
-            "start": iso_utc(start),
-            "end": iso_utc(end),
+            "start": iso_utc(asked.start),
+            "end": iso_utc(asked.end),
             "count": len(points.ds),
             "date": iso_dates(points.ds),
             "prediction": prediction,
@@ -169,21 +93,6 @@ def range_answer(
         },
         cache=cache,
     )
-
-
-def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:
-    """The checked range, with the documented defaults for what was not given."""
-    if start is not None:
-        forecast.check("start", start)
-    if end is not None:
-        forecast.check("end", end)
-    if end is None:
-        end = min(forecast.end, forecast.last_bar + DEFAULT_AHEAD)
-        if start is not None and start > end:
-            end = min(start + DEFAULT_SPAN, forecast.end)
-    if start is None:
-        start = max(forecast.first, min(end, forecast.last_bar) - DEFAULT_SPAN)
-    return start, end
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:

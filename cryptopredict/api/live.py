@@ -3,43 +3,67 @@
 Read per request through `MinuteReader` (sqlite3 or psycopg, never pandas), so rows the
 collector writes are served as they land, and a database that appears after the server
 started is picked up without a restart. Without one, `/price/{asset}` answers 404 saying why,
-and `/candles/{asset}` serves what it always did.
+and `/candles/{asset}` serves what it always did. When the database is there but cannot be read
+(a file that is not a database, an unreadable mount, a malformed URL, a server that is down),
+both answer 503 saying why (never a password), and `/live` answers 200 with the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.candles import DEFAULT_COUNT, CandleSource, check_count
 from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
-from cryptopredict.api.forecasts import point_fields
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
 from cryptopredict.api.query import band_level, query
-from cryptopredict.api.responses import iso_utc, json_response, show_epoch
+from cryptopredict.api.responses import json_response
+from cryptopredict.api.serving.answers import point_fields
+from cryptopredict.api.serving.candles import DEFAULT_COUNT, CandleSource, check_count
+from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.collect.reader import MinuteReader
-from cryptopredict.collect.store import MinuteStore, StoreError, Window, redact
+from cryptopredict.collect.store import (
+    LastBar,
+    MinuteStore,
+    NoDatabaseError,
+    StoreError,
+    Window,
+    redact,
+)
 
 if TYPE_CHECKING:
-    from cryptopredict.api.assets import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
 
 T = TypeVar("T")
 MINUTE = Interval.parse("1m")
 NO_CACHE = "no-cache"  # minutes change every minute: always ask again
-ERRORS = {404: "No such asset is served, or no minute bars of it are stored (the detail says why)."}
+UNAVAILABLE = (
+    "The minute-bar database is there but cannot be read now (a server that is down, a file "
+    "that is not a database, an unreadable mount, a malformed DATABASE_URL); the detail says why."
+)
+ERRORS = {
+    404: "No such asset is served, or no minute bars of it are stored (the detail says why).",
+    503: UNAVAILABLE,
+}
 PRICE_ERRORS = {400: "`level` is not one of the served bands (50, 80, 95).", **ERRORS}
+SOURCES = {"binance": "Binance", "alpaca": "Alpaca", "replay": "a replay"}
 
 
 class NoMinuteDataError(ApiError):
     status = 404
     code = "no_minute_data"
+
+
+class MinuteDataUnavailableError(ApiError):
+    status = 503
+    code = "minute_data_unavailable"
 
 
 class LiveMinutes:
@@ -55,24 +79,32 @@ class LiveMinutes:
         """The minutes stored for `served`; NoMinuteDataError saying why there are none."""
         return self._read(served, lambda store: store.window(served.slug))
 
-    def last_bar(self, served: ServedAsset) -> dict[str, float]:
-        row = self._read(served, lambda store: store.last_bar(served.slug))
-        return dict(zip(HISTORY_ARRAYS, row, strict=True))
+    def last_bar(self, served: ServedAsset) -> LastBar:
+        return self._read(served, lambda store: store.last_bar(served.slug))
 
     def _read(self, served: ServedAsset, read: Callable[[MinuteStore], T | None]) -> T:
         """`read` on this thread's connection; NoMinuteDataError when there is no database or
-        it holds nothing of `served`."""
+        it holds nothing of `served`, MinuteDataUnavailableError when it cannot be read."""
+        with self._reading() as store:
+            found = read(store)
+        if found is None:
+            raise NoMinuteDataError(f"{self.where} holds no minute bars of {served.symbol} yet")
+        return found
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[MinuteStore]:
         try:
             with self.reader.open() as store:
-                found = read(store)
-        except StoreError as error:
+                yield store
+        except NoDatabaseError as error:
             raise NoMinuteDataError(
                 f"no live minute bars: {error}. The collector (`python -m cryptopredict.collect`) "
                 "fills DATABASE_URL"
             ) from None
-        if found is None:
-            raise NoMinuteDataError(f"{self.where} holds no minute bars of {served.symbol} yet")
-        return found
+        except StoreError as error:
+            raise MinuteDataUnavailableError(
+                f"the live minute bars cannot be read now: {error}"
+            ) from None
 
     def minutes_for(
         self,
@@ -110,11 +142,8 @@ class LiveMinutes:
         first = max(interval.open_time(start, math.ceil), interval.open_time(window.first))
         last = min(interval.open_time(end), interval.open_time(window.last))
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
-        try:
-            with self.reader.open() as store:
-                rows = store.bars(served.slug, first, last + interval.seconds)
-        except StoreError as error:
-            raise NoMinuteDataError(f"no live minute bars: {error}") from None
+        with self._reading() as store:
+            rows = store.bars(served.slug, first, last + interval.seconds)
         if not rows:  # a gap in the minutes (the collector was down, the exchange too)
             raise OutOfRangeError(
                 f"{show_epoch(start)} to {show_epoch(end)} holds no stored minute of "
@@ -127,6 +156,28 @@ class LiveMinutes:
             **{name: columns[index] for index, name in enumerate(HISTORY_ARRAYS) if index},
         )
         return CandleSource(history, MINUTE, served.symbol), start, end
+
+
+def provenance(last: LastBar, opened: int) -> dict[str, object]:
+    """Where the minute came from: the source, and for a replay the shift and its real date."""
+    shift = last.shifted_by
+    return {
+        "source": last.source,
+        "source_detail": _source_detail(last.source, shift),
+        "shift_minutes": None if shift is None else shift // MINUTE.seconds,
+        "recorded_date": None if shift is None else iso_utc(opened - shift),
+    }
+
+
+def _source_detail(source: str, shift: int | None) -> str:
+    name = SOURCES.get(source, source)
+    if source != "replay":
+        return f"live minutes from {name}"
+    if shift is None:
+        return "a replay of recorded minutes, moved to now by an unknown shift"
+    days = abs(shift) / 86_400
+    moved = f"moved {days:,.1f} days {'forward' if shift > 0 else 'back'}" if shift else "unmoved"
+    return f"a replay of recorded minutes, not live data ({moved})"
 
 
 def position(price: float, low: float, high: float) -> str:
@@ -146,14 +197,17 @@ def blueprint(
 
         The minute bars the collector stored for each served asset: the first and last minute
         and how many there are. These are the windows `/candles/{asset}` serves intervals finer
-        than the model's bars over, and `/price/{asset}` answers from. Empty, with the reason,
-        when there is no database yet.
+        than the model's bars over, and `/price/{asset}` answers from. Always 200: empty, with
+        the reason, when there is no database yet or it cannot be read.
         """
         windows: dict[str, dict[str, object]] = {}
         detail = None
         for served in catalog:
             try:
                 window = live.window(served)
+            except MinuteDataUnavailableError as error:
+                detail = error.detail
+                break
             except NoMinuteDataError as error:
                 detail = detail or error.detail
                 continue
@@ -178,15 +232,18 @@ def blueprint(
         """The last live price, its age, and where it sits in the forecast band
 
         The newest minute bar the collector stored (its close is the price at its close time),
-        how many seconds ago that minute closed, and the served forecast at that instant, as
-        `/forecast/{asset}` gives it (`level` chooses the band, 80% by default): the
-        prediction, the band, and whether the price is below, inside or above it. 404 when no
-        minute bars of the asset are stored (no DATABASE_URL database, or the collector has not
-        written any yet); the detail says which.
+        how many seconds ago that minute closed, where it came from (`source`: an exchange, or a
+        replay of recorded minutes moved to now, with the shift and when it really traded),
+        and the served forecast at that instant, as `/forecast/{asset}` gives it (`level`
+        chooses the band, 80% by default): the prediction, the band, and whether the price is
+        below, inside or above it. 404 when no minute bars of the asset are stored (no
+        DATABASE_URL database, or the collector has not written any yet); 503 when the
+        database cannot be read; the detail says which.
         """
         served = catalog[asset]
         level = band_level(query(request.environ))
-        bar = live.last_bar(served)
+        last = live.last_bar(served)
+        bar = dict(zip(HISTORY_ARRAYS, last.ohlcv, strict=True))
         opened = int(bar["ds"])
         closed = opened + MINUTE.seconds
         answer = {
@@ -197,6 +254,7 @@ def blueprint(
             "price": bar["close"],
             **{name: bar[name] for name in ("open", "high", "low", "close", "volume", "vwap")},
             "age_seconds": round(clock() - closed, 1),
+            **provenance(last, opened),
             "forecast": _forecast_at(served, closed, bar["close"], level),
         }
         return json_response(answer, cache=NO_CACHE)

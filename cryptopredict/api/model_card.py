@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Response
 
 from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document
-from cryptopredict.api.responses import iso_utc, json_response, public_cache, raw_json_response
+from cryptopredict.api.responses import json_response, public_cache, raw_json_response
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import Artifact
 
 if TYPE_CHECKING:
-    from cryptopredict.api.assets import Catalog
+    from cryptopredict.api.serving.catalog import Catalog
 
 UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones."}
 

@@ -29,10 +29,11 @@ from flask import (
 from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.errors import StartupError
-from cryptopredict.api.responses import iso_utc, page_headers, public_cache, raw_json_response
+from cryptopredict.api.responses import page_headers, public_cache, raw_json_response
+from cryptopredict.api.serving.utc import iso_utc
 
 if TYPE_CHECKING:
-    from cryptopredict.api.assets import Catalog
+    from cryptopredict.api.serving.catalog import Catalog
 
 # plotly.js sets style attributes as it draws (the browser test shows them refused without
 # 'unsafe-inline' for styles); scripts and data stay on this origin.

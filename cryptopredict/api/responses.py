@@ -15,22 +15,18 @@ list of origins, `Vary: Origin`, so that shared caches keep answers for differen
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from flask import Flask, Response
 from flask_cors import CORS
+
+from cryptopredict.api.serving.answers import ENCODER
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 NO_STORE = "no-store"
-# One encoder for every answer: json.dumps with options builds a new one on each call.
-ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 API_CSP = ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 
@@ -68,27 +64,6 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def iso_utc(epoch: float) -> str:
-    """`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`; only for epochs inside years 1 to 9999."""
-    whole = int(epoch)
-    if whole == epoch and whole >= 0:  # the usual case (strftime pads no year below 1000)
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole))
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def iso_dates(ds: np.ndarray) -> list[str]:
-    """Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`, all at once."""
-    return [f"{text}Z" for text in np.datetime_as_string(ds.astype("datetime64[s]")).tolist()]
-
-
-def show_epoch(epoch: float) -> str:
-    """An epoch for a message, also when it lies outside the years datetime can show."""
-    try:
-        return iso_utc(epoch)
-    except (OverflowError, ValueError, OSError):
-        return f"({epoch:.0f} seconds after 1970)"
 
 
 def page_headers(response: Response, *, csp: str, cache: str) -> Response:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from cryptopredict.api.candles import DEFAULT_COUNT
 from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
+from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
@@ -398,6 +398,29 @@ class Price(Schema):
     vwap = fields.Float(required=True, metadata={"description": "Volume-weighted price."})
     age_seconds = fields.Float(
         required=True, metadata={"description": "Seconds since the minute closed."}
+    )
+    source = fields.String(
+        required=True,
+        metadata={
+            "description": "Where the minute came from: `binance` or `alpaca` (live from the "
+            "exchange), or `replay` (recorded minutes moved to now, as `make live` plays them)."
+        },
+    )
+    source_detail = fields.String(
+        required=True, metadata={"description": "The same in words, for people."}
+    )
+    shift_minutes = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Minutes a replay moved the bar's time (0 for exchange bars); null "
+            "when unknown (rows stored before provenance was recorded)."
+        },
+    )
+    recorded_date = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the minute really traded: `date` minus the shift."},
     )
     forecast = fields.Nested(PriceForecast, required=True)
 

@@ -24,7 +24,7 @@ from cryptopredict import logs
 from cryptopredict.api.app import create_app
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
-from cryptopredict.api.forecasts import BITCOIN
+from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact import ArtifactError, load_artifacts
 from cryptopredict.config import ConfigError, Settings
 

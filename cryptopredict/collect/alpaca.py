@@ -27,6 +27,7 @@ from alpaca.data.live.crypto import CryptoDataStream
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval
 from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.collect.errors import MissingKeysError
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
 from cryptopredict.data.alpaca import AlpacaSource
@@ -36,10 +37,6 @@ from cryptopredict.data.query import BarQuery
 log = logging.getLogger(__name__)
 
 NAME = "alpaca"
-
-
-class MissingKeysError(RuntimeError):
-    pass
 
 
 def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> MinuteBar:
@@ -82,7 +79,6 @@ class AlpacaCollector:
         self.writer = writer
         self.settings = settings
         self.url = url
-        self.retention = int(settings.minute_retention_days * 86_400) // MINUTE * MINUTE
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -116,7 +112,9 @@ class AlpacaCollector:
 
     async def _fill_gap(self, bar: MinuteBar) -> None:
         newest = self.writer.newest(bar.asset)
-        start = newest + MINUTE if newest is not None else bar.ts - self.retention
+        start = self.writer.window_start()
+        if newest is not None:
+            start = max(start, newest + MINUTE)
         if start >= bar.ts:
             return
         asset = next(asset for asset in self.assets if asset.slug == bar.asset)
@@ -149,7 +147,7 @@ class AlpacaCollector:
                 )
             except MalformedBarError as error:
                 log.warning("%s: skipped a malformed historical bar: %s", bar.asset, error)
-        self.writer.write_many(bars)
+        self.writer.fill(bars)
         log.info("%s: filled %d minutes before %s from Alpaca", bar.asset, len(bars), stamp(bar.ts))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 MINUTE = 60  # seconds
@@ -23,6 +24,9 @@ class MinuteBar:
     volume: float  # base volume
     vwap: float  # quote volume / base volume; the typical price when nothing traded
     source: str  # "binance", "alpaca" or "replay"
+    # Seconds the open time was moved from when the minute traded: a replay's shift; 0 for bars
+    # from an exchange.
+    shift: int = 0
 
     def __post_init__(self) -> None:
         prices = (self.open, self.high, self.low, self.close, self.vwap)
@@ -48,6 +52,7 @@ class MinuteBar:
         *ohlcv: float,
         quote_volume: float | None,
         source: str,
+        shift: int = 0,
     ) -> MinuteBar:
         """A bar from open, high, low, close and volume whose VWAP is quote volume over base
         volume, or the typical price without trades (or a quote volume), as history bars are."""
@@ -57,4 +62,9 @@ class MinuteBar:
             vwap = min(max(quote_volume / volume, low), high)
         else:
             vwap = (high + low + close) / 3
-        return cls(asset, ts, open_, high, low, close, volume, vwap, source)
+        return cls(asset, ts, open_, high, low, close, volume, vwap, source, shift)
+
+
+def stamp(ts: int) -> str:
+    """An epoch second as ISO UTC minutes, for logs."""
+    return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(ts))

@@ -3,6 +3,9 @@
 The stream is `<base>/stream?streams=<symbol>@kline_1m/...` (combined: every message says which
 stream it is from); the REST endpoint is `<base>/api/v3/klines`. Binance answers HTTP 451 to some
 regions; both then move, once, to Binance's market-data-only hosts, as the history fetch does.
+
+One connection carries every pair, up to Binance's limits, past which the pairs are split over
+as many connections as needed (`stream_urls`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar, stamp
 from cryptopredict.collect.errors import RefusedError, UnavailableError, retry_after
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,14 @@ MARKET_DATA_WS_URL = "wss://data-stream.binance.vision"
 MARKET_DATA_API_URL = "https://data-api.binance.vision"
 KLINES_PATH = "/api/v3/klines"
 PAGE_BARS = 1000
+# "A single connection can listen to a maximum of 1024 streams." (Binance spot API docs,
+# web-socket-streams.md, "Websocket Limits":
+# https://github.com/binance/binance-spot-api-docs/blob/master/web-socket-streams.md)
+STREAMS_PER_CONNECTION = 1024
+# The streams are named in the URL, and Binance's stream servers have refused URLs past 8,004
+# characters (oliver-zehentleitner/unicorn-binance-websocket-api, issue 19); 1024 kline streams
+# take about 20,000. So a connection also stops short of that length.
+MAX_URL_CHARS = 8000
 REFUSED = frozenset({403, 451})  # region blocked (451), or a host that turns us away (403)
 TRANSIENT = frozenset({418, 429, 500, 502, 503, 504})  # 418: banned for a while after 429s
 # A REST kline is [open time, open, high, low, close, volume, close time, quote volume, ...].
@@ -38,9 +49,36 @@ class Kline:
     closed: bool  # Binance's `x`: the minute is over and the bar final
 
 
-def stream_url(base: str, assets: list[Asset]) -> str:
+@dataclass(frozen=True)
+class Page:
+    bars: list[MinuteBar]
+    following: int | None  # where the next page starts; None after the last
+    malformed: int  # rows skipped as malformed (their minutes are asked again later)
+
+
+def stream_url(base: str, assets: Sequence[Asset]) -> str:
     streams = "/".join(f"{asset.binance_symbol.lower()}@kline_1m" for asset in assets)
     return f"{base.rstrip('/')}/stream?streams={streams}"
+
+
+def shards(
+    base: str,
+    assets: Sequence[Asset],
+    *,
+    per_connection: int = STREAMS_PER_CONNECTION,
+    max_chars: int = MAX_URL_CHARS,
+) -> list[list[Asset]]:
+    """`assets` split into the fewest groups, in order, that each fit one connection."""
+    groups: list[list[Asset]] = []
+    for asset in assets:
+        if groups and (
+            len(groups[-1]) < per_connection
+            and len(stream_url(base, [*groups[-1], asset])) <= max_chars
+        ):
+            groups[-1].append(asset)
+        else:
+            groups.append([asset])
+    return groups
 
 
 def parse_event(raw: str | bytes, by_symbol: Mapping[str, Asset]) -> Kline:
@@ -58,7 +96,8 @@ def parse_event(raw: str | bytes, by_symbol: Mapping[str, Asset]) -> Kline:
         bar = _bar(asset, kline["t"], ohlcv, kline["q"])
     except MalformedBarError:
         raise
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        # RecursionError: JSON nested deeper than the parser's stack (json.loads recurses).
         raise MalformedBarError(f"{type(error).__name__} {error} in {_snippet(raw)}") from None
     return Kline(bar, closed)
 
@@ -101,21 +140,32 @@ class KlinesClient:
         self.fallback_url = fallback_url.rstrip("/")
         self.timeout = timeout
 
-    def page(self, asset: Asset, start: int, end: int) -> tuple[list[MinuteBar], int | None]:
+    def page(self, asset: Asset, start: int, end: int) -> Page:
         """Up to 1000 bars opening in [start, end) (epoch seconds), and where the next page
-        starts (None after the last). All are closed when `end` is the open time of a minute the
-        stream reports as running."""
+        starts. All are closed when `end` is the open time of a minute the stream reports as
+        running, or the clock's."""
         rows = self._get_page(asset, start, end)
-        bars = []
+        bars, malformed = [], 0
         for row in rows:
             try:
-                bars.append(parse_rest_kline(row, asset))
+                bar = parse_rest_kline(row, asset)
             except MalformedBarError as error:
+                malformed += 1
                 log.warning("%s: skipped a malformed REST kline: %s", asset.slug, error)
-        bars = [bar for bar in bars if start <= bar.ts < end]
+                continue
+            if start <= bar.ts < end:
+                bars.append(bar)
+            else:
+                log.warning(
+                    "%s: skipped a REST kline opening %s, outside the %s to %s asked for",
+                    asset.slug,
+                    stamp(bar.ts),
+                    stamp(start),
+                    stamp(end - MINUTE),
+                )
         following = bars[-1].ts + MINUTE if bars else start + PAGE_BARS * MINUTE
         more = len(rows) >= PAGE_BARS and following < end
-        return bars, following if more else None
+        return Page(bars, following if more else None, malformed)
 
     def _get_page(self, asset: Asset, start: int, end: int) -> list:
         query = urllib.parse.urlencode(

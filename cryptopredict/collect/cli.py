@@ -12,18 +12,22 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptopredict.assets import ASSETS, UnknownAssetError, configured_assets
+from cryptopredict.assets import ASSETS, Asset, UnknownAssetError, configured_assets
 from cryptopredict.collect.bars import MalformedBarError
-from cryptopredict.collect.errors import RefusedError
+from cryptopredict.collect.errors import MissingKeysError, RefusedError
 from cryptopredict.collect.replay import read_minutes, replay
-from cryptopredict.collect.store import MinuteStore, StoreError
+from cryptopredict.collect.store import DatabaseUnavailableError, MinuteStore, StoreError
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.logs import configure
+
+if TYPE_CHECKING:
+    from cryptopredict.collect.alpaca import AlpacaCollector
+    from cryptopredict.collect.collector import Backoff
 
 log = logging.getLogger("cryptopredict.collect")
 
@@ -72,41 +76,93 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        store = MinuteStore.open(settings.database_url)
-    except StoreError as error:
+        if args.replay is not None:
+            return _replay(args, settings)
+        return asyncio.run(_until_signalled(collect(configured_assets(settings.assets), settings)))
+    except (UnknownAssetError, MalformedBarError, OSError, StoreError) as error:
         log.error("%s", error)
         return 1
-    with store:
-        writer = MinuteWriter(store, settings.minute_retention_days)
-        job: Coroutine[Any, Any, object]
-        try:
-            if args.replay is not None:
-                asset = args.asset or _asset_from_name(args.replay)
-                bars = read_minutes(args.replay, asset)
-                job = replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes)
-            else:
-                job = collect(configured_assets(settings.assets), writer, settings)
-            return asyncio.run(_until_signalled(job))
-        except (UnknownAssetError, MalformedBarError, OSError, RefusedError, StoreError) as error:
-            log.error("%s", error)
-            return 1
 
 
-async def collect(assets: list, writer: MinuteWriter, settings: Settings) -> None:
-    from cryptopredict.collect.collector import BinanceCollector  # noqa: PLC0415
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    asset = args.asset or _asset_from_name(args.replay)
+    bars = read_minutes(args.replay, asset)
+    with MinuteStore.open(settings.database_url) as store:
+        writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
+        job = replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes)
+        return asyncio.run(_until_signalled(job))
 
-    log.info("collecting %s minute bars into %s", ", ".join(a.slug for a in assets), writer.store)
+
+async def collect(
+    assets: list[Asset],
+    settings: Settings,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Collect from Binance until cancelled, whatever fails: the database (opened again after
+    the backoff), or Binance refusing on every host (Alpaca's stream then, where it can start;
+    else Binance again after the backoff)."""
+    from cryptopredict.collect.collector import Backoff, BinanceCollector  # noqa: PLC0415
+
+    backoff = Backoff()
+    store = await _open(settings.database_url, backoff, sleep)
+    writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
+    log.info("collecting %s minute bars into %s", ", ".join(a.slug for a in assets), store)
+    binance = BinanceCollector(assets, writer, settings, backoff=backoff, sleep=sleep)
     try:
-        await BinanceCollector(assets, writer, settings).run()
-    except RefusedError as refusal:
-        log.error("%s on every Binance host; moving to Alpaca's crypto stream", refusal)
+        while True:
+            try:
+                await binance.run()
+            except RefusedError as refusal:
+                fallback = _alpaca(assets, writer, settings, refusal)
+                if fallback is not None:
+                    try:
+                        await fallback.run()
+                    except StoreError as error:
+                        log.warning("alpaca stream: %s", error)
+            delay = backoff.next()
+            log.warning("trying Binance again in %.0f s", delay)
+            await sleep(delay)
+    finally:
+        writer.store.close()
+
+
+async def _open(
+    url: str, backoff: Backoff, sleep: Callable[[float], Awaitable[None]]
+) -> MinuteStore:
+    """The database, once it can be opened; StoreError when it never will be as configured."""
+    while True:
         try:
-            from cryptopredict.collect.alpaca import AlpacaCollector  # noqa: PLC0415
-        except ImportError as error:
-            raise RefusedError(
-                "binance", f"{refusal}; the Alpaca fallback needs alpaca-py ({error})", 0
-            ) from error
-        await AlpacaCollector(assets, writer, settings).run()
+            return MinuteStore.open(url)
+        except DatabaseUnavailableError as error:
+            delay = backoff.next()
+            log.warning("%s; trying again in %.0f s", error, delay)
+            await sleep(delay)
+
+
+def _alpaca(
+    assets: list[Asset], writer: MinuteWriter, settings: Settings, refusal: RefusedError
+) -> AlpacaCollector | None:
+    """Alpaca's stream, or None when it cannot start here (the reason is logged)."""
+    try:
+        from cryptopredict.collect.alpaca import AlpacaCollector  # noqa: PLC0415
+    except ImportError as error:
+        log.error(
+            "%s on every Binance host, and the Alpaca fallback needs alpaca-py and pandas (the "
+            "training requirements): %s",
+            refusal,
+            error,
+        )
+        return None
+    try:
+        fallback = AlpacaCollector(assets, writer, settings)
+    except MissingKeysError as error:
+        log.error(
+            "%s on every Binance host, and the Alpaca fallback cannot start: %s", refusal, error
+        )
+        return None
+    log.error("%s on every Binance host; moving to Alpaca's crypto stream", refusal)
+    return fallback
 
 
 async def _until_signalled(job: Coroutine[Any, Any, object]) -> int:

@@ -13,6 +13,10 @@ class RefusedError(RuntimeError):
         self.status = status
 
 
+class MissingKeysError(RuntimeError):
+    """A source that needs API keys has none configured."""
+
+
 class UnavailableError(RuntimeError):
     """A failure worth another try later: a dropped connection, a timeout, 429 or 5xx."""
 

@@ -1,20 +1,21 @@
-"""Reading the minute database from a threaded server: one connection per thread, opened on
-first use, never creating anything.
+"""Reading the minute database from a threaded server: one read-only connection per thread,
+opened on first use, never creating anything.
 
-Until the collector has created the database, or while PostgreSQL cannot be reached, there is
-nothing to read: `open()` raises StoreError saying why, and the next call tries again, so the
-server picks the database up when it appears, without a restart. A connection that fails is
+Until the collector has created the database there is nothing to read: `open()` raises
+NoDatabaseError saying why. While the database cannot be read (PostgreSQL down or restarting,
+a locked or unreadable SQLite file, a URL no driver accepts) it raises another StoreError
+saying why, without the password. Either way the next call tries again, so the server picks
+the database up when it appears or comes back, without a restart: a connection that fails is
 dropped, and the next call opens a new one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 from collections.abc import Iterator
 
-from cryptopredict.collect.store import MinuteStore, StoreError, redact
+from cryptopredict.collect.store import MinuteStore, StoreError
 
 
 class MinuteReader:
@@ -24,7 +25,7 @@ class MinuteReader:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[MinuteStore]:
-        """This thread's connection; StoreError when there is no database to read (yet)."""
+        """This thread's connection; StoreError when the database cannot be read (yet)."""
         store: MinuteStore | None = getattr(self._local, "store", None)
         if store is None:
             store = MinuteStore.open(self.url, create=False)
@@ -32,18 +33,6 @@ class MinuteReader:
         try:
             yield store
         except StoreError:
-            raise
-        except Exception as error:
-            if not _is_database_error(error):
-                raise
             self._local.store = None
-            with contextlib.suppress(Exception):
-                store.close()
-            raise StoreError(f"reading {redact(self.url)} failed: {error}") from error
-
-
-def _is_database_error(error: Exception) -> bool:
-    if isinstance(error, sqlite3.Error):
-        return True
-    module = type(error).__module__
-    return module.startswith("psycopg")
+            store.close()
+            raise

@@ -8,6 +8,9 @@ faster than real time. At speed 1 each bar is written the moment its shifted min
 the newest minute is always 0-60 s old, as with the live collector. At speed N > 1 the bars
 are never dated in the future: a played bar is older when written, by up to
 `play_minutes * (1 - 1/N)` minutes at the start of the playback, and fresh at its end.
+
+Every replayed row records its source, `replay`, and the shift, so the API (`/price`) and the
+dashboard say the minutes are a replay and when they really traded.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def shifted(bars: list[MinuteBar], offset: int) -> list[MinuteBar]:
-    return [dataclasses.replace(bar, ts=bar.ts + offset) for bar in bars]
+    """The bars moved by `offset` seconds, each recording the move (its provenance)."""
+    return [dataclasses.replace(bar, ts=bar.ts + offset, shift=bar.shift + offset) for bar in bars]
 
 
 async def replay(
@@ -87,9 +91,8 @@ async def replay(
     split = len(timeline) - play_minutes
     stored = 0
     for first in range(0, split, PRELOAD_CHUNK):
-        stored += writer.write_many(timeline[first : min(first + PRELOAD_CHUNK, split)]).count(
-            Outcome.STORED
-        )
+        chunk = timeline[first : min(first + PRELOAD_CHUNK, split)]
+        stored += writer.append(chunk).count(Outcome.STORED)
     log.info(
         "replay: wrote %d minutes at once, shifted by %+d min to end at %s; playing %d more at %gx",
         stored,

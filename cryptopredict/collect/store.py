@@ -1,28 +1,38 @@
 """The minute-bar database: SQLite (default, in WAL mode) or PostgreSQL (psycopg 3).
 
 One table, `minute_bars`, keyed by (asset, open time): writing a bar that is already there
-changes nothing, so writes are idempotent. `schema_info` records the schema version; opening a
-database of another version fails with a clear error instead of writing into a shape this code
-does not know. The same class reads for the API; it imports nothing beyond the standard library
-(psycopg only for a PostgreSQL URL).
+changes nothing, so writes are idempotent. Each row says where it came from: `source` (the
+exchange, or "replay") and `shifted_by` (the seconds a replay moved it; 0 for exchange bars).
+`schema_info` records the schema version; the writer upgrades a version-1 database in place,
+and a database of any other version is refused with a clear error instead of being written in
+a shape this code does not know. The same class reads for the API; it imports nothing beyond
+the standard library (psycopg only for a PostgreSQL URL).
+
+Every failure of the database comes out as a `StoreError` whose message holds no password:
+`NoDatabaseError` when there is nothing to read yet, `DatabaseUnavailableError` when the
+database cannot be used for now (locked, unreachable, restarted, unreadable), and `StoreError`
+itself when it never will be as configured (a URL no driver accepts, someone else's table).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
-from cryptopredict.collect.bars import MinuteBar
+from cryptopredict.collect.bars import MINUTE, MinuteBar
+from cryptopredict.redaction import redact, scrub
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-COLUMNS = ("asset", "ts", "open", "high", "low", "close", "volume", "vwap", "source")
+SCHEMA_VERSION = 2
+COLUMNS = ("asset", "ts", "open", "high", "low", "close", "volume", "vwap", "source", "shifted_by")
 # Portable SQL: SQLite reads BIGINT as INTEGER and DOUBLE PRECISION as REAL.
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS schema_info (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -31,13 +41,29 @@ _CREATE = (
     " open DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL,"
     " low DOUBLE PRECISION NOT NULL, close DOUBLE PRECISION NOT NULL,"
     " volume DOUBLE PRECISION NOT NULL, vwap DOUBLE PRECISION NOT NULL,"
-    " source TEXT NOT NULL, PRIMARY KEY (asset, ts))",
+    " source TEXT NOT NULL, shifted_by BIGINT, PRIMARY KEY (asset, ts))",
 )
+# Version 1 had no provenance beyond `source`: its rows' shift is unknown (NULL).
+_UPGRADE_FROM_1 = ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",)
 _OHLCV = "ts, open, high, low, close, volume, vwap"
+DEFAULT_TIMEOUT = 5.0  # seconds a statement waits for a lock or a connection before failing
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
-    """The database cannot be used: a bad URL, or a schema this code does not know."""
+    """The database cannot be used as configured: a bad URL, or a schema this code does not know.
+    Its message never holds a password."""
+
+
+class NoDatabaseError(StoreError):
+    """There is nothing to read yet: no SQLite file, or a database without the schema."""
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database cannot be used for now: locked, unreachable, restarted, unreadable. Worth
+    another try later (on a new connection)."""
 
 
 @dataclass(frozen=True)
@@ -49,26 +75,59 @@ class Window:
     count: int
 
 
+@dataclass(frozen=True)
+class LastBar:
+    ohlcv: tuple[float, ...]  # ts, open, high, low, close, volume, vwap
+    source: str
+    shifted_by: int | None  # None: unknown (a row from a version-1 database)
+
+
 class _Connection(Protocol):
     def execute(self, query: Any, params: Any = ...) -> Any: ...
     def cursor(self) -> Any: ...
     def close(self) -> None: ...
 
 
+def _guarded(method: Callable[P, T]) -> Callable[P, T]:
+    """Turn the driver's errors into StoreErrors whose messages hold no password."""
+
+    @functools.wraps(method)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        store = args[0]
+        assert isinstance(store, MinuteStore)
+        try:
+            return method(*args, **kwargs)
+        except StoreError:
+            raise
+        except store.driver_errors as error:
+            raise store.fault(error) from None
+
+    return guarded
+
+
 class MinuteStore:
-    def __init__(self, url: str, connection: _Connection, placeholder: str) -> None:
+    def __init__(self, url: str, connection: _Connection, placeholder: str, timeout: float) -> None:
         self.url = url
+        self.timeout = timeout
         self._db = connection
         self._placeholder = placeholder
+        self.driver_errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+        if placeholder != "?":
+            import psycopg  # noqa: PLC0415  (connected already, so it is installed)
+
+            self.driver_errors = (psycopg.Error, OSError)
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> MinuteStore:
+    def open(
+        cls, url: str, *, create: bool = True, timeout: float = DEFAULT_TIMEOUT
+    ) -> MinuteStore:
         """Connect to `url`; create the schema when the database is new (and `create`), and
-        check its version either way."""
+        check its version either way (upgrading a version-1 database when `create`)."""
         if url.startswith("sqlite:///"):
-            store = cls(url, _sqlite(url.removeprefix("sqlite:///"), create), "?")
+            path = url.removeprefix("sqlite:///")
+            store = cls(url, _sqlite(url, path, create, timeout), "?", timeout)
         elif url.startswith(("postgresql://", "postgres://")):
-            store = cls(url, _postgres(url), "%s")
+            store = cls(url, _postgres(url, timeout), "%s", timeout)
         else:
             raise StoreError(
                 f"DATABASE_URL={redact(url)!r} is not a database URL this collector knows: use "
@@ -81,8 +140,14 @@ class MinuteStore:
             raise
         return store
 
+    def reopened(self) -> MinuteStore:
+        """A new connection to the same database (after a fault); this one is closed."""
+        self.close()
+        return MinuteStore.open(self.url, timeout=self.timeout)
+
     def close(self) -> None:
-        self._db.close()
+        with contextlib.suppress(*self.driver_errors):  # a connection the server already cut
+            self._db.close()
 
     def __enter__(self) -> MinuteStore:
         return self
@@ -90,6 +155,16 @@ class MinuteStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def fault(self, error: BaseException) -> StoreError:
+        """The StoreError for a driver's `error`, saying what failed without the password."""
+        detail = (
+            f"{redact(self.url)}: {type(error).__name__}: {_one_line(scrub(str(error), self.url))}"
+        )
+        if _is_lasting(error):
+            return StoreError(detail)
+        return DatabaseUnavailableError(detail)
+
+    @_guarded
     def write(self, bars: Sequence[MinuteBar]) -> int:
         """Insert `bars` in one transaction; bars already stored are left as they are.
         Returns how many were new."""
@@ -105,38 +180,86 @@ class MinuteStore:
             cursor.executemany(query, [astuple(bar) for bar in bars])
             return int(cursor.rowcount)
 
+    @_guarded
     def last_minute(self, asset: str) -> int | None:
         row = self._one("SELECT MAX(ts) FROM minute_bars WHERE asset = ?", asset)
         return None if row is None or row[0] is None else int(row[0])
 
+    @_guarded
     def window(self, asset: str) -> Window | None:
         row = self._one("SELECT MIN(ts), MAX(ts), COUNT(*) FROM minute_bars WHERE asset = ?", asset)
         if row is None or row[0] is None:
             return None
         return Window(int(row[0]), int(row[1]), int(row[2]))
 
+    @_guarded
     def bars(self, asset: str, start: int, end: int) -> list[tuple]:
         """(ts, open, high, low, close, volume, vwap) of the bars opening in [start, end),
         oldest first."""
         query = self._sql(
             f"SELECT {_OHLCV} FROM minute_bars WHERE asset = ? AND ts >= ? AND ts < ? ORDER BY ts"
         )
-        return list(self._db.execute(query, (asset, start, end)).fetchall())
+        return [tuple(row) for row in self._db.execute(query, (asset, start, end)).fetchall()]
 
-    def last_bar(self, asset: str) -> tuple | None:
-        """(ts, open, high, low, close, volume, vwap) of the newest bar."""
-        return self._one(
-            f"SELECT {_OHLCV} FROM minute_bars WHERE asset = ? ORDER BY ts DESC LIMIT 1", asset
+    @_guarded
+    def last_bar(self, asset: str) -> LastBar | None:
+        """The newest bar, with where it came from."""
+        row = self._one(
+            f"SELECT {_OHLCV}, source, shifted_by FROM minute_bars WHERE asset = ? "
+            "ORDER BY ts DESC LIMIT 1",
+            asset,
         )
+        if row is None:
+            return None
+        shifted_by = None if row[8] is None else int(row[8])
+        return LastBar(tuple(row[:7]), str(row[7]), shifted_by)
 
-    def prune(self, asset: str, before: int) -> int:
-        """Delete the asset's bars opening before `before`; returns how many went."""
-        query = self._sql("DELETE FROM minute_bars WHERE asset = ? AND ts < ?")
+    @_guarded
+    def gaps(self, asset: str, start: int, end: int) -> list[tuple[int, int]]:
+        """The runs of minutes opening in [start, end) that hold no bar of `asset`, as
+        [first, last + 1 minute) ranges, oldest first."""
+        query = self._sql(
+            "SELECT ts, following, first FROM (SELECT ts, LEAD(ts) OVER (ORDER BY ts) AS "
+            "following, MIN(ts) OVER () AS first FROM minute_bars "
+            "WHERE asset = ? AND ts >= ? AND ts < ?) AS runs "
+            f"WHERE following IS NULL OR following > ts + {MINUTE} ORDER BY ts"
+        )
+        rows = self._db.execute(query, (asset, start, end)).fetchall()
+        if not rows:
+            return [(start, end)] if start < end else []
+        holes = [(start, int(rows[0][2]))] if int(rows[0][2]) > start else []
+        for ts, following, _ in rows:
+            hole_end = end if following is None else int(following)
+            if int(ts) + MINUTE < hole_end:
+                holes.append((int(ts) + MINUTE, hole_end))
+        return holes
+
+    @_guarded
+    def prune(self, before: int, asset: str | None = None) -> int:
+        """Delete the bars (of `asset`, or of every asset) opening before `before`, and give the
+        space back; returns how many went."""
+        query = "DELETE FROM minute_bars WHERE ts < ?"
+        params: tuple[object, ...] = (before,)
+        if asset is not None:
+            query += " AND asset = ?"
+            params = (before, asset)
         with self._transaction():
-            return int(self._db.execute(query, (asset, before)).rowcount)
+            gone = int(self._db.execute(self._sql(query), params).rowcount)
+        if gone and self._placeholder == "?":
+            self._reclaim_sqlite()
+        return gone
 
-    def _one(self, query: str, asset: str) -> tuple | None:
-        row = self._db.execute(self._sql(query), (asset,)).fetchone()
+    def _reclaim_sqlite(self) -> None:
+        # Incremental auto-vacuum: the pages the delete freed are cut off the end of the file
+        # (executescript steps the pragma to completion; one execute() frees a single page).
+        # The file shrinks when the WAL is next checkpointed; ask for that now, without waiting
+        # for readers. PostgreSQL's autovacuum makes the space reusable by itself.
+        assert isinstance(self._db, sqlite3.Connection)
+        self._db.executescript("PRAGMA incremental_vacuum;")
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _one(self, query: str, *params: object) -> tuple | None:
+        row = self._db.execute(self._sql(query), params).fetchone()
         return None if row is None else tuple(row)
 
     def _sql(self, query: str) -> str:
@@ -148,20 +271,23 @@ class MinuteStore:
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # The connection may be gone (a restarted server): the transaction went with it.
+            with contextlib.suppress(*self.driver_errors):
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
+    @_guarded
     def _check_schema(self, create: bool) -> None:
         tables = self._tables()
         if "schema_info" not in tables:
             if "minute_bars" in tables:
                 raise StoreError(
-                    f"{redact(self.url)} has a minute_bars table but no schema_info: it was not "
+                    f"{self} has a minute_bars table but no schema_info: it was not "
                     "made by this collector; point DATABASE_URL at another database"
                 )
             if not create:
-                raise StoreError(f"{redact(self.url)} holds no minute bars yet")
+                raise NoDatabaseError(f"{self} holds no minute bars yet")
             with self._transaction():
                 for statement in _CREATE:
                     self._db.execute(statement)
@@ -173,12 +299,34 @@ class MinuteStore:
             return
         row = self._db.execute("SELECT value FROM schema_info WHERE name = 'version'").fetchone()
         found = None if row is None else str(row[0])
-        if found != str(SCHEMA_VERSION):
+        if found == "1" and create:
+            self._upgrade_from_1()
+        elif found == "1":
             raise StoreError(
-                f"{redact(self.url)} has minute-bar schema version {found}, and this code reads "
+                f"{self} has minute-bar schema version 1: start the collector of this version "
+                f"once, and it upgrades the database to version {SCHEMA_VERSION} in place"
+            )
+        elif found != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"{self} has minute-bar schema version {found}, and this code reads "
                 f"and writes version {SCHEMA_VERSION}: use a new database (or drop its "
                 "minute_bars and schema_info tables; the collector backfills what it needs)"
             )
+
+    def _upgrade_from_1(self) -> None:
+        with self._transaction():
+            for statement in _UPGRADE_FROM_1:
+                self._db.execute(statement)
+            self._db.execute(
+                self._sql("UPDATE schema_info SET value = ? WHERE name = 'version'"),
+                (str(SCHEMA_VERSION),),
+            )
+        if self._placeholder == "?":
+            # Version 1 files were made without incremental auto-vacuum: switching a file that
+            # holds tables needs one VACUUM (seconds for 30 days of minutes).
+            self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            self._db.execute("VACUUM")
+        log.info("upgraded %s to minute-bar schema version %d", self, SCHEMA_VERSION)
 
     def _tables(self) -> set[str]:
         if self._placeholder == "?":
@@ -194,39 +342,72 @@ class MinuteStore:
         return redact(self.url)
 
 
-def _sqlite(path: str, create: bool) -> sqlite3.Connection:
+def _sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3.Connection:
     target = Path(path)
-    if not target.exists():
+    new = not target.exists()
+    if new and not create:
+        raise NoDatabaseError(f"no minute-bar database at {target}")
+    try:
         if not create:
-            raise StoreError(f"no minute-bar database at {target}")
+            # Readers (the API) open it read-only: they can never change it, and a missing
+            # file is never created.
+            uri = f"file:{urllib.parse.quote(str(target.resolve()))}?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
         target.parent.mkdir(parents=True, exist_ok=True)
-    # Autocommit (isolation_level=None), as the PostgreSQL connection: transactions are
-    # explicit, and a read holds no snapshot open, so the next one sees rows committed since.
-    connection = sqlite3.connect(target, timeout=30.0, isolation_level=None)
-    # WAL: readers (the API) and the one writer (the collector) do not block each other.
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    return connection
+        # Autocommit (isolation_level=None), as the PostgreSQL connection: transactions are
+        # explicit, and a read holds no snapshot open, so the next one sees rows committed since.
+        connection = sqlite3.connect(target, timeout=timeout, isolation_level=None)
+        try:
+            if new:  # set before the first table, so pruning can give space back
+                connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            # WAL: readers (the API) and the one writer (the collector) do not block each other.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error:
+            connection.close()
+            raise
+        return connection
+    except (sqlite3.Error, OSError) as error:
+        detail = f"{redact(url)}: {type(error).__name__}: {_one_line(str(error))}"
+        if _is_lasting(error):
+            raise StoreError(detail) from None
+        raise DatabaseUnavailableError(detail) from None
 
 
-def _postgres(url: str) -> Any:
+def _postgres(url: str, timeout: float) -> Any:
     try:
         import psycopg  # noqa: PLC0415  (only a PostgreSQL URL needs it)
-    except ImportError as error:
+    except ImportError:
         raise StoreError(
             "DATABASE_URL names PostgreSQL but psycopg is not installed (pip install "
             "'psycopg[binary]'; it is in requirements-api.txt)"
-        ) from error
+        ) from None
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        return psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout)))
     except psycopg.OperationalError as error:
-        raise StoreError(f"cannot connect to {redact(url)}: {error}") from error
+        detail = _one_line(scrub(str(error), url))
+        raise DatabaseUnavailableError(f"cannot connect to {redact(url)}: {detail}") from None
+    except psycopg.Error as error:  # the URL itself: libpq cannot parse it
+        detail = _one_line(scrub(str(error), url))
+        raise StoreError(f"DATABASE_URL={redact(url)!r} is not a usable URL: {detail}") from None
 
 
-def redact(url: str) -> str:
-    """`url` without the password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+def _one_line(text: str) -> str:
+    """A driver's message on one line (libpq's run over several)."""
+    return " ".join(text.split())
+
+
+def _is_lasting(error: BaseException) -> bool:
+    """Whether a driver's error will not go away by trying again: a file that is not a
+    database, a corrupt one, SQL this code got wrong. Locks, lost connections, a server that
+    is restarting and I/O errors pass."""
+    if isinstance(error, sqlite3.OperationalError | OSError):
+        return False
+    if isinstance(error, sqlite3.Error):
+        return True
+    module = type(error).__module__
+    if module.startswith("psycopg"):
+        import psycopg  # noqa: PLC0415
+
+        return not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+    return False

@@ -1,83 +1,260 @@
 """The one storage path every source goes through: stream, backfill and replay alike.
 
-Per asset, bars are stored in time order. A bar for a minute already stored is a duplicate and
-changes nothing; a bar older than the newest stored one is out of order: logged and skipped,
-never stored (gaps before the newest minute are filled by backfill, which asks the exchange,
-not by stray messages). Minutes older than the retention are pruned as the newest one advances.
+Every bar is checked against the clock and its neighbours before it is stored:
+- **from the future**: a closed minute that opens after the clock (so it would close more than a
+  minute from now) is rejected and logged; nothing dated by a faulty or hostile sender can move
+  what "now" means for the database.
+- **past the retention**: a minute older than `MINUTE_RETENTION_DAYS` before the clock is not
+  stored (it would be pruned at once).
+- **an impossible jump**: a bar whose high or low is more than `MAX_BAR_JUMP` times away from the
+  median close of the bars within 15 minutes of it (those stored, and the others of the same
+  batch) is rejected and logged. The median, not the previous bar, so that one bad bar never
+  becomes the yardstick for the good ones.
+- **a minute already stored**: the stored bar stays. When the new copy differs, that is logged
+  with both values. The first copy wins because a closed minute is final at the exchange (its
+  `x` flag, or a REST row for a past minute), so a second, different copy is the sender's fault
+  or an attack, and because what the API has served should not change after the fact.
+
+`append` (the stream, the replay) stores only bars after the newest stored minute: an older one
+is out of order, logged and skipped. `fill` (the REST backfill) stores any minute the database
+lacks, anywhere in the retention window. Minutes older than the retention before the clock are
+pruned at most once an hour, and SQLite gives the space back.
+
+A database fault comes out as `DatabaseUnavailableError` (nothing of the failed batch is kept,
+here or in the database); the next call opens a new connection first.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
+import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
+from typing import TypeVar
 
-from cryptopredict.collect.bars import MINUTE, MinuteBar
-from cryptopredict.collect.store import MinuteStore
+from cryptopredict.collect.bars import MINUTE, MinuteBar, stamp
+from cryptopredict.collect.store import MinuteStore, StoreError
 
 log = logging.getLogger(__name__)
 
-PRUNE_EVERY = 60 * MINUTE  # prune at most once an hour of bar time per asset
+PRUNE_EVERY = 3600.0  # seconds of clock between prunes
+JUMP_WINDOW = 15 * MINUTE  # neighbours whose median close a bar is checked against
+T = TypeVar("T")
 
 
 class Outcome(Enum):
     STORED = "stored"
     DUPLICATE = "duplicate"
+    CONFLICT = "a different copy of a stored minute"
     OUT_OF_ORDER = "out of order"
+    FUTURE = "from the future"
+    EXPIRED = "past the retention"
+    JUMP = "an impossible jump"
 
 
 class MinuteWriter:
-    def __init__(self, store: MinuteStore, retention_days: float) -> None:
+    def __init__(
+        self,
+        store: MinuteStore,
+        retention_days: float,
+        *,
+        max_jump: float = 3.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
-        self.retention = int(retention_days * 86_400)
+        self.retention = int(retention_days * 86_400) // MINUTE * MINUTE
+        self.max_jump = max_jump
+        self.clock = clock
         self._newest: dict[str, int | None] = {}
-        self._pruned: dict[str, int] = {}
+        self._pruned_at = float("-inf")
+        self._broken = False
 
     def newest(self, asset: str) -> int | None:
         """Open time of the newest stored minute of `asset` (None before the first)."""
         if asset not in self._newest:
-            self._newest[asset] = self.store.last_minute(asset)
+            self._newest[asset] = self._use(lambda: self.store.last_minute(asset))
         return self._newest[asset]
 
-    def write(self, bar: MinuteBar) -> Outcome:
-        return self.write_many([bar])[0]
+    def window_start(self) -> int:
+        """The first minute the retention keeps, by the clock."""
+        return -(-int(self.clock() - self.retention) // MINUTE) * MINUTE
 
-    def write_many(self, bars: Iterable[MinuteBar]) -> list[Outcome]:
-        """Store the bars that come after each asset's newest stored minute, in one transaction."""
-        outcomes, accepted = [], []
+    def current_minute(self) -> int:
+        """Open time of the minute running now, by the clock."""
+        return int(self.clock()) // MINUTE * MINUTE
+
+    def gaps(self, asset: str) -> list[tuple[int, int]]:
+        """The runs of minutes of `asset` missing from the retention window up to the running
+        minute, as [start, end) ranges."""
+        start, end = self.window_start(), self.current_minute()
+        return self._use(lambda: self.store.gaps(asset, start, end))
+
+    def write(self, bar: MinuteBar) -> Outcome:
+        return self.append([bar])[0]
+
+    def append(self, bars: Iterable[MinuteBar]) -> list[Outcome]:
+        """Store, in one transaction, the bars after each asset's newest stored minute."""
+        return self._store(list(bars), append=True)
+
+    def fill(self, bars: Iterable[MinuteBar]) -> list[Outcome]:
+        """Store, in one transaction, the bars of minutes the database lacks."""
+        return self._store(list(bars), append=False)
+
+    def prune(self) -> int:
+        """Delete the minutes older than the retention before the clock; returns how many."""
+        before = self.window_start()
+        gone = self._use(lambda: self.store.prune(before))
+        self._pruned_at = self.clock()
+        if gone:
+            log.info("pruned %d minutes older than the retention", gone)
+        return gone
+
+    def _use(self, call: Callable[[], T]) -> T:
+        if self._broken:
+            self.store = self.store.reopened()
+            self._broken = False
+            log.info("reconnected to %s", self.store)
+        try:
+            return call()
+        except StoreError:
+            # The connection may be dead, and what was cached may not have been committed.
+            self._broken = True
+            self._newest.clear()
+            raise
+
+    def _store(self, bars: list[MinuteBar], *, append: bool) -> list[Outcome]:
+        now = self.clock()
+        oldest = self.window_start()
+        outcomes: dict[int, Outcome] = {}
+        for asset in dict.fromkeys(bar.asset for bar in bars):
+            mine = [index for index, bar in enumerate(bars) if bar.asset == asset]
+            judged = self._check([bars[i] for i in mine], now, oldest, append)
+            outcomes.update(zip(mine, judged, strict=True))
+        accepted = [bar for index, bar in enumerate(bars) if outcomes[index] is Outcome.STORED]
+        self._use(lambda: self.store.write(accepted))
+        for bar in accepted:
+            newest = self._newest.get(bar.asset)
+            if newest is None or bar.ts > newest:
+                self._newest[bar.asset] = bar.ts
+        if accepted and now - self._pruned_at >= PRUNE_EVERY:
+            self.prune()
+        return [outcomes[index] for index in range(len(bars))]
+
+    def _check(
+        self, bars: Sequence[MinuteBar], now: float, oldest: int, append: bool
+    ) -> list[Outcome]:
+        """The outcome of each bar of one asset, in order."""
+        asset = bars[0].asset
+        newest = self.newest(asset) if append else None
+        low = min(bar.ts for bar in bars) - JUMP_WINDOW
+        high = max(bar.ts for bar in bars) + JUMP_WINDOW + MINUTE
+        rows = self._use(lambda: self.store.bars(asset, low, high))
+        stored = {int(row[0]): tuple(float(value) for value in row[1:6]) for row in rows}
+        # The closes a bar is checked against: the stored ones, and those of the batch that
+        # are not rejected (so far).
+        near = Neighbours({ts: values[3] for ts, values in stored.items()})
         for bar in bars:
-            newest = self.newest(bar.asset)
-            if newest is not None and bar.ts <= newest:
-                outcome = Outcome.DUPLICATE if bar.ts == newest else Outcome.OUT_OF_ORDER
-                if outcome is Outcome.OUT_OF_ORDER:
+            near.add(bar.ts, bar.close)
+        outcomes = []
+        for bar in bars:
+            outcome = self._judge(bar, now, oldest, newest, stored)
+            if outcome is Outcome.STORED:
+                reference = near.median_around(bar.ts)
+                if reference is not None and _jumps(bar, reference, self.max_jump):
+                    outcome = Outcome.JUMP
                     log.warning(
-                        "%s: skipped the %s bar from %s: out of order (the newest stored is %s)",
-                        bar.asset,
+                        "%s: rejected the %s bar from %s: an impossible jump (low %s, high %s, "
+                        "against a median close of %s within %d minutes; MAX_BAR_JUMP is %s)",
+                        asset,
                         stamp(bar.ts),
                         bar.source,
-                        stamp(newest),
+                        bar.low,
+                        bar.high,
+                        reference,
+                        JUMP_WINDOW // MINUTE,
+                        self.max_jump,
                     )
-            else:
-                outcome = Outcome.STORED
-                accepted.append(bar)
-                self._newest[bar.asset] = bar.ts
+            if outcome is Outcome.STORED:
+                stored[bar.ts] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+                if newest is not None:
+                    newest = max(newest, bar.ts)
+            elif bar.ts not in stored:
+                near.discard(bar.ts)
             outcomes.append(outcome)
-        self.store.write(accepted)
-        for asset in {bar.asset for bar in accepted}:
-            self._prune(asset)
         return outcomes
 
-    def _prune(self, asset: str) -> None:
-        newest = self._newest[asset]
-        if newest is None or newest - self._pruned.get(asset, -PRUNE_EVERY) < PRUNE_EVERY:
-            return
-        self._pruned[asset] = newest
-        gone = self.store.prune(asset, newest - self.retention)
-        if gone:
-            log.info("%s: pruned %d minutes older than the retention", asset, gone)
+    def _judge(
+        self,
+        bar: MinuteBar,
+        now: float,
+        oldest: int,
+        newest: int | None,
+        stored: dict[int, tuple[float, ...]],
+    ) -> Outcome:
+        if bar.ts > now:
+            log.warning(
+                "%s: rejected the %s bar from %s: from the future (the clock says %s)",
+                bar.asset,
+                stamp(bar.ts),
+                bar.source,
+                stamp(int(now)),
+            )
+            return Outcome.FUTURE
+        if bar.ts < oldest:
+            log.debug("%s: skipped the %s bar: past the retention", bar.asset, stamp(bar.ts))
+            return Outcome.EXPIRED
+        if newest is not None and bar.ts < newest:
+            log.warning(
+                "%s: skipped the %s bar from %s: out of order (the newest stored is %s)",
+                bar.asset,
+                stamp(bar.ts),
+                bar.source,
+                stamp(newest),
+            )
+            return Outcome.OUT_OF_ORDER
+        kept = stored.get(bar.ts)
+        if kept is None:
+            return Outcome.STORED
+        new = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+        if kept == new:
+            return Outcome.DUPLICATE
+        log.warning(
+            "%s: kept the stored %s bar (open %s, high %s, low %s, close %s, volume %s); "
+            "ignored a different copy from %s (open %s, high %s, low %s, close %s, volume %s)",
+            bar.asset,
+            stamp(bar.ts),
+            *kept,
+            bar.source,
+            *new,
+        )
+        return Outcome.CONFLICT
 
 
-def stamp(ts: int) -> str:
-    """An epoch second as ISO UTC minutes, for logs."""
-    return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(ts))
+class Neighbours:
+    """Closes by open time, for the median close around a minute."""
+
+    def __init__(self, closes: dict[int, float]) -> None:
+        self._closes = closes
+        self._times = sorted(closes)
+
+    def add(self, ts: int, close: float) -> None:
+        if ts not in self._closes:
+            self._closes[ts] = close
+            bisect.insort(self._times, ts)
+
+    def discard(self, ts: int) -> None:
+        if self._closes.pop(ts, None) is not None:
+            self._times.remove(ts)
+
+    def median_around(self, ts: int) -> float | None:
+        """The median close of the other minutes within JUMP_WINDOW of `ts`."""
+        lo = bisect.bisect_left(self._times, ts - JUMP_WINDOW)
+        hi = bisect.bisect_right(self._times, ts + JUMP_WINDOW)
+        closes = [self._closes[other] for other in self._times[lo:hi] if other != ts]
+        return statistics.median(closes) if closes else None
+
+
+def _jumps(bar: MinuteBar, reference: float, factor: float) -> bool:
+    return bar.high > reference * factor or bar.low < reference / factor

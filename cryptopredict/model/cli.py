@@ -26,7 +26,7 @@ from cryptopredict.model.backtest import Plan
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.progress import progress
-from cryptopredict.model.report import backtest_table
+from cryptopredict.model.scorecard import backtest_table
 from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
 
 log = logging.getLogger("train")

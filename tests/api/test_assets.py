@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import ArtifactError
 from tests.api.conftest import DAY, HOUR, PROPHET_DEPRECATION
 

@@ -13,7 +13,7 @@ from bench import run, serving
 from bench.ceiling import ceiling_app
 from bench.per_request import per_request_app
 from cryptopredict.api import server
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from tests.api.conftest import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

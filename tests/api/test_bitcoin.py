@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from tests.api.conftest import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from tests.api.conftest import HOUR, start_server
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 

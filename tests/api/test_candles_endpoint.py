@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import BarHistory, load_artifacts
 from cryptopredict.data.frame import bar_vwap
 from tests.api.conftest import DAY, HOUR, rewrite

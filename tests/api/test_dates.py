@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cryptopredict.api.errors import BadRequestError
 from cryptopredict.api.query import DATE_PATTERN as PATTERN
 from cryptopredict.api.query import parse_epoch
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 
 NOON = datetime(2026, 7, 20, 12, tzinfo=UTC).timestamp()
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from tests.api.conftest import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

@@ -24,7 +24,7 @@ from schemathesis import Case, CheckContext, Config, GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from werkzeug import Response
 
-from cryptopredict.api.grid import DAY
+from cryptopredict.api.serving.forecast import DAY
 from cryptopredict.config import Settings
 
 pytestmark = pytest.mark.slow

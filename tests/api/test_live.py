@@ -19,7 +19,8 @@ from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
 from tests.collect.conftest import SAMPLE, run_until
-from tests.collect.fake_binance import DROP, FakeBinance, kline_event
+from tests.collect.fake_binance import FakeBinance, kline_event
+from tests.collect.helpers import Clock
 from tests.pandas_candles import pandas_candles
 
 MINUTES = 180
@@ -36,20 +37,29 @@ def minutes(facts):
 
 @pytest.fixture(scope="module")
 def collected(minutes, tmp_path_factory):
-    """The database the collector filled: REST backfill, the stream, a drop, REST again."""
+    """The database the collector filled: REST backfill of the window, then the stream (whose
+    clock moves to the minutes it closes, as the exchange's does)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'market.db'}"
     m = minutes
     running = [kline_event(bar, closed=False, c=f"{bar.open:.8f}") for bar in m]
-    sessions = [
-        [running[150], *(kline_event(bar, closed=True) for bar in m[150:160]), DROP],
-        [running[175], *(kline_event(bar, closed=True) for bar in m[175:179]), running[179]],
-    ]
     settings = Settings(database_url=url)
-    with FakeBinance(m, sessions) as fake:
+    clock = Clock(m[175].ts + 30)  # minute 175 runs when the stream connects
+    with FakeBinance(m[:175], []) as fake:
+        fake.sessions += [
+            [
+                running[175],
+                *(
+                    step
+                    for bar in m[175:179]
+                    for step in (clock.running(bar, 61), fake.closing(bar))
+                ),
+                running[179],
+            ]
+        ]
         settings = dataclasses.replace(
             settings, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
         )
-        writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days)
+        writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days, clock=clock)
         collector = BinanceCollector([ASSETS["btc-usd"]], writer, settings)
         run_until(collector, lambda: writer.newest("btc-usd") == m[178].ts, timeout=30)
         writer.store.close()
@@ -139,6 +149,10 @@ def test_price_reports_the_last_minute_and_where_it_sits_in_the_band(
     assert answer["price"] == last.close
     assert answer["date"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last.ts))
     assert answer["age_seconds"] == pytest.approx(time.time() - (last.ts + 60), abs=5)
+    assert answer["source"] == "binance"
+    assert answer["source_detail"] == "live minutes from Binance"
+    assert answer["shift_minutes"] == 0
+    assert answer["recorded_date"] == answer["date"]
     band = answer["forecast"]
     assert band["available"] is True
     at_close = live_client.get(f"/forecast/btc-usd?date={answer['close_time']}").get_json()

@@ -125,6 +125,17 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
     assert page.locator("#live-chart .boxlayer .trace path").count() >= 1  # candlesticks
     assert re.search(r"is (below|inside|above)$", page.locator("#live-band").inner_text())
     assert "ago" in page.locator("#live-age").inner_text()
+    # A replay says so: February-March minutes moved to now are not live market data.
+    assert panel.get_attribute("data-source") == "replay"
+    assert page.locator("#live-title").inner_text().startswith("Replay of recorded minutes")
+    source = page.locator("#live-source").inner_text()
+    assert re.search(r"not live data \(moved [\d,.]+ days forward\); this minute traded", source)
+    assert re.search(r"traded at 2026-0[23]-\d\d \d\d:\d\d UTC", source)
+    price = _price(make_live)
+    assert (price["source"], price["recorded_date"][:7]) in {
+        ("replay", "2026-02"),
+        ("replay", "2026-03"),
+    }
 
     # The replay writes a minute every 6 s; the page's 30 s refresh timer then picks them up.
     started = _price(make_live)["date"]

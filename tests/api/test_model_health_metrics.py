@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cryptopredict.api import create_app
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import REQUIRED_KEYS, load_artifacts
 
 

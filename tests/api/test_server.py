@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.api.responses import iso_utc
+from cryptopredict.api.serving.utc import iso_utc
 from tests.api.conftest import ROOT, start_server
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,13 @@ Kline events are shaped as Binance's combined stream sends them
 `/api/v3/klines` answers (arrays of twelve fields, decimals as strings), both built from real
 minute bars. Each websocket connection plays the next scripted session: its messages in order,
 then either an abrupt drop (DROP: the TCP connection is cut, no close frame) or silence until
-the test ends.
+the test ends. A session's items are messages (text), DROP, pauses (a number of seconds) or
+callables that return the message when its turn comes (to publish a minute to REST as it is
+streamed, say). Once the scripted sessions are used up, connections share one `tail`: each new
+one carries on where the last one stopped, as an exchange's present does.
+
+`rest_hook(query, rows)` may replace a REST answer: return `RestAnswer` (a status, a body) or
+other rows; `events` records REST requests and stream connections in the order they came.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +33,13 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.collect.bars import MINUTE, MinuteBar
 
 DROP = object()
+
+
+@dataclass(frozen=True)
+class RestAnswer:
+    status: int
+    body: str
+    content_type: str = "application/json"
 
 
 def _decimal(value: float) -> str:
@@ -93,13 +109,22 @@ class FakeBinance:
         sessions: list[list[Any]],
         *,
         refuse: int | None = None,
+        refuse_stream: int | None = None,
+        tail: Iterable[Any] = (),
+        rest_hook: Callable[[dict[str, str], list[list]], RestAnswer | list[list]] | None = None,
     ) -> None:
         self.history = sorted(history, key=lambda bar: bar.ts)
         self.sessions = list(sessions)
         self.refuse = refuse  # answer every request and handshake with this HTTP status
+        self.refuse_stream = refuse_stream  # the same, for the stream's handshakes only
+        self.tail: Iterator[Any] = iter(tail)
+        self.rest_hook = rest_hook
         self.rest_queries: list[dict[str, str]] = []
+        self.rest_times: list[float] = []  # time.monotonic() of each REST request
         self.stream_paths: list[str] = []
+        self.events: list[tuple[str, str]] = []  # ("rest", symbol) and ("stream", path)
         self.connections = 0
+        self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Future[None] | None = None
@@ -143,20 +168,45 @@ class FakeBinance:
             self._ready.set()
             await self._stop
 
+    def publish(self, bars: Iterable[MinuteBar]) -> None:
+        """Add minutes to what REST serves (they have happened)."""
+        with self._lock:
+            self.history = sorted([*self.history, *bars], key=lambda bar: bar.ts)
+
+    def published(self, *bars: MinuteBar) -> Callable[[], None]:
+        """A script step: these minutes reach REST."""
+        return lambda: self.publish(bars)
+
+    def closing(self, bar: MinuteBar, **changes: Any) -> Callable[[], str]:
+        """A script step: `bar`'s minute closes, so REST has it, and the stream says so."""
+
+        def step() -> str:
+            self.publish([bar])
+            return kline_event(bar, closed=True, **changes)
+
+        return step
+
     def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stream_paths.append(request.path)
-        if self.refuse is not None:
-            return connection.respond(self.refuse, "refused\n")
+        self.events.append(("stream", request.path))
+        refuse = self.refuse if self.refuse is not None else self.refuse_stream
+        if refuse is not None:
+            return connection.respond(refuse, "refused\n")
         return None
 
     async def _session(self, socket: ServerConnection) -> None:
         self.connections += 1
-        script = self.sessions.pop(0) if self.sessions else []
-        for message in script:
-            if message is DROP:
+        script = iter(self.sessions.pop(0)) if self.sessions else self.tail
+        for item in script:
+            if item is DROP:
                 socket.transport.abort()
                 return
-            await socket.send(message)
+            if isinstance(item, int | float):
+                await asyncio.sleep(item)
+                continue
+            message = item() if callable(item) else item
+            if message is not None:  # a step that only acts (publishes, moves a clock)
+                await socket.send(message)
             await asyncio.sleep(0.01)
         await socket.wait_closed()
 
@@ -164,10 +214,10 @@ class FakeBinance:
         start = int(query.get("startTime", 0)) // 1000
         end = int(query.get("endTime", 2**62)) // 1000
         limit = int(query.get("limit", 500))
+        with self._lock:
+            history = self.history
         chosen = [
-            bar
-            for bar in self.history
-            if symbol_of(bar) == query["symbol"] and start <= bar.ts <= end
+            bar for bar in history if symbol_of(bar) == query["symbol"] and start <= bar.ts <= end
         ]
         return [rest_kline(bar) for bar in chosen[:limit]]
 
@@ -179,6 +229,8 @@ class FakeBinance:
                 url = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
                 fake.rest_queries.append(query)
+                fake.rest_times.append(time.monotonic())
+                fake.events.append(("rest", query.get("symbol", "")))
                 if fake.refuse is not None:
                     self._answer(
                         fake.refuse,
@@ -187,12 +239,19 @@ class FakeBinance:
                 elif url.path != "/api/v3/klines":
                     self._answer(404, {"code": -1, "msg": "not found"})
                 else:
-                    self._answer(200, fake._klines(query))
+                    rows = fake._klines(query)
+                    answer = rows if fake.rest_hook is None else fake.rest_hook(query, rows)
+                    if isinstance(answer, RestAnswer):
+                        self._answer(answer.status, answer.body, answer.content_type)
+                    else:
+                        self._answer(200, answer)
 
-            def _answer(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
+            def _answer(
+                self, status: int, body: object, content_type: str = "application/json"
+            ) -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -99,7 +99,7 @@ def test_alpaca_bars_are_stored_and_a_gap_is_filled_from_history(sample_minutes,
     responses.get(ALPACA_BARS_URL, json=alpaca_bars(gap))
     broken = {**bar_frame(m[5]), "h": "lots"}
     frames = [bar_frame(m[2]), broken, bar_frame(m[5]), bar_frame(m[2]), bar_frame(m[6])]
-    writer = MinuteWriter(store, 30)
+    writer = MinuteWriter(store, 30, clock=lambda: m[7].ts)
     with FakeAlpaca(frames) as fake:
         settings = Settings(database_url=url, **KEYS)
         collector = AlpacaCollector([BTC], writer, settings, url=f"ws://127.0.0.1:{fake.port}")

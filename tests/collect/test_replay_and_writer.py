@@ -1,4 +1,4 @@
-"""The storage path's ordering rules, the replay's timing, and the command line."""
+"""The replay's timing and provenance, reading minute files, and the command line."""
 
 from __future__ import annotations
 
@@ -24,50 +24,6 @@ from cryptopredict.collect.writer import MinuteWriter, Outcome
 from tests.collect.conftest import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def writer(database_url):
-    store = MinuteStore.open(database_url)
-    yield MinuteWriter(store, retention_days=1)
-    store.close()
-
-
-def test_the_writer_stores_in_order_and_skips_repeats_and_older_bars(
-    writer, sample_minutes, caplog
-):
-    m = sample_minutes
-    assert writer.write_many(m[:3]) == [Outcome.STORED] * 3
-    assert writer.write(m[2]) is Outcome.DUPLICATE
-    with caplog.at_level(logging.WARNING):
-        assert writer.write(dataclasses.replace(m[1], close=m[1].high)) is Outcome.OUT_OF_ORDER
-    assert "out of order" in caplog.text
-    assert writer.write(m[5]) is Outcome.STORED  # a gap is allowed; backfill fills it first
-    assert writer.write(m[4]) is Outcome.OUT_OF_ORDER
-    rows = writer.store.bars("btc-usd", 0, 2**40)
-    assert [row[0] for row in rows] == [m[0].ts, m[1].ts, m[2].ts, m[5].ts]
-    assert rows[1][4] == m[1].close  # the out-of-order copy changed nothing
-
-
-def test_the_writer_reads_the_newest_minute_from_the_database(database_url, sample_minutes):
-    with MinuteStore.open(database_url) as store:
-        store.write(sample_minutes[:10])
-        writer = MinuteWriter(store, retention_days=30)
-        assert writer.newest("btc-usd") == sample_minutes[9].ts
-        assert writer.write(sample_minutes[9]) is Outcome.DUPLICATE
-
-
-def test_minutes_past_the_retention_are_pruned(writer, sample_minutes):
-    day = 1440
-    bars = [
-        dataclasses.replace(sample_minutes[i % 300], ts=sample_minutes[0].ts + i * MINUTE)
-        for i in range(day + 180)
-    ]
-    writer.write_many(bars)
-    window = writer.store.window("btc-usd")
-    assert window.last == bars[-1].ts
-    assert window.last - window.first <= day * MINUTE
-    assert window.first >= bars[-1].ts - day * MINUTE - 60 * MINUTE  # pruned at most hourly
 
 
 @pytest.mark.parametrize(
@@ -116,9 +72,11 @@ class FakeClock:
 
 
 @pytest.mark.parametrize("speed", [1.0, 60.0])
-def test_replay_never_dates_a_bar_ahead_and_ends_now(writer, sample_minutes, speed):
-    """Every bar is written at or after its shifted close; the last one just as it closes."""
+def test_replay_never_dates_a_bar_ahead_and_ends_now(database_url, sample_minutes, speed):
+    """Every bar is written at or after its shifted close; the last one just as it closes; and
+    every row says it is a replay, shifted by how much."""
     clock = FakeClock(1_800_000_012.5)
+    writer = MinuteWriter(MinuteStore.open(database_url), retention_days=1, clock=clock)
     ages = []
     original_write = writer.write
 
@@ -143,6 +101,10 @@ def test_replay_never_dates_a_bar_ahead_and_ends_now(writer, sample_minutes, spe
     assert window.last + MINUTE <= clock.now < window.last + 2 * MINUTE
     rows = writer.store.bars("btc-usd", 0, 2**40)
     assert [row[4] for row in rows] == [bar.close for bar in bars]  # prices untouched
+    shift = rows[0][0] - bars[0].ts
+    provenance = writer.store._db.execute("SELECT DISTINCT source, shifted_by FROM minute_bars")
+    assert [tuple(row) for row in provenance.fetchall()] == [("replay", shift)]
+    writer.store.close()
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

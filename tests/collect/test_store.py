@@ -9,7 +9,17 @@ import sys
 
 import pytest
 
-from cryptopredict.collect.store import SCHEMA_VERSION, MinuteStore, StoreError, Window, redact
+from cryptopredict.collect.bars import MINUTE
+from cryptopredict.collect.store import (
+    SCHEMA_VERSION,
+    DatabaseUnavailableError,
+    MinuteStore,
+    NoDatabaseError,
+    StoreError,
+    Window,
+    redact,
+)
+from cryptopredict.redaction import redact_text, scrub
 
 
 def rows(bars):
@@ -33,7 +43,9 @@ def test_bars_read_back_exactly_as_written(database_url, sample_minutes):
         assert store.write(bars) == 50
         assert store.bars("btc-usd", bars[0].ts, bars[-1].ts + 60) == rows(bars)
         assert store.bars("btc-usd", bars[10].ts, bars[20].ts) == rows(bars[10:20])
-        assert store.last_bar("btc-usd") == rows(bars[-1:])[0]
+        last = store.last_bar("btc-usd")
+        assert last.ohlcv == rows(bars[-1:])[0]
+        assert (last.source, last.shifted_by) == ("replay", 0)
         assert store.bars("eth-usd", 0, 2**40) == []
 
 
@@ -63,9 +75,11 @@ def test_prune_removes_only_older_bars_of_that_asset(database_url, sample_minute
     eth = [dataclasses.replace(bar, asset="eth-usd") for bar in btc]
     with MinuteStore.open(database_url) as store:
         store.write(btc + eth)
-        assert store.prune("btc-usd", btc[4].ts) == 4
+        assert store.prune(btc[4].ts, "btc-usd") == 4
         assert store.window("btc-usd") == Window(btc[4].ts, btc[-1].ts, 6)
         assert store.window("eth-usd").count == 10
+        assert store.prune(btc[6].ts) == 2 + 6
+        assert store.window("eth-usd") == Window(btc[6].ts, btc[-1].ts, 4)
 
 
 def test_a_reader_sees_new_rows_without_reopening(database_url, sample_minutes):
@@ -74,7 +88,7 @@ def test_a_reader_sees_new_rows_without_reopening(database_url, sample_minutes):
         assert reader.window("btc-usd").count == 2
         writer.write(sample_minutes[2:7])
         assert reader.window("btc-usd").count == 7
-        assert reader.last_bar("btc-usd")[0] == sample_minutes[6].ts
+        assert reader.last_bar("btc-usd").ohlcv[0] == sample_minutes[6].ts
 
 
 def test_another_schema_version_is_refused(database_url, sample_minutes):
@@ -99,7 +113,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
 
 
 def test_opening_for_reading_creates_nothing(tmp_path):
-    with pytest.raises(StoreError, match="no minute-bar database"):
+    with pytest.raises(NoDatabaseError, match="no minute-bar database"):
         MinuteStore.open(f"sqlite:///{tmp_path / 'absent.db'}", create=False)
     assert not (tmp_path / "absent.db").exists()
 
@@ -112,10 +126,128 @@ def test_an_unknown_url_is_a_clear_error(url):
 
 def test_passwords_never_reach_messages():
     assert redact("postgresql://app:s3cret@db:5432/market") == "postgresql://app:***@db:5432/market"
+    assert redact("postgresql://app:s3cr@t@db/market") == "postgresql://app:***@db/market"
+    assert redact("postgresql://db/market?password=s3cret") == "postgresql://db/market?password=***"
     assert redact("sqlite:///.cache/market.db") == "sqlite:///.cache/market.db"
-    with pytest.raises(StoreError) as raised:
+    with pytest.raises(DatabaseUnavailableError) as raised:
         MinuteStore.open("postgresql://app:s3cret@127.0.0.1:1/market")
     assert "s3cret" not in str(raised.value)
+    assert "Connection refused" in str(raised.value)
+
+
+# libpq quotes a URL it cannot parse whole, or the part it choked on.
+MALFORMED = [
+    ("postgresql://app:s3cret@[::1/market", "IPv6 host address"),
+    ("postgresql://app:s3%zzcret@127.0.0.1/market", "percent-encoded"),
+    ("postgresql://app:s3cret@127.0.0.1/market?bogus=1", "invalid URI query parameter"),
+    ("postgresql://app:s3cret@127.0.0.1:notaport/market", "notaport"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), MALFORMED)
+def test_a_malformed_postgresql_url_is_refused_without_its_password(url, reason):
+    with pytest.raises(StoreError, match=reason) as raised:
+        MinuteStore.open(url)
+    assert "s3" not in str(raised.value).replace("s3%zz", "")  # the password, in any form
+    assert "cret" not in str(raised.value)
+
+
+def test_text_is_scrubbed_of_any_password():
+    url = "postgresql://app:pa%40ss@db/market"
+    text = f"failed: {url} and pa@ss and pa%40ss; host=db password=other"
+    cleaned = scrub(text, url)
+    assert "pa@ss" not in cleaned
+    assert "pa%40ss" not in cleaned
+    assert "other" not in cleaned
+    assert redact_text("see postgres://u:x@h/d, not http://example.org/a@b") == (
+        "see postgres://u:***@h/d, not http://example.org/a@b"
+    )
+
+
+def test_the_kinds_of_fault_are_told_apart(tmp_path):
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database, " * 400)
+    for create in (True, False):
+        with pytest.raises(StoreError, match="not a database") as raised:
+            MinuteStore.open(f"sqlite:///{garbage}", create=create)
+        assert not isinstance(raised.value, DatabaseUnavailableError)  # it will not heal
+    with pytest.raises(DatabaseUnavailableError, match="unable to open"):
+        MinuteStore.open(f"sqlite:///{tmp_path}")  # a directory
+
+
+def test_a_locked_sqlite_database_is_unavailable_not_broken(tmp_path, sample_minutes):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with MinuteStore.open(url, timeout=0.1) as store:
+        locker = sqlite3.connect(tmp_path / "market.db", isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(DatabaseUnavailableError, match="database is locked"):
+            store.write(sample_minutes[:3])
+        locker.execute("ROLLBACK")
+        assert store.write(sample_minutes[:3]) == 3  # the same connection carries on
+
+
+def test_gaps_are_found_anywhere_in_a_range(database_url, sample_minutes):
+    m = sample_minutes
+    with MinuteStore.open(database_url) as store:
+        assert store.gaps("btc-usd", m[0].ts, m[10].ts) == [(m[0].ts, m[10].ts)]
+        store.write([m[i] for i in (2, 3, 5, 8)])
+        assert store.gaps("btc-usd", m[0].ts, m[10].ts) == [
+            (m[0].ts, m[2].ts),
+            (m[4].ts, m[5].ts),
+            (m[6].ts, m[8].ts),
+            (m[9].ts, m[10].ts),
+        ]
+        assert store.gaps("btc-usd", m[2].ts, m[4].ts) == []
+        assert store.gaps("btc-usd", m[2].ts, m[2].ts) == []
+        assert store.gaps("eth-usd", m[0].ts, m[2].ts) == [(m[0].ts, m[2].ts)]
+
+
+def test_a_version_1_database_is_upgraded_in_place_by_the_writer(tmp_path, sample_minutes):
+    """Version 1 had no shift column; its rows keep an unknown (NULL) shift."""
+    path = tmp_path / "market.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            "CREATE TABLE schema_info (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO schema_info VALUES ('version', '1');"
+            "CREATE TABLE minute_bars (asset TEXT NOT NULL, ts BIGINT NOT NULL,"
+            " open DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL,"
+            " low DOUBLE PRECISION NOT NULL, close DOUBLE PRECISION NOT NULL,"
+            " volume DOUBLE PRECISION NOT NULL, vwap DOUBLE PRECISION NOT NULL,"
+            " source TEXT NOT NULL, PRIMARY KEY (asset, ts));"
+        )
+        bar = sample_minutes[0]
+        old.execute(
+            "INSERT INTO minute_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            dataclasses.astuple(bar)[:9],
+        )
+    url = f"sqlite:///{path}"
+    with pytest.raises(StoreError, match="version 1: start the collector"):
+        MinuteStore.open(url, create=False)
+    with MinuteStore.open(url) as store:
+        store.write(sample_minutes[1:3])
+        assert store.last_bar("btc-usd").shifted_by == 0
+        assert store.window("btc-usd").count == 3
+    with MinuteStore.open(url, create=False) as reader:
+        assert reader.bars("btc-usd", 0, bar.ts + MINUTE) == rows([bar])
+    with sqlite3.connect(path) as plain:
+        assert plain.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        assert plain.execute("SELECT shifted_by FROM minute_bars ORDER BY ts").fetchall() == [
+            (None,),
+            (0,),
+            (0,),
+        ]
+
+
+def test_pruning_gives_sqlite_space_back(tmp_path, all_sample_minutes):
+    path = tmp_path / "market.db"
+    bars = all_sample_minutes[:20_000]
+    with MinuteStore.open(f"sqlite:///{path}") as store:
+        store.write(bars)
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        full = path.stat().st_size
+        assert store.prune(bars[18_000].ts) == 18_000
+        assert path.stat().st_size < full * 0.2
+        assert store.window("btc-usd").count == 2000
 
 
 def test_the_store_imports_neither_pandas_nor_the_network_stack():

@@ -1,11 +1,12 @@
-"""The request examples and the routes README.md documents, read from it so that the checks
-follow the README and cannot drift from it.
+"""The request examples and the routes the README and the documentation pages show, read from
+them so that the checks follow the documents and cannot drift from them.
 
 - `curl_examples`: every `$ curl URL` (or `GET /path`) in a fenced block, with the answer
   printed under it;
 - `inline_examples`: every concrete request to a documented route in inline code, such as
   `/bitcoin?date=2026-08-01`;
-- `documented_routes`: the first column of the table under "### Endpoints".
+- `documented_routes`: the first column of the README's endpoint table (the one `docs/api.md`
+  includes), between its `--8<-- [start:endpoints]` and `[end:endpoints]` markers.
 """
 
 from __future__ import annotations
@@ -17,27 +18,32 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-README = Path(__file__).parents[2] / "README.md"
+ROOT = Path(__file__).parents[2]
+README = ROOT / "README.md"
+# The README and every page of the documentation site.
+DOCUMENTS = (README, *sorted((ROOT / "docs").glob("*.md")))
 FENCE = re.compile(r"^ *```[a-z]*\n(.*?)^ *```", re.MULTILINE | re.DOTALL)  # also in lists
 REQUEST = re.compile(r"^(?:\$ curl (?:-[a-zA-Z]+ )*'?(https?://[^'\s]+)'?|GET (/\S*))\s*$")
 INLINE = re.compile(r"`(/[a-z0-9/._-]*\?[^`\s]+)`")
 TABLE_CELL = re.compile(r"`([^`]+)`")
-# What the README writes for "any value here": `...` in place of list items, object members or
-# whole values.
+ENDPOINTS = re.compile(r"--8<-- \[start:endpoints\].*?\n(.*?)--8<-- \[end:endpoints\]", re.DOTALL)
+# What the documents write for "any value here": `...` in place of list items, object members
+# or whole values.
 ANY = "<any>"
 
 
 @dataclass(frozen=True)
 class Example:
     request: str  # path and query, e.g. /bitcoin?date=2026-08-01
-    line: int  # where the README shows it
+    line: int  # where the document shows it
     shown: Any = None  # the answer printed under a curl example, `ANY` where elided
+    document: str = "README.md"
 
     def __str__(self) -> str:
-        return f"README.md:{self.line} {self.request}"
+        return f"{self.document}:{self.line} {self.request}"
 
 
-def curl_examples(text: str | None = None) -> list[Example]:
+def curl_examples(text: str | None = None, document: str = "README.md") -> list[Example]:
     text = README.read_text() if text is None else text
     examples = []
     for block in FENCE.finditer(text):
@@ -55,15 +61,15 @@ def curl_examples(text: str | None = None) -> list[Example]:
             url = urlsplit(found.group(1) or found.group(2))
             request = url.path + (f"?{url.query}" if url.query else "")
             shown = parse_shown(" ".join(answer)) if answer else None
-            examples.append(Example(request, first_line + index, shown))
+            examples.append(Example(request, first_line + index, shown, document))
     return examples
 
 
-def inline_examples(text: str | None = None) -> list[Example]:
-    """Requests in inline code to a route of the Endpoints table whose every parameter has a
+def inline_examples(text: str | None = None, document: str = "README.md") -> list[Example]:
+    """Requests in inline code to a route of the endpoint table whose every parameter has a
     concrete value (not `D`, not empty, not `...`)."""
     text = README.read_text() if text is None else text
-    routes = [_route_pattern(route) for route in documented_routes(text)]
+    routes = [_route_pattern(route) for route in documented_routes()]
     examples = []
     for found in INLINE.finditer(text):
         request = found.group(1)
@@ -72,14 +78,28 @@ def inline_examples(text: str | None = None) -> list[Example]:
         concrete = all(value and not value.isupper() and "..." not in value for _, value in params)
         if params and concrete and any(route.fullmatch(url.path) for route in routes):
             line = text.count("\n", 0, found.start()) + 1
-            examples.append(Example(request, line))
+            examples.append(Example(request, line, None, document))
     return examples
 
 
+def documented_examples() -> tuple[list[Example], list[Example]]:
+    """The curl and the inline examples of the README and of every documentation page."""
+    curl: list[Example] = []
+    inline: list[Example] = []
+    for path in DOCUMENTS:
+        text, name = path.read_text(), path.relative_to(ROOT).as_posix()
+        curl += curl_examples(text, name)
+        inline += inline_examples(text, name)
+    return curl, inline
+
+
 def documented_routes(text: str | None = None) -> set[str]:
-    """The routes of the Endpoints table, as paths without their query (`/forecast/{asset}`)."""
+    """The routes of the endpoint table, as paths without their query (`/forecast/{asset}`)."""
     text = README.read_text() if text is None else text
-    section = text.split("### Endpoints", 1)[1].split("\n#", 1)[0]
+    found = ENDPOINTS.search(text)
+    if found is None:
+        raise ValueError("README.md has no endpoint table between --8<-- endpoints markers")
+    section = found.group(1)
     routes = set()
     for row in section.splitlines():
         if row.startswith("| `"):
@@ -94,21 +114,21 @@ def _route_pattern(route: str) -> re.Pattern[str]:
 
 
 def parse_shown(answer: str) -> Any:
-    """The JSON answer a README example prints, with its `...` elisions as `ANY`."""
+    """The JSON answer a documented example prints, with its `...` elisions as `ANY`."""
     text = re.sub(r"\[\s*\.\.\.\s*\]", f'"{ANY}"', answer)  # [...]: any list
     text = re.sub(r",\s*\.\.\.\s*(?=[}\]])", "", text)  # , ...}: more members or items
     text = re.sub(r'"\.\.\."', f'"{ANY}"', text)  # "...": any value
     return json.loads(text)
 
 
-# Values that differ from one training run to the next, so a README cannot state them.
+# Values that differ from one training run to the next, so a document cannot state them.
 VARIES = {"created_at"}
 
 
 def mismatches(shown: Any, answer: Any, where: str = "") -> list[str]:
     """How `answer` differs from the `shown` example: a missing key, another JSON type, a list
     of another length, or another string, boolean or null. Numbers need only be numbers (they
-    are the model's figures), and keys the README leaves out may be there."""
+    are the model's figures), and keys the document leaves out may be there."""
     if shown == ANY:
         return []
     if isinstance(shown, dict | list):

@@ -22,6 +22,8 @@ def test_training_imports_none_of_what_the_key_leaves_out():
     assert "cryptopredict.model.training" in modules
     excluded = {path.replace("/", ".") for path in NOT_READ_BY_TRAINING}
     assert not [name for name in modules if name.startswith(tuple(excluded))]
+    # tools/ (the report writer, the peer comparison, the release tooling) is not in the key.
+    assert not [name for name in modules if name == "tools" or name.startswith("tools.")]
 
 
 def test_the_key_changes_with_what_training_reads(tmp_path):

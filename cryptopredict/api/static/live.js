@@ -1,6 +1,8 @@
-// The dashboard's live panel: the last minute's price, its age, the forecast band now, and
-// minute candles, from /price/{asset} and /candles/{asset}; refreshed every 30 seconds. Shown
-// only while the selected asset has minute bars (the collector's database); hidden otherwise.
+// The dashboard's live panel: where the minutes come from, the last minute's price, its age, the
+// forecast band now, and minute candles, from /price/{asset} and /candles/{asset}; refreshed
+// every 30 seconds. Shown only while the selected asset has minute bars (the collector's
+// database); hidden otherwise. A replay (`make live`) says so in the title and the source line:
+// its minutes were recorded earlier and moved to now.
 "use strict";
 
 const LIVE_REFRESH_MS = 30000;
@@ -39,6 +41,20 @@ function bandText(forecast) {
   const width = Math.round(forecast.interval_width * 100);
   return `${money(forecast.prediction_low)} to ${money(forecast.prediction_high)} ` +
     `(${width}% band; prediction ${money(forecast.prediction)}): the price is ${forecast.position}`;
+}
+
+function showSource(panel, price) {
+  const replay = price.source === "replay";
+  panel.classList.toggle("replay", replay);
+  panel.dataset.source = price.source;
+  document.getElementById("live-title").textContent = replay
+    ? "Replay of recorded minutes, not live data: the last minute against the forecast"
+    : "Live: the last minute against the forecast";
+  let text = price.source_detail;
+  if (replay && price.recorded_date) {
+    text += `; this minute traded at ${price.recorded_date.slice(0, 16).replace("T", " ")} UTC`;
+  }
+  document.getElementById("live-source").textContent = text;
 }
 
 async function liveAnswer(url) {
@@ -99,6 +115,7 @@ async function refreshLive() {
       throw new Error(`/candles answered ${candles.status}: ${candles.body.detail}`);
     }
     panel.hidden = false;
+    showSource(panel, price.body);
     document.getElementById("live-price").textContent =
       `${money(price.body.price)} (close of the ${price.body.date.slice(11, 16)} UTC minute)`;
     document.getElementById("live-age").textContent = ago(price.body.age_seconds);

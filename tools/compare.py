@@ -1,4 +1,4 @@
-"""`python -m cryptopredict.model.compare`: the comparisons behind the default, for the README.
+"""`python -m tools.compare`: the comparisons behind the default, for the model page.
 
 Two parts, on the embedded hourly BTC data:
 
@@ -71,7 +71,7 @@ HOUR = 3600
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m cryptopredict.model.compare")
+    parser = argparse.ArgumentParser(prog="python -m tools.compare")
     parser.add_argument("--part", choices=("configurations", "peers", "all"), default="all")
     parser.add_argument("--origins", type=int, default=24, help="origins for the configurations")
     parser.add_argument(

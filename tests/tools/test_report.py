@@ -1,4 +1,5 @@
-"""The README's model report is generated from the committed figures, never typed by hand."""
+"""The model report and the settings table of the docs pages are generated from the committed
+figures and the code, never typed by hand."""
 
 from __future__ import annotations
 
@@ -6,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.model.report import backtest_table, mix_table, render, sections
+from cryptopredict.model.scorecard import backtest_table
+from tools.report import mix_table, render, render_pages
 
 ROOT = Path(__file__).parents[2]
 
 
-def test_the_readme_shows_exactly_the_generated_report():
-    readme = (ROOT / "README.md").read_text()
-    assert render(readme, sections(ROOT / "docs" / "model-report")) == readme, (
-        "README is stale: run `make report`"
-    )
+def test_the_pages_show_exactly_the_generated_report_and_settings():
+    for page, text in render_pages(ROOT).items():
+        assert (ROOT / page).read_text() == text, f"{page} is stale: run `make report`"
 
 
 def scores(mape: float, coverage: tuple[float, float, float], interval: float) -> dict:
@@ -83,6 +83,6 @@ def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
     assert table[4] == "| empirical band alone | 0.02020 | 0.28820 |"
 
 
-def test_a_readme_without_a_section_is_an_error():
+def test_a_page_without_a_section_is_an_error():
     with pytest.raises(ValueError, match="no generated:backtest section"):
         render("# nothing here\n", {"backtest": "table"})

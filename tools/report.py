@@ -1,9 +1,10 @@
-"""The model report: Markdown tables from the backtest and the comparison, for the README.
+"""The model report: Markdown tables from the backtest and the comparison, for the docs site.
 
-`python -m cryptopredict.model.report [--artifact artifacts/btc-usd]` first copies the artifact's
-backtest summary and choices to `docs/model-report/backtest.json` (when given), then rewrites the
-README's generated sections (between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`)
-from `docs/model-report/*.json` and the settings.
+`python -m tools.report [--artifact artifacts/btc-usd]` (`make report`) first copies the
+artifact's backtest summary and choices to `docs/model-report/backtest.json` (when given), then
+rewrites the generated sections (between `<!-- generated:NAME -->` and
+`<!-- /generated:NAME -->`) of `docs/model.md` from `docs/model-report/*.json`, and of
+`docs/configuration.md` from the settings.
 """
 
 from __future__ import annotations
@@ -15,84 +16,16 @@ import re
 import sys
 from pathlib import Path
 
-from cryptopredict.artifact import LEVELS
 from cryptopredict.config import settings_table
-from cryptopredict.model.backtest import HORIZONS, SERVED
+from cryptopredict.model.backtest import HORIZONS
+from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 
 REPORT_DIR = Path("docs/model-report")
-README = Path("README.md")
-
-
-def backtest_table(summary: dict) -> str:
-    """Per horizon: the served band against the naive band, with paired standard errors."""
-    header = [
-        "horizon",
-        "MAPE served / naive",
-        "coverage 50 / 80 / 95%, served",
-        "same, naive band",
-        "interval score 80%, served / naive",
-        "difference (SE)",
-        "quantile score difference (SE)",
-        "verdict",
-    ]
-    body = []
-    for label in HORIZONS:
-        if label not in summary:
-            continue
-        served, naive = summary[label].get(SERVED, {}), summary[label].get("naive", {})
-        versus = summary[label].get("prophet_vs_naive", {})
-        body.append(
-            [
-                label,
-                f"{_pct(served.get('mape'))} / {_pct(naive.get('mape'))}",
-                _levels(served),
-                _levels(naive),
-                f"{_num(served.get('interval_score'))} / {_num(naive.get('interval_score'))}",
-                _diff(versus, "interval_score"),
-                _diff(versus, "quantile_score"),
-                verdict(versus),
-            ]
-        )
-    note = (
-        f"{summary['origins']} evaluation origins {summary.get('origin_step_hours', 0):g} hours "
-        f"apart ({summary.get('refits', 0)} Prophet refits among them); scores on log prices, "
-        "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
-        "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
-        "standard errors, else a tie."
-    )
-    return _table(header, body, note)
-
-
-def verdict(versus: dict) -> str:
-    diff, se = versus.get("interval_score_diff"), versus.get("interval_score_se")
-    if diff is None or se is None:
-        return ""
-    if abs(diff) <= 2 * se:
-        return "tie"
-    return "**lower**" if diff < 0 else "higher"
-
-
-def _levels(metrics: dict) -> str:
-    """Coverage at each level, and its standard error where the summary has it."""
-    by_level = metrics.get("coverage_by_level") or {}
-    if not by_level:
-        return ""
-    shown = " / ".join(_pct(by_level.get(str(level))) for level in LEVELS)
-    se = metrics.get("coverage_se_by_level")
-    if se:
-        shown += " (SE " + " / ".join(f"{se[str(level)]:.1%}" for level in LEVELS) + ")"
-    return shown
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
-def _diff(versus: dict, key: str) -> str:
-    diff, se = versus.get(f"{key}_diff"), versus.get(f"{key}_se")
-    if diff is None or se is None:
-        return ""
-    return f"{diff:+.5f} ({se:.5f})"
+# The page that holds each generated section.
+PAGES = {
+    Path("docs/model.md"): ("backtest", "damping", "band", "peers", "comparison"),
+    Path("docs/configuration.md"): ("settings",),
+}
 
 
 def comparison_table(comparison: dict) -> str:
@@ -107,7 +40,7 @@ def comparison_table(comparison: dict) -> str:
         f"of Prophet's own {comparison['interval_width']:.0%} interval (blank: the model has none)."
     )
     header = ["configuration", *_per_horizon("MAPE", labels), *_per_horizon("coverage", labels)]
-    return _table(header, body, note)
+    return markdown_table(header, body, note)
 
 
 def peers_table(peers: dict) -> str:
@@ -134,9 +67,9 @@ def peers_table(peers: dict) -> str:
             [
                 row["horizon"],
                 row["model"],
-                _pct(row["mape"]),
-                _levels(row),
-                _num(row["interval_score"]),
+                pct(row["mape"]),
+                coverages(row),
+                number(row["interval_score"]),
                 versus,
                 f"{row['quantile_score']:.5f}",
             ]
@@ -147,7 +80,7 @@ def peers_table(peers: dict) -> str:
         "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
         "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
     )
-    return _table(header, body, note)
+    return markdown_table(header, body, note)
 
 
 def damping_table(damping: dict) -> str:
@@ -158,7 +91,9 @@ def damping_table(damping: dict) -> str:
         tau = f"**{tau}** (chosen)" if entry["tau"] == damping["chosen"] else tau
         body.append([tau, *_pcts(entry, "mape", labels), f"{entry['ratio']:.3f}x"])
     header = ["tau (hours)", *_per_horizon("MAPE", labels), "vs naive"]
-    return _table(header, body, f"Chosen on {damping['validation_origins']} validation origins.")
+    return markdown_table(
+        header, body, f"Chosen on {damping['validation_origins']} validation origins."
+    )
 
 
 def band_table(band: dict, shown: int = 10) -> str:
@@ -170,7 +105,7 @@ def band_table(band: dict, shown: int = 10) -> str:
     for entry in ranked[:shown]:
         spec = {key: entry.get(key) for key in chosen}
         name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
-        scores = [_num(entry[f"score_{label}"]) for label in labels]
+        scores = [number(entry[f"score_{label}"]) for label in labels]
         body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
     header = [
         "band",
@@ -186,7 +121,7 @@ def band_table(band: dict, shown: int = 10) -> str:
         "quantile score (below), then with or without drift, whichever scores better, then "
         "per horizon averaged with the empirical band or not by the 80% interval score (below)."
     )
-    tables = [_table(header, body, note)]
+    tables = [markdown_table(header, body, note)]
     if "pools" in band:
         tables.append(pools_table(band["pools"]))
     if "mix" in band:
@@ -211,7 +146,9 @@ def pools_table(pools: dict) -> str:
         "quantile, log prices) of the chosen band on the validation origins with each pool; "
         "the lowest (bold) is used."
     )
-    return _table(["errors calibrated on", *_per_horizon("quantile score", labels)], body, note)
+    return markdown_table(
+        ["errors calibrated on", *_per_horizon("quantile score", labels)], body, note
+    )
 
 
 def mix_table(mix: dict) -> str:
@@ -232,7 +169,7 @@ def mix_table(mix: dict) -> str:
         "drift), and of the equal-weight average of their quantiles (Vincentization); the "
         "lowest (bold) is served at that horizon, the weight linear in lead in between."
     )
-    return _table(["quantiles", *_per_horizon("interval score", labels)], body, note)
+    return markdown_table(["quantiles", *_per_horizon("interval score", labels)], body, note)
 
 
 def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
@@ -249,24 +186,28 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
     }
 
 
-def render(readme: str, generated: dict[str, str]) -> str:
+def render(page: str, generated: dict[str, str]) -> str:
     for name, body in generated.items():
         pattern = re.compile(
             rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
         )
-        if not pattern.search(readme):
-            raise ValueError(f"README has no generated:{name} section")
-        readme = pattern.sub(functools.partial(_fill, body=body), readme)
-    return readme
+        if not pattern.search(page):
+            raise ValueError(f"the page has no generated:{name} section")
+        page = pattern.sub(functools.partial(_fill, body=body), page)
+    return page
+
+
+def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
+    """Every page that holds generated sections, as it should read."""
+    generated = sections(root / report_dir)
+    return {
+        page: render((root / page).read_text(), {name: generated[name] for name in names})
+        for page, names in PAGES.items()
+    }
 
 
 def _fill(match: re.Match[str], *, body: str) -> str:
     return f"{match.group(1)}{body}\n{match.group(2)}"
-
-
-def _table(header: list[str], body: list[list[str]], note: str) -> str:
-    lines = [_row(header), "|" + "---|" * len(header), *(_row(cells) for cells in body)]
-    return "\n".join([*lines, "", note])
 
 
 def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
@@ -274,19 +215,11 @@ def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
 
 
 def _pcts(entry: dict, key: str, labels: list[str] | None = None) -> list[str]:
-    return [_pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value:.1%}"
+    return [pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
 
 
 def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
-    """Keep the artifact's backtest figures (not its per-origin paths) for the README."""
+    """Keep the artifact's backtest figures (not its per-origin paths) for the model report."""
     backtest = json.loads((artifact / "backtest.json").read_text())
     kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -294,12 +227,13 @@ def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cryptopredict.model.report")
+    parser = argparse.ArgumentParser(prog="python -m tools.report")
     parser.add_argument("--artifact", type=Path, help="take the backtest figures from here first")
     args = parser.parse_args(argv)
     if args.artifact is not None:
         export(args.artifact)
-    README.write_text(render(README.read_text(), sections()))
+    for page, text in render_pages().items():
+        page.write_text(text)
     return 0
 
 

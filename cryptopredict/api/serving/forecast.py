@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
-from cryptopredict.api.responses import iso_utc, show_epoch
+from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact import LEVELS, Artifact, ArtifactError
 from cryptopredict.candles import Interval, IntervalError
 

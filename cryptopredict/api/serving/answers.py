@@ -1,0 +1,124 @@
+"""The forecast answers' contents, built without Flask.
+
+`PointAnswer` builds the body of the answer at one instant, shared by the Flask views and the
+`/bitcoin` fast path so both give the same bytes; `read_range` reads a range's query and
+the points it asks for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cryptopredict.api.errors import OutOfRangeError
+from cryptopredict.api.query import (
+    band_level,
+    multiple_of,
+    output_format,
+    parse_epoch,
+    query,
+    single,
+)
+from cryptopredict.api.serving.forecast import DAY, Forecast, Points
+from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.candles import Interval
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
+# first view, `/model`, the top of `/healthz`) when it is served.
+BITCOIN = "btc-usd"
+# One encoder for every answer: json.dumps with options builds a new one on each call.
+ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+# A range without `start` begins this long before its end (or the last bar, if earlier).
+DEFAULT_SPAN = 30 * DAY
+# A range without `end` stops this long after the last bar (or `DEFAULT_SPAN` after `start`,
+# when `start` lies past that), within the valid range.
+DEFAULT_AHEAD = 365 * DAY
+HOUR = 3600
+
+
+class PointAnswer:
+    """The body of the answer at one instant, or the ApiError that answers it instead."""
+
+    def __init__(self, forecast: Forecast, *, model_version: str) -> None:
+        self.forecast = forecast
+        self.model_version = model_version
+
+    def __call__(self, environ: WSGIEnvironment) -> str:
+        forecast = self.forecast
+        pairs = query(environ)
+        epoch = parse_epoch("date", single(pairs, "date", required=True) or "")
+        level = band_level(pairs)
+        forecast.check("date", epoch)
+        answer = point_fields(forecast, epoch, level)
+        answer["model_version"] = self.model_version
+        if answer["kind"] == "hindcast":
+            actual = forecast.actual_at(epoch)
+            answer["actual"] = None if actual is None else round(actual, 2)
+        return ENCODER.encode(answer)
+
+
+def point_fields(forecast: Forecast, epoch: float, level: int) -> dict[str, Any]:
+    """The forecast at a checked `epoch` with its `level`% band, and what it is: a hindcast
+    (inside the history) or the forecast, from data up to `data_until`, `lead_hours` before."""
+    point = forecast.at(epoch, level)
+    return {
+        "date": iso_utc(epoch),
+        "prediction": round(point.prediction, 2),
+        "prediction_low": round(point.low, 2),
+        "prediction_high": round(point.high, 2),
+        "interval_width": level / 100,
+        "level": level,
+        "kind": "hindcast" if forecast.in_history(epoch) else "forecast",
+        "data_until": iso_utc(point.origin),
+        "lead_hours": round((epoch - point.origin) / HOUR, 2),
+    }
+
+
+@dataclass(frozen=True)
+class ForecastRange:
+    """What a range query asked for, with the points that answer it."""
+
+    form: str  # json or csv
+    level: int
+    every: Interval | None  # the `step` asked for, if any
+    start: float
+    end: float
+    points: Points
+
+
+def read_range(forecast: Forecast, environ: WSGIEnvironment, *, max_points: int) -> ForecastRange:
+    """Every grid point from `start` to `end` (or every `step`), with the documented defaults
+    for what the query leaves out."""
+    args = query(environ)
+    form = output_format(args)
+    level = band_level(args)
+    start_text = single(args, "start", required=False)
+    end_text = single(args, "end", required=False)
+    step_text = single(args, "step", required=False)
+    start = None if start_text is None else parse_epoch("start", start_text)
+    end = None if end_text is None else parse_epoch("end", end_text)
+    every = None if step_text is None else multiple_of("step", step_text, forecast.interval)
+    start, end = _range(forecast, start, end)
+    if start > end:
+        raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
+    points = forecast.series(start, end, max_points, level, every)
+    return ForecastRange(form, level, every, start, end, points)
+
+
+def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:
+    """The checked range, with the documented defaults for what was not given."""
+    if start is not None:
+        forecast.check("start", start)
+    if end is not None:
+        forecast.check("end", end)
+    if end is None:
+        end = min(forecast.end, forecast.last_bar + DEFAULT_AHEAD)
+        if start is not None and start > end:
+            end = min(start + DEFAULT_SPAN, forecast.end)
+    if start is None:
+        start = max(forecast.first, min(end, forecast.last_bar) - DEFAULT_SPAN)
+    return start, end
