@@ -132,7 +132,7 @@ chromium:
 	$(call apt_tool,chromium,the browser tests)
 
 lock: $(VENV)/.test-deps
-	for name in api collect train dev; do \
+	for name in api collect train dev audit; do \
 		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done

@@ -407,6 +407,8 @@ def test_a_rebuild_audits_its_tags_lock_files_with_this_commits_script():
     steps = release()["jobs"]["test"]["steps"]
     [audit] = [s for s in steps if "ci/audit.py" in s.get("run", "")]
     assert "python ci/audit.py --report --root build" in audit["run"]
+    # pip-audit's own lock (with hashes): a hashed constraints file would refuse an unpinned name.
+    assert "pip install --quiet --require-hashes -r requirements-audit.txt" in audit["run"]
 
 
 def test_the_release_trains_release_assets_and_can_use_a_dask_cluster():
