@@ -37,7 +37,7 @@ help:
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
-	@echo "make bench  the API against the per-request approach and the stack's ceiling"
+	@echo "make bench  the API against a stock Flask + Waitress server and the per-request approach"
 	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
 
 $(BIN)/python:
@@ -159,11 +159,19 @@ clean:
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
 	$(BIN)/python -m tools.compare
 
+# `make panel`: the band backtested on every embedded hourly pair (the 16 Binance spot pairs and
+# BTC's long history) against naive, per pair and pooled; writes docs/panel.json. About an hour
+# or more on two cores (not in CI).
+.PHONY: panel
+panel: $(VENV)/.run-deps
+	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1}
+
 report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd) and settings table
 	$(BIN)/python -m tools.report --artifact artifacts/btc-usd
 
 .PHONY: bench soak wrk postgresql
-# `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).
+# `make bench`: the API against a stock Flask + Waitress server and the per-request approach,
+# with the acceptance bars' figures first (bench/README.md, docs/performance.md).
 bench: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
 	$(BIN)/python -m bench.run
