@@ -9,7 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from cryptopredict.api.pages import VENDOR_DIR
-from tests.api.conftest import ROOT
+from tests.paths import ROOT
 
 OPERATIONS = [
     "/bitcoin",
