@@ -157,6 +157,13 @@ clean:
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
 	$(BIN)/python -m tools.compare
 
+# `make panel`: the band backtested on every embedded hourly pair (the 16 Binance spot pairs and
+# BTC's long history) against naive, per pair and pooled; writes docs/panel.json. About an hour
+# or more on two cores (not in CI).
+.PHONY: panel
+panel: $(VENV)/.run-deps
+	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1}
+
 report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd) and settings table
 	$(BIN)/python -m tools.report --artifact artifacts/btc-usd
 

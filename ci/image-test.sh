@@ -133,12 +133,14 @@ buildah run --isolation chroot "$container" -- python -c \
 "$python" -m ci.training_only "$work/installed"
 # What only development and CI run lives outside the runtime package (tools/) and never reaches
 # the image (.dockerignore is an allowlist); this proves it on the built image.
-for dev_only in tools cryptopredict/release; do
+# (The peer comparison and the report writer were cryptopredict/model/{compare,report}.py.)
+for dev_only in tools cryptopredict/release cryptopredict/model/compare.py \
+    cryptopredict/model/report.py; do
     if buildah run --isolation chroot "$container" -- test -e "/app/$dev_only"; then
         die "the image holds /app/$dev_only, which only development and CI use"
     fi
 done
-say "the image holds no release tooling (tools/, cryptopredict/release/)"
+say "the image holds no release tooling, peer comparison or report writer (tools/)"
 buildah run --isolation chroot "$container" -- python - "$revision" <ci/manifest_git_sha.py \
     || die "a served model does not record the commit $revision"
 

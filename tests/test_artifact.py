@@ -26,7 +26,7 @@ from cryptopredict.artifact import (
     load_artifacts,
     write_artifact,
 )
-from tests.conftest import kill_9_after
+from tests.crash import kill_9_after
 
 HOUR = 3600
 START = 1_700_000_000 - 1_700_000_000 % HOUR

@@ -98,10 +98,34 @@ class Plan:
         return _grid(seconds, first, seconds[-1], max(_seconds(self.band_step), 1))
 
     def evaluation_start(self, seconds: np.ndarray) -> int:
-        return int(seconds[-1] - _seconds(self.horizon) - _seconds(self.evaluation_span))
+        """The first evaluation origin: the evaluation span before the last scored origin, but
+        never before the middle of the band origins' history (a short history is shared
+        evenly between validation, outcomes included, and evaluation)."""
+        horizon = _seconds(self.horizon)
+        last_scored = int(seconds[-1]) - horizon
+        band_start = int(seconds[0]) + _seconds(BAND_WARMUP)
+        even = (last_scored + band_start + horizon) // 2
+        return max(last_scored - _seconds(self.evaluation_span), even)
 
     def validation_start(self, seconds: np.ndarray) -> int:
-        return int(seconds[0] + _seconds(self.min_training))
+        """The first validation origin: `min_training` after the first bar, or on a short
+        history the middle of what precedes the validation outcomes' end."""
+        band_start = int(seconds[0]) + _seconds(BAND_WARMUP)
+        half = (self.validation_end(seconds) - band_start) // 2
+        return min(int(seconds[0]) + _seconds(self.min_training), band_start + max(half, 0))
+
+    def validation_end(self, seconds: np.ndarray) -> int:
+        """The last validation origin: its whole horizon has played out by the first evaluation
+        origin, so no validation outcome is known only inside the evaluation span."""
+        return self.evaluation_start(seconds) - _seconds(self.horizon) - 1
+
+    def boundary(self, seconds: np.ndarray) -> dict[str, str]:
+        """The dates the manifest records: validation outcomes end before evaluation starts."""
+        return {
+            "first_validation_origin": _iso(self.validation_start(seconds)),
+            "last_validation_outcome": _iso(self.validation_end(seconds) + _seconds(self.horizon)),
+            "first_evaluation_origin": _iso(self.evaluation_start(seconds)),
+        }
 
 
 def _grid(seconds: np.ndarray, first: int, last: int, step: int) -> np.ndarray:
@@ -109,6 +133,10 @@ def _grid(seconds: np.ndarray, first: int, last: int, step: int) -> np.ndarray:
     points = np.arange(-(-first // step) * step, last + 1, step, dtype=np.int64)
     at = np.searchsorted(seconds, points, "right") - 1
     return np.unique(seconds[at[at >= 0]])
+
+
+def _iso(seconds: int) -> str:
+    return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _epoch(ds: pd.Series) -> np.ndarray:
@@ -295,6 +323,8 @@ class Backtest:
             "refits": len(self.refitted),
             "interval_width": self.interval_width,
             "levels": list(LEVELS),
+            # Every choice was made on outcomes known before the first evaluation origin.
+            "boundary": self.plan.boundary(self.market.t),
         }
         for label, horizon in HORIZONS.items():
             rows = evaluation[evaluation["horizon"] == label]
@@ -304,6 +334,9 @@ class Backtest:
             for model, group in rows.groupby("model"):
                 if _banded(group):
                     out[label][model]["coverage_se_by_level"] = coverage_se(group, horizon)
+                    out[label][model]["coverage_by_width_quintile"] = coverage_by_width(
+                        group, horizon
+                    )
             out[label]["prophet_vs_naive"] = versus(rows, SERVED, "naive", horizon)
         return out
 
@@ -399,6 +432,50 @@ def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
     return out
 
 
+WIDTH_BINS = 5  # coverage is reported within each fifth of band width
+
+
+def coverage_by_width(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, list[dict]]:
+    """Per level, each fifth of the origins by band width (narrowest first): the share of
+    outcomes the band held, with its Newey-West standard error, and the widths it spans
+    (log upper minus log lower)."""
+    rows = rows.sort_values("origin")
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    actual = rows["actual"].to_numpy()
+    out = {}
+    for level in LEVELS:
+        lower, upper = _bounds(rows, level)
+        width = np.log(upper / lower)
+        held = inside(actual, lower, upper).astype(np.float64)
+        which = np.minimum((_ranks(width) * WIDTH_BINS).astype(int), WIDTH_BINS - 1)
+        cells = []
+        for fifth in range(WIDTH_BINS):
+            member = (which == fifth).astype(np.float64)
+            share = float(member.mean())
+            coverage = float(held[member == 1].mean())
+            # The ratio estimator's influence: its mean is 0, its HAC error the coverage's.
+            influence = member * (held - coverage) / share
+            cells.append(
+                {
+                    "coverage": coverage,
+                    "se": paired(influence, np.zeros(len(held)), lags).se,
+                    "n": int(member.sum()),
+                    "width_from": float(width[member == 1].min()),
+                    "width_to": float(width[member == 1].max()),
+                }
+            )
+        out[str(level)] = cells
+    return out
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank as a share in [0, 1) (ties broken by order)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values)) / max(len(values), 1)
+    return ranks
+
+
 def _spacing_hours(origins: pd.Series) -> float:
     times = np.unique(origins.to_numpy())
     return float(np.median(np.diff(times))) / HOUR if len(times) > 1 else 1.0
@@ -447,8 +524,9 @@ def run_backtest(
             "--no-backtest"
         )
     undamped = config.with_changes(damping_hours=None) if config.damping_grid else config
-    validation_start, evaluation_start = (
+    validation_start, validation_end, evaluation_start = (
         plan.validation_start(seconds),
+        plan.validation_end(seconds),
         plan.evaluation_start(seconds),
     )
     leads = np.arange(0, _seconds(plan.horizon) + 1, step) / HOUR
@@ -457,7 +535,7 @@ def run_backtest(
     refits = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), step)
     if config.damping_grid:
         chosen_on = times[:scored][
-            (times[:scored] >= validation_start) & (times[:scored] < evaluation_start)
+            (times[:scored] >= validation_start) & (times[:scored] <= validation_end)
         ]
         if len(chosen_on):
             refits = fit_refits(history, chosen_on, undamped, plan, step, jobs=jobs, cache=cache)
@@ -466,21 +544,30 @@ def run_backtest(
             damping = choose_damping(fitted, config.damping_grid, validation, config.target)
             tau = damping.tau
         else:
-            log.warning("backtest: no refit before the evaluation span; damping left unchosen")
+            # Too short a history for a year of training before the validation outcomes end:
+            # serve what validation chose wherever it could choose, the last close.
+            tau = 0.0
+            log.warning(
+                "backtest: no Prophet refit fits before the validation outcomes end; "
+                "the point forecast is the last close (tau 0)"
+            )
     if tau != 0:
         # The served path keeps some of Prophet's move: every refit matters (cached ones are
         # free). With tau = 0 it is the last close wherever Prophet goes, so the evaluation
         # and hindcast refits would change nothing and are not fitted.
         refits = fit_refits(history, times, undamped, plan, step, jobs=jobs, cache=cache)
     else:
-        log.info("backtest: tau = 0, the served path is the last close; no further refits")
+        log.info(
+            "backtest: tau 0 chosen: the point forecast is the last close, so Prophet is not "
+            "refitted on the evaluation origins"
+        )
     fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
     served_config = config.with_changes(damping_hours=tau)
     forecasts = damp(fitted, tau, config.target)
 
     dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
     specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
-    band = choose_band(dense, specs, validation_start, evaluation_start)
+    band = choose_band(dense, specs, validation_start, validation_end)
     chosen = band.spec
     served_band = Band(chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
     scores = dense.scores(served_band, validation_start, evaluation_start)
@@ -680,7 +767,7 @@ MIX_WEIGHTS = (0.0, 0.5, 1.0)
 
 
 def choose_band(
-    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, evaluation_start: int
+    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
 ) -> Choice:
     """The band chosen on the validation band origins, in three steps:
 
@@ -693,7 +780,7 @@ def choose_band(
     4. for a scaled band, per horizon, the scaled band alone, the empirical band, or the
        equal-weight average of their quantiles, by the 80% interval score at that horizon.
     """
-    rows = dense.scored() & (dense.times >= validation_start) & (dense.times < evaluation_start)
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
         raise ValueError(
             "no band origin lies between a year after the first bar and the evaluation span: "
@@ -747,6 +834,7 @@ class _Validation:
     actual: np.ndarray
     centre: np.ndarray
     baseline: np.ndarray
+    calm: np.ndarray  # each origin's fifth by the volatility of the day before it (0: calmest)
 
     @classmethod
     def of(cls, dense: DenseOrigins, rows: np.ndarray) -> _Validation:
@@ -759,31 +847,51 @@ class _Validation:
         )
         baseline = _interval_scores(actual, dense.anchor[pos][:, None], naive)
         errors = dense.errors(dense.market, hours)
-        return cls(dense, hours, errors, pos, actual, dense.centre(hours)[rows], baseline)
+        day = dense.market.variance(pos, 1, None)
+        calm = np.minimum((_ranks(day) * WIDTH_BINS).astype(int), WIDTH_BINS - 1)
+        centre = dense.centre(hours)[rows]
+        return cls(dense, hours, errors, pos, actual, centre, baseline, calm)
 
     def offsets(self, spec: BandSpec) -> dict[float, np.ndarray]:
         band = Band(spec, self.dense.market, self.dense.pos, self.errors)
         return band.offsets(self.pos, np.asarray(self.hours))
 
     def score(self, spec: BandSpec) -> dict:
-        """The candidate's mean 80% interval score and coverage at each horizon, and the mean
-        over the horizons of its interval score relative to the naive band's (`score`)."""
+        """The candidate's mean 80% interval score and coverage at each horizon, and its
+        `score`: the interval score relative to the naive band's within each fifth of the
+        origins by the volatility of the day before them, averaged over the fifths and the
+        horizons. A plain mean is dominated by busy days, whose scores are large; this one
+        weighs a band too narrow on calm days as much as one too wide on busy days."""
         offsets = self.offsets(spec)
         mine = _interval_scores(self.actual, self.centre, offsets)
-        ok = np.isfinite(mine) & np.isfinite(self.baseline)
         low, high = tails(DEFAULT_LEVEL)
         band = (self.centre * np.exp(offsets[low]), self.centre * np.exp(offsets[high]))
         covered = inside(self.actual, *band)
         entry: dict = {**spec.to_dict()}
-        ratios = []
+        ratios = self.calm_ratios(mine)
         for j, h in enumerate(self.hours):
             label = _label(h)
-            mean = float(mine[ok[:, j], j].mean())
-            ratios.append(mean / float(self.baseline[ok[:, j], j].mean()))
-            entry[f"score_{label}"] = mean
-            entry[f"coverage_{label}"] = float(covered[ok[:, j], j].mean())
+            ok = np.isfinite(mine[:, j]) & np.isfinite(self.baseline[:, j])
+            entry[f"score_{label}"] = float(mine[ok, j].mean())
+            entry[f"calm_score_{label}"] = ratios[j]
+            entry[f"coverage_{label}"] = float(covered[ok, j].mean())
         entry["score"] = float(np.mean(ratios))
         return entry
+
+    def calm_ratios(self, scores: np.ndarray) -> list[float]:
+        """Per horizon: the mean over the volatility fifths of the interval score relative to
+        the naive band's there."""
+        out = []
+        for j in range(len(self.hours)):
+            ok = np.isfinite(scores[:, j]) & np.isfinite(self.baseline[:, j])
+            fifths = [
+                scores[ok & (self.calm == q), j].mean()
+                / self.baseline[ok & (self.calm == q), j].mean()
+                for q in range(WIDTH_BINS)
+                if (ok & (self.calm == q)).any()
+            ]
+            out.append(float(np.mean(fifths)))
+        return out
 
     def quantile_scores(self, spec: BandSpec) -> list[float]:
         """The candidate's mean quantile score at each horizon."""
@@ -828,14 +936,14 @@ class _Validation:
         scores = {}
         for weight in MIX_WEIGHTS:
             blend = {tau: scaled[tau] * (1 - weight) + empirical[tau] * weight for tau in scaled}
-            mine = _interval_scores(self.actual, self.centre, blend)
-            scores[weight] = [float(np.nanmean(mine[:, j])) for j in range(len(self.hours))]
+            scores[weight] = self.calm_ratios(_interval_scores(self.actual, self.centre, blend))
         mix = tuple(
             (h, min(MIX_WEIGHTS, key=functools.partial(_score_at, scores, j)))
             for j, h in enumerate(self.hours)
         )
         table = {
-            "score": "mean 80% interval score, per horizon; weight of the empirical band",
+            "score": "80% interval score relative to naive's, mean over the fifths of the day "
+            "before's volatility, per horizon; weight of the empirical band",
             "candidates": [
                 {"weight": w, **{_label(h): scores[w][j] for j, h in enumerate(self.hours)}}
                 for w in MIX_WEIGHTS

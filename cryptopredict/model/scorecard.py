@@ -37,9 +37,16 @@ def backtest_table(summary: dict) -> str:
                 verdict(versus),
             ]
         )
+    refits = summary.get("refits", 0)
+    how = (
+        "the point forecast there is the last close (damping tau 0), so Prophet needed no refit "
+        "on them"
+        if not refits
+        else f"Prophet was refitted at {refits} of them, its path re-anchored at the others"
+    )
     note = (
         f"{summary['origins']} evaluation origins {summary.get('origin_step_hours', 0):g} hours "
-        f"apart ({summary.get('refits', 0)} Prophet refits among them); scores on log prices, "
+        f"apart; {how}. Scores on log prices, "
         "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
         "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
         "standard errors, else a tie."

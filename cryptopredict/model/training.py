@@ -236,6 +236,9 @@ def _manifest(
         "band": {**band.spec.to_dict(), "hindcast": HINDCAST_RULE},
         "levels": list(LEVELS),
         "metrics": backtest.summary() if backtest else None,
+        # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
+        # backtest's figures come from origins on and after `first_evaluation_origin`.
+        "backtest_boundary": backtest.plan.boundary(backtest.market.t) if backtest else None,
         "horizon": {
             "days": request.horizon / pd.Timedelta(days=1),
             "grid_first": _iso_seconds(grid.ds[0]),

@@ -18,7 +18,8 @@ from bench import run, serving
 from bench.ceiling import ceiling_app
 from bench.per_request import per_request_app
 from cryptopredict.api.serving.utc import iso_utc
-from tests.api.conftest import HOUR, PROPHET_DEPRECATION, ROOT
+from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
+from tests.paths import ROOT
 
 pytestmark = PROPHET_DEPRECATION
 REFERENCE_KEYS = {"date", "prediction", "prediction_low", "prediction_high"}

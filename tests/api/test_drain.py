@@ -13,7 +13,7 @@ from waitress.server import BaseWSGIServer, create_server
 
 from cryptopredict.api.drain import socket_map
 from cryptopredict.config import Settings
-from tests.api.conftest import ROOT
+from tests.paths import ROOT
 
 
 def test_the_installed_waitress_is_the_pinned_one():

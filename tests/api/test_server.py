@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
-from tests.api.conftest import ROOT, start_server
+from tests.live_server import start_server
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import sys
 from waitress.adjustments import Adjustments
 
 from cryptopredict.config import Settings
-from tests.api.conftest import ROOT
+from tests.paths import ROOT
 
 # Room for slow clients (tests/api/test_server.py opens 1,000 of them) and no Server header.
 CHOSEN = {

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bench.soak import MAX_GROWTH, soak
-from tests.api.conftest import PROPHET_DEPRECATION
+from tests.api.artifacts import PROPHET_DEPRECATION
 
 pytestmark = [
     PROPHET_DEPRECATION,

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ci.smoke_http import main
-from tests.delivery.conftest import JSON, VERSION
+from tests.delivery.fake_site import JSON, VERSION
 
 
 def run(site: str) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import VERSION
+from tests.delivery.fake_site import VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "89abcdef0123456789abcdef0123456789abcdef"

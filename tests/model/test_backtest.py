@@ -167,3 +167,21 @@ def test_full_damping_turns_the_served_path_into_its_starting_point():
     at_24 = half[(half["model"] == SERVED) & (half["ds"] == origins[0] + 24 * HOUR)]
     assert at_24["yhat"].iloc[0] == pytest.approx(112.0)
     assert (half.loc[half["model"] == "naive", "yhat"] == 100).all()
+
+
+@pytest.mark.parametrize("days", [730, 2000])
+def test_every_validation_outcome_is_known_before_the_first_evaluation_origin(days):
+    seconds = seconds_of(hourly(days))
+    plan = Plan()
+    start, end = plan.validation_start(seconds), plan.validation_end(seconds)
+    first_evaluation = plan.evaluation_start(seconds)
+    horizon = int(plan.horizon / pd.Timedelta(seconds=1))
+    assert end + horizon < first_evaluation
+    # A short history keeps validation origins: two years are shared between the two.
+    assert end - start > 100 * 86_400
+    assert first_evaluation <= seconds[-1] - horizon - 300 * 86_400
+    boundary = plan.boundary(seconds)
+    assert boundary["last_validation_outcome"] < boundary["first_evaluation_origin"]
+    if days == 2000:  # a long history keeps the documented spans
+        assert first_evaluation == seconds[-1] - horizon - 730 * 86_400
+        assert start == seconds[0] + 365 * 86_400

@@ -12,7 +12,7 @@ import pytest
 from cryptopredict.artifact import MANIFEST, load_artifact
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.training import train
-from tests.model.conftest import history_from_prices, quick_request
+from tests.model.quick import history_from_prices, quick_request
 
 pytestmark = pytest.mark.slow
 
