@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -72,7 +73,8 @@ class Bar:
 
     def value(self, ours: dict, other: dict) -> float:
         if self.kind == "ratio":
-            return ours[self.key] / other[self.key]
+            # A comparison that answered nothing in a round loses to any API that did.
+            return ours[self.key] / other[self.key] if other[self.key] else math.inf
         return ours[self.key] - other[self.key]
 
     def holds(self, value: float) -> bool:
