@@ -30,7 +30,7 @@ import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar
 
@@ -39,6 +39,7 @@ import numpy as np
 
 from cryptopredict.atomic import fsync
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
+from cryptopredict.utc import iso_utc
 
 # 2: history.npz holds every bar's OHLCV and VWAP, not the close alone.
 # 3: the grid holds each row's origin and a band at every level of LEVELS; manifest `levels`.
@@ -406,7 +407,7 @@ def _ordered(
     """ArtifactError with `problem`, where and how often, unless `first <= second` everywhere."""
     bad = np.flatnonzero(first > second)
     if len(bad):
-        when = datetime.fromtimestamp(int(ds[bad[0]]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = iso_utc(int(ds[bad[0]]))
         raise ArtifactError(f"{file}: {problem} at {when} ({len(bad)} rows in all)")
 
 

@@ -31,6 +31,7 @@ from prometheus_client import (
 
 from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.artifact import Artifact
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -88,7 +89,7 @@ class Metrics:
             info.labels(artifact.asset).info(
                 {
                     "model_version": manifest.model_version,
-                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+                    "created_at": iso_utc(int(created)),
                 }
             )
             model_age.labels(artifact.asset).set_function(_age(created))

@@ -79,10 +79,12 @@ def answers(
     errors: Mapping[int, str] | None = None,
     content: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Documented responses: 200 with `schema` (JSON) or `content`, and the `errors`."""
-    ok: dict[str, Any] = dict(content or {})
+    """Documented responses: 200 with `schema` (JSON, listed first: generated clients type the
+    first media type they find) and any other `content`, and the `errors`."""
+    ok: dict[str, Any] = {}
     if schema is not None:
         ok["application/json"] = {"schema": schema}
+    ok.update(content or {})
     documented = {"200": {"description": description, "content": ok}}
     for status, text in (errors or {}).items():
         documented[str(status)] = {

@@ -298,6 +298,15 @@ class ModelCard(Schema):
         metadata={"description": "Backtest metrics; null when trained with --no-backtest."},
     )
     horizon = fields.Dict(required=True)
+    backtest_boundary = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={
+            "description": "Where the backtest's validation outcomes end and its evaluation "
+            "origins start; null when trained with --no-backtest."
+        },
+    )
     band = fields.Dict(metadata={"description": "The served band and the hindcast's rule."})
     levels = fields.List(
         fields.Integer(),
