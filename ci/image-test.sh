@@ -173,8 +173,9 @@ read -r _ real_uid effective_uid _ < <(grep '^Uid:' "/proc/$server_pid/status")
 [[ "$real_uid" == "$uid" && "$effective_uid" == "$uid" ]] \
     || die "the server runs as uid $real_uid/$effective_uid, not the image's user $uid"
 say "the server (pid $server_pid) runs as uid $uid, not root"
+assets=$(buildah run --isolation chroot "$container" -- python - <ci/held_assets.py)
 if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
-    --model-version "$model_version" --date "$date"; then
+    --model-version "$model_version" --date "$date" --assets "$assets"; then
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi

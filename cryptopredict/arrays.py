@@ -25,12 +25,13 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Self
 
 import numpy as np
 import numpy.lib.format as npy
+
+from cryptopredict.utc import iso_utc
 
 LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
 DEFAULT_LEVEL = 80  # the band answers give unless asked for another
@@ -385,7 +386,7 @@ def _ordered(
     """ArtifactError with `problem`, where and how often, unless `first <= second` everywhere."""
     bad = np.flatnonzero(first > second)
     if len(bad):
-        when = datetime.fromtimestamp(int(ds[bad[0]]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = iso_utc(int(ds[bad[0]]))
         raise ArtifactError(f"{file}: {problem} at {when} ({len(bad)} rows in all)")
 
 

@@ -31,6 +31,7 @@ from prometheus_client import (
 
 from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.artifact import IndexEntry
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -83,9 +84,8 @@ class Metrics:
             registry=self.registry,
         )
         for asset in assets:
-            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(asset.created_at))
             info.labels(asset.asset).info(
-                {"model_version": asset.model_version, "created_at": created}
+                {"model_version": asset.model_version, "created_at": iso_utc(asset.created_at)}
             )
             model_age.labels(asset.asset).set_function(_age(asset.created_at))
             data_age.labels(asset.asset).set_function(_age(asset.last_bar))

@@ -132,6 +132,16 @@ def test_the_bars_are_taken_round_by_round():
     assert latency["holds"]
 
 
+def test_a_comparison_that_answered_nothing_does_not_stop_the_table():
+    results = {
+        name: {"rounds": [{"requests_per_second": rps, "one_p50_ms": 1.0}]}
+        for name, rps in (("cryptopredict", 900.0), ("stock", 1000.0), ("per-request", 0.0))
+    }
+    _, per_request, _ = run.bar_results(results)
+    assert per_request["holds"]
+    assert per_request["shown"][0] == "infx"
+
+
 def test_the_table_divides_each_figure_by_each_comparison():
     servers = {
         "cryptopredict": server_figures(3000, 0.5, 0.25),
