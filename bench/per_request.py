@@ -1,7 +1,7 @@
 """The per-request approach: unpickle `model.pkl` once, call `model.predict` on every request.
 
 This is the reference idea the API replaces. `python -m bench.per_request` serves on `PORT`
-from `MODEL_DIR`.
+from `MODEL_DIR`, as stock as the stock server (`bench/serving.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from flask import Flask, Response, request
 
-from bench.serving import FORECAST_POINTS, PYTHON_DEFAULT_SWITCH_INTERVAL, serve_like_the_api
+from bench.serving import FORECAST_POINTS, serve_stock
 from cryptopredict.config import Settings
 
 
@@ -63,9 +63,4 @@ def _json(body: object) -> Response:
 
 
 if __name__ == "__main__":
-    settings = Settings.from_env()
-    serve_like_the_api(
-        per_request_app(settings.model_dir / "btc-usd"),
-        settings,
-        switch_interval=PYTHON_DEFAULT_SWITCH_INTERVAL,
-    )
+    serve_stock(per_request_app(Settings.from_env().model_dir / "btc-usd"))

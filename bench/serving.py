@@ -1,27 +1,27 @@
-"""What the two comparison servers share: the forecast range size, and serving like the API."""
+"""What the comparison servers share: the forecast range size, and being served stock.
+
+Neither comparison takes anything from the API's serving settings: each is started with
+`waitress.serve(app, host=..., port=...)`, Waitress's defaults for everything else, and Python's
+default GIL switch interval. A reference that took the API's settings would move with them, and
+hide what they cost (issue 21). This module imports nothing from `cryptopredict`.
+"""
 
 from __future__ import annotations
 
-import logging
-import sys
+import os
 
 from flask import Flask
 from waitress import serve
 
-from cryptopredict.config import Settings
-
-# cryptopredict.api.server.SWITCH_INTERVAL, without importing the API. The ceiling runs with it,
-# as the API does; the per-request server keeps Python's default, which serves it better (it
-# computes for 40 ms a request and loses throughput to more frequent switches).
-SWITCH_INTERVAL = 0.001
-PYTHON_DEFAULT_SWITCH_INTERVAL = 0.005
 FORECAST_POINTS = 30 * 24 + 1  # a 30-day hourly range, like the benchmark's /bitcoin/forecast
 
 
-def serve_like_the_api(app: Flask, settings: Settings, *, switch_interval: float) -> None:
-    """Waitress with the API's adjustments (`Settings.waitress_options`: host, port, threads,
-    connection limit, timeout, poll) and no queue warnings, at the GIL switch interval that
-    suits `app`."""
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    sys.setswitchinterval(switch_interval)
-    serve(app, **settings.waitress_options())
+def listen_address(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Where to listen, from `HOST` and `PORT`: the only arguments a stock server is given."""
+    environ = dict(os.environ) if environ is None else environ
+    return {"host": environ.get("HOST", "127.0.0.1"), "port": int(environ.get("PORT", "8080"))}
+
+
+def serve_stock(app: Flask) -> None:
+    """Serve `app` as its README would: `waitress.serve` with nothing but the address."""
+    serve(app, **listen_address())

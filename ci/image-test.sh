@@ -133,12 +133,14 @@ buildah run --isolation chroot "$container" -- python -c \
 "$python" -m ci.training_only "$work/installed"
 # What only development and CI run lives outside the runtime package (tools/) and never reaches
 # the image (.dockerignore is an allowlist); this proves it on the built image.
-for dev_only in tools cryptopredict/release; do
+# (The peer comparison and the report writer were cryptopredict/model/{compare,report}.py.)
+for dev_only in tools cryptopredict/release cryptopredict/model/compare.py \
+    cryptopredict/model/report.py; do
     if buildah run --isolation chroot "$container" -- test -e "/app/$dev_only"; then
         die "the image holds /app/$dev_only, which only development and CI use"
     fi
 done
-say "the image holds no release tooling (tools/, cryptopredict/release/)"
+say "the image holds no release tooling, peer comparison or report writer (tools/)"
 buildah run --isolation chroot "$container" -- python - "$revision" <ci/manifest_git_sha.py \
     || die "a served model does not record the commit $revision"
 
@@ -150,8 +152,8 @@ date=$(buildah run --isolation chroot "$container" -- python -c '
 import glob, os
 from datetime import UTC, datetime
 import numpy as np
-[grid] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "grid.npz"))[:1]
-ds = np.load(grid)["ds"]
+[history] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "history.npy"))[:1]
+ds = np.load(history, mmap_mode="r")["ds"]
 print(datetime.fromtimestamp(int(ds[len(ds) // 2]), UTC).date())')
 mapfile -d '' -t run_command < <("$python" -m ci.image_config "$work/inspect.json" --print-command)
 say "starting '${run_command[*]}' on port $port"
@@ -171,8 +173,9 @@ read -r _ real_uid effective_uid _ < <(grep '^Uid:' "/proc/$server_pid/status")
 [[ "$real_uid" == "$uid" && "$effective_uid" == "$uid" ]] \
     || die "the server runs as uid $real_uid/$effective_uid, not the image's user $uid"
 say "the server (pid $server_pid) runs as uid $uid, not root"
+assets=$(buildah run --isolation chroot "$container" -- python - <ci/held_assets.py)
 if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
-    --model-version "$model_version" --date "$date"; then
+    --model-version "$model_version" --date "$date" --assets "$assets"; then
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi

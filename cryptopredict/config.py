@@ -178,7 +178,9 @@ class Settings:
     )
 
     def waitress_options(self) -> dict[str, object]:
-        """Waitress's adjustments for these settings (the API's, and the benchmark's servers')."""
+        """The API's Waitress adjustments: room for slow clients and no `Server` header; every
+        other adjustment is Waitress's default (`tests/api/test_server_options.py`). The
+        benchmark's comparison servers take none of these (`bench/serving.py`)."""
         return {
             "host": self.host,
             "port": self.port,

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,12 +8,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from cryptopredict.assets import ASSETS
-from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
-from cryptopredict.data.frame import Bars
 from cryptopredict.data.snapshot import SnapshotSource
 
-HOUR = Interval.parse("1h")
 E2E = Path(__file__).parent / "e2e"
 
 # Hypothesis draws the same examples on every run, so a commit passes or fails the same way
@@ -42,19 +35,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-def kill_9_after(script: str, args: list[str], delay: float) -> None:
-    """Run `script` in a new Python; `delay` seconds after it prints "ready", kill -9 it."""
-    writer = subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
-    )
-    assert writer.stdout.readline() == b"ready\n"
-    time.sleep(delay)
-    writer.send_signal(signal.SIGKILL)
-    writer.wait()
-
-
 @pytest.fixture
 def btc():
     return ASSETS["btc-usd"]
@@ -71,14 +51,6 @@ def snapshot_hourly() -> pd.DataFrame:
     from cryptopredict.data.csvfile import read_ohlcv_csv
 
     return read_ohlcv_csv(SnapshotSource().data_dir / "btc-usd-1h.csv.gz")
-
-
-@pytest.fixture
-def week_of_bars(snapshot_hourly) -> Bars:
-    start = pd.Timestamp("2022-02-07", tz="UTC")
-    in_week = snapshot_hourly["timestamp"].between(start, start + pd.Timedelta(hours=167))
-    frame = snapshot_hourly[in_week].reset_index(drop=True)
-    return Bars(frame, "BTC/USD", HOUR, "snapshot")
 
 
 class SleepRecorder:

@@ -4,22 +4,13 @@ use, since the image carries the package without them (`make image-test` checks 
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests.imports import imported_modules
 
 PACKAGE = Path(__file__).parents[1] / "cryptopredict"
 # Top-level modules the runtime must never import: development and CI only.
 DEVELOPMENT_ONLY = {"tools", "statsforecast", "tests"}
-
-
-def imported_modules(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module)
-    return modules
 
 
 def test_the_runtime_package_imports_no_development_tooling():

@@ -1,11 +1,16 @@
-"""`python api.py`: verify every artifact, then serve with Waitress until SIGTERM or Ctrl-C
-(`drain.serve`), logging from a background thread.
+"""`python api.py`: list the artifacts (each is verified when first asked for), then serve with
+Waitress until SIGTERM or Ctrl-C (`drain.serve`), logging from a background thread.
 
 Slow clients cannot hold the server: Waitress keeps up to `CONNECTION_LIMIT` connections open
 (its own default, 100, lets a hundred idle or half-sent requests stop it accepting anyone),
 watches them with poll() rather than select() (which fails past 1,024 descriptors), and closes
-one that stays silent for `CHANNEL_TIMEOUT` seconds. The process's open-file limit is raised to
-fit, within what the system allows.
+one that stays silent for `CHANNEL_TIMEOUT` seconds (`Settings.waitress_options`). The
+process's open-file limit is raised to fit, within what the system allows.
+
+Everything else is Waitress's and Python's defaults, the GIL switch interval included: a 1 ms
+interval made the server hand the GIL between its threads five times as often, and on idle
+cores each hand-off waits for a core to wake (bench/README.md, "Why the API once served a
+fifth of the stock server").
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import logging
 import logging.handlers
 import queue
 import resource
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,14 +29,9 @@ from cryptopredict.api.app import create_app
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.serving.answers import BITCOIN
-from cryptopredict.artifact import ArtifactError, load_artifacts
+from cryptopredict.artifact import ArtifactError, open_artifacts
 from cryptopredict.config import ConfigError, Settings
 
-# How long a thread may hold the GIL while others wait for it. Waitress's loop thread and its
-# request threads hand work to each other on every request; at Python's default (5 ms) a
-# finished answer can wait that long to be sent. 1 ms halves p99 latency under load and adds
-# throughput (bench/README.md).
-SWITCH_INTERVAL = 0.001
 # Descriptors besides the connections: the listening sockets, the trigger, files, logs.
 SPARE_FILES = 64
 
@@ -52,10 +51,9 @@ def main() -> int:
     # The log lines show none of these; collecting them for every request's line costs time
     # (the logging HOWTO's "Optimization" section).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         _check(settings)
-        artifacts = load_artifacts(settings.model_dir)
+        artifacts = open_artifacts(settings.model_dir)
         app = create_app(artifacts, settings)
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
@@ -66,8 +64,11 @@ def main() -> int:
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
-    for artifact in artifacts.values():
-        log.info("verified %s model %s", artifact.asset, artifact.manifest.model_version)
+    log.info(
+        "serving %d assets from %s; each artifact is verified when first asked for",
+        len(artifacts),
+        settings.model_dir,
+    )
     if BITCOIN not in artifacts:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)

@@ -27,7 +27,7 @@ from alpaca.data.live.crypto import CryptoDataStream
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval
 from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
-from cryptopredict.collect.errors import MissingKeysError
+from cryptopredict.collect.errors import MissingKeysError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
 from cryptopredict.data.alpaca import AlpacaSource
@@ -37,6 +37,9 @@ from cryptopredict.data.query import BarQuery
 log = logging.getLogger(__name__)
 
 NAME = "alpaca"
+# alpaca-py reconnects in its own thread; a thread that ended (a refused login, say) sends
+# nothing more, so a silence this long makes the collector look at it.
+QUIET_SECONDS = 90.0
 
 
 def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> MinuteBar:
@@ -57,7 +60,7 @@ def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> Min
     except MalformedBarError:
         raise
     except (KeyError, TypeError, ValueError) as error:
-        raise MalformedBarError(f"{type(error).__name__} {error} in {dict(message)!r}") from None
+        raise MalformedBarError(f"{type(error).__name__} {error} in {message!r}"[:300]) from None
 
 
 class AlpacaCollector:
@@ -99,7 +102,12 @@ class AlpacaCollector:
         log.info("alpaca stream: subscribed to %s minute bars", ", ".join(self.by_symbol))
         try:
             while True:
-                message = await queue.get()
+                try:
+                    message = await asyncio.wait_for(queue.get(), QUIET_SECONDS)
+                except TimeoutError:
+                    if thread.is_alive():
+                        continue  # quiet minutes have no bar
+                    raise UnavailableError("alpaca stream: its thread stopped") from None
                 try:
                     bar = parse_bar(message, self.by_symbol)
                 except MalformedBarError as error:

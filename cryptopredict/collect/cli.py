@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptopredict.assets import ASSETS, Asset, UnknownAssetError, configured_assets
 from cryptopredict.collect.bars import MalformedBarError
-from cryptopredict.collect.errors import MissingKeysError, RefusedError
+from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.replay import read_minutes, replay
 from cryptopredict.collect.store import DatabaseUnavailableError, MinuteStore, StoreError
 from cryptopredict.collect.writer import MinuteWriter
@@ -118,8 +118,10 @@ async def collect(
                 if fallback is not None:
                     try:
                         await fallback.run()
-                    except StoreError as error:
+                    except (StoreError, UnavailableError) as error:
                         log.warning("alpaca stream: %s", error)
+                    except Exception as error:  # a fault nobody foresaw must not stop it
+                        log.exception("alpaca stream: unexpected %s", type(error).__name__)
             delay = backoff.next()
             log.warning("trying Binance again in %.0f s", delay)
             await sleep(delay)

@@ -137,25 +137,28 @@ class BinanceCollector:
             for start, end in _coalesce(holes, PAGE_BARS * MINUTE):
                 got, bad = await self._fetch(asset, start, end)
                 stored, malformed = stored + got, malformed + bad
-            left = self.writer.gaps(asset.slug)
-            newest = self.writer.newest(asset.slug)
-            if not malformed and newest is not None:
-                # Holes before the newest minute that a clean answer did not fill are the
-                # exchange's own; a malformed row's minute stays open, to be asked again.
-                settled.update(hole for hole in left if hole[1] <= newest)
-            oldest = self.writer.window_start()
-            settled.difference_update([hole for hole in settled if hole[1] <= oldest])
-            missing = sum((end - start) // MINUTE for start, end in holes)
+            if not malformed:
+                self._settle(asset.slug)
             log.log(
                 logging.INFO if stored or malformed else logging.DEBUG,
                 "%s: backfilled %d of the %d minutes missing from %s to %s over REST%s",
                 asset.slug,
                 stored,
-                missing,
+                sum((end - start) // MINUTE for start, end in holes),
                 stamp(holes[0][0]),
                 stamp(holes[-1][1] - MINUTE),
                 f"; {malformed} malformed rows, asked again later" if malformed else "",
             )
+
+    def _settle(self, slug: str) -> None:
+        """After a clean answer, the holes left before the newest minute are the exchange's own
+        (a malformed row's minute is never settled: it is asked for again)."""
+        settled = self._settled[slug]
+        newest = self.writer.newest(slug)
+        if newest is not None:
+            settled.update(hole for hole in self.writer.gaps(slug) if hole[1] <= newest)
+        oldest = self.writer.window_start()
+        settled.difference_update([hole for hole in settled if hole[1] <= oldest])
 
     async def _fetch(self, asset: Asset, start: int, end: int) -> tuple[int, int]:
         """Store the minutes in [start, end) over REST, a page at a time (each page one write,

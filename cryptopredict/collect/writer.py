@@ -20,8 +20,9 @@ is out of order, logged and skipped. `fill` (the REST backfill) stores any minut
 lacks, anywhere in the retention window. Minutes older than the retention before the clock are
 pruned at most once an hour, and SQLite gives the space back.
 
-A database fault comes out as `DatabaseUnavailableError` (nothing of the failed batch is kept,
-here or in the database); the next call opens a new connection first.
+A database fault comes out as a `StoreError` (`DatabaseUnavailableError` when it may pass);
+nothing of the failed batch is kept, here or in the database, and the next call opens a new
+connection first.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ class MinuteWriter:
         return self._newest[asset]
 
     def window_start(self) -> int:
-        """The first minute the retention keeps, by the clock."""
-        return -(-int(self.clock() - self.retention) // MINUTE) * MINUTE
+        """The first minute the retention keeps, by the clock: the one running
+        `MINUTE_RETENTION_DAYS` ago (a minute is kept while any of it is within them)."""
+        return int(self.clock() - self.retention) // MINUTE * MINUTE
 
     def current_minute(self) -> int:
         """Open time of the minute running now, by the clock."""

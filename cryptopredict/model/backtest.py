@@ -44,7 +44,7 @@ PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 class Backtest:
     """The refits, the choices made on the validation origins, and the evaluation scores."""
 
-    plan: Plan  # fitted to the history's length
+    plan: Plan
     config: ModelConfig  # with the chosen damping
     market: Market  # the prices scored against (the close)
     anchor: np.ndarray  # the model price (close or VWAP) at each bar of `market`
@@ -93,14 +93,6 @@ def run_backtest(
     actual = history["actual" if "actual" in history.columns else "y"].to_numpy(dtype=np.float64)
     market = Market(seconds, np.log(actual), step)
     anchor = history["y"].to_numpy(dtype=np.float64)
-    fitted_plan = plan.fitted(seconds)
-    if fitted_plan != plan:
-        log.info(
-            "backtest: %.0f days of bars; evaluating on the last %.0f days",
-            (seconds[-1] - seconds[0]) / 86_400,
-            fitted_plan.evaluation_span / pd.Timedelta(days=1),
-        )
-    plan = fitted_plan
     times, scored = plan.refit_times(seconds)
     if scored < 2:
         raise ValueError(
@@ -109,8 +101,9 @@ def run_backtest(
             "--no-backtest"
         )
     undamped = config.with_changes(damping_hours=None) if config.damping_grid else config
-    validation_start, evaluation_start = (
+    validation_start, validation_end, evaluation_start = (
         plan.validation_start(seconds),
+        plan.validation_end(seconds),
         plan.evaluation_start(seconds),
     )
     leads = np.arange(0, seconds_of(plan.horizon) + 1, step) / HOUR
@@ -119,7 +112,7 @@ def run_backtest(
     refits = Refits.none(step)
     if config.damping_grid:
         chosen_on = times[:scored][
-            (times[:scored] >= validation_start) & (times[:scored] < evaluation_start)
+            (times[:scored] >= validation_start) & (times[:scored] <= validation_end)
         ]
         if len(chosen_on):
             refits = fit_refits(
@@ -130,14 +123,23 @@ def run_backtest(
             damping = choose_damping(fitted, config.damping_grid, validation, config.target)
             tau = damping.chosen
         else:
-            log.warning("backtest: no refit before the evaluation span; damping left unchosen")
+            # Too short a history for a year of training before the validation outcomes end:
+            # serve what validation chose wherever it could choose, the last close.
+            tau = 0.0
+            log.warning(
+                "backtest: no Prophet refit fits before the validation outcomes end; "
+                "the point forecast is the last close (tau 0)"
+            )
     if tau != 0:
         # The served path keeps some of Prophet's move: every refit matters (cached ones are
         # free). With tau = 0 it is the last close wherever Prophet goes, so the evaluation
         # and hindcast refits would change nothing and are not fitted.
         refits = fit_refits(history, times, undamped, plan, step, engine=engine, cache=cache)
     else:
-        log.info("backtest: tau = 0, the served path is the last close; no further refits")
+        log.info(
+            "backtest: tau 0 chosen: the point forecast is the last close, so Prophet is not "
+            "refitted on the evaluation origins"
+        )
     fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
     served_config = config.with_changes(damping_hours=tau)
     forecasts = damp(fitted, tau, config.target)
@@ -145,7 +147,7 @@ def run_backtest(
     dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
     specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
     band = engine.run(
-        choose_band, dense, specs, validation_start, evaluation_start, what="band choice"
+        choose_band, dense, specs, validation_start, validation_end, what="band choice"
     )
     served_band = Band(
         BandSpec.from_setting(band.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
@@ -158,6 +160,7 @@ def run_backtest(
         scores,
         origin_step_hours=max(plan.band_step / pd.Timedelta(hours=1), step / HOUR),
         refits=sum(int(at.timestamp()) in fitted_times for at in evaluated),
+        boundary=plan.boundary(seconds),
     )
     return Backtest(
         plan=plan,

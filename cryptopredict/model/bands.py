@@ -37,6 +37,7 @@ fewer than `MIN_POOL` errors uses standard normal quantiles in place of the cali
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -55,6 +56,12 @@ MIN_MOVES = 30  # h-step returns the empirical band needs before its quantiles a
 MIN_POOL = 100  # errors a calibration pool needs before its quantiles are used
 PROFILE_PRIOR = 4  # observations of the mean shrinking each slot of the profile
 RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly
+# Mondrian calibration by band width applies up to this horizon: beyond it a year of origins
+# 7 hours apart holds too few independent outcomes per width bin (fewer than 70 per fifth).
+WIDTH_BIN_HOURS = 24
+WIDTH_BINS = 5  # the scaled candidates calibrate within fifths of band width
+FLOOR = 0.1  # ... and keep the spread above the pool's calmest tenth
+CHUNK = 1024  # origins whose offsets at every bar are computed at once
 # Horizons (hours) at which quantiles are calibrated; in between they are interpolated.
 BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 504, 720)
 TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
@@ -75,6 +82,13 @@ class BandSpec:
     # empirical band's (Vincentization) with this weight on the empirical band at each
     # calibrated horizon, linear in lead between them and held beyond (`mix_at`).
     horizon_mix: tuple[tuple[int, float], ...] = ()
+    # scaled: calibrate separately within this many bins of the band's width (Mondrian), at
+    # the calibrated horizons up to WIDTH_BIN_HOURS; 1: one pool for every width.
+    width_bins: int = 1
+    # scaled: the band's spread at each calibrated horizon is at least this quantile of the
+    # spreads in its calibration pool (None: no floor): today's band is never narrower than
+    # the calm periods of the pool's year were.
+    floor: float | None = None
 
     def mix_at(self, lead_hours: np.ndarray) -> np.ndarray:
         """The weight of the empirical band at each lead (0: the scaled band alone)."""
@@ -108,6 +122,13 @@ class BandSpec:
                 parts.append(f"calibrated on {', '.join(per)}")
             else:
                 parts.append(f"calibrated on {_pool(self.pool_days)}")
+            if self.width_bins > 1:
+                parts.append(
+                    f"calibrated within {self.width_bins} width bins up to "
+                    f"{_horizon(WIDTH_BIN_HOURS)}"
+                )
+            if self.floor is not None:
+                parts.append(f"spread floored at the pool's {self.floor:.0%} quantile")
             if any(weight for _, weight in self.horizon_mix):
                 per = (f"{_weight(w)} at {_horizon(reach)}" for reach, w in self.horizon_mix)
                 parts.append(f"empirical band's quantiles averaged in: {', '.join(per)}")
@@ -151,7 +172,9 @@ def _horizon(hours: int) -> str:
 NAIVE_BAND = BandSpec("empirical", drift=True)
 # The band trained without a backtest (`--no-backtest`): what the backtest chooses on the
 # embedded hourly BTC data.
-DEFAULT_BAND = BandSpec("scaled", window_days=1, half_life_hours=24, profile=True)
+DEFAULT_BAND = BandSpec(
+    "scaled", window_days=1, half_life_hours=24, profile=True, width_bins=WIDTH_BINS, floor=FLOOR
+)
 
 
 def candidates(
@@ -161,9 +184,11 @@ def candidates(
     """The drift-free candidates: the empirical band, and every scaled combination."""
     specs = [BandSpec("empirical")]
     for profile in (False, True):
-        specs.append(BandSpec("scaled", YEAR_DAYS, None, profile))
+        specs.append(
+            BandSpec("scaled", YEAR_DAYS, None, profile, width_bins=WIDTH_BINS, floor=FLOOR)
+        )
         specs += [
-            BandSpec("scaled", window, half_life, profile)
+            BandSpec("scaled", window, half_life, profile, width_bins=WIDTH_BINS, floor=FLOOR)
             for window in windows
             for half_life in half_lives
         ]
@@ -291,37 +316,80 @@ def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: in
     return np.cumsum(per_step, axis=1)
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """One pool's quantiles at one time: per width bin, and the spread floor."""
+
+    tables: np.ndarray  # (bins, len(TAUS) + 1): quantiles at TAUS, then the median
+    edges: np.ndarray  # (bins - 1,): the spreads between bins, ascending
+    floor: float  # the narrowest spread served (0: no floor)
+
+    def quantiles(self, spread: np.ndarray, drift: bool) -> np.ndarray:
+        """Standardized quantiles at TAUS for origins with these spreads (origins down): their
+        width bin's, scaled up where the spread is below the floor."""
+        table = self.tables[np.searchsorted(self.edges, spread)]
+        quantiles = table[:, :-1] if drift else table[:, :-1] - table[:, -1:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lift = np.where(spread > 0, np.maximum(1.0, self.floor / spread), 1.0)
+        return quantiles * lift[:, None]
+
+
 @dataclass
 class Pool:
-    """Standardized errors at one horizon, ordered by when their outcome became known."""
+    """Standardized errors at one horizon and the spreads they were standardized by, ordered by
+    when their outcome became known."""
 
     known_at: np.ndarray
     values: np.ndarray
+    spreads: np.ndarray
     days: int | None
-    _tables: dict[int, np.ndarray | None]
+    bins: int
+    floor: float | None
+    _tables: dict[int, Calibration | None]
 
     @classmethod
-    def of(cls, known_at: np.ndarray, values: np.ndarray, days: int | None) -> Pool:
-        keep = np.isfinite(values)
+    def of(
+        cls,
+        known_at: np.ndarray,
+        values: np.ndarray,
+        spreads: np.ndarray,
+        days: int | None,
+        *,
+        bins: int = 1,
+        floor: float | None = None,
+    ) -> Pool:
+        keep = np.isfinite(values) & np.isfinite(spreads)
         order = np.argsort(known_at[keep], kind="stable")
-        return cls(known_at[keep][order], values[keep][order], days, {})
+        take = functools.partial(_ordered, keep, order)
+        return cls(take(known_at), take(values), take(spreads), days, bins, floor, {})
 
-    def table(self, at: int, drift: bool) -> np.ndarray | None:
-        """Quantiles at TAUS of the errors known by `at` within the pool's days (their median
-        removed unless `drift`); None when fewer than MIN_POOL are."""
+    def calibration(self, at: int) -> Calibration | None:
+        """The quantiles of the errors known by `at` within the pool's days; None when fewer
+        than MIN_POOL are. Width bins are the pool's own spread quantiles, used only when every
+        bin holds MIN_POOL errors."""
         if at not in self._tables:
             count = int(np.searchsorted(self.known_at, at, "right"))
             first = 0
             if self.days is not None:
                 first = int(np.searchsorted(self.known_at, at - self.days * DAY, "right"))
-            if count - first < MIN_POOL:
-                self._tables[at] = None
-            else:
-                self._tables[at] = np.quantile(self.values[first:count], (*TAUS, 0.5))
-        table = self._tables[at]
-        if table is None:
+            self._tables[at] = self._calibrate(first, count)
+        return self._tables[at]
+
+    def _calibrate(self, first: int, count: int) -> Calibration | None:
+        if count - first < MIN_POOL:
             return None
-        return table[:-1] if drift else table[:-1] - table[-1]
+        values, spreads = self.values[first:count], self.spreads[first:count]
+        probabilities = (*TAUS, 0.5)
+        bins = self.bins if count - first >= MIN_POOL * self.bins else 1
+        edges = np.quantile(spreads, np.arange(1, bins) / bins) if bins > 1 else np.empty(0)
+        which = np.searchsorted(edges, spreads)
+        tables = np.array([np.quantile(values[which == b], probabilities) for b in range(bins)])
+        floor = 0.0 if self.floor is None else float(np.quantile(spreads, self.floor))
+        return Calibration(tables, edges, floor)
+
+
+def _ordered(keep: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return values[keep][order]
 
 
 class Band:
@@ -329,6 +397,10 @@ class Band:
 
     `errors[h]` holds, per origin, the log error of the point forecast `h` hours ahead (NaN
     where unknown). Pools exist only at the horizons given.
+
+    Along lead time the band never narrows: each bound's distance from the point forecast is
+    its running maximum over every bar from the origin (so no calibrated horizon, mix weight or
+    width bin can make a later bound tighter than an earlier one).
     """
 
     def __init__(
@@ -342,8 +414,15 @@ class Band:
             variance = expected_variance(market, spec, origins, steps)
             for h in self.hours:
                 k = h * HOUR // market.interval
-                z = errors[h] / np.sqrt(variance[:, k - 1])
-                self.pools[h] = Pool.of(market.t[origins] + h * HOUR, z, spec.pool_for(h))
+                spread = np.sqrt(variance[:, k - 1])
+                self.pools[h] = Pool.of(
+                    market.t[origins] + h * HOUR,
+                    errors[h] / spread,
+                    spread,
+                    spec.pool_for(h),
+                    bins=spec.width_bins if h <= WIDTH_BIN_HOURS else 1,
+                    floor=spec.floor,
+                )
 
     def offsets(
         self, pos: np.ndarray, lead_hours: np.ndarray, *, calibrated_at: np.ndarray | None = None
@@ -354,37 +433,62 @@ class Band:
         empirical ones)."""
         pos = np.asarray(pos)
         lead_hours = np.asarray(lead_hours, dtype=np.float64)
+        if calibrated_at is None:
+            at = self.market.t[pos]
+            if self.spec.kind == "scaled":
+                at = at // RECALIBRATE * RECALIBRATE
+        else:
+            at = np.asarray(calibrated_at)
+        # Every bar up to the longest lead, so the running maximum sees every bar between.
+        bar_hours = self.market.interval / HOUR
+        dense = np.union1d(
+            np.arange(0.0, lead_hours.max(initial=0) + bar_hours, bar_hours), lead_hours
+        )
+        columns = np.searchsorted(dense, lead_hours)
+        out = {tau: np.empty((len(pos), len(lead_hours))) for tau in TAUS}
+        for rows in np.array_split(np.arange(len(pos)), max(1, len(pos) // CHUNK)):
+            offsets = self._offsets(pos[rows], dense, at[rows])
+            for tau, raw in offsets.items():
+                running = np.minimum if tau < 0.5 else np.maximum
+                out[tau][rows] = running.accumulate(raw, axis=1)[:, columns]
+        return out
+
+    def _offsets(
+        self, pos: np.ndarray, lead_hours: np.ndarray, at: np.ndarray
+    ) -> dict[float, np.ndarray]:
+        """The offsets at `lead_hours` (ascending) before the running maximum."""
         if self.spec.kind == "empirical":
             # Cheap to compute exactly at each origin, as the naive forecaster does.
-            at = self.market.t[pos] if calibrated_at is None else calibrated_at
-            quantiles = self._empirical(pos, at)
-            return _spread(quantiles, self.hours, lead_hours, scale=None)
-        at_origin = self.market.t[pos] if calibrated_at is None else calibrated_at
-        if calibrated_at is None:
-            calibrated_at = self.market.t[pos] // RECALIBRATE * RECALIBRATE
-        steps = int(max(lead_hours.max(), 1) * HOUR // self.market.interval)
+            return _spread(self._empirical(pos, at), self.hours, lead_hours, scale=None)
+        at_origin = self.market.t[pos]
+        knots = np.asarray(self.hours) * HOUR // self.market.interval
+        steps = int(max(lead_hours.max() * HOUR // self.market.interval, knots.max(), 1))
         variance = expected_variance(self.market, self.spec, pos, steps)
         bars = np.maximum((lead_hours * HOUR // self.market.interval).astype(int), 1)
         spread = np.sqrt(variance[:, bars - 1]) * (lead_hours > 0)[None, :]
-        quantiles = self._calibrated(calibrated_at)
+        quantiles = self._calibrated(at, np.sqrt(variance[:, knots - 1]))
         offsets = _spread(quantiles, self.hours, lead_hours, scale=spread)
         weight = self.spec.mix_at(lead_hours)
         if not weight.any():
             return offsets
-        # Vincentization: the empirical band's offsets (calibrated at the origin itself by
-        # default, as that band is) averaged quantile by quantile with the scaled band's.
+        # Vincentization: the empirical band's offsets (calibrated at the origin itself, as
+        # that band is) averaged quantile by quantile with the scaled band's.
         empirical = _spread(self._empirical(pos, at_origin), self.hours, lead_hours, None)
         return {tau: offsets[tau] * (1 - weight) + empirical[tau] * weight for tau in offsets}
 
-    def _calibrated(self, calibrated_at: np.ndarray) -> np.ndarray:
-        """Per origin, horizon and tau: standardized quantiles (normal ones while warming up)."""
+    def _calibrated(self, calibrated_at: np.ndarray, spreads: np.ndarray) -> np.ndarray:
+        """Per origin, horizon and tau: standardized quantiles for origins with these spreads
+        at the calibrated horizons (normal ones while warming up)."""
         fallback = norm.ppf(TAUS)
         out = np.empty((len(calibrated_at), len(self.hours), len(TAUS)))
         for at in np.unique(calibrated_at):
             rows = calibrated_at == at
             for j, h in enumerate(self.hours):
-                table = self.pools[h].table(int(at), self.spec.drift)
-                out[rows, j] = fallback if table is None else table
+                calibration = self.pools[h].calibration(int(at))
+                if calibration is None:
+                    out[rows, j] = fallback
+                else:
+                    out[rows, j] = calibration.quantiles(spreads[rows, j], self.spec.drift)
         return out
 
     def _empirical(self, pos: np.ndarray, calibrated_at: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The choices made on the validation origins: the damping (tau) on the validation refits by
-MAPE, and the band on the validation band origins by interval score. Nothing reported is
-tuned on the origins it is reported on; a band at any origin is calibrated only on errors whose
-outcome was known by then.
+MAPE, and the band on the validation band origins by interval score relative to naive's, within
+fifths of the day before's volatility. Nothing reported is tuned on the origins it is reported
+on, and every validation outcome is known before the first evaluation origin; a band at any
+origin is calibrated only on errors whose outcome was known by then.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from cryptopredict.model.bands import Band, BandSpec
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
 from cryptopredict.model.refits import actual_at
 from cryptopredict.model.scores import inside, interval_score, quantile_score, tails
-from cryptopredict.model.scoring import DenseOrigins, naive_band
+from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
 from cryptopredict.postprocess import damping_factor
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,12 @@ MIX_WEIGHTS = (0.0, 0.5, 1.0)
 
 
 def choose_band(
-    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, evaluation_start: int
+    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
 ) -> BandChoice:
     """The band chosen on the validation band origins, in three steps:
 
-    1. the drift-free candidate with the lowest mean interval score (80%) relative to the
-       naive band's, over the horizons;
+    1. the drift-free candidate with the lowest interval score (80%) relative to the naive
+       band's (`_Validation.score`), over the horizons;
     2. for a scaled band, how far back its calibration reaches, per horizon, by the quantile
        score (every served level, not the 80% band alone: a long horizon's quantiles rest on
        few independent outcomes, so it may need a longer pool than a short one);
@@ -59,7 +60,7 @@ def choose_band(
     4. for a scaled band, per horizon, the scaled band alone, the empirical band, or the
        equal-weight average of their quantiles, by the 80% interval score at that horizon.
     """
-    rows = dense.scored() & (dense.times >= validation_start) & (dense.times < evaluation_start)
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
         raise ValueError(
             "no band origin lies between a year after the first bar and the evaluation span: "
@@ -116,6 +117,7 @@ class _Validation:
     actual: np.ndarray
     centre: np.ndarray
     baseline: np.ndarray
+    calm: np.ndarray  # each origin's fifth by the volatility of the day before it (0: calmest)
 
     @classmethod
     def of(cls, dense: DenseOrigins, rows: np.ndarray) -> _Validation:
@@ -128,31 +130,50 @@ class _Validation:
         )
         baseline = _interval_scores(actual, dense.anchor[pos][:, None], naive)
         errors = dense.errors(dense.market, hours)
-        return cls(dense, hours, errors, pos, actual, dense.centre(hours)[rows], baseline)
+        calm = fifths(dense.market.variance(pos, 1, None))
+        centre = dense.centre(hours)[rows]
+        return cls(dense, hours, errors, pos, actual, centre, baseline, calm)
 
     def offsets(self, spec: BandSpec) -> dict[float, np.ndarray]:
         band = Band(spec, self.dense.market, self.dense.pos, self.errors)
         return band.offsets(self.pos, np.asarray(self.hours))
 
     def score(self, spec: BandSpec) -> BandCandidate:
-        """The candidate's mean 80% interval score and coverage at each horizon, and the mean
-        over the horizons of its interval score relative to the naive band's (`score`)."""
+        """The candidate's mean 80% interval score and coverage at each horizon, and its
+        `score`: the interval score relative to the naive band's within each fifth of the
+        origins by the volatility of the day before them, averaged over the fifths and the
+        horizons. A plain mean is dominated by busy days, whose scores are large; this one
+        weighs a band too narrow on calm days as much as one too wide on busy days."""
         offsets = self.offsets(spec)
         mine = _interval_scores(self.actual, self.centre, offsets)
-        ok = np.isfinite(mine) & np.isfinite(self.baseline)
         low, high = tails(DEFAULT_LEVEL)
         band = (self.centre * np.exp(offsets[low]), self.centre * np.exp(offsets[high]))
         covered = inside(self.actual, *band)
         entry: dict[str, float] = {}
-        ratios = []
+        ratios = self.calm_ratios(mine)
         for j, h in enumerate(self.hours):
             label = horizon_label(h)
-            mean = float(mine[ok[:, j], j].mean())
-            ratios.append(mean / float(self.baseline[ok[:, j], j].mean()))
-            entry[f"score_{label}"] = mean
-            entry[f"coverage_{label}"] = float(covered[ok[:, j], j].mean())
+            ok = np.isfinite(mine[:, j]) & np.isfinite(self.baseline[:, j])
+            entry[f"score_{label}"] = float(mine[ok, j].mean())
+            entry[f"calm_score_{label}"] = ratios[j]
+            entry[f"coverage_{label}"] = float(covered[ok, j].mean())
         entry["score"] = float(np.mean(ratios))
         return msgspec.convert({**spec.setting().to_builtins(), **entry}, BandCandidate)
+
+    def calm_ratios(self, scores: np.ndarray) -> list[float]:
+        """Per horizon: the mean over the volatility fifths of the interval score relative to
+        the naive band's there."""
+        out = []
+        for j in range(len(self.hours)):
+            ok = np.isfinite(scores[:, j]) & np.isfinite(self.baseline[:, j])
+            ratios = [
+                scores[ok & (self.calm == q), j].mean()
+                / self.baseline[ok & (self.calm == q), j].mean()
+                for q in range(WIDTH_BINS)
+                if (ok & (self.calm == q)).any()
+            ]
+            out.append(float(np.mean(ratios)))
+        return out
 
     def quantile_scores(self, spec: BandSpec) -> list[float]:
         """The candidate's mean quantile score at each horizon."""
@@ -196,20 +217,21 @@ class _Validation:
 
     def mixes(self, spec: BandSpec) -> tuple[BandSpec, MixChoice]:
         """`spec` with its quantiles averaged, per horizon, with the empirical band's by the
-        weight (MIX_WEIGHTS) whose 80% interval score is lowest there, and the scores."""
+        weight (MIX_WEIGHTS) whose 80% interval score relative to naive's (`calm_ratios`) is
+        lowest there, and the scores."""
         scaled = self.offsets(spec)
         empirical = self.offsets(BandSpec("empirical", drift=spec.drift))
         scores = {}
         for weight in MIX_WEIGHTS:
             blend = {tau: scaled[tau] * (1 - weight) + empirical[tau] * weight for tau in scaled}
-            mine = _interval_scores(self.actual, self.centre, blend)
-            scores[weight] = [float(np.nanmean(mine[:, j])) for j in range(len(self.hours))]
+            scores[weight] = self.calm_ratios(_interval_scores(self.actual, self.centre, blend))
         mix = tuple(
             (h, min(MIX_WEIGHTS, key=functools.partial(_score_at, scores, j)))
             for j, h in enumerate(self.hours)
         )
         table = MixChoice(
-            score="mean 80% interval score, per horizon; weight of the empirical band",
+            score="80% interval score relative to naive's, mean over the fifths of the day "
+            "before's volatility, per horizon; weight of the empirical band",
             candidates=tuple(
                 MixScores(weight=w, **self.per_horizon(scores[w])) for w in MIX_WEIGHTS
             ),

@@ -8,17 +8,21 @@ fits stay valid:
   `min_training` after the first bar to the last bar;
 - **band origins**, every `Plan.band_step` (7 hours), from `BAND_WARMUP` after the first bar.
 
-Origins older than the evaluation span (the last two years by default) are *validation*
-origins, where the damping and the band are chosen; the figures reported come from the
-*evaluation* origins.
+Origins whose whole horizon played out before the evaluation span (the last two years by
+default, at most the later half of a short history) are *validation* origins, where the damping
+and the band are chosen; the figures reported come from the *evaluation* origins. No validation
+outcome is known only inside the evaluation span (`Plan.boundary`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from cryptopredict.artifact import Boundary
+from cryptopredict.utc import utc_datetime
 
 HORIZONS = {
     "1h": pd.Timedelta(hours=1),
@@ -66,22 +70,36 @@ class Plan:
         return _grid(seconds, first, seconds[-1], max(seconds_of(self.band_step), 1))
 
     def evaluation_start(self, seconds: np.ndarray) -> int:
-        return int(seconds[-1] - seconds_of(self.horizon) - seconds_of(self.evaluation_span))
+        """The first evaluation origin: the evaluation span before the last scored origin, but
+        never before the middle of the band origins' history (a short history is shared
+        evenly between validation, outcomes included, and evaluation)."""
+        horizon = seconds_of(self.horizon)
+        last_scored = int(seconds[-1]) - horizon
+        band_start = int(seconds[0]) + seconds_of(BAND_WARMUP)
+        even = (last_scored + band_start + horizon) // 2
+        return max(last_scored - seconds_of(self.evaluation_span), even)
 
     def validation_start(self, seconds: np.ndarray) -> int:
-        return int(seconds[0] + seconds_of(self.min_training))
+        """The first validation origin: `min_training` after the first bar, or on a short
+        history the middle of what precedes the validation outcomes' end."""
+        band_start = int(seconds[0]) + seconds_of(BAND_WARMUP)
+        half = (self.validation_end(seconds) - band_start) // 2
+        return min(int(seconds[0]) + seconds_of(self.min_training), band_start + max(half, 0))
 
-    def fitted(self, seconds: np.ndarray) -> Plan:
-        """This plan for a history of bars at `seconds`. When the history is too short to keep
-        a validation span of at least a quarter of the evaluation span before it (two years
-        of bars against the default two-year evaluation span), what follows the minimum
-        training is split in half between validation and evaluation, so that the damping and
-        the band are still chosen on origins they are not reported on."""
-        span = int(seconds[-1] - seconds[0]) - seconds_of(self.min_training + self.horizon)
-        wanted = seconds_of(self.evaluation_span)
-        if span - wanted >= wanted // 4:
-            return self
-        return replace(self, evaluation_span=pd.Timedelta(seconds=max(span // 2, 0)))
+    def validation_end(self, seconds: np.ndarray) -> int:
+        """The last validation origin: its whole horizon has played out by the first evaluation
+        origin, so no validation outcome is known only inside the evaluation span."""
+        return self.evaluation_start(seconds) - seconds_of(self.horizon) - 1
+
+    def boundary(self, seconds: np.ndarray) -> Boundary:
+        """The dates the manifest records: validation outcomes end before evaluation starts."""
+        return Boundary(
+            first_validation_origin=utc_datetime(self.validation_start(seconds)),
+            last_validation_outcome=utc_datetime(
+                self.validation_end(seconds) + seconds_of(self.horizon)
+            ),
+            first_evaluation_origin=utc_datetime(self.evaluation_start(seconds)),
+        )
 
 
 def _grid(seconds: np.ndarray, first: int, last: int, step: int) -> np.ndarray:

@@ -35,9 +35,15 @@ def backtest_table(summary: BacktestSummary) -> str:
                 verdict(versus),
             ]
         )
+    how = (
+        "the point forecast there is the last close (damping tau 0), so Prophet needed no refit "
+        "on them"
+        if not summary.refits
+        else f"Prophet was refitted at {summary.refits} of them, its path re-anchored at the others"
+    )
     note = (
         f"{summary.origins} evaluation origins {summary.origin_step_hours:g} hours "
-        f"apart ({summary.refits} Prophet refits among them); scores on log prices, "
+        f"apart; {how}. Scores on log prices, "
         "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
         "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
         "standard errors, else a tie."

@@ -20,10 +20,12 @@ from cryptopredict.artifact import (
     DEFAULT_LEVEL,
     LEVELS,
     BacktestSummary,
+    Boundary,
     Comparison,
     HorizonScores,
     ModelScores,
     PastForecast,
+    WidthFifth,
 )
 from cryptopredict.model.bands import NAIVE_BAND, Band, Market
 from cryptopredict.model.config import ModelConfig
@@ -37,13 +39,17 @@ from cryptopredict.model.scores import (
     quantile_score,
     tails,
 )
+from cryptopredict.utc import iso_utc
 
 NAIVE = "naive"
+WIDTH_BINS = 5  # coverage is reported within each fifth of band width
 
 
-def summarize(scores: pd.DataFrame, *, origin_step_hours: float, refits: int) -> BacktestSummary:
+def summarize(
+    scores: pd.DataFrame, *, origin_step_hours: float, refits: int, boundary: Boundary
+) -> BacktestSummary:
     """The evaluation origins' metrics per horizon and model, and the served model against
-    naive with standard errors."""
+    naive with standard errors; every choice was made on outcomes known by `boundary`."""
     evaluation = scores[scores["split"] == "evaluation"]
     horizons: dict[str, HorizonScores] = {}
     for label, horizon in HORIZONS.items():
@@ -55,7 +61,9 @@ def summarize(scores: pd.DataFrame, *, origin_step_hours: float, refits: int) ->
             models[str(model)] = metrics(group)
             if _banded(group):
                 models[str(model)] = msgspec.structs.replace(
-                    models[str(model)], coverage_se_by_level=coverage_se(group, horizon)
+                    models[str(model)],
+                    coverage_se_by_level=coverage_se(group, horizon),
+                    coverage_by_width_quintile=coverage_by_width(group, horizon),
                 )
         horizons[label] = HorizonScores(
             **models, prophet_vs_naive=versus(rows, SERVED, NAIVE, horizon)
@@ -66,6 +74,7 @@ def summarize(scores: pd.DataFrame, *, origin_step_hours: float, refits: int) ->
         refits=refits,
         interval_width=DEFAULT_LEVEL / 100,
         levels=LEVELS,
+        boundary=boundary,
         h1=horizons.get("1h"),
         d1=horizons.get("1d"),
         d7=horizons.get("7d"),
@@ -133,6 +142,50 @@ def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
         held = inside(actual, *_bounds(rows, level)).astype(np.float64)
         out[str(level)] = paired(held, np.zeros(len(held)), lags).se
     return out
+
+
+def coverage_by_width(
+    rows: pd.DataFrame, horizon: pd.Timedelta
+) -> dict[str, tuple[WidthFifth, ...]]:
+    """Per level, each fifth of the origins by band width (narrowest first): the share of
+    outcomes the band held, with its Newey-West standard error, and the widths it spans
+    (log upper minus log lower)."""
+    rows = rows.sort_values("origin")
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    actual = rows["actual"].to_numpy()
+    out = {}
+    for level in LEVELS:
+        lower, upper = _bounds(rows, level)
+        width = np.log(upper / lower)
+        held = inside(actual, lower, upper).astype(np.float64)
+        which = fifths(width)
+        cells = []
+        for fifth in range(WIDTH_BINS):
+            member = (which == fifth).astype(np.float64)
+            share = float(member.mean())
+            coverage = float(held[member == 1].mean())
+            # The ratio estimator's influence: its mean is 0, its HAC error the coverage's.
+            influence = member * (held - coverage) / share
+            cells.append(
+                WidthFifth(
+                    coverage=coverage,
+                    se=paired(influence, np.zeros(len(held)), lags).se,
+                    n=int(member.sum()),
+                    width_from=float(width[member == 1].min()),
+                    width_to=float(width[member == 1].max()),
+                )
+            )
+        out[str(level)] = tuple(cells)
+    return out
+
+
+def fifths(values: np.ndarray) -> np.ndarray:
+    """Each value's fifth among them by rank, 0 (smallest) to WIDTH_BINS - 1 (ties broken by
+    order)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values)) / max(len(values), 1)
+    return np.minimum((ranks * WIDTH_BINS).astype(int), WIDTH_BINS - 1)
 
 
 def _spacing_hours(origins: pd.Series) -> float:
@@ -275,7 +328,7 @@ def past_forecasts(
     actual = actual_at(market, seconds)
     return [
         PastForecast(
-            origin=pd.Timestamp(int(times[i]), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            origin=iso_utc(int(times[i])),
             ds=tuple(seconds[i].tolist()),
             yhat=tuple(np.round(centre[i], 2).tolist()),
             yhat_lower=tuple(np.round(centre[i] * np.exp(offsets[low][i]), 2).tolist()),

@@ -44,6 +44,7 @@ from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import Postprocess
+from cryptopredict.utc import utc_datetime
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +259,11 @@ def _manifest(
         band=ServedBand(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
         levels=LEVELS,
         metrics=summary,
+        backtest_boundary=summary.boundary if summary else None,
         horizon=Horizon(
             days=request.horizon / pd.Timedelta(days=1),
-            grid_first=_utc_seconds(grid.ds[0]),
-            grid_last=_utc_seconds(grid.ds[-1]),
+            grid_first=utc_datetime(int(grid.ds[0])),
+            grid_last=utc_datetime(int(grid.ds[-1])),
         ),
         files={},
     )
@@ -281,10 +283,6 @@ def _utc(stamp: pd.Timestamp) -> datetime:
     stamp = pd.Timestamp(stamp)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.floor("s").to_pydatetime()
-
-
-def _utc_seconds(seconds: int) -> datetime:
-    return _utc(pd.Timestamp(int(seconds), unit="s"))
 
 
 def history_series(frame: pd.DataFrame) -> BarHistory:

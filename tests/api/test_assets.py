@@ -9,7 +9,7 @@ import pytest
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import ArtifactError
-from tests.api.conftest import DAY, HOUR, PROPHET_DEPRECATION
+from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 
@@ -28,7 +28,7 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
         "symbol": "ETH/USD",
         "interval": "1d",
         "model_version": "test-eth-1",
-        "created_at": "2026-07-26T17:05:00Z",
+        "created_at": artifacts["eth-usd"].manifest_json["created_at"],
         "source": "snapshot",
         "first_bar": iso_utc(int(history["ds"][0])),
         "last_bar": iso_utc(int(history["ds"][-1])),

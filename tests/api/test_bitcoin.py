@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
-from tests.api.conftest import DAY, HOUR, PROPHET_DEPRECATION
+from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 

@@ -13,7 +13,7 @@ from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import BarHistory, load_artifacts
 from cryptopredict.data.frame import bar_vwap
-from tests.api.conftest import DAY, HOUR, rewrite
+from tests.api.artifacts import DAY, HOUR, rewrite
 from tests.pandas_candles import pandas_candles
 
 ROUTE = "/candles/{asset}"
@@ -70,7 +70,7 @@ def test_candles_equal_an_independent_pandas_resample(client, artifacts, conform
 
 def test_the_fixtures_hold_partial_candles_and_a_week_without_trades(client):
     """The resample comparison covers what matters: gaps, partial ends, and no volume."""
-    btc = client.get("/candles/btc-usd?interval=1d&start=2026-07-01").get_json()
+    btc = client.get("/candles/btc-usd?interval=1d").get_json()  # the whole history
     assert btc["complete"].count(False) == 3  # the partial first and last days, and the gap
     eth = client.get("/candles/eth-usd?interval=1w&start=2025-01-01").get_json()
     quiet = [i for i, volume in enumerate(eth["volume"]) if volume == 0]
@@ -163,7 +163,7 @@ def test_the_cap_is_the_candles_max_points_setting(artifacts, settings, conforms
     conforms(ROUTE, too_many)
     assert too_many.get_json()["error"] == "too_many_points"
     assert "25 1h candles; at most 24 per request" in too_many.get_json()["detail"]
-    assert client.get("/candles/btc-usd?interval=1d&start=2026-07-01").status_code == 200
+    assert client.get("/candles/btc-usd?interval=1d&start=2026-07-10").status_code == 200
 
 
 def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
@@ -182,7 +182,13 @@ def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
         **{name: bars[name].to_numpy(dtype=np.float64) for name in (*PRICES, "volume")},
         vwap=bar_vwap(bars).to_numpy(dtype=np.float64),
     )
-    app = create_app(load_artifacts(rewrite(served, tmp_path, history=history)), settings)
+    data = {
+        **served.manifest_json["data"],
+        "first": iso_utc(int(history.ds[0])),
+        "last": iso_utc(int(history.ds[-1])),
+    }
+    rewritten = rewrite(served, tmp_path, history=history, manifest={"data": data})
+    app = create_app(load_artifacts(rewritten), settings)
     client = app.test_client()
     june = {"interval": "1d", "start": "2026-06-01", "end": "2026-06-30"}
     response = client.get("/candles/btc-usd", query_string=june)

@@ -13,11 +13,11 @@ from waitress.server import BaseWSGIServer, create_server
 
 from cryptopredict.api.drain import socket_map
 from cryptopredict.config import Settings
-from tests.api.conftest import ROOT
+from tests.paths import ROOT
 
 
 def test_the_installed_waitress_is_the_pinned_one():
-    pinned = re.search(r"^waitress==(\S+)$", (ROOT / "requirements-api.txt").read_text(), re.M)
+    pinned = re.search(r"^waitress==([^\s\\]+)", (ROOT / "requirements-api.txt").read_text(), re.M)
     assert pinned is not None
     assert importlib.metadata.version("waitress") == pinned.group(1)
 

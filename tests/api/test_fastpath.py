@@ -8,7 +8,7 @@ from werkzeug.test import Client, EnvironBuilder
 from cryptopredict.api.forecasts import FastBitcoin
 from cryptopredict.api.responses import SecureHeaders
 from cryptopredict.api.serving.utc import iso_utc
-from tests.api.conftest import HOUR, PROPHET_DEPRECATION
+from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 

@@ -12,7 +12,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
-from tests.api.conftest import HOUR, PROPHET_DEPRECATION
+from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
 DAY = 24 * HOUR
@@ -23,11 +23,12 @@ def test_by_default_the_last_30_days_and_a_year_ahead(client, facts, conforms):
     assert response.status_code == 200
     conforms("/bitcoin/forecast", response)
     series = response.get_json()
-    assert series["start"] == iso_utc(max(facts.first, facts.last_bar - 30 * DAY))
+    start = max(facts.first, facts.last_bar - 30 * DAY)
+    assert series["start"] == iso_utc(start)
     assert series["end"] == iso_utc(facts.last_bar + 365 * DAY)
     assert series["date"][0] == series["start"]
     assert series["date"][-1] == series["end"]
-    count = (facts.last_bar + 365 * DAY - facts.first) // HOUR + 1
+    count = (facts.last_bar + 365 * DAY - start) // HOUR + 1
     assert series["count"] == len(series["date"]) == count
     assert series["interval"] == "1h"
     assert series["model_version"] == facts.model_version

@@ -18,10 +18,11 @@ from cryptopredict.collect.replay import read_minutes
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
-from tests.collect.conftest import SAMPLE, run_until
 from tests.collect.fake_binance import FakeBinance, kline_event
 from tests.collect.helpers import Clock
+from tests.collect.running import run_until
 from tests.pandas_candles import pandas_candles
+from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 MINUTES = 180
 

@@ -21,39 +21,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import HOUR, ROOT, _write_fitted
 from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import Browser, needs_chromium, watched_page
+from tests.paths import ROOT
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
 
 
 @pytest.fixture(scope="module")
-def model_covering_now(tmp_path_factory, snapshot_hourly) -> Path:
-    """A BTC/USD artifact (two weeks of real hourly bars) whose forecast reaches past now, as a
-    `make run` model's does, so the panel has a band for the replayed minutes."""
-    out = tmp_path_factory.mktemp("live-artifacts")
-    bars = snapshot_hourly.tail(14 * 24).reset_index(drop=True)
-    last = int(bars["timestamp"].iloc[-1].timestamp())
-    _write_fitted(
-        out,
-        bars,
-        {"asset": "btc-usd", "symbol": "BTC/USD", "interval": "1h", "model_version": "live-1"},
-        step=HOUR,
-        horizon_steps=(int(time.time()) - last) // HOUR + 72,
-        damping_hours=48.0,
-    )
-    return out
-
-
-@pytest.fixture(scope="module")
-def make_live(model_covering_now, tmp_path_factory) -> Iterator[str]:
+def make_live(artifact_dir, tmp_path_factory) -> Iterator[str]:
     """`make live` on a free port, replaying 30 minutes at 10x (a bar every 6 s)."""
     log = tmp_path_factory.mktemp("make-live") / "make-live.log"
     env = {
         **os.environ,
-        "MODEL_DIR": str(model_covering_now),
+        "MODEL_DIR": str(
+            artifact_dir
+        ),  # its forecast reaches past now, as a `make run` model's does
         "PORT": "0",
         "LIVE_DB": str(log.parent / "live.db"),
         "LIVE_SPEED": "10",

@@ -30,8 +30,8 @@ from cryptopredict.collect.bars import MINUTE
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
-from tests.collect.conftest import SAMPLE
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
+from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cretpw"

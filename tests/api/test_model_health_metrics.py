@@ -44,16 +44,16 @@ def test_health_names_every_model_the_default_first_and_is_never_cached(
     btc = {
         "asset": "btc-usd",
         "model_version": facts.model_version,
-        "created_at": "2026-07-26T17:05:00Z",
+        "created_at": artifacts["btc-usd"].manifest_json["created_at"],
         "data_last": iso_utc(facts.last_bar),
     }
     eth = {
         "asset": "eth-usd",
         "model_version": "test-eth-1",
-        "created_at": "2026-07-26T17:05:00Z",
+        "created_at": artifacts["eth-usd"].manifest_json["created_at"],
         "data_last": iso_utc(int(artifacts["eth-usd"].history.ds[-1])),
     }
-    assert response.get_json() == {"status": "ok", **btc, "assets": [btc, eth]}
+    assert response.get_json() == {"status": "ok", **btc, "assets": [btc, eth], "unavailable": []}
     assert response.headers["Cache-Control"] == "no-store"
 
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bench.soak import MAX_GROWTH, soak
-from tests.api.conftest import PROPHET_DEPRECATION
+from tests.api.artifacts import PROPHET_DEPRECATION
 
 pytestmark = [
     PROPHET_DEPRECATION,
@@ -23,7 +23,7 @@ def test_64_connections_for_15_seconds_lose_nothing_and_leak_nothing(artifact_di
     result = soak(artifact_dir, seconds=15, connections=connections)
     # Progress on every connection, not a speed: throughput is `make bench`'s to measure, and on
     # this two-core machine it ranges from under 60 to over 1,000 requests a second with how
-    # fast the VM wakes an idle core (README, "Performance").
+    # busy the machine is (docs/performance.md).
     assert result.requests >= connections, result.summary()
     assert result.socket_errors == 0, result.summary()
     assert result.non_2xx == 0, result.summary()

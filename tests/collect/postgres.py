@@ -4,6 +4,7 @@ started again at will (the fault tests restart it under a running collector)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 INITDB = ("--auth=trust", "--no-sync")
 FLAGS = ("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
+_names = itertools.count()
 
 
 class PostgresUnavailableError(Exception):
@@ -133,3 +135,13 @@ class PostgresServer:
                     log = (self.home / "server.log").read_text(errors="replace")
                     raise RuntimeError(f"PostgreSQL did not start:\n{log}") from None
                 time.sleep(0.1)
+
+
+def new_postgres_database(server_url: str) -> str:
+    """A new, empty database on the server at `server_url`; its URL."""
+    import psycopg
+
+    name = f"test_{os.getpid()}_{next(_names)}"
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return f"{server_url}/{name}"

@@ -14,13 +14,15 @@ import responses
 from websockets.asyncio.server import ServerConnection, serve
 
 from cryptopredict.assets import ASSETS
+from cryptopredict.collect import alpaca
 from cryptopredict.collect.alpaca import AlpacaCollector, MissingKeysError, parse_bar
 from cryptopredict.collect.bars import MalformedBarError
+from cryptopredict.collect.errors import UnavailableError
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
-from tests.collect.conftest import run_until
-from tests.http_shapes import ALPACA_BARS_URL, alpaca_bars
+from tests.collect.running import run_until
+from tests.data.http_shapes import ALPACA_BARS_URL, alpaca_bars
 
 BTC = ASSETS["btc-usd"]
 KEYS = {"alpaca_api_key": "key-id", "alpaca_secret_key": "secret"}
@@ -44,8 +46,9 @@ def bar_frame(bar) -> dict:
 class FakeAlpaca:
     """Speaks the stream's handshake, then sends the scripted frames and stays open."""
 
-    def __init__(self, frames: list[dict]) -> None:
+    def __init__(self, frames: list[dict], auth_reply: dict | None = None) -> None:
         self.frames = frames
+        self.auth_reply = auth_reply or {"T": "success", "msg": "authenticated"}
         self.received: list[dict] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -63,7 +66,7 @@ class FakeAlpaca:
     async def _session(self, socket: ServerConnection) -> None:
         await socket.send(msgpack.packb([{"T": "success", "msg": "connected"}]))
         self.received.append(msgpack.unpackb(await socket.recv()))
-        await socket.send(msgpack.packb([{"T": "success", "msg": "authenticated"}]))
+        await socket.send(msgpack.packb([self.auth_reply]))
         subscribe = msgpack.unpackb(await socket.recv())
         self.received.append(subscribe)
         await socket.send(msgpack.packb([{"T": "subscription", "bars": subscribe["bars"]}]))
@@ -136,3 +139,17 @@ def test_alpaca_bars_parse_and_malformed_ones_say_why(sample_minutes):
         parse_bar({**bar_frame(bar), "S": "DOGE/USD"}, {"BTC/USD": BTC})
     with pytest.raises(MalformedBarError, match="whole minute"):
         parse_bar({**bar_frame(bar), "t": msgpack.Timestamp(bar.ts + 30, 0)}, {"BTC/USD": BTC})
+
+
+def test_a_stream_thread_that_ends_is_noticed(tmp_path, monkeypatch):
+    """alpaca-py's thread gives up for good on some refusals ("insufficient subscription"):
+    the collector notices its silence, and raises for the supervisor to try again later."""
+    monkeypatch.setattr(alpaca, "QUIET_SECONDS", 0.2)
+    writer = MinuteWriter(MinuteStore.open(f"sqlite:///{tmp_path / 'm.db'}"), 30)
+    refusal = {"T": "error", "code": 409, "msg": "insufficient subscription"}
+    with FakeAlpaca([], auth_reply=refusal) as fake:
+        settings = Settings(**KEYS)
+        collector = AlpacaCollector([BTC], writer, settings, url=f"ws://127.0.0.1:{fake.port}")
+        with pytest.raises(UnavailableError, match="its thread stopped"):
+            asyncio.run(asyncio.wait_for(collector.run(), 30))
+    writer.store.close()

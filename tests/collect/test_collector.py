@@ -29,7 +29,6 @@ from cryptopredict.collect.binance import (
 from cryptopredict.collect.collector import Backoff
 from cryptopredict.collect.errors import RefusedError
 from cryptopredict.collect.writer import stamp
-from tests.collect.conftest import run_until
 from tests.collect.fake_binance import DROP, FakeBinance, RestAnswer, kline_event, rest_kline
 from tests.collect.helpers import (
     BTC,
@@ -47,6 +46,7 @@ from tests.collect.helpers import (
     stored,
     wait_for,
 )
+from tests.collect.running import run_until
 
 BY_SYMBOL = {BTC.binance_symbol: BTC}
 YEAR_2100_MS = 4_102_444_800_000

@@ -21,7 +21,6 @@ import pytest
 
 from cryptopredict.collect.bars import MINUTE
 from cryptopredict.collect.store import MinuteStore
-from tests.collect.conftest import run_until
 from tests.collect.fake_binance import FakeBinance, RestAnswer
 from tests.collect.helpers import (
     COLLECTOR,
@@ -36,6 +35,7 @@ from tests.collect.helpers import (
     wait_for,
 )
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
+from tests.collect.running import run_until
 
 PASSWORD = "s3cretpw"
 

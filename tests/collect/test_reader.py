@@ -49,7 +49,7 @@ def test_each_thread_reads_on_its_own_connection(database_url, sample_minutes):
 def test_a_broken_connection_is_replaced(postgres_server, sample_minutes):
     import psycopg
 
-    from tests.collect.conftest import new_postgres_database
+    from tests.collect.postgres import new_postgres_database
 
     url = new_postgres_database(postgres_server)
     with MinuteStore.open(url) as collector:

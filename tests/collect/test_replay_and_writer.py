@@ -21,7 +21,7 @@ from cryptopredict.collect.cli import main
 from cryptopredict.collect.replay import read_minutes, replay
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter, Outcome
-from tests.collect.conftest import SAMPLE
+from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 

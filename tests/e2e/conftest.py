@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.api.conftest import LiveServer, start_server
 from tests.e2e.training import ROOT, trained_artifacts
+from tests.live_server import LiveServer, start_server
 
 REPORTS = ROOT / "reports" / "e2e"
 MINUTES = ROOT / "data" / "btc-usd-1m.csv.gz"

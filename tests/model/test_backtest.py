@@ -165,13 +165,19 @@ def test_full_damping_turns_the_served_path_into_its_starting_point():
     assert (half.loc[half["model"] == "naive", "yhat"] == 100).all()
 
 
-def test_a_short_history_splits_what_follows_the_first_year_between_validation_and_evaluation():
-    two_years = seconds_of(hourly(730))
-    plan = Plan().fitted(two_years)
-    span = plan.evaluation_start(two_years) - plan.validation_start(two_years)
-    assert span > 150 * 86_400, "the damping and band are chosen on five months of origins"
-    after_training = (730 - 365 - 30) * 86_400 - 3600  # the last bar opens an hour before day 730
-    assert plan.evaluation_span == pd.Timedelta(seconds=after_training // 2)
-    assert Plan().band_times(two_years)[-1] > plan.evaluation_start(two_years)
-    # Five years keep the two-year evaluation span.
-    assert Plan().fitted(seconds_of(hourly(5 * 365))) == Plan()
+@pytest.mark.parametrize("days", [730, 2000])
+def test_every_validation_outcome_is_known_before_the_first_evaluation_origin(days):
+    seconds = seconds_of(hourly(days))
+    plan = Plan()
+    start, end = plan.validation_start(seconds), plan.validation_end(seconds)
+    first_evaluation = plan.evaluation_start(seconds)
+    horizon = int(plan.horizon / pd.Timedelta(seconds=1))
+    assert end + horizon < first_evaluation
+    # A short history keeps validation origins: two years are shared between the two.
+    assert end - start > 100 * 86_400
+    assert first_evaluation <= seconds[-1] - horizon - 300 * 86_400
+    boundary = plan.boundary(seconds)
+    assert boundary.last_validation_outcome < boundary.first_evaluation_origin
+    if days == 2000:  # a long history keeps the documented spans
+        assert first_evaluation == seconds[-1] - horizon - 730 * 86_400
+        assert start == seconds[0] + 365 * 86_400

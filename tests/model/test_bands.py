@@ -132,7 +132,7 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     plan = Plan(evaluation_span=np.timedelta64(120, "D"), min_training=np.timedelta64(120, "D"))
     dense = DenseOrigins.build(market, prices, nothing, ModelConfig(name="naive"), plan)
     specs = [BandSpec("empirical"), BandSpec("scaled", 365, None), BandSpec("scaled", 1, 24)]
-    start, end = plan.validation_start(market.t), plan.evaluation_start(market.t)
+    start, end = plan.validation_start(market.t), plan.validation_end(market.t)
     choice = choose_band(dense, specs, start, end)
     assert choice.chosen.window_days == 1
     scores = {entry.name: entry.score for entry in choice.candidates}
@@ -204,3 +204,85 @@ def test_a_mixed_band_is_the_scaled_or_empirical_band_at_its_horizons_and_smooth
     assert BandSpec.from_dict(json.loads(json.dumps(mixed.to_dict()))) == mixed
     assert "empirical band's quantiles averaged in: none at 1h, all at 1d, 50% at 7d" in mixed.name
     assert "averaged" not in scaled.name
+
+
+def fading_prices(days: int, seed: int = 7) -> Market:
+    """Hourly returns whose volatility jumps each day to a new level and is back to normal by
+    the next: yesterday's volatility overstates a busy day's tomorrow and understates a calm
+    one's, the error a band that trusts the last day makes."""
+    rng = np.random.default_rng(seed)
+    level = np.repeat(np.exp(rng.normal(0, 0.8, days)), 24)
+    today = rng.normal(0, 0.01 * level)
+    return market_of(today)
+
+
+def width_fifth_coverage(band: Band, market: Market, origins: np.ndarray) -> np.ndarray:
+    offsets = band.offsets(origins, np.array([24.0]))
+    low, high = offsets[0.1][:, 0], offsets[0.9][:, 0]
+    move = market.moves(24)[origins]
+    held = (low <= move) & (move <= high)
+    fifth = np.minimum((np.argsort(np.argsort(high - low)) * 5) // len(origins), 4)
+    return np.array([held[fifth == q].mean() for q in range(5)])
+
+
+def test_calibrating_within_width_bins_holds_coverage_in_every_fifth_of_width():
+    market = fading_prices(900)
+    origins = np.arange(24 * 30, 24 * 899 - 24, 7)
+    errors = {h: market.moves(h)[origins] for h in (1, 24)}
+    later = origins[origins > 24 * 500]
+    pooled = Band(BandSpec("scaled", 1, None), market, origins, errors)
+    binned = Band(BandSpec("scaled", 1, None, width_bins=5), market, origins, errors)
+    pooled_cover = width_fifth_coverage(pooled, market, later)
+    binned_cover = width_fifth_coverage(binned, market, later)
+    # One pool: the narrowest bands hold too little, the widest too much.
+    assert pooled_cover[0] < 0.72
+    assert pooled_cover[-1] > 0.88
+    assert np.all(np.abs(binned_cover - 0.8) < 0.06), binned_cover
+    assert "calibrated within 5 width bins up to 1d" in binned.spec.name
+
+
+def test_the_floor_keeps_todays_band_as_wide_as_the_pools_calm_tenth():
+    market = fading_prices(400)
+    origins = np.arange(24 * 30, 24 * 399 - 24, 7)
+    errors = {h: market.moves(h)[origins] for h in (1, 24)}
+    spec = BandSpec("scaled", 1, None)
+    plain = Band(spec, market, origins, errors)
+    floored = Band(BandSpec("scaled", 1, None, floor=0.1), market, origins, errors)
+    pos = origins[-300:]
+    at = np.full(len(pos), market.t[pos].max())
+    spread = np.sqrt(expected_variance(market, spec, pos, 24)[:, 23])
+    calibration = floored.pools[24].calibration(int(at[0]))
+    assert calibration is not None
+    calm = spread < calibration.floor
+    assert calm.any()
+    assert (~calm).any()
+    wide = floored.offsets(pos, np.array([24.0]), calibrated_at=at)[0.9][:, 0]
+    narrow = plain.offsets(pos, np.array([24.0]), calibrated_at=at)[0.9][:, 0]
+    # Calm origins are lifted to the floor; the others keep their band (a calm hour before
+    # the day may still widen it a little: no bound comes closer along lead).
+    assert np.all(wide[calm] >= narrow[calm] * calibration.floor / spread[calm] * (1 - 1e-9))
+    assert np.all(wide >= narrow * (1 - 1e-9))
+    assert np.median(wide[~calm] / narrow[~calm]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        BandSpec("empirical"),
+        BandSpec("scaled", 1, 24, profile=True, width_bins=5, horizon_mix=((24, 0.0), (168, 1.0))),
+    ],
+)
+def test_no_bound_comes_closer_to_the_point_forecast_along_lead(spec):
+    market = fading_prices(400)
+    origins = np.arange(24 * 30, 24 * 399 - 720, 7)
+    hours = (1, 24, 168, 720)
+    errors = {h: market.moves(h)[origins] for h in hours}
+    band = Band(spec, market, origins, errors)
+    leads = np.arange(0.0, 24 * 365 + 1)
+    offsets = band.offsets(origins[-5:], leads)
+    for tau in TAUS:
+        distance = np.abs(offsets[tau])
+        assert np.all(np.diff(distance, axis=1) >= 0), tau
+    # The same bounds whichever leads are asked for: a lead alone is not wider than on the grid.
+    alone = band.offsets(origins[-5:], np.array([720.0]))
+    np.testing.assert_allclose(alone[TAUS[-1]][:, 0], offsets[TAUS[-1]][:, 720])

@@ -15,7 +15,7 @@ import pytest
 
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.plan import Plan
-from tests.model.conftest import QUICK_CONFIG, QUICK_PLAN
+from tests.model.quick import QUICK_CONFIG, QUICK_PLAN
 from tests.notebook.harness import NOTEBOOK, execute, external_fetches, to_html
 
 # The short run: the slice and backtest size the training tests use (about half a minute of

@@ -75,7 +75,10 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
     )
     assert table[3].endswith("| tie |")
     assert len(table) == 6, "horizons the data cannot reach (1d, 30d here) have no row"
-    assert table[-1].startswith("2500 evaluation origins 7 hours apart (0 Prophet refits")
+    # No refit on the evaluation origins reads as what it means: the last close is served.
+    assert table[-1].startswith(
+        "2500 evaluation origins 7 hours apart; the point forecast there is the last close"
+    )
 
 
 def test_the_band_method_table_bolds_the_method_served_at_each_horizon():

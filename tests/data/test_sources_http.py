@@ -16,8 +16,8 @@ from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import check_frame
 from cryptopredict.data.query import BarQuery
-from tests.conftest import HOUR
-from tests.http_shapes import (
+from tests.data.hourly import HOUR
+from tests.data.http_shapes import (
     ALPACA_BARS_URL,
     BINANCE_DATA_KLINES_URL,
     BINANCE_KLINES_URL,

@@ -9,7 +9,8 @@ import pytest
 
 from cryptopredict.data.frame import FrameError, check_frame
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
-from tests.conftest import HOUR, kill_9_after
+from tests.crash import kill_9_after
+from tests.data.hourly import HOUR
 
 
 def test_saved_history_loads_back_identically(tmp_path, week_of_bars):

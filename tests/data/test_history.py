@@ -19,8 +19,8 @@ from cryptopredict.data.frame import check_frame
 from cryptopredict.data.history import NoHistoryError, load_history
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore
-from tests.conftest import HOUR
-from tests.http_shapes import ALPACA_BARS_URL, BINANCE_KLINES_URL
+from tests.data.hourly import HOUR
+from tests.data.http_shapes import ALPACA_BARS_URL, BINANCE_KLINES_URL
 
 SINCE = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -186,7 +186,7 @@ def test_offline_auto_reaches_the_snapshot_quickly_through_the_real_clients(btc,
 
 
 def test_live_sources_through_responses_fill_the_store(btc, settings, january):
-    from tests.http_shapes import binance_klines
+    from tests.data.http_shapes import binance_klines
 
     with responses.RequestsMock() as mocked:
         mocked.get(ALPACA_BARS_URL, status=403, json={"message": "forbidden"})

@@ -1,0 +1,17 @@
+"""What a Python file imports, read from its source without running it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The absolute imports of `path`: `import a.b` and `from a.b import c` give `a.b`."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules

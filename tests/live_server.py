@@ -1,0 +1,39 @@
+"""`python api.py` as a user starts it, on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.paths import ROOT
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
+def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
+    """`python api.py` on a free loopback port; returns once it answers."""
+    environment = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": "0", **env}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "api.py"], cwd=ROOT, env=environment, stderr=sink, stdout=sink
+        )
+    deadline = time.monotonic() + 60  # a loaded machine takes its time to import and verify
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
+        if found:
+            return LiveServer(found.group(1), process, log)
+        if process.poll() is not None:
+            raise AssertionError(f"api.py exited with {process.returncode}: {log.read_text()}")
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"api.py did not start: {log.read_text()}")

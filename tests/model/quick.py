@@ -1,0 +1,52 @@
+"""A training small enough to run in seconds, and histories made from given prices."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cryptopredict.assets import ASSETS
+from cryptopredict.config import Settings
+from cryptopredict.data import History, Interval, Rules, validate
+from cryptopredict.data.frame import Bars
+from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.gate import GateRules
+from cryptopredict.model.plan import Plan
+from cryptopredict.model.training import TrainingRequest
+
+# Small enough to train in seconds, large enough for a real backtest: validation origins to
+# choose the damping and the volatility window on, and evaluation origins with calibrated bands.
+QUICK_CONFIG = DEFAULT.with_changes(window_days=30)
+QUICK_PLAN = Plan(
+    min_training=pd.Timedelta(days=30),
+    step=pd.Timedelta(days=2, hours=5),
+    evaluation_span=pd.Timedelta(days=30),
+)
+
+
+def quick_request(**changes) -> TrainingRequest:
+    base = {
+        "asset": ASSETS["btc-usd"],
+        "config": QUICK_CONFIG,
+        "horizon": pd.Timedelta(days=20),
+        "gate": GateRules.from_settings(Settings()),
+        "plan": QUICK_PLAN,
+    }
+    return TrainingRequest(**{**base, **changes})
+
+
+def history_from_prices(prices: pd.Series, source: str = "test") -> History:
+    """A validated hourly History whose every bar opens and closes at the given prices."""
+    stamps = pd.date_range("2025-01-01", periods=len(prices), freq="h", tz="UTC", unit="ns")
+    close = prices.to_numpy()
+    frame = pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "open": close,
+            "high": close * 1.001,
+            "low": close * 0.999,
+            "close": close,
+            "volume": 1.0,
+        }
+    )
+    bars, report = validate(Bars(frame, "BTC/USD", Interval.parse("1h"), source), Rules())
+    return History(bars, report, ())

@@ -1,0 +1,187 @@
+"""`make panel`: the served band backtested on every embedded hourly pair, against naive.
+
+Each pair (the 16 Binance spot pairs of `data/binance-spot-16pairs-1h.csv.gz` and BTC/USD's
+long hourly history) goes through the backtest training runs (`run_backtest` with the product
+defaults): validation origins choose the damping and the band, evaluation origins score them.
+Per pair and horizon: the 80% interval score minus naive's with its Newey-West standard error,
+and coverage at 50, 80 and 95%. Pooled over the 16 Binance pairs: the same figures averaged over
+the pairs at each origin time, with standard errors clustered by time (Driscoll-Kraay: the
+pairs move together, so each time counts once, with Newey-West lags for overlapping horizons).
+
+    python -m tools.panel [--out docs/panel.json] [--jobs N] [--pairs ADAUSDT,...]
+
+About an hour on two cores; results are written as generated data (`docs/panel.json`) that
+`tools/report.py` renders into docs/model.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.config import Settings
+from cryptopredict.model.backtest import run_backtest
+from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.fitcache import FitCache
+from cryptopredict.model.plan import HORIZONS, SERVED, Plan
+from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
+from cryptopredict.utc import iso_moment
+
+log = logging.getLogger("panel")
+
+PAIRS_CSV = Path("data/binance-spot-16pairs-1h.csv.gz")
+BTC_CSV = Path("data/btc-usd-1h.csv.gz")
+BTC = "BTC/USD (2021-)"
+
+
+def series(path: Path, symbol: str | None = None) -> pd.DataFrame:
+    """`ds` (naive UTC) and `y` (close) of one pair from a wide or long (`symbol`) CSV."""
+    frame = pd.read_csv(path)
+    if symbol is not None:
+        frame = frame[frame["symbol"] == symbol]
+    stamps = frame["time" if "time" in frame.columns else "timestamp"]
+    ds = pd.to_datetime(stamps, utc=True).dt.tz_localize(None)
+    return pd.DataFrame({"ds": ds.to_numpy(), "y": frame["close"].to_numpy(dtype=np.float64)})
+
+
+def backtest_pair(task: tuple[str, Path, str | None, Path]) -> tuple[str, dict, pd.DataFrame]:
+    """One pair's backtest: its summary, and its evaluation origins' per-origin outcomes."""
+    name, path, symbol, fit_cache = task
+    for chatty in ("cmdstanpy", "prophet"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    started = time.monotonic()
+    frame = series(path, symbol)
+    backtest = run_backtest(
+        frame, pd.Timedelta(hours=1), DEFAULT, Plan(), cache=FitCache(fit_cache)
+    )
+    scores = backtest.scores
+    rows = scores[scores["split"] == "evaluation"]
+    outcomes = per_origin(rows)
+    outcomes["pair"] = name
+    seconds = backtest.market.t
+    summary = {
+        "bars": len(frame),
+        "first": iso_moment(frame["ds"].iloc[0]),
+        "last": iso_moment(frame["ds"].iloc[-1]),
+        **Plan().boundary(seconds).to_builtins(),
+        "damping_hours": backtest.config.damping_hours,
+        "band": backtest.band.chosen.name,
+        "seconds": round(time.monotonic() - started),
+        "horizons": {
+            label: pair_figures(outcomes[outcomes["horizon"] == label], horizon)
+            for label, horizon in HORIZONS.items()
+        },
+    }
+    log.info("%s: done in %d s", name, summary["seconds"])
+    return name, summary, outcomes
+
+
+def per_origin(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per evaluation origin and horizon: the served and naive 80% interval scores and whether
+    the served band held the outcome at each level."""
+    served = rows[rows["model"] == SERVED].set_index(["horizon", "origin"]).sort_index()
+    naive = rows[rows["model"] == "naive"].set_index(["horizon", "origin"]).reindex(served.index)
+    actual = served["actual"].to_numpy()
+    out = pd.DataFrame(index=served.index)
+    for name, frame in (("served", served), ("naive", naive)):
+        low, high = frame[f"lower_{DEFAULT_LEVEL}"], frame[f"upper_{DEFAULT_LEVEL}"]
+        out[f"score_{name}"] = interval_score(actual, low.to_numpy(), high.to_numpy(), 80)
+    for level in LEVELS:
+        held = inside(actual, served[f"lower_{level}"], served[f"upper_{level}"])
+        out[f"held_{level}"] = np.asarray(held, dtype=np.float64)
+    return out.reset_index()
+
+
+def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
+    """One pair at one horizon: interval score difference against naive and coverage, with
+    Newey-West standard errors over overlapping origins."""
+    rows = rows.sort_values("origin")
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    return _figures(rows, lags)
+
+
+def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
+    """Every pair at one horizon: each origin time's mean over the pairs, then Newey-West over
+    the times (standard errors clustered by time, Driscoll-Kraay)."""
+    by_time = rows.drop(columns=["pair", "horizon"]).groupby("origin").mean().reset_index()
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(by_time["origin"]))
+    figures = _figures(by_time, lags)
+    figures["pairs"] = int(rows["pair"].nunique())
+    figures["forecasts"] = len(rows)
+    return figures
+
+
+def _figures(rows: pd.DataFrame, lags: int) -> dict:
+    zero = np.zeros(len(rows))
+    versus = paired(rows["score_served"].to_numpy(), rows["score_naive"].to_numpy(), lags)
+    coverage: dict[str, float] = {}
+    coverage_se: dict[str, float] = {}
+    for level in LEVELS:
+        held = rows[f"held_{level}"].to_numpy()
+        coverage[str(level)] = float(held.mean())
+        coverage_se[str(level)] = paired(held - held.mean(), zero, lags).se
+    return {
+        "origins": len(rows),
+        "lags": lags,
+        "interval_score": float(rows["score_served"].mean()),
+        "naive_interval_score": float(rows["score_naive"].mean()),
+        "interval_score_diff": versus.diff,
+        "interval_score_se": versus.se,
+        "verdict": versus.verdict(),
+        "coverage": coverage,
+        "coverage_se": coverage_se,
+    }
+
+
+def _spacing_hours(origins: pd.Series) -> float:
+    times = np.unique(pd.to_datetime(origins).to_numpy().astype("datetime64[s]").astype(np.int64))
+    return float(np.median(np.diff(times))) / 3600 if len(times) > 1 else 1.0
+
+
+def symbols(path: Path) -> list[str]:
+    return sorted(pd.read_csv(path, usecols=["symbol"])["symbol"].unique())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.panel", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/panel.json"))
+    parser.add_argument("--pairs", help="comma-separated symbols (default: every pair)")
+    parser.add_argument("--no-btc", action="store_true", help="leave BTC's long history out")
+    parser.add_argument("--jobs", type=int, default=1, help="pairs backtested at once")
+    parser.add_argument("--csv", type=Path, default=PAIRS_CSV, help="the hourly pairs (long CSV)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    fit_cache = Settings.from_env().fit_cache_dir
+    chosen = args.pairs.split(",") if args.pairs else symbols(args.csv)
+    tasks = [(symbol, args.csv, symbol, fit_cache) for symbol in chosen]
+    if not args.no_btc:
+        tasks.append((BTC, BTC_CSV, None, fit_cache))
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        done = list(pool.map(backtest_pair, tasks))
+    per_pair = {name: summary for name, summary, _ in done}
+    panel = pd.concat([rows for name, _, rows in done if name != BTC], ignore_index=True)
+    result = {
+        "about": "Generated by `make panel` (python -m tools.panel); do not edit.",
+        "pairs": per_pair,
+        "pooled": {
+            label: pooled_figures(panel[panel["horizon"] == label], horizon)
+            for label, horizon in HORIZONS.items()
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    log.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
