@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +45,7 @@ from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.scorecard import backtest_table
 from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
+from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("train")
 
@@ -221,8 +221,9 @@ def report(trained: Trained, seconds: float) -> str:
     window = data.training_window
     lines = [
         f"data:     {data.rows} {manifest.interval} bars of {manifest.symbol} from "
-        f"{_iso(data.first)} to {_iso(data.last)} (source: {data.source})",
-        f"trained:  on {window.rows} bars from {_iso(window.first)} to {_iso(window.last)}",
+        f"{iso_moment(data.first)} to {iso_moment(data.last)} (source: {data.source})",
+        f"trained:  on {window.rows} bars from {iso_moment(window.first)} to "
+        f"{iso_moment(window.last)}",
         f"model:    {_describe(manifest.params)}",
         f"band:     {manifest.band.name}",
     ]
@@ -250,10 +251,6 @@ def _describe(params: ModelParams) -> str:
     if not params.calibrated:
         parts.append("Prophet's own bands")
     return ", ".join(parts)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _git_sha() -> str | None:
