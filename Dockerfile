@@ -1,10 +1,11 @@
-# syntax=docker/dockerfile:1
+# syntax=docker/dockerfile:1.28.0@sha256:bb22d9815c728170f72750f4e5b0d672e06176142e1d602c7e66c050100b7e5b
+# The BuildKit frontend that parses this file, pinned by digest (docs/release.md, "Supply chain").
 # Two stages: `train` fits the model on the build machine's platform (once, whatever the target
 # platforms), `runtime` serves the artifact with only the serving requirements installed.
-# Build arguments and secrets: README, "Release and deploy".
-# The base is Debian trixie (supported until 2028; bookworm's security support ended 2026-06-10)
-# with the CPython patch release written out, so Dependabot proposes each new one (3.11.x only:
-# .github/dependabot.yml). Both stages name the same image.
+# Build arguments and secrets: docs/release.md, "Building the image yourself".
+# The base is Debian 13, trixie (supported until 2028; Debian 12's security support ended on
+# 2026-06-10), with the CPython patch release written out, so Dependabot proposes each new one
+# (3.11.x only: .github/dependabot.yml). Both stages name the same image.
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie AS train
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,16 +14,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /app
 COPY requirements-train.txt ./
-RUN pip install --no-cache-dir -r requirements-train.txt
+# Every pin carries its hashes (make lock): pip refuses any file that does not match them.
+RUN pip install --no-cache-dir --require-hashes -r requirements-train.txt
 COPY data/ data/
 COPY cryptopredict/ cryptopredict/
 COPY train.py ./
 
 # Which data and how strict: the release builds with TRAIN_SOURCE=auto and REQUIRE_FRESH_HOURS set,
 # so a stale source fails the build instead of shipping an old model. TRAIN_ARGS adds flags
-# (e.g. "--no-backtest --since 2025-06-01" for a quick test build). Every asset in ASSETS is
-# trained (ASSETS, default btc-usd,eth-usd), one after the other in this step: one image
-# serves them all.
+# (e.g. "--no-backtest --since 2025-06-01" for a quick test build). Every pair in ASSETS is
+# trained (empty: the default of `train.py`, btc-usd,eth-usd), as tasks on Dask (a local cluster,
+# or the scheduler the DASK_SCHEDULER_ADDRESS secret names): the image serves every pair it holds.
+ARG ASSETS=""
 ARG TRAIN_SOURCE=auto
 ARG REQUIRE_FRESH_HOURS=""
 ARG TRAIN_ARGS=""
@@ -33,18 +36,20 @@ ARG GIT_SHA=""
 # Different on every release build and declared before the training step, so a cached training
 # layer (and with it an old model) can never be reused.
 ARG BUILD_ID=""
-# Data-source keys are BuildKit secrets, read from /run/secrets for this one step: they never
-# become ARG, ENV or a file in a layer. Missing secrets are fine (the sources work without keys).
-# $TRAIN_ARGS is unquoted on purpose: it holds several flags.
+# Data-source keys and the Dask scheduler's address are BuildKit secrets, read from /run/secrets
+# for this one step: they never become ARG, ENV or a file in a layer (nor a build argument in the
+# image's provenance). Missing secrets are fine: the sources work without keys, and without a
+# scheduler training runs on a local cluster. $TRAIN_ARGS is unquoted on purpose: several flags.
 RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     --mount=type=secret,id=ALPACA_SECRET_KEY,required=false \
-    for name in ALPACA_API_KEY ALPACA_SECRET_KEY; do \
+    --mount=type=secret,id=DASK_SCHEDULER_ADDRESS,required=false \
+    for name in ALPACA_API_KEY ALPACA_SECRET_KEY DASK_SCHEDULER_ADDRESS; do \
         if [ -s "/run/secrets/$name" ]; then \
             export "$name=$(cat "/run/secrets/$name")" && echo "secret $name: provided"; \
         fi; \
     done \
-    && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}" \
-    && REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
+    && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}: ${ASSETS:-the default pairs}" \
+    && ASSETS="$ASSETS" REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
@@ -60,7 +65,8 @@ WORKDIR /app
 # type stubs are left out, and bytecode is compiled below only for what the server imports: the
 # image stays small (make image-test prints its size and checks the bound).
 COPY requirements-api.txt requirements-collect.txt ./
-RUN pip install --no-cache-dir --no-compile -r requirements-api.txt -r requirements-collect.txt \
+RUN pip install --no-cache-dir --no-compile --require-hashes \
+        -r requirements-api.txt -r requirements-collect.txt \
     && find "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" -depth \
         \( -name tests -o -name '*.pyi' \) -exec rm -rf {} + \
     && useradd --user-group --uid 10001 --no-create-home --home-dir /nonexistent \

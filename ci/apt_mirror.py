@@ -2,7 +2,7 @@
 
 The stand-in base image is bootstrapped from the same mirror the machine already trusts, read at
 run time so no host's mirror is ever written into the repository. A machine of another release
-(a bookworm machine bootstrapping trixie) has no source for that suite: then the mirror serving
+(a Debian 14 machine bootstrapping trixie) has no source for that suite: then the mirror serving
 the machine's own release is used, since a Debian mirror carries every release.
 """
 

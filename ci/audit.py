@@ -8,7 +8,8 @@ failure, and any known vulnerability, fails with pip-audit's own report.
 
 `--report` never fails: the release's scheduled rebuilds of an already-tested tag use it, so a
 new advisory is reported (on GitHub, as a warning on the run) without stopping the retraining of
-code that passed; the next push, which runs `make test`, is gated by it.
+code that passed; the next push, which runs `make test`, is gated by it. `--root DIR` audits the
+lock files of another checkout (a rebuild audits its tag's, with this commit's script).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
 TIMEOUT_SECONDS = 10
 
 
-def probe_url() -> str:
+def probe_url(root: Path = ROOT) -> str:
     """The lookup pip-audit makes for the first version pinned in the first lock file."""
-    name, version = _PIN.search((ROOT / LOCK_FILES[0]).read_text()).groups()
+    name, version = _PIN.search((root / LOCK_FILES[0]).read_text()).groups()
     return PROBE.format(name=name, version=version)
 
 
@@ -53,15 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python ci/audit.py", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--report", action="store_true", help="report findings, never fail")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the checkout whose lock files to audit (this one)"
+    )
     args = parser.parse_args(argv)
-    reason = unreachable_reason(probe_url())
+    reason = unreachable_reason(probe_url(args.root))
     if reason is not None:
         print(f"pip-audit skipped: {reason}")
         return 0
     command = [sys.executable, "-m", "pip_audit", "--strict", "--progress-spinner=off"]
     for lock in LOCK_FILES:
         # Fully pinned files: audit exactly these versions, without resolving anything.
-        command += ["--requirement", str(ROOT / lock)]
+        command += ["--requirement", str(args.root / lock)]
     code = subprocess.run([*command, "--no-deps", "--disable-pip"], check=False).returncode
     if code == 0 or not args.report:
         return code

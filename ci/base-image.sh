@@ -11,7 +11,7 @@
 #      build tools purged and only the shared libraries it links kept, setuptools and wheel, and
 #      the python/pip symlinks.
 # Where it differs, because only Debian's archive and PyPI are reachable here:
-#   - the CPython source is the newest 3.11 release Debian's archive carries, 3.11.2 (bookworm's
+#   - the CPython source is the newest 3.11 release Debian's archive carries, 3.11.2 (Debian 12's
 #     python3.11 upstream tarball, pinned below by SHA-256), not the patch release the official
 #     tag names; Debian trixie itself ships only Python 3.13, which the project does not support;
 #   - no profile-guided optimisation or LTO (twenty minutes more for speed no check measures);

@@ -152,8 +152,8 @@ date=$(buildah run --isolation chroot "$container" -- python -c '
 import glob, os
 from datetime import UTC, datetime
 import numpy as np
-[grid] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "grid.npz"))[:1]
-ds = np.load(grid)["ds"]
+[history] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "history.npy"))[:1]
+ds = np.load(history, mmap_mode="r")["ds"]
 print(datetime.fromtimestamp(int(ds[len(ds) // 2]), UTC).date())')
 mapfile -d '' -t run_command < <("$python" -m ci.image_config "$work/inspect.json" --print-command)
 say "starting '${run_command[*]}' on port $port"
@@ -173,8 +173,9 @@ read -r _ real_uid effective_uid _ < <(grep '^Uid:' "/proc/$server_pid/status")
 [[ "$real_uid" == "$uid" && "$effective_uid" == "$uid" ]] \
     || die "the server runs as uid $real_uid/$effective_uid, not the image's user $uid"
 say "the server (pid $server_pid) runs as uid $uid, not root"
+assets=$(buildah run --isolation chroot "$container" -- python - <ci/held_assets.py)
 if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
-    --model-version "$model_version" --date "$date"; then
+    --model-version "$model_version" --date "$date" --assets "$assets"; then
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi

@@ -8,9 +8,10 @@
 #   MODEL_VERSION  what /healthz must report
 #   DATE           a YYYY-MM-DD the model serves
 #   PLATFORM       e.g. linux/arm64: run that variant, and check that it is what runs
-# Checks: the platform; /healthz, /bitcoin, /docs and /openapi.json (python -m ci.smoke_http); with
-# GIT_SHA set, that every served model records that commit; the server's uid is the image's
-# non-root USER; Docker reports the HEALTHCHECK healthy.
+# Checks: the platform; /healthz, /bitcoin, /docs and /openapi.json, and that every pair the image
+# holds is listed by /assets and answers /forecast/PAIR (python -m ci.smoke_http); with GIT_SHA
+# set (the release always sets it), that every served model records that commit; the server's
+# uid is the image's non-root USER; Docker reports the HEALTHCHECK healthy.
 # SMOKE_WAIT (default 300) bounds each wait, in seconds: emulated arm64 starts slowly.
 set -euo pipefail
 
@@ -46,8 +47,10 @@ if [[ -n "$platform" ]]; then
     esac
 fi
 
+assets=$(docker exec -i "$NAME" python - <ci/held_assets.py) || fail "the image holds no model"
+say "the image holds $assets"
 python -m ci.smoke_http --base-url "http://127.0.0.1:$PORT" --model-version "$model_version" \
-    --date "$date" --wait "$WAIT" || fail "the running image does not answer as it should"
+    --date "$date" --wait "$WAIT" --assets "$assets" || fail "the running image does not answer as it should"
 
 if [[ -n "${GIT_SHA:-}" ]]; then
     docker exec -i "$NAME" python - "$GIT_SHA" <ci/manifest_git_sha.py \

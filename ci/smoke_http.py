@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +56,11 @@ def wait_until_up(base_url: str, seconds: float) -> None:
             time.sleep(0.5)
 
 
-def checks(base_url: str, model_version: str, date: str) -> Iterator[tuple[str, Callable[[], str]]]:
-    """(what, check) pairs; a check returns what it saw, or raises CheckError."""
+def checks(
+    base_url: str, model_version: str, date: str, assets: Sequence[str] = ()
+) -> Iterator[tuple[str, Callable[[], str]]]:
+    """(what, check) pairs; a check returns what it saw, or raises CheckError. `assets`: the
+    pairs the image holds, each of which must be listed and answer."""
 
     def healthz() -> str:
         reply = fetch(f"{base_url}/healthz")
@@ -92,11 +95,33 @@ def checks(base_url: str, model_version: str, date: str) -> Iterator[tuple[str, 
         _expect("/bitcoin" in spec.get("paths", {}), "/bitcoin is not documented")
         return f"200, OpenAPI {spec['openapi']}"
 
+    def listed() -> str:
+        reply = fetch(f"{base_url}/assets")
+        _expect(reply.status == 200, f"HTTP {reply.status}")
+        names = set(_strings(reply.json()))
+        missing = [asset for asset in assets if asset not in names]
+        _expect(not missing, f"{', '.join(missing)} held but not listed")
+        return f"200, lists {', '.join(assets)}"
+
+    def forecast(asset: str) -> Callable[[], str]:
+        def check() -> str:
+            reply = fetch(f"{base_url}/forecast/{asset}?date={date}")
+            _expect(reply.status == 200, f"HTTP {reply.status}: {reply.body[:200]!r}")
+            prices = [n for n in _numbers(reply.json()) if math.isfinite(n) and n > 0]
+            _expect(bool(prices), f"no positive price in {reply.body[:200]!r}")
+            return "200"
+
+        return check
+
     yield "/healthz", healthz
     yield f"/bitcoin?date={date}", bitcoin
     yield "/bitcoin?date=not-a-date", bad_date
     yield "/docs", docs
     yield "/openapi.json", openapi
+    if assets:
+        yield "/assets", listed
+    for asset in assets:
+        yield f"/forecast/{asset}?date={date}", forecast(asset)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,11 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-version", required=True, help="what /healthz must report")
     parser.add_argument("--date", required=True, help="a YYYY-MM-DD the model serves")
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the server")
+    parser.add_argument(
+        "--assets",
+        default="",
+        help="comma-separated pairs the server holds: each must be listed by /assets and answer "
+        "/forecast/PAIR?date=DATE (ci/held_assets.py prints them inside an image)",
+    )
     args = parser.parse_args(argv)
     base_url = args.base_url.rstrip("/")
     wait_until_up(base_url, args.wait)
     failures = 0
-    for what, check in checks(base_url, args.model_version, args.date):
+    assets = [asset for asset in args.assets.split(",") if asset]
+    for what, check in checks(base_url, args.model_version, args.date, assets):
         try:
             print(f"ok    {what}: {check()}")
         except (CheckError, ValueError, urllib.error.URLError) as error:
@@ -122,6 +154,17 @@ def main(argv: list[str] | None = None) -> int:
 def _expect(condition: bool, problem: str) -> None:
     if not condition:
         raise CheckError(problem)
+
+
+def _strings(document: Any) -> Iterator[str]:
+    if isinstance(document, str):
+        yield document
+    elif isinstance(document, dict):
+        for value in document.values():
+            yield from _strings(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from _strings(value)
 
 
 def _numbers(document: Any) -> Iterator[float]:

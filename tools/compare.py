@@ -63,6 +63,7 @@ from cryptopredict.model.scores import (
     quantile_score,
     tails,
 )
+from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
@@ -134,7 +135,7 @@ def configurations(frame: pd.DataFrame, tau: float | None, args, data: str) -> d
     forecasts["y"] = frame.set_index("ds")["y"].reindex(forecasts["ds"]).to_numpy()
     return {
         "data": data,
-        "origins": [at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in origins],
+        "origins": [iso_moment(at) for at in origins],
         "interval_width": DEFAULT.interval_width,
         "rows": table_rows(forecasts, [*configs, "naive", "drift"]),
         "seconds": round(time.monotonic() - started),
@@ -252,7 +253,7 @@ def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: s
             rows.append(row)
     return {
         "data": data,
-        "origins": [at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in origins],
+        "origins": [iso_moment(at) for at in origins],
         "band": spec.name,
         "rows": rows,
         "seconds": round(time.monotonic() - started),

@@ -33,6 +33,7 @@ from cryptopredict.model.backtest import HORIZONS, SERVED, Plan, run_backtest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
+from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("panel")
 
@@ -68,8 +69,8 @@ def backtest_pair(task: tuple[str, Path, str | None, Path]) -> tuple[str, dict, 
     seconds = backtest.market.t
     summary = {
         "bars": len(frame),
-        "first": _iso(frame["ds"].iloc[0]),
-        "last": _iso(frame["ds"].iloc[-1]),
+        "first": iso_moment(frame["ds"].iloc[0]),
+        "last": iso_moment(frame["ds"].iloc[-1]),
         **Plan().boundary(seconds),
         "damping_hours": backtest.config.damping_hours,
         "band": backtest.band.spec.name,
@@ -143,10 +144,6 @@ def _figures(rows: pd.DataFrame, lags: int) -> dict:
 def _spacing_hours(origins: pd.Series) -> float:
     times = np.unique(pd.to_datetime(origins).to_numpy().astype("datetime64[s]").astype(np.int64))
     return float(np.median(np.diff(times))) / 3600 if len(times) > 1 else 1.0
-
-
-def _iso(stamp: pd.Timestamp) -> str:
-    return pd.Timestamp(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def symbols(path: Path) -> list[str]:

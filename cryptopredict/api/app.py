@@ -24,14 +24,15 @@ log = logging.getLogger(__name__)
 
 
 def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
-    """The API over every artifact in `artifacts` (loaded and verified by the caller).
+    """The API over every artifact in `artifacts`: an `ArtifactStore` (`open_artifacts`), which
+    opens each when first asked for, or artifacts opened already.
 
     Without a BTC/USD artifact the others are served and `/bitcoin` answers 404
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
     first view describe the catalog's default asset (BTC/USD when served).
     """
     catalog = Catalog(artifacts, max_horizon_days=settings.max_horizon_days)
-    metrics = Metrics(served.artifact for served in catalog)
+    metrics = Metrics(served.info for served in catalog)
     cache_seconds = settings.cache_seconds
 
     app = Flask(__name__)
@@ -60,7 +61,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.register_error_handler(Exception, _unexpected_error)
     if BITCOIN in catalog:
         app.wsgi_app = FastBitcoin(  # type: ignore[method-assign]
-            app.wsgi_app, catalog[BITCOIN].point, cache=public_cache(cache_seconds)
+            app.wsgi_app, catalog[BITCOIN], cache=public_cache(cache_seconds)
         )
     install_headers(app, settings.cors_origins)
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]

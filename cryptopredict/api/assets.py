@@ -1,62 +1,85 @@
-"""`/assets`: every served asset with its model, data range and endpoints."""
+"""`/assets`: every served asset with its model, data range and endpoints; `?q=` searches them."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 
-from cryptopredict.api.openapi import Blueprint, answers, document
+from cryptopredict.api.openapi import Blueprint, answers, document, in_query
+from cryptopredict.api.query import query, single
 from cryptopredict.api.responses import json_response, public_cache
 from cryptopredict.api.serving.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
 
+SEARCH_ERRORS = {400: "`q` is empty, repeated, too long or holds characters no slug has."}
+
 
 def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("assets", __name__, description="What is served.")
     cache = public_cache(cache_seconds)
+    links: dict[str, dict[str, str]] = {}
+
+    def describe(served: ServedAsset) -> dict[str, Any]:
+        if served.slug not in links:
+            links[served.slug] = _links(served.slug)
+        return {**_description(served), "links": links[served.slug]}
 
     @bp.get("/assets")
-    @document(responses=answers("Every served asset.", "AssetList"))
+    @document(
+        parameters=in_query("AssetQuery"),
+        responses=answers(
+            "The served assets, or those `q` finds.", "AssetList", errors=SEARCH_ERRORS
+        ),
+    )
     def assets() -> Response:
-        """The assets served
+        """The assets served, or those a search finds
 
         For each asset: its model, the range of its history, how far its forecast is
         precomputed and accepted, and the URLs of its endpoints. `default` is the asset the
         dashboard opens with and `/model` and `/model/backtest` describe.
+
+        Without `q`, every served asset by slug. With `q`, those it names, best first: the slug
+        or symbol itself (`btc-usd`, `BTC/USD`), then the base (`btc`), then slugs that start
+        with `q` (`bt`), bases that hold it (`pepe` finds `1000pepe-usdt`), the quote (`usdt`),
+        and slugs or symbols that hold it anywhere; ties by slug. Matching ignores case and
+        reads `/` as `-`; no match is an empty list.
         """
+        text = single(query(request.environ), "q", required=False)
+        found = list(catalog) if text is None else catalog.search(text)
         return json_response(
-            {"default": catalog.default.slug, "assets": [_describe(served) for served in catalog]},
+            {"default": catalog.default.slug, "assets": [describe(served) for served in found]},
             cache=cache,
         )
 
     return bp
 
 
-def _describe(served: ServedAsset) -> dict[str, Any]:
-    manifest = served.artifact.manifest
-    forecast = served.forecast
-    history = served.artifact.history.ds
+def _description(served: ServedAsset) -> dict[str, Any]:
+    info = served.info
     return {
         "asset": served.slug,
-        "symbol": served.symbol,
-        "interval": served.interval,
-        "model_version": served.model_version,
-        "created_at": iso_utc(manifest.created_at.timestamp()),
-        "source": manifest.data.source,
-        "first_bar": iso_utc(int(history[0])),
-        "last_bar": iso_utc(int(history[-1])),
-        "grid_end": iso_utc(forecast.grid_end),
-        "valid_from": iso_utc(forecast.first),
-        "valid_until": iso_utc(forecast.end),
-        "interval_width": forecast.interval_width,
-        "links": {
-            "forecast": url_for("forecast.forecast_point", asset=served.slug),
-            "range": url_for("forecast.forecast_range", asset=served.slug),
-            "candles": url_for("candles.candles", asset=served.slug),
-            "model": url_for("model.asset_model", asset=served.slug),
-            "backtest": url_for("model.asset_backtest", asset=served.slug),
-        },
+        "symbol": info.symbol,
+        "interval": info.interval,
+        "model_version": info.model_version,
+        "created_at": iso_utc(info.created_at),
+        "source": info.source,
+        "first_bar": iso_utc(info.first_bar),
+        "last_bar": iso_utc(info.last_bar),
+        "grid_end": iso_utc(info.grid_last),
+        "valid_from": iso_utc(info.grid_first),
+        "valid_until": iso_utc(served.valid_until),
+        "interval_width": info.interval_width,
+    }
+
+
+def _links(slug: str) -> dict[str, str]:
+    return {
+        "forecast": url_for("forecast.forecast_point", asset=slug),
+        "range": url_for("forecast.forecast_range", asset=slug),
+        "candles": url_for("candles.candles", asset=slug),
+        "model": url_for("model.asset_model", asset=slug),
+        "backtest": url_for("model.asset_backtest", asset=slug),
     }

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from flask import Response, request
 
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.openapi import (
+    ASSET_UNAVAILABLE,
+    Blueprint,
+    answers,
+    asset_in_path,
+    document,
+    in_query,
+)
 from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
 from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.candles import DEFAULT_COUNT, check_count
@@ -26,7 +33,7 @@ ERRORS = {
     "interval served from the minutes, outside their window, which the detail names), or too "
     "many candles.",
     503: "An interval served from the live minute bars, and their database cannot be read now "
-    "(the detail says why).",
+    f"(the detail says why). Or: {ASSET_UNAVAILABLE}",
 }
 
 

@@ -47,3 +47,10 @@ class UnsupportedIntervalError(ApiError):
 
     status = 422
     code = "unsupported_interval"
+
+
+class UnavailableAssetError(ApiError):
+    """A served asset whose artifact cannot be opened (corrupt, missing, of another schema)."""
+
+    status = 503
+    code = "asset_unavailable"

@@ -22,9 +22,16 @@ import numpy as np
 from flask import Response, request
 
 from cryptopredict.api.metrics import ROUTE_KEY
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.openapi import (
+    ASSET_UNAVAILABLE,
+    Blueprint,
+    answers,
+    asset_in_path,
+    document,
+    in_query,
+)
 from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
-from cryptopredict.api.serving.answers import BITCOIN, PointAnswer, read_range
+from cryptopredict.api.serving.answers import BITCOIN, read_range
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
@@ -41,10 +48,15 @@ RANGE_OUT_OF_REACH = (
     "Out of range: a date outside the valid range (the detail names it), a `step` that is no "
     "whole multiple of the data's interval, or too many points."
 )
-ASSET_ERRORS = {**ERRORS, 404: "No such asset is served; the detail names the served ones."}
+ASSET_ERRORS = {
+    **ERRORS,
+    404: "No such asset is served; the detail names the served ones.",
+    503: ASSET_UNAVAILABLE,
+}
 BITCOIN_ERRORS = {
     **ERRORS,
     404: "No BTC/USD model is served (the server holds other assets only).",
+    503: ASSET_UNAVAILABLE,
 }
 RANGE_LIMITS = (
     "With `step`, a whole multiple of the data's interval such as `1d`, only the points that "
@@ -184,9 +196,9 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
 class FastBitcoin:
     """`GET /bitcoin` answered ahead of Flask whenever it succeeds (see the module's doc)."""
 
-    def __init__(self, app: WSGIApplication, point: PointAnswer, *, cache: str) -> None:
+    def __init__(self, app: WSGIApplication, bitcoin: ServedAsset, *, cache: str) -> None:
         self.app = app
-        self.point = point
+        self.bitcoin = bitcoin
         self.cache = cache
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -197,7 +209,7 @@ class FastBitcoin:
         ):
             return self.app(environ, start_response)
         try:
-            body = self.point(environ).encode()
+            body = self.bitcoin.point(environ).encode()
         except Exception:  # Flask answers it again: with its JSON error, or a logged 500
             return self.app(environ, start_response)
         environ[ROUTE_KEY] = BITCOIN_PATH

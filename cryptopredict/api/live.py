@@ -20,7 +20,14 @@ import numpy as np
 from flask import Response, request
 
 from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document, in_query
+from cryptopredict.api.openapi import (
+    ASSET_UNAVAILABLE,
+    Blueprint,
+    answers,
+    asset_in_path,
+    document,
+    in_query,
+)
 from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import point_fields
@@ -52,7 +59,11 @@ ERRORS = {
     404: "No such asset is served, or no minute bars of it are stored (the detail says why).",
     503: UNAVAILABLE,
 }
-PRICE_ERRORS = {400: "`level` is not one of the served bands (50, 80, 95).", **ERRORS}
+PRICE_ERRORS = {
+    400: "`level` is not one of the served bands (50, 80, 95).",
+    **ERRORS,
+    503: f"{UNAVAILABLE} Or: {ASSET_UNAVAILABLE}",
+}
 SOURCES = {"binance": "Binance", "alpaca": "Alpaca", "replay": "a replay"}
 
 

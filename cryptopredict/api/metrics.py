@@ -30,7 +30,8 @@ from prometheus_client import (
 )
 
 from cryptopredict.api.openapi import Blueprint, answers, document
-from cryptopredict.artifact import Artifact
+from cryptopredict.artifact import IndexEntry
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -50,7 +51,7 @@ access_log = logging.getLogger("cryptopredict.api.access")
 class Metrics:
     """One registry per app, so tests can build many apps in one process."""
 
-    def __init__(self, artifacts: Iterable[Artifact]) -> None:
+    def __init__(self, assets: Iterable[IndexEntry]) -> None:
         self.registry = CollectorRegistry()
         labels = ("route", "method", "status")
         self.requests = Counter(
@@ -82,17 +83,12 @@ class Metrics:
             ["asset"],
             registry=self.registry,
         )
-        for artifact in artifacts:
-            manifest = artifact.manifest
-            created = manifest.created_at.timestamp()
-            info.labels(artifact.asset).info(
-                {
-                    "model_version": manifest.model_version,
-                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
-                }
+        for asset in assets:
+            info.labels(asset.asset).info(
+                {"model_version": asset.model_version, "created_at": iso_utc(asset.created_at)}
             )
-            model_age.labels(artifact.asset).set_function(_age(created))
-            data_age.labels(artifact.asset).set_function(_age(float(artifact.history.ds[-1])))
+            model_age.labels(asset.asset).set_function(_age(asset.created_at))
+            data_age.labels(asset.asset).set_function(_age(asset.last_bar))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

@@ -5,43 +5,53 @@ API serves and which model of each asset."""
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from flask import Response
 
-from cryptopredict.api.openapi import Blueprint, answers, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, answers, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact import Artifact
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import Catalog
+    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
 
-UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones."}
+UNAVAILABLE = {503: ASSET_UNAVAILABLE}
+UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones.", **UNAVAILABLE}
+CACHED = 64  # model cards and backtests kept ready, the most recently asked for
 
 
 def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
-    cards = {served.slug: _card(served.artifact) for served in catalog}
+    slugs = [served.slug for served in catalog]
     default = catalog.default.slug
 
-    @cache
+    @lru_cache(maxsize=CACHED)
+    def card(slug: str) -> bytes:
+        artifact = catalog[slug].artifact
+        return _json({**artifact.manifest_json, "backtest": artifact.backtest.get("summary") or {}})
+
+    @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
         return _json(catalog[slug].artifact.backtest)
 
     @bp.get("/model")
-    @document(responses=answers("The manifest and the backtest summary.", "ModelCard"))
+    @document(
+        responses=answers("The manifest and the backtest summary.", "ModelCard", errors=UNAVAILABLE)
+    )
     def model() -> Response:
         """The default asset's model card
 
         As `/model/{asset}`, for the default asset (`/assets` names it: BTC/USD when served).
         """
-        return raw_json_response(cards[default], cache=max_age)
+        return raw_json_response(card(default), cache=max_age)
 
     @bp.get("/model/backtest")
-    @document(responses=answers("The summary and every backtest path.", "Backtest"))
+    @document(
+        responses=answers("The summary and every backtest path.", "Backtest", errors=UNAVAILABLE)
+    )
     def model_backtest() -> Response:
         """The default asset's past forecasts against actual prices
 
@@ -51,7 +61,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
     @bp.get("/model/<asset>")
     @document(
-        path=asset_in_path(cards),
+        path=asset_in_path(slugs),
         responses=answers(
             "The manifest and the backtest summary.", "ModelCard", errors=UNKNOWN_ASSET
         ),
@@ -62,11 +72,11 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         Versions, the data's range, source and validation report, the training configuration,
         the post-processing rules, the checksums of every file, and the backtest metrics.
         """
-        return raw_json_response(cards[catalog[asset].slug], cache=max_age)
+        return raw_json_response(card(catalog[asset].slug), cache=max_age)
 
     @bp.get("/model/<asset>/backtest")
     @document(
-        path=asset_in_path(cards),
+        path=asset_in_path(slugs),
         responses=answers("The summary and every backtest path.", "Backtest", errors=UNKNOWN_ASSET),
     )
     def asset_backtest(asset: str) -> Response:
@@ -81,9 +91,6 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
 def health_blueprint(catalog: Catalog) -> Blueprint:
     bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
-    assets = [_health(served.artifact) for served in catalog]
-    default = next(entry for entry in assets if entry["asset"] == catalog.default.slug)
-    answer = {"status": "ok", **default, "assets": assets}
 
     @bp.get("/healthz")
     @document(responses=answers("Serving, with each asset's model version.", "Health"))
@@ -92,24 +99,31 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
 
         200 while the API serves. `assets` lists every served asset's model; the top-level
         `asset` and `model_version` are the default asset's, which tell a deploy which model
-        is live.
+        is live. Artifacts open on first use: `status` is `degraded`, and `unavailable` says
+        which and why, once one of them could not be opened (it answers 503; the others are
+        served), else `ok`.
         """
+        assets = [_health(served) for served in catalog]
+        default = next(entry for entry in assets if entry["asset"] == catalog.default.slug)
+        failures = catalog.failures()
+        answer = {
+            "status": "degraded" if failures else "ok",
+            **default,
+            "assets": assets,
+            "unavailable": [{"asset": slug, "detail": why} for slug, why in failures.items()],
+        }
         return json_response(answer)
 
     return bp
 
 
-def _card(artifact: Artifact) -> bytes:
-    return _json({**artifact.manifest_json, "backtest": artifact.backtest.get("summary") or {}})
-
-
-def _health(artifact: Artifact) -> dict[str, Any]:
-    manifest = artifact.manifest
+def _health(served: ServedAsset) -> dict[str, Any]:
+    info = served.info
     return {
-        "asset": artifact.asset,
-        "model_version": manifest.model_version,
-        "created_at": iso_utc(manifest.created_at.timestamp()),
-        "data_last": iso_utc(int(artifact.history.ds[-1])),
+        "asset": served.slug,
+        "model_version": info.model_version,
+        "created_at": iso_utc(info.created_at),
+        "data_last": iso_utc(info.last_bar),
     }
 
 

@@ -18,6 +18,11 @@ import flask
 from cryptopredict.api.query import DATE_EXAMPLES
 
 View = TypeVar("View", bound=Callable[..., Any])
+# Every route that reads an asset's artifact may answer 503 with this.
+ASSET_UNAVAILABLE = (
+    "The asset's artifact cannot be served (corrupt, missing, or of another schema); the detail "
+    "says why. The other assets are served."
+)
 DESCRIPTION = f"""\
 Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models,
 and candles of the price history; `/assets` says when each model was trained and on which bars.
@@ -28,7 +33,7 @@ offset is given).
 
 Errors are JSON `{{"error": code, "detail": message}}`: 400 for malformed input, 422 for dates
 out of range, unsupported candle intervals or too many points, 404 for unknown routes and
-assets, 405 for methods other than GET.
+assets, 405 for methods other than GET, 503 for an asset whose artifact cannot be served.
 """
 
 
@@ -79,10 +84,12 @@ def answers(
     errors: Mapping[int, str] | None = None,
     content: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Documented responses: 200 with `schema` (JSON) or `content`, and the `errors`."""
-    ok: dict[str, Any] = dict(content or {})
+    """Documented responses: 200 with `schema` (JSON, listed first: generated clients type the
+    first media type they find) and any other `content`, and the `errors`."""
+    ok: dict[str, Any] = {}
     if schema is not None:
         ok["application/json"] = {"schema": schema}
+    ok.update(content or {})
     documented = {"200": {"description": description, "content": ok}}
     for status, text in (errors or {}).items():
         documented[str(status)] = {

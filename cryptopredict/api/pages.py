@@ -61,18 +61,18 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     plotly = _vendored(PLOTLY_JS) / PLOTLY_JS
     max_age = public_cache(cache_seconds)
     default = catalog.default
-    artifact, forecast, manifest = default.artifact, default.forecast, default.artifact.manifest
+    info = default.info
     card = {
-        "asset": artifact.asset,
-        "symbol": manifest.symbol,
-        "interval": manifest.interval,
-        "model_version": manifest.model_version,
-        "created_at": iso_utc(manifest.created_at.timestamp()),
-        "source": manifest.data.source,
-        "first": iso_utc(int(artifact.history.ds[0])),
-        "last": iso_utc(forecast.last_bar),
-        "forecast_end": iso_utc(forecast.end),
-        "interval_width": forecast.interval_width,
+        "asset": default.slug,
+        "symbol": info.symbol,
+        "interval": info.interval,
+        "model_version": info.model_version,
+        "created_at": iso_utc(info.created_at),
+        "source": info.source,
+        "first": iso_utc(info.first_bar),
+        "last": iso_utc(info.last_bar),
+        "forecast_end": iso_utc(default.valid_until),
+        "interval_width": info.interval_width,
     }
 
     @bp.get("/")

@@ -20,14 +20,17 @@ if TYPE_CHECKING:
 MAX_LENGTH = 64
 # The OpenAPI document publishes this pattern, so generated clients and fuzzers produce dates
 # the parser accepts. It allows what `datetime.fromisoformat` reads, restricted to the usual
-# extended format; calendar checks (February 30) are left to the parser.
+# extended format; calendar checks (February 30) are left to the parser. A `+HH:MM` offset
+# pasted into a URL unencoded arrives with a space for its plus (`+` means a space in a query
+# string): after a time, ` HH:MM` is read as that offset (group 9 is the offset).
 DATE_PATTERN = (
     r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])-"
     r"(0[1-9]|[12][0-9]|3[01])"
     r"([Tt ]([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,9})?)?)?"
-    r"([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$"
+    r"([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?| ([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
 )
 _DATE = re.compile(DATE_PATTERN, re.ASCII)
+_OFFSET = 9
 DATE_EXAMPLES = "2026-08-01, 2026-08-01T12:00, 2026-08-01T12:00:00Z or 2026-08-01T14:00+02:00"
 
 
@@ -87,10 +90,14 @@ def parse_epoch(name: str, text: str) -> float:
         raise BadRequestError(
             f"{name} is {len(text)} characters long; expected a date like {DATE_EXAMPLES}"
         )
-    if not _DATE.fullmatch(text):
+    found = _DATE.fullmatch(text)
+    if not found:
         raise BadRequestError(
-            f"{name}={text!r} is not an ISO-8601 date; expected e.g. {DATE_EXAMPLES}"
+            f"{name}={text!r} is not an ISO-8601 date; expected e.g. {DATE_EXAMPLES} "
+            "(in a URL, write an offset's + as %2B)"
         )
+    if text[found.start(_OFFSET) : found.start(_OFFSET) + 1] == " ":  # a + decoded as a space
+        text = f"{text[: found.start(_OFFSET)]}+{text[found.start(_OFFSET) + 1 :]}"
     try:
         when = datetime.fromisoformat(text.upper())
     except ValueError as error:

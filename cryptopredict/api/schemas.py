@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
+from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
@@ -37,6 +38,17 @@ def _level() -> fields.Integer:
             "description": "The band's level, in percent: the share of outcomes it should hold. "
             f"One of {', '.join(map(str, LEVELS))}; default {DEFAULT_LEVEL}.",
             "example": DEFAULT_LEVEL,
+        },
+    )
+
+
+class AssetQuery(Schema):
+    q = fields.String(
+        validate=validate.Regexp(QUERY_PATTERN),
+        metadata={
+            "description": "Search: a slug (`btc-usd`), a symbol (`BTC/USD`), a base (`btc`) or a "
+            "quote (`usdt`), or part of one; case is ignored. Default: every served asset.",
+            "example": "btc",
         },
     )
 
@@ -298,6 +310,15 @@ class ModelCard(Schema):
         metadata={"description": "Backtest metrics; null when trained with --no-backtest."},
     )
     horizon = fields.Dict(required=True)
+    backtest_boundary = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={
+            "description": "Where the backtest's validation outcomes end and its evaluation "
+            "origins start; null when trained with --no-backtest."
+        },
+    )
     band = fields.Dict(metadata={"description": "The served band and the hindcast's rule."})
     levels = fields.List(
         fields.Integer(),
@@ -353,12 +374,29 @@ class AssetHealth(Schema):
     )
 
 
+class Unavailable(Schema):
+    asset = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "Why it cannot be served."})
+
+
 class Health(AssetHealth):
     """The default asset's model at the top (what a deploy checks), and every served one."""
 
-    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["ok", "degraded"]),
+        metadata={"description": "`degraded` once an asset's artifact could not be opened."},
+    )
     assets = fields.List(
         fields.Nested(AssetHealth), required=True, metadata={"description": "Every served asset."}
+    )
+    unavailable = fields.List(
+        fields.Nested(Unavailable),
+        required=True,
+        metadata={
+            "description": "The assets whose artifact could not be opened (they answer 503); "
+            "artifacts open on first use, so one found corrupt appears here once asked for."
+        },
     )
 
 

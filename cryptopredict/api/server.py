@@ -1,5 +1,5 @@
-"""`python api.py`: verify every artifact, then serve with Waitress until SIGTERM or Ctrl-C
-(`drain.serve`), logging from a background thread.
+"""`python api.py`: list the artifacts (each is verified when first asked for), then serve with
+Waitress until SIGTERM or Ctrl-C (`drain.serve`), logging from a background thread.
 
 Slow clients cannot hold the server: Waitress keeps up to `CONNECTION_LIMIT` connections open
 (its own default, 100, lets a hundred idle or half-sent requests stop it accepting anyone),
@@ -29,7 +29,7 @@ from cryptopredict.api.app import create_app
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.serving.answers import BITCOIN
-from cryptopredict.artifact import ArtifactError, load_artifacts
+from cryptopredict.artifact import ArtifactError, open_artifacts
 from cryptopredict.config import ConfigError, Settings
 
 # Descriptors besides the connections: the listening sockets, the trigger, files, logs.
@@ -53,7 +53,7 @@ def main() -> int:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     try:
         _check(settings)
-        artifacts = load_artifacts(settings.model_dir)
+        artifacts = open_artifacts(settings.model_dir)
         app = create_app(artifacts, settings)
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
@@ -64,8 +64,11 @@ def main() -> int:
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
-    for artifact in artifacts.values():
-        log.info("verified %s model %s", artifact.asset, artifact.manifest.model_version)
+    log.info(
+        "serving %d assets from %s; each artifact is verified when first asked for",
+        len(artifacts),
+        settings.model_dir,
+    )
     if BITCOIN not in artifacts:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)

@@ -19,6 +19,7 @@ from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.errors import StaleDataError, ValidationError
 from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars, check_frame
+from cryptopredict.utc import iso_moment
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,8 @@ def validate(
     check_frame(frame)
     report = ValidationReport(
         rows=len(frame),
-        first=_iso(frame["timestamp"].iloc[0]),
-        last=_iso(frame["timestamp"].iloc[-1]),
+        first=iso_moment(frame["timestamp"].iloc[0]),
+        last=iso_moment(frame["timestamp"].iloc[-1]),
         exact_duplicates_dropped=exact,
         was_unsorted=was_unsorted,
         conflicting_duplicates=conflicts,
@@ -133,7 +134,7 @@ def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
     allowed = max(max_age_hours, bars.interval.delta / pd.Timedelta(hours=1))
     if age > allowed:
         raise StaleDataError(
-            f"{bars.source}: the newest bar ({_iso(bars.last)}) closed {age:.1f} h ago; "
+            f"{bars.source}: the newest bar ({iso_moment(last)}) closed {age:.1f} h ago; "
             f"strict mode allows {allowed:g} h"
         )
 
@@ -147,7 +148,7 @@ def find_gaps(frame: pd.DataFrame, interval: Interval) -> Gaps:
     return Gaps(
         count=len(missing),
         missing_bars=int(missing.sum()),
-        largest_after=_iso(frame["timestamp"].iloc[largest - 1]),
+        largest_after=iso_moment(frame["timestamp"].iloc[largest - 1]),
         largest_missing_bars=int(missing.loc[largest]),
     )
 
@@ -158,7 +159,7 @@ def _keep_latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
         return frame, Repair()
     conflicting = frame.loc[repeated, "timestamp"]
     kept = frame[~frame["timestamp"].duplicated(keep="last")]
-    return kept, Repair(conflicting.nunique(), _iso(conflicting.min()))
+    return kept, Repair(conflicting.nunique(), iso_moment(conflicting.min()))
 
 
 def _reject_too_few(frame: pd.DataFrame, min_rows: int) -> None:
@@ -187,7 +188,7 @@ def _reject_off_grid(frame: pd.DataFrame, interval: Interval) -> None:
     if off.any():
         row = int(np.flatnonzero(off)[0])
         raise ValidationError(
-            f"bar {_iso(frame['timestamp'].iloc[row])} does not start a {interval} period: "
+            f"bar {iso_moment(frame['timestamp'].iloc[row])} does not start a {interval} period: "
             f"is the data really {interval} bars?"
         )
 
@@ -199,7 +200,7 @@ def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
     if not broken.any():
         return frame, Repair()
     repaired = frame.assign(high=high, low=low)
-    return repaired, Repair(int(broken.sum()), _iso(frame.loc[broken, "timestamp"].iloc[0]))
+    return repaired, Repair(int(broken.sum()), iso_moment(frame.loc[broken, "timestamp"].iloc[0]))
 
 
 def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
@@ -211,7 +212,7 @@ def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
         row = int(np.flatnonzero(bad)[0])
         column = factors.iloc[row].idxmax()
         raise ValidationError(
-            f"bar {_iso(frame['timestamp'].iloc[row])}: {column} {frame[column].iloc[row]:g} "
+            f"bar {iso_moment(frame['timestamp'].iloc[row])}: {column} {frame[column].iloc[row]:g} "
             f"is {factors[column].iloc[row]:.1f}x away from the previous close "
             f"{previous.iloc[row]:g} (limit {max_jump:g}x, MAX_BAR_JUMP)"
         )
@@ -219,8 +220,4 @@ def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
 
 def _describe(frame: pd.DataFrame, row: int) -> str:
     values = ", ".join(f"{name}={frame[name].iloc[row]:g}" for name in VALUE_COLUMNS)
-    return f"{_iso(frame['timestamp'].iloc[row])} ({values})"
-
-
-def _iso(stamp: pd.Timestamp) -> str:
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{iso_moment(frame['timestamp'].iloc[row])} ({values})"

@@ -49,6 +49,7 @@ from cryptopredict.model.scores import (
     tails,
 )
 from cryptopredict.postprocess import centre_path, damping_factor
+from cryptopredict.utc import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +123,11 @@ class Plan:
     def boundary(self, seconds: np.ndarray) -> dict[str, str]:
         """The dates the manifest records: validation outcomes end before evaluation starts."""
         return {
-            "first_validation_origin": _iso(self.validation_start(seconds)),
-            "last_validation_outcome": _iso(self.validation_end(seconds) + _seconds(self.horizon)),
-            "first_evaluation_origin": _iso(self.evaluation_start(seconds)),
+            "first_validation_origin": iso_utc(self.validation_start(seconds)),
+            "last_validation_outcome": iso_utc(
+                self.validation_end(seconds) + _seconds(self.horizon)
+            ),
+            "first_evaluation_origin": iso_utc(self.evaluation_start(seconds)),
         }
 
 
@@ -133,10 +136,6 @@ def _grid(seconds: np.ndarray, first: int, last: int, step: int) -> np.ndarray:
     points = np.arange(-(-first // step) * step, last + 1, step, dtype=np.int64)
     at = np.searchsorted(seconds, points, "right") - 1
     return np.unique(seconds[at[at >= 0]])
-
-
-def _iso(seconds: int) -> str:
-    return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _epoch(ds: pd.Series) -> np.ndarray:
@@ -359,7 +358,7 @@ class Backtest:
         actual = _actual_at(self.market, seconds)
         return [
             {
-                "origin": pd.Timestamp(int(times[i]), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "origin": iso_utc(int(times[i])),
                 "ds": seconds[i].tolist(),
                 "yhat": np.round(centre[i], 2).tolist(),
                 "yhat_lower": np.round(centre[i] * np.exp(offsets[low][i]), 2).tolist(),

@@ -31,6 +31,7 @@ from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
 from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import Postprocess
+from cryptopredict.utc import iso_moment, iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -211,19 +212,19 @@ def _manifest(
         "symbol": bars.symbol,
         "interval": str(bars.interval),
         "model_version": request.model_version,
-        "created_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": iso_moment(pd.Timestamp.now(tz="UTC")),
         "git_sha": request.git_sha,
         "data": {
             "source": bars.source,
             "failed_sources": list(history.failures),
-            "first": _iso(bars.first),
-            "last": _iso(bars.last),
+            "first": iso_moment(pd.Timestamp(bars.first)),
+            "last": iso_moment(pd.Timestamp(bars.last)),
             "rows": len(bars.frame),
             "sha256": frame_sha256(bars.frame),
             "validation": history.report.to_dict(),
             "training_window": {
-                "first": _iso(seen["ds"].iloc[0]),
-                "last": _iso(seen["ds"].iloc[-1]),
+                "first": iso_moment(seen["ds"].iloc[0]),
+                "last": iso_moment(seen["ds"].iloc[-1]),
                 "rows": len(seen),
             },
         },
@@ -241,8 +242,8 @@ def _manifest(
         "backtest_boundary": backtest.plan.boundary(backtest.market.t) if backtest else None,
         "horizon": {
             "days": request.horizon / pd.Timedelta(days=1),
-            "grid_first": _iso_seconds(grid.ds[0]),
-            "grid_last": _iso_seconds(grid.ds[-1]),
+            "grid_first": iso_utc(int(grid.ds[0])),
+            "grid_last": iso_utc(int(grid.ds[-1])),
         },
     }
 
@@ -254,14 +255,6 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     for column in frame.columns[1:]:
         digest.update(frame[column].to_numpy(dtype=np.float64).tobytes())
     return digest.hexdigest()
-
-
-def _iso(stamp: pd.Timestamp) -> str:
-    return pd.Timestamp(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _iso_seconds(seconds: int) -> str:
-    return _iso(pd.Timestamp(int(seconds), unit="s"))
 
 
 def history_series(frame: pd.DataFrame) -> BarHistory:

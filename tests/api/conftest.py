@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import functools
+import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import Artifact, load_artifacts
+from cryptopredict.artifact import Artifact, index_artifacts, load_artifacts, open_artifacts
 from cryptopredict.config import Settings
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
@@ -63,6 +65,37 @@ def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
     )
 
 
+# 200 pairs for the dashboard's search: 40 bases, each quoted in 5 currencies.
+# fmt: off
+BASES = (
+    "btc", "eth", "sol", "doge", "link", "ada", "xrp", "dot", "avax", "ltc", "bch", "trx",
+    "near", "atom", "uni", "etc", "fil", "apt", "arb", "op", "inj", "sui", "sei", "tia", "ldo",
+    "aave", "mkr", "snx", "crv", "comp", "1000pepe", "1000bonk", "wif", "floki", "shib", "ton",
+    "icp", "hbar", "vet", "algo",
+)
+# fmt: on
+QUOTES = ("usdt", "usd", "btc", "eth", "eur")
+
+
+@pytest.fixture(scope="session")
+def many_pairs_dir(artifact_dir, tmp_path_factory) -> Path:
+    """200 pairs: BTC/USD, and the real ETH/USD artifact under 199 other names (its manifest says
+    so), with the index training would write."""
+    out = tmp_path_factory.mktemp("200-pairs")
+    shutil.copytree(artifact_dir / "btc-usd", out / "btc-usd")
+    for base in BASES:
+        for quote in QUOTES:
+            slug = f"{base}-{quote}"
+            if slug == "btc-usd":
+                continue
+            shutil.copytree(artifact_dir / "eth-usd", out / slug)
+            manifest = json.loads((out / slug / "manifest.json").read_text())
+            manifest.update(asset=slug, symbol=f"{base}/{quote}".upper())
+            (out / slug / "manifest.json").write_text(json.dumps(manifest))
+    assert index_artifacts(out) == len(BASES) * len(QUOTES) == 200
+    return out
+
+
 @pytest.fixture
 def settings(artifact_dir, tmp_path) -> Settings:
     # No minute database unless a test makes one (the default, .cache/market.db, may exist).
@@ -70,8 +103,9 @@ def settings(artifact_dir, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def app(artifacts, settings) -> Flask:
-    return create_app(artifacts, settings)
+def app(artifact_dir, settings) -> Flask:
+    """The API as `api.py` builds it: the artifacts listed from the index, opened on first use."""
+    return create_app(open_artifacts(artifact_dir), settings)
 
 
 @pytest.fixture

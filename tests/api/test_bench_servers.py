@@ -10,7 +10,6 @@ import subprocess
 import sys
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,6 +17,7 @@ from bench import run, serving
 from bench.ceiling import ceiling_app
 from bench.per_request import per_request_app
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.artifact import load_artifact
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 from tests.paths import ROOT
 
@@ -88,7 +88,7 @@ def test_load_paths_are_hundreds_of_distinct_dates_inside_the_grid(artifact_dir,
     paths = run.write_paths(tmp_path, artifact_dir)
     dates = [line.split("=", 1)[1] for line in paths["bitcoin"].read_text().splitlines()]
     assert len(set(dates)) == run.DATES >= 200
-    grid = np.load(artifact_dir / "btc-usd" / "grid.npz")["ds"]
+    grid = load_artifact(artifact_dir / "btc-usd").grid.ds
     stamps = [int(datetime.fromisoformat(date).timestamp()) for date in dates]
     assert min(stamps) >= grid[0]
     assert max(stamps) <= grid[-1]
@@ -130,6 +130,16 @@ def test_the_bars_are_taken_round_by_round():
     assert per_request["holds"] is False  # the median round, 40x, is under 50x
     assert latency["shown"][0] == "+0.05 ms"
     assert latency["holds"]
+
+
+def test_a_comparison_that_answered_nothing_does_not_stop_the_table():
+    results = {
+        name: {"rounds": [{"requests_per_second": rps, "one_p50_ms": 1.0}]}
+        for name, rps in (("cryptopredict", 900.0), ("stock", 1000.0), ("per-request", 0.0))
+    }
+    _, per_request, _ = run.bar_results(results)
+    assert per_request["holds"]
+    assert per_request["shown"][0] == "infx"
 
 
 def test_the_table_divides_each_figure_by_each_comparison():

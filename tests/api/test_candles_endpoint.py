@@ -182,7 +182,13 @@ def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
         **{name: bars[name].to_numpy(dtype=np.float64) for name in (*PRICES, "volume")},
         vwap=bar_vwap(bars).to_numpy(dtype=np.float64),
     )
-    app = create_app(load_artifacts(rewrite(served, tmp_path, history=history)), settings)
+    data = {
+        **served.manifest_json["data"],
+        "first": iso_utc(int(history.ds[0])),
+        "last": iso_utc(int(history.ds[-1])),
+    }
+    rewritten = rewrite(served, tmp_path, history=history, manifest={"data": data})
+    app = create_app(load_artifacts(rewritten), settings)
     client = app.test_client()
     june = {"interval": "1d", "start": "2026-06-01", "end": "2026-06-30"}
     response = client.get("/candles/btc-usd", query_string=june)

@@ -30,6 +30,8 @@ NOON = datetime(2026, 7, 20, 12, tzinfo=UTC).timestamp()
         "2026-07-20T14:00+0200",
         "2026-07-20T14:00+02",
         "2026-07-20T07:30-04:30",
+        "2026-07-20T14:00 02:00",  # +02:00 pasted into a URL: its + arrives as a space
+        "2026-07-20 14:00:00 0200",
     ],
 )
 def test_every_accepted_form_reads_the_same_instant(text):
@@ -82,6 +84,19 @@ NASTY = [
 def test_malformed_dates_are_bad_requests_that_show_the_expected_form(text):
     with pytest.raises(BadRequestError, match=r"date.*(expected|not a valid date)"):
         parse_epoch("date", text)
+
+
+def test_an_offset_pasted_into_a_url_reads_as_the_offset_it_was(client):
+    """`?date=2026-07-20T14:00+02:00` typed as is: the query string decodes `+` as a space."""
+    pasted = client.get("/bitcoin?date=2026-07-20T14:00+02:00").get_json()
+    encoded = client.get("/bitcoin?date=2026-07-20T14:00%2B02:00").get_json()
+    assert pasted == encoded
+    assert pasted["date"] == "2026-07-20T12:00:00Z"
+
+
+def test_a_refused_date_says_how_to_write_a_plus_in_a_url():
+    with pytest.raises(BadRequestError, match=r"write an offset's \+ as %2B"):
+        parse_epoch("date", "2026-07-20T14:00 +02:00")
 
 
 def test_long_input_is_not_echoed_back():

@@ -17,7 +17,7 @@ from tests.paths import ROOT
 
 
 def test_the_installed_waitress_is_the_pinned_one():
-    pinned = re.search(r"^waitress==(\S+)$", (ROOT / "requirements-api.txt").read_text(), re.M)
+    pinned = re.search(r"^waitress==([^\s\\]+)", (ROOT / "requirements-api.txt").read_text(), re.M)
     assert pinned is not None
     assert importlib.metadata.version("waitress") == pinned.group(1)
 

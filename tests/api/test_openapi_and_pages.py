@@ -67,6 +67,25 @@ def test_the_document_describes_every_operation_and_its_errors(spec):
     assert date["schema"]["pattern"].startswith("^")
 
 
+RANGE_AND_CANDLE_ROUTES = ["/forecast/{asset}/range", "/bitcoin/forecast", "/candles/{asset}"]
+
+
+def test_every_200_answer_lists_json_first_and_the_range_and_candles_also_csv(client):
+    """Generated clients type an answer by its first media type: JSON comes first wherever an
+    operation answers JSON; the range and candle routes answer CSV too, with `format=csv`."""
+    served = client.get("/openapi.json").get_json()  # in the order the document is served
+    for path, item in served["paths"].items():
+        content = item["get"]["responses"]["200"].get("content", {})
+        if "application/json" in content:
+            assert next(iter(content)) == "application/json", path
+    for path in RANGE_AND_CANDLE_ROUTES:
+        operation = served["paths"][path]["get"]
+        assert list(operation["responses"]["200"]["content"]) == ["application/json", "text/csv"]
+        [form] = [p for p in operation["parameters"] if p["name"] == "format"]
+        assert form["schema"]["enum"] == ["json", "csv"]
+        assert form["schema"]["default"] == "json"
+
+
 def test_the_document_is_cached_and_served_as_json(client):
     response = client.get("/openapi.json")
     assert response.mimetype == "application/json"

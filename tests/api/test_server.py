@@ -1,4 +1,5 @@
-"""`python api.py`: refuses to start on a bad artifact, serves, and stops cleanly on SIGTERM."""
+"""`python api.py`: serves every usable artifact (one that is damaged answers 503), refuses to
+start with none, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -50,15 +51,10 @@ def copy(artifact_dir, tmp_path) -> Path:
 
 
 def corrupt_grid(directory: Path) -> None:
-    grid = directory / "grid.npz"
+    grid = directory / "grid.npy"
     data = bytearray(grid.read_bytes())
     data[-100] ^= 0xFF
     grid.write_bytes(bytes(data))
-
-
-def truncate_model(directory: Path) -> None:
-    model = directory / "model.pkl"
-    model.write_bytes(model.read_bytes()[:1000])
 
 
 def newer_schema(directory: Path) -> None:
@@ -67,21 +63,58 @@ def newer_schema(directory: Path) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
+def answer_of(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda d: (d / "history.npz").unlink(), r"history\.npz: missing"),
-        (corrupt_grid, r"grid\.npz: sha256 .*\(corrupt or edited\)"),
-        (truncate_model, r"model\.pkl: sha256 .* does not match"),
+        (lambda d: (d / "history.npy").unlink(), r"btc-usd/history\.npy: missing"),
+        (corrupt_grid, r"btc-usd/grid\.npy: sha256 .*\(corrupt or edited\)"),
         (newer_schema, "newer than this code understands"),
     ],
 )
-def test_a_damaged_artifact_stops_the_server_before_it_listens(copy, damage, message):
+def test_a_damaged_artifact_answers_503_and_the_others_are_served(copy, tmp_path, damage, message):
     damage(copy / "btc-usd")
+    server = start_server(copy, tmp_path / "api.log")
+    try:
+        status, health = answer_of(f"{server.url}/healthz")
+        assert status == 200
+        status, answer = answer_of(f"{server.url}/bitcoin?date=2026-07-20")
+        assert status == 503
+        assert answer["error"] == "asset_unavailable"
+        assert re.search(message, answer["detail"]), answer
+        assert str(copy) not in answer["detail"], "the detail names files inside MODEL_DIR only"
+        status, eth = answer_of(f"{server.url}/forecast/eth-usd?date=2026-07-01")
+        assert (status, eth["model_version"]) == (200, "test-eth-1")
+        status, health = answer_of(f"{server.url}/healthz")
+        assert (status, health["status"]) == (200, "degraded")
+        assert [entry["asset"] for entry in health["unavailable"]] == ["btc-usd"]
+        assert re.search(message, health["unavailable"][0]["detail"])
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+    assert re.search(f"cannot serve btc-usd: .*{message}", server.log.read_text())
+
+
+def test_no_usable_artifact_stops_the_server_before_it_listens(copy):
+    """Artifacts of schema 3, as the code before the index wrote them: no index.json, so the
+    manifests are read at start-up, and none can be served."""
+    (copy / "index.json").unlink()
+    for asset in ("btc-usd", "eth-usd"):
+        manifest = json.loads((copy / asset / "manifest.json").read_text())
+        manifest["schema_version"] = 3
+        (copy / asset / "manifest.json").write_text(json.dumps(manifest))
     lines = refuse(copy)
-    assert len(lines) == 1
-    assert "cannot serve:" in lines[0]
-    assert re.search(message, lines[0]), lines[0]
+    assert "cannot serve:" in lines[-1]
+    assert "schema_version 3 is no longer supported" in lines[-1]
+    assert "retrain with `python train.py`" in lines[-1]
+    assert not any("serving on" in line for line in lines)
 
 
 def test_no_artifact_says_to_train_first(tmp_path):

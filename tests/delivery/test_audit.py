@@ -94,3 +94,15 @@ def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
     pip_audit_exits(monkeypatch, 0)
     assert audit.main(["--report"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_rebuild_audits_the_lock_files_of_its_tags_checkout(monkeypatch, tmp_path):
+    for lock in audit.LOCK_FILES:
+        (tmp_path / lock).write_text("flask==3.1.3 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    probed: list[str] = []
+    ran = pip_audit_exits(monkeypatch, 0)
+    monkeypatch.setattr(audit, "unreachable_reason", probed.append)
+    assert audit.main(["--report", "--root", str(tmp_path)]) == 0
+    assert probed == ["https://pypi.org/pypi/flask/3.1.3/json"]
+    audited = [ran[0][i + 1] for i, arg in enumerate(ran[0]) if arg == "--requirement"]
+    assert audited == [str(tmp_path / lock) for lock in audit.LOCK_FILES]

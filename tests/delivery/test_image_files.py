@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,10 +40,13 @@ def test_build_id_comes_before_the_training_step():
     assert train.index("ARG BUILD_ID") < train.index("python train.py --all --out /app/artifacts")
 
 
-def test_each_stage_installs_only_its_own_requirements():
-    assert "pip install --no-cache-dir -r requirements-train.txt" in stage("train")
+def test_each_stage_installs_only_its_own_requirements_checking_their_hashes():
+    assert "pip install --no-cache-dir --require-hashes -r requirements-train.txt" in stage("train")
     runtime = stage("runtime")
-    assert "pip install --no-cache-dir --no-compile -r requirements-api.txt" in runtime
+    assert (
+        "pip install --no-cache-dir --no-compile --require-hashes -r requirements-api.txt "
+        "-r requirements-collect.txt" in re.sub(r" +", " ", runtime)
+    )
     assert "requirements-train" not in runtime
     assert "COPY data/" not in runtime
 
@@ -94,3 +98,40 @@ def test_the_blueprint_runs_the_published_latest_image_with_its_health_check():
     assert (service["type"], service["runtime"]) == ("web", "image")
     assert re.fullmatch(r"ghcr\.io/[^/]+/[^/:]+:latest", service["image"]["url"])
     assert service["healthCheckPath"] == "/healthz"
+
+
+LOCK_FILES = sorted(ROOT.glob("requirements-*.txt"))
+_PIN = re.compile(r"^([A-Za-z0-9][\w.-]*)==\S+((?: \\\n\s+--hash=sha256:[0-9a-f]{64})+)", re.M)
+
+
+@pytest.mark.parametrize("path", LOCK_FILES, ids=lambda path: path.name)
+def test_every_pin_of_every_lock_file_carries_its_hashes(path):
+    text = path.read_text()
+    pins = re.findall(r"^[A-Za-z0-9][\w.-]*==", text, re.MULTILINE)
+    hashed = _PIN.findall(text)
+    assert pins
+    assert len(hashed) == len(pins), "a pin without --hash lines: run make lock"
+    assert "--generate-hashes" in text.split("\n\n")[0], "the header records the lock command"
+
+
+def test_make_lock_writes_hashes():
+    makefile = (ROOT / "Makefile").read_text()
+    [lock] = re.findall(r"pip-compile [^\n]*", makefile)
+    assert "--generate-hashes" in lock
+
+
+def test_the_dockerfile_frontend_is_pinned_by_digest():
+    first = DOCKERFILE.splitlines()[0]
+    assert re.fullmatch(r"# syntax=docker/dockerfile:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", first)
+
+
+def test_the_pairs_and_the_dask_scheduler_reach_only_the_training_step():
+    train = stage("train")
+    assert re.search(r'^ARG ASSETS=""', train, re.MULTILINE), "empty: the product's default"
+    assert train.index("ARG ASSETS") < train.index("python train.py --all")
+    assert 'ASSETS="$ASSETS"' in train
+    # The scheduler's address is a secret: never an ARG, which provenance would record.
+    assert "--mount=type=secret,id=DASK_SCHEDULER_ADDRESS,required=false" in train
+    assert "for name in ALPACA_API_KEY ALPACA_SECRET_KEY DASK_SCHEDULER_ADDRESS; do" in train
+    assert "DASK_SCHEDULER_ADDRESS" not in re.findall(r"^(?:ARG|ENV) (\w+)", DOCKERFILE, re.M)
+    assert "DASK" not in stage("runtime")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,10 +11,12 @@ from ci.smoke_http import main
 from tests.delivery.fake_site import JSON, VERSION
 
 
+def run_args(site: str) -> list[str]:
+    return ["--base-url", site, "--model-version", VERSION, "--date", "2026-07-01", "--wait", "5"]
+
+
 def run(site: str) -> int:
-    return main(
-        ["--base-url", site, "--model-version", VERSION, "--date", "2026-07-01", "--wait", "5"]
-    )
+    return main(run_args(site))
 
 
 def test_a_working_server_passes_every_check(site, healthy, capsys):
@@ -63,3 +66,28 @@ def test_no_server_at_all_fails_after_the_wait():
                 "1",
             ]
         )
+
+
+def serve_pairs(routes, listed: list[str], answering: list[str]) -> None:
+    assets = [{"slug": slug, "endpoints": {"forecast": f"/forecast/{slug}"}} for slug in listed]
+    routes["/assets"] = (200, JSON, json.dumps({"default": "btc-usd", "assets": assets}).encode())
+    for slug in answering:
+        body = json.dumps({"date": "2026-07-01", "prediction": 151.5}).encode()
+        routes[f"/forecast/{slug}?date=2026-07-01"] = (200, JSON, body)
+
+
+def test_every_pair_the_image_holds_is_listed_and_answers(site, healthy, capsys):
+    serve_pairs(healthy, ["btc-usd", "sol-usd"], ["btc-usd", "sol-usd"])
+    assert main([*run_args(site), "--assets", "btc-usd,sol-usd"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    /assets: 200, lists btc-usd, sol-usd" in out
+    assert "ok    /forecast/sol-usd?date=2026-07-01: 200" in out
+    assert "FAIL" not in out
+
+
+def test_a_held_pair_that_is_not_served_fails(site, healthy, capsys):
+    serve_pairs(healthy, ["btc-usd"], ["btc-usd"])
+    assert main([*run_args(site), "--assets", "btc-usd,sol-usd"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  /assets: sol-usd held but not listed" in out
+    assert "FAIL  /forecast/sol-usd?date=2026-07-01: HTTP 404" in out

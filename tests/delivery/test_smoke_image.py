@@ -48,6 +48,9 @@ def docker(tmp_path, site, healthy):
     models = tmp_path / "artifacts" / "btc-usd"
     models.mkdir(parents=True)
     (models / "manifest.json").write_text(json.dumps({"git_sha": SHA}))
+    listed = {"default": "btc-usd", "assets": [{"slug": "btc-usd"}]}
+    healthy["/assets"] = (200, "application/json", json.dumps(listed).encode())
+    healthy["/forecast/btc-usd?date=2026-07-01"] = healthy["/bitcoin?date=2026-07-01"]
     return {
         **os.environ,
         "PATH": os.pathsep.join(
@@ -80,6 +83,8 @@ def test_the_pushed_arm64_image_passes_every_check(docker):
     done = smoke(docker, "linux/arm64")
     assert done.returncode == 0, done.stderr
     assert "runs as aarch64 (linux/arm64)" in done.stdout
+    assert "the image holds btc-usd" in done.stdout
+    assert "ok    /forecast/btc-usd?date=2026-07-01: 200" in done.stdout
     assert "git_sha: btc-usd records" in done.stdout
     assert "HEALTHCHECK healthy" in done.stdout
     log = Path(docker["FAKE_LOG"]).read_text()
@@ -109,4 +114,14 @@ def test_a_server_that_answers_wrongly_fails(docker, healthy):
     healthy["/healthz"] = (200, "application/json", b'{"model_version": "0.1.0"}')
     done = smoke(docker)
     assert done.returncode == 1
+    assert "does not answer as it should" in done.stderr
+
+
+def test_a_pair_the_image_holds_but_does_not_serve_fails(docker):
+    sol = Path(docker["FAKE_MODEL_DIR"]) / "sol-usd"
+    sol.mkdir()
+    (sol / "manifest.json").write_text(json.dumps({"git_sha": SHA}))
+    done = smoke(docker, "linux/arm64")
+    assert done.returncode == 1
+    assert "FAIL  /assets: sol-usd held but not listed" in done.stdout
     assert "does not answer as it should" in done.stderr

@@ -137,7 +137,7 @@ def test_training_is_deterministic(recent_history, tmp_path):
         np.testing.assert_array_equal(first.grid[name], second.grid[name])
     # Without a backtest the band is still a hindcast: finite and positive from the first bar.
     assert first.grid["ds"][0] == first.history["ds"][0]
-    assert first.manifest.files["grid.npz"] == second.manifest.files["grid.npz"]
+    assert first.manifest.files["grid.npy"] == second.manifest.files["grid.npy"]
 
 
 def test_a_gate_failure_writes_nothing_and_keeps_the_previous_artifact(
@@ -149,7 +149,7 @@ def test_a_gate_failure_writes_nothing_and_keeps_the_previous_artifact(
     with pytest.raises(GateError, match=r"7-day coverage of the 80% band is .*outside \[100%"):
         train(recent_history, quick_request(gate=strict), out)
     assert {path.name: path.read_bytes() for path in trained.path.iterdir()} == before
-    assert sorted(path.name for path in out.iterdir()) == ["btc-usd"]
+    assert sorted(path.name for path in out.iterdir()) == ["btc-usd", "index.json"]
     assert (trained.path / MANIFEST).exists()
 
 

@@ -37,6 +37,9 @@ def server() -> Iterator[FakeServer]:
         def do_POST(self) -> None:
             self._reply("POST")
 
+        def do_PUT(self) -> None:
+            self._reply("PUT")
+
         def _reply(self, method: str) -> None:
             fake.requests.append((method, self.path))
             answer = fake.answers.pop(0) if len(fake.answers) > 1 else fake.answers[0]

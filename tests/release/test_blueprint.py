@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tools.release.blueprint import (
+    PLACEHOLDER_REPOSITORY,
     BlueprintError,
     Image,
     blueprint,
@@ -164,3 +166,13 @@ def test_the_collector_flag_is_recorded_and_kept_by_the_check(tmp_path, capsys):
     assert recorded_image(target.read_text()) == Image("me/fork", collector=True)
     assert main(["blueprint", "--repository", "other/name", "--check", str(target)]) == 1
     assert "--repository other/name --collector --output render.yaml" in capsys.readouterr().err
+
+
+def test_the_committed_blueprint_names_a_namespace_no_one_can_own():
+    # GitHub account and organisation names are letters, digits and single hyphens: a
+    # namespace with any other character can never be someone's, nor publish an image.
+    [service] = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
+    namespace = service["image"]["url"].removeprefix("ghcr.io/").split("/")[0]
+    assert re.search(r"[^A-Za-z0-9-]", namespace), namespace
+    assert recorded_image((ROOT / "render.yaml").read_text()).repository == PLACEHOLDER_REPOSITORY
+    assert "placeholder no GitHub account can hold" in (ROOT / "render.yaml").read_text()

@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
+from cryptopredict.config import Settings
+from tests.release.scratch_git import ScratchRepo
 from tools.release.cli import github_outputs, main
+from tools.release.pairs import DEFAULT_ASSETS
 
 DIGEST = "sha256:" + "ab" * 32
 BUILT = "2026-03-09T18:00:07Z"
@@ -28,20 +31,43 @@ def outputs(text: str) -> dict[str, str]:
     return values
 
 
+@pytest.fixture
+def tagged(tmp_path, monkeypatch) -> ScratchRepo:
+    """A checkout whose history holds the tags these tests name, with an untagged head."""
+    repo = ScratchRepo(tmp_path)
+    repo.commit("0.4.2", tag="v0.4.2")
+    repo.commit("0.4.10", tag="v0.4.10")
+    repo.git("tag", "nightly")
+    repo.commit("head")
+    monkeypatch.chdir(tmp_path)
+    return repo
+
+
 def next_version(capsys, *args: str) -> dict[str, str]:
     base = ["next-version", "--repository", "Octo/CryptoPredict", "--built-at", BUILT]
     assert main([*base, *args]) == 0
     return outputs(capsys.readouterr().out)
 
 
-def test_a_push_prints_every_output_the_workflow_reads(capsys):
+def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
     got = next_version(
-        capsys, "--event", "push", "--head-message", "Add #minor", "--tags", "v0.4.2"
+        capsys,
+        "--event",
+        "push",
+        "--head-message",
+        "Add #minor",
+        "--tags",
+        "v0.4.2",
+        "--ref",
+        "refs/heads/main",
     )
     assert got == {
+        "assets": "btc-usd,eth-usd",
         "version": "0.5.0",
         "tag": "v0.5.0",
         "create-tag": "true",
+        "sha": tagged.git("rev-parse", "HEAD"),
+        "publish": "true",
         "build-tag": "0.5.0-20260309180007",
         "created": "2026-03-09T18:00:07Z",
         "image": "ghcr.io/octo/cryptopredict",
@@ -49,17 +75,17 @@ def test_a_push_prints_every_output_the_workflow_reads(capsys):
     }
 
 
-def test_a_schedule_reuses_the_latest_tag(capsys):
+def test_a_schedule_reuses_the_latest_tag(tagged, capsys):
     got = next_version(capsys, "--event", "schedule", "--tags", "v0.4.2\nv0.4.10\nnightly")
     assert (got["version"], got["create-tag"]) == ("0.4.10", "false")
 
 
-def test_the_first_version_is_configurable_and_empty_means_the_default(capsys):
+def test_the_first_version_is_configurable_and_empty_means_the_default(tagged, capsys):
     assert next_version(capsys, "--event", "push", "--first-version", "1.0.0")["version"] == "1.0.0"
     assert next_version(capsys, "--event", "push", "--first-version", "")["version"] == "0.1.0"
 
 
-def test_a_hostile_commit_message_only_ever_chooses_the_bump(capsys):
+def test_a_hostile_commit_message_only_ever_chooses_the_bump(tagged, capsys):
     message = 'x"\nversion=6.6.6\n$(curl evil) #major\nEOF\ncreate-tag=false'
     got = next_version(capsys, "--event", "push", "--head-message", message, "--tags", "v0.4.2")
     assert (got["version"], got["create-tag"]) == ("1.0.0", "true")
@@ -67,7 +93,7 @@ def test_a_hostile_commit_message_only_ever_chooses_the_bump(capsys):
 
 
 @pytest.mark.parametrize("message", ["--help", "-x", "--event=schedule", "- fix #minor"])
-def test_a_message_that_looks_like_an_option_is_still_a_message(capsys, message):
+def test_a_message_that_looks_like_an_option_is_still_a_message(tagged, capsys, message):
     got = next_version(capsys, "--event", "push", f"--head-message={message}", "--tags", "v0.4.2")
     assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.3")
 
@@ -183,3 +209,30 @@ def test_the_environment_check_needs_the_token(capsys, server):
     assert main([*deploy_args(), "--environment", "production"], environ=environ) == 1
     assert "needs GITHUB_TOKEN and GITHUB_REPOSITORY" in capsys.readouterr().err
     assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "assets"),
+    [
+        ("", "btc-usd,eth-usd"),
+        ("  ", "btc-usd,eth-usd"),
+        ("btc-usd,eth-usd,sol-usd", "btc-usd,eth-usd,sol-usd"),
+        (" SOL-USD , 1000pepe-usdt,sol-usd", "sol-usd,1000pepe-usdt"),
+    ],
+)
+def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable, assets):
+    got = next_version(capsys, "--event", "schedule", "--tags", "v0.4.2", f"--assets={variable}")
+    assert got["assets"] == assets
+
+
+@pytest.mark.parametrize("variable", ["btc-usd\nTRAIN_SOURCE=snapshot", "btc", "btc-usd,,eth-usd"])
+def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
+    args = ["next-version", "--event", "schedule", "--repository", "o/r", f"--assets={variable}"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "RELEASE_ASSETS holds" in err
+    assert "<base>-<quote>" in err
+
+
+def test_the_release_default_is_the_products_default():
+    assert Settings().assets == DEFAULT_ASSETS

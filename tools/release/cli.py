@@ -1,8 +1,11 @@
 """`python -m tools.release`: the release workflow's decisions, one command each.
 
-next-version  print the version, image tags and tag decision as GitHub step outputs
-deploy        deploy an image digest on Render and wait for /healthz to report it
-blueprint     write render.yaml for a repository's image, or check the one committed
+next-version   print the version, the commit to build, the image tags and what to publish, as
+               GitHub step outputs (run in a checkout with the whole history and tags)
+check-publish  just before any tag moves: refuse unless this run still releases the newest code
+deploy         deploy an image digest on Render and wait for /healthz to report it
+blueprint      write render.yaml for a repository's image, or check the one committed
+keepalive      re-enable the release workflow, unless a maintainer disabled it
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from pathlib import Path
 
 from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.environment import check_environment
+from tools.release.github import GitHubError
+from tools.release.keepalive import keep_alive
+from tools.release.lineage import Git, check_publish, plan_commit
+from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.render import (
     DeployError,
     image_by_digest,
@@ -23,7 +30,7 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.tags import build_tag, created, image_name, image_tags
-from tools.release.version import RELEASE_EVENTS, Version, plan_release
+from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version, plan_release
 
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
@@ -50,6 +57,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     plan.add_argument("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
     plan.add_argument("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)")
+    plan.add_argument(
+        "--assets",
+        default="",
+        help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
+    )
+    plan.add_argument(
+        "--ref", default="", help="the run's git ref, as in GITHUB_REF (refs/heads/main)"
+    )
+    plan.add_argument(
+        "--release-branch",
+        default="main",
+        help="only a run on this branch publishes (moves tags, deploys); elsewhere it builds and "
+        "smoke-tests the image and stops (main)",
+    )
+
+    guard = commands.add_parser(
+        "check-publish", help="refuse unless the release is still the newest (before tags move)"
+    )
+    guard.add_argument("--version", required=True, type=Version.parse, help="X.Y.Z built")
+    guard.add_argument("--sha", required=True, help="the commit the image was built from")
+    guard.add_argument("--create-tag", required=True, choices=("true", "false"))
+    guard.add_argument("--tags", default="", help="every tag of the repository now")
+
+    keepalive = commands.add_parser(
+        "keepalive",
+        help="re-enable the workflow unless someone disabled it (reads $GITHUB_TOKEN, "
+        "$GITHUB_REPOSITORY, $GITHUB_API_URL)",
+    )
+    keepalive.add_argument("--workflow", required=True, help="its file name, e.g. release.yml")
 
     deploy = commands.add_parser(
         "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
@@ -101,25 +137,47 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         if args.command == "next-version":
             print(next_version_outputs(args), end="")
             return 0
+        if args.command == "check-publish":
+            release = Release(args.version, create_tag=args.create_tag == "true")
+            print(check_publish(release, args.sha, args.tags.split(), Git()))
+            return 0
         if args.command == "blueprint":
             return write_blueprint(args)
+        if args.command == "keepalive":
+            api_url, repository, token = _github(environ, "keepalive")
+            print(keep_alive(api_url, repository, args.workflow, token))
+            return 0
         return deploy(args, environ)
-    except (ValueError, DeployError) as error:
+    except (ValueError, DeployError, GitHubError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
 
-def next_version_outputs(args: argparse.Namespace) -> str:
+def next_version_outputs(args: argparse.Namespace, git: Git | None = None) -> str:
+    git = Git() if git is None else git
     first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
-    release = plan_release(
-        args.event, args.head_message, args.tags.split(), args.head_tags.split(), first
-    )
+    tags = args.tags.split()
+    release = plan_release(args.event, args.head_message, tags, args.head_tags.split(), first)
+    if args.event == "push":
+        release = plan_commit(release, latest_version(tags), "HEAD", git)
+    # A new release builds this run's commit; a rebuild, the commit its tag names.
+    commit = git.commit("HEAD" if release.create_tag else f"refs/tags/{release.version.tag}")
+    publish = args.ref == f"refs/heads/{args.release_branch}"
+    if not publish:
+        print(
+            f"{args.ref or 'this ref'} is not refs/heads/{args.release_branch}: the image is "
+            "built and smoke-tested, and no tag moves and nothing is deployed",
+            file=sys.stderr,
+        )
     built_at = args.built_at or datetime.now(UTC)
     return github_outputs(
         {
+            "assets": release_assets(args.assets),
             "version": str(release.version),
             "tag": release.version.tag,
             "create-tag": "true" if release.create_tag else "false",
+            "sha": commit,
+            "publish": "true" if publish else "false",
             "build-tag": build_tag(release.version, built_at),
             "created": created(built_at),
             "image": image_name(args.repository),
@@ -144,20 +202,10 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "could not be verified; set it to the service's URL (https://<name>.onrender.com)"
         )
     if args.environment:
-        token = environ.get("GITHUB_TOKEN", "").strip()
-        repository = environ.get("GITHUB_REPOSITORY", "").strip()
-        if not (token and repository):
-            raise DeployError(
-                f"checking the {args.environment!r} environment needs GITHUB_TOKEN and "
-                "GITHUB_REPOSITORY, and one is not set"
-            )
-        check_environment(
-            environ.get("GITHUB_API_URL", DEFAULT_API_URL),
-            repository,
-            args.environment,
-            token,
-            args.branch,
+        api_url, repository, token = _github(
+            environ, f"checking the {args.environment!r} environment"
         )
+        check_environment(api_url, repository, args.environment, token, args.branch)
         print(f"environment {args.environment}: only {args.branch} may deploy")
     deploy_id = trigger_deploy(hook, image_ref)
     print(f"Render deploy {deploy_id} started for {image_ref}")
@@ -197,6 +245,15 @@ def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
             raise ValueError(f"output {name} contains the delimiter line {delimiter!r}")
         lines.extend([f"{name}<<{delimiter}", value, delimiter])
     return "".join(f"{line}\n" for line in lines)
+
+
+def _github(environ: Mapping[str, str], what: str) -> tuple[str, str, str]:
+    """(API URL, owner/name, token) from the variables GitHub Actions sets."""
+    token = environ.get("GITHUB_TOKEN", "").strip()
+    repository = environ.get("GITHUB_REPOSITORY", "").strip()
+    if not (token and repository):
+        raise ValueError(f"{what} needs GITHUB_TOKEN and GITHUB_REPOSITORY, and one is not set")
+    return environ.get("GITHUB_API_URL", DEFAULT_API_URL), repository, token
 
 
 def _aware(text: str) -> datetime:

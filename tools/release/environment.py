@@ -8,15 +8,11 @@ cannot be told them from the workflow file: the release reads them through the R
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
+from tools.release.github import GitHubError, request
 from tools.release.render import DeployError
-
-API_VERSION = "2022-11-28"
 
 
 def branch_policy_problem(
@@ -48,11 +44,15 @@ def check_environment(
 ) -> None:
     """DeployError unless only `branch` may deploy to the environment `name` of `repository`."""
     base = f"{api_url.rstrip('/')}/repos/{repository}/environments/{urllib.parse.quote(name, '')}"
-    environment = _get_json(base, token, timeout)
-    policies = None
-    if (environment.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
-        answer = _get_json(f"{base}/deployment-branch-policies?per_page=100", token, timeout)
-        policies = answer.get("branch_policies", [])
+    try:
+        environment = request(base, token, permission="actions: read", timeout=timeout)
+        policies = None
+        if (environment.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
+            url = f"{base}/deployment-branch-policies?per_page=100"
+            answer = request(url, token, permission="actions: read", timeout=timeout)
+            policies = answer.get("branch_policies", [])
+    except GitHubError as error:
+        raise DeployError(str(error)) from None
     problem = branch_policy_problem(environment, policies, branch)
     if problem:
         raise DeployError(
@@ -60,28 +60,3 @@ def check_environment(
             f"Environments -> {name}, set 'Deployment branches and tags' to 'Selected branches "
             f"and tags' with the one rule {branch!r} (README, 'Release and deploy')"
         )
-
-
-def _get_json(url: str, token: str, timeout: float) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url,
-        headers={
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "X-GitHub-Api-Version": API_VERSION,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            document = json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        hint = " (the job needs the 'actions: read' permission)" if error.code == 403 else ""
-        raise DeployError(f"GitHub answered HTTP {error.code} for {url}{hint}") from None
-    except (urllib.error.URLError, TimeoutError) as error:
-        reason = getattr(error, "reason", error)
-        raise DeployError(f"GitHub's API could not be reached ({reason})") from None
-    except ValueError:
-        raise DeployError(f"GitHub's answer for {url} is not JSON") from None
-    if not isinstance(document, dict):
-        raise DeployError(f"GitHub's answer for {url} is not a JSON object")
-    return document

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cryptopredict.utc import iso_moment
 from tools.release.version import Version
 
 STAMP_FORMAT = "%Y%m%d%H%M%S"
@@ -20,7 +21,7 @@ def image_tags(version: Version, built_at: datetime) -> list[str]:
 
 def created(built_at: datetime) -> str:
     """RFC 3339 in UTC, as the `org.opencontainers.image.created` label wants it."""
-    return _utc(built_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_moment(_utc(built_at))
 
 
 def image_name(repository: str, registry: str = "ghcr.io") -> str:

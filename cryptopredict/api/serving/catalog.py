@@ -1,69 +1,181 @@
-"""What the API serves: one `ServedAsset` per artifact it was given, found by slug."""
+"""What the API serves: one `ServedAsset` per artifact of the store it was given, found by slug
+or searched for.
+
+Assets are listed from the store's index; an asset's artifact is opened (checked against its
+manifest and memory-mapped) on the first request that needs its data, so neither memory nor
+start-up grows with the number of assets. An artifact that cannot be opened makes that asset
+answer 503 `asset_unavailable`, saying why; the others are served, and `/healthz` lists it.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
-from cryptopredict.api.errors import UnknownAssetError
+from cryptopredict.api.errors import BadRequestError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
-from cryptopredict.api.serving.forecast import Forecast
-from cryptopredict.artifact import Artifact, ArtifactError
+from cryptopredict.api.serving.forecast import DAY, Forecast
+from cryptopredict.artifact import Artifact, ArtifactError, ArtifactStore, IndexEntry
+
+NAMED = 10  # at most this many slugs in the detail of an unknown asset
+# What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a
+# symbol, or part of one.
+QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
+_QUERY = re.compile(QUERY_PATTERN, re.ASCII)
 
 
 @dataclass(frozen=True)
-class ServedAsset:
+class Opened:
     artifact: Artifact
     forecast: Forecast
     point: PointAnswer
     candles: CandleSource
 
+
+class ServedAsset:
+    """One served asset: what the index says of it, and its data, opened on first use."""
+
+    def __init__(self, slug: str, store: ArtifactStore, *, max_horizon_days: float) -> None:
+        self.slug = slug
+        self._store = store
+        self._horizon = round(max_horizon_days * DAY)
+        self.base, _, self.quote = slug.rpartition("-")
+
     @property
-    def slug(self) -> str:
-        return self.artifact.asset
+    def info(self) -> IndexEntry:
+        return self._store.entry(self.slug)
 
     @property
     def symbol(self) -> str:
-        return self.artifact.manifest.symbol
+        return self.info.symbol
 
     @property
     def interval(self) -> str:
-        return self.artifact.manifest.interval
+        return self.info.interval
 
     @property
     def model_version(self) -> str:
-        return self.artifact.manifest.model_version
+        return self.info.model_version
+
+    @property
+    def valid_until(self) -> int:
+        """The last instant the forecast routes answer."""
+        info = self.info
+        return min(info.grid_last, info.last_bar + self._horizon)
+
+    @property
+    def artifact(self) -> Artifact:
+        return self._opened.artifact
+
+    @property
+    def forecast(self) -> Forecast:
+        return self._opened.forecast
+
+    @property
+    def point(self) -> PointAnswer:
+        return self._opened.point
+
+    @property
+    def candles(self) -> CandleSource:
+        return self._opened.candles
+
+    @cached_property
+    def _opened(self) -> Opened:
+        try:
+            artifact = self._store[self.slug]
+        except ArtifactError as error:
+            raise UnavailableAssetError(unavailable(self.slug, str(error), self._store)) from None
+        forecast = Forecast(artifact, max_horizon_days=self._horizon / DAY)
+        return Opened(
+            artifact,
+            forecast,
+            PointAnswer(forecast, model_version=artifact.manifest.model_version),
+            CandleSource(artifact.history, forecast.interval, artifact.manifest.symbol),
+        )
 
 
 class Catalog:
-    """The served assets by slug; the default one is BTC/USD when served, else the first slug."""
+    """The served assets by slug; the default one is BTC/USD when served, else the first slug.
+
+    `artifacts` is an `ArtifactStore` (lazy), or artifacts opened already.
+    """
 
     def __init__(self, artifacts: Mapping[str, Artifact], *, max_horizon_days: float) -> None:
-        if not artifacts:
+        store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
+        if not len(store):
             raise ArtifactError("no artifact to serve; run `python train.py` first")
-        self._assets: dict[str, ServedAsset] = {}
-        for slug in sorted(artifacts):
-            artifact = artifacts[slug]
-            forecast = Forecast(artifact, max_horizon_days=max_horizon_days)
-            self._assets[slug] = ServedAsset(
-                artifact,
-                forecast,
-                PointAnswer(forecast, model_version=artifact.manifest.model_version),
-                CandleSource(artifact.history, forecast.interval, artifact.manifest.symbol),
-            )
+        self.store = store
+        self._assets = {
+            slug: ServedAsset(slug, store, max_horizon_days=max_horizon_days) for slug in store
+        }
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
     def __getitem__(self, slug: str) -> ServedAsset:
-        """The asset `slug`; UnknownAssetError (404) naming the served ones if there is none."""
+        """The asset `slug`; UnknownAssetError (404) naming served ones if there is none, and
+        UnavailableAssetError (503) if its artifact was found unusable at start-up."""
         served = self._assets.get(slug)
-        if served is None:
-            known = ", ".join(self._assets)
-            raise UnknownAssetError(f"no asset {slug[:32]!r} is served here; known: {known}")
-        return served
+        if served is not None:
+            return served
+        failure = self.store.failures.get(slug)
+        if failure is not None:
+            raise UnavailableAssetError(unavailable(slug, failure, self.store))
+        slugs = list(self._assets)
+        known = ", ".join(slugs[:NAMED])
+        if len(slugs) > NAMED:
+            known += f" and {len(slugs) - NAMED} more (`/assets` lists them, `/assets?q=` searches)"
+        raise UnknownAssetError(f"no asset {slug[:32]!r} is served here; known: {known}")
 
     def __contains__(self, slug: str) -> bool:
         return slug in self._assets
 
     def __iter__(self) -> Iterator[ServedAsset]:
         return iter(self._assets.values())
+
+    def __len__(self) -> int:
+        return len(self._assets)
+
+    def failures(self) -> dict[str, str]:
+        """The assets whose artifact could not be opened, with why."""
+        return {
+            slug: unavailable(slug, problem, self.store)
+            for slug, problem in sorted(self.store.failures.items())
+        }
+
+    def search(self, text: str) -> list[ServedAsset]:
+        """The assets matching `text`, best first (see `match_rank`); BadRequestError for text
+        that cannot name an asset."""
+        if not _QUERY.fullmatch(text):
+            raise BadRequestError(
+                f"q={text[:40]!r} cannot name an asset; give 1 to 32 letters, digits, `-`, `/` "
+                "or `.`, starting with a letter or digit, e.g. q=btc, q=usdt or q=ETH/USD"
+            )
+        wanted = text.lower().replace("/", "-")
+        ranks = {served.slug: match_rank(served, wanted) for served in self}
+        found = [served for served in self if ranks[served.slug] is not None]
+        return sorted(found, key=lambda served: (ranks[served.slug], served.slug))
+
+
+def match_rank(served: ServedAsset, wanted: str) -> int | None:
+    """How well `wanted` (lower case, `/` as `-`) names `served`, 0 best; None if it does not:
+    0 the slug or symbol itself, 1 the base, 2 the start of the slug, 3 inside the base,
+    4 the quote, 5 anywhere in the slug or symbol."""
+    symbol = served.symbol.lower().replace("/", "-")
+    checks = (
+        wanted in (served.slug, symbol),
+        wanted == served.base,
+        served.slug.startswith(wanted),
+        wanted in served.base,
+        wanted == served.quote,
+        wanted in served.slug or wanted in symbol,
+    )
+    return next((rank for rank, matched in enumerate(checks) if matched), None)
+
+
+def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:
+    """Why `slug` is not served, naming files relative to the model directory."""
+    if store.model_dir is not None:
+        problem = problem.replace(f"{store.model_dir}/", "")
+    return f"the {slug} artifact cannot be served: {problem}. The other assets are served"

@@ -1,15 +1,18 @@
-"""One asset's forecast, read from its artifact's grid: at any instant, and over a range.
+"""One asset's forecast, read from its artifact's stored grid: at any instant, and over a range.
 
-The grid reaches from the first stored bar to the last bar + the horizon, at the data's
-interval: its points sit on the regular axis `first + index * step`, and values between two
-points are interpolated linearly. Up to the last bar each point is a hindcast (what the pipeline
-said before that bar, from an earlier origin), after it the forecast made at the last bar; each
-holds a band at every level of `LEVELS`. A range is read at the grid's own spacing or at a coarser
-`every`, a whole multiple of it. Every answer is a few array reads: no model runs here.
+The grid answers from the first stored bar to the last bar + the horizon. Its knots sit at the
+data's interval (`step`) up to 30 days past the last bar, then a day apart
+(`cryptopredict.arrays.StoredGrid`); the answers keep the data's interval throughout, on the
+regular axis `first + index * step`, and values between knots are interpolated linearly. Up to
+the last bar each point is a hindcast (what the pipeline said before that bar, from an earlier
+origin), after it the forecast made at the last bar; each holds a band at every level of
+`LEVELS`. A range is read at the data's interval or at a coarser `every`, a whole multiple of
+it. Every answer is a few reads of memory-mapped arrays: no model runs here.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -17,8 +20,9 @@ import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
-from cryptopredict.artifact import LEVELS, Artifact, ArtifactError
-from cryptopredict.candles import Interval, IntervalError
+from cryptopredict.arrays import band_column
+from cryptopredict.artifact import LEVELS, Artifact
+from cryptopredict.candles import Interval
 
 DAY = 86_400
 
@@ -43,45 +47,25 @@ class Forecast:
     grid's end, or `max_horizon_days` past the last bar if that comes first."""
 
     def __init__(self, artifact: Artifact, *, max_horizon_days: float) -> None:
-        grid = artifact.grid
-        self.first = int(grid.ds[0])
-        self.step = int(grid.ds[1] - grid.ds[0])
-        if not np.all(np.diff(grid.ds) == self.step):
-            raise ArtifactError(f"{artifact.path}: the grid is not evenly spaced")
-        self.grid_end = int(grid.ds[-1])
-        try:
-            self.interval = Interval.parse(artifact.manifest.interval)
-        except IntervalError as error:
-            raise ArtifactError(f"{artifact.path}: the manifest's interval: {error}") from None
-        if self.interval.seconds != self.step:
-            raise ArtifactError(
-                f"{artifact.path}: the grid's points are {self.step} s apart, not the "
-                f"manifest's {self.interval}"
-            )
-        self.size = len(grid.ds)
-        self.yhat, self.origin = grid.yhat, grid.origin
-        self.bands = {level: (grid.lower(level), grid.upper(level)) for level in LEVELS}
+        grid = self.grid = artifact.grid_file
+        self.first, self.step, self.grid_end = grid.first, grid.step, grid.last
+        self.interval = Interval.parse(artifact.manifest.interval)  # checked by open_artifact
         self.interval_width = artifact.manifest.interval_width
-        history_ds = artifact.history.ds
-        self.close = artifact.history.close
-        self.last_bar = int(history_ds[-1])
+        self.history_ds, self.close = artifact.history.ds, artifact.history.close
+        self.last_bar = int(self.history_ds[-1])
         self.end = min(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
-        # The history bar at each grid index (-1 where a bar is missing): the close at any
-        # instant is then two array reads away.
-        offsets = history_ds - self.first
-        on_grid = (offsets >= 0) & (offsets % self.step == 0) & (history_ds <= self.grid_end)
-        self.bar_at = np.full(len(grid.ds), -1, dtype=np.int32)
-        self.bar_at[offsets[on_grid] // self.step] = np.flatnonzero(on_grid)
-        # Memoryviews of the same memory: indexing one returns a float in a tenth of the time
-        # numpy takes, which matters on the request path.
-        self._yhat = np.ascontiguousarray(self.yhat).data
-        self._origin = np.ascontiguousarray(self.origin).data
-        self._bands = {
-            level: (np.ascontiguousarray(low).data, np.ascontiguousarray(high).data)
-            for level, (low, high) in self.bands.items()
+        self.columns = {
+            level: (band_column(level, "lower"), band_column(level, "upper")) for level in LEVELS
         }
-        self._bar_at = self.bar_at.data
-        self._close = np.ascontiguousarray(self.close).data
+        # Memoryviews of the mapped arrays: indexing one returns a Python number in a tenth of
+        # the time numpy takes, which matters on the request path; and the axis as plain ints.
+        self._yhat = grid.yhat.data
+        self._band = grid.band.reshape(-1).data
+        self._lead = grid.lead.data
+        self._width = grid.band.shape[1]
+        self._ds = self.history_ds.data
+        self._close = self.close.data
+        self._fine_rows, self._fine_last, self._knots = grid.fine_rows, grid.fine_last, grid.knots
 
     def ds_of(self, index: np.ndarray) -> np.ndarray:
         return self.first + self.step * np.asarray(index, dtype=np.int64)
@@ -102,21 +86,35 @@ class Forecast:
 
     def at(self, epoch: float, level: int) -> Point:
         """The forecast and the `level`% band at a checked `epoch`, interpolated between the two
-        points around it; its origin is the later of theirs (never after `epoch`)."""
-        position = (epoch - self.first) / self.step
-        index = int(position)
-        fraction = position - index
-        low, high = self._bands[level]
-        if fraction == 0 or index + 1 >= self.size:  # on a grid point (the last one included)
-            return Point(self._yhat[index], low[index], high[index], self._origin[index])
-        y0, y1 = self._yhat[index : index + 2]
-        l0, l1 = low[index : index + 2]
-        h0, h1 = high[index : index + 2]
+        knots around it; its origin is the later of theirs (never after `epoch`)."""
+        if epoch <= self._fine_last:
+            position = (epoch - self.first) / self.step
+        else:
+            position = self.grid.position(epoch)
+        knot = int(position)
+        fraction = position - knot
+        low, high = self.columns[level]
+        yhat, lower, upper, origin = self._knot(knot, low, high)
+        if fraction == 0 or knot + 1 >= self._knots:  # on a knot (the last one included)
+            return Point(yhat, lower, upper, origin)
+        yhat_after, lower_after, upper_after, origin_after = self._knot(knot + 1, low, high)
         return Point(
-            y0 + (y1 - y0) * fraction,
-            l0 + (l1 - l0) * fraction,
-            h0 + (h1 - h0) * fraction,
-            max(self._origin[index : index + 2]),
+            yhat + (yhat_after - yhat) * fraction,
+            lower + (lower_after - lower) * fraction,
+            upper + (upper_after - upper) * fraction,
+            max(origin, origin_after),
+        )
+
+    def _knot(self, knot: int, low: int, high: int) -> tuple[float, float, float, int]:
+        """The forecast, the `low` and `high` bounds and the origin at `knot`."""
+        yhat: float = self._yhat[knot]
+        row = knot * self._width
+        time = self.first + knot * self.step if knot < self._fine_rows else self.grid.time_of(knot)
+        return (
+            yhat,
+            yhat * math.exp(self._band[row + low]),
+            yhat * math.exp(self._band[row + high]),
+            time - self._lead[knot],
         )
 
     def in_history(self, epoch: float) -> bool:
@@ -127,19 +125,19 @@ class Forecast:
 
         None in a gap (a bar missing from the history on either side).
         """
-        position = (epoch - self.first) / self.step
-        index = int(position)
-        fraction = position - index
-        bar = self._bar_at[index]
-        if bar < 0:
+        index = math.floor((epoch - self.first) / self.step)
+        opened = self.first + index * self.step
+        bars = self._ds
+        bar = bisect.bisect_left(bars, opened)
+        if bar >= len(bars) or bars[bar] != opened:
             return None
         before: float = self._close[bar]
-        if fraction == 0:
+        if epoch == opened:
             return before
-        following = self._bar_at[index + 1] if index + 1 < len(self._bar_at) else -1
-        if following < 0:
+        following = bar + 1
+        if following >= len(bars) or bars[following] != opened + self.step:
             return None
-        return before + (self._close[following] - before) * fraction
+        return before + (self._close[following] - before) * (epoch - opened) / self.step
 
     def count(self, start: float, end: float) -> int:
         """How many grid points lie in `[start, end]`."""
@@ -165,13 +163,25 @@ class Forecast:
                 f"{every or self.interval} apart; at most {max_points} per request, so narrow "
                 "the range or ask for a coarser step"
             )
-        index = first + stride * np.arange(count)
-        low, high = self.bands[level]
-        return Points(
-            self.ds_of(index),
-            np.column_stack([column[index] for column in (self.yhat, low, high)]),
-            self._actual(index),
-        )
+        ds = self.ds_of(first + stride * np.arange(count))
+        return Points(ds, self._values(ds, level), self._actual(ds))
+
+    def _values(self, ds: np.ndarray, level: int) -> np.ndarray:
+        """Prediction, low and high at each of `ds`, interpolated between the knots around it."""
+        grid = self.grid
+        position = grid.positions(ds)
+        knot = np.minimum(np.floor(position).astype(np.int64), grid.knots - 1)
+        fraction = (position - knot)[:, None]
+        after = np.minimum(knot + 1, grid.knots - 1)
+        low, high = self.columns[level]
+
+        def at(knots: np.ndarray) -> np.ndarray:
+            yhat = np.asarray(grid.yhat[knots])
+            offsets = np.asarray(grid.band[knots][:, [low, high]], dtype=np.float64)
+            return np.column_stack([yhat, yhat[:, None] * np.exp(offsets)])
+
+        start = at(knot)
+        return start + (at(after) - start) * fraction
 
     def _first_index(self, epoch: float) -> int:
         return math.ceil((epoch - self.first) / self.step)
@@ -179,9 +189,8 @@ class Forecast:
     def _last_index(self, epoch: float) -> int:
         return math.floor((epoch - self.first) / self.step)
 
-    def _actual(self, index: np.ndarray) -> np.ndarray:
-        bars = self.bar_at[index]
-        actual = np.full(len(index), np.nan)
-        found = np.flatnonzero(bars >= 0)
-        actual[found] = self.close[bars[found]]
-        return actual
+    def _actual(self, ds: np.ndarray) -> np.ndarray:
+        """The close at each of `ds` where a bar opens then, else NaN."""
+        bars = np.minimum(np.searchsorted(self.history_ds, ds), len(self.history_ds) - 1)
+        found = np.asarray(self.history_ds[bars]) == ds
+        return np.where(found, np.asarray(self.close[bars]), np.nan)

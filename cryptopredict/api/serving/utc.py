@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-
 import numpy as np
 
+from cryptopredict.utc import iso_utc
 
-def iso_utc(epoch: float) -> str:
-    """`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`; only for epochs inside years 1 to 9999."""
-    whole = int(epoch)
-    if whole == epoch and whole >= 0:  # the usual case (strftime pads no year below 1000)
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole))
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
+__all__ = ["iso_dates", "iso_utc", "show_epoch"]
 
 
 def iso_dates(ds: np.ndarray) -> list[str]:

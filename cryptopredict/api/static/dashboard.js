@@ -24,7 +24,12 @@ const POINTS_PER_REQUEST = 2500;
 const STEPS = ["1m", "5m", "15m", "30m", "1h", "2h", "3h", "4h", "6h", "12h", "1d", "2d", "1w"];
 const DAY_MS = 86400 * 1000;
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(message, detail) {
+    super(message);
+    this.detail = detail; // the API's own words, when it gave them
+  }
+}
 
 // The JSON at `url`; an answer that is not 2xx throws with the API's own `detail`.
 async function getJson(url) {
@@ -33,13 +38,15 @@ async function getJson(url) {
     return response.json();
   }
   let reason = response.statusText;
+  let detail;
   try {
     const body = await response.json();
     reason = body.detail ? `${body.error}: ${body.detail}` : JSON.stringify(body);
+    detail = body.detail;
   } catch {
     // not JSON: the status text is all there is
   }
-  throw new ApiError(`${url.split("?")[0]} answered ${response.status} (${reason})`);
+  throw new ApiError(`${url.split("?")[0]} answered ${response.status} (${reason})`, detail);
 }
 
 function isInterval(label) {
@@ -374,6 +381,129 @@ function showScores(card) {
   document.getElementById("verdict").textContent = verdictSentence(summary, horizons, card.symbol);
 }
 
+// The pair search: `/assets?q=` as one types (the API's own matching and order, best first);
+// choosing a match switches the dashboard to it as the selector does. Keys: up and down move
+// through the matches, Enter chooses (the first when none is marked), Escape closes.
+const SEARCH_SHOWN = 12;
+const SEARCH_DELAY_MS = 150;
+
+function setUpSearch(select, assetsUrl, count) {
+  const input = document.getElementById("asset-search");
+  const list = document.getElementById("asset-matches");
+  const note = document.getElementById("asset-search-note");
+  input.placeholder = `search ${count} pairs: btc, usdt, ETH/USD`;
+  let timer = null;
+  let asked = 0; // the latest search sent; an older answer arriving late is dropped
+  let marked = -1;
+  const options = () => [...list.querySelectorAll("li[data-asset]")];
+  const say = (text, isError) => {
+    note.textContent = text;
+    note.classList.toggle("error", Boolean(isError));
+  };
+  const close = () => {
+    list.hidden = true;
+    list.replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    marked = -1;
+  };
+  const mark = (index) => {
+    const items = options();
+    marked = items.length === 0 ? -1 : (index + items.length) % items.length;
+    items.forEach((item, i) => item.setAttribute("aria-selected", String(i === marked)));
+    if (marked >= 0) {
+      input.setAttribute("aria-activedescendant", items[marked].id);
+      items[marked].scrollIntoView({ block: "nearest" });
+    }
+  };
+  const choose = (slug) => {
+    input.value = "";
+    close();
+    say("");
+    if (slug !== select.value) {
+      select.value = slug;
+      select.dispatchEvent(new Event("change"));
+    }
+  };
+  const show = (found) => {
+    const items = found.slice(0, SEARCH_SHOWN).map((asset) => {
+      const item = document.createElement("li");
+      item.id = `match-${asset.asset}`;
+      item.dataset.asset = asset.asset;
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", "false");
+      const detail = document.createElement("small");
+      detail.textContent = `${asset.asset} · ${asset.interval}`;
+      item.append(asset.symbol, detail);
+      // mousedown, not click: it comes before the input loses focus and closes the list
+      item.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        choose(asset.asset);
+      });
+      return item;
+    });
+    const heading = document.createElement("li");
+    heading.className = "count";
+    heading.textContent = `${found.length} of ${count} pairs`;
+    items.unshift(heading);
+    if (found.length > SEARCH_SHOWN) {
+      const more = document.createElement("li");
+      more.className = "more";
+      more.textContent = `and ${found.length - SEARCH_SHOWN} more: type more of the name`;
+      items.push(more);
+    }
+    list.replaceChildren(...items);
+    list.hidden = found.length === 0;
+    input.setAttribute("aria-expanded", String(found.length > 0));
+    marked = -1;
+    say(found.length === 0 ? "no pair matches" : "");
+  };
+  const search = async () => {
+    const text = input.value.trim();
+    const ticket = ++asked;
+    if (text === "") {
+      close();
+      say("");
+      return;
+    }
+    try {
+      const answer = await getJson(`${assetsUrl}?${new URLSearchParams({ q: text })}`);
+      if (ticket === asked) {
+        show(answer.assets);
+      }
+    } catch (error) {
+      if (ticket === asked) {
+        close();
+        say(error.detail || error.message, true);
+      }
+    }
+  };
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, SEARCH_DELAY_MS);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      mark(marked + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const items = options();
+      if (items.length > 0) {
+        choose(items[Math.max(marked, 0)].dataset.asset);
+      }
+    } else if (event.key === "Escape") {
+      input.value = "";
+      close();
+      say("");
+    }
+  });
+  input.addEventListener("blur", () => {
+    close();
+    say("");
+  });
+}
+
 function reportFailure(error) {
   document.getElementById("status").textContent = `Could not draw the charts: ${error.message}`;
   console.error(error);
@@ -386,6 +516,7 @@ async function main() {
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
   select.value = assets.has(wanted) ? wanted : catalog.default;
+  setUpSearch(select, select.dataset.url, catalog.assets.length);
   select.addEventListener("change", () => {
     window.history.replaceState(null, "", `#${select.value}`);
     document.getElementById("status").textContent = "";

@@ -1,0 +1,25 @@
+"""Instants as the project writes them everywhere (answers, manifests, reports, messages):
+ISO-8601 in UTC to the second, `YYYY-MM-DDTHH:MM:SSZ`."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def iso_utc(epoch: float) -> str:
+    """`YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (a fraction only when the epoch has one); only for
+    epochs inside years 1 to 9999."""
+    whole = int(epoch)
+    if whole == epoch and whole >= 0:  # the usual case (strftime pads no year below 1000)
+        return time.strftime(ISO_FORMAT, time.gmtime(whole))
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def iso_moment(moment: datetime) -> str:
+    """A datetime (a pandas Timestamp too) to the second; a naive one is taken as UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime(ISO_FORMAT)

@@ -1,0 +1,203 @@
+"""`index.json`, the catalog beside the artifacts: one entry per artifact, kept current by
+`write_artifact` when one pair is retrained alone and when several writers run at once; and the
+grid's stored layout, which keeps an hourly pair under 2 MB."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cryptopredict.arrays import DAY, FINE_DAYS, BarHistory, encode_grid
+from cryptopredict.artifact import (
+    GRID,
+    ArtifactError,
+    load_artifact,
+    open_artifacts,
+    write_artifact,
+)
+from cryptopredict.artifact_index import INDEX, read_index
+from tests.paths import ROOT
+from tests.test_artifact import HOUR, START, grid, parts
+
+
+def renamed(slug: str, version: str = "v1") -> dict:
+    written = parts(version)
+    written["manifest"] = {**written["manifest"], "asset": slug, "symbol": slug.upper()}
+    return written
+
+
+def index_of(model_dir: Path) -> dict:
+    return json.loads((model_dir / INDEX).read_text())["assets"]
+
+
+def test_every_write_enters_its_artifact_in_the_index(tmp_path):
+    for slug in ("btc-usd", "eth-usd"):
+        write_artifact(tmp_path, **renamed(slug))
+    entries = read_index(tmp_path)
+    assert entries is not None
+    assert sorted(entries) == ["btc-usd", "eth-usd"]
+    artifact = load_artifact(tmp_path / "eth-usd")
+    assert entries["eth-usd"] == artifact.entry
+    assert entries["eth-usd"].symbol == "ETH-USD"
+    assert entries["eth-usd"].last_bar == int(artifact.history.ds[-1])
+
+
+def test_retraining_one_pair_changes_its_entry_alone(tmp_path):
+    for slug in ("btc-usd", "eth-usd", "sol-usd"):
+        write_artifact(tmp_path, **renamed(slug))
+    before = index_of(tmp_path)
+    write_artifact(tmp_path, **renamed("eth-usd", "v2"))
+    after = index_of(tmp_path)
+    assert after["eth-usd"]["model_version"] == "v2"
+    assert after["eth-usd"]["manifest_sha256"] != before["eth-usd"]["manifest_sha256"]
+    assert {k: v for k, v in after.items() if k != "eth-usd"} == {
+        k: v for k, v in before.items() if k != "eth-usd"
+    }
+
+
+def test_a_write_restores_a_missing_or_unreadable_index_from_the_manifests(tmp_path):
+    for slug in ("btc-usd", "eth-usd"):
+        write_artifact(tmp_path, **renamed(slug))
+    (tmp_path / INDEX).write_text("{not json")
+    with pytest.raises(ArtifactError, match=r"index\.json"):
+        read_index(tmp_path)
+    write_artifact(tmp_path, **renamed("sol-usd"))
+    assert sorted(index_of(tmp_path)) == ["btc-usd", "eth-usd", "sol-usd"]
+    (tmp_path / INDEX).unlink()
+    write_artifact(tmp_path, **renamed("sol-usd", "v2"))
+    assert sorted(index_of(tmp_path)) == ["btc-usd", "eth-usd", "sol-usd"]
+
+
+def test_an_entry_whose_artifact_is_gone_is_dropped_at_the_next_write(tmp_path):
+    for slug in ("btc-usd", "eth-usd"):
+        write_artifact(tmp_path, **renamed(slug))
+    for path in (tmp_path / "eth-usd").iterdir():
+        path.unlink()
+    (tmp_path / "eth-usd").rmdir()
+    write_artifact(tmp_path, **renamed("btc-usd", "v2"))
+    assert sorted(index_of(tmp_path)) == ["btc-usd"]
+
+
+WRITER = """
+import sys
+from pathlib import Path
+
+from tests.test_artifact_index import renamed
+from cryptopredict.artifact import write_artifact
+
+for round in range(3):
+    write_artifact(Path(sys.argv[1]), **renamed(sys.argv[2], f"v{round}"))
+"""
+
+
+@pytest.mark.slow
+def test_writers_running_at_once_lose_no_entry(tmp_path):
+    """Four processes, as Dask workers writing to one directory, each writing its pair three
+    times: the index ends with every pair's last version, and says what each artifact holds."""
+    pairs = [f"p{number}-usd" for number in range(4)]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), slug], cwd=ROOT)
+        for slug in pairs
+    ]
+    assert [writer.wait(timeout=300) for writer in writers] == [0] * len(pairs)
+    entries = index_of(tmp_path)
+    assert sorted(entries) == pairs
+    assert {entry["model_version"] for entry in entries.values()} == {"v2"}
+    store = open_artifacts(tmp_path)
+    for slug in pairs:
+        assert store.entry(slug).manifest_sha256 == store[slug].manifest_sha256
+
+
+RECORDER = """
+import sys
+from pathlib import Path
+
+from cryptopredict.artifact_index import IndexEntry, record
+from cryptopredict.arrays import ArtifactError
+
+model_dir, first, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+
+def describe(path):
+    raise ArtifactError(f"{path}: not yet recorded")  # so entries come from records alone
+
+
+for number in range(first, first + count):
+    slug = f"p{number}-usd"
+    entry = IndexEntry(slug, slug, "1h", 4, "v1", 0, "test", 0, 1, 0, 2, 0.8, "")
+    record(model_dir, entry, describe)
+"""
+
+
+@pytest.mark.slow
+def test_records_made_at_once_by_many_processes_are_all_kept(tmp_path):
+    """The read-modify-write of the index under the lock: four processes recording 60 entries
+    each, as fast as they can; without the lock, entries are lost."""
+    per_process, processes = 60, 4
+    for number in range(per_process * processes):
+        (tmp_path / f"p{number}-usd").mkdir()
+        (tmp_path / f"p{number}-usd" / "manifest.json").write_text("{}")
+    recorders = [
+        subprocess.Popen(
+            [sys.executable, "-c", RECORDER, str(tmp_path), str(k * per_process), str(per_process)],
+            cwd=ROOT,
+        )
+        for k in range(processes)
+    ]
+    assert [recorder.wait(timeout=300) for recorder in recorders] == [0] * processes
+    assert len(index_of(tmp_path)) == per_process * processes
+
+
+def hourly_pair(years: float, horizon_days: int) -> tuple[BarHistory, object]:
+    bars = int(years * 365 * 24)
+    ds = START + HOUR * np.arange(bars + horizon_days * 24, dtype=np.int64)
+    close = 30_000 + np.sin(np.arange(bars)) * 100
+    history = BarHistory(
+        ds=ds[:bars],
+        **dict.fromkeys(("open", "high", "low", "close", "vwap"), close),
+        volume=np.ones(bars),
+    )
+    return history, grid(ds, last_bar=int(ds[bars - 1]))
+
+
+def test_an_hourly_grid_of_five_and_a_half_years_and_a_three_year_horizon_is_under_2_mb(tmp_path):
+    history, full = hourly_pair(5.5, 1096)
+    stored = encode_grid(tmp_path / GRID, full, last_bar=int(history.ds[-1]))
+    assert len(stored) < 2_000_000
+    # As training used to store it: every hour, nine 8-byte arrays.
+    assert len(full.ds) * 9 * 8 > 5_000_000
+
+
+def test_past_30_days_the_grid_keeps_a_knot_a_day_and_serves_every_hour_between(tmp_path):
+    history, full = hourly_pair(0.1, 90)
+    written = parts()
+    written.update(grid=full, history=history)
+    manifest = written["manifest"]
+    manifest["data"] = {
+        **manifest["data"],
+        "first": str(np.datetime64(int(history.ds[0]), "s")) + "Z",
+        "last": str(np.datetime64(int(history.ds[-1]), "s")) + "Z",
+    }
+    last = f"{np.datetime64(int(full.ds[-1]), 's')}Z"
+    manifest["horizon"] = {**manifest["horizon"], "grid_last": last}
+    artifact = load_artifact(write_artifact(tmp_path, **written))
+    stored = artifact.grid_file
+    last_bar = int(history.ds[-1])
+    assert stored.fine_last == last_bar + FINE_DAYS * DAY
+    times = stored.times()
+    assert np.all(np.diff(times[: stored.fine_rows]) == HOUR)
+    assert np.all(np.diff(times[stored.fine_rows :]) == DAY)
+    assert times[-1] == full.ds[-1]
+    served = artifact.grid
+    np.testing.assert_array_equal(served.ds, full.ds)
+    knots = np.searchsorted(full.ds, times)
+    np.testing.assert_array_equal(served.yhat[knots], full.yhat[knots])
+    # The test grid is linear in time, so the hours between knots come back exactly.
+    np.testing.assert_allclose(served.yhat, full.yhat, rtol=1e-12)
+    np.testing.assert_allclose(served.upper(95), full.upper(95), rtol=1e-7)
+    np.testing.assert_array_equal(served.origin, full.origin)

@@ -1,0 +1,36 @@
+"""Keep the release's schedule on, without overriding a maintainer who switched it off.
+
+GitHub disables a public repository's scheduled workflows after 60 days without activity, and
+re-enabling the workflow through the API is how the scheduled runs keep it on. But a run that
+was already queued when a maintainer disabled the workflow still runs: it must read the
+workflow's state first and leave a workflow `disabled_manually` alone.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from tools.release.github import request
+
+PERMISSION = "actions: write"
+# GitHub's workflow states (REST API, "Get a workflow"): only these two are the schedule's to
+# keep on. `disabled_manually` is a maintainer's decision; `disabled_fork` and `deleted` are not
+# the release's to undo either.
+RENEWED = ("active", "disabled_inactivity")
+
+
+def keep_alive(
+    api_url: str, repository: str, workflow: str, token: str, *, timeout: float = 30.0
+) -> str:
+    """Re-enable `workflow` unless someone disabled it (or it is a fork's, or deleted); returns
+    what was done, as a line for the log."""
+    base = f"{api_url.rstrip('/')}/repos/{repository}/actions/workflows/"
+    url = base + urllib.parse.quote(workflow, safe="")
+    state = str(request(url, token, permission=PERMISSION, timeout=timeout).get("state"))
+    if state not in RENEWED:
+        return (
+            f"{workflow} is {state}: left as it is (a maintainer turns it back on with "
+            f"`gh workflow enable {workflow}`)"
+        )
+    request(f"{url}/enable", token, method="PUT", permission=PERMISSION, timeout=timeout)
+    return f"{workflow} was {state}: enabled, which restarts GitHub's 60-day inactivity count"
