@@ -29,7 +29,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from cryptopredict.assets import ASSETS
+from cryptopredict.assets import configured_assets
 from cryptopredict.collect.bars import MINUTE, MinuteBar
 
 DROP = object()
@@ -51,7 +51,7 @@ def quote_volume(bar: MinuteBar) -> float:
 
 
 def symbol_of(bar: MinuteBar) -> str:
-    return ASSETS[bar.asset].binance_symbol
+    return configured_assets(bar.asset)[0].binance_symbol
 
 
 def kline_event(bar: MinuteBar, *, closed: bool, **changes: Any) -> str:
