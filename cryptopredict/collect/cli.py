@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptopredict.assets import ASSETS, Asset, UnknownAssetError, configured_assets
+from cryptopredict.assets import Asset, UnknownAssetError, configured_assets
 from cryptopredict.collect.bars import MalformedBarError
 from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.replay import read_minutes, replay
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    asset = args.asset or _asset_from_name(args.replay)
+    asset = configured_assets(args.asset)[0].slug if args.asset else _asset_from_name(args.replay)
     bars = read_minutes(args.replay, asset)
     with MinuteStore.open(settings.database_url) as store:
         writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
@@ -181,6 +181,6 @@ async def _until_signalled(job: Coroutine[Any, Any, object]) -> int:
 
 def _asset_from_name(path: Path) -> str:
     match = re.match(r"([a-z0-9]+-[a-z0-9]+)-1m\.csv", path.name.lower())
-    if not match or match.group(1) not in ASSETS:
+    if not match:
         raise UnknownAssetError(f"cannot tell the asset of {path.name}: pass --asset")
-    return match.group(1)
+    return configured_assets(match.group(1))[0].slug

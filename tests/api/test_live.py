@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.assets import ASSETS
+from cryptopredict.assets import configured_assets
 from cryptopredict.collect.collector import BinanceCollector
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.collect.store import MinuteStore
@@ -61,7 +61,7 @@ def collected(minutes, tmp_path_factory):
             settings, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
         )
         writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days, clock=clock)
-        collector = BinanceCollector([ASSETS["btc-usd"]], writer, settings)
+        collector = BinanceCollector(configured_assets("btc-usd"), writer, settings)
         run_until(collector, lambda: writer.newest("btc-usd") == m[178].ts, timeout=30)
         writer.store.close()
     return url

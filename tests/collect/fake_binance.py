@@ -29,7 +29,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from cryptopredict.assets import ASSETS
+from cryptopredict.assets import configured_assets
 from cryptopredict.collect.bars import MINUTE, MinuteBar
 
 DROP = object()
@@ -51,7 +51,7 @@ def quote_volume(bar: MinuteBar) -> float:
 
 
 def symbol_of(bar: MinuteBar) -> str:
-    return ASSETS[bar.asset].binance_symbol
+    return configured_assets(bar.asset)[0].binance_symbol
 
 
 def kline_event(bar: MinuteBar, *, closed: bool, **changes: Any) -> str:
@@ -158,8 +158,10 @@ class FakeBinance:
             self._stop.set_result(None)
 
     def _serve_ws(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._main())
+        # asyncio.run ends by cancelling and awaiting what is left (a handshake in progress
+        # when the test ends, say), so no task is left to be destroyed pending later.
+        with asyncio.Runner(loop_factory=lambda: self._loop) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._stop = self._loop.create_future()

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from cryptopredict.assets import ASSETS
+from cryptopredict.assets import configured_assets
 from cryptopredict.collect.bars import MINUTE, MinuteBar
 from cryptopredict.collect.collector import Backoff, BinanceCollector
 from cryptopredict.collect.store import MinuteStore, StoreError
@@ -19,8 +19,7 @@ from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-BTC = ASSETS["btc-usd"]
-ETH = ASSETS["eth-usd"]
+BTC, ETH = configured_assets("btc-usd,eth-usd")
 
 
 class Clock:

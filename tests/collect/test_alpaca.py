@@ -13,7 +13,7 @@ import pytest
 import responses
 from websockets.asyncio.server import ServerConnection, serve
 
-from cryptopredict.assets import ASSETS
+from cryptopredict.assets import configured_assets
 from cryptopredict.collect import alpaca
 from cryptopredict.collect.alpaca import AlpacaCollector, MissingKeysError, parse_bar
 from cryptopredict.collect.bars import MalformedBarError
@@ -24,7 +24,7 @@ from cryptopredict.config import Settings
 from tests.collect.running import run_until
 from tests.data.http_shapes import ALPACA_BARS_URL, alpaca_bars
 
-BTC = ASSETS["btc-usd"]
+BTC = configured_assets("btc-usd")[0]
 KEYS = {"alpaca_api_key": "key-id", "alpaca_secret_key": "secret"}
 
 
@@ -53,8 +53,13 @@ class FakeAlpaca:
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
+        self._thread = threading.Thread(target=self._serve)
         self._thread.daemon = True
+
+    def _serve(self) -> None:
+        # Like asyncio.run: what is left is cancelled and awaited, not destroyed pending later.
+        with asyncio.Runner(loop_factory=lambda: self._loop) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._stop = self._loop.create_future()
