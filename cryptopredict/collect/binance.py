@@ -56,9 +56,12 @@ class Page:
     malformed: int  # rows skipped as malformed (their minutes are asked again later)
 
 
+def stream_name(asset: Asset) -> str:
+    return f"{asset.binance_symbol.lower()}@kline_1m"
+
+
 def stream_url(base: str, assets: Sequence[Asset]) -> str:
-    streams = "/".join(f"{asset.binance_symbol.lower()}@kline_1m" for asset in assets)
-    return f"{base.rstrip('/')}/stream?streams={streams}"
+    return f"{base.rstrip('/')}/stream?streams={'/'.join(map(stream_name, assets))}"
 
 
 def shards(
@@ -70,14 +73,15 @@ def shards(
 ) -> list[list[Asset]]:
     """`assets` split into the fewest groups, in order, that each fit one connection."""
     groups: list[list[Asset]] = []
+    length = 0  # of the last group's URL
     for asset in assets:
-        if groups and (
-            len(groups[-1]) < per_connection
-            and len(stream_url(base, [*groups[-1], asset])) <= max_chars
-        ):
+        added = len(stream_name(asset)) + 1  # and its "/"
+        if groups and len(groups[-1]) < per_connection and length + added <= max_chars:
             groups[-1].append(asset)
+            length += added
         else:
             groups.append([asset])
+            length = len(stream_url(base, [asset]))
     return groups
 
 

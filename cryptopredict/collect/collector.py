@@ -128,6 +128,7 @@ class BinanceCollector:
 
     async def repair(self) -> None:
         """Fetch over REST every minute missing from the retention window, pair by pair."""
+        self.writer.prune_if_due()
         for asset in self.assets:
             settled = self._settled.setdefault(asset.slug, set())
             holes = [hole for hole in self.writer.gaps(asset.slug) if hole not in settled]

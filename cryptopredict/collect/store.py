@@ -249,6 +249,13 @@ class MinuteStore:
             self._reclaim_sqlite()
         return gone
 
+    @_guarded
+    def remove_after(self, after: int) -> int:
+        """Delete the bars opening after `after`; returns how many went."""
+        with self._transaction():
+            query = self._sql("DELETE FROM minute_bars WHERE ts > ?")
+            return int(self._db.execute(query, (after,)).rowcount)
+
     def _reclaim_sqlite(self) -> None:
         # Incremental auto-vacuum: the pages the delete freed are cut off the end of the file
         # (executescript steps the pragma to completion; one execute() frees a single page).

@@ -105,13 +105,25 @@ class MinuteWriter:
         return self._store(list(bars), append=False)
 
     def prune(self) -> int:
-        """Delete the minutes older than the retention before the clock; returns how many."""
+        """Delete the minutes older than the retention before the clock; returns how many.
+        Minutes dated after the clock, which only an earlier version could have stored (and
+        which would make every real minute look out of order), go too."""
+        now = self.clock()
         before = self.window_start()
         gone = self._use(lambda: self.store.prune(before))
-        self._pruned_at = self.clock()
+        future = self._use(lambda: self.store.remove_after(int(now)))
+        self._pruned_at = now
         if gone:
             log.info("pruned %d minutes older than the retention", gone)
+        if future:
+            self._newest.clear()
+            log.warning("removed %d minutes dated after the clock (%s)", future, stamp(int(now)))
         return gone
+
+    def prune_if_due(self) -> None:
+        """Prune, unless that was done less than an hour ago."""
+        if self.clock() - self._pruned_at >= PRUNE_EVERY:
+            self.prune()
 
     def _use(self, call: Callable[[], T]) -> T:
         if self._broken:
@@ -140,8 +152,8 @@ class MinuteWriter:
             newest = self._newest.get(bar.asset)
             if newest is None or bar.ts > newest:
                 self._newest[bar.asset] = bar.ts
-        if accepted and now - self._pruned_at >= PRUNE_EVERY:
-            self.prune()
+        if accepted:
+            self.prune_if_due()
         return [outcomes[index] for index in range(len(bars))]
 
     def _check(

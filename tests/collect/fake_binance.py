@@ -158,8 +158,10 @@ class FakeBinance:
             self._stop.set_result(None)
 
     def _serve_ws(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._main())
+        # asyncio.run ends by cancelling and awaiting what is left (a handshake in progress
+        # when the test ends, say), so no task is left to be destroyed pending later.
+        with asyncio.Runner(loop_factory=lambda: self._loop) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._stop = self._loop.create_future()

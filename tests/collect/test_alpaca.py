@@ -53,8 +53,13 @@ class FakeAlpaca:
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
+        self._thread = threading.Thread(target=self._serve)
         self._thread.daemon = True
+
+    def _serve(self) -> None:
+        # Like asyncio.run: what is left is cancelled and awaited, not destroyed pending later.
+        with asyncio.Runner(loop_factory=lambda: self._loop) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._stop = self._loop.create_future()

@@ -28,6 +28,7 @@ from cryptopredict.collect.binance import (
 )
 from cryptopredict.collect.collector import Backoff
 from cryptopredict.collect.errors import RefusedError
+from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import stamp
 from tests.collect.fake_binance import DROP, FakeBinance, RestAnswer, kline_event, rest_kline
 from tests.collect.helpers import (
@@ -300,6 +301,22 @@ def test_a_closed_kline_from_the_future_is_rejected(sample_minutes, tmp_path, ca
     assert "rejected a running kline opening 2100-01-01T00:00Z: from the future" in caplog.text
     assert "rejected a closed kline opening 2100-01-01T00:00Z: from the future" in caplog.text
     assert "skipped a REST kline opening 2100-01-01T00:00Z, outside the" in caplog.text
+
+
+def test_a_database_an_earlier_version_wedged_with_a_bar_from_2100_heals(sample_minutes, tmp_path):
+    """The issue's attack on the old collector left a 2100 bar stored, after which every real
+    minute was out of order, restart or not. Started on such a database, the collector removes
+    it and carries on."""
+    m = sample_minutes[:8]
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with MinuteStore.open(url) as store:
+        store.write([*m[:5], dataclasses.replace(m[5], ts=YEAR_2100_MS // 1000)])
+    clock = Clock(m[5].ts + 30)
+    with FakeBinance(m[:5], []) as fake:
+        collector, writer = collector_for(url, fake, clock)
+        fake.sessions.append([running(m[5]), fake.closing(m[5])])
+        run_until(collector, lambda: writer.newest("btc-usd") == m[5].ts)
+    assert [row[:6] for row in stored(url)] == ohlcv(m[:6])
 
 
 def test_a_kline_with_an_impossible_jump_is_rejected(sample_minutes, tmp_path, caplog):

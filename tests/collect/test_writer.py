@@ -216,3 +216,20 @@ def test_every_bar_records_where_it_came_from(writer, sample_minutes):
         "SELECT source, shifted_by FROM minute_bars ORDER BY ts"
     ).fetchall()
     assert [tuple(row) for row in sources] == [("replay", 0), ("binance", 0), ("replay", -3600)]
+
+
+def test_minutes_from_the_future_left_by_an_earlier_version_are_removed(
+    writer, sample_minutes, caplog
+):
+    """A database where an earlier version stored a bar dated 2100: every real minute would be
+    out of order after it. The first prune removes it, and appending carries on."""
+    m = sample_minutes
+    writer.store.write([*m[:10], dataclasses.replace(m[10], ts=YEAR_2100)])
+    assert writer.newest("btc-usd") == YEAR_2100
+    assert writer.write(m[10]) is Outcome.OUT_OF_ORDER  # what an earlier version would do here
+    with caplog.at_level(logging.WARNING):
+        writer.prune()
+    assert "removed 1 minutes dated after the clock" in caplog.text
+    assert writer.newest("btc-usd") == m[9].ts
+    assert writer.append(m[10:12]) == [Outcome.STORED] * 2
+    assert stored_ts(writer) == [bar.ts for bar in m[:12]]
