@@ -31,7 +31,7 @@ from cryptopredict.api.openapi import (
     in_query,
 )
 from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
-from cryptopredict.api.serving.answers import BITCOIN, read_range
+from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
@@ -80,8 +80,10 @@ def range_answer(
     forecast = served.forecast
     asked = read_range(forecast, environ, max_points=max_points)
     points = asked.points
-    prediction, low, high = np.round(points.values, 2).T.tolist()
-    actual = _nullable(points.actual)
+    shown = np.concatenate([points.values.ravel(), points.actual])
+    decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
+    prediction, low, high = np.round(points.values, decimals).T.tolist()
+    actual = _nullable(points.actual, decimals)
     if asked.form == "csv":
         header = ("date", "prediction", "prediction_low", "prediction_high", "actual", "kind")
         kind = np.where(points.ds <= forecast.last_bar, "hindcast", "forecast").tolist()
@@ -107,8 +109,9 @@ def range_answer(
     )
 
 
-def _nullable(values: np.ndarray) -> list[float | None]:
-    return [None if math.isnan(value) else value for value in np.round(values, 2).tolist()]
+def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
+    rounded = np.round(values, decimals).tolist()
+    return [None if math.isnan(value) else value for value in rounded]
 
 
 def _range_answers(errors: dict[int, str]) -> dict[str, Any]:

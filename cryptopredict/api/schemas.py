@@ -15,7 +15,10 @@ from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
-PRICE = "USD, rounded to the cent"
+PRICE = (
+    "in the pair's quote currency (USD for `btc-usd`), rounded to the cent, or below 1 to six "
+    "significant digits"
+)
 
 
 def _date(description: str, *, required: bool) -> fields.String:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import MANIFEST, open_artifacts
 from cryptopredict.artifact_index import INDEX
 from tests.api.artifacts import PROPHET_DEPRECATION, rewrite
@@ -188,3 +189,43 @@ def test_a_pair_of_an_older_schema_says_to_retrain_and_the_others_are_served(
     health = client.get("/healthz").get_json()
     assert [entry["asset"] for entry in health["unavailable"]] == ["sol-usdt"]
     assert client.get("/forecast/eth-usd?date=2026-07-01").status_code == 200
+
+
+@pytest.fixture(scope="session")
+def cheap_dir(artifacts, tmp_path_factory) -> Path:
+    """ETH/USD's artifact at a 100,000th of its prices: a pair quoted around 0.02."""
+    eth = artifacts["eth-usd"]
+    scale = 1e-5
+    grid = eth.grid
+    scaled_grid = type(grid)(
+        **{name: grid[name] * (1 if name in ("ds", "origin") else scale) for name in grid.names()}
+    )
+    history = eth.history
+    scaled_history = type(history)(
+        **{
+            name: np.asarray(history[name]) * (1 if name in ("ds", "volume") else scale)
+            for name in history.names()
+        }
+    )
+    out = tmp_path_factory.mktemp("cheap")
+    manifest = {"asset": "1000bonk-usdt", "symbol": "1000BONK/USDT"}
+    return rewrite(eth, out, grid=scaled_grid, history=scaled_history, manifest=manifest)
+
+
+def test_a_pair_priced_below_one_keeps_six_significant_digits(cheap_dir, settings, conforms):
+    client = create_app(open_artifacts(cheap_dir), settings).test_client()
+    answer = client.get("/forecast/1000bonk-usdt?date=2026-09-01T12:00:00Z")
+    conforms("/forecast/{asset}", answer)
+    point = answer.get_json()
+    for key in ("prediction", "prediction_low", "prediction_high"):
+        value = point[key]
+        assert 0.001 < value < 0.1
+        digits = f"{value:.10f}".rstrip("0").split(".")[1].lstrip("0")
+        assert 4 <= len(digits) <= 6, (key, value)  # six significant digits, trailing zeros cut
+    grid = open_artifacts(cheap_dir)["1000bonk-usdt"].grid
+    at = int(np.flatnonzero(grid.ds == grid.ds[-1])[0])
+    last = client.get(f"/forecast/1000bonk-usdt?date={iso_utc(int(grid.ds[at]))}").get_json()
+    decimals = 5 - int(np.floor(np.log10(grid.lower(80)[at])))
+    assert last["prediction_low"] == round(float(grid.lower(80)[at]), decimals)
+    series = client.get("/forecast/1000bonk-usdt/range").get_json()
+    assert all(value != round(value, 2) for value in series["prediction"])

@@ -8,6 +8,7 @@ the points it asks for.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ DEFAULT_SPAN = 30 * DAY
 # when `start` lies past that), within the valid range.
 DEFAULT_AHEAD = 365 * DAY
 HOUR = 3600
+# Prices keep their cents, and below 1 (in the quote currency) this many significant digits:
+# 0.0161750 for a pair quoted at 0.016175, where cents alone would say 0.02.
+SIGNIFICANT = 6
 
 
 class PointAnswer:
@@ -57,7 +61,7 @@ class PointAnswer:
         answer["model_version"] = self.model_version
         if answer["kind"] == "hindcast":
             actual = forecast.actual_at(epoch)
-            answer["actual"] = None if actual is None else round(actual, 2)
+            answer["actual"] = None if actual is None else round(actual, price_decimals(actual))
         return ENCODER.encode(answer)
 
 
@@ -65,17 +69,26 @@ def point_fields(forecast: Forecast, epoch: float, level: int) -> dict[str, Any]
     """The forecast at a checked `epoch` with its `level`% band, and what it is: a hindcast
     (inside the history) or the forecast, from data up to `data_until`, `lead_hours` before."""
     point = forecast.at(epoch, level)
+    decimals = price_decimals(point.low)
     return {
         "date": iso_utc(epoch),
-        "prediction": round(point.prediction, 2),
-        "prediction_low": round(point.low, 2),
-        "prediction_high": round(point.high, 2),
+        "prediction": round(point.prediction, decimals),
+        "prediction_low": round(point.low, decimals),
+        "prediction_high": round(point.high, decimals),
         "interval_width": level / 100,
         "level": level,
         "kind": "hindcast" if forecast.in_history(epoch) else "forecast",
         "data_until": iso_utc(point.origin),
         "lead_hours": round((epoch - point.origin) / HOUR, 2),
     }
+
+
+def price_decimals(smallest: float) -> int:
+    """The decimals that keep the cents of a price from 1 up, and `SIGNIFICANT` digits of one
+    below (of `smallest`, for a set of prices shown together)."""
+    if not 0 < smallest < 1:  # NaN too
+        return 2
+    return max(2, SIGNIFICANT - 1 - math.floor(math.log10(smallest)))
 
 
 @dataclass(frozen=True)
