@@ -90,8 +90,8 @@ class ForecastQuery(Schema):
         load_default="json",
         validate=validate.OneOf(["json", "csv"]),
         metadata={
-            "description": "`json` (columns) or `csv` (one row per point, with a `kind` column: "
-            "`hindcast` or `forecast`)."
+            "description": "`json` (columns) or `csv` (one row per point, with a `kind` column, "
+            "`hindcast` or `forecast`, and `band_chosen_later`, `true` or `false`)."
         },
     )
     level = _level()
@@ -186,6 +186,26 @@ class ForecastPoints(Schema):
     prediction_low = _column("Lower end of the `level`% band at each date.")
     prediction_high = _column("Upper end of the `level`% band at each date.")
     actual = _column("Observed close at each date; null where there is no bar.", nullable=True)
+    band_chosen_until = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The last outcome the band's settings were chosen on in training "
+            "(the manifest's `backtest_boundary.last_validation_outcome`); null when trained "
+            "without a backtest, whose band was chosen on none."
+        },
+    )
+    band_chosen_later = fields.List(
+        fields.Boolean(),
+        required=True,
+        metadata={
+            "description": "At each date: true for a hindcast row dated up to "
+            "`band_chosen_until`, older than the data the band's settings were chosen on "
+            "(what the pipeline would have said then, but with a band tuned with hindsight of "
+            "it, so not out of sample for that choice); false for later hindcast rows and the "
+            "forecast."
+        },
+    )
 
 
 class CandlesQuery(Schema):
