@@ -78,12 +78,12 @@ def _start(command: list[str], log: Path) -> subprocess.Popen:
     )
 
 
-def _wait_for(condition, what: str, timeout: float) -> None:
+def _wait_for(condition, what: str, timeout: float, every: float = 0.5) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
@@ -127,13 +127,13 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
                 stderr=subprocess.STDOUT,
             )
 
-            # Once some refits are done, one worker dies without a word.
-            def refitting() -> bool:
+            # Once work is under way, the first worker dies without a word in the middle of a task.
+            def computing_on_the_first_worker() -> bool:
                 if training.poll() is not None:
                     raise AssertionError(f"training ended early:\n{log.read_text()}")
-                return client.run_on_scheduler(_refits_done) >= 5
+                return client.run_on_scheduler(_computing_on, "worker-1") > 0
 
-            _wait_for(refitting, "refits", 900)
+            _wait_for(computing_on_the_first_worker, "a task on worker-1", 900, every=0.05)
             os.killpg(workers[0].pid, signal.SIGKILL)
             training.wait(timeout=1200)
             output = log.read_text()
@@ -141,8 +141,9 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
             assert f"training on the Dask scheduler at {address}" in output
             assert output.count("artifact: ") == len(PAIRS)
             computed = client.run_on_scheduler(_computed_by_prefix)
-        assert computed.get("refit", 0) > 0, f"the workers did no fitting: {computed}"
-        assert computed.get("final_fit", 0) > 0
+        # These pairs' two years leave no Prophet refit before the validation outcomes end (the
+        # backtest serves tau 0), so the Prophet fitting is each pair's final fit.
+        assert computed.get("final_fit", 0) > 0, f"the workers did no fitting: {computed}"
         assert_same_grids(tmp_path / "artifacts", on_two_workers)
     finally:
         for process in processes:
@@ -151,15 +152,9 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
                 process.wait(timeout=30)
 
 
-def _refits_done(dask_scheduler) -> int:
-    """Refit tasks finished so far (Dask names a task's prefix `refit-<pair>`)."""
-    done = ("memory", "released", "forgotten")
-    return sum(
-        prefix.state_counts[state]
-        for name, prefix in dask_scheduler.task_prefixes.items()
-        if name.startswith("refit-")
-        for state in done
-    )
+def _computing_on(name: str, dask_scheduler) -> int:
+    """Tasks the worker of that name is computing now."""
+    return sum(len(w.processing) for w in dask_scheduler.workers.values() if w.name == name)
 
 
 def _computed_by_prefix(dask_scheduler) -> dict[str, float]:

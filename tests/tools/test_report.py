@@ -43,6 +43,11 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
         "refits": 0,
         "interval_width": 0.8,
         "levels": [50, 80, 95],
+        "boundary": {
+            "first_validation_origin": "2023-06-26T16:00:00Z",
+            "last_validation_outcome": "2024-06-26T15:59:59Z",
+            "first_evaluation_origin": "2024-06-26T16:00:00Z",
+        },
         "1h": {
             "prophet": scores(0.0031, (0.49, 0.79, 0.95), 0.0171),
             "naive": scores(0.0031, (0.51, 0.80, 0.945), 0.0189),
