@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.run import SERVERS, resident_mb, running, wait_until_ready, wrk
+from bench.scale_training import MAX_BAR_JUMP
 from cryptopredict.artifact import index_artifacts
 from cryptopredict.artifact_index import read_index
 
@@ -44,7 +45,6 @@ SETS = (2, 50, 206)
 DATES = 100
 API = SERVERS[0]  # `python api.py`
 BAR_MEMORY, BAR_COLD_START = 1.25, 1.5  # at 50 pairs, against 2
-MAX_BAR_JUMP = 25.0
 
 
 @dataclass
@@ -103,8 +103,6 @@ def train(model_dir: Path) -> None:
         symbols = {line.split(",", 1)[0] for line in file if not line.startswith("symbol,")}
     slugs = [slug_for_binance(symbol) for symbol in sorted(symbols)]
     print(f"training {len(slugs)} pairs with --no-backtest into {model_dir}", flush=True)
-    # The file's 2025-10-10 crash put 92 pairs' daily lows more than 3x (one 20x) below the
-    # previous close, which validation's default MAX_BAR_JUMP rejects as bad data.
     environment = {
         **os.environ,
         "ASSETS": ",".join(slugs),
