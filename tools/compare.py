@@ -41,7 +41,7 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import load_history
 from cryptopredict.model.backtest import Backtest, run_backtest
-from cryptopredict.model.bands import BandSpec
+from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import (
@@ -229,15 +229,18 @@ def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: s
         cache=FitCache(settings.fit_cache_dir),
         band_candidates=[spec],
     )
+    # The served band exactly as the manifest records it: the backtest's choice, re-made from
+    # this one candidate, can settle its calibration pools, drift and mix elsewhere.
+    market, dense = backtest.market, backtest.dense
+    served_band = Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))
     origins = spread(plan, frame, args.peer_origins)
     times = np.array([int(at.timestamp()) for at in origins], dtype=np.int64)
     hours = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
     forecasts = {
-        **ours(backtest, times, hours),
+        **ours(backtest, served_band, times, hours),
         **statsforecast_rows(frame, origins, hours),
         PEERS[2]: garch_rows(frame, origins, hours),
     }
-    market = backtest.market
     later = times[:, None] + hours[None, :] * HOUR
     at = np.minimum(np.searchsorted(market.t, later), len(market.t) - 1)
     actual = np.where(market.t[at] == later, np.exp(market.log_price[at]), np.nan)
@@ -281,8 +284,11 @@ def _interval(result: dict, actual: np.ndarray, j: int) -> np.ndarray:
     return interval_score(actual[:, j], lower[:, j], upper[:, j], DEFAULT_LEVEL)
 
 
-def ours(backtest: Backtest, times: np.ndarray, hours: np.ndarray) -> dict[str, dict]:
-    """The served forecast and the naive baseline at `times`, as the backtest scores them."""
+def ours(
+    backtest: Backtest, served_band: Band, times: np.ndarray, hours: np.ndarray
+) -> dict[str, dict]:
+    """The served forecast with `served_band` and the naive baseline at `times`, as the
+    backtest scores them."""
     market = backtest.market
     pos = market.position(times)
     config = backtest.config
@@ -291,7 +297,7 @@ def ours(backtest: Backtest, times: np.ndarray, hours: np.ndarray) -> dict[str, 
     )
     naive = np.repeat(backtest.anchor[pos][:, None], len(hours), axis=1)
     bands = {
-        SERVED: backtest.served_band.offsets(pos, hours),
+        SERVED: served_band.offsets(pos, hours),
         "naive": naive_band(market, pos, list(hours)).offsets(pos, hours, calibrated_at=times),
     }
     out = {}
