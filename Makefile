@@ -157,7 +157,7 @@ clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis .schemathesis
 
 .PHONY: compare report
-compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
+compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast, arch GARCH); about an hour
 	$(BIN)/python -m tools.compare
 
 # `make panel`: the band backtested on every embedded hourly pair (the 16 Binance spot pairs and
@@ -167,8 +167,8 @@ compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast
 panel: $(VENV)/.run-deps
 	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1}
 
-report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd) and settings table
-	$(BIN)/python -m tools.report --artifact artifacts/btc-usd
+report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd, eth-usd) and settings table
+	$(BIN)/python -m tools.report --artifact artifacts/btc-usd --artifact artifacts/eth-usd
 
 .PHONY: bench soak wrk postgresql bench-scale
 # `make bench-scale`: training at scale on the 206 daily perpetual-futures pairs of bench/data/

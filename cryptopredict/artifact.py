@@ -196,6 +196,16 @@ class Comparison(Record, frozen=True):
     quantile_score_diff: float | None = None
     quantile_score_se: float | None = None
 
+    def verdict(self) -> str | None:
+        """The served band against naive's by the interval score: "better" or "worse" when
+        the difference is beyond two standard errors, else "tie"; None when not scored."""
+        diff, se = self.interval_score_diff, self.interval_score_se
+        if diff is None or se is None:
+            return None
+        if abs(diff) <= 2 * se:
+            return "tie"
+        return "better" if diff < 0 else "worse"
+
 
 class HorizonScores(Record, frozen=True):
     prophet: ModelScores | None = None  # the served model

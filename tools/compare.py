@@ -8,10 +8,11 @@ Two parts, on the embedded hourly BTC data:
   part runs for tens of minutes.
 - `peers`: the served forecast against what a user would pick instead, Nixtla statsforecast's
   Naive and AutoETS with their conformal intervals (fitted, like Prophet, on the log close of
-  the last 365 days), and the naive baseline, on the same origins with the same scores
+  the last 365 days), a GARCH(1,1) of the `arch` package on the hourly log returns of the last
+  365 days, and the naive baseline, on the same origins with the same scores
   (`docs/model-report/peers.json`). It reuses training's cached fits.
 
-Neither part runs in `train.py`; statsforecast is a development dependency only.
+Neither part runs in `train.py`; statsforecast and arch are development dependencies only.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from arch import arch_model
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
@@ -59,10 +62,11 @@ from cryptopredict.model.scores import (
 )
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.utc import iso_moment
+from tools.report import GARCH
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
-PEERS = ("statsforecast Naive", "statsforecast AutoETS")
+PEERS = ("statsforecast Naive", "statsforecast AutoETS", GARCH)
 HOUR = 3600
 
 
@@ -228,7 +232,11 @@ def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: s
     origins = spread(plan, frame, args.peer_origins)
     times = np.array([int(at.timestamp()) for at in origins], dtype=np.int64)
     hours = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
-    forecasts = {**ours(backtest, times, hours), **statsforecast_rows(frame, origins, hours)}
+    forecasts = {
+        **ours(backtest, times, hours),
+        **statsforecast_rows(frame, origins, hours),
+        PEERS[2]: garch_rows(frame, origins, hours),
+    }
     market = backtest.market
     later = times[:, None] + hours[None, :] * HOUR
     at = np.minimum(np.searchsorted(market.t, later), len(market.t) - 1)
@@ -335,6 +343,43 @@ def statsforecast_rows(
             lower, upper = result[level]
             out[name][level] = (np.array(lower), np.array(upper))
     return out
+
+
+def garch_rows(
+    frame: pd.DataFrame, origins: list[pd.Timestamp], hours: np.ndarray
+) -> dict[str | int, Any]:
+    """GARCH(1,1) at each origin, as `garch_band` makes it from the closes of the last 365
+    days."""
+    bands = [
+        garch_band(window(frame[frame["ds"] <= origin], DEFAULT.window_days)["y"], hours)
+        for origin in origins
+    ]
+    return {
+        "yhat": np.array([band["yhat"] for band in bands]),
+        **{
+            level: (
+                np.array([band[level][0] for band in bands]),
+                np.array([band[level][1] for band in bands]),
+            )
+            for level in LEVELS
+        },
+    }
+
+
+def garch_band(closes: pd.Series, hours: np.ndarray) -> dict[str | int, Any]:
+    """The last close, and around it a band at each of `hours` from a GARCH(1,1) with zero mean
+    and normal errors fitted to the hourly log returns (in percent, as arch prefers): the
+    variance forecast summed over the hours ahead, its normal quantiles at each level."""
+    returns = 100 * np.diff(np.log(closes.to_numpy(dtype=np.float64)))
+    fitted = arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist="normal").fit(disp="off")
+    variance = fitted.forecast(horizon=int(hours.max()), reindex=False).variance.to_numpy()[-1]
+    spread = np.sqrt(np.cumsum(variance)[hours - 1]) / 100
+    last = float(closes.iloc[-1])
+    band: dict[str | int, Any] = {"yhat": np.full(len(hours), last)}
+    for level in LEVELS:
+        z = NormalDist().inv_cdf(0.5 + level / 200)
+        band[level] = (last * np.exp(-z * spread), last * np.exp(z * spread))
+    return band
 
 
 if __name__ == "__main__":

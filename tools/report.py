@@ -25,9 +25,17 @@ from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 
 REPORT_DIR = Path("docs/model-report")
+GARCH = "arch GARCH(1,1)"  # the peer's name in peers.json (tools/compare.py)
 # The page that holds each generated section.
 PAGES = {
-    Path("docs/model.md"): ("backtest", "damping", "band", "peers", "comparison"),
+    Path("docs/model.md"): (
+        "backtest",
+        "backtest-eth-usd",
+        "damping",
+        "band",
+        "peers",
+        "comparison",
+    ),
     Path("docs/configuration.md"): ("settings",),
 }
 
@@ -84,6 +92,12 @@ def peers_table(peers: dict) -> str:
         "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
         "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
     )
+    if any(row["model"] == GARCH for row in peers["rows"]):
+        note += (
+            f" {GARCH} is fitted on the hourly log returns of the last 365 days (zero mean, "
+            "normal errors); its band is the normal quantiles of its variance forecast summed "
+            "over the hours ahead, around the last close."
+        )
     return markdown_table(header, body, note)
 
 
@@ -184,10 +198,12 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
     backtest = msgspec.json.decode((report_dir / "backtest.json").read_bytes(), type=BacktestReport)
     comparison = json.loads((report_dir / "comparison.json").read_text())
     peers = json.loads((report_dir / "peers.json").read_text())
+    eth = msgspec.json.decode((report_dir / _exported("eth-usd")).read_bytes(), type=BacktestReport)
     return {
         "peers": peers_table(peers),
         "settings": settings_table(),
         "backtest": backtest_table(backtest.summary) if backtest.summary else "",
+        "backtest-eth-usd": backtest_table(eth.summary) if eth.summary else "",
         "damping": damping_table(backtest.damping) if backtest.damping else "",
         "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
@@ -226,20 +242,34 @@ def _pcts(entry: dict[str, Any], key: str, labels: list[str] | None = None) -> l
     return [pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
 
 
+def _exported(asset: str) -> str:
+    """Where the report keeps an asset's backtest figures: BTC/USD's, the page's main ones, as
+    `backtest.json`, another's as `<asset>-backtest.json`."""
+    return "backtest.json" if asset == "btc-usd" else f"{asset}-backtest.json"
+
+
 def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
     """Keep the artifact's backtest figures (not its per-origin paths) for the model report."""
     backtest = json.loads((artifact / "backtest.json").read_text())
+    asset = json.loads((artifact / "manifest.json").read_text())["asset"]
     kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "backtest.json").write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(kept, indent=2, sort_keys=True) + "\n"
+    (report_dir / _exported(asset)).write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.report")
-    parser.add_argument("--artifact", type=Path, help="take the backtest figures from here first")
+    parser.add_argument(
+        "--artifact",
+        type=Path,
+        action="append",
+        default=[],
+        help="take an asset's backtest figures from this artifact first (repeatable)",
+    )
     args = parser.parse_args(argv)
-    if args.artifact is not None:
-        export(args.artifact)
+    for artifact in args.artifact:
+        export(artifact)
     for page, text in render_pages().items():
         page.write_text(text)
     return 0

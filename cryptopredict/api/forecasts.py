@@ -84,11 +84,15 @@ def range_answer(
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
     prediction, low, high = np.round(points.values, decimals).T.tolist()
     actual = _nullable(points.actual, decimals)
+    chosen_later = forecast.band_chosen_later(points.ds).tolist()
     if asked.form == "csv":
-        header = ("date", "prediction", "prediction_low", "prediction_high", "actual", "kind")
+        header = (
+            "date", "prediction", "prediction_low", "prediction_high", "actual", "kind",
+            "band_chosen_later",
+        )  # fmt: skip
         kind = np.where(points.ds <= forecast.last_bar, "hindcast", "forecast").tolist()
-        rows = zip(iso_dates(points.ds), prediction, low, high, actual, kind, strict=True)
-        return csv_response(header, rows, cache=cache, name=csv_name)
+        columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later)
+        return csv_response(header, zip(*columns, strict=True), cache=cache, name=csv_name)
     return json_response(
         {
             "model_version": served.model_version,
@@ -104,9 +108,15 @@ def range_answer(
             "prediction_low": low,
             "prediction_high": high,
             "actual": actual,
+            "band_chosen_until": _iso_or_none(forecast.band_chosen_until),
+            "band_chosen_later": chosen_later,
         },
         cache=cache,
     )
+
+
+def _iso_or_none(epoch: int | None) -> str | None:
+    return None if epoch is None else iso_utc(epoch)
 
 
 def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:

@@ -13,6 +13,7 @@ from flask import Response
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, answers, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.serving.verdict import verdict
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -32,8 +33,14 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     def card(slug: str) -> bytes:
         artifact = catalog[slug].artifact
         summary = artifact.backtest.summary
+        manifest = artifact.manifest
         return _json(
-            {**artifact.manifest_json, "backtest": summary.to_builtins() if summary else {}}
+            {
+                # what a reader wants first: what the forecast is and how it fared
+                "verdict": verdict(manifest.params, summary, manifest.symbol),
+                **artifact.manifest_json,
+                "backtest": summary.to_builtins() if summary else {},
+            }
         )
 
     @lru_cache(maxsize=CACHED)
@@ -73,7 +80,10 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         """The model card of an asset
 
         Versions, the data's range, source and validation report, the training configuration,
-        the post-processing rules, the checksums of every file, and the backtest metrics.
+        the post-processing rules, the checksums of every file, the backtest metrics, and
+        `verdict`: what the point forecast is, and per horizon how the band fared against the
+        naive forecast's (the interval scores, their difference with its standard error, the
+        coverage of every band), summed up in a sentence.
         """
         return raw_json_response(card(catalog[asset].slug), cache=max_age)
 

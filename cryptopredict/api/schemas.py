@@ -90,8 +90,8 @@ class ForecastQuery(Schema):
         load_default="json",
         validate=validate.OneOf(["json", "csv"]),
         metadata={
-            "description": "`json` (columns) or `csv` (one row per point, with a `kind` column: "
-            "`hindcast` or `forecast`)."
+            "description": "`json` (columns) or `csv` (one row per point, with a `kind` column, "
+            "`hindcast` or `forecast`, and `band_chosen_later`, `true` or `false`)."
         },
     )
     level = _level()
@@ -186,6 +186,26 @@ class ForecastPoints(Schema):
     prediction_low = _column("Lower end of the `level`% band at each date.")
     prediction_high = _column("Upper end of the `level`% band at each date.")
     actual = _column("Observed close at each date; null where there is no bar.", nullable=True)
+    band_chosen_until = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The last outcome the band's settings were chosen on in training "
+            "(the manifest's `backtest_boundary.last_validation_outcome`); null when trained "
+            "without a backtest, whose band was chosen on none."
+        },
+    )
+    band_chosen_later = fields.List(
+        fields.Boolean(),
+        required=True,
+        metadata={
+            "description": "At each date: true for a hindcast row dated up to "
+            "`band_chosen_until`, older than the data the band's settings were chosen on "
+            "(what the pipeline would have said then, but with a band tuned with hindsight of "
+            "it, so not out of sample for that choice); false for later hindcast rows and the "
+            "forecast."
+        },
+    )
 
 
 class CandlesQuery(Schema):
@@ -293,6 +313,66 @@ class Error(Schema):
     )
 
 
+def _by_level(description: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        allow_none=True,
+        required=True,
+        metadata={"description": f"{description}, by level in percent (`50`, `80`, `95`)."},
+    )
+
+
+def _score(description: str) -> fields.Float:
+    return fields.Float(allow_none=True, required=True, metadata={"description": description})
+
+
+class HorizonVerdict(Schema):
+    horizon = fields.String(required=True, metadata={"example": "1h"})
+    verdict = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(["better", "tie", "worse"]),
+        metadata={
+            "description": "The band against the naive band's by the 80% interval score: a tie "
+            "within two standard errors; null where the band was not scored."
+        },
+    )
+    interval_score = _score("The served band's mean 80% interval score (log prices).")
+    naive_interval_score = _score("The naive band's, on the same origins.")
+    difference = _score("The served minus the naive score, paired over the origins.")
+    se = _score("The difference's Newey-West standard error.")
+    coverage = _by_level("Share of closes the served band held")
+    coverage_se = _by_level("Standard error of `coverage`")
+    naive_coverage = _by_level("Share of closes the naive band held")
+    naive_coverage_se = _by_level("Standard error of `naive_coverage`")
+    mape = _score("Mean absolute percentage error of the served point forecast.")
+    naive_mape = _score("The naive forecast's.")
+
+
+class Verdict(Schema):
+    point_forecast = fields.String(
+        required=True,
+        metadata={
+            "description": "What the served point forecast is: the last close when the "
+            "damping chosen in training is tau 0, so that the band is what the model adds."
+        },
+    )
+    sentence = fields.String(
+        required=True,
+        metadata={
+            "description": "The verdicts summed up in one sentence, each with the interval "
+            "scores and standard error behind it; empty without a backtest."
+        },
+    )
+    rule = fields.String(required=True, metadata={"description": "How a verdict is reached."})
+    horizons = fields.List(
+        fields.Nested(HorizonVerdict),
+        required=True,
+        metadata={"description": "Per horizon scored, shortest first; empty without a backtest."},
+    )
+
+
 class ModelCard(Schema):
     """The model's manifest with the backtest summary."""
 
@@ -330,6 +410,11 @@ class ModelCard(Schema):
     )
     files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     backtest = fields.Dict(required=True, metadata={"description": "Backtest summary."})
+    verdict = fields.Nested(
+        Verdict,
+        required=True,
+        metadata={"description": "What the point forecast is and how the band fared."},
+    )
 
 
 class BacktestPath(Schema):

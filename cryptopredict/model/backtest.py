@@ -116,7 +116,14 @@ def run_backtest(
         ]
         if len(chosen_on):
             refits = fit_refits(
-                history, chosen_on, undamped, plan, step, engine=engine, cache=cache
+                history,
+                chosen_on,
+                undamped,
+                plan,
+                step,
+                engine=engine,
+                cache=cache,
+                purpose="(the validation refits, to choose the damping)",
             )
             fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
             validation = [pd.Timestamp(int(t), unit="s") for t in chosen_on]
@@ -134,11 +141,23 @@ def run_backtest(
         # The served path keeps some of Prophet's move: every refit matters (cached ones are
         # free). With tau = 0 it is the last close wherever Prophet goes, so the evaluation
         # and hindcast refits would change nothing and are not fitted.
-        refits = fit_refits(history, times, undamped, plan, step, engine=engine, cache=cache)
+        refits = fit_refits(
+            history,
+            times,
+            undamped,
+            plan,
+            step,
+            engine=engine,
+            cache=cache,
+            purpose="(every refit origin: the damping chosen, "
+            f"{'none' if tau is None else f'tau {tau:g} h'}, keeps some of Prophet's move)",
+        )
     else:
         log.info(
-            "backtest: tau 0 chosen: the point forecast is the last close, so Prophet is not "
-            "refitted on the evaluation origins"
+            "backtest: damping tau 0 chosen: the point forecast is the last close wherever "
+            "Prophet goes, so Prophet needs no refit beyond the %d validation ones (none at the "
+            "evaluation origins)",
+            len(refits.times),
         )
     fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
     served_config = config.with_changes(damping_hours=tau)

@@ -105,8 +105,10 @@ def fit_refits(
     *,
     engine: Engine,
     cache: FitCache,
+    purpose: str,
 ) -> Refits:
-    """Prophet fitted at each refit time on the data up to it; cached fits are reused."""
+    """Prophet fitted at each refit time on the data up to it; cached fits are reused.
+    `purpose` says in the log which origins these are and what for."""
     steps = (seconds_of(plan.step + plan.horizon + REFIT_SLACK)) // interval + 1
     seconds = epoch_seconds(history["ds"])
     settings = {
@@ -128,8 +130,9 @@ def fit_refits(
             jobs.append(RefitJob(config, train[["ds", "y"]].reset_index(drop=True), ahead))
             missing.append((i, key))
     log.info(
-        "backtest: %d Prophet refits, %d cached, %d to fit",
+        "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit",
         len(times),
+        purpose,
         len(times) - len(jobs),
         len(jobs),
     )

@@ -52,14 +52,8 @@ def backtest_table(summary: BacktestSummary) -> str:
 
 
 def verdict(versus: Comparison | None) -> str:
-    if versus is None:
-        return ""
-    diff, se = versus.interval_score_diff, versus.interval_score_se
-    if diff is None or se is None:
-        return ""
-    if abs(diff) <= 2 * se:
-        return "tie"
-    return "**lower**" if diff < 0 else "higher"
+    found = versus.verdict() if versus else None
+    return {"better": "**lower**", "worse": "higher", "tie": "tie", None: ""}[found]
 
 
 def _coverages_of(metrics: ModelScores | None) -> str:

@@ -5,13 +5,16 @@ Debian's chromium, driven by Playwright; Playwright's own browser download is ne
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
+from urllib.request import urlopen
 
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.serving.verdict import decimals
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.live_server import start_server
@@ -97,78 +100,43 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     assert browser.problems == []
 
 
-def test_the_dashboard_orders_the_scores_by_horizon_and_sums_them_up(
-    browser, live_server, artifacts
+def _coverages(by_level: dict[str, float], se: dict[str, float]) -> str:
+    def points(values: dict[str, float]) -> str:
+        return " / ".join(f"{values[level] * 100:.1f}" for level in ("50", "80", "95"))
+
+    return f"{points(by_level)}% (SE {points(se)})"
+
+
+def test_the_dashboard_shows_the_interval_scores_behind_each_verdict_and_the_point_forecast(
+    browser, live_server
 ):
-    summary = artifacts["btc-usd"].backtest.summary.to_builtins()
+    with urlopen(live_server.url + "/model") as answer:
+        verdict = json.load(answer)["verdict"]
     horizons = ["1h", "1d", "7d"]  # in time order; the fixture's backtest reaches no further
-    assert {key for key in summary if key[0].isdigit()} == set(horizons)
+    assert [row["horizon"] for row in verdict["horizons"]] == horizons
     page = browser.page
     page.goto(live_server.url + "/")
     page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
     rows = page.locator("#scores tbody tr")
-    assert [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())] == [
-        [
-            horizon,
-            f"{summary[horizon]['prophet']['mape']:.2%}",
-            f"{summary[horizon]['naive']['mape']:.2%}",
-            f"{summary[horizon]['prophet']['coverage']:.0%}",
-            f"{summary[horizon]['naive']['coverage']:.0%}",
-        ]
-        for horizon in horizons
-    ]
-    verdict = page.locator("#verdict").inner_text()  # its wording: the test below
-    assert verdict.startswith(f"Backtested on {summary['origins']} past origins, the BTC/USD")
-    assert verdict.endswith("naive is the last price, carried forward.")
-
-
-SCORES = {
-    "1h": {"prophet_vs_naive": {"interval_score_diff": -0.01, "interval_score_se": 0.002}},
-    "1d": {"prophet_vs_naive": {"interval_score_diff": 0.003, "interval_score_se": 0.002}},
-    "7d": {"prophet_vs_naive": {"interval_score_diff": -0.003, "interval_score_se": 0.002}},
-    "30d": {"prophet_vs_naive": {"interval_score_diff": 0.05, "interval_score_se": 0.02}},
-}
-MAPES = {
-    "1d": {"prophet": {"mape": 0.017}, "naive": {"mape": 0.01704}},
-    "7d": {"prophet": {"mape": 0.0432}, "naive": {"mape": 0.0432}},
-    "30d": {"prophet": {"mape": 0.0949}, "naive": {"mape": 0.0849}},
-}
-
-
-@pytest.mark.parametrize(
-    ("summary", "sentence"),
-    [
-        (
-            {**SCORES, "origins": 101},
-            "Backtested on 101 past origins, the BTC/USD model is better than the naive forecast "
-            "at 1h (80% band's interval score, difference -0.0100 ± 0.0020, beyond two standard "
-            "errors), ties with the naive forecast at 1d and 7d (80% band's interval score, "
-            "difference 0.0030 ± 0.0020 and -0.0030 ± 0.0020, within two standard errors) and is "
-            "worse than the naive forecast at 30d (80% band's interval score, difference "
-            "0.0500 ± 0.0200, beyond two standard errors); naive is the last price, carried "
-            "forward.",
-        ),
-        (
-            MAPES,
-            "Backtested, the BTC/USD model ties with the naive forecast at 1d and 7d (the same "
-            "MAPE, 1.70% and 4.32%) and is worse than the naive forecast at 30d (MAPE 9.49% "
-            "against 8.49%); naive is the last price, carried forward.",
-        ),
-        ({"origins": 3, "interval_width": 0.8}, ""),
-    ],
-)
-def test_the_verdict_is_a_tie_within_two_standard_errors_else_plainly_from_the_figures(
-    browser, live_server, summary, sentence
-):
-    page = browser.page
-    page.goto(live_server.url + "/")
-    page.wait_for_selector("#scores:not([hidden])", timeout=20_000)
-    horizons = [key for key in summary if key[0].isdigit()]
-    got = page.evaluate(
-        "([summary, horizons]) => verdictSentence(summary, horizons, 'BTC/USD')",
-        [summary, horizons],
-    )
-    assert got == sentence
+    expected = []
+    for row in verdict["horizons"]:
+        places = decimals(row["se"])
+        expected.append(
+            [
+                row["horizon"],
+                f"{row['interval_score']:.{places}f} / {row['naive_interval_score']:.{places}f}",
+                f"{row['difference']:+.{places}f} ± {row['se']:.{places}f}",
+                row["verdict"],
+                _coverages(row["coverage"], row["coverage_se"]),
+                _coverages(row["naive_coverage"], row["naive_coverage_se"]),
+                f"{row['mape']:.2%} / {row['naive_mape']:.2%}",
+            ]
+        )
+    assert [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())] == expected
+    assert page.locator("#verdict").inner_text() == verdict["sentence"]
+    assert verdict["sentence"].startswith("Backtested on ")
+    assert page.locator("#point-forecast").inner_text() == verdict["point_forecast"]
+    assert browser.problems == []
 
 
 def test_the_forecast_is_asked_for_at_the_finest_step_that_fits(browser, live_server, facts):

@@ -12,6 +12,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.artifact import load_artifacts
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
@@ -229,3 +230,39 @@ def test_bad_ranges_get_json_errors(client, conforms, query, status):
     assert response.status_code == status
     conforms("/bitcoin/forecast", response)
     assert set(response.get_json()) == {"error", "detail"}
+
+
+def test_hindcast_rows_older_than_the_band_choice_data_are_labelled(client, artifacts, conforms):
+    boundary = artifacts["btc-usd"].manifest.backtest_boundary
+    assert boundary is not None
+    chosen_until = int(boundary.last_validation_outcome.timestamp())
+    last_bar = int(artifacts["btc-usd"].history.ds[-1])
+    assert artifacts["btc-usd"].history.ds[0] < chosen_until < last_bar  # rows on both sides
+    start, end = chosen_until - 2 * HOUR + 1, chosen_until + 2 * HOUR  # 2 rows up to it, 2 after
+    response = client.get(f"/forecast/btc-usd/range?start={iso_utc(start)}&end={iso_utc(end)}")
+    conforms("/forecast/{asset}/range", response)
+    series = response.get_json()
+    assert series["band_chosen_until"] == iso_utc(chosen_until)
+    assert series["band_chosen_later"] == [True, True, False, False]
+    at_end = client.get(
+        f"/forecast/btc-usd/range?start={iso_utc(last_bar)}&end={iso_utc(last_bar + HOUR)}"
+    ).get_json()
+    assert at_end["band_chosen_later"] == [False, False]  # the last bar's hindcast, the forecast
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    f"/forecast/btc-usd/range?start={iso_utc(start)}&end={iso_utc(end)}&format=csv"
+                ).get_data(as_text=True)
+            )
+        )
+    )
+    assert [row["band_chosen_later"] for row in rows] == ["true", "true", "false", "false"]
+
+
+def test_without_a_backtest_no_row_is_labelled_as_chosen_later(no_backtest_dir, settings):
+    app = create_app(load_artifacts(no_backtest_dir), settings)
+    series = app.test_client().get("/forecast/btc-usd/range").get_json()
+    assert series["band_chosen_until"] is None
+    assert series["count"] > 0
+    assert not any(series["band_chosen_later"])

@@ -16,7 +16,7 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifa
     conforms("/model", response)
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
-    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"backtest"}
+    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"backtest", "verdict"}
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
     assert card["versions"]["prophet"] == manifest.versions["prophet"]
@@ -24,6 +24,35 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifa
     assert summary is not None
     assert card["backtest"] == json.loads(json.dumps(summary.to_builtins()))
     assert response.headers["Cache-Control"] == "public, max-age=600"
+
+
+def test_the_model_card_says_what_the_point_forecast_is_and_what_each_verdict_rests_on(
+    client, artifacts
+):
+    card = client.get("/model").get_json()
+    verdict = card["verdict"]
+    summary = artifacts["btc-usd"].backtest.summary
+    assert summary is not None
+    assert artifacts["btc-usd"].manifest.params.damping_hours == 48.0  # the fixture's damping
+    assert "damped by tau / (tau + h)" in verdict["point_forecast"]
+    assert "with tau 48 hours" in verdict["point_forecast"]
+    assert [row["horizon"] for row in verdict["horizons"]] == list(summary.horizons())
+    for row, scores in zip(verdict["horizons"], summary.horizons().values(), strict=True):
+        assert scores.prophet is not None
+        assert scores.naive is not None
+        assert scores.prophet_vs_naive is not None
+        assert row["interval_score"] == scores.prophet.interval_score
+        assert row["naive_interval_score"] == scores.naive.interval_score
+        assert row["difference"] == scores.prophet_vs_naive.interval_score_diff
+        assert row["se"] == scores.prophet_vs_naive.interval_score_se
+        assert row["coverage"] == scores.prophet.coverage_by_level
+        assert set(row["coverage"]) == {"50", "80", "95"}
+        assert row["verdict"] == scores.prophet_vs_naive.verdict()
+        assert f"{row['horizon']} (" in verdict["sentence"]
+    assert verdict["sentence"].startswith(
+        f"Backtested on {summary.origins} evaluation origins and scored by the 80% band's "
+        "interval score (lower is better), the BTC/USD model "
+    )
 
 
 def test_the_backtest_paths_are_served_whole(client, artifacts, conforms):

@@ -57,7 +57,9 @@ def test_origins_snap_to_bars_that_exist():
     assert len(origins) == len(set(origins))
 
 
-def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(tmp_path, monkeypatch):
+def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(
+    tmp_path, monkeypatch, caplog
+):
     calls = []
 
     def fake_path(config, train, times):
@@ -73,12 +75,20 @@ def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(tmp_pat
         ds = hourly(days)
         history = pd.DataFrame({"ds": ds, "y": 100 + np.arange(len(ds)) * 0.01})
         times, _ = plan.refit_times(seconds_of(ds))
-        return fit_refits(history, times, config, plan, 3600, engine=LocalEngine(), cache=cache)
+        return fit_refits(
+            history, times, config, plan, 3600, engine=LocalEngine(), cache=cache, purpose="(x)"
+        )
 
+    caplog.set_level("INFO", logger=refitting.__name__)
     first = run(90)
     fitted = len(calls)
     assert fitted == len(first.times) > 10
     again = run(90)
+    # What was refitted, and how much of it came from the cache, said once per run.
+    assert [record.getMessage() for record in caplog.records] == [
+        f"backtest: Prophet refitted at {fitted} origins (x): 0 from the cache, {fitted} to fit",
+        f"backtest: Prophet refitted at {fitted} origins (x): {fitted} from the cache, 0 to fit",
+    ]
     assert len(calls) == fitted, "every fit came from the cache"
     np.testing.assert_array_equal(again.raw, first.raw)
     more = run(100)

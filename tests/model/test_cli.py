@@ -25,11 +25,26 @@ def daily_csv(tmp_path_factory):
     return path
 
 
-def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch):
+def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch, caplog):
     monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
+    caplog.set_level("INFO", logger="cryptopredict.model")
     code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
     assert code == 0
     manifest = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
+    # The log says which refits were fitted and why, and the damping's consequence for the rest.
+    refitted = [line for line in caplog.messages if "Prophet refitted at" in line]
+    assert "origins (the validation refits, to choose the damping)" in refitted[0]
+    tau = manifest["params"]["damping_hours"]
+    if tau == 0:
+        assert len(refitted) == 1
+        assert any(
+            "damping tau 0 chosen: the point forecast is the last close" in line
+            and "(none at the evaluation origins)" in line
+            for line in caplog.messages
+        )
+    else:
+        assert len(refitted) == 2
+        assert "origins (every refit origin: the damping chosen, " in refitted[1]
     assert manifest["interval"] == "1d"
     assert manifest["data"]["source"] == f"csv:{daily_csv}"
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"

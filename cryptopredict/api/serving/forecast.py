@@ -53,6 +53,12 @@ class Forecast:
         self.interval_width = artifact.manifest.interval_width
         self.history_ds, self.close = artifact.history.ds, artifact.history.close
         self.last_bar = int(self.history_ds[-1])
+        # The band's settings were chosen on outcomes up to here (None: trained without a
+        # backtest, so on none): hindcast rows up to it are not out of sample for that choice.
+        boundary = artifact.manifest.backtest_boundary
+        self.band_chosen_until = (
+            None if boundary is None else int(boundary.last_validation_outcome.timestamp())
+        )
         self.end = min(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
         self.columns = {
             level: (band_column(level, "lower"), band_column(level, "upper")) for level in LEVELS
@@ -119,6 +125,13 @@ class Forecast:
 
     def in_history(self, epoch: float) -> bool:
         return self.first <= epoch <= self.last_bar
+
+    def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
+        """Per date: a hindcast row dated no later than the last outcome the band's settings
+        were chosen on, so chosen with hindsight of it."""
+        if self.band_chosen_until is None:
+            return np.zeros(len(ds), dtype=bool)
+        return (ds <= self.band_chosen_until) & (ds <= self.last_bar)
 
     def actual_at(self, epoch: float) -> float | None:
         """The close at a checked `epoch` inside the history, interpolated between two bars.

@@ -49,10 +49,6 @@ async function getJson(url) {
   throw new ApiError(`${url.split("?")[0]} answered ${response.status} (${reason})`, detail);
 }
 
-function isInterval(label) {
-  return /^[0-9]+[mhdw]$/.test(label);
-}
-
 function seconds(interval) {
   return Number(interval.slice(0, -1)) * UNIT_SECONDS[interval.slice(-1)];
 }
@@ -294,91 +290,59 @@ async function showAsset(asset) {
   ]);
 }
 
-// How the model fared against the naive forecast at one horizon: "better", "tie" or "worse",
-// by the interval score's paired difference and its standard error where the scores carry
-// them (a tie within two standard errors), else by MAPE at the precision the table shows.
-function compare(scores) {
-  const paired = scores.prophet_vs_naive || {};
-  const diff = paired.interval_score_diff;
-  const se = paired.interval_score_se;
-  if (typeof diff === "number" && typeof se === "number") {
-    const verdict = diff < -2 * se ? "better" : diff > 2 * se ? "worse" : "tie";
-    return { verdict, measure: "interval", figures: `${diff.toFixed(4)} ± ${se.toFixed(4)}` };
-  }
-  const model = scores.prophet?.mape;
-  const naive = scores.naive?.mape;
-  if (typeof model !== "number" || typeof naive !== "number") {
-    return null;
-  }
-  const [shownModel, shownNaive] = [percent(model, 2), percent(naive, 2)];
-  if (shownModel === shownNaive) {
-    return { verdict: "tie", measure: "mape", figures: shownModel };
-  }
-  return {
-    verdict: model < naive ? "better" : "worse",
-    measure: "mape",
-    figures: `${shownModel} against ${shownNaive}`,
-  };
+// Decimals that show a standard error to two significant digits (as the model card's sentence).
+function decimals(se) {
+  return se > 0 ? Math.max(0, 1 - Math.floor(Math.log10(se))) : 4;
 }
 
-const VERDICTS = { better: "is better than", tie: "ties with", worse: "is worse than" };
-
-function clause(verdict, measure, items) {
-  const where = listed(items.map((item) => item.horizon));
-  const figures = listed(items.map((item) => item.figures));
-  const within = verdict === "tie" ? "within" : "beyond";
-  const why = measure === "mape"
-    ? `${verdict === "tie" ? "the same MAPE, " : "MAPE "}${figures}`
-    : `80% band's interval score, difference ${figures}, ${within} two standard errors`;
-  return `${VERDICTS[verdict]} the naive forecast at ${where} (${why})`;
-}
-
-// One sentence saying how the `symbol` model compares with the naive forecast, from the scores.
-function verdictSentence(summary, horizons, symbol) {
-  const groups = new Map();
-  horizons.forEach((horizon) => {
-    const result = compare(summary[horizon]);
-    if (result !== null) {
-      const key = `${result.verdict} ${result.measure}`;
-      groups.set(key, [...(groups.get(key) || []), { horizon, ...result }]);
-    }
-  });
-  if (groups.size === 0) {
-    return "";
+function fixed(value, digits, sign) {
+  if (typeof value !== "number") {
+    return "n/a";
   }
-  const clauses = [...groups.values()].map((items) =>
-    clause(items[0].verdict, items[0].measure, items));
-  const origins = typeof summary.origins === "number" ? ` on ${summary.origins} past origins` : "";
-  return `Backtested${origins}, the ${symbol} model ${listed(clauses)}; naive is the last price, ` +
-    "carried forward.";
+  return `${sign && value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
 }
 
+// Coverage at 50, 80 and 95% in percent, with their standard errors: "50.1 / 80.2 / 95.0%
+// (SE 1.0 / 0.8 / 0.4)".
+function coverages(byLevel, se) {
+  const levels = ["50", "80", "95"];
+  const points = (values) => levels.map((level) => fixed(values[level] * 100, 1)).join(" / ");
+  if (!byLevel) {
+    return "n/a";
+  }
+  return se ? `${points(byLevel)}% (SE ${points(se)})` : `${points(byLevel)}%`;
+}
+
+// The model card's verdict (cryptopredict/api/serving/verdict.py): per horizon the interval
+// scores a verdict rests on, their difference and its standard error, the coverage of every
+// band; the sentence that sums them up; and what the point forecast is.
 function showScores(card) {
-  const summary = card.backtest || {};
-  const horizons = Object.keys(summary)
-    .filter((key) => isInterval(key) && typeof summary[key] === "object")
-    .sort((a, b) => seconds(a) - seconds(b));
-  const table = document.getElementById("scores");
-  const rows = horizons.map((horizon) => {
-    const scores = summary[horizon];
+  const verdict = card.verdict || { horizons: [], sentence: "", point_forecast: "" };
+  const rows = verdict.horizons.map((scores) => {
+    const places = decimals(scores.se);
     const row = document.createElement("tr");
     const cells = [
-      horizon,
-      percent(scores.prophet?.mape, 2),
-      percent(scores.naive?.mape, 2),
-      percent(scores.prophet?.coverage, 0),
-      percent(scores.naive?.coverage, 0),
+      scores.horizon,
+      `${fixed(scores.interval_score, places)} / ${fixed(scores.naive_interval_score, places)}`,
+      `${fixed(scores.difference, places, true)} ± ${fixed(scores.se, places)}`,
+      scores.verdict || "n/a",
+      coverages(scores.coverage, scores.coverage_se),
+      coverages(scores.naive_coverage, scores.naive_coverage_se),
+      `${percent(scores.mape, 2)} / ${percent(scores.naive_mape, 2)}`,
     ];
     row.replaceChildren(...cells.map((text) => {
       const cell = document.createElement("td");
       cell.textContent = text;
       return cell;
     }));
+    row.classList.add(scores.verdict || "unscored");
     return row;
   });
+  const table = document.getElementById("scores");
   table.tBodies[0].replaceChildren(...rows);
   table.hidden = rows.length === 0;
-  document.getElementById("verdict").textContent = verdictSentence(summary, horizons, card.symbol);
+  document.getElementById("verdict").textContent = verdict.sentence;
+  document.getElementById("point-forecast").textContent = verdict.point_forecast;
 }
 
 // The pair search: `/assets?q=` as one types (the API's own matching and order, best first);

@@ -1,0 +1,114 @@
+"""What the model card and the dashboard say about a model: what its point forecast is, and how
+its band fared against the naive forecast's at each horizon, with the interval scores the
+verdict rests on, their difference and its standard error, and the coverage of every band."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cryptopredict.artifact import BacktestSummary, Comparison, ModelParams, ModelScores
+
+RULE = (
+    "The 80% band's interval score (its width plus 2 / 0.2 times how far the close fell outside "
+    "it, on log prices; lower is better) against the naive forecast's, paired over the same "
+    "evaluation origins with a Newey-West standard error: better or worse when the difference "
+    "is beyond two standard errors, else a tie."
+)
+NAIVE = "naive is the last close carried forward, with a year's returns as its band"
+VERBS = {"better": "is better than", "tie": "ties with", "worse": "is worse than"}
+WHERE = {"better": "beyond", "tie": "within", "worse": "beyond"}
+
+
+def verdict(params: ModelParams, summary: BacktestSummary | None, symbol: str) -> dict[str, Any]:
+    """The model card's `verdict`: `point_forecast` and `sentence` to read, `rule`, and per
+    horizon the figures behind the sentence (none without a backtest)."""
+    rows = [
+        _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
+        for label, scores in (summary.horizons().items() if summary else [])
+    ]
+    return {
+        "point_forecast": point_forecast(params),
+        "sentence": sentence(rows, summary.origins if summary else 0, symbol),
+        "rule": RULE,
+        "horizons": rows,
+    }
+
+
+def point_forecast(params: ModelParams) -> str:
+    """What the served point forecast is, plainly."""
+    tau = params.damping_hours
+    if tau == 0:
+        return (
+            "The point forecast is the last close: on the validation refits every damping that "
+            "keeps some of Prophet's move scored worse than none (tau 0), so Prophet's path is "
+            "not served; the band around the last close is what the model adds."
+        )
+    if not params.anchored:
+        return "The point forecast is Prophet's path."
+    if tau is None:
+        return "The point forecast is Prophet's path, shifted to start at the last close."
+    return (
+        f"The point forecast is the last close plus Prophet's move from it, damped by "
+        f"tau / (tau + h) at h hours ahead with tau {tau:g} hours."
+    )
+
+
+def sentence(rows: list[dict[str, Any]], origins: int, symbol: str) -> str:
+    """One sentence: per verdict, the horizons and the interval scores behind it."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["verdict"] is not None:
+            groups.setdefault(row["verdict"], []).append(row)
+    if not groups:
+        return ""
+    clauses = []
+    for found, items in groups.items():
+        figures = listed([f"{item['horizon']} ({_figures(item)})" for item in items])
+        clauses.append(
+            f"{VERBS[found]} the naive forecast, {WHERE[found]} two standard errors, at {figures}"
+        )
+    return (
+        f"Backtested on {origins} evaluation origins and scored by the 80% band's interval "
+        f"score (lower is better), the {symbol} model {listed(clauses)}; {NAIVE}."
+    )
+
+
+def listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def decimals(se: float) -> int:
+    """Decimals that show a standard error to two significant digits."""
+    return max(0, 1 - math.floor(math.log10(se))) if se > 0 else 4
+
+
+def _figures(row: dict[str, Any]) -> str:
+    places = decimals(row["se"])
+    return (
+        f"{row['interval_score']:.{places}f} against {row['naive_interval_score']:.{places}f}, "
+        f"difference {row['difference']:+.{places}f} ± {row['se']:.{places}f}"
+    )
+
+
+def _row(
+    label: str, served: ModelScores | None, naive: ModelScores | None, versus: Comparison | None
+) -> dict[str, Any]:
+    score = served.interval_score if served else None
+    naive_score = naive.interval_score if naive else None
+    found = versus.verdict() if versus else None
+    return {
+        "horizon": label,
+        # a verdict only where both scores are there to show beside it
+        "verdict": found if score is not None and naive_score is not None else None,
+        "interval_score": score,
+        "naive_interval_score": naive_score,
+        "difference": versus.interval_score_diff if versus else None,
+        "se": versus.interval_score_se if versus else None,
+        "coverage": served.coverage_by_level if served else None,
+        "coverage_se": served.coverage_se_by_level if served else None,
+        "naive_coverage": naive.coverage_by_level if naive else None,
+        "naive_coverage_se": naive.coverage_se_by_level if naive else None,
+        "mape": served.mape if served else None,
+        "naive_mape": naive.mape if naive else None,
+    }

@@ -1,0 +1,117 @@
+"""The model card's verdict: a tie within two standard errors, the figures behind every claim,
+and what the point forecast is, said plainly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+
+from cryptopredict.api.serving.verdict import point_forecast, verdict
+from cryptopredict.artifact import BacktestSummary, ModelParams
+
+WHEN = datetime(2024, 6, 26, tzinfo=UTC)
+COVERAGE = {"50": 0.5, "80": 0.8, "95": 0.95}
+SE = {"50": 0.01, "80": 0.01, "95": 0.005}
+
+
+def _scores(score: float) -> dict[str, Any]:
+    return {
+        "n": 100, "mape": 0.01, "mae": 1.0, "rmse": 1.0, "interval_score": score,
+        "coverage_by_level": COVERAGE, "coverage_se_by_level": SE,
+    }  # fmt: skip
+
+
+def _horizon(served: float, naive: float, se: float) -> dict[str, Any]:
+    versus = {
+        "n": 100, "lags": 1, "mape_diff": 0.0, "mape_se": 0.0,
+        "interval_score_diff": served - naive, "interval_score_se": se,
+    }  # fmt: skip
+    return {"prophet": _scores(served), "naive": _scores(naive), "prophet_vs_naive": versus}
+
+
+def _summary(**horizons: dict[str, Any]) -> BacktestSummary:
+    boundary = dict.fromkeys(
+        ("first_validation_origin", "last_validation_outcome", "first_evaluation_origin"), WHEN
+    )
+    return msgspec.convert(
+        {
+            "origins": 101,
+            "origin_step_hours": 7.0,
+            "refits": 0,
+            "interval_width": 0.8,
+            "levels": [50, 80, 95],
+            "boundary": boundary,
+            **horizons,
+        },
+        BacktestSummary,
+    )
+
+
+def _params(damping_hours: float | None, *, anchored: bool = True) -> ModelParams:
+    return ModelParams(
+        name="default", target="log", growth="linear", seasonality_mode="additive",
+        changepoint_prior_scale=0.05, changepoint_range=0.8, window_days=365,
+        interval_width=0.8, anchored=anchored, damping_hours=damping_hours,
+        damping_grid=(None, 0.0), calibrated=True, price="close",
+    )  # fmt: skip
+
+
+def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
+    summary = _summary(
+        **{
+            "1h": _horizon(0.0172, 0.0189, 0.0002),  # 8.5 SE lower
+            "1d": _horizon(0.0853, 0.0883, 0.0009),  # 3.3 SE lower
+            "7d": _horizon(0.2202, 0.2201, 0.0023),  # within
+            "30d": _horizon(0.5062, 0.4462, 0.025),  # 2.4 SE higher
+        }
+    )
+    found = verdict(_params(0.0), summary, "BTC/USD")
+    assert [row["verdict"] for row in found["horizons"]] == ["better", "better", "tie", "worse"]
+    assert found["sentence"] == (
+        "Backtested on 101 evaluation origins and scored by the 80% band's interval score "
+        "(lower is better), the BTC/USD model is better than the naive forecast, beyond two "
+        "standard errors, at 1h (0.01720 against 0.01890, difference -0.00170 ± 0.00020) and "
+        "1d (0.08530 against 0.08830, difference -0.00300 ± 0.00090), ties with the naive "
+        "forecast, within two standard errors, at 7d (0.2202 against 0.2201, difference "
+        "+0.0001 ± 0.0023) and is worse than the naive forecast, beyond two standard errors, at "
+        "30d (0.506 against 0.446, difference +0.060 ± 0.025); "
+        "naive is the last close carried forward, with a year's returns as its band."
+    )
+    assert found["horizons"][0]["coverage"] == COVERAGE
+    assert found["horizons"][0]["naive_coverage_se"] == SE
+
+
+def test_exactly_two_standard_errors_is_still_a_tie():
+    summary = _summary(**{"1h": _horizon(0.5, 0.75, 0.125)})
+    assert verdict(_params(0.0), summary, "X/Y")["horizons"][0]["verdict"] == "tie"
+
+
+def test_a_horizon_without_interval_scores_gets_no_verdict_and_no_claim():
+    unscored = _horizon(0.1, 0.2, 0.01)
+    del unscored["prophet_vs_naive"]["interval_score_diff"]
+    found = verdict(_params(0.0), _summary(**{"1h": unscored}), "X/Y")
+    assert found["horizons"][0]["verdict"] is None
+    assert found["sentence"] == ""
+
+
+def test_without_a_backtest_the_point_forecast_is_still_said():
+    found = verdict(_params(0.0), None, "X/Y")
+    assert found["horizons"] == []
+    assert found["sentence"] == ""
+    assert found["point_forecast"].startswith("The point forecast is the last close")
+
+
+@pytest.mark.parametrize(
+    ("damping_hours", "anchored", "says"),
+    [
+        (0.0, True, "the band around the last close is what the model adds"),
+        (None, True, "Prophet's path, shifted to start at the last close"),
+        (None, False, "The point forecast is Prophet's path."),
+        (72.0, True, "damped by tau / (tau + h) at h hours ahead with tau 72 hours"),
+    ],
+)
+def test_the_point_forecast_is_said_as_the_damping_makes_it(damping_hours, anchored, says):
+    assert says in point_forecast(_params(damping_hours, anchored=anchored))
