@@ -152,6 +152,14 @@ class Prediction(Schema):
             "inside the history); null where the history has no bar."
         },
     )
+    band_chosen_later = fields.Boolean(
+        metadata={
+            "description": "Present only for hindcasts: true when the instant is no later than "
+            "the last outcome the band's settings were chosen on in training (the manifest's "
+            "`backtest_boundary.last_validation_outcome`), so the band there was tuned with "
+            "hindsight of it; false after it, and always without a backtest."
+        },
+    )
 
 
 def _column(description: str, *, nullable: bool = False) -> fields.List:

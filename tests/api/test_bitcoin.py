@@ -100,6 +100,18 @@ def test_inside_the_history_the_answer_is_a_hindcast_made_before_the_date(
     assert (first["kind"], first["lead_hours"]) == ("hindcast", 0)
 
 
+def test_a_hindcast_says_whether_its_band_was_chosen_on_later_data(client, artifacts, facts):
+    boundary = artifacts["btc-usd"].manifest.backtest_boundary
+    assert boundary is not None
+    until = int(boundary.last_validation_outcome.timestamp())
+    before, after = until - until % HOUR, until - until % HOUR + HOUR
+    assert facts.first < before < after < facts.last_bar
+    answers = [client.get(f"/bitcoin?date={iso_utc(at)}").get_json() for at in (before, after)]
+    assert [answer["band_chosen_later"] for answer in answers] == [True, False]
+    ahead = client.get(f"/bitcoin?date={iso_utc(facts.last_bar + HOUR)}").get_json()
+    assert "band_chosen_later" not in ahead  # the forecast: no hindcast, nothing chosen later
+
+
 def test_between_grid_points_values_are_interpolated_linearly(client, artifacts, facts):
     start = facts.last_bar + 10 * HOUR
     before, after = grid_row(artifacts, start), grid_row(artifacts, start + HOUR)

@@ -62,6 +62,7 @@ class PointAnswer:
         if answer["kind"] == "hindcast":
             actual = forecast.actual_at(epoch)
             answer["actual"] = None if actual is None else round(actual, price_decimals(actual))
+            answer["band_chosen_later"] = forecast.band_chosen_later_at(epoch)
         return ENCODER.encode(answer)
 
 

@@ -126,6 +126,11 @@ class Forecast:
     def in_history(self, epoch: float) -> bool:
         return self.first <= epoch <= self.last_bar
 
+    def band_chosen_later_at(self, epoch: float) -> bool:
+        """As `band_chosen_later`, at one date."""
+        until = self.band_chosen_until
+        return until is not None and epoch <= min(until, self.last_bar)
+
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
         """Per date: a hindcast row dated no later than the last outcome the band's settings
         were chosen on, so chosen with hindsight of it."""
