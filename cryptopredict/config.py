@@ -105,6 +105,13 @@ class Settings:
         "GIT_SHA", None, "Commit recorded in the artifact; read from git when unset."
     )
     log_level: str = _setting("LOG_LEVEL", "INFO", "Logging level of the command-line tools.")
+    access_log: bool = _setting(
+        "ACCESS_LOG",
+        False,
+        "Whether the API writes a line per request (method, path, status, duration) to its "
+        "log; off by default, since under load the writing costs up to half the throughput "
+        "(docs/performance.md).",
+    )
     model_dir: Path = _setting(
         "MODEL_DIR",
         Path("artifacts"),

@@ -1,5 +1,5 @@
 """`python api.py`: list the artifacts (each is verified when first asked for), then serve with
-Waitress until SIGTERM or Ctrl-C (`drain.serve`), logging from a background thread.
+Waitress's own loop until SIGTERM or Ctrl-C, then drain (`drain.serve`).
 
 Slow clients cannot hold the server: Waitress keeps up to `CONNECTION_LIMIT` connections open
 (its own default, 100, lets a hundred idle or half-sent requests stop it accepting anyone),
@@ -11,16 +11,17 @@ Everything else is Waitress's and Python's defaults, the GIL switch interval inc
 interval made the server hand the GIL between its threads five times as often, and on idle
 cores each hand-off waits for a core to wake (bench/README.md, "Why the API once served a
 fifth of the stock server").
+
+The access log is off unless `ACCESS_LOG` is set: a line per request, written by the request's
+thread, is a system call that hands the GIL away under load (docs/performance.md). Other lines
+(start, stop, errors) are written as they come; every line passes the redacting formatter of
+`cryptopredict.logs`.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
-import queue
 import resource
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from waitress.server import create_server
 
@@ -28,6 +29,7 @@ from cryptopredict import logs
 from cryptopredict.api.app import create_app
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
+from cryptopredict.api.metrics import access_log
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact import ArtifactError, open_artifacts
 from cryptopredict.config import ConfigError, Settings
@@ -46,6 +48,7 @@ def main() -> int:
         log.error("cannot serve: %s", error)
         return 2
     logs.configure(settings.log_level)
+    access_log.setLevel(logging.INFO if settings.access_log else logging.WARNING)
     # Waitress warns on every request queued behind busy threads: noise, and costly under load.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # The log lines show none of these; collecting them for every request's line costs time
@@ -72,41 +75,8 @@ def main() -> int:
     if BITCOIN not in artifacts:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
-    with logging_in_background():
-        serve(server)
+    serve(server)
     return 0
-
-
-class _Enqueue(logging.handlers.QueueHandler):
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        """The record itself: it stays in this process and is formatted by the listener.
-
-        QueueHandler's own preparation formats and copies every record so it can be pickled
-        to another process; here that costs a tenth of a request's CPU time for nothing.
-        """
-        return record
-
-
-@contextmanager
-def logging_in_background() -> Iterator[None]:
-    """Request threads only queue their records; a `QueueListener` thread writes them with the
-    root logger's handlers. On exit, what is queued is written and the handlers are restored.
-
-    A request thread that writes its own line makes a system call, so it drops the GIL and
-    then waits to take it back behind the busy threads; under load that cost a third of the
-    throughput (bench/README.md).
-    """
-    root = logging.getLogger()
-    handlers = root.handlers[:]
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
-    root.handlers = [_Enqueue(records)]
-    listener.start()
-    try:
-        yield
-    finally:
-        listener.stop()
-        root.handlers = handlers
 
 
 def _allow_open_files(wanted: int) -> None:

@@ -190,6 +190,7 @@ def test_the_served_api_never_logs_the_password(artifact_dir, tmp_path):
         "MODEL_DIR": str(artifact_dir),
         "PORT": "0",
         "LOG_LEVEL": "DEBUG",
+        "ACCESS_LOG": "true",
         "DATABASE_URL": f"postgresql://app:{PASSWORD}@[::1/market",
         "PYTHONPATH": str(ROOT),
     }
