@@ -241,8 +241,11 @@ def load_round(
         for connections in args.connections:
             wrk(base, paths["near"], connections=connections, seconds=2)  # warm-up
             figures[f"load_average_c{connections}"] = os.getloadavg()[0]
+            cpu = cpu_seconds(process.pid)
             load = wrk(base, paths["near"], connections=connections, seconds=args.seconds)
+            cpu = cpu_seconds(process.pid) - cpu
             figures[rps(connections)] = load["requests"] / (load["duration_us"] / 1e6)
+            figures[f"cpu_us_c{connections}"] = cpu * 1e6 / max(load["requests"], 1)
             figures[f"p50_ms_c{connections}"] = load["p50_us"] / 1000
             figures[f"p99_ms_c{connections}"] = load["p99_us"] / 1000
             figures["socket_errors"] += load["socket_errors"]
@@ -343,6 +346,12 @@ def resident_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used, user and system, all its threads (`/proc/PID/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def training_times() -> dict:
     """Wall time of train.py without and with the backtest, on the embedded hourly data."""
     times = {}
@@ -364,6 +373,7 @@ LOAD_FIGURES = (
     ("/bitcoin throughput, {c} conn., req/s", "requests_per_second_c{c}", "{:.0f}"),
     ("/bitcoin p50 latency, {c} conn., ms", "p50_ms_c{c}", "{:.2f}"),
     ("/bitcoin p99 latency, {c} conn., ms", "p99_ms_c{c}", "{:.2f}"),
+    ("server CPU per request, {c} conn., us", "cpu_us_c{c}", "{:.0f}"),
 )
 FIGURES = (
     ("/bitcoin 3 years ahead p50, 1 conn., ms", "far_p50_ms", "{:.2f}"),

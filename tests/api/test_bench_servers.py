@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import runpy
 import subprocess
 import sys
+import threading
 from datetime import datetime
 
 import pandas as pd
@@ -57,6 +59,7 @@ def test_the_own_app_is_the_api_app_on_model_dir(client, artifact_dir, facts, mo
 
 STOCK_IMPORTS = """
 import sys
+import threading
 default = sys.getswitchinterval()
 import bench.ceiling
 bench.ceiling.ceiling_app()
@@ -93,6 +96,14 @@ def test_the_comparisons_are_served_by_waitress_serve_with_only_an_address(
     assert sys.getswitchinterval() == default
 
 
+def test_cpu_seconds_counts_this_process_threads_work():
+    before = run.cpu_seconds(os.getpid())
+    worker = threading.Thread(target=lambda: sum(i * i for i in range(3_000_000)))
+    worker.start()
+    worker.join()
+    assert run.cpu_seconds(os.getpid()) > before
+
+
 def test_load_paths_are_hundreds_of_distinct_dates_inside_the_grid(artifact_dir, tmp_path):
     paths = run.write_paths(tmp_path, artifact_dir)
     dates = [line.split("=", 1)[1] for line in paths["bitcoin"].read_text().splitlines()]
@@ -110,10 +121,12 @@ def server_figures(rps: float, p50: float, cold: float) -> dict:
         "p50_ms_c1": p50,
         "p99_ms_c1": 1.0,
         "load_average_c1": 0.5,
+        "cpu_us_c1": 400.0,
         "requests_per_second_c16": rps,
         "p50_ms_c16": 1.0,
         "p99_ms_c16": 2.0,
         "load_average_c16": 1.5,
+        "cpu_us_c16": 300.0,
         "far_p50_ms": 0.3,
         "forecast_p50_ms": 1.0,
         "forecast_p99_ms": 2.0,
