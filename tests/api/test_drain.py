@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 from waitress import wasyncore
@@ -105,3 +106,54 @@ def test_the_drain_pipe_is_closed_when_it_ends(app):
     for each in stopper.triggers:
         each.close()
     assert set(Path("/proc/self/fd").iterdir()) <= before
+
+
+def slow_app(environ, start_response):
+    time.sleep(0.2)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def received(sockets) -> int:
+    """Requests the loop has read whole and not yet answered, over every connection."""
+    while True:
+        try:
+            dispatchers = list(sockets.values())
+            break
+        except RuntimeError:  # the loop thread changed the map meanwhile
+            continue
+    return sum(len(each.requests) for each in dispatchers if isinstance(each, HTTPChannel))
+
+
+def test_requests_received_and_still_queued_when_the_drain_starts_are_answered():
+    """One thread, six requests of 0.2 s each: when the drain starts, one is being answered and
+    five wait in the queue, each on its own connection; all six are answered whole."""
+    server = create_server(slow_app, host="127.0.0.1", port=0, threads=1, asyncore_use_poll=True)
+    sockets = socket_map(server)
+    stopper = Drain(sockets)
+    loop = threading.Thread(target=server.run)
+    loop.start()
+    try:
+        clients = [
+            http.client.HTTPConnection("127.0.0.1", int(server.effective_port), timeout=10)
+            for _ in range(6)
+        ]
+        for client in clients:
+            client.request("GET", "/")
+        deadline = time.monotonic() + 10
+        while received(sockets) < 5 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert received(sockets) >= 5
+        stopper.request(signal.SIGTERM, None)
+        for client in clients:
+            answer = client.getresponse()
+            assert (answer.status, answer.read()) == (200, b"ok")
+        loop.join(timeout=10)
+        assert not loop.is_alive()
+    finally:
+        if loop.is_alive():
+            wasyncore.close_all(sockets)
+            loop.join(timeout=5)
+        server.task_dispatcher.shutdown(timeout=1)
+        for each in stopper.triggers:
+            each.close()
