@@ -3,8 +3,9 @@ say plainly why it cannot run.
 
 pip-audit looks every pinned version up in a vulnerability service (PyPI's JSON API by
 default). Where that service cannot be reached (an offline machine, a registry mirror without
-the JSON API), the audit is skipped with the reason printed and exit status 0; any other
-failure, and any known vulnerability, fails with pip-audit's own report.
+the JSON API), the audit is skipped with the reason printed and exit status 0, unless
+AUDIT_REQUIRE_INDEX=1 is set (the release's test gate sets it): then it fails, saying why. Any
+other failure, and any known vulnerability, fails with pip-audit's own report.
 
 `--report` never fails: the release's scheduled rebuilds of an already-tested tag use it, so a
 new advisory is reported (on GitHub, as a warning on the run) without stopping the retraining of
@@ -29,6 +30,8 @@ LOCK_FILES = ("requirements-api.txt", "requirements-collect.txt", "requirements-
 PROBE = "https://pypi.org/pypi/{name}/{version}/json"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
 TIMEOUT_SECONDS = 10
+# Set to 1 where an audit that cannot run must fail rather than skip (the release workflow).
+REQUIRE_INDEX = "AUDIT_REQUIRE_INDEX"
 
 
 def probe_url(root: Path = ROOT) -> str:
@@ -59,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     reason = unreachable_reason(probe_url(args.root))
+    if reason is not None and os.environ.get(REQUIRE_INDEX) == "1":
+        print(f"pip-audit could not run: {reason}; {REQUIRE_INDEX}=1 makes that a failure")
+        return 1
     if reason is not None:
         print(f"pip-audit skipped: {reason}")
         return 0
