@@ -16,7 +16,8 @@ from typing import Any
 from tools.release.github import GitHubError, request
 from tools.release.render import DeployError
 
-# The rule admitting the release tags: rebuilds run on them (docs/release.md, "Rebuilds").
+# The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
+# the commit it runs on").
 TAG_RULE = "v*"
 
 
