@@ -9,6 +9,9 @@
 # of its multi-platform index (Dependabot updates the tag and the digest together): a rebuild of
 # the same tag builds on the same base, and a moved tag cannot change it unseen. Debian's fixes
 # arrive with Dependabot's digest updates. ci/image-test.sh builds with a stand-in that drops it.
+# The digest is the tag's index as built on 2026-10-01 (no registry is reachable where it was
+# written: it is the one several public repositories pin for this tag, one of them recording
+# `docker buildx imagetools inspect`); Dependabot proposes the newer ones.
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS train
 ENV PYTHONDONTWRITEBYTECODE=1 \
