@@ -118,7 +118,7 @@ def test_a_report_runs_the_same_audit_and_passes_with_a_github_warning(monkeypat
     assert "--strict" in ran[0]
     out = capsys.readouterr().out
     assert out.startswith("::warning title=pip-audit::pip-audit found known vulnerabilities")
-    assert "not gating this rebuild" in out
+    assert "reported, not gating" in out
 
 
 def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
@@ -127,7 +127,7 @@ def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_a_rebuild_audits_the_lock_files_of_its_tags_checkout(monkeypatch, tmp_path):
+def test_root_audits_the_lock_files_of_another_checkout(monkeypatch, tmp_path):
     for lock in audit.LOCK_FILES:
         (tmp_path / lock).write_text("flask==3.1.3 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     probed: list[str] = []
