@@ -109,7 +109,7 @@ class Settings:
         "ACCESS_LOG",
         False,
         "Whether the API writes a line per request (method, path, status, duration) to its "
-        "log; off by default, since under load the writing costs up to half the throughput "
+        "log; off by default, since under load the writing costs throughput "
         "(docs/performance.md).",
     )
     model_dir: Path = _setting(
