@@ -9,8 +9,8 @@ process's open-file limit is raised to fit, within what the system allows.
 
 Everything else is Waitress's and Python's defaults, the GIL switch interval included: a 1 ms
 interval made the server hand the GIL between its threads five times as often, and on idle
-cores each hand-off waits for a core to wake (bench/README.md, "Why the API once served a
-fifth of the stock server").
+cores each hand-off waits for a core to wake (bench/README.md, "Why the API serves less than
+the stock server on idle cores").
 
 The access log is off unless `ACCESS_LOG` is set: a line per request, written by the request's
 thread, is a system call that hands the GIL away under load (docs/performance.md). Other lines
