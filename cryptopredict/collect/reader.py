@@ -12,7 +12,8 @@ A database that is slow or gone costs the rest of the server nothing:
 - connections and statements time out quickly (`connect_timeout`, `statement_timeout`);
 - a database that could not be reached on a new connection is remembered as down for
   `retry_after` seconds (a circuit breaker): meanwhile `open()` raises the same error at once,
-  instead of every request waiting out its own timeout;
+  instead of every request waiting out its own timeout; then one call tries it again while the
+  others still raise it at once, until that call succeeds;
 - at most `max_readers` threads read at once; past them `open()` raises ReadersBusyError at once,
   so the threads a slow database holds are never those the rest of the server needs.
 
@@ -56,6 +57,7 @@ class MinuteReader:
         self._local = threading.local()
         self._readers = threading.BoundedSemaphore(max_readers)
         self._down: tuple[float, StoreError] | None = None  # until when, and why
+        self._probe = threading.Lock()  # held by the one call trying a database that was down
         self._last_logged: str | None = None
 
     @contextlib.contextmanager
@@ -66,10 +68,13 @@ class MinuteReader:
             raise ReadersBusyError(
                 f"all {self.max_readers} threads allowed to read the minute bars are busy"
             )
+        probing = False
         try:
             down = self._down
-            if down is not None and self._clock() < down[0]:
-                raise down[1]
+            if down is not None:
+                if self._clock() < down[0] or not self._probe.acquire(blocking=False):
+                    raise down[1]
+                probing = True
             store: MinuteStore | None = getattr(self._local, "store", None)
             fresh = store is None
             if store is None:
@@ -86,6 +91,8 @@ class MinuteReader:
                 raise
             self._down = None
         finally:
+            if probing:
+                self._probe.release()
             self._readers.release()
 
     def _connect(self) -> MinuteStore:

@@ -179,3 +179,41 @@ def test_a_connection_that_breaks_is_not_remembered_but_a_new_one_that_fails_is(
     finally:
         with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:
             admin.execute("DROP DATABASE no_such_database")
+
+
+def test_after_the_retry_period_one_call_tries_while_the_others_fail_at_once(silent_listener):
+    """Half-open: the connect timeout is long (30 s), and the listener decides when a try ends
+    by closing the connection, so the test waits on events, not on time."""
+    port = silent_listener.getsockname()[1]
+    clock = Clock()
+    url = f"postgresql://reader:pw@127.0.0.1:{port}/market"
+    reader = MinuteReader(url, connect_timeout=30, retry_after=5.0, clock=clock, max_readers=4)
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            with reader.open():
+                pass
+        except StoreError as error:
+            failures.append(error)
+
+    def try_in_a_thread() -> tuple[threading.Thread, socket.socket]:
+        trying = threading.Thread(target=read)
+        trying.start()
+        silent_listener.settimeout(30)
+        connection = silent_listener.accept()[0]  # the try reached the "database"
+        silent_listener.setblocking(False)
+        return trying, connection
+
+    first, connection = try_in_a_thread()
+    connection.close()  # the database hangs up: that try fails
+    first.join()
+    assert len(failures) == 1
+    clock.now += 5
+    probe, connection = try_in_a_thread()  # the one try after the retry period, waiting
+    with pytest.raises(DatabaseUnavailableError), reader.open():
+        pass  # another call meanwhile: the remembered failure, at once
+    assert connections_made(silent_listener) == 0
+    connection.close()
+    probe.join()
+    assert len(failures) == 2
