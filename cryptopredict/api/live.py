@@ -94,16 +94,9 @@ class LiveMinutes:
 
     cache = NO_CACHE
 
-    def __init__(
-        self,
-        reader: MinuteReader,
-        *,
-        windows_seconds: float = 0.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, reader: MinuteReader, *, windows_seconds: float = 0.0) -> None:
         self.reader = reader
         self.windows_seconds = windows_seconds
-        self._clock = clock
         self._windows: tuple[float, dict[str, Window]] | None = None  # until when, and what
 
     @classmethod
@@ -120,11 +113,11 @@ class LiveMinutes:
     def windows(self) -> dict[str, Window]:
         """Every stored asset's window, from one query, reused for `windows_seconds`."""
         cached = self._windows
-        if cached is not None and self._clock() < cached[0]:
+        if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
         with self._reading() as store:
             windows = store.windows()
-        self._windows = (self._clock() + self.windows_seconds, windows)
+        self._windows = (time.monotonic() + self.windows_seconds, windows)
         return windows
 
     def window(self, served: ServedAsset) -> Window:
