@@ -184,8 +184,8 @@ class Settings:
     live_statement_timeout: float = _setting(
         "LIVE_STATEMENT_TIMEOUT",
         2.0,
-        "Seconds one read of the minute bars may take (PostgreSQL's `statement_timeout`; "
-        "SQLite's wait for a lock) before it fails.",
+        "Seconds one read of the minute bars may take before it fails (PostgreSQL's "
+        "`statement_timeout`; for SQLite the whole read, its wait for a lock included).",
     )
     live_retry_seconds: float = _setting(
         "LIVE_RETRY_SECONDS",

@@ -9,7 +9,8 @@ new one, so the server picks the database up when it appears or comes back, with
 
 A database that is slow or gone costs the rest of the server nothing:
 
-- connections and statements time out quickly (`connect_timeout`, `statement_timeout`);
+- connections and statements time out quickly (`connect_timeout`; `statement_timeout`:
+  PostgreSQL's own, and for SQLite the time the whole read may take, and its wait for a lock);
 - a database that could not be reached on a new connection is remembered as down for
   `retry_after` seconds (a circuit breaker): meanwhile `open()` raises the same error at once,
   instead of every request waiting out its own timeout; then one call tries it again while the
@@ -80,6 +81,7 @@ class MinuteReader:
             if store is None:
                 store = self._connect()
                 self._local.store = store
+            store.limit_reads(self.statement_timeout)
             try:
                 yield store
             except StoreError as error:

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
@@ -47,6 +48,7 @@ _CREATE = (
 _UPGRADE_FROM_1 = ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",)
 _OHLCV = "ts, open, high, low, close, volume, vwap"
 DEFAULT_TIMEOUT = 5.0  # seconds a statement waits for a lock or a connection before failing
+_SQLITE_STEPS = 1000  # SQLite virtual-machine steps between looks at a read's deadline
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -147,6 +149,14 @@ class MinuteStore:
             store.close()
             raise
         return store
+
+    def limit_reads(self, seconds: float) -> None:
+        """From now, a SQLite statement still running `seconds` later is interrupted (a
+        DatabaseUnavailableError). PostgreSQL bounds each statement itself (`statement_timeout`
+        of `open`)."""
+        if isinstance(self._db, sqlite3.Connection):
+            deadline = time.monotonic() + seconds
+            self._db.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS)
 
     def reopened(self) -> MinuteStore:
         """A new connection to the same database (after a fault); this one is closed."""

@@ -217,3 +217,14 @@ def test_after_the_retry_period_one_call_tries_while_the_others_fail_at_once(sil
     connection.close()
     probe.join()
     assert len(failures) == 2
+
+
+def test_a_sqlite_read_past_its_statement_timeout_is_interrupted(tmp_path, sample_minutes):
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with MinuteStore.open(url) as collector:
+        collector.write(sample_minutes)
+    hurried = MinuteReader(url, statement_timeout=0.0)  # no time at all
+    with pytest.raises(DatabaseUnavailableError, match="interrupted"), hurried.open() as store:
+        store.windows()
+    with MinuteReader(url, statement_timeout=60.0).open() as store:
+        assert store.windows()["btc-usd"].count == len(sample_minutes)
