@@ -8,7 +8,10 @@
 # (3.11.x only: .github/dependabot.yml). Both stages name the same image.
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie AS train
+# PYTHONPATH: this stage is also a Dask scheduler's and worker's image (docs/model.md), and
+# `dask worker` imports the package from /app, wherever it is started.
 ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore

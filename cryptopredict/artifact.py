@@ -579,33 +579,57 @@ def write_artifact(
 ) -> Path:
     """Write an artifact to `<out_dir>/<manifest.asset>` atomically, enter it in
     `<out_dir>/index.json`, and return its path (`manifest.files` and `schema_version` are set
-    here).
+    here)."""
+    files = encode_artifact(
+        model=model, grid=grid, history=history, backtest=backtest, manifest=manifest
+    )
+    return install_artifact(out_dir, manifest.asset, files)
+
+
+def encode_artifact(
+    *,
+    model: Any,
+    grid: Grid,
+    history: BarHistory,
+    backtest: BacktestReport,
+    manifest: Manifest,
+) -> dict[str, bytes]:
+    """An artifact's files by name, as bytes (where training runs: a worker); ArtifactError
+    when a manifest or an array breaks the contract."""
+    where = Path(manifest.asset)
+    check_history(where / HISTORY, history)  # before the grid is read against it
+    files = {
+        MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
+        GRID: encode_grid(where / GRID, grid, last_bar=int(history.ds[-1])),
+        HISTORY: encode_history(history),
+        BACKTEST: _json(backtest.to_builtins()),
+    }
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    full = replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
+    return {**files, MANIFEST: _json(full.to_builtins())}
+
+
+def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> Path:
+    """Write `files` (encode_artifact's) as `<out_dir>/<asset>` and enter it in the index.
 
     Everything is written to a temporary directory beside the target, verified by reading it
-    back, and only then swapped into place: a failure at any point (a manifest or an array that
-    breaks the contract included) leaves the previous artifact untouched.
+    back, and only then swapped into place: a failure at any point leaves the previous artifact
+    untouched.
     """
+    unknown = set(files) - {MANIFEST, MODEL, GRID, HISTORY, BACKTEST}
+    if unknown or "/" in asset or asset.startswith("."):
+        raise ArtifactError(f"not an artifact of {asset!r}: {sorted(files)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / manifest.asset
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{manifest.asset}-", dir=out_dir))
+    target = out_dir / asset
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{asset}-", dir=out_dir))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the artifact from a non-root server
     try:
-        check_history(staging / HISTORY, history)  # before the grid is read against it
-        files = {
-            MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
-            GRID: encode_grid(staging / GRID, grid, last_bar=int(history.ds[-1])),
-            HISTORY: encode_history(history),
-            BACKTEST: _json(backtest.to_builtins()),
-        }
         for name, data in files.items():
             (staging / name).write_bytes(data)
             (staging / name).chmod(0o644)
-        digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-        full = replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
-        (staging / MANIFEST).write_bytes(_json(full.to_builtins()))
-        (staging / MANIFEST).chmod(0o644)
         entry = load_artifact(staging).entry
+        _require(entry.asset == asset, staging / MANIFEST, f"the manifest is not {asset}'s")
         _sync_tree(staging)
         _swap_into_place(staging, target)
     finally:
