@@ -261,7 +261,11 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
+CYCLE = 6 * 3600  # seconds between releases
+
+
 def share_table(share: Share) -> str:
+    per_pair = share.workers_cpu / share.pairs
     verdict = "holds" if share.ratio <= 0.10 and not share.large_graph_warning else "does NOT hold"
     return "\n".join(
         [
@@ -273,8 +277,10 @@ def share_table(share: Share) -> str:
             f"{'yes' if share.large_graph_warning else 'no'} |",
             "",
             f"client share {share.ratio:.1%} of the workers' CPU (bar: at most 10%, no large-graph "
-            f"warning; {verdict}); the workers spent {share.workers_cpu / share.pairs:.1f} CPU "
-            "seconds a pair.",
+            f"warning; {verdict}); the workers spent {per_pair:.1f} CPU seconds a pair.",
+            f"On paper, at that cost a pair: 1,612 pairs every six hours take "
+            f"{1612 * per_pair / CYCLE:.1f} single-threaded workers at full use (these are "
+            "daily pairs without refits; an hourly pair's cost: docs/performance.md).",
         ]
     )
 

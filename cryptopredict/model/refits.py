@@ -206,6 +206,6 @@ def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
 def drift_centre(
     market: Market, anchor: np.ndarray, pos: np.ndarray, leads: np.ndarray, days: int | None
 ) -> np.ndarray:
-    """The random walk with drift (forecasters.DriftForecaster) from each of `pos`."""
+    """The random walk with drift (tools/baselines.py's DriftForecaster) from each of `pos`."""
     slope = drift_per_hour(market.t, anchor, pos, days)
     return anchor[pos][:, None] * np.exp(slope[:, None] * np.asarray(leads)[None, :])

@@ -131,6 +131,8 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     # The docs' commands (docs/model.md), on free ports of this machine.
+    # The scheduler and workers do not have this checkout: this module's functions go by value.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     processes = [
         _start(
             "dask scheduler --host 127.0.0.1 --port 0 --no-dashboard "
@@ -152,7 +154,7 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
         processes += workers
         with Client(address, timeout=60) as client:
             _wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, "two workers", 60)
-            where = client.run(lambda: __import__("cryptopredict").__file__)
+            where = client.run(_imported_from)
             assert all(str(installed) in path for path in where.values()), where
             fits, log = tmp_path / "fits", tmp_path / "train.log"
             training = subprocess.Popen(
@@ -193,18 +195,30 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
             assert computed.get(step, 0) > 0, f"no {step} on the workers: {computed}"
         assert_same_grids(tmp_path / "artifacts", on_two_workers)
     finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
 
 
+def _imported_from() -> str:
+    return __import__("cryptopredict").__file__
+
+
+# A cluster in this process, on this machine's loopback: its workers are threads.
+IN_PROCESS = {
+    "n_workers": 1,
+    "threads_per_worker": 1,
+    "processes": False,
+    "protocol": "tcp",
+    "host": "127.0.0.1",
+    "dashboard_address": None,
+}
+
+
 def test_the_pairs_in_flight_follow_the_cluster_threads():
-    with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                     dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    with LocalCluster(**IN_PROCESS) as cluster, Client(cluster) as client:
         slots = Slots(client)
         assert slots.limit() == 2
         cluster.scale(3)
@@ -235,8 +249,7 @@ def test_no_task_carries_a_data_source_key(tmp_path, monkeypatch):
     # What the check looks for is what the old fetch task carried: the settings, keys inside.
     assert secret.encode() in cloudpickle.dumps(Settings.from_env())
     specs = TaskSpecs()
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:  # fmt: skip
+    with LocalCluster(**IN_PROCESS) as cluster:
         cluster.scheduler.add_plugin(specs)
         monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
         monkeypatch.setenv("ASSETS", "sol-usdt")

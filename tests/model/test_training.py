@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.arrays import grid_times
 from cryptopredict.artifact import MANIFEST, load_artifact
+from cryptopredict.model import training
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.training import train
 from tests.model.quick import history_from_prices, quick_request
@@ -188,3 +192,39 @@ def test_the_gate_rejects_non_positive_forecasts(tmp_path):
     with pytest.raises(GateError, match=r"yhat is -?\d.* every value must be finite and positive"):
         train(history_from_prices(falling), quick_request(config=config, plan=None), tmp_path)
     assert not (tmp_path / "btc-usd").exists()
+
+
+def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
+    recent_history, tmp_path, monkeypatch
+):
+    asked: list[np.ndarray] = []
+    predict = training.predict_mean
+
+    def recording(forecaster, ds):
+        asked.append(ds.to_numpy())
+        return predict(forecaster, ds)
+
+    monkeypatch.setattr(training, "predict_mean", recording)
+    request = quick_request(horizon=pd.Timedelta(days=60), plan=None)
+    trained = train(recent_history, request, tmp_path)
+    last_bar = int(recent_history.bars.last.timestamp())
+    stored = load_artifact(trained.path).grid
+    ds = stored["ds"]
+    kept = grid_times(int(ds[0]), 3600, int(ds[-1]), last_bar)
+    kept = kept[kept > last_bar]
+    # Hourly for 30 days past the last bar, then daily: 750 points of the 1,440 hours.
+    assert len(kept) == 720 + 30
+    assert len(ds[ds > last_bar]) == 1440
+    (times,) = asked
+    np.testing.assert_array_equal(times.astype("datetime64[s]").astype(np.int64), kept)
+    # Where the artifact keeps a point, it is Prophet's prediction there, as if asked for all.
+    every = pd.Series(pd.to_datetime(np.arange(last_bar + 3600, kept[-1] + 1, 3600), unit="s"))
+    model = pickle.loads((trained.path / "model.pkl").read_bytes())
+    full = predict(SimpleNamespace(model=model), every)
+    at = np.searchsorted(every.to_numpy().astype("datetime64[s]").astype(np.int64), kept)
+    rules = load_artifact(trained.path).manifest.postprocess
+    np.testing.assert_allclose(
+        stored["yhat"][np.searchsorted(ds, kept)],
+        rules.centre(full[at], rules.hours_ahead(kept)),
+        rtol=1e-12,
+    )
