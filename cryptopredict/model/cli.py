@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownAssetError as error:
         log.error("%s", error)
         return 2
+    settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
     jobs = [pair_job(asset, args, settings) for asset in assets]
     with training_client(settings) as client:
         progress = PairProgress(len(jobs))
@@ -128,14 +129,14 @@ def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> Pair
         interval=args.interval or asset.interval,
         since=args.since,
         source=args.source,
-        csv=args.csv,
+        csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere
         fetch=FetchSettings.of(settings),
         backtest=not args.no_backtest,
         horizon_days=args.horizon_days or settings.max_horizon_days,
         price=args.target,
         gate=GateRules.from_settings(settings),
         model_version=settings.model_version,
-        git_sha=settings.git_sha or _git_sha(),
+        git_sha=settings.git_sha,
         log_level=settings.log_level,
     )
 

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from cryptopredict.data import SOURCE_NAMES
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.model import cli
 from cryptopredict.model.cli import main
+from cryptopredict.model.training import PRICES
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +181,18 @@ def test_a_bad_setting_is_named(monkeypatch, capsys):
     monkeypatch.setenv("HTTP_ATTEMPTS", "lots")
     assert main(["--no-backtest"]) == 2
     assert "HTTP_ATTEMPTS must be a whole number" in capsys.readouterr().err
+
+
+def test_the_client_imports_neither_pandas_nor_prophet():
+    """train.py only drives the cluster: the training stack is the workers' to import."""
+    code = (
+        "import sys; from cryptopredict.model.cli import main; "
+        "print(sorted(m for m in ('pandas', 'prophet', 'cmdstanpy', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
+    # The names it offers without importing them are the training stack's.
+    assert cli.SOURCE_NAMES == SOURCE_NAMES
+    assert cli.PRICES == PRICES
