@@ -172,7 +172,8 @@ report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd,
 
 .PHONY: bench soak wrk postgresql bench-scale
 # `make bench-scale`: training at scale on the 206 daily perpetual-futures pairs of bench/data/
-# (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair; docs/performance.md),
+# (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair, the client's CPU share on a
+# hand-started scheduler and two workers; docs/performance.md),
 # then serving at scale (bench/scale_serving.py). Half an hour on two idle cores.
 bench-scale: $(VENV)/.run-deps
 	$(BIN)/python -m bench.scale
