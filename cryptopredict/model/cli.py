@@ -2,7 +2,8 @@
 
 One pair (`--asset`, btc-usd by default) or every configured one (`--all`: the `ASSETS` setting,
 slugs such as `btc-usd,sol-usd,link-usdt`; `*` for every pair the `--csv` file or the embedded
-snapshot holds), each to `<out>/<pair>/`, their tasks on a Dask cluster (cluster.py).
+snapshot holds), each to `<out>/<pair>/`: every step of a pair is a task on a Dask cluster
+(cluster.py, graph.py), this process only drives them.
 
 Exit status: 0 when every pair was trained; 1 when some pair failed (the error names it; the
 other pairs are still trained and written, and a failed pair's previous artifact is left as it
