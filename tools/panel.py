@@ -34,6 +34,7 @@ from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
+from cryptopredict.model.scoring import spacing_hours
 from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("panel")
@@ -105,7 +106,7 @@ def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
     """One pair at one horizon: interval score difference against naive and coverage, with
     Newey-West standard errors over overlapping origins."""
     rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     return _figures(rows, lags)
 
 
@@ -113,7 +114,7 @@ def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
     """Every pair at one horizon: each origin time's mean over the pairs, then Newey-West over
     the times (standard errors clustered by time, Driscoll-Kraay)."""
     by_time = rows.drop(columns=["pair", "horizon"]).groupby("origin").mean().reset_index()
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(by_time["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(by_time["origin"]))
     figures = _figures(by_time, lags)
     figures["pairs"] = int(rows["pair"].nunique())
     figures["forecasts"] = len(rows)
@@ -140,11 +141,6 @@ def _figures(rows: pd.DataFrame, lags: int) -> dict:
         "coverage": coverage,
         "coverage_se": coverage_se,
     }
-
-
-def _spacing_hours(origins: pd.Series) -> float:
-    times = np.unique(pd.to_datetime(origins).to_numpy().astype("datetime64[s]").astype(np.int64))
-    return float(np.median(np.diff(times))) / 3600 if len(times) > 1 else 1.0
 
 
 def symbols(path: Path) -> list[str]:

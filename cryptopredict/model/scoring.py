@@ -119,7 +119,7 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     and the quantile score."""
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(mine.index.to_series()))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(mine.index.to_series()))
     pairs = {"mape": (_ape(mine), _ape(theirs))}
     if _banded(mine) and _banded(theirs):
         pairs["interval_score"] = (_interval(mine), _interval(theirs))
@@ -135,7 +135,7 @@ def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
     """The Newey-West standard error of each level's coverage over one model's origins (their
     outcomes overlap when the horizon is longer than their spacing)."""
     rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
     out = {}
     for level in LEVELS:
@@ -151,7 +151,7 @@ def coverage_by_width(
     outcomes the band held, with its Newey-West standard error, and the widths it spans
     (log upper minus log lower)."""
     rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
     out = {}
     for level in LEVELS:
@@ -188,8 +188,10 @@ def fifths(values: np.ndarray) -> np.ndarray:
     return np.minimum((ranks * WIDTH_BINS).astype(int), WIDTH_BINS - 1)
 
 
-def _spacing_hours(origins: pd.Series) -> float:
-    times = np.unique(origins.to_numpy())
+def spacing_hours(origins: pd.Series) -> float:
+    """The median spacing in hours of origin times given as epoch seconds (1 for fewer than
+    two distinct times)."""
+    times = np.unique(origins.to_numpy(dtype=np.int64))
     return float(np.median(np.diff(times))) / HOUR if len(times) > 1 else 1.0
 
 
