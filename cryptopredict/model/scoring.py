@@ -8,7 +8,6 @@ on the close; the summary holds the *evaluation* origins only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +38,7 @@ from cryptopredict.model.scores import (
     quantile_score,
     tails,
 )
+from cryptopredict.postprocess import round_prices
 from cryptopredict.utc import iso_utc
 
 NAIVE = "naive"
@@ -328,14 +328,22 @@ def past_forecasts(
     low, high = tails(DEFAULT_LEVEL)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
     actual = actual_at(market, seconds)
+    lower, upper = centre * np.exp(offsets[low]), centre * np.exp(offsets[high])
     return [
         PastForecast(
             origin=iso_utc(int(times[i])),
             ds=tuple(seconds[i].tolist()),
-            yhat=tuple(np.round(centre[i], 2).tolist()),
-            yhat_lower=tuple(np.round(centre[i] * np.exp(offsets[low][i]), 2).tolist()),
-            yhat_upper=tuple(np.round(centre[i] * np.exp(offsets[high][i]), 2).tolist()),
-            actual=tuple(None if math.isnan(v) else round(float(v), 2) for v in actual[i]),
+            **_rounded(centre[i], lower[i], upper[i], actual[i]),
         )
         for i in range(len(times))
     ]
+
+
+def _rounded(
+    yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, actual: np.ndarray
+) -> dict[str, tuple]:
+    """One path's prices, to the decimals of its smallest (six significant digits below 1)."""
+    every = round_prices(np.concatenate([yhat, lower, upper, actual]))
+    n = len(yhat)
+    names = ("yhat", "yhat_lower", "yhat_upper", "actual")
+    return {name: tuple(every[k * n : (k + 1) * n]) for k, name in enumerate(names)}
