@@ -154,9 +154,10 @@ def run_backtest(
         )
     else:
         log.info(
-            "backtest: damping tau 0 chosen: the point forecast is the last close wherever "
+            "backtest: damping tau 0 %s: the point forecast is the last close wherever "
             "Prophet goes, so Prophet needs no refit beyond the %d validation ones (none at the "
             "evaluation origins)",
+            "chosen" if damping else "forced" if config.damping_grid else "configured",
             len(refits.times),
         )
     fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)

@@ -40,6 +40,7 @@ from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
+from cryptopredict.model.naming import served_parts
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
@@ -115,6 +116,7 @@ def train(
         seen=seen,
         grid=grid,
         summary=summary,
+        backtest=backtest,
     )
     backtest_report = BacktestReport(
         summary=summary,
@@ -228,6 +230,7 @@ def _manifest(
     seen: pd.DataFrame,
     grid: Grid,
     summary: BacktestSummary | None,
+    backtest: Backtest | None,
 ) -> Manifest:
     bars = history.bars
     return Manifest(
@@ -257,6 +260,13 @@ def _manifest(
         params=ModelParams(**config.to_dict(), price=request.price),
         postprocess=rules,
         band=ServedBand(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
+        served=served_parts(
+            config,
+            band.spec,
+            damping=backtest.damping if backtest else None,
+            band_choice=backtest.band if backtest else None,
+            backtested=backtest is not None,
+        ),
         levels=LEVELS,
         metrics=summary,
         backtest_boundary=summary.boundary if summary else None,
