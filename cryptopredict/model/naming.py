@@ -13,6 +13,11 @@ NO_REFIT = (
     "no Prophet refit fits before the validation outcomes end (each needs a year of bars "
     "before its origin), so no damping could be compared and tau 0 (the last close) is served"
 )
+PANEL = (
+    "the panel's settings (cryptopredict/model/panel_band.json): chosen by `make panel` per "
+    "horizon on the pooled validation origins of the hourly spot pairs, the same for every "
+    "pair, calibrated on this pair's own recent errors"
+)
 
 
 def point_forecast(config: ModelConfig) -> str:
@@ -47,7 +52,14 @@ def damping_settled(
     return Settled(how="fixed", why="trained without a backtest: the configuration's damping")
 
 
-def band_settled(choice: BandChoice | None) -> Settled:
+def band_settled(choice: BandChoice | None, *, panel: bool) -> Settled:
+    if panel:
+        scored = (
+            f"; scored on this pair's {choice.validation_origins} validation origins for the record"
+            if choice is not None and choice.validation_origins
+            else ""
+        )
+        return Settled(how="fixed", why=f"{PANEL}{scored}")
     if choice is None:
         return Settled(
             how="fixed",
@@ -59,8 +71,12 @@ def band_settled(choice: BandChoice | None) -> Settled:
         why=f"the lowest 80% interval score relative to the naive band's (within fifths of "
         f"the day before's volatility, averaged over the horizons) on "
         f"{choice.validation_origins} validation origins, among {len(choice.candidates)} "
-        "candidates; then, per horizon, its calibration pool and its weight of the empirical "
-        "band",
+        "candidates"
+        + (
+            "; then, per horizon, its calibration pool and its weight of the empirical band"
+            if choice.pools is not None
+            else ""
+        ),
     )
 
 
@@ -71,10 +87,12 @@ def served_parts(
     damping: DampingChoice | None,
     band_choice: BandChoice | None,
     backtested: bool,
+    panel: bool = False,
 ) -> ServedParts:
+    """`panel`: the band is the panel's (`panel_band.json`), not chosen for this pair."""
     return ServedParts(
         point_forecast=point_forecast(config),
         band_method=band.name,
         damping=damping_settled(config, damping, backtested=backtested),
-        band=band_settled(band_choice),
+        band=band_settled(band_choice, panel=panel),
     )
