@@ -139,7 +139,13 @@ def band_table(band: BandChoice, shown: int = 10) -> str:
         *[f"80% coverage {label}" for label in labels],
     ]
     note = (
-        f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
+        f"The panel's band (`cryptopredict/model/panel_band.json`, chosen by `make panel` on "
+        f"the spot pairs' pooled validation origins), not chosen for this pair: its scores on "
+        f"this pair's {band.validation_origins} validation origins, for the record (interval "
+        "score relative to the naive band's within fifths of the day before's volatility, "
+        "averaged over the fifths and the horizons; lower is better)."
+        if len(ranked) == 1 and band.pools is None
+        else f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
         f"{band.validation_origins} validation origins, by the mean over the horizons of the "
         "80% interval score relative to the naive band's (lower is better). The chosen band is "
         "the best drift-free candidate, with its calibration pool chosen per horizon by the "
