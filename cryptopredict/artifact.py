@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -107,6 +107,8 @@ __all__ = [
     "Record",
     "Repair",
     "ServedBand",
+    "ServedParts",
+    "Settled",
     "TrainingWindow",
     "ValidationReport",
     "WidthFifth",
@@ -282,6 +284,25 @@ class ServedBand(BandSetting, kw_only=True, frozen=True):
     """The manifest's band: the setting served, and how the hindcast inside the history is made."""
 
     hindcast: str
+
+
+class Settled(Record, frozen=True):
+    """How one part of the served forecast was settled: `chosen` on the backtest's validation
+    origins, `forced` (no choice could be made; nothing was compared), or `fixed` (set
+    beforehand, with no comparison in this training); `why` says how, plainly."""
+
+    how: Literal["chosen", "forced", "fixed"]
+    why: str
+
+
+class ServedParts(Record, frozen=True):
+    """What is served, named for what it is: the point forecast (`point_forecast`), the band's
+    method (`band_method`), and how the damping and the band were settled."""
+
+    point_forecast: str
+    band_method: str
+    damping: Settled
+    band: Settled
 
 
 class BandCandidate(BandSetting, kw_only=True, frozen=True):
@@ -476,6 +497,7 @@ class Manifest:
     params: ModelParams
     postprocess: Postprocess
     band: ServedBand
+    served: ServedParts  # the point forecast and the band, named, and how each was settled
     metrics: BacktestSummary | None
     # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
     # backtest's figures come from origins on and after `first_evaluation_origin`.

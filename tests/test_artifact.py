@@ -82,6 +82,12 @@ def manifest_fields(version: str, grid_last: int) -> dict:
         "files": {},
         "params": msgspec.to_builtins(ModelParams(**DEFAULT.to_dict(), price="close")),
         "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
+        "served": {
+            "point_forecast": "the last close",
+            "band_method": DEFAULT_BAND.name,
+            "damping": {"how": "fixed", "why": "trained without a backtest"},
+            "band": {"how": "fixed", "why": "trained without a backtest"},
+        },
         "postprocess": asdict(rules),
         "asset": "btc-usd",
         "symbol": "BTC/USD",
