@@ -160,12 +160,15 @@ clean:
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast, arch GARCH); about an hour
 	$(BIN)/python -m tools.compare
 
-# `make panel`: the band backtested on every embedded hourly pair (the 16 Binance spot pairs and
-# BTC's long history) against naive, per pair and pooled; writes docs/panel.json. About an hour
-# or more on two cores (not in CI).
+# `make panel`: chooses the band every hourly pair serves on the pooled validation origins of the
+# 16 Binance spot pairs (writes cryptopredict/model/panel_band.json, which training reads), then
+# backtests it on every embedded hourly pair (and BTC's long history) against naive, per pair and
+# pooled; writes docs/panel.json (`make report` renders it). 21 minutes for the 16 pairs with
+# PANEL_JOBS=2 on two cores shared with other work, plus BTC's Prophet refits unless cached; PANEL_ARGS=--no-btc leaves BTC out,
+# --keep-band backtests the committed band without choosing (not in CI).
 .PHONY: panel
 panel: $(VENV)/.run-deps
-	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1}
+	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1} $(PANEL_ARGS)
 
 report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd, eth-usd) and settings table
 	$(BIN)/python -m tools.report --artifact artifacts/btc-usd --artifact artifacts/eth-usd

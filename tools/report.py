@@ -3,7 +3,8 @@
 `python -m tools.report [--artifact artifacts/btc-usd]` (`make report`) first copies the
 artifact's backtest summary and choices to `docs/model-report/backtest.json` (when given), then
 rewrites the generated sections (between `<!-- generated:NAME -->` and
-`<!-- /generated:NAME -->`) of `docs/model.md` from `docs/model-report/*.json`, and of
+`<!-- /generated:NAME -->`) of `docs/model.md` from `docs/model-report/*.json` and
+`docs/panel.json` (`make panel`), and of
 `docs/configuration.md` from the settings.
 """
 
@@ -25,6 +26,7 @@ from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 
 REPORT_DIR = Path("docs/model-report")
+PANEL = Path("docs/panel.json")  # `make panel` (tools/panel.py)
 GARCH = "arch GARCH(1,1)"  # the peer's name in peers.json (tools/compare.py)
 # The page that holds each generated section.
 PAGES = {
@@ -35,6 +37,7 @@ PAGES = {
         "band",
         "peers",
         "comparison",
+        "panel",
     ),
     Path("docs/configuration.md"): ("settings",),
 }
@@ -136,7 +139,13 @@ def band_table(band: BandChoice, shown: int = 10) -> str:
         *[f"80% coverage {label}" for label in labels],
     ]
     note = (
-        f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
+        f"The panel's band (`cryptopredict/model/panel_band.json`, chosen by `make panel` on "
+        f"the spot pairs' pooled validation origins), not chosen for this pair: its scores on "
+        f"this pair's {band.validation_origins} validation origins, for the record (interval "
+        "score relative to the naive band's within fifths of the day before's volatility, "
+        "averaged over the fifths and the horizons; lower is better)."
+        if len(ranked) == 1 and band.pools is None
+        else f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
         f"{band.validation_origins} validation origins, by the mean over the horizons of the "
         "80% interval score relative to the naive band's (lower is better). The chosen band is "
         "the best drift-free candidate, with its calibration pool chosen per horizon by the "
@@ -194,7 +203,50 @@ def mix_table(mix: MixChoice) -> str:
     return markdown_table(["quantiles", *_per_horizon("interval score", labels)], body, note)
 
 
-def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
+def panel_tables(panel: dict) -> str:
+    """Per horizon, pooled over the spot pairs and then per pair: coverage at every level and
+    the 80% interval score against naive's, each with its standard error, and the lags used."""
+    header = [
+        "pair",
+        "coverage 50 / 80 / 95% (SE)",
+        "interval score 80%, served / naive",
+        "difference (SE)",
+        "t",
+        "lags",
+        "origins",
+    ]
+    out = []
+    for label in HORIZONS:
+        rows = [("**pooled**", panel["pooled"].get(label))]
+        rows += [(name, pair["horizons"].get(label)) for name, pair in panel["pairs"].items()]
+        body = [_panel_row(name, figures) for name, figures in rows if figures]
+        pooled = panel["pooled"].get(label)
+        if not body or pooled is None:
+            continue
+        note = (
+            f"{label} ahead. Pooled: {pooled['pairs']} spot pairs, {pooled['forecasts']} "
+            "forecasts, averaged over the pairs at each origin time, standard errors clustered "
+            "by time (Driscoll-Kraay: Newey-West over the times with the lags shown); per pair, "
+            "Newey-West over its origins."
+        )
+        out.append(f"**{label}**\n\n" + markdown_table(header, body, note))
+    return "\n\n".join(out)
+
+
+def _panel_row(name: str, figures: dict) -> list[str]:
+    diff, se = figures["interval_score_diff"], figures["interval_score_se"]
+    return [
+        name,
+        coverages(figures["coverage"], figures["coverage_se"]),
+        f"{number(figures['interval_score'])} / {number(figures['naive_interval_score'])}",
+        f"{diff:+.5f} ({se:.5f})",
+        f"{diff / se:+.1f}" if se else "",
+        str(figures["lags"]),
+        str(figures["origins"]),
+    ]
+
+
+def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, str]:
     backtest = msgspec.json.decode((report_dir / "backtest.json").read_bytes(), type=BacktestReport)
     comparison = json.loads((report_dir / "comparison.json").read_text())
     peers = json.loads((report_dir / "peers.json").read_text())
@@ -207,6 +259,7 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
         "damping": damping_table(backtest.damping) if backtest.damping else "",
         "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
+        "panel": panel_tables(json.loads(panel.read_text())),
     }
 
 
@@ -223,7 +276,7 @@ def render(page: str, generated: dict[str, str]) -> str:
 
 def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
     """Every page that holds generated sections, as it should read."""
-    generated = sections(root / report_dir)
+    generated = sections(root / report_dir, root / PANEL)
     return {
         page: render((root / page).read_text(), {name: generated[name] for name in names})
         for page, names in PAGES.items()

@@ -37,7 +37,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         return _json(
             {
                 # what a reader wants first: what the forecast is and how it fared
-                "verdict": verdict(manifest.params, summary, manifest.symbol),
+                "verdict": verdict(manifest.params, summary, manifest.symbol, manifest.served),
                 **artifact.manifest_json,
                 "backtest": summary.to_builtins() if summary else {},
             }

@@ -362,8 +362,16 @@ class Verdict(Schema):
     point_forecast = fields.String(
         required=True,
         metadata={
-            "description": "What the served point forecast is: the last close when the "
-            "damping chosen in training is tau 0, so that the band is what the model adds."
+            "description": "What the served point forecast is (the last close when the "
+            "damping is tau 0, so that the band is what the model adds; Prophet damped by tau "
+            "otherwise), and whether the damping was chosen, forced or fixed, and why."
+        },
+    )
+    band = fields.String(
+        required=True,
+        metadata={
+            "description": "The band's method, and whether it was chosen, forced or fixed, "
+            "and why; empty for a model that does not record it."
         },
     )
     sentence = fields.String(
@@ -411,6 +419,13 @@ class ModelCard(Schema):
         },
     )
     band = fields.Dict(metadata={"description": "The served band and the hindcast's rule."})
+    served = fields.Dict(
+        required=True,
+        metadata={
+            "description": "What is served, named: `point_forecast`, `band_method`, and "
+            "`damping` and `band`, each `{how, why}` with `how` chosen, forced or fixed."
+        },
+    )
     levels = fields.List(
         fields.Integer(),
         required=True,

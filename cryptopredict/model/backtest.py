@@ -26,7 +26,7 @@ from cryptopredict.artifact import (
 )
 from cryptopredict.model import bands as bandlib
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec, Market
-from cryptopredict.model.choices import choose_band, choose_damping, damp
+from cryptopredict.model.choices import choose_band, choose_damping, damp, fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.engine import Engine, LocalEngine
 from cryptopredict.model.fitcache import FitCache
@@ -151,6 +151,7 @@ def run_backtest(
     engine: Engine | None = None,
     cache: FitCache | None = None,
     band_candidates: Sequence[BandSpec] | None = None,
+    band: BandSpec | None = None,
 ) -> Backtest:
     """Backtest `config` (as "prophet") against the naive and drift baselines on `history`
     (`ds`, `y`, and `actual` when the model learns another price than the close), every step
@@ -182,7 +183,7 @@ def run_backtest(
             cache=cache,
             purpose=every_refit_purpose(tau),
         )
-    return finish_backtest(setup, refits, damping, tau, band_candidates)
+    return finish_backtest(setup, refits, damping, tau, band_candidates=band_candidates, band=band)
 
 
 def choose_tau(setup: BacktestSetup, refits: Refits) -> tuple[DampingChoice | None, float | None]:
@@ -211,28 +212,35 @@ def finish_backtest(
     refits: Refits,
     damping: DampingChoice | None,
     tau: float | None,
+    *,
     band_candidates: Sequence[BandSpec] | None = None,
+    band: BandSpec | None = None,
 ) -> Backtest:
-    """The band choice and the scores, from the refits at `setup.refit_origins(tau)`."""
+    """The band choice (`band`: that band, not chosen among `band_candidates`) and the
+    scores, from the refits at `setup.refit_origins(tau)`."""
+    market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
     if tau == 0:
         # The served path keeps none of Prophet's move: the evaluation and hindcast refits
         # would change nothing and were not fitted.
         log.info(
-            "backtest: damping tau 0 chosen: the point forecast is the last close wherever "
+            "backtest: damping tau 0 %s: the point forecast is the last close wherever "
             "Prophet goes, so Prophet needs no refit beyond the %d validation ones (none at the "
             "evaluation origins)",
+            "chosen" if damping else "forced" if config.damping_grid else "configured",
             len(refits.times),
         )
-    market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
     fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=setup.leads)
     served_config = config.with_changes(damping_hours=tau)
     forecasts = damp(fitted, tau, config.target)
 
     dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
-    specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
-    band = choose_band(dense, specs, setup.validation_start, setup.validation_end)
+    if band is not None:
+        choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
+    else:
+        specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
+        choice = choose_band(dense, specs, setup.validation_start, setup.validation_end)
     served_band = Band(
-        BandSpec.from_setting(band.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
+        BandSpec.from_setting(choice.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
     )
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
     forecasts = _band_refits(forecasts, market, served_band, setup.leads)
@@ -252,7 +260,7 @@ def finish_backtest(
         refits=refits,
         dense=dense,
         damping=damping,
-        band=band,
+        band=choice,
         served_band=served_band,
         summary=summary,
         scores=scores,

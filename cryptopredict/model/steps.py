@@ -19,6 +19,7 @@ from cryptopredict.data import DataError, History, load_history
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError
+from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, refit_at, refit_key, refit_steps
 from cryptopredict.model.scorecard import training_report
@@ -98,7 +99,8 @@ def finish(
     if setup is not None and chosen is not None:
         choice, tau = chosen
         refits = _refits(setup, setup.refit_origins(tau), paths, stores)
-        backtest = finish_backtest(setup, refits, choice, tau)
+        band = panel_band(prepared.history.bars.interval.delta)
+        backtest = finish_backtest(setup, refits, choice, tau, band=band)
     built = build(prepared.history, prepared.request, prepared.frame, backtest)
     return Finished(
         files=built.files(),
