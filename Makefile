@@ -46,7 +46,7 @@ define apt_tool
 			echo "install it, or do without it: make test WITHOUT=$(1)" >&2; exit 1; }; \
 	else \
 		echo "$(1) is needed for $($(1)_for), and is not installed (no $($(1)_command) on PATH)" >&2; \
-		echo "install it (as root: apt-get install $(1); make test does it when run as root)," >&2; \
+		echo "install it (apt-get install $(1), as root: make test does that itself when run as root)," >&2; \
 		echo "or do without it: make test WITHOUT=$(1)" >&2; exit 1; \
 	fi
 endef
