@@ -25,6 +25,7 @@ def test_the_committed_report_is_what_this_code_trains(trained, asset):
     found = list(differences(committed, trained[name]))
     shown = "\n".join(found[:20]) + (f"\n... and {len(found) - 20} more" if len(found) > 20 else "")
     assert not found, (
-        f"docs/model-report/{name} is not what this code trains ({len(found)} differences):\n"
+        f"docs/model-report/{name} is not what this code trains "
+        f"({len(found)} difference{'s' if len(found) > 1 else ''}):\n"
         f"{shown}\n{REGENERATE}"
     )
