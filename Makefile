@@ -27,7 +27,7 @@ without := $(subst $(comma), ,$(WITHOUT))
 ifneq ($(filter-out $(TOOLS),$(without)),)
 $(error WITHOUT names $(filter-out $(TOOLS),$(without)): it can name only $(TOOLS))
 endif
-# pytest fails on any skipped test (tests/conftest.py) unless WITHOUT asked for skips.
+# pytest fails on any skipped test (tests/fail_on_skip.py) unless WITHOUT asked for skips.
 FAIL_ON_SKIP := $(if $(without),0,1)
 
 # $(call apt_tool,TOOL): make sure $(TOOL_command) is on PATH, installing the Debian package TOOL
@@ -59,9 +59,11 @@ help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
-	@echo "make test   set up .venv and run linters, the docs build and the whole test suite"
+	@echo "make test   set up .venv and run linters, the docs build and the whole test suite;"
+	@echo "            a skipped test fails it (WITHOUT=wrk,postgresql,chromium: do without those)"
 	@echo "make docs   build the documentation site (mkdocs --strict) into .cache/site"
 	@echo "make e2e    train the real model (cached), serve it, check the docs examples, routes, dashboard"
+	@echo "make report   write the model report (docs/model-report/) from the model make e2e trains"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
