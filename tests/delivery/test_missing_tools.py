@@ -4,6 +4,7 @@ names it (the Makefile's `apt_tool`): run on a PATH that holds none of the tools
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -90,17 +91,43 @@ def test_without_naming_no_tool_of_the_suite_is_an_error(tmp_path):
     assert "WITHOUT names wrkk: it can name only chromium wrk postgresql" in done.stderr
 
 
+def dry_run(*args: str) -> str:
+    """What `make -n ARGS` would run, with no WITHOUT from this environment."""
+    env = {key: value for key, value in os.environ.items() if key != "WITHOUT"}
+    done = subprocess.run(
+        [MAKE, "-n", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
 def test_make_test_checks_the_tools_first_and_reports_what_it_left_out():
     """The recipe `make test` would run (`make -n`) with WITHOUT and without it."""
-    strict = subprocess.run(
-        [MAKE, "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    lenient = subprocess.run(
-        [MAKE, "-n", "test", "WITHOUT=wrk"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    strict, lenient = (dry_run("test", *args) for args in ([], ["WITHOUT=wrk"]))
     assert "CRYPTOPREDICT_FAIL_ON_SKIP=1 .venv/bin/pytest" in strict
     assert "CRYPTOPREDICT_FAIL_ON_SKIP=0 .venv/bin/pytest" in lenient
     assert 'echo "left out: wrk (WITHOUT=wrk): the soak test skipped"' in lenient
     assert "left out" not in strict
     # The tools are checked before the linters' minutes.
     assert strict.index("command -v wrk") < strict.index("ruff check")
+
+
+def test_ci_never_does_without_a_tool_and_fails_on_skips(tmp_path):
+    """.ci/run with a `make` that records how it was called, and a WITHOUT in the environment
+    that CI must not honour."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "make.log"
+    fake = f'#!/bin/sh\necho "$* FAIL_ON_SKIP=$CRYPTOPREDICT_FAIL_ON_SKIP" >> {log}\n'
+    (bin_dir / "make").write_text(fake)
+    (bin_dir / "make").chmod(0o755)
+    subprocess.run(
+        [str(ROOT / ".ci" / "run")],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "WITHOUT": "wrk"},
+        check=True,
+        timeout=60,
+    )
+    assert log.read_text().splitlines() == [
+        "test WITHOUT= FAIL_ON_SKIP=1",
+        "e2e WITHOUT= FAIL_ON_SKIP=1",
+        "image-test FAIL_ON_SKIP=1",
+    ]
