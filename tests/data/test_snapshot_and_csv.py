@@ -164,3 +164,10 @@ def test_a_csv_cut_mid_row_leaves_a_gap_that_validation_names(tmp_path):
     bars = Bars(read_ohlcv_csv(path), "BTC/USD", Interval.parse("1d"), "csv")
     with pytest.raises(ValidationError, match=r"bar 2024-01-02T00:00:00Z .* not a finite number"):
         validate(bars, Rules(min_rows=1))
+
+
+def test_a_csv_source_is_named_by_its_base_name_never_its_path(tmp_path):
+    """The name is recorded in the artifact, and shown by /assets and the model card."""
+    source = CsvSource(tmp_path / "private" / "my-bars.csv")
+    assert source.name == "csv:my-bars.csv"
+    assert str(tmp_path) not in source.name
