@@ -36,7 +36,7 @@ from cryptopredict.assets import (
 )
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.data import SOURCE_NAMES, DataError, load_history
-from cryptopredict.data.csvfile import pair_symbols
+from cryptopredict.data.csvfile import CsvSource, pair_symbols
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.model.cluster import DaskEngine, TaskProgress, training_client, worker_count
 from cryptopredict.model.config import DEFAULT
@@ -117,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             tracker.close()
     if failed:
-        log.error("training failed for %s", ", ".join(failed))
+        log.error(
+            "training failed for %s (why above); %d of %d pairs trained",
+            ", ".join(failed),
+            len(assets) - len(failed),
+            len(assets),
+        )
     return 1 if failed else 0
 
 
@@ -180,16 +185,16 @@ def train_one(
 ) -> bool:
     """Train and write one asset's artifact, `say` its report; False (logged) on failure."""
     started = time.monotonic()
-    fetch = functools.partial(
-        load_history,
-        asset,
-        args.interval or asset.interval,
-        args.since,
-        settings,
-        source=args.source,
-        csv=args.csv,
-    )
     try:
+        fetch = functools.partial(
+            load_history,
+            asset,
+            _interval(asset, args),
+            args.since,
+            settings,
+            source=args.source,
+            csv=args.csv,
+        )
         history = engine.run(fetch, what="fetch and validate")
         request = TrainingRequest(
             asset=asset,
@@ -213,6 +218,14 @@ def train_one(
         return False
     say(report(trained, time.monotonic() - started))
     return True
+
+
+def _interval(asset: Asset, args: argparse.Namespace) -> str:
+    """`--interval`; else the `--csv` file's, read from its timestamps; else the pair's."""
+    if args.interval:
+        return str(args.interval)
+    held = CsvSource(args.csv).interval(asset) if args.csv is not None else None
+    return held.label if held is not None else asset.interval
 
 
 def report(trained: Trained, seconds: float) -> str:
