@@ -88,7 +88,7 @@ def blueprint(
             if start is None:
                 last_open = interval.open_time(min(end, source.last_bar))
                 start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
-            source.check(start, end)
+            source.check(start, end, end_given=end_text is not None)
         first, last = source.slots(interval, start, end)
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
         result = source.aggregate(interval, first, last)

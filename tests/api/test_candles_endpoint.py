@@ -142,6 +142,8 @@ def test_csv_holds_the_same_candles(client, conforms):
         ("format=", (400, "bad_request", "use json or csv")),  # found by fuzzing
         ("interval=", (400, "bad_request", "is not an interval")),  # found by fuzzing
         ("start=2026-07-25&end=2026-07-20", (422, "out_of_range", "is after end")),
+        # No end given: not "after end 2026-07-26", an end nobody asked for.
+        ("start=2030-01-01", (422, "out_of_range", "is after the last bar of the BTC/USD history")),
         ("start=2030-01-01&end=2030-02-01", (422, "out_of_range", "history runs from")),
         ("start=2001-01-01&end=2001-02-01", (422, "out_of_range", "holds no bar")),
     ],

@@ -204,6 +204,18 @@ def test_without_a_database_price_is_a_404_and_candles_behave_as_before(client, 
     assert client.get("/price/doge-usd").status_code == 404
 
 
+def test_only_minute_candles_point_to_the_collector(client):
+    """Issue 35: ETH/USD's daily bars asked for hourly candles: the refusal, without a hint
+    about live minutes that would not give them."""
+    hourly = client.get("/candles/eth-usd?interval=1h").get_json()
+    assert (
+        hourly["detail"]
+        == "interval 1h is finer than the stored 1d bars; use a whole multiple of 1d"
+    )
+    minutes = client.get("/candles/eth-usd?interval=5m").get_json()
+    assert "python -m cryptopredict.collect" in minutes["detail"]
+
+
 def test_live_lists_the_minute_windows_and_says_why_when_empty(live_client, client, conforms):
     answer = live_client.get("/live")
     conforms("/live", answer)
