@@ -5,9 +5,15 @@
 # Build arguments and secrets: docs/release.md, "Building the image yourself".
 # The base is Debian 13, trixie (supported until 2028; Debian 12's security support ended on
 # 2026-06-10), with the CPython patch release written out, so Dependabot proposes each new one
-# (3.11.x only: .github/dependabot.yml). Both stages name the same image.
+# (3.11.x only: .github/dependabot.yml). Both stages name the same image, pinned by the digest
+# of its multi-platform index (Dependabot updates the tag and the digest together): a rebuild of
+# the same tag builds on the same base, and a moved tag cannot change it unseen. Debian's fixes
+# arrive with Dependabot's digest updates. ci/image-test.sh builds with a stand-in that drops it.
+# The digest is the tag's index as built on 2026-10-01 (no registry is reachable where it was
+# written: it is the one several public repositories pin for this tag, one of them recording
+# `docker buildx imagetools inspect`); Dependabot proposes the newer ones.
 
-FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie AS train
+FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS train
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -53,7 +59,7 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" $TRAIN_ARGS
 
 
-FROM python:3.11.17-slim-trixie AS runtime
+FROM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

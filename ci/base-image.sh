@@ -36,7 +36,9 @@ cd "$(dirname "$0")/.."
 say() { printf 'base: %s\n' "$*"; }
 die() { printf 'base: FAILED: %s\n' "$*" >&2; exit 1; }
 
-base=$(sed -n 's/^FROM \(python:[^ ]*\) AS runtime$/\1/p' Dockerfile)
+# The name without the digest the Dockerfile pins it by: a stand-in has other content, so it
+# can only carry the name (ci/image-test.sh builds a copy of the Dockerfile without the digest).
+base=$(sed -n 's/^FROM \(python:[^ @]*\)\(@sha256:[0-9a-f]\{64\}\)\{0,1\} AS runtime$/\1/p' Dockerfile)
 [[ "$base" =~ ^python:([0-9]+\.[0-9]+)(\.[0-9]+)?-slim-([a-z]+)$ ]] \
     || die "the Dockerfile's runtime stage is not FROM python:X.Y[.Z]-slim-<suite> ('$base')"
 python_minor=${BASH_REMATCH[1]}

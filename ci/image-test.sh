@@ -58,8 +58,16 @@ stamp=$(date -u +%Y%m%d%H%M%S)
 model_version="0.0.0-$stamp"
 revision=$(git -C "$context" rev-parse HEAD 2>/dev/null || echo unknown)
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# The Dockerfile pins its base by the official image's digest, which the stand-in cannot have:
+# build a copy whose FROM lines name the base by tag only, and check that nothing else differs.
+sed -E 's/^(FROM .*python:[^ @]+)@sha256:[0-9a-f]{64} /\1 /' "$context/Dockerfile" >"$work/Dockerfile"
+[[ "$(grep -c '^FROM .*@sha256:' "$context/Dockerfile")" == 2 ]] \
+    || die "the Dockerfile's two stages no longer pin their base by digest"
+[[ "$(diff "$context/Dockerfile" "$work/Dockerfile" | grep -c '^[<>]')" == 4 ]] \
+    || die "dropping the base image's digest changed more than the two FROM lines"
 build=(
     buildah build --isolation chroot --pull=never --format docker --layers
+    --file "$work/Dockerfile"
     --volume "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro"
     --secret "id=ALPACA_API_KEY,src=$work/canary"
     --secret "id=ALPACA_SECRET_KEY,src=$work/canary"

@@ -6,7 +6,11 @@ import http.server
 import threading
 from contextlib import contextmanager
 
+import pytest
+
 from ci import audit
+
+UNREACHABLE = audit.unreachable_reason
 
 
 @contextmanager
@@ -54,9 +58,36 @@ def test_the_probe_asks_for_a_pinned_version_as_pip_audit_does():
 
 
 def test_skipping_prints_the_reason_and_passes(monkeypatch, capsys):
+    monkeypatch.delenv("AUDIT_REQUIRE_INDEX", raising=False)
     monkeypatch.setattr(audit, "unreachable_reason", lambda url: "pypi.org is unreachable (test)")
     assert audit.main([]) == 0
     assert capsys.readouterr().out == "pip-audit skipped: pypi.org is unreachable (test)\n"
+
+
+@pytest.mark.parametrize("mode", [[], ["--report"]])
+def test_where_the_index_is_required_an_unreachable_one_fails(monkeypatch, capsys, mode):
+    # The release's test job sets AUDIT_REQUIRE_INDEX=1: an audit that cannot run gates it.
+    monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
+    ran = pip_audit_exits(monkeypatch, 0)
+    with service(200) as url:
+        pass  # the server is gone: its port now refuses connections
+    monkeypatch.setattr(audit, "probe_url", lambda root: url)
+    monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
+    assert audit.main(mode) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"pip-audit could not run: {url} is unreachable")
+    assert "AUDIT_REQUIRE_INDEX=1 makes that a failure" in out
+    assert ran == [], "pip-audit itself never ran"
+
+
+def test_where_the_index_is_required_and_answers_the_audit_runs(monkeypatch):
+    monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
+    ran = pip_audit_exits(monkeypatch, 0)
+    with service(200) as url:
+        monkeypatch.setattr(audit, "probe_url", lambda root: url)
+        monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
+        assert audit.main([]) == 0
+    assert len(ran) == 1
 
 
 def pip_audit_exits(monkeypatch, code: int) -> list[list[str]]:
@@ -87,7 +118,7 @@ def test_a_report_runs_the_same_audit_and_passes_with_a_github_warning(monkeypat
     assert "--strict" in ran[0]
     out = capsys.readouterr().out
     assert out.startswith("::warning title=pip-audit::pip-audit found known vulnerabilities")
-    assert "not gating this rebuild" in out
+    assert "reported, not gating" in out
 
 
 def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
@@ -96,7 +127,7 @@ def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_a_rebuild_audits_the_lock_files_of_its_tags_checkout(monkeypatch, tmp_path):
+def test_root_audits_the_lock_files_of_another_checkout(monkeypatch, tmp_path):
     for lock in audit.LOCK_FILES:
         (tmp_path / lock).write_text("flask==3.1.3 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     probed: list[str] = []

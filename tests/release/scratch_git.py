@@ -44,3 +44,8 @@ class ScratchRepo:
 
     def checkout(self, commit: str) -> None:
         self.git("checkout", "--quiet", "--detach", commit)
+
+    def fetched_main(self, commit: str, branch: str = "main") -> None:
+        """Where `origin/<branch>` is in the checkout, as actions/checkout's fetch-depth: 0
+        leaves it: the release branch as the remote holds it."""
+        self.git("update-ref", f"refs/remotes/origin/{branch}", commit)

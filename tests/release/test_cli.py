@@ -14,6 +14,7 @@ from tools.release.cli import github_outputs, main
 from tools.release.pairs import DEFAULT_ASSETS
 
 DIGEST = "sha256:" + "ab" * 32
+NEWER = "sha256:" + "cd" * 32
 BUILT = "2026-03-09T18:00:07Z"
 
 
@@ -38,13 +39,15 @@ def tagged(tmp_path, monkeypatch) -> ScratchRepo:
     repo.commit("0.4.2", tag="v0.4.2")
     repo.commit("0.4.10", tag="v0.4.10")
     repo.git("tag", "nightly")
-    repo.commit("head")
+    head = repo.commit("head")
+    repo.fetched_main(head)
     monkeypatch.chdir(tmp_path)
     return repo
 
 
 def next_version(capsys, *args: str) -> dict[str, str]:
     base = ["next-version", "--repository", "Octo/CryptoPredict", "--built-at", BUILT]
+    base += ["--ref", "refs/heads/main"]
     assert main([*base, *args]) == 0
     return outputs(capsys.readouterr().out)
 
@@ -58,10 +61,10 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
         "Add #minor",
         "--tags",
         "v0.4.2",
-        "--ref",
-        "refs/heads/main",
     )
     assert got == {
+        "build": "true",
+        "dispatch": "",
         "assets": "btc-usd,eth-usd",
         "version": "0.5.0",
         "tag": "v0.5.0",
@@ -75,9 +78,10 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
     }
 
 
-def test_a_schedule_reuses_the_latest_tag(tagged, capsys):
+def test_a_schedule_rebuilds_the_latest_tag_in_a_run_on_it(tagged, capsys):
     got = next_version(capsys, "--event", "schedule", "--tags", "v0.4.2\nv0.4.10\nnightly")
-    assert (got["version"], got["create-tag"]) == ("0.4.10", "false")
+    assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.10", "false", "v0.4.10")
+    assert (got["build"], got["publish"]) == ("false", "false")
 
 
 def test_the_first_version_is_configurable_and_empty_means_the_default(tagged, capsys):
@@ -99,17 +103,39 @@ def test_a_message_that_looks_like_an_option_is_still_a_message(tagged, capsys, 
 
 
 def test_a_bad_first_version_fails_with_what_to_write(capsys):
-    code = main(["next-version", "--event", "push", "--repository", "o/r", "--first-version", "v1"])
+    args = ["next-version", "--event", "push", "--ref", "refs/heads/main", "--repository", "o/r"]
+    code = main([*args, "--first-version", "v1"])
     assert code == 1
     assert "expected MAJOR.MINOR.PATCH" in capsys.readouterr().err
 
 
-def test_without_the_hook_secret_the_deploy_says_so_and_succeeds(capsys):
-    code = main(deploy_args(), environ={"RENDER_SERVICE_URL": "https://x.onrender.com"})
-    assert code == 0
+def test_without_render_configured_the_deploy_says_so_and_succeeds(capsys):
+    assert main(deploy_args(), environ={}) == 0
     out = capsys.readouterr().out
-    assert "RENDER_DEPLOY_HOOK_URL is not set: skipping the Render deploy" in out
+    assert "RENDER_DEPLOY_HOOK_URL and RENDER_SERVICE_URL are not set: no Render deploy" in out
     assert f"ghcr.io/octo/cryptopredict@{DIGEST} is published" in out
+
+
+def test_a_service_url_without_the_hook_fails_the_deploy(capsys):
+    code = main(deploy_args(), environ={"RENDER_SERVICE_URL": "https://x.onrender.com"})
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "RENDER_SERVICE_URL is set" in err
+    assert "nothing was deployed" in err
+
+
+@pytest.mark.parametrize("latest", [NEWER, ""])
+def test_a_rerun_of_an_older_deploy_is_refused_before_the_hook(capsys, server, latest):
+    # v0.1.1's deploy failed; v0.1.2 is live; "Re-run failed jobs" on v0.1.1's run reuses its
+    # outputs: its digest, while `latest` points at v0.1.2's.
+    server.answer(200, '{"deploy": {"id": "dep-9"}}')
+    args = [*deploy_args(), "--latest-digest", latest]
+    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": server.url}
+    assert main(args, environ=environ) == 1
+    assert (
+        f"`latest` now points at {latest or 'nothing'}, not this build" in capsys.readouterr().err
+    )
+    assert server.requests == [], "the hook was never called"
 
 
 def test_a_hook_without_a_service_url_fails_before_deploying(capsys, server):
@@ -173,6 +199,8 @@ def deploy_args() -> list[str]:
         DIGEST,
         "--model-version",
         "0.5.0-20260309180007",
+        "--latest-digest",
+        DIGEST,
     ]
 
 
@@ -196,12 +224,13 @@ def test_a_hook_is_used_only_when_the_environment_admits_only_main(capsys, serve
 
 def test_a_restricted_environment_lets_the_deploy_go_on(capsys, server):
     server.answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
-    server.answer(200, json.dumps({"branch_policies": [{"name": "main", "type": "branch"}]}))
+    policies = [{"name": "main", "type": "branch"}, {"name": "v*", "type": "tag"}]
+    server.answer(200, json.dumps({"branch_policies": policies}))
     server.answer(200, '{"deploy": {"id": "dep-9"}}')
     server.answer(200, '{"model_version": "0.5.0-20260309180007"}')
     assert main([*deploy_args(), "--environment", "production"], environ=github_run(server)) == 0
     assert [method for method, _ in server.requests] == ["GET", "GET", "POST", "GET"]
-    assert "environment production: only main may deploy" in capsys.readouterr().out
+    assert "environment production: only main and tags v* may deploy" in capsys.readouterr().out
 
 
 def test_the_environment_check_needs_the_token(capsys, server):
@@ -227,7 +256,16 @@ def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable
 
 @pytest.mark.parametrize("variable", ["btc-usd\nTRAIN_SOURCE=snapshot", "btc", "btc-usd,,eth-usd"])
 def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
-    args = ["next-version", "--event", "schedule", "--repository", "o/r", f"--assets={variable}"]
+    args = [
+        "next-version",
+        "--event",
+        "schedule",
+        "--ref",
+        "refs/heads/main",
+        "--repository",
+        "o/r",
+    ]
+    args.append(f"--assets={variable}")
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "RELEASE_ASSETS holds" in err

@@ -1,4 +1,5 @@
-"""The deploy refuses a production environment that more than main may deploy to."""
+"""The deploy refuses a production environment that more than main and the release tags may
+deploy to."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from tools.release.render import DeployError
 
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
 MAIN = [{"id": 1, "name": "main", "type": "branch"}]
+RELEASE = [*MAIN, {"id": 2, "name": "v*", "type": "tag"}]
 TOKEN = "ghs_not-a-real-token"
 
 
-def test_exactly_main_passes():
-    assert branch_policy_problem(CUSTOM, MAIN, "main") is None
-    assert branch_policy_problem(CUSTOM, [{"name": "main"}], "main") is None  # older answers
+def test_exactly_main_and_the_release_tags_pass():
+    assert branch_policy_problem(CUSTOM, RELEASE, "main") is None
+    older = [{"name": "main"}, {"name": "v*", "type": "tag"}]  # older answers name no type
+    assert branch_policy_problem(CUSTOM, older, "main") is None
 
 
 @pytest.mark.parametrize(
@@ -35,18 +38,20 @@ def test_exactly_main_passes():
             "every protected branch",
         ),
         (CUSTOM, [], "admits nothing"),
-        (CUSTOM, [*MAIN, {"name": "release/*", "type": "branch"}], "branch release/*"),
-        (CUSTOM, [*MAIN, {"name": "v*", "type": "tag"}], "tag v*"),
-        (CUSTOM, [{"name": "*", "type": "branch"}], "branch *"),
+        (CUSTOM, [*RELEASE, {"name": "release/*", "type": "branch"}], "branch release/*"),
+        (CUSTOM, [*MAIN, {"name": "*", "type": "tag"}], "tag *"),
+        (CUSTOM, [{"name": "*", "type": "branch"}, RELEASE[1]], "branch *"),
+        # main alone: a scheduled rebuild, which runs on its tag, could not deploy.
+        (CUSTOM, MAIN, "admits branch main, not exactly branch main and tag v*"),
     ],
 )
-def test_anything_wider_than_main_is_named(environment, policies, problem):
+def test_anything_but_main_and_the_release_tags_is_named(environment, policies, problem):
     found = branch_policy_problem(environment, policies, "main")
     assert found is not None
     assert problem in found
 
 
-def answer_environment(server, policies=MAIN, environment=CUSTOM):
+def answer_environment(server, policies=RELEASE, environment=CUSTOM):
     server.answer(200, json.dumps({"name": "production", **environment}))
     server.answer(200, json.dumps({"total_count": len(policies), "branch_policies": policies}))
 

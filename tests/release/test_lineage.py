@@ -1,23 +1,18 @@
-"""A release never puts older code out as `latest` (issue 24, bar 1): checked in a scratch git
-repository, with the arguments the workflow passes."""
+"""A release never puts older code out as `latest` (issue 24, bar 1; issue 34, bar 2): the check
+just before any tag moves, in a scratch git repository, with the outputs a re-run reuses."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import json
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.release.scratch_git import ScratchRepo
 from tools.release.cli import main
 from tools.release.lineage import Git, LineageError, check_publish
+from tools.release.published import Published, read_index
 from tools.release.version import Release, Version
-
-ROOT = Path(__file__).resolve().parents[2]
-# As the workflow runs it: every tag, none on the head commit (a push that is not a re-run).
-AS_THE_WORKFLOW = ["--repository", "o/r", "--tags", "v0.1.4 v0.1.5", "--head-tags", ""]
 
 
 class History:
@@ -40,121 +35,10 @@ def history(tmp_path, monkeypatch) -> History:
     return History(ScratchRepo(tmp_path))
 
 
-def next_version(capsys, *args: str) -> tuple[int, dict[str, str], str]:
-    code = main(["next-version", "--event", "push", *args])
-    captured = capsys.readouterr()
-    lines = [line.split("=", 1) for line in captured.out.splitlines() if "=" in line]
-    return code, dict(lines), captured.err
-
-
-def test_a_descendant_of_the_latest_tag_gets_the_next_patch(history, capsys):
-    history.repo.checkout(history.c)
-    code, out, _ = next_version(capsys, *AS_THE_WORKFLOW)
-    assert code == 0
-    assert (out["version"], out["create-tag"], out["sha"]) == ("0.1.6", "true", history.c)
-
-
-def test_a_rerun_of_an_older_push_is_refused_naming_both_commits(history, capsys):
-    history.repo.checkout(history.a)
-    code, out, err = next_version(capsys, *AS_THE_WORKFLOW)
-    assert code == 1
-    assert out == {}
-    assert history.a in err
-    assert history.b in err
-    assert "v0.1.5" in err
-    assert "older than the latest release" in err
-
-
-def test_a_commit_on_another_line_is_refused_naming_both_commits(history, capsys):
-    history.repo.checkout(history.d)
-    code, _, err = next_version(capsys, *AS_THE_WORKFLOW)
-    assert code == 1
-    assert history.d in err
-    assert history.b in err
-    assert "does not descend from the latest release v0.1.5" in err
-
-
-@pytest.mark.parametrize("head_tags", ["", "v0.1.5"])
-def test_a_rebuild_of_the_newest_tags_own_commit_still_works(history, capsys, head_tags):
-    history.repo.checkout(history.b)
-    args = ["--repository", "o/r", "--tags", "v0.1.4 v0.1.5", "--head-tags", head_tags]
-    code, out, _ = next_version(capsys, *args)
-    assert code == 0
-    assert (out["version"], out["create-tag"], out["sha"]) == ("0.1.5", "false", history.b)
-
-
-def test_a_rerun_of_an_older_tagged_push_is_refused_too(history, capsys):
-    # Its head carries v0.1.4: rebuilding it would point latest and 0.1.4 at older code.
-    history.repo.checkout(history.v014)
-    args = ["--repository", "o/r", "--tags", "v0.1.4 v0.1.5", "--head-tags", "v0.1.4"]
-    code, _, err = next_version(capsys, *args)
-    assert code == 1
-    assert history.v014 in err
-    assert history.b in err
-
-
-@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
-def test_a_scheduled_or_manual_run_rebuilds_the_latest_tags_commit(history, capsys, event):
-    history.repo.checkout(history.c)
-    code = main(["next-version", "--event", event, *AS_THE_WORKFLOW])
-    out = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines() if "=" in line)
-    assert code == 0
-    assert (out["version"], out["create-tag"], out["sha"]) == ("0.1.5", "false", history.b)
-
-
-def test_the_first_release_builds_the_head_commit(history, capsys):
-    history.repo.checkout(history.c)
-    code, out, _ = next_version(capsys, "--repository", "o/r", "--tags", "", "--head-tags", "")
-    assert code == 0
-    assert (out["version"], out["sha"]) == ("0.1.0", history.c)
-
-
-@pytest.mark.parametrize(
-    ("ref", "publish"),
-    [
-        ("refs/heads/main", "true"),
-        ("refs/heads/feature", "false"),
-        ("refs/heads/main-old", "false"),
-        ("refs/tags/v0.1.5", "false"),
-        ("", "false"),
-    ],
-)
-def test_only_a_run_on_main_publishes(history, capsys, ref, publish):
-    history.repo.checkout(history.c)
-    code, out, err = next_version(capsys, *AS_THE_WORKFLOW, f"--ref={ref}")
-    assert code == 0
-    assert out["publish"] == publish
-    assert ("no tag moves" in err) == (publish == "false")
-
-
-@pytest.mark.slow  # processes of their own
-def test_the_workflows_command_line_in_a_scratch_repository(history):
-    command = [sys.executable, "-m", "tools.release", "next-version", "--event", "push"]
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-    def run(commit: str) -> subprocess.CompletedProcess[str]:
-        history.repo.checkout(commit)
-        return subprocess.run(
-            [*command, *AS_THE_WORKFLOW],
-            cwd=history.repo.path,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    descendant = run(history.c)
-    assert descendant.returncode == 0
-    assert "version=0.1.6\n" in descendant.stdout
-    older = run(history.a)
-    assert older.returncode == 1
-    assert older.stdout == ""
-    assert history.a in older.stderr
-    assert history.b in older.stderr
-    tagged = run(history.b)
-    assert tagged.returncode == 0
-    out = dict(line.split("=", 1) for line in tagged.stdout.splitlines() if "=" in line)
-    assert (out["version"], out["create-tag"], out["sha"]) == ("0.1.5", "false", history.b)
+# The build times of two runs: a scheduled rebuild at 06:23, the next one at 12:23.
+EARLIER = datetime(2026, 3, 10, 6, 23, 5, tzinfo=UTC)
+LATER = datetime(2026, 3, 10, 12, 23, 9, tzinfo=UTC)
+NOTHING = None
 
 
 TAGS = ["v0.1.4", "v0.1.5"]
@@ -162,43 +46,100 @@ TAGS = ["v0.1.4", "v0.1.5"]
 
 def test_publishing_a_new_release_that_descends_from_every_tag_goes_ahead(history):
     release = Release(Version(0, 1, 6), create_tag=True)
-    assert "is new" in check_publish(release, history.c, TAGS, Git())
+    assert "is new" in check_publish(
+        release, history.c, TAGS, Git(), created=LATER, published=NOTHING
+    )
 
 
 def test_publishing_a_version_released_meanwhile_is_refused(history):
     # Run A chose 0.1.5, its build failed; run B released 0.1.5; A's failed jobs are re-run.
     release = Release(Version(0, 1, 5), create_tag=True)
     with pytest.raises(LineageError, match=rf"v0\.1\.5 \(commit {history.b}\) was released since"):
-        check_publish(release, history.a, TAGS, Git())
+        check_publish(release, history.a, TAGS, Git(), created=LATER, published=NOTHING)
 
 
 def test_publishing_a_new_release_that_lacks_the_latest_is_refused(history):
     release = Release(Version(0, 1, 6), create_tag=True)
     with pytest.raises(LineageError, match=f"refusing to release commit {history.d}"):
-        check_publish(release, history.d, TAGS, Git())
+        check_publish(release, history.d, TAGS, Git(), created=LATER, published=NOTHING)
 
 
 def test_moving_the_tags_to_a_rebuild_of_an_older_release_is_refused(history):
     # A scheduled run that chose v0.1.4, queued behind the push that released v0.1.5.
     release = Release(Version(0, 1, 4), create_tag=False)
     with pytest.raises(LineageError, match=r"the latest release is now v0\.1\.5"):
-        check_publish(release, history.v014, TAGS, Git())
+        check_publish(release, history.v014, TAGS, Git(), created=LATER, published=NOTHING)
 
 
 def test_a_rebuild_of_the_latest_release_publishes_only_its_own_commit(history):
     release = Release(Version(0, 1, 5), create_tag=False)
-    assert "still the latest release" in check_publish(release, history.b, TAGS, Git())
+    assert "still the latest release" in check_publish(
+        release, history.b, TAGS, Git(), created=LATER, published=NOTHING
+    )
     with pytest.raises(LineageError, match=f"that tag is commit {history.b}"):
-        check_publish(release, history.c, TAGS, Git())
+        check_publish(release, history.c, TAGS, Git(), created=LATER, published=NOTHING)
 
 
-def test_check_publish_runs_as_the_workflow_calls_it(history, capsys):
-    args = ["check-publish", "--version", "0.1.4", "--create-tag", "false"]
-    code = main([*args, "--sha", history.v014, "--tags", "v0.1.4\nv0.1.5"])
-    assert code == 1
+def index(version: str, created: datetime) -> str:
+    """The raw index `latest` points at, as `imagetools inspect --raw` prints it."""
+    annotations = {
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.created": created.isoformat().replace("+00:00", "Z"),
+    }
+    manifest = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:0"}
+    return json.dumps({"schemaVersion": 2, "manifests": [manifest], "annotations": annotations})
+
+
+def test_re_running_the_publish_of_an_older_rebuild_is_refused(history):
+    # Run 1 rebuilt v0.1.5 at 06:23 and failed to publish; run 2 rebuilt it at 12:23 and
+    # published. Re-running run 1's publish reuses run 1's outputs: same version and commit.
+    release = Release(Version(0, 1, 5), create_tag=False)
+    published = read_index(index("0.1.5", LATER))
+    with pytest.raises(LineageError, match=r"`latest` points at a newer build, made 2026-03-10T12"):
+        check_publish(release, history.b, TAGS, Git(), created=EARLIER, published=published)
+    # The newer build itself, or any later one, goes ahead.
+    for when in (LATER, datetime(2026, 3, 10, 18, 23, tzinfo=UTC)):
+        assert "still the latest" in check_publish(
+            release, history.b, TAGS, Git(), created=when, published=published
+        )
+
+
+def test_latest_holding_a_higher_version_refuses_a_lower_one(history):
+    release = Release(Version(0, 1, 5), create_tag=False)
+    published = Published(Version(0, 1, 6), None)
+    with pytest.raises(LineageError, match=r"`latest` is already 0\.1\.6"):
+        check_publish(release, history.b, TAGS, Git(), created=LATER, published=published)
+
+
+def test_the_index_without_annotations_or_at_all_refuses_nothing_by_itself():
+    assert read_index("") is None
+    assert read_index('{"manifests": []}') == Published(None, None)
+    with pytest.raises(ValueError, match="not an image index"):
+        read_index('{"schemaVersion": 2}')
+
+
+def test_check_publish_runs_as_the_workflow_calls_it_with_a_reruns_outputs(
+    history, tmp_path, capsys
+):
+    latest = tmp_path / "latest.json"
+    latest.write_text(index("0.1.5", LATER))
+    args = ["check-publish", "--version", "0.1.5", "--create-tag", "false", "--sha", history.b]
+    args += ["--tags", "v0.1.4\nv0.1.5", "--latest-index", str(latest)]
+    assert main([*args, "--created", "2026-03-10T06:23:05Z"]) == 1
+    assert "points at a newer build" in capsys.readouterr().err
+    assert main([*args, "--created", "2026-03-10T18:23:05Z"]) == 0
+    latest.write_text("")  # nothing published yet
+    args = ["check-publish", "--version", "0.1.4", "--create-tag", "false", "--sha", history.v014]
+    args += [
+        "--tags",
+        "v0.1.4\nv0.1.5",
+        "--latest-index",
+        str(latest),
+        "--created",
+        "2026-03-10T18:23:05Z",
+    ]
+    assert main(args) == 1
     assert "the latest release is now v0.1.5" in capsys.readouterr().err
-    code = main(["check-publish", "--version", "0.1.6", "--create-tag", "true", "--sha", history.c])
-    assert code == 0
 
 
 def test_outside_a_checkout_with_the_tags_the_message_says_what_is_missing(tmp_path):

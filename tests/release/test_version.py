@@ -1,19 +1,11 @@
-"""Which version a release run builds, from the repository's tags and the triggering event."""
+"""Versions from release tags, and the bump a commit message asks for (what a run does with them:
+tests/release/test_plan.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.release.version import (
-    Bump,
-    Release,
-    Version,
-    bump_for,
-    latest_version,
-    plan_release,
-)
-
-FIRST = Version(0, 1, 0)
+from tools.release.version import Bump, Version, bump_for, latest_version
 
 
 @pytest.mark.parametrize(
@@ -93,38 +85,3 @@ def test_the_head_commit_message_chooses_the_bump(message, bump):
 )
 def test_bump_resets_the_lower_parts(part, expected):
     assert Version(1, 4, 7).bump(part) == expected
-
-
-def test_a_push_bumps_the_latest_tag_and_creates_the_new_one():
-    release = plan_release("push", "Fix #minor", ["v0.3.2", "v0.2.9"], [], FIRST)
-    assert release == Release(Version(0, 4, 0), create_tag=True)
-    assert release.version.tag == "v0.4.0"
-
-
-@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
-def test_a_schedule_or_manual_run_reuses_the_latest_tag(event):
-    release = plan_release(event, "#major ignored here", ["v0.3.2", "v0.2.9"], [], FIRST)
-    assert release == Release(Version(0, 3, 2), create_tag=False)
-
-
-@pytest.mark.parametrize("event", ["push", "schedule", "workflow_dispatch"])
-def test_the_first_release_uses_the_configured_first_version(event):
-    release = plan_release(event, "#major", ["nightly", "v1.0.0-rc.1"], [], Version(1, 0, 0))
-    assert release == Release(Version(1, 0, 0), create_tag=True)
-
-
-def test_a_rerun_of_a_tagged_push_reuses_its_tag_instead_of_bumping_again():
-    tags = ["v0.3.2", "v0.3.3"]
-    release = plan_release("push", "Fix", tags, ["v0.3.3"], FIRST)
-    assert release == Release(Version(0, 3, 3), create_tag=False)
-
-
-def test_non_release_tags_on_the_head_commit_do_not_count_as_a_rerun():
-    release = plan_release("push", "Fix", ["v0.3.2"], ["nightly", "v0.4.0-rc.1"], FIRST)
-    assert release == Release(Version(0, 3, 3), create_tag=True)
-
-
-@pytest.mark.parametrize("event", ["pull_request", "release", ""])
-def test_other_events_are_refused(event):
-    with pytest.raises(ValueError, match="expected one of"):
-        plan_release(event, "", ["v0.1.0"], [], FIRST)

@@ -1,9 +1,12 @@
 """`python -m tools.release`: the release workflow's decisions, one command each.
 
-next-version   print the version, the commit to build, the image tags and what to publish, as
-               GitHub step outputs (run in a checkout with the whole history and tags)
+next-version   print what this run builds (or which tag it dispatches), the version, the image
+               tags and whether to publish, as GitHub step outputs (run in a checkout with the
+               whole history and tags)
 check-publish  just before any tag moves: refuse unless this run still releases the newest code
-deploy         deploy an image digest on Render and wait for /healthz to report it
+               and `latest` points at no newer build
+deploy         deploy an image digest on Render, while `latest` still points at it, and wait for
+               /healthz to report it
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
 """
@@ -18,11 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tools.release.blueprint import BlueprintError, Image, check, render
-from tools.release.environment import check_environment
+from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHubError
 from tools.release.keepalive import keep_alive
-from tools.release.lineage import Git, check_publish, plan_commit
+from tools.release.lineage import Git, check_publish
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
+from tools.release.plan import plan_run
+from tools.release.published import read_index
 from tools.release.render import (
     DeployError,
     image_by_digest,
@@ -30,7 +35,9 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.tags import build_tag, created, image_name, image_tags
-from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version, plan_release
+from tools.release.version import Release, Version
+
+RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
 
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
@@ -63,13 +70,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
     )
     plan.add_argument(
-        "--ref", default="", help="the run's git ref, as in GITHUB_REF (refs/heads/main)"
+        "--ref",
+        required=True,
+        help="the run's git ref, as in GITHUB_REF (refs/heads/main, refs/tags/v1.2.3)",
     )
     plan.add_argument(
         "--release-branch",
         default="main",
-        help="only a run on this branch publishes (moves tags, deploys); elsewhere it builds and "
-        "smoke-tests the image and stops (main)",
+        help="only runs on this branch and on release tags publish (move tags, deploy); a manual "
+        "run elsewhere builds and smoke-tests its own head and stops (main). The checkout must "
+        "hold refs/remotes/origin/BRANCH, as actions/checkout's fetch-depth: 0 fetches it",
     )
 
     guard = commands.add_parser(
@@ -79,6 +89,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     guard.add_argument("--sha", required=True, help="the commit the image was built from")
     guard.add_argument("--create-tag", required=True, choices=("true", "false"))
     guard.add_argument("--tags", default="", help="every tag of the repository now")
+    guard.add_argument(
+        "--created", required=True, type=_aware, help="this build's time (the version job's)"
+    )
+    guard.add_argument(
+        "--latest-index",
+        type=Path,
+        required=True,
+        help="a file holding the raw index `latest` points at now (empty: nothing published)",
+    )
 
     keepalive = commands.add_parser(
         "keepalive",
@@ -93,6 +112,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deploy.add_argument("--image", required=True, help="registry/owner/name, without a tag")
     deploy.add_argument("--digest", required=True, help="sha256:... of the pushed image")
     deploy.add_argument("--model-version", required=True, help="what /healthz must report")
+    deploy.add_argument(
+        "--latest-digest",
+        required=True,
+        help="the digest `latest` points at now: the deploy goes on only if it is --digest",
+    )
     deploy.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (900)")
     deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
     deploy.add_argument(
@@ -139,7 +163,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             return 0
         if args.command == "check-publish":
             release = Release(args.version, create_tag=args.create_tag == "true")
-            print(check_publish(release, args.sha, args.tags.split(), Git()))
+            published = read_index(args.latest_index.read_text())
+            tags = args.tags.split()
+            when = args.created
+            print(check_publish(release, args.sha, tags, Git(), created=when, published=published))
             return 0
         if args.command == "blueprint":
             return write_blueprint(args)
@@ -148,36 +175,44 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             print(keep_alive(api_url, repository, args.workflow, token))
             return 0
         return deploy(args, environ)
-    except (ValueError, DeployError, GitHubError) as error:
+    except (OSError, ValueError, DeployError, GitHubError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
 
 def next_version_outputs(args: argparse.Namespace, git: Git | None = None) -> str:
     git = Git() if git is None else git
-    first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
-    tags = args.tags.split()
-    release = plan_release(args.event, args.head_message, tags, args.head_tags.split(), first)
-    if args.event == "push":
-        release = plan_commit(release, latest_version(tags), "HEAD", git)
-    # A new release builds this run's commit; a rebuild, the commit its tag names.
-    commit = git.commit("HEAD" if release.create_tag else f"refs/tags/{release.version.tag}")
-    publish = args.ref == f"refs/heads/{args.release_branch}"
-    if not publish:
+    plan = plan_run(
+        event=args.event,
+        ref=args.ref,
+        head_message=args.head_message,
+        tags=args.tags.split(),
+        head_tags=args.head_tags.split(),
+        first=Version.parse(args.first_version or DEFAULT_FIRST_VERSION),
+        git=git,
+        branch=args.release_branch,
+    )
+    release = plan.release
+    if plan.dispatch:
+        print(f"rebuilding {plan.dispatch} in a run on that tag", file=sys.stderr)
+    elif not plan.publish:
         print(
-            f"{args.ref or 'this ref'} is not refs/heads/{args.release_branch}: the image is "
-            "built and smoke-tested, and no tag moves and nothing is deployed",
+            f"{args.ref} is neither refs/heads/{args.release_branch} nor a release tag: its head "
+            "is built and smoke-tested, and no tag moves, nothing is attested or deployed",
             file=sys.stderr,
         )
     built_at = args.built_at or datetime.now(UTC)
     return github_outputs(
         {
+            "build": "true" if plan.build else "false",
+            "dispatch": plan.dispatch,
             "assets": release_assets(args.assets),
             "version": str(release.version),
             "tag": release.version.tag,
             "create-tag": "true" if release.create_tag else "false",
-            "sha": commit,
-            "publish": "true" if publish else "false",
+            # Every run builds the commit it runs on: the provenance names it.
+            "sha": git.commit("HEAD"),
+            "publish": "true" if plan.publish else "false",
             "build-tag": build_tag(release.version, built_at),
             "created": created(built_at),
             "image": image_name(args.repository),
@@ -188,14 +223,26 @@ def next_version_outputs(args: argparse.Namespace, git: Git | None = None) -> st
 
 def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     hook = environ.get(HOOK_ENV, "").strip()
+    service = environ.get(SERVICE_ENV, "").strip().rstrip("/")
     image_ref = image_by_digest(args.image, args.digest)
+    latest = args.latest_digest.strip() or "nothing"
+    if latest != args.digest:
+        raise DeployError(
+            f"refusing to deploy {image_ref}: `latest` now points at {latest}, not this build. "
+            "A re-run of an older run's deploy would roll production back"
+        )
     if not hook:
+        if service:
+            raise DeployError(
+                f"{SERVICE_ENV} is set, so this repository deploys on Render, but {HOOK_ENV} is "
+                "not readable here: nothing was deployed. Add the secret to the production "
+                "environment (docs/release.md, set-up step 5)"
+            )
         print(
-            f"{HOOK_ENV} is not set: skipping the Render deploy. {image_ref} is published; "
-            "add the secret to deploy it (README, 'Release and deploy')."
+            f"{HOOK_ENV} and {SERVICE_ENV} are not set: no Render deploy. {image_ref} is "
+            "published; set both to deploy it (docs/release.md)."
         )
         return 0
-    service = environ.get(SERVICE_ENV, "").strip().rstrip("/")
     if not service:
         raise DeployError(
             f"{HOOK_ENV} is set but the repository variable {SERVICE_ENV} is not, so the deploy "
@@ -206,7 +253,7 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             environ, f"checking the {args.environment!r} environment"
         )
         check_environment(api_url, repository, args.environment, token, args.branch)
-        print(f"environment {args.environment}: only {args.branch} may deploy")
+        print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
     deploy_id = trigger_deploy(hook, image_ref)
     print(f"Render deploy {deploy_id} started for {image_ref}")
     attempts = wait_for_version(

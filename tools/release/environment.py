@@ -3,7 +3,9 @@
 The Render deploy hook is a secret of the `production` environment, so that only workflow runs
 the environment admits can read it. GitHub enforces the environment's deployment branches but
 cannot be told them from the workflow file: the release reads them through the REST API (the
-`actions: read` permission) and stops unless exactly the release branch may deploy.
+`actions: read` permission) and stops unless exactly the release branch and the release tags
+may deploy (a scheduled rebuild runs on its release tag, so that its provenance names the
+commit it builds).
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from typing import Any
 from tools.release.github import GitHubError, request
 from tools.release.render import DeployError
 
+# The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
+# the commit it runs on").
+TAG_RULE = "v*"
+
 
 def branch_policy_problem(
     environment: dict[str, Any], policies: list[dict[str, Any]] | None, branch: str
 ) -> str | None:
-    """What lets more than `branch` deploy to `environment`, or None when only it can.
+    """What lets more than `branch` and the release tags deploy to `environment`, or None when
+    only they can.
 
     `environment` is GitHub's answer for the environment, `policies` the `branch_policies` of
     its deployment branch policies (None when it has no custom policies).
@@ -33,16 +40,18 @@ def branch_policy_problem(
     allowed = sorted(
         f"{policy.get('type', 'branch')} {policy.get('name')}" for policy in policies or []
     )
-    if allowed != [f"branch {branch}"]:
+    wanted = [f"branch {branch}", f"tag {TAG_RULE}"]
+    if allowed != wanted:
         shown = ", ".join(allowed) or "nothing"
-        return f"it admits {shown}, not exactly the branch {branch}"
+        return f"it admits {shown}, not exactly {' and '.join(wanted)}"
     return None
 
 
 def check_environment(
     api_url: str, repository: str, name: str, token: str, branch: str, *, timeout: float = 30.0
 ) -> None:
-    """DeployError unless only `branch` may deploy to the environment `name` of `repository`."""
+    """DeployError unless only `branch` and the release tags may deploy to the environment
+    `name` of `repository`."""
     base = f"{api_url.rstrip('/')}/repos/{repository}/environments/{urllib.parse.quote(name, '')}"
     try:
         environment = request(base, token, permission="actions: read", timeout=timeout)
@@ -58,5 +67,6 @@ def check_environment(
         raise DeployError(
             f"the {name!r} environment holds the deploy hook but {problem}. In Settings -> "
             f"Environments -> {name}, set 'Deployment branches and tags' to 'Selected branches "
-            f"and tags' with the one rule {branch!r} (README, 'Release and deploy')"
+            f"and tags' with two rules: the branch {branch!r} and the tag {TAG_RULE!r} "
+            "(docs/release.md, set-up step 5)"
         )

@@ -12,9 +12,11 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from tools.release.version import Release, Version, latest_version
+from tools.release.published import Published
+from tools.release.version import Release, latest_version
 
 
 class LineageError(ValueError):
@@ -70,21 +72,33 @@ def check_descends(tag: str, commit: str, git: Git) -> None:
     raise LineageError(f"refusing to release commit {commit}: {why}")
 
 
-def plan_commit(release: Release, latest: Version | None, head: str, git: Git) -> Release:
-    """The release a push of `head` makes once the history is known, checked against the latest
-    tag: the newest tag's own commit is rebuilt under its version (whatever tags were passed
-    for the head), any other commit must descend from the latest release."""
-    if latest is None:
-        return release
-    if git.commit(f"refs/tags/{latest.tag}") == git.commit(head):
-        return Release(latest, create_tag=False)
-    check_descends(latest.tag, git.commit(head), git)
-    return release
-
-
-def check_publish(release: Release, commit: str, tags: Iterable[str], git: Git) -> str:
-    """What publishing `release` (built from `commit`) does, if it is still the newest release
-    given the repository's tags now; else LineageError, which moves no tag."""
+def check_publish(
+    release: Release,
+    commit: str,
+    tags: Iterable[str],
+    git: Git,
+    *,
+    created: datetime,
+    published: Published | None,
+) -> str:
+    """What publishing `release` (built from `commit` at `created`) does, if it is still the
+    newest release given the repository's tags now and no newer build than it is `latest`,
+    `published`
+    (the re-run of an old run's job reuses that run's outputs: its version, commit and build
+    time); else LineageError, which moves no tag."""
+    if published is not None:
+        if published.version is not None and published.version > release.version:
+            raise LineageError(
+                f"refusing to publish {release.version} (commit {commit}): `latest` is already "
+                f"{published.version}, and it must not go back to older code"
+            )
+        if published.created is not None and published.created > created:
+            raise LineageError(
+                f"refusing to publish the build of {created.isoformat()} ({release.version.tag}, "
+                f"commit {commit}): `latest` points at a newer build, made "
+                f"{published.created.isoformat()}. A re-run of an older run publishes nothing; "
+                "run the release again for a fresh build"
+            )
     latest = latest_version(tags)
     if release.create_tag:
         if latest is not None and latest >= release.version:

@@ -82,30 +82,3 @@ def bump_for(message: str) -> Bump:
 def latest_version(tags: Iterable[str]) -> Version | None:
     versions = [v for v in map(Version.from_tag, tags) if v is not None]
     return max(versions, default=None)
-
-
-def plan_release(
-    event: str,
-    head_message: str,
-    tags: Iterable[str],
-    head_tags: Iterable[str],
-    first: Version,
-) -> Release:
-    """Decide the version of a release run.
-
-    - No release tag yet: `first`, tagged now, whatever the event.
-    - A push: the latest version bumped as the head commit message says, tagged now; but if the
-      head commit already carries a release tag (a re-run), that version again, untagged.
-    - A schedule or a manual run: the latest version again, untagged (a retrain of the same code).
-    """
-    if event not in RELEASE_EVENTS:
-        raise ValueError(f"cannot release on a {event!r} event; expected one of {RELEASE_EVENTS}")
-    latest = latest_version(tags)
-    if latest is None:
-        return Release(first, create_tag=True)
-    if event != "push":
-        return Release(latest, create_tag=False)
-    already = latest_version(head_tags)
-    if already is not None:
-        return Release(already, create_tag=False)
-    return Release(latest.bump(bump_for(head_message)), create_tag=True)

@@ -1,0 +1,218 @@
+"""What a release run builds and publishes, in a scratch git repository, with the arguments the
+workflow passes (`next-version`): no tag, made by the pipeline or by hand, skips the test gate,
+releases a commit main does not contain, or puts older code out as `latest` (issue 34, bar 1)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.release.scratch_git import ScratchRepo
+from tools.release.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = "refs/heads/main"
+
+
+class History:
+    """v0.1.4 <- a (push A, its release failed) <- b = v0.1.5 (push B) <- c (push C: main's
+    head, where origin/main is), and d, a commit on another line from a, not on main."""
+
+    def __init__(self, repo: ScratchRepo) -> None:
+        self.repo = repo
+        self.v014 = repo.commit("first release", tag="v0.1.4")
+        self.a = repo.commit("push A")
+        self.b = repo.commit("push B", tag="v0.1.5")
+        self.c = repo.commit("push C")
+        repo.fetched_main(self.c)
+        repo.checkout(self.a)
+        self.d = repo.commit("another line of work, from A")
+
+    def tag(self, name: str, commit: str) -> None:
+        """A tag made by hand, which the workflow's checkout fetches like any other."""
+        self.repo.git("tag", name, commit)
+
+    def tags(self) -> str:
+        return self.repo.git("tag", "--list")
+
+
+@pytest.fixture
+def history(tmp_path, monkeypatch) -> History:
+    monkeypatch.chdir(tmp_path)
+    return History(ScratchRepo(tmp_path))
+
+
+def run(capsys, history: History, commit: str, event: str, ref: str, *, head_tags: str = ""):
+    """next-version as the version job runs it, checked out at `commit`."""
+    history.repo.checkout(commit)
+    args = ["next-version", f"--event={event}", f"--ref={ref}", "--repository=o/r"]
+    args += [f"--tags={history.tags()}", f"--head-tags={head_tags}"]
+    code = main(args)
+    captured = capsys.readouterr()
+    lines = [line.split("=", 1) for line in captured.out.splitlines() if "=" in line]
+    return code, dict(lines), captured.err
+
+
+def planned(out: dict[str, str]) -> tuple[str, ...]:
+    keys = ("build", "publish", "dispatch", "version", "create-tag", "sha")
+    return tuple(out[key] for key in keys)
+
+
+def test_a_push_that_descends_from_the_latest_tag_is_the_next_patch(history, capsys):
+    code, out, _ = run(capsys, history, history.c, "push", MAIN)
+    assert code == 0
+    assert planned(out) == ("true", "true", "", "0.1.6", "true", history.c)
+
+
+def test_a_rerun_of_an_older_push_is_refused_naming_both_commits(history, capsys):
+    code, out, err = run(capsys, history, history.a, "push", MAIN)
+    assert (code, out) == (1, {})
+    assert history.a in err
+    assert history.b in err
+    assert "older than the latest release v0.1.5" in err
+
+
+def test_a_push_main_does_not_contain_is_refused(history, capsys):
+    # main was rewritten to c's line after the push of d.
+    code, _, err = run(capsys, history, history.d, "push", MAIN)
+    assert code == 1
+    assert f"refusing HEAD (commit {history.d}): main does not contain it" in err
+
+
+@pytest.mark.parametrize("head_tags", ["", "v0.1.5"])
+def test_re_running_the_push_that_made_the_newest_tag_rebuilds_it_tested(
+    history, capsys, head_tags
+):
+    code, out, _ = run(capsys, history, history.b, "push", MAIN, head_tags=head_tags)
+    assert code == 0
+    assert planned(out) == ("true", "true", "", "0.1.5", "false", history.b)
+
+
+@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
+def test_a_scheduled_or_manual_run_on_main_dispatches_the_newest_tag(history, capsys, event):
+    code, out, err = run(capsys, history, history.c, event, MAIN)
+    assert code == 0
+    assert planned(out) == ("false", "false", "v0.1.5", "0.1.5", "false", history.c)
+    assert "rebuilding v0.1.5 in a run on that tag" in err
+
+
+def test_the_run_on_the_tag_rebuilds_its_commit_and_publishes(history, capsys):
+    code, out, _ = run(capsys, history, history.b, "workflow_dispatch", "refs/tags/v0.1.5")
+    assert code == 0
+    assert planned(out) == ("true", "true", "", "0.1.5", "false", history.b)
+
+
+def test_a_run_on_an_older_tag_is_refused_at_once(history, capsys):
+    code, out, err = run(capsys, history, history.v014, "workflow_dispatch", "refs/tags/v0.1.4")
+    assert (code, out) == (1, {})
+    assert "refusing v0.1.4: the latest release is v0.1.5" in err
+
+
+def test_a_run_on_a_tag_that_is_not_a_release_is_refused(history, capsys):
+    history.tag("nightly", history.c)
+    code, _, err = run(capsys, history, history.c, "workflow_dispatch", "refs/tags/nightly")
+    assert code == 1
+    assert "nightly is not a release tag" in err
+
+
+def test_the_first_release_builds_and_tags_the_head(history, capsys):
+    for tag in ("v0.1.4", "v0.1.5"):
+        history.repo.git("tag", "--delete", tag)
+    for event in ("push", "schedule"):
+        code, out, _ = run(capsys, history, history.c, event, MAIN)
+        assert code == 0
+        assert planned(out) == ("true", "true", "", "0.1.0", "true", history.c)
+
+
+def test_a_manual_run_on_a_branch_builds_that_branchs_head_and_publishes_nothing(history, capsys):
+    code, out, err = run(capsys, history, history.d, "workflow_dispatch", "refs/heads/feature")
+    assert code == 0
+    assert planned(out) == ("true", "false", "", "0.1.5", "false", history.d)
+    assert "no tag moves, nothing is attested or deployed" in err
+
+
+# Tags the pipeline did not create: `git tag vX.Y.Z <commit> && git push origin main vX.Y.Z`.
+
+
+def test_a_hand_tag_on_the_pushed_head_is_released_only_through_the_test_gate(history, capsys):
+    history.tag("v0.2.0", history.c)
+    code, out, _ = run(capsys, history, history.c, "push", MAIN, head_tags="v0.2.0")
+    assert code == 0
+    # build=true: the test job runs the whole gate (tests/delivery/test_workflows.py).
+    assert planned(out) == ("true", "true", "", "0.2.0", "false", history.c)
+
+
+def test_a_hand_tag_on_main_is_rebuilt_in_its_own_run_through_the_test_gate(history, capsys):
+    history.tag("v0.2.0", history.c)
+    _, out, _ = run(capsys, history, history.c, "schedule", MAIN)
+    assert out["dispatch"] == "v0.2.0"
+    code, out, _ = run(capsys, history, history.c, "workflow_dispatch", "refs/tags/v0.2.0")
+    assert code == 0
+    assert (out["build"], out["sha"]) == ("true", history.c)
+
+
+def test_a_hand_tag_below_the_latest_pushed_with_main_is_refused_in_the_first_job(history, capsys):
+    history.tag("v0.1.3", history.c)
+    code, out, err = run(capsys, history, history.c, "push", MAIN, head_tags="v0.1.3")
+    assert (code, out) == (1, {})
+    assert "refusing v0.1.3: the latest release is v0.1.5" in err
+
+
+def test_a_hand_tag_on_a_commit_main_does_not_contain_is_never_released(history, capsys):
+    history.tag("v0.2.0", history.d)
+    for commit, event, ref in [
+        (history.c, "schedule", MAIN),  # the next cron
+        (history.c, "workflow_dispatch", MAIN),
+        (history.d, "workflow_dispatch", "refs/tags/v0.2.0"),  # a run started on the tag
+    ]:
+        code, out, err = run(capsys, history, commit, event, ref)
+        assert (code, out) == (1, {}), (event, ref)
+        assert f"refusing v0.2.0 (commit {history.d}): main does not contain it" in err
+    # And a push to main cannot build on it either: main does not descend from it.
+    code, _, err = run(capsys, history, history.c, "push", MAIN)
+    assert code == 1
+    assert "does not descend from the latest release v0.2.0" in err
+
+
+def test_a_hand_tag_above_the_latest_on_old_code_never_rolls_production_back(history, capsys):
+    history.tag("v1.0.0", history.v014)
+    code, out, err = run(capsys, history, history.c, "schedule", MAIN)
+    assert (code, out) == (1, {})
+    assert f"refusing v1.0.0 (commit {history.v014})" in err
+    assert f"does not descend from the earlier release v0.1.5 (commit {history.b})" in err
+    code, _, err = run(capsys, history, history.v014, "workflow_dispatch", "refs/tags/v1.0.0")
+    assert code == 1
+    assert "does not descend from the earlier release v0.1.5" in err
+
+
+@pytest.mark.slow  # processes of their own
+def test_the_workflows_command_line_in_a_scratch_repository(history):
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def next_version(commit: str, *args: str) -> subprocess.CompletedProcess[str]:
+        history.repo.checkout(commit)
+        command = [sys.executable, "-m", "tools.release", "next-version", "--repository", "o/r"]
+        tags = ["--tags", history.tags(), "--head-tags", ""]
+        return subprocess.run(
+            [*command, *tags, *args],
+            cwd=history.repo.path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    descendant = next_version(history.c, "--event=push", f"--ref={MAIN}")
+    assert descendant.returncode == 0
+    assert "version=0.1.6\n" in descendant.stdout
+    older = next_version(history.a, "--event=push", f"--ref={MAIN}")
+    assert (older.returncode, older.stdout) == (1, "")
+    assert history.b in older.stderr
+    history.tag("v0.1.3", history.c)
+    low = next_version(history.c, "--event=workflow_dispatch", "--ref=refs/tags/v0.1.3")
+    assert (low.returncode, low.stdout) == (1, "")
+    assert "the latest release is v0.1.5" in low.stderr

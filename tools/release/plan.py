@@ -1,0 +1,108 @@
+"""What one release run does, from its event, its ref and the repository's history and tags.
+
+Every run that publishes builds the commit it runs on (GITHUB_SHA), so the signed provenance
+names the commit built:
+
+- a push to the release branch releases its head: a new version (the latest tag bumped), or,
+  when the head already carries the newest release tag, that version again;
+- a schedule or manual run on the release branch builds nothing itself: it names the newest
+  release tag, which the workflow rebuilds in a run dispatched on that tag (`dispatch`);
+- a run on a release tag (dispatched, or started by hand on it) rebuilds that tag's commit;
+- a manual run on any other branch builds and smoke-tests that branch's head, and publishes
+  nothing.
+
+Nothing here trusts a tag because it exists: a tag the pipeline did not create (made by hand)
+is released only if it is the newest, on a commit the release branch contains, and descends
+from every earlier release; every run that builds runs the whole test gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tools.release.lineage import Git, LineageError, check_descends
+from tools.release.version import Release, Version, bump_for, latest_version
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    release: Release
+    build: bool  # this run tests, builds and smoke-tests its own commit
+    publish: bool  # ... then signs its provenance, moves the tags and deploys it
+    dispatch: str = ""  # a release tag to rebuild in a run on that tag, when this run builds none
+
+
+def plan_run(
+    *,
+    event: str,
+    ref: str,
+    head_message: str,
+    tags: Iterable[str],
+    head_tags: Iterable[str],
+    first: Version,
+    git: Git,
+    branch: str = "main",
+) -> RunPlan:
+    """The plan for a run of `event` on `ref` whose checkout (HEAD) is `git`'s; LineageError
+    (naming the tag and the commits) when the run must stop before anything is built."""
+    tags = list(tags)
+    latest = latest_version(tags)
+    main = f"refs/remotes/origin/{branch}"
+    head = git.commit("HEAD")
+    if ref == f"refs/heads/{branch}":
+        _check_contained(head, "HEAD", main, branch, git)
+        if latest is None:
+            return RunPlan(Release(first, create_tag=True), build=True, publish=True)
+        if event != "push":
+            check_release_tag(latest, tags, git, branch)
+            return RunPlan(Release(latest, create_tag=False), False, False, latest.tag)
+        tagged = latest_version(head_tags)
+        if tagged is not None or git.commit(f"refs/tags/{latest.tag}") == head:
+            rebuilt = latest if tagged is None else tagged
+            check_release_tag(rebuilt, tags, git, branch)
+            return RunPlan(Release(rebuilt, create_tag=False), build=True, publish=True)
+        check_descends(latest.tag, head, git)
+        return RunPlan(Release(latest.bump(bump_for(head_message)), True), True, True)
+    if ref.startswith("refs/tags/"):
+        name = ref.removeprefix("refs/tags/")
+        on_tag = Version.from_tag(name)
+        if on_tag is None:
+            raise LineageError(f"{name} is not a release tag (vX.Y.Z): nothing to rebuild")
+        check_release_tag(on_tag, tags, git, branch)
+        return RunPlan(Release(on_tag, create_tag=False), build=True, publish=True)
+    # A manual run on another branch: a trial of its head, published nowhere.
+    return RunPlan(Release(latest or first, create_tag=False), build=True, publish=False)
+
+
+def check_release_tag(version: Version, tags: Iterable[str], git: Git, branch: str) -> None:
+    """LineageError unless release tag `version` may be (re)built and published: it is the
+    newest release, the release branch contains its commit, and that commit descends from
+    every earlier release tag's (so an old commit tagged higher never rolls production back)."""
+    tags = list(tags)
+    latest = latest_version(tags)
+    tag = version.tag
+    if latest is not None and version < latest:
+        raise LineageError(
+            f"refusing {tag}: the latest release is {latest.tag}, and a lower tag would put "
+            f"older code out as `latest`. Delete {tag} (git push --delete origin {tag})"
+        )
+    commit = git.commit(f"refs/tags/{tag}")
+    _check_contained(commit, tag, f"refs/remotes/origin/{branch}", branch, git)
+    for other in sorted({v for v in map(Version.from_tag, tags) if v is not None and v < version}):
+        other_commit = git.commit(f"refs/tags/{other.tag}")
+        if not git.is_ancestor(other_commit, commit):
+            raise LineageError(
+                f"refusing {tag} (commit {commit}): it does not descend from the earlier release "
+                f"{other.tag} (commit {other_commit}), so releasing it would drop what "
+                f"{other.tag} holds. A tag made by hand on older code? Delete {tag}"
+            )
+
+
+def _check_contained(commit: str, what: str, main: str, branch: str, git: Git) -> None:
+    if not git.is_ancestor(commit, git.commit(main)):
+        raise LineageError(
+            f"refusing {what} (commit {commit}): {branch} does not contain it, and only code "
+            f"on {branch} is released. A tag made by hand on another branch? Delete it, and "
+            f"merge the work into {branch}"
+        )

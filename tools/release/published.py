@@ -1,0 +1,47 @@
+"""What the image tag `latest` points at now, read from the registry's index (its raw JSON, as
+`docker buildx imagetools inspect --raw` prints it): the version and build time the release
+annotated it with (docker/metadata-action's annotations, at the index level)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from tools.release.version import Version
+
+VERSION = "org.opencontainers.image.version"
+CREATED = "org.opencontainers.image.created"
+
+
+@dataclass(frozen=True)
+class Published:
+    version: Version | None
+    created: datetime | None
+
+
+def read_index(raw: str) -> Published | None:
+    """The annotations of the index `latest` points at; None for an empty text (nothing is
+    published yet); ValueError when the text is not an image index."""
+    if not raw.strip():
+        return None
+    try:
+        index = json.loads(raw)
+    except ValueError:
+        raise ValueError("the index of `latest` is not JSON") from None
+    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+        raise ValueError("the index of `latest` is not an image index (no manifests)")
+    annotations = index.get("annotations") or {}
+    version = annotations.get(VERSION)
+    created = annotations.get(CREATED)
+    return Published(
+        Version.parse(version) if version else None,
+        _aware(created) if created else None,
+    )
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{CREATED} {text!r} has no time zone")
+    return moment
