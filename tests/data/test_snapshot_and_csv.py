@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pandas as pd
@@ -211,3 +213,20 @@ def test_a_coarser_interval_than_a_csvs_is_aggregated_from_complete_bars(tmp_pat
     ]  # the third day has two hours: incomplete, left out
     assert daily["open"].tolist() == [100.0, 124.0]
     assert daily["close"].tolist() == [124.0, 148.0]
+
+
+@pytest.mark.slow
+def test_the_command_an_error_names_lists_a_files_pairs(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "symbol,time,open,high,low,close,volume\n"
+        "SOLUSDT,2024-01-01T00:00:00Z,100,110,90,105,1\n"
+        "DOGEUSDT,2024-01-01T00:00:00Z,0.1,0.11,0.09,0.105,3\n"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-m", "cryptopredict.data.csvfile", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listed.stdout == "DOGEUSDT\nSOLUSDT\n"
