@@ -62,7 +62,7 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # before serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
 TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
-	@$(BIN)/python train.py --all --out $${MODEL_DIR:-artifacts} $(TRAIN_ARGS); status=$$?; \
+	@$(BIN)/python train.py --all --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS); status=$$?; \
 	if [ $$status -eq 1 ]; then \
 		echo "make run: serving the pairs that trained; those named above failed" >&2; \
 	elif [ $$status -ne 0 ]; then \
