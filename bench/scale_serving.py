@@ -24,6 +24,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,13 +117,21 @@ def train(model_dir: Path) -> None:
 
 
 def pair_set(model_dir: Path, slugs: list[str], scratch: Path) -> Path:
-    """A model directory serving `slugs`: links to their artifacts, and its own index."""
+    """A model directory serving `slugs`: their artifacts' files hard-linked (the API follows
+    no symbolic link out of its model directory), and its own index."""
     directory = scratch / f"{len(slugs)}-pairs"
     directory.mkdir()
     for slug in slugs:
-        (directory / slug).symlink_to((model_dir / slug).resolve(), target_is_directory=True)
+        shutil.copytree(model_dir / slug, directory / slug, copy_function=_link_or_copy)
     index_artifacts(directory)
     return directory
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
 
 
 def dates(model_dir: Path, slug: str) -> list[str]:

@@ -264,8 +264,14 @@ def _encode(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+# The field types the writer produces (`_encode`): anything else (an object, a string, a nested
+# record, another byte order) is refused before a value is read.
+STORED_TYPES = (np.dtype("<i8"), np.dtype("<u4"), np.dtype("<f4"), np.dtype("<f8"))
+
+
 def open_table(file: Path, opened: IO[bytes]) -> np.ndarray:
-    """The record in `opened` (the `.npy` file `file`), memory-mapped, not read."""
+    """The record in `opened` (the `.npy` file `file`), memory-mapped, not read; ArtifactError
+    unless every field is of a type the writer produces."""
     readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
     try:
         opened.seek(0)
@@ -275,6 +281,14 @@ def open_table(file: Path, opened: IO[bytes]) -> np.ndarray:
     except (ValueError, OSError, SyntaxError) as error:
         raise ArtifactError(f"{file}: not a .npy file ({error})") from None
     _require(shape == () and dtype.names is not None, file, "does not hold one record of columns")
+    for name, (field_type, *_) in (dtype.fields or {}).items():
+        base = field_type.subdtype[0] if field_type.subdtype is not None else field_type
+        _require(
+            not field_type.hasobject and any(base == stored for stored in STORED_TYPES),
+            file,
+            f"field {name!a} is of type {str(base)[:60]!a}, not one this code writes "
+            "(little-endian int64, uint32, float32 or float64)",
+        )
     offset = opened.tell()
     size = opened.seek(0, io.SEEK_END)
     _require(size == offset + dtype.itemsize and not fortran, file, "is not as long as it says")
@@ -287,8 +301,15 @@ def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
     wanted = {"yhat": np.float64, "band": np.float32, "lead": np.uint32}
     missing = [name for name in (*AXIS, *wanted) if name not in names]
     _require(not missing, file, f"lacks {', '.join(missing)}")
+    for name in AXIS:
+        _require(
+            record[name].dtype == np.int64 and record[name].shape == (),
+            file,
+            f"{name} is not one int64",
+        )
     for name, dtype in wanted.items():
         _require(record[name].dtype == dtype, file, f"{name} is {record[name].dtype}, not {dtype}")
+    _require(record["yhat"].ndim == 1, file, "yhat is not a list of knots")
     first, step, fine_rows, coarse_step, last = (int(record[name]) for name in AXIS)
     grid = StoredGrid(
         first, step, fine_rows, coarse_step, last, record["yhat"], record["band"], record["lead"]

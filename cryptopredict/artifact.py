@@ -25,6 +25,7 @@ serving reads artifacts with numpy and msgspec alone.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.metadata
 import io
@@ -34,6 +35,7 @@ import math
 import os
 import pickle
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -106,6 +108,8 @@ __all__ = [
     "Record",
     "Repair",
     "ServedBand",
+    "ServedParts",
+    "Settled",
     "TrainingWindow",
     "ValidationReport",
     "WidthFifth",
@@ -281,6 +285,25 @@ class ServedBand(BandSetting, kw_only=True, frozen=True):
     """The manifest's band: the setting served, and how the hindcast inside the history is made."""
 
     hindcast: str
+
+
+class Settled(Record, frozen=True):
+    """How one part of the served forecast was settled: `chosen` on the backtest's validation
+    origins, `forced` (no choice could be made; nothing was compared), or `fixed` (set
+    beforehand, with no comparison in this training); `why` says how, plainly."""
+
+    how: Literal["chosen", "forced", "fixed"]
+    why: str
+
+
+class ServedParts(Record, frozen=True):
+    """What is served, named for what it is: the point forecast (`point_forecast`), the band's
+    method (`band_method`), and how the damping and the band were settled."""
+
+    point_forecast: str
+    band_method: str
+    damping: Settled
+    band: Settled
 
 
 class BandCandidate(BandSetting, kw_only=True, frozen=True):
@@ -482,6 +505,7 @@ class Manifest:
     params: ModelParams
     postprocess: Postprocess
     band: ServedBand
+    served: ServedParts  # the point forecast and the band, named, and how each was settled
     metrics: BacktestSummary | None
     # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
     # backtest's figures come from origins on and after `first_evaluation_origin`.
@@ -834,31 +858,57 @@ def _model_dir(model_dir: Path) -> Path:
 
 
 def _open_directory(path: Path) -> int:
+    """The artifact directory `path`, which may be a symlink to a directory beside it (in its
+    model directory), never to one elsewhere."""
+    real, within = os.path.realpath(path), os.path.realpath(path.parent)
+    _require(
+        os.path.commonpath([real, within]) == within,
+        path,
+        "is a symbolic link out of its model directory; copy the artifact in instead",
+    )
     try:
-        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        return os.open(real, os.O_RDONLY | os.O_DIRECTORY)
     except FileNotFoundError:
         raise ArtifactError(f"{path}: missing") from None
     except OSError as error:
         raise ArtifactError(f"{path}: unreadable ({error.strerror})") from None
 
 
-def _open_in(directory: int, path: Path, name: str) -> io.BufferedReader:
-    try:
-        return os.fdopen(os.open(name, os.O_RDONLY, dir_fd=directory), "rb")
-    except FileNotFoundError:
-        raise ArtifactError(f"{path / name}: missing") from None
-    except OSError as error:
-        raise ArtifactError(f"{path / name}: unreadable ({error.strerror})") from None
+# An artifact's files are regular files the writer made: a symbolic link is never followed (it
+# could lead anywhere, its digest into answers), and nothing else is opened (a FIFO would block).
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-def _file_sha256(file: Path) -> str:
+def _open_in(directory: int | None, path: Path, name: str) -> io.BufferedReader:
+    """`path / name`, opened in the directory `directory` (a descriptor; None: `path`)."""
+    file = path / name
     try:
-        with file.open("rb") as opened:
-            return hashlib.file_digest(opened, "sha256").hexdigest()
+        if directory is None:
+            descriptor = os.open(file, _FILE_FLAGS)
+        else:
+            descriptor = os.open(name, _FILE_FLAGS, dir_fd=directory)
     except FileNotFoundError:
         raise ArtifactError(f"{file}: missing") from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ArtifactError(
+                f"{file}: is a symbolic link; an artifact's files must be the regular files "
+                "training wrote"
+            ) from None
         raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
+    opened = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        opened.close()
+        raise ArtifactError(f"{file}: is not a regular file")
+    return opened
+
+
+def _file_sha256(file: Path) -> str:
+    with _open_in(None, file.parent, file.name) as opened:
+        try:
+            return hashlib.file_digest(opened, "sha256").hexdigest()
+        except OSError as error:
+            raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
 
 
 def _read_all(opened: io.BufferedReader, file: Path) -> bytes:
@@ -940,12 +990,8 @@ def _check_digest(file: Path, actual: str, expected: str | None) -> None:
 
 
 def _read_bytes(file: Path) -> bytes:
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
-        raise ArtifactError(f"{file}: missing") from None
-    except OSError as error:
-        raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
+    with _open_in(None, file.parent, file.name) as opened:
+        return _read_all(opened, file)
 
 
 def _require(condition: bool, file: Path, problem: str) -> None:

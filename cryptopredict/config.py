@@ -47,6 +47,13 @@ class Settings:
         "Address of an existing Dask scheduler to train on, e.g. `tcp://10.0.0.5:8786` or "
         "`tls://...` (certificates from Dask's own configuration); unset: a local cluster.",
     )
+    dask_dashboard_address: str = _setting(
+        "DASK_DASHBOARD_ADDRESS",
+        "127.0.0.1:0",
+        "Where the local Dask cluster's dashboard listens while training (it has no "
+        "authentication): loopback and a free port by default; `0.0.0.0:8787` opens it to "
+        "every network.",
+    )
     assets: str = _setting(
         "ASSETS",
         "btc-usd,eth-usd",
@@ -130,6 +137,19 @@ class Settings:
         "Seconds a connection may stay silent (idle, or sending a request slowly) before the API "
         "closes it (Waitress's own default is 120).",
     )
+    max_request_body_size: int = _setting(
+        "MAX_REQUEST_BODY_SIZE",
+        65536,
+        "Largest request body in bytes the API reads; a longer one is refused with 413 before "
+        "it is read (every route is GET or HEAD: none reads a body). Waitress's own default is "
+        "1 GiB.",
+    )
+    max_request_header_size: int = _setting(
+        "MAX_REQUEST_HEADER_SIZE",
+        65536,
+        "Largest request line and headers in bytes; longer ones are refused with 431 (Waitress's "
+        "own default is 256 KiB).",
+    )
     cors_origins: str = _setting(
         "CORS_ORIGINS",
         "*",
@@ -157,6 +177,36 @@ class Settings:
         "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
         "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`.",
     )
+    live_connect_timeout: float = _setting(
+        "LIVE_CONNECT_TIMEOUT",
+        2.0,
+        "Seconds the API waits for the minute-bar database to accept a connection and answer its "
+        "greeting (PostgreSQL counts whole seconds, at least 2).",
+    )
+    live_statement_timeout: float = _setting(
+        "LIVE_STATEMENT_TIMEOUT",
+        2.0,
+        "Seconds one read of the minute bars may take before it fails (PostgreSQL's "
+        "`statement_timeout`; for SQLite the whole read, its wait for a lock included).",
+    )
+    live_retry_seconds: float = _setting(
+        "LIVE_RETRY_SECONDS",
+        5.0,
+        "Seconds the API remembers that the minute-bar database failed, answering 503 at once "
+        "instead of trying it again on every request; `0`: try on every request.",
+    )
+    live_max_threads: int = _setting(
+        "LIVE_MAX_THREADS",
+        2,
+        "Most API threads reading the minute bars at once; a live-data request beyond them is "
+        "answered 503 at once, so a slow database never holds the threads the forecasts need. "
+        "Keep it below THREADS.",
+    )
+    live_cache_seconds: float = _setting(
+        "LIVE_CACHE_SECONDS",
+        5.0,
+        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query).",
+    )
     binance_ws_url: str = _setting(
         "BINANCE_WS_URL",
         "wss://stream.binance.com:9443",
@@ -180,8 +230,9 @@ class Settings:
     )
 
     def waitress_options(self) -> dict[str, object]:
-        """The API's Waitress adjustments: room for slow clients and no `Server` header; every
-        other adjustment is Waitress's default (`tests/api/test_server_options.py`). The
+        """The API's Waitress adjustments: room for slow clients, request bodies and headers
+        refused past their bound before they are read, and no `Server` header; every other
+        adjustment is Waitress's default (`tests/api/test_server_options.py`). The
         benchmark's comparison servers take none of these (`bench/serving.py`)."""
         return {
             "host": self.host,
@@ -193,6 +244,10 @@ class Settings:
             "cleanup_interval": max(1.0, self.channel_timeout / 2),
             # select() fails past 1,024 descriptors; poll() has no such limit.
             "asyncore_use_poll": True,
+            # A Content-Length past the bound is answered 413 on the headers alone; a chunked
+            # body, once that much has come.
+            "max_request_body_size": self.max_request_body_size,
+            "max_request_header_size": self.max_request_header_size,
             "ident": "",  # no Server header, which names the server for nobody's benefit
         }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import pickle
 import stat
 from dataclasses import asdict, replace
@@ -32,12 +33,14 @@ from cryptopredict.artifact import (
     ValidationReport,
     load_artifact,
     load_artifacts,
+    open_artifact,
     write_artifact,
 )
 from cryptopredict.model.bands import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.postprocess import Postprocess
 from cryptopredict.utc import iso_utc
+from tests.crafted import resealed, retyped
 from tests.crash import kill_9_after
 
 HOUR = 3600
@@ -79,6 +82,12 @@ def manifest_fields(version: str, grid_last: int) -> dict:
         "files": {},
         "params": msgspec.to_builtins(ModelParams(**DEFAULT.to_dict(), price="close")),
         "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
+        "served": {
+            "point_forecast": "the last close",
+            "band_method": DEFAULT_BAND.name,
+            "damping": {"how": "fixed", "why": "trained without a backtest"},
+            "band": {"how": "fixed", "why": "trained without a backtest"},
+        },
         "postprocess": asdict(rules),
         "asset": "btc-usd",
         "symbol": "BTC/USD",
@@ -405,3 +414,55 @@ def test_kill_9_mid_write_leaves_a_verified_artifact(written):
         assert artifact.load_model()["version"] == version
         versions_seen.add(version)
     assert len(versions_seen) > 1, "the writer never replaced the artifact; the test proved nothing"
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "new_type", "message"),
+    [
+        # An object in the grid's header once crashed the server: its bytes read as a pointer.
+        (GRID, "step", "|O", "field 'step' is of type 'object', not one this code writes"),
+        (GRID, "yhat", "|O", "field 'yhat' is of type 'object', not one this code writes"),
+        (GRID, "first", ">i8", "field 'first' is of type '>i8', not one this code writes"),
+        (GRID, "first", "<f8", "first is not one int64"),
+        (GRID, "lead", "<i4", "field 'lead' is of type 'int32', not one this code writes"),
+        (HISTORY, "close", "|O", "field 'close' is of type 'object', not one this code"),
+        (HISTORY, "ds", "<f8", "ds is float64, not <class 'numpy.int64'>"),
+    ],
+)
+def test_an_array_of_a_type_the_writer_never_writes_is_refused(
+    written, name, field, new_type, message
+):
+    retyped(written / name, field, new_type)
+    resealed(written, name)  # past the digest: the check is of the data itself
+    with pytest.raises(ArtifactError, match=f"{name}: {message}"):
+        open_artifact(written)
+
+
+@pytest.mark.parametrize("name", [GRID, HISTORY, MANIFEST, BACKTEST, MODEL])
+def test_a_file_that_is_a_symbolic_link_is_never_followed(written, tmp_path, name):
+    """Even to a copy of the very file: an artifact's files are the regular files written."""
+    outside = tmp_path / f"outside-{name}"
+    (written / name).rename(outside)
+    (written / name).symlink_to(outside)
+    with pytest.raises(ArtifactError, match=rf"{name}: is a symbolic link"):
+        load_artifact(written)
+
+
+def test_a_fifo_is_refused_without_blocking(written):
+    (written / GRID).unlink()
+    os.mkfifo(written / GRID)
+    with pytest.raises(ArtifactError, match=r"grid\.npy: is not a regular file"):
+        open_artifact(written)
+
+
+def test_an_artifact_directory_may_link_within_its_model_directory_only(written, tmp_path):
+    model_dir = written.parent
+    (model_dir / "releases").mkdir()
+    written.rename(model_dir / "releases" / "btc-usd")
+    written.symlink_to(model_dir / "releases" / "btc-usd")
+    assert open_artifact(written).asset == "btc-usd"
+    written.unlink()
+    (model_dir / "releases" / "btc-usd").rename(tmp_path / "elsewhere")
+    written.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ArtifactError, match="is a symbolic link out of its model directory"):
+        open_artifact(written)

@@ -41,7 +41,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.register_blueprint(forecasts.bitcoin_blueprint(catalog, **ranges))
     app.register_blueprint(forecasts.blueprint(catalog, **ranges))
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
-    minutes = live.LiveMinutes(settings.database_url)
+    minutes = live.LiveMinutes.of(settings)
     app.register_blueprint(
         candles.blueprint(
             catalog,

@@ -2,10 +2,17 @@
 
 Read per request through `MinuteReader` (sqlite3 or psycopg, never pandas), so rows the
 collector writes are served as they land, and a database that appears after the server
-started is picked up without a restart. Without one, `/price/{asset}` answers 404 saying why,
+started is picked up without a restart. Without one, `/price/{asset}` answers 404 saying so,
 and `/candles/{asset}` serves what it always did. When the database is there but cannot be read
-(a file that is not a database, an unreadable mount, a malformed URL, a server that is down),
-both answer 503 saying why (never a password), and `/live` answers 200 with the reason.
+(a file that is not a database, an unreadable mount, a malformed URL, a server that is down or
+does not answer), both answer 503 at once, and `/live` answers 200 saying so.
+
+A slow or gone database costs the forecast routes nothing: the reader's timeouts are short, a
+failure is remembered for a few seconds, and only a few threads may read at once
+(`MinuteReader`). `/live` reads every asset's window in one query, reused for a few seconds.
+
+Public answers say what a caller can act on, never where the database is (no path, user, host,
+port or option); the operator's log says why, in full (without the password).
 """
 
 from __future__ import annotations
@@ -35,15 +42,9 @@ from cryptopredict.api.serving.candles import DEFAULT_COUNT, CandleSource, check
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
-from cryptopredict.collect.reader import MinuteReader
-from cryptopredict.collect.store import (
-    LastBar,
-    MinuteStore,
-    NoDatabaseError,
-    StoreError,
-    Window,
-    redact,
-)
+from cryptopredict.collect.reader import MinuteReader, ReadersBusyError
+from cryptopredict.collect.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
+from cryptopredict.config import Settings
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -52,11 +53,21 @@ T = TypeVar("T")
 MINUTE = Interval.parse("1m")
 NO_CACHE = "no-cache"  # minutes change every minute: always ask again
 UNAVAILABLE = (
-    "The minute-bar database is there but cannot be read now (a server that is down, a file "
-    "that is not a database, an unreadable mount, a malformed DATABASE_URL); the detail says why."
+    "The minute-bar database cannot be read now (a server that is down or too slow, a file that "
+    "is not a database, a malformed DATABASE_URL), or every thread allowed to read it is busy: "
+    "try again in a few seconds. The operator's log says why."
+)
+NOT_COLLECTED = (
+    "no live minute bars are stored yet: the collector (`python -m cryptopredict.collect`) "
+    "fills the minute-bar database"
+)
+CANNOT_READ = "minute data is unavailable now; the operator's log says why. Try again shortly"
+BUSY = (
+    "minute data is unavailable now: every thread allowed to read it is waiting on the "
+    "database. Try again shortly"
 )
 ERRORS = {
-    404: "No such asset is served, or no minute bars of it are stored (the detail says why).",
+    404: "No such asset is served, or no minute bars of it are stored (the detail says which).",
     503: UNAVAILABLE,
 }
 PRICE_ERRORS = {
@@ -78,13 +89,36 @@ class MinuteDataUnavailableError(ApiError):
 
 
 class LiveMinutes:
-    """The collector's minute bars, read on each request."""
+    """The collector's minute bars, read on each request (the windows of all assets, at most
+    every `windows_seconds`)."""
 
     cache = NO_CACHE
 
-    def __init__(self, database_url: str) -> None:
-        self.reader = MinuteReader(database_url)
-        self.where = redact(database_url)
+    def __init__(self, reader: MinuteReader, *, windows_seconds: float = 0.0) -> None:
+        self.reader = reader
+        self.windows_seconds = windows_seconds
+        self._windows: tuple[float, dict[str, Window]] | None = None  # until when, and what
+
+    @classmethod
+    def of(cls, settings: Settings) -> LiveMinutes:
+        reader = MinuteReader(
+            settings.database_url,
+            connect_timeout=settings.live_connect_timeout,
+            statement_timeout=settings.live_statement_timeout,
+            max_readers=settings.live_max_threads,
+            retry_after=settings.live_retry_seconds,
+        )
+        return cls(reader, windows_seconds=settings.live_cache_seconds)
+
+    def windows(self) -> dict[str, Window]:
+        """Every stored asset's window, from one query, reused for `windows_seconds`."""
+        cached = self._windows
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        with self._reading() as store:
+            windows = store.windows()
+        self._windows = (time.monotonic() + self.windows_seconds, windows)
+        return windows
 
     def window(self, served: ServedAsset) -> Window:
         """The minutes stored for `served`; NoMinuteDataError saying why there are none."""
@@ -99,7 +133,7 @@ class LiveMinutes:
         with self._reading() as store:
             found = read(store)
         if found is None:
-            raise NoMinuteDataError(f"{self.where} holds no minute bars of {served.symbol} yet")
+            raise NoMinuteDataError(f"no live minute bars of {served.symbol} are stored yet")
         return found
 
     @contextlib.contextmanager
@@ -107,15 +141,13 @@ class LiveMinutes:
         try:
             with self.reader.open() as store:
                 yield store
-        except NoDatabaseError as error:
-            raise NoMinuteDataError(
-                f"no live minute bars: {error}. The collector (`python -m cryptopredict.collect`) "
-                "fills DATABASE_URL"
-            ) from None
-        except StoreError as error:
-            raise MinuteDataUnavailableError(
-                f"the live minute bars cannot be read now: {error}"
-            ) from None
+        # The reader logged why, in full: the answer says only what a caller can act on.
+        except NoDatabaseError:
+            raise NoMinuteDataError(NOT_COLLECTED) from None
+        except ReadersBusyError:
+            raise MinuteDataUnavailableError(BUSY) from None
+        except StoreError:
+            raise MinuteDataUnavailableError(CANNOT_READ) from None
 
     def minutes_for(
         self,
@@ -212,28 +244,25 @@ def blueprint(
 
         The minute bars the collector stored for each served asset: the first and last minute
         and how many there are. These are the windows `/candles/{asset}` serves intervals finer
-        than the model's bars over, and `/price/{asset}` answers from. Always 200: empty, with
-        the reason, when there is no database yet or it cannot be read.
+        than the model's bars over, and `/price/{asset}` answers from; read for every asset at
+        once, and at most every few seconds (`LIVE_CACHE_SECONDS`). Always 200: empty, saying
+        why, when there is no database yet or it cannot be read.
         """
-        windows: dict[str, dict[str, object]] = {}
-        detail = None
-        for served in catalog:
-            try:
-                window = live.window(served)
-            except MinuteDataUnavailableError as error:
-                detail = error.detail
-                break
-            except NoMinuteDataError as error:
-                detail = detail or error.detail
-                continue
-            windows[served.slug] = {
+        try:
+            stored = live.windows()
+        except ApiError as error:
+            return json_response({"assets": {}, "detail": error.detail}, cache=NO_CACHE)
+        windows = {
+            served.slug: {
                 "first": iso_utc(window.first),
                 "last": iso_utc(window.last),
                 "count": window.count,
             }
-        return json_response(
-            {"assets": windows, "detail": None if windows else detail}, cache=NO_CACHE
-        )
+            for served in catalog
+            if (window := stored.get(served.slug)) is not None
+        }
+        detail = None if windows else "no live minute bars of any served asset are stored yet"
+        return json_response({"assets": windows, "detail": detail}, cache=NO_CACHE)
 
     @bp.get("/price/<asset>")
     @document(

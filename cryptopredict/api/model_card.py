@@ -36,7 +36,12 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         return _json(
             {
                 # what a reader wants first: what the forecast is and how it fared
-                "verdict": verdict(manifest.params, artifact.backtest.summary, manifest.symbol),
+                "verdict": verdict(
+                    manifest.params,
+                    artifact.backtest.summary,
+                    manifest.symbol,
+                    manifest.served,
+                ),
                 # every field as the contract types it (schemas.ModelCard); the backtest's
                 # summary is `metrics`, once
                 **manifest.to_builtins(),

@@ -363,8 +363,16 @@ class Verdict(Schema):
     point_forecast = fields.String(
         required=True,
         metadata={
-            "description": "What the served point forecast is: the last close when the "
-            "damping chosen in training is tau 0, so that the band is what the model adds."
+            "description": "What the served point forecast is (the last close when the "
+            "damping is tau 0, so that the band is what the model adds; Prophet damped by tau "
+            "otherwise), and whether the damping was chosen, forced or fixed, and why."
+        },
+    )
+    band = fields.String(
+        required=True,
+        metadata={
+            "description": "The band's method, and whether it was chosen, forced or fixed, "
+            "and why; empty for a model that does not record it."
         },
     )
     sentence = fields.String(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec.inspect as mi
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 _made: dict[type, type[Schema]] = {}
 
@@ -59,6 +59,8 @@ _SCALARS: dict[type, type[fields.Field]] = {
 def _plain(kind: mi.Type, **options: Any) -> fields.Field:
     if type(kind) in _SCALARS:
         return _SCALARS[type(kind)](**options)
+    if isinstance(kind, mi.LiteralType) and all(isinstance(v, str) for v in kind.values):
+        return fields.String(validate=validate.OneOf(kind.values), **options)
     if isinstance(kind, mi.StructType | mi.DataclassType):
         return fields.Nested(schema_of(kind.cls), **options)
     if isinstance(kind, mi.VarTupleType | mi.ListType):

@@ -1,38 +1,125 @@
 """Reading the minute database from a threaded server: one read-only connection per thread,
-opened on first use, never creating anything.
+opened on first use, never creating anything, and never more than a few threads at a time.
 
 Until the collector has created the database there is nothing to read: `open()` raises
 NoDatabaseError saying why. While the database cannot be read (PostgreSQL down or restarting,
 a locked or unreadable SQLite file, a URL no driver accepts) it raises another StoreError
-saying why, without the password. Either way the next call tries again, so the server picks
-the database up when it appears or comes back, without a restart: a connection that fails is
-dropped, and the next call opens a new one.
+saying why, without the password. A connection that fails is dropped, and the next call opens a
+new one, so the server picks the database up when it appears or comes back, without a restart.
+
+A database that is slow or gone costs the rest of the server nothing:
+
+- connections and statements time out quickly (`connect_timeout`; `statement_timeout`:
+  PostgreSQL's own, and for SQLite the time the whole read may take, and its wait for a lock);
+- a database that could not be reached on a new connection is remembered as down for
+  `retry_after` seconds (a circuit breaker): meanwhile `open()` raises the same error at once,
+  instead of every request waiting out its own timeout; then one call tries it again while the
+  others still raise it at once, until that call succeeds;
+- at most `max_readers` threads read at once; past them `open()` raises ReadersBusyError at once,
+  so the threads a slow database holds are never those the rest of the server needs.
+
+Each failure is logged once, in full (without the password), when it happens.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
-from cryptopredict.collect.store import MinuteStore, StoreError
+from cryptopredict.collect.store import DEFAULT_TIMEOUT, MinuteStore, NoDatabaseError, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class ReadersBusyError(StoreError):
+    """Every reader allowed at once is busy (on a slow database, most likely)."""
 
 
 class MinuteReader:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = DEFAULT_TIMEOUT,
+        statement_timeout: float = DEFAULT_TIMEOUT,
+        max_readers: int = 2,
+        retry_after: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self.max_readers = max_readers
+        self.retry_after = retry_after
+        self._clock = clock
         self._local = threading.local()
+        self._readers = threading.BoundedSemaphore(max_readers)
+        self._down: tuple[float, StoreError] | None = None  # until when, and why
+        self._probe = threading.Lock()  # held by the one call trying a database that was down
+        self._last_logged: str | None = None
 
     @contextlib.contextmanager
     def open(self) -> Iterator[MinuteStore]:
-        """This thread's connection; StoreError when the database cannot be read (yet)."""
-        store: MinuteStore | None = getattr(self._local, "store", None)
-        if store is None:
-            store = MinuteStore.open(self.url, create=False)
-            self._local.store = store
+        """This thread's connection; StoreError when the database cannot be read (yet),
+        ReadersBusyError when `max_readers` threads are reading already."""
+        if not self._readers.acquire(blocking=False):
+            raise ReadersBusyError(
+                f"all {self.max_readers} threads allowed to read the minute bars are busy"
+            )
+        probing = False
         try:
-            yield store
-        except StoreError:
-            self._local.store = None
-            store.close()
+            down = self._down
+            if down is not None:
+                if self._clock() < down[0] or not self._probe.acquire(blocking=False):
+                    raise down[1]
+                probing = True
+            store: MinuteStore | None = getattr(self._local, "store", None)
+            fresh = store is None
+            if store is None:
+                store = self._connect()
+                self._local.store = store
+            store.limit_reads(self.statement_timeout)
+            try:
+                yield store
+            except StoreError as error:
+                self._local.store = None
+                store.close()
+                # A connection kept from earlier may just be stale (a restarted server): the
+                # next call tries a new one. A new one that fails: the database is down.
+                self._failed(error, remember=fresh)
+                raise
+            self._down = None
+        finally:
+            if probing:
+                self._probe.release()
+            self._readers.release()
+
+    def _connect(self) -> MinuteStore:
+        try:
+            return MinuteStore.open(
+                self.url,
+                create=False,
+                timeout=self.connect_timeout,
+                statement_timeout=self.statement_timeout,
+            )
+        except NoDatabaseError as error:
+            self._failed(error, remember=False)
             raise
+        except StoreError as error:
+            self._failed(error, remember=True)
+            raise
+
+    def _failed(self, error: StoreError, *, remember: bool) -> None:
+        if remember and self.retry_after > 0:
+            self._down = (self._clock() + self.retry_after, error)
+        message = str(error)
+        if isinstance(error, NoDatabaseError):
+            if message != self._last_logged:  # the normal state before the collector runs
+                log.info("no live minute bars: %s", message)
+        else:
+            again = f"; trying again in {self.retry_after:g} s" if remember else ""
+            log.warning("the live minute bars cannot be read: %s%s", message, again)
+        self._last_logged = message

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
@@ -47,6 +48,7 @@ _CREATE = (
 _UPGRADE_FROM_1 = ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",)
 _OHLCV = "ts, open, high, low, close, volume, vwap"
 DEFAULT_TIMEOUT = 5.0  # seconds a statement waits for a lock or a connection before failing
+_SQLITE_STEPS = 1000  # SQLite virtual-machine steps between looks at a read's deadline
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -119,15 +121,23 @@ class MinuteStore:
 
     @classmethod
     def open(
-        cls, url: str, *, create: bool = True, timeout: float = DEFAULT_TIMEOUT
+        cls,
+        url: str,
+        *,
+        create: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        statement_timeout: float | None = None,
     ) -> MinuteStore:
-        """Connect to `url`; create the schema when the database is new (and `create`), and
-        check its version either way (upgrading a version-1 database when `create`)."""
+        """Connect to `url` (waiting `timeout` seconds at most); create the schema when the
+        database is new (and `create`), and check its version either way (upgrading a version-1
+        database when `create`). `statement_timeout`: seconds a statement may run (PostgreSQL)
+        or wait for a lock (SQLite; `timeout` when unset)."""
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///")
-            store = cls(url, _sqlite(url, path, create, timeout), "?", timeout)
+            waits = timeout if statement_timeout is None else statement_timeout
+            store = cls(url, _sqlite(url, path, create, waits), "?", timeout)
         elif url.startswith(("postgresql://", "postgres://")):
-            store = cls(url, _postgres(url, timeout), "%s", timeout)
+            store = cls(url, _postgres(url, timeout, statement_timeout), "%s", timeout)
         else:
             raise StoreError(
                 f"DATABASE_URL={redact(url)!r} is not a database URL this collector knows: use "
@@ -139,6 +149,14 @@ class MinuteStore:
             store.close()
             raise
         return store
+
+    def limit_reads(self, seconds: float) -> None:
+        """From now, a SQLite statement still running `seconds` later is interrupted (a
+        DatabaseUnavailableError). PostgreSQL bounds each statement itself (`statement_timeout`
+        of `open`)."""
+        if isinstance(self._db, sqlite3.Connection):
+            deadline = time.monotonic() + seconds
+            self._db.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS)
 
     def reopened(self) -> MinuteStore:
         """A new connection to the same database (after a fault); this one is closed."""
@@ -191,6 +209,14 @@ class MinuteStore:
         if row is None or row[0] is None:
             return None
         return Window(int(row[0]), int(row[1]), int(row[2]))
+
+    @_guarded
+    def windows(self) -> dict[str, Window]:
+        """The window of every asset stored, in one query."""
+        rows = self._db.execute(
+            "SELECT asset, MIN(ts), MAX(ts), COUNT(*) FROM minute_bars GROUP BY asset"
+        ).fetchall()
+        return {str(row[0]): Window(int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
     @_guarded
     def bars(self, asset: str, start: int, end: int) -> list[tuple]:
@@ -381,7 +407,7 @@ def _sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3.Connec
         raise DatabaseUnavailableError(detail) from None
 
 
-def _postgres(url: str, timeout: float) -> Any:
+def _postgres(url: str, timeout: float, statement_timeout: float | None) -> Any:
     try:
         import psycopg  # noqa: PLC0415  (only a PostgreSQL URL needs it)
     except ImportError:
@@ -390,7 +416,14 @@ def _postgres(url: str, timeout: float) -> Any:
             "'psycopg[binary]'; it is in requirements-api.txt)"
         ) from None
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout)))
+        options: dict[str, Any] = {}
+        if statement_timeout is not None:  # added to the URL's own `options`, if any
+            given = psycopg.conninfo.conninfo_to_dict(url).get("options") or ""
+            limit = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
+            options["options"] = f"{given} {limit}".strip()
+        return psycopg.connect(
+            url, autocommit=True, connect_timeout=max(1, round(timeout)), **options
+        )
     except psycopg.OperationalError as error:
         detail = _one_line(scrub(str(error), url))
         raise DatabaseUnavailableError(f"cannot connect to {redact(url)}: {detail}") from None

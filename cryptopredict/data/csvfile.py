@@ -101,7 +101,8 @@ def _parsed(path: Path, mtime_ns: int, size: int, source: str) -> pd.DataFrame:
 class CsvSource:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.name = f"{NAME}:{self.path}"
+        # The artifact records the source: its base name, never where it lay on this machine.
+        self.name = f"{NAME}:{self.path.name}"
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         frame = read_ohlcv_csv(self.path, self.name, pair=pair_names(query.asset))

@@ -26,7 +26,7 @@ from cryptopredict.artifact import (
 )
 from cryptopredict.model import bands as bandlib
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec, Market
-from cryptopredict.model.choices import choose_band, choose_damping, damp
+from cryptopredict.model.choices import choose_band, choose_damping, damp, fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.engine import Engine, LocalEngine
 from cryptopredict.model.fitcache import FitCache
@@ -84,6 +84,7 @@ def run_backtest(
     engine: Engine | None = None,
     cache: FitCache | None = None,
     band_candidates: Sequence[BandSpec] | None = None,
+    band: BandSpec | None = None,
 ) -> Backtest:
     """Backtest `config` (as "prophet") against the naive and drift baselines on `history`
     (`ds`, `y`, and `actual` when the model learns another price than the close)."""
@@ -154,9 +155,10 @@ def run_backtest(
         )
     else:
         log.info(
-            "backtest: damping tau 0 chosen: the point forecast is the last close wherever "
+            "backtest: damping tau 0 %s: the point forecast is the last close wherever "
             "Prophet goes, so Prophet needs no refit beyond the %d validation ones (none at the "
             "evaluation origins)",
+            "chosen" if damping else "forced" if config.damping_grid else "configured",
             len(refits.times),
         )
     fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
@@ -164,12 +166,15 @@ def run_backtest(
     forecasts = damp(fitted, tau, config.target)
 
     dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
-    specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
-    band = engine.run(
-        choose_band, dense, specs, validation_start, validation_end, what="band choice"
-    )
+    if band is not None:
+        choice = fixed_band(dense, band, validation_start, validation_end)
+    else:
+        specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
+        choice = engine.run(
+            choose_band, dense, specs, validation_start, validation_end, what="band choice"
+        )
     served_band = Band(
-        BandSpec.from_setting(band.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
+        BandSpec.from_setting(choice.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
     )
     scores = dense.scores(served_band, validation_start, evaluation_start)
     forecasts = _band_refits(forecasts, market, served_band, leads)
@@ -189,7 +194,7 @@ def run_backtest(
         refits=refits,
         dense=dense,
         damping=damping,
-        band=band,
+        band=choice,
         served_band=served_band,
         summary=summary,
         scores=scores,

@@ -102,6 +102,38 @@ def choose_band(
     )
 
 
+def fixed_band(
+    dense: DenseOrigins, spec: BandSpec, validation_start: int, validation_end: int
+) -> BandChoice:
+    """`spec`, set beforehand (the panel's settings, `panel_band.py`): nothing is chosen here;
+    it is scored on the validation origins for the record, its only candidate."""
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
+    if rows.sum() < 2:
+        return BandChoice(chosen=spec.setting(), validation_origins=0, candidates=())
+    entry = _Validation.of(dense, rows).score(spec)
+    return BandChoice(
+        chosen=spec.setting(), validation_origins=int(rows.sum()), candidates=(entry,)
+    )
+
+
+def band_scores(
+    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
+) -> list[dict[str, float]]:
+    """Per spec and horizon label: the 80% interval score relative to the naive band's on the
+    validation origins, within fifths of the day before's volatility (what `make panel`
+    pools over the pairs to choose the panel's band)."""
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
+    validation = _Validation.of(dense, rows)
+    labels = [horizon_label(h) for h in validation.hours]
+    out = []
+    for spec in specs:
+        mine = _interval_scores(validation.actual, validation.centre, validation.offsets(spec))
+        ratios = validation.calm_ratios(mine)
+        # NaN where a horizon has no outcome: the panel's pooling skips it (no manifest holds it)
+        out.append({k: math.nan if r is None else r for k, r in zip(labels, ratios, strict=True)})
+    return out
+
+
 def _score(candidate: BandCandidate) -> float:
     return candidate.score
 

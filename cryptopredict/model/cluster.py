@@ -46,12 +46,8 @@ def training_client(settings: Settings) -> Iterator[Client]:
     if settings.dask_scheduler_address:
         with Client(settings.dask_scheduler_address, set_as_default=False) as client:
             workers = len(client.scheduler_info().get("workers", {}))
-            log.info(
-                "training on the Dask scheduler at %s (%d workers)",
-                settings.dask_scheduler_address,
-                workers,
-            )
-            _announce_dashboard(client)
+            # The scheduler's address is a secret of the deployment: never logged.
+            log.info("training on the configured Dask scheduler (%d workers)", workers)
             yield client
         return
     workers = worker_count(settings)
@@ -60,22 +56,23 @@ def training_client(settings: Settings) -> Iterator[Client]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # a free port: never a fixed one
+            # Loopback and a free port by default: the dashboard has no authentication.
+            dashboard_address=settings.dask_dashboard_address,
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster, set_as_default=False) as client,
     ):
         log.info("training on a local Dask cluster of %d worker processes", workers)
-        _announce_dashboard(client, local=True)
+        _announce_dashboard(client)
         yield client
 
 
-def _announce_dashboard(client: Client, *, local: bool = False) -> None:
-    """Print the dashboard's address, when the scheduler serves one that can draw (a local
-    scheduler's pages need `bokeh` in this environment; a remote one's, in its own)."""
+def _announce_dashboard(client: Client) -> None:
+    """Print the local cluster's dashboard address, when it serves one that can draw (its pages
+    need `bokeh`). A configured scheduler's is not printed: it would name the scheduler's host."""
     if client.scheduler_info().get("services", {}).get("dashboard") is None:
         return
-    if local and importlib.util.find_spec("bokeh") is None:
+    if importlib.util.find_spec("bokeh") is None:
         log.info("no Dask dashboard: it needs bokeh (pip install bokeh)")
         return
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)

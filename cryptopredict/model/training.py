@@ -40,6 +40,8 @@ from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
+from cryptopredict.model.naming import served_parts
+from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
@@ -90,6 +92,7 @@ def train(
             request.plan,
             engine=engine,
             cache=FitCache(request.fit_cache),
+            band=panel_band(interval),
         )
         config = backtest.config
         hindcast = Hindcast(
@@ -115,6 +118,7 @@ def train(
         seen=seen,
         grid=grid,
         summary=summary,
+        backtest=backtest,
     )
     backtest_report = BacktestReport(
         summary=summary,
@@ -152,10 +156,11 @@ def unbacktested_hindcast(
     frame: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig
 ) -> Hindcast:
     """The hindcast of a model trained without a backtest: the last price as the point
-    forecast, the default band calibrated on the naive forecast's errors."""
+    forecast, the panel's band (else the default) calibrated on the naive forecast's errors."""
     market, anchor = market_of(frame, interval)
     refits = Refits.none(market.interval)
-    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, DEFAULT_BAND))
+    spec = panel_band(interval) or DEFAULT_BAND
+    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, spec))
 
 
 def build_grid(
@@ -228,6 +233,7 @@ def _manifest(
     seen: pd.DataFrame,
     grid: Grid,
     summary: BacktestSummary | None,
+    backtest: Backtest | None,
 ) -> Manifest:
     bars = history.bars
     return Manifest(
@@ -257,6 +263,14 @@ def _manifest(
         params=ModelParams(**config.to_dict(), price=request.price),
         postprocess=rules,
         band=ServedBand(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
+        served=served_parts(
+            config,
+            band.spec,
+            damping=backtest.damping if backtest else None,
+            band_choice=backtest.band if backtest else None,
+            backtested=backtest is not None,
+            panel=panel_band(bars.interval.delta) == band.spec,
+        ),
         levels=LEVELS,
         metrics=summary,
         backtest_boundary=summary.boundary if summary else None,

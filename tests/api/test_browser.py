@@ -136,6 +136,8 @@ def test_the_dashboard_shows_the_interval_scores_behind_each_verdict_and_the_poi
     assert page.locator("#verdict").inner_text() == verdict["sentence"]
     assert verdict["sentence"].startswith("Backtested on ")
     assert page.locator("#point-forecast").inner_text() == verdict["point_forecast"]
+    assert page.locator("#band-method").inner_text() == verdict["band"]
+    assert verdict["band"].startswith("The band is scaled: ")
     assert browser.problems == []
 
 

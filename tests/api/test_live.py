@@ -238,3 +238,21 @@ def test_a_minute_the_forecast_does_not_cover_says_so(artifacts, artifact_dir, m
     band = client.get("/price/btc-usd").get_json()["forecast"]
     assert band["available"] is False
     assert "valid dates run from" in band["detail"]
+
+
+@pytest.mark.parametrize("cache", [(600.0, 10), (0.0, 12)], ids=["cached", "uncached"])
+def test_live_reuses_its_windows_for_live_cache_seconds(
+    artifacts, artifact_dir, minutes, tmp_path, cache
+):
+    """Every asset's window comes from one query, reused for LIVE_CACHE_SECONDS; the price is
+    read afresh every time."""
+    cache_seconds, seen = cache
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    settings = Settings(model_dir=artifact_dir, database_url=url, live_cache_seconds=cache_seconds)
+    client = create_app(artifacts, settings).test_client()
+    with MinuteStore.open(url) as store:
+        store.write(minutes[:10])
+        assert client.get("/live").get_json()["assets"]["btc-usd"]["count"] == 10
+        store.write(minutes[10:12])
+        assert client.get("/live").get_json()["assets"]["btc-usd"]["count"] == seen
+        assert client.get("/price/btc-usd").get_json()["price"] == minutes[11].close

@@ -1,6 +1,8 @@
 """The API over a minute-bar database that cannot be read: every fault is a 503 (or 404) JSON
-answer saying why, never a 500; `/live` answers 200 with the reason; the forecast routes are
-untouched; and no password reaches an answer or a log line (issue 23, acceptance bar 4).
+answer saying what a caller can do, never a 500, and the log says why; `/live` answers 200
+saying so; the forecast routes are untouched; no password reaches an answer or a log line
+(issue 23, acceptance bar 4), and no answer shows where the database is: no path, user, host,
+port or option (issue 38, acceptance bar 4).
 
 Each fault is real: a file of garbage, a directory, a read-only mount (a bind mount remounted
 read-only where this runs as root; a directory without write permission otherwise), URLs libpq
@@ -110,7 +112,7 @@ def fault(request, tmp_path, minutes) -> Iterator[tuple[str, str]]:
             yield f"sqlite:///{view / 'market.db'}", FAULTS[kind]
 
 
-def test_every_database_fault_is_a_503_with_the_reason(
+def test_every_database_fault_is_a_503_and_the_log_says_why(
     artifacts, artifact_dir, fault, conforms, caplog
 ):
     url, reason = fault
@@ -122,15 +124,17 @@ def test_every_database_fault_is_a_503_with_the_reason(
             conforms(route.split("?")[0].replace("btc-usd", "{asset}"), response)
             body = response.get_json()
             assert body["error"] == "minute_data_unavailable"
-            assert re.search(reason, body["detail"])
+            assert body["detail"].startswith("minute data is unavailable now; the operator's log")
+            assert not re.search(reason, response.get_data(as_text=True))
             assert PASSWORD not in response.get_data(as_text=True)
         live = client.get("/live")
         assert live.status_code == 200
         conforms("/live", live)
         assert live.get_json()["assets"] == {}
-        assert re.search(reason, live.get_json()["detail"])
+        assert live.get_json()["detail"].startswith("minute data is unavailable now")
         assert client.get("/candles/btc-usd?interval=1h").status_code == 200  # the model's
         assert client.get("/bitcoin?date=2030-01-01").status_code in (200, 422)
+    assert re.search(reason, caplog.text), "the log says why"
     logged = caplog.text + "".join(
         logging.Formatter().formatException(record.exc_info)
         for record in caplog.records
@@ -140,11 +144,37 @@ def test_every_database_fault_is_a_503_with_the_reason(
     assert "Traceback" not in logged
 
 
-def test_no_database_yet_is_a_404_not_a_503(artifacts, artifact_dir, tmp_path):
-    url = f"sqlite:///{tmp_path / 'absent.db'}"
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
-    assert client.get("/price/btc-usd").status_code == 404
+def test_no_database_yet_is_a_404_not_a_503(artifacts, artifact_dir, tmp_path, caplog):
+    absent = tmp_path / "absent.db"
+    client = create_app(
+        artifacts, Settings(model_dir=artifact_dir, database_url=f"sqlite:///{absent}")
+    ).test_client()
+    with caplog.at_level(logging.INFO):
+        assert client.get("/price/btc-usd").status_code == 404
+        answers = [client.get(route) for route in (*ROUTES, "/live")]
     assert client.get("/price/btc-usd").get_json()["error"] == "no_minute_data"
+    for answer in answers:  # where the file would be is the operator's business
+        assert str(tmp_path) not in answer.get_data(as_text=True)
+        assert "absent.db" not in answer.get_data(as_text=True)
+    assert f"no minute-bar database at {absent}" in caplog.text
+
+
+def test_no_answer_shows_where_the_database_is(artifacts, artifact_dir, caplog):
+    """Issue 38, acceptance bar 4: nothing closes port 1, so the connection is refused."""
+    url = "postgresql://prod_reader:pw@127.0.0.1:1/market?application_name=apisrv"
+    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    with caplog.at_level(logging.INFO):
+        answers = {
+            route: client.get(route)
+            for route in ("/live", "/price/btc-usd", "/candles/btc-usd?interval=5m")
+        }
+    for route, answer in answers.items():
+        body = answer.get_data(as_text=True)
+        assert answer.status_code in (200, 503), (route, body)
+        for shown in ("prod_reader", "127.0.0.1", "port 1", ":1/", "market", "apisrv", "pw"):
+            assert shown not in body, (route, shown, body)
+    assert "prod_reader" in caplog.text  # the log says where, and why
+    assert "Connection refused" in caplog.text
 
 
 @pytest.fixture
@@ -161,18 +191,19 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 def test_a_postgresql_server_that_stops_and_comes_back(artifacts, artifact_dir, minutes, postgres):
-    """The answers follow the server: 200, then 503 saying why while it is down, then 200 again
-    on new connections, without restarting the API."""
+    """The answers follow the server: 200, then 503 while it is down, then 200 again on new
+    connections, without restarting the API (no failure remembered: LIVE_RETRY_SECONDS=0)."""
     url = postgres.new_database("market")
     with MinuteStore.open(url) as store:
         store.write(minutes)
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    settings = Settings(model_dir=artifact_dir, database_url=url, live_retry_seconds=0.0)
+    client = create_app(artifacts, settings).test_client()
     assert client.get("/price/btc-usd").get_json()["price"] == minutes[-1].close
     postgres.stop()
     for route in ROUTES:
         down = client.get(route)
         assert down.status_code == 503, down.get_json()
-    assert "live minute bars cannot be read now" in down.get_json()["detail"]
+    assert "minute data is unavailable now" in down.get_json()["detail"]
     assert client.get("/live").status_code == 200
     postgres.start()
     assert client.get("/price/btc-usd").get_json()["price"] == minutes[-1].close
@@ -240,3 +271,27 @@ def test_the_minutes_say_where_they_came_from(artifacts, artifact_dir, minutes, 
     )
     assert "a replay of recorded minutes, not live data" in answer["source_detail"]
     assert "(moved 250.0 days forward)" in answer["source_detail"]
+
+
+def test_a_postgresql_server_stopped_mid_run_is_remembered_as_down(
+    artifacts, artifact_dir, minutes, postgres, caplog
+):
+    """Stopped under the API, the server is tried once on a new connection, then remembered as
+    down for LIVE_RETRY_SECONDS: every live route answers 503 at once, without a try, and the
+    forecasts are served throughout."""
+    url = postgres.new_database("market")
+    with MinuteStore.open(url) as store:
+        store.write(minutes)
+    settings = Settings(model_dir=artifact_dir, database_url=url, live_retry_seconds=600.0)
+    client = create_app(artifacts, settings).test_client()
+    assert client.get("/live").get_json()["assets"]["btc-usd"]["count"] == len(minutes)
+    postgres.stop()
+    with caplog.at_level(logging.INFO):
+        assert client.get("/price/btc-usd").status_code == 503  # its connection broke
+        assert client.get("/price/btc-usd").status_code == 503  # a new one: refused
+        postgres.start()  # back, but remembered as down for 600 s
+        for route in (*ROUTES, "/price/btc-usd"):
+            assert client.get(route).status_code == 503
+        assert client.get("/bitcoin?date=2030-01-01").status_code in (200, 422)
+    tries = [r.getMessage() for r in caplog.records if "trying again in 600 s" in r.getMessage()]
+    assert len(tries) == 1, caplog.text

@@ -13,7 +13,8 @@ from waitress.adjustments import Adjustments
 from cryptopredict.config import Settings
 from tests.paths import ROOT
 
-# Room for slow clients (tests/api/test_server.py opens 1,000 of them) and no Server header.
+# Room for slow clients (tests/api/test_server.py opens 1,000 of them), request bodies and
+# headers bounded (tests/api/test_request_limits.py), and no Server header.
 CHOSEN = {
     "host": "127.0.0.1",
     "port": 8080,
@@ -22,6 +23,8 @@ CHOSEN = {
     "channel_timeout": 15.0,
     "cleanup_interval": 7.5,
     "asyncore_use_poll": True,
+    "max_request_body_size": 65536,
+    "max_request_header_size": 65536,
     "ident": "",
 }
 
@@ -50,7 +53,8 @@ def test_every_other_adjustment_is_waitress_default():
     ours = adjustments(Adjustments(**Settings().waitress_options()))
     stock = adjustments(Adjustments())
     changed = {name for name in stock if ours[name] != stock[name]}
-    # Where to listen, room for slow clients, no Server header; threads is Waitress's 4.
+    # Where to listen, room for slow clients, bodies and headers bounded, no Server header;
+    # threads is Waitress's 4.
     assert changed == {
         "host",
         "listen",
@@ -58,6 +62,8 @@ def test_every_other_adjustment_is_waitress_default():
         "channel_timeout",
         "cleanup_interval",
         "asyncore_use_poll",
+        "max_request_body_size",
+        "max_request_header_size",
         "ident",
     }
     assert ours["threads"] == stock["threads"] == 4

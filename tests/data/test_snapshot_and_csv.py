@@ -230,3 +230,10 @@ def test_the_command_an_error_names_lists_a_files_pairs(tmp_path):
         check=True,
     )
     assert listed.stdout == "DOGEUSDT\nSOLUSDT\n"
+
+
+def test_a_csv_source_is_named_by_its_base_name_never_its_path(tmp_path):
+    """The name is recorded in the artifact, and shown by /assets and the model card."""
+    source = CsvSource(tmp_path / "private" / "my-bars.csv")
+    assert source.name == "csv:my-bars.csv"
+    assert str(tmp_path) not in source.name

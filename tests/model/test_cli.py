@@ -46,7 +46,7 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkey
         assert len(refitted) == 2
         assert "origins (every refit origin: the damping chosen, " in refitted[1]
     assert manifest["interval"] == "1d"
-    assert manifest["data"]["source"] == f"csv:{daily_csv}"
+    assert manifest["data"]["source"] == f"csv:{daily_csv.name}"  # never the local path
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"
     # The grid reaches MAX_HORIZON_DAYS (1096) past the last bar: every date the API answers.
     assert manifest["horizon"]["grid_last"] == "2028-12-31T00:00:00Z"

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.artifact import MANIFEST, load_artifact
+from cryptopredict.api import create_app
+from cryptopredict.artifact import MANIFEST, load_artifact, open_artifacts
+from cryptopredict.assets import asset_for_symbol
+from cryptopredict.config import Settings
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.training import train
 from tests.model.quick import history_from_prices, quick_request
@@ -188,3 +191,30 @@ def test_the_gate_rejects_non_positive_forecasts(tmp_path):
     with pytest.raises(GateError, match=r"yhat is -?\d.* every value must be finite and positive"):
         train(history_from_prices(falling), quick_request(config=config, plan=None), tmp_path)
     assert not (tmp_path / "btc-usd").exists()
+
+
+def test_a_pair_priced_below_one_keeps_six_significant_digits_in_its_backtest(tmp_path):
+    # DOGE/USD-like: an hourly random walk between about 0.09 and 0.30.
+    steps = np.random.default_rng(5).normal(0.0, 0.006, 24 * 120)
+    prices = pd.Series(0.17 * np.exp(np.cumsum(steps)))
+    history = history_from_prices(prices, symbol="DOGE/USD")
+    trained = train(history, quick_request(asset=asset_for_symbol("DOGE/USD")), tmp_path)
+    assert trained.path.name == "doge-usd"
+    settings = Settings(model_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    client = create_app(open_artifacts(tmp_path), settings).test_client()
+    answer = client.get("/model/doge-usd/backtest")
+    assert answer.status_code == 200
+    paths = answer.get_json()["paths"]
+    actual = [value for path in paths for value in path["actual"] if value is not None]
+    assert all(0.01 < value < 1 for value in actual)
+    assert len(set(actual)) > 100  # cents would leave a staircase of a few dozen
+    shown = [
+        value
+        for path in paths
+        for key in ("yhat", "yhat_lower", "yhat_upper", "actual")
+        for value in path[key]
+        if value is not None
+    ]
+    assert all(value == round(value, 7) for value in shown)  # six significant digits of 0.x
+    finer = [value != round(value, 4) for value in shown]  # more than four decimals
+    assert np.mean(finer) > 0.9

@@ -335,9 +335,9 @@ function coverages(byLevel, se) {
 
 // The model card's verdict (cryptopredict/api/serving/verdict.py): per horizon the interval
 // scores a verdict rests on, their difference and its standard error, the coverage of every
-// band; the sentence that sums them up; and what the point forecast is.
+// band; the sentence that sums them up; what the point forecast is and what the band is.
 function showScores(card) {
-  const verdict = card.verdict || { horizons: [], sentence: "", point_forecast: "" };
+  const verdict = card.verdict || { horizons: [], sentence: "", point_forecast: "", band: "" };
   const rows = verdict.horizons.map((scores) => {
     const places = decimals(scores.se);
     const row = document.createElement("tr");
@@ -363,6 +363,7 @@ function showScores(card) {
   table.hidden = rows.length === 0;
   document.getElementById("verdict").textContent = verdict.sentence;
   document.getElementById("point-forecast").textContent = verdict.point_forecast;
+  document.getElementById("band-method").textContent = verdict.band || "";
 }
 
 // The pair search: `/assets?q=` as one types (the API's own matching and order, best first);
