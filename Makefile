@@ -87,8 +87,18 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# `make run` trains every pair of ASSETS into MODEL_DIR (default artifacts/), then serves those
+# that trained: a pair that fails (a name no source knows, too short a history) is named with
+# why, and does not stop the others being served. A usage error (train.py's status 2) stops it
+# before serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
+TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
-	$(BIN)/python train.py --all
+	@$(BIN)/python train.py --all --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS); status=$$?; \
+	if [ $$status -eq 1 ]; then \
+		echo "make run: serving the pairs that trained; those named above failed" >&2; \
+	elif [ $$status -ne 0 ]; then \
+		exit $$status; \
+	fi
 	$(BIN)/python api.py
 
 train: $(VENV)/.run-deps

@@ -31,6 +31,7 @@ import importlib.metadata
 import io
 import json
 import logging
+import math
 import os
 import pickle
 import shutil
@@ -428,6 +429,8 @@ class ValidationReport:
     conflicting_duplicates: Repair
     ohlc_repaired: Repair
     gaps: Gaps
+    # Lows or highs beyond MAX_BAR_JUMP of the previous close, open and close within it: kept.
+    wicks: Repair = Repair()
 
     def summary(self) -> str:
         parts = [f"{self.rows} bars from {self.first} to {self.last}"]
@@ -442,6 +445,11 @@ class ValidationReport:
             parts.append(
                 f"{self.ohlc_repaired.count} bars with inconsistent OHLC repaired "
                 f"(first {self.ohlc_repaired.first})"
+            )
+        if self.wicks.count:
+            parts.append(
+                f"{self.wicks.count} bars with a low or high beyond the jump limit kept as "
+                f"wicks (first {self.wicks.first})"
             )
         if self.gaps.count:
             parts.append(
@@ -626,11 +634,11 @@ def encode_artifact(
         MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
         GRID: encode_grid(where / GRID, grid, last_bar=int(history.ds[-1])),
         HISTORY: encode_history(history),
-        BACKTEST: _json(backtest.to_builtins()),
+        BACKTEST: _finite_json(BACKTEST, backtest.to_builtins()),
     }
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     full = replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
-    return {**files, MANIFEST: _json(full.to_builtins())}
+    return {**files, MANIFEST: _finite_json(MANIFEST, full.to_builtins())}
 
 
 def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> Path:
@@ -1017,6 +1025,27 @@ def _require(condition: bool, file: Path, problem: str) -> None:
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True, allow_nan=False).encode() + b"\n"
+
+
+def _finite_json(name: str, value: Any) -> bytes:
+    """`value` as the JSON of file `name`; ArtifactError naming the first value that is not a
+    finite number (NaN or infinite: no JSON holds it, and no client could read it)."""
+    where = _not_finite(value, "")
+    if where is not None:
+        raise ArtifactError(f"{name}: {where.lstrip('.')} is not a finite number; nothing written")
+    return _json(value)
+
+
+def _not_finite(value: Any, path: str) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} ({value})"
+    if isinstance(value, dict):
+        found = (_not_finite(item, f"{path}.{key}") for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        found = (_not_finite(item, f"{path}[{i}]") for i, item in enumerate(value))
+    else:
+        return None
+    return next((where for where in found if where is not None), None)
 
 
 def _sync_tree(directory: Path) -> None:

@@ -120,14 +120,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             progress.close()
     if failed:
-        log.error("training failed for %s", ", ".join(failed))
+        log.error(
+            "training failed for %s (why above); %d of %d pairs trained",
+            ", ".join(failed),
+            len(assets) - len(failed),
+            len(assets),
+        )
     return 1 if failed else 0
 
 
 def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> PairJob:
     return PairJob(
         asset=asset,
-        interval=args.interval or asset.interval,
+        interval=args.interval,  # None: the --csv file's (read where it is read), else the pair's
         since=args.since,
         source=args.source,
         csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere

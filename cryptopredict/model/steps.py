@@ -16,6 +16,7 @@ import pandas as pd
 
 from cryptopredict.artifact import ArtifactError, DampingChoice
 from cryptopredict.data import DataError, History, load_history
+from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError
@@ -45,7 +46,7 @@ class Prepared:
 
 def prepare(job: PairJob) -> Prepared:
     history = load_history(
-        job.asset, job.interval, utc(job.since), job.fetch.settings(), source=job.source,
+        job.asset, _interval(job), utc(job.since), job.fetch.settings(), source=job.source,
         csv=job.csv,
     )  # fmt: skip
     request = TrainingRequest(
@@ -77,6 +78,14 @@ def prepare(job: PairJob) -> Prepared:
         backtest=True,
     )
     return Prepared(history, request, frame, setup, needs)
+
+
+def _interval(job: PairJob) -> str:
+    """`--interval`; else the `--csv` file's, read from its timestamps; else the pair's."""
+    if job.interval:
+        return job.interval
+    held = CsvSource(job.csv).interval(job.asset) if job.csv is not None else None
+    return held.label if held is not None else job.asset.interval
 
 
 def refit(prepared: Prepared, origin: int) -> np.ndarray:

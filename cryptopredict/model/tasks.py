@@ -62,7 +62,7 @@ class PairJob:
     """Everything a pair's tasks need to train it."""
 
     asset: Asset
-    interval: str
+    interval: str | None  # None: the `csv` file's, read from its timestamps; else the pair's
     since: str  # ISO 8601, UTC unless it says otherwise
     source: str
     csv: Path | None

@@ -82,6 +82,21 @@ def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_csvs_interval_is_its_own_unless_told_and_a_mismatch_is_refused(
+    daily_csv, tmp_path, caplog
+):
+    """Issue 35, bar 5: a daily file without --interval trains as daily bars (not as the pair's
+    default 1h); with --interval 1h it is refused at once, naming both intervals."""
+    out = tmp_path / "out"
+    assert main(["--csv", str(daily_csv), "--no-backtest", "--out", str(out)]) == 0
+    manifest = json.loads((out / "btc-usd" / "manifest.json").read_text())
+    assert (manifest["interval"], manifest["data"]["rows"]) == ("1d", 1461)
+    refused = ["--csv", str(daily_csv), "--interval", "1h", "--no-backtest"]
+    assert main([*refused, "--out", str(tmp_path / "other")]) == 1
+    assert "holds 1d bars of BTC/USD (read from its timestamps), not 1h" in caplog.text
+    assert not (tmp_path / "other").exists()
+
+
 def test_a_name_that_is_not_a_pair_is_a_usage_error(tmp_path, caplog):
     assert main(["--asset", "DOGE", "--out", str(tmp_path / "out")]) == 2
     assert "'DOGE' is not a pair: name it <base>-<quote>" in caplog.text
@@ -97,7 +112,8 @@ def test_a_pair_no_source_knows_fails_by_name_and_the_others_are_trained(
     assert (tmp_path / "btc-usd" / "manifest.json").exists()
     assert not (tmp_path / "nosuch-usd").exists()
     assert "nosuch-usd: no source delivered NOSUCH/USD 1h bars" in caplog.text
-    assert "training failed for nosuch-usd" in caplog.text
+    assert "training failed for nosuch-usd (why above); 1 of 2 pairs trained" in caplog.text
+    assert "the embedded data holds no NOSUCH/USD; it holds btc-usd, eth-usd" in caplog.text
 
 
 def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, capsys):
