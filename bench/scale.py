@@ -1,5 +1,6 @@
-"""`make bench-scale`: training at scale (bench/scale_training.py), then serving at scale
-(bench/scale_serving.py); each prints its own table."""
+"""`make bench-scale`: training at scale (bench/scale_training.py: pairs per minute on 1 and 2
+workers, a cached re-run, then the client's CPU share on a hand-started cluster), then serving
+at scale (bench/scale_serving.py); each prints its own table."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ REPORT = Path("reports")
 
 def main() -> int:
     scale_training.main(["--json", str(REPORT / "bench-scale-training.json")])
+    scale_training.main(["--cluster", "32", "--json", str(REPORT / "bench-scale-cluster.json")])
     return scale_serving.main([])
 
 

@@ -3,6 +3,10 @@
 Used by `make image-test` against the image it just built, and runnable against any server:
 
     python -m ci.smoke_http --base-url http://127.0.0.1:8080 --model-version dev --date 2026-07-01
+
+`/bitcoin?date=D` and `/forecast/PAIR?date=D` are read by field, as clients read them:
+`prediction`, `prediction_low` and `prediction_high` must be finite positive numbers with
+low <= point <= high, and `date` the instant D.
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from tools.release.render import reports_version
+
+PRICES = ("prediction_low", "prediction", "prediction_high")  # in the order they must hold
 
 
 class CheckError(Exception):
@@ -68,12 +76,11 @@ def checks(
         _expect(reports_version(reply.body, model_version), f"no {model_version} in {reply.body!r}")
         return f"200, reports {model_version}"
 
+    asked = instant(date)
+    query = f"date={quote(date, safe=':')}"
+
     def bitcoin() -> str:
-        reply = fetch(f"{base_url}/bitcoin?date={date}")
-        _expect(reply.status == 200, f"HTTP {reply.status}: {reply.body[:200]!r}")
-        prices = [n for n in _numbers(reply.json()) if math.isfinite(n) and n > 0]
-        _expect(bool(prices), f"no positive price in {reply.body[:200]!r}")
-        return f"200, {reply.body[:120].decode().strip()}"
+        return read_prediction(fetch(f"{base_url}/bitcoin?{query}"), asked)
 
     def bad_date() -> str:
         reply = fetch(f"{base_url}/bitcoin?date=not-a-date")
@@ -105,11 +112,7 @@ def checks(
 
     def forecast(asset: str) -> Callable[[], str]:
         def check() -> str:
-            reply = fetch(f"{base_url}/forecast/{asset}?date={date}")
-            _expect(reply.status == 200, f"HTTP {reply.status}: {reply.body[:200]!r}")
-            prices = [n for n in _numbers(reply.json()) if math.isfinite(n) and n > 0]
-            _expect(bool(prices), f"no positive price in {reply.body[:200]!r}")
-            return "200"
+            return read_prediction(fetch(f"{base_url}/forecast/{asset}?{query}"), asked)
 
         return check
 
@@ -129,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--model-version", required=True, help="what /healthz must report")
-    parser.add_argument("--date", required=True, help="a YYYY-MM-DD the model serves")
+    parser.add_argument(
+        "--date",
+        required=True,
+        type=_date,
+        help="a YYYY-MM-DD (or ISO-8601 datetime, UTC without an offset) the model serves",
+    )
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the server")
     parser.add_argument(
         "--assets",
@@ -151,6 +159,49 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
+def instant(date: str) -> datetime:
+    """The instant a `date` query means: UTC unless it carries an offset (a bare date is
+    midnight UTC), as the API reads it."""
+    moment = datetime.fromisoformat(date)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_prediction(reply: Reply, asked: datetime) -> str:
+    """Check a prediction answer by field; returns the band it read."""
+    _expect(reply.status == 200, f"HTTP {reply.status}: {reply.body[:200]!r}")
+    answer = reply.json()
+    _expect(isinstance(answer, dict), f"not a JSON object: {reply.body[:200]!r}")
+    for field in PRICES:
+        _expect(field in answer, f"no {field} in the answer")
+        value = answer[field]
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        _expect(number, f"{field} is {value!r}, not a number")
+        _expect(math.isfinite(value) and value > 0, f"{field} is {value!r}, not a positive price")
+    low, point, high = (answer[field] for field in PRICES)
+    _expect(
+        low <= point <= high,
+        f"not prediction_low <= prediction <= prediction_high: {low}, {point}, {high}",
+    )
+    _expect("date" in answer, "no date in the answer")
+    try:
+        answered = instant(answer["date"]) if isinstance(answer["date"], str) else None
+    except ValueError:
+        answered = None
+    _expect(
+        answered == asked,
+        f"date is {answer['date']!r}, not the instant asked for ({asked:%Y-%m-%dT%H:%M:%SZ})",
+    )
+    return f"200, {low} <= {point} <= {high} at {answer['date']}"
+
+
+def _date(text: str) -> str:
+    try:
+        instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (YYYY-MM-DD)") from None
+    return text
+
+
 def _expect(condition: bool, problem: str) -> None:
     if not condition:
         raise CheckError(problem)
@@ -165,19 +216,6 @@ def _strings(document: Any) -> Iterator[str]:
     elif isinstance(document, list):
         for value in document:
             yield from _strings(value)
-
-
-def _numbers(document: Any) -> Iterator[float]:
-    if isinstance(document, bool):
-        return
-    if isinstance(document, int | float):
-        yield float(document)
-    elif isinstance(document, dict):
-        for value in document.values():
-            yield from _numbers(value)
-    elif isinstance(document, list):
-        for value in document:
-            yield from _numbers(value)
 
 
 if __name__ == "__main__":

@@ -208,6 +208,18 @@ class StoredGrid:
         return Grid(ds=ds, origin=later, **values)
 
 
+def grid_times(first: int, step: int, last: int, last_bar: int) -> np.ndarray:
+    """The times a grid from `first` to `last` every `step` keeps (its knots): every step to
+    `FINE_DAYS` past `last_bar`, then every day, and `last`."""
+    fine_rows = (min(last_bar + FINE_DAYS * DAY, last) - first) // step + 1
+    coarse_step = DAY if step < DAY and DAY % step == 0 else step
+    fine_last = first + (fine_rows - 1) * step
+    fine = np.arange(first, fine_last + 1, step, dtype=np.int64)
+    later = np.arange(fine_last + coarse_step, last, coarse_step, dtype=np.int64)
+    ends = np.array([last] if last > fine_last else [], dtype=np.int64)
+    return np.concatenate([fine, later, ends])
+
+
 def encode_grid(file: Path, grid: Grid, last_bar: int) -> bytes:
     """`grid.npy` (to be written as `file`): `grid` at its knots; ArtifactError unless its
     times are evenly spaced and no row's origin is after its time or the last bar."""
@@ -215,11 +227,9 @@ def encode_grid(file: Path, grid: Grid, last_bar: int) -> bytes:
     step = int(ds[1] - ds[0])
     _require(bool(np.all(np.diff(ds) == step)), file, "the grid is not evenly spaced")
     first, last = int(ds[0]), int(ds[-1])
+    times = grid_times(first, step, last, last_bar)
     fine_rows = (min(last_bar + FINE_DAYS * DAY, last) - first) // step + 1
     coarse_step = DAY if step < DAY and DAY % step == 0 else step
-    fine_last = first + (fine_rows - 1) * step
-    later = np.arange(fine_last + coarse_step, last, coarse_step, dtype=np.int64)
-    times = np.concatenate([ds[:fine_rows], later, [last] if last > fine_last else []])
     at = ((times - first) // step).astype(np.int64)
     yhat = np.asarray(grid.yhat, dtype=np.float64)[at]
     with np.errstate(divide="ignore", invalid="ignore"):  # check_grid names what is wrong

@@ -31,6 +31,7 @@ import importlib.metadata
 import io
 import json
 import logging
+import math
 import os
 import pickle
 import shutil
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -107,6 +108,8 @@ __all__ = [
     "Record",
     "Repair",
     "ServedBand",
+    "ServedParts",
+    "Settled",
     "TrainingWindow",
     "ValidationReport",
     "WidthFifth",
@@ -284,6 +287,25 @@ class ServedBand(BandSetting, kw_only=True, frozen=True):
     hindcast: str
 
 
+class Settled(Record, frozen=True):
+    """How one part of the served forecast was settled: `chosen` on the backtest's validation
+    origins, `forced` (no choice could be made; nothing was compared), or `fixed` (set
+    beforehand, with no comparison in this training); `why` says how, plainly."""
+
+    how: Literal["chosen", "forced", "fixed"]
+    why: str
+
+
+class ServedParts(Record, frozen=True):
+    """What is served, named for what it is: the point forecast (`point_forecast`), the band's
+    method (`band_method`), and how the damping and the band were settled."""
+
+    point_forecast: str
+    band_method: str
+    damping: Settled
+    band: Settled
+
+
 class BandCandidate(BandSetting, kw_only=True, frozen=True):
     """A band's scores on the validation origins, per horizon: its mean 80% interval score
     (`score_<h>`), that score relative to the naive band's within each fifth of the origins by
@@ -407,6 +429,8 @@ class ValidationReport:
     conflicting_duplicates: Repair
     ohlc_repaired: Repair
     gaps: Gaps
+    # Lows or highs beyond MAX_BAR_JUMP of the previous close, open and close within it: kept.
+    wicks: Repair = Repair()
 
     def summary(self) -> str:
         parts = [f"{self.rows} bars from {self.first} to {self.last}"]
@@ -421,6 +445,11 @@ class ValidationReport:
             parts.append(
                 f"{self.ohlc_repaired.count} bars with inconsistent OHLC repaired "
                 f"(first {self.ohlc_repaired.first})"
+            )
+        if self.wicks.count:
+            parts.append(
+                f"{self.wicks.count} bars with a low or high beyond the jump limit kept as "
+                f"wicks (first {self.wicks.first})"
             )
         if self.gaps.count:
             parts.append(
@@ -476,6 +505,7 @@ class Manifest:
     params: ModelParams
     postprocess: Postprocess
     band: ServedBand
+    served: ServedParts  # the point forecast and the band, named, and how each was settled
     metrics: BacktestSummary | None
     # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
     # backtest's figures come from origins on and after `first_evaluation_origin`.
@@ -581,33 +611,57 @@ def write_artifact(
 ) -> Path:
     """Write an artifact to `<out_dir>/<manifest.asset>` atomically, enter it in
     `<out_dir>/index.json`, and return its path (`manifest.files` and `schema_version` are set
-    here).
+    here)."""
+    files = encode_artifact(
+        model=model, grid=grid, history=history, backtest=backtest, manifest=manifest
+    )
+    return install_artifact(out_dir, manifest.asset, files)
+
+
+def encode_artifact(
+    *,
+    model: Any,
+    grid: Grid,
+    history: BarHistory,
+    backtest: BacktestReport,
+    manifest: Manifest,
+) -> dict[str, bytes]:
+    """An artifact's files by name, as bytes (where training runs: a worker); ArtifactError
+    when a manifest or an array breaks the contract."""
+    where = Path(manifest.asset)
+    check_history(where / HISTORY, history)  # before the grid is read against it
+    files = {
+        MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
+        GRID: encode_grid(where / GRID, grid, last_bar=int(history.ds[-1])),
+        HISTORY: encode_history(history),
+        BACKTEST: _finite_json(BACKTEST, backtest.to_builtins()),
+    }
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    full = replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
+    return {**files, MANIFEST: _finite_json(MANIFEST, full.to_builtins())}
+
+
+def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> Path:
+    """Write `files` (encode_artifact's) as `<out_dir>/<asset>` and enter it in the index.
 
     Everything is written to a temporary directory beside the target, verified by reading it
-    back, and only then swapped into place: a failure at any point (a manifest or an array that
-    breaks the contract included) leaves the previous artifact untouched.
+    back, and only then swapped into place: a failure at any point leaves the previous artifact
+    untouched.
     """
+    unknown = set(files) - {MANIFEST, MODEL, GRID, HISTORY, BACKTEST}
+    if unknown or "/" in asset or asset.startswith("."):
+        raise ArtifactError(f"not an artifact of {asset!r}: {sorted(files)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / manifest.asset
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{manifest.asset}-", dir=out_dir))
+    target = out_dir / asset
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{asset}-", dir=out_dir))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the artifact from a non-root server
     try:
-        check_history(staging / HISTORY, history)  # before the grid is read against it
-        files = {
-            MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
-            GRID: encode_grid(staging / GRID, grid, last_bar=int(history.ds[-1])),
-            HISTORY: encode_history(history),
-            BACKTEST: _json(backtest.to_builtins()),
-        }
         for name, data in files.items():
             (staging / name).write_bytes(data)
             (staging / name).chmod(0o644)
-        digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-        full = replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
-        (staging / MANIFEST).write_bytes(_json(full.to_builtins()))
-        (staging / MANIFEST).chmod(0o644)
         entry = load_artifact(staging).entry
+        _require(entry.asset == asset, staging / MANIFEST, f"the manifest is not {asset}'s")
         _sync_tree(staging)
         _swap_into_place(staging, target)
     finally:
@@ -971,6 +1025,27 @@ def _require(condition: bool, file: Path, problem: str) -> None:
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True, allow_nan=False).encode() + b"\n"
+
+
+def _finite_json(name: str, value: Any) -> bytes:
+    """`value` as the JSON of file `name`; ArtifactError naming the first value that is not a
+    finite number (NaN or infinite: no JSON holds it, and no client could read it)."""
+    where = _not_finite(value, "")
+    if where is not None:
+        raise ArtifactError(f"{name}: {where.lstrip('.')} is not a finite number; nothing written")
+    return _json(value)
+
+
+def _not_finite(value: Any, path: str) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} ({value})"
+    if isinstance(value, dict):
+        found = (_not_finite(item, f"{path}.{key}") for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        found = (_not_finite(item, f"{path}[{i}]") for i, item in enumerate(value))
+    else:
+        return None
+    return next((where for where in found if where is not None), None)
 
 
 def _sync_tree(directory: Path) -> None:

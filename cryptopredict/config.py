@@ -89,9 +89,11 @@ class Settings:
     max_bar_jump: float = _setting(
         "MAX_BAR_JUMP",
         3.0,
-        "Reject history where a bar's high, low or close differs from the previous close by more "
-        "than this factor; the collector likewise rejects a live minute whose high or low is "
-        "this factor away from the median close of the minutes within 15 minutes of it.",
+        "Reject history where a bar's open or close differs from the previous close by more "
+        "than this factor (a low or high beyond it, the open and close within it, is a wick: "
+        "kept, and reported in the manifest's validation); the collector likewise rejects a "
+        "live minute whose high or low is this factor away from the median close of the "
+        "minutes within 15 minutes of it.",
     )
     min_rows: int = _setting("MIN_ROWS", 100, "Reject history with fewer bars than this.")
     gate_min_coverage: float = _setting(

@@ -17,9 +17,30 @@ training code. `target` says what the model was fitted on: `log` (log close) or 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+# Prices keep their cents, and below 1 (in the quote currency) this many significant digits:
+# 0.0161750 for a pair quoted at 0.016175, where cents alone would say 0.02.
+SIGNIFICANT = 6
+
+
+def price_decimals(smallest: float) -> int:
+    """The decimals that keep the cents of a price from 1 up, and `SIGNIFICANT` digits of one
+    below (of `smallest`, for a set of prices shown together)."""
+    if not 0 < smallest < 1:  # NaN too
+        return 2
+    return max(2, SIGNIFICANT - 1 - math.floor(math.log10(smallest)))
+
+
+def round_prices(values: np.ndarray) -> list[float | None]:
+    """Prices shown together, rounded as `price_decimals` says for the smallest (NaN: None)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    decimals = price_decimals(float(finite.min(initial=np.inf)))
+    return [None if math.isnan(v) else v for v in np.round(values, decimals).tolist()]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data.snapshot import SnapshotSource
+from tests import fail_on_skip
 
 E2E = Path(__file__).parent / "e2e"
 
@@ -18,6 +19,10 @@ E2E = Path(__file__).parent / "e2e"
 hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(fail_on_skip, "cryptopredict_fail_on_skip")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,7 @@ import json
 import os
 import pickle
 import stat
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 import msgspec
@@ -82,6 +82,12 @@ def manifest_fields(version: str, grid_last: int) -> dict:
         "files": {},
         "params": msgspec.to_builtins(ModelParams(**DEFAULT.to_dict(), price="close")),
         "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
+        "served": {
+            "point_forecast": "the last close",
+            "band_method": DEFAULT_BAND.name,
+            "damping": {"how": "fixed", "why": "trained without a backtest"},
+            "band": {"how": "fixed", "why": "trained without a backtest"},
+        },
         "postprocess": asdict(rules),
         "asset": "btc-usd",
         "symbol": "BTC/USD",
@@ -171,6 +177,23 @@ def test_invalid_arrays_are_refused_before_anything_is_replaced(written):
     bad = parts("v2")
     bad["grid"].yhat_lower_80[5] = np.nan
     with pytest.raises(ArtifactError, match=r"grid\.npy: yhat_lower_80 holds non-finite values"):
+        write_artifact(written.parent, **bad)
+    assert load_artifact(written).manifest.model_version == "v1"
+
+
+def test_a_nan_in_the_manifest_is_refused_naming_it_and_nothing_is_replaced(written):
+    """Issue 35: a mean of an empty slice once reached the manifest as NaN, and the write failed
+    with json's "Out of range float values are not JSON compliant: nan"."""
+    bad = parts("v2")
+    rules = bad["manifest"].postprocess
+    bad["manifest"] = replace(
+        bad["manifest"], postprocess=replace(rules, model_at_origin=float("nan"))
+    )
+    with pytest.raises(
+        ArtifactError,
+        match=r"manifest\.json: postprocess\.model_at_origin \(nan\) is not a finite number; "
+        "nothing written",
+    ):
         write_artifact(written.parent, **bad)
     assert load_artifact(written).manifest.model_version == "v1"
 

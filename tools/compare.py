@@ -44,12 +44,7 @@ from cryptopredict.model.backtest import Backtest, run_backtest
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.fitcache import FitCache
-from cryptopredict.model.forecasters import (
-    DriftForecaster,
-    NaiveForecaster,
-    ProphetForecaster,
-    window,
-)
+from cryptopredict.model.forecasters import ProphetForecaster, window
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.progress import progress
 from cryptopredict.model.scores import (
@@ -62,6 +57,7 @@ from cryptopredict.model.scores import (
 )
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.utc import iso_moment
+from tools.baselines import DriftForecaster, NaiveForecaster
 from tools.report import GARCH
 
 log = logging.getLogger("compare")

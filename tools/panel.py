@@ -1,17 +1,23 @@
-"""`make panel`: the served band backtested on every embedded hourly pair, against naive.
+"""`make panel`: the band every pair serves, chosen on the panel of hourly spot pairs, then
+backtested on every embedded hourly pair against naive.
 
-Each pair (the 16 Binance spot pairs of `data/binance-spot-16pairs-1h.csv.gz` and BTC/USD's
+First the choice (`cryptopredict/model/panel_band.py`): on the validation origins of the 16
+Binance spot pairs of `data/binance-spot-16pairs-1h.csv.gz`, the scaled band's volatility
+model, then per horizon its calibration pool and its weight of the empirical band, each by the
+score pooled over the pairs; written to `cryptopredict/model/panel_band.json`, which training
+reads (`--keep-band` skips the choice and uses the file as it is). Then each pair (and BTC/USD's
 long hourly history) goes through the backtest training runs (`run_backtest` with the product
-defaults): validation origins choose the damping and the band, evaluation origins score them.
+defaults and that band): validation origins choose the damping, evaluation origins score it.
 Per pair and horizon: the 80% interval score minus naive's with its Newey-West standard error,
 and coverage at 50, 80 and 95%. Pooled over the 16 Binance pairs: the same figures averaged over
 the pairs at each origin time, with standard errors clustered by time (Driscoll-Kraay: the
 pairs move together, so each time counts once, with Newey-West lags for overlapping horizons).
 
-    python -m tools.panel [--out docs/panel.json] [--jobs N] [--pairs ADAUSDT,...]
+    python -m tools.panel [--out docs/panel.json] [--jobs N] [--pairs ADAUSDT,...] [--keep-band]
 
-About an hour on two cores; results are written as generated data (`docs/panel.json`) that
-`tools/report.py` renders into docs/model.md.
+21 minutes with `--jobs 2` on two cores shared with other work, without BTC's long history
+(`--no-btc`), whose Prophet refits take half an hour more unless cached; results are written
+as generated data (`docs/panel.json`) that `tools/report.py` renders into docs/model.md.
 """
 
 from __future__ import annotations
@@ -29,11 +35,15 @@ import pandas as pd
 
 from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
 from cryptopredict.config import Settings
-from cryptopredict.model.backtest import run_backtest
+from cryptopredict.model import panel_band as chooser
+from cryptopredict.model.backtest import Backtest, run_backtest
+from cryptopredict.model.bands import BandSpec, candidates
+from cryptopredict.model.choices import band_scores
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
+from cryptopredict.model.scoring import spacing_hours
 from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("panel")
@@ -53,16 +63,72 @@ def series(path: Path, symbol: str | None = None) -> pd.DataFrame:
     return pd.DataFrame({"ds": ds.to_numpy(), "y": frame["close"].to_numpy(dtype=np.float64)})
 
 
-def backtest_pair(task: tuple[str, Path, str | None, Path]) -> tuple[str, dict, pd.DataFrame]:
-    """One pair's backtest: its summary, and its evaluation origins' per-origin outcomes."""
-    name, path, symbol, fit_cache = task
+Task = tuple[str, Path, str | None, Path, BandSpec]
+
+
+def _backtest(task: Task) -> tuple[pd.DataFrame, Backtest]:
+    _, path, symbol, fit_cache, band = task
     for chatty in ("cmdstanpy", "prophet"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    started = time.monotonic()
     frame = series(path, symbol)
     backtest = run_backtest(
-        frame, pd.Timedelta(hours=1), DEFAULT, Plan(), cache=FitCache(fit_cache)
+        frame, pd.Timedelta(hours=1), DEFAULT, Plan(), cache=FitCache(fit_cache), band=band
     )
+    return frame, backtest
+
+
+def validation_pair(task: tuple[Task, list[BandSpec]]) -> tuple[list[dict[str, float]], float]:
+    """One pair's validation scores of each spec (`band_scores`), and its validation days."""
+    pair, specs = task
+    _, backtest = _backtest(pair)
+    seconds, plan = backtest.market.t, Plan()
+    start, end = plan.validation_start(seconds), plan.validation_end(seconds)
+    return band_scores(backtest.dense, specs, start, end), (end - start) / 86_400
+
+
+def choose(pool: ProcessPoolExecutor, pairs: list[Task]) -> dict:
+    """The panel's band, chosen on the pairs' pooled validation scores, with the scores."""
+    stages: dict[str, dict] = {}
+
+    def stage(name: str, specs: list[BandSpec]) -> tuple[list[dict[str, float]], list[str]]:
+        done = list(pool.map(validation_pair, [(pair, specs) for pair in pairs]))
+        days = min(d for _, d in done)
+        scores = [chooser.pooled([per_pair[k] for per_pair, _ in done]) for k in range(len(specs))]
+        stages[name] = {
+            "validation_days": days,
+            "scores": {s.name: v for s, v in zip(specs, scores, strict=True)},
+        }
+        log.info("panel: %s scored on %d pairs", name, len(done))
+        return scores, chooser.deciding(days)
+
+    models = [chooser.uniform_pool(s, 180) for s in candidates() if s.kind == "scaled"]
+    scores, labels = stage("volatility model", models)
+    spec = chooser.best(dict(zip(models, scores, strict=True)), labels)
+    pools = {days: chooser.uniform_pool(spec, days) for days in chooser.POOL_DAYS}
+    scores, labels = stage("calibration pool", list(pools.values()))
+    by_pool = {float(days): score for days, score in zip(pools, scores, strict=True)}
+    spec = chooser.with_pools(spec, chooser.per_horizon(by_pool, labels))
+    mixes = {w: chooser.uniform_mix(spec, w) for w in chooser.MIX_WEIGHTS}
+    scores, labels = stage("empirical weight", list(mixes.values()))
+    by_weight = dict(zip(mixes, scores, strict=True))
+    spec = chooser.with_mix(spec, chooser.per_horizon(by_weight, labels))
+    return {
+        "about": "Generated by `make panel` (python -m tools.panel); do not edit. Training "
+        "reads `band`; the rest says what it was chosen on.",
+        "band": spec.to_dict(),
+        "pairs": [name for name, *_ in pairs],
+        "deciding_horizons": labels,
+        "score": "80% interval score relative to the naive band's on the validation origins, "
+        "within fifths of the day before's volatility, averaged over the pairs",
+        "stages": stages,
+    }
+
+
+def backtest_pair(task: Task) -> tuple[str, dict, pd.DataFrame]:
+    """One pair's backtest: its summary, and its evaluation origins' per-origin outcomes."""
+    name = task[0]
+    started = time.monotonic()
+    frame, backtest = _backtest(task)
     scores = backtest.scores
     rows = scores[scores["split"] == "evaluation"]
     outcomes = per_origin(rows)
@@ -75,6 +141,9 @@ def backtest_pair(task: tuple[str, Path, str | None, Path]) -> tuple[str, dict, 
         **Plan().boundary(seconds).to_builtins(),
         "damping_hours": backtest.config.damping_hours,
         "band": backtest.band.chosen.name,
+        "validation_days": round(
+            (Plan().validation_end(seconds) - Plan().validation_start(seconds)) / 86_400, 1
+        ),
         "seconds": round(time.monotonic() - started),
         "horizons": {
             label: pair_figures(outcomes[outcomes["horizon"] == label], horizon)
@@ -105,7 +174,7 @@ def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
     """One pair at one horizon: interval score difference against naive and coverage, with
     Newey-West standard errors over overlapping origins."""
     rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     return _figures(rows, lags)
 
 
@@ -113,7 +182,7 @@ def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
     """Every pair at one horizon: each origin time's mean over the pairs, then Newey-West over
     the times (standard errors clustered by time, Driscoll-Kraay)."""
     by_time = rows.drop(columns=["pair", "horizon"]).groupby("origin").mean().reset_index()
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(by_time["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(by_time["origin"]))
     figures = _figures(by_time, lags)
     figures["pairs"] = int(rows["pair"].nunique())
     figures["forecasts"] = len(rows)
@@ -142,11 +211,6 @@ def _figures(rows: pd.DataFrame, lags: int) -> dict:
     }
 
 
-def _spacing_hours(origins: pd.Series) -> float:
-    times = np.unique(pd.to_datetime(origins).to_numpy().astype("datetime64[s]").astype(np.int64))
-    return float(np.median(np.diff(times))) / 3600 if len(times) > 1 else 1.0
-
-
 def symbols(path: Path) -> list[str]:
     return sorted(pd.read_csv(path, usecols=["symbol"])["symbol"].unique())
 
@@ -158,14 +222,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-btc", action="store_true", help="leave BTC's long history out")
     parser.add_argument("--jobs", type=int, default=1, help="pairs backtested at once")
     parser.add_argument("--csv", type=Path, default=PAIRS_CSV, help="the hourly pairs (long CSV)")
+    parser.add_argument(
+        "--keep-band", action="store_true", help="use the band file as it is: choose nothing"
+    )
+    parser.add_argument("--band-file", type=Path, default=chooser.PANEL_BAND)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     fit_cache = Settings.from_env().fit_cache_dir
     chosen = args.pairs.split(",") if args.pairs else symbols(args.csv)
-    tasks = [(symbol, args.csv, symbol, fit_cache) for symbol in chosen]
-    if not args.no_btc:
-        tasks.append((BTC, BTC_CSV, None, fit_cache))
+    band = chooser.panel_band(path=args.band_file)
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        if not args.keep_band or band is None:
+            start = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
+            pairs = [(symbol, args.csv, symbol, fit_cache, start) for symbol in chosen]
+            choice = choose(pool, pairs)
+            args.band_file.write_text(json.dumps(choice, indent=1) + "\n")
+            band = BandSpec.from_dict(choice["band"])
+            log.info("panel: band chosen: %s (%s)", band.name, args.band_file)
+        tasks: list[Task] = [(symbol, args.csv, symbol, fit_cache, band) for symbol in chosen]
+        if not args.no_btc:
+            tasks.append((BTC, BTC_CSV, None, fit_cache, band))
         done = list(pool.map(backtest_pair, tasks))
     per_pair = {name: summary for name, summary, _ in done}
     panel = pd.concat([rows for name, _, rows in done if name != BTC], ignore_index=True)

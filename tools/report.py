@@ -1,10 +1,15 @@
 """The model report: Markdown tables from the backtest and the comparison, for the docs site.
 
-`python -m tools.report [--artifact artifacts/btc-usd]` (`make report`) first copies the
-artifact's backtest summary and choices to `docs/model-report/backtest.json` (when given), then
-rewrites the generated sections (between `<!-- generated:NAME -->` and
-`<!-- /generated:NAME -->`) of `docs/model.md` from `docs/model-report/*.json`, and of
-`docs/configuration.md` from the settings.
+`python -m tools.report [--artifacts DIR] [--artifact DIR/btc-usd]` first copies each
+artifact's backtest summary and choices, with the commit it is written at and the digest of the
+bars the model was trained on, to `docs/model-report/backtest.json` (BTC/USD) and
+`<asset>-backtest.json` (when given), then rewrites the generated sections (between
+`<!-- generated:NAME -->` and `<!-- /generated:NAME -->`) of `docs/model.md` from
+`docs/model-report/*.json` and `docs/panel.json` (`make panel`), and of `docs/configuration.md`
+from the settings.
+
+`make report` runs it on the model `make e2e` trains (`--artifacts .cache/e2e/<key>/artifacts`),
+and `make e2e` checks that the committed report is what that model scores.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import functools
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,11 @@ from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 
 REPORT_DIR = Path("docs/model-report")
+PANEL = Path("docs/panel.json")  # `make panel` (tools/panel.py)
+# The assets whose backtest the report keeps (`--artifacts` takes each from DIR/<asset>).
+REPORTED = ("btc-usd", "eth-usd")
+# What a report records beside the artifact's figures: the training data's, from the manifest.
+DATA_FIELDS = ("source", "first", "last", "rows", "sha256")
 GARCH = "arch GARCH(1,1)"  # the peer's name in peers.json (tools/compare.py)
 # The page that holds each generated section.
 PAGES = {
@@ -35,6 +46,7 @@ PAGES = {
         "band",
         "peers",
         "comparison",
+        "panel",
     ),
     Path("docs/configuration.md"): ("settings",),
 }
@@ -136,7 +148,13 @@ def band_table(band: BandChoice, shown: int = 10) -> str:
         *[f"80% coverage {label}" for label in labels],
     ]
     note = (
-        f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
+        f"The panel's band (`cryptopredict/model/panel_band.json`, chosen by `make panel` on "
+        f"the spot pairs' pooled validation origins), not chosen for this pair: its scores on "
+        f"this pair's {band.validation_origins} validation origins, for the record (interval "
+        "score relative to the naive band's within fifths of the day before's volatility, "
+        "averaged over the fifths and the horizons; lower is better)."
+        if len(ranked) == 1 and band.pools is None
+        else f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
         f"{band.validation_origins} validation origins, by the mean over the horizons of the "
         "80% interval score relative to the naive band's (lower is better). The chosen band is "
         "the best drift-free candidate, with its calibration pool chosen per horizon by the "
@@ -194,11 +212,56 @@ def mix_table(mix: MixChoice) -> str:
     return markdown_table(["quantiles", *_per_horizon("interval score", labels)], body, note)
 
 
-def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
+def panel_tables(panel: dict) -> str:
+    """Per horizon, pooled over the spot pairs and then per pair: coverage at every level and
+    the 80% interval score against naive's, each with its standard error, and the lags used."""
+    header = [
+        "pair",
+        "coverage 50 / 80 / 95% (SE)",
+        "interval score 80%, served / naive",
+        "difference (SE)",
+        "t",
+        "lags",
+        "origins",
+    ]
+    out = []
+    for label in HORIZONS:
+        rows = [("**pooled**", panel["pooled"].get(label))]
+        rows += [(name, pair["horizons"].get(label)) for name, pair in panel["pairs"].items()]
+        body = [_panel_row(name, figures) for name, figures in rows if figures]
+        pooled = panel["pooled"].get(label)
+        if not body or pooled is None:
+            continue
+        note = (
+            f"{label} ahead. Pooled: {pooled['pairs']} spot pairs, {pooled['forecasts']} "
+            "forecasts, averaged over the pairs at each origin time, standard errors clustered "
+            "by time (Driscoll-Kraay: Newey-West over the times with the lags shown); per pair, "
+            "Newey-West over its origins."
+        )
+        out.append(f"**{label}**\n\n" + markdown_table(header, body, note))
+    return "\n\n".join(out)
+
+
+def _panel_row(name: str, figures: dict) -> list[str]:
+    diff, se = figures["interval_score_diff"], figures["interval_score_se"]
+    return [
+        name,
+        coverages(figures["coverage"], figures["coverage_se"]),
+        f"{number(figures['interval_score'])} / {number(figures['naive_interval_score'])}",
+        f"{diff:+.5f} ({se:.5f})",
+        f"{diff / se:+.1f}" if se else "",
+        str(figures["lags"]),
+        str(figures["origins"]),
+    ]
+
+
+def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, str]:
     backtest = msgspec.json.decode((report_dir / "backtest.json").read_bytes(), type=BacktestReport)
     comparison = json.loads((report_dir / "comparison.json").read_text())
     peers = json.loads((report_dir / "peers.json").read_text())
-    eth = msgspec.json.decode((report_dir / _exported("eth-usd")).read_bytes(), type=BacktestReport)
+    eth = msgspec.json.decode(
+        (report_dir / report_file("eth-usd")).read_bytes(), type=BacktestReport
+    )
     return {
         "peers": peers_table(peers),
         "settings": settings_table(),
@@ -207,6 +270,7 @@ def sections(report_dir: Path = REPORT_DIR) -> dict[str, str]:
         "damping": damping_table(backtest.damping) if backtest.damping else "",
         "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
+        "panel": panel_tables(json.loads(panel.read_text())),
     }
 
 
@@ -223,7 +287,7 @@ def render(page: str, generated: dict[str, str]) -> str:
 
 def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
     """Every page that holds generated sections, as it should read."""
-    generated = sections(root / report_dir)
+    generated = sections(root / report_dir, root / PANEL)
     return {
         page: render((root / page).read_text(), {name: generated[name] for name in names})
         for page, names in PAGES.items()
@@ -242,20 +306,45 @@ def _pcts(entry: dict[str, Any], key: str, labels: list[str] | None = None) -> l
     return [pct(entry.get(f"{key}_{label}")) for label in labels or HORIZONS]
 
 
-def _exported(asset: str) -> str:
+def report_file(asset: str) -> str:
     """Where the report keeps an asset's backtest figures: BTC/USD's, the page's main ones, as
     `backtest.json`, another's as `<asset>-backtest.json`."""
     return "backtest.json" if asset == "btc-usd" else f"{asset}-backtest.json"
 
 
-def export(artifact: Path, report_dir: Path = REPORT_DIR) -> None:
-    """Keep the artifact's backtest figures (not its per-origin paths) for the model report."""
+def exported(artifact: Path, commit: str) -> tuple[str, str]:
+    """The artifact's backtest figures (not its per-origin paths) as the report keeps them, with
+    `commit` and the digest of the bars it was trained on: (file name, JSON text)."""
     backtest = json.loads((artifact / "backtest.json").read_text())
-    asset = json.loads((artifact / "manifest.json").read_text())["asset"]
+    manifest = json.loads((artifact / "manifest.json").read_text())
     kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
+    kept["commit"] = commit
+    kept["data"] = {key: manifest["data"][key] for key in DATA_FIELDS}
+    return report_file(manifest["asset"]), json.dumps(kept, indent=2, sort_keys=True) + "\n"
+
+
+def export(artifact: Path, report_dir: Path = REPORT_DIR, commit: str | None = None) -> Path:
+    """Keep the artifact's backtest figures for the model report; returns the file written."""
+    name, text = exported(artifact, current_commit() if commit is None else commit)
     report_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(kept, indent=2, sort_keys=True) + "\n"
-    (report_dir / _exported(asset)).write_text(text)
+    (report_dir / name).write_text(text)
+    return report_dir / name
+
+
+def current_commit(root: Path = Path()) -> str:
+    """HEAD's sha, with `-dirty` when tracked files differ from it (the report is then written
+    from code that no commit holds yet); `unknown` outside a git checkout."""
+    try:
+        sha = _git(root, "rev-parse", "HEAD")
+        changed = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if changed else sha
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,8 +356,15 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="take an asset's backtest figures from this artifact first (repeatable)",
     )
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        help=f"take the backtest figures of {', '.join(REPORTED)} from DIR/<asset> first "
+        "(`make report`: the model `make e2e` trains)",
+    )
     args = parser.parse_args(argv)
-    for artifact in args.artifact:
+    artifacts = [args.artifacts / asset for asset in REPORTED] if args.artifacts else []
+    for artifact in [*artifacts, *args.artifact]:
         export(artifact)
     for page, text in render_pages().items():
         page.write_text(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from flask import Response, request
 
 from cryptopredict.api.openapi import (
@@ -17,6 +18,7 @@ from cryptopredict.api.openapi import (
 )
 from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
 from cryptopredict.api.responses import csv_response, json_response, public_cache
+from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.candles import DEFAULT_COUNT, check_count
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
 
 COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
+# Volumes are sums of the bars': rounded to the exchanges' finest step (1e-8), so a sum's float
+# noise (16821.271800000002) is not shown.
+VOLUME_DECIMALS = 8
 ERRORS = {
     400: "Malformed input: a repeated or unparsable parameter, or an unknown format.",
     404: "No such asset is served; the detail names the served ones.",
@@ -88,11 +93,17 @@ def blueprint(
             if start is None:
                 last_open = interval.open_time(min(end, source.last_bar))
                 start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
-            source.check(start, end)
+            source.check(start, end, end_given=end_text is not None)
         first, last = source.slots(interval, start, end)
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
         result = source.aggregate(interval, first, last)
-        columns = [getattr(result, name).tolist() for name in COLUMNS]
+        # VWAP is computed: rounded as every price answer is, all alike by the smallest low.
+        decimals = price_decimals(float(result.low.min())) if len(result) else 2
+        rounded = {
+            "volume": np.round(result.volume, VOLUME_DECIMALS),
+            "vwap": np.round(result.vwap, decimals),
+        }
+        columns = [rounded.get(name, getattr(result, name)).tolist() for name in COLUMNS]
         if form == "csv":
             rows = zip(iso_dates(result.ds), *columns, result.complete.tolist(), strict=True)
             name = f"{served.slug}-candles-{interval}.csv"

@@ -167,6 +167,10 @@ class LiveMinutes:
             try:
                 served.candles.interval(interval.label)
             except UnsupportedIntervalError as refusal:
+                # Only minute candles point to the collector: coarser ones are the model's bars'
+                # to give, and its minutes would give them for their short window at most.
+                if interval.unit != "m":
+                    raise
                 raise UnsupportedIntervalError(f"{refusal.detail}; {missing.detail}") from None
             raise
         end = window.last if end is None else end

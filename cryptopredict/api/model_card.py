@@ -32,14 +32,19 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     @lru_cache(maxsize=CACHED)
     def card(slug: str) -> bytes:
         artifact = catalog[slug].artifact
-        summary = artifact.backtest.summary
         manifest = artifact.manifest
         return _json(
             {
                 # what a reader wants first: what the forecast is and how it fared
-                "verdict": verdict(manifest.params, summary, manifest.symbol),
-                **artifact.manifest_json,
-                "backtest": summary.to_builtins() if summary else {},
+                "verdict": verdict(
+                    manifest.params,
+                    artifact.backtest.summary,
+                    manifest.symbol,
+                    manifest.served,
+                ),
+                # every field as the contract types it (schemas.ModelCard); the backtest's
+                # summary is `metrics`, once
+                **manifest.to_builtins(),
             }
         )
 
@@ -49,7 +54,9 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
     @bp.get("/model")
     @document(
-        responses=answers("The manifest and the backtest summary.", "ModelCard", errors=UNAVAILABLE)
+        responses=answers(
+            "The manifest, with the backtest summary.", "ModelCard", errors=UNAVAILABLE
+        )
     )
     def model() -> Response:
         """The default asset's model card
@@ -73,14 +80,15 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     @document(
         path=asset_in_path(slugs),
         responses=answers(
-            "The manifest and the backtest summary.", "ModelCard", errors=UNKNOWN_ASSET
+            "The manifest, with the backtest summary.", "ModelCard", errors=UNKNOWN_ASSET
         ),
     )
     def asset_model(asset: str) -> Response:
         """The model card of an asset
 
         Versions, the data's range, source and validation report, the training configuration,
-        the post-processing rules, the checksums of every file, the backtest metrics, and
+        the post-processing rules, the checksums of every file, the backtest summary (`metrics`,
+        null for a model trained with `--no-backtest`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
         coverage of every band), summed up in a sentence.

@@ -143,8 +143,28 @@ def build(app: flask.Flask) -> dict[str, Any]:
                 parameters=[dict(parameter) for parameter in path],
             )(documented.doc(**_with_schemas(view.openapi, schemas))(view))
         api.register_blueprint(documented)
-    document: dict[str, Any] = api.spec.to_dict()
+    document: dict[str, Any] = _nullable_refs(api.spec.to_dict())
     return document
+
+
+# apispec writes a nullable nested schema as `anyOf` a free-form object and the schema: a
+# generated client then parses every such answer as the free-form object, untyped. Declared
+# instead: the schema, or null (an object that can only be null, as OpenAPI 3.0 writes null).
+_NULL_OBJECT = {"type": "object", "nullable": True}
+_NULL = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def _nullable_refs(node: Any) -> Any:
+    """`node` with each nullable nested schema declared as the schema or null."""
+    if isinstance(node, list):
+        return [_nullable_refs(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    choices = node.get("anyOf")
+    if isinstance(choices, list) and len(choices) == 2 and _NULL_OBJECT in choices:
+        (schema,) = (choice for choice in choices if choice != _NULL_OBJECT)
+        return {**node, "anyOf": [_nullable_refs(schema), _NULL]}
+    return {key: _nullable_refs(value) for key, value in node.items()}
 
 
 def _with_schemas(node: Any, schemas: Any) -> Any:

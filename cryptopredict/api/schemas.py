@@ -12,7 +12,8 @@ from marshmallow import Schema, fields, validate
 from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.api.serving.catalog import QUERY_PATTERN
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.api.typed_schema import schema_of
+from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS, BacktestReport, Manifest
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 PRICE = (
@@ -362,8 +363,16 @@ class Verdict(Schema):
     point_forecast = fields.String(
         required=True,
         metadata={
-            "description": "What the served point forecast is: the last close when the "
-            "damping chosen in training is tau 0, so that the band is what the model adds."
+            "description": "What the served point forecast is (the last close when the "
+            "damping is tau 0, so that the band is what the model adds; Prophet damped by tau "
+            "otherwise), and whether the damping was chosen, forced or fixed, and why."
+        },
+    )
+    band = fields.String(
+        required=True,
+        metadata={
+            "description": "The band's method, and whether it was chosen, forced or fixed, "
+            "and why; empty for a model that does not record it."
         },
     )
     sentence = fields.String(
@@ -381,84 +390,20 @@ class Verdict(Schema):
     )
 
 
-class ModelCard(Schema):
-    """The model's manifest with the backtest summary."""
-
-    schema_version = fields.Integer(required=True)
-    asset = fields.String(required=True)
-    symbol = fields.String(required=True)
-    interval = fields.String(required=True)
-    model_version = fields.String(required=True)
-    created_at = fields.String(required=True)
-    git_sha = fields.String(allow_none=True)
-    data = fields.Dict(required=True, metadata={"description": "Source, range and validation."})
-    versions = fields.Dict(required=True)
-    params = fields.Dict(required=True)
-    postprocess = fields.Dict(required=True)
-    metrics = fields.Dict(
-        required=True,
-        allow_none=True,
-        metadata={"description": "Backtest metrics; null when trained with --no-backtest."},
-    )
-    horizon = fields.Dict(required=True)
-    backtest_boundary = fields.Dict(
-        keys=fields.String(),
-        values=fields.String(),
-        allow_none=True,
-        metadata={
-            "description": "Where the backtest's validation outcomes end and its evaluation "
-            "origins start; null when trained with --no-backtest."
-        },
-    )
-    band = fields.Dict(metadata={"description": "The served band and the hindcast's rule."})
-    levels = fields.List(
-        fields.Integer(),
-        required=True,
-        metadata={"description": "The levels (percent) the grid holds a band at."},
-    )
-    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    backtest = fields.Dict(required=True, metadata={"description": "Backtest summary."})
-    verdict = fields.Nested(
+# The model card: the manifest's fields as training writes them (cryptopredict.artifact.Manifest),
+# each typed at every depth, and the verdict first among what a reader wants.
+ModelCard = schema_of(
+    Manifest,
+    name="ModelCard",
+    verdict=fields.Nested(
         Verdict,
         required=True,
         metadata={"description": "What the point forecast is and how the band fared."},
-    )
+    ),
+)
 
-
-class BacktestPath(Schema):
-    origin = fields.String(required=True)
-    ds = fields.List(fields.Integer(), required=True, metadata={"description": "Epoch seconds."})
-    yhat = fields.List(fields.Float(), required=True)
-    yhat_lower = fields.List(fields.Float(), required=True)
-    yhat_upper = fields.List(fields.Float(), required=True)
-    actual = fields.List(fields.Float(allow_none=True), required=True)
-
-
-class Backtest(Schema):
-    summary = fields.Dict(
-        required=True,
-        allow_none=True,
-        metadata={"description": "Null when the model was trained with --no-backtest."},
-    )
-    damping = fields.Dict(
-        allow_none=True,
-        metadata={"description": "The damping chosen on the validation origins, and why."},
-    )
-    band = fields.Dict(
-        allow_none=True,
-        metadata={
-            "description": "The band chosen on the validation origins, with every candidate's "
-            "interval score."
-        },
-    )
-    hindcast = fields.Dict(
-        allow_none=True,
-        metadata={
-            "description": "How often each level's band held the close over the last 365 days "
-            "of the served hindcast."
-        },
-    )
-    paths = fields.List(fields.Nested(BacktestPath), required=True)
+# The backtest as training writes it (cryptopredict.artifact.BacktestReport).
+Backtest = schema_of(BacktestReport, name="Backtest")
 
 
 class AssetHealth(Schema):

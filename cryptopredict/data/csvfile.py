@@ -1,8 +1,11 @@
 """OHLCV bars from any CSV file with the canonical columns, so users can bring their own data.
 
 Header names are case-insensitive; `date` or `time` stands in for `timestamp`. Times without an
-offset are read as UTC. A file may hold many pairs in long format, a `symbol` column naming each
-row's pair (`BTCUSDT`, or the pair's slug or symbol): each pair reads its own rows.
+offset are read as UTC. A file's bar interval is read from its timestamps (the most common step
+between bars): training defaults to it, a coarser interval asked for is aggregated from it, and
+any other is refused, naming both. A file may hold many pairs in long format, a `symbol` column
+naming each row's pair (`BTCUSDT`, or the pair's slug or symbol): each pair reads its own rows;
+`python -m cryptopredict.data.csvfile FILE` lists them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from cryptopredict.assets import Asset
+from cryptopredict.candles import UNIT_SECONDS, Interval
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import make_frame
+from cryptopredict.data.frame import Bars, make_frame, resample
 from cryptopredict.data.query import BarQuery
 
 NAME = "csv"
@@ -38,8 +42,20 @@ def read_ohlcv_csv(
         wanted = {name.upper() for name in pair}
         raw = raw[raw[SYMBOL].str.upper().isin(wanted)].drop(columns=SYMBOL)
         if raw.empty:
-            raise SourceError(source, f"{path} holds no bars of {' or '.join(sorted(wanted))}")
+            raise SourceError(source, _no_such_pair(path, wanted, source))
     return make_frame(raw)
+
+
+SHOWN_PAIRS = 8  # pairs an error names; the command it gives lists them all
+
+
+def _no_such_pair(path: Path, wanted: Collection[str], source: str) -> str:
+    held = pair_symbols(path, source)
+    some = ", ".join(held[:SHOWN_PAIRS]) + (", ..." if len(held) > SHOWN_PAIRS else "")
+    return (
+        f"{path} holds no bars of {' or '.join(sorted(wanted))}; it holds {len(held)} pairs "
+        f"({some}; `python -m cryptopredict.data.csvfile {path}` lists them)"
+    )
 
 
 def pair_symbols(path: Path, source: str = NAME) -> list[str]:
@@ -90,9 +106,46 @@ class CsvSource:
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         frame = read_ohlcv_csv(self.path, self.name, pair=pair_names(query.asset))
+        held = bar_interval(frame)
+        if held is not None and held != query.interval:
+            if not query.interval.is_multiple_of(held):
+                raise SourceError(
+                    self.name,
+                    f"{self.path} holds {held} bars of {query.asset.symbol} (read from its "
+                    f"timestamps), not {query.interval}: train with --interval {held}, or a "
+                    f"multiple of it",
+                )
+            candles, complete = resample(
+                Bars(frame, query.asset.symbol, held, self.name), query.interval
+            )
+            frame = candles.frame[complete]
         return frame[(frame["timestamp"] >= query.start) & (frame["timestamp"] < query.end)]
+
+    def interval(self, asset: Asset) -> Interval | None:
+        """The interval of the pair's bars in the file (None: fewer than two bars)."""
+        return bar_interval(read_ohlcv_csv(self.path, self.name, pair=pair_names(asset)))
+
+
+def bar_interval(frame: pd.DataFrame) -> Interval | None:
+    """The interval of `frame`'s bars, read from their timestamps: the most common step between
+    consecutive bars, so that gaps do not change it (None: fewer than two bars)."""
+    steps = frame["timestamp"].drop_duplicates().sort_values().diff().dropna()
+    if steps.empty:
+        return None
+    seconds = int(steps.mode().iloc[0].total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds % UNIT_SECONDS[unit] == 0:
+            return Interval(seconds // UNIT_SECONDS[unit], unit)
+    raise SourceError(NAME, f"bars {seconds} s apart: no interval in whole minutes")
 
 
 def pair_names(asset: Asset) -> tuple[str, ...]:
     """What a file of many pairs may call the pair in its `symbol` column."""
     return (asset.binance_symbol, asset.slug, asset.symbol, asset.alpaca_symbol)
+
+
+if __name__ == "__main__":
+    import sys
+
+    for listed in sys.argv[1:]:
+        print("\n".join(pair_symbols(Path(listed))) or f"{listed}: one pair (no `symbol` column)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cryptopredict.assets import Asset
+from cryptopredict.assets import Asset, slug_for_binance
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import SYMBOL, pair_names, pair_symbols, read_ohlcv_csv
@@ -70,6 +70,12 @@ class SnapshotSource:
             }
         )
 
+    def slugs(self) -> list[str]:
+        """Every pair embedded, by slug: those with files of their own, then the others."""
+        shared = sorted({slug_for_binance(symbol) for symbol in self.pairs()})
+        own = self.own_pairs()
+        return own + [slug for slug in shared if slug not in own]
+
     def pairs(self) -> list[str]:
         """The Binance symbols of every pair the files of many pairs hold."""
         return sorted({s for _, path in self._shared_files() for s in pair_symbols(path, NAME)})
@@ -93,8 +99,14 @@ class SnapshotSource:
     def _file_for(self, query: BarQuery) -> tuple[Interval, Path]:
         available = self.files(query.asset)
         usable = [each for each in available if query.interval.is_multiple_of(each[0])]
+        if not available:
+            raise SourceError(
+                NAME,
+                f"the embedded data holds no {query.asset.symbol}; it holds "
+                f"{', '.join(self.slugs())}",
+            )
         if not usable:
-            have = ", ".join(sorted({str(interval) for interval, _ in available})) or "none"
+            have = ", ".join(sorted({str(interval) for interval, _ in available}))
             raise SourceError(
                 NAME, f"no {query.interval} data for {query.asset.symbol} (embedded: {have})"
             )

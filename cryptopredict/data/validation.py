@@ -2,9 +2,12 @@
 
 - fixed silently: unsorted rows, exact duplicates;
 - fixed and reported: conflicting duplicates (the latest fetched wins), OHLC inconsistencies;
-- rejected, naming the first offending bar: non-finite or non-positive prices, negative volume,
-  timestamps off the interval grid, too few rows, a one-bar jump beyond a factor, and (strict mode)
-  a stale last bar;
+- rejected, naming the rule and the first offending bar: non-finite or non-positive prices,
+  negative volume, timestamps off the interval grid, too few rows, an open or close beyond a
+  factor of the previous close (MAX_BAR_JUMP), and (strict mode) a stale last bar;
+- kept and reported: wicks, a low or high beyond that factor while the open and close stay
+  within it (a real crash's low, as on 2025-10-10, when daily lows fell 3-20x below the
+  previous close and closes recovered);
 - reported, never filled: gaps.
 """
 
@@ -49,6 +52,7 @@ def validate(
     _reject_off_grid(frame, bars.interval)
     frame, ohlc = _repair_ohlc(frame)
     _reject_jumps(frame, rules.max_jump)
+    wicks = _wicks(frame, rules.max_jump)
     cleaned = bars.with_frame(frame)
     if rules.require_fresh_hours is not None:
         check_fresh(cleaned, rules.require_fresh_hours, now or pd.Timestamp.now(tz="UTC"))
@@ -61,6 +65,7 @@ def validate(
         was_unsorted=was_unsorted,
         conflicting_duplicates=conflicts,
         ohlc_repaired=ohlc,
+        wicks=wicks,
         gaps=find_gaps(frame, bars.interval),
     )
     return cleaned, report
@@ -154,19 +159,35 @@ def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
     return repaired, Repair(int(broken.sum()), iso_moment(frame.loc[broken, "timestamp"].iloc[0]))
 
 
+def _factors(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """How far each of `columns` is from the previous close, as a factor of at least 1."""
+    ratios = frame[columns].div(frame["close"].shift(), axis=0)
+    return np.maximum(ratios, 1 / ratios)
+
+
 def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
-    previous = frame["close"].shift()
-    ratios = frame[["close", "high", "low"]].div(previous, axis=0)
-    factors = np.maximum(ratios, 1 / ratios)
+    """A bad bar: its open or close beyond `max_jump` of the previous close."""
+    factors = _factors(frame, ["open", "close"])
     bad = (factors > max_jump).any(axis=1).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         column = factors.iloc[row].idxmax()
         raise ValidationError(
-            f"bar {iso_moment(frame['timestamp'].iloc[row])}: {column} {frame[column].iloc[row]:g} "
-            f"is {factors[column].iloc[row]:.1f}x away from the previous close "
-            f"{previous.iloc[row]:g} (limit {max_jump:g}x, MAX_BAR_JUMP)"
+            f"bar {iso_moment(frame['timestamp'].iloc[row])} rejected by the jump rule: its "
+            f"{column} {frame[column].iloc[row]:g} is {factors[column].iloc[row]:.1f}x away from "
+            f"the previous close {frame['close'].iloc[row - 1]:g} (limit {max_jump:g}x, "
+            "MAX_BAR_JUMP; a low or high that far out, with the open and close within it, is "
+            "kept as a wick)"
         )
+
+
+def _wicks(frame: pd.DataFrame, max_jump: float) -> Repair:
+    """The bars whose low or high lies beyond `max_jump` of the previous close, their open and
+    close within it (`_reject_jumps` has passed): real wicks, kept."""
+    far = (_factors(frame, ["low", "high"]) > max_jump).any(axis=1)
+    if not far.any():
+        return Repair()
+    return Repair(int(far.sum()), iso_moment(frame.loc[far, "timestamp"].iloc[0]))
 
 
 def _describe(frame: pd.DataFrame, row: int) -> str:

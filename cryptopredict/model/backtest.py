@@ -26,7 +26,7 @@ from cryptopredict.artifact import (
 )
 from cryptopredict.model import bands as bandlib
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec, Market
-from cryptopredict.model.choices import choose_band, choose_damping, damp
+from cryptopredict.model.choices import choose_band, choose_damping, damp, fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.engine import Engine, LocalEngine
 from cryptopredict.model.fitcache import FitCache
@@ -34,6 +34,7 @@ from cryptopredict.model.plan import HOUR, SERVED, Plan, epoch_seconds, seconds_
 from cryptopredict.model.refits import Refits, fit_refits, refit_frame
 from cryptopredict.model.scores import tails
 from cryptopredict.model.scoring import DenseOrigins, past_forecasts, summarize
+from cryptopredict.model.tasks import DAMPING_PURPOSE, every_refit_purpose
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,72 @@ def evaluated_origins(plan: Plan, market: Market) -> list[pd.Timestamp]:
     return [pd.Timestamp(int(t), unit="s") for t in times[:scored] if t >= start]
 
 
+@dataclass(frozen=True)
+class BacktestSetup:
+    """What the backtest decides before any fit: the prices, the refit origins and the spans.
+    Built where the history is (a worker); every later step of the backtest starts from it."""
+
+    history: pd.DataFrame  # ds, y (and `actual`)
+    config: ModelConfig
+    plan: Plan
+    market: Market  # the prices scored against (the close)
+    anchor: np.ndarray  # the model price at each bar
+    times: np.ndarray  # every refit origin, oldest first
+    scored: int
+    validation_start: int
+    validation_end: int
+    evaluation_start: int
+    leads: np.ndarray  # hours
+
+    @classmethod
+    def build(
+        cls, history: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig, plan: Plan
+    ) -> BacktestSetup:
+        """ValueError when fewer than two scored origins fit in `history`."""
+        step = seconds_of(interval)
+        seconds = epoch_seconds(history["ds"])
+        actual = history["actual" if "actual" in history.columns else "y"]
+        market = Market(seconds, np.log(actual.to_numpy(dtype=np.float64)), step)
+        times, scored = plan.refit_times(seconds)
+        if scored < 2:
+            raise ValueError(
+                f"only {scored} backtest origins fit in the data ({history['ds'].iloc[0]} to "
+                f"{history['ds'].iloc[-1]}); at least 2 are needed: fetch more history or use "
+                "--no-backtest"
+            )
+        return cls(
+            history=history,
+            config=config,
+            plan=plan,
+            market=market,
+            anchor=history["y"].to_numpy(dtype=np.float64),
+            times=times,
+            scored=scored,
+            validation_start=plan.validation_start(seconds),
+            validation_end=plan.validation_end(seconds),
+            evaluation_start=plan.evaluation_start(seconds),
+            leads=np.arange(0, seconds_of(plan.horizon) + 1, step) / HOUR,
+        )
+
+    @property
+    def undamped(self) -> ModelConfig:
+        """The configuration Prophet is refitted with (damping is applied to its paths)."""
+        config = self.config
+        return config.with_changes(damping_hours=None) if config.damping_grid else config
+
+    def damping_origins(self) -> np.ndarray:
+        """The validation refit origins the damping is chosen on (none without a grid)."""
+        if not self.config.damping_grid:
+            return np.empty(0, dtype=np.int64)
+        scored = self.times[: self.scored]
+        return scored[(scored >= self.validation_start) & (scored <= self.validation_end)]
+
+    def refit_origins(self, tau: float | None) -> np.ndarray:
+        """Every origin Prophet is refitted at once the damping is known: all of them, unless
+        tau is 0 (the last close wherever Prophet goes: only the damping's own refits)."""
+        return self.times if tau != 0 else self.damping_origins()
+
+
 def run_backtest(
     history: pd.DataFrame,
     interval: pd.Timedelta,
@@ -84,102 +151,106 @@ def run_backtest(
     engine: Engine | None = None,
     cache: FitCache | None = None,
     band_candidates: Sequence[BandSpec] | None = None,
+    band: BandSpec | None = None,
 ) -> Backtest:
     """Backtest `config` (as "prophet") against the naive and drift baselines on `history`
-    (`ds`, `y`, and `actual` when the model learns another price than the close)."""
+    (`ds`, `y`, and `actual` when the model learns another price than the close), every step
+    in this process but the refits (tasks on `engine`)."""
     engine = engine or LocalEngine()
-    step = seconds_of(interval)
-    seconds = epoch_seconds(history["ds"])
-    actual = history["actual" if "actual" in history.columns else "y"].to_numpy(dtype=np.float64)
-    market = Market(seconds, np.log(actual), step)
-    anchor = history["y"].to_numpy(dtype=np.float64)
-    times, scored = plan.refit_times(seconds)
-    if scored < 2:
-        raise ValueError(
-            f"only {scored} backtest origins fit in the data ({history['ds'].iloc[0]} to "
-            f"{history['ds'].iloc[-1]}); at least 2 are needed: fetch more history or use "
-            "--no-backtest"
-        )
-    undamped = config.with_changes(damping_hours=None) if config.damping_grid else config
-    validation_start, validation_end, evaluation_start = (
-        plan.validation_start(seconds),
-        plan.validation_end(seconds),
-        plan.evaluation_start(seconds),
-    )
-    leads = np.arange(0, seconds_of(plan.horizon) + 1, step) / HOUR
     cache = cache or FitCache(None)
-    damping, tau = None, config.damping_hours
-    refits = Refits.none(step)
-    if config.damping_grid:
-        chosen_on = times[:scored][
-            (times[:scored] >= validation_start) & (times[:scored] <= validation_end)
-        ]
-        if len(chosen_on):
-            refits = fit_refits(
-                history,
-                chosen_on,
-                undamped,
-                plan,
-                step,
-                engine=engine,
-                cache=cache,
-                purpose="(the validation refits, to choose the damping)",
-            )
-            fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
-            validation = [pd.Timestamp(int(t), unit="s") for t in chosen_on]
-            damping = choose_damping(fitted, config.damping_grid, validation, config.target)
-            tau = damping.chosen
-        else:
-            # Too short a history for a year of training before the validation outcomes end:
-            # serve what validation chose wherever it could choose, the last close.
-            tau = 0.0
-            log.warning(
-                "backtest: no Prophet refit fits before the validation outcomes end; "
-                "the point forecast is the last close (tau 0)"
-            )
-    if tau != 0:
-        # The served path keeps some of Prophet's move: every refit matters (cached ones are
-        # free). With tau = 0 it is the last close wherever Prophet goes, so the evaluation
-        # and hindcast refits would change nothing and are not fitted.
+    setup = BacktestSetup.build(history, interval, config, plan)
+    origins, refits = setup.damping_origins(), Refits.none(setup.market.interval)
+    if len(origins):
         refits = fit_refits(
             history,
-            times,
-            undamped,
+            origins,
+            setup.undamped,
             plan,
-            step,
+            setup.market.interval,
             engine=engine,
             cache=cache,
-            purpose="(every refit origin: the damping chosen, "
-            f"{'none' if tau is None else f'tau {tau:g} h'}, keeps some of Prophet's move)",
+            purpose=DAMPING_PURPOSE,
         )
-    else:
+    damping, tau = choose_tau(setup, refits)
+    if tau != 0:
+        refits = fit_refits(
+            history,
+            setup.refit_origins(tau),
+            setup.undamped,
+            plan,
+            setup.market.interval,
+            engine=engine,
+            cache=cache,
+            purpose=every_refit_purpose(tau),
+        )
+    return finish_backtest(setup, refits, damping, tau, band_candidates=band_candidates, band=band)
+
+
+def choose_tau(setup: BacktestSetup, refits: Refits) -> tuple[DampingChoice | None, float | None]:
+    """The damping chosen on the validation refits (`refits`), and the tau it serves."""
+    config = setup.config
+    if not config.damping_grid:
+        return None, config.damping_hours
+    if len(refits.times) == 0:
+        # Too short a history for a year of training before the validation outcomes end:
+        # serve what validation chose wherever it could choose, the last close.
+        log.warning(
+            "backtest: no Prophet refit fits before the validation outcomes end; "
+            "the point forecast is the last close (tau 0)"
+        )
+        return None, 0.0
+    fitted = refit_frame(
+        setup.market, anchor=setup.anchor, refits=refits, config=config, leads=setup.leads
+    )
+    validation = [pd.Timestamp(int(t), unit="s") for t in refits.times]
+    damping = choose_damping(fitted, config.damping_grid, validation, config.target)
+    return damping, damping.chosen
+
+
+def finish_backtest(
+    setup: BacktestSetup,
+    refits: Refits,
+    damping: DampingChoice | None,
+    tau: float | None,
+    *,
+    band_candidates: Sequence[BandSpec] | None = None,
+    band: BandSpec | None = None,
+) -> Backtest:
+    """The band choice (`band`: that band, not chosen among `band_candidates`) and the
+    scores, from the refits at `setup.refit_origins(tau)`."""
+    market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
+    if tau == 0:
+        # The served path keeps none of Prophet's move: the evaluation and hindcast refits
+        # would change nothing and were not fitted.
         log.info(
-            "backtest: damping tau 0 chosen: the point forecast is the last close wherever "
+            "backtest: damping tau 0 %s: the point forecast is the last close wherever "
             "Prophet goes, so Prophet needs no refit beyond the %d validation ones (none at the "
             "evaluation origins)",
+            "chosen" if damping else "forced" if config.damping_grid else "configured",
             len(refits.times),
         )
-    fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=leads)
+    fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=setup.leads)
     served_config = config.with_changes(damping_hours=tau)
     forecasts = damp(fitted, tau, config.target)
 
     dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
-    specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
-    band = engine.run(
-        choose_band, dense, specs, validation_start, validation_end, what="band choice"
-    )
+    if band is not None:
+        choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
+    else:
+        specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
+        choice = choose_band(dense, specs, setup.validation_start, setup.validation_end)
     served_band = Band(
-        BandSpec.from_setting(band.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
+        BandSpec.from_setting(choice.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
     )
-    scores = dense.scores(served_band, validation_start, evaluation_start)
-    forecasts = _band_refits(forecasts, market, served_band, leads)
+    scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
+    forecasts = _band_refits(forecasts, market, served_band, setup.leads)
     fitted_times = set(refits.times.tolist())
     evaluated = evaluated_origins(plan, market)
     summary = summarize(
         scores,
-        origin_step_hours=max(plan.band_step / pd.Timedelta(hours=1), step / HOUR),
+        origin_step_hours=max(plan.band_step / pd.Timedelta(hours=1), market.interval / HOUR),
         refits=sum(int(at.timestamp()) in fitted_times for at in evaluated),
-        boundary=plan.boundary(seconds),
+        boundary=plan.boundary(market.t),
     )
     return Backtest(
         plan=plan,
@@ -189,7 +260,7 @@ def run_backtest(
         refits=refits,
         dense=dense,
         damping=damping,
-        band=band,
+        band=choice,
         served_band=served_band,
         summary=summary,
         scores=scores,

@@ -170,8 +170,8 @@ def _horizon(hours: int) -> str:
 
 
 NAIVE_BAND = BandSpec("empirical", drift=True)
-# The band trained without a backtest (`--no-backtest`): what the backtest chooses on the
-# embedded hourly BTC data.
+# The band trained without a backtest (`--no-backtest`) on bars the panel's band is not for
+# (`panel_band.py`: hourly bars serve the panel's).
 DEFAULT_BAND = BandSpec(
     "scaled", window_days=1, half_life_hours=24, profile=True, width_bins=WIDTH_BINS, floor=FLOOR
 )

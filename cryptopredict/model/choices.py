@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -101,6 +102,38 @@ def choose_band(
     )
 
 
+def fixed_band(
+    dense: DenseOrigins, spec: BandSpec, validation_start: int, validation_end: int
+) -> BandChoice:
+    """`spec`, set beforehand (the panel's settings, `panel_band.py`): nothing is chosen here;
+    it is scored on the validation origins for the record, its only candidate."""
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
+    if rows.sum() < 2:
+        return BandChoice(chosen=spec.setting(), validation_origins=0, candidates=())
+    entry = _Validation.of(dense, rows).score(spec)
+    return BandChoice(
+        chosen=spec.setting(), validation_origins=int(rows.sum()), candidates=(entry,)
+    )
+
+
+def band_scores(
+    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
+) -> list[dict[str, float]]:
+    """Per spec and horizon label: the 80% interval score relative to the naive band's on the
+    validation origins, within fifths of the day before's volatility (what `make panel`
+    pools over the pairs to choose the panel's band)."""
+    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
+    validation = _Validation.of(dense, rows)
+    labels = [horizon_label(h) for h in validation.hours]
+    out = []
+    for spec in specs:
+        mine = _interval_scores(validation.actual, validation.centre, validation.offsets(spec))
+        ratios = validation.calm_ratios(mine)
+        # NaN where a horizon has no outcome: the panel's pooling skips it (no manifest holds it)
+        out.append({k: math.nan if r is None else r for k, r in zip(labels, ratios, strict=True)})
+    return out
+
+
 def _score(candidate: BandCandidate) -> float:
     return candidate.score
 
@@ -149,20 +182,25 @@ class _Validation:
         low, high = tails(DEFAULT_LEVEL)
         band = (self.centre * np.exp(offsets[low]), self.centre * np.exp(offsets[high]))
         covered = inside(self.actual, *band)
-        entry: dict[str, float] = {}
+        entry: dict[str, float | None] = {}
         ratios = self.calm_ratios(mine)
         for j, h in enumerate(self.hours):
             label = horizon_label(h)
             ok = np.isfinite(mine[:, j]) & np.isfinite(self.baseline[:, j])
-            entry[f"score_{label}"] = float(mine[ok, j].mean())
+            entry[f"score_{label}"] = _mean(mine[ok, j])
             entry[f"calm_score_{label}"] = ratios[j]
-            entry[f"coverage_{label}"] = float(covered[ok, j].mean())
-        entry["score"] = float(np.mean(ratios))
+            entry[f"coverage_{label}"] = _mean(covered[ok, j])
+        entry["score"] = _mean(np.array([ratio for ratio in ratios if ratio is not None]))
+        if entry["score"] is None:
+            raise ValueError(
+                "no validation origin has an outcome at any horizon to score the band on: the "
+                "history is too short for the backtest (train with --no-backtest)"
+            )
         return msgspec.convert({**spec.setting().to_builtins(), **entry}, BandCandidate)
 
-    def calm_ratios(self, scores: np.ndarray) -> list[float]:
+    def calm_ratios(self, scores: np.ndarray) -> list[float | None]:
         """Per horizon: the mean over the volatility fifths of the interval score relative to
-        the naive band's there."""
+        the naive band's there (None: no origin with an outcome there)."""
         out = []
         for j in range(len(self.hours)):
             ok = np.isfinite(scores[:, j]) & np.isfinite(self.baseline[:, j])
@@ -172,7 +210,7 @@ class _Validation:
                 for q in range(WIDTH_BINS)
                 if (ok & (self.calm == q)).any()
             ]
-            out.append(float(np.mean(ratios)))
+            out.append(_mean(np.array(ratios)))
         return out
 
     def quantile_scores(self, spec: BandSpec) -> list[float]:
@@ -209,7 +247,7 @@ class _Validation:
         )
         return replace(spec, horizon_pools=pools), table
 
-    def per_horizon(self, values: list[float]) -> dict[str, float]:
+    def per_horizon(self, values: Sequence[float | None]) -> dict[str, float | None]:
         """`values`, one per scored horizon, as PerHorizon's fields."""
         return {
             FIELDS[horizon_label(h)]: value for h, value in zip(self.hours, values, strict=True)
@@ -240,8 +278,10 @@ class _Validation:
         return replace(spec, horizon_mix=mix), table
 
 
-def _score_at(scores: dict[Any, list[float]], horizon: int, key: Any) -> float:
-    return scores[key][horizon]
+def _score_at(scores: Mapping[Any, Sequence[float | None]], horizon: int, key: Any) -> float:
+    """The score to minimise; a horizon without one ranks every candidate alike."""
+    score = scores[key][horizon]
+    return math.inf if score is None else score
 
 
 def _interval_scores(
@@ -304,3 +344,8 @@ def _mape_at_horizons(rows: pd.DataFrame) -> dict[str, float]:
         if at.any():
             out[label] = float((rows["yhat"] / rows["y"] - 1).abs()[at].mean())
     return out
+
+
+def _mean(values: np.ndarray) -> float | None:
+    """The mean, or None of no values (where numpy's would be NaN, which no manifest holds)."""
+    return float(values.mean()) if values.size else None

@@ -2,7 +2,8 @@
 
 One pair (`--asset`, btc-usd by default) or every configured one (`--all`: the `ASSETS` setting,
 slugs such as `btc-usd,sol-usd,link-usdt`; `*` for every pair the `--csv` file or the embedded
-snapshot holds), each to `<out>/<pair>/`, their tasks on a Dask cluster (cluster.py).
+snapshot holds), each to `<out>/<pair>/`: every step of a pair is a task on a Dask cluster
+(cluster.py, graph.py), this process only drives them.
 
 Exit status: 0 when every pair was trained; 1 when some pair failed (the error names it; the
 other pairs are still trained and written, and a failed pair's previous artifact is left as it
@@ -13,20 +14,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import logging
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
-from distributed import Client, KilledWorker
-
 from cryptopredict import logs
-from cryptopredict.artifact import ArtifactError, ModelParams
 from cryptopredict.assets import (
     Asset,
     UnknownAssetError,
@@ -35,17 +29,17 @@ from cryptopredict.assets import (
     slug_for_binance,
 )
 from cryptopredict.config import ConfigError, Settings
-from cryptopredict.data import SOURCE_NAMES, DataError, load_history
-from cryptopredict.data.csvfile import pair_symbols
-from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model.cluster import DaskEngine, TaskProgress, training_client, worker_count
-from cryptopredict.model.config import DEFAULT
-from cryptopredict.model.engine import Engine
-from cryptopredict.model.gate import GateError, GateRules
-from cryptopredict.model.plan import Plan
-from cryptopredict.model.scorecard import backtest_table
-from cryptopredict.model.training import PRICES, Trained, TrainingRequest, train
-from cryptopredict.utc import iso_moment
+from cryptopredict.model.cluster import training_client
+from cryptopredict.model.fitcache import FitCache
+from cryptopredict.model.gate import GateRules
+from cryptopredict.model.graph import train_pairs
+from cryptopredict.model.progress import PairProgress
+from cryptopredict.model.tasks import FetchSettings, PairJob
+
+# This process only drives the cluster: it never imports pandas or Prophet (the workers do),
+# so the names below are cryptopredict.data's, not imported from there.
+SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
+PRICES = ("close", "vwap")
 
 log = logging.getLogger("train")
 
@@ -77,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="close",
         help="the price the model learns; the backtest scores both against the close",
     )
-    parser.add_argument("--since", default="2021-01-01", type=_utc, help="first bar to fetch")
+    parser.add_argument("--since", default="2021-01-01", type=_since, help="first bar to fetch")
     parser.add_argument(
         "--horizon-days",
         type=float,
@@ -107,23 +101,53 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     try:
         assets = chosen_assets(args, settings)
-    except (UnknownAssetError, DataError) as error:
+    except UnknownAssetError as error:
         log.error("%s", error)
         return 2
+    settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
+    jobs = [pair_job(asset, args, settings) for asset in assets]
     with training_client(settings) as client:
-        tracker = TaskProgress()
+        progress = PairProgress(len(jobs))
         try:
-            failed = train_all(assets, args, settings, client, tracker)
+            failed = train_pairs(
+                client,
+                jobs,
+                cache=FitCache(settings.fit_cache_dir),
+                out=args.out,
+                say=progress.say,
+                done=progress.done,
+            )
         finally:
-            tracker.close()
+            progress.close()
     if failed:
-        log.error("training failed for %s", ", ".join(failed))
+        log.error(
+            "training failed for %s (why above); %d of %d pairs trained",
+            ", ".join(failed),
+            len(assets) - len(failed),
+            len(assets),
+        )
     return 1 if failed else 0
 
 
+def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> PairJob:
+    return PairJob(
+        asset=asset,
+        interval=args.interval,  # None: the --csv file's (read where it is read), else the pair's
+        since=args.since,
+        source=args.source,
+        csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere
+        fetch=FetchSettings.of(settings),
+        backtest=not args.no_backtest,
+        horizon_days=args.horizon_days or settings.max_horizon_days,
+        price=args.target,
+        gate=GateRules.from_settings(settings),
+        model_version=settings.model_version,
+        git_sha=settings.git_sha,
+        log_level=settings.log_level,
+    )
+
+
 EVERY_PAIR = "*"
-# A task's own verdict on its pair (no usable bars, too short a history): not worth a retry.
-TASK_FAILURES = (DataError, ValueError)
 
 
 def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
@@ -133,8 +157,16 @@ def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
         return [asset_for_symbol(args.asset)]
     if settings.assets.strip() != EVERY_PAIR:
         return configured_assets(settings.assets)
+    # Imported here: reading the file or the snapshot's list takes pandas.
+    from cryptopredict.data import DataError  # noqa: PLC0415
+    from cryptopredict.data.csvfile import pair_symbols  # noqa: PLC0415
+    from cryptopredict.data.snapshot import SnapshotSource  # noqa: PLC0415
+
     if args.csv is not None:
-        symbols = pair_symbols(args.csv, f"csv:{args.csv}")
+        try:
+            symbols = pair_symbols(args.csv, f"csv:{args.csv}")
+        except DataError as error:
+            raise UnknownAssetError(str(error)) from error
         if not symbols:
             raise UnknownAssetError(
                 f"{args.csv} has no `symbol` column: name its pair with --asset"
@@ -143,114 +175,6 @@ def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
     snapshot = SnapshotSource()
     slugs = [*snapshot.own_pairs(), *(slug_for_binance(symbol) for symbol in snapshot.pairs())]
     return configured_assets(",".join(slugs))
-
-
-def train_all(
-    assets: list[Asset],
-    args: argparse.Namespace,
-    settings: Settings,
-    client: Client,
-    tracker: TaskProgress,
-) -> list[str]:
-    """Train every asset at once, their tasks interleaved on the cluster; the slugs that failed.
-
-    Each asset is driven by a thread of this process (its tasks' results come back here); a
-    few more assets than workers are in flight, so that the workers always have tasks."""
-    slots = min(len(assets), 2 * worker_count(settings) + 2)
-    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="pair") as pool:
-        done = pool.map(
-            lambda asset: train_one(
-                asset,
-                args,
-                settings,
-                DaskEngine(client, tracker, asset.slug, TASK_FAILURES),
-                tracker.write,
-            ),
-            assets,
-        )
-        return [asset.slug for asset, ok in zip(assets, list(done), strict=True) if not ok]
-
-
-def train_one(
-    asset: Asset,
-    args: argparse.Namespace,
-    settings: Settings,
-    engine: Engine,
-    say: Callable[[str], None] = print,
-) -> bool:
-    """Train and write one asset's artifact, `say` its report; False (logged) on failure."""
-    started = time.monotonic()
-    fetch = functools.partial(
-        load_history,
-        asset,
-        args.interval or asset.interval,
-        args.since,
-        settings,
-        source=args.source,
-        csv=args.csv,
-    )
-    try:
-        history = engine.run(fetch, what="fetch and validate")
-        request = TrainingRequest(
-            asset=asset,
-            config=DEFAULT,
-            horizon=pd.Timedelta(days=args.horizon_days or settings.max_horizon_days),
-            gate=GateRules.from_settings(settings),
-            plan=None if args.no_backtest else Plan(),
-            model_version=settings.model_version,
-            git_sha=settings.git_sha or _git_sha(),
-            fit_cache=settings.fit_cache_dir,
-            price=args.target,
-        )
-        trained = train(history, request, args.out, engine)
-    except (DataError, GateError, ArtifactError, ValueError, KilledWorker) as error:
-        log.error("%s: %s", asset.slug, error)
-        log.error(
-            "nothing was written for %s; any previous artifact in %s is unchanged",
-            asset.slug,
-            args.out / asset.slug,
-        )
-        return False
-    say(report(trained, time.monotonic() - started))
-    return True
-
-
-def report(trained: Trained, seconds: float) -> str:
-    manifest = trained.manifest
-    data = manifest.data
-    window = data.training_window
-    lines = [
-        f"data:     {data.rows} {manifest.interval} bars of {manifest.symbol} from "
-        f"{iso_moment(data.first)} to {iso_moment(data.last)} (source: {data.source})",
-        f"trained:  on {window.rows} bars from {iso_moment(window.first)} to "
-        f"{iso_moment(window.last)}",
-        f"model:    {_describe(manifest.params)}",
-        f"band:     {manifest.band.name}",
-    ]
-    if manifest.metrics is not None:
-        lines.append(backtest_table(manifest.metrics))
-    else:
-        lines.append(
-            "backtest: skipped (--no-backtest); the default band, calibrated on the naive "
-            "forecast's errors; no gate"
-        )
-    lines.append(f"artifact: {trained.path} ({manifest.model_version}) in {seconds:.0f} s")
-    return "\n".join(lines)
-
-
-def _describe(params: ModelParams) -> str:
-    price = params.price
-    parts = [f"Prophet on {params.target} {price}"]
-    if params.window_days:
-        parts.append(f"last {params.window_days} days")
-    parts.append(f"changepoint_prior_scale {params.changepoint_prior_scale}")
-    if params.anchored:
-        parts.append(f"anchored to the last {price}")
-    if params.damping_hours is not None:
-        parts.append(f"damped (tau {params.damping_hours:g} h)")
-    if not params.calibrated:
-        parts.append("Prophet's own bands")
-    return ", ".join(parts)
 
 
 def _git_sha() -> str | None:
@@ -263,9 +187,12 @@ def _git_sha() -> str | None:
     return done.stdout.strip() or None
 
 
-def _utc(text: str) -> pd.Timestamp:
-    stamp = pd.Timestamp(text)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+def _since(text: str) -> str:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    return text
 
 
 if __name__ == "__main__":

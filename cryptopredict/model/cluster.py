@@ -1,18 +1,18 @@
-"""Training's tasks on `dask.distributed`: a `LocalCluster` of single-threaded worker processes
-by default (`TRAIN_WORKERS` of them, one per core unless set), or an existing scheduler when
+"""Where training runs: a `LocalCluster` of single-threaded worker processes by default
+(`TRAIN_WORKERS` of them, one per core unless set), or an existing scheduler when
 `DASK_SCHEDULER_ADDRESS` is set (`tls://` addresses take their certificates from Dask's own
-security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`).
+security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`); and how many pairs
+the cluster can take at once.
 
-The process that runs `train.py` is the Dask client: it decides which refits are needed, reads
-and writes the fit cache and writes the artifacts, so the workers need no shared disk (they need
-the `cryptopredict` package, and the data a pair is read from: the embedded snapshot, or the
-`--csv` file). Results come back in the order asked, whatever order they finish in, and a task
-whose worker is lost is run again elsewhere (`RETRIES` more times when it fails itself).
+The process that runs `train.py` is the Dask client: it submits each pair's graph
+(`model/graph.py`), reads and writes the fit cache by key and writes the artifacts, so the
+workers need no shared disk (they need the `cryptopredict` package, their own data-source keys,
+and the data a pair is read from: the embedded snapshot, or the `--csv` file). A task whose
+worker is lost is run again elsewhere.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 import os
@@ -20,23 +20,20 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 
-from distributed import Client, Future, LocalCluster
-from tqdm import tqdm
+from distributed import Client, LocalCluster
 
 from cryptopredict.config import Settings
-from cryptopredict.model.progress import progress
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-RETRIES = 2  # a task that raised is run this many more times before its pair fails
 
 
-def worker_count(settings: Settings) -> int:
+def local_workers(settings: Settings) -> int:
+    """A local cluster's size: TRAIN_WORKERS, or one worker per core of this machine."""
     return settings.train_workers or os.cpu_count() or 1
 
 
@@ -50,7 +47,7 @@ def training_client(settings: Settings) -> Iterator[Client]:
             log.info("training on the configured Dask scheduler (%d workers)", workers)
             yield client
         return
-    workers = worker_count(settings)
+    workers = local_workers(settings)
     with (
         LocalCluster(
             n_workers=workers,
@@ -79,101 +76,60 @@ def _announce_dashboard(client: Client) -> None:
 
 
 @contextmanager
-def dask_engine(
-    settings: Settings, pair: str, final: tuple[type[Exception], ...] = ()
-) -> Iterator[DaskEngine]:
-    """An engine on the configured cluster for one pair's training, e.g. from a notebook."""
+def dask_engine(settings: Settings, pair: str) -> Iterator[DaskEngine]:
+    """An engine on the configured cluster for `train()`'s refits, e.g. from a notebook."""
     with training_client(settings) as client:
-        tracker = TaskProgress()
-        try:
-            yield DaskEngine(client, tracker, pair, final)
-        finally:
-            tracker.close()
-
-
-class TaskProgress:
-    """One progress bar over every task of the run: its total grows as pairs submit tasks, and
-    tqdm estimates the time left from the rate they finish at."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm = progress(0, "training", "task")
-        self.lock = threading.Lock()
-
-    def track(self, futures: Sequence[Future]) -> None:
-        with self.lock:
-            self.bar.total += len(futures)
-            self.bar.refresh()
-        for future in futures:
-            future.add_done_callback(self._done)
-
-    def _done(self, _: Future) -> None:
-        with self.lock:
-            self.bar.update(1)
-
-    def write(self, text: str) -> None:
-        """Print `text` above the bar."""
-        with self.lock:
-            self.bar.write(text)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-@dataclass(frozen=True)
-class Raised:
-    """A task's own failure (bad data, too short a history): returned, not raised, so that
-    Dask neither retries the task nor logs it as a worker's error; raised again here."""
-
-    error: Exception
-
-
-def settled(fn: Callable[..., R], final: tuple[type[Exception], ...], *args: object) -> R | Raised:
-    try:
-        return fn(*args)
-    except final as error:
-        return Raised(error)
+        yield DaskEngine(client, pair)
 
 
 class DaskEngine:
-    """An engine whose tasks run on the cluster behind `client`, named after `pair` there.
-    Exceptions of the `final` kinds are the task's own verdict: raised here at once, never
-    retried; any other is retried `RETRIES` times."""
+    """The refits of one in-process `train()` as tasks on a cluster: the function, with the
+    history it holds, goes to the workers once; the results come back in the order asked."""
 
-    def __init__(
-        self,
-        client: Client,
-        tracker: TaskProgress,
-        pair: str,
-        final: tuple[type[Exception], ...] = (),
-    ) -> None:
+    def __init__(self, client: Client, pair: str) -> None:
         self.client = client
-        self.tracker = tracker
         self.pair = pair
-        self.final = final
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, what: str) -> list[R]:
         if not items:
             return []
-        task = functools.partial(settled, fn, self.final)
-        futures = self.client.map(
-            task, items, key=[self._key(what) for _ in items], pure=False, retries=RETRIES
-        )
-        self.tracker.track(futures)
-        return [_unwrap(result) for result in self.client.gather(futures)]
-
-    def run(self, fn: Callable[..., R], *args: object, what: str) -> R:
-        future = self.client.submit(
-            settled, fn, self.final, *args, key=self._key(what), pure=False, retries=RETRIES
-        )
-        self.tracker.track([future])
-        return _unwrap(future.result())
-
-    def _key(self, what: str) -> str:
-        # Dask groups tasks by the key's prefix: the dashboard shows refits, band choices...
-        return f"{what.replace(' ', '_')}-{self.pair}-{uuid.uuid4().hex}"
+        shared = self.client.scatter(fn, hash=False)
+        keys = [f"{what.replace(' ', '_')}-{self.pair}-{uuid.uuid4().hex}" for _ in items]
+        futures = self.client.map(_call, [shared] * len(items), items, key=keys, pure=False)
+        return self.client.gather(futures)
 
 
-def _unwrap(result: R | Raised) -> R:
-    if isinstance(result, Raised):
-        raise result.error
-    return result
+def _call(fn: Callable[[T], R], item: T) -> R:
+    return fn(item)
+
+
+class Slots:
+    """How many pairs may be in flight: twice the threads the cluster's workers have now
+    (read from the scheduler at every wait, so it follows workers as they join and leave),
+    so that a worker always has a next task while the client reads a pair's last result."""
+
+    PER_THREAD = 2
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.running = 0
+        self.changed = threading.Condition()
+        self.warned = False
+
+    def limit(self) -> int:
+        threads = sum(self.client.nthreads().values())
+        if threads == 0 and not self.warned:
+            log.warning("no Dask worker is connected: waiting for one")
+            self.warned = True
+        return self.PER_THREAD * threads
+
+    def acquire(self) -> None:
+        with self.changed:
+            while self.running >= self.limit():
+                self.changed.wait(timeout=1.0)
+            self.running += 1
+
+    def release(self) -> None:
+        with self.changed:
+            self.running -= 1
+            self.changed.notify()

@@ -1,8 +1,10 @@
-"""Where training's tasks run: in this process (`LocalEngine`), or as tasks on a
-`dask.distributed` cluster (`cryptopredict.model.cluster.DaskEngine`).
+"""Where the refits of an in-process backtest (`run_backtest`, `train`) run: in this process
+(`LocalEngine`), or as tasks on a `dask.distributed` cluster
+(`cryptopredict.model.cluster.DaskEngine`, e.g. from the notebook). `train.py` itself runs
+every step of a pair as a task (`model/graph.py`).
 
-Training code hands an engine functions and their arguments and gets the results back in the
-order asked, whatever order they finish in, so results never depend on where they ran.
+An engine gets a function and items and gives the results back in the order asked, whatever
+order they finish in, so results never depend on where they ran.
 """
 
 from __future__ import annotations
@@ -19,16 +21,9 @@ class Engine(Protocol):
         """`fn` of each item, in order; `what` names the tasks for progress and logs."""
         ...
 
-    def run(self, fn: Callable[..., R], *args: object, what: str) -> R:
-        """`fn(*args)` as one task."""
-        ...
-
 
 class LocalEngine:
     """Every task in this process, one after the other."""
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, what: str) -> list[R]:
         return [fn(item) for item in items]
-
-    def run(self, fn: Callable[..., R], *args: object, what: str) -> R:
-        return fn(*args)

@@ -1,35 +1,27 @@
-"""Prophet and the baselines behind one small interface, so the backtest compares them fairly.
+"""Prophet as the backtest's refits and the served model fit it, and the helpers the baselines
+share (the backtest computes those on arrays, `refits.py` and `scoring.py`; their fit/predict
+forms, for `make compare`, are in `tools/baselines.py`).
 
-Every forecaster is fitted on a frame with Prophet's column names, `ds` (naive UTC bar open times)
-and `y` (close price), and predicts `yhat` (and `yhat_lower` / `yhat_upper` when it has its own
-intervals) in price for the requested times.
+Prophet is fitted on a frame with its column names, `ds` (naive UTC bar open times) and `y`
+(the price), and predicts `yhat` (and `yhat_lower` / `yhat_upper` with its own intervals).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from prophet import Prophet
 
-from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.postprocess import Postprocess, QuantileTable, band
+from cryptopredict.postprocess import Postprocess
 
 log = logging.getLogger(__name__)
 
 UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
 VOLATILITY_DAYS = 30  # the default window of `realized_volatility`
-
-
-class Forecaster(Protocol):
-    name: str
-
-    def fit(self, history: pd.DataFrame) -> Forecaster: ...
-
-    def predict(self, ds: pd.Series) -> pd.DataFrame: ...
 
 
 class ProphetForecaster:
@@ -132,55 +124,6 @@ def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) ->
     return model.predict(pd.DataFrame({"ds": ds}))["yhat"].to_numpy()
 
 
-class NaiveForecaster:
-    """The last close, with bands from the window's own past moves over the same horizon.
-
-    The band at horizon h is the last close times the empirical quantiles of every h-hour log
-    return in the training window: an honest interval to hold the calibrated model against.
-    """
-
-    name = "naive"
-
-    def __init__(self, window_days: int | None = 365, interval_width: float = 0.8) -> None:
-        self.window_days = window_days
-        self.interval_width = interval_width
-
-    def fit(self, history: pd.DataFrame) -> NaiveForecaster:
-        train = window(history, self.window_days)
-        self.last_ds = train["ds"].iloc[-1]
-        self.last_close = float(train["y"].iloc[-1])
-        self.quantiles = empirical_return_quantiles(train, self.interval_width)
-        return self
-
-    def predict(self, ds: pd.Series) -> pd.DataFrame:
-        ds = pd.Series(pd.to_datetime(ds).to_numpy())
-        hours = ((ds - self.last_ds) / pd.Timedelta(hours=1)).to_numpy()
-        centre = np.full(len(ds), self.last_close)
-        lower, upper = band(centre, hours, self.quantiles)
-        return pd.DataFrame({"ds": ds, "yhat": centre, "yhat_lower": lower, "yhat_upper": upper})
-
-
-class DriftForecaster:
-    """A random walk with drift: the window's average log change per hour, carried forward."""
-
-    name = "drift"
-
-    def __init__(self, window_days: int | None = 365) -> None:
-        self.window_days = window_days
-
-    def fit(self, history: pd.DataFrame) -> DriftForecaster:
-        seconds, prices = to_epoch_seconds(history["ds"]), history["y"].to_numpy(dtype=np.float64)
-        at = np.array([len(seconds) - 1])
-        self.slope = float(drift_per_hour(seconds, prices, at, self.window_days)[0])
-        self.last_ds, self.last_close = history["ds"].iloc[-1], float(prices[-1])
-        return self
-
-    def predict(self, ds: pd.Series) -> pd.DataFrame:
-        ds = pd.Series(pd.to_datetime(ds).to_numpy())
-        hours = ((ds - self.last_ds) / pd.Timedelta(hours=1)).to_numpy()
-        return pd.DataFrame({"ds": ds, "yhat": self.last_close * np.exp(self.slope * hours)})
-
-
 def drift_per_hour(
     seconds: np.ndarray, prices: np.ndarray, at: np.ndarray, days: int | None
 ) -> np.ndarray:
@@ -207,26 +150,6 @@ def realized_volatility(history: pd.DataFrame, days: int = VOLATILITY_DAYS) -> f
     if len(returns) < 2:
         raise ValueError(f"need at least three bars in the last {days} days to measure volatility")
     return float(returns.std(ddof=1))
-
-
-def empirical_return_quantiles(history: pd.DataFrame, interval_width: float) -> QuantileTable:
-    """(hours, lower, upper) quantiles of h-hour log returns at each of BAND_HOURS."""
-    log_close = pd.Series(np.log(history["y"].to_numpy()), index=history["ds"].to_numpy())
-    tails = ((1 - interval_width) / 2, (1 + interval_width) / 2)
-    hours, lower, upper = [], [], []
-    for h in BAND_HOURS:
-        shifted = log_close.reindex(log_close.index + pd.Timedelta(hours=h)).to_numpy()
-        moves = shifted - log_close.to_numpy()
-        moves = moves[np.isfinite(moves)]
-        if len(moves) < 10:  # e.g. intraday horizons for daily bars
-            continue
-        low, high = np.quantile(moves, tails)
-        hours.append(h)
-        lower.append(float(low))
-        upper.append(float(high))
-    if not hours:
-        raise ValueError("too little history for an empirical band: fetch more bars")
-    return tuple(hours), tuple(lower), tuple(upper)
 
 
 def to_epoch_seconds(ds: pd.Series) -> np.ndarray:

@@ -7,6 +7,7 @@ most every 30 seconds, so a long backtest is never silent and never floods the l
 from __future__ import annotations
 
 import sys
+import threading
 
 from tqdm import tqdm
 
@@ -23,3 +24,23 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
         position=position,
         dynamic_ncols=terminal,
     )
+
+
+class PairProgress:
+    """One bar over the run's pairs, its total known from the start, and a line for each pair
+    as it finishes (printed above the bar)."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = progress(total, "training", "pair")
+        self.lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            self.bar.write(text)
+
+    def done(self) -> None:
+        with self.lock:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()

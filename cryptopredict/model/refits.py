@@ -1,13 +1,14 @@
 """Prophet refitted at each refit origin on the data up to it: the backtest's heavy part.
 
-Which fits are needed is decided here, in the training process, against the fit cache (read and
-written only here, so that the workers need no shared disk); the fits themselves are tasks on
-the engine (`fit_refit`). Also the paths the refits give at every lead, beside the naive and
-drift baselines, in Prophet's cross-validation shape.
+Which fits are needed is decided by their keys against the fit cache (read and written by the
+process that drives training, so that the workers need no shared disk); each fit is a task
+(`refit_at`) that slices the history where it is. Also the paths the refits give at every
+lead, beside the naive and drift baselines, in Prophet's cross-validation shape.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ from cryptopredict.model.plan import (
     epoch_seconds,
     seconds_of,
 )
+from cryptopredict.model.tasks import REFITS_LOG
 from cryptopredict.postprocess import centre_path
 
 log = logging.getLogger(__name__)
@@ -81,19 +83,52 @@ class Refits:
         return cls(np.empty(0, dtype=np.int64), np.empty((0, 1)), interval)
 
 
-@dataclass(frozen=True)
-class RefitJob:
-    """One Prophet fit: the configuration, the bars up to the origin, the times to predict."""
-
-    config: ModelConfig
-    train: pd.DataFrame  # ds, y
-    ahead: np.ndarray  # epoch seconds
+def refit_steps(plan: Plan, interval: int) -> int:
+    """How many bars each refit predicts, from its origin on."""
+    return seconds_of(plan.step + plan.horizon + REFIT_SLACK) // interval + 1
 
 
-def fit_refit(job: RefitJob) -> np.ndarray:
-    """The task: Prophet's predictions (model space) at `job.ahead`."""
+def refit_inputs(
+    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The bars a refit at `origin` learns from (`ds`, `y`) and the times it predicts."""
+    seconds = epoch_seconds(history["ds"])
+    train = window(history[seconds <= origin], config.window_days)
+    ahead = origin + interval * np.arange(refit_steps(plan, interval), dtype=np.int64)
+    return train[["ds", "y"]].reset_index(drop=True), ahead
+
+
+def refit_key(
+    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
+) -> str:
+    """The fit cache's key of the refit at `origin`: a digest of what its path depends on."""
+    train, ahead = refit_inputs(history, origin, config, plan, interval)
+    settings = {
+        "prophet": config.prophet_kwargs(),
+        "target": config.target,
+        "window_days": config.window_days,
+    }
+    return fit_key(settings, epoch_seconds(train["ds"]), train["y"].to_numpy(), ahead)
+
+
+def refit_at(
+    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
+) -> np.ndarray:
+    """The task: Prophet fitted on the bars up to `origin` (sliced here, where the history
+    is), its predictions (model space) from there on."""
     quiet_stan()
-    return prophet_path(job.config, job.train, job.ahead)
+    train, ahead = refit_inputs(history, origin, config, plan, interval)
+    return prophet_path(config, train, ahead)
+
+
+def log_refits(count: int, cached: int, purpose: str) -> None:
+    log.info(
+        REFITS_LOG,
+        count,
+        purpose,
+        cached,
+        count - cached,
+    )
 
 
 def fit_refits(
@@ -109,34 +144,20 @@ def fit_refits(
 ) -> Refits:
     """Prophet fitted at each refit time on the data up to it; cached fits are reused.
     `purpose` says in the log which origins these are and what for."""
-    steps = (seconds_of(plan.step + plan.horizon + REFIT_SLACK)) // interval + 1
-    seconds = epoch_seconds(history["ds"])
-    settings = {
-        "prophet": config.prophet_kwargs(),
-        "target": config.target,
-        "window_days": config.window_days,
-    }
+    steps = refit_steps(plan, interval)
     raw = np.empty((len(times), steps))
-    jobs: list[RefitJob] = []
     missing: list[tuple[int, str]] = []
     for i, origin in enumerate(times):
-        train = window(history[seconds <= origin], config.window_days)
-        ahead = origin + interval * np.arange(steps, dtype=np.int64)
-        key = fit_key(settings, epoch_seconds(train["ds"]), train["y"].to_numpy(), ahead)
+        key = refit_key(history, int(origin), config, plan, interval)
         cached = cache.get(key)
         if cached is not None and cached.shape == (steps,):
             raw[i] = cached
         else:
-            jobs.append(RefitJob(config, train[["ds", "y"]].reset_index(drop=True), ahead))
             missing.append((i, key))
-    log.info(
-        "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit",
-        len(times),
-        purpose,
-        len(times) - len(jobs),
-        len(jobs),
-    )
-    for (i, key), path in zip(missing, engine.map(fit_refit, jobs, what="refit"), strict=True):
+    log_refits(len(times), len(times) - len(missing), purpose)
+    fit = functools.partial(refit_at, history, config=config, plan=plan, interval=interval)
+    origins = [int(times[i]) for i, _ in missing]
+    for (i, key), path in zip(missing, engine.map(fit, origins, what="refit"), strict=True):
         raw[i] = path
         cache.put(key, path)
     return Refits(times, raw, interval)
@@ -185,6 +206,6 @@ def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
 def drift_centre(
     market: Market, anchor: np.ndarray, pos: np.ndarray, leads: np.ndarray, days: int | None
 ) -> np.ndarray:
-    """The random walk with drift (forecasters.DriftForecaster) from each of `pos`."""
+    """The random walk with drift (tools/baselines.py's DriftForecaster) from each of `pos`."""
     slope = drift_per_hour(market.t, anchor, pos, days)
     return anchor[pos][:, None] * np.exp(slope[:, None] * np.asarray(leads)[None, :])

@@ -1,9 +1,55 @@
 """The backtest's summary as a Markdown table, per horizon: `train.py` prints it after
-training, and the model report (`tools/report.py`) writes it into the model page."""
+training (in `training_report`), and the model report (`tools/report.py`) writes it into the
+model page."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact import LEVELS, BacktestSummary, Comparison, ModelScores
+from cryptopredict.artifact import (
+    LEVELS,
+    BacktestSummary,
+    Comparison,
+    Manifest,
+    ModelParams,
+    ModelScores,
+)
+from cryptopredict.utc import iso_moment
+
+
+def training_report(manifest: Manifest) -> str:
+    """What `train.py` says of a trained pair: its data, its model, its band and its scores."""
+    data = manifest.data
+    window = data.training_window
+    lines = [
+        f"data:     {data.rows} {manifest.interval} bars of {manifest.symbol} from "
+        f"{iso_moment(data.first)} to {iso_moment(data.last)} (source: {data.source})",
+        f"trained:  on {window.rows} bars from {iso_moment(window.first)} to "
+        f"{iso_moment(window.last)}",
+        f"model:    {_describe(manifest.params)}",
+        f"band:     {manifest.band.name}",
+    ]
+    if manifest.metrics is not None:
+        lines.append(backtest_table(manifest.metrics))
+    else:
+        lines.append(
+            "backtest: skipped (--no-backtest); the default band, calibrated on the naive "
+            "forecast's errors; no gate"
+        )
+    return "\n".join(lines)
+
+
+def _describe(params: ModelParams) -> str:
+    price = params.price
+    parts = [f"Prophet on {params.target} {price}"]
+    if params.window_days:
+        parts.append(f"last {params.window_days} days")
+    parts.append(f"changepoint_prior_scale {params.changepoint_prior_scale}")
+    if params.anchored:
+        parts.append(f"anchored to the last {price}")
+    if params.damping_hours is not None:
+        parts.append(f"damped (tau {params.damping_hours:g} h)")
+    if not params.calibrated:
+        parts.append("Prophet's own bands")
+    return ", ".join(parts)
 
 
 def backtest_table(summary: BacktestSummary) -> str:

@@ -8,7 +8,6 @@ on the close; the summary holds the *evaluation* origins only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +38,7 @@ from cryptopredict.model.scores import (
     quantile_score,
     tails,
 )
+from cryptopredict.postprocess import round_prices
 from cryptopredict.utc import iso_utc
 
 NAIVE = "naive"
@@ -119,7 +119,7 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     and the quantile score."""
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(mine.index.to_series()))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(mine.index.to_series()))
     pairs = {"mape": (_ape(mine), _ape(theirs))}
     if _banded(mine) and _banded(theirs):
         pairs["interval_score"] = (_interval(mine), _interval(theirs))
@@ -135,7 +135,7 @@ def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
     """The Newey-West standard error of each level's coverage over one model's origins (their
     outcomes overlap when the horizon is longer than their spacing)."""
     rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
     out = {}
     for level in LEVELS:
@@ -151,7 +151,7 @@ def coverage_by_width(
     outcomes the band held, with its Newey-West standard error, and the widths it spans
     (log upper minus log lower)."""
     rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), _spacing_hours(rows["origin"]))
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
     out = {}
     for level in LEVELS:
@@ -188,8 +188,10 @@ def fifths(values: np.ndarray) -> np.ndarray:
     return np.minimum((ranks * WIDTH_BINS).astype(int), WIDTH_BINS - 1)
 
 
-def _spacing_hours(origins: pd.Series) -> float:
-    times = np.unique(origins.to_numpy())
+def spacing_hours(origins: pd.Series) -> float:
+    """The median spacing in hours of origin times given as epoch seconds (1 for fewer than
+    two distinct times)."""
+    times = np.unique(origins.to_numpy(dtype=np.int64))
     return float(np.median(np.diff(times))) / HOUR if len(times) > 1 else 1.0
 
 
@@ -326,14 +328,22 @@ def past_forecasts(
     low, high = tails(DEFAULT_LEVEL)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
     actual = actual_at(market, seconds)
+    lower, upper = centre * np.exp(offsets[low]), centre * np.exp(offsets[high])
     return [
         PastForecast(
             origin=iso_utc(int(times[i])),
             ds=tuple(seconds[i].tolist()),
-            yhat=tuple(np.round(centre[i], 2).tolist()),
-            yhat_lower=tuple(np.round(centre[i] * np.exp(offsets[low][i]), 2).tolist()),
-            yhat_upper=tuple(np.round(centre[i] * np.exp(offsets[high][i]), 2).tolist()),
-            actual=tuple(None if math.isnan(v) else round(float(v), 2) for v in actual[i]),
+            **_rounded(centre[i], lower[i], upper[i], actual[i]),
         )
         for i in range(len(times))
     ]
+
+
+def _rounded(
+    yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, actual: np.ndarray
+) -> dict[str, tuple]:
+    """One path's prices, to the decimals of its smallest (six significant digits below 1)."""
+    every = round_prices(np.concatenate([yhat, lower, upper, actual]))
+    n = len(yhat)
+    names = ("yhat", "yhat_lower", "yhat_upper", "actual")
+    return {name: tuple(every[k * n : (k + 1) * n]) for k, name in enumerate(names)}

@@ -1,4 +1,6 @@
-"""Train the served model: backtest, fit, precompute the forecast grid, gate, write the artifact."""
+"""Train the served model: backtest, fit, precompute the forecast grid, gate, encode the artifact.
+
+`train` does it all in one process; on a cluster each step is a task (`model/steps.py`)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import platform
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cryptopredict.arrays import grid_times
 from cryptopredict.artifact import (
     DEFAULT_LEVEL,
     LEVELS,
@@ -27,7 +31,8 @@ from cryptopredict.artifact import (
     ModelParams,
     ServedBand,
     TrainingWindow,
-    write_artifact,
+    encode_artifact,
+    install_artifact,
 )
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
@@ -40,6 +45,8 @@ from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
+from cryptopredict.model.naming import served_parts
+from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
@@ -72,25 +79,58 @@ class Trained:
     grid: Grid
 
 
+@dataclass(frozen=True)
+class Built:
+    """A trained model and everything its artifact holds, not yet written."""
+
+    model: Any  # the fitted Prophet model
+    grid: Grid
+    history: BarHistory
+    report: BacktestReport
+    manifest: Manifest
+
+    def files(self) -> dict[str, bytes]:
+        """The artifact's files, encoded (written elsewhere: `install_artifact`)."""
+        return encode_artifact(
+            model=self.model,
+            grid=self.grid,
+            history=self.history,
+            backtest=self.report,
+            manifest=self.manifest,
+        )
+
+
 def train(
     history: History, request: TrainingRequest, out_dir: Path, engine: Engine | None = None
 ) -> Trained:
-    """Everything from validated bars to a written artifact; raises before writing on failure.
-    The backtest's refits, its band choice and the final fit are tasks on `engine`."""
-    engine = engine or LocalEngine()
-    bars = history.bars
-    frame = model_frame(bars.frame, request.price)
-    interval = bars.interval.delta
-    config, backtest = request.config, None
+    """Everything from validated bars to a written artifact, in this process (the backtest's
+    refits on `engine`); raises before writing on failure."""
+    frame = model_frame(history.bars.frame, request.price)
+    interval = history.bars.interval.delta
+    backtest = None
     if request.plan is not None:
         backtest = run_backtest(
             frame,
             interval,
-            config,
+            request.config,
             request.plan,
-            engine=engine,
+            engine=engine or LocalEngine(),
             cache=FitCache(request.fit_cache),
+            band=panel_band(interval),
         )
+    built = build(history, request, frame, backtest)
+    path = install_artifact(out_dir, built.manifest.asset, built.files())
+    return Trained(path, built.manifest, backtest, built.grid)
+
+
+def build(
+    history: History, request: TrainingRequest, frame: pd.DataFrame, backtest: Backtest | None
+) -> Built:
+    """The final fit, the grid, the gate and the manifest, after the backtest (None: without
+    one); GateError when the model fails the gate."""
+    interval = history.bars.interval.delta
+    config = request.config
+    if backtest is not None:
         config = backtest.config
         hindcast = Hindcast(
             backtest.market, backtest.anchor, backtest.refits, config, backtest.served_band
@@ -99,11 +139,11 @@ def train(
         hindcast = unbacktested_hindcast(frame, interval, config)
     # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
     # is built from its point predictions, the hindcast and the chosen band.
-    forecaster = engine.run(final_fit, config, frame, what="final fit")
+    forecaster = final_fit(config, frame)
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
     rules = _with_band(forecaster.rules, grid, hindcast.market)
-    bar_history = history_series(bars.frame)
+    bar_history = history_series(history.bars.frame)
     summary = backtest.summary if backtest else None
     check_gate(grid, summary, request.gate)
     manifest = _manifest(
@@ -115,23 +155,16 @@ def train(
         seen=seen,
         grid=grid,
         summary=summary,
+        backtest=backtest,
     )
-    backtest_report = BacktestReport(
+    report = BacktestReport(
         summary=summary,
         damping=backtest.damping if backtest else None,
         band=backtest.band if backtest else None,
         hindcast=hindcast_coverage(grid, bar_history),
         paths=tuple(backtest.paths()) if backtest else (),
     )
-    path = write_artifact(
-        out_dir,
-        model=forecaster.model,
-        grid=grid,
-        history=bar_history,
-        backtest=backtest_report,
-        manifest=manifest,
-    )
-    return Trained(path, manifest, backtest, grid)
+    return Built(forecaster.model, grid, bar_history, report, manifest)
 
 
 def final_fit(config: ModelConfig, frame: pd.DataFrame) -> ProphetForecaster:
@@ -152,10 +185,11 @@ def unbacktested_hindcast(
     frame: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig
 ) -> Hindcast:
     """The hindcast of a model trained without a backtest: the last price as the point
-    forecast, the default band calibrated on the naive forecast's errors."""
+    forecast, the panel's band (else the default) calibrated on the naive forecast's errors."""
     market, anchor = market_of(frame, interval)
     refits = Refits.none(market.interval)
-    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, DEFAULT_BAND))
+    spec = panel_band(interval) or DEFAULT_BAND
+    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, spec))
 
 
 def build_grid(
@@ -166,17 +200,21 @@ def build_grid(
     horizon: pd.Timedelta,
 ) -> Grid:
     """Every bar time from the first bar to the horizon: the hindcast up to the last bar, then
-    the served forecast, with a band at every level."""
+    the served forecast, with a band at every level. Past the last bar, Prophet and the band
+    are computed at the times the artifact keeps (`grid_times`); the rows between them, which
+    the artifact does not store, are interpolated."""
     market = hindcast.market
-    first, last = market.t[0], market.t[-1]
+    first, last = int(market.t[0]), int(market.t[-1])
     step = int(interval / pd.Timedelta(seconds=1))
     seconds = np.arange(first, last + int(horizon / pd.Timedelta(seconds=1)) + 1, step)
     past = seconds <= last
     before = hindcast.rows(seconds[past])
     future = seconds[~past]
+    kept = grid_times(first, step, int(seconds[-1]), last)
+    kept = kept[kept > last]
     rules = forecaster.rules
-    hours = rules.hours_ahead(future)
-    raw = predict_mean(forecaster, pd.Series(pd.to_datetime(future, unit="s")))
+    hours = rules.hours_ahead(kept)
+    raw = predict_mean(forecaster, pd.Series(pd.to_datetime(kept, unit="s")))
     centre = rules.centre(raw, hours)
     offsets = hindcast.band.offsets(
         np.array([len(market.t) - 1]), hours, calibrated_at=np.array([last])
@@ -184,13 +222,13 @@ def build_grid(
     arrays = {
         "ds": seconds.astype(np.int64),
         "origin": np.concatenate([before["origin"], np.full(len(future), last)]),
-        "yhat": np.concatenate([before["yhat"], centre]),
+        "yhat": np.concatenate([before["yhat"], np.interp(future, kept, centre)]),
     }
     for level in LEVELS:
         low, high = tails(level)
         for name, tau in ((f"yhat_lower_{level}", low), (f"yhat_upper_{level}", high)):
             ahead = centre * np.exp(offsets[tau][0])
-            arrays[name] = np.concatenate([before[name], ahead])
+            arrays[name] = np.concatenate([before[name], np.interp(future, kept, ahead)])
     return Grid(**arrays)
 
 
@@ -228,6 +266,7 @@ def _manifest(
     seen: pd.DataFrame,
     grid: Grid,
     summary: BacktestSummary | None,
+    backtest: Backtest | None,
 ) -> Manifest:
     bars = history.bars
     return Manifest(
@@ -257,6 +296,14 @@ def _manifest(
         params=ModelParams(**config.to_dict(), price=request.price),
         postprocess=rules,
         band=ServedBand(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
+        served=served_parts(
+            config,
+            band.spec,
+            damping=backtest.damping if backtest else None,
+            band_choice=backtest.band if backtest else None,
+            backtested=backtest is not None,
+            panel=panel_band(bars.interval.delta) == band.spec,
+        ),
         levels=LEVELS,
         metrics=summary,
         backtest_boundary=summary.boundary if summary else None,

@@ -136,6 +136,8 @@ def test_the_dashboard_shows_the_interval_scores_behind_each_verdict_and_the_poi
     assert page.locator("#verdict").inner_text() == verdict["sentence"]
     assert verdict["sentence"].startswith("Backtested on ")
     assert page.locator("#point-forecast").inner_text() == verdict["point_forecast"]
+    assert page.locator("#band-method").inner_text() == verdict["band"]
+    assert verdict["band"].startswith("The band is scaled: ")
     assert browser.problems == []
 
 
@@ -242,6 +244,14 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     assert all(date.endswith("T00:00:00Z") for date in eth_dates)  # daily points
     assert page.locator("#candle-interval option").all_inner_texts() == ["1d", "1w"]
     assert page.url.endswith("#eth-usd")
+    # The nav's model card is the pair's own; every price axis is in the pair's quote.
+    assert page.locator("#model-link").get_attribute("href") == "/model/eth-usd"
+    for chart in ("#forecast-chart", "#candles-chart", "#backtest-chart"):
+        title = page.eval_on_selector(chart, "element => element.layout.yaxis.title.text")
+        assert title == "USD", chart
+    # The search hint's examples are among the pairs served (here BTC/USD and ETH/USD only).
+    hint = page.locator("#asset-search").get_attribute("placeholder")
+    assert hint == "search 2 pairs: btc, usd, ETH/USD"
 
     page.locator("#candle-interval").select_option("1w")
     page.wait_for_selector("#candles-chart[data-interval='1w']", timeout=20_000)

@@ -82,3 +82,34 @@ def test_the_generated_client_types_every_answer(client_package, live_server, pa
     else:
         models = importlib.import_module(f"{PACKAGE}.models")
         assert isinstance(answer, getattr(models, expected)), f"{path}: {answer!r}"
+
+
+@pytest.mark.parametrize("asset", ["btc-usd", "eth-usd"])
+def test_the_generated_client_types_the_model_card_at_every_depth(
+    client_package, live_server, asset
+):
+    """Issue 35, bar 3: the parts of the card are the client's own classes, not dictionaries."""
+    operation = importlib.import_module(f"{PACKAGE}.api.model.get_model_asset")
+    models = importlib.import_module(f"{PACKAGE}.models")
+    client = client_package.Client(base_url=live_server.url, raise_on_unexpected_status=True)
+    card = operation.sync(client=client, asset=asset)
+    typed = {
+        "data": "DataSummary",
+        "params": "ModelParams",
+        "postprocess": "Postprocess",
+        "band": "ServedBand",
+        "metrics": "BacktestSummary",
+        "backtest_boundary": "Boundary",
+        "horizon": "Horizon",
+        "verdict": "Verdict",
+    }
+    for name, model in typed.items():
+        assert isinstance(getattr(card, name), getattr(models, model)), name
+    assert isinstance(card.data.validation.gaps, models.Gaps)
+    assert isinstance(card.metrics.boundary, models.Boundary)
+    scored = [card.metrics.field_1h, card.metrics.field_1d, card.metrics.field_7d]
+    horizons = [scores for scores in scored if isinstance(scores, models.HorizonScores)]
+    assert horizons, "no horizon scored"
+    assert all(isinstance(scores.prophet, models.ModelScores) for scores in horizons)
+    assert all(isinstance(value, str) for value in card.versions.additional_properties.values())
+    assert not hasattr(card, "backtest")  # the summary is `metrics`, once

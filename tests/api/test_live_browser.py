@@ -111,7 +111,11 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
     assert "ago" in page.locator("#live-age").inner_text()
     # A replay says so: February-March minutes moved to now are not live market data.
     assert panel.get_attribute("data-source") == "replay"
-    assert page.locator("#live-title").inner_text().startswith("Replay of recorded minutes")
+    assert (
+        page.locator("#live-title")
+        .inner_text()
+        .startswith("BTC/USD: replay of recorded minutes, not live data")
+    )
     source = page.locator("#live-source").inner_text()
     assert re.search(r"not live data \(moved [\d,.]+ days forward\); this minute traded", source)
     assert re.search(r"traded at 2026-0[23]-\d\d \d\d:\d\d UTC", source)
@@ -136,5 +140,60 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
     shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "live-panel.png"
     page.locator("#live").screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    assert browser.blocked == []
+    assert browser.problems == []
+
+
+# Every text the live panel showed while visible, recorded from the page's first moment.
+RECORD_THE_PANEL = """
+window.liveSeen = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const panel = document.getElementById("live");
+  const record = () => {
+    if (!panel.hidden) {
+      window.liveSeen.push(panel.innerText);
+    }
+  };
+  new MutationObserver(record).observe(panel, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+});
+"""
+
+
+def test_a_shared_link_to_a_pair_without_minutes_never_shows_another_pairs_price(
+    browser, make_live
+):
+    """Issue 35, bar 1: BTC/USD minutes stored, `/#eth-usd` opened directly (a shared link),
+    reloaded, and switched away and back: ETH/USD has no minutes, so no live panel, and BTC/USD's
+    last price is nowhere on the page; when BTC/USD is chosen, the panel names it."""
+    page = browser.page
+    page.add_init_script(RECORD_THE_PANEL)
+    page.clock.install()
+    for arrive in (lambda: page.goto(make_live + "/#eth-usd"), page.reload):
+        arrive()
+        page.wait_for_selector("#forecast-chart[data-asset='eth-usd'] .main-svg", timeout=30_000)
+        page.wait_for_selector("#backtest-chart[data-asset='eth-usd'] .main-svg", timeout=30_000)
+        for _ in range(2):  # two of the panel's 30 s refreshes
+            page.clock.fast_forward(30_000)
+            page.wait_for_timeout(500)
+        btc = _price(make_live)["price"]
+        shown = f"{btc:,.2f}"
+        assert page.locator("#live").is_hidden()
+        assert shown not in page.locator("body").inner_text()
+        assert page.evaluate("window.liveSeen") == []
+        assert page.locator("#symbol").inner_text() == "ETH/USD"
+
+    # Switched to BTC/USD: the panel appears and says whose price it is.
+    page.locator("#asset-select").select_option("btc-usd")
+    page.wait_for_selector("#live[data-asset='btc-usd']:not([hidden])", timeout=20_000)
+    assert page.locator("#live-title").inner_text().startswith("BTC/USD")
+    # Back to ETH/USD by the address: the panel goes at once, before any answer comes.
+    page.evaluate("window.liveSeen = []; window.location.hash = 'eth-usd'")
+    page.wait_for_selector("#forecast-chart[data-asset='eth-usd'] .main-svg", timeout=30_000)
+    page.clock.fast_forward(30_000)
+    page.wait_for_timeout(500)
+    assert page.locator("#live").is_hidden()
+    assert page.evaluate("window.liveSeen") == []
     assert browser.blocked == []
     assert browser.problems == []

@@ -10,19 +10,20 @@ from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact import BACKTEST, REQUIRED_KEYS, load_artifacts
 
 
-def test_the_model_card_is_the_manifest_with_the_backtest_summary(client, artifacts, conforms):
+def test_the_model_card_is_the_manifest_with_the_backtest_summary_once(client, artifacts, conforms):
     response = client.get("/model")
     assert response.status_code == 200
     conforms("/model", response)
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
-    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"backtest", "verdict"}
+    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"verdict"}
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
     assert card["versions"]["prophet"] == manifest.versions["prophet"]
     summary = artifacts["btc-usd"].backtest.summary
     assert summary is not None
-    assert card["backtest"] == json.loads(json.dumps(summary.to_builtins()))
+    assert card["metrics"] == json.loads(json.dumps(summary.to_builtins()))
+    assert card["data"] == artifacts["btc-usd"].manifest_json["data"]
     assert response.headers["Cache-Control"] == "public, max-age=600"
 
 
@@ -94,7 +95,7 @@ def test_each_asset_has_its_own_model_card_and_backtest(client, artifacts, confo
         assert card.get_json()["model_version"] == artifact.manifest.model_version
         summary = artifact.backtest.summary
         assert summary is not None
-        assert card.get_json()["backtest"] == json.loads(json.dumps(summary.to_builtins()))
+        assert card.get_json()["metrics"] == json.loads(json.dumps(summary.to_builtins()))
         backtest = client.get(f"/model/{slug}/backtest")
         conforms("/model/{asset}/backtest", backtest)
         assert backtest.get_json() == json.loads(artifact.path.joinpath(BACKTEST).read_text())
@@ -165,4 +166,4 @@ def test_an_artifact_trained_without_a_backtest_is_served(no_backtest_dir, setti
         response = client.get(path)
         assert response.status_code == 200
         conforms(path, response)
-    assert client.get("/model").get_json()["backtest"] == {}
+    assert client.get("/model").get_json()["metrics"] is None

@@ -67,6 +67,58 @@ def test_the_document_describes_every_operation_and_its_errors(spec):
     assert date["schema"]["pattern"].startswith("^")
 
 
+def untyped_objects(node, spec, where: str, seen: set[str]) -> list[str]:
+    """Where, at any depth below `node`, an object is declared with neither `properties` nor
+    `additionalProperties` naming a typed schema (a free-form dictionary)."""
+    if isinstance(node, list):
+        return [
+            found
+            for i, item in enumerate(node)
+            for found in untyped_objects(item, spec, f"{where}[{i}]", seen)
+        ]
+    if not isinstance(node, dict):
+        return []
+    if "$ref" in node:
+        name = node["$ref"].removeprefix("#/components/schemas/")
+        if name in seen:
+            return []
+        seen.add(name)
+        return untyped_objects(spec["components"]["schemas"][name], spec, name, seen)
+    found = []
+    extra = node.get("additionalProperties")
+    only_null = node.get("enum") == [None]  # OpenAPI 3.0's null: no object at all
+    if node.get("type") == "object" and not only_null:
+        typed_extra = isinstance(extra, dict) and ("type" in extra or "$ref" in extra)
+        if "properties" not in node and not typed_extra:
+            found.append(where)
+    for key in ("properties",):
+        for name, value in node.get(key, {}).items():
+            found += untyped_objects(value, spec, f"{where}.{name}", seen)
+    for key in ("items", "additionalProperties", "anyOf", "allOf", "oneOf"):
+        if isinstance(node.get(key), dict | list):
+            found += untyped_objects(node[key], spec, f"{where}.{key}", seen)
+    return found
+
+
+@pytest.mark.parametrize("path", ["/model", "/model/{asset}", "/model/backtest"])
+def test_the_model_card_and_backtest_are_typed_at_every_depth(spec, path):
+    """Issue 35, bar 3: no free-form dictionary anywhere in the model card's or the backtest's
+    schema, so a generated client types every part of them."""
+    schema = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    assert untyped_objects(schema["schema"], spec, path, set()) == []
+
+
+def test_the_untyped_object_check_finds_a_free_form_dictionary(spec):
+    free = {"type": "object", "properties": {"data": {"type": "object"}}}
+    assert untyped_objects(free, spec, "card", set()) == ["card.data"]
+
+
+def test_the_model_card_repeats_nothing(spec):
+    card = spec["components"]["schemas"]["ModelCard"]["properties"]
+    assert "backtest" not in card  # the summary is `metrics`, once
+    assert card["metrics"]["anyOf"][0] == {"$ref": "#/components/schemas/BacktestSummary"}
+
+
 RANGE_AND_CANDLE_ROUTES = ["/forecast/{asset}/range", "/bitcoin/forecast", "/candles/{asset}"]
 
 

@@ -10,7 +10,8 @@ import msgspec
 import pytest
 
 from cryptopredict.api.serving.verdict import point_forecast, verdict
-from cryptopredict.artifact import BacktestSummary, ModelParams
+from cryptopredict.artifact import BacktestSummary, ModelParams, ServedParts, Settled
+from cryptopredict.model.naming import NO_REFIT
 
 WHEN = datetime(2024, 6, 26, tzinfo=UTC)
 COVERAGE = {"50": 0.5, "80": 0.8, "95": 0.95}
@@ -115,3 +116,40 @@ def test_without_a_backtest_the_point_forecast_is_still_said():
 )
 def test_the_point_forecast_is_said_as_the_damping_makes_it(damping_hours, anchored, says):
     assert says in point_forecast(_params(damping_hours, anchored=anchored))
+
+
+def _served(how: str, why: str) -> ServedParts:
+    return ServedParts(
+        point_forecast="the last close (tau 0: Prophet's path is not served)",
+        band_method="scaled: 1-day volatility, half-life 24 h, no drift",
+        damping=Settled(how=how, why=why),  # type: ignore[arg-type]
+        band=Settled(how="chosen", why="the lowest interval score on 548 validation origins"),
+    )
+
+
+def test_a_forced_damping_is_said_to_be_forced_and_names_no_comparison():
+    served = _served("forced", NO_REFIT)
+    found = verdict(_params(0.0), None, "DOGE/USD", served)
+    said = found["point_forecast"]
+    assert said.startswith("The point forecast is the last close (damping tau 0)")
+    assert "Not chosen (forced): no Prophet refit fits before the validation outcomes end" in said
+    assert "scored" not in said
+    assert "worse" not in said
+    assert found["band"] == (
+        "The band is scaled: 1-day volatility, half-life 24 h, no drift. Chosen: the lowest "
+        "interval score on 548 validation origins."
+    )
+
+
+def test_a_chosen_damping_names_the_comparison_it_rests_on():
+    served = _served("chosen", "the lowest MAPE on 52 validation refits, among tau none, 0 h")
+    said = point_forecast(_params(0.0), served)
+    assert "every damping that keeps some of Prophet's move scored worse than none" in said
+    assert "on 52 validation refits" in said
+
+
+def test_a_damping_that_keeps_prophets_move_says_how_it_was_settled():
+    served = _served("fixed", "the configuration's damping: no grid to choose from")
+    said = point_forecast(_params(48.0), served)
+    assert said.startswith("The point forecast is Prophet damped by tau")
+    assert said.endswith("Damping fixed: the configuration's damping: no grid to choose from.")

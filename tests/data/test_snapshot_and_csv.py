@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pandas as pd
@@ -75,8 +77,13 @@ def test_snapshot_says_what_it_lacks():
     with pytest.raises(SourceError, match=r"no 90m data for ETH/USD .embedded: 1d, 1h."):
         SnapshotSource().fetch(query)
     nosuch = BarQuery(asset_for_symbol("nosuch-usd"), Interval.parse("1h"), *EVERYTHING)
-    with pytest.raises(SourceError, match=r"no 1h data for NOSUCH/USD .embedded: none."):
+    # A pair it lacks altogether: the error names every pair it holds.
+    held = ", ".join(SnapshotSource().slugs())
+    with pytest.raises(SourceError) as raised:
         SnapshotSource().fetch(nosuch)
+    assert str(raised.value).endswith(f"the embedded data holds no NOSUCH/USD; it holds {held}")
+    assert held.startswith("btc-usd, eth-usd, ")
+    assert "sol-usd" in held
 
 
 def test_any_pair_of_the_embedded_spot_file_reads_its_own_rows():
@@ -107,7 +114,11 @@ def test_a_csv_of_many_pairs_gives_each_pair_its_rows_and_names_a_missing_one(tm
     assert sol["close"].tolist() == [105.0, 115.0]
     doge = CsvSource(path).fetch(BarQuery(asset_for_symbol("DOGE/USDT"), day, *EVERYTHING))
     assert doge["volume"].tolist() == [3.0]
-    with pytest.raises(SourceError, match=r"holds no bars of .*XRPUSDT"):
+    with pytest.raises(
+        SourceError,
+        match=r"holds no bars of .*XRPUSDT; it holds 2 pairs \(DOGEUSDT, SOLUSDT; "
+        r"`python -m cryptopredict.data.csvfile .*pairs.csv` lists them\)",
+    ):
         CsvSource(path).fetch(BarQuery(asset_for_symbol("xrp-usd"), day, *EVERYTHING))
     with pytest.raises(SourceError, match=r"holds many pairs \(a `symbol` column\): name one"):
         read_ohlcv_csv(path)
@@ -164,6 +175,61 @@ def test_a_csv_cut_mid_row_leaves_a_gap_that_validation_names(tmp_path):
     bars = Bars(read_ohlcv_csv(path), "BTC/USD", Interval.parse("1d"), "csv")
     with pytest.raises(ValidationError, match=r"bar 2024-01-02T00:00:00Z .* not a finite number"):
         validate(bars, Rules(min_rows=1))
+
+
+def _bars(path, start: str, freq: str, count: int) -> None:
+    times = pd.date_range(start, periods=count, freq=freq, tz="UTC")
+    rows = [
+        f"{t.isoformat()},{100 + i},{102 + i},{99 + i},{101 + i},1" for i, t in enumerate(times)
+    ]
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+
+
+def test_a_csvs_interval_is_read_from_its_timestamps(tmp_path):
+    """Issue 35: a daily file trained without --interval is trained as daily bars; asked for
+    hourly bars, it refuses at once, naming both intervals."""
+    path = tmp_path / "daily.csv"
+    _bars(path, "2024-01-01", "1D", 30)
+    path.write_text(path.read_text().replace("2024-01-05T00:00:00+00:00,104,106,103,105,1\n", ""))
+    sol = asset_for_symbol("sol-usd")
+    assert CsvSource(path).interval(sol) == Interval.parse("1d")  # a gap does not change it
+    with pytest.raises(
+        SourceError,
+        match=r"daily.csv holds 1d bars of SOL/USD \(read from its timestamps\), not 1h: "
+        r"train with --interval 1d",
+    ):
+        CsvSource(path).fetch(BarQuery(sol, Interval.parse("1h"), *EVERYTHING))
+    assert len(CsvSource(path).fetch(BarQuery(sol, Interval.parse("1d"), *EVERYTHING))) == 29
+
+
+def test_a_coarser_interval_than_a_csvs_is_aggregated_from_complete_bars(tmp_path):
+    path = tmp_path / "hourly.csv"
+    _bars(path, "2024-01-01", "1h", 50)
+    sol = asset_for_symbol("sol-usd")
+    daily = CsvSource(path).fetch(BarQuery(sol, Interval.parse("1d"), *EVERYTHING))
+    assert daily["timestamp"].tolist() == [
+        pd.Timestamp("2024-01-01", tz="UTC"),
+        pd.Timestamp("2024-01-02", tz="UTC"),
+    ]  # the third day has two hours: incomplete, left out
+    assert daily["open"].tolist() == [100.0, 124.0]
+    assert daily["close"].tolist() == [124.0, 148.0]
+
+
+@pytest.mark.slow
+def test_the_command_an_error_names_lists_a_files_pairs(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "symbol,time,open,high,low,close,volume\n"
+        "SOLUSDT,2024-01-01T00:00:00Z,100,110,90,105,1\n"
+        "DOGEUSDT,2024-01-01T00:00:00Z,0.1,0.11,0.09,0.105,3\n"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-m", "cryptopredict.data.csvfile", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listed.stdout == "DOGEUSDT\nSOLUSDT\n"
 
 
 def test_a_csv_source_is_named_by_its_base_name_never_its_path(tmp_path):

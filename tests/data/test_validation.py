@@ -100,10 +100,26 @@ def test_a_spike_beyond_the_jump_factor_is_rejected(week_of_bars, factor):
         validate(edited(week_of_bars, spiked), RULES)
 
 
-def test_a_wick_beyond_the_jump_factor_is_rejected(week_of_bars):
-    high = week_of_bars.frame["high"].iloc[60] * 50
-    with pytest.raises(ValidationError, match=r"high .* is 5[0-9]\.[0-9]x away"):
-        validate(edited(week_of_bars, {(60, "high"): high}), RULES)
+@pytest.mark.parametrize(("column", "factor"), [("high", 50.0), ("low", 1 / 20)])
+def test_a_wick_beyond_the_jump_factor_is_kept_and_reported(week_of_bars, column, factor):
+    """A real crash's wick (2025-10-10: daily lows 3-20x below the previous close, the close
+    back near it) is market data, not a bad bar."""
+    wick = week_of_bars.frame[column].iloc[60] * factor
+    cleaned, report = validate(edited(week_of_bars, {(60, column): wick}), RULES)
+    assert cleaned.frame[column].iloc[60] == wick
+    assert (report.wicks.count, report.wicks.first) == (1, "2022-02-09T12:00:00Z")
+    assert "1 bars with a low or high beyond the jump limit kept as wicks" in report.summary()
+
+
+def test_a_close_beyond_the_jump_factor_is_rejected_naming_the_rule(week_of_bars):
+    close = week_of_bars.frame["close"].iloc[60] * 50
+    edits = {(60, "close"): close, (60, "high"): close}
+    with pytest.raises(
+        ValidationError,
+        match=r"bar 2022-02-09T12:00:00Z rejected by the jump rule: its close .* is 5\d\.\dx away "
+        r"from the previous close .*MAX_BAR_JUMP",
+    ):
+        validate(edited(week_of_bars, edits), RULES)
 
 
 def test_too_few_rows_are_rejected(week_of_bars):

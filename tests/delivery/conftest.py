@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.delivery.fake_site import JSON, VERSION, Route, serving
+from tests.delivery.fake_site import Route, recorded_routes, serving
 
 
 @pytest.fixture
@@ -23,14 +22,7 @@ def site(routes: dict[str, Route]) -> Iterator[str]:
 
 @pytest.fixture
 def healthy(routes: dict[str, Route]) -> dict[str, Route]:
-    """`routes` answering every smoke check as a working server of model VERSION does."""
-    routes.update(
-        {
-            "/healthz": (200, JSON, json.dumps({"model_version": VERSION}).encode()),
-            "/bitcoin?date=2026-07-01": (200, JSON, b'{"date": "2026-07-01", "price": 64000.5}'),
-            "/bitcoin?date=not-a-date": (400, JSON, b'{"error": "date must be YYYY-MM-DD"}'),
-            "/docs": (200, "text/html", b"<html><div id='swagger-ui'></div></html>"),
-            "/openapi.json": (200, JSON, b'{"openapi": "3.1.0", "paths": {"/bitcoin": {}}}'),
-        }
-    )
+    """`routes` answering every smoke check as the recorded real server did (model VERSION,
+    asked for DATE)."""
+    routes.update(recorded_routes())
     return routes

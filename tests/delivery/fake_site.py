@@ -1,15 +1,29 @@
-"""A loopback web site answering from a table of routes, and the answers of a working server."""
+"""A loopback web site answering from a table of routes, and the answers a real server gave
+(`recorded_api.json`, written by `python -m tests.delivery.record_api`)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 Route = tuple[int, str, bytes]
-VERSION = "0.2.0-20260309180007"
 JSON = "application/json"
+RECORDED = json.loads(Path(__file__).with_name("recorded_api.json").read_text())
+VERSION: str = RECORDED["model_version"]  # what the recorded server's /healthz reports
+DATE: str = RECORDED["date"]  # the date its /bitcoin and /forecast answers were asked for
+ASSETS: list[str] = RECORDED["assets"]
+
+
+def recorded_routes() -> dict[str, Route]:
+    """path (with query) -> (status, content type, body), as the recorded server answered."""
+    return {
+        path: (answer["status"], answer["content_type"], answer["body"].encode())
+        for path, answer in RECORDED["routes"].items()
+    }
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.fake_site import VERSION
+from tests.delivery.fake_site import DATE, VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "89abcdef0123456789abcdef0123456789abcdef"
@@ -48,9 +48,6 @@ def docker(tmp_path, site, healthy):
     models = tmp_path / "artifacts" / "btc-usd"
     models.mkdir(parents=True)
     (models / "manifest.json").write_text(json.dumps({"git_sha": SHA}))
-    listed = {"default": "btc-usd", "assets": [{"slug": "btc-usd"}]}
-    healthy["/assets"] = (200, "application/json", json.dumps(listed).encode())
-    healthy["/forecast/btc-usd?date=2026-07-01"] = healthy["/bitcoin?date=2026-07-01"]
     return {
         **os.environ,
         "PATH": os.pathsep.join(
@@ -70,7 +67,7 @@ def docker(tmp_path, site, healthy):
 def smoke(environ: dict[str, str], *platform: str) -> subprocess.CompletedProcess[str]:
     image = "ghcr.io/octo/cryptopredict@sha256:" + "ab" * 32
     return subprocess.run(
-        [str(ROOT / "ci" / "smoke-image.sh"), image, VERSION, "2026-07-01", *platform],
+        [str(ROOT / "ci" / "smoke-image.sh"), image, VERSION, DATE, *platform],
         env=environ,
         capture_output=True,
         text=True,
@@ -84,7 +81,7 @@ def test_the_pushed_arm64_image_passes_every_check(docker):
     assert done.returncode == 0, done.stderr
     assert "runs as aarch64 (linux/arm64)" in done.stdout
     assert "the image holds btc-usd" in done.stdout
-    assert "ok    /forecast/btc-usd?date=2026-07-01: 200" in done.stdout
+    assert f"ok    /forecast/btc-usd?date={DATE}: 200, " in done.stdout
     assert "git_sha: btc-usd records" in done.stdout
     assert "HEALTHCHECK healthy" in done.stdout
     log = Path(docker["FAKE_LOG"]).read_text()

@@ -5,7 +5,7 @@ The key hashes what training reads: the package (all but the API and the collect
 training never imports, as `test_training.py` checks), `train.py`,
 `data/`, both requirement pins, the Python version and the command line.
 `python -m tests.e2e.training` trains (or says which training it reuses) and prints the
-artifact directory.
+artifact directory; `--where` prints only where that directory is, training nothing.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ def _inputs(root: Path) -> Iterator[Path]:
                 yield path
 
 
+def artifacts_dir(root: Path = ROOT, cache: Path = CACHE) -> Path:
+    """Where the training of the code and data under `root` keeps its artifacts."""
+    return cache / training_key(root) / "artifacts"
+
+
 def trained_artifacts(root: Path = ROOT, cache: Path = CACHE) -> Path:
     """The artifact directory of the real model, training it unless the cache holds it."""
-    key = training_key(root)
-    done = cache / key
-    artifacts = done / "artifacts"
+    artifacts = artifacts_dir(root, cache)
+    done = artifacts.parent
+    key = done.name
     if (done / "complete").exists():
         print(f"e2e: reusing the training cached under {done} (code and data unchanged)")
         return artifacts
@@ -96,4 +101,4 @@ def trained_artifacts(root: Path = ROOT, cache: Path = CACHE) -> Path:
 
 
 if __name__ == "__main__":
-    print(trained_artifacts())
+    print(artifacts_dir() if sys.argv[1:] == ["--where"] else trained_artifacts())

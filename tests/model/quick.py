@@ -34,7 +34,9 @@ def quick_request(**changes) -> TrainingRequest:
     return TrainingRequest(**{**base, **changes})
 
 
-def history_from_prices(prices: pd.Series, source: str = "test") -> History:
+def history_from_prices(
+    prices: pd.Series, source: str = "test", symbol: str = "BTC/USD"
+) -> History:
     """A validated hourly History whose every bar opens and closes at the given prices."""
     stamps = pd.date_range("2025-01-01", periods=len(prices), freq="h", tz="UTC", unit="ns")
     close = prices.to_numpy()
@@ -48,5 +50,5 @@ def history_from_prices(prices: pd.Series, source: str = "test") -> History:
             "volume": 1.0,
         }
     )
-    bars, report = validate(Bars(frame, "BTC/USD", Interval.parse("1h"), source), Rules())
+    bars, report = validate(Bars(frame, symbol, Interval.parse("1h"), source), Rules())
     return History(bars, report, ())

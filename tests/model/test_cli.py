@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from cryptopredict.data import SOURCE_NAMES
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.model import cli
 from cryptopredict.model.cli import main
+from cryptopredict.model.training import PRICES
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +82,21 @@ def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_csvs_interval_is_its_own_unless_told_and_a_mismatch_is_refused(
+    daily_csv, tmp_path, caplog
+):
+    """Issue 35, bar 5: a daily file without --interval trains as daily bars (not as the pair's
+    default 1h); with --interval 1h it is refused at once, naming both intervals."""
+    out = tmp_path / "out"
+    assert main(["--csv", str(daily_csv), "--no-backtest", "--out", str(out)]) == 0
+    manifest = json.loads((out / "btc-usd" / "manifest.json").read_text())
+    assert (manifest["interval"], manifest["data"]["rows"]) == ("1d", 1461)
+    refused = ["--csv", str(daily_csv), "--interval", "1h", "--no-backtest"]
+    assert main([*refused, "--out", str(tmp_path / "other")]) == 1
+    assert "holds 1d bars of BTC/USD (read from its timestamps), not 1h" in caplog.text
+    assert not (tmp_path / "other").exists()
+
+
 def test_a_name_that_is_not_a_pair_is_a_usage_error(tmp_path, caplog):
     assert main(["--asset", "DOGE", "--out", str(tmp_path / "out")]) == 2
     assert "'DOGE' is not a pair: name it <base>-<quote>" in caplog.text
@@ -89,7 +112,8 @@ def test_a_pair_no_source_knows_fails_by_name_and_the_others_are_trained(
     assert (tmp_path / "btc-usd" / "manifest.json").exists()
     assert not (tmp_path / "nosuch-usd").exists()
     assert "nosuch-usd: no source delivered NOSUCH/USD 1h bars" in caplog.text
-    assert "training failed for nosuch-usd" in caplog.text
+    assert "training failed for nosuch-usd (why above); 1 of 2 pairs trained" in caplog.text
+    assert "the embedded data holds no NOSUCH/USD; it holds btc-usd, eth-usd" in caplog.text
 
 
 def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, capsys):
@@ -173,3 +197,18 @@ def test_a_bad_setting_is_named(monkeypatch, capsys):
     monkeypatch.setenv("HTTP_ATTEMPTS", "lots")
     assert main(["--no-backtest"]) == 2
     assert "HTTP_ATTEMPTS must be a whole number" in capsys.readouterr().err
+
+
+def test_the_client_imports_neither_pandas_nor_prophet():
+    """train.py only drives the cluster: the training stack is the workers' to import."""
+    code = (
+        "import sys; from cryptopredict.model.cli import main; "
+        "print(sorted(m for m in ('pandas', 'prophet', 'cmdstanpy', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
+    # The names it offers without importing them are the training stack's.
+    assert cli.SOURCE_NAMES == SOURCE_NAMES
+    assert cli.PRICES == PRICES

@@ -1,5 +1,6 @@
 """Training on Dask: the same grids on any number of workers, on a local cluster or on a
-scheduler and workers started by hand, and a lost worker costs a retry, not the run.
+scheduler and workers started by hand from the installed package, a lost worker costs a retry,
+not the run, the pairs in flight follow the cluster, and no task carries a data-source key.
 
 Three daily pairs of the benchmark's data set (Binance perpetual futures, bench/data/: a
 different instrument from the spot pairs the product serves; here only the training is tested).
@@ -7,20 +8,27 @@ different instrument from the spot pairs the product serves; here only the train
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
+import shutil
 import signal
+import site
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
 import pytest
-from distributed import Client
+from distributed import Client, LocalCluster, SchedulerPlugin
 
 from cryptopredict.artifact import load_artifact
+from cryptopredict.config import Settings
 from cryptopredict.model.cli import main
+from cryptopredict.model.cluster import DaskEngine, Slots
 
 pytestmark = pytest.mark.slow
 
@@ -65,15 +73,56 @@ def test_the_grids_do_not_depend_on_the_number_of_workers(on_two_workers, tmp_pa
     assert manifest.metrics.origins > 100
 
 
-def _start(command: list[str], log: Path) -> subprocess.Popen:
-    """A Dask process of its own, importing this checkout's code (workers need the package)."""
-    environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A virtual environment with this checkout installed by `pip install .` (offline: the
+    build backend and the dependencies come from this environment), and its `dask` command."""
+    root = tmp_path_factory.mktemp("installed")
+    source, venv = root / "source", root / "venv"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "cryptopredict", source / "cryptopredict",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    packages = packages / "site-packages"
+    (packages / "dependencies.pth").write_text(str(Path(site.getsitepackages()[0]).resolve()))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(packages), str(source)],
+        check=True,
+    )  # fmt: skip
+    # The console script pip writes for dask, for this environment's interpreter.
+    script = Path(sys.executable).with_name("dask").read_text().split("\n", 1)[1]
+    (venv / "bin" / "dask").write_text(f"#!{venv / 'bin' / 'python'}\n{script}")
+    (venv / "bin" / "dask").chmod(0o755)
+    return venv
+
+
+def test_pip_install_installs_every_file_of_the_package(installed):
+    packages = next((installed / "lib").glob("python*/site-packages"))
+    ours = {
+        path.relative_to(ROOT)
+        for path in (ROOT / "cryptopredict").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    missing = [str(path) for path in sorted(ours) if not (packages / path).is_file()]
+    assert not missing, missing
+
+
+def _start(command: str, log: Path, venv: Path, cwd: Path) -> subprocess.Popen:
+    """A Dask process of its own, started as the docs say, from the installed package: not
+    in the checkout, no PYTHONPATH."""
+    environment = {k: v for k, v in os.environ.items() if k not in (*CLEARED, "PYTHONPATH")}
+    environment["PATH"] = f"{venv / 'bin'}:{environment['PATH']}"
     return subprocess.Popen(
         command,
+        shell=True,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        env={**environment, "PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+        env=environment,
         start_new_session=True,
     )
 
@@ -87,16 +136,20 @@ def _wait_for(condition, what: str, timeout: float, every: float = 0.5) -> None:
 
 
 def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
-    on_two_workers, tmp_path
+    on_two_workers, installed, tmp_path
 ):
-    dask = str(Path(sys.executable).with_name("dask"))
     scheduler_file = tmp_path / "scheduler.json"
     environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # The docs' commands (docs/model.md), on free ports of this machine.
+    # The scheduler and workers do not have this checkout: this module's functions go by value.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     processes = [
         _start(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", str(scheduler_file)],
-            tmp_path / "scheduler.log",
+            "dask scheduler --host 127.0.0.1 --port 0 --no-dashboard "
+            f"--scheduler-file {scheduler_file}",
+            tmp_path / "scheduler.log", installed, elsewhere,
         )
     ]  # fmt: skip
     try:
@@ -104,15 +157,17 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
         address = json.loads(scheduler_file.read_text())["address"]
         workers = [
             _start(
-                [dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                 "--name", f"worker-{n}", "--local-directory", str(tmp_path / f"w{n}")],
-                tmp_path / f"worker-{n}.log",
+                f"dask worker {address} --nthreads 1 --no-dashboard --name worker-{n} "
+                f"--local-directory {tmp_path / f'w{n}'}",
+                tmp_path / f"worker-{n}.log", installed, elsewhere,
             )
             for n in (1, 2)
         ]  # fmt: skip
         processes += workers
         with Client(address, timeout=60) as client:
             _wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, "two workers", 60)
+            where = client.run(_imported_from)
+            assert all(str(installed) in path for path in where.values()), where
             fits, log = tmp_path / "fits", tmp_path / "train.log"
             training = subprocess.Popen(
                 [sys.executable, "train.py", *TRAIN, "--out", str(tmp_path / "artifacts")],
@@ -141,16 +196,82 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
             assert "training on the configured Dask scheduler (2 workers)" in output
             assert address not in output, "the scheduler's address is a secret"
             assert output.count("artifact: ") == len(PAIRS)
+            assert "large graph" not in output
+            # One bar over the pairs: every line of it shows the same total.
+            totals = re.findall(r"training: +\d+%\|[^|]*\| *\d+/(\d+)", output)
+            assert totals, output
+            assert set(totals) == {str(len(PAIRS))}, totals
             computed = client.run_on_scheduler(_computed_by_prefix)
-        # These pairs' two years leave no Prophet refit before the validation outcomes end (the
-        # backtest serves tau 0), so the Prophet fitting is each pair's final fit.
-        assert computed.get("final_fit", 0) > 0, f"the workers did no fitting: {computed}"
+        # Every step of a pair ran on the workers: these pairs' two years leave no Prophet refit
+        # before the validation outcomes end (tau 0), so the Prophet fitting is in `finish`.
+        for step in ("prepare", "needs", "damping", "finish"):
+            assert computed.get(step, 0) > 0, f"no {step} on the workers: {computed}"
         assert_same_grids(tmp_path / "artifacts", on_two_workers)
     finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
+
+
+def _imported_from() -> str:
+    return __import__("cryptopredict").__file__
+
+
+# A cluster in this process, on this machine's loopback: its workers are threads.
+IN_PROCESS = {
+    "n_workers": 1,
+    "threads_per_worker": 1,
+    "processes": False,
+    "protocol": "tcp",
+    "host": "127.0.0.1",
+    "dashboard_address": None,
+}
+
+
+def test_the_pairs_in_flight_follow_the_cluster_threads():
+    with LocalCluster(**IN_PROCESS) as cluster, Client(cluster) as client:
+        slots = Slots(client)
+        assert slots.limit() == 2
+        cluster.scale(3)
+        client.wait_for_workers(3, timeout=60)
+        assert slots.limit() == 6
+        cluster.scale(2)
+        _wait_for(lambda: len(client.nthreads()) == 2, "a worker to leave", 60)
+        assert slots.limit() == 4
+
+
+class TaskSpecs(SchedulerPlugin):
+    """Every task the scheduler is given, its function and arguments pickled."""
+
+    def __init__(self) -> None:
+        self.pickled: dict[str, bytes] = {}
+
+    def update_graph(self, scheduler, *, tasks, **kwargs) -> None:
+        for key in tasks:
+            state = scheduler.tasks.get(key)
+            if state is not None and state.run_spec is not None:
+                self.pickled[str(key)] = cloudpickle.dumps(state.run_spec)
+
+
+def test_no_task_carries_a_data_source_key(tmp_path, monkeypatch):
+    secret = "PKTESTKEY-must-stay-on-the-client-7f3a9c"
+    monkeypatch.setenv("ALPACA_API_KEY", secret)
+    monkeypatch.setenv("ALPACA_SECRET_KEY", secret + "-secret")
+    # What the check looks for is what the old fetch task carried: the settings, keys inside.
+    assert secret.encode() in cloudpickle.dumps(Settings.from_env())
+    specs = TaskSpecs()
+    with LocalCluster(**IN_PROCESS) as cluster:
+        cluster.scheduler.add_plugin(specs)
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
+        monkeypatch.setenv("ASSETS", "sol-usdt")
+        monkeypatch.delenv("FIT_CACHE", raising=False)
+        assert main([*TRAIN, "--out", str(tmp_path / "artifacts")]) == 0
+    kinds = {key.split("-", 1)[0] for key in specs.pickled}
+    assert {"prepare", "needs", "damping", "finish"} <= kinds, kinds
+    for key, pickled in specs.pickled.items():
+        assert secret.encode() not in pickled, key
 
 
 def _computing_on(name: str, dask_scheduler) -> int:
@@ -165,3 +286,16 @@ def _computed_by_prefix(dask_scheduler) -> dict[str, float]:
         kind = name.split("-", 1)[0]  # `refit-btc-usdt` -> `refit`
         computed[kind] = computed.get(kind, 0.0) + prefix.all_durations.get("compute", 0.0)
     return computed
+
+
+def test_the_notebooks_engine_gives_the_results_in_the_order_asked():
+    history = np.arange(100_000.0)  # what a refit's function holds
+    with LocalCluster(**{**IN_PROCESS, "n_workers": 2}) as cluster, Client(cluster) as client:
+        engine = DaskEngine(client, "btc-usd")
+        fn = functools.partial(_sum_up_to, history)
+        assert engine.map(fn, [10, 3, 7, 0], what="refit") == [45.0, 3.0, 21.0, 0.0]
+        assert engine.map(fn, [], what="refit") == []
+
+
+def _sum_up_to(values: np.ndarray, n: int) -> float:
+    return float(values[:n].sum())

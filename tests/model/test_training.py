@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.artifact import MANIFEST, load_artifact
+from cryptopredict.api import create_app
+from cryptopredict.arrays import grid_times
+from cryptopredict.artifact import MANIFEST, load_artifact, open_artifacts
+from cryptopredict.assets import asset_for_symbol
+from cryptopredict.config import Settings
+from cryptopredict.model import training
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.training import train
 from tests.model.quick import history_from_prices, quick_request
@@ -188,3 +195,66 @@ def test_the_gate_rejects_non_positive_forecasts(tmp_path):
     with pytest.raises(GateError, match=r"yhat is -?\d.* every value must be finite and positive"):
         train(history_from_prices(falling), quick_request(config=config, plan=None), tmp_path)
     assert not (tmp_path / "btc-usd").exists()
+
+
+def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
+    recent_history, tmp_path, monkeypatch
+):
+    asked: list[np.ndarray] = []
+    predict = training.predict_mean
+
+    def recording(forecaster, ds):
+        asked.append(ds.to_numpy())
+        return predict(forecaster, ds)
+
+    monkeypatch.setattr(training, "predict_mean", recording)
+    request = quick_request(horizon=pd.Timedelta(days=60), plan=None)
+    trained = train(recent_history, request, tmp_path)
+    last_bar = int(recent_history.bars.last.timestamp())
+    stored = load_artifact(trained.path).grid
+    ds = stored["ds"]
+    kept = grid_times(int(ds[0]), 3600, int(ds[-1]), last_bar)
+    kept = kept[kept > last_bar]
+    # Hourly for 30 days past the last bar, then daily: 750 points of the 1,440 hours.
+    assert len(kept) == 720 + 30
+    assert len(ds[ds > last_bar]) == 1440
+    (times,) = asked
+    np.testing.assert_array_equal(times.astype("datetime64[s]").astype(np.int64), kept)
+    # Where the artifact keeps a point, it is Prophet's prediction there, as if asked for all.
+    every = pd.Series(pd.to_datetime(np.arange(last_bar + 3600, kept[-1] + 1, 3600), unit="s"))
+    model = pickle.loads((trained.path / "model.pkl").read_bytes())
+    full = predict(SimpleNamespace(model=model), every)
+    at = np.searchsorted(every.to_numpy().astype("datetime64[s]").astype(np.int64), kept)
+    rules = load_artifact(trained.path).manifest.postprocess
+    np.testing.assert_allclose(
+        stored["yhat"][np.searchsorted(ds, kept)],
+        rules.centre(full[at], rules.hours_ahead(kept)),
+        rtol=1e-12,
+    )
+
+
+def test_a_pair_priced_below_one_keeps_six_significant_digits_in_its_backtest(tmp_path):
+    # DOGE/USD-like: an hourly random walk between about 0.09 and 0.30.
+    steps = np.random.default_rng(5).normal(0.0, 0.006, 24 * 120)
+    prices = pd.Series(0.17 * np.exp(np.cumsum(steps)))
+    history = history_from_prices(prices, symbol="DOGE/USD")
+    trained = train(history, quick_request(asset=asset_for_symbol("DOGE/USD")), tmp_path)
+    assert trained.path.name == "doge-usd"
+    settings = Settings(model_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    client = create_app(open_artifacts(tmp_path), settings).test_client()
+    answer = client.get("/model/doge-usd/backtest")
+    assert answer.status_code == 200
+    paths = answer.get_json()["paths"]
+    actual = [value for path in paths for value in path["actual"] if value is not None]
+    assert all(0.01 < value < 1 for value in actual)
+    assert len(set(actual)) > 100  # cents would leave a staircase of a few dozen
+    shown = [
+        value
+        for path in paths
+        for key in ("yhat", "yhat_lower", "yhat_upper", "actual")
+        for value in path[key]
+        if value is not None
+    ]
+    assert all(value == round(value, 7) for value in shown)  # six significant digits of 0.x
+    finer = [value != round(value, 4) for value in shown]  # more than four decimals
+    assert np.mean(finer) > 0.9

@@ -3,6 +3,9 @@ figures and the code, never typed by hand."""
 
 from __future__ import annotations
 
+import copy
+import json
+import subprocess
 from pathlib import Path
 
 import msgspec
@@ -10,7 +13,17 @@ import pytest
 
 from cryptopredict.artifact import BacktestSummary, MixChoice
 from cryptopredict.model.scorecard import backtest_table
-from tools.report import mix_table, render, render_pages
+from tests.e2e.model_report import differences
+from tools.report import (
+    REPORT_DIR,
+    REPORTED,
+    current_commit,
+    export,
+    mix_table,
+    render,
+    render_pages,
+    report_file,
+)
 
 ROOT = Path(__file__).parents[2]
 
@@ -106,3 +119,79 @@ def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
 def test_a_page_without_a_section_is_an_error():
     with pytest.raises(ValueError, match="no generated:backtest section"):
         render("# nothing here\n", {"backtest": "table"})
+
+
+def fake_artifact(directory: Path, asset: str, sha: str) -> Path:
+    """The two files the report reads of an artifact, with the committed report's figures."""
+    committed = json.loads((ROOT / REPORT_DIR / report_file(asset)).read_text())
+    directory.mkdir(parents=True)
+    backtest = {key: committed[key] for key in ("summary", "damping", "band", "hindcast")}
+    (directory / "backtest.json").write_text(json.dumps({**backtest, "paths": []}))
+    data = {"source": "snapshot", "first": "2020-01-01T00:00:00Z", "last": "2026-07-26T16:00:00Z"}
+    manifest = {"asset": asset, "data": {**data, "rows": 57000, "sha256": sha, "failed": []}}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    return directory
+
+
+def test_the_report_records_the_commit_and_the_data_it_was_trained_on(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    for asset in REPORTED:
+        fake_artifact(artifacts / asset, asset, sha=f"{asset}-digest")
+    written = {report_file(asset): tmp_path / "report" / report_file(asset) for asset in REPORTED}
+    for asset in REPORTED:
+        export(artifacts / asset, tmp_path / "report", commit="abc123-dirty")
+    for asset in REPORTED:
+        report = json.loads(written[report_file(asset)].read_text())
+        assert report["commit"] == "abc123-dirty"
+        assert report["data"]["sha256"] == f"{asset}-digest"
+        assert report["data"]["rows"] == 57000
+        assert "paths" not in report
+        assert "failed" not in report["data"]
+
+
+def test_the_commit_is_head_and_says_when_the_tree_differs(tmp_path):
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    assert current_commit(tmp_path) == "unknown"
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("1")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "one")
+    head = git("rev-parse", "HEAD")
+    assert current_commit(tmp_path) == head
+    (tmp_path / "a.txt").write_text("2")
+    assert current_commit(tmp_path) == f"{head}-dirty"
+
+
+def test_a_report_differing_only_in_its_commit_matches():
+    committed = json.loads((ROOT / REPORT_DIR / "backtest.json").read_text())
+    assert list(differences(committed, {**committed, "commit": "another"})) == []
+
+
+def test_a_halved_1h_gain_is_a_difference_naming_the_figure():
+    committed = json.loads((ROOT / REPORT_DIR / "backtest.json").read_text())
+    trained = copy.deepcopy(committed)
+    versus = committed["summary"]["1h"]["prophet_vs_naive"]
+    versus["interval_score_diff"] /= 2
+    found = list(differences(committed, trained))
+    assert found == [
+        "summary.1h.prophet_vs_naive.interval_score_diff: committed "
+        f"{versus['interval_score_diff']!r}, trained {versus['interval_score_diff'] * 2!r}"
+    ]
+
+
+def test_differences_name_missing_keys_and_lists_of_another_length():
+    found = list(differences({"a": [1, 2], "b": 1, "commit": "x"}, {"a": [1], "c": 1}))
+    assert found == [
+        "a: 2 items committed, 1 trained",
+        "b: only in the committed report",
+        "c: only in the trained report",
+    ]
+    assert list(differences({"x": 1}, {"x": 1.0})) == ["x: committed 1, trained 1.0"]

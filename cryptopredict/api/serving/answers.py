@@ -8,7 +8,6 @@ the points it asks for.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from cryptopredict.api.query import (
 from cryptopredict.api.serving.forecast import DAY, Forecast, Points
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.candles import Interval
+from cryptopredict.postprocess import price_decimals
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -39,9 +39,6 @@ DEFAULT_SPAN = 30 * DAY
 # when `start` lies past that), within the valid range.
 DEFAULT_AHEAD = 365 * DAY
 HOUR = 3600
-# Prices keep their cents, and below 1 (in the quote currency) this many significant digits:
-# 0.0161750 for a pair quoted at 0.016175, where cents alone would say 0.02.
-SIGNIFICANT = 6
 
 
 class PointAnswer:
@@ -82,14 +79,6 @@ def point_fields(forecast: Forecast, epoch: float, level: int) -> dict[str, Any]
         "data_until": iso_utc(point.origin),
         "lead_hours": round((epoch - point.origin) / HOUR, 2),
     }
-
-
-def price_decimals(smallest: float) -> int:
-    """The decimals that keep the cents of a price from 1 up, and `SIGNIFICANT` digits of one
-    below (of `smallest`, for a set of prices shown together)."""
-    if not 0 < smallest < 1:  # NaN too
-        return 2
-    return max(2, SIGNIFICANT - 1 - math.floor(math.log10(smallest)))
 
 
 @dataclass(frozen=True)

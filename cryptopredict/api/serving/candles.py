@@ -30,7 +30,14 @@ class CandleSource:
         """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
         return multiple_of("interval", text, self.stored)
 
-    def check(self, start: float, end: float) -> None:
+    def check(self, start: float, end: float, *, end_given: bool = True) -> None:
+        """OutOfRangeError unless `start` to `end` holds a bar; `end_given`: whether the
+        request named `end` (else it is the last bar, and the error says so)."""
+        if start > end and not end_given:
+            raise OutOfRangeError(
+                f"start {show_epoch(start)} is after the last bar of the {self.symbol} history "
+                f"({iso_utc(self.last_bar)}); it runs from {iso_utc(self.first_bar)}"
+            )
         if start > end:
             raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
         if start > self.last_bar or end < self.first_bar:

@@ -7,7 +7,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cryptopredict.artifact import BacktestSummary, Comparison, ModelParams, ModelScores
+from cryptopredict.artifact import (
+    BacktestSummary,
+    Comparison,
+    ModelParams,
+    ModelScores,
+    ServedParts,
+)
 
 RULE = (
     "The 80% band's interval score (its width plus 2 / 0.2 times how far the close fell outside "
@@ -20,38 +26,65 @@ VERBS = {"better": "is better than", "tie": "ties with", "worse": "is worse than
 WHERE = {"better": "beyond", "tie": "within", "worse": "beyond"}
 
 
-def verdict(params: ModelParams, summary: BacktestSummary | None, symbol: str) -> dict[str, Any]:
-    """The model card's `verdict`: `point_forecast` and `sentence` to read, `rule`, and per
-    horizon the figures behind the sentence (none without a backtest)."""
+def verdict(
+    params: ModelParams,
+    summary: BacktestSummary | None,
+    symbol: str,
+    served: ServedParts | None = None,
+) -> dict[str, Any]:
+    """The model card's `verdict`: `point_forecast`, `band` and `sentence` to read, `rule`, and
+    per horizon the figures behind the sentence (none without a backtest)."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
     return {
-        "point_forecast": point_forecast(params),
+        "point_forecast": point_forecast(params, served),
+        "band": band(served),
         "sentence": sentence(rows, summary.origins if summary else 0, symbol),
         "rule": RULE,
         "horizons": rows,
     }
 
 
-def point_forecast(params: ModelParams) -> str:
-    """What the served point forecast is, plainly."""
+def point_forecast(params: ModelParams, served: ServedParts | None = None) -> str:
+    """What the served point forecast is, plainly, and how its damping was settled (never a
+    comparison that was not made)."""
     tau = params.damping_hours
+    damping = served.damping if served else None
     if tau == 0:
+        if damping is None:
+            how = ""
+        elif damping.how == "chosen":
+            how = (
+                " Chosen: on the validation refits every damping that keeps some of Prophet's "
+                f"move scored worse than none ({damping.why})."
+            )
+        else:
+            how = f" Not chosen ({damping.how}): {damping.why}."
         return (
-            "The point forecast is the last close: on the validation refits every damping that "
-            "keeps some of Prophet's move scored worse than none (tau 0), so Prophet's path is "
-            "not served; the band around the last close is what the model adds."
+            "The point forecast is the last close (damping tau 0), so Prophet's path is not "
+            f"served; the band around the last close is what the model adds.{how}"
         )
     if not params.anchored:
-        return "The point forecast is Prophet's path."
-    if tau is None:
-        return "The point forecast is Prophet's path, shifted to start at the last close."
-    return (
-        f"The point forecast is the last close plus Prophet's move from it, damped by "
-        f"tau / (tau + h) at h hours ahead with tau {tau:g} hours."
-    )
+        said = "The point forecast is Prophet's path."
+    elif tau is None:
+        said = "The point forecast is Prophet's path, shifted to start at the last close."
+    else:
+        said = (
+            f"The point forecast is Prophet damped by tau: the last close plus Prophet's move "
+            f"from it, damped by tau / (tau + h) at h hours ahead with tau {tau:g} hours."
+        )
+    if damping is not None:
+        said += f" Damping {damping.how}: {damping.why}."
+    return said
+
+
+def band(served: ServedParts | None) -> str:
+    """The band's method, and how it was settled; empty for a model that does not record it."""
+    if served is None:
+        return ""
+    return f"The band is {served.band_method}. {served.band.how.capitalize()}: {served.band.why}."
 
 
 def sentence(rows: list[dict[str, Any]], origins: int, symbol: str) -> str:

@@ -5,7 +5,6 @@ const LAYOUT = {
   margin: { l: 60, r: 20, t: 24, b: 40 },
   hovermode: "x unified",
   legend: { orientation: "h", y: -0.15 },
-  yaxis: { title: { text: "USD" } },
 };
 const CONFIG = { responsive: true, displaylogo: false };
 const COLORS = { lastBar: "#6b7280", today: "#b45309" };
@@ -47,6 +46,16 @@ async function getJson(url) {
     // not JSON: the status text is all there is
   }
   throw new ApiError(`${url.split("?")[0]} answered ${response.status} (${reason})`, detail);
+}
+
+// The layout of a chart of `symbol`'s prices: the price axis in its quote ("USDT" for ETH/USDT).
+function priced(layout, symbol) {
+  return { ...LAYOUT, ...layout, yaxis: { title: { text: symbol.split("/").at(-1) } } };
+}
+
+// Whether `asset` is still the one chosen: an answer for a pair left meanwhile is not drawn.
+function chosen(asset) {
+  return document.getElementById("asset-select").value === asset.asset;
 }
 
 function seconds(interval) {
@@ -115,7 +124,7 @@ function bandTraces(series, level) {
 
 // `series` by level. Up to `lastBar` (ISO) the points are the hindcast (what the model said
 // before each bar, beside the close), after it the forecast.
-function drawForecast(element, series, lastBar, marks) {
+function drawForecast(element, series, lastBar, marks, symbol) {
   const points = series[LEVELS[0]];
   const split = points.date.findIndex((date) => Date.parse(date) > Date.parse(lastBar));
   const cut = split < 0 ? points.date.length : split;
@@ -135,7 +144,7 @@ function drawForecast(element, series, lastBar, marks) {
       mode: "lines", line: { color: "#111827", width: 1.2 }, connectgaps: false,
     },
   ];
-  return Plotly.react(element, traces, { ...LAYOUT, ...markers(marks) }, CONFIG);
+  return Plotly.react(element, traces, priced(markers(marks), symbol), CONFIG);
 }
 
 function drawCandles(element, candles) {
@@ -150,14 +159,14 @@ function drawCandles(element, candles) {
       line: { color: "#2563eb", width: 1 },
     },
   ];
-  const layout = { ...LAYOUT, hovermode: "x", xaxis: { rangeslider: { visible: false } } };
-  return Plotly.react(element, traces, layout, CONFIG);
+  const layout = { hovermode: "x", xaxis: { rangeslider: { visible: false } } };
+  return Plotly.react(element, traces, priced(layout, candles.symbol), CONFIG);
 }
 
 const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): no past " +
   "forecasts to show, and nothing compares it with the naive forecast.";
 
-function drawBacktest(element, backtest) {
+function drawBacktest(element, backtest, symbol) {
   const empty = !backtest.paths || backtest.paths.length === 0;
   const wasEmpty = element.classList.contains("empty");
   element.classList.toggle("empty", empty);
@@ -189,7 +198,7 @@ function drawBacktest(element, backtest) {
     x: dates, y: dates.map((date) => actual.get(date)), mode: "lines", name: "actual close",
     line: { color: "#111827", width: 1.2 },
   });
-  return Plotly.react(element, traces, LAYOUT, CONFIG);
+  return Plotly.react(element, traces, priced({}, symbol), CONFIG);
 }
 
 // The finest step, a whole multiple of `interval`, at which `start` to `end` (milliseconds)
@@ -226,6 +235,7 @@ function showCard(asset) {
   const stale = Date.now() - Date.parse(asset.last_bar) > slack;
   dataAge.classList.toggle("stale", stale);
   document.getElementById("forecast-end").textContent = asset.grid_end;
+  document.getElementById("model-link").href = asset.links.model;
   document.getElementById("band").textContent = `${listed([...LEVELS].reverse().map((level) => `${level}%`))} bands`;
 }
 
@@ -239,7 +249,11 @@ function offerIntervals(select, asset) {
 async function showCandles(asset, interval) {
   const chart = document.getElementById("candles-chart");
   const url = `${asset.links.candles}?interval=${encodeURIComponent(interval)}`;
-  await drawCandles(chart, await getJson(url));
+  const candles = await getJson(url);
+  if (!chosen(asset) || document.getElementById("candle-interval").value !== interval) {
+    return;
+  }
+  await drawCandles(chart, candles);
   chart.dataset.asset = asset.asset;
   chart.dataset.interval = interval;
 }
@@ -260,12 +274,15 @@ async function showForecast(asset) {
     return Object.fromEntries(columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]));
   };
   const answers = await Promise.all(LEVELS.map(levelSeries));
+  if (!chosen(asset)) {
+    return;
+  }
   const series = Object.fromEntries(LEVELS.map((level, i) => [level, answers[i]]));
   const marks = [
     { x: asset.last_bar, text: "last bar", color: COLORS.lastBar },
     { x: new Date().toISOString(), text: "today", color: COLORS.today },
   ];
-  await drawForecast(chart, series, asset.last_bar, marks);
+  await drawForecast(chart, series, asset.last_bar, marks, asset.symbol);
   chart.dataset.asset = asset.asset;
 }
 
@@ -275,9 +292,12 @@ async function showBacktest(asset) {
   const [card, backtest] = await Promise.all([
     getJson(asset.links.model), getJson(asset.links.backtest),
   ]);
+  if (!chosen(asset)) {
+    return;
+  }
   document.getElementById("backtest-symbol").textContent = card.symbol;
   showScores(card);
-  await drawBacktest(chart, backtest);
+  await drawBacktest(chart, backtest, asset.symbol);
   chart.dataset.asset = asset.asset;
 }
 
@@ -315,9 +335,9 @@ function coverages(byLevel, se) {
 
 // The model card's verdict (cryptopredict/api/serving/verdict.py): per horizon the interval
 // scores a verdict rests on, their difference and its standard error, the coverage of every
-// band; the sentence that sums them up; and what the point forecast is.
+// band; the sentence that sums them up; what the point forecast is and what the band is.
 function showScores(card) {
-  const verdict = card.verdict || { horizons: [], sentence: "", point_forecast: "" };
+  const verdict = card.verdict || { horizons: [], sentence: "", point_forecast: "", band: "" };
   const rows = verdict.horizons.map((scores) => {
     const places = decimals(scores.se);
     const row = document.createElement("tr");
@@ -343,6 +363,7 @@ function showScores(card) {
   table.hidden = rows.length === 0;
   document.getElementById("verdict").textContent = verdict.sentence;
   document.getElementById("point-forecast").textContent = verdict.point_forecast;
+  document.getElementById("band-method").textContent = verdict.band || "";
 }
 
 // The pair search: `/assets?q=` as one types (the API's own matching and order, best first);
@@ -351,11 +372,18 @@ function showScores(card) {
 const SEARCH_SHOWN = 12;
 const SEARCH_DELAY_MS = 150;
 
-function setUpSearch(select, assetsUrl, count) {
+// Search examples that find something among the pairs served: a base, a quote and a symbol.
+function searchExamples(assets) {
+  const [base, quote] = assets[0].symbol.toLowerCase().split("/");
+  return listed([base, quote, assets.at(-1).symbol]).replace(" and ", ", ");
+}
+
+function setUpSearch(select, assetsUrl, assets) {
   const input = document.getElementById("asset-search");
   const list = document.getElementById("asset-matches");
   const note = document.getElementById("asset-search-note");
-  input.placeholder = `search ${count} pairs: btc, usdt, ETH/USD`;
+  const count = assets.length;
+  input.placeholder = `search ${count} pair${count === 1 ? "" : "s"}: ${searchExamples(assets)}`;
   let timer = null;
   let asked = 0; // the latest search sent; an older answer arriving late is dropped
   let marked = -1;
@@ -480,7 +508,7 @@ async function main() {
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));
   select.value = assets.has(wanted) ? wanted : catalog.default;
-  setUpSearch(select, select.dataset.url, catalog.assets.length);
+  setUpSearch(select, select.dataset.url, catalog.assets);
   select.addEventListener("change", () => {
     window.history.replaceState(null, "", `#${select.value}`);
     document.getElementById("status").textContent = "";
@@ -498,6 +526,9 @@ async function main() {
   document.getElementById("candle-interval").addEventListener("change", (event) => {
     showCandles(assets.get(select.value), event.target.value).catch(reportFailure);
   });
+  // The selector now holds the address's pair: the live panel (live.js) starts from it.
+  select.dataset.ready = "true";
+  select.dispatchEvent(new Event("ready"));
   await showAsset(assets.get(select.value));
 }
 

@@ -1,8 +1,13 @@
 // The dashboard's live panel: where the minutes come from, the last minute's price, its age, the
 // forecast band now, and minute candles, from /price/{asset} and /candles/{asset}; refreshed
 // every 30 seconds. Shown only while the selected asset has minute bars (the collector's
-// database); hidden otherwise. A replay (`make live`) says so in the title and the source line:
-// its minutes were recorded earlier and moved to now.
+// database); hidden otherwise. The title names the pair; a replay (`make live`) says so in the
+// title and the source line: its minutes were recorded earlier and moved to now.
+//
+// The pair is the selector's once dashboard.js has set it from the address (its "ready" event):
+// before that the selector still holds the page's default pair, not a shared link's. An answer
+// that arrives after the pair changed is dropped, and a change hides the panel at once, so no
+// panel ever shows one pair's price under another's name.
 "use strict";
 
 const LIVE_REFRESH_MS = 30000;
@@ -12,12 +17,12 @@ const LIVE_LAYOUT = {
   hovermode: "x unified",
   showlegend: false,
   xaxis: { rangeslider: { visible: false } },
-  yaxis: { title: { text: "USD" } },
 };
 
+let liveAsked = 0; // the latest refresh started; an older one's answers are dropped
+
 function liveAsset() {
-  const select = document.getElementById("asset-select");
-  return select.value;
+  return document.getElementById("asset-select").value;
 }
 
 function money(value) {
@@ -48,8 +53,8 @@ function showSource(panel, price) {
   panel.classList.toggle("replay", replay);
   panel.dataset.source = price.source;
   document.getElementById("live-title").textContent = replay
-    ? "Replay of recorded minutes, not live data: the last minute against the forecast"
-    : "Live: the last minute against the forecast";
+    ? `${price.symbol}: replay of recorded minutes, not live data, against the forecast`
+    : `${price.symbol} live: the last minute against the forecast`;
   let text = price.source_detail;
   if (replay && price.recorded_date) {
     text += `; this minute traded at ${price.recorded_date.slice(0, 16).replace("T", " ")} UTC`;
@@ -63,6 +68,7 @@ async function liveAnswer(url) {
 }
 
 function drawLive(price, candles) {
+  const quote = price.symbol.split("/").at(-1);
   const chart = document.getElementById("live-chart");
   const traces = [{
     type: "candlestick", x: candles.date, open: candles.open, high: candles.high,
@@ -75,7 +81,7 @@ function drawLive(price, candles) {
   const pad = Math.max((high - low) * 0.1, high * 0.0005);
   const layout = {
     ...LIVE_LAYOUT,
-    yaxis: { ...LIVE_LAYOUT.yaxis, range: [low - pad, high + pad] },
+    yaxis: { title: { text: quote }, range: [low - pad, high + pad] },
     shapes: [],
   };
   if (price.forecast.available && candles.date.length) {
@@ -94,10 +100,15 @@ async function refreshLive() {
   const panel = document.getElementById("live");
   const asset = liveAsset();
   const interval = document.getElementById("live-interval").value;
+  const ticket = ++liveAsked;
+  const superseded = () => ticket !== liveAsked || asset !== liveAsset();
   try {
     // /live says which assets have minute bars, so the page never asks for a price it would
     // get a 404 for.
     const live = await liveAnswer("/live");
+    if (superseded()) {
+      return;
+    }
     if (!(asset in live.body.assets)) {
       panel.hidden = true;
       panel.dataset.reason = live.body.detail || `no minute bars of ${asset}`;
@@ -111,6 +122,9 @@ async function refreshLive() {
     const start = new Date(Date.parse(price.body.date) - (LIVE_CANDLE_COUNT - 1) * seconds * 1000);
     const query = `interval=${interval}&start=${start.toISOString().replace(".000Z", "Z")}`;
     const candles = await liveAnswer(`/candles/${encodeURIComponent(asset)}?${query}`);
+    if (superseded()) {
+      return;
+    }
     if (candles.status !== 200) {
       throw new Error(`/candles answered ${candles.status}: ${candles.body.detail}`);
     }
@@ -125,12 +139,34 @@ async function refreshLive() {
     panel.dataset.date = price.body.date;
     panel.dataset.refreshes = String(Number(panel.dataset.refreshes || 0) + 1);
   } catch (error) {
-    document.getElementById("live-age").textContent = `live data unavailable: ${error.message}`;
+    if (!superseded()) {
+      document.getElementById("live-age").textContent = `live data unavailable: ${error.message}`;
+    }
   }
 }
 
-document.getElementById("asset-select").addEventListener("change", refreshLive);
-document.getElementById("live-interval").addEventListener("change", refreshLive);
-window.addEventListener("hashchange", refreshLive);
-setInterval(refreshLive, LIVE_REFRESH_MS);
-refreshLive();
+// Another pair chosen: nothing of the last one's stays on the page while the new one loads.
+function switchLive() {
+  const panel = document.getElementById("live");
+  panel.hidden = true;
+  delete panel.dataset.asset;
+  delete panel.dataset.date;
+  for (const id of ["live-source", "live-price", "live-age", "live-band"]) {
+    document.getElementById(id).textContent = "";
+  }
+  return refreshLive();
+}
+
+function startLive() {
+  // dashboard.js turns an address change into a selector change; the selector is all we follow.
+  document.getElementById("asset-select").addEventListener("change", switchLive);
+  document.getElementById("live-interval").addEventListener("change", refreshLive);
+  setInterval(refreshLive, LIVE_REFRESH_MS);
+  refreshLive();
+}
+
+if (document.getElementById("asset-select").dataset.ready === "true") {
+  startLive();
+} else {
+  document.getElementById("asset-select").addEventListener("ready", startLive, { once: true });
+}

@@ -1,0 +1,139 @@
+"""A pair's training, step by step, as the tasks of its graph (`model/graph.py` submits them,
+`tasks.run` calls them on a worker): `prepare` (fetch, validate, plan), `refit` at each origin
+the client asks for, `damping` (chosen on the validation refits), then `finish` (the band
+choice, the scores, the final fit, the grid, the gate and the encoded artifact).
+
+The history stays where `prepare` ran: the other steps get it from there, as Dask moves a
+task's inputs, never through the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cryptopredict.artifact import ArtifactError, DampingChoice
+from cryptopredict.data import DataError, History, load_history
+from cryptopredict.data.csvfile import CsvSource
+from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
+from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.gate import GateError
+from cryptopredict.model.panel_band import panel_band
+from cryptopredict.model.plan import Plan
+from cryptopredict.model.refits import Refits, refit_at, refit_key, refit_steps
+from cryptopredict.model.scorecard import training_report
+from cryptopredict.model.tasks import Finished, Needs, PairJob
+from cryptopredict.model.training import TrainingRequest, build, model_frame
+
+# A task's own verdict on its pair: the pair fails, the task is not retried.
+FINAL = (DataError, ValueError, GateError, ArtifactError)
+
+Damping = tuple[DampingChoice | None, float | None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A pair's validated history, its model frame and its backtest's plan."""
+
+    history: History
+    request: TrainingRequest
+    frame: pd.DataFrame
+    setup: BacktestSetup | None  # None: trained without a backtest
+    needs: Needs
+
+
+def prepare(job: PairJob) -> Prepared:
+    history = load_history(
+        job.asset, _interval(job), utc(job.since), job.fetch.settings(), source=job.source,
+        csv=job.csv,
+    )  # fmt: skip
+    request = TrainingRequest(
+        asset=job.asset,
+        config=DEFAULT,
+        horizon=pd.Timedelta(days=job.horizon_days),
+        gate=job.gate,
+        plan=Plan() if job.backtest else None,
+        model_version=job.model_version,
+        git_sha=job.git_sha,
+        price=job.price,
+    )
+    frame = model_frame(history.bars.frame, job.price)
+    if request.plan is None:
+        return Prepared(history, request, frame, None, Needs((), (), 0, backtest=False))
+    setup = BacktestSetup.build(frame, history.bars.interval.delta, request.config, request.plan)
+    interval = setup.market.interval
+
+    def keyed(origins: np.ndarray) -> tuple[tuple[int, str], ...]:
+        return tuple(
+            (int(t), refit_key(frame, int(t), setup.undamped, setup.plan, interval))
+            for t in origins
+        )
+
+    needs = Needs(
+        damping=keyed(setup.damping_origins()),
+        every=keyed(setup.times),
+        steps=refit_steps(setup.plan, interval),
+        backtest=True,
+    )
+    return Prepared(history, request, frame, setup, needs)
+
+
+def _interval(job: PairJob) -> str:
+    """`--interval`; else the `--csv` file's, read from its timestamps; else the pair's."""
+    if job.interval:
+        return job.interval
+    held = CsvSource(job.csv).interval(job.asset) if job.csv is not None else None
+    return held.label if held is not None else job.asset.interval
+
+
+def refit(prepared: Prepared, origin: int) -> np.ndarray:
+    setup = _setup(prepared)
+    return refit_at(setup.history, origin, setup.undamped, setup.plan, setup.market.interval)
+
+
+Paths = dict[int, np.ndarray]  # Prophet's path from each refit origin (epoch seconds)
+
+
+def damping(prepared: Prepared, paths: Paths, stores: list[Paths]) -> Damping:
+    setup = _setup(prepared)
+    return choose_tau(setup, _refits(setup, setup.damping_origins(), paths, stores))
+
+
+def finish(
+    prepared: Prepared, chosen: Damping | None, paths: Paths, stores: list[Paths]
+) -> Finished:
+    setup, backtest = prepared.setup, None
+    if setup is not None and chosen is not None:
+        choice, tau = chosen
+        refits = _refits(setup, setup.refit_origins(tau), paths, stores)
+        band = panel_band(prepared.history.bars.interval.delta)
+        backtest = finish_backtest(setup, refits, choice, tau, band=band)
+    built = build(prepared.history, prepared.request, prepared.frame, backtest)
+    return Finished(
+        files=built.files(),
+        report=training_report(built.manifest),
+        model_version=built.manifest.model_version,
+    )
+
+
+def _setup(prepared: Prepared) -> BacktestSetup:
+    if prepared.setup is None:
+        raise RuntimeError("a pair trained without a backtest has no refit")
+    return prepared.setup
+
+
+def _refits(setup: BacktestSetup, origins: np.ndarray, paths: Paths, stores: list[Paths]) -> Refits:
+    interval = setup.market.interval
+    if len(origins) == 0:
+        return Refits.none(interval)
+    every = dict(paths)
+    for store in stores:
+        every.update(store)
+    return Refits(origins, np.stack([every[int(t)] for t in origins]), interval)
+
+
+def utc(text: str) -> pd.Timestamp:
+    stamp = pd.Timestamp(text)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

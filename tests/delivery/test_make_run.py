@@ -1,0 +1,69 @@
+"""`make run` with a mix of good and unknown pairs (issue 35, bar 2): it serves every pair that
+trained and names the one that failed, with why and the pairs a source knows."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.paths import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
+    log = tmp_path / "make-run.log"
+    env = {
+        **os.environ,
+        "ASSETS": "nosuch-usd,sol-usd",
+        "MODEL_DIR": str(tmp_path / "artifacts"),
+        "PORT": "0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
+        "TRAIN_WORKERS": "1",
+    }
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "run", "TRAIN_ARGS=--source snapshot --no-backtest"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = _serving(process, log)
+        with urllib.request.urlopen(f"{url}/forecast/sol-usd?date=2026-08-01") as answer:
+            assert answer.status == 200
+            assert json.load(answer)["prediction"] > 0
+        output = log.read_text()
+        # The unknown pair is named, with why: the pairs the embedded data holds.
+        assert re.search(r"nosuch-usd: no source delivered NOSUCH/USD", output)
+        assert "the embedded data holds no NOSUCH/USD; it holds btc-usd, eth-usd" in output
+        assert "training failed for nosuch-usd (why above); 1 of 2 pairs trained" in output
+        assert "make run: serving the pairs that trained" in output
+        assert "Error" not in output  # make carried on
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+        process.wait(timeout=60)
+    # Ctrl-C: the server finishes what is in flight and stops cleanly (api.py's status 0).
+    assert log.read_text().rstrip().endswith("api: stopped")
+    assert process.returncode in (0, -signal.SIGINT), process.returncode
+
+
+def _serving(process: subprocess.Popen, log: Path) -> str:
+    deadline = time.monotonic() + 500
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
+        if found:
+            return found.group(1)
+        assert process.poll() is None, f"make run exited: {log.read_text()}"
+        time.sleep(0.5)
+    raise AssertionError(f"make run did not serve: {log.read_text()}")
