@@ -1,5 +1,6 @@
-"""What the training cache assumes: training never imports the API or the collector, so their
-files are left out of the key (`training.NOT_READ_BY_TRAINING`)."""
+"""What the training cache assumes: training (the client's command line and the steps its
+workers run) never imports the API or the collector, so their files are left out of the key
+(`training.NOT_READ_BY_TRAINING`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.e2e.training import NOT_READ_BY_TRAINING, ROOT, training_key
 IMPORTS = """
 import sys
 import cryptopredict.model.cli
+import cryptopredict.model.steps
 print("\\n".join(sorted(sys.modules)))
 """
 
