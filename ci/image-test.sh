@@ -205,7 +205,6 @@ import sys
 number, unit = sys.stdin.read().split()
 print(round(float(number) * {"kB": 1e-3, "MB": 1, "GB": 1e3}[unit]))'
 }
-base_image=$(sed -n 's/^FROM \([^ ]*\) AS runtime$/\1/p' "$context/Dockerfile")
 image_mb=$(megabytes "$IMAGE")
 base_mb=$(megabytes "$base_image")
 sizes="$image_mb MB: $base_mb MB of base ($base_image), $((image_mb - base_mb)) MB of this build's"
