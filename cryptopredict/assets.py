@@ -77,8 +77,11 @@ def read_pairs_file(path: Path = PAIRS_FILE) -> dict[str, Any]:
         "pairs": {"binance", "alpaca", "interval"},
     }
     for section, entries in rules.items():
+        if section == "top":
+            _check_top(path, entries)
+            continue
         if section not in allowed:
-            raise ValueError(f"{path}: unknown section [{section}]; known: quotes, pairs")
+            raise ValueError(f"{path}: unknown section [{section}]; known: quotes, pairs, top")
         for name, fields in entries.items():
             unknown = set(fields) - allowed[section]
             if unknown:
@@ -89,12 +92,54 @@ def read_pairs_file(path: Path = PAIRS_FILE) -> dict[str, Any]:
     return rules
 
 
+def _check_top(path: Path, entries: dict[str, Any]) -> None:
+    """[top]: `stablecoins`, a list of base assets `top:N` leaves out."""
+    unknown = set(entries) - {"stablecoins"}
+    if unknown:
+        raise ValueError(f"{path}: [top] has unknown key(s) {', '.join(sorted(unknown))}")
+    names = entries.get("stablecoins", [])
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f'{path}: [top] stablecoins must be a list of names, e.g. ["USDC"]')
+
+
 def configured_assets(names: str) -> list[Asset]:
     """The pairs named in a comma-separated list of slugs or symbols (the `ASSETS` setting)."""
     chosen = [asset_for_symbol(name) for name in names.split(",") if name.strip()]
     if not chosen:
         raise UnknownAssetError("no asset is configured; set ASSETS to e.g. btc-usd,eth-usd")
     return list(dict.fromkeys(chosen))
+
+
+TOP = re.compile(r"top:(?P<count>[0-9]+)")
+# What `top:N` trains beside the N pairs it ranks: the product's own pairs, from Alpaca.
+TOP_ALSO = ("btc-usd", "eth-usd")
+
+
+@dataclass(frozen=True)
+class PairsSetting:
+    """The `ASSETS` setting read: the pairs it names, and N when it asks for `top:N` (the N
+    spot pairs against USDT most traded on Binance, ranked when training starts, after
+    BTC/USD and ETH/USD)."""
+
+    named: tuple[Asset, ...]
+    top: int | None = None
+
+
+def pairs_setting(text: str) -> PairsSetting:
+    """`text` (comma-separated slugs or symbols, and at most one `top:N`) read; UnknownAssetError
+    naming what is wrong."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    tops = [found for part in parts if (found := TOP.fullmatch(part.lower()))]
+    if len(tops) > 1 or (tops and int(tops[0]["count"]) < 1):
+        raise UnknownAssetError(
+            f"ASSETS may hold one top:N with N at least 1 (top:200: the 200 pairs most traded "
+            f"on Binance), not {', '.join(found.group() for found in tops)}"
+        )
+    names = [part for part in parts if not TOP.fullmatch(part.lower())]
+    if not tops:
+        return PairsSetting(tuple(configured_assets(",".join(names))))
+    named = [*TOP_ALSO, *names]
+    return PairsSetting(tuple(configured_assets(",".join(named))), int(tops[0]["count"]))
 
 
 def slug_for_binance(symbol: str) -> str:

@@ -18,6 +18,7 @@ from cryptopredict.api.responses import install_headers, json_response, public_c
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.artifact import Artifact
+from cryptopredict.artifact_run import RunRecordError, TrainingRun, read_run
 from cryptopredict.config import Settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
     first view describe the catalog's default asset (BTC/USD when served).
     """
-    catalog = Catalog(artifacts, max_horizon_days=settings.max_horizon_days)
+    catalog = Catalog(
+        artifacts, max_horizon_days=settings.max_horizon_days, run=_training_run(artifacts)
+    )
     metrics = Metrics(served.info for served in catalog)
     cache_seconds = settings.cache_seconds
 
@@ -67,6 +70,18 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
     app.extensions["cryptopredict"] = {"catalog": catalog}
     return app
+
+
+def _training_run(artifacts: Mapping[str, Artifact]) -> TrainingRun | None:
+    """The model directory's record of its last training run, if it has a usable one."""
+    model_dir = getattr(artifacts, "model_dir", None)
+    if model_dir is None:
+        return None
+    try:
+        return read_run(model_dir)
+    except RunRecordError as error:
+        log.warning("not describing the last training run: %s", error)
+        return None
 
 
 def _api_error(error: ApiError) -> Response:

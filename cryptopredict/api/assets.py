@@ -1,67 +1,139 @@
-"""`/assets`: every served asset with its model, data range and endpoints; `?q=` searches them."""
+"""`/assets`: the served assets with their model, data range, place in the market and
+endpoints, searched (`q`), filtered (`quote`, `interval`), sorted (`sort`) and paged (`limit`,
+`offset`); and what the last training run recorded (`training`: what it was asked for, how the
+market was ranked, which pairs failed and why)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from flask import Response, request, url_for
 
+from cryptopredict.api.errors import BadRequestError
 from cryptopredict.api.openapi import Blueprint, answers, document, in_query
 from cryptopredict.api.query import query, single
 from cryptopredict.api.responses import json_response, public_cache
+from cryptopredict.api.serving.catalog import SORTS
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.artifact_run import TrainingRun
 
-SEARCH_ERRORS = {400: "`q` is empty, repeated, too long or holds characters no slug has."}
+SEARCH_ERRORS = {
+    400: "`q` is empty, repeated, too long or holds characters no slug has; or `quote`, "
+    "`interval`, `sort`, `limit` or `offset` is not one this route reads."
+}
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
 
 
 def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("assets", __name__, description="What is served.")
     cache = public_cache(cache_seconds)
-    links: dict[str, dict[str, str]] = {}
+    described: dict[str, dict[str, Any]] = {}
+    training = _training(catalog.run)
 
     def describe(served: ServedAsset) -> dict[str, Any]:
-        if served.slug not in links:
-            links[served.slug] = _links(served.slug)
-        return {**_description(served), "links": links[served.slug]}
+        if served.slug not in described:
+            described[served.slug] = {**_description(served), "links": _links(served.slug)}
+        return described[served.slug]
 
     @bp.get("/assets")
     @document(
         parameters=in_query("AssetQuery"),
         responses=answers(
-            "The served assets, or those `q` finds.", "AssetList", errors=SEARCH_ERRORS
+            "The served assets, or those the query finds.", "AssetList", errors=SEARCH_ERRORS
         ),
     )
     def assets() -> Response:
-        """The assets served, or those a search finds
+        """The assets served, or those a search or filter finds, a page at a time
 
         For each asset: its model, the range of its history, how far its forecast is
-        precomputed and accepted, and the URLs of its endpoints. `default` is the asset the
-        dashboard opens with and `/model` and `/model/backtest` describe.
+        precomputed and accepted, its place in the market (`volume_rank`, when the release
+        ranked the market: `top:N`) and the URLs of its endpoints. `default` is the asset the
+        dashboard opens with and `/model` and `/model/backtest` describe. `training` says what
+        the last training run was asked for, how it ranked the market and which pairs failed,
+        with why (absent when the model directory has no record).
 
         Without `q`, every served asset by slug. With `q`, those it names, best first: the slug
         or symbol itself (`btc-usd`, `BTC/USD`), then the base (`btc`), then slugs that start
         with `q` (`bt`), bases that hold it (`pepe` finds `1000pepe-usdt`), the quote (`usdt`),
         and slugs or symbols that hold it anywhere; ties by slug. Matching ignores case and
-        reads `/` as `-`; no match is an empty list.
+        reads `/` as `-`; no match is an empty list. `quote` and `interval` keep only the
+        assets quoted in that currency and stored at that interval; `sort=rank` lists the most
+        traded first (unranked assets after them), `sort=slug` by slug. `limit` and `offset`
+        page the list: `total` counts every match, `next` is the URL of the next page.
         """
-        text = single(query(request.environ), "q", required=False)
-        found = list(catalog) if text is None else catalog.search(text)
-        return json_response(
-            {"default": catalog.default.slug, "assets": [describe(served) for served in found]},
-            cache=cache,
+        pairs = query(request.environ)
+        found = catalog.listing(
+            text=single(pairs, "q", required=False),
+            quote=_quote(single(pairs, "quote", required=False)),
+            interval=_interval(single(pairs, "interval", required=False)),
+            sort=_sort(single(pairs, "sort", required=False)),
         )
+        offset = _count(single(pairs, "offset", required=False), "offset", 0, MAX_OFFSET) or 0
+        limit = _count(single(pairs, "limit", required=False), "limit", 1, MAX_LIMIT)
+        page = found[offset:] if limit is None else found[offset : offset + limit]
+        answer: dict[str, Any] = {
+            "default": catalog.default.slug,
+            "total": len(found),
+            "offset": offset,
+            "limit": limit,
+            "next": _next(pairs, offset, limit, len(found)),
+            "assets": [describe(served) for served in page],
+        }
+        if training is not None:
+            answer["training"] = training
+        return json_response(answer, cache=cache)
 
     return bp
 
 
+def _quote(text: str | None) -> str | None:
+    if text is not None and not (text.isascii() and text.isalnum() and len(text) <= 16):
+        raise BadRequestError(f"quote={text[:20]!r} is not a currency; e.g. quote=usdt")
+    return text
+
+
+def _interval(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return Interval.parse(text).label
+    except IntervalError as error:
+        raise BadRequestError(f"interval={text[:20]!r}: {error}") from None
+
+
+def _sort(text: str | None) -> str | None:
+    if text is not None and text not in SORTS:
+        raise BadRequestError(f"sort={text[:20]!r}: sort by {' or '.join(SORTS)}")
+    return text
+
+
+def _count(text: str | None, name: str, least: int, most: int) -> int | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and least <= int(text) <= most):
+        raise BadRequestError(f"{name}={text[:20]!r}: give a whole number from {least} to {most}")
+    return int(text)
+
+
+def _next(pairs: list[tuple[str, str]], offset: int, limit: int | None, total: int) -> str | None:
+    if limit is None or offset + limit >= total:
+        return None
+    kept = [(key, value) for key, value in pairs if key != "offset"]
+    return f"{url_for('assets.assets')}?{urlencode([*kept, ('offset', str(offset + limit))])}"
+
+
 def _description(served: ServedAsset) -> dict[str, Any]:
-    info = served.info
+    info, ranked = served.info, served.ranked
     return {
         "asset": served.slug,
         "symbol": info.symbol,
+        "quote": served.quote,
         "interval": info.interval,
         "model_version": info.model_version,
         "created_at": iso_utc(info.created_at),
@@ -72,6 +144,34 @@ def _description(served: ServedAsset) -> dict[str, Any]:
         "valid_from": iso_utc(info.grid_first),
         "valid_until": iso_utc(served.valid_until),
         "interval_width": info.interval_width,
+        "volume_rank": ranked.rank if ranked is not None else None,
+        "quote_volume_24h": ranked.quote_volume if ranked is not None else None,
+    }
+
+
+def _training(run: TrainingRun | None) -> dict[str, Any] | None:
+    """The record of the last training run, as `/assets` says it."""
+    if run is None:
+        return None
+    ranking = run.ranking
+    return {
+        "asked": run.asked,
+        "finished_at": iso_utc(run.finished_at.timestamp()),
+        "model_version": run.model_version,
+        "trained": len(run.trained),
+        "failed": [{"asset": failed.asset, "reason": failed.reason} for failed in run.failed],
+        "ranking": None
+        if ranking is None
+        else {
+            "asked": ranking.asked,
+            "ranked": len(ranking.pairs),
+            "by": ranking.by,
+            "as_of": iso_utc(ranking.as_of.timestamp()),
+            "left_out": [
+                {"symbol": out.symbol, "quote_volume_24h": out.quote_volume, "why": out.why}
+                for out in ranking.left_out
+            ],
+        },
     }
 
 

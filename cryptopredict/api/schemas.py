@@ -55,6 +55,29 @@ class AssetQuery(Schema):
             "example": "btc",
         },
     )
+    quote = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9]{1,16}$"),
+        metadata={"description": "Only the assets quoted in this currency.", "example": "usdt"},
+    )
+    interval = fields.String(
+        metadata={"description": "Only the assets stored at this bar interval.", "example": "1h"}
+    )
+    sort = fields.String(
+        validate=validate.OneOf(["slug", "rank"]),
+        metadata={
+            "description": "`rank`: the most traded first (the market's 24-hour volume rank, "
+            "unranked assets after them); `slug`: by slug. Default: by slug, or with `q` best "
+            "match first."
+        },
+    )
+    limit = fields.Integer(
+        validate=validate.Range(1, 1000),
+        metadata={"description": "At most this many assets (a page). Default: all of them."},
+    )
+    offset = fields.Integer(
+        validate=validate.Range(0, 1_000_000),
+        metadata={"description": "Skip this many assets first. Default 0."},
+    )
 
 
 class LevelQuery(Schema):
@@ -302,7 +325,64 @@ class ServedAsset(Schema):
         required=True, metadata={"description": "Latest date the forecast routes answer."}
     )
     interval_width = fields.Float(required=True)
+    quote = fields.String(required=True, metadata={"description": "The quote, e.g. `usdt`."})
+    volume_rank = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Its rank by 24-hour quote volume when the release ranked the market "
+            "(`top:N`), 1 the most traded; null for a pair named, not ranked."
+        },
+    )
+    quote_volume_24h = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The 24-hour quote volume it was ranked by; null if unranked."},
+    )
     links = fields.Nested(AssetLinks, required=True)
+
+
+class FailedPair(Schema):
+    asset = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "Why it did not train."})
+
+
+class LeftOutPair(Schema):
+    symbol = fields.String(required=True, metadata={"description": "The exchange's symbol."})
+    quote_volume_24h = fields.Float(required=True)
+    why = fields.String(required=True)
+
+
+class Ranking(Schema):
+    asked = fields.Integer(required=True, metadata={"description": "N of `top:N`."})
+    ranked = fields.Integer(required=True, metadata={"description": "How many pairs it ranked."})
+    by = fields.String(required=True, metadata={"description": "What was ranked, by what."})
+    as_of = fields.DateTime(
+        required=True, metadata={"description": "The end of the 24 hours the volumes cover."}
+    )
+    left_out = fields.List(
+        fields.Nested(LeftOutPair),
+        required=True,
+        metadata={
+            "description": "Pairs that traded more than the last one ranked but are no market "
+            "to forecast (stablecoins, leveraged tokens), with why."
+        },
+    )
+
+
+class Training(Schema):
+    asked = fields.String(
+        required=True, metadata={"description": "The pairs asked for: slugs, or `top:N`."}
+    )
+    finished_at = fields.DateTime(required=True)
+    model_version = fields.String(required=True)
+    trained = fields.Integer(required=True, metadata={"description": "How many pairs trained."})
+    failed = fields.List(
+        fields.Nested(FailedPair),
+        required=True,
+        metadata={"description": "The pairs that did not train (none is served), with why."},
+    )
+    ranking = fields.Nested(Ranking, required=True, allow_none=True)
 
 
 class AssetList(Schema):
@@ -310,7 +390,22 @@ class AssetList(Schema):
         required=True,
         metadata={"description": "The asset the dashboard opens with (BTC/USD when served)."},
     )
+    total = fields.Integer(required=True, metadata={"description": "How many assets match."})
+    offset = fields.Integer(required=True)
+    limit = fields.Integer(required=True, allow_none=True)
+    next = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The URL of the next page; null on the last."},
+    )
     assets = fields.List(fields.Nested(ServedAsset), required=True)
+    training = fields.Nested(
+        Training,
+        metadata={
+            "description": "The last training run's record (`training.json`), when the model "
+            "directory holds one."
+        },
+    )
 
 
 class Error(Schema):

@@ -1,14 +1,18 @@
-"""Binance spot klines through python-binance, paged past the 1000-bar limit.
+"""Binance spot klines through python-binance, paged past the 1000-bar limit; and the spot
+market's listing (exchange information and every pair's 24-hour ticker), from which `top:N`
+ranks the pairs (`cryptopredict/data/market.py`).
 
-Binance answers HTTP 451 to some regions (GitHub-hosted runners among them); the fetch then moves,
-once, to Binance's public market-data-only host. Prices are quoted in USDT.
+Binance answers HTTP 451 to some regions (GitHub-hosted runners among them); a request then
+moves, once, to Binance's public market-data-only host. Prices are quoted in USDT.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 import requests
@@ -29,6 +33,7 @@ from cryptopredict.data.retry import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NAME = "binance"
 PAGE_BARS = 1000
@@ -51,15 +56,7 @@ class BinanceSource:
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         if query.interval.label not in INTERVALS:
             raise SourceError(NAME, f"Binance has no {query.interval} klines")
-        client = Client(
-            requests_params={
-                "timeout": (self.settings.http_connect_timeout, self.settings.http_read_timeout)
-            },
-            ping=False,
-        )
-        policy = RetryPolicy.starting_now(
-            self.settings.http_attempts, self.settings.fetch_timeout, self.sleep
-        )
+        client, policy = self._client(), self._policy()
         klines: list[list] = []
         start_ms, end_ms = _millis(query.start), _millis(query.end)
         step_ms = query.interval.delta // pd.Timedelta(milliseconds=1)
@@ -74,7 +71,7 @@ class BinanceSource:
                     "endTime": end_ms - 1,
                     "limit": PAGE_BARS,
                 }
-                page = self._page(client, policy, params)
+                page = self._call(client, policy, functools.partial(_klines, client, params))
                 done()
                 klines.extend(page)
                 if len(page) < PAGE_BARS:
@@ -82,9 +79,36 @@ class BinanceSource:
                 start_ms = int(page[-1][0]) + step_ms
         return _frame(klines)
 
-    def _page(self, client: Client, policy: RetryPolicy, params: dict) -> list[list]:
+    def market(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The spot market as Binance lists it: `/api/v3/exchangeInfo` (every symbol, its status,
+        base and quote) and `/api/v3/ticker/24hr` for every symbol (its 24-hour volumes)."""
+        client, policy = self._client(), self._policy()
+        info = self._call(client, policy, lambda: _answer(client.get_exchange_info, dict))
+        tickers = self._call(client, policy, lambda: _answer(client.get_ticker, list))
+        if not isinstance(info.get("symbols"), list):
+            raise malformed(NAME, repr(info)[:200])
+        return info, tickers
+
+    def _client(self) -> Client:
+        client = Client(
+            requests_params={
+                "timeout": (self.settings.http_connect_timeout, self.settings.http_read_timeout)
+            },
+            ping=False,
+        )
+        # The REST base (BINANCE_API_URL), also where tests point it at a local server.
+        client.API_URL = f"{self.settings.binance_api_url.rstrip('/')}/api"
+        return client
+
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy.starting_now(
+            self.settings.http_attempts, self.settings.fetch_timeout, self.sleep
+        )
+
+    def _call(self, client: Client, policy: RetryPolicy, request: Callable[[], T]) -> T:
+        """`request` with retries; on HTTP 451, once more from the market-data host."""
         try:
-            return call_with_retries(NAME, policy, lambda: _klines(client, params))
+            return call_with_retries(NAME, policy, request)
         except SourceError as error:
             if error.status != REGION_BLOCKED or client.API_URL == MARKET_DATA_API_URL:
                 raise
@@ -93,12 +117,13 @@ class BinanceSource:
                 MARKET_DATA_API_URL,
             )
             client.API_URL = MARKET_DATA_API_URL
-            return call_with_retries(NAME, policy, lambda: _klines(client, params))
+            return call_with_retries(NAME, policy, request)
 
 
-def _klines(client: Client, params: dict) -> list[list]:
+def _answer(request: Callable[..., Any], kind: type[T], **params: Any) -> T:
+    """The JSON answer of a python-binance request, as a source's errors say what failed."""
     try:
-        page = client.get_klines(**params)
+        answer = request(**params)
     except BinanceAPIException as error:
         headers, body = error.response.headers, error.response.text
         raise status_error(NAME, error.status_code, headers, body) from error
@@ -106,9 +131,14 @@ def _klines(client: Client, params: dict) -> list[list]:
         raise malformed(NAME, error.message) from error
     except requests.RequestException as error:
         raise transport_error(NAME, error) from error
-    if not isinstance(page, list) or not all(
-        isinstance(kline, list) and len(kline) >= _KLINE_FIELDS for kline in page
-    ):
+    if not isinstance(answer, kind):
+        raise malformed(NAME, repr(answer)[:200])
+    return answer
+
+
+def _klines(client: Client, params: dict) -> list[list]:
+    page = _answer(client.get_klines, list, **params)
+    if not all(isinstance(kline, list) and len(kline) >= _KLINE_FIELDS for kline in page):
         raise malformed(NAME, repr(page))
     return page
 

@@ -1,13 +1,17 @@
 """`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact.
 
 One pair (`--asset`, btc-usd by default) or every configured one (`--all`: the `ASSETS` setting,
-slugs such as `btc-usd,sol-usd,link-usdt`; `*` for every pair the `--csv` file or the embedded
-snapshot holds), each to `<out>/<pair>/`: every step of a pair is a task on a Dask cluster
-(cluster.py, graph.py), this process only drives them.
+slugs such as `btc-usd,sol-usd,link-usdt`; `top:N` for BTC/USD, ETH/USD and the N spot pairs
+most traded against USDT on Binance, ranked on a worker when training starts; `*` for every pair
+the `--csv` file or the embedded snapshot holds), each to `<out>/<pair>/`: every step of a pair
+is a task on a Dask cluster (cluster.py, graph.py), this process only drives them. `--all`
+records what it was asked, trained and could not train, with why, in `<out>/training.json`.
 
-Exit status: 0 when every pair was trained; 1 when some pair failed (the error names it; the
-other pairs are still trained and written, and a failed pair's previous artifact is left as it
-was); 2 for a usage or configuration error (nothing is trained).
+Exit status: 0 when every pair was trained, or when those that failed are within what
+`--tolerate` allows and none is one `--must-train` names; 1 otherwise (the error names each pair
+that failed; the other pairs are still trained and written, and a failed pair's previous
+artifact is left as it was); 2 for a usage or configuration error, or when `top:N` cannot rank
+the market (nothing is trained).
 """
 
 from __future__ import annotations
@@ -17,24 +21,28 @@ import dataclasses
 import logging
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptopredict import logs
+from cryptopredict.artifact_run import FailedPair, Ranking, TrainingRun, write_run
 from cryptopredict.assets import (
     Asset,
+    PairsSetting,
     UnknownAssetError,
     asset_for_symbol,
     configured_assets,
+    pairs_setting,
     slug_for_binance,
 )
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.model.cluster import training_client
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.gate import GateRules
-from cryptopredict.model.graph import train_pairs
+from cryptopredict.model.graph import PairError, run_step, train_pairs
 from cryptopredict.model.progress import PairProgress
 from cryptopredict.model.tasks import FetchSettings, PairJob
+from cryptopredict.redaction import redact_text
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
 # so the names below are cryptopredict.data's, not imported from there.
@@ -86,6 +94,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="HOURS",
         help="fail unless a live source's newest bar closed within HOURS (REQUIRE_FRESH_HOURS)",
     )
+    parser.add_argument(
+        "--tolerate",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="exit 0 when at most this share of the pairs failed (0.1: a tenth), none of them "
+        "one --must-train names (default 0: any failure exits 1)",
+    )
+    parser.add_argument(
+        "--must-train",
+        default="",
+        metavar="PAIRS",
+        help="comma-separated pairs whose failure exits 1 whatever --tolerate allows, when they "
+        "are among those trained (the release: btc-usd)",
+    )
     return parser.parse_args(argv)
 
 
@@ -100,13 +123,25 @@ def main(argv: list[str] | None = None) -> int:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
     try:
-        assets = chosen_assets(args, settings)
+        wanted = wanted_pairs(args, settings)
+        must = args.must_train.strip()
+        must_train = {asset.slug for asset in configured_assets(must)} if must else set()
     except UnknownAssetError as error:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
-    jobs = [pair_job(asset, args, settings) for asset in assets]
     with training_client(settings) as client:
+        ranking = None
+        if wanted.top is not None:
+            try:
+                ranking = run_step(
+                    client, "market", settings.log_level, wanted.top, FetchSettings.of(settings)
+                )
+            except PairError as error:
+                log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
+                return 2
+        assets, ranked = chosen(wanted, ranking)
+        jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
         progress = PairProgress(len(jobs))
         try:
             failed = train_pairs(
@@ -119,22 +154,74 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             progress.close()
-    if failed:
-        log.error(
-            "training failed for %s (why above); %d of %d pairs trained",
-            ", ".join(failed),
-            len(assets) - len(failed),
-            len(assets),
-        )
-    return 1 if failed else 0
+    if args.all:
+        public = {slug: _public(why, args) for slug, why in failed.items()}
+        write_run(args.out, run_record(settings, assets, public, ranking))
+    return verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
 
 
-def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> PairJob:
+def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], set[str]]:
+    """The pairs to train, in order (those named, then those ranked), and which were ranked."""
+    ranked = [pair.asset for pair in ranking.pairs] if ranking is not None else []
+    named = [asset.slug for asset in wanted.named]
+    assets = configured_assets(",".join(dict.fromkeys([*named, *ranked])))
+    return assets, set(ranked) - set(named)
+
+
+def run_record(
+    settings: Settings, assets: list[Asset], failed: dict[str, str], ranking: Ranking | None
+) -> TrainingRun:
+    return TrainingRun(
+        asked=settings.assets,
+        finished_at=datetime.now(UTC).replace(microsecond=0),
+        model_version=settings.model_version,
+        trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
+        failed=tuple(FailedPair(asset=slug, reason=reason) for slug, reason in failed.items()),
+        ranking=ranking,
+    )
+
+
+def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
+    """The exit status: 0 when nothing failed, or what failed is tolerated; else 1."""
+    if not failed:
+        return 0
+    trained = len(slugs) - len(failed)
+    log.error(
+        "training failed for %s (why above); %d of %d pairs trained",
+        ", ".join(failed),
+        trained,
+        len(slugs),
+    )
+    vital = [slug for slug in failed if slug in must]
+    if vital:
+        log.error("%s must train (--must-train): failing", ", ".join(vital))
+        return 1
+    if len(failed) > tolerate * len(slugs):
+        if tolerate:
+            log.error(
+                "%d of %d pairs failed, more than the %g --tolerate allows: failing",
+                len(failed),
+                len(slugs),
+                tolerate,
+            )
+        return 1
+    log.warning(
+        "%d of %d pairs failed, within the %g --tolerate allows", len(failed), len(slugs), tolerate
+    )
+    return 0
+
+
+def pair_job(
+    asset: Asset, args: argparse.Namespace, settings: Settings, *, ranked: bool = False
+) -> PairJob:
+    # A pair top:N ranked on Binance is trained on Binance's bars (`auto` would try Alpaca's
+    # market first).
+    source = "binance" if ranked and args.source == "auto" else args.source
     return PairJob(
         asset=asset,
         interval=args.interval,  # None: the --csv file's (read where it is read), else the pair's
         since=args.since,
-        source=args.source,
+        source=source,
         csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere
         fetch=FetchSettings.of(settings),
         backtest=not args.no_backtest,
@@ -150,13 +237,13 @@ def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> Pair
 EVERY_PAIR = "*"
 
 
-def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
-    """The pair `--asset` names, or with `--all` those of the ASSETS setting (`*`: every pair
-    of the `--csv` file, or of the embedded snapshot)."""
+def wanted_pairs(args: argparse.Namespace, settings: Settings) -> PairsSetting:
+    """The pair `--asset` names, or with `--all` those of the ASSETS setting (`top:N`: to be
+    ranked; `*`: every pair of the `--csv` file, or of the embedded snapshot)."""
     if not args.all:
-        return [asset_for_symbol(args.asset)]
+        return PairsSetting((asset_for_symbol(args.asset),))
     if settings.assets.strip() != EVERY_PAIR:
-        return configured_assets(settings.assets)
+        return pairs_setting(settings.assets)
     # Imported here: reading the file or the snapshot's list takes pandas.
     from cryptopredict.data import DataError  # noqa: PLC0415
     from cryptopredict.data.csvfile import pair_symbols  # noqa: PLC0415
@@ -171,10 +258,11 @@ def chosen_assets(args: argparse.Namespace, settings: Settings) -> list[Asset]:
             raise UnknownAssetError(
                 f"{args.csv} has no `symbol` column: name its pair with --asset"
             )
-        return configured_assets(",".join(slug_for_binance(symbol) for symbol in symbols))
-    snapshot = SnapshotSource()
-    slugs = [*snapshot.own_pairs(), *(slug_for_binance(symbol) for symbol in snapshot.pairs())]
-    return configured_assets(",".join(slugs))
+        slugs = [slug_for_binance(symbol) for symbol in symbols]
+    else:
+        snapshot = SnapshotSource()
+        slugs = [*snapshot.own_pairs(), *(slug_for_binance(symbol) for symbol in snapshot.pairs())]
+    return PairsSetting(tuple(configured_assets(",".join(slugs))))
 
 
 def _git_sha() -> str | None:
@@ -185,6 +273,27 @@ def _git_sha() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None
+
+
+def _public(reason: str, args: argparse.Namespace) -> str:
+    """A failure's reason as the record publishes it (the release's tag notes, `/assets`): no
+    password of a URL, and files named relative to where training ran."""
+    places = [Path.cwd(), args.out.absolute()]
+    if args.csv is not None:
+        places.append(args.csv.absolute().parent)
+    for place in sorted({str(place) for place in places}, key=len, reverse=True):
+        reason = reason.replace(f"{place}/", "")
+    return redact_text(reason)
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"not a share between 0 and 1: {text!r}")
+    return share
 
 
 def _since(text: str) -> str:

@@ -52,6 +52,18 @@ class PairError(Exception):
     """A pair's own failure, as its task said it (bad data, too short a history, the gate)."""
 
 
+def run_step(client: Client, step: str, level: str, *args: Any) -> Any:
+    """One step that is no pair's (`market`, say) run on a worker; its value, its log lines
+    logged here; PairError with the step's own verdict."""
+    key = f"{step}-{uuid.uuid4().hex}"
+    future = client.submit(run, step, level, *args, key=key, pure=False, retries=RETRIES)
+    done: Done = future.result()
+    replay(done.records)
+    if isinstance(done.value, Failed):
+        raise PairError(done.value.message)
+    return done.value
+
+
 def train_pairs(
     client: Client,
     jobs: Sequence[PairJob],
@@ -60,11 +72,12 @@ def train_pairs(
     out: Path,
     say: Callable[[str], None],
     done: Callable[[], None],
-) -> list[str]:
-    """Train every pair, a few more in flight than the cluster has threads; the slugs that
-    failed. `say` gets each pair's report as it finishes; `done` is called once per pair."""
+) -> dict[str, str]:
+    """Train every pair, a few more in flight than the cluster has threads; the pairs that
+    failed, in the order given, each with why. `say` gets each pair's report as it finishes;
+    `done` is called once per pair."""
     slots = Slots(client)
-    failed: list[str] = []
+    failed: dict[str, str] = {}
     threads = []
 
     def one(job: PairJob) -> None:
@@ -81,7 +94,7 @@ def train_pairs(
                 slug,
                 out / slug,
             )
-            failed.append(slug)
+            failed[slug] = str(error)
         finally:
             slots.release()
             done()
@@ -93,7 +106,7 @@ def train_pairs(
         threads.append(thread)
     for thread in threads:
         thread.join()
-    return sorted(failed, key=[job.asset.slug for job in jobs].index)
+    return {job.asset.slug: failed[job.asset.slug] for job in jobs if job.asset.slug in failed}
 
 
 def train_pair(

@@ -1,7 +1,8 @@
 """A pair's training, step by step, as the tasks of its graph (`model/graph.py` submits them,
 `tasks.run` calls them on a worker): `prepare` (fetch, validate, plan), `refit` at each origin
 the client asks for, `damping` (chosen on the validation refits), then `finish` (the band
-choice, the scores, the final fit, the grid, the gate and the encoded artifact).
+choice, the scores, the final fit, the grid, the gate and the encoded artifact). Before any
+pair, `market` ranks the pairs `top:N` asks for.
 
 The history stays where `prepare` ran: the other steps get it from there, as Dask moves a
 task's inputs, never through the client.
@@ -15,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact import ArtifactError, DampingChoice
+from cryptopredict.artifact_run import Ranking
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
+from cryptopredict.data.market import top_pairs
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError
@@ -24,7 +27,7 @@ from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, refit_at, refit_key, refit_steps
 from cryptopredict.model.scorecard import training_report
-from cryptopredict.model.tasks import Finished, Needs, PairJob
+from cryptopredict.model.tasks import FetchSettings, Finished, Needs, PairJob
 from cryptopredict.model.training import TrainingRequest, build, model_frame
 
 # A task's own verdict on its pair: the pair fails, the task is not retried.
@@ -42,6 +45,11 @@ class Prepared:
     frame: pd.DataFrame
     setup: BacktestSetup | None  # None: trained without a backtest
     needs: Needs
+
+
+def market(count: int, fetch: FetchSettings) -> Ranking:
+    """`top:N`: the `count` pairs most traded on Binance now (`data/market.py`)."""
+    return top_pairs(count, fetch.settings())
 
 
 def prepare(job: PairJob) -> Prepared:

@@ -46,6 +46,7 @@ class FetchSettings:
     fetch_timeout: float
     max_bar_jump: float
     min_rows: int
+    binance_api_url: str
 
     @classmethod
     def of(cls, settings: Settings) -> FetchSettings:

@@ -36,6 +36,9 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
         "valid_from": iso_utc(int(grid["ds"][0])),
         "valid_until": iso_utc(int(history["ds"][-1]) + 1096 * DAY),
         "interval_width": 0.8,
+        "quote": "usd",
+        "volume_rank": None,
+        "quote_volume_24h": None,
         "links": {
             "forecast": "/forecast/eth-usd",
             "range": "/forecast/eth-usd/range",

@@ -1,5 +1,7 @@
-"""What the API serves: one `ServedAsset` per artifact of the store it was given, found by slug
-or searched for.
+"""What the API serves: one `ServedAsset` per artifact of the store it was given, found by slug,
+searched for or filtered (by quote and interval), in slug or market order; and what the last
+training run into the model directory recorded (`training.json`: what it was asked for, how
+`top:N` ranked the market, which pairs failed and why).
 
 Assets are listed from the store's index; an asset's artifact is opened (checked against its
 manifest and memory-mapped) on the first request that needs its data, so neither memory nor
@@ -19,12 +21,14 @@ from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.artifact import Artifact, ArtifactError, ArtifactStore, IndexEntry
+from cryptopredict.artifact_run import RankedPair, TrainingRun
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 # What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a
 # symbol, or part of one.
 QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
 _QUERY = re.compile(QUERY_PATTERN, re.ASCII)
+SORTS = ("slug", "rank")  # by slug; by the market's volume rank (unranked last, by slug)
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,19 @@ class Opened:
 class ServedAsset:
     """One served asset: what the index says of it, and its data, opened on first use."""
 
-    def __init__(self, slug: str, store: ArtifactStore, *, max_horizon_days: float) -> None:
+    def __init__(
+        self,
+        slug: str,
+        store: ArtifactStore,
+        *,
+        max_horizon_days: float,
+        ranked: RankedPair | None = None,
+    ) -> None:
         self.slug = slug
         self._store = store
         self._horizon = round(max_horizon_days * DAY)
         self.base, _, self.quote = slug.rpartition("-")
+        self.ranked = ranked  # its place in the market, when `top:N` chose it
 
     @property
     def info(self) -> IndexEntry:
@@ -103,13 +115,26 @@ class Catalog:
     `artifacts` is an `ArtifactStore` (lazy), or artifacts opened already.
     """
 
-    def __init__(self, artifacts: Mapping[str, Artifact], *, max_horizon_days: float) -> None:
+    def __init__(
+        self,
+        artifacts: Mapping[str, Artifact],
+        *,
+        max_horizon_days: float,
+        run: TrainingRun | None = None,
+    ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
             raise ArtifactError("no artifact to serve; run `python train.py` first")
         self.store = store
+        self.run = run
         self._assets = {
-            slug: ServedAsset(slug, store, max_horizon_days=max_horizon_days) for slug in store
+            slug: ServedAsset(
+                slug,
+                store,
+                max_horizon_days=max_horizon_days,
+                ranked=run.rank_of(slug) if run is not None else None,
+            )
+            for slug in store
         }
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
@@ -144,6 +169,27 @@ class Catalog:
             for slug, problem in sorted(self.store.failures.items())
         }
 
+    def listing(
+        self,
+        *,
+        text: str | None = None,
+        quote: str | None = None,
+        interval: str | None = None,
+        sort: str | None = None,
+    ) -> list[ServedAsset]:
+        """The assets `text` finds (best first; all of them, by slug, without it), those quoted
+        in `quote` and stored at `interval` only, in `sort` order when given."""
+        found = list(self) if text is None else self.search(text)
+        if quote is not None:
+            found = [served for served in found if served.quote == quote.lower()]
+        if interval is not None:
+            found = [served for served in found if served.interval == interval]
+        if sort == "rank":
+            return sorted(found, key=_market_order)
+        if sort == "slug":
+            return sorted(found, key=lambda served: served.slug)
+        return found
+
     def search(self, text: str) -> list[ServedAsset]:
         """The assets matching `text`, best first (see `match_rank`); BadRequestError for text
         that cannot name an asset."""
@@ -156,6 +202,12 @@ class Catalog:
         ranks = {served.slug: match_rank(served, wanted) for served in self}
         found = [served for served in self if ranks[served.slug] is not None]
         return sorted(found, key=lambda served: (ranks[served.slug], served.slug))
+
+
+def _market_order(served: ServedAsset) -> tuple[int, str]:
+    """Most traded first; pairs the market did not rank after them, by slug."""
+    ranked = served.ranked
+    return (ranked.rank if ranked is not None else 1 << 30, served.slug)
 
 
 def match_rank(served: ServedAsset, wanted: str) -> int | None:

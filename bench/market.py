@@ -1,0 +1,226 @@
+"""The market image's bars (issue 45), each one command, on the shared data of many pairs:
+`../shared/data/binance-perp-206pairs-1d.csv.gz` (206 daily perpetual-futures pairs, trained as
+`<base>-usd`) and `data/binance-spot-16pairs-1h.csv.gz` (16 hourly spot pairs, two years,
+trained as `<base>-usdt`), one model directory of 222 pairs.
+
+- `python -m bench.market cache` (bar 1): `train.py --all` on both files with their last day
+  removed, then again on the whole files with the same FIT_CACHE: the second run's wall time
+  against the first's (bar: at most 25%), and the workers' CPU seconds a pair, daily and hourly,
+  cold and warm (what docs/performance.md's arithmetic for 1,612 pairs and for a release on a
+  4-core runner starts from). Leaves the 222-pair model directory for the others.
+- `python -m bench.market serve` (bar 2): `python api.py` on the 222 pairs against the same on 2
+  of them: resident memory after one request to every pair (bar: at most 1.25x), `/assets`
+  latency (bar: under 100 ms) and `/healthz`'s size (bar: under 64 KiB).
+- `python -m bench.market sizes` (bar 3): the files the image holds of each hourly pair (bar:
+  each at most 1.5 MB).
+
+Each prints a table with the load average it ran at and writes `reports/bench-market-*.json`.
+Figures taken while the machine does other work move with that work: re-measure on idle cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+DAILY = ROOT / "bench" / "data" / "binance-perp-206pairs-1d.csv.gz"
+HOURLY = ROOT / "data" / "binance-spot-16pairs-1h.csv.gz"
+WORK = ROOT / ".cache" / "bench-market"
+MODELS = WORK / "models"
+REPORTS = ROOT / "reports"
+# The daily file's 2025-10-10 crash put many lows far below the previous close: real wicks
+# (bench/scale_training.py), so training here accepts them as the scale benchmark does.
+MAX_BAR_JUMP = 25.0
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Run:
+    file: str
+    cache: str  # "cold" or "warm"
+    pairs: int
+    seconds: float
+    workers_cpu: float  # the train.py process tree's CPU seconds, less the client's own
+    client_cpu: float
+    load: tuple[float, float]  # 1-minute load average before and after
+
+    @property
+    def cpu_per_pair(self) -> float:
+        return self.workers_cpu / self.pairs
+
+
+def _symbols(path: Path) -> list[str]:
+    with gzip.open(path, "rt") as file:
+        return sorted({line.split(",", 1)[0] for line in file if not line.startswith("symbol,")})
+
+
+def subset(source: Path, target: Path, symbols: list[str], *, drop_last_day: bool) -> None:
+    """`source`'s rows of `symbols`, without those of its last 24 hours when asked (the last
+    bar's time minus a day: the daily file's last day, the hourly file's last 24 bars)."""
+    with gzip.open(source, "rt") as file:
+        header, *rows = file.read().splitlines()
+    wanted = set(symbols)
+    rows = [row for row in rows if row.split(",", 1)[0] in wanted]
+    if not drop_last_day:
+        target.write_text("\n".join([header, *rows]) + "\n")
+        return
+    times = [row.split(",", 2)[1] for row in rows]
+    last = max(times)
+    cutoff = time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(_epoch(last) - DAY)
+    )  # ISO strings in one format sort as the times do
+    kept = [row for row, when in zip(rows, times, strict=True) if when <= cutoff]
+    target.write_text("\n".join([header, *kept]) + "\n")
+
+
+def _epoch(iso: str) -> int:
+    return int(time.mktime(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
+
+
+def assets_of(path: Path, symbols: list[str]) -> str:
+    """The pairs, named as here: the spot file's `<base>-usdt`, the perpetuals by the product's
+    convention (`<base>-usd`: what `ASSETS='*'` names them)."""
+    if path == HOURLY:
+        return ",".join(f"{symbol.removesuffix('USDT').lower()}-usdt" for symbol in symbols)
+    return "*"
+
+
+def train(
+    csv: Path, assets: str, *, fits: Path, out: Path, log: Path
+) -> tuple[float, float, float]:
+    """`train.py --all --csv csv` in a fresh process: its wall seconds, the CPU seconds of its
+    process tree (its workers and their Stan processes included) and of the client alone."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "FIT_CACHE"}
+    }
+    environment |= {
+        "ASSETS": assets,
+        "FIT_CACHE": str(fits),
+        "LOG_LEVEL": "INFO",
+        "MAX_BAR_JUMP": str(MAX_BAR_JUMP),
+    }
+    command = [sys.executable, "train.py", "--all", "--csv", str(csv), "--out", str(out)]
+    started = time.monotonic()
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=sink, stderr=sink)
+        own = _follow_own_cpu(process.pid)
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"training failed ({status}); see {log}:\n{log.read_text()[-3000:]}")
+    tree = usage.ru_utime + usage.ru_stime
+    return seconds, tree, own()
+
+
+def _follow_own_cpu(pid: int) -> callable:
+    """Samples the process's own CPU seconds (not its children's) until it exits."""
+    last = [0.0]
+    process = psutil.Process(pid)
+
+    def sample() -> None:
+        while True:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                return
+            last[0] = times.user + times.system
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+
+    def result() -> float:
+        thread.join(timeout=5)
+        return last[0]
+
+    return result
+
+
+def measure_cache(counts: dict[Path, int | None], models: Path) -> list[Run]:
+    """Cold then warm, each the daily file then the hourly one (the first `counts[file]` pairs
+    of each, or all), into `models`."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    fits = WORK / "fits"
+    for stale in (fits, models):
+        if stale.exists():
+            subprocess.run(["rm", "-rf", str(stale)], check=True)
+    runs = []
+    for cache in ("cold", "warm"):
+        for source, count in counts.items():
+            name = "daily" if source == DAILY else "hourly"
+            symbols = _symbols(source)[:count]
+            csv = WORK / f"{name}-{cache}.csv"
+            subset(source, csv, symbols, drop_last_day=cache == "cold")
+            before = os.getloadavg()[0]
+            log = WORK / f"train-{cache}-{name}.log"
+            assets = assets_of(source, symbols)
+            seconds, tree, client = train(csv, assets, fits=fits, out=models, log=log)
+            pairs = len(symbols)
+            load = (before, os.getloadavg()[0])
+            run = Run(name, cache, pairs, seconds, tree - client, client, load)
+            runs.append(run)
+            print(
+                f"{cache} {name}: {pairs} pairs in {seconds:.0f} s, workers "
+                f"{run.workers_cpu:.0f} CPU s ({run.cpu_per_pair:.1f} a pair), client "
+                f"{client:.1f} CPU s; load average {load[0]:.1f} to {load[1]:.1f}",
+                flush=True,
+            )
+    return runs
+
+
+def cache_table(runs: list[Run]) -> str:
+    cold = sum(run.seconds for run in runs if run.cache == "cold")
+    warm = sum(run.seconds for run in runs if run.cache == "warm")
+    lines = [
+        "| run | pairs | wall s | workers' CPU s | CPU s a pair | client CPU s | load average |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.cache} {run.file} | {run.pairs} | {run.seconds:.0f} | "
+            f"{run.workers_cpu:.0f} | {run.cpu_per_pair:.1f} | {run.client_cpu:.1f} | "
+            f"{run.load[0]:.1f} to {run.load[1]:.1f} |"
+        )
+    ratio = warm / cold
+    verdict = "holds" if ratio <= 0.25 else "does NOT hold"
+    lines += [
+        "",
+        f"warm (whole files, the cache of the first run) {warm:.0f} s against cold (without the "
+        f"last day) {cold:.0f} s: {ratio:.1%} (bar: at most 25%; {verdict}).",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.market", description=__doc__)
+    parser.add_argument("bar", choices=("cache",))
+    parser.add_argument("--daily", type=int, help="only the first N daily pairs (a quick look)")
+    parser.add_argument("--hourly", type=int, help="only the first N hourly pairs")
+    args = parser.parse_args(argv)
+    REPORTS.mkdir(exist_ok=True)
+    whole = args.daily is None and args.hourly is None
+    models = MODELS if whole else WORK / "models-subset"
+    if args.bar == "cache":
+        runs = measure_cache({DAILY: args.daily, HOURLY: args.hourly}, models)
+        print(cache_table(runs))
+        report = [{**asdict(run), "cpu_per_pair": run.cpu_per_pair} for run in runs]
+        (REPORTS / "bench-market-cache.json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""`train.py --all` with `ASSETS=top:N`: the market ranked on a worker against a local server
+speaking Binance's shapes (the market recorded on 2024-03-10), the pairs trained from a file of
+their real bars, `training.json` recording what trained and what failed with why, and the
+release's rule on failures (`--tolerate`, `--must-train`)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from cryptopredict.artifact_run import read_run
+from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.model.cli import main, verdict
+from tests.data.binance_market import binance_market
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_pairs_csv(tmp_path):
+    """A month of real hourly BTCUSDT and ETHUSDT bars; WLDUSDT, third that day, is not in it."""
+    rows = gzip.decompress(
+        (SnapshotSource().data_dir / "binance-spot-16pairs-1h.csv.gz").read_bytes()
+    )
+    header, *lines = rows.decode().splitlines()
+    kept = [line for line in lines if line.startswith(("BTCUSDT,2026-04", "ETHUSDT,2026-04"))]
+    path = tmp_path / "pairs.csv"
+    path.write_text("\n".join([header, *kept]) + "\n")
+    return path
+
+
+def test_top_n_ranks_on_a_worker_trains_the_pairs_and_records_the_run(
+    two_pairs_csv, tmp_path, monkeypatch, caplog
+):
+    out = tmp_path / "out"
+    with binance_market() as (url, market):
+        monkeypatch.setenv("BINANCE_API_URL", url)
+        monkeypatch.setenv("ASSETS", "top:3")
+        monkeypatch.setenv("TRAIN_WORKERS", "1")
+        monkeypatch.setenv("MODEL_VERSION", "9.9.9")
+        arguments = ["--all", "--csv", str(two_pairs_csv), "--no-backtest", "--out", str(out)]
+        # 5 pairs: btc-usd, eth-usd (named by top:N), btc-usdt, eth-usdt, wld-usdt (ranked).
+        assert main([*arguments, "--tolerate", "0.2", "--must-train", "btc-usd"]) == 0
+    assert market.requests == ["/api/v3/exchangeInfo", "/api/v3/ticker/24hr"]
+    run = read_run(out)
+    assert run is not None
+    assert run.asked == "top:3"
+    assert run.model_version == "9.9.9"
+    assert run.trained == ("btc-usd", "eth-usd", "btc-usdt", "eth-usdt")
+    assert [failed.asset for failed in run.failed] == ["wld-usdt"]
+    assert "pairs.csv holds no bars of WLD-USDT or WLD/USDT or WLDUSDT" in run.failed[0].reason
+    assert str(tmp_path) not in run.failed[0].reason  # no path of the machine it trained on
+    assert run.ranking is not None
+    assert [pair.asset for pair in run.ranking.pairs] == ["btc-usdt", "eth-usdt", "wld-usdt"]
+    assert run.ranking.left_out[0].symbol == "FDUSDUSDT"
+    for slug in run.trained:
+        assert json.loads((out / slug / "manifest.json").read_text())["asset"] == slug
+    assert not (out / "wld-usdt").exists()
+    assert "1 of 5 pairs failed, within the 0.2 --tolerate allows" in caplog.text
+
+
+def test_an_exchange_that_cannot_be_asked_trains_nothing(tmp_path, monkeypatch, caplog):
+    with binance_market(ticker={"code": -1, "msg": "no"}) as (url, _):
+        monkeypatch.setenv("BINANCE_API_URL", url)
+        monkeypatch.setenv("ASSETS", "top:3")
+        monkeypatch.setenv("TRAIN_WORKERS", "1")
+        assert main(["--all", "--no-backtest", "--out", str(tmp_path / "out")]) == 2
+    assert "top:3: the market could not be ranked" in caplog.text
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("failed", "tolerate", "status"),
+    [
+        ({}, 0.0, 0),
+        ({"sol-usdt": "x"}, 0.0, 1),  # the default: any failure fails
+        ({"sol-usdt": "x"}, 0.1, 0),  # 1 of 10: a tenth
+        ({"sol-usdt": "x", "xrp-usdt": "y"}, 0.1, 1),  # 2 of 10: more than a tenth
+        ({"btc-usd": "x"}, 0.5, 1),  # BTC/USD must train, whatever is tolerated
+    ],
+)
+def test_the_release_fails_on_btc_usd_or_more_than_a_tenth(failed, tolerate, status):
+    slugs = ["btc-usd", "eth-usd", *(f"pair{n}-usdt" for n in range(6)), "sol-usdt", "xrp-usdt"]
+    assert verdict(failed, slugs, tolerate, {"btc-usd"}) == status
