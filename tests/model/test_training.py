@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.arrays import grid_times
-from cryptopredict.artifact import MANIFEST, load_artifact, open_artifacts
+from cryptopredict.artifact.arrays import grid_times
+from cryptopredict.artifact.read import load_artifact
+from cryptopredict.artifact.schema import MANIFEST
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import Settings
 from cryptopredict.model import training
