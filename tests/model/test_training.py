@@ -22,6 +22,7 @@ from cryptopredict.config import Settings
 from cryptopredict.model import training
 from cryptopredict.model.gate import GateError, GateRules
 from cryptopredict.model.training import train
+from cryptopredict.postprocess import centre, hours_ahead
 from tests.model.quick import history_from_prices, quick_request
 
 pytestmark = pytest.mark.slow
@@ -230,7 +231,7 @@ def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
     rules = load_artifact(trained.path).manifest.postprocess
     np.testing.assert_allclose(
         stored["yhat"][np.searchsorted(ds, kept)],
-        rules.centre(full[at], rules.hours_ahead(kept)),
+        centre(rules, full[at], hours_ahead(rules, kept)),
         rtol=1e-12,
     )
 
