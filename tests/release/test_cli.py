@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from cryptopredict.config import Settings
+from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import github_outputs, main
 from tools.release.environment import TAG_RULE
@@ -212,16 +213,6 @@ def github_run(server) -> dict[str, str]:
     }
 
 
-RULESET = {
-    "id": 7,
-    "name": "release tags",
-    "target": "tag",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
-    "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
-}
-
-
 def check_rules(environ) -> int:
     return main(["check-rules", "--environment", "production"], environ=environ)
 
@@ -234,12 +225,8 @@ def test_the_rules_check_refuses_an_environment_any_ref_may_enter(capsys, server
 
 
 def answer_rules(server, rulesets):
-    server.answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
-    policies = [{"name": "main", "type": "branch"}, {"name": TAG_RULE, "type": "tag"}]
-    server.answer(200, json.dumps({"branch_policies": policies}))
-    server.answer(200, json.dumps([{"id": r["id"], "target": "tag"} for r in rulesets]))
-    for ruleset in rulesets:
-        server.answer(200, json.dumps(ruleset))
+    answer_environment(server)
+    answer_rulesets(server, rulesets)
 
 
 def test_the_rules_check_passes_with_the_environment_and_the_tag_ruleset(capsys, server):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.release.github_answers import RULESET
 from tools.release.render import DeployError
 from tools.release.rules import check_tag_rules, covers_release_tags, missing_tag_rules
 
@@ -14,15 +15,7 @@ TOKEN = "ghs_not-a-real-token"
 
 
 def ruleset(**changes) -> dict:
-    base = {
-        "id": 7,
-        "name": "release tags",
-        "target": "tag",
-        "enforcement": "active",
-        "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
-        "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
-    }
-    return {**base, **changes}
+    return {**RULESET, **changes}
 
 
 def test_an_active_tag_ruleset_with_the_three_rules_is_enough():

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
-from tools.release.environment import TAG_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -146,24 +146,10 @@ class Release:
 
     def answer_rules(self, model_version: str) -> None:
         """GitHub's answers for a repository set up as docs/release.md says, then Render's."""
-        answer = self.server.answer
-        answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
-        policies = [{"name": "main", "type": "branch"}, {"name": TAG_RULE, "type": "tag"}]
-        answer(200, json.dumps({"branch_policies": policies}))
-        answer(200, json.dumps([{"id": 7, "target": "tag"}]))
-        answer(200, json.dumps(RULESET))
-        answer(200, '{"deploy": {"id": "dep-1"}}')
-        answer(200, json.dumps({"model_version": model_version}))
-
-
-RULESET = {
-    "id": 7,
-    "name": "release tags",
-    "target": "tag",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
-    "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
-}
+        answer_environment(self.server)
+        answer_rulesets(self.server, [RULESET])
+        self.server.answer(200, '{"deploy": {"id": "dep-1"}}')
+        self.server.answer(200, json.dumps({"model_version": model_version}))
 
 
 @pytest.fixture
@@ -328,11 +314,8 @@ def test_the_deploy_refuses_without_the_tag_ruleset_before_reading_the_hook(rele
     x = release.push("Add a pair")
     version = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
     release.remote.git("tag", version["tag"], x)
-    answer = release.server.answer
-    answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
-    policies = [{"name": "main", "type": "branch"}, {"name": TAG_RULE, "type": "tag"}]
-    answer(200, json.dumps({"branch_policies": policies}))
-    answer(200, "[]")
+    answer_environment(release.server)
+    answer_rulesets(release.server, [])
     done = {"version": version, "image": {"digest": DIGEST}, "publish": {}}
     run = release.runner.run(push_event(x), reuse=done, only=["deploy"])
     assert (
