@@ -20,7 +20,7 @@ from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
-    from cryptopredict.artifact_run import TrainingRun
+    from cryptopredict.artifact.training import TrainingRun
 
 SEARCH_ERRORS = {
     400: "`q` is empty, repeated, too long or holds characters no slug has; or `quote`, "

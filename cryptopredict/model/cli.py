@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptopredict import logs
-from cryptopredict.artifact_run import FailedPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.training import FailedPair, Ranking, TrainingRun, write_run
 from cryptopredict.assets import (
     Asset,
     PairsSetting,

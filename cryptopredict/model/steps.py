@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import ArtifactError, DampingChoice
-from cryptopredict.artifact_run import Ranking
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.schema import DampingChoice
+from cryptopredict.artifact.training import Ranking
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.market import top_pairs

@@ -10,7 +10,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.artifact import open_artifacts
-from cryptopredict.artifact_run import (
+from cryptopredict.artifact.training import (
     RUN,
     FailedPair,
     LeftOutPair,

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from cryptopredict.artifact_run import read_run
+from cryptopredict.artifact.training import read_run
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.model.cli import main, verdict
 from tests.data.binance_market import binance_market

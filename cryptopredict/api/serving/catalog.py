@@ -20,8 +20,11 @@ from cryptopredict.api.errors import BadRequestError, UnavailableAssetError, Unk
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
-from cryptopredict.artifact import Artifact, ArtifactError, ArtifactStore, IndexEntry
-from cryptopredict.artifact_run import RankedPair, TrainingRun
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.schema import IndexEntry
+from cryptopredict.artifact.store import ArtifactStore
+from cryptopredict.artifact.training import RankedPair, TrainingRun
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 # What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a
