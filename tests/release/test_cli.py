@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from cryptopredict.assets import pairs_setting
 from cryptopredict.config import Settings
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo, checkout_run
@@ -259,10 +260,11 @@ def test_the_rules_check_needs_the_token(capsys, server):
 @pytest.mark.parametrize(
     ("variable", "assets"),
     [
-        ("", "btc-usd,eth-usd"),
-        ("  ", "btc-usd,eth-usd"),
+        ("", "top:200"),
+        ("  ", "top:200"),
         ("btc-usd,eth-usd,sol-usd", "btc-usd,eth-usd,sol-usd"),
         (" SOL-USD , 1000pepe-usdt,sol-usd", "sol-usd,1000pepe-usdt"),
+        ("TOP:50, xmr-usdt", "top:50,xmr-usdt"),
     ],
 )
 def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable, assets):
@@ -270,7 +272,17 @@ def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable
     assert got["assets"] == assets
 
 
-@pytest.mark.parametrize("variable", ["btc-usd\nTRAIN_SOURCE=snapshot", "btc", "btc-usd,,eth-usd"])
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "btc-usd\nTRAIN_SOURCE=snapshot",
+        "btc",
+        "btc-usd,,eth-usd",
+        "top:0",
+        "top:all",
+        "top:5,top:9",
+    ],
+)
 def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
     args = [
         "next-version",
@@ -285,8 +297,11 @@ def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "RELEASE_ASSETS holds" in err
-    assert "<base>-<quote>" in err
+    assert "<base>-<quote>" in err or "more than one top:N" in err
 
 
-def test_the_release_default_is_the_products_default():
-    assert Settings().assets == DEFAULT_ASSETS
+def test_the_release_default_is_the_market_and_the_products_stays_offline():
+    assert DEFAULT_ASSETS == "top:200"
+    # `make run` trains the embedded pairs, offline; the release asks the market.
+    assert Settings().assets == "btc-usd,eth-usd"
+    assert pairs_setting(DEFAULT_ASSETS).top == 200

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 import re
 
-# The product's own default (`ASSETS` in cryptopredict/config.py; a test keeps them equal),
-# written out so that the build's provenance records what was trained.
-DEFAULT_ASSETS = "btc-usd,eth-usd"
+# The release's default: BTC/USD and ETH/USD (from Alpaca) and the 200 spot pairs most traded
+# against USDT on Binance, ranked when the image trains (`top:N`, cryptopredict/data/market.py).
+# The product's own default (`make run`, offline) stays the two embedded pairs.
+DEFAULT_ASSETS = "top:200"
 _SLUG = re.compile(r"[a-z0-9]+-[a-z0-9]+")
+_TOP = re.compile(r"top:[1-9][0-9]{0,3}")
 
 
 def release_assets(text: str) -> str:
-    """`text` (comma-separated `<base>-<quote>` slugs, any case and spacing) as the canonical
-    list, or DEFAULT_ASSETS when it is blank; ValueError naming what is not a slug. Whether a
-    source knows each pair is for training to say: this only keeps a malformed value (a newline
-    would add a build argument of its own) out of the build."""
+    """`text` (comma-separated `<base>-<quote>` slugs and at most one `top:N`, any case and
+    spacing) as the canonical list, or DEFAULT_ASSETS when it is blank; ValueError naming what
+    is neither. Whether a source knows each pair is for training to say: this only keeps a
+    malformed value (a newline would add a build argument of its own) out of the build."""
     if not text.strip():
         return DEFAULT_ASSETS
-    slugs = [part.strip().lower() for part in text.split(",")]
-    wrong = [slug for slug in slugs if not _SLUG.fullmatch(slug)]
+    names = [part.strip().lower() for part in text.split(",")]
+    wrong = [name for name in names if not (_SLUG.fullmatch(name) or _TOP.fullmatch(name))]
     if wrong:
         raise ValueError(
             f"RELEASE_ASSETS holds {', '.join(map(repr, wrong))}: expected comma-separated pairs "
-            "named <base>-<quote>, such as btc-usd,eth-usd,sol-usd"
+            "named <base>-<quote>, such as btc-usd,eth-usd,sol-usd, or top:N (top:200: BTC/USD, "
+            "ETH/USD and the 200 pairs most traded against USDT on Binance)"
         )
-    return ",".join(dict.fromkeys(slugs))
+    if sum(bool(_TOP.fullmatch(name)) for name in names) > 1:
+        raise ValueError(f"RELEASE_ASSETS holds more than one top:N: {text.strip()!r}")
+    return ",".join(dict.fromkeys(names))
