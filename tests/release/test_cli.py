@@ -62,7 +62,7 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
     assert got == {
         "build": "true",
         "dispatch": "",
-        "assets": "btc-usd,eth-usd",
+        "assets": "top:200",
         "version": "0.5.0",
         "tag": "v0.5.0",
         "create-tag": "true",
