@@ -24,14 +24,21 @@ import argparse
 import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
+
+from bench.run import API, resident_mb, running, wait_until_ready
+from bench.scale_serving import pair_set
 
 ROOT = Path(__file__).parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -126,7 +133,7 @@ def train(
     return seconds, tree, own()
 
 
-def _follow_own_cpu(pid: int) -> callable:
+def _follow_own_cpu(pid: int) -> Callable[[], float]:
     """Samples the process's own CPU seconds (not its children's) until it exits."""
     last = [0.0]
     process = psutil.Process(pid)
@@ -205,9 +212,152 @@ def cache_table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Served:
+    pairs: int
+    rss_started_mb: float = 0.0  # once /healthz answers
+    rss_after_mb: float = 0.0  # after one /forecast request to every pair
+    assets_ms: list[float] = field(default_factory=list)  # /assets, every pair listed
+    assets_bytes: int = 0
+    healthz_bytes: int = 0
+    load: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def assets_p50_ms(self) -> float:
+        return statistics.median(self.assets_ms)
+
+
+ASSETS_ROUNDS = 30
+BAR_MEMORY, BAR_ASSETS_MS, BAR_HEALTHZ = 1.25, 100.0, 64 * 1024
+
+
+def measure_serving(models: Path, rounds: int) -> list[Served]:
+    """`python api.py` on 2 of the pairs, then on all of them (twice each, interleaved)."""
+    entries = json.loads((models / "index.json").read_text())["assets"]
+    slugs = sorted(entries)
+    figures: dict[int, list[Served]] = {2: [], len(slugs): []}
+    with tempfile.TemporaryDirectory(prefix="bench-market-") as scratch:
+        two = pair_set(models, ["btc-usdt", slugs[0]] if "btc-usdt" in slugs else slugs[:2],
+                       Path(scratch))  # fmt: skip
+        for _ in range(rounds):
+            for directory in (two, models):
+                found = serve_once(directory)
+                figures[found.pairs].append(found)
+                print(
+                    f"{found.pairs} pairs: {found.rss_started_mb:.1f} MB started, "
+                    f"{found.rss_after_mb:.1f} MB after a request to each; /assets "
+                    f"{found.assets_p50_ms:.1f} ms ({found.assets_bytes} bytes); /healthz "
+                    f"{found.healthz_bytes} bytes; load average {found.load[0]:.1f} to "
+                    f"{found.load[1]:.1f}",
+                    flush=True,
+                )
+    return [run for runs in figures.values() for run in runs]
+
+
+def serve_once(directory: Path) -> Served:
+    index = json.loads((directory / "index.json").read_text())["assets"]
+    found = Served(len(index), load=(os.getloadavg()[0], 0.0))
+    with running(API, directory) as (process, base):
+        wait_until_ready(f"{base}/healthz", timeout=120)
+        found.rss_started_mb = resident_mb(process.pid)
+        for slug, entry in sorted(index.items()):
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry["last_bar"]))
+            _get(f"{base}/forecast/{slug}?date={when}")
+        found.rss_after_mb = resident_mb(process.pid)
+        for _ in range(ASSETS_ROUNDS):
+            started = time.perf_counter()
+            body = _get(f"{base}/assets")
+            found.assets_ms.append(1000 * (time.perf_counter() - started))
+        found.assets_bytes = len(body)
+        found.healthz_bytes = len(_get(f"{base}/healthz"))
+    found.load = (found.load[0], os.getloadavg()[0])
+    return found
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        if answer.status != 200:
+            raise SystemExit(f"{url} answered {answer.status}")
+        return answer.read()
+
+
+def serving_table(runs: list[Served]) -> str:
+    small = [run for run in runs if run.pairs == 2]
+    large = [run for run in runs if run.pairs != 2]
+    memory = statistics.median(run.rss_after_mb for run in large) / statistics.median(
+        run.rss_after_mb for run in small
+    )
+    assets = statistics.median(run.assets_p50_ms for run in large)
+    healthz = max(run.healthz_bytes for run in large)
+    lines = [
+        "| pairs | RSS started, MB | RSS after one request to each, MB | /assets p50, ms | "
+        "/assets bytes | /healthz bytes | load average |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.pairs} | {run.rss_started_mb:.1f} | {run.rss_after_mb:.1f} | "
+            f"{run.assets_p50_ms:.1f} | {run.assets_bytes} | {run.healthz_bytes} | "
+            f"{run.load[0]:.1f} to {run.load[1]:.1f} |"
+        )
+    pairs = large[0].pairs
+    lines += [
+        "",
+        f"{pairs} pairs against 2, medians: memory {memory:.2f}x (bar: at most {BAR_MEMORY}x; "
+        f"{_verdict(memory <= BAR_MEMORY)}); /assets {assets:.1f} ms (bar: under "
+        f"{BAR_ASSETS_MS:.0f} ms; {_verdict(assets < BAR_ASSETS_MS)}); /healthz {healthz} bytes "
+        f"(bar: under 64 KiB; {_verdict(healthz < BAR_HEALTHZ)}).",
+    ]
+    return "\n".join(lines)
+
+
+BAR_FILE_BYTES = 1_500_000
+
+
+def sizes(models: Path) -> list[dict]:
+    """What the image holds of each hourly pair: every file of its directory but the pickled
+    model, which stays in the build stage."""
+    rows = []
+    for manifest in sorted(models.glob("*/manifest.json")):
+        directory = manifest.parent
+        if json.loads(manifest.read_text())["interval"] != "1h":
+            continue
+        files = {
+            path.name: path.stat().st_size
+            for path in sorted(directory.iterdir())
+            if path.name != "model.pkl"
+        }
+        rows.append({"asset": directory.name, "files": files, "bytes": sum(files.values())})
+    return rows
+
+
+def sizes_table(rows: list[dict]) -> str:
+    names = sorted({name for row in rows for name in row["files"]})
+    lines = [
+        "| pair | " + " | ".join(names) + " | served, bytes |",
+        "|---" * (len(names) + 2) + "|",
+    ]
+    for row in rows:
+        cells = [f"{row['files'].get(name, 0):,}" for name in names]
+        lines.append(f"| {row['asset']} | " + " | ".join(cells) + f" | {row['bytes']:,} |")
+    largest = max(rows, key=lambda row: row["bytes"])
+    lines += [
+        "",
+        f"{len(rows)} hourly pairs; the largest, {largest['asset']}, serves "
+        f"{largest['bytes']:,} bytes (bar: each at most {BAR_FILE_BYTES:,}; "
+        f"{_verdict(largest['bytes'] <= BAR_FILE_BYTES)}).",
+    ]
+    return "\n".join(lines)
+
+
+def _verdict(holds: bool) -> str:
+    return "holds" if holds else "does NOT hold"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.market", description=__doc__)
-    parser.add_argument("bar", choices=("cache",))
+    parser.add_argument("bar", choices=("cache", "serve", "sizes"))
+    parser.add_argument("--rounds", type=int, default=3, help="serve: starts of each set")
     parser.add_argument("--daily", type=int, help="only the first N daily pairs (a quick look)")
     parser.add_argument("--hourly", type=int, help="only the first N hourly pairs")
     args = parser.parse_args(argv)
@@ -219,6 +369,18 @@ def main(argv: list[str] | None = None) -> int:
         print(cache_table(runs))
         report = [{**asdict(run), "cpu_per_pair": run.cpu_per_pair} for run in runs]
         (REPORTS / "bench-market-cache.json").write_text(json.dumps(report, indent=1) + "\n")
+        return 0
+    if not (models / "index.json").exists():
+        raise SystemExit(f"{models} holds no trained pairs: run `python -m bench.market cache`")
+    if args.bar == "serve":
+        served = measure_serving(models, args.rounds)
+        print(serving_table(served))
+        report = [{**asdict(run), "assets_p50_ms": run.assets_p50_ms} for run in served]
+        (REPORTS / "bench-market-serve.json").write_text(json.dumps(report, indent=1) + "\n")
+    else:
+        rows = sizes(models)
+        print(sizes_table(rows))
+        (REPORTS / "bench-market-sizes.json").write_text(json.dumps(rows, indent=1) + "\n")
     return 0
 
 

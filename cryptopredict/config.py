@@ -60,7 +60,10 @@ class Settings:
         "Pairs `train.py --all` trains (and the collector follows), comma-separated slugs "
         "`<base>-<quote>` such as `sol-usd` or `link-usdt` (cryptopredict/pairs.toml holds the "
         "exceptions to how they are named at each source); `*`: every pair the `--csv` file or "
-        "the embedded snapshot holds.",
+        "the embedded snapshot holds; `top:N` (training only): BTC/USD, ETH/USD and the N spot "
+        "pairs most traded against USDT on Binance in the last 24 hours, ranked when training "
+        "starts (no stablecoin or fiat money against USDT, no leveraged token), as the release "
+        "trains `top:200`.",
     )
     require_fresh_hours: float | None = _setting(
         "REQUIRE_FRESH_HOURS",
@@ -222,7 +225,9 @@ class Settings:
     binance_api_url: str = _setting(
         "BINANCE_API_URL",
         "https://api.binance.com",
-        "Base of Binance's REST API; the collector adds `/api/v3/klines` to backfill minutes.",
+        "Base of Binance's REST API: training's bars and `top:N`'s ranking of the market "
+        "(`/api/v3/exchangeInfo`, `/api/v3/ticker/24hr`), the collector's backfill of minutes "
+        "(`/api/v3/klines`).",
     )
     minute_retention_days: float = _setting(
         "MINUTE_RETENTION_DAYS",
