@@ -193,11 +193,20 @@ def test_a_nan_in_the_manifest_is_refused_naming_it_and_nothing_is_replaced(writ
     assert load_artifact(written).manifest.model_version == "v1"
 
 
-@pytest.mark.parametrize("name", [MODEL, GRID, HISTORY, BACKTEST, MANIFEST])
+@pytest.mark.parametrize("name", [GRID, HISTORY, BACKTEST, MANIFEST])
 def test_a_missing_file_is_named(written, name):
     (written / name).unlink()
     with pytest.raises(ArtifactError, match=f"{name}: missing"):
         load_artifact(written)
+
+
+def test_an_artifact_without_its_pickled_model_is_whole_as_serving_sees_it(written):
+    """The image holds only what serving reads: no model.pkl (its build stage keeps them)."""
+    (written / MODEL).unlink()
+    artifact = load_artifact(written)  # every served file checked against the manifest
+    assert artifact.manifest.files[MODEL]  # its digest is still recorded, for the build stage's
+    with pytest.raises(ArtifactError, match=r"model\.pkl: is not here: the image holds only"):
+        artifact.load_model()
 
 
 def test_a_truncated_pickle_is_caught(written):
@@ -231,14 +240,14 @@ def test_a_manifest_from_a_newer_schema_is_refused(written):
         load_artifact(written)
 
 
-def test_a_schema_3_artifact_says_to_retrain(written):
+def test_a_schema_4_artifact_says_to_retrain(written):
     manifest = json.loads((written / MANIFEST).read_text())
-    manifest["schema_version"] = 3
+    manifest["schema_version"] = 4
     (written / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(
         ArtifactError,
-        match=r"schema_version 3 is no longer supported \(schema 4 stores the grid compact and "
-        r"memory-mapped: grid\.npy and history\.npy\); retrain with `python train.py`",
+        match=r"schema_version 4 is no longer supported \(schema 5 stores the bars as compact "
+        r"as they are exact: history\.npy\); retrain with `python train.py`",
     ):
         load_artifact(written)
 
@@ -419,9 +428,11 @@ def test_kill_9_mid_write_leaves_a_verified_artifact(written):
         (GRID, "yhat", "|O", "field 'yhat' is of type 'object', not one this code writes"),
         (GRID, "first", ">i8", "field 'first' is of type '>i8', not one this code writes"),
         (GRID, "first", "<f8", "first is not one int64"),
-        (GRID, "lead", "<i4", "field 'lead' is of type 'int32', not one this code writes"),
+        (GRID, "lead", "<i2", "field 'lead' is of type 'int16', not one this code writes"),
+        (GRID, "lead", "<i4", "lead is int32, not <class 'numpy.uint32'>"),
         (HISTORY, "close", "|O", "field 'close' is of type 'object', not one this code"),
-        (HISTORY, "ds", "<f8", "ds is float64, not <class 'numpy.int64'>"),
+        (HISTORY, "ds", "<f4", "ds is float32, not a time"),
+        (HISTORY, "close", "<f4", "close is float32 with [0-9]+ decimals, not whole ticks"),
     ],
 )
 def test_an_array_of_a_type_the_writer_never_writes_is_refused(

@@ -14,7 +14,8 @@ it is memory-mapped without being read (`open_table`) and every column is one co
   each band as float32 log(bound / yhat), lower then upper at each level of `LEVELS`; `lead`,
   seconds from the knot's origin (the last bar it had seen) to the knot (uint32). The times are
   not stored: `first`, `step`, `fine_rows`, `coarse_step` and `last` give them.
-- `history.npy`: `ds` (int64 epoch seconds) and open, high, low, close, volume, vwap (float64).
+- `history.npy`: `ds` and open, high, low, close, volume, vwap, each as compact as it is exact
+  (`cryptopredict/artifact/history.py`).
 
 `check_grid` and `check_history` check the values (what training writes, and `load_artifact`);
 opening checks only the layout, the values being covered by the manifest's sha256.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import io
 import math
+import mmap
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Self
@@ -224,7 +226,7 @@ def encode_grid(file: Path, grid: Grid, last_bar: int) -> bytes:
     times are evenly spaced and no row's origin is after its time or the last bar."""
     ds = np.asarray(grid.ds, dtype=np.int64)
     step = int(ds[1] - ds[0])
-    _require(bool(np.all(np.diff(ds) == step)), file, "the grid is not evenly spaced")
+    require(bool(np.all(np.diff(ds) == step)), file, "the grid is not evenly spaced")
     first, last = int(ds[0]), int(ds[-1])
     times = grid_times(first, step, last, last_bar)
     fine_rows = (min(last_bar + FINE_DAYS * DAY, last) - first) // step + 1
@@ -248,18 +250,13 @@ def encode_grid(file: Path, grid: Grid, last_bar: int) -> bytes:
         "origin is after ds or after the last stored bar",
     )
     lead = times - origin[at]
-    _require(bool(lead.max() <= np.iinfo(np.uint32).max), file, "an origin is a century early")
+    require(bool(lead.max() <= np.iinfo(np.uint32).max), file, "an origin is a century early")
     columns: dict[str, np.ndarray] = {"yhat": yhat, "band": band, "lead": lead.astype(np.uint32)}
     axis = {"first": first, "step": step, "fine_rows": fine_rows, "coarse_step": coarse_step}
-    return _encode({**axis, "last": last}, columns)
+    return encode_record({**axis, "last": last}, columns)
 
 
-def encode_history(history: BarHistory) -> bytes:
-    """`history.npy`: every array of `history`."""
-    return _encode({}, {name: history[name] for name in HISTORY_ARRAYS})
-
-
-def _encode(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:
+def encode_record(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:
     """One record: the int64 `scalars`, then each of `columns` whole."""
     descr: list[tuple[Any, ...]] = [(name, "<i8") for name in scalars]
     descr += [
@@ -275,33 +272,48 @@ def _encode(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:
 
 # The field types the writer produces (`_encode`): anything else (an object, a string, a nested
 # record, another byte order) is refused before a value is read.
-STORED_TYPES = (np.dtype("<i8"), np.dtype("<u4"), np.dtype("<f4"), np.dtype("<f8"))
+STORED_TYPES = (
+    np.dtype("<i8"),
+    np.dtype("<i4"),
+    np.dtype("<u4"),
+    np.dtype("<f4"),
+    np.dtype("<f8"),
+)
 
 
-def open_table(file: Path, opened: IO[bytes]) -> np.ndarray:
-    """The record in `opened` (the `.npy` file `file`), memory-mapped, not read; ArtifactError
-    unless every field is of a type the writer produces."""
+def open_table(file: Path, opened: IO[bytes]) -> tuple[np.ndarray, mmap.mmap]:
+    """The record in `opened` (the `.npy` file `file`), memory-mapped, not read, and its
+    mapping (whose pages `release` hands back); ArtifactError unless every field is of a type
+    the writer produces."""
     readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
     try:
         opened.seek(0)
         read_header = readers.get(npy.read_magic(opened))
-        _require(read_header is not None, file, "is a .npy file of an unknown version")
+        require(read_header is not None, file, "is a .npy file of an unknown version")
         shape, fortran, dtype = read_header(opened)  # type: ignore[misc]
     except (ValueError, OSError, SyntaxError) as error:
         raise ArtifactError(f"{file}: not a .npy file ({error})") from None
-    _require(shape == () and dtype.names is not None, file, "does not hold one record of columns")
+    require(shape == () and dtype.names is not None, file, "does not hold one record of columns")
     for name, (field_type, *_) in (dtype.fields or {}).items():
         base = field_type.subdtype[0] if field_type.subdtype is not None else field_type
-        _require(
+        require(
             not field_type.hasobject and any(base == stored for stored in STORED_TYPES),
             file,
             f"field {name!a} is of type {str(base)[:60]!a}, not one this code writes "
-            "(little-endian int64, uint32, float32 or float64)",
+            "(little-endian int64, int32, uint32, float32 or float64)",
         )
     offset = opened.tell()
     size = opened.seek(0, io.SEEK_END)
-    _require(size == offset + dtype.itemsize and not fortran, file, "is not as long as it says")
-    return np.memmap(opened, dtype=dtype, mode="r", offset=offset, shape=())
+    require(size == offset + dtype.itemsize and not fortran, file, "is not as long as it says")
+    mapping = mmap.mmap(opened.fileno(), 0, access=mmap.ACCESS_READ)
+    return np.ndarray((), dtype=dtype, buffer=mapping, offset=offset), mapping
+
+
+def release(mapping: mmap.mmap) -> None:
+    """Drop the mapping's pages from this process (they stay in the page cache, and a later
+    read maps them again): what the server has not used lately costs it no resident memory."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
@@ -309,27 +321,27 @@ def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
     names = record.dtype.names or ()
     wanted = {"yhat": np.float64, "band": np.float32, "lead": np.uint32}
     missing = [name for name in (*AXIS, *wanted) if name not in names]
-    _require(not missing, file, f"lacks {', '.join(missing)}")
+    require(not missing, file, f"lacks {', '.join(missing)}")
     for name in AXIS:
-        _require(
+        require(
             record[name].dtype == np.int64 and record[name].shape == (),
             file,
             f"{name} is not one int64",
         )
     for name, dtype in wanted.items():
-        _require(record[name].dtype == dtype, file, f"{name} is {record[name].dtype}, not {dtype}")
-    _require(record["yhat"].ndim == 1, file, "yhat is not a list of knots")
+        require(record[name].dtype == dtype, file, f"{name} is {record[name].dtype}, not {dtype}")
+    require(record["yhat"].ndim == 1, file, "yhat is not a list of knots")
     first, step, fine_rows, coarse_step, last = (int(record[name]) for name in AXIS)
     grid = StoredGrid(
         first, step, fine_rows, coarse_step, last, record["yhat"], record["band"], record["lead"]
     )
     knots = len(grid.yhat)
-    _require(
+    require(
         grid.band.shape == (knots, 2 * len(LEVELS)) and grid.lead.shape == (knots,),
         file,
         "yhat, band and lead do not match in length",
     )
-    _require(
+    require(
         grid.step > 0
         and grid.coarse_step % grid.step == 0
         and 2 <= grid.fine_rows <= knots
@@ -342,35 +354,18 @@ def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
     return grid
 
 
-def history_of(file: Path, record: np.ndarray) -> BarHistory:
-    """The bars in `record`, once its layout is checked."""
-    names = record.dtype.names or ()
-    missing = [name for name in HISTORY_ARRAYS if name not in names]
-    _require(not missing, file, f"lacks {', '.join(missing)}")
-    history = BarHistory(**{name: record[name] for name in HISTORY_ARRAYS})
-    _require(
-        history.ds.ndim == 1 and len(history) > 1, file, "ds is not a list of at least two times"
-    )
-    for spec in fields(BarHistory):
-        values = history[spec.name]
-        expected = np.int64 if spec.metadata["kind"] == TIME else np.float64
-        _require(values.shape == history.ds.shape, file, f"{spec.name} does not match ds in length")
-        _require(values.dtype == expected, file, f"{spec.name} is {values.dtype}, not {expected}")
-    return history
-
-
 def check_history(file: Path, history: BarHistory) -> None:
     """ArtifactError unless every value is of its kind and the times strictly increase."""
     for spec in fields(BarHistory):
         name, values, what = spec.name, history[spec.name], spec.metadata["kind"]
         if what == TIME:
             continue
-        _require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
+        require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
         if what == PRICE:
-            _require(bool(np.all(values > 0)), file, f"{name} holds non-positive values")
+            require(bool(np.all(values > 0)), file, f"{name} holds non-positive values")
         else:
-            _require(bool(np.all(values >= 0)), file, f"{name} holds negative values")
-    _require(bool(np.all(np.diff(history.ds) > 0)), file, "ds is not strictly increasing")
+            require(bool(np.all(values >= 0)), file, f"{name} holds negative values")
+    require(bool(np.all(np.diff(history.ds) > 0)), file, "ds is not strictly increasing")
 
 
 def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -> None:
@@ -378,7 +373,7 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
     wider ones, no knot has seen a bar later than its own time or earlier than the first, and
     every knot past the last bar was made there."""
     yhat = np.asarray(grid.yhat)
-    _require(bool(np.all(np.isfinite(yhat) & (yhat > 0))), file, "yhat holds non-positive values")
+    require(bool(np.all(np.isfinite(yhat) & (yhat > 0))), file, "yhat holds non-positive values")
     times = grid.times()
     inner_low = inner_high = np.zeros(len(times), dtype=np.float32)
     inner = "yhat"
@@ -387,7 +382,7 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
         high = np.asarray(grid.band[:, band_column(level, "upper")])
         for side, values in (("lower", low), ("upper", high)):
             name = f"yhat_{side}_{level}"
-            _require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
+            require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
         _ordered(file, times, low, inner_low, f"yhat_lower_{level} is above {inner}")
         _ordered(file, times, inner_high, high, f"yhat_upper_{level} is below {inner}")
         inner_low, inner_high, inner = low, high, f"the {level}% band"
@@ -420,6 +415,6 @@ def _ordered(
         raise ArtifactError(f"{file}: {problem} at {when} ({len(bad)} rows in all)")
 
 
-def _require(condition: bool, file: Path, problem: str) -> None:
+def require(condition: bool, file: Path, problem: str) -> None:
     if not condition:
         raise ArtifactError(f"{file}: {problem}")

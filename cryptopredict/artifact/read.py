@@ -3,15 +3,17 @@
 An artifact is a directory `<out>/<asset>/` holding:
 
 - `model.pkl`: the fitted Prophet model, pickled: the product's model, for anyone who wants to
-  load it with Prophet (`Artifact.load_model`); serving never unpickles it;
+  load it with Prophet (`Artifact.load_model`). Serving never reads it, and an artifact without
+  it is served as well: the image holds none (its build stage keeps them);
 - `grid.npy`: the served forecast from the first stored bar to the last bar + the horizon
   (`MAX_HORIZON_DAYS`): every date the API answers. Each knot holds the point forecast, its
   central band at every level of `LEVELS`, and how long before it the last bar it had seen
   came: inside the history a hindcast, past it the forecast. Knots run at the data's interval
   to 30 days past the last bar, then daily (`cryptopredict.artifact.arrays` describes the
   layout);
-- `history.npy`: every validated bar the training run had (`BarHistory`), which the API serves
-  as the actual price and aggregates into candles;
+- `history.npy`: every validated bar the training run had, each column as compact as it is
+  exact (`cryptopredict.artifact.history`), which the API serves as the actual price and
+  aggregates into candles;
 - `backtest.json`: the backtest report (`cryptopredict.artifact.schema.BacktestReport`);
 - `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file
   (`cryptopredict.artifact.schema.Manifest`).
@@ -19,7 +21,8 @@ An artifact is a directory `<out>/<asset>/` holding:
 Beside the artifacts, `index.json` lists them (`cryptopredict.artifact.index`).
 
 `open_artifact` checks the manifest and the digests of the arrays, and memory-maps them without
-reading them; `load_artifact` also checks every value and the other files. Anything wrong is an
+reading them (`Artifact.release` hands their pages back until they are read again);
+`load_artifact` also checks every value and the other files. Anything wrong is an
 ArtifactError naming the file and the field. This module imports neither Prophet nor pandas:
 serving reads artifacts with numpy and msgspec alone.
 """
@@ -31,6 +34,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import mmap
 import os
 import pickle
 import stat
@@ -45,15 +49,15 @@ import msgspec
 
 from cryptopredict.artifact.arrays import (
     ArtifactError,
-    BarHistory,
     Grid,
     StoredGrid,
     check_grid,
-    check_history,
-    history_of,
     open_table,
+    release,
+    require,
     stored_grid,
 )
+from cryptopredict.artifact.history import StoredHistory, check_stored, stored_history
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.schema import (
     BACKTEST,
@@ -78,11 +82,26 @@ class Artifact:
     path: Path
     manifest: Manifest
     grid_file: StoredGrid  # the grid as stored, at its knots
-    history: BarHistory
-    # The manifest as written, for the model card: it shows every field, also those this code
-    # does not read.
-    manifest_json: dict[str, Any] = field(repr=False)
+    history: StoredHistory
     manifest_sha256: str = field(repr=False)
+    mappings: tuple[mmap.mmap, ...] = field(default=(), repr=False)
+
+    def release(self) -> None:
+        """Hand back the memory of what was read: the arrays' pages (read again, from the page
+        cache, when next used) and what was parsed on demand."""
+        for mapping in self.mappings:
+            release(mapping)
+        for parsed in ("manifest_json", "backtest", "grid"):
+            self.__dict__.pop(parsed, None)
+
+    @cached_property
+    def manifest_json(self) -> dict[str, Any]:
+        """The manifest as written, every field, also those this code does not read; read
+        again from the artifact, and checked to be the one it was opened with."""
+        file = self.path / MANIFEST
+        data = _read_bytes(file)
+        _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest_sha256)
+        return _json_object(file, data)
 
     @property
     def asset(self) -> str:
@@ -111,6 +130,12 @@ class Artifact:
         """Unpickle the model (importing Prophet), after checking its bytes against the manifest
         once more and the installed Prophet against the one it was pickled with."""
         file = self.path / MODEL
+        require(
+            file.exists(),
+            file,
+            "is not here: the image holds only what serving reads (the build stage keeps the "
+            "pickled models); train the pair to have it",
+        )
         data = _read_bytes(file)
         _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(MODEL))
         trained = self.manifest.versions.get("prophet")
@@ -160,18 +185,18 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         written = _read_all(
             stack.enter_context(_open_in(directory, path, MANIFEST)), path / MANIFEST
         )
-        document = _json_object(path / MANIFEST, written)
-        manifest = _manifest(path / MANIFEST, document)
-        tables = {}
+        manifest = _manifest(path / MANIFEST, _json_object(path / MANIFEST, written))
+        tables, mappings = {}, []
         for name in (GRID, HISTORY):
             opened = stack.enter_context(_open_in(directory, path, name))
             digest = hashlib.file_digest(opened, "sha256").hexdigest()
             _check_digest(path / name, digest, manifest.files.get(name))
-            tables[name] = open_table(path / name, opened)
+            tables[name], mapping = open_table(path / name, opened)
+            mappings.append(mapping)
     grid = stored_grid(path / GRID, tables[GRID])
-    history = history_of(path / HISTORY, tables[HISTORY])
+    history = stored_history(path / HISTORY, tables[HISTORY])
     if every_value:
-        check_history(path / HISTORY, history)
+        check_stored(path / HISTORY, history)
         check_grid(path / GRID, grid, first_bar=int(history.ds[0]), last_bar=int(history.ds[-1]))
     ends = (int(history.ds[0]), int(history.ds[-1]), grid.first, grid.last)
     data, horizon = manifest.data, manifest.horizon
@@ -192,7 +217,7 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         f"its knots are {grid.step} s apart, not the manifest's {manifest.interval}",
     )
     digest = hashlib.sha256(written).hexdigest()
-    return Artifact(path, manifest, grid, history, document, digest)
+    return Artifact(path, manifest, grid, history, digest, tuple(mappings))
 
 
 def load_artifact(path: Path) -> Artifact:
@@ -201,7 +226,8 @@ def load_artifact(path: Path) -> Artifact:
     artifact = open_artifact(path, every_value=True)
     _ = artifact.backtest
     model = artifact.path / MODEL
-    _check_digest(model, _file_sha256(model), artifact.manifest.files.get(MODEL))
+    if model.exists():  # the image holds none: serving never reads it
+        _check_digest(model, _file_sha256(model), artifact.manifest.files.get(MODEL))
     return artifact
 
 
@@ -312,8 +338,7 @@ def schema_problem(version: int) -> str:
         )
     return (
         f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} stores the "
-        "grid compact and memory-mapped: grid.npy and history.npy); retrain with "
-        "`python train.py`"
+        "bars as compact as they are exact: history.npy); retrain with `python train.py`"
     )
 
 
@@ -364,8 +389,3 @@ def _check_digest(file: Path, actual: str, expected: str | None) -> None:
 def _read_bytes(file: Path) -> bytes:
     with _open_in(None, file.parent, file.name) as opened:
         return _read_all(opened, file)
-
-
-def require(condition: bool, file: Path, problem: str) -> None:
-    if not condition:
-        raise ArtifactError(f"{file}: {problem}")

@@ -17,7 +17,10 @@ import msgspec
 # 3: the grid holds each row's origin and a band at every level of LEVELS; manifest `levels`.
 # 4: grid.npy and history.npy, memory-mapped: the grid at the data's interval to 30 days past
 #    the last bar, then daily; bands as float32 log offsets; each knot's lead, not its origin.
-SCHEMA_VERSION = 4
+# 5: history.npy's columns as compact as they are exact (uint32 times, prices and amounts as
+#    int32 or int64 decimal ticks where every value is a decimal); compact JSON; model.pkl, which
+#    serving never reads, optional (the image holds none).
+SCHEMA_VERSION = 5
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
 GRID = "grid.npy"

@@ -1,26 +1,31 @@
 """The artifacts of a model directory as the API holds them: listed at once from `index.json`,
-each opened when first asked for."""
+each opened when first asked for, and only the few used last holding memory (`ACTIVE`): what the
+API holds grows with the pairs it serves by their index entries, not by their data."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.arrays import ArtifactError, require
 from cryptopredict.artifact.index import INDEX, artifact_dirs, read_index
 from cryptopredict.artifact.read import (
     Artifact,
     describe,
     existing_model_dir,
     open_artifact,
-    require,
     schema_problem,
 )
 from cryptopredict.artifact.schema import MANIFEST, SCHEMA_VERSION, IndexEntry
 
 log = logging.getLogger(__name__)
+
+# The artifacts whose pages stay mapped and whose parsed files stay cached, the most recently
+# used; the others hand theirs back (`Artifact.release`) and read them again when next asked.
+ACTIVE = 4
 
 
 class ArtifactStore(Mapping[str, Artifact]):
@@ -29,7 +34,8 @@ class ArtifactStore(Mapping[str, Artifact]):
     `entries` says what each is before it is opened (from `index.json`). Looking one up opens
     it (`open_artifact`: manifest and sha256 checked, arrays memory-mapped) the first time; one
     that cannot be opened raises ArtifactError, then and on every later look-up, and is listed
-    in `failures`. Safe to use from several threads.
+    in `failures`. `used` marks one as used by a request: only the `ACTIVE` most recently
+    used keep memory. Safe to use from several threads.
     """
 
     def __init__(
@@ -44,6 +50,8 @@ class ArtifactStore(Mapping[str, Artifact]):
         self._failures = dict(failures or {})
         self._opened = dict(opened or {})
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._last: str | None = None
 
     @classmethod
     def of(cls, artifacts: Mapping[str, Artifact]) -> ArtifactStore:
@@ -71,6 +79,21 @@ class ArtifactStore(Mapping[str, Artifact]):
             if slug not in self._opened:
                 self._opened[slug] = self._open(slug)
             return self._opened[slug]
+
+    def used(self, slug: str) -> None:
+        """`slug`'s artifact serves a request: it keeps its memory, and the least recently used
+        beyond the `ACTIVE` most recent hands its back."""
+        if slug == self._last:  # the usual case under load: one pair asked again and again
+            return
+        with self._lock:
+            self._last = slug
+            self._recent[slug] = None
+            self._recent.move_to_end(slug)
+            while len(self._recent) > ACTIVE:
+                idle, _ = self._recent.popitem(last=False)
+                artifact = self._opened.get(idle)
+                if artifact is not None:
+                    artifact.release()
 
     def _open(self, slug: str) -> Artifact:
         if slug not in self._entries or self.model_dir is None:

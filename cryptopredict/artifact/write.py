@@ -22,10 +22,11 @@ from cryptopredict.artifact.arrays import (
     Grid,
     check_history,
     encode_grid,
-    encode_history,
+    require,
 )
+from cryptopredict.artifact.history import encode_history
 from cryptopredict.artifact.index import read_index, record
-from cryptopredict.artifact.read import describe, existing_model_dir, load_artifact, require
+from cryptopredict.artifact.read import describe, existing_model_dir, load_artifact
 from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
@@ -117,7 +118,8 @@ def index_artifacts(model_dir: Path) -> int:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, indent=2, sort_keys=True, allow_nan=False).encode() + b"\n"
+    """Compact JSON (serving hands `backtest.json` out as it is: no byte of it is layout)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
 
 
 def _finite_json(name: str, value: Any) -> bytes:

@@ -11,6 +11,7 @@ from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.query import multiple_of
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact.arrays import BarHistory
+from cryptopredict.artifact.history import StoredHistory
 from cryptopredict.candles import Candles, Interval, aggregate
 
 DEFAULT_COUNT = 90  # candles answered when no `start` is given
@@ -19,7 +20,7 @@ DEFAULT_COUNT = 90  # candles answered when no `start` is given
 class CandleSource:
     """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
 
-    def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
+    def __init__(self, history: StoredHistory | BarHistory, stored: Interval, symbol: str) -> None:
         self.stored = stored
         self.symbol = symbol
         self.history = history

@@ -83,19 +83,24 @@ class ServedAsset:
 
     @property
     def artifact(self) -> Artifact:
-        return self._opened.artifact
+        return self._used().artifact
 
     @property
     def forecast(self) -> Forecast:
-        return self._opened.forecast
+        return self._used().forecast
 
     @property
     def point(self) -> PointAnswer:
-        return self._opened.point
+        return self._used().point
 
     @property
     def candles(self) -> CandleSource:
-        return self._opened.candles
+        return self._used().candles
+
+    def _used(self) -> Opened:
+        opened = self._opened
+        self._store.used(self.slug)
+        return opened
 
     @cached_property
     def _opened(self) -> Opened:

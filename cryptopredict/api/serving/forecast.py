@@ -52,7 +52,8 @@ class Forecast:
         self.first, self.step, self.grid_end = grid.first, grid.step, grid.last
         self.interval = Interval.parse(artifact.manifest.interval)  # checked by open_artifact
         self.interval_width = artifact.manifest.interval_width
-        self.history_ds, self.close = artifact.history.ds, artifact.history.close
+        self.history = artifact.history
+        self.history_ds = artifact.history.ds
         self.last_bar = int(self.history_ds[-1])
         # The band's settings were chosen on outcomes up to here (None: trained without a
         # backtest, so on none): hindcast rows up to it are not out of sample for that choice.
@@ -71,7 +72,7 @@ class Forecast:
         self._lead = grid.lead.data
         self._width = grid.band.shape[1]
         self._ds = self.history_ds.data
-        self._close = self.close.data
+        self._close = self.history.reader("close")
         self._fine_rows, self._fine_last, self._knots = grid.fine_rows, grid.fine_last, grid.knots
 
     def ds_of(self, index: np.ndarray) -> np.ndarray:
@@ -150,13 +151,13 @@ class Forecast:
         bar = bisect.bisect_left(bars, opened)
         if bar >= len(bars) or bars[bar] != opened:
             return None
-        before: float = self._close[bar]
+        before = self._close(bar)
         if epoch == opened:
             return before
         following = bar + 1
         if following >= len(bars) or bars[following] != opened + self.step:
             return None
-        return before + (self._close[following] - before) * (epoch - opened) / self.step
+        return before + (self._close(following) - before) * (epoch - opened) / self.step
 
     def count(self, start: float, end: float) -> int:
         """How many grid points lie in `[start, end]`."""
@@ -212,4 +213,4 @@ class Forecast:
         """The close at each of `ds` where a bar opens then, else NaN."""
         bars = np.minimum(np.searchsorted(self.history_ds, ds), len(self.history_ds) - 1)
         found = np.asarray(self.history_ds[bars]) == ds
-        return np.where(found, np.asarray(self.close[bars]), np.nan)
+        return np.where(found, self.history.values("close", bars), np.nan)
