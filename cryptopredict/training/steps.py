@@ -1,4 +1,4 @@
-"""A pair's training, step by step, as the tasks of its graph (`model/graph.py` submits them,
+"""A pair's training, step by step, as the tasks of its graph (`graph.py` submits them,
 `tasks.run` calls them on a worker): `prepare` (fetch, validate, plan), `refit` at each origin
 the client asks for, `damping` (chosen on the validation refits), then `finish` (the band
 choice, the scores, the final fit, the grid, the gate and the encoded artifact).
@@ -19,14 +19,15 @@ from cryptopredict.artifact.schema import DampingChoice
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
+from cryptopredict.model.build import TrainingRequest, build, model_frame
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateError
 from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
-from cryptopredict.model.refits import Refits, refit_at, refit_key, refit_steps
+from cryptopredict.model.refits import Refits, refit_at, refit_steps
 from cryptopredict.model.scorecard import training_report
-from cryptopredict.model.tasks import Finished, Needs, PairJob
-from cryptopredict.model.training import TrainingRequest, build, model_frame
+from cryptopredict.training.fitcache import refit_key
+from cryptopredict.training.tasks import Finished, Needs, PairJob
 
 # A task's own verdict on its pair: the pair fails, the task is not retried.
 FINAL = (DataError, ValueError, GateError, ArtifactError)
