@@ -56,7 +56,6 @@ def test_importing_the_schema_loads_nothing_else_of_cryptopredict_and_no_numpy()
     assert "numpy" not in loaded
 
 
-NUMERICS = "cryptopredict.model"
 ORCHESTRATION = ("cryptopredict.training", "dask", "distributed")
 
 

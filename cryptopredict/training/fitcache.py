@@ -18,11 +18,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-
-from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.plan import Plan, epoch_seconds
-from cryptopredict.model.refits import refit_inputs
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +63,3 @@ class FitCache:
         except OSError as error:
             Path(temporary).unlink(missing_ok=True)
             log.warning("fit cache: could not write %s (%s)", self.directory, error)
-
-
-def refit_key(
-    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
-) -> str:
-    """The fit cache's key of the refit at `origin`: a digest of what its path depends on."""
-    train, ahead = refit_inputs(history, origin, config, plan, interval)
-    settings = {
-        "prophet": config.prophet_kwargs(),
-        "target": config.target,
-        "window_days": config.window_days,
-    }
-    return fit_key(settings, epoch_seconds(train["ds"]), train["y"].to_numpy(), ahead)

@@ -26,7 +26,8 @@ from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, refit_at, refit_steps
 from cryptopredict.training.engine import Engine, LocalEngine
-from cryptopredict.training.fitcache import FitCache, refit_key
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.steps import refit_key
 from cryptopredict.training.tasks import DAMPING_PURPOSE, REFITS_LOG, every_refit_purpose
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ def daily_csv(tmp_path_factory):
 
 def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch, caplog):
     monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
-    caplog.set_level("INFO", logger="cryptopredict.model")
+    caplog.set_level("INFO", logger="cryptopredict")
     code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
     assert code == 0
     manifest = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
