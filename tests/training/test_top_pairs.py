@@ -12,7 +12,7 @@ import pytest
 
 from cryptopredict.artifact.training import read_run
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model.cli import main, verdict
+from cryptopredict.training.cli import main, verdict
 from tests.data.binance_market import binance_market
 
 pytestmark = pytest.mark.slow
