@@ -69,7 +69,11 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     && ASSETS="$ASSETS" REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         FIT_CACHE=/cache/fits CRYPTOPREDICT_CACHE=/cache/history \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" \
-            --tolerate 0.1 --must-train btc-usd $TRAIN_ARGS
+            --tolerate 0.1 --must-train btc-usd $TRAIN_ARGS \
+    && mkdir -p /app/models \
+    && for pickled in /app/artifacts/*/model.pkl; do \
+        if [ -f "$pickled" ]; then mv "$pickled" "/app/models/$(basename "$(dirname "$pickled")").pkl"; fi; \
+    done
 
 
 FROM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS runtime
@@ -95,7 +99,9 @@ COPY api.py ./
 # The server's user cannot write bytecode: compile, once, every module `python api.py` imports
 # (and the OpenAPI tooling /openapi.json imports on first use), so it starts without compiling.
 RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server, cryptopredict.api.openapi, cryptopredict.api.schemas, flask_smorest"
-# Owned by root and read-only to the server: it can read its model, never change it.
+# Owned by root and read-only to the server: it can read its model, never change it. Only what
+# serving reads: each pair's pickled Prophet model (which serving never unpickles) stays in the
+# build stage, under /app/models.
 COPY --from=train /app/artifacts/ artifacts/
 
 ARG VERSION=dev

@@ -149,6 +149,10 @@ for dev_only in tools cryptopredict/release cryptopredict/model/compare.py \
     fi
 done
 say "the image holds no release tooling, peer comparison or report writer (tools/)"
+# Only what serving reads (issue 45): the pickled models stay in the build stage.
+pickled=$(buildah run --isolation chroot "$container" -- find /app/artifacts -name model.pkl)
+[[ -z "$pickled" ]] || die "the image holds pickled models serving never reads: $pickled"
+say "the image holds no pickled model (the build stage keeps them)"
 buildah run --isolation chroot "$container" -- python - "$revision" <ci/manifest_git_sha.py \
     || die "a served model does not record the commit $revision"
 
