@@ -599,3 +599,14 @@ def test_the_fit_cache_is_carried_from_one_release_to_the_next():
     assert re.fullmatch(r"\S+@sha256:[0-9a-f]{64}", danced["utility-image"])
     # A release of 200 pairs runs for hours on a cold cache; GitHub stops a job at 360 minutes.
     assert 300 <= image["timeout-minutes"] < 360
+
+
+def test_the_run_summary_says_what_the_release_trained():
+    publish = release()["jobs"]["publish"]
+    runs = [step.get("run", "") for step in publish["steps"]]
+    [tags] = [i for i, run in enumerate(runs) if "imagetools create" in run]
+    [notes] = [i for i, run in enumerate(runs) if "tools.release notes" in run]
+    assert tags < notes
+    assert 'docker cp "$container:/app/artifacts/training.json"' in runs[notes]
+    assert '>>"$GITHUB_STEP_SUMMARY"' in runs[notes]
+    assert "contents: write" not in str(publish["permissions"])

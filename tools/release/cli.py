@@ -30,6 +30,7 @@ from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHubError
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import Git, check_publish, git_auth
+from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
 from tools.release.published import read_index
@@ -137,6 +138,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deploy.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (900)")
     deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
 
+    notes = commands.add_parser(
+        "notes", help="what a release trained, in Markdown, from its training.json"
+    )
+    notes.add_argument(
+        "--model-dir", type=Path, required=True, help="where training.json is (artifacts/)"
+    )
+    notes.add_argument("--tag", required=True, help="the release, e.g. v1.2.3")
+
     blueprint = commands.add_parser(
         "blueprint", help="write render.yaml for a repository's image, or check it"
     )
@@ -174,6 +183,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "check-publish": publish_check,
         "check-rules": check_rules,
         "blueprint": lambda parsed, _: write_blueprint(parsed),
+        "notes": lambda parsed, _: _print(notes_of(parsed.model_dir, parsed.tag)),
         "keepalive": keepalive,
         "deploy": deploy,
     }
@@ -182,6 +192,11 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except (OSError, ValueError, DeployError, GitHubError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def _print(text: str) -> int:
+    print(text, end="")
+    return 0
 
 
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
