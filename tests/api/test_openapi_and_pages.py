@@ -14,10 +14,13 @@ from tests.paths import ROOT
 OPERATIONS = [
     "/bitcoin",
     "/bitcoin/forecast",
+    "/bitcoin/forecast.csv",
     "/forecast/{asset}",
     "/forecast/{asset}/range",
+    "/forecast/{asset}/range.csv",
     "/assets",
     "/candles/{asset}",
+    "/candles/{asset}.csv",
     "/model",
     "/model/backtest",
     "/model/{asset}",
@@ -27,7 +30,13 @@ OPERATIONS = [
     "/live",
     "/price/{asset}",
 ]
-ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
+ASSET_ROUTES = [
+    "/forecast/{asset}",
+    "/forecast/{asset}/range",
+    "/forecast/{asset}/range.csv",
+    "/candles/{asset}",
+    "/candles/{asset}.csv",
+]
 MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest"]
 
 
@@ -49,7 +58,7 @@ def test_the_document_describes_every_operation_and_its_errors(spec):
         operation = spec["paths"][path]["get"]
         assert operation["summary"]
         assert "200" in operation["responses"]
-    for path in ("/bitcoin", "/bitcoin/forecast", *ASSET_ROUTES):
+    for path in ("/bitcoin", "/bitcoin/forecast", "/bitcoin/forecast.csv", *ASSET_ROUTES):
         responses = spec["paths"][path]["get"]["responses"]
         for status in ("400", "404", "422"):
             schema = responses[status]["content"]["application/json"]["schema"]
@@ -86,9 +95,8 @@ def untyped_objects(node, spec, where: str, seen: set[str]) -> list[str]:
         return untyped_objects(spec["components"]["schemas"][name], spec, name, seen)
     found = []
     extra = node.get("additionalProperties")
-    only_null = node.get("enum") == [None]  # OpenAPI 3.0's null: no object at all
-    if node.get("type") == "object" and not only_null:
-        typed_extra = isinstance(extra, dict) and ("type" in extra or "$ref" in extra)
+    if node.get("type") == "object":
+        typed_extra = isinstance(extra, dict) and bool({"type", "$ref", "anyOf"} & set(extra))
         if "properties" not in node and not typed_extra:
             found.append(where)
     for key in ("properties",):
@@ -130,12 +138,28 @@ def test_every_200_answer_lists_json_first_and_the_range_and_candles_also_csv(cl
         content = item["get"]["responses"]["200"].get("content", {})
         if "application/json" in content:
             assert next(iter(content)) == "application/json", path
+    assert set(served["components"]["schemas"]["Format"]["enum"]) == {"json", "csv"}
     for path in RANGE_AND_CANDLE_ROUTES:
         operation = served["paths"][path]["get"]
         assert list(operation["responses"]["200"]["content"]) == ["application/json", "text/csv"]
         [form] = [p for p in operation["parameters"] if p["name"] == "format"]
-        assert form["schema"]["enum"] == ["json", "csv"]
-        assert form["schema"]["default"] == "json"
+        assert form["schema"] == {"$ref": "#/components/schemas/Format", "default": "json"}
+
+
+@pytest.mark.parametrize("path", RANGE_AND_CANDLE_ROUTES)
+def test_each_csv_answer_has_an_operation_of_its_own(spec, path):
+    """Issue 47, bar 4: a generated client parses a status's answer by the first media type
+    declared (openapi-python-client 0.29), so `format=csv` on the JSON operation cannot give it
+    text; the `.csv` twin declares CSV alone, with the same parameters but `format`."""
+    twin = spec["paths"][f"{path}.csv"]
+    operation = spec["paths"][path]["get"]
+    assert list(twin["get"]["responses"]["200"]["content"]) == ["text/csv"]
+    assert twin["get"]["responses"]["200"]["content"]["text/csv"]["schema"] == {"type": "string"}
+    assert [p for p in operation["parameters"] if p["name"] != "format"] == twin["get"][
+        "parameters"
+    ]
+    assert twin.get("parameters") == spec["paths"][path].get("parameters")
+    assert {**twin["get"]["responses"], "200": None} == {**operation["responses"], "200": None}
 
 
 def test_the_document_is_cached_and_served_as_json(client):

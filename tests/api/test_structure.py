@@ -22,7 +22,7 @@ PACKAGE = ROOT / "cryptopredict"
 API = "cryptopredict.api"
 SERVING = "cryptopredict.api.serving"
 TRAINING_SIDE = ("cryptopredict.model", "cryptopredict.data")
-NOT_FOR_SERVING = ("flask", "werkzeug", "flask_cors", "flask_smorest", "pandas", "prophet")
+NOT_FOR_SERVING = ("flask", "werkzeug", "flask_cors", "pandas", "prophet")
 
 
 def module_name(file: Path) -> str:
