@@ -59,6 +59,17 @@ class Blueprint(flask.Blueprint):
 
 
 @dataclass(frozen=True)
+class InPath:
+    """A path parameter: a string, one of `values` when they are known, which the document
+    names once, as the component `component` (one enum in a generated client)."""
+
+    name: str
+    description: str
+    values: tuple[str, ...] = ()
+    component: str | None = None
+
+
+@dataclass(frozen=True)
 class Operation:
     """What a GET view answers: `ok` describes its 200 answer, JSON of type `answer` and/or
     text of media type `text`; `query` types its query parameters; `path` documents those of
@@ -68,7 +79,7 @@ class Operation:
     answer: type | None = None
     text: str | None = None
     query: type[Query] | None = None
-    path: tuple[dict[str, Any], ...] = ()
+    path: tuple[InPath, ...] = ()
     errors: Mapping[int, str] = field(default_factory=dict)
     description: str | None = None  # else the docstring's, after its first line
 
@@ -79,7 +90,7 @@ def document(
     *,
     text: str | None = None,
     query: type[Query] | None = None,
-    path: Iterable[dict[str, Any]] = (),
+    path: Iterable[InPath] = (),
     errors: Mapping[int, str] | None = None,
     description: str | None = None,
 ) -> Callable[[View], View]:
@@ -93,22 +104,11 @@ def document(
     return attach
 
 
-def in_path(name: str, description: str, *, values: Iterable[str] = ()) -> dict[str, Any]:
-    """A path parameter, with the `values` it may take when they are known."""
-    values = list(values)
-    schema: dict[str, Any] = {"type": "string", **({"enum": values} if values else {})}
-    return {
-        "in": "path",
-        "name": name,
-        "description": description,
-        "required": True,
-        "schema": schema,
-    }
-
-
-def asset_in_path(slugs: Iterable[str]) -> list[dict[str, Any]]:
+def asset_in_path(slugs: Iterable[str]) -> list[InPath]:
     """The `{asset}` path parameter: one of the served assets, which `/assets` lists."""
-    return [in_path("asset", "A served asset, as `/assets` lists it.", values=slugs)]
+    return [
+        InPath("asset", "A served asset, as `/assets` lists it.", tuple(slugs), component="Asset")
+    ]
 
 
 def build(app: flask.Flask) -> dict[str, Any]:
@@ -136,7 +136,7 @@ def build(app: flask.Flask) -> dict[str, Any]:
     for rule, operation, view in declared:
         item: dict[str, Any] = {"get": _operation(rule, operation, view, ref, queries)}
         if operation.path:
-            item["parameters"] = [dict(parameter) for parameter in operation.path]
+            item["parameters"] = [_in_path(each, components) for each in operation.path]
         paths[_PATH_ARGUMENT.sub(r"{\1}", rule.rule)] = item
     tags = {
         rule.endpoint.split(".")[0]: app.blueprints[rule.endpoint.split(".")[0]]
@@ -157,6 +157,24 @@ def build(app: flask.Flask) -> dict[str, Any]:
 def encode(document: dict[str, Any]) -> bytes:
     """The document as served at `/openapi.json`."""
     return json.dumps(document, indent=1).encode()
+
+
+def _in_path(parameter: InPath, components: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if parameter.values:
+        schema["enum"] = list(parameter.values)
+    if parameter.component is not None:
+        named = {"title": parameter.component, **schema}
+        if components.setdefault(parameter.component, named) != named:
+            raise ValueError(f"{parameter.component} is declared with different values")
+        schema = {"$ref": COMPONENTS.format(name=parameter.component)}
+    return {
+        "in": "path",
+        "name": parameter.name,
+        "description": parameter.description,
+        "required": True,
+        "schema": schema,
+    }
 
 
 def _closed_tuples(node: Any) -> Any:
