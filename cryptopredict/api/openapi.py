@@ -126,7 +126,7 @@ def build(app: flask.Flask) -> dict[str, Any]:
         named += [kind for kind in (operation.answer, operation.query) if kind is not None]
     types = list(dict.fromkeys(named))
     refs, components = msgspec.json.schema_components(types, ref_template=COMPONENTS)
-    components = _closed_tuples(components)
+    components = _for_tools(components)
     ref: dict[type, dict[str, Any]] = dict(zip(types, refs, strict=True))
     # A query type becomes parameters: its schema is no component of the document.
     queries: dict[type, dict[str, Any]] = {
@@ -167,7 +167,9 @@ def _in_path(parameter: InPath, components: dict[str, Any]) -> dict[str, Any]:
         named = {"title": parameter.component, **schema}
         if components.setdefault(parameter.component, named) != named:
             raise ValueError(f"{parameter.component} is declared with different values")
-        schema = {"$ref": COMPONENTS.format(name=parameter.component)}
+        # The values again beside the reference: Swagger UI offers a choice of them only when
+        # they are there (generated clients follow the reference: one enum for every route).
+        schema = {"$ref": COMPONENTS.format(name=parameter.component), **schema}
     return {
         "in": "path",
         "name": parameter.name,
@@ -177,20 +179,35 @@ def _in_path(parameter: InPath, components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _closed_tuples(node: Any) -> Any:
-    """`node` with each fixed-length array (a tuple: `prefixItems` and as many `maxItems`)
-    without its `"items": false`, which says the same again and which openapi-python-client
-    (0.29) cannot read: it refuses the whole document for a schema that is a boolean."""
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def _for_tools(node: Any) -> Any:
+    """`node` as the tools that read the document understand it, meaning the same:
+
+    - a fixed-length array (a tuple: `prefixItems` and as many `maxItems`) without its
+      `"items": false`, which says the same again and which openapi-python-client (0.29)
+      cannot read: it refuses the whole document for a schema that is a boolean;
+    - an enum (msgspec writes an Enum class's values alone) with the JSON type its values
+      share, which Swagger UI shows (it says `any` without one);
+    - descriptions from docstrings without their indentation, which Markdown would keep.
+    """
     if isinstance(node, list):
-        return [_closed_tuples(value) for value in node]
+        return [_for_tools(value) for value in node]
     if not isinstance(node, dict):
         return node
     closed = "prefixItems" in node and node.get("maxItems") == len(node["prefixItems"])
-    return {
-        key: _closed_tuples(value)
+    readable = {
+        key: inspect.cleandoc(value)
+        if key == "description" and isinstance(value, str)
+        else _for_tools(value)
         for key, value in node.items()
         if not (closed and key == "items" and value is False)
     }
+    kinds = {_JSON_TYPES.get(type(value)) for value in node.get("enum", [None])}
+    if "type" not in node and len(kinds) == 1 and None not in kinds:
+        readable["type"] = kinds.pop()
+    return readable
 
 
 def _is_query(kind: type) -> bool:

@@ -230,3 +230,38 @@ def test_the_vendored_files_are_the_recorded_versions_with_their_licences():
 )
 def test_only_the_listed_swagger_ui_files_are_served(client, name):
     assert client.get(f"/vendor/swagger-ui/{name}").status_code == 404
+
+
+def test_every_enum_says_the_type_of_its_values(spec):
+    """Swagger UI shows `any` for an enum without a type (msgspec writes an Enum's values
+    alone); the asset's values are also beside its reference, where Swagger UI reads them."""
+    schemas = spec["components"]["schemas"]
+    enums = {name: schema for name, schema in schemas.items() if "enum" in schema}
+    assert {"Asset", "Level", "Kind", "Format", "BandVerdict"} <= set(enums)
+    assert {name: schema["type"] for name, schema in enums.items()} == {
+        name: "integer" if name == "Level" else "string" for name in enums
+    }
+    (asset,) = spec["paths"]["/model/{asset}"]["parameters"]
+    assert asset["schema"] == {
+        "$ref": "#/components/schemas/Asset",
+        "type": "string",
+        "enum": schemas["Asset"]["enum"],
+    }
+    assert schemas["Asset"]["enum"] == ["btc-usd", "eth-usd"]
+
+
+def test_no_schema_is_a_boolean(spec):
+    """openapi-python-client (0.29) refuses a document holding a boolean schema, such as the
+    `"items": false` msgspec writes after a tuple's `prefixItems`."""
+
+    def booleans(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("items", "additionalProperties") and isinstance(value, bool):
+                    yield f"{where}.{key}"
+                yield from booleans(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from booleans(value, f"{where}[{i}]")
+
+    assert list(booleans(spec, "$")) == []
