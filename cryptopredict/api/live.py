@@ -40,7 +40,7 @@ from cryptopredict.api.types.live import (
     Price,
     PriceForecast,
 )
-from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
+from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.collect.reader import MinuteReader, ReadersBusyError
 from cryptopredict.collect.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window

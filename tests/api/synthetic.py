@@ -18,20 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.arrays import BarHistory, Grid
+from cryptopredict.artifact.schema import (
     LEVELS,
     BacktestReport,
     BacktestSummary,
     BandCandidate,
     BandChoice,
-    BarHistory,
     Boundary,
     Comparison,
     DampingCandidate,
     DampingChoice,
     DataSummary,
     Gaps,
-    Grid,
     HindcastCoverage,
     Horizon,
     HorizonScores,
@@ -43,6 +42,7 @@ from cryptopredict.artifact import (
     PastForecast,
     PoolChoice,
     PoolScores,
+    Postprocess,
     Repair,
     ServedBand,
     ServedParts,
@@ -50,9 +50,8 @@ from cryptopredict.artifact import (
     TrainingWindow,
     ValidationReport,
     WidthFifth,
-    write_artifact,
 )
-from cryptopredict.postprocess import Postprocess
+from cryptopredict.artifact.write import write_artifact
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -27,7 +27,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import GRID, index_artifacts, open_artifacts
+from cryptopredict.artifact.schema import GRID
+from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from cryptopredict.api.types.model import BandVerdict, HorizonVerdict, Verdict
-from cryptopredict.artifact import (
+from cryptopredict.artifact.schema import (
     BacktestSummary,
     Comparison,
     ModelParams,

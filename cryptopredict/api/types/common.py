@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
-from cryptopredict.artifact import DEFAULT_LEVEL
+from cryptopredict.artifact.schema import DEFAULT_LEVEL
 
 PRICE = (
     "in the pair's quote currency (USD for `btc-usd`), rounded to the cent, or below 1 to six "

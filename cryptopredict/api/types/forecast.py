@@ -20,7 +20,7 @@ from cryptopredict.api.types.common import (
     date,
     doc,
 )
-from cryptopredict.artifact import DEFAULT_LEVEL
+from cryptopredict.artifact.schema import DEFAULT_LEVEL
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 FormatParameter = Annotated[

@@ -18,7 +18,7 @@ from cryptopredict.api.types.common import (
     doc,
 )
 from cryptopredict.api.types.forecast import BandLevel, DataUntil, LeadHours
-from cryptopredict.artifact import DEFAULT_LEVEL
+from cryptopredict.artifact.schema import DEFAULT_LEVEL
 
 
 class LevelQuery(Query):

@@ -3,16 +3,14 @@ how its past forecasts fared (`Backtest`), and which models serve (`Health`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import inspect
-import typing
 from typing import Annotated, Literal
 
 import msgspec
 
 from cryptopredict.api.types.common import Answer, Time, doc
-from cryptopredict.artifact import BacktestReport, Manifest
+from cryptopredict.artifact.schema import BacktestReport, Manifest
 
 
 class BandVerdict(enum.StrEnum):
@@ -92,12 +90,14 @@ class Verdict(Answer):
 
 def _model_card() -> type[msgspec.Struct]:
     """The manifest's fields, typed as the contract types them, after the verdict."""
-    hints = typing.get_type_hints(Manifest, include_extras=True)
     return msgspec.defstruct(
         "ModelCard",
         [
             ("verdict", Verdict),
-            *((field.name, hints[field.name]) for field in dataclasses.fields(Manifest)),
+            *(
+                (field.name, field.type, msgspec.field(name=field.encode_name))
+                for field in msgspec.structs.fields(Manifest)
+            ),
         ],
         kw_only=True,
         module=__name__,
@@ -111,8 +111,7 @@ ModelCard = _model_card()
 
 
 def model_card(manifest: Manifest, verdict: Verdict) -> msgspec.Struct:
-    fields = {field.name: getattr(manifest, field.name) for field in dataclasses.fields(Manifest)}
-    card: msgspec.Struct = ModelCard(verdict=verdict, **fields)
+    card: msgspec.Struct = ModelCard(verdict=verdict, **msgspec.structs.asdict(manifest))
     return card
 
 
