@@ -106,7 +106,8 @@ def _model_card() -> type[msgspec.Struct]:
 
 
 # The model card: the verdict first, what a reader wants, then every field of the manifest
-# (`cryptopredict.artifact.Manifest`) as training wrote it; the backtest's summary is `metrics`.
+# (`cryptopredict.artifact.schema.Manifest`) as training wrote it; the backtest's summary is
+# `metrics`.
 ModelCard = _model_card()
 
 
@@ -117,7 +118,7 @@ def model_card(manifest: Manifest, verdict: Verdict) -> msgspec.Struct:
 
 class Backtest(BacktestReport, frozen=True):
     """`/model/{asset}/backtest`: the artifact's backtest report
-    (`cryptopredict.artifact.BacktestReport`), as training wrote it."""
+    (`cryptopredict.artifact.schema.BacktestReport`), as training wrote it."""
 
     @classmethod
     def of(cls, report: BacktestReport) -> Backtest:
