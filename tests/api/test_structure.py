@@ -23,7 +23,7 @@ PACKAGE = ROOT / "cryptopredict"
 API = "cryptopredict.api"
 SERVING = "cryptopredict.api.serving"
 FLASK_FREE = (SERVING, "cryptopredict.api.types")
-TRAINING_SIDE = ("cryptopredict.model", "cryptopredict.data")
+TRAINING_SIDE = ("cryptopredict.model", "cryptopredict.training", "cryptopredict.data")
 NOT_FOR_SERVING = ("flask", "werkzeug", "flask_cors", "pandas", "prophet")
 
 
