@@ -5,48 +5,59 @@ market was ranked, which pairs failed and why)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from flask import Response, request, url_for
 
 from cryptopredict.api.errors import BadRequestError
-from cryptopredict.api.openapi import Blueprint, answers, document, in_query
+from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.query import query, single
 from cryptopredict.api.responses import json_response, public_cache
 from cryptopredict.api.serving.catalog import SORTS
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types.market import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    AssetLinks,
+    AssetList,
+    AssetQuery,
+    FailedPair,
+    LeftOutPair,
+    Ranking,
+    ServedAsset,
+    Training,
+)
 from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog
+    from cryptopredict.api.serving.catalog import ServedAsset as Served
     from cryptopredict.artifact.training import TrainingRun
 
 SEARCH_ERRORS = {
     400: "`q` is empty, repeated, too long or holds characters no slug has; or `quote`, "
     "`interval`, `sort`, `limit` or `offset` is not one this route reads."
 }
-MAX_LIMIT = 1000
-MAX_OFFSET = 1_000_000
 
 
 def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("assets", __name__, description="What is served.")
     cache = public_cache(cache_seconds)
-    described: dict[str, dict[str, Any]] = {}
+    described: dict[str, ServedAsset] = {}
     training = _training(catalog.run)
 
-    def describe(served: ServedAsset) -> dict[str, Any]:
+    def describe(served: Served) -> ServedAsset:
         if served.slug not in described:
-            described[served.slug] = {**_description(served), "links": _links(served.slug)}
+            described[served.slug] = _description(served, _links(served.slug))
         return described[served.slug]
 
     @bp.get("/assets")
     @document(
-        parameters=in_query("AssetQuery"),
-        responses=answers(
-            "The served assets, or those the query finds.", "AssetList", errors=SEARCH_ERRORS
-        ),
+        "The served assets, or those the query finds.",
+        AssetList,
+        query=AssetQuery,
+        errors=SEARCH_ERRORS,
     )
     def assets() -> Response:
         """The assets served, or those a search or filter finds, a page at a time
@@ -77,16 +88,16 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         offset = _count(single(pairs, "offset", required=False), "offset", 0, MAX_OFFSET) or 0
         limit = _count(single(pairs, "limit", required=False), "limit", 1, MAX_LIMIT)
         page = found[offset:] if limit is None else found[offset : offset + limit]
-        answer: dict[str, Any] = {
-            "default": catalog.default.slug,
-            "total": len(found),
-            "offset": offset,
-            "limit": limit,
-            "next": _next(pairs, offset, limit, len(found)),
-            "assets": [describe(served) for served in page],
-        }
+        answer = AssetList(
+            default=catalog.default.slug,
+            total=len(found),
+            offset=offset,
+            limit=limit,
+            next=_next(pairs, offset, limit, len(found)),
+            assets=[describe(served) for served in page],
+        )
         if training is not None:
-            answer["training"] = training
+            answer.training = training
         return json_response(answer, cache=cache)
 
     return bp
@@ -128,58 +139,59 @@ def _next(pairs: list[tuple[str, str]], offset: int, limit: int | None, total: i
     return f"{url_for('assets.assets')}?{urlencode([*kept, ('offset', str(offset + limit))])}"
 
 
-def _description(served: ServedAsset) -> dict[str, Any]:
+def _description(served: Served, links: AssetLinks) -> ServedAsset:
     info, ranked = served.info, served.ranked
-    return {
-        "asset": served.slug,
-        "symbol": info.symbol,
-        "quote": served.quote,
-        "interval": info.interval,
-        "model_version": info.model_version,
-        "created_at": iso_utc(info.created_at),
-        "source": info.source,
-        "first_bar": iso_utc(info.first_bar),
-        "last_bar": iso_utc(info.last_bar),
-        "grid_end": iso_utc(info.grid_last),
-        "valid_from": iso_utc(info.grid_first),
-        "valid_until": iso_utc(served.valid_until),
-        "interval_width": info.interval_width,
-        "volume_rank": ranked.rank if ranked is not None else None,
-        "quote_volume_24h": ranked.quote_volume if ranked is not None else None,
-    }
+    return ServedAsset(
+        asset=served.slug,
+        symbol=info.symbol,
+        quote=served.quote,
+        interval=info.interval,
+        model_version=info.model_version,
+        created_at=iso_utc(info.created_at),
+        source=info.source,
+        first_bar=iso_utc(info.first_bar),
+        last_bar=iso_utc(info.last_bar),
+        grid_end=iso_utc(info.grid_last),
+        valid_from=iso_utc(info.grid_first),
+        valid_until=iso_utc(served.valid_until),
+        interval_width=info.interval_width,
+        volume_rank=ranked.rank if ranked is not None else None,
+        quote_volume_24h=ranked.quote_volume if ranked is not None else None,
+        links=links,
+    )
 
 
-def _training(run: TrainingRun | None) -> dict[str, Any] | None:
+def _training(run: TrainingRun | None) -> Training | None:
     """The record of the last training run, as `/assets` says it."""
     if run is None:
         return None
     ranking = run.ranking
-    return {
-        "asked": run.asked,
-        "finished_at": iso_utc(run.finished_at.timestamp()),
-        "model_version": run.model_version,
-        "trained": len(run.trained),
-        "failed": [{"asset": failed.asset, "reason": failed.reason} for failed in run.failed],
-        "ranking": None
+    return Training(
+        asked=run.asked,
+        finished_at=iso_utc(run.finished_at.timestamp()),
+        model_version=run.model_version,
+        trained=len(run.trained),
+        failed=[FailedPair(asset=failed.asset, reason=failed.reason) for failed in run.failed],
+        ranking=None
         if ranking is None
-        else {
-            "asked": ranking.asked,
-            "ranked": len(ranking.pairs),
-            "by": ranking.by,
-            "as_of": iso_utc(ranking.as_of.timestamp()),
-            "left_out": [
-                {"symbol": out.symbol, "quote_volume_24h": out.quote_volume, "why": out.why}
+        else Ranking(
+            asked=ranking.asked,
+            ranked=len(ranking.pairs),
+            by=ranking.by,
+            as_of=iso_utc(ranking.as_of.timestamp()),
+            left_out=[
+                LeftOutPair(symbol=out.symbol, quote_volume_24h=out.quote_volume, why=out.why)
                 for out in ranking.left_out
             ],
-        },
-    }
+        ),
+    )
 
 
-def _links(slug: str) -> dict[str, str]:
-    return {
-        "forecast": url_for("forecast.forecast_point", asset=slug),
-        "range": url_for("forecast.forecast_range", asset=slug),
-        "candles": url_for("candles.candles", asset=slug),
-        "model": url_for("model.asset_model", asset=slug),
-        "backtest": url_for("model.asset_backtest", asset=slug),
-    }
+def _links(slug: str) -> AssetLinks:
+    return AssetLinks(
+        forecast=url_for("forecast.forecast_point", asset=slug),
+        range=url_for("forecast.forecast_range", asset=slug),
+        candles=url_for("candles.candles", asset=slug),
+        model=url_for("model.asset_model", asset=slug),
+        backtest=url_for("model.asset_backtest", asset=slug),
+    )

@@ -93,11 +93,13 @@ class StoredHistory:
     def reader(self, name: str) -> Callable[[int], float]:
         """A function of a position giving column `name` there, as a Python float, fast."""
         stored, decimals = self._columns[name]
-        view = stored.data
+        # `item`, not a memoryview: a column after an odd count of 4-byte values is unaligned,
+        # and a memoryview cannot index an unaligned float64 (format `=d`).
+        item = stored.item
         if decimals == FLOAT:
-            return view.__getitem__
+            return item
         scale = 10.0**decimals
-        return lambda position: view[position] / scale
+        return lambda position: item(position) / scale
 
     def rows(self, start: int, stop: int) -> BarHistory:
         """The bars from `start` to `stop`, in memory as training had them."""

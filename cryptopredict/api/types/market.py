@@ -1,0 +1,238 @@
+"""What is served (`/assets`) and the candles of its history (`/candles/{asset}`)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from msgspec import UNSET, UnsetType
+
+from cryptopredict.api.serving.candles import DEFAULT_COUNT
+from cryptopredict.api.serving.catalog import QUERY_PATTERN
+from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
+from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+
+
+
+class Sort(enum.StrEnum):
+    """How `/assets` orders what it lists (`serving.catalog.SORTS`)."""
+
+    SLUG = "slug"
+    RANK = "rank"
+
+
+class AssetQuery(Query):
+    q: (
+        Annotated[
+            str,
+            doc(
+                "Search: a slug (`btc-usd`), a symbol (`BTC/USD`), a base (`btc`) or a quote "
+                "(`usdt`), or part of one; case is ignored. Default: every served asset.",
+                pattern=QUERY_PATTERN,
+                examples=["btc"],
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    quote: (
+        Annotated[
+            str,
+            doc(
+                "Only the assets quoted in this currency.",
+                pattern=r"^[A-Za-z0-9]{1,16}$",
+                examples=["usdt"],
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    interval: (
+        Annotated[
+            str,
+            doc(
+                "Only the assets stored at this bar interval.",
+                pattern=INTERVAL_PATTERN,
+                examples=["1h"],
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    sort: (
+        Annotated[
+            Sort,
+            doc(
+                "`rank`: the most traded first (the market's 24-hour volume rank, unranked "
+                "assets after them); `slug`: by slug. Default: by slug, or with `q` best match "
+                "first."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    limit: (
+        Annotated[
+            int,
+            doc("At most this many assets (a page). Default: all of them.", ge=1, le=MAX_LIMIT),
+        ]
+        | UnsetType
+    ) = UNSET
+    offset: (
+        Annotated[int, doc("Skip this many assets first. Default 0.", ge=0, le=MAX_OFFSET)]
+        | UnsetType
+    ) = UNSET
+
+
+class AssetLinks(Answer):
+    forecast: Annotated[str, doc("`/forecast/{asset}`")]
+    range: Annotated[str, doc("`/forecast/{asset}/range`")]
+    candles: Annotated[str, doc("`/candles/{asset}`")]
+    model: Annotated[str, doc("`/model/{asset}`")]
+    backtest: Annotated[str, doc("`/model/{asset}/backtest`")]
+
+
+class ServedAsset(Answer):
+    asset: Annotated[str, doc("The slug, e.g. `eth-usd`.")]
+    symbol: Annotated[str, doc("e.g. `ETH/USD`.")]
+    interval: Annotated[str, doc("Interval of the stored bars and of the grid.")]
+    model_version: str
+    created_at: Annotated[Time, doc("When the model was trained.")]
+    source: Annotated[str, doc("Where the bars came from.")]
+    first_bar: Time
+    last_bar: Time
+    grid_end: Annotated[Time, doc("End of the precomputed forecast.")]
+    valid_from: Annotated[Time, doc("Earliest date the forecast routes answer.")]
+    valid_until: Annotated[Time, doc("Latest date the forecast routes answer.")]
+    interval_width: float
+    quote: Annotated[str, doc("The quote, e.g. `usdt`.")]
+    volume_rank: Annotated[
+        int | None,
+        doc(
+            "Its rank by 24-hour quote volume when the release ranked the market (`top:N`), 1 "
+            "the most traded; null for a pair named, not ranked."
+        ),
+    ]
+    quote_volume_24h: Annotated[
+        float | None, doc("The 24-hour quote volume it was ranked by; null if unranked.")
+    ]
+    links: AssetLinks
+
+
+class FailedPair(Answer):
+    asset: str
+    reason: Annotated[str, doc("Why it did not train.")]
+
+
+class LeftOutPair(Answer):
+    symbol: Annotated[str, doc("The exchange's symbol.")]
+    quote_volume_24h: float
+    why: str
+
+
+class Ranking(Answer):
+    asked: Annotated[int, doc("N of `top:N`.")]
+    ranked: Annotated[int, doc("How many pairs it ranked.")]
+    by: Annotated[str, doc("What was ranked, by what.")]
+    as_of: Annotated[Time, doc("The end of the 24 hours the volumes cover.")]
+    left_out: Annotated[
+        list[LeftOutPair],
+        doc(
+            "Pairs that traded more than the last one ranked but are no market to forecast "
+            "(stablecoins, leveraged tokens), with why."
+        ),
+    ]
+
+
+class Training(Answer):
+    asked: Annotated[str, doc("The pairs asked for: slugs, or `top:N`.")]
+    finished_at: Time
+    model_version: str
+    trained: Annotated[int, doc("How many pairs trained.")]
+    failed: Annotated[
+        list[FailedPair], doc("The pairs that did not train (none is served), with why.")
+    ]
+    ranking: Ranking | None
+
+
+class AssetList(Answer):
+    default: Annotated[str, doc("The asset the dashboard opens with (BTC/USD when served).")]
+    total: Annotated[int, doc("How many assets match.")]
+    offset: int
+    limit: int | None
+    next: Annotated[str | None, doc("The URL of the next page; null on the last.")]
+    assets: list[ServedAsset]
+    training: Annotated[
+        Training | UnsetType,
+        doc("The last training run's record (`training.json`), when the model directory holds one."),
+    ] = UNSET
+
+
+class CandleRange(Query):
+    """The candles asked for, in any form."""
+
+    interval: (
+        Annotated[
+            str,
+            doc(
+                "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole multiple "
+                "of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`; or, "
+                "where live minute bars are stored (`/live`), any whole number of minutes, e.g. "
+                "`1m`, `5m`, `10m`, over their window. Default: the stored interval.",
+                pattern=INTERVAL_PATTERN,
+                examples=["1d"],
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    start: (
+        Annotated[
+            str,
+            date(
+                f"Earliest candle open time. Default: that of the {DEFAULT_COUNT}th candle back "
+                "from `end`, so that the answer holds the last ones up to it."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    end: (
+        Annotated[
+            str,
+            date(
+                "Latest candle open time (the candle holds its bars after `end` too). Default: "
+                "the last bar."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class CandlesQuery(CandleRange):
+    format: Annotated[
+        Format,
+        doc(
+            "`json` (columns) or `csv` (one row per candle). A generated client asks "
+            "`/candles/{asset}.csv` for CSV."
+        ),
+    ] = Format.JSON
+
+
+class CandleColumns(Answer):
+    asset: str
+    symbol: str
+    interval: Annotated[str, doc("Candle width, e.g. `1d`.")]
+    stored_interval: Annotated[str, doc("Interval of the stored bars, e.g. `1h`.")]
+    start: Annotated[Time, doc("The range asked, within the history: from.")]
+    end: Annotated[Time, doc("The range asked, to.")]
+    count: Annotated[int, doc("Number of candles.")]
+    date: Annotated[list[Time], doc("Open time of each candle.")]
+    open: Annotated[list[float], doc("First bar's open, USD.")]
+    high: Annotated[list[float], doc("Highest high, USD.")]
+    low: Annotated[list[float], doc("Lowest low, USD.")]
+    close: Annotated[list[float], doc("Last bar's close, USD.")]
+    volume: Annotated[list[float], doc("Volume traded, in the asset.")]
+    vwap: Annotated[
+        list[float], doc("Volume-weighted average price, USD; the bars' mean when nothing traded.")
+    ]
+    complete: Annotated[
+        list[bool], doc("Whether every bar of the candle's period is in the history.")
+    ]
