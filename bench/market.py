@@ -6,8 +6,10 @@ trained as `<base>-usdt`), one model directory of 222 pairs.
 - `python -m bench.market cache` (bar 1): `train.py --all` on both files with their last day
   removed, then again on the whole files with the same FIT_CACHE: the second run's wall time
   against the first's (bar: at most 25%), and the workers' CPU seconds a pair, daily and hourly,
-  cold and warm (what docs/performance.md's arithmetic for 1,612 pairs and for a release on a
-  4-core runner starts from). Leaves the 222-pair model directory for the others.
+  cold and warm; from the hourly ones, a cold and a warm release (202 pairs) on a 4-core
+  GitHub runner and the workers 1,612 pairs need inside six hours (docs/performance.md).
+  Leaves the 222-pair model directory for the others. `--daily N --hourly M`: only the first
+  N and M pairs (a quick look, into `.cache/bench-market/models-subset`).
 - `python -m bench.market serve` (bar 2): `python api.py` on the 222 pairs against the same on 2
   of them: resident memory after one request to every pair (bar: at most 1.25x), `/assets`
   latency (bar: under 100 ms) and `/healthz`'s size (bar: under 64 KiB).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -208,7 +211,53 @@ def cache_table(runs: list[Run]) -> str:
         "",
         f"warm (whole files, the cache of the first run) {warm:.0f} s against cold (without the "
         f"last day) {cold:.0f} s: {ratio:.1%} (bar: at most 25%; {verdict}).",
+        "",
+        release_table(runs),
     ]
+    return "\n".join(lines)
+
+
+# The release: `top:200` (hourly USDT pairs) plus BTC/USD and ETH/USD, on a GitHub-hosted
+# runner (4 cores: a local cluster of 4 single-threaded workers), every six hours.
+RELEASE_PAIRS = 202
+RUNNER_CORES = 4
+CYCLE = 6 * 3600
+MARKET_PAIRS = 1612
+
+
+def release_estimate(runs: list[Run]) -> dict[str, dict[str, float]]:
+    """From the measured workers' CPU seconds a pair (hourly, cold and warm): the release's wall
+    seconds on the runner, as if its 4 workers were busy throughout, and the workers that keep
+    1,612 pairs inside six hours. A lower bound: no start-up, no straggler at the end."""
+    estimate = {}
+    for cache in ("cold", "warm"):
+        measured = [run for run in runs if run.cache == cache and run.file == "hourly"]
+        if not measured:
+            continue
+        per_pair = sum(run.workers_cpu for run in measured) / sum(run.pairs for run in measured)
+        estimate[cache] = {
+            "cpu_per_pair": per_pair,
+            "release_seconds": RELEASE_PAIRS * per_pair / RUNNER_CORES,
+            "workers_for_market": math.ceil(MARKET_PAIRS * per_pair / CYCLE),
+        }
+    return estimate
+
+
+def release_table(runs: list[Run]) -> str:
+    lines = [
+        f"The release ({RELEASE_PAIRS} hourly pairs, {RUNNER_CORES} workers on a GitHub runner) "
+        "and 1,612 pairs, from the hourly workers' CPU seconds a pair:",
+        "",
+        "| cache | CPU s a pair | release on the runner, h | inside 6 h | workers for 1,612 |",
+        "|---|---|---|---|---|",
+    ]
+    for cache, figures in release_estimate(runs).items():
+        hours = figures["release_seconds"] / 3600
+        lines.append(
+            f"| {cache} | {figures['cpu_per_pair']:.0f} | {hours:.2f} | "
+            f"{_verdict(figures['release_seconds'] <= CYCLE)} | "
+            f"{figures['workers_for_market']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -341,11 +390,14 @@ def sizes_table(rows: list[dict]) -> str:
         cells = [f"{row['files'].get(name, 0):,}" for name in names]
         lines.append(f"| {row['asset']} | " + " | ".join(cells) + f" | {row['bytes']:,} |")
     largest = max(rows, key=lambda row: row["bytes"])
+    typical = statistics.median(row["bytes"] for row in rows)
     lines += [
         "",
         f"{len(rows)} hourly pairs; the largest, {largest['asset']}, serves "
         f"{largest['bytes']:,} bytes (bar: each at most {BAR_FILE_BYTES:,}; "
-        f"{_verdict(largest['bytes'] <= BAR_FILE_BYTES)}).",
+        f"{_verdict(largest['bytes'] <= BAR_FILE_BYTES)}). The median pair, {typical:,.0f} "
+        f"bytes, puts the release's {RELEASE_PAIRS} pairs at about "
+        f"{RELEASE_PAIRS * typical / 1e6:.0f} MB of the image (uncompressed).",
     ]
     return "\n".join(lines)
 
@@ -367,8 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.bar == "cache":
         runs = measure_cache({DAILY: args.daily, HOURLY: args.hourly}, models)
         print(cache_table(runs))
-        report = [{**asdict(run), "cpu_per_pair": run.cpu_per_pair} for run in runs]
-        (REPORTS / "bench-market-cache.json").write_text(json.dumps(report, indent=1) + "\n")
+        measured = {
+            "runs": [{**asdict(run), "cpu_per_pair": run.cpu_per_pair} for run in runs],
+            "release": release_estimate(runs),
+        }
+        (REPORTS / "bench-market-cache.json").write_text(json.dumps(measured, indent=1) + "\n")
         return 0
     if not (models / "index.json").exists():
         raise SystemExit(f"{models} holds no trained pairs: run `python -m bench.market cache`")

@@ -75,7 +75,6 @@ def test_slices_positions_and_single_values_match_the_bars(spot_bars, tmp_path):
     assert np.array_equal(history.close, spot_bars.close)
 
 
-
 def test_single_values_read_from_a_float64_column_stored_unaligned(spot_bars, tmp_path):
     """An odd count of uint32 times puts a float64 column right after them at an offset that is
     no multiple of 8 (a memoryview cannot index it): its values still read one at a time."""
@@ -83,7 +82,8 @@ def test_single_values_read_from_a_float64_column_stored_unaligned(spot_bars, tm
     columns["open"] = spot_bars.vwap[:101]  # computed: stored as float64, next to `ds`
     history = stored(encode_history(BarHistory(**columns)), tmp_path)
     opens, decimals = history._columns["open"]
-    assert decimals == FLOAT and not opens.flags.aligned
+    assert decimals == FLOAT
+    assert not opens.flags.aligned
     read = history.reader("open")
     assert [read(p) for p in (0, 50, 100)] == columns["open"][[0, 50, 100]].tolist()
 

@@ -16,7 +16,6 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 
 
-
 class Sort(enum.StrEnum):
     """How `/assets` orders what it lists (`serving.catalog.SORTS`)."""
 
@@ -163,7 +162,9 @@ class AssetList(Answer):
     assets: list[ServedAsset]
     training: Annotated[
         Training | UnsetType,
-        doc("The last training run's record (`training.json`), when the model directory holds one."),
+        doc(
+            "The last training run's record (`training.json`), when the model directory holds one."
+        ),
     ] = UNSET
 
 
