@@ -305,7 +305,64 @@ class ServedAsset(Schema):
     links = fields.Nested(AssetLinks, required=True)
 
 
+class TrainingPair(Schema):
+    asset = fields.String(required=True, metadata={"description": "The slug, e.g. `eth-usd`."})
+    step = fields.String(
+        required=True, metadata={"description": "What its training is doing, in words."}
+    )
+    fits_done = fields.Integer(
+        required=True, metadata={"description": "Prophet fits done (backtest refits, final fit)."}
+    )
+    fits_total = fields.Integer(
+        required=True,
+        metadata={"description": "Prophet fits planned; 0 until the pair's history is read."},
+    )
+    percent = fields.Integer(required=True, metadata={"description": "`fits_done` of the total."})
+    served = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(["quick", "backtested"]),
+        metadata={
+            "description": "What is served of the pair meanwhile: `quick`, its quick model (the "
+            "last close and the panel's band, not yet backtested), or null: nothing yet."
+        },
+    )
+    eta_seconds = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Seconds left, estimated from the run's pace; null at first."},
+    )
+
+
+class Training(Schema):
+    """A training run still writing into the model directory (`make run`)."""
+
+    updated_at = fields.DateTime(required=True)
+    eta_seconds = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Seconds left in all."}
+    )
+    pairs = fields.List(
+        fields.Nested(TrainingPair),
+        required=True,
+        metadata={"description": "The pairs whose final model is not served yet."},
+    )
+
+
+def _training() -> fields.Nested:
+    return fields.Nested(
+        Training,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "While training still writes into the model directory (`make run` "
+            "serves each pair as soon as its model is written): the pairs still training, with "
+            "their progress; null otherwise."
+        },
+    )
+
+
 class AssetList(Schema):
+    training = _training()
     default = fields.String(
         required=True,
         metadata={"description": "The asset the dashboard opens with (BTC/USD when served)."},
@@ -360,6 +417,14 @@ class HorizonVerdict(Schema):
 
 
 class Verdict(Schema):
+    summary = fields.String(
+        required=True,
+        metadata={
+            "description": "One plain sentence to read first, without figures: what the line "
+            "is, what the band is, and how the band scored against the naive forecast's at "
+            "each horizon (or that no backtest has yet); the detail is in the fields below."
+        },
+    )
     point_forecast = fields.String(
         required=True,
         metadata={
@@ -439,6 +504,7 @@ class Health(AssetHealth):
             "artifacts open on first use, so one found corrupt appears here once asked for."
         },
     )
+    training = _training()
 
 
 class PriceForecast(Schema):

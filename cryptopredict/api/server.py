@@ -31,6 +31,7 @@ from cryptopredict.api.app import create_app
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.metrics import access_log
+from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact import ArtifactError, open_artifacts
 from cryptopredict.config import ConfigError, Settings
@@ -56,8 +57,10 @@ def main() -> int:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     try:
         _check(settings)
-        artifacts = open_artifacts(settings.model_dir)
-        app = create_app(artifacts, settings)
+        # Artifacts written while serving (`train.py --serve`) are served as they come.
+        app = Reloading(
+            lambda: create_app(open_artifacts(settings.model_dir), settings), settings.model_dir
+        )
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
         return 1
@@ -69,13 +72,15 @@ def main() -> int:
         return 1
     log.info(
         "serving %d assets from %s; each artifact is verified when first asked for",
-        len(artifacts),
+        len(app.catalog),
         settings.model_dir,
     )
-    if BITCOIN not in artifacts:
+    if BITCOIN not in app.catalog:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
+    app.start()
     serve(server)
+    app.stop()
     return 0
 
 

@@ -29,11 +29,12 @@ from cryptopredict.assets import (
     slug_for_binance,
 )
 from cryptopredict.config import ConfigError, Settings
+from cryptopredict.model.api_process import ApiProcess
 from cryptopredict.model.cluster import training_client
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.graph import train_pairs
-from cryptopredict.model.progress import PairProgress
+from cryptopredict.model.progress import RunProgress
 from cryptopredict.model.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
@@ -81,6 +82,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve while training (`make run`): start the API (`api.py`) on --out as soon as "
+        "it holds a model, each pair's quick model (the last close and the panel's band) first, "
+        "each pair's backtested model replacing it when written; then serve until Ctrl-C",
+    )
+    parser.add_argument(
         "--require-fresh",
         type=float,
         metavar="HOURS",
@@ -106,27 +114,53 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
     jobs = [pair_job(asset, args, settings) for asset in assets]
-    with training_client(settings) as client:
-        progress = PairProgress(len(jobs))
-        try:
-            failed = train_pairs(
-                client,
-                jobs,
-                cache=FitCache(settings.fit_cache_dir),
-                out=args.out,
-                say=progress.say,
-                done=progress.done,
-            )
-        finally:
-            progress.close()
+    run = RunProgress([asset.slug for asset in assets], out=args.out)
+    server = ApiProcess(args.out, run.say) if args.serve else None
+    try:
+        failed = _train(settings, jobs, args, run, server)
+        if server is None:
+            return 1 if failed else 0
+        if not server.started:
+            log.error("no pair was trained: nothing to serve")
+            return 1
+        log.info("training is over; serving until Ctrl-C")
+        return server.wait() or (1 if failed else 0)
+    except KeyboardInterrupt:
+        if server is not None:
+            server.stop()
+        return 130
+
+
+def _train(
+    settings: Settings,
+    jobs: list[PairJob],
+    args: argparse.Namespace,
+    run: RunProgress,
+    server: ApiProcess | None,
+) -> list[str]:
+    """Train every pair, the progress shown; with `server`, serving as soon as a model is."""
+    with training_client(settings) as client, run.shown():
+        # The workers' log lines come here as they are written, each naming its pair.
+        client.forward_logging("cryptopredict", level=settings.log_level.upper())
+        if server is not None:
+            server.start_if_ready()  # a model trained before is served while it is retrained
+            run.on_written = server.start_if_ready
+        failed = train_pairs(
+            client,
+            jobs,
+            cache=FitCache(settings.fit_cache_dir),
+            out=args.out,
+            progress=run,
+            quick=server is not None,
+        )
     if failed:
         log.error(
             "training failed for %s (why above); %d of %d pairs trained",
             ", ".join(failed),
-            len(assets) - len(failed),
-            len(assets),
+            len(jobs) - len(failed),
+            len(jobs),
         )
-    return 1 if failed else 0
+    return failed
 
 
 def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> PairJob:

@@ -70,7 +70,9 @@ def _announce_dashboard(client: Client) -> None:
     if client.scheduler_info().get("services", {}).get("dashboard") is None:
         return
     if importlib.util.find_spec("bokeh") is None:
-        log.info("no Dask dashboard: it needs bokeh (pip install bokeh)")
+        # Nothing to do about it: the progress lines show the run; said at DEBUG for those who
+        # look for the dashboard.
+        log.debug("Dask's own dashboard is off: it draws with bokeh, which is not installed")
         return
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
 
