@@ -14,7 +14,8 @@ output piped, and measures:
   line about a pair naming it, and every line at WARNING or above after the install;
 
 then stops the server (Ctrl-C, as a user would) and prints the figures with the load average at
-the start and the end, and writes them to `reports/first-run.json`. A loaded machine lengthens
+the start and the end, and writes them to `reports/first-run.json` (the output, each line timed
+from the command, to `reports/first-run.log` as it comes). A loaded machine lengthens
 every figure: the bars are meant for two idle cores.
 """
 
@@ -154,17 +155,19 @@ def measure(clone: Path, *, assets: str | None = None) -> Figures:
         reader.join(timeout=10)
     figures.load_after = os.getloadavg()
     _read_lines(figures, lines)
-    (ROOT / "reports").mkdir(exist_ok=True)
-    (ROOT / "reports" / "first-run.log").write_text(
-        "".join(f"{line.at:8.1f} {line.text}\n" for line in lines)
-    )
     return figures
 
 
 def _read(process: subprocess.Popen, lines: list[Line], began: float) -> None:
+    """Each line as it comes, timed, and into reports/first-run.log (to follow it meanwhile)."""
     assert process.stdout is not None
-    for text in process.stdout:
-        lines.append(Line(time.monotonic() - began, text.rstrip("\n")))
+    (ROOT / "reports").mkdir(exist_ok=True)
+    with (ROOT / "reports" / "first-run.log").open("w") as log:
+        for text in process.stdout:
+            line = Line(time.monotonic() - began, text.rstrip("\n"))
+            lines.append(line)
+            log.write(f"{line.at:8.1f} {line.text}\n")
+            log.flush()
 
 
 def _follow(
