@@ -79,19 +79,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# pip's own lines (a package per line as it is collected) show the install is alive; the last
-# line says it is done (bench/first_run.py times `make run` from it).
+# pip's own lines (a package per line as it is collected), and a line every 15 s while it
+# installs them (ci/heartbeat.sh), show the install is alive; the last line says it is done
+# (bench/first_run.py times `make run` from it).
 $(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-collect.txt | $(BIN)/python
 	@echo "installing what training, serving and the collector need into $(VENV) (pinned and" \
 		"hashed: a few minutes the first time, nothing the next)"
-	$(BIN)/pip install --progress-bar off -r requirements-train.txt -r requirements-api.txt \
-		-r requirements-collect.txt
+	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-train.txt \
+		-r requirements-api.txt -r requirements-collect.txt
 	@touch $@
 	@echo "installed: training, serving and the collector's dependencies are in $(VENV)"
 
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	@echo "installing the test and lint tools into $(VENV) (a minute or two the first time)"
-	$(BIN)/pip install --progress-bar off -r requirements-dev.txt
+	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-dev.txt
 	@touch $@
 	@echo "installed: the test and lint tools are in $(VENV)"
 

@@ -164,7 +164,7 @@ def _assert_the_axis_fits_the_price_and_the_band_is_labelled(page) -> None:
     assert drawn["low"] >= low  # every candle in view
     assert drawn["high"] <= high
     assert high - low <= 2 * (drawn["high"] - drawn["low"])
-    legend = page.locator("#live-chart .legend .traces").all_inner_texts()
+    legend = page.locator("#live-chart .legend .traces").all_text_contents()
     band = [entry for entry in legend if re.match(r"80% forecast band: [\d,.]+ to [\d,.]+$", entry)]
     assert band, legend
     forecast = _price_forecast(page)
