@@ -77,7 +77,6 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "cryptopredict needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # pip's own lines (a package per line as it is collected), and a line every 15 s while it
 # installs them (ci/heartbeat.sh), show the install is alive; the last line says it is done
@@ -90,6 +89,8 @@ $(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-coll
 	@touch $@
 	@echo "installed: training, serving and the collector's dependencies are in $(VENV)"
 
+# pip is the interpreter's own until requirements-dev.txt installs the version it pins, hashed:
+# never whatever PyPI has that day.
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	@echo "installing the test and lint tools into $(VENV) (a minute or two the first time)"
 	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-dev.txt

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from cryptopredict.artifact import INDEX, ArtifactError
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.index import INDEX
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog

@@ -25,7 +25,7 @@ from cryptopredict.data.frame import Bars, empty_frame
 from cryptopredict.data.query import BarQuery, Source
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
-from cryptopredict.data.validation import Rules, ValidationReport, validate
+from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def load_history(
             failures.append(f"{each.name}: {reason}")
             continue
         log.info(
-            "%s: source %s served %s %s", asset.slug, each.name, query.interval, report.summary()
+            "%s: source %s served %s %s", asset.slug, each.name, query.interval, summarize(report)
         )
         return History(bars, report, tuple(failures))
     raise NoHistoryError(

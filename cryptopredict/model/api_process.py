@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptopredict.artifact_index import artifact_dirs
+from cryptopredict.artifact.index import artifact_dirs
 
 log = logging.getLogger(__name__)
 

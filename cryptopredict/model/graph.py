@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from dask.typing import Key
 from distributed import Client, Future, as_completed
 
-from cryptopredict.artifact import install_artifact
+from cryptopredict.artifact.write import install_artifact
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.tasks import (
     DAMPING_PURPOSE,

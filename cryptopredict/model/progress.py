@@ -26,14 +26,14 @@ from typing import IO
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from cryptopredict.training_status import (
+from cryptopredict.artifact.training import (
     HEARTBEAT_SECONDS,
     PairStatus,
     TrainingStatus,
     clear_status,
     write_status,
 )
-from cryptopredict.training_status import VERSION as STATUS_VERSION
+from cryptopredict.artifact.training import VERSION as STATUS_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
 @dataclass
 class Pair:
     slug: str
-    state: str = "waiting"  # training_status.State
+    state: str = "waiting"  # artifact.training.State
     step: str = "waiting for a worker"
     done: int = 0
     total: int = 0

@@ -15,9 +15,11 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.reloading import Reloading
-from cryptopredict.artifact import ArtifactError, index_artifacts, open_artifacts
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import Settings
-from cryptopredict.training_status import (
+from cryptopredict.artifact.training import (
     FILE,
     STALE_SECONDS,
     PairStatus,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.model.progress import LINE_SECONDS, RunProgress, time_left
-from cryptopredict.training_status import FILE, read_status
+from cryptopredict.artifact.training import FILE, read_status
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usd"]
 

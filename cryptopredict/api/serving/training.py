@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.training_status import PairStatus, read_status
+from cryptopredict.artifact.training import PairStatus, read_status
 
 
 def training(model_dir: Path | None) -> dict[str, Any] | None:

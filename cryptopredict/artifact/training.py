@@ -9,7 +9,7 @@ it is not reported as training.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -80,7 +80,3 @@ def read_status(model_dir: Path, *, now: float | None = None) -> TrainingStatus 
     if status.version != VERSION or now - status.updated_at.timestamp() > STALE_SECONDS:
         return None
     return status
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
