@@ -17,8 +17,6 @@ from cryptopredict.api import create_app
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.artifact.write import index_artifacts
-from cryptopredict.config import Settings
 from cryptopredict.artifact.training import (
     FILE,
     STALE_SECONDS,
@@ -26,6 +24,8 @@ from cryptopredict.artifact.training import (
     TrainingStatus,
     write_status,
 )
+from cryptopredict.artifact.write import index_artifacts
+from cryptopredict.config import Settings
 from tests.live_server import start_server
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.model.progress import LINE_SECONDS, RunProgress, time_left
 from cryptopredict.artifact.training import FILE, read_status
+from cryptopredict.model.progress import LINE_SECONDS, RunProgress, time_left
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usd"]
 
