@@ -35,6 +35,7 @@ from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.training import read_status
 from cryptopredict.config import ConfigError, Settings
 
 # Descriptors besides the connections: the listening sockets, the trigger, files, logs.
@@ -77,7 +78,10 @@ def main() -> int:
         settings.model_dir,
     )
     if BITCOIN not in app.catalog:
-        log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
+        if read_status(settings.model_dir) is not None:
+            log.info("no %s artifact yet: it is served as soon as training writes it", BITCOIN)
+        else:
+            log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
     app.start()
     serve(server)

@@ -24,6 +24,7 @@ VERSION = 1
 HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 120.0
 
+# "served": its final model is written; a pair "training" may be served its quick model meanwhile.
 State = Literal["waiting", "training", "served", "failed"]
 # What the API serves of the pair now: nothing yet; its quick model (the last close and the
 # panel's band, written first so the pair is served in a minute); or its backtested model.
@@ -49,13 +50,7 @@ class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
 
     def unfinished(self) -> tuple[PairStatus, ...]:
         """The pairs whose final model is not served yet (those that failed left out)."""
-        return tuple(
-            pair for pair in self.pairs if pair.state not in ("failed",) and not _final(pair)
-        )
-
-
-def _final(pair: PairStatus) -> bool:
-    return pair.state == "served" and pair.served == "backtested"
+        return tuple(pair for pair in self.pairs if pair.state in ("waiting", "training"))
 
 
 def write_status(model_dir: Path, status: TrainingStatus) -> None:

@@ -1,8 +1,7 @@
 """Where training runs: a `LocalCluster` of single-threaded worker processes by default
 (`TRAIN_WORKERS` of them, one per core unless set), or an existing scheduler when
 `DASK_SCHEDULER_ADDRESS` is set (`tls://` addresses take their certificates from Dask's own
-security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`); and how many pairs
-the cluster can take at once.
+security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`).
 
 The process that runs `train.py` is the Dask client: it submits each pair's graph
 (`model/graph.py`), reads and writes the fit cache by key and writes the artifacts, so the
@@ -16,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -103,35 +101,3 @@ class DaskEngine:
 
 def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
-
-
-class Slots:
-    """How many pairs may be in flight: twice the threads the cluster's workers have now
-    (read from the scheduler at every wait, so it follows workers as they join and leave),
-    so that a worker always has a next task while the client reads a pair's last result."""
-
-    PER_THREAD = 2
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.running = 0
-        self.changed = threading.Condition()
-        self.warned = False
-
-    def limit(self) -> int:
-        threads = sum(self.client.nthreads().values())
-        if threads == 0 and not self.warned:
-            log.warning("no Dask worker is connected: waiting for one")
-            self.warned = True
-        return self.PER_THREAD * threads
-
-    def acquire(self) -> None:
-        with self.changed:
-            while self.running >= self.limit():
-                self.changed.wait(timeout=1.0)
-            self.running += 1
-
-    def release(self) -> None:
-        with self.changed:
-            self.running -= 1
-            self.changed.notify()

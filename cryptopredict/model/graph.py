@@ -90,7 +90,7 @@ def train_pairs(
 
     def start_more() -> None:
         nonlocal in_flight
-        while waiting and in_flight < _room(client):
+        while waiting and in_flight < pairs_in_flight(client):
             pair = PairRun(client, waiting.popleft(), cache=cache, out=out, progress=progress)
             in_flight += 1
             follow(pair, pair.start(quick=quick))
@@ -112,7 +112,7 @@ def train_pairs(
     return sorted(failed, key=order.index)
 
 
-def _room(client: Client) -> int:
+def pairs_in_flight(client: Client) -> int:
     """How many pairs may be in flight: PER_THREAD for each thread the workers have now."""
     threads = sum(client.nthreads().values())
     if threads == 0:

@@ -68,7 +68,7 @@ class Pair:
 
     @property
     def active(self) -> bool:
-        return self.state == "training" or (self.state == "served" and self.served == "quick")
+        return self.state == "training"
 
 
 class RunProgress:
@@ -126,8 +126,8 @@ class RunProgress:
         with self.lock:
             pair = self.pairs[slug]
             pair.served = kind
-            pair.state = "served"
-            if kind == "backtested":
+            if kind == "backtested":  # its final model: done (the quick one: still training)
+                pair.state = "served"
                 pair.done = pair.total  # the final fit
                 self.fit_times.append(self.clock())
             self.dirty = True
@@ -187,9 +187,8 @@ class RunProgress:
         mean = sum(pair.total for pair in planned) / len(planned)
         left = 0.0
         for pair in self.pairs.values():
-            if pair.state == "failed" or (pair.state == "served" and pair.served != "quick"):
-                continue
-            left += pair.total - pair.done if pair.total else mean
+            if pair.state in ("waiting", "training"):
+                left += pair.total - pair.done if pair.total else mean
         return left
 
     def eta(self) -> float | None:
@@ -206,7 +205,7 @@ class RunProgress:
 
     def counts(self) -> tuple[int, int, int]:
         """Pairs with their final model, pairs failed, fits done and planned."""
-        final = sum(1 for p in self.pairs.values() if p.state == "served" and p.served != "quick")
+        final = sum(1 for pair in self.pairs.values() if pair.state == "served")
         done = sum(pair.done for pair in self.pairs.values())
         return final, done, sum(pair.total for pair in self.pairs.values())
 
@@ -273,7 +272,7 @@ def _pair_line(run: RunProgress, pair: Pair) -> str:
 
 def _run_line(run: RunProgress) -> str:
     final, done, total = run.counts()
-    quick = [p.slug for p in run.pairs.values() if p.state == "served" and p.served == "quick"]
+    quick = [p.slug for p in run.pairs.values() if p.active and p.served == "quick"]
     meanwhile = f" ({', '.join(quick)}: the quick model meanwhile)" if quick else ""
     said = f"training: {final} of {len(run.pairs)} pairs done{meanwhile}"
     if not total:
@@ -321,7 +320,7 @@ class LineView(View):
     def tick(self) -> None:
         if self.run.clock() - self.last < LINE_SECONDS:
             return
-        active = [pair for pair in self.run.pairs.values() if pair.state == "training"]
+        active = [pair for pair in self.run.pairs.values() if pair.active]
         self._write([*(_pair_line(self.run, pair) for pair in active), _run_line(self.run)])
 
 

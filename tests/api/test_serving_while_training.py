@@ -67,7 +67,7 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     write_status(
         model_dir,
         _status(
-            _pair("btc-usd", "served", done=34, total=122, served="quick"),
+            _pair("btc-usd", "training", done=34, total=122, served="quick"),
             _pair("eth-usd", "served", done=224, total=224, served="backtested"),
             _pair("sol-usd", "waiting"),
             _pair("nosuch-usd", "failed"),

@@ -28,7 +28,8 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
 from cryptopredict.model.cli import main
-from cryptopredict.model.cluster import DaskEngine, Slots
+from cryptopredict.model.cluster import DaskEngine
+from cryptopredict.model.graph import pairs_in_flight
 
 pytestmark = pytest.mark.slow
 
@@ -232,14 +233,13 @@ IN_PROCESS = {
 
 def test_the_pairs_in_flight_follow_the_cluster_threads():
     with LocalCluster(**IN_PROCESS) as cluster, Client(cluster) as client:
-        slots = Slots(client)
-        assert slots.limit() == 2
+        assert pairs_in_flight(client) == 2
         cluster.scale(3)
         client.wait_for_workers(3, timeout=60)
-        assert slots.limit() == 6
+        assert pairs_in_flight(client) == 6
         cluster.scale(2)
         _wait_for(lambda: len(client.nthreads()) == 2, "a worker to leave", 60)
-        assert slots.limit() == 4
+        assert pairs_in_flight(client) == 4
 
 
 class TaskSpecs(SchedulerPlugin):

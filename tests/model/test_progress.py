@@ -138,7 +138,7 @@ def test_the_model_directory_says_the_same_while_the_run_lasts(clock, tmp_path):
     status = read_status(tmp_path)
     assert status is not None
     assert [(pair.asset, pair.state, pair.served) for pair in status.unfinished()] == [
-        ("btc-usd", "served", "quick"),
+        ("btc-usd", "training", "quick"),
         ("sol-usd", "waiting", None),
     ]
     assert status.pairs[0].fits_total == 122
@@ -161,3 +161,18 @@ def test_on_a_terminal_bars_are_redrawn_and_lines_written_above_them(clock):
     assert "1/121 fits" in drawn
     assert "\r" in drawn  # redrawn in place
     run.close()
+
+
+def test_a_pair_served_its_quick_model_is_still_shown_training(clock, lines):
+    run = _run(clock, terminal=False)
+    run.step("btc-usd", "backtest: validation refits, to choose the damping")
+    run.planned("btc-usd", 122)
+    run.served("btc-usd", "quick", Path("artifacts/btc-usd"), "")
+    clock.now += LINE_SECONDS
+    run.tick()
+    assert lines()[-2:] == [
+        "btc-usd: backtest: validation refits, to choose the damping: 0 of 122 fits, time left "
+        "not known yet",
+        "training: 0 of 3 pairs done (btc-usd: the quick model meanwhile); 0 of 122 fits planned "
+        "so far, time left not known yet",
+    ]
