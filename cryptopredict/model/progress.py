@@ -12,6 +12,7 @@ says the same to the API (`/healthz`, `/assets`, the dashboard) while the run la
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -91,7 +92,7 @@ class RunProgress:
         self.fit_times: deque[float] = deque()
         self.lock = threading.RLock()
         stream = stream or sys.stderr
-        terminal = stream.isatty() if terminal is None else terminal
+        terminal = _sized_terminal(stream) if terminal is None else terminal
         self.view: View = TerminalView(self, stream) if terminal else LineView(self)
         self.stopped = threading.Event()
         self.dirty = True
@@ -244,6 +245,15 @@ class RunProgress:
             self.tick()
 
 
+def _sized_terminal(stream: IO[str]) -> bool:
+    """A terminal that says how wide it is (a bare pseudo-terminal, as some CI runners give,
+    says 0: bars cannot be drawn there, lines are written instead)."""
+    try:
+        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
+    except (OSError, ValueError):
+        return False
+
+
 def time_left(seconds: float | None) -> str:
     if seconds is None:
         return "time left not known yet"
@@ -332,7 +342,7 @@ class TerminalView(View):
         self.stream = stream
         self.top = tqdm(
             total=0, file=stream, dynamic_ncols=True, position=0, leave=True,
-            bar_format="{desc} |{bar}| {n}/{total} fits, {postfix}",
+            bar_format="{desc} |{bar}| {n}/{total} fits{postfix}",
         )  # fmt: skip
         self.bars: dict[str, tqdm] = {}
         self.slots: dict[str, int] = {}
@@ -343,7 +353,7 @@ class TerminalView(View):
             self.slots[pair.slug] = slot
             self.bars[pair.slug] = tqdm(
                 total=0, file=self.stream, dynamic_ncols=True, position=slot, leave=False,
-                bar_format="  {desc} |{bar}| {n}/{total} fits, {postfix}",
+                bar_format="  {desc} |{bar}| {n}/{total} fits{postfix}",
             )  # fmt: skip
         return self.bars[pair.slug]
 
