@@ -30,7 +30,7 @@ from cryptopredict.assets import (
 )
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.model.api_process import ApiProcess
-from cryptopredict.model.cluster import training_client
+from cryptopredict.model.cluster import forward_logs, training_client
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.graph import train_pairs
@@ -118,17 +118,25 @@ def main(argv: list[str] | None = None) -> int:
     server = ApiProcess(args.out, run.say) if args.serve else None
     try:
         failed = _train(settings, jobs, args, run, server)
-        if server is None:
-            return 1 if failed else 0
-        if not server.started:
-            log.error("no pair was trained: nothing to serve")
-            return 1
-        log.info("training is over; serving until Ctrl-C")
-        return server.wait() or (1 if failed else 0)
     except KeyboardInterrupt:
         if server is not None:
             server.stop()
         return 130
+    if server is None:
+        return 1 if failed else 0
+    return _keep_serving(server)
+
+
+def _keep_serving(server: ApiProcess) -> int:
+    """After training, serve until Ctrl-C; the server's exit status."""
+    if not server.started:
+        log.error("no pair was trained: nothing to serve")
+        return 1
+    log.info("training is over; serving until Ctrl-C")
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # the server has it too: it finishes what is in flight
+        return server.wait()
 
 
 def _train(
@@ -140,8 +148,7 @@ def _train(
 ) -> list[str]:
     """Train every pair, the progress shown; with `server`, serving as soon as a model is."""
     with training_client(settings) as client, run.shown():
-        # The workers' log lines come here as they are written, each naming its pair.
-        client.forward_logging("cryptopredict", level=settings.log_level.upper())
+        forward_logs(client, settings.log_level)  # each line naming its pair
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready

@@ -62,6 +62,15 @@ def training_client(settings: Settings) -> Iterator[Client]:
         yield client
 
 
+def forward_logs(client: Client, level: str) -> None:
+    """The workers' `cryptopredict` log records, handled in this process as they are written
+    (`Client.forward_logging`). Workers in this process (a cluster of threads) log here already:
+    forwarding their records would send each one round again, for ever."""
+    if os.getpid() in client.run(os.getpid).values():
+        return
+    client.forward_logging("cryptopredict", level=level.upper())
+
+
 def _announce_dashboard(client: Client) -> None:
     """Print the local cluster's dashboard address, when it serves one that can draw (its pages
     need `bokeh`). A configured scheduler's is not printed: it would name the scheduler's host."""

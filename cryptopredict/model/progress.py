@@ -35,6 +35,7 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
+from cryptopredict.model.tasks import Finished
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Pair:
     done: int = 0
     total: int = 0
     served: str | None = None
+    began: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -108,6 +110,7 @@ class RunProgress:
             pair = self.pairs[slug]
             if pair.state == "waiting":
                 pair.state = "training"
+                pair.began = self.clock()
             pair.step = text
             self.dirty = True
             self.view.stepped(pair)
@@ -123,7 +126,7 @@ class RunProgress:
             self.fit_times.append(self.clock())
             self.dirty = True
 
-    def served(self, slug: str, kind: str, path: Path, report: str) -> None:
+    def served(self, slug: str, kind: str, path: Path, finished: Finished) -> None:
         with self.lock:
             pair = self.pairs[slug]
             pair.served = kind
@@ -132,7 +135,7 @@ class RunProgress:
                 pair.done = pair.total  # the final fit
                 self.fit_times.append(self.clock())
             self.dirty = True
-            self.view.served(pair, path, report)
+            self.view.served(pair, _served_lines(pair, path, finished, self.clock()))
         self.on_written()
 
     def failed(self, slug: str, why: str) -> None:
@@ -266,7 +269,7 @@ def time_left(seconds: float | None) -> str:
 
 class View:
     def stepped(self, pair: Pair) -> None: ...
-    def served(self, pair: Pair, path: Path, report: str) -> None: ...
+    def served(self, pair: Pair, lines: list[str]) -> None: ...
     def ended(self, pair: Pair) -> None: ...
     def say(self, text: str) -> None: ...
     def tick(self) -> None: ...
@@ -290,15 +293,16 @@ def _run_line(run: RunProgress) -> str:
     return f"{said}; {done} of {total} fits planned so far, {time_left(run.eta())}"
 
 
-def _served_lines(pair: Pair, path: Path, report: str) -> list[str]:
+def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> list[str]:
     if pair.served == "quick":
         return [
             f"{pair.slug}: quick model written to {path}: served now (the last close and the "
             "panel's band, not yet backtested) until its backtested model is written"
         ]
     return [
-        *(f"{pair.slug}: {line}" for line in report.splitlines()),
-        f"{pair.slug}: written to {path}",
+        *(f"{pair.slug}: {line}" for line in finished.report.splitlines()),
+        f"{pair.slug}: written to {path} (model {finished.model_version}) "
+        f"{now - pair.began:.0f} s after it started",
     ]
 
 
@@ -317,8 +321,8 @@ class LineView(View):
     def stepped(self, pair: Pair) -> None:
         self._write([f"{pair.slug}: {pair.step}"])
 
-    def served(self, pair: Pair, path: Path, report: str) -> None:
-        self._write(_served_lines(pair, path, report))
+    def served(self, pair: Pair, lines: list[str]) -> None:
+        self._write(lines)
 
     def ended(self, pair: Pair) -> None:
         pass  # the driver logs why, naming the pair
@@ -360,8 +364,8 @@ class TerminalView(View):
     def stepped(self, pair: Pair) -> None:
         self._bar(pair)
 
-    def served(self, pair: Pair, path: Path, report: str) -> None:
-        for line in _served_lines(pair, path, report):
+    def served(self, pair: Pair, lines: list[str]) -> None:
+        for line in lines:
             tqdm.write(line, file=self.stream)
         if pair.served != "quick":
             self.ended(pair)

@@ -196,10 +196,10 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
             assert training.returncode == 0, output
             assert "training on the configured Dask scheduler (2 workers)" in output
             assert address not in output, "the scheduler's address is a secret"
-            assert output.count("artifact: ") == len(PAIRS)
+            assert output.count(": written to ") == len(PAIRS)
             assert "large graph" not in output
-            # One bar over the pairs: every line of it shows the same total.
-            totals = re.findall(r"training: +\d+%\|[^|]*\| *\d+/(\d+)", output)
+            # One display for the run: every line of it counts the same pairs.
+            totals = re.findall(r"training: \d+ of (\d+) pairs done", output)
             assert totals, output
             assert set(totals) == {str(len(PAIRS))}, totals
             computed = client.run_on_scheduler(_computed_by_prefix)

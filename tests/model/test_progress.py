@@ -13,6 +13,7 @@ import pytest
 
 from cryptopredict.artifact.training import FILE, read_status
 from cryptopredict.model.progress import LINE_SECONDS, RunProgress, time_left
+from cryptopredict.model.tasks import Finished
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usd"]
 
@@ -44,6 +45,10 @@ class Lines:
 @pytest.fixture
 def lines(caplog) -> Lines:
     return Lines(caplog)
+
+
+def _finished(report: str) -> Finished:
+    return Finished(files={}, report=report, model_version="dev")
 
 
 def _run(clock: Clock, out: Path | None = None, **options) -> RunProgress:
@@ -83,9 +88,10 @@ def test_in_a_pipe_a_line_for_each_pair_in_flight_and_the_run_at_least_every_per
 def test_every_line_about_a_pair_names_it(clock, lines):
     run = _run(clock, terminal=False)
     run.step("btc-usd", "final fit, forecast grid and artifact")
-    run.served("btc-usd", "quick", Path("artifacts/btc-usd"), "")
+    run.served("btc-usd", "quick", Path("artifacts/btc-usd"), _finished(""))
+    clock.now += 300
     report = "data:     48771 1h bars of BTC/USD\nbacktest: 2503 origins"
-    run.served("btc-usd", "backtested", Path("artifacts/btc-usd"), report)
+    run.served("btc-usd", "backtested", Path("artifacts/btc-usd"), _finished(report))
     run.failed("eth-usd", "no source delivered ETH/USD")
     clock.now += LINE_SECONDS
     run.tick()
@@ -93,7 +99,7 @@ def test_every_line_about_a_pair_names_it(clock, lines):
     assert about_pairs
     assert all(line.split(":")[0] in PAIRS for line in about_pairs), about_pairs
     assert "btc-usd: data:     48771 1h bars of BTC/USD" in lines()
-    assert "btc-usd: written to artifacts/btc-usd" in lines()
+    assert "btc-usd: written to artifacts/btc-usd (model dev) 300 s after it started" in lines()
     assert lines()[-1] == "training: 1 of 3 pairs done; reading the histories"
 
 
@@ -132,8 +138,8 @@ def test_the_model_directory_says_the_same_while_the_run_lasts(clock, tmp_path):
     run = _run(clock, out=tmp_path, terminal=False)
     run.step("btc-usd", "backtest: validation refits, to choose the damping")
     run.planned("btc-usd", 122)
-    run.served("btc-usd", "quick", tmp_path / "btc-usd", "")
-    run.served("eth-usd", "backtested", tmp_path / "eth-usd", "")
+    run.served("btc-usd", "quick", tmp_path / "btc-usd", _finished(""))
+    run.served("eth-usd", "backtested", tmp_path / "eth-usd", _finished(""))
     run.tick()
     status = read_status(tmp_path)
     assert status is not None
@@ -167,7 +173,7 @@ def test_a_pair_served_its_quick_model_is_still_shown_training(clock, lines):
     run = _run(clock, terminal=False)
     run.step("btc-usd", "backtest: validation refits, to choose the damping")
     run.planned("btc-usd", 122)
-    run.served("btc-usd", "quick", Path("artifacts/btc-usd"), "")
+    run.served("btc-usd", "quick", Path("artifacts/btc-usd"), _finished(""))
     clock.now += LINE_SECONDS
     run.tick()
     assert lines()[-2:] == [
