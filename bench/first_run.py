@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", help="ASSETS for make run (default: the product's)")
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "first-run.json")
     args = parser.parse_args(argv)
+    # Run in the background of a shell, this process ignores SIGINT, and so would `make run`:
+    # Ctrl-C must stop it, as at a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="first-run-") as scratch:
         clone = args.clone or _fresh_clone(Path(scratch) / "cryptopredict")
         figures = measure(clone, assets=args.assets)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
+    if args.serve:
+        # Stopped as by Ctrl-C (a container's stop, `kill`): training ends, the server drains.
+        signal.signal(signal.SIGTERM, _interrupt)
     jobs = [pair_job(asset, args, settings) for asset in assets]
     run = RunProgress([asset.slug for asset in assets], out=args.out)
     server = ApiProcess(args.out, run.say) if args.serve else None
@@ -125,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     if server is None:
         return 1 if failed else 0
     return _keep_serving(server)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _keep_serving(server: ApiProcess) -> int:

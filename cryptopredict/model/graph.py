@@ -145,6 +145,7 @@ class PairRun:
         self.quick: Future | None = None
         self.chosen: Future | None = None
         self.finishing: Future | None = None
+        self.submitted: list[Future] = []
 
     def start(self, *, quick: bool) -> list[Future]:
         self.progress.step(self.slug, "reading its history")
@@ -176,6 +177,7 @@ class PairRun:
 
     def fail(self, error: Exception) -> None:
         self.over = True
+        self.client.cancel(self.submitted)  # what is left of its graph
         why = str(error) if isinstance(error, PairError) else f"{type(error).__name__}: {error}"
         log.error("%s: %s", self.slug, why)
         log.error(
@@ -242,7 +244,7 @@ class PairRun:
         priority: int = 0,
     ) -> Future:
         """A task named after its step and its pair (the Dask dashboard groups them)."""
-        return self.client.submit(
+        future = self.client.submit(
             fn,
             *args,
             key=key or f"{name}-{self.slug}-{uuid.uuid4().hex}",
@@ -250,6 +252,8 @@ class PairRun:
             retries=RETRIES,
             priority=priority,
         )
+        self.submitted.append(future)
+        return future
 
     def result(self, future: Future) -> Any:
         """A task's value; PairError with the pair's own verdict."""

@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,15 @@ class Run:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             raise
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ctrl_c_stops() -> Iterator[None]:
+    """Ctrl-C (SIGINT) stops a command, as at a terminal, also where this suite runs in the
+    background of a shell, which has what it starts ignore SIGINT (and what they start)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(scope="module")
