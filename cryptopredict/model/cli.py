@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
     if args.serve:
-        # Stopped as by Ctrl-C (a container's stop, `kill`): training ends, the server drains.
+        # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT
+        # unless told), and SIGTERM (a container's stop, `kill`) as Ctrl-C: training ends and
+        # the server drains, as `api.py` does on both.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
     jobs = [pair_job(asset, args, settings) for asset in assets]
     run = RunProgress([asset.slug for asset in assets], out=args.out)
