@@ -239,7 +239,10 @@ class RunProgress:
         with self.lock:
             self.view.tick()
             now = self.clock()
-            if self.out is not None and (self.dirty or now - self.written >= HEARTBEAT_SECONDS):
+            due = self.dirty or now - self.written >= HEARTBEAT_SECONDS
+            # Into a model directory that exists (training makes it with its first artifact):
+            # a run that writes no artifact leaves nothing behind.
+            if self.out is not None and due and self.out.is_dir():
                 write_status(self.out, self.status())
                 self.written, self.dirty = now, False
 

@@ -182,3 +182,13 @@ def test_a_pair_served_its_quick_model_is_still_shown_training(clock, lines):
         "training: 0 of 3 pairs done (btc-usd: the quick model meanwhile); 0 of 122 fits planned "
         "so far, time left not known yet",
     ]
+
+
+def test_a_run_that_writes_no_model_leaves_no_directory_behind(clock, tmp_path):
+    out = tmp_path / "artifacts"
+    run = _run(clock, out=out, terminal=False)
+    run.step("btc-usd", "reading its history")
+    run.failed("btc-usd", "no source delivered BTC/USD 1h bars")
+    run.tick()
+    run.close()
+    assert not out.exists()
