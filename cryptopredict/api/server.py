@@ -78,7 +78,8 @@ def main() -> int:
         settings.model_dir,
     )
     if BITCOIN not in app.catalog:
-        if read_status(settings.model_dir) is not None:
+        training = read_status(settings.model_dir)
+        if training is not None and BITCOIN in {pair.asset for pair in training.unfinished()}:
             log.info("no %s artifact yet: it is served as soon as training writes it", BITCOIN)
         else:
             log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)

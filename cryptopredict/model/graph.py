@@ -148,7 +148,7 @@ class PairRun:
         self.submitted: list[Future] = []
 
     def start(self, *, quick: bool) -> list[Future]:
-        self.progress.step(self.slug, "reading its history")
+        self.progress.step(self.slug, "reading its history, planning its backtest")
         self.prepared = self.submit("prepare", self.job)
         self.needs = self.task(needs, "needs", self.prepared)
         started = [self.needs]
