@@ -136,6 +136,7 @@ class PairRun:
         self.progress = progress
         self.over = False
         self.final_written = False
+        self.quick_written = False
         self.new: dict[str, Future] = {}  # fits not in the cache, by key
         self.stores: list[Future] = []  # fits from the cache, by origin
         self.cached: set[int] = set()
@@ -180,11 +181,14 @@ class PairRun:
         self.client.cancel(self.submitted)  # what is left of its graph
         why = str(error) if isinstance(error, PairError) else f"{type(error).__name__}: {error}"
         log.error("%s: %s", self.slug, why)
-        log.error(
-            "%s: nothing more was written; any previous artifact in %s is unchanged",
-            self.slug,
-            self.out / self.slug,
-        )
+        if self.quick_written:
+            log.error("%s: nothing more was written; its quick model stays served", self.slug)
+        else:
+            log.error(
+                "%s: nothing was written; any previous artifact in %s is unchanged",
+                self.slug,
+                self.out / self.slug,
+            )
         self.progress.failed(self.slug, why)
 
     def _quick(self, future: Future) -> None:
@@ -228,6 +232,7 @@ class PairRun:
             self.cache_new_fits()
             self.final_written = True
         path = install_artifact(self.out, self.slug, finished.files)
+        self.quick_written = self.quick_written or kind == "quick"
         self.progress.served(self.slug, kind, path, finished)
 
     def submit(self, step: str, *args: Any, key: str | None = None, priority: int = 0) -> Future:

@@ -167,7 +167,7 @@ def test_one_failing_asset_leaves_the_others_trained(tmp_path, monkeypatch, capl
     assert main([*arguments, "--out", str(tmp_path)]) == 1
     assert (tmp_path / "btc-usd" / "manifest.json").exists()
     assert not (tmp_path / "eth-usd").exists()
-    assert "nothing was written for eth-usd" in caplog.text
+    assert "eth-usd: nothing was written" in caplog.text
     assert "training failed for eth-usd" in caplog.text
 
 
