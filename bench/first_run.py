@@ -42,9 +42,9 @@ ROOT = Path(__file__).parents[1]
 INSTALLED = "installed: training, serving and the collector's dependencies"
 DATE = "2026-08-01"  # inside every embedded pair's forecast
 DEADLINE_SECONDS = 3 * 3600
-# A training log line: "2026-11-23T18:07:41 INFO    cryptopredict.model.graph: message".
+# A training log line: "2026-11-23T18:07:41 INFO    cryptopredict.training.graph: message".
 LINE = re.compile(r"^\S+ (?P<level>[A-Z]+) +(?P<logger>[\w.]+): (?P<message>.*)$")
-TRAINING_LOGGERS = ("cryptopredict.model", "cryptopredict.data", "train")
+TRAINING_LOGGERS = ("cryptopredict.training", "cryptopredict.model", "cryptopredict.data", "train")
 # Lines about the run as a whole, not one pair.
 ABOUT_THE_RUN = re.compile(
     r"^(training(:| on | is over| failed for)|no Dask worker|no pair was trained)"

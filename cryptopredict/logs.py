@@ -17,7 +17,7 @@ NOISY = ("cmdstanpy", "prophet", "urllib3", "binance")
 
 class RedactingFormatter(logging.Formatter):
     """Also names the pair a line is about: a record written by a training task carries it
-    (`record.pair`, see `cryptopredict.model.tasks.naming`) and its message starts with it."""
+    (`record.pair`, see `cryptopredict.training.tasks.naming`) and its message starts with it."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact_text(super().format(record))

@@ -2,7 +2,7 @@
 as its tasks finish (`distributed.as_completed`, one loop for every pair), the fit cache read
 and written by key, and the artifacts written from the bytes the workers send back.
 
-A pair's graph (its steps: `model/steps.py`):
+A pair's graph (its steps: `steps.py`):
 
     prepare --> needs                          (the client reads the refit origins and keys)
        |------> quick                          (with `quick`: served until the backtest ends)
@@ -31,8 +31,8 @@ from dask.typing import Key
 from distributed import Client, Future, as_completed
 
 from cryptopredict.artifact.write import install_artifact
-from cryptopredict.model.fitcache import FitCache
-from cryptopredict.model.tasks import (
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.tasks import (
     DAMPING_PURPOSE,
     REFITS_LOG,
     Failed,
@@ -57,7 +57,7 @@ class PairError(Exception):
 
 
 class Progress(Protocol):
-    """What the driver tells of each pair (`model/progress.py` shows it)."""
+    """What the driver tells of each pair (`progress.py` shows it)."""
 
     def step(self, slug: str, text: str) -> None: ...
     def planned(self, slug: str, fits: int) -> None: ...

@@ -35,7 +35,7 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
-from cryptopredict.model.tasks import Finished
+from cryptopredict.training.tasks import Finished
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Pair:
 
 
 class RunProgress:
-    """What `model/graph.py` tells of each pair, shown as it comes (thread-safe)."""
+    """What `graph.py` tells of each pair, shown as it comes (thread-safe)."""
 
     def __init__(
         self,

@@ -27,9 +27,9 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
-from cryptopredict.model.cli import main
-from cryptopredict.model.cluster import DaskEngine
-from cryptopredict.model.graph import pairs_in_flight
+from cryptopredict.training.cli import main
+from cryptopredict.training.cluster import DaskEngine
+from cryptopredict.training.graph import pairs_in_flight
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ its tasks need, never a data-source key), a task's own verdict on its pair (`Fai
 writes.
 
 This module is light on purpose: the client imports it, not the training stack (pandas,
-Prophet), which only the workers load (`model/steps.py`).
+Prophet), which only the workers load (`steps.py`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from cryptopredict.assets import Asset
 from cryptopredict.config import Settings
 from cryptopredict.model.gate import GateRules
 
-STEPS = "cryptopredict.model.steps"
+STEPS = "cryptopredict.training.steps"
 REFITS_LOG = "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit"
 DAMPING_PURPOSE = "(the validation refits, to choose the damping)"
 
@@ -107,7 +107,7 @@ class Failed:
 
 
 def run(step: str, pair: str, level: str, *args: Any) -> Any:
-    """The task: `cryptopredict.model.steps.<step>(*args)`, or the first `Failed` among `args`
+    """The task: `cryptopredict.training.steps.<step>(*args)`, or the first `Failed` among `args`
     (also inside dicts and lists). Every `cryptopredict` log record it writes at `level` and
     above names `pair` (the client gets them as they are written: `Client.forward_logging`)."""
     failed = _failed(args)

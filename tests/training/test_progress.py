@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.artifact.training import FILE, read_status
-from cryptopredict.model.progress import LINE_SECONDS, RunProgress, time_left
-from cryptopredict.model.tasks import Finished
+from cryptopredict.training.progress import LINE_SECONDS, RunProgress, time_left
+from cryptopredict.training.tasks import Finished
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usd"]
 
@@ -35,7 +35,7 @@ class Lines:
     """The log lines the display wrote, as they come."""
 
     def __init__(self, caplog) -> None:
-        caplog.set_level(logging.INFO, logger="cryptopredict.model.progress")
+        caplog.set_level(logging.INFO, logger="cryptopredict.training.progress")
         self.caplog = caplog
 
     def __call__(self) -> list[str]:

@@ -13,9 +13,9 @@ import pytest
 
 from cryptopredict.data import SOURCE_NAMES
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model import cli
-from cryptopredict.model.cli import main
-from cryptopredict.model.training import PRICES
+from cryptopredict.model.build import PRICES
+from cryptopredict.training import cli
+from cryptopredict.training.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -214,7 +214,7 @@ def test_a_bad_setting_is_named(monkeypatch, capsys):
 def test_the_client_imports_neither_pandas_nor_prophet():
     """train.py only drives the cluster: the training stack is the workers' to import."""
     code = (
-        "import sys; from cryptopredict.model.cli import main; "
+        "import sys; from cryptopredict.training.cli import main; "
         "print(sorted(m for m in ('pandas', 'prophet', 'cmdstanpy', 'scipy') if m in sys.modules))"
     )
     done = subprocess.run(
