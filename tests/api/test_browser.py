@@ -220,7 +220,7 @@ def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backt
         page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
         page.wait_for_selector("#candles-chart[data-asset='btc-usd']", timeout=20_000)
         backtest = page.locator("#backtest-chart")
-        assert backtest.inner_text().startswith("This model was trained without a backtest")
+        assert backtest.inner_text().startswith("This model has no backtest: it is the quick model")
         assert backtest.locator(".main-svg").count() == 0
         assert page.locator("#scores").is_hidden()
         assert page.locator("#verdict").text_content() == ""

@@ -163,8 +163,9 @@ function drawCandles(element, candles) {
   return Plotly.react(element, traces, priced(layout, candles.symbol), CONFIG);
 }
 
-const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): no past " +
-  "forecasts to show, and nothing compares it with the naive forecast.";
+const NO_BACKTEST = "This model has no backtest: it is the quick model served while its " +
+  "backtest runs, or it was trained with --no-backtest. No past forecasts to show yet, and " +
+  "nothing compares it with the naive forecast.";
 
 function drawBacktest(element, backtest, symbol) {
   const empty = !backtest.paths || backtest.paths.length === 0;
