@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from dask.typing import Key
 from distributed import Client, Future, as_completed
 
+from cryptopredict.artifact.training import Served
 from cryptopredict.artifact.write import install_artifact
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.tasks import (
@@ -62,7 +63,7 @@ class Progress(Protocol):
     def step(self, slug: str, text: str) -> None: ...
     def planned(self, slug: str, fits: int) -> None: ...
     def fitted(self, slug: str) -> None: ...
-    def served(self, slug: str, kind: str, path: Path, finished: Finished) -> None: ...
+    def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None: ...
     def failed(self, slug: str, why: str) -> None: ...
 
 
@@ -225,7 +226,7 @@ class PairRun:
         self.finishing = self.submit("finish", self.prepared, self.chosen, self.paths, self.stores)
         return [self.finishing]
 
-    def _write(self, finished: Finished, kind: str) -> None:
+    def _write(self, finished: Finished, kind: Served) -> None:
         if kind == "quick" and self.final_written:
             return  # the backtested model came first: it stays
         if kind == "backtested":

@@ -30,6 +30,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from cryptopredict.artifact.training import (
     HEARTBEAT_SECONDS,
     PairStatus,
+    Served,
+    State,
     TrainingStatus,
     clear_status,
     write_status,
@@ -62,11 +64,11 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
 @dataclass
 class Pair:
     slug: str
-    state: str = "waiting"  # artifact.training.State
+    state: State = "waiting"
     step: str = "waiting for a worker"
     done: int = 0
     total: int = 0
-    served: str | None = None
+    served: Served | None = None
     began: float = 0.0
 
     @property
@@ -89,7 +91,6 @@ class RunProgress:
         self.pairs = {slug: Pair(slug) for slug in slugs}
         self.out = out
         self.clock = clock
-        self.began = clock()
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         self.fit_times: deque[float] = deque()
         self.lock = threading.RLock()
@@ -126,7 +127,7 @@ class RunProgress:
             self.fit_times.append(self.clock())
             self.dirty = True
 
-    def served(self, slug: str, kind: str, path: Path, finished: Finished) -> None:
+    def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None:
         with self.lock:
             pair = self.pairs[slug]
             pair.served = kind
@@ -223,11 +224,11 @@ class RunProgress:
             pairs=tuple(
                 PairStatus(
                     asset=pair.slug,
-                    state=pair.state,  # type: ignore[arg-type]
+                    state=pair.state,
                     step=pair.step,
                     fits_done=pair.done,
                     fits_total=pair.total,
-                    served=pair.served,  # type: ignore[arg-type]
+                    served=pair.served,
                     eta_seconds=self.pair_eta(pair) if pair.active else None,
                 )
                 for pair in self.pairs.values()
