@@ -124,6 +124,7 @@ def test_a_pair_no_source_knows_fails_by_name_and_the_others_are_trained(
 
 
 def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, caplog):
+    caplog.set_level("INFO", logger="cryptopredict")
     rows = gzip.decompress(
         (SnapshotSource().data_dir / "binance-spot-16pairs-1h.csv.gz").read_bytes()
     )
@@ -144,6 +145,7 @@ def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, cap
 
 
 def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, caplog):
+    caplog.set_level("INFO", logger="cryptopredict")
     monkeypatch.setenv("ASSETS", "eth-usd,btc-usd")
     arguments = ["--all", "--since", "2026-03-01", "--no-backtest", "--source", "snapshot"]
     assert main([*arguments, "--out", str(tmp_path)]) == 0
