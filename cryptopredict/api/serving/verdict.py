@@ -5,8 +5,8 @@ verdict rests on, their difference and its standard error, and the coverage of e
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from cryptopredict.api.types.model import BandVerdict, HorizonVerdict, Verdict
 from cryptopredict.artifact.schema import (
     BacktestSummary,
     Comparison,
@@ -31,7 +31,7 @@ def verdict(
     summary: BacktestSummary | None,
     symbol: str,
     served: ServedParts | None = None,
-) -> dict[str, Any]:
+) -> Verdict:
     """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
     `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
     without a backtest)."""
@@ -39,21 +39,21 @@ def verdict(
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
-    return {
-        "summary": plain(params, rows, summary.origins if summary else 0),
-        "point_forecast": point_forecast(params, served),
-        "band": band(served),
-        "sentence": sentence(rows, summary.origins if summary else 0, symbol),
-        "rule": RULE,
-        "horizons": rows,
-    }
+    return Verdict(
+        summary=plain(params, rows, summary.origins if summary else 0),
+        point_forecast=point_forecast(params, served),
+        band=band(served),
+        sentence=sentence(rows, summary.origins if summary else 0, symbol),
+        rule=RULE,
+        horizons=rows,
+    )
 
 
 HORIZON_WORDS = {"1h": "an hour", "1d": "a day", "7d": "a week", "30d": "30 days"}
 PLAIN_VERBS = {"better": "beat", "tie": "tied with", "worse": "did worse than"}
 
 
-def plain(params: ModelParams, rows: list[dict[str, Any]], origins: int) -> str:
+def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
     """One sentence without figures: what the line is, what the band is, and how the band
     scored against the naive forecast's (the detail is in `point_forecast`, `band`, `sentence`)."""
     share = round(params.interval_width * 100)
@@ -63,10 +63,8 @@ def plain(params: ModelParams, rows: list[dict[str, Any]], origins: int) -> str:
     )
     groups: dict[str, list[str]] = {}
     for row in rows:
-        if row["verdict"] is not None:
-            groups.setdefault(row["verdict"], []).append(
-                HORIZON_WORDS.get(row["horizon"], row["horizon"])
-            )
+        if row.verdict is not None:
+            groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
         return f"{said}; no backtest has scored it against the naive forecast yet."
     clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
@@ -127,17 +125,17 @@ def band(served: ServedParts | None) -> str:
     return f"The band is {served.band_method}. {served.band.how.capitalize()}: {served.band.why}."
 
 
-def sentence(rows: list[dict[str, Any]], origins: int, symbol: str) -> str:
+def sentence(rows: list[HorizonVerdict], origins: int, symbol: str) -> str:
     """One sentence: per verdict, the horizons and the interval scores behind it."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[HorizonVerdict]] = {}
     for row in rows:
-        if row["verdict"] is not None:
-            groups.setdefault(row["verdict"], []).append(row)
+        if row.verdict is not None:
+            groups.setdefault(row.verdict, []).append(row)
     if not groups:
         return ""
     clauses = []
     for found, items in groups.items():
-        figures = listed([f"{item['horizon']} ({_figures(item)})" for item in items])
+        figures = listed([f"{item.horizon} ({_figures(item)})" for item in items])
         clauses.append(
             f"{VERBS[found]} the naive forecast, {WHERE[found]} two standard errors, at {figures}"
         )
@@ -156,32 +154,36 @@ def decimals(se: float) -> int:
     return max(0, 1 - math.floor(math.log10(se))) if se > 0 else 4
 
 
-def _figures(row: dict[str, Any]) -> str:
-    places = decimals(row["se"])
+def _figures(row: HorizonVerdict) -> str:
+    places = decimals(row.se or 0.0)
     return (
-        f"{row['interval_score']:.{places}f} against {row['naive_interval_score']:.{places}f}, "
-        f"difference {row['difference']:+.{places}f} ± {row['se']:.{places}f}"
+        f"{row.interval_score:.{places}f} against {row.naive_interval_score:.{places}f}, "
+        f"difference {row.difference:+.{places}f} ± {row.se:.{places}f}"
     )
 
 
 def _row(
     label: str, served: ModelScores | None, naive: ModelScores | None, versus: Comparison | None
-) -> dict[str, Any]:
+) -> HorizonVerdict:
     score = served.interval_score if served else None
     naive_score = naive.interval_score if naive else None
     found = versus.verdict() if versus else None
-    return {
-        "horizon": label,
+    return HorizonVerdict(
+        horizon=label,
         # a verdict only where both scores are there to show beside it
-        "verdict": found if score is not None and naive_score is not None else None,
-        "interval_score": score,
-        "naive_interval_score": naive_score,
-        "difference": versus.interval_score_diff if versus else None,
-        "se": versus.interval_score_se if versus else None,
-        "coverage": served.coverage_by_level if served else None,
-        "coverage_se": served.coverage_se_by_level if served else None,
-        "naive_coverage": naive.coverage_by_level if naive else None,
-        "naive_coverage_se": naive.coverage_se_by_level if naive else None,
-        "mape": served.mape if served else None,
-        "naive_mape": naive.mape if naive else None,
-    }
+        verdict=(
+            BandVerdict(found)
+            if found is not None and score is not None and naive_score is not None
+            else None
+        ),
+        interval_score=score,
+        naive_interval_score=naive_score,
+        difference=versus.interval_score_diff if versus else None,
+        se=versus.interval_score_se if versus else None,
+        coverage=served.coverage_by_level if served else None,
+        coverage_se=served.coverage_se_by_level if served else None,
+        naive_coverage=naive.coverage_by_level if naive else None,
+        naive_coverage_se=naive.coverage_se_by_level if naive else None,
+        mape=served.mape if served else None,
+        naive_mape=naive.mape if naive else None,
+    )
