@@ -81,6 +81,8 @@ def main() -> int:
         training = read_status(settings.model_dir)
         if training is not None and BITCOIN in {pair.asset for pair in training.unfinished()}:
             log.info("no %s artifact yet: it is served as soon as training writes it", BITCOIN)
+        elif training is not None:  # a run of other pairs, as asked: nothing is wrong
+            log.info("%s is not trained in this run: /bitcoin answers 404", BITCOIN)
         else:
             log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
