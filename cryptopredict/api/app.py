@@ -65,7 +65,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
         )
     install_headers(app, settings.cors_origins)
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
-    app.extensions["cryptopredict"] = {"catalog": catalog}
+    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics}
     return app
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from cryptopredict.api.openapi import Blueprint, answers, document
 from cryptopredict.artifact import IndexEntry
@@ -104,6 +106,11 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
+    def count_connections(self, cut: Mapping[str, int]) -> None:
+        """Export `cut` (connections the server cut or refused, by why; kept by the connection
+        layer, read at each scrape) as `cryptopredict_connections_cut_total`."""
+        self.registry.register(_CutConnections(cut))
+
     def blueprint(self) -> Blueprint:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
 
@@ -127,6 +134,23 @@ class Metrics:
             )
 
         return bp
+
+
+class _CutConnections(Collector):
+    def __init__(self, cut: Mapping[str, int]) -> None:
+        self.cut = cut
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "cryptopredict_connections_cut",
+            "Connections the server cut or refused: past a request's deadline "
+            "(request_deadline), its answer's (answer_deadline), or its address's cap "
+            "(per_client_cap).",
+            labels=["reason"],
+        )
+        for reason in ("request_deadline", "answer_deadline", "per_client_cap"):
+            family.add_metric([reason], self.cut.get(reason, 0))
+        yield family
 
 
 class Observed:

@@ -1,0 +1,318 @@
+"""`python -m bench.attacks`: issue 41's acceptance bars on the models `make run` trains, each
+against `python api.py` on loopback with its default settings, as a user starts it.
+
+- `pipelining` (bar 1): four connections each send 100 pipelined CSV range requests in one
+  write and never read (reconnecting whenever the server cuts them); `/healthz` from a fifth
+  client must answer within 1 s throughout.
+- `drip` (bar 2): 4,000 connections each send a request line, then one header line every 4 s
+  (reconnecting when cut or refused); `/healthz` from another client address (127.0.0.2) must
+  answer within 1 s, 9 times out of 10.
+- `headers` (bar 3): `/bitcoin` throughput (`wrk -t2 -c16`) with four clients sending requests
+  of 6,000 header lines beside it, against the same run without them, in interleaved rounds:
+  at least half.
+
+`/healthz` is asked every 0.25 s on a new connection. Each attack prints its figures and the
+load average while it ran; `reports/attacks.json` keeps them. `--seconds` shortens the runs
+(the bars say 60 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import select
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import run
+
+PROBE_EVERY = 0.25
+PROBE_SOURCE = "127.0.0.2"  # loopback, but another client address than the attackers'
+RANGE = "/forecast/btc-usd/range?start=2026-01-01&end=2026-07-01&format=csv"
+DRIP_CONNECTIONS = 4000
+DRIP_EVERY = 4.0
+HEADER_LINES = 6000
+HEADER_CLIENTS = 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.attacks", description=__doc__)
+    parser.add_argument("attacks", nargs="*", choices=sorted(ATTACKS), default=sorted(ATTACKS))
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", "artifacts"))
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each attack")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the headers attack")
+    parser.add_argument("--out", type=Path, default=Path("reports/attacks.json"))
+    args = parser.parse_args(argv)
+    _allow_open_files(DRIP_CONNECTIONS + 1000)
+    report = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "attacks": {}}
+    for name in args.attacks:
+        figures = ATTACKS[name](args)
+        report["attacks"][name] = figures
+        print(f"{name}: {json.dumps(figures)}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    holds = all(figures["holds"] for figures in report["attacks"].values())
+    return 0 if holds else 1
+
+
+@contextmanager
+def api(model_dir: Path) -> Iterator[int]:
+    """`python api.py` with its defaults on a free loopback port; yields the port."""
+    with run.running(run.API, model_dir) as (_, base):
+        run.wait_until_ready(base + "/healthz", timeout=120)
+        yield int(base.rsplit(":", 1)[1])
+
+
+def probe(port: int, path: str = "/healthz", timeout: float = 10.0) -> float:
+    """Seconds for one whole answer of 200 on a new connection from `PROBE_SOURCE`; inf when
+    none came."""
+    started = time.monotonic()
+    try:
+        with socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout, source_address=(PROBE_SOURCE, 0)
+        ) as client:
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+    except OSError:
+        return float("inf")
+    return time.monotonic() - started if answer.startswith(b"HTTP/1.1 200") else float("inf")
+
+
+def probing(port: int, seconds: float) -> list[float]:
+    """`probe` every `PROBE_EVERY` seconds for `seconds`."""
+    times = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        times.append(probe(port))
+        time.sleep(max(0.0, PROBE_EVERY - (time.monotonic() - started)))
+    return times
+
+
+def under_attack(
+    port: int, attack: Callable[[int, threading.Event, dict], None], seconds: float, threads: int
+) -> tuple[list[float], dict, list[float]]:
+    """Run `threads` copies of `attack` while probing; (probe times, attack counters, load
+    averages at the start and the end)."""
+    stop = threading.Event()
+    counters: dict = {}
+    workers = [threading.Thread(target=attack, args=(port, stop, counters)) for _ in range(threads)]
+    load = [os.getloadavg()[0]]
+    for worker in workers:
+        worker.start()
+    time.sleep(min(5.0, seconds / 6))  # let the attack take hold before measuring
+    try:
+        times = probing(port, seconds)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=30)
+    load.append(os.getloadavg()[0])
+    return times, counters, load
+
+
+_COUNTING = threading.Lock()
+
+
+def _count(counters: dict, key: str) -> None:
+    with _COUNTING:
+        counters[key] = counters.get(key, 0) + 1
+
+
+# Bar 1: pipelined requests, never read.
+
+
+def pipeline_and_never_read(port: int, stop: threading.Event, counters: dict) -> None:
+    requests = f"GET {RANGE} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 100
+    while not stop.is_set():
+        try:
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            client.sendall(requests)
+        except OSError:
+            _count(counters, "failed_connects")
+            time.sleep(0.1)
+            continue
+        _count(counters, "connections")
+        watch = select.poll()
+        watch.register(client, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        while not stop.is_set() and not watch.poll(100):
+            pass
+        if not stop.is_set():
+            _count(counters, "cut_by_server")
+        client.close()
+
+
+def pipelining(args: argparse.Namespace) -> dict:
+    with api(args.model_dir) as port:
+        times, counters, load = under_attack(port, pipeline_and_never_read, args.seconds, 4)
+    slowest = max(times)
+    return {
+        "bar": "/healthz within 1 s throughout, beside 4 connections of 100 pipelined range "
+        "requests never read",
+        "probes": len(times),
+        "slowest_s": round(slowest, 3),
+        "median_s": round(statistics.median(times), 4),
+        "over_1s": sum(t > 1 for t in times),
+        "attack": counters,
+        "load_average": load,
+        "holds": slowest <= 1.0,
+    }
+
+
+# Bar 2: a header line every 4 s on 4,000 connections.
+
+
+def drip_headers(port: int, stop: threading.Event, counters: dict) -> None:
+    line = b"GET /healthz HTTP/1.1\r\n"
+    held: list[socket.socket | None] = [None] * DRIP_CONNECTIONS
+    batch = 40
+    pause = DRIP_EVERY * batch / DRIP_CONNECTIONS
+    sent = 0
+    while not stop.is_set():
+        for start in range(0, DRIP_CONNECTIONS, batch):
+            started = time.monotonic()
+            for index in range(start, start + batch):
+                held[index] = _drip(port, held[index], line, sent, counters)
+            sent += 1
+            if stop.is_set():
+                break
+            time.sleep(max(0.0, pause - (time.monotonic() - started)))
+    for client in held:
+        if client is not None:
+            client.close()
+
+
+def _drip(
+    port: int, client: socket.socket | None, line: bytes, number: int, counters: dict
+) -> socket.socket | None:
+    if client is not None:
+        try:
+            client.send(b"X-Drip-%d: %d\r\n" % (number, number))
+            return client
+        except OSError:
+            client.close()
+            _count(counters, "cut_or_refused")
+    try:
+        client = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+        client.setblocking(False)
+        client.send(line)
+    except OSError:
+        _count(counters, "failed_connects")
+        return None
+    _count(counters, "connections")
+    return client
+
+
+def drip(args: argparse.Namespace) -> dict:
+    with api(args.model_dir) as port:
+        times, counters, load = under_attack(port, drip_headers, args.seconds, 1)
+    within = sum(t <= 1 for t in times) / len(times)
+    return {
+        "bar": "/healthz from another address within 1 s, 9 times out of 10, beside 4,000 "
+        "connections dripping a header line every 4 s",
+        "probes": len(times),
+        "within_1s": round(within, 3),
+        "median_s": round(statistics.median(times), 4),
+        "slowest_s": round(max(times), 3),
+        "attack": counters,
+        "load_average": load,
+        "holds": within >= 0.9,
+    }
+
+
+# Bar 3: 6,000 header lines.
+
+
+def many_headers(port: int, stop: threading.Event, counters: dict) -> None:
+    lines = b"".join(b"X-H-%d: v\r\n" % n for n in range(HEADER_LINES))
+    request = b"GET /bitcoin HTTP/1.1\r\nHost: x\r\n" + lines + b"\r\n"
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                with contextlib.suppress(OSError):  # answered and closed before it all went
+                    client.sendall(request)
+                answer = client.recv(65536)
+            _count(counters, f"answered {answer[9:12].decode(errors='replace') or 'nothing'}")
+        except OSError:
+            _count(counters, "failed")
+
+
+def headers(args: argparse.Namespace) -> dict:
+    rounds = []
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = run.write_paths(Path(scratch), args.model_dir)["near"]
+        with api(args.model_dir) as port:
+            base = f"http://127.0.0.1:{port}"
+            seconds = max(2, int(args.seconds / 6))
+            run.wrk(base, paths, connections=16, seconds=2)  # warm-up
+            for _ in range(args.rounds):
+                load = os.getloadavg()[0]
+                alone = run.wrk(base, paths, connections=16, seconds=seconds)
+                stop = threading.Event()
+                counters: dict = {}
+                attackers = [
+                    threading.Thread(target=many_headers, args=(port, stop, counters))
+                    for _ in range(HEADER_CLIENTS)
+                ]
+                for attacker in attackers:
+                    attacker.start()
+                beside = run.wrk(base, paths, connections=16, seconds=seconds)
+                stop.set()
+                for attacker in attackers:
+                    attacker.join(timeout=30)
+                alone_rps, beside_rps = _rps(alone), _rps(beside)
+                rounds.append(
+                    {
+                        "alone_rps": round(alone_rps),
+                        "beside_rps": round(beside_rps),
+                        "ratio": beside_rps / alone_rps,
+                        "attack": counters,
+                        "load_average": load,
+                    }
+                )
+    ratio = statistics.median(each["ratio"] for each in rounds)
+    return {
+        "bar": "/bitcoin throughput (wrk, 16 connections) beside 4 clients sending 6,000 "
+        "header lines, at least half of it alone",
+        "ratio_median": round(ratio, 3),
+        "ratios": [round(each["ratio"], 3) for each in rounds],
+        "rounds": rounds,
+        "holds": ratio >= 0.5,
+    }
+
+
+def _rps(figures: dict) -> float:
+    return figures["requests"] / (figures["duration_us"] / 1e6)
+
+
+ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "pipelining": pipelining,
+    "drip": drip,
+    "headers": headers,
+}
+
+
+def _allow_open_files(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
