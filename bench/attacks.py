@@ -10,6 +10,10 @@ against `python api.py` on loopback with its default settings, as a user starts 
 - `headers` (bar 3): `/bitcoin` throughput (`wrk -t2 -c16`) with four clients sending requests
   of 6,000 header lines beside it, against the same run without them, in interleaved rounds:
   at least half.
+- `database` (bar 4): `DATABASE_URL` on a real PostgreSQL (Debian's `postgresql`, in a
+  temporary directory) holding the last two hours of the embedded BTC minutes; once the API has
+  read them, the server and its backends are frozen with SIGSTOP for `--seconds`: every
+  `/bitcoin` within 500 ms, `/price/btc-usd` 503 within 5 s; within 10 s of SIGCONT, 200.
 
 `/healthz` is asked every 0.25 s on a new connection. Each attack prints its figures and the
 load average while it ran; `reports/attacks.json` keeps them. `--seconds` shortens the runs
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import functools
 import json
 import os
 import resource
@@ -54,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each attack")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the headers attack")
+    parser.add_argument("--range", default=RANGE, help="what the pipelining attack asks for")
     parser.add_argument("--out", type=Path, default=Path("reports/attacks.json"))
     args = parser.parse_args(argv)
     _allow_open_files(DRIP_CONNECTIONS + 1000)
@@ -137,8 +144,10 @@ def _count(counters: dict, key: str) -> None:
 # Bar 1: pipelined requests, never read.
 
 
-def pipeline_and_never_read(port: int, stop: threading.Event, counters: dict) -> None:
-    requests = f"GET {RANGE} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 100
+def pipeline_and_never_read(
+    port: int, stop: threading.Event, counters: dict, path: str = RANGE
+) -> None:
+    requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 100
     while not stop.is_set():
         try:
             client = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -159,11 +168,14 @@ def pipeline_and_never_read(port: int, stop: threading.Event, counters: dict) ->
 
 def pipelining(args: argparse.Namespace) -> dict:
     with api(args.model_dir) as port:
-        times, counters, load = under_attack(port, pipeline_and_never_read, args.seconds, 4)
+        size = len(_answer(port, args.range))
+        attack = functools.partial(pipeline_and_never_read, path=args.range)
+        times, counters, load = under_attack(port, attack, args.seconds, 4)
     slowest = max(times)
     return {
         "bar": "/healthz within 1 s throughout, beside 4 connections of 100 pipelined range "
         "requests never read",
+        "answer_bytes": size,
         "probes": len(times),
         "slowest_s": round(slowest, 3),
         "median_s": round(statistics.median(times), 4),
@@ -300,10 +312,118 @@ def _rps(figures: dict) -> float:
     return figures["requests"] / (figures["duration_us"] / 1e6)
 
 
+# Bar 4: the minute database frozen after the API connected.
+
+
+def database(args: argparse.Namespace) -> dict:
+    from cryptopredict.collect.replay import read_minutes  # noqa: PLC0415 (this attack only)
+    from cryptopredict.collect.store import MinuteStore  # noqa: PLC0415
+    from tests.collect.postgres import PostgresServer  # noqa: PLC0415 (a real server of our own)
+
+    postgres = PostgresServer()
+    postgres.start()
+    try:
+        url = postgres.new_database("market")
+        minutes = [
+            dataclasses.replace(bar, source="binance")
+            for bar in read_minutes(run.ROOT / "data" / "btc-usd-1m.csv.gz", "btc-usd")[-120:]
+        ]
+        with MinuteStore.open(url) as store:
+            store.write(minutes)
+        os.environ["DATABASE_URL"] = url
+        try:
+            with api(args.model_dir) as port:
+                return _frozen(port, postgres, args.seconds)
+        finally:
+            del os.environ["DATABASE_URL"]
+    finally:
+        postgres.thaw()
+        postgres.remove()
+
+
+def _frozen(port: int, postgres, seconds: float) -> dict:
+    price = "/price/btc-usd"
+    assert probe(port, price) < 10, "the API could not read the minutes before the freeze"
+    load = [os.getloadavg()[0]]
+    stop = threading.Event()
+    bitcoin: list[float] = []
+    prices: list[tuple[float, float, int]] = []  # when asked (s after the freeze), took, status
+
+    def ask_bitcoin() -> None:
+        while not stop.is_set():
+            bitcoin.append(probe(port, "/bitcoin"))
+            time.sleep(0.05)
+
+    frozen_at = time.monotonic()
+    postgres.freeze()
+    asker = threading.Thread(target=ask_bitcoin)
+    asker.start()
+    try:
+        while time.monotonic() - frozen_at < seconds:
+            asked = time.monotonic()
+            status, took = _status(port, price)
+            prices.append((asked - frozen_at, took, status))
+            time.sleep(0.5)
+    finally:
+        postgres.thaw()
+    thawed = time.monotonic()
+    back = float("inf")
+    while time.monotonic() - thawed < 30:
+        if _status(port, price)[0] == 200:
+            back = time.monotonic() - thawed
+            break
+        time.sleep(0.1)
+    stop.set()
+    asker.join()
+    load.append(os.getloadavg()[0])
+    during = [(took, status) for _, took, status in prices]
+    slowest_price = max(took for took, _ in during)
+    statuses = sorted({status for _, status in during})
+    return {
+        "bar": "PostgreSQL frozen (SIGSTOP) after the API connected: /bitcoin within 500 ms, "
+        "/price/btc-usd 503 within 5 s, 200 within 10 s of SIGCONT",
+        "freeze_s": seconds,
+        "bitcoin_answers": len(bitcoin),
+        "bitcoin_slowest_s": round(max(bitcoin), 3),
+        "bitcoin_median_s": round(statistics.median(bitcoin), 4),
+        "price_answers": len(during),
+        "price_statuses": statuses,
+        "price_slowest_s": round(slowest_price, 3),
+        "price_200_after_thaw_s": round(back, 2),
+        "load_average": load,
+        "holds": max(bitcoin) <= 0.5 and statuses == [503] and slowest_price <= 5 and back <= 10,
+    }
+
+
+def _answer(port: int, path: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    if not answer.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"{path}: {answer[:300]!r}")
+    return answer
+
+
+def _status(port: int, path: str) -> tuple[int, float]:
+    started = time.monotonic()
+    try:
+        with socket.create_connection(
+            ("127.0.0.1", port), timeout=30, source_address=(PROBE_SOURCE, 0)
+        ) as client:
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answer = client.recv(65536)
+    except OSError:
+        return 0, time.monotonic() - started
+    return int(answer[9:12] or 0), time.monotonic() - started
+
+
 ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "pipelining": pipelining,
     "drip": drip,
     "headers": headers,
+    "database": database,
 }
 
 

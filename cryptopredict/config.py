@@ -230,6 +230,13 @@ class Settings:
         "answered 503 at once, so a slow database never holds the threads the forecasts need. "
         "Keep it below THREADS.",
     )
+    live_max_rows: int = _setting(
+        "LIVE_MAX_ROWS",
+        10_000,
+        "Most minute bars one `/candles/{asset}` answer built from the live minutes may read (a "
+        "week is 10,080); a longer range is refused with 422 before it is read, and without "
+        "`start` the last candles are as many as fit.",
+    )
     live_cache_seconds: float = _setting(
         "LIVE_CACHE_SECONDS",
         5.0,

@@ -42,6 +42,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.register_blueprint(forecasts.blueprint(catalog, **ranges))
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
     minutes = live.LiveMinutes.of(settings)
+    metrics.count_stuck_reads(lambda: minutes.reader.watchdog.stuck)
     app.register_blueprint(
         candles.blueprint(
             catalog,

@@ -35,8 +35,8 @@ one fails loudly:
   `will_close`, `close_when_flushed`, `sent_continue`, `send_continue`, `connected`;
 - `HTTPRequestParser` subclassed: `parse_header`, `headers`, `chunked`, `error`;
   `waitress.utilities.RequestHeaderFieldsTooLarge`;
-- a listening server's `channel_class` (replaced by `Connections.accept`), `accept`,
-  `handle_accept`, its socket map (`_map`, or `map` of a `MultiSocketServer`) and its
+- a listening server's `handle_accept` (replaced by `Connections.take_in`, which does what it
+  does, in bursts), `accept`, `set_socket_options`, `fix_addr`, `adj`, its socket map (`_map`, or `map` of a `MultiSocketServer`) and its
   `task_dispatcher.queue`;
 - `wasyncore.file_dispatcher` (the `Hook` in the loop) and `trigger.del_channel`.
 """
@@ -44,10 +44,10 @@ one fails loudly:
 from __future__ import annotations
 
 import collections
+import functools
 import ipaddress
 import logging
 import os
-import select
 import socket
 import time
 from collections.abc import Callable
@@ -62,6 +62,7 @@ from waitress.trigger import trigger
 from waitress.utilities import RequestHeaderFieldsTooLarge
 
 WAITRESS_VERSION = "3.0.2"
+ACCEPT_BURST = 64  # connections taken in at most in one turn of the loop
 SWEEP_SECONDS = 0.25  # how often deadlines are looked at
 LINGER_SECONDS = 2.0  # as Apache's lingering close
 IDLE_GRACE = 1.0  # seconds a drained idle connection waits for a request on its way
@@ -112,27 +113,42 @@ class Connections:
         self.on_wake: Callable[[], None] = lambda: None
         self.on_tick: Callable[[float], None] = lambda now: None
         for listener in self.listeners():
-            listener.channel_class = self.accept
+            listener.handle_accept = functools.partial(self.take_in, listener)
         self.hook = Hook(self)
 
     def listeners(self) -> list[BaseWSGIServer]:
         return [each for each in self.sockets.values() if isinstance(each, BaseWSGIServer)]
 
-    def accept(
-        self, server: BaseWSGIServer, sock: socket.socket, addr: Any, adj: Any, map: Any = None
-    ) -> GuardedChannel | None:
-        """Waitress's `channel_class`: a channel for a new connection, or None when its
-        address has `per_client` connections open already (it is answered 503 and closed)."""
+    def take_in(self, listener: BaseWSGIServer) -> None:
+        """`listener`'s `handle_accept`: Waitress's takes in one connection each turn of the
+        loop; under a flood of connections a client waits behind thousands in the listen
+        queue. This takes in what is queued, up to `ACCEPT_BURST` and the connection limit."""
+        room = listener.adj.connection_limit - len(self.sockets)
+        for _ in range(max(1, min(ACCEPT_BURST, room))):
+            try:
+                accepted = listener.accept()
+                if accepted is None:  # none waiting
+                    return
+                sock, addr = accepted
+                listener.set_socket_options(sock)
+            except OSError:  # a connection gone before it was taken in
+                continue
+            self.accept(listener, sock, listener.fix_addr(addr))
+
+    def accept(self, listener: BaseWSGIServer, sock: socket.socket, addr: Any) -> None:
+        """A channel for a new connection, unless its address has `per_client` connections
+        open already: then it is answered 503 and closed."""
         client = client_of(addr)
         if self.limits.per_client and self.per_client[client] >= self.limits.per_client:
             _refuse(sock)
             self.count("per_client_cap")
-            return None
+            return
         try:
-            return GuardedChannel(server, sock, addr, adj, map, connections=self, client=client)
+            GuardedChannel(
+                listener, sock, addr, listener.adj, self.sockets, connections=self, client=client
+            )
         except OSError:  # the client went already
             sock.close()
-            return None
 
     def taking_work(self) -> bool:
         return len(self.waiting) < self.limits.queue
@@ -175,7 +191,8 @@ class Connections:
         in; from now on every answer closes its connection."""
         self.draining_since = time.monotonic()
         for listener in self.listeners():
-            _accept_queued(listener)
+            for _ in range(listener.adj.backlog // ACCEPT_BURST + 1):
+                self.take_in(listener)
             wasyncore.dispatcher.close(listener)  # the listening socket only: not the trigger
         for channel in self.channels:
             channel.close_after_answer()
@@ -455,13 +472,3 @@ def _refuse(sock: socket.socket) -> None:
         pass
     finally:
         sock.close()
-
-
-def _accept_queued(listener: BaseWSGIServer) -> None:
-    """Take in every connection waiting in `listener`'s listen queue."""
-    poller = select.poll()
-    poller.register(listener.socket, select.POLLIN)
-    for _ in range(listener.adj.backlog):
-        if not poller.poll(0):
-            return
-        listener.handle_accept()

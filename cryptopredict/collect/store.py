@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+import socket
 import sqlite3
 import time
 import urllib.parse
@@ -84,6 +86,23 @@ class LastBar:
     shifted_by: int | None  # None: unknown (a row from a version-1 database)
 
 
+@dataclass(frozen=True)
+class _File:
+    """Which file a SQLite connection reads: the path, and the file there when it opened."""
+
+    path: str
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: str) -> _File | None:
+        try:
+            found = Path(path).stat()
+        except OSError:  # an in-memory or vanished database: nothing to compare
+            return None
+        return cls(path, found.st_dev, found.st_ino)
+
+
 class _Connection(Protocol):
     def execute(self, query: Any, params: Any = ...) -> Any: ...
     def cursor(self) -> Any: ...
@@ -114,6 +133,9 @@ class MinuteStore:
         self._db = connection
         self._placeholder = placeholder
         self.driver_errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+        self._file: _File | None = None
+        if isinstance(connection, sqlite3.Connection):
+            self._file = _File.of(url.removeprefix("sqlite:///"))
         if placeholder != "?":
             import psycopg  # noqa: PLC0415  (connected already, so it is installed)
 
@@ -149,6 +171,33 @@ class MinuteStore:
             store.close()
             raise
         return store
+
+    def interrupt(self) -> None:
+        """From another thread: make the statement this connection is waiting on fail now
+        (PostgreSQL: its socket is shut, so a server that stopped answering, even one whose
+        kernel still acknowledges, cannot hold the reader; SQLite: `interrupt`)."""
+        if isinstance(self._db, sqlite3.Connection):
+            self._db.interrupt()
+            return
+        postgres: Any = self._db
+        try:
+            descriptor = postgres.pgconn.socket
+        except self.driver_errors:  # lost or closed meanwhile
+            return
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(descriptor)) as shared:
+            shared.shutdown(socket.SHUT_RDWR)  # the descriptors share one socket
+
+    def replaced(self) -> bool:
+        """Whether this SQLite connection's file has been replaced (renamed over, deleted)
+        since it was opened: it reads the old file until reopened. Always False for
+        PostgreSQL."""
+        if self._file is None:
+            return False
+        try:
+            now = Path(self._file.path).stat()
+        except OSError:
+            return True
+        return (now.st_dev, now.st_ino) != (self._file.device, self._file.inode)
 
     def limit_reads(self, seconds: float) -> None:
         """From now, a SQLite statement still running `seconds` later is interrupted (a
@@ -422,7 +471,7 @@ def _postgres(url: str, timeout: float, statement_timeout: float | None) -> Any:
             limit = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
             options["options"] = f"{given} {limit}".strip()
         return psycopg.connect(
-            url, autocommit=True, connect_timeout=max(1, round(timeout)), **options
+            url, autocommit=True, connect_timeout=max(1, round(timeout)), **options, **_KEEPALIVE
         )
     except psycopg.OperationalError as error:
         detail = _one_line(scrub(str(error), url))
@@ -430,6 +479,19 @@ def _postgres(url: str, timeout: float, statement_timeout: float | None) -> Any:
     except psycopg.Error as error:  # the URL itself: libpq cannot parse it
         detail = _one_line(scrub(str(error), url))
         raise StoreError(f"DATABASE_URL={redact(url)!r} is not a usable URL: {detail}") from None
+
+
+# A server host that vanishes (no reset, no answer) is found by the kernel: keepalive probes
+# after 5 s of silence, and data unacknowledged for 10 s ends the connection. A server process
+# that stops while its kernel still acknowledges needs the reader's watchdog
+# (`collect/reader.py`).
+_KEEPALIVE: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 
 
 def _one_line(text: str) -> str:

@@ -57,8 +57,15 @@ def test_the_installed_waitress_is_the_release_the_internals_are_checked_against
 
 
 def test_the_internals_the_layer_uses_are_there():
+    # `Connections.take_in` does what Waitress's `handle_accept` does, for several connections.
     accept = inspect.getsource(BaseWSGIServer.handle_accept)
-    assert "self.channel_class(self, conn, addr, self.adj, map=self._map)" in accept
+    for step in (
+        "v = self.accept()",
+        "self.set_socket_options(conn)",
+        "addr = self.fix_addr(addr)",
+        "self.channel_class(self, conn, addr, self.adj, map=self._map)",
+    ):
+        assert step in accept, step
     assert "map=self._map" in inspect.getsource(BaseWSGIServer.run)
     assert "map=self.map" in inspect.getsource(MultiSocketServer.run)
     # The loop asks every dispatcher whether it is readable before each wait, and runs until
