@@ -36,8 +36,8 @@ one fails loudly:
 - `HTTPRequestParser` subclassed: `parse_header`, `headers`, `chunked`, `error`;
   `waitress.utilities.RequestHeaderFieldsTooLarge`;
 - a listening server's `handle_accept` (replaced by `Connections.take_in`, which does what it
-  does, in bursts), `accept`, `set_socket_options`, `fix_addr`, `adj`, its socket map (`_map`, or `map` of a `MultiSocketServer`) and its
-  `task_dispatcher.queue`;
+  does, in bursts), `accept`, `set_socket_options`, `fix_addr`, `adj`, its socket map (`_map`,
+  or `map` of a `MultiSocketServer`) and its `task_dispatcher.queue`;
 - `wasyncore.file_dispatcher` (the `Hook` in the loop) and `trigger.del_channel`.
 """
 
