@@ -20,9 +20,10 @@ added here, on Waitress's own loop and channels (`Connections`):
 - A connection closed after its answer while the client is still sending is closed gently:
   shut for writing, then what arrives is read and dropped for up to `LINGER_SECONDS`, so the
   client reads the answer rather than a reset.
-- The loop reads a new request only while fewer than `queue` requests wait for a thread, so
-  it goes back to poll(), which lets the threads run, instead of reading whole bursts
-  (docs/performance.md).
+- When the loop hands a request to a thread while every thread is busy, it yields the
+  processor (the GIL is released for the call), so the threads it woke run before it reads
+  more: without a pause the loop read whole bursts of requests holding the GIL, and `/bitcoin`
+  at 64 connections fell to a quarter of the stock server (docs/performance.md).
 - The drain on SIGTERM (`drain.py` says when): requests received are answered with
   `Connection: close`, connections waiting in the listen queue are taken in and answered, an
   idle connection gets `IDLE_GRACE` seconds for a request already on its way.
@@ -30,14 +31,16 @@ added here, on Waitress's own loop and channels (`Connections`):
 Waitress internals are used here and nowhere else in the project; each is checked against the
 pinned release (`WAITRESS_VERSION`) by tests/api/test_connections.py, so an upgrade that moves
 one fails loudly:
-- `HTTPChannel` subclassed: `received`, `readable`, `writable`, `handle_read`, `handle_close`,
-  `del_channel`, `service`, and its `request`, `requests`, `requests_lock`, `total_outbufs_len`,
-  `will_close`, `close_when_flushed`, `sent_continue`, `send_continue`, `connected`;
+- `HTTPChannel` subclassed: `received`, `readable` (its test restated), `handle_read`,
+  `handle_close`, `del_channel`, `service`, and its `request`, `requests`, `requests_lock`,
+  `total_outbufs_len`, `will_close`, `close_when_flushed`, `sent_continue`, `send_continue`,
+  `connected`;
 - `HTTPRequestParser` subclassed: `parse_header`, `headers`, `chunked`, `error`;
   `waitress.utilities.RequestHeaderFieldsTooLarge`;
 - a listening server's `handle_accept` (replaced by `Connections.take_in`, which does what it
   does, in bursts), `accept`, `set_socket_options`, `fix_addr`, `adj`, its socket map (`_map`,
-  or `map` of a `MultiSocketServer`) and its `task_dispatcher.queue`;
+  or `map` of a `MultiSocketServer`) and its `task_dispatcher` (`queue`, `threads`,
+  `stop_count`, `active_count`, as `add_task` reads them);
 - `wasyncore.file_dispatcher` (the `Hook` in the loop) and `trigger.del_channel`.
 """
 
@@ -89,7 +92,6 @@ class Limits:
     answer_seconds: float = 15.0
     per_client: int = 100  # 0: no cap
     max_headers: int = 100
-    queue: int = 4  # requests waiting for a thread before the loop stops reading new ones
 
 
 class Connections:
@@ -102,7 +104,9 @@ class Connections:
         self.sockets: dict[int, wasyncore.dispatcher] = (
             server.map if isinstance(server, MultiSocketServer) else server._map
         )
-        self.waiting = server.task_dispatcher.queue
+        self.dispatcher = server.task_dispatcher
+        if server.adj.channel_request_lookahead:
+            raise ValueError("the connection layer reads one request of a connection at a time")
         self.per_client: collections.Counter[str] = collections.Counter()
         self.channels: set[GuardedChannel] = set()
         self.cut: collections.Counter[str] = collections.Counter()  # why, for /metrics
@@ -118,6 +122,13 @@ class Connections:
 
     def listeners(self) -> list[BaseWSGIServer]:
         return [each for each in self.sockets.values() if isinstance(each, BaseWSGIServer)]
+
+    def requests_wait(self) -> bool:
+        """Whether requests wait for a thread: Waitress's own test before it warns of the
+        queue's depth (read without its lock: a hint)."""
+        dispatcher = self.dispatcher
+        idle = len(dispatcher.threads) - dispatcher.stop_count - dispatcher.active_count
+        return len(dispatcher.queue) > idle
 
     def take_in(self, listener: BaseWSGIServer) -> None:
         """`listener`'s `handle_accept`: Waitress's takes in one connection each turn of the
@@ -149,9 +160,6 @@ class Connections:
             )
         except OSError:  # the client went already
             sock.close()
-
-    def taking_work(self) -> bool:
-        return len(self.waiting) < self.limits.queue
 
     def wake(self) -> None:
         """Wake the loop, which then calls `on_wake` (safe in a signal handler)."""
@@ -331,30 +339,33 @@ class GuardedChannel(HTTPChannel):
                         self.requests.append(request)
                         self.answer_by = 0.0  # set once a thread takes it up (`service`)
                         self.server.add_task(self)
+                        if self.connections.requests_wait():
+                            # Every thread is busy: let them run (the GIL is released for the
+                            # call) before this loop reads more requests.
+                            os.sched_yield()
                 if consumed >= len(data):
                     break
                 data = data[consumed:]
         return True
 
     def readable(self) -> bool:
-        if self.lingering:
-            return True
-        if self.pipelined and not self.requests and not self.total_outbufs_len:
+        """Waitress's test (nothing is read while a request is in progress, an answer unsent,
+        or the connection closing), then the layer's. The loop asks every connection before
+        each wait, so the common answers come first, and cheaply."""
+        if self.requests or self.total_outbufs_len:
+            return False
+        if self.pipelined:  # the answer before them is sent: on to the next request
             pipelined, self.pipelined = self.pipelined, b""
             self.received(pipelined)
-        if self.pipelined:
-            return False
-        if self.request is None and not self.connections.taking_work():
-            return False  # its next request waits in the kernel until a thread is free
-        return bool(super().readable())
-
-    def writable(self) -> bool:
-        return not self.lingering and bool(super().writable())
+            return self.readable()
+        if self.lingering:
+            return True
+        return not (self.will_close or self.close_when_flushed)
 
     def handle_read(self) -> None:
         if self.lingering:
             self._drop_input()
-        elif self.request is not None or self.connections.taking_work():
+        else:
             super().handle_read()
 
     def service(self) -> None:

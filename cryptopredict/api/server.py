@@ -19,8 +19,9 @@ The access log is off unless `ACCESS_LOG` is set: a line per request, written by
 thread, is a system call that hands the GIL away under load (docs/performance.md). Other lines
 (start, stop, errors) are written as they come; every line passes the redacting formatter of
 `cryptopredict.logs`. Waitress's "Task queue depth" warning, which its loop writes for each
-request queued behind busy threads, is silenced: the loop no longer reads more requests than
-the threads can take (`Limits.queue`), so it is noise.
+request queued behind busy threads, is noise, and silenced by its level; its write used to be,
+by accident, the pause that let the threads run while the loop read a burst of requests: the
+connection layer now yields at that point on purpose.
 """
 
 from __future__ import annotations
@@ -87,14 +88,12 @@ def main() -> int:
 
 
 def connection_limits(settings: Settings) -> Limits:
-    """What `connections.py` adds to Waitress's settings. The loop reads new requests while no
-    more wait for a thread than there are threads."""
+    """What `connections.py` adds to Waitress's settings."""
     return Limits(
         request_seconds=settings.request_timeout,
         answer_seconds=settings.channel_timeout,
         per_client=settings.max_connections_per_client,
         max_headers=settings.max_request_headers,
-        queue=settings.threads,
     )
 
 

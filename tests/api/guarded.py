@@ -58,7 +58,7 @@ def guarded(app: WSGIApp, *, threads: int = 4, **limits: Any) -> Iterator[Guarde
     server = create_server(
         app, host="127.0.0.1", port=0, threads=threads, asyncore_use_poll=True, ident=""
     )
-    connections = Connections(server, replace(Limits(queue=threads), **limits))
+    connections = Connections(server, replace(Limits(), **limits))
     drain = Drain(connections)
     loop = threading.Thread(target=server.run, daemon=True)
     loop.start()

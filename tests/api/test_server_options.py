@@ -114,6 +114,6 @@ def test_api_py_serves_with_those_options_and_pythons_switch_interval(artifact_d
     limits = result["options"].pop("limits")
     assert result["options"] == {**CHOSEN, "port": 0}
     assert limits == (
-        "Limits(request_seconds=5.0, answer_seconds=15.0, per_client=100, max_headers=100, queue=4)"
+        "Limits(request_seconds=5.0, answer_seconds=15.0, per_client=100, max_headers=100)"
     )
     assert result["switch"] == result["default"] == 0.005
