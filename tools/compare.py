@@ -36,10 +36,10 @@ from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
 
 from cryptopredict import logs
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
-from cryptopredict.data import load_history
+from cryptopredict.data import load_history, summarize
 from cryptopredict.model.backtest import Backtest, run_backtest
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             "y": history.bars.frame["close"],
         }
     )
-    data = f"{history.bars.source}: {history.report.summary()}"
+    data = f"{history.bars.source}: {summarize(history.report)}"
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part in ("configurations", "all"):
         report = configurations(frame, manifest["params"]["damping_hours"], args, data)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.config import Settings
 from cryptopredict.model import panel_band as chooser
 from cryptopredict.model.backtest import Backtest, run_backtest

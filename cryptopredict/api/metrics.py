@@ -32,7 +32,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from cryptopredict.api.openapi import Blueprint, answers, document
-from cryptopredict.artifact import IndexEntry
+from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:

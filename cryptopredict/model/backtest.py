@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     BacktestSummary,
     BandChoice,

@@ -26,7 +26,7 @@ from typing import Any
 
 from distributed import Client, Future
 
-from cryptopredict.artifact import install_artifact
+from cryptopredict.artifact.write import install_artifact
 from cryptopredict.model.cluster import Slots
 from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.tasks import (

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import ArtifactError, DampingChoice
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.schema import DampingChoice
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest

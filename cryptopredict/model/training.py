@@ -8,32 +8,31 @@ import hashlib
 import importlib.metadata
 import logging
 import platform
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 
-from cryptopredict.arrays import grid_times
-from cryptopredict.artifact import (
+from cryptopredict.artifact.arrays import BarHistory, Grid, grid_times
+from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
     SCHEMA_VERSION,
     BacktestReport,
     BacktestSummary,
-    BarHistory,
     DataSummary,
-    Grid,
     Horizon,
     Manifest,
     ModelParams,
+    Postprocess,
     ServedBand,
     TrainingWindow,
-    encode_artifact,
-    install_artifact,
 )
+from cryptopredict.artifact.write import encode_artifact, install_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
@@ -50,7 +49,8 @@ from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
-from cryptopredict.postprocess import Postprocess
+from cryptopredict.postprocess import centre as centre_of
+from cryptopredict.postprocess import hours_ahead
 from cryptopredict.utc import utc_datetime
 
 log = logging.getLogger(__name__)
@@ -213,9 +213,9 @@ def build_grid(
     kept = grid_times(first, step, int(seconds[-1]), last)
     kept = kept[kept > last]
     rules = forecaster.rules
-    hours = rules.hours_ahead(kept)
+    hours = hours_ahead(rules, kept)
     raw = predict_mean(forecaster, pd.Series(pd.to_datetime(kept, unit="s")))
-    centre = rules.centre(raw, hours)
+    centre = centre_of(rules, raw, hours)
     offsets = hindcast.band.offsets(
         np.array([len(market.t) - 1]), hours, calibrated_at=np.array([last])
     )
@@ -253,7 +253,9 @@ def _with_band(rules: Postprocess, grid: Grid, market: Market) -> Postprocess:
     yhat = grid.yhat[at]
     lower = tuple(float(v) for v in np.log(grid.lower(DEFAULT_LEVEL)[at] / yhat))
     upper = tuple(float(v) for v in np.log(grid.upper(DEFAULT_LEVEL)[at] / yhat))
-    return replace(rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=1.0)
+    return msgspec.structs.replace(
+        rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=1.0
+    )
 
 
 def _manifest(

@@ -20,7 +20,9 @@ import msgspec
 import pandas as pd
 import pytest
 
-from cryptopredict.artifact import Artifact, Manifest, write_artifact
+from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.schema import Manifest
+from cryptopredict.artifact.write import write_artifact
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
 from cryptopredict.data import Bars, History, Rules, validate

@@ -408,7 +408,7 @@ def tuple_of(url: str) -> tuple[str, int]:
 IMPORTS = """
 import sys
 from cryptopredict.api import create_app
-from cryptopredict.artifact import load_artifacts
+from cryptopredict.artifact.read import load_artifacts
 from cryptopredict.config import Settings
 
 client = create_app(load_artifacts(sys.argv[1]), Settings()).test_client()

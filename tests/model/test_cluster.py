@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster, SchedulerPlugin
 
-from cryptopredict.artifact import load_artifact
+from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
 from cryptopredict.model.cli import main
 from cryptopredict.model.cluster import DaskEngine, Slots
