@@ -14,6 +14,10 @@ against `python api.py` on loopback with its default settings, as a user starts 
   temporary directory) holding the last two hours of the embedded BTC minutes; once the API has
   read them, the server and its backends are frozen with SIGSTOP for `--seconds`: every
   `/bitcoin` within 500 ms, `/price/btc-usd` 503 within 5 s; within 10 s of SIGCONT, 200.
+- `artifacts` (bar 5): on a copy of the model directory, btc-usd's `grid.npy` made a sparse
+  20 GB file; then, each in turn, its `backtest.json` cut in half, its manifest nested 100,000
+  deep, a NaN in its grid (the manifest's digests made to match again): eth-usd's first answer
+  within 1 s, and btc-usd's routes 503 naming the file and the asset, never 500.
 
 `/healthz` is asked every 0.25 s on a new connection. Each attack prints its figures and the
 load average while it ran; `reports/attacks.json` keeps them. `--seconds` shortens the runs
@@ -30,6 +34,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import socket
 import statistics
 import sys
@@ -395,12 +400,17 @@ def _frozen(port: int, postgres, seconds: float) -> dict:
     }
 
 
-def _answer(port: int, path: str) -> bytes:
+def _whole(port: int, path: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
         client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         answer = b""
         while chunk := client.recv(65536):
             answer += chunk
+    return answer
+
+
+def _answer(port: int, path: str) -> bytes:
+    answer = _whole(port, path)
     if not answer.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"{path}: {answer[:300]!r}")
     return answer
@@ -419,11 +429,96 @@ def _status(port: int, path: str) -> tuple[int, float]:
     return int(answer[9:12] or 0), time.monotonic() - started
 
 
+# Bar 5: damaged artifacts.
+
+
+def artifacts(args: argparse.Namespace) -> dict:
+    """Each fault on a copy of the model directory, against a fresh `python api.py`."""
+    from tests.crafted import resealed  # noqa: PLC0415 (this attack only)
+
+    faults: dict[str, Callable[[Path], None]] = {
+        "sparse 20 GB grid.npy": _sparse_grid,
+        "corrupt backtest.json, digest matching": lambda btc: _halved(btc, "backtest.json"),
+        "manifest nested 100,000 deep": lambda btc: (btc / "manifest.json").write_text(
+            '{"a":' * 100_000 + "1" + "}" * 100_000
+        ),
+        "NaN in grid.npy, digest matching": _nan_grid,
+    }
+    results = {}
+    for name, damage in faults.items():
+        with tempfile.TemporaryDirectory() as scratch:
+            copy = Path(scratch) / "artifacts"
+            shutil.copytree(args.model_dir, copy)
+            damage(copy / "btc-usd")
+            if name.endswith("digest matching"):
+                resealed(copy / "btc-usd", "grid.npy" if "grid" in name else "backtest.json")
+            with api(copy) as port:
+                results[name] = _damaged(port)
+    return {
+        "bar": "btc-usd damaged: its routes 503 naming the file and the asset, never 500; "
+        "eth-usd's first answer within 1 s",
+        "faults": results,
+        "holds": all(each["holds"] for each in results.values()),
+    }
+
+
+def _sparse_grid(btc: Path) -> None:
+    with (btc / "grid.npy").open("r+b") as grid:
+        grid.truncate(20 * 10**9)
+
+
+def _halved(btc: Path, name: str) -> None:
+    data = (btc / name).read_bytes()
+    (btc / name).write_bytes(data[: len(data) // 2])
+
+
+def _nan_grid(btc: Path) -> None:
+    import numpy as np  # noqa: PLC0415
+
+    grid = np.load(btc / "grid.npy", mmap_mode="r+")
+    grid["yhat"][len(grid["yhat"]) // 2] = np.nan
+    grid.flush()
+
+
+def _damaged(port: int) -> dict:
+    load = os.getloadavg()[0]
+    eth = probe(port, "/forecast/eth-usd?date=2026-07-01")
+    answers = {}
+    for route in (
+        "/bitcoin?date=2026-07-01",
+        "/forecast/btc-usd?date=2026-07-01",
+        "/model/btc-usd",
+    ):
+        status, body = _fetched(port, route)
+        answers[route] = {"status": status, "detail": body.get("detail", "")[:200]}
+    names = all(
+        "btc-usd" in each["detail"] and (".npy" in each["detail"] or ".json" in each["detail"])
+        for each in answers.values()
+    )
+    return {
+        "eth_first_answer_s": round(eth, 3),
+        "btc": answers,
+        "load_average": load,
+        "holds": eth <= 1.0 and names and {a["status"] for a in answers.values()} == {503},
+    }
+
+
+def _fetched(port: int, path: str) -> tuple[int, dict]:
+    answer = _whole(port, path)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = {}
+    return int(head[9:12] or 0), parsed if isinstance(parsed, dict) else {}
+
+
 ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "pipelining": pipelining,
     "drip": drip,
     "headers": headers,
     "database": database,
+    "artifacts": artifacts,
 }
 
 
