@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.imports import imported_modules
 
 ROOT = Path(__file__).parents[1]
@@ -52,3 +54,43 @@ def test_importing_the_schema_loads_nothing_else_of_cryptopredict_and_no_numpy()
     ours = {name for name in loaded if name.split(".")[0] == "cryptopredict"}
     assert ours == {"cryptopredict", "cryptopredict.artifact", "cryptopredict.artifact.schema"}
     assert "numpy" not in loaded
+
+
+ORCHESTRATION = ("cryptopredict.training", "dask", "distributed")
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(f"{prefix}.") for prefix in prefixes)
+
+
+def reached(start: str) -> dict[str, str]:
+    """Every module `start` imports, directly or through modules of the package, each with the
+    chain of imports that reaches it (every import counts, also one inside a function)."""
+    files = {module_of(path): path for path in PACKAGE.rglob("*.py")}
+    chains = {start: start}
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        for target in imported_modules(files[name]):
+            if target not in chains:
+                chains[target] = f"{chains[name]} -> {target}"
+                if target in files:
+                    todo.append(target)
+    return chains
+
+
+@pytest.mark.parametrize(
+    "module", sorted(module_of(path) for path in (PACKAGE / "model").rglob("*.py"))
+)
+def test_the_training_numerics_import_no_dask_and_no_orchestration(module):
+    bad = [chain for name, chain in reached(module).items() if under(name, ORCHESTRATION)]
+    assert not bad
+
+
+def test_the_check_sees_an_import_of_the_orchestration():
+    assert [name for name in reached("cryptopredict.training.graph") if under(name, ORCHESTRATION)]

@@ -28,10 +28,11 @@ from cryptopredict.candles import Interval
 from cryptopredict.data import Bars, History, Rules, validate
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.model.build import TrainingRequest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
-from cryptopredict.model.training import TrainingRequest, train
+from cryptopredict.training.inprocess import train
 
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.
 PROPHET_DEPRECATION = pytest.mark.filterwarnings("ignore::DeprecationWarning:prophet.forecaster")

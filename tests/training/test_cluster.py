@@ -27,8 +27,8 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
-from cryptopredict.model.cli import main
-from cryptopredict.model.cluster import DaskEngine, Slots
+from cryptopredict.training.cli import main
+from cryptopredict.training.cluster import DaskEngine, Slots
 
 pytestmark = pytest.mark.slow
 

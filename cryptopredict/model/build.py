@@ -1,6 +1,5 @@
-"""Train the served model: backtest, fit, precompute the forecast grid, gate, encode the artifact.
-
-`train` does it all in one process; on a cluster each step is a task (`model/steps.py`)."""
+"""The served model, after its backtest: the final fit, the forecast grid, the gate, the manifest
+and the artifact's files (`build`; `cryptopredict/training/steps.py` runs it as a task)."""
 
 from __future__ import annotations
 
@@ -32,15 +31,13 @@ from cryptopredict.artifact.schema import (
     ServedBand,
     TrainingWindow,
 )
-from cryptopredict.artifact.write import encode_artifact, install_artifact
+from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
-from cryptopredict.model.backtest import Backtest, run_backtest, unbacktested_band
+from cryptopredict.model.backtest import Backtest, unbacktested_band
 from cryptopredict.model.bands import BAND_HOURS, DEFAULT_BAND, Band, Market
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.engine import Engine, LocalEngine
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
@@ -72,14 +69,6 @@ class TrainingRequest:
 
 
 @dataclass(frozen=True)
-class Trained:
-    path: Path
-    manifest: Manifest
-    backtest: Backtest | None
-    grid: Grid
-
-
-@dataclass(frozen=True)
 class Built:
     """A trained model and everything its artifact holds, not yet written."""
 
@@ -98,29 +87,6 @@ class Built:
             backtest=self.report,
             manifest=self.manifest,
         )
-
-
-def train(
-    history: History, request: TrainingRequest, out_dir: Path, engine: Engine | None = None
-) -> Trained:
-    """Everything from validated bars to a written artifact, in this process (the backtest's
-    refits on `engine`); raises before writing on failure."""
-    frame = model_frame(history.bars.frame, request.price)
-    interval = history.bars.interval.delta
-    backtest = None
-    if request.plan is not None:
-        backtest = run_backtest(
-            frame,
-            interval,
-            request.config,
-            request.plan,
-            engine=engine or LocalEngine(),
-            cache=FitCache(request.fit_cache),
-            band=panel_band(interval),
-        )
-    built = build(history, request, frame, backtest)
-    path = install_artifact(out_dir, built.manifest.asset, built.files())
-    return Trained(path, built.manifest, backtest, built.grid)
 
 
 def build(
