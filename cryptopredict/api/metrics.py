@@ -31,7 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from cryptopredict.api.openapi import Blueprint, answers, document
+from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.utc import iso_utc
 
@@ -137,11 +137,7 @@ class Metrics:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
 
         @bp.get("/metrics")
-        @document(
-            responses=answers(
-                "Prometheus text format.", content={"text/plain": {"schema": {"type": "string"}}}
-            )
-        )
+        @document("Prometheus text format.", text="text/plain")
         def metrics() -> Response:
             """Prometheus metrics
 
