@@ -250,6 +250,11 @@ def test_the_loop_yields_to_the_threads_when_it_queues_a_request_behind_them(mon
     with guarded(slow, threads=1) as server:
         alone = server.connect()
         for number in range(3):
+            # The thread counts itself idle a moment after its answer is sent: wait for that,
+            # or on a loaded machine the next request finds it still busy.
+            idle_by = time.monotonic() + 10
+            while server.connections.dispatcher.active_count and time.monotonic() < idle_by:
+                time.sleep(0.01)
             alone.sendall(GET % number)
             assert read_answer(alone)[1] == b"hello"
         assert yields == []
