@@ -110,7 +110,7 @@ class ArtifactStore(Mapping[str, Artifact]):
         except ArtifactError as error:
             self._failures[slug] = str(error)
             self._retry_at[slug] = self._clock() + REOPEN_SECONDS
-            log.error("cannot serve %s (tried again in %.0f s): %s", slug, REOPEN_SECONDS, error)
+            log.error("cannot serve %s: %s (tried again in %.0f s)", slug, error, REOPEN_SECONDS)
             raise
         if artifact.manifest_sha256 != self._entries[slug].manifest_sha256:
             log.warning(
