@@ -45,6 +45,7 @@ class Reloading:
         self.every = every
         self.seen = _signature(self.index)  # before building: a change meanwhile is seen next
         self.app = build()
+        self.setups: list[Callable[[Flask], None]] = []
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="reload-artifacts", daemon=True)
 
@@ -55,6 +56,12 @@ class Reloading:
     def catalog(self) -> Catalog:
         """What the application serving now serves."""
         return self.app.extensions["cryptopredict"]["catalog"]
+
+    def each_app(self, setup: Callable[[Flask], None]) -> None:
+        """Apply `setup` to the application serving now and to each one built after it (what
+        needs the server, built after the first application: its connection counts)."""
+        self.setups.append(setup)
+        setup(self.app)
 
     def start(self) -> Reloading:
         self.thread.start()
@@ -71,6 +78,8 @@ class Reloading:
             return False
         try:
             app = self.build()
+            for setup in self.setups:
+                setup(app)
         except ArtifactError as error:
             log.error(
                 "the artifacts changed but cannot be served (%s); serving the previous", error

@@ -136,12 +136,16 @@ def test_the_application_is_built_again_when_the_index_changes(model_dir):
     reloading = Reloading(build, model_dir)
     first = reloading.app
     assert built == [2]
+    set_up: list[object] = []
+    reloading.each_app(set_up.append)  # what needs the server: set up on every application
+    assert set_up == [first]
     assert reloading.check() is False  # nothing changed
     shutil.rmtree(model_dir / "eth-usd")
     index_artifacts(model_dir)
     assert reloading.check() is True
     assert built == [2, 1]
     assert reloading.app is not first
+    assert set_up == [first, reloading.app]
     assert list(reloading.catalog.store) == ["btc-usd"]
     # A build that fails leaves the application serving as it was.
     serving = reloading.app
@@ -177,6 +181,8 @@ def test_the_server_serves_a_pair_as_soon_as_its_artifact_is_written(artifact_di
         assets = _get(f"{server.url}/assets")[1]
         assert [asset["asset"] for asset in assets["assets"]] == ["btc-usd", "eth-usd"]
         assert "the artifacts changed: serving them now" in server.log.read_text()
+        with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as answer:
+            assert b"cryptopredict_connections_cut_total" in answer.read()  # still counted
     finally:
         server.process.terminate()
         server.process.wait(timeout=30)
