@@ -35,7 +35,7 @@ COPY train.py ./
 # trained (empty: the default of `train.py`, btc-usd,eth-usd; `top:200`, the release's default:
 # BTC/USD, ETH/USD and the 200 pairs most traded on Binance, ranked now), as tasks on Dask (a
 # local cluster, or the scheduler the DASK_SCHEDULER_ADDRESS secret names): the image serves every
-# pair that trained. A pair that fails is left out (named with why in artifacts/training.json);
+# pair that trained. A pair that fails is left out (named with why in artifacts/run.json);
 # the build fails when BTC/USD does, or more than a tenth of the pairs.
 ARG ASSETS=""
 ARG TRAIN_SOURCE=auto

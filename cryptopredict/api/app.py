@@ -19,7 +19,7 @@ from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.artifact.training import RunRecordError, TrainingRun, read_run
+from cryptopredict.artifact.run import RunRecordError, TrainingRun, read_run
 from cryptopredict.config import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.register_blueprint(forecasts.blueprint(catalog, **ranges))
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
     minutes = live.LiveMinutes.of(settings)
+    metrics.count_stuck_reads(lambda: minutes.reader.watchdog.stuck)
     app.register_blueprint(
         candles.blueprint(
             catalog,
@@ -71,7 +72,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
         )
     install_headers(app, settings.cors_origins)
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
-    app.extensions["cryptopredict"] = {"catalog": catalog}
+    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics}
     return app
 
 

@@ -13,8 +13,9 @@ from flask import Response, request, url_for
 from cryptopredict.api.errors import BadRequestError
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.query import query, single
-from cryptopredict.api.responses import json_response, public_cache
+from cryptopredict.api.responses import NO_STORE, json_response, public_cache
 from cryptopredict.api.serving.catalog import SORTS
+from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.market import (
     MAX_LIMIT,
@@ -23,17 +24,17 @@ from cryptopredict.api.types.market import (
     AssetList,
     AssetQuery,
     FailedPair,
+    LastRun,
     LeftOutPair,
     Ranking,
     ServedAsset,
-    Training,
 )
 from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
     from cryptopredict.api.serving.catalog import ServedAsset as Served
-    from cryptopredict.artifact.training import TrainingRun
+    from cryptopredict.artifact.run import TrainingRun
 
 SEARCH_ERRORS = {
     400: "`q` is empty, repeated, too long or holds characters no slug has; or `quote`, "
@@ -45,7 +46,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("assets", __name__, description="What is served.")
     cache = public_cache(cache_seconds)
     described: dict[str, ServedAsset] = {}
-    training = _training(catalog.run)
+    last_run = _last_run(catalog.run)
 
     def describe(served: Served) -> ServedAsset:
         if served.slug not in described:
@@ -65,9 +66,11 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         For each asset: its model, the range of its history, how far its forecast is
         precomputed and accepted, its place in the market (`volume_rank`, when the release
         ranked the market: `top:N`) and the URLs of its endpoints. `default` is the asset the
-        dashboard opens with and `/model` and `/model/backtest` describe. `training` says what
-        the last training run was asked for, how it ranked the market and which pairs failed,
-        with why (absent when the model directory has no record).
+        dashboard opens with and `/model` and `/model/backtest` describe. `training`, while
+        training still writes into the model directory, lists the pairs whose final model is
+        not served yet, with their progress (as `/healthz` does); null otherwise. `last_run`
+        says what the last finished training run was asked for, how it ranked the market and
+        which pairs failed, with why (absent when the model directory has no record).
 
         Without `q`, every served asset by slug. With `q`, those it names, best first: the slug
         or symbol itself (`btc-usd`, `BTC/USD`), then the base (`btc`), then slugs that start
@@ -88,6 +91,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         offset = _count(single(pairs, "offset", required=False), "offset", 0, MAX_OFFSET) or 0
         limit = _count(single(pairs, "limit", required=False), "limit", 1, MAX_LIMIT)
         page = found[offset:] if limit is None else found[offset : offset + limit]
+        running = training(catalog.store.model_dir)
         answer = AssetList(
             default=catalog.default.slug,
             total=len(found),
@@ -95,10 +99,12 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
             limit=limit,
             next=_next(pairs, offset, limit, len(found)),
             assets=[describe(served) for served in page],
+            training=running,
         )
-        if training is not None:
-            answer.training = training
-        return json_response(answer, cache=cache)
+        if last_run is not None:
+            answer.last_run = last_run
+        # While training writes, the list grows as pairs are written: not to be cached.
+        return json_response(answer, cache=cache if running is None else NO_STORE)
 
     return bp
 
@@ -161,12 +167,12 @@ def _description(served: Served, links: AssetLinks) -> ServedAsset:
     )
 
 
-def _training(run: TrainingRun | None) -> Training | None:
+def _last_run(run: TrainingRun | None) -> LastRun | None:
     """The record of the last training run, as `/assets` says it."""
     if run is None:
         return None
     ranking = run.ranking
-    return Training(
+    return LastRun(
         asked=run.asked,
         finished_at=iso_utc(run.finished_at.timestamp()),
         model_version=run.model_version,

@@ -1,101 +1,77 @@
-"""`<model_dir>/training.json`: what the last `train.py --all` into a model directory was asked
-for, which pairs it trained and which failed with why, and, for `top:N`, how the market ranked
-them. The release's tag notes and `/assets` say it; training writes it, serving reads it.
+"""How far a training run into a model directory has got: `<model_dir>/training.json`, written by
+the process that drives training while it runs and removed when it ends, read by the API
+(`/healthz`, `/assets`, the dashboard), which serves each pair as soon as its model is written.
 
-Imports nothing of the project: training's workers build a `Ranking`, the client writes the
-record, the API reads it, and none of them needs more than msgspec for it.
+A file that has not been rewritten for `STALE_SECONDS` is the trace of a run that was killed:
+it is not reported as training.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
-RUN = "training.json"
-RUN_VERSION = 1
+from cryptopredict.atomic import replacing
+
+FILE = "training.json"
+VERSION = 1
+# The driver rewrites the file at least every few seconds while training (HEARTBEAT_SECONDS);
+# one this old is left by a run that was killed.
+HEARTBEAT_SECONDS = 5.0
+STALE_SECONDS = 120.0
+
+# "served": its final model is written; a pair "training" may be served its quick model meanwhile.
+State = Literal["waiting", "training", "served", "failed"]
+# What the API serves of the pair now: nothing yet; its quick model (the last close and the
+# panel's band, written first so the pair is served in a minute); or its backtested model.
+Served = Literal["quick", "backtested"]
 
 
-class RankedPair(msgspec.Struct, frozen=True, kw_only=True):
-    asset: str  # btc-usdt
-    symbol: str  # the exchange's: BTCUSDT
-    rank: int  # 1: the most traded
-    quote_volume: float  # traded in the 24 hours, in the quote currency
-
-
-class LeftOutPair(msgspec.Struct, frozen=True, kw_only=True):
-    """A pair that traded more than the last one ranked, and why it is not a market here."""
-
-    symbol: str
-    quote_volume: float
-    why: str
-
-
-class Ranking(msgspec.Struct, frozen=True, kw_only=True):
-    """`top:N`: the N pairs ranked, most traded first."""
-
-    asked: int
-    as_of: datetime  # the end of the 24 hours the volumes cover
-    by: str  # what was ranked, and by what
-    pairs: tuple[RankedPair, ...]
-    left_out: tuple[LeftOutPair, ...] = ()
-
-
-class FailedPair(msgspec.Struct, frozen=True, kw_only=True):
+class PairStatus(msgspec.Struct, frozen=True, kw_only=True):
     asset: str
-    reason: str
+    state: State
+    step: str  # what its training is doing, in words
+    fits_done: int  # Prophet fits done (the backtest's refits, the final fit)
+    fits_total: int  # those planned; 0 until the pair's history is read
+    served: Served | None
+    eta_seconds: float | None  # None until the run has a rate to estimate it from
 
 
-class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
-    version: int = RUN_VERSION
-    asked: str  # the ASSETS setting: slugs, or top:N
-    finished_at: datetime
-    model_version: str
-    trained: tuple[str, ...]
-    failed: tuple[FailedPair, ...] = ()
-    ranking: Ranking | None = None
+class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    started_at: datetime
+    updated_at: datetime
+    eta_seconds: float | None
+    pairs: tuple[PairStatus, ...]
 
-    def rank_of(self, asset: str) -> RankedPair | None:
-        if self.ranking is None:
-            return None
-        return next((pair for pair in self.ranking.pairs if pair.asset == asset), None)
+    def unfinished(self) -> tuple[PairStatus, ...]:
+        """The pairs whose final model is not served yet (those that failed left out)."""
+        return tuple(pair for pair in self.pairs if pair.state in ("waiting", "training"))
 
 
-class RunRecordError(ValueError):
-    """`training.json` is not a record this code reads; the message names the file."""
+def write_status(model_dir: Path, status: TrainingStatus) -> None:
+    with replacing(Path(model_dir) / FILE) as temporary:
+        temporary.write_bytes(msgspec.json.encode(status))
+        temporary.chmod(0o644)  # the server may run as another user
 
 
-def write_run(model_dir: Path, run: TrainingRun) -> Path:
-    """`run` as `<model_dir>/training.json`, written whole or not at all."""
-    model_dir.mkdir(parents=True, exist_ok=True)
-    target = model_dir / RUN
-    handle, temporary = tempfile.mkstemp(dir=model_dir, prefix=".training-", suffix=".tmp")
+def clear_status(model_dir: Path) -> None:
+    (Path(model_dir) / FILE).unlink(missing_ok=True)
+
+
+def read_status(model_dir: Path, *, now: float | None = None) -> TrainingStatus | None:
+    """The status of a run training into `model_dir`; None when none is (no file, a stale one,
+    or one that cannot be read: the API answers all the same)."""
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
-        Path(temporary).chmod(0o644)
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def read_run(model_dir: Path) -> TrainingRun | None:
-    """The record of `model_dir` (None when it has none); RunRecordError when it is unusable."""
-    file = Path(model_dir) / RUN
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
+        data = (Path(model_dir) / FILE).read_bytes()
+        status = msgspec.json.decode(data, type=TrainingStatus)
+    except (OSError, msgspec.DecodeError):
         return None
-    except OSError as error:
-        raise RunRecordError(f"{file}: cannot be read ({error.strerror})") from None
-    try:
-        return msgspec.json.decode(data, type=TrainingRun)
-    except msgspec.ValidationError as error:
-        raise RunRecordError(f"{file}: {error}") from None
-    except msgspec.DecodeError as error:
-        raise RunRecordError(f"{file}: not JSON ({error})") from None
+    now = time.time() if now is None else now
+    if status.version != VERSION or now - status.updated_at.timestamp() > STALE_SECONDS:
+        return None
+    return status

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cryptopredict.artifact.training import LeftOutPair, RankedPair, Ranking
+from cryptopredict.artifact.run import LeftOutPair, RankedPair, Ranking
 from cryptopredict.assets import read_pairs_file
 from cryptopredict.config import Settings
 from cryptopredict.data.binance import BinanceSource

@@ -5,7 +5,7 @@ slugs such as `btc-usd,sol-usd,link-usdt`; `top:N` for BTC/USD, ETH/USD and the 
 most traded against USDT on Binance, ranked on a worker when training starts; `*` for every pair
 the `--csv` file or the embedded snapshot holds), each to `<out>/<pair>/`: every step of a pair
 is a task on a Dask cluster (cluster.py, graph.py), this process only drives them. `--all`
-records what it was asked, trained and could not train, with why, in `<out>/training.json`.
+records what it was asked, trained and could not train, with why, in `<out>/run.json`.
 
 Exit status: 0 when every pair was trained, or when those that failed are within what
 `--tolerate` allows and none is one `--must-train` names; 1 otherwise (the error names each pair
@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptopredict import logs
-from cryptopredict.artifact.training import FailedPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.run import FailedPair, Ranking, TrainingRun, write_run
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
@@ -38,10 +39,11 @@ from cryptopredict.assets import (
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
-from cryptopredict.training.cluster import training_client
+from cryptopredict.training.api_process import ApiProcess
+from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import PairError, run_step, train_pairs
-from cryptopredict.training.progress import PairProgress
+from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
@@ -89,6 +91,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve while training (`make run`): start the API (`api.py`) on --out as soon as "
+        "it holds a model, each pair's quick model (the last close and the panel's band) first, "
+        "each pair's backtested model replacing it when written; then serve until Ctrl-C",
+    )
+    parser.add_argument(
         "--require-fresh",
         type=float,
         metavar="HOURS",
@@ -130,34 +139,87 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
-    with training_client(settings) as client:
-        ranking = None
-        if wanted.top is not None:
-            try:
-                ranking = run_step(
-                    client, "market", settings.log_level, wanted.top, FetchSettings.of(settings)
-                )
-            except PairError as error:
-                log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
-                return 2
-        assets, ranked = chosen(wanted, ranking)
-        jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
-        progress = PairProgress(len(jobs))
+    ranking = None
+    if wanted.top is not None:
         try:
-            failed = train_pairs(
-                client,
-                jobs,
-                cache=FitCache(settings.fit_cache_dir),
-                out=args.out,
-                say=progress.say,
-                done=progress.done,
-            )
-        finally:
-            progress.close()
+            ranking = rank_market(settings, wanted.top)
+        except PairError as error:
+            log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
+            return 2
+    assets, ranked = chosen(wanted, ranking)
+    if args.serve:
+        # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT
+        # unless told), and SIGTERM (a container's stop, `kill`) as Ctrl-C: training ends and
+        # the server drains, as `api.py` does on both.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
+    jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
+    run = RunProgress([asset.slug for asset in assets], out=args.out)
+    server = ApiProcess(args.out, run.say) if args.serve else None
+    try:
+        failed = _train(settings, jobs, args, run, server)
+    except KeyboardInterrupt:
+        if server is not None:
+            server.stop()
+        return 130
     if args.all:
         public = {slug: _public(why, args) for slug, why in failed.items()}
         write_run(args.out, run_record(settings, assets, public, ranking))
-    return verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
+    status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
+    if server is None:
+        return status
+    return _keep_serving(server)
+
+
+def rank_market(settings: Settings, count: int) -> Ranking:
+    """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from), before the
+    pairs' own run."""
+    with training_client(settings) as client:
+        forward_logs(client, settings.log_level)
+        ranking: Ranking = run_step(
+            client, "market", settings.log_level, count, FetchSettings.of(settings)
+        )
+    return ranking
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _keep_serving(server: ApiProcess) -> int:
+    """After training, serve until Ctrl-C; the server's exit status."""
+    if not server.started:
+        log.error("no pair was trained: nothing to serve")
+        return 1
+    log.info("training is over; serving until Ctrl-C")
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # the server has it too: it finishes what is in flight
+        return server.wait()
+
+
+def _train(
+    settings: Settings,
+    jobs: list[PairJob],
+    args: argparse.Namespace,
+    run: RunProgress,
+    server: ApiProcess | None,
+) -> dict[str, str]:
+    """Train every pair, the progress shown; with `server`, serving as soon as a model is. The
+    pairs that failed, with why."""
+    with training_client(settings) as client, run.shown():
+        forward_logs(client, settings.log_level)  # each line naming its pair
+        if server is not None:
+            server.start_if_ready()  # a model trained before is served while it is retrained
+            run.on_written = server.start_if_ready
+        return train_pairs(
+            client,
+            jobs,
+            cache=FitCache(settings.fit_cache_dir),
+            out=args.out,
+            progress=run,
+            quick=server is not None,
+        )
 
 
 def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], set[str]]:

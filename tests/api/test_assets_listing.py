@@ -1,5 +1,5 @@
 """`/assets` over 200 pairs: filtered by quote and interval, in market order, a page at a time,
-with what the last training run recorded (`training.json`)."""
+with what the last training run recorded (`run.json`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.artifact.training import (
+from cryptopredict.artifact.run import (
     RUN,
     FailedPair,
     LeftOutPair,
@@ -19,6 +18,7 @@ from cryptopredict.artifact.training import (
     TrainingRun,
     write_run,
 )
+from cryptopredict.artifact.store import open_artifacts
 from tests.api.artifacts import PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
@@ -107,7 +107,7 @@ def test_pages_cover_every_asset_once(client, conforms):
 
 
 def test_says_what_training_was_asked_what_failed_and_why(client):
-    training = client.get("/assets?limit=1").get_json()["training"]
+    training = client.get("/assets?limit=1").get_json()["last_run"]
     assert training["asked"] == "top:3"
     assert training["trained"] == 4
     assert training["failed"] == [{"asset": "xyz-usdt", "reason": "only 40 bars"}]
@@ -143,6 +143,6 @@ def test_an_unreadable_record_leaves_the_listing_served(many_pairs_dir, settings
         answer = listing.get("/assets").get_json()
     finally:
         (many_pairs_dir / RUN).unlink()
-    assert "training" not in answer
+    assert "last_run" not in answer
     assert answer["total"] == 200
     assert "not describing the last training run" in caplog.text

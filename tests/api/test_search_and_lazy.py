@@ -14,6 +14,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.index import INDEX
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.artifact.store import open_artifacts
@@ -213,7 +214,7 @@ def cheap_dir(artifacts, tmp_path_factory) -> Path:
         **{name: grid[name] * (1 if name in ("ds", "origin") else scale) for name in grid.names()}
     )
     history = eth.history
-    scaled_history = type(history)(
+    scaled_history = BarHistory(
         **{
             name: np.asarray(history[name]) * (1 if name in ("ds", "volume") else scale)
             for name in history.names()

@@ -3,6 +3,7 @@ start with none, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -17,11 +18,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.artifact.training import PairStatus, TrainingStatus, write_status
+from cryptopredict.artifact.write import index_artifacts
+from tests.api.guarded import OTHER_CLIENT
 from tests.live_server import start_server
 from tests.paths import ROOT
 
@@ -138,6 +143,27 @@ def test_without_a_bitcoin_artifact_the_others_are_served_and_bitcoin_is_unknown
         server.process.wait(timeout=10)
     log = server.log.read_text()
     assert "no btc-usd artifact: /bitcoin and /bitcoin/forecast answer 404" in log
+
+
+def test_a_run_training_other_pairs_than_bitcoin_is_not_warned_about(copy, tmp_path):
+    """`ASSETS=sol-usd make run`: no BTC/USD is what was asked for, said at INFO."""
+    shutil.rmtree(copy / "btc-usd")
+    index_artifacts(copy)
+    now = datetime.now(UTC).replace(microsecond=0)
+    pair = PairStatus(
+        asset="eth-usd", state="training", step="backtest", fits_done=1, fits_total=9,
+        served="quick", eta_seconds=None,
+    )  # fmt: skip
+    write_status(
+        copy,
+        TrainingStatus(version=1, started_at=now, updated_at=now, eta_seconds=None, pairs=(pair,)),
+    )
+    server = start_server(copy, tmp_path / "api.log")
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    log = server.log.read_text()
+    assert "INFO    api: btc-usd is not trained in this run: /bitcoin answers 404" in log
+    assert "WARNING" not in log
 
 
 @pytest.mark.parametrize(
@@ -257,6 +283,7 @@ def test_sigterm_under_load_answers_every_request_it_received(artifact_dir, tmp_
     received = log.count('path="/bitcoin" status=200')
     assert received == len(answers) > before
     assert "Canceling" not in log  # Waitress's word for received requests it dropped
+    assert "Task queue depth" not in log
     assert "still busy" not in log
     assert log.rstrip().endswith("stopped")
 
@@ -295,18 +322,26 @@ def idle_partial_requests(url: str, count: int) -> list[socket.socket]:
     clients = []
     for _ in range(count):
         client = socket.create_connection((address[0], int(address[1])), timeout=5)
-        client.sendall(PARTIAL)
+        with contextlib.suppress(OSError):  # refused and closed already
+            client.sendall(PARTIAL)
         clients.append(client)
     return clients
 
 
 def healthz(url: str, *, timeout: float) -> bool:
-    """Whether /healthz answered 200 within `timeout` seconds."""
+    """Whether /healthz answered 200 within `timeout` seconds, asked from another client
+    address than the connections the tests open (127.0.0.2: loopback too)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(
+        host, int(port), timeout=timeout, source_address=(OTHER_CLIENT, 0)
+    )
     try:
-        with urllib.request.urlopen(url + "/healthz", timeout=timeout) as answer:
-            return answer.status == 200
-    except (TimeoutError, urllib.error.URLError):
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
         return False
+    finally:
+        connection.close()
 
 
 def still_open(client: socket.socket) -> bool:
@@ -320,17 +355,27 @@ def still_open(client: socket.socket) -> bool:
 
 
 def test_a_thousand_idle_partial_requests_do_not_stop_healthz(artifact_dir, tmp_path, open_files):
-    """A slowloris: 1,000 connections that send half a request and wait."""
-    server = start_server(artifact_dir, tmp_path / "api.log")
+    """A slowloris: 1,000 connections from one address that send half a request and wait.
+    Past its cap (100) they are refused at once; those held are cut at the request's deadline;
+    other clients are answered throughout."""
+    server = start_server(artifact_dir, tmp_path / "api.log", REQUEST_TIMEOUT="3")
     clients: list[socket.socket] = []
     try:
         clients = idle_partial_requests(server.url, 1000)
-        # Waitress takes a burst of connections in one at a time (about 2 s for these on two
-        # busy cores): the first answer waits behind them. Then they are all open and idle.
         assert healthz(server.url, timeout=30)
         assert all(healthz(server.url, timeout=1.0) for _ in range(5))
-        assert still_open(clients[0])
-        assert still_open(clients[-1])
+        clients[-1].settimeout(10)  # refused: its address holds 100 already
+        assert clients[-1].recv(65536).startswith(b"HTTP/1.1 503 ")
+        deadline = time.monotonic() + 30
+        while still_open(clients[0]):
+            assert time.monotonic() < deadline, "the partial request was never cut"
+            time.sleep(0.1)
+        metrics = get(server.url + "/metrics")[1].decode()
+        refused = re.search(
+            r'cryptopredict_connections_cut_total\{reason="per_client_cap"\} (\S+)', metrics
+        )
+        assert refused is not None
+        assert float(refused.group(1)) >= 900
     finally:
         for client in clients:
             client.close()
@@ -338,10 +383,18 @@ def test_a_thousand_idle_partial_requests_do_not_stop_healthz(artifact_dir, tmp_
         server.process.wait(timeout=10)
 
 
-def test_with_waitress_own_connection_limit_they_stop_everyone(artifact_dir, tmp_path, open_files):
-    """The control: with Waitress's default limit (100), the same connections lock others out
-    until they time out, so the test above can fail."""
-    server = start_server(artifact_dir, tmp_path / "api.log", CONNECTION_LIMIT="100")
+def test_without_the_layer_bounds_waitress_connection_limit_stops_everyone(
+    artifact_dir, tmp_path, open_files
+):
+    """The control: with Waitress's default limit (100), no cap per client and a long request
+    deadline, the same connections lock everyone out until they time out."""
+    server = start_server(
+        artifact_dir,
+        tmp_path / "api.log",
+        CONNECTION_LIMIT="100",
+        MAX_CONNECTIONS_PER_CLIENT="0",
+        REQUEST_TIMEOUT="600",
+    )
     clients: list[socket.socket] = []
     try:
         clients = idle_partial_requests(server.url, 1000)
@@ -360,8 +413,8 @@ def test_with_waitress_own_connection_limit_they_stop_everyone(artifact_dir, tmp
 def test_a_silent_connection_is_closed_after_the_channel_timeout(artifact_dir, tmp_path):
     server = start_server(artifact_dir, tmp_path / "api.log", CHANNEL_TIMEOUT="1")
     try:
-        (client,) = idle_partial_requests(server.url, 1)
-        deadline = time.monotonic() + 5
+        client = socket.create_connection(tuple_of(server.url), timeout=5)
+        deadline = time.monotonic() + 10
         while still_open(client) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not still_open(client)
@@ -369,6 +422,11 @@ def test_a_silent_connection_is_closed_after_the_channel_timeout(artifact_dir, t
     finally:
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def tuple_of(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
 
 
 IMPORTS = """

@@ -607,6 +607,6 @@ def test_the_run_summary_says_what_the_release_trained():
     [tags] = [i for i, run in enumerate(runs) if "imagetools create" in run]
     [notes] = [i for i, run in enumerate(runs) if "tools.release notes" in run]
     assert tags < notes
-    assert 'docker cp "$container:/app/artifacts/training.json"' in runs[notes]
+    assert 'docker cp "$container:/app/artifacts/run.json"' in runs[notes]
     assert '>>"$GITHUB_STEP_SUMMARY"' in runs[notes]
     assert "contents: write" not in str(publish["permissions"])

@@ -1,10 +1,11 @@
-"""`python -m tools.release notes`: what a release trained, from the image's training.json."""
+"""`python -m tools.release notes`: what a release trained, from the image's run.json."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cryptopredict.artifact.training import (
+from cryptopredict.artifact.run import RUN as RECORD
+from cryptopredict.artifact.run import (
     FailedPair,
     LeftOutPair,
     RankedPair,
@@ -13,6 +14,7 @@ from cryptopredict.artifact.training import (
     write_run,
 )
 from tools.release.cli import main
+from tools.release.notes import RUN
 
 
 def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
@@ -47,6 +49,10 @@ def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
     assert "- `FDUSDUSDT`: a stablecoin" in notes
 
 
+def test_the_name_of_the_record_is_the_one_training_writes():
+    assert RUN == RECORD
+
+
 def test_no_record_is_an_error_that_says_so(tmp_path, capsys):
     assert main(["notes", "--model-dir", str(tmp_path), "--tag", "v1.4.0"]) == 1
-    assert "holds no training record (training.json)" in capsys.readouterr().err
+    assert "holds no training record (run.json)" in capsys.readouterr().err

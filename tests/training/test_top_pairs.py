@@ -1,6 +1,6 @@
 """`train.py --all` with `ASSETS=top:N`: the market ranked on a worker against a local server
 speaking Binance's shapes (the market recorded on 2024-03-10), the pairs trained from a file of
-their real bars, `training.json` recording what trained and what failed with why, and the
+their real bars, `run.json` recording what trained and what failed with why, and the
 release's rule on failures (`--tolerate`, `--must-train`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from cryptopredict.artifact.training import read_run
+from cryptopredict.artifact.run import read_run
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.training.cli import main, verdict
 from tests.data.binance_market import binance_market

@@ -139,10 +139,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
 
     notes = commands.add_parser(
-        "notes", help="what a release trained, in Markdown, from its training.json"
+        "notes", help="what a release trained, in Markdown, from its run.json"
     )
     notes.add_argument(
-        "--model-dir", type=Path, required=True, help="where training.json is (artifacts/)"
+        "--model-dir", type=Path, required=True, help="where run.json is (artifacts/)"
     )
     notes.add_argument("--tag", required=True, help="the release, e.g. v1.2.3")
 

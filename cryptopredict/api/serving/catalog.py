@@ -1,6 +1,6 @@
 """What the API serves: one `ServedAsset` per artifact of the store it was given, found by slug,
 searched for or filtered (by quote and interval), in slug or market order; and what the last
-training run into the model directory recorded (`training.json`: what it was asked for, how
+training run into the model directory recorded (`run.json`: what it was asked for, how
 `top:N` ranked the market, which pairs failed and why).
 
 Assets are listed from the store's index; an asset's artifact is opened (checked against its
@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 from cryptopredict.api.errors import BadRequestError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
@@ -22,9 +21,10 @@ from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.run import RankedPair, TrainingRun
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
-from cryptopredict.artifact.training import RankedPair, TrainingRun
+from cryptopredict.cached import cached
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 # What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a
@@ -102,7 +102,7 @@ class ServedAsset:
         self._store.used(self.slug)
         return opened
 
-    @cached_property
+    @cached
     def _opened(self) -> Opened:
         try:
             artifact = self._store[self.slug]

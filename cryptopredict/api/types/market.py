@@ -10,6 +10,7 @@ from msgspec import UNSET, UnsetType
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
+from cryptopredict.api.types.training import TRAINING, Training
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
@@ -142,7 +143,7 @@ class Ranking(Answer):
     ]
 
 
-class Training(Answer):
+class LastRun(Answer):
     asked: Annotated[str, doc("The pairs asked for: slugs, or `top:N`.")]
     finished_at: Time
     model_version: str
@@ -160,10 +161,12 @@ class AssetList(Answer):
     limit: int | None
     next: Annotated[str | None, doc("The URL of the next page; null on the last.")]
     assets: list[ServedAsset]
-    training: Annotated[
-        Training | UnsetType,
+    training: Annotated[Training | None, TRAINING]
+    last_run: Annotated[
+        LastRun | UnsetType,
         doc(
-            "The last training run's record (`training.json`), when the model directory holds one."
+            "The last finished training run's record (`run.json`), when the model directory "
+            "holds one."
         ),
     ] = UNSET
 

@@ -1,0 +1,101 @@
+"""`<model_dir>/run.json`: what the last `train.py --all` into a model directory was asked
+for, which pairs it trained and which failed with why, and, for `top:N`, how the market ranked
+them. The release's tag notes and `/assets` say it; training writes it, serving reads it.
+
+Imports nothing of the project: training's workers build a `Ranking`, the client writes the
+record, the API reads it, and none of them needs more than msgspec for it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+RUN = "run.json"
+RUN_VERSION = 1
+
+
+class RankedPair(msgspec.Struct, frozen=True, kw_only=True):
+    asset: str  # btc-usdt
+    symbol: str  # the exchange's: BTCUSDT
+    rank: int  # 1: the most traded
+    quote_volume: float  # traded in the 24 hours, in the quote currency
+
+
+class LeftOutPair(msgspec.Struct, frozen=True, kw_only=True):
+    """A pair that traded more than the last one ranked, and why it is not a market here."""
+
+    symbol: str
+    quote_volume: float
+    why: str
+
+
+class Ranking(msgspec.Struct, frozen=True, kw_only=True):
+    """`top:N`: the N pairs ranked, most traded first."""
+
+    asked: int
+    as_of: datetime  # the end of the 24 hours the volumes cover
+    by: str  # what was ranked, and by what
+    pairs: tuple[RankedPair, ...]
+    left_out: tuple[LeftOutPair, ...] = ()
+
+
+class FailedPair(msgspec.Struct, frozen=True, kw_only=True):
+    asset: str
+    reason: str
+
+
+class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
+    version: int = RUN_VERSION
+    asked: str  # the ASSETS setting: slugs, or top:N
+    finished_at: datetime
+    model_version: str
+    trained: tuple[str, ...]
+    failed: tuple[FailedPair, ...] = ()
+    ranking: Ranking | None = None
+
+    def rank_of(self, asset: str) -> RankedPair | None:
+        if self.ranking is None:
+            return None
+        return next((pair for pair in self.ranking.pairs if pair.asset == asset), None)
+
+
+class RunRecordError(ValueError):
+    """`run.json` is not a record this code reads; the message names the file."""
+
+
+def write_run(model_dir: Path, run: TrainingRun) -> Path:
+    """`run` as `<model_dir>/run.json`, written whole or not at all."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    target = model_dir / RUN
+    handle, temporary = tempfile.mkstemp(dir=model_dir, prefix=".training-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
+        Path(temporary).chmod(0o644)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_run(model_dir: Path) -> TrainingRun | None:
+    """The record of `model_dir` (None when it has none); RunRecordError when it is unusable."""
+    file = Path(model_dir) / RUN
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise RunRecordError(f"{file}: cannot be read ({error.strerror})") from None
+    try:
+        return msgspec.json.decode(data, type=TrainingRun)
+    except msgspec.ValidationError as error:
+        raise RunRecordError(f"{file}: {error}") from None
+    except msgspec.DecodeError as error:
+        raise RunRecordError(f"{file}: not JSON ({error})") from None
