@@ -34,6 +34,7 @@ from cryptopredict.training.cluster import training_client
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import train_pairs
 from cryptopredict.training.progress import PairProgress
+from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
@@ -106,19 +107,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
     jobs = [pair_job(asset, args, settings) for asset in assets]
-    with training_client(settings) as client:
-        progress = PairProgress(len(jobs))
-        try:
-            failed = train_pairs(
-                client,
-                jobs,
-                cache=FitCache(settings.fit_cache_dir),
-                out=args.out,
-                say=progress.say,
-                done=progress.done,
-            )
-        finally:
-            progress.close()
+    try:
+        with training_client(settings) as client:
+            progress = PairProgress(len(jobs))
+            try:
+                failed = train_pairs(
+                    client,
+                    jobs,
+                    cache=FitCache(settings.fit_cache_dir),
+                    out=args.out,
+                    say=progress.say,
+                    done=progress.done,
+                )
+            finally:
+                progress.close()
+    except SchedulerError as error:
+        log.error("%s", error)
+        return 1
     if failed:
         log.error(
             "training failed for %s (why above); %d of %d pairs trained",
