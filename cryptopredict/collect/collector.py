@@ -45,10 +45,11 @@ from cryptopredict.collect.binance import (
     shards,
     stream_url,
 )
-from cryptopredict.collect.errors import RefusedError, UnavailableError, retry_after
+from cryptopredict.collect.errors import RefusedError, UnavailableError
 from cryptopredict.collect.store import StoreError
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
 from cryptopredict.config import Settings
+from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class BinanceCollector:
                 raise StreamMovedError(detail) from None
             if status in REFUSED:
                 raise RefusedError("binance", detail, status) from None
-            raise UnavailableError(detail, retry_after(error.response.headers)) from None
+            raise UnavailableError(detail, retry_after_seconds(error.response.headers)) from None
         except ConnectionClosed as error:
             raise UnavailableError(f"the stream's connection dropped ({error})") from None
         except (OSError, TimeoutError, WebSocketException) as error:

@@ -44,6 +44,7 @@ from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
+from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
@@ -146,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         except PairError as error:
             log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
             return 2
+        except SchedulerError as error:
+            log.error("%s", error)
+            return 1
     assets, ranked = chosen(wanted, ranking)
     if args.serve:
         # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT
@@ -162,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         return 130
+    except SchedulerError as error:
+        if server is not None:
+            server.stop()
+        log.error("%s", error)
+        return 1
     if args.all:
         public = {slug: _public(why, args) for slug, why in failed.items()}
         write_run(args.out, run_record(settings, assets, public, ranking))
