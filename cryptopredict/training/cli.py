@@ -144,12 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     if wanted.top is not None:
         try:
             ranking = rank_market(settings, wanted.top)
-        except PairError as error:
+        except (PairError, SchedulerError) as error:
             log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
             return 2
-        except SchedulerError as error:
-            log.error("%s", error)
-            return 1
+    return _run(args, settings, wanted, ranking, must_train)
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    wanted: PairsSetting,
+    ranking: Ranking | None,
+    must_train: set[str],
+) -> int:
+    """Train the pairs (with `--serve`, serving them), record the run; the exit status."""
     assets, ranked = chosen(wanted, ranking)
     if args.serve:
         # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT
