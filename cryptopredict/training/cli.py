@@ -36,6 +36,7 @@ from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import train_pairs
 from cryptopredict.training.progress import RunProgress
+from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
@@ -129,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         return 130
+    except SchedulerError as error:
+        if server is not None:
+            server.stop()
+        log.error("%s", error)
+        return 1
     if server is None:
         return 1 if failed else 0
     return _keep_serving(server)

@@ -23,6 +23,7 @@ from typing import TypeVar
 from distributed import Client, LocalCluster
 
 from cryptopredict.config import Settings
+from cryptopredict.training.scheduler import connect_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def local_workers(settings: Settings) -> int:
 def training_client(settings: Settings) -> Iterator[Client]:
     """A client of the configured scheduler, or of a new local cluster, closed on exit."""
     if settings.dask_scheduler_address:
-        with Client(settings.dask_scheduler_address, set_as_default=False) as client:
+        with connect_scheduler(settings.dask_scheduler_address) as client:
             workers = len(client.scheduler_info().get("workers", {}))
             # The scheduler's address is a secret of the deployment: never logged.
             log.info("training on the configured Dask scheduler (%d workers)", workers)
