@@ -5,6 +5,7 @@ API serves and which model of each asset."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,13 @@ UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones
 CACHED = 64  # model cards and backtests kept ready, the most recently asked for
 
 
-def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
+def blueprint(
+    catalog: Catalog,
+    *,
+    cache_seconds: int,
+    live: Callable[[ServedAsset], dict[str, Any] | None] | None = None,
+) -> Blueprint:
+    """`live`: the live scorecard's summary of an asset for its model card (None: not known)."""
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
     slugs = [served.slug for served in catalog]
@@ -48,6 +55,12 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
             }
         )
 
+    def with_live(served: ServedAsset) -> Response:
+        """The card, with the live scorecard's summary (read now) as `live`."""
+        body = card(served.slug)
+        found = None if live is None else live(served)
+        return raw_json_response(body[:-1] + b',"live":' + _json(found) + b"}", cache=max_age)
+
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
         return _json(catalog[slug].artifact.backtest.to_builtins())
@@ -63,7 +76,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
         As `/model/{asset}`, for the default asset (`/assets` names it: BTC/USD when served).
         """
-        return raw_json_response(card(default), cache=max_age)
+        return with_live(catalog.default)
 
     @bp.get("/model/backtest")
     @document(
@@ -91,9 +104,11 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         null for a model trained with `--no-backtest`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
-        coverage of every band), summed up in a sentence.
+        coverage of every band), summed up in a sentence; and `live`, how the forecast has
+        fared on the live minutes since the model's data ended, in a sentence and per lead
+        (`/model/{asset}/live` has it all; null when no minute bars can be read).
         """
-        return raw_json_response(card(catalog[asset].slug), cache=max_age)
+        return with_live(catalog[asset])
 
     @bp.get("/model/<asset>/backtest")
     @document(

@@ -390,6 +390,143 @@ class Verdict(Schema):
     )
 
 
+LEAD_NAMES = ["under_1h", "1h_to_1d", "1d_to_7d", "beyond_7d"]
+
+
+def _nullable(field: type[fields.Field], description: str) -> fields.Field:
+    return field(required=True, allow_none=True, metadata={"description": description})
+
+
+class LiveLevelScores(Schema):
+    expected = fields.Float(
+        required=True, metadata={"description": "The share the band should hold: its level."}
+    )
+    coverage = _nullable(fields.Float, "Share of the minutes whose close the band held.")
+    coverage_se = _nullable(
+        fields.Float,
+        "Its Newey-West standard error, counting minutes closer than the bucket's shortest "
+        "lead as overlapping (a floor); null until the minutes span twice that.",
+    )
+    backtest_coverage = _nullable(
+        fields.Float, "The served band's coverage at the bucket's horizon in the backtest."
+    )
+    interval_score = _nullable(
+        fields.Float, "The served band's mean interval score (log prices, lower is better)."
+    )
+    interval_score_se = _nullable(fields.Float, "Its standard error.")
+    naive_interval_score = _nullable(
+        fields.Float,
+        "The naive forecast's (the last price of the model's data, naive's band as the "
+        "backtest makes it) on the same minutes; null for a model that does not record it.",
+    )
+    difference = _nullable(fields.Float, "The served minus the naive score, minute by minute.")
+    difference_se = _nullable(fields.Float, "Its standard error.")
+    verdict = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(["better", "tie", "worse"]),
+        metadata={
+            "description": "The served band against naive's by interval score: a tie within "
+            "two standard errors; null without a standard error."
+        },
+    )
+
+
+class LiveLead(Schema):
+    lead = fields.String(
+        required=True,
+        validate=validate.OneOf(LEAD_NAMES),
+        metadata={
+            "description": "The lead bucket: how long after the model's data ended (its last "
+            "bar closed, `scored_from`) the minutes closed."
+        },
+    )
+    from_hours = fields.Float(required=True, metadata={"description": "Its shortest lead."})
+    to_hours = _nullable(fields.Float, "Its longest lead (excluded); null: no end.")
+    minutes = fields.Integer(required=True, metadata={"description": "Minutes scored in it."})
+    first = _nullable(fields.DateTime, "Close time of the first of them.")
+    last = _nullable(fields.DateTime, "Close time of the last of them.")
+    overlap_minutes = fields.Integer(
+        required=True,
+        metadata={"description": "Minutes closer than this count as overlapping."},
+    )
+    backtest_horizon = fields.String(
+        required=True, metadata={"description": "The backtest horizon it is compared with."}
+    )
+    levels = fields.Dict(
+        keys=fields.String(validate=validate.OneOf([str(level) for level in LEVELS])),
+        values=fields.Nested(LiveLevelScores),
+        required=True,
+        metadata={"description": "Per level in percent (`50`, `80`, `95`)."},
+    )
+
+
+class LiveWindow(Schema):
+    hours = fields.Float(
+        required=True,
+        metadata={
+            "description": "Its length: the minutes that closed this long before the "
+            "newest scored (`LIVE_SCORE_WINDOW_HOURS`)."
+        },
+    )
+    leads = fields.List(fields.Nested(LiveLead), required=True)
+
+
+class LiveScorecard(Schema):
+    asset = fields.String(required=True)
+    symbol = fields.String(required=True)
+    model_version = fields.String(required=True)
+    data_until = fields.DateTime(
+        required=True,
+        metadata={"description": "The model's last bar (`data_until` of the forecast answers)."},
+    )
+    scored_from = fields.DateTime(
+        required=True,
+        metadata={
+            "description": "When that bar closed and the model's data ended: minutes opening "
+            "from here are scored, and their leads count from here."
+        },
+    )
+    scored_until = fields.DateTime(
+        required=True,
+        metadata={"description": "... up to those closing here (the forecast's end)."},
+    )
+    minutes = fields.Integer(required=True, metadata={"description": "Minutes scored."})
+    first = _nullable(fields.DateTime, "Close time of the first minute scored.")
+    last = _nullable(fields.DateTime, "Close time of the last minute scored.")
+    missing_minutes = fields.Integer(
+        required=True,
+        metadata={"description": "Minutes missing between them: gaps, not scored."},
+    )
+    naive = fields.Boolean(
+        required=True, metadata={"description": "Whether naive's scores are known."}
+    )
+    since_release = fields.List(
+        fields.Nested(LiveLead),
+        required=True,
+        metadata={"description": "Per lead bucket, every minute since the model's data ended."},
+    )
+    window = fields.Nested(
+        LiveWindow, required=True, metadata={"description": "The same over a rolling window."}
+    )
+    detail = _nullable(fields.String, "Why no minute is scored yet, when none is; else null.")
+
+
+class LiveLeadSummary(Schema):
+    lead = fields.String(required=True, validate=validate.OneOf(LEAD_NAMES))
+    minutes = fields.Integer(required=True)
+    coverage_80 = _nullable(fields.Float, "Share of them the 80% band held.")
+    coverage_80_se = _nullable(fields.Float, "Its standard error.")
+
+
+class LiveSummary(Schema):
+    url = fields.String(required=True, metadata={"description": "The whole live scorecard."})
+    minutes = fields.Integer(required=True, metadata={"description": "Live minutes scored."})
+    last = _nullable(fields.DateTime, "Close time of the last of them.")
+    sentence = fields.String(required=True, metadata={"description": "The scorecard in words."})
+    leads = fields.List(fields.Nested(LiveLeadSummary), required=True)
+
+
 # The model card: the manifest's fields as training writes them (cryptopredict.artifact.Manifest),
 # each typed at every depth, and the verdict first among what a reader wants.
 ModelCard = schema_of(
@@ -399,6 +536,15 @@ ModelCard = schema_of(
         Verdict,
         required=True,
         metadata={"description": "What the point forecast is and how the band fared."},
+    ),
+    live=fields.Nested(
+        LiveSummary,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "How the forecast has fared on live minutes since the model's data "
+            "ended (`/model/{asset}/live`); null when no minute bars can be read."
+        },
     ),
 )
 

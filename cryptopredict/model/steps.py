@@ -47,7 +47,7 @@ class Prepared:
 def prepare(job: PairJob) -> Prepared:
     history = load_history(
         job.asset, _interval(job), utc(job.since), job.fetch.settings(), source=job.source,
-        csv=job.csv,
+        csv=job.csv, until=None if job.until is None else utc(job.until),
     )  # fmt: skip
     request = TrainingRequest(
         asset=job.asset,

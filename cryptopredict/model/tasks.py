@@ -64,6 +64,7 @@ class PairJob:
     asset: Asset
     interval: str | None  # None: the `csv` file's, read from its timestamps; else the pair's
     since: str  # ISO 8601, UTC unless it says otherwise
+    until: str | None  # ISO 8601: train on the bars closed by then only (None: every bar)
     source: str
     csv: Path | None
     fetch: FetchSettings

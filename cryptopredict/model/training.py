@@ -29,6 +29,7 @@ from cryptopredict.artifact import (
     Horizon,
     Manifest,
     ModelParams,
+    NaiveBand,
     ServedBand,
     TrainingWindow,
     encode_artifact,
@@ -50,6 +51,7 @@ from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
+from cryptopredict.model.scoring import naive_forecast
 from cryptopredict.postprocess import Postprocess
 from cryptopredict.utc import utc_datetime
 
@@ -156,6 +158,7 @@ def build(
         grid=grid,
         summary=summary,
         backtest=backtest,
+        naive=naive_forecast(hindcast.market, hindcast.anchor, request.plan or Plan()),
     )
     report = BacktestReport(
         summary=summary,
@@ -267,6 +270,7 @@ def _manifest(
     grid: Grid,
     summary: BacktestSummary | None,
     backtest: Backtest | None,
+    naive: NaiveBand,
 ) -> Manifest:
     bars = history.bars
     return Manifest(
@@ -313,6 +317,7 @@ def _manifest(
             grid_last=utc_datetime(int(grid.ds[-1])),
         ),
         files={},
+        naive=naive,
     )
 
 

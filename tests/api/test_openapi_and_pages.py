@@ -22,13 +22,14 @@ OPERATIONS = [
     "/model/backtest",
     "/model/{asset}",
     "/model/{asset}/backtest",
+    "/model/{asset}/live",
     "/healthz",
     "/metrics",
     "/live",
     "/price/{asset}",
 ]
 ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
-MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest"]
+MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest", "/model/{asset}/live"]
 
 
 def test_the_document_is_valid_openapi_3(spec):
