@@ -58,7 +58,7 @@ function drawScorecard(card, level) {
     margin: { l: 60, r: 20, t: 10, b: 50 },
     showlegend: true,
     legend: { orientation: "h", y: -0.18 },
-    xaxis: { type: "category", categoryorder: "array", categoryarray: categories, range: [-0.5, categories.length - 0.5], title: { text: "lead: time since the model's last bar" } },
+    xaxis: { type: "category", categoryorder: "array", categoryarray: categories, range: [-0.5, categories.length - 0.5], title: { text: "lead: time from the end of the model's data to the minute" } },
     xaxis2: { overlaying: "x", range: [-0.5, categories.length - 0.5], visible: false },
     yaxis: { title: { text: `share inside the ${level}% band` }, range: [0, 1.05], tickformat: ".0%" },
   };
@@ -122,8 +122,8 @@ async function refreshScorecard() {
     panel.hidden = false;
     const last = card.last.slice(0, 16).replace("T", " ");
     document.getElementById("scorecard-note").textContent =
-      `${card.minutes.toLocaleString("en-US")} minutes after the model's last bar ` +
-      `(${card.data_until.slice(0, 16).replace("T", " ")} UTC) scored, to ${last} UTC` +
+      `${card.minutes.toLocaleString("en-US")} minutes since the model's data ended ` +
+      `(${card.scored_from.slice(0, 16).replace("T", " ")} UTC) scored, to ${last} UTC` +
       (card.missing_minutes ? `; ${card.missing_minutes.toLocaleString("en-US")} missing (gaps, not scored)` : "") +
       `. Bars: two standard errors, a floor (one model's minutes share one origin).`;
     drawScorecard(card, level);
