@@ -78,13 +78,14 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "cryptopredict needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-collect.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-train.txt -r requirements-api.txt \
 		-r requirements-collect.txt
 	touch $@
 
+# pip is the interpreter's own until requirements-dev.txt installs the version it pins, hashed:
+# never whatever PyPI has that day.
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@

@@ -2,7 +2,7 @@
 
 import sys
 
-from cryptopredict.model.cli import main
+from cryptopredict.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,7 +12,7 @@ from flask import Flask
 
 from bench.serving import serve_stock
 from cryptopredict.api.app import create_app
-from cryptopredict.artifact import open_artifacts
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import Settings
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cryptopredict.artifact import load_artifact
+from cryptopredict.artifact.read import load_artifact
 from cryptopredict.utc import iso_utc
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,8 +36,8 @@ from pathlib import Path
 
 from bench.run import SERVERS, resident_mb, running, wait_until_ready, wrk
 from bench.scale_training import MAX_BAR_JUMP
-from cryptopredict.artifact import index_artifacts
-from cryptopredict.artifact_index import read_index
+from cryptopredict.artifact.index import read_index
+from cryptopredict.artifact.write import index_artifacts
 
 ROOT = Path(__file__).parents[1]
 DATA = ROOT / "bench" / "data" / "binance-perp-206pairs-1d.csv.gz"

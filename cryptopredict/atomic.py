@@ -1,9 +1,11 @@
-"""Crash-safe file replacement: write beside the target, flush to disk, then rename over it."""
+"""Crash-safe replacement of a file or a directory: write beside the target, flush to disk, then
+rename over it (a directory: exchange it with the target)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,3 +41,50 @@ def fsync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def fsync_tree(directory: Path) -> None:
+    """Flush a directory's files, then the directory itself, to disk."""
+    for file in directory.iterdir():
+        fsync(file)
+    fsync(directory)
+
+
+def swap_directory(staging: Path, target: Path) -> None:
+    """Make `staging` the new `target`; the old content ends up in `staging` (or is removed).
+
+    A new target is a plain rename. An existing one is exchanged atomically with Linux's
+    renameat2(RENAME_EXCHANGE), so at every instant `target` is either the old or the new
+    directory. Without it, the old one is moved aside first and a crash in between leaves it
+    under `.previous-<name>`, never deleted.
+    """
+    if not target.exists():
+        staging.rename(target)
+        fsync(target.parent)
+        return
+    if not _exchange(staging, target):
+        aside = target.parent / f".previous-{target.name}"
+        shutil.rmtree(aside, ignore_errors=True)
+        target.rename(aside)
+        staging.rename(target)
+        shutil.rmtree(aside)
+    fsync(target.parent)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    # Imported here: only writing needs them, and the server never writes.
+    import ctypes  # noqa: PLC0415
+    import ctypes.util  # noqa: PLC0415
+
+    libc_name = ctypes.util.find_library("c")
+    renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    return result == 0

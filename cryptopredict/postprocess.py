@@ -12,15 +12,17 @@ with the horizon the way a price does. So, past the last bar (the origin):
   market. q is interpolated between calibrated horizons and widened as sqrt(h) past the last one.
 
 Pure numpy, so the API can apply it to predictions past the precomputed grid without the
-training code. `target` says what the model was fitted on: `log` (log close) or `price` (close).
+training code. The rules are the manifest's (`cryptopredict.artifact.schema.Postprocess`);
+`target` says what the model was fitted on: `log` (log close) or `price` (close).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from cryptopredict.artifact.schema import Postprocess
 
 # Prices keep their cents, and below 1 (in the quote currency) this many significant digits:
 # 0.0161750 for a pair quoted at 0.016175, where cents alone would say 0.02.
@@ -43,61 +45,32 @@ def round_prices(values: np.ndarray) -> list[float | None]:
     return [None if math.isnan(v) else v for v in np.round(values, decimals).tolist()]
 
 
-@dataclass(frozen=True)
-class Postprocess:
-    target: str  # "log" or "price"
-    origin: int  # epoch seconds of the last bar the model saw
-    last_close: float
-    model_at_origin: float  # the model's raw prediction at the origin, in model space
-    anchored: bool
-    damping_hours: float | None  # tau; None leaves the model's path undamped
-    interval_width: float
-    band_hours: tuple[float, ...]  # calibrated horizons, increasing
-    band_lower: tuple[float, ...]  # error quantile at (1 - width) / 2, per horizon
-    band_upper: tuple[float, ...]  # error quantile at (1 + width) / 2, per horizon
-    band_scale: float = 1.0  # log units per quantile unit: the recent volatility, or 1
+def hours_ahead(rules: Postprocess, ds: np.ndarray) -> np.ndarray:
+    return (np.asarray(ds, dtype=np.int64) - rules.origin) / 3600.0
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Postprocess:
-        return cls(
-            **{
-                **data,
-                "band_hours": tuple(data["band_hours"]),
-                "band_lower": tuple(data["band_lower"]),
-                "band_upper": tuple(data["band_upper"]),
-            }
-        )
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+def centre(rules: Postprocess, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """The point forecast, in price, from the model's raw predictions at `hours` ahead."""
+    return centre_path(
+        rules.target,
+        rules.anchored,
+        rules.damping_hours,
+        last_close=rules.last_close,
+        at_origin=rules.model_at_origin,
+        raw=raw,
+        hours=hours,
+    )
 
-    def hours_ahead(self, ds: np.ndarray) -> np.ndarray:
-        return (np.asarray(ds, dtype=np.int64) - self.origin) / 3600.0
 
-    def centre(self, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
-        """The point forecast, in price, from the model's raw predictions at `hours` ahead."""
-        return centre_path(
-            self.target,
-            self.anchored,
-            self.damping_hours,
-            last_close=self.last_close,
-            at_origin=self.model_at_origin,
-            raw=raw,
-            hours=hours,
-        )
-
-    def band(self, centre: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        table = (self.band_hours, self.band_lower, self.band_upper)
-        return band(centre, hours, table, self.band_scale)
-
-    def forecast(
-        self, ds: np.ndarray, raw: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`yhat, yhat_lower, yhat_upper` at times `ds` past the origin."""
-        hours = self.hours_ahead(ds)
-        centre = self.centre(raw, hours)
-        lower, upper = self.band(centre, hours)
-        return centre, lower, upper
+def forecast(
+    rules: Postprocess, ds: np.ndarray, raw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`yhat, yhat_lower, yhat_upper` at times `ds` past the origin."""
+    hours = hours_ahead(rules, ds)
+    path = centre(rules, raw, hours)
+    table = (rules.band_hours, rules.band_lower, rules.band_upper)
+    lower, upper = band(path, hours, table, rules.band_scale)
+    return path, lower, upper
 
 
 def centre_path(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy.lib.format as npy
 
-from cryptopredict.artifact import MANIFEST
+from cryptopredict.artifact.schema import MANIFEST
 
 
 def retyped(file: Path, field: str, new_type: str) -> None:

@@ -7,14 +7,15 @@ import json
 import os
 import pickle
 import stat
-from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.arrays import ArtifactError, BarHistory, Grid
+from cryptopredict.artifact.read import load_artifact, load_artifacts, open_artifact
+from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
     HISTORY,
@@ -22,23 +23,17 @@ from cryptopredict.artifact import (
     MANIFEST,
     MODEL,
     SCHEMA_VERSION,
-    ArtifactError,
     BacktestReport,
-    BarHistory,
     Gaps,
-    Grid,
     Manifest,
     ModelParams,
+    Postprocess,
     Repair,
     ValidationReport,
-    load_artifact,
-    load_artifacts,
-    open_artifact,
-    write_artifact,
 )
+from cryptopredict.artifact.write import write_artifact
 from cryptopredict.model.bands import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
-from cryptopredict.postprocess import Postprocess
 from cryptopredict.utc import iso_utc
 from tests.crafted import resealed, retyped
 from tests.crash import kill_9_after
@@ -88,7 +83,7 @@ def manifest_fields(version: str, grid_last: int) -> dict:
             "damping": {"how": "fixed", "why": "trained without a backtest"},
             "band": {"how": "fixed", "why": "trained without a backtest"},
         },
-        "postprocess": asdict(rules),
+        "postprocess": msgspec.to_builtins(rules),
         "asset": "btc-usd",
         "symbol": "BTC/USD",
         "interval": "1h",
@@ -102,7 +97,7 @@ def manifest_fields(version: str, grid_last: int) -> dict:
             "last": "2023-11-15T21:00:00Z",
             "rows": 24,
             "sha256": "0" * 64,
-            "validation": asdict(
+            "validation": msgspec.to_builtins(
                 ValidationReport(24, "a", "b", 0, False, Repair(), Repair(), Gaps())
             ),
             "training_window": {
@@ -186,8 +181,8 @@ def test_a_nan_in_the_manifest_is_refused_naming_it_and_nothing_is_replaced(writ
     with json's "Out of range float values are not JSON compliant: nan"."""
     bad = parts("v2")
     rules = bad["manifest"].postprocess
-    bad["manifest"] = replace(
-        bad["manifest"], postprocess=replace(rules, model_at_origin=float("nan"))
+    bad["manifest"] = msgspec.structs.replace(
+        bad["manifest"], postprocess=msgspec.structs.replace(rules, model_at_origin=float("nan"))
     )
     with pytest.raises(
         ArtifactError,
@@ -390,7 +385,7 @@ ARTIFACT_WRITER = """
 import sys
 from pathlib import Path
 
-from cryptopredict.artifact import write_artifact
+from cryptopredict.artifact.write import write_artifact
 from tests.test_artifact import parts
 
 print("ready", flush=True)

@@ -7,21 +7,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.arrays import DAY, FINE_DAYS, BarHistory, encode_grid
-from cryptopredict.artifact import (
-    GRID,
-    ArtifactError,
-    load_artifact,
-    open_artifacts,
-    write_artifact,
-)
-from cryptopredict.artifact_index import INDEX, read_index
+from cryptopredict.artifact.arrays import DAY, FINE_DAYS, ArtifactError, BarHistory, encode_grid
+from cryptopredict.artifact.index import INDEX, read_index
+from cryptopredict.artifact.read import load_artifact
+from cryptopredict.artifact.schema import GRID
+from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.write import write_artifact
 from cryptopredict.utc import utc_datetime
 from tests.paths import ROOT
 from tests.test_artifact import HOUR, START, grid, parts
@@ -29,7 +26,9 @@ from tests.test_artifact import HOUR, START, grid, parts
 
 def renamed(slug: str, version: str = "v1") -> dict:
     written = parts(version)
-    written["manifest"] = replace(written["manifest"], asset=slug, symbol=slug.upper())
+    written["manifest"] = msgspec.structs.replace(
+        written["manifest"], asset=slug, symbol=slug.upper()
+    )
     return written
 
 
@@ -90,7 +89,7 @@ import sys
 from pathlib import Path
 
 from tests.test_artifact_index import renamed
-from cryptopredict.artifact import write_artifact
+from cryptopredict.artifact.write import write_artifact
 
 for round in range(3):
     write_artifact(Path(sys.argv[1]), **renamed(sys.argv[2], f"v{round}"))
@@ -119,8 +118,9 @@ RECORDER = """
 import sys
 from pathlib import Path
 
-from cryptopredict.artifact_index import IndexEntry, record
-from cryptopredict.arrays import ArtifactError
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.index import record
+from cryptopredict.artifact.schema import IndexEntry
 
 model_dir, first, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 
@@ -180,13 +180,13 @@ def test_past_30_days_the_grid_keeps_a_knot_a_day_and_serves_every_hour_between(
     written = parts()
     written.update(grid=full, history=history)
     manifest = written["manifest"]
-    data = replace(
+    data = msgspec.structs.replace(
         manifest.data,
         first=utc_datetime(int(history.ds[0])),
         last=utc_datetime(int(history.ds[-1])),
     )
-    horizon = replace(manifest.horizon, grid_last=utc_datetime(int(full.ds[-1])))
-    written["manifest"] = replace(manifest, data=data, horizon=horizon)
+    horizon = msgspec.structs.replace(manifest.horizon, grid_last=utc_datetime(int(full.ds[-1])))
+    written["manifest"] = msgspec.structs.replace(manifest, data=data, horizon=horizon)
     artifact = load_artifact(write_artifact(tmp_path, **written))
     stored = artifact.grid_file
     last_bar = int(history.ds[-1])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.postprocess import Postprocess
+from cryptopredict.artifact.schema import Postprocess
+from cryptopredict.postprocess import band, forecast
 
 ORIGIN = 1_750_000_000 - 1_750_000_000 % 3600
 
@@ -28,25 +30,30 @@ def rules(**changes) -> Postprocess:
     return Postprocess(**{**base, **changes})
 
 
+def bands_of(policy: Postprocess, centre: np.ndarray, ahead: np.ndarray):
+    table = (policy.band_hours, policy.band_lower, policy.band_upper)
+    return band(centre, ahead, table, policy.band_scale)
+
+
 def hours(*values: float) -> np.ndarray:
     return ORIGIN + (np.asarray(values) * 3600).astype(np.int64)
 
 
 def test_the_anchored_path_starts_at_the_last_close_and_follows_the_model():
     raw = np.log([95_000.0, 96_900.0])  # the model rises 2% from its own origin value
-    centre, _, _ = rules().forecast(hours(0, 24), raw)
+    centre, _, _ = forecast(rules(), hours(0, 24), raw)
     np.testing.assert_allclose(centre, [100_000.0, 102_000.0])
 
 
 def test_without_anchoring_the_model_is_served_as_fitted():
     raw = np.log([95_000.0, 96_900.0])
-    centre, _, _ = rules(anchored=False).forecast(hours(0, 24), raw)
+    centre, _, _ = forecast(rules(anchored=False), hours(0, 24), raw)
     np.testing.assert_allclose(centre, [95_000.0, 96_900.0])
 
 
 def test_price_targets_shift_in_price_space():
     policy = rules(target="price", model_at_origin=95_000.0)
-    centre, _, _ = policy.forecast(hours(24), np.array([96_000.0]))
+    centre, _, _ = forecast(policy, hours(24), np.array([96_000.0]))
     np.testing.assert_allclose(centre, [101_000.0])
 
 
@@ -54,38 +61,37 @@ def test_damping_halves_the_move_at_tau_and_bounds_it():
     policy = rules(damping_hours=100.0)
     raw_move = 0.1
     raw = np.array([math.log(95_000.0) + raw_move] * 3)
-    centre, _, _ = policy.forecast(hours(100, 1000, 10**6), raw)
+    centre, _, _ = forecast(policy, hours(100, 1000, 10**6), raw)
     moves = np.log(centre / 100_000.0)
     np.testing.assert_allclose(moves[0], raw_move / 2)
     assert moves[0] > moves[1] > moves[2] > 0
 
 
 def test_bands_interpolate_between_calibrated_horizons_and_widen_as_sqrt_beyond():
-    policy = rules()
     centre = np.full(4, 100_000.0)
-    lower, upper = policy.band(centre, np.array([12.0, 24.0, 96.0, 672.0]))
+    lower, upper = bands_of(rules(), centre, np.array([12.0, 24.0, 96.0, 672.0]))
     np.testing.assert_allclose(np.log(lower / centre), [-0.015, -0.03, -0.055, -0.16])
     np.testing.assert_allclose(np.log(upper / centre), [0.01, 0.02, 0.04, 0.12])
 
 
-def test_round_trips_through_a_dict():
+def test_round_trips_through_json():
     policy = rules(damping_hours=72.0)
-    assert Postprocess.from_dict(policy.to_dict()) == policy
+    assert msgspec.json.decode(msgspec.json.encode(policy), type=Postprocess) == policy
 
 
 @pytest.mark.parametrize("offset", [-5.0, 0.0])
 def test_at_or_before_the_origin_the_band_is_closed(offset):
-    lower, upper = rules().band(np.array([1.0]), np.array([offset]))
+    lower, upper = bands_of(rules(), np.array([1.0]), np.array([offset]))
     assert lower[0] == upper[0] == 1.0
 
 
 def test_full_damping_keeps_none_of_the_move_past_the_origin():
     policy = rules(damping_hours=0.0)
     raw = np.log([95_000.0, 120_000.0, 50_000.0])
-    centre, _, _ = policy.forecast(hours(0, 1, 1000), raw)
+    centre, _, _ = forecast(policy, hours(0, 1, 1000), raw)
     np.testing.assert_allclose(centre, [100_000.0] * 3)
 
 
 def test_the_band_scale_multiplies_the_quantiles():
-    lower, upper = rules(band_scale=2.0).band(np.array([100.0]), np.array([24.0]))
+    lower, upper = bands_of(rules(band_scale=2.0), np.array([100.0]), np.array([24.0]))
     np.testing.assert_allclose(np.log([lower[0] / 100, upper[0] / 100]), [-0.06, 0.04])

@@ -36,17 +36,15 @@ from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
 
 from cryptopredict import logs
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
-from cryptopredict.data import load_history
-from cryptopredict.model.backtest import Backtest, run_backtest
+from cryptopredict.data import load_history, summarize
+from cryptopredict.model.backtest import Backtest
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, window
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
-from cryptopredict.model.progress import progress
 from cryptopredict.model.scores import (
     inside,
     interval_score,
@@ -56,6 +54,9 @@ from cryptopredict.model.scores import (
     tails,
 )
 from cryptopredict.model.scoring import naive_band
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.inprocess import run_backtest
+from cryptopredict.training.progress import progress
 from cryptopredict.utc import iso_moment
 from tools.baselines import DriftForecaster, NaiveForecaster
 from tools.report import GARCH
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             "y": history.bars.frame["close"],
         }
     )
-    data = f"{history.bars.source}: {history.report.summary()}"
+    data = f"{history.bars.source}: {summarize(history.report)}"
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part in ("configurations", "all"):
         report = configurations(frame, manifest["params"]["damping_hours"], args, data)

@@ -33,17 +33,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.config import Settings
 from cryptopredict.model import panel_band as chooser
-from cryptopredict.model.backtest import Backtest, run_backtest
+from cryptopredict.model.backtest import Backtest
 from cryptopredict.model.bands import BandSpec, candidates
 from cryptopredict.model.choices import band_scores
 from cryptopredict.model.config import DEFAULT
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
 from cryptopredict.model.scoring import spacing_hours
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.inprocess import run_backtest
 from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("panel")

@@ -25,7 +25,13 @@ from typing import Any
 
 import msgspec
 
-from cryptopredict.artifact import BacktestReport, BandChoice, DampingChoice, MixChoice, PoolChoice
+from cryptopredict.artifact.schema import (
+    BacktestReport,
+    BandChoice,
+    DampingChoice,
+    MixChoice,
+    PoolChoice,
+)
 from cryptopredict.config import settings_table
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct

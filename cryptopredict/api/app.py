@@ -18,7 +18,7 @@ from cryptopredict.api.responses import install_headers, json_response, public_c
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.scorecard import Scorecards
-from cryptopredict.artifact import Artifact
+from cryptopredict.artifact.read import Artifact
 from cryptopredict.config import Settings
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import point_fields
 from cryptopredict.api.serving.candles import DEFAULT_COUNT, CandleSource, check_count
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
-from cryptopredict.artifact import HISTORY_ARRAYS, BarHistory
+from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.collect.reader import MinuteReader, ReadersBusyError
 from cryptopredict.collect.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window

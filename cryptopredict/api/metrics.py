@@ -30,7 +30,7 @@ from prometheus_client import (
 )
 
 from cryptopredict.api.openapi import Blueprint, answers, document
-from cryptopredict.artifact import IndexEntry
+from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from cryptopredict.api.errors import BadRequestError, UnsupportedIntervalError
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:

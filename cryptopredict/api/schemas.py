@@ -13,7 +13,7 @@ from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.api.typed_schema import schema_of
-from cryptopredict.artifact import DEFAULT_LEVEL, LEVELS, BacktestReport, Manifest
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BacktestReport, Manifest
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 PRICE = (

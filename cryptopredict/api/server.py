@@ -32,7 +32,8 @@ from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.metrics import access_log
 from cryptopredict.api.serving.answers import BITCOIN
-from cryptopredict.artifact import ArtifactError, open_artifacts
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ConfigError, Settings
 
 # Descriptors besides the connections: the listening sockets, the trigger, files, logs.

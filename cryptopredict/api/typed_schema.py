@@ -1,5 +1,5 @@
 """Marshmallow schemas made field by field from the artifact's typed contract (the msgspec
-structs and dataclasses of `cryptopredict.artifact`), so the OpenAPI document declares the
+structs of `cryptopredict.artifact.schema`), so the OpenAPI document declares the
 model card and the backtest exactly as training writes them: every object with its properties,
 every mapping with the type of its values, and a field added to the contract documented with it.
 

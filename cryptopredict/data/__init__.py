@@ -4,7 +4,7 @@ from cryptopredict.candles import Interval
 from cryptopredict.data.errors import DataError, SourceError, StaleDataError, ValidationError
 from cryptopredict.data.frame import Bars, check_frame, make_frame, resample
 from cryptopredict.data.history import SOURCE_NAMES, History, NoHistoryError, load_history
-from cryptopredict.data.validation import Rules, ValidationReport, validate
+from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
 
 __all__ = [
     "SOURCE_NAMES",
@@ -22,5 +22,6 @@ __all__ = [
     "load_history",
     "make_frame",
     "resample",
+    "summarize",
     "validate",
 ]

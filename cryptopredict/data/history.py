@@ -25,7 +25,7 @@ from cryptopredict.data.frame import Bars, empty_frame
 from cryptopredict.data.query import BarQuery, Source
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
-from cryptopredict.data.validation import Rules, ValidationReport, validate
+from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def load_history(
             log.warning("source %s failed: %s", each.name, reason)
             failures.append(f"{each.name}: {reason}")
             continue
-        log.info("source %s served %s", each.name, report.summary())
+        log.info("source %s served %s", each.name, summarize(report))
         return History(bars, report, tuple(failures))
     raise NoHistoryError(
         f"no source delivered {asset.symbol} {query.interval} bars: " + "; ".join(failures)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import Gaps, Repair, ValidationReport
+from cryptopredict.artifact.schema import Gaps, Repair, ValidationReport
 from cryptopredict.candles import Interval
 from cryptopredict.config import Settings
 from cryptopredict.data.errors import StaleDataError, ValidationError
@@ -69,6 +69,37 @@ def validate(
         gaps=find_gaps(frame, bars.interval),
     )
     return cleaned, report
+
+
+def summarize(report: ValidationReport) -> str:
+    """What validation found and did, in one line for the log and the notebook."""
+    parts = [f"{report.rows} bars from {report.first} to {report.last}"]
+    if report.exact_duplicates_dropped:
+        parts.append(f"{report.exact_duplicates_dropped} exact duplicates dropped")
+    conflicts, ohlc, wicks, gaps = (
+        report.conflicting_duplicates,
+        report.ohlc_repaired,
+        report.wicks,
+        report.gaps,
+    )
+    if conflicts.count:
+        parts.append(
+            f"{conflicts.count} conflicting duplicates resolved to the latest fetched "
+            f"(first {conflicts.first})"
+        )
+    if ohlc.count:
+        parts.append(f"{ohlc.count} bars with inconsistent OHLC repaired (first {ohlc.first})")
+    if wicks.count:
+        parts.append(
+            f"{wicks.count} bars with a low or high beyond the jump limit kept as wicks "
+            f"(first {wicks.first})"
+        )
+    if gaps.count:
+        parts.append(
+            f"{gaps.count} gaps, {gaps.missing_bars} bars missing "
+            f"(largest {gaps.largest_missing_bars} after {gaps.largest_after})"
+        )
+    return "; ".join(parts)
 
 
 def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:

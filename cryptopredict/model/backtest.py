@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     BacktestSummary,
     BandChoice,
@@ -28,13 +28,10 @@ from cryptopredict.model import bands as bandlib
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec, Market
 from cryptopredict.model.choices import choose_band, choose_damping, damp, fixed_band
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.engine import Engine, LocalEngine
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.plan import HOUR, SERVED, Plan, epoch_seconds, seconds_of
-from cryptopredict.model.refits import Refits, fit_refits, refit_frame
+from cryptopredict.model.refits import Refits, refit_frame
 from cryptopredict.model.scores import tails
 from cryptopredict.model.scoring import DenseOrigins, past_forecasts, summarize
-from cryptopredict.model.tasks import DAMPING_PURPOSE, every_refit_purpose
 
 log = logging.getLogger(__name__)
 
@@ -140,50 +137,6 @@ class BacktestSetup:
         """Every origin Prophet is refitted at once the damping is known: all of them, unless
         tau is 0 (the last close wherever Prophet goes: only the damping's own refits)."""
         return self.times if tau != 0 else self.damping_origins()
-
-
-def run_backtest(
-    history: pd.DataFrame,
-    interval: pd.Timedelta,
-    config: ModelConfig,
-    plan: Plan,
-    *,
-    engine: Engine | None = None,
-    cache: FitCache | None = None,
-    band_candidates: Sequence[BandSpec] | None = None,
-    band: BandSpec | None = None,
-) -> Backtest:
-    """Backtest `config` (as "prophet") against the naive and drift baselines on `history`
-    (`ds`, `y`, and `actual` when the model learns another price than the close), every step
-    in this process but the refits (tasks on `engine`)."""
-    engine = engine or LocalEngine()
-    cache = cache or FitCache(None)
-    setup = BacktestSetup.build(history, interval, config, plan)
-    origins, refits = setup.damping_origins(), Refits.none(setup.market.interval)
-    if len(origins):
-        refits = fit_refits(
-            history,
-            origins,
-            setup.undamped,
-            plan,
-            setup.market.interval,
-            engine=engine,
-            cache=cache,
-            purpose=DAMPING_PURPOSE,
-        )
-    damping, tau = choose_tau(setup, refits)
-    if tau != 0:
-        refits = fit_refits(
-            history,
-            setup.refit_origins(tau),
-            setup.undamped,
-            plan,
-            setup.market.interval,
-            engine=engine,
-            cache=cache,
-            purpose=every_refit_purpose(tau),
-        )
-    return finish_backtest(setup, refits, damping, tau, band_candidates=band_candidates, band=band)
 
 
 def choose_tau(setup: BacktestSetup, refits: Refits) -> tuple[DampingChoice | None, float | None]:

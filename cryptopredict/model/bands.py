@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import norm
 
-from cryptopredict.artifact import LEVELS, BandSetting
+from cryptopredict.artifact.schema import LEVELS, BandSetting
 from cryptopredict.model.scores import tails
 
 HOUR = 3600

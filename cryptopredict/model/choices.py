@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
     BandCandidate,

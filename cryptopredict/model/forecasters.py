@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from prophet import Prophet
 
+from cryptopredict.artifact.schema import Postprocess
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.postprocess import Postprocess
+from cryptopredict.postprocess import centre as centre_of
+from cryptopredict.postprocess import hours_ahead
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,8 @@ class ProphetForecaster:
     def predict(self, ds: pd.Series) -> pd.DataFrame:
         raw = self.raw(ds)
         seconds = to_epoch_seconds(raw["ds"])
-        hours = self.rules.hours_ahead(seconds)
-        centre = self.rules.centre(raw["yhat"].to_numpy(), hours)
+        hours = hours_ahead(self.rules, seconds)
+        centre = centre_of(self.rules, raw["yhat"].to_numpy(), hours)
         out = pd.DataFrame({"ds": raw["ds"], "yhat": centre})
         if not self.config.calibrated:
             unshifted = self._from_model(raw["yhat"].to_numpy())

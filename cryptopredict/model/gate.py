@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import BacktestSummary, Grid, HorizonScores
+from cryptopredict.artifact.arrays import Grid
+from cryptopredict.artifact.schema import BacktestSummary, HorizonScores
 from cryptopredict.config import Settings
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact import LEVELS, BarHistory, Grid, HindcastCoverage
+from cryptopredict.artifact.arrays import BarHistory, Grid
+from cryptopredict.artifact.schema import LEVELS, HindcastCoverage
 from cryptopredict.model.bands import Band, Market
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.refits import Refits

@@ -5,7 +5,7 @@ that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact import BandChoice, DampingChoice, ServedParts, Settled
+from cryptopredict.artifact.schema import BandChoice, DampingChoice, ServedParts, Settled
 from cryptopredict.model.bands import BandSpec
 from cryptopredict.model.config import ModelConfig
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import Boundary
+from cryptopredict.artifact.schema import Boundary
 from cryptopredict.utc import utc_datetime
 
 HORIZONS = {

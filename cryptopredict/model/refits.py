@@ -8,8 +8,6 @@ lead, beside the naive and drift baselines, in Prophet's cross-validation shape.
 
 from __future__ import annotations
 
-import functools
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +15,6 @@ import pandas as pd
 
 from cryptopredict.model.bands import Market
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.engine import Engine
-from cryptopredict.model.fitcache import FitCache, fit_key
 from cryptopredict.model.forecasters import drift_per_hour, prophet_path, quiet_stan, window
 from cryptopredict.model.plan import (
     HOUR,
@@ -28,10 +24,7 @@ from cryptopredict.model.plan import (
     epoch_seconds,
     seconds_of,
 )
-from cryptopredict.model.tasks import REFITS_LOG
 from cryptopredict.postprocess import centre_path
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,19 +91,6 @@ def refit_inputs(
     return train[["ds", "y"]].reset_index(drop=True), ahead
 
 
-def refit_key(
-    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
-) -> str:
-    """The fit cache's key of the refit at `origin`: a digest of what its path depends on."""
-    train, ahead = refit_inputs(history, origin, config, plan, interval)
-    settings = {
-        "prophet": config.prophet_kwargs(),
-        "target": config.target,
-        "window_days": config.window_days,
-    }
-    return fit_key(settings, epoch_seconds(train["ds"]), train["y"].to_numpy(), ahead)
-
-
 def refit_at(
     history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
 ) -> np.ndarray:
@@ -119,48 +99,6 @@ def refit_at(
     quiet_stan()
     train, ahead = refit_inputs(history, origin, config, plan, interval)
     return prophet_path(config, train, ahead)
-
-
-def log_refits(count: int, cached: int, purpose: str) -> None:
-    log.info(
-        REFITS_LOG,
-        count,
-        purpose,
-        cached,
-        count - cached,
-    )
-
-
-def fit_refits(
-    history: pd.DataFrame,
-    times: np.ndarray,
-    config: ModelConfig,
-    plan: Plan,
-    interval: int,
-    *,
-    engine: Engine,
-    cache: FitCache,
-    purpose: str,
-) -> Refits:
-    """Prophet fitted at each refit time on the data up to it; cached fits are reused.
-    `purpose` says in the log which origins these are and what for."""
-    steps = refit_steps(plan, interval)
-    raw = np.empty((len(times), steps))
-    missing: list[tuple[int, str]] = []
-    for i, origin in enumerate(times):
-        key = refit_key(history, int(origin), config, plan, interval)
-        cached = cache.get(key)
-        if cached is not None and cached.shape == (steps,):
-            raw[i] = cached
-        else:
-            missing.append((i, key))
-    log_refits(len(times), len(times) - len(missing), purpose)
-    fit = functools.partial(refit_at, history, config=config, plan=plan, interval=interval)
-    origins = [int(times[i]) for i, _ in missing]
-    for (i, key), path in zip(missing, engine.map(fit, origins, what="refit"), strict=True):
-        raw[i] = path
-        cache.put(key, path)
-    return Refits(times, raw, interval)
 
 
 def refit_frame(

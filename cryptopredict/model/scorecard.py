@@ -4,7 +4,7 @@ model page."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.schema import (
     LEVELS,
     BacktestSummary,
     Comparison,

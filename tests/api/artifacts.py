@@ -20,16 +20,19 @@ import msgspec
 import pandas as pd
 import pytest
 
-from cryptopredict.artifact import Artifact, Manifest, write_artifact
+from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.schema import Manifest
+from cryptopredict.artifact.write import write_artifact
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
 from cryptopredict.data import Bars, History, Rules, validate
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.model.build import TrainingRequest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
-from cryptopredict.model.training import TrainingRequest, train
+from cryptopredict.training.inprocess import train
 
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.
 PROPHET_DEPRECATION = pytest.mark.filterwarnings("ignore::DeprecationWarning:prophet.forecaster")

@@ -18,7 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import Artifact, index_artifacts, load_artifacts, open_artifacts
+from cryptopredict.artifact.read import Artifact, load_artifacts
+from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.config import Settings
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from cryptopredict.artifact import Artifact
+from cryptopredict.artifact.read import Artifact
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.collect.store import MinuteStore

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.artifact import GRID
+from cryptopredict.artifact.schema import GRID
 from tests.crafted import resealed, retyped
 from tests.live_server import LiveServer, start_server
 

@@ -8,7 +8,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact import ArtifactError
+from cryptopredict.artifact.arrays import ArtifactError
 from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

@@ -20,7 +20,7 @@ from bench.ceiling import ceiling_app
 from bench.own_app import own_app
 from bench.per_request import per_request_app
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact import load_artifact
+from cryptopredict.artifact.read import load_artifact
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 from tests.paths import ROOT
 

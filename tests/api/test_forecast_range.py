@@ -12,7 +12,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact import load_artifacts
+from cryptopredict.artifact.read import load_artifacts
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

@@ -13,7 +13,8 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.scorecard import LEADS
-from cryptopredict.artifact import LEVELS, open_artifacts
+from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.store import MinuteStore

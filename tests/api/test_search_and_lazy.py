@@ -13,8 +13,9 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact import MANIFEST, open_artifacts
-from cryptopredict.artifact_index import INDEX
+from cryptopredict.artifact.index import INDEX
+from cryptopredict.artifact.schema import MANIFEST
+from cryptopredict.artifact.store import open_artifacts
 from tests.api.artifacts import PROPHET_DEPRECATION, rewrite
 
 pytestmark = PROPHET_DEPRECATION

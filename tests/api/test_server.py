@@ -374,7 +374,7 @@ def test_a_silent_connection_is_closed_after_the_channel_timeout(artifact_dir, t
 IMPORTS = """
 import sys
 from cryptopredict.api import create_app
-from cryptopredict.artifact import load_artifacts
+from cryptopredict.artifact.read import load_artifacts
 from cryptopredict.config import Settings
 
 client = create_app(load_artifacts(sys.argv[1]), Settings()).test_client()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).parents[2]
 PACKAGE = ROOT / "cryptopredict"
 API = "cryptopredict.api"
 SERVING = "cryptopredict.api.serving"
-TRAINING_SIDE = ("cryptopredict.model", "cryptopredict.data")
+TRAINING_SIDE = ("cryptopredict.model", "cryptopredict.training", "cryptopredict.data")
 NOT_FOR_SERVING = ("flask", "werkzeug", "flask_cors", "flask_smorest", "pandas", "prophet")
 
 

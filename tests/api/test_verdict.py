@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from cryptopredict.api.serving.verdict import point_forecast, verdict
-from cryptopredict.artifact import BacktestSummary, ModelParams, ServedParts, Settled
+from cryptopredict.artifact.schema import BacktestSummary, ModelParams, ServedParts, Settled
 from cryptopredict.model.naming import NO_REFIT
 
 WHEN = datetime(2024, 6, 26, tzinfo=UTC)

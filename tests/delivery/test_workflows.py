@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.release.scratch_git import ScratchRepo
+from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import next_version_outputs
 from tools.release.lineage import Git
 
@@ -179,26 +179,35 @@ def test_tags_move_only_after_both_platforms_ran_the_pushed_digest():
     assert run["env"]["PLATFORM"] == "${{ matrix.platform }}"
 
 
-def test_publish_creates_the_git_tag_then_points_the_image_tags_at_the_tested_digest():
+def test_the_git_tag_is_made_in_a_job_of_its_own_before_any_image_tag_moves():
     jobs = release()["jobs"]
-    steps = [step for step in jobs["publish"]["steps"] if "run" in step]
-    [tagging] = [i for i, step in enumerate(steps) if "imagetools create" in step["run"]]
-    [git_tag] = [i for i, step in enumerate(steps) if "/git/refs" in step["run"]]
+    [git_tag] = [s for s in jobs["tag"]["steps"] if "/git/refs" in s.get("run", "")]
     # If the git tag cannot be created, no image tag has moved to a version without one.
-    assert git_tag < tagging
-    assert '"$IMAGE@$DIGEST"' in steps[tagging]["run"]
-    assert steps[tagging]["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
-    assert steps[tagging]["env"]["TAGS"] == "${{ needs.version.outputs.image-tags }}"
-    assert "imagetools inspect" in steps[tagging]["run"], "each tag is checked against the digest"
-    assert steps[git_tag]["if"] == "needs.version.outputs.create-tag == 'true'"
-    # Nothing else can move a tag: only publish may write contents or push tags.
+    assert "tag" in ancestors(jobs, "publish")
+    assert jobs["tag"]["if"] == "needs.version.outputs.create-tag == 'true'"
+    assert git_tag["env"]["SHA"] == "${{ needs.version.outputs.sha }}"
+    # A re-run whose earlier attempt made the tag goes on; a tag on another commit stops it.
+    assert '[ "$named" != "$SHA" ]' in git_tag["run"]
+    steps = [step for step in jobs["publish"]["steps"] if "run" in step]
+    [tagging] = [step for step in steps if "imagetools create" in step["run"]]
+    assert '"$IMAGE@$DIGEST"' in tagging["run"]
+    assert tagging["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert tagging["env"]["TAGS"] == "${{ needs.version.outputs.image-tags }}"
+    assert "imagetools inspect" in tagging["run"], "each tag is checked against the digest"
+
+
+def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
+    # Issue 42, bar 4.
+    jobs = release()["jobs"]
     for name, job in jobs.items():
-        # image pushes the untagged build, which moves no tag.
-        if name not in ("publish", "image"):
-            assert job["permissions"].get("packages") != "write", name
-        if name != "publish":
+        if name != "tag":
             assert job["permissions"].get("contents") != "write", name
             assert "/git/refs" not in str(job.get("steps", [])), name
+        # image pushes the untagged build, which moves no tag; publish moves the tags.
+        if name not in ("publish", "image"):
+            assert job["permissions"].get("packages") != "write", name
+    assert jobs["tag"]["permissions"] == {"contents": "write"}
+    assert [step for step in jobs["tag"]["steps"] if "uses" in step] == []
 
 
 def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
@@ -224,10 +233,12 @@ def test_the_test_job_tests_the_commit_the_image_is_built_from_with_a_pinned_pip
     steps = release()["jobs"]["test"]["steps"]
     [check] = [s for s in steps if s.get("name") == "The release builds this commit"]
     assert check["env"]["SHA"] == "${{ needs.version.outputs.sha }}"
-    runs = [s.get("run", "") for s in steps]
-    # .venv made with the pinned image's pip: the Makefile's `pip install --upgrade pip` (which
-    # takes whatever PyPI has) only runs where .venv/bin/python is missing.
-    assert runs.index("python3 -m venv .venv") < runs.index("make test")
+    # pip: the interpreter's own (the image's, pinned by digest), then the one
+    # requirements-dev.txt pins, hashed; the Makefile never asks PyPI for its newest.
+    makefile = (ROOT / "Makefile").read_text()
+    assert not re.search(r"pip install[^\n]*--upgrade pip", makefile)
+    lock = (ROOT / "requirements-dev.txt").read_text()
+    assert re.search(r"^pip==[\d.]+ \\\n\s+--hash=sha256:", lock, re.MULTILINE)
 
 
 def test_the_build_records_the_commit_in_the_models():
@@ -265,50 +276,72 @@ def test_the_secret_ids_match_the_dockerfile_mounts_and_never_travel_as_build_ar
     mounted = set(re.findall(r"--mount=type=secret,id=(\w+)", (ROOT / "Dockerfile").read_text()))
     assert set(assignments(step["with"]["secret-envs"])) == mounted
     assert not mounted & dockerfile_args()
-    assert set(step["env"]) == mounted
+    assert {name for name in step["env"] if not name.startswith("DOCKER_BUILD_")} == mounted
 
 
 def test_the_workflow_reads_exactly_the_outputs_the_release_cli_prints(tmp_path):
     text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     read = set(re.findall(r"steps\.plan\.outputs\.([\w-]+)", text))
-    repo = ScratchRepo(tmp_path)
-    repo.fetched_main(repo.commit("head"))
+    (tmp_path / "remote").mkdir()
+    remote = ScratchRepo(tmp_path / "remote")
+    head = remote.commit("head")
     args = argparse.Namespace(
         event="push",
         head_message="",
-        tags="",
-        head_tags="",
         first_version="",
         repository="o/r",
         built_at=None,
         assets="",
         ref="refs/heads/main",
         release_branch="main",
+        remote="origin",
     )
-    outputs = next_version_outputs(args, Git(tmp_path))
+    outputs = next_version_outputs(
+        args, Git(checkout_run(remote, tmp_path / "run", head, args.ref).path)
+    )
     printed = set(re.findall(r"^([\w-]+)(?:=|<<)", outputs, re.MULTILINE))
     assert read == printed
 
 
-def test_the_deploy_reads_the_hook_in_the_production_environment_it_checks():
+def test_the_deploy_reads_the_hook_in_the_production_environment_it_checks_first():
     job = release()["jobs"]["deploy"]
     assert job["environment"] == "production"
     assert job["permissions"] == {"contents": "read", "actions": "read", "packages": "read"}
     # Without Render set up the job does not run (no deployment recorded); set up, it deploys
     # or fails: the tool fails when the hook is missing (tests/release/test_cli.py).
-    assert job["if"] == "vars.RENDER_SERVICE_URL != ''"
-    [step] = [s for s in job["steps"] if "run" in s]
+    assert "vars.RENDER_SERVICE_URL != ''" in job["if"]
+    steps = job["steps"]
+    [admit] = [i for i, s in enumerate(steps) if "check-ref" in s.get("run", "")]
+    [rules] = [i for i, s in enumerate(steps) if "check-rules" in s.get("run", "")]
+    [hook] = [i for i, s in enumerate(steps) if "secrets.RENDER_DEPLOY_HOOK_URL" in str(s)]
+    secret_steps = [i for i, s in enumerate(steps) if "secrets." in str(s)]
+    assert admit < rules < min(secret_steps), "the ref and the rules before any secret"
+    assert "--tagged" in steps[admit]["run"]
+    assert "--environment production --branch main" in steps[rules]["run"]
+    step = steps[hook]
     assert step["env"]["RENDER_DEPLOY_HOOK_URL"] == "${{ secrets.RENDER_DEPLOY_HOOK_URL }}"
     assert step["env"]["RENDER_SERVICE_URL"] == "${{ vars.RENDER_SERVICE_URL }}"
     assert step["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
-    assert step["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
-    assert "--environment production --branch main" in step["run"]
     # Deploys only while `latest` points at this run's digest: a re-run of an older deploy stops.
     assert '"$IMAGE:latest"' in step["run"]
     assert '--latest-digest "$latest"' in step["run"]
     text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     [line] = [line for line in text.splitlines() if "secrets.RENDER_DEPLOY_HOOK_URL" in line]
     assert "zizmor: ignore" not in line, "an environment secret needs no exemption"
+
+
+@pytest.mark.parametrize("job", ["image", "scan", "deploy"])
+def test_every_job_reading_a_secret_admits_the_run_against_the_live_remote_first(job):
+    # Issue 42, bar 2 (tests/release/test_workflow_runs.py runs them).
+    steps = release()["jobs"][job]["steps"]
+    [admit] = [i for i, s in enumerate(steps) if "tools.release check-ref" in s.get("run", "")]
+    reading = [i for i, s in enumerate(steps) if "secrets." in str(s)]
+    assert reading
+    assert admit < min(reading)
+    assert steps[admit]["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert steps[admit]["env"]["SHA"] == "${{ needs.version.outputs.sha }}"
+    assert steps[admit]["env"]["TAG"] == "${{ needs.version.outputs.tag }}"
+    assert '--ref="$GITHUB_REF"' in steps[admit]["run"]
 
 
 def test_scheduled_runs_keep_the_schedule_enabled_unless_a_maintainer_disabled_it():
@@ -407,14 +440,17 @@ PUBLISHING_REFS = "(github.ref == 'refs/heads/main' || startsWith(github.ref, 'r
 
 def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     jobs = release()["jobs"]
-    condition = " ".join(jobs["publish"]["if"].split())
+    condition = " ".join(jobs["check"]["if"].split())
     assert condition == f"needs.version.outputs.publish == 'true' && {PUBLISHING_REFS}"
+    assert {"check", "tag"} <= ancestors(jobs, "publish")
+    assert "needs.check.result == 'success'" in jobs["publish"]["if"]
     assert "publish" in ancestors(jobs, "deploy"), "deploy runs only after publish"
+    assert "needs.publish.result == 'success'" in jobs["deploy"]["if"]
     [plan] = [s for s in jobs["version"]["steps"] if s.get("id") == "plan"]
     assert '--ref="$GITHUB_REF"' in plan["run"]
-    # Only publish writes contents or signs: a branch run pushes an untagged digest, no more.
+    # Only tag writes contents and only publish signs: a branch run pushes an untagged digest.
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
-    assert writers == {"image", "publish", "dispatch", "keepalive"}
+    assert writers == {"image", "tag", "publish", "dispatch", "keepalive"}
     assert jobs["dispatch"]["permissions"] == {"actions": "write"}
 
 
@@ -433,22 +469,26 @@ def test_a_schedule_on_main_rebuilds_the_newest_tag_in_a_run_on_that_tag():
     assert jobs["test"]["if"] == "needs.version.outputs.build == 'true'"
 
 
-def test_publish_first_checks_that_the_release_is_still_the_newest():
-    steps = release()["jobs"]["publish"]["steps"]
-    [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
-    assert checkout["with"]["fetch-depth"] == 0, "every tag, as it is now"
-    runs = [s.get("run", "") for s in steps]
+def test_the_release_is_checked_before_the_git_tag_and_again_before_the_image_tags():
+    jobs = release()["jobs"]
+    for job in ("check", "publish"):
+        steps = jobs[job]["steps"]
+        [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+        assert checkout["with"]["fetch-depth"] == 0, "the history, to ask what descends"
+        [guard] = [s for s in steps if "tools.release check-publish" in s.get("run", "")]
+        # main and the tags as the remote holds them now (tools.release reads them with it).
+        assert guard["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+        assert "--tags" not in guard["run"], "never the checkout's tags"
+        assert '--created="$CREATED"' in guard["run"]
+        assert guard["env"]["CREATED"] == "${{ needs.version.outputs.created }}"
+    assert "check" in ancestors(jobs, "tag")
+    runs = [s.get("run", "") for s in jobs["publish"]["steps"]]
     [read] = [i for i, run in enumerate(runs) if "imagetools inspect --raw" in run]
     [guard] = [i for i, run in enumerate(runs) if "tools.release check-publish" in run]
-    [git_tag] = [i for i, run in enumerate(runs) if "/git/refs" in run]
     [tagging] = [i for i, run in enumerate(runs) if "imagetools create" in run]
-    assert read < guard < git_tag < tagging
+    assert read < guard < tagging
     assert '"$IMAGE:latest" >latest.json' in runs[read]
-    assert '--tags="$(git tag --list)"' in runs[guard]
-    # The re-run's own build time against the one `latest` points at.
-    assert '--created="$CREATED"' in runs[guard]
     assert "--latest-index=latest.json" in runs[guard]
-    assert steps[guard]["env"]["CREATED"] == "${{ needs.version.outputs.created }}"
 
 
 def test_the_release_trains_release_assets_and_can_use_a_dask_cluster():
@@ -468,7 +508,7 @@ def test_only_a_published_build_is_attested_before_its_image_tags_move():
     jobs = release()["jobs"]
     job = jobs["publish"]
     assert job["permissions"] == {
-        "contents": "write",
+        "contents": "read",
         "packages": "write",
         "id-token": "write",
         "attestations": "write",
@@ -476,9 +516,9 @@ def test_only_a_published_build_is_attested_before_its_image_tags_move():
     steps = job["steps"]
     [attest] = [i for i, s in enumerate(steps) if "attest-build-provenance" in s.get("uses", "")]
     [guard] = [i for i, s in enumerate(steps) if "check-publish" in s.get("run", "")]
-    [git_tag] = [i for i, s in enumerate(steps) if "/git/refs" in s.get("run", "")]
     [tagging] = [i for i, s in enumerate(steps) if "imagetools create" in s.get("run", "")]
-    assert guard < git_tag < attest < tagging
+    assert guard < attest < tagging
+    assert {"tag", "scan"} <= ancestors(jobs, "publish")
     options = steps[attest]["with"]
     assert options["subject-name"] == "${{ needs.version.outputs.image }}"
     assert options["subject-digest"] == "${{ needs.image.outputs.digest }}"
@@ -486,6 +526,33 @@ def test_only_a_published_build_is_attested_before_its_image_tags_move():
     # No other job signs anything.
     others = [name for name, each in jobs.items() if "id-token" in each["permissions"]]
     assert others == ["publish"]
+
+
+def test_the_pushed_image_is_scanned_for_the_builds_secrets_before_any_tag_moves():
+    # Issue 42, bar 4 (tests/release/test_workflow_runs.py runs it on a leaking image).
+    jobs = release()["jobs"]
+    assert "scan" in ancestors(jobs, "check")
+    assert {"image", "smoke"} <= ancestors(jobs, "scan")
+    [scan] = [s for s in jobs["scan"]["steps"] if "scan-pushed-image.sh" in s.get("run", "")]
+    build = build_step(release())
+    # Every secret the build is given is searched for.
+    assert set(assignments(build["with"]["secret-envs"])) <= set(scan["env"])
+    for name in assignments(build["with"]["secret-envs"]):
+        assert name in scan["run"].split()
+        assert scan["env"][name] == f"${{{{ secrets.{name} }}}}"
+    assert scan["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert scan["run"].startswith('ci/scan-pushed-image.sh "$IMAGE@$DIGEST" ')
+    assert jobs["scan"]["permissions"] == {"contents": "read", "packages": "read"}
+
+
+@pytest.mark.parametrize("path", IMAGE_WORKFLOWS, ids=lambda path: path.name)
+def test_no_build_record_is_uploaded(path):
+    # Issue 42, bar 4: the record (`.dockerbuild`) holds the build's logs, unmasked.
+    step = build_step(load(path))
+    assert step["env"]["DOCKER_BUILD_RECORD_UPLOAD"] == "false"
+    assert step["env"]["DOCKER_BUILD_SUMMARY"] == "false"
+    for each in steps(load(path)):
+        assert not each.get("uses", "").startswith("actions/upload-artifact"), each
 
 
 SBOM_GENERATOR = re.compile(

@@ -29,7 +29,8 @@ import pytest
 import requests
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact import LEVELS, open_artifacts
+from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
 from cryptopredict.utc import iso_utc

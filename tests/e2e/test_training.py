@@ -11,8 +11,8 @@ from tests.e2e.training import NOT_READ_BY_TRAINING, ROOT, training_key
 
 IMPORTS = """
 import sys
-import cryptopredict.model.cli
-import cryptopredict.model.steps
+import cryptopredict.training.cli
+import cryptopredict.training.steps
 print("\\n".join(sorted(sys.modules)))
 """
 
@@ -21,7 +21,7 @@ def test_training_imports_none_of_what_the_key_leaves_out():
     modules = subprocess.run(
         [sys.executable, "-c", IMPORTS], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert "cryptopredict.model.training" in modules
+    assert "cryptopredict.model.build" in modules
     excluded = {path.replace("/", ".") for path in NOT_READ_BY_TRAINING}
     assert not [name for name in modules if name.startswith(tuple(excluded))]
     # tools/ (the report writer, the peer comparison, the release tooling) is not in the key.
@@ -33,7 +33,7 @@ def test_the_key_changes_with_what_training_reads(tmp_path):
         (tmp_path / name).mkdir(parents=True)
     for name in ("train.py", "requirements-train.txt", "requirements-api.txt"):
         (tmp_path / name).write_text("")
-    (tmp_path / "cryptopredict/model/training.py").write_text("A = 1\n")
+    (tmp_path / "cryptopredict/model/build.py").write_text("A = 1\n")
     (tmp_path / "data/btc-usd-1h.csv.gz").write_bytes(b"1")
     key = training_key(tmp_path)
     (tmp_path / "cryptopredict/api/app.py").write_text("changed\n")
@@ -41,5 +41,5 @@ def test_the_key_changes_with_what_training_reads(tmp_path):
     (tmp_path / "data/btc-usd-1h.csv.gz").write_bytes(b"2")
     assert training_key(tmp_path) != key
     key = training_key(tmp_path)
-    (tmp_path / "cryptopredict/model/training.py").write_text("A = 2\n")
+    (tmp_path / "cryptopredict/model/build.py").write_text("A = 2\n")
     assert training_key(tmp_path) != key

@@ -8,10 +8,10 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import History, Interval, Rules, validate
 from cryptopredict.data.frame import Bars
+from cryptopredict.model.build import TrainingRequest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
-from cryptopredict.model.training import TrainingRequest
 
 # Small enough to train in seconds, large enough for a real backtest: validation origins to
 # choose the damping and the volatility window on, and evaluation origins with calibrated bands.

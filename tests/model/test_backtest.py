@@ -11,10 +11,12 @@ import pytest
 from cryptopredict.model import refits as refitting
 from cryptopredict.model.choices import choose_damping, damp
 from cryptopredict.model.config import DEFAULT, ModelConfig
-from cryptopredict.model.engine import LocalEngine
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.plan import SERVED, Plan
-from cryptopredict.model.refits import Refits, fit_refits
+from cryptopredict.model.refits import Refits
+from cryptopredict.training import inprocess
+from cryptopredict.training.engine import LocalEngine
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.inprocess import fit_refits
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -79,7 +81,7 @@ def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(
             history, times, config, plan, 3600, engine=LocalEngine(), cache=cache, purpose="(x)"
         )
 
-    caplog.set_level("INFO", logger=refitting.__name__)
+    caplog.set_level("INFO", logger=inprocess.__name__)
     first = run(90)
     fitted = len(calls)
     assert fitted == len(first.times) > 10

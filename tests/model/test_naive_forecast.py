@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.artifact import LEVELS
+from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.band_scores import tails
 from cryptopredict.model.bands import Market
 from cryptopredict.model.plan import Plan

@@ -13,13 +13,16 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.arrays import grid_times
-from cryptopredict.artifact import MANIFEST, load_artifact, open_artifacts
+from cryptopredict.artifact.arrays import grid_times
+from cryptopredict.artifact.read import load_artifact
+from cryptopredict.artifact.schema import MANIFEST
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import Settings
-from cryptopredict.model import training
+from cryptopredict.model import build
 from cryptopredict.model.gate import GateError, GateRules
-from cryptopredict.model.training import train
+from cryptopredict.postprocess import centre, hours_ahead
+from cryptopredict.training.inprocess import train
 from tests.model.quick import history_from_prices, quick_request
 
 pytestmark = pytest.mark.slow
@@ -201,13 +204,13 @@ def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
     recent_history, tmp_path, monkeypatch
 ):
     asked: list[np.ndarray] = []
-    predict = training.predict_mean
+    predict = build.predict_mean
 
     def recording(forecaster, ds):
         asked.append(ds.to_numpy())
         return predict(forecaster, ds)
 
-    monkeypatch.setattr(training, "predict_mean", recording)
+    monkeypatch.setattr(build, "predict_mean", recording)
     request = quick_request(horizon=pd.Timedelta(days=60), plan=None)
     trained = train(recent_history, request, tmp_path)
     last_bar = int(recent_history.bars.last.timestamp())
@@ -228,7 +231,7 @@ def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
     rules = load_artifact(trained.path).manifest.postprocess
     np.testing.assert_allclose(
         stored["yhat"][np.searchsorted(ds, kept)],
-        rules.centre(full[at], rules.hours_ahead(kept)),
+        centre(rules, full[at], hours_ahead(rules, kept)),
         rtol=1e-12,
     )
 

@@ -46,6 +46,29 @@ class ScratchRepo:
         self.git("checkout", "--quiet", "--detach", commit)
 
     def fetched_main(self, commit: str, branch: str = "main") -> None:
-        """Where `origin/<branch>` is in the checkout, as actions/checkout's fetch-depth: 0
-        leaves it: the release branch as the remote holds it."""
+        """Point `origin/<branch>` at `commit`, as actions/checkout does in a run's checkout."""
         self.git("update-ref", f"refs/remotes/origin/{branch}", commit)
+
+    def move_branch(self, commit: str, branch: str = "main") -> None:
+        """`git push --force origin <commit>:<branch>`, as seen by the remote (this repo)."""
+        self.git("update-ref", f"refs/heads/{branch}", commit)
+
+
+def checkout_run(remote: ScratchRepo, path: Path, commit: str, ref: str) -> ScratchRepo:
+    """A job's checkout of `remote` as actions/checkout (fetch-depth: 0) leaves it for a run of
+    `commit` on `ref`: every branch and tag, HEAD detached at the run's commit, and, for a run on
+    a branch, `origin/<branch>` pointing at the run's commit, whatever the remote's branch is
+    now (checkout fetches `+<sha>:refs/remotes/origin/<branch>`). `origin` is `remote`."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-checkout", str(remote.path), str(path)],
+        env={**os.environ, **ENVIRONMENT},
+        capture_output=True,
+        check=True,
+    )
+    checkout = ScratchRepo.__new__(ScratchRepo)
+    checkout.path = path
+    checkout.checkout(commit)
+    if ref.startswith("refs/heads/"):
+        checkout.fetched_main(commit, ref.removeprefix("refs/heads/"))
+    return checkout

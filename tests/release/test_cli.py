@@ -9,8 +9,10 @@ import sys
 import pytest
 
 from cryptopredict.config import Settings
-from tests.release.scratch_git import ScratchRepo
+from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
+from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import github_outputs, main
+from tools.release.environment import TAG_RULE
 from tools.release.pairs import DEFAULT_ASSETS
 
 DIGEST = "sha256:" + "ab" * 32
@@ -34,15 +36,17 @@ def outputs(text: str) -> dict[str, str]:
 
 @pytest.fixture
 def tagged(tmp_path, monkeypatch) -> ScratchRepo:
-    """A checkout whose history holds the tags these tests name, with an untagged head."""
-    repo = ScratchRepo(tmp_path)
-    repo.commit("0.4.2", tag="v0.4.2")
-    repo.commit("0.4.10", tag="v0.4.10")
-    repo.git("tag", "nightly")
-    head = repo.commit("head")
-    repo.fetched_main(head)
-    monkeypatch.chdir(tmp_path)
-    return repo
+    """A run's checkout of a remote whose main holds the tags these tests name, with an untagged
+    head."""
+    (tmp_path / "remote").mkdir()
+    remote = ScratchRepo(tmp_path / "remote")
+    remote.commit("0.4.2", tag="v0.4.2")
+    remote.commit("0.4.10", tag="v0.4.10")
+    remote.git("tag", "nightly")
+    head = remote.commit("head")
+    checkout = checkout_run(remote, tmp_path / "run", head, "refs/heads/main")
+    monkeypatch.chdir(checkout.path)
+    return checkout
 
 
 def next_version(capsys, *args: str) -> dict[str, str]:
@@ -53,15 +57,7 @@ def next_version(capsys, *args: str) -> dict[str, str]:
 
 
 def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
-    got = next_version(
-        capsys,
-        "--event",
-        "push",
-        "--head-message",
-        "Add #minor",
-        "--tags",
-        "v0.4.2",
-    )
+    got = next_version(capsys, "--event", "push", "--head-message", "Add #minor")
     assert got == {
         "build": "true",
         "dispatch": "",
@@ -79,27 +75,29 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
 
 
 def test_a_schedule_rebuilds_the_latest_tag_in_a_run_on_it(tagged, capsys):
-    got = next_version(capsys, "--event", "schedule", "--tags", "v0.4.2\nv0.4.10\nnightly")
+    got = next_version(capsys, "--event", "schedule")
     assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.10", "false", "v0.4.10")
     assert (got["build"], got["publish"]) == ("false", "false")
 
 
 def test_the_first_version_is_configurable_and_empty_means_the_default(tagged, capsys):
+    for tag in ("v0.4.2", "v0.4.10"):
+        tagged.git("push", "--quiet", "origin", f":refs/tags/{tag}")  # no release yet
     assert next_version(capsys, "--event", "push", "--first-version", "1.0.0")["version"] == "1.0.0"
     assert next_version(capsys, "--event", "push", "--first-version", "")["version"] == "0.1.0"
 
 
 def test_a_hostile_commit_message_only_ever_chooses_the_bump(tagged, capsys):
     message = 'x"\nversion=6.6.6\n$(curl evil) #major\nEOF\ncreate-tag=false'
-    got = next_version(capsys, "--event", "push", "--head-message", message, "--tags", "v0.4.2")
+    got = next_version(capsys, "--event", "push", "--head-message", message)
     assert (got["version"], got["create-tag"]) == ("1.0.0", "true")
     assert "evil" not in json.dumps(got)
 
 
 @pytest.mark.parametrize("message", ["--help", "-x", "--event=schedule", "- fix #minor"])
 def test_a_message_that_looks_like_an_option_is_still_a_message(tagged, capsys, message):
-    got = next_version(capsys, "--event", "push", f"--head-message={message}", "--tags", "v0.4.2")
-    assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.3")
+    got = next_version(capsys, "--event", "push", f"--head-message={message}")
+    assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.11")
 
 
 def test_a_bad_first_version_fails_with_what_to_write(capsys):
@@ -215,27 +213,45 @@ def github_run(server) -> dict[str, str]:
     }
 
 
-def test_a_hook_is_used_only_when_the_environment_admits_only_main(capsys, server):
+def check_rules(environ) -> int:
+    return main(["check-rules", "--environment", "production"], environ=environ)
+
+
+def test_the_rules_check_refuses_an_environment_any_ref_may_enter(capsys, server):
     server.answer(200, json.dumps({"deployment_branch_policy": None}))
-    assert main([*deploy_args(), "--environment", "production"], environ=github_run(server)) == 1
+    assert check_rules(github_run(server)) == 1
     assert "every branch and tag may deploy" in capsys.readouterr().err
-    assert [method for method, _ in server.requests] == ["GET"], "the hook was never called"
+    assert [method for method, _ in server.requests] == ["GET"]
 
 
-def test_a_restricted_environment_lets_the_deploy_go_on(capsys, server):
-    server.answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
-    policies = [{"name": "main", "type": "branch"}, {"name": "v*", "type": "tag"}]
-    server.answer(200, json.dumps({"branch_policies": policies}))
-    server.answer(200, '{"deploy": {"id": "dep-9"}}')
-    server.answer(200, '{"model_version": "0.5.0-20260309180007"}')
-    assert main([*deploy_args(), "--environment", "production"], environ=github_run(server)) == 0
-    assert [method for method, _ in server.requests] == ["GET", "GET", "POST", "GET"]
-    assert "environment production: only main and tags v* may deploy" in capsys.readouterr().out
+def answer_rules(server, rulesets):
+    answer_environment(server)
+    answer_rulesets(server, rulesets)
 
 
-def test_the_environment_check_needs_the_token(capsys, server):
-    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy?key=k", "RENDER_SERVICE_URL": "x"}
-    assert main([*deploy_args(), "--environment", "production"], environ=environ) == 1
+def test_the_rules_check_passes_with_the_environment_and_the_tag_ruleset(capsys, server):
+    answer_rules(server, [RULESET])
+    assert check_rules(github_run(server)) == 0
+    out = capsys.readouterr().out
+    assert f"environment production: only main and tags {TAG_RULE} may deploy" in out
+    assert "only the release creates, moves or deletes them (release tags)" in out
+    assert [path for _, path in server.requests][2:] == [
+        "/repos/octo/cryptopredict/rulesets?includes_parents=true&targets=tag&per_page=100",
+        "/repos/octo/cryptopredict/rulesets/7",
+    ]
+
+
+def test_the_rules_check_refuses_without_tag_protection(capsys, server):
+    # Issue 42, bar 2: the documented, required ruleset is missing: no deploy.
+    answer_rules(server, [])
+    assert check_rules(github_run(server)) == 1
+    err = capsys.readouterr().err
+    assert "restricts creation, deletion, update of the release tags" in err
+    assert "set-up step 6" in err
+
+
+def test_the_rules_check_needs_the_token(capsys, server):
+    assert check_rules({"GITHUB_REPOSITORY": "octo/cryptopredict"}) == 1
     assert "needs GITHUB_TOKEN and GITHUB_REPOSITORY" in capsys.readouterr().err
     assert server.requests == []
 
@@ -250,7 +266,7 @@ def test_the_environment_check_needs_the_token(capsys, server):
     ],
 )
 def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable, assets):
-    got = next_version(capsys, "--event", "schedule", "--tags", "v0.4.2", f"--assets={variable}")
+    got = next_version(capsys, "--event", "schedule", f"--assets={variable}")
     assert got["assets"] == assets
 
 

@@ -7,18 +7,18 @@ import json
 
 import pytest
 
-from tools.release.environment import branch_policy_problem, check_environment
+from tools.release.environment import TAG_RULE, branch_policy_problem, check_environment
 from tools.release.render import DeployError
 
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
 MAIN = [{"id": 1, "name": "main", "type": "branch"}]
-RELEASE = [*MAIN, {"id": 2, "name": "v*", "type": "tag"}]
+RELEASE = [*MAIN, {"id": 2, "name": TAG_RULE, "type": "tag"}]
 TOKEN = "ghs_not-a-real-token"
 
 
 def test_exactly_main_and_the_release_tags_pass():
     assert branch_policy_problem(CUSTOM, RELEASE, "main") is None
-    older = [{"name": "main"}, {"name": "v*", "type": "tag"}]  # older answers name no type
+    older = [{"name": "main"}, {"name": TAG_RULE, "type": "tag"}]  # older answers name no type
     assert branch_policy_problem(CUSTOM, older, "main") is None
 
 
@@ -42,7 +42,9 @@ def test_exactly_main_and_the_release_tags_pass():
         (CUSTOM, [*MAIN, {"name": "*", "type": "tag"}], "tag *"),
         (CUSTOM, [{"name": "*", "type": "branch"}, RELEASE[1]], "branch *"),
         # main alone: a scheduled rebuild, which runs on its tag, could not deploy.
-        (CUSTOM, MAIN, "admits branch main, not exactly branch main and tag v*"),
+        (CUSTOM, MAIN, f"admits branch main, not exactly branch main and tag {TAG_RULE}"),
+        # Issue 42: every v* tag, `v-x` too, could read the hook.
+        (CUSTOM, [*MAIN, {"name": "v*", "type": "tag"}], "tag v*, not exactly"),
     ],
 )
 def test_anything_but_main_and_the_release_tags_is_named(environment, policies, problem):
@@ -77,3 +79,13 @@ def test_a_forbidden_answer_names_the_permission_and_never_the_token(server):
     with pytest.raises(DeployError, match="actions: read") as caught:
         check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
     assert TOKEN not in str(caught.value)
+
+
+def test_the_tag_rule_admits_the_tags_the_release_creates_and_no_other():
+    # GitHub matches it with Ruby's File.fnmatch; Python's fnmatch reads this pattern the same.
+    import fnmatch
+
+    for tag in ("v0.1.0", "v1.2.3", "v10.20.30"):
+        assert fnmatch.fnmatchcase(tag, TAG_RULE), tag
+    for tag in ("v-x", "vx.y.z", "v1.2", "nightly", "v.1.2"):
+        assert not fnmatch.fnmatchcase(tag, TAG_RULE), tag

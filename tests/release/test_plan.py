@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.release.scratch_git import ScratchRepo
+from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,38 +19,41 @@ MAIN = "refs/heads/main"
 
 
 class History:
-    """v0.1.4 <- a (push A, its release failed) <- b = v0.1.5 (push B) <- c (push C: main's
-    head, where origin/main is), and d, a commit on another line from a, not on main."""
+    """The remote (GitHub's repository): v0.1.4 <- a (push A, its release failed) <- b = v0.1.5
+    (push B) <- c (push C: main's head), and d, a commit on another line from a, not on main."""
 
-    def __init__(self, repo: ScratchRepo) -> None:
+    def __init__(self, repo: ScratchRepo, checkouts: Path) -> None:
         self.repo = repo
+        self.checkouts = checkouts
         self.v014 = repo.commit("first release", tag="v0.1.4")
         self.a = repo.commit("push A")
         self.b = repo.commit("push B", tag="v0.1.5")
         self.c = repo.commit("push C")
-        repo.fetched_main(self.c)
         repo.checkout(self.a)
         self.d = repo.commit("another line of work, from A")
 
     def tag(self, name: str, commit: str) -> None:
-        """A tag made by hand, which the workflow's checkout fetches like any other."""
+        """A tag made by hand and pushed."""
         self.repo.git("tag", name, commit)
 
-    def tags(self) -> str:
-        return self.repo.git("tag", "--list")
+    def checkout(self, commit: str, ref: str) -> Path:
+        """A fresh job checkout of the remote for a run of `commit` on `ref`."""
+        path = self.checkouts / f"run-{len(list(self.checkouts.iterdir()))}"
+        checkout_run(self.repo, path, commit, ref)
+        return path
 
 
 @pytest.fixture
-def history(tmp_path, monkeypatch) -> History:
-    monkeypatch.chdir(tmp_path)
-    return History(ScratchRepo(tmp_path))
+def history(tmp_path) -> History:
+    (tmp_path / "remote").mkdir()
+    (tmp_path / "runs").mkdir()
+    return History(ScratchRepo(tmp_path / "remote"), tmp_path / "runs")
 
 
-def run(capsys, history: History, commit: str, event: str, ref: str, *, head_tags: str = ""):
-    """next-version as the version job runs it, checked out at `commit`."""
-    history.repo.checkout(commit)
+def run(capsys, history: History, commit: str, event: str, ref: str):
+    """next-version as the version job runs it, in a checkout of `commit` on `ref`."""
+    os.chdir(history.checkout(commit, ref))
     args = ["next-version", f"--event={event}", f"--ref={ref}", "--repository=o/r"]
-    args += [f"--tags={history.tags()}", f"--head-tags={head_tags}"]
     code = main(args)
     captured = capsys.readouterr()
     lines = [line.split("=", 1) for line in captured.out.splitlines() if "=" in line]
@@ -60,6 +63,11 @@ def run(capsys, history: History, commit: str, event: str, ref: str, *, head_tag
 def planned(out: dict[str, str]) -> tuple[str, ...]:
     keys = ("build", "publish", "dispatch", "version", "create-tag", "sha")
     return tuple(out[key] for key in keys)
+
+
+@pytest.fixture(autouse=True)
+def _back_to_where_we_were(monkeypatch):
+    monkeypatch.chdir(Path.cwd())
 
 
 def test_a_push_that_descends_from_the_latest_tag_is_the_next_patch(history, capsys):
@@ -83,11 +91,8 @@ def test_a_push_main_does_not_contain_is_refused(history, capsys):
     assert f"refusing HEAD (commit {history.d}): main does not contain it" in err
 
 
-@pytest.mark.parametrize("head_tags", ["", "v0.1.5"])
-def test_re_running_the_push_that_made_the_newest_tag_rebuilds_it_tested(
-    history, capsys, head_tags
-):
-    code, out, _ = run(capsys, history, history.b, "push", MAIN, head_tags=head_tags)
+def test_re_running_the_push_that_made_the_newest_tag_rebuilds_it_tested(history, capsys):
+    code, out, _ = run(capsys, history, history.b, "push", MAIN)
     assert code == 0
     assert planned(out) == ("true", "true", "", "0.1.5", "false", history.b)
 
@@ -140,7 +145,7 @@ def test_a_manual_run_on_a_branch_builds_that_branchs_head_and_publishes_nothing
 
 def test_a_hand_tag_on_the_pushed_head_is_released_only_through_the_test_gate(history, capsys):
     history.tag("v0.2.0", history.c)
-    code, out, _ = run(capsys, history, history.c, "push", MAIN, head_tags="v0.2.0")
+    code, out, _ = run(capsys, history, history.c, "push", MAIN)
     assert code == 0
     # build=true: the test job runs the whole gate (tests/delivery/test_workflows.py).
     assert planned(out) == ("true", "true", "", "0.2.0", "false", history.c)
@@ -157,7 +162,7 @@ def test_a_hand_tag_on_main_is_rebuilt_in_its_own_run_through_the_test_gate(hist
 
 def test_a_hand_tag_below_the_latest_pushed_with_main_is_refused_in_the_first_job(history, capsys):
     history.tag("v0.1.3", history.c)
-    code, out, err = run(capsys, history, history.c, "push", MAIN, head_tags="v0.1.3")
+    code, out, err = run(capsys, history, history.c, "push", MAIN)
     assert (code, out) == (1, {})
     assert "refusing v0.1.3: the latest release is v0.1.5" in err
 
@@ -189,17 +194,58 @@ def test_a_hand_tag_above_the_latest_on_old_code_never_rolls_production_back(his
     assert "does not descend from the earlier release v0.1.5" in err
 
 
+# Issue 42, bar 1: `main` moved on and was force-pushed after the run began.
+
+
+def test_a_run_whose_commit_main_dropped_by_a_force_push_is_refused(history, capsys):
+    # Push X on main; its run checks out X (origin/main = X in the checkout); then main is
+    # force-pushed without X. Re-running X's version job must not plan a release of X.
+    history.repo.checkout(history.c)
+    x = history.repo.commit("push X")
+    history.repo.move_branch(x)
+    checkout = history.checkout(x, MAIN)
+    history.repo.move_branch(history.c)  # git push --force origin c:main
+    os.chdir(checkout)
+    code = main(["next-version", "--event=push", f"--ref={MAIN}", "--repository=o/r"])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (1, "")
+    assert f"refusing HEAD (commit {x}): main does not contain it" in captured.err
+    assert f"the remote's main is {history.c}" in captured.err
+    # The checkout itself still says otherwise: the decision was the live remote's.
+    repo = ScratchRepo.__new__(ScratchRepo)
+    repo.path = checkout
+    assert repo.git("rev-parse", "refs/remotes/origin/main") == x
+
+
+def test_a_tag_moved_after_its_run_began_is_refused(history, capsys):
+    checkout = history.checkout(history.b, "refs/tags/v0.1.5")
+    history.repo.git("tag", "--force", "v0.1.5", history.c)
+    os.chdir(checkout)
+    code = main(["next-version", "--event=workflow_dispatch", "--ref=refs/tags/v0.1.5",
+                 "--repository=o/r"])  # fmt: skip
+    assert code == 1
+    assert f"the remote's v0.1.5 is commit {history.c}" in capsys.readouterr().err
+
+
+def test_an_unreachable_remote_decides_nothing(history, capsys):
+    os.chdir(history.checkout(history.c, MAIN))
+    args = ["next-version", "--event=push", f"--ref={MAIN}", "--repository=o/r"]
+    assert main([*args, "--remote=nowhere"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "could not read main and the tags from the remote 'nowhere'" in captured.err
+
+
 @pytest.mark.slow  # processes of their own
 def test_the_workflows_command_line_in_a_scratch_repository(history):
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def next_version(commit: str, *args: str) -> subprocess.CompletedProcess[str]:
-        history.repo.checkout(commit)
+        ref = next(arg for arg in args if arg.startswith("--ref=")).removeprefix("--ref=")
         command = [sys.executable, "-m", "tools.release", "next-version", "--repository", "o/r"]
-        tags = ["--tags", history.tags(), "--head-tags", ""]
         return subprocess.run(
-            [*command, *tags, *args],
-            cwd=history.repo.path,
+            [*command, *args],
+            cwd=history.checkout(commit, ref),
             env=environment,
             capture_output=True,
             text=True,

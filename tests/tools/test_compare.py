@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import LEVELS
+from cryptopredict.artifact.schema import LEVELS
 from tools.compare import garch_band
 
 HOURS = np.array([1, 24, 168, 720])

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from cryptopredict.artifact import BacktestSummary, MixChoice
+from cryptopredict.artifact.schema import BacktestSummary, MixChoice
 from cryptopredict.model.scorecard import backtest_table
 from tests.e2e.model_report import differences
 from tools.report import (

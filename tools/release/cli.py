@@ -2,9 +2,13 @@
 
 next-version   print what this run builds (or which tag it dispatches), the version, the image
                tags and whether to publish, as GitHub step outputs (run in a checkout with the
-               whole history and tags)
+               whole history; the branch and tags are read from the live remote)
+check-ref      before a step that reads a secret or the deploy hook: refuse unless this run is
+               main's release run or on the release tag it planned, on the live remote's main
 check-publish  just before any tag moves: refuse unless this run still releases the newest code
-               and `latest` points at no newer build
+               on the live remote's main and `latest` points at no newer build
+check-rules    before the deploy: refuse unless the production environment admits only main and
+               the release tags, and a tag ruleset keeps release tags the release's own
 deploy         deploy an image digest on Render, while `latest` still points at it, and wait for
                /healthz to report it
 blueprint      write render.yaml for a repository's image, or check the one committed
@@ -16,15 +20,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHubError
 from tools.release.keepalive import keep_alive
-from tools.release.lineage import Git, check_publish
+from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
 from tools.release.published import read_index
@@ -34,6 +39,7 @@ from tools.release.render import (
     trigger_deploy,
     wait_for_version,
 )
+from tools.release.rules import check_tag_rules
 from tools.release.tags import build_tag, created, image_name, image_tags
 from tools.release.version import Release, Version
 
@@ -51,12 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser("next-version", help="decide this run's version and image tags")
+    _live_remote(plan)
     plan.add_argument("--event", required=True, choices=RELEASE_EVENTS)
     plan.add_argument("--head-message", default="", help="the head commit's message (on push)")
-    plan.add_argument(
-        "--tags", default="", help="every tag of the repository, whitespace-separated"
-    )
-    plan.add_argument("--head-tags", default="", help="the tags on the head commit")
     plan.add_argument(
         "--first-version",
         default="",
@@ -74,30 +77,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         required=True,
         help="the run's git ref, as in GITHUB_REF (refs/heads/main, refs/tags/v1.2.3)",
     )
-    plan.add_argument(
-        "--release-branch",
-        default="main",
-        help="only runs on this branch and on release tags publish (move tags, deploy); a manual "
-        "run elsewhere builds and smoke-tests its own head and stops (main). The checkout must "
-        "hold refs/remotes/origin/BRANCH, as actions/checkout's fetch-depth: 0 fetches it",
+
+    admit = commands.add_parser(
+        "check-ref", help="refuse unless this is main's release run (before a secret is read)"
+    )
+    _live_remote(admit)
+    admit.add_argument("--ref", required=True, help="the run's git ref, as in GITHUB_REF")
+    admit.add_argument("--sha", required=True, help="the commit the version job planned")
+    admit.add_argument("--tag", required=True, help="the release tag the version job planned")
+    admit.add_argument(
+        "--tagged",
+        action="store_true",
+        help="the tag job has run: the remote's --tag must name --sha",
     )
 
     guard = commands.add_parser(
         "check-publish", help="refuse unless the release is still the newest (before tags move)"
     )
+    _live_remote(guard)
     guard.add_argument("--version", required=True, type=Version.parse, help="X.Y.Z built")
     guard.add_argument("--sha", required=True, help="the commit the image was built from")
     guard.add_argument("--create-tag", required=True, choices=("true", "false"))
-    guard.add_argument("--tags", default="", help="every tag of the repository now")
     guard.add_argument(
         "--created", required=True, type=_aware, help="this build's time (the version job's)"
     )
     guard.add_argument(
         "--latest-index",
         type=Path,
-        required=True,
-        help="a file holding the raw index `latest` points at now (empty: nothing published)",
+        help="a file holding the raw index `latest` points at now (empty: nothing published; "
+        "left out: the registry is not consulted, only git)",
     )
+
+    rules = commands.add_parser(
+        "check-rules",
+        help="refuse unless the environment and the tag rulesets keep production main's "
+        "(reads $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
+    )
+    rules.add_argument("--environment", required=True, help="the environment holding the hook")
+    rules.add_argument("--branch", default="main", help="the release branch (main)")
 
     keepalive = commands.add_parser(
         "keepalive",
@@ -119,12 +136,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     deploy.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (900)")
     deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
-    deploy.add_argument(
-        "--environment",
-        help="the GitHub environment holding the hook: refuse to deploy unless only --branch "
-        "may deploy to it (reads it with $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
-    )
-    deploy.add_argument("--branch", default="main", help="the release branch (main)")
 
     blueprint = commands.add_parser(
         "blueprint", help="write render.yaml for a repository's image, or check it"
@@ -157,39 +168,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = parse_args(argv)
     environ = os.environ if environ is None else environ
+    commands: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
+        "next-version": next_version,
+        "check-ref": check_ref,
+        "check-publish": publish_check,
+        "check-rules": check_rules,
+        "blueprint": lambda parsed, _: write_blueprint(parsed),
+        "keepalive": keepalive,
+        "deploy": deploy,
+    }
     try:
-        if args.command == "next-version":
-            print(next_version_outputs(args), end="")
-            return 0
-        if args.command == "check-publish":
-            release = Release(args.version, create_tag=args.create_tag == "true")
-            published = read_index(args.latest_index.read_text())
-            tags = args.tags.split()
-            when = args.created
-            print(check_publish(release, args.sha, tags, Git(), created=when, published=published))
-            return 0
-        if args.command == "blueprint":
-            return write_blueprint(args)
-        if args.command == "keepalive":
-            api_url, repository, token = _github(environ, "keepalive")
-            print(keep_alive(api_url, repository, args.workflow, token))
-            return 0
-        return deploy(args, environ)
+        return commands[args.command](args, environ)
     except (OSError, ValueError, DeployError, GitHubError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
 
-def next_version_outputs(args: argparse.Namespace, git: Git | None = None) -> str:
-    git = Git() if git is None else git
+def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    print(next_version_outputs(args, Git(auth=git_auth(environ))), end="")
+    return 0
+
+
+def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    git = Git(auth=git_auth(environ))
+    main = git.sync_live(args.remote, args.release_branch)
+    branch = args.release_branch
+    print(
+        admit_run(args.ref, args.sha, args.tag, git, main=main, branch=branch, tagged=args.tagged)
+    )
+    return 0
+
+
+def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    api_url, repository, token = _github(environ, "checking the repository's rules")
+    check_environment(api_url, repository, args.environment, token, args.branch)
+    print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
+    print(check_tag_rules(api_url, repository, token))
+    return 0
+
+
+def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    api_url, repository, token = _github(environ, "keepalive")
+    print(keep_alive(api_url, repository, args.workflow, token))
+    return 0
+
+
+def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
+    first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
+    assets = release_assets(args.assets)
+    main = git.sync_live(args.remote, args.release_branch)
     plan = plan_run(
         event=args.event,
         ref=args.ref,
         head_message=args.head_message,
-        tags=args.tags.split(),
-        head_tags=args.head_tags.split(),
-        first=Version.parse(args.first_version or DEFAULT_FIRST_VERSION),
+        tags=git.tags(),
+        head_tags=git.tags(points_at="HEAD"),
+        first=first,
         git=git,
+        main=main,
         branch=args.release_branch,
     )
     release = plan.release
@@ -206,7 +242,7 @@ def next_version_outputs(args: argparse.Namespace, git: Git | None = None) -> st
         {
             "build": "true" if plan.build else "false",
             "dispatch": plan.dispatch,
-            "assets": release_assets(args.assets),
+            "assets": assets,
             "version": str(release.version),
             "tag": release.version.tag,
             "create-tag": "true" if release.create_tag else "false",
@@ -219,6 +255,25 @@ def next_version_outputs(args: argparse.Namespace, git: Git | None = None) -> st
             "image-tags": "\n".join(image_tags(release.version, built_at)),
         }
     )
+
+
+def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    git = Git(auth=git_auth(environ))
+    main = git.sync_live(args.remote, args.release_branch)
+    release = Release(args.version, create_tag=args.create_tag == "true")
+    index = None if args.latest_index is None else read_index(args.latest_index.read_text())
+    said = check_publish(
+        release,
+        args.sha,
+        git.tags(),
+        git,
+        main=main,
+        branch=args.release_branch,
+        created=args.created,
+        published=index,
+    )
+    print(said)
+    return 0
 
 
 def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -248,12 +303,6 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"{HOOK_ENV} is set but the repository variable {SERVICE_ENV} is not, so the deploy "
             "could not be verified; set it to the service's URL (https://<name>.onrender.com)"
         )
-    if args.environment:
-        api_url, repository, token = _github(
-            environ, f"checking the {args.environment!r} environment"
-        )
-        check_environment(api_url, repository, args.environment, token, args.branch)
-        print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
     deploy_id = trigger_deploy(hook, image_ref)
     print(f"Render deploy {deploy_id} started for {image_ref}")
     attempts = wait_for_version(
@@ -301,6 +350,21 @@ def _github(environ: Mapping[str, str], what: str) -> tuple[str, str, str]:
     if not (token and repository):
         raise ValueError(f"{what} needs GITHUB_TOKEN and GITHUB_REPOSITORY, and one is not set")
     return environ.get("GITHUB_API_URL", DEFAULT_API_URL), repository, token
+
+
+def _live_remote(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--remote",
+        default="origin",
+        help="the remote to read the release branch and the tags from, as they are now (origin; "
+        "with $GITHUB_TOKEN set, git authenticates with it)",
+    )
+    command.add_argument(
+        "--release-branch",
+        default="main",
+        help="only runs on this branch and on release tags publish (move tags, deploy); a manual "
+        "run elsewhere builds and smoke-tests its own head and stops (main)",
+    )
 
 
 def _aware(text: str) -> datetime:

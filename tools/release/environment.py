@@ -5,7 +5,9 @@ the environment admits can read it. GitHub enforces the environment's deployment
 cannot be told them from the workflow file: the release reads them through the REST API (the
 `actions: read` permission) and stops unless exactly the release branch and the release tags
 may deploy (a scheduled rebuild runs on its release tag, so that its provenance names the
-commit it builds).
+commit it builds). The tag rule admits only the shape of the tags the release creates
+(`vX.Y.Z`), not every `v*`: a tag such as `v-x` can never enter the environment; who may
+create a release-shaped tag is the tag ruleset's to say (tools/release/rules.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from tools.release.github import GitHubError, request
 from tools.release.render import DeployError
 
 # The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
-# the commit it runs on").
-TAG_RULE = "v*"
+# the commit it runs on"). GitHub matches it with Ruby's File.fnmatch: `v1.2.3`, `v10.0.12`.
+TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
 
 
 def branch_policy_problem(

@@ -22,6 +22,24 @@ def request(
 ) -> dict[str, Any]:
     """The JSON object GitHub answers (empty for an answer without a body). `permission` is the
     job permission the call needs, named when GitHub answers 403."""
+    document = request_json(url, token, method=method, permission=permission, timeout=timeout)
+    if not isinstance(document, dict):
+        raise GitHubError(f"GitHub's answer for {url} is not a JSON object")
+    return document
+
+
+def request_list(url: str, token: str, *, permission: str, timeout: float = 30.0) -> list[Any]:
+    """The JSON array GitHub answers to a GET."""
+    document = request_json(url, token, permission=permission, timeout=timeout)
+    if not isinstance(document, list):
+        raise GitHubError(f"GitHub's answer for {url} is not a JSON array")
+    return document
+
+
+def request_json(
+    url: str, token: str, *, method: str = "GET", permission: str, timeout: float = 30.0
+) -> Any:
+    """The JSON GitHub answers ({} for an answer without a body)."""
     call = urllib.request.Request(
         url,
         method=method,
@@ -43,9 +61,6 @@ def request(
     if not body.strip():
         return {}
     try:
-        document = json.loads(body)
+        return json.loads(body)
     except ValueError:
         raise GitHubError(f"GitHub's answer for {url} is not JSON") from None
-    if not isinstance(document, dict):
-        raise GitHubError(f"GitHub's answer for {url} is not a JSON object")
-    return document

@@ -5,13 +5,21 @@ queue started out of order, finds a newer tag it does not descend from and is re
 both commits. The same rules are checked again just before any tag moves (`check-publish`),
 against the tags as they are then, so neither the order runs start in nor re-running a
 failed job of an old run can move `latest` backwards.
+
+"As they are then" means as the live remote holds them, never as the job's checkout left them:
+actions/checkout points `origin/main` at the run's own commit, so a run started before `main`
+was force-pushed would find its commit "on main" forever. Every decision first fetches the
+remote's release branch into a private ref (`refs/release-live/<branch>`) and its tags over the
+local ones (`Git.sync_live`).
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import subprocess
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -23,11 +31,60 @@ class LineageError(ValueError):
     """This run would release older code than the latest release; the message names both."""
 
 
+# Where the remote's release branch is fetched to: a ref of the release's own, which neither
+# actions/checkout nor a `git fetch` with the default refspec ever writes.
+LIVE_REFS = "refs/release-live"
+
+
+def git_auth(environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment for git that lets it fetch from GitHub with the job's token ($GITHUB_TOKEN),
+    as actions/checkout does, through GIT_CONFIG_* variables: the token is on no command line
+    and in no file. Empty without a token (a public repository, or a scratch remote)."""
+    token = environ.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        return {}
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
+
+
 @dataclass(frozen=True)
 class Git:
     """The few questions the release asks of a git checkout (with its tags fetched)."""
 
     directory: Path = Path()
+    # Extra environment for the commands that reach the remote (git_auth).
+    auth: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def sync_live(self, remote: str, branch: str) -> str:
+        """Fetch `branch` and every tag from `remote` as they are now: the branch into
+        `refs/release-live/<branch>`, the tags over the local ones (a tag deleted there is
+        deleted here, one moved there is moved here). Returns the branch's live commit."""
+        live = f"{LIVE_REFS}/{branch}"
+        result = self._run(
+            # --refmap= : no opportunistic update of refs/remotes/*; only the refs named here.
+            "fetch", "--quiet", "--no-tags", "--prune", "--force", "--refmap=", remote,
+            f"+refs/heads/{branch}:{live}", "+refs/tags/*:refs/tags/*",
+            env=self.auth,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise ValueError(
+                f"could not read {branch} and the tags from the remote {remote!r}, so nothing "
+                f"can be decided against them: {result.stderr.strip()}"
+            )
+        return self.commit(live)
+
+    def tags(self, points_at: str | None = None) -> list[str]:
+        """The repository's tags (those naming `points_at`'s commit, if given)."""
+        args = ["tag", "--list"] if points_at is None else ["tag", "--points-at", points_at]
+        result = self._run(*args)
+        if result.returncode != 0:
+            raise ValueError(f"git tag failed: {result.stderr.strip()}")
+        return result.stdout.split()
 
     def commit(self, ref: str) -> str:
         """The full commit id `ref` names; ValueError if it names none."""
@@ -46,9 +103,15 @@ class Git:
             raise ValueError(f"git merge-base failed: {result.stderr.strip()}")
         return result.returncode == 0
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["git", "-C", str(self.directory), *args], capture_output=True, text=True, check=False
+            ["git", "-C", str(self.directory), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env} if env else None,
         )
 
 
@@ -72,27 +135,43 @@ def check_descends(tag: str, commit: str, git: Git) -> None:
     raise LineageError(f"refusing to release commit {commit}: {why}")
 
 
+def check_on_branch(commit: str, what: str, branch_commit: str, branch: str, git: Git) -> None:
+    """LineageError unless `branch` (at `branch_commit`, as the live remote holds it) contains
+    `commit`."""
+    if not git.is_ancestor(commit, branch_commit):
+        raise LineageError(
+            f"refusing {what} (commit {commit}): {branch} does not contain it (the remote's "
+            f"{branch} is {branch_commit}), and only code on {branch} is released. A tag made by "
+            f"hand on another branch, or a run of a commit {branch} has since dropped? Delete the "
+            f"tag, and merge the work into {branch}"
+        )
+
+
 def check_publish(
     release: Release,
     commit: str,
     tags: Iterable[str],
     git: Git,
     *,
+    main: str,
+    branch: str = "main",
     created: datetime,
     published: Published | None,
 ) -> str:
     """What publishing `release` (built from `commit` at `created`) does, if it is still the
-    newest release given the repository's tags now and no newer build than it is `latest`,
-    `published`
-    (the re-run of an old run's job reuses that run's outputs: its version, commit and build
-    time); else LineageError, which moves no tag."""
+    newest release given the repository's tags and its release branch as the remote holds them
+    now (`main`: that branch's commit) and no newer build of it is `latest`, `published` (None:
+    the registry was not read, or holds nothing). The re-run of an old run's job reuses that
+    run's outputs (its version, commit and build time). Else LineageError, which moves no tag."""
+    check_on_branch(commit, f"to publish {release.version.tag}", main, branch, git)
     if published is not None:
         if published.version is not None and published.version > release.version:
             raise LineageError(
                 f"refusing to publish {release.version} (commit {commit}): `latest` is already "
                 f"{published.version}, and it must not go back to older code"
             )
-        if published.created is not None and published.created > created:
+        same = published.version is None or published.version == release.version
+        if same and published.created is not None and published.created > created:
             raise LineageError(
                 f"refusing to publish the build of {created.isoformat()} ({release.version.tag}, "
                 f"commit {commit}): `latest` points at a newer build, made "
@@ -100,26 +179,30 @@ def check_publish(
                 "run the release again for a fresh build"
             )
     latest = latest_version(tags)
+    tag = release.version.tag
     if release.create_tag:
-        if latest is not None and latest >= release.version:
+        tag_commit = git.commit(f"refs/tags/{tag}") if latest == release.version else None
+        if latest is not None and latest >= release.version and tag_commit != commit:
             raise LineageError(
                 f"refusing to publish {release.version} from commit {commit}: {latest.tag} "
                 f"(commit {git.commit(f'refs/tags/{latest.tag}')}) was released since this run "
                 f"chose its version. Run the release again for what is new"
             )
+        if tag_commit == commit:
+            # A re-run of this run's publish, after its tag job made the tag.
+            return f"{tag} already names this commit (this run made it): publishing goes on"
         if latest is not None:
             check_descends(latest.tag, commit, git)
-        return f"{release.version.tag} is new and descends from every earlier release"
+        return f"{tag} is new and descends from every earlier release"
     if latest != release.version:
         newest = "no release" if latest is None else latest.tag
         raise LineageError(
-            f"refusing to move the tags to a rebuild of {release.version.tag} (commit {commit}): "
+            f"refusing to move the tags to a rebuild of {tag} (commit {commit}): "
             f"the latest release is now {newest}, and `latest` must not go back to older code"
         )
-    tag_commit = git.commit(f"refs/tags/{release.version.tag}")
+    tag_commit = git.commit(f"refs/tags/{tag}")
     if tag_commit != commit:
         raise LineageError(
-            f"refusing to publish commit {commit} as {release.version.tag}: that tag is commit "
-            f"{tag_commit}"
+            f"refusing to publish commit {commit} as {tag}: that tag is commit {tag_commit}"
         )
-    return f"{release.version.tag} is still the latest release, and this is its commit"
+    return f"{tag} is still the latest release, and this is its commit"

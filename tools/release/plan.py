@@ -13,7 +13,10 @@ names the commit built:
 
 Nothing here trusts a tag because it exists: a tag the pipeline did not create (made by hand)
 is released only if it is the newest, on a commit the release branch contains, and descends
-from every earlier release; every run that builds runs the whole test gate.
+from every earlier release; every run that builds runs the whole test gate. "The release branch
+contains" is asked of the branch as the remote holds it now (`main`, the commit
+`Git.sync_live` fetched), never of the checkout's `origin/<branch>`, which actions/checkout
+points at the run's own commit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tools.release.lineage import Git, LineageError, check_descends
+from tools.release.lineage import Git, LineageError, check_descends, check_on_branch
 from tools.release.version import Release, Version, bump_for, latest_version
 
 
@@ -42,25 +45,26 @@ def plan_run(
     head_tags: Iterable[str],
     first: Version,
     git: Git,
+    main: str,
     branch: str = "main",
 ) -> RunPlan:
-    """The plan for a run of `event` on `ref` whose checkout (HEAD) is `git`'s; LineageError
-    (naming the tag and the commits) when the run must stop before anything is built."""
+    """The plan for a run of `event` on `ref` whose checkout (HEAD) is `git`'s, with the release
+    branch live at commit `main`; LineageError (naming the tag and the commits) when the run
+    must stop before anything is built."""
     tags = list(tags)
     latest = latest_version(tags)
-    main = f"refs/remotes/origin/{branch}"
     head = git.commit("HEAD")
     if ref == f"refs/heads/{branch}":
-        _check_contained(head, "HEAD", main, branch, git)
+        check_on_branch(head, "HEAD", main, branch, git)
         if latest is None:
             return RunPlan(Release(first, create_tag=True), build=True, publish=True)
         if event != "push":
-            check_release_tag(latest, tags, git, branch)
+            check_release_tag(latest, tags, git, main, branch)
             return RunPlan(Release(latest, create_tag=False), False, False, latest.tag)
         tagged = latest_version(head_tags)
         if tagged is not None or git.commit(f"refs/tags/{latest.tag}") == head:
             rebuilt = latest if tagged is None else tagged
-            check_release_tag(rebuilt, tags, git, branch)
+            check_release_tag(rebuilt, tags, git, main, branch)
             return RunPlan(Release(rebuilt, create_tag=False), build=True, publish=True)
         check_descends(latest.tag, head, git)
         return RunPlan(Release(latest.bump(bump_for(head_message)), True), True, True)
@@ -69,13 +73,20 @@ def plan_run(
         on_tag = Version.from_tag(name)
         if on_tag is None:
             raise LineageError(f"{name} is not a release tag (vX.Y.Z): nothing to rebuild")
-        check_release_tag(on_tag, tags, git, branch)
+        check_release_tag(on_tag, tags, git, main, branch)
+        if git.commit(f"refs/tags/{name}") != head:
+            raise LineageError(
+                f"refusing {name}: the remote's {name} is commit {git.commit(f'refs/tags/{name}')}"
+                f", not this run's {head}. It moved since the run started: start a new run"
+            )
         return RunPlan(Release(on_tag, create_tag=False), build=True, publish=True)
     # A manual run on another branch: a trial of its head, published nowhere.
     return RunPlan(Release(latest or first, create_tag=False), build=True, publish=False)
 
 
-def check_release_tag(version: Version, tags: Iterable[str], git: Git, branch: str) -> None:
+def check_release_tag(
+    version: Version, tags: Iterable[str], git: Git, main: str, branch: str
+) -> None:
     """LineageError unless release tag `version` may be (re)built and published: it is the
     newest release, the release branch contains its commit, and that commit descends from
     every earlier release tag's (so an old commit tagged higher never rolls production back)."""
@@ -88,7 +99,7 @@ def check_release_tag(version: Version, tags: Iterable[str], git: Git, branch: s
             f"older code out as `latest`. Delete {tag} (git push --delete origin {tag})"
         )
     commit = git.commit(f"refs/tags/{tag}")
-    _check_contained(commit, tag, f"refs/remotes/origin/{branch}", branch, git)
+    check_on_branch(commit, tag, main, branch, git)
     for other in sorted({v for v in map(Version.from_tag, tags) if v is not None and v < version}):
         other_commit = git.commit(f"refs/tags/{other.tag}")
         if not git.is_ancestor(other_commit, commit):
@@ -97,12 +108,3 @@ def check_release_tag(version: Version, tags: Iterable[str], git: Git, branch: s
                 f"{other.tag} (commit {other_commit}), so releasing it would drop what "
                 f"{other.tag} holds. A tag made by hand on older code? Delete {tag}"
             )
-
-
-def _check_contained(commit: str, what: str, main: str, branch: str, git: Git) -> None:
-    if not git.is_ancestor(commit, git.commit(main)):
-        raise LineageError(
-            f"refusing {what} (commit {commit}): {branch} does not contain it, and only code "
-            f"on {branch} is released. A tag made by hand on another branch? Delete it, and "
-            f"merge the work into {branch}"
-        )

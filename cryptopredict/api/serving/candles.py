@@ -10,7 +10,7 @@ import numpy as np
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.query import multiple_of
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
-from cryptopredict.artifact import BarHistory
+from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.candles import Candles, Interval, aggregate
 
 DEFAULT_COUNT = 90  # candles answered when no `start` is given

@@ -18,7 +18,10 @@ from cryptopredict.api.errors import BadRequestError, UnavailableAssetError, Unk
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
-from cryptopredict.artifact import Artifact, ArtifactError, ArtifactStore, IndexEntry
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.schema import IndexEntry
+from cryptopredict.artifact.store import ArtifactStore
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 # What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a

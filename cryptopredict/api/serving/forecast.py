@@ -2,10 +2,10 @@
 
 The grid answers from the first stored bar to the last bar + the horizon. Its knots sit at the
 data's interval (`step`) up to 30 days past the last bar, then a day apart
-(`cryptopredict.arrays.StoredGrid`); the answers keep the data's interval throughout, on the
-regular axis `first + index * step`, and values between knots are interpolated linearly. Up to
-the last bar each point is a hindcast (what the pipeline said before that bar, from an earlier
-origin), after it the forecast made at the last bar; each holds a band at every level of
+(`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval throughout,
+on the regular axis `first + index * step`, and values between knots are interpolated linearly.
+Up to the last bar each point is a hindcast (what the pipeline said before that bar, from an
+earlier origin), after it the forecast made at the last bar; each holds a band at every level of
 `LEVELS`. A range is read at the data's interval or at a coarser `every`, a whole multiple of
 it. Every answer is a few reads of memory-mapped arrays: no model runs here.
 """
@@ -20,8 +20,9 @@ import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
-from cryptopredict.arrays import band_column
-from cryptopredict.artifact import LEVELS, Artifact
+from cryptopredict.artifact.arrays import band_column
+from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.candles import Interval
 
 DAY = 86_400

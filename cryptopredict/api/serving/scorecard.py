@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.arrays import DEFAULT_LEVEL, LEVELS
-from cryptopredict.artifact import BacktestSummary, NaiveBand
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BacktestSummary, NaiveBand
 from cryptopredict.band_scores import OverlapSums, inside, interval_score
 from cryptopredict.postprocess import empirical_offsets
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cryptopredict.artifact import (
+from cryptopredict.artifact.schema import (
     BacktestSummary,
     Comparison,
     ModelParams,

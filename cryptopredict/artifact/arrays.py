@@ -31,10 +31,9 @@ from typing import IO, Any, Self
 import numpy as np
 import numpy.lib.format as npy
 
+from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.utc import iso_utc
 
-LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
-DEFAULT_LEVEL = 80  # the band answers give unless asked for another
 DAY = 86_400
 FINE_DAYS = 30  # past the last bar, the grid keeps the data's interval this long, then a day
 

@@ -1,4 +1,4 @@
-"""A pair's training, step by step, as the tasks of its graph (`model/graph.py` submits them,
+"""A pair's training, step by step, as the tasks of its graph (`graph.py` submits them,
 `tasks.run` calls them on a worker): `prepare` (fetch, validate, plan), `refit` at each origin
 the client asks for, `damping` (chosen on the validation refits), then `finish` (the band
 choice, the scores, the final fit, the grid, the gate and the encoded artifact).
@@ -14,18 +14,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact import ArtifactError, DampingChoice
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.schema import DampingChoice
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
-from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.build import TrainingRequest, build, model_frame
+from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.gate import GateError
 from cryptopredict.model.panel_band import panel_band
-from cryptopredict.model.plan import Plan
-from cryptopredict.model.refits import Refits, refit_at, refit_key, refit_steps
+from cryptopredict.model.plan import Plan, epoch_seconds
+from cryptopredict.model.refits import Refits, refit_at, refit_inputs, refit_steps
 from cryptopredict.model.scorecard import training_report
-from cryptopredict.model.tasks import Finished, Needs, PairJob
-from cryptopredict.model.training import TrainingRequest, build, model_frame
+from cryptopredict.training.fitcache import fit_key
+from cryptopredict.training.tasks import Finished, Needs, PairJob
 
 # A task's own verdict on its pair: the pair fails, the task is not retried.
 FINAL = (DataError, ValueError, GateError, ArtifactError)
@@ -137,3 +139,16 @@ def _refits(setup: BacktestSetup, origins: np.ndarray, paths: Paths, stores: lis
 def utc(text: str) -> pd.Timestamp:
     stamp = pd.Timestamp(text)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def refit_key(
+    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
+) -> str:
+    """The fit cache's key of the refit at `origin`: a digest of what its path depends on."""
+    train, ahead = refit_inputs(history, origin, config, plan, interval)
+    settings = {
+        "prophet": config.prophet_kwargs(),
+        "target": config.target,
+        "window_days": config.window_days,
+    }
+    return fit_key(settings, epoch_seconds(train["ds"]), train["y"].to_numpy(), ahead)

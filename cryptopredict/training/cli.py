@@ -29,12 +29,12 @@ from cryptopredict.assets import (
     slug_for_binance,
 )
 from cryptopredict.config import ConfigError, Settings
-from cryptopredict.model.cluster import training_client
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.gate import GateRules
-from cryptopredict.model.graph import train_pairs
-from cryptopredict.model.progress import PairProgress
-from cryptopredict.model.tasks import FetchSettings, PairJob
+from cryptopredict.training.cluster import training_client
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.graph import train_pairs
+from cryptopredict.training.progress import PairProgress
+from cryptopredict.training.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
 # so the names below are cryptopredict.data's, not imported from there.

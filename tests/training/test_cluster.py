@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster, SchedulerPlugin
 
-from cryptopredict.artifact import load_artifact
+from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
-from cryptopredict.model.cli import main
-from cryptopredict.model.cluster import DaskEngine, Slots
+from cryptopredict.training.cli import main
+from cryptopredict.training.cluster import DaskEngine, Slots
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`); and h
 the cluster can take at once.
 
 The process that runs `train.py` is the Dask client: it submits each pair's graph
-(`model/graph.py`), reads and writes the fit cache by key and writes the artifacts, so the
+(`graph.py`), reads and writes the fit cache by key and writes the artifacts, so the
 workers need no shared disk (they need the `cryptopredict` package, their own data-source keys,
 and the data a pair is read from: the embedded snapshot, or the `--csv` file). A task whose
 worker is lost is run again elsewhere.

@@ -13,9 +13,9 @@ import pytest
 
 from cryptopredict.data import SOURCE_NAMES
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model import cli
-from cryptopredict.model.cli import main
-from cryptopredict.model.training import PRICES
+from cryptopredict.model.build import PRICES
+from cryptopredict.training import cli
+from cryptopredict.training.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def daily_csv(tmp_path_factory):
 
 def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch, caplog):
     monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
-    caplog.set_level("INFO", logger="cryptopredict.model")
+    caplog.set_level("INFO", logger="cryptopredict")
     code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
     assert code == 0
     manifest = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
@@ -202,7 +202,7 @@ def test_a_bad_setting_is_named(monkeypatch, capsys):
 def test_the_client_imports_neither_pandas_nor_prophet():
     """train.py only drives the cluster: the training stack is the workers' to import."""
     code = (
-        "import sys; from cryptopredict.model.cli import main; "
+        "import sys; from cryptopredict.training.cli import main; "
         "print(sorted(m for m in ('pandas', 'prophet', 'cmdstanpy', 'scipy') if m in sys.modules))"
     )
     done = subprocess.run(

@@ -7,7 +7,7 @@ import psutil
 import pytest
 
 from cryptopredict.config import Settings
-from cryptopredict.model.cluster import training_client
+from cryptopredict.training.cluster import training_client
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,5 @@
-"""Train the served model: backtest, fit, precompute the forecast grid, gate, encode the artifact.
-
-`train` does it all in one process; on a cluster each step is a task (`model/steps.py`)."""
+"""The served model, after its backtest: the final fit, the forecast grid, the gate, the manifest
+and the artifact's files (`build`; `cryptopredict/training/steps.py` runs it as a task)."""
 
 from __future__ import annotations
 
@@ -8,41 +7,38 @@ import hashlib
 import importlib.metadata
 import logging
 import platform
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 
-from cryptopredict.arrays import grid_times
-from cryptopredict.artifact import (
+from cryptopredict.artifact.arrays import BarHistory, Grid, grid_times
+from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
     SCHEMA_VERSION,
     BacktestReport,
     BacktestSummary,
-    BarHistory,
     DataSummary,
-    Grid,
     Horizon,
     Manifest,
     ModelParams,
     NaiveBand,
+    Postprocess,
     ServedBand,
     TrainingWindow,
-    encode_artifact,
-    install_artifact,
 )
+from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
-from cryptopredict.model.backtest import Backtest, run_backtest, unbacktested_band
+from cryptopredict.model.backtest import Backtest, unbacktested_band
 from cryptopredict.model.bands import BAND_HOURS, DEFAULT_BAND, Band, Market
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.engine import Engine, LocalEngine
-from cryptopredict.model.fitcache import FitCache
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
@@ -52,7 +48,8 @@ from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
 from cryptopredict.model.scoring import naive_forecast
-from cryptopredict.postprocess import Postprocess
+from cryptopredict.postprocess import centre as centre_of
+from cryptopredict.postprocess import hours_ahead
 from cryptopredict.utc import utc_datetime
 
 log = logging.getLogger(__name__)
@@ -74,14 +71,6 @@ class TrainingRequest:
 
 
 @dataclass(frozen=True)
-class Trained:
-    path: Path
-    manifest: Manifest
-    backtest: Backtest | None
-    grid: Grid
-
-
-@dataclass(frozen=True)
 class Built:
     """A trained model and everything its artifact holds, not yet written."""
 
@@ -100,29 +89,6 @@ class Built:
             backtest=self.report,
             manifest=self.manifest,
         )
-
-
-def train(
-    history: History, request: TrainingRequest, out_dir: Path, engine: Engine | None = None
-) -> Trained:
-    """Everything from validated bars to a written artifact, in this process (the backtest's
-    refits on `engine`); raises before writing on failure."""
-    frame = model_frame(history.bars.frame, request.price)
-    interval = history.bars.interval.delta
-    backtest = None
-    if request.plan is not None:
-        backtest = run_backtest(
-            frame,
-            interval,
-            request.config,
-            request.plan,
-            engine=engine or LocalEngine(),
-            cache=FitCache(request.fit_cache),
-            band=panel_band(interval),
-        )
-    built = build(history, request, frame, backtest)
-    path = install_artifact(out_dir, built.manifest.asset, built.files())
-    return Trained(path, built.manifest, backtest, built.grid)
 
 
 def build(
@@ -216,9 +182,9 @@ def build_grid(
     kept = grid_times(first, step, int(seconds[-1]), last)
     kept = kept[kept > last]
     rules = forecaster.rules
-    hours = rules.hours_ahead(kept)
+    hours = hours_ahead(rules, kept)
     raw = predict_mean(forecaster, pd.Series(pd.to_datetime(kept, unit="s")))
-    centre = rules.centre(raw, hours)
+    centre = centre_of(rules, raw, hours)
     offsets = hindcast.band.offsets(
         np.array([len(market.t) - 1]), hours, calibrated_at=np.array([last])
     )
@@ -256,7 +222,9 @@ def _with_band(rules: Postprocess, grid: Grid, market: Market) -> Postprocess:
     yhat = grid.yhat[at]
     lower = tuple(float(v) for v in np.log(grid.lower(DEFAULT_LEVEL)[at] / yhat))
     upper = tuple(float(v) for v in np.log(grid.upper(DEFAULT_LEVEL)[at] / yhat))
-    return replace(rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=1.0)
+    return msgspec.structs.replace(
+        rules, band_hours=hours, band_lower=lower, band_upper=upper, band_scale=1.0
+    )
 
 
 def _manifest(

@@ -1,7 +1,7 @@
 """Where the refits of an in-process backtest (`run_backtest`, `train`) run: in this process
 (`LocalEngine`), or as tasks on a `dask.distributed` cluster
-(`cryptopredict.model.cluster.DaskEngine`, e.g. from the notebook). `train.py` itself runs
-every step of a pair as a task (`model/graph.py`).
+(`cryptopredict.training.cluster.DaskEngine`, e.g. from the notebook). `train.py` itself runs
+every step of a pair as a task (`graph.py`).
 
 An engine gets a function and items and gives the results back in the order asked, whatever
 order they finish in, so results never depend on where they ran.

@@ -3,7 +3,7 @@ its tasks need, never a data-source key), each task's outcome with the log lines
 `run`, the one function every task calls.
 
 This module is light on purpose: the client imports it, not the training stack (pandas,
-Prophet), which only the workers load (`model/steps.py`).
+Prophet), which only the workers load (`steps.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from cryptopredict.assets import Asset
 from cryptopredict.config import Settings
 from cryptopredict.model.gate import GateRules
 
-STEPS = "cryptopredict.model.steps"
+STEPS = "cryptopredict.training.steps"
 REFITS_LOG = "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit"
 DAMPING_PURPOSE = "(the validation refits, to choose the damping)"
 
@@ -114,7 +114,7 @@ class Done:
 
 
 def run(step: str, level: str, *args: Any) -> Done:
-    """The task: `cryptopredict.model.steps.<step>(*args)`, the `Done` results of earlier
+    """The task: `cryptopredict.training.steps.<step>(*args)`, the `Done` results of earlier
     tasks among `args` (also inside dicts and lists) replaced by their values; the `cryptopredict`
     log records it writes at `level` and above are kept for the client."""
     failed: list[Failed] = []

@@ -1,7 +1,7 @@
 """The client's side of training: each pair's task graph submitted to the cluster, the fit
 cache read and written by key, and the artifacts written from the bytes the workers send back.
 
-A pair's graph (its steps: `model/steps.py`):
+A pair's graph (its steps: `steps.py`):
 
     prepare --> needs                          (the client reads the refit origins and keys)
        |------> refit at each origin not cached (the history sliced where it is)
@@ -26,10 +26,10 @@ from typing import Any
 
 from distributed import Client, Future
 
-from cryptopredict.artifact import install_artifact
-from cryptopredict.model.cluster import Slots
-from cryptopredict.model.fitcache import FitCache
-from cryptopredict.model.tasks import (
+from cryptopredict.artifact.write import install_artifact
+from cryptopredict.training.cluster import Slots
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.tasks import (
     DAMPING_PURPOSE,
     REFITS_LOG,
     Done,

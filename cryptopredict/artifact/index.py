@@ -23,12 +23,12 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import msgspec
 
-from cryptopredict.arrays import ArtifactError
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.atomic import replacing
 
 INDEX = "index.json"
@@ -37,27 +37,7 @@ INDEX_VERSION = 1
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    """What the API says about an asset before opening its artifact."""
-
-    asset: str
-    symbol: str
-    interval: str
-    schema_version: int
-    model_version: str
-    created_at: int  # epoch seconds
-    source: str
-    first_bar: int  # epoch seconds, as every time here
-    last_bar: int
-    grid_first: int  # the first instant the forecast answers
-    grid_last: int  # the end of the precomputed forecast
-    interval_width: float  # the share of outcomes the default band should hold
-    manifest_sha256: str
-
-
-@dataclass(frozen=True)
-class _Index:
+class _Index(msgspec.Struct, frozen=True):
     index_version: int
     assets: dict[str, IndexEntry]
 
@@ -122,7 +102,7 @@ def record(
 def _write(file: Path, entries: dict[str, IndexEntry]) -> None:
     document = {
         "index_version": INDEX_VERSION,
-        "assets": {name: asdict(entries[name]) for name in sorted(entries)},
+        "assets": {name: msgspec.to_builtins(entries[name]) for name in sorted(entries)},
     }
     with replacing(file) as temporary:
         temporary.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")

@@ -1,0 +1,371 @@
+"""Reading an artifact and verifying it against its manifest.
+
+An artifact is a directory `<out>/<asset>/` holding:
+
+- `model.pkl`: the fitted Prophet model, pickled: the product's model, for anyone who wants to
+  load it with Prophet (`Artifact.load_model`); serving never unpickles it;
+- `grid.npy`: the served forecast from the first stored bar to the last bar + the horizon
+  (`MAX_HORIZON_DAYS`): every date the API answers. Each knot holds the point forecast, its
+  central band at every level of `LEVELS`, and how long before it the last bar it had seen
+  came: inside the history a hindcast, past it the forecast. Knots run at the data's interval
+  to 30 days past the last bar, then daily (`cryptopredict.artifact.arrays` describes the
+  layout);
+- `history.npy`: every validated bar the training run had (`BarHistory`), which the API serves
+  as the actual price and aggregates into candles;
+- `backtest.json`: the backtest report (`cryptopredict.artifact.schema.BacktestReport`);
+- `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file
+  (`cryptopredict.artifact.schema.Manifest`).
+
+Beside the artifacts, `index.json` lists them (`cryptopredict.artifact.index`).
+
+`open_artifact` checks the manifest and the digests of the arrays, and memory-maps them without
+reading them; `load_artifact` also checks every value and the other files. Anything wrong is an
+ArtifactError naming the file and the field. This module imports neither Prophet nor pandas:
+serving reads artifacts with numpy and msgspec alone.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import pickle
+import stat
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from cryptopredict.artifact.arrays import (
+    ArtifactError,
+    BarHistory,
+    Grid,
+    StoredGrid,
+    check_grid,
+    check_history,
+    history_of,
+    open_table,
+    stored_grid,
+)
+from cryptopredict.artifact.index import artifact_dirs
+from cryptopredict.artifact.schema import (
+    BACKTEST,
+    GRID,
+    HISTORY,
+    LEVELS,
+    MANIFEST,
+    MODEL,
+    REQUIRED_KEYS,
+    SCHEMA_VERSION,
+    BacktestReport,
+    IndexEntry,
+    Manifest,
+)
+from cryptopredict.candles import Interval, IntervalError
+
+
+@dataclass(frozen=True, eq=False)
+class Artifact:
+    """An opened artifact: its manifest, and its arrays memory-mapped (read as they are used)."""
+
+    path: Path
+    manifest: Manifest
+    grid_file: StoredGrid  # the grid as stored, at its knots
+    history: BarHistory
+    # The manifest as written, for the model card: it shows every field, also those this code
+    # does not read.
+    manifest_json: dict[str, Any] = field(repr=False)
+    manifest_sha256: str = field(repr=False)
+
+    @property
+    def asset(self) -> str:
+        return self.manifest.asset
+
+    @cached_property
+    def grid(self) -> Grid:
+        """The grid at every step as the API serves it, read whole into memory (for tools and
+        tests; the API reads `grid_file`)."""
+        return self.grid_file.expand()
+
+    @cached_property
+    def backtest(self) -> BacktestReport:
+        """`backtest.json`, read and checked against the manifest on first use."""
+        file = self.path / BACKTEST
+        data = _read_bytes(file)
+        _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(BACKTEST))
+        return _typed(file, _json_object(file, data), BacktestReport)
+
+    @property
+    def entry(self) -> IndexEntry:
+        """What the index says of this artifact."""
+        return entry_of(self.manifest, self.manifest_sha256)
+
+    def load_model(self) -> Any:
+        """Unpickle the model (importing Prophet), after checking its bytes against the manifest
+        once more and the installed Prophet against the one it was pickled with."""
+        file = self.path / MODEL
+        data = _read_bytes(file)
+        _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(MODEL))
+        trained = self.manifest.versions.get("prophet")
+        try:
+            installed: str | None = importlib.metadata.version("prophet")
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        require(
+            trained == installed,
+            file,
+            f"was pickled with Prophet {trained} but Prophet {installed} is installed; "
+            "retrain or install the matching version",
+        )
+        return pickle.loads(data)
+
+
+def entry_of(manifest: Manifest, manifest_sha256: str) -> IndexEntry:
+    return IndexEntry(
+        asset=manifest.asset,
+        symbol=manifest.symbol,
+        interval=manifest.interval,
+        schema_version=manifest.schema_version,
+        model_version=manifest.model_version,
+        created_at=_epoch(manifest.created_at),
+        source=manifest.data.source,
+        first_bar=_epoch(manifest.data.first),
+        last_bar=_epoch(manifest.data.last),
+        grid_first=_epoch(manifest.horizon.grid_first),
+        grid_last=_epoch(manifest.horizon.grid_last),
+        interval_width=manifest.interval_width,
+        manifest_sha256=manifest_sha256,
+    )
+
+
+def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
+    """An artifact, its manifest checked and its arrays' sha256 with it, the arrays
+    memory-mapped (with `every_value`, read and checked); ArtifactError names the first problem
+    found.
+
+    Its files are opened through one handle on the directory, so an artifact swapped in
+    meanwhile (`write_artifact`) is read whole, old or new.
+    """
+    path = Path(path)
+    with ExitStack() as stack:
+        directory = _open_directory(path)
+        stack.callback(os.close, directory)
+        written = _read_all(
+            stack.enter_context(_open_in(directory, path, MANIFEST)), path / MANIFEST
+        )
+        document = _json_object(path / MANIFEST, written)
+        manifest = _manifest(path / MANIFEST, document)
+        tables = {}
+        for name in (GRID, HISTORY):
+            opened = stack.enter_context(_open_in(directory, path, name))
+            digest = hashlib.file_digest(opened, "sha256").hexdigest()
+            _check_digest(path / name, digest, manifest.files.get(name))
+            tables[name] = open_table(path / name, opened)
+    grid = stored_grid(path / GRID, tables[GRID])
+    history = history_of(path / HISTORY, tables[HISTORY])
+    if every_value:
+        check_history(path / HISTORY, history)
+        check_grid(path / GRID, grid, first_bar=int(history.ds[0]), last_bar=int(history.ds[-1]))
+    ends = (int(history.ds[0]), int(history.ds[-1]), grid.first, grid.last)
+    data, horizon = manifest.data, manifest.horizon
+    said = (data.first, data.last, horizon.grid_first, horizon.grid_last)
+    require(
+        ends == tuple(_epoch(when) for when in said),
+        path / MANIFEST,
+        "data.first, data.last, horizon.grid_first or horizon.grid_last do not match the "
+        "history and the grid",
+    )
+    try:
+        step = Interval.parse(manifest.interval).seconds
+    except IntervalError as error:
+        raise ArtifactError(f"{path / MANIFEST}: the interval: {error}") from None
+    require(
+        grid.step == step,
+        path / GRID,
+        f"its knots are {grid.step} s apart, not the manifest's {manifest.interval}",
+    )
+    digest = hashlib.sha256(written).hexdigest()
+    return Artifact(path, manifest, grid, history, document, digest)
+
+
+def load_artifact(path: Path) -> Artifact:
+    """`open_artifact`, then every value checked, and the backtest and the model's bytes;
+    ArtifactError names the first problem found."""
+    artifact = open_artifact(path, every_value=True)
+    _ = artifact.backtest
+    model = artifact.path / MODEL
+    _check_digest(model, _file_sha256(model), artifact.manifest.files.get(MODEL))
+    return artifact
+
+
+def load_artifacts(model_dir: Path) -> dict[str, Artifact]:
+    """Every artifact under `model_dir`, by asset, each checked whole (`load_artifact`);
+    ArtifactError if there is none or any is bad."""
+    found = artifact_dirs(existing_model_dir(model_dir))
+    if not found:
+        raise ArtifactError(f"{model_dir}: holds no artifact; run `python train.py` first")
+    artifacts = [load_artifact(path) for path in found]
+    return {artifact.asset: artifact for artifact in artifacts}
+
+
+def describe(path: Path) -> IndexEntry:
+    """The index entry of the artifact at `path`, from its manifest alone."""
+    data = _read_bytes(path / MANIFEST)
+    manifest = _manifest(path / MANIFEST, _json_object(path / MANIFEST, data))
+    return entry_of(manifest, hashlib.sha256(data).hexdigest())
+
+
+def existing_model_dir(model_dir: Path) -> Path:
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ArtifactError(f"{model_dir}: no such directory; run `python train.py` first")
+    return model_dir
+
+
+def _open_directory(path: Path) -> int:
+    """The artifact directory `path`, which may be a symlink to a directory beside it (in its
+    model directory), never to one elsewhere."""
+    real, within = os.path.realpath(path), os.path.realpath(path.parent)
+    require(
+        os.path.commonpath([real, within]) == within,
+        path,
+        "is a symbolic link out of its model directory; copy the artifact in instead",
+    )
+    try:
+        return os.open(real, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing") from None
+    except OSError as error:
+        raise ArtifactError(f"{path}: unreadable ({error.strerror})") from None
+
+
+# An artifact's files are regular files the writer made: a symbolic link is never followed (it
+# could lead anywhere, its digest into answers), and nothing else is opened (a FIFO would block).
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def _open_in(directory: int | None, path: Path, name: str) -> io.BufferedReader:
+    """`path / name`, opened in the directory `directory` (a descriptor; None: `path`)."""
+    file = path / name
+    try:
+        if directory is None:
+            descriptor = os.open(file, _FILE_FLAGS)
+        else:
+            descriptor = os.open(name, _FILE_FLAGS, dir_fd=directory)
+    except FileNotFoundError:
+        raise ArtifactError(f"{file}: missing") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ArtifactError(
+                f"{file}: is a symbolic link; an artifact's files must be the regular files "
+                "training wrote"
+            ) from None
+        raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
+    opened = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        opened.close()
+        raise ArtifactError(f"{file}: is not a regular file")
+    return opened
+
+
+def _file_sha256(file: Path) -> str:
+    with _open_in(None, file.parent, file.name) as opened:
+        try:
+            return hashlib.file_digest(opened, "sha256").hexdigest()
+        except OSError as error:
+            raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
+
+
+def _read_all(opened: io.BufferedReader, file: Path) -> bytes:
+    try:
+        return opened.read()
+    except OSError as error:
+        raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
+
+
+def _epoch(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def _json_object(file: Path, data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except ValueError as error:
+        raise ArtifactError(f"{file}: not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ArtifactError(f"{file}: is not a JSON object")
+    return value
+
+
+def schema_problem(version: int) -> str:
+    if version > SCHEMA_VERSION:
+        return (
+            f"schema_version {version} is newer than this code understands ({SCHEMA_VERSION}); "
+            "upgrade cryptopredict"
+        )
+    return (
+        f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} stores the "
+        "grid compact and memory-mapped: grid.npy and history.npy); retrain with "
+        "`python train.py`"
+    )
+
+
+def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
+    version = document.get("schema_version")
+    if not isinstance(version, int):
+        raise ArtifactError(f"{file}: has no integer schema_version")
+    require(version == SCHEMA_VERSION, file, schema_problem(version))
+    missing = [key for key in REQUIRED_KEYS if key not in document]
+    require(not missing, file, f"lacks {', '.join(missing)}")
+    manifest = _typed(file, document, Manifest)
+    width = manifest.postprocess.interval_width
+    require(
+        isinstance(width, float) and 0 < width < 1,
+        file,
+        f"postprocess.interval_width is {width!r}, not a share between 0 and 1 - at "
+        "`$.postprocess.interval_width`",
+    )
+    require(
+        manifest.levels == LEVELS,
+        file,
+        f"levels are {list(manifest.levels)}, not the grid's {list(LEVELS)} - at `$.levels`",
+    )
+    return manifest
+
+
+T = TypeVar("T")
+
+
+def _typed(file: Path, document: dict[str, Any], kind: type[T]) -> T:
+    try:
+        return msgspec.convert(document, kind)
+    except msgspec.ValidationError as error:
+        raise ArtifactError(f"{file}: {error}") from None
+
+
+def _check_digest(file: Path, actual: str, expected: str | None) -> None:
+    if expected is None:
+        raise ArtifactError(f"{file}: is not listed in the manifest")
+    require(
+        actual == expected,
+        file,
+        f"sha256 {actual[:12]}... does not match the manifest's {expected[:12]}... "
+        "(corrupt or edited)",
+    )
+
+
+def _read_bytes(file: Path) -> bytes:
+    with _open_in(None, file.parent, file.name) as opened:
+        return _read_all(opened, file)
+
+
+def require(condition: bool, file: Path, problem: str) -> None:
+    if not condition:
+        raise ArtifactError(f"{file}: {problem}")

@@ -1,0 +1,436 @@
+"""The artifact's typed contract: what training writes into `manifest.json`, `backtest.json`
+and `index.json`, and what serving, the gate, the report and the tests read.
+
+msgspec Structs and the constants they rest on, and nothing else: this module imports nothing
+of cryptopredict, so any stage (the data stage's validation report included) can use it
+without pulling in reading, writing or numpy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+# 2: history.npz holds every bar's OHLCV and VWAP, not the close alone.
+# 3: the grid holds each row's origin and a band at every level of LEVELS; manifest `levels`.
+# 4: grid.npy and history.npy, memory-mapped: the grid at the data's interval to 30 days past
+#    the last bar, then daily; bands as float32 log offsets; each knot's lead, not its origin.
+SCHEMA_VERSION = 4
+MANIFEST = "manifest.json"
+MODEL = "model.pkl"
+GRID = "grid.npy"
+HISTORY = "history.npy"
+BACKTEST = "backtest.json"
+
+LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
+DEFAULT_LEVEL = 80  # the band answers give unless asked for another
+INTERVAL_PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"  # a bar interval: 1m, 15m, 1h, 4h, 1d, 1w
+
+UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+# The typed contract: what training writes into manifest.json and backtest.json, and what the
+# gate, the report, the model card and the tests read. JSON keys are the field names (or the
+# `name=` given); optional fields are left out while unset, as training always wrote them.
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A JSON object of the contract."""
+
+    def to_builtins(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self, order="sorted")
+
+
+class PerHorizon(Record, frozen=True):
+    """A value at each standard horizon the data reaches."""
+
+    h1: float | None = msgspec.field(default=None, name="1h")
+    d1: float | None = msgspec.field(default=None, name="1d")
+    d7: float | None = msgspec.field(default=None, name="7d")
+    d30: float | None = msgspec.field(default=None, name="30d")
+
+
+class WidthFifth(Record, frozen=True):
+    """A band's coverage within one fifth of the origins by band width (log upper minus log
+    lower), with its Newey-West standard error, and the widths the fifth spans."""
+
+    coverage: float
+    se: float
+    n: int
+    width_from: float
+    width_to: float
+
+
+class ModelScores(Record, frozen=True):
+    """One model's scores over the evaluation origins at one horizon; the band's only for a
+    model with a band. Levels are keyed by their percent as text ("50", "80", "95")."""
+
+    n: int
+    mape: float
+    mae: float
+    rmse: float
+    coverage: float | None = None  # of the DEFAULT_LEVEL band
+    coverage_by_level: dict[str, float] | None = None
+    coverage_se_by_level: dict[str, float] | None = None
+    # Per level, each fifth of the origins by band width, narrowest first.
+    coverage_by_width_quintile: dict[str, tuple[WidthFifth, ...]] | None = None
+    interval_score: float | None = None  # of the DEFAULT_LEVEL band
+    interval_score_by_level: dict[str, float] | None = None
+    quantile_score: float | None = None
+
+
+class Comparison(Record, frozen=True):
+    """The served model minus the naive one per origin, averaged, with Newey-West standard
+    errors over `lags` overlapping origins (scores of a band only when both have one)."""
+
+    n: int
+    lags: int
+    mape_diff: float
+    mape_se: float
+    interval_score_diff: float | None = None
+    interval_score_se: float | None = None
+    quantile_score_diff: float | None = None
+    quantile_score_se: float | None = None
+
+    def verdict(self) -> str | None:
+        """The served band against naive's by the interval score: "better" or "worse" when
+        the difference is beyond two standard errors, else "tie"; None when not scored."""
+        diff, se = self.interval_score_diff, self.interval_score_se
+        if diff is None or se is None:
+            return None
+        if abs(diff) <= 2 * se:
+            return "tie"
+        return "better" if diff < 0 else "worse"
+
+
+class HorizonScores(Record, frozen=True):
+    prophet: ModelScores | None = None  # the served model
+    naive: ModelScores | None = None
+    drift: ModelScores | None = None
+    prophet_vs_naive: Comparison | None = None
+
+
+class Boundary(Record, frozen=True):
+    """Where validation ends and evaluation starts: every choice was made on outcomes known by
+    `last_validation_outcome`, before the first evaluation origin."""
+
+    first_validation_origin: UtcTime
+    last_validation_outcome: UtcTime
+    first_evaluation_origin: UtcTime
+
+
+class BacktestSummary(Record, frozen=True):
+    """The evaluation scores of the served model and the baselines, per horizon."""
+
+    origins: int
+    origin_step_hours: float
+    refits: int
+    interval_width: float
+    levels: tuple[int, ...]
+    boundary: Boundary
+    h1: HorizonScores | None = msgspec.field(default=None, name="1h")
+    d1: HorizonScores | None = msgspec.field(default=None, name="1d")
+    d7: HorizonScores | None = msgspec.field(default=None, name="7d")
+    d30: HorizonScores | None = msgspec.field(default=None, name="30d")
+
+    def horizons(self) -> dict[str, HorizonScores]:
+        """The horizons scored, by label ("1h", "1d", "7d", "30d"), shortest first."""
+        found = {"1h": self.h1, "1d": self.d1, "7d": self.d7, "30d": self.d30}
+        return {label: scores for label, scores in found.items() if scores is not None}
+
+
+class DampingCandidate(Record, frozen=True):
+    """A damping's MAPE per horizon of a day and more, and `ratio`, the mean over them of its
+    MAPE relative to naive's."""
+
+    tau: float | None  # hours; None: undamped
+    ratio: float
+    mape_1d: float | None = None
+    mape_7d: float | None = None
+    mape_30d: float | None = None
+
+
+class DampingChoice(Record, frozen=True):
+    chosen: float | None
+    validation_origins: int
+    candidates: tuple[DampingCandidate, ...]
+
+
+class BandSetting(Record, frozen=True):
+    """A band (cryptopredict.model.bands.BandSpec as written): every field, and its name."""
+
+    kind: str
+    window_days: float | None
+    half_life_hours: float | None
+    profile: bool
+    drift: bool
+    pool_days: int | None
+    horizon_pools: tuple[tuple[int, int | None], ...]
+    horizon_mix: tuple[tuple[int, float], ...]
+    width_bins: int
+    floor: float | None
+    name: str
+
+
+class ServedBand(BandSetting, kw_only=True, frozen=True):
+    """The manifest's band: the setting served, and how the hindcast inside the history is made."""
+
+    hindcast: str
+
+
+class Settled(Record, frozen=True):
+    """How one part of the served forecast was settled: `chosen` on the backtest's validation
+    origins, `forced` (no choice could be made; nothing was compared), or `fixed` (set
+    beforehand, with no comparison in this training); `why` says how, plainly."""
+
+    how: Literal["chosen", "forced", "fixed"]
+    why: str
+
+
+class ServedParts(Record, frozen=True):
+    """What is served, named for what it is: the point forecast (`point_forecast`), the band's
+    method (`band_method`), and how the damping and the band were settled."""
+
+    point_forecast: str
+    band_method: str
+    damping: Settled
+    band: Settled
+
+
+class BandCandidate(BandSetting, kw_only=True, frozen=True):
+    """A band's scores on the validation origins, per horizon: its mean 80% interval score
+    (`score_<h>`), that score relative to the naive band's within each fifth of the origins by
+    the day before's volatility, averaged over the fifths (`calm_score_<h>`), and coverage
+    (`coverage_<h>`); `score` is the mean of the calm scores over the horizons."""
+
+    score: float
+    score_1h: float | None = None
+    score_1d: float | None = None
+    score_7d: float | None = None
+    score_30d: float | None = None
+    calm_score_1h: float | None = None
+    calm_score_1d: float | None = None
+    calm_score_7d: float | None = None
+    calm_score_30d: float | None = None
+    coverage_1h: float | None = None
+    coverage_1d: float | None = None
+    coverage_7d: float | None = None
+    coverage_30d: float | None = None
+
+
+class PoolScores(PerHorizon, kw_only=True, frozen=True):
+    days: int | None  # how far back calibration reaches (None: all past errors)
+
+
+class MixScores(PerHorizon, kw_only=True, frozen=True):
+    weight: float  # the empirical band's weight
+
+
+class PoolChoice(Record, frozen=True):
+    score: str  # what the candidates are scored by
+    candidates: tuple[PoolScores, ...]
+    chosen: dict[str, int | None]  # days, by horizon label
+
+
+class MixChoice(Record, frozen=True):
+    score: str
+    candidates: tuple[MixScores, ...]
+    chosen: dict[str, float]  # weight, by horizon label
+
+
+class BandChoice(Record, frozen=True):
+    chosen: BandSetting
+    validation_origins: int
+    candidates: tuple[BandCandidate, ...]
+    pools: PoolChoice | None = None  # a scaled band's calibration pool per horizon
+    mix: MixChoice | None = None  # a scaled band's weight of the empirical band per horizon
+
+
+class HindcastCoverage(Record, frozen=True):
+    """How often each level's served hindcast band held the close over the last `days`."""
+
+    days: int
+    bars: int
+    coverage_by_level: dict[str, float]
+
+
+class NaiveBand(Record, frozen=True):
+    """The naive forecast made at the last bar, as the backtest scores naive's (the live
+    scorecard scores it beside the served one): the last price, and per level (keyed by percent
+    as text) the log offsets of its band's lower and upper bounds at the calibrated horizons
+    `hours`; in between linear from 0 at lead 0, past the last as sqrt(lead), never narrowing
+    along lead (`cryptopredict.postprocess.empirical_offsets`)."""
+
+    price: float
+    hours: tuple[float, ...]
+    lower: dict[str, tuple[float, ...]]
+    upper: dict[str, tuple[float, ...]]
+
+
+class PastForecast(Record, frozen=True):
+    """A served forecast from a past origin against the prices that followed (80% band)."""
+
+    origin: str
+    ds: tuple[int, ...]
+    yhat: tuple[float, ...]
+    yhat_lower: tuple[float, ...]
+    yhat_upper: tuple[float, ...]
+    actual: tuple[float | None, ...]
+
+
+class BacktestReport(Record, omit_defaults=False, frozen=True):
+    """`backtest.json`: the summary, the choices it rests on, the hindcast's coverage and the
+    past forecasts; all but the hindcast are null for a model trained without a backtest."""
+
+    summary: BacktestSummary | None
+    damping: DampingChoice | None
+    band: BandChoice | None
+    hindcast: HindcastCoverage | None
+    paths: tuple[PastForecast, ...] = ()
+
+
+class ModelParams(Record, frozen=True):
+    """The training configuration (cryptopredict.model.config.ModelConfig) and the price."""
+
+    name: str
+    target: str
+    growth: str
+    seasonality_mode: str
+    changepoint_prior_scale: float
+    changepoint_range: float
+    window_days: int | None
+    interval_width: float
+    anchored: bool
+    damping_hours: float | None
+    damping_grid: tuple[float | None, ...]
+    calibrated: bool
+    price: str
+
+
+class Postprocess(msgspec.Struct, frozen=True):
+    """How the model's raw output becomes the served forecast (`cryptopredict.postprocess`)."""
+
+    target: str  # "log" or "price"
+    origin: int  # epoch seconds of the last bar the model saw
+    last_close: float
+    model_at_origin: float  # the model's raw prediction at the origin, in model space
+    anchored: bool
+    damping_hours: float | None  # tau; None leaves the model's path undamped
+    interval_width: float
+    band_hours: tuple[float, ...]  # calibrated horizons, increasing
+    band_lower: tuple[float, ...]  # error quantile at (1 - width) / 2, per horizon
+    band_upper: tuple[float, ...]  # error quantile at (1 + width) / 2, per horizon
+    band_scale: float = 1.0  # log units per quantile unit: the recent volatility, or 1
+
+
+class Repair(msgspec.Struct, frozen=True):
+    count: int = 0
+    first: str | None = None  # ISO timestamp of the first affected bar
+
+
+class Gaps(msgspec.Struct, frozen=True):
+    count: int = 0
+    missing_bars: int = 0
+    largest_after: str | None = None  # the bar before the largest gap
+    largest_missing_bars: int = 0
+
+
+class ValidationReport(msgspec.Struct, frozen=True):
+    """What validation repaired and found in the bars (cryptopredict.data.validation)."""
+
+    rows: int
+    first: str
+    last: str
+    exact_duplicates_dropped: int
+    was_unsorted: bool
+    conflicting_duplicates: Repair
+    ohlc_repaired: Repair
+    gaps: Gaps
+    # Lows or highs beyond MAX_BAR_JUMP of the previous close, open and close within it: kept.
+    wicks: Repair = Repair()
+
+
+class TrainingWindow(msgspec.Struct, frozen=True):
+    first: UtcTime
+    last: UtcTime
+    rows: int
+
+
+class DataSummary(msgspec.Struct, frozen=True):
+    """The bars the model was trained on: where from, their range, and the validation report."""
+
+    source: Text
+    failed_sources: tuple[str, ...]
+    first: UtcTime
+    last: UtcTime
+    rows: int
+    sha256: str
+    validation: ValidationReport
+    training_window: TrainingWindow
+
+
+class Horizon(msgspec.Struct, frozen=True):
+    days: float
+    grid_first: UtcTime
+    grid_last: UtcTime
+
+
+class Manifest(msgspec.Struct, frozen=True):
+    """`manifest.json`: what the model is, what it was trained on, how its output is served,
+    its backtest summary and where its validation ended (None: trained without a backtest),
+    and each file's sha256 (`files` and `schema_version` are filled in by `write_artifact`)."""
+
+    schema_version: int
+    asset: Text
+    symbol: Text
+    interval: Annotated[str, msgspec.Meta(pattern=INTERVAL_PATTERN)]
+    model_version: Text
+    created_at: UtcTime
+    git_sha: str | None
+    data: DataSummary
+    versions: dict[str, str]
+    params: ModelParams
+    postprocess: Postprocess
+    band: ServedBand
+    served: ServedParts  # the point forecast and the band, named, and how each was settled
+    metrics: BacktestSummary | None
+    # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
+    # backtest's figures come from origins on and after `first_evaluation_origin`.
+    backtest_boundary: Boundary | None
+    horizon: Horizon
+    levels: tuple[int, ...]
+    files: dict[str, str]
+    # The naive forecast at the last bar (None: an artifact written before it was kept).
+    naive: NaiveBand | None = None
+
+    @property
+    def interval_width(self) -> float:
+        """Share of outcomes the served band should hold, e.g. 0.8 (checked at load)."""
+        return self.postprocess.interval_width
+
+    def to_builtins(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self, order="sorted")
+
+
+REQUIRED_KEYS = tuple(spec.name for spec in msgspec.structs.fields(Manifest) if spec.required)
+
+
+class IndexEntry(msgspec.Struct, frozen=True):
+    """What `index.json` says about an asset, before its artifact is opened."""
+
+    asset: str
+    symbol: str
+    interval: str
+    schema_version: int
+    model_version: str
+    created_at: int  # epoch seconds
+    source: str
+    first_bar: int  # epoch seconds, as every time here
+    last_bar: int
+    grid_first: int  # the first instant the forecast answers
+    grid_last: int  # the end of the precomputed forecast
+    interval_width: float  # the share of outcomes the default band should hold
+    manifest_sha256: str

@@ -1,0 +1,141 @@
+"""Writing an artifact: its files encoded where training runs, then installed whole into the
+model directory (staged beside it, verified by reading it back, swapped into place atomically)
+and entered in `index.json`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import pickle
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from cryptopredict.artifact.arrays import (
+    ArtifactError,
+    BarHistory,
+    Grid,
+    check_history,
+    encode_grid,
+    encode_history,
+)
+from cryptopredict.artifact.index import read_index, record
+from cryptopredict.artifact.read import describe, existing_model_dir, load_artifact, require
+from cryptopredict.artifact.schema import (
+    BACKTEST,
+    GRID,
+    HISTORY,
+    MANIFEST,
+    MODEL,
+    SCHEMA_VERSION,
+    BacktestReport,
+    Manifest,
+)
+from cryptopredict.atomic import fsync_tree, swap_directory
+
+
+def write_artifact(
+    out_dir: Path,
+    *,
+    model: Any,
+    grid: Grid,
+    history: BarHistory,
+    backtest: BacktestReport,
+    manifest: Manifest,
+) -> Path:
+    """Write an artifact to `<out_dir>/<manifest.asset>` atomically, enter it in
+    `<out_dir>/index.json`, and return its path (`manifest.files` and `schema_version` are set
+    here)."""
+    files = encode_artifact(
+        model=model, grid=grid, history=history, backtest=backtest, manifest=manifest
+    )
+    return install_artifact(out_dir, manifest.asset, files)
+
+
+def encode_artifact(
+    *,
+    model: Any,
+    grid: Grid,
+    history: BarHistory,
+    backtest: BacktestReport,
+    manifest: Manifest,
+) -> dict[str, bytes]:
+    """An artifact's files by name, as bytes (where training runs: a worker); ArtifactError
+    when a manifest or an array breaks the contract."""
+    where = Path(manifest.asset)
+    check_history(where / HISTORY, history)  # before the grid is read against it
+    files = {
+        MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
+        GRID: encode_grid(where / GRID, grid, last_bar=int(history.ds[-1])),
+        HISTORY: encode_history(history),
+        BACKTEST: _finite_json(BACKTEST, backtest.to_builtins()),
+    }
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    full = msgspec.structs.replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
+    return {**files, MANIFEST: _finite_json(MANIFEST, full.to_builtins())}
+
+
+def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> Path:
+    """Write `files` (encode_artifact's) as `<out_dir>/<asset>` and enter it in the index.
+
+    Everything is written to a temporary directory beside the target, verified by reading it
+    back, and only then swapped into place: a failure at any point leaves the previous artifact
+    untouched.
+    """
+    unknown = set(files) - {MANIFEST, MODEL, GRID, HISTORY, BACKTEST}
+    if unknown or "/" in asset or asset.startswith("."):
+        raise ArtifactError(f"not an artifact of {asset!r}: {sorted(files)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / asset
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{asset}-", dir=out_dir))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the artifact from a non-root server
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+            (staging / name).chmod(0o644)
+        entry = load_artifact(staging).entry
+        require(entry.asset == asset, staging / MANIFEST, f"the manifest is not {asset}'s")
+        fsync_tree(staging)
+        swap_directory(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    record(out_dir, entry, describe)
+    return target
+
+
+def index_artifacts(model_dir: Path) -> int:
+    """Write `<model_dir>/index.json` afresh from every artifact's manifest (after artifacts
+    were copied in by hand, say); the number of artifacts it lists."""
+    record(existing_model_dir(model_dir), None, describe, afresh=True)
+    return len(read_index(model_dir) or {})
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True, allow_nan=False).encode() + b"\n"
+
+
+def _finite_json(name: str, value: Any) -> bytes:
+    """`value` as the JSON of file `name`; ArtifactError naming the first value that is not a
+    finite number (NaN or infinite: no JSON holds it, and no client could read it)."""
+    where = _not_finite(value, "")
+    if where is not None:
+        raise ArtifactError(f"{name}: {where.lstrip('.')} is not a finite number; nothing written")
+    return _json(value)
+
+
+def _not_finite(value: Any, path: str) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} ({value})"
+    if isinstance(value, dict):
+        found = (_not_finite(item, f"{path}.{key}") for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        found = (_not_finite(item, f"{path}[{i}]") for i, item in enumerate(value))
+    else:
+        return None
+    return next((where for where in found if where is not None), None)

@@ -1,0 +1,498 @@
+"""Run a workflow's jobs as GitHub Actions would, on this machine, against a scratch remote.
+
+What it does as GitHub does:
+- jobs in the order of their `needs`; a job runs only when every job it needs succeeded and its
+  `if:` holds (GitHub's implicit `success()`); a failed or skipped need skips it;
+- steps in order, a step's `if:` evaluated, the job stopping at the first failing step;
+- `${{ }}` expressions in `if:`, `env:` and `with:`, over the contexts `github` (from the event
+  payload), `vars`, `secrets`, `needs`, `steps`, `env` and `matrix`, in the subset of GitHub's
+  expression language the workflows use: literals, property access, `== != && || !`,
+  parentheses and `startsWith`; strings compare ignoring case, as GitHub's do;
+- `run:` steps through `bash --noprofile --norc -eo pipefail` (what `shell: bash` runs), in the
+  job's checkout, with GITHUB_OUTPUT (read back as the step's outputs), GITHUB_REF, GITHUB_SHA,
+  GITHUB_REF_NAME, GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_WORKSPACE and RUNNER_TEMP;
+- `actions/checkout`: a fresh clone of the scratch remote at the run's commit, `origin/<branch>`
+  pointing at that commit for a run on a branch, as the action leaves it;
+- "Re-run failed jobs": `reuse` gives jobs that are not run again, with the outputs of the
+  attempt that ran them.
+
+What it does not: any other action (`setup-python`, docker's, the attestation) is a no-op that
+evaluates its inputs (so a secret it would read is recorded) and returns the outputs the test
+gives for its step id; containers, services and environments' rules are not emulated; a matrix
+runs its first combination. Every read of the `secrets` context is recorded, with its job and
+step, before the step runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.release.scratch_git import ScratchRepo, checkout_run
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+(?:\.\d+)?)"
+    r"|(?P<op>==|!=|&&|\|\||[!().,\[\]])|(?P<name>[A-Za-z_][\w-]*))"
+)
+
+
+# The job status functions, by the results of every job the job needs, directly or not (GitHub's
+# `success()` is false when any of them was skipped or failed).
+STATUS = "(status)"
+STATUS_FUNCTIONS = re.compile(r"\b(success|failure|always|cancelled)\s*\(")
+
+
+class ExpressionError(ValueError):
+    """An expression outside the subset this runner evaluates."""
+
+
+def evaluate(expression: str, contexts: Mapping[str, Any], reads: list[str]) -> Any:
+    """The value of one expression (without `${{ }}`); `reads` gets each `secrets.X` read."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = expression.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise ExpressionError(f"cannot read {text[position:]!r} in {expression!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    parser = _Parser(tokens, contexts, reads)
+    value = parser.either()
+    if parser.position != len(tokens):
+        raise ExpressionError(f"unexpected {tokens[parser.position][1]!r} in {expression!r}")
+    return value
+
+
+def truthy(value: Any) -> bool:
+    return value not in (None, "", False, 0)
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def interpolate(template: Any, contexts: Mapping[str, Any], reads: list[str]) -> str:
+    """A value with every `${{ }}` replaced by its text."""
+    return re.sub(
+        r"\$\{\{(.*?)\}\}",
+        lambda m: text(evaluate(m.group(1), contexts, reads)),
+        text(template),
+        flags=re.DOTALL,
+    )
+
+
+def condition(source: Any, contexts: Mapping[str, Any], reads: list[str]) -> bool:
+    """An `if:` (with or without `${{ }}`), as GitHub reads it."""
+    if source is None:
+        return True
+    if isinstance(source, bool):
+        return source
+    expression = str(source).strip()
+    if expression.startswith("${{") and expression.endswith("}}"):
+        expression = expression[3:-2]
+    return truthy(evaluate(expression, contexts, reads))
+
+
+class _Parser:
+    def __init__(
+        self, tokens: list[tuple[str, str]], contexts: Mapping[str, Any], reads: list[str]
+    ) -> None:
+        self.tokens = tokens
+        self.position = 0
+        self.contexts = contexts
+        self.reads = reads
+
+    def peek(self) -> str | None:
+        return self.tokens[self.position][1] if self.position < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        if self.position >= len(self.tokens):
+            raise ExpressionError("the expression ends too soon")
+        token = self.tokens[self.position]
+        if expected is not None and token[1] != expected:
+            raise ExpressionError(f"expected {expected!r}, found {token[1]!r}")
+        self.position += 1
+        return token
+
+    def either(self) -> Any:
+        value = self.both()
+        while self.peek() == "||":
+            self.take()
+            other = self.unevaluated(self.both) if truthy(value) else self.both()
+            value = value if truthy(value) else other
+        return value
+
+    def both(self) -> Any:
+        value = self.comparison()
+        while self.peek() == "&&":
+            self.take()
+            other = self.comparison() if truthy(value) else self.unevaluated(self.comparison)
+            value = other if truthy(value) else value
+        return value
+
+    def unevaluated(self, part: Any) -> Any:
+        """Parse past what GitHub short-circuits, recording no secret it names."""
+        reads, self.reads = self.reads, []
+        try:
+            return part()
+        finally:
+            self.reads = reads
+
+    def comparison(self) -> Any:
+        value = self.unary()
+        while self.peek() in ("==", "!="):
+            operator = self.take()[1]
+            equal = _loosely_equal(value, self.unary())
+            value = equal if operator == "==" else not equal
+        return value
+
+    def unary(self) -> Any:
+        if self.peek() == "!":
+            self.take()
+            return not truthy(self.unary())
+        return self.primary()
+
+    def primary(self) -> Any:
+        kind, token = self.take()
+        if token == "(":
+            value = self.either()
+            self.take(")")
+            return value
+        if kind != "name" or token in LITERALS:
+            return _literal(kind, token)
+        if self.peek() == "(":
+            return self.call(token)
+        if token not in self.contexts:
+            raise ExpressionError(f"unknown context {token!r}")
+        value: Any = self.contexts[token]
+        path = [token]
+        while self.peek() in (".", "["):
+            if self.take()[1] == ".":
+                name = self.take()[1]
+            else:
+                name = text(self.either())
+                self.take("]")
+            path.append(name)
+            value = value.get(name) if isinstance(value, Mapping) else None
+        if path[0] == "secrets" and len(path) > 1:
+            self.reads.append(path[1])
+        return value
+
+    def call(self, name: str) -> Any:
+        self.take("(")
+        arguments = []
+        if self.peek() != ")":
+            arguments.append(self.either())
+        while self.peek() == ",":
+            self.take()
+            arguments.append(self.either())
+        self.take(")")
+        if name.lower() == "startswith" and len(arguments) == 2:
+            return text(arguments[0]).lower().startswith(text(arguments[1]).lower())
+        status = self.contexts.get(STATUS, {})
+        if name in status and not arguments:
+            return status[name]
+        raise ExpressionError(f"the function {name}() is not one this runner evaluates")
+
+
+LITERALS = {"true": True, "false": False, "null": None}
+
+
+def _literal(kind: str, token: str) -> Any:
+    if kind == "string":
+        return token[1:-1].replace("''", "'")
+    if kind == "number":
+        return float(token)
+    if token in LITERALS:
+        return LITERALS[token]
+    raise ExpressionError(f"unexpected {token!r}")
+
+
+def _loosely_equal(left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str):
+        return left.lower() == right.lower()
+    return text(left).lower() == text(right).lower()
+
+
+@dataclass
+class StepRun:
+    job: str
+    name: str
+    outcome: str  # success, failure, skipped
+    output: str = ""
+    secrets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobRun:
+    name: str
+    result: str  # success, failure, skipped
+    outputs: dict[str, str] = field(default_factory=dict)
+    steps: list[StepRun] = field(default_factory=list)
+
+
+@dataclass
+class WorkflowRun:
+    jobs: dict[str, JobRun]
+
+    def result(self, job: str) -> str:
+        return self.jobs[job].result
+
+    def steps(self) -> list[StepRun]:
+        return [step for job in self.jobs.values() for step in job.steps]
+
+    def secrets_read(self) -> list[tuple[str, str, str]]:
+        """(job, step, secret) of every step that ran, or was about to, reading a secret."""
+        return [
+            (step.job, step.name, secret)
+            for step in self.steps()
+            if step.outcome != "skipped"
+            for secret in step.secrets
+        ]
+
+    def failure(self) -> StepRun:
+        [failed] = [step for step in self.steps() if step.outcome == "failure"]
+        return failed
+
+
+@dataclass
+class Event:
+    """What GitHub hands a run: the event's name and payload, the ref and the commit."""
+
+    name: str
+    ref: str
+    sha: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    repository: str = "octo/cryptopredict"
+
+
+class Runner:
+    """Runs jobs of `workflow` for `event` against the scratch `remote`, in `workdir`."""
+
+    def __init__(
+        self,
+        workflow: Path,
+        remote: ScratchRepo,
+        workdir: Path,
+        *,
+        tools: Path,
+        python_path: Path,
+        variables: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        action_outputs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.workflow = yaml.safe_load(workflow.read_text())
+        self.remote = remote
+        self.workdir = workdir
+        self.tools = tools
+        self.python_path = python_path
+        self.variables = dict(variables or {})
+        self.secrets = dict(secrets or {})
+        self.environ = dict(environ or {})
+        self.action_outputs = {k: dict(v) for k, v in (action_outputs or {}).items()}
+
+    def run(
+        self,
+        event: Event,
+        *,
+        only: list[str] | None = None,
+        reuse: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> WorkflowRun:
+        """Run the workflow's jobs (or `only` those), the jobs in `reuse` standing as succeeded
+        with the outputs given (a re-run of failed jobs)."""
+        jobs: dict[str, JobRun] = {
+            name: JobRun(name, "success", dict(outputs)) for name, outputs in (reuse or {}).items()
+        }
+        for name in self._in_order():
+            if name in jobs:
+                continue
+            if only is not None and name not in only:
+                continue
+            jobs[name] = self._job(name, event, jobs)
+        return WorkflowRun(jobs)
+
+    def _in_order(self) -> list[str]:
+        ordered: list[str] = []
+        definitions = self.workflow["jobs"]
+
+        def visit(name: str) -> None:
+            if name in ordered:
+                return
+            for parent in _needs(definitions[name]):
+                visit(parent)
+            ordered.append(name)
+
+        for name in definitions:
+            visit(name)
+        return ordered
+
+    def _github(self, event: Event) -> dict[str, Any]:
+        return {
+            "event_name": event.name,
+            "event": event.payload,
+            "ref": event.ref,
+            "ref_name": event.ref.split("/", 2)[-1],
+            "sha": event.sha,
+            "repository": event.repository,
+            "actor": "octo",
+            "server_url": "https://github.com",
+            "run_id": "1",
+            "run_attempt": "1",
+            "token": self.secrets.get("GITHUB_TOKEN", ""),
+        }
+
+    def _ancestors(self, name: str) -> set[str]:
+        direct = set(_needs(self.workflow["jobs"][name]))
+        return direct.union(*(self._ancestors(parent) for parent in direct))
+
+    def _job(self, name: str, event: Event, done: Mapping[str, JobRun]) -> JobRun:
+        definition = self.workflow["jobs"][name]
+        needs = _needs(definition)
+        if any(parent not in done for parent in needs):
+            return JobRun(name, "skipped")
+        results = [done[job].result for job in self._ancestors(name) if job in done]
+        succeeded = all(result == "success" for result in results)
+        if not STATUS_FUNCTIONS.search(str(definition.get("if", ""))) and not succeeded:
+            return JobRun(name, "skipped")
+        contexts: dict[str, Any] = {
+            "github": self._github(event),
+            "vars": self.variables,
+            "secrets": self.secrets,
+            "needs": {
+                parent: {"outputs": done[parent].outputs, "result": done[parent].result}
+                for parent in needs
+            },
+            "matrix": _first_combination(definition),
+            "steps": {},
+            "env": {},
+            STATUS: {
+                "success": succeeded,
+                "failure": "failure" in results,
+                "always": True,
+                "cancelled": False,
+            },
+        }
+        reads: list[str] = []
+        if not condition(definition.get("if"), contexts, reads):
+            return JobRun(name, "skipped")
+        workspace = self.workdir / f"{name}-{len(list(self.workdir.iterdir()))}"
+        workspace.mkdir()
+        job_env = {
+            k: interpolate(v, contexts, reads) for k, v in (definition.get("env") or {}).items()
+        }
+        contexts["env"] = job_env
+        run = JobRun(name, "success")
+        for step in definition.get("steps", []):
+            label = step.get("name") or step.get("uses") or step.get("run", "")[:40]
+            reads = []
+            if not condition(step.get("if"), contexts, reads):
+                run.steps.append(StepRun(name, label, "skipped"))
+                continue
+            env = {k: interpolate(v, contexts, reads) for k, v in (step.get("env") or {}).items()}
+            inputs = {
+                k: interpolate(v, contexts, reads) for k, v in (step.get("with") or {}).items()
+            }
+            record = StepRun(name, label, "success", secrets=list(reads))
+            run.steps.append(record)
+            if "run" in step:
+                outputs = self._shell(step["run"], event, workspace, {**job_env, **env}, record)
+            else:
+                outputs = self._action(step["uses"], event, workspace, inputs, step.get("id"))
+            if "id" in step:
+                contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": record.outcome}
+            if record.outcome == "failure":
+                run.result = "failure"
+                break
+        if run.result == "success":
+            reads = []
+            run.outputs = {
+                key: interpolate(value, contexts, reads)
+                for key, value in (definition.get("outputs") or {}).items()
+            }
+        return run
+
+    def _shell(
+        self, script: str, event: Event, workspace: Path, env: Mapping[str, str], record: StepRun
+    ) -> dict[str, str]:
+        output_file = workspace.parent / f"{workspace.name}.output"
+        output_file.write_text("")
+        temp = workspace.parent / f"{workspace.name}.temp"
+        temp.mkdir(exist_ok=True)
+        environment = {
+            "PATH": f"{self.tools}:{os.environ['PATH']}",
+            "HOME": str(workspace.parent),
+            "PYTHONPATH": str(self.python_path),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            **self.environ,
+            **env,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event.name,
+            "GITHUB_REF": event.ref,
+            "GITHUB_REF_NAME": event.ref.split("/", 2)[-1],
+            "GITHUB_SHA": event.sha,
+            "GITHUB_REPOSITORY": event.repository,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_OUTPUT": str(output_file),
+            "RUNNER_TEMP": str(temp),
+        }
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=workspace,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        record.output = result.stdout + result.stderr
+        record.outcome = "success" if result.returncode == 0 else "failure"
+        return _read_outputs(output_file.read_text())
+
+    def _action(
+        self, uses: str, event: Event, workspace: Path, inputs: Mapping[str, str], step_id: Any
+    ) -> dict[str, str]:
+        action = uses.split("@", 1)[0]
+        if action == "actions/checkout":
+            assert "ref" not in inputs, "the runner checks out the run's own commit only"
+            checkout_run(self.remote, workspace, event.sha, event.ref)
+            return {}
+        return dict(self.action_outputs.get(str(step_id), {}))
+
+
+def _needs(definition: Mapping[str, Any]) -> list[str]:
+    needs = definition.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def _first_combination(definition: Mapping[str, Any]) -> dict[str, Any]:
+    matrix = (definition.get("strategy") or {}).get("matrix") or {}
+    return {key: values[0] for key, values in matrix.items() if isinstance(values, list)}
+
+
+def _read_outputs(text_: str) -> dict[str, str]:
+    """$GITHUB_OUTPUT's `name=value` and `name<<DELIMITER` forms, as the runner reads them."""
+    values: dict[str, str] = {}
+    lines = iter(text_.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            values[name] = "\n".join(iter(lines.__next__, delimiter))
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
