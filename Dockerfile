@@ -82,9 +82,9 @@ RUN pip install --no-cache-dir --no-compile --require-hashes \
         --shell /usr/sbin/nologin cryptopredict
 COPY cryptopredict/ cryptopredict/
 COPY api.py ./
-# The server's user cannot write bytecode: compile, once, every module `python api.py` imports
-# (and the OpenAPI tooling /openapi.json imports on first use), so it starts without compiling.
-RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server, cryptopredict.api.openapi, cryptopredict.api.schemas, flask_smorest"
+# The server's user cannot write bytecode: compile, once, every module `python api.py` imports,
+# so it starts without compiling.
+RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server"
 # Owned by root and read-only to the server: it can read its model, never change it.
 COPY --from=train /app/artifacts/ artifacts/
 

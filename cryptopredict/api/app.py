@@ -10,7 +10,16 @@ from http import HTTPStatus
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cryptopredict.api import assets, candles, forecasts, live, model_card, pages, scorecard
+from cryptopredict.api import (
+    assets,
+    candles,
+    forecasts,
+    live,
+    model_card,
+    openapi,
+    pages,
+    scorecard,
+)
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import FastBitcoin
 from cryptopredict.api.metrics import Metrics, Observed
@@ -18,6 +27,7 @@ from cryptopredict.api.responses import install_headers, json_response, public_c
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.scorecard import Scorecards
+from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.config import Settings
 
@@ -67,8 +77,10 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     )
     app.register_blueprint(model_card.health_blueprint(catalog))
     app.register_blueprint(metrics.blueprint())
-    app.register_blueprint(pages.docs_blueprint(cache_seconds=cache_seconds))
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
+    # Built once, from every route above: what each declares and the types it answers with.
+    document = openapi.encode(openapi.build(app))
+    app.register_blueprint(pages.docs_blueprint(document, cache_seconds=cache_seconds))
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -108,7 +120,7 @@ def _unexpected_error(error: Exception) -> Response:
 
 
 def _error_response(status: int, code: str, detail: str) -> Response:
-    return json_response({"error": code, "detail": detail}, status=status)
+    return json_response(Error(error=code, detail=detail), status=status)
 
 
 def _printable(text: str) -> str:

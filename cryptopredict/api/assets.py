@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Response, request, url_for
 
-from cryptopredict.api.openapi import Blueprint, answers, document, in_query
+from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.query import query, single
 from cryptopredict.api.responses import json_response, public_cache
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types.market import AssetLinks, AssetList, AssetQuery, ServedAsset
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog
+    from cryptopredict.api.serving.catalog import ServedAsset as Served
 
 SEARCH_ERRORS = {400: "`q` is empty, repeated, too long or holds characters no slug has."}
 
@@ -20,19 +22,19 @@ SEARCH_ERRORS = {400: "`q` is empty, repeated, too long or holds characters no s
 def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("assets", __name__, description="What is served.")
     cache = public_cache(cache_seconds)
-    links: dict[str, dict[str, str]] = {}
+    links: dict[str, AssetLinks] = {}
 
-    def describe(served: ServedAsset) -> dict[str, Any]:
+    def describe(served: Served) -> ServedAsset:
         if served.slug not in links:
             links[served.slug] = _links(served.slug)
-        return {**_description(served), "links": links[served.slug]}
+        return _description(served, links[served.slug])
 
     @bp.get("/assets")
     @document(
-        parameters=in_query("AssetQuery"),
-        responses=answers(
-            "The served assets, or those `q` finds.", "AssetList", errors=SEARCH_ERRORS
-        ),
+        "The served assets, or those `q` finds.",
+        AssetList,
+        query=AssetQuery,
+        errors=SEARCH_ERRORS,
     )
     def assets() -> Response:
         """The assets served, or those a search finds
@@ -50,36 +52,37 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         text = single(query(request.environ), "q", required=False)
         found = list(catalog) if text is None else catalog.search(text)
         return json_response(
-            {"default": catalog.default.slug, "assets": [describe(served) for served in found]},
+            AssetList(default=catalog.default.slug, assets=[describe(served) for served in found]),
             cache=cache,
         )
 
     return bp
 
 
-def _description(served: ServedAsset) -> dict[str, Any]:
+def _description(served: Served, links: AssetLinks) -> ServedAsset:
     info = served.info
-    return {
-        "asset": served.slug,
-        "symbol": info.symbol,
-        "interval": info.interval,
-        "model_version": info.model_version,
-        "created_at": iso_utc(info.created_at),
-        "source": info.source,
-        "first_bar": iso_utc(info.first_bar),
-        "last_bar": iso_utc(info.last_bar),
-        "grid_end": iso_utc(info.grid_last),
-        "valid_from": iso_utc(info.grid_first),
-        "valid_until": iso_utc(served.valid_until),
-        "interval_width": info.interval_width,
-    }
+    return ServedAsset(
+        asset=served.slug,
+        symbol=info.symbol,
+        interval=info.interval,
+        model_version=info.model_version,
+        created_at=iso_utc(info.created_at),
+        source=info.source,
+        first_bar=iso_utc(info.first_bar),
+        last_bar=iso_utc(info.last_bar),
+        grid_end=iso_utc(info.grid_last),
+        valid_from=iso_utc(info.grid_first),
+        valid_until=iso_utc(served.valid_until),
+        interval_width=info.interval_width,
+        links=links,
+    )
 
 
-def _links(slug: str) -> dict[str, str]:
-    return {
-        "forecast": url_for("forecast.forecast_point", asset=slug),
-        "range": url_for("forecast.forecast_range", asset=slug),
-        "candles": url_for("candles.candles", asset=slug),
-        "model": url_for("model.asset_model", asset=slug),
-        "backtest": url_for("model.asset_backtest", asset=slug),
-    }
+def _links(slug: str) -> AssetLinks:
+    return AssetLinks(
+        forecast=url_for("forecast.forecast_point", asset=slug),
+        range=url_for("forecast.forecast_range", asset=slug),
+        candles=url_for("candles.candles", asset=slug),
+        model=url_for("model.asset_model", asset=slug),
+        backtest=url_for("model.asset_backtest", asset=slug),
+    )

@@ -8,19 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.openapi import (
-    ASSET_UNAVAILABLE,
-    Blueprint,
-    answers,
-    asset_in_path,
-    document,
-    in_query,
-)
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
 from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.candles import DEFAULT_COUNT, check_count
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
+from cryptopredict.api.types.market import CandleColumns, CandleRange, CandlesQuery
 
 if TYPE_CHECKING:
     from cryptopredict.api.live import LiveMinutes
@@ -42,6 +36,20 @@ ERRORS = {
 }
 
 
+DESCRIPTION = (
+    "Open (first), high (max), low (min), close (last), volume (sum) and VWAP (volume-weighted "
+    "over the bars' VWAPs; their mean when nothing traded) of the stored bars, at any interval "
+    "that is a whole multiple of theirs: 1h, 4h, 1d, 1w for hourly bars, 1d, 1w for daily ones. "
+    "Candles open at multiples of the interval since 1970-01-01 UTC (1d is the UTC day), weeks "
+    "on Monday 00:00 UTC. `complete` is false for a candle missing any bar of its period (a "
+    "gap, or the last, still running period); periods with no bar give no candle. At most "
+    "{max_points} candles per request (422 above). Where the collector stores live minute bars "
+    "(`/live` lists their window), intervals the stored bars cannot give, such as 1m, 5m or 10m "
+    "(any whole number of minutes), are aggregated from those minutes over their window, and "
+    "are never cached (`Cache-Control: no-cache`); `stored_interval` is then `1m`."
+)
+
+
 def blueprint(
     catalog: Catalog, *, cache_seconds: int, max_points: int, live: LiveMinutes | None = None
 ) -> Blueprint:
@@ -51,32 +59,38 @@ def blueprint(
 
     @bp.get("/candles/<asset>")
     @document(
+        "The candles opening from `start` to `end`.",
+        CandleColumns,
+        text="text/csv",
+        query=CandlesQuery,
         path=asset_in_path(served_slugs),
-        parameters=in_query("CandlesQuery"),
-        responses=answers(
-            "The candles opening from `start` to `end`.",
-            "CandleColumns",
-            content={"text/csv": {"schema": {"type": "string"}}},
-            errors=ERRORS,
-        ),
-        description="Open (first), high (max), low (min), close (last), volume (sum) and VWAP "
-        "(volume-weighted over the bars' VWAPs; their mean when nothing traded) of the stored "
-        "bars, at any interval that is a whole multiple of theirs: 1h, 4h, 1d, 1w for hourly "
-        "bars, 1d, 1w for daily ones. Candles open at multiples of the interval since "
-        "1970-01-01 UTC (1d is the UTC day), weeks on Monday 00:00 UTC. `complete` is false "
-        "for a candle missing any bar of its period (a gap, or the last, still running "
-        f"period); periods with no bar give no candle. At most {max_points} candles per "
-        "request (422 above). Where the collector stores live minute bars (`/live` lists their "
-        "window), intervals the stored bars cannot give, such as 1m, 5m or 10m (any whole "
-        "number of minutes), are aggregated from those minutes over their window, and are "
-        "never cached (`Cache-Control: no-cache`); `stored_interval` is then `1m`.",
+        errors=ERRORS,
+        description=DESCRIPTION.format(max_points=max_points),
     )
     def candles(asset: str) -> Response:
         """Candles of the price history"""
+        return answer(asset, output_format(query(request.environ)))
+
+    @bp.get("/candles/<asset>.csv")
+    @document(
+        "The candles opening from `start` to `end`, one row each: `date`, `open`, `high`, "
+        "`low`, `close`, `volume`, `vwap` and `complete`.",
+        text="text/csv",
+        query=CandleRange,
+        path=asset_in_path(served_slugs),
+        errors=ERRORS,
+        description="As `/candles/{asset}` with `format=csv`, in an operation of its own that "
+        "answers only CSV, so that a generated client returns the text (it parses an answer by "
+        "the first media type its operation declares).",
+    )
+    def candles_csv(asset: str) -> Response:
+        """Candles of the price history, as CSV"""
+        return answer(asset, "csv")
+
+    def answer(asset: str, form: str) -> Response:
         served = catalog[asset]
         source = served.candles
         args = query(request.environ)
-        form = output_format(args)
         asked = single(args, "interval", required=False)
         interval = source.stored if asked is None else parse_interval("interval", asked)
         start_text = single(args, "start", required=False)
@@ -108,19 +122,25 @@ def blueprint(
             rows = zip(iso_dates(result.ds), *columns, result.complete.tolist(), strict=True)
             name = f"{served.slug}-candles-{interval}.csv"
             return csv_response(("date", *COLUMNS, "complete"), rows, cache=answer_cache, name=name)
+        opened, high, low, close, volume, vwap = columns
         return json_response(
-            {
-                "asset": served.slug,
-                "symbol": served.symbol,
-                "interval": interval.label,
-                "stored_interval": source.stored.label,
-                "start": iso_utc(max(start, source.first_bar)),
-                "end": iso_utc(min(end, source.last_bar)),
-                "count": len(result),
-                "date": iso_dates(result.ds),
-                **dict(zip(COLUMNS, columns, strict=True)),
-                "complete": result.complete.tolist(),
-            },
+            CandleColumns(
+                asset=served.slug,
+                symbol=served.symbol,
+                interval=interval.label,
+                stored_interval=source.stored.label,
+                start=iso_utc(max(start, source.first_bar)),
+                end=iso_utc(min(end, source.last_bar)),
+                count=len(result),
+                date=iso_dates(result.ds),
+                open=opened,
+                high=high,
+                low=low,
+                close=close,
+                volume=volume,
+                vwap=vwap,
+                complete=result.complete.tolist(),
+            ),
             cache=answer_cache,
         )
 

@@ -16,23 +16,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import Response, request
 
 from cryptopredict.api.metrics import ROUTE_KEY
-from cryptopredict.api.openapi import (
-    ASSET_UNAVAILABLE,
-    Blueprint,
-    answers,
-    asset_in_path,
-    document,
-    in_query,
-)
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
+from cryptopredict.api.types.common import Level
+from cryptopredict.api.types.forecast import (
+    ForecastPoints,
+    ForecastQuery,
+    ForecastRange,
+    PointQuery,
+    Prediction,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -73,12 +74,18 @@ the horizon is answered from the precomputed grid, in well under a millisecond."
 
 
 def range_answer(
-    served: ServedAsset, environ: WSGIEnvironment, *, max_points: int, cache: str, csv_name: str
+    served: ServedAsset,
+    environ: WSGIEnvironment,
+    *,
+    max_points: int,
+    cache: str,
+    csv_name: str,
+    form: str | None = None,
 ) -> Response:
     """Every grid point from `start` to `end` (or every `step`), as JSON columns or as CSV
-    (`csv_name`)."""
+    (`csv_name`): in the `form` given, else in the `format` asked for."""
     forecast = served.forecast
-    asked = read_range(forecast, environ, max_points=max_points)
+    asked = read_range(forecast, environ, max_points=max_points, form=form)
     points = asked.points
     shown = np.concatenate([points.values.ravel(), points.actual])
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
@@ -94,23 +101,23 @@ def range_answer(
         columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later)
         return csv_response(header, zip(*columns, strict=True), cache=cache, name=csv_name)
     return json_response(
-        {
-            "model_version": served.model_version,
-            "interval": (asked.every or forecast.interval).label,
-            "interval_width": asked.level / 100,
-            "level": asked.level,
-            "last_bar": iso_utc(forecast.last_bar),
-            "start": iso_utc(asked.start),
-            "end": iso_utc(asked.end),
-            "count": len(points.ds),
-            "date": iso_dates(points.ds),
-            "prediction": prediction,
-            "prediction_low": low,
-            "prediction_high": high,
-            "actual": actual,
-            "band_chosen_until": _iso_or_none(forecast.band_chosen_until),
-            "band_chosen_later": chosen_later,
-        },
+        ForecastPoints(
+            model_version=served.model_version,
+            interval=(asked.every or forecast.interval).label,
+            interval_width=asked.level / 100,
+            level=Level(asked.level),
+            last_bar=iso_utc(forecast.last_bar),
+            start=iso_utc(asked.start),
+            end=iso_utc(asked.end),
+            count=len(points.ds),
+            date=iso_dates(points.ds),
+            prediction=prediction,
+            prediction_low=low,
+            prediction_high=high,
+            actual=actual,
+            band_chosen_until=_iso_or_none(forecast.band_chosen_until),
+            band_chosen_later=chosen_later,
+        ),
         cache=cache,
     )
 
@@ -124,13 +131,16 @@ def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
     return [None if math.isnan(value) else value for value in rounded]
 
 
-def _range_answers(errors: dict[int, str]) -> dict[str, Any]:
-    return answers(
-        "Every grid point in the range (or every `step`).",
-        "ForecastPoints",
-        content={"text/csv": {"schema": {"type": "string"}}},
-        errors={**errors, 422: RANGE_OUT_OF_REACH},
-    )
+RANGE_ANSWER = "Every grid point in the range (or every `step`)."
+CSV_ANSWER = (
+    "Every grid point in the range (or every `step`), one row each: `date`, `prediction`, "
+    "`prediction_low`, `prediction_high`, `actual`, `kind` and `band_chosen_later`."
+)
+CSV_TWIN = (
+    "As `{route}` with `format=csv`, in an operation of its own that answers only CSV, so that "
+    "a generated client returns the text (it parses an answer by the first media type its "
+    "operation declares)."
+)
 
 
 def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
@@ -141,20 +151,27 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
 
     @bp.get("/forecast/<asset>")
     @document(
+        "The forecast at `date`.",
+        Prediction,
+        query=PointQuery,
         path=asset_in_path(served_slugs),
-        parameters=in_query("PointQuery"),
-        responses=answers("The forecast at `date`.", "Prediction", errors=ASSET_ERRORS),
+        errors=ASSET_ERRORS,
         description=f"As `/bitcoin`, for any asset listed by `/assets`. {POINT_DESCRIPTION}",
     )
     def forecast_point(asset: str) -> Response:
         """The forecast of an asset at one instant"""
         return raw_json_response(catalog[asset].point(request.environ), cache=cache)
 
+    range_errors = {**ASSET_ERRORS, 422: RANGE_OUT_OF_REACH}
+
     @bp.get("/forecast/<asset>/range")
     @document(
+        RANGE_ANSWER,
+        ForecastPoints,
+        text="text/csv",
+        query=ForecastQuery,
         path=asset_in_path(served_slugs),
-        parameters=in_query("ForecastQuery"),
-        responses=_range_answers(ASSET_ERRORS),
+        errors=range_errors,
         description="As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
         "its grid (at its data's interval) from `start` to `end`, both included, as JSON "
         f"columns or as CSV. {RANGE_LIMITS.format(max_points=max_points)}",
@@ -167,6 +184,23 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
             served, request.environ, max_points=max_points, cache=cache, csv_name=name
         )
 
+    @bp.get("/forecast/<asset>/range.csv")
+    @document(
+        CSV_ANSWER,
+        text="text/csv",
+        query=ForecastRange,
+        path=asset_in_path(served_slugs),
+        errors=range_errors,
+        description=CSV_TWIN.format(route="/forecast/{asset}/range"),
+    )
+    def forecast_range_csv(asset: str) -> Response:
+        """The forecast of an asset over a range, as CSV"""
+        served = catalog[asset]
+        name = f"{served.slug}-forecast.csv"
+        return range_answer(
+            served, request.environ, max_points=max_points, cache=cache, csv_name=name, form="csv"
+        )
+
     return bp
 
 
@@ -177,18 +211,25 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
 
     @bp.get(BITCOIN_PATH)
     @document(
-        parameters=in_query("PointQuery"),
-        responses=answers("The forecast at `date`.", "Prediction", errors=BITCOIN_ERRORS),
+        "The forecast at `date`.",
+        Prediction,
+        query=PointQuery,
+        errors=BITCOIN_ERRORS,
         description=POINT_DESCRIPTION,
     )
     def bitcoin() -> Response:
         """The forecast at one instant"""
         return raw_json_response(catalog[BITCOIN].point(request.environ), cache=cache)
 
+    range_errors = {**BITCOIN_ERRORS, 422: RANGE_OUT_OF_REACH}
+
     @bp.get("/bitcoin/forecast")
     @document(
-        parameters=in_query("ForecastQuery"),
-        responses=_range_answers(BITCOIN_ERRORS),
+        RANGE_ANSWER,
+        ForecastPoints,
+        text="text/csv",
+        query=ForecastQuery,
+        errors=range_errors,
         description="Every point of the grid (hourly for hourly data) from `start` to `end`, "
         "both included, as JSON columns or as CSV. "
         f"{RANGE_LIMITS.format(max_points=max_points)}",
@@ -201,6 +242,25 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
             max_points=max_points,
             cache=cache,
             csv_name="bitcoin-forecast.csv",
+        )
+
+    @bp.get("/bitcoin/forecast.csv")
+    @document(
+        CSV_ANSWER,
+        text="text/csv",
+        query=ForecastRange,
+        errors=range_errors,
+        description=CSV_TWIN.format(route="/bitcoin/forecast"),
+    )
+    def forecast_range_csv() -> Response:
+        """The forecast over a range, as CSV"""
+        return range_answer(
+            catalog[BITCOIN],
+            request.environ,
+            max_points=max_points,
+            cache=cache,
+            csv_name="bitcoin-forecast.csv",
+            form="csv",
         )
 
     return bp
@@ -222,7 +282,7 @@ class FastBitcoin:
         ):
             return self.app(environ, start_response)
         try:
-            body = self.bitcoin.point(environ).encode()
+            body = self.bitcoin.point(environ)
         except Exception:  # Flask answers it again: with its JSON error, or a logged 500
             return self.app(environ, start_response)
         environ[ROUTE_KEY] = BITCOIN_PATH

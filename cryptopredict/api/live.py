@@ -21,25 +21,25 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 from flask import Response, request
 
 from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
-from cryptopredict.api.openapi import (
-    ASSET_UNAVAILABLE,
-    Blueprint,
-    answers,
-    asset_in_path,
-    document,
-    in_query,
-)
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
-from cryptopredict.api.serving.answers import point_fields
+from cryptopredict.api.serving.answers import prediction
 from cryptopredict.api.serving.candles import DEFAULT_COUNT, CandleSource, check_count
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
+from cryptopredict.api.types.live import (
+    LevelQuery,
+    LiveStatus,
+    MinuteWindow,
+    Price,
+    PriceForecast,
+)
 from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.collect.reader import MinuteReader, ReadersBusyError
@@ -212,17 +212,6 @@ class LiveMinutes:
         return CandleSource(history, MINUTE, served.symbol), start, end
 
 
-def provenance(last: LastBar, opened: int) -> dict[str, object]:
-    """Where the minute came from: the source, and for a replay the shift and its real date."""
-    shift = last.shifted_by
-    return {
-        "source": last.source,
-        "source_detail": _source_detail(last.source, shift),
-        "shift_minutes": None if shift is None else shift // MINUTE.seconds,
-        "recorded_date": None if shift is None else iso_utc(opened - shift),
-    }
-
-
 def _source_detail(source: str, shift: int | None) -> str:
     name = SOURCES.get(source, source)
     if source != "replay":
@@ -234,7 +223,7 @@ def _source_detail(source: str, shift: int | None) -> str:
     return f"a replay of recorded minutes, not live data ({moved})"
 
 
-def position(price: float, low: float, high: float) -> str:
+def position(price: float, low: float, high: float) -> Literal["below", "inside", "above"]:
     """Where `price` sits against the band [low, high]."""
     return "below" if price < low else "above" if price > high else "inside"
 
@@ -245,7 +234,7 @@ def blueprint(
     bp = Blueprint("live", __name__, description="The last live price from the minute bars.")
 
     @bp.get("/live")
-    @document(responses=answers("The stored minute windows.", "LiveStatus"))
+    @document("The stored minute windows.", LiveStatus)
     def status() -> Response:
         """Which assets have live minute bars, and over what window
 
@@ -258,26 +247,24 @@ def blueprint(
         try:
             stored = live.windows()
         except ApiError as error:
-            return json_response({"assets": {}, "detail": error.detail}, cache=NO_CACHE)
+            return json_response(LiveStatus(assets={}, detail=error.detail), cache=NO_CACHE)
         windows = {
-            served.slug: {
-                "first": iso_utc(window.first),
-                "last": iso_utc(window.last),
-                "count": window.count,
-            }
+            served.slug: MinuteWindow(
+                first=iso_utc(window.first), last=iso_utc(window.last), count=window.count
+            )
             for served in catalog
             if (window := stored.get(served.slug)) is not None
         }
         detail = None if windows else "no live minute bars of any served asset are stored yet"
-        return json_response({"assets": windows, "detail": detail}, cache=NO_CACHE)
+        return json_response(LiveStatus(assets=windows, detail=detail), cache=NO_CACHE)
 
     @bp.get("/price/<asset>")
     @document(
+        "The last stored minute bar, and the forecast then.",
+        Price,
+        query=LevelQuery,
         path=asset_in_path([served.slug for served in catalog]),
-        parameters=in_query("LevelQuery"),
-        responses=answers(
-            "The last stored minute bar, and the forecast then.", "Price", errors=PRICE_ERRORS
-        ),
+        errors=PRICE_ERRORS,
     )
     def price(asset: str) -> Response:
         """The last live price, its age, and where it sits in the forecast band
@@ -294,38 +281,55 @@ def blueprint(
         served = catalog[asset]
         level = band_level(query(request.environ))
         last = live.last_bar(served)
-        bar = dict(zip(HISTORY_ARRAYS, last.ohlcv, strict=True))
-        opened = int(bar["ds"])
+        ds, opening, high, low, close, volume, vwap = last.ohlcv
+        opened = int(ds)
         closed = opened + MINUTE.seconds
-        answer = {
-            "asset": served.slug,
-            "symbol": served.symbol,
-            "date": iso_utc(opened),
-            "close_time": iso_utc(closed),
-            "price": bar["close"],
-            **{name: bar[name] for name in ("open", "high", "low", "close", "volume", "vwap")},
-            "age_seconds": round(clock() - closed, 1),
-            **provenance(last, opened),
-            "forecast": _forecast_at(served, closed, bar["close"], level),
-        }
+        shift = last.shifted_by
+        answer = Price(
+            asset=served.slug,
+            symbol=served.symbol,
+            date=iso_utc(opened),
+            close_time=iso_utc(closed),
+            price=close,
+            open=opening,
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
+            vwap=vwap,
+            age_seconds=round(clock() - closed, 1),
+            # where the minute came from: the source, and for a replay the shift and its date
+            source=last.source,
+            source_detail=_source_detail(last.source, shift),
+            shift_minutes=None if shift is None else shift // MINUTE.seconds,
+            recorded_date=None if shift is None else iso_utc(opened - shift),
+            forecast=_forecast_at(served, closed, close, level),
+        )
         return json_response(answer, cache=NO_CACHE)
 
     return bp
 
 
-def _forecast_at(served: ServedAsset, epoch: int, price: float, level: int) -> dict[str, object]:
+def _forecast_at(served: ServedAsset, epoch: int, price: float, level: int) -> PriceForecast:
     forecast = served.forecast
     if not forecast.first <= epoch <= forecast.end:
-        return {
-            "date": iso_utc(epoch),
-            "available": False,
-            "detail": f"the served forecast's {forecast.valid_range()}",
-        }
-    point = point_fields(forecast, epoch, level)
-    return {
-        "date": point["date"],
-        "available": True,
-        **point,
-        "position": position(price, point["prediction_low"], point["prediction_high"]),
-        "model_version": served.model_version,
-    }
+        return PriceForecast(
+            date=iso_utc(epoch),
+            available=False,
+            detail=f"the served forecast's {forecast.valid_range()}",
+        )
+    point = prediction(forecast, epoch, level, model_version=served.model_version)
+    return PriceForecast(
+        date=point.date,
+        available=True,
+        prediction=point.prediction,
+        prediction_low=point.prediction_low,
+        prediction_high=point.prediction_high,
+        interval_width=point.interval_width,
+        level=point.level,
+        kind=point.kind,
+        data_until=point.data_until,
+        lead_hours=point.lead_hours,
+        position=position(price, point.prediction_low, point.prediction_high),
+        model_version=point.model_version,
+    )

@@ -29,7 +29,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from cryptopredict.api.openapi import Blueprint, answers, document
+from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.utc import iso_utc
 
@@ -108,11 +108,7 @@ class Metrics:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
 
         @bp.get("/metrics")
-        @document(
-            responses=answers(
-                "Prometheus text format.", content={"text/plain": {"schema": {"type": "string"}}}
-            )
-        )
+        @document("Prometheus text format.", text="text/plain")
         def metrics() -> Response:
             """Prometheus metrics
 

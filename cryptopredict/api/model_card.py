@@ -4,17 +4,27 @@ API serves and which model of each asset."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import msgspec
 from flask import Response
 
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, answers, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
+from cryptopredict.api.serving.answers import ENCODER
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import verdict
+from cryptopredict.api.types.model import (
+    AssetHealth,
+    Backtest,
+    Health,
+    ModelCard,
+    Unavailable,
+    model_card,
+)
+from cryptopredict.api.types.scorecard import LiveSummary
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -28,7 +38,7 @@ def blueprint(
     catalog: Catalog,
     *,
     cache_seconds: int,
-    live: Callable[[ServedAsset], dict[str, Any] | None] | None = None,
+    live: Callable[[ServedAsset], LiveSummary | None] | None = None,
 ) -> Blueprint:
     """`live`: the live scorecard's summary of an asset for its model card (None: not known)."""
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
@@ -37,40 +47,24 @@ def blueprint(
     default = catalog.default.slug
 
     @lru_cache(maxsize=CACHED)
-    def card(slug: str) -> bytes:
+    def card(slug: str) -> msgspec.Struct:
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
-        return _json(
-            {
-                # what a reader wants first: what the forecast is and how it fared
-                "verdict": verdict(
-                    manifest.params,
-                    artifact.backtest.summary,
-                    manifest.symbol,
-                    manifest.served,
-                ),
-                # every field as the contract types it (schemas.ModelCard); the backtest's
-                # summary is `metrics`, once
-                **manifest.to_builtins(),
-            }
-        )
+        summary = artifact.backtest.summary
+        said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
+        return model_card(manifest, said, None)
 
     def with_live(served: ServedAsset) -> Response:
         """The card, with the live scorecard's summary (read now) as `live`."""
-        body = card(served.slug)
         found = None if live is None else live(served)
-        return raw_json_response(body[:-1] + b',"live":' + _json(found) + b"}", cache=max_age)
+        return json_response(msgspec.structs.replace(card(served.slug), live=found), cache=max_age)
 
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
-        return _json(catalog[slug].artifact.backtest.to_builtins())
+        return ENCODER.encode(Backtest.of(catalog[slug].artifact.backtest))
 
     @bp.get("/model")
-    @document(
-        responses=answers(
-            "The manifest, with the backtest summary.", "ModelCard", errors=UNAVAILABLE
-        )
-    )
+    @document("The manifest, with the backtest summary.", ModelCard, errors=UNAVAILABLE)
     def model() -> Response:
         """The default asset's model card
 
@@ -79,9 +73,7 @@ def blueprint(
         return with_live(catalog.default)
 
     @bp.get("/model/backtest")
-    @document(
-        responses=answers("The summary and every backtest path.", "Backtest", errors=UNAVAILABLE)
-    )
+    @document("The summary and every backtest path.", Backtest, errors=UNAVAILABLE)
     def model_backtest() -> Response:
         """The default asset's past forecasts against actual prices
 
@@ -91,10 +83,10 @@ def blueprint(
 
     @bp.get("/model/<asset>")
     @document(
+        "The manifest, with the backtest summary.",
+        ModelCard,
         path=asset_in_path(slugs),
-        responses=answers(
-            "The manifest, with the backtest summary.", "ModelCard", errors=UNKNOWN_ASSET
-        ),
+        errors=UNKNOWN_ASSET,
     )
     def asset_model(asset: str) -> Response:
         """The model card of an asset
@@ -112,8 +104,10 @@ def blueprint(
 
     @bp.get("/model/<asset>/backtest")
     @document(
+        "The summary and every backtest path.",
+        Backtest,
         path=asset_in_path(slugs),
-        responses=answers("The summary and every backtest path.", "Backtest", errors=UNKNOWN_ASSET),
+        errors=UNKNOWN_ASSET,
     )
     def asset_backtest(asset: str) -> Response:
         """Past forecasts of an asset's model against actual prices
@@ -129,7 +123,7 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
     bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
 
     @bp.get("/healthz")
-    @document(responses=answers("Serving, with each asset's model version.", "Health"))
+    @document("Serving, with each asset's model version.", Health)
     def healthz() -> Response:
         """Health check
 
@@ -140,28 +134,24 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
         served), else `ok`.
         """
         assets = [_health(served) for served in catalog]
-        default = next(entry for entry in assets if entry["asset"] == catalog.default.slug)
+        default = next(entry for entry in assets if entry.asset == catalog.default.slug)
         failures = catalog.failures()
-        answer = {
-            "status": "degraded" if failures else "ok",
-            **default,
-            "assets": assets,
-            "unavailable": [{"asset": slug, "detail": why} for slug, why in failures.items()],
-        }
+        answer = Health(
+            status="degraded" if failures else "ok",
+            **msgspec.structs.asdict(default),
+            assets=assets,
+            unavailable=[Unavailable(asset=slug, detail=why) for slug, why in failures.items()],
+        )
         return json_response(answer)
 
     return bp
 
 
-def _health(served: ServedAsset) -> dict[str, Any]:
+def _health(served: ServedAsset) -> AssetHealth:
     info = served.info
-    return {
-        "asset": served.slug,
-        "model_version": info.model_version,
-        "created_at": iso_utc(info.created_at),
-        "data_last": iso_utc(info.last_bar),
-    }
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, allow_nan=False, separators=(",", ":")).encode()
+    return AssetHealth(
+        asset=served.slug,
+        model_version=info.model_version,
+        created_at=iso_utc(info.created_at),
+        data_last=iso_utc(info.last_bar),
+    )

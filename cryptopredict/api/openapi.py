@@ -1,23 +1,31 @@
-"""The OpenAPI document: declared beside each view, generated on the first request for it.
+"""The OpenAPI document, generated once, when the app is built, from what each view declares.
 
-Views carry their documentation (`@document(...)`), naming schemas from `schemas` by name.
-`build` makes the document from them with flask-smorest when `/openapi.json` is first asked
-for: each documented view of the serving app is registered, with its documentation, on a
-flask-smorest blueprint of a scratch app, and the document is that scratch app's spec. So
-neither flask-smorest nor marshmallow (about 80 ms of imports, a third of the startup) is
-imported before then, and no view has a documentation wrapper at request time.
+A view declares its operation with `@document(...)`: the type of its JSON answer and of its
+query parameters (msgspec types of `cryptopredict.api.types`, the same types the view answers
+with), any text form of its answer, and its errors. `build` turns every declared view of an app
+into an OpenAPI 3.1 document: msgspec writes the JSON Schema of every type (OpenAPI 3.1's schemas
+are JSON Schema 2020-12), each query type's fields become the operation's parameters, the view's
+docstring its summary (first line) and description (the rest), and its blueprint its tag.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
+import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import flask
+import msgspec
 
 from cryptopredict.api.query import DATE_EXAMPLES
+from cryptopredict.api.types.common import Error, Query
 
 View = TypeVar("View", bound=Callable[..., Any])
+OPENAPI_VERSION = "3.1.0"
+COMPONENTS = "#/components/schemas/{name}"
 # Every route that reads an asset's artifact may answer 503 with this.
 ASSET_UNAVAILABLE = (
     "The asset's artifact cannot be served (corrupt, missing, or of another schema); the detail "
@@ -39,143 +47,211 @@ Errors are JSON `{{"error": code, "detail": message}}`: 400 for malformed input,
 out of range, unsupported candle intervals or too many points, 404 for unknown routes and
 assets, 405 for methods other than GET, 503 for an asset whose artifact cannot be served.
 """
+_PATH_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
 class Blueprint(flask.Blueprint):
-    """A Flask blueprint with the description its operations are grouped under."""
+    """A Flask blueprint with the description its operations are grouped under (their tag)."""
 
     def __init__(self, name: str, import_name: str, *, description: str) -> None:
         super().__init__(name, import_name)
         self.description = description
 
 
-def document(
-    *, path: list[dict[str, Any]] | None = None, **operation: Any
-) -> Callable[[View], View]:
-    """Attach an OpenAPI operation (parameters, responses, ...) to a GET view, and the
-    documentation of the route's `path` parameters.
+@dataclass(frozen=True)
+class InPath:
+    """A path parameter: a string, one of `values` when they are known, which the document
+    names once, as the component `component` (one enum in a generated client)."""
 
-    The view's docstring gives the summary (first line) and description (the rest). Schemas
-    are named by their class name in `cryptopredict.api.schemas`.
-    """
+    name: str
+    description: str
+    values: tuple[str, ...] = ()
+    component: str | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a GET view answers: `ok` describes its 200 answer, JSON of type `answer` and/or
+    text of media type `text`; `query` types its query parameters; `path` documents those of
+    its path; `errors` describes each error status it may answer (with an `Error`)."""
+
+    ok: str
+    answer: type | None = None
+    text: str | None = None
+    query: type[Query] | None = None
+    path: tuple[InPath, ...] = ()
+    errors: Mapping[int, str] = field(default_factory=dict)
+    description: str | None = None  # else the docstring's, after its first line
+
+
+def document(
+    ok: str,
+    answer: type | None = None,
+    *,
+    text: str | None = None,
+    query: type[Query] | None = None,
+    path: Iterable[InPath] = (),
+    errors: Mapping[int, str] | None = None,
+    description: str | None = None,
+) -> Callable[[View], View]:
+    """Declare the operation a GET view answers (`Operation`)."""
+    operation = Operation(ok, answer, text, query, tuple(path), errors or {}, description)
 
     def attach(view: View) -> View:
         view.openapi = operation  # type: ignore[attr-defined]
-        view.openapi_path = path or []  # type: ignore[attr-defined]
         return view
 
     return attach
 
 
-def in_path(name: str, description: str, *, values: Iterable[str] = ()) -> dict[str, Any]:
-    """A path parameter's documentation (its type comes from the route), with the `values` it
-    may take when they are known."""
-    documented: dict[str, Any] = {"in": "path", "name": name, "description": description}
-    if values:
-        documented["schema"] = {"type": "string", "enum": list(values)}
-    return documented
-
-
-def in_query(schema: str) -> list[dict[str, str]]:
-    """Query parameters, one per field of `schema`."""
-    return [{"in": "query", "schema": schema}]
-
-
-def answers(
-    description: str,
-    schema: str | None = None,
-    *,
-    errors: Mapping[int, str] | None = None,
-    content: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Documented responses: 200 with `schema` (JSON, listed first: generated clients type the
-    first media type they find) and any other `content`, and the `errors`."""
-    ok: dict[str, Any] = {}
-    if schema is not None:
-        ok["application/json"] = {"schema": schema}
-    ok.update(content or {})
-    documented = {"200": {"description": description, "content": ok}}
-    for status, text in (errors or {}).items():
-        documented[str(status)] = {
-            "description": text,
-            "content": {"application/json": {"schema": "Error"}},
-        }
-    return documented
-
-
-def asset_in_path(slugs: Iterable[str]) -> list[dict[str, Any]]:
+def asset_in_path(slugs: Iterable[str]) -> list[InPath]:
     """The `{asset}` path parameter: one of the served assets, which `/assets` lists."""
-    return [in_path("asset", "A served asset, as `/assets` lists it.", values=slugs)]
+    return [
+        InPath("asset", "A served asset, as `/assets` lists it.", tuple(slugs), component="Asset")
+    ]
 
 
 def build(app: flask.Flask) -> dict[str, Any]:
-    """The OpenAPI document of `app`'s documented views."""
-    import flask_smorest  # noqa: PLC0415 (costly imports, only for the document)
-
-    from cryptopredict.api import schemas  # noqa: PLC0415
-
-    class Api(flask_smorest.Api):
-        # Every operation declares its own error answers; no catch-all "default" response.
-        DEFAULT_ERROR_RESPONSE_NAME = None
-        ERROR_SCHEMA = schemas.Error
-
-        def _register_pagination_header(self) -> None:
-            """Nothing here paginates: keep the pagination schema out of the document."""
-
-    scratch = flask.Flask(app.import_name)
-    scratch.config.update(API_TITLE="cryptopredict", API_VERSION="1.0", OPENAPI_VERSION="3.0.3")
-    api = Api(scratch, spec_kwargs={"info": {"description": DESCRIPTION}})
-    for name, blueprint in app.blueprints.items():
-        if not isinstance(blueprint, Blueprint):
-            continue
-        documented = flask_smorest.Blueprint(
-            name, app.import_name, description=blueprint.description
+    """The OpenAPI document of `app`'s declared views, in the order their routes were added."""
+    declared = [
+        (rule, operation, view)
+        for rule in app.url_map.iter_rules()
+        if isinstance(
+            operation := getattr(view := app.view_functions[rule.endpoint], "openapi", None),
+            Operation,
         )
-        for rule in app.url_map.iter_rules():
-            view = app.view_functions[rule.endpoint]
-            if not rule.endpoint.startswith(f"{name}.") or not hasattr(view, "openapi"):
-                continue
-            path: list[dict[str, Any]] = getattr(view, "openapi_path", [])
-            documented.route(
-                rule.rule,
-                endpoint=rule.endpoint.removeprefix(f"{name}."),
-                methods=["GET"],
-                parameters=[dict(parameter) for parameter in path],
-            )(documented.doc(**_with_schemas(view.openapi, schemas))(view))
-        api.register_blueprint(documented)
-    document: dict[str, Any] = _nullable_refs(api.spec.to_dict())
-    return document
+    ]
+    named: list[type] = [Error]
+    for _, operation, _ in declared:
+        named += [kind for kind in (operation.answer, operation.query) if kind is not None]
+    types = list(dict.fromkeys(named))
+    refs, components = msgspec.json.schema_components(types, ref_template=COMPONENTS)
+    components = _for_tools(components)
+    ref: dict[type, dict[str, Any]] = dict(zip(types, refs, strict=True))
+    # A query type becomes parameters: its schema is no component of the document.
+    queries: dict[type, dict[str, Any]] = {
+        kind: components.pop(kind.__name__) for kind in types if _is_query(kind)
+    }
+    paths: dict[str, dict[str, Any]] = {}
+    for rule, operation, view in declared:
+        item: dict[str, Any] = {"get": _operation(rule, operation, view, ref, queries)}
+        if operation.path:
+            item["parameters"] = [_in_path(each, components) for each in operation.path]
+        paths[_PATH_ARGUMENT.sub(r"{\1}", rule.rule)] = item
+    tags = {
+        rule.endpoint.split(".")[0]: app.blueprints[rule.endpoint.split(".")[0]]
+        for rule, _, _ in declared
+    }
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": "cryptopredict", "version": "1.0", "description": DESCRIPTION},
+        "tags": [
+            {"name": name, "description": getattr(blueprint, "description", "")}
+            for name, blueprint in tags.items()
+        ],
+        "paths": paths,
+        "components": {"schemas": components},
+    }
 
 
-# apispec writes a nullable nested schema as `anyOf` a free-form object and the schema: a
-# generated client then parses every such answer as the free-form object, untyped. Declared
-# instead: the schema, or null (an object that can only be null, as OpenAPI 3.0 writes null).
-_NULL_OBJECT = {"type": "object", "nullable": True}
-_NULL = {"type": "object", "nullable": True, "enum": [None]}
+def encode(document: dict[str, Any]) -> bytes:
+    """The document as served at `/openapi.json`."""
+    return json.dumps(document, indent=1).encode()
 
 
-def _nullable_refs(node: Any) -> Any:
-    """`node` with each nullable nested schema declared as the schema or null."""
+def _in_path(parameter: InPath, components: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if parameter.values:
+        schema["enum"] = list(parameter.values)
+    if parameter.component is not None:
+        named = {"title": parameter.component, **schema}
+        if components.setdefault(parameter.component, named) != named:
+            raise ValueError(f"{parameter.component} is declared with different values")
+        # The values again beside the reference: Swagger UI offers a choice of them only when
+        # they are there (generated clients follow the reference: one enum for every route).
+        schema = {"$ref": COMPONENTS.format(name=parameter.component), **schema}
+    return {
+        "in": "path",
+        "name": parameter.name,
+        "description": parameter.description,
+        "required": True,
+        "schema": schema,
+    }
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def _for_tools(node: Any) -> Any:
+    """`node` as the tools that read the document understand it, meaning the same:
+
+    - a fixed-length array (a tuple: `prefixItems` and as many `maxItems`) without its
+      `"items": false`, which says the same again and which openapi-python-client (0.29)
+      cannot read: it refuses the whole document for a schema that is a boolean;
+    - an enum (msgspec writes an Enum class's values alone) with the JSON type its values
+      share, which Swagger UI shows (it says `any` without one);
+    - descriptions from docstrings without their indentation, which Markdown would keep.
+    """
     if isinstance(node, list):
-        return [_nullable_refs(value) for value in node]
+        return [_for_tools(value) for value in node]
     if not isinstance(node, dict):
         return node
-    choices = node.get("anyOf")
-    if isinstance(choices, list) and len(choices) == 2 and _NULL_OBJECT in choices:
-        (schema,) = (choice for choice in choices if choice != _NULL_OBJECT)
-        return {**node, "anyOf": [_nullable_refs(schema), _NULL]}
-    return {key: _nullable_refs(value) for key, value in node.items()}
+    closed = "prefixItems" in node and node.get("maxItems") == len(node["prefixItems"])
+    readable = {
+        key: inspect.cleandoc(value)
+        if key == "description" and isinstance(value, str)
+        else _for_tools(value)
+        for key, value in node.items()
+        if not (closed and key == "items" and value is False)
+    }
+    kinds = {_JSON_TYPES.get(type(value)) for value in node.get("enum", [None])}
+    if "type" not in node and len(kinds) == 1 and None not in kinds:
+        readable["type"] = kinds.pop()
+    return readable
 
 
-def _with_schemas(node: Any, schemas: Any) -> Any:
-    """The declaration with each `"schema": "Name"` replaced by the schema class."""
-    if isinstance(node, dict):
-        return {
-            key: getattr(schemas, value)
-            if key == "schema" and isinstance(value, str) and value[:1].isupper()
-            else _with_schemas(value, schemas)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_with_schemas(value, schemas) for value in node]
-    return node
+def _is_query(kind: type) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Query)
+
+
+def _operation(
+    rule: Any,
+    operation: Operation,
+    view: Callable[..., Any],
+    ref: Mapping[type, dict[str, Any]],
+    queries: Mapping[type, dict[str, Any]],
+) -> dict[str, Any]:
+    summary, _, rest = inspect.cleandoc(view.__doc__ or "").partition("\n")
+    documented: dict[str, Any] = {"tags": [rule.endpoint.split(".")[0]], "summary": summary}
+    description = operation.description or rest.strip()
+    if description:
+        documented["description"] = description
+    if operation.query is not None:
+        documented["parameters"] = _parameters(queries[operation.query])
+    ok: dict[str, Any] = {}
+    if operation.answer is not None:
+        ok["application/json"] = {"schema": ref[operation.answer]}
+    if operation.text is not None:
+        ok[operation.text] = {"schema": {"type": "string"}}
+    responses: dict[str, Any] = {"200": {"description": operation.ok, "content": ok}}
+    for status, text in operation.errors.items():
+        error = {"application/json": {"schema": ref[Error]}}
+        responses[str(status)] = {"description": text, "content": error}
+    documented["responses"] = responses
+    return documented
+
+
+def _parameters(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A query type's fields as query parameters, each with its description and example."""
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, declared in schema["properties"].items():
+        field_schema = dict(declared)
+        parameter: dict[str, Any] = {"in": "query", "name": name, "required": name in required}
+        if "description" in field_schema:
+            parameter["description"] = field_schema.pop("description")
+        if "examples" in field_schema:
+            parameter["example"] = field_schema.pop("examples")[0]
+        parameter["schema"] = field_schema
+        parameters.append(parameter)
+    return parameters

@@ -1,6 +1,6 @@
 """The pages: `/`, the dashboard (any served asset's history and forecast with the band, its
 candles, and its model's past forecasts against prices); `/docs`, Swagger UI over
-`/openapi.json`, the document generated from the code; and the browser files they load.
+`/openapi.json`, the document generated from the answers' types; and the browser files they load.
 
 The dashboard shows the default asset's card; `dashboard.js` lists the assets from `/assets`
 and draws the selected one's charts from `/forecast/{asset}/range`, `/candles/{asset}`,
@@ -11,16 +11,12 @@ offline.
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
-    current_app,
     render_template,
     send_file,
     send_from_directory,
@@ -87,21 +83,15 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     return bp
 
 
-def docs_blueprint(*, cache_seconds: int) -> Blueprint:
+def docs_blueprint(document: bytes, *, cache_seconds: int) -> Blueprint:
+    """`/openapi.json`, the `document` built with the app (`openapi.build`), and Swagger UI."""
     bp = Blueprint("docs", __name__)
     swagger_dir = _vendored(*(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES)) / "swagger-ui"
     max_age = public_cache(cache_seconds)
 
-    @cache
-    def document(app: Flask) -> bytes:
-        from cryptopredict.api import openapi  # noqa: PLC0415 (see `openapi.build`)
-
-        return json.dumps(openapi.build(app), indent=1).encode()
-
     @bp.get("/openapi.json")
     def openapi_json() -> Response:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        return raw_json_response(document(app), cache=max_age)
+        return raw_json_response(document, cache=max_age)
 
     @bp.get("/docs")
     def docs() -> Response:

@@ -1,7 +1,8 @@
 """What every answer carries: JSON and CSV bodies built by hand, dates in UTC, cache policy,
 and the headers added to every answer (CORS, security headers, a cache default).
 
-The hot path skips Flask's JSON provider and schema serialization. Every answer gets
+Answers are msgspec types (`cryptopredict.api.types`), encoded by msgspec: the hot path skips
+Flask's JSON provider. Every answer gets
 `X-Content-Type-Options: nosniff` and a Content-Security-Policy (for data, `default-src 'none';
 frame-ancestors 'none'`, which also forbids framing); the HTML pages add their own policy,
 `X-Frame-Options` and `Referrer-Policy` (`page_headers`). These are appended to the WSGI header
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from flask import Flask, Response
 from flask_cors import CORS
 
@@ -35,8 +37,9 @@ def public_cache(seconds: int) -> str:
     return f"public, max-age={seconds}"
 
 
-def json_response(payload: Any, *, cache: str = NO_STORE, status: int = 200) -> Response:
-    return raw_json_response(ENCODER.encode(payload), cache=cache, status=status)
+def json_response(answer: msgspec.Struct, *, cache: str = NO_STORE, status: int = 200) -> Response:
+    """`answer`, one of the types of `cryptopredict.api.types` (which the document declares)."""
+    return raw_json_response(ENCODER.encode(answer), cache=cache, status=status)
 
 
 def raw_json_response(body: str | bytes, *, cache: str, status: int = 200) -> Response:

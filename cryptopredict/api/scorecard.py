@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Response
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.live import ERRORS, NO_CACHE
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, answers, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.scorecard import LeadScores, Report, Scorecards, answer, summary
+from cryptopredict.api.types.scorecard import LiveScorecard, LiveSummary
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -31,12 +32,10 @@ def blueprint(catalog: Catalog, scorecards: Scorecards) -> Blueprint:
 
     @bp.get("/model/<asset>/live")
     @document(
+        "The live scorecard since the model's data ended, and over a rolling window.",
+        LiveScorecard,
         path=asset_in_path([served.slug for served in catalog]),
-        responses=answers(
-            "The live scorecard since the model's data ended, and over a rolling window.",
-            "LiveScorecard",
-            errors=SCORECARD_ERRORS,
-        ),
+        errors=SCORECARD_ERRORS,
     )
     def live_scorecard(asset: str) -> Response:
         """The served forecast scored on every live minute since the model's data ended
@@ -54,7 +53,8 @@ def blueprint(catalog: Catalog, scorecards: Scorecards) -> Blueprint:
         closer than the bucket's shortest lead as overlapping (a floor: one model's minutes
         share one origin; null until the minutes span twice the overlap). A gap in the minutes
         is a gap, not a miss. Kept up to date from the minutes stored since it last looked.
-        404 when no minute bars of the asset are stored; 503 when they cannot be read.
+        With no minute of the asset stored yet, nothing is scored and `detail` says so; 404
+        when no minute-bar database has been made yet; 503 when it cannot be read.
         """
         served = catalog[asset]
         return json_response(answer(scorecards.report(served)), cache=NO_CACHE)
@@ -62,13 +62,11 @@ def blueprint(catalog: Catalog, scorecards: Scorecards) -> Blueprint:
     return bp
 
 
-def card_summary(
-    scorecards: Scorecards,
-) -> Callable[[ServedAsset], dict[str, Any] | None]:
+def card_summary(scorecards: Scorecards) -> Callable[[ServedAsset], LiveSummary | None]:
     """The model card's `live`: the scorecard's summary, or None when the minutes cannot be
     read (the card answers all the same)."""
 
-    def live(served: ServedAsset) -> dict[str, Any] | None:
+    def live(served: ServedAsset) -> LiveSummary | None:
         try:
             return summary(scorecards.report(served))
         except ApiError:

@@ -1,10 +1,11 @@
-"""Answers checked against the OpenAPI document the app serves."""
+"""Answers checked against the OpenAPI document the app serves: the status, the media type and,
+for JSON, the body against the declared schema, its formats (`date-time`) included."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
 
 def check_conforms(spec: dict[str, Any], path: str, response) -> None:
@@ -16,7 +17,10 @@ def check_conforms(spec: dict[str, Any], path: str, response) -> None:
     assert media in content, f"{path} {response.status_code} {media} undeclared"
     if media == "application/json":
         schema = resolve(content[media]["schema"], spec)
-        OAS30Validator(schema).validate(response.get_json())
+        OAS31Validator(schema, format_checker=oas31_format_checker).validate(response.get_json())
+    else:
+        assert content[media]["schema"] == {"type": "string"}
+        assert response.get_data(as_text=True)
 
 
 def resolve(node: Any, spec: dict[str, Any]) -> Any:
@@ -24,7 +28,8 @@ def resolve(node: Any, spec: dict[str, Any]) -> Any:
     if isinstance(node, dict):
         if "$ref" in node:
             name = node["$ref"].removeprefix("#/components/schemas/")
-            return resolve(spec["components"]["schemas"][name], spec)
+            siblings = {key: value for key, value in node.items() if key != "$ref"}
+            return {**resolve(spec["components"]["schemas"][name], spec), **siblings}
         return {key: resolve(value, spec) for key, value in node.items()}
     if isinstance(node, list):
         return [resolve(value, spec) for value in node]

@@ -67,6 +67,30 @@ def test_swagger_ui_can_try_the_forecast(browser, live_server):
     assert browser.problems == []
 
 
+def test_swagger_ui_offers_the_served_assets_and_levels_as_choices(browser, live_server):
+    """The asset and the level are named enums in the document (one class each in a generated
+    client); Swagger UI still offers their values to choose from, with their types."""
+    page = browser.page
+    page.goto(live_server.url + "/docs")
+    operation = page.locator(".opblock").filter(
+        has=page.get_by_text("/forecast/{asset}", exact=True)
+    )
+    operation.wait_for(timeout=20_000)
+    operation.locator(".opblock-summary").click()
+    rows = operation.locator("tr[data-param-name]")
+    rows.first.wait_for(timeout=20_000)
+    for name, kind, choices in (
+        ("asset", "string", ["btc-usd", "eth-usd"]),
+        ("level", "integer", ["50", "80", "95"]),
+    ):
+        row = operation.locator(f"tr[data-param-name='{name}']")
+        assert row.locator(".parameter__type").inner_text().strip() == kind, name
+        offered = row.locator("select option").all_inner_texts()
+        assert [text for text in offered if text != "--"] == choices, (name, offered)
+    assert browser.blocked == []
+    assert browser.problems == []
+
+
 def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     page = browser.page
     page.goto(live_server.url + "/")

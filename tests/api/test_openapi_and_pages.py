@@ -14,10 +14,13 @@ from tests.paths import ROOT
 OPERATIONS = [
     "/bitcoin",
     "/bitcoin/forecast",
+    "/bitcoin/forecast.csv",
     "/forecast/{asset}",
     "/forecast/{asset}/range",
+    "/forecast/{asset}/range.csv",
     "/assets",
     "/candles/{asset}",
+    "/candles/{asset}.csv",
     "/model",
     "/model/backtest",
     "/model/{asset}",
@@ -28,7 +31,13 @@ OPERATIONS = [
     "/live",
     "/price/{asset}",
 ]
-ASSET_ROUTES = ["/forecast/{asset}", "/forecast/{asset}/range", "/candles/{asset}"]
+ASSET_ROUTES = [
+    "/forecast/{asset}",
+    "/forecast/{asset}/range",
+    "/forecast/{asset}/range.csv",
+    "/candles/{asset}",
+    "/candles/{asset}.csv",
+]
 MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest", "/model/{asset}/live"]
 
 
@@ -50,7 +59,7 @@ def test_the_document_describes_every_operation_and_its_errors(spec):
         operation = spec["paths"][path]["get"]
         assert operation["summary"]
         assert "200" in operation["responses"]
-    for path in ("/bitcoin", "/bitcoin/forecast", *ASSET_ROUTES):
+    for path in ("/bitcoin", "/bitcoin/forecast", "/bitcoin/forecast.csv", *ASSET_ROUTES):
         responses = spec["paths"][path]["get"]["responses"]
         for status in ("400", "404", "422"):
             schema = responses[status]["content"]["application/json"]["schema"]
@@ -87,9 +96,8 @@ def untyped_objects(node, spec, where: str, seen: set[str]) -> list[str]:
         return untyped_objects(spec["components"]["schemas"][name], spec, name, seen)
     found = []
     extra = node.get("additionalProperties")
-    only_null = node.get("enum") == [None]  # OpenAPI 3.0's null: no object at all
-    if node.get("type") == "object" and not only_null:
-        typed_extra = isinstance(extra, dict) and ("type" in extra or "$ref" in extra)
+    if node.get("type") == "object":
+        typed_extra = isinstance(extra, dict) and bool({"type", "$ref", "anyOf"} & set(extra))
         if "properties" not in node and not typed_extra:
             found.append(where)
     for key in ("properties",):
@@ -131,12 +139,28 @@ def test_every_200_answer_lists_json_first_and_the_range_and_candles_also_csv(cl
         content = item["get"]["responses"]["200"].get("content", {})
         if "application/json" in content:
             assert next(iter(content)) == "application/json", path
+    assert set(served["components"]["schemas"]["Format"]["enum"]) == {"json", "csv"}
     for path in RANGE_AND_CANDLE_ROUTES:
         operation = served["paths"][path]["get"]
         assert list(operation["responses"]["200"]["content"]) == ["application/json", "text/csv"]
         [form] = [p for p in operation["parameters"] if p["name"] == "format"]
-        assert form["schema"]["enum"] == ["json", "csv"]
-        assert form["schema"]["default"] == "json"
+        assert form["schema"] == {"$ref": "#/components/schemas/Format", "default": "json"}
+
+
+@pytest.mark.parametrize("path", RANGE_AND_CANDLE_ROUTES)
+def test_each_csv_answer_has_an_operation_of_its_own(spec, path):
+    """Issue 47, bar 4: a generated client parses a status's answer by the first media type
+    declared (openapi-python-client 0.29), so `format=csv` on the JSON operation cannot give it
+    text; the `.csv` twin declares CSV alone, with the same parameters but `format`."""
+    twin = spec["paths"][f"{path}.csv"]
+    operation = spec["paths"][path]["get"]
+    assert list(twin["get"]["responses"]["200"]["content"]) == ["text/csv"]
+    assert twin["get"]["responses"]["200"]["content"]["text/csv"]["schema"] == {"type": "string"}
+    assert [p for p in operation["parameters"] if p["name"] != "format"] == twin["get"][
+        "parameters"
+    ]
+    assert twin.get("parameters") == spec["paths"][path].get("parameters")
+    assert {**twin["get"]["responses"], "200": None} == {**operation["responses"], "200": None}
 
 
 def test_the_document_is_cached_and_served_as_json(client):
@@ -207,3 +231,38 @@ def test_the_vendored_files_are_the_recorded_versions_with_their_licences():
 )
 def test_only_the_listed_swagger_ui_files_are_served(client, name):
     assert client.get(f"/vendor/swagger-ui/{name}").status_code == 404
+
+
+def test_every_enum_says_the_type_of_its_values(spec):
+    """Swagger UI shows `any` for an enum without a type (msgspec writes an Enum's values
+    alone); the asset's values are also beside its reference, where Swagger UI reads them."""
+    schemas = spec["components"]["schemas"]
+    enums = {name: schema for name, schema in schemas.items() if "enum" in schema}
+    assert {"Asset", "Level", "Kind", "Format", "BandVerdict"} <= set(enums)
+    assert {name: schema["type"] for name, schema in enums.items()} == {
+        name: "integer" if name == "Level" else "string" for name in enums
+    }
+    (asset,) = spec["paths"]["/model/{asset}"]["parameters"]
+    assert asset["schema"] == {
+        "$ref": "#/components/schemas/Asset",
+        "type": "string",
+        "enum": schemas["Asset"]["enum"],
+    }
+    assert schemas["Asset"]["enum"] == ["btc-usd", "eth-usd"]
+
+
+def test_no_schema_is_a_boolean(spec):
+    """openapi-python-client (0.29) refuses a document holding a boolean schema, such as the
+    `"items": false` msgspec writes after a tuple's `prefixItems`."""
+
+    def booleans(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("items", "additionalProperties") and isinstance(value, bool):
+                    yield f"{where}.{key}"
+                yield from booleans(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from booleans(value, f"{where}[{i}]")
+
+    assert list(booleans(spec, "$")) == []

@@ -382,7 +382,7 @@ far = f"/bitcoin?date={sys.argv[2]}"  # three years after the last bar
 paths = ("/bitcoin?date=2026-07-20", far, "/bitcoin/forecast", "/model", "/healthz", "/", "/docs")
 for path in paths:
     assert client.get(path).status_code == 200, path
-heavy = ("pandas", "prophet", "cmdstanpy", "marshmallow", "flask_smorest", "apispec", "plotly")
+heavy = ("pandas", "prophet", "cmdstanpy", "plotly")
 print(" ".join(name for name in heavy if name in sys.modules))
 """
 

@@ -70,8 +70,8 @@ def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
         }
     )
     found = verdict(_params(0.0), summary, "BTC/USD")
-    assert [row["verdict"] for row in found["horizons"]] == ["better", "better", "tie", "worse"]
-    assert found["sentence"] == (
+    assert [row.verdict for row in found.horizons] == ["better", "better", "tie", "worse"]
+    assert found.sentence == (
         "Backtested on 101 evaluation origins and scored by the 80% band's interval score "
         "(lower is better), the BTC/USD model is better than the naive forecast, beyond two "
         "standard errors, at 1h (0.01720 against 0.01890, difference -0.00170 ± 0.00020) and "
@@ -81,28 +81,28 @@ def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
         "30d (0.506 against 0.446, difference +0.060 ± 0.025); "
         "naive is the last close carried forward, with a year's returns as its band."
     )
-    assert found["horizons"][0]["coverage"] == COVERAGE
-    assert found["horizons"][0]["naive_coverage_se"] == SE
+    assert found.horizons[0].coverage == COVERAGE
+    assert found.horizons[0].naive_coverage_se == SE
 
 
 def test_exactly_two_standard_errors_is_still_a_tie():
     summary = _summary(**{"1h": _horizon(0.5, 0.75, 0.125)})
-    assert verdict(_params(0.0), summary, "X/Y")["horizons"][0]["verdict"] == "tie"
+    assert verdict(_params(0.0), summary, "X/Y").horizons[0].verdict == "tie"
 
 
 def test_a_horizon_without_interval_scores_gets_no_verdict_and_no_claim():
     unscored = _horizon(0.1, 0.2, 0.01)
     del unscored["prophet_vs_naive"]["interval_score_diff"]
     found = verdict(_params(0.0), _summary(**{"1h": unscored}), "X/Y")
-    assert found["horizons"][0]["verdict"] is None
-    assert found["sentence"] == ""
+    assert found.horizons[0].verdict is None
+    assert found.sentence == ""
 
 
 def test_without_a_backtest_the_point_forecast_is_still_said():
     found = verdict(_params(0.0), None, "X/Y")
-    assert found["horizons"] == []
-    assert found["sentence"] == ""
-    assert found["point_forecast"].startswith("The point forecast is the last close")
+    assert found.horizons == []
+    assert found.sentence == ""
+    assert found.point_forecast.startswith("The point forecast is the last close")
 
 
 @pytest.mark.parametrize(
@@ -130,12 +130,12 @@ def _served(how: str, why: str) -> ServedParts:
 def test_a_forced_damping_is_said_to_be_forced_and_names_no_comparison():
     served = _served("forced", NO_REFIT)
     found = verdict(_params(0.0), None, "DOGE/USD", served)
-    said = found["point_forecast"]
+    said = found.point_forecast
     assert said.startswith("The point forecast is the last close (damping tau 0)")
     assert "Not chosen (forced): no Prophet refit fits before the validation outcomes end" in said
     assert "scored" not in said
     assert "worse" not in said
-    assert found["band"] == (
+    assert found.band == (
         "The band is scaled: 1-day volatility, half-life 24 h, no drift. Chosen: the lowest "
         "interval score on 548 validation origins."
     )

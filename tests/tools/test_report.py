@@ -195,3 +195,14 @@ def test_differences_name_missing_keys_and_lists_of_another_length():
         "c: only in the trained report",
     ]
     assert list(differences({"x": 1}, {"x": 1.0})) == ["x: committed 1, trained 1.0"]
+
+
+def test_figures_another_cpu_trains_match_and_a_real_change_does_not():
+    # Seen on CI's machine against this one's: Prophet's optimizer lands 1e-4 apart.
+    assert list(differences({"mape": 0.01884668106284523}, {"mape": 0.018848053752699958})) == []
+    assert list(differences({"mape": 0.0188}, {"mape": 0.0190})) == [
+        "mape: committed 0.0188, trained 0.019"
+    ]
+    assert list(differences({"verdict": "better"}, {"verdict": "tie"})) == [
+        "verdict: committed 'better', trained 'tie'"
+    ]

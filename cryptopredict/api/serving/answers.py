@@ -7,9 +7,10 @@ the points it asks for.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.query import (
@@ -22,6 +23,8 @@ from cryptopredict.api.query import (
 )
 from cryptopredict.api.serving.forecast import DAY, Forecast, Points
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types.common import Kind, Level
+from cryptopredict.api.types.forecast import Prediction
 from cryptopredict.candles import Interval
 from cryptopredict.postprocess import price_decimals
 
@@ -31,8 +34,8 @@ if TYPE_CHECKING:
 # The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
 # first view, `/model`, the top of `/healthz`) when it is served.
 BITCOIN = "btc-usd"
-# One encoder for every answer: json.dumps with options builds a new one on each call.
-ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+# One encoder for every answer (`cryptopredict.api.types`).
+ENCODER = msgspec.json.Encoder()
 # A range without `start` begins this long before its end (or the last bar, if earlier).
 DEFAULT_SPAN = 30 * DAY
 # A range without `end` stops this long after the last bar (or `DEFAULT_SPAN` after `start`,
@@ -48,37 +51,37 @@ class PointAnswer:
         self.forecast = forecast
         self.model_version = model_version
 
-    def __call__(self, environ: WSGIEnvironment) -> str:
+    def __call__(self, environ: WSGIEnvironment) -> bytes:
         forecast = self.forecast
         pairs = query(environ)
         epoch = parse_epoch("date", single(pairs, "date", required=True) or "")
         level = band_level(pairs)
         forecast.check("date", epoch)
-        answer = point_fields(forecast, epoch, level)
-        answer["model_version"] = self.model_version
-        if answer["kind"] == "hindcast":
+        answer = prediction(forecast, epoch, level, model_version=self.model_version)
+        if answer.kind is Kind.HINDCAST:
             actual = forecast.actual_at(epoch)
-            answer["actual"] = None if actual is None else round(actual, price_decimals(actual))
-            answer["band_chosen_later"] = forecast.band_chosen_later_at(epoch)
+            answer.actual = None if actual is None else round(actual, price_decimals(actual))
+            answer.band_chosen_later = forecast.band_chosen_later_at(epoch)
         return ENCODER.encode(answer)
 
 
-def point_fields(forecast: Forecast, epoch: float, level: int) -> dict[str, Any]:
+def prediction(forecast: Forecast, epoch: float, level: int, *, model_version: str) -> Prediction:
     """The forecast at a checked `epoch` with its `level`% band, and what it is: a hindcast
     (inside the history) or the forecast, from data up to `data_until`, `lead_hours` before."""
     point = forecast.at(epoch, level)
     decimals = price_decimals(point.low)
-    return {
-        "date": iso_utc(epoch),
-        "prediction": round(point.prediction, decimals),
-        "prediction_low": round(point.low, decimals),
-        "prediction_high": round(point.high, decimals),
-        "interval_width": level / 100,
-        "level": level,
-        "kind": "hindcast" if forecast.in_history(epoch) else "forecast",
-        "data_until": iso_utc(point.origin),
-        "lead_hours": round((epoch - point.origin) / HOUR, 2),
-    }
+    return Prediction(
+        date=iso_utc(epoch),
+        prediction=round(point.prediction, decimals),
+        prediction_low=round(point.low, decimals),
+        prediction_high=round(point.high, decimals),
+        interval_width=level / 100,
+        level=Level(level),
+        kind=Kind.HINDCAST if forecast.in_history(epoch) else Kind.FORECAST,
+        data_until=iso_utc(point.origin),
+        lead_hours=round((epoch - point.origin) / HOUR, 2),
+        model_version=model_version,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,13 @@ class ForecastRange:
     points: Points
 
 
-def read_range(forecast: Forecast, environ: WSGIEnvironment, *, max_points: int) -> ForecastRange:
+def read_range(
+    forecast: Forecast, environ: WSGIEnvironment, *, max_points: int, form: str | None = None
+) -> ForecastRange:
     """Every grid point from `start` to `end` (or every `step`), with the documented defaults
-    for what the query leaves out."""
+    for what the query leaves out, in the `form` given, else in the `format` asked for."""
     args = query(environ)
-    form = output_format(args)
+    form = form or output_format(args)
     level = band_level(args)
     start_text = single(args, "start", required=False)
     end_text = single(args, "end", required=False)

@@ -32,11 +32,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types.common import BandVerdict
+from cryptopredict.api.types.scorecard import (
+    LeadBucket,
+    LiveLead,
+    LiveLeadSummary,
+    LiveLevelScores,
+    LiveScorecard,
+    LiveSummary,
+    LiveWindow,
+)
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BacktestSummary, NaiveBand
 from cryptopredict.band_scores import OverlapSums, inside, interval_score
 from cryptopredict.postprocess import empirical_offsets
@@ -60,7 +70,7 @@ class Lead:
     """A lead bucket: minutes that closed [start, end) hours after the model's data ended,
     overlapping when closer than `overlap` minutes, compared with the backtest at `horizon`."""
 
-    name: str
+    name: LeadBucket
     start: float
     end: float | None
     overlap: int
@@ -71,10 +81,10 @@ class Lead:
 
 
 LEADS = (
-    Lead("under_1h", 0, 1, 60, "1h"),
-    Lead("1h_to_1d", 1, 24, 60, "1d"),
-    Lead("1d_to_7d", 24, 168, 24 * 60, "7d"),
-    Lead("beyond_7d", 168, None, 7 * 24 * 60, "30d"),
+    Lead(LeadBucket.UNDER_1H, 0, 1, 60, "1h"),
+    Lead(LeadBucket.H1_TO_1D, 1, 24, 60, "1d"),
+    Lead(LeadBucket.D1_TO_7D, 24, 168, 24 * 60, "7d"),
+    Lead(LeadBucket.BEYOND_7D, 168, None, 7 * 24 * 60, "30d"),
 )
 
 # The newest minute read (open time), and up to `limit` minutes (open time, close) after it.
@@ -159,14 +169,14 @@ class LevelScores:
     difference: float | None  # served minus naive
     difference_se: float | None
 
-    def verdict(self) -> str | None:
-        """The served band against naive's by interval score: "better" or "worse" when the
-        difference is beyond two standard errors, else "tie"; None without a standard error."""
+    def verdict(self) -> BandVerdict | None:
+        """The served band against naive's by interval score: better or worse when the
+        difference is beyond two standard errors, else a tie; None without a standard error."""
         if self.difference is None or self.difference_se is None:
             return None
         if abs(self.difference) <= 2 * self.difference_se:
-            return "tie"
-        return "better" if self.difference < 0 else "worse"
+            return BandVerdict.TIE
+        return BandVerdict.BETTER if self.difference < 0 else BandVerdict.WORSE
 
 
 @dataclass(frozen=True)
@@ -333,7 +343,7 @@ def backtest_coverage(summary: BacktestSummary | None) -> dict[str, dict[str, fl
     if summary is None:
         return {}
     horizons = summary.horizons()
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     for lead in LEADS:
         scores = horizons.get(lead.horizon)
         served = scores.prophet if scores is not None else None
@@ -379,57 +389,57 @@ class Scorecards:
             return card.report()
 
 
-def answer(report: Report) -> dict[str, Any]:
+def answer(report: Report) -> LiveScorecard:
     """The scorecard as `/model/{asset}/live` answers it."""
-    return {
-        "asset": report.asset,
-        "symbol": report.symbol,
-        "model_version": report.model_version,
-        "data_until": iso_utc(report.data_until),
-        "scored_from": iso_utc(report.scored_from),
-        "scored_until": iso_utc(report.scored_until),
-        "minutes": report.minutes,
-        "first": _date(report.first),
-        "last": _date(report.last),
-        "missing_minutes": report.missing,
-        "naive": report.naive,
-        "since_release": [_lead(each, report.backtest) for each in report.since_release],
-        "window": {
-            "hours": report.window_hours,
-            "leads": [_lead(each, report.backtest) for each in report.window],
-        },
-        "detail": None if report.minutes else _nothing_yet(report),
-    }
+    return LiveScorecard(
+        asset=report.asset,
+        symbol=report.symbol,
+        model_version=report.model_version,
+        data_until=iso_utc(report.data_until),
+        scored_from=iso_utc(report.scored_from),
+        scored_until=iso_utc(report.scored_until),
+        minutes=report.minutes,
+        first=_date(report.first),
+        last=_date(report.last),
+        missing_minutes=report.missing,
+        naive=report.naive,
+        since_release=[_lead(each, report.backtest) for each in report.since_release],
+        window=LiveWindow(
+            hours=report.window_hours,
+            leads=[_lead(each, report.backtest) for each in report.window],
+        ),
+        detail=None if report.minutes else _nothing_yet(report),
+    )
 
 
-def _lead(scores: LeadScores, backtest: dict[str, dict[str, float]]) -> dict[str, Any]:
+def _lead(scores: LeadScores, backtest: dict[str, dict[str, float]]) -> LiveLead:
     lead = scores.lead
     held = backtest.get(lead.name, {})
-    return {
-        "lead": lead.name,
-        "from_hours": lead.start,
-        "to_hours": lead.end,
-        "minutes": scores.minutes,
-        "first": _date(scores.first),
-        "last": _date(scores.last),
-        "overlap_minutes": lead.overlap,
-        "backtest_horizon": lead.horizon,
-        "levels": {
-            str(level.level): {
-                "expected": level.level / 100,
-                "coverage": level.coverage,
-                "coverage_se": level.coverage_se,
-                "backtest_coverage": held.get(str(level.level)),
-                "interval_score": level.interval_score,
-                "interval_score_se": level.interval_score_se,
-                "naive_interval_score": level.naive_interval_score,
-                "difference": level.difference,
-                "difference_se": level.difference_se,
-                "verdict": level.verdict(),
-            }
+    return LiveLead(
+        lead=lead.name,
+        from_hours=lead.start,
+        to_hours=lead.end,
+        minutes=scores.minutes,
+        first=_date(scores.first),
+        last=_date(scores.last),
+        overlap_minutes=lead.overlap,
+        backtest_horizon=lead.horizon,
+        levels={
+            str(level.level): LiveLevelScores(
+                expected=level.level / 100,
+                coverage=level.coverage,
+                coverage_se=level.coverage_se,
+                backtest_coverage=held.get(str(level.level)),
+                interval_score=level.interval_score,
+                interval_score_se=level.interval_score_se,
+                naive_interval_score=level.naive_interval_score,
+                difference=level.difference,
+                difference_se=level.difference_se,
+                verdict=level.verdict(),
+            )
             for level in scores.levels
         },
-    }
+    )
 
 
 def _date(epoch: int | None) -> str | None:
@@ -444,25 +454,25 @@ def _nothing_yet(report: Report) -> str:
     )
 
 
-def summary(report: Report) -> dict[str, Any]:
+def summary(report: Report) -> LiveSummary:
     """What the model card says of the live scorecard: a sentence, and per lead bucket the
     minutes scored and the 80% band's share inside, since the model's data ended."""
     leads = [
-        {
-            "lead": scores.lead.name,
-            "minutes": scores.minutes,
-            "coverage_80": _level(scores, DEFAULT_LEVEL).coverage,
-            "coverage_80_se": _level(scores, DEFAULT_LEVEL).coverage_se,
-        }
+        LiveLeadSummary(
+            lead=scores.lead.name,
+            minutes=scores.minutes,
+            coverage_80=_level(scores, DEFAULT_LEVEL).coverage,
+            coverage_80_se=_level(scores, DEFAULT_LEVEL).coverage_se,
+        )
         for scores in report.since_release
     ]
-    return {
-        "url": f"/model/{report.asset}/live",
-        "minutes": report.minutes,
-        "last": _date(report.last),
-        "sentence": _sentence(report),
-        "leads": leads,
-    }
+    return LiveSummary(
+        url=f"/model/{report.asset}/live",
+        minutes=report.minutes,
+        last=_date(report.last),
+        sentence=_sentence(report),
+        leads=leads,
+    )
 
 
 def _level(scores: LeadScores, level: int) -> LevelScores:

@@ -5,8 +5,9 @@ verdict rests on, their difference and its standard error, and the coverage of e
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from cryptopredict.api.types.common import BandVerdict
+from cryptopredict.api.types.model import HorizonVerdict, Verdict
 from cryptopredict.artifact.schema import (
     BacktestSummary,
     Comparison,
@@ -31,20 +32,20 @@ def verdict(
     summary: BacktestSummary | None,
     symbol: str,
     served: ServedParts | None = None,
-) -> dict[str, Any]:
+) -> Verdict:
     """The model card's `verdict`: `point_forecast`, `band` and `sentence` to read, `rule`, and
     per horizon the figures behind the sentence (none without a backtest)."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
-    return {
-        "point_forecast": point_forecast(params, served),
-        "band": band(served),
-        "sentence": sentence(rows, summary.origins if summary else 0, symbol),
-        "rule": RULE,
-        "horizons": rows,
-    }
+    return Verdict(
+        point_forecast=point_forecast(params, served),
+        band=band(served),
+        sentence=sentence(rows, summary.origins if summary else 0, symbol),
+        rule=RULE,
+        horizons=rows,
+    )
 
 
 def point_forecast(params: ModelParams, served: ServedParts | None = None) -> str:
@@ -87,17 +88,17 @@ def band(served: ServedParts | None) -> str:
     return f"The band is {served.band_method}. {served.band.how.capitalize()}: {served.band.why}."
 
 
-def sentence(rows: list[dict[str, Any]], origins: int, symbol: str) -> str:
+def sentence(rows: list[HorizonVerdict], origins: int, symbol: str) -> str:
     """One sentence: per verdict, the horizons and the interval scores behind it."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[HorizonVerdict]] = {}
     for row in rows:
-        if row["verdict"] is not None:
-            groups.setdefault(row["verdict"], []).append(row)
+        if row.verdict is not None:
+            groups.setdefault(row.verdict, []).append(row)
     if not groups:
         return ""
     clauses = []
     for found, items in groups.items():
-        figures = listed([f"{item['horizon']} ({_figures(item)})" for item in items])
+        figures = listed([f"{item.horizon} ({_figures(item)})" for item in items])
         clauses.append(
             f"{VERBS[found]} the naive forecast, {WHERE[found]} two standard errors, at {figures}"
         )
@@ -116,32 +117,36 @@ def decimals(se: float) -> int:
     return max(0, 1 - math.floor(math.log10(se))) if se > 0 else 4
 
 
-def _figures(row: dict[str, Any]) -> str:
-    places = decimals(row["se"])
+def _figures(row: HorizonVerdict) -> str:
+    places = decimals(row.se or 0.0)
     return (
-        f"{row['interval_score']:.{places}f} against {row['naive_interval_score']:.{places}f}, "
-        f"difference {row['difference']:+.{places}f} ± {row['se']:.{places}f}"
+        f"{row.interval_score:.{places}f} against {row.naive_interval_score:.{places}f}, "
+        f"difference {row.difference:+.{places}f} ± {row.se:.{places}f}"
     )
 
 
 def _row(
     label: str, served: ModelScores | None, naive: ModelScores | None, versus: Comparison | None
-) -> dict[str, Any]:
+) -> HorizonVerdict:
     score = served.interval_score if served else None
     naive_score = naive.interval_score if naive else None
     found = versus.verdict() if versus else None
-    return {
-        "horizon": label,
+    return HorizonVerdict(
+        horizon=label,
         # a verdict only where both scores are there to show beside it
-        "verdict": found if score is not None and naive_score is not None else None,
-        "interval_score": score,
-        "naive_interval_score": naive_score,
-        "difference": versus.interval_score_diff if versus else None,
-        "se": versus.interval_score_se if versus else None,
-        "coverage": served.coverage_by_level if served else None,
-        "coverage_se": served.coverage_se_by_level if served else None,
-        "naive_coverage": naive.coverage_by_level if naive else None,
-        "naive_coverage_se": naive.coverage_se_by_level if naive else None,
-        "mape": served.mape if served else None,
-        "naive_mape": naive.mape if naive else None,
-    }
+        verdict=(
+            BandVerdict(found)
+            if found is not None and score is not None and naive_score is not None
+            else None
+        ),
+        interval_score=score,
+        naive_interval_score=naive_score,
+        difference=versus.interval_score_diff if versus else None,
+        se=versus.interval_score_se if versus else None,
+        coverage=served.coverage_by_level if served else None,
+        coverage_se=served.coverage_se_by_level if served else None,
+        naive_coverage=naive.coverage_by_level if naive else None,
+        naive_coverage_se=naive.coverage_se_by_level if naive else None,
+        mape=served.mape if served else None,
+        naive_mape=naive.mape if naive else None,
+    )

@@ -1,0 +1,161 @@
+"""The forecast routes' parameters and answers: one instant (`Prediction`), or a range as columns
+(`ForecastPoints`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from cryptopredict.api.types.common import (
+    PRICE,
+    Answer,
+    Format,
+    Kind,
+    Level,
+    LevelParameter,
+    Query,
+    Time,
+    date,
+    doc,
+)
+from cryptopredict.artifact.schema import DEFAULT_LEVEL
+from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
+
+FormatParameter = Annotated[
+    Format,
+    doc(
+        "`json` (columns) or `csv` (one row per point, with a `kind` column, `hindcast` or "
+        "`forecast`, and `band_chosen_later`, `true` or `false`). A generated client asks the "
+        "route's `.csv` twin for CSV: it parses an answer by the first media type declared."
+    ),
+]
+
+
+class PointQuery(Query):
+    date: Annotated[str, date("The instant to forecast:")]
+    level: LevelParameter = Level(DEFAULT_LEVEL)
+
+
+class ForecastRange(Query):
+    """The points asked for, in any form."""
+
+    start: (
+        Annotated[
+            str,
+            date(
+                "First instant of the range. Default: 30 days before the end or the last bar, "
+                "whichever is earlier."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    end: (
+        Annotated[
+            str,
+            date(
+                "Last instant of the range. Default: 365 days after the last bar, within the "
+                "valid range (or 30 days after `start`, when `start` lies past that)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    step: (
+        Annotated[
+            str,
+            doc(
+                "Spacing of the points: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
+                "multiple of the data's interval (`/assets` gives it). Only the points that open "
+                "a bar of that width are answered (every day's 00:00 UTC for `1d`, weeks on "
+                "Monday), so that a long range fits the point cap. Default: every point.",
+                pattern=INTERVAL_PATTERN,
+                examples=["1d"],
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    level: LevelParameter = Level(DEFAULT_LEVEL)
+
+
+class ForecastQuery(ForecastRange):
+    format: FormatParameter = Format.JSON
+
+
+# What a point answer says about itself: which band, what kind of forecast, made when.
+BandLevel = Annotated[Level, doc("The band's level, in percent (`interval_width` x 100).")]
+DataUntil = Annotated[Time, doc("The last bar the answer had seen (its origin), in UTC.")]
+LeadHours = Annotated[float, doc("Hours from `data_until` to the instant.")]
+
+
+class Prediction(Answer):
+    date: Annotated[Time, doc("The instant, in UTC.")]
+    prediction: Annotated[float, doc(f"The forecast, {PRICE}.")]
+    prediction_low: Annotated[float, doc(f"Lower end of the interval, {PRICE}.")]
+    prediction_high: Annotated[float, doc(f"Upper end of the interval, {PRICE}.")]
+    interval_width: Annotated[float, doc("Share of outcomes the interval should hold, e.g. 0.8.")]
+    level: BandLevel
+    kind: Kind
+    data_until: DataUntil
+    lead_hours: LeadHours
+    model_version: str
+    actual: Annotated[
+        float | msgspec.UnsetType | None,
+        doc(
+            f"The observed close, {PRICE}: present only for hindcasts (instants inside the "
+            "history); null where the history has no bar."
+        ),
+    ] = msgspec.UNSET
+    band_chosen_later: Annotated[
+        bool | msgspec.UnsetType,
+        doc(
+            "Present only for hindcasts: true when the instant is no later than the last "
+            "outcome the band's settings were chosen on in training (the manifest's "
+            "`backtest_boundary.last_validation_outcome`), so the band there was tuned with "
+            "hindsight of it; false after it, and always without a backtest."
+        ),
+    ] = msgspec.UNSET
+
+
+class ForecastPoints(Answer):
+    model_version: str
+    interval: Annotated[
+        str,
+        doc("Spacing of the points, e.g. `1h`: the `step` asked for, else the data's interval."),
+    ]
+    interval_width: float
+    level: BandLevel
+    last_bar: Annotated[
+        Time,
+        doc(
+            "The last stored bar: points up to it are the hindcast (each made before its date, "
+            "from rolling origins), later ones the forecast made there."
+        ),
+    ]
+    start: Time
+    end: Time
+    count: Annotated[int, doc("Number of points.")]
+    date: list[Time]
+    prediction: Annotated[list[float], doc(f"Forecast (or hindcast) at each date, {PRICE}.")]
+    prediction_low: Annotated[list[float], doc("Lower end of the `level`% band at each date.")]
+    prediction_high: Annotated[list[float], doc("Upper end of the `level`% band at each date.")]
+    actual: Annotated[
+        list[float | None], doc("Observed close at each date; null where there is no bar.")
+    ]
+    band_chosen_until: Annotated[
+        Time | None,
+        doc(
+            "The last outcome the band's settings were chosen on in training (the manifest's "
+            "`backtest_boundary.last_validation_outcome`); null when trained without a "
+            "backtest, whose band was chosen on none."
+        ),
+    ]
+    band_chosen_later: Annotated[
+        list[bool],
+        doc(
+            "At each date: true for a hindcast row dated up to `band_chosen_until`, older than "
+            "the data the band's settings were chosen on (what the pipeline would have said "
+            "then, but with a band tuned with hindsight of it, so not out of sample for that "
+            "choice); false for later hindcast rows and the forecast."
+        ),
+    ]

@@ -1,0 +1,155 @@
+"""What each model is (`ModelCard`: the manifest as training writes it, with the verdict first),
+how its past forecasts fared (`Backtest`), and which models serve (`Health`)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Literal
+
+import msgspec
+
+from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
+from cryptopredict.api.types.scorecard import LiveSummary
+from cryptopredict.artifact.schema import BacktestReport, Manifest
+
+
+def _by_level(description: str) -> msgspec.Meta:
+    return doc(f"{description}, by level in percent (`50`, `80`, `95`); null where not scored.")
+
+
+class HorizonVerdict(Answer):
+    horizon: Annotated[str, doc("The horizon scored.", examples=["1h"])]
+    verdict: Annotated[
+        BandVerdict | None,
+        doc(
+            "The band against the naive band's by the 80% interval score: a tie within two "
+            "standard errors; null where the band was not scored."
+        ),
+    ]
+    interval_score: Annotated[
+        float | None, doc("The served band's mean 80% interval score (log prices).")
+    ]
+    naive_interval_score: Annotated[float | None, doc("The naive band's, on the same origins.")]
+    difference: Annotated[
+        float | None, doc("The served minus the naive score, paired over the origins.")
+    ]
+    se: Annotated[float | None, doc("The difference's Newey-West standard error.")]
+    coverage: Annotated[dict[str, float] | None, _by_level("Share of closes the served band held")]
+    coverage_se: Annotated[dict[str, float] | None, _by_level("Standard error of `coverage`")]
+    naive_coverage: Annotated[
+        dict[str, float] | None, _by_level("Share of closes the naive band held")
+    ]
+    naive_coverage_se: Annotated[
+        dict[str, float] | None, _by_level("Standard error of `naive_coverage`")
+    ]
+    mape: Annotated[
+        float | None, doc("Mean absolute percentage error of the served point forecast.")
+    ]
+    naive_mape: Annotated[float | None, doc("The naive forecast's.")]
+
+
+class Verdict(Answer):
+    """What the point forecast is and how the band fared."""
+
+    point_forecast: Annotated[
+        str,
+        doc(
+            "What the served point forecast is (the last close when the damping is tau 0, so "
+            "that the band is what the model adds; Prophet damped by tau otherwise), and whether "
+            "the damping was chosen, forced or fixed, and why."
+        ),
+    ]
+    band: Annotated[
+        str,
+        doc(
+            "The band's method, and whether it was chosen, forced or fixed, and why; empty for "
+            "a model that does not record it."
+        ),
+    ]
+    sentence: Annotated[
+        str,
+        doc(
+            "The verdicts summed up in one sentence, each with the interval scores and standard "
+            "error behind it; empty without a backtest."
+        ),
+    ]
+    rule: Annotated[str, doc("How a verdict is reached.")]
+    horizons: Annotated[
+        list[HorizonVerdict], doc("Per horizon scored, shortest first; empty without a backtest.")
+    ]
+
+
+def _model_card() -> type[msgspec.Struct]:
+    """The manifest's fields, typed as the contract types them, after the verdict."""
+    return msgspec.defstruct(
+        "ModelCard",
+        [
+            ("verdict", Verdict),
+            *(
+                (field.name, field.type, msgspec.field(name=field.encode_name))
+                for field in msgspec.structs.fields(Manifest)
+            ),
+            (
+                "live",
+                Annotated[
+                    LiveSummary | None,
+                    doc(
+                        "How the forecast has fared on live minutes since the model's data "
+                        "ended (`/model/{asset}/live`); null when no minute bars can be read."
+                    ),
+                ],
+            ),
+        ],
+        kw_only=True,
+        module=__name__,
+        namespace={"__doc__": inspect.cleandoc(Manifest.__doc__ or "")},
+    )
+
+
+# The model card: the verdict first, what a reader wants, then every field of the manifest
+# (`cryptopredict.artifact.schema.Manifest`) as training wrote it; the backtest's summary is
+# `metrics`.
+ModelCard = _model_card()
+
+
+def model_card(manifest: Manifest, verdict: Verdict, live: LiveSummary | None) -> msgspec.Struct:
+    card: msgspec.Struct = ModelCard(verdict=verdict, live=live, **msgspec.structs.asdict(manifest))
+    return card
+
+
+class Backtest(BacktestReport, frozen=True):
+    """`/model/{asset}/backtest`: the artifact's backtest report
+    (`cryptopredict.artifact.schema.BacktestReport`), as training wrote it."""
+
+    @classmethod
+    def of(cls, report: BacktestReport) -> Backtest:
+        return cls(**msgspec.structs.asdict(report))
+
+
+class AssetHealth(Answer):
+    asset: str
+    model_version: str
+    created_at: Annotated[Time, doc("When the model was trained.")]
+    data_last: Annotated[Time, doc("Time of the last bar the model saw.")]
+
+
+class Unavailable(Answer):
+    asset: str
+    detail: Annotated[str, doc("Why it cannot be served.")]
+
+
+class Health(AssetHealth):
+    """The default asset's model at the top (what a deploy checks), and every served one."""
+
+    status: Annotated[
+        Literal["ok", "degraded"],
+        doc("`degraded` once an asset's artifact could not be opened."),
+    ]
+    assets: Annotated[list[AssetHealth], doc("Every served asset.")]
+    unavailable: Annotated[
+        list[Unavailable],
+        doc(
+            "The assets whose artifact could not be opened (they answer 503); artifacts open on "
+            "first use, so one found corrupt appears here once asked for."
+        ),
+    ]
