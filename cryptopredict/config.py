@@ -141,8 +141,29 @@ class Settings:
     channel_timeout: float = _setting(
         "CHANNEL_TIMEOUT",
         15.0,
-        "Seconds a connection may stay silent (idle, or sending a request slowly) before the API "
-        "closes it (Waitress's own default is 120).",
+        "Seconds a connection may stay idle between requests, and the most an answer may take "
+        "to be sent, counted from when its request was received whole, however slowly the "
+        "client reads; past either the API closes the connection (Waitress's own idle default "
+        "is 120 s, and it has no bound on sending).",
+    )
+    request_timeout: float = _setting(
+        "REQUEST_TIMEOUT",
+        5.0,
+        "Seconds a client has, from the first byte of a request, to send all of it (request "
+        "line, headers and body); past it the API closes the connection, however steadily the "
+        "bytes drip in.",
+    )
+    max_connections_per_client: int = _setting(
+        "MAX_CONNECTIONS_PER_CLIENT",
+        100,
+        "Most connections one client address (an IPv6 /64) may hold open; one more is answered "
+        "503 and closed. `0`: no cap. Behind a reverse proxy or load balancer every connection "
+        "comes from its address: raise it, or set 0 and cap at the proxy.",
+    )
+    max_request_headers: int = _setting(
+        "MAX_REQUEST_HEADERS",
+        100,
+        "Most header lines in a request; more are refused with 431 before they are parsed.",
     )
     max_request_body_size: int = _setting(
         "MAX_REQUEST_BODY_SIZE",
@@ -153,9 +174,9 @@ class Settings:
     )
     max_request_header_size: int = _setting(
         "MAX_REQUEST_HEADER_SIZE",
-        65536,
+        16384,
         "Largest request line and headers in bytes; longer ones are refused with 431 (Waitress's "
-        "own default is 256 KiB).",
+        "own default is 256 KiB; nginx's and Apache's are 8 KiB a line).",
     )
     cors_origins: str = _setting(
         "CORS_ORIGINS",
@@ -208,6 +229,13 @@ class Settings:
         "Most API threads reading the minute bars at once; a live-data request beyond them is "
         "answered 503 at once, so a slow database never holds the threads the forecasts need. "
         "Keep it below THREADS.",
+    )
+    live_max_rows: int = _setting(
+        "LIVE_MAX_ROWS",
+        10_000,
+        "Most minute bars one `/candles/{asset}` answer built from the live minutes may read (a "
+        "week is 10,080); a longer range is refused with 422 before it is read, and without "
+        "`start` the last candles are as many as fit.",
     )
     live_cache_seconds: float = _setting(
         "LIVE_CACHE_SECONDS",

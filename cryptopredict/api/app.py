@@ -53,6 +53,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
     app.register_blueprint(forecasts.blueprint(catalog, **ranges))
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
     minutes = live.LiveMinutes.of(settings)
+    metrics.count_stuck_reads(lambda: minutes.reader.watchdog.stuck)
     app.register_blueprint(
         candles.blueprint(
             catalog,
@@ -90,7 +91,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
         )
     install_headers(app, settings.cors_origins)
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
-    app.extensions["cryptopredict"] = {"catalog": catalog}
+    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics}
     return app
 
 

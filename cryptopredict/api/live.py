@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.errors import ApiError, OutOfRangeError, UnsupportedIntervalError
+from cryptopredict.api.errors import (
+    ApiError,
+    OutOfRangeError,
+    TooManyPointsError,
+    UnsupportedIntervalError,
+)
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
@@ -94,9 +99,12 @@ class LiveMinutes:
 
     cache = NO_CACHE
 
-    def __init__(self, reader: MinuteReader, *, windows_seconds: float = 0.0) -> None:
+    def __init__(
+        self, reader: MinuteReader, *, windows_seconds: float = 0.0, max_rows: int = 10_000
+    ) -> None:
         self.reader = reader
         self.windows_seconds = windows_seconds
+        self.max_rows = max_rows
         self._windows: tuple[float, dict[str, Window]] | None = None  # until when, and what
 
     @classmethod
@@ -108,7 +116,9 @@ class LiveMinutes:
             max_readers=settings.live_max_threads,
             retry_after=settings.live_retry_seconds,
         )
-        return cls(reader, windows_seconds=settings.live_cache_seconds)
+        return cls(
+            reader, windows_seconds=settings.live_cache_seconds, max_rows=settings.live_max_rows
+        )
 
     def windows(self) -> dict[str, Window]:
         """Every stored asset's window, from one query, reused for `windows_seconds`."""
@@ -182,9 +192,9 @@ class LiveMinutes:
             raise
         end = window.last if end is None else end
         if start is None:
-            start = (
-                interval.open_time(min(end, window.last)) - (DEFAULT_COUNT - 1) * interval.seconds
-            )
+            # The last candles, as many as the minutes read allow.
+            count = min(DEFAULT_COUNT, max(1, self.max_rows * MINUTE.seconds // interval.seconds))
+            start = interval.open_time(min(end, window.last)) - (count - 1) * interval.seconds
         if start > end:
             raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
         if start > window.last or end < window.first:
@@ -196,6 +206,13 @@ class LiveMinutes:
         first = max(interval.open_time(start, math.ceil), interval.open_time(window.first))
         last = min(interval.open_time(end), interval.open_time(window.last))
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
+        minutes = (last + interval.seconds - first) // MINUTE.seconds
+        if minutes > self.max_rows:
+            raise TooManyPointsError(
+                f"{show_epoch(start)} to {show_epoch(end)} in {interval} candles would read "
+                f"{minutes} minute bars; at most {self.max_rows} are read per request "
+                "(LIVE_MAX_ROWS), so narrow the range"
+            )
         with self._reading() as store:
             rows = store.bars(served.slug, first, last + interval.seconds)
         if not rows:  # a gap in the minutes (the collector was down, the exchange too)

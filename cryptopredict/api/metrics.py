@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.artifact.schema import IndexEntry
@@ -42,6 +44,7 @@ ROUTE_KEY = "cryptopredict.route"
 MAX_PATH = 200
 LINE = "method=%s path=%s status=%d duration_ms=%.3f"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+CUT_REASONS = ("request_deadline", "answer_deadline", "per_client_cap")
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,32 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
+    def count_connections(self, cut: Mapping[str, int]) -> None:
+        """Export `cut` (connections the server cut or refused, by why; kept by the connection
+        layer, read at each scrape) as `cryptopredict_connections_cut_total`."""
+        self.registry.register(
+            _Counted(
+                "cryptopredict_connections_cut",
+                "Connections the server cut or refused: past a request's deadline "
+                "(request_deadline), its answer's (answer_deadline), or its address's cap "
+                "(per_client_cap).",
+                "reason",
+                lambda: {why: cut.get(why, 0) for why in CUT_REASONS},
+            )
+        )
+
+    def count_stuck_reads(self, stuck: Callable[[], int]) -> None:
+        """Export how many reads of the live minute bars got no answer and were cut."""
+        self.registry.register(
+            _Counted(
+                "cryptopredict_live_reads_cut",
+                "Reads of the live minute bars that got no answer in time and were cut by the "
+                "server's watchdog (a database that stopped answering).",
+                None,
+                lambda: {"": stuck()},
+            )
+        )
+
     def blueprint(self) -> Blueprint:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
 
@@ -126,6 +155,23 @@ class Metrics:
             )
 
         return bp
+
+
+class _Counted(Collector):
+    """Counters kept elsewhere (plain integers), read at each scrape."""
+
+    def __init__(
+        self, name: str, help: str, label: str | None, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        self.name, self.help, self.label, self.read = name, help, label, read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            self.name, self.help, labels=[self.label] if self.label else []
+        )
+        for value, count in self.read().items():
+            family.add_metric([value] if self.label else [], count)
+        yield family
 
 
 class Observed:

@@ -4,8 +4,11 @@ Waitress's own loop until SIGTERM or Ctrl-C, then drain (`drain.serve`).
 Slow clients cannot hold the server: Waitress keeps up to `CONNECTION_LIMIT` connections open
 (its own default, 100, lets a hundred idle or half-sent requests stop it accepting anyone),
 watches them with poll() rather than select() (which fails past 1,024 descriptors), and closes
-one that stays silent for `CHANNEL_TIMEOUT` seconds (`Settings.waitress_options`). The
-process's open-file limit is raised to fit, within what the system allows.
+one that stays silent for `CHANNEL_TIMEOUT` seconds (`Settings.waitress_options`). What its
+settings do not reach, `connections.py` adds: a deadline per request from its first byte to
+its answer's last, one request of a connection at a time, a cap per client address and on the
+number of header lines (`connection_limits`). The process's open-file limit is raised
+to fit, within what the system allows.
 
 Everything else is Waitress's and Python's defaults, the GIL switch interval included: a 1 ms
 interval made the server hand the GIL between its threads five times as often, and on idle
@@ -15,19 +18,22 @@ the stock server on idle cores").
 The access log is off unless `ACCESS_LOG` is set: a line per request, written by the request's
 thread, is a system call that hands the GIL away under load (docs/performance.md). Other lines
 (start, stop, errors) are written as they come; every line passes the redacting formatter of
-`cryptopredict.logs`.
+`cryptopredict.logs`. Waitress's "Task queue depth" warning, which its loop writes for each
+request queued behind busy threads, is noise, and silenced by its level; its write used to be,
+by accident, the pause that let the threads run while the loop read a burst of requests: the
+connection layer now yields at that point on purpose.
 """
 
 from __future__ import annotations
 
 import logging
 import resource
-import time
 
 from waitress.server import create_server
 
 from cryptopredict import logs
 from cryptopredict.api.app import create_app
+from cryptopredict.api.connections import Connections, Limits
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.metrics import access_log
@@ -51,7 +57,7 @@ def main() -> int:
         return 2
     logs.configure(settings.log_level)
     access_log.setLevel(logging.INFO if settings.access_log else logging.WARNING)
-    logging.getLogger("waitress.queue").addFilter(YieldInsteadOfQueueWarning())
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # The log lines show none of these; collecting them for every request's line costs time
     # (the logging HOWTO's "Optimization" section).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
@@ -75,24 +81,21 @@ def main() -> int:
     )
     if BITCOIN not in artifacts:
         log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
+    connections = Connections(server, connection_limits(settings))
+    app.extensions["cryptopredict"]["metrics"].count_connections(connections.cut)
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
-    serve(server)
+    serve(server, connections)
     return 0
 
 
-class YieldInsteadOfQueueWarning(logging.Filter):
-    """Drops Waitress's "Task queue depth" warning, written by its loop thread for every request
-    queued behind busy threads, and lets the request threads take the GIL instead.
-
-    That warning's write to stderr was, by accident, the loop's only pause while it reads a
-    burst of requests: silenced with a level alone, the loop kept the GIL for whole bursts and
-    `/bitcoin` at 64 connections fell to a quarter of the stock server (docs/performance.md).
-    `time.sleep(0)` releases the GIL as the write did, without the noise.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        time.sleep(0)
-        return False
+def connection_limits(settings: Settings) -> Limits:
+    """What `connections.py` adds to Waitress's settings."""
+    return Limits(
+        request_seconds=settings.request_timeout,
+        answer_seconds=settings.channel_timeout,
+        per_client=settings.max_connections_per_client,
+        max_headers=settings.max_request_headers,
+    )
 
 
 def _allow_open_files(wanted: int) -> None:
@@ -117,5 +120,18 @@ def _check(settings: Settings) -> None:
         raise StartupError(f"THREADS must be at least 1, got {settings.threads}")
     if settings.connection_limit < 1:
         raise StartupError(f"CONNECTION_LIMIT must be at least 1, got {settings.connection_limit}")
-    if settings.channel_timeout <= 0:
-        raise StartupError(f"CHANNEL_TIMEOUT must be positive, got {settings.channel_timeout}")
+    for name, seconds in (
+        ("CHANNEL_TIMEOUT", settings.channel_timeout),
+        ("REQUEST_TIMEOUT", settings.request_timeout),
+    ):
+        if seconds <= 0:
+            raise StartupError(f"{name} must be positive, got {seconds}")
+    if settings.max_connections_per_client < 0:
+        raise StartupError(
+            "MAX_CONNECTIONS_PER_CLIENT must be 0 (no cap) or more, got "
+            f"{settings.max_connections_per_client}"
+        )
+    if settings.max_request_headers < 1:
+        raise StartupError(
+            f"MAX_REQUEST_HEADERS must be at least 1, got {settings.max_request_headers}"
+        )

@@ -378,7 +378,8 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
     wider ones, no knot has seen a bar later than its own time or earlier than the first, and
     every knot past the last bar was made there."""
     yhat = np.asarray(grid.yhat)
-    _require(bool(np.all(np.isfinite(yhat) & (yhat > 0))), file, "yhat holds non-positive values")
+    _require(bool(np.all(np.isfinite(yhat))), file, "yhat holds non-finite values")
+    _require(bool(np.all(yhat > 0)), file, "yhat holds non-positive values")
     times = grid.times()
     inner_low = inner_high = np.zeros(len(times), dtype=np.float32)
     inner = "yhat"

@@ -37,13 +37,14 @@ import stat
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
 from cryptopredict.artifact.arrays import (
+    AXIS,
+    HISTORY_ARRAYS,
     ArtifactError,
     BarHistory,
     Grid,
@@ -68,6 +69,7 @@ from cryptopredict.artifact.schema import (
     IndexEntry,
     Manifest,
 )
+from cryptopredict.cached import cached
 from cryptopredict.candles import Interval, IntervalError
 
 
@@ -88,17 +90,17 @@ class Artifact:
     def asset(self) -> str:
         return self.manifest.asset
 
-    @cached_property
+    @cached
     def grid(self) -> Grid:
         """The grid at every step as the API serves it, read whole into memory (for tools and
         tests; the API reads `grid_file`)."""
         return self.grid_file.expand()
 
-    @cached_property
+    @cached
     def backtest(self) -> BacktestReport:
         """`backtest.json`, read and checked against the manifest on first use."""
         file = self.path / BACKTEST
-        data = _read_bytes(file)
+        data = _read_bytes(file, JSON_MAX)
         _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(BACKTEST))
         return _typed(file, _json_object(file, data), BacktestReport)
 
@@ -158,13 +160,15 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         directory = _open_directory(path)
         stack.callback(os.close, directory)
         written = _read_all(
-            stack.enter_context(_open_in(directory, path, MANIFEST)), path / MANIFEST
+            stack.enter_context(_open_in(directory, path, MANIFEST)), path / MANIFEST, JSON_MAX
         )
         document = _json_object(path / MANIFEST, written)
         manifest = _manifest(path / MANIFEST, document)
+        step = _step(path / MANIFEST, manifest)
         tables = {}
-        for name in (GRID, HISTORY):
+        for name, largest in _largest(manifest, step).items():
             opened = stack.enter_context(_open_in(directory, path, name))
+            _check_size(path / name, opened, largest)
             digest = hashlib.file_digest(opened, "sha256").hexdigest()
             _check_digest(path / name, digest, manifest.files.get(name))
             tables[name] = open_table(path / name, opened)
@@ -182,10 +186,6 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         "data.first, data.last, horizon.grid_first or horizon.grid_last do not match the "
         "history and the grid",
     )
-    try:
-        step = Interval.parse(manifest.interval).seconds
-    except IntervalError as error:
-        raise ArtifactError(f"{path / MANIFEST}: the interval: {error}") from None
     require(
         grid.step == step,
         path / GRID,
@@ -193,6 +193,44 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
     )
     digest = hashlib.sha256(written).hexdigest()
     return Artifact(path, manifest, grid, history, document, digest)
+
+
+# The most a manifest or a backtest report may be: read whole into memory, they are refused
+# past it before they are read (training writes a few hundred kB).
+JSON_MAX = 64 * 2**20
+# The most a `.npy` header takes (numpy writes a few hundred bytes; version 2 allows 4 GiB).
+NPY_HEADER_MAX = 65_536
+
+
+def _step(file: Path, manifest: Manifest) -> int:
+    try:
+        return Interval.parse(manifest.interval).seconds
+    except IntervalError as error:
+        raise ArtifactError(f"{file}: the interval: {error}") from None
+
+
+def _largest(manifest: Manifest, step: int) -> dict[str, int]:
+    """The most bytes each array file can hold, from the manifest alone: a bar (a knot) per
+    `step` from the first to the last, each of the sizes the writer gives it."""
+    bars = (_epoch(manifest.data.last) - _epoch(manifest.data.first)) // step + 1
+    knots = (_epoch(manifest.horizon.grid_last) - _epoch(manifest.horizon.grid_first)) // step + 1
+    knot = 8 + 4 * 2 * len(LEVELS) + 4  # yhat, the bands, lead
+    return {
+        GRID: NPY_HEADER_MAX + 8 * len(AXIS) + max(knots, 0) * knot,
+        HISTORY: NPY_HEADER_MAX + max(bars, 0) * 8 * len(HISTORY_ARRAYS),
+    }
+
+
+def _check_size(file: Path, opened: io.BufferedReader, largest: int) -> None:
+    """ArtifactError, before any of it is read, for a file larger than its manifest allows (a
+    grid of 20 GB would take minutes to hash)."""
+    size = os.fstat(opened.fileno()).st_size
+    require(
+        size <= largest,
+        file,
+        f"is {size:,} bytes, more than the {largest:,} an artifact's file of its kind and "
+        "dates can hold (not the file training wrote)",
+    )
 
 
 def load_artifact(path: Path) -> Artifact:
@@ -217,7 +255,7 @@ def load_artifacts(model_dir: Path) -> dict[str, Artifact]:
 
 def describe(path: Path) -> IndexEntry:
     """The index entry of the artifact at `path`, from its manifest alone."""
-    data = _read_bytes(path / MANIFEST)
+    data = _read_bytes(path / MANIFEST, JSON_MAX)
     manifest = _manifest(path / MANIFEST, _json_object(path / MANIFEST, data))
     return entry_of(manifest, hashlib.sha256(data).hexdigest())
 
@@ -283,7 +321,11 @@ def _file_sha256(file: Path) -> str:
             raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
 
 
-def _read_all(opened: io.BufferedReader, file: Path) -> bytes:
+def _read_all(opened: io.BufferedReader, file: Path, largest: int | None = None) -> bytes:
+    """The whole of `opened` (the file `file`); ArtifactError, before reading any of it, for
+    one past `largest` bytes."""
+    if largest is not None:
+        _check_size(file, opened, largest)
     try:
         return opened.read()
     except OSError as error:
@@ -299,6 +341,8 @@ def _json_object(file: Path, data: bytes) -> dict[str, Any]:
         value = json.loads(data)
     except ValueError as error:
         raise ArtifactError(f"{file}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ArtifactError(f"{file}: not valid JSON (nested too deep to read)") from None
     if not isinstance(value, dict):
         raise ArtifactError(f"{file}: is not a JSON object")
     return value
@@ -361,9 +405,9 @@ def _check_digest(file: Path, actual: str, expected: str | None) -> None:
     )
 
 
-def _read_bytes(file: Path) -> bytes:
+def _read_bytes(file: Path, largest: int | None = None) -> bytes:
     with _open_in(None, file.parent, file.name) as opened:
-        return _read_all(opened, file)
+        return _read_all(opened, file, largest)
 
 
 def require(condition: bool, file: Path, problem: str) -> None:

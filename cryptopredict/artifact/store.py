@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from cryptopredict.artifact.arrays import ArtifactError
@@ -23,13 +24,21 @@ from cryptopredict.artifact.schema import MANIFEST, SCHEMA_VERSION, IndexEntry
 log = logging.getLogger(__name__)
 
 
+# Seconds before an artifact that could not be opened is tried again: a directory restored, or
+# a copy finished, is served without a restart.
+REOPEN_SECONDS = 10.0
+
+
 class ArtifactStore(Mapping[str, Artifact]):
     """The artifacts of a model directory, listed at once and opened when first asked for.
 
     `entries` says what each is before it is opened (from `index.json`). Looking one up opens
-    it (`open_artifact`: manifest and sha256 checked, arrays memory-mapped) the first time; one
-    that cannot be opened raises ArtifactError, then and on every later look-up, and is listed
-    in `failures`. Safe to use from several threads.
+    it the first time: `open_artifact` (the manifest, each array's size then sha256, every value
+    of the arrays) and its backtest read and checked, so that every fault of an artifact shows
+    when it is opened, never later in a request. One that cannot be opened raises
+    ArtifactError, is listed in `failures`, and is tried again `REOPEN_SECONDS` after it
+    failed. Safe to use from several threads; assets open independently (one lock each), so one
+    slow to open holds up no other.
     """
 
     def __init__(
@@ -38,12 +47,17 @@ class ArtifactStore(Mapping[str, Artifact]):
         entries: Mapping[str, IndexEntry],
         failures: Mapping[str, str] | None = None,
         opened: Mapping[str, Artifact] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.model_dir = model_dir
         self._entries = dict(entries)
         self._failures = dict(failures or {})
+        self._retry_at: dict[str, float] = {}  # an open that failed: when to try it again
         self._opened = dict(opened or {})
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locking = threading.Lock()
+        self._clock = clock
 
     @classmethod
     def of(cls, artifacts: Mapping[str, Artifact]) -> ArtifactStore:
@@ -65,24 +79,38 @@ class ArtifactStore(Mapping[str, Artifact]):
         opened = self._opened.get(slug)
         if opened is not None:
             return opened
-        with self._lock:
-            if slug in self._failures:
-                raise ArtifactError(self._failures[slug])
-            if slug not in self._opened:
-                self._opened[slug] = self._open(slug)
-            return self._opened[slug]
+        with self._lock_of(slug):
+            opened = self._opened.get(slug)
+            if opened is not None:
+                return opened
+            failure = self._failures.get(slug)
+            if failure is not None and (
+                slug not in self._retry_at or self._clock() < self._retry_at[slug]
+            ):
+                raise ArtifactError(failure)
+            artifact = self._open(slug)
+            self._opened[slug] = artifact
+            self._failures.pop(slug, None)
+            self._retry_at.pop(slug, None)
+            return artifact
+
+    def _lock_of(self, slug: str) -> threading.Lock:
+        with self._locking:
+            return self._locks.setdefault(slug, threading.Lock())
 
     def _open(self, slug: str) -> Artifact:
         if slug not in self._entries or self.model_dir is None:
             raise KeyError(slug)
         try:
-            artifact = open_artifact(self.model_dir / slug)
+            artifact = open_artifact(self.model_dir / slug, every_value=True)
             require(
                 artifact.asset == slug, artifact.path / MANIFEST, f"is that of {artifact.asset}"
             )
+            _ = artifact.backtest  # read and checked now, not in a request
         except ArtifactError as error:
             self._failures[slug] = str(error)
-            log.error("cannot serve %s: %s", slug, error)
+            self._retry_at[slug] = self._clock() + REOPEN_SECONDS
+            log.error("cannot serve %s: %s (tried again in %.0f s)", slug, error, REOPEN_SECONDS)
             raise
         if artifact.manifest_sha256 != self._entries[slug].manifest_sha256:
             log.warning(

@@ -16,7 +16,14 @@ A database that is slow or gone costs the rest of the server nothing:
   instead of every request waiting out its own timeout; then one call tries it again while the
   others still raise it at once, until that call succeeds;
 - at most `max_readers` threads read at once; past them `open()` raises ReadersBusyError at once,
-  so the threads a slow database holds are never those the rest of the server needs.
+  so the threads a slow database holds are never those the rest of the server needs;
+- a read still waiting `WATCHDOG_GRACE` seconds past its statement timeout is cut from this side
+  (`Watchdog`): a server that stopped answering while its kernel still acknowledges (a frozen
+  process, a full disk) cannot enforce its own statement timeout, and TCP keepalive sees nothing
+  wrong. The cut is logged, counted (`stuck`, in `/metrics`) and remembered as a failure.
+
+A SQLite file replaced since this thread's connection opened it (renamed over by a restore, or
+deleted and made anew) is reopened on the next read.
 
 Each failure is logged once, in full (without the password), when it happens.
 """
@@ -28,6 +35,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from cryptopredict.collect.store import DEFAULT_TIMEOUT, MinuteStore, NoDatabaseError, StoreError
 
@@ -36,6 +44,59 @@ log = logging.getLogger(__name__)
 
 class ReadersBusyError(StoreError):
     """Every reader allowed at once is busy (on a slow database, most likely)."""
+
+
+WATCHDOG_GRACE = 1.0  # seconds past the statement timeout before a read is cut
+WATCHDOG_EVERY = 0.1  # seconds between two looks at the reads in progress
+
+
+@dataclass
+class _Read:
+    deadline: float
+    store: MinuteStore
+    cut: bool = False
+
+
+class Watchdog:
+    """One thread that cuts the reads past their deadline (`MinuteStore.interrupt`)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._reads: dict[int, _Read] = {}  # by thread
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.stuck = 0  # reads cut so far
+
+    @contextlib.contextmanager
+    def watching(self, store: MinuteStore, seconds: float) -> Iterator[_Read]:
+        """Watch this thread's read on `store` for `seconds`; `.cut` says whether it was cut."""
+        read = _Read(self._clock() + seconds, store)
+        me = threading.get_ident()
+        with self._lock:
+            self._reads[me] = read
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="live-watchdog", daemon=True)
+                self._thread.start()
+        try:
+            yield read
+        finally:
+            with self._lock:  # held while a cut runs: the store is not closed under it
+                del self._reads[me]
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(WATCHDOG_EVERY)
+            now = self._clock()
+            with self._lock:
+                for read in self._reads.values():
+                    if now >= read.deadline and not read.cut:
+                        read.cut = True
+                        self.stuck += 1
+                        log.warning(
+                            "a read of the live minute bars on %s got no answer in time: cut it",
+                            read.store,
+                        )
+                        read.store.interrupt()
 
 
 class MinuteReader:
@@ -60,6 +121,7 @@ class MinuteReader:
         self._down: tuple[float, StoreError] | None = None  # until when, and why
         self._probe = threading.Lock()  # held by the one call trying a database that was down
         self._last_logged: str | None = None
+        self.watchdog = Watchdog(clock)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[MinuteStore]:
@@ -77,19 +139,25 @@ class MinuteReader:
                     raise down[1]
                 probing = True
             store: MinuteStore | None = getattr(self._local, "store", None)
+            if store is not None and store.replaced():
+                store.close()
+                store = None
             fresh = store is None
             if store is None:
                 store = self._connect()
                 self._local.store = store
             store.limit_reads(self.statement_timeout)
             try:
-                yield store
+                watched = self.watchdog.watching(store, self.statement_timeout + WATCHDOG_GRACE)
+                with watched as read:
+                    yield store
             except StoreError as error:
                 self._local.store = None
                 store.close()
                 # A connection kept from earlier may just be stale (a restarted server): the
-                # next call tries a new one. A new one that fails: the database is down.
-                self._failed(error, remember=fresh)
+                # next call tries a new one. A new one that fails, or a read that got no answer
+                # at all: the database is down.
+                self._failed(error, remember=fresh or read.cut)
                 raise
             self._down = None
         finally:

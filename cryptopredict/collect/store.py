@@ -21,13 +21,23 @@ import functools
 import logging
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from cryptopredict.collect.bars import MINUTE, MinuteBar
+from cryptopredict.collect.drivers import (
+    DatabaseUnavailableError,
+    NoDatabaseError,
+    SqliteFile,
+    StoreError,
+    connect_postgres,
+    connect_sqlite,
+    interrupt,
+    is_lasting,
+    one_line,
+)
 from cryptopredict.redaction import redact, scrub
 
 log = logging.getLogger(__name__)
@@ -52,20 +62,6 @@ _SQLITE_STEPS = 1000  # SQLite virtual-machine steps between looks at a read's d
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as configured: a bad URL, or a schema this code does not know.
-    Its message never holds a password."""
-
-
-class NoDatabaseError(StoreError):
-    """There is nothing to read yet: no SQLite file, or a database without the schema."""
-
-
-class DatabaseUnavailableError(StoreError):
-    """The database cannot be used for now: locked, unreachable, restarted, unreadable. Worth
-    another try later (on a new connection)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +110,9 @@ class MinuteStore:
         self._db = connection
         self._placeholder = placeholder
         self.driver_errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+        self._file: SqliteFile | None = None
+        if isinstance(connection, sqlite3.Connection):
+            self._file = SqliteFile.of(url.removeprefix("sqlite:///"))
         if placeholder != "?":
             import psycopg  # noqa: PLC0415  (connected already, so it is installed)
 
@@ -135,9 +134,9 @@ class MinuteStore:
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///")
             waits = timeout if statement_timeout is None else statement_timeout
-            store = cls(url, _sqlite(url, path, create, waits), "?", timeout)
+            store = cls(url, connect_sqlite(url, path, create, waits), "?", timeout)
         elif url.startswith(("postgresql://", "postgres://")):
-            store = cls(url, _postgres(url, timeout, statement_timeout), "%s", timeout)
+            store = cls(url, connect_postgres(url, timeout, statement_timeout), "%s", timeout)
         else:
             raise StoreError(
                 f"DATABASE_URL={redact(url)!r} is not a database URL this collector knows: use "
@@ -149,6 +148,22 @@ class MinuteStore:
             store.close()
             raise
         return store
+
+    def interrupt(self) -> None:
+        """From another thread: make the statement this connection waits on fail now."""
+        interrupt(self._db)
+
+    def replaced(self) -> bool:
+        """Whether this SQLite connection's file has been replaced (renamed over, deleted)
+        since it was opened: it reads the old file until reopened. Always False for
+        PostgreSQL."""
+        if self._file is None:
+            return False
+        try:
+            now = Path(self._file.path).stat()
+        except OSError:
+            return True
+        return (now.st_dev, now.st_ino) != (self._file.device, self._file.inode)
 
     def limit_reads(self, seconds: float) -> None:
         """From now, a SQLite statement still running `seconds` later is interrupted (a
@@ -176,9 +191,9 @@ class MinuteStore:
     def fault(self, error: BaseException) -> StoreError:
         """The StoreError for a driver's `error`, saying what failed without the password."""
         detail = (
-            f"{redact(self.url)}: {type(error).__name__}: {_one_line(scrub(str(error), self.url))}"
+            f"{redact(self.url)}: {type(error).__name__}: {one_line(scrub(str(error), self.url))}"
         )
-        if _is_lasting(error):
+        if is_lasting(error):
             return StoreError(detail)
         return DatabaseUnavailableError(detail)
 
@@ -383,81 +398,3 @@ class MinuteStore:
 
     def __str__(self) -> str:
         return redact(self.url)
-
-
-def _sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3.Connection:
-    target = Path(path)
-    new = not target.exists()
-    if new and not create:
-        raise NoDatabaseError(f"no minute-bar database at {target}")
-    try:
-        if not create:
-            # Readers (the API) open it read-only: they can never change it, and a missing
-            # file is never created.
-            uri = f"file:{urllib.parse.quote(str(target.resolve()))}?mode=ro"
-            return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit (isolation_level=None), as the PostgreSQL connection: transactions are
-        # explicit, and a read holds no snapshot open, so the next one sees rows committed since.
-        connection = sqlite3.connect(target, timeout=timeout, isolation_level=None)
-        try:
-            if new:  # set before the first table, so pruning can give space back
-                connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            # WAL: readers (the API) and the one writer (the collector) do not block each other.
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.Error:
-            connection.close()
-            raise
-        return connection
-    except (sqlite3.Error, OSError) as error:
-        detail = f"{redact(url)}: {type(error).__name__}: {_one_line(str(error))}"
-        if _is_lasting(error):
-            raise StoreError(detail) from None
-        raise DatabaseUnavailableError(detail) from None
-
-
-def _postgres(url: str, timeout: float, statement_timeout: float | None) -> Any:
-    try:
-        import psycopg  # noqa: PLC0415  (only a PostgreSQL URL needs it)
-    except ImportError:
-        raise StoreError(
-            "DATABASE_URL names PostgreSQL but psycopg is not installed (pip install "
-            "'psycopg[binary]'; it is in requirements-api.txt)"
-        ) from None
-    try:
-        options: dict[str, Any] = {}
-        if statement_timeout is not None:  # added to the URL's own `options`, if any
-            given = psycopg.conninfo.conninfo_to_dict(url).get("options") or ""
-            limit = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
-            options["options"] = f"{given} {limit}".strip()
-        return psycopg.connect(
-            url, autocommit=True, connect_timeout=max(1, round(timeout)), **options
-        )
-    except psycopg.OperationalError as error:
-        detail = _one_line(scrub(str(error), url))
-        raise DatabaseUnavailableError(f"cannot connect to {redact(url)}: {detail}") from None
-    except psycopg.Error as error:  # the URL itself: libpq cannot parse it
-        detail = _one_line(scrub(str(error), url))
-        raise StoreError(f"DATABASE_URL={redact(url)!r} is not a usable URL: {detail}") from None
-
-
-def _one_line(text: str) -> str:
-    """A driver's message on one line (libpq's run over several)."""
-    return " ".join(text.split())
-
-
-def _is_lasting(error: BaseException) -> bool:
-    """Whether a driver's error will not go away by trying again: a file that is not a
-    database, a corrupt one, SQL this code got wrong. Locks, lost connections, a server that
-    is restarting and I/O errors pass."""
-    if isinstance(error, sqlite3.OperationalError | OSError):
-        return False
-    if isinstance(error, sqlite3.Error):
-        return True
-    module = type(error).__module__
-    if module.startswith("psycopg"):
-        import psycopg  # noqa: PLC0415
-
-        return not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
-    return False

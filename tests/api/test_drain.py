@@ -1,159 +1,163 @@
-"""The graceful stop uses Waitress internals (`cryptopredict/api/drain.py`): they are checked here
-against the pinned Waitress, and the drain is run in this process on Waitress's own loop;
-tests/api/test_server.py checks SIGTERM on the live server."""
+"""The graceful stop (`cryptopredict/api/drain.py`), run in this process on Waitress's own loop
+with the connection layer, as `api.py` runs it; tests/api/test_server.py checks SIGTERM on the
+live server.
+
+Every request a client sent before the drain started is answered whole, whether its
+connection was new (still in the listen queue), kept alive and idle, busy, or queued behind
+busy threads; requests sent on a kept-alive connection just after it started are answered too.
+These tests must hold on a loaded machine: they wait for events, never for a fixed time, except
+where the drain's own bounds are the subject."""
 
 from __future__ import annotations
 
 import http.client
-import importlib.metadata
-import inspect
-import re
 import signal
 import socket
 import threading
 import time
 from pathlib import Path
 
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
-from waitress.trigger import trigger
+from tests.api.guarded import closed_by_server, guarded, read_answer
 
-from cryptopredict.api.drain import Drain, socket_map
-from cryptopredict.config import Settings
-from tests.paths import ROOT
+GET = b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def test_the_installed_waitress_is_the_pinned_one():
-    pinned = re.search(r"^waitress==([^\s\\]+)", (ROOT / "requirements-api.txt").read_text(), re.M)
-    assert pinned is not None
-    assert importlib.metadata.version("waitress") == pinned.group(1)
-
-
-def test_the_internals_the_drain_uses_are_there(app):
-    options = {**Settings().waitress_options(), "port": 0}
-    server = create_server(app, **options)
-    client = socket.create_connection(("127.0.0.1", int(server.effective_port)))
-    try:
-        sockets = socket_map(server)
-        assert sockets is server._map
-        assert any(isinstance(each, BaseWSGIServer) for each in sockets.values())
-        assert any(isinstance(each, trigger) for each in sockets.values())
-        for _ in range(50):
-            wasyncore.loop(timeout=0.05, map=sockets, use_poll=True, count=1)
-            channels = [each for each in sockets.values() if isinstance(each, HTTPChannel)]
-            if channels:
-                break
-        (channel,) = channels
-        assert channel.requests == []
-        assert channel.close_when_flushed is False
-        assert server.adj.asyncore_use_poll is True
-        # The loop `server.run()` runs asks every dispatcher in the map whether it is readable
-        # before each wait, and runs until the map is empty: the drain relies on both.
-        assert "while map:" in inspect.getsource(wasyncore.loop)
-        assert "obj.readable()" in inspect.getsource(wasyncore.poll2)
-        assert "map=self._map" in inspect.getsource(BaseWSGIServer.run)
-        assert "map=self.map" in inspect.getsource(MultiSocketServer.run)
-    finally:
-        client.close()
-        server.close()
-
-
-def test_a_drain_answers_the_request_in_flight_and_ends_the_loop(app):
-    """Waitress's own loop in a thread; the drain is started as the signal handler starts it."""
-    server = create_server(app, **{**Settings().waitress_options(), "port": 0})
-    sockets = socket_map(server)
-    stopper = Drain(sockets)
-    loop = threading.Thread(target=server.run)
-    loop.start()
-    try:
-        idle = http.client.HTTPConnection("127.0.0.1", int(server.effective_port), timeout=10)
-        idle.request("GET", "/healthz")
-        assert idle.getresponse().read()
-        slow = http.client.HTTPConnection("127.0.0.1", int(server.effective_port), timeout=10)
-        slow.request("GET", "/vendor/plotly.min.js")
-        answer = slow.getresponse()
-        first = answer.read(65_536)
-        stopper.request(signal.SIGTERM, None)
-        rest = answer.read()
-        assert len(first) + len(rest) == int(answer.headers["Content-Length"])
-        loop.join(timeout=10)
-        assert not loop.is_alive(), "the loop did not end"
-        assert sockets == {}
-        assert stopper.signal == "SIGTERM"
-        refused = socket.socket()
-        assert refused.connect_ex(("127.0.0.1", int(server.effective_port))) != 0
-        refused.close()
-    finally:
-        if loop.is_alive():
-            wasyncore.close_all(sockets)
-            loop.join(timeout=5)
-        server.task_dispatcher.shutdown(timeout=1)
-        for each in stopper.triggers:
-            each.close()
-
-
-def test_the_drain_pipe_is_closed_when_it_ends(app):
-    server = create_server(app, **{**Settings().waitress_options(), "port": 0})
-    before = set(Path("/proc/self/fd").iterdir())
-    stopper = Drain(socket_map(server))
-    loop = threading.Thread(target=server.run)
-    loop.start()
-    stopper.request(signal.SIGINT, None)
-    loop.join(timeout=10)
-    assert not loop.is_alive()
-    server.task_dispatcher.shutdown(timeout=1)
-    for each in stopper.triggers:
-        each.close()
-    assert set(Path("/proc/self/fd").iterdir()) <= before
+answering = threading.Event()
 
 
 def slow_app(environ, start_response):
+    answering.set()
     time.sleep(0.2)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
     return [b"ok"]
 
 
-def received(sockets) -> int:
-    """Requests the loop has read whole and not yet answered, over every connection."""
-    while True:
-        try:
-            dispatchers = list(sockets.values())
-            break
-        except RuntimeError:  # the loop thread changed the map meanwhile
-            continue
-    return sum(len(each.requests) for each in dispatchers if isinstance(each, HTTPChannel))
+def quick_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
 
 
-def test_requests_received_and_still_queued_when_the_drain_starts_are_answered():
-    """One thread, six requests of 0.2 s each: when the drain starts, one is being answered and
-    five wait in the queue, each on its own connection; all six are answered whole."""
-    server = create_server(slow_app, host="127.0.0.1", port=0, threads=1, asyncore_use_poll=True)
-    sockets = socket_map(server)
-    stopper = Drain(sockets)
-    loop = threading.Thread(target=server.run)
-    loop.start()
-    try:
-        clients = [
-            http.client.HTTPConnection("127.0.0.1", int(server.effective_port), timeout=10)
-            for _ in range(6)
-        ]
+def big_app(environ, start_response):
+    size = 8 * 2**20
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(size))])
+    return (b"x" * 2**20 for _ in range(8))
+
+
+def test_a_drain_answers_the_request_in_flight_and_ends_the_loop():
+    with guarded(big_app) as server:
+        idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        idle.request("GET", "/idle")
+        assert idle.getresponse().read()
+        slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        slow.request("GET", "/big")
+        answer = slow.getresponse()
+        first = answer.read(65_536)
+        server.stop(timeout=0)
+        rest = answer.read()
+        assert len(first) + len(rest) == int(answer.headers["Content-Length"])
+        server.loop.join(timeout=10)
+        assert not server.loop.is_alive(), "the loop did not end"
+        assert server.connections.sockets == {}
+        assert server.drain.signal == "SIGTERM"
+        refused = socket.socket()
+        assert refused.connect_ex(("127.0.0.1", server.port)) != 0
+        refused.close()
+
+
+def test_the_drain_pipe_is_closed_when_it_ends():
+    before = set(Path("/proc/self/fd").iterdir())
+    with guarded(quick_app) as server:
+        server.stop()
+        assert not server.loop.is_alive()
+    assert set(Path("/proc/self/fd").iterdir()) <= before
+
+
+def test_requests_sent_before_the_drain_and_queued_behind_a_busy_thread_are_answered():
+    """One thread, six requests of 0.2 s each, each on its own connection: when the drain
+    starts one is being answered, and the others wait (in the queue, or unread in the kernel
+    while the queue is full); all six are answered whole, each saying it closes."""
+    answering.clear()
+    with guarded(slow_app, threads=1) as server:
+        clients = [server.connect() for _ in range(6)]
+        for number, client in enumerate(clients):
+            client.sendall(GET % number)
+        wait_until(answering.is_set)
+        server.stop(timeout=0)
         for client in clients:
-            client.request("GET", "/")
-        deadline = time.monotonic() + 10
-        while received(sockets) < 5 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert received(sockets) >= 5
-        stopper.request(signal.SIGTERM, None)
+            head, body = read_answer(client)
+            assert head.startswith(b"HTTP/1.1 200")
+            assert body == b"ok"
+            assert b"\r\nConnection: close" in head
+            assert closed_by_server(client, timeout=10)
+        server.loop.join(timeout=10)
+        assert not server.loop.is_alive()
+
+
+def test_requests_sent_on_kept_alive_connections_just_after_the_drain_are_answered():
+    """Sixteen kept-alive connections, idle when the drain starts; each client sends its next
+    request just after: every one is answered, saying it closes, then closed."""
+    with guarded(quick_app) as server:
+        clients = [server.connect() for _ in range(16)]
+        for number, client in enumerate(clients):
+            client.sendall(GET % number)
+            read_answer(client)
+        server.stop(timeout=0)
+        wait_until(lambda: server.connections.draining_since)
+        for number, client in enumerate(clients):
+            client.sendall(GET % (100 + number))
         for client in clients:
-            answer = client.getresponse()
-            assert (answer.status, answer.read()) == (200, b"ok")
-        loop.join(timeout=10)
-        assert not loop.is_alive()
-    finally:
-        if loop.is_alive():
-            wasyncore.close_all(sockets)
-            loop.join(timeout=5)
-        server.task_dispatcher.shutdown(timeout=1)
-        for each in stopper.triggers:
-            each.close()
+            head, body = read_answer(client)
+            assert body == b"ok"
+            assert b"\r\nConnection: close" in head
+            assert closed_by_server(client, timeout=10)
+        server.loop.join(timeout=10)
+        assert not server.loop.is_alive()
+
+
+def test_new_connections_in_the_listen_queue_when_the_drain_starts_are_answered():
+    """The loop is held busy while clients connect and send: their connections wait in the
+    listen queue, unaccepted, when the drain starts. Each is taken in and answered."""
+    with guarded(quick_app) as server:
+        hold = threading.Event()
+        held = threading.Event()
+
+        def hold_the_loop(now: float) -> None:
+            if hold.is_set():
+                held.set()
+                while hold.is_set():
+                    time.sleep(0.01)
+
+        tick = server.connections.on_tick
+        server.connections.on_tick = lambda now: (hold_the_loop(now), tick(now))
+        hold.set()
+        wait_until(held.is_set)
+        clients = [server.connect() for _ in range(8)]
+        for number, client in enumerate(clients):
+            client.sendall(GET % number)
+        server.drain.request(signal.SIGTERM, None)  # wakes the loop once it turns
+        hold.clear()
+        for client in clients:
+            head, body = read_answer(client)
+            assert body == b"ok"
+            assert b"\r\nConnection: close" in head
+        server.loop.join(timeout=10)
+        assert not server.loop.is_alive()
+
+
+def test_an_idle_connection_is_closed_after_a_moment_and_the_loop_ends():
+    with guarded(quick_app) as server:
+        client = server.connect()
+        client.sendall(GET % 1)
+        read_answer(client)
+        started = time.monotonic()
+        server.stop()
+        assert closed_by_server(client, timeout=10)
+        assert not server.loop.is_alive()
+        assert time.monotonic() - started < 4  # the idle grace (1 s), not the drain's bound
+
+
+def wait_until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)

@@ -128,6 +128,26 @@ def test_the_default_minute_candles_end_at_the_last_minute(live_client, collecte
     assert answer["complete"][-1] is True
 
 
+def test_minute_candles_are_bounded_by_the_minutes_they_read(
+    artifacts, artifact_dir, collected, conforms
+):
+    """Issue 41: one 43,199m candle passed the bound on candles and read a month of minutes.
+    With LIVE_MAX_ROWS at 60, a range of 180 minutes is refused before it is read, however
+    few candles it makes; without `start`, the last candles are as many as 60 minutes make."""
+    settings = Settings(model_dir=artifact_dir, database_url=collected, live_max_rows=60)
+    bounded = create_app(artifacts, settings).test_client()
+    frame = stored_frame(collected)
+    first = frame.index[0].floor("179min").strftime("%Y-%m-%dT%H:%M:%SZ")
+    last = frame.index[-1].strftime("%Y-%m-%dT%H:%M:%SZ")
+    refused = bounded.get(f"/candles/btc-usd?interval=179m&start={first}&end={last}")
+    assert refused.status_code == 422
+    conforms("/candles/{asset}", refused)
+    assert "at most 60 are read per request (LIVE_MAX_ROWS)" in refused.get_json()["detail"]
+    answer = bounded.get("/candles/btc-usd?interval=7m").get_json()
+    assert answer["count"] == 60 // 7
+    assert answer["date"][-1] == frame.index[-1].floor("7min").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_coarser_intervals_are_served_from_the_model_history_as_before(live_client, client):
     ours = live_client.get("/candles/btc-usd?interval=4h").get_json()
     before = client.get("/candles/btc-usd?interval=4h").get_json()

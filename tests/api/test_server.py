@@ -3,6 +3,7 @@ start with none, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
+from tests.api.guarded import OTHER_CLIENT
 from tests.live_server import start_server
 from tests.paths import ROOT
 
@@ -257,6 +259,7 @@ def test_sigterm_under_load_answers_every_request_it_received(artifact_dir, tmp_
     received = log.count('path="/bitcoin" status=200')
     assert received == len(answers) > before
     assert "Canceling" not in log  # Waitress's word for received requests it dropped
+    assert "Task queue depth" not in log
     assert "still busy" not in log
     assert log.rstrip().endswith("stopped")
 
@@ -295,18 +298,26 @@ def idle_partial_requests(url: str, count: int) -> list[socket.socket]:
     clients = []
     for _ in range(count):
         client = socket.create_connection((address[0], int(address[1])), timeout=5)
-        client.sendall(PARTIAL)
+        with contextlib.suppress(OSError):  # refused and closed already
+            client.sendall(PARTIAL)
         clients.append(client)
     return clients
 
 
 def healthz(url: str, *, timeout: float) -> bool:
-    """Whether /healthz answered 200 within `timeout` seconds."""
+    """Whether /healthz answered 200 within `timeout` seconds, asked from another client
+    address than the connections the tests open (127.0.0.2: loopback too)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(
+        host, int(port), timeout=timeout, source_address=(OTHER_CLIENT, 0)
+    )
     try:
-        with urllib.request.urlopen(url + "/healthz", timeout=timeout) as answer:
-            return answer.status == 200
-    except (TimeoutError, urllib.error.URLError):
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
         return False
+    finally:
+        connection.close()
 
 
 def still_open(client: socket.socket) -> bool:
@@ -320,17 +331,27 @@ def still_open(client: socket.socket) -> bool:
 
 
 def test_a_thousand_idle_partial_requests_do_not_stop_healthz(artifact_dir, tmp_path, open_files):
-    """A slowloris: 1,000 connections that send half a request and wait."""
-    server = start_server(artifact_dir, tmp_path / "api.log")
+    """A slowloris: 1,000 connections from one address that send half a request and wait.
+    Past its cap (100) they are refused at once; those held are cut at the request's deadline;
+    other clients are answered throughout."""
+    server = start_server(artifact_dir, tmp_path / "api.log", REQUEST_TIMEOUT="3")
     clients: list[socket.socket] = []
     try:
         clients = idle_partial_requests(server.url, 1000)
-        # Waitress takes a burst of connections in one at a time (about 2 s for these on two
-        # busy cores): the first answer waits behind them. Then they are all open and idle.
         assert healthz(server.url, timeout=30)
         assert all(healthz(server.url, timeout=1.0) for _ in range(5))
-        assert still_open(clients[0])
-        assert still_open(clients[-1])
+        clients[-1].settimeout(10)  # refused: its address holds 100 already
+        assert clients[-1].recv(65536).startswith(b"HTTP/1.1 503 ")
+        deadline = time.monotonic() + 30
+        while still_open(clients[0]):
+            assert time.monotonic() < deadline, "the partial request was never cut"
+            time.sleep(0.1)
+        metrics = get(server.url + "/metrics")[1].decode()
+        refused = re.search(
+            r'cryptopredict_connections_cut_total\{reason="per_client_cap"\} (\S+)', metrics
+        )
+        assert refused is not None
+        assert float(refused.group(1)) >= 900
     finally:
         for client in clients:
             client.close()
@@ -338,10 +359,18 @@ def test_a_thousand_idle_partial_requests_do_not_stop_healthz(artifact_dir, tmp_
         server.process.wait(timeout=10)
 
 
-def test_with_waitress_own_connection_limit_they_stop_everyone(artifact_dir, tmp_path, open_files):
-    """The control: with Waitress's default limit (100), the same connections lock others out
-    until they time out, so the test above can fail."""
-    server = start_server(artifact_dir, tmp_path / "api.log", CONNECTION_LIMIT="100")
+def test_without_the_layer_bounds_waitress_connection_limit_stops_everyone(
+    artifact_dir, tmp_path, open_files
+):
+    """The control: with Waitress's default limit (100), no cap per client and a long request
+    deadline, the same connections lock everyone out until they time out."""
+    server = start_server(
+        artifact_dir,
+        tmp_path / "api.log",
+        CONNECTION_LIMIT="100",
+        MAX_CONNECTIONS_PER_CLIENT="0",
+        REQUEST_TIMEOUT="600",
+    )
     clients: list[socket.socket] = []
     try:
         clients = idle_partial_requests(server.url, 1000)
@@ -360,8 +389,8 @@ def test_with_waitress_own_connection_limit_they_stop_everyone(artifact_dir, tmp
 def test_a_silent_connection_is_closed_after_the_channel_timeout(artifact_dir, tmp_path):
     server = start_server(artifact_dir, tmp_path / "api.log", CHANNEL_TIMEOUT="1")
     try:
-        (client,) = idle_partial_requests(server.url, 1)
-        deadline = time.monotonic() + 5
+        client = socket.create_connection(tuple_of(server.url), timeout=5)
+        deadline = time.monotonic() + 10
         while still_open(client) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not still_open(client)
@@ -369,6 +398,11 @@ def test_a_silent_connection_is_closed_after_the_channel_timeout(artifact_dir, t
     finally:
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def tuple_of(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
 
 
 IMPORTS = """

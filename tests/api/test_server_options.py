@@ -24,7 +24,7 @@ CHOSEN = {
     "cleanup_interval": 7.5,
     "asyncore_use_poll": True,
     "max_request_body_size": 65536,
-    "max_request_header_size": 65536,
+    "max_request_header_size": 16384,
     "ident": "",
 }
 
@@ -85,8 +85,14 @@ def create_server(app, **given):
     return Listening()
 
 default = sys.getswitchinterval()
+class Connections:
+    def __init__(self, server, limits):
+        options["limits"] = repr(limits)
+        self.cut = {}
+
 server.create_server = create_server
-server.serve = lambda listening: None
+server.Connections = Connections
+server.serve = lambda listening, connections: None
 code = server.main()
 print(json.dumps({"code": code, "options": options, "switch": sys.getswitchinterval(),
                   "default": default}))
@@ -105,5 +111,9 @@ def test_api_py_serves_with_those_options_and_pythons_switch_interval(artifact_d
     )
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["code"] == 0, done.stderr
+    limits = result["options"].pop("limits")
     assert result["options"] == {**CHOSEN, "port": 0}
+    assert limits == (
+        "Limits(request_seconds=5.0, answer_seconds=15.0, per_client=100, max_headers=100)"
+    )
     assert result["switch"] == result["default"] == 0.005

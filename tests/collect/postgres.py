@@ -4,6 +4,7 @@ started again at will (the fault tests restart it under a running collector)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -110,6 +111,20 @@ class PostgresServer:
             self.process.wait(30)
         self.process = None
 
+    def freeze(self) -> None:
+        """SIGSTOP the server and every process of it (the backends serving the connections
+        too): its kernel still accepts connections and acknowledges data, nothing answers."""
+        self._signal_all(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: int) -> None:
+        assert self.process is not None
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
@@ -135,6 +150,14 @@ class PostgresServer:
                     log = (self.home / "server.log").read_text(errors="replace")
                     raise RuntimeError(f"PostgreSQL did not start:\n{log}") from None
                 time.sleep(0.1)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def new_postgres_database(server_url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -228,3 +229,69 @@ def test_a_sqlite_read_past_its_statement_timeout_is_interrupted(tmp_path, sampl
         store.windows()
     with MinuteReader(url, statement_timeout=60.0).open() as store:
         assert store.windows()["btc-usd"].count == len(sample_minutes)
+
+
+@pytest.fixture
+def frozen_postgres() -> Iterator:
+    """A PostgreSQL server of this test's own, since it is frozen (SIGSTOP) and thawed."""
+    from tests.collect.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.thaw()
+        server.remove()
+
+
+def test_a_read_on_a_server_frozen_after_connecting_is_cut_and_remembered(
+    frozen_postgres, sample_minutes, caplog
+):
+    """SIGSTOP: the server's kernel still acknowledges, so neither its statement timeout nor
+    TCP keepalive can end the read; the watchdog cuts it, logs and counts it, and the failure
+    is remembered (the breaker opens). Thawed, the next try after the retry period reads."""
+    url = frozen_postgres.new_database("market")
+    with MinuteStore.open(url) as collector:
+        collector.write(sample_minutes[:2])
+    reader = MinuteReader(url, statement_timeout=1.0, connect_timeout=1.0, retry_after=2.0)
+    with reader.open() as store:
+        assert store.window("btc-usd").count == 2
+    frozen_postgres.freeze()
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailableError), reader.open() as store:
+        store.window("btc-usd")
+    assert time.monotonic() - started < 10
+    assert reader.watchdog.stuck == 1
+    assert "got no answer in time: cut it" in caplog.text
+    assert "trying again in 2 s" in caplog.text
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailableError), reader.open():
+        pass  # remembered: at once, without a try
+    assert time.monotonic() - started < 0.5
+    frozen_postgres.thaw()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with reader.open() as store:
+                assert store.window("btc-usd").count == 2
+            break
+        except StoreError:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def test_a_sqlite_file_replaced_by_rename_is_read_afresh(tmp_path, sample_minutes):
+    """A restore renames a new file over the database: a connection kept open would read the
+    old file forever; the reader reopens it."""
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with MinuteStore.open(url) as collector:
+        collector.write(sample_minutes[:3])
+    reader = MinuteReader(url)
+    with reader.open() as store:
+        assert store.window("btc-usd").count == 3
+    with MinuteStore.open(f"sqlite:///{tmp_path / 'restored.db'}") as restored:
+        restored.write(sample_minutes[:7])
+    (tmp_path / "restored.db").replace(tmp_path / "market.db")
+    with reader.open() as store:
+        assert store.window("btc-usd").count == 7

@@ -181,10 +181,12 @@ def test_a_halved_1h_gain_is_a_difference_naming_the_figure():
     versus = committed["summary"]["1h"]["prophet_vs_naive"]
     versus["interval_score_diff"] /= 2
     found = list(differences(committed, trained))
-    assert found == [
+    assert len(found) == 1
+    assert found[0].startswith(
         "summary.1h.prophet_vs_naive.interval_score_diff: committed "
-        f"{versus['interval_score_diff']!r}, trained {versus['interval_score_diff'] * 2!r}"
-    ]
+        f"{versus['interval_score_diff']!r}, trained {versus['interval_score_diff'] * 2!r} "
+        "(tolerance "
+    )
 
 
 def test_differences_name_missing_keys_and_lists_of_another_length():
@@ -201,7 +203,7 @@ def test_figures_another_cpu_trains_match_and_a_real_change_does_not():
     # Seen on CI's machine against this one's: Prophet's optimizer lands 1e-4 apart.
     assert list(differences({"mape": 0.01884668106284523}, {"mape": 0.018848053752699958})) == []
     assert list(differences({"mape": 0.0188}, {"mape": 0.0190})) == [
-        "mape: committed 0.0188, trained 0.019"
+        "mape: committed 0.0188, trained 0.019 (tolerance 1.88e-05)"
     ]
     assert list(differences({"verdict": "better"}, {"verdict": "tie"})) == [
         "verdict: committed 'better', trained 'tie'"

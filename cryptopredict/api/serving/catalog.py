@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 from cryptopredict.api.errors import BadRequestError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
@@ -22,6 +21,7 @@ from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
+from cryptopredict.cached import cached
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 # What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a
@@ -85,7 +85,7 @@ class ServedAsset:
     def candles(self) -> CandleSource:
         return self._opened.candles
 
-    @cached_property
+    @cached
     def _opened(self) -> Opened:
         try:
             artifact = self._store[self.slug]

@@ -1,0 +1,533 @@
+"""`python -m bench.attacks`: issue 41's acceptance bars on the models `make run` trains, each
+against `python api.py` on loopback with its default settings, as a user starts it.
+
+- `pipelining` (bar 1): four connections each send 100 pipelined CSV range requests in one
+  write and never read (reconnecting whenever the server cuts them); `/healthz` from a fifth
+  client must answer within 1 s throughout.
+- `drip` (bar 2): 4,000 connections each send a request line, then one header line every 4 s
+  (reconnecting when cut or refused); `/healthz` from another client address (127.0.0.2) must
+  answer within 1 s, 9 times out of 10.
+- `headers` (bar 3): `/bitcoin` throughput (`wrk -t2 -c16`) with four clients sending requests
+  of 6,000 header lines beside it, against the same run without them, in interleaved rounds:
+  at least half.
+- `database` (bar 4): `DATABASE_URL` on a real PostgreSQL (Debian's `postgresql`, in a
+  temporary directory) holding the last two hours of the embedded BTC minutes; once the API has
+  read them, the server and its backends are frozen with SIGSTOP for `--seconds`: every
+  `/bitcoin` within 500 ms, `/price/btc-usd` 503 within 5 s; within 10 s of SIGCONT, 200.
+- `artifacts` (bar 5): on a copy of the model directory, btc-usd's `grid.npy` made a sparse
+  20 GB file; then, each in turn, its `backtest.json` cut in half, its manifest nested 100,000
+  deep, a NaN in its grid (the manifest's digests made to match again): eth-usd's first answer
+  within 1 s, and btc-usd's routes 503 naming the file and the asset, never 500.
+
+`/healthz` is asked every 0.25 s on a new connection. Each attack prints its figures and the
+load average while it ran; `reports/attacks.json` keeps them. `--seconds` shortens the runs
+(the bars say 60 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+import resource
+import select
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import run
+
+PROBE_EVERY = 0.25
+PROBE_SOURCE = "127.0.0.2"  # loopback, but another client address than the attackers'
+RANGE = "/forecast/btc-usd/range?start=2026-01-01&end=2026-07-01&format=csv"
+DRIP_CONNECTIONS = 4000
+DRIP_EVERY = 4.0
+HEADER_LINES = 6000
+HEADER_CLIENTS = 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.attacks", description=__doc__)
+    parser.add_argument("attacks", nargs="*", choices=sorted(ATTACKS), default=sorted(ATTACKS))
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", "artifacts"))
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each attack")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the headers attack")
+    parser.add_argument("--range", default=RANGE, help="what the pipelining attack asks for")
+    parser.add_argument("--out", type=Path, default=Path("reports/attacks.json"))
+    args = parser.parse_args(argv)
+    _allow_open_files(DRIP_CONNECTIONS + 1000)
+    report = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "attacks": {}}
+    for name in args.attacks:
+        figures = ATTACKS[name](args)
+        report["attacks"][name] = figures
+        print(f"{name}: {json.dumps(figures)}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    holds = all(figures["holds"] for figures in report["attacks"].values())
+    return 0 if holds else 1
+
+
+@contextmanager
+def api(model_dir: Path) -> Iterator[int]:
+    """`python api.py` with its defaults on a free loopback port; yields the port."""
+    with run.running(run.API, model_dir) as (_, base):
+        run.wait_until_ready(base + "/healthz", timeout=120)
+        yield int(base.rsplit(":", 1)[1])
+
+
+def probe(port: int, path: str = "/healthz", timeout: float = 10.0) -> float:
+    """Seconds for one whole answer of 200 on a new connection from `PROBE_SOURCE`; inf when
+    none came."""
+    started = time.monotonic()
+    try:
+        with socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout, source_address=(PROBE_SOURCE, 0)
+        ) as client:
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+    except OSError:
+        return float("inf")
+    return time.monotonic() - started if answer.startswith(b"HTTP/1.1 200") else float("inf")
+
+
+def probing(port: int, seconds: float) -> list[float]:
+    """`probe` every `PROBE_EVERY` seconds for `seconds`."""
+    times = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        times.append(probe(port))
+        time.sleep(max(0.0, PROBE_EVERY - (time.monotonic() - started)))
+    return times
+
+
+def under_attack(
+    port: int, attack: Callable[[int, threading.Event, dict], None], seconds: float, threads: int
+) -> tuple[list[float], dict, list[float]]:
+    """Run `threads` copies of `attack` while probing; (probe times, attack counters, load
+    averages at the start and the end)."""
+    stop = threading.Event()
+    counters: dict = {}
+    workers = [threading.Thread(target=attack, args=(port, stop, counters)) for _ in range(threads)]
+    load = [os.getloadavg()[0]]
+    for worker in workers:
+        worker.start()
+    time.sleep(min(5.0, seconds / 6))  # let the attack take hold before measuring
+    try:
+        times = probing(port, seconds)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=30)
+    load.append(os.getloadavg()[0])
+    return times, counters, load
+
+
+_COUNTING = threading.Lock()
+
+
+def _count(counters: dict, key: str) -> None:
+    with _COUNTING:
+        counters[key] = counters.get(key, 0) + 1
+
+
+# Bar 1: pipelined requests, never read.
+
+
+def pipeline_and_never_read(
+    port: int, stop: threading.Event, counters: dict, path: str = RANGE
+) -> None:
+    requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 100
+    while not stop.is_set():
+        try:
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            client.sendall(requests)
+        except OSError:
+            _count(counters, "failed_connects")
+            time.sleep(0.1)
+            continue
+        _count(counters, "connections")
+        watch = select.poll()
+        watch.register(client, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        while not stop.is_set() and not watch.poll(100):
+            pass
+        if not stop.is_set():
+            _count(counters, "cut_by_server")
+        client.close()
+
+
+def pipelining(args: argparse.Namespace) -> dict:
+    with api(args.model_dir) as port:
+        size = len(_answer(port, args.range))
+        attack = functools.partial(pipeline_and_never_read, path=args.range)
+        times, counters, load = under_attack(port, attack, args.seconds, 4)
+    slowest = max(times)
+    return {
+        "bar": "/healthz within 1 s throughout, beside 4 connections of 100 pipelined range "
+        "requests never read",
+        "answer_bytes": size,
+        "probes": len(times),
+        "slowest_s": round(slowest, 3),
+        "median_s": round(statistics.median(times), 4),
+        "over_1s": sum(t > 1 for t in times),
+        "attack": counters,
+        "load_average": load,
+        "holds": slowest <= 1.0,
+    }
+
+
+# Bar 2: a header line every 4 s on 4,000 connections.
+
+
+def drip_headers(port: int, stop: threading.Event, counters: dict) -> None:
+    line = b"GET /healthz HTTP/1.1\r\n"
+    held: list[socket.socket | None] = [None] * DRIP_CONNECTIONS
+    batch = 40
+    pause = DRIP_EVERY * batch / DRIP_CONNECTIONS
+    sent = 0
+    while not stop.is_set():
+        for start in range(0, DRIP_CONNECTIONS, batch):
+            started = time.monotonic()
+            for index in range(start, start + batch):
+                held[index] = _drip(port, held[index], line, sent, counters)
+            sent += 1
+            if stop.is_set():
+                break
+            time.sleep(max(0.0, pause - (time.monotonic() - started)))
+    for client in held:
+        if client is not None:
+            client.close()
+
+
+def _drip(
+    port: int, client: socket.socket | None, line: bytes, number: int, counters: dict
+) -> socket.socket | None:
+    if client is not None:
+        try:
+            client.send(b"X-Drip-%d: %d\r\n" % (number, number))
+            return client
+        except OSError:
+            client.close()
+            _count(counters, "cut_or_refused")
+    try:
+        client = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+        client.setblocking(False)
+        client.send(line)
+    except OSError:
+        _count(counters, "failed_connects")
+        return None
+    _count(counters, "connections")
+    return client
+
+
+def drip(args: argparse.Namespace) -> dict:
+    with api(args.model_dir) as port:
+        times, counters, load = under_attack(port, drip_headers, args.seconds, 1)
+    within = sum(t <= 1 for t in times) / len(times)
+    return {
+        "bar": "/healthz from another address within 1 s, 9 times out of 10, beside 4,000 "
+        "connections dripping a header line every 4 s",
+        "probes": len(times),
+        "within_1s": round(within, 3),
+        "median_s": round(statistics.median(times), 4),
+        "slowest_s": round(max(times), 3),
+        "attack": counters,
+        "load_average": load,
+        "holds": within >= 0.9,
+    }
+
+
+# Bar 3: 6,000 header lines.
+
+
+def many_headers(port: int, stop: threading.Event, counters: dict) -> None:
+    lines = b"".join(b"X-H-%d: v\r\n" % n for n in range(HEADER_LINES))
+    request = b"GET /bitcoin HTTP/1.1\r\nHost: x\r\n" + lines + b"\r\n"
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                with contextlib.suppress(OSError):  # answered and closed before it all went
+                    client.sendall(request)
+                answer = client.recv(65536)
+            _count(counters, f"answered {answer[9:12].decode(errors='replace') or 'nothing'}")
+        except OSError:
+            _count(counters, "failed")
+
+
+def headers(args: argparse.Namespace) -> dict:
+    rounds = []
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = run.write_paths(Path(scratch), args.model_dir)["near"]
+        with api(args.model_dir) as port:
+            base = f"http://127.0.0.1:{port}"
+            seconds = max(2, int(args.seconds / 6))
+            run.wrk(base, paths, connections=16, seconds=2)  # warm-up
+            for _ in range(args.rounds):
+                load = os.getloadavg()[0]
+                alone = run.wrk(base, paths, connections=16, seconds=seconds)
+                stop = threading.Event()
+                counters: dict = {}
+                attackers = [
+                    threading.Thread(target=many_headers, args=(port, stop, counters))
+                    for _ in range(HEADER_CLIENTS)
+                ]
+                for attacker in attackers:
+                    attacker.start()
+                beside = run.wrk(base, paths, connections=16, seconds=seconds)
+                stop.set()
+                for attacker in attackers:
+                    attacker.join(timeout=30)
+                alone_rps, beside_rps = _rps(alone), _rps(beside)
+                rounds.append(
+                    {
+                        "alone_rps": round(alone_rps),
+                        "beside_rps": round(beside_rps),
+                        "ratio": beside_rps / alone_rps,
+                        "attack": counters,
+                        "load_average": load,
+                    }
+                )
+    ratio = statistics.median(each["ratio"] for each in rounds)
+    return {
+        "bar": "/bitcoin throughput (wrk, 16 connections) beside 4 clients sending 6,000 "
+        "header lines, at least half of it alone",
+        "ratio_median": round(ratio, 3),
+        "ratios": [round(each["ratio"], 3) for each in rounds],
+        "rounds": rounds,
+        "holds": ratio >= 0.5,
+    }
+
+
+def _rps(figures: dict) -> float:
+    return figures["requests"] / (figures["duration_us"] / 1e6)
+
+
+# Bar 4: the minute database frozen after the API connected.
+
+
+def database(args: argparse.Namespace) -> dict:
+    from cryptopredict.collect.replay import read_minutes  # noqa: PLC0415 (this attack only)
+    from cryptopredict.collect.store import MinuteStore  # noqa: PLC0415
+    from tests.collect.postgres import PostgresServer  # noqa: PLC0415 (a real server of our own)
+
+    postgres = PostgresServer()
+    postgres.start()
+    try:
+        url = postgres.new_database("market")
+        minutes = [
+            dataclasses.replace(bar, source="binance")
+            for bar in read_minutes(run.ROOT / "data" / "btc-usd-1m.csv.gz", "btc-usd")[-120:]
+        ]
+        with MinuteStore.open(url) as store:
+            store.write(minutes)
+        os.environ["DATABASE_URL"] = url
+        try:
+            with api(args.model_dir) as port:
+                return _frozen(port, postgres, args.seconds)
+        finally:
+            del os.environ["DATABASE_URL"]
+    finally:
+        postgres.thaw()
+        postgres.remove()
+
+
+def _frozen(port: int, postgres, seconds: float) -> dict:
+    price = "/price/btc-usd"
+    assert probe(port, price) < 10, "the API could not read the minutes before the freeze"
+    load = [os.getloadavg()[0]]
+    stop = threading.Event()
+    bitcoin: list[float] = []
+    prices: list[tuple[float, float, int]] = []  # when asked (s after the freeze), took, status
+
+    def ask_bitcoin() -> None:
+        while not stop.is_set():
+            bitcoin.append(probe(port, "/bitcoin"))
+            time.sleep(0.05)
+
+    frozen_at = time.monotonic()
+    postgres.freeze()
+    asker = threading.Thread(target=ask_bitcoin)
+    asker.start()
+    try:
+        while time.monotonic() - frozen_at < seconds:
+            asked = time.monotonic()
+            status, took = _status(port, price)
+            prices.append((asked - frozen_at, took, status))
+            time.sleep(0.5)
+    finally:
+        postgres.thaw()
+    thawed = time.monotonic()
+    back = float("inf")
+    while time.monotonic() - thawed < 30:
+        if _status(port, price)[0] == 200:
+            back = time.monotonic() - thawed
+            break
+        time.sleep(0.1)
+    stop.set()
+    asker.join()
+    load.append(os.getloadavg()[0])
+    during = [(took, status) for _, took, status in prices]
+    slowest_price = max(took for took, _ in during)
+    statuses = sorted({status for _, status in during})
+    return {
+        "bar": "PostgreSQL frozen (SIGSTOP) after the API connected: /bitcoin within 500 ms, "
+        "/price/btc-usd 503 within 5 s, 200 within 10 s of SIGCONT",
+        "freeze_s": seconds,
+        "bitcoin_answers": len(bitcoin),
+        "bitcoin_slowest_s": round(max(bitcoin), 3),
+        "bitcoin_median_s": round(statistics.median(bitcoin), 4),
+        "price_answers": len(during),
+        "price_statuses": statuses,
+        "price_slowest_s": round(slowest_price, 3),
+        "price_200_after_thaw_s": round(back, 2),
+        "load_average": load,
+        "holds": max(bitcoin) <= 0.5 and statuses == [503] and slowest_price <= 5 and back <= 10,
+    }
+
+
+def _whole(port: int, path: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _answer(port: int, path: str) -> bytes:
+    answer = _whole(port, path)
+    if not answer.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"{path}: {answer[:300]!r}")
+    return answer
+
+
+def _status(port: int, path: str) -> tuple[int, float]:
+    started = time.monotonic()
+    try:
+        with socket.create_connection(
+            ("127.0.0.1", port), timeout=30, source_address=(PROBE_SOURCE, 0)
+        ) as client:
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answer = client.recv(65536)
+    except OSError:
+        return 0, time.monotonic() - started
+    return int(answer[9:12] or 0), time.monotonic() - started
+
+
+# Bar 5: damaged artifacts.
+
+
+def artifacts(args: argparse.Namespace) -> dict:
+    """Each fault on a copy of the model directory, against a fresh `python api.py`."""
+    from tests.crafted import resealed  # noqa: PLC0415 (this attack only)
+
+    faults: dict[str, Callable[[Path], None]] = {
+        "sparse 20 GB grid.npy": _sparse_grid,
+        "corrupt backtest.json, digest matching": lambda btc: _halved(btc, "backtest.json"),
+        "manifest nested 100,000 deep": lambda btc: (btc / "manifest.json").write_text(
+            '{"a":' * 100_000 + "1" + "}" * 100_000
+        ),
+        "NaN in grid.npy, digest matching": _nan_grid,
+    }
+    results = {}
+    for name, damage in faults.items():
+        with tempfile.TemporaryDirectory() as scratch:
+            copy = Path(scratch) / "artifacts"
+            shutil.copytree(args.model_dir, copy)
+            damage(copy / "btc-usd")
+            if name.endswith("digest matching"):
+                resealed(copy / "btc-usd", "grid.npy" if "grid" in name else "backtest.json")
+            with api(copy) as port:
+                results[name] = _damaged(port)
+    return {
+        "bar": "btc-usd damaged: its routes 503 naming the file and the asset, never 500; "
+        "eth-usd's first answer within 1 s",
+        "faults": results,
+        "holds": all(each["holds"] for each in results.values()),
+    }
+
+
+def _sparse_grid(btc: Path) -> None:
+    with (btc / "grid.npy").open("r+b") as grid:
+        grid.truncate(20 * 10**9)
+
+
+def _halved(btc: Path, name: str) -> None:
+    data = (btc / name).read_bytes()
+    (btc / name).write_bytes(data[: len(data) // 2])
+
+
+def _nan_grid(btc: Path) -> None:
+    import numpy as np  # noqa: PLC0415
+
+    grid = np.load(btc / "grid.npy", mmap_mode="r+")
+    grid["yhat"][len(grid["yhat"]) // 2] = np.nan
+    grid.flush()
+
+
+def _damaged(port: int) -> dict:
+    load = os.getloadavg()[0]
+    eth = probe(port, "/forecast/eth-usd?date=2026-07-01")
+    answers = {}
+    for route in (
+        "/bitcoin?date=2026-07-01",
+        "/forecast/btc-usd?date=2026-07-01",
+        "/model/btc-usd",
+    ):
+        status, body = _fetched(port, route)
+        answers[route] = {"status": status, "detail": body.get("detail", "")[:200]}
+    names = all(
+        "btc-usd" in each["detail"] and (".npy" in each["detail"] or ".json" in each["detail"])
+        for each in answers.values()
+    )
+    return {
+        "eth_first_answer_s": round(eth, 3),
+        "btc": answers,
+        "load_average": load,
+        "holds": eth <= 1.0 and names and {a["status"] for a in answers.values()} == {503},
+    }
+
+
+def _fetched(port: int, path: str) -> tuple[int, dict]:
+    answer = _whole(port, path)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = {}
+    return int(head[9:12] or 0), parsed if isinstance(parsed, dict) else {}
+
+
+ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "pipelining": pipelining,
+    "drip": drip,
+    "headers": headers,
+    "database": database,
+    "artifacts": artifacts,
+}
+
+
+def _allow_open_files(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
