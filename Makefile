@@ -73,36 +73,42 @@ help:
 	@echo "make bench  the API against a stock Flask + Waitress server and the per-request approach"
 	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
 	@echo "make bench-scale   training (and serving) many pairs: pairs per minute on 1 and 2 workers"
+	@echo "make bench-first-run   make run on a fresh clone: time to the first 200, silences, names"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "cryptopredict needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# pip's own lines (a package per line as it is collected), and a line every 15 s while it
+# installs them (ci/heartbeat.sh), show the install is alive; the last line says it is done
+# (bench/first_run.py times `make run` from it).
 $(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-collect.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-train.txt -r requirements-api.txt \
-		-r requirements-collect.txt
-	touch $@
+	@echo "installing what training, serving and the collector need into $(VENV) (pinned and" \
+		"hashed: a few minutes the first time, nothing the next)"
+	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-train.txt \
+		-r requirements-api.txt -r requirements-collect.txt
+	@touch $@
+	@echo "installed: training, serving and the collector's dependencies are in $(VENV)"
 
 # pip is the interpreter's own until requirements-dev.txt installs the version it pins, hashed:
 # never whatever PyPI has that day.
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@
+	@echo "installing the test and lint tools into $(VENV) (a minute or two the first time)"
+	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-dev.txt
+	@touch $@
+	@echo "installed: the test and lint tools are in $(VENV)"
 
-# `make run` trains every pair of ASSETS into MODEL_DIR (default artifacts/), then serves those
-# that trained: a pair that fails (a name no source knows, too short a history) is named with
-# why, and does not stop the others being served. A usage error (train.py's status 2) stops it
-# before serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
+# `make run` trains every pair of ASSETS into MODEL_DIR (default artifacts/) and serves while it
+# trains (`train.py --serve`): the API starts as soon as a model is written (each pair's quick
+# model first, its backtested model replacing it), every pair joins as its model is written, and
+# /healthz, /assets and the dashboard list the pairs still training with their progress; then it
+# serves until Ctrl-C. A pair that fails (a name no source knows, too short a history) is named
+# with why, and does not stop the others being served. A usage error (status 2) stops it before
+# serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
 TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
-	@$(BIN)/python train.py --all --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS); status=$$?; \
-	if [ $$status -eq 1 ]; then \
-		echo "make run: serving the pairs that trained; those named above failed" >&2; \
-	elif [ $$status -ne 0 ]; then \
-		exit $$status; \
-	fi
-	$(BIN)/python api.py
+	$(BIN)/python train.py --all --serve --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS)
 
 train: $(VENV)/.run-deps
 	$(BIN)/python train.py --all
@@ -223,7 +229,14 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql prometheus bench-scale
+.PHONY: bench soak wrk postgresql prometheus bench-scale bench-first-run
+# `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
+# the first 200 from the install and from the command, /healthz listing the pairs still
+# training, the longest silence while training, lines about a pair that do not name it, and
+# warnings (bench/first_run.py; issue 47's bars 1 and 2). Needs git; reports/first-run.json.
+bench-first-run:
+	$(PYTHON) -m bench.first_run
+
 # `make bench-scale`: training at scale on the 206 daily perpetual-futures pairs of bench/data/
 # (pairs per minute on 1 and 2 workers, a cached re-run's cost per pair, the client's CPU share on a
 # hand-started scheduler and two workers; docs/performance.md),

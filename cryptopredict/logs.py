@@ -1,4 +1,5 @@
-"""Logging for the command-line tools: one line per event on stderr, never holding a password.
+"""Logging for the command-line tools: one line per event on stderr, never holding a password,
+and naming the pair a training line is about.
 
 Every line (a traceback's included) goes through `redact_text`: the password of any URL in it,
 and any `password=...`, becomes `***`, whatever module wrote it (a driver's error message
@@ -15,8 +16,17 @@ NOISY = ("cmdstanpy", "prophet", "urllib3", "binance")
 
 
 class RedactingFormatter(logging.Formatter):
+    """Also names the pair a line is about: a record written by a training task carries it
+    (`record.pair`, see `cryptopredict.training.tasks.naming`) and its message starts with it."""
+
     def format(self, record: logging.LogRecord) -> str:
         return redact_text(super().format(record))
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        pair = getattr(record, "pair", None)
+        if pair and not record.message.startswith(f"{pair}:"):
+            record.message = f"{pair}: {record.message}"
+        return super().formatMessage(record)
 
 
 def configure(level: str = "INFO") -> None:

@@ -8,7 +8,8 @@ from flask import Response, request, url_for
 
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.query import query, single
-from cryptopredict.api.responses import json_response, public_cache
+from cryptopredict.api.responses import NO_STORE, json_response, public_cache
+from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.market import AssetLinks, AssetList, AssetQuery, ServedAsset
 
@@ -41,7 +42,9 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
         For each asset: its model, the range of its history, how far its forecast is
         precomputed and accepted, and the URLs of its endpoints. `default` is the asset the
-        dashboard opens with and `/model` and `/model/backtest` describe.
+        dashboard opens with and `/model` and `/model/backtest` describe. `training`, while
+        training still writes into the model directory, lists the pairs whose final model is
+        not served yet, with their progress (as `/healthz` does); null otherwise.
 
         Without `q`, every served asset by slug. With `q`, those it names, best first: the slug
         or symbol itself (`btc-usd`, `BTC/USD`), then the base (`btc`), then slugs that start
@@ -51,9 +54,14 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         """
         text = single(query(request.environ), "q", required=False)
         found = list(catalog) if text is None else catalog.search(text)
+        running = training(catalog.store.model_dir)
         return json_response(
-            AssetList(default=catalog.default.slug, assets=[describe(served) for served in found]),
-            cache=cache,
+            AssetList(
+                default=catalog.default.slug,
+                assets=[describe(served) for served in found],
+                training=running,
+            ),
+            cache=cache if running is None else NO_STORE,  # the list grows as pairs are written
         )
 
     return bp

@@ -14,6 +14,7 @@ from flask import Response
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.answers import ENCODER
+from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.model import (
@@ -131,7 +132,9 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
         `asset` and `model_version` are the default asset's, which tell a deploy which model
         is live. Artifacts open on first use: `status` is `degraded`, and `unavailable` says
         which and why, once one of them could not be opened (it answers 503; the others are
-        served), else `ok`.
+        served), else `ok`. While training still writes into the model directory (`make run`
+        serves each pair as soon as its model is written), `training` lists the pairs whose
+        final model is not served yet, with their progress; null otherwise.
         """
         assets = [_health(served) for served in catalog]
         default = next(entry for entry in assets if entry.asset == catalog.default.slug)
@@ -141,6 +144,7 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
             **msgspec.structs.asdict(default),
             assets=assets,
             unavailable=[Unavailable(asset=slug, detail=why) for slug, why in failures.items()],
+            training=training(catalog.store.model_dir),
         )
         return json_response(answer)
 

@@ -37,9 +37,11 @@ from cryptopredict.api.connections import Connections, Limits
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.metrics import access_log
+from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.training import read_status
 from cryptopredict.config import ConfigError, Settings
 
 # Descriptors besides the connections: the listening sockets, the trigger, files, logs.
@@ -63,8 +65,10 @@ def main() -> int:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     try:
         _check(settings)
-        artifacts = open_artifacts(settings.model_dir)
-        app = create_app(artifacts, settings)
+        # Artifacts written while serving (`train.py --serve`) are served as they come.
+        app = Reloading(
+            lambda: create_app(open_artifacts(settings.model_dir), settings), settings.model_dir
+        )
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
         return 1
@@ -76,15 +80,27 @@ def main() -> int:
         return 1
     log.info(
         "serving %d assets from %s; each artifact is verified when first asked for",
-        len(artifacts),
+        len(app.catalog),
         settings.model_dir,
     )
-    if BITCOIN not in artifacts:
-        log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
+    if BITCOIN not in app.catalog:
+        training = read_status(settings.model_dir)
+        if training is not None and BITCOIN in {pair.asset for pair in training.unfinished()}:
+            log.info("no %s artifact yet: it is served as soon as training writes it", BITCOIN)
+        elif training is not None:  # a run of other pairs, as asked: nothing is wrong
+            log.info("%s is not trained in this run: /bitcoin answers 404", BITCOIN)
+        else:
+            log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
     connections = Connections(server, connection_limits(settings))
-    app.extensions["cryptopredict"]["metrics"].count_connections(connections.cut)
+    app.each_app(
+        lambda built: built.extensions["cryptopredict"]["metrics"].count_connections(
+            connections.cut
+        )
+    )
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
+    app.start()
     serve(server, connections)
+    app.stop()
     return 0
 
 

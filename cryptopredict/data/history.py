@@ -72,10 +72,15 @@ def load_history(
             bars, report = _from_source(each, query, rules, store, now, keep=until is None)
         except DataError as error:
             reason = getattr(error, "reason", None) or str(error)
-            log.warning("source %s failed: %s", each.name, reason)
+            # The next source is tried: falling back (to the snapshot, offline) is the normal
+            # path, said at INFO; the manifest records every failure, and none serving is an
+            # error (NoHistoryError, below).
+            log.info("%s: source %s failed: %s", asset.slug, each.name, reason)
             failures.append(f"{each.name}: {reason}")
             continue
-        log.info("source %s served %s", each.name, summarize(report))
+        log.info(
+            "%s: source %s served %s %s", asset.slug, each.name, query.interval, summarize(report)
+        )
         return History(bars, report, tuple(failures))
     raise NoHistoryError(
         f"no source delivered {asset.symbol} {query.interval} bars: " + "; ".join(failures)

@@ -146,8 +146,10 @@ def choose_tau(setup: BacktestSetup, refits: Refits) -> tuple[DampingChoice | No
         return None, config.damping_hours
     if len(refits.times) == 0:
         # Too short a history for a year of training before the validation outcomes end:
-        # serve what validation chose wherever it could choose, the last close.
-        log.warning(
+        # serve what validation chose wherever it could choose, the last close. The normal
+        # path for a pair with two years of bars (the embedded spot pairs): said at INFO, and
+        # in the model card's `served.damping` ("forced").
+        log.info(
             "backtest: no Prophet refit fits before the validation outcomes end; "
             "the point forecast is the last close (tau 0)"
         )

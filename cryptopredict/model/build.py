@@ -68,6 +68,8 @@ class TrainingRequest:
     # The price the model learns: each bar's close, or its VWAP. The backtest scores both
     # against the close, the price users compare forecasts with.
     price: str = "close"
+    # The quick model served while the backtest runs (`steps.quick`): its manifest says so.
+    quick: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,7 @@ def _manifest(
             band_choice=backtest.band if backtest else None,
             backtested=backtest is not None,
             panel=panel_band(bars.interval.delta) == band.spec,
+            quick=request.quick,
         ),
         levels=LEVELS,
         metrics=summary,

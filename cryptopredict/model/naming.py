@@ -13,6 +13,10 @@ NO_REFIT = (
     "no Prophet refit fits before the validation outcomes end (each needs a year of bars "
     "before its origin), so no damping could be compared and tau 0 (the last close) is served"
 )
+QUICK = (
+    "the quick model, served while the backtest runs (`train.py --serve`, `make run`): the last "
+    "close (tau 0) until the backtest chooses the damping and its model replaces this one"
+)
 PANEL = (
     "the panel's settings (cryptopredict/model/panel_band.json): chosen by `make panel` per "
     "horizon on the pooled validation origins of the hourly spot pairs, the same for every "
@@ -36,8 +40,10 @@ def point_forecast(config: ModelConfig) -> str:
 
 
 def damping_settled(
-    config: ModelConfig, choice: DampingChoice | None, *, backtested: bool
+    config: ModelConfig, choice: DampingChoice | None, *, backtested: bool, quick: bool = False
 ) -> Settled:
+    if quick:
+        return Settled(how="fixed", why=QUICK)
     if choice is not None:
         among = ", ".join("none" if c.tau is None else f"{c.tau:g} h" for c in choice.candidates)
         return Settled(
@@ -88,11 +94,13 @@ def served_parts(
     band_choice: BandChoice | None,
     backtested: bool,
     panel: bool = False,
+    quick: bool = False,
 ) -> ServedParts:
-    """`panel`: the band is the panel's (`panel_band.json`), not chosen for this pair."""
+    """`panel`: the band is the panel's (`panel_band.json`), not chosen for this pair; `quick`:
+    the quick model served while the backtest runs."""
     return ServedParts(
         point_forecast=point_forecast(config),
         band_method=band.name,
-        damping=damping_settled(config, damping, backtested=backtested),
+        damping=damping_settled(config, damping, backtested=backtested, quick=quick),
         band=band_settled(band_choice, panel=panel),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -30,10 +31,11 @@ from cryptopredict.assets import (
 )
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.model.gate import GateRules
-from cryptopredict.training.cluster import training_client
+from cryptopredict.training.api_process import ApiProcess
+from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import train_pairs
-from cryptopredict.training.progress import PairProgress
+from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.tasks import FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
@@ -88,6 +90,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve while training (`make run`): start the API (`api.py`) on --out as soon as "
+        "it holds a model, each pair's quick model (the last close and the panel's band) first, "
+        "each pair's backtested model replacing it when written; then serve until Ctrl-C",
+    )
+    parser.add_argument(
         "--require-fresh",
         type=float,
         metavar="HOURS",
@@ -112,28 +121,71 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
+    if args.serve:
+        # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT
+        # unless told), and SIGTERM (a container's stop, `kill`) as Ctrl-C: training ends and
+        # the server drains, as `api.py` does on both.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
     jobs = [pair_job(asset, args, settings) for asset in assets]
-    with training_client(settings) as client:
-        progress = PairProgress(len(jobs))
-        try:
-            failed = train_pairs(
-                client,
-                jobs,
-                cache=FitCache(settings.fit_cache_dir),
-                out=args.out,
-                say=progress.say,
-                done=progress.done,
-            )
-        finally:
-            progress.close()
+    run = RunProgress([asset.slug for asset in assets], out=args.out)
+    server = ApiProcess(args.out, run.say) if args.serve else None
+    try:
+        failed = _train(settings, jobs, args, run, server)
+    except KeyboardInterrupt:
+        if server is not None:
+            server.stop()
+        return 130
+    if server is None:
+        return 1 if failed else 0
+    return _keep_serving(server)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _keep_serving(server: ApiProcess) -> int:
+    """After training, serve until Ctrl-C; the server's exit status."""
+    if not server.started:
+        log.error("no pair was trained: nothing to serve")
+        return 1
+    log.info("training is over; serving until Ctrl-C")
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # the server has it too: it finishes what is in flight
+        return server.wait()
+
+
+def _train(
+    settings: Settings,
+    jobs: list[PairJob],
+    args: argparse.Namespace,
+    run: RunProgress,
+    server: ApiProcess | None,
+) -> list[str]:
+    """Train every pair, the progress shown; with `server`, serving as soon as a model is."""
+    with training_client(settings) as client, run.shown():
+        forward_logs(client, settings.log_level)  # each line naming its pair
+        if server is not None:
+            server.start_if_ready()  # a model trained before is served while it is retrained
+            run.on_written = server.start_if_ready
+        failed = train_pairs(
+            client,
+            jobs,
+            cache=FitCache(settings.fit_cache_dir),
+            out=args.out,
+            progress=run,
+            quick=server is not None,
+        )
     if failed:
         log.error(
             "training failed for %s (why above); %d of %d pairs trained",
             ", ".join(failed),
-            len(assets) - len(failed),
-            len(assets),
+            len(jobs) - len(failed),
+            len(jobs),
         )
-    return 1 if failed else 0
+    return failed
 
 
 def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> PairJob:

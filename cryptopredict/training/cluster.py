@@ -1,8 +1,7 @@
 """Where training runs: a `LocalCluster` of single-threaded worker processes by default
 (`TRAIN_WORKERS` of them, one per core unless set), or an existing scheduler when
 `DASK_SCHEDULER_ADDRESS` is set (`tls://` addresses take their certificates from Dask's own
-security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`); and how many pairs
-the cluster can take at once.
+security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`).
 
 The process that runs `train.py` is the Dask client: it submits each pair's graph
 (`graph.py`), reads and writes the fit cache by key and writes the artifacts, so the
@@ -16,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -64,13 +62,24 @@ def training_client(settings: Settings) -> Iterator[Client]:
         yield client
 
 
+def forward_logs(client: Client, level: str) -> None:
+    """The workers' `cryptopredict` log records, handled in this process as they are written
+    (`Client.forward_logging`). Workers in this process (a cluster of threads) log here already:
+    forwarding their records would send each one round again, for ever."""
+    if os.getpid() in client.run(os.getpid).values():
+        return
+    client.forward_logging("cryptopredict", level=level.upper())
+
+
 def _announce_dashboard(client: Client) -> None:
     """Print the local cluster's dashboard address, when it serves one that can draw (its pages
     need `bokeh`). A configured scheduler's is not printed: it would name the scheduler's host."""
     if client.scheduler_info().get("services", {}).get("dashboard") is None:
         return
     if importlib.util.find_spec("bokeh") is None:
-        log.info("no Dask dashboard: it needs bokeh (pip install bokeh)")
+        # Nothing to do about it: the progress lines show the run; said at DEBUG for those who
+        # look for the dashboard.
+        log.debug("Dask's own dashboard is off: it draws with bokeh, which is not installed")
         return
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
 
@@ -101,35 +110,3 @@ class DaskEngine:
 
 def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
-
-
-class Slots:
-    """How many pairs may be in flight: twice the threads the cluster's workers have now
-    (read from the scheduler at every wait, so it follows workers as they join and leave),
-    so that a worker always has a next task while the client reads a pair's last result."""
-
-    PER_THREAD = 2
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.running = 0
-        self.changed = threading.Condition()
-        self.warned = False
-
-    def limit(self) -> int:
-        threads = sum(self.client.nthreads().values())
-        if threads == 0 and not self.warned:
-            log.warning("no Dask worker is connected: waiting for one")
-            self.warned = True
-        return self.PER_THREAD * threads
-
-    def acquire(self) -> None:
-        with self.changed:
-            while self.running >= self.limit():
-                self.changed.wait(timeout=1.0)
-            self.running += 1
-
-    def release(self) -> None:
-        with self.changed:
-            self.running -= 1
-            self.changed.notify()

@@ -1,55 +1,70 @@
-"""The client's side of training: each pair's task graph submitted to the cluster, the fit
-cache read and written by key, and the artifacts written from the bytes the workers send back.
+"""The client's side of training: each pair's task graph submitted to the cluster and followed
+as its tasks finish (`distributed.as_completed`, one loop for every pair), the fit cache read
+and written by key, and the artifacts written from the bytes the workers send back.
 
 A pair's graph (its steps: `steps.py`):
 
     prepare --> needs                          (the client reads the refit origins and keys)
+       |------> quick                          (with `quick`: served until the backtest ends)
        |------> refit at each origin not cached (the history sliced where it is)
        |------> damping <- the validation refits (the client reads tau)
        '------> finish  <- the damping, the refits the served path needs
 
 (fits from the cache go out once, in one `cached_fits` task per phase), so a pair without
-refits is three tasks. Only small values come back to the client: the keys,
-tau, the new fits (for the cache) and the artifact's files. The pairs in flight follow the
-cluster's threads, read from the scheduler as workers join and leave.
+refits is three tasks. Only small values come back to the client: the keys, tau, the new fits
+(for the cache) and the artifact's files. A few more pairs are in flight than the cluster has
+threads, read from the scheduler as each pair ends, so workers that join are used. The workers'
+log records come to this process as they are written (`Client.forward_logging`), each naming
+its pair (`tasks.naming`); every refit that ends moves the pair's progress.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from distributed import Client, Future
+from dask.typing import Key
+from distributed import Client, Future, as_completed
 
+from cryptopredict.artifact.training import Served
 from cryptopredict.artifact.write import install_artifact
-from cryptopredict.training.cluster import Slots
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.tasks import (
     DAMPING_PURPOSE,
     REFITS_LOG,
-    Done,
     Failed,
+    Finished,
     Needs,
     PairJob,
     every_refit_purpose,
     kept,
     needs,
-    replay,
     run,
 )
 
 log = logging.getLogger(__name__)
 
 RETRIES = 2  # a task that raised is run this many more times before its pair fails
+PER_THREAD = 2  # pairs in flight per thread of the cluster: a worker always has a next task
+QUICK_PRIORITY = 10  # the quick models before any refit: every pair is served soonest
 
 
 class PairError(Exception):
     """A pair's own failure, as its task said it (bad data, too short a history, the gate)."""
+
+
+class Progress(Protocol):
+    """What the driver tells of each pair (`progress.py` shows it)."""
+
+    def step(self, slug: str, text: str) -> None: ...
+    def planned(self, slug: str, fits: int) -> None: ...
+    def fitted(self, slug: str) -> None: ...
+    def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None: ...
+    def failed(self, slug: str, why: str) -> None: ...
 
 
 def train_pairs(
@@ -58,141 +73,240 @@ def train_pairs(
     *,
     cache: FitCache,
     out: Path,
-    say: Callable[[str], None],
-    done: Callable[[], None],
+    progress: Progress,
+    quick: bool = False,
 ) -> list[str]:
-    """Train every pair, a few more in flight than the cluster has threads; the slugs that
-    failed. `say` gets each pair's report as it finishes; `done` is called once per pair."""
-    slots = Slots(client)
+    """Train every pair; the slugs that failed, in the order of `jobs`. With `quick`, each pair
+    without an artifact in `out` gets its quick model written first (`steps.quick`)."""
+    waiting = deque(jobs)
+    runs: dict[Key, PairRun] = {}  # by the key of each future followed
+    followed = as_completed(loop=client.loop)
     failed: list[str] = []
-    threads = []
+    in_flight = 0
 
-    def one(job: PairJob) -> None:
+    def follow(pair: PairRun, futures: list[Future]) -> None:
+        for future in futures:
+            runs[future.key] = pair
+            followed.add(future)
+
+    def start_more() -> None:
+        nonlocal in_flight
+        while waiting and in_flight < pairs_in_flight(client):
+            pair = PairRun(client, waiting.popleft(), cache=cache, out=out, progress=progress)
+            in_flight += 1
+            follow(pair, pair.start(quick=quick))
+
+    start_more()
+    for future in followed:
+        pair = runs.pop(future.key)
+        if pair.over:
+            continue  # a task of a pair that failed already
         try:
-            started = time.monotonic()
-            path, finished_report, version = train_pair(client, job, cache=cache, out=out)
-            seconds = time.monotonic() - started
-            say(f"{finished_report}\nartifact: {path} ({version}) in {seconds:.0f} s")
-        except Exception as error:
-            slug = job.asset.slug
-            log.error("%s: %s", slug, error)
-            log.error(
-                "nothing was written for %s; any previous artifact in %s is unchanged",
-                slug,
-                out / slug,
-            )
-            failed.append(slug)
-        finally:
-            slots.release()
-            done()
-
-    for job in jobs:
-        slots.acquire()
-        thread = threading.Thread(target=one, args=(job,), name=f"pair-{job.asset.slug}")
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join()
-    return sorted(failed, key=[job.asset.slug for job in jobs].index)
+            follow(pair, pair.advance(future))
+        except Exception as error:  # the pair fails, never the run
+            pair.fail(error)
+            failed.append(pair.slug)
+        if pair.over:
+            in_flight -= 1
+            start_more()
+    order = [job.asset.slug for job in jobs]
+    return sorted(failed, key=order.index)
 
 
-def train_pair(
-    client: Client, job: PairJob, *, cache: FitCache, out: Path
-) -> tuple[Path, str, str]:
-    """One pair's graph; its artifact's path, its report and its model version."""
-    graph = PairGraph(client, job)
-    prepared = graph.submit("prepare", job)
-    plan: Needs = graph.result(graph.task(needs, "needs", prepared))
-    chosen: Future | None = None
-    paths: dict[int, Any] = {}
-    if plan.backtest:
-        graph.refits(
-            prepared, plan.damping, steps=plan.steps, paths=paths, cache=cache,
-            purpose=DAMPING_PURPOSE,
-        )  # fmt: skip
-        chosen = graph.submit("damping", prepared, paths, list(graph.stores))
-        tau = graph.result(chosen)[1]
-        if tau != 0:
-            graph.refits(
-                prepared, plan.every, steps=plan.steps, paths=paths, cache=cache,
-                purpose=every_refit_purpose(tau),
-            )  # fmt: skip
-    finishing = graph.submit("finish", prepared, chosen, paths, graph.stores)
-    graph.cache_new_fits(cache)
-    finished = graph.result(finishing)
-    path = install_artifact(out, job.asset.slug, finished.files)
-    return path, finished.report, finished.model_version
+def pairs_in_flight(client: Client) -> int:
+    """How many pairs may be in flight: PER_THREAD for each thread the workers have now."""
+    threads = sum(client.nthreads().values())
+    if threads == 0:
+        log.info("no Dask worker is connected yet: waiting for one")
+        client.wait_for_workers(1)
+        threads = sum(client.nthreads().values())
+    return PER_THREAD * max(threads, 1)
 
 
-class PairGraph:
-    """One pair's tasks on the cluster, named after it there (the dashboard groups them)."""
+class PairRun:
+    """One pair's graph, advanced as each of its tasks ends."""
 
-    def __init__(self, client: Client, job: PairJob) -> None:
+    def __init__(
+        self, client: Client, job: PairJob, *, cache: FitCache, out: Path, progress: Progress
+    ) -> None:
         self.client = client
         self.job = job
+        self.slug = job.asset.slug
+        self.cache = cache
+        self.out = out
+        self.progress = progress
+        self.over = False
+        self.final_written = False
+        self.quick_written = False
         self.new: dict[str, Future] = {}  # fits not in the cache, by key
         self.stores: list[Future] = []  # fits from the cache, by origin
         self.cached: set[int] = set()
+        self.paths: dict[int, Any] = {}
+        self.refit_keys: set[Key] = set()
+        self.plan: Needs | None = None
+        self.quick: Future | None = None
+        self.chosen: Future | None = None
+        self.finishing: Future | None = None
+        self.submitted: list[Future] = []
 
-    def submit(self, step: str, *args: Any, key: str | None = None) -> Future:
-        return self.task(run, step, step, self.job.log_level, *args, key=key)
+    def start(self, *, quick: bool) -> list[Future]:
+        self.progress.step(self.slug, "reading its history, planning its backtest")
+        self.prepared = self.submit("prepare", self.job)
+        self.needs = self.task(needs, "needs", self.prepared)
+        started = [self.needs]
+        if quick and not (self.out / self.slug / "manifest.json").exists():
+            self.quick = self.submit("quick", self.prepared, priority=QUICK_PRIORITY)
+            started.append(self.quick)
+        return started
 
-    def task(
-        self, fn: Callable[..., Done], name: str, *args: Any, key: str | None = None
-    ) -> Future:
-        return self.client.submit(
-            fn,
-            *args,
-            key=key or f"{name}-{self.job.asset.slug}-{uuid.uuid4().hex}",
-            pure=False,
-            retries=RETRIES,
+    def advance(self, future: Future) -> list[Future]:
+        """What follows `future`'s end: the tasks to follow next."""
+        if future.key in self.refit_keys:
+            if future.status == "finished":
+                self.progress.fitted(self.slug)
+            return []  # an error shows in the task that needs the fit
+        if future is self.quick:
+            self._quick(future)
+            return []
+        value = self.result(future)
+        if future is self.needs:
+            return self._planned(value)
+        if future is self.chosen:
+            return self._chosen(value[1])
+        self._write(value, "backtested")
+        self.over = True
+        return []
+
+    def fail(self, error: Exception) -> None:
+        self.over = True
+        self.client.cancel(self.submitted)  # what is left of its graph
+        why = str(error) if isinstance(error, PairError) else f"{type(error).__name__}: {error}"
+        log.error("%s: %s", self.slug, why)
+        if self.quick_written:
+            log.error("%s: nothing more was written; its quick model stays served", self.slug)
+        else:
+            log.error(
+                "%s: nothing was written; any previous artifact in %s is unchanged",
+                self.slug,
+                self.out / self.slug,
+            )
+        self.progress.failed(self.slug, why)
+
+    def _quick(self, future: Future) -> None:
+        """The quick model written, unless it failed: the pair then waits for its final one."""
+        try:
+            self._write(self.result(future), "quick")
+        except Exception as error:  # the backtested model may still be written
+            log.info(
+                "%s: no quick model (%s); the backtested one comes at the end", self.slug, error
+            )
+
+    def _planned(self, plan: Needs) -> list[Future]:
+        self.plan = plan
+        if not plan.backtest:
+            self.progress.planned(self.slug, 1)
+            return self._finish()
+        self.progress.step(self.slug, "backtest: validation refits, to choose the damping")
+        refits = self.refits(plan.damping, DAMPING_PURPOSE)
+        self.progress.planned(self.slug, len(refits) + 1)  # and the final fit
+        self.chosen = self.submit("damping", self.prepared, self.paths, list(self.stores))
+        return [*refits, self.chosen]
+
+    def _chosen(self, tau: float | None) -> list[Future]:
+        assert self.plan is not None
+        refits: list[Future] = []
+        if tau != 0:
+            self.progress.step(self.slug, "backtest: every refit origin, the damping chosen")
+            refits = self.refits(self.plan.every, every_refit_purpose(tau))
+            self.progress.planned(self.slug, len(refits))
+        return [*refits, *self._finish()]
+
+    def _finish(self) -> list[Future]:
+        self.progress.step(self.slug, "final fit, forecast grid and artifact")
+        self.finishing = self.submit("finish", self.prepared, self.chosen, self.paths, self.stores)
+        return [self.finishing]
+
+    def _write(self, finished: Finished, kind: Served) -> None:
+        if kind == "quick" and self.final_written:
+            return  # the backtested model came first: it stays
+        if kind == "backtested":
+            self.cache_new_fits()
+            self.final_written = True
+        path = install_artifact(self.out, self.slug, finished.files)
+        self.quick_written = self.quick_written or kind == "quick"
+        self.progress.served(self.slug, kind, path, finished)
+
+    def submit(self, step: str, *args: Any, key: str | None = None, priority: int = 0) -> Future:
+        return self.task(
+            run, step, step, self.slug, self.job.log_level, *args, key=key, priority=priority
         )
 
-    def result(self, future: Future) -> Any:
-        """A task's value, its log lines logged here; PairError with its own verdict."""
-        done: Done = future.result()
-        replay(done.records)
-        if isinstance(done.value, Failed):
-            raise PairError(done.value.message)
-        return done.value
-
-    def refits(
+    def task(
         self,
-        prepared: Future,
-        origins: tuple[tuple[int, str], ...],
-        *,
-        steps: int,
-        paths: dict[int, Any],
-        cache: FitCache,
-        purpose: str,
-    ) -> None:
-        """Into `paths`, by origin, the task fitting each fit not cached; those cached go to
-        the workers once, in a task of `self.stores`."""
+        fn: Callable[..., Any],
+        name: str,
+        *args: Any,
+        key: str | None = None,
+        priority: int = 0,
+    ) -> Future:
+        """A task named after its step and its pair (the Dask dashboard groups them)."""
+        future = self.client.submit(
+            fn,
+            *args,
+            key=key or f"{name}-{self.slug}-{uuid.uuid4().hex}",
+            pure=False,
+            retries=RETRIES,
+            priority=priority,
+        )
+        self.submitted.append(future)
+        return future
+
+    def result(self, future: Future) -> Any:
+        """A task's value; PairError with the pair's own verdict."""
+        value = future.result()
+        if isinstance(value, Failed):
+            raise PairError(value.message)
+        return value
+
+    def refits(self, origins: tuple[tuple[int, str], ...], purpose: str) -> list[Future]:
+        """Into `self.paths`, by origin, the task fitting each fit not cached (returned, to
+        follow); those cached go to the workers once, in a task of `self.stores`."""
         if not origins:
-            return
-        ready, cached = [], []
+            return []
+        fitting, cached, reused = [], [], 0
+        steps = self.plan.steps if self.plan else 0
         for origin, key in origins:
-            if origin in paths or origin in self.cached:
-                ready.append(origin)
+            if origin in self.paths or origin in self.cached:
+                reused += 1
                 continue
-            value = cache.get(key)
+            value = self.cache.get(key)
             if value is not None and value.shape == (steps,):
                 cached.append((origin, value))
                 self.cached.add(origin)
             else:
-                paths[origin] = self.new[key] = self.submit(
-                    "refit", prepared, origin, key=f"refit-{self.job.asset.slug}-{key[:20]}"
+                future = self.submit(
+                    "refit", self.prepared, origin, key=f"refit-{self.slug}-{key[:20]}"
                 )
+                self.paths[origin] = self.new[key] = future
+                self.refit_keys.add(future.key)
+                fitting.append(future)
         if cached:
             # One task holds them: the scheduler can run it again if its worker is lost.
             self.stores.append(self.task(kept, "cached_fits", dict(cached)))
-        reused = len(ready) + len(cached)
-        log.info(REFITS_LOG, len(origins), purpose, reused, len(origins) - reused)
+        log.info(
+            REFITS_LOG,
+            len(origins),
+            purpose,
+            reused + len(cached),
+            len(fitting),
+            extra={"pair": self.slug},  # named at the head of the line (`cryptopredict.logs`)
+        )
+        return fitting
 
-    def cache_new_fits(self, cache: FitCache) -> None:
-        if cache.directory is None:
+    def cache_new_fits(self) -> None:
+        if self.cache.directory is None:
             return
         for key, future in self.new.items():
-            done: Done = future.result()
-            if not isinstance(done.value, Failed):
-                cache.put(key, done.value)
+            value = future.result()
+            if not isinstance(value, Failed):
+                self.cache.put(key, value)

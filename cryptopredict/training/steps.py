@@ -1,7 +1,8 @@
 """A pair's training, step by step, as the tasks of its graph (`graph.py` submits them,
 `tasks.run` calls them on a worker): `prepare` (fetch, validate, plan), `refit` at each origin
 the client asks for, `damping` (chosen on the validation refits), then `finish` (the band
-choice, the scores, the final fit, the grid, the gate and the encoded artifact).
+choice, the scores, the final fit, the grid, the gate and the encoded artifact); `quick`, beside
+them when serving while training, the model served until `finish` is written.
 
 The history stays where `prepare` ran: the other steps get it from there, as Dask moves a
 task's inputs, never through the client.
@@ -9,7 +10,7 @@ task's inputs, never through the client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from cryptopredict.artifact.schema import DampingChoice
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
-from cryptopredict.model.build import TrainingRequest, build, model_frame
+from cryptopredict.model.build import Built, TrainingRequest, build, model_frame
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.gate import GateError
 from cryptopredict.model.panel_band import panel_band
@@ -112,7 +113,23 @@ def finish(
         refits = _refits(setup, setup.refit_origins(tau), paths, stores)
         band = panel_band(prepared.history.bars.interval.delta)
         backtest = finish_backtest(setup, refits, choice, tau, band=band)
-    built = build(prepared.history, prepared.request, prepared.frame, backtest)
+    return _finished(build(prepared.history, prepared.request, prepared.frame, backtest))
+
+
+def quick(prepared: Prepared) -> Finished:
+    """The pair's quick model, written first when serving while training (`train.py --serve`):
+    the last close (tau 0) with the panel's band calibrated on this pair's naive errors, and no
+    backtest, so it costs one Prophet fit; the backtested model replaces it when written."""
+    request = replace(
+        prepared.request,
+        config=prepared.request.config.with_changes(damping_hours=0.0),
+        plan=None,
+        quick=True,
+    )
+    return _finished(build(prepared.history, request, prepared.frame, None))
+
+
+def _finished(built: Built) -> Finished:
     return Finished(
         files=built.files(),
         report=training_report(built.manifest),

@@ -1,6 +1,7 @@
 """What crosses between the training client and its workers: a pair's job (only the settings
-its tasks need, never a data-source key), each task's outcome with the log lines it wrote, and
-`run`, the one function every task calls.
+its tasks need, never a data-source key), a task's own verdict on its pair (`Failed`), and
+`run`, the one function every task calls, which names the pair on every log record the task
+writes.
 
 This module is light on purpose: the client imports it, not the training stack (pandas,
 Prophet), which only the workers load (`steps.py`).
@@ -8,6 +9,7 @@ Prophet), which only the workers load (`steps.py`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import threading
@@ -105,84 +107,70 @@ class Failed:
     message: str
 
 
-@dataclass(frozen=True)
-class Done:
-    """A task's result (or Failed) and the log records it wrote."""
-
-    value: Any
-    records: tuple[logging.LogRecord, ...] = ()
-
-
-def run(step: str, level: str, *args: Any) -> Done:
-    """The task: `cryptopredict.training.steps.<step>(*args)`, the `Done` results of earlier
-    tasks among `args` (also inside dicts and lists) replaced by their values; the `cryptopredict`
-    log records it writes at `level` and above are kept for the client."""
-    failed: list[Failed] = []
-    values = [_value(arg, failed) for arg in args]
-    if failed:
-        return Done(failed[0])
+def run(step: str, pair: str, level: str, *args: Any) -> Any:
+    """The task: `cryptopredict.training.steps.<step>(*args)`, or the first `Failed` among `args`
+    (also inside dicts and lists). Every `cryptopredict` log record it writes at `level` and
+    above names `pair` (the client gets them as they are written: `Client.forward_logging`)."""
+    failed = _failed(args)
+    if failed is not None:
+        return failed
     steps = importlib.import_module(STEPS)
-    with _captured(level) as records:
+    with naming(pair, level):
         try:
-            value = getattr(steps, step)(*values)
+            return getattr(steps, step)(*args)
         except steps.FINAL as error:
-            value = Failed(str(error))
-    return Done(value, tuple(records))
+            return Failed(str(error))
 
 
-def needs(prepared: Done) -> Done:
-    """The task after `prepare`: its small part (the client reads it), with its log."""
-    if isinstance(prepared.value, Failed):
-        return prepared
-    return Done(prepared.value.needs, prepared.records)
+def needs(prepared: Any) -> Needs | Failed:
+    """The task after `prepare`: its small part, which the client reads."""
+    return prepared if isinstance(prepared, Failed) else prepared.needs
 
 
-def kept(values: dict[int, Any]) -> Done:
+def kept(values: dict[int, Any]) -> dict[int, Any]:
     """The task holding fits the client read from its cache (the scheduler keeps its inputs,
     so it can run again wherever)."""
-    return Done(values)
+    return values
 
 
-def _value(arg: Any, failed: list[Failed]) -> Any:
-    if isinstance(arg, Done):
-        if isinstance(arg.value, Failed):
-            failed.append(arg.value)
-        return arg.value
-    if isinstance(arg, dict):
-        return {key: _value(value, failed) for key, value in arg.items()}
-    if isinstance(arg, list):
-        return [_value(value, failed) for value in arg]
-    return arg
+def _failed(value: Any) -> Failed | None:
+    if isinstance(value, Failed):
+        return value
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return next((found for item in value if (found := _failed(item)) is not None), None)
+    return None
+
+
+# The pair a worker thread's task trains: every log record written meanwhile carries it
+# (`record.pair`), and `cryptopredict.logs` puts it at the head of the line.
+_working_on = threading.local()
 
 
 @contextmanager
-def _captured(level: str) -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-    thread = threading.get_ident()
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.thread == thread:
-                record.msg, record.args = record.getMessage(), None
-                if record.exc_info:
-                    record.exc_text = logging.Formatter().formatException(record.exc_info)
-                    record.exc_info = None
-                records.append(record)
-
+def naming(pair: str, level: str) -> Iterator[None]:
+    _name_records()
     logger = logging.getLogger("cryptopredict")
-    handler = Keep(level)
-    if logger.getEffectiveLevel() > handler.level:
-        logger.setLevel(handler.level)
-    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    previous = getattr(_working_on, "pair", None)
+    _working_on.pair = pair
     try:
-        yield records
+        yield
     finally:
-        logger.removeHandler(handler)
+        _working_on.pair = previous
 
 
-def replay(records: tuple[logging.LogRecord, ...]) -> None:
-    """Log a task's records here, as if they had been written here."""
-    for record in records:
-        logger = logging.getLogger(record.name)
-        if logger.isEnabledFor(record.levelno):
-            logger.handle(record)
+@functools.cache
+def _name_records() -> None:
+    """Once per process: records made while a task names its pair carry it."""
+    make = logging.getLogRecordFactory()
+
+    def named(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        pair = getattr(_working_on, "pair", None)
+        if pair is not None:
+            record.pair = pair
+        return record
+
+    logging.setLogRecordFactory(named)

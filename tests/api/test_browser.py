@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import urlopen
 
@@ -15,6 +17,7 @@ import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
+from cryptopredict.artifact.training import FILE, PairStatus, TrainingStatus, write_status
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.live_server import start_server
@@ -157,10 +160,19 @@ def test_the_dashboard_shows_the_interval_scores_behind_each_verdict_and_the_poi
             ]
         )
     assert [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())] == expected
-    assert page.locator("#verdict").inner_text() == verdict["sentence"]
+    assert page.locator("#verdict").text_content() == verdict["sentence"]
     assert verdict["sentence"].startswith("Backtested on ")
-    assert page.locator("#point-forecast").inner_text() == verdict["point_forecast"]
-    assert page.locator("#band-method").inner_text() == verdict["band"]
+    # One plain sentence first, above the card and the charts; the detail folded below it.
+    assert page.locator("#summary").inner_text() == verdict["summary"]
+    assert verdict["summary"].startswith("The line is ")
+    first = page.evaluate("() => document.querySelector('main > :not([hidden])').id")
+    assert first == "summary"
+    assert page.locator("#detail").get_attribute("open") is None
+    assert not page.locator("#verdict").is_visible()
+    page.locator("#detail summary").click()
+    assert page.locator("#verdict").is_visible()
+    assert page.locator("#point-forecast").text_content() == verdict["point_forecast"]
+    assert page.locator("#band-method").text_content() == verdict["band"]
     assert verdict["band"].startswith("The band is scaled: ")
     assert browser.problems == []
 
@@ -232,10 +244,10 @@ def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backt
         page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
         page.wait_for_selector("#candles-chart[data-asset='btc-usd']", timeout=20_000)
         backtest = page.locator("#backtest-chart")
-        assert backtest.inner_text().startswith("This model was trained without a backtest")
+        assert backtest.inner_text().startswith("This model has no backtest: it is the quick model")
         assert backtest.locator(".main-svg").count() == 0
         assert page.locator("#scores").is_hidden()
-        assert page.locator("#verdict").inner_text() == ""
+        assert page.locator("#verdict").text_content() == ""
         assert page.locator("#status").inner_text() == ""
         assert browser.problems == []
     finally:
@@ -258,7 +270,7 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page.wait_for_selector("#candles-chart[data-asset='eth-usd']", timeout=20_000)
     page.wait_for_selector("#backtest-chart[data-asset='eth-usd']", timeout=20_000)
     assert page.locator("#backtest-symbol").inner_text() == "ETH/USD"
-    assert "the ETH/USD model" in page.locator("#verdict").inner_text()
+    assert "the ETH/USD model" in page.locator("#verdict").text_content()
     eth_paths = page.eval_on_selector("#backtest-chart", "element => element.data[0].x")
     assert all(date.endswith("T00:00:00.000Z") for date in eth_paths)  # ETH's daily origins
     assert page.locator("#model-version").inner_text() == "test-eth-1"
@@ -292,3 +304,42 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
 
 def chart_dates(page, chart: str) -> list[str]:
     return page.eval_on_selector(chart, "element => element.data[0].x")
+
+
+def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir, tmp_path):
+    model_dir = tmp_path / "models"
+    shutil.copytree(artifact_dir, model_dir)
+    now = datetime.now(UTC).replace(microsecond=0)
+    pairs = (
+        PairStatus(
+            asset="btc-usd", state="training", step="backtest: validation refits",
+            fits_done=34, fits_total=122, served="quick", eta_seconds=300,
+        ),
+        PairStatus(
+            asset="sol-usd", state="training", step="reading its history",
+            fits_done=0, fits_total=0, served=None, eta_seconds=None,
+        ),
+    )  # fmt: skip
+    write_status(
+        model_dir,
+        TrainingStatus(version=1, started_at=now, updated_at=now, eta_seconds=420, pairs=pairs),
+    )
+    server = start_server(model_dir, tmp_path / "api.log")
+    try:
+        page = browser.page
+        page.clock.install()
+        page.goto(server.url + "/")
+        line = page.locator("#training")
+        line.wait_for(state="visible", timeout=20_000)
+        said = line.inner_text()
+        assert said.startswith("Still training, 2 pairs, about 7 min left: btc-usd: ")
+        assert "34 of 122 fits" in said
+        assert "its quick model is served meanwhile" in said
+        assert "sol-usd: reading its history" in said
+        (model_dir / FILE).unlink()  # training over
+        page.clock.fast_forward(10_000)
+        line.wait_for(state="hidden", timeout=20_000)
+        assert browser.problems == []
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=30)

@@ -140,8 +140,46 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
     shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "live-panel.png"
     page.locator("#live").screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    _assert_the_axis_fits_the_price_and_the_band_is_labelled(page)
     assert browser.blocked == []
     assert browser.problems == []
+
+
+def _assert_the_axis_fits_the_price_and_the_band_is_labelled(page) -> None:
+    """Issue 47 bar 5: the y-axis spans at most twice the prices in view, the band has a legend
+    entry, and the forecast is on the chart or an arrow at its edge says where it is."""
+    drawn = page.eval_on_selector(
+        "#live-chart",
+        """chart => {
+          const candles = chart.data.find(trace => trace.type === "candlestick");
+          return {
+            range: chart.layout.yaxis.range,
+            low: Math.min(...candles.low),
+            high: Math.max(...candles.high),
+            notes: (chart.layout.annotations || []).map(note => note.text),
+          };
+        }""",
+    )
+    low, high = drawn["range"]
+    assert drawn["low"] >= low  # every candle in view
+    assert drawn["high"] <= high
+    assert high - low <= 2 * (drawn["high"] - drawn["low"])
+    legend = page.locator("#live-chart .legend .traces").all_text_contents()
+    band = [entry for entry in legend if re.match(r"80% forecast band: [\d,.]+ to [\d,.]+$", entry)]
+    assert band, legend
+    forecast = _price_forecast(page)
+    if low <= forecast <= high:
+        assert any(entry.startswith("forecast: ") for entry in legend), legend
+    else:
+        where = "above" if forecast > high else "below"
+        assert any(f"{where} the chart" in note for note in drawn["notes"]), drawn
+
+
+def _price_forecast(page) -> float:
+    text = page.locator("#live-band").inner_text()
+    found = re.search(r"prediction ([\d,]+\.\d\d)", text)
+    assert found, text
+    return float(found.group(1).replace(",", ""))
 
 
 # Every text the live panel showed while visible, recorded from the page's first moment.

@@ -85,7 +85,9 @@ def test_health_names_every_model_the_default_first_and_is_never_cached(
         "created_at": artifacts["eth-usd"].manifest_json["created_at"],
         "data_last": iso_utc(int(artifacts["eth-usd"].history.ds[-1])),
     }
-    assert response.get_json() == {"status": "ok", **btc, "assets": [btc, eth], "unavailable": []}
+    assert response.get_json() == {
+        "status": "ok", **btc, "assets": [btc, eth], "unavailable": [], "training": None,
+    }  # fmt: skip
     assert response.headers["Cache-Control"] == "no-store"
 
 

@@ -18,11 +18,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.artifact.training import PairStatus, TrainingStatus, write_status
+from cryptopredict.artifact.write import index_artifacts
 from tests.api.guarded import OTHER_CLIENT
 from tests.live_server import start_server
 from tests.paths import ROOT
@@ -140,6 +143,27 @@ def test_without_a_bitcoin_artifact_the_others_are_served_and_bitcoin_is_unknown
         server.process.wait(timeout=10)
     log = server.log.read_text()
     assert "no btc-usd artifact: /bitcoin and /bitcoin/forecast answer 404" in log
+
+
+def test_a_run_training_other_pairs_than_bitcoin_is_not_warned_about(copy, tmp_path):
+    """`ASSETS=sol-usd make run`: no BTC/USD is what was asked for, said at INFO."""
+    shutil.rmtree(copy / "btc-usd")
+    index_artifacts(copy)
+    now = datetime.now(UTC).replace(microsecond=0)
+    pair = PairStatus(
+        asset="eth-usd", state="training", step="backtest", fits_done=1, fits_total=9,
+        served="quick", eta_seconds=None,
+    )  # fmt: skip
+    write_status(
+        copy,
+        TrainingStatus(version=1, started_at=now, updated_at=now, eta_seconds=None, pairs=(pair,)),
+    )
+    server = start_server(copy, tmp_path / "api.log")
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    log = server.log.read_text()
+    assert "INFO    api: btc-usd is not trained in this run: /bitcoin answers 404" in log
+    assert "WARNING" not in log
 
 
 @pytest.mark.parametrize(

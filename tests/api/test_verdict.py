@@ -3,6 +3,7 @@ and what the point forecast is, said plainly."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +84,41 @@ def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
     )
     assert found.horizons[0].coverage == COVERAGE
     assert found.horizons[0].naive_coverage_se == SE
+
+
+def test_the_summary_says_in_one_plain_sentence_what_the_line_and_band_are_and_how_they_scored():
+    summary = _summary(
+        **{
+            "1h": _horizon(0.0172, 0.0189, 0.0002),
+            "1d": _horizon(0.0853, 0.0883, 0.0009),
+            "7d": _horizon(0.2202, 0.2201, 0.0023),
+            "30d": _horizon(0.5062, 0.4462, 0.025),
+        }
+    )
+    said = verdict(_params(0.0), summary, "BTC/USD").summary
+    assert said == (
+        "The line is the last close, carried forward, and the 80% band around it is where the "
+        "price should be 80% of the time; tested on 101 past forecasts against the naive "
+        "forecast (the last close, with a year of returns as its band), the band beat it an "
+        "hour and a day ahead, tied with it a week ahead and did worse than it 30 days ahead."
+    )
+    assert said.count(".") == 1  # one sentence, no figure beyond the count of forecasts
+    assert not re.search(r"\d\.\d", said)
+
+
+@pytest.mark.parametrize(
+    ("damping_hours", "anchored", "line"),
+    [
+        (0.0, True, "The line is the last close, carried forward,"),
+        (None, True, "The line is Prophet's forecast, started at the last close,"),
+        (None, False, "The line is Prophet's forecast,"),
+        (72.0, True, "The line is the last close plus part of Prophet's move (damped over 72 h"),
+    ],
+)
+def test_the_summary_names_the_line_as_the_damping_makes_it(damping_hours, anchored, line):
+    said = verdict(_params(damping_hours, anchored=anchored), None, "X/Y").summary
+    assert said.startswith(line)
+    assert said.endswith("; no backtest has scored it against the naive forecast yet.")
 
 
 def test_exactly_two_standard_errors_is_still_a_tie():

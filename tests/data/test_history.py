@@ -52,7 +52,7 @@ def test_auto_falls_back_in_order_and_records_the_source(btc, settings, january,
         FakeSource("binance", error="cannot resolve api.binance.com"),
         SnapshotSource(),
     ]
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO, logger="cryptopredict.data.history"):
         history = load_history(
             btc, "1h", SINCE, settings, sources=chain, now=pd.Timestamp("2024-02-01", tz="UTC")
         )
@@ -61,11 +61,14 @@ def test_auto_falls_back_in_order_and_records_the_source(btc, settings, january,
         "alpaca: HTTP 403: forbidden",
         "binance: cannot resolve api.binance.com",
     )
-    lines = [record.getMessage() for record in caplog.records]
-    assert lines == [
-        "source alpaca failed: HTTP 403: forbidden",
-        "source binance failed: cannot resolve api.binance.com",
+    # Falling back is the normal path offline: said at INFO, each line naming the pair.
+    said = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert said[:2] == [
+        ("INFO", "btc-usd: source alpaca failed: HTTP 403: forbidden"),
+        ("INFO", "btc-usd: source binance failed: cannot resolve api.binance.com"),
     ]
+    assert said[2][0] == "INFO"
+    assert said[2][1].startswith("btc-usd: source snapshot served 1h 744 bars from 2024-01-01")
     pd.testing.assert_frame_equal(history.bars.frame, january)
 
 

@@ -104,10 +104,15 @@ def test_the_scores_are_ordered_by_horizon_and_summed_up_in_a_sentence(chromium,
         horizons = page.locator("#scores tbody tr td:first-child").all_inner_texts()
         assert horizons == sorted(horizons, key=_seconds), horizons
         assert {"1d", "7d", "30d"} <= set(horizons)
-        verdict = page.locator("#verdict").inner_text()
+        verdict = page.locator("#verdict").text_content()
         assert "naive forecast" in verdict
         assert re.fullmatch(r"[A-Z][^\n]*\.", verdict), verdict
         assert not re.search(r"[.;] [A-Z]", verdict), f"more than one sentence: {verdict}"
+        # First on the page, one plain sentence: what the line and the band are, how they scored.
+        summary = page.locator("#summary").inner_text()
+        assert summary.startswith("The line is "), summary
+        assert re.fullmatch(r"[^\n]*ahead\.", summary), summary
+        assert not re.search(r"\d\.\d", summary), f"figures belong to the detail: {summary}"
         assert browser.problems == []
 
 
@@ -142,7 +147,7 @@ def _check_view(page, asset: dict, view: str) -> None:
         assert _time(named[band]["first"]) == _time(hindcast["first"]), f"{view}: {band}"
         assert _time(named[band]["last"]) == _time(named["forecast"]["last"]), f"{view}: {band}"
     assert page.locator("#backtest-symbol").inner_text() == asset["symbol"], view
-    assert f"the {asset['symbol']} model" in page.locator("#verdict").inner_text(), view
+    assert f"the {asset['symbol']} model" in page.locator("#verdict").text_content(), view
     marks = page.eval_on_selector(
         "#forecast-chart", "element => element.layout.annotations.map(a => a.text)"
     )

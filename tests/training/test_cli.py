@@ -33,7 +33,7 @@ def daily_csv(tmp_path_factory):
     return path
 
 
-def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkeypatch, caplog):
+def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
     caplog.set_level("INFO", logger="cryptopredict")
     code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
@@ -58,13 +58,20 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, capsys, monkey
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"
     # The grid reaches MAX_HORIZON_DAYS (1096) past the last bar: every date the API answers.
     assert manifest["horizon"]["grid_last"] == "2028-12-31T00:00:00Z"
-    report = capsys.readouterr().out
-    assert "data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in report
-    assert "| 1d |" in report  # daily bars: no hourly horizon
-    assert "| 1h |" not in report
-    assert "band:     " in report
+    # The report, every line of it naming the pair (issue 47, bar 2).
+    report = [line for line in caplog.messages if "btc-usd: " in line]
+    assert "btc-usd: data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in "\n".join(
+        report
+    )
+    assert any(line.startswith("btc-usd: | 1d |") for line in report)  # no hourly horizon
+    assert not any("| 1h |" in line for line in report)
+    assert any(line.startswith("btc-usd: band:     ") for line in report)
     assert any((tmp_path / "fits").iterdir()), "the backtest's fits are cached"
-    assert f"artifact: {tmp_path / 'btc-usd'} (dev)" in report
+    assert any(
+        line.startswith(f"btc-usd: written to {tmp_path / 'btc-usd'} (model dev) ")
+        for line in report
+    )
+    assert all(line.startswith("btc-usd: ") for line in report if "refitted" in line)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +123,8 @@ def test_a_pair_no_source_knows_fails_by_name_and_the_others_are_trained(
     assert "the embedded data holds no NOSUCH/USD; it holds btc-usd, eth-usd" in caplog.text
 
 
-def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, capsys):
+def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, caplog):
+    caplog.set_level("INFO", logger="cryptopredict")
     rows = gzip.decompress(
         (SnapshotSource().data_dir / "binance-spot-16pairs-1h.csv.gz").read_bytes()
     )
@@ -133,10 +141,11 @@ def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, cap
     }
     assert manifests["sol-usd"]["symbol"] == "SOL/USD"
     assert manifests["link-usd"]["data"]["rows"] == 30 * 24
-    assert capsys.readouterr().out.count("artifact: ") == 2
+    assert _written(caplog) == {"link-usd", "sol-usd"}
 
 
-def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, capsys):
+def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, caplog):
+    caplog.set_level("INFO", logger="cryptopredict")
     monkeypatch.setenv("ASSETS", "eth-usd,btc-usd")
     arguments = ["--all", "--since", "2026-03-01", "--no-backtest", "--source", "snapshot"]
     assert main([*arguments, "--out", str(tmp_path)]) == 0
@@ -145,7 +154,12 @@ def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeyp
         for slug in ("btc-usd", "eth-usd")
     }
     assert intervals == {"btc-usd": "1h", "eth-usd": "1d"}
-    assert capsys.readouterr().out.count("artifact: ") == 2
+    assert _written(caplog) == {"btc-usd", "eth-usd"}
+
+
+def _written(caplog) -> set[str]:
+    """The pairs the log says were written."""
+    return {line.split(":")[0] for line in caplog.messages if ": written to " in line}
 
 
 def test_one_failing_asset_leaves_the_others_trained(tmp_path, monkeypatch, caplog):
@@ -155,7 +169,7 @@ def test_one_failing_asset_leaves_the_others_trained(tmp_path, monkeypatch, capl
     assert main([*arguments, "--out", str(tmp_path)]) == 1
     assert (tmp_path / "btc-usd" / "manifest.json").exists()
     assert not (tmp_path / "eth-usd").exists()
-    assert "nothing was written for eth-usd" in caplog.text
+    assert "eth-usd: nothing was written" in caplog.text
     assert "training failed for eth-usd" in caplog.text
 
 

@@ -28,7 +28,8 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
 from cryptopredict.training.cli import main
-from cryptopredict.training.cluster import DaskEngine, Slots
+from cryptopredict.training.cluster import DaskEngine
+from cryptopredict.training.graph import pairs_in_flight
 
 pytestmark = pytest.mark.slow
 
@@ -195,10 +196,10 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
             assert training.returncode == 0, output
             assert "training on the configured Dask scheduler (2 workers)" in output
             assert address not in output, "the scheduler's address is a secret"
-            assert output.count("artifact: ") == len(PAIRS)
+            assert output.count(": written to ") == len(PAIRS)
             assert "large graph" not in output
-            # One bar over the pairs: every line of it shows the same total.
-            totals = re.findall(r"training: +\d+%\|[^|]*\| *\d+/(\d+)", output)
+            # One display for the run: every line of it counts the same pairs.
+            totals = re.findall(r"training: \d+ of (\d+) pairs done", output)
             assert totals, output
             assert set(totals) == {str(len(PAIRS))}, totals
             computed = client.run_on_scheduler(_computed_by_prefix)
@@ -232,14 +233,13 @@ IN_PROCESS = {
 
 def test_the_pairs_in_flight_follow_the_cluster_threads():
     with LocalCluster(**IN_PROCESS) as cluster, Client(cluster) as client:
-        slots = Slots(client)
-        assert slots.limit() == 2
+        assert pairs_in_flight(client) == 2
         cluster.scale(3)
         client.wait_for_workers(3, timeout=60)
-        assert slots.limit() == 6
+        assert pairs_in_flight(client) == 6
         cluster.scale(2)
         _wait_for(lambda: len(client.nthreads()) == 2, "a worker to leave", 60)
-        assert slots.limit() == 4
+        assert pairs_in_flight(client) == 4
 
 
 class TaskSpecs(SchedulerPlugin):

@@ -33,19 +33,57 @@ def verdict(
     symbol: str,
     served: ServedParts | None = None,
 ) -> Verdict:
-    """The model card's `verdict`: `point_forecast`, `band` and `sentence` to read, `rule`, and
-    per horizon the figures behind the sentence (none without a backtest)."""
+    """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
+    `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
+    without a backtest)."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
     return Verdict(
+        summary=plain(params, rows, summary.origins if summary else 0),
         point_forecast=point_forecast(params, served),
         band=band(served),
         sentence=sentence(rows, summary.origins if summary else 0, symbol),
         rule=RULE,
         horizons=rows,
     )
+
+
+HORIZON_WORDS = {"1h": "an hour", "1d": "a day", "7d": "a week", "30d": "30 days"}
+PLAIN_VERBS = {"better": "beat", "tie": "tied with", "worse": "did worse than"}
+
+
+def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
+    """One sentence without figures: what the line is, what the band is, and how the band
+    scored against the naive forecast's (the detail is in `point_forecast`, `band`, `sentence`)."""
+    share = round(params.interval_width * 100)
+    said = (
+        f"{_line(params)}, and the {share}% band around it is where the price should be "
+        f"{share}% of the time"
+    )
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        if row.verdict is not None:
+            groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
+    if not groups:
+        return f"{said}; no backtest has scored it against the naive forecast yet."
+    clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
+    return (
+        f"{said}; tested on {origins:,} past forecasts against the naive forecast (the last "
+        f"close, with a year of returns as its band), the band {listed(clauses)}."
+    )
+
+
+def _line(params: ModelParams) -> str:
+    tau = params.damping_hours
+    if not params.anchored:
+        return "The line is Prophet's forecast"
+    if tau == 0:
+        return "The line is the last close, carried forward"
+    if tau is None:
+        return "The line is Prophet's forecast, started at the last close"
+    return f"The line is the last close plus part of Prophet's move (damped over {tau:g} h)"
 
 
 def point_forecast(params: ModelParams, served: ServedParts | None = None) -> str:

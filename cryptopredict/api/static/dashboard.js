@@ -163,8 +163,9 @@ function drawCandles(element, candles) {
   return Plotly.react(element, traces, priced(layout, candles.symbol), CONFIG);
 }
 
-const NO_BACKTEST = "This model was trained without a backtest (--no-backtest): no past " +
-  "forecasts to show, and nothing compares it with the naive forecast.";
+const NO_BACKTEST = "This model has no backtest: it is the quick model served while its " +
+  "backtest runs, or it was trained with --no-backtest. No past forecasts to show yet, and " +
+  "nothing compares it with the naive forecast.";
 
 function drawBacktest(element, backtest, symbol) {
   const empty = !backtest.paths || backtest.paths.length === 0;
@@ -337,7 +338,8 @@ function coverages(byLevel, se) {
 // scores a verdict rests on, their difference and its standard error, the coverage of every
 // band; the sentence that sums them up; what the point forecast is and what the band is.
 function showScores(card) {
-  const verdict = card.verdict || { horizons: [], sentence: "", point_forecast: "", band: "" };
+  const verdict = card.verdict ||
+    { horizons: [], summary: "", sentence: "", point_forecast: "", band: "" };
   const rows = verdict.horizons.map((scores) => {
     const places = decimals(scores.se);
     const row = document.createElement("tr");
@@ -361,6 +363,7 @@ function showScores(card) {
   const table = document.getElementById("scores");
   table.tBodies[0].replaceChildren(...rows);
   table.hidden = rows.length === 0;
+  document.getElementById("summary").textContent = verdict.summary;
   document.getElementById("verdict").textContent = verdict.sentence;
   document.getElementById("point-forecast").textContent = verdict.point_forecast;
   document.getElementById("band-method").textContent = verdict.band || "";
@@ -522,6 +525,10 @@ async function main() {
       select.value = slug;
       select.dispatchEvent(new Event("change"));
     }
+  });
+  // Pairs written while training goes on (training.js): their entries, new or renewed.
+  document.addEventListener("assets-updated", (event) => {
+    event.detail.forEach((asset) => assets.set(asset.asset, asset));
   });
   document.getElementById("candle-interval").addEventListener("change", (event) => {
     showCandles(assets.get(select.value), event.target.value).catch(reportFailure);

@@ -15,7 +15,8 @@ const LIVE_CANDLE_COUNT = 120;
 const LIVE_LAYOUT = {
   margin: { l: 60, r: 20, t: 10, b: 40 },
   hovermode: "x unified",
-  showlegend: false,
+  showlegend: true,
+  legend: { orientation: "h", y: -0.15 },
   xaxis: { rangeslider: { visible: false } },
 };
 
@@ -67,30 +68,67 @@ async function liveAnswer(url) {
   return { status: response.status, body: await response.json() };
 }
 
+// The y-axis fits the candles (their range and a tenth of it each side), so the price moves
+// are seen; the forecast band now is a shaded trace with its own legend entry, cut at the
+// axis when wider; the forecast is a dashed line, or, when it falls off the axis, an arrow at
+// the edge saying where it is.
+function liveRange(candles) {
+  const low = Math.min(...candles.low);
+  const high = Math.max(...candles.high);
+  const pad = high > low ? (high - low) * 0.1 : high * 0.0005;
+  return [low - pad, high + pad];
+}
+
+function forecastTraces(forecast, x0, x1) {
+  const width = Math.round(forecast.interval_width * 100);
+  const low = forecast.prediction_low;
+  const high = forecast.prediction_high;
+  return [
+    {
+      x: [x0, x1, x1, x0, x0], y: [low, low, high, high, low], mode: "lines", fill: "toself",
+      fillcolor: "rgba(37, 99, 235, 0.12)", line: { width: 0 }, hoverinfo: "skip",
+      name: `${width}% forecast band: ${money(low)} to ${money(high)}`,
+    },
+    {
+      x: [x0, x1], y: [forecast.prediction, forecast.prediction], mode: "lines",
+      line: { color: "#2563eb", width: 1.5, dash: "dash" },
+      name: `forecast: ${money(forecast.prediction)}`,
+    },
+  ];
+}
+
+// An arrow at the top or bottom edge when the forecast is off the axis, else nothing.
+function offAxis(forecast, range) {
+  const above = forecast.prediction > range[1];
+  if (!above && forecast.prediction >= range[0]) {
+    return [];
+  }
+  return [{
+    xref: "paper", x: 0.99, xanchor: "right", yref: "paper", y: above ? 1 : 0,
+    yanchor: above ? "top" : "bottom", showarrow: false,
+    text: `forecast ${money(forecast.prediction)} ${above ? "\u2191 above" : "\u2193 below"} the chart`,
+    font: { size: 12, color: "#2563eb" }, bgcolor: "rgba(255, 255, 255, 0.85)",
+  }];
+}
+
 function drawLive(price, candles) {
   const quote = price.symbol.split("/").at(-1);
   const chart = document.getElementById("live-chart");
+  const range = liveRange(candles);
   const traces = [{
     type: "candlestick", x: candles.date, open: candles.open, high: candles.high,
-    low: candles.low, close: candles.close, name: candles.symbol,
+    low: candles.low, close: candles.close, name: `price, ${candles.interval} candles`,
   }];
-  // The candles set the scale; the band is shaded where it falls inside it (the card says
-  // where it is when it does not).
-  const low = Math.min(...candles.low);
-  const high = Math.max(...candles.high);
-  const pad = Math.max((high - low) * 0.1, high * 0.0005);
+  let annotations = [];
+  if (price.forecast.available && candles.date.length) {
+    traces.unshift(...forecastTraces(price.forecast, candles.date[0], price.close_time));
+    annotations = offAxis(price.forecast, range);
+  }
   const layout = {
     ...LIVE_LAYOUT,
-    yaxis: { title: { text: quote }, range: [low - pad, high + pad] },
-    shapes: [],
+    yaxis: { title: { text: quote }, range, autorange: false },
+    annotations,
   };
-  if (price.forecast.available && candles.date.length) {
-    layout.shapes.push({
-      type: "rect", xref: "x", yref: "y", x0: candles.date[0], x1: price.close_time,
-      y0: price.forecast.prediction_low, y1: price.forecast.prediction_high,
-      fillcolor: "rgba(37, 99, 235, 0.10)", line: { width: 0 },
-    });
-  }
   Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
   chart.dataset.interval = candles.interval;
   chart.dataset.last = candles.date.at(-1) || "";

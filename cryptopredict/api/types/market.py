@@ -9,6 +9,7 @@ from msgspec import UNSET, UnsetType
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
+from cryptopredict.api.types.training import TRAINING, Training
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 
@@ -54,6 +55,7 @@ class ServedAsset(Answer):
 class AssetList(Answer):
     default: Annotated[str, doc("The asset the dashboard opens with (BTC/USD when served).")]
     assets: list[ServedAsset]
+    training: Annotated[Training | None, TRAINING]
 
 
 class CandleRange(Query):

@@ -10,6 +10,7 @@ import msgspec
 
 from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
 from cryptopredict.api.types.scorecard import LiveSummary
+from cryptopredict.api.types.training import TRAINING, Training
 from cryptopredict.artifact.schema import BacktestReport, Manifest
 
 
@@ -51,6 +52,14 @@ class HorizonVerdict(Answer):
 class Verdict(Answer):
     """What the point forecast is and how the band fared."""
 
+    summary: Annotated[
+        str,
+        doc(
+            "One plain sentence to read first, without figures: what the line is, what the "
+            "band is, and how the band scored against the naive forecast's at each horizon (or "
+            "that no backtest has yet); the detail is in the fields below."
+        ),
+    ]
     point_forecast: Annotated[
         str,
         doc(
@@ -153,3 +162,4 @@ class Health(AssetHealth):
             "first use, so one found corrupt appears here once asked for."
         ),
     ]
+    training: Annotated[Training | None, TRAINING]

@@ -1,0 +1,306 @@
+"""The first run, as a newcomer lives it (issue 47, bars 1 and 2): `make run` on a fresh clone,
+its output piped to a file, timed line by line.
+
+`python -m bench.first_run` (`make bench-first-run`) clones the committed HEAD of this checkout
+into a temporary directory (or uses `--clone DIR`), runs `make run` there on a free port with its
+output piped, and measures:
+
+- when the dependencies were installed (the Makefile's "installed: ..." line);
+- the first `200` from `/bitcoin?date=...` or from any pair's `/forecast/{asset}`, counted from
+  the command and from the dependencies installed (bar 1: within 5 minutes and 90 seconds);
+- until every pair's final model is served, that `/healthz` listed the pairs still training,
+  with their progress, at every look (every two seconds);
+- the longest stretch without a line while training (bar 2: under 30 seconds), every training
+  line about a pair naming it, and every line at WARNING or above after the install;
+
+then stops the server (Ctrl-C, as a user would) and prints the figures with the load average at
+the start and the end, and writes them to `reports/first-run.json` (the output, each line timed
+from the command, to `reports/first-run.log` as it comes). A loaded machine lengthens
+every figure: the bars are meant for two idle cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+INSTALLED = "installed: training, serving and the collector's dependencies"
+DATE = "2026-08-01"  # inside every embedded pair's forecast
+DEADLINE_SECONDS = 3 * 3600
+# A training log line: "2026-11-23T18:07:41 INFO    cryptopredict.training.graph: message".
+LINE = re.compile(r"^\S+ (?P<level>[A-Z]+) +(?P<logger>[\w.]+): (?P<message>.*)$")
+TRAINING_LOGGERS = ("cryptopredict.training", "cryptopredict.model", "cryptopredict.data", "train")
+# Lines about the run as a whole, not one pair.
+ABOUT_THE_RUN = re.compile(
+    r"^(training(:| on | is over| failed for)|no Dask worker|no pair was trained)"
+)
+
+
+@dataclass
+class Line:
+    at: float  # seconds since the command
+    text: str
+
+
+@dataclass
+class Figures:
+    command: str
+    clone: str
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    installed_at: float | None = None
+    first_200_at: float | None = None
+    first_200_url: str | None = None
+    all_served_at: float | None = None
+    healthz_looks: int = 0
+    looks_without_training_listed: list[float] = field(default_factory=list)
+    longest_silence: float | None = None
+    longest_silence_ends: str | None = None
+    unnamed_pair_lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    exit_status: int | None = None
+
+    def bars(self) -> dict[str, bool | None]:
+        first = self.first_200_at
+        after_install = (
+            None if first is None or self.installed_at is None else first - self.installed_at
+        )
+        return {
+            "1: first 200 within 90 s of the install": (
+                None if after_install is None else after_install <= 90
+            ),
+            "1: first 200 within 5 min of the command": None if first is None else first <= 300,
+            "1: /healthz lists the pairs training until all are served": (
+                self.all_served_at is not None
+                and self.healthz_looks > 0
+                and not self.looks_without_training_listed
+            ),
+            "2: never 30 s without a line while training": (
+                None if self.longest_silence is None else self.longest_silence < 30
+            ),
+            "2: every line about a pair names it": not self.unnamed_pair_lines,
+            "nothing at WARNING on the normal path": not self.warnings,
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.first_run", description=__doc__)
+    parser.add_argument("--clone", type=Path, help="run in this clone (default: a fresh one)")
+    parser.add_argument("--assets", help="ASSETS for make run (default: the product's)")
+    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "first-run.json")
+    args = parser.parse_args(argv)
+    # Run in the background of a shell, this process ignores SIGINT, and so would `make run`:
+    # Ctrl-C must stop it, as at a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with tempfile.TemporaryDirectory(prefix="first-run-") as scratch:
+        clone = args.clone or _fresh_clone(Path(scratch) / "cryptopredict")
+        figures = measure(clone, assets=args.assets)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps({**asdict(figures), "bars": figures.bars()}, indent=1))
+    _print(figures)
+    return 0 if all(figures.bars().values()) else 1
+
+
+def _fresh_clone(target: Path) -> Path:
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(target)], check=True
+    )
+    return target
+
+
+def measure(clone: Path, *, assets: str | None = None) -> Figures:
+    port = _free_port()
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("MODEL_DIR", "VIRTUAL_ENV")
+    }
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    if assets:
+        env["ASSETS"] = assets
+    figures = Figures(command="make run", clone=str(clone), load_before=os.getloadavg())
+    lines: list[Line] = []
+    began = time.monotonic()
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    reader = threading.Thread(target=_read, args=(process, lines, began), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _follow(figures, base, lines, began, process)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
+        try:
+            figures.exit_status = process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            figures.exit_status = process.wait()
+        reader.join(timeout=10)
+    figures.load_after = os.getloadavg()
+    _read_lines(figures, lines)
+    return figures
+
+
+def _read(process: subprocess.Popen, lines: list[Line], began: float) -> None:
+    """Each line as it comes, timed, and into reports/first-run.log (to follow it meanwhile)."""
+    assert process.stdout is not None
+    (ROOT / "reports").mkdir(exist_ok=True)
+    with (ROOT / "reports" / "first-run.log").open("w") as log:
+        for text in process.stdout:
+            line = Line(time.monotonic() - began, text.rstrip("\n"))
+            lines.append(line)
+            log.write(f"{line.at:8.1f} {line.text}\n")
+            log.flush()
+
+
+def _follow(
+    figures: Figures, base: str, lines: list[Line], began: float, process: subprocess.Popen
+) -> None:
+    """Until training is over: the first 200, and /healthz every 2 s after it."""
+    looks: list[tuple[float, bool]] = []  # when, and whether it listed pairs training
+    while time.monotonic() - began < DEADLINE_SECONDS and process.poll() is None:
+        now = time.monotonic() - began
+        if figures.installed_at is None:
+            figures.installed_at = _first(lines, INSTALLED)
+        if figures.first_200_at is None:
+            url = _first_200(base)
+            if url is not None:
+                figures.first_200_at, figures.first_200_url = now, url
+        if figures.first_200_at is not None:
+            health = _json(f"{base}/healthz")
+            if health is not None:
+                looks.append((now, health.get("training") is not None))
+                if not looks[-1][1] and _first(lines, "training is over") is not None:
+                    figures.all_served_at = now
+                    break
+        time.sleep(2.0 if figures.first_200_at is not None else 0.5)
+    figures.healthz_looks = len(looks)
+    # Until the last model was written, every look must have listed the pairs still training.
+    last_written = max((line.at for line in lines if " written to " in line.text), default=0.0)
+    figures.looks_without_training_listed = [
+        round(at, 1) for at, listed in looks if not listed and at < last_written
+    ]
+
+
+def _first(lines: list[Line], text: str) -> float | None:
+    return next((line.at for line in list(lines) if text in line.text), None)
+
+
+def _first_200(base: str) -> str | None:
+    """The first forecast that answers 200: `/bitcoin`, else any served pair's."""
+    urls = [f"{base}/bitcoin?date={DATE}"]
+    catalog = _json(f"{base}/assets")
+    if catalog is not None:
+        urls += [f"{base}/forecast/{asset['asset']}?date={DATE}" for asset in catalog["assets"]]
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return url
+        except (OSError, urllib.error.URLError):
+            continue
+    return None
+
+
+def _json(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return json.load(answer)
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def _read_lines(figures: Figures, lines: list[Line]) -> None:
+    """The silences while training, the lines about a pair that do not name it, the warnings."""
+    start = figures.installed_at
+    end = figures.all_served_at
+    if start is None or end is None:
+        return
+    training = [line for line in lines if start <= line.at <= end]
+    stamps = [start, *(line.at for line in training), end]
+    gaps = [(later - earlier, later) for earlier, later in itertools.pairwise(stamps)]
+    silence, ends = max(gaps)
+    figures.longest_silence = round(silence, 1)
+    figures.longest_silence_ends = f"{ends:.1f} s after the command"
+    slugs = _slugs(lines)
+    for line in lines:
+        if line.at < start:
+            continue
+        found = LINE.match(line.text)
+        if found is None:
+            continue
+        if found["level"] in ("WARNING", "ERROR", "CRITICAL"):
+            figures.warnings.append(line.text)
+        logger, message = found["logger"], found["message"]
+        about_a_pair = logger.startswith(TRAINING_LOGGERS) and not ABOUT_THE_RUN.match(message)
+        if about_a_pair and not any(message.startswith(f"{slug}:") for slug in slugs):
+            figures.unnamed_pair_lines.append(line.text)
+
+
+def _slugs(lines: list[Line]) -> set[str]:
+    """The pairs the run trained, as its own lines name them ("<slug>: reading its history")."""
+    found = (
+        re.match(r"^\S+ INFO +\S+: ([a-z0-9]+-[a-z0-9]+): reading its history", line.text)
+        for line in lines
+    )
+    return {match.group(1) for match in found if match}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _print(figures: Figures) -> None:
+    def seconds(value: float | None) -> str:
+        return "never" if value is None else f"{value:.0f} s"
+
+    first, installed = figures.first_200_at, figures.installed_at
+    print(f"make run on a fresh clone ({figures.clone})")
+    print(f"  load average before: {figures.load_before}, after: {figures.load_after}")
+    print(f"  dependencies installed after {seconds(installed)}")
+    print(f"  first 200 after {seconds(first)} ({figures.first_200_url})")
+    if first is not None and installed is not None:
+        print(f"  first 200, counted from the install: {first - installed:.0f} s")
+    print(f"  every pair's final model served after {seconds(figures.all_served_at)}")
+    print(
+        f"  /healthz looked at {figures.healthz_looks} times; without the training listed: "
+        f"{figures.looks_without_training_listed or 'never'}"
+    )
+    print(
+        f"  longest silence while training: {seconds(figures.longest_silence)} "
+        f"(ending {figures.longest_silence_ends})"
+    )
+    print(f"  lines about a pair not naming it: {len(figures.unnamed_pair_lines)}")
+    for text in figures.unnamed_pair_lines[:10]:
+        print(f"    {text}")
+    print(f"  lines at WARNING or above after the install: {len(figures.warnings)}")
+    for text in figures.warnings[:10]:
+        print(f"    {text}")
+    for bar, holds in figures.bars().items():
+        print(f"  bar {bar}: {'holds' if holds else 'does not hold'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

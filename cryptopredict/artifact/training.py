@@ -1,0 +1,77 @@
+"""How far a training run into a model directory has got: `<model_dir>/training.json`, written by
+the process that drives training while it runs and removed when it ends, read by the API
+(`/healthz`, `/assets`, the dashboard), which serves each pair as soon as its model is written.
+
+A file that has not been rewritten for `STALE_SECONDS` is the trace of a run that was killed:
+it is not reported as training.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from cryptopredict.atomic import replacing
+
+FILE = "training.json"
+VERSION = 1
+# The driver rewrites the file at least every few seconds while training (HEARTBEAT_SECONDS);
+# one this old is left by a run that was killed.
+HEARTBEAT_SECONDS = 5.0
+STALE_SECONDS = 120.0
+
+# "served": its final model is written; a pair "training" may be served its quick model meanwhile.
+State = Literal["waiting", "training", "served", "failed"]
+# What the API serves of the pair now: nothing yet; its quick model (the last close and the
+# panel's band, written first so the pair is served in a minute); or its backtested model.
+Served = Literal["quick", "backtested"]
+
+
+class PairStatus(msgspec.Struct, frozen=True, kw_only=True):
+    asset: str
+    state: State
+    step: str  # what its training is doing, in words
+    fits_done: int  # Prophet fits done (the backtest's refits, the final fit)
+    fits_total: int  # those planned; 0 until the pair's history is read
+    served: Served | None
+    eta_seconds: float | None  # None until the run has a rate to estimate it from
+
+
+class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    started_at: datetime
+    updated_at: datetime
+    eta_seconds: float | None
+    pairs: tuple[PairStatus, ...]
+
+    def unfinished(self) -> tuple[PairStatus, ...]:
+        """The pairs whose final model is not served yet (those that failed left out)."""
+        return tuple(pair for pair in self.pairs if pair.state in ("waiting", "training"))
+
+
+def write_status(model_dir: Path, status: TrainingStatus) -> None:
+    with replacing(Path(model_dir) / FILE) as temporary:
+        temporary.write_bytes(msgspec.json.encode(status))
+        temporary.chmod(0o644)  # the server may run as another user
+
+
+def clear_status(model_dir: Path) -> None:
+    (Path(model_dir) / FILE).unlink(missing_ok=True)
+
+
+def read_status(model_dir: Path, *, now: float | None = None) -> TrainingStatus | None:
+    """The status of a run training into `model_dir`; None when none is (no file, a stale one,
+    or one that cannot be read: the API answers all the same)."""
+    try:
+        data = (Path(model_dir) / FILE).read_bytes()
+        status = msgspec.json.decode(data, type=TrainingStatus)
+    except (OSError, msgspec.DecodeError):
+        return None
+    now = time.time() if now is None else now
+    if status.version != VERSION or now - status.updated_at.timestamp() > STALE_SECONDS:
+        return None
+    return status

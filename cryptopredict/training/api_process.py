@@ -1,0 +1,84 @@
+"""The API as a child process of training (`train.py --serve`, `make run`): the same server as
+`api.py` (`python -m cryptopredict.api`), over the directory training writes into, started as
+soon as it holds an artifact; it serves every pair written later as it comes
+(`cryptopredict.api.reloading`). Its log lines are passed on whole, above the progress display.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptopredict.artifact.index import artifact_dirs
+
+log = logging.getLogger(__name__)
+
+STOP_SECONDS = 30.0
+
+
+class ApiProcess:
+    def __init__(self, model_dir: Path, say: Callable[[str], None]) -> None:
+        self.model_dir = model_dir
+        self.say = say
+        self.process: subprocess.Popen[str] | None = None
+        self.reader: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    def start_if_ready(self) -> None:
+        """Start serving, once: when the model directory holds an artifact."""
+        if self.process is not None or not artifact_dirs(self.model_dir):
+            return
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cryptopredict.api"],
+            env={**os.environ, "MODEL_DIR": str(self.model_dir)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        self.reader = threading.Thread(target=self._pass_on, name="api-lines", daemon=True)
+        self.reader.start()
+
+    def _pass_on(self) -> None:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.say(line.rstrip("\n"))
+        status = self.process.wait()
+        if status not in (0, -2, -15):
+            log.error(
+                "the API stopped (status %d, why above); training goes on, and `make serve` "
+                "serves what it writes",
+                status,
+            )
+
+    def wait(self) -> int:
+        """Until the server stops (Ctrl-C); its exit status."""
+        if self.process is None:
+            return 0
+        status = self.process.wait()
+        if self.reader is not None:
+            self.reader.join()
+        return status
+
+    def stop(self) -> None:
+        """Ask the server to drain and stop (it stops by itself on Ctrl-C, as this process)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.reader is not None:
+            self.reader.join()  # its last lines written

@@ -1,0 +1,188 @@
+"""Serving while training writes into the model directory (issue 47, bar 1): `/healthz` and
+`/assets` list the pairs still training with their progress, and the server serves every pair
+as soon as its artifact is written, a pair retrained anew."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cryptopredict.api import create_app
+from cryptopredict.api.reloading import Reloading
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.training import (
+    FILE,
+    STALE_SECONDS,
+    PairStatus,
+    TrainingStatus,
+    write_status,
+)
+from cryptopredict.artifact.write import index_artifacts
+from cryptopredict.config import Settings
+from tests.live_server import start_server
+
+
+def _pair(asset: str, state: str, *, done: int = 0, total: int = 0, served=None) -> PairStatus:
+    return PairStatus(
+        asset=asset,
+        state=state,  # type: ignore[arg-type]
+        step="backtest: validation refits, to choose the damping" if total else "waiting",
+        fits_done=done,
+        fits_total=total,
+        served=served,
+        eta_seconds=240.4 if total else None,
+    )
+
+
+def _status(*pairs: PairStatus, ago: float = 0.0) -> TrainingStatus:
+    updated = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=ago)
+    return TrainingStatus(
+        version=1, started_at=updated - timedelta(minutes=3), updated_at=updated,
+        eta_seconds=300.6, pairs=pairs,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def model_dir(artifact_dir, tmp_path) -> Path:
+    out = tmp_path / "models"
+    shutil.copytree(artifact_dir, out)
+    return out
+
+
+def _client(model_dir: Path, tmp_path: Path):
+    settings = Settings(model_dir=model_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    return create_app(open_artifacts(model_dir), settings).test_client()
+
+
+def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
+    model_dir, tmp_path, conforms
+):
+    write_status(
+        model_dir,
+        _status(
+            _pair("btc-usd", "training", done=34, total=122, served="quick"),
+            _pair("eth-usd", "served", done=224, total=224, served="backtested"),
+            _pair("sol-usd", "waiting"),
+            _pair("nosuch-usd", "failed"),
+        ),
+    )
+    client = _client(model_dir, tmp_path)
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    conforms("/healthz", health)
+    training = health.get_json()["training"]
+    assert training["eta_seconds"] == 301
+    assert training["pairs"] == [
+        {
+            "asset": "btc-usd", "step": "backtest: validation refits, to choose the damping",
+            "fits_done": 34, "fits_total": 122, "percent": 28, "served": "quick",
+            "eta_seconds": 240,
+        },
+        {
+            "asset": "sol-usd", "step": "waiting", "fits_done": 0, "fits_total": 0,
+            "percent": 0, "served": None, "eta_seconds": None,
+        },
+    ]  # fmt: skip
+    assets = client.get("/assets")
+    conforms("/assets", assets)
+    assert assets.get_json()["training"] == training
+    # The list grows as pairs are written: no cache may keep it meanwhile.
+    assert assets.headers["Cache-Control"] == "no-store"
+
+
+def test_without_a_run_training_is_null_and_assets_are_cached(model_dir, tmp_path):
+    client = _client(model_dir, tmp_path)
+    assert client.get("/healthz").get_json()["training"] is None
+    assets = client.get("/assets")
+    assert assets.get_json()["training"] is None
+    assert assets.headers["Cache-Control"].startswith("public")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        # a run killed long ago left its file: not training any more
+        lambda d: write_status(
+            d,
+            _status(_pair("sol-usd", "waiting"), ago=STALE_SECONDS + 60),
+        ),
+        lambda d: (d / FILE).write_text("{not json"),
+        # every final model served: nothing is left to say
+        lambda d: write_status(d, _status(_pair("btc-usd", "served", served="backtested"))),
+    ],
+)
+def test_a_stale_unreadable_or_finished_status_is_not_training(model_dir, tmp_path, written):
+    written(model_dir)
+    client = _client(model_dir, tmp_path)
+    assert client.get("/healthz").get_json()["training"] is None
+
+
+def test_the_application_is_built_again_when_the_index_changes(model_dir):
+    built: list[int] = []
+
+    def build():
+        built.append(len(open_artifacts(model_dir)))
+        if len(built) == 3:
+            raise ArtifactError("the index is being rewritten")
+        return create_app(open_artifacts(model_dir), Settings(model_dir=model_dir))
+
+    reloading = Reloading(build, model_dir)
+    first = reloading.app
+    assert built == [2]
+    set_up: list[object] = []
+    reloading.each_app(set_up.append)  # what needs the server: set up on every application
+    assert set_up == [first]
+    assert reloading.check() is False  # nothing changed
+    shutil.rmtree(model_dir / "eth-usd")
+    index_artifacts(model_dir)
+    assert reloading.check() is True
+    assert built == [2, 1]
+    assert reloading.app is not first
+    assert set_up == [first, reloading.app]
+    assert list(reloading.catalog.store) == ["btc-usd"]
+    # A build that fails leaves the application serving as it was.
+    serving = reloading.app
+    index_artifacts(model_dir)
+    assert reloading.check() is False
+    assert reloading.app is serving
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_the_server_serves_a_pair_as_soon_as_its_artifact_is_written(artifact_dir, tmp_path):
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
+    index_artifacts(model_dir)
+    server = start_server(model_dir, tmp_path / "api.log")
+    try:
+        assert _get(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] == 404
+        # As training writes one: beside the others, then swapped in, then the index.
+        shutil.copytree(artifact_dir / "eth-usd", model_dir / ".tmp-eth-usd")
+        (model_dir / ".tmp-eth-usd").rename(model_dir / "eth-usd")
+        index_artifacts(model_dir)
+        deadline = time.monotonic() + 60  # the server looks every second; a loaded machine lags
+        while _get(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] != 200:
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.2)
+        assets = _get(f"{server.url}/assets")[1]
+        assert [asset["asset"] for asset in assets["assets"]] == ["btc-usd", "eth-usd"]
+        assert "the artifacts changed: serving them now" in server.log.read_text()
+        with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as answer:
+            assert b"cryptopredict_connections_cut_total" in answer.read()  # still counted
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=30)
