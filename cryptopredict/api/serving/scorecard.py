@@ -18,12 +18,9 @@ bucket's shortest lead (the first hour: the whole hour) are counted as overlappi
 the least overlap there is: read the standard error as a floor. It is given once the minutes
 span twice the overlap (never for the first hour).
 
-Incrementally: the scorecard remembers the newest minute it read and asks the database only
-for those stored after it (`MinuteSource`), at most every `refresh_seconds`; each new minute is
-scored once, added to running sums (`OverlapSums`) and, while it is in the window, kept. A gap in
-the minutes is a gap, never a miss; a minute stored after a later one had been scored (a hole
-filled late) is left out, as it was missing when the later ones were scored.
-"""
+Incrementally: only the minutes stored after the newest read (`MinuteSource`), at most every
+`refresh_seconds`, each scored once into running sums (`OverlapSums`). A gap is a gap, never a
+miss; a hole filled after later minutes were scored is left out, as it was missing then."""
 
 from __future__ import annotations
 
@@ -37,16 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types import scorecard as answers
 from cryptopredict.api.types.common import BandVerdict
-from cryptopredict.api.types.scorecard import (
-    LeadBucket,
-    LiveLead,
-    LiveLeadSummary,
-    LiveLevelScores,
-    LiveScorecard,
-    LiveSummary,
-    LiveWindow,
-)
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BacktestSummary, NaiveBand
 from cryptopredict.band_scores import OverlapSums, inside, interval_score
 from cryptopredict.postprocess import empirical_offsets
@@ -70,7 +59,7 @@ class Lead:
     """A lead bucket: minutes that closed [start, end) hours after the model's data ended,
     overlapping when closer than `overlap` minutes, compared with the backtest at `horizon`."""
 
-    name: LeadBucket
+    name: answers.LeadBucket
     start: float
     end: float | None
     overlap: int
@@ -81,10 +70,10 @@ class Lead:
 
 
 LEADS = (
-    Lead(LeadBucket.UNDER_1H, 0, 1, 60, "1h"),
-    Lead(LeadBucket.H1_TO_1D, 1, 24, 60, "1d"),
-    Lead(LeadBucket.D1_TO_7D, 24, 168, 24 * 60, "7d"),
-    Lead(LeadBucket.BEYOND_7D, 168, None, 7 * 24 * 60, "30d"),
+    Lead(answers.LeadBucket.UNDER_1H, 0, 1, 60, "1h"),
+    Lead(answers.LeadBucket.H1_TO_1D, 1, 24, 60, "1d"),
+    Lead(answers.LeadBucket.D1_TO_7D, 24, 168, 24 * 60, "7d"),
+    Lead(answers.LeadBucket.BEYOND_7D, 168, None, 7 * 24 * 60, "30d"),
 )
 
 # The newest minute read (open time), and up to `limit` minutes (open time, close) after it.
@@ -389,9 +378,9 @@ class Scorecards:
             return card.report()
 
 
-def answer(report: Report) -> LiveScorecard:
+def answer(report: Report) -> answers.LiveScorecard:
     """The scorecard as `/model/{asset}/live` answers it."""
-    return LiveScorecard(
+    return answers.LiveScorecard(
         asset=report.asset,
         symbol=report.symbol,
         model_version=report.model_version,
@@ -404,7 +393,7 @@ def answer(report: Report) -> LiveScorecard:
         missing_minutes=report.missing,
         naive=report.naive,
         since_release=[_lead(each, report.backtest) for each in report.since_release],
-        window=LiveWindow(
+        window=answers.LiveWindow(
             hours=report.window_hours,
             leads=[_lead(each, report.backtest) for each in report.window],
         ),
@@ -412,10 +401,10 @@ def answer(report: Report) -> LiveScorecard:
     )
 
 
-def _lead(scores: LeadScores, backtest: dict[str, dict[str, float]]) -> LiveLead:
+def _lead(scores: LeadScores, backtest: dict[str, dict[str, float]]) -> answers.LiveLead:
     lead = scores.lead
     held = backtest.get(lead.name, {})
-    return LiveLead(
+    return answers.LiveLead(
         lead=lead.name,
         from_hours=lead.start,
         to_hours=lead.end,
@@ -425,7 +414,7 @@ def _lead(scores: LeadScores, backtest: dict[str, dict[str, float]]) -> LiveLead
         overlap_minutes=lead.overlap,
         backtest_horizon=lead.horizon,
         levels={
-            str(level.level): LiveLevelScores(
+            str(level.level): answers.LiveLevelScores(
                 expected=level.level / 100,
                 coverage=level.coverage,
                 coverage_se=level.coverage_se,
@@ -454,11 +443,11 @@ def _nothing_yet(report: Report) -> str:
     )
 
 
-def summary(report: Report) -> LiveSummary:
+def summary(report: Report) -> answers.LiveSummary:
     """What the model card says of the live scorecard: a sentence, and per lead bucket the
     minutes scored and the 80% band's share inside, since the model's data ended."""
     leads = [
-        LiveLeadSummary(
+        answers.LiveLeadSummary(
             lead=scores.lead.name,
             minutes=scores.minutes,
             coverage_80=_level(scores, DEFAULT_LEVEL).coverage,
@@ -466,7 +455,7 @@ def summary(report: Report) -> LiveSummary:
         )
         for scores in report.since_release
     ]
-    return LiveSummary(
+    return answers.LiveSummary(
         url=f"/model/{report.asset}/live",
         minutes=report.minutes,
         last=_date(report.last),
