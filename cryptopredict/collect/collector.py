@@ -58,7 +58,11 @@ REPAIR_EVERY = 600.0  # seconds between searches for holes while the stream runs
 
 
 class Backoff:
-    """Exponential waits between attempts: 1, 2, 4, ... up to 60 s, or the server's hint."""
+    """Exponential waits between attempts: 1, 2, 4, ... up to 60 s, or the server's hint.
+
+    Not tenacity (which `data/retry.py` retries a fetch with): its waits belong to one retried
+    call, while this backoff is shared by the stream, REST and the database across rounds,
+    and reset only when a round's backfill has succeeded."""
 
     def __init__(self, first: float = 1.0, cap: float = 60.0) -> None:
         self.first, self.cap = first, cap
