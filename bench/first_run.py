@@ -67,6 +67,7 @@ class Figures:
     first_200_at: float | None = None
     first_200_url: str | None = None
     all_served_at: float | None = None
+    stopped_at: float | None = None  # Ctrl-C before every pair was served: figures until then
     healthz_looks: int = 0
     looks_without_training_listed: list[float] = field(default_factory=list)
     longest_silence: float | None = None
@@ -148,6 +149,8 @@ def measure(clone: Path, *, assets: str | None = None) -> Figures:
     base = f"http://127.0.0.1:{port}"
     try:
         _follow(figures, base, lines, began, process)
+    except KeyboardInterrupt:  # the figures so far (a loaded machine trains for hours)
+        figures.stopped_at = time.monotonic() - began
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
         try:
@@ -233,7 +236,7 @@ def _json(url: str) -> dict | None:
 def _read_lines(figures: Figures, lines: list[Line]) -> None:
     """The silences while training, the lines about a pair that do not name it, the warnings."""
     start = figures.installed_at
-    end = figures.all_served_at
+    end = figures.all_served_at or figures.stopped_at
     if start is None or end is None:
         return
     training = [line for line in lines if start <= line.at <= end]
@@ -284,6 +287,8 @@ def _print(figures: Figures) -> None:
     if first is not None and installed is not None:
         print(f"  first 200, counted from the install: {first - installed:.0f} s")
     print(f"  every pair's final model served after {seconds(figures.all_served_at)}")
+    if figures.stopped_at is not None:
+        print(f"  stopped (Ctrl-C) after {seconds(figures.stopped_at)}: figures until then")
     print(
         f"  /healthz looked at {figures.healthz_looks} times; without the training listed: "
         f"{figures.looks_without_training_listed or 'never'}"

@@ -12,18 +12,19 @@ Two parts, on the embedded hourly BTC data:
   365 days, and the naive baseline, on the same origins with the same scores
   (`docs/model-report/peers.json`). It reuses training's cached fits.
 
-Neither part runs in `train.py`; statsforecast and arch are development dependencies only.
+Every Prophet fit is a task on training's Dask cluster (a local one of `--jobs` or TRAIN_WORKERS
+workers, or DASK_SCHEDULER_ADDRESS's). Neither part runs in `train.py`; statsforecast and arch
+are development dependencies only.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from arch import arch_model
+from distributed import Client, as_completed
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
@@ -39,11 +41,12 @@ from cryptopredict import logs
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
-from cryptopredict.data import load_history, summarize
+from cryptopredict.data import History, load_history, summarize
 from cryptopredict.model.backtest import Backtest
 from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.forecasters import ProphetForecaster, window
+from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.scores import (
     inside,
@@ -54,9 +57,11 @@ from cryptopredict.model.scores import (
     tails,
 )
 from cryptopredict.model.scoring import naive_band
+from cryptopredict.training.cluster import training_client
 from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.inprocess import run_backtest
+from cryptopredict.training.graph import backtest_pair
 from cryptopredict.training.progress import progress
+from cryptopredict.training.tasks import PairJob
 from cryptopredict.utc import iso_moment
 from tools.baselines import DriftForecaster, NaiveForecaster
 from tools.report import GARCH
@@ -81,7 +86,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the trained artifact whose damping and band the comparison uses",
     )
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
-    parser.add_argument("--jobs", type=int)
+    parser.add_argument(
+        "--jobs", type=int, help="workers of the local Dask cluster (default: TRAIN_WORKERS)"
+    )
     return parser.parse_args(argv)
 
 
@@ -92,21 +99,27 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((args.artifact / "manifest.json").read_text())
     since = pd.Timestamp("2021-01-01", tz="UTC")
     history = load_history(ASSETS["btc-usd"], "1h", since, settings, source="snapshot")
-    frame = pd.DataFrame(
-        {
-            "ds": history.bars.frame["timestamp"].dt.tz_localize(None),
-            "y": history.bars.frame["close"],
-        }
-    )
+    frame = close_frame(history)
     data = f"{history.bars.source}: {summarize(history.report)}"
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.part in ("configurations", "all"):
-        report = configurations(frame, manifest["params"]["damping_hours"], args, data)
-        _write(args.out / "comparison.json", report)
-    if args.part in ("peers", "all"):
-        report = peers(frame, manifest, args, settings, data)
-        _write(args.out / "peers.json", report)
+    if args.jobs:
+        settings = dataclasses.replace(settings, train_workers=args.jobs)
+    # Prophet's fits on training's Dask cluster (TRAIN_WORKERS or DASK_SCHEDULER_ADDRESS).
+    with training_client(settings) as client:
+        if args.part in ("configurations", "all"):
+            tau = manifest["params"]["damping_hours"]
+            report = configurations(client, frame, tau, args, data)
+            _write(args.out / "comparison.json", report)
+        if args.part in ("peers", "all"):
+            report = peers(client, history, manifest, args, settings)
+            _write(args.out / "peers.json", {"data": data, **report})
     return 0
+
+
+def close_frame(history: History) -> pd.DataFrame:
+    """`ds` (naive UTC) and `y`, the close."""
+    bars = history.bars.frame
+    return pd.DataFrame({"ds": bars["timestamp"].dt.tz_localize(None), "y": bars["close"]})
 
 
 def _write(path: Path, report: dict) -> None:
@@ -114,14 +127,14 @@ def _write(path: Path, report: dict) -> None:
     log.info("wrote %s in %d s", path, report["seconds"])
 
 
-def configurations(frame: pd.DataFrame, tau: float | None, args, data: str) -> dict:
+def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args, data: str) -> dict:
     started = time.monotonic()
     plan = Plan()
     origins = spread(plan, frame, args.origins)
     leads = pd.timedelta_range(pd.Timedelta(0), plan.horizon, freq="1h")
     configs = {config.name: config for config in candidates(tau)}
     log.info("comparing %d configurations on %d origins", len(configs), len(origins))
-    frames = fit_and_predict(configs, frame, origins, leads, args.jobs)
+    frames = fit_and_predict(client, configs, frame, origins, leads)
     for make in (
         lambda: NaiveForecaster(DEFAULT.window_days, DEFAULT.interval_width),
         lambda: DriftForecaster(DEFAULT.window_days),
@@ -149,38 +162,32 @@ def spread(plan: Plan, frame: pd.DataFrame, count: int) -> list[pd.Timestamp]:
 
 
 def fit_and_predict(
+    client: Client,
     configs: dict[str, ModelConfig],
     history: pd.DataFrame,
     origins: list[pd.Timestamp],
     leads: pd.TimedeltaIndex,
-    jobs: int | None,
 ) -> list[pd.DataFrame]:
-    """One Prophet fit per configuration and origin, with its own intervals, in processes."""
+    """One Prophet fit per configuration and origin, with its own intervals, each a task on
+    the cluster (the history goes to the workers once); in the order of the tasks."""
+    shared = client.scatter(history, broadcast=True)
     tasks = [
-        (name, config, history[history["ds"] <= origin], origin + leads)
+        (name, config, origin, origin + leads)
         for name, config in configs.items()
         for origin in origins
     ]
-    workers = min(jobs or os.cpu_count() or 1, len(tasks))
+    futures = [client.submit(_prophet_task, shared, task, pure=False) for task in tasks]
     with progress(len(tasks), "compare: Prophet fits", "fit") as bar:
-        if workers <= 1:
-            results = []
-            for task in tasks:
-                results.append(_prophet_task(task))
-                bar.update(1)
-            return results
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = []
-            for result in pool.map(_prophet_task, tasks, chunksize=1):
-                results.append(result)
-                bar.update(1)
-            return results
+        for _ in as_completed(futures):
+            bar.update(1)
+    return client.gather(futures)
 
 
-def _prophet_task(task: tuple) -> pd.DataFrame:
-    name, config, train, ds = task
+def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:
+    name, config, origin, ds = task
     for chatty in ("cmdstanpy", "prophet"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    train = history[history["ds"] <= origin]
     forecaster = ProphetForecaster(config, name).fit(train)
     return forecaster.predict(pd.Series(ds)).assign(model=name, cutoff=train["ds"].iloc[-1])
 
@@ -212,22 +219,25 @@ def table_rows(forecasts: pd.DataFrame, order: list[str]) -> list[dict]:
     return rows
 
 
-def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: str) -> dict:
+def peers(client: Client, history: History, manifest: dict, args, settings: Settings) -> dict:
     """The served forecast, the naive baseline and statsforecast's models on the same origins,
     scored alike, with the served band's interval score against each (paired, Newey-West)."""
     started = time.monotonic()
+    frame = close_frame(history)
     plan = Plan()
     spec = BandSpec.from_dict(manifest["band"])
-    backtest = run_backtest(
-        frame,
-        pd.Timedelta(hours=1),
-        DEFAULT,
-        plan,
-        cache=FitCache(settings.fit_cache_dir),
-        band_candidates=[spec],
+    # The backtest as training runs it (the pair's graph; its fits from training's cache).
+    job = PairJob(
+        asset=ASSETS["btc-usd"],
+        bars=history,
+        gate=GateRules.from_settings(settings),
+        horizon_days=settings.max_horizon_days,
+        config=DEFAULT,
+        plan=plan,
+        band=spec,
     )
-    # The served band exactly as the manifest records it: the backtest's choice, re-made from
-    # this one candidate, can settle its calibration pools, drift and mix elsewhere.
+    backtest = backtest_pair(client, job, cache=FitCache(settings.fit_cache_dir))
+    # The served band exactly as the manifest records it.
     market, dense = backtest.market, backtest.dense
     served_band = Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))
     origins = spread(plan, frame, args.peer_origins)
@@ -254,7 +264,6 @@ def peers(frame: pd.DataFrame, manifest: dict, args, settings: Settings, data: s
                 row["served_minus_this"], row["served_minus_this_se"] = versus.diff, versus.se
             rows.append(row)
     return {
-        "data": data,
         "origins": [iso_moment(at) for at in origins],
         "band": spec.name,
         "rows": rows,

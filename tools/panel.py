@@ -6,8 +6,9 @@ Binance spot pairs of `data/binance-spot-16pairs-1h.csv.gz`, the scaled band's v
 model, then per horizon its calibration pool and its weight of the empirical band, each by the
 score pooled over the pairs; written to `cryptopredict/model/panel_band.json`, which training
 reads (`--keep-band` skips the choice and uses the file as it is). Then each pair (and BTC/USD's
-long hourly history) goes through the backtest training runs (`run_backtest` with the product
-defaults and that band): validation origins choose the damping, evaluation origins score it.
+long hourly history) goes through the backtest training runs (each pair's graph on the training
+cluster, as `train.py --csv` reads it, with the product defaults and that band): validation
+origins choose the damping, evaluation origins score it.
 Per pair and horizon: the 80% interval score minus naive's with its Newey-West standard error,
 and coverage at 50, 80 and 95%. Pooled over the 16 Binance pairs: the same figures averaged over
 the pairs at each origin time, with standard errors clustered by time (Driscoll-Kraay: the
@@ -23,28 +24,34 @@ as generated data (`docs/panel.json`) that `tools/report.py` renders into docs/m
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from distributed import Client
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
+from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import Settings
 from cryptopredict.model import panel_band as chooser
 from cryptopredict.model.backtest import Backtest
 from cryptopredict.model.bands import BandSpec, candidates
 from cryptopredict.model.choices import band_scores
 from cryptopredict.model.config import DEFAULT
+from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
 from cryptopredict.model.scoring import spacing_hours
+from cryptopredict.training.cluster import training_client
 from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.inprocess import run_backtest
+from cryptopredict.training.graph import backtest_pair
+from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
 from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("panel")
@@ -54,45 +61,46 @@ BTC_CSV = Path("data/btc-usd-1h.csv.gz")
 BTC = "BTC/USD (2021-)"
 
 
-def series(path: Path, symbol: str | None = None) -> pd.DataFrame:
-    """`ds` (naive UTC) and `y` (close) of one pair from a wide or long (`symbol`) CSV."""
-    frame = pd.read_csv(path)
-    if symbol is not None:
-        frame = frame[frame["symbol"] == symbol]
-    stamps = frame["time" if "time" in frame.columns else "timestamp"]
-    ds = pd.to_datetime(stamps, utc=True).dt.tz_localize(None)
-    return pd.DataFrame({"ds": ds.to_numpy(), "y": frame["close"].to_numpy(dtype=np.float64)})
-
-
 Task = tuple[str, Path, str | None, Path, BandSpec]
+SINCE = "2017-01-01"  # before every pair's first bar: the whole file
 
 
-def _backtest(task: Task) -> tuple[pd.DataFrame, Backtest]:
+def _backtest(client: Client, task: Task) -> tuple[pd.DataFrame, Backtest]:
+    """A pair's backtest as its training makes it: its graph on the training cluster."""
     _, path, symbol, fit_cache, band = task
-    for chatty in ("cmdstanpy", "prophet"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    frame = series(path, symbol)
-    backtest = run_backtest(
-        frame, pd.Timedelta(hours=1), DEFAULT, Plan(), cache=FitCache(fit_cache), band=band
+    settings = Settings.from_env()
+    asset = ASSETS["btc-usd"] if symbol is None else asset_for_symbol(slug_for_binance(symbol))
+    job = PairJob(
+        asset=asset,
+        bars=Fetch("1h", SINCE, "auto", path.absolute(), FetchSettings.of(settings)),
+        gate=GateRules.from_settings(settings),
+        horizon_days=settings.max_horizon_days,
+        config=DEFAULT,
+        plan=Plan(),
+        band=band,
     )
-    return frame, backtest
+    backtest = backtest_pair(client, job, cache=FitCache(fit_cache))
+    return pd.DataFrame({"ds": pd.to_datetime(backtest.market.t, unit="s")}), backtest
 
 
-def validation_pair(task: tuple[Task, list[BandSpec]]) -> tuple[list[dict[str, float]], float]:
+def validation_pair(
+    client: Client, task: tuple[Task, list[BandSpec]]
+) -> tuple[list[dict[str, float]], float]:
     """One pair's validation scores of each spec (`band_scores`), and its validation days."""
     pair, specs = task
-    _, backtest = _backtest(pair)
+    _, backtest = _backtest(client, pair)
     seconds, plan = backtest.market.t, Plan()
     start, end = plan.validation_start(seconds), plan.validation_end(seconds)
     return band_scores(backtest.dense, specs, start, end), (end - start) / 86_400
 
 
-def choose(pool: ProcessPoolExecutor, pairs: list[Task]) -> dict:
+def choose(client: Client, pool: ThreadPoolExecutor, pairs: list[Task]) -> dict:
     """The panel's band, chosen on the pairs' pooled validation scores, with the scores."""
     stages: dict[str, dict] = {}
 
     def stage(name: str, specs: list[BandSpec]) -> tuple[list[dict[str, float]], list[str]]:
-        done = list(pool.map(validation_pair, [(pair, specs) for pair in pairs]))
+        scored = functools.partial(validation_pair, client)
+        done = list(pool.map(scored, [(pair, specs) for pair in pairs]))
         days = min(d for _, d in done)
         scores = [chooser.pooled([per_pair[k] for per_pair, _ in done]) for k in range(len(specs))]
         stages[name] = {
@@ -125,11 +133,11 @@ def choose(pool: ProcessPoolExecutor, pairs: list[Task]) -> dict:
     }
 
 
-def backtest_pair(task: Task) -> tuple[str, dict, pd.DataFrame]:
+def pair_outcomes(client: Client, task: Task) -> tuple[str, dict, pd.DataFrame]:
     """One pair's backtest: its summary, and its evaluation origins' per-origin outcomes."""
     name = task[0]
     started = time.monotonic()
-    frame, backtest = _backtest(task)
+    frame, backtest = _backtest(client, task)
     scores = backtest.scores
     rows = scores[scores["split"] == "evaluation"]
     outcomes = per_origin(rows)
@@ -232,18 +240,21 @@ def main(argv: list[str] | None = None) -> int:
     fit_cache = Settings.from_env().fit_cache_dir
     chosen = args.pairs.split(",") if args.pairs else symbols(args.csv)
     band = chooser.panel_band(path=args.band_file)
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+    with (
+        training_client(Settings.from_env()) as client,
+        ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
+    ):
         if not args.keep_band or band is None:
             start = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
             pairs = [(symbol, args.csv, symbol, fit_cache, start) for symbol in chosen]
-            choice = choose(pool, pairs)
+            choice = choose(client, pool, pairs)
             args.band_file.write_text(json.dumps(choice, indent=1) + "\n")
             band = BandSpec.from_dict(choice["band"])
             log.info("panel: band chosen: %s (%s)", band.name, args.band_file)
         tasks: list[Task] = [(symbol, args.csv, symbol, fit_cache, band) for symbol in chosen]
         if not args.no_btc:
             tasks.append((BTC, BTC_CSV, None, fit_cache, band))
-        done = list(pool.map(backtest_pair, tasks))
+        done = list(pool.map(functools.partial(pair_outcomes, client), tasks))
     per_pair = {name: summary for name, summary, _ in done}
     panel = pd.concat([rows for name, _, rows in done if name != BTC], ignore_index=True)
     result = {

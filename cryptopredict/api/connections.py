@@ -40,7 +40,7 @@ one fails loudly:
 - a listening server's `handle_accept` (replaced by `Connections.take_in`, which does what it
   does, in bursts), `accept`, `set_socket_options`, `fix_addr`, `adj`, its socket map (`_map`,
   or `map` of a `MultiSocketServer`) and its `task_dispatcher` (`queue`, `threads`,
-  `stop_count`, `active_count`, as `add_task` reads them);
+  `stop_count`, `active_count`, as `add_task` reads them, and its `shutdown`);
 - `wasyncore.file_dispatcher` (the `Hook` in the loop) and `trigger.del_channel`.
 """
 
@@ -219,6 +219,13 @@ class Connections:
             each.del_channel()
         self.hook.close_all()
         return triggers
+
+    def stop_threads(self, triggers: list[trigger]) -> None:
+        """After the loop: stop the request threads (a second at most), then close `triggers`
+        (what `stop` returned), which a thread still finishing may pull until then."""
+        self.dispatcher.shutdown(timeout=1)
+        for each in triggers:
+            each.close()
 
 
 class Hook(wasyncore.file_dispatcher):

@@ -32,7 +32,7 @@ def serve(server: Server, connections: Connections) -> None:
     signal.signal(signal.SIGTERM, drain.request)
     signal.signal(signal.SIGINT, drain.request)
     server.run()  # returns once the drain has emptied the socket map
-    drain.close(server)
+    drain.close()
     log.info("stopped")
 
 
@@ -54,11 +54,9 @@ class Drain:
             self.signal = signal.Signals(signum).name
             self.connections.wake()
 
-    def close(self, server: Server) -> None:
+    def close(self) -> None:
         """After the loop: stop the request threads, then close the triggers they pull."""
-        server.task_dispatcher.shutdown(timeout=1)
-        for each in self.triggers:
-            each.close()
+        self.connections.stop_threads(self.triggers)
 
     def _woken(self) -> None:
         if self.finished:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from cryptopredict.assets import Asset
 from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar, stamp
-from cryptopredict.collect.errors import RefusedError, UnavailableError, retry_after
+from cryptopredict.collect.errors import RefusedError, UnavailableError
+from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ class KlinesClient:
             if error.code in REFUSED:
                 raise RefusedError(NAME, detail, error.code) from None
             if error.code in TRANSIENT:
-                raise UnavailableError(detail, retry_after(dict(error.headers.items()))) from None
+                wait = retry_after_seconds(dict(error.headers.items()))
+                raise UnavailableError(detail, wait) from None
             raise UnavailableError(f"{detail}: {_snippet(error.read())}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)

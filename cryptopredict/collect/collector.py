@@ -45,10 +45,11 @@ from cryptopredict.collect.binance import (
     shards,
     stream_url,
 )
-from cryptopredict.collect.errors import RefusedError, UnavailableError, retry_after
+from cryptopredict.collect.errors import RefusedError, UnavailableError
 from cryptopredict.collect.store import StoreError
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
 from cryptopredict.config import Settings
+from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,11 @@ REPAIR_EVERY = 600.0  # seconds between searches for holes while the stream runs
 
 
 class Backoff:
-    """Exponential waits between attempts: 1, 2, 4, ... up to 60 s, or the server's hint."""
+    """Exponential waits between attempts: 1, 2, 4, ... up to 60 s, or the server's hint.
+
+    Not tenacity (which `data/retry.py` retries a fetch with): its waits belong to one retried
+    call, while this backoff is shared by the stream, REST and the database across rounds,
+    and reset only when a round's backfill has succeeded."""
 
     def __init__(self, first: float = 1.0, cap: float = 60.0) -> None:
         self.first, self.cap = first, cap
@@ -213,7 +218,7 @@ class BinanceCollector:
                 raise StreamMovedError(detail) from None
             if status in REFUSED:
                 raise RefusedError("binance", detail, status) from None
-            raise UnavailableError(detail, retry_after(error.response.headers)) from None
+            raise UnavailableError(detail, retry_after_seconds(error.response.headers)) from None
         except ConnectionClosed as error:
             raise UnavailableError(f"the stream's connection dropped ({error})") from None
         except (OSError, TimeoutError, WebSocketException) as error:

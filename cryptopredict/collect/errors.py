@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 
 class RefusedError(RuntimeError):
     """The source will not serve this client (HTTP 451 or 403): retrying will not help."""
@@ -23,9 +21,3 @@ class UnavailableError(RuntimeError):
     def __init__(self, detail: str, retry_after: float | None = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
-
-
-def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from a `Retry-After` header, if it has one (Binance sends whole seconds)."""
-    value = (headers or {}).get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None

@@ -93,6 +93,8 @@ class AlpacaSource:
         client = CryptoHistoricalDataClient(*keys if all(keys) else (None, None), raw_data=True)
         # alpaca-py sets no timeout and retries 429s itself with a fixed wait that ignores
         # Retry-After; give it a session with timeouts and leave retries to call_with_retries.
+        # Its client takes neither as an argument, so these are its private attributes: set
+        # here only, checked against the pinned alpaca-py (tests/data/test_alpaca_internals.py).
         client._session = TimeoutSession(
             (self.settings.http_connect_timeout, self.settings.http_read_timeout)
         )

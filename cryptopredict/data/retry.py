@@ -7,12 +7,10 @@ Everything else fails at once: a request that cannot succeed should not cost min
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
 
 import requests
@@ -20,6 +18,7 @@ import tenacity
 import urllib3.exceptions
 
 from cryptopredict.data.errors import DataError, SourceError, TransientSourceError
+from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,20 +92,6 @@ def transport_error(source: str, error: requests.RequestException) -> DataError:
 
 def malformed(source: str, body: str) -> SourceError:
     return SourceError(source, f"answer is not the expected JSON: {_snippet(body)!r}")
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _is_name_resolution_failure(error: BaseException) -> bool:

@@ -1,11 +1,17 @@
 """Rolling-origin backtest, along its task graph: the plan (`plan.py`), Prophet's refits
-(`refits.py`, the heavy part, tasks on the engine), the damping and band choices on the
-validation origins (`choices.py`), and the scores on the evaluation origins (`scoring.py`).
+(`refits.py`, the heavy part, each a task of the pair's graph), the damping and band choices on
+the validation origins (`choices.py`), and the scores on the evaluation origins (`scoring.py`).
 
 Nothing reported is tuned on the origins it is reported on: the damping (tau) is chosen on the
 validation refits by MAPE, the band on the validation band origins by interval score, and a
 band at any origin is calibrated only on errors whose outcome was known by then. The summary
 comes from the *evaluation* origins and is computed once, here.
+
+Not `prophet.diagnostics.cross_validation`: it refits at each cutoff (on Dask too), but hands
+back Prophet's own `yhat` and interval per horizon. This backtest keeps each refit's whole path
+(cached by the bars it saw, for the next run), re-anchors it at each origin's last close and
+damps it, calibrates bands on earlier errors only, and scores the naive and drift baselines on
+the same origins, so it takes from Prophet the fit alone (`refits.py`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import logging
 import platform
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -64,7 +63,6 @@ class TrainingRequest:
     plan: Plan | None  # None: no backtest
     model_version: str = "dev"
     git_sha: str | None = None
-    fit_cache: Path | None = None  # where backtest fits are cached between runs (None: nowhere)
     # The price the model learns: each bar's close, or its VWAP. The backtest scores both
     # against the close, the price users compare forecasts with.
     price: str = "close"

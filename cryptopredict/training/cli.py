@@ -36,7 +36,8 @@ from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import train_pairs
 from cryptopredict.training.progress import RunProgress
-from cryptopredict.training.tasks import FetchSettings, PairJob
+from cryptopredict.training.scheduler import SchedulerError
+from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
 
 # This process only drives the cluster: it never imports pandas or Prophet (the workers do),
 # so the names below are cryptopredict.data's, not imported from there.
@@ -136,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         return 130
+    except SchedulerError as error:
+        if server is not None:
+            server.stop()
+        log.error("%s", error)
+        return 1
     if server is None:
         return 1 if failed else 0
     return _keep_serving(server)
@@ -191,12 +197,14 @@ def _train(
 def pair_job(asset: Asset, args: argparse.Namespace, settings: Settings) -> PairJob:
     return PairJob(
         asset=asset,
-        interval=args.interval,  # None: the --csv file's (read where it is read), else the pair's
-        since=args.since,
-        until=args.until,
-        source=args.source,
-        csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere
-        fetch=FetchSettings.of(settings),
+        bars=Fetch(
+            interval=args.interval,  # None: the --csv file's (read where it is read), or the pair's
+            since=args.since,
+            until=args.until,
+            source=args.source,
+            csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere
+            settings=FetchSettings.of(settings),
+        ),
         backtest=not args.no_backtest,
         horizon_days=args.horizon_days or settings.max_horizon_days,
         price=args.target,

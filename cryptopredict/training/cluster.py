@@ -15,19 +15,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from distributed import Client, LocalCluster
 
 from cryptopredict.config import Settings
+from cryptopredict.training.scheduler import connect_scheduler
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def local_workers(settings: Settings) -> int:
@@ -39,7 +35,7 @@ def local_workers(settings: Settings) -> int:
 def training_client(settings: Settings) -> Iterator[Client]:
     """A client of the configured scheduler, or of a new local cluster, closed on exit."""
     if settings.dask_scheduler_address:
-        with Client(settings.dask_scheduler_address, set_as_default=False) as client:
+        with connect_scheduler(settings.dask_scheduler_address) as client:
             workers = len(client.scheduler_info().get("workers", {}))
             # The scheduler's address is a secret of the deployment: never logged.
             log.info("training on the configured Dask scheduler (%d workers)", workers)
@@ -82,31 +78,3 @@ def _announce_dashboard(client: Client) -> None:
         log.debug("Dask's own dashboard is off: it draws with bokeh, which is not installed")
         return
     print(f"Dask dashboard: {client.dashboard_link}", flush=True)
-
-
-@contextmanager
-def dask_engine(settings: Settings, pair: str) -> Iterator[DaskEngine]:
-    """An engine on the configured cluster for `train()`'s refits, e.g. from a notebook."""
-    with training_client(settings) as client:
-        yield DaskEngine(client, pair)
-
-
-class DaskEngine:
-    """The refits of one in-process `train()` as tasks on a cluster: the function, with the
-    history it holds, goes to the workers once; the results come back in the order asked."""
-
-    def __init__(self, client: Client, pair: str) -> None:
-        self.client = client
-        self.pair = pair
-
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, what: str) -> list[R]:
-        if not items:
-            return []
-        shared = self.client.scatter(fn, hash=False)
-        keys = [f"{what.replace(' ', '_')}-{self.pair}-{uuid.uuid4().hex}" for _ in items]
-        futures = self.client.map(_call, [shared] * len(items), items, key=keys, pure=False)
-        return self.client.gather(futures)
-
-
-def _call(fn: Callable[[T], R], item: T) -> R:
-    return fn(item)

@@ -9,6 +9,7 @@ A pair's graph (its steps: `steps.py`):
        |------> refit at each origin not cached (the history sliced where it is)
        |------> damping <- the validation refits (the client reads tau)
        '------> finish  <- the damping, the refits the served path needs
+                (or backtest, for the tools: the backtest alone, sent back whole)
 
 (fits from the cache go out once, in one `cached_fits` task per phase), so a pair without
 refits is three tasks. Only small values come back to the client: the keys, tau, the new fits
@@ -16,6 +17,10 @@ refits is three tasks. Only small values come back to the client: the keys, tau,
 threads, read from the scheduler as each pair ends, so workers that join are used. The workers'
 log records come to this process as they are written (`Client.forward_logging`), each naming
 its pair (`tasks.naming`); every refit that ends moves the pair's progress.
+
+`train_pairs` is `train.py`'s; `train_pair` (one pair, its backtest kept on request: the
+notebook, the tests) and `backtest_pair` (the backtest alone: `make compare`, `make panel`) run
+the same graph, one pair at a time.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dask.typing import Key
 from distributed import Client, Future, as_completed
@@ -45,6 +51,9 @@ from cryptopredict.training.tasks import (
     needs,
     run,
 )
+
+if TYPE_CHECKING:  # the workers send it back; the client need not import the training stack
+    from cryptopredict.model.backtest import Backtest
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +122,69 @@ def train_pairs(
     return sorted(failed, key=order.index)
 
 
+@dataclass(frozen=True)
+class Trained:
+    """A pair trained: where its artifact is, its report, and its backtest if it was kept."""
+
+    path: Path
+    report: str
+    model_version: str
+    backtest: Backtest | None = None
+
+
+class Kept:
+    """The progress of one pair driven alone: nothing shown, its artifact kept."""
+
+    trained: Trained | None = None
+
+    def step(self, slug: str, text: str) -> None:
+        pass
+
+    def planned(self, slug: str, fits: int) -> None:
+        pass
+
+    def fitted(self, slug: str) -> None:
+        pass
+
+    def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None:
+        self.trained = Trained(path, finished.report, finished.model_version, finished.backtest)
+
+    def failed(self, slug: str, why: str) -> None:
+        pass
+
+
+def train_pair(
+    client: Client, job: PairJob, *, cache: FitCache, out: Path, keep_backtest: bool = False
+) -> Trained:
+    """One pair's graph, to its artifact under `out`; with `keep_backtest`, its backtest
+    (refits, choices, scores) comes back too, for the notebook. Raises PairError."""
+    kept = Kept()
+    one_pair(PairRun(client, job, cache=cache, out=out, progress=kept, keep=keep_backtest))
+    assert kept.trained is not None
+    return kept.trained
+
+
+def backtest_pair(client: Client, job: PairJob, *, cache: FitCache) -> Backtest:
+    """One pair's backtest alone (no final fit, no artifact), for the tools. Raises PairError."""
+    pair = PairRun(client, job, cache=cache, out=Path(), progress=Kept(), last="backtest")
+    one_pair(pair)
+    assert pair.backtest is not None
+    return pair.backtest
+
+
+def one_pair(pair: PairRun) -> None:
+    """`pair`'s graph followed to its end, as `train_pairs` follows each."""
+    followed = as_completed(pair.start(quick=False), loop=pair.client.loop)
+    for future in followed:
+        try:
+            followed.update(pair.advance(future))
+        except Exception as error:
+            pair.fail(error)  # what is left of its graph cancelled, the failure logged
+            raise
+        if pair.over:
+            return
+
+
 def pairs_in_flight(client: Client) -> int:
     """How many pairs may be in flight: PER_THREAD for each thread the workers have now."""
     threads = sum(client.nthreads().values())
@@ -127,9 +199,20 @@ class PairRun:
     """One pair's graph, advanced as each of its tasks ends."""
 
     def __init__(
-        self, client: Client, job: PairJob, *, cache: FitCache, out: Path, progress: Progress
+        self,
+        client: Client,
+        job: PairJob,
+        *,
+        cache: FitCache,
+        out: Path,
+        progress: Progress,
+        keep: bool = False,  # the backtest sent back with the artifact's files
+        last: str = "finish",  # or "backtest": the backtest alone, no artifact
     ) -> None:
         self.client = client
+        self.keep = keep
+        self.last = last
+        self.backtest: Backtest | None = None
         self.job = job
         self.slug = job.asset.slug
         self.cache = cache
@@ -173,7 +256,11 @@ class PairRun:
             return self._planned(value)
         if future is self.chosen:
             return self._chosen(value[1])
-        self._write(value, "backtested")
+        if self.last == "backtest":
+            self.cache_new_fits()
+            self.backtest = value
+        else:
+            self._write(value, "backtested")
         self.over = True
         return []
 
@@ -223,7 +310,11 @@ class PairRun:
 
     def _finish(self) -> list[Future]:
         self.progress.step(self.slug, "final fit, forecast grid and artifact")
-        self.finishing = self.submit("finish", self.prepared, self.chosen, self.paths, self.stores)
+        args = (self.prepared, self.chosen, self.paths, self.stores)
+        if self.last == "backtest":
+            self.finishing = self.submit("backtest", *args)
+        else:
+            self.finishing = self.submit("finish", *args, self.keep)
         return [self.finishing]
 
     def _write(self, finished: Finished, kind: Served) -> None:

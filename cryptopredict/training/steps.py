@@ -1,8 +1,9 @@
 """A pair's training, step by step, as the tasks of its graph (`graph.py` submits them,
 `tasks.run` calls them on a worker): `prepare` (fetch, validate, plan), `refit` at each origin
 the client asks for, `damping` (chosen on the validation refits), then `finish` (the band
-choice, the scores, the final fit, the grid, the gate and the encoded artifact); `quick`, beside
-them when serving while training, the model served until `finish` is written.
+choice, the scores, the final fit, the grid, the gate and the encoded artifact), or `backtest`
+(the band choice and the scores alone, for the tools); `quick`, beside them when serving while
+training, the model served until `finish` is written.
 
 The history stays where `prepare` ran: the other steps get it from there, as Dask moves a
 task's inputs, never through the client.
@@ -17,9 +18,11 @@ import pandas as pd
 
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.schema import DampingChoice
+from cryptopredict.assets import Asset
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
-from cryptopredict.model.backtest import BacktestSetup, choose_tau, finish_backtest
+from cryptopredict.model.backtest import Backtest, BacktestSetup, choose_tau, finish_backtest
+from cryptopredict.model.bands import BandSpec
 from cryptopredict.model.build import Built, TrainingRequest, build, model_frame
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.gate import GateError
@@ -28,7 +31,7 @@ from cryptopredict.model.plan import Plan, epoch_seconds
 from cryptopredict.model.refits import Refits, refit_at, refit_inputs, refit_steps
 from cryptopredict.model.scorecard import training_report
 from cryptopredict.training.fitcache import fit_key
-from cryptopredict.training.tasks import Finished, Needs, PairJob
+from cryptopredict.training.tasks import Fetch, Finished, Needs, PairJob
 
 # A task's own verdict on its pair: the pair fails, the task is not retried.
 FINAL = (DataError, ValueError, GateError, ArtifactError)
@@ -45,26 +48,24 @@ class Prepared:
     frame: pd.DataFrame
     setup: BacktestSetup | None  # None: trained without a backtest
     needs: Needs
+    band: BandSpec | None  # the band served, None: the panel's band for the interval
 
 
 def prepare(job: PairJob) -> Prepared:
-    history = load_history(
-        job.asset, _interval(job), utc(job.since), job.fetch.settings(), source=job.source,
-        csv=job.csv, until=None if job.until is None else utc(job.until),
-    )  # fmt: skip
+    history = job.bars if isinstance(job.bars, History) else fetch(job.asset, job.bars)
     request = TrainingRequest(
         asset=job.asset,
-        config=DEFAULT,
+        config=job.config or DEFAULT,
         horizon=pd.Timedelta(days=job.horizon_days),
         gate=job.gate,
-        plan=Plan() if job.backtest else None,
+        plan=(job.plan or Plan()) if job.backtest else None,
         model_version=job.model_version,
         git_sha=job.git_sha,
         price=job.price,
     )
     frame = model_frame(history.bars.frame, job.price)
     if request.plan is None:
-        return Prepared(history, request, frame, None, Needs((), (), 0, backtest=False))
+        return Prepared(history, request, frame, None, Needs((), (), 0, backtest=False), job.band)
     setup = BacktestSetup.build(frame, history.bars.interval.delta, request.config, request.plan)
     interval = setup.market.interval
 
@@ -80,15 +81,22 @@ def prepare(job: PairJob) -> Prepared:
         steps=refit_steps(setup.plan, interval),
         backtest=True,
     )
-    return Prepared(history, request, frame, setup, needs)
+    return Prepared(history, request, frame, setup, needs, job.band)
 
 
-def _interval(job: PairJob) -> str:
+def fetch(asset: Asset, bars: Fetch) -> History:
+    return load_history(
+        asset, _interval(asset, bars), utc(bars.since), bars.settings.settings(),
+        source=bars.source, csv=bars.csv, until=None if bars.until is None else utc(bars.until),
+    )  # fmt: skip
+
+
+def _interval(asset: Asset, bars: Fetch) -> str:
     """`--interval`; else the `--csv` file's, read from its timestamps; else the pair's."""
-    if job.interval:
-        return job.interval
-    held = CsvSource(job.csv).interval(job.asset) if job.csv is not None else None
-    return held.label if held is not None else job.asset.interval
+    if bars.interval:
+        return bars.interval
+    held = CsvSource(bars.csv).interval(asset) if bars.csv is not None else None
+    return held.label if held is not None else asset.interval
 
 
 def refit(prepared: Prepared, origin: int) -> np.ndarray:
@@ -104,16 +112,27 @@ def damping(prepared: Prepared, paths: Paths, stores: list[Paths]) -> Damping:
     return choose_tau(setup, _refits(setup, setup.damping_origins(), paths, stores))
 
 
+def backtest(prepared: Prepared, chosen: Damping, paths: Paths, stores: list[Paths]) -> Backtest:
+    """The band choice and the scores, from the refits the damping chosen needs."""
+    setup = _setup(prepared)
+    choice, tau = chosen
+    refits = _refits(setup, setup.refit_origins(tau), paths, stores)
+    band = prepared.band or panel_band(prepared.history.bars.interval.delta)
+    return finish_backtest(setup, refits, choice, tau, band=band)
+
+
 def finish(
-    prepared: Prepared, chosen: Damping | None, paths: Paths, stores: list[Paths]
+    prepared: Prepared,
+    chosen: Damping | None,
+    paths: Paths,
+    stores: list[Paths],
+    keep_backtest: bool = False,
 ) -> Finished:
-    setup, backtest = prepared.setup, None
-    if setup is not None and chosen is not None:
-        choice, tau = chosen
-        refits = _refits(setup, setup.refit_origins(tau), paths, stores)
-        band = panel_band(prepared.history.bars.interval.delta)
-        backtest = finish_backtest(setup, refits, choice, tau, band=band)
-    return _finished(build(prepared.history, prepared.request, prepared.frame, backtest))
+    tested = None
+    if prepared.setup is not None and chosen is not None:
+        tested = backtest(prepared, chosen, paths, stores)
+    built = build(prepared.history, prepared.request, prepared.frame, tested)
+    return _finished(built, tested if keep_backtest else None)
 
 
 def quick(prepared: Prepared) -> Finished:
@@ -129,11 +148,12 @@ def quick(prepared: Prepared) -> Finished:
     return _finished(build(prepared.history, request, prepared.frame, None))
 
 
-def _finished(built: Built) -> Finished:
+def _finished(built: Built, backtest: Backtest | None = None) -> Finished:
     return Finished(
         files=built.files(),
         report=training_report(built.manifest),
         model_version=built.manifest.model_version,
+        backtest=backtest,
     )
 
 

@@ -17,11 +17,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptopredict.assets import Asset
 from cryptopredict.config import Settings
 from cryptopredict.model.gate import GateRules
+
+if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
+    from cryptopredict.data import History
+    from cryptopredict.model.backtest import Backtest
+    from cryptopredict.model.bands import BandSpec
+    from cryptopredict.model.config import ModelConfig
+    from cryptopredict.model.plan import Plan
 
 STEPS = "cryptopredict.training.steps"
 REFITS_LOG = "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit"
@@ -60,23 +67,35 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
-class PairJob:
-    """Everything a pair's tasks need to train it."""
+class Fetch:
+    """A pair's bars as a worker fetches and validates them."""
 
-    asset: Asset
     interval: str | None  # None: the `csv` file's, read from its timestamps; else the pair's
     since: str  # ISO 8601, UTC unless it says otherwise
-    until: str | None  # ISO 8601: train on the bars closed by then only (None: every bar)
     source: str
     csv: Path | None
-    fetch: FetchSettings
-    backtest: bool
-    horizon_days: float
-    price: str
+    settings: FetchSettings
+    until: str | None = None  # ISO 8601: train on the bars closed by then only (None: every bar)
+
+
+@dataclass(frozen=True)
+class PairJob:
+    """Everything a pair's tasks need to train it. `train.py` sets what the product trains
+    with; the notebook, the tools and the tests also give bars already validated (nothing is
+    fetched), another configuration, backtest plan or band (None: the product's)."""
+
+    asset: Asset
+    bars: Fetch | History
     gate: GateRules
-    model_version: str
-    git_sha: str | None
-    log_level: str
+    horizon_days: float
+    backtest: bool = True
+    price: str = "close"
+    model_version: str = "dev"
+    git_sha: str | None = None
+    log_level: str = "INFO"
+    config: ModelConfig | None = None  # None: the served configuration, DEFAULT
+    plan: Plan | None = None  # None: the product's plan, Plan()
+    band: BandSpec | None = None  # None: the panel's band for the pair's interval
 
 
 @dataclass(frozen=True)
@@ -92,11 +111,13 @@ class Needs:
 
 @dataclass(frozen=True)
 class Finished:
-    """A trained pair: its artifact's files, encoded, and its report."""
+    """A trained pair: its artifact's files, encoded, and its report (and its backtest, when
+    the client asked to keep it)."""
 
     files: dict[str, bytes]
     report: str
     model_version: str
+    backtest: Backtest | None = None
 
 
 @dataclass(frozen=True)

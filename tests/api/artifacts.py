@@ -1,5 +1,6 @@
-"""The API tests' artifacts, trained and written by training's own code (`train`, then the
-artifact writer), so that a change of the contract between training and serving breaks them.
+"""The API tests' artifacts, trained and written by training's own code (each pair's task
+graph, then the artifact writer), so that a change of the contract between training and serving
+breaks them.
 
 Two small real models on short slices of the embedded data: BTC/USD on `BTC_DAYS` of hourly
 bars (one hour of the last week left out, as real sources have gaps) and ETH/USD on
@@ -28,11 +29,11 @@ from cryptopredict.candles import Interval
 from cryptopredict.data import Bars, History, Rules, validate
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model.build import TrainingRequest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
-from cryptopredict.training.inprocess import train
+from cryptopredict.training.tasks import PairJob
+from tests.local_cluster import train
 
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.
 PROPHET_DEPRECATION = pytest.mark.filterwarnings("ignore::DeprecationWarning:prophet.forecaster")
@@ -85,19 +86,20 @@ def _train(
     raw = Bars(frame, asset.symbol, Interval.parse(interval), "snapshot")
     bars, report = validate(raw, Rules())
     days = (frame["timestamp"].iloc[-1] - frame["timestamp"].iloc[0]).days + 1
-    request = TrainingRequest(
+    job = PairJob(
         asset=asset,
+        bars=History(bars, report, ()),
         # One damping candidate, so that the served path moves with the model's (the backtest
         # of a slice this short would choose none of Prophet's move, a flat forecast).
         config=DEFAULT.with_changes(window_days=days, damping_grid=(damping_hours,)),
-        horizon=pd.Timedelta(days=HORIZON_DAYS),
+        horizon_days=HORIZON_DAYS,
         gate=ANY_BACKTEST,
         plan=plan,
         model_version=version,
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="prophet")
-        train(History(bars, report, ()), request, out)
+        train(job, out)
 
 
 def _snapshot(name: str) -> pd.DataFrame:

@@ -68,7 +68,7 @@ def guarded(app: WSGIApp, *, threads: int = 4, **limits: Any) -> Iterator[Guarde
     finally:
         if loop.is_alive():
             running.stop()
-        drain.close(server)
+        drain.close()
 
 
 def read_answer(client: socket.socket) -> tuple[bytes, bytes]:

@@ -73,6 +73,7 @@ def test_the_internals_the_layer_uses_are_there():
     add_task = inspect.getsource(ThreadedTaskDispatcher.add_task)
     assert "self.queue.append(task)" in add_task
     assert "len(self.threads) - self.stop_count - self.active_count" in add_task
+    assert "timeout" in inspect.signature(ThreadedTaskDispatcher.shutdown).parameters
     assert "self.server.add_task(self)" in inspect.getsource(HTTPChannel.received)
     assert "self.request = self.parser_class(self.adj)" in inspect.getsource(HTTPChannel.received)
     assert "wasyncore.dispatcher.close(self)" in inspect.getsource(HTTPChannel.handle_close)

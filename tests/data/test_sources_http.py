@@ -290,7 +290,7 @@ def test_sockets_to_the_internet_are_blocked_in_tests():
 def test_retry_after_accepts_http_dates():
     from datetime import UTC, datetime
 
-    from cryptopredict.data.retry import retry_after_seconds
+    from cryptopredict.retry_after import retry_after_seconds
 
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds({"Retry-After": "Thu, 01 Jan 2026 12:00:30 GMT"}, now) == 30

@@ -8,10 +8,10 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import History, Interval, Rules, validate
 from cryptopredict.data.frame import Bars
-from cryptopredict.model.build import TrainingRequest
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
+from cryptopredict.training.tasks import PairJob
 
 # Small enough to train in seconds, large enough for a real backtest: validation origins to
 # choose the damping and the volatility window on, and evaluation origins with calibrated bands.
@@ -23,15 +23,16 @@ QUICK_PLAN = Plan(
 )
 
 
-def quick_request(**changes) -> TrainingRequest:
+def quick_job(history: History, **changes) -> PairJob:
     base = {
         "asset": ASSETS["btc-usd"],
+        "bars": history,
         "config": QUICK_CONFIG,
-        "horizon": pd.Timedelta(days=20),
+        "horizon_days": 20,
         "gate": GateRules.from_settings(Settings()),
         "plan": QUICK_PLAN,
     }
-    return TrainingRequest(**{**base, **changes})
+    return PairJob(**{**base, **changes})
 
 
 def history_from_prices(

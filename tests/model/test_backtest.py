@@ -1,4 +1,4 @@
-"""Backtest mechanics on constructed data: origins, the fit cache, re-anchoring, damping."""
+"""Backtest mechanics on constructed data: origins, re-anchoring, damping."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.model import refits as refitting
 from cryptopredict.model.choices import choose_damping, damp
-from cryptopredict.model.config import DEFAULT, ModelConfig
+from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.plan import SERVED, Plan
 from cryptopredict.model.refits import Refits
-from cryptopredict.training import inprocess
-from cryptopredict.training.engine import LocalEngine
-from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.inprocess import fit_refits
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -57,48 +52,6 @@ def test_origins_snap_to_bars_that_exist():
     origins = Plan().origins(ds)
     assert set(origins) <= set(ds)
     assert len(origins) == len(set(origins))
-
-
-def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(
-    tmp_path, monkeypatch, caplog
-):
-    calls = []
-
-    def fake_path(config, train, times):
-        calls.append(train["ds"].iloc[-1])
-        return np.log(train["y"].iloc[-1]) + 0.001 * np.arange(len(times))
-
-    monkeypatch.setattr(refitting, "prophet_path", fake_path)
-    plan = Plan(min_training=pd.Timedelta(days=30), step=pd.Timedelta(days=3))
-    config = DEFAULT.with_changes(window_days=30)
-    cache = FitCache(tmp_path)
-
-    def run(days: int) -> Refits:
-        ds = hourly(days)
-        history = pd.DataFrame({"ds": ds, "y": 100 + np.arange(len(ds)) * 0.01})
-        times, _ = plan.refit_times(seconds_of(ds))
-        return fit_refits(
-            history, times, config, plan, 3600, engine=LocalEngine(), cache=cache, purpose="(x)"
-        )
-
-    caplog.set_level("INFO", logger=inprocess.__name__)
-    first = run(90)
-    fitted = len(calls)
-    assert fitted == len(first.times) > 10
-    again = run(90)
-    # What was refitted, and how much of it came from the cache, said once per run.
-    assert [record.getMessage() for record in caplog.records] == [
-        f"backtest: Prophet refitted at {fitted} origins (x): 0 from the cache, {fitted} to fit",
-        f"backtest: Prophet refitted at {fitted} origins (x): {fitted} from the cache, 0 to fit",
-    ]
-    assert len(calls) == fitted, "every fit came from the cache"
-    np.testing.assert_array_equal(again.raw, first.raw)
-    more = run(100)
-    assert len(calls) - fitted == len(more.times) - len(first.times) > 0
-    # A changed configuration is a different fit.
-    config = config.with_changes(changepoint_prior_scale=0.5)
-    run(90)
-    assert len(calls) == fitted + (len(more.times) - len(first.times)) + len(first.times)
 
 
 def test_the_latest_refit_is_re_anchored_at_each_origin_and_damped():

@@ -20,17 +20,18 @@ from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import Settings
 from cryptopredict.model import build
-from cryptopredict.model.gate import GateError, GateRules
+from cryptopredict.model.gate import GateRules
 from cryptopredict.postprocess import centre, hours_ahead
-from cryptopredict.training.inprocess import train
-from tests.model.quick import history_from_prices, quick_request
+from cryptopredict.training.graph import PairError
+from tests.local_cluster import train
+from tests.model.quick import QUICK_CONFIG, history_from_prices, quick_job
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def trained(recent_history, tmp_path_factory):
-    return train(recent_history, quick_request(), tmp_path_factory.mktemp("artifacts"))
+    return train(quick_job(recent_history), tmp_path_factory.mktemp("artifacts"))
 
 
 def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
@@ -58,7 +59,7 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
 
 
 def test_the_summary_keeps_its_shape_and_adds_the_scores(trained):
-    summary = trained.manifest.to_builtins()["metrics"]
+    summary = load_artifact(trained.path).manifest.to_builtins()["metrics"]
     assert {"origins", "interval_width", "1h", "1d", "7d", "30d"} <= set(summary)
     assert summary["origins"] >= 100, "bands are scored on many more origins than the refits"
     assert summary["interval_width"] == 0.8
@@ -106,7 +107,7 @@ def test_the_grid_runs_from_the_first_bar_to_the_horizon(trained, recent_history
 
 
 def test_the_history_is_a_hindcast_made_before_each_bar(trained, recent_history):
-    grid = trained.grid
+    grid = load_artifact(trained.path).grid
     last_bar = int(recent_history.bars.last.timestamp())
     past = grid["ds"] <= last_bar
     lead = grid["ds"][past] - grid["origin"][past]
@@ -129,7 +130,7 @@ def test_the_history_is_a_hindcast_made_before_each_bar(trained, recent_history)
 
 
 def test_the_forecast_starts_at_the_last_close_inside_a_widening_band(trained, recent_history):
-    grid, origin = trained.grid, int(recent_history.bars.last.timestamp())
+    grid, origin = load_artifact(trained.path).grid, int(recent_history.bars.last.timestamp())
     future = grid["ds"] > origin
     last_close = recent_history.bars.frame["close"].iloc[-1]
     first = np.flatnonzero(future)[0]
@@ -144,9 +145,9 @@ def test_the_forecast_starts_at_the_last_close_inside_a_widening_band(trained, r
 
 
 def test_training_is_deterministic(recent_history, tmp_path):
-    request = quick_request(plan=None)
-    first = load_artifact(train(recent_history, request, tmp_path / "a").path)
-    second = load_artifact(train(recent_history, request, tmp_path / "b").path)
+    job = quick_job(recent_history, backtest=False)
+    first = load_artifact(train(job, tmp_path / "a").path)
+    second = load_artifact(train(job, tmp_path / "b").path)
     for name in first.grid.names():
         np.testing.assert_array_equal(first.grid[name], second.grid[name])
     # Without a backtest the band is still a hindcast: finite and positive from the first bar.
@@ -160,8 +161,8 @@ def test_a_gate_failure_writes_nothing_and_keeps_the_previous_artifact(
     out = trained.path.parent
     before = {path.name: path.read_bytes() for path in trained.path.iterdir()}
     strict = GateRules(min_coverage=0.999, max_coverage=1.0, max_mape_ratio=3.0)
-    with pytest.raises(GateError, match=r"7-day coverage of the 80% band is .*outside \[100%"):
-        train(recent_history, quick_request(gate=strict), out)
+    with pytest.raises(PairError, match=r"7-day coverage of the 80% band is .*outside \[100%"):
+        train(quick_job(recent_history, gate=strict), out)
     assert {path.name: path.read_bytes() for path in trained.path.iterdir()} == before
     assert sorted(path.name for path in out.iterdir()) == ["btc-usd", "index.json"]
     assert (trained.path / MANIFEST).exists()
@@ -178,8 +179,8 @@ def test_the_gate_rejects_bands_that_miss_a_regime_the_validation_never_saw(tmp_
     # A driftless random walk through the validation origins, then a smooth 3%-a-day rally:
     # the last close lags it far beyond any band learnt from the walk.
     prices = regimes((130, 0.0, 0.004), (70, 0.03, 0.0005))
-    with pytest.raises(GateError, match=r"7-day coverage of the 80% band is \d+\.\d%, outside"):
-        train(history_from_prices(prices), quick_request(), tmp_path)
+    with pytest.raises(PairError, match=r"7-day coverage of the 80% band is \d+\.\d%, outside"):
+        train(quick_job(history_from_prices(prices)), tmp_path)
     assert not (tmp_path / "btc-usd").exists()
 
 
@@ -188,15 +189,16 @@ def test_the_gate_rejects_a_model_worse_than_naive(tmp_path):
     # then the trend stops and extrapolating it only adds error.
     prices = regimes((130, 0.03, 0.002), (70, 0.0, 0.004))
     strict = GateRules(min_coverage=0.0, max_coverage=1.0, max_mape_ratio=1.0)
-    with pytest.raises(GateError, match=r"7-day MAPE is .*x the naive baseline's .* at most 1x"):
-        train(history_from_prices(prices), quick_request(gate=strict), tmp_path)
+    with pytest.raises(PairError, match=r"7-day MAPE is .*x the naive baseline's .* at most 1x"):
+        train(quick_job(history_from_prices(prices), gate=strict), tmp_path)
 
 
 def test_the_gate_rejects_non_positive_forecasts(tmp_path):
     falling = pd.Series(np.linspace(60_000, 1_000, 24 * 60))
-    config = quick_request().config.with_changes(target="price", anchored=False)
-    with pytest.raises(GateError, match=r"yhat is -?\d.* every value must be finite and positive"):
-        train(history_from_prices(falling), quick_request(config=config, plan=None), tmp_path)
+    config = QUICK_CONFIG.with_changes(target="price", anchored=False)
+    job = quick_job(history_from_prices(falling), config=config, backtest=False)
+    with pytest.raises(PairError, match=r"yhat is -?\d.* every value must be finite and positive"):
+        train(job, tmp_path)
     assert not (tmp_path / "btc-usd").exists()
 
 
@@ -211,8 +213,7 @@ def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
         return predict(forecaster, ds)
 
     monkeypatch.setattr(build, "predict_mean", recording)
-    request = quick_request(horizon=pd.Timedelta(days=60), plan=None)
-    trained = train(recent_history, request, tmp_path)
+    trained = train(quick_job(recent_history, horizon_days=60, backtest=False), tmp_path)
     last_bar = int(recent_history.bars.last.timestamp())
     stored = load_artifact(trained.path).grid
     ds = stored["ds"]
@@ -241,7 +242,7 @@ def test_a_pair_priced_below_one_keeps_six_significant_digits_in_its_backtest(tm
     steps = np.random.default_rng(5).normal(0.0, 0.006, 24 * 120)
     prices = pd.Series(0.17 * np.exp(np.cumsum(steps)))
     history = history_from_prices(prices, symbol="DOGE/USD")
-    trained = train(history, quick_request(asset=asset_for_symbol("DOGE/USD")), tmp_path)
+    trained = train(quick_job(history, asset=asset_for_symbol("DOGE/USD")), tmp_path)
     assert trained.path.name == "doge-usd"
     settings = Settings(model_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
     client = create_app(open_artifacts(tmp_path), settings).test_client()

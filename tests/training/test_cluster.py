@@ -8,7 +8,6 @@ different instrument from the spot pairs the product serves; here only the train
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -28,7 +27,6 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
 from cryptopredict.training.cli import main
-from cryptopredict.training.cluster import DaskEngine
 from cryptopredict.training.graph import pairs_in_flight
 
 pytestmark = pytest.mark.slow
@@ -286,16 +284,3 @@ def _computed_by_prefix(dask_scheduler) -> dict[str, float]:
         kind = name.split("-", 1)[0]  # `refit-btc-usdt` -> `refit`
         computed[kind] = computed.get(kind, 0.0) + prefix.all_durations.get("compute", 0.0)
     return computed
-
-
-def test_the_notebooks_engine_gives_the_results_in_the_order_asked():
-    history = np.arange(100_000.0)  # what a refit's function holds
-    with LocalCluster(**{**IN_PROCESS, "n_workers": 2}) as cluster, Client(cluster) as client:
-        engine = DaskEngine(client, "btc-usd")
-        fn = functools.partial(_sum_up_to, history)
-        assert engine.map(fn, [10, 3, 7, 0], what="refit") == [45.0, 3.0, 21.0, 0.0]
-        assert engine.map(fn, [], what="refit") == []
-
-
-def _sum_up_to(values: np.ndarray, n: int) -> float:
-    return float(values[:n].sum())

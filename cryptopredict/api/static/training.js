@@ -18,12 +18,13 @@ function minutesLeft(seconds) {
 
 function trainingPair(pair) {
   const fits = pair.fits_total ? `, ${pair.fits_done} of ${pair.fits_total} fits` : "";
-  const meanwhile = pair.served === "quick"
-    ? " (its quick model is served meanwhile: the last close and the panel's band, not yet " +
-      "backtested)"
-    : "";
-  return `${pair.asset}: ${pair.step}${fits}${minutesLeft(pair.eta_seconds)}${meanwhile}`;
+  const quick = pair.served === "quick" ? " (quick model served)" : "";
+  return `${pair.asset}${quick}: ${pair.step}${fits}${minutesLeft(pair.eta_seconds)}`;
 }
+
+// Said once, after the pairs, where a pair is served its quick model meanwhile.
+const QUICK_MODEL = " Meanwhile a quick model is the last close with the panel's band, not yet " +
+  "backtested.";
 
 let trainingSeen = null; // the slugs training at the last look
 
@@ -72,9 +73,10 @@ async function refreshTraining() {
     return false;
   }
   const pairs = training.pairs.map(trainingPair);
+  const quick = training.pairs.some((pair) => pair.served === "quick") ? QUICK_MODEL : "";
   line.textContent = `Still training, ${pairs.length} pair${pairs.length === 1 ? "" : "s"}` +
-    `${minutesLeft(training.eta_seconds)}: ${pairs.join("; ")}. Each pair is served as soon as ` +
-    "its model is written.";
+    `${minutesLeft(training.eta_seconds)}: ${pairs.join("; ")}. Each pair's backtested model ` +
+    `is served as soon as it is written.${quick}`;
   return true;
 }
 

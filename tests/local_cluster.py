@@ -1,0 +1,38 @@
+"""Training a pair in a test as `train.py` does, through its task graph, on a Dask cluster of
+one single-threaded worker in this process: the tasks run here, so a test's monkeypatch
+reaches them, and the cluster starts in about a second."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from distributed import Client, LocalCluster
+
+from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.graph import Trained, train_pair
+from cryptopredict.training.tasks import PairJob
+
+
+@contextmanager
+def in_process_client() -> Iterator[Client]:
+    with (
+        # On loopback (where tests may connect): no address of this machine is looked up.
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp://",
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+def train(job: PairJob, out: Path, *, cache: FitCache | None = None) -> Trained:
+    """`job` trained into `out` (its backtest kept), on a cluster of its own."""
+    with in_process_client() as client:
+        return train_pair(client, job, cache=cache or FitCache(None), out=out, keep_backtest=True)
