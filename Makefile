@@ -14,13 +14,15 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
 # those named (their tests are skipped, and the run says so at its end); .ci/run never does.
-TOOLS := chromium wrk postgresql
+TOOLS := chromium wrk postgresql prometheus
 chromium_command := chromium
 chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
 wrk_command := wrk
 wrk_for := the soak test
 postgresql_command := pg_ctlcluster
 postgresql_for := the PostgreSQL storage, collector and fault tests
+prometheus_command := promtool
+prometheus_for := the alerting rules' checks (promtool check rules, promtool test rules)
 WITHOUT ?=
 comma := ,
 without := $(subst $(comma), ,$(WITHOUT))
@@ -227,7 +229,7 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql bench-scale bench-first-run
+.PHONY: bench soak wrk postgresql prometheus bench-scale bench-first-run
 # `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
 # the first 200 from the install and from the command, /healthz listing the pairs still
 # training, the longest silence while training, lines about a pair that do not name it, and
@@ -260,3 +262,7 @@ postgresql:
 # wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
 wrk:
 	$(call apt_tool,wrk)
+
+# promtool (Debian's prometheus package) checks and unit-tests monitoring/alerts.yml.
+prometheus:
+	$(call apt_tool,prometheus)

@@ -336,9 +336,13 @@ def database(args: argparse.Namespace) -> dict:
         with MinuteStore.open(url) as store:
             store.write(minutes)
         os.environ["DATABASE_URL"] = url
+        with tempfile.TemporaryDirectory() as scratch:
+            # A date the model serves: `/bitcoin` without one is a 400.
+            paths = run.write_paths(Path(scratch), args.model_dir)["near"]
+            bitcoin = paths.read_text().splitlines()[0]
         try:
             with api(args.model_dir) as port:
-                return _frozen(port, postgres, args.seconds)
+                return _frozen(port, postgres, args.seconds, bitcoin)
         finally:
             del os.environ["DATABASE_URL"]
     finally:
@@ -346,7 +350,7 @@ def database(args: argparse.Namespace) -> dict:
         postgres.remove()
 
 
-def _frozen(port: int, postgres, seconds: float) -> dict:
+def _frozen(port: int, postgres, seconds: float, bitcoin_path: str) -> dict:
     price = "/price/btc-usd"
     assert probe(port, price) < 10, "the API could not read the minutes before the freeze"
     load = [os.getloadavg()[0]]
@@ -356,7 +360,7 @@ def _frozen(port: int, postgres, seconds: float) -> dict:
 
     def ask_bitcoin() -> None:
         while not stop.is_set():
-            bitcoin.append(probe(port, "/bitcoin"))
+            bitcoin.append(probe(port, bitcoin_path))
             time.sleep(0.05)
 
     frozen_at = time.monotonic()

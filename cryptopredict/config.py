@@ -243,7 +243,14 @@ class Settings:
     live_cache_seconds: float = _setting(
         "LIVE_CACHE_SECONDS",
         5.0,
-        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query).",
+        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), "
+        "and the live scorecard waits before it reads the minutes stored since.",
+    )
+    live_score_window_hours: float = _setting(
+        "LIVE_SCORE_WINDOW_HOURS",
+        24.0,
+        "Hours of the live scorecard's rolling window (`/model/{asset}/live`): the minutes "
+        "that closed within them before the newest one scored.",
     )
     binance_ws_url: str = _setting(
         "BINANCE_WS_URL",

@@ -127,3 +127,18 @@ def _quantile_at(hours: np.ndarray, known: tuple[float, ...], values: tuple[floa
     inside = np.interp(hours, grid, table)
     beyond = table[-1] * np.sqrt(hours / grid[-1])
     return np.where(hours <= grid[-1], inside, beyond)
+
+
+def empirical_offsets(
+    hours: np.ndarray, known: tuple[float, ...], values: tuple[float, ...], *, upper: bool
+) -> np.ndarray:
+    """An empirical band's log offsets at `hours` ahead from its quantiles `values` at the
+    calibrated horizons `known`: linear from 0 at lead 0 between them, growing as sqrt(h) past
+    the last, and never narrowing: each bound (the `upper` one, or the lower) at least as far
+    from the centre as at any lead before (as `cryptopredict.model.bands.Band` serves it)."""
+    raw = _quantile_at(hours, known, values)
+    widest = np.maximum if upper else np.minimum
+    # A piecewise-linear function's extremes up to h lie at its knots up to h, or at h.
+    before = widest.accumulate(np.concatenate([[0.0], values]))
+    reached = np.searchsorted(np.asarray(known, dtype=np.float64), hours, side="right")
+    return widest(raw, before[reached])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data.snapshot import SnapshotSource
 from tests import fail_on_skip
+from tests.collect.postgres import PostgresServer, PostgresUnavailableError
 
 E2E = Path(__file__).parent / "e2e"
 
@@ -71,3 +73,18 @@ class SleepRecorder:
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of our own on 127.0.0.1 (tests/collect/postgres.py); yields its base
+    URL (no database name): the collector's tests and the live scorecard's."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailableError as why:
+        pytest.skip(str(why))
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.remove()

@@ -10,13 +10,23 @@ from http import HTTPStatus
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cryptopredict.api import assets, candles, forecasts, live, model_card, openapi, pages
+from cryptopredict.api import (
+    assets,
+    candles,
+    forecasts,
+    live,
+    model_card,
+    openapi,
+    pages,
+    scorecard,
+)
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import FastBitcoin
 from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.responses import install_headers, json_response, public_cache
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.api.serving.catalog import Catalog
+from cryptopredict.api.serving.scorecard import Scorecards
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RunRecordError, TrainingRun, read_run
@@ -56,7 +66,19 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
         )
     )
     app.register_blueprint(live.blueprint(catalog, minutes))
-    app.register_blueprint(model_card.blueprint(catalog, cache_seconds=cache_seconds))
+    scores = Scorecards(
+        catalog,
+        minutes.closes_after,
+        window_hours=settings.live_score_window_hours,
+        refresh_seconds=settings.live_cache_seconds,
+    )
+    app.register_blueprint(scorecard.blueprint(catalog, scores))
+    metrics.registry.register(scorecard.ScorecardMetrics(scores, minutes.windows))
+    app.register_blueprint(
+        model_card.blueprint(
+            catalog, cache_seconds=cache_seconds, live=scorecard.card_summary(scores)
+        )
+    )
     app.register_blueprint(model_card.health_blueprint(catalog))
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))

@@ -137,6 +137,13 @@ class LiveMinutes:
     def last_bar(self, served: ServedAsset) -> LastBar:
         return self._read(served, lambda store: store.last_bar(served.slug))
 
+    def closes_after(self, served: ServedAsset, after: int, limit: int) -> np.ndarray:
+        """(open time, close) of up to `limit` minutes of `served` opening after `after`, oldest
+        first ((0, 2) when none); NoMinuteDataError when no database has been made yet."""
+        with self._reading() as store:
+            rows = store.closes_after(served.slug, after, limit)
+        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
     def _read(self, served: ServedAsset, read: Callable[[MinuteStore], T | None]) -> T:
         """`read` on this thread's connection; NoMinuteDataError when there is no database or
         it holds nothing of `served`, MinuteDataUnavailableError when it cannot be read."""

@@ -143,7 +143,10 @@ class Metrics:
 
             `http_requests_total` and `http_request_duration_seconds` by route, method and
             status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds` and
-            `cryptopredict_model_info` by asset (`asset="btc-usd"`); process memory and CPU.
+            `cryptopredict_model_info` by asset (`asset="btc-usd"`); the live scorecard
+            (`/model/{asset}/live`): `cryptopredict_live_minutes`, `cryptopredict_live_coverage`,
+            `cryptopredict_live_coverage_se` and `cryptopredict_live_interval_score` by asset,
+            lead, level, window and forecast; process memory and CPU.
             """
             return Response(
                 generate_latest(self.registry),

@@ -4,6 +4,7 @@ API serves and which model of each asset."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from cryptopredict.api.types.model import (
     Unavailable,
     model_card,
 )
+from cryptopredict.api.types.scorecard import LiveSummary
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -33,19 +35,30 @@ UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones
 CACHED = 64  # model cards and backtests kept ready, the most recently asked for
 
 
-def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
+def blueprint(
+    catalog: Catalog,
+    *,
+    cache_seconds: int,
+    live: Callable[[ServedAsset], LiveSummary | None] | None = None,
+) -> Blueprint:
+    """`live`: the live scorecard's summary of an asset for its model card (None: not known)."""
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
     slugs = [served.slug for served in catalog]
     default = catalog.default.slug
 
     @lru_cache(maxsize=CACHED)
-    def card(slug: str) -> bytes:
+    def card(slug: str) -> msgspec.Struct:
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
         summary = artifact.backtest.summary
         said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
-        return ENCODER.encode(model_card(manifest, said))
+        return model_card(manifest, said, None)
+
+    def with_live(served: ServedAsset) -> Response:
+        """The card, with the live scorecard's summary (read now) as `live`."""
+        found = None if live is None else live(served)
+        return json_response(msgspec.structs.replace(card(served.slug), live=found), cache=max_age)
 
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
@@ -58,7 +71,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
         As `/model/{asset}`, for the default asset (`/assets` names it: BTC/USD when served).
         """
-        return raw_json_response(card(default), cache=max_age)
+        return with_live(catalog.default)
 
     @bp.get("/model/backtest")
     @document("The summary and every backtest path.", Backtest, errors=UNAVAILABLE)
@@ -84,9 +97,11 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         null for a model trained with `--no-backtest`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
-        coverage of every band), summed up in a sentence.
+        coverage of every band), summed up in a sentence; and `live`, how the forecast has
+        fared on the live minutes since the model's data ended, in a sentence and per lead
+        (`/model/{asset}/live` has it all; null when no minute bars can be read).
         """
-        return raw_json_response(card(catalog[asset].slug), cache=max_age)
+        return with_live(catalog[asset])
 
     @bp.get("/model/<asset>/backtest")
     @document(

@@ -260,6 +260,19 @@ class HindcastCoverage(Record, frozen=True):
     coverage_by_level: dict[str, float]
 
 
+class NaiveBand(Record, frozen=True):
+    """The naive forecast made at the last bar, as the backtest scores naive's (the live
+    scorecard scores it beside the served one): the last price, and per level (keyed by percent
+    as text) the log offsets of its band's lower and upper bounds at the calibrated horizons
+    `hours`; in between linear from 0 at lead 0, past the last as sqrt(lead), never narrowing
+    along lead (`cryptopredict.postprocess.empirical_offsets`)."""
+
+    price: float
+    hours: tuple[float, ...]
+    lower: dict[str, tuple[float, ...]]
+    upper: dict[str, tuple[float, ...]]
+
+
 class PastForecast(Record, frozen=True):
     """A served forecast from a past origin against the prices that followed (80% band)."""
 
@@ -393,6 +406,8 @@ class Manifest(msgspec.Struct, frozen=True):
     horizon: Horizon
     levels: tuple[int, ...]
     files: dict[str, str]
+    # The naive forecast at the last bar (None: an artifact written before it was kept).
+    naive: NaiveBand | None = None
 
     @property
     def interval_width(self) -> float:
@@ -403,7 +418,7 @@ class Manifest(msgspec.Struct, frozen=True):
         return msgspec.to_builtins(self, order="sorted")
 
 
-REQUIRED_KEYS = tuple(spec.name for spec in msgspec.structs.fields(Manifest))
+REQUIRED_KEYS = tuple(spec.name for spec in msgspec.structs.fields(Manifest) if spec.required)
 
 
 class IndexEntry(msgspec.Struct, frozen=True):

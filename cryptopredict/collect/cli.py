@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cryptopredict.assets import Asset, UnknownAssetError, configured_assets
 from cryptopredict.collect.bars import MalformedBarError
 from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
-from cryptopredict.collect.replay import read_minutes, replay
+from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.store import DatabaseUnavailableError, MinuteStore, StoreError
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import ConfigError, Settings
@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--asset", help="replay: the asset the file holds (default: from its name, btc-usd-...)"
     )
+    parser.add_argument(
+        "--no-shift",
+        action="store_true",
+        help="replay: write every minute at its own time, at once, however old (no retention); "
+        "with a model trained `train.py --until` the file's start, /model/{asset}/live scores it",
+    )
     return parser
 
 
@@ -66,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure(settings.log_level)
-    if args.replay is None and (args.asset or args.speed != 1.0):
-        parser().error("--asset and --speed go with --replay")
+    if args.replay is None and (args.asset or args.speed != 1.0 or args.no_shift):
+        parser().error("--asset, --speed and --no-shift go with --replay")
+    if args.no_shift and (args.speed != 1.0 or args.play_minutes != DEFAULT_PLAY_MINUTES):
+        parser().error(
+            "--no-shift writes every minute at once: --speed and --play-minutes do not apply"
+        )
     if args.speed < 1:
         parser().error("--speed must be at least 1")
     if settings.minute_retention_days <= 0:
@@ -88,7 +98,12 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     asset = configured_assets(args.asset)[0].slug if args.asset else _asset_from_name(args.replay)
     bars = read_minutes(args.replay, asset)
     with MinuteStore.open(settings.database_url) as store:
-        writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
+        # Unshifted minutes are history: the retention, counted from the clock, would drop them.
+        retention = None if args.no_shift else settings.minute_retention_days
+        writer = MinuteWriter(store, retention, max_jump=settings.max_bar_jump)
+        if args.no_shift:
+            write_unshifted(bars, writer)
+            return 0
         job = replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes)
         return asyncio.run(_until_signalled(job))
 

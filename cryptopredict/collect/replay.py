@@ -9,6 +9,10 @@ the newest minute is always 0-60 s old, as with the live collector. At speed N >
 are never dated in the future: a played bar is older when written, by up to
 `play_minutes * (1 - 1/N)` minutes at the start of the playback, and fresh at its end.
 
+With `--no-shift` (`write_unshifted`) the file is written at its own times, all at once, as
+the collector's backfill would have written it then: a past market to score a model trained
+`--until` its start against (`/model/{asset}/live`).
+
 Every replayed row records its source, `replay`, and the shift, so the API (`/price`) and the
 dashboard say the minutes are a replay and when they really traded.
 """
@@ -89,10 +93,7 @@ async def replay(
     offset = int((ends - (bars[-1].ts + MINUTE)) // MINUTE) * MINUTE
     timeline = shifted(bars, offset)
     split = len(timeline) - play_minutes
-    stored = 0
-    for first in range(0, split, PRELOAD_CHUNK):
-        chunk = timeline[first : min(first + PRELOAD_CHUNK, split)]
-        stored += writer.append(chunk).count(Outcome.STORED)
+    stored = _at_once(timeline[:split], writer)
     log.info(
         "replay: wrote %d minutes at once, shifted by %+d min to end at %s; playing %d more at %gx",
         stored,
@@ -107,4 +108,25 @@ async def replay(
             stored += 1
             log.info("replay: %s %s close %s", bar.asset, stamp(bar.ts), bar.close)
     log.info("replay: done, %d minutes stored", stored)
+    return stored
+
+
+def write_unshifted(bars: list[MinuteBar], writer: MinuteWriter) -> int:
+    """Write `bars` at their own times, at once; returns how many were stored."""
+    stored = _at_once(bars, writer)
+    log.info(
+        "replay: wrote %d of %d minutes at their own times, %s to %s",
+        stored,
+        len(bars),
+        stamp(bars[0].ts),
+        stamp(bars[-1].ts),
+    )
+    return stored
+
+
+def _at_once(bars: list[MinuteBar], writer: MinuteWriter) -> int:
+    """Store `bars` in transactions of PRELOAD_CHUNK, as a backfill would; how many were new."""
+    stored = 0
+    for first in range(0, len(bars), PRELOAD_CHUNK):
+        stored += writer.append(bars[first : first + PRELOAD_CHUNK]).count(Outcome.STORED)
     return stored

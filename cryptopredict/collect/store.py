@@ -243,6 +243,16 @@ class MinuteStore:
         return [tuple(row) for row in self._db.execute(query, (asset, start, end)).fetchall()]
 
     @_guarded
+    def closes_after(self, asset: str, after: int, limit: int) -> list[tuple[int, float]]:
+        """(open time, close) of the first `limit` bars opening after `after`, oldest first: a
+        range of the primary key, so only those rows are read."""
+        query = self._sql(
+            "SELECT ts, close FROM minute_bars WHERE asset = ? AND ts > ? ORDER BY ts LIMIT ?"
+        )
+        rows = self._db.execute(query, (asset, after, limit)).fetchall()
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    @_guarded
     def last_bar(self, asset: str) -> LastBar | None:
         """The newest bar, with where it came from."""
         row = self._one(

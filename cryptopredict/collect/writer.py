@@ -59,13 +59,17 @@ class MinuteWriter:
     def __init__(
         self,
         store: MinuteStore,
-        retention_days: float,
+        retention_days: float | None,
         *,
         max_jump: float = 3.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`retention_days` None keeps every minute, however old, and prunes nothing (a replay
+        of recorded minutes at their own times)."""
         self.store = store
-        self.retention = int(retention_days * 86_400) // MINUTE * MINUTE
+        self.retention = (
+            None if retention_days is None else int(retention_days * 86_400) // MINUTE * MINUTE
+        )
         self.max_jump = max_jump
         self.clock = clock
         self._newest: dict[str, int | None] = {}
@@ -80,7 +84,10 @@ class MinuteWriter:
 
     def window_start(self) -> int:
         """The first minute the retention keeps, by the clock: the one running
-        `MINUTE_RETENTION_DAYS` ago (a minute is kept while any of it is within them)."""
+        `MINUTE_RETENTION_DAYS` ago (a minute is kept while any of it is within them); 0
+        without a retention."""
+        if self.retention is None:
+            return 0
         return int(self.clock() - self.retention) // MINUTE * MINUTE
 
     def current_minute(self) -> int:
@@ -121,8 +128,8 @@ class MinuteWriter:
         return gone
 
     def prune_if_due(self) -> None:
-        """Prune, unless that was done less than an hour ago."""
-        if self.clock() - self._pruned_at >= PRUNE_EVERY:
+        """Prune, unless that was done less than an hour ago (or there is no retention)."""
+        if self.retention is not None and self.clock() - self._pruned_at >= PRUNE_EVERY:
             self.prune()
 
     def _use(self, call: Callable[[], T]) -> T:

@@ -53,10 +53,15 @@ def load_history(
     source: str = "auto",
     csv: Path | None = None,
     now: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
     sources: Sequence[Source] | None = None,
 ) -> History:
-    """The validated bars of `asset` from `since` to the last closed bar."""
+    """The validated bars of `asset` from `since` to the last closed bar: the last that closed
+    by `until`, when given (the history as it stood then: the history store is read, never
+    written, so bars after `until` it holds stay there)."""
     now = now or pd.Timestamp.now(tz="UTC")
+    if until is not None:
+        now = min(now, until)
     query = BarQuery(asset, Interval.parse(interval), pd.Timestamp(since), now)
     rules = Rules.from_settings(settings)
     chain = list(sources) if sources is not None else _chain(source, csv, settings)
@@ -64,7 +69,7 @@ def load_history(
     failures: list[str] = []
     for each in chain:
         try:
-            bars, report = _from_source(each, query, rules, store, now)
+            bars, report = _from_source(each, query, rules, store, now, keep=until is None)
         except DataError as error:
             reason = getattr(error, "reason", None) or str(error)
             # The next source is tried: falling back (to the snapshot, offline) is the normal
@@ -99,10 +104,19 @@ def _chain(source: str, csv: Path | None, settings: Settings) -> list[Source]:
 
 
 def _from_source(
-    source: Source, query: BarQuery, rules: Rules, store: HistoryStore, now: pd.Timestamp
+    source: Source,
+    query: BarQuery,
+    rules: Rules,
+    store: HistoryStore,
+    now: pd.Timestamp,
+    *,
+    keep: bool = True,
 ) -> tuple[Bars, ValidationReport]:
+    """The validated bars closed by `now`; a live source's are merged with the store's, and
+    the store updated when `keep`."""
     if source.name not in LIVE_SOURCES:
-        return validate(_bars(source, source.fetch(query), query), rules, now)
+        fetched = drop_open_bar(source.fetch(query), query.interval, now)
+        return validate(_bars(source, fetched, query), rules, now)
     key = (source.name, query.asset.slug, query.interval)
     stored = store.load(*key) or StoredHistory(empty_frame(), query.start)
     fetched = source.fetch(replace(query, start=stored.resume_start(query.start)))
@@ -110,8 +124,9 @@ def _from_source(
     # Bars before the query's start can only come from the store, which holds validated bars.
     in_window = merged["timestamp"] >= query.start
     bars, report = validate(_bars(source, merged[in_window], query), rules, now)
-    kept = pd.concat([merged[~in_window], bars.frame], ignore_index=True)
-    store.save(*key, StoredHistory(kept, min(stored.covers_from, query.start)))
+    if keep:
+        kept = pd.concat([merged[~in_window], bars.frame], ignore_index=True)
+        store.save(*key, StoredHistory(kept, min(stored.covers_from, query.start)))
     return bars, report
 
 

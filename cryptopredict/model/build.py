@@ -26,6 +26,7 @@ from cryptopredict.artifact.schema import (
     Horizon,
     Manifest,
     ModelParams,
+    NaiveBand,
     Postprocess,
     ServedBand,
     TrainingWindow,
@@ -45,6 +46,7 @@ from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
+from cryptopredict.model.scoring import naive_forecast
 from cryptopredict.postprocess import centre as centre_of
 from cryptopredict.postprocess import hours_ahead
 from cryptopredict.utc import utc_datetime
@@ -122,6 +124,7 @@ def build(
         grid=grid,
         summary=summary,
         backtest=backtest,
+        naive=naive_forecast(hindcast.market, hindcast.anchor, request.plan or Plan()),
     )
     report = BacktestReport(
         summary=summary,
@@ -235,6 +238,7 @@ def _manifest(
     grid: Grid,
     summary: BacktestSummary | None,
     backtest: Backtest | None,
+    naive: NaiveBand,
 ) -> Manifest:
     bars = history.bars
     return Manifest(
@@ -282,6 +286,7 @@ def _manifest(
             grid_last=utc_datetime(int(grid.ds[-1])),
         ),
         files={},
+        naive=naive,
     )
 
 

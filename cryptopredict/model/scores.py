@@ -19,21 +19,19 @@ from dataclasses import dataclass
 import numpy as np
 import statsmodels.api as sm
 
+# The band's own scores live where the API's live scorecard reads them too (numpy alone).
+from cryptopredict.band_scores import inside, interval_score, overlap_lags, tails
 
-def tails(level: int) -> tuple[float, float]:
-    """The lower and upper quantile probabilities of a central band at `level` percent."""
-    lower = round((100 - level) / 200, 10)
-    return lower, round(1 - lower, 10)
-
-
-def interval_score(
-    actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: int
-) -> np.ndarray:
-    """Each forecast's interval score on log prices (all arguments in price)."""
-    y, low, high = np.log(actual), np.log(lower), np.log(upper)
-    penalty = 2 / (1 - level / 100)
-    below, above = np.clip(low - y, 0, None), np.clip(y - high, 0, None)
-    return (high - low) + penalty * (below + above)
+__all__ = [
+    "Paired",
+    "inside",
+    "interval_score",
+    "overlap_lags",
+    "paired",
+    "pinball",
+    "quantile_score",
+    "tails",
+]
 
 
 def pinball(actual: np.ndarray, quantile: np.ndarray, tau: float) -> np.ndarray:
@@ -51,10 +49,6 @@ def quantile_score(
         low, high = tails(level)
         losses += [pinball(actual, lower, low), pinball(actual, upper, high)]
     return np.mean(losses, axis=0)
-
-
-def inside(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    return (lower <= actual) & (actual <= upper)
 
 
 @dataclass(frozen=True)
@@ -86,8 +80,3 @@ def paired(a: np.ndarray, b: np.ndarray, lags: int) -> Paired:
     lags = max(0, min(lags, len(diff) - 1))
     fit = sm.OLS(diff, np.ones(len(diff))).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     return Paired(float(fit.params[0]), float(fit.bse[0]), len(diff), lags)
-
-
-def overlap_lags(horizon_hours: float, step_hours: float) -> int:
-    """Origins this many steps apart still share part of their outcome window."""
-    return max(1, math.ceil(horizon_hours / step_hours))

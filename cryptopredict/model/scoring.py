@@ -23,10 +23,11 @@ from cryptopredict.artifact.schema import (
     Comparison,
     HorizonScores,
     ModelScores,
+    NaiveBand,
     PastForecast,
     WidthFifth,
 )
-from cryptopredict.model.bands import NAIVE_BAND, Band, Market
+from cryptopredict.model.bands import NAIVE_BAND, TAUS, Band, Market
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre
@@ -308,6 +309,34 @@ def naive_band(market: Market, pos: np.ndarray, hours: list[int]) -> Band:
     """The naive forecast's band: quantiles of the year's returns, with their drift."""
     nothing = {h: np.full(len(pos), np.nan) for h in hours}
     return Band(NAIVE_BAND, market, pos, nothing)
+
+
+def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveBand:
+    """The naive forecast made at the last bar, as `DenseOrigins.scores` makes naive's at an
+    origin: the last price, and the band calibrated at the horizons `plan`'s backtest scores,
+    on the returns known by then."""
+    last = np.array([len(market.t) - 1])
+    reach = seconds_of(plan.horizon) / HOUR
+    hours = [
+        h
+        for h in (int(delta / pd.Timedelta(hours=1)) for delta in HORIZONS.values())
+        if h <= reach and (h * HOUR) % market.interval == 0
+    ]
+    lower: dict[str, list[float]] = {str(level): [] for level in LEVELS}
+    upper: dict[str, list[float]] = {str(level): [] for level in LEVELS}
+    for h in hours:
+        quantiles, medians = market.return_quantiles(h, last, market.t[last])
+        offsets = quantiles[0] if NAIVE_BAND.drift else quantiles[0] - medians[0]
+        for level in LEVELS:
+            low, high = tails(level)
+            lower[str(level)].append(float(offsets[TAUS.index(low)]))
+            upper[str(level)].append(float(offsets[TAUS.index(high)]))
+    return NaiveBand(
+        price=float(anchor[-1]),
+        hours=tuple(float(h) for h in hours),
+        lower={level: tuple(values) for level, values in lower.items()},
+        upper={level: tuple(values) for level, values in upper.items()},
+    )
 
 
 def past_forecasts(

@@ -84,6 +84,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--since", default="2021-01-01", type=_since, help="first bar to fetch")
     parser.add_argument(
+        "--until",
+        type=_until,
+        metavar="T",
+        help="train on the bars closed by T only (ISO 8601, UTC unless it says otherwise): "
+        "what the model would have said at T, to score it on what followed",
+    )
+    parser.add_argument(
         "--horizon-days",
         type=float,
         help="forecast grid length past the last bar (default: the MAX_HORIZON_DAYS setting, "
@@ -301,6 +308,7 @@ def pair_job(
         bars=Fetch(
             interval=args.interval,  # None: the --csv file's (read where it is read), or the pair's
             since=args.since,
+            until=args.until,
             source=source,
             csv=args.csv and args.csv.absolute(),  # the workers may run elsewhere
             settings=FetchSettings.of(settings),
@@ -378,11 +386,23 @@ def _share(text: str) -> float:
 
 
 def _since(text: str) -> str:
+    _instant(text)
+    return text
+
+
+def _until(text: str) -> str:
+    if _instant(text) > datetime.now(UTC):
+        raise argparse.ArgumentTypeError(f"{text!r} is in the future: no bar has closed by then")
+    return text
+
+
+def _instant(text: str) -> datetime:
+    """`text` as an aware datetime (UTC unless it says otherwise)."""
     try:
-        datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
-    return text
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def prepare(job: PairJob) -> Prepared:
 def fetch(asset: Asset, bars: Fetch) -> History:
     return load_history(
         asset, _interval(asset, bars), utc(bars.since), bars.settings.settings(),
-        source=bars.source, csv=bars.csv,
+        source=bars.source, csv=bars.csv, until=None if bars.until is None else utc(bars.until),
     )  # fmt: skip
 
 

@@ -76,6 +76,7 @@ class Fetch:
     source: str
     csv: Path | None
     settings: FetchSettings
+    until: str | None = None  # ISO 8601: train on the bars closed by then only (None: every bar)
 
 
 @dataclass(frozen=True)

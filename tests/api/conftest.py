@@ -21,9 +21,11 @@ from cryptopredict.api import create_app
 from cryptopredict.artifact.read import Artifact, load_artifacts
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
+from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.config import Settings
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
+from tests.api.scorecards import following, write
 from tests.live_server import LiveServer, start_server
 
 
@@ -137,3 +139,18 @@ def live_server(artifact_dir, tmp_path_factory) -> Iterator[LiveServer]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def minutes(artifacts) -> list[MinuteBar]:
+    """Nine days of real minutes from the fixture BTC/USD model's last bar on, with a gap
+    (`tests/api/scorecards.py`): the live scorecard's."""
+    return following(artifacts["btc-usd"])
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(minutes, tmp_path_factory) -> str:
+    """A minute database holding `minutes`, as a replay writes them."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('scorecard') / 'market.db'}"
+    write(url, minutes)
+    return url

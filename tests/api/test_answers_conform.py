@@ -165,6 +165,11 @@ VALID: dict[str, list[tuple[str, int]]] = {
         ("/model/{other}/backtest", 200),
         ("/model/no-such-asset/backtest", 404),
     ],
+    "/model/{asset}/live": [
+        ("/model/{asset}/live", 200),  # minutes a day after the last bar: scored
+        ("/model/{other}/live", 200),  # no minutes of it: none scored, `detail` says why
+        ("/model/no-such-asset/live", 404),
+    ],
     "/healthz": [("/healthz", 200)],
     "/metrics": [("/metrics", 200)],
 }
@@ -185,12 +190,14 @@ BROKEN: dict[str, list[tuple[str, int]]] = {
     "/model/backtest": [("/model/backtest", 503)],
     "/model/{asset}": [("/model/btc-usd", 503)],
     "/model/{asset}/backtest": [("/model/btc-usd/backtest", 503)],
+    "/model/{asset}/live": [("/model/btc-usd/live", 503), ("/model/eth-usd/live", 503)],
     "/healthz": [("/healthz", 200)],  # degraded, naming the corrupt artifact
 }
 WITHOUT_BITCOIN: dict[str, list[tuple[str, int]]] = {
     "/bitcoin": [("/bitcoin?date=2026-07-01", 404)],
     "/bitcoin/forecast": [("/bitcoin/forecast", 404)],
     "/bitcoin/forecast.csv": [("/bitcoin/forecast.csv", 404)],
+    "/model/{asset}/live": [("/model/eth-usd/live", 404)],  # no minute database made yet
 }
 
 

@@ -128,6 +128,7 @@ def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, c
         ("/candles/doge-usd", "/candles/{asset}"),
         ("/model/doge-usd", "/model/{asset}"),
         ("/model/doge-usd/backtest", "/model/{asset}/backtest"),
+        ("/model/doge-usd/live", "/model/{asset}/live"),
     ],
 )
 def test_an_unknown_asset_is_a_404_naming_the_served_ones(client, conforms, path, route):

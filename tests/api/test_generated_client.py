@@ -47,6 +47,7 @@ CALLS: dict[str, tuple[str, dict[str, Any], str]] = {
     "/live": ("live.get_live", {}, "LiveStatus"),
     # The live server stores no minutes: the documented 404, typed as the Error model.
     "/price/{asset}": ("live.get_price_asset", {}, "Error"),
+    "/model/{asset}/live": ("scorecard.get_model_asset_live", {}, "Error"),
     "/metrics": ("metrics.get_metrics", {}, "str"),
 }
 
@@ -117,6 +118,7 @@ def test_the_generated_client_types_the_model_card_at_every_depth(
         "backtest_boundary": "Boundary",
         "horizon": "Horizon",
         "verdict": "Verdict",
+        "naive": "NaiveBand",
     }
     for name, model in typed.items():
         assert isinstance(getattr(card, name), getattr(models, model)), name

@@ -25,6 +25,7 @@ OPERATIONS = [
     "/model/backtest",
     "/model/{asset}",
     "/model/{asset}/backtest",
+    "/model/{asset}/live",
     "/healthz",
     "/metrics",
     "/live",
@@ -37,7 +38,7 @@ ASSET_ROUTES = [
     "/candles/{asset}",
     "/candles/{asset}.csv",
 ]
-MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest"]
+MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest", "/model/{asset}/live"]
 
 
 def test_the_document_is_valid_openapi_3(spec):

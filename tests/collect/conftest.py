@@ -7,13 +7,11 @@ cannot run, its half is skipped and says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.replay import read_minutes
-from tests.collect.postgres import PostgresServer, PostgresUnavailableError, new_postgres_database
+from tests.collect.postgres import new_postgres_database
 from tests.paths import MINUTE_SAMPLE
 
 
@@ -26,21 +24,6 @@ def all_sample_minutes() -> list[MinuteBar]:
 @pytest.fixture(scope="session")
 def sample_minutes(all_sample_minutes) -> list[MinuteBar]:
     return all_sample_minutes[:300]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server of our own on 127.0.0.1 (tests/collect/postgres.py); yields its base
-    URL (no database name)."""
-    try:
-        server = PostgresServer()
-    except PostgresUnavailableError as why:
-        pytest.skip(str(why))
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -165,3 +165,52 @@ def test_the_command_line_refuses_what_it_cannot_do(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'untouched.db'}")
     assert main([]) == 2
     assert not (tmp_path / "untouched.db").exists()
+
+
+def test_no_shift_writes_the_file_at_its_own_times_at_once(database_url, monkeypatch, caplog):
+    """`--replay FILE --no-shift`: every minute at its own time, however old (the retention,
+    counted from the clock, would drop them all), through the collector's storage path."""
+    bars = read_minutes(SAMPLE, "btc-usd")[:2000]
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("MINUTE_RETENTION_DAYS", "1")
+    with caplog.at_level(logging.INFO):
+        assert main(["--replay", str(SAMPLE), "--no-shift"]) == 0
+    with MinuteStore.open(database_url, create=False) as store:
+        window = store.window("btc-usd")
+        rows = store.bars("btc-usd", bars[0].ts, bars[-1].ts + MINUTE)
+        provenance = store.last_bar("btc-usd")
+    assert (window.first, window.count) == (bars[0].ts, 43199)  # 2026-02-16T07:03Z, every one
+    assert [row[4] for row in rows] == [bar.close for bar in bars]
+    assert (provenance.source, provenance.shifted_by) == ("replay", 0)
+    assert "wrote 43199 of 43199 minutes at their own times" in caplog.text
+    # Written again: nothing changes (each minute is stored once).
+    assert main(["--replay", str(SAMPLE), "--no-shift"]) == 0
+    with MinuteStore.open(database_url, create=False) as store:
+        assert store.window("btc-usd") == window
+
+
+def test_no_shift_goes_with_a_replay_and_plays_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'untouched.db'}")
+    for args in (["--no-shift"], ["--replay", str(SAMPLE), "--no-shift", "--speed", "10"]):
+        with pytest.raises(SystemExit):
+            main(args)
+    with pytest.raises(SystemExit):
+        main(["--replay", str(SAMPLE), "--no-shift", "--play-minutes", "5"])
+    err = capsys.readouterr().err
+    assert "--no-shift go with --replay" in err
+    assert "--speed and --play-minutes do not apply" in err
+    assert not (tmp_path / "untouched.db").exists()
+
+
+def test_a_writer_without_retention_keeps_old_minutes_and_prunes_nothing(
+    database_url, sample_minutes
+):
+    clock_now = sample_minutes[-1].ts + 400 * 86_400  # a year and more later
+    with MinuteStore.open(database_url) as store:
+        kept = MinuteWriter(store, None, clock=lambda: clock_now)
+        outcomes = kept.append(sample_minutes)
+        assert set(outcomes) == {Outcome.STORED}
+        kept.prune_if_due()
+        assert store.window("btc-usd").count == len(sample_minutes)
+        dropped = MinuteWriter(store, 30, clock=lambda: clock_now)
+        assert dropped.prune() == len(sample_minutes)  # a retention would have dropped them

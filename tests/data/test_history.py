@@ -208,3 +208,23 @@ def test_live_sources_through_responses_fill_the_store(btc, settings, january):
     assert len(HistoryStore(settings.cache_dir).load("binance", "btc-usd", HOUR).frame) == len(
         january
     )
+
+
+def test_until_reads_the_history_as_it_stood_and_leaves_the_store_alone(btc, settings, january):
+    """A live source with `until`: the bars closed by then, from the store and the source; the
+    store keeps what it held (a past training must not forget the bars after it)."""
+    source = FakeSource("binance", january)
+    now = january["timestamp"].iloc[-1] + HOUR.delta
+    load_history(btc, "1h", SINCE, settings, sources=[source], now=now)
+    stored = HistoryStore(settings.cache_dir).load("binance", "btc-usd", HOUR).frame
+    until = january["timestamp"].iloc[200] + pd.Timedelta(minutes=30)  # bar 200 still open
+    history = load_history(btc, "1h", SINCE, settings, sources=[source], now=now, until=until)
+    pd.testing.assert_frame_equal(history.bars.frame, january.iloc[:200])
+    after = HistoryStore(settings.cache_dir).load("binance", "btc-usd", HOUR).frame
+    pd.testing.assert_frame_equal(after, stored)
+
+
+def test_until_cuts_an_embedded_history_at_the_last_bar_closed(btc, settings):
+    until = pd.Timestamp("2026-02-16T00:30", tz="UTC")
+    history = load_history(btc, "1h", SINCE, settings, source="snapshot", until=until)
+    assert history.bars.frame["timestamp"].iloc[-1] == pd.Timestamp("2026-02-15T23:00", tz="UTC")

@@ -88,7 +88,7 @@ def test_without_does_not_cover_a_tool_it_does_not_name(tmp_path):
 def test_without_naming_no_tool_of_the_suite_is_an_error(tmp_path):
     done = make(bare_path(tmp_path, uid=1000), "wrk", "WITHOUT=wrkk")
     assert done.returncode != 0
-    assert "WITHOUT names wrkk: it can name only chromium wrk postgresql" in done.stderr
+    assert "WITHOUT names wrkk: it can name only chromium wrk postgresql prometheus" in done.stderr
 
 
 def dry_run(*args: str) -> str:

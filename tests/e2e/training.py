@@ -31,9 +31,9 @@ NOT_READ_BY_TRAINING = ("cryptopredict/api", "cryptopredict/collect")
 SETTINGS_ENV = {spec.metadata["env"] for spec in dataclasses.fields(Settings)} - {"LOG_LEVEL"}
 
 
-def training_key(root: Path = ROOT) -> str:
+def training_key(root: Path = ROOT, command: tuple[str, ...] | list[str] = COMMAND) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{sys.version}\0{' '.join(COMMAND)}\0".encode())
+    digest.update(f"{sys.version}\0{' '.join(command)}\0".encode())
     for path in _inputs(root):
         digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -54,20 +54,26 @@ def _inputs(root: Path) -> Iterator[Path]:
                 yield path
 
 
-def artifacts_dir(root: Path = ROOT, cache: Path = CACHE) -> Path:
+def artifacts_dir(
+    root: Path = ROOT, cache: Path = CACHE, command: tuple[str, ...] | list[str] = COMMAND
+) -> Path:
     """Where the training of the code and data under `root` keeps its artifacts."""
-    return cache / training_key(root) / "artifacts"
+    return cache / training_key(root, command) / "artifacts"
 
 
-def trained_artifacts(root: Path = ROOT, cache: Path = CACHE) -> Path:
-    """The artifact directory of the real model, training it unless the cache holds it."""
-    artifacts = artifacts_dir(root, cache)
+def trained_artifacts(
+    root: Path = ROOT, cache: Path = CACHE, command: tuple[str, ...] | list[str] = COMMAND
+) -> Path:
+    """The artifact directory of the real model (trained by `command`, `train.py --all` on the
+    embedded data by default; each command its own `cache`), training it unless the cache
+    holds it."""
+    artifacts = artifacts_dir(root, cache, command)
     done = artifacts.parent
     key = done.name
     if (done / "complete").exists():
         print(f"e2e: reusing the training cached under {done} (code and data unchanged)")
         return artifacts
-    print(f"e2e: training every asset on the embedded data into {artifacts}", flush=True)
+    print(f"e2e: {' '.join(command)} into {artifacts}", flush=True)
     work = cache / f"{key}.partial"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -76,7 +82,7 @@ def trained_artifacts(root: Path = ROOT, cache: Path = CACHE) -> Path:
     started = time.monotonic()
     with (work / "train.log").open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, *COMMAND, "--out", str(work / "artifacts")],
+            [sys.executable, *command, "--out", str(work / "artifacts")],
             cwd=root,
             env=env,
             stdout=subprocess.PIPE,

@@ -226,3 +226,32 @@ def test_the_client_imports_neither_pandas_nor_prophet():
     # The names it offers without importing them are the training stack's.
     assert cli.SOURCE_NAMES == SOURCE_NAMES
     assert cli.PRICES == PRICES
+
+
+def test_until_trains_on_the_bars_closed_by_then(tmp_path):
+    """`--until T`: what the model would have said at T. The last hourly bar is the one that
+    closed at T (opened an hour before); a T inside an hour leaves that running hour out."""
+    arguments = ["--since", "2026-01-20", "--no-backtest", "--source", "snapshot"]
+    assert main([*arguments, "--until", "2026-02-16", "--out", str(tmp_path / "a")]) == 0
+    manifest = json.loads((tmp_path / "a" / "btc-usd" / "manifest.json").read_text())
+    assert manifest["data"]["last"] == "2026-02-15T23:00:00Z"
+    assert manifest["horizon"]["grid_first"] == "2026-01-20T00:00:00Z"
+    naive = manifest["naive"]
+    assert naive["hours"] == [1.0, 24.0, 168.0, 720.0]
+    assert naive["lower"]["80"][0] < 0 < naive["upper"]["80"][0]
+    assert (
+        main([*arguments, "--until", "2026-02-16T00:59+00:00", "--out", str(tmp_path / "b")]) == 0
+    )
+    manifest = json.loads((tmp_path / "b" / "btc-usd" / "manifest.json").read_text())
+    assert manifest["data"]["last"] == "2026-02-15T23:00:00Z"
+
+
+def test_until_must_be_a_past_instant(tmp_path, capsys):
+    for wrong in ("2999-01-01", "yesterday"):
+        with pytest.raises(SystemExit) as stopped:
+            main(["--until", wrong, "--out", str(tmp_path)])
+        assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "'2999-01-01' is in the future" in err
+    assert "not an ISO 8601 date or time: 'yesterday'" in err
+    assert not tmp_path.joinpath("btc-usd").exists()

@@ -184,10 +184,11 @@ class Forecast:
                 "the range or ask for a coarser step"
             )
         ds = self.ds_of(first + stride * np.arange(count))
-        return Points(ds, self._values(ds, level), self._actual(ds))
+        return Points(ds, self.values_at(ds, level), self._actual(ds))
 
-    def _values(self, ds: np.ndarray, level: int) -> np.ndarray:
-        """Prediction, low and high at each of `ds`, interpolated between the knots around it."""
+    def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
+        """Prediction, low and high at each of `ds` (checked: in the grid), interpolated between
+        the knots around it, as `at` gives them one at a time."""
         grid = self.grid
         position = grid.positions(ds)
         knot = np.minimum(np.floor(position).astype(np.int64), grid.knots - 1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 
-from cryptopredict.api.types.model import BandVerdict, HorizonVerdict, Verdict
+from cryptopredict.api.types.common import BandVerdict
+from cryptopredict.api.types.model import HorizonVerdict, Verdict
 from cryptopredict.artifact.schema import (
     BacktestSummary,
     Comparison,

@@ -3,24 +3,15 @@ how its past forecasts fared (`Backtest`), and which models serve (`Health`)."""
 
 from __future__ import annotations
 
-import enum
 import inspect
 from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.common import Answer, Time, doc
+from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
+from cryptopredict.api.types.scorecard import LiveSummary
 from cryptopredict.api.types.training import TRAINING, Training
 from cryptopredict.artifact.schema import BacktestReport, Manifest
-
-
-class BandVerdict(enum.StrEnum):
-    """The band against the naive band's by the 80% interval score: `better` or `worse` beyond
-    two standard errors, else `tie`."""
-
-    BETTER = "better"
-    TIE = "tie"
-    WORSE = "worse"
 
 
 def _by_level(description: str) -> msgspec.Meta:
@@ -107,6 +98,16 @@ def _model_card() -> type[msgspec.Struct]:
                 (field.name, field.type, msgspec.field(name=field.encode_name))
                 for field in msgspec.structs.fields(Manifest)
             ),
+            (
+                "live",
+                Annotated[
+                    LiveSummary | None,
+                    doc(
+                        "How the forecast has fared on live minutes since the model's data "
+                        "ended (`/model/{asset}/live`); null when no minute bars can be read."
+                    ),
+                ],
+            ),
         ],
         kw_only=True,
         module=__name__,
@@ -120,8 +121,8 @@ def _model_card() -> type[msgspec.Struct]:
 ModelCard = _model_card()
 
 
-def model_card(manifest: Manifest, verdict: Verdict) -> msgspec.Struct:
-    card: msgspec.Struct = ModelCard(verdict=verdict, **msgspec.structs.asdict(manifest))
+def model_card(manifest: Manifest, verdict: Verdict, live: LiveSummary | None) -> msgspec.Struct:
+    card: msgspec.Struct = ModelCard(verdict=verdict, live=live, **msgspec.structs.asdict(manifest))
     return card
 
 
