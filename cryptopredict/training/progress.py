@@ -341,6 +341,10 @@ class LineView(View):
         active = [pair for pair in self.run.pairs.values() if pair.active]
         self._write([*(_pair_line(self.run, pair) for pair in active), _run_line(self.run)])
 
+    def close(self) -> None:
+        final, _, _ = self.run.counts()  # the run's count, also when it ended within a tick
+        self._write([f"training: {final} of {len(self.run.pairs)} pairs done"])
+
 
 class TerminalView(View):
     """Bars redrawn in place: the run's, and one for each pair in flight."""

@@ -103,6 +103,16 @@ def test_every_line_about_a_pair_names_it(clock, lines):
     assert lines()[-1] == "training: 1 of 3 pairs done; reading the histories"
 
 
+def test_in_a_pipe_a_run_shorter_than_a_period_still_ends_with_its_count(clock, lines):
+    run = _run(clock, terminal=False)
+    run.step("btc-usd", "final fit, forecast grid and artifact")
+    run.served("btc-usd", "backtested", Path("artifacts/btc-usd"), _finished(""))
+    run.failed("eth-usd", "no source delivered ETH/USD")
+    assert not any(line.startswith("training: ") for line in lines())
+    run.close()
+    assert lines()[-1] == "training: 1 of 3 pairs done"
+
+
 def test_the_time_left_follows_the_pace_of_the_last_fits(clock):
     run = _run(clock, terminal=False)
     assert run.eta() is None  # nothing planned, no pace
