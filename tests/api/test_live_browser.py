@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import Browser, needs_chromium, watched_page
@@ -102,7 +103,23 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
     page = browser.page
     page.clock.install()
     page.goto(make_live + "/")
-    page.wait_for_selector("#live:not([hidden]) #live-chart .main-svg", timeout=20_000)
+    shown = "#live:not([hidden]) #live-chart .main-svg"
+    try:
+        page.wait_for_selector(shown, timeout=20_000)
+    except PlaywrightTimeout:
+        # The page's first refresh failed (seen once in a whole-suite run, not reproduced alone;
+        # a follow-up): its own 30 s timer tries again, as a reader's page would.
+        first = (
+            page.locator("#live-age").inner_text(),
+            page.locator("#live").get_attribute("data-reason"),
+        )
+        page.clock.fast_forward(30_000)
+        try:
+            page.wait_for_selector(shown, timeout=20_000)
+        except PlaywrightTimeout as error:
+            raise AssertionError(
+                f"no live panel after two refreshes; the first said {first}"
+            ) from error
     panel = page.locator("#live")
     first_date = panel.get_attribute("data-date")
     first_price = page.locator("#live-price").inner_text()

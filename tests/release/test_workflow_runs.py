@@ -19,10 +19,12 @@ import shutil
 import stat
 import sys
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
@@ -55,6 +57,10 @@ esac
 """
 FAKE_DOCKER = """#!/usr/bin/env bash
 echo "docker $*" >>"$FAKE_LOG"
+case "$1" in
+    create) echo "container-1" ;;
+    cp) cp "$FAKE_RUN" "${@: -1}" ;;  # the image's artifacts/run.json
+esac
 case "$*" in
     *"imagetools inspect --raw"*) echo "ERROR: ghcr.io/x:latest: not found" >&2; exit 1 ;;
     *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
@@ -111,6 +117,18 @@ class Release:
         for name in ("python", "python3"):
             (tools / name).symlink_to(sys.executable)
         (tmp / "jobs").mkdir()
+        (tmp / "image-artifacts").mkdir()
+        write_run(
+            tmp / "image-artifacts",
+            TrainingRun(
+                asked="btc-usd,eth-usd",
+                finished_at=datetime(2026, 11, 23, 6, 0, tzinfo=UTC),
+                model_version="0.2.0-20261123060000",
+                trained=("btc-usd", "eth-usd"),
+                failed=(),
+                ranking=None,
+            ),
+        )
         self.secrets = dict(SECRETS, RENDER_DEPLOY_HOOK_URL=f"{server.url}/deploy/srv-1?key=k")
         self.runner = Runner(
             WORKFLOW,
@@ -125,6 +143,7 @@ class Release:
                 "FAKE_REMOTE": str(self.remote.path),
                 "FAKE_LATEST": DIGEST,
                 "FAKE_IMAGE": str(self.image),
+                "FAKE_RUN": str(tmp / "image-artifacts" / RUN),
                 "GITHUB_API_URL": server.url,
             },
             action_outputs={"build": {"digest": DIGEST}},
@@ -281,6 +300,9 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     jobs = ("image", "scan", "check", "tag", "publish", "deploy")
     assert {job: run.result(job) for job in jobs} == dict.fromkeys(jobs, "success")
     assert release.remote.git("rev-parse", "refs/tags/v0.2.0") == x
+    # The run's summary says what the image trained, from the run.json inside it.
+    [summary] = (release.tmp / "jobs").glob("publish-*.summary")
+    assert summary.read_text().startswith("## v0.2.0: 2 of 2 pairs trained\n")
     # Each job that reads a secret first admitted the run.
     for job in ("image", "scan", "deploy"):
         steps = run.jobs[job].steps

@@ -9,7 +9,8 @@ What it does as GitHub does:
   expression language the workflows use: literals, property access, `== != && || !`,
   parentheses and `startsWith`; strings compare ignoring case, as GitHub's do;
 - `run:` steps through `bash --noprofile --norc -eo pipefail` (what `shell: bash` runs), in the
-  job's checkout, with GITHUB_OUTPUT (read back as the step's outputs), GITHUB_REF, GITHUB_SHA,
+  job's checkout, with GITHUB_OUTPUT (read back as the step's outputs), GITHUB_STEP_SUMMARY
+  (the job's summary file, beside its workspace), GITHUB_REF, GITHUB_SHA,
   GITHUB_REF_NAME, GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_WORKSPACE and RUNNER_TEMP;
 - `actions/checkout`: a fresh clone of the scratch remote at the run's commit, `origin/<branch>`
   pointing at that commit for a run on a branch, as the action leaves it;
@@ -449,6 +450,7 @@ class Runner:
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_WORKSPACE": str(workspace),
             "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_STEP_SUMMARY": str(workspace.parent / f"{workspace.name}.summary"),
             "RUNNER_TEMP": str(temp),
         }
         result = subprocess.run(
