@@ -33,7 +33,9 @@ from tools.report import REPORT_DIR, REPORTED, exported
 COMMITTED = ROOT / REPORT_DIR
 # Recorded, not reproduced: the commit the report was written at.
 NOT_COMPARED = ("commit",)
-# Keys whose values are choices or settings, compared exactly at any depth below them.
+# Keys whose values are choices or settings, compared exactly at any depth below them. Not
+# "drift": as a setting it is a boolean (exact anyway), and in the summary it names the drift
+# baseline, whose scores are figures like any model's.
 CHOICES = frozenset(
     {
         "chosen",
@@ -45,7 +47,6 @@ CHOICES = frozenset(
         "horizon_mix",
         "horizon_pools",
         "width_bins",
-        "drift",
         "profile",
         "kind",
         "name",

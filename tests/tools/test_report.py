@@ -208,3 +208,13 @@ def test_figures_another_cpu_trains_match_and_a_real_change_does_not():
     assert list(differences({"verdict": "better"}, {"verdict": "tie"})) == [
         "verdict: committed 'better', trained 'tie'"
     ]
+
+
+def test_the_drift_baselines_scores_are_figures_and_its_setting_exact():
+    scores = {"summary": {"1h": {"drift": {"mae": 281.517407698998}}}}
+    moved = {"summary": {"1h": {"drift": {"mae": 281.51740769899806}}}}  # another CPU's sum
+    assert list(differences(scores, moved)) == []
+    setting = {"band": {"chosen": {"drift": False}}}
+    assert list(differences(setting, {"band": {"chosen": {"drift": True}}})) == [
+        "band.chosen.drift: committed False, trained True"
+    ]
