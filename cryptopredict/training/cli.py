@@ -233,6 +233,7 @@ def _train(
     pairs that failed, with why."""
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
+        run.workers = sum(client.nthreads().values())  # who share the work left
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready
