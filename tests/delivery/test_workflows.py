@@ -234,7 +234,7 @@ def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
     assert fetch["env"]["GH_TOKEN"] == "${{ github.token }}"
     assert "GIT_CONFIG_VALUE_0=" in fetch["run"]
     assert "$GH_TOKEN" not in fetch["run"].replace("printf 'x-access-token:%s' \"$GH_TOKEN\"", "")
-    assert "persist" not in fetch["run"] and "credential" not in fetch["run"]
+    assert "git config" not in fetch["run"], "never written to .git/config"
 
 
 def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
@@ -658,8 +658,9 @@ def test_moving_the_image_tags_is_the_last_thing_publish_does():
     half-way, the error says `latest` may be ahead of production and how to recover."""
     steps = release()["jobs"]["publish"]["steps"]
     assert "imagetools create" in steps[-1]["run"]
-    assert "latest may already name $DIGEST while production runs the previous image" in (
-        steps[-1]["run"]
+    assert (
+        "latest may already name $DIGEST while production runs the previous image"
+        in (steps[-1]["run"])
     )
     assert "re-run the failed jobs" in steps[-1]["run"]
 
@@ -677,8 +678,4 @@ def test_a_run_that_deploys_checks_the_repositorys_rules_in_its_first_minute():
 def test_ci_runs_on_branches_not_on_the_tags_the_release_pushes():
     # A deploy key's push starts workflows (the job token's does not): the tag's commit was
     # tested on its branch already.
-    assert triggers(load(ROOT / ".github" / "workflows" / "ci.yml"))["push"] == {
-        "branches": ["**"]
-    }
-
-
+    assert triggers(load(ROOT / ".github" / "workflows" / "ci.yml"))["push"] == {"branches": ["**"]}
