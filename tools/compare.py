@@ -43,7 +43,8 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import History, load_history, summarize
 from cryptopredict.model.backtest import Backtest
-from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
+from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.forecasters import ProphetForecaster, window
 from cryptopredict.model.gate import GateRules

@@ -41,7 +41,7 @@ from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import Settings
 from cryptopredict.model import panel_band as chooser
 from cryptopredict.model.backtest import Backtest
-from cryptopredict.model.bands import BandSpec, candidates
+from cryptopredict.model.band_spec import BandSpec, candidates
 from cryptopredict.model.choices import band_scores
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules

@@ -177,7 +177,7 @@ class DampingChoice(Record, frozen=True):
 
 
 class BandSetting(Record, frozen=True):
-    """A band (cryptopredict.model.bands.BandSpec as written): every field, and its name."""
+    """A band (cryptopredict.model.band_spec.BandSpec as written): every field, and its name."""
 
     kind: str
     window_days: float | None

@@ -28,8 +28,10 @@ from cryptopredict.artifact.schema import (
     PastForecast,
     WidthFifth,
 )
-from cryptopredict.model.bands import NAIVE_BAND, TAUS, Band, Market
+from cryptopredict.model.band_spec import NAIVE_BAND
+from cryptopredict.model.bands import Band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre
 from cryptopredict.model.scores import (
