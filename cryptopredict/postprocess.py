@@ -9,7 +9,8 @@ with the horizon the way a price does. So, past the last bar (the origin):
 - the band is the centre times exp(q * scale): q are empirical quantiles of past log errors at
   each horizon, measured in units of the volatility at their origin (conformal calibration on
   backtest residuals), and `scale` is the volatility now; so the band widens and narrows with the
-  market. q is interpolated between calibrated horizons and widened as sqrt(h) past the last one.
+  market. Between calibrated horizons a bound's distance grows as a power of the lead, past the
+  last as sqrt(h), and never falls (`along_lead`).
 
 Pure numpy, so the API can apply it to predictions past the precomputed grid without the
 training code. The rules are the manifest's (`cryptopredict.artifact.schema.Postprocess`);
@@ -19,6 +20,7 @@ training code. The rules are the manifest's (`cryptopredict.artifact.schema.Post
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -111,34 +113,54 @@ def band(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`centre` times exp(scale * the error quantiles at `hours` ahead).
 
-    `table` is (hours, lower quantiles, upper quantiles) at the calibrated horizons.
+    `table` is (hours, lower quantiles, upper quantiles) at the calibrated horizons; between
+    and beyond them, `along_lead`.
     """
     known, lower, upper = table
-    low = _quantile_at(hours, known, lower) * scale
-    high = _quantile_at(hours, known, upper) * scale
+    low = empirical_offsets(hours, known, lower, upper=False) * scale
+    high = empirical_offsets(hours, known, upper, upper=True) * scale
     return centre * np.exp(low), centre * np.exp(high)
 
 
-def _quantile_at(hours: np.ndarray, known: tuple[float, ...], values: tuple[float, ...]):
-    """Linear between calibrated horizons (from 0 at h = 0), then growing as sqrt(h)."""
-    grid = np.concatenate([[0.0], known])
-    table = np.concatenate([[0.0], values])
-    hours = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
-    inside = np.interp(hours, grid, table)
-    beyond = table[-1] * np.sqrt(hours / grid[-1])
-    return np.where(hours <= grid[-1], inside, beyond)
-
-
 def empirical_offsets(
-    hours: np.ndarray, known: tuple[float, ...], values: tuple[float, ...], *, upper: bool
+    hours: np.ndarray, known: Sequence[float], values: Sequence[float], *, upper: bool
 ) -> np.ndarray:
-    """An empirical band's log offsets at `hours` ahead from its quantiles `values` at the
-    calibrated horizons `known`: linear from 0 at lead 0 between them, growing as sqrt(h) past
-    the last, and never narrowing: each bound (the `upper` one, or the lower) at least as far
-    from the centre as at any lead before (as `cryptopredict.model.bands.Band` serves it)."""
-    raw = _quantile_at(hours, known, values)
-    widest = np.maximum if upper else np.minimum
-    # A piecewise-linear function's extremes up to h lie at its knots up to h, or at h.
-    before = widest.accumulate(np.concatenate([[0.0], values]))
-    reached = np.searchsorted(np.asarray(known, dtype=np.float64), hours, side="right")
-    return widest(raw, before[reached])
+    """A band's log offsets at `hours` ahead from its quantiles `values` at the calibrated
+    horizons `known`, the `upper` bound's or the lower's, as `along_lead` carries them (as
+    `cryptopredict.model.bands.Band` serves them)."""
+    knots = np.asarray(values, dtype=np.float64)[None, :]
+    return along_lead(knots, known, np.asarray(hours, dtype=np.float64), upper=upper)[0]
+
+
+def along_lead(
+    knots: np.ndarray, hours: Sequence[float], lead_hours: np.ndarray, *, upper: bool
+) -> np.ndarray:
+    """A bound's offsets at `lead_hours` from those at the calibrated `hours` (origins down):
+    smooth in lead and never narrowing. Its distance from the point forecast at a calibrated
+    horizon is the largest at any up to it (a band is never narrower further out, and no
+    pool's noise can pull it in), and never grows faster than the lead itself from one
+    calibrated horizon to the next (where the next would, the earlier distances are widened to
+    its share: a noisy quantile cannot make a step); between two, it grows as a power of the
+    lead, at most the first (a straight line in log distance against log lead: its relative
+    change from one hour to the next is at most 1 / lead); below the first as sqrt(lead) from
+    zero at lead 0, beyond the last as sqrt(lead), as a random walk's."""
+    side = 1.0 if upper else -1.0
+    distance = np.maximum.accumulate(np.maximum(knots * side, 0.0), axis=1)
+    known = np.asarray(hours, dtype=np.float64)
+    for k in range(len(known) - 2, -1, -1):
+        distance[:, k] = np.maximum(distance[:, k], distance[:, k + 1] * known[k] / known[k + 1])
+    leads = np.maximum(np.asarray(lead_hours, dtype=np.float64), 0.0)
+    last = len(known) - 1
+    high = np.clip(np.searchsorted(known, leads), min(1, last), last)
+    low = np.maximum(high - 1, 0)
+    near, far = distance[:, low], distance[:, high]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        span = np.log(known[high] / known[low])
+        share = np.where(span > 0, np.log(np.maximum(leads, 1e-12) / known[low]) / span, 0.0)
+        powered = near * (far / near) ** share[None, :]
+    linear = near + (far - near) * share[None, :]
+    inside = np.where((near > 0) & np.isfinite(powered), powered, linear)
+    below = distance[:, :1] * np.sqrt(leads / known[0])[None, :]
+    beyond = distance[:, -1:] * np.sqrt(leads / known[-1])[None, :]
+    at = np.where(leads[None, :] < known[0], below, inside)
+    return side * np.where(leads[None, :] > known[-1], beyond, at)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.artifact.schema import Postprocess
-from cryptopredict.postprocess import band, forecast
+from cryptopredict.postprocess import band, empirical_offsets, forecast
 
 ORIGIN = 1_750_000_000 - 1_750_000_000 % 3600
 
@@ -67,11 +67,36 @@ def test_damping_halves_the_move_at_tau_and_bounds_it():
     assert moves[0] > moves[1] > moves[2] > 0
 
 
-def test_bands_interpolate_between_calibrated_horizons_and_widen_as_sqrt_beyond():
+def test_bands_grow_as_a_power_of_the_lead_between_calibrated_horizons_and_as_sqrt_beyond():
+    """Calibrated at 24 h and 168 h: below 24 h as sqrt(h), between them log-linear in log h
+    (at 96 h, 4 of the 7 times 24 h, the distance at 24 h times (d168 / d24) ** (log 4 / log 7)),
+    beyond 168 h as sqrt(h)."""
     centre = np.full(4, 100_000.0)
     lower, upper = bands_of(rules(), centre, np.array([12.0, 24.0, 96.0, 672.0]))
-    np.testing.assert_allclose(np.log(lower / centre), [-0.015, -0.03, -0.055, -0.16])
-    np.testing.assert_allclose(np.log(upper / centre), [0.01, 0.02, 0.04, 0.12])
+    power = math.log(4) / math.log(7)
+    np.testing.assert_allclose(
+        np.log(lower / centre),
+        [-0.03 * math.sqrt(0.5), -0.03, -0.03 * (0.08 / 0.03) ** power, -0.16],
+    )
+    np.testing.assert_allclose(
+        np.log(upper / centre),
+        [0.02 * math.sqrt(0.5), 0.02, 0.02 * (0.06 / 0.02) ** power, 0.12],
+    )
+
+
+def test_a_bound_never_comes_closer_further_out_and_changes_smoothly():
+    """A calibrated distance smaller than an earlier one is held at the earlier one, and one
+    that would grow faster than the lead to the next widens to the next's share of it: the
+    relative change from one hour to the next is at most 1 / lead."""
+    hours = np.arange(1.0, 2000.0)
+    knots = (24.0, 168.0, 336.0, 720.0)
+    offsets = empirical_offsets(hours, knots, (0.03, 0.08, 0.07, 0.2), upper=True)
+    assert np.all(np.diff(offsets) >= 0)
+    assert offsets[hours == 168.0][0] == pytest.approx(0.08)  # held at 336 h, then widened
+    assert offsets[hours == 336.0][0] == pytest.approx(0.2 * 336 / 720)
+    assert offsets[hours == 720.0][0] == pytest.approx(0.2)
+    change = np.abs(offsets[1:] / offsets[:-1] - 1) * hours[:-1]
+    assert change.max() <= 1 + 1e-9
 
 
 def test_round_trips_through_json():

@@ -190,6 +190,7 @@ class BandSetting(Record, frozen=True):
     width_bins: int
     floor: float | None
     name: str
+    horizon_shared: tuple[tuple[int, bool], ...] = ()
 
 
 class ServedBand(BandSetting, kw_only=True, frozen=True):

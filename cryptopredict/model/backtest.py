@@ -134,11 +134,13 @@ class BacktestSetup:
         return config.with_changes(damping_hours=None) if config.damping_grid else config
 
     def damping_origins(self) -> np.ndarray:
-        """The validation refit origins the damping is chosen on (none without a grid)."""
+        """The validation refit origins the damping is chosen on, the most recent
+        `plan.damping_refits` (none without a grid)."""
         if not self.config.damping_grid:
             return np.empty(0, dtype=np.int64)
         scored = self.times[: self.scored]
-        return scored[(scored >= self.validation_start) & (scored <= self.validation_end)]
+        validation = scored[(scored >= self.validation_start) & (scored <= self.validation_end)]
+        return validation[-self.plan.damping_refits :]
 
     def refit_origins(self, tau: float | None) -> np.ndarray:
         """Every origin Prophet is refitted at once the damping is known: all of them, unless

@@ -31,8 +31,13 @@ class BandSpec:
     horizon_pools: tuple[tuple[int, int | None], ...] = ()
     # scaled: (hours, weight) pairs, hours ascending: the band's quantiles averaged with the
     # empirical band's (Vincentization) with this weight on the empirical band at each
-    # calibrated horizon, linear in lead between them and held beyond (`mix_at`).
+    # calibrated horizon (`mix_at`; between them the band follows `along_lead`).
     horizon_mix: tuple[tuple[int, float], ...] = ()
+    # scaled: (hours, shared) pairs, hours ascending, as `horizon_pools`: where `shared`, the
+    # calibration pool at a horizon is the panel's, shared by its pairs (each pair's errors
+    # scaled by its own expected spread; binned and floored by the spread relative to the
+    # year's), as `make panel` stores it (`panel_pool.py`); else the pair's own (`shared_for`).
+    horizon_shared: tuple[tuple[int, bool], ...] = ()
     # scaled: calibrate separately within this many bins of the band's width (Mondrian), at
     # the calibrated horizons up to WIDTH_BIN_HOURS; 1: one pool for every width.
     width_bins: int = 1
@@ -47,6 +52,10 @@ class BandSpec:
             return np.zeros(len(lead_hours))
         hours, weights = zip(*self.horizon_mix, strict=True)
         return np.interp(lead_hours, hours, weights)
+
+    def shared_for(self, hours: float) -> bool:
+        """Whether the pool calibrating the quantiles at `hours` ahead is the panel's."""
+        return next((shared for reach, shared in self.horizon_shared if hours <= reach), False)
 
     def pool_for(self, hours: float) -> int | None:
         """How many days of errors calibrate the quantiles at `hours` ahead (None: all)."""
@@ -65,11 +74,17 @@ class BandSpec:
                 if self.half_life_hours is None
                 else f"half-life {self.half_life_hours:g} h"
             )
-            parts = [f"scaled: {self.window_days:g}-day volatility, {fades}"]
+            window = f"{self.window_days:g}-day volatility"
+            if self.window_days is not None and self.window_days < 7:
+                window += " (averaged with the week's)"
+            parts = [f"scaled: {window}, {fades}"]
             if self.profile:
                 parts.append("hour-of-week profile")
             if self.horizon_pools:
-                per = (f"{_pool(days)} at {_horizon(reach)}" for reach, days in self.horizon_pools)
+                per = (
+                    f"{_pool(days)}{' of the panel' * self.shared_for(reach)} at {_horizon(reach)}"
+                    for reach, days in self.horizon_pools
+                )
                 parts.append(f"calibrated on {', '.join(per)}")
             else:
                 parts.append(f"calibrated on {_pool(self.pool_days)}")
@@ -105,6 +120,8 @@ class BandSpec:
             fields["horizon_pools"] = tuple((int(h), d) for h, d in fields["horizon_pools"])
         if "horizon_mix" in fields:
             fields["horizon_mix"] = tuple((int(h), float(w)) for h, w in fields["horizon_mix"])
+        if "horizon_shared" in fields:
+            fields["horizon_shared"] = tuple((int(h), bool(s)) for h, s in fields["horizon_shared"])
         return cls(**fields)
 
 

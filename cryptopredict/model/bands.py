@@ -4,8 +4,7 @@ A band is the point forecast times exp(offset), with a lower and an upper offset
 per served level (50, 80 and 95%). Two kinds of candidate:
 
 - `empirical`: the naive forecast's band. The offsets at horizon h are quantiles of every
-  h-step log return of the last 365 days (returns that had played out by the origin); between
-  the standard horizons they are interpolated, beyond the last one they grow as sqrt(h).
+  h-step log return of the last 365 days (returns that had played out by the origin).
 - `scaled`: conformal quantiles of standardized errors. The error of a forecast h steps ahead is
   divided by the square root of the variance the candidate expects over those h steps, and the
   band is the quantile of those standardized errors (from origins whose outcome was known by
@@ -14,15 +13,20 @@ per served level (50, 80 and 95%). Two kinds of candidate:
 
       profile(hour of week of the step) * (long + (short - long) * phi ** (step - 1))
 
-  `short` is the (deseasonalized) variance of returns over the last `window_days`, `long` over
-  the last 365 days, and phi = 0.5 ** (1 / half-life): today's volatility fades into the year's
+  `short` is the (deseasonalized) variance of returns over the last `window_days` (averaged
+  with the last week's when the window is shorter: `short_variance`), `long` over the last
+  365 days, and phi = 0.5 ** (1 / half-life): today's volatility fades into the year's
   at the candidate's half-life (None: it never fades), a GARCH-like term structure. `profile`
   is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars),
   or flat.
 
 A scaled band may also average its quantiles with the empirical band's per horizon
-(Vincentization, `horizon_mix`), the weight linear in lead between the calibrated horizons so
-the band has no jump along lead time.
+(Vincentization, `horizon_mix`).
+
+Either kind is calibrated at the standard horizons (BAND_HOURS); between them, and beyond the
+last, the band follows `along_lead`: each bound's distance from the point forecast never falls
+and grows as a power of the lead from one calibrated horizon to the next (smooth: no step from
+one hour to the next), as sqrt(lead) beyond the last.
 
 Either kind can keep the drift of its past returns or errors (`drift=True`) or be centred on
 the point forecast (their median removed, so that the point forecast is the band's median and
@@ -36,14 +40,20 @@ normal quantiles in place of the calibrated ones.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 import numpy as np
 from scipy.stats import norm
 
 from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, BandSpec
-from cryptopredict.model.calibration import Pool
+from cryptopredict.model.calibration import Calibration, Pool
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
+from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
+from cryptopredict.postprocess import along_lead
 
 RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly
+WEEK_DAYS = 7
 CHUNK = 1024  # origins whose offsets at every bar are computed at once
 # Horizons (hours) at which quantiles are calibrated; in between they are interpolated.
 BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 504, 720)
@@ -54,8 +64,7 @@ def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: in
     ahead = np.arange(1, steps + 1)
     profile = market.profile(pos) if spec.profile else None
     long = market.variance(pos, YEAR_DAYS, profile)
-    short = market.variance(pos, spec.window_days or YEAR_DAYS, profile)
-    short = np.where(np.isfinite(short), short, long)
+    short = short_variance(market, spec, pos, profile, long)
     if spec.half_life_hours is None:
         fade = np.ones(steps)
     else:
@@ -68,45 +77,124 @@ def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: in
     return np.cumsum(per_step, axis=1)
 
 
+def short_variance(
+    market: Market,
+    spec: BandSpec,
+    pos: np.ndarray,
+    profile: np.ndarray | None,
+    long: np.ndarray,
+) -> np.ndarray:
+    """Today's (deseasonalized) variance per bar at each origin, as the band expects it: over the
+    last `window_days`; a window shorter than a week is averaged with the whole week's. A short
+    window holds only some hours of the week, each divided by the profile's estimate of how
+    busy that hour is; the week holds every hour once, so the profile's errors cancel there.
+    Averaged, one quiet weekend can move today's variance half as far: a Sunday the profile
+    thought quiet, as busy as a weekday, no longer reads as a storm (the year's when unknown)."""
+    days = spec.window_days or YEAR_DAYS
+    short = market.variance(pos, days, profile)
+    if days < WEEK_DAYS:
+        short = (short + market.variance(pos, WEEK_DAYS, profile)) / 2
+    return np.where(np.isfinite(short), short, long)
+
+
+def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarray:
+    """The band's own ratio of today's variance to the year's at each origin (1 for the
+    empirical band, which has none)."""
+    if spec.kind != "scaled":
+        return np.ones(len(pos))
+    profile = market.profile(pos) if spec.profile else None
+    long = market.variance(pos, YEAR_DAYS, profile)
+    return short_variance(market, spec, pos, profile, long) / long
+
+
+def calm_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
+    """`expected_variance` were today's variance the year's: what the band's spread is
+    relative to."""
+    profile = market.profile(pos) if spec.profile else None
+    long = market.variance(pos, YEAR_DAYS, profile)
+    per_step = np.repeat(long[:, None], steps, axis=1)
+    if profile is not None:
+        slots = market.slot_ahead(pos, np.arange(1, steps + 1))
+        per_step = per_step * np.take_along_axis(profile, slots, axis=1)
+    return np.cumsum(per_step, axis=1)
+
+
+PoolInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def pool_inputs(
+    spec: BandSpec, market: Market, origins: np.ndarray, errors: dict[int, np.ndarray]
+) -> dict[int, PoolInputs]:
+    """Per horizon of `errors`, what a scaled band's pool holds of the forecasts from `origins`:
+    when each outcome was known, the error over the spread the band expected for it, that
+    spread, and that spread relative to the year's (`calm_variance`)."""
+    steps = max(errors) * HOUR // market.interval
+    variance = expected_variance(market, spec, origins, steps)
+    calm = calm_variance(market, spec, origins, steps)
+    out = {}
+    for h in sorted(errors):
+        k = h * HOUR // market.interval
+        spread = np.sqrt(variance[:, k - 1])
+        relative = np.sqrt(variance[:, k - 1] / calm[:, k - 1])
+        out[h] = (market.t[origins] + h * HOUR, errors[h] / spread, spread, relative)
+    return out
+
+
+class Calibrated(Protocol):
+    """A pool, or a pool's calibrations as stored: its quantiles at a time."""
+
+    def calibration(self, at: int) -> Calibration | None: ...
+
+
 class Band:
     """A candidate band calibrated on the errors of forecasts from `origins` (bar positions).
 
     `errors[h]` holds, per origin, the log error of the point forecast `h` hours ahead (NaN
     where unknown). Pools exist only at the horizons given.
 
-    Along lead time the band never narrows: each bound's distance from the point forecast is
-    its running maximum over every bar from the origin (so no calibrated horizon, mix weight or
-    width bin can make a later bound tighter than an earlier one).
+    Along lead time the band is smooth and never narrows (`along_lead`): no calibrated
+    horizon, mix weight or width bin can make a later bound tighter than an earlier one, nor
+    step out from one hour to the next.
     """
 
     def __init__(
-        self, spec: BandSpec, market: Market, origins: np.ndarray, errors: dict[int, np.ndarray]
+        self,
+        spec: BandSpec,
+        market: Market,
+        origins: np.ndarray,
+        errors: dict[int, np.ndarray],
+        shared: Mapping[int, Calibrated] | None = None,
     ) -> None:
+        """`shared`: the panel's pools, by horizon, where `spec` calibrates on them."""
         self.spec, self.market = spec, market
         self.hours = tuple(sorted(errors))
-        self.pools: dict[int, Pool] = {}
-        if spec.kind == "scaled":
-            steps = max(self.hours) * HOUR // market.interval
-            variance = expected_variance(market, spec, origins, steps)
-            for h in self.hours:
-                k = h * HOUR // market.interval
-                spread = np.sqrt(variance[:, k - 1])
+        self.pools: dict[int, Calibrated] = {}
+        if spec.kind != "scaled":
+            return
+        if shared is None and any(spec.shared_for(h) for h in self.hours):
+            shared = stored_pools()
+        inputs = pool_inputs(spec, market, origins, errors)
+        for h, (known_at, values, spread, _) in inputs.items():
+            if spec.shared_for(h):
+                if shared is None or h not in shared:
+                    raise ValueError(
+                        f"the band calibrates at {h} h on the panel's shared pool, which "
+                        f"{PANEL_POOL.name} does not hold: run `make panel`"
+                    )
+                self.pools[h] = shared[h]
+            else:
+                bins = spec.width_bins if h <= WIDTH_BIN_HOURS else 1
                 self.pools[h] = Pool.of(
-                    market.t[origins] + h * HOUR,
-                    errors[h] / spread,
-                    spread,
-                    spec.pool_for(h),
-                    bins=spec.width_bins if h <= WIDTH_BIN_HOURS else 1,
-                    floor=spec.floor,
+                    known_at, values, spread, spec.pool_for(h), bins=bins, floor=spec.floor
                 )
 
     def offsets(
         self, pos: np.ndarray, lead_hours: np.ndarray, *, calibrated_at: np.ndarray | None = None
     ) -> dict[float, np.ndarray]:
         """Log offsets from the point forecast at TAUS, for origins `pos` (down) and leads
-        `lead_hours` (across, whole bars). Quantiles are those known at `calibrated_at` (per
-        origin; default: the start of the origin's week for scaled bands, the origin itself for
-        empirical ones)."""
+        `lead_hours` (across). Quantiles are those known at `calibrated_at` (per origin;
+        default: the start of the origin's week for scaled bands, the origin itself for
+        empirical ones); between the calibrated horizons, `along_lead`."""
         pos = np.asarray(pos)
         lead_hours = np.asarray(lead_hours, dtype=np.float64)
         if calibrated_at is None:
@@ -115,46 +203,38 @@ class Band:
                 at = at // RECALIBRATE * RECALIBRATE
         else:
             at = np.asarray(calibrated_at)
-        # Every bar up to the longest lead, so the running maximum sees every bar between.
-        bar_hours = self.market.interval / HOUR
-        dense = np.union1d(
-            np.arange(0.0, lead_hours.max(initial=0) + bar_hours, bar_hours), lead_hours
-        )
-        columns = np.searchsorted(dense, lead_hours)
         out = {tau: np.empty((len(pos), len(lead_hours))) for tau in TAUS}
         for rows in np.array_split(np.arange(len(pos)), max(1, len(pos) // CHUNK)):
-            offsets = self._offsets(pos[rows], dense, at[rows])
-            for tau, raw in offsets.items():
-                running = np.minimum if tau < 0.5 else np.maximum
-                out[tau][rows] = running.accumulate(raw, axis=1)[:, columns]
+            knots = self._at_knots(pos[rows], at[rows])
+            for k, tau in enumerate(TAUS):
+                upper = tau > 0.5
+                out[tau][rows] = along_lead(knots[:, :, k], self.hours, lead_hours, upper=upper)
         return out
 
-    def _offsets(
-        self, pos: np.ndarray, lead_hours: np.ndarray, at: np.ndarray
-    ) -> dict[float, np.ndarray]:
-        """The offsets at `lead_hours` (ascending) before the running maximum."""
+    def _at_knots(self, pos: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Per origin, calibrated horizon and tau: the offsets there."""
         if self.spec.kind == "empirical":
             # Cheap to compute exactly at each origin, as the naive forecaster does.
-            return _spread(self._empirical(pos, at), self.hours, lead_hours, scale=None)
-        at_origin = self.market.t[pos]
+            return self._empirical(pos, at)
         knots = np.asarray(self.hours) * HOUR // self.market.interval
-        steps = int(max(lead_hours.max() * HOUR // self.market.interval, knots.max(), 1))
-        variance = expected_variance(self.market, self.spec, pos, steps)
-        bars = np.maximum((lead_hours * HOUR // self.market.interval).astype(int), 1)
-        spread = np.sqrt(variance[:, bars - 1]) * (lead_hours > 0)[None, :]
-        quantiles = self._calibrated(at, np.sqrt(variance[:, knots - 1]))
-        offsets = _spread(quantiles, self.hours, lead_hours, scale=spread)
-        weight = self.spec.mix_at(lead_hours)
+        variance = expected_variance(self.market, self.spec, pos, int(knots.max()))
+        calm = calm_variance(self.market, self.spec, pos, int(knots.max()))
+        spread = np.sqrt(variance[:, knots - 1])
+        relative = np.sqrt(variance[:, knots - 1] / calm[:, knots - 1])
+        shared = np.array([self.spec.shared_for(h) for h in self.hours])
+        offsets = self._calibrated(at, np.where(shared, relative, spread)) * spread[:, :, None]
+        weight = self.spec.mix_at(np.asarray(self.hours, dtype=np.float64))
         if not weight.any():
             return offsets
         # Vincentization: the empirical band's offsets (calibrated at the origin itself, as
         # that band is) averaged quantile by quantile with the scaled band's.
-        empirical = _spread(self._empirical(pos, at_origin), self.hours, lead_hours, None)
-        return {tau: offsets[tau] * (1 - weight) + empirical[tau] * weight for tau in offsets}
+        empirical = self._empirical(pos, self.market.t[pos])
+        return offsets * (1 - weight)[None, :, None] + empirical * weight[None, :, None]
 
     def _calibrated(self, calibrated_at: np.ndarray, spreads: np.ndarray) -> np.ndarray:
         """Per origin, horizon and tau: standardized quantiles for origins with these spreads
-        at the calibrated horizons (normal ones while warming up)."""
+        at the calibrated horizons (relative ones where the pool is shared; normal quantiles
+        while warming up)."""
         fallback = norm.ppf(TAUS)
         out = np.empty((len(calibrated_at), len(self.hours), len(TAUS)))
         for at in np.unique(calibrated_at):
@@ -175,37 +255,3 @@ class Band:
             quantiles, medians = self.market.return_quantiles(h, pos, calibrated_at)
             out[:, j] = quantiles if self.spec.drift else quantiles - medians[:, None]
         return out
-
-
-def _spread(
-    quantiles: np.ndarray, hours: tuple[int, ...], lead_hours: np.ndarray, scale: np.ndarray | None
-) -> dict[float, np.ndarray]:
-    """Offsets at `lead_hours` from quantiles at `hours` (per origin, horizon, tau).
-
-    Scaled quantiles are standardized: interpolated between horizons, held beyond the last and
-    multiplied by each lead's expected spread. Empirical ones are offsets already: linear from
-    0 at lead 0 between horizons, then growing as sqrt(h).
-    """
-    known = np.asarray(hours, dtype=np.float64)
-    leads = np.maximum(lead_hours, 0.0)
-    out = {}
-    for k, tau in enumerate(TAUS):
-        table = quantiles[:, :, k]
-        if scale is not None:
-            out[tau] = _interpolate(table, known, leads) * scale
-        else:
-            zero = np.zeros((len(table), 1))
-            inner = _interpolate(np.hstack([zero, table]), np.r_[0.0, known], leads)
-            beyond = table[:, -1:] * np.sqrt(leads / known[-1])[None, :]
-            out[tau] = np.where(leads[None, :] <= known[-1], inner, beyond)
-    return out
-
-
-def _interpolate(table: np.ndarray, known: np.ndarray, leads: np.ndarray) -> np.ndarray:
-    """Each row of `table` (values at `known`) linearly at `leads`, held beyond both ends."""
-    if len(known) == 1:
-        return np.repeat(table[:, :1], len(leads), axis=1)
-    upper = np.clip(np.searchsorted(known, leads), 1, len(known) - 1)
-    lower = upper - 1
-    weight = np.clip((leads - known[lower]) / (known[upper] - known[lower]), 0.0, 1.0)
-    return table[:, lower] * (1 - weight) + table[:, upper] * weight

@@ -1,7 +1,9 @@
 """A band's calibration: the standardized errors of past forecasts at one horizon, ordered by
 when their outcome became known (`Pool`), and their quantiles at a time (`Calibration`): per
 width bin (Mondrian), with the spread floor. A pool holding fewer than `MIN_POOL` errors
-calibrates nothing (the band then uses normal quantiles).
+calibrates nothing (the band then uses normal quantiles). A pool's calibrations at every week
+start, as `make panel` stores a pool shared by the panel's pairs for training to read
+(`Stored`), answer as the pool did.
 """
 
 from __future__ import annotations
@@ -86,6 +88,41 @@ class Pool:
         tables = np.array([np.quantile(values[which == b], probabilities) for b in range(bins)])
         floor = 0.0 if self.floor is None else float(np.quantile(spreads, self.floor))
         return Calibration(tables, edges, floor)
+
+    def stored(self, weeks: np.ndarray) -> Stored:
+        """The calibrations at each of `weeks` (ascending), kept as arrays."""
+        found = [self.calibration(int(at)) for at in weeks]
+        bins = max((len(c.tables) for c in found if c is not None), default=1)
+        tables = np.full((len(weeks), bins, len(TAUS) + 1), np.nan)
+        edges = np.full((len(weeks), bins - 1), np.nan)
+        floors = np.zeros(len(weeks))
+        for i, calibration in enumerate(found):
+            if calibration is not None:
+                n = len(calibration.tables)
+                tables[i, :n], edges[i, : n - 1] = calibration.tables, calibration.edges
+                floors[i] = calibration.floor
+        return Stored(np.asarray(weeks, dtype=np.int64), tables, edges, floors)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A pool's calibrations at week starts: at a time, the latest one at or before it."""
+
+    weeks: np.ndarray  # ascending
+    tables: np.ndarray  # (weeks, bins, len(TAUS) + 1); NaN rows past a week's own bins
+    edges: np.ndarray  # (weeks, bins - 1); NaN past a week's own
+    floors: np.ndarray  # (weeks,)
+
+    def calibration(self, at: int) -> Calibration | None:
+        week = int(np.searchsorted(self.weeks, at, "right")) - 1
+        if week < 0:
+            return None
+        bins = int(np.isfinite(self.tables[week, :, 0]).sum())
+        if bins == 0:
+            return None
+        return Calibration(
+            self.tables[week, :bins], self.edges[week, : bins - 1], float(self.floors[week])
+        )
 
 
 def _ordered(keep: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:

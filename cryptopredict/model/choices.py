@@ -33,8 +33,8 @@ from cryptopredict.artifact.schema import (
 )
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import Band
-from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
-from cryptopredict.model.refits import actual_at
+from cryptopredict.model.plan import HORIZONS, SERVED, horizon_label
+from cryptopredict.model.refits import outcome
 from cryptopredict.model.scores import inside, interval_score, quantile_score, tails
 from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
 from cryptopredict.postprocess import damping_factor
@@ -157,8 +157,7 @@ class _Validation:
     def of(cls, dense: DenseOrigins, rows: np.ndarray) -> _Validation:
         hours = dense.hours([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
         pos, times = dense.pos[rows], dense.times[rows]
-        later = times[:, None] + np.asarray(hours, dtype=np.int64)[None, :] * HOUR
-        actual = actual_at(dense.market, later)
+        actual = outcome(dense.market, times, np.asarray(hours))
         naive = naive_band(dense.market, pos, hours).offsets(
             pos, np.asarray(hours), calibrated_at=times
         )

@@ -101,10 +101,12 @@ class Market:
         return np.where(warm, value, self.warmup_variance)
 
     def moves(self, hours: int) -> np.ndarray:
-        """The log return over the next `hours` from each bar (NaN where that bar is missing)."""
-        later = self.t + hours * HOUR
-        at = np.minimum(np.searchsorted(self.t, later), len(self.t) - 1)
-        return np.where(self.t[at] == later, self.log_price[at] - self.log_price, np.nan)
+        """The log return over the next `hours` from each bar (NaN where that bar is missing or
+        the window up to it crosses a gap in the bars)."""
+        steps = hours * HOUR // self.interval
+        at = np.minimum(np.arange(len(self.t)) + steps, len(self.t) - 1)
+        whole = self.t[at] == self.t + hours * HOUR  # every bar between is there
+        return np.where(whole, self.log_price[at] - self.log_price, np.nan)
 
     def return_quantiles(
         self, hours: int, pos: np.ndarray, known_by: np.ndarray

@@ -2,28 +2,32 @@
 validation origins of the panel of hourly spot pairs (`make panel`, `tools/panel.py`) and kept
 in `panel_band.json` beside this module, which training reads. Every hourly pair, also one
 trained alone, uses these settings and records them in its manifest (`band`, and `served.band`
-saying where they come from); it calibrates them on its own recent errors. Pairs at another
+saying where they come from); it calibrates them on its own recent errors, or where the
+settings say so on the pool the panel's pairs share (`panel_pool.py`). Pairs at another
 interval (ETH/USD's daily bars) still choose their own band on their own validation origins.
 
-The choice, by the 80% interval score relative to the naive band's (within fifths of the day
-before's volatility, `_Validation.score`), averaged over the pairs:
+The search, fixed before any run (issue 43), over the scaled band with an hour-of-week profile,
+a half-life of 24 hours, five width bins and the pool's 10% floor; each step by the figure the
+panel reports, the 80% interval score relative to the naive band's, pooled over the pairs'
+validation origins (`tools/panel.py`), lower is better:
 
-1. the volatility model (window, half-life, hour-of-week profile) of the scaled band, by the
-   mean over the horizons that decide;
-2. per horizon, how many days of recent errors calibrate it (`POOL_DAYS`);
+1. the short volatility window, 1, 7 or 30 days (`WINDOWS`), by the mean over the horizons that
+   decide, calibrated on each pair's own last 180 days of errors;
+2. per horizon, the calibration pool: the last 90, 180 or 365 days (`POOL_DAYS`) of errors,
+   each pair's own or shared by every pair of the panel (`SHARED`);
 3. per horizon, the weight of the empirical band's quantiles averaged in (`MIX_WEIGHTS`).
 
-Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide
-(on the two-year pairs about 160 days: 1h, 1d and 7d); a longer horizon takes the settings of
-the longest one that decides.
+Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
+a longer horizon takes the settings of the longest one that decides.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +38,13 @@ from cryptopredict.model.plan import HORIZONS
 PANEL_BAND = Path(__file__).with_name("panel_band.json")
 INTERVAL = pd.Timedelta(hours=1)  # the panel's bars
 MIN_WINDOWS = 20  # independent windows a horizon's validation needs to decide a setting
+WINDOWS = (1, 7, 30)
 POOL_DAYS = (90, 180, 365)
+SHARED = (False, True)
 MIX_WEIGHTS = (0.0, 0.5, 1.0)
+# What the search starts from and keeps (issue 33's choice of the volatility model's other
+# parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
+START = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
 HOURS = {label: int(h.total_seconds() // 3600) for label, h in HORIZONS.items()}
 
 
@@ -52,23 +61,17 @@ def deciding(validation_days: float) -> list[str]:
     return [label for label, hours in HOURS.items() if validation_days * 24 / hours >= MIN_WINDOWS]
 
 
-def pooled(per_pair: Sequence[dict[str, float]]) -> dict[str, float]:
-    """Per horizon, the mean over the pairs of each pair's score there."""
-    labels = set.intersection(*(set(scores) for scores in per_pair))
-    return {label: float(np.mean([scores[label] for scores in per_pair])) for label in labels}
-
-
 def best(scores: dict[BandSpec, dict[str, float]], labels: Sequence[str]) -> BandSpec:
     """The spec with the lowest mean score over `labels`."""
     return min(scores, key=lambda spec: float(np.mean([scores[spec][lab] for lab in labels])))
 
 
 def per_horizon(
-    scores: dict[float, dict[str, float]], labels: Sequence[str]
-) -> tuple[tuple[int, float], ...]:
+    scores: Mapping[Option, dict[str, float]], labels: Sequence[str]
+) -> tuple[tuple[int, Option], ...]:
     """Per horizon, the option with the lowest score there; horizons beyond the deciding ones
     take the last deciding one's."""
-    chosen: list[tuple[int, float]] = []
+    chosen: list[tuple[int, Option]] = []
     for label, hours in HOURS.items():
         if label in labels:
             pick = min(scores, key=lambda option: scores[option][label])
@@ -78,16 +81,27 @@ def per_horizon(
     return tuple(chosen)
 
 
-def with_pools(spec: BandSpec, pools: tuple[tuple[int, float], ...]) -> BandSpec:
-    return replace(spec, horizon_pools=tuple((h, int(days)) for h, days in pools))
+Option = Any  # a pool (days, shared) or a mix weight
+
+
+def with_pools(spec: BandSpec, pools: tuple[tuple[int, tuple[int, bool]], ...]) -> BandSpec:
+    return replace(
+        spec,
+        horizon_pools=tuple((h, int(days)) for h, (days, _) in pools),
+        horizon_shared=tuple((h, bool(shared)) for h, (_, shared) in pools),
+    )
 
 
 def with_mix(spec: BandSpec, mix: tuple[tuple[int, float], ...]) -> BandSpec:
     return replace(spec, horizon_mix=tuple((h, float(w)) for h, w in mix))
 
 
-def uniform_pool(spec: BandSpec, days: int) -> BandSpec:
-    return replace(spec, pool_days=days, horizon_pools=())
+def with_window(spec: BandSpec, days: float) -> BandSpec:
+    return replace(spec, window_days=days)
+
+
+def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
+    return with_pools(spec, tuple((h, (days, shared)) for h in HOURS.values()))
 
 
 def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:

@@ -49,6 +49,10 @@ class Plan:
     min_training: pd.Timedelta = pd.Timedelta(days=365)
     band_step: pd.Timedelta = pd.Timedelta(hours=7)
     max_origins: int | None = None  # keep only the most recent scored refits (quick runs)
+    # The damping is chosen on the most recent this many validation refits: a year of them,
+    # every weekday and hour in turn, enough to rank the taus, so a history of eight years
+    # costs the choice no more Prophet fits than one of two.
+    damping_refits: int = 52
 
     def refit_times(self, seconds: np.ndarray) -> tuple[np.ndarray, int]:
         """Bar times Prophet is refitted at, oldest first, and how many of the first ones are

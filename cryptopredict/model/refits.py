@@ -120,7 +120,7 @@ def refit_frame(
         "naive": np.repeat(anchor[pos][:, None], len(leads), axis=1),
         "drift": drift_centre(market, anchor, pos, leads, config.window_days),
     }
-    actual = actual_at(market, seconds)
+    actual = outcome(market, times, leads)
     frames = [
         pd.DataFrame(
             {
@@ -139,6 +139,20 @@ def refit_frame(
 def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
     at = np.minimum(np.searchsorted(market.t, seconds), len(market.t) - 1)
     return np.where(market.t[at] == seconds, np.exp(market.log_price[at]), np.nan)
+
+
+def outcome(market: Market, times: np.ndarray, lead_hours: np.ndarray) -> np.ndarray:
+    """The close `lead_hours` after each origin time (a bar's; origins down, leads across),
+    NaN where that bar is missing or the window up to it crosses a gap in the bars (an
+    exchange's outage): such an origin is left out at that lead, never filled."""
+    times = np.asarray(times, dtype=np.int64)
+    leads = np.asarray(lead_hours, dtype=np.float64)
+    seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
+    steps = (leads * HOUR // market.interval).astype(np.int64)
+    start = market.position(times)
+    end = np.clip(start[:, None] + steps[None, :], 0, len(market.t) - 1)
+    whole = market.t[end] == seconds  # every bar between is there: the bars are one apart
+    return np.where(whole, actual_at(market, seconds), np.nan)
 
 
 def drift_centre(

@@ -33,7 +33,7 @@ from cryptopredict.model.bands import Band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
-from cryptopredict.model.refits import Refits, actual_at, drift_centre
+from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
 from cryptopredict.model.scores import (
     inside,
     interval_score,
@@ -274,8 +274,7 @@ class DenseOrigins:
         """The log error of the served point forecast at each horizon (NaN while unknown)."""
         hours = self.hours(wanted)
         centre = self.centre(hours)
-        later = self.times[:, None] + np.asarray(hours, dtype=np.int64)[None, :] * HOUR
-        actual = actual_at(market, later)
+        actual = outcome(market, self.times, np.asarray(hours))
         error = np.log(actual / centre)
         return {h: error[:, j] for j, h in enumerate(hours)}
 
@@ -289,8 +288,7 @@ class DenseOrigins:
         hours = np.asarray(list(labels.values()))
         keep = self.scored() & (self.times >= validation_start)
         pos, times = self.pos[keep], self.times[keep]
-        later = times[:, None] + hours[None, :] * HOUR
-        actual = actual_at(self.market, later)
+        actual = outcome(self.market, times, hours)
         anchor = self.anchor[pos]
         centres = {
             SERVED: self.centre(list(hours))[keep],

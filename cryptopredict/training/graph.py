@@ -202,9 +202,11 @@ def train_pair(
     return kept.trained
 
 
-def backtest_pair(client: Client, job: PairJob, *, cache: FitCache) -> Backtest:
-    """One pair's backtest alone (no final fit, no artifact), for the tools. Raises PairError."""
-    pair = PairRun(client, job, cache=cache, out=Path(), progress=Kept(), last="backtest")
+def backtest_pair(client: Client, job: PairJob, *, cache: FitCache, step: str = "backtest") -> Any:
+    """One pair's backtest alone (no final fit, no artifact), for the tools: the `backtest`
+    step's (the band choice and the scores), or `origins`' (the band origins with their point
+    forecasts, for the panel, which scores bands itself). Raises PairError."""
+    pair = PairRun(client, job, cache=cache, out=Path(), progress=Kept(), last=step)
     one_pair(pair)
     assert pair.backtest is not None
     return pair.backtest
@@ -245,7 +247,7 @@ class PairRun:
         out: Path,
         progress: Progress,
         keep: bool = False,  # the backtest sent back with the artifact's files
-        last: str = "finish",  # or "backtest": the backtest alone, no artifact
+        last: str = "finish",  # or "backtest", "origins": that step's value alone, no artifact
     ) -> None:
         self.client = client
         self.keep = keep
@@ -300,7 +302,7 @@ class PairRun:
             return self._planned(value)
         if future is self.chosen:
             return self._chosen(value[1])
-        if self.last == "backtest":
+        if self.last != "finish":
             self.cache_new_fits()
             self.backtest = value
         else:
@@ -373,8 +375,8 @@ class PairRun:
             self.progress.step(self.slug, FINAL_STEP)
         self.progress.queued(self.slug, 1)
         args = (self.prepared, self.chosen, self.paths, self.stores)
-        if self.last == "backtest":
-            self.finishing = self.submit("backtest", *args)
+        if self.last != "finish":
+            self.finishing = self.submit(self.last, *args)
         else:
             self.finishing = self.submit("finish", *args, self.keep)
         return [self.finishing]

@@ -33,6 +33,7 @@ from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan, epoch_seconds
 from cryptopredict.model.refits import Refits, refit_at, refit_inputs, refit_steps
 from cryptopredict.model.scorecard import training_report
+from cryptopredict.model.scoring import DenseOrigins
 from cryptopredict.training.fitcache import fit_key
 from cryptopredict.training.tasks import Fetch, FetchSettings, Finished, Needs, PairJob
 
@@ -127,6 +128,29 @@ def backtest(prepared: Prepared, chosen: Damping, paths: Paths, stores: list[Pat
     refits = _refits(setup, setup.refit_origins(tau), paths, stores)
     band = prepared.band or panel_band(prepared.history.bars.interval.delta)
     return finish_backtest(setup, refits, choice, tau, band=band)
+
+
+def origins(prepared: Prepared, chosen: Damping, paths: Paths, stores: list[Paths]) -> Origins:
+    """The band origins with the served point forecast (the damping chosen) and where
+    validation and evaluation start: what the panel scores its bands on."""
+    setup = _setup(prepared)
+    choice, tau = chosen
+    refits = _refits(setup, setup.refit_origins(tau), paths, stores)
+    config = setup.config.with_changes(damping_hours=tau)
+    dense = DenseOrigins.build(setup.market, setup.anchor, refits, config, setup.plan)
+    spans = (setup.validation_start, setup.validation_end, setup.evaluation_start)
+    return Origins(dense, *spans, choice)
+
+
+@dataclass(frozen=True)
+class Origins:
+    """A pair's band origins as its backtest leaves them (`origins`)."""
+
+    dense: DenseOrigins
+    validation_start: int
+    validation_end: int
+    evaluation_start: int
+    damping: DampingChoice | None
 
 
 def finish(

@@ -32,7 +32,13 @@ def stated_sha256(name: str) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["btc-usd-1h.csv", "btc-usd-1d.csv", "eth-usd-1d.csv", "binance-spot-16pairs-1h.csv"],
+    [
+        "btc-usd-1h.csv",
+        "btc-usd-1d.csv",
+        "eth-usd-1d.csv",
+        "binance-spot-16pairs-1h.csv",
+        "binance-spot-16pairs-1h-full.csv",
+    ],
 )
 def test_embedded_files_are_byte_identical_to_their_provenance(name):
     data = gzip.decompress((PROVENANCE.parent / f"{name}.gz").read_bytes())

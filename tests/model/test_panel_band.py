@@ -17,7 +17,6 @@ from cryptopredict.model.panel_band import (
     deciding,
     panel_band,
     per_horizon,
-    pooled,
     uniform_mix,
     uniform_pool,
     with_mix,
@@ -37,9 +36,7 @@ def test_only_horizons_with_twenty_independent_windows_decide():
     assert deciding(100) == ["1h", "1d"]
 
 
-def test_scores_pool_over_the_pairs_and_the_best_is_chosen_on_the_deciding_horizons():
-    per_pair = [{"1h": 0.9, "30d": 0.5}, {"1h": 1.1, "30d": 0.7}]
-    assert pooled(per_pair) == {"1h": 1.0, "30d": 0.6}
+def test_the_best_is_chosen_on_the_deciding_horizons():
     calm, busy = SPEC, BandSpec("scaled", 7, None, False)
     scores = {calm: {"1h": 0.95, "30d": 2.0}, busy: {"1h": 0.97, "30d": 0.5}}
     assert best(scores, ["1h"]) == calm  # 30d's noise does not decide
@@ -55,21 +52,25 @@ def test_a_horizon_that_cannot_decide_takes_the_last_deciding_ones_setting():
 
 
 def test_the_chosen_settings_read_back_as_the_band_training_serves(tmp_path):
-    spec = with_mix(
-        with_pools(SPEC, ((1, 90.0), (24, 180.0), (168, 365.0), (720, 365.0))),
-        ((1, 0.0), (24, 0.0), (168, 0.5), (720, 0.5)),
-    )
+    pools = ((1, (90, False)), (24, (180, False)), (168, (365, True)), (720, (365, True)))
+    spec = with_mix(with_pools(SPEC, pools), ((1, 0.0), (24, 0.0), (168, 0.5), (720, 0.5)))
     path = tmp_path / "panel_band.json"
     path.write_text(json.dumps({"band": spec.to_dict()}))
     assert panel_band(path=path) == spec
     assert panel_band(pd.Timedelta(days=1), path) is None  # a daily pair chooses its own
     assert "180-day errors at 1d" in spec.name
+    assert "365-day errors of the panel at 7d" in spec.name
     assert "50% at 7d" in spec.name
+    assert not spec.shared_for(24)
+    assert spec.shared_for(168)
+    assert spec.shared_for(720)
     assert panel_band(path=tmp_path / "none.json") is None
 
 
 def test_uniform_variants_set_one_pool_and_one_weight_at_every_horizon():
     assert uniform_pool(SPEC, 90).pool_for(720) == 90
+    assert uniform_pool(SPEC, 90, shared=True).shared_for(1)
+    assert not uniform_pool(SPEC, 90).shared_for(1)
     assert set(uniform_mix(SPEC, 0.5).mix_at([1.0, 24.0, 720.0])) == {0.5}
 
 

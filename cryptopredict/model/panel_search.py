@@ -1,0 +1,174 @@
+"""The panel's numerics (`make panel`, `tools/panel.py` runs them on the training cluster): one
+pair's band scored on its validation origins for the search (`validation_scores`), the pool the
+pairs share (`shared_pools`), and one pair's evaluation origins as the panel reports them
+(`outcomes`).
+
+Every pair is backtested once, as training backtests it (its damping chosen, its refits
+fitted); a band candidate then costs numerics alone. Origins whose window to a horizon crosses
+a gap in the bars are left out at that horizon and counted (`outcome`), never filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
+from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.bands import Band, Calibrated, pool_inputs, variance_ratio
+from cryptopredict.model.calibration import Pool
+from cryptopredict.model.market import HOUR
+from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
+from cryptopredict.model.refits import actual_at, outcome
+from cryptopredict.model.scores import inside, interval_score, tails
+from cryptopredict.model.scoring import DenseOrigins, naive_band
+
+SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]
+
+
+@dataclass
+class PairOrigins:
+    """One pair's band origins as its backtest left them (its point forecast's errors at each
+    horizon among `hours`), split into validation and evaluation."""
+
+    name: str
+    dense: DenseOrigins
+    validation: np.ndarray  # per band origin: a validation origin with its horizon played out
+    evaluation: np.ndarray  # ... an evaluation origin
+
+    @classmethod
+    def of(
+        cls, name: str, dense: DenseOrigins, validation_start: int, validation_end: int, start: int
+    ) -> PairOrigins:
+        times, scored = dense.times, dense.scored()
+        validation = scored & (times >= validation_start) & (times <= validation_end)
+        return cls(name, dense, validation, scored & (times >= start))
+
+    def errors(self, hours: list[int]) -> dict[int, np.ndarray]:
+        return self.dense.errors(self.dense.market, hours)
+
+
+def pair_pool_inputs(
+    pair: PairOrigins, spec: BandSpec, hours: list[int]
+) -> dict[int, tuple[np.ndarray, ...]]:
+    """What this pair adds to a shared pool at each of `hours`: when each outcome was known,
+    its standardized error and its spread relative to the year's (`bands.pool_inputs`)."""
+    dense = pair.dense
+    found = pool_inputs(spec, dense.market, dense.pos, pair.errors(hours))
+    return {h: (known, values, relative) for h, (known, values, _, relative) in found.items()}
+
+
+def shared_pools(
+    inputs: list[Mapping[int, tuple[np.ndarray, ...]]], spec: BandSpec
+) -> dict[int, Pool]:
+    """The pool the pairs share at each horizon: every pair's standardized errors together,
+    binned and floored by their spread relative to the year's (scale-free across pairs)."""
+    out = {}
+    for h in inputs[0]:
+        known, values, relative = (
+            np.concatenate([each[h][k] for each in inputs]) for k in range(3)
+        )
+        out[h] = Pool.of(
+            known, values, relative, spec.pool_for(h), bins=spec.width_bins, floor=spec.floor
+        )
+    return out
+
+
+def validation_scores(
+    pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None
+) -> pd.DataFrame:
+    """The pair's validation origins at each scored horizon: the 80% interval scores of
+    `spec`'s band (calibrated at the scored horizons) and of the naive band."""
+    dense = pair.dense
+    hours = dense.hours(SCORED)
+    band = Band(spec, dense.market, dense.pos, pair.errors(hours), shared)
+    pos, times = dense.pos[pair.validation], dense.times[pair.validation]
+    leads = np.asarray(hours, dtype=np.float64)
+    actual = outcome(dense.market, times, leads)
+    centre = dense.centre(hours)[pair.validation]
+    naive = naive_band(dense.market, pos, hours).offsets(pos, leads, calibrated_at=times)
+    mine = band.offsets(pos, leads)
+    anchor = dense.anchor[pos][:, None]
+    frames = []
+    for j, h in enumerate(hours):
+        ok = np.isfinite(actual[:, j])
+        frame = pd.DataFrame(
+            {
+                "horizon": horizon_label(h),
+                "origin": times,
+                "served": _score(actual, centre, mine, j),
+                "naive": _score(actual, anchor, naive, j),
+            }
+        )
+        frames.append(frame[ok])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _score(
+    actual: np.ndarray, centre: np.ndarray, offsets: dict[float, np.ndarray], j: int
+) -> np.ndarray:
+    low, high = tails(DEFAULT_LEVEL)
+    c = centre[:, min(j, centre.shape[1] - 1)]
+    lower, upper = c * np.exp(offsets[low][:, j]), c * np.exp(offsets[high][:, j])
+    return interval_score(actual[:, j], lower, upper, DEFAULT_LEVEL)
+
+
+def outcomes(
+    pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None, hours: list[int]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The pair's evaluation origins at each scored horizon, as the panel reports them: the 80%
+    interval scores of the served band (`spec` calibrated at the horizons `hours`) and of the
+    naive band, whether the served band held the close at each level, its 80% width (log upper
+    minus log lower), the band's own variance ratio at the origin and the calendar quarter;
+    and, per horizon label, the evaluation origins left out because their window crosses a gap
+    in the bars."""
+    dense = pair.dense
+    market = dense.market
+    band = Band(spec, market, dense.pos, pair.errors(hours), shared)
+    pos, times = dense.pos[pair.evaluation], dense.times[pair.evaluation]
+    scored = dense.hours(SCORED)
+    leads = np.asarray(scored, dtype=np.float64)
+    actual = outcome(market, times, leads)
+    closes = actual_at(market, times[:, None] + (leads * HOUR).astype(np.int64)[None, :])
+    centre = dense.centre(scored)[pair.evaluation]
+    anchor = dense.anchor[pos][:, None]
+    offsets = band.offsets(pos, leads)
+    naive = naive_band(market, pos, scored).offsets(pos, leads, calibrated_at=times)
+    ratio = variance_ratio(market, spec, pos)
+    quarter = pd.PeriodIndex(pd.to_datetime(times, unit="s"), freq="Q").astype(str)
+    frames, gaps = [], {}
+    for j, h in enumerate(scored):
+        label = horizon_label(h)
+        ok = np.isfinite(actual[:, j])
+        gaps[label] = int((np.isfinite(closes[:, j]) & ~ok).sum())
+        low, high = tails(DEFAULT_LEVEL)
+        frame = pd.DataFrame(
+            {
+                "horizon": label,
+                "origin": times,
+                "score_served": _score(actual, centre, offsets, j),
+                "score_naive": _score(actual, anchor, naive, j),
+                "width": offsets[high][:, j] - offsets[low][:, j],
+                "ratio": ratio,
+                "quarter": quarter,
+            }
+        )
+        for level in LEVELS:
+            below, above = tails(level)
+            lower = centre[:, j] * np.exp(offsets[below][:, j])
+            upper = centre[:, j] * np.exp(offsets[above][:, j])
+            frame[f"held_{level}"] = inside(actual[:, j], lower, upper).astype(np.float64)
+        frames.append(frame[ok])
+    return pd.concat(frames, ignore_index=True), gaps
+
+
+def weeks(pairs: list[PairOrigins]) -> np.ndarray:
+    """Every week start from the first origin of any pair to a week past the last bar: when a
+    stored shared pool is calibrated."""
+    first = min(int(pair.dense.times[0]) for pair in pairs)
+    last = max(int(pair.dense.market.t[-1]) for pair in pairs) + seconds_of(pd.Timedelta(days=7))
+    step = seconds_of(pd.Timedelta(days=7))
+    return np.arange(first // step * step, last, step, dtype=np.int64)
