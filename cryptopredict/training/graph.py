@@ -13,22 +13,21 @@ A pair's graph (its steps: `steps.py`):
 
 (fits from the cache go out once, in one `cached_fits` task per phase), so a pair without
 refits is three tasks. Only small values come back to the client: the keys, tau, the new fits
-(for the cache) and the artifact's files. A few more pairs are in flight than the cluster has
-threads, read from the scheduler as each pair ends, so workers that join are used. The workers'
-log records come to this process as they are written (`Client.forward_logging`), each naming
-its pair (`tasks.naming`); every refit that ends moves the pair's progress.
+(each as soon as it is fitted, for the cache) and the artifact's files. The workers' log records
+come to this process as they are written (`Client.forward_logging`), each naming its pair
+(`tasks.naming`); every refit that ends moves the pair's progress.
 
-`train_pairs` is `train.py`'s; `train_pair` (one pair, its backtest kept on request: the
-notebook, the tests) and `backtest_pair` (the backtest alone: `make compare`, `make panel`) run
-the same graph, one pair at a time.
+`driver.py` drives every pair of `train.py` through this graph at once (with a budget, its
+history and quick model first, its backtest in its turn: `start`, `park`, `resume`, `defer`);
+`train_pair` (one pair, its backtest kept on request: the notebook, the tests) and
+`backtest_pair` (the backtest alone: `make compare`, `make panel`) run it one pair at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,7 +57,6 @@ if TYPE_CHECKING:  # the workers send it back; the client need not import the tr
 log = logging.getLogger(__name__)
 
 RETRIES = 2  # a task that raised is run this many more times before its pair fails
-PER_THREAD = 2  # pairs in flight per thread of the cluster: a worker always has a next task
 QUICK_PRIORITY = 10  # the quick models before any refit: every pair is served soonest
 
 
@@ -85,51 +83,8 @@ class Progress(Protocol):
     def fitted(self, slug: str) -> None: ...
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None: ...
     def failed(self, slug: str, why: str) -> None: ...
-
-
-def train_pairs(
-    client: Client,
-    jobs: Sequence[PairJob],
-    *,
-    cache: FitCache,
-    out: Path,
-    progress: Progress,
-    quick: bool = False,
-) -> dict[str, str]:
-    """Train every pair; the pairs that failed, in the order of `jobs`, each with why. With
-    `quick`, each pair without an artifact in `out` gets its quick model written first
-    (`steps.quick`)."""
-    waiting = deque(jobs)
-    runs: dict[Key, PairRun] = {}  # by the key of each future followed
-    followed = as_completed(loop=client.loop)
-    failed: dict[str, str] = {}
-    in_flight = 0
-
-    def follow(pair: PairRun, futures: list[Future]) -> None:
-        for future in futures:
-            runs[future.key] = pair
-            followed.add(future)
-
-    def start_more() -> None:
-        nonlocal in_flight
-        while waiting and in_flight < pairs_in_flight(client):
-            pair = PairRun(client, waiting.popleft(), cache=cache, out=out, progress=progress)
-            in_flight += 1
-            follow(pair, pair.start(quick=quick))
-
-    start_more()
-    for future in followed:
-        pair = runs.pop(future.key)
-        if pair.over:
-            continue  # a task of a pair that failed already
-        try:
-            follow(pair, pair.advance(future))
-        except Exception as error:  # the pair fails, never the run
-            failed[pair.slug] = pair.fail(error)
-        if pair.over:
-            in_flight -= 1
-            start_more()
-    return {job.asset.slug: failed[job.asset.slug] for job in jobs if job.asset.slug in failed}
+    def waiting(self, slug: str, text: str) -> None: ...
+    def deferred(self, slug: str, why: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -160,6 +115,12 @@ class Kept:
         self.trained = Trained(path, finished.report, finished.model_version, finished.backtest)
 
     def failed(self, slug: str, why: str) -> None:
+        pass
+
+    def waiting(self, slug: str, text: str) -> None:
+        pass
+
+    def deferred(self, slug: str, why: str) -> None:
         pass
 
 
@@ -195,16 +156,6 @@ def one_pair(pair: PairRun) -> None:
             return
 
 
-def pairs_in_flight(client: Client) -> int:
-    """How many pairs may be in flight: PER_THREAD for each thread the workers have now."""
-    threads = sum(client.nthreads().values())
-    if threads == 0:
-        log.info("no Dask worker is connected yet: waiting for one")
-        client.wait_for_workers(1)
-        threads = sum(client.nthreads().values())
-    return PER_THREAD * max(threads, 1)
-
-
 class PairRun:
     """One pair's graph, advanced as each of its tasks ends."""
 
@@ -229,45 +180,103 @@ class PairRun:
         self.out = out
         self.progress = progress
         self.over = False
+        self.straight = True  # backtested as soon as its history is read (else: it waits)
+        self.backtesting = True
+        self.no_quick = "no quick model was asked for"  # or why it failed
         self.final_written = False
         self.quick_written = False
-        self.new: dict[str, Future] = {}  # fits not in the cache, by key
+        self.fit_keys: dict[Key, str] = {}  # the fit cache's key of each refit's task
         self.stores: list[Future] = []  # fits from the cache, by origin
         self.cached: set[int] = set()
         self.paths: dict[int, Any] = {}
-        self.refit_keys: set[Key] = set()
         self.plan: Needs | None = None
+        self.prepared: Future | None = None  # the history, read where it stays
+        self.needs: Future | None = None
         self.quick: Future | None = None
         self.chosen: Future | None = None
         self.finishing: Future | None = None
         self.submitted: list[Future] = []
 
-    def start(self, *, quick: bool) -> list[Future]:
+    @property
+    def written(self) -> bool:
+        """Whether `out` holds a model of the pair already (from a run before)."""
+        return (self.out / self.slug / "manifest.json").exists()
+
+    def start(self, *, quick: bool, straight: bool = True) -> list[Future]:
+        """The pair's first tasks: its history read (first of all when a quick model is asked
+        for, and that model next); `straight`: its backtest follows, else it waits (`waits`)
+        until `resume`."""
+        self.straight = self.backtesting = straight
         self.progress.step(self.slug, "reading its history, planning its backtest")
-        self.prepared = self.submit("prepare", self.job)
-        self.needs = self.task(needs, "needs", self.prepared)
+        first = QUICK_PRIORITY if quick else 0
+        self.prepared = self.submit("prepare", self.job, priority=first)
+        self.needs = self.task(needs, "needs", self.prepared, priority=first)
         started = [self.needs]
-        if quick and not (self.out / self.slug / "manifest.json").exists():
+        if quick:
+            self.no_quick = "its quick model was not written"
             self.quick = self.submit("quick", self.prepared, priority=QUICK_PRIORITY)
             started.append(self.quick)
         return started
 
+    @property
+    def waits(self) -> bool:
+        """Read and served its quick model, its backtest not started: it waits its turn."""
+        return not (self.over or self.backtesting or self.plan is None) and (
+            self.quick is None or self.quick.done()
+        )
+
+    @property
+    def needs_read(self) -> Needs:
+        assert self.plan is not None, "the pair's history is not read yet"
+        return self.plan
+
+    def park(self) -> None:
+        """Its history let go on the cluster until `resume` (a run of many pairs would keep
+        them all in the workers' memory)."""
+        self.submitted.clear()
+        self.prepared = self.needs = self.quick = None
+        served = "quick model served; " if self.quick_written else ""
+        self.progress.waiting(self.slug, f"{served}its backtest waits its turn")
+
+    def resume(self) -> list[Future]:
+        """Its backtest, from its history read again (a second or two: it is cached)."""
+        self.backtesting = True
+        self.progress.step(self.slug, "reading its history again, for its backtest")
+        self.prepared = self.submit("prepare", self.job)
+        self.needs = self.task(needs, "needs", self.prepared)
+        return [self.needs]
+
+    def defer(self, why: str) -> str:
+        """The budget has ended: what is left of its graph cancelled, its quick model served;
+        `why` returned."""
+        self.over = True
+        self.client.cancel(self.submitted)
+        log.info(
+            "%s: %s; its quick model stays served, and the refits done so far are in the fit "
+            "cache for the next run",
+            self.slug,
+            why,
+        )
+        self.progress.deferred(self.slug, why)
+        return why
+
     def advance(self, future: Future) -> list[Future]:
         """What follows `future`'s end: the tasks to follow next."""
-        if future.key in self.refit_keys:
+        if future.key in self.fit_keys:
             if future.status == "finished":
                 self.progress.fitted(self.slug)
+                self.keep_fit(future)
             return []  # an error shows in the task that needs the fit
         if future is self.quick:
             self._quick(future)
             return []
         value = self.result(future)
         if future is self.needs:
-            return self._planned(value)
+            self.plan = value
+            return self._planned(value) if self.backtesting else []
         if future is self.chosen:
             return self._chosen(value[1])
         if self.last == "backtest":
-            self.cache_new_fits()
             self.backtest = value
         else:
             self._write(value, "backtested")
@@ -296,9 +305,8 @@ class PairRun:
         try:
             self._write(self.result(future), "quick")
         except Exception as error:  # the backtested model may still be written
-            log.info(
-                "%s: no quick model (%s); the backtested one comes at the end", self.slug, error
-            )
+            self.no_quick = f"its quick model failed ({error})"
+            log.info("%s: no quick model (%s)", self.slug, error)
 
     def _planned(self, plan: Needs) -> list[Future]:
         self.plan = plan
@@ -333,7 +341,6 @@ class PairRun:
         if kind == "quick" and self.final_written:
             return  # the backtested model came first: it stays
         if kind == "backtested":
-            self.cache_new_fits()
             self.final_written = True
         path = install_artifact(self.out, self.slug, finished.files)
         self.quick_written = self.quick_written or kind == "quick"
@@ -390,8 +397,8 @@ class PairRun:
                 future = self.submit(
                     "refit", self.prepared, origin, key=f"refit-{self.slug}-{key[:20]}"
                 )
-                self.paths[origin] = self.new[key] = future
-                self.refit_keys.add(future.key)
+                self.paths[origin] = future
+                self.fit_keys[future.key] = key
                 fitting.append(future)
         if cached:
             # One task holds them: the scheduler can run it again if its worker is lost.
@@ -406,10 +413,11 @@ class PairRun:
         )
         return fitting
 
-    def cache_new_fits(self) -> None:
+    def keep_fit(self, future: Future) -> None:
+        """A refit into the fit cache as soon as it is fitted: a run that ends before the
+        pair's backtest does (its budget, a failure) keeps it for the next."""
         if self.cache.directory is None:
             return
-        for key, future in self.new.items():
-            value = future.result()
-            if not isinstance(value, Failed):
-                self.cache.put(key, value)
+        value = future.result()
+        if not isinstance(value, Failed):
+            self.cache.put(self.fit_keys[future.key], value)

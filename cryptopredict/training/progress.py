@@ -70,6 +70,7 @@ class Pair:
     total: int = 0
     served: Served | None = None
     began: float = 0.0
+    why: str | None = None  # why it ended on its quick model (`budget.DEFERRED`)
 
     @property
     def active(self) -> bool:
@@ -138,6 +139,23 @@ class RunProgress:
             self.dirty = True
             self.view.served(pair, _served_lines(pair, path, finished, self.clock()))
         self.on_written()
+
+    def waiting(self, slug: str, text: str) -> None:
+        """The pair waits its turn (its backtest, after every pair's quick model)."""
+        with self.lock:
+            pair = self.pairs[slug]
+            pair.state, pair.step = "waiting", text
+            self.dirty = True
+            self.view.stepped(pair)
+
+    def deferred(self, slug: str, why: str) -> None:
+        """The run ends with the pair served its quick model, not backtested."""
+        with self.lock:
+            pair = self.pairs[slug]
+            pair.state, pair.step, pair.why = "served", f"quick model served: {why}", why
+            self.dirty = True
+            self.view.stepped(pair)
+            self.view.ended(pair)
 
     def failed(self, slug: str, why: str) -> None:
         with self.lock:
@@ -209,8 +227,8 @@ class RunProgress:
         return (pair.total - pair.done) / (pace / sharing)
 
     def counts(self) -> tuple[int, int, int]:
-        """Pairs with their final model, pairs failed, fits done and planned."""
-        final = sum(1 for pair in self.pairs.values() if pair.state == "served")
+        """Pairs with their final model (backtested), fits done and planned."""
+        final = sum(1 for pair in self.pairs.values() if pair.state == "served" and not pair.why)
         done = sum(pair.done for pair in self.pairs.values())
         return final, done, sum(pair.total for pair in self.pairs.values())
 
@@ -310,6 +328,16 @@ def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> lis
     ]
 
 
+def _quick(run: RunProgress) -> str:
+    """The pairs that end the run on their quick model, counted by why."""
+    whys: dict[str, int] = {}
+    for pair in run.pairs.values():
+        if pair.why:
+            whys[pair.why] = whys.get(pair.why, 0) + 1
+    said = "; ".join(f"{count} served their quick model ({why})" for why, count in whys.items())
+    return f"; {said}" if said else ""
+
+
 class LineView(View):
     """Plain lines, for a pipe, a file or CI's log."""
 
@@ -343,7 +371,7 @@ class LineView(View):
 
     def close(self) -> None:
         final, _, _ = self.run.counts()  # the run's count, also when it ended within a tick
-        self._write([f"training: {final} of {len(self.run.pairs)} pairs done"])
+        self._write([f"training: {final} of {len(self.run.pairs)} pairs done{_quick(self.run)}"])
 
 
 class TerminalView(View):
@@ -370,7 +398,10 @@ class TerminalView(View):
         return self.bars[pair.slug]
 
     def stepped(self, pair: Pair) -> None:
-        self._bar(pair)
+        if pair.state == "waiting":  # no bar while it waits its turn
+            self.ended(pair)
+        else:
+            self._bar(pair)
 
     def served(self, pair: Pair, lines: list[str]) -> None:
         for line in lines:

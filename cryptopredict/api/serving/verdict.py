@@ -8,6 +8,7 @@ import math
 
 from cryptopredict.api.types.common import BandVerdict
 from cryptopredict.api.types.model import HorizonVerdict, Verdict
+from cryptopredict.artifact.run import DEFERRED
 from cryptopredict.artifact.schema import (
     BacktestSummary,
     Comparison,
@@ -32,16 +33,17 @@ def verdict(
     summary: BacktestSummary | None,
     symbol: str,
     served: ServedParts | None = None,
+    quick: str | None = None,
 ) -> Verdict:
     """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
     `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
-    without a backtest)."""
+    without a backtest). `quick`: why the last training run left the model unbacktested."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
     return Verdict(
-        summary=plain(params, rows, summary.origins if summary else 0),
+        summary=plain(params, rows, summary.origins if summary else 0, quick),
         point_forecast=point_forecast(params, served),
         band=band(served),
         sentence=sentence(rows, summary.origins if summary else 0, symbol),
@@ -54,7 +56,9 @@ HORIZON_WORDS = {"1h": "an hour", "1d": "a day", "7d": "a week", "30d": "30 days
 PLAIN_VERBS = {"better": "beat", "tie": "tied with", "worse": "did worse than"}
 
 
-def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
+def plain(
+    params: ModelParams, rows: list[HorizonVerdict], origins: int, quick: str | None = None
+) -> str:
     """One sentence without figures: what the line is, what the band is, and how the band
     scored against the naive forecast's (the detail is in `point_forecast`, `band`, `sentence`)."""
     share = round(params.interval_width * 100)
@@ -67,12 +71,21 @@ def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
         if row.verdict is not None:
             groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
-        return f"{said}; no backtest has scored it against the naive forecast yet."
+        return f"{said}; no backtest has scored it against the naive forecast yet{_why(quick)}."
     clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
     return (
         f"{said}; tested on {origins:,} past forecasts against the naive forecast (the last "
         f"close, with a year of returns as its band), the band {listed(clauses)}."
     )
+
+
+def _why(quick: str | None) -> str:
+    if quick == DEFERRED:
+        return (
+            ": the training run's time ran out before its backtest, which the next run goes on "
+            "with (backtest deferred: budget)"
+        )
+    return f" ({quick})" if quick else ""
 
 
 def _line(params: ModelParams) -> str:
