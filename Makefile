@@ -106,6 +106,12 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # serves until Ctrl-C. A pair that fails (a name no source knows, too short a history) is named
 # with why, and does not stop the others being served. A usage error (status 2) stops it before
 # serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
+#
+# `make run`, `make serve` and `make live` stop on Ctrl-C, and on SIGINT or SIGTERM to make alone
+# (GNU make passes on SIGTERM, never SIGINT): the processes they start follow the make named in
+# CRYPTOPREDICT_MAKE_PID (this make: its shell's parent) and stop when it is interrupted or gone
+# (cryptopredict/following_make.py).
+run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
 TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
 	$(BIN)/python train.py --all --serve --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS)

@@ -181,7 +181,7 @@ def _last_run(run: TrainingRun | None) -> LastRun | None:
         finished_at=iso_utc(run.finished_at.timestamp()),
         model_version=run.model_version,
         trained=len(run.trained),
-        quick=[QuickPair(asset=quick.asset, why=quick.why) for quick in run.quick],
+        quick=[QuickPair(asset=quick.asset, reason=quick.why) for quick in run.quick],
         failed=[FailedPair(asset=failed.asset, reason=failed.reason) for failed in run.failed],
         budget_seconds=run.budget,
         ranking=None

@@ -23,8 +23,8 @@ from distributed import Client, Future, as_completed
 from cryptopredict.config import Duration
 from cryptopredict.training.budget import DEFERRED, Budget, backtest_order
 from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.graph import PairError, PairRun, Progress
-from cryptopredict.training.tasks import PairJob
+from cryptopredict.training.graph import PairError, PairRun, Progress, told
+from cryptopredict.training.tasks import TASK_EVENTS, PairJob
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,17 @@ class Driver:
 
     def run(self) -> Outcome:
         alarm = self.budget.alarm(self.client, self.followed) if self.budget else nullcontext()
-        with alarm as rung:
-            self.start_more()
-            for future in self.followed:
-                if rung is None or not rung(future):  # the alarm only wakes the loop
-                    self.advance(self.runs.pop(future.key), future)
-                if self.budget is not None and self.budget.over and not self.ended:
-                    self.end_budget()
+        self.client.subscribe_topic(TASK_EVENTS, lambda event: told(self.progress, event[1]))
+        try:
+            with alarm as rung:
+                self.start_more()
+                for future in self.followed:
+                    if rung is None or not rung(future):  # the alarm only wakes the loop
+                        self.advance(self.runs.pop(future.key), future)
+                    if self.budget is not None and self.budget.over and not self.ended:
+                        self.end_budget()
+        finally:
+            self.client.unsubscribe_topic(TASK_EVENTS)
         slugs = [job.asset.slug for job in self.jobs]
         return Outcome(
             failed={slug: self.failed[slug] for slug in slugs if slug in self.failed},

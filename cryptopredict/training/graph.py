@@ -15,7 +15,9 @@ A pair's graph (its steps: `steps.py`):
 refits is three tasks. Only small values come back to the client: the keys, tau, the new fits
 (each as soon as it is fitted, for the cache) and the artifact's files. The workers' log records
 come to this process as they are written (`Client.forward_logging`), each naming its pair
-(`tasks.naming`); every refit that ends moves the pair's progress.
+(`tasks.naming`), and each task's start and end on its worker (`tasks.TASK_EVENTS`,
+`Client.subscribe_topic`), so the progress says which pairs run and which wait for a worker;
+every refit that ends moves the pair's progress.
 
 `driver.py` drives every pair of `train.py` through this graph at once (with a budget, its
 history and quick model first, its backtest in its turn: `start`, `park`, `resume`, `defer`);
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 
 RETRIES = 2  # a task that raised is run this many more times before its pair fails
 QUICK_PRIORITY = 10  # the quick models before any refit: every pair is served soonest
+FINAL_STEP = "final fit, forecast grid and artifact"
 
 
 class PairError(Exception):
@@ -80,11 +83,21 @@ class Progress(Protocol):
 
     def step(self, slug: str, text: str) -> None: ...
     def planned(self, slug: str, fits: int) -> None: ...
+    def queued(self, slug: str, fits: int) -> None: ...
     def fitted(self, slug: str) -> None: ...
+    def started(self, slug: str, key: str, step: str) -> None: ...
+    def ended(self, slug: str, key: str, step: str, seconds: float) -> None: ...
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None: ...
     def failed(self, slug: str, why: str) -> None: ...
-    def waiting(self, slug: str, text: str) -> None: ...
-    def deferred(self, slug: str, why: str) -> None: ...
+    def quick(self, slug: str, why: str) -> None: ...
+
+
+def told(progress: Progress, said: dict[str, Any]) -> None:
+    """A task's start or end on its worker (`tasks.announced`), told to the progress."""
+    if "seconds" in said:
+        progress.ended(said["pair"], said["key"], said["step"], said["seconds"])
+    else:
+        progress.started(said["pair"], said["key"], said["step"])
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,16 @@ class Kept:
     def planned(self, slug: str, fits: int) -> None:
         pass
 
+    def queued(self, slug: str, fits: int) -> None:
+        pass
+
     def fitted(self, slug: str) -> None:
+        pass
+
+    def started(self, slug: str, key: str, step: str) -> None:
+        pass
+
+    def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
         pass
 
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None:
@@ -117,10 +139,7 @@ class Kept:
     def failed(self, slug: str, why: str) -> None:
         pass
 
-    def waiting(self, slug: str, text: str) -> None:
-        pass
-
-    def deferred(self, slug: str, why: str) -> None:
+    def quick(self, slug: str, why: str) -> None:
         pass
 
 
@@ -182,7 +201,6 @@ class PairRun:
         self.over = False
         self.straight = True  # backtested as soon as its history is read (else: it waits)
         self.backtesting = True
-        self.no_quick = "no quick model was asked for"  # or why it failed
         self.final_written = False
         self.quick_written = False
         self.fit_keys: dict[Key, str] = {}  # the fit cache's key of each refit's task
@@ -192,6 +210,9 @@ class PairRun:
         self.plan: Needs | None = None
         self.prepared: Future | None = None  # the history, read where it stays
         self.needs: Future | None = None
+        self.validation_fits = 0  # the refits the damping is chosen on, not cached
+        self.refitting = 0  # refits handed to the cluster and not ended
+        self.quick_failed: str | None = None  # why, until the pair is known to go on
         self.quick: Future | None = None
         self.chosen: Future | None = None
         self.finishing: Future | None = None
@@ -213,7 +234,6 @@ class PairRun:
         self.needs = self.task(needs, "needs", self.prepared, priority=first)
         started = [self.needs]
         if quick:
-            self.no_quick = "its quick model was not written"
             self.quick = self.submit("quick", self.prepared, priority=QUICK_PRIORITY)
             started.append(self.quick)
         return started
@@ -230,13 +250,20 @@ class PairRun:
         assert self.plan is not None, "the pair's history is not read yet"
         return self.plan
 
+    @property
+    def no_quick(self) -> str:
+        """Why the pair has no quick model served, in words."""
+        if self.quick_failed is not None:
+            return f"its quick model failed ({self.quick_failed})"
+        return "it has no quick model"
+
     def park(self) -> None:
         """Its history let go on the cluster until `resume` (a run of many pairs would keep
         them all in the workers' memory)."""
         self.submitted.clear()
         self.prepared = self.needs = self.quick = None
         served = "quick model served; " if self.quick_written else ""
-        self.progress.waiting(self.slug, f"{served}its backtest waits its turn")
+        self.progress.step(self.slug, f"{served}its backtest waits its turn")
 
     def resume(self) -> list[Future]:
         """Its backtest, from its history read again (a second or two: it is cached)."""
@@ -257,15 +284,18 @@ class PairRun:
             self.slug,
             why,
         )
-        self.progress.deferred(self.slug, why)
+        self.progress.quick(self.slug, why)
         return why
 
     def advance(self, future: Future) -> list[Future]:
         """What follows `future`'s end: the tasks to follow next."""
         if future.key in self.fit_keys:
+            self.refitting -= 1
             if future.status == "finished":
                 self.progress.fitted(self.slug)
                 self.keep_fit(future)
+            if not self.refitting and self.finishing is not None:
+                self.progress.step(self.slug, FINAL_STEP)  # the refits done: the final fit next
             return []  # an error shows in the task that needs the fit
         if future is self.quick:
             self._quick(future)
@@ -301,21 +331,35 @@ class PairRun:
         return why
 
     def _quick(self, future: Future) -> None:
-        """The quick model written, unless it failed: the pair then waits for its final one."""
+        """The quick model written, unless it failed: why is said once the pair is known to
+        go on (a pair whose history cannot be read fails, and its failure says why)."""
         try:
             self._write(self.result(future), "quick")
         except Exception as error:  # the backtested model may still be written
-            self.no_quick = f"its quick model failed ({error})"
-            log.info("%s: no quick model (%s)", self.slug, error)
+            self.quick_failed = str(error)
+            if self.plan is not None:
+                self._no_quick_model()
+
+    def _no_quick_model(self) -> None:
+        log.info(
+            "%s: no quick model (%s): nothing is served of it until its backtested model is "
+            "written",
+            self.slug,
+            self.quick_failed,
+        )
 
     def _planned(self, plan: Needs) -> list[Future]:
         self.plan = plan
+        if self.quick_failed is not None:
+            self._no_quick_model()
         if not plan.backtest:
             self.progress.planned(self.slug, 1)
             return self._finish()
         self.progress.step(self.slug, "backtest: validation refits, to choose the damping")
         refits = self.refits(plan.damping, DAMPING_PURPOSE)
-        self.progress.planned(self.slug, len(refits) + 1)  # and the final fit
+        self.validation_fits = len(refits)
+        # Every fit it may need, and the final fit: refits found not needed leave the total.
+        self.progress.planned(self.slug, len(refits) + self.uncached(plan.every) + 1)
         self.chosen = self.submit("damping", self.prepared, self.paths, list(self.stores))
         return [*refits, self.chosen]
 
@@ -323,13 +367,16 @@ class PairRun:
         assert self.plan is not None
         refits: list[Future] = []
         if tau != 0:
-            self.progress.step(self.slug, "backtest: every refit origin, the damping chosen")
+            self.progress.step(self.slug, "backtest: refits at every origin, the damping chosen")
             refits = self.refits(self.plan.every, every_refit_purpose(tau))
-            self.progress.planned(self.slug, len(refits))
-        return [*refits, *self._finish()]
+        self.progress.planned(self.slug, self.validation_fits + len(refits) + 1)
+        return [*refits, *self._finish(after=len(refits))]
 
-    def _finish(self) -> list[Future]:
-        self.progress.step(self.slug, "final fit, forecast grid and artifact")
+    def _finish(self, *, after: int = 0) -> list[Future]:
+        """The last task; with `after` refits handed before it, its step is said when they end."""
+        if not after:
+            self.progress.step(self.slug, FINAL_STEP)
+        self.progress.queued(self.slug, 1)
         args = (self.prepared, self.chosen, self.paths, self.stores)
         if self.last == "backtest":
             self.finishing = self.submit("backtest", *args)
@@ -400,6 +447,8 @@ class PairRun:
                 self.paths[origin] = future
                 self.fit_keys[future.key] = key
                 fitting.append(future)
+        self.refitting += len(fitting)
+        self.progress.queued(self.slug, len(fitting))
         if cached:
             # One task holds them: the scheduler can run it again if its worker is lost.
             self.stores.append(self.task(kept, "cached_fits", dict(cached)))
@@ -412,6 +461,14 @@ class PairRun:
             extra={"pair": self.slug},  # named at the head of the line (`cryptopredict.logs`)
         )
         return fitting
+
+    def uncached(self, origins: tuple[tuple[int, str], ...]) -> int:
+        """The refits at `origins` that neither ran nor are in the cache."""
+        return sum(
+            1
+            for origin, key in origins
+            if origin not in self.paths and origin not in self.cached and not self.cache.has(key)
+        )
 
     def keep_fit(self, future: Future) -> None:
         """A refit into the fit cache as soon as it is fitted: a run that ends before the

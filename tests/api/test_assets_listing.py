@@ -120,7 +120,7 @@ def test_says_what_training_was_asked_what_failed_and_why(client):
     assert training["ranking"]["left_out"] == [
         {"symbol": "FDUSDUSDT", "quote_volume_24h": 8e8, "why": "a stablecoin"}
     ]
-    assert training["quick"] == [{"asset": "1000pepe-usdt", "why": "backtest deferred: budget"}]
+    assert training["quick"] == [{"asset": "1000pepe-usdt", "reason": "backtest deferred: budget"}]
     assert training["budget_seconds"] == 14400
 
 

@@ -80,7 +80,7 @@ class Recorded(Kept):
     def served(self, slug, kind, path, finished) -> None:
         self.served_as.setdefault(slug, []).append(kind)
 
-    def deferred(self, slug: str, why: str) -> None:
+    def quick(self, slug: str, why: str) -> None:
         self.deferred_why[slug] = why
 
 

@@ -12,9 +12,9 @@ minute's lead, which buckets it, is the time from the end of the model's data to
 
 How it adds up: by lead (`LEADS`), since the model's data ended (`since_release`) and over the
 minutes of a rolling window before the newest (`window`); per lead the count of minutes, and per
-level the mean of each score with the standard error of `band_scores` (Newey-West): a model's
-minutes all follow one price path from one origin, so minutes closer together than the lead
-bucket's shortest lead (the first hour: the whole hour) are counted as overlapping. That is
+level the mean of each score with the one standard error (`cryptopredict.standard_error`): a
+model's minutes all follow one price path from one origin, so minutes closer together than the
+lead bucket's shortest lead (the first hour: the whole hour) are counted as overlapping. That is
 the least overlap there is: read the standard error as a floor. It is given once the minutes
 span twice the overlap (never for the first hour).
 
@@ -37,8 +37,9 @@ from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types import scorecard as answers
 from cryptopredict.api.types.common import BandVerdict
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BacktestSummary, NaiveBand
-from cryptopredict.band_scores import OverlapSums, inside, interval_score
+from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.postprocess import empirical_offsets
+from cryptopredict.standard_error import OverlapSums
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset

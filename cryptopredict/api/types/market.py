@@ -10,7 +10,7 @@ from msgspec import UNSET, UnsetType
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
-from cryptopredict.api.types.training import TRAINING, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, QuickPair, Training
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
@@ -125,16 +125,6 @@ class ServedAsset(Answer):
         ),
     ]
     links: AssetLinks
-
-
-class FailedPair(Answer):
-    asset: str
-    reason: Annotated[str, doc("Why it did not train.")]
-
-
-class QuickPair(Answer):
-    asset: str
-    why: Annotated[str, doc("Why it is served its quick model, e.g. `backtest deferred: budget`.")]
 
 
 class LeftOutPair(Answer):

@@ -10,7 +10,7 @@ import msgspec
 
 from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
 from cryptopredict.api.types.scorecard import LiveSummary
-from cryptopredict.api.types.training import TRAINING, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, Training
 from cryptopredict.artifact.schema import BacktestReport, Manifest
 
 
@@ -170,7 +170,10 @@ class Health(AssetHealth):
 
     status: Annotated[
         Literal["ok", "degraded"],
-        doc("`degraded` once an asset's artifact could not be opened."),
+        doc(
+            "`degraded` once an asset's artifact could not be opened (`unavailable`), or while "
+            "a pair the training run could not train is named in `failed`."
+        ),
     ]
     assets: Annotated[list[AssetHealth], doc("Every served asset.")]
     unavailable: Annotated[
@@ -178,6 +181,14 @@ class Health(AssetHealth):
         doc(
             "The assets whose artifact could not be opened (they answer 503); artifacts open on "
             "first use, so one found corrupt appears here once asked for."
+        ),
+    ]
+    failed: Annotated[
+        list[FailedPair],
+        doc(
+            "The pairs the training run could not train, with why: the run training now, or "
+            "else the last one (`run.json`), until the next run. A model of it trained before "
+            "is still served."
         ),
     ]
     training: Annotated[Training | None, TRAINING]
