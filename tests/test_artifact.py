@@ -32,7 +32,7 @@ from cryptopredict.artifact.schema import (
     ValidationReport,
 )
 from cryptopredict.artifact.write import write_artifact
-from cryptopredict.model.bands import DEFAULT_BAND
+from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.utc import iso_utc
 from tests.crafted import resealed, retyped
