@@ -6,7 +6,7 @@ that was not made."""
 from __future__ import annotations
 
 from cryptopredict.artifact.schema import BandChoice, DampingChoice, ServedParts, Settled
-from cryptopredict.model.bands import BandSpec
+from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.config import ModelConfig
 
 NO_REFIT = (

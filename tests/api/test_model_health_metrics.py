@@ -51,7 +51,7 @@ def test_the_model_card_says_what_the_point_forecast_is_and_what_each_verdict_re
         assert row["se"] == scores.prophet_vs_naive.interval_score_se
         assert row["coverage"] == scores.prophet.coverage_by_level
         assert set(row["coverage"]) == {"50", "80", "95"}
-        assert row["verdict"] == scores.prophet_vs_naive.verdict()
+        assert row["verdict"] == scores.prophet_vs_naive.verdict
         assert f"{row['horizon']} (" in verdict["sentence"]
     assert verdict["sentence"].startswith(
         f"Backtested on {summary.origins} evaluation origins and scored by the 80% band's "

@@ -34,7 +34,6 @@ from cryptopredict.training.driver import train_pairs
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import Kept
 from cryptopredict.training.tasks import Needs
-from tests.local_cluster import in_process_client
 from tests.model.quick import quick_job
 
 pytestmark = pytest.mark.slow
@@ -57,10 +56,9 @@ def histories(tmp_path_factory) -> dict[str, History]:
     }
 
 
-@pytest.fixture(scope="module")
-def client():
-    with in_process_client() as running:
-        yield running
+@pytest.fixture
+def client(dask_client):
+    return dask_client  # the session's cluster, in this process (tests/conftest.py)
 
 
 class Recorded(Kept):
