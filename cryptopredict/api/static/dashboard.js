@@ -380,7 +380,8 @@ function showScores(card) {
       cell.textContent = text;
       return cell;
     }));
-    row.classList.add(scores.verdict || "unscored");
+    // A class name is one token: "too few windows" is the class too-few-windows.
+    row.classList.add((scores.verdict || "unscored").replaceAll(" ", "-"));
     return row;
   });
   const table = document.getElementById("scores");
