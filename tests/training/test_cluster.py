@@ -27,7 +27,7 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
 from cryptopredict.training.cli import main
-from cryptopredict.training.graph import pairs_in_flight
+from cryptopredict.training.driver import pairs_in_flight
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +134,7 @@ def _wait_for(condition, what: str, timeout: float, every: float = 0.5) -> None:
         time.sleep(every)
 
 
+@pytest.mark.e2e
 def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
     on_two_workers, installed, tmp_path
 ):
