@@ -353,8 +353,7 @@ def wanted_pairs(args: argparse.Namespace, settings: Settings) -> PairsSetting:
             )
         slugs = [slug_for_binance(symbol) for symbol in symbols]
     else:
-        snapshot = SnapshotSource()
-        slugs = [*snapshot.own_pairs(), *(slug_for_binance(symbol) for symbol in snapshot.pairs())]
+        slugs = SnapshotSource().slugs()
     return PairsSetting(tuple(configured_assets(",".join(slugs))))
 
 
