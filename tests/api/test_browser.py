@@ -28,7 +28,7 @@ from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.live_server import start_server
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 DAY = 24 * HOUR
 
 

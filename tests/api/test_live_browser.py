@@ -26,7 +26,7 @@ from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import Browser, needs_chromium, watched_page
 from tests.paths import ROOT
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
 
 

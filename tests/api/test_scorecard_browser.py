@@ -14,7 +14,7 @@ from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import needs_chromium, watched_page
 from tests.live_server import LiveServer, start_server
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SCREENSHOT = os.environ.get("SCORECARD_SCREENSHOT")  # keep the screenshot here, to look at it
 TRACES = "element => element.data.map(t => ({name: t.name, x: t.x, y: t.y, text: t.text}))"
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make run`, `make live`: in `make e2e`
 
 # Generous for a loaded machine: the bar (10 s) is measured by hand, docs/development.md.
 STOP_SECONDS = 60
