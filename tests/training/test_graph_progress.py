@@ -1,11 +1,12 @@
-"""What training tells its progress (issue 56), on a real cluster with real Prophet fits: each
+"""What training tells its progress (issue 56), on a real cluster (the session's): each
 task's start and end on its worker (so a pair whose tasks wait behind another's is seen
 waiting), every fit a pair may need planned once its history is read (the total never grows),
 the fits handed to the cluster as they are, and a pair that fails named with why, with no
 promise in the log of a model that will not come.
 
 BTC/USD and ETH/USD on the embedded daily bars since 2023-06, on one worker thread, beside a
-pair no source holds."""
+pair no source holds; a straight line fitted where Prophet would be (`tests/stand_in.py`: the
+plumbing is what is tested here)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import pytest
 
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import Settings
+from cryptopredict.model import forecasters
 from cryptopredict.training.cli import pair_job, parse_args
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import train_pairs
 from cryptopredict.training.tasks import Finished
-from tests.local_cluster import in_process_client
+from tests.stand_in import fit_straight_line
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +81,7 @@ class Told:
 
 
 @pytest.fixture(scope="module")
-def told(tmp_path_factory) -> tuple[Told, dict[str, str], list[str]]:
+def told(tmp_path_factory, dask_client) -> tuple[Told, dict[str, str], list[str]]:
     out = tmp_path_factory.mktemp("graph-progress")
     args = parse_args(
         ["--all", "--source", "snapshot", "--interval", "1d", "--since", "2023-06-01"]
@@ -87,16 +89,17 @@ def told(tmp_path_factory) -> tuple[Told, dict[str, str], list[str]]:
     settings = Settings()
     jobs = [pair_job(asset_for_symbol(slug), args, settings) for slug in (*PAIRS, MISSING)]
     progress = Told()
-    with pytest.MonkeyPatch.context() as patch, in_process_client() as client:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(forecasters, "fit_prophet", fit_straight_line)
         logged: list[str] = []
         patch.setattr(
             "cryptopredict.training.graph.log.info",
             lambda message, *values, **_: logged.append(message % values),
         )
+        cache = FitCache(out / "fits")
         failed = train_pairs(
-            client, jobs, cache=FitCache(out / "fits"), out=out / "artifacts", progress=progress,
-            quick=True,
-        )  # fmt: skip
+            dask_client, jobs, cache=cache, out=out / "artifacts", progress=progress, quick=True
+        )
     return progress, failed, logged
 
 
