@@ -22,6 +22,7 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,8 +178,15 @@ def _run(
     jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
     run = RunProgress([asset.slug for asset in assets], out=args.out)
     server = ApiProcess(args.out, run.say) if args.serve else None
+
+    def record(failed: dict[str, str]) -> None:
+        """`run.json`, written before the run's status goes: what failed is never unsaid."""
+        if args.all:
+            public = {slug: _public(why, args) for slug, why in failed.items()}
+            write_run(args.out, run_record(settings, assets, public, ranking))
+
     try:
-        failed = _train(settings, jobs, args, run, server)
+        failed = _train(settings, jobs, args, run, server, record=record)
     except KeyboardInterrupt:
         if server is not None:
             server.stop()
@@ -188,9 +196,6 @@ def _run(
             server.stop()
         log.error("%s", error)
         return 1
-    if args.all:
-        public = {slug: _public(why, args) for slug, why in failed.items()}
-        write_run(args.out, run_record(settings, assets, public, ranking))
     status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
     if server is None:
         return status
@@ -231,16 +236,18 @@ def _train(
     args: argparse.Namespace,
     run: RunProgress,
     server: ApiProcess | None,
+    *,
+    record: Callable[[dict[str, str]], None],
 ) -> dict[str, str]:
-    """Train every pair, the progress shown; with `server`, serving as soon as a model is. The
-    pairs that failed, with why."""
+    """Train every pair, the progress shown; with `server`, serving as soon as a model is; the
+    run `record`ed while its progress is still shown. The pairs that failed, with why."""
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
         run.workers = sum(client.nthreads().values())  # who share the work left
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready
-        return train_pairs(
+        failed = train_pairs(
             client,
             jobs,
             cache=FitCache(settings.fit_cache_dir),
@@ -248,6 +255,8 @@ def _train(
             progress=run,
             quick=server is not None,
         )
+        record(failed)
+        return failed
 
 
 def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], set[str]]:
