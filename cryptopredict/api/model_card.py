@@ -54,8 +54,9 @@ def blueprint(
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
         summary = artifact.backtest.summary
-        said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
-        return model_card(manifest, said, None)
+        quick = catalog.run.quick_why(slug) if catalog.run is not None else None
+        said = verdict(manifest.params, summary, manifest.symbol, manifest.served, quick)
+        return model_card(manifest, said, None, quick)
 
     def with_live(served: ServedAsset) -> Response:
         """The card, with the live scorecard's summary (read now) as `live`."""
@@ -96,7 +97,8 @@ def blueprint(
 
         Versions, the data's range, source and validation report, the training configuration,
         the post-processing rules, the checksums of every file, the backtest summary (`metrics`,
-        null for a model trained with `--no-backtest`), and
+        null for a model trained with `--no-backtest` and for a quick model, `quick` saying
+        why the last training run left it so, e.g. `backtest deferred: budget`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
         coverage of every band), summed up in a sentence; and `live`, how the forecast has

@@ -19,7 +19,7 @@ from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
-from cryptopredict.model.bands import Market
+from cryptopredict.model.market import Market
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.utc import iso_utc
 from tests.api.scorecards import GAP, assert_same, write

@@ -1,12 +1,12 @@
-"""What training tells its progress (issue 56), on a real cluster (the session's): each
+"""What training tells its progress (issue 56), on a real cluster (the session's, in this process)
+with a stand-in for Prophet's fits (the events are what is checked, not the fits): each
 task's start and end on its worker (so a pair whose tasks wait behind another's is seen
 waiting), every fit a pair may need planned once its history is read (the total never grows),
 the fits handed to the cluster as they are, and a pair that fails named with why, with no
 promise in the log of a model that will not come.
 
 BTC/USD and ETH/USD on the embedded daily bars since 2023-06, on one worker thread, beside a
-pair no source holds; a straight line fitted where Prophet would be (`tests/stand_in.py`: the
-plumbing is what is tested here)."""
+pair no source holds."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import Settings
 from cryptopredict.model import forecasters
 from cryptopredict.training.cli import pair_job, parse_args
+from cryptopredict.training.driver import train_pairs
 from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.graph import train_pairs
 from cryptopredict.training.tasks import Finished
 from tests.stand_in import fit_straight_line
 
@@ -90,17 +90,18 @@ def told(tmp_path_factory, dask_client) -> tuple[Told, dict[str, str], list[str]
     jobs = [pair_job(asset_for_symbol(slug), args, settings) for slug in (*PAIRS, MISSING)]
     progress = Told()
     with pytest.MonkeyPatch.context() as patch:
+        # The events are this test's, not the fits: a stand-in for Prophet (tests/stand_in.py).
         patch.setattr(forecasters, "fit_prophet", fit_straight_line)
         logged: list[str] = []
         patch.setattr(
             "cryptopredict.training.graph.log.info",
             lambda message, *values, **_: logged.append(message % values),
         )
-        cache = FitCache(out / "fits")
-        failed = train_pairs(
-            dask_client, jobs, cache=cache, out=out / "artifacts", progress=progress, quick=True
-        )
-    return progress, failed, logged
+        outcome = train_pairs(
+            dask_client, jobs, cache=FitCache(out / "fits"), out=out / "artifacts",
+            progress=progress, quick=True,
+        )  # fmt: skip
+    return progress, outcome.failed, logged
 
 
 def test_every_task_says_when_it_starts_and_ends_on_its_worker(told):

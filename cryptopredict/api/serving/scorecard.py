@@ -35,7 +35,6 @@ import numpy as np
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types import scorecard as answers
-from cryptopredict.api.types.common import BandVerdict
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BacktestSummary, NaiveBand
 from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.postprocess import empirical_offsets
@@ -159,14 +158,14 @@ class LevelScores:
     difference: float | None  # served minus naive
     difference_se: float | None
 
-    def verdict(self) -> BandVerdict | None:
+    def verdict(self) -> answers.BandVerdict | None:
         """The served band against naive's by interval score: better or worse when the
         difference is beyond two standard errors, else a tie; None without a standard error."""
         if self.difference is None or self.difference_se is None:
             return None
         if abs(self.difference) <= 2 * self.difference_se:
-            return BandVerdict.TIE
-        return BandVerdict.BETTER if self.difference < 0 else BandVerdict.WORSE
+            return answers.BandVerdict.TIE
+        return answers.BandVerdict.BETTER if self.difference < 0 else answers.BandVerdict.WORSE
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
+from cryptopredict.api.types.common import Answer, Time, doc
+from cryptopredict.artifact.schema import BandVerdict
 
 
 class LeadBucket(enum.StrEnum):
