@@ -136,11 +136,11 @@ def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, cap
     assert main(arguments) == 0
     manifests = {
         slug: json.loads((tmp_path / "out" / slug / "manifest.json").read_text())
-        for slug in ("link-usd", "sol-usd")
+        for slug in ("link-usdt", "sol-usdt")
     }
-    assert manifests["sol-usd"]["symbol"] == "SOL/USD"
-    assert manifests["link-usd"]["data"]["rows"] == 30 * 24
-    assert _written(caplog) == {"link-usd", "sol-usd"}
+    assert manifests["sol-usdt"]["symbol"] == "SOL/USDT"  # as the file's SOLUSDT says
+    assert manifests["link-usdt"]["data"]["rows"] == 30 * 24
+    assert _written(caplog) == {"link-usdt", "sol-usdt"}
 
 
 def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, caplog):
