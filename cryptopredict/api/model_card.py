@@ -27,6 +27,7 @@ from cryptopredict.api.types.model import (
 )
 from cryptopredict.api.types.scorecard import LiveSummary
 from cryptopredict.api.types.training import FailedPair
+from cryptopredict.artifact.run import RunRecordError, read_run
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -53,8 +54,9 @@ def blueprint(
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
         summary = artifact.backtest.summary
-        said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
-        return model_card(manifest, said, None)
+        quick = catalog.run.quick_why(slug) if catalog.run is not None else None
+        said = verdict(manifest.params, summary, manifest.symbol, manifest.served, quick)
+        return model_card(manifest, said, None, quick)
 
     def with_live(served: ServedAsset) -> Response:
         """The card, with the live scorecard's summary (read now) as `live`."""
@@ -95,7 +97,8 @@ def blueprint(
 
         Versions, the data's range, source and validation report, the training configuration,
         the post-processing rules, the checksums of every file, the backtest summary (`metrics`,
-        null for a model trained with `--no-backtest`), and
+        null for a model trained with `--no-backtest` and for a quick model, `quick` saying
+        why the last training run left it so, e.g. `backtest deferred: budget`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
         coverage of every band), summed up in a sentence; and `live`, how the forecast has
@@ -158,8 +161,14 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
 
 
 def _last_failed(catalog: Catalog) -> list[FailedPair]:
-    """The pairs the last finished run into the model directory could not train."""
-    run = catalog.run
+    """The pairs the last finished run into the model directory could not train, read now: the
+    run writes its record as it ends, and a server reloading then must not miss it meanwhile
+    (an unusable record says nothing; `/assets` names why)."""
+    model_dir = catalog.store.model_dir
+    try:
+        run = read_run(model_dir) if model_dir is not None else None
+    except RunRecordError:
+        run = None
     if run is None:
         return []
     return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]

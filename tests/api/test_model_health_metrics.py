@@ -17,8 +17,9 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary_once(client, a
     conforms("/model", response)
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
-    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"verdict", "live"}
+    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"verdict", "live", "quick"}
     assert card["live"] is None  # no minute database: nothing scored live (test_scorecard.py)
+    assert card["quick"] is None  # no run record: nothing says it is a quick model
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
     assert card["versions"]["prophet"] == manifest.versions["prophet"]

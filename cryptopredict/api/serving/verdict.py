@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from cryptopredict.api.types.model import HorizonVerdict, Verdict
+from cryptopredict.artifact.run import DEFERRED
 from cryptopredict.artifact.schema import (
     BacktestSummary,
     BandVerdict,
@@ -45,16 +46,17 @@ def verdict(
     summary: BacktestSummary | None,
     symbol: str,
     served: ServedParts | None = None,
+    quick: str | None = None,
 ) -> Verdict:
     """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
     `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
-    without a backtest)."""
+    without a backtest). `quick`: why the last training run left the model unbacktested."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
     return Verdict(
-        summary=plain(params, rows, summary.origins if summary else 0),
+        summary=plain(params, rows, summary.origins if summary else 0, quick),
         point_forecast=point_forecast(params, served),
         band=band(served),
         sentence=sentence(rows, summary.origins if summary else 0, symbol),
@@ -72,9 +74,12 @@ PLAIN_VERBS = {
 }
 
 
-def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
-    """One sentence without figures: what the line is, what the band is, and how the band
-    scored against the naive forecast's (the detail is in `point_forecast`, `band`, `sentence`)."""
+def plain(
+    params: ModelParams, rows: list[HorizonVerdict], origins: int, quick: str | None = None
+) -> str:
+    """One sentence without figures or terms of art: what the line is, what the band is, and
+    how the band scored against the naive forecast's, said in plain words (the detail, in the
+    terms docs/model.md explains, is in `point_forecast`, `band`, `sentence`)."""
     share = round(params.interval_width * 100)
     said = (
         f"{_line(params)}, and the {share}% band around it is where the price should be "
@@ -85,23 +90,35 @@ def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
         if row.verdict is not None:
             groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
-        return f"{said}; no backtest has scored it against the naive forecast yet."
+        return f"{said}; it has not been tested on past prices yet{_why(quick)}."
     clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
     return (
-        f"{said}; tested on {origins:,} past forecasts against the naive forecast (the last "
-        f"close, with a year of returns as its band), the band {listed(clauses)}."
+        f"{said}; tested on {origins:,} past forecasts against a simple rule (the last price, "
+        f"with a year of price moves as its band), the band {listed(clauses)}."
     )
+
+
+def _why(quick: str | None) -> str:
+    if quick == DEFERRED:
+        return (
+            ": the training run's time ran out before its backtest, which the next run goes on "
+            "with (backtest deferred: budget)"
+        )
+    return f" ({quick})" if quick else ""
 
 
 def _line(params: ModelParams) -> str:
     tau = params.damping_hours
     if not params.anchored:
-        return "The line is Prophet's forecast"
+        return "The line is the model's predicted path"
     if tau == 0:
-        return "The line is the last close, carried forward"
+        return "The line is the last price, carried forward"
     if tau is None:
-        return "The line is Prophet's forecast, started at the last close"
-    return f"The line is the last close plus part of Prophet's move (damped over {tau:g} h)"
+        return "The line is the model's predicted path, started at the last price"
+    return (
+        "The line is the last price plus part of the model's predicted move, less of it the "
+        "further ahead"
+    )
 
 
 def point_forecast(params: ModelParams, served: ServedParts | None = None) -> str:

@@ -114,6 +114,20 @@ def _model_card() -> type[msgspec.Struct]:
                 for field in msgspec.structs.fields(Manifest)
             ),
             (
+                "quick",
+                Annotated[
+                    str | None,
+                    doc(
+                        "Why the last training run left this model on its quick model (the "
+                        "last close and the panel's band, not backtested): `backtest deferred: "
+                        "budget` when the run's time ran out before its backtest, which the "
+                        "next run goes on with; null for a backtested model, or when the model "
+                        "directory has no run record."
+                    ),
+                ],
+                msgspec.field(default=None),
+            ),
+            (
                 "live",
                 Annotated[
                     LiveSummary | None,
@@ -136,8 +150,12 @@ def _model_card() -> type[msgspec.Struct]:
 ModelCard = _model_card()
 
 
-def model_card(manifest: Manifest, verdict: Verdict, live: LiveSummary | None) -> msgspec.Struct:
-    card: msgspec.Struct = ModelCard(verdict=verdict, live=live, **msgspec.structs.asdict(manifest))
+def model_card(
+    manifest: Manifest, verdict: Verdict, live: LiveSummary | None, quick: str | None = None
+) -> msgspec.Struct:
+    card: msgspec.Struct = ModelCard(
+        verdict=verdict, live=live, quick=quick, **msgspec.structs.asdict(manifest)
+    )
     return card
 
 
