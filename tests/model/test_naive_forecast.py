@@ -50,12 +50,16 @@ def test_the_manifests_naive_band_is_the_backtests_at_every_lead(market, horizon
 
 def test_a_band_that_narrows_between_horizons_is_held_at_its_widest():
     """Quantiles that shrink from one calibrated horizon to the next: each bound keeps the
-    widest it reached before, as `Band` serves it."""
+    widest it reached before, and grows as a power of the lead to the next (`along_lead`), as
+    `Band` serves it."""
     hours = (1.0, 24.0, 168.0)
     upper = (0.02, 0.015, 0.05)
     found = empirical_offsets(
         np.array([0.5, 1.0, 12.0, 24.0, 100.0, 168.0]), hours, upper, upper=True
     )
-    np.testing.assert_allclose(found[:4], [0.01, 0.02, 0.02, 0.02])
-    assert found[4] == pytest.approx(0.015 + (0.05 - 0.015) * (100 - 24) / (168 - 24))
-    assert found[5] == 0.05
+    # Below the first calibrated horizon as sqrt(lead); the 24 h quantile's dip held at 0.02.
+    np.testing.assert_allclose(found[:4], [0.02 * np.sqrt(0.5), 0.02, 0.02, 0.02])
+    # From 24 h to 168 h a power of the lead, from the widest reached to the next knot's.
+    share = np.log(100 / 24) / np.log(168 / 24)
+    assert found[4] == pytest.approx(0.02 * (0.05 / 0.02) ** share)
+    assert found[5] == pytest.approx(0.05)
