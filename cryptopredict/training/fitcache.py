@@ -18,6 +18,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 VERSIONS = {name: importlib.metadata.version(name) for name in ("prophet", "cmdstanpy", "numpy")}
 VERSIONS_FOLDER = "_".join(f"{name}-{version}" for name, version in VERSIONS.items())
+# What this cache writes, and only that, is ever deleted (FIT_CACHE may name a folder that also
+# holds other files): a set of versions' folder, a fit and a write cut short in the flat layout.
+A_VERSIONS_FOLDER = re.compile(r"prophet-[^_/]+_cmdstanpy-[^_/]+_numpy-[^_/]+")
+A_FLAT_FIT = re.compile(r"[0-9a-f]{64}\.npy|tmp\w+\.tmp")  # tempfile.mkstemp's names
 
 
 def fit_key(settings: dict, ds: np.ndarray, y: np.ndarray, times: np.ndarray) -> str:
@@ -56,10 +61,10 @@ class FitCache:
         for entry in self.root.iterdir():
             if entry == self.directory:
                 continue
-            if entry.is_dir():
+            if entry.is_dir() and A_VERSIONS_FOLDER.fullmatch(entry.name):
                 dropped += sum(1 for _ in entry.glob("*.npy"))
                 shutil.rmtree(entry, ignore_errors=True)
-            elif entry.suffix in (".npy", ".tmp"):
+            elif entry.is_file() and A_FLAT_FIT.fullmatch(entry.name):
                 dropped += entry.suffix == ".npy"
                 entry.unlink(missing_ok=True)
         if dropped:

@@ -74,9 +74,17 @@ def test_the_fits_of_other_library_versions_are_dropped(tmp_path, caplog):
     for key in ("b", "c"):
         np.save(older / f"{key * 64}.npy", np.arange(3.0))
     np.save(tmp_path / f"{'d' * 64}.npy", np.arange(3.0))  # the layout before folders
+    (tmp_path / "tmp3kq_x9.tmp").write_bytes(b"a write cut short")
+    # FIT_CACHE may name a folder that holds more: what the cache did not write stays.
+    (tmp_path / "history").mkdir()
+    (tmp_path / "history" / "btc-usd.parquet").write_bytes(b"bars")
+    np.save(tmp_path / "notes.npy", np.arange(3.0))
     caplog.set_level("INFO", logger="cryptopredict.training.fitcache")
     assert cache.drop_other_versions() == 3
-    assert [path.name for path in tmp_path.iterdir()] == [cache.directory.name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [cache.directory.name, "history", "notes.npy"]
+    )
+    assert (tmp_path / "history" / "btc-usd.parquet").read_bytes() == b"bars"
     assert cache.get("a" * 64) is not None, "this environment's fits stay"
     assert "deleted 3 fits of other library versions" in caplog.text
     assert cache.drop_other_versions() == 0
