@@ -382,7 +382,8 @@ def _read_lines(figures: Figures, lines: list[Line]) -> None:
             figures.warnings.append(line.text)
         logger, message = found["logger"], found["message"]
         about_a_pair = logger.startswith(TRAINING_LOGGERS) and not ABOUT_THE_RUN.match(message)
-        if about_a_pair and not any(message.startswith(f"{slug}:") for slug in slugs):
+        named = (message.startswith((f"{slug}:", f"{slug} (")) for slug in slugs)
+        if about_a_pair and not any(named):
             figures.unnamed_pair_lines.append(line.text)
 
 
