@@ -37,6 +37,7 @@ import msgspec
 
 from cryptopredict import logs
 from cryptopredict.artifact.run import FailedPair, QuickPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.schema import PRICES
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
@@ -46,7 +47,7 @@ from cryptopredict.assets import (
     pairs_setting,
     slug_for_binance,
 )
-from cryptopredict.config import ConfigError, Duration, Settings
+from cryptopredict.config import SOURCE_NAMES, ConfigError, Duration, Settings
 from cryptopredict.following_make import follow_make
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
@@ -59,11 +60,6 @@ from cryptopredict.training.graph import PairError, run_step
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
-
-# This process only drives the cluster: it never imports pandas or Prophet (the workers do),
-# so the names below are cryptopredict.data's, not imported from there.
-SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
-PRICES = ("close", "vwap")
 
 log = logging.getLogger("train")
 

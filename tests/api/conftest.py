@@ -21,8 +21,8 @@ from cryptopredict.api import create_app
 from cryptopredict.artifact.read import Artifact, load_artifacts
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
-from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MinuteBar
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
 from tests.api.scorecards import following, write

@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.replay import read_minutes
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
+from cryptopredict.minutes.bars import MinuteBar
+from cryptopredict.minutes.store import MinuteStore
 from tests.paths import MINUTE_SAMPLE
 
 SPAN_DAYS = 9  # past the 7-day bucket's start

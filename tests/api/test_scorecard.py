@@ -16,9 +16,9 @@ from cryptopredict.api.serving.scorecard import LEADS
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.band_scores import inside, interval_score
-from cryptopredict.collect.bars import MinuteBar
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MinuteBar
+from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.model.market import Market
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.utc import iso_utc

@@ -31,8 +31,8 @@ import requests
 from cryptopredict.api import create_app
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
+from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
 from tests.api.scorecards import assert_same
 from tests.browser import CHROMIUM, launched_chromium, watched_page

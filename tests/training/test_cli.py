@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.data import SOURCE_NAMES
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model.build import PRICES
-from cryptopredict.training import cli
 from cryptopredict.training.cli import main
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
@@ -225,9 +222,6 @@ def test_the_client_imports_neither_pandas_nor_prophet():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == "[]"
-    # The names it offers without importing them are the training stack's.
-    assert cli.SOURCE_NAMES == SOURCE_NAMES
-    assert cli.PRICES == PRICES
 
 
 def test_until_trains_on_the_bars_closed_by_then(tmp_path):

@@ -26,8 +26,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from cryptopredict.collect.bars import MINUTE, MinuteBar
-from cryptopredict.collect.drivers import (
+from cryptopredict.database import (
     DatabaseUnavailableError,
     NoDatabaseError,
     SqliteFile,
@@ -38,6 +37,7 @@ from cryptopredict.collect.drivers import (
     is_lasting,
     one_line,
 )
+from cryptopredict.minutes.bars import MINUTE, MinuteBar
 from cryptopredict.redaction import redact, scrub
 
 log = logging.getLogger(__name__)
