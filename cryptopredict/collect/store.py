@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from cryptopredict.collect.bars import MINUTE, MinuteBar
-from cryptopredict.collect.drivers import (
+from cryptopredict.database import (
     DatabaseUnavailableError,
     NoDatabaseError,
     SqliteFile,
