@@ -53,7 +53,7 @@ class Kind(enum.StrEnum):
 
 class BandVerdict(enum.StrEnum):
     """A band against the naive band's by interval score: `better` or `worse` beyond two
-    standard errors, else `tie` (the model card's verdicts, the live scorecard's)."""
+    standard errors, else `tie` (the model card's verdicts, the track record's)."""
 
     BETTER = "better"
     TIE = "tie"

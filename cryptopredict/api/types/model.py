@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
-from cryptopredict.api.types.scorecard import LiveSummary
+from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import TRAINING, Training
 from cryptopredict.artifact.schema import BacktestReport, Manifest
 
@@ -99,12 +99,12 @@ def _model_card() -> type[msgspec.Struct]:
                 for field in msgspec.structs.fields(Manifest)
             ),
             (
-                "live",
+                "track_record",
                 Annotated[
-                    LiveSummary | None,
+                    TrackRecordSummary | None,
                     doc(
-                        "How the forecast has fared on live minutes since the model's data "
-                        "ended (`/model/{asset}/live`); null when no minute bars can be read."
+                        "How the forecasts the service issued of the asset fared once due "
+                        "(`/model/{asset}/track-record`); null when no minute bars can be read."
                     ),
                 ],
             ),
@@ -121,8 +121,12 @@ def _model_card() -> type[msgspec.Struct]:
 ModelCard = _model_card()
 
 
-def model_card(manifest: Manifest, verdict: Verdict, live: LiveSummary | None) -> msgspec.Struct:
-    card: msgspec.Struct = ModelCard(verdict=verdict, live=live, **msgspec.structs.asdict(manifest))
+def model_card(
+    manifest: Manifest, verdict: Verdict, track_record: TrackRecordSummary | None
+) -> msgspec.Struct:
+    card: msgspec.Struct = ModelCard(
+        verdict=verdict, track_record=track_record, **msgspec.structs.asdict(manifest)
+    )
     return card
 
 

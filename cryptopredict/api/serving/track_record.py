@@ -1,0 +1,193 @@
+"""The track record: every archived issue of an asset's forecast (`archive.py`), scored lead by
+lead once it falls due, against the price at its valid instant (the close of the stored minute
+that ends then), beside the naive forecast issued with it.
+
+Per lead, over the issues: how many were issued, how many are due (their valid instant has
+passed), how many are scored (a price is stored for it, and how many of those prices were
+replayed minutes rather than an exchange's); the point's absolute percentage error and naive's;
+per band, the share of prices it held and its interval score (on log prices, lower is better)
+beside naive's, with their difference. Each mean carries the standard error across issue times
+(`estimate`): issues whose windows overlap (closer together than the lead) share part of one
+price path, and a lead with too few independent issues says so instead of a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cryptopredict.api.serving.archive import Archived
+from cryptopredict.api.serving.issued import VALUES
+from cryptopredict.api.types.common import BandVerdict
+from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.band_scores import inside, interval_score, mean_se
+
+HOUR = 3600
+REPLAY = "replay"
+# Fewer independent issues than this at a lead: its standard errors, and so a verdict, are not
+# given (pending the forecast issue's critical values for few windows).
+MIN_INDEPENDENT = 10
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over the scored issues of a lead, with its standard error across issue times;
+    `why` says why there is none."""
+
+    mean: float | None
+    se: float | None
+    why: str | None
+
+
+def independent_issues(times: np.ndarray, lead: int) -> int:
+    """How many of the issues at `times` (increasing) share no part of their windows, `lead`
+    long: taken greedily from the first."""
+    count, last = 0, -math.inf
+    for at in times.tolist():
+        if at >= last + lead:
+            count, last = count + 1, at
+    return count
+
+
+def estimate(values: np.ndarray, times: np.ndarray, lead: int) -> Estimate:
+    """The mean of `values` (one per issue, at its data's end `times`, increasing) and its
+    standard error across issue times, counting issues closer than `lead` as overlapping."""
+    if not len(values):
+        return Estimate(None, None, "nothing scored")
+    mean = float(values.mean())
+    independent = independent_issues(times, lead)
+    if independent < MIN_INDEPENDENT:
+        why = f"too few independent issues: {independent} of {MIN_INDEPENDENT} needed"
+        return Estimate(mean, None, why)
+    spacing = float(np.median(np.diff(times)))
+    _, se, _, _ = mean_se(values, max(1, math.ceil(lead / max(spacing, 1.0))))
+    if not math.isfinite(se) or se <= 0:
+        return Estimate(mean, None, "every issue scored alike: no spread to estimate it from")
+    return Estimate(mean, se, None)
+
+
+@dataclass(frozen=True)
+class LevelRecord:
+    level: int
+    coverage: Estimate
+    naive_coverage: float | None
+    interval_score: Estimate
+    naive_interval_score: float | None
+    difference: Estimate  # served minus naive, issue by issue
+
+    def verdict(self) -> BandVerdict | None:
+        """Better or worse than naive's band beyond two standard errors, else a tie; None
+        without a standard error."""
+        found = self.difference
+        if found.mean is None or found.se is None:
+            return None
+        if abs(found.mean) <= 2 * found.se:
+            return BandVerdict.TIE
+        return BandVerdict.BETTER if found.mean < 0 else BandVerdict.WORSE
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    lead: int  # seconds after the data's end
+    issued: int
+    due: int
+    scored: int
+    replayed: int  # of those scored, against a replayed minute's price
+    independent: int  # scored issues whose windows do not overlap
+    first: int | None  # the valid instants of the first and last scored
+    last: int | None
+    error: Estimate  # the point's absolute percentage error
+    naive_error: float | None
+    error_difference: Estimate
+    levels: tuple[LevelRecord, ...]
+
+
+def column(name: str) -> int:
+    return VALUES.index(name)
+
+
+def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
+    """The record at `lead` (seconds) of the issues in `rows`, as of `now`."""
+    mine = rows.lead == lead
+    due = mine & (rows.valid_at <= now)
+    scored = due & np.isfinite(rows.close)
+    order = np.argsort(rows.data_until[scored], kind="stable")
+    times = rows.data_until[scored][order]
+    price = rows.close[scored][order]
+    served, naive = rows.served[scored][order], rows.naive[scored][order]
+    has_naive = bool(len(naive)) and bool(np.isfinite(naive).all())
+    sources = [source for source, kept in zip(rows.source, scored, strict=True) if kept]
+
+    def mean(values: np.ndarray) -> float | None:
+        return float(values.mean()) if has_naive and len(values) else None
+
+    error = np.abs(price - served[:, 0]) / price
+    naive_error = np.abs(price - naive[:, 0]) / price
+    levels = []
+    for level in LEVELS:
+        low, high = served[:, column(f"low_{level}")], served[:, column(f"high_{level}")]
+        naive_low, naive_high = naive[:, column(f"low_{level}")], naive[:, column(f"high_{level}")]
+        mine_score = interval_score(price, low, high, level)
+        naive_score = interval_score(price, naive_low, naive_high, level)
+        levels.append(
+            LevelRecord(
+                level=level,
+                coverage=estimate(inside(price, low, high).astype(np.float64), times, lead),
+                naive_coverage=mean(inside(price, naive_low, naive_high).astype(np.float64)),
+                interval_score=estimate(mine_score, times, lead),
+                naive_interval_score=mean(naive_score),
+                difference=estimate(mine_score - naive_score, times, lead)
+                if has_naive
+                else Estimate(None, None, "naive's forecast was not kept"),
+            )
+        )
+    return LeadRecord(
+        lead=lead,
+        issued=int(mine.sum()),
+        due=int(due.sum()),
+        scored=int(scored.sum()),
+        replayed=sum(source == REPLAY for source in sources),
+        independent=independent_issues(times, lead),
+        first=int(rows.valid_at[scored].min()) if scored.any() else None,
+        last=int(rows.valid_at[scored].max()) if scored.any() else None,
+        error=estimate(error, times, lead),
+        naive_error=mean(naive_error),
+        error_difference=estimate(error - naive_error, times, lead)
+        if has_naive
+        else Estimate(None, None, "naive's forecast was not kept"),
+        levels=tuple(levels),
+    )
+
+
+@dataclass(frozen=True)
+class Record:
+    """An asset's track record as of `now`."""
+
+    issues: int
+    first_issue: int | None  # data ends of the first and the last issue
+    last_issue: int | None
+    leads: tuple[LeadRecord, ...]
+    now: int
+
+    @property
+    def scored(self) -> int:
+        return sum(lead.scored for lead in self.leads)
+
+    @property
+    def replayed(self) -> int:
+        return sum(lead.replayed for lead in self.leads)
+
+
+def record(rows: Archived, now: float) -> Record:
+    """The track record of the archived `rows` of one asset, as of `now`."""
+    keys = set(zip(rows.model_version, rows.data_until.tolist(), strict=True))
+    leads = tuple(lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist())
+    return Record(
+        issues=len(keys),
+        first_issue=int(rows.data_until.min()) if len(rows.data_until) else None,
+        last_issue=int(rows.data_until.max()) if len(rows.data_until) else None,
+        leads=leads,
+        now=int(now),
+    )
