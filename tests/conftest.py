@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -13,6 +14,9 @@ from cryptopredict.config import Settings
 from cryptopredict.data.snapshot import SnapshotSource
 from tests import fail_on_skip
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 E2E = Path(__file__).parent / "e2e"
 
@@ -40,6 +44,21 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == E2E and not config.getoption("--e2e"):
         return True
     return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` leaves out the tests marked `e2e`, and `make e2e` (`--e2e`) runs only those
+    and tests/e2e/ (a test marked `e2e(also_in_make_test=True)` runs in both)."""
+    e2e = config.getoption("--e2e")
+    kept, left = [], []
+    for item in items:
+        mark = item.get_closest_marker("e2e")
+        in_e2e = mark is not None or E2E in item.path.parents
+        in_test = mark is None or bool(mark.kwargs.get("also_in_make_test"))
+        (kept if (in_e2e if e2e else in_test) else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
 
 
 @pytest.fixture
@@ -88,3 +107,49 @@ def postgres_server() -> Iterator[str]:
         yield server.url
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_caches(tmp_path_factory) -> Iterator[None]:
+    """Training's history store and fit cache (`CRYPTOPREDICT_CACHE`, `FIT_CACHE`) in this
+    worker's temporary folder, never the checkout's `.cache/`: a run's cost and results must not
+    depend on what an earlier run (or a developer's `make run`) left there. A test that needs
+    its own sets them again."""
+    caches = tmp_path_factory.mktemp("caches")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRYPTOPREDICT_CACHE", str(caches / "history"))
+        patch.setenv("FIT_CACHE", str(caches / "fits"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Client]:
+    """This worker's Dask cluster, in this process (`tests/local_cluster.py`): the tests that
+    train share it (`tests/local_cluster.train`, `on_the_session_cluster`) instead of each
+    starting its own."""
+    from tests.local_cluster import in_process_client  # Dask: imported by the tests that train
+
+    with in_process_client() as client:
+        yield client
+
+
+@pytest.fixture
+def on_the_session_cluster(dask_client, monkeypatch) -> str:
+    """`train.py` (`cli.main`) called in this test trains on `dask_client`'s cluster, as on any
+    configured scheduler (`DASK_SCHEDULER_ADDRESS`), instead of starting worker processes."""
+    address = dask_client.scheduler.address
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    monkeypatch.delenv("TRAIN_WORKERS", raising=False)
+    return address
+
+
+@pytest.fixture
+def stand_in_fit(on_the_session_cluster, monkeypatch, tmp_path) -> None:
+    """Training in this test fits a straight line where it would fit Prophet (`tests/stand_in.py`),
+    on the session's cluster (whose tasks run in this process, so the patch reaches them), with
+    a fit cache of its own (no stand-in fit may be read back as Prophet's)."""
+    from cryptopredict.model import forecasters  # Prophet: imported by the tests that train
+    from tests.stand_in import fit_straight_line
+
+    monkeypatch.setattr(forecasters, "fit_prophet", fit_straight_line)
+    monkeypatch.setenv("FIT_CACHE", str(tmp_path / "stand-in-fits"))

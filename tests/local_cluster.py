@@ -1,6 +1,6 @@
 """Training a pair in a test as `train.py` does, through its task graph, on a Dask cluster of
 one single-threaded worker in this process: the tasks run here, so a test's monkeypatch
-reaches them, and the cluster starts in about a second."""
+reaches them. One per worker session (`dask_client`, tests/conftest.py), not one per training."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def in_process_client() -> Iterator[Client]:
         yield client
 
 
-def train(job: PairJob, out: Path, *, cache: FitCache | None = None) -> Trained:
-    """`job` trained into `out` (its backtest kept), on a cluster of its own."""
-    with in_process_client() as client:
-        return train_pair(client, job, cache=cache or FitCache(None), out=out, keep_backtest=True)
+def train(job: PairJob, out: Path, client: Client, *, cache: FitCache | None = None) -> Trained:
+    """`job` trained into `out` (its backtest kept) on `client`'s cluster (the session's,
+    `dask_client` in tests/conftest.py)."""
+    return train_pair(client, job, cache=cache or FitCache(None), out=out, keep_backtest=True)

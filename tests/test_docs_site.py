@@ -4,9 +4,13 @@ only."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.e2e.readme import mismatches, parse_shown
@@ -33,3 +37,53 @@ def test_a_docs_example_with_another_number_than_the_api_gives_is_a_mismatch():
     served = {"prediction_low": 67151.93, "level": 50, "date": "2026-07-20T00:00:00Z", "x": 1}
     assert mismatches(shown, served) == [".prediction_low: 67212.1 in the document, 67151.93 here"]
     assert mismatches(shown, {**served, "prediction_low": 67212.1}) == []
+
+
+# `gh api repos/<repo>/pages --jq .build_type` as GitHub answers it: Pages off (404), Pages
+# publishing from a branch (`legacy`), or from a workflow (`workflow`).
+FAKE_GH = """#!/usr/bin/env bash
+case "$FAKE_PAGES" in
+    off) echo "gh: Not Found (HTTP 404)" >&2; exit 1 ;;
+    *) echo "$FAKE_PAGES" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("pages", "said"),
+    [
+        ("off", "Pages is not enabled for octo/cryptopredict: in Settings -> Pages"),
+        ("legacy", "Pages publishes from a branch (legacy), not from this workflow: in Settings"),
+        ("workflow", None),
+    ],
+)
+def test_a_fork_without_pages_set_up_learns_which_setting_first(tmp_path, pages, said):
+    """Issue 51: GitHub Pages not enabled is named, with the setting, in the build's first step."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "docs.yml").read_text())
+    build = workflow["jobs"]["build"]
+    first = build["steps"][0]
+    assert first["name"] == "Check that GitHub Pages publishes from this workflow"
+    assert build["permissions"]["pages"] == "read"
+    (tmp_path / "gh").write_text(FAKE_GH)
+    (tmp_path / "gh").chmod(stat.S_IRWXU)
+    environ = {
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "GITHUB_REPOSITORY": "octo/cryptopredict",
+        "GH_TOKEN": "t",
+        "FAKE_PAGES": pages,
+    }
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", first["run"]],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if said is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+    else:
+        assert result.returncode == 1
+        assert result.stdout.startswith("::error title=GitHub Pages::")
+        assert said in result.stdout
+        assert "set Source to 'GitHub Actions'" in result.stdout

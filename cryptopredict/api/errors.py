@@ -18,6 +18,10 @@ class ApiError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the error."""
+        return {}
+
 
 class BadRequestError(ApiError):
     """Malformed input: a missing, repeated or unparsable parameter."""
@@ -54,3 +58,17 @@ class UnavailableAssetError(ApiError):
 
     status = 503
     code = "asset_unavailable"
+
+
+class StillTrainingError(ApiError):
+    """An asset that the training run into the model directory has not written yet."""
+
+    status = 503
+    code = "still_training"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

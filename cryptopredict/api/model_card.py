@@ -27,6 +27,7 @@ from cryptopredict.api.types.model import (
     model_card,
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
+from cryptopredict.api.types.training import FailedPair
 from cryptopredict.artifact.schema import BacktestReport
 
 if TYPE_CHECKING:
@@ -150,23 +151,36 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
         `asset` and `model_version` are the default asset's, which tell a deploy which model
         is live. Artifacts open on first use: `status` is `degraded`, and `unavailable` says
         which and why, once one of them could not be opened (it answers 503; the others are
-        served), else `ok`. While training still writes into the model directory (`make run`
-        serves each pair as soon as its model is written), `training` lists the pairs whose
-        final model is not served yet, with their progress; null otherwise.
+        served). `status` is `degraded` too while `failed` names a pair the training run could
+        not train, with why: the run training now, else the last one, until the next run.
+        Otherwise `ok`. While training still writes into the model directory (`make run`
+        serves each pair as soon as its model is written), `training` lists the pairs still
+        training, each running or waiting for a worker, with their progress; null otherwise.
         """
         assets = [_health(served) for served in catalog]
         default = next(entry for entry in assets if entry.asset == catalog.default.slug)
         failures = catalog.failures()
+        now = training(catalog.store.model_dir)
+        failed = now.failed if now is not None else _last_failed(catalog)
         answer = Health(
-            status="degraded" if failures else "ok",
+            status="degraded" if failures or failed else "ok",
             **msgspec.structs.asdict(default),
             assets=assets,
             unavailable=[Unavailable(asset=slug, detail=why) for slug, why in failures.items()],
-            training=training(catalog.store.model_dir),
+            failed=failed,
+            training=now,
         )
         return json_response(answer)
 
     return bp
+
+
+def _last_failed(catalog: Catalog) -> list[FailedPair]:
+    """The pairs the last finished run into the model directory could not train."""
+    run = catalog.run
+    if run is None:
+        return []
+    return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]
 
 
 def _health(served: ServedAsset) -> AssetHealth:

@@ -28,8 +28,10 @@ OPENAPI_VERSION = "3.1.0"
 COMPONENTS = "#/components/schemas/{name}"
 # Every route that reads an asset's artifact may answer 503 with this.
 ASSET_UNAVAILABLE = (
-    "The asset's artifact cannot be served (corrupt, missing, or of another schema); the detail "
-    "says why. The other assets are served."
+    "The asset's artifact cannot be served (corrupt, missing, or of another schema; "
+    "`asset_unavailable`), or the training run serving while it trains has not written it yet "
+    "(`still_training`, with `Retry-After` and its progress); the detail says which. The other "
+    "assets are served."
 )
 DESCRIPTION = f"""\
 Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models
@@ -107,7 +109,13 @@ def document(
 def asset_in_path(slugs: Iterable[str]) -> list[InPath]:
     """The `{asset}` path parameter: one of the served assets, which `/assets` lists."""
     return [
-        InPath("asset", "A served asset, as `/assets` lists it.", tuple(slugs), component="Asset")
+        InPath(
+            "asset",
+            "A served asset, as `/assets` lists it (its slug; its symbol or any case is read "
+            "as the slug, e.g. `ETH-USD` or `eth%2Fusd` as `eth-usd`).",
+            tuple(slugs),
+            component="Asset",
+        )
     ]
 
 

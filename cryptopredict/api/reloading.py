@@ -2,11 +2,13 @@
 run`): each pair joins when its artifact is written, and a pair retrained is served anew.
 
 `Reloading` is the WSGI application the server runs. A thread of its own watches the model
-directory's `index.json` (every artifact written replaces it: `write_artifact`), and when it
-changes builds a new application over the artifacts now listed and swaps it in; a request in
-flight finishes on the application it started on. An application that cannot be built (the
-new index unreadable, say) is logged, and the one serving stays. Nothing else changes in a
-model directory that is not being written to: the thread reads one `stat` a second.
+directory's `index.json` (every artifact written replaces it: `write_artifact`) and `run.json`
+(what the run that ended recorded: the pairs it could not train, which `/healthz` names), and
+when either changes builds a new application over the artifacts now listed and swaps it in; a
+request in flight finishes on the application it started on. An application that cannot be
+built (the new index unreadable, say) is logged, and the one serving stays. Nothing else
+changes in a model directory that is not being written to: the thread reads two `stat`s a
+second.
 
 Each application is built whole, as at start-up (`create_app`), so its counters in `/metrics`
 start again from zero when the artifacts change.
@@ -24,6 +26,7 @@ from flask import Flask
 
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import INDEX
+from cryptopredict.artifact.run import RUN
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
@@ -41,9 +44,9 @@ class Reloading:
         self, build: Callable[[], Flask], model_dir: Path, *, every: float = CHECK_SECONDS
     ) -> None:
         self.build = build
-        self.index = Path(model_dir) / INDEX
+        self.files = (Path(model_dir) / INDEX, Path(model_dir) / RUN)
         self.every = every
-        self.seen = _signature(self.index)  # before building: a change meanwhile is seen next
+        self.seen = self._signature()  # before building: a change meanwhile is seen next
         self.app = build()
         self.setups: list[Callable[[Flask], None]] = []
         self.stopped = threading.Event()
@@ -72,8 +75,9 @@ class Reloading:
         self.thread.join()
 
     def check(self) -> bool:
-        """Swap in a new application if the index changed since the last look; whether it did."""
-        now = _signature(self.index)
+        """Swap in a new application if the index or the run's record changed since the last
+        look; whether it did."""
+        now = self._signature()
         if now == self.seen:
             return False
         try:
@@ -90,6 +94,9 @@ class Reloading:
         self.app = app
         log.info("the artifacts changed: serving them now")
         return True
+
+    def _signature(self) -> tuple[tuple[int, int, int] | None, ...]:
+        return tuple(_signature(file) for file in self.files)
 
     def _watch(self) -> None:
         while not self.stopped.wait(self.every):

@@ -43,6 +43,7 @@ from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import read_status
 from cryptopredict.config import ConfigError, Settings
+from cryptopredict.following_make import follow_make
 
 # Descriptors besides the connections: the listening sockets, the trigger, files, logs.
 SPARE_FILES = 64
@@ -58,6 +59,7 @@ def main() -> int:
         log.error("cannot serve: %s", error)
         return 2
     logs.configure(settings.log_level)
+    follow_make()  # `make serve`, `make live`: stopped with make, however it is signalled
     access_log.setLevel(logging.INFO if settings.access_log else logging.WARNING)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # The log lines show none of these; collecting them for every request's line costs time

@@ -23,6 +23,7 @@ from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.store import DatabaseUnavailableError, MinuteStore, StoreError
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import ConfigError, Settings
+from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure(settings.log_level)
+    follow_make()  # `make live`: stopped with it
     if args.replay is None and (args.asset or args.speed != 1.0 or args.no_shift):
         parser().error("--asset, --speed and --no-shift go with --replay")
     if args.no_shift and (args.speed != 1.0 or args.play_minutes != DEFAULT_PLAY_MINUTES):

@@ -37,6 +37,7 @@ from cryptopredict.assets import (
     slug_for_binance,
 )
 from cryptopredict.config import ConfigError, Settings
+from cryptopredict.following_make import follow_make
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
 from cryptopredict.training.api_process import ApiProcess
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
+    follow_make()  # `make run`: stopped with make, however it is signalled
     try:
         wanted = wanted_pairs(args, settings)
         must = args.must_train.strip()
@@ -218,7 +220,8 @@ def _keep_serving(server: ApiProcess) -> int:
     log.info("training is over; serving until Ctrl-C")
     try:
         return server.wait()
-    except KeyboardInterrupt:  # the server has it too: it finishes what is in flight
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains
+        server.stop()
         return server.wait()
 
 
@@ -233,6 +236,7 @@ def _train(
     pairs that failed, with why."""
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
+        run.workers = sum(client.nthreads().values())  # who share the work left
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready

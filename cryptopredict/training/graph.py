@@ -16,7 +16,9 @@ refits is three tasks. Only small values come back to the client: the keys, tau,
 (for the cache) and the artifact's files. A few more pairs are in flight than the cluster has
 threads, read from the scheduler as each pair ends, so workers that join are used. The workers'
 log records come to this process as they are written (`Client.forward_logging`), each naming
-its pair (`tasks.naming`); every refit that ends moves the pair's progress.
+its pair (`tasks.naming`), and each task's start and end on its worker (`tasks.TASK_EVENTS`,
+`Client.subscribe_topic`), so the progress says which pairs run and which wait for a worker;
+every refit that ends moves the pair's progress.
 
 `train_pairs` is `train.py`'s; `train_pair` (one pair, its backtest kept on request: the
 notebook, the tests) and `backtest_pair` (the backtest alone: `make compare`, `make panel`) run
@@ -42,6 +44,7 @@ from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.tasks import (
     DAMPING_PURPOSE,
     REFITS_LOG,
+    TASK_EVENTS,
     Failed,
     Finished,
     Needs,
@@ -60,6 +63,7 @@ log = logging.getLogger(__name__)
 RETRIES = 2  # a task that raised is run this many more times before its pair fails
 PER_THREAD = 2  # pairs in flight per thread of the cluster: a worker always has a next task
 QUICK_PRIORITY = 10  # the quick models before any refit: every pair is served soonest
+FINAL_STEP = "final fit, forecast grid and artifact"
 
 
 class PairError(Exception):
@@ -82,7 +86,10 @@ class Progress(Protocol):
 
     def step(self, slug: str, text: str) -> None: ...
     def planned(self, slug: str, fits: int) -> None: ...
+    def queued(self, slug: str, fits: int) -> None: ...
     def fitted(self, slug: str) -> None: ...
+    def started(self, slug: str, key: str, step: str) -> None: ...
+    def ended(self, slug: str, key: str, step: str, seconds: float) -> None: ...
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None: ...
     def failed(self, slug: str, why: str) -> None: ...
 
@@ -117,19 +124,31 @@ def train_pairs(
             in_flight += 1
             follow(pair, pair.start(quick=quick))
 
-    start_more()
-    for future in followed:
-        pair = runs.pop(future.key)
-        if pair.over:
-            continue  # a task of a pair that failed already
-        try:
-            follow(pair, pair.advance(future))
-        except Exception as error:  # the pair fails, never the run
-            failed[pair.slug] = pair.fail(error)
-        if pair.over:
-            in_flight -= 1
-            start_more()
+    client.subscribe_topic(TASK_EVENTS, lambda event: told(progress, event[1]))
+    try:
+        start_more()
+        for future in followed:
+            pair = runs.pop(future.key)
+            if pair.over:
+                continue  # a task of a pair that failed already
+            try:
+                follow(pair, pair.advance(future))
+            except Exception as error:  # the pair fails, never the run
+                failed[pair.slug] = pair.fail(error)
+            if pair.over:
+                in_flight -= 1
+                start_more()
+    finally:
+        client.unsubscribe_topic(TASK_EVENTS)
     return {job.asset.slug: failed[job.asset.slug] for job in jobs if job.asset.slug in failed}
+
+
+def told(progress: Progress, said: dict[str, Any]) -> None:
+    """A task's start or end on its worker (`tasks.announced`), told to the progress."""
+    if "seconds" in said:
+        progress.ended(said["pair"], said["key"], said["step"], said["seconds"])
+    else:
+        progress.started(said["pair"], said["key"], said["step"])
 
 
 @dataclass(frozen=True)
@@ -153,7 +172,16 @@ class Kept:
     def planned(self, slug: str, fits: int) -> None:
         pass
 
+    def queued(self, slug: str, fits: int) -> None:
+        pass
+
     def fitted(self, slug: str) -> None:
+        pass
+
+    def started(self, slug: str, key: str, step: str) -> None:
+        pass
+
+    def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
         pass
 
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None:
@@ -237,6 +265,9 @@ class PairRun:
         self.paths: dict[int, Any] = {}
         self.refit_keys: set[Key] = set()
         self.plan: Needs | None = None
+        self.validation_fits = 0  # the refits the damping is chosen on, not cached
+        self.refitting = 0  # refits handed to the cluster and not ended
+        self.quick_failed: str | None = None  # why, until the pair is known to go on
         self.quick: Future | None = None
         self.chosen: Future | None = None
         self.finishing: Future | None = None
@@ -255,8 +286,11 @@ class PairRun:
     def advance(self, future: Future) -> list[Future]:
         """What follows `future`'s end: the tasks to follow next."""
         if future.key in self.refit_keys:
+            self.refitting -= 1
             if future.status == "finished":
                 self.progress.fitted(self.slug)
+            if not self.refitting and self.finishing is not None:
+                self.progress.step(self.slug, FINAL_STEP)  # the refits done: the final fit next
             return []  # an error shows in the task that needs the fit
         if future is self.quick:
             self._quick(future)
@@ -292,22 +326,35 @@ class PairRun:
         return why
 
     def _quick(self, future: Future) -> None:
-        """The quick model written, unless it failed: the pair then waits for its final one."""
+        """The quick model written, unless it failed: why is said once the pair is known to
+        go on (a pair whose history cannot be read fails, and its failure says why)."""
         try:
             self._write(self.result(future), "quick")
         except Exception as error:  # the backtested model may still be written
-            log.info(
-                "%s: no quick model (%s); the backtested one comes at the end", self.slug, error
-            )
+            self.quick_failed = str(error)
+            if self.plan is not None:
+                self._no_quick_model()
+
+    def _no_quick_model(self) -> None:
+        log.info(
+            "%s: no quick model (%s): nothing is served of it until its backtested model is "
+            "written",
+            self.slug,
+            self.quick_failed,
+        )
 
     def _planned(self, plan: Needs) -> list[Future]:
         self.plan = plan
+        if self.quick_failed is not None:
+            self._no_quick_model()
         if not plan.backtest:
             self.progress.planned(self.slug, 1)
             return self._finish()
         self.progress.step(self.slug, "backtest: validation refits, to choose the damping")
         refits = self.refits(plan.damping, DAMPING_PURPOSE)
-        self.progress.planned(self.slug, len(refits) + 1)  # and the final fit
+        self.validation_fits = len(refits)
+        # Every fit it may need, and the final fit: refits found not needed leave the total.
+        self.progress.planned(self.slug, len(refits) + self.uncached(plan.every) + 1)
         self.chosen = self.submit("damping", self.prepared, self.paths, list(self.stores))
         return [*refits, self.chosen]
 
@@ -315,13 +362,16 @@ class PairRun:
         assert self.plan is not None
         refits: list[Future] = []
         if tau != 0:
-            self.progress.step(self.slug, "backtest: every refit origin, the damping chosen")
+            self.progress.step(self.slug, "backtest: refits at every origin, the damping chosen")
             refits = self.refits(self.plan.every, every_refit_purpose(tau))
-            self.progress.planned(self.slug, len(refits))
-        return [*refits, *self._finish()]
+        self.progress.planned(self.slug, self.validation_fits + len(refits) + 1)
+        return [*refits, *self._finish(after=len(refits))]
 
-    def _finish(self) -> list[Future]:
-        self.progress.step(self.slug, "final fit, forecast grid and artifact")
+    def _finish(self, *, after: int = 0) -> list[Future]:
+        """The last task; with `after` refits handed before it, its step is said when they end."""
+        if not after:
+            self.progress.step(self.slug, FINAL_STEP)
+        self.progress.queued(self.slug, 1)
         args = (self.prepared, self.chosen, self.paths, self.stores)
         if self.last == "backtest":
             self.finishing = self.submit("backtest", *args)
@@ -393,6 +443,8 @@ class PairRun:
                 self.paths[origin] = self.new[key] = future
                 self.refit_keys.add(future.key)
                 fitting.append(future)
+        self.refitting += len(fitting)
+        self.progress.queued(self.slug, len(fitting))
         if cached:
             # One task holds them: the scheduler can run it again if its worker is lost.
             self.stores.append(self.task(kept, "cached_fits", dict(cached)))
@@ -405,6 +457,16 @@ class PairRun:
             extra={"pair": self.slug},  # named at the head of the line (`cryptopredict.logs`)
         )
         return fitting
+
+    def uncached(self, origins: tuple[tuple[int, str], ...]) -> int:
+        """The refits at `origins` that neither ran nor are in the cache."""
+        return sum(
+            1
+            for origin, key in origins
+            if origin not in self.paths
+            and origin not in self.cached
+            and self.cache.get(key) is None
+        )
 
     def cache_new_fits(self) -> None:
         if self.cache.directory is None:

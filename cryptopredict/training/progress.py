@@ -1,27 +1,40 @@
-"""One display for a training run: every pair, and inside each its step and its Prophet fits
-(the backtest's refits, then the final fit), with the time left estimated from the run's pace.
+"""One display for a training run: every pair, what it is doing now (a task of it running on a
+worker, or waiting for one), its Prophet fits (the backtest's refits, then the final fit), and
+one estimate of the time left that the pairs and the run agree on.
+
+Each pair is in one state (`cryptopredict.artifact.training.State`): waiting, running, done,
+failed (with why) or quick (its quick model served, its backtest not done, with why). What
+runs comes from the workers themselves: each task says when it starts and ends
+(`tasks.announced`), so a pair whose tasks wait behind another pair's is shown waiting, never
+stuck on a step that does not move.
+
+The time left is the work left, queued in the order the cluster runs it: each pair's fits left
+at its own cost per fit (the seconds its refits took on a worker), the fits already handed to
+the cluster in the order they were handed (Dask runs the earlier first), then those to come,
+shared among the workers. A pair's time left is when its last fit should end; the run's is when
+the last pair's should, so it is never below a pair's.
 
 On a terminal it is redrawn in place (tqdm: a bar for the run and one for each pair in flight)
-and log lines are written above it. Anywhere else (a pipe, a file, CI's log) it is plain log
-lines: one when a pair changes step, and every `LINE_SECONDS` while training runs one for each
-pair in flight and one for the run, so such a log never goes 30 seconds without a line, and
-every line about a pair starts with its name. With a model directory, `training.json` there
-says the same to the API (`/healthz`, `/assets`, the dashboard) while the run lasts.
+and log lines are written above it (`progress_views.py`). Anywhere else (a pipe, a file, CI's
+log) it is plain log lines: one when a pair changes step, and every `LINE_SECONDS` while
+training runs one for each pair in flight and one for the run, so such a log never goes 30
+seconds without a line, and every line about a pair starts with its name. With a model
+directory, `training.json` there says the same to the API (`/healthz`, `/assets`, the
+dashboard) while the run lasts.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import fmean
 from typing import IO
 
 from tqdm import tqdm
@@ -29,6 +42,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cryptopredict.artifact.training import (
     HEARTBEAT_SECONDS,
+    TRAINING,
     PairStatus,
     Served,
     State,
@@ -37,13 +51,21 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
+from cryptopredict.training.progress_views import LineView, TerminalView, View, sized_terminal
 from cryptopredict.training.tasks import Finished
 
-log = logging.getLogger(__name__)
-
-LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: never 30 s silent)
 REDRAW_SECONDS = 1.0
-PACE_SECONDS = 600.0  # the pace is the fits of the last ten minutes
+COSTS_KEPT = 20  # a pair's cost per fit: the mean of its last fits on a worker
+
+# A task's step (`steps.py`), as a pair's line says it while the task runs.
+RUNNING = {
+    "prepare": "reading its history",
+    "quick": "making its quick model",
+    "damping": "choosing the damping",
+    "finish": "final fit, forecast grid and artifact",
+    "backtest": "backtest scores",
+}
+REFIT = "refit"
 
 
 def progress(total: int, description: str, unit: str, *, position: int = 0) -> tqdm:
@@ -65,19 +87,50 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
 class Pair:
     slug: str
     state: State = "waiting"
-    step: str = "waiting for a worker"
+    phase: str = "reading its history"  # what it is working towards, as the driver said
+    why: str | None = None  # failed or quick: why
     done: int = 0
     total: int = 0
     served: Served | None = None
     began: float = 0.0
+    running: dict[str, str] = field(default_factory=dict)  # its tasks on a worker: key: step
+    batches: deque[list[float]] = field(default_factory=deque)  # fits handed: [when, left]
+    costs: deque[float] = field(default_factory=lambda: deque(maxlen=COSTS_KEPT))
 
     @property
     def active(self) -> bool:
-        return self.state == "training"
+        return self.state in TRAINING
+
+    @property
+    def queued(self) -> int:
+        """Fits handed to the cluster and not done yet."""
+        return int(sum(left for _, left in self.batches))
+
+    def doing(self) -> str:
+        """What it does now, in words: its running tasks' steps, or what it waits for."""
+        if self.state == "running":
+            steps = dict.fromkeys(self.running.values())  # each once, in the order they began
+            words = (self.phase if step == REFIT else RUNNING.get(step, step) for step in steps)
+            return ", ".join(words)
+        if self.state == "waiting":
+            return f"waiting for a worker (next: {self.phase})"
+        return self.phase if self.why is None else f"{self.state}: {self.why}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds left, for the run and for each pair in flight (None: not known yet)."""
+
+    run: float | None
+    pairs: dict[str, float]
+
+    def of(self, pair: Pair) -> float | None:
+        return self.pairs.get(pair.slug) if self.run is not None else None
 
 
 class RunProgress:
-    """What `graph.py` tells of each pair, shown as it comes (thread-safe)."""
+    """What `graph.py` (and the workers, through it) tell of each pair, shown as it comes
+    (thread-safe)."""
 
     def __init__(
         self,
@@ -91,11 +144,11 @@ class RunProgress:
         self.pairs = {slug: Pair(slug) for slug in slugs}
         self.out = out
         self.clock = clock
+        self.workers = 1  # threads of the cluster, which share the work left
         self.started_at = datetime.now(UTC).replace(microsecond=0)
-        self.fit_times: deque[float] = deque()
         self.lock = threading.RLock()
         stream = stream or sys.stderr
-        terminal = _sized_terminal(stream) if terminal is None else terminal
+        terminal = sized_terminal(stream) if terminal is None else terminal
         self.view: View = TerminalView(self, stream) if terminal else LineView(self)
         self.stopped = threading.Event()
         self.dirty = True
@@ -107,24 +160,57 @@ class RunProgress:
     # What the driver says.
 
     def step(self, slug: str, text: str) -> None:
+        """The pair's phase: what it works towards now (said in a line of its own)."""
         with self.lock:
             pair = self.pairs[slug]
-            if pair.state == "waiting":
-                pair.state = "training"
+            if not pair.began:
                 pair.began = self.clock()
-            pair.step = text
+            pair.phase = text
             self.dirty = True
             self.view.stepped(pair)
 
     def planned(self, slug: str, fits: int) -> None:
+        """All the fits the pair needs, as far as known now (refits that turn out not to be
+        needed leave the total; none is added later)."""
         with self.lock:
-            self.pairs[slug].total += fits
+            self.pairs[slug].total = fits
             self.dirty = True
+
+    def queued(self, slug: str, fits: int) -> None:
+        """`fits` of the pair's handed to the cluster now, behind those handed before."""
+        with self.lock:
+            if fits:
+                self.pairs[slug].batches.append([self.clock(), fits])
+                self.dirty = True
 
     def fitted(self, slug: str) -> None:
         with self.lock:
-            self.pairs[slug].done += 1
-            self.fit_times.append(self.clock())
+            pair = self.pairs[slug]
+            pair.done += 1
+            _take(pair.batches)
+            self.dirty = True
+
+    def started(self, slug: str, key: str, step: str) -> None:
+        """A task of the pair started on a worker."""
+        with self.lock:
+            pair = self.pairs.get(slug)
+            if pair is None or not pair.active:
+                return
+            pair.running[key] = step
+            pair.state = "running"
+            self.dirty = True
+
+    def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
+        """A task of the pair ended on a worker, after `seconds`."""
+        with self.lock:
+            pair = self.pairs.get(slug)
+            if pair is None:
+                return
+            pair.running.pop(key, None)
+            if step == REFIT:
+                pair.costs.append(seconds)
+            if pair.active:
+                pair.state = "running" if pair.running else "waiting"
             self.dirty = True
 
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None:
@@ -132,20 +218,29 @@ class RunProgress:
             pair = self.pairs[slug]
             pair.served = kind
             if kind == "backtested":  # its final model: done (the quick one: still training)
-                pair.state = "served"
+                self._end(pair, "done", None)
                 pair.done = pair.total  # the final fit
-                self.fit_times.append(self.clock())
-            self.dirty = True
             self.view.served(pair, _served_lines(pair, path, finished, self.clock()))
         self.on_written()
 
     def failed(self, slug: str, why: str) -> None:
         with self.lock:
             pair = self.pairs[slug]
-            pair.state = "failed"
-            pair.step = f"failed: {why}"
-            self.dirty = True
+            self._end(pair, "failed", why)
             self.view.ended(pair)
+
+    def quick(self, slug: str, why: str) -> None:
+        """The run ends for the pair with its quick model served, its backtest not done."""
+        with self.lock:
+            pair = self.pairs[slug]
+            self._end(pair, "quick", why)
+            self.view.ended(pair)
+
+    def _end(self, pair: Pair, state: State, why: str | None) -> None:
+        pair.state, pair.why = state, why
+        pair.running.clear()
+        pair.batches.clear()
+        self.dirty = True
 
     def say(self, text: str) -> None:
         """A line of its own (the server's, say), above the display on a terminal."""
@@ -171,65 +266,54 @@ class RunProgress:
             finally:
                 self.close()
 
-    # Estimates.
+    # What is said of it.
 
-    def pace(self) -> float | None:
-        """Fits per second over the last PACE_SECONDS; None before two fits."""
-        now = self.clock()
-        while self.fit_times and now - self.fit_times[0] > PACE_SECONDS:
-            self.fit_times.popleft()
-        if len(self.fit_times) < 2:
-            return None
-        span = max(now - self.fit_times[0], 1e-9)
-        return (len(self.fit_times) - 1) / span
+    def estimate(self) -> Estimate:
+        """The time left: the work left in the order the cluster runs it (the module's doc)."""
+        active = [pair for pair in self.pairs.values() if pair.active]
+        measured = [cost for pair in self.pairs.values() for cost in pair.costs]
+        totals = [pair.total for pair in self.pairs.values() if pair.total]
+        if not measured or not totals:
+            return Estimate(None, {})
+        typical_total = fmean(totals)
+        work: list[tuple[tuple[int, float], str, float]] = []  # (order, pair, worker seconds)
+        for place, pair in enumerate(active):
+            cost = fmean(pair.costs) if pair.costs else fmean(measured)
+            queued = pair.queued
+            later = max(pair.total - pair.done - queued, 0) if pair.total else typical_total
+            if queued:
+                work.append(((0, pair.batches[0][0]), pair.slug, queued * cost))
+            if later:
+                work.append(((1, place), pair.slug, later * cost))
+        elapsed, ends = 0.0, dict.fromkeys((pair.slug for pair in active), 0.0)
+        for _, slug, seconds in sorted(work, key=lambda item: item[0]):
+            elapsed += seconds / max(self.workers, 1)
+            ends[slug] = elapsed
+        return Estimate(elapsed, ends)
 
-    def remaining(self) -> float | None:
-        """Fits left in all: those planned, and for each pair not planned yet the mean of those
-        planned; None while no pair is planned."""
-        planned = [pair for pair in self.pairs.values() if pair.total]
-        if not planned:
-            return None
-        mean = sum(pair.total for pair in planned) / len(planned)
-        left = 0.0
-        for pair in self.pairs.values():
-            if pair.state in ("waiting", "training"):
-                left += pair.total - pair.done if pair.total else mean
-        return left
-
-    def eta(self) -> float | None:
-        pace, left = self.pace(), self.remaining()
-        return None if pace is None or left is None else left / pace
-
-    def pair_eta(self, pair: Pair) -> float | None:
-        """The pair's fits left at its share of the pace (pairs in flight share the workers)."""
-        pace = self.pace()
-        if pace is None or not pair.total:
-            return None
-        sharing = max(1, sum(1 for each in self.pairs.values() if each.active))
-        return (pair.total - pair.done) / (pace / sharing)
-
-    def counts(self) -> tuple[int, int, int]:
-        """Pairs with their final model, pairs failed, fits done and planned."""
-        final = sum(1 for pair in self.pairs.values() if pair.state == "served")
-        done = sum(pair.done for pair in self.pairs.values())
-        return final, done, sum(pair.total for pair in self.pairs.values())
+    def fits(self) -> tuple[int, int]:
+        """Fits done and planned, of every pair."""
+        pairs = self.pairs.values()
+        return sum(pair.done for pair in pairs), sum(pair.total for pair in pairs)
 
     def status(self) -> TrainingStatus:
         now = datetime.now(UTC).replace(microsecond=0)
+        estimate = self.estimate()
         return TrainingStatus(
             version=STATUS_VERSION,
             started_at=self.started_at,
             updated_at=now,
-            eta_seconds=self.eta(),
+            eta_seconds=estimate.run,
             pairs=tuple(
                 PairStatus(
                     asset=pair.slug,
                     state=pair.state,
-                    step=pair.step,
+                    step=pair.doing() if pair.active else pair.phase,
+                    why=pair.why,
                     fits_done=pair.done,
                     fits_total=pair.total,
                     served=pair.served,
-                    eta_seconds=self.pair_eta(pair) if pair.active else None,
+                    eta_seconds=estimate.of(pair) if pair.active else None,
                 )
                 for pair in self.pairs.values()
             ),
@@ -252,49 +336,12 @@ class RunProgress:
             self.tick()
 
 
-def _sized_terminal(stream: IO[str]) -> bool:
-    """A terminal that says how wide it is (a bare pseudo-terminal, as some CI runners give,
-    says 0: bars cannot be drawn there, lines are written instead)."""
-    try:
-        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
-    except (OSError, ValueError):
-        return False
-
-
-def time_left(seconds: float | None) -> str:
-    if seconds is None:
-        return "time left not known yet"
-    if seconds < 90:
-        return "about a minute left"
-    if seconds < 90 * 60:
-        return f"about {round(seconds / 60)} min left"
-    return f"about {seconds / 3600:.1f} h left"
-
-
-class View:
-    def stepped(self, pair: Pair) -> None: ...
-    def served(self, pair: Pair, lines: list[str]) -> None: ...
-    def ended(self, pair: Pair) -> None: ...
-    def say(self, text: str) -> None: ...
-    def tick(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def _pair_line(run: RunProgress, pair: Pair) -> str:
-    fits = (
-        f": {pair.done} of {pair.total} fits, {time_left(run.pair_eta(pair))}" if pair.total else ""
-    )
-    return f"{pair.slug}: {pair.step}{fits}"
-
-
-def _run_line(run: RunProgress) -> str:
-    final, done, total = run.counts()
-    quick = [p.slug for p in run.pairs.values() if p.active and p.served == "quick"]
-    meanwhile = f" ({', '.join(quick)}: the quick model meanwhile)" if quick else ""
-    said = f"training: {final} of {len(run.pairs)} pairs done{meanwhile}"
-    if not total:
-        return f"{said}; reading the histories"
-    return f"{said}; {done} of {total} fits planned so far, {time_left(run.eta())}"
+def _take(batches: deque[list[float]]) -> None:
+    """One fit done: off the earliest batch handed (the cluster runs those first)."""
+    if batches:
+        batches[0][1] -= 1
+        if batches[0][1] <= 0:
+            batches.popleft()
 
 
 def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> list[str]:
@@ -308,100 +355,3 @@ def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> lis
         f"{pair.slug}: written to {path} (model {finished.model_version}) "
         f"{now - pair.began:.0f} s after it started",
     ]
-
-
-class LineView(View):
-    """Plain lines, for a pipe, a file or CI's log."""
-
-    def __init__(self, run: RunProgress) -> None:
-        self.run = run
-        self.last = run.clock()
-
-    def _write(self, lines: list[str]) -> None:
-        for line in lines:
-            log.info("%s", line)
-        self.last = self.run.clock()
-
-    def stepped(self, pair: Pair) -> None:
-        self._write([f"{pair.slug}: {pair.step}"])
-
-    def served(self, pair: Pair, lines: list[str]) -> None:
-        self._write(lines)
-
-    def ended(self, pair: Pair) -> None:
-        pass  # the driver logs why, naming the pair
-
-    def say(self, text: str) -> None:
-        sys.stderr.write(text if text.endswith("\n") else f"{text}\n")
-        sys.stderr.flush()
-
-    def tick(self) -> None:
-        if self.run.clock() - self.last < LINE_SECONDS:
-            return
-        active = [pair for pair in self.run.pairs.values() if pair.active]
-        self._write([*(_pair_line(self.run, pair) for pair in active), _run_line(self.run)])
-
-    def close(self) -> None:
-        final, _, _ = self.run.counts()  # the run's count, also when it ended within a tick
-        self._write([f"training: {final} of {len(self.run.pairs)} pairs done"])
-
-
-class TerminalView(View):
-    """Bars redrawn in place: the run's, and one for each pair in flight."""
-
-    def __init__(self, run: RunProgress, stream: IO[str]) -> None:
-        self.run = run
-        self.stream = stream
-        self.top = tqdm(
-            total=0, file=stream, dynamic_ncols=True, position=0, leave=True,
-            bar_format="{desc} |{bar}| {n}/{total} fits{postfix}",
-        )  # fmt: skip
-        self.bars: dict[str, tqdm] = {}
-        self.slots: dict[str, int] = {}
-
-    def _bar(self, pair: Pair) -> tqdm:
-        if pair.slug not in self.bars:
-            slot = min(set(range(1, len(self.slots) + 2)) - set(self.slots.values()))
-            self.slots[pair.slug] = slot
-            self.bars[pair.slug] = tqdm(
-                total=0, file=self.stream, dynamic_ncols=True, position=slot, leave=False,
-                bar_format="  {desc} |{bar}| {n}/{total} fits{postfix}",
-            )  # fmt: skip
-        return self.bars[pair.slug]
-
-    def stepped(self, pair: Pair) -> None:
-        self._bar(pair)
-
-    def served(self, pair: Pair, lines: list[str]) -> None:
-        for line in lines:
-            tqdm.write(line, file=self.stream)
-        if pair.served != "quick":
-            self.ended(pair)
-
-    def ended(self, pair: Pair) -> None:
-        bar = self.bars.pop(pair.slug, None)
-        if bar is not None:
-            bar.close()
-            self.slots.pop(pair.slug)
-
-    def say(self, text: str) -> None:
-        tqdm.write(text.rstrip("\n"), file=self.stream)
-
-    def tick(self) -> None:
-        final, done, total = self.run.counts()
-        self.top.set_description_str(f"training: {final}/{len(self.run.pairs)} pairs done")
-        self.top.total, self.top.n = total, done
-        self.top.set_postfix_str(time_left(self.run.eta()), refresh=False)
-        self.top.refresh()
-        for slug, bar in self.bars.items():
-            pair = self.run.pairs[slug]
-            bar.set_description_str(f"{slug}: {pair.step}")
-            bar.total, bar.n = pair.total, pair.done
-            bar.set_postfix_str(time_left(self.run.pair_eta(pair)), refresh=False)
-            bar.refresh()
-
-    def close(self) -> None:
-        for bar in list(self.bars.values()):
-            bar.close()
-        self.tick()
-        self.top.close()

@@ -1,7 +1,7 @@
 """What crosses between the training client and its workers: a pair's job (only the settings
 its tasks need, never a data-source key), a task's own verdict on its pair (`Failed`), and
 `run`, the one function every task calls, which names the pair on every log record the task
-writes.
+writes and tells the client when the task starts and ends on its worker (`TASK_EVENTS`).
 
 This module is light on purpose: the client imports it, not the training stack (pandas,
 Prophet), which only the workers load (`steps.py`).
@@ -13,11 +13,14 @@ import functools
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from distributed import get_worker
 
 from cryptopredict.assets import Asset
 from cryptopredict.config import Settings
@@ -33,6 +36,9 @@ if TYPE_CHECKING:  # the training stack: the workers import it, the client need 
 STEPS = "cryptopredict.training.steps"
 REFITS_LOG = "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit"
 DAMPING_PURPOSE = "(the validation refits, to choose the damping)"
+# The workers' events the client follows (`Client.subscribe_topic`): each task of a pair, when
+# it starts on a worker ({"pair", "key", "step"}) and when it ends (with its "seconds").
+TASK_EVENTS = "cryptopredict-tasks"
 
 
 def every_refit_purpose(tau: float | None) -> str:
@@ -137,11 +143,29 @@ def run(step: str, pair: str, level: str, *args: Any) -> Any:
     if failed is not None:
         return failed
     steps = importlib.import_module(STEPS)
-    with naming(pair, level):
+    with naming(pair, level), announced(step, pair):
         try:
             return getattr(steps, step)(*args)
         except steps.FINAL as error:
             return Failed(str(error))
+
+
+@contextmanager
+def announced(step: str, pair: str) -> Iterator[None]:
+    """The task's start and end, told to the client as `TASK_EVENTS` (nothing outside a
+    worker: a step called directly)."""
+    try:
+        worker = get_worker()
+    except ValueError:
+        yield
+        return
+    said = {"pair": pair, "key": str(worker.get_current_task()), "step": step}
+    began = time.monotonic()
+    worker.log_event(TASK_EVENTS, said)
+    try:
+        yield
+    finally:
+        worker.log_event(TASK_EVENTS, {**said, "seconds": time.monotonic() - began})
 
 
 def needs(prepared: Any) -> Needs | Failed:

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import pandas as pd
 import pytest
+from distributed import Client
 
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import Manifest
@@ -49,8 +50,9 @@ ETH_VERSION = "test-eth-1"
 ANY_BACKTEST = GateRules(min_coverage=0.0, max_coverage=1.0, max_mape_ratio=float("inf"))
 
 
-def write_test_artifacts(out: Path) -> Path:
-    """Train both models into `out` (`out/btc-usd`, `out/eth-usd`), as `train.py` would."""
+def write_test_artifacts(out: Path, client: Client) -> Path:
+    """Train both models into `out` (`out/btc-usd`, `out/eth-usd`), as `train.py` would, on
+    `client`'s cluster."""
     logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
     hourly = _snapshot("btc-usd-1h.csv.gz").tail(BTC_DAYS * 24).reset_index(drop=True)
     hourly = hourly.drop(index=len(hourly) - 7 * 24)  # one missing hour, in the last week
@@ -60,7 +62,16 @@ def write_test_artifacts(out: Path) -> Path:
         evaluation_span=pd.Timedelta(days=10),
         min_training=pd.Timedelta(days=30),
     )
-    _train(out, "btc-usd", hourly, "1h", btc_plan, version=BTC_VERSION, damping_hours=48.0)
+    _train(
+        out,
+        "btc-usd",
+        hourly,
+        "1h",
+        btc_plan,
+        client=client,
+        version=BTC_VERSION,
+        damping_hours=48.0,
+    )
     eth_plan = Plan(
         horizon=pd.Timedelta(days=7),
         step=pd.Timedelta(days=30),
@@ -68,7 +79,16 @@ def write_test_artifacts(out: Path) -> Path:
         min_training=pd.Timedelta(days=120),
     )
     eth = _eth_daily_bars()
-    _train(out, "eth-usd", eth, "1d", eth_plan, version=ETH_VERSION, damping_hours=30 * 24.0)
+    _train(
+        out,
+        "eth-usd",
+        eth,
+        "1d",
+        eth_plan,
+        client=client,
+        version=ETH_VERSION,
+        damping_hours=30 * 24.0,
+    )
     return out
 
 
@@ -79,6 +99,7 @@ def _train(
     interval: str,
     plan: Plan,
     *,
+    client: Client,
     version: str,
     damping_hours: float,
 ) -> None:
@@ -99,7 +120,7 @@ def _train(
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="prophet")
-        train(job, out)
+        train(job, out, client)
 
 
 def _snapshot(name: str) -> pd.DataFrame:

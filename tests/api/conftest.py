@@ -25,6 +25,7 @@ from cryptopredict.config import Settings
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
 from tests.live_server import LiveServer, start_server
+from tests.shared import built_once
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ def facts(artifact_dir) -> Facts:
 
 
 @pytest.fixture(scope="session")
-def artifact_dir(tmp_path_factory) -> Path:
-    return write_test_artifacts(tmp_path_factory.mktemp("artifacts"))
+def artifact_dir(tmp_path_factory, dask_client) -> Path:
+    """The two models, trained once for the whole run (`tests/shared.py`): read, never written."""
+    return built_once(
+        tmp_path_factory, "api-artifacts", lambda out: write_test_artifacts(out, dask_client)
+    )
 
 
 @pytest.fixture(scope="session")

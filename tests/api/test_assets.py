@@ -131,7 +131,7 @@ def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, c
     ("path", "route"),
     [
         ("/forecast/doge-usd", "/forecast/{asset}"),
-        ("/forecast/BTC-USD", "/forecast/{asset}"),
+        ("/forecast/DOGE-USD", "/forecast/{asset}"),
         ("/forecast/doge-usd/range", "/forecast/{asset}/range"),
         ("/candles/doge-usd", "/candles/{asset}"),
         ("/model/doge-usd", "/model/{asset}"),

@@ -17,12 +17,18 @@ import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
-from cryptopredict.artifact.training import FILE, PairStatus, TrainingStatus, write_status
+from cryptopredict.artifact.training import (
+    FILE,
+    VERSION,
+    PairStatus,
+    TrainingStatus,
+    write_status,
+)
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.live_server import start_server
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 DAY = 24 * HOUR
 
 
@@ -312,17 +318,19 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
     now = datetime.now(UTC).replace(microsecond=0)
     pairs = (
         PairStatus(
-            asset="btc-usd", state="training", step="backtest: validation refits",
+            asset="btc-usd", state="running", step="backtest: validation refits",
             fits_done=34, fits_total=122, served="quick", eta_seconds=300,
         ),
         PairStatus(
-            asset="sol-usd", state="training", step="reading its history",
+            asset="sol-usd", state="running", step="reading its history",
             fits_done=0, fits_total=0, served=None, eta_seconds=None,
         ),
     )  # fmt: skip
     write_status(
         model_dir,
-        TrainingStatus(version=1, started_at=now, updated_at=now, eta_seconds=420, pairs=pairs),
+        TrainingStatus(
+            version=VERSION, started_at=now, updated_at=now, eta_seconds=420, pairs=pairs
+        ),
     )
     server = start_server(model_dir, tmp_path / "api.log")
     try:

@@ -13,7 +13,7 @@ from tests.browser import Browser, launched_chromium, needs_chromium, watched_pa
 from tests.live_server import LiveServer, start_server
 from tests.paths import ROOT
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SHOTS = ROOT / "reports" / "dashboard-search"
 
 

@@ -52,6 +52,7 @@ def model_years(facts) -> list[int]:
     return list(range(_year(facts.first), _year(end) + 1))
 
 
+@pytest.mark.e2e
 def test_fuzzing_every_operation_finds_no_server_error_and_nothing_off_the_document(
     api_schema, spec, model_years
 ):

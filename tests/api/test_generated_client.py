@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 PACKAGE = "generated_cryptopredict_client"
 # (module under api/, its function's arguments, the class of the answer, or str)

@@ -24,7 +24,7 @@ from tests.browser import Browser, needs_chromium, watched_page
 from tests.make_live import called_live, wait_for
 from tests.make_live import make_live as running_make_live
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
 
 

@@ -190,6 +190,7 @@ def postgres() -> Iterator[PostgresServer]:
         server.remove()
 
 
+@pytest.mark.e2e
 def test_a_postgresql_server_that_stops_and_comes_back(artifacts, artifact_dir, minutes, postgres):
     """The answers follow the server: 200, then 503 while it is down, then 200 again on new
     connections, without restarting the API (no failure remembered: LIVE_RETRY_SECONDS=0)."""
@@ -274,6 +275,7 @@ def test_the_minutes_say_where_they_came_from(artifacts, artifact_dir, minutes, 
     assert "(moved 250.0 days forward)" in answer["source_detail"]
 
 
+@pytest.mark.e2e
 def test_a_postgresql_server_stopped_mid_run_is_remembered_as_down(
     artifacts, artifact_dir, minutes, postgres, caplog
 ):

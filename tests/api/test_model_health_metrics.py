@@ -90,7 +90,8 @@ def test_health_names_every_model_the_default_first_and_is_never_cached(
         "data_last": iso_utc(int(artifacts["eth-usd"].history.ds[-1])),
     }
     assert response.get_json() == {
-        "status": "ok", **btc, "assets": [btc, eth], "unavailable": [], "training": None,
+        "status": "ok", **btc, "assets": [btc, eth], "unavailable": [], "failed": [],
+        "training": None,
     }  # fmt: skip
     assert response.headers["Cache-Control"] == "no-store"
 

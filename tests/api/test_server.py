@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact.training import PairStatus, TrainingStatus, write_status
+from cryptopredict.artifact.training import VERSION, PairStatus, TrainingStatus, write_status
 from cryptopredict.artifact.write import index_artifacts
 from tests.api.guarded import OTHER_CLIENT
 from tests.live_server import start_server
@@ -151,12 +151,14 @@ def test_a_run_training_other_pairs_than_bitcoin_is_not_warned_about(copy, tmp_p
     index_artifacts(copy)
     now = datetime.now(UTC).replace(microsecond=0)
     pair = PairStatus(
-        asset="eth-usd", state="training", step="backtest", fits_done=1, fits_total=9,
+        asset="eth-usd", state="running", step="backtest", fits_done=1, fits_total=9,
         served="quick", eta_seconds=None,
     )  # fmt: skip
     write_status(
         copy,
-        TrainingStatus(version=1, started_at=now, updated_at=now, eta_seconds=None, pairs=(pair,)),
+        TrainingStatus(
+            version=VERSION, started_at=now, updated_at=now, eta_seconds=None, pairs=(pair,)
+        ),
     )
     server = start_server(copy, tmp_path / "api.log")
     server.process.terminate()

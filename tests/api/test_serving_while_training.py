@@ -1,6 +1,9 @@
-"""Serving while training writes into the model directory (issue 47, bar 1): `/healthz` and
-`/assets` list the pairs still training with their progress, and the server serves every pair
-as soon as its artifact is written, a pair retrained anew."""
+"""Serving while training writes into the model directory (issues 47 and 56): `/healthz` and
+`/assets` list the pairs still training with what each does now and its progress; a pair still
+training answers 503 with `Retry-After` and its progress, never 404; a pair the run could not
+train makes `/healthz` degraded, naming it and why, while the run lasts and after it, until the
+next run; the server serves every pair as soon as its artifact is written, a pair retrained
+anew."""
 
 from __future__ import annotations
 
@@ -11,29 +14,39 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.run import FailedPair, TrainingRun, write_run
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import (
     FILE,
     STALE_SECONDS,
+    VERSION,
     PairStatus,
     TrainingStatus,
+    clear_status,
     write_status,
 )
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import Settings
 from tests.live_server import start_server
 
+VALIDATION = "backtest: validation refits, to choose the damping"
+NO_SOURCE = "no source delivered NOSUCH/USD 1h bars (the embedded data holds no NOSUCH/USD)"
 
-def _pair(asset: str, state: str, *, done: int = 0, total: int = 0, served=None) -> PairStatus:
+
+def _pair(
+    asset: str, state: str, *, done: int = 0, total: int = 0, served=None, why=None
+) -> PairStatus:
     return PairStatus(
         asset=asset,
         state=state,  # type: ignore[arg-type]
-        step="backtest: validation refits, to choose the damping" if total else "waiting",
+        step=VALIDATION if total else "waiting for a worker (next: reading its history)",
+        why=why,
         fits_done=done,
         fits_total=total,
         served=served,
@@ -44,7 +57,7 @@ def _pair(asset: str, state: str, *, done: int = 0, total: int = 0, served=None)
 def _status(*pairs: PairStatus, ago: float = 0.0) -> TrainingStatus:
     updated = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=ago)
     return TrainingStatus(
-        version=1, started_at=updated - timedelta(minutes=3), updated_at=updated,
+        version=VERSION, started_at=updated - timedelta(minutes=3), updated_at=updated,
         eta_seconds=300.6, pairs=pairs,
     )  # fmt: skip
 
@@ -67,10 +80,10 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     write_status(
         model_dir,
         _status(
-            _pair("btc-usd", "training", done=34, total=122, served="quick"),
-            _pair("eth-usd", "served", done=224, total=224, served="backtested"),
-            _pair("sol-usd", "waiting"),
-            _pair("nosuch-usd", "failed"),
+            _pair("btc-usd", "running", done=34, total=122, served="quick"),
+            _pair("eth-usd", "done", done=224, total=224, served="backtested"),
+            _pair("sol-usdt", "waiting"),
+            _pair("nosuch-usd", "failed", why=NO_SOURCE),
         ),
     )
     client = _client(model_dir, tmp_path)
@@ -81,15 +94,16 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     assert training["eta_seconds"] == 301
     assert training["pairs"] == [
         {
-            "asset": "btc-usd", "step": "backtest: validation refits, to choose the damping",
-            "fits_done": 34, "fits_total": 122, "percent": 28, "served": "quick",
-            "eta_seconds": 240,
+            "asset": "btc-usd", "state": "running", "step": VALIDATION, "fits_done": 34,
+            "fits_total": 122, "percent": 28, "served": "quick", "eta_seconds": 240,
         },
         {
-            "asset": "sol-usd", "step": "waiting", "fits_done": 0, "fits_total": 0,
-            "percent": 0, "served": None, "eta_seconds": None,
+            "asset": "sol-usdt", "state": "waiting",
+            "step": "waiting for a worker (next: reading its history)", "fits_done": 0,
+            "fits_total": 0, "percent": 0, "served": None, "eta_seconds": None,
         },
     ]  # fmt: skip
+    assert training["failed"] == [{"asset": "nosuch-usd", "reason": NO_SOURCE}]
     assets = client.get("/assets")
     conforms("/assets", assets)
     assert assets.get_json()["training"] == training
@@ -99,7 +113,9 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
 
 def test_without_a_run_training_is_null_and_assets_are_cached(model_dir, tmp_path):
     client = _client(model_dir, tmp_path)
-    assert client.get("/healthz").get_json()["training"] is None
+    health = client.get("/healthz").get_json()
+    assert health["training"] is None
+    assert (health["status"], health["failed"]) == ("ok", [])
     assets = client.get("/assets")
     assert assets.get_json()["training"] is None
     assert assets.headers["Cache-Control"].startswith("public")
@@ -111,17 +127,115 @@ def test_without_a_run_training_is_null_and_assets_are_cached(model_dir, tmp_pat
         # a run killed long ago left its file: not training any more
         lambda d: write_status(
             d,
-            _status(_pair("sol-usd", "waiting"), ago=STALE_SECONDS + 60),
+            _status(_pair("sol-usdt", "waiting"), ago=STALE_SECONDS + 60),
         ),
         lambda d: (d / FILE).write_text("{not json"),
         # every final model served: nothing is left to say
-        lambda d: write_status(d, _status(_pair("btc-usd", "served", served="backtested"))),
+        lambda d: write_status(d, _status(_pair("btc-usd", "done", served="backtested"))),
+        # a file of the version before states were running and waiting
+        lambda d: (d / FILE).write_text(
+            json.dumps({**msgspec.to_builtins(_status(_pair("btc-usd", "waiting"))), "version": 1})
+        ),
     ],
 )
 def test_a_stale_unreadable_or_finished_status_is_not_training(model_dir, tmp_path, written):
     written(model_dir)
     client = _client(model_dir, tmp_path)
     assert client.get("/healthz").get_json()["training"] is None
+
+
+def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_after(
+    model_dir, tmp_path, conforms
+):
+    """Issue 56 bar 2: the run's failure is named with why until the next run, not dropped."""
+    write_status(
+        model_dir,
+        _status(
+            _pair("btc-usd", "running", done=3, total=122, served="quick"),
+            _pair("nosuch-usd", "failed", why=NO_SOURCE),
+        ),
+    )
+    reloading = Reloading(
+        lambda: create_app(open_artifacts(model_dir), Settings(model_dir=model_dir)), model_dir
+    )
+    during = reloading.app.test_client().get("/healthz")
+    conforms("/healthz", during)
+    said = during.get_json()
+    assert (said["status"], said["failed"]) == (
+        "degraded",
+        [{"asset": "nosuch-usd", "reason": NO_SOURCE}],
+    )
+    # The run ends: it records what failed and removes its status file.
+    ended = datetime.now(UTC).replace(microsecond=0)
+    write_run(
+        model_dir,
+        TrainingRun(
+            asked="btc-usd,nosuch-usd", finished_at=ended, model_version="dev",
+            trained=("btc-usd",), failed=(FailedPair(asset="nosuch-usd", reason=NO_SOURCE),),
+            ranking=None,
+        ),
+    )  # fmt: skip
+    clear_status(model_dir)
+    assert reloading.check() is True  # the run's record is read as it is written
+    after = reloading.app.test_client().get("/healthz").get_json()
+    assert (after["status"], after["failed"], after["training"]) == (
+        "degraded",
+        [{"asset": "nosuch-usd", "reason": NO_SOURCE}],
+        None,
+    )
+    # The next run: what it says now, not what the last one failed.
+    write_status(model_dir, _status(_pair("btc-usd", "running", done=3, total=122)))
+    again = reloading.app.test_client().get("/healthz").get_json()
+    assert (again["status"], again["failed"]) == ("ok", [])
+
+
+# Every route of an asset, with a query it answers.
+ROUTES = (
+    ("/forecast/{asset}", "?date=2026-08-01"),
+    ("/forecast/{asset}/range", "?start=2026-08-01&end=2026-08-02"),
+    ("/forecast/{asset}/range.csv", "?start=2026-08-01&end=2026-08-02"),
+    ("/model/{asset}", ""),
+    ("/model/{asset}/backtest", ""),
+    ("/model/{asset}/live", ""),
+    ("/candles/{asset}", ""),
+    ("/candles/{asset}.csv", ""),
+    ("/price/{asset}", ""),
+)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("asked", ["sol-usdt", "SOL/USDT", "SOL-USDT"])
+def test_a_pair_still_training_answers_503_with_retry_after_and_its_progress(
+    model_dir, tmp_path, route, asked, conforms
+):
+    """Issue 56 bar 3: asked before its first model is written, a pair still training says so,
+    and when to ask again: not 404, which says it does not exist."""
+    write_status(model_dir, _status(_pair("sol-usdt", "running", done=5, total=122)))
+    client = _client(model_dir, tmp_path)
+    path, asking = route
+    answer = client.get(path.format(asset=asked.replace("/", "%2F")) + asking)
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.headers["Retry-After"] == "10"
+    said = answer.get_json()
+    assert said["error"] == "still_training"
+    assert said["detail"].startswith(f"sol-usdt is still training ({VALIDATION}; 5 of 122 fits)")
+    conforms(path, answer)
+    # a pair nobody trains is still unknown
+    assert client.get(path.format(asset="nosuch-usdt") + asking).status_code == 404
+
+
+def test_bitcoin_answers_503_while_its_first_model_is_being_trained(model_dir, tmp_path):
+    """`make run`'s first seconds: the API serves ETH/USD's quick model, BTC/USD's is not
+    written yet."""
+    shutil.rmtree(model_dir / "btc-usd")
+    index_artifacts(model_dir)
+    write_status(model_dir, _status(_pair("btc-usd", "running")))
+    client = _client(model_dir, tmp_path)
+    assert client.get("/healthz").status_code == 200
+    for route in ("/bitcoin?date=2026-08-01", "/bitcoin/forecast"):
+        answer = client.get(route)
+        assert (answer.status_code, answer.headers.get("Retry-After")) == (503, "10"), route
+        assert answer.get_json()["detail"].startswith("btc-usd is still training")
 
 
 def test_the_application_is_built_again_when_the_index_changes(model_dir):

@@ -12,6 +12,7 @@ from tests.api.artifacts import PROPHET_DEPRECATION
 pytestmark = [
     PROPHET_DEPRECATION,
     pytest.mark.slow,
+    pytest.mark.e2e,
     pytest.mark.skipif(
         shutil.which("wrk") is None, reason="wrk is not installed (make test installs it as root)"
     ),

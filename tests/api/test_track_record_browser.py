@@ -19,7 +19,7 @@ from tests.browser import needs_chromium, watched_page
 from tests.live_server import LiveServer, start_server
 from tests.paths import MINUTE_SAMPLE
 
-pytestmark = [pytest.mark.slow, needs_chromium]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SCREENSHOT = os.environ.get("TRACK_RECORD_SCREENSHOT")  # keep the screenshot here, to look at it
 TRACES = "element => element.data.map(t => ({name: t.name, x: t.x, y: t.y}))"
 

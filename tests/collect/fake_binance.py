@@ -31,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from cryptopredict.assets import configured_assets
 from cryptopredict.collect.bars import MINUTE, MinuteBar
+from tests.loopback import POLL
 
 DROP = object()
 
@@ -130,7 +131,9 @@ class FakeBinance:
         self._stop: asyncio.Future[None] | None = None
         self._thread = threading.Thread(target=self._serve_ws, daemon=True)
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._http_thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._http_thread = threading.Thread(
+            target=self._http.serve_forever, kwargs=POLL, daemon=True
+        )
         self.ws_port = 0
 
     @property

@@ -91,6 +91,7 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_postgresql_stopped_for_ten_seconds_loses_no_minute(
     own_postgres, all_sample_minutes, tmp_path
 ):

@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.loopback import POLL
+
 RECORDED = Path(__file__).parent / "recorded"
 EXCHANGE_INFO = RECORDED / "binance-exchange-info-2024-03-10.json.gz"
 TICKER_24HR = RECORDED / "binance-ticker-24hr-2024-03-10.json.gz"
@@ -57,7 +59,7 @@ def binance_market(**answers: Any) -> Iterator[tuple[str, Market]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=POLL, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", market

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from ci import audit
+from tests.loopback import POLL
 
 UNREACHABLE = audit.unreachable_reason
 
@@ -25,7 +26,7 @@ def service(status: int):
             pass
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=POLL, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/pypi/pip/json"

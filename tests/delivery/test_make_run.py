@@ -17,7 +17,7 @@ import pytest
 
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):

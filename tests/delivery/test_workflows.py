@@ -186,19 +186,34 @@ def test_tags_move_only_after_both_platforms_ran_the_pushed_digest():
 
 def test_the_git_tag_is_made_in_a_job_of_its_own_before_any_image_tag_moves():
     jobs = release()["jobs"]
-    [git_tag] = [s for s in jobs["tag"]["steps"] if "/git/refs" in s.get("run", "")]
+    [git_tag] = [s for s in jobs["tag"]["steps"] if "tools.release tag " in s.get("run", "")]
     # If the git tag cannot be created, no image tag has moved to a version without one.
     assert "tag" in ancestors(jobs, "publish")
     assert jobs["tag"]["if"] == "needs.version.outputs.create-tag == 'true'"
     assert git_tag["env"]["SHA"] == "${{ needs.version.outputs.sha }}"
-    # A re-run whose earlier attempt made the tag goes on; a tag on another commit stops it.
-    assert '[ "$named" != "$SHA" ]' in git_tag["run"]
+    assert git_tag["env"]["TAG"] == "${{ needs.version.outputs.tag }}"
     steps = [step for step in jobs["publish"]["steps"] if "run" in step]
     [tagging] = [step for step in steps if "imagetools create" in step["run"]]
     assert '"$IMAGE@$DIGEST"' in tagging["run"]
     assert tagging["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
     assert tagging["env"]["TAGS"] == "${{ needs.version.outputs.image-tags }}"
     assert "imagetools inspect" in tagging["run"], "each tag is checked against the digest"
+
+
+def test_the_tag_key_is_a_secret_of_the_production_environment_read_by_one_step_only():
+    """Issue 51: the deploy key that creates release tags (what a personal account's tag ruleset
+    can let through) lives beside the deploy hook, where only main and release tags reach it."""
+    job = release()["jobs"]["tag"]
+    # No deployment is recorded for making a tag; the environment's branch rules still apply.
+    assert job["environment"] == {"name": "production", "deployment": False}
+    reading = [s for s in job["steps"] if "secrets." in str(s)]
+    assert [s["env"]["RELEASE_TAG_KEY"] for s in reading] == ["${{ secrets.RELEASE_TAG_KEY }}"]
+    text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    [line] = [line for line in text.splitlines() if "secrets.RELEASE_TAG_KEY" in line]
+    assert "zizmor: ignore" not in line, "an environment secret needs no exemption"
+    for name, other in release()["jobs"].items():
+        if name != "tag":
+            assert "RELEASE_TAG_KEY" not in str(other), name
 
 
 def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
@@ -211,8 +226,15 @@ def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
         # image pushes the untagged build, which moves no tag; publish moves the tags.
         if name not in ("publish", "image"):
             assert job["permissions"].get("packages") != "write", name
-    assert jobs["tag"]["permissions"] == {"contents": "write"}
+    assert jobs["tag"]["permissions"] == {"contents": "write", "actions": "read"}
     assert [step for step in jobs["tag"]["steps"] if "uses" in step] == []
+    # Its own checkout, without an action: git reads the token from its environment, never
+    # from its command line or a file, and no command of the job echoes it.
+    [fetch] = [s for s in jobs["tag"]["steps"] if "git fetch" in s.get("run", "")]
+    assert fetch["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert "GIT_CONFIG_VALUE_0=" in fetch["run"]
+    assert "$GH_TOKEN" not in fetch["run"].replace("printf 'x-access-token:%s' \"$GH_TOKEN\"", "")
+    assert "git config" not in fetch["run"], "never written to .git/config"
 
 
 def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
@@ -317,12 +339,19 @@ def test_the_deploy_reads_the_hook_in_the_production_environment_it_checks_first
     assert "vars.RENDER_SERVICE_URL != ''" in job["if"]
     steps = job["steps"]
     [admit] = [i for i, s in enumerate(steps) if "check-ref" in s.get("run", "")]
-    [rules] = [i for i, s in enumerate(steps) if "check-rules" in s.get("run", "")]
+    [rules] = [i for i, s in enumerate(steps) if "tools.release rules " in s.get("run", "")]
+    [pull] = [i for i, s in enumerate(steps) if "tools.release check-pull " in s.get("run", "")]
     [hook] = [i for i, s in enumerate(steps) if "secrets.RENDER_DEPLOY_HOOK_URL" in str(s)]
     secret_steps = [i for i, s in enumerate(steps) if "secrets." in str(s)]
-    assert admit < rules < min(secret_steps), "the ref and the rules before any secret"
+    assert admit < rules < pull < min(secret_steps), "the ref, rules, package before any secret"
     assert "--tagged" in steps[admit]["run"]
     assert "--environment production --branch main" in steps[rules]["run"]
+    assert "--blueprint render.yaml" in steps[pull]["run"], "a registry credential it names"
+    # The last step, on failure only: `latest` moved already, so the run says it is ahead of
+    # production and how to recover.
+    assert steps[-1]["if"] == "failure()"
+    assert "latest is ahead of production" in steps[-1]["run"]
+    assert "re-run the failed jobs" in steps[-1]["run"]
     step = steps[hook]
     assert step["env"]["RENDER_DEPLOY_HOOK_URL"] == "${{ secrets.RENDER_DEPLOY_HOOK_URL }}"
     assert step["env"]["RENDER_SERVICE_URL"] == "${{ vars.RENDER_SERVICE_URL }}"
@@ -335,7 +364,7 @@ def test_the_deploy_reads_the_hook_in_the_production_environment_it_checks_first
     assert "zizmor: ignore" not in line, "an environment secret needs no exemption"
 
 
-@pytest.mark.parametrize("job", ["image", "scan", "deploy"])
+@pytest.mark.parametrize("job", ["image", "scan", "tag", "deploy"])
 def test_every_job_reading_a_secret_admits_the_run_against_the_live_remote_first(job):
     # Issue 42, bar 2 (tests/release/test_workflow_runs.py runs them).
     steps = release()["jobs"][job]["steps"]
@@ -445,10 +474,11 @@ PUBLISHING_REFS = "(github.ref == 'refs/heads/main' || startsWith(github.ref, 'r
 
 def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     jobs = release()["jobs"]
-    condition = " ".join(jobs["check"]["if"].split())
-    assert condition == f"needs.version.outputs.publish == 'true' && {PUBLISHING_REFS}"
-    assert {"check", "tag"} <= ancestors(jobs, "publish")
-    assert "needs.check.result == 'success'" in jobs["publish"]["if"]
+    condition = " ".join(jobs["publish"]["if"].split())
+    assert "needs.version.outputs.publish == 'true'" in condition
+    assert "needs.scan.result == 'success'" in condition
+    assert "(needs.tag.result == 'success' || needs.tag.result == 'skipped')" in condition
+    assert {"scan", "tag"} <= ancestors(jobs, "publish")
     assert "publish" in ancestors(jobs, "deploy"), "deploy runs only after publish"
     assert "needs.publish.result == 'success'" in jobs["deploy"]["if"]
     [plan] = [s for s in jobs["version"]["steps"] if s.get("id") == "plan"]
@@ -476,17 +506,26 @@ def test_a_schedule_on_main_rebuilds_the_newest_tag_in_a_run_on_that_tag():
 
 def test_the_release_is_checked_before_the_git_tag_and_again_before_the_image_tags():
     jobs = release()["jobs"]
-    for job in ("check", "publish"):
+    for job in ("tag", "publish"):
         steps = jobs[job]["steps"]
-        [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
-        assert checkout["with"]["fetch-depth"] == 0, "the history, to ask what descends"
         [guard] = [s for s in steps if "tools.release check-publish" in s.get("run", "")]
         # main and the tags as the remote holds them now (tools.release reads them with it).
         assert guard["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
         assert "--tags" not in guard["run"], "never the checkout's tags"
         assert '--created="$CREATED"' in guard["run"]
         assert guard["env"]["CREATED"] == "${{ needs.version.outputs.created }}"
-    assert "check" in ancestors(jobs, "tag")
+    # The history, to ask what descends: the publish job's checkout, the tag job's own fetch.
+    publish_steps = jobs["publish"]["steps"]
+    [checkout] = [s for s in publish_steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0
+    [fetch] = [s for s in jobs["tag"]["steps"] if "git fetch" in s.get("run", "")]
+    assert "--depth" not in fetch["run"]
+    # The tag job checks in every attempt of its own, before it creates the tag (issue 51, bar 2).
+    runs = [s.get("run", "") for s in jobs["tag"]["steps"]]
+    [check] = [i for i, run in enumerate(runs) if "tools.release check-publish" in run]
+    [create] = [i for i, run in enumerate(runs) if "tools.release tag " in run]
+    assert runs.index(fetch["run"]) < check < create
+    assert "check" not in jobs, "no job of its own, whose success a re-run would reuse"
     runs = [s.get("run", "") for s in jobs["publish"]["steps"]]
     [read] = [i for i, run in enumerate(runs) if "imagetools inspect --raw" in run]
     [guard] = [i for i, run in enumerate(runs) if "tools.release check-publish" in run]
@@ -536,7 +575,7 @@ def test_only_a_published_build_is_attested_before_its_image_tags_move():
 def test_the_pushed_image_is_scanned_for_the_builds_secrets_before_any_tag_moves():
     # Issue 42, bar 4 (tests/release/test_workflow_runs.py runs it on a leaking image).
     jobs = release()["jobs"]
-    assert "scan" in ancestors(jobs, "check")
+    assert "scan" in ancestors(jobs, "tag")
     assert {"image", "smoke"} <= ancestors(jobs, "scan")
     [scan] = [s for s in jobs["scan"]["steps"] if "scan-pushed-image.sh" in s.get("run", "")]
     build = build_step(release())
@@ -606,7 +645,37 @@ def test_the_run_summary_says_what_the_release_trained():
     runs = [step.get("run", "") for step in publish["steps"]]
     [tags] = [i for i, run in enumerate(runs) if "imagetools create" in run]
     [notes] = [i for i, run in enumerate(runs) if "tools.release notes" in run]
-    assert tags < notes
+    # Issue 51: read before the tags move, from the pushed digest.
+    assert notes < tags
+    assert 'docker create "$IMAGE@$DIGEST"' in runs[notes]
     assert 'docker cp "$container:/app/artifacts/run.json"' in runs[notes]
     assert '>>"$GITHUB_STEP_SUMMARY"' in runs[notes]
     assert "contents: write" not in str(publish["permissions"])
+
+
+def test_moving_the_image_tags_is_the_last_thing_publish_does():
+    """Issue 51: nothing that can fail runs after `latest` moves; should moving the tags fail
+    half-way, the error says `latest` may be ahead of production and how to recover."""
+    steps = release()["jobs"]["publish"]["steps"]
+    assert "imagetools create" in steps[-1]["run"]
+    assert (
+        "latest may already name $DIGEST while production runs the previous image"
+        in (steps[-1]["run"])
+    )
+    assert "re-run the failed jobs" in steps[-1]["run"]
+
+
+def test_a_run_that_deploys_checks_the_repositorys_rules_in_its_first_minute():
+    """Issue 51: without the rules the deploy refuses; a run that will deploy says so in its
+    version job, before hours of building."""
+    job = release()["jobs"]["version"]
+    [early] = [s for s in job["steps"] if "tools.release rules " in s.get("run", "")]
+    assert early["if"] == "steps.plan.outputs.publish == 'true' && vars.RENDER_SERVICE_URL != ''"
+    assert early["run"] == "python -m tools.release rules --environment production --branch main"
+    assert job["permissions"] == {"contents": "read", "actions": "read"}
+
+
+def test_ci_runs_on_branches_not_on_the_tags_the_release_pushes():
+    # A deploy key's push starts workflows (the job token's does not): the tag's commit was
+    # tested on its branch already.
+    assert triggers(load(ROOT / ".github" / "workflows" / "ci.yml"))["push"] == {"branches": ["**"]}

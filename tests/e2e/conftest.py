@@ -21,6 +21,7 @@ import requests
 
 from tests.e2e.training import ROOT, trained_artifacts
 from tests.live_server import LiveServer, start_server
+from tests.shared import built_once, worker
 
 REPORTS = ROOT / "reports" / "e2e"
 MINUTES = ROOT / "data" / "btc-usd-1m.csv.gz"
@@ -48,9 +49,14 @@ def model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def reports() -> Path:
-    shutil.rmtree(REPORTS, ignore_errors=True)
-    REPORTS.mkdir(parents=True)
+def reports(tmp_path_factory) -> Path:
+    """reports/e2e/, emptied once per run (by the first worker to ask, `tests/shared.py`)."""
+
+    def empty(_: Path) -> None:
+        shutil.rmtree(REPORTS, ignore_errors=True)
+        REPORTS.mkdir(parents=True)
+
+    built_once(tmp_path_factory, "e2e-reports-emptied", empty)
     return REPORTS
 
 
@@ -70,7 +76,8 @@ def minute_database(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def live(model_dir, reports, minute_database) -> Iterator[LiveServer]:
-    server = start_server(model_dir, reports / "api.log", DATABASE_URL=minute_database)
+    log = reports / f"api-{worker()}.log"  # one server per worker
+    server = start_server(model_dir, log, DATABASE_URL=minute_database)
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)

@@ -1,8 +1,8 @@
 """The committed model report is what this code trains: training is deterministic, so the report
 written from the model `make e2e` trained matches `docs/model-report/` in every field but the
-commit it was written at, its figures to the precision another CPU reproduces
-(`model_report.RELATIVE`). The quality bars themselves run on the trained model too
-(`tests/model/test_model_report.py`, with `--e2e`)."""
+commit it was written at, each figure within a fifth of its own sampling error (another CPU's
+floating point moves them far less; `model_report`). The quality bars themselves run on the
+trained model too (`tests/model/test_model_report.py`, with `--e2e`)."""
 
 from __future__ import annotations
 

@@ -121,6 +121,7 @@ def markdown_outputs(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_notebook_runs_end_to_end_on_the_embedded_data(executed):
     notebook, seconds = executed
     print(f"the short run took {seconds:.0f} s")
@@ -143,6 +144,7 @@ def test_the_notebook_runs_end_to_end_on_the_embedded_data(executed):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_report_embeds_plotly_once_and_fetches_nothing(report):
     html = report.read_text(encoding="utf-8")
     assert external_fetches(html) == []
@@ -151,6 +153,7 @@ def test_the_report_embeds_plotly_once_and_fetches_nothing(report):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_report_draws_every_chart_in_a_browser_without_a_network(report):
     chromium = shutil.which("chromium")
     if chromium is None:

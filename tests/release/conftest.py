@@ -1,29 +1,56 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.loopback import POLL
 
 
 @dataclass
 class Answer:
     status: int
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    # What answering does besides (creating a ref, as GitHub's API does), given the request body.
+    effect: Callable[[bytes], None] | None = None
 
 
 @dataclass
 class FakeServer:
-    """A loopback HTTP server answering from a script, recording every request it gets."""
+    """A loopback HTTP server answering from a script, recording every request it gets: a path
+    given its own answer (`route`, with or without its query) gets it every time; any other
+    request the next scripted answer (`answer`; the last one again once the script is done)."""
 
     url: str
     answers: list[Answer] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    routes: dict[str, Answer] = field(default_factory=dict)
+    bodies: list[bytes] = field(default_factory=list)
 
-    def answer(self, status: int, body: bytes | str) -> None:
-        self.answers.append(Answer(status, body.encode() if isinstance(body, str) else body))
+    def answer(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
+        encoded = body.encode() if isinstance(body, str) else body
+        self.answers.append(Answer(status, encoded, dict(headers or {})))
+
+    def route(
+        self,
+        path: str,
+        status: int,
+        body: bytes | str,
+        headers: dict[str, str] | None = None,
+        effect: Callable[[bytes], None] | None = None,
+    ) -> None:
+        encoded = body.encode() if isinstance(body, str) else body
+        self.routes[path] = Answer(status, encoded, dict(headers or {}), effect)
+
+    def reply_to(self, path: str) -> Answer:
+        for key in (path, path.split("?", 1)[0]):
+            if key in self.routes:
+                return self.routes[key]
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
 @pytest.fixture
@@ -42,8 +69,14 @@ def server() -> Iterator[FakeServer]:
 
         def _reply(self, method: str) -> None:
             fake.requests.append((method, self.path))
-            answer = fake.answers.pop(0) if len(fake.answers) > 1 else fake.answers[0]
+            length = int(self.headers.get("Content-Length") or 0)
+            fake.bodies.append(self.rfile.read(length) if length else b"")
+            answer = fake.reply_to(self.path)
+            if answer.effect is not None:
+                answer.effect(fake.bodies[-1])
             self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
             self.wfile.write(answer.body)
@@ -53,7 +86,7 @@ def server() -> Iterator[FakeServer]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     fake = FakeServer(f"http://127.0.0.1:{httpd.server_address[1]}")
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs=POLL, daemon=True)
     thread.start()
     yield fake
     httpd.shutdown()

@@ -1,4 +1,7 @@
-"""GitHub's REST answers for a repository set up as docs/release.md says (set-up steps 5 and 6)."""
+"""GitHub's REST answers for a repository set up as docs/release.md says (set-up steps 5 and 6),
+in the shapes GitHub's REST API documents ("Get a repository", "Get a repository ruleset",
+"List deploy keys", "List environment secrets"): as a job's token sees them (no bypass list,
+deploy keys or secret names: 403) and as the administrator's own token does."""
 
 from __future__ import annotations
 
@@ -6,26 +9,96 @@ import json
 
 from tools.release.environment import TAG_RULE
 
-# An active tag ruleset keeping every release tag the release's own.
+REPOSITORY = "octo/cryptopredict"
+BASE = f"/repos/{REPOSITORY}"
+NOT_SHOWN = json.dumps(
+    {
+        "message": "Resource not accessible by integration",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "403",
+    }
+)
+
+# An active tag ruleset keeping every release tag the release's own, as a job's token reads it:
+# GitHub leaves `bypass_actors` out for a token that may not edit the ruleset.
 RULESET = {
     "id": 7,
     "name": "release tags",
     "target": "tag",
+    "source_type": "Repository",
+    "source": REPOSITORY,
     "enforcement": "active",
     "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
     "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
+    "node_id": "RRS_lACqUmVwb3NpdG9yec4AAAAHzgAAAAc",
+    "created_at": "2026-11-20T10:00:00.000Z",
+    "updated_at": "2026-11-20T10:00:00.000Z",
+    "current_user_can_bypass": "never",
+    "_links": {
+        "self": {"href": f"https://api.github.com{BASE}/rulesets/7"},
+        "html": {"href": f"https://github.com/{REPOSITORY}/rules/7"},
+    },
 }
+# The bypass actors of set-up step 6 (REST API: a deploy key has no id; the GitHub Actions app
+# is the integration 15368).
+DEPLOY_KEYS = {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
+GITHUB_ACTIONS = {"actor_id": 15368, "actor_type": "Integration", "bypass_mode": "always"}
+# The same ruleset as its administrator's token reads it.
+RULESET_AS_ADMIN = {**RULESET, "bypass_actors": [DEPLOY_KEYS], "current_user_can_bypass": "always"}
+WRITE_KEY = {
+    "id": 1,
+    "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake",
+    "title": "release tags",
+    "verified": True,
+    "created_at": "2026-11-20T10:00:00Z",
+    "read_only": False,
+}
+TAG_KEY_SECRET = {
+    "name": "RELEASE_TAG_KEY",
+    "created_at": "2026-11-20T10:00:00Z",
+    "updated_at": "2026-11-20T10:00:00Z",
+}
+
+
+def repository(owner_type: str = "User") -> dict:
+    owner = {"login": "octo", "id": 583231, "type": owner_type}
+    return {"id": 1296269, "name": "cryptopredict", "full_name": REPOSITORY, "owner": owner}
 
 
 def answer_environment(server) -> None:
     """The production environment admitting exactly main and the release tags."""
-    server.answer(200, json.dumps({"deployment_branch_policy": {"custom_branch_policies": True}}))
+    environment = {"deployment_branch_policy": {"custom_branch_policies": True}}
+    server.route(f"{BASE}/environments/production", 200, json.dumps(environment))
     policies = [{"name": "main", "type": "branch"}, {"name": TAG_RULE, "type": "tag"}]
-    server.answer(200, json.dumps({"branch_policies": policies}))
+    server.route(
+        f"{BASE}/environments/production/deployment-branch-policies",
+        200,
+        json.dumps({"branch_policies": policies}),
+    )
 
 
-def answer_rulesets(server, rulesets: list[dict]) -> None:
-    """The list of the repository's tag rulesets, then each one."""
-    server.answer(200, json.dumps([{"id": r["id"], "target": "tag"} for r in rulesets]))
+def answer_rulesets(
+    server,
+    rulesets: list[dict],
+    *,
+    owner_type: str = "User",
+    keys: list[dict] | None = None,
+    secrets: list[dict] | None = None,
+) -> None:
+    """The repository, its tag rulesets (the list, then each one), and its deploy keys and the
+    production environment's secrets (403, as a job's token gets, unless given)."""
+    server.route(BASE, 200, json.dumps(repository(owner_type)))
+    listed = [{"id": r["id"], "name": r["name"], "target": "tag"} for r in rulesets]
+    server.route(f"{BASE}/rulesets", 200, json.dumps(listed))
     for ruleset in rulesets:
-        server.answer(200, json.dumps(ruleset))
+        server.route(f"{BASE}/rulesets/{ruleset['id']}", 200, json.dumps(ruleset))
+    if keys is None:
+        server.route(f"{BASE}/keys", 403, NOT_SHOWN)
+    else:
+        server.route(f"{BASE}/keys", 200, json.dumps(keys))
+    answer = {"total_count": len(secrets), "secrets": secrets} if secrets is not None else None
+    server.route(
+        f"{BASE}/environments/production/secrets",
+        403 if answer is None else 200,
+        NOT_SHOWN if answer is None else json.dumps(answer),
+    )

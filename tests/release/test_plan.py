@@ -5,6 +5,7 @@ releases a commit main does not contain, or puts older code out as `latest` (iss
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -262,3 +263,57 @@ def test_the_workflows_command_line_in_a_scratch_repository(history):
     low = next_version(history.c, "--event=workflow_dispatch", "--ref=refs/tags/v0.1.3")
     assert (low.returncode, low.stdout) == (1, "")
     assert "the latest release is v0.1.5" in low.stderr
+
+
+# Issue 51, bar 4: no instruction to create or delete a `v*` tag by hand while the tag ruleset
+# forbids it.
+
+HAND_TAGGING = re.compile(
+    r"git push --delete|git tag -[adf]|`git tag v|(?<!the )git tag v[\dX]|git push \S+ \S*\bv[\dX]"
+)
+MUST_GO = "A release tag that must go"
+
+
+def test_the_refusals_of_a_stray_tag_say_how_it_goes_with_the_ruleset_in_place(history, capsys):
+    refusals = []
+    history.tag("v0.1.3", history.c)  # below the latest
+    refusals.append(run(capsys, history, history.c, "push", MAIN)[2])
+    history.repo.git("tag", "--delete", "v0.1.3")
+    history.tag("v0.2.0", history.d)  # on a commit main does not contain
+    refusals.append(run(capsys, history, history.c, "schedule", MAIN)[2])
+    refusals.append(run(capsys, history, history.c, "push", MAIN)[2])
+    history.repo.git("tag", "--delete", "v0.2.0")
+    history.tag("v1.0.0", history.v014)  # higher, on old code
+    refusals.append(run(capsys, history, history.c, "schedule", MAIN)[2])
+    for said in refusals:
+        assert said.startswith("error: refusing"), said
+        assert f"an administrator removes it (docs/release.md, '{MUST_GO}')" in said
+        assert not HAND_TAGGING.search(said), said
+        assert "Delete v" not in said, said
+        assert "delete the tag" not in said.lower(), said
+
+
+def test_no_document_or_tool_tells_anyone_to_tag_by_hand():
+    """The only hand deletion documented is the administrator's, with the ruleset lifted for the
+    moment it takes (docs/release.md, 'A release tag that must go')."""
+    places = [*(ROOT / "docs").glob("*.md"), ROOT / "README.md", *(ROOT / "tools").rglob("*.py")]
+    places += [*(ROOT / ".github" / "workflows").glob("*.yml"), *(ROOT / "ci").glob("*")]
+    found = {
+        f"{path.relative_to(ROOT)}:{number}": line.strip()
+        for path in places
+        if path.is_file()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if HAND_TAGGING.search(line)
+    }
+    release = (ROOT / "docs" / "release.md").read_text()
+    section = release.split(f"### {MUST_GO}\n", 1)[1].split("\n#", 1)[0]
+    allowed = {
+        f"docs/release.md:{release[: release.index(line)].count(chr(10)) + 1}"
+        for line in section.splitlines()
+        if HAND_TAGGING.search(line)
+    }
+    assert found.keys() == allowed, found
+    # There, the ruleset is lifted first and restored at once.
+    flat = " ".join(section.split())
+    lifted = flat.index("enforcement to *Disabled*")
+    assert lifted < flat.index("git push --delete") < flat.index("back to *Active*")

@@ -1,5 +1,7 @@
-"""The deploy refuses a repository whose rulesets let anyone make, move or delete a release tag
-(issue 42, bar 2), read through GitHub's REST API as the deploy job reads it."""
+"""The repository's rules for release tags, read through GitHub's REST API: the deploy refuses
+a repository whose rulesets let anyone make, move or delete a release tag (issue 42, bar 2), and
+`python -m tools.release rules` names the bypass actor the release's own tags need, its deploy
+key and its secret when one is missing (issue 51, bar 1)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,26 @@ import json
 
 import pytest
 
-from tests.release.github_answers import RULESET
+from tests.release.github_answers import (
+    BASE,
+    DEPLOY_KEYS,
+    GITHUB_ACTIONS,
+    RULESET,
+    RULESET_AS_ADMIN,
+    TAG_KEY_SECRET,
+    WRITE_KEY,
+    answer_environment,
+    answer_rulesets,
+)
+from tools.release.cli import main
 from tools.release.render import DeployError
-from tools.release.rules import check_tag_rules, covers_release_tags, missing_tag_rules
+from tools.release.rules import (
+    DEPLOY_KEY,
+    bypass_of,
+    check_tag_rules,
+    covers_release_tags,
+    missing_tag_rules,
+)
 
 TOKEN = "ghs_not-a-real-token"
 
@@ -60,20 +79,101 @@ def test_covering_means_every_release_tag():
     )
 
 
-def test_the_check_reads_the_list_then_each_ruleset(server):
-    server.answer(200, json.dumps([{"id": 7, "target": "tag"}]))
-    server.answer(200, json.dumps(ruleset()))
+def test_a_bypass_list_counts_only_for_the_rulesets_that_restrict_creation():
+    closed = ruleset(bypass_actors=[])
+    assert bypass_of([closed], [DEPLOY_KEY]).closed == ["'release tags'"]
+    assert bypass_of([ruleset(bypass_actors=[DEPLOY_KEYS])], [DEPLOY_KEY]).closed == []
+    # A ruleset that does not restrict creation needs no bypass for the release to tag.
+    updates_only = ruleset(bypass_actors=[], rules=[{"type": "update"}, {"type": "deletion"}])
+    assert bypass_of([updates_only], [DEPLOY_KEY]).closed == []
+    # Left out of the answer: unknown, never read as "nobody may bypass".
+    assert bypass_of([ruleset()], [DEPLOY_KEY]).hidden == ["'release tags'"]
+    # Bypass on pull requests only lets nobody create a tag.
+    only_prs = ruleset(bypass_actors=[{**DEPLOY_KEYS, "bypass_mode": "pull_request"}])
+    assert bypass_of([only_prs], [DEPLOY_KEY]).closed == ["'release tags'"]
+
+
+def rules(server, *args: str) -> int:
+    """`python -m tools.release rules` as the maintainer runs it, with their own token."""
+    answer_environment(server)
+    environ = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": server.url}
+    return main(["rules", "--repository", "octo/cryptopredict", *args], environ=environ)
+
+
+def test_a_personal_repository_set_up_as_documented_passes(capsys, server):
+    answer_rulesets(server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=[TAG_KEY_SECRET])
+    assert rules(server) == 0
+    out = capsys.readouterr().out
+    assert "only the release creates, moves or deletes them ('release tags')" in out
+    assert "'Deploy keys' may create the release tags" in out
+
+
+@pytest.mark.parametrize(
+    "actors", [[], [GITHUB_ACTIONS], [{**DEPLOY_KEYS, "bypass_mode": "pull_request"}]]
+)
+def test_a_ruleset_without_the_deploy_key_bypass_fails_naming_it(capsys, server, actors):
+    # Issue 51, bar 1: a personal account's repository, read with the maintainer's token.
+    admin_view = {**RULESET_AS_ADMIN, "bypass_actors": actors}
+    answer_rulesets(server, [admin_view], keys=[WRITE_KEY], secrets=[TAG_KEY_SECRET])
+    assert rules(server) == 1
+    err = capsys.readouterr().err
+    assert "the tag ruleset 'release tags' restricts creating release tags" in err
+    assert (
+        "Settings -> Rules -> Rulesets -> 'release tags' -> Bypass list, add 'Deploy keys'" in err
+    )
+    assert "set-up step 6" in err
+
+
+def test_the_deploy_key_and_its_secret_are_named_when_missing(capsys, server):
+    read_only = {**WRITE_KEY, "read_only": True}
+    answer_rulesets(server, [RULESET_AS_ADMIN], keys=[read_only], secrets=[])
+    assert rules(server) == 1
+    err = capsys.readouterr().err
+    assert "no deploy key with write access" in err
+    assert "'Allow write access'" in err
+    assert "the production environment has no secret RELEASE_TAG_KEY" in err
+
+
+def test_the_job_token_path_cannot_work_on_a_personal_account(capsys, server):
+    answer_rulesets(server, [{**RULESET_AS_ADMIN, "bypass_actors": [GITHUB_ACTIONS]}])
+    assert rules(server, "--tag-credential", "github-actions") == 1
+    assert "GitHub refuses the GitHub Actions app as a ruleset's bypass actor" in (
+        capsys.readouterr().err
+    )
+
+
+def test_an_organisations_repository_works_as_before_with_the_github_actions_app(capsys, server):
+    org_view = {**RULESET_AS_ADMIN, "bypass_actors": [GITHUB_ACTIONS]}
+    answer_rulesets(server, [org_view], owner_type="Organization")
+    assert rules(server) == 0
+    out = capsys.readouterr().out
+    assert "'Deploy keys' or 'GitHub Actions' may create the release tags" in out
+    # Its deploy keys are no business of the check when the job token may make the tags.
+    assert not [path for _, path in server.requests if "/keys" in path]
+
+
+def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, server):
+    answer_rulesets(server, [RULESET])  # no bypass list, deploy keys and secrets: 403
+    assert rules(server) == 0
+    out = capsys.readouterr().out
+    assert "the bypass list of 'release tags' is not shown to this token" in out
+    assert "deploy keys and the production environment's secrets are not shown" in out
+
+
+def test_the_check_reads_the_repository_its_rulesets_then_each_one(server):
+    answer_rulesets(server, [RULESET], owner_type="Organization")
     said = check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
-    assert "release tags" in said
+    assert "only the release creates, moves or deletes them ('release tags')" in said[0]
     assert [path for _, path in server.requests] == [
-        "/repos/octo/cryptopredict/rulesets?includes_parents=true&targets=tag&per_page=100",
-        "/repos/octo/cryptopredict/rulesets/7",
+        BASE,
+        f"{BASE}/rulesets?includes_parents=true&targets=tag&per_page=100",
+        f"{BASE}/rulesets/7",
     ]
 
 
 def test_no_ruleset_stops_the_deploy_saying_what_to_set(server):
-    server.answer(200, "[]")
-    with pytest.raises(DeployError, match=r"Restrict creations.*set-up step 6"):
+    answer_rulesets(server, [])
+    with pytest.raises(DeployError, match=r"Restrict creations.*'Deploy keys'.*set-up step 6"):
         check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
 
 
@@ -82,7 +182,9 @@ def test_an_unreadable_answer_stops_the_deploy_and_never_shows_the_token(server)
     with pytest.raises(DeployError, match="metadata: read") as caught:
         check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
     assert TOKEN not in str(caught.value)
+    assert "Resource not accessible by integration" in str(caught.value), "GitHub's own words"
     server.answers.clear()
+    server.route(BASE, 200, json.dumps({"owner": {"type": "User"}}))
     server.answer(200, '{"not": "a list"}')
     with pytest.raises(DeployError, match="not a JSON array"):
         check_tag_rules(server.url, "octo/cryptopredict", TOKEN)

@@ -1,12 +1,15 @@
 """release.yml run as GitHub would run it (tests/release/workflow_runner.py), on event payloads,
-against a scratch remote (issue 42, bars 1, 2 and 4).
+against a scratch remote (issue 42, bars 1, 2 and 4; issue 51, bars 1 to 3).
 
 The remote's first commit holds the workflow, `tools/` and `ci/` as they are in this checkout, so
-each job runs this commit's tooling from its own checkout. `gh`, `docker` and `skopeo` are
-stand-ins on PATH that record their calls: `gh api .../git/refs` creates the tag in the scratch
-remote, `docker buildx imagetools` answers with the digest the test says `latest` has, `skopeo
-copy` copies an image directory the test made. GitHub's own side (the environment's rules, the
-tag ruleset) is answered by a local server speaking GitHub's REST API.
+each job runs this commit's tooling from its own checkout. The repository's address on GitHub
+leads to the scratch remote (git's `insteadOf`), which serves any commit by its id, as GitHub
+does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their calls: `docker
+buildx imagetools` answers with the digest the test says `latest` has, `skopeo copy` copies an
+image directory the test made, and `ssh` lets a push through to the scratch remote's own `git
+receive-pack` only with the deploy key the test gave and GitHub's host key in the known hosts
+file. GitHub's own side (its REST API: the repository, the environment's rules, the tag
+rulesets, the SSH host keys, creating a ref), the registry and Render are a local server.
 """
 
 from __future__ import annotations
@@ -19,27 +22,35 @@ import shutil
 import stat
 import sys
 import tarfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
-from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
+from tests.release.github_answers import BASE, RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 DIGEST = "sha256:" + "ab" * 32
+REPOSITORY = "octo/cryptopredict"
+TAG_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nscratch-deploy-key\n-----END OPENSSH PRIVATE KEY-----"
+)
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
 SECRETS = {
     "GITHUB_TOKEN": "ghs_scratch",  # git sends it to github.com only, never to a path
     "ALPACA_API_KEY": "alpaca-key-0123456789",
     "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
     "DASK_SCHEDULER_ADDRESS": "tcp://scheduler.example.invalid:8786",
     "RENDER_DEPLOY_HOOK_URL": "",  # the test's server, set per test
+    "RELEASE_TAG_KEY": TAG_KEY,  # a personal account's repository, set up as documented
 }
-LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "check", "tag", "publish", "deploy"]
+LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "tag", "publish", "deploy"]
+MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
 
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
@@ -66,6 +77,36 @@ case "$*" in
     *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
 esac
 exit 0
+"""
+# OpenSSH as git runs it for `git@github.com:octo/cryptopredict.git`: the host's key must be in
+# the known hosts file it is told to use, strictly; the key it offers must be the deploy key.
+FAKE_SSH = """#!/usr/bin/env bash
+echo "ssh $*" >>"$FAKE_LOG"
+key= known= strict=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -i) key=$2; shift 2 ;;
+        -o) case "$2" in
+                UserKnownHostsFile=*) known=${2#*=} ;;
+                StrictHostKeyChecking=*) strict=${2#*=} ;;
+            esac
+            shift 2 ;;
+        -F|-p|-l) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+host=${1#git@}; shift
+if [ "$strict" != yes ] || ! grep -qxF "$host $FAKE_HOST_KEY" "$known"; then
+    echo "Host key verification failed." >&2; exit 255
+fi
+if [ "$(cat "$key")" != "$FAKE_TAG_KEY" ]; then
+    echo "git@$host: Permission denied (publickey)." >&2; exit 255
+fi
+case "$*" in
+    "git-receive-pack 'octo/cryptopredict.git'") exec git receive-pack "$FAKE_REMOTE" ;;
+esac
+exit 1
 """
 FAKE_SKOPEO = """#!/usr/bin/env bash
 echo "skopeo $*" >>"$FAKE_LOG"
@@ -98,6 +139,8 @@ class Release:
             ignore = shutil.ignore_patterns("__pycache__", "node_modules")
             shutil.copytree(ROOT / part, tmp / "remote" / part, ignore=ignore)
         self.remote.git("add", "--all")
+        # GitHub serves any commit of the repository by its id (actions/checkout fetches so).
+        self.remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
         self.v014 = self.remote.commit("the workflow and its tooling", tag="v0.1.4")
         self.b = self.remote.commit("push B", tag="v0.1.5")
         self.c = self.remote.commit("push C")
@@ -111,7 +154,8 @@ class Release:
         self.push_layer({"app/api.py": b"print('serving')\n"})
         tools = tmp / "bin"
         tools.mkdir()
-        for name, script in (("gh", FAKE_GH), ("docker", FAKE_DOCKER), ("skopeo", FAKE_SKOPEO)):
+        fakes = {"gh": FAKE_GH, "docker": FAKE_DOCKER, "skopeo": FAKE_SKOPEO, "ssh": FAKE_SSH}
+        for name, script in fakes.items():
             (tools / name).write_text(script)
             (tools / name).chmod(stat.S_IRWXU)
         for name in ("python", "python3"):
@@ -130,6 +174,15 @@ class Release:
             ),
         )
         self.secrets = dict(SECRETS, RENDER_DEPLOY_HOOK_URL=f"{server.url}/deploy/srv-1?key=k")
+        # The repository's address on GitHub leads to the scratch remote.
+        gitconfig = tmp / "gitconfig"
+        url = f"https://github.com/{REPOSITORY}.git"
+        gitconfig.write_text(f'[url "{self.remote.path}"]\n\tinsteadOf = {url}\n')
+        # GitHub's side set up as docs/release.md says, and a public package.
+        server.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
+        answer_environment(server)
+        answer_rulesets(server, [RULESET])
+        server.route(MANIFEST, 200, "{}")
         self.runner = Runner(
             WORKFLOW,
             self.remote,
@@ -144,7 +197,11 @@ class Release:
                 "FAKE_LATEST": DIGEST,
                 "FAKE_IMAGE": str(self.image),
                 "FAKE_RUN": str(tmp / "image-artifacts" / RUN),
+                "FAKE_TAG_KEY": TAG_KEY,
+                "FAKE_HOST_KEY": HOST_KEY,
+                "GIT_CONFIG_GLOBAL": str(gitconfig),
                 "GITHUB_API_URL": server.url,
+                "RELEASE_REGISTRY_URL": server.url,
             },
             action_outputs={"build": {"digest": DIGEST}},
         )
@@ -163,12 +220,27 @@ class Release:
     def calls(self) -> list[str]:
         return self.log.read_text().splitlines()
 
-    def answer_rules(self, model_version: str) -> None:
-        """GitHub's answers for a repository set up as docs/release.md says, then Render's."""
-        answer_environment(self.server)
-        answer_rulesets(self.server, [RULESET])
+    def answer_render(self, model_version: str) -> None:
+        """Render's answers: the deploy hook's, then /healthz reporting `model_version`."""
         self.server.answer(200, '{"deploy": {"id": "dep-1"}}')
         self.server.answer(200, json.dumps({"model_version": model_version}))
+
+    def hook_calls(self) -> list[tuple[str, str]]:
+        """The requests Render's deploy hook got."""
+        return [request for request in self.server.requests if request[1].startswith("/deploy")]
+
+    def refuse_tags(self) -> None:
+        """The tag ruleset refuses the push, in GitHub's words (the remote's pre-receive hook)."""
+        hook = self.remote.path / ".git" / "hooks" / "pre-receive"
+        hook.write_text(
+            "#!/bin/sh\n"
+            "while read -r old new ref; do\n"
+            '  echo "error: GH013: Repository rule violations found for $ref." >&2\n'
+            "done\n"
+            "echo '- Cannot create ref due to creations being restricted.' >&2\n"
+            "exit 1\n"
+        )
+        hook.chmod(stat.S_IRWXU)
 
 
 @pytest.fixture
@@ -226,7 +298,7 @@ def test_a_rerun_after_the_tag_moved_off_its_commit_reads_no_secret(release):
     assert run.failure().name == "Admit only main's release runs to the build's secrets"
     assert f"the remote's v0.1.5 is commit {release.c}" in run.failure().output
     assert run.secrets_read() == []
-    for job in ("smoke", "scan", "check", "tag", "publish", "deploy"):
+    for job in ("smoke", "scan", "tag", "publish", "deploy"):
         assert run.result(job) == "skipped", job
 
 
@@ -249,18 +321,17 @@ def test_a_rerun_after_main_dropped_the_commit_is_refused_before_any_secret(rele
     assert rerun.result("image") == "failure"
     assert "main does not contain it" in rerun.failure().output
     assert rerun.secrets_read() == []
-    # "Re-run failed jobs" of a run whose build, smoke test and scan had passed: check-publish
+    # "Re-run failed jobs" of a run whose build, smoke test and scan had passed: the tag job
     # refuses, and no tag is made.
     built = {"version": outputs, "test": {}, "image": {"digest": DIGEST}, "smoke": {}, "scan": {}}
     late = release.runner.run(push_event(x), reuse=built)
-    assert late.result("check") == "failure"
-    assert (
-        late.failure().name == "Check that this is still the newest release, on main as it is now"
-    )
-    assert f"refusing to publish v0.1.6 (commit {x}): main does not contain it" in (
+    assert late.result("tag") == "failure"
+    assert late.failure().name == "Admit only main's release runs to the tag key"
+    assert f"refusing this run of main (commit {x}): main does not contain it" in (
         late.failure().output
     )
-    assert [job for job in ("tag", "publish", "deploy") if late.result(job) != "skipped"] == []
+    assert [job for job in ("publish", "deploy") if late.result(job) != "skipped"] == []
+    assert late.secrets_read() == [], "the tag key is never read"
     assert release.calls() == []
     assert "v0.1.6" not in release.remote.git("tag", "--list")
 
@@ -275,7 +346,7 @@ def test_a_rerun_of_the_deploy_after_main_dropped_the_commit_never_reads_the_hoo
     assert run.result("deploy") == "failure"
     assert "main does not contain it" in run.failure().output
     assert run.secrets_read() == []
-    assert release.server.requests == []
+    assert release.hook_calls() == []
 
 
 # The whole path, as it runs on GitHub, and bar 4's scan before `latest` moves.
@@ -284,7 +355,7 @@ def test_a_rerun_of_the_deploy_after_main_dropped_the_commit_never_reads_the_hoo
 def released(release: Release, x: str) -> tuple[WorkflowRun, dict[str, str]]:
     version = release.runner.run(push_event(x, "Add a pair #minor"), only=["version"])
     outputs = version.jobs["version"].outputs
-    release.answer_rules(outputs["build-tag"])
+    release.answer_render(outputs["build-tag"])
     # test and smoke run in a container and on docker: stood in for as succeeded.
     run = release.runner.run(
         push_event(x, "Add a pair #minor"), reuse={"version": outputs, "test": {}, "smoke": {}}
@@ -297,14 +368,14 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     x = release.push("Add a pair")
     run, outputs = released(release, x)
     assert outputs["version"] == "0.2.0"
-    jobs = ("image", "scan", "check", "tag", "publish", "deploy")
+    jobs = ("image", "scan", "tag", "publish", "deploy")
     assert {job: run.result(job) for job in jobs} == dict.fromkeys(jobs, "success")
     assert release.remote.git("rev-parse", "refs/tags/v0.2.0") == x
     # The run's summary says what the image trained, from the run.json inside it.
     [summary] = (release.tmp / "jobs").glob("publish-*.summary")
     assert summary.read_text().startswith("## v0.2.0: 2 of 2 pairs trained\n")
     # Each job that reads a secret first admitted the run.
-    for job in ("image", "scan", "deploy"):
+    for job in ("image", "scan", "tag", "deploy"):
         steps = run.jobs[job].steps
         first_secret = next(i for i, step in enumerate(steps) if step.secrets)
         admitted = next(i for i, step in enumerate(steps) if step.name.startswith("Admit only"))
@@ -312,10 +383,25 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     calls = release.calls()
     [scan] = [i for i, call in enumerate(calls) if call.startswith("skopeo copy")]
     [create] = [i for i, call in enumerate(calls) if "imagetools create" in call]
-    [tag] = [i for i, call in enumerate(calls) if "git/refs -f ref=refs/tags/v0.2.0" in call]
+    # The tag pushed over SSH with the deploy key, GitHub's host key checked strictly.
+    [tag] = [i for i, call in enumerate(calls) if call.startswith("ssh ")]
     assert scan < tag < create, "scanned, then the git tag, then the image tags"
+    assert "StrictHostKeyChecking=yes" in calls[tag]
+    assert calls[tag].endswith("git@github.com git-receive-pack 'octo/cryptopredict.git'")
     assert f"docker://{outputs['image']}@{DIGEST}" in calls[scan]
-    assert [method for method, _ in release.server.requests] == ["GET"] * 4 + ["POST", "GET"]
+    requests = release.server.requests
+    assert ("GET", "/meta") in requests, "GitHub's SSH host keys, from its API"
+    assert ("GET", MANIFEST) in requests, "asked as Render would pull, before the hook"
+    assert requests.index(("GET", MANIFEST)) < requests.index(release.hook_calls()[0])
+    assert [method for method, path in requests if not path.startswith("/repos/")] == [
+        "GET",  # /meta
+        "GET",  # the manifest, anonymously
+        "POST",  # the deploy hook
+        "GET",  # /healthz
+    ]
+    # The key only ever went to the push, in a file only the job's user could read, since gone.
+    assert not list((release.tmp / "jobs").rglob("key"))
+    assert TAG_KEY not in "".join(step.output for step in run.steps())
 
 
 @pytest.mark.slow  # a whole run: dozens of git and Python processes
@@ -327,7 +413,7 @@ def test_a_secret_in_the_pushed_image_stops_the_release_before_latest_moves(rele
     output = run.failure().output
     assert "ALPACA_SECRET_KEY IS in the image" in output
     assert "alpaca-secret-0123456789abcdef" not in output, "the scan never prints the secret"
-    assert [run.result(job) for job in ("check", "tag", "publish", "deploy")] == ["skipped"] * 4
+    assert [run.result(job) for job in ("tag", "publish", "deploy")] == ["skipped"] * 3
     assert not [call for call in release.calls() if "imagetools create" in call]
     assert "v0.2.0" not in release.remote.git("tag", "--list")
 
@@ -336,7 +422,6 @@ def test_the_deploy_refuses_without_the_tag_ruleset_before_reading_the_hook(rele
     x = release.push("Add a pair")
     version = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
     release.remote.git("tag", version["tag"], x)
-    answer_environment(release.server)
     answer_rulesets(release.server, [])
     done = {"version": version, "image": {"digest": DIGEST}, "publish": {}}
     run = release.runner.run(push_event(x), reuse=done, only=["deploy"])
@@ -346,7 +431,20 @@ def test_the_deploy_refuses_without_the_tag_ruleset_before_reading_the_hook(rele
     )
     assert "no active tag ruleset" in run.failure().output
     assert run.secrets_read() == []
-    assert [method for method, _ in release.server.requests] == ["GET", "GET", "GET"]
+    assert release.hook_calls() == []
+
+
+def test_a_run_that_will_deploy_without_the_rules_stops_in_its_first_minute(release):
+    """Issue 51: the deploy would refuse hours later; the version job says so first."""
+    answer_rulesets(release.server, [])
+    x = release.push("Add a pair")
+    run = release.runner.run(push_event(x))
+    only_version_ran(run)
+    assert run.failure().name == "Check the repository's rules now, when this run deploys"
+    assert "'Restrict creations', 'Restrict updates' and 'Restrict deletions'" in (
+        run.failure().output
+    )
+    assert "::error title=release rules::" in run.failure().output, "on the run's page"
 
 
 def test_the_runner_reads_expressions_as_github_does():
@@ -373,10 +471,10 @@ def test_a_rebuild_on_the_newest_tag_makes_no_tag_and_publishes(release):
     event = tag_event("v0.1.5", release.b)
     outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
     assert (outputs["create-tag"], outputs["publish"]) == ("false", "true")
-    release.answer_rules(outputs["build-tag"])
+    release.answer_render(outputs["build-tag"])
     run = release.runner.run(event, reuse={"version": outputs, "test": {}, "smoke": {}})
     assert run.result("tag") == "skipped"
-    assert [run.result(job) for job in ("check", "publish", "deploy")] == ["success"] * 3
+    assert [run.result(job) for job in ("publish", "deploy")] == ["success"] * 2
     assert not [call for call in release.calls() if call.startswith("gh")]
 
 
@@ -388,9 +486,132 @@ def test_a_rerun_of_a_failed_publish_whose_tag_this_run_made_goes_on(release):
     outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
     assert (outputs["tag"], outputs["create-tag"]) == ("v0.1.6", "true")
     release.remote.git("tag", "v0.1.6", x)
-    release.answer_rules(outputs["build-tag"])
-    done = {"version": outputs, "image": {"digest": DIGEST}, "check": {}, "tag": {}}
+    release.answer_render(outputs["build-tag"])
+    done = {"version": outputs, "image": {"digest": DIGEST}, "scan": {}, "tag": {}}
     run = release.runner.run(push_event(x), reuse=done, only=["publish", "deploy"])
     assert (run.result("publish"), run.result("deploy")) == ("success", "success")
     [check] = [s for s in run.jobs["publish"].steps if s.name.startswith("Check that")]
     assert "v0.1.6 already names this commit" in check.output
+
+
+# Issue 51: a personal account's repository tags with a deploy key; every failure says what to do.
+
+
+def built(outputs: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The jobs of a first attempt that passed up to the tag job, for "Re-run failed jobs"."""
+    return {"version": outputs, "test": {}, "image": {"digest": DIGEST}, "smoke": {}, "scan": {}}
+
+
+@pytest.mark.slow  # two runs of the tag job, dozens of git and Python processes
+def test_a_rerun_of_the_tag_job_after_main_dropped_the_commit_creates_no_tag(release):
+    """Bar 2. The first attempt's tag job failed (the ruleset refused the deploy key: it was not
+    on the bypass list yet); meanwhile main was force-pushed without the commit; "Re-run failed
+    jobs" reuses the earlier jobs' success, and the tag job asks again itself."""
+    x = release.push("Add a pair")
+    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    release.answer_render(outputs["build-tag"])
+    release.refuse_tags()
+    first = release.runner.run(push_event(x), reuse=built(outputs))
+    assert first.result("tag") == "failure"
+    assert first.failure().name == "Create the release tag, unless this run already did"
+    said = first.failure().output
+    assert "GH013: Repository rule violations found for refs/tags/v0.1.6" in said, "GitHub's words"
+    assert "Bypass list, add 'Deploy keys'" in said, "and what to change"
+    assert [first.result(job) for job in ("publish", "deploy")] == ["skipped", "skipped"]
+    # The maintainer fixes the ruleset, and main is force-pushed without x.
+    (release.remote.path / ".git" / "hooks" / "pre-receive").unlink()
+    release.remote.move_branch(release.c)
+    rerun = release.runner.run(push_event(x), reuse=built(outputs), only=["tag", "publish"])
+    assert rerun.result("tag") == "failure"
+    assert rerun.failure().name == "Admit only main's release runs to the tag key"
+    assert f"(commit {x}): main does not contain it" in rerun.failure().output
+    assert rerun.result("publish") == "skipped"
+    assert rerun.secrets_read() == [], "the tag key was not read"
+    assert "v0.1.6" not in release.remote.git("tag", "--list"), "no stray tag blocks later pushes"
+
+
+def test_the_job_token_on_a_personal_account_says_to_set_up_the_deploy_key(release):
+    """Finding 1: GitHub refuses the GitHub Actions app as a personal repository's bypass
+    actor, so without RELEASE_TAG_KEY every push's tag would be refused; the job says so before
+    it tries, naming what to create."""
+    release.runner.secrets["RELEASE_TAG_KEY"] = ""
+    x = release.push("Add a pair")
+    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    run = release.runner.run(push_event(x), reuse=built(outputs), only=["tag"])
+    assert run.failure().name == "Create the release tag, unless this run already did"
+    said = run.failure().output
+    assert "belongs to a personal account and the tag ruleset 'release tags'" in said
+    assert "add 'Deploy keys' to the ruleset's bypass list" in said
+    assert "the secret RELEASE_TAG_KEY of the production environment" in said
+    assert not [path for method, path in release.server.requests if method == "POST"]
+    assert "v0.1.6" not in release.remote.git("tag", "--list")
+
+
+def test_an_organisations_repository_tags_with_the_job_token_as_before(release):
+    release.runner.secrets["RELEASE_TAG_KEY"] = ""
+    answer_rulesets(release.server, [RULESET], owner_type="Organization")
+
+    def create_ref(body: bytes) -> None:  # GitHub's API creates the ref
+        ref = json.loads(body)
+        release.remote.git("update-ref", ref["ref"], ref["sha"])
+
+    release.server.route(f"{BASE}/git/refs", 201, '{"ref": "refs/tags/v0.1.6"}', effect=create_ref)
+    x = release.push("Add a pair")
+    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    run = release.runner.run(push_event(x), reuse=built(outputs), only=["tag"])
+    assert run.result("tag") == "success"
+    assert release.remote.git("rev-parse", "refs/tags/v0.1.6") == x
+    [body] = [
+        b
+        for (method, _), b in zip(release.server.requests, release.server.bodies, strict=True)
+        if method == "POST"
+    ]
+    assert json.loads(body) == {"ref": "refs/tags/v0.1.6", "sha": x}
+    assert not [call for call in release.calls() if call.startswith("ssh ")]
+
+
+def test_a_deploy_key_github_does_not_know_is_named(release):
+    release.runner.secrets["RELEASE_TAG_KEY"] = (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nanother\n-----END"
+    )
+    x = release.push("Add a pair")
+    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    run = release.runner.run(push_event(x), reuse=built(outputs), only=["tag"])
+    said = run.failure().output
+    assert "Permission denied (publickey)" in said
+    assert "add its public half as a deploy key of this repository" in said
+    assert "another" not in said, "the key is never printed"
+
+
+def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibility(release):
+    """Bar 3: GHCR answers an anonymous manifest request with 401 and a bearer challenge whose
+    token service refuses a token: the package is private, and Render could not pull it."""
+    challenge = (
+        f'Bearer realm="{release.server.url}/token",service="ghcr.io",'
+        'scope="repository:octo/cryptopredict:pull"'
+    )
+    release.server.route(
+        MANIFEST, 401, '{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge}
+    )
+    release.server.route("/token", 403, '{"errors":[{"code":"DENIED"}]}')
+    x = release.push("Add a pair")
+    version = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    release.remote.git("tag", version["tag"], x)  # the tag job made it; publish moved latest
+    release.answer_render(version["build-tag"])
+    done = {"version": version, "image": {"digest": DIGEST}, "publish": {}}
+    started = time.monotonic()
+    run = release.runner.run(push_event(x), reuse=done, only=["deploy"])
+    took = time.monotonic() - started
+    assert run.failure().name == "Check that Render can pull the image (the package's visibility)"
+    said = run.failure().output
+    assert "the package's visibility is private" in said
+    assert "Package settings -> Danger Zone -> Change visibility -> Public" in said
+    assert "--registry-credential" in said, "or the other way: a credential Render pulls with"
+    assert took < 60, f"the deploy job failed after {took:.0f} s"
+    assert release.hook_calls() == [], "Render was never asked to deploy"
+    [after] = [s for s in run.jobs["deploy"].steps if s.name.startswith("Say that production")]
+    assert after.outcome == "success"
+    assert "latest is ahead of production" in after.output
+    assert ("GET", "/token?service=ghcr.io&scope=repository%3Aocto%2Fcryptopredict%3Apull") in (
+        release.server.requests
+    ), "the anonymous token a public package would get"

@@ -3,7 +3,8 @@
 What it does as GitHub does:
 - jobs in the order of their `needs`; a job runs only when every job it needs succeeded and its
   `if:` holds (GitHub's implicit `success()`); a failed or skipped need skips it;
-- steps in order, a step's `if:` evaluated, the job stopping at the first failing step;
+- steps in order, a step's `if:` evaluated; after a failing step only the steps whose `if:`
+  calls a status function (`failure()`, `always()`) run, the job failed;
 - `${{ }}` expressions in `if:`, `env:` and `with:`, over the contexts `github` (from the event
   payload), `vars`, `secrets`, `needs`, `steps`, `env` and `matrix`, in the subset of GitHub's
   expression language the workflows use: literals, property access, `== != && || !`,
@@ -400,7 +401,11 @@ class Runner:
         for step in definition.get("steps", []):
             label = step.get("name") or step.get("uses") or step.get("run", "")[:40]
             reads = []
-            if not condition(step.get("if"), contexts, reads):
+            # After a failed step only the steps that ask for it run (`if: failure()`).
+            failed = run.result == "failure"
+            contexts[STATUS] = {**contexts[STATUS], "success": not failed, "failure": failed}
+            asks = STATUS_FUNCTIONS.search(str(step.get("if", "")))
+            if (failed and not asks) or not condition(step.get("if"), contexts, reads):
                 run.steps.append(StepRun(name, label, "skipped"))
                 continue
             env = {k: interpolate(v, contexts, reads) for k, v in (step.get("env") or {}).items()}
@@ -417,7 +422,6 @@ class Runner:
                 contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": record.outcome}
             if record.outcome == "failure":
                 run.result = "failure"
-                break
         if run.result == "success":
             reads = []
             run.outputs = {

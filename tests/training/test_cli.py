@@ -17,7 +17,9 @@ from cryptopredict.model.build import PRICES
 from cryptopredict.training import cli
 from cryptopredict.training.cli import main
 
-pytestmark = pytest.mark.slow
+# What training does around a fit is tested here, on the session's cluster with a stand-in for
+# Prophet (tests/stand_in.py); the fit's numerics are tests/model's.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("stand_in_fit")]
 
 ROOT = Path(__file__).parents[2]
 

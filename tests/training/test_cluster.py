@@ -134,6 +134,7 @@ def _wait_for(condition, what: str, timeout: float, every: float = 0.5) -> None:
         time.sleep(every)
 
 
+@pytest.mark.e2e
 def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
     on_two_workers, installed, tmp_path
 ):

@@ -13,7 +13,6 @@ from cryptopredict.model.plan import Plan
 from cryptopredict.training import steps
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import backtest_pair
-from tests.local_cluster import in_process_client
 from tests.model.quick import history_from_prices, quick_job
 
 GROWTH = 1e-4  # the prices' log growth per hour, which the stand-in for Prophet follows
@@ -21,10 +20,9 @@ PLAN = Plan(min_training=pd.Timedelta(days=30), step=pd.Timedelta(days=3))
 CONFIG = DEFAULT.with_changes(window_days=30, damping_grid=())  # undamped: every origin
 
 
-@pytest.fixture(scope="module")
-def client():
-    with in_process_client() as running:
-        yield running
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(

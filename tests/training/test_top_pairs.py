@@ -15,7 +15,9 @@ from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.training.cli import main, verdict
 from tests.data.binance_market import binance_market
 
-pytestmark = pytest.mark.slow
+# What training does around a fit is tested here, on the session's cluster with a stand-in for
+# Prophet (tests/stand_in.py); the fit's numerics are tests/model's.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("stand_in_fit")]
 
 
 @pytest.fixture

@@ -7,8 +7,14 @@ check-ref      before a step that reads a secret or the deploy hook: refuse unle
                main's release run or on the release tag it planned, on the live remote's main
 check-publish  just before any tag moves: refuse unless this run still releases the newest code
                on the live remote's main and `latest` points at no newer build
-check-rules    before the deploy: refuse unless the production environment admits only main and
-               the release tags, and a tag ruleset keeps release tags the release's own
+rules          the repository's rules on GitHub: refuse unless the production environment admits
+               only main and the release tags, and a tag ruleset keeps release tags the release's
+               own and lets its tag credential (a deploy key, or GitHub Actions) create them; run
+               it with your own token to check what a job's token cannot see
+tag            create the release tag, with the deploy key in $RELEASE_TAG_KEY when set, else with
+               the job's token
+check-pull     before the deploy: refuse unless Render can pull the image (the package is public,
+               or render.yaml names a registry credential)
 deploy         deploy an image digest on Render, while `latest` still points at it, and wait for
                /healthz to report it
 blueprint      write render.yaml for a repository's image, or check the one committed
@@ -26,8 +32,8 @@ from pathlib import Path
 
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
-from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHubError
+from tools.release.github_commands import GITHUB_COMMANDS, add_github_commands, github_context
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.notes import notes_of
@@ -40,7 +46,6 @@ from tools.release.render import (
     trigger_deploy,
     wait_for_version,
 )
-from tools.release.rules import check_tag_rules
 from tools.release.tags import build_tag, created, image_name, image_tags
 from tools.release.version import Release, Version
 
@@ -49,7 +54,6 @@ RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
 SERVICE_ENV = "RENDER_SERVICE_URL"
-DEFAULT_API_URL = "https://api.github.com"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -109,13 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "left out: the registry is not consulted, only git)",
     )
 
-    rules = commands.add_parser(
-        "check-rules",
-        help="refuse unless the environment and the tag rulesets keep production main's "
-        "(reads $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
-    )
-    rules.add_argument("--environment", required=True, help="the environment holding the hook")
-    rules.add_argument("--branch", default="main", help="the release branch (main)")
+    add_github_commands(commands)
 
     keepalive = commands.add_parser(
         "keepalive",
@@ -181,7 +179,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "next-version": next_version,
         "check-ref": check_ref,
         "check-publish": publish_check,
-        "check-rules": check_rules,
+        **GITHUB_COMMANDS,
         "blueprint": lambda parsed, _: write_blueprint(parsed),
         "notes": lambda parsed, _: _print(notes_of(parsed.model_dir, parsed.tag)),
         "keepalive": keepalive,
@@ -191,7 +189,15 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         return commands[args.command](args, environ)
     except (OSError, ValueError, DeployError, GitHubError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if environ.get("GITHUB_ACTIONS") == "true":
+            # On the run's page too, not only in the step's log.
+            print(f"::error title=release {args.command}::{_annotation(str(error))}")
         return 1
+
+
+def _annotation(text: str) -> str:
+    """A workflow command's message, escaped as the runner reads it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _print(text: str) -> int:
@@ -214,16 +220,8 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    api_url, repository, token = _github(environ, "checking the repository's rules")
-    check_environment(api_url, repository, args.environment, token, args.branch)
-    print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
-    print(check_tag_rules(api_url, repository, token))
-    return 0
-
-
 def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    api_url, repository, token = _github(environ, "keepalive")
+    api_url, repository, token = github_context(environ, "keepalive")
     print(keep_alive(api_url, repository, args.workflow, token))
     return 0
 
@@ -302,17 +300,11 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "A re-run of an older run's deploy would roll production back"
         )
     if not hook:
-        if service:
-            raise DeployError(
-                f"{SERVICE_ENV} is set, so this repository deploys on Render, but {HOOK_ENV} is "
-                "not readable here: nothing was deployed. Add the secret to the production "
-                "environment (docs/release.md, set-up step 5)"
-            )
-        print(
-            f"{HOOK_ENV} and {SERVICE_ENV} are not set: no Render deploy. {image_ref} is "
-            "published; set both to deploy it (docs/release.md)."
+        raise DeployError(
+            f"{HOOK_ENV} is not readable here: nothing was deployed. Add the secret (the "
+            "service's Settings -> Deploy Hook on Render) to the production environment "
+            "(docs/release.md, set-up step 5)"
         )
-        return 0
     if not service:
         raise DeployError(
             f"{HOOK_ENV} is set but the repository variable {SERVICE_ENV} is not, so the deploy "
@@ -356,15 +348,6 @@ def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
             raise ValueError(f"output {name} contains the delimiter line {delimiter!r}")
         lines.extend([f"{name}<<{delimiter}", value, delimiter])
     return "".join(f"{line}\n" for line in lines)
-
-
-def _github(environ: Mapping[str, str], what: str) -> tuple[str, str, str]:
-    """(API URL, owner/name, token) from the variables GitHub Actions sets."""
-    token = environ.get("GITHUB_TOKEN", "").strip()
-    repository = environ.get("GITHUB_REPOSITORY", "").strip()
-    if not (token and repository):
-        raise ValueError(f"{what} needs GITHUB_TOKEN and GITHUB_REPOSITORY, and one is not set")
-    return environ.get("GITHUB_API_URL", DEFAULT_API_URL), repository, token
 
 
 def _live_remote(command: argparse.ArgumentParser) -> None:

@@ -67,8 +67,10 @@ def check_environment(
     problem = branch_policy_problem(environment, policies, branch)
     if problem:
         raise DeployError(
-            f"the {name!r} environment holds the deploy hook but {problem}. In Settings -> "
-            f"Environments -> {name}, set 'Deployment branches and tags' to 'Selected branches "
-            f"and tags' with two rules: the branch {branch!r} and the tag {TAG_RULE!r} "
-            "(docs/release.md, set-up step 5)"
+            f"the {name!r} environment holds the release's secrets (the deploy hook, the key "
+            f"that creates release tags) but {problem} (an environment a job names is created "
+            f"by GitHub, without rules, when it does not exist). In Settings -> Environments -> "
+            f"{name}, set 'Deployment branches and tags' to 'Selected branches and tags' with "
+            f"two rules: the branch {branch!r} and the tag {TAG_RULE!r} (docs/release.md, set-up "
+            "step 5)"
         )

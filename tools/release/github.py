@@ -14,15 +14,34 @@ API_VERSION = "2022-11-28"
 
 
 class GitHubError(Exception):
-    """GitHub could not be asked, or refused; the message says what to check."""
+    """GitHub could not be asked, or refused; the message says what to check. `status` is the
+    HTTP status GitHub answered (None when it did not answer), `said` GitHub's own message."""
+
+    def __init__(self, message: str, status: int | None = None, said: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.said = said
+
+    @property
+    def hidden(self) -> bool:
+        """GitHub would not show the token this (403, or 404 for what it hides)."""
+        return self.status in (403, 404)
 
 
 def request(
-    url: str, token: str, *, method: str = "GET", permission: str, timeout: float = 30.0
+    url: str,
+    token: str,
+    *,
+    method: str = "GET",
+    permission: str,
+    timeout: float = 30.0,
+    body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON object GitHub answers (empty for an answer without a body). `permission` is the
-    job permission the call needs, named when GitHub answers 403."""
-    document = request_json(url, token, method=method, permission=permission, timeout=timeout)
+    job permission the call needs, named when GitHub answers 403; `body` is sent as JSON."""
+    document = request_json(
+        url, token, method=method, permission=permission, timeout=timeout, body=body
+    )
     if not isinstance(document, dict):
         raise GitHubError(f"GitHub's answer for {url} is not a JSON object")
     return document
@@ -37,30 +56,57 @@ def request_list(url: str, token: str, *, permission: str, timeout: float = 30.0
 
 
 def request_json(
-    url: str, token: str, *, method: str = "GET", permission: str, timeout: float = 30.0
+    url: str,
+    token: str,
+    *,
+    method: str = "GET",
+    permission: str,
+    timeout: float = 30.0,
+    body: dict[str, Any] | None = None,
 ) -> Any:
     """The JSON GitHub answers ({} for an answer without a body)."""
-    call = urllib.request.Request(
-        url,
-        method=method,
-        headers={
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "X-GitHub-Api-Version": API_VERSION,
-        },
-    )
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "X-GitHub-Api-Version": API_VERSION,
+    }
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    call = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(call, timeout=timeout) as response:
-            body = response.read()
+            answer = response.read()
     except urllib.error.HTTPError as error:
         hint = f" (the job needs the '{permission}' permission)" if error.code == 403 else ""
-        raise GitHubError(f"GitHub answered HTTP {error.code} for {method} {url}{hint}") from None
+        said = _message(error.read())
+        raise GitHubError(
+            f"GitHub answered HTTP {error.code} for {method} {url}{hint}"
+            + (f": {said}" if said else ""),
+            error.code,
+            said,
+        ) from None
     except (urllib.error.URLError, TimeoutError) as error:
         reason = getattr(error, "reason", error)
         raise GitHubError(f"GitHub's API could not be reached ({reason})") from None
-    if not body.strip():
+    if not answer.strip():
         return {}
     try:
-        return json.loads(body)
+        return json.loads(answer)
     except ValueError:
         raise GitHubError(f"GitHub's answer for {url} is not JSON") from None
+
+
+def _message(body: bytes) -> str:
+    """GitHub's own words from an error answer (`message`, and `errors` when it gives them)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    parts = [str(document.get("message") or "").strip()]
+    for error in document.get("errors") or []:
+        parts.append(str(error.get("message", error) if isinstance(error, dict) else error))
+    return " ".join(" ".join(part.split()) for part in parts if part)[:500]

@@ -130,7 +130,9 @@ def check_descends(tag: str, commit: str, git: Git) -> None:
         why = (
             f"it does not descend from the latest release {tag} (commit {tag_commit}): the "
             f"history was rewritten or the run is on another line of work, and releasing it "
-            f"would drop what {tag} holds. Release a commit that descends from {tag}"
+            f"would drop what {tag} holds. Release a commit that descends from {tag}; or, if "
+            f"{tag} is a stray (made before the tag ruleset, or main rewritten since), it must "
+            "go: an administrator removes it (docs/release.md, 'A release tag that must go')"
         )
     raise LineageError(f"refusing to release commit {commit}: {why}")
 
@@ -141,9 +143,10 @@ def check_on_branch(commit: str, what: str, branch_commit: str, branch: str, git
     if not git.is_ancestor(commit, branch_commit):
         raise LineageError(
             f"refusing {what} (commit {commit}): {branch} does not contain it (the remote's "
-            f"{branch} is {branch_commit}), and only code on {branch} is released. A tag made by "
-            f"hand on another branch, or a run of a commit {branch} has since dropped? Delete the "
-            f"tag, and merge the work into {branch}"
+            f"{branch} is {branch_commit}), and only code on {branch} is released. A run of a "
+            f"commit {branch} has since dropped starts anew from {branch}; a release tag on it "
+            f"(made before the tag ruleset, or {branch} rewritten since) must go: an "
+            "administrator removes it (docs/release.md, 'A release tag that must go')"
         )
 
 

@@ -96,7 +96,9 @@ def check_release_tag(
     if latest is not None and version < latest:
         raise LineageError(
             f"refusing {tag}: the latest release is {latest.tag}, and a lower tag would put "
-            f"older code out as `latest`. Delete {tag} (git push --delete origin {tag})"
+            f"older code out as `latest`. {tag} must go, and the tag ruleset lets nobody but the "
+            "release delete it: an administrator removes it (docs/release.md, 'A release tag "
+            "that must go')"
         )
     commit = git.commit(f"refs/tags/{tag}")
     check_on_branch(commit, tag, main, branch, git)
@@ -106,5 +108,7 @@ def check_release_tag(
             raise LineageError(
                 f"refusing {tag} (commit {commit}): it does not descend from the earlier release "
                 f"{other.tag} (commit {other_commit}), so releasing it would drop what "
-                f"{other.tag} holds. A tag made by hand on older code? Delete {tag}"
+                f"{other.tag} holds. A tag made by hand on older code, before the tag ruleset? "
+                f"{tag} must go: an administrator removes it (docs/release.md, 'A release tag "
+                "that must go')"
             )

@@ -3,15 +3,30 @@
 A run on a release tag reads the deploy hook (the `production` environment admits the tags),
 and a workflow file changed on the tagged commit would run with it. So nobody but the release
 may create, move or delete a release tag: an active tag ruleset covering `refs/tags/v*` with the
-rules `creation`, `update` and `deletion`, and the GitHub Actions app the only bypass. The
-workflow cannot enforce that itself; it reads the rulesets through the REST API (the token's
-`metadata: read`, which every job has) and refuses to deploy while they are missing.
+rules `creation`, `update` and `deletion`, and the release's own tag credential in its bypass
+list, so that the release can still create its tags:
+
+- a deploy key (`DeployKey` in the REST API, the bypass list's "Deploy keys"), which the tag job
+  pushes with when the `RELEASE_TAG_KEY` secret holds its private half. The only way on a
+  personal account's repository: GitHub refuses the GitHub Actions app as a bypass actor there
+  (it is not owned by the ruleset's source or an owner organisation);
+- or, on an organisation's repository, the GitHub Actions app (`Integration` 15368), whose job
+  token the tag job uses when `RELEASE_TAG_KEY` is not set.
+
+The workflow cannot enforce any of this itself; it reads the rulesets through the REST API (the
+token's `metadata: read`, which every job has) and refuses to deploy while they are missing.
+GitHub shows a ruleset's bypass list, the repository's deploy keys and an environment's secret
+names only to a token that may edit them (an administrator's, not a job's): a job's check says
+what it could not see, and `python -m tools.release rules`, run by the maintainer with their own
+token, checks those too and names what is missing.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from tools.release.github import GitHubError, request, request_list
@@ -21,6 +36,15 @@ from tools.release.render import DeployError
 REQUIRED_RULES = frozenset({"creation", "update", "deletion"})
 RELEASE_TAG_REFS = ("refs/tags/v0.1.0", "refs/tags/v10.20.30")
 PERMISSION = "metadata: read"
+
+# The credentials the tag job can create a release tag with, and the bypass actor each is.
+DEPLOY_KEY = "deploy-key"
+GITHUB_ACTIONS = "github-actions"
+CREDENTIALS = (DEPLOY_KEY, GITHUB_ACTIONS)
+GITHUB_ACTIONS_APP_ID = 15368  # the GitHub Actions app, as a ruleset names it (`Integration`)
+TAG_KEY_SECRET = "RELEASE_TAG_KEY"
+BYPASS_ENTRY = {DEPLOY_KEY: "'Deploy keys'", GITHUB_ACTIONS: "'GitHub Actions'"}
+SET_UP = "docs/release.md, set-up step 6"
 
 
 def covers_release_tags(ruleset: dict[str, Any]) -> bool:
@@ -36,46 +60,208 @@ def covers_release_tags(ruleset: dict[str, Any]) -> bool:
     )
 
 
+def _rule_types(ruleset: dict[str, Any]) -> set[str]:
+    return {str(rule.get("type")) for rule in ruleset.get("rules") or []}
+
+
 def missing_tag_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
     """The REQUIRED_RULES no active ruleset covering every release tag holds."""
-    held = {
-        str(rule.get("type"))
-        for ruleset in rulesets
-        if covers_release_tags(ruleset)
-        for rule in ruleset.get("rules") or []
-    }
+    held = set().union(*(_rule_types(r) for r in rulesets if covers_release_tags(r)))
     return set(REQUIRED_RULES - held)
 
 
-def check_tag_rules(api_url: str, repository: str, token: str, *, timeout: float = 30.0) -> str:
-    """DeployError unless the repository's rulesets keep release tags the release's own; else
-    the names of the rulesets that do, as a line for the log."""
-    base = f"{api_url.rstrip('/')}/repos/{repository}/rulesets"
+def lets_bypass(actor: dict[str, Any], credential: str) -> bool:
+    """Whether a ruleset's bypass actor lets `credential` create a tag the ruleset restricts."""
+    if actor.get("bypass_mode", "always") not in ("always", "exempt"):
+        return False
+    if credential == DEPLOY_KEY:
+        return actor.get("actor_type") == "DeployKey"
+    return actor.get("actor_type") == "Integration" and actor.get("actor_id") == (
+        GITHUB_ACTIONS_APP_ID
+    )
+
+
+@dataclass(frozen=True)
+class Bypass:
+    """What the bypass lists of the rulesets restricting release tag creation say."""
+
+    hidden: list[str] = field(default_factory=list)  # rulesets whose list this token cannot see
+    closed: list[str] = field(default_factory=list)  # rulesets no accepted credential bypasses
+
+
+def bypass_of(rulesets: Iterable[dict[str, Any]], credentials: Iterable[str]) -> Bypass:
+    """Which rulesets restricting the creation of release tags let none of `credentials`
+    bypass them, and which hide their bypass list from this token."""
+    found = Bypass()
+    credentials = list(credentials)
+    for ruleset in rulesets:
+        if not restricting_creation([ruleset]):
+            continue
+        name = repr(str(ruleset.get("name")))
+        actors = ruleset.get("bypass_actors")
+        if actors is None:  # GitHub leaves it out for a token that may not edit the ruleset
+            found.hidden.append(name)
+        elif not any(lets_bypass(a, c) for a in actors for c in credentials):
+            found.closed.append(name)
+    return found
+
+
+def credentials_for(owner_type: str, chosen: str | None) -> tuple[str, ...]:
+    """The tag credentials the release may use: the one chosen, else a deploy key on a personal
+    account's repository (the only one GitHub lets bypass there), either on an organisation's."""
+    if chosen:
+        return (chosen,)
+    return (DEPLOY_KEY,) if owner_type == "User" else CREDENTIALS
+
+
+@dataclass
+class Findings:
+    """Lines for the log, and the problems that stop the release, each naming its fix."""
+
+    said: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_rulesets(
+    api_url: str, repository: str, token: str, *, timeout: float = 30.0
+) -> tuple[str, list[dict[str, Any]]]:
+    """The type of the repository's owner (`User` or `Organization`) and its tag rulesets, each
+    as "Get a repository ruleset" answers it; DeployError when they cannot be read."""
+    base = f"{api_url.rstrip('/')}/repos/{repository}"
     try:
+        owner = request(base, token, permission=PERMISSION, timeout=timeout).get("owner") or {}
         listed = request_list(
-            f"{base}?includes_parents=true&targets=tag&per_page=100",
+            f"{base}/rulesets?includes_parents=true&targets=tag&per_page=100",
             token,
             permission=PERMISSION,
             timeout=timeout,
         )
         rulesets = [
-            request(f"{base}/{int(item['id'])}", token, permission=PERMISSION, timeout=timeout)
+            request(
+                f"{base}/rulesets/{int(item['id'])}", token, permission=PERMISSION, timeout=timeout
+            )
             for item in listed
             if isinstance(item, dict) and item.get("target", "tag") == "tag"
         ]
     except (GitHubError, KeyError, TypeError, ValueError) as error:
         raise DeployError(f"the repository's tag rulesets could not be read: {error}") from None
+    return str(owner.get("type") or "Organization"), rulesets
+
+
+def restricting_creation(rulesets: Iterable[dict[str, Any]]) -> list[str]:
+    """The names of the active rulesets that restrict creating a release tag."""
+    return [
+        repr(str(r.get("name")))
+        for r in rulesets
+        if covers_release_tags(r) and "creation" in _rule_types(r)
+    ]
+
+
+def check_tag_rules(
+    api_url: str,
+    repository: str,
+    token: str,
+    *,
+    credential: str | None = None,
+    environment: str = "production",
+    timeout: float = 30.0,
+) -> list[str]:
+    """DeployError naming every problem unless the repository's rulesets keep release tags the
+    release's own and let its tag credential (`credential`, or what `credentials_for` accepts)
+    create them; else lines for the log, saying too what this token could not see."""
+    base = f"{api_url.rstrip('/')}/repos/{repository}"
+    owner_type, rulesets = read_rulesets(api_url, repository, token, timeout=timeout)
+    accepted = credentials_for(owner_type, credential)
+    findings = Findings()
     missing = missing_tag_rules(rulesets)
     if missing:
-        raise DeployError(
+        findings.problems.append(
             f"no active tag ruleset of {repository} restricts {', '.join(sorted(missing))} of the "
             "release tags: anyone who can push could make a release tag, and a run on it reads "
             "the deploy hook. In Settings -> Rules -> Rulesets, add a tag ruleset targeting "
-            "'v*' with 'Restrict creations', 'Restrict updates' and 'Restrict deletions', "
-            "GitHub Actions alone in its bypass list (docs/release.md, set-up step 6)"
+            "'v*' with 'Restrict creations', 'Restrict updates' and 'Restrict deletions', and "
+            f"{_bypass_entries(accepted)} in its bypass list ({SET_UP})"
         )
-    names = sorted(str(r.get("name")) for r in rulesets if covers_release_tags(r))
-    return f"release tags: only the release creates, moves or deletes them ({', '.join(names)})"
+    else:
+        names = sorted(repr(str(r.get("name"))) for r in rulesets if covers_release_tags(r))
+        findings.said.append(
+            f"release tags: only the release creates, moves or deletes them ({', '.join(names)})"
+        )
+    _check_bypass(findings, rulesets, owner_type, accepted)
+    if accepted == (DEPLOY_KEY,):
+        _check_deploy_key(findings, base, token, environment, timeout)
+    if findings.problems:
+        raise DeployError("; and ".join(findings.problems))
+    return findings.said
+
+
+def _check_bypass(
+    findings: Findings, rulesets: list[dict[str, Any]], owner_type: str, accepted: tuple[str, ...]
+) -> None:
+    bypass = bypass_of(rulesets, accepted)
+    if owner_type == "User" and GITHUB_ACTIONS in accepted:
+        findings.problems.append(
+            "this repository belongs to a personal account, where GitHub refuses the GitHub "
+            "Actions app as a ruleset's bypass actor, so the job token can never create a "
+            f"release tag the ruleset restricts: create the tags with a deploy key ({SET_UP})"
+        )
+    for name in bypass.closed:
+        findings.problems.append(
+            f"the tag ruleset {name} restricts creating release tags and lets none of "
+            f"{_bypass_entries(accepted)} bypass it, so GitHub refuses the release's own tag. "
+            f"In Settings -> Rules -> Rulesets -> {name} -> Bypass list, add "
+            f"{_bypass_entries(accepted)} ({SET_UP})"
+        )
+    if bypass.hidden:
+        findings.said.append(
+            f"the bypass list of {', '.join(bypass.hidden)} is not shown to this token (GitHub "
+            "shows it to those who may edit the ruleset): not checked here; `python -m "
+            "tools.release rules` run with an administrator's token checks it"
+        )
+    elif not bypass.closed and not findings.problems:
+        findings.said.append(f"{_bypass_entries(accepted)} may create the release tags")
+
+
+def _check_deploy_key(
+    findings: Findings, base: str, token: str, environment: str, timeout: float
+) -> None:
+    """A deploy key that may write, and its private half in the environment's secrets, where
+    GitHub shows them to this token."""
+    quoted = urllib.parse.quote(environment, safe="")
+    try:
+        keys = request_list(
+            f"{base}/keys?per_page=100", token, permission="administration: read", timeout=timeout
+        )
+        secrets = request(
+            f"{base}/environments/{quoted}/secrets?per_page=100",
+            token,
+            permission="administration: read",
+            timeout=timeout,
+        ).get("secrets")
+    except GitHubError as error:
+        if not error.hidden:
+            raise DeployError(f"the repository's deploy keys could not be read: {error}") from None
+        findings.said.append(
+            f"deploy keys and the {environment} environment's secrets are not shown to this token "
+            "(an administrator's token sees them): not checked here"
+        )
+        return
+    if not any(isinstance(key, dict) and key.get("read_only") is False for key in keys):
+        findings.problems.append(
+            "the repository has no deploy key with write access for the release to create its "
+            "tags with: in Settings -> Deploy keys -> Add deploy key, paste the public half and "
+            f"tick 'Allow write access' ({SET_UP})"
+        )
+    names = {str(s.get("name")) for s in secrets or [] if isinstance(s, dict)}
+    if TAG_KEY_SECRET not in names:
+        findings.problems.append(
+            f"the {environment} environment has no secret {TAG_KEY_SECRET}: add the deploy "
+            f"key's private half there, in Settings -> Environments -> {environment} ({SET_UP})"
+        )
+
+
+def _bypass_entries(credentials: Iterable[str]) -> str:
+    return " or ".join(BYPASS_ENTRY[c] for c in credentials)
 
 
 def _matches(ref: str, patterns: Iterable[str], everything: str) -> bool:

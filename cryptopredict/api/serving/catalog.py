@@ -7,6 +7,10 @@ Assets are listed from the store's index; an asset's artifact is opened (checked
 manifest and memory-mapped) on the first request that needs its data, so neither memory nor
 start-up grows with the number of assets. An artifact that cannot be opened makes that asset
 answer 503 `asset_unavailable`, saying why; the others are served, and `/healthz` lists it.
+
+An asset is found by its slug or its symbol in any case (`eth-usd`, `ETH-USD`, `ETH/USD`), and
+answered under its slug. One that a training run into the model directory has not written yet
+answers 503 `still_training` with its progress and when to ask again, not 404.
 """
 
 from __future__ import annotations
@@ -15,7 +19,12 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from cryptopredict.api.errors import BadRequestError, UnavailableAssetError, UnknownAssetError
+from cryptopredict.api.errors import (
+    BadRequestError,
+    StillTrainingError,
+    UnavailableAssetError,
+    UnknownAssetError,
+)
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
@@ -25,6 +34,7 @@ from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RankedPair, TrainingRun
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
+from cryptopredict.artifact.training import PairStatus, read_status
 from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
 
@@ -34,6 +44,8 @@ NAMED = 10  # at most this many slugs in the detail of an unknown asset
 QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
 _QUERY = re.compile(QUERY_PATTERN, re.ASCII)
 SORTS = ("slug", "rank")  # by slug; by the market's volume rank (unranked last, by slug)
+# Ask again this soon for a pair still training: its quick model comes within a minute.
+RETRY_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -170,20 +182,39 @@ class Catalog:
         }
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
-    def __getitem__(self, slug: str) -> ServedAsset:
-        """The asset `slug`; UnknownAssetError (404) naming served ones if there is none, and
-        UnavailableAssetError (503) if its artifact was found unusable at start-up."""
+    def __getitem__(self, name: str) -> ServedAsset:
+        """The asset `name` (its slug or symbol, in any case); UnknownAssetError (404) naming
+        served ones if there is none, UnavailableAssetError (503) if its artifact was found
+        unusable at start-up, StillTrainingError (503) while training has yet to write it."""
+        slug = canonical(name)
         served = self._assets.get(slug)
         if served is not None:
             return served
         failure = self.store.failures.get(slug)
         if failure is not None:
             raise UnavailableAssetError(unavailable(slug, failure, self.store))
+        training = self._training(slug)
+        if training is not None:
+            raise StillTrainingError(still_training(training), retry_after=RETRY_SECONDS)
+        raise UnknownAssetError(self._unknown(name, slug))
+
+    def _training(self, slug: str) -> PairStatus | None:
+        """`slug`'s progress, while a run into the model directory trains it."""
+        status = read_status(self.store.model_dir) if self.store.model_dir else None
+        found = [pair for pair in status.unfinished() if pair.asset == slug] if status else []
+        return found[0] if found else None
+
+    def _unknown(self, name: str, slug: str) -> str:
+        said = f"no asset {name[:32]!r} is served here"
+        base = slug.rpartition("-")[0]
+        near = [served.slug for served in self if base and served.base == base]
+        if near:
+            return f"{said}; {' or '.join(near[:NAMED])} is (the same base, another quote)"
         slugs = list(self._assets)
         known = ", ".join(slugs[:NAMED])
         if len(slugs) > NAMED:
             known += f" and {len(slugs) - NAMED} more (`/assets` lists them, `/assets?q=` searches)"
-        raise UnknownAssetError(f"no asset {slug[:32]!r} is served here; known: {known}")
+        return f"{said}; known: {known}"
 
     def __contains__(self, slug: str) -> bool:
         return slug in self._assets
@@ -256,6 +287,21 @@ def match_rank(served: ServedAsset, wanted: str) -> int | None:
         wanted in served.slug or wanted in symbol,
     )
     return next((rank for rank, matched in enumerate(checks) if matched), None)
+
+
+def canonical(name: str) -> str:
+    """The slug `name` spells: a slug or a symbol in any case (`ETH/USD` is `eth-usd`)."""
+    return name.strip().lower().replace("/", "-")
+
+
+def still_training(pair: PairStatus) -> str:
+    """Why `pair` is not served yet, with its progress."""
+    fits = f"; {pair.fits_done} of {pair.fits_total} fits" if pair.fits_total else ""
+    return (
+        f"{pair.asset} is still training ({pair.step}{fits}): it is served as soon as its first "
+        f"model is written, usually within a minute of the run's start; ask again in "
+        f"{RETRY_SECONDS} s (`/healthz` shows every pair's progress)"
+    )
 
 
 def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:

@@ -7,8 +7,9 @@ passed), how many are scored (a price is stored for it, and how many of those pr
 replayed minutes rather than an exchange's); the point's absolute percentage error and naive's;
 per band, the share of prices it held and its interval score (on log prices, lower is better)
 beside naive's, with their difference. Each mean carries the standard error across issue times
-(`estimate`): issues whose windows overlap (closer together than the lead) share part of one
-price path, and a lead with too few independent issues says so instead of a verdict.
+(`estimate`, the one estimator of `cryptopredict.standard_error`): issues whose windows overlap
+(closer together than the lead) share part of one price path, and a lead with too few
+independent issues for its critical values says so instead of a verdict.
 """
 
 from __future__ import annotations
@@ -22,23 +23,30 @@ from cryptopredict.api.serving.archive import Archived
 from cryptopredict.api.serving.issued import VALUES
 from cryptopredict.api.types.common import BandVerdict
 from cryptopredict.artifact.schema import LEVELS
-from cryptopredict.band_scores import inside, interval_score, mean_se
+from cryptopredict.band_scores import inside, interval_score
+from cryptopredict.standard_error import MeanSE, mean_se
 
 HOUR = 3600
 REPLAY = "replay"
-# Fewer independent issues than this at a lead: its standard errors, and so a verdict, are not
-# given (pending the forecast issue's critical values for few windows).
-MIN_INDEPENDENT = 10
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean over the scored issues of a lead, with its standard error across issue times;
-    `why` says why there is none."""
+    """A mean over the scored issues of a lead, with its standard error across issue times
+    (`MeanSE`, whose critical values a verdict takes); `why` says why there is none."""
 
     mean: float | None
     se: float | None
     why: str | None
+    found: MeanSE | None = None
+
+    def verdict(self) -> BandVerdict | None:
+        """Against zero: better (below) or worse (above) beyond the critical value, else a tie;
+        None without a standard error."""
+        if self.found is None or self.se is None:
+            return None
+        said = self.found.verdict()
+        return {"lower": BandVerdict.BETTER, "higher": BandVerdict.WORSE}.get(said, BandVerdict.TIE)
 
 
 def independent_issues(times: np.ndarray, lead: int) -> int:
@@ -53,19 +61,26 @@ def independent_issues(times: np.ndarray, lead: int) -> int:
 
 def estimate(values: np.ndarray, times: np.ndarray, lead: int) -> Estimate:
     """The mean of `values` (one per issue, at its data's end `times`, increasing) and its
-    standard error across issue times, counting issues closer than `lead` as overlapping."""
+    standard error across issue times (`cryptopredict.standard_error`, the one estimator): each
+    issue at its data's end in hours, issues closer than the lead sharing part of one price
+    path. Issues of one data's end (two versions of one release) share their whole outcome:
+    they count once, at their mean."""
     if not len(values):
         return Estimate(None, None, "nothing scored")
     mean = float(values.mean())
-    independent = independent_issues(times, lead)
-    if independent < MIN_INDEPENDENT:
-        why = f"too few independent issues: {independent} of {MIN_INDEPENDENT} needed"
-        return Estimate(mean, None, why)
-    spacing = float(np.median(np.diff(times)))
-    _, se, _, _ = mean_se(values, max(1, math.ceil(lead / max(spacing, 1.0))))
-    if not math.isfinite(se) or se <= 0:
+    ends, where = np.unique(times, return_inverse=True)
+    per_end = np.bincount(where, weights=values) / np.bincount(where)
+    found = mean_se(per_end, max(1, math.ceil(lead / HOUR)), ends // HOUR)
+    if not found.enough:
+        independent = independent_issues(ends, lead)
+        why = (
+            f"too few independent issues for a standard error ({independent} whose windows do "
+            "not overlap)"
+        )
+        return Estimate(mean, None, why, found)
+    if not found.se > 0:
         return Estimate(mean, None, "every issue scored alike: no spread to estimate it from")
-    return Estimate(mean, se, None)
+    return Estimate(mean, found.se, None, found)
 
 
 @dataclass(frozen=True)
@@ -78,14 +93,9 @@ class LevelRecord:
     difference: Estimate  # served minus naive, issue by issue
 
     def verdict(self) -> BandVerdict | None:
-        """Better or worse than naive's band beyond two standard errors, else a tie; None
-        without a standard error."""
-        found = self.difference
-        if found.mean is None or found.se is None:
-            return None
-        if abs(found.mean) <= 2 * found.se:
-            return BandVerdict.TIE
-        return BandVerdict.BETTER if found.mean < 0 else BandVerdict.WORSE
+        """Better or worse than naive's band beyond the critical value of the difference's
+        standard error (two at least), else a tie; None without a standard error."""
+        return self.difference.verdict()
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,32 @@
 """What `/healthz`, `/assets` and the dashboard say of a training run still writing into the
-model directory (`train.py --serve`): the pairs whose final model is not served yet, each with
-its step and its Prophet fits done of those planned, and the time left, estimated."""
+model directory (`train.py --serve`): the pairs still training, each with what runs now (or
+that it waits for a worker) and its Prophet fits done of those planned, and the time left,
+estimated; the pairs it could not train, with why."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.api.types.training import Training, TrainingPair
-from cryptopredict.artifact.training import PairStatus, read_status
+from cryptopredict.api.types.training import FailedPair, QuickPair, Training, TrainingPair
+from cryptopredict.artifact.training import PairStatus, TrainingStatus, read_status
 
 
 def training(model_dir: Path | None) -> Training | None:
-    """None when no run is training into `model_dir` (or every pair's final model is served)."""
+    """None when no run is training into `model_dir` (or every pair of it is done)."""
     status = read_status(model_dir) if model_dir is not None else None
-    pending = status.unfinished() if status is not None else ()
-    if status is None or not pending:
+    if status is None or all(pair.state == "done" for pair in status.pairs):
         return None
+    return described(status)
+
+
+def described(status: TrainingStatus) -> Training:
     return Training(
         updated_at=iso_utc(int(status.updated_at.timestamp())),
         eta_seconds=_seconds(status.eta_seconds),
-        pairs=[_pair(pair) for pair in pending],
+        pairs=[_pair(pair) for pair in status.unfinished()],
+        failed=[FailedPair(asset=pair.asset, reason=_why(pair)) for pair in status.ended("failed")],
+        quick=[QuickPair(asset=pair.asset, reason=_why(pair)) for pair in status.ended("quick")],
     )
 
 
@@ -28,6 +34,7 @@ def _pair(pair: PairStatus) -> TrainingPair:
     total = pair.fits_total
     return TrainingPair(
         asset=pair.asset,
+        state="running" if pair.state == "running" else "waiting",
         step=pair.step,
         fits_done=pair.fits_done,
         fits_total=total,
@@ -35,6 +42,10 @@ def _pair(pair: PairStatus) -> TrainingPair:
         served=pair.served,
         eta_seconds=_seconds(pair.eta_seconds),
     )
+
+
+def _why(pair: PairStatus) -> str:
+    return pair.why or "not said"
 
 
 def _seconds(value: float | None) -> int | None:

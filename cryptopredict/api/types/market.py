@@ -10,7 +10,7 @@ from msgspec import UNSET, UnsetType
 from cryptopredict.api.serving.candles import DEFAULT_COUNT
 from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
-from cryptopredict.api.types.training import TRAINING, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, Training
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
@@ -123,11 +123,6 @@ class ServedAsset(Answer):
         float | None, doc("The 24-hour quote volume it was ranked by; null if unranked.")
     ]
     links: AssetLinks
-
-
-class FailedPair(Answer):
-    asset: str
-    reason: Annotated[str, doc("Why it did not train.")]
 
 
 class LeftOutPair(Answer):

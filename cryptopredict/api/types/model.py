@@ -10,7 +10,7 @@ import msgspec
 
 from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
 from cryptopredict.api.types.track_record import TrackRecordSummary
-from cryptopredict.api.types.training import TRAINING, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, Training
 from cryptopredict.artifact.schema import BacktestReport, Manifest
 
 
@@ -156,7 +156,10 @@ class Health(AssetHealth):
 
     status: Annotated[
         Literal["ok", "degraded"],
-        doc("`degraded` once an asset's artifact could not be opened."),
+        doc(
+            "`degraded` once an asset's artifact could not be opened (`unavailable`), or while "
+            "a pair the training run could not train is named in `failed`."
+        ),
     ]
     assets: Annotated[list[AssetHealth], doc("Every served asset.")]
     unavailable: Annotated[
@@ -164,6 +167,14 @@ class Health(AssetHealth):
         doc(
             "The assets whose artifact could not be opened (they answer 503); artifacts open on "
             "first use, so one found corrupt appears here once asked for."
+        ),
+    ]
+    failed: Annotated[
+        list[FailedPair],
+        doc(
+            "The pairs the training run could not train, with why: the run training now, or "
+            "else the last one (`run.json`), until the next run. A model of it trained before "
+            "is still served."
         ),
     ]
     training: Annotated[Training | None, TRAINING]

@@ -1,0 +1,333 @@
+"""The one standard error behind every verdict, coverage, panel figure, gate and live score: the
+mean of values that overlap in time, on numpy alone (the backtest and the API's live scorecard
+both use it).
+
+Forecasts h ahead from origins s apart share part of one price path: their errors are
+MA(ceil(h / s) - 1), so the variance of their mean needs every autocovariance within the
+overlap at full weight. A HAC (Newey-West) variance with a flat-top kernel (Politis & Romano):
+weight 1 up to the overlap, falling linearly to 0 at twice it (Bartlett's triangle at as many
+lags as the overlap recovers only about 0.76-0.94 of the variance; simulated in
+tests/test_standard_error.py). Where the flat top is not positive (it need not be), Bartlett's
+at twice the width, which always is.
+
+With few independent windows two more things matter, and both are taken care of:
+
+- the variance is biased down, by about the kernel's total weight over the count (the mean
+  the values are taken from is estimated too): divided by (1 - that), its first-order bias;
+- the estimate itself is noisy: it behaves as a chi-square with `df` = n / (the sum of the
+  kernel's squared weights over every lag) degrees of freedom (about 3/8 of the independent
+  windows; counted as if no value were missing, which only lowers them), so the
+  critical values are Student's t with `df` (two standard errors at least, the project's rule).
+  Below MIN_DF no critical value means anything: the verdict is "too few windows".
+
+`mean_se` takes a series at once; `OverlapSums` takes it a batch at a time (running sums and
+the last values within reach), and gives the same figures once the series spans twice the
+overlap. Both pair values by their steps: a gap is a gap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+MIN_DF = 2.0  # below it the t has no variance: "too few windows"
+TIE_AT = 2.0  # standard errors within which a difference is a tie, at least (the project's rule)
+Verdict = Literal["lower", "higher", "tie", "too few windows"]
+
+
+@dataclass(frozen=True)
+class MeanSE:
+    """The mean of the finite values, its standard error, their count, the flat top's width
+    (lags at full weight) and the degrees of freedom of the variance."""
+
+    mean: float
+    se: float
+    n: int
+    lags: int
+    df: float
+
+    @property
+    def enough(self) -> bool:
+        """Whether the standard error rests on enough independent windows for a verdict."""
+        return math.isfinite(self.se) and self.df >= MIN_DF
+
+    def critical(self, *, one_sided: bool = False) -> float:
+        """The 95% critical value: one-sided, Student's t's 95% point with `df`; two-sided, its
+        97.5% point and never below TIE_AT (NaN without enough windows)."""
+        if not self.enough:
+            return math.nan
+        if one_sided:
+            return t_quantile(0.95, self.df)
+        return max(TIE_AT, t_quantile(0.975, self.df))
+
+    def upper(self) -> float:
+        """The one-sided 95% upper bound of the mean."""
+        return self.mean + self.critical(one_sided=True) * self.se
+
+    def verdict(self) -> Verdict:
+        """The mean against zero: "lower" or "higher" beyond the two-sided critical value,
+        else "tie"; "too few windows" when no critical value holds."""
+        if not self.enough:
+            return "too few windows"
+        if abs(self.mean) <= self.critical() * self.se:
+            return "tie"
+        return "lower" if self.mean < 0 else "higher"
+
+
+def mean_se(values: np.ndarray, overlap: int, steps: np.ndarray | None = None) -> MeanSE:
+    """The mean of the finite `values` (in time order) and its standard error, values closer
+    than `overlap` steps sharing part of their outcome window. `steps` (whole numbers,
+    increasing) places each value; None: one step apart."""
+    x = np.asarray(values, dtype=np.float64)
+    at = np.arange(len(x)) if steps is None else np.asarray(steps, dtype=np.int64)
+    finite = np.isfinite(x)
+    x, at = x[finite], at[finite]
+    n = len(x)
+    if n < 2:
+        return MeanSE(float(x.mean()) if n else math.nan, math.nan, n, overlap, math.nan)
+    lags = min(hac_lags(overlap, n), n - 1)
+    reach = min(2 * lags, n - 1)
+    flat, fallback = LaggedSums(flat_top(reach, flat=lags)), LaggedSums(bartlett(reach))
+    flat.add(at, x[:, None])
+    fallback.add(at, x[:, None])
+    se, df = _se_and_df(flat, fallback)
+    return MeanSE(float(x.mean()), float(se[0]), n, lags, float(df[0]))
+
+
+def hac_lags(overlap: int, n: int) -> int:
+    """The flat top's width: the origins a horizon overlaps, and never fewer than Newey and
+    West's (1994) rule of thumb for `n` observations (volatility persists past the overlap)."""
+    return max(1, overlap, math.floor(4 * (n / 100) ** (2 / 9)))
+
+
+def flat_top(nlags: int, *, flat: int) -> np.ndarray:
+    """HAC weights at lags 0..nlags: 1 up to `flat`, then falling linearly to 0 at twice it."""
+    return np.clip(2 - np.arange(nlags + 1) / max(flat, 1), 0.0, 1.0)
+
+
+def bartlett(nlags: int) -> np.ndarray:
+    """Bartlett's HAC weights at lags 0..nlags."""
+    return 1.0 - np.arange(nlags + 1) / (nlags + 1)
+
+
+def _se_and_df(flat: LaggedSums, fallback: LaggedSums) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the standard error (the flat top's variance, Bartlett's where that is not
+    positive, less its first-order bias) and the degrees of freedom of the variance."""
+    raw = flat.variance()
+    positive = raw > 0
+    variance = np.where(positive, raw, fallback.variance())
+    kept = np.where(positive, flat.weight_share(), fallback.weight_share())
+    df = np.where(positive, flat.df(), fallback.df())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unbiased = np.where(kept < 1, variance / (1 - kept), np.nan)
+    return np.sqrt(np.maximum(unbiased, 0.0)), df
+
+
+class OverlapSums:
+    """`mean_se` kept up to date as values arrive in time order, a batch at a time, each at its
+    step (a whole number; a gap is a gap: values on either side of it are not paired across the
+    missing steps). Every column of the values is a series of its own on the same steps.
+
+    The state is a few sums per column and the values of the last `2 * overlap` steps, however
+    long the series. Its figures equal `mean_se`'s of the same series once the steps span twice
+    the overlap (before that `mean_se` cuts its lags to the values there are, which running
+    sums cannot do afterwards); until then the standard error is NaN.
+    """
+
+    def __init__(self, overlap: int, columns: int = 1) -> None:
+        self.overlap = overlap
+        reach = 2 * overlap
+        self.flat = LaggedSums(flat_top(reach, flat=overlap), columns)
+        self.fallback = LaggedSums(bartlett(reach), columns)
+
+    @property
+    def n(self) -> int:
+        return self.flat.n
+
+    def add(self, at: np.ndarray, values: np.ndarray) -> None:
+        """Take `values` (rows at steps `at`, increasing, after every step taken so far)."""
+        self.flat.add(at, values)
+        self.fallback.add(at, values)
+
+    def mean(self) -> np.ndarray:
+        return self.flat.mean()
+
+    def results(self) -> list[MeanSE]:
+        """Per column, as `mean_se` gives it (NaN standard errors before the steps span twice
+        the overlap)."""
+        flat = self.flat
+        mean = flat.mean()
+        se, df = np.full(flat.columns, np.nan), np.full(flat.columns, np.nan)
+        spans = flat.first is not None and flat.last is not None
+        # ... and a rule-of-thumb width (more lags than the overlap) is not kept: not known yet
+        wide = spans and flat.last - flat.first >= 2 * self.overlap  # type: ignore[operator]
+        if wide and hac_lags(self.overlap, flat.n) == self.overlap:
+            se, df = _se_and_df(flat, self.fallback)
+        return [
+            MeanSE(float(mean[col]), float(se[col]), flat.n, self.overlap, float(df[col]))
+            for col in range(flat.columns)
+        ]
+
+    def se(self) -> np.ndarray:
+        """Per column; NaN before the steps span twice the overlap."""
+        return np.array([result.se for result in self.results()])
+
+
+class LaggedSums:
+    """A series' count, mean and HAC variance of its mean with the lag `weights` (w[0] = 1,
+    then lags 1, 2, ...), kept as running sums while values arrive in time order, each at its
+    step; the values of the last len(weights) - 1 steps are kept to pair the next ones with."""
+
+    def __init__(self, weights: np.ndarray, columns: int = 1) -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.lags = len(self.weights) - 1
+        self.columns = columns
+        self.n = 0
+        self.first: int | None = None
+        self.last: int | None = None
+        self._shift = np.zeros(columns)  # values are kept less this, for precision
+        self._sum = np.zeros(columns)
+        self._products = np.zeros(columns)  # sum over pairs i, j of w * x_i * x_j
+        self._weighted = np.zeros(columns)  # sum over pairs of w * x_i
+        self._pairs = 0.0  # sum over pairs of w
+        self._tail_at = np.empty(0, dtype=np.int64)
+        self._tail = np.empty((0, columns))
+
+    def add(self, at: np.ndarray, values: np.ndarray) -> None:
+        """Take `values` (rows at steps `at`, increasing, after every step taken so far)."""
+        at = np.asarray(at, dtype=np.int64)
+        if not len(at):
+            return
+        values = np.asarray(values, dtype=np.float64).reshape(len(at), self.columns)
+        if np.any(np.diff(at) <= 0) or (self.last is not None and at[0] <= self.last):
+            raise ValueError("steps must increase, after every step taken so far")
+        if self.n == 0:
+            self._shift = values.mean(axis=0)
+            self.first = int(at[0])
+        values = values - self._shift
+        # Runs farther apart than the lags share no pair: each is taken with its own window.
+        breaks = np.flatnonzero(np.diff(at) > self.lags) + 1
+        for run_at, run in zip(np.split(at, breaks), np.split(values, breaks), strict=True):
+            self._add_run(run_at, run)
+        self.last = int(at[-1])
+
+    def _add_run(self, at: np.ndarray, values: np.ndarray) -> None:
+        start = int(at[0]) - self.lags
+        keep = self._tail_at >= start
+        old_at, old = self._tail_at[keep], self._tail[keep]
+        length = int(at[-1]) - start + 1
+        dense = np.zeros((length, self.columns))
+        present = np.zeros(length)
+        dense[old_at - start], present[old_at - start] = old, 1.0
+        dense[at - start], present[at - start] = values, 1.0
+        # Each new value's weighted neighbours among the `lags` steps before it.
+        rows = at - start
+        near = _neighbours(dense, self.weights, rows)
+        near_count = _neighbours(present[:, None], self.weights, rows)[:, 0]
+        w0 = self.weights[0]
+        self.n += len(at)
+        self._sum += values.sum(axis=0)
+        self._products += (w0 * values**2 + 2 * values * near).sum(axis=0)
+        self._weighted += (w0 * values + values * near_count[:, None] + near).sum(axis=0)
+        self._pairs += float((w0 + 2 * near_count).sum())
+        tail_at, tail = np.concatenate([old_at, at]), np.concatenate([old, values])
+        recent = tail_at > int(at[-1]) - self.lags
+        self._tail_at, self._tail = tail_at[recent], tail[recent]
+
+    def mean(self) -> np.ndarray:
+        if self.n == 0:
+            return np.full(self.columns, np.nan)
+        return self._sum / self.n + self._shift
+
+    def variance(self) -> np.ndarray:
+        """The HAC variance of the mean, per column: sum over pairs of w * e_i * e_j / n^2,
+        e the values less their mean (NaN for fewer than two values)."""
+        if self.n < 2:
+            return np.full(self.columns, np.nan)
+        mean = self._sum / self.n
+        spread = self._products - 2 * mean * self._weighted + mean**2 * self._pairs
+        return spread / self.n**2
+
+    def weight_share(self) -> np.ndarray:
+        """The variance's first-order bias, as a share of it: the sum over pairs of w over n^2
+        (the mean the values are taken from is estimated too), per column."""
+        return np.full(self.columns, self._pairs / self.n**2 if self.n else np.nan)
+
+    def df(self) -> np.ndarray:
+        """The degrees of freedom of the variance: n over the sum of the squared weights at
+        every lag, -lags to lags (Priestley's equivalent degrees of freedom)."""
+        squares = 1 + 2 * float((self.weights[1:] ** 2).sum())
+        return np.full(self.columns, self.n / squares if self.n else np.nan)
+
+
+DIRECT = 64  # new values up to which neighbours are summed directly, not by FFT
+
+
+def _neighbours(dense: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per row r of `rows`: sum over k = 1..lags of weights[k] * dense[r - k], per column (the
+    rows of `dense` before the first are zeros)."""
+    lags = len(weights) - 1
+    if len(rows) <= DIRECT:  # a few new values: a dot product each
+        out = np.zeros((len(rows), dense.shape[1]))
+        for index, row in enumerate(rows):
+            before = dense[max(0, row - lags) : row][::-1]
+            out[index] = weights[1 : 1 + len(before)] @ before
+        return out
+    kernel = np.concatenate([[0.0], weights[1:]])
+    size = len(dense) + len(kernel) - 1
+    fft = 1 << max(0, (size - 1).bit_length())
+    spectrum = np.fft.rfft(dense, fft, axis=0) * np.fft.rfft(kernel, fft)[:, None]
+    return np.fft.irfft(spectrum, fft, axis=0)[rows]
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Student's t's `p` quantile with `df` degrees of freedom (any positive real), p in (0, 1):
+    the regularized incomplete beta inverted by bisection, to about 1e-12."""
+    if not 0 < p < 1 or not df > 0:
+        raise ValueError(f"t quantile of p={p} with df={df}: need 0 < p < 1 and df > 0")
+    if p == 0.5:
+        return 0.0
+    tail = 2 * min(p, 1 - p)  # I_x(df / 2, 1 / 2) at x = df / (df + t^2)
+    low, high = 0.0, 1.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        if _incomplete_beta(middle, df / 2, 0.5) < tail:
+            low = middle
+        else:
+            high = middle
+    x = (low + high) / 2
+    t = math.sqrt(df * (1 - x) / x)
+    return t if p > 0.5 else -t
+
+
+def _incomplete_beta(x: float, a: float, b: float) -> float:
+    """The regularized incomplete beta I_x(a, b), by its continued fraction (Lentz)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    if x > (a + 1) / (a + b + 2):  # converges faster on the other side
+        return 1.0 - _incomplete_beta(1 - x, b, a)
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    fraction = d
+    for m in range(1, 300):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * fraction / a

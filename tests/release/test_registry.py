@@ -1,0 +1,91 @@
+"""Can Render pull the image? The registry asked as an anonymous client asks it (the OCI
+distribution API's manifest request and the bearer token its 401 challenge offers), against a
+local server speaking GHCR's answers (issue 51, bar 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.release.cli import main
+from tools.release.registry import (
+    PrivatePackageError,
+    RegistryUnknownError,
+    anonymous_status,
+    check_pullable,
+)
+
+DIGEST = "sha256:" + "ab" * 32
+MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
+IMAGE = "ghcr.io/octo/cryptopredict"
+
+
+def challenge(server) -> dict[str, str]:
+    realm = f"{server.url}/token"
+    value = f'Bearer realm="{realm}",service="ghcr.io",scope="repository:octo/cryptopredict:pull"'
+    return {"WWW-Authenticate": value}
+
+
+TOKEN_PATH = "/token?service=ghcr.io&scope=repository%3Aocto%2Fcryptopredict%3Apull"
+
+
+def test_a_public_package_answers_an_anonymous_client_through_the_token_dance(server):
+    server.route("/token", 200, '{"token": "anonymous-pull"}')
+    server.answer(401, '{"errors": [{"code": "UNAUTHORIZED"}]}', challenge(server))
+    server.answer(200, "{}")  # the manifest asked again, with the anonymous token
+    said = check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
+    assert said == f"{IMAGE} is public: Render can pull {DIGEST} without a credential"
+    assert [path for _, path in server.requests] == [MANIFEST, TOKEN_PATH, MANIFEST]
+
+
+def test_a_manifest_served_without_any_token_is_public(server):
+    server.route(MANIFEST, 200, "{}")
+    assert anonymous_status(server.url, "octo/cryptopredict", DIGEST) == 200
+
+
+@pytest.mark.parametrize(
+    ("challenged", "token", "retried"),
+    [(False, None, None), (True, 401, None), (True, 403, None), (True, 200, 403)],
+    ids=["401-without-a-challenge", "token-401", "token-403", "token-then-403"],
+)
+def test_a_private_package_names_its_visibility_and_the_settings(
+    server, challenged, token, retried
+):
+    server.answer(401, "{}", challenge(server) if challenged else None)
+    if token is not None:
+        server.route("/token", token, '{"token": "t"}' if token == 200 else "{}")
+    if retried is not None:
+        server.answer(retried, "{}")
+    with pytest.raises(PrivatePackageError) as caught:
+        check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
+    said = str(caught.value)
+    assert "the package's visibility is private" in said
+    assert "https://github.com/octo/cryptopredict/pkgs/container/cryptopredict" in said
+    assert "Change visibility -> Public" in said
+    assert "--registry-credential" in said
+
+
+def test_an_unreachable_registry_warns_and_the_deploy_goes_on(capsys):
+    args = ["check-pull", "--image", IMAGE, "--digest", DIGEST, "--repository", "octo/c"]
+    environ = {"RELEASE_REGISTRY_URL": "http://127.0.0.1:9"}  # nothing listens on discard
+    assert main(args, environ=environ) == 0
+    assert "::warning title=package visibility::" in capsys.readouterr().out
+    with pytest.raises(RegistryUnknownError):
+        check_pullable(IMAGE, DIGEST, "octo/c", base_url="http://127.0.0.1:9")
+
+
+def test_a_blueprint_that_names_a_registry_credential_pulls_with_it(tmp_path, capsys, server):
+    blueprint = tmp_path / "render.yaml"
+    generate = ["blueprint", "--repository", "octo/cryptopredict"]
+    generate += ["--registry-credential", "ghcr-read", "--output", str(blueprint)]
+    assert main(generate) == 0
+    args = ["check-pull", "--image", IMAGE, "--digest", DIGEST, "--repository"]
+    args += ["octo/cryptopredict", "--blueprint", str(blueprint)]
+    assert main(args, environ={"RELEASE_REGISTRY_URL": server.url}) == 0
+    assert "with the registry credential 'ghcr-read'" in capsys.readouterr().out
+    assert server.requests == [], "a private package is fine then: not asked"
+    # Another repository's Blueprint names no credential of this one: asked, and refused.
+    args[args.index("octo/cryptopredict")] = "someone/else"
+    args[args.index(IMAGE)] = "ghcr.io/someone/else"
+    server.route("/v2/someone/else/manifests/" + DIGEST, 401, "{}")
+    assert main(args, environ={"RELEASE_REGISTRY_URL": server.url}) == 1
+    assert "the package's visibility is private" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""The commands that ask GitHub's and the registry's side what the release depends on:
+`rules` (the environment and the tag rulesets), `tag` (create the release tag with a credential
+the ruleset lets through) and `check-pull` (can Render pull the image?)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tools.release.blueprint import BlueprintError, check
+from tools.release.environment import TAG_RULE, check_environment
+from tools.release.lineage import Git
+from tools.release.registry import RegistryUnknownError, check_pullable
+from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET, check_tag_rules
+from tools.release.tagging import Repository, create_tag
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+def add_github_commands(commands: Any) -> None:
+    """The three commands' parsers, on the `python -m tools.release` subparsers."""
+    rules = commands.add_parser(
+        "rules",
+        help="refuse unless the environment and the tag rulesets keep production main's and let "
+        "the release create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
+    )
+    rules.add_argument(
+        "--environment",
+        default="production",
+        help="the environment holding the deploy hook and the tag key (production)",
+    )
+    rules.add_argument("--branch", default="main", help="the release branch (main)")
+    rules.add_argument(
+        "--repository",
+        help="owner/name (default: $GITHUB_REPOSITORY, which GitHub Actions sets)",
+    )
+    rules.add_argument(
+        "--tag-credential",
+        choices=CREDENTIALS,
+        help="what the tag job creates release tags with (default: a deploy key on a personal "
+        "account's repository, either on an organisation's)",
+    )
+
+    tag = commands.add_parser(
+        "tag",
+        help="create the release tag on its commit, unless it names it already (reads "
+        "$RELEASE_TAG_KEY, $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_SERVER_URL)",
+    )
+    tag.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
+    tag.add_argument("--sha", required=True, help="the commit it names")
+    tag.add_argument(
+        "--environment",
+        default="production",
+        help="the environment holding RELEASE_TAG_KEY, checked before the key is used (production)",
+    )
+
+    pull = commands.add_parser(
+        "check-pull",
+        help="refuse unless Render can pull the image: public (asked anonymously, of "
+        "$RELEASE_REGISTRY_URL when set, else the image's registry), or pulled with a registry "
+        "credential render.yaml names",
+    )
+    pull.add_argument("--image", required=True, help="registry/owner/name, without a tag")
+    pull.add_argument("--digest", required=True, help="sha256:... of the pushed image")
+    pull.add_argument("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
+    pull.add_argument(
+        "--blueprint", type=Path, help="render.yaml: a registry credential it names is used"
+    )
+
+
+def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.repository:
+        environ = {**environ, "GITHUB_REPOSITORY": args.repository}
+    api_url, repository, token = github_context(environ, "checking the repository's rules")
+    check_environment(api_url, repository, args.environment, token, args.branch)
+    print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
+    said = check_tag_rules(
+        api_url,
+        repository,
+        token,
+        credential=args.tag_credential,
+        environment=args.environment,
+    )
+    print("\n".join(said))
+    return 0
+
+
+def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    repository = Repository.from_environ(environ)
+    key = environ.get(TAG_KEY_SECRET, "")
+    said = create_tag(args.tag, args.sha, repository, Git(), key=key, environment=args.environment)
+    print(said)
+    return 0
+
+
+def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    credential = _blueprint_credential(args.blueprint, args.repository)
+    if credential:
+        print(f"render.yaml pulls {args.image} with the registry credential {credential!r}")
+        return 0
+    base_url = environ.get("RELEASE_REGISTRY_URL", "").strip() or None
+    try:
+        print(check_pullable(args.image, args.digest, args.repository, base_url=base_url))
+    except RegistryUnknownError as error:
+        print(
+            "::warning title=package visibility::the registry could not say whether Render can "
+            f"pull {args.image} ({error}): deploying anyway"
+        )
+    return 0
+
+
+def _blueprint_credential(path: Path | None, repository: str) -> str | None:
+    """The registry credential of the Blueprint generated for `repository`'s image, if any."""
+    try:
+        return None if path is None else check(path.read_text(), repository).credential
+    except (OSError, BlueprintError):
+        return None
+
+
+def github_context(environ: Mapping[str, str], what: str) -> tuple[str, str, str]:
+    """(API URL, owner/name, token) from the variables GitHub Actions sets."""
+    token = environ.get("GITHUB_TOKEN", "").strip()
+    repository = environ.get("GITHUB_REPOSITORY", "").strip()
+    if not (token and repository):
+        raise ValueError(
+            f"{what} needs GITHUB_TOKEN (yours: GITHUB_TOKEN=$(gh auth token)) and the repository "
+            "(GITHUB_REPOSITORY, or --repository where the command takes it), and one is not set"
+        )
+    return environ.get("GITHUB_API_URL", DEFAULT_API_URL), repository, token
+
+
+GITHUB_COMMANDS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
+    "rules": check_rules,
+    "tag": make_tag,
+    "check-pull": check_pull,
+}

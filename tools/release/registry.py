@@ -1,0 +1,120 @@
+"""Can Render pull the image? Ask the registry for its manifest as Render would: anonymously.
+
+A new GHCR package is private. Render pulls without credentials unless the Blueprint names a
+registry credential, so a private package makes every deploy fail, after the deploy's wait for
+/healthz, with words that never name the package's visibility. Asked before the deploy hook, the
+registry answers in a second: the OCI distribution API's manifest request, with the anonymous
+bearer token its 401 challenge offers (how a registry serves a public image to a client without
+credentials, GHCR included). Refused: the package is not public, and the error says which
+setting to change. The registry unreachable: a warning, and the deploy goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from tools.release.render import DeployError
+
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+REFUSED = (401, 403, 404)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+class PrivatePackageError(DeployError):
+    """The registry does not serve the image without credentials."""
+
+
+class RegistryUnknownError(Exception):
+    """The registry could not be asked; nothing is known of the package's visibility."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    challenge: str = ""
+    body: bytes = b""
+
+
+def _get(url: str, headers: dict[str, str], timeout: float) -> Answer:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Answer(response.status, body=response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers.get("WWW-Authenticate", ""), error.read())
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        raise RegistryUnknownError(str(getattr(error, "reason", error))) from None
+
+
+def anonymous_token(challenge: str, timeout: float) -> str | None:
+    """The token a `Bearer realm=...` challenge hands a client without credentials; None when
+    the registry gives none (the package is not public)."""
+    scheme, _, parameters = challenge.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    fields = dict(_CHALLENGE.findall(parameters))
+    realm = fields.pop("realm", "")
+    if urllib.parse.urlsplit(realm).scheme not in ("https", "http"):
+        return None
+    answer = _get(f"{realm}?{urllib.parse.urlencode(fields)}", {}, timeout)
+    if answer.status in REFUSED:
+        return None
+    if answer.status != 200:
+        raise RegistryUnknownError(f"its token service answered HTTP {answer.status}")
+    try:
+        document = json.loads(answer.body)
+        token = document.get("token") or document.get("access_token")
+    except (ValueError, AttributeError):
+        raise RegistryUnknownError("its token service did not answer JSON") from None
+    return str(token) if token else None
+
+
+def anonymous_status(base_url: str, name: str, digest: str, *, timeout: float = 10.0) -> int:
+    """The HTTP status of an anonymous client's request for the manifest `digest` of `name`
+    (200: it may pull it), after the token dance a 401 challenge asks for."""
+    url = f"{base_url.rstrip('/')}/v2/{name}/manifests/{digest}"
+    answer = _get(url, {"Accept": ACCEPT}, timeout)
+    if answer.status == 401 and answer.challenge:
+        token = anonymous_token(answer.challenge, timeout)
+        if token is None:
+            return 401
+        answer = _get(url, {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}, timeout)
+    return answer.status
+
+
+def check_pullable(
+    image: str, digest: str, repository: str, *, base_url: str | None = None, timeout: float = 10.0
+) -> str:
+    """A line for the log when anyone may pull `image@digest`; PrivatePackageError naming the
+    setting to change when the registry refuses an anonymous client; RegistryUnknownError when
+    it cannot be asked."""
+    host, _, name = image.partition("/")
+    status = anonymous_status(base_url or f"https://{host}", name, digest, timeout=timeout)
+    if status == 200:
+        return f"{image} is public: Render can pull {digest} without a credential"
+    if status not in REFUSED:
+        raise RegistryUnknownError(f"it answered HTTP {status} for the manifest")
+    package = name.rsplit("/", 1)[-1]
+    raise PrivatePackageError(
+        f"Render cannot pull {image}@{digest}: the registry refuses the image to a client "
+        f"without credentials (HTTP {status}), so the package's visibility is private, as every "
+        "new GHCR package is. Render pulls without credentials, so the deploy would fail. "
+        f"Either change the package's visibility to public (https://github.com/{repository}/"
+        f"pkgs/container/{package} -> Package settings -> Danger Zone -> Change visibility -> "
+        "Public), or give Render a registry credential (Workspace Settings -> Registry "
+        "Credentials) and name it in the Blueprint: python -m tools.release blueprint "
+        f"--repository {repository} --registry-credential <its name> --output render.yaml "
+        "(docs/release.md, set-up step 3). Then re-run the failed jobs"
+    )

@@ -1,0 +1,209 @@
+"""Create the release tag with a credential the repository's tag ruleset lets through.
+
+A tag ruleset restricts who may create a release tag (tools/release/rules.py); the tag job
+must be on its bypass list. Two credentials can be:
+
+- a deploy key with write access (`RELEASE_TAG_KEY` holds its private half, in the `production`
+  environment): the tag is pushed over SSH. GitHub's REST API names deploy keys as a ruleset
+  bypass actor (`DeployKey`), and this is the only one a personal account's repository can use:
+  GitHub refuses the GitHub Actions app as a bypass actor there;
+- the job's own token (`contents: write`), the GitHub Actions app, on an organisation's
+  repository whose ruleset lists it: the tag is created through the REST API.
+
+Either way a refusal is explained: GitHub's own words, what causes them, and the setting that
+fixes it. The key is written to a file only the job's user can read, for the one push, and
+removed; it is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.release.environment import check_environment
+from tools.release.github import GitHubError, request
+from tools.release.lineage import Git
+from tools.release.render import DeployError
+from tools.release.rules import SET_UP, TAG_KEY_SECRET, read_rulesets, restricting_creation
+
+# What GitHub says when it refuses a push, and what fixes each (their words as git prints them).
+PUSH_REFUSALS = (
+    (
+        "Repository rule violations",
+        "a tag ruleset restricts creating release tags and does not let deploy keys bypass it: "
+        "in Settings -> Rules -> Rulesets -> (the release tags ruleset) -> Bypass list, add "
+        "'Deploy keys'",
+    ),
+    (
+        "marked as read only",
+        "the deploy key may only read: in Settings -> Deploy keys, delete it and add its public "
+        "half again with 'Allow write access'",
+    ),
+    (
+        "Permission denied (publickey)",
+        f"GitHub knows no key matching {TAG_KEY_SECRET}: add its public half as a deploy key of "
+        "this repository (Settings -> Deploy keys, 'Allow write access'), or put the private "
+        "half of the repository's deploy key in the secret",
+    ),
+    (
+        "Host key verification failed",
+        "GitHub's SSH host key is not among those its API's /meta lists",
+    ),
+)
+
+
+class TagError(DeployError):
+    """The release tag could not be created; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class Repository:
+    """Where the tag goes: the repository, GitHub's web and API addresses, the job's token."""
+
+    name: str
+    server_url: str
+    api_url: str
+    token: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Repository:
+        name = environ.get("GITHUB_REPOSITORY", "").strip()
+        token = environ.get("GITHUB_TOKEN", "").strip()
+        if not (name and token):
+            raise ValueError("creating the release tag needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        return cls(
+            name,
+            environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+            environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+            token,
+        )
+
+    @property
+    def ssh_host(self) -> str:
+        return urllib.parse.urlsplit(self.server_url).hostname or "github.com"
+
+
+def create_tag(
+    tag: str, commit: str, repository: Repository, git: Git, *, key: str, environment: str
+) -> str:
+    """Create `tag` on `commit` (with the deploy key `key` when given, else the job's token),
+    unless it already names `commit`; a line for the log, or TagError saying what to change."""
+    if tag in git.tags():
+        named = git.commit(f"refs/tags/{tag}")
+        if named != commit:
+            raise TagError(f"{tag} exists and names {named}, not this run's {commit}")
+        return f"{tag} already names {commit} (an earlier attempt of this run made it)"
+    if key.strip():
+        # The key is a secret of the environment that holds the deploy hook too: used only while
+        # that environment admits nothing but the release branch and the release tags.
+        check_environment(
+            repository.api_url, repository.name, environment, repository.token, "main"
+        )
+        push_with_key(tag, commit, repository, git, key)
+        return f"created {tag} on {commit} with the deploy key ({TAG_KEY_SECRET})"
+    refuse_token_on_a_personal_account(repository, environment)
+    create_with_token(tag, commit, repository)
+    return f"created {tag} on {commit} with the job's token (GitHub Actions)"
+
+
+def known_hosts(repository: Repository) -> str:
+    """known_hosts lines for GitHub's SSH host, from the keys its API publishes (/meta), read
+    over HTTPS: the push trusts no host key it was not told about."""
+    try:
+        meta = request(f"{repository.api_url}/meta", repository.token, permission="metadata: read")
+    except GitHubError as error:
+        raise TagError(f"GitHub's SSH host keys could not be read: {error}") from None
+    keys = [str(key).strip() for key in meta.get("ssh_keys") or [] if str(key).strip()]
+    if not keys:
+        raise TagError("GitHub's /meta lists no SSH host key to push the release tag with")
+    return "".join(f"{repository.ssh_host} {key}\n" for key in keys)
+
+
+def push_with_key(tag: str, commit: str, repository: Repository, git: Git, key: str) -> None:
+    """`git push` of `commit` as `refs/tags/<tag>` over SSH, authenticated by the deploy key."""
+    hosts = known_hosts(repository)
+    with tempfile.TemporaryDirectory(prefix="release-tag-") as scratch:
+        key_file = Path(scratch) / "key"
+        hosts_file = Path(scratch) / "known_hosts"
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key.strip().replace("\r\n", "\n") + "\n")
+        hosts_file.write_text(hosts)
+        ssh = shlex.join(
+            [
+                "ssh",
+                "-F",
+                "/dev/null",
+                "-i",
+                str(key_file),
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                f"UserKnownHostsFile={hosts_file}",
+            ]
+        )
+        url = f"git@{repository.ssh_host}:{repository.name}.git"
+        result = subprocess.run(
+            ["git", "-C", str(git.directory), "push", "--quiet", url, f"{commit}:refs/tags/{tag}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0"},
+        )
+    if result.returncode != 0:
+        said = " | ".join(line.strip() for line in result.stderr.splitlines() if line.strip())
+        fixes = [fix for words, fix in PUSH_REFUSALS if words in result.stderr]
+        raise TagError(
+            f"GitHub refused to create {tag} with the deploy key ({said or 'no message'}). "
+            + ("; ".join(fixes) or "check the deploy key and the tag ruleset")
+            + f" ({SET_UP}). Then re-run the failed jobs: nothing was published"
+        )
+
+
+def refuse_token_on_a_personal_account(repository: Repository, environment: str) -> None:
+    """TagError before trying when the job's token cannot create the tag: a personal account's
+    repository whose tag ruleset restricts creating release tags (GitHub never lets the GitHub
+    Actions app bypass a ruleset there)."""
+    owner_type, rulesets = read_rulesets(repository.api_url, repository.name, repository.token)
+    restricting = restricting_creation(rulesets)
+    if owner_type == "User" and restricting:
+        raise TagError(
+            f"{repository.name} belongs to a personal account and the tag ruleset "
+            f"{', '.join(restricting)} restricts creating release tags. GitHub refuses the GitHub "
+            "Actions app as a bypass actor on a personal account's repository, so this job's "
+            f"token cannot create the tag, and {TAG_KEY_SECRET} is not set: create a deploy key "
+            "with write access, add 'Deploy keys' to the ruleset's bypass list and the key's "
+            f"private half as the secret {TAG_KEY_SECRET} of the {environment} environment "
+            f"({SET_UP}). Then re-run the failed jobs: nothing was published"
+        )
+
+
+def create_with_token(tag: str, commit: str, repository: Repository) -> None:
+    """POST the tag's ref through the REST API with the job's token."""
+    url = f"{repository.api_url}/repos/{repository.name}/git/refs"
+    try:
+        request(
+            url,
+            repository.token,
+            method="POST",
+            permission="contents: write",
+            body={"ref": f"refs/tags/{tag}", "sha": commit},
+        )
+    except GitHubError as error:
+        raise TagError(
+            f"GitHub refused to create {tag} with the job's token ({error.said or error}). A tag "
+            "ruleset that restricts creating release tags must let the release through: on an "
+            "organisation's repository add 'GitHub Actions' to its bypass list, or, on any "
+            f"repository, create the tags with a deploy key ({TAG_KEY_SECRET}, {SET_UP}). Then "
+            "re-run the failed jobs: nothing was published"
+        ) from None
