@@ -278,16 +278,12 @@ class Archive:
             self._lock.notify_all()
 
     def wait(self, timeout: float) -> bool:
-        """Wait until every issue asked for so far has been tried at least once since; whether
-        each was (for tests and tools)."""
+        """Wait until every issue asked for so far has been tried at least once (written, or
+        failed to be); whether each was, within `timeout` seconds (for tests and tools)."""
         with self._lock:
-            asked = {key: self._tries.get(key, 0) for key in self._pending}
+            asked = set(self._seen)
             return self._lock.wait_for(
-                lambda: all(
-                    key not in self._pending or self._tries.get(key, 0) > tries
-                    for key, tries in asked.items()
-                ),
-                timeout=timeout,
+                lambda: all(self._tries.get(key, 0) >= 1 for key in asked), timeout=timeout
             )
 
     def _run(self) -> None:
