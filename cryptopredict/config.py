@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -18,6 +19,35 @@ from typing import Any
 
 class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot use."""
+
+
+class Duration(float):
+    """Seconds, written as a duration: `4h30m`, `90m`, `600s` or `600` (seconds), more than 0."""
+
+    UNITS = (3600.0, 60.0, 1.0)  # the pattern's groups: hours, minutes, seconds
+    PATTERN = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+    def __new__(cls, text: str | float) -> Duration:
+        if isinstance(text, int | float):
+            seconds = float(text)
+        else:
+            found = cls.PATTERN.fullmatch(text.strip().lower())
+            if found is None or not any(found.groups()):
+                raise ValueError(f"not a duration (4h30m, 90m, 600s): {text!r}")
+            seconds = sum(
+                float(part) * unit
+                for part, unit in zip(found.groups(), cls.UNITS, strict=True)
+                if part
+            )
+        if not 0 < seconds < float("inf"):
+            raise ValueError(f"a duration must be more than 0: {text!r}")
+        return super().__new__(cls, seconds)
+
+    def __str__(self) -> str:
+        hours, rest = divmod(round(float(self)), 3600)
+        minutes, seconds = divmod(rest, 60)
+        text = "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (seconds, "s")) if n)
+        return text or f"{float(self):g}s"
 
 
 def _setting(env: str, default: Any, help: str, *, secret: bool = False) -> Any:
@@ -40,6 +70,16 @@ class Settings:
         None,
         "Worker processes of the local Dask cluster training runs on (one thread each); unset: "
         "one per core. Ignored when DASK_SCHEDULER_ADDRESS is set.",
+    )
+    train_budget: Duration | None = _setting(
+        "TRAIN_BUDGET",
+        None,
+        "How long a `train.py` run may take before its backtests stop (`train.py --budget`), "
+        "counted from its start, a duration such as `4h30m`, `90m` or `600s`: every pair is "
+        "served its quick model first; when the budget ends, no backtest starts or goes on (but "
+        "those of the `--must-train` pairs), the pairs not backtested keep their quick model, "
+        "said with why (`backtest deferred: budget`), and their refits so far stay in the fit "
+        "cache for the next run. Unset: no limit.",
     )
     dask_scheduler_address: str | None = _setting(
         "DASK_SCHEDULER_ADDRESS",
@@ -319,7 +359,11 @@ def _convert(env: str, raw: str, hint: Any) -> Any:
     try:
         return target(raw)
     except ValueError:
-        kind = {int: "a whole number", float: "a number"}.get(target, target.__name__)
+        kind = {
+            int: "a whole number",
+            float: "a number",
+            Duration: "a duration such as 4h30m, 90m or 600s",
+        }.get(target, target.__name__)
         raise ConfigError(f"{env} must be {kind}, got {raw!r}") from None
 
 

@@ -8,7 +8,7 @@ overlap at full weight. A HAC (Newey-West) variance with a flat-top kernel (Poli
 weight 1 up to the overlap, falling linearly to 0 at twice it (Bartlett's triangle at as many
 lags as the overlap recovers only about 0.76-0.94 of the variance; simulated in
 tests/test_standard_error.py). Where the flat top is not positive (it need not be), Bartlett's
-at twice the width, which always is.
+at twice the width, which always is (so too where the flat part spans every value).
 
 With few independent windows two more things matter, and both are taken care of:
 
@@ -114,16 +114,15 @@ def bartlett(nlags: int) -> np.ndarray:
 
 
 def _se_and_df(flat: LaggedSums, fallback: LaggedSums) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the standard error (the flat top's variance, Bartlett's where that is not
-    positive, less its first-order bias) and the degrees of freedom of the variance."""
-    raw = flat.variance()
-    positive = raw > 0
-    variance = np.where(positive, raw, fallback.variance())
-    kept = np.where(positive, flat.weight_share(), fallback.weight_share())
-    df = np.where(positive, flat.df(), fallback.df())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        unbiased = np.where(kept < 1, variance / (1 - kept), np.nan)
-    return np.sqrt(np.maximum(unbiased, 0.0)), df
+    """Per column, the standard error (the flat top's variance less its first-order bias;
+    Bartlett's where the flat top's is not positive or its bias is all of it, as when every
+    value lies within the flat part) and the degrees of freedom of the variance."""
+    raw, share = flat.variance(), flat.weight_share()
+    usable = (raw > 0) & (share < 1)
+    variance = np.where(usable, raw, fallback.variance())
+    share = np.where(usable, share, fallback.weight_share())
+    df = np.where(usable, flat.df(), fallback.df())
+    return np.sqrt(np.maximum(variance, 0.0) / (1 - share)), df
 
 
 class OverlapSums:

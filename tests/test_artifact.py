@@ -32,7 +32,7 @@ from cryptopredict.artifact.schema import (
     ValidationReport,
 )
 from cryptopredict.artifact.write import write_artifact
-from cryptopredict.model.bands import DEFAULT_BAND
+from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.utc import iso_utc
 from tests.crafted import resealed, retyped
@@ -390,29 +390,37 @@ def test_a_model_directory_without_artifacts_says_what_to_do(tmp_path):
         load_artifacts(tmp_path / "empty")
 
 
+# The parts come pickled from the test: this process imports only the writer (importing the
+# test module for `parts` cost each writer two seconds before its first write).
 ARTIFACT_WRITER = """
+import pickle
 import sys
 from pathlib import Path
 
-from cryptopredict.artifact.write import write_artifact
-from tests.test_artifact import parts
+import msgspec
 
+from cryptopredict.artifact.write import write_artifact
+
+base = pickle.loads(Path(sys.argv[2]).read_bytes())
 print("ready", flush=True)
 version = 1
 while True:
     version += 1
-    written = parts(f"v{version}", points=200_000)
-    write_artifact(Path(sys.argv[1]), **written)
+    model = {**base["model"], "version": f"v{version}"}
+    manifest = msgspec.structs.replace(base["manifest"], model_version=f"v{version}")
+    write_artifact(Path(sys.argv[1]), **{**base, "model": model, "manifest": manifest})
 """
 
 
 @pytest.mark.slow
-def test_kill_9_mid_write_leaves_a_verified_artifact(written):
+def test_kill_9_mid_write_leaves_a_verified_artifact(written, tmp_path):
     """A writer killed at any moment leaves the last complete artifact, never a mix of two."""
     root = written.parent
+    base = tmp_path / "parts.pickle"
+    base.write_bytes(pickle.dumps(parts("v1", points=200_000)))
     versions_seen = set()
     for delay in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95):
-        kill_9_after(ARTIFACT_WRITER, [str(root)], delay)
+        kill_9_after(ARTIFACT_WRITER, [str(root), str(base)], delay)
         artifact = load_artifact(root / "btc-usd")  # verifies every checksum
         version = artifact.manifest.model_version
         assert artifact.load_model()["version"] == version

@@ -43,7 +43,8 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import Settings
 from cryptopredict.data import History, load_history, summarize
 from cryptopredict.model.backtest import Backtest
-from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec
+from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.forecasters import ProphetForecaster, window
 from cryptopredict.model.gate import GateRules
@@ -221,7 +222,8 @@ def table_rows(forecasts: pd.DataFrame, order: list[str]) -> list[dict]:
 
 def peers(client: Client, history: History, manifest: dict, args, settings: Settings) -> dict:
     """The served forecast, the naive baseline and statsforecast's models on the same origins,
-    scored alike, with the served band's interval score against each (paired, Newey-West)."""
+    scored alike, with the served band's interval score against each (paired, with the one
+    standard error)."""
     started = time.monotonic()
     frame = close_frame(history)
     plan = Plan()
@@ -261,7 +263,7 @@ def peers(client: Client, history: History, manifest: dict, args, settings: Sett
             row = {"horizon": label, "model": model, **_scores(result, actual[:, j], j, known)}
             if model != SERVED:
                 versus = paired(served, _interval(result, actual, j), lags)
-                row["served_minus_this"], row["served_minus_this_se"] = versus.diff, versus.se
+                row["served_minus_this"], row["served_minus_this_se"] = versus.mean, versus.se
             rows.append(row)
     return {
         "origins": [iso_moment(at) for at in origins],

@@ -41,12 +41,19 @@ from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import Settings
 from cryptopredict.model import panel_band as chooser
 from cryptopredict.model.backtest import Backtest
-from cryptopredict.model.bands import BandSpec, candidates
+from cryptopredict.model.band_spec import BandSpec, candidates
 from cryptopredict.model.choices import band_scores
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
-from cryptopredict.model.scores import inside, interval_score, overlap_lags, paired
+from cryptopredict.model.scores import (
+    inside,
+    interval_score,
+    mean_se,
+    overlap_lags,
+    paired,
+    relative,
+)
 from cryptopredict.model.scoring import spacing_hours
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.fitcache import FitCache
@@ -181,15 +188,15 @@ def per_origin(rows: pd.DataFrame) -> pd.DataFrame:
 
 def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
     """One pair at one horizon: interval score difference against naive and coverage, with
-    Newey-West standard errors over overlapping origins."""
+    the one standard error over overlapping origins."""
     rows = rows.sort_values("origin")
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     return _figures(rows, lags)
 
 
 def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
-    """Every pair at one horizon: each origin time's mean over the pairs, then Newey-West over
-    the times (standard errors clustered by time, Driscoll-Kraay)."""
+    """Every pair at one horizon: each origin time's mean over the pairs, then the one standard
+    error over the times (clustered by time, Driscoll-Kraay)."""
     by_time = rows.drop(columns=["pair", "horizon"]).groupby("origin").mean().reset_index()
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(by_time["origin"]))
     figures = _figures(by_time, lags)
@@ -199,21 +206,26 @@ def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
 
 
 def _figures(rows: pd.DataFrame, lags: int) -> dict:
-    zero = np.zeros(len(rows))
-    versus = paired(rows["score_served"].to_numpy(), rows["score_naive"].to_numpy(), lags)
+    served, naive = rows["score_served"].to_numpy(), rows["score_naive"].to_numpy()
+    versus = paired(served, naive, lags)
+    ratio = relative(served, naive, lags)
     coverage: dict[str, float] = {}
     coverage_se: dict[str, float] = {}
     for level in LEVELS:
         held = rows[f"held_{level}"].to_numpy()
         coverage[str(level)] = float(held.mean())
-        coverage_se[str(level)] = paired(held - held.mean(), zero, lags).se
+        coverage_se[str(level)] = mean_se(held, lags).se
     return {
         "origins": len(rows),
         "lags": lags,
-        "interval_score": float(rows["score_served"].mean()),
-        "naive_interval_score": float(rows["score_naive"].mean()),
-        "interval_score_diff": versus.diff,
+        "df": versus.df,
+        "interval_score": float(served.mean()),
+        "naive_interval_score": float(naive.mean()),
+        "interval_score_diff": versus.mean,
         "interval_score_se": versus.se,
+        "relative": ratio.mean,
+        "relative_se": ratio.se,
+        "relative_bound": ratio.upper(),
         "verdict": versus.verdict(),
         "coverage": coverage,
         "coverage_se": coverage_se,

@@ -8,6 +8,7 @@ without pulling in reading, writing or numpy.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -85,9 +86,27 @@ class ModelScores(Record, frozen=True):
     quantile_score: float | None = None
 
 
+class BandVerdict(enum.StrEnum):
+    """A band against the naive band's by interval score: `better` or `worse` beyond the
+    critical value (two standard errors, or Student's t's where few independent windows make it
+    larger), else `tie`; `too few windows` where no critical value holds (the model card's
+    verdicts, the live scorecard's)."""
+
+    BETTER = "better"
+    TIE = "tie"
+    WORSE = "worse"
+    TOO_FEW = "too few windows"
+
+
 class Comparison(Record, frozen=True):
-    """The served model minus the naive one per origin, averaged, with Newey-West standard
-    errors over `lags` overlapping origins (scores of a band only when both have one)."""
+    """The served model minus the naive one per origin, averaged, with the one standard error
+    (`cryptopredict.standard_error`, a flat top over `lags` overlapping origins); scores of a
+    band only when both have one. On the 80% interval score: the degrees of freedom of its
+    standard error (`df`), the relative difference (served - naive) / naive with its standard
+    error and one-sided 95% upper bound, and the `verdict`: "better" or "worse" beyond the
+    critical value (two standard errors, or Student's t's with `df` where that is larger),
+    else "tie"; "too few windows" where so few independent windows were scored that no
+    critical value holds."""
 
     n: int
     lags: int
@@ -97,16 +116,11 @@ class Comparison(Record, frozen=True):
     interval_score_se: float | None = None
     quantile_score_diff: float | None = None
     quantile_score_se: float | None = None
-
-    def verdict(self) -> str | None:
-        """The served band against naive's by the interval score: "better" or "worse" when
-        the difference is beyond two standard errors, else "tie"; None when not scored."""
-        diff, se = self.interval_score_diff, self.interval_score_se
-        if diff is None or se is None:
-            return None
-        if abs(diff) <= 2 * se:
-            return "tie"
-        return "better" if diff < 0 else "worse"
+    df: float | None = None
+    interval_score_relative: float | None = None
+    interval_score_relative_se: float | None = None
+    interval_score_relative_bound: float | None = None
+    verdict: BandVerdict | None = None
 
 
 class HorizonScores(Record, frozen=True):
@@ -163,7 +177,7 @@ class DampingChoice(Record, frozen=True):
 
 
 class BandSetting(Record, frozen=True):
-    """A band (cryptopredict.model.bands.BandSpec as written): every field, and its name."""
+    """A band (cryptopredict.model.band_spec.BandSpec as written): every field, and its name."""
 
     kind: str
     window_days: float | None

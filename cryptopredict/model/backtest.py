@@ -30,10 +30,11 @@ from cryptopredict.artifact.schema import (
     DampingChoice,
     PastForecast,
 )
-from cryptopredict.model import bands as bandlib
-from cryptopredict.model.bands import BAND_HOURS, Band, BandSpec, Market
+from cryptopredict.model.band_spec import BandSpec, candidates
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import choose_band, choose_damping, damp, fixed_band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HOUR, SERVED, Plan, epoch_seconds, seconds_of
 from cryptopredict.model.refits import Refits, refit_frame
 from cryptopredict.model.scores import tails
@@ -198,7 +199,7 @@ def finish_backtest(
     if band is not None:
         choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
     else:
-        specs = list(band_candidates) if band_candidates is not None else bandlib.candidates()
+        specs = list(band_candidates) if band_candidates is not None else candidates()
         choice = choose_band(dense, specs, setup.validation_start, setup.validation_end)
     served_band = Band(
         BandSpec.from_setting(choice.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)

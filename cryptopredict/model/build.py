@@ -36,11 +36,13 @@ from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.backtest import Backtest, unbacktested_band
-from cryptopredict.model.bands import BAND_HOURS, DEFAULT_BAND, Band, Market
+from cryptopredict.model.band_spec import DEFAULT_BAND
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
+from cryptopredict.model.market import Market
 from cryptopredict.model.naming import served_parts
 from cryptopredict.model.panel_band import panel_band
 from cryptopredict.model.plan import Plan

@@ -31,7 +31,8 @@ from cryptopredict.artifact.schema import (
     PoolChoice,
     PoolScores,
 )
-from cryptopredict.model.bands import Band, BandSpec
+from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.bands import Band
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
 from cryptopredict.model.refits import actual_at
 from cryptopredict.model.scores import inside, interval_score, quantile_score, tails

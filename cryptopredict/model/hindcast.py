@@ -16,8 +16,9 @@ import numpy as np
 
 from cryptopredict.artifact.arrays import BarHistory, Grid
 from cryptopredict.artifact.schema import LEVELS, HindcastCoverage
-from cryptopredict.model.bands import Band, Market
+from cryptopredict.model.bands import Band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import Market
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import inside, tails
 

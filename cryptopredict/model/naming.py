@@ -6,7 +6,7 @@ that was not made."""
 from __future__ import annotations
 
 from cryptopredict.artifact.schema import BandChoice, DampingChoice, ServedParts, Settled
-from cryptopredict.model.bands import BandSpec
+from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.config import ModelConfig
 
 NO_REFIT = (
@@ -14,8 +14,9 @@ NO_REFIT = (
     "before its origin), so no damping could be compared and tau 0 (the last close) is served"
 )
 QUICK = (
-    "the quick model, served while the backtest runs (`train.py --serve`, `make run`): the last "
-    "close (tau 0) until the backtest chooses the damping and its model replaces this one"
+    "the quick model, written before the backtest (`train.py --serve`, `make run`, and a run "
+    "with a budget: `train.py --budget`, the release): the last close (tau 0) until a backtest "
+    "chooses the damping and its model replaces this one"
 )
 PANEL = (
     "the panel's settings (cryptopredict/model/panel_band.json): chosen by `make panel` per "

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.model.bands import BandSpec
+from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.plan import HORIZONS
 
 PANEL_BAND = Path(__file__).with_name("panel_band.json")

@@ -61,6 +61,7 @@ def backtest_table(summary: BacktestSummary) -> str:
         "same, naive band",
         "interval score 80%, served / naive",
         "difference (SE)",
+        "relative (95% bound)",
         "quantile score difference (SE)",
         "verdict",
     ]
@@ -77,6 +78,7 @@ def backtest_table(summary: BacktestSummary) -> str:
                 f"{number(served.interval_score if served else None)} / "
                 f"{number(naive.interval_score if naive else None)}",
                 _diff(versus, "interval_score"),
+                relative_text(versus),
                 _diff(versus, "quantile_score"),
                 verdict(versus),
             ]
@@ -90,16 +92,29 @@ def backtest_table(summary: BacktestSummary) -> str:
     note = (
         f"{summary.origins} evaluation origins {summary.origin_step_hours:g} hours "
         f"apart; {how}. Scores on log prices, "
-        "lower is better; standard errors are Newey-West over the origins a horizon overlaps. "
-        "Verdict on the 80% interval score: lower or higher when the difference is beyond two "
-        "standard errors, else a tie."
+        "lower is better; standard errors are the flat-top Newey-West over the origins a "
+        "horizon overlaps (cryptopredict/standard_error.py). Relative: (served - naive) / naive "
+        "with its one-sided 95% upper bound. Verdict on the 80% interval score: lower or higher "
+        "when the difference is beyond two standard errors (Student's t's critical value where "
+        "few independent windows make it larger), else a tie; too few windows where no critical "
+        "value holds."
     )
     return markdown_table(header, body, note)
 
 
 def verdict(versus: Comparison | None) -> str:
-    found = versus.verdict() if versus else None
-    return {"better": "**lower**", "worse": "higher", "tie": "tie", None: ""}[found]
+    found = versus.verdict if versus else None
+    words = {"better": "**lower**", "worse": "higher", "tie": "tie", None: ""}
+    return words.get(found, found or "")
+
+
+def relative_text(versus: Comparison | None) -> str:
+    """The relative interval score difference and its one-sided 95% upper bound, in percent."""
+    if versus is None or versus.interval_score_relative is None:
+        return ""
+    bound = versus.interval_score_relative_bound
+    shown = f"{versus.interval_score_relative:+.1%}"
+    return shown if bound is None else f"{shown} ({bound:+.1%})"
 
 
 def _coverages_of(metrics: ModelScores | None) -> str:

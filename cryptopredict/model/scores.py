@@ -1,35 +1,36 @@
-"""The scores forecasters use, on log prices, and paired comparisons with honest standard errors.
+"""The scores forecasters use, on log prices, and paired comparisons with the one standard error.
 
 - Interval score (Gneiting & Raftery 2007) of a central band at level L (alpha = 1 - L): its width
   plus 2 / alpha times how far the outcome fell outside it. Lower is better; it rewards bands
   that are narrow and still hold the price, and is proper: a forecaster cannot game it.
 - Quantile score: the mean pinball loss over the served quantiles (the median and both ends of
   every band), an approximation of the CRPS of the whole forecast distribution.
-- Paired differences between two forecasters on the same origins, with a standard error that
-  allows for the autocorrelation overlapping horizons create: origins closer than the horizon
-  share part of their outcome, so their score differences are correlated. Newey-West (HAC)
-  errors with a lag covering the overlap, from statsmodels.
+- Paired differences between two forecasters on the same origins, and the relative difference
+  of their means, with the one standard error (`cryptopredict.standard_error`): origins closer
+  than the horizon share part of their outcome, so their score differences are correlated.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
-import statsmodels.api as sm
 
 # The band's own scores live where the API's live scorecard reads them too (numpy alone).
 from cryptopredict.band_scores import inside, interval_score, overlap_lags, tails
+from cryptopredict.standard_error import MeanSE, mean_se
 
 __all__ = [
-    "Paired",
+    "MeanSE",
     "inside",
     "interval_score",
+    "mean_se",
     "overlap_lags",
     "paired",
     "pinball",
     "quantile_score",
+    "relative",
     "tails",
 ]
 
@@ -51,32 +52,20 @@ def quantile_score(
     return np.mean(losses, axis=0)
 
 
-@dataclass(frozen=True)
-class Paired:
-    """The mean of `a - b` over paired forecasts, with its Newey-West standard error."""
-
-    diff: float
-    se: float
-    n: int
-    lags: int
-
-    @property
-    def t(self) -> float:
-        return self.diff / self.se if self.se > 0 else math.nan
-
-    def verdict(self) -> str:
-        """'lower' or 'higher' when the difference is beyond two standard errors, else 'tie'."""
-        if abs(self.diff) <= 2 * self.se:
-            return "tie"
-        return "lower" if self.diff < 0 else "higher"
+def paired(a: np.ndarray, b: np.ndarray, overlap: int) -> MeanSE:
+    """The mean of `a - b` (same origins, in time order; pairs with an unknown score left out)
+    with its standard error over origins `overlap` steps apart sharing their outcome."""
+    return mean_se(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64), overlap)
 
 
-def paired(a: np.ndarray, b: np.ndarray, lags: int) -> Paired:
-    """Compare scores `a` and `b` (same origins, in time order) with HAC errors over `lags`."""
-    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    diff = diff[np.isfinite(diff)]
-    if len(diff) < 2:
-        return Paired(math.nan, math.nan, len(diff), lags)
-    lags = max(0, min(lags, len(diff) - 1))
-    fit = sm.OLS(diff, np.ones(len(diff))).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    return Paired(float(fit.params[0]), float(fit.bse[0]), len(diff), lags)
+def relative(a: np.ndarray, b: np.ndarray, overlap: int) -> MeanSE:
+    """mean(a) / mean(b) - 1 over the origins where both are known, with its standard error (the
+    ratio's influence, (a - (1 + r) b) / mean(b), through the same estimator)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    known = np.isfinite(a) & np.isfinite(b)
+    if known.sum() < 2:
+        return MeanSE(math.nan, math.nan, int(known.sum()), overlap, math.nan)
+    base = b[known].mean()
+    ratio = a[known].mean() / base
+    found = mean_se(np.where(known, (a - ratio * b) / base, np.nan), overlap)
+    return replace(found, mean=float(ratio - 1))

@@ -8,6 +8,7 @@ on the close; the summary holds the *evaluation* origins only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,16 +28,20 @@ from cryptopredict.artifact.schema import (
     PastForecast,
     WidthFifth,
 )
-from cryptopredict.model.bands import NAIVE_BAND, TAUS, Band, Market
+from cryptopredict.model.band_spec import NAIVE_BAND
+from cryptopredict.model.bands import Band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre
 from cryptopredict.model.scores import (
     inside,
     interval_score,
+    mean_se,
     overlap_lags,
     paired,
     quantile_score,
+    relative,
     tails,
 )
 from cryptopredict.postprocess import round_prices
@@ -115,9 +120,10 @@ def _bounds(rows: pd.DataFrame, level: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta) -> Comparison:
-    """`model` minus `baseline` per origin, averaged, with Newey-West standard errors over the
+    """`model` minus `baseline` per origin, averaged, with the one standard error over the
     origins a horizon overlaps: absolute percentage error, and for bands the 80% interval score
-    and the quantile score."""
+    (its relative difference too, with a one-sided 95% bound, and the verdict) and the
+    quantile score."""
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(mine.index.to_series()))
@@ -125,23 +131,40 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     if _banded(mine) and _banded(theirs):
         pairs["interval_score"] = (_interval(mine), _interval(theirs))
         pairs["quantile_score"] = (_quantile(mine), _quantile(theirs))
-    out: dict[str, float] = {}
+    out: dict[str, float | str | None] = {}
     for name, (a, b) in pairs.items():
         result = paired(a, b, lags)
-        out[f"{name}_diff"], out[f"{name}_se"] = result.diff, result.se
-    return Comparison(n=len(mine), lags=lags, **out)
+        out[f"{name}_diff"], out[f"{name}_se"] = result.mean, result.se
+    if "interval_score" in pairs:
+        score = paired(*pairs["interval_score"], lags)
+        ratio = relative(*pairs["interval_score"], lags)
+        out["df"] = score.df if math.isfinite(score.df) else None
+        out["verdict"] = VERDICTS[score.verdict()]
+        out["interval_score_relative"] = ratio.mean
+        out["interval_score_relative_se"] = ratio.se
+        out["interval_score_relative_bound"] = ratio.upper() if ratio.enough else None
+    return msgspec.convert({"n": len(mine), "lags": lags, **out}, Comparison)
+
+
+# A score's difference against naive's, lower being better, as the verdict says it.
+VERDICTS = {
+    "lower": "better",
+    "higher": "worse",
+    "tie": "tie",
+    "too few windows": "too few windows",
+}
 
 
 def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
-    """The Newey-West standard error of each level's coverage over one model's origins (their
-    outcomes overlap when the horizon is longer than their spacing)."""
+    """The standard error of each level's coverage over one model's origins (their outcomes
+    overlap when the horizon is longer than their spacing)."""
     rows = rows.sort_values("origin")
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
     out = {}
     for level in LEVELS:
         held = inside(actual, *_bounds(rows, level)).astype(np.float64)
-        out[str(level)] = paired(held, np.zeros(len(held)), lags).se
+        out[str(level)] = mean_se(held, lags).se
     return out
 
 
@@ -149,8 +172,8 @@ def coverage_by_width(
     rows: pd.DataFrame, horizon: pd.Timedelta
 ) -> dict[str, tuple[WidthFifth, ...]]:
     """Per level, each fifth of the origins by band width (narrowest first): the share of
-    outcomes the band held, with its Newey-West standard error, and the widths it spans
-    (log upper minus log lower)."""
+    outcomes the band held, with its standard error, and the widths it spans (log upper minus
+    log lower)."""
     rows = rows.sort_values("origin")
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
@@ -165,12 +188,12 @@ def coverage_by_width(
             member = (which == fifth).astype(np.float64)
             share = float(member.mean())
             coverage = float(held[member == 1].mean())
-            # The ratio estimator's influence: its mean is 0, its HAC error the coverage's.
+            # The ratio estimator's influence: its mean is 0, its standard error the coverage's.
             influence = member * (held - coverage) / share
             cells.append(
                 WidthFifth(
                     coverage=coverage,
-                    se=paired(influence, np.zeros(len(held)), lags).se,
+                    se=mean_se(influence, lags).se,
                     n=int(member.sum()),
                     width_from=float(width[member == 1].min()),
                     width_to=float(width[member == 1].max()),

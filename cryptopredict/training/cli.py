@@ -7,8 +7,15 @@ the `--csv` file or the embedded snapshot holds), each to `<out>/<pair>/`: every
 is a task on a Dask cluster (cluster.py, graph.py), this process only drives them. `--all`
 records what it was asked, trained and could not train, with why, in `<out>/run.json`.
 
-Exit status: 0 when every pair was trained, or when those that failed are within what
-`--tolerate` allows and none is one `--must-train` names; 1 otherwise (the error names each pair
+With `--budget` (or `TRAIN_BUDGET`), every pair is served its quick model first and the
+backtests go on until the budget ends, the `--must-train` pairs' first, then those whose refits
+are cached, then the cold ones by volume rank (`budget.py`); a pair not backtested by then is
+served its quick model, said in `run.json` (`quick`, with why: `backtest deferred: budget`), and
+its refits so far stay in the fit cache for the next run.
+
+Exit status: 0 when every pair was trained (backtested, or served its quick model when the
+budget ended), or when those that failed are within what `--tolerate` allows and none is one
+`--must-train` names; 1 otherwise (the error names each pair
 that failed; the other pairs are still trained and written, and a failed pair's previous
 artifact is left as it was); 2 for a usage or configuration error, or when `top:N` cannot rank
 the market (nothing is trained).
@@ -25,8 +32,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from cryptopredict import logs
-from cryptopredict.artifact.run import FailedPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.run import FailedPair, QuickPair, Ranking, TrainingRun, write_run
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
@@ -36,14 +45,16 @@ from cryptopredict.assets import (
     pairs_setting,
     slug_for_binance,
 )
-from cryptopredict.config import ConfigError, Settings
+from cryptopredict.config import ConfigError, Duration, Settings
 from cryptopredict.following_make import follow_make
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
 from cryptopredict.training.api_process import ApiProcess
+from cryptopredict.training.budget import Budget
 from cryptopredict.training.cluster import forward_logs, training_client
+from cryptopredict.training.driver import Outcome, train_pairs
 from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.graph import PairError, run_step, train_pairs
+from cryptopredict.training.graph import PairError, run_step
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
@@ -125,7 +136,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         metavar="PAIRS",
         help="comma-separated pairs whose failure exits 1 whatever --tolerate allows, when they "
-        "are among those trained (the release: btc-usd)",
+        "are among those trained, and whose backtest comes first and is never deferred by "
+        "--budget (the release: btc-usd)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=_duration,
+        metavar="DURATION",
+        help="how long the run may spend (4h30m, 90m, 600s; default: TRAIN_BUDGET, else no "
+        "limit): every pair is served its quick model first, then backtested in turn until the "
+        "budget ends; a pair not backtested by then keeps its quick model (`backtest deferred: "
+        "budget`), its refits so far in the fit cache for the next run",
     )
     return parser.parse_args(argv)
 
@@ -149,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
+    seconds = args.budget or settings.train_budget
+    # From the start: the market's ranking and the cluster's start are the run's time too.
+    budget = Budget(seconds) if seconds else None
     ranking = None
     if wanted.top is not None:
         try:
@@ -156,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         except (PairError, SchedulerError) as error:
             log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
             return 2
-    return _run(args, settings, wanted, ranking, must_train)
+    return _run(args, settings, wanted, ranking, must_train, budget=budget)
 
 
 def _run(
@@ -165,6 +189,8 @@ def _run(
     wanted: PairsSetting,
     ranking: Ranking | None,
     must_train: set[str],
+    *,
+    budget: Budget | None = None,
 ) -> int:
     """Train the pairs (with `--serve`, serving them), record the run; the exit status."""
     assets, ranked = chosen(wanted, ranking)
@@ -178,7 +204,7 @@ def _run(
     run = RunProgress([asset.slug for asset in assets], out=args.out)
     server = ApiProcess(args.out, run.say) if args.serve else None
     try:
-        failed = _train(settings, jobs, args, run, server)
+        outcome = _train(settings, jobs, args, run, server, budget=budget, must_train=must_train)
     except KeyboardInterrupt:
         if server is not None:
             server.stop()
@@ -188,9 +214,10 @@ def _run(
             server.stop()
         log.error("%s", error)
         return 1
+    failed = {slug: _public(why, args) for slug, why in outcome.failed.items()}
     if args.all:
-        public = {slug: _public(why, args) for slug, why in failed.items()}
-        write_run(args.out, run_record(settings, assets, public, ranking))
+        record = run_record(settings, assets, failed, ranking)
+        write_run(args.out, with_quick(record, outcome, budget))
     status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
     if server is None:
         return status
@@ -231,9 +258,12 @@ def _train(
     args: argparse.Namespace,
     run: RunProgress,
     server: ApiProcess | None,
-) -> dict[str, str]:
+    *,
+    budget: Budget | None,
+    must_train: set[str],
+) -> Outcome:
     """Train every pair, the progress shown; with `server`, serving as soon as a model is. The
-    pairs that failed, with why."""
+    pairs that failed and those served their quick model only, with why."""
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
         run.workers = sum(client.nthreads().values())  # who share the work left
@@ -247,6 +277,8 @@ def _train(
             out=args.out,
             progress=run,
             quick=server is not None,
+            budget=budget,
+            must=frozenset(must_train),
         )
 
 
@@ -269,6 +301,13 @@ def run_record(
         failed=tuple(FailedPair(asset=slug, reason=reason) for slug, reason in failed.items()),
         ranking=ranking,
     )
+
+
+def with_quick(run: TrainingRun, outcome: Outcome, budget: Budget | None) -> TrainingRun:
+    """`run` saying which pairs are served their quick model, with why, and the budget."""
+    quick = tuple(QuickPair(asset=slug, why=why) for slug, why in outcome.deferred.items())
+    seconds = None if budget is None else budget.seconds
+    return msgspec.structs.replace(run, quick=quick, budget=seconds)
 
 
 def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
@@ -387,6 +426,13 @@ def _share(text: str) -> float:
     if not 0 <= share <= 1:
         raise argparse.ArgumentTypeError(f"not a share between 0 and 1: {text!r}")
     return share
+
+
+def _duration(text: str) -> Duration:
+    try:
+        return Duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _since(text: str) -> str:

@@ -39,6 +39,9 @@ class FitCache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = None if directory is None else Path(directory)
 
+    def has(self, key: str) -> bool:
+        return self.directory is not None and (self.directory / f"{key}.npy").is_file()
+
     def get(self, key: str) -> np.ndarray | None:
         if self.directory is None:
             return None

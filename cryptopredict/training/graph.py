@@ -13,24 +13,23 @@ A pair's graph (its steps: `steps.py`):
 
 (fits from the cache go out once, in one `cached_fits` task per phase), so a pair without
 refits is three tasks. Only small values come back to the client: the keys, tau, the new fits
-(for the cache) and the artifact's files. A few more pairs are in flight than the cluster has
-threads, read from the scheduler as each pair ends, so workers that join are used. The workers'
-log records come to this process as they are written (`Client.forward_logging`), each naming
-its pair (`tasks.naming`), and each task's start and end on its worker (`tasks.TASK_EVENTS`,
+(each as soon as it is fitted, for the cache) and the artifact's files. The workers' log records
+come to this process as they are written (`Client.forward_logging`), each naming its pair
+(`tasks.naming`), and each task's start and end on its worker (`tasks.TASK_EVENTS`,
 `Client.subscribe_topic`), so the progress says which pairs run and which wait for a worker;
 every refit that ends moves the pair's progress.
 
-`train_pairs` is `train.py`'s; `train_pair` (one pair, its backtest kept on request: the
-notebook, the tests) and `backtest_pair` (the backtest alone: `make compare`, `make panel`) run
-the same graph, one pair at a time.
+`driver.py` drives every pair of `train.py` through this graph at once (with a budget, its
+history and quick model first, its backtest in its turn: `start`, `park`, `resume`, `defer`);
+`train_pair` (one pair, its backtest kept on request: the notebook, the tests) and
+`backtest_pair` (the backtest alone: `make compare`, `make panel`) run it one pair at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,7 +43,6 @@ from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.tasks import (
     DAMPING_PURPOSE,
     REFITS_LOG,
-    TASK_EVENTS,
     Failed,
     Finished,
     Needs,
@@ -61,7 +59,6 @@ if TYPE_CHECKING:  # the workers send it back; the client need not import the tr
 log = logging.getLogger(__name__)
 
 RETRIES = 2  # a task that raised is run this many more times before its pair fails
-PER_THREAD = 2  # pairs in flight per thread of the cluster: a worker always has a next task
 QUICK_PRIORITY = 10  # the quick models before any refit: every pair is served soonest
 FINAL_STEP = "final fit, forecast grid and artifact"
 
@@ -92,55 +89,7 @@ class Progress(Protocol):
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None: ...
     def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None: ...
     def failed(self, slug: str, why: str) -> None: ...
-
-
-def train_pairs(
-    client: Client,
-    jobs: Sequence[PairJob],
-    *,
-    cache: FitCache,
-    out: Path,
-    progress: Progress,
-    quick: bool = False,
-) -> dict[str, str]:
-    """Train every pair; the pairs that failed, in the order of `jobs`, each with why. With
-    `quick`, each pair without an artifact in `out` gets its quick model written first
-    (`steps.quick`)."""
-    waiting = deque(jobs)
-    runs: dict[Key, PairRun] = {}  # by the key of each future followed
-    followed = as_completed(loop=client.loop)
-    failed: dict[str, str] = {}
-    in_flight = 0
-
-    def follow(pair: PairRun, futures: list[Future]) -> None:
-        for future in futures:
-            runs[future.key] = pair
-            followed.add(future)
-
-    def start_more() -> None:
-        nonlocal in_flight
-        while waiting and in_flight < pairs_in_flight(client):
-            pair = PairRun(client, waiting.popleft(), cache=cache, out=out, progress=progress)
-            in_flight += 1
-            follow(pair, pair.start(quick=quick))
-
-    client.subscribe_topic(TASK_EVENTS, lambda event: told(progress, event[1]))
-    try:
-        start_more()
-        for future in followed:
-            pair = runs.pop(future.key)
-            if pair.over:
-                continue  # a task of a pair that failed already
-            try:
-                follow(pair, pair.advance(future))
-            except Exception as error:  # the pair fails, never the run
-                failed[pair.slug] = pair.fail(error)
-            if pair.over:
-                in_flight -= 1
-                start_more()
-    finally:
-        client.unsubscribe_topic(TASK_EVENTS)
-    return {job.asset.slug: failed[job.asset.slug] for job in jobs if job.asset.slug in failed}
+    def quick(self, slug: str, why: str) -> None: ...
 
 
 def told(progress: Progress, said: dict[str, Any]) -> None:
@@ -190,6 +139,9 @@ class Kept:
     def failed(self, slug: str, why: str) -> None:
         pass
 
+    def quick(self, slug: str, why: str) -> None:
+        pass
+
 
 def train_pair(
     client: Client, job: PairJob, *, cache: FitCache, out: Path, keep_backtest: bool = False
@@ -223,16 +175,6 @@ def one_pair(pair: PairRun) -> None:
             return
 
 
-def pairs_in_flight(client: Client) -> int:
-    """How many pairs may be in flight: PER_THREAD for each thread the workers have now."""
-    threads = sum(client.nthreads().values())
-    if threads == 0:
-        log.info("no Dask worker is connected yet: waiting for one")
-        client.wait_for_workers(1)
-        threads = sum(client.nthreads().values())
-    return PER_THREAD * max(threads, 1)
-
-
 class PairRun:
     """One pair's graph, advanced as each of its tasks ends."""
 
@@ -257,14 +199,17 @@ class PairRun:
         self.out = out
         self.progress = progress
         self.over = False
+        self.straight = True  # backtested as soon as its history is read (else: it waits)
+        self.backtesting = True
         self.final_written = False
         self.quick_written = False
-        self.new: dict[str, Future] = {}  # fits not in the cache, by key
+        self.fit_keys: dict[Key, str] = {}  # the fit cache's key of each refit's task
         self.stores: list[Future] = []  # fits from the cache, by origin
         self.cached: set[int] = set()
         self.paths: dict[int, Any] = {}
-        self.refit_keys: set[Key] = set()
         self.plan: Needs | None = None
+        self.prepared: Future | None = None  # the history, read where it stays
+        self.needs: Future | None = None
         self.validation_fits = 0  # the refits the damping is chosen on, not cached
         self.refitting = 0  # refits handed to the cluster and not ended
         self.quick_failed: str | None = None  # why, until the pair is known to go on
@@ -273,22 +218,82 @@ class PairRun:
         self.finishing: Future | None = None
         self.submitted: list[Future] = []
 
-    def start(self, *, quick: bool) -> list[Future]:
+    @property
+    def written(self) -> bool:
+        """Whether `out` holds a model of the pair already (from a run before)."""
+        return (self.out / self.slug / "manifest.json").exists()
+
+    def start(self, *, quick: bool, straight: bool = True) -> list[Future]:
+        """The pair's first tasks: its history read (first of all when a quick model is asked
+        for, and that model next); `straight`: its backtest follows, else it waits (`waits`)
+        until `resume`."""
+        self.straight = self.backtesting = straight
         self.progress.step(self.slug, "reading its history, planning its backtest")
-        self.prepared = self.submit("prepare", self.job)
-        self.needs = self.task(needs, "needs", self.prepared)
+        first = QUICK_PRIORITY if quick else 0
+        self.prepared = self.submit("prepare", self.job, priority=first)
+        self.needs = self.task(needs, "needs", self.prepared, priority=first)
         started = [self.needs]
-        if quick and not (self.out / self.slug / "manifest.json").exists():
+        if quick:
             self.quick = self.submit("quick", self.prepared, priority=QUICK_PRIORITY)
             started.append(self.quick)
         return started
 
+    @property
+    def waits(self) -> bool:
+        """Read and served its quick model, its backtest not started: it waits its turn."""
+        return not (self.over or self.backtesting or self.plan is None) and (
+            self.quick is None or self.quick.done()
+        )
+
+    @property
+    def needs_read(self) -> Needs:
+        assert self.plan is not None, "the pair's history is not read yet"
+        return self.plan
+
+    @property
+    def no_quick(self) -> str:
+        """Why the pair has no quick model served, in words."""
+        if self.quick_failed is not None:
+            return f"its quick model failed ({self.quick_failed})"
+        return "it has no quick model"
+
+    def park(self) -> None:
+        """Its history let go on the cluster until `resume` (a run of many pairs would keep
+        them all in the workers' memory)."""
+        self.submitted.clear()
+        self.prepared = self.needs = self.quick = None
+        served = "quick model served; " if self.quick_written else ""
+        self.progress.step(self.slug, f"{served}its backtest waits its turn")
+
+    def resume(self) -> list[Future]:
+        """Its backtest, from its history read again (a second or two: it is cached)."""
+        self.backtesting = True
+        self.progress.step(self.slug, "reading its history again, for its backtest")
+        self.prepared = self.submit("prepare", self.job)
+        self.needs = self.task(needs, "needs", self.prepared)
+        return [self.needs]
+
+    def defer(self, why: str) -> str:
+        """The budget has ended: what is left of its graph cancelled, its quick model served;
+        `why` returned."""
+        self.over = True
+        self.client.cancel(self.submitted)
+        log.info(
+            "%s: %s; its quick model stays served, and the refits done so far are in the fit "
+            "cache for the next run",
+            self.slug,
+            why,
+        )
+        self.progress.quick(self.slug, why)
+        return why
+
     def advance(self, future: Future) -> list[Future]:
         """What follows `future`'s end: the tasks to follow next."""
-        if future.key in self.refit_keys:
+        if future.key in self.fit_keys:
             self.refitting -= 1
             if future.status == "finished":
                 self.progress.fitted(self.slug)
+                self.keep_fit(future)
             if not self.refitting and self.finishing is not None:
                 self.progress.step(self.slug, FINAL_STEP)  # the refits done: the final fit next
             return []  # an error shows in the task that needs the fit
@@ -297,11 +302,11 @@ class PairRun:
             return []
         value = self.result(future)
         if future is self.needs:
-            return self._planned(value)
+            self.plan = value
+            return self._planned(value) if self.backtesting else []
         if future is self.chosen:
             return self._chosen(value[1])
         if self.last == "backtest":
-            self.cache_new_fits()
             self.backtest = value
         else:
             self._write(value, "backtested")
@@ -383,7 +388,6 @@ class PairRun:
         if kind == "quick" and self.final_written:
             return  # the backtested model came first: it stays
         if kind == "backtested":
-            self.cache_new_fits()
             self.final_written = True
         path = install_artifact(self.out, self.slug, finished.files)
         self.quick_written = self.quick_written or kind == "quick"
@@ -440,8 +444,8 @@ class PairRun:
                 future = self.submit(
                     "refit", self.prepared, origin, key=f"refit-{self.slug}-{key[:20]}"
                 )
-                self.paths[origin] = self.new[key] = future
-                self.refit_keys.add(future.key)
+                self.paths[origin] = future
+                self.fit_keys[future.key] = key
                 fitting.append(future)
         self.refitting += len(fitting)
         self.progress.queued(self.slug, len(fitting))
@@ -463,15 +467,14 @@ class PairRun:
         return sum(
             1
             for origin, key in origins
-            if origin not in self.paths
-            and origin not in self.cached
-            and self.cache.get(key) is None
+            if origin not in self.paths and origin not in self.cached and not self.cache.has(key)
         )
 
-    def cache_new_fits(self) -> None:
+    def keep_fit(self, future: Future) -> None:
+        """A refit into the fit cache as soon as it is fitted: a run that ends before the
+        pair's backtest does (its budget, a failure) keeps it for the next."""
         if self.cache.directory is None:
             return
-        for key, future in self.new.items():
-            value = future.result()
-            if not isinstance(value, Failed):
-                self.cache.put(key, value)
+        value = future.result()
+        if not isinstance(value, Failed):
+            self.cache.put(self.fit_keys[future.key], value)

@@ -25,7 +25,7 @@ from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.market import top_pairs
 from cryptopredict.model.backtest import Backtest, BacktestSetup, choose_tau, finish_backtest
-from cryptopredict.model.bands import BandSpec
+from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.build import Built, TrainingRequest, build, model_frame
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.gate import GateError

@@ -29,7 +29,7 @@ from cryptopredict.model.gate import GateRules
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
     from cryptopredict.data import History
     from cryptopredict.model.backtest import Backtest
-    from cryptopredict.model.bands import BandSpec
+    from cryptopredict.model.band_spec import BandSpec
     from cryptopredict.model.config import ModelConfig
     from cryptopredict.model.plan import Plan
 

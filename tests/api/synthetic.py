@@ -180,6 +180,10 @@ def _horizon(n: int, difference: float) -> HorizonScores:
             interval_score_se=0.004,
             quantile_score_diff=-0.0002,
             quantile_score_se=0.0001,
+            df=40.0,
+            interval_score_relative=difference / 0.07,
+            interval_score_relative_bound=(difference + 1.684 * 0.004) / 0.07,
+            verdict="tie" if abs(difference) <= 0.008 else "better" if difference < 0 else "worse",
         ),
     )
 

@@ -17,6 +17,7 @@ import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
+from cryptopredict.artifact.run import DEFERRED, QuickPair, TrainingRun, write_run
 from cryptopredict.artifact.training import (
     FILE,
     VERSION,
@@ -259,6 +260,49 @@ def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backt
     finally:
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def test_a_pair_the_budget_left_on_its_quick_model_says_why(browser, no_backtest_dir, tmp_path):
+    """Issue 50: the run's record says the pair's backtest was deferred by the budget; the
+    dashboard says so under its card, in its summary and in place of the backtest chart."""
+    model_dir = tmp_path / "models"
+    shutil.copytree(no_backtest_dir, model_dir)
+    run = TrainingRun(
+        asked="btc-usd", finished_at=datetime(2026, 5, 16, 19, tzinfo=UTC), model_version="dev",
+        trained=("btc-usd",), quick=(QuickPair(asset="btc-usd", why=DEFERRED),), budget=360.0,
+    )  # fmt: skip
+    write_run(model_dir, run)
+    server = start_server(model_dir, tmp_path / "api.log")
+    try:
+        page = browser.page
+        page.goto(server.url + "/")
+        page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
+        page.locator("#backtest-chart").filter(has_text="no backtest yet").wait_for(timeout=20_000)
+        assert page.locator("#backtest-chart").inner_text() == (
+            "This model has no backtest yet: it is the quick model (the last close, with the "
+            "panel's band), because the training run's time ran out before its backtest; the "
+            "next run goes on from where it stopped (backtest deferred: budget). No past "
+            "forecasts to show yet, and nothing compares it with the naive forecast."
+        )
+        assert page.locator("#quick").is_visible()
+        assert page.locator("#quick").inner_text() == (
+            "the quick model (the last close, with the panel's band): the training run's time "
+            "ran out before its backtest; the next run goes on from where it stopped"
+        )
+        assert page.locator("#summary").inner_text().endswith("(backtest deferred: budget).")
+        page.screenshot(path=str(tmp_path / "quick.png"), full_page=True)
+        assert browser.problems == []
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
+def test_a_backtested_pair_shows_no_quick_line(browser, live_server):
+    page = browser.page
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#backtest-chart[data-asset='btc-usd']", timeout=20_000)
+    assert page.locator("#quick").is_hidden()
+    assert browser.problems == []
 
 
 def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):

@@ -17,8 +17,13 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary_once(client, a
     conforms("/model", response)
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
-    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"verdict", "track_record"}
+    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {
+        "verdict",
+        "track_record",
+        "quick",
+    }
     assert card["track_record"] is None  # no minute database: nothing scored (test_track_record.py)
+    assert card["quick"] is None  # no run record: nothing says it is a quick model
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
     assert card["versions"]["prophet"] == manifest.versions["prophet"]
@@ -50,7 +55,7 @@ def test_the_model_card_says_what_the_point_forecast_is_and_what_each_verdict_re
         assert row["se"] == scores.prophet_vs_naive.interval_score_se
         assert row["coverage"] == scores.prophet.coverage_by_level
         assert set(row["coverage"]) == {"50", "80", "95"}
-        assert row["verdict"] == scores.prophet_vs_naive.verdict()
+        assert row["verdict"] == scores.prophet_vs_naive.verdict
         assert f"{row['horizon']} (" in verdict["sentence"]
     assert verdict["sentence"].startswith(
         f"Backtested on {summary.origins} evaluation origins and scored by the 80% band's "

@@ -156,9 +156,11 @@ def test_one_issue_gives_no_standard_error_and_no_verdict_saying_why(scored):
     for lead in found["leads"]:
         for level in lead["levels"].values():
             assert level["coverage"]["se"] is None
-            assert level["verdict"] is None
             if lead["scored"]:
+                assert level["verdict"] == "too few windows"
                 assert "too few independent issues" in level["difference"]["why"]
+            else:
+                assert level["verdict"] is None
 
 
 def test_the_record_says_the_prices_came_from_an_exchange_and_its_backtest_beside(scored):
@@ -288,7 +290,7 @@ def test_standard_errors_come_with_enough_independent_issues_and_say_why_not_oth
     for level in long.levels:
         assert level.difference.se is None
         assert "too few independent issues" in (level.difference.why or "")
-        assert level.verdict() is None
+        assert level.verdict() == "too few windows"
 
 
 def test_a_standard_error_of_nothing_is_never_given_as_zero():

@@ -1,5 +1,7 @@
-"""The model card's verdict: a tie within two standard errors, the figures behind every claim,
-and what the point forecast is, said plainly."""
+"""The model card's verdict as training settled it (`cryptopredict.standard_error`: a tie within
+two standard errors, too few windows where no critical value holds), the figures behind every
+claim, the relative differences with their bounds, and what the point forecast is, said
+plainly."""
 
 from __future__ import annotations
 
@@ -26,10 +28,13 @@ def _scores(score: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _horizon(served: float, naive: float, se: float) -> dict[str, Any]:
+def _horizon(served: float, naive: float, se: float, verdict: str | None = None) -> dict[str, Any]:
     versus = {
         "n": 100, "lags": 1, "mape_diff": 0.0, "mape_se": 0.0,
-        "interval_score_diff": served - naive, "interval_score_se": se,
+        "interval_score_diff": served - naive, "interval_score_se": se, "df": 37.5,
+        "interval_score_relative": served / naive - 1,
+        "interval_score_relative_bound": (served - naive + 1.687 * se) / naive,
+        "verdict": verdict,
     }  # fmt: skip
     return {"prophet": _scores(served), "naive": _scores(naive), "prophet_vs_naive": versus}
 
@@ -61,13 +66,13 @@ def _params(damping_hours: float | None, *, anchored: bool = True) -> ModelParam
     )  # fmt: skip
 
 
-def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
+def test_each_verdict_shows_both_scores_their_difference_and_the_relative_one():
     summary = _summary(
         **{
-            "1h": _horizon(0.0172, 0.0189, 0.0002),  # 8.5 SE lower
-            "1d": _horizon(0.0853, 0.0883, 0.0009),  # 3.3 SE lower
-            "7d": _horizon(0.2202, 0.2201, 0.0023),  # within
-            "30d": _horizon(0.5062, 0.4462, 0.025),  # 2.4 SE higher
+            "1h": _horizon(0.0172, 0.0189, 0.0002, "better"),  # 8.5 SE lower
+            "1d": _horizon(0.0853, 0.0883, 0.0009, "better"),  # 3.3 SE lower
+            "7d": _horizon(0.2202, 0.2201, 0.0023, "tie"),  # within
+            "30d": _horizon(0.5062, 0.4462, 0.025, "worse"),  # 2.4 SE higher
         }
     )
     found = verdict(_params(0.0), summary, "BTC/USD")
@@ -75,13 +80,17 @@ def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
     assert found.sentence == (
         "Backtested on 101 evaluation origins and scored by the 80% band's interval score "
         "(lower is better), the BTC/USD model is better than the naive forecast, beyond two "
-        "standard errors, at 1h (0.01720 against 0.01890, difference -0.00170 ± 0.00020) and "
-        "1d (0.08530 against 0.08830, difference -0.00300 ± 0.00090), ties with the naive "
-        "forecast, within two standard errors, at 7d (0.2202 against 0.2201, difference "
-        "+0.0001 ± 0.0023) and is worse than the naive forecast, beyond two standard errors, at "
-        "30d (0.506 against 0.446, difference +0.060 ± 0.025); "
-        "naive is the last close carried forward, with a year's returns as its band."
+        "standard errors, at 1h (0.01720 against 0.01890, difference -0.00170 ± 0.00020, "
+        "-9.0% relative (95% bound -7.2%)) and 1d (0.08530 against 0.08830, difference "
+        "-0.00300 ± 0.00090, -3.4% relative (95% bound -1.7%)), ties with the naive forecast, "
+        "within two standard errors, at 7d (0.2202 against 0.2201, difference +0.0001 ± 0.0023, "
+        "+0.0% relative (95% bound +1.8%)) and is worse than the naive forecast, beyond two "
+        "standard errors, at 30d (0.506 against 0.446, difference +0.060 ± 0.025, +13.4% "
+        "relative (95% bound +22.9%)); naive is the last close carried forward, with a year's "
+        "returns as its band."
     )
+    assert found.horizons[0].relative == pytest.approx(0.0172 / 0.0189 - 1)
+    assert found.horizons[0].relative_bound == pytest.approx((-0.0017 + 1.687 * 0.0002) / 0.0189)
     assert found.horizons[0].coverage == COVERAGE
     assert found.horizons[0].naive_coverage_se == SE
 
@@ -89,10 +98,10 @@ def test_each_verdict_shows_both_scores_and_a_tie_within_two_standard_errors():
 def test_the_summary_says_in_one_plain_sentence_what_the_line_and_band_are_and_how_they_scored():
     summary = _summary(
         **{
-            "1h": _horizon(0.0172, 0.0189, 0.0002),
-            "1d": _horizon(0.0853, 0.0883, 0.0009),
-            "7d": _horizon(0.2202, 0.2201, 0.0023),
-            "30d": _horizon(0.5062, 0.4462, 0.025),
+            "1h": _horizon(0.0172, 0.0189, 0.0002, "better"),
+            "1d": _horizon(0.0853, 0.0883, 0.0009, "better"),
+            "7d": _horizon(0.2202, 0.2201, 0.0023, "tie"),
+            "30d": _horizon(0.5062, 0.4462, 0.025, "too few windows"),
         }
     )
     said = verdict(_params(0.0), summary, "BTC/USD").summary
@@ -100,7 +109,8 @@ def test_the_summary_says_in_one_plain_sentence_what_the_line_and_band_are_and_h
         "The line is the last close, carried forward, and the 80% band around it is where the "
         "price should be 80% of the time; tested on 101 past forecasts against the naive "
         "forecast (the last close, with a year of returns as its band), the band beat it an "
-        "hour and a day ahead, tied with it a week ahead and did worse than it 30 days ahead."
+        "hour and a day ahead, tied with it a week ahead and had too few independent windows "
+        "to be judged against it 30 days ahead."
     )
     assert said.count(".") == 1  # one sentence, no figure beyond the count of forecasts
     assert not re.search(r"\d\.\d", said)
@@ -121,9 +131,16 @@ def test_the_summary_names_the_line_as_the_damping_makes_it(damping_hours, ancho
     assert said.endswith("; no backtest has scored it against the naive forecast yet.")
 
 
-def test_exactly_two_standard_errors_is_still_a_tie():
-    summary = _summary(**{"1h": _horizon(0.5, 0.75, 0.125)})
-    assert verdict(_params(0.0), summary, "X/Y").horizons[0].verdict == "tie"
+def test_too_few_windows_is_said_as_such_and_claims_no_bound():
+    horizon = _horizon(0.5, 0.75, 0.125, "too few windows")
+    del horizon["prophet_vs_naive"]["interval_score_relative_bound"]
+    found = verdict(_params(0.0), _summary(**{"30d": horizon}), "X/Y")
+    assert found.horizons[0].verdict == "too few windows"
+    assert found.horizons[0].relative_bound is None
+    assert (
+        "cannot yet be told apart from the naive forecast, on too few independent windows, at "
+        "30d (0.50 against 0.75, difference -0.25 ± 0.12, -33.3% relative)"
+    ) in found.sentence
 
 
 def test_a_horizon_without_interval_scores_gets_no_verdict_and_no_claim():

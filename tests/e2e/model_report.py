@@ -5,9 +5,9 @@ Training is bit-reproducible on one machine, not across CPUs: Prophet's fits (St
 take each CPU's own floating-point paths (a 1-day damping MAPE 7e-5 of itself apart), and an
 origin whose band width ties another's to the 15th digit may fall in the other fifth. So:
 
-- exact: every choice and chosen setting (`CHOICES`), every verdict against naive (drawn from
-  figures, `verdict`), every string, boolean, whole number (the counts) and missing value, and
-  the document's shape (its keys, its lists' lengths);
+- exact: every choice and chosen setting (`CHOICES`), every verdict against naive (as training
+  settled it from its figures, `Comparison.verdict`), every string, boolean, whole number (the
+  counts) and missing value, and the document's shape (its keys, its lists' lengths);
 - each figure (any other number) within `SHARE` of its own sampling error (`sampling_error`,
   from the count of origins it is over: the nearest `n`, `validation_origins` or `bars` at or
   above it), and a coverage by at least one origin of its n; never below `FLOOR`, rounding.
@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from cryptopredict.artifact.schema import Comparison
 from tests.e2e.training import ROOT
 from tools.report import REPORT_DIR, REPORTED, exported
 
@@ -101,18 +98,6 @@ def differences(committed: Any, trained: Any, where: str = "") -> Iterator[str]:
     """Each place the two reports differ in what matters (see the module's doc), as
     `path: committed X, trained Y`, leaving out the fields of NOT_COMPARED at the top."""
     yield from _differences(committed, trained, where, _Figure(), Sample())
-
-
-def verdict(document: Mapping[str, Any]) -> str | None:
-    """The verdict the report draws from a comparison with naive (`Comparison.verdict`: the
-    interval score's difference beyond two SEs, else a tie); None for anything else. A figure
-    may move within its tolerance, its verdict not at all."""
-    if "interval_score_diff" not in document:
-        return None
-    try:
-        return msgspec.convert(document, Comparison).verdict()
-    except msgspec.ValidationError as error:
-        return f"not a comparison: {error}"
 
 
 def tolerances(report: Any) -> Iterator[tuple[str, float]]:
@@ -238,9 +223,6 @@ def _mapping_differences(
             continue
         below = figure.below(committed, key)
         yield from _differences(committed[key], trained[key], path, below, inner)
-    was, now = verdict(committed), verdict(trained)
-    if was != now:
-        yield f"{where + '.' if where else ''}verdict: committed {was!r}, trained {now!r}"
 
 
 _UNCOUNTED = (
@@ -283,9 +265,10 @@ def _figure(value: Any) -> bool:
 
 def _se_of(document: Mapping[str, Any], key: str) -> Any:
     """The standard error the report gives beside `document[key]`: `<key>_se` (a paired
-    difference `<name>_diff` has `<name>_se`), `se` beside `coverage`, or for a `*_by_level`
-    mapping its `*_se_by_level` mapping; None without one."""
-    name = key.removesuffix("_diff")
+    difference `<name>_diff` has `<name>_se`, and a bound `<name>_bound` moves with `<name>`),
+    `se` beside `coverage`, or for a `*_by_level` mapping its `*_se_by_level` mapping; None
+    without one."""
+    name = key.removesuffix("_diff").removesuffix("_bound")
     for found in (
         document.get(f"{name}_se"),
         document.get("se") if key == "coverage" else None,

@@ -8,18 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from cryptopredict.model import bands
-from cryptopredict.model.bands import (
-    HOUR,
-    TAUS,
-    Band,
-    BandSpec,
-    Market,
-    expected_variance,
-    sliding_quantiles,
-)
+from cryptopredict.model import calibration
+from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.bands import Band, expected_variance
 from cryptopredict.model.choices import choose_band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import HOUR, TAUS, Market, sliding_quantiles
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scoring import DenseOrigins
@@ -95,7 +89,7 @@ def test_a_cold_pool_falls_back_to_normal_quantiles():
     origins = np.arange(24 * 30, 24 * 40, 7)
     band = Band(BandSpec("scaled", 7, None), market, origins, {1: np.zeros(len(origins))})
     offsets = band.offsets(np.array([24 * 39]), np.array([1.0]))
-    assert len(origins) < bands.MIN_POOL
+    assert len(origins) < calibration.MIN_POOL
     assert offsets[0.9][0, 0] == pytest.approx(1.2816 * 0.01, rel=1e-3)
     assert offsets[0.1][0, 0] == pytest.approx(-offsets[0.9][0, 0])
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from cryptopredict.model.backtest import unbacktested_band
-from cryptopredict.model.bands import DEFAULT_BAND, HOUR, Market
+from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.hindcast import HINDCAST_STEP, Hindcast
+from cryptopredict.model.market import HOUR, Market
 from cryptopredict.model.refits import Refits
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z

@@ -10,7 +10,7 @@ import pytest
 
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.band_scores import tails
-from cryptopredict.model.bands import Market
+from cryptopredict.model.market import Market
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.scoring import naive_band, naive_forecast
 from cryptopredict.postprocess import empirical_offsets

@@ -4,7 +4,7 @@ each was settled, never naming a comparison that was not made."""
 from __future__ import annotations
 
 from cryptopredict.artifact.schema import BandChoice, DampingCandidate, DampingChoice
-from cryptopredict.model.bands import DEFAULT_BAND
+from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.naming import served_parts
 

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from cryptopredict.model.bands import BandSpec, Market
+from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.choices import fixed_band
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import Market
 from cryptopredict.model.panel_band import (
     best,
     deciding,

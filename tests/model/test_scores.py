@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from cryptopredict.model.scores import (
-    Paired,
     interval_score,
+    mean_se,
     overlap_lags,
     paired,
     pinball,
     quantile_score,
+    relative,
     tails,
 )
 
@@ -50,21 +51,33 @@ def test_overlapping_horizons_widen_the_standard_error():
     noise = np.random.default_rng(42).normal(size=3000)
     windows = np.convolve(noise, np.ones(30), "valid")
     naive_se = windows.std(ddof=1) / np.sqrt(len(windows))
-    result = paired(windows, np.zeros_like(windows), lags=overlap_lags(30, 1))
+    result = paired(windows, np.zeros_like(windows), overlap_lags(30, 1))
     assert result.lags == 30
     assert result.n == len(windows)
     assert result.se > 3 * naive_se
-    assert paired(windows, np.zeros_like(windows), lags=0).se == pytest.approx(naive_se, rel=0.01)
-
-
-def test_a_difference_within_two_standard_errors_is_a_tie():
-    assert Paired(-0.01, 0.006, 100, 1).verdict() == "tie"
-    assert Paired(-0.013, 0.006, 100, 1).verdict() == "lower"
-    assert Paired(0.013, 0.006, 100, 1).verdict() == "higher"
+    assert result.se == mean_se(windows, 30).se
 
 
 def test_unknown_outcomes_are_left_out_of_the_comparison():
     a = np.array([1.0, 2.0, np.nan, 4.0])
-    result = paired(a, np.zeros(4), lags=1)
+    result = paired(a, np.zeros(4), 1)
     assert result.n == 3
-    assert result.diff == pytest.approx(7 / 3)
+    assert result.mean == pytest.approx(7 / 3)
+
+
+def test_the_relative_difference_and_its_bound():
+    """(mean a) / (mean b) - 1, its standard error by the ratio's influence: on independent
+    scores, the delta method's."""
+    rng = np.random.default_rng(7)
+    b = rng.gamma(4.0, 0.01, size=4000)
+    a = 0.9 * b + rng.normal(0, 0.002, size=4000)
+    a[17], b[33] = np.nan, np.inf  # unknown scores are left out
+    found = relative(a, b, 1)
+    known = np.isfinite(a) & np.isfinite(b)
+    ratio = a[known].mean() / b[known].mean()
+    assert found.mean == pytest.approx(ratio - 1)
+    delta = (a[known] - ratio * b[known]) / b[known].mean()
+    assert found.se == pytest.approx(delta.std() / np.sqrt(known.sum()), rel=0.05)
+    assert found.upper() == pytest.approx(found.mean + found.critical(one_sided=True) * found.se)
+    assert found.verdict() == "lower"
+    assert np.isnan(relative(a[:1], b[:1], 1).se)

@@ -21,7 +21,9 @@ from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import Settings
 from cryptopredict.model import build
 from cryptopredict.model.gate import GateRules
+from cryptopredict.model.scoring import VERDICTS
 from cryptopredict.postprocess import centre, hours_ahead
+from cryptopredict.standard_error import MeanSE
 from cryptopredict.training.graph import PairError
 from tests.api.artifacts import ANY_BACKTEST
 from tests.local_cluster import train
@@ -80,6 +82,12 @@ def test_the_summary_keeps_its_shape_and_adds_the_scores(trained):
         assert versus["interval_score_se"] > 0
         diff = horizon["prophet"]["interval_score"] - horizon["naive"]["interval_score"]
         assert versus["interval_score_diff"] == pytest.approx(diff)
+        ratio = horizon["prophet"]["interval_score"] / horizon["naive"]["interval_score"]
+        assert versus["interval_score_relative"] == pytest.approx(ratio - 1)
+        found = MeanSE(diff, versus["interval_score_se"], versus["n"], versus["lags"], versus["df"])
+        assert versus["verdict"] == VERDICTS[found.verdict()]
+        if found.enough:
+            assert versus["interval_score_relative_bound"] > versus["interval_score_relative"]
     assert "coverage" not in summary["1d"]["drift"]
 
 

@@ -49,7 +49,7 @@ def scores(mape: float, coverage: tuple[float, float, float], interval: float) -
     }
 
 
-def test_the_backtest_table_says_tie_within_two_standard_errors():
+def test_the_backtest_table_shows_the_verdicts_and_relative_differences_training_settled():
     summary = {
         "origins": 2500,
         "origin_step_hours": 7,
@@ -71,6 +71,9 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
                 "interval_score_se": 0.00025,
                 "quantile_score_diff": -0.0001,
                 "quantile_score_se": 0.00002,
+                "interval_score_relative": -0.0952,
+                "interval_score_relative_bound": -0.0731,
+                "verdict": "better",
             },
         },
         "7d": {
@@ -82,6 +85,8 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
                 "interval_score_se": 0.0037,
                 "quantile_score_diff": 0.0001,
                 "quantile_score_se": 0.0002,
+                "interval_score_relative": 0.0018,
+                "verdict": "tie",
             },
         },
     }
@@ -89,9 +94,9 @@ def test_the_backtest_table_says_tie_within_two_standard_errors():
     assert table[0].startswith("| horizon | MAPE served / naive | coverage 50 / 80 / 95%, served")
     assert table[2] == (
         "| 1h | 0.3% / 0.3% | 49.0% / 79.0% / 95.0% | 51.0% / 80.0% / 94.5% | 0.0171 / 0.0189 "
-        "| -0.00180 (0.00025) | -0.00010 (0.00002) | **lower** |"
+        "| -0.00180 (0.00025) | -9.5% (-7.3%) | -0.00010 (0.00002) | **lower** |"
     )
-    assert table[3].endswith("| tie |")
+    assert table[3].endswith("| +0.2% | +0.00010 (0.00020) | tie |")
     assert len(table) == 6, "horizons the data cannot reach (1d, 30d here) have no row"
     # No refit on the evaluation origins reads as what it means: the last close is served.
     assert table[-1].startswith(

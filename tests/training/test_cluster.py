@@ -27,7 +27,7 @@ from distributed import Client, LocalCluster, SchedulerPlugin
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import Settings
 from cryptopredict.training.cli import main
-from cryptopredict.training.graph import pairs_in_flight
+from cryptopredict.training.driver import pairs_in_flight
 
 pytestmark = pytest.mark.slow
 

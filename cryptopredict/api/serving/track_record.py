@@ -21,8 +21,7 @@ import numpy as np
 
 from cryptopredict.api.serving.archive import Archived
 from cryptopredict.api.serving.issued import VALUES
-from cryptopredict.api.types.common import BandVerdict
-from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.artifact.schema import LEVELS, BandVerdict
 from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.standard_error import MeanSE, mean_se
 
@@ -42,10 +41,15 @@ class Estimate:
 
     def verdict(self) -> BandVerdict | None:
         """Against zero: better (below) or worse (above) beyond the critical value, else a tie;
-        None without a standard error."""
-        if self.found is None or self.se is None:
+        too few windows where no critical value holds; None where nothing was estimated or
+        nothing spread."""
+        if self.found is None:
             return None
         said = self.found.verdict()
+        if said == "too few windows":
+            return BandVerdict.TOO_FEW
+        if self.se is None:
+            return None
         return {"lower": BandVerdict.BETTER, "higher": BandVerdict.WORSE}.get(said, BandVerdict.TIE)
 
 
@@ -94,7 +98,7 @@ class LevelRecord:
 
     def verdict(self) -> BandVerdict | None:
         """Better or worse than naive's band beyond the critical value of the difference's
-        standard error (two at least), else a tie; None without a standard error."""
+        standard error (two at least), else a tie; too few windows where none holds."""
         return self.difference.verdict()
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 
-from cryptopredict.api.types.common import BandVerdict
 from cryptopredict.api.types.model import HorizonVerdict, Verdict
+from cryptopredict.artifact.run import DEFERRED
 from cryptopredict.artifact.schema import (
     BacktestSummary,
+    BandVerdict,
     Comparison,
     ModelParams,
     ModelScores,
@@ -19,12 +20,25 @@ from cryptopredict.artifact.schema import (
 RULE = (
     "The 80% band's interval score (its width plus 2 / 0.2 times how far the close fell outside "
     "it, on log prices; lower is better) against the naive forecast's, paired over the same "
-    "evaluation origins with a Newey-West standard error: better or worse when the difference "
-    "is beyond two standard errors, else a tie."
+    "evaluation origins with a Newey-West standard error (a flat top over the origins a horizon "
+    "overlaps): better or worse when the difference is beyond two standard errors (Student's "
+    "t's critical value where few independent windows make it larger), else a tie; too few "
+    "windows where no critical value holds. Relative: (served - naive) / naive, with its "
+    "one-sided 95% upper bound."
 )
 NAIVE = "naive is the last close carried forward, with a year's returns as its band"
-VERBS = {"better": "is better than", "tie": "ties with", "worse": "is worse than"}
-WHERE = {"better": "beyond", "tie": "within", "worse": "beyond"}
+VERBS = {
+    "better": "is better than",
+    "tie": "ties with",
+    "worse": "is worse than",
+    "too few windows": "cannot yet be told apart from",
+}
+WHERE = {
+    "better": "beyond two standard errors",
+    "tie": "within two standard errors",
+    "worse": "beyond two standard errors",
+    "too few windows": "on too few independent windows",
+}
 
 
 def verdict(
@@ -32,16 +46,17 @@ def verdict(
     summary: BacktestSummary | None,
     symbol: str,
     served: ServedParts | None = None,
+    quick: str | None = None,
 ) -> Verdict:
     """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
     `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
-    without a backtest)."""
+    without a backtest). `quick`: why the last training run left the model unbacktested."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
     return Verdict(
-        summary=plain(params, rows, summary.origins if summary else 0),
+        summary=plain(params, rows, summary.origins if summary else 0, quick),
         point_forecast=point_forecast(params, served),
         band=band(served),
         sentence=sentence(rows, summary.origins if summary else 0, symbol),
@@ -51,10 +66,17 @@ def verdict(
 
 
 HORIZON_WORDS = {"1h": "an hour", "1d": "a day", "7d": "a week", "30d": "30 days"}
-PLAIN_VERBS = {"better": "beat", "tie": "tied with", "worse": "did worse than"}
+PLAIN_VERBS = {
+    "better": "beat",
+    "tie": "tied with",
+    "worse": "did worse than",
+    "too few windows": "had too few independent windows to be judged against",
+}
 
 
-def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
+def plain(
+    params: ModelParams, rows: list[HorizonVerdict], origins: int, quick: str | None = None
+) -> str:
     """One sentence without figures: what the line is, what the band is, and how the band
     scored against the naive forecast's (the detail is in `point_forecast`, `band`, `sentence`)."""
     share = round(params.interval_width * 100)
@@ -67,12 +89,21 @@ def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
         if row.verdict is not None:
             groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
-        return f"{said}; no backtest has scored it against the naive forecast yet."
+        return f"{said}; no backtest has scored it against the naive forecast yet{_why(quick)}."
     clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
     return (
         f"{said}; tested on {origins:,} past forecasts against the naive forecast (the last "
         f"close, with a year of returns as its band), the band {listed(clauses)}."
     )
+
+
+def _why(quick: str | None) -> str:
+    if quick == DEFERRED:
+        return (
+            ": the training run's time ran out before its backtest, which the next run goes on "
+            "with (backtest deferred: budget)"
+        )
+    return f" ({quick})" if quick else ""
 
 
 def _line(params: ModelParams) -> str:
@@ -137,9 +168,7 @@ def sentence(rows: list[HorizonVerdict], origins: int, symbol: str) -> str:
     clauses = []
     for found, items in groups.items():
         figures = listed([f"{item.horizon} ({_figures(item)})" for item in items])
-        clauses.append(
-            f"{VERBS[found]} the naive forecast, {WHERE[found]} two standard errors, at {figures}"
-        )
+        clauses.append(f"{VERBS[found]} the naive forecast, {WHERE[found]}, at {figures}")
     return (
         f"Backtested on {origins} evaluation origins and scored by the 80% band's interval "
         f"score (lower is better), the {symbol} model {listed(clauses)}; {NAIVE}."
@@ -157,10 +186,15 @@ def decimals(se: float) -> int:
 
 def _figures(row: HorizonVerdict) -> str:
     places = decimals(row.se or 0.0)
-    return (
+    said = (
         f"{row.interval_score:.{places}f} against {row.naive_interval_score:.{places}f}, "
         f"difference {row.difference:+.{places}f} ± {row.se:.{places}f}"
     )
+    if row.relative is not None:
+        said += f", {row.relative:+.1%} relative"
+        if row.relative_bound is not None:
+            said += f" (95% bound {row.relative_bound:+.1%})"
+    return said
 
 
 def _row(
@@ -168,7 +202,7 @@ def _row(
 ) -> HorizonVerdict:
     score = served.interval_score if served else None
     naive_score = naive.interval_score if naive else None
-    found = versus.verdict() if versus else None
+    found = versus.verdict if versus else None
     return HorizonVerdict(
         horizon=label,
         # a verdict only where both scores are there to show beside it
@@ -181,6 +215,8 @@ def _row(
         naive_interval_score=naive_score,
         difference=versus.interval_score_diff if versus else None,
         se=versus.interval_score_se if versus else None,
+        relative=versus.interval_score_relative if versus else None,
+        relative_bound=versus.interval_score_relative_bound if versus else None,
         coverage=served.coverage_by_level if served else None,
         coverage_se=served.coverage_se_by_level if served else None,
         naive_coverage=naive.coverage_by_level if naive else None,

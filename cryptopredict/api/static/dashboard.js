@@ -166,14 +166,32 @@ function drawCandles(element, candles) {
 const NO_BACKTEST = "This model has no backtest: it is the quick model served while its " +
   "backtest runs, or it was trained with --no-backtest. No past forecasts to show yet, and " +
   "nothing compares it with the naive forecast.";
+// Why the last training run left a pair on its quick model (run.json's `quick`), in words.
+const QUICK_WHY = {
+  "backtest deferred: budget": "the training run's time ran out before its backtest; the next " +
+    "run goes on from where it stopped",
+};
 
-function drawBacktest(element, backtest, symbol) {
+function quickWords(why) {
+  return QUICK_WHY[why] || why;
+}
+
+function noBacktest(why) {
+  if (!why) {
+    return NO_BACKTEST;
+  }
+  return `This model has no backtest yet: it is the quick model (the last close, with the ` +
+    `panel's band), because ${quickWords(why)} (${why}). No past forecasts to show yet, and ` +
+    "nothing compares it with the naive forecast.";
+}
+
+function drawBacktest(element, backtest, symbol, quick) {
   const empty = !backtest.paths || backtest.paths.length === 0;
   const wasEmpty = element.classList.contains("empty");
   element.classList.toggle("empty", empty);
   if (empty) {
     Plotly.purge(element);
-    element.textContent = NO_BACKTEST;
+    element.textContent = noBacktest(quick);
     return Promise.resolve();
   }
   if (wasEmpty) {
@@ -238,6 +256,11 @@ function showCard(asset) {
   document.getElementById("forecast-end").textContent = asset.grid_end;
   document.getElementById("model-link").href = asset.links.model;
   document.getElementById("band").textContent = `${listed([...LEVELS].reverse().map((level) => `${level}%`))} bands`;
+  for (const element of document.querySelectorAll(".quick")) {
+    element.hidden = !asset.quick;
+  }
+  document.getElementById("quick").textContent = asset.quick ?
+    `the quick model (the last close, with the panel's band): ${quickWords(asset.quick)}` : "";
 }
 
 function offerIntervals(select, asset) {
@@ -299,7 +322,7 @@ async function showBacktest(asset) {
   }
   document.getElementById("backtest-symbol").textContent = card.symbol;
   showScores(card);
-  await drawBacktest(chart, backtest, asset.symbol);
+  await drawBacktest(chart, backtest, asset.symbol, card.quick);
   chart.dataset.asset = asset.asset;
 }
 
@@ -358,7 +381,8 @@ function showScores(card) {
       cell.textContent = text;
       return cell;
     }));
-    row.classList.add(scores.verdict || "unscored");
+    // A class name is one token: "too few windows" is the class too-few-windows.
+    row.classList.add((scores.verdict || "unscored").replaceAll(" ", "-"));
     return row;
   });
   const table = document.getElementById("scores");

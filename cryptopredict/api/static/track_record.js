@@ -84,7 +84,9 @@ function trackRows(record, level) {
     const found = lead.levels[level];
     const scores = found.interval_score.mean === null ? ""
       : `${found.interval_score.mean.toFixed(4)} / ${found.naive_interval_score === null ? "" : found.naive_interval_score.toFixed(4)}`;
-    const verdict = found.verdict || (lead.scored ? found.difference.why || "" : "");
+    // A verdict, or why there is none (too few independent issues, says `why`).
+    const verdict = found.verdict && found.verdict !== "too few windows"
+      ? found.verdict : (lead.scored ? found.difference.why || found.verdict || "" : "");
     const scored = `${lead.scored}${lead.replayed ? ` (${lead.replayed} replayed)` : ""}`;
     const cells = [
       trackLead(lead.lead_hours), String(lead.issued), String(lead.due), scored,

@@ -51,15 +51,6 @@ class Kind(enum.StrEnum):
     FORECAST = "forecast"
 
 
-class BandVerdict(enum.StrEnum):
-    """A band against the naive band's by interval score: `better` or `worse` beyond two
-    standard errors, else `tie` (the model card's verdicts, the track record's)."""
-
-    BETTER = "better"
-    TIE = "tie"
-    WORSE = "worse"
-
-
 class Format(enum.StrEnum):
     """The form of a range's answer: `json` (columns) or `csv` (one row per point)."""
 

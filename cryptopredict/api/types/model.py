@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
+from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import TRAINING, FailedPair, Training
-from cryptopredict.artifact.schema import BacktestReport, Manifest
+from cryptopredict.artifact.schema import BacktestReport, BandVerdict, Manifest
 
 
 def _by_level(description: str) -> msgspec.Meta:
@@ -24,7 +24,8 @@ class HorizonVerdict(Answer):
         BandVerdict | None,
         doc(
             "The band against the naive band's by the 80% interval score: a tie within two "
-            "standard errors; null where the band was not scored."
+            "standard errors (Student's t's critical value where few independent windows make "
+            "it larger), `too few windows` where none holds; null where the band was not scored."
         ),
     ]
     interval_score: Annotated[
@@ -34,7 +35,21 @@ class HorizonVerdict(Answer):
     difference: Annotated[
         float | None, doc("The served minus the naive score, paired over the origins.")
     ]
-    se: Annotated[float | None, doc("The difference's Newey-West standard error.")]
+    se: Annotated[
+        float | None, doc("The difference's standard error (flat-top Newey-West over the overlap).")
+    ]
+    relative: Annotated[
+        float | None,
+        doc("The served minus the naive score over the naive score.", examples=[-0.092]),
+    ]
+    relative_bound: Annotated[
+        float | None,
+        doc(
+            "The one-sided 95% upper bound of `relative`: the served band is no worse than "
+            "naive's by more than this share (null where too few windows were scored).",
+            examples=[-0.07],
+        ),
+    ]
     coverage: Annotated[dict[str, float] | None, _by_level("Share of closes the served band held")]
     coverage_se: Annotated[dict[str, float] | None, _by_level("Standard error of `coverage`")]
     naive_coverage: Annotated[
@@ -99,6 +114,20 @@ def _model_card() -> type[msgspec.Struct]:
                 for field in msgspec.structs.fields(Manifest)
             ),
             (
+                "quick",
+                Annotated[
+                    str | None,
+                    doc(
+                        "Why the last training run left this model on its quick model (the "
+                        "last close and the panel's band, not backtested): `backtest deferred: "
+                        "budget` when the run's time ran out before its backtest, which the "
+                        "next run goes on with; null for a backtested model, or when the model "
+                        "directory has no run record."
+                    ),
+                ],
+                msgspec.field(default=None),
+            ),
+            (
                 "track_record",
                 Annotated[
                     TrackRecordSummary | None,
@@ -122,10 +151,13 @@ ModelCard = _model_card()
 
 
 def model_card(
-    manifest: Manifest, verdict: Verdict, track_record: TrackRecordSummary | None
+    manifest: Manifest,
+    verdict: Verdict,
+    track_record: TrackRecordSummary | None,
+    quick: str | None = None,
 ) -> msgspec.Struct:
     card: msgspec.Struct = ModelCard(
-        verdict=verdict, track_record=track_record, **msgspec.structs.asdict(manifest)
+        verdict=verdict, track_record=track_record, quick=quick, **msgspec.structs.asdict(manifest)
     )
     return card
 

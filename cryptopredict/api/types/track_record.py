@@ -7,7 +7,8 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from cryptopredict.api.types.common import Answer, BandVerdict, Time, doc
+from cryptopredict.api.types.common import Answer, Time, doc
+from cryptopredict.artifact.schema import BandVerdict
 
 SE = (
     "Its standard error across issue times (issues closer together than the lead share part of "
@@ -47,8 +48,9 @@ class TrackLevel(Answer):
     verdict: Annotated[
         BandVerdict | None,
         doc(
-            "The band against naive's by interval score: better or worse beyond two standard "
-            "errors, else a tie; null without a standard error (`difference.why` says why)."
+            "The band against naive's by interval score: better or worse beyond the critical "
+            "value (two standard errors at least), else a tie; `too few windows` with too few "
+            "independent issues for one (`difference.why` says so); null when nothing is scored."
         ),
     ]
 

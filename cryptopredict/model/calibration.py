@@ -1,0 +1,92 @@
+"""A band's calibration: the standardized errors of past forecasts at one horizon, ordered by
+when their outcome became known (`Pool`), and their quantiles at a time (`Calibration`): per
+width bin (Mondrian), with the spread floor. A pool holding fewer than `MIN_POOL` errors
+calibrates nothing (the band then uses normal quantiles).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from cryptopredict.model.market import DAY, TAUS
+
+MIN_POOL = 100  # errors a calibration pool needs before its quantiles are used
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One pool's quantiles at one time: per width bin, and the spread floor."""
+
+    tables: np.ndarray  # (bins, len(TAUS) + 1): quantiles at TAUS, then the median
+    edges: np.ndarray  # (bins - 1,): the spreads between bins, ascending
+    floor: float  # the narrowest spread served (0: no floor)
+
+    def quantiles(self, spread: np.ndarray, drift: bool) -> np.ndarray:
+        """Standardized quantiles at TAUS for origins with these spreads (origins down): their
+        width bin's, scaled up where the spread is below the floor."""
+        table = self.tables[np.searchsorted(self.edges, spread)]
+        quantiles = table[:, :-1] if drift else table[:, :-1] - table[:, -1:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lift = np.where(spread > 0, np.maximum(1.0, self.floor / spread), 1.0)
+        return quantiles * lift[:, None]
+
+
+@dataclass
+class Pool:
+    """Standardized errors at one horizon and the spreads they were standardized by, ordered by
+    when their outcome became known."""
+
+    known_at: np.ndarray
+    values: np.ndarray
+    spreads: np.ndarray
+    days: int | None
+    bins: int
+    floor: float | None
+    _tables: dict[int, Calibration | None]
+
+    @classmethod
+    def of(
+        cls,
+        known_at: np.ndarray,
+        values: np.ndarray,
+        spreads: np.ndarray,
+        days: int | None,
+        *,
+        bins: int = 1,
+        floor: float | None = None,
+    ) -> Pool:
+        keep = np.isfinite(values) & np.isfinite(spreads)
+        order = np.argsort(known_at[keep], kind="stable")
+        take = functools.partial(_ordered, keep, order)
+        return cls(take(known_at), take(values), take(spreads), days, bins, floor, {})
+
+    def calibration(self, at: int) -> Calibration | None:
+        """The quantiles of the errors known by `at` within the pool's days; None when fewer
+        than MIN_POOL are. Width bins are the pool's own spread quantiles, used only when every
+        bin holds MIN_POOL errors."""
+        if at not in self._tables:
+            count = int(np.searchsorted(self.known_at, at, "right"))
+            first = 0
+            if self.days is not None:
+                first = int(np.searchsorted(self.known_at, at - self.days * DAY, "right"))
+            self._tables[at] = self._calibrate(first, count)
+        return self._tables[at]
+
+    def _calibrate(self, first: int, count: int) -> Calibration | None:
+        if count - first < MIN_POOL:
+            return None
+        values, spreads = self.values[first:count], self.spreads[first:count]
+        probabilities = (*TAUS, 0.5)
+        bins = self.bins if count - first >= MIN_POOL * self.bins else 1
+        edges = np.quantile(spreads, np.arange(1, bins) / bins) if bins > 1 else np.empty(0)
+        which = np.searchsorted(edges, spreads)
+        tables = np.array([np.quantile(values[which == b], probabilities) for b in range(bins)])
+        floor = 0.0 if self.floor is None else float(np.quantile(spreads, self.floor))
+        return Calibration(tables, edges, floor)
+
+
+def _ordered(keep: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return values[keep][order]

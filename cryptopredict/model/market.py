@@ -1,0 +1,164 @@
+"""One price series for the bands: its log closes and one-bar returns (a return across a gap
+is no bar's move), with fast window statistics per weekly slot (hour of week on hourly bars):
+each origin's volatility profile over the slots and its deseasonalized variance over a window,
+and the quantiles of past h-step moves (`sliding_quantiles`) the empirical band is made of.
+
+Warm-up, for the first rows of the hindcast: an origin with fewer than `MIN_RETURNS` returns
+before it takes its volatility from the first `MIN_RETURNS` returns of the history (the only
+use of later data, confined to those first rows), and one with fewer than `MIN_MOVES` h-step
+moves uses normal quantiles of the year's volatility in place of the moves' own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+import numpy as np
+from scipy.stats import norm
+
+from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.model.scores import tails
+
+HOUR = 3600
+DAY = 24 * HOUR
+WEEK = 7 * DAY
+YEAR_DAYS = 365
+MIN_RETURNS = 24  # returns an origin needs before its own volatility is used
+MIN_MOVES = 30  # h-step returns the empirical band needs before its quantiles are used
+PROFILE_PRIOR = 4  # observations of the mean shrinking each slot of the profile
+TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
+
+
+class Market:
+    """One price series' log closes and returns, with fast window statistics per weekly slot."""
+
+    def __init__(self, seconds: np.ndarray, log_price: np.ndarray, interval: int) -> None:
+        self.t = np.asarray(seconds, dtype=np.int64)
+        self.log_price = np.asarray(log_price, dtype=np.float64)
+        self.interval = int(interval)
+        self.slots = WEEK // interval if WEEK % interval == 0 and interval < WEEK else 1
+        self.slot = (self.t // interval) % self.slots
+        returns = np.diff(self.log_price, prepend=np.nan)
+        step = np.diff(self.t, prepend=self.t[0] - 2 * interval)
+        returns[step != interval] = np.nan  # across a gap: not one bar's move
+        self.returns = returns
+        valid = np.isfinite(returns)
+        self._known = np.concatenate([[0], np.cumsum(valid)])  # valid returns before position
+        squares = np.where(valid, returns**2, 0.0)
+        sizes = np.where(valid, np.abs(returns), 0.0)
+        # Per slot: the positions of its bars, and running sums of |r|, r^2 and counts.
+        self._slot_pos, self._slot_abs, self._slot_sq, self._slot_n = [], [], [], []
+        for slot in range(self.slots):
+            where = np.flatnonzero(self.slot == slot)
+            self._slot_pos.append(where)
+            self._slot_abs.append(np.concatenate([[0.0], np.cumsum(sizes[where])]))
+            self._slot_sq.append(np.concatenate([[0.0], np.cumsum(squares[where])]))
+            self._slot_n.append(np.concatenate([[0], np.cumsum(valid[where])]))
+        first = np.flatnonzero(valid)[:MIN_RETURNS]
+        self.warmup_variance = float(np.mean(returns[first] ** 2)) if len(first) else 1e-4
+        self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def position(self, seconds: np.ndarray) -> np.ndarray:
+        """The index of the last bar at or before each time (-1 before the first)."""
+        return np.searchsorted(self.t, np.asarray(seconds, dtype=np.int64), "right") - 1
+
+    def _slot_sums(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per query and slot: sums of |r|, r^2 and counts over bar positions (start, end]."""
+        shape = (len(end), self.slots)
+        sizes, squares, counts = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        for slot in range(self.slots):
+            where = self._slot_pos[slot]
+            hi = np.searchsorted(where, end, "right")
+            lo = np.searchsorted(where, start, "right")
+            sizes[:, slot] = self._slot_abs[slot][hi] - self._slot_abs[slot][lo]
+            squares[:, slot] = self._slot_sq[slot][hi] - self._slot_sq[slot][lo]
+            counts[:, slot] = self._slot_n[slot][hi] - self._slot_n[slot][lo]
+        return sizes, squares, counts
+
+    def _window_start(self, pos: np.ndarray, days: float) -> np.ndarray:
+        return self.position(self.t[pos] - int(days * DAY))
+
+    def profile(self, pos: np.ndarray) -> np.ndarray:
+        """Each origin's volatility profile over weekly slots (mean 1), from the past year."""
+        sizes, _, counts = self._slot_sums(self._window_start(pos, YEAR_DAYS), pos)
+        overall = sizes.sum(axis=1, keepdims=True) / np.maximum(
+            counts.sum(axis=1, keepdims=True), 1
+        )
+        shrunk = (sizes + PROFILE_PRIOR * overall) / (counts + PROFILE_PRIOR)
+        profile = (shrunk / np.where(overall > 0, overall, 1.0)) ** 2
+        profile[counts.sum(axis=1) < MIN_RETURNS] = 1.0
+        return profile / profile.mean(axis=1, keepdims=True)
+
+    def variance(self, pos: np.ndarray, days: float, profile: np.ndarray | None) -> np.ndarray:
+        """The (deseasonalized) mean squared return per bar over the `days` before each origin."""
+        _, squares, counts = self._slot_sums(self._window_start(pos, days), pos)
+        weights = 1.0 if profile is None else 1.0 / profile
+        total = counts.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = (squares * weights).sum(axis=1) / total
+        warm = self._known[pos + 1] >= MIN_RETURNS
+        return np.where(warm, value, self.warmup_variance)
+
+    def moves(self, hours: int) -> np.ndarray:
+        """The log return over the next `hours` from each bar (NaN where that bar is missing)."""
+        later = self.t + hours * HOUR
+        at = np.minimum(np.searchsorted(self.t, later), len(self.t) - 1)
+        return np.where(self.t[at] == later, self.log_price[at] - self.log_price, np.nan)
+
+    def return_quantiles(
+        self, hours: int, pos: np.ndarray, known_by: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles at TAUS and the median of every `hours`-step log return of the year before
+        each origin `pos` that had played out by `known_by` (origins in time order); normal
+        quantiles of the warm-up volatility where fewer than MIN_MOVES had."""
+        key = (hours, pos.tobytes(), np.asarray(known_by).tobytes())
+        if key not in self._quantiles:
+            moves = self.moves(hours)
+            reach = self.position(self.t - hours * HOUR)  # the latest start known at each bar
+            cutoff = np.minimum(self.position(known_by), pos)
+            lo = self._window_start(pos, YEAR_DAYS) + 1
+            quantiles, medians, counts = sliding_quantiles(moves, lo, reach[cutoff] + 1)
+            cold = counts < MIN_MOVES
+            steps = hours * HOUR / self.interval
+            spread = np.sqrt(self.variance(pos[cold], YEAR_DAYS, None) * steps)
+            quantiles[cold] = spread[:, None] * norm.ppf(TAUS)[None, :]
+            medians[cold] = 0.0
+            self._quantiles[key] = (quantiles, medians)
+        return self._quantiles[key]
+
+    def slot_ahead(self, pos: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """The weekly slot `steps` bars after each origin (origins down, steps across)."""
+        return (self.t[pos][:, None] // self.interval + steps[None, :]) % self.slots
+
+
+def sliding_quantiles(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantiles at TAUS, medians and counts of the finite `values[lo[i]:hi[i]]`, for windows
+    whose ends never move back (as np.quantile's default, linear between order statistics)."""
+    window: list[float] = []
+    start, end = 0, 0
+    taus = np.asarray((*TAUS, 0.5))
+    quantiles = np.full((len(lo), len(taus)), np.nan)
+    counts = np.zeros(len(lo), dtype=np.int64)
+    for i, (want_first, want_stop) in enumerate(zip(lo, hi, strict=True)):
+        stop = max(int(want_stop), end)
+        first = min(max(int(want_first), start), stop)
+        for value in values[end:stop]:
+            if math.isfinite(value):
+                bisect.insort(window, value)
+        for value in values[start:first]:
+            if math.isfinite(value):
+                del window[bisect.bisect_left(window, value)]
+        start, end = first, stop
+        n = len(window)
+        counts[i] = n
+        if n:
+            at = (n - 1) * taus
+            below = np.floor(at).astype(int)
+            above = np.minimum(below + 1, n - 1)
+            low = np.array([window[k] for k in below])
+            high = np.array([window[k] for k in above])
+            quantiles[i] = low + (high - low) * (at - below)
+    return quantiles[:, :-1], quantiles[:, -1].copy(), counts
