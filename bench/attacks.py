@@ -322,7 +322,7 @@ def _rps(figures: dict) -> float:
 
 def database(args: argparse.Namespace) -> dict:
     from cryptopredict.collect.replay import read_minutes  # noqa: PLC0415 (this attack only)
-    from cryptopredict.collect.store import MinuteStore  # noqa: PLC0415
+    from cryptopredict.minutes.store import MinuteStore  # noqa: PLC0415
     from tests.collect.postgres import PostgresServer  # noqa: PLC0415 (a real server of our own)
 
     postgres = PostgresServer()

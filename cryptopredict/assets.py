@@ -143,16 +143,17 @@ def pairs_setting(text: str) -> PairsSetting:
 
 
 def slug_for_binance(symbol: str) -> str:
-    """The slug of a Binance symbol: its quote currency split off and named as the pairs file
-    names it (`SOLUSDT` is `sol-usd`, `1000PEPEUSDT` is `1000pepe-usd`)."""
+    """The slug of a Binance symbol, its quote currency split off as Binance names it
+    (`SOLUSDT` is `sol-usdt`, `1000PEPEUSDT` is `1000pepe-usdt`): the pair listed is the pair
+    trained and served under that name."""
     upper = symbol.strip().upper()
     quotes = {
-        named.get("binance", quote).upper(): quote
+        named.get("binance", quote).upper()
         for quote, named in read_pairs_file().get("quotes", {}).items()
     }
     for code in sorted({*quotes, *BINANCE_QUOTES}, key=len, reverse=True):
         if upper.endswith(code) and len(upper) > len(code):
-            return f"{upper.removesuffix(code).lower()}-{quotes.get(code, code.lower())}"
+            return f"{upper.removesuffix(code).lower()}-{code.lower()}"
     raise UnknownAssetError(f"cannot tell the quote currency of the Binance symbol {symbol!r}")
 
 

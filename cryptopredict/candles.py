@@ -22,9 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-from cryptopredict.artifact.schema import INTERVAL_PATTERN
+from cryptopredict.artifact.schema import INTERVAL_PATTERN, UNIT_SECONDS
 
-UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 WEEK_ORIGIN = 4 * 86_400  # 1970-01-05, the first Monday after the epoch (a Thursday)
 # Published in the OpenAPI document, so clients produce intervals the parser accepts.
 PATTERN = INTERVAL_PATTERN

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The history sources `train.py --source` names (cryptopredict.data): here, where the training
+# client, which never imports pandas, and the data package both read them.
+SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
+
 
 class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot use."""

@@ -124,7 +124,7 @@ def connect_postgres(url: str, timeout: float, statement_timeout: float | None) 
 # A server host that vanishes (no reset, no answer) is found by the kernel: keepalive probes
 # after 5 s of silence, and data unacknowledged for 10 s ends the connection. A server process
 # that stops while its kernel still acknowledges needs the reader's watchdog
-# (`collect/reader.py`).
+# (`minutes/reader.py`).
 _KEEPALIVE: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 5,

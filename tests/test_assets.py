@@ -52,9 +52,21 @@ def test_every_pair_the_snapshot_holds_is_named_back_by_its_slug():
     assert len(symbols) == 16
     for symbol in symbols:
         assert asset_for_symbol(slug_for_binance(symbol)).binance_symbol == symbol
-    assert slug_for_binance("SOLUSDT") == "sol-usd"
-    assert slug_for_binance("1000PEPEUSDT") == "1000pepe-usd"
+    assert slug_for_binance("SOLUSDT") == "sol-usdt"  # as Binance names it: USDT, not USD
+    assert slug_for_binance("1000PEPEUSDT") == "1000pepe-usdt"
+    assert slug_for_binance("ETHBTC") == "eth-btc"
     assert snapshot.own_pairs() == ["btc-usd", "eth-usd"]
+
+
+def test_the_embedded_pairs_are_listed_by_the_name_that_trains_and_serves_them():
+    """Issue 56: listed `sol-usd` while `sol-usdt` was what trained and served. BTCUSDT and
+    ETHUSDT are what btc-usd and eth-usd, which have files of their own, read at Binance."""
+    slugs = SnapshotSource().slugs()
+    assert len(slugs) == 16
+    assert slugs[:3] == ["btc-usd", "eth-usd", "ada-usdt"]
+    assert "sol-usdt" in slugs
+    assert not {"sol-usd", "btc-usdt", "eth-usdt"} & set(slugs)
+    assert [asset_for_symbol(slug).slug for slug in slugs] == slugs  # typed as listed
 
 
 def test_the_configured_list_takes_slugs_or_symbols_once_each_in_order():

@@ -3,6 +3,8 @@ at the bottom of the drawing, importing nothing else of cryptopredict."""
 
 from __future__ import annotations
 
+import ast
+import graphlib
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +91,95 @@ def test_the_training_numerics_import_no_dask_and_no_orchestration(module):
 
 def test_the_check_sees_an_import_of_the_orchestration():
     assert [name for name in reached("cryptopredict.training.graph") if under(name, ORCHESTRATION)]
+
+
+# The arrows that must never be drawn: nothing under the first imports anything under the
+# second, directly or through other modules of the package (every import counts).
+FORBIDDEN = [
+    # The artifact is the contract below both training and serving: bar intervals and candles
+    # (`candles.py`) build on its schema, never the other way round.
+    ("cryptopredict.artifact", "cryptopredict.candles"),
+    # The API reads the minute database (`minutes/`), never the collector's package.
+    ("cryptopredict.api", "cryptopredict.collect"),
+    # The collector streams minutes: nothing of the training data stage (nor pandas through it).
+    ("cryptopredict.collect", "cryptopredict.data"),
+    # The database the collector and the API share imports neither of them.
+    ("cryptopredict.minutes", "cryptopredict.collect"),
+    ("cryptopredict.minutes", "cryptopredict.api"),
+    ("cryptopredict.database", "cryptopredict.collect"),
+    # Serving builds the answers' types; the types never import serving.
+    ("cryptopredict.api.types", "cryptopredict.api.serving"),
+]
+
+
+def package_modules(prefix: str) -> list[str]:
+    return sorted(name for name in map(module_of, PACKAGE.rglob("*.py")) if under(name, (prefix,)))
+
+
+@pytest.mark.parametrize(("source", "target"), FORBIDDEN)
+def test_no_arrow_runs_the_wrong_way(source, target):
+    modules = package_modules(source)
+    assert modules, f"no module under {source}"
+    bad = [
+        chain
+        for module in modules
+        for name, chain in reached(module).items()
+        if under(name, (target,))
+    ]
+    assert not bad
+
+
+def test_the_arrow_check_follows_imports_through_other_modules():
+    """The live routes reach the database's connections only through the minute store."""
+    assert "cryptopredict.database" not in imported_modules(PACKAGE / "api" / "live.py")
+    assert "cryptopredict.database" in reached("cryptopredict.api.live")
+
+
+def unit_of(module: str) -> str:
+    """The part of the package `module` belongs to: its sub-package, or its own top-level
+    module (`cryptopredict.candles`)."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_the_package_s_parts_import_one_another_without_a_circle():
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        unit = unit_of(module_of(path))
+        targets = {
+            unit_of(name) for name in imported_modules(path) if under(name, ("cryptopredict",))
+        }
+        graph.setdefault(unit, set()).update(targets - {unit, "cryptopredict"})
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        pytest.fail(f"the parts of the package import one another in a circle: {error.args[1]}")
+
+
+def test_the_circle_check_sees_a_circle():
+    graph = {"cryptopredict.a": {"cryptopredict.b"}, "cryptopredict.b": {"cryptopredict.a"}}
+    with pytest.raises(graphlib.CycleError):
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+
+
+# Facts that once had two definitions: each is assigned in exactly one module.
+ONCE = ("SOURCE_NAMES", "PRICES", "UNIT_SECONDS", "DEFAULT_COUNT", "QUERY_PATTERN")
+
+
+def module_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        names.update(target.id for target in targets if isinstance(target, ast.Name))
+    return names
+
+
+@pytest.mark.parametrize("name", ONCE)
+def test_a_fact_is_defined_once(name):
+    where = [
+        str(path.relative_to(ROOT))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if name in module_level_names(path)
+    ]
+    assert len(where) == 1, where

@@ -12,9 +12,9 @@ from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_pat
 from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
 from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.answers import price_decimals
-from cryptopredict.api.serving.candles import DEFAULT_COUNT, check_count
+from cryptopredict.api.serving.candles import check_count
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
-from cryptopredict.api.types.market import CandleColumns, CandleRange, CandlesQuery
+from cryptopredict.api.types.market import DEFAULT_COUNT, CandleColumns, CandleRange, CandlesQuery
 
 if TYPE_CHECKING:
     from cryptopredict.api.live import LiveMinutes

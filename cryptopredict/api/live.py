@@ -37,7 +37,7 @@ from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import prediction
 from cryptopredict.api.serving.archive import Archived, archived
-from cryptopredict.api.serving.candles import DEFAULT_COUNT, CandleSource, check_count
+from cryptopredict.api.serving.candles import CandleSource, check_count
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.api.types.live import (
     LevelQuery,
@@ -46,11 +46,12 @@ from cryptopredict.api.types.live import (
     Price,
     PriceForecast,
 )
+from cryptopredict.api.types.market import DEFAULT_COUNT
 from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
-from cryptopredict.collect.reader import MinuteReader, ReadersBusyError
-from cryptopredict.collect.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
 from cryptopredict.config import Settings
+from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
+from cryptopredict.minutes.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset

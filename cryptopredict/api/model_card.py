@@ -28,6 +28,7 @@ from cryptopredict.api.types.model import (
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import FailedPair
+from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 
 if TYPE_CHECKING:
@@ -178,8 +179,14 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
 
 
 def _last_failed(catalog: Catalog) -> list[FailedPair]:
-    """The pairs the last finished run into the model directory could not train."""
-    run = catalog.run
+    """The pairs the last finished run into the model directory could not train, read now: the
+    run writes its record as it ends, and a server reloading then must not miss it meanwhile
+    (an unusable record says nothing; `/assets` names why)."""
+    model_dir = catalog.store.model_dir
+    try:
+        run = read_run(model_dir) if model_dir is not None else None
+    except RunRecordError:
+        run = None
     if run is None:
         return []
     return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]

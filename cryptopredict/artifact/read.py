@@ -74,7 +74,6 @@ from cryptopredict.artifact.schema import (
     Manifest,
 )
 from cryptopredict.cached import cached
-from cryptopredict.candles import Interval, IntervalError
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,7 +188,7 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         )
         document = _json_object(path / MANIFEST, written)
         manifest = _manifest(path / MANIFEST, document)
-        step = _step(path / MANIFEST, manifest)
+        step = manifest.step
         tables, mappings = {}, []
         for name, largest in _largest(manifest, step).items():
             opened = stack.enter_context(_open_in(directory, path, name))
@@ -226,13 +225,6 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
 JSON_MAX = 64 * 2**20
 # The most a `.npy` header takes (numpy writes a few hundred bytes; version 2 allows 4 GiB).
 NPY_HEADER_MAX = 65_536
-
-
-def _step(file: Path, manifest: Manifest) -> int:
-    try:
-        return Interval.parse(manifest.interval).seconds
-    except IntervalError as error:
-        raise ArtifactError(f"{file}: the interval: {error}") from None
 
 
 def _largest(manifest: Manifest, step: int) -> dict[str, int]:

@@ -31,6 +31,8 @@ BACKTEST = "backtest.json"
 LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
 DEFAULT_LEVEL = 80  # the band answers give unless asked for another
 INTERVAL_PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"  # a bar interval: 1m, 15m, 1h, 4h, 1d, 1w
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}  # an interval's units
+PRICES = ("close", "vwap")  # the prices a model can learn (ModelParams.price)
 
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
@@ -422,6 +424,11 @@ class Manifest(msgspec.Struct, frozen=True):
     files: dict[str, str]
     # The naive forecast at the last bar (None: an artifact written before it was kept).
     naive: NaiveBand | None = None
+
+    @property
+    def step(self) -> int:
+        """Seconds of one bar of `interval` (which the pattern made a number and a unit)."""
+        return int(self.interval[:-1]) * UNIT_SECONDS[self.interval[-1]]
 
     @property
     def interval_width(self) -> float:

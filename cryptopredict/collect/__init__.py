@@ -1,6 +1,2 @@
-"""Live minute bars: a collector streams closed one-minute bars into SQLite or PostgreSQL.
-
-`store` is also what the API reads the database with: it needs nothing beyond the standard
-library (and psycopg for PostgreSQL), so it never pulls the collector's network stack or pandas
-into the server.
-"""
+"""Live minute bars: a collector streams closed one-minute bars into SQLite or PostgreSQL, through
+the minute database (`cryptopredict.minutes`) the API reads."""

@@ -4,9 +4,10 @@ Alpaca sends each minute bar once the minute is over, so every bar it sends is c
 stream needs an API key (ALPACA_API_KEY, ALPACA_SECRET_KEY) and reconnects by itself, in its
 own thread; bars reach the storage path through a queue on the collector's event loop. A bar
 more than a minute after the newest stored one (a start, a reconnect, a quiet spell) first
-fills the gap from Alpaca's historical bars. Alpaca builds crypto bars from trades on its own
-venue: quiet minutes have no bar, and prices are in USD where Binance's are in USDT (each row
-records its source).
+fills the gap from Alpaca's historical bars (`HistoryClient`, this module's own small client,
+as the Binance backfill has its own). Alpaca builds crypto bars from trades on its own venue:
+quiet minutes have no bar, and prices are in USD where Binance's are in USDT (each row records
+its source).
 
 alpaca-py needs pandas, so this module is imported only when the fallback starts: the
 training requirements have it, the slim serving image does not.
@@ -16,23 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
-from collections.abc import Mapping
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
-import pandas as pd
 from alpaca.data.live.crypto import CryptoDataStream
 
 from cryptopredict.assets import Asset
-from cryptopredict.candles import Interval
-from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
-from cryptopredict.collect.errors import MissingKeysError, UnavailableError
+from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import Settings
-from cryptopredict.data.alpaca import AlpacaSource
-from cryptopredict.data.errors import DataError
-from cryptopredict.data.query import BarQuery
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,11 @@ NAME = "alpaca"
 # alpaca-py reconnects in its own thread; a thread that ended (a refused login, say) sends
 # nothing more, so a silence this long makes the collector look at it.
 QUIET_SECONDS = 90.0
+HISTORY_URL = "https://data.alpaca.markets"
+BARS_PATH = "/v1beta3/crypto/us/bars"
+PAGE_BARS = 10_000  # the most Alpaca's historical bars answer at once
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+MAX_WAIT = 30.0  # seconds, the longest wait between two tries, whatever Retry-After asks
 
 
 def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> MinuteBar:
@@ -52,15 +60,147 @@ def parse_bar(message: Mapping[str, Any], by_symbol: Mapping[str, Asset]) -> Min
         ts = int(seconds)
         if ts != seconds:
             raise MalformedBarError(f"bar time {opened!r} is not a whole minute")
-        vwap = float(message.get("vw") or 0.0)
-        if vwap <= 0:
-            return MinuteBar.build(asset.slug, ts, *ohlcv, quote_volume=None, source=NAME)
-        open_, high, low, close, volume = ohlcv
-        return MinuteBar(asset.slug, ts, open_, high, low, close, volume, vwap, NAME)
+        return _bar(asset, ts, ohlcv, float(message.get("vw") or 0.0))
     except MalformedBarError:
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedBarError(f"{type(error).__name__} {error} in {message!r}"[:300]) from None
+
+
+def parse_history_bar(row: object, asset: Asset) -> MinuteBar:
+    """A bar from one row of Alpaca's historical bars (`t` an RFC 3339 time)."""
+    try:
+        if not isinstance(row, dict):
+            raise TypeError("not an object")
+        opened = datetime.fromisoformat(row["t"])
+        if opened.tzinfo is None:
+            raise MalformedBarError(f"bar time {row['t']!r} has no offset")
+        seconds = opened.timestamp()
+        ts = int(seconds)
+        if ts != seconds:
+            raise MalformedBarError(f"bar time {row['t']!r} is not a whole minute")
+        ohlcv = [float(row[key]) for key in ("o", "h", "l", "c", "v")]
+        return _bar(asset, ts, ohlcv, float(row.get("vw") or 0.0))
+    except MalformedBarError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedBarError(f"{type(error).__name__} {error} in {row!r}"[:300]) from None
+
+
+def _bar(asset: Asset, ts: int, ohlcv: list[float], vwap: float) -> MinuteBar:
+    """Alpaca's bar; the typical price as its VWAP when Alpaca gives none."""
+    if vwap <= 0:
+        return MinuteBar.build(asset.slug, ts, *ohlcv, quote_volume=None, source=NAME)
+    open_, high, low, close, volume = ohlcv
+    return MinuteBar(asset.slug, ts, open_, high, low, close, volume, vwap, NAME)
+
+
+class HistoryClient:
+    """Closed minutes of one pair from Alpaca's historical crypto bars
+    (`<base>/v1beta3/crypto/us/bars`), page after page. Each request is tried `attempts` times
+    on 429, 5xx, timeouts and dropped connections (UnavailableError after the last), waiting
+    as Retry-After says (30 s at most), or 1, 2, 4 s; another HTTP status is a RefusedError."""
+
+    def __init__(
+        self,
+        keys: tuple[str, str],
+        timeout: float,
+        attempts: int,
+        base_url: str = HISTORY_URL,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.headers = {
+            "Accept": "application/json",
+            "APCA-API-KEY-ID": keys[0],
+            "APCA-API-SECRET-KEY": keys[1],
+        }
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.base_url = base_url.rstrip("/")
+        self.sleep = sleep
+
+    def minutes(self, asset: Asset, start: int, end: int) -> list[MinuteBar]:
+        """The bars of `asset` opening in [start, end) (epoch seconds), oldest first; a malformed
+        one, or one outside the range, is logged and skipped."""
+        query = {
+            "symbols": asset.alpaca_symbol,
+            "timeframe": "1Min",
+            "start": _rfc3339(start),
+            "end": _rfc3339(end - 1),  # Alpaca's end is inclusive
+            "limit": PAGE_BARS,
+            "sort": "asc",
+        }
+        bars: list[MinuteBar] = []
+        while True:
+            page = self._get(f"{self.base_url}{BARS_PATH}?{urllib.parse.urlencode(query)}")
+            by_symbol = page.get("bars") or {}  # no bars: null, or no entry for the symbol
+            rows = by_symbol.get(asset.alpaca_symbol, []) if isinstance(by_symbol, dict) else None
+            if not isinstance(rows, list):
+                raise UnavailableError(f"alpaca history: no bar list in {_snippet(page)}")
+            for row in rows:
+                try:
+                    bar = parse_history_bar(row, asset)
+                except MalformedBarError as error:
+                    log.warning("%s: skipped a malformed historical bar: %s", asset.slug, error)
+                    continue
+                if start <= bar.ts < end:
+                    bars.append(bar)
+                else:
+                    log.warning(
+                        "%s: skipped a historical bar opening %s", asset.slug, stamp(bar.ts)
+                    )
+            token = page.get("next_page_token")
+            if not token:
+                return bars
+            query["page_token"] = token
+
+    def _get(self, url: str) -> dict:
+        failed = 0
+        while True:
+            try:
+                return self._get_once(url)
+            except UnavailableError as error:
+                failed += 1
+                if failed == self.attempts:
+                    raise
+                asked = error.retry_after if error.retry_after is not None else 2.0 ** (failed - 1)
+                wait = min(asked, MAX_WAIT)
+                log.warning("alpaca history: %s; trying again in %.0f s", error, wait)
+                self.sleep(wait)
+
+    def _get_once(self, url: str) -> dict:
+        request = urllib.request.Request(url, headers=self.headers)
+        host = urllib.parse.urlsplit(url).netloc
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            detail = f"HTTP {error.code} from {host}: {_snippet(error.read())}"
+            if error.code in TRANSIENT:
+                wait = retry_after_seconds(dict(error.headers.items()))
+                raise UnavailableError(detail, wait) from None
+            raise RefusedError(NAME, detail, error.code) from None  # keys, or a bad request
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            reason = getattr(error, "reason", error)
+            raise UnavailableError(f"cannot reach {host}: {reason}") from None
+        try:
+            page = json.loads(body)
+        except ValueError:
+            raise UnavailableError(f"{host} answered with no JSON: {_snippet(body)}") from None
+        if not isinstance(page, dict):
+            raise UnavailableError(f"{host} answered with no bars: {_snippet(body)}")
+        return page
+
+
+def _rfc3339(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _snippet(raw: object, limit: int = 160) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class AlpacaCollector:
@@ -71,6 +211,7 @@ class AlpacaCollector:
         settings: Settings,
         *,
         url: str | None = None,
+        history_url: str = HISTORY_URL,
     ) -> None:
         if not (settings.alpaca_api_key and settings.alpaca_secret_key):
             raise MissingKeysError(
@@ -82,6 +223,12 @@ class AlpacaCollector:
         self.writer = writer
         self.settings = settings
         self.url = url
+        self.history = HistoryClient(
+            (settings.alpaca_api_key or "", settings.alpaca_secret_key or ""),
+            settings.http_read_timeout,
+            settings.http_attempts,
+            history_url,
+        )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -126,35 +273,11 @@ class AlpacaCollector:
         if start >= bar.ts:
             return
         asset = next(asset for asset in self.assets if asset.slug == bar.asset)
-        query = BarQuery(
-            asset,
-            Interval.parse("1m"),
-            pd.Timestamp(start, unit="s", tz="UTC"),
-            pd.Timestamp(bar.ts, unit="s", tz="UTC"),
-        )
         try:
-            frame = await asyncio.to_thread(AlpacaSource(self.settings).fetch, query)
-        except DataError as error:
+            bars = await asyncio.to_thread(self.history.minutes, asset, start, bar.ts)
+        except (UnavailableError, RefusedError) as error:
             log.warning("%s: could not fill the gap before %s: %s", bar.asset, stamp(bar.ts), error)
             return
-        bars = []
-        for row in frame.itertuples():
-            try:
-                bars.append(
-                    MinuteBar(
-                        bar.asset,
-                        int(row.timestamp.timestamp()),
-                        row.open,
-                        row.high,
-                        row.low,
-                        row.close,
-                        row.volume,
-                        row.vwap if row.vwap > 0 else (row.high + row.low + row.close) / 3,
-                        NAME,
-                    )
-                )
-            except MalformedBarError as error:
-                log.warning("%s: skipped a malformed historical bar: %s", bar.asset, error)
         self.writer.fill(bars)
         log.info("%s: filled %d minutes before %s from Alpaca", bar.asset, len(bars), stamp(bar.ts))
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar, stamp
 from cryptopredict.collect.errors import RefusedError, UnavailableError
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, stamp
 from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptopredict.assets import Asset, UnknownAssetError, configured_assets
-from cryptopredict.collect.bars import MalformedBarError
 from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
-from cryptopredict.collect.store import DatabaseUnavailableError, MinuteStore, StoreError
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import ConfigError, Settings
 from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
+from cryptopredict.minutes.bars import MalformedBarError
+from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore, StoreError
 
 if TYPE_CHECKING:
     from cryptopredict.collect.alpaca import AlpacaCollector

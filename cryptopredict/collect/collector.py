@@ -32,7 +32,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.bars import MINUTE, MalformedBarError
 from cryptopredict.collect.binance import (
     MARKET_DATA_API_URL,
     MARKET_DATA_WS_URL,
@@ -46,9 +45,10 @@ from cryptopredict.collect.binance import (
     stream_url,
 )
 from cryptopredict.collect.errors import RefusedError, UnavailableError
-from cryptopredict.collect.store import StoreError
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError
+from cryptopredict.minutes.store import StoreError
 from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)

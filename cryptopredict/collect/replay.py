@@ -30,8 +30,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
 
 log = logging.getLogger(__name__)
 

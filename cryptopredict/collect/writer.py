@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import TypeVar
 
-from cryptopredict.collect.bars import MINUTE, MinuteBar, stamp
-from cryptopredict.collect.store import MinuteStore, StoreError
+from cryptopredict.minutes.bars import MINUTE, MinuteBar, stamp
+from cryptopredict.minutes.store import MinuteStore, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,10 @@
 from cryptopredict.candles import Interval
 from cryptopredict.data.errors import DataError, SourceError, StaleDataError, ValidationError
 from cryptopredict.data.frame import Bars, check_frame, make_frame, resample
-from cryptopredict.data.history import SOURCE_NAMES, History, NoHistoryError, load_history
+from cryptopredict.data.history import History, NoHistoryError, load_history
 from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
 
 __all__ = [
-    "SOURCE_NAMES",
     "Bars",
     "DataError",
     "History",

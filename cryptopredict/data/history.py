@@ -16,7 +16,7 @@ import pandas as pd
 
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval
-from cryptopredict.config import Settings
+from cryptopredict.config import SOURCE_NAMES, Settings
 from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
@@ -29,7 +29,6 @@ from cryptopredict.data.validation import Rules, ValidationReport, summarize, va
 
 log = logging.getLogger(__name__)
 
-SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LIVE_SOURCES = ("alpaca", "binance")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cryptopredict.assets import Asset, slug_for_binance
+from cryptopredict.assets import Asset, asset_for_symbol, slug_for_binance
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import SYMBOL, pair_names, pair_symbols, read_ohlcv_csv
@@ -71,10 +71,13 @@ class SnapshotSource:
         )
 
     def slugs(self) -> list[str]:
-        """Every pair embedded, by slug: those with files of their own, then the others."""
-        shared = sorted({slug_for_binance(symbol) for symbol in self.pairs()})
+        """Every pair embedded, by the slug that trains and serves it: those with files of
+        their own, then the others as Binance names them (`sol-usdt`); a symbol a pair with a
+        file of its own reads at Binance (BTCUSDT: `btc-usd`) is that pair, listed once."""
         own = self.own_pairs()
-        return own + [slug for slug in shared if slug not in own]
+        theirs = {asset_for_symbol(slug).binance_symbol for slug in own}
+        shared = {slug_for_binance(symbol) for symbol in self.pairs() if symbol not in theirs}
+        return own + sorted(shared)
 
     def pairs(self) -> list[str]:
         """The Binance symbols of every pair the files of many pairs hold."""

@@ -19,6 +19,7 @@ from cryptopredict.artifact.arrays import BarHistory, Grid, grid_times
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
+    PRICES,
     SCHEMA_VERSION,
     BacktestReport,
     BacktestSummary,
@@ -314,9 +315,6 @@ def history_series(frame: pd.DataFrame) -> BarHistory:
     return BarHistory(
         ds=to_epoch_seconds(frame["timestamp"]), **columns, vwap=bar_vwap(frame).to_numpy()
     )
-
-
-PRICES = ("close", "vwap")
 
 
 def model_frame(bars: pd.DataFrame, price: str) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +37,7 @@ import msgspec
 
 from cryptopredict import logs
 from cryptopredict.artifact.run import FailedPair, QuickPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.schema import PRICES
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
@@ -45,7 +47,7 @@ from cryptopredict.assets import (
     pairs_setting,
     slug_for_binance,
 )
-from cryptopredict.config import ConfigError, Duration, Settings
+from cryptopredict.config import SOURCE_NAMES, ConfigError, Duration, Settings
 from cryptopredict.following_make import follow_make
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
@@ -58,11 +60,6 @@ from cryptopredict.training.graph import PairError, run_step
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
-
-# This process only drives the cluster: it never imports pandas or Prophet (the workers do),
-# so the names below are cryptopredict.data's, not imported from there.
-SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
-PRICES = ("close", "vwap")
 
 log = logging.getLogger("train")
 
@@ -203,8 +200,18 @@ def _run(
     jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
     run = RunProgress([asset.slug for asset in assets], out=args.out)
     server = ApiProcess(args.out, run.say) if args.serve else None
+
+    def record(outcome: Outcome) -> None:
+        """`run.json`, written before the run's status goes: what failed is never unsaid."""
+        if args.all:
+            failed = {slug: _public(why, args) for slug, why in outcome.failed.items()}
+            said = run_record(settings, assets, failed, ranking)
+            write_run(args.out, with_quick(said, outcome, budget))
+
     try:
-        outcome = _train(settings, jobs, args, run, server, budget=budget, must_train=must_train)
+        outcome = _train(
+            settings, jobs, args, run, server, budget=budget, must_train=must_train, record=record
+        )
     except KeyboardInterrupt:
         if server is not None:
             server.stop()
@@ -215,9 +222,6 @@ def _run(
         log.error("%s", error)
         return 1
     failed = {slug: _public(why, args) for slug, why in outcome.failed.items()}
-    if args.all:
-        record = run_record(settings, assets, failed, ranking)
-        write_run(args.out, with_quick(record, outcome, budget))
     status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
     if server is None:
         return status
@@ -261,16 +265,18 @@ def _train(
     *,
     budget: Budget | None,
     must_train: set[str],
+    record: Callable[[Outcome], None],
 ) -> Outcome:
-    """Train every pair, the progress shown; with `server`, serving as soon as a model is. The
-    pairs that failed and those served their quick model only, with why."""
+    """Train every pair, the progress shown; with `server`, serving as soon as a model is; the
+    run `record`ed while its progress is still shown. The pairs that failed and those served
+    their quick model only, with why."""
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
         run.workers = sum(client.nthreads().values())  # who share the work left
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready
-        return train_pairs(
+        outcome = train_pairs(
             client,
             jobs,
             cache=FitCache(settings.fit_cache_dir),
@@ -280,6 +286,8 @@ def _train(
             budget=budget,
             must=frozenset(must_train),
         )
+        record(outcome)
+        return outcome
 
 
 def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], set[str]]:
@@ -392,8 +400,7 @@ def wanted_pairs(args: argparse.Namespace, settings: Settings) -> PairsSetting:
             )
         slugs = [slug_for_binance(symbol) for symbol in symbols]
     else:
-        snapshot = SnapshotSource()
-        slugs = [*snapshot.own_pairs(), *(slug_for_binance(symbol) for symbol in snapshot.pairs())]
+        slugs = SnapshotSource().slugs()
     return PairsSetting(tuple(configured_assets(",".join(slugs))))
 
 

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.collect.bars import MinuteBar
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MinuteBar
+from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
 
 MINUTE = 60

@@ -30,9 +30,9 @@ from cryptopredict.api import create_app
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
-from cryptopredict.collect.bars import MinuteBar
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MinuteBar
+from cryptopredict.minutes.store import MinuteStore
 from tests.api.documented import check_conforms
 from tests.api.synthetic import BTC, DOGE, ETH, write_synthetic
 

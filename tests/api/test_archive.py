@@ -16,8 +16,8 @@ from cryptopredict.api.serving.archive import Archive, ArchiveWriter
 from cryptopredict.api.serving.issued import VALUES, issue_of, lead_hours
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.band_scores import tails
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.database import StoreError
+from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.model.bands import Market
 from cryptopredict.model.scoring import naive_band
 from tests.api.artifacts import PROPHET_DEPRECATION

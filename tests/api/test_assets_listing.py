@@ -138,8 +138,8 @@ def test_names_each_pair_the_budget_left_on_its_quick_model_with_why(client, con
     manifest = open_artifacts(ranked_dir)["1000pepe-usdt"].manifest
     said = verdict(manifest.params, None, manifest.symbol, manifest.served, DEFERRED)
     assert said.summary.endswith(
-        "no backtest has scored it against the naive forecast yet: the training run's time ran "
-        "out before its backtest, which the next run goes on with (backtest deferred: budget)."
+        "it has not been tested on past prices yet: the training run's time ran out before its "
+        "backtest, which the next run goes on with (backtest deferred: budget)."
     )
     assert "deferred" not in verdict(manifest.params, None, manifest.symbol).summary
     other = client.get("/model/sol-usdt").get_json()

@@ -17,7 +17,7 @@ import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
-from cryptopredict.artifact.run import DEFERRED, QuickPair, TrainingRun, write_run
+from cryptopredict.artifact.run import DEFERRED, FailedPair, QuickPair, TrainingRun, write_run
 from cryptopredict.artifact.training import (
     FILE,
     VERSION,
@@ -28,9 +28,11 @@ from cryptopredict.artifact.training import (
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.live_server import start_server
+from tests.plain_words import TERMS_OF_ART
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 DAY = 24 * HOUR
+NO_SOURCE = "no source delivered NOSUCH/USD 1h bars"
 
 
 @pytest.fixture(scope="module")
@@ -357,16 +359,25 @@ def chart_dates(page, chart: str) -> list[str]:
 
 
 def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir, tmp_path):
+    """Issue 56: plain words first (the terms of art in the detail), each pair running or
+    waiting for a worker, and a pair the run could not train named with why, during the run and
+    after it."""
     model_dir = tmp_path / "models"
     shutil.copytree(artifact_dir, model_dir)
     now = datetime.now(UTC).replace(microsecond=0)
     pairs = (
         PairStatus(
-            asset="btc-usd", state="running", step="backtest: validation refits",
-            fits_done=34, fits_total=122, served="quick", eta_seconds=300,
+            asset="btc-usd", state="running",
+            step="backtest: validation refits, to choose the damping", fits_done=34,
+            fits_total=122, served="quick", eta_seconds=300,
         ),
         PairStatus(
-            asset="sol-usd", state="running", step="reading its history",
+            asset="sol-usdt", state="waiting",
+            step="waiting for a worker (next: reading its history)", fits_done=0, fits_total=0,
+            served=None, eta_seconds=None,
+        ),
+        PairStatus(
+            asset="nosuch-usd", state="failed", step="reading its history", why=NO_SOURCE,
             fits_done=0, fits_total=0, served=None, eta_seconds=None,
         ),
     )  # fmt: skip
@@ -381,16 +392,34 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
         page = browser.page
         page.clock.install()
         page.goto(server.url + "/")
-        line = page.locator("#training")
+        line = page.locator("#training-said")
         line.wait_for(state="visible", timeout=20_000)
         said = line.inner_text()
-        assert said.startswith("Still training, 2 pairs, about 7 min left: btc-usd (quick ")
-        assert "34 of 122 fits" in said
-        assert "sol-usd: reading its history" in said  # nothing served of it yet
-        assert said.count("quick model") == 2  # btc-usd's, and once what a quick model is
-        (model_dir / FILE).unlink()  # training over
+        assert said.startswith("Still training 2 pairs, about 7 min left. Meanwhile btc-usd ")
+        assert not TERMS_OF_ART.search(said), said
+        detail = page.locator("#training-pairs li").all_text_contents()  # folded: the detail
+        assert detail == [
+            "btc-usd (its first forecast shown meanwhile): backtest: validation refits, to "
+            "choose the damping; 34 of 122 fits, about 5 min left",
+            "sol-usdt: waiting for a worker (next: reading its history)",
+        ]
+        failed = page.locator("#failed")
+        assert failed.is_visible()
+        assert failed.inner_text().startswith(f"Could not train nosuch-usd ({NO_SOURCE}).")
+        # The run ends: it records the failure and removes its status file.
+        write_run(
+            model_dir,
+            TrainingRun(
+                asked="btc-usd,sol-usdt,nosuch-usd", finished_at=now, model_version="dev",
+                trained=("btc-usd", "sol-usdt"),
+                failed=(FailedPair(asset="nosuch-usd", reason=NO_SOURCE),), ranking=None,
+            ),
+        )  # fmt: skip
+        (model_dir / FILE).unlink()
         page.clock.fast_forward(10_000)
-        line.wait_for(state="hidden", timeout=20_000)
+        page.locator("#training").wait_for(state="hidden", timeout=20_000)
+        assert failed.is_visible()  # still named, until the next run
+        assert f"nosuch-usd ({NO_SOURCE})" in failed.inner_text()
         assert browser.problems == []
     finally:
         server.process.terminate()

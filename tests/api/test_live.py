@@ -16,9 +16,9 @@ from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.assets import configured_assets
 from cryptopredict.collect.collector import BinanceCollector
 from cryptopredict.collect.replay import read_minutes
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
+from cryptopredict.minutes.store import MinuteStore
 from tests.collect.fake_binance import FakeBinance, kline_event
 from tests.collect.helpers import Clock
 from tests.collect.running import run_until

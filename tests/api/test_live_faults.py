@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.collect.bars import MINUTE
 from cryptopredict.collect.replay import read_minutes
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.store import MinuteStore
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 

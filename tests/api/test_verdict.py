@@ -15,6 +15,7 @@ import pytest
 from cryptopredict.api.serving.verdict import point_forecast, verdict
 from cryptopredict.artifact.schema import BacktestSummary, ModelParams, ServedParts, Settled
 from cryptopredict.model.naming import NO_REFIT
+from tests.plain_words import TERMS_OF_ART
 
 WHEN = datetime(2024, 6, 26, tzinfo=UTC)
 COVERAGE = {"50": 0.5, "80": 0.8, "95": 0.95}
@@ -106,29 +107,36 @@ def test_the_summary_says_in_one_plain_sentence_what_the_line_and_band_are_and_h
     )
     said = verdict(_params(0.0), summary, "BTC/USD").summary
     assert said == (
-        "The line is the last close, carried forward, and the 80% band around it is where the "
-        "price should be 80% of the time; tested on 101 past forecasts against the naive "
-        "forecast (the last close, with a year of returns as its band), the band beat it an "
-        "hour and a day ahead, tied with it a week ahead and had too few independent windows "
-        "to be judged against it 30 days ahead."
+        "The line is the last price, carried forward, and the 80% band around it is where the "
+        "price should be 80% of the time; tested on 101 past forecasts against a simple rule "
+        "(the last price, with a year of price moves as its band), the band beat it an hour and "
+        "a day ahead, tied with it a week ahead and had too few independent windows to be "
+        "judged against it 30 days ahead."
     )
     assert said.count(".") == 1  # one sentence, no figure beyond the count of forecasts
     assert not re.search(r"\d\.\d", said)
+    assert not TERMS_OF_ART.search(said)
 
 
 @pytest.mark.parametrize(
     ("damping_hours", "anchored", "line"),
     [
-        (0.0, True, "The line is the last close, carried forward,"),
-        (None, True, "The line is Prophet's forecast, started at the last close,"),
-        (None, False, "The line is Prophet's forecast,"),
-        (72.0, True, "The line is the last close plus part of Prophet's move (damped over 72 h"),
+        (0.0, True, "The line is the last price, carried forward,"),
+        (None, True, "The line is the model's predicted path, started at the last price,"),
+        (None, False, "The line is the model's predicted path,"),
+        (72.0, True, "The line is the last price plus part of the model's predicted move, less"),
     ],
 )
-def test_the_summary_names_the_line_as_the_damping_makes_it(damping_hours, anchored, line):
-    said = verdict(_params(damping_hours, anchored=anchored), None, "X/Y").summary
-    assert said.startswith(line)
-    assert said.endswith("; no backtest has scored it against the naive forecast yet.")
+def test_the_summary_names_the_line_as_the_damping_makes_it_in_plain_words(
+    damping_hours, anchored, line
+):
+    """Issue 56: plain words first; the terms of art (docs/model.md, "Terms") in the detail."""
+    found = verdict(_params(damping_hours, anchored=anchored), None, "X/Y")
+    assert found.summary.startswith(line)
+    assert found.summary.endswith("; it has not been tested on past prices yet.")
+    assert not TERMS_OF_ART.search(found.summary), found.summary
+    if damping_hours:
+        assert "tau" in found.point_forecast  # the detail keeps the term
 
 
 def test_too_few_windows_is_said_as_such_and_claims_no_bound():

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from cryptopredict.collect.bars import MinuteBar
 from cryptopredict.collect.replay import read_minutes
+from cryptopredict.minutes.bars import MinuteBar
 from tests.collect.postgres import new_postgres_database
 from tests.paths import MINUTE_SAMPLE
 

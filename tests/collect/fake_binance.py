@@ -30,7 +30,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from cryptopredict.assets import configured_assets
-from cryptopredict.collect.bars import MINUTE, MinuteBar
+from cryptopredict.minutes.bars import MINUTE, MinuteBar
 from tests.loopback import POLL
 
 DROP = object()

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 from cryptopredict.assets import configured_assets
-from cryptopredict.collect.bars import MINUTE, MinuteBar
 from cryptopredict.collect.collector import Backoff, BinanceCollector
-from cryptopredict.collect.store import MinuteStore, StoreError
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import Settings
+from cryptopredict.minutes.bars import MINUTE, MinuteBar
+from cryptopredict.minutes.store import MinuteStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 BTC, ETH = configured_assets("btc-usd,eth-usd")

@@ -18,7 +18,6 @@ import time
 import pytest
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.bars import MINUTE, MalformedBarError
 from cryptopredict.collect.binance import (
     MAX_URL_CHARS,
     STREAMS_PER_CONNECTION,
@@ -28,8 +27,9 @@ from cryptopredict.collect.binance import (
 )
 from cryptopredict.collect.collector import Backoff
 from cryptopredict.collect.errors import RefusedError
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import stamp
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError
+from cryptopredict.minutes.store import MinuteStore
 from tests.collect.fake_binance import DROP, FakeBinance, RestAnswer, kline_event, rest_kline
 from tests.collect.helpers import (
     BTC,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cryptopredict.collect.store import MinuteStore, StoreError
+from cryptopredict.minutes.store import MinuteStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.collect.bars import MINUTE
-from cryptopredict.collect.store import MinuteStore
+from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.store import MinuteStore
 from tests.collect.fake_binance import FakeBinance, RestAnswer
 from tests.collect.helpers import (
     COLLECTOR,

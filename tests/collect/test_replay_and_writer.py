@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.collect.bars import MINUTE, MalformedBarError, MinuteBar
 from cryptopredict.collect.cli import main
 from cryptopredict.collect.replay import read_minutes, replay
-from cryptopredict.collect.store import MinuteStore
 from cryptopredict.collect.writer import MinuteWriter, Outcome
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
+from cryptopredict.minutes.store import MinuteStore
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cryptopredict.collect.bars import MINUTE
-from cryptopredict.collect.store import (
+from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
     DatabaseUnavailableError,
     MinuteStore,
@@ -252,7 +252,7 @@ def test_pruning_gives_sqlite_space_back(tmp_path, all_sample_minutes):
 
 def test_the_store_imports_neither_pandas_nor_the_network_stack():
     code = (
-        "import sys, cryptopredict.collect.store; "
+        "import sys, cryptopredict.minutes.store; "
         "print(sorted({'pandas', 'websockets', 'psycopg'} & set(sys.modules)))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,6 +1,7 @@
-"""`make run` with a mix of good and unknown pairs (issue 35, bar 2): it serves every pair that
-trained, while training, and names the one that failed, with why and the pairs a source
-knows."""
+"""`make run` with a mix of good and unknown pairs (issue 35, bar 2; issue 56, bar 2): it
+serves every pair that trained, while training, and names the one that failed, with why and the
+pairs a source knows, by the names that train and serve them; `/healthz` says degraded and
+names it, with why, while the run lasts and after it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
     log = tmp_path / "make-run.log"
     env = {
         **os.environ,
-        "ASSETS": "nosuch-usd,sol-usd",
+        "ASSETS": "sol-usdt,nosuch-usd",
         "MODEL_DIR": str(tmp_path / "artifacts"),
         "PORT": "0",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
@@ -41,22 +42,39 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
         )
     try:
         url = _serving(process, log)
-        with urllib.request.urlopen(f"{url}/forecast/sol-usd?date=2026-08-01") as answer:
+        with urllib.request.urlopen(f"{url}/forecast/SOL-USDT?date=2026-08-01") as answer:
             assert answer.status == 200
             assert json.load(answer)["prediction"] > 0
         _wait_for_line(process, log, "training is over; serving until Ctrl-C")
         output = log.read_text()
-        # The unknown pair is named, with why: the pairs the embedded data holds.
+        # The unknown pair is named, with why: the pairs the embedded data holds, as they serve.
         assert re.search(r"nosuch-usd: no source delivered NOSUCH/USD", output)
-        assert "the embedded data holds no NOSUCH/USD; it holds btc-usd, eth-usd" in output
+        assert (
+            "the embedded data holds no NOSUCH/USD; it holds btc-usd, eth-usd, ada-usdt" in output
+        )
+        assert "sol-usdt, trx-usdt" in output
         assert "training failed for nosuch-usd (why above); 1 of 2 pairs trained" in output
+        assert "comes at the end" not in output  # nothing promised of a pair that failed
         assert "Error" not in output  # make carried on
+        # After the run: degraded, naming it and why, until the next run.
+        deadline = time.monotonic() + 30  # the server reads the run's record within a second
+        while (health := _health(url))["status"] != "degraded":
+            assert time.monotonic() < deadline, health
+            time.sleep(0.5)
+        assert [pair["asset"] for pair in health["failed"]] == ["nosuch-usd"]
+        assert "no source delivered NOSUCH/USD" in health["failed"][0]["reason"]
+        assert health["training"] is None
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
         process.wait(timeout=60)
     # Ctrl-C: the server finishes what is in flight and stops cleanly (api.py's status 0).
     assert log.read_text().rstrip().endswith("api: stopped")
     assert process.returncode in (0, -signal.SIGINT), process.returncode
+
+
+def _health(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/healthz") as answer:
+        return json.load(answer)
 
 
 def _wait_for_line(process: subprocess.Popen, log: Path, line: str) -> None:

@@ -145,14 +145,14 @@ def check_make_run_no_backtest(run: Run) -> None:
 
 
 def check_make_run_bad_pair(run: Run) -> None:
-    _serves_a_forecast(run, "sol-usd")
+    _serves_a_forecast(run, "sol-usdt")
     # The pair is named from its first step on ("nosuch-usd: reading its history"): wait for why.
     failed = r"nosuch-usd: .*no source delivered NOSUCH/USD"
     run.wait_for("the bad pair named", lambda: re.search(failed, run.output()) is not None, 300)
 
 
 def check_make_run_pairs(run: Run) -> None:
-    _serves_a_forecast(run, "sol-usd", "doge-usd")
+    _serves_a_forecast(run, "sol-usdt", "doge-usdt")
 
 
 def check_make_serve(run: Run) -> None:
@@ -202,10 +202,10 @@ CHECKS: dict[str, Check] = {
     "PORT=8081 make live": Check(check_make_live, served_model=True),
     "make serve": Check(check_make_serve, served_model=True),
     "make live": Check(check_make_live, served_model=True),
-    "ASSETS=sol-usd,doge-usd,link-usd .venv/bin/python train.py --all": Check(check_training(3)),
+    "ASSETS=sol-usdt,doge-usdt,link-usdt .venv/bin/python train.py --all": Check(check_training(3)),
     "ASSETS='*' .venv/bin/python train.py --all --source snapshot": Check(check_training(16)),
-    "ASSETS=nosuch-usd,sol-usd make run": Check(check_make_run_bad_pair),
-    "ASSETS=sol-usd,doge-usd make run": Check(check_make_run_pairs),
+    "ASSETS=nosuch-usd,sol-usdt make run": Check(check_make_run_bad_pair),
+    "ASSETS=sol-usdt,doge-usdt make run": Check(check_make_run_pairs),
     "make bench": Check(None, not_here="a benchmark of its own, minutes on idle cores"),
     "make soak": Check(None, not_here="a benchmark of its own; the suite runs a 15 s soak"),
     "make run TRAIN_ARGS=--no-backtest": Check(check_make_run_no_backtest),

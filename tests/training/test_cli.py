@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.data import SOURCE_NAMES
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.model.build import PRICES
-from cryptopredict.training import cli
 from cryptopredict.training.cli import main
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
@@ -139,11 +136,11 @@ def test_every_pair_of_a_csv_of_many_pairs_is_trained(tmp_path, monkeypatch, cap
     assert main(arguments) == 0
     manifests = {
         slug: json.loads((tmp_path / "out" / slug / "manifest.json").read_text())
-        for slug in ("link-usd", "sol-usd")
+        for slug in ("link-usdt", "sol-usdt")
     }
-    assert manifests["sol-usd"]["symbol"] == "SOL/USD"
-    assert manifests["link-usd"]["data"]["rows"] == 30 * 24
-    assert _written(caplog) == {"link-usd", "sol-usd"}
+    assert manifests["sol-usdt"]["symbol"] == "SOL/USDT"  # as the file's SOLUSDT says
+    assert manifests["link-usdt"]["data"]["rows"] == 30 * 24
+    assert _written(caplog) == {"link-usdt", "sol-usdt"}
 
 
 def test_all_trains_every_configured_asset_at_its_own_interval(tmp_path, monkeypatch, caplog):
@@ -225,9 +222,6 @@ def test_the_client_imports_neither_pandas_nor_prophet():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == "[]"
-    # The names it offers without importing them are the training stack's.
-    assert cli.SOURCE_NAMES == SOURCE_NAMES
-    assert cli.PRICES == PRICES
 
 
 def test_until_trains_on_the_bars_closed_by_then(tmp_path):

@@ -14,8 +14,6 @@ from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.history import StoredHistory
 from cryptopredict.candles import Candles, Interval, aggregate
 
-DEFAULT_COUNT = 90  # candles answered when no `start` is given
-
 
 class CandleSource:
     """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""

@@ -29,6 +29,7 @@ from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.api.serving.instants import closing
+from cryptopredict.api.types.market import QUERY_PATTERN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RankedPair, TrainingRun
@@ -39,9 +40,6 @@ from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
-# What `/assets?q=` accepts (the OpenAPI document publishes it): what can spell a slug or a
-# symbol, or part of one.
-QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
 _QUERY = re.compile(QUERY_PATTERN, re.ASCII)
 SORTS = ("slug", "rank")  # by slug; by the market's volume rank (unranked last, by slug)
 # Ask again this soon for a pair still training: its quick model comes within a minute.

@@ -77,8 +77,9 @@ PLAIN_VERBS = {
 def plain(
     params: ModelParams, rows: list[HorizonVerdict], origins: int, quick: str | None = None
 ) -> str:
-    """One sentence without figures: what the line is, what the band is, and how the band
-    scored against the naive forecast's (the detail is in `point_forecast`, `band`, `sentence`)."""
+    """One sentence without figures or terms of art: what the line is, what the band is, and
+    how the band scored against the naive forecast's, said in plain words (the detail, in the
+    terms docs/model.md explains, is in `point_forecast`, `band`, `sentence`)."""
     share = round(params.interval_width * 100)
     said = (
         f"{_line(params)}, and the {share}% band around it is where the price should be "
@@ -89,11 +90,11 @@ def plain(
         if row.verdict is not None:
             groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
-        return f"{said}; no backtest has scored it against the naive forecast yet{_why(quick)}."
+        return f"{said}; it has not been tested on past prices yet{_why(quick)}."
     clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
     return (
-        f"{said}; tested on {origins:,} past forecasts against the naive forecast (the last "
-        f"close, with a year of returns as its band), the band {listed(clauses)}."
+        f"{said}; tested on {origins:,} past forecasts against a simple rule (the last price, "
+        f"with a year of price moves as its band), the band {listed(clauses)}."
     )
 
 
@@ -109,12 +110,15 @@ def _why(quick: str | None) -> str:
 def _line(params: ModelParams) -> str:
     tau = params.damping_hours
     if not params.anchored:
-        return "The line is Prophet's forecast"
+        return "The line is the model's predicted path"
     if tau == 0:
-        return "The line is the last close, carried forward"
+        return "The line is the last price, carried forward"
     if tau is None:
-        return "The line is Prophet's forecast, started at the last close"
-    return f"The line is the last close plus part of Prophet's move (damped over {tau:g} h)"
+        return "The line is the model's predicted path, started at the last price"
+    return (
+        "The line is the last price plus part of the model's predicted move, less of it the "
+        "further ahead"
+    )
 
 
 def point_forecast(params: ModelParams, served: ServedParts | None = None) -> str:

@@ -1,7 +1,10 @@
 // While training still writes into the model directory (`make run` serves each pair as soon as
-// its model is written), a line at the top of the dashboard says which pairs are still training
-// and how far they are, from /healthz's `training`, asked again every 10 seconds; pairs that
-// join meanwhile are added to the selector. The line goes once every final model is served.
+// its model is written), a line at the top of the dashboard says in plain words how many pairs
+// are still training and what is shown of them meanwhile; what each pair is doing (running a
+// step on a worker, or waiting for one) is in the detail below it. From /healthz's `training`,
+// asked again every 10 seconds; pairs that join meanwhile are added to the selector. A pair the
+// run could not train is named, with why, from /healthz's `failed`: while the run lasts and
+// after it, until the next run.
 "use strict";
 
 const TRAINING_REFRESH_MS = 10000;
@@ -11,20 +14,42 @@ function minutesLeft(seconds) {
     return "";
   }
   if (seconds < 90) {
-    return ", about a minute left";
+    return "about a minute left";
   }
-  return `, about ${Math.round(seconds / 60)} min left`;
+  return `about ${Math.round(seconds / 60)} min left`;
 }
 
+function listed(items) {
+  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+// One pair in the detail: what runs (or that it waits), its fits, its time left.
 function trainingPair(pair) {
-  const fits = pair.fits_total ? `, ${pair.fits_done} of ${pair.fits_total} fits` : "";
-  const quick = pair.served === "quick" ? " (quick model served)" : "";
-  return `${pair.asset}${quick}: ${pair.step}${fits}${minutesLeft(pair.eta_seconds)}`;
+  const served = pair.served === "quick" ? " (its first forecast shown meanwhile)" : "";
+  const fits = pair.fits_total ? `; ${pair.fits_done} of ${pair.fits_total} fits` : "";
+  const left = minutesLeft(pair.eta_seconds);
+  return `${pair.asset}${served}: ${pair.step}${fits}${left ? `, ${left}` : ""}`;
 }
 
-// Said once, after the pairs, where a pair is served its quick model meanwhile.
-const QUICK_MODEL = " Meanwhile a quick model is the last close with the panel's band, not yet " +
-  "backtested.";
+// The plain sentence first: how many pairs, how long, and what is shown of them meanwhile.
+function trainingSaid(training) {
+  const count = training.pairs.length;
+  const left = minutesLeft(training.eta_seconds);
+  let said = `Still training ${count} pair${count === 1 ? "" : "s"}${left ? `, ${left}` : ""}.`;
+  const first = training.pairs.filter((pair) => pair.served === "quick").map((pair) => pair.asset);
+  if (first.length) {
+    said += ` Meanwhile ${listed(first)} ${first.length === 1 ? "shows" : "show"} a first ` +
+      "forecast: the last price carried forward, with a typical band around it, not yet " +
+      "tested on past prices.";
+  }
+  return `${said} Each pair's tested forecast is shown as soon as it is ready.`;
+}
+
+function failedSaid(failed) {
+  const pairs = failed.map((pair) => `${pair.asset} (${pair.reason})`);
+  return `Could not train ${listed(pairs)}. The other pairs are served; a model of ` +
+    `${failed.length === 1 ? "it" : "them"} trained before, if any, still is.`;
+}
 
 let trainingSeen = null; // the slugs training at the last look
 
@@ -36,9 +61,9 @@ async function catalogChanged(select, finished) {
     return;
   }
   const catalog = await response.json();
-  const listed = new Set([...select.options].map((option) => option.value));
+  const listedNow = new Set([...select.options].map((option) => option.value));
   for (const asset of catalog.assets) {
-    if (!listed.has(asset.asset)) {
+    if (!listedNow.has(asset.asset)) {
       select.add(new Option(asset.symbol, asset.asset));
     }
   }
@@ -48,8 +73,27 @@ async function catalogChanged(select, finished) {
   }
 }
 
+function showFailed(failed) {
+  const line = document.getElementById("failed");
+  line.hidden = !failed.length;
+  line.textContent = failed.length ? failedSaid(failed) : "";
+}
+
+function showTraining(training) {
+  const box = document.getElementById("training");
+  box.hidden = !training || !training.pairs.length;
+  if (box.hidden) {
+    return;
+  }
+  document.getElementById("training-said").textContent = trainingSaid(training);
+  document.getElementById("training-pairs").replaceChildren(...training.pairs.map((pair) => {
+    const item = document.createElement("li");
+    item.textContent = trainingPair(pair);
+    return item;
+  }));
+}
+
 async function refreshTraining() {
-  const line = document.getElementById("training");
   const select = document.getElementById("asset-select");
   let health;
   try {
@@ -60,24 +104,16 @@ async function refreshTraining() {
   }
   const training = health.training;
   const now = training ? training.pairs.map((pair) => pair.asset) : [];
-  const listed = new Set([...select.options].map((option) => option.value));
-  const joined = health.assets.some((asset) => !listed.has(asset.asset));
+  const listedNow = new Set([...select.options].map((option) => option.value));
+  const joined = health.assets.some((asset) => !listedNow.has(asset.asset));
   const finished = trainingSeen ? trainingSeen.filter((slug) => !now.includes(slug)) : [];
   if (joined || finished.length) {
     await catalogChanged(select, finished);
   }
   trainingSeen = now;
-  line.hidden = !training;
-  if (!training) {
-    line.textContent = "";
-    return false;
-  }
-  const pairs = training.pairs.map(trainingPair);
-  const quick = training.pairs.some((pair) => pair.served === "quick") ? QUICK_MODEL : "";
-  line.textContent = `Still training, ${pairs.length} pair${pairs.length === 1 ? "" : "s"}` +
-    `${minutesLeft(training.eta_seconds)}: ${pairs.join("; ")}. Each pair's backtested model ` +
-    `is served as soon as it is written.${quick}`;
-  return true;
+  showTraining(training);
+  showFailed(health.failed || []);
+  return Boolean(training);
 }
 
 async function followTraining() {

@@ -7,13 +7,14 @@ from typing import Annotated
 
 from msgspec import UNSET, UnsetType
 
-from cryptopredict.api.serving.candles import DEFAULT_COUNT
-from cryptopredict.api.serving.catalog import QUERY_PATTERN
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
 from cryptopredict.api.types.training import TRAINING, FailedPair, QuickPair, Training
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
+DEFAULT_COUNT = 90  # candles answered when no `start` is given
+# What `/assets?q=` accepts: what can spell a slug or a symbol, or part of one.
+QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
 MAX_OFFSET = 1_000_000
 
 

@@ -26,7 +26,6 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from cryptopredict.collect.bars import MINUTE, MinuteBar
 from cryptopredict.database import (
     DatabaseUnavailableError,
     NoDatabaseError,
@@ -38,6 +37,7 @@ from cryptopredict.database import (
     is_lasting,
     one_line,
 )
+from cryptopredict.minutes.bars import MINUTE, MinuteBar
 from cryptopredict.redaction import redact, scrub
 
 log = logging.getLogger(__name__)

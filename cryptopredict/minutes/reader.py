@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from cryptopredict.collect.store import DEFAULT_TIMEOUT, MinuteStore, NoDatabaseError, StoreError
+from cryptopredict.minutes.store import DEFAULT_TIMEOUT, MinuteStore, NoDatabaseError, StoreError
 
 log = logging.getLogger(__name__)
 
