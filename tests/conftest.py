@@ -144,7 +144,7 @@ def on_the_session_cluster(dask_client, monkeypatch) -> str:
 
 
 @pytest.fixture
-def stand_in_fit(on_the_session_cluster, monkeypatch, tmp_path) -> None:
+def stand_in_fit(on_the_session_cluster, monkeypatch, tmp_path_factory) -> None:
     """Training in this test fits a straight line where it would fit Prophet (`tests/stand_in.py`),
     on the session's cluster (whose tasks run in this process, so the patch reaches them), with
     a fit cache of its own (no stand-in fit may be read back as Prophet's)."""
@@ -152,4 +152,4 @@ def stand_in_fit(on_the_session_cluster, monkeypatch, tmp_path) -> None:
     from tests.stand_in import fit_straight_line
 
     monkeypatch.setattr(forecasters, "fit_prophet", fit_straight_line)
-    monkeypatch.setenv("FIT_CACHE", str(tmp_path / "stand-in-fits"))
+    monkeypatch.setenv("FIT_CACHE", str(tmp_path_factory.mktemp("stand-in-fits")))
