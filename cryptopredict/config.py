@@ -248,7 +248,9 @@ class Settings:
     database_url: str = _setting(
         "DATABASE_URL",
         "sqlite:///.cache/market.db",
-        "Database of live minute bars: the collector writes it, the API reads it. "
+        "Database of live minute bars and of the archive of issued forecasts: the collector "
+        "writes the minutes and the API reads them; the API writes its archive (tables of its "
+        "own) when it first serves a model, and never stops serving when it cannot. "
         "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
         "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`.",
     )
@@ -288,13 +290,7 @@ class Settings:
         "LIVE_CACHE_SECONDS",
         5.0,
         "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), "
-        "and the live scorecard waits before it reads the minutes stored since.",
-    )
-    live_score_window_hours: float = _setting(
-        "LIVE_SCORE_WINDOW_HOURS",
-        24.0,
-        "Hours of the live scorecard's rolling window (`/model/{asset}/live`): the minutes "
-        "that closed within them before the newest one scored.",
+        "and an asset's track record before it is read and scored again.",
     )
     binance_ws_url: str = _setting(
         "BINANCE_WS_URL",
