@@ -69,7 +69,10 @@ def summarize(
                 models[str(model)] = msgspec.structs.replace(
                     models[str(model)],
                     coverage_se_by_level=coverage_se(group, horizon),
-                    coverage_by_width_quintile=coverage_by_width(group, horizon),
+                    # Fifths need five origins: fewer where gaps leave origins out.
+                    coverage_by_width_quintile=(
+                        coverage_by_width(group, horizon) if len(group) >= WIDTH_BINS else None
+                    ),
                 )
         horizons[label] = HorizonScores(
             **models, prophet_vs_naive=versus(rows, SERVED, NAIVE, horizon)
