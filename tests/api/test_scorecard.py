@@ -16,7 +16,7 @@ from cryptopredict.api.serving.scorecard import LEADS
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.band_scores import inside, interval_score
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MinuteBar
 from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.model.market import Market
@@ -30,7 +30,7 @@ HOUR = 3600
 
 
 def scorecard_client(artifact_dir, url):
-    settings = Settings(model_dir=artifact_dir, database_url=url, live_cache_seconds=0)
+    settings = ApiSettings(model_dir=artifact_dir, database_url=url, live_cache_seconds=0)
     return create_app(open_artifacts(artifact_dir), settings).test_client()
 
 

@@ -31,7 +31,7 @@ import requests
 from cryptopredict.api import create_app
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
 from tests.api.scorecards import assert_same
@@ -171,7 +171,7 @@ def test_bar_2_two_halves_equal_all_at_once_reading_only_the_new_rows(
 
     monkeypatch.setattr(MinuteStore, "closes_after", counted)
     url = f"sqlite:///{tmp_path / 'halves.db'}"
-    settings = Settings(model_dir=until_model, database_url=url, live_cache_seconds=0)
+    settings = ApiSettings(model_dir=until_model, database_url=url, live_cache_seconds=0)
     client = create_app(open_artifacts(until_model), settings).test_client()
     replay_unshifted(url, halves[0])
     first = client.get("/model/btc-usd/live").get_json()
