@@ -1,5 +1,5 @@
-"""The first run, as a newcomer lives it (issue 47, bars 1 and 2): `make run` on a fresh clone,
-its output piped to a file, timed line by line.
+"""The first run, as a newcomer lives it (issue 47, bars 1 and 2; issue 56): `make run` on a
+fresh clone, its output piped to a file, timed line by line.
 
 `python -m bench.first_run` (`make bench-first-run`) clones the committed HEAD of this checkout
 into a temporary directory (or uses `--clone DIR`), runs `make run` there on a free port with its
@@ -12,11 +12,18 @@ output piped, and measures:
   with their progress, at every look (every two seconds);
 - the longest stretch without a line while training (bar 2: under 30 seconds), every training
   line about a pair naming it, and every line at WARNING or above after the install;
+- issue 56: every 15-second line about a pair naming a step that moves or saying it waits, the
+  run's time left never below a pair's (`bench/progress_lines.py`); `/bitcoin` before its first
+  200 answering 503 with Retry-After, never 404; a pair that failed named by `/healthz`, degraded,
+  at every look after the log said so; every pair's forecast by its slug in capitals and by its
+  symbol (`ETH%2FUSD`) what its slug answers;
 
-then stops the server (Ctrl-C, as a user would) and prints the figures with the load average at
-the start and the end, and writes them to `reports/first-run.json` (the output, each line timed
-from the command, to `reports/first-run.log` as it comes). A loaded machine lengthens
-every figure: the bars are meant for two idle cores.
+then stops it with a SIGINT to make alone (`kill -INT <make's pid>`; `--ctrl-c`: to its whole
+process group, as a terminal's Ctrl-C), timing until make exits and nothing of its session is
+left, and prints the figures with the load average at the start and the end, and writes them to
+`reports/first-run.json` (the output, each line timed from the command, to
+`reports/first-run.log` as it comes). A loaded machine lengthens every figure: the bars are
+meant for two idle cores.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from bench import progress_lines
 
 ROOT = Path(__file__).parents[1]
 INSTALLED = "installed: training, serving and the collector's dependencies"
@@ -75,6 +84,20 @@ class Figures:
     unnamed_pair_lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     exit_status: int | None = None
+    # issue 56
+    progress_blocks: int = 0
+    waiting_lines: int = 0
+    not_moving: list[str] = field(default_factory=list)
+    run_below_a_pair: list[str] = field(default_factory=list)
+    bitcoin_before_200: list[tuple[float, int, str | None]] = field(default_factory=list)
+    failed_named_at: dict[str, float] = field(default_factory=dict)  # in the log
+    looks_not_degraded: list[str] = field(default_factory=list)  # after a failure was logged
+    healthz_failed_at_end: list[str] = field(default_factory=list)
+    names_differing: list[str] = field(default_factory=list)
+    names_checked: int = 0
+    stop_signal: str = "SIGINT to make alone"
+    stopped_in: float | None = None  # seconds from the signal until nothing of make was left
+    left_running: list[str] = field(default_factory=list)
 
     def bars(self) -> dict[str, bool | None]:
         first = self.first_200_at
@@ -96,6 +119,23 @@ class Figures:
             ),
             "2: every line about a pair names it": not self.unnamed_pair_lines,
             "nothing at WARNING on the normal path": not self.warnings,
+            "56.1: every pair line names a moving step or says waiting": (
+                self.progress_blocks > 0 and not self.not_moving
+            ),
+            "56.1: the run's time left never below a pair's": not self.run_below_a_pair,
+            "56.2: /healthz degraded, naming each failed pair, at every look after": (
+                not self.looks_not_degraded
+                and sorted(self.healthz_failed_at_end) == sorted(self.failed_named_at)
+            ),
+            "56.3: names in any case and symbols answer as the slug": (
+                self.names_checked > 0 and not self.names_differing
+            ),
+            "56.3: /bitcoin before its first 200 answers 503 with Retry-After": all(
+                status == 503 and retry for _, status, retry in self.bitcoin_before_200
+            ),
+            "56.4: stopped within 10 s, nothing left": (
+                self.stopped_in is not None and self.stopped_in <= 10 and not self.left_running
+            ),
         }
 
 
@@ -104,13 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clone", type=Path, help="run in this clone (default: a fresh one)")
     parser.add_argument("--assets", help="ASSETS for make run (default: the product's)")
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "first-run.json")
+    parser.add_argument(
+        "--ctrl-c", action="store_true", help="stop with a SIGINT to make's process group"
+    )
     args = parser.parse_args(argv)
     # Run in the background of a shell, this process ignores SIGINT, and so would `make run`:
     # Ctrl-C must stop it, as at a terminal.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="first-run-") as scratch:
         clone = args.clone or _fresh_clone(Path(scratch) / "cryptopredict")
-        figures = measure(clone, assets=args.assets)
+        figures = measure(clone, assets=args.assets, ctrl_c=args.ctrl_c)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps({**asdict(figures), "bars": figures.bars()}, indent=1))
     _print(figures)
@@ -124,7 +167,7 @@ def _fresh_clone(target: Path) -> Path:
     return target
 
 
-def measure(clone: Path, *, assets: str | None = None) -> Figures:
+def measure(clone: Path, *, assets: str | None = None, ctrl_c: bool = False) -> Figures:
     port = _free_port()
     env = {
         key: value for key, value in os.environ.items() if key not in ("MODEL_DIR", "VIRTUAL_ENV")
@@ -152,16 +195,64 @@ def measure(clone: Path, *, assets: str | None = None) -> Figures:
     except KeyboardInterrupt:  # the figures so far (a loaded machine trains for hours)
         figures.stopped_at = time.monotonic() - began
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
-        try:
-            figures.exit_status = process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            figures.exit_status = process.wait()
+        _names(figures, base)
+        _stop(figures, process, ctrl_c=ctrl_c)
         reader.join(timeout=10)
     figures.load_after = os.getloadavg()
     _read_lines(figures, lines)
+    reading = progress_lines.read(line.text for line in lines)
+    figures.progress_blocks, figures.waiting_lines = reading.blocks, reading.waiting_lines
+    figures.not_moving, figures.run_below_a_pair = reading.not_moving, reading.run_below_a_pair
     return figures
+
+
+def _stop(figures: Figures, process: subprocess.Popen, *, ctrl_c: bool) -> None:
+    """SIGINT to make alone (or, `ctrl_c`, to its group), timed until nothing of it is left."""
+    sent = time.monotonic()
+    if ctrl_c:
+        figures.stop_signal = "SIGINT to make's process group (Ctrl-C)"
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        os.kill(process.pid, signal.SIGINT)
+    try:
+        figures.exit_status = process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        figures.left_running.append("make itself, 120 s after the signal")
+    while time.monotonic() - sent < 120:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            figures.stopped_in = round(time.monotonic() - sent, 1)
+            return
+        time.sleep(0.1)
+    listed = ["ps", "-o", "pid=,args=", "-g", str(process.pid)]
+    left = subprocess.run(listed, capture_output=True, text=True, check=False).stdout
+    figures.left_running += left.splitlines()
+    os.killpg(process.pid, signal.SIGKILL)
+    figures.exit_status = process.wait()
+
+
+def _names(figures: Figures, base: str) -> None:
+    """Every served pair's forecast by its slug in capitals and by its symbol, slash encoded,
+    against what its slug answers."""
+    catalog = _json(f"{base}/assets")
+    for asset in catalog["assets"] if catalog else []:
+        slug, symbol = asset["asset"], asset["symbol"]
+        encoded = symbol.replace("/", "%2F")
+        names = (slug, slug.upper(), encoded, encoded.lower())
+        answers = {name: _body(f"{base}/forecast/{name}?date={DATE}") for name in names}
+        figures.names_checked += 1
+        for name, body in answers.items():
+            if body is None or body != answers[slug]:
+                figures.names_differing.append(f"/forecast/{name}")
+
+
+def _body(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.read()
+    except (OSError, urllib.error.URLError):
+        return None
 
 
 def _read(process: subprocess.Popen, lines: list[Line], began: float) -> None:
@@ -181,10 +272,16 @@ def _follow(
 ) -> None:
     """Until training is over: the first 200, and /healthz every 2 s after it."""
     looks: list[tuple[float, bool]] = []  # when, and whether it listed pairs training
+    bitcoin_served = False
     while time.monotonic() - began < DEADLINE_SECONDS and process.poll() is None:
         now = time.monotonic() - began
         if figures.installed_at is None:
             figures.installed_at = _first(lines, INSTALLED)
+        if not bitcoin_served:
+            status, retry = _status(f"{base}/bitcoin?date={DATE}")
+            bitcoin_served = status == 200
+            if status is not None and not bitcoin_served:
+                figures.bitcoin_before_200.append((round(now, 1), status, retry))
         if figures.first_200_at is None:
             url = _first_200(base)
             if url is not None:
@@ -192,17 +289,46 @@ def _follow(
         if figures.first_200_at is not None:
             health = _json(f"{base}/healthz")
             if health is not None:
+                _failures(figures, lines, health, now)
                 looks.append((now, health.get("training") is not None))
                 if not looks[-1][1] and _first(lines, "training is over") is not None:
                     figures.all_served_at = now
                     break
         time.sleep(2.0 if figures.first_200_at is not None else 0.5)
     figures.healthz_looks = len(looks)
+    after = _json(f"{base}/healthz")  # after the run
+    figures.healthz_failed_at_end = [pair["asset"] for pair in (after or {}).get("failed", [])]
     # Until the last model was written, every look must have listed the pairs still training.
     last_written = max((line.at for line in lines if " written to " in line.text), default=0.0)
     figures.looks_without_training_listed = [
         round(at, 1) for at, listed in looks if not listed and at < last_written
     ]
+
+
+FAILED = re.compile(r" ERROR +cryptopredict\.training\.graph: ([a-z0-9]+-[a-z0-9]+): nothing ")
+
+
+def _failures(figures: Figures, lines: list[Line], health: dict, now: float) -> None:
+    """Each pair the log said failed, named by `health` (degraded) at every look after."""
+    for line in list(lines):
+        found = FAILED.search(line.text)
+        if found is not None:
+            figures.failed_named_at.setdefault(found.group(1), round(line.at, 1))
+    named = {pair["asset"] for pair in health.get("failed", [])}
+    for slug in figures.failed_named_at:
+        if health.get("status") != "degraded" or slug not in named:
+            figures.looks_not_degraded.append(f"{now:.1f} s: {slug} not named")
+
+
+def _status(url: str) -> tuple[int | None, str | None]:
+    """The status and Retry-After of `url`; None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.headers.get("Retry-After")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Retry-After")
+    except (OSError, urllib.error.URLError):
+        return None, None
 
 
 def _first(lines: list[Line], text: str) -> float | None:
@@ -256,7 +382,8 @@ def _read_lines(figures: Figures, lines: list[Line]) -> None:
             figures.warnings.append(line.text)
         logger, message = found["logger"], found["message"]
         about_a_pair = logger.startswith(TRAINING_LOGGERS) and not ABOUT_THE_RUN.match(message)
-        if about_a_pair and not any(message.startswith(f"{slug}:") for slug in slugs):
+        named = (message.startswith((f"{slug}:", f"{slug} (")) for slug in slugs)
+        if about_a_pair and not any(named):
             figures.unnamed_pair_lines.append(line.text)
 
 
@@ -303,6 +430,22 @@ def _print(figures: Figures) -> None:
     print(f"  lines at WARNING or above after the install: {len(figures.warnings)}")
     for text in figures.warnings[:10]:
         print(f"    {text}")
+    print(
+        f"  issue 56: {figures.progress_blocks} progress blocks, {figures.waiting_lines} pair "
+        f"lines saying waiting; not moving: {figures.not_moving or 'none'}; run below a pair: "
+        f"{figures.run_below_a_pair or 'never'}"
+    )
+    print(f"  /bitcoin before its first 200: {figures.bitcoin_before_200 or 'none'}")
+    print(
+        f"  failed in the log: {figures.failed_named_at or 'none'}; /healthz after the run "
+        f"names: {figures.healthz_failed_at_end}; looks not degraded: "
+        f"{figures.looks_not_degraded or 'none'}"
+    )
+    print(f"  names checked on {figures.names_checked} pairs; differing: {figures.names_differing}")
+    print(
+        f"  {figures.stop_signal}: nothing left after {seconds(figures.stopped_in)} "
+        f"(left running: {figures.left_running or 'nothing'}); exit status {figures.exit_status}"
+    )
     for bar, holds in figures.bars().items():
         print(f"  bar {bar}: {'holds' if holds else 'does not hold'}")
 

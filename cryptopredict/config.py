@@ -167,9 +167,11 @@ MEANINGS = {
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining."
     ),
     "DATABASE_URL": (
-        "Database of live minute bars: the collector writes it, the API reads it. `sqlite:///PATH`"
-        " (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while the collector "
-        "writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`."
+        "Database of live minute bars and of the archive of issued forecasts: the collector "
+        "writes the minutes and the API reads them; the API writes its archive (tables of its "
+        "own) when it first serves a model, and never stops serving when it cannot. "
+        "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
+        "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`."
     ),
     "LIVE_CONNECT_TIMEOUT": (
         "Seconds the API waits for the minute-bar database to accept a connection and answer its "
@@ -194,12 +196,8 @@ MEANINGS = {
         "`start` the last candles are as many as fit."
     ),
     "LIVE_CACHE_SECONDS": (
-        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), and "
-        "the live scorecard waits before it reads the minutes stored since."
-    ),
-    "LIVE_SCORE_WINDOW_HOURS": (
-        "Hours of the live scorecard's rolling window (`/model/{asset}/live`): the minutes that "
-        "closed within them before the newest one scored."
+        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), "
+        "and an asset's track record before it is read and scored again."
     ),
     "BINANCE_WS_URL": (
         "Base of Binance's websocket streams; the collector adds `/stream?streams=...`."
@@ -397,7 +395,8 @@ class Api(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Database(Section):
-    """The database of live minute bars: the collector writes it, the API reads it."""
+    """The database of live minute bars (the collector writes them, the API reads them) and of
+    the API's archive of issued forecasts."""
 
     database_url: Annotated[str, setting("DATABASE_URL", min_length=1)] = (
         "sqlite:///.cache/market.db"
@@ -414,7 +413,6 @@ class LiveReads(Section):
     live_max_threads: Annotated[int, setting("LIVE_MAX_THREADS", ge=1)] = 2
     live_max_rows: Annotated[int, setting("LIVE_MAX_ROWS", ge=1)] = 10000
     live_cache_seconds: Annotated[float, setting("LIVE_CACHE_SECONDS", ge=0)] = 5.0
-    live_score_window_hours: Annotated[float, setting("LIVE_SCORE_WINDOW_HOURS", gt=0)] = 24.0
 
 
 @dataclass(frozen=True, kw_only=True)

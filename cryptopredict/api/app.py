@@ -18,7 +18,7 @@ from cryptopredict.api import (
     model_card,
     openapi,
     pages,
-    scorecard,
+    track_record,
 )
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import FastBitcoin
@@ -26,8 +26,8 @@ from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.paths import SymbolsInPaths
 from cryptopredict.api.responses import install_headers, json_response, public_cache
 from cryptopredict.api.serving.answers import BITCOIN
+from cryptopredict.api.serving.archive import Archive
 from cryptopredict.api.serving.catalog import Catalog
-from cryptopredict.api.serving.scorecard import Scorecards
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RunRecordError, TrainingRun, read_run
@@ -44,8 +44,13 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
     first view describe the catalog's default asset (BTC/USD when served).
     """
+    # Each model served is archived when first served, off the request path.
+    archive = Archive(settings.database_url, timeout=settings.live_connect_timeout)
     catalog = Catalog(
-        artifacts, max_horizon_days=settings.max_horizon_days, run=_training_run(artifacts)
+        artifacts,
+        max_horizon_days=settings.max_horizon_days,
+        run=_training_run(artifacts),
+        on_open=archive.issue,
     )
     metrics = Metrics(served.info for served in catalog)
     cache_seconds = settings.cache_seconds
@@ -67,17 +72,16 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
         )
     )
     app.register_blueprint(live.blueprint(catalog, minutes))
-    scores = Scorecards(
-        catalog,
-        minutes.closes_after,
-        window_hours=settings.live_score_window_hours,
-        refresh_seconds=settings.live_cache_seconds,
+    records = track_record.TrackRecords(
+        catalog, minutes, refresh_seconds=settings.live_cache_seconds
     )
-    app.register_blueprint(scorecard.blueprint(catalog, scores))
-    metrics.registry.register(scorecard.ScorecardMetrics(scores, minutes.windows))
+    app.register_blueprint(track_record.blueprint(catalog, records))
+    metrics.registry.register(track_record.TrackRecordMetrics(records, minutes.windows, archive))
     app.register_blueprint(
         model_card.blueprint(
-            catalog, cache_seconds=cache_seconds, live=scorecard.card_summary(scores)
+            catalog,
+            cache_seconds=cache_seconds,
+            track_record=track_record.card_summary(records),
         )
     )
     app.register_blueprint(model_card.health_blueprint(catalog))
@@ -96,7 +100,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     install_headers(app, settings.cors_origins)
     app.wsgi_app = SymbolsInPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
-    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics}
+    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "archive": archive}
     return app
 
 

@@ -15,6 +15,7 @@ from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.query import query, single
 from cryptopredict.api.responses import NO_STORE, json_response, public_cache
 from cryptopredict.api.serving.catalog import SORTS
+from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.market import (
@@ -160,8 +161,9 @@ def _description(served: Served, links: AssetLinks, quick: str | None) -> Served
         source=info.source,
         first_bar=iso_utc(info.first_bar),
         last_bar=iso_utc(info.last_bar),
-        grid_end=iso_utc(info.grid_last),
-        valid_from=iso_utc(info.grid_first),
+        data_until=iso_utc(served.data_until),
+        grid_end=iso_utc(closing(info.grid_last, served.step)),
+        valid_from=iso_utc(served.valid_from),
         valid_until=iso_utc(served.valid_until),
         interval_width=info.interval_width,
         volume_rank=ranked.rank if ranked is not None else None,

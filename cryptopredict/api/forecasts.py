@@ -65,12 +65,14 @@ RANGE_LIMITS = (
     "most {max_points} points per request (422 above)."
 )
 POINT_DESCRIPTION = """\
-From the first stored bar to the last, a hindcast (`kind` `hindcast`): what the pipeline said
-before that instant, from data up to `data_until` (retrained every six hours, so up to six hours
-earlier), beside the observed close (`actual`); never a fit to the price it is compared with.
-Past the last bar, the forecast made there (`kind` `forecast`). `level` chooses the band: 50,
-80 (the default) or 95%. Values between grid points are interpolated linearly. Every date up to
-the horizon is answered from the precomputed grid, in well under a millisecond."""
+The forecast at an instant is of the price at that instant: the close of the bar that ends then
+(a date alone is 00:00 UTC). From the first stored bar's close to the last's, a hindcast (`kind`
+`hindcast`): what the pipeline said before that instant, from data that ended at `data_until`
+(retrained every six hours, so up to six hours earlier), beside the price then (`actual`, the
+close of the bar ending at the instant); never a fit to the price it is compared with. Past the
+data's end, the forecast made there (`kind` `forecast`). `level` chooses the band: 50, 80 (the
+default) or 95%. Values between grid points are interpolated linearly. Every date up to the
+horizon is answered from the precomputed grid, in well under a millisecond."""
 
 
 def range_answer(
@@ -97,7 +99,7 @@ def range_answer(
             "date", "prediction", "prediction_low", "prediction_high", "actual", "kind",
             "band_chosen_later",
         )  # fmt: skip
-        kind = np.where(points.ds <= forecast.last_bar, "hindcast", "forecast").tolist()
+        kind = np.where(points.ds <= forecast.data_end, "hindcast", "forecast").tolist()
         columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later)
         return csv_response(header, zip(*columns, strict=True), cache=cache, name=csv_name)
     return json_response(
@@ -106,7 +108,7 @@ def range_answer(
             interval=(asked.every or forecast.interval).label,
             interval_width=asked.level / 100,
             level=Level(asked.level),
-            last_bar=iso_utc(forecast.last_bar),
+            data_until=iso_utc(forecast.data_end),
             start=iso_utc(asked.start),
             end=iso_utc(asked.end),
             count=len(points.ds),

@@ -36,6 +36,7 @@ from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_pat
 from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import prediction
+from cryptopredict.api.serving.archive import Archived, archived
 from cryptopredict.api.serving.candles import CandleSource, check_count
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.api.types.live import (
@@ -138,12 +139,11 @@ class LiveMinutes:
     def last_bar(self, served: ServedAsset) -> LastBar:
         return self._read(served, lambda store: store.last_bar(served.slug))
 
-    def closes_after(self, served: ServedAsset, after: int, limit: int) -> np.ndarray:
-        """(open time, close) of up to `limit` minutes of `served` opening after `after`, oldest
-        first ((0, 2) when none); NoMinuteDataError when no database has been made yet."""
+    def archived(self, served: ServedAsset) -> Archived:
+        """Every forecast of `served` archived, each lead beside the price at its instant
+        (`serving.archive`); NoMinuteDataError when no database has been made yet."""
         with self._reading() as store:
-            rows = store.closes_after(served.slug, after, limit)
-        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+            return archived(store, served.slug)
 
     def _read(self, served: ServedAsset, read: Callable[[MinuteStore], T | None]) -> T:
         """`read` on this thread's connection; NoMinuteDataError when there is no database or
@@ -254,12 +254,13 @@ def blueprint(
     @bp.get("/live")
     @document("The stored minute windows.", LiveStatus)
     def status() -> Response:
-        """Which assets have live minute bars, and over what window
+        """Which assets have minute bars stored, and over what window
 
-        The minute bars the collector stored for each served asset: the first and last minute
-        and how many there are. These are the windows `/candles/{asset}` serves intervals finer
-        than the model's bars over, and `/price/{asset}` answers from; read for every asset at
-        once, and at most every few seconds (`LIVE_CACHE_SECONDS`). Always 200: empty, saying
+        The minute bars the collector stored for each served asset: when the first and the last
+        closed (the instants of their prices) and how many there are. These are the windows
+        `/candles/{asset}` serves intervals finer than the model's bars over, and
+        `/price/{asset}` answers from; read for every asset at once, and at most every few
+        seconds (`LIVE_CACHE_SECONDS`). Always 200: empty, saying
         why, when there is no database yet or it cannot be read.
         """
         try:
@@ -268,7 +269,9 @@ def blueprint(
             return json_response(LiveStatus(assets={}, detail=error.detail), cache=NO_CACHE)
         windows = {
             served.slug: MinuteWindow(
-                first=iso_utc(window.first), last=iso_utc(window.last), count=window.count
+                first=iso_utc(window.first + MINUTE.seconds),
+                last=iso_utc(window.last + MINUTE.seconds),
+                count=window.count,
             )
             for served in catalog
             if (window := stored.get(served.slug)) is not None
@@ -287,7 +290,8 @@ def blueprint(
     def price(asset: str) -> Response:
         """The last live price, its age, and where it sits in the forecast band
 
-        The newest minute bar the collector stored (its close is the price at its close time),
+        The newest minute bar the collector stored: its close is the price at `date`, when it
+        closed (`open_time`, when it opened),
         how many seconds ago that minute closed, where it came from (`source`: an exchange, or a
         replay of recorded minutes moved to now, with the shift and when it really traded),
         and the served forecast at that instant, as `/forecast/{asset}` gives it (`level`
@@ -306,8 +310,8 @@ def blueprint(
         answer = Price(
             asset=served.slug,
             symbol=served.symbol,
-            date=iso_utc(opened),
-            close_time=iso_utc(closed),
+            date=iso_utc(closed),
+            open_time=iso_utc(opened),
             price=close,
             open=opening,
             high=high,
@@ -320,7 +324,7 @@ def blueprint(
             source=last.source,
             source_detail=_source_detail(last.source, shift),
             shift_minutes=None if shift is None else shift // MINUTE.seconds,
-            recorded_date=None if shift is None else iso_utc(opened - shift),
+            recorded_date=None if shift is None else iso_utc(closed - shift),
             forecast=_forecast_at(served, closed, close, level),
         )
         return json_response(answer, cache=NO_CACHE)

@@ -143,10 +143,13 @@ class Metrics:
 
             `http_requests_total` and `http_request_duration_seconds` by route, method and
             status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds` and
-            `cryptopredict_model_info` by asset (`asset="btc-usd"`); the live scorecard
-            (`/model/{asset}/live`): `cryptopredict_live_minutes`, `cryptopredict_live_coverage`,
-            `cryptopredict_live_coverage_se` and `cryptopredict_live_interval_score` by asset,
-            lead, level, window and forecast; process memory and CPU.
+            `cryptopredict_model_info` by asset (`asset="btc-usd"`); the track record
+            (`/model/{asset}/track-record`): `cryptopredict_track_record_scored`,
+            `cryptopredict_track_record_coverage`, `cryptopredict_track_record_coverage_se` and
+            `cryptopredict_track_record_interval_score` by asset, lead (hours), level, forecast
+            and where the prices came from (`prices`: exchange, replay or mixed); the archive's
+            `cryptopredict_archive_writes_total` by outcome and `cryptopredict_archive_pending`;
+            process memory and CPU.
             """
             return Response(
                 generate_latest(self.registry),

@@ -14,6 +14,7 @@ from flask import Response
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.answers import ENCODER
+from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import verdict
@@ -25,9 +26,10 @@ from cryptopredict.api.types.model import (
     Unavailable,
     model_card,
 )
-from cryptopredict.api.types.scorecard import LiveSummary
+from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import FailedPair
 from cryptopredict.artifact.run import RunRecordError, read_run
+from cryptopredict.artifact.schema import BacktestReport
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, ServedAsset
@@ -41,9 +43,10 @@ def blueprint(
     catalog: Catalog,
     *,
     cache_seconds: int,
-    live: Callable[[ServedAsset], LiveSummary | None] | None = None,
+    track_record: Callable[[ServedAsset], TrackRecordSummary | None] | None = None,
 ) -> Blueprint:
-    """`live`: the live scorecard's summary of an asset for its model card (None: not known)."""
+    """`track_record`: an asset's track record in brief, for its model card (None: not
+    known)."""
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
     slugs = [served.slug for served in catalog]
@@ -58,14 +61,17 @@ def blueprint(
         said = verdict(manifest.params, summary, manifest.symbol, manifest.served, quick)
         return model_card(manifest, said, None, quick)
 
-    def with_live(served: ServedAsset) -> Response:
-        """The card, with the live scorecard's summary (read now) as `live`."""
-        found = None if live is None else live(served)
-        return json_response(msgspec.structs.replace(card(served.slug), live=found), cache=max_age)
+    def with_record(served: ServedAsset) -> Response:
+        """The card, with the track record in brief (read now) as `track_record`."""
+        found = None if track_record is None else track_record(served)
+        return json_response(
+            msgspec.structs.replace(card(served.slug), track_record=found), cache=max_age
+        )
 
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
-        return ENCODER.encode(Backtest.of(catalog[slug].artifact.backtest))
+        served = catalog[slug]
+        return ENCODER.encode(Backtest.of(_at_instants(served.artifact.backtest, served.step)))
 
     @bp.get("/model")
     @document("The manifest, with the backtest summary.", ModelCard, errors=UNAVAILABLE)
@@ -74,7 +80,7 @@ def blueprint(
 
         As `/model/{asset}`, for the default asset (`/assets` names it: BTC/USD when served).
         """
-        return with_live(catalog.default)
+        return with_record(catalog.default)
 
     @bp.get("/model/backtest")
     @document("The summary and every backtest path.", Backtest, errors=UNAVAILABLE)
@@ -101,11 +107,11 @@ def blueprint(
         why the last training run left it so, e.g. `backtest deferred: budget`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
-        coverage of every band), summed up in a sentence; and `live`, how the forecast has
-        fared on the live minutes since the model's data ended, in a sentence and per lead
-        (`/model/{asset}/live` has it all; null when no minute bars can be read).
+        coverage of every band), summed up in a sentence; and `track_record`, how the
+        forecasts the service issued of the asset fared once due, in a sentence and per lead
+        (`/model/{asset}/track-record` has it all; null when no minute bars can be read).
         """
-        return with_live(catalog[asset])
+        return with_record(catalog[asset])
 
     @bp.get("/model/<asset>/backtest")
     @document(
@@ -117,11 +123,23 @@ def blueprint(
     def asset_backtest(asset: str) -> Response:
         """Past forecasts of an asset's model against actual prices
 
-        Each path is a forecast made from a past origin, with the prices that followed.
+        Each path is a forecast made from a past origin (`origin`, its last bar), with the
+        prices that followed: at each instant of `ds` (epoch seconds, a bar's close) the
+        forecast and the price then (`actual`, that bar's close).
         """
         return raw_json_response(backtest(catalog[asset].slug), cache=max_age)
 
     return bp
+
+
+def _at_instants(report: BacktestReport, step: int) -> BacktestReport:
+    """The past forecasts at the instants they forecast: training labels each point by the
+    open time of the bar whose close it forecasts."""
+    paths = tuple(
+        msgspec.structs.replace(path, ds=tuple(closing(ds, step) for ds in path.ds))
+        for path in report.paths
+    )
+    return msgspec.structs.replace(report, paths=paths)
 
 
 def health_blueprint(catalog: Catalog) -> Blueprint:

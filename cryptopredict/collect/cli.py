@@ -60,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
         "--no-shift",
         action="store_true",
         help="replay: write every minute at its own time, at once, however old (no retention); "
-        "with a model trained `train.py --until` the file's start, /model/{asset}/live scores it",
+        "with models trained `train.py --until` inside the file's span and served, "
+        "/model/{asset}/track-record scores their forecasts on it",
     )
     return parser
 

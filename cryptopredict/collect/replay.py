@@ -10,8 +10,8 @@ are never dated in the future: a played bar is older when written, by up to
 `play_minutes * (1 - 1/N)` minutes at the start of the playback, and fresh at its end.
 
 With `--no-shift` (`write_unshifted`) the file is written at its own times, all at once, as
-the collector's backfill would have written it then: a past market to score a model trained
-`--until` its start against (`/model/{asset}/live`).
+the collector's backfill would have written it then: a past market to score the forecasts of
+models trained `--until` inside it against (`/model/{asset}/track-record`).
 
 Every replayed row records its source, `replay`, and the shift, so the API (`/price`) and the
 dashboard say the minutes are a replay and when they really traded.

@@ -243,14 +243,15 @@ class MinuteStore:
         return [tuple(row) for row in self._db.execute(query, (asset, start, end)).fetchall()]
 
     @_guarded
-    def closes_after(self, asset: str, after: int, limit: int) -> list[tuple[int, float]]:
-        """(open time, close) of the first `limit` bars opening after `after`, oldest first: a
-        range of the primary key, so only those rows are read."""
-        query = self._sql(
-            "SELECT ts, close FROM minute_bars WHERE asset = ? AND ts > ? ORDER BY ts LIMIT ?"
-        )
-        rows = self._db.execute(query, (asset, after, limit)).fetchall()
-        return [(int(row[0]), float(row[1])) for row in rows]
+    def read(self, query: str, *params: object) -> list[tuple]:
+        """The rows of a read-only `query` (`?` for its parameters) on this connection: for the
+        API's reads of its archive of issued forecasts, kept in the same database."""
+        return [tuple(row) for row in self._db.execute(self._sql(query), params).fetchall()]
+
+    @_guarded
+    def tables(self) -> set[str]:
+        """The tables the database holds."""
+        return self._tables()
 
     @_guarded
     def last_bar(self, asset: str) -> LastBar | None:

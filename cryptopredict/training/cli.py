@@ -274,6 +274,8 @@ def _train(
     """Train every pair, the progress shown; with `server`, serving as soon as a model is; the
     run `record`ed while its progress is still shown. The pairs that failed and those served
     their quick model only, with why."""
+    cache = FitCache(settings.fit_cache_dir)
+    cache.drop_other_versions()  # a library bump made them unreadable: the cache stays one set
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
         run.workers = sum(client.nthreads().values())  # who share the work left
@@ -283,7 +285,7 @@ def _train(
         outcome = train_pairs(
             client,
             jobs,
-            cache=FitCache(settings.fit_cache_dir),
+            cache=cache,
             out=args.out,
             progress=run,
             quick=server is not None,

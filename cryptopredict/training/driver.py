@@ -29,6 +29,10 @@ from cryptopredict.training.tasks import TASK_EVENTS, PairJob
 log = logging.getLogger(__name__)
 
 PER_THREAD = 2  # pairs in flight per thread of the cluster: a worker always has a next task
+# With a budget, the must-train pairs' backtests before any other's, and each other pair's
+# before the next one's: the pair that started first finishes first (its last tasks do not wait
+# behind the next pairs' refits), so the budget ends on as few half-done pairs as it can.
+MUST_PRIORITY = 5  # below the quick models' (graph.QUICK_PRIORITY)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class Driver:
         self.flying: set[PairRun] = set()  # the pairs with tasks on the cluster
         self.parked: list[PairRun] = []  # served their quick model, their backtest to come
         self.ordered = False  # the parked pairs, once every pair is read
+        self.resumed = 0  # backtests started in order
         self.ended = False  # the budget
         self.failed: dict[str, str] = {}
         self.deferred: dict[str, str] = {}
@@ -138,6 +143,8 @@ class Driver:
                 # With a budget, every pair's quick model (on this run's bars) comes first.
                 first = self.budget is not None or (self.quick and not pair.written)
                 straight = self.budget is None or pair.slug in self.must
+                if self.budget is not None and straight:
+                    pair.priority = MUST_PRIORITY
                 self.follow(pair, pair.start(quick=first, straight=straight))
             elif self.parked and not self.ended and all(each.backtesting for each in self.flying):
                 self.follow(pair := self.next_backtest(), pair.resume())
@@ -156,7 +163,10 @@ class Driver:
                 "every pair is served; the backtests, in this order: %s",
                 ", ".join(pair.slug for pair in self.parked),
             )
-        return self.parked.pop(0)
+        pair = self.parked.pop(0)
+        pair.priority = -self.resumed
+        self.resumed += 1
+        return pair
 
     def end_budget(self) -> None:
         """No backtest starts or goes on but the `must` pairs'; the pairs still being read go

@@ -200,6 +200,9 @@ class PairRun:
         self.progress = progress
         self.over = False
         self.straight = True  # backtested as soon as its history is read (else: it waits)
+        # Dask's priority of its tasks: the cluster runs the higher first (a run with a budget
+        # orders the pairs' backtests: `driver.py`).
+        self.priority = 0
         self.backtesting = True
         self.final_written = False
         self.quick_written = False
@@ -229,7 +232,7 @@ class PairRun:
         until `resume`."""
         self.straight = self.backtesting = straight
         self.progress.step(self.slug, "reading its history, planning its backtest")
-        first = QUICK_PRIORITY if quick else 0
+        first = QUICK_PRIORITY if quick else self.priority
         self.prepared = self.submit("prepare", self.job, priority=first)
         self.needs = self.task(needs, "needs", self.prepared, priority=first)
         started = [self.needs]
@@ -393,7 +396,9 @@ class PairRun:
         self.quick_written = self.quick_written or kind == "quick"
         self.progress.served(self.slug, kind, path, finished)
 
-    def submit(self, step: str, *args: Any, key: str | None = None, priority: int = 0) -> Future:
+    def submit(
+        self, step: str, *args: Any, key: str | None = None, priority: int | None = None
+    ) -> Future:
         return self.task(
             run, step, step, self.slug, self.job.log_level, *args, key=key, priority=priority
         )
@@ -404,16 +409,17 @@ class PairRun:
         name: str,
         *args: Any,
         key: str | None = None,
-        priority: int = 0,
+        priority: int | None = None,
     ) -> Future:
-        """A task named after its step and its pair (the Dask dashboard groups them)."""
+        """A task named after its step and its pair (the Dask dashboard groups them), at the
+        pair's priority unless told."""
         future = self.client.submit(
             fn,
             *args,
             key=key or f"{name}-{self.slug}-{uuid.uuid4().hex}",
             pure=False,
             retries=RETRIES,
-            priority=priority,
+            priority=self.priority if priority is None else priority,
         )
         self.submitted.append(future)
         return future

@@ -22,22 +22,23 @@ from cryptopredict.artifact.read import Artifact, load_artifacts
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import ApiSettings
-from cryptopredict.minutes.bars import MinuteBar
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
-from tests.api.scorecards import following, write
 from tests.live_server import LiveServer, start_server
 from tests.shared import built_once
 
 
 @dataclass(frozen=True)
 class Facts:
-    """What the fixture artifact holds, for tests to compute expected answers."""
+    """What the fixture artifact holds, for tests to compute expected answers: instants (the
+    forecast at instant t is the price at t, a bar's close) but for `last_bar`."""
 
-    first: int
-    last_bar: int
-    grid_end: int
-    gap: int  # a bar left out of the history
+    first_bar: int  # the open time of the first bar
+    first: int  # the first instant answered: its close
+    last_bar: int  # the open time of the last bar
+    data_end: int  # its close
+    grid_end: int  # the last instant of the grid
+    gap: int  # the close of a bar left out of the history
     model_version: str
 
 
@@ -45,8 +46,16 @@ class Facts:
 def facts(artifact_dir) -> Facts:
     artifact = load_artifacts(artifact_dir)["btc-usd"]
     ds = artifact.history.ds
-    gap = int(ds[np.flatnonzero(np.diff(ds) == 2 * HOUR)[0]] + HOUR)
-    return Facts(int(ds[0]), int(ds[-1]), int(artifact.grid.ds[-1]), gap, BTC_VERSION)
+    gap = int(ds[np.flatnonzero(np.diff(ds) == 2 * HOUR)[0]] + 2 * HOUR)
+    return Facts(
+        first_bar=int(ds[0]),
+        first=int(ds[0]) + HOUR,
+        last_bar=int(ds[-1]),
+        data_end=int(ds[-1]) + HOUR,
+        grid_end=int(artifact.grid.ds[-1]) + HOUR,
+        gap=gap,
+        model_version=BTC_VERSION,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -143,18 +152,3 @@ def live_server(artifact_dir, tmp_path_factory) -> Iterator[LiveServer]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def minutes(artifacts) -> list[MinuteBar]:
-    """Nine days of real minutes from the fixture BTC/USD model's last bar on, with a gap
-    (`tests/api/scorecards.py`): the live scorecard's."""
-    return following(artifacts["btc-usd"])
-
-
-@pytest.fixture(scope="session")
-def sqlite_url(minutes, tmp_path_factory) -> str:
-    """A minute database holding `minutes`, as a replay writes them."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('scorecard') / 'market.db'}"
-    write(url, minutes)
-    return url

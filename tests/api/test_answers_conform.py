@@ -165,10 +165,10 @@ VALID: dict[str, list[tuple[str, int]]] = {
         ("/model/{other}/backtest", 200),
         ("/model/no-such-asset/backtest", 404),
     ],
-    "/model/{asset}/live": [
-        ("/model/{asset}/live", 200),  # minutes a day after the last bar: scored
-        ("/model/{other}/live", 200),  # no minutes of it: none scored, `detail` says why
-        ("/model/no-such-asset/live", 404),
+    "/model/{asset}/track-record": [
+        ("/model/{asset}/track-record", 200),  # archived when served, scored where priced
+        ("/model/{other}/track-record", 200),  # no minutes of it: none scored, `detail` says why
+        ("/model/no-such-asset/track-record", 404),
     ],
     "/healthz": [("/healthz", 200)],
     "/metrics": [("/metrics", 200)],
@@ -190,14 +190,17 @@ BROKEN: dict[str, list[tuple[str, int]]] = {
     "/model/backtest": [("/model/backtest", 503)],
     "/model/{asset}": [("/model/btc-usd", 503)],
     "/model/{asset}/backtest": [("/model/btc-usd/backtest", 503)],
-    "/model/{asset}/live": [("/model/btc-usd/live", 503), ("/model/eth-usd/live", 503)],
+    "/model/{asset}/track-record": [
+        ("/model/btc-usd/track-record", 503),
+        ("/model/eth-usd/track-record", 503),
+    ],
     "/healthz": [("/healthz", 200)],  # degraded, naming the corrupt artifact
 }
 WITHOUT_BITCOIN: dict[str, list[tuple[str, int]]] = {
     "/bitcoin": [("/bitcoin?date=2026-07-01", 404)],
     "/bitcoin/forecast": [("/bitcoin/forecast", 404)],
     "/bitcoin/forecast.csv": [("/bitcoin/forecast.csv", 404)],
-    "/model/{asset}/live": [("/model/eth-usd/live", 404)],  # no minute database made yet
+    "/model/{asset}/track-record": [("/model/eth-usd/track-record", 404)],  # no database yet
 }
 
 
@@ -210,7 +213,8 @@ def _values(served: Served) -> dict[str, str]:
         "other": "eth-usd",
         "last": btc["last_bar"],
         "week_ago": _iso(last - timedelta(days=7)),
-        "gap": _iso(last - timedelta(hours=167)),  # the hour both kinds of artifact leave out
+        # when the hour both kinds of artifact leave out would have closed
+        "gap": _iso(last - timedelta(hours=166)),
     }
 
 

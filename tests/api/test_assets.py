@@ -32,14 +32,15 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
         "source": "snapshot",
         "first_bar": iso_utc(int(history["ds"][0])),
         "last_bar": iso_utc(int(history["ds"][-1])),
-        "grid_end": iso_utc(int(grid["ds"][-1])),
-        "valid_from": iso_utc(int(grid["ds"][0])),
-        "valid_until": iso_utc(int(history["ds"][-1]) + 1096 * DAY),
+        "data_until": iso_utc(int(history["ds"][-1]) + DAY),  # the last bar's close
+        "grid_end": iso_utc(int(grid["ds"][-1]) + DAY),
+        "valid_from": iso_utc(int(grid["ds"][0]) + DAY),
+        "valid_until": iso_utc(int(history["ds"][-1]) + DAY + 1096 * DAY),
         "interval_width": 0.8,
         "quote": "usd",
         "volume_rank": None,
         "quote_volume_24h": None,
-        "quick": None,
+        "quick": None,  # backtested (and no run record)
         "links": {
             "forecast": "/forecast/eth-usd",
             "range": "/forecast/eth-usd/range",
@@ -50,7 +51,7 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
     }
     for entry in listing["assets"]:
         for url in entry["links"].values():
-            assert client.get(url, query_string={"date": entry["last_bar"]}).status_code == 200
+            assert client.get(url, query_string={"date": entry["data_until"]}).status_code == 200
 
 
 def point_queries(facts) -> list[str]:
@@ -69,7 +70,7 @@ def point_queries(facts) -> list[str]:
 def range_queries(facts) -> list[str]:
     return [
         "",
-        f"start={iso_utc(facts.last_bar - 3 * HOUR)}&end={iso_utc(facts.last_bar + 2 * HOUR)}",
+        f"start={iso_utc(facts.data_end - 3 * HOUR)}&end={iso_utc(facts.data_end + 2 * HOUR)}",
         "format=csv",
         "start=2026-07-26&format=xml",
         "start=2026-07-27&end=2026-07-20",
@@ -87,22 +88,28 @@ def test_forecast_btc_usd_answers_as_bitcoin_does(client, facts):
         assert (general.status_code, general.data) == (alias.status_code, alias.data), query
 
 
-def test_the_eth_forecast_comes_from_its_daily_grid_with_the_observed_close(
+def test_the_eth_forecast_at_a_date_is_of_the_price_then_the_close_of_the_day_before(
     client, artifacts, conforms
 ):
+    """On daily bars a date alone is 00:00 UTC: the price then is the close of the bar that
+    opened the day before, and the forecast for it is the grid row of that bar."""
     grid, history = artifacts["eth-usd"].grid, artifacts["eth-usd"].history
     last_bar = int(history["ds"][-1])
-    ahead = client.get(f"/forecast/eth-usd?date={iso_utc(last_bar + 3 * DAY)}")
+    ahead = client.get(f"/forecast/eth-usd?date={iso_utc(last_bar + 3 * DAY)[:10]}")
     conforms("/forecast/{asset}", ahead)
-    index = int(np.flatnonzero(grid["ds"] == last_bar + 3 * DAY)[0])
+    index = int(np.flatnonzero(grid["ds"] == last_bar + 2 * DAY)[0])
     assert ahead.get_json()["prediction"] == round(float(grid["yhat"][index]), 2)
     assert ahead.get_json()["model_version"] == "test-eth-1"
+    assert ahead.get_json()["lead_hours"] == 48  # from the last bar's close
     assert "actual" not in ahead.get_json()
-    inside = client.get(f"/forecast/eth-usd?date={iso_utc(int(history['ds'][5]))}").get_json()
+    day = iso_utc(int(history["ds"][6]))[:10]  # the day bar 5 closes
+    inside = client.get(f"/forecast/eth-usd?date={day}").get_json()
     assert inside["actual"] == round(float(history["close"][5]), 2)
-    halfway = client.get(f"/forecast/eth-usd?date={iso_utc(int(history['ds'][5]) + 12 * HOUR)}")
+    index = int(np.flatnonzero(grid["ds"] == history["ds"][5])[0])
+    assert inside["prediction"] == round(float(grid["yhat"][index]), 2)
+    halfway = client.get(f"/forecast/eth-usd?date={day}T12:00").get_json()
     expected = (history["close"][5] + history["close"][6]) / 2
-    assert halfway.get_json()["actual"] == pytest.approx(expected, abs=0.01)
+    assert halfway["actual"] == pytest.approx(expected, abs=0.01)
 
 
 def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, conforms):
@@ -110,10 +117,11 @@ def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, c
     conforms("/forecast/{asset}/range", response)
     series = response.get_json()
     assert series["interval"] == "1d"
-    # By default, 30 days back from the last bar and 365 days ahead.
+    # By default, 30 days back from the data's end and 365 days ahead.
     assert series["count"] == 31 + 365
-    last_bar = int(artifacts["eth-usd"].history.ds[-1])
-    assert series["date"][-1] == iso_utc(last_bar + 365 * DAY)
+    data_end = int(artifacts["eth-usd"].history.ds[-1]) + DAY
+    assert series["date"][-1] == iso_utc(data_end + 365 * DAY)
+    assert series["data_until"] == iso_utc(data_end)
     csv = client.get("/forecast/eth-usd/range?format=csv")
     conforms("/forecast/{asset}/range", csv)
     assert csv.headers["Content-Disposition"] == 'inline; filename="eth-usd-forecast.csv"'
@@ -129,7 +137,7 @@ def test_the_eth_range_is_daily_and_its_csv_is_named_for_it(client, artifacts, c
         ("/candles/doge-usd", "/candles/{asset}"),
         ("/model/doge-usd", "/model/{asset}"),
         ("/model/doge-usd/backtest", "/model/{asset}/backtest"),
-        ("/model/doge-usd/live", "/model/{asset}/live"),
+        ("/model/doge-usd/track-record", "/model/{asset}/track-record"),
     ],
 )
 def test_an_unknown_asset_is_a_404_naming_the_served_ones(client, conforms, path, route):

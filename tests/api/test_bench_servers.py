@@ -40,7 +40,7 @@ def test_the_ceiling_answers_a_constant_body_of_the_reference_shape():
 def test_the_per_request_server_calls_predict_on_the_pickled_model(artifacts, facts):
     artifact = artifacts["btc-usd"]
     client = per_request_app(artifact.path).test_client()
-    epoch = facts.last_bar + 3 * HOUR
+    epoch = facts.data_end + 3 * HOUR
     answer = client.get(f"/bitcoin?date={iso_utc(epoch)}").get_json()
     assert answer.keys() == REFERENCE_KEYS
     model = artifact.load_model()
@@ -51,7 +51,7 @@ def test_the_per_request_server_calls_predict_on_the_pickled_model(artifacts, fa
 
 def test_the_own_app_is_the_api_app_on_model_dir(client, artifact_dir, facts, monkeypatch):
     monkeypatch.setenv("MODEL_DIR", str(artifact_dir))
-    path = f"/bitcoin?date={iso_utc(facts.last_bar + 3 * HOUR)}"
+    path = f"/bitcoin?date={iso_utc(facts.data_end + 3 * HOUR)}"
     answer = own_app().test_client().get(path)
     assert answer.status_code == 200
     assert answer.get_json() == client.get(path).get_json()

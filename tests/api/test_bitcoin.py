@@ -14,8 +14,10 @@ REFERENCE_KEYS = {"date", "prediction", "prediction_low", "prediction_high"}
 
 
 def grid_row(artifacts, epoch: int, level: int = 80) -> tuple[float, float, float]:
+    """The grid's values for the instant `epoch`: its row labelled by the open time of the bar
+    that closes then."""
     grid = artifacts["btc-usd"].grid
-    index = int(np.flatnonzero(grid.ds == epoch)[0])
+    index = int(np.flatnonzero(grid.ds == epoch - HOUR)[0])
     return tuple(
         float(values[index]) for values in (grid.yhat, grid.lower(level), grid.upper(level))
     )
@@ -24,7 +26,7 @@ def grid_row(artifacts, epoch: int, level: int = 80) -> tuple[float, float, floa
 def test_a_grid_point_answers_with_the_grid_values_and_the_reference_keys(
     client, artifacts, facts, conforms
 ):
-    epoch = facts.last_bar + 5 * HOUR
+    epoch = facts.data_end + 5 * HOUR
     response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
     assert response.status_code == 200
     conforms("/bitcoin", response)
@@ -40,14 +42,14 @@ def test_a_grid_point_answers_with_the_grid_values_and_the_reference_keys(
     assert answer["interval_width"] == 0.8
     assert answer["level"] == 80
     assert answer["kind"] == "forecast"
-    assert answer["data_until"] == iso_utc(facts.last_bar)
+    assert answer["data_until"] == iso_utc(facts.data_end)  # the last bar's close
     assert answer["lead_hours"] == 5
     assert answer["model_version"] == facts.model_version
 
 
 @pytest.mark.parametrize("level", [50, 80, 95])
 def test_level_chooses_the_band_of_the_same_forecast(client, artifacts, facts, conforms, level):
-    for epoch in (facts.first + 30 * HOUR, facts.last_bar + 5 * HOUR):
+    for epoch in (facts.first + 30 * HOUR, facts.data_end + 5 * HOUR):
         response = client.get(f"/bitcoin?date={iso_utc(epoch)}&level={level}")
         conforms("/bitcoin", response)
         answer = response.get_json()
@@ -59,7 +61,7 @@ def test_level_chooses_the_band_of_the_same_forecast(client, artifacts, facts, c
         )
         assert (answer["level"], answer["interval_width"]) == (level, level / 100)
     bands = [
-        client.get(f"/bitcoin?date={iso_utc(facts.last_bar + DAY)}&level={level}").get_json()
+        client.get(f"/bitcoin?date={iso_utc(facts.data_end + DAY)}&level={level}").get_json()
         for level in (50, 80, 95)
     ]
     assert bands[0]["prediction_low"] > bands[1]["prediction_low"] > bands[2]["prediction_low"]
@@ -69,11 +71,11 @@ def test_level_chooses_the_band_of_the_same_forecast(client, artifacts, facts, c
 
 @pytest.mark.parametrize("level", ["", "90", "0.8", "80.0", "eighty", "-80", "800"])
 def test_a_level_that_is_not_served_is_a_400_naming_the_served_ones(client, facts, conforms, level):
-    response = client.get(f"/bitcoin?date={iso_utc(facts.last_bar)}&level={level}")
+    response = client.get(f"/bitcoin?date={iso_utc(facts.data_end)}&level={level}")
     assert response.status_code == 400
     conforms("/bitcoin", response)
     assert response.get_json()["detail"].endswith("is not served; use one of 50, 80, 95 (percent)")
-    repeated = client.get(f"/bitcoin?date={iso_utc(facts.last_bar)}&level=50&level=95")
+    repeated = client.get(f"/bitcoin?date={iso_utc(facts.data_end)}&level=50&level=95")
     assert repeated.status_code == 400
 
 
@@ -81,21 +83,22 @@ def test_inside_the_history_the_answer_is_a_hindcast_made_before_the_date(
     client, artifacts, facts, conforms
 ):
     grid = artifacts["btc-usd"].grid
-    for epoch in (facts.first + 7 * HOUR, facts.last_bar - 3 * HOUR, facts.last_bar):
+    for epoch in (facts.first + 7 * HOUR, facts.data_end - 3 * HOUR, facts.data_end):
         response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
         conforms("/bitcoin", response)
         answer = response.get_json()
-        origin = int(grid.origin[np.flatnonzero(grid.ds == epoch)[0]])
+        # The row of the bar closing at `epoch`; its origin is a bar's open time.
+        origin = int(grid.origin[np.flatnonzero(grid.ds == epoch - HOUR)[0]])
         assert answer["kind"] == "hindcast"
         assert "actual" in answer
-        assert origin < epoch
-        assert answer["data_until"] == iso_utc(origin)
-        assert answer["lead_hours"] == (epoch - origin) / HOUR
+        assert origin + HOUR < epoch
+        assert answer["data_until"] == iso_utc(origin + HOUR)  # when that bar closed
+        assert answer["lead_hours"] == (epoch - origin - HOUR) / HOUR
         assert 0 < answer["lead_hours"] <= 6  # retrained every six hours
     # Between two grid points the answer has seen what the later of the two had seen.
-    halfway = client.get(f"/bitcoin?date={iso_utc(facts.last_bar - HOUR // 2)}").get_json()
-    assert halfway["data_until"] == iso_utc(int(grid.origin[grid.ds == facts.last_bar][0]))
-    # The first stored bar answers too: it had no earlier data, so it is its own origin.
+    halfway = client.get(f"/bitcoin?date={iso_utc(facts.data_end - HOUR // 2)}").get_json()
+    assert halfway["data_until"] == iso_utc(int(grid.origin[grid.ds == facts.last_bar][0]) + HOUR)
+    # The first stored bar's close answers too: it had no earlier data, so it is its own origin.
     first = client.get(f"/bitcoin?date={iso_utc(facts.first)}").get_json()
     assert (first["kind"], first["lead_hours"]) == ("hindcast", 0)
 
@@ -103,17 +106,18 @@ def test_inside_the_history_the_answer_is_a_hindcast_made_before_the_date(
 def test_a_hindcast_says_whether_its_band_was_chosen_on_later_data(client, artifacts, facts):
     boundary = artifacts["btc-usd"].manifest.backtest_boundary
     assert boundary is not None
-    until = int(boundary.last_validation_outcome.timestamp())
+    # Chosen on the bars opening up to `until`: on the prices up to its close.
+    until = int(boundary.last_validation_outcome.timestamp()) + HOUR
     before, after = until - until % HOUR, until - until % HOUR + HOUR
-    assert facts.first < before < after < facts.last_bar
+    assert facts.first < before < after < facts.data_end
     answers = [client.get(f"/bitcoin?date={iso_utc(at)}").get_json() for at in (before, after)]
     assert [answer["band_chosen_later"] for answer in answers] == [True, False]
-    ahead = client.get(f"/bitcoin?date={iso_utc(facts.last_bar + HOUR)}").get_json()
+    ahead = client.get(f"/bitcoin?date={iso_utc(facts.data_end + HOUR)}").get_json()
     assert "band_chosen_later" not in ahead  # the forecast: no hindcast, nothing chosen later
 
 
 def test_between_grid_points_values_are_interpolated_linearly(client, artifacts, facts):
-    start = facts.last_bar + 10 * HOUR
+    start = facts.data_end + 10 * HOUR
     before, after = grid_row(artifacts, start), grid_row(artifacts, start + HOUR)
     answer = client.get(f"/bitcoin?date={iso_utc(start + 15 * 60)}").get_json()
     assert answer["prediction"] == pytest.approx(before[0] + (after[0] - before[0]) / 4, abs=0.01)
@@ -122,9 +126,12 @@ def test_between_grid_points_values_are_interpolated_linearly(client, artifacts,
     )
 
 
-def test_inside_the_history_the_observed_close_comes_along(client, artifacts, facts, conforms):
+def test_inside_the_history_the_price_at_the_instant_comes_along(
+    client, artifacts, facts, conforms
+):
+    """The price at t: the close of the bar that ends at t (it opened an hour before)."""
     history = artifacts["btc-usd"].history
-    epoch = int(history["ds"][10])
+    epoch = int(history["ds"][10]) + HOUR
     response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
     conforms("/bitcoin", response)
     assert response.get_json()["actual"] == round(float(history["close"][10]), 2)
@@ -141,7 +148,7 @@ def test_a_missing_bar_inside_the_history_gives_a_null_actual(client, facts, con
 
 
 def test_the_same_instant_in_any_notation_gets_the_same_answer(client, facts):
-    epoch = facts.last_bar - 6 * HOUR
+    epoch = facts.data_end - 6 * HOUR
     utc = iso_utc(epoch)
     day, time = utc[:10], utc[11:19]
     hour = int(time[:2])
@@ -153,7 +160,7 @@ def test_the_same_instant_in_any_notation_gets_the_same_answer(client, facts):
 
 
 def test_answers_are_deterministic(client, app, facts):
-    url = f"/bitcoin?date={iso_utc(facts.last_bar + 30 * HOUR + 17)}"
+    url = f"/bitcoin?date={iso_utc(facts.data_end + 30 * HOUR + 17)}"
     first = client.get(url).data
     assert all(client.get(url).data == first for _ in range(5))
     again = app.test_client().get(url).data
@@ -161,7 +168,7 @@ def test_answers_are_deterministic(client, app, facts):
 
 
 def test_three_years_after_the_last_bar_answers_from_the_grid(client, artifacts, facts, conforms):
-    epoch = facts.last_bar + 3 * 365 * DAY
+    epoch = facts.data_end + 3 * 365 * DAY
     assert epoch <= facts.grid_end
     response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
     assert response.status_code == 200
@@ -186,12 +193,12 @@ def test_serving_never_reads_the_model(artifact_dir, tmp_path, settings, facts):
     client = create_app(load_artifacts(copy), settings).test_client()
     before = [
         client.get(f"/bitcoin?date={iso_utc(epoch)}").data
-        for epoch in (facts.first, facts.last_bar, facts.grid_end - 1800, facts.grid_end)
+        for epoch in (facts.first, facts.data_end, facts.grid_end - 1800, facts.grid_end)
     ]
     (copy / "btc-usd" / "model.pkl").unlink()
     after = [
         client.get(f"/bitcoin?date={iso_utc(epoch)}").data
-        for epoch in (facts.first, facts.last_bar, facts.grid_end - 1800, facts.grid_end)
+        for epoch in (facts.first, facts.data_end, facts.grid_end - 1800, facts.grid_end)
     ]
     assert after == before
     assert client.get(f"/bitcoin/forecast?start={iso_utc(facts.grid_end - DAY)}").status_code == 200
@@ -233,7 +240,7 @@ def test_out_of_range_names_the_valid_range(client, facts):
     assert iso_utc(facts.first) in detail
     far = client.get("/bitcoin?date=2099-01-01").get_json()["detail"]
     assert "too far ahead" in far
-    assert iso_utc(facts.last_bar + 1096 * 86_400) in far
+    assert iso_utc(facts.data_end + 1096 * 86_400) in far
 
 
 def test_the_horizon_is_a_setting(artifacts, settings, facts):
@@ -244,6 +251,6 @@ def test_the_horizon_is_a_setting(artifacts, settings, facts):
     short = create_app(artifacts, dataclasses.replace(settings, max_horizon_days=1.0))
     client = short.test_client()
     # the grid reaches further, but the API answers only one day past the last bar
-    assert client.get(f"/bitcoin?date={iso_utc(facts.last_bar + DAY)}").status_code == 200
-    assert client.get(f"/bitcoin?date={iso_utc(facts.last_bar + DAY + 1)}").status_code == 422
+    assert client.get(f"/bitcoin?date={iso_utc(facts.data_end + DAY)}").status_code == 200
+    assert client.get(f"/bitcoin?date={iso_utc(facts.data_end + DAY + 1)}").status_code == 422
     assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 422

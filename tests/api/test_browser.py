@@ -118,8 +118,8 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     labels = page.eval_on_selector(
         "#forecast-chart", "element => element.layout.annotations.map(note => note.text)"
     )
-    assert labels == ["last bar", "today"]  # in time order: the fixture's data is months old
-    assert marks[0] == "2026-07-26T16:00:00Z"
+    assert labels == ["data end", "today"]  # in time order: the fixture's data is months old
+    assert marks[0] == "2026-07-26T17:00:00Z"  # the close of the last bar, opened at 16:00
     # Both bands, and in the history the hindcast beside the close, then the forecast.
     names = page.eval_on_selector("#forecast-chart", "e => e.data.map(trace => trace.name)")
     assert {"80% band", "50% band", "forecast", "actual close"} <= set(names)
@@ -127,7 +127,7 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     hindcast = page.eval_on_selector(
         "#forecast-chart", "e => e.data.find(trace => trace.name.startsWith('hindcast')).x"
     )
-    assert hindcast[-1] == iso_utc(facts.last_bar)
+    assert hindcast[-1] == iso_utc(facts.data_end)
     assert page.locator("#band").inner_text() == "50% and 80% bands"
     assert page.locator("#model-version").inner_text() == facts.model_version
     assert re.fullmatch(r"the last bar is [0-9]+ days old", page.locator("#data-age").inner_text())
@@ -200,9 +200,9 @@ def test_the_forecast_is_asked_for_at_the_finest_step_that_fits(browser, live_se
     }
     assert set(ranges) == {"1h", "4h"}  # the history hourly; a year ahead, 2,190 points
     history, ahead = ranges["1h"], ranges["4h"]
-    assert (history["start"], history["end"]) == (iso_utc(facts.first), iso_utc(facts.last_bar))
-    assert ahead["end"] == iso_utc(facts.last_bar + 365 * DAY)
-    assert ahead["count"] == 365 * 6  # from 4 hours after the last bar
+    assert (history["start"], history["end"]) == (iso_utc(facts.first), iso_utc(facts.data_end))
+    assert ahead["end"] == iso_utc(facts.data_end + 365 * DAY)
+    assert ahead["count"] == 365 * 6  # from the first 4-hour instant after the data's end
     drawn = page.eval_on_selector("#forecast-chart", "element => element.data[2].x")
     assert drawn == history["date"] + ahead["date"]
 
@@ -324,7 +324,7 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     assert page.locator("#backtest-symbol").inner_text() == "ETH/USD"
     assert "the ETH/USD model" in page.locator("#verdict").text_content()
     eth_paths = page.eval_on_selector("#backtest-chart", "element => element.data[0].x")
-    assert all(date.endswith("T00:00:00.000Z") for date in eth_paths)  # ETH's daily origins
+    assert all(date.endswith("T00:00:00.000Z") for date in eth_paths)  # ETH's days' closes
     assert page.locator("#model-version").inner_text() == "test-eth-1"
     assert page.locator("#symbol").inner_text() == "ETH/USD"
     eth_dates = chart_dates(page, "#forecast-chart")

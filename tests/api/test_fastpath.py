@@ -43,14 +43,14 @@ def queries(facts) -> list[str]:
         f"date={iso_utc(facts.first)}",
         f"date={iso_utc(facts.first + 10 * HOUR + 1234)}",  # between grid points, in history
         f"date={iso_utc(facts.gap)}",  # a missing bar: actual is null
-        f"date={iso_utc(facts.last_bar)}",
-        f"date={iso_utc(facts.last_bar + 7 * HOUR + 60)}",  # ahead, on the grid
+        f"date={iso_utc(facts.data_end)}",
+        f"date={iso_utc(facts.data_end + 7 * HOUR + 60)}",  # ahead, on the grid
         f"date={iso_utc(facts.grid_end)}",
         f"date={iso_utc(facts.first + 10 * HOUR + 1234)}&level=50",
-        f"date={iso_utc(facts.last_bar + 7 * HOUR + 60)}&level=95",
-        f"level=95&date={iso_utc(facts.last_bar)}",
-        f"date={iso_utc(facts.last_bar)}&level=90",
-        f"date={iso_utc(facts.last_bar)}&level=",
+        f"date={iso_utc(facts.data_end + 7 * HOUR + 60)}&level=95",
+        f"level=95&date={iso_utc(facts.data_end)}",
+        f"date={iso_utc(facts.data_end)}&level=90",
+        f"date={iso_utc(facts.data_end)}&level=",
         "date=2026-07-20",
         "date=2026-07-20T14:00%2B02:00",
         "date=not-a-date",
@@ -75,7 +75,7 @@ def test_only_successful_plain_gets_skip_flask(app, facts):
     entered = []
     app.before_request(lambda: entered.append(1))
     client = Client(app)
-    good = f"/bitcoin?date={iso_utc(facts.last_bar)}"
+    good = f"/bitcoin?date={iso_utc(facts.data_end)}"
     assert client.get(good).status_code == 200
     assert entered == []
     for request in (
@@ -92,7 +92,7 @@ def test_only_successful_plain_gets_skip_flask(app, facts):
 @pytest.mark.parametrize("origin", [None, "https://app.example"])
 def test_fast_answers_carry_the_same_headers_as_the_rest(client, facts, origin):
     headers = {"Origin": origin} if origin else {}
-    response = client.get(f"/bitcoin?date={iso_utc(facts.last_bar)}", headers=headers)
+    response = client.get(f"/bitcoin?date={iso_utc(facts.data_end)}", headers=headers)
     model = client.get("/model", headers=headers)
     for name in ("Access-Control-Allow-Origin", "X-Content-Type-Options"):
         assert response.headers.getlist(name) == model.headers.getlist(name)
@@ -100,7 +100,7 @@ def test_fast_answers_carry_the_same_headers_as_the_rest(client, facts, origin):
 
 
 def test_fast_answers_are_counted_under_their_route(client, facts):
-    client.get(f"/bitcoin?date={iso_utc(facts.last_bar)}")
+    client.get(f"/bitcoin?date={iso_utc(facts.data_end)}")
     text = client.get("/metrics").get_data(as_text=True)
     line = 'http_requests_total{method="GET",route="/bitcoin",status="200"} 1.0'
     assert line in text

@@ -24,12 +24,12 @@ def test_by_default_the_last_30_days_and_a_year_ahead(client, facts, conforms):
     assert response.status_code == 200
     conforms("/bitcoin/forecast", response)
     series = response.get_json()
-    start = max(facts.first, facts.last_bar - 30 * DAY)
+    start = max(facts.first, facts.data_end - 30 * DAY)
     assert series["start"] == iso_utc(start)
-    assert series["end"] == iso_utc(facts.last_bar + 365 * DAY)
+    assert series["end"] == iso_utc(facts.data_end + 365 * DAY)
     assert series["date"][0] == series["start"]
     assert series["date"][-1] == series["end"]
-    count = (facts.last_bar + 365 * DAY - start) // HOUR + 1
+    count = (facts.data_end + 365 * DAY - start) // HOUR + 1
     assert series["count"] == len(series["date"]) == count
     assert series["interval"] == "1h"
     assert series["model_version"] == facts.model_version
@@ -37,20 +37,21 @@ def test_by_default_the_last_30_days_and_a_year_ahead(client, facts, conforms):
 
 @pytest.mark.parametrize("level", [50, 80, 95])
 def test_the_range_matches_the_grid_and_the_history(client, artifacts, facts, conforms, level):
-    start, end = facts.last_bar - 3 * HOUR, facts.last_bar + 2 * HOUR
+    start, end = facts.data_end - 3 * HOUR, facts.data_end + 2 * HOUR
     query = f"start={iso_utc(start)}&end={iso_utc(end)}"
     response = client.get(f"/bitcoin/forecast?{query}" + ("" if level == 80 else f"&level={level}"))
     conforms("/bitcoin/forecast", response)
     series = response.get_json()
     grid, history = artifacts["btc-usd"].grid, artifacts["btc-usd"].history
-    inside = (grid.ds >= start) & (grid.ds <= end)
-    assert series["date"] == [iso_utc(int(ds)) for ds in grid.ds[inside]]
+    instants = grid.ds + HOUR  # the row labelled by a bar's open time is of its close
+    inside = (instants >= start) & (instants <= end)
+    assert series["date"] == [iso_utc(int(ds)) for ds in instants[inside]]
     assert series["prediction"] == np.round(grid.yhat[inside], 2).tolist()
     assert series["prediction_low"] == np.round(grid.lower(level)[inside], 2).tolist()
     assert series["prediction_high"] == np.round(grid.upper(level)[inside], 2).tolist()
     assert (series["level"], series["interval_width"]) == (level, level / 100)
-    # Up to the last bar the points are the hindcast, beside the closes; then the forecast.
-    assert series["last_bar"] == iso_utc(facts.last_bar) == series["date"][3]
+    # Up to the data's end the points are the hindcast, beside the closes; then the forecast.
+    assert series["data_until"] == iso_utc(facts.data_end) == series["date"][3]
     assert series["actual"][:4] == np.round(history.close[-4:], 2).tolist()
     assert series["actual"][4:] == [None, None]
 
@@ -69,24 +70,24 @@ def test_points_of_a_missing_bar_have_no_actual(client, facts):
 
 
 def test_bounds_between_grid_points_take_the_points_inside(client, facts):
-    query = f"start={iso_utc(facts.last_bar + 1)}&end={iso_utc(facts.last_bar + 3 * HOUR - 1)}"
+    query = f"start={iso_utc(facts.data_end + 1)}&end={iso_utc(facts.data_end + 3 * HOUR - 1)}"
     series = client.get(f"/bitcoin/forecast?{query}").get_json()
     assert series["count"] == 2
     empty = client.get(
-        f"/bitcoin/forecast?start={iso_utc(facts.last_bar + 1)}&end={iso_utc(facts.last_bar + 2)}"
+        f"/bitcoin/forecast?start={iso_utc(facts.data_end + 1)}&end={iso_utc(facts.data_end + 2)}"
     )
     assert empty.status_code == 200
     assert empty.get_json()["count"] == 0
 
 
 def test_csv_has_one_row_per_point(client, facts, conforms):
-    query = f"start={iso_utc(facts.last_bar - HOUR)}&end={iso_utc(facts.last_bar + HOUR)}"
+    query = f"start={iso_utc(facts.data_end - HOUR)}&end={iso_utc(facts.data_end + HOUR)}"
     response = client.get(f"/bitcoin/forecast?{query}&format=csv")
     assert response.status_code == 200
     conforms("/bitcoin/forecast", response)
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [row["date"] for row in rows] == [iso_utc(facts.last_bar + h * HOUR) for h in (-1, 0, 1)]
+    assert [row["date"] for row in rows] == [iso_utc(facts.data_end + h * HOUR) for h in (-1, 0, 1)]
     assert rows[0]["actual"]
     assert not rows[2]["actual"]
     assert [row["kind"] for row in rows] == ["hindcast", "hindcast", "forecast"]
@@ -94,10 +95,10 @@ def test_csv_has_one_row_per_point(client, facts, conforms):
 
 
 def test_only_start_runs_a_year_ahead_and_only_end_starts_30_days_before(client, facts):
-    since = client.get(f"/bitcoin/forecast?start={iso_utc(facts.last_bar)}").get_json()
-    assert since["end"] == iso_utc(facts.last_bar + 365 * DAY)
-    until = client.get(f"/bitcoin/forecast?end={iso_utc(facts.last_bar - DAY)}").get_json()
-    assert until["start"] == iso_utc(max(facts.first, facts.last_bar - 31 * DAY))
+    since = client.get(f"/bitcoin/forecast?start={iso_utc(facts.data_end)}").get_json()
+    assert since["end"] == iso_utc(facts.data_end + 365 * DAY)
+    until = client.get(f"/bitcoin/forecast?end={iso_utc(facts.data_end - DAY)}").get_json()
+    assert until["start"] == iso_utc(max(facts.first, facts.data_end - 31 * DAY))
 
 
 def test_a_range_far_ahead_comes_from_the_grid(client, artifacts, facts, conforms):
@@ -116,10 +117,10 @@ def test_a_range_far_ahead_comes_from_the_grid(client, artifacts, facts, conform
 def test_the_point_cap_is_a_setting_and_answers_422(artifacts, settings, facts, conforms):
     app = create_app(artifacts, dataclasses.replace(settings, forecast_max_points=24))
     client = app.test_client()
-    end = iso_utc(facts.last_bar)
-    ok = client.get(f"/bitcoin/forecast?start={iso_utc(facts.last_bar - 23 * HOUR)}&end={end}")
+    end = iso_utc(facts.data_end)
+    ok = client.get(f"/bitcoin/forecast?start={iso_utc(facts.data_end - 23 * HOUR)}&end={end}")
     assert ok.status_code == 200
-    over = client.get(f"/bitcoin/forecast?start={iso_utc(facts.last_bar - 24 * HOUR)}&end={end}")
+    over = client.get(f"/bitcoin/forecast?start={iso_utc(facts.data_end - 24 * HOUR)}&end={end}")
     assert over.status_code == 422
     conforms("/bitcoin/forecast", over)
     assert over.get_json()["error"] == "too_many_points"
@@ -128,22 +129,24 @@ def test_the_point_cap_is_a_setting_and_answers_422(artifacts, settings, facts, 
 
 
 def test_a_step_answers_the_grid_points_that_open_each_step(client, artifacts, facts, conforms):
-    start, end = facts.last_bar - 2 * DAY, facts.grid_end
+    start, end = facts.data_end - 2 * DAY, facts.grid_end
     query = f"start={iso_utc(start)}&end={iso_utc(end)}&step=1d"
     response = client.get(f"/bitcoin/forecast?{query}")
     assert response.status_code == 200
     conforms("/bitcoin/forecast", response)
     series = response.get_json()
     grid, history = artifacts["btc-usd"].grid, artifacts["btc-usd"].history
-    days = (grid.ds >= start) & (grid.ds <= end) & (grid.ds % DAY == 0)
+    instants = grid.ds + HOUR
+    days = (instants >= start) & (instants <= end) & (instants % DAY == 0)
     assert series["interval"] == "1d"
     assert series["count"] == days.sum() > 365 * 3
-    assert series["date"] == [iso_utc(int(ds)) for ds in grid.ds[days]]
+    assert series["date"] == [iso_utc(int(ds)) for ds in instants[days]]
     assert all(date.endswith("T00:00:00Z") for date in series["date"])
     assert series["prediction"] == np.round(grid.yhat[days], 2).tolist()
     assert series["prediction_high"] == np.round(grid.upper(80)[days], 2).tolist()
-    in_history = [ds for ds in grid.ds[days] if ds <= facts.last_bar]
-    closes = dict(zip(history.ds.tolist(), np.round(history.close, 2).tolist(), strict=True))
+    in_history = [ds for ds in instants[days] if ds <= facts.data_end]
+    closed = (history.ds + HOUR).tolist()
+    closes = dict(zip(closed, np.round(history.close, 2).tolist(), strict=True))
     assert series["actual"][: len(in_history)] == [closes.get(int(ds)) for ds in in_history]
     assert set(series["actual"][len(in_history) :]) == {None}
 
@@ -235,9 +238,10 @@ def test_bad_ranges_get_json_errors(client, conforms, query, status):
 def test_hindcast_rows_older_than_the_band_choice_data_are_labelled(client, artifacts, conforms):
     boundary = artifacts["btc-usd"].manifest.backtest_boundary
     assert boundary is not None
-    chosen_until = int(boundary.last_validation_outcome.timestamp())
-    last_bar = int(artifacts["btc-usd"].history.ds[-1])
-    assert artifacts["btc-usd"].history.ds[0] < chosen_until < last_bar  # rows on both sides
+    # Chosen on the bars opening up to the boundary: on the prices up to their close.
+    chosen_until = int(boundary.last_validation_outcome.timestamp()) + HOUR
+    data_end = int(artifacts["btc-usd"].history.ds[-1]) + HOUR
+    assert artifacts["btc-usd"].history.ds[0] < chosen_until < data_end  # rows on both sides
     start, end = chosen_until - 2 * HOUR + 1, chosen_until + 2 * HOUR  # 2 rows up to it, 2 after
     response = client.get(f"/forecast/btc-usd/range?start={iso_utc(start)}&end={iso_utc(end)}")
     conforms("/forecast/{asset}/range", response)
@@ -245,7 +249,7 @@ def test_hindcast_rows_older_than_the_band_choice_data_are_labelled(client, arti
     assert series["band_chosen_until"] == iso_utc(chosen_until)
     assert series["band_chosen_later"] == [True, True, False, False]
     at_end = client.get(
-        f"/forecast/btc-usd/range?start={iso_utc(last_bar)}&end={iso_utc(last_bar + HOUR)}"
+        f"/forecast/btc-usd/range?start={iso_utc(data_end)}&end={iso_utc(data_end + HOUR)}"
     ).get_json()
     assert at_end["band_chosen_later"] == [False, False]  # the last bar's hindcast, the forecast
     rows = list(

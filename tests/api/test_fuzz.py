@@ -48,7 +48,7 @@ def api_schema(live_server) -> schemathesis.BaseSchema:
 @pytest.fixture(scope="module")
 def model_years(facts) -> list[int]:
     """The years the live server answers dates in, from the first bar to the horizon's end."""
-    end = facts.last_bar + ApiSettings().max_horizon_days * DAY
+    end = facts.data_end + ApiSettings().max_horizon_days * DAY
     return list(range(_year(facts.first), _year(end) + 1))
 
 

@@ -172,7 +172,9 @@ def test_price_reports_the_last_minute_and_where_it_sits_in_the_band(
     answer = response.get_json()
     last = minutes[178]
     assert answer["price"] == last.close
-    assert answer["date"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last.ts))
+    # The price's instant is the minute's close; the minute is labelled by its open time.
+    assert answer["date"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last.ts + 60))
+    assert answer["open_time"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last.ts))
     assert answer["age_seconds"] == pytest.approx(time.time() - (last.ts + 60), abs=5)
     assert answer["source"] == "binance"
     assert answer["source_detail"] == "live minutes from Binance"
@@ -180,7 +182,7 @@ def test_price_reports_the_last_minute_and_where_it_sits_in_the_band(
     assert answer["recorded_date"] == answer["date"]
     band = answer["forecast"]
     assert band["available"] is True
-    at_close = live_client.get(f"/forecast/btc-usd?date={answer['close_time']}").get_json()
+    at_close = live_client.get(f"/forecast/btc-usd?date={answer['date']}").get_json()
     for key in ("prediction", "prediction_low", "prediction_high"):
         assert band[key] == at_close[key]
     low, high = band["prediction_low"], band["prediction_high"]
@@ -195,7 +197,7 @@ def test_price_gives_the_band_at_the_level_asked_as_the_forecast_routes_do(
     response = live_client.get(f"/price/btc-usd?level={level}")
     conforms("/price/{asset}", response)
     band = response.get_json()["forecast"]
-    query = f"date={response.get_json()['close_time']}&level={level}"
+    query = f"date={response.get_json()['date']}&level={level}"
     at_close = live_client.get(f"/forecast/btc-usd?{query}").get_json()
     same = ("prediction_low", "prediction_high", "level", "kind", "data_until", "lead_hours")
     assert {key: band[key] for key in same} == {key: at_close[key] for key in same}

@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +21,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import Browser, needs_chromium, watched_page
-from tests.paths import ROOT
+from tests.make_live import called_live, wait_for
+from tests.make_live import make_live as running_make_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
@@ -32,60 +30,11 @@ SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to l
 
 @pytest.fixture(scope="module")
 def make_live(artifact_dir, tmp_path_factory) -> Iterator[str]:
-    """`make live` on a free port, replaying 30 minutes at 10x (a bar every 6 s)."""
-    log = tmp_path_factory.mktemp("make-live") / "make-live.log"
-    env = {
-        **os.environ,
-        "MODEL_DIR": str(
-            artifact_dir
-        ),  # its forecast reaches past now, as a `make run` model's does
-        "PORT": "0",
-        "LIVE_DB": str(log.parent / "live.db"),
-        "LIVE_SPEED": "10",
-        "LIVE_PLAY_MINUTES": "30",
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "live"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        url = _wait_for_server(process, log)
-        _wait_for(lambda: _status(f"{url}/price/btc-usd") == 200, "the replay's first minutes", log)
+    """`make live` on a free port, replaying 30 minutes at 10x (a bar every 6 s); the fixture
+    model's forecast reaches past now, as a `make run` model's does."""
+    directory = tmp_path_factory.mktemp("make-live")
+    with running_make_live(artifact_dir, directory, speed=10, play_minutes=30) as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-
-def _wait_for_server(process: subprocess.Popen, log: Path) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
-        if found:
-            return found.group(1)
-        assert process.poll() is None, f"make live exited: {log.read_text()}"
-        time.sleep(0.1)
-    raise AssertionError(f"make live did not serve: {log.read_text()}")
-
-
-def _wait_for(condition, what: str, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: {log.read_text()}"
-        time.sleep(0.2)
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def _price(url: str) -> dict:
@@ -134,8 +83,8 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
         .startswith("BTC/USD: replay of recorded minutes, not live data")
     )
     source = page.locator("#live-source").inner_text()
-    assert re.search(r"not live data \(moved [\d,.]+ days forward\); this minute traded", source)
-    assert re.search(r"traded at 2026-0[23]-\d\d \d\d:\d\d UTC", source)
+    assert re.search(r"not live data \(moved [\d,.]+ days forward\); this price was", source)
+    assert re.search(r"recorded at 2026-0[23]-\d\d \d\d:\d\d UTC", source)
     price = _price(make_live)
     assert (price["source"], price["recorded_date"][:7]) in {
         ("replay", "2026-02"),
@@ -144,7 +93,7 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
 
     # The replay writes a minute every 6 s; the page's 30 s refresh timer then picks them up.
     started = _price(make_live)["date"]
-    _wait_for(lambda: _price(make_live)["date"] > started, "a new minute", Path(os.devnull))
+    wait_for(lambda: _price(make_live)["date"] > started, "a new minute", Path(os.devnull))
     page.clock.fast_forward(30_000)
     page.wait_for_function(
         "first => document.getElementById('live').dataset.date > first", arg=first_date
@@ -252,3 +201,28 @@ def test_a_shared_link_to_a_pair_without_minutes_never_shows_another_pairs_price
     assert page.evaluate("window.liveSeen") == []
     assert browser.blocked == []
     assert browser.problems == []
+
+
+def test_bar_4_after_make_live_nothing_calls_the_replayed_minutes_live(browser, make_live):
+    """Issue 55 bar 4: the model card and the dashboard (its live panel and its track record
+    panel) name the replayed minutes a replay, and nothing there calls them live."""
+    with urllib.request.urlopen(f"{make_live}/model/btc-usd", timeout=10) as answer:
+        card = json.load(answer)
+    assert card["track_record"] is not None
+    assert called_live(json.dumps(card)) == []
+    page = browser.page
+    page.goto(make_live + "/")
+    page.wait_for_selector("#live:not([hidden]) #live-chart .main-svg", timeout=60_000)
+    page.wait_for_selector("#track-record:not([hidden])", timeout=60_000)
+    text = page.locator("body").inner_text()
+    assert "replay of recorded minutes, not live data" in text
+    assert called_live(text) == []
+    assert browser.problems == []
+
+
+def test_the_check_finds_a_replaycalled_live():
+    assert called_live("BTC/USD live: the last minute; not live data") == [
+        "BTC/USD live: the last minute; n"
+    ]
+    assert called_live("41,759 live minutes were scored") != []
+    assert called_live("a replay of recorded minutes, not live data (moved)") == []

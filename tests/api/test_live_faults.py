@@ -275,8 +275,8 @@ def test_the_minutes_say_where_they_came_from(artifacts, artifact_dir, minutes, 
     assert answer["source"] == "replay"
     assert answer["shift_minutes"] == shift // MINUTE
     assert answer["recorded_date"] == time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(minutes[-1].ts - shift)
-    )
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(minutes[-1].ts + MINUTE - shift)
+    )  # when that price (the minute's close) really was
     assert "a replay of recorded minutes, not live data" in answer["source_detail"]
     assert "(moved 250.0 days forward)" in answer["source_detail"]
 

@@ -17,8 +17,12 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary_once(client, a
     conforms("/model", response)
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
-    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"verdict", "live", "quick"}
-    assert card["live"] is None  # no minute database: nothing scored live (test_scorecard.py)
+    assert set(card) == set(artifacts["btc-usd"].manifest_json) | {
+        "verdict",
+        "track_record",
+        "quick",
+    }
+    assert card["track_record"] is None  # no minute database: nothing scored (test_track_record.py)
     assert card["quick"] is None  # no run record: nothing says it is a quick model
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
@@ -59,13 +63,17 @@ def test_the_model_card_says_what_the_point_forecast_is_and_what_each_verdict_re
     )
 
 
-def test_the_backtest_paths_are_served_whole(client, artifacts, conforms):
+def test_the_backtest_paths_are_served_whole_at_their_instants(client, artifacts, conforms):
+    """As training wrote them, but for each point's time: the instant forecast, the close of
+    the bar training labels by its open time."""
     response = client.get("/model/backtest")
     assert response.status_code == 200
     conforms("/model/backtest", response)
-    assert response.get_json() == json.loads(
-        artifacts["btc-usd"].path.joinpath(BACKTEST).read_text()
-    )
+    written = json.loads(artifacts["btc-usd"].path.joinpath(BACKTEST).read_text())
+    for path in written["paths"]:
+        path["ds"] = [ds + 3600 for ds in path["ds"]]
+    assert response.get_json() == written
+    assert written["paths"]
 
 
 def test_health_names_every_model_the_default_first_and_is_never_cached(
@@ -104,7 +112,11 @@ def test_each_asset_has_its_own_model_card_and_backtest(client, artifacts, confo
         assert card.get_json()["metrics"] == json.loads(json.dumps(summary.to_builtins()))
         backtest = client.get(f"/model/{slug}/backtest")
         conforms("/model/{asset}/backtest", backtest)
-        assert backtest.get_json() == json.loads(artifact.path.joinpath(BACKTEST).read_text())
+        written = json.loads(artifact.path.joinpath(BACKTEST).read_text())
+        step = 86_400 if artifact.manifest.interval == "1d" else 3600
+        for path in written["paths"]:
+            path["ds"] = [ds + step for ds in path["ds"]]  # each point at the instant forecast
+        assert backtest.get_json() == written
     assert client.get("/model/eth-usd").get_json() != client.get("/model").get_json()
     assert client.get("/model/btc-usd").get_data() == client.get("/model").get_data()
     default = client.get("/model/btc-usd/backtest").get_data()

@@ -25,7 +25,7 @@ OPERATIONS = [
     "/model/backtest",
     "/model/{asset}",
     "/model/{asset}/backtest",
-    "/model/{asset}/live",
+    "/model/{asset}/track-record",
     "/healthz",
     "/metrics",
     "/live",
@@ -38,7 +38,7 @@ ASSET_ROUTES = [
     "/candles/{asset}",
     "/candles/{asset}.csv",
 ]
-MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest", "/model/{asset}/live"]
+MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest", "/model/{asset}/track-record"]
 
 
 def test_the_document_is_valid_openapi_3(spec):

@@ -237,7 +237,8 @@ def test_a_pair_priced_below_one_keeps_six_significant_digits(cheap_dir, setting
         assert 4 <= len(digits) <= 6, (key, value)  # six significant digits, trailing zeros cut
     grid = open_artifacts(cheap_dir)["1000bonk-usdt"].grid
     at = int(np.flatnonzero(grid.ds == grid.ds[-1])[0])
-    last = client.get(f"/forecast/1000bonk-usdt?date={iso_utc(int(grid.ds[at]))}").get_json()
+    closes = int(grid.ds[at]) + 86_400  # the row of the last daily bar is of its close
+    last = client.get(f"/forecast/1000bonk-usdt?date={iso_utc(closes)}").get_json()
     decimals = 5 - int(np.floor(np.log10(grid.lower(80)[at])))
     assert last["prediction_low"] == round(float(grid.lower(80)[at]), decimals)
     series = client.get("/forecast/1000bonk-usdt/range").get_json()

@@ -194,7 +194,7 @@ def test_the_live_server_answers(live_server, facts):
         body = response.read()
         assert "Server" not in response.headers
     assert json.loads(body)["model_version"] == facts.model_version
-    status, body = get(f"{live_server.url}/bitcoin?date={iso_utc(facts.last_bar)}")
+    status, body = get(f"{live_server.url}/bitcoin?date={iso_utc(facts.data_end)}")
     assert status == 200
     assert json.loads(body)["actual"] > 0
 
@@ -258,7 +258,7 @@ def test_sigterm_under_load_answers_every_request_it_received(artifact_dir, tmp_
     server stopped within the drain's bound."""
     server = start_server(artifact_dir, tmp_path / "api.log", ACCESS_LOG="true")
     address = server.url.removeprefix("http://")
-    path = f"/bitcoin?date={iso_utc(facts.last_bar + 86_400)}"
+    path = f"/bitcoin?date={iso_utc(facts.data_end + 86_400)}"
     stop = threading.Event()
     answers: list[int] = []
     ended: list[str] = []
@@ -293,7 +293,7 @@ def test_sigterm_under_load_answers_every_request_it_received(artifact_dir, tmp_
 def test_the_access_log_is_off_by_default(artifact_dir, tmp_path, facts):
     server = start_server(artifact_dir, tmp_path / "api.log")
     try:
-        status, _ = get(f"{server.url}/bitcoin?date={iso_utc(facts.last_bar)}")
+        status, _ = get(f"{server.url}/bitcoin?date={iso_utc(facts.data_end)}")
         assert status == 200
     finally:
         server.process.send_signal(signal.SIGTERM)
@@ -448,7 +448,7 @@ print(" ".join(name for name in heavy if name in sys.modules))
 
 
 def test_startup_and_the_grid_import_no_pandas_prophet_or_openapi_tooling(artifact_dir, facts):
-    far = iso_utc(facts.last_bar + 3 * 365 * 86_400)
+    far = iso_utc(facts.data_end + 3 * 365 * 86_400)
     done = subprocess.run(
         [sys.executable, "-c", IMPORTS, str(artifact_dir), far],
         cwd=ROOT,

@@ -196,7 +196,7 @@ ROUTES = (
     ("/forecast/{asset}/range.csv", "?start=2026-08-01&end=2026-08-02"),
     ("/model/{asset}", ""),
     ("/model/{asset}/backtest", ""),
-    ("/model/{asset}/live", ""),
+    ("/model/{asset}/track-record", ""),
     ("/candles/{asset}", ""),
     ("/candles/{asset}.csv", ""),
     ("/price/{asset}", ""),

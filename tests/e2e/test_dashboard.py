@@ -137,11 +137,11 @@ def _check_view(page, asset: dict, view: str) -> None:
         assert page.eval_on_selector(chart, DRAWN) >= 1, f"{view}: {chart} drew nothing"
     forecast = page.eval_on_selector("#forecast-chart", TRACES)
     named = {trace["name"]: trace for trace in forecast}
-    last_bar = _time(asset["last_bar"])
-    year_ahead = min(_time(asset["valid_until"]), last_bar + timedelta(days=365))
+    data_end = _time(asset["data_until"])  # the last bar's close: the hindcast's last instant
+    year_ahead = min(_time(asset["valid_until"]), data_end + timedelta(days=365))
     hindcast = named["hindcast (said before each bar)"]
-    assert _time(hindcast["first"]) <= last_bar - timedelta(days=89), view
-    assert _time(hindcast["last"]) == last_bar, view
+    assert _time(hindcast["first"]) <= data_end - timedelta(days=89), view
+    assert _time(hindcast["last"]) == data_end, view
     assert _time(named["forecast"]["last"]) > year_ahead - timedelta(days=1), f"{view}: short"
     for band in ("50% band", "80% band"):
         assert _time(named[band]["first"]) == _time(hindcast["first"]), f"{view}: {band}"
@@ -151,7 +151,7 @@ def _check_view(page, asset: dict, view: str) -> None:
     marks = page.eval_on_selector(
         "#forecast-chart", "element => element.layout.annotations.map(a => a.text)"
     )
-    assert sorted(marks) == ["last bar", "today"], f"{view}: {marks}"
+    assert sorted(marks) == ["data end", "today"], f"{view}: {marks}"
     assert "old" in page.locator("#data-age").inner_text(), view
 
 

@@ -3,7 +3,8 @@ product's defaults, cached under `.cache/e2e/<key>/` and reused while nothing it
 
 The key hashes what training reads: the package (all but the API and the collector, which
 training never imports, as `test_training.py` checks), `train.py`,
-`data/`, both requirement pins, the Python version and the command line.
+`data/`, both requirement pins, the Python version, the command line and the settings given
+(`MODEL_VERSION`, as a release sets it).
 `python -m tests.e2e.training` trains (or says which training it reuses) and prints the
 artifact directory; `--where` prints only where that directory is, training nothing.
 """
@@ -32,9 +33,15 @@ SETTINGS_ENV = {each.env for section in SECTIONS for each in variables(section).
 }
 
 
-def training_key(root: Path = ROOT, command: tuple[str, ...] | list[str] = COMMAND) -> str:
+def training_key(
+    root: Path = ROOT,
+    command: tuple[str, ...] | list[str] = COMMAND,
+    settings: dict[str, str] | None = None,
+) -> str:
     digest = hashlib.sha256()
     digest.update(f"{sys.version}\0{' '.join(command)}\0".encode())
+    for name, value in sorted((settings or {}).items()):
+        digest.update(f"{name}={value}\0".encode())
     for path in _inputs(root):
         digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -56,19 +63,25 @@ def _inputs(root: Path) -> Iterator[Path]:
 
 
 def artifacts_dir(
-    root: Path = ROOT, cache: Path = CACHE, command: tuple[str, ...] | list[str] = COMMAND
+    root: Path = ROOT,
+    cache: Path = CACHE,
+    command: tuple[str, ...] | list[str] = COMMAND,
+    settings: dict[str, str] | None = None,
 ) -> Path:
     """Where the training of the code and data under `root` keeps its artifacts."""
-    return cache / training_key(root, command) / "artifacts"
+    return cache / training_key(root, command, settings) / "artifacts"
 
 
 def trained_artifacts(
-    root: Path = ROOT, cache: Path = CACHE, command: tuple[str, ...] | list[str] = COMMAND
+    root: Path = ROOT,
+    cache: Path = CACHE,
+    command: tuple[str, ...] | list[str] = COMMAND,
+    settings: dict[str, str] | None = None,
 ) -> Path:
     """The artifact directory of the real model (trained by `command`, `train.py --all` on the
-    embedded data by default; each command its own `cache`), training it unless the cache
-    holds it."""
-    artifacts = artifacts_dir(root, cache, command)
+    embedded data by default, with the product's settings but `settings`; each command its own
+    `cache`), training it unless the cache holds it."""
+    artifacts = artifacts_dir(root, cache, command, settings)
     done = artifacts.parent
     key = done.name
     if (done / "complete").exists():
@@ -79,6 +92,7 @@ def trained_artifacts(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     env = {name: value for name, value in os.environ.items() if name not in SETTINGS_ENV}
+    env.update(settings or {})
     env["CRYPTOPREDICT_CACHE"] = str(work / "history")
     started = time.monotonic()
     with (work / "train.log").open("w") as log:

@@ -67,6 +67,9 @@ def server() -> Iterator[FakeServer]:
         def do_PUT(self) -> None:
             self._reply("PUT")
 
+        def do_DELETE(self) -> None:
+            self._reply("DELETE")
+
         def _reply(self, method: str) -> None:
             fake.requests.append((method, self.path))
             length = int(self.headers.get("Content-Length") or 0)

@@ -27,11 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.github_answers import BASE, RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
-from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
+from tests.release.workflow_runner import Event, Runner, StepRun, WorkflowRun, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -63,7 +64,11 @@ case "$2" in
             case "$arg" in ref=*) ref=${arg#ref=} ;; sha=*) sha=${arg#sha=} ;; esac
         done
         git -C "$FAKE_REMOTE" update-ref "$ref" "$sha" ;;
-    *) exit 1 ;;
+    *) case "$1 $2" in
+           "run download")  # the artifact named --name of run $3, into --dir
+               mkdir -p "${@: -1}" && cp -r "$FAKE_CACHES/$3/." "${@: -1}" ;;
+           *) exit 1 ;;
+       esac ;;
 esac
 """
 FAKE_DOCKER = """#!/usr/bin/env bash
@@ -73,6 +78,9 @@ case "$1" in
     cp) cp "$FAKE_RUN" "${@: -1}" ;;  # the image's artifacts/run.json
 esac
 case "$*" in
+    "buildx build "*"--output type=local,dest="*)  # the training cache out of the mount
+        dest=$*; dest=${dest##*dest=}; dest=${dest%% *}
+        mkdir -p "$dest/fits" && echo "a refit" >"$dest/fits/$FAKE_FIT.npy" ;;
     *"imagetools inspect --raw"*) echo "ERROR: ghcr.io/x:latest: not found" >&2; exit 1 ;;
     *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
 esac
@@ -183,6 +191,7 @@ class Release:
         answer_environment(server)
         answer_rulesets(server, [RULESET])
         server.route(MANIFEST, 200, "{}")
+        self.keep_caches()  # none yet: the first release trains cold
         self.runner = Runner(
             WORKFLOW,
             self.remote,
@@ -197,6 +206,8 @@ class Release:
                 "FAKE_LATEST": DIGEST,
                 "FAKE_IMAGE": str(self.image),
                 "FAKE_RUN": str(tmp / "image-artifacts" / RUN),
+                "FAKE_CACHES": str(tmp / "kept-caches"),  # by run id: what each run kept
+                "FAKE_FIT": "fitted-in-this-build",
                 "FAKE_TAG_KEY": TAG_KEY,
                 "FAKE_HOST_KEY": HOST_KEY,
                 "GIT_CONFIG_GLOBAL": str(gitconfig),
@@ -204,6 +215,26 @@ class Release:
                 "RELEASE_REGISTRY_URL": server.url,
             },
             action_outputs={"build": {"digest": DIGEST}},
+        )
+
+    def keep_caches(self, *kept: tuple[int, str, str]) -> None:
+        """GitHub's artifacts: the training caches runs kept, (run id, its ref's name, when),
+        each holding a fit named after its run."""
+        artifacts = []
+        for number, (run_id, branch, when) in enumerate(kept, start=1):
+            held = self.tmp / "kept-caches" / str(run_id) / "fits"
+            held.mkdir(parents=True, exist_ok=True)
+            (held / f"kept-by-{run_id}.npy").write_text("a refit")
+            artifacts.append(
+                {"id": 900 + number, "name": "training-cache", "expired": False,
+                 "created_at": when, "size_in_bytes": 7,
+                 "workflow_run": {"id": run_id, "head_branch": branch, "head_sha": "0" * 40}}
+            )  # fmt: skip
+            self.server.route(f"/repos/{REPOSITORY}/actions/artifacts/{900 + number}", 204, "")
+        self.server.route(
+            f"/repos/{REPOSITORY}/actions/artifacts?name=training-cache&per_page=100",
+            200,
+            json.dumps({"total_count": len(artifacts), "artifacts": artifacts}),
         )
 
     def push_layer(self, files: dict[str, bytes]) -> None:
@@ -615,3 +646,110 @@ def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibilit
     assert ("GET", "/token?service=ghcr.io&scope=repository%3Aocto%2Fcryptopredict%3Apull") in (
         release.server.requests
     ), "the anonymous token a public package would get"
+
+
+# Issue 50: every release path starts from the newest training cache a release run kept, and a
+# run keeps its own whatever its build's outcome.
+
+PUSHED = (11, "main", "2026-11-20T06:40:00Z")
+REBUILT = (12, "v0.1.5", "2026-11-20T12:41:00Z")
+REBUILT_LATER = (13, "v0.1.5", "2026-11-28T18:39:00Z")
+TRIED = (14, "try-a-pair", "2026-11-29T09:00:00Z")  # a branch's trial run
+
+
+def image_and_cache(release: Release, event: Event, workflow: Path = WORKFLOW) -> WorkflowRun:
+    """The image job and the cache job of a run for `event` (its version planned first)."""
+    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
+    release.runner.workflow = yaml.safe_load(workflow.read_text())
+    return release.runner.run(
+        event, reuse={"version": outputs, "test": {}}, only=["image", "training-cache"]
+    )
+
+
+def downloads(release: Release) -> list[str]:
+    return [call for call in release.calls() if call.startswith("gh run download")]
+
+
+def step(run: WorkflowRun, job: str, name: str) -> StepRun:
+    (found,) = [each for each in run.jobs[job].steps if each.name.startswith(name)]
+    return found
+
+
+@pytest.mark.slow  # two runs of the image job: dozens of git and Python processes
+@pytest.mark.parametrize(
+    ("kept", "starts_from"),
+    [
+        ([PUSHED], 11),  # push after push; a rebuild after a push
+        ([PUSHED, REBUILT, REBUILT_LATER], 13),  # push after rebuilds, eight days on
+        ([PUSHED, TRIED], 11),  # never a branch's trial run's
+    ],
+)
+def test_a_push_and_a_rebuild_start_from_the_newest_cache_a_release_run_kept(
+    release, kept, starts_from
+):
+    release.keep_caches(*kept)
+    for event in (push_event(release.push("Add a pair")), tag_event("v0.1.5", release.b)):
+        run = image_and_cache(release, event)
+        assert run.result("image") == "success"
+        assert downloads(release)[-1] == (
+            f"gh run download {starts_from} --repo {REPOSITORY} --name training-cache "
+            "--dir training-cache"
+        )
+        jobs = (release.tmp / "jobs").glob("image-*")
+        workspaces = (path for path in jobs if path.name.split("-")[1].isdigit())
+        workspace = max(workspaces, key=lambda path: int(path.name.split("-")[1]))
+        assert (workspace / "training-cache" / "fits" / "fitted-in-this-build.npy").exists()
+        assert step(run, "image", "Keep it for the next release").outcome == "success"
+        assert run.result("training-cache") == "success"
+
+
+@pytest.mark.slow  # a run of the image job
+def test_a_build_that_fails_still_keeps_what_it_fitted(release, tmp_path):
+    """The training failed (BTC/USD did not train; or the job had its budget and a pair failed
+    the release): its cache comes out of the mount and is kept all the same."""
+    release.keep_caches(PUSHED)
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["image"]["steps"]
+    [build] = [i for i, each in enumerate(steps) if each.get("id") == "build"]
+    steps[build] = {"name": "Train, build and push by digest", "id": "build", "run": "exit 1"}
+    failing = tmp_path / "release.yml"
+    failing.write_text(yaml.safe_dump(workflow))
+    run = image_and_cache(release, push_event(release.push("Add a pair")), failing)
+    assert run.result("image") == "failure"
+    assert step(run, "image", "Take the training cache back out").outcome == "success"
+    assert step(run, "image", "Keep it for the next release").outcome == "success"
+    assert (
+        "--output type=local,dest=training-cache"
+        in [call for call in release.calls() if call.startswith("docker buildx build")][-1]
+    )
+    prune = step(run, "training-cache", "Delete every training cache")
+    assert prune.outcome == "success"
+
+
+@pytest.mark.slow  # a run of the image job
+def test_a_branchs_trial_run_reads_the_releases_cache_and_keeps_none(release):
+    release.keep_caches(PUSHED)
+    event = Event("workflow_dispatch", "refs/heads/try-a-pair", release.branch)
+    run = image_and_cache(release, event)
+    assert run.result("image") == "success"
+    assert downloads(release) == [
+        f"gh run download 11 --repo {REPOSITORY} --name training-cache --dir training-cache"
+    ]
+    assert step(run, "image", "Keep it for the next release").outcome == "skipped"
+    assert run.result("training-cache") == "skipped"
+
+
+def test_the_cache_job_deletes_the_older_caches_once_this_runs_is_kept(release):
+    # This run (id 1, as the runner numbers it) kept one after a push's and a rebuild's.
+    release.keep_caches(PUSHED, REBUILT, (1, "main", "2026-11-29T12:00:00Z"))
+    event = push_event(release.push("Add a pair"))
+    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
+    run = release.runner.run(
+        event, reuse={"version": outputs, "image": {"digest": DIGEST}}, only=["training-cache"]
+    )
+    assert run.result("training-cache") == "success"
+    deleted = [path for method, path in release.server.requests if method == "DELETE"]
+    assert deleted == [
+        f"/repos/{REPOSITORY}/actions/artifacts/902",
+        f"/repos/{REPOSITORY}/actions/artifacts/901",
+    ]

@@ -12,7 +12,8 @@ What it does as GitHub does:
 - `run:` steps through `bash --noprofile --norc -eo pipefail` (what `shell: bash` runs), in the
   job's checkout, with GITHUB_OUTPUT (read back as the step's outputs), GITHUB_STEP_SUMMARY
   (the job's summary file, beside its workspace), GITHUB_REF, GITHUB_SHA,
-  GITHUB_REF_NAME, GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_WORKSPACE and RUNNER_TEMP;
+  GITHUB_REF_NAME, GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_WORKSPACE and
+  RUNNER_TEMP;
 - `actions/checkout`: a fresh clone of the scratch remote at the run's commit, `origin/<branch>`
   pointing at that commit for a run on a branch, as the action leaves it;
 - "Re-run failed jobs": `reuse` gives jobs that are not run again, with the outputs of the
@@ -451,6 +452,7 @@ class Runner:
             "GITHUB_REF_NAME": event.ref.split("/", 2)[-1],
             "GITHUB_SHA": event.sha,
             "GITHUB_REPOSITORY": event.repository,
+            "GITHUB_RUN_ID": "1",  # github.run_id
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_WORKSPACE": str(workspace),
             "GITHUB_OUTPUT": str(output_file),

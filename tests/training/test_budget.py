@@ -70,6 +70,7 @@ class Recorded(Kept):
         self.fits: dict[str, int] = {}
         self.served_as: dict[str, list[str]] = {}
         self.deferred_why: dict[str, str] = {}
+        self.backtested: list[str] = []
 
     def fitted(self, slug: str) -> None:
         self.fits[slug] = self.fits.get(slug, 0) + 1
@@ -78,6 +79,8 @@ class Recorded(Kept):
 
     def served(self, slug, kind, path, finished) -> None:
         self.served_as.setdefault(slug, []).append(kind)
+        if kind == "backtested":
+            self.backtested.append(slug)
 
     def quick(self, slug: str, why: str) -> None:
         self.deferred_why[slug] = why
@@ -106,7 +109,7 @@ def test_the_budget_goes_to_the_must_pairs_then_the_cached_then_the_cold_by_rank
     before = train_pairs(client, [xrp], cache=cache, out=tmp_path / "before", progress=Kept())
     assert before.failed == {}
     assert before.deferred == {}
-    cached = set((tmp_path / "fits").iterdir())
+    cached = set(cache.directory.iterdir())
     assert cached, "the pair has refits"
 
     budget = Budget(3600)
@@ -128,7 +131,7 @@ def test_the_budget_goes_to_the_must_pairs_then_the_cached_then_the_cold_by_rank
         manifest = load_artifact(out / slug).manifest
         assert (manifest.metrics is None) == (slug in outcome.deferred), slug
     # ADA's three refits, fitted before the end, are in the cache; nothing after them is.
-    new = set((tmp_path / "fits").iterdir()) - cached
+    new = set(cache.directory.iterdir()) - cached
     fitted = sum(said.fits.get(slug, 0) for slug in PAIRS if slug != "xrp-usdt")
     assert said.fits["ada-usdt"] == 3
     assert len(new) == fitted
@@ -142,6 +145,20 @@ def test_the_budget_goes_to_the_must_pairs_then_the_cached_then_the_cold_by_rank
     (validation, *_) = _refits_logged(caplog, "ada-usdt")
     assert ": 3 from the cache, " in validation, validation
     assert load_artifact(out / "ada-usdt").manifest.metrics is not None
+
+
+def test_the_backtests_end_in_the_order_they_started(client, histories, tmp_path):
+    """A pair's last tasks (the damping, the final fit) go before the next pairs' refits, so
+    each pair is done before the next is: a budget that ends leaves one pair half-done, not
+    every pair in flight."""
+    said = Recorded()
+    outcome = train_pairs(
+        client, _jobs(histories), cache=FitCache(tmp_path / "fits"), out=tmp_path / "models",
+        progress=said, budget=Budget(3600), must=frozenset({"sol-usdt"}),
+    )  # fmt: skip
+    assert outcome.failed == {}
+    assert outcome.deferred == {}
+    assert said.backtested == ["sol-usdt", "ada-usdt", "link-usdt", "xrp-usdt"]
 
 
 def test_the_alarm_wakes_the_driver_while_every_task_still_runs(client):
@@ -214,6 +231,9 @@ def test_a_run_whose_budget_ends_serves_every_pair_and_says_which_are_quick(
     for name, value in (("MIN_COVERAGE", "0"), ("MAX_COVERAGE", "1"), ("MAX_MAPE_RATIO", "1e9")):
         monkeypatch.setenv(f"GATE_{name}", value)  # the gate is not this test's subject
     monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
+    stale = tmp_path / "fits" / "prophet-0.9_cmdstanpy-0.9_numpy-1.0" / f"{'a' * 64}.npy"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"a fit of other library versions")
     out = tmp_path / "out"
     arguments = ["--all", "--csv", str(spot_csv), "--out", str(out), "--must-train", "sol-usdt"]
     assert main([*arguments, "--budget", "1s", "--tolerate", "0"]) == 0
@@ -226,6 +246,7 @@ def test_a_run_whose_budget_ends_serves_every_pair_and_says_which_are_quick(
         ("link-usdt", DEFERRED),
     }
     assert run.failed == ()
+    assert not stale.parent.exists(), "a library bump's stale fits are dropped"
     assert load_artifact(out / "sol-usdt").manifest.metrics is not None
     for slug in ("ada-usdt", "link-usdt"):
         manifest = load_artifact(out / slug).manifest

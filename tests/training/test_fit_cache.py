@@ -52,7 +52,7 @@ def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(
     origins, said = run(90)
     assert len(calls) == origins > 10
     assert said.endswith(f": 0 from the cache, {origins} to fit")
-    assert len(list(tmp_path.iterdir())) == origins, "every fit is cached"
+    assert len(list(cache.directory.iterdir())) == origins, "every fit is cached"
     again, said = run(90)
     assert again == origins
     assert len(calls) == origins, "every fit came from the cache"
@@ -62,3 +62,30 @@ def test_a_second_run_refits_nothing_and_new_bars_refit_only_new_origins(
     # A changed configuration is a different fit.
     run(90, CONFIG.with_changes(changepoint_prior_scale=0.5))
     assert len(calls) == more + origins
+
+
+def test_the_fits_of_other_library_versions_are_dropped(tmp_path, caplog):
+    """Issue 50: a Prophet, cmdstanpy or numpy bump changes every key; the old fits, which no
+    key can name again, are deleted, so the cache the release carries holds one set."""
+    cache = FitCache(tmp_path)
+    cache.put("a" * 64, np.arange(3.0))
+    older = tmp_path / "prophet-1.1.5_cmdstanpy-1.2.4_numpy-2.1.0"
+    older.mkdir()
+    for key in ("b", "c"):
+        np.save(older / f"{key * 64}.npy", np.arange(3.0))
+    np.save(tmp_path / f"{'d' * 64}.npy", np.arange(3.0))  # the layout before folders
+    (tmp_path / "tmp3kq_x9.tmp").write_bytes(b"a write cut short")
+    # FIT_CACHE may name a folder that holds more: what the cache did not write stays.
+    (tmp_path / "history").mkdir()
+    (tmp_path / "history" / "btc-usd.parquet").write_bytes(b"bars")
+    np.save(tmp_path / "notes.npy", np.arange(3.0))
+    caplog.set_level("INFO", logger="cryptopredict.training.fitcache")
+    assert cache.drop_other_versions() == 3
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [cache.directory.name, "history", "notes.npy"]
+    )
+    assert (tmp_path / "history" / "btc-usd.parquet").read_bytes() == b"bars"
+    assert cache.get("a" * 64) is not None, "this environment's fits stay"
+    assert "deleted 3 fits of other library versions" in caplog.text
+    assert cache.drop_other_versions() == 0
+    assert FitCache(None).drop_other_versions() == 0

@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 BITCOIN = "btc-usd"
 # One encoder for every answer (`cryptopredict.api.types`).
 ENCODER = msgspec.json.Encoder()
-# A range without `start` begins this long before its end (or the last bar, if earlier).
+# A range without `start` begins this long before its end (or the data's end, if earlier).
 DEFAULT_SPAN = 30 * DAY
-# A range without `end` stops this long after the last bar (or `DEFAULT_SPAN` after `start`,
+# A range without `end` stops this long after the data's end (or `DEFAULT_SPAN` after `start`,
 # when `start` lies past that), within the valid range.
 DEFAULT_AHEAD = 365 * DAY
 HOUR = 3600
@@ -66,8 +66,9 @@ class PointAnswer:
 
 
 def prediction(forecast: Forecast, epoch: float, level: int, *, model_version: str) -> Prediction:
-    """The forecast at a checked `epoch` with its `level`% band, and what it is: a hindcast
-    (inside the history) or the forecast, from data up to `data_until`, `lead_hours` before."""
+    """The forecast at a checked instant `epoch` with its `level`% band, and what it is: a
+    hindcast (inside the history) or the forecast, from data that ended at `data_until`,
+    `lead_hours` before."""
     point = forecast.at(epoch, level)
     decimals = price_decimals(point.low)
     return Prediction(
@@ -78,8 +79,8 @@ def prediction(forecast: Forecast, epoch: float, level: int, *, model_version: s
         interval_width=level / 100,
         level=Level(level),
         kind=Kind.HINDCAST if forecast.in_history(epoch) else Kind.FORECAST,
-        data_until=iso_utc(point.origin),
-        lead_hours=round((epoch - point.origin) / HOUR, 2),
+        data_until=iso_utc(point.data_until),
+        lead_hours=round((epoch - point.data_until) / HOUR, 2),
         model_version=model_version,
     )
 
@@ -99,8 +100,8 @@ class ForecastRange:
 def read_range(
     forecast: Forecast, environ: WSGIEnvironment, *, max_points: int, form: str | None = None
 ) -> ForecastRange:
-    """Every grid point from `start` to `end` (or every `step`), with the documented defaults
-    for what the query leaves out, in the `form` given, else in the `format` asked for."""
+    """Every instant of the axis from `start` to `end` (or every `step`), with the documented
+    defaults for what the query leaves out, in the `form` given, else in the `format` asked for."""
     args = query(environ)
     form = form or output_format(args)
     level = band_level(args)
@@ -124,9 +125,9 @@ def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[
     if end is not None:
         forecast.check("end", end)
     if end is None:
-        end = min(forecast.end, forecast.last_bar + DEFAULT_AHEAD)
+        end = min(forecast.end, forecast.data_end + DEFAULT_AHEAD)
         if start is not None and start > end:
             end = min(start + DEFAULT_SPAN, forecast.end)
     if start is None:
-        start = max(forecast.first, min(end, forecast.last_bar) - DEFAULT_SPAN)
+        start = max(forecast.first, min(end, forecast.data_end) - DEFAULT_SPAN)
     return start, end

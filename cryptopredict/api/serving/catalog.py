@@ -16,7 +16,7 @@ answers 503 `still_training` with its progress and when to ask again, not 404.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from cryptopredict.api.errors import (
@@ -28,6 +28,7 @@ from cryptopredict.api.errors import (
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
+from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.types.market import QUERY_PATTERN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import Artifact
@@ -36,6 +37,7 @@ from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import PairStatus, read_status
 from cryptopredict.cached import cached
+from cryptopredict.candles import Interval
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 _QUERY = re.compile(QUERY_PATTERN, re.ASCII)
@@ -62,12 +64,14 @@ class ServedAsset:
         *,
         max_horizon_days: float,
         ranked: RankedPair | None = None,
+        on_open: Callable[[ServedAsset], None] | None = None,
     ) -> None:
         self.slug = slug
         self._store = store
         self._horizon = round(max_horizon_days * DAY)
         self.base, _, self.quote = slug.rpartition("-")
         self.ranked = ranked  # its place in the market, when `top:N` chose it
+        self._on_open = on_open  # told once its artifact is open: it is being served
 
     @property
     def info(self) -> IndexEntry:
@@ -86,10 +90,24 @@ class ServedAsset:
         return self.info.model_version
 
     @property
+    def step(self) -> int:
+        """The seconds of its bars."""
+        return Interval.parse(self.info.interval).seconds
+
+    @property
+    def data_until(self) -> int:
+        """The instant its data ended: the close of its last bar."""
+        return closing(self.info.last_bar, self.step)
+
+    @property
+    def valid_from(self) -> int:
+        """The first instant the forecast routes answer."""
+        return closing(self.info.grid_first, self.step)
+
+    @property
     def valid_until(self) -> int:
         """The last instant the forecast routes answer."""
-        info = self.info
-        return min(info.grid_last, info.last_bar + self._horizon)
+        return min(closing(self.info.grid_last, self.step), self.data_until + self._horizon)
 
     @property
     def artifact(self) -> Artifact:
@@ -108,8 +126,11 @@ class ServedAsset:
         return self._used().candles
 
     def _used(self) -> Opened:
+        first = "_opened" not in self.__dict__
         opened = self._opened
         self._store.used(self.slug)
+        if first and self._on_open is not None:
+            self._on_open(self)
         return opened
 
     @cached
@@ -130,7 +151,8 @@ class ServedAsset:
 class Catalog:
     """The served assets by slug; the default one is BTC/USD when served, else the first slug.
 
-    `artifacts` is an `ArtifactStore` (lazy), or artifacts opened already.
+    `artifacts` is an `ArtifactStore` (lazy), or artifacts opened already; `on_open` is told
+    of each asset whose artifact is opened to be served, once.
     """
 
     def __init__(
@@ -139,6 +161,7 @@ class Catalog:
         *,
         max_horizon_days: float,
         run: TrainingRun | None = None,
+        on_open: Callable[[ServedAsset], None] | None = None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
@@ -151,6 +174,7 @@ class Catalog:
                 store,
                 max_horizon_days=max_horizon_days,
                 ranked=run.rank_of(slug) if run is not None else None,
+                on_open=on_open,
             )
             for slug in store
         }

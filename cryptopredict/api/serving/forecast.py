@@ -1,13 +1,17 @@
 """One asset's forecast, read from its artifact's stored grid: at any instant, and over a range.
 
-The grid answers from the first stored bar to the last bar + the horizon. Its knots sit at the
-data's interval (`step`) up to 30 days past the last bar, then a day apart
-(`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval throughout,
-on the regular axis `first + index * step`, and values between knots are interpolated linearly.
-Up to the last bar each point is a hindcast (what the pipeline said before that bar, from an
-earlier origin), after it the forecast made at the last bar; each holds a band at every level of
-`LEVELS`. A range is read at the data's interval or at a coarser `every`, a whole multiple of
-it. Every answer is a few reads of memory-mapped arrays: no model runs here.
+Every method takes and gives instants (`instants`): the forecast at instant t is the price at t,
+the close of the bar that ends at t; the grid's rows, labelled by the open time of the bar whose
+close they forecast, are read through `instants.opening`. The forecast answers from the first
+stored bar's close to the data's end (`data_end`, the last bar's close) + the horizon. The
+grid's knots sit at the data's interval (`step`) up to 30 days past the last bar, then a day
+apart (`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval
+throughout, on the regular axis `first + index * step`, and values between knots are
+interpolated linearly. Up to the data's end each point is a hindcast (what the pipeline said
+before that instant, from an earlier origin), after it the forecast made when the data ended;
+each holds a band at every level of `LEVELS`. A range is read at the data's interval or at a
+coarser `every`, a whole multiple of it. Every answer is a few reads of memory-mapped arrays: no
+model runs here.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
+from cryptopredict.api.serving.instants import closing, opening
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact.arrays import band_column
 from cryptopredict.artifact.read import Artifact
@@ -33,35 +38,40 @@ class Point:
     prediction: float
     low: float
     high: float
-    origin: int  # the time of the last bar the answer had seen
+    data_until: int  # the instant the data the answer had seen ended (its origin bar's close)
 
 
 @dataclass(frozen=True)
 class Points:
-    ds: np.ndarray  # int64 epoch seconds
+    ds: np.ndarray  # int64 epoch seconds: instants
     values: np.ndarray  # (len(ds), 3): prediction, low, high
-    actual: np.ndarray  # close where a bar exists at ds, else NaN
+    actual: np.ndarray  # the price at each instant (a bar's close), else NaN
 
 
 class Forecast:
-    """The grid of one artifact; dates are answered from the first grid point to `end`: the
-    grid's end, or `max_horizon_days` past the last bar if that comes first."""
+    """The grid of one artifact; instants are answered from the first bar's close (`first`) to
+    `end`: the grid's end, or `max_horizon_days` past the data's end if that comes first."""
 
     def __init__(self, artifact: Artifact, *, max_horizon_days: float) -> None:
         grid = self.grid = artifact.grid_file
-        self.first, self.step, self.grid_end = grid.first, grid.step, grid.last
+        self.step = step = grid.step
+        self.first = closing(grid.first, step)
+        self.grid_end = closing(grid.last, step)
         self.interval = Interval.parse(artifact.manifest.interval)  # checked by open_artifact
         self.interval_width = artifact.manifest.interval_width
         self.history = artifact.history
         self.history_ds = artifact.history.ds
-        self.last_bar = int(self.history_ds[-1])
+        self.last_bar = int(self.history_ds[-1])  # its open time
+        self.data_end = closing(self.last_bar, step)
         # The band's settings were chosen on outcomes up to here (None: trained without a
-        # backtest, so on none): hindcast rows up to it are not out of sample for that choice.
+        # backtest, so on none): hindcast points up to it are not out of sample for that choice.
         boundary = artifact.manifest.backtest_boundary
         self.band_chosen_until = (
-            None if boundary is None else int(boundary.last_validation_outcome.timestamp())
+            None
+            if boundary is None
+            else closing(int(boundary.last_validation_outcome.timestamp()), step)
         )
-        self.end = min(self.grid_end, self.last_bar + round(max_horizon_days * DAY))
+        self.end = min(self.grid_end, self.data_end + round(max_horizon_days * DAY))
         self.columns = {
             level: (band_column(level, "lower"), band_column(level, "upper")) for level in LEVELS
         }
@@ -79,7 +89,7 @@ class Forecast:
         return self.first + self.step * np.asarray(index, dtype=np.int64)
 
     def check(self, name: str, epoch: float) -> None:
-        """OutOfRangeError unless `epoch` lies between the first grid point and `end`."""
+        """OutOfRangeError unless the instant `epoch` lies between `first` and `end`."""
         if epoch < self.first:
             raise OutOfRangeError(
                 f"{name} {show_epoch(epoch)} is before the history; {self.valid_range()}"
@@ -93,31 +103,34 @@ class Forecast:
         return f"valid dates run from {iso_utc(self.first)} to {iso_utc(self.end)}"
 
     def at(self, epoch: float, level: int) -> Point:
-        """The forecast and the `level`% band at a checked `epoch`, interpolated between the two
-        knots around it; its origin is the later of theirs (never after `epoch`)."""
-        if epoch <= self._fine_last:
-            position = (epoch - self.first) / self.step
+        """The forecast and the `level`% band at a checked instant `epoch`, interpolated between
+        the two knots around it; its data's end is the later of theirs (never after `epoch`)."""
+        label = opening(epoch, self.step)
+        if label <= self._fine_last:
+            position = (label - self.grid.first) / self.step
         else:
-            position = self.grid.position(epoch)
+            position = self.grid.position(label)
         knot = int(position)
         fraction = position - knot
         low, high = self.columns[level]
         yhat, lower, upper, origin = self._knot(knot, low, high)
         if fraction == 0 or knot + 1 >= self._knots:  # on a knot (the last one included)
-            return Point(yhat, lower, upper, origin)
+            return Point(yhat, lower, upper, closing(origin, self.step))
         yhat_after, lower_after, upper_after, origin_after = self._knot(knot + 1, low, high)
         return Point(
             yhat + (yhat_after - yhat) * fraction,
             lower + (lower_after - lower) * fraction,
             upper + (upper_after - upper) * fraction,
-            max(origin, origin_after),
+            closing(max(origin, origin_after), self.step),
         )
 
     def _knot(self, knot: int, low: int, high: int) -> tuple[float, float, float, int]:
-        """The forecast, the `low` and `high` bounds and the origin at `knot`."""
+        """The forecast, the `low` and `high` bounds and the origin (a bar's open time) at
+        `knot`."""
         yhat: float = self._yhat[knot]
         row = knot * self._width
-        time = self.first + knot * self.step if knot < self._fine_rows else self.grid.time_of(knot)
+        grid = self.grid
+        time = grid.first + knot * self.step if knot < self._fine_rows else grid.time_of(knot)
         return (
             yhat,
             yhat * math.exp(self._band[row + low]),
@@ -126,50 +139,52 @@ class Forecast:
         )
 
     def in_history(self, epoch: float) -> bool:
-        return self.first <= epoch <= self.last_bar
+        return self.first <= epoch <= self.data_end
 
     def band_chosen_later_at(self, epoch: float) -> bool:
-        """As `band_chosen_later`, at one date."""
+        """As `band_chosen_later`, at one instant."""
         until = self.band_chosen_until
-        return until is not None and epoch <= min(until, self.last_bar)
+        return until is not None and epoch <= min(until, self.data_end)
 
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
-        """Per date: a hindcast row dated no later than the last outcome the band's settings
-        were chosen on, so chosen with hindsight of it."""
+        """Per instant: a hindcast no later than the last outcome the band's settings were
+        chosen on, so chosen with hindsight of it."""
         if self.band_chosen_until is None:
             return np.zeros(len(ds), dtype=bool)
-        return (ds <= self.band_chosen_until) & (ds <= self.last_bar)
+        return (ds <= self.band_chosen_until) & (ds <= self.data_end)
 
     def actual_at(self, epoch: float) -> float | None:
-        """The close at a checked `epoch` inside the history, interpolated between two bars.
+        """The price at a checked instant `epoch` inside the history: the close of the bar that
+        ends then, interpolated between two bars' closes between them.
 
         None in a gap (a bar missing from the history on either side).
         """
-        index = math.floor((epoch - self.first) / self.step)
-        opened = self.first + index * self.step
+        label = opening(epoch, self.step)
+        index = math.floor((label - self.grid.first) / self.step)
+        opened = self.grid.first + index * self.step
         bars = self._ds
         bar = bisect.bisect_left(bars, opened)
         if bar >= len(bars) or bars[bar] != opened:
             return None
         before = self._close(bar)
-        if epoch == opened:
+        if label == opened:
             return before
         following = bar + 1
         if following >= len(bars) or bars[following] != opened + self.step:
             return None
-        return before + (self._close(following) - before) * (epoch - opened) / self.step
+        return before + (self._close(following) - before) * (label - opened) / self.step
 
     def count(self, start: float, end: float) -> int:
-        """How many grid points lie in `[start, end]`."""
+        """How many points of the axis lie in `[start, end]`."""
         return max(0, self._last_index(end) - self._first_index(start) + 1)
 
     def series(
         self, start: float, end: float, max_points: int, level: int, every: Interval | None = None
     ) -> Points:
-        """Every point in `[start, end]` (both checked) with its `level`% band, at most
-        `max_points` of them; with `every` (a whole multiple of the grid's interval), only the
-        points that open an `every` bar: every day's 00:00 UTC for `1d`, as candles of that
-        width open."""
+        """Every instant of the axis in `[start, end]` (both checked) with its `level`% band, at
+        most `max_points` of them; with `every` (a whole multiple of the grid's interval), only
+        the instants that open an `every` bar: every day's 00:00 UTC for `1d`, as candles of
+        that width open."""
         if every is None:
             first, count, stride = self._first_index(start), self.count(start, end), 1
         else:
@@ -187,10 +202,10 @@ class Forecast:
         return Points(ds, self.values_at(ds, level), self._actual(ds))
 
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
-        """Prediction, low and high at each of `ds` (checked: in the grid), interpolated between
-        the knots around it, as `at` gives them one at a time."""
+        """Prediction, low and high at each of the instants `ds` (checked: answered),
+        interpolated between the knots around it, as `at` gives them one at a time."""
         grid = self.grid
-        position = grid.positions(ds)
+        position = grid.positions(opening(np.asarray(ds), self.step))
         knot = np.minimum(np.floor(position).astype(np.int64), grid.knots - 1)
         fraction = (position - knot)[:, None]
         after = np.minimum(knot + 1, grid.knots - 1)
@@ -211,7 +226,8 @@ class Forecast:
         return math.floor((epoch - self.first) / self.step)
 
     def _actual(self, ds: np.ndarray) -> np.ndarray:
-        """The close at each of `ds` where a bar opens then, else NaN."""
-        bars = np.minimum(np.searchsorted(self.history_ds, ds), len(self.history_ds) - 1)
-        found = np.asarray(self.history_ds[bars]) == ds
+        """The price at each of the instants `ds` where a bar closes then, else NaN."""
+        labels = opening(ds, self.step)
+        bars = np.minimum(np.searchsorted(self.history_ds, labels), len(self.history_ds) - 1)
+        found = np.asarray(self.history_ds[bars]) == labels
         return np.where(found, self.history.values("close", bars), np.nan)

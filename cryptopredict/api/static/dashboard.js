@@ -122,11 +122,11 @@ function bandTraces(series, level) {
   ];
 }
 
-// `series` by level. Up to `lastBar` (ISO) the points are the hindcast (what the model said
-// before each bar, beside the close), after it the forecast.
-function drawForecast(element, series, lastBar, marks, symbol) {
+// `series` by level. Up to `dataEnd` (ISO) the points are the hindcast (what the model said
+// before each instant, beside the price then), after it the forecast.
+function drawForecast(element, series, dataEnd, marks, symbol) {
   const points = series[LEVELS[0]];
-  const split = points.date.findIndex((date) => Date.parse(date) > Date.parse(lastBar));
+  const split = points.date.findIndex((date) => Date.parse(date) > Date.parse(dataEnd));
   const cut = split < 0 ? points.date.length : split;
   const traces = [
     ...LEVELS.flatMap((level) => bandTraces(series[level], level)),
@@ -282,18 +282,19 @@ async function showCandles(asset, interval) {
   chart.dataset.interval = interval;
 }
 
-// 90 days of history at the asset's own interval, and a year of forecast after the last bar at
-// the step that fits (4h for hourly bars), drawn as one series.
+// 90 days of history at the asset's own interval, and a year of forecast after the data's end
+// at the step that fits (4h for hourly bars), drawn as one series. Every point is an instant:
+// the forecast of the price then, beside the price then (the close of the bar ending there).
 async function showForecast(asset) {
   const chart = document.getElementById("forecast-chart");
-  const lastBar = Date.parse(asset.last_bar);
-  const from = Math.max(Date.parse(asset.valid_from), lastBar - HISTORY_DAYS * DAY_MS);
-  const after = lastBar + seconds(asset.interval) * 1000;
-  const until = Math.min(Date.parse(asset.valid_until), lastBar + FORECAST_DAYS * DAY_MS);
+  const dataEnd = Date.parse(asset.data_until);
+  const from = Math.max(Date.parse(asset.valid_from), dataEnd - HISTORY_DAYS * DAY_MS);
+  const after = dataEnd + seconds(asset.interval) * 1000;
+  const until = Math.min(Date.parse(asset.valid_until), dataEnd + FORECAST_DAYS * DAY_MS);
   const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
   const levelSeries = async (level) => {
     const pieces = await Promise.all([
-      getRange(asset, from, lastBar, level), getRange(asset, after, until, level),
+      getRange(asset, from, dataEnd, level), getRange(asset, after, until, level),
     ]);
     return Object.fromEntries(columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]));
   };
@@ -303,10 +304,10 @@ async function showForecast(asset) {
   }
   const series = Object.fromEntries(LEVELS.map((level, i) => [level, answers[i]]));
   const marks = [
-    { x: asset.last_bar, text: "last bar", color: COLORS.lastBar },
+    { x: asset.data_until, text: "data end", color: COLORS.lastBar },
     { x: new Date().toISOString(), text: "today", color: COLORS.today },
   ];
-  await drawForecast(chart, series, asset.last_bar, marks, asset.symbol);
+  await drawForecast(chart, series, asset.data_until, marks, asset.symbol);
   chart.dataset.asset = asset.asset;
 }
 

@@ -58,7 +58,7 @@ function showSource(panel, price) {
     : `${price.symbol} live: the last minute against the forecast`;
   let text = price.source_detail;
   if (replay && price.recorded_date) {
-    text += `; this minute traded at ${price.recorded_date.slice(0, 16).replace("T", " ")} UTC`;
+    text += `; this price was recorded at ${price.recorded_date.slice(0, 16).replace("T", " ")} UTC`;
   }
   document.getElementById("live-source").textContent = text;
 }
@@ -121,7 +121,7 @@ function drawLive(price, candles) {
   }];
   let annotations = [];
   if (price.forecast.available && candles.date.length) {
-    traces.unshift(...forecastTraces(price.forecast, candles.date[0], price.close_time));
+    traces.unshift(...forecastTraces(price.forecast, candles.date[0], price.date));
     annotations = offAxis(price.forecast, range);
   }
   const layout = {
@@ -157,7 +157,7 @@ async function refreshLive() {
       throw new Error(`/price answered ${price.status}: ${price.body.detail}`);
     }
     const seconds = { m: 60, h: 3600 }[interval.slice(-1)] * Number(interval.slice(0, -1));
-    const start = new Date(Date.parse(price.body.date) - (LIVE_CANDLE_COUNT - 1) * seconds * 1000);
+    const start = new Date(Date.parse(price.body.open_time) - (LIVE_CANDLE_COUNT - 1) * seconds * 1000);
     const query = `interval=${interval}&start=${start.toISOString().replace(".000Z", "Z")}`;
     const candles = await liveAnswer(`/candles/${encodeURIComponent(asset)}?${query}`);
     if (superseded()) {
@@ -169,7 +169,7 @@ async function refreshLive() {
     panel.hidden = false;
     showSource(panel, price.body);
     document.getElementById("live-price").textContent =
-      `${money(price.body.price)} (close of the ${price.body.date.slice(11, 16)} UTC minute)`;
+      `${money(price.body.price)} (close of the ${price.body.open_time.slice(11, 16)} UTC minute, at ${price.body.date.slice(11, 16)})`;
     document.getElementById("live-age").textContent = ago(price.body.age_seconds);
     document.getElementById("live-band").textContent = bandText(price.body.forecast);
     drawLive(price.body, candles.body);
@@ -178,7 +178,7 @@ async function refreshLive() {
     panel.dataset.refreshes = String(Number(panel.dataset.refreshes || 0) + 1);
   } catch (error) {
     if (!superseded()) {
-      document.getElementById("live-age").textContent = `live data unavailable: ${error.message}`;
+      document.getElementById("live-age").textContent = `minute data unavailable: ${error.message}`;
     }
   }
 }

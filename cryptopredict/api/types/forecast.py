@@ -45,7 +45,7 @@ class ForecastRange(Query):
         Annotated[
             str,
             date(
-                "First instant of the range. Default: 30 days before the end or the last bar, "
+                "First instant of the range. Default: 30 days before the end or the data's end, "
                 "whichever is earlier."
             ),
         ]
@@ -55,7 +55,7 @@ class ForecastRange(Query):
         Annotated[
             str,
             date(
-                "Last instant of the range. Default: 365 days after the last bar, within the "
+                "Last instant of the range. Default: 365 days after the data's end, within the "
                 "valid range (or 30 days after `start`, when `start` lies past that)."
             ),
         ]
@@ -84,12 +84,17 @@ class ForecastQuery(ForecastRange):
 
 # What a point answer says about itself: which band, what kind of forecast, made when.
 BandLevel = Annotated[Level, doc("The band's level, in percent (`interval_width` x 100).")]
-DataUntil = Annotated[Time, doc("The last bar the answer had seen (its origin), in UTC.")]
+DataUntil = Annotated[
+    Time,
+    doc("When the data the answer had seen ended, in UTC: the close of its last bar (its origin)."),
+]
 LeadHours = Annotated[float, doc("Hours from `data_until` to the instant.")]
 
 
 class Prediction(Answer):
-    date: Annotated[Time, doc("The instant, in UTC.")]
+    date: Annotated[
+        Time, doc("The instant, in UTC: the forecast is of the price then, a bar's close.")
+    ]
     prediction: Annotated[float, doc(f"The forecast, {PRICE}.")]
     prediction_low: Annotated[float, doc(f"Lower end of the interval, {PRICE}.")]
     prediction_high: Annotated[float, doc(f"Upper end of the interval, {PRICE}.")]
@@ -102,7 +107,8 @@ class Prediction(Answer):
     actual: Annotated[
         float | msgspec.UnsetType | None,
         doc(
-            f"The observed close, {PRICE}: present only for hindcasts (instants inside the "
+            f"The price at the instant, {PRICE}: the close of the bar that ends then (between two "
+            "bars' closes, interpolated); present only for hindcasts (instants inside the "
             "history); null where the history has no bar."
         ),
     ] = msgspec.UNSET
@@ -125,11 +131,12 @@ class ForecastPoints(Answer):
     ]
     interval_width: float
     level: BandLevel
-    last_bar: Annotated[
+    data_until: Annotated[
         Time,
         doc(
-            "The last stored bar: points up to it are the hindcast (each made before its date, "
-            "from rolling origins), later ones the forecast made there."
+            "When the data ended, the close of the last stored bar: points up to it are the "
+            "hindcast (each made before its instant, from rolling origins), later ones the "
+            "forecast made then."
         ),
     ]
     start: Time
@@ -140,7 +147,8 @@ class ForecastPoints(Answer):
     prediction_low: Annotated[list[float], doc("Lower end of the `level`% band at each date.")]
     prediction_high: Annotated[list[float], doc("Upper end of the `level`% band at each date.")]
     actual: Annotated[
-        list[float | None], doc("Observed close at each date; null where there is no bar.")
+        list[float | None],
+        doc("The price at each instant (the close of the bar ending then); null where none."),
     ]
     band_chosen_until: Annotated[
         Time | None,

@@ -52,9 +52,9 @@ class PriceForecast(Answer):
 class Price(Answer):
     asset: str
     symbol: str
-    date: Annotated[Time, doc("Open time of the minute.")]
-    close_time: Annotated[Time, doc("When it closed.")]
-    price: Annotated[float, doc("The minute's close.")]
+    date: Annotated[Time, doc("The instant of the price: when the minute closed.")]
+    open_time: Annotated[Time, doc("When the minute opened (candles are labelled by it).")]
+    price: Annotated[float, doc("The minute's close: the price at `date`.")]
     open: float
     high: float
     low: float
@@ -78,14 +78,14 @@ class Price(Answer):
         ),
     ]
     recorded_date: Annotated[
-        Time | None, doc("When the minute really traded: `date` minus the shift.")
+        Time | None, doc("When that price really was: `date` minus the shift.")
     ]
     forecast: PriceForecast
 
 
 class MinuteWindow(Answer):
-    first: Annotated[Time, doc("The first stored minute.")]
-    last: Annotated[Time, doc("The last stored minute.")]
+    first: Annotated[Time, doc("When the first stored minute closed: its price's instant.")]
+    last: Annotated[Time, doc("When the last stored minute closed: the newest price's instant.")]
     count: Annotated[int, doc("Minutes stored.")]
 
 

@@ -99,11 +99,18 @@ class ServedAsset(Answer):
     model_version: str
     created_at: Annotated[Time, doc("When the model was trained.")]
     source: Annotated[str, doc("Where the bars came from.")]
-    first_bar: Time
-    last_bar: Time
-    grid_end: Annotated[Time, doc("End of the precomputed forecast.")]
-    valid_from: Annotated[Time, doc("Earliest date the forecast routes answer.")]
-    valid_until: Annotated[Time, doc("Latest date the forecast routes answer.")]
+    first_bar: Annotated[Time, doc("Open time of the first stored bar.")]
+    last_bar: Annotated[Time, doc("Open time of the last stored bar.")]
+    data_until: Annotated[
+        Time,
+        doc(
+            "When the data ended: the last bar's close. The forecast routes answer hindcasts "
+            "up to it, the forecast after it."
+        ),
+    ]
+    grid_end: Annotated[Time, doc("The last instant of the precomputed forecast.")]
+    valid_from: Annotated[Time, doc("Earliest instant the forecast routes answer.")]
+    valid_until: Annotated[Time, doc("Latest instant the forecast routes answer.")]
     interval_width: float
     quote: Annotated[str, doc("The quote, e.g. `usdt`.")]
     volume_rank: Annotated[

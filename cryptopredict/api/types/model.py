@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from cryptopredict.api.types.common import Answer, Time, doc
-from cryptopredict.api.types.scorecard import LiveSummary
+from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import TRAINING, FailedPair, Training
 from cryptopredict.artifact.schema import BacktestReport, BandVerdict, Manifest
 
@@ -128,12 +128,12 @@ def _model_card() -> type[msgspec.Struct]:
                 msgspec.field(default=None),
             ),
             (
-                "live",
+                "track_record",
                 Annotated[
-                    LiveSummary | None,
+                    TrackRecordSummary | None,
                     doc(
-                        "How the forecast has fared on live minutes since the model's data "
-                        "ended (`/model/{asset}/live`); null when no minute bars can be read."
+                        "How the forecasts the service issued of the asset fared once due "
+                        "(`/model/{asset}/track-record`); null when no minute bars can be read."
                     ),
                 ],
             ),
@@ -151,10 +151,13 @@ ModelCard = _model_card()
 
 
 def model_card(
-    manifest: Manifest, verdict: Verdict, live: LiveSummary | None, quick: str | None = None
+    manifest: Manifest,
+    verdict: Verdict,
+    track_record: TrackRecordSummary | None,
+    quick: str | None = None,
 ) -> msgspec.Struct:
     card: msgspec.Struct = ModelCard(
-        verdict=verdict, live=live, quick=quick, **msgspec.structs.asdict(manifest)
+        verdict=verdict, track_record=track_record, quick=quick, **msgspec.structs.asdict(manifest)
     )
     return card
 

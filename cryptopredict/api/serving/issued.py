@@ -1,0 +1,101 @@
+"""What the service issues of a model, as the archive keeps it (`archive.py`): the forecast at
+fixed leads after the model's data ended, with the naive forecast's at the same leads.
+
+The leads, in hours after the data's end: the band's own calibrated hours
+(`Postprocess.band_hours`: 1 to 720 for hourly bars), every day from 1 to 30, 90 days and a year,
+those the forecast reaches. At each, the instant `data_until + lead`, and the forecast there as
+the point answers give it (`answers.prediction`, so rounded as they round it): the point and the
+bounds of every band. Naive's: the last price of the model's data, with naive's band at the same
+lead (`NaiveBand`, as the backtest calibrates it), rounded alike; none for an artifact written
+before naive's band was kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cryptopredict.api.serving.answers import prediction
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, NaiveBand
+from cryptopredict.postprocess import empirical_offsets, price_decimals
+
+if TYPE_CHECKING:
+    from cryptopredict.api.serving.catalog import ServedAsset
+
+HOUR = 3600
+DAY_LEADS = (*range(24, 30 * 24 + 1, 24), 90 * 24, 365 * 24)
+# The columns kept per lead, of the served forecast and of naive's alike.
+VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "high")))
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One model's forecast as issued: per lead (seconds after `data_until`), `VALUES` of the
+    served forecast and of naive's (None: not kept by the artifact)."""
+
+    asset: str
+    model_version: str
+    data_until: int  # the instant its data ended: the last bar's close
+    issued_at: int  # when the API first served it
+    leads: np.ndarray  # int64 seconds
+    served: np.ndarray  # (leads, len(VALUES))
+    naive: np.ndarray | None
+
+
+def lead_hours(band_hours: tuple[float, ...]) -> list[int]:
+    """Every lead kept, in whole hours, increasing."""
+    return sorted({round(hours) for hours in band_hours if hours >= 1} | set(DAY_LEADS))
+
+
+def issue_of(served: ServedAsset, issued_at: int) -> Issue:
+    """`served`'s forecast as the API answers it at each lead the forecast reaches."""
+    forecast = served.forecast
+    manifest = served.artifact.manifest
+    hours = lead_hours(manifest.postprocess.band_hours)
+    leads = np.array(
+        [h * HOUR for h in hours if forecast.data_end + h * HOUR <= forecast.end], dtype=np.int64
+    )
+    rows = []
+    for lead in leads.tolist():
+        at = forecast.data_end + lead
+        answers = {
+            level: prediction(forecast, at, level, model_version=served.model_version)
+            for level in LEVELS
+        }
+        row = [answers[DEFAULT_LEVEL].prediction]
+        for level in LEVELS:
+            row += [answers[level].prediction_low, answers[level].prediction_high]
+        rows.append(row)
+    naive = manifest.naive
+    return Issue(
+        asset=served.slug,
+        model_version=served.model_version,
+        data_until=forecast.data_end,
+        issued_at=issued_at,
+        leads=leads,
+        served=np.array(rows, dtype=np.float64).reshape(len(leads), len(VALUES)),
+        naive=None if naive is None else naive_values(naive, leads / HOUR),
+    )
+
+
+def naive_values(naive: NaiveBand, hours: np.ndarray) -> np.ndarray:
+    """Naive's point and bounds at `hours` after the data's end, rounded as the point answers
+    round the served forecast (each band by its lower bound's decimals, the point as the
+    default band)."""
+    out = np.empty((len(hours), len(VALUES)))
+    for column, level in enumerate(LEVELS):
+        key = str(level)
+        offsets = (
+            empirical_offsets(hours, naive.hours, naive.lower[key], upper=False),
+            empirical_offsets(hours, naive.hours, naive.upper[key], upper=True),
+        )
+        lower, upper = (naive.price * np.exp(offset) for offset in offsets)
+        for row in range(len(hours)):
+            decimals = price_decimals(float(lower[row]))
+            out[row, 1 + 2 * column] = round(float(lower[row]), decimals)
+            out[row, 2 + 2 * column] = round(float(upper[row]), decimals)
+            if level == DEFAULT_LEVEL:
+                out[row, 0] = round(naive.price, decimals)
+    return out

@@ -1,0 +1,183 @@
+"""The track record as `/model/{asset}/track-record` answers it, beside the served model's
+backtest, and as the model card sums it up. Prices replayed from recorded minutes are named a
+replay wherever they count, never live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryptopredict.api.serving.track_record import (
+    HOUR,
+    Estimate,
+    LeadRecord,
+    LevelRecord,
+    Record,
+)
+from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types import track_record as answers
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, BacktestSummary, ModelScores
+
+if TYPE_CHECKING:
+    from cryptopredict.api.serving.catalog import ServedAsset
+
+# The backtest's horizons, by their lead in hours.
+BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
+
+
+def prices(record: Record) -> answers.Prices:
+    if not record.scored:
+        return answers.Prices.NONE
+    if not record.replayed:
+        return answers.Prices.EXCHANGE
+    return answers.Prices.REPLAY if record.replayed == record.scored else answers.Prices.MIXED
+
+
+PRICES_DETAIL = {
+    answers.Prices.NONE: "no price has been scored yet",
+    answers.Prices.EXCHANGE: "every price scored is an exchange's minute close",
+    answers.Prices.REPLAY: (
+        "every price scored is a replayed minute's (recorded minutes played back, as `make "
+        "live` does): a rehearsal, not live data"
+    ),
+    answers.Prices.MIXED: (
+        "{replayed:,} of the {scored:,} prices scored are replayed minutes' (recorded minutes "
+        "played back: not live data), the others an exchange's"
+    ),
+}
+
+
+def answer(record: Record, served: ServedAsset) -> answers.TrackRecord:
+    source = prices(record)
+    backtest = served.artifact.manifest.metrics
+    return answers.TrackRecord(
+        asset=served.slug,
+        symbol=served.symbol,
+        as_of=iso_utc(record.now),
+        issues=record.issues,
+        first_issue=_time(record.first_issue),
+        last_issue=_time(record.last_issue),
+        scored=record.scored,
+        prices=source,
+        prices_detail=PRICES_DETAIL[source].format(replayed=record.replayed, scored=record.scored),
+        backtest_model_version=served.model_version,
+        leads=[_lead(lead, _backtest(backtest, lead)) for lead in record.leads],
+        detail=None if record.scored else _nothing_yet(record),
+    )
+
+
+def _backtest(summary: BacktestSummary | None, lead: LeadRecord) -> ModelScores | None:
+    """The served model's backtest scores at the lead, when the backtest has that horizon."""
+    hours = lead.lead / HOUR
+    label = BACKTEST.get(round(hours)) if hours == round(hours) else None
+    if summary is None or label is None:
+        return None
+    scores = summary.horizons().get(label)
+    return None if scores is None else scores.prophet
+
+
+def _estimated(found: Estimate) -> answers.Estimated:
+    return answers.Estimated(mean=found.mean, se=found.se, why=found.why)
+
+
+def _lead(lead: LeadRecord, backtest: ModelScores | None) -> answers.TrackLead:
+    coverage = (backtest.coverage_by_level or {}) if backtest is not None else {}
+    return answers.TrackLead(
+        lead_hours=lead.lead / HOUR,
+        issued=lead.issued,
+        due=lead.due,
+        scored=lead.scored,
+        replayed=lead.replayed,
+        independent=lead.independent,
+        first=_time(lead.first),
+        last=_time(lead.last),
+        error=_estimated(lead.error),
+        naive_error=lead.naive_error,
+        error_difference=_estimated(lead.error_difference),
+        backtest_error=None if backtest is None else backtest.mape,
+        levels={
+            str(level.level): answers.TrackLevel(
+                expected=level.level / 100,
+                coverage=_estimated(level.coverage),
+                naive_coverage=level.naive_coverage,
+                backtest_coverage=coverage.get(str(level.level)),
+                interval_score=_estimated(level.interval_score),
+                naive_interval_score=level.naive_interval_score,
+                difference=_estimated(level.difference),
+                verdict=level.verdict(),
+            )
+            for level in lead.levels
+        },
+    )
+
+
+def _time(epoch: int | None) -> str | None:
+    return None if epoch is None else iso_utc(epoch)
+
+
+def _nothing_yet(record: Record) -> str:
+    if not record.issues:
+        return "no forecast of this asset has been archived yet: it is, when first served"
+    due = sum(lead.due for lead in record.leads)
+    if not due:
+        return f"{record.issues:,} issues are archived, and none of their leads has fallen due yet"
+    return (
+        f"{due:,} leads of {record.issues:,} issues are due, and no price is stored at their "
+        "instants: the stored minutes do not reach them"
+    )
+
+
+def summary(record: Record, served: ServedAsset) -> answers.TrackRecordSummary:
+    """What the model card says of the track record."""
+    source = prices(record)
+    leads = [
+        answers.TrackLeadSummary(
+            lead_hours=lead.lead / HOUR,
+            scored=lead.scored,
+            coverage_80=_level(lead).coverage.mean,
+            coverage_80_se=_level(lead).coverage.se,
+        )
+        for lead in record.leads
+        if lead.scored
+    ]
+    return answers.TrackRecordSummary(
+        url=f"/model/{served.slug}/track-record",
+        issues=record.issues,
+        scored=record.scored,
+        prices=source,
+        sentence=_sentence(record, source),
+        leads=leads,
+    )
+
+
+def _level(lead: LeadRecord, level: int = DEFAULT_LEVEL) -> LevelRecord:
+    return next(found for found in lead.levels if found.level == level)
+
+
+def _sentence(record: Record, source: answers.Prices) -> str:
+    if not record.scored:
+        return f"Nothing issued has been scored yet: {_nothing_yet(record)}."
+    held = []
+    for lead in record.leads:
+        if not lead.scored:
+            continue
+        coverage = _level(lead).coverage
+        se = "" if coverage.se is None else f" (SE {coverage.se:.1%})"
+        held.append(f"{coverage.mean:.0%}{se} of {lead.scored} at {_hours(lead.lead)}")
+    prices_word = {
+        answers.Prices.EXCHANGE: "the exchange's prices",
+        answers.Prices.REPLAY: "replayed minutes (a rehearsal, not live data)",
+        answers.Prices.MIXED: "prices partly replayed (not live data)",
+    }[source]
+    shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more leads" if len(held) > 3 else "")
+    issued = "1 issued forecast" if record.issues == 1 else f"{record.issues:,} issued forecasts"
+    return (
+        f"Of {issued}, {record.scored:,} leads are scored against {prices_word}: the "
+        f"{DEFAULT_LEVEL}% band held {shown}."
+    )
+
+
+def _hours(seconds: int) -> str:
+    hours = seconds / HOUR
+    if hours < 48:
+        return f"{hours:g} h"
+    return f"{hours / 24:g} d"

@@ -1,0 +1,207 @@
+"""The track record: every archived issue of an asset's forecast (`archive.py`), scored lead by
+lead once it falls due, against the price at its valid instant (the close of the stored minute
+that ends then), beside the naive forecast issued with it.
+
+Per lead, over the issues: how many were issued, how many are due (their valid instant has
+passed), how many are scored (a price is stored for it, and how many of those prices were
+replayed minutes rather than an exchange's); the point's absolute percentage error and naive's;
+per band, the share of prices it held and its interval score (on log prices, lower is better)
+beside naive's, with their difference. Each mean carries the standard error across issue times
+(`estimate`, the one estimator of `cryptopredict.standard_error`): issues whose windows overlap
+(closer together than the lead) share part of one price path, and a lead with too few
+independent issues for its critical values says so instead of a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cryptopredict.api.serving.archive import Archived
+from cryptopredict.api.serving.issued import VALUES
+from cryptopredict.artifact.schema import LEVELS, BandVerdict
+from cryptopredict.band_scores import inside, interval_score
+from cryptopredict.standard_error import MeanSE, mean_se
+
+HOUR = 3600
+REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over the scored issues of a lead, with its standard error across issue times
+    (`MeanSE`, whose critical values a verdict takes); `why` says why there is none."""
+
+    mean: float | None
+    se: float | None
+    why: str | None
+    found: MeanSE | None = None
+
+    def verdict(self) -> BandVerdict | None:
+        """Against zero: better (below) or worse (above) beyond the critical value, else a tie;
+        too few windows where no critical value holds; None where nothing was estimated or
+        nothing spread."""
+        if self.found is None:
+            return None
+        said = self.found.verdict()
+        if said == "too few windows":
+            return BandVerdict.TOO_FEW
+        if self.se is None:
+            return None
+        return {"lower": BandVerdict.BETTER, "higher": BandVerdict.WORSE}.get(said, BandVerdict.TIE)
+
+
+def independent_issues(times: np.ndarray, lead: int) -> int:
+    """How many of the issues at `times` (increasing) share no part of their windows, `lead`
+    long: taken greedily from the first."""
+    count, last = 0, -math.inf
+    for at in times.tolist():
+        if at >= last + lead:
+            count, last = count + 1, at
+    return count
+
+
+def estimate(values: np.ndarray, times: np.ndarray, lead: int) -> Estimate:
+    """The mean of `values` (one per issue, at its data's end `times`, increasing) and its
+    standard error across issue times (`cryptopredict.standard_error`, the one estimator): each
+    issue at its data's end in hours, issues closer than the lead sharing part of one price
+    path. Issues of one data's end (two versions of one release) share their whole outcome:
+    they count once, at their mean."""
+    if not len(values):
+        return Estimate(None, None, "nothing scored")
+    mean = float(values.mean())
+    ends, where = np.unique(times, return_inverse=True)
+    per_end = np.bincount(where, weights=values) / np.bincount(where)
+    found = mean_se(per_end, max(1, math.ceil(lead / HOUR)), ends // HOUR)
+    if not found.enough:
+        independent = independent_issues(ends, lead)
+        why = (
+            f"too few independent issues for a standard error ({independent} whose windows do "
+            "not overlap)"
+        )
+        return Estimate(mean, None, why, found)
+    if not found.se > 0:
+        return Estimate(mean, None, "every issue scored alike: no spread to estimate it from")
+    return Estimate(mean, found.se, None, found)
+
+
+@dataclass(frozen=True)
+class LevelRecord:
+    level: int
+    coverage: Estimate
+    naive_coverage: float | None
+    interval_score: Estimate
+    naive_interval_score: float | None
+    difference: Estimate  # served minus naive, issue by issue
+
+    def verdict(self) -> BandVerdict | None:
+        """Better or worse than naive's band beyond the critical value of the difference's
+        standard error (two at least), else a tie; too few windows where none holds."""
+        return self.difference.verdict()
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    lead: int  # seconds after the data's end
+    issued: int
+    due: int
+    scored: int
+    replayed: int  # of those scored, against a replayed minute's price
+    independent: int  # scored issues whose windows do not overlap
+    first: int | None  # the valid instants of the first and last scored
+    last: int | None
+    error: Estimate  # the point's absolute percentage error
+    naive_error: float | None
+    error_difference: Estimate
+    levels: tuple[LevelRecord, ...]
+
+
+def column(name: str) -> int:
+    return VALUES.index(name)
+
+
+def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
+    """The record at `lead` (seconds) of the issues in `rows`, as of `now`."""
+    mine = rows.lead == lead
+    due = mine & (rows.valid_at <= now)
+    scored = due & np.isfinite(rows.close)
+    order = np.argsort(rows.data_until[scored], kind="stable")
+    times = rows.data_until[scored][order]
+    price = rows.close[scored][order]
+    served, naive = rows.served[scored][order], rows.naive[scored][order]
+    has_naive = bool(len(naive)) and bool(np.isfinite(naive).all())
+    sources = [source for source, kept in zip(rows.source, scored, strict=True) if kept]
+
+    def mean(values: np.ndarray) -> float | None:
+        return float(values.mean()) if has_naive and len(values) else None
+
+    error = np.abs(price - served[:, 0]) / price
+    naive_error = np.abs(price - naive[:, 0]) / price
+    levels = []
+    for level in LEVELS:
+        low, high = served[:, column(f"low_{level}")], served[:, column(f"high_{level}")]
+        naive_low, naive_high = naive[:, column(f"low_{level}")], naive[:, column(f"high_{level}")]
+        mine_score = interval_score(price, low, high, level)
+        naive_score = interval_score(price, naive_low, naive_high, level)
+        levels.append(
+            LevelRecord(
+                level=level,
+                coverage=estimate(inside(price, low, high).astype(np.float64), times, lead),
+                naive_coverage=mean(inside(price, naive_low, naive_high).astype(np.float64)),
+                interval_score=estimate(mine_score, times, lead),
+                naive_interval_score=mean(naive_score),
+                difference=estimate(mine_score - naive_score, times, lead)
+                if has_naive
+                else Estimate(None, None, "naive's forecast was not kept"),
+            )
+        )
+    return LeadRecord(
+        lead=lead,
+        issued=int(mine.sum()),
+        due=int(due.sum()),
+        scored=int(scored.sum()),
+        replayed=sum(source == REPLAY for source in sources),
+        independent=independent_issues(times, lead),
+        first=int(rows.valid_at[scored].min()) if scored.any() else None,
+        last=int(rows.valid_at[scored].max()) if scored.any() else None,
+        error=estimate(error, times, lead),
+        naive_error=mean(naive_error),
+        error_difference=estimate(error - naive_error, times, lead)
+        if has_naive
+        else Estimate(None, None, "naive's forecast was not kept"),
+        levels=tuple(levels),
+    )
+
+
+@dataclass(frozen=True)
+class Record:
+    """An asset's track record as of `now`."""
+
+    issues: int
+    first_issue: int | None  # data ends of the first and the last issue
+    last_issue: int | None
+    leads: tuple[LeadRecord, ...]
+    now: int
+
+    @property
+    def scored(self) -> int:
+        return sum(lead.scored for lead in self.leads)
+
+    @property
+    def replayed(self) -> int:
+        return sum(lead.replayed for lead in self.leads)
+
+
+def record(rows: Archived, now: float) -> Record:
+    """The track record of the archived `rows` of one asset, as of `now`."""
+    keys = set(zip(rows.model_version, rows.data_until.tolist(), strict=True))
+    leads = tuple(lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist())
+    return Record(
+        issues=len(keys),
+        first_issue=int(rows.data_until.min()) if len(rows.data_until) else None,
+        last_issue=int(rows.data_until.max()) if len(rows.data_until) else None,
+        leads=leads,
+        now=int(now),
+    )
