@@ -28,7 +28,7 @@ def settings_table() -> str:
         rows = [
             f"### {section.__name__}",
             "",
-            f"{section.__doc__} Read by: {', '.join(readers(section))}.",
+            f"{' '.join((section.__doc__ or '').split())} Read by: {', '.join(readers(section))}.",
             "",
             "| Variable | Default | Meaning |",
             "|---|---|---|",
