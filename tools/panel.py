@@ -38,7 +38,7 @@ from distributed import Client
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
-from cryptopredict.config import Settings
+from cryptopredict.config import TrainingSettings
 from cryptopredict.model import panel_band as chooser
 from cryptopredict.model.backtest import Backtest
 from cryptopredict.model.band_spec import BandSpec, candidates
@@ -75,7 +75,7 @@ SINCE = "2017-01-01"  # before every pair's first bar: the whole file
 def _backtest(client: Client, task: Task) -> tuple[pd.DataFrame, Backtest]:
     """A pair's backtest as its training makes it: its graph on the training cluster."""
     _, path, symbol, fit_cache, band = task
-    settings = Settings.from_env()
+    settings = TrainingSettings.from_env()
     asset = ASSETS["btc-usd"] if symbol is None else asset_for_symbol(slug_for_binance(symbol))
     job = PairJob(
         asset=asset,
@@ -249,11 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--band-file", type=Path, default=chooser.PANEL_BAND)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    fit_cache = Settings.from_env().fit_cache_dir
+    fit_cache = TrainingSettings.from_env().fit_cache_dir
     chosen = args.pairs.split(",") if args.pairs else symbols(args.csv)
     band = chooser.panel_band(path=args.band_file)
     with (
-        training_client(Settings.from_env()) as client,
+        training_client(TrainingSettings.from_env()) as client,
         ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
     ):
         if not args.keep_band or band is None:
