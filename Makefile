@@ -114,7 +114,7 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
 TRAIN_ARGS ?=
 run: $(VENV)/.run-deps
-	$(BIN)/python train.py --all --serve --out "$${MODEL_DIR:-artifacts}" $(TRAIN_ARGS)
+	$(BIN)/python train.py --all --serve $(TRAIN_ARGS)
 
 train: $(VENV)/.run-deps
 	$(BIN)/python train.py --all

@@ -77,8 +77,11 @@ class Run:
     quick: dict[str, str] = field(default_factory=dict)  # pair: why
     failed: dict[str, str] = field(default_factory=dict)
     assets_quick: dict[str, str | None] = field(default_factory=dict)  # /assets' `quick`
-    refits_fitted: dict[str, int] = field(default_factory=dict)
+    # What each pair's backtest planned when it started: refits to fit, and found in the cache
+    # (a budget that ends stops the fitting part-way: `fits_kept` counts what was fitted).
+    refits_to_fit: dict[str, int] = field(default_factory=dict)
     refits_cached: dict[str, int] = field(default_factory=dict)
+    fits_kept: int = 0  # the fit cache's entries after the run
     tau: dict[str, float | None] = field(default_factory=dict)  # the damping chosen
 
 
@@ -158,6 +161,7 @@ def train(
     )
     _read_record(run, out)
     _read_log(run, log.read_text())
+    run.fits_kept = sum(1 for _ in fits.rglob("*.npy"))
     return run
 
 
@@ -174,7 +178,7 @@ def _read_record(run: Run, out: Path) -> None:
 def _read_log(run: Run, text: str) -> None:
     for found in REFITTED.finditer(text):
         pair = found["pair"]
-        run.refits_fitted[pair] = run.refits_fitted.get(pair, 0) + int(found["fitted"])
+        run.refits_to_fit[pair] = run.refits_to_fit.get(pair, 0) + int(found["fitted"])
         run.refits_cached[pair] = run.refits_cached.get(pair, 0) + int(found["cached"])
 
 
@@ -265,15 +269,16 @@ def _say(run: Run) -> None:
 def table(cold: Run | None, runs: list[Run]) -> str:
     lines = [
         "| run | bars until | budget | wall s | exit | backtested | quick (why) | "
-        "refits fitted / cached | workers' CPU s | load before / after |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "refits to fit / cached (planned) | fits kept | workers' CPU s | load before / after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in [*([cold] if cold else []), *runs]:
         whys = sorted(set(run.quick.values()))
         lines.append(
             f"| {run.name} | {run.until} | {run.budget or 'none'} | {run.seconds:.0f} | "
             f"{run.status} | {len(run.backtested)} | {len(run.quick)} ({', '.join(whys)}) | "
-            f"{sum(run.refits_fitted.values())} / {sum(run.refits_cached.values())} | "
+            f"{sum(run.refits_to_fit.values())} / {sum(run.refits_cached.values())} | "
+            f"{run.fits_kept} | "
             f"{run.workers_cpu:.0f} | {run.load[0]:.2f} / {run.load[1]:.2f} |"
         )
     cached = runs[-1]

@@ -13,11 +13,11 @@ from flask import Flask
 from bench.serving import serve_stock
 from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 
 
 def own_app() -> Flask:
-    settings = Settings.from_env()
+    settings = ApiSettings.from_env()
     return create_app(open_artifacts(settings.model_dir), settings)
 
 

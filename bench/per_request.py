@@ -15,7 +15,7 @@ import pandas as pd
 from flask import Flask, Response, request
 
 from bench.serving import FORECAST_POINTS, serve_stock
-from cryptopredict.config import Settings
+from cryptopredict.config import Models
 
 
 def per_request_app(artifact_dir: Path) -> Flask:
@@ -63,4 +63,4 @@ def _json(body: object) -> Response:
 
 
 if __name__ == "__main__":
-    serve_stock(per_request_app(Settings.from_env().model_dir / "btc-usd"))
+    serve_stock(per_request_app(Models.from_env().model_dir / "btc-usd"))

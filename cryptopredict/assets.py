@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cryptopredict.config import Settings
+from cryptopredict.config import Pairs
 
 PAIRS_FILE = Path(__file__).with_name("pairs.toml")
 SLUG = re.compile(r"[a-z0-9]+-[a-z0-9]+")
@@ -158,4 +158,4 @@ def slug_for_binance(symbol: str) -> str:
 
 
 # The product's default pairs (the `ASSETS` setting's default), by slug.
-ASSETS: dict[str, Asset] = {asset.slug: asset for asset in configured_assets(Settings().assets)}
+ASSETS: dict[str, Asset] = {asset.slug: asset for asset in configured_assets(Pairs().assets)}

@@ -1,7 +1,18 @@
-"""Every setting, read from environment variables in one place.
+"""The settings, read from environment variables: each process parses only those it reads.
 
-Each field names its variable and documents its default; `python -m cryptopredict.config` prints
-the table of the configuration page (`docs/configuration.md`, `make report`).
+Every variable is a field of one section (`Source`, `HistoryFetch`, `Gate`, `Server`, ...), with
+its type, default and checks (msgspec's constraints) beside it and its meaning in MEANINGS; a
+process's settings are the sections it reads (`PROCESSES`): `ApiSettings` (`api.py`),
+`TrainingSettings` (`train.py`, which sends its `Source`, `HistoryFetch` and `Jumps` to the
+workers with each pair's job), `WorkerSettings` (a Dask worker's own: the data sources' keys) and
+`CollectorSettings` (`python -m cryptopredict.collect`). `msgspec.convert` parses them, so a
+malformed value of a variable a process does not read never stops it.
+
+A new setting: its meaning in MEANINGS, and a field in the section of those who read it (or a
+new section, added to the processes that read it), written as the others are, e.g.
+`port: Annotated[int, setting("PORT", ge=0, le=65535)] = 8080`. The configuration page's tables
+(`python -m tools.settings`, `make report`) follow, and `tests/test_config_and_shapes.py`
+lists what each process parses.
 """
 
 from __future__ import annotations
@@ -9,376 +20,447 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
+
+import msgspec
+
+from cryptopredict.duration import Duration
 
 # The history sources `train.py --source` names (cryptopredict.data): here, where the training
 # client, which never imports pandas, and the data package both read them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
+LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
 
 
 class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot use."""
 
 
-class Duration(float):
-    """Seconds, written as a duration: `4h30m`, `90m`, `600s` or `600` (seconds), more than 0."""
-
-    UNITS = (3600.0, 60.0, 1.0)  # the pattern's groups: hours, minutes, seconds
-    PATTERN = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
-
-    def __new__(cls, text: str | float) -> Duration:
-        if isinstance(text, int | float):
-            seconds = float(text)
-        else:
-            found = cls.PATTERN.fullmatch(text.strip().lower())
-            if found is None or not any(found.groups()):
-                raise ValueError(f"not a duration (4h30m, 90m, 600s): {text!r}")
-            seconds = sum(
-                float(part) * unit
-                for part, unit in zip(found.groups(), cls.UNITS, strict=True)
-                if part
-            )
-        if not 0 < seconds < float("inf"):
-            raise ValueError(f"a duration must be more than 0: {text!r}")
-        return super().__new__(cls, seconds)
-
-    def __str__(self) -> str:
-        hours, rest = divmod(round(float(self)), 3600)
-        minutes, seconds = divmod(rest, 60)
-        text = "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (seconds, "s")) if n)
-        return text or f"{float(self):g}s"
-
-
-def _setting(env: str, default: Any, help: str, *, secret: bool = False) -> Any:
-    return field(default=default, repr=not secret, metadata={"env": env, "help": help})
-
-
-@dataclass(frozen=True)
-class Settings:
-    cache_dir: Path = _setting(
-        "CRYPTOPREDICT_CACHE", Path(".cache/history"), "Directory of the local history store."
-    )
-    fit_cache_dir: Path = _setting(
-        "FIT_CACHE",
-        Path(".cache/fits"),
-        "Directory where training caches the backtest's Prophet fits, so a second run (or one "
-        "that only adds bars) refits only what changed; delete it to refit everything.",
-    )
-    train_workers: int | None = _setting(
-        "TRAIN_WORKERS",
-        None,
-        "Worker processes of the local Dask cluster training runs on (one thread each); unset: "
-        "one per core. Ignored when DASK_SCHEDULER_ADDRESS is set.",
-    )
-    train_budget: Duration | None = _setting(
-        "TRAIN_BUDGET",
-        None,
-        "How long a `train.py` run may take before its backtests stop (`train.py --budget`), "
-        "counted from its start, a duration such as `4h30m`, `90m` or `600s`: every pair is "
-        "served its quick model first; when the budget ends, no backtest starts or goes on (but "
-        "those of the `--must-train` pairs), the pairs not backtested keep their quick model, "
-        "said with why (`backtest deferred: budget`), and their refits so far stay in the fit "
-        "cache for the next run. Unset: no limit.",
-    )
-    dask_scheduler_address: str | None = _setting(
-        "DASK_SCHEDULER_ADDRESS",
-        None,
-        "Address of an existing Dask scheduler to train on, e.g. `tcp://10.0.0.5:8786` or "
-        "`tls://...` (certificates from Dask's own configuration); unset: a local cluster.",
-    )
-    dask_dashboard_address: str = _setting(
-        "DASK_DASHBOARD_ADDRESS",
-        "127.0.0.1:0",
-        "Where the local Dask cluster's dashboard listens while training (it has no "
-        "authentication): loopback and a free port by default; `0.0.0.0:8787` opens it to "
-        "every network.",
-    )
-    assets: str = _setting(
-        "ASSETS",
-        "btc-usd,eth-usd",
+# Every variable's meaning: the one registry of them, which the configuration page's tables are
+# generated from (in the order of SECTIONS). Each section's field names its variable, its type,
+# its default and its checks.
+MEANINGS = {
+    "BINANCE_API_URL": (
+        "Base of Binance's REST API: training's bars and `top:N`'s ranking of the market "
+        "(`/api/v3/exchangeInfo`, `/api/v3/ticker/24hr`), the collector's backfill of minutes "
+        "(`/api/v3/klines`)."
+    ),
+    "HTTP_CONNECT_TIMEOUT": "Seconds to wait for a data source to accept a connection.",
+    "HTTP_READ_TIMEOUT": "Seconds to wait for a data source to answer a request.",
+    "HTTP_ATTEMPTS": "Attempts per request on 429, 5xx, timeouts and dropped connections.",
+    "ALPACA_API_KEY": "Alpaca key id; optional, raises the rate limit.",
+    "ALPACA_SECRET_KEY": "Alpaca secret key; optional, with the key id.",
+    "CRYPTOPREDICT_CACHE": "Directory of the local history store.",
+    "REQUIRE_FRESH_HOURS": (
+        "Strict mode: fail unless a live source returns a last bar at most this many hours old "
+        "(the snapshot never qualifies). Unset: fall back to the snapshot."
+    ),
+    "FETCH_TIMEOUT": "Bound in seconds on one source's whole fetch, retries included.",
+    "MIN_ROWS": "Reject history with fewer bars than this.",
+    "MAX_BAR_JUMP": (
+        "Reject history where a bar's open or close differs from the previous close by more than "
+        "this factor (a low or high beyond it, the open and close within it, is a wick: kept, and "
+        "reported in the manifest's validation); the collector likewise rejects a live minute "
+        "whose high or low is this factor away from the median close of the minutes within 15 "
+        "minutes of it."
+    ),
+    "GATE_MIN_COVERAGE": "Quality gate: lowest backtest coverage of the band at 7 days.",
+    "GATE_MAX_COVERAGE": "Quality gate: highest backtest coverage of the band at 7 days.",
+    "GATE_MAX_MAPE_RATIO": (
+        "Quality gate: highest 7-day MAPE of the model, as a multiple of the naive baseline's."
+    ),
+    "ASSETS": (
         "Pairs `train.py --all` trains (and the collector follows), comma-separated slugs "
         "`<base>-<quote>` such as `sol-usd` or `link-usdt` (cryptopredict/pairs.toml holds the "
-        "exceptions to how they are named at each source); `*`: every pair the `--csv` file or "
-        "the embedded snapshot holds; `top:N` (training only): BTC/USD, ETH/USD and the N spot "
-        "pairs most traded against USDT on Binance in the last 24 hours, ranked when training "
-        "starts (no stablecoin or fiat money against USDT, no leveraged token), as the release "
-        "trains `top:200`.",
-    )
-    require_fresh_hours: float | None = _setting(
-        "REQUIRE_FRESH_HOURS",
-        None,
-        "Strict mode: fail unless a live source returns a last bar at most this many hours old "
-        "(the snapshot never qualifies). Unset: fall back to the snapshot.",
-    )
-    alpaca_api_key: str | None = _setting(
-        "ALPACA_API_KEY", None, "Alpaca key id; optional, raises the rate limit.", secret=True
-    )
-    alpaca_secret_key: str | None = _setting(
-        "ALPACA_SECRET_KEY", None, "Alpaca secret key; optional, with the key id.", secret=True
-    )
-    http_connect_timeout: float = _setting(
-        "HTTP_CONNECT_TIMEOUT", 5.0, "Seconds to wait for a data source to accept a connection."
-    )
-    http_read_timeout: float = _setting(
-        "HTTP_READ_TIMEOUT", 30.0, "Seconds to wait for a data source to answer a request."
-    )
-    http_attempts: int = _setting(
-        "HTTP_ATTEMPTS", 4, "Attempts per request on 429, 5xx, timeouts and dropped connections."
-    )
-    fetch_timeout: float = _setting(
-        "FETCH_TIMEOUT", 300.0, "Bound in seconds on one source's whole fetch, retries included."
-    )
-    max_bar_jump: float = _setting(
-        "MAX_BAR_JUMP",
-        3.0,
-        "Reject history where a bar's open or close differs from the previous close by more "
-        "than this factor (a low or high beyond it, the open and close within it, is a wick: "
-        "kept, and reported in the manifest's validation); the collector likewise rejects a "
-        "live minute whose high or low is this factor away from the median close of the "
-        "minutes within 15 minutes of it.",
-    )
-    min_rows: int = _setting("MIN_ROWS", 100, "Reject history with fewer bars than this.")
-    gate_min_coverage: float = _setting(
-        "GATE_MIN_COVERAGE", 0.6, "Quality gate: lowest backtest coverage of the band at 7 days."
-    )
-    gate_max_coverage: float = _setting(
-        "GATE_MAX_COVERAGE", 0.95, "Quality gate: highest backtest coverage of the band at 7 days."
-    )
-    gate_max_mape_ratio: float = _setting(
-        "GATE_MAX_MAPE_RATIO",
-        3.0,
-        "Quality gate: highest 7-day MAPE of the model, as a multiple of the naive baseline's.",
-    )
-    model_version: str = _setting(
-        "MODEL_VERSION", "dev", "Version recorded in the artifact; the release sets X.Y.Z."
-    )
-    git_sha: str | None = _setting(
-        "GIT_SHA", None, "Commit recorded in the artifact; read from git when unset."
-    )
-    log_level: str = _setting("LOG_LEVEL", "INFO", "Logging level of the command-line tools.")
-    access_log: bool = _setting(
-        "ACCESS_LOG",
-        False,
-        "Whether the API writes a line per request (method, path, status, duration) to its "
-        "log; off by default, since under load the writing costs throughput "
-        "(docs/performance.md).",
-    )
-    model_dir: Path = _setting(
-        "MODEL_DIR",
-        Path("artifacts"),
-        "Directory of the model artifacts, one per asset: training writes them, the API serves "
-        "them.",
-    )
-    host: str = _setting(
-        "HOST", "127.0.0.1", "Address the API listens on; the image sets `0.0.0.0`."
-    )
-    port: int = _setting("PORT", 8080, "Port the API listens on.")
-    threads: int = _setting("THREADS", 4, "Waitress threads answering API requests.")
-    connection_limit: int = _setting(
-        "CONNECTION_LIMIT",
-        4000,
+        "exceptions to how they are named at each source); `*`: every pair the `--csv` file or the"
+        " embedded snapshot holds; `top:N` (training only): BTC/USD, ETH/USD and the N spot pairs "
+        "most traded against USDT on Binance in the last 24 hours, ranked when training starts (no"
+        " stablecoin or fiat money against USDT, no leveraged token), as the release trains "
+        "`top:200`."
+    ),
+    "MODEL_DIR": (
+        "Directory of the model artifacts, one per asset: training writes them there (`train.py "
+        "--out` overrides it), the API serves them."
+    ),
+    "MAX_HORIZON_DAYS": (
+        "How far past the last bar the forecast reaches, in days: training precomputes the grid "
+        "this far, and the API answers up to it (or the grid's end, if earlier)."
+    ),
+    "FIT_CACHE": (
+        "Directory where training caches the backtest's Prophet fits, so a second run (or one that"
+        " only adds bars) refits only what changed; delete it to refit everything."
+    ),
+    "TRAIN_WORKERS": (
+        "Worker processes of the local Dask cluster training runs on (one thread each); unset: one"
+        " per core. Ignored when DASK_SCHEDULER_ADDRESS is set."
+    ),
+    "TRAIN_BUDGET": (
+        "How long a `train.py` run may take before its backtests stop (`train.py --budget`), "
+        "counted from its start, a duration such as `4h30m`, `90m` or `600s`: every pair is served"
+        " its quick model first; when the budget ends, no backtest starts or goes on (but those of"
+        " the `--must-train` pairs), the pairs not backtested keep their quick model, said with "
+        "why (`backtest deferred: budget`), and their refits so far stay in the fit cache for the "
+        "next run. Unset: no limit."
+    ),
+    "DASK_SCHEDULER_ADDRESS": (
+        "Address of an existing Dask scheduler to train on, e.g. `tcp://10.0.0.5:8786` or "
+        "`tls://...` (certificates from Dask's own configuration); unset: a local cluster."
+    ),
+    "DASK_DASHBOARD_ADDRESS": (
+        "Where the local Dask cluster's dashboard listens while training (it has no "
+        "authentication): loopback and a free port by default; `0.0.0.0:8787` opens it to every "
+        "network."
+    ),
+    "MODEL_VERSION": "Version recorded in the artifact; the release sets X.Y.Z.",
+    "GIT_SHA": "Commit recorded in the artifact; read from git when unset.",
+    "HOST": "Address the API listens on; the image sets `0.0.0.0`.",
+    "PORT": "Port the API listens on.",
+    "THREADS": "Waitress threads answering API requests.",
+    "CONNECTION_LIMIT": (
         "Most connections the API keeps open at once; more wait until one closes. High, so that "
-        "idle or slow clients cannot stop it answering (Waitress's own default is 100).",
-    )
-    channel_timeout: float = _setting(
-        "CHANNEL_TIMEOUT",
-        15.0,
-        "Seconds a connection may stay idle between requests, and the most an answer may take "
-        "to be sent, counted from when its request was received whole, however slowly the "
-        "client reads; past either the API closes the connection (Waitress's own idle default "
-        "is 120 s, and it has no bound on sending).",
-    )
-    request_timeout: float = _setting(
-        "REQUEST_TIMEOUT",
-        5.0,
-        "Seconds a client has, from the first byte of a request, to send all of it (request "
-        "line, headers and body); past it the API closes the connection, however steadily the "
-        "bytes drip in.",
-    )
-    max_connections_per_client: int = _setting(
-        "MAX_CONNECTIONS_PER_CLIENT",
-        100,
-        "Most connections one client address (an IPv6 /64) may hold open; one more is answered "
-        "503 and closed. `0`: no cap. Behind a reverse proxy or load balancer every connection "
-        "comes from its address: raise it, or set 0 and cap at the proxy.",
-    )
-    max_request_headers: int = _setting(
-        "MAX_REQUEST_HEADERS",
-        100,
-        "Most header lines in a request; more are refused with 431 before they are parsed.",
-    )
-    max_request_body_size: int = _setting(
-        "MAX_REQUEST_BODY_SIZE",
-        65536,
-        "Largest request body in bytes the API reads; a longer one is refused with 413 before "
-        "it is read (every route is GET or HEAD: none reads a body). Waitress's own default is "
-        "1 GiB.",
-    )
-    max_request_header_size: int = _setting(
-        "MAX_REQUEST_HEADER_SIZE",
-        16384,
+        "idle or slow clients cannot stop it answering (Waitress's own default is 100)."
+    ),
+    "CHANNEL_TIMEOUT": (
+        "Seconds a connection may stay idle between requests, and the most an answer may take to "
+        "be sent, counted from when its request was received whole, however slowly the client "
+        "reads; past either the API closes the connection (Waitress's own idle default is 120 s, "
+        "and it has no bound on sending)."
+    ),
+    "REQUEST_TIMEOUT": (
+        "Seconds a client has, from the first byte of a request, to send all of it (request line, "
+        "headers and body); past it the API closes the connection, however steadily the bytes drip"
+        " in."
+    ),
+    "MAX_CONNECTIONS_PER_CLIENT": (
+        "Most connections one client address (an IPv6 /64) may hold open; one more is answered 503"
+        " and closed. `0`: no cap. Behind a reverse proxy or load balancer every connection comes "
+        "from its address: raise it, or set 0 and cap at the proxy."
+    ),
+    "MAX_REQUEST_HEADERS": (
+        "Most header lines in a request; more are refused with 431 before they are parsed."
+    ),
+    "MAX_REQUEST_BODY_SIZE": (
+        "Largest request body in bytes the API reads; a longer one is refused with 413 before it "
+        "is read (every route is GET or HEAD: none reads a body). Waitress's own default is 1 GiB."
+    ),
+    "MAX_REQUEST_HEADER_SIZE": (
         "Largest request line and headers in bytes; longer ones are refused with 431 (Waitress's "
-        "own default is 256 KiB; nginx's and Apache's are 8 KiB a line).",
-    )
-    cors_origins: str = _setting(
-        "CORS_ORIGINS",
-        "*",
+        "own default is 256 KiB; nginx's and Apache's are 8 KiB a line)."
+    ),
+    "ACCESS_LOG": (
+        "Whether the API writes a line per request (method, path, status, duration) to its log; "
+        "off by default, since under load the writing costs throughput (docs/performance.md)."
+    ),
+    "CORS_ORIGINS": (
         "Origins allowed to call the API from a browser: `*` (any, without credentials) or a "
-        "comma-separated list such as `https://a.example,https://b.example`.",
-    )
-    max_horizon_days: float = _setting(
-        "MAX_HORIZON_DAYS",
-        1096.0,
-        "How far past the last bar the forecast reaches, in days: training precomputes the "
-        "grid this far, and the API answers up to it (or the grid's end, if earlier).",
-    )
-    forecast_max_points: int = _setting(
-        "FORECAST_MAX_POINTS",
-        10000,
-        "Most points one `/bitcoin/forecast` or `/forecast/{asset}/range` answer may hold.",
-    )
-    candles_max_points: int = _setting(
-        "CANDLES_MAX_POINTS", 5000, "Most candles one `/candles/{asset}` answer may hold."
-    )
-    database_url: str = _setting(
-        "DATABASE_URL",
-        "sqlite:///.cache/market.db",
+        "comma-separated list such as `https://a.example,https://b.example`."
+    ),
+    "FORECAST_MAX_POINTS": (
+        "Most points one `/bitcoin/forecast` or `/forecast/{asset}/range` answer may hold."
+    ),
+    "CANDLES_MAX_POINTS": "Most candles one `/candles/{asset}` answer may hold.",
+    "CACHE_SECONDS": (
+        "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining."
+    ),
+    "DATABASE_URL": (
         "Database of live minute bars and of the archive of issued forecasts: the collector "
         "writes the minutes and the API reads them; the API writes its archive (tables of its "
         "own) when it first serves a model, and never stops serving when it cannot. "
         "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
-        "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`.",
-    )
-    live_connect_timeout: float = _setting(
-        "LIVE_CONNECT_TIMEOUT",
-        2.0,
+        "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`."
+    ),
+    "LIVE_CONNECT_TIMEOUT": (
         "Seconds the API waits for the minute-bar database to accept a connection and answer its "
-        "greeting (PostgreSQL counts whole seconds, at least 2).",
-    )
-    live_statement_timeout: float = _setting(
-        "LIVE_STATEMENT_TIMEOUT",
-        2.0,
+        "greeting (PostgreSQL counts whole seconds, at least 2)."
+    ),
+    "LIVE_STATEMENT_TIMEOUT": (
         "Seconds one read of the minute bars may take before it fails (PostgreSQL's "
-        "`statement_timeout`; for SQLite the whole read, its wait for a lock included).",
-    )
-    live_retry_seconds: float = _setting(
-        "LIVE_RETRY_SECONDS",
-        5.0,
+        "`statement_timeout`; for SQLite the whole read, its wait for a lock included)."
+    ),
+    "LIVE_RETRY_SECONDS": (
         "Seconds the API remembers that the minute-bar database failed, answering 503 at once "
-        "instead of trying it again on every request; `0`: try on every request.",
-    )
-    live_max_threads: int = _setting(
-        "LIVE_MAX_THREADS",
-        2,
+        "instead of trying it again on every request; `0`: try on every request."
+    ),
+    "LIVE_MAX_THREADS": (
         "Most API threads reading the minute bars at once; a live-data request beyond them is "
-        "answered 503 at once, so a slow database never holds the threads the forecasts need. "
-        "Keep it below THREADS.",
-    )
-    live_max_rows: int = _setting(
-        "LIVE_MAX_ROWS",
-        10_000,
+        "answered 503 at once, so a slow database never holds the threads the forecasts need. Keep"
+        " it below THREADS."
+    ),
+    "LIVE_MAX_ROWS": (
         "Most minute bars one `/candles/{asset}` answer built from the live minutes may read (a "
         "week is 10,080); a longer range is refused with 422 before it is read, and without "
-        "`start` the last candles are as many as fit.",
-    )
-    live_cache_seconds: float = _setting(
-        "LIVE_CACHE_SECONDS",
-        5.0,
+        "`start` the last candles are as many as fit."
+    ),
+    "LIVE_CACHE_SECONDS": (
         "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), "
-        "and an asset's track record before it is read and scored again.",
-    )
-    binance_ws_url: str = _setting(
-        "BINANCE_WS_URL",
-        "wss://stream.binance.com:9443",
-        "Base of Binance's websocket streams; the collector adds `/stream?streams=...`.",
-    )
-    binance_api_url: str = _setting(
-        "BINANCE_API_URL",
-        "https://api.binance.com",
-        "Base of Binance's REST API: training's bars and `top:N`'s ranking of the market "
-        "(`/api/v3/exchangeInfo`, `/api/v3/ticker/24hr`), the collector's backfill of minutes "
-        "(`/api/v3/klines`).",
-    )
-    minute_retention_days: float = _setting(
-        "MINUTE_RETENTION_DAYS",
-        30.0,
+        "and an asset's track record before it is read and scored again."
+    ),
+    "BINANCE_WS_URL": (
+        "Base of Binance's websocket streams; the collector adds `/stream?streams=...`."
+    ),
+    "MINUTE_RETENTION_DAYS": (
         "Days of minute bars the collector keeps per asset, counted back from the clock; older "
-        "ones are pruned, and any minute missing within them is backfilled.",
-    )
-    cache_seconds: int = _setting(
-        "CACHE_SECONDS",
-        600,
-        "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining.",
-    )
+        "ones are pruned, and any minute missing within them is backfilled."
+    ),
+    "LOG_LEVEL": (
+        "Logging level of the command-line tools: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    ),
+}
 
-    def waitress_options(self) -> dict[str, object]:
-        """The API's Waitress adjustments: room for slow clients, request bodies and headers
-        refused past their bound before they are read, and no `Server` header; every other
-        adjustment is Waitress's default (`tests/api/test_server_options.py`). The
-        benchmark's comparison servers take none of these (`bench/serving.py`)."""
-        return {
-            "host": self.host,
-            "port": self.port,
-            "threads": self.threads,
-            "connection_limit": self.connection_limit,
-            "channel_timeout": self.channel_timeout,
-            # How often silent connections are looked for: often enough to honour the timeout.
-            "cleanup_interval": max(1.0, self.channel_timeout / 2),
-            # select() fails past 1,024 descriptors; poll() has no such limit.
-            "asyncore_use_poll": True,
-            # A Content-Length past the bound is answered 413 on the headers alone; a chunked
-            # body, once that much has come.
-            "max_request_body_size": self.max_request_body_size,
-            "max_request_header_size": self.max_request_header_size,
-            "ident": "",  # no Server header, which names the server for nobody's benefit
-        }
+
+def setting(env: str, **checks: Any) -> msgspec.Meta:
+    """A field's variable, its meaning (from MEANINGS) and its checks (msgspec's constraints:
+    `ge`, `gt`, `le`, `pattern`, `min_length`)."""
+    return msgspec.Meta(description=MEANINGS[env], extra={"env": env}, **checks)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable, as a section's field declares it."""
+
+    env: str
+    name: str  # the field's
+    kind: type
+    meta: msgspec.Meta
+    default: object
+
+    def expected(self) -> str:
+        """What the variable must hold, in words: `a whole number of at least 1`."""
+        kinds = {int: "a whole number", float: "a number", bool: "true or false (1 or 0)"}
+        kinds |= {Duration: "a duration such as 4h30m, 90m or 600s", Path: "a path"}
+        bounds = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+        limits = [
+            f"{said} {getattr(self.meta, check)}"
+            for check, said in bounds.items()
+            if getattr(self.meta, check) is not None
+        ]
+        if self.meta.pattern is not None:
+            limits.append(f"matching {self.meta.pattern}")
+        if self.meta.min_length:
+            limits.append("not empty")
+        kind = kinds.get(self.kind, "text")
+        return f"{kind}, {' and '.join(limits)}" if limits else kind
+
+
+def variables(section: type) -> dict[str, Variable]:
+    """The variables `section` (or a process's settings) parses, by field name."""
+    hints = typing.get_type_hints(section, include_extras=True)
+    found = {}
+    for spec in dataclasses.fields(section):
+        hint = hints[spec.name]
+        if typing.get_origin(hint) is not Annotated:  # `Annotated[T, setting(...)] | None`
+            hint = next(a for a in typing.get_args(hint) if typing.get_origin(a) is Annotated)
+        kind, meta = typing.get_args(hint)[:2]
+        found[spec.name] = Variable(meta.extra["env"], spec.name, kind, meta, spec.default)
+    return found
+
+
+def _decoded(kind: type, text: Any) -> object:
+    """The types msgspec leaves to us: a path, a duration."""
+    if kind in (Path, Duration):
+        return kind(text)
+    raise NotImplementedError(kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    """Settings read together; a process's settings are the sections it reads."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The variables of this section (or process) that are set and not blank, parsed; the
+        others at their defaults. ConfigError names a variable that holds a value it refuses."""
         environ = os.environ if environ is None else environ
-        hints = typing.get_type_hints(cls)
-        values = {}
-        for spec in dataclasses.fields(cls):
-            raw = environ.get(spec.metadata["env"], "").strip()
-            if raw:
-                values[spec.name] = _convert(spec.metadata["env"], raw, hints[spec.name])
-        return cls(**values)
+        wanted = variables(cls)
+        texts = {name: environ.get(each.env, "").strip() for name, each in wanted.items()}
+        given = {name: text for name, text in texts.items() if text}  # blank: unset
+        try:
+            return msgspec.convert(given, cls, strict=False, dec_hook=_decoded)
+        except msgspec.ValidationError as error:
+            name = re.search(r"at `\$\.(\w+)`", str(error))
+            if name is None:
+                raise ConfigError(str(error)) from None
+            bad = wanted[name.group(1)]
+            raise ConfigError(
+                f"{bad.env} must be {bad.expected()}, got {given[bad.name]!r}"
+            ) from None
 
 
-def _convert(env: str, raw: str, hint: Any) -> Any:
-    target = hint
-    if isinstance(hint, types.UnionType):
-        target = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    if target is bool:
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{env} must be true or false, got {raw!r}")
-    try:
-        return target(raw)
-    except ValueError:
-        kind = {
-            int: "a whole number",
-            float: "a number",
-            Duration: "a duration such as 4h30m, 90m or 600s",
-        }.get(target, target.__name__)
-        raise ConfigError(f"{env} must be {kind}, got {raw!r}") from None
+@dataclass(frozen=True, kw_only=True)
+class Source(Section):
+    """How the data sources are asked: training's history and the collector's minutes."""
+
+    binance_api_url: Annotated[str, setting("BINANCE_API_URL")] = "https://api.binance.com"
+    http_connect_timeout: Annotated[float, setting("HTTP_CONNECT_TIMEOUT", gt=0)] = 5.0
+    http_read_timeout: Annotated[float, setting("HTTP_READ_TIMEOUT", gt=0)] = 30.0
+    http_attempts: Annotated[int, setting("HTTP_ATTEMPTS", ge=1)] = 4
 
 
-def settings_table() -> str:
-    """The settings as a Markdown table, for the configuration page."""
-    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for spec in dataclasses.fields(Settings):
-        default = "unset" if spec.default is None else f"`{spec.default}`"
-        rows.append(f"| `{spec.metadata['env']}` | {default} | {spec.metadata['help']} |")
-    return "\n".join(rows)
+@dataclass(frozen=True, kw_only=True)
+class Keys(Section):
+    """The data sources' keys: read where the sources are asked, never sent anywhere."""
+
+    alpaca_api_key: Annotated[str, setting("ALPACA_API_KEY")] | None = field(
+        default=None, repr=False
+    )
+    alpaca_secret_key: Annotated[str, setting("ALPACA_SECRET_KEY")] | None = field(
+        default=None, repr=False
+    )
 
 
-if __name__ == "__main__":
-    print(settings_table())
+@dataclass(frozen=True, kw_only=True)
+class HistoryFetch(Section):
+    """How training fetches and validates a pair's history."""
+
+    cache_dir: Annotated[Path, setting("CRYPTOPREDICT_CACHE")] = Path(".cache/history")
+    require_fresh_hours: Annotated[float, setting("REQUIRE_FRESH_HOURS", gt=0)] | None = None
+    fetch_timeout: Annotated[float, setting("FETCH_TIMEOUT", gt=0)] = 300.0
+    min_rows: Annotated[int, setting("MIN_ROWS", ge=1)] = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class Jumps(Section):
+    """How far a bar may move from those before it: training's history, the live minutes."""
+
+    max_bar_jump: Annotated[float, setting("MAX_BAR_JUMP", gt=1)] = 3.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gate(Section):
+    """The quality gate a backtested model must pass to be written."""
+
+    gate_min_coverage: Annotated[float, setting("GATE_MIN_COVERAGE", ge=0, le=1)] = 0.6
+    gate_max_coverage: Annotated[float, setting("GATE_MAX_COVERAGE", ge=0, le=1)] = 0.95
+    gate_max_mape_ratio: Annotated[float, setting("GATE_MAX_MAPE_RATIO", gt=0)] = 3.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pairs(Section):
+    """The pairs trained and followed."""
+
+    assets: Annotated[str, setting("ASSETS", min_length=1)] = "btc-usd,eth-usd"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Models(Section):
+    """Where the models are, and how far they reach: training writes them, the API serves them."""
+
+    model_dir: Annotated[Path, setting("MODEL_DIR")] = Path("artifacts")
+    max_horizon_days: Annotated[float, setting("MAX_HORIZON_DAYS", gt=0)] = 1096.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Training(Section):
+    """How `train.py` runs: its cluster, its budget, its fit cache, what it records."""
+
+    fit_cache_dir: Annotated[Path, setting("FIT_CACHE")] = Path(".cache/fits")
+    train_workers: Annotated[int, setting("TRAIN_WORKERS", ge=1)] | None = None
+    train_budget: Annotated[Duration, setting("TRAIN_BUDGET")] | None = None
+    dask_scheduler_address: Annotated[str, setting("DASK_SCHEDULER_ADDRESS")] | None = None
+    dask_dashboard_address: Annotated[str, setting("DASK_DASHBOARD_ADDRESS")] = "127.0.0.1:0"
+    model_version: Annotated[str, setting("MODEL_VERSION", min_length=1)] = "dev"
+    git_sha: Annotated[str, setting("GIT_SHA")] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Server(Section):
+    """How the API listens, and what it lets a connection do (Waitress's settings and ours)."""
+
+    host: Annotated[str, setting("HOST")] = "127.0.0.1"
+    port: Annotated[int, setting("PORT", ge=0, le=65535)] = 8080
+    threads: Annotated[int, setting("THREADS", ge=1)] = 4
+    connection_limit: Annotated[int, setting("CONNECTION_LIMIT", ge=1)] = 4000
+    channel_timeout: Annotated[float, setting("CHANNEL_TIMEOUT", gt=0)] = 15.0
+    request_timeout: Annotated[float, setting("REQUEST_TIMEOUT", gt=0)] = 5.0
+    max_connections_per_client: Annotated[int, setting("MAX_CONNECTIONS_PER_CLIENT", ge=0)] = 100
+    max_request_headers: Annotated[int, setting("MAX_REQUEST_HEADERS", ge=1)] = 100
+    max_request_body_size: Annotated[int, setting("MAX_REQUEST_BODY_SIZE", ge=0)] = 65536
+    max_request_header_size: Annotated[int, setting("MAX_REQUEST_HEADER_SIZE", ge=1)] = 16384
+    access_log: Annotated[bool, setting("ACCESS_LOG")] = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Api(Section):
+    """What the API answers, and to whom."""
+
+    cors_origins: Annotated[str, setting("CORS_ORIGINS")] = "*"
+    forecast_max_points: Annotated[int, setting("FORECAST_MAX_POINTS", ge=1)] = 10000
+    candles_max_points: Annotated[int, setting("CANDLES_MAX_POINTS", ge=1)] = 5000
+    cache_seconds: Annotated[int, setting("CACHE_SECONDS", ge=0)] = 600
+
+
+@dataclass(frozen=True, kw_only=True)
+class Database(Section):
+    """The database of live minute bars (the collector writes them, the API reads them) and of
+    the API's archive of issued forecasts."""
+
+    database_url: Annotated[str, setting("DATABASE_URL", min_length=1)] = (
+        "sqlite:///.cache/market.db"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveReads(Section):
+    """How the API reads the minute bars, so that a slow database costs the rest nothing."""
+
+    live_connect_timeout: Annotated[float, setting("LIVE_CONNECT_TIMEOUT", gt=0)] = 2.0
+    live_statement_timeout: Annotated[float, setting("LIVE_STATEMENT_TIMEOUT", gt=0)] = 2.0
+    live_retry_seconds: Annotated[float, setting("LIVE_RETRY_SECONDS", ge=0)] = 5.0
+    live_max_threads: Annotated[int, setting("LIVE_MAX_THREADS", ge=1)] = 2
+    live_max_rows: Annotated[int, setting("LIVE_MAX_ROWS", ge=1)] = 10000
+    live_cache_seconds: Annotated[float, setting("LIVE_CACHE_SECONDS", ge=0)] = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Collector(Section):
+    """How the collector streams and keeps the live minutes."""
+
+    binance_ws_url: Annotated[str, setting("BINANCE_WS_URL")] = "wss://stream.binance.com:9443"
+    minute_retention_days: Annotated[float, setting("MINUTE_RETENTION_DAYS", gt=0)] = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Logs(Section):
+    """What the command-line tools log."""
+
+    log_level: Annotated[str, setting("LOG_LEVEL", pattern=LOG_LEVEL)] = "INFO"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings(Server, Api, Models, Database, LiveReads, Logs):
+    """`api.py` (and `create_app`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSettings(Training, Gate, Pairs, Models, Logs, Source, HistoryFetch, Jumps):
+    """`train.py`, the Dask client: its `Source`, `HistoryFetch` and `Jumps` go to the workers
+    with each pair's job (`training/tasks.py`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSettings(Keys):
+    """A Dask worker's own: the data sources' keys, which never travel with a task."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectorSettings(Collector, Database, Pairs, Source, Keys, Jumps, Logs):
+    """`python -m cryptopredict.collect`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistorySettings(Source, HistoryFetch, Jumps, Keys):
+    """What fetching and validating a history reads (`cryptopredict.data`): on a worker, the
+    client's sections with the worker's own keys; the tools parse it whole."""
+
+
+PROCESSES: dict[str, type[Section]] = {
+    "API": ApiSettings,
+    "training client": TrainingSettings,
+    "Dask worker": WorkerSettings,
+    "collector": CollectorSettings,
+}
+SECTIONS = tuple(Section.__subclasses__())  # as declared above: each variable in one

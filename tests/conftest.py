@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from cryptopredict.assets import ASSETS
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.snapshot import SnapshotSource
 from tests import fail_on_skip
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
@@ -67,8 +67,8 @@ def btc():
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(cache_dir=tmp_path / "cache", http_attempts=3, fetch_timeout=60.0)
+def settings(tmp_path) -> HistorySettings:
+    return HistorySettings(cache_dir=tmp_path / "cache", http_attempts=3, fetch_timeout=60.0)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from cryptopredict.assets import (
     slug_for_binance,
 )
 from cryptopredict.candles import Interval
-from cryptopredict.config import Settings
+from cryptopredict.config import Pairs
 from cryptopredict.data.snapshot import SnapshotSource
 
 
@@ -75,7 +75,7 @@ def test_the_configured_list_takes_slugs_or_symbols_once_each_in_order():
 
 
 def test_the_default_configuration_is_btc_and_eth():
-    assert [asset.slug for asset in configured_assets(Settings().assets)] == ["btc-usd", "eth-usd"]
+    assert [asset.slug for asset in configured_assets(Pairs().assets)] == ["btc-usd", "eth-usd"]
 
 
 @pytest.mark.parametrize(

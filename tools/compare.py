@@ -40,7 +40,7 @@ from statsforecast.utils import ConformalIntervals
 from cryptopredict import logs
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data import History, load_history, summarize
 from cryptopredict.model.backtest import Backtest
 from cryptopredict.model.band_spec import BandSpec
@@ -95,11 +95,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = Settings.from_env()
+    settings = TrainingSettings.from_env()
     logs.configure(settings.log_level)
     manifest = json.loads((args.artifact / "manifest.json").read_text())
     since = pd.Timestamp("2021-01-01", tz="UTC")
-    history = load_history(ASSETS["btc-usd"], "1h", since, settings, source="snapshot")
+    history = load_history(
+        ASSETS["btc-usd"], "1h", since, HistorySettings.from_env(), source="snapshot"
+    )
     frame = close_frame(history)
     data = f"{history.bars.source}: {summarize(history.report)}"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -220,7 +222,9 @@ def table_rows(forecasts: pd.DataFrame, order: list[str]) -> list[dict]:
     return rows
 
 
-def peers(client: Client, history: History, manifest: dict, args, settings: Settings) -> dict:
+def peers(
+    client: Client, history: History, manifest: dict, args, settings: TrainingSettings
+) -> dict:
     """The served forecast, the naive baseline and statsforecast's models on the same origins,
     scored alike, with the served band's interval score against each (paired, with the one
     standard error)."""

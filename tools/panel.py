@@ -43,7 +43,7 @@ import pandas as pd
 from distributed import Client, Future
 
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
-from cryptopredict.config import Settings
+from cryptopredict.config import TrainingSettings
 from cryptopredict.model import panel_band as chooser
 from cryptopredict.model import panel_search as numerics
 from cryptopredict.model.band_spec import BandSpec
@@ -73,7 +73,7 @@ def backtested(client: Client, fit_cache: Path, task: Task) -> tuple[numerics.Pa
     defaults: its damping chosen on its validation refits); and what the panel says of it."""
     name, path, symbol = task
     started = time.monotonic()
-    settings = Settings.from_env()
+    settings = TrainingSettings.from_env()
     asset = ASSETS["btc-usd"] if symbol is None else asset_for_symbol(slug_for_binance(symbol))
     job = PairJob(
         asset=asset,
@@ -205,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     tasks: list[Task] = [(symbol, args.csv, symbol) for symbol in symbols]
     if not args.no_btc:
         tasks.append((BTC, BTC_CSV, None))
-    fit_cache = Settings.from_env().fit_cache_dir
+    fit_cache = TrainingSettings.from_env().fit_cache_dir
     with (
-        training_client(Settings.from_env()) as client,
+        training_client(TrainingSettings.from_env()) as client,
         ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
     ):
         done = list(pool.map(functools.partial(backtested, client, fit_cache), tasks))

@@ -32,9 +32,9 @@ from cryptopredict.artifact.schema import (
     MixChoice,
     PoolChoice,
 )
-from cryptopredict.config import settings_table
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
+from tools.settings import settings_table
 
 REPORT_DIR = Path("docs/model-report")
 PANEL = Path("docs/panel.json")  # `make panel` (tools/panel.py)

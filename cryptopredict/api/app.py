@@ -31,12 +31,12 @@ from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RunRecordError, TrainingRun, read_run
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(artifacts: Mapping[str, Artifact], settings: Settings) -> Flask:
+def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flask:
     """The API over every artifact in `artifacts`: an `ArtifactStore` (`open_artifacts`), which
     opens each when first asked for, or artifacts opened already.
 

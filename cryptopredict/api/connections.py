@@ -1,7 +1,7 @@
 """The API's connections: Waitress, with the bounds its settings do not reach.
 
 Waitress's adjustments bound how many connections are open, how long an idle one may stay
-silent, and the bytes of a request (`Settings.waitress_options`). What they do not reach is
+silent, and the bytes of a request (`server.waitress_options`). What they do not reach is
 added here, on Waitress's own loop and channels (`Connections`):
 
 - A deadline per request that dripping cannot extend: from its first byte, the request line,

@@ -49,7 +49,7 @@ from cryptopredict.api.types.live import (
 from cryptopredict.api.types.market import DEFAULT_COUNT
 from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
 from cryptopredict.minutes.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
 
@@ -110,7 +110,7 @@ class LiveMinutes:
         self._windows: tuple[float, dict[str, Window]] | None = None  # until when, and what
 
     @classmethod
-    def of(cls, settings: Settings) -> LiveMinutes:
+    def of(cls, settings: ApiSettings) -> LiveMinutes:
         reader = MinuteReader(
             settings.database_url,
             connect_timeout=settings.live_connect_timeout,

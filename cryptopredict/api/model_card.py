@@ -53,7 +53,7 @@ def blueprint(
     default = catalog.default.slug
 
     @lru_cache(maxsize=CACHED)
-    def card(slug: str) -> msgspec.Struct:
+    def card(slug: str) -> ModelCard:
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
         summary = artifact.backtest.summary

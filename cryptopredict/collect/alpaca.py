@@ -33,7 +33,7 @@ from alpaca.data.live.crypto import CryptoDataStream
 from cryptopredict.assets import Asset
 from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, stamp
-from cryptopredict.config import Settings
+from cryptopredict.config import CollectorSettings
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
 from cryptopredict.retry_after import retry_after_seconds
 
@@ -208,7 +208,7 @@ class AlpacaCollector:
         self,
         assets: list[Asset],
         writer: MinuteWriter,
-        settings: Settings,
+        settings: CollectorSettings,
         *,
         url: str | None = None,
         history_url: str = HISTORY_URL,

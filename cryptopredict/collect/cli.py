@@ -20,7 +20,7 @@ from cryptopredict.assets import Asset, UnknownAssetError, configured_assets
 from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
-from cryptopredict.config import ConfigError, Settings
+from cryptopredict.config import CollectorSettings, ConfigError
 from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
 from cryptopredict.minutes.bars import MalformedBarError
@@ -69,7 +69,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = CollectorSettings.from_env()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -83,11 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.speed < 1:
         parser().error("--speed must be at least 1")
-    if settings.minute_retention_days <= 0:
-        log.error(
-            "MINUTE_RETENTION_DAYS must be more than 0, got %s", settings.minute_retention_days
-        )
-        return 2
     try:
         if args.replay is not None:
             return _replay(args, settings)
@@ -97,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _replay(args: argparse.Namespace, settings: Settings) -> int:
+def _replay(args: argparse.Namespace, settings: CollectorSettings) -> int:
     asset = configured_assets(args.asset)[0].slug if args.asset else _asset_from_name(args.replay)
     bars = read_minutes(args.replay, asset)
     with MinuteStore.open(settings.database_url) as store:
@@ -113,7 +108,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 async def collect(
     assets: list[Asset],
-    settings: Settings,
+    settings: CollectorSettings,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
@@ -161,7 +156,7 @@ async def _open(
 
 
 def _alpaca(
-    assets: list[Asset], writer: MinuteWriter, settings: Settings, refusal: RefusedError
+    assets: list[Asset], writer: MinuteWriter, settings: CollectorSettings, refusal: RefusedError
 ) -> AlpacaCollector | None:
     """Alpaca's stream, or None when it cannot start here (the reason is logged)."""
     try:

@@ -46,7 +46,7 @@ from cryptopredict.collect.binance import (
 )
 from cryptopredict.collect.errors import RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
-from cryptopredict.config import Settings
+from cryptopredict.config import CollectorSettings
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError
 from cryptopredict.minutes.store import StoreError
 from cryptopredict.retry_after import retry_after_seconds
@@ -86,7 +86,7 @@ class BinanceCollector:
         self,
         assets: list[Asset],
         writer: MinuteWriter,
-        settings: Settings,
+        settings: CollectorSettings,
         *,
         ws_fallback: str = MARKET_DATA_WS_URL,
         api_fallback: str = MARKET_DATA_API_URL,

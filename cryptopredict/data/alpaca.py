@@ -18,7 +18,7 @@ from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import empty_frame, make_frame
 from cryptopredict.data.progress import progress
@@ -59,7 +59,9 @@ class TimeoutSession(requests.Session):
 class AlpacaSource:
     name = NAME
 
-    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.settings = settings
         self.sleep = sleep
 

@@ -19,7 +19,7 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import empty_frame, make_frame, typical_price
 from cryptopredict.data.progress import progress
@@ -49,7 +49,9 @@ _KLINE_FIELDS = 8
 class BinanceSource:
     name = NAME
 
-    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.settings = settings
         self.sleep = sleep
 

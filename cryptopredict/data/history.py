@@ -16,7 +16,7 @@ import pandas as pd
 
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval
-from cryptopredict.config import SOURCE_NAMES, Settings
+from cryptopredict.config import SOURCE_NAMES, HistorySettings
 from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
@@ -47,7 +47,7 @@ def load_history(
     asset: Asset,
     interval: Interval | str,
     since: pd.Timestamp,
-    settings: Settings,
+    settings: HistorySettings,
     *,
     source: str = "auto",
     csv: Path | None = None,
@@ -86,7 +86,7 @@ def load_history(
     )
 
 
-def _chain(source: str, csv: Path | None, settings: Settings) -> list[Source]:
+def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[Source]:
     if csv is not None:
         return [CsvSource(csv)]
     factories: dict[str, Callable[[], Source]] = {

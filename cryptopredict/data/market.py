@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptopredict.artifact.run import LeftOutPair, RankedPair, Ranking
 from cryptopredict.assets import read_pairs_file
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.errors import SourceError
 from cryptopredict.utc import utc_datetime
@@ -35,7 +35,7 @@ _BASE = re.compile(r"[A-Z0-9]+", re.ASCII)
 BY = "24-hour quote volume of the spot pairs against USDT on Binance"
 
 
-def top_pairs(count: int, settings: Settings) -> Ranking:
+def top_pairs(count: int, settings: HistorySettings) -> Ranking:
     """The `count` most traded USDT spot pairs on Binance now; SourceError when the exchange
     cannot be asked or answers in a shape this does not know."""
     info, tickers = BinanceSource(settings).market()

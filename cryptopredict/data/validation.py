@@ -20,7 +20,7 @@ import pandas as pd
 
 from cryptopredict.artifact.schema import Gaps, Repair, ValidationReport
 from cryptopredict.candles import Interval
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import StaleDataError, ValidationError
 from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars, check_frame
 from cryptopredict.utc import iso_moment
@@ -33,7 +33,7 @@ class Rules:
     require_fresh_hours: float | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Rules:
+    def from_settings(cls, settings: HistorySettings) -> Rules:
         return cls(settings.max_bar_jump, settings.min_rows, settings.require_fresh_hours)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from cryptopredict.artifact.arrays import Grid
 from cryptopredict.artifact.schema import BacktestSummary, HorizonScores
-from cryptopredict.config import Settings
+from cryptopredict.config import Gate
 
 
 class GateError(Exception):
@@ -25,7 +25,7 @@ class GateRules:
     max_mape_ratio: float  # Prophet's 7-day MAPE over the naive baseline's
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GateRules:
+    def from_settings(cls, settings: Gate) -> GateRules:
         return cls(
             settings.gate_min_coverage, settings.gate_max_coverage, settings.gate_max_mape_ratio
         )

@@ -47,7 +47,8 @@ from cryptopredict.assets import (
     pairs_setting,
     slug_for_binance,
 )
-from cryptopredict.config import SOURCE_NAMES, ConfigError, Duration, Settings
+from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
+from cryptopredict.duration import Duration
 from cryptopredict.following_make import follow_make
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
@@ -105,7 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="forecast grid length past the last bar (default: the MAX_HORIZON_DAYS setting, "
         "the API's horizon)",
     )
-    parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact directory")
+    parser.add_argument(
+        "--out", type=Path, help="artifact directory (default: the MODEL_DIR setting, artifacts)"
+    )
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
         "--serve",
@@ -151,10 +154,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = TrainingSettings.from_env()
     except ConfigError as error:
         print(f"train.py: {error}", file=sys.stderr)
         return 2
+    args.out = args.out or settings.model_dir
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(
     args: argparse.Namespace,
-    settings: Settings,
+    settings: TrainingSettings,
     wanted: PairsSetting,
     ranking: Ranking | None,
     must_train: set[str],
@@ -228,7 +232,7 @@ def _run(
     return _keep_serving(server)
 
 
-def rank_market(settings: Settings, count: int) -> Ranking:
+def rank_market(settings: TrainingSettings, count: int) -> Ranking:
     """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from), before the
     pairs' own run."""
     with training_client(settings) as client:
@@ -257,7 +261,7 @@ def _keep_serving(server: ApiProcess) -> int:
 
 
 def _train(
-    settings: Settings,
+    settings: TrainingSettings,
     jobs: list[PairJob],
     args: argparse.Namespace,
     run: RunProgress,
@@ -301,7 +305,7 @@ def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], 
 
 
 def run_record(
-    settings: Settings, assets: list[Asset], failed: dict[str, str], ranking: Ranking | None
+    settings: TrainingSettings, assets: list[Asset], failed: dict[str, str], ranking: Ranking | None
 ) -> TrainingRun:
     return TrainingRun(
         asked=settings.assets,
@@ -351,7 +355,7 @@ def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set
 
 
 def pair_job(
-    asset: Asset, args: argparse.Namespace, settings: Settings, *, ranked: bool = False
+    asset: Asset, args: argparse.Namespace, settings: TrainingSettings, *, ranked: bool = False
 ) -> PairJob:
     # A pair top:N ranked on Binance is trained on Binance's bars (`auto` would try Alpaca's
     # market first).
@@ -379,7 +383,7 @@ def pair_job(
 EVERY_PAIR = "*"
 
 
-def wanted_pairs(args: argparse.Namespace, settings: Settings) -> PairsSetting:
+def wanted_pairs(args: argparse.Namespace, settings: TrainingSettings) -> PairsSetting:
     """The pair `--asset` names, or with `--all` those of the ASSETS setting (`top:N`: to be
     ranked; `*`: every pair of the `--csv` file, or of the embedded snapshot)."""
     if not args.all:

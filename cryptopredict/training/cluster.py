@@ -20,19 +20,19 @@ from contextlib import contextmanager
 
 from distributed import Client, LocalCluster
 
-from cryptopredict.config import Settings
+from cryptopredict.config import Training
 from cryptopredict.training.scheduler import connect_scheduler
 
 log = logging.getLogger(__name__)
 
 
-def local_workers(settings: Settings) -> int:
+def local_workers(settings: Training) -> int:
     """A local cluster's size: TRAIN_WORKERS, or one worker per core of this machine."""
     return settings.train_workers or os.cpu_count() or 1
 
 
 @contextmanager
-def training_client(settings: Settings) -> Iterator[Client]:
+def training_client(settings: Training) -> Iterator[Client]:
     """A client of the configured scheduler, or of a new local cluster, closed on exit."""
     if settings.dask_scheduler_address:
         with connect_scheduler(settings.dask_scheduler_address) as client:

@@ -20,7 +20,7 @@ from pathlib import Path
 from dask.typing import Key
 from distributed import Client, Future, as_completed
 
-from cryptopredict.config import Duration
+from cryptopredict.duration import Duration
 from cryptopredict.training.budget import DEFERRED, Budget, backtest_order
 from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import PairError, PairRun, Progress, told

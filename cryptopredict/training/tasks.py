@@ -16,14 +16,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distributed import get_worker
 
 from cryptopredict.assets import Asset
-from cryptopredict.config import Settings
+from cryptopredict.config import (
+    HistoryFetch,
+    HistorySettings,
+    Jumps,
+    Source,
+    TrainingSettings,
+    WorkerSettings,
+)
 from cryptopredict.model.gate import GateRules
 
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
@@ -48,29 +55,23 @@ def every_refit_purpose(tau: float | None) -> str:
     )
 
 
-@dataclass(frozen=True)
-class FetchSettings:
-    """The settings fetching and validating a history needs. The data sources' keys are not
-    among them: a worker reads those from its own environment."""
-
-    cache_dir: Path
-    require_fresh_hours: float | None
-    http_connect_timeout: float
-    http_read_timeout: float
-    http_attempts: int
-    fetch_timeout: float
-    max_bar_jump: float
-    min_rows: int
-    binance_api_url: str
+@dataclass(frozen=True, kw_only=True)
+class FetchSettings(Source, HistoryFetch, Jumps):
+    """The client's settings fetching and validating a history reads. The data sources' keys
+    are not among them: a worker reads those from its own environment, and nothing else."""
 
     @classmethod
-    def of(cls, settings: Settings) -> FetchSettings:
-        return cls(**{spec.name: getattr(settings, spec.name) for spec in fields(cls)})
+    def of(cls, settings: TrainingSettings) -> FetchSettings:
+        return cls(**_values(settings, cls))
 
-    def settings(self) -> Settings:
-        """The worker's own settings (its environment: the keys) with these in force."""
-        mine = {spec.name: getattr(self, spec.name) for spec in fields(self)}
-        return replace(Settings.from_env(), **mine)
+    def settings(self) -> HistorySettings:
+        """These, with the worker's own keys (WorkerSettings: all it parses)."""
+        return HistorySettings(**_values(self, FetchSettings), **_values(WorkerSettings.from_env()))
+
+
+def _values(settings: Any, of: type | None = None) -> dict[str, Any]:
+    """The fields of `settings` that `of` (or `settings` itself) has."""
+    return {spec.name: getattr(settings, spec.name) for spec in fields(of or settings)}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from cryptopredict.api import create_app
 from cryptopredict.artifact.read import Artifact, load_artifacts
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
 from tests.live_server import LiveServer, start_server
@@ -117,9 +117,9 @@ def many_pairs_dir(artifact_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def settings(artifact_dir, tmp_path) -> Settings:
+def settings(artifact_dir, tmp_path) -> ApiSettings:
     # No minute database unless a test makes one (the default, .cache/market.db, may exist).
-    return Settings(model_dir=artifact_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    return ApiSettings(model_dir=artifact_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def client(app) -> FlaskClient:
 
 @pytest.fixture(scope="session")
 def spec(artifacts) -> dict[str, Any]:
-    return create_app(artifacts, Settings()).test_client().get("/openapi.json").get_json()
+    return create_app(artifacts, ApiSettings()).test_client().get("/openapi.json").get_json()
 
 
 @pytest.fixture(scope="session")

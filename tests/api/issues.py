@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MinuteBar
 from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
@@ -38,7 +38,7 @@ class Serving:
 
 
 def serving(artifact_dir: Path, url: str) -> Serving:
-    settings = Settings(model_dir=artifact_dir, database_url=url, live_cache_seconds=0)
+    settings = ApiSettings(model_dir=artifact_dir, database_url=url, live_cache_seconds=0)
     app = create_app(open_artifacts(artifact_dir), settings)
     return Serving(app, app.test_client())
 

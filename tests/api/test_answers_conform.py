@@ -30,7 +30,7 @@ from cryptopredict.api import create_app
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MinuteBar
 from cryptopredict.minutes.store import MinuteStore
 from tests.api.documented import check_conforms
@@ -59,7 +59,7 @@ class Served:
 
 
 def _app(model_dir: Path, database_url: str) -> Served:
-    settings = Settings(model_dir=model_dir, database_url=database_url)
+    settings = ApiSettings(model_dir=model_dir, database_url=database_url)
     client = create_app(open_artifacts(model_dir), settings).test_client()
     return Served(client, client.get("/openapi.json").json)
 

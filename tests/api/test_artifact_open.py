@@ -17,7 +17,7 @@ from cryptopredict.api import create_app
 from cryptopredict.artifact import store as artifact_store
 from cryptopredict.artifact.schema import BACKTEST, GRID, MANIFEST
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from tests.crafted import resealed
 
 ETH = "/forecast/eth-usd?date=2026-07-01"
@@ -31,7 +31,7 @@ def copy(artifact_dir, tmp_path) -> Path:
 
 
 def client_of(model_dir: Path):
-    return create_app(open_artifacts(model_dir), Settings(model_dir=model_dir)).test_client()
+    return create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir)).test_client()
 
 
 def assert_unavailable(client, detail: str) -> None:

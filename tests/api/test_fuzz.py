@@ -25,7 +25,7 @@ from schemathesis.checks import positive_data_acceptance
 from werkzeug import Response
 
 from cryptopredict.api.serving.forecast import DAY
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def api_schema(live_server) -> schemathesis.BaseSchema:
 @pytest.fixture(scope="module")
 def model_years(facts) -> list[int]:
     """The years the live server answers dates in, from the first bar to the horizon's end."""
-    end = facts.data_end + Settings().max_horizon_days * DAY
+    end = facts.data_end + ApiSettings().max_horizon_days * DAY
     return list(range(_year(facts.first), _year(end) + 1))
 
 

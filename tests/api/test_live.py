@@ -17,7 +17,7 @@ from cryptopredict.assets import configured_assets
 from cryptopredict.collect.collector import BinanceCollector
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.collect.writer import MinuteWriter
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings, CollectorSettings
 from cryptopredict.minutes.store import MinuteStore
 from tests.collect.fake_binance import FakeBinance, kline_event
 from tests.collect.helpers import Clock
@@ -44,7 +44,6 @@ def collected(minutes, tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'market.db'}"
     m = minutes
     running = [kline_event(bar, closed=False, c=f"{bar.open:.8f}") for bar in m]
-    settings = Settings(database_url=url)
     clock = Clock(m[175].ts + 30)  # minute 175 runs when the stream connects
     with FakeBinance(m[:175], []) as fake:
         fake.sessions += [
@@ -58,8 +57,8 @@ def collected(minutes, tmp_path_factory):
                 running[179],
             ]
         ]
-        settings = dataclasses.replace(
-            settings, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
+        settings = CollectorSettings(
+            database_url=url, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
         )
         writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days, clock=clock)
         collector = BinanceCollector(configured_assets("btc-usd"), writer, settings)
@@ -70,7 +69,7 @@ def collected(minutes, tmp_path_factory):
 
 @pytest.fixture
 def live_client(artifacts, artifact_dir, collected):
-    settings = Settings(model_dir=artifact_dir, database_url=collected)
+    settings = ApiSettings(model_dir=artifact_dir, database_url=collected)
     return create_app(artifacts, settings).test_client()
 
 
@@ -134,7 +133,7 @@ def test_minute_candles_are_bounded_by_the_minutes_they_read(
     """Issue 41: one 43,199m candle passed the bound on candles and read a month of minutes.
     With LIVE_MAX_ROWS at 60, a range of 180 minutes is refused before it is read, however
     few candles it makes; without `start`, the last candles are as many as 60 minutes make."""
-    settings = Settings(model_dir=artifact_dir, database_url=collected, live_max_rows=60)
+    settings = ApiSettings(model_dir=artifact_dir, database_url=collected, live_max_rows=60)
     bounded = create_app(artifacts, settings).test_client()
     frame = stored_frame(collected)
     first = frame.index[0].floor("179min").strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -208,7 +207,9 @@ def test_price_gives_the_band_at_the_level_asked_as_the_forecast_routes_do(
 
 def test_rows_are_served_as_they_land(artifacts, artifact_dir, minutes, tmp_path):
     url = f"sqlite:///{tmp_path / 'market.db'}"
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    client = create_app(
+        artifacts, ApiSettings(model_dir=artifact_dir, database_url=url)
+    ).test_client()
     assert client.get("/price/btc-usd").status_code == 404  # no database yet
     with MinuteStore.open(url) as store:
         store.write(minutes[:10])
@@ -261,7 +262,9 @@ def test_a_minute_the_forecast_does_not_cover_says_so(artifacts, artifact_dir, m
     early = [dataclasses.replace(bar, ts=bar.ts - 365 * 86_400) for bar in minutes[:3]]
     with MinuteStore.open(url) as store:
         store.write(early)
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    client = create_app(
+        artifacts, ApiSettings(model_dir=artifact_dir, database_url=url)
+    ).test_client()
     band = client.get("/price/btc-usd").get_json()["forecast"]
     assert band["available"] is False
     assert "valid dates run from" in band["detail"]
@@ -275,7 +278,9 @@ def test_live_reuses_its_windows_for_live_cache_seconds(
     read afresh every time."""
     cache_seconds, seen = cache
     url = f"sqlite:///{tmp_path / 'market.db'}"
-    settings = Settings(model_dir=artifact_dir, database_url=url, live_cache_seconds=cache_seconds)
+    settings = ApiSettings(
+        model_dir=artifact_dir, database_url=url, live_cache_seconds=cache_seconds
+    )
     client = create_app(artifacts, settings).test_client()
     with MinuteStore.open(url) as store:
         store.write(minutes[:10])

@@ -29,7 +29,7 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.collect.replay import read_minutes
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
@@ -116,7 +116,9 @@ def test_every_database_fault_is_a_503_and_the_log_says_why(
     artifacts, artifact_dir, fault, conforms, caplog
 ):
     url, reason = fault
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    client = create_app(
+        artifacts, ApiSettings(model_dir=artifact_dir, database_url=url)
+    ).test_client()
     with caplog.at_level(logging.DEBUG):
         for route in ROUTES:
             response = client.get(route)
@@ -147,7 +149,7 @@ def test_every_database_fault_is_a_503_and_the_log_says_why(
 def test_no_database_yet_is_a_404_not_a_503(artifacts, artifact_dir, tmp_path, caplog):
     absent = tmp_path / "absent.db"
     client = create_app(
-        artifacts, Settings(model_dir=artifact_dir, database_url=f"sqlite:///{absent}")
+        artifacts, ApiSettings(model_dir=artifact_dir, database_url=f"sqlite:///{absent}")
     ).test_client()
     with caplog.at_level(logging.INFO):
         assert client.get("/price/btc-usd").status_code == 404
@@ -162,7 +164,9 @@ def test_no_database_yet_is_a_404_not_a_503(artifacts, artifact_dir, tmp_path, c
 def test_no_answer_shows_where_the_database_is(artifacts, artifact_dir, caplog):
     """Issue 38, acceptance bar 4: nothing closes port 1, so the connection is refused."""
     url = "postgresql://prod_reader:pw@127.0.0.1:1/market?application_name=apisrv"
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    client = create_app(
+        artifacts, ApiSettings(model_dir=artifact_dir, database_url=url)
+    ).test_client()
     with caplog.at_level(logging.INFO):
         answers = {
             route: client.get(route)
@@ -197,7 +201,7 @@ def test_a_postgresql_server_that_stops_and_comes_back(artifacts, artifact_dir, 
     url = postgres.new_database("market")
     with MinuteStore.open(url) as store:
         store.write(minutes)
-    settings = Settings(model_dir=artifact_dir, database_url=url, live_retry_seconds=0.0)
+    settings = ApiSettings(model_dir=artifact_dir, database_url=url, live_retry_seconds=0.0)
     client = create_app(artifacts, settings).test_client()
     assert client.get("/price/btc-usd").get_json()["price"] == minutes[-1].close
     postgres.stop()
@@ -264,7 +268,9 @@ def test_the_minutes_say_where_they_came_from(artifacts, artifact_dir, minutes, 
     replayed = [dataclasses.replace(bar, source="replay", shift=shift) for bar in minutes]
     with MinuteStore.open(url) as store:
         store.write(replayed)
-    client = create_app(artifacts, Settings(model_dir=artifact_dir, database_url=url)).test_client()
+    client = create_app(
+        artifacts, ApiSettings(model_dir=artifact_dir, database_url=url)
+    ).test_client()
     answer = client.get("/price/btc-usd").get_json()
     assert answer["source"] == "replay"
     assert answer["shift_minutes"] == shift // MINUTE
@@ -285,7 +291,7 @@ def test_a_postgresql_server_stopped_mid_run_is_remembered_as_down(
     url = postgres.new_database("market")
     with MinuteStore.open(url) as store:
         store.write(minutes)
-    settings = Settings(model_dir=artifact_dir, database_url=url, live_retry_seconds=600.0)
+    settings = ApiSettings(model_dir=artifact_dir, database_url=url, live_retry_seconds=600.0)
     client = create_app(artifacts, settings).test_client()
     assert client.get("/live").get_json()["assets"]["btc-usd"]["count"] == len(minutes)
     postgres.stop()

@@ -435,9 +435,9 @@ IMPORTS = """
 import sys
 from cryptopredict.api import create_app
 from cryptopredict.artifact.read import load_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 
-client = create_app(load_artifacts(sys.argv[1]), Settings()).test_client()
+client = create_app(load_artifacts(sys.argv[1]), ApiSettings()).test_client()
 far = f"/bitcoin?date={sys.argv[2]}"  # three years after the last bar
 paths = ("/bitcoin?date=2026-07-20", far, "/bitcoin/forecast", "/model", "/healthz", "/", "/docs")
 for path in paths:

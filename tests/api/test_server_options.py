@@ -10,7 +10,8 @@ import sys
 
 from waitress.adjustments import Adjustments
 
-from cryptopredict.config import Settings
+from cryptopredict.api.server import waitress_options
+from cryptopredict.config import Server
 from tests.paths import ROOT
 
 # Room for slow clients (tests/api/test_server.py opens 1,000 of them), request bodies and
@@ -30,14 +31,14 @@ CHOSEN = {
 
 
 def test_the_waitress_options_are_the_documented_ones():
-    assert Settings().waitress_options() == CHOSEN
+    assert waitress_options(Server()) == CHOSEN
 
 
 def test_the_cleanup_follows_the_channel_timeout():
-    options = Settings(channel_timeout=60.0).waitress_options()
+    options = waitress_options(Server(channel_timeout=60.0))
     assert options["channel_timeout"] == 60.0
     assert options["cleanup_interval"] == 30.0
-    assert Settings(channel_timeout=1.0).waitress_options()["cleanup_interval"] == 1.0
+    assert waitress_options(Server(channel_timeout=1.0))["cleanup_interval"] == 1.0
 
 
 def adjustments(adjusted: Adjustments) -> dict[str, object]:
@@ -50,7 +51,7 @@ def adjustments(adjusted: Adjustments) -> dict[str, object]:
 
 
 def test_every_other_adjustment_is_waitress_default():
-    ours = adjustments(Adjustments(**Settings().waitress_options()))
+    ours = adjustments(Adjustments(**waitress_options(Server())))
     stock = adjustments(Adjustments())
     changed = {name for name in stock if ours[name] != stock[name]}
     # Where to listen, room for slow clients, bodies and headers bounded, no Server header;

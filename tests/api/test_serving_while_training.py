@@ -32,7 +32,7 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.write import index_artifacts
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from tests.live_server import start_server
 
 VALIDATION = "backtest: validation refits, to choose the damping"
@@ -70,7 +70,7 @@ def model_dir(artifact_dir, tmp_path) -> Path:
 
 
 def _client(model_dir: Path, tmp_path: Path):
-    settings = Settings(model_dir=model_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    settings = ApiSettings(model_dir=model_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
     return create_app(open_artifacts(model_dir), settings).test_client()
 
 
@@ -156,7 +156,7 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
         ),
     )
     reloading = Reloading(
-        lambda: create_app(open_artifacts(model_dir), Settings(model_dir=model_dir)), model_dir
+        lambda: create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir)), model_dir
     )
     during = reloading.app.test_client().get("/healthz")
     conforms("/healthz", during)
@@ -245,7 +245,7 @@ def test_the_application_is_built_again_when_the_index_changes(model_dir):
         built.append(len(open_artifacts(model_dir)))
         if len(built) == 3:
             raise ArtifactError("the index is being rewritten")
-        return create_app(open_artifacts(model_dir), Settings(model_dir=model_dir))
+        return create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir))
 
     reloading = Reloading(build, model_dir)
     first = reloading.app

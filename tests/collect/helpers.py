@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptopredict.assets import configured_assets
 from cryptopredict.collect.collector import Backoff, BinanceCollector
 from cryptopredict.collect.writer import MinuteWriter
-from cryptopredict.config import Settings
+from cryptopredict.config import CollectorSettings
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
 from cryptopredict.minutes.store import MinuteStore, StoreError
 
@@ -75,7 +75,9 @@ def collector_for(
     timeout: float = 5.0,
     **kwargs,
 ) -> tuple[BinanceCollector, MinuteWriter]:
-    settings = Settings(database_url=url, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url)
+    settings = CollectorSettings(
+        database_url=url, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
+    )
     store = MinuteStore.open(url, timeout=timeout)
     writer = MinuteWriter(store, settings.minute_retention_days, clock=clock)
     kwargs.setdefault("backoff", Backoff(first=0.05, cap=0.4))

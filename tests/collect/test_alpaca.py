@@ -27,7 +27,7 @@ from cryptopredict.collect.alpaca import (
 )
 from cryptopredict.collect.errors import RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter
-from cryptopredict.config import Settings
+from cryptopredict.config import CollectorSettings
 from cryptopredict.minutes.bars import MalformedBarError
 from cryptopredict.minutes.store import MinuteStore
 from tests.collect.running import run_until
@@ -160,7 +160,7 @@ def test_alpaca_bars_are_stored_and_a_gap_is_filled_from_history(sample_minutes,
     writer = MinuteWriter(store, 30, clock=lambda: m[7].ts)
     # The gap m[3]..m[4] comes from Alpaca's historical bars.
     with FakeAlpaca(frames) as fake, FakeHistory([(200, history_page(m[3:5]), {})]) as history:
-        settings = Settings(database_url=url, **KEYS)
+        settings = CollectorSettings(database_url=url, **KEYS)
         collector = AlpacaCollector(
             [BTC], writer, settings, url=f"ws://127.0.0.1:{fake.port}", history_url=history.url
         )
@@ -246,7 +246,7 @@ def test_a_historical_bar_without_a_whole_minute_or_an_offset_is_malformed(sampl
 def test_the_fallback_needs_keys(tmp_path):
     writer = MinuteWriter(MinuteStore.open(f"sqlite:///{tmp_path / 'm.db'}"), 30)
     with pytest.raises(MissingKeysError, match="ALPACA_API_KEY and ALPACA_SECRET_KEY"):
-        AlpacaCollector([BTC], writer, Settings())
+        AlpacaCollector([BTC], writer, CollectorSettings())
 
 
 def test_alpaca_bars_parse_and_malformed_ones_say_why(sample_minutes):
@@ -271,7 +271,7 @@ def test_a_stream_thread_that_ends_is_noticed(tmp_path, monkeypatch):
     writer = MinuteWriter(MinuteStore.open(f"sqlite:///{tmp_path / 'm.db'}"), 30)
     refusal = {"T": "error", "code": 409, "msg": "insufficient subscription"}
     with FakeAlpaca([], auth_reply=refusal) as fake:
-        settings = Settings(**KEYS)
+        settings = CollectorSettings(**KEYS)
         collector = AlpacaCollector([BTC], writer, settings, url=f"ws://127.0.0.1:{fake.port}")
         with pytest.raises(UnavailableError, match="its thread stopped"):
             asyncio.run(asyncio.wait_for(collector.run(), 30))

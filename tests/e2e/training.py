@@ -11,7 +11,6 @@ artifact directory; `--where` prints only where that directory is, training noth
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -21,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from cryptopredict.config import Settings
+from cryptopredict.config import SECTIONS, variables
 
 ROOT = Path(__file__).parents[2]
 CACHE = ROOT / ".cache" / "e2e"
@@ -29,7 +28,9 @@ COMMAND = ["train.py", "--all", "--source", "snapshot"]
 INPUTS = ("cryptopredict", "train.py", "data", "requirements-train.txt", "requirements-api.txt")
 NOT_READ_BY_TRAINING = ("cryptopredict/api", "cryptopredict/collect")
 # Settings the environment may hold that would make this training differ from the product's.
-SETTINGS_ENV = {spec.metadata["env"] for spec in dataclasses.fields(Settings)} - {"LOG_LEVEL"}
+SETTINGS_ENV = {each.env for section in SECTIONS for each in variables(section).values()} - {
+    "LOG_LEVEL"
+}
 
 
 def training_key(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cryptopredict.assets import ASSETS
-from cryptopredict.config import Settings
+from cryptopredict.config import Gate
 from cryptopredict.data import History, Interval, Rules, validate
 from cryptopredict.data.frame import Bars
 from cryptopredict.model.config import DEFAULT
@@ -29,7 +29,7 @@ def quick_job(history: History, **changes) -> PairJob:
         "bars": history,
         "config": QUICK_CONFIG,
         "horizon_days": 20,
-        "gate": GateRules.from_settings(Settings()),
+        "gate": GateRules.from_settings(Gate()),
         "plan": QUICK_PLAN,
     }
     return PairJob(**{**base, **changes})

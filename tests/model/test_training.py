@@ -18,7 +18,7 @@ from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.assets import asset_for_symbol
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from cryptopredict.model import build
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.scoring import VERDICTS
@@ -261,7 +261,7 @@ def test_a_pair_priced_below_one_keeps_six_significant_digits_in_its_backtest(
     job = quick_job(history, asset=asset_for_symbol("DOGE/USD"), gate=ANY_BACKTEST)
     trained = train(job, tmp_path, dask_client)
     assert trained.path.name == "doge-usd"
-    settings = Settings(model_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    settings = ApiSettings(model_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
     client = create_app(open_artifacts(tmp_path), settings).test_client()
     answer = client.get("/model/doge-usd/backtest")
     assert answer.status_code == 200

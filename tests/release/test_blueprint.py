@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cryptopredict.config import Settings
+from cryptopredict.config import ApiSettings
 from tools.release.blueprint import (
     PLACEHOLDER_REPOSITORY,
     BlueprintError,
@@ -54,12 +54,12 @@ def test_the_api_behind_renders_proxy_has_no_cap_per_address_and_keeps_its_deadl
     addresses: with the default cap of 100 per address, the 101st concurrent client would get
     `503 too_many_connections`. The settings are read back from the generated file as the
     server reads its environment."""
-    defaults = Settings.from_env({})
+    defaults = ApiSettings.from_env({})
     assert defaults.max_connections_per_client == 100, "the default the Blueprint must change"
     text = render(Image("octo/cryptopredict", collector=collector))
     web = next(s for s in yaml.safe_load(text)["services"] if s["type"] == "web")
     environ = {item["key"]: item["value"] for item in web["envVars"] if "value" in item}
-    served = Settings.from_env(environ)
+    served = ApiSettings.from_env(environ)
     assert served.max_connections_per_client == 0, "no cap per client address"
     assert served.port == 8080
     # The bounds that do not depend on the client's address stay as the server sets them.

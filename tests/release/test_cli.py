@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from cryptopredict.assets import pairs_setting
-from cryptopredict.config import Settings
+from cryptopredict.config import Pairs
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import github_outputs, main
@@ -299,5 +299,5 @@ def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
 def test_the_release_default_is_the_market_and_the_products_stays_offline():
     assert DEFAULT_ASSETS == "top:200"
     # `make run` trains the embedded pairs, offline; the release asks the market.
-    assert Settings().assets == "btc-usd,eth-usd"
+    assert Pairs().assets == "btc-usd,eth-usd"
     assert pairs_setting(DEFAULT_ASSETS).top == 200

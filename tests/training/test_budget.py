@@ -24,9 +24,10 @@ from distributed import Event, as_completed
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.run import DEFERRED, read_run
 from cryptopredict.assets import configured_assets
-from cryptopredict.config import Duration, Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.data import History, load_history
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.duration import Duration
 from cryptopredict.model.gate import GateRules
 from cryptopredict.training.budget import Budget, backtest_order
 from cryptopredict.training.cli import main
@@ -48,7 +49,7 @@ CLEARED = ("DASK_SCHEDULER_ADDRESS", "TRAIN_WORKERS", "FIT_CACHE", "ASSETS", "TR
 @pytest.fixture(scope="module")
 def histories(tmp_path_factory) -> dict[str, History]:
     """Each pair's last 120 days of hours, read and validated as training reads them."""
-    settings = Settings(cache_dir=tmp_path_factory.mktemp("history"))
+    settings = HistorySettings(cache_dir=tmp_path_factory.mktemp("history"))
     since = LAST - pd.Timedelta(days=120)
     return {
         asset.slug: load_history(asset, "1h", since, settings, source="csv", csv=SPOT)

@@ -89,12 +89,14 @@ def test_failures_exit_non_zero_and_write_nothing(arguments, message, tmp_path, 
 
 
 def test_a_csvs_interval_is_its_own_unless_told_and_a_mismatch_is_refused(
-    daily_csv, tmp_path, caplog
+    daily_csv, tmp_path, caplog, monkeypatch
 ):
     """Issue 35, bar 5: a daily file without --interval trains as daily bars (not as the pair's
-    default 1h); with --interval 1h it is refused at once, naming both intervals."""
+    default 1h); with --interval 1h it is refused at once, naming both intervals. Without
+    `--out` the artifacts go to MODEL_DIR, where the API serves them from (issue 54)."""
     out = tmp_path / "out"
-    assert main(["--csv", str(daily_csv), "--no-backtest", "--out", str(out)]) == 0
+    monkeypatch.setenv("MODEL_DIR", str(out))
+    assert main(["--csv", str(daily_csv), "--no-backtest"]) == 0
     manifest = json.loads((out / "btc-usd" / "manifest.json").read_text())
     assert (manifest["interval"], manifest["data"]["rows"]) == ("1d", 1461)
     refused = ["--csv", str(daily_csv), "--interval", "1h", "--no-backtest"]

@@ -25,7 +25,7 @@ import pytest
 from distributed import Client, LocalCluster, SchedulerPlugin
 
 from cryptopredict.artifact.read import load_artifact
-from cryptopredict.config import Settings
+from cryptopredict.config import HistorySettings
 from cryptopredict.training.cli import main
 from cryptopredict.training.driver import pairs_in_flight
 
@@ -259,7 +259,7 @@ def test_no_task_carries_a_data_source_key(tmp_path, monkeypatch):
     monkeypatch.setenv("ALPACA_API_KEY", secret)
     monkeypatch.setenv("ALPACA_SECRET_KEY", secret + "-secret")
     # What the check looks for is what the old fetch task carried: the settings, keys inside.
-    assert secret.encode() in cloudpickle.dumps(Settings.from_env())
+    assert secret.encode() in cloudpickle.dumps(HistorySettings.from_env())
     specs = TaskSpecs()
     with LocalCluster(**IN_PROCESS) as cluster:
         cluster.scheduler.add_plugin(specs)

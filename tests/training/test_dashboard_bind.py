@@ -6,7 +6,7 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from cryptopredict.config import Settings
+from cryptopredict.config import Training
 from cryptopredict.training.cluster import training_client
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def test_the_dashboard_listens_on_loopback_by_default():
-    with training_client(Settings(train_workers=1)) as client:
+    with training_client(Training(train_workers=1)) as client:
         port = client.scheduler_info()["services"]["dashboard"]
         assert listening_addresses(port) == {"127.0.0.1"}
 
@@ -31,6 +31,6 @@ def test_the_dashboard_listens_on_loopback_by_default():
 def test_the_dashboard_address_is_configurable(monkeypatch):
     # Another loopback address: a test opens nothing to the network.
     monkeypatch.setenv("DASK_DASHBOARD_ADDRESS", "127.0.0.2:0")
-    with training_client(Settings.from_env()) as client:
+    with training_client(Training.from_env()) as client:
         port = client.scheduler_info()["services"]["dashboard"]
         assert listening_addresses(port) == {"127.0.0.2"}

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from cryptopredict.assets import asset_for_symbol
-from cryptopredict.config import Settings
+from cryptopredict.config import TrainingSettings
 from cryptopredict.model import forecasters
 from cryptopredict.training.cli import pair_job, parse_args
 from cryptopredict.training.driver import train_pairs
@@ -86,7 +86,7 @@ def told(tmp_path_factory, dask_client) -> tuple[Told, dict[str, str], list[str]
     args = parse_args(
         ["--all", "--source", "snapshot", "--interval", "1d", "--since", "2023-06-01"]
     )
-    settings = Settings()
+    settings = TrainingSettings()
     jobs = [pair_job(asset_for_symbol(slug), args, settings) for slug in (*PAIRS, MISSING)]
     progress = Told()
     with pytest.MonkeyPatch.context() as patch:

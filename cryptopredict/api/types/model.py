@@ -1,9 +1,8 @@
-"""What each model is (`ModelCard`: the manifest as training writes it, with the verdict first),
+"""What each model is (`ModelCard`: the manifest training wrote, with the verdict first),
 how its past forecasts fared (`Backtest`), and which models serve (`Health`)."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Literal
 
 import msgspec
@@ -11,7 +10,23 @@ import msgspec
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import TRAINING, FailedPair, Training
-from cryptopredict.artifact.schema import BacktestReport, BandVerdict, Manifest
+from cryptopredict.artifact.schema import (
+    INTERVAL_PATTERN,
+    BacktestReport,
+    BacktestSummary,
+    BandVerdict,
+    Boundary,
+    DataSummary,
+    Horizon,
+    Manifest,
+    ModelParams,
+    NaiveBand,
+    Postprocess,
+    ServedBand,
+    ServedParts,
+    Text,
+    UtcTime,
+)
 
 
 def _by_level(description: str) -> msgspec.Meta:
@@ -103,51 +118,49 @@ class Verdict(Answer):
     ]
 
 
-def _model_card() -> type[msgspec.Struct]:
-    """The manifest's fields, typed as the contract types them, after the verdict."""
-    return msgspec.defstruct(
-        "ModelCard",
-        [
-            ("verdict", Verdict),
-            *(
-                (field.name, field.type, msgspec.field(name=field.encode_name))
-                for field in msgspec.structs.fields(Manifest)
-            ),
-            (
-                "quick",
-                Annotated[
-                    str | None,
-                    doc(
-                        "Why the last training run left this model on its quick model (the "
-                        "last close and the panel's band, not backtested): `backtest deferred: "
-                        "budget` when the run's time ran out before its backtest, which the "
-                        "next run goes on with; null for a backtested model, or when the model "
-                        "directory has no run record."
-                    ),
-                ],
-                msgspec.field(default=None),
-            ),
-            (
-                "track_record",
-                Annotated[
-                    TrackRecordSummary | None,
-                    doc(
-                        "How the forecasts the service issued of the asset fared once due "
-                        "(`/model/{asset}/track-record`); null when no minute bars can be read."
-                    ),
-                ],
-            ),
-        ],
-        kw_only=True,
-        module=__name__,
-        namespace={"__doc__": inspect.cleandoc(Manifest.__doc__ or "")},
-    )
+class ModelCard(Answer, kw_only=True):
+    """What the model is, what it was trained on, how its output is served, its backtest summary
+    (`metrics`) and where its validation ended (null: trained without a backtest), and each
+    file's sha256: the manifest training wrote, its verdict first. Declared here, for the API:
+    a field renamed on disk (`cryptopredict.artifact.schema.Manifest`) changes `model_card`,
+    not this contract."""
 
-
-# The model card: the verdict first, what a reader wants, then every field of the manifest
-# (`cryptopredict.artifact.schema.Manifest`) as training wrote it; the backtest's summary is
-# `metrics`.
-ModelCard = _model_card()
+    verdict: Verdict
+    schema_version: int
+    asset: Text
+    symbol: Text
+    interval: Annotated[str, msgspec.Meta(pattern=INTERVAL_PATTERN)]
+    model_version: Text
+    created_at: UtcTime
+    git_sha: str | None
+    data: DataSummary
+    versions: dict[str, str]
+    params: ModelParams
+    postprocess: Postprocess
+    band: ServedBand
+    served: ServedParts
+    metrics: BacktestSummary | None
+    backtest_boundary: Boundary | None
+    horizon: Horizon
+    levels: tuple[int, ...]
+    files: dict[str, str]
+    naive: NaiveBand | None
+    quick: Annotated[
+        str | None,
+        doc(
+            "Why the last training run left this model on its quick model (the last close and "
+            "the panel's band, not backtested): `backtest deferred: budget` when the run's time "
+            "ran out before its backtest, which the next run goes on with; null for a "
+            "backtested model, or when the model directory has no run record."
+        ),
+    ] = None
+    track_record: Annotated[
+        TrackRecordSummary | None,
+        doc(
+            "How the forecasts the service issued of the asset fared once due "
+            "(`/model/{asset}/track-record`); null when no minute bars can be read."
+        ),
+    ]
 
 
 def model_card(
@@ -155,11 +168,32 @@ def model_card(
     verdict: Verdict,
     track_record: TrackRecordSummary | None,
     quick: str | None = None,
-) -> msgspec.Struct:
-    card: msgspec.Struct = ModelCard(
-        verdict=verdict, track_record=track_record, quick=quick, **msgspec.structs.asdict(manifest)
+) -> ModelCard:
+    """The card of `manifest`: each field named as the contract names it."""
+    return ModelCard(
+        verdict=verdict,
+        schema_version=manifest.schema_version,
+        asset=manifest.asset,
+        symbol=manifest.symbol,
+        interval=manifest.interval,
+        model_version=manifest.model_version,
+        created_at=manifest.created_at,
+        git_sha=manifest.git_sha,
+        data=manifest.data,
+        versions=manifest.versions,
+        params=manifest.params,
+        postprocess=manifest.postprocess,
+        band=manifest.band,
+        served=manifest.served,
+        metrics=manifest.metrics,
+        backtest_boundary=manifest.backtest_boundary,
+        horizon=manifest.horizon,
+        levels=manifest.levels,
+        files=manifest.files,
+        naive=manifest.naive,
+        quick=quick,
+        track_record=track_record,
     )
-    return card
 
 
 class Backtest(BacktestReport, frozen=True):
