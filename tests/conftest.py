@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,10 @@ E2E = Path(__file__).parent / "e2e"
 hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+# Dask's scheduler says each key it cancels at INFO: a failed test that trained shows thousands of
+# such lines in its captured log, and CI's tail then holds nothing else. Its warnings still show.
+logging.getLogger("distributed.scheduler").setLevel(logging.WARNING)
 
 
 def pytest_configure(config: pytest.Config) -> None:
