@@ -40,6 +40,10 @@ def model_dir(tmp_path_factory) -> Path:
     return out
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _started(target: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as sink:
         return subprocess.Popen(
@@ -49,6 +53,8 @@ def _started(target: list[str], env: dict[str, str], log: Path) -> subprocess.Po
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group: nothing else gets the signal
+            # As from a terminal, even where our caller ignores SIGINT (a job `&` started).
+            preexec_fn=_interruptible,  # noqa: PLW1509 (it only resets one signal's handler)
         )
 
 
