@@ -158,7 +158,8 @@ def write_paths(scratch: Path, model_dir: Path) -> dict[str, Path]:
     grid = artifact.grid.ds
     step = int(grid[1] - grid[0])
     quarters = np.arange(DATES) % 4 * step // 4  # on a grid point, a quarter, half, 3/4 past it
-    picks = grid[np.linspace(0, len(grid) - 2, DATES).astype(np.int64)] + quarters
+    # A grid row is served at its bar's closing instant, a step after its opening `ds`.
+    picks = grid[np.linspace(0, len(grid) - 2, DATES).astype(np.int64)] + step + quarters
     origin = int(artifact.history.ds[-1])
     month = np.linspace(step, 30 * 86400, DATES).astype(np.int64) // step * step + quarters
     far = origin + 3 * 365 * 86400 - 30 * 86400
