@@ -11,6 +11,7 @@ import os
 import socket
 import sqlite3
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,20 @@ def is_lasting(error: BaseException) -> bool:
 
         return not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
     return False
+
+
+@contextlib.contextmanager
+def transaction(
+    connection: Any, rollback_errors: tuple[type[BaseException], ...] = (Exception,)
+) -> Iterator[None]:
+    """BEGIN ... COMMIT on `connection`, rolled back on any error; a rollback that fails with
+    one of `rollback_errors` (the connection already gone, and the transaction with it) is
+    passed over so that the first error is the one raised."""
+    connection.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(*rollback_errors):
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

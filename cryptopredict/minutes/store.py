@@ -21,7 +21,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -36,6 +36,7 @@ from cryptopredict.database import (
     interrupt,
     is_lasting,
     one_line,
+    transaction,
 )
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
 from cryptopredict.redaction import redact, scrub
@@ -324,17 +325,9 @@ class MinuteStore:
     def _sql(self, query: str) -> str:
         return query.replace("?", self._placeholder)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            # The connection may be gone (a restarted server): the transaction went with it.
-            with contextlib.suppress(*self.driver_errors):
-                self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        # The connection may be gone (a restarted server): the transaction went with it.
+        return transaction(self._db, self.driver_errors)
 
     @_guarded
     def _check_schema(self, create: bool) -> None:

@@ -39,6 +39,7 @@ from cryptopredict.database import (
     connect_sqlite,
     is_lasting,
     one_line,
+    transaction,
 )
 from cryptopredict.redaction import redact, scrub
 
@@ -215,16 +216,8 @@ class ArchiveWriter:
             detail += one_line(scrub(str(error), self.url))
             raise StoreError(detail) from None
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        return transaction(self._db)
 
     def _sql(self, query: str) -> str:
         return query.replace("?", self._placeholder)
