@@ -11,10 +11,9 @@ moves uses normal quantiles of the year's volatility in place of the moves' own.
 
 from __future__ import annotations
 
-import bisect
-import math
-
 import numpy as np
+import pandas as pd
+from pandas.api.indexers import BaseIndexer
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import LEVELS
@@ -113,8 +112,19 @@ class Market:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Quantiles at TAUS and the median of every `hours`-step log return of the year before
         each origin `pos` that had played out by `known_by` (origins in time order); normal
-        quantiles of the warm-up volatility where fewer than MIN_MOVES had."""
-        key = (hours, pos.tobytes(), np.asarray(known_by).tobytes())
+        quantiles of the warm-up volatility where fewer than MIN_MOVES had. Known at the origins
+        themselves (the usual case): read from every bar's, computed once per `hours`."""
+        pos, known_by = np.asarray(pos), np.asarray(known_by)
+        if np.array_equal(known_by, self.t[pos]):
+            every = np.arange(len(self.t))
+            quantiles, medians = self._cached_quantiles(hours, every, self.t)
+            return quantiles[pos], medians[pos]
+        return self._cached_quantiles(hours, pos, known_by)
+
+    def _cached_quantiles(
+        self, hours: int, pos: np.ndarray, known_by: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        key = (hours, pos.tobytes(), known_by.tobytes())
         if key not in self._quantiles:
             moves = self.moves(hours)
             reach = self.position(self.t - hours * HOUR)  # the latest start known at each bar
@@ -138,29 +148,34 @@ def sliding_quantiles(
     values: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantiles at TAUS, medians and counts of the finite `values[lo[i]:hi[i]]`, for windows
-    whose ends never move back (as np.quantile's default, linear between order statistics)."""
-    window: list[float] = []
-    start, end = 0, 0
-    taus = np.asarray((*TAUS, 0.5))
-    quantiles = np.full((len(lo), len(taus)), np.nan)
-    counts = np.zeros(len(lo), dtype=np.int64)
-    for i, (want_first, want_stop) in enumerate(zip(lo, hi, strict=True)):
-        stop = max(int(want_stop), end)
-        first = min(max(int(want_first), start), stop)
-        for value in values[end:stop]:
-            if math.isfinite(value):
-                bisect.insort(window, value)
-        for value in values[start:first]:
-            if math.isfinite(value):
-                del window[bisect.bisect_left(window, value)]
-        start, end = first, stop
-        n = len(window)
-        counts[i] = n
-        if n:
-            at = (n - 1) * taus
-            below = np.floor(at).astype(int)
-            above = np.minimum(below + 1, n - 1)
-            low = np.array([window[k] for k in below])
-            high = np.array([window[k] for k in above])
-            quantiles[i] = low + (high - low) * (at - below)
-    return quantiles[:, :-1], quantiles[:, -1].copy(), counts
+    whose ends never move back (as np.quantile's default, linear between order statistics):
+    pandas' rolling quantiles over windows of our own bounds (`BaseIndexer`)."""
+    stop = np.maximum.accumulate(np.asarray(hi, dtype=np.int64))
+    first = np.minimum(np.maximum.accumulate(np.asarray(lo, dtype=np.int64)), stop)
+    # One window per row of the series: the origins' first, then empty ones at the end.
+    rows = max(len(values), len(first))
+    start = np.full(rows, stop[-1] if len(stop) else 0, dtype=np.int64)
+    end = start.copy()
+    start[: len(first)], end[: len(stop)] = first, stop
+    series = pd.Series(np.concatenate([values, np.full(rows - len(values), np.nan)]))
+    windows = _Windows(start=start, end=end)
+    rolling = series.rolling(windows, min_periods=1)
+    quantiles = np.column_stack(
+        [rolling.quantile(tau).to_numpy()[: len(first)] for tau in (*TAUS, 0.5)]
+    )
+    counts = series.rolling(windows, min_periods=0).count().to_numpy()[: len(first)]
+    return quantiles[:, :-1], quantiles[:, -1].copy(), counts.astype(np.int64)
+
+
+class _Windows(BaseIndexer):
+    """Each row's window as `start` and `end` positions given beforehand."""
+
+    def get_window_bounds(
+        self,
+        num_values: int = 0,
+        min_periods: int | None = None,
+        center: bool | None = None,
+        closed: str | None = None,
+        step: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.start, self.end

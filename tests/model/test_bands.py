@@ -51,6 +51,27 @@ def test_sliding_quantiles_match_numpy_on_every_window():
         assert counts[i] == len(window)
 
 
+@pytest.mark.parametrize("hours", [1, 24])
+def test_the_quantiles_known_at_each_origin_are_those_of_the_year_of_moves_before_it(hours):
+    rng = np.random.default_rng(3)
+    days = 500
+    seconds = START + HOUR * np.arange(24 * days)
+    seconds[24 * 200 :] += 6 * HOUR  # a six-hour outage: no move spans it
+    market = Market(seconds, np.cumsum(rng.normal(0, 0.01, len(seconds))), HOUR)
+    origins = np.array([30, 24 * 100, 24 * 200 + 3, 24 * 400, 24 * days - 1])
+    quantiles, medians = market.return_quantiles(hours, origins, market.t[origins])
+    moves = market.moves(hours)
+    for i, at in enumerate(origins):
+        start = market.t[at] - 365 * 86_400
+        known = (market.t > start) & (market.t + hours * HOUR <= market.t[at])
+        window = moves[known & np.isfinite(moves)]
+        if len(window) < 30:  # MIN_MOVES: normal quantiles of the year's volatility instead
+            assert medians[i] == 0.0
+            continue
+        np.testing.assert_allclose(quantiles[i], np.quantile(window, TAUS))
+        assert medians[i] == pytest.approx(np.median(window))
+
+
 def test_the_profile_finds_the_hours_of_the_week_that_move_most():
     rng = np.random.default_rng(2)
     hours = 24 * 7 * 30
