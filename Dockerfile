@@ -36,16 +36,13 @@ COPY train.py ./
 # BTC/USD, ETH/USD and the 200 pairs most traded on Binance, ranked now), as tasks on Dask (a
 # local cluster, or the scheduler the DASK_SCHEDULER_ADDRESS secret names): the image serves every
 # pair that trained. A pair that fails is left out (named with why in artifacts/run.json);
-# the build fails when BTC/USD does, or more than a tenth of the pairs. TRAIN_BUDGET (`3h`, the
-# release's; empty: no limit) bounds the training: every pair is served its quick model first,
-# the backtests take what is left (BTC/USD's first, whatever the budget), and a pair not
-# backtested by then is served its quick model, said so in run.json (docs/model.md, "Training
-# with a budget").
+# the build fails when BTC/USD does, or more than a tenth of the pairs. A pair applies what
+# `make panel` decided for every pair: one Prophet fit and numerics, about ten CPU-seconds
+# (docs/performance.md, "A release of 200 pairs").
 ARG ASSETS=""
 ARG TRAIN_SOURCE=auto
 ARG REQUIRE_FRESH_HOURS=""
 ARG TRAIN_ARGS=""
-ARG TRAIN_BUDGET=""
 # Recorded in the artifact's manifest: MODEL_VERSION is reported by /healthz, GIT_SHA names the
 # commit the model was trained by (the build context has no .git to read it from).
 ARG MODEL_VERSION=dev
@@ -57,10 +54,7 @@ ARG BUILD_ID=""
 # for this one step: they never become ARG, ENV or a file in a layer (nor a build argument in the
 # image's provenance). Missing secrets are fine: the sources work without keys, and without a
 # scheduler training runs on a local cluster. $TRAIN_ARGS is unquoted on purpose: several flags.
-# The fit cache (the backtest's Prophet refits, by the digest of what each depends on) and the
-# history store outlive the build in a BuildKit cache mount, which the release workflow carries
-# from one release to the next as a workflow artifact: a release refits and fetches only what
-# is new (docs/release.md, "What a release refits"). Nothing of it reaches a layer.
+# The history store outlives the build in a BuildKit cache mount. Nothing of it reaches a layer.
 RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     --mount=type=secret,id=ALPACA_SECRET_KEY,required=false \
     --mount=type=secret,id=DASK_SCHEDULER_ADDRESS,required=false \
@@ -72,9 +66,9 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}: ${ASSETS:-the default pairs}" \
     && ASSETS="$ASSETS" REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
-        FIT_CACHE=/cache/fits CRYPTOPREDICT_CACHE=/cache/history \
+        CRYPTOPREDICT_CACHE=/cache/history \
         python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" \
-            --tolerate 0.1 --must-train btc-usd ${TRAIN_BUDGET:+--budget "$TRAIN_BUDGET"} $TRAIN_ARGS \
+            --tolerate 0.1 --must-train btc-usd $TRAIN_ARGS \
     && mkdir -p /app/models \
     && for pickled in /app/artifacts/*/model.pkl; do \
         if [ -f "$pickled" ]; then mv "$pickled" "/app/models/$(basename "$(dirname "$pickled")").pkl"; fi; \

@@ -225,17 +225,18 @@ clean:
 compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast, arch GARCH); about an hour
 	$(BIN)/python -m tools.compare
 
-# `make panel`: the band every hourly pair serves, chosen on the validation origins of the 16
-# Binance spot pairs' whole history (data/binance-spot-16pairs-1h-full.csv.gz; writes
-# cryptopredict/model/panel_band.json and, where it calibrates on the pool the pairs share,
-# panel_pool.npz, which training reads), then scored on their evaluation origins and BTC/USD's
-# against naive, per pair and pooled: docs/panel.json (`make report` renders it). Each pair is
-# backtested once, PANEL_JOBS (3) at a time on the training cluster; docs/model.md says how
-# long it takes. PANEL_ARGS=--no-btc leaves BTC/USD out, --keep-band scores the committed band
-# without choosing (not in CI).
+# `make panel`: what every pair serves, decided on the 16 Binance spot pairs' whole history
+# (data/binance-spot-16pairs-1h-full.csv.gz): the damping, on Prophet's refits at a fixed
+# design of their validation origins, and the band every hourly pair serves, on their validation
+# origins (writes cryptopredict/model/panel_choice.json and, where the band calibrates on the
+# pool the pairs share, panel_pool.npz, which training reads); then both scored on their
+# evaluation origins and BTC/USD's against naive, per pair and pooled: docs/panel.json (`make
+# report` renders it). Every step is tasks on the training cluster; docs/model.md says how long
+# it takes. PANEL_ARGS=--no-btc leaves BTC/USD out, --keep scores the recorded choices without
+# choosing (not in CI).
 .PHONY: panel
 panel: $(VENV)/.run-deps
-	$(BIN)/python -m tools.panel --jobs $${PANEL_JOBS:-3} $(PANEL_ARGS)
+	$(BIN)/python -m tools.panel $(PANEL_ARGS)
 
 # `make report`: the docs' model report (docs/model-report/backtest.json, eth-usd-backtest.json and
 # the tables of docs/model.md) and settings table, from the model `make e2e` trains (cached

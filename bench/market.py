@@ -4,7 +4,7 @@
 trained as `<base>-usdt`), one model directory of 222 pairs.
 
 - `python -m bench.market cache` (bar 1): `train.py --all` on both files with their last day
-  removed, then again on the whole files with the same FIT_CACHE: the second run's wall time
+  removed, then again on the whole files with the same history store: the second run's wall time
   against the first's (bar: at most 25%), and the workers' CPU seconds a pair, daily and hourly,
   cold and warm; from the hourly ones, a cold and a warm release (202 pairs) on a 4-core
   GitHub runner and the workers 1,612 pairs need inside six hours (docs/performance.md).
@@ -108,18 +108,19 @@ def assets_of(path: Path, symbols: list[str]) -> str:
 
 
 def train(
-    csv: Path, assets: str, *, fits: Path, out: Path, log: Path
+    csv: Path, assets: str, *, cache: Path, out: Path, log: Path
 ) -> tuple[float, float, float]:
-    """`train.py --all --csv csv` in a fresh process: its wall seconds, the CPU seconds of its
-    process tree (its workers and their Stan processes included) and of the client alone."""
+    """`train.py --all --csv csv` in a fresh process, its history store in `cache`: its wall
+    seconds, the CPU seconds of its process tree (its workers and their Stan processes included)
+    and of the client alone."""
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "FIT_CACHE"}
+        if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "CRYPTOPREDICT_CACHE"}
     }
     environment |= {
         "ASSETS": assets,
-        "FIT_CACHE": str(fits),
+        "CRYPTOPREDICT_CACHE": str(cache),
         "LOG_LEVEL": "INFO",
         "MAX_BAR_JUMP": str(MAX_BAR_JUMP),
     }
@@ -164,8 +165,8 @@ def measure_cache(counts: dict[Path, int | None], models: Path) -> list[Run]:
     """Cold then warm, each the daily file then the hourly one (the first `counts[file]` pairs
     of each, or all), into `models`."""
     WORK.mkdir(parents=True, exist_ok=True)
-    fits = WORK / "fits"
-    for stale in (fits, models):
+    cache = WORK / "history"
+    for stale in (cache, models):
         if stale.exists():
             subprocess.run(["rm", "-rf", str(stale)], check=True)
     runs = []
@@ -178,7 +179,7 @@ def measure_cache(counts: dict[Path, int | None], models: Path) -> list[Run]:
             before = os.getloadavg()[0]
             log = WORK / f"train-{cache}-{name}.log"
             assets = assets_of(source, symbols)
-            seconds, tree, client = train(csv, assets, fits=fits, out=models, log=log)
+            seconds, tree, client = train(csv, assets, cache=cache, out=models, log=log)
             pairs = len(symbols)
             load = (before, os.getloadavg()[0])
             run = Run(name, cache, pairs, seconds, tree - client, client, load)

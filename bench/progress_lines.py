@@ -2,12 +2,12 @@
 every line about a pair names a step that is moving or says it is waiting for a worker, and the
 run's time left is never below a pair's.
 
-A block is the progress display's lines of one moment: a line per pair in flight
-("btc-usd (quick model served): backtest: validation refits, ...; 40 of 234 fits, about 9 min
-left", "eth-usd: waiting for a worker (next: ...); ...") and the run's ("training: 0 of 2 pairs
-done, 1 running, ...; 156 of 459 fits, about 10 min left"). A refit step named twice in a row
-with the same fits done did not move in between; any other step named is one a worker runs
-(the display names only those) or says the pair waits."""
+A block is the progress display's lines of one moment: a line per pair in flight ("btc-usd:
+backtest of the served forecast, about a minute left", "eth-usd: waiting for a worker (next:
+...), ...") and the run's ("training: 0 of 2 pairs done, 1 running, ..., about 2 min left").
+A step is one a worker runs (the display names only those) or says the pair waits; a pair that
+names the same running step in `STUCK_BLOCKS` blocks in a row (a minute and more: every step of
+a pair takes seconds) did not move."""
 
 from __future__ import annotations
 
@@ -17,19 +17,18 @@ from dataclasses import dataclass, field
 
 PROGRESS = re.compile(r"^\S+ INFO +cryptopredict\.training\.progress: (?P<message>.*)$")
 PAIR = re.compile(
-    r"^(?P<slug>[a-z0-9]+-[a-z0-9]+)(?P<quick> \(quick model served\))?: (?P<doing>.*?)"
-    r"(?:; (?P<done>\d+) of (?P<total>\d+) fits)?, (?P<left>about .+ left|time left not known yet)$"
+    r"^(?P<slug>[a-z0-9]+-[a-z0-9]+): (?P<doing>.*?), "
+    r"(?P<left>about .+ left|time left not known yet)$"
 )
 RUN = re.compile(r"^training: .*, (?P<left>about .+ left|time left not known yet)$")
 WAITING = "waiting for a worker"
-REFITS = "refits"
+STUCK_BLOCKS = 5
 
 
 @dataclass(frozen=True)
 class PairLine:
     slug: str
     doing: str
-    done: int | None
     left: float | None  # minutes, as said
 
 
@@ -38,7 +37,7 @@ class Reading:
     blocks: int = 0
     pair_lines: int = 0
     waiting_lines: int = 0
-    # a refit step named again with the same fits done
+    # a running step named in STUCK_BLOCKS blocks in a row
     not_moving: list[str] = field(default_factory=list)
     # the run's time left said below a pair's
     run_below_a_pair: list[str] = field(default_factory=list)
@@ -61,10 +60,7 @@ def blocks(messages: Iterable[str]) -> list[tuple[list[PairLine], float | None, 
     for message in messages:
         pair = PAIR.match(message)
         if pair is not None:
-            done = pair["done"]
-            pairs.append(
-                PairLine(pair["slug"], pair["doing"], done and int(done), minutes(pair["left"]))
-            )
+            pairs.append(PairLine(pair["slug"], pair["doing"], minutes(pair["left"])))
             continue
         run = RUN.match(message)
         if run is not None:
@@ -76,23 +72,20 @@ def blocks(messages: Iterable[str]) -> list[tuple[list[PairLine], float | None, 
 def read(log_lines: Iterable[str]) -> Reading:
     messages = [found["message"] for line in log_lines if (found := PROGRESS.match(line))]
     reading = Reading()
-    last: dict[str, PairLine] = {}
+    same: dict[str, tuple[str, int]] = {}  # each pair's step and how many blocks in a row
     for pairs, run_left, run_line in blocks(messages):
         reading.blocks += 1
         for pair in pairs:
             reading.pair_lines += 1
             if pair.doing.startswith(WAITING):
                 reading.waiting_lines += 1
-            before = last.get(pair.slug)
-            if (
-                REFITS in pair.doing
-                and not pair.doing.startswith(WAITING)
-                and before is not None
-                and before.doing == pair.doing
-                and before.done == pair.done
-            ):
-                reading.not_moving.append(f"{pair.slug}: {pair.doing}; {pair.done} fits")
-            last[pair.slug] = pair
+                same.pop(pair.slug, None)
+                continue
+            step, count = same.get(pair.slug, ("", 0))
+            count = count + 1 if step == pair.doing else 1
+            same[pair.slug] = (pair.doing, count)
+            if count == STUCK_BLOCKS:
+                reading.not_moving.append(f"{pair.slug}: {pair.doing}")
         known = [pair.left for pair in pairs if pair.left is not None]
         if known and (run_left is None or run_left < max(known)):
             reading.run_below_a_pair.append(run_line)

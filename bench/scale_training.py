@@ -6,9 +6,9 @@ measured for the training's cost, not forecast quality; bench/data/PROVENANCE.md
 `--pairs` pairs with the whole two years:
 
 1. `train.py --all` without the last day of bars on 1 worker, then on 2 workers, each with an
-   empty fit cache (every Prophet refit fitted): pairs per minute, and the speed-up;
-2. the same on every bar (one more day) with the 2-worker run's fit cache: what a scheduled
-   release pays per pair once the cache is warm.
+   empty history store: pairs per minute, and the speed-up;
+2. the same on every bar (one more day) with the 2-worker run's history store: what a run pays
+   per pair when its bars are read from the store.
 
 Every run is `python train.py` in a fresh process, timed from start to exit, so cluster start-up
 counts. Prints a table; `--json` writes the figures too.
@@ -77,16 +77,16 @@ def write_subset(symbols: list[str], path: Path, *, drop_last_day: bool) -> None
     path.write_text("\n".join([header, *kept]) + "\n")
 
 
-def train(csv: Path, slugs: list[str], workers: int, fits: Path, out: Path) -> float:
+def train(csv: Path, slugs: list[str], workers: int, cache: Path, out: Path) -> float:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "TRAIN_WORKERS", "FIT_CACHE"}
+        if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "TRAIN_WORKERS", "CRYPTOPREDICT_CACHE"}
     }
     environment |= {
         "ASSETS": ",".join(slugs),
         "TRAIN_WORKERS": str(workers),
-        "FIT_CACHE": str(fits),
+        "CRYPTOPREDICT_CACHE": str(cache),
         "LOG_LEVEL": "WARNING",
         "MAX_BAR_JUMP": str(MAX_BAR_JUMP),
     }
@@ -118,15 +118,16 @@ def measure(count: int, worker_counts: list[int]) -> list[Run]:
         write_subset(symbols, before, drop_last_day=True)
         write_subset(symbols, after, drop_last_day=False)
         for workers in worker_counts:
-            seconds = train(before, slugs, workers, root / f"fits-{workers}", root / f"a-{workers}")
+            cache = root / f"history-{workers}"
+            seconds = train(before, slugs, workers, cache, root / f"a-{workers}")
             runs.append(Run("no cache", workers, count, seconds))
             print(
                 f"{count} pairs on {workers} worker(s), nothing cached: {seconds:.0f} s", flush=True
             )
         warm = max(worker_counts)
-        seconds = train(after, slugs, warm, root / f"fits-{warm}", root / f"a-{warm}")
-        runs.append(Run("cached, one more day", warm, count, seconds))
-        print(f"re-run with one more day, cache warm: {seconds:.0f} s", flush=True)
+        seconds = train(after, slugs, warm, root / f"history-{warm}", root / f"a-{warm}")
+        runs.append(Run("history stored, one more day", warm, count, seconds))
+        print(f"re-run with one more day, history stored: {seconds:.0f} s", flush=True)
     return runs
 
 
@@ -176,7 +177,7 @@ def cluster_share(count: int) -> Share:
         environment = {
             key: value
             for key, value in os.environ.items()
-            if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "TRAIN_WORKERS", "FIT_CACHE"}
+            if key not in {"DASK_SCHEDULER_ADDRESS", "ASSETS", "TRAIN_WORKERS"}
         }
         # The workers import this checkout (installed, they would not need it: docs/model.md).
         workers_env = environment | {"PYTHONPATH": str(ROOT)}

@@ -28,8 +28,6 @@ from typing import Annotated, Any, Self
 
 import msgspec
 
-from cryptopredict.duration import Duration
-
 # The history sources `train.py --source` names (cryptopredict.data): here, where the training
 # client, which never imports pandas, and the data package both read them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
@@ -90,21 +88,9 @@ MEANINGS = {
         "How far past the last bar the forecast reaches, in days: training precomputes the grid "
         "this far, and the API answers up to it (or the grid's end, if earlier)."
     ),
-    "FIT_CACHE": (
-        "Directory where training caches the backtest's Prophet fits, so a second run (or one that"
-        " only adds bars) refits only what changed; delete it to refit everything."
-    ),
     "TRAIN_WORKERS": (
         "Worker processes of the local Dask cluster training runs on (one thread each); unset: one"
         " per core. Ignored when DASK_SCHEDULER_ADDRESS is set."
-    ),
-    "TRAIN_BUDGET": (
-        "How long a `train.py` run may take before its backtests stop (`train.py --budget`), "
-        "counted from its start, a duration such as `4h30m`, `90m` or `600s`: every pair is served"
-        " its quick model first; when the budget ends, no backtest starts or goes on (but those of"
-        " the `--must-train` pairs), the pairs not backtested keep their quick model, said with "
-        "why (`backtest deferred: budget`), and their refits so far stay in the fit cache for the "
-        "next run. Unset: no limit."
     ),
     "DASK_SCHEDULER_ADDRESS": (
         "Address of an existing Dask scheduler to train on, e.g. `tcp://10.0.0.5:8786` or "
@@ -231,7 +217,7 @@ class Variable:
     def expected(self) -> str:
         """What the variable must hold, in words: `a whole number of at least 1`."""
         kinds = {int: "a whole number", float: "a number", bool: "true or false (1 or 0)"}
-        kinds |= {Duration: "a duration such as 4h30m, 90m or 600s", Path: "a path"}
+        kinds |= {Path: "a path"}
         bounds = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
         limits = [
             f"{said} {getattr(self.meta, check)}"
@@ -260,8 +246,8 @@ def variables(section: type) -> dict[str, Variable]:
 
 
 def _decoded(kind: type, text: Any) -> object:
-    """The types msgspec leaves to us: a path, a duration."""
-    if kind in (Path, Duration):
+    """The type msgspec leaves to us: a path."""
+    if kind is Path:
         return kind(text)
     raise NotImplementedError(kind)
 
@@ -355,11 +341,9 @@ class Models(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Training(Section):
-    """How `train.py` runs: its cluster, its budget, its fit cache, what it records."""
+    """How `train.py` runs: its cluster, what it records."""
 
-    fit_cache_dir: Annotated[Path, setting("FIT_CACHE")] = Path(".cache/fits")
     train_workers: Annotated[int, setting("TRAIN_WORKERS", ge=1)] | None = None
-    train_budget: Annotated[Duration, setting("TRAIN_BUDGET")] | None = None
     dask_scheduler_address: Annotated[str, setting("DASK_SCHEDULER_ADDRESS")] | None = None
     dask_dashboard_address: Annotated[str, setting("DASK_DASHBOARD_ADDRESS")] = "127.0.0.1:0"
     model_version: Annotated[str, setting("MODEL_VERSION", min_length=1)] = "dev"

@@ -116,14 +116,12 @@ def postgres_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def own_caches(tmp_path_factory) -> Iterator[None]:
-    """Training's history store and fit cache (`CRYPTOPREDICT_CACHE`, `FIT_CACHE`) in this
-    worker's temporary folder, never the checkout's `.cache/`: a run's cost and results must not
-    depend on what an earlier run (or a developer's `make run`) left there. A test that needs
-    its own sets them again."""
+    """Training's history store (`CRYPTOPREDICT_CACHE`) in this worker's temporary folder, never
+    the checkout's `.cache/`: a run's results must not depend on what an earlier run (or a
+    developer's `make run`) left there. A test that needs its own sets it again."""
     caches = tmp_path_factory.mktemp("caches")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CRYPTOPREDICT_CACHE", str(caches / "history"))
-        patch.setenv("FIT_CACHE", str(caches / "fits"))
         yield
 
 
@@ -149,12 +147,10 @@ def on_the_session_cluster(dask_client, monkeypatch) -> str:
 
 
 @pytest.fixture
-def stand_in_fit(on_the_session_cluster, monkeypatch, tmp_path_factory) -> None:
+def stand_in_fit(on_the_session_cluster, monkeypatch) -> None:
     """Training in this test fits a straight line where it would fit Prophet (`tests/stand_in.py`),
-    on the session's cluster (whose tasks run in this process, so the patch reaches them), with
-    a fit cache of its own (no stand-in fit may be read back as Prophet's)."""
+    on the session's cluster (whose tasks run in this process, so the patch reaches them)."""
     from cryptopredict.model import forecasters  # Prophet: imported by the tests that train
     from tests.stand_in import fit_straight_line
 
     monkeypatch.setattr(forecasters, "fit_prophet", fit_straight_line)
-    monkeypatch.setenv("FIT_CACHE", str(tmp_path_factory.mktemp("stand-in-fits")))

@@ -1,4 +1,4 @@
-"""Training a pair in a test as `train.py` does, through its task graph, on a Dask cluster of
+"""Training a pair in a test as `train.py` does, as its task, on a Dask cluster of
 one single-threaded worker in this process: the tasks run here, so a test's monkeypatch
 reaches them. One per worker session (`dask_client`, tests/conftest.py), not one per training."""
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from distributed import Client, LocalCluster
 
-from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import Trained, train_pair
 from cryptopredict.training.tasks import PairJob
 
@@ -32,7 +31,7 @@ def in_process_client() -> Iterator[Client]:
         yield client
 
 
-def train(job: PairJob, out: Path, client: Client, *, cache: FitCache | None = None) -> Trained:
+def train(job: PairJob, out: Path, client: Client) -> Trained:
     """`job` trained into `out` (its backtest kept) on `client`'s cluster (the session's,
     `dask_client` in tests/conftest.py)."""
-    return train_pair(client, job, cache=cache or FitCache(None), out=out, keep_backtest=True)
+    return train_pair(client, job, out=out, keep_backtest=True)

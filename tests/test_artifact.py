@@ -64,7 +64,7 @@ def parts(version: str = "v1", points: int = 48) -> dict:
             **dict.fromkeys(("open", "high", "low", "close", "vwap"), yhat[:24] + 3),
             volume=np.ones(24),
         ),
-        "backtest": BacktestReport(summary=None, damping=None, band=None, hindcast=None),
+        "backtest": BacktestReport(summary=None, band=None, hindcast=None),
         "manifest": msgspec.convert(manifest_fields(version, int(ds[-1])), Manifest),
     }
 
@@ -240,14 +240,14 @@ def test_a_manifest_from_a_newer_schema_is_refused(written):
         load_artifact(written)
 
 
-def test_a_schema_4_artifact_says_to_retrain(written):
+def test_a_schema_5_artifact_says_to_retrain(written):
     manifest = json.loads((written / MANIFEST).read_text())
-    manifest["schema_version"] = 4
+    manifest["schema_version"] = 5
     (written / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(
         ArtifactError,
-        match=r"schema_version 4 is no longer supported \(schema 5 stores the bars as compact "
-        r"as they are exact: history\.npy\); retrain with `python train.py`",
+        match=r"schema_version 5 is no longer supported \(schema 6 records the damping the "
+        r"panel chose for every pair, not one per pair\); retrain with `python train.py`",
     ):
         load_artifact(written)
 

@@ -38,7 +38,7 @@ PARSED = {
         "LOG_LEVEL",
     },
     "training client": {
-        "FIT_CACHE", "TRAIN_WORKERS", "TRAIN_BUDGET", "DASK_SCHEDULER_ADDRESS",
+        "TRAIN_WORKERS", "DASK_SCHEDULER_ADDRESS",
         "DASK_DASHBOARD_ADDRESS", "MODEL_VERSION", "GIT_SHA", "GATE_MIN_COVERAGE",
         "GATE_MAX_COVERAGE", "GATE_MAX_MAPE_RATIO", "ASSETS", "MODEL_DIR", "MAX_HORIZON_DAYS",
         "LOG_LEVEL",
@@ -131,12 +131,12 @@ def test_defaults_apply_when_the_environment_is_empty():
 def test_environment_values_are_typed():
     settings = TrainingSettings.from_env(
         {"REQUIRE_FRESH_HOURS": "12", "HTTP_ATTEMPTS": "2", "CRYPTOPREDICT_CACHE": "/tmp/x",
-         "TRAIN_BUDGET": "1h30m", "MODEL_DIR": " ", "GIT_SHA": "abc"}
+         "TRAIN_WORKERS": "3", "MODEL_DIR": " ", "GIT_SHA": "abc"}
     )  # fmt: skip
     assert settings.require_fresh_hours == 12.0
     assert settings.http_attempts == 2
     assert settings.cache_dir == Path("/tmp/x")
-    assert settings.train_budget == 5400.0
+    assert settings.train_workers == 3
     assert settings.model_dir == Path("artifacts")  # blank: unset
     assert settings.git_sha == "abc"
     assert ApiSettings.from_env({"ACCESS_LOG": "true"}).access_log is True
@@ -146,7 +146,7 @@ def test_environment_values_are_typed():
     ("env", "text", "said"),
     [
         ("HTTP_ATTEMPTS", "many", "HTTP_ATTEMPTS must be a whole number, at least 1, got 'many'"),
-        ("TRAIN_BUDGET", "soon", "TRAIN_BUDGET must be a duration such as 4h30m, 90m or 600s"),
+        ("TRAIN_WORKERS", "0", "TRAIN_WORKERS must be a whole number, at least 1, got '0'"),
         (
             "GATE_MIN_COVERAGE",
             "1.5",

@@ -59,7 +59,6 @@ from cryptopredict.model.scores import (
 )
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.training.cluster import training_client
-from cryptopredict.training.fitcache import FitCache
 from cryptopredict.training.graph import backtest_pair
 from cryptopredict.training.progress import progress
 from cryptopredict.training.tasks import PairJob
@@ -232,17 +231,17 @@ def peers(
     frame = close_frame(history)
     plan = Plan()
     spec = BandSpec.from_dict(manifest["band"])
-    # The backtest as training runs it (the pair's graph; its fits from training's cache).
+    # The backtest as training runs it, with the artifact's damping.
     job = PairJob(
         asset=ASSETS["btc-usd"],
         bars=history,
         gate=GateRules.from_settings(settings),
         horizon_days=settings.max_horizon_days,
-        config=DEFAULT,
+        config=DEFAULT.with_changes(damping_hours=manifest["params"]["damping_hours"]),
         plan=plan,
         band=spec,
     )
-    backtest = backtest_pair(client, job, cache=FitCache(settings.fit_cache_dir))
+    backtest = backtest_pair(client, job)
     # The served band exactly as the manifest records it.
     market, dense = backtest.market, backtest.dense
     served_band = Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))

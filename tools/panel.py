@@ -1,19 +1,26 @@
-"""`make panel`: the band every hourly pair serves, chosen on the panel of 16 Binance spot pairs'
-whole history, then scored on their evaluation origins against the naive band.
+"""`make panel`: what every pair serves, decided on the panel of 16 Binance spot pairs' whole
+history (the damping, then the band), then scored on their evaluation origins against naive.
 
-Each pair (`data/binance-spot-16pairs-1h-full.csv.gz`, 2018-2026 with the exchange's real
-gaps) is backtested once, as training backtests it, on the training cluster: its history read
-and validated as `train.py --csv` reads it, its damping chosen on its validation refits
-(Prophet's fits, the costly part), its band origins and point forecasts kept
-(`backtest_pair(..., step="origins")`). Every band candidate is then numerics on those origins,
-a task per pair on the same cluster (`cryptopredict/model/panel_search.py`).
+Each pair (`data/binance-spot-16pairs-1h-full.csv.gz`, 2018-2026 with the exchange's real gaps)
+is read and validated as `train.py --csv` reads it, on the training cluster, where its history
+stays; every step below is tasks there.
 
-The choice (`cryptopredict/model/panel_band.py`, a search fixed before any run) is made on the
-validation origins alone, by the pooled relative interval score against naive; written with
-every candidate's score to `cryptopredict/model/panel_band.json`, which training reads, and the
-pool the pairs share, where the choice calibrates on it, to `panel_pool.npz` (`--keep-band`
-uses the files as they are). The evaluation origins are scored once, after the choice, with
-BTC/USD's own history (`data/btc-usd-1h.csv.gz`) beside them, as training serves it.
+1. The damping, on a design fixed before any run (`cryptopredict/model/damping.py`): Prophet
+   refitted at each pair's `DESIGN_REFITS` validation refit origins, evenly spread, a task each;
+   every candidate tau's absolute percentage error against tau 0's (the last close), pooled
+   over the pairs at each horizon of a day and more, and their mean with its standard error
+   clustered by time (`panel_figures.damping_figures`). A candidate replaces tau 0 only where
+   it is better beyond the critical value (two standard errors at least); among those, the
+   lowest. At tau 0 nothing more is refitted; a damping that keeps some of Prophet's move
+   needs Prophet refitted at every refit origin of every pair, the panel's cost (a task each).
+2. The band, on a search fixed before any run (`cryptopredict/model/panel_choice.py`), on the
+   validation origins alone, by the pooled relative interval score against naive.
+
+Both are written with their evidence to `cryptopredict/model/panel_choice.json`, which training
+reads, and the pool the pairs share, where the band calibrates on it, to `panel_pool.npz`
+(`--keep` uses the files as they are: nothing is chosen). The evaluation origins are scored
+once, after the choices, with BTC/USD's own history (`data/btc-usd-1h.csv.gz`) beside them, as
+training serves it.
 
 Per pair and pooled over the 16, per horizon: the 80% interval score against naive's (the
 difference with its standard error, the relative difference with its one-sided 95% bound),
@@ -23,18 +30,17 @@ gap. Pooled figures count every pair's forecasts alike; their standard errors ar
 time (Driscoll-Kraay: the pairs move together, so each origin time counts once) through the
 one standard error (`cryptopredict/standard_error.py`).
 
-    python -m tools.panel [--out docs/panel.json] [--jobs N] [--pairs ADAUSDT,...] [--keep-band]
+    python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
+import operator
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +50,18 @@ from distributed import Client, Future
 
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import TrainingSettings
-from cryptopredict.model import panel_band as chooser
+from cryptopredict.model import damping as designed
+from cryptopredict.model import panel_choice as chooser
 from cryptopredict.model import panel_search as numerics
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.panel_pool import PANEL_POOL, store_pools, stored_pools
-from cryptopredict.model.plan import HORIZONS, Plan
+from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
-from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.graph import backtest_pair
-from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
-from tools.panel_figures import pair_figures, pooled_figures, relative_pooled
+from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run
+from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
 log = logging.getLogger("panel")
 
@@ -68,14 +73,11 @@ SINCE = "2017-01-01"  # before every pair's first bar: the whole file
 Task = tuple[str, Path, str | None]
 
 
-def backtested(client: Client, fit_cache: Path, task: Task) -> tuple[numerics.PairOrigins, dict]:
-    """One pair backtested as its training backtests it, to its band origins (the product's
-    defaults: its damping chosen on its validation refits); and what the panel says of it."""
-    name, path, symbol = task
-    started = time.monotonic()
-    settings = TrainingSettings.from_env()
+def job_of(task: Task, settings: TrainingSettings) -> PairJob:
+    """One pair read as training reads it, with the product's configuration and plan."""
+    _, path, symbol = task
     asset = ASSETS["btc-usd"] if symbol is None else asset_for_symbol(slug_for_binance(symbol))
-    job = PairJob(
+    return PairJob(
         asset=asset,
         bars=Fetch("1h", SINCE, "auto", path.absolute(), FetchSettings.of(settings)),
         gate=GateRules.from_settings(settings),
@@ -83,21 +85,89 @@ def backtested(client: Client, fit_cache: Path, task: Task) -> tuple[numerics.Pa
         config=DEFAULT,
         plan=Plan(),
     )
-    found = backtest_pair(client, job, cache=FitCache(fit_cache), step="origins")
-    spans = (found.validation_start, found.validation_end, found.evaluation_start)
-    pair = numerics.PairOrigins.of(name, found.dense, *spans)
-    market, plan = found.dense.market, Plan()
-    about = {
-        "bars": len(market.t),
-        "first": pd.Timestamp(int(market.t[0]), unit="s").isoformat() + "Z",
-        "last": pd.Timestamp(int(market.t[-1]), unit="s").isoformat() + "Z",
-        **plan.boundary(market.t).to_builtins(),
-        "damping_hours": found.dense.config.damping_hours,
-        "validation_days": round((spans[1] - spans[0]) / 86_400, 1),
-        "seconds": round(time.monotonic() - started),
+
+
+def setups(client: Client, tasks: list[Task], settings: TrainingSettings) -> dict[str, Future]:
+    """Each pair's backtest setup (its history, prices and spans), made and kept on the
+    cluster; a pair whose history cannot be read stops the panel, naming it."""
+    prepared = {
+        task[0]: client.submit(run, "prepare", task[0], "INFO", job_of(task, settings), pure=False)
+        for task in tasks
     }
-    log.info("%s: backtested in %d s", name, about["seconds"])
-    return pair, about
+    for name, future in prepared.items():
+        if not hasattr(future.result(), "setup"):
+            raise SystemExit(f"panel: {name}: {future.result().message}")
+    return {
+        name: client.submit(operator.attrgetter("setup"), future, pure=False)
+        for name, future in prepared.items()
+    }
+
+
+def refitted(client: Client, setup: Future, origins: np.ndarray) -> list[Future]:
+    """Prophet refitted at each of `origins`, a task each, where the pair's history is."""
+    return [client.submit(numerics.refit, setup, int(t), pure=False) for t in origins]
+
+
+def decide_damping(client: Client, pairs: dict[str, Future]) -> dict[str, Any]:
+    """The damping chosen on the design's refits of `pairs`, with every candidate's evidence."""
+    origins = dict(zip(pairs, client.gather(
+        [client.submit(designed.design, setup, pure=False) for setup in pairs.values()]
+    ), strict=True))  # fmt: skip
+    errors = [
+        client.submit(
+            numerics.damping_errors, setup, origins[name], refitted(client, setup, origins[name])
+        )
+        for name, setup in pairs.items()
+    ]
+    rows = pd.concat(client.gather(errors), ignore_index=True)
+    deciding = {label: HORIZONS[label] for label in designed.DECIDING}
+    step = seconds_of(Plan().step)
+    candidates = []
+    for tau in designed.CANDIDATES:
+        if tau == 0:
+            continue
+        mine = rows[rows["tau"] == designed.tau_label(tau)]
+        candidates.append({"tau": tau, **damping_figures(mine, deciding, step)})
+    better = [c for c in candidates if c["verdict"] == "lower"]
+    chosen = min(better, key=operator.itemgetter("relative"))["tau"] if better else 0.0
+    log.info(
+        "panel: damping chosen: tau %s (%d candidates better than tau 0 beyond the critical value)",
+        designed.tau_label(chosen),
+        len(better),
+    )
+    return {
+        "chosen": chosen,
+        "design": f"per pair, {designed.DESIGN_REFITS} of its validation refit origins evenly "
+        "spread (all where it has fewer); Prophet refitted at each as training refits it",
+        "score": "absolute percentage error of the point forecast relative to tau 0's (the "
+        "last close), sum over every pair's forecasts / sum of tau 0's - 1, per horizon; "
+        "`relative`: its mean over the horizons, with the standard error clustered by time; "
+        "lower is better, and a candidate replaces tau 0 only where `verdict` is `lower`",
+        "horizons": list(designed.DECIDING),
+        "pairs": len(pairs),
+        "refits": int(sum(len(found) for found in origins.values())),
+        "candidates": candidates,
+    }
+
+
+def chosen_damping(candidates: list[dict[str, Any]]) -> float | None:
+    """Tau 0, unless a candidate is better beyond the critical value (`verdict` lower): then
+    the best of those."""
+    better = [candidate for candidate in candidates if candidate["verdict"] == "lower"]
+    return min(better, key=operator.itemgetter("relative"))["tau"] if better else 0.0
+
+
+def band_origins(client: Client, setups: dict[str, Future], tau: float | None) -> dict[str, Future]:
+    """Each pair's band origins with the served point forecast at `tau` (Prophet refitted at
+    every refit origin unless tau is 0: the panel's cost)."""
+    out = {}
+    for name, setup in setups.items():
+        origins: Any = np.empty(0, dtype=np.int64)
+        if tau != 0:
+            origins = client.submit(operator.methodcaller("refit_origins"), setup).result()
+        paths = refitted(client, setup, origins)
+        out[name] = client.submit(numerics.pair_origins, name, setup, tau, origins, paths)
+    return out
 
 
 class Search:
@@ -161,11 +231,13 @@ class Search:
         return self.client.submit(numerics.shared_pools, inputs, spec, pure=False)
 
 
-def chosen(search: Search, spec: BandSpec, names: list[str]) -> dict:
+def chosen(search: Search, spec: BandSpec, damping: dict, names: list[str]) -> dict:
     return {
         "about": "Generated by `make panel` (python -m tools.panel); do not edit. Training "
-        "reads `band` (and, where it calibrates on the panel's shared pool, panel_pool.npz); "
-        "the rest says what it was chosen on, before any evaluation origin was scored.",
+        "reads `damping.chosen` and `band` (and, where the band calibrates on the panel's "
+        "shared pool, panel_pool.npz); the rest says what they were chosen on, before any "
+        "evaluation origin was scored.",
+        "damping": damping,
         "band": spec.to_dict(),
         "pairs": names,
         "deciding_horizons": search.labels,
@@ -189,12 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/panel.json"))
     parser.add_argument("--pairs", help="comma-separated symbols (default: every pair)")
     parser.add_argument("--no-btc", action="store_true", help="leave BTC/USD's history out")
-    parser.add_argument("--jobs", type=int, default=2, help="pairs backtested at once")
     parser.add_argument("--csv", type=Path, default=PAIRS_CSV, help="the hourly pairs (long CSV)")
     parser.add_argument(
-        "--keep-band", action="store_true", help="use the band files as they are: choose nothing"
+        "--keep", action="store_true", help="use the damping and band recorded: choose nothing"
     )
-    parser.add_argument("--band-file", type=Path, default=chooser.PANEL_BAND)
+    parser.add_argument("--choice-file", type=Path, default=chooser.PANEL_CHOICE)
     parser.add_argument("--pool-file", type=Path, default=PANEL_POOL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -205,31 +276,40 @@ def main(argv: list[str] | None = None) -> int:
     tasks: list[Task] = [(symbol, args.csv, symbol) for symbol in symbols]
     if not args.no_btc:
         tasks.append((BTC, BTC_CSV, None))
-    fit_cache = TrainingSettings.from_env().fit_cache_dir
-    with (
-        training_client(TrainingSettings.from_env()) as client,
-        ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
-    ):
-        done = list(pool.map(functools.partial(backtested, client, fit_cache), tasks))
-        names = [pair.name for pair, _ in done]
-        panel = [pair for pair, _ in done if pair.name != BTC]
-        futures = client.scatter([pair for pair, _ in done])
-        ours = [future for future, name in zip(futures, names, strict=True) if name != BTC]
+    settings = TrainingSettings.from_env()
+    with training_client(settings) as client:
+        found = setups(client, tasks, settings)
+        ours = {name: setup for name, setup in found.items() if name != BTC}
+        if args.keep:
+            recorded = json.loads(args.choice_file.read_text())
+            damping, tau = recorded["damping"], recorded["damping"]["chosen"]
+        else:
+            damping = decide_damping(client, ours)
+            tau = damping["chosen"]
+        futures = band_origins(client, found, tau)
+        names = list(futures)
+        panel = [futures[name] for name in names if name != BTC]
+        local = client.gather(panel)
         days = min((p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
-                   for p in panel)  # fmt: skip
-        if args.keep_band:
-            spec = chooser.panel_band(path=args.band_file)
-            assert spec is not None, f"{args.band_file} holds no band: run without --keep-band"
+                   for p in local)  # fmt: skip
+        if args.keep:
+            spec = chooser.panel_band(path=args.choice_file)
+            assert spec is not None, f"{args.choice_file} holds no band: run without --keep"
             shared: Any = stored_pools(args.pool_file)
         else:
-            search = Search(client, ours, float(days))
+            search = Search(client, panel, float(days))
             spec = search.run()
-            args.band_file.write_text(json.dumps(chosen(search, spec, names), indent=1) + "\n")
-            log.info("panel: band chosen: %s (%s)", spec.name, args.band_file)
-            shared = _stored_shared(client, search, spec, panel, args.pool_file)
-        results = evaluated(client, futures, spec, shared)
-    summaries = dict(zip(names, [about for _, about in done], strict=True))
-    result = report(names, summaries, results, spec, time.monotonic() - started)
+            text = json.dumps(chosen(search, spec, damping, names), indent=1)
+            args.choice_file.write_text(text + "\n")
+            log.info("panel: band chosen: %s (%s)", spec.name, args.choice_file)
+            shared = _stored_shared(client, search, spec, local, args.pool_file)
+        results = evaluated(client, [futures[name] for name in names], spec, shared)
+        about = client.gather(
+            [client.submit(numerics.described, found[name], tau) for name in names]
+        )
+    summaries = dict(zip(names, about, strict=True))
+    seconds = time.monotonic() - started
+    result = report(names, summaries, results, spec=spec, damping=damping, seconds=seconds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     log.info("wrote %s in %.0f s", args.out, time.monotonic() - started)
@@ -260,7 +340,9 @@ def report(
     names: list[str],
     summaries: dict[str, dict],
     results: list[tuple[pd.DataFrame, dict[str, int]]],
+    *,
     spec: BandSpec,
+    damping: dict,
     seconds: float,
 ) -> dict:
     per_pair, panel_rows = {}, []
@@ -283,6 +365,7 @@ def report(
         {
             "about": "Generated by `make panel` (python -m tools.panel); do not edit.",
             "band": spec.name,
+            "damping": damping,
             "seconds": round(seconds),
             "pairs": per_pair,
             "pooled": {

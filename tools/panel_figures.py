@@ -8,6 +8,11 @@ Conditional calibration: the 80% band's coverage in every fifth of the band's wi
 band's own variance ratio (today's variance over the year's, `bands.variance_ratio`), each
 fifth taken within each pair (by rank among its own origins at that horizon) and pooled, and in
 every calendar quarter.
+
+The damping's evidence (`damping_figures`): each candidate's pooled absolute percentage error
+against tau 0's (the last close) at each deciding horizon, and their mean over the horizons,
+with the standard error of that mean over the origin times (each horizon's ratio's influence
+at each time, averaged over the horizons, through the same estimator).
 """
 
 from __future__ import annotations
@@ -56,6 +61,43 @@ class Times:
         influence = (top - value * bottom) / bottom[held].mean()
         found = mean_se(influence[held], self.lags, self.steps[held])
         return replace(found, mean=float(value))
+
+
+def damping_figures(rows: pd.DataFrame, horizons: dict[str, pd.Timedelta], step: int) -> dict:
+    """One candidate's rows (`origin`, `horizon`, `served`, `naive`: every pair's, at origins on
+    a grid `step` seconds apart): per horizon, sum(served) / sum(naive) - 1 with its standard
+    error clustered by time; their mean over `horizons` with its standard error, one-sided 95%
+    bound and verdict against 0 (lower: better than tau 0 beyond the critical value)."""
+    times = np.unique(rows["origin"].to_numpy(dtype=np.int64))
+    steps = np.round((times - times[0]) / step).astype(np.int64)
+    influence = np.zeros(len(times))
+    per_horizon, relatives = {}, []
+    for label, horizon in horizons.items():
+        group = rows[rows["horizon"] == label]
+        at = np.searchsorted(times, group["origin"].to_numpy(dtype=np.int64))
+        top = np.bincount(at, weights=group["served"].to_numpy(), minlength=len(times))
+        bottom = np.bincount(at, weights=group["naive"].to_numpy(), minlength=len(times))
+        ratio = top.sum() / bottom.sum()
+        mine = (top - ratio * bottom) / bottom.mean()
+        lags = overlap_lags(horizon / pd.Timedelta(hours=1), step / HOUR)
+        found = mean_se(mine, lags, steps)
+        per_horizon[label] = {"relative": ratio - 1, "se": found.se, "forecasts": len(group)}
+        relatives.append(ratio - 1)
+        influence += mine / len(horizons)
+    longest = max(horizons.values()) / pd.Timedelta(hours=1)
+    mean = replace(
+        mean_se(influence, overlap_lags(longest, step / HOUR), steps),
+        mean=float(np.mean(relatives)),
+    )
+    return {
+        "relative": mean.mean,
+        "se": mean.se,
+        "df": mean.df,
+        "bound": mean.upper() if mean.enough else None,
+        "verdict": mean.verdict(),
+        "origins": len(times),
+        "horizons": per_horizon,
+    }
 
 
 def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:

@@ -25,13 +25,7 @@ from typing import Any
 
 import msgspec
 
-from cryptopredict.artifact.schema import (
-    BacktestReport,
-    BandChoice,
-    DampingChoice,
-    MixChoice,
-    PoolChoice,
-)
+from cryptopredict.artifact.schema import BacktestReport, BandChoice, MixChoice, PoolChoice
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 from tools.settings import settings_table
@@ -119,19 +113,44 @@ def peers_table(peers: dict) -> str:
     return markdown_table(header, body, note)
 
 
-def damping_table(damping: DampingChoice) -> str:
-    first = damping.candidates[0].to_builtins()
-    labels = [label for label in HORIZONS if f"mape_{label}" in first]
+def damping_table(damping: dict) -> str:
+    """The panel's damping candidates against tau 0, pooled over its pairs (docs/panel.json)."""
+    labels = damping["horizons"]
     body = []
-    for candidate in damping.candidates:
-        entry = candidate.to_builtins()
-        tau = "none (undamped)" if candidate.tau is None else f"{candidate.tau:g}"
-        tau = f"**{tau}** (chosen)" if candidate.tau == damping.chosen else tau
-        body.append([tau, *_pcts(entry, "mape", labels), f"{entry['ratio']:.3f}x"])
-    header = ["tau (hours)", *_per_horizon("MAPE", labels), "vs naive"]
-    return markdown_table(
-        header, body, f"Chosen on {damping.validation_origins} validation origins."
+    for candidate in damping["candidates"]:
+        tau = "none (undamped)" if candidate["tau"] is None else f"{candidate['tau']:g}"
+        per = [
+            f"{found['relative']:+.2%} ({found['se']:.2%})"
+            for found in (candidate["horizons"][label] for label in labels)
+        ]
+        body.append(
+            [
+                tau,
+                *per,
+                f"{candidate['relative']:+.2%} ({candidate['se']:.2%})",
+                "" if candidate["bound"] is None else f"{candidate['bound']:+.2%}",
+                candidate["verdict"],
+            ]
+        )
+    chosen = damping["chosen"]
+    body.append(["**0** (the last close)" if chosen == 0 else "0 (the last close)",
+                 *[""] * (len(labels) + 3)])  # fmt: skip
+    header = [
+        "tau (hours)",
+        *[f"MAPE vs tau 0, {label} (SE)" for label in labels],
+        "mean (SE)",
+        "95% bound",
+        "verdict",
+    ]
+    note = (
+        f"Chosen by `make panel`: tau {'none' if chosen is None else f'{chosen:g}'}. On "
+        f"{damping['refits']} validation refits of {damping['pairs']} spot pairs ("
+        f"{damping['design']}): each candidate's absolute percentage error relative to tau 0's "
+        "(pooled over the pairs), per horizon and its mean over them, with standard errors "
+        "clustered by time; a candidate replaces tau 0 only where it is lower beyond the "
+        "critical value (two standard errors at least)."
     )
+    return markdown_table(header, body, note)
 
 
 def band_table(band: BandChoice, shown: int = 10) -> str:
@@ -154,7 +173,7 @@ def band_table(band: BandChoice, shown: int = 10) -> str:
         *[f"80% coverage {label}" for label in labels],
     ]
     note = (
-        f"The panel's band (`cryptopredict/model/panel_band.json`, chosen by `make panel` on "
+        f"The panel's band (`cryptopredict/model/panel_choice.json`, chosen by `make panel` on "
         f"the spot pairs' pooled validation origins), not chosen for this pair: its scores on "
         f"this pair's {band.validation_origins} validation origins, for the record (interval "
         "score relative to the naive band's within fifths of the day before's volatility, "
@@ -273,7 +292,7 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
         "settings": settings_table(),
         "backtest": backtest_table(backtest.summary) if backtest.summary else "",
         "backtest-eth-usd": backtest_table(eth.summary) if eth.summary else "",
-        "damping": damping_table(backtest.damping) if backtest.damping else "",
+        "damping": damping_table(json.loads(panel.read_text())["damping"]),
         "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
         "panel": panel_tables(json.loads(panel.read_text())),
@@ -323,7 +342,7 @@ def exported(artifact: Path, commit: str) -> tuple[str, str]:
     `commit` and the digest of the bars it was trained on: (file name, JSON text)."""
     backtest = json.loads((artifact / "backtest.json").read_text())
     manifest = json.loads((artifact / "manifest.json").read_text())
-    kept = {key: backtest[key] for key in ("summary", "damping", "band", "hindcast")}
+    kept = {key: backtest[key] for key in ("summary", "band", "hindcast")}
     kept["commit"] = commit
     kept["data"] = {key: manifest["data"][key] for key in DATA_FIELDS}
     return report_file(manifest["asset"]), json.dumps(kept, indent=2, sort_keys=True) + "\n"

@@ -27,7 +27,6 @@ from cryptopredict.api.types.market import (
     FailedPair,
     LastRun,
     LeftOutPair,
-    QuickPair,
     Ranking,
     ServedAsset,
 )
@@ -52,8 +51,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
     def describe(served: Served) -> ServedAsset:
         if served.slug not in described:
-            quick = catalog.run.quick_why(served.slug) if catalog.run is not None else None
-            described[served.slug] = _description(served, _links(served.slug), quick)
+            described[served.slug] = _description(served, _links(served.slug))
         return described[served.slug]
 
     @bp.get("/assets")
@@ -72,9 +70,8 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         dashboard opens with and `/model` and `/model/backtest` describe. `training`, while
         training still writes into the model directory, lists the pairs whose final model is
         not served yet, with their progress (as `/healthz` does); null otherwise. `last_run`
-        says what the last finished training run was asked for, how it ranked the market,
-        which pairs it left on their quick model and which failed, with why (absent when the
-        model directory has no record); an asset's `quick` says why it is not backtested.
+        says what the last finished training run was asked for, how it ranked the market and
+        which pairs failed, with why (absent when the model directory has no record).
 
         Without `q`, every served asset by slug. With `q`, those it names, best first: the slug
         or symbol itself (`btc-usd`, `BTC/USD`), then the base (`btc`), then slugs that start
@@ -149,7 +146,7 @@ def _next(pairs: list[tuple[str, str]], offset: int, limit: int | None, total: i
     return f"{url_for('assets.assets')}?{urlencode([*kept, ('offset', str(offset + limit))])}"
 
 
-def _description(served: Served, links: AssetLinks, quick: str | None) -> ServedAsset:
+def _description(served: Served, links: AssetLinks) -> ServedAsset:
     info, ranked = served.info, served.ranked
     return ServedAsset(
         asset=served.slug,
@@ -168,7 +165,6 @@ def _description(served: Served, links: AssetLinks, quick: str | None) -> Served
         interval_width=info.interval_width,
         volume_rank=ranked.rank if ranked is not None else None,
         quote_volume_24h=ranked.quote_volume if ranked is not None else None,
-        quick=quick,
         links=links,
     )
 
@@ -183,9 +179,7 @@ def _last_run(run: TrainingRun | None) -> LastRun | None:
         finished_at=iso_utc(run.finished_at.timestamp()),
         model_version=run.model_version,
         trained=len(run.trained),
-        quick=[QuickPair(asset=quick.asset, reason=quick.why) for quick in run.quick],
         failed=[FailedPair(asset=failed.asset, reason=failed.reason) for failed in run.failed],
-        budget_seconds=run.budget,
         ranking=None
         if ranking is None
         else Ranking(

@@ -57,9 +57,8 @@ def blueprint(
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
         summary = artifact.backtest.summary
-        quick = catalog.run.quick_why(slug) if catalog.run is not None else None
-        said = verdict(manifest.params, summary, manifest.symbol, manifest.served, quick)
-        return model_card(manifest, said, None, quick)
+        said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
+        return model_card(manifest, said, None)
 
     def with_record(served: ServedAsset) -> Response:
         """The card, with the track record in brief (read now) as `track_record`."""
@@ -103,8 +102,7 @@ def blueprint(
 
         Versions, the data's range, source and validation report, the training configuration,
         the post-processing rules, the checksums of every file, the backtest summary (`metrics`,
-        null for a model trained with `--no-backtest` and for a quick model, `quick` saying
-        why the last training run left it so, e.g. `backtest deferred: budget`), and
+        null for a model trained with `--no-backtest`), and
         `verdict`: what the point forecast is, and per horizon how the band fared against the
         naive forecast's (the interval scores, their difference with its standard error, the
         coverage of every band), summed up in a sentence; and `track_record`, how the

@@ -374,8 +374,9 @@ def schema_problem(version: int) -> str:
             "upgrade cryptopredict"
         )
     return (
-        f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} stores the "
-        "bars as compact as they are exact: history.npy); retrain with `python train.py`"
+        f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} records the "
+        "damping the panel chose for every pair, not one per pair); retrain with "
+        "`python train.py`"
     )
 
 

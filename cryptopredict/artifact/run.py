@@ -17,8 +17,6 @@ import msgspec
 
 RUN = "run.json"
 RUN_VERSION = 1
-# Why a pair is left on its quick model: the run's budget (`train.py --budget`) ended first.
-DEFERRED = "backtest deferred: budget"
 
 
 class RankedPair(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,27 +49,14 @@ class FailedPair(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-class QuickPair(msgspec.Struct, frozen=True, kw_only=True):
-    """A pair served its quick model (the last close and the panel's band), not backtested."""
-
-    asset: str
-    why: str  # "backtest deferred: budget": the run's budget ended before its backtest did
-
-
 class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
     version: int = RUN_VERSION
     asked: str  # the ASSETS setting: slugs, or top:N
     finished_at: datetime
     model_version: str
-    trained: tuple[str, ...]  # every pair served, backtested or quick
+    trained: tuple[str, ...]  # every pair served
     failed: tuple[FailedPair, ...] = ()
     ranking: Ranking | None = None
-    quick: tuple[QuickPair, ...] = ()  # those of `trained` served their quick model, with why
-    budget: float | None = None  # seconds: `train.py --budget` (None: no limit)
-
-    def quick_why(self, asset: str) -> str | None:
-        """Why `asset` is served its quick model; None when it is backtested (or not served)."""
-        return next((pair.why for pair in self.quick if pair.asset == asset), None)
 
     def rank_of(self, asset: str) -> RankedPair | None:
         if self.ranking is None:

@@ -21,7 +21,7 @@ import msgspec
 # 5: history.npy's columns as compact as they are exact (uint32 times, prices and amounts as
 #    int32 or int64 decimal ticks where every value is a decimal); compact JSON; model.pkl, which
 #    serving never reads, optional (the image holds none).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
 GRID = "grid.npy"
@@ -161,23 +161,6 @@ class BacktestSummary(Record, frozen=True):
         return {label: scores for label, scores in found.items() if scores is not None}
 
 
-class DampingCandidate(Record, frozen=True):
-    """A damping's MAPE per horizon of a day and more, and `ratio`, the mean over them of its
-    MAPE relative to naive's."""
-
-    tau: float | None  # hours; None: undamped
-    ratio: float
-    mape_1d: float | None = None
-    mape_7d: float | None = None
-    mape_30d: float | None = None
-
-
-class DampingChoice(Record, frozen=True):
-    chosen: float | None
-    validation_origins: int
-    candidates: tuple[DampingCandidate, ...]
-
-
 class BandSetting(Record, frozen=True):
     """A band (cryptopredict.model.band_spec.BandSpec as written): every field, and its name."""
 
@@ -203,10 +186,10 @@ class ServedBand(BandSetting, kw_only=True, frozen=True):
 
 class Settled(Record, frozen=True):
     """How one part of the served forecast was settled: `chosen` on the backtest's validation
-    origins, `forced` (no choice could be made; nothing was compared), or `fixed` (set
-    beforehand, with no comparison in this training); `why` says how, plainly."""
+    origins, or `fixed` (set beforehand, by the panel or the configuration, with no comparison
+    in this training); `why` says how, plainly."""
 
-    how: Literal["chosen", "forced", "fixed"]
+    how: Literal["chosen", "fixed"]
     why: str
 
 
@@ -306,7 +289,6 @@ class BacktestReport(Record, omit_defaults=False, frozen=True):
     past forecasts; all but the hindcast are null for a model trained without a backtest."""
 
     summary: BacktestSummary | None
-    damping: DampingChoice | None
     band: BandChoice | None
     hindcast: HindcastCoverage | None
     paths: tuple[PastForecast, ...] = ()
@@ -325,7 +307,6 @@ class ModelParams(Record, frozen=True):
     interval_width: float
     anchored: bool
     damping_hours: float | None
-    damping_grid: tuple[float | None, ...]
     calibrated: bool
     price: str
 

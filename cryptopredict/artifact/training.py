@@ -18,35 +18,27 @@ import msgspec
 from cryptopredict.atomic import replacing
 
 FILE = "training.json"
-VERSION = 2
+VERSION = 3
 # The driver rewrites the file at least every few seconds while training (HEARTBEAT_SECONDS);
 # one this old is left by a run that was killed.
 HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 120.0
 
 # What a pair of the run is doing now:
-# - "waiting": none of its tasks runs on a worker now: its next one waits for a worker (the
-#   other pairs' tasks run first), or it has not started;
-# - "running": a task of it runs on a worker now (`step` names it);
-# - "done": its backtested model is written;
-# - "failed": this run cannot train it (`why`); a quick model written before stays served;
-# - "quick": this run ends with its quick model served, its backtest not done (`why`).
-State = Literal["waiting", "running", "done", "failed", "quick"]
+# - "waiting": its task waits for a worker (the other pairs' tasks run first);
+# - "running": its task runs on a worker now (`step` names its phase);
+# - "done": its model is written (and served);
+# - "failed": this run cannot train it (`why`); a model written by a run before stays served.
+State = Literal["waiting", "running", "done", "failed"]
 TRAINING: tuple[State, ...] = ("waiting", "running")
-# What the API serves of the pair now: nothing yet; its quick model (the last close and the
-# panel's band, written first so the pair is served in a minute); or its backtested model.
-Served = Literal["quick", "backtested"]
 
 
 class PairStatus(msgspec.Struct, frozen=True, kw_only=True):
     asset: str
     state: State
     step: str  # running: what runs now; waiting: what comes next; in words
-    why: str | None = None  # failed or quick: why, in words
-    fits_done: int  # Prophet fits done (the backtest's refits, the final fit)
-    fits_total: int  # those planned; 0 until the pair's history is read
-    served: Served | None
-    eta_seconds: float | None  # None until the run has fits to estimate it from
+    why: str | None = None  # failed: why, in words
+    eta_seconds: float | None  # None until a pair has ended to estimate it from
 
 
 class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,7 +53,7 @@ class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(pair for pair in self.pairs if pair.state in TRAINING)
 
     def ended(self, state: State) -> tuple[PairStatus, ...]:
-        """The pairs this run ended in `state` ("failed", "quick", "done")."""
+        """The pairs this run ended in `state` ("failed", "done")."""
         return tuple(pair for pair in self.pairs if pair.state == state)
 
 

@@ -35,9 +35,10 @@ class RetryPolicy:
 
     @classmethod
     def starting_now(
-        cls, attempts: int, budget: float, sleep: Callable[[float], None] = time.sleep
+        cls, attempts: int, seconds: float, sleep: Callable[[float], None] = time.sleep
     ) -> RetryPolicy:
-        return cls(attempts=attempts, deadline=time.monotonic() + budget, sleep=sleep)
+        """`attempts` at most, none started later than `seconds` from now."""
+        return cls(attempts=attempts, deadline=time.monotonic() + seconds, sleep=sleep)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

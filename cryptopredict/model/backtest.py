@@ -1,17 +1,22 @@
-"""Rolling-origin backtest, along its task graph: the plan (`plan.py`), Prophet's refits
-(`refits.py`, the heavy part, each a task of the pair's graph), the damping and band choices on
-the validation origins (`choices.py`), and the scores on the evaluation origins (`scoring.py`).
+"""Rolling-origin backtest of the served forecast: the plan (`plan.py`), the band's choice on the
+validation origins (`choices.py`; the panel's band for hourly pairs) and the scores on the
+evaluation origins (`scoring.py`).
 
-Nothing reported is tuned on the origins it is reported on: the damping (tau) is chosen on the
-validation refits by MAPE, the band on the validation band origins by interval score, and a
-band at any origin is calibrated only on errors whose outcome was known by then. The summary
-comes from the *evaluation* origins and is computed once, here.
+The damping is the panel's (`make panel` chose it on its pairs' validation refits:
+`damping.py`, `panel_choice.py`). At tau 0, the panel's choice, the served point forecast is
+the last close wherever Prophet goes, so the backtest refits Prophet nowhere; a damping that
+keeps some of Prophet's move needs it refitted at every refit origin (`refits.py`: about two
+CPU-seconds each, a hundred or more a pair).
 
-Not `prophet.diagnostics.cross_validation`: it refits at each cutoff (on Dask too), but hands
-back Prophet's own `yhat` and interval per horizon. This backtest keeps each refit's whole path
-(cached by the bars it saw, for the next run), re-anchors it at each origin's last close and
-damps it, calibrates bands on earlier errors only, and scores the naive and drift baselines on
-the same origins, so it takes from Prophet the fit alone (`refits.py`).
+Nothing reported is tuned on the origins it is reported on: the band is chosen (or, for the
+panel's, was chosen) on validation origins, and a band at any origin is calibrated only on
+errors whose outcome was known by then. The summary comes from the *evaluation* origins and is
+computed once, here.
+
+Not `prophet.diagnostics.cross_validation`: it refits at each cutoff and hands back Prophet's
+own `yhat` and interval per horizon. This backtest re-anchors each refit's path at each origin's
+last close and damps it, calibrates bands on earlier errors only, and scores the naive and drift
+baselines on the same origins, so it takes from Prophet the fit alone.
 """
 
 from __future__ import annotations
@@ -23,21 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import (
-    DEFAULT_LEVEL,
-    BacktestSummary,
-    BandChoice,
-    DampingChoice,
-    PastForecast,
-)
+from cryptopredict.artifact.schema import BacktestSummary, BandChoice, PastForecast
 from cryptopredict.model.band_spec import BandSpec, candidates
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.choices import choose_band, choose_damping, damp, fixed_band
+from cryptopredict.model.choices import choose_band, fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
-from cryptopredict.model.plan import HOUR, SERVED, Plan, epoch_seconds, seconds_of
-from cryptopredict.model.refits import Refits, refit_frame
-from cryptopredict.model.scores import tails
+from cryptopredict.model.plan import HOUR, Plan, epoch_seconds, seconds_of
+from cryptopredict.model.refits import Refits, refit_at
 from cryptopredict.model.scoring import DenseOrigins, past_forecasts, summarize
 
 log = logging.getLogger(__name__)
@@ -47,21 +45,18 @@ PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 
 @dataclass
 class Backtest:
-    """The refits, the choices made on the validation origins, and the evaluation scores."""
+    """The refits, the band chosen on the validation origins, and the evaluation scores."""
 
     plan: Plan
-    config: ModelConfig  # with the chosen damping
+    config: ModelConfig  # with the damping served
     market: Market  # the prices scored against (the close)
     anchor: np.ndarray  # the model price (close or VWAP) at each bar of `market`
-    refits: Refits  # the refits fitted (none past the validation span when tau is 0)
+    refits: Refits  # the refits fitted (none when tau is 0)
     dense: DenseOrigins
-    damping: DampingChoice | None
     band: BandChoice
     served_band: Band  # calibrated at every standard horizon, for the grid
     summary: BacktestSummary
     scores: pd.DataFrame = field(repr=False)  # one row per model, band origin and horizon
-    forecasts: pd.DataFrame = field(repr=False)  # refit origins, Prophet's cross-validation shape
-    fitted: pd.DataFrame = field(repr=False)  # the same, before damping
 
     @property
     def evaluated(self) -> list[pd.Timestamp]:
@@ -95,7 +90,6 @@ class BacktestSetup:
     validation_start: int
     validation_end: int
     evaluation_start: int
-    leads: np.ndarray  # hours
 
     @classmethod
     def build(
@@ -124,80 +118,49 @@ class BacktestSetup:
             validation_start=plan.validation_start(seconds),
             validation_end=plan.validation_end(seconds),
             evaluation_start=plan.evaluation_start(seconds),
-            leads=np.arange(0, seconds_of(plan.horizon) + 1, step) / HOUR,
         )
 
     @property
     def undamped(self) -> ModelConfig:
-        """The configuration Prophet is refitted with (damping is applied to its paths)."""
-        config = self.config
-        return config.with_changes(damping_hours=None) if config.damping_grid else config
+        """The configuration Prophet is refitted with (the damping is applied to its paths)."""
+        return self.config.with_changes(damping_hours=None)
 
-    def damping_origins(self) -> np.ndarray:
-        """The validation refit origins the damping is chosen on, the most recent
-        `plan.damping_refits` (none without a grid)."""
-        if not self.config.damping_grid:
-            return np.empty(0, dtype=np.int64)
-        scored = self.times[: self.scored]
-        validation = scored[(scored >= self.validation_start) & (scored <= self.validation_end)]
-        return validation[-self.plan.damping_refits :]
-
-    def refit_origins(self, tau: float | None) -> np.ndarray:
-        """Every origin Prophet is refitted at once the damping is known: all of them, unless
-        tau is 0 (the last close wherever Prophet goes: only the damping's own refits)."""
-        return self.times if tau != 0 else self.damping_origins()
+    def refit_origins(self) -> np.ndarray:
+        """Where Prophet is refitted: every refit origin, unless tau is 0 (the last close
+        wherever Prophet goes: nowhere)."""
+        return self.times if self.config.damping_hours != 0 else self.times[:0]
 
 
-def choose_tau(setup: BacktestSetup, refits: Refits) -> tuple[DampingChoice | None, float | None]:
-    """The damping chosen on the validation refits (`refits`), and the tau it serves."""
-    config = setup.config
-    if not config.damping_grid:
-        return None, config.damping_hours
-    if len(refits.times) == 0:
-        # Too short a history for a year of training before the validation outcomes end:
-        # serve what validation chose wherever it could choose, the last close. The normal
-        # path for a pair with two years of bars (the embedded spot pairs): said at INFO, and
-        # in the model card's `served.damping` ("forced").
-        log.info(
-            "backtest: no Prophet refit fits before the validation outcomes end; "
-            "the point forecast is the last close (tau 0)"
-        )
-        return None, 0.0
-    fitted = refit_frame(
-        setup.market, anchor=setup.anchor, refits=refits, config=config, leads=setup.leads
-    )
-    validation = [pd.Timestamp(int(t), unit="s") for t in refits.times]
-    damping = choose_damping(fitted, config.damping_grid, validation, config.target)
-    return damping, damping.chosen
+def fitted_refits(setup: BacktestSetup, origins: np.ndarray | None = None) -> Refits:
+    """Prophet refitted at `origins` (default: every origin the served path needs,
+    `refit_origins`), one after another where the history is."""
+    interval = setup.market.interval
+    if origins is None:
+        origins = setup.refit_origins()
+        if len(origins):
+            log.info(
+                "backtest: the damping (tau %s h) keeps some of Prophet's move: Prophet is "
+                "refitted at %d origins, about two CPU-seconds each",
+                setup.config.damping_hours,
+                len(origins),
+            )
+    if len(origins) == 0:
+        return Refits.none(interval)
+    paths = [refit_at(setup.history, int(t), setup.undamped, setup.plan, interval) for t in origins]
+    return Refits(origins, np.stack(paths), interval)
 
 
-def finish_backtest(
+def run_backtest(
     setup: BacktestSetup,
     refits: Refits,
-    damping: DampingChoice | None,
-    tau: float | None,
     *,
     band_candidates: Sequence[BandSpec] | None = None,
     band: BandSpec | None = None,
 ) -> Backtest:
     """The band choice (`band`: that band, not chosen among `band_candidates`) and the
-    scores, from the refits at `setup.refit_origins(tau)`."""
+    scores, from `refits` (`fitted_refits`)."""
     market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
-    if tau == 0:
-        # The served path keeps none of Prophet's move: the evaluation and hindcast refits
-        # would change nothing and were not fitted.
-        log.info(
-            "backtest: damping tau 0 %s: the point forecast is the last close wherever "
-            "Prophet goes, so Prophet needs no refit beyond the %d validation ones (none at the "
-            "evaluation origins)",
-            "chosen" if damping else "forced" if config.damping_grid else "configured",
-            len(refits.times),
-        )
-    fitted = refit_frame(market, anchor=anchor, refits=refits, config=config, leads=setup.leads)
-    served_config = config.with_changes(damping_hours=tau)
-    forecasts = damp(fitted, tau, config.target)
-
-    dense = DenseOrigins.build(market, anchor, refits, served_config, plan)
+    dense = DenseOrigins.build(market, anchor, refits, config, plan)
     if band is not None:
         choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
     else:
@@ -207,7 +170,6 @@ def finish_backtest(
         BandSpec.from_setting(choice.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
     )
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
-    forecasts = _band_refits(forecasts, market, served_band, setup.leads)
     fitted_times = set(refits.times.tolist())
     evaluated = evaluated_origins(plan, market)
     summary = summarize(
@@ -218,34 +180,16 @@ def finish_backtest(
     )
     return Backtest(
         plan=plan,
-        config=served_config,
+        config=config,
         market=market,
         anchor=anchor,
         refits=refits,
         dense=dense,
-        damping=damping,
         band=choice,
         served_band=served_band,
         summary=summary,
         scores=scores,
-        forecasts=forecasts,
-        fitted=fitted,
     )
-
-
-def _band_refits(
-    forecasts: pd.DataFrame, market: Market, band: Band, leads: np.ndarray
-) -> pd.DataFrame:
-    """The served model's rows with its 80% band, as calibrated at each refit origin."""
-    low, high = tails(DEFAULT_LEVEL)
-    times = epoch_seconds(pd.Series(forecasts.loc[forecasts["model"] == SERVED, "cutoff"].unique()))
-    offsets = band.offsets(market.position(times), leads)
-    served = forecasts["model"] == SERVED
-    out = forecasts.copy()
-    yhat = out.loc[served, "yhat"].to_numpy()
-    out.loc[served, "yhat_lower"] = yhat * np.exp(offsets[low].ravel())
-    out.loc[served, "yhat_upper"] = yhat * np.exp(offsets[high].ravel())
-    return out
 
 
 def unbacktested_band(market: Market, anchor: np.ndarray, spec: BandSpec) -> Band:

@@ -45,7 +45,7 @@ from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
 from cryptopredict.model.market import Market
 from cryptopredict.model.naming import served_parts
-from cryptopredict.model.panel_band import panel_band
+from cryptopredict.model.panel_choice import panel_band, panel_damping
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
@@ -69,8 +69,6 @@ class TrainingRequest:
     # The price the model learns: each bar's close, or its VWAP. The backtest scores both
     # against the close, the price users compare forecasts with.
     price: str = "close"
-    # The quick model served while the backtest runs (`steps.quick`): its manifest says so.
-    quick: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,6 @@ def build(
     )
     report = BacktestReport(
         summary=summary,
-        damping=backtest.damping if backtest else None,
         band=backtest.band if backtest else None,
         hindcast=hindcast_coverage(grid, bar_history),
         paths=tuple(backtest.paths()) if backtest else (),
@@ -274,11 +271,9 @@ def _manifest(
         served=served_parts(
             config,
             band.spec,
-            damping=backtest.damping if backtest else None,
             band_choice=backtest.band if backtest else None,
-            backtested=backtest is not None,
-            panel=panel_band(bars.interval.delta) == band.spec,
-            quick=request.quick,
+            panel_damping=config.damping_hours == panel_damping(),
+            panel_band=panel_band(bars.interval.delta) == band.spec,
         ),
         levels=LEVELS,
         metrics=summary,

@@ -1,8 +1,8 @@
-"""The choices made on the validation origins: the damping (tau) on the validation refits by
-MAPE, and the band on the validation band origins by interval score relative to naive's, within
-fifths of the day before's volatility. Nothing reported is tuned on the origins it is reported
-on, and every validation outcome is known before the first evaluation origin; a band at any
-origin is calibrated only on errors whose outcome was known by then.
+"""The band chosen on a pair's validation band origins (pairs the panel's band does not cover,
+as daily ones), by interval score relative to naive's, within fifths of the day before's
+volatility; or the panel's band scored there for the record. Nothing reported is tuned on the
+origins it is reported on, and every validation outcome is known before the first evaluation
+origin; a band at any origin is calibrated only on errors whose outcome was known by then.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,8 +23,6 @@ from cryptopredict.artifact.schema import (
     LEVELS,
     BandCandidate,
     BandChoice,
-    DampingCandidate,
-    DampingChoice,
     MixChoice,
     MixScores,
     PoolChoice,
@@ -33,11 +30,10 @@ from cryptopredict.artifact.schema import (
 )
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import Band
-from cryptopredict.model.plan import HORIZONS, SERVED, horizon_label
+from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scores import inside, interval_score, quantile_score, tails
 from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
-from cryptopredict.postprocess import damping_factor
 
 log = logging.getLogger(__name__)
 FIELDS = {"1h": "h1", "1d": "d1", "7d": "d7", "30d": "d30"}  # PerHorizon's, by horizon label
@@ -115,24 +111,6 @@ def fixed_band(
     return BandChoice(
         chosen=spec.setting(), validation_origins=int(rows.sum()), candidates=(entry,)
     )
-
-
-def band_scores(
-    dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
-) -> list[dict[str, float]]:
-    """Per spec and horizon label: the 80% interval score relative to the naive band's on the
-    validation origins, within fifths of the day before's volatility (what `make panel`
-    pools over the pairs to choose the panel's band)."""
-    rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
-    validation = _Validation.of(dense, rows)
-    labels = [horizon_label(h) for h in validation.hours]
-    out = []
-    for spec in specs:
-        mine = _interval_scores(validation.actual, validation.centre, validation.offsets(spec))
-        ratios = validation.calm_ratios(mine)
-        # NaN where a horizon has no outcome: the panel's pooling skips it (no manifest holds it)
-        out.append({k: math.nan if r is None else r for k, r in zip(labels, ratios, strict=True)})
-    return out
 
 
 def _score(candidate: BandCandidate) -> float:
@@ -291,59 +269,6 @@ def _interval_scores(
     return interval_score(
         actual, centre * np.exp(offsets[low]), centre * np.exp(offsets[high]), DEFAULT_LEVEL
     )
-
-
-def choose_damping(
-    forecasts: pd.DataFrame,
-    grid: tuple[float | None, ...],
-    validation: list[pd.Timestamp],
-    target: str,
-) -> DampingChoice:
-    """The tau whose served forecasts have the lowest MAPE, relative to the naive baseline's and
-    averaged over the horizons of a day and more, on the validation refits (ties go to the
-    weaker damping)."""
-    older = forecasts[forecasts["cutoff"].isin(validation) & forecasts["y"].notna()]
-    naive = _mape_at_horizons(older[older["model"] == "naive"])
-    scores = []
-    for tau in grid:
-        mape = _mape_at_horizons(damp(older[older["model"] == SERVED], tau, target))
-        ratio = float(np.mean([mape[label] / naive[label] for label in mape]))
-        per = {f"mape_{label}": value for label, value in mape.items()}
-        scores.append(DampingCandidate(tau=tau, ratio=ratio, **per))
-    best = min(scores, key=operator.attrgetter("ratio"))
-    return DampingChoice(
-        chosen=best.tau, validation_origins=len(validation), candidates=tuple(scores)
-    )
-
-
-def damp(forecasts: pd.DataFrame, tau: float | None, target: str) -> pd.DataFrame:
-    """The served model's forecasts with its move away from the origin damped by tau."""
-    served = forecasts["model"] == SERVED
-    rows = forecasts[served]
-    hours = ((rows["ds"] - rows["cutoff"]) / pd.Timedelta(hours=1)).to_numpy()
-    at_origin = rows.loc[hours == 0].set_index("cutoff")["yhat"]
-    start = rows["cutoff"].map(at_origin).to_numpy()
-    factor = damping_factor(tau, hours)
-    yhat = rows["yhat"].to_numpy(dtype=np.float64)
-    if target == "log":
-        damped = start * np.exp(np.log(yhat / start) * factor)
-    else:
-        damped = start + (yhat - start) * factor
-    out = forecasts.astype({"yhat": np.float64})
-    out.loc[served, "yhat"] = damped
-    return out
-
-
-def _mape_at_horizons(rows: pd.DataFrame) -> dict[str, float]:
-    lead = rows["ds"] - rows["cutoff"]
-    out = {}
-    for label, horizon in HORIZONS.items():
-        if horizon < pd.Timedelta(days=1):
-            continue  # tau shapes the path over days; an hour ahead every tau is the last close
-        at = lead == horizon
-        if at.any():
-            out[label] = float((rows["yhat"] / rows["y"] - 1).abs()[at].mean())
-    return out
 
 
 def _mean(values: np.ndarray) -> float | None:

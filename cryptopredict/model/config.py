@@ -18,10 +18,9 @@ class ModelConfig:
     window_days: int | None = 365  # train on the most recent days only; None: all history
     interval_width: float = 0.8
     anchored: bool = True  # start the forecast at the last close
-    damping_hours: float | None = None  # damp the model's move away from the anchor (tau)
-    # Candidate taus the backtest chooses from on its older origins (None: no damping, 0: none
-    # of the model's move is kept). Without a backtest, `damping_hours` applies.
-    damping_grid: tuple[float | None, ...] = ()
+    # Damp the model's move away from the anchor (tau, hours; None: undamped, 0: none of the
+    # model's move is kept). The served one is the panel's (`panel_choice.served_config`).
+    damping_hours: float | None = None
     # Bands calibrated on backtest errors (cryptopredict.model.bands) instead of Prophet's own.
     calibrated: bool = True
 
@@ -49,10 +48,8 @@ REFERENCE = ModelConfig(
     calibrated=False,
 )
 
-DEFAULT = ModelConfig(
-    name="default",
-    damping_grid=(None, 720.0, 240.0, 72.0, 24.0, 6.0, 0.0),
-)
+# The served configuration but its damping, which the panel chooses (`panel_choice.py`).
+DEFAULT = ModelConfig(name="default")
 
 
 def candidates(chosen_damping: float | None) -> list[ModelConfig]:

@@ -1,25 +1,21 @@
 """What a trained model serves, named for what it is (the manifest's `served`): the point
 forecast, the band's method, and whether the damping and the band were chosen on the
-validation origins, forced, or fixed beforehand, and why. Nothing here claims a comparison
-that was not made."""
+validation origins or fixed beforehand (by the panel), and why. Nothing here claims a
+comparison that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandChoice, DampingChoice, ServedParts, Settled
+from cryptopredict.artifact.schema import BandChoice, ServedParts, Settled
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.config import ModelConfig
 
-NO_REFIT = (
-    "no Prophet refit fits before the validation outcomes end (each needs a year of bars "
-    "before its origin), so no damping could be compared and tau 0 (the last close) is served"
-)
-QUICK = (
-    "the quick model, written before the backtest (`train.py --serve`, `make run`, and a run "
-    "with a budget: `train.py --budget`, the release): the last close (tau 0) until a backtest "
-    "chooses the damping and its model replaces this one"
+PANEL_DAMPING = (
+    "the panel's damping (cryptopredict/model/panel_choice.json): chosen by `make panel` for "
+    "every pair on the pooled validation refits of the hourly spot pairs, where no damping "
+    "that keeps some of Prophet's move beat the last close (tau 0) beyond two standard errors"
 )
 PANEL = (
-    "the panel's settings (cryptopredict/model/panel_band.json): chosen by `make panel` per "
+    "the panel's settings (cryptopredict/model/panel_choice.json): chosen by `make panel` per "
     "horizon on the pooled validation origins of the hourly spot pairs, the same for every "
     "pair, calibrated on this pair's own recent errors"
 )
@@ -40,23 +36,10 @@ def point_forecast(config: ModelConfig) -> str:
     )
 
 
-def damping_settled(
-    config: ModelConfig, choice: DampingChoice | None, *, backtested: bool, quick: bool = False
-) -> Settled:
-    if quick:
-        return Settled(how="fixed", why=QUICK)
-    if choice is not None:
-        among = ", ".join("none" if c.tau is None else f"{c.tau:g} h" for c in choice.candidates)
-        return Settled(
-            how="chosen",
-            why=f"the lowest MAPE relative to the naive forecast's, over the horizons of a day "
-            f"and more, on {choice.validation_origins} validation refits, among tau {among}",
-        )
-    if backtested and config.damping_grid:
-        return Settled(how="forced", why=NO_REFIT)
-    if backtested:
-        return Settled(how="fixed", why="the configuration's damping: no grid to choose from")
-    return Settled(how="fixed", why="trained without a backtest: the configuration's damping")
+def damping_settled(config: ModelConfig, *, panel: bool) -> Settled:
+    if panel:
+        return Settled(how="fixed", why=PANEL_DAMPING)
+    return Settled(how="fixed", why="the configuration's damping, not the panel's")
 
 
 def band_settled(choice: BandChoice | None, *, panel: bool) -> Settled:
@@ -91,17 +74,15 @@ def served_parts(
     config: ModelConfig,
     band: BandSpec,
     *,
-    damping: DampingChoice | None,
     band_choice: BandChoice | None,
-    backtested: bool,
-    panel: bool = False,
-    quick: bool = False,
+    panel_damping: bool,
+    panel_band: bool,
 ) -> ServedParts:
-    """`panel`: the band is the panel's (`panel_band.json`), not chosen for this pair; `quick`:
-    the quick model served while the backtest runs."""
+    """`panel_damping`, `panel_band`: the damping, the band is the panel's
+    (`panel_choice.json`), not set otherwise or chosen for this pair."""
     return ServedParts(
         point_forecast=point_forecast(config),
         band_method=band.name,
-        damping=damping_settled(config, damping, backtested=backtested, quick=quick),
-        band=band_settled(band_choice, panel=panel),
+        damping=damping_settled(config, panel=panel_damping),
+        band=band_settled(band_choice, panel=panel_band),
     )

@@ -1,11 +1,12 @@
-"""The panel's numerics (`make panel`, `tools/panel.py` runs them on the training cluster): one
-pair's band scored on its validation origins for the search (`validation_scores`), the pool the
-pairs share (`shared_pools`), and one pair's evaluation origins as the panel reports them
-(`outcomes`).
+"""The panel's numerics (`make panel`, `tools/panel.py` runs them on the training cluster): a
+pair's Prophet refit at one origin of the damping's validation design (`refit`) and the
+damping candidates' errors there (`damping_errors`); one pair's band origins with the served
+point forecast once the damping is chosen (`pair_origins`); one pair's band scored on its
+validation origins for the search (`validation_scores`), the pool the pairs share
+(`shared_pools`), and one pair's evaluation origins as the panel reports them (`outcomes`).
 
-Every pair is backtested once, as training backtests it (its damping chosen, its refits
-fitted); a band candidate then costs numerics alone. Origins whose window to a horizon crosses
-a gap in the bars are left out at that horizon and counted (`outcome`), never filled.
+A band candidate costs numerics alone. Origins whose window to a horizon crosses a gap in the
+bars are left out at that horizon and counted (`outcome`), never filled.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
+from cryptopredict.model import damping
+from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, variance_ratio
 from cryptopredict.model.calibration import Pool
 from cryptopredict.model.market import HOUR
 from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
-from cryptopredict.model.refits import actual_at, outcome
+from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
 from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import DenseOrigins, naive_band
 
@@ -49,6 +52,54 @@ class PairOrigins:
 
     def errors(self, hours: list[int]) -> dict[int, np.ndarray]:
         return self.dense.errors(self.dense.market, hours)
+
+
+def described(setup: BacktestSetup, tau: float | None) -> dict[str, object]:
+    """What the panel says of a pair: its bars, its spans, the damping served."""
+    t = setup.market.t
+    return {
+        "bars": len(t),
+        "first": pd.Timestamp(int(t[0]), unit="s").isoformat() + "Z",
+        "last": pd.Timestamp(int(t[-1]), unit="s").isoformat() + "Z",
+        **setup.plan.boundary(t).to_builtins(),
+        "damping_hours": tau,
+        "validation_days": round((setup.validation_end - setup.validation_start) / 86_400, 1),
+    }
+
+
+def refit(setup: BacktestSetup, origin: int) -> np.ndarray:
+    """Prophet refitted at `origin` (its path, model space), as training refits it."""
+    return refit_at(setup.history, origin, setup.undamped, setup.plan, setup.market.interval)
+
+
+def refits_of(setup: BacktestSetup, origins: np.ndarray, paths: list[np.ndarray]) -> Refits:
+    interval = setup.market.interval
+    if len(origins) == 0:
+        return Refits.none(interval)
+    return Refits(np.asarray(origins, dtype=np.int64), np.stack(paths), interval)
+
+
+def damping_errors(
+    setup: BacktestSetup, origins: np.ndarray, paths: list[np.ndarray]
+) -> pd.DataFrame:
+    """The damping candidates' errors at the pair's design origins (`damping.errors`)."""
+    return damping.errors(setup, refits_of(setup, origins, paths))
+
+
+def pair_origins(
+    name: str,
+    setup: BacktestSetup,
+    tau: float | None,
+    origins: np.ndarray,
+    paths: list[np.ndarray],
+) -> PairOrigins:
+    """The pair's band origins with the served point forecast at the damping `tau` (Prophet's
+    refits at `origins`: none at tau 0), split into validation and evaluation."""
+    config = setup.config.with_changes(damping_hours=tau)
+    refits = refits_of(setup, origins, paths)
+    dense = DenseOrigins.build(setup.market, setup.anchor, refits, config, setup.plan)
+    spans = (setup.validation_start, setup.validation_end, setup.evaluation_start)
+    return PairOrigins.of(name, dense, *spans)
 
 
 def pair_pool_inputs(

@@ -48,7 +48,7 @@ class Plan:
     evaluation_span: pd.Timedelta = pd.Timedelta(days=730)
     min_training: pd.Timedelta = pd.Timedelta(days=365)
     band_step: pd.Timedelta = pd.Timedelta(hours=7)
-    max_origins: int | None = None  # keep only the most recent scored refits (quick runs)
+    max_origins: int | None = None  # keep only the most recent scored refits (short runs)
     # The damping is chosen on the most recent this many validation refits: a year of them,
     # every weekday and hour in turn, enough to rank the taus, so a history of eight years
     # costs the choice no more Prophet fits than one of two.

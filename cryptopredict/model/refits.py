@@ -1,9 +1,7 @@
-"""Prophet refitted at each refit origin on the data up to it: the backtest's heavy part.
-
-Which fits are needed is decided by their keys against the fit cache (read and written by the
-process that drives training, so that the workers need no shared disk); each fit is a task
-(`refit_at`) that slices the history where it is. Also the paths the refits give at every
-lead, beside the naive and drift baselines, in Prophet's cross-validation shape.
+"""Prophet refitted at a refit origin on the data up to it (`refit_at`, sliced where the history
+is): what a damping that keeps some of Prophet's move needs at every origin, and the panel at
+its validation design's. Also the paths the refits give at every lead, beside the naive and
+drift baselines, in Prophet's cross-validation shape.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
 """Training's orchestration: the command line (`cli`), the Dask cluster (`cluster`), each pair's
-task graph (`graph`) and its steps (`steps`, `tasks`), the fit cache and progress. The numerics
-it drives are in `cryptopredict.model`, which imports none of this.
+task (`graph`, `steps`, `tasks`) and the progress. The numerics it drives are in
+`cryptopredict.model`, which imports none of this.
 """

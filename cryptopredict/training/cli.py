@@ -3,19 +3,17 @@
 One pair (`--asset`, btc-usd by default) or every configured one (`--all`: the `ASSETS` setting,
 slugs such as `btc-usd,sol-usd,link-usdt`; `top:N` for BTC/USD, ETH/USD and the N spot pairs
 most traded against USDT on Binance, ranked on a worker when training starts; `*` for every pair
-the `--csv` file or the embedded snapshot holds), each to `<out>/<pair>/`: every step of a pair
-is a task on a Dask cluster (cluster.py, graph.py), this process only drives them. `--all`
-records what it was asked, trained and could not train, with why, in `<out>/run.json`.
+the `--csv` file or the embedded snapshot holds), each to `<out>/<pair>/`: each pair is a task
+on a Dask cluster (cluster.py, graph.py), this process only drives them and writes what comes
+back. `--all` records what it was asked, trained and could not train, with why, in
+`<out>/run.json`.
 
-With `--budget` (or `TRAIN_BUDGET`), every pair is served its quick model first and the
-backtests go on until the budget ends, the `--must-train` pairs' first, then those whose refits
-are cached, then the cold ones by volume rank (`budget.py`); a pair not backtested by then is
-served its quick model, said in `run.json` (`quick`, with why: `backtest deferred: budget`), and
-its refits so far stay in the fit cache for the next run.
+A pair applies what `make panel` decided for every pair (the damping and, on hourly bars, the
+band: `cryptopredict/model/panel_choice.json`): at the panel's tau 0 it costs one Prophet fit
+and numerics, tens of CPU-seconds (docs/performance.md).
 
-Exit status: 0 when every pair was trained (backtested, or served its quick model when the
-budget ended), or when those that failed are within what `--tolerate` allows and none is one
-`--must-train` names; 1 otherwise (the error names each pair
+Exit status: 0 when every pair was trained, or when those that failed are within what
+`--tolerate` allows and none is one `--must-train` names; 1 otherwise (the error names each pair
 that failed; the other pairs are still trained and written, and a failed pair's previous
 artifact is left as it was); 2 for a usage or configuration error, or when `top:N` cannot rank
 the market (nothing is trained).
@@ -33,10 +31,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
 from cryptopredict import logs
-from cryptopredict.artifact.run import FailedPair, QuickPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.run import FailedPair, Ranking, TrainingRun, write_run
 from cryptopredict.artifact.schema import PRICES
 from cryptopredict.assets import (
     Asset,
@@ -48,16 +44,12 @@ from cryptopredict.assets import (
     slug_for_binance,
 )
 from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
-from cryptopredict.duration import Duration
 from cryptopredict.following_make import follow_make
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
 from cryptopredict.training.api_process import ApiProcess
-from cryptopredict.training.budget import Budget
 from cryptopredict.training.cluster import forward_logs, training_client
-from cryptopredict.training.driver import Outcome, train_pairs
-from cryptopredict.training.fitcache import FitCache
-from cryptopredict.training.graph import PairError, run_step
+from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
@@ -114,8 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--serve",
         action="store_true",
         help="serve while training (`make run`): start the API (`api.py`) on --out as soon as "
-        "it holds a model, each pair's quick model (the last close and the panel's band) first, "
-        "each pair's backtested model replacing it when written; then serve until Ctrl-C",
+        "it holds a model, each pair served as soon as its model is written; then serve until "
+        "Ctrl-C",
     )
     parser.add_argument(
         "--require-fresh",
@@ -136,17 +128,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         metavar="PAIRS",
         help="comma-separated pairs whose failure exits 1 whatever --tolerate allows, when they "
-        "are among those trained, and whose backtest comes first and is never deferred by "
-        "--budget (the release: btc-usd)",
-    )
-    parser.add_argument(
-        "--budget",
-        type=_duration,
-        metavar="DURATION",
-        help="how long the run may spend (4h30m, 90m, 600s; default: TRAIN_BUDGET, else no "
-        "limit): every pair is served its quick model first, then backtested in turn until the "
-        "budget ends; a pair not backtested by then keeps its quick model (`backtest deferred: "
-        "budget`), its refits so far in the fit cache for the next run",
+        "are among those trained (the release: btc-usd)",
     )
     return parser.parse_args(argv)
 
@@ -171,9 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
-    seconds = args.budget or settings.train_budget
-    # From the start: the market's ranking and the cluster's start are the run's time too.
-    budget = Budget(seconds) if seconds else None
     ranking = None
     if wanted.top is not None:
         try:
@@ -181,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         except (PairError, SchedulerError) as error:
             log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
             return 2
-    return _run(args, settings, wanted, ranking, must_train, budget=budget)
+    return _run(args, settings, wanted, ranking, must_train)
 
 
 def _run(
@@ -190,8 +169,6 @@ def _run(
     wanted: PairsSetting,
     ranking: Ranking | None,
     must_train: set[str],
-    *,
-    budget: Budget | None = None,
 ) -> int:
     """Train the pairs (with `--serve`, serving them), record the run; the exit status."""
     assets, ranked = chosen(wanted, ranking)
@@ -205,17 +182,14 @@ def _run(
     run = RunProgress([asset.slug for asset in assets], out=args.out)
     server = ApiProcess(args.out, run.say) if args.serve else None
 
-    def record(outcome: Outcome) -> None:
+    def record(failed: dict[str, str]) -> None:
         """`run.json`, written before the run's status goes: what failed is never unsaid."""
         if args.all:
-            failed = {slug: _public(why, args) for slug, why in outcome.failed.items()}
-            said = run_record(settings, assets, failed, ranking)
-            write_run(args.out, with_quick(said, outcome, budget))
+            public = {slug: _public(why, args) for slug, why in failed.items()}
+            write_run(args.out, run_record(settings, assets, public, ranking))
 
     try:
-        outcome = _train(
-            settings, jobs, args, run, server, budget=budget, must_train=must_train, record=record
-        )
+        failed = _train(settings, jobs, args, run, server, record=record)
     except KeyboardInterrupt:
         if server is not None:
             server.stop()
@@ -225,7 +199,7 @@ def _run(
             server.stop()
         log.error("%s", error)
         return 1
-    failed = {slug: _public(why, args) for slug, why in outcome.failed.items()}
+    failed = {slug: _public(why, args) for slug, why in failed.items()}
     status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
     if server is None:
         return status
@@ -267,33 +241,19 @@ def _train(
     run: RunProgress,
     server: ApiProcess | None,
     *,
-    budget: Budget | None,
-    must_train: set[str],
-    record: Callable[[Outcome], None],
-) -> Outcome:
+    record: Callable[[dict[str, str]], None],
+) -> dict[str, str]:
     """Train every pair, the progress shown; with `server`, serving as soon as a model is; the
-    run `record`ed while its progress is still shown. The pairs that failed and those served
-    their quick model only, with why."""
-    cache = FitCache(settings.fit_cache_dir)
-    cache.drop_other_versions()  # a library bump made them unreadable: the cache stays one set
+    run `record`ed while its progress is still shown. The pairs that failed, with why."""
     with training_client(settings) as client, run.shown():
         forward_logs(client, settings.log_level)  # each line naming its pair
         run.workers = sum(client.nthreads().values())  # who share the work left
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready
-        outcome = train_pairs(
-            client,
-            jobs,
-            cache=cache,
-            out=args.out,
-            progress=run,
-            quick=server is not None,
-            budget=budget,
-            must=frozenset(must_train),
-        )
-        record(outcome)
-        return outcome
+        failed = train_pairs(client, jobs, out=args.out, progress=run)
+        record(failed)
+        return failed
 
 
 def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], set[str]]:
@@ -315,13 +275,6 @@ def run_record(
         failed=tuple(FailedPair(asset=slug, reason=reason) for slug, reason in failed.items()),
         ranking=ranking,
     )
-
-
-def with_quick(run: TrainingRun, outcome: Outcome, budget: Budget | None) -> TrainingRun:
-    """`run` saying which pairs are served their quick model, with why, and the budget."""
-    quick = tuple(QuickPair(asset=slug, why=why) for slug, why in outcome.deferred.items())
-    seconds = None if budget is None else budget.seconds
-    return msgspec.structs.replace(run, quick=quick, budget=seconds)
 
 
 def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
@@ -439,13 +392,6 @@ def _share(text: str) -> float:
     if not 0 <= share <= 1:
         raise argparse.ArgumentTypeError(f"not a share between 0 and 1: {text!r}")
     return share
-
-
-def _duration(text: str) -> Duration:
-    try:
-        return Duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _since(text: str) -> str:

@@ -3,11 +3,11 @@
 `DASK_SCHEDULER_ADDRESS` is set (`tls://` addresses take their certificates from Dask's own
 security configuration, e.g. `DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`).
 
-The process that runs `train.py` is the Dask client: it submits each pair's graph
-(`graph.py`), reads and writes the fit cache by key and writes the artifacts, so the
-workers need no shared disk (they need the `cryptopredict` package, their own data-source keys,
-and the data a pair is read from: the embedded snapshot, or the `--csv` file). A task whose
-worker is lost is run again elsewhere.
+The process that runs `train.py` is the Dask client: it submits each pair's task
+(`graph.py`) and writes the artifacts from what comes back, so the workers need no shared
+disk (they need the `cryptopredict` package, their own data-source keys, and the data a pair
+is read from: the embedded snapshot, or the `--csv` file). A task whose worker is lost is run
+again elsewhere.
 """
 
 from __future__ import annotations

@@ -1,23 +1,21 @@
-"""One display for a training run: every pair, what it is doing now (a task of it running on a
-worker, or waiting for one), its Prophet fits (the backtest's refits, then the final fit), and
-one estimate of the time left that the pairs and the run agree on.
+"""One display for a training run: every pair, what it is doing now (its task's phase on a
+worker, or waiting for one), and one estimate of the time left that the pairs and the run agree
+on.
 
-Each pair is in one state (`cryptopredict.artifact.training.State`): waiting, running, done,
-failed (with why) or quick (its quick model served, its backtest not done, with why). What
-runs comes from the workers themselves: each task says when it starts and ends
-(`tasks.announced`), so a pair whose tasks wait behind another pair's is shown waiting, never
-stuck on a step that does not move.
+Each pair is in one state (`cryptopredict.artifact.training.State`): waiting, running, done or
+failed (with why). What runs comes from the workers themselves: each task says when it starts,
+which phase it is in and when it ends (`tasks.announced`, `tasks.phase`), so a pair whose task
+waits behind other pairs' is shown waiting, never stuck on a step that does not move.
 
-The time left is the work left, queued in the order the cluster runs it: each pair's fits left
-at its own cost per fit (the seconds its refits took on a worker), the fits already handed to
-the cluster in the order they were handed (Dask runs the earlier first), then those to come,
-shared among the workers. A pair's time left is when its last fit should end; the run's is when
-the last pair's should, so it is never below a pair's.
+The time left: the pairs left, in the order the cluster runs them, each at the mean cost of the
+pairs done so far (seconds on a worker), shared among the workers as they free up; a running
+pair's what is left of that cost. A pair's time left is when it should end; the run's is when
+the last pair should, so it is never below a pair's.
 
-On a terminal it is redrawn in place (tqdm: a bar for the run and one for each pair in flight)
-and log lines are written above it (`progress_views.py`). Anywhere else (a pipe, a file, CI's
-log) it is plain log lines: one when a pair changes step, and every `LINE_SECONDS` while
-training runs one for each pair in flight and one for the run, so such a log never goes 30
+On a terminal it is redrawn in place (tqdm: a bar for the run and one for each pair running) and
+log lines are written above it (`progress_views.py`). Anywhere else (a pipe, a file, CI's log)
+it is plain log lines: one when a pair starts a phase, and every `LINE_SECONDS` while training
+runs one for each pair running or waiting and one for the run, so such a log never goes 30
 seconds without a line, and every line about a pair starts with its name. With a model
 directory, `training.json` there says the same to the API (`/healthz`, `/assets`, the
 dashboard) while the run lasts.
@@ -25,10 +23,10 @@ dashboard) while the run lasts.
 
 from __future__ import annotations
 
+import heapq
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +42,6 @@ from cryptopredict.artifact.training import (
     HEARTBEAT_SECONDS,
     TRAINING,
     PairStatus,
-    Served,
     State,
     TrainingStatus,
     clear_status,
@@ -52,20 +49,10 @@ from cryptopredict.artifact.training import (
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
 from cryptopredict.training.progress_views import LineView, TerminalView, View, sized_terminal
-from cryptopredict.training.tasks import Finished
+from cryptopredict.training.tasks import TRAIN, Finished
 
 REDRAW_SECONDS = 1.0
-COSTS_KEPT = 20  # a pair's cost per fit: the mean of its last fits on a worker
-
-# A task's step (`steps.py`), as a pair's line says it while the task runs.
-RUNNING = {
-    "prepare": "reading its history",
-    "quick": "making its quick model",
-    "damping": "choosing the damping",
-    "finish": "final fit, forecast grid and artifact",
-    "backtest": "backtest scores",
-}
-REFIT = "refit"
+FIRST_STEP = "reading its history"
 
 
 def progress(total: int, description: str, unit: str, *, position: int = 0) -> tqdm:
@@ -87,31 +74,20 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
 class Pair:
     slug: str
     state: State = "waiting"
-    phase: str = "reading its history"  # what it is working towards, as the driver said
-    why: str | None = None  # failed or quick: why
-    done: int = 0
-    total: int = 0
-    served: Served | None = None
-    began: float = 0.0
-    running: dict[str, str] = field(default_factory=dict)  # its tasks on a worker: key: step
-    batches: deque[list[float]] = field(default_factory=deque)  # fits handed: [when, left]
-    costs: deque[float] = field(default_factory=lambda: deque(maxlen=COSTS_KEPT))
+    phase: str = FIRST_STEP  # what it does now, or does first once a worker takes it
+    why: str | None = None  # failed: why
+    began: float | None = None  # when its task started on a worker
+    seconds: float | None = None  # its task's time on a worker, once ended
+    keys: set[str] = field(default_factory=set)  # its tasks running on a worker
 
     @property
     def active(self) -> bool:
         return self.state in TRAINING
 
-    @property
-    def queued(self) -> int:
-        """Fits handed to the cluster and not done yet."""
-        return int(sum(left for _, left in self.batches))
-
     def doing(self) -> str:
-        """What it does now, in words: its running tasks' steps, or what it waits for."""
+        """What it does now, in words, or what it waits for."""
         if self.state == "running":
-            steps = dict.fromkeys(self.running.values())  # each once, in the order they began
-            words = (self.phase if step == REFIT else RUNNING.get(step, step) for step in steps)
-            return ", ".join(words)
+            return self.phase
         if self.state == "waiting":
             return f"waiting for a worker (next: {self.phase})"
         return self.phase if self.why is None else f"{self.state}: {self.why}"
@@ -159,45 +135,19 @@ class RunProgress:
 
     # What the driver says.
 
-    def step(self, slug: str, text: str) -> None:
-        """The pair's phase: what it works towards now (said in a line of its own)."""
-        with self.lock:
-            pair = self.pairs[slug]
-            if not pair.began:
-                pair.began = self.clock()
-            pair.phase = text
-            self.dirty = True
-            self.view.stepped(pair)
-
-    def planned(self, slug: str, fits: int) -> None:
-        """All the fits the pair needs, as far as known now (refits that turn out not to be
-        needed leave the total; none is added later)."""
-        with self.lock:
-            self.pairs[slug].total = fits
-            self.dirty = True
-
-    def queued(self, slug: str, fits: int) -> None:
-        """`fits` of the pair's handed to the cluster now, behind those handed before."""
-        with self.lock:
-            if fits:
-                self.pairs[slug].batches.append([self.clock(), fits])
-                self.dirty = True
-
-    def fitted(self, slug: str) -> None:
-        with self.lock:
-            pair = self.pairs[slug]
-            pair.done += 1
-            _take(pair.batches)
-            self.dirty = True
-
     def started(self, slug: str, key: str, step: str) -> None:
-        """A task of the pair started on a worker."""
+        """A task of the pair started on a worker, or started its next phase (`step`)."""
         with self.lock:
             pair = self.pairs.get(slug)
             if pair is None or not pair.active:
                 return
-            pair.running[key] = step
+            if pair.began is None:
+                pair.began = self.clock()
+            pair.keys.add(key)
             pair.state = "running"
+            if step != TRAIN:  # the task's own name: its first phase follows
+                pair.phase = step
+                self.view.stepped(pair)
             self.dirty = True
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
@@ -206,20 +156,16 @@ class RunProgress:
             pair = self.pairs.get(slug)
             if pair is None:
                 return
-            pair.running.pop(key, None)
-            if step == REFIT:
-                pair.costs.append(seconds)
-            if pair.active:
-                pair.state = "running" if pair.running else "waiting"
+            pair.keys.discard(key)
+            pair.seconds = (pair.seconds or 0.0) + seconds
+            if pair.active and not pair.keys:
+                pair.state = "waiting"  # retried elsewhere, say: its task waits again
             self.dirty = True
 
-    def served(self, slug: str, kind: Served, path: Path, finished: Finished) -> None:
+    def served(self, slug: str, path: Path, finished: Finished) -> None:
         with self.lock:
             pair = self.pairs[slug]
-            pair.served = kind
-            if kind == "backtested":  # its final model: done (the quick one: still training)
-                self._end(pair, "done", None)
-                pair.done = pair.total  # the final fit
+            self._end(pair, "done", None)
             self.view.served(pair, _served_lines(pair, path, finished, self.clock()))
         self.on_written()
 
@@ -229,17 +175,9 @@ class RunProgress:
             self._end(pair, "failed", why)
             self.view.ended(pair)
 
-    def quick(self, slug: str, why: str) -> None:
-        """The run ends for the pair with its quick model served, its backtest not done."""
-        with self.lock:
-            pair = self.pairs[slug]
-            self._end(pair, "quick", why)
-            self.view.ended(pair)
-
     def _end(self, pair: Pair, state: State, why: str | None) -> None:
         pair.state, pair.why = state, why
-        pair.running.clear()
-        pair.batches.clear()
+        pair.keys.clear()
         self.dirty = True
 
     def say(self, text: str) -> None:
@@ -269,32 +207,28 @@ class RunProgress:
     # What is said of it.
 
     def estimate(self) -> Estimate:
-        """The time left: the work left in the order the cluster runs it (the module's doc)."""
-        active = [pair for pair in self.pairs.values() if pair.active]
-        measured = [cost for pair in self.pairs.values() for cost in pair.costs]
-        totals = [pair.total for pair in self.pairs.values() if pair.total]
-        if not measured or not totals:
+        """The time left: the pairs left in the order the cluster runs them (the module's
+        doc)."""
+        costs = [pair.seconds for pair in self.pairs.values() if pair.seconds is not None]
+        if not costs:
             return Estimate(None, {})
-        typical_total = fmean(totals)
-        work: list[tuple[tuple[int, float], str, float]] = []  # (order, pair, worker seconds)
-        for place, pair in enumerate(active):
-            cost = fmean(pair.costs) if pair.costs else fmean(measured)
-            queued = pair.queued
-            later = max(pair.total - pair.done - queued, 0) if pair.total else typical_total
-            if queued:
-                work.append(((0, pair.batches[0][0]), pair.slug, queued * cost))
-            if later:
-                work.append(((1, place), pair.slug, later * cost))
-        elapsed, ends = 0.0, dict.fromkeys((pair.slug for pair in active), 0.0)
-        for _, slug, seconds in sorted(work, key=lambda item: item[0]):
-            elapsed += seconds / max(self.workers, 1)
-            ends[slug] = elapsed
-        return Estimate(elapsed, ends)
+        cost, now = fmean(costs), self.clock()
+        active = [pair for pair in self.pairs.values() if pair.active]
+        running = [pair for pair in active if pair.state == "running"]
+        waiting = [pair for pair in active if pair.state == "waiting"]
+        ends = {pair.slug: max(cost - (now - (pair.began or now)), 0.0) for pair in running}
+        free = sorted(ends.values())[: max(self.workers, 1)]
+        free += [0.0] * (max(self.workers, 1) - len(free))
+        heapq.heapify(free)
+        for pair in waiting:  # the run's order: the order they were submitted in
+            ends[pair.slug] = heapq.heappop(free) + cost
+            heapq.heappush(free, ends[pair.slug])
+        return Estimate(max(ends.values(), default=0.0), ends)
 
-    def fits(self) -> tuple[int, int]:
-        """Fits done and planned, of every pair."""
-        pairs = self.pairs.values()
-        return sum(pair.done for pair in pairs), sum(pair.total for pair in pairs)
+    def counts(self) -> tuple[int, int]:
+        """Pairs ended (done or failed) and pairs in all."""
+        ended = sum(1 for pair in self.pairs.values() if not pair.active)
+        return ended, len(self.pairs)
 
     def status(self) -> TrainingStatus:
         now = datetime.now(UTC).replace(microsecond=0)
@@ -310,9 +244,6 @@ class RunProgress:
                     state=pair.state,
                     step=pair.doing() if pair.active else pair.phase,
                     why=pair.why,
-                    fits_done=pair.done,
-                    fits_total=pair.total,
-                    served=pair.served,
                     eta_seconds=estimate.of(pair) if pair.active else None,
                 )
                 for pair in self.pairs.values()
@@ -336,22 +267,9 @@ class RunProgress:
             self.tick()
 
 
-def _take(batches: deque[list[float]]) -> None:
-    """One fit done: off the earliest batch handed (the cluster runs those first)."""
-    if batches:
-        batches[0][1] -= 1
-        if batches[0][1] <= 0:
-            batches.popleft()
-
-
 def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> list[str]:
-    if pair.served == "quick":
-        return [
-            f"{pair.slug}: quick model written to {path}: served now (the last close and the "
-            "panel's band, not yet backtested) until its backtested model is written"
-        ]
+    took = f" {now - pair.began:.0f} s after it started" if pair.began is not None else ""
     return [
         *(f"{pair.slug}: {line}" for line in finished.report.splitlines()),
-        f"{pair.slug}: written to {path} (model {finished.model_version}) "
-        f"{now - pair.began:.0f} s after it started",
+        f"{pair.slug}: written to {path} (model {finished.model_version}){took}",
     ]

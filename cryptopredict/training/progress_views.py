@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("cryptopredict.training.progress")
 
 LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: never 30 s silent)
-TALLIED: tuple[State, ...] = ("running", "waiting", "failed", "quick")
+TALLIED: tuple[State, ...] = ("running", "waiting", "failed")
 
 
 def sized_terminal(stream: IO[str]) -> bool:
@@ -40,21 +40,16 @@ def time_left(seconds: float | None) -> str:
 
 
 def pair_line(pair: Pair, estimate: Estimate) -> str:
-    """A pair in flight: what it does now (or that it waits), its fits, its time left."""
-    quick = " (quick model served)" if pair.served == "quick" else ""
-    fits = f"; {pair.done} of {pair.total} fits" if pair.total else ""
-    return f"{pair.slug}{quick}: {pair.doing()}{fits}, {time_left(estimate.of(pair))}"
+    """A pair in flight: what it does now (or that it waits), its time left."""
+    return f"{pair.slug}: {pair.doing()}, {time_left(estimate.of(pair))}"
 
 
 def run_line(run: RunProgress, estimate: Estimate | None) -> str:
-    """The run: its pairs by state; with `estimate`, its fits and its time left."""
+    """The run: its pairs by state; with `estimate`, its time left."""
     said = f"training: {counted(run)}"
     if estimate is None or not any(pair.active for pair in run.pairs.values()):
         return said
-    done, total = run.fits()
-    if not total:
-        return f"{said}; reading the histories"
-    return f"{said}; {done} of {total} fits, {time_left(estimate.run)}"
+    return f"{said}, {time_left(estimate.run)}"
 
 
 def counted(run: RunProgress) -> str:
@@ -65,15 +60,13 @@ def counted(run: RunProgress) -> str:
         return [pair.slug for pair in pairs if pair.state == state]
 
     said = f"{len(named('done'))} of {len(pairs)} pairs done"
-    running, waiting, failed, quick = (named(state) for state in TALLIED)
+    running, waiting, failed = (named(state) for state in TALLIED)
     if running:
         said += f", {len(running)} running"
     if waiting:
         said += f", {len(waiting)} waiting for a worker"
     if failed:
         said += f", {len(failed)} failed ({', '.join(failed)})"
-    if quick:
-        said += f", {len(quick)} with their quick model only ({', '.join(quick)})"
     return said
 
 
@@ -84,13 +77,6 @@ class View:
     def say(self, text: str) -> None: ...
     def tick(self) -> None: ...
     def close(self) -> None: ...
-
-
-def _ended_line(pair: Pair) -> str | None:
-    """A pair whose run ended with its quick model: said once (a failure the driver says)."""
-    if pair.state != "quick":
-        return None
-    return f"{pair.slug}: its quick model stays served, not backtested in this run: {pair.why}"
 
 
 class LineView(View):
@@ -112,9 +98,7 @@ class LineView(View):
         self._write(lines)
 
     def ended(self, pair: Pair) -> None:
-        line = _ended_line(pair)
-        if line is not None:
-            self._write([line])
+        pass  # the driver says why a pair failed
 
     def say(self, text: str) -> None:
         sys.stderr.write(text if text.endswith("\n") else f"{text}\n")
@@ -139,7 +123,7 @@ class TerminalView(View):
         self.stream = stream
         self.top = tqdm(
             total=0, file=stream, dynamic_ncols=True, position=0, leave=True,
-            bar_format="{desc} |{bar}| {n}/{total} fits{postfix}",
+            bar_format="{desc} |{bar}| {n}/{total} pairs{postfix}",
         )  # fmt: skip
         self.bars: dict[str, tqdm] = {}
         self.slots: dict[str, int] = {}
@@ -150,7 +134,7 @@ class TerminalView(View):
             self.slots[pair.slug] = slot
             self.bars[pair.slug] = tqdm(
                 total=0, file=self.stream, dynamic_ncols=True, position=slot, leave=False,
-                bar_format="  {desc} |{bar}| {n}/{total} fits{postfix}",
+                bar_format="  {desc}{postfix}",
             )  # fmt: skip
         return self.bars[pair.slug]
 
@@ -164,9 +148,6 @@ class TerminalView(View):
             self.ended(pair)
 
     def ended(self, pair: Pair) -> None:
-        line = _ended_line(pair)
-        if line is not None:
-            tqdm.write(line, file=self.stream)
         bar = self.bars.pop(pair.slug, None)
         if bar is not None:
             bar.close()
@@ -177,16 +158,15 @@ class TerminalView(View):
 
     def tick(self) -> None:
         estimate = self.run.estimate()
-        done, total = self.run.fits()
+        ended, total = self.run.counts()
         self.top.set_description_str(f"training: {counted(self.run)}")
-        self.top.total, self.top.n = total, done
+        self.top.total, self.top.n = total, ended
         self.top.set_postfix_str(time_left(estimate.run), refresh=False)
         self.top.refresh()
         for slug, bar in self.bars.items():
             pair = self.run.pairs[slug]
             bar.set_description_str(f"{slug}: {pair.doing()}")
-            bar.total, bar.n = pair.total, pair.done
-            bar.set_postfix_str(time_left(estimate.of(pair)), refresh=False)
+            bar.set_postfix_str(f", {time_left(estimate.of(pair))}", refresh=False)
             bar.refresh()
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """What crosses between the training client and its workers: a pair's job (only the settings
 its tasks need, never a data-source key), a task's own verdict on its pair (`Failed`), and
 `run`, the one function every task calls, which names the pair on every log record the task
-writes and tells the client when the task starts and ends on its worker (`TASK_EVENTS`).
+writes and tells the client when the task starts, which phase of it runs (`phase`) and when it
+ends on its worker (`TASK_EVENTS`).
 
 This module is light on purpose: the client imports it, not the training stack (pandas,
 Prophet), which only the workers load (`steps.py`).
@@ -41,18 +42,11 @@ if TYPE_CHECKING:  # the training stack: the workers import it, the client need 
     from cryptopredict.model.plan import Plan
 
 STEPS = "cryptopredict.training.steps"
-REFITS_LOG = "backtest: Prophet refitted at %d origins %s: %d from the cache, %d to fit"
-DAMPING_PURPOSE = "(the validation refits, to choose the damping)"
+TRAIN = "train"  # the step a pair's task runs (`steps.train`); its phases follow (`phase`)
 # The workers' events the client follows (`Client.subscribe_topic`): each task of a pair, when
-# it starts on a worker ({"pair", "key", "step"}) and when it ends (with its "seconds").
+# it starts on a worker and each phase it starts ({"pair", "key", "step"}), and when it ends
+# (with its "seconds").
 TASK_EVENTS = "cryptopredict-tasks"
-
-
-def every_refit_purpose(tau: float | None) -> str:
-    return (
-        "(every refit origin: the damping chosen, "
-        f"{'none' if tau is None else f'tau {tau:g} h'}, keeps some of Prophet's move)"
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,20 +95,9 @@ class PairJob:
     model_version: str = "dev"
     git_sha: str | None = None
     log_level: str = "INFO"
-    config: ModelConfig | None = None  # None: the served configuration, DEFAULT
+    config: ModelConfig | None = None  # None: the served configuration (the panel's damping)
     plan: Plan | None = None  # None: the product's plan, Plan()
     band: BandSpec | None = None  # None: the panel's band for the pair's interval
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What the client needs to know of a fetched pair to drive it: the refit origins (epoch
-    seconds) with their fit cache keys, those the damping is chosen on and all of them."""
-
-    damping: tuple[tuple[int, str], ...]
-    every: tuple[tuple[int, str], ...]
-    steps: int  # each refit's length
-    backtest: bool
 
 
 @dataclass(frozen=True)
@@ -169,15 +152,17 @@ def announced(step: str, pair: str) -> Iterator[None]:
         worker.log_event(TASK_EVENTS, {**said, "seconds": time.monotonic() - began})
 
 
-def needs(prepared: Any) -> Needs | Failed:
-    """The task after `prepare`: its small part, which the client reads."""
-    return prepared if isinstance(prepared, Failed) else prepared.needs
-
-
-def kept(values: dict[int, Any]) -> dict[int, Any]:
-    """The task holding fits the client read from its cache (the scheduler keeps its inputs,
-    so it can run again wherever)."""
-    return values
+def phase(step: str) -> None:
+    """The running task's next phase (`step`, in words), told to the client as `TASK_EVENTS`
+    (nothing outside a worker's task)."""
+    try:
+        worker = get_worker()
+    except ValueError:
+        return
+    pair = getattr(_working_on, "pair", None)
+    key = worker.get_current_task()
+    if pair is not None and key is not None:
+        worker.log_event(TASK_EVENTS, {"pair": pair, "key": str(key), "step": step})
 
 
 def _failed(value: Any) -> Failed | None:

@@ -110,9 +110,9 @@ def _train(
     job = PairJob(
         asset=asset,
         bars=History(bars, report, ()),
-        # One damping candidate, so that the served path moves with the model's (the backtest
-        # of a slice this short would choose none of Prophet's move, a flat forecast).
-        config=DEFAULT.with_changes(window_days=days, damping_grid=(damping_hours,)),
+        # A damping that keeps some of Prophet's move, so that the served path moves with the
+        # model's (the panel's tau 0 would serve a flat forecast).
+        config=DEFAULT.with_changes(window_days=days, damping_hours=damping_hours),
         horizon_days=HORIZON_DAYS,
         gate=ANY_BACKTEST,
         plan=plan,

@@ -79,7 +79,7 @@ def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
         artifacts["btc-usd"],
         out,
         backtest=msgspec.structs.replace(
-            artifacts["btc-usd"].backtest, summary=None, damping=None, band=None, paths=()
+            artifacts["btc-usd"].backtest, summary=None, band=None, paths=()
         ),
         manifest={"metrics": None, "backtest_boundary": None},
     )

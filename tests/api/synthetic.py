@@ -27,8 +27,6 @@ from cryptopredict.artifact.schema import (
     BandChoice,
     Boundary,
     Comparison,
-    DampingCandidate,
-    DampingChoice,
     DataSummary,
     Gaps,
     HindcastCoverage,
@@ -241,14 +239,6 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
     candidate = BandCandidate(**_band_setting("the served band"), score=0.9, score_1d=0.07)
     return BacktestReport(
         summary=summary,
-        damping=DampingChoice(
-            chosen=48.0,
-            validation_origins=12,
-            candidates=(
-                DampingCandidate(tau=48.0, ratio=0.97, mape_1d=0.012),
-                DampingCandidate(tau=None, ratio=1.02, mape_1d=0.013),
-            ),
-        ),
         band=BandChoice(
             chosen=candidate,
             validation_origins=12,
@@ -271,7 +261,7 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
 
 def _no_backtest() -> BacktestReport:
     hindcast = HindcastCoverage(days=30, bars=720, coverage_by_level={"80": 0.8})
-    return BacktestReport(summary=None, damping=None, band=None, hindcast=hindcast)
+    return BacktestReport(summary=None, band=None, hindcast=hindcast)
 
 
 def _manifest(
@@ -324,7 +314,6 @@ def _manifest(
             interval_width=0.8,
             anchored=True,
             damping_hours=tau,
-            damping_grid=(tau, None),
             calibrated=True,
             price="close",
         ),
@@ -345,7 +334,7 @@ def _manifest(
             point_forecast="the last close plus Prophet's move, damped",
             band_method="a made-up scaled band",
             damping=damping,
-            band=Settled(how="forced", why="made up for a test"),
+            band=Settled(how="fixed", why="made up for a test"),
         ),
         metrics=summary,
         backtest_boundary=None if summary is None else _boundary(history),

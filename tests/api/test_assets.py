@@ -40,7 +40,6 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
         "quote": "usd",
         "volume_rank": None,
         "quote_volume_24h": None,
-        "quick": None,  # backtested (and no run record)
         "links": {
             "forecast": "/forecast/eth-usd",
             "range": "/forecast/eth-usd/range",

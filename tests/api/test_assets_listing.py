@@ -9,13 +9,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.artifact.run import (
-    DEFERRED,
     RUN,
     FailedPair,
     LeftOutPair,
-    QuickPair,
     RankedPair,
     Ranking,
     TrainingRun,
@@ -50,8 +47,6 @@ def ranked_dir(many_pairs_dir, tmp_path):
         trained=("btc-usd", *RANKED),
         failed=(FailedPair(asset="xyz-usdt", reason="only 40 bars"),),
         ranking=ranking,
-        quick=(QuickPair(asset="1000pepe-usdt", why=DEFERRED),),
-        budget=4 * 3600.0,
     )
     write_run(many_pairs_dir, run)
     yield many_pairs_dir
@@ -120,31 +115,7 @@ def test_says_what_training_was_asked_what_failed_and_why(client):
     assert training["ranking"]["left_out"] == [
         {"symbol": "FDUSDUSDT", "quote_volume_24h": 8e8, "why": "a stablecoin"}
     ]
-    assert training["quick"] == [{"asset": "1000pepe-usdt", "reason": "backtest deferred: budget"}]
-    assert training["budget_seconds"] == 14400
-
-
-def test_names_each_pair_the_budget_left_on_its_quick_model_with_why(client, conforms, ranked_dir):
-    """Issue 50: a pair whose backtest the run's budget deferred is served, and said so: in the
-    listing, on its model card (its plain summary first), and not for the others."""
-    listing = client.get("/assets?sort=rank&limit=3")
-    conforms("/assets", listing)
-    quick = {entry["asset"]: entry["quick"] for entry in listing.get_json()["assets"]}
-    assert quick == {"sol-usdt": None, "btc-usdt": None, "1000pepe-usdt": DEFERRED}
-    card = client.get("/model/1000pepe-usdt")
-    conforms("/model/{asset}", card)
-    assert card.get_json()["quick"] == DEFERRED
-    # The fixture's model has a backtest; a quick model's summary says why it has none.
-    manifest = open_artifacts(ranked_dir)["1000pepe-usdt"].manifest
-    said = verdict(manifest.params, None, manifest.symbol, manifest.served, DEFERRED)
-    assert said.summary.endswith(
-        "it has not been tested on past prices yet: the training run's time ran out before its "
-        "backtest, which the next run goes on with (backtest deferred: budget)."
-    )
-    assert "deferred" not in verdict(manifest.params, None, manifest.symbol).summary
-    other = client.get("/model/sol-usdt").get_json()
-    assert other["quick"] is None
-    assert "deferred" not in other["verdict"]["summary"]
+    assert "quick" not in training
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
-from cryptopredict.artifact.run import DEFERRED, FailedPair, QuickPair, TrainingRun, write_run
+from cryptopredict.artifact.run import FailedPair, TrainingRun, write_run
 from cryptopredict.artifact.training import (
     FILE,
     VERSION,
@@ -253,7 +253,7 @@ def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backt
         page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
         page.wait_for_selector("#candles-chart[data-asset='btc-usd']", timeout=20_000)
         backtest = page.locator("#backtest-chart")
-        assert backtest.inner_text().startswith("This model has no backtest: it is the quick model")
+        assert backtest.inner_text().startswith("This model has no backtest: it was trained with")
         assert backtest.locator(".main-svg").count() == 0
         assert page.locator("#scores").is_hidden()
         assert page.locator("#verdict").text_content() == ""
@@ -262,49 +262,6 @@ def test_a_model_without_a_backtest_says_so_and_draws_the_rest(browser, no_backt
     finally:
         server.process.terminate()
         server.process.wait(timeout=10)
-
-
-def test_a_pair_the_budget_left_on_its_quick_model_says_why(browser, no_backtest_dir, tmp_path):
-    """Issue 50: the run's record says the pair's backtest was deferred by the budget; the
-    dashboard says so under its card, in its summary and in place of the backtest chart."""
-    model_dir = tmp_path / "models"
-    shutil.copytree(no_backtest_dir, model_dir)
-    run = TrainingRun(
-        asked="btc-usd", finished_at=datetime(2026, 5, 16, 19, tzinfo=UTC), model_version="dev",
-        trained=("btc-usd",), quick=(QuickPair(asset="btc-usd", why=DEFERRED),), budget=360.0,
-    )  # fmt: skip
-    write_run(model_dir, run)
-    server = start_server(model_dir, tmp_path / "api.log")
-    try:
-        page = browser.page
-        page.goto(server.url + "/")
-        page.wait_for_selector("#forecast-chart[data-asset='btc-usd']", timeout=20_000)
-        page.locator("#backtest-chart").filter(has_text="no backtest yet").wait_for(timeout=20_000)
-        assert page.locator("#backtest-chart").inner_text() == (
-            "This model has no backtest yet: it is the quick model (the last close, with the "
-            "panel's band), because the training run's time ran out before its backtest; the "
-            "next run goes on from where it stopped (backtest deferred: budget). No past "
-            "forecasts to show yet, and nothing compares it with the naive forecast."
-        )
-        assert page.locator("#quick").is_visible()
-        assert page.locator("#quick").inner_text() == (
-            "the quick model (the last close, with the panel's band): the training run's time "
-            "ran out before its backtest; the next run goes on from where it stopped"
-        )
-        assert page.locator("#summary").inner_text().endswith("(backtest deferred: budget).")
-        page.screenshot(path=str(tmp_path / "quick.png"), full_page=True)
-        assert browser.problems == []
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
-
-
-def test_a_backtested_pair_shows_no_quick_line(browser, live_server):
-    page = browser.page
-    page.goto(live_server.url + "/")
-    page.wait_for_selector("#backtest-chart[data-asset='btc-usd']", timeout=20_000)
-    assert page.locator("#quick").is_hidden()
-    assert browser.problems == []
 
 
 def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
@@ -367,18 +324,16 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
     now = datetime.now(UTC).replace(microsecond=0)
     pairs = (
         PairStatus(
-            asset="btc-usd", state="running",
-            step="backtest: validation refits, to choose the damping", fits_done=34,
-            fits_total=122, served="quick", eta_seconds=300,
+            asset="btc-usd", state="running", step="backtest of the served forecast",
+            eta_seconds=300,
         ),
         PairStatus(
             asset="sol-usdt", state="waiting",
-            step="waiting for a worker (next: reading its history)", fits_done=0, fits_total=0,
-            served=None, eta_seconds=None,
+            step="waiting for a worker (next: reading its history)", eta_seconds=None,
         ),
         PairStatus(
             asset="nosuch-usd", state="failed", step="reading its history", why=NO_SOURCE,
-            fits_done=0, fits_total=0, served=None, eta_seconds=None,
+            eta_seconds=None,
         ),
     )  # fmt: skip
     write_status(
@@ -395,12 +350,14 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
         line = page.locator("#training-said")
         line.wait_for(state="visible", timeout=20_000)
         said = line.inner_text()
-        assert said.startswith("Still training 2 pairs, about 7 min left. Meanwhile btc-usd ")
+        assert said == (
+            "Still training 2 pairs, about 7 min left. Each pair's forecast is shown as soon as "
+            "it is ready."
+        )
         assert not TERMS_OF_ART.search(said), said
         detail = page.locator("#training-pairs li").all_text_contents()  # folded: the detail
         assert detail == [
-            "btc-usd (its first forecast shown meanwhile): backtest: validation refits, to "
-            "choose the damping; 34 of 122 fits, about 5 min left",
+            "btc-usd: backtest of the served forecast, about 5 min left",
             "sol-usdt: waiting for a worker (next: reading its history)",
         ]
         failed = page.locator("#failed")

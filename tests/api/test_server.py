@@ -150,10 +150,7 @@ def test_a_run_training_other_pairs_than_bitcoin_is_not_warned_about(copy, tmp_p
     shutil.rmtree(copy / "btc-usd")
     index_artifacts(copy)
     now = datetime.now(UTC).replace(microsecond=0)
-    pair = PairStatus(
-        asset="eth-usd", state="running", step="backtest", fits_done=1, fits_total=9,
-        served="quick", eta_seconds=None,
-    )  # fmt: skip
+    pair = PairStatus(asset="eth-usd", state="running", step="backtest", eta_seconds=None)
     write_status(
         copy,
         TrainingStatus(

@@ -35,22 +35,18 @@ from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import ApiSettings
 from tests.live_server import start_server
 
-VALIDATION = "backtest: validation refits, to choose the damping"
+BACKTEST = "backtest of the served forecast"
 NO_SOURCE = "no source delivered NOSUCH/USD 1h bars (the embedded data holds no NOSUCH/USD)"
 
 
-def _pair(
-    asset: str, state: str, *, done: int = 0, total: int = 0, served=None, why=None
-) -> PairStatus:
+def _pair(asset: str, state: str, *, why=None) -> PairStatus:
+    running = state == "running"
     return PairStatus(
         asset=asset,
         state=state,  # type: ignore[arg-type]
-        step=VALIDATION if total else "waiting for a worker (next: reading its history)",
+        step=BACKTEST if running else "waiting for a worker (next: reading its history)",
         why=why,
-        fits_done=done,
-        fits_total=total,
-        served=served,
-        eta_seconds=240.4 if total else None,
+        eta_seconds=240.4 if running else None,
     )
 
 
@@ -80,8 +76,8 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     write_status(
         model_dir,
         _status(
-            _pair("btc-usd", "running", done=34, total=122, served="quick"),
-            _pair("eth-usd", "done", done=224, total=224, served="backtested"),
+            _pair("btc-usd", "running"),
+            _pair("eth-usd", "done"),
             _pair("sol-usdt", "waiting"),
             _pair("nosuch-usd", "failed", why=NO_SOURCE),
         ),
@@ -93,14 +89,10 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     training = health.get_json()["training"]
     assert training["eta_seconds"] == 301
     assert training["pairs"] == [
-        {
-            "asset": "btc-usd", "state": "running", "step": VALIDATION, "fits_done": 34,
-            "fits_total": 122, "percent": 28, "served": "quick", "eta_seconds": 240,
-        },
+        {"asset": "btc-usd", "state": "running", "step": BACKTEST, "eta_seconds": 240},
         {
             "asset": "sol-usdt", "state": "waiting",
-            "step": "waiting for a worker (next: reading its history)", "fits_done": 0,
-            "fits_total": 0, "percent": 0, "served": None, "eta_seconds": None,
+            "step": "waiting for a worker (next: reading its history)", "eta_seconds": None,
         },
     ]  # fmt: skip
     assert training["failed"] == [{"asset": "nosuch-usd", "reason": NO_SOURCE}]
@@ -131,10 +123,10 @@ def test_without_a_run_training_is_null_and_assets_are_cached(model_dir, tmp_pat
         ),
         lambda d: (d / FILE).write_text("{not json"),
         # every final model served: nothing is left to say
-        lambda d: write_status(d, _status(_pair("btc-usd", "done", served="backtested"))),
-        # a file of the version before states were running and waiting
+        lambda d: write_status(d, _status(_pair("btc-usd", "done"))),
+        # a file of the version before a pair was one task (it counted fits)
         lambda d: (d / FILE).write_text(
-            json.dumps({**msgspec.to_builtins(_status(_pair("btc-usd", "waiting"))), "version": 1})
+            json.dumps({**msgspec.to_builtins(_status(_pair("btc-usd", "waiting"))), "version": 2})
         ),
     ],
 )
@@ -151,7 +143,7 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
     write_status(
         model_dir,
         _status(
-            _pair("btc-usd", "running", done=3, total=122, served="quick"),
+            _pair("btc-usd", "running"),
             _pair("nosuch-usd", "failed", why=NO_SOURCE),
         ),
     )
@@ -184,7 +176,7 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
         None,
     )
     # The next run: what it says now, not what the last one failed.
-    write_status(model_dir, _status(_pair("btc-usd", "running", done=3, total=122)))
+    write_status(model_dir, _status(_pair("btc-usd", "running")))
     again = reloading.app.test_client().get("/healthz").get_json()
     assert (again["status"], again["failed"]) == ("ok", [])
 
@@ -210,7 +202,7 @@ def test_a_pair_still_training_answers_503_with_retry_after_and_its_progress(
 ):
     """Issue 56 bar 3: asked before its first model is written, a pair still training says so,
     and when to ask again: not 404, which says it does not exist."""
-    write_status(model_dir, _status(_pair("sol-usdt", "running", done=5, total=122)))
+    write_status(model_dir, _status(_pair("sol-usdt", "running")))
     client = _client(model_dir, tmp_path)
     path, asking = route
     answer = client.get(path.format(asset=asked.replace("/", "%2F")) + asking)
@@ -218,15 +210,15 @@ def test_a_pair_still_training_answers_503_with_retry_after_and_its_progress(
     assert answer.headers["Retry-After"] == "10"
     said = answer.get_json()
     assert said["error"] == "still_training"
-    assert said["detail"].startswith(f"sol-usdt is still training ({VALIDATION}; 5 of 122 fits)")
+    assert said["detail"].startswith(f"sol-usdt is still training ({BACKTEST}): it is served")
     conforms(path, answer)
     # a pair nobody trains is still unknown
     assert client.get(path.format(asset="nosuch-usdt") + asking).status_code == 404
 
 
 def test_bitcoin_answers_503_while_its_first_model_is_being_trained(model_dir, tmp_path):
-    """`make run`'s first seconds: the API serves ETH/USD's quick model, BTC/USD's is not
-    written yet."""
+    """`make run`'s first seconds: the API serves ETH/USD's model, BTC/USD's is not written
+    yet."""
     shutil.rmtree(model_dir / "btc-usd")
     index_artifacts(model_dir)
     write_status(model_dir, _status(_pair("btc-usd", "running")))

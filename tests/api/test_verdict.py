@@ -14,7 +14,7 @@ import pytest
 
 from cryptopredict.api.serving.verdict import point_forecast, verdict
 from cryptopredict.artifact.schema import BacktestSummary, ModelParams, ServedParts, Settled
-from cryptopredict.model.naming import NO_REFIT
+from cryptopredict.model.naming import PANEL_DAMPING
 from tests.plain_words import TERMS_OF_ART
 
 WHEN = datetime(2024, 6, 26, tzinfo=UTC)
@@ -63,7 +63,7 @@ def _params(damping_hours: float | None, *, anchored: bool = True) -> ModelParam
         name="default", target="log", growth="linear", seasonality_mode="additive",
         changepoint_prior_scale=0.05, changepoint_range=0.8, window_days=365,
         interval_width=0.8, anchored=anchored, damping_hours=damping_hours,
-        damping_grid=(None, 0.0), calibrated=True, price="close",
+        calibrated=True, price="close",
     )  # fmt: skip
 
 
@@ -169,7 +169,7 @@ def test_without_a_backtest_the_point_forecast_is_still_said():
 @pytest.mark.parametrize(
     ("damping_hours", "anchored", "says"),
     [
-        (0.0, True, "the band around the last close is what the model adds"),
+        (0.0, True, "Prophet's fit contributes nothing to what is served"),
         (None, True, "Prophet's path, shifted to start at the last close"),
         (None, False, "The point forecast is Prophet's path."),
         (72.0, True, "damped by tau / (tau + h) at h hours ahead with tau 72 hours"),
@@ -188,13 +188,13 @@ def _served(how: str, why: str) -> ServedParts:
     )
 
 
-def test_a_forced_damping_is_said_to_be_forced_and_names_no_comparison():
-    served = _served("forced", NO_REFIT)
+def test_the_panels_damping_says_prophet_adds_nothing_served_and_names_no_comparison():
+    served = _served("fixed", PANEL_DAMPING)
     found = verdict(_params(0.0), None, "DOGE/USD", served)
     said = found.point_forecast
     assert said.startswith("The point forecast is the last close (damping tau 0)")
-    assert "Not chosen (forced): no Prophet refit fits before the validation outcomes end" in said
-    assert "scored" not in said
+    assert "Prophet's fit contributes nothing to what is served" in said
+    assert "Settled beforehand: the panel's damping (cryptopredict/model/panel_choice.json)" in said
     assert "worse" not in said
     assert found.band == (
         "The band is scaled: 1-day volatility, half-life 24 h, no drift. Chosen: the lowest "
@@ -202,15 +202,8 @@ def test_a_forced_damping_is_said_to_be_forced_and_names_no_comparison():
     )
 
 
-def test_a_chosen_damping_names_the_comparison_it_rests_on():
-    served = _served("chosen", "the lowest MAPE on 52 validation refits, among tau none, 0 h")
-    said = point_forecast(_params(0.0), served)
-    assert "every damping that keeps some of Prophet's move scored worse than none" in said
-    assert "on 52 validation refits" in said
-
-
 def test_a_damping_that_keeps_prophets_move_says_how_it_was_settled():
-    served = _served("fixed", "the configuration's damping: no grid to choose from")
+    served = _served("fixed", "the configuration's damping, not the panel's")
     said = point_forecast(_params(48.0), served)
     assert said.startswith("The point forecast is Prophet damped by tau")
-    assert said.endswith("Damping fixed: the configuration's damping: no grid to choose from.")
+    assert said.endswith("Damping fixed: the configuration's damping, not the panel's.")

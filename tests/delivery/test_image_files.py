@@ -40,12 +40,13 @@ def test_build_id_comes_before_the_training_step():
     assert train.index("ARG BUILD_ID") < train.index("python train.py --all --out /app/artifacts")
 
 
-def test_the_image_holds_what_serving_reads_and_the_fit_cache_outlives_the_build():
+def test_the_image_holds_what_serving_reads_and_the_history_store_outlives_the_build():
     train = stage("train")
-    # The training step trains into a BuildKit cache mount the workflow carries between
-    # releases, and the release's rule on failed pairs.
+    # The training step's history store is a BuildKit cache mount, and the release's rule on
+    # failed pairs.
     assert "--mount=type=cache,id=cryptopredict-cache,target=/cache,sharing=locked" in train
-    assert "FIT_CACHE=/cache/fits CRYPTOPREDICT_CACHE=/cache/history" in train
+    assert "CRYPTOPREDICT_CACHE=/cache/history" in train
+    assert "--budget" not in train
     assert "--tolerate 0.1 --must-train btc-usd" in train
     # The pickled models leave the artifacts in the same step, so no layer the runtime copies
     # from holds them.

@@ -113,16 +113,16 @@ def test_make_live_stops_with_its_replay_on_a_signal_to_make_alone(model_dir, tm
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_make_run_stops_while_training_on_a_signal_to_make_alone(tmp_path, signum):
-    """Serving its quick model while the backtest's refits run on the Dask cluster: the
+    """Serving ETH/USD's model while BTC/USD's task runs on the Dask cluster's one worker: the
     cluster's workers go too."""
     log = tmp_path / "run.log"
     env = {
-        "ASSETS": "btc-usd", "MODEL_DIR": str(tmp_path / "artifacts"),
-        "FIT_CACHE": str(tmp_path / "fits"), "TRAIN_WORKERS": "1",
+        "ASSETS": "eth-usd,btc-usd", "MODEL_DIR": str(tmp_path / "artifacts"),
+        "TRAIN_WORKERS": "1",
     }  # fmt: skip
     process = _started(["run", "TRAIN_ARGS=--source snapshot"], env, log)
-    _wait_for(process, log, r"btc-usd: backtest: validation refits")
     _wait_for(process, log, r"serving on http")
+    _wait_for(process, log, r"btc-usd: (backtest of the served forecast|final fit)")
     _stops_alone(process, log, signum)
     assert "api: stopped" in log.read_text()
 

@@ -656,11 +656,10 @@ def test_the_training_cache_is_carried_from_one_release_to_the_next():
     assert keep["with"]["name"] == "training-cache"
     assert "mode=max" not in build["with"]["cache-to"]
     assert build["with"]["cache-to"] == "type=gha,mode=min"
-    # The budget: the rest of the job takes about half an hour; GitHub stops it at 360 minutes.
-    budget = assignments(build["with"]["build-args"])["TRAIN_BUDGET"]
-    assert budget == "${{ vars.TRAIN_BUDGET || '3h' }}"
-    assert '${TRAIN_BUDGET:+--budget "$TRAIN_BUDGET"}' in DOCKERFILE
-    assert 180 + 60 <= image["timeout-minutes"] < 360
+    # No budget: the training takes minutes; GitHub stops the job at 360 minutes.
+    assert "TRAIN_BUDGET" not in assignments(build["with"]["build-args"])
+    assert "TRAIN_BUDGET" not in DOCKERFILE
+    assert image["timeout-minutes"] < 360
     assert image["permissions"]["actions"] == "read", "lists and downloads artifacts only"
     prune = release()["jobs"]["training-cache"]
     assert prune["permissions"] == {"actions": "write", "contents": "read"}

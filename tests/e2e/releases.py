@@ -1,8 +1,7 @@
 """Four releases six hours apart, as the release workflow makes them: BTC/USD trained by
 `train.py --until T` on the embedded hourly history for T = 2026-02-20 00:00, 06:00, 12:00 and
 18:00 UTC, each with its own `MODEL_VERSION`. Each is cached as `training.py` caches the real
-model (under `.cache/e2e-releases/<T>/`), and the backtest's Prophet fits go through the fit
-cache (`FIT_CACHE`, `.cache/fits` by default), so the later ones refit only what changed.
+model (under `.cache/e2e-releases/<T>/`).
 
 `python -m tests.e2e.releases` trains them one after the other (or says which it reuses) and
 prints their artifact directories.

@@ -14,8 +14,8 @@ from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
 
 # Small enough to train in seconds, large enough for a real backtest: validation origins to
-# choose the damping and the volatility window on, and evaluation origins with calibrated bands.
-QUICK_CONFIG = DEFAULT.with_changes(window_days=30)
+# choose the band on, and evaluation origins with calibrated bands; the panel's damping, tau 0.
+QUICK_CONFIG = DEFAULT.with_changes(window_days=30, damping_hours=0.0)
 QUICK_PLAN = Plan(
     min_training=pd.Timedelta(days=30),
     step=pd.Timedelta(days=2, hours=5),

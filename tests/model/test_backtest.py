@@ -1,4 +1,4 @@
-"""Backtest mechanics on constructed data: origins, re-anchoring, damping."""
+"""Backtest mechanics on constructed data: origins, re-anchoring, damping and its evidence."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.model.choices import choose_damping, damp
+from cryptopredict.model import damping
+from cryptopredict.model.backtest import BacktestSetup, fitted_refits
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.damping import damp
 from cryptopredict.model.plan import SERVED, Plan
 from cryptopredict.model.refits import Refits
 
@@ -97,25 +99,62 @@ def forecasts_frame(
     return pd.concat(rows, ignore_index=True)
 
 
-def test_damping_is_chosen_on_validation_origins_only():
-    origins = list(pd.date_range("2024-01-01", periods=40, freq="7D"))
-    validation = origins[:20]
+def trending_setup(config: ModelConfig) -> BacktestSetup:
+    """Three and a half years of hourly prices rising 0.01% an hour, with noise, backtested by
+    `config` (two years would leave no validation refit: each needs a year before it)."""
+    ds = hourly(1280)
+    noise = np.random.default_rng(3).normal(0, 0.002, len(ds))
+    history = pd.DataFrame({"ds": ds, "y": 100 * np.exp(1e-4 * np.arange(len(ds)) + noise)})
+    return BacktestSetup.build(history, HOUR, config, Plan())
 
-    def truth(origin, leads):
-        # Before the evaluation span prices keep trending; afterwards they do not move.
-        drift = 0.001 if origin in validation else 0.0
-        return 100 * np.exp(drift * leads)
 
-    models = {
-        SERVED: lambda origin, leads: 100 * np.exp(0.001 * leads),  # always extrapolates the trend
-        "naive": lambda origin, leads: np.full(len(leads), 100.0),
-    }
-    forecasts = forecasts_frame(origins, truth, models)
-    choice = choose_damping(forecasts, (None, 24.0, 0.0), validation, "log")
-    assert choice.chosen is None, "on validation the trend was right, so no damping wins"
-    assert choice.validation_origins == 20
-    assert [score.tau for score in choice.candidates] == [None, 24.0, 0.0]
-    assert choice.candidates[0].mape_7d == pytest.approx(0.0, abs=1e-12)
+def test_the_damping_design_spreads_its_refits_over_the_validation_origins():
+    setup = trending_setup(ModelConfig(name="log", damping_hours=0.0))
+    origins = damping.design(setup, count=8)
+    scored = setup.times[: setup.scored]
+    validation = scored[(scored >= setup.validation_start) & (scored <= setup.validation_end)]
+    assert len(validation) > 8
+    assert len(origins) == 8
+    assert (origins[0], origins[-1]) == (validation[0], validation[-1])
+    assert set(origins) <= set(validation)
+    assert np.ptp(np.diff(origins)) <= Plan().step / pd.Timedelta(seconds=1)  # evenly spread
+    np.testing.assert_array_equal(damping.design(setup, count=1_000), validation)
+
+
+def test_each_candidates_errors_against_the_last_close_show_a_trend_that_was_right():
+    setup = trending_setup(ModelConfig(name="log", damping_hours=0.0))
+    origins = damping.design(setup, count=6)
+    steps = np.arange(2000)
+    at = setup.market.position(origins)
+    # A path that extrapolates the true trend from each origin, in log price.
+    raw = np.log(setup.anchor[at])[:, None] + 1e-4 * steps[None, :]
+    rows = damping.errors(setup, Refits(origins, raw, 3600), candidates=(None, 24.0, 0.0))
+    assert set(rows["horizon"]) == {"1d", "7d", "30d"}
+    assert len(rows) == 3 * 3 * len(origins)
+    by = rows.groupby(["tau", "horizon"])[["served", "naive"]].sum()
+    # Undamped, the path kept the trend: much closer than the last close, further out more so.
+    assert by.loc[("none", "7d"), "served"] < 0.2 * by.loc[("none", "7d"), "naive"]
+    # Damped by 24 h: between the two; tau 0: the last close itself.
+    assert by.loc[("none", "30d"), "served"] < by.loc[("24", "30d"), "served"]
+    assert by.loc[("24", "30d"), "served"] < by.loc[("24", "30d"), "naive"]
+    np.testing.assert_allclose(by.loc[("0", "1d"), "served"], by.loc[("0", "1d"), "naive"])
+
+
+def test_prophet_is_refitted_nowhere_at_tau_0_and_at_every_origin_otherwise(monkeypatch):
+    calls: list[int] = []
+
+    def path(history, origin, config, plan, interval):
+        calls.append(origin)
+        assert config.damping_hours is None  # refitted undamped: the damping acts on the path
+        return np.zeros(10)
+
+    monkeypatch.setattr("cryptopredict.model.backtest.refit_at", path)
+    assert len(fitted_refits(trending_setup(ModelConfig(name="log", damping_hours=0.0))).times) == 0
+    assert calls == []
+    setup = trending_setup(ModelConfig(name="log", damping_hours=24.0))
+    refits = fitted_refits(setup)
+    np.testing.assert_array_equal(refits.times, setup.times)
+    assert calls == list(setup.times)
 
 
 def test_full_damping_turns_the_served_path_into_its_starting_point():

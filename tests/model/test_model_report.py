@@ -86,12 +86,21 @@ def test_the_bands_hold_close_to_their_level(summary, label, level):
     assert low <= summary[label]["prophet"]["coverage_by_level"][level] <= high
 
 
+# Twelve coverages (three levels, four horizons) checked together: each within the two-sided
+# critical value that holds the family's false alarms to 5% (Bonferroni, 0.05 / 12 split between
+# the tails: 2.87 standard errors). Two standard errors each would fail a calibrated band on
+# about two runs in five.
+FAMILY_CRITICAL = 2.87
+
+
 @pytest.mark.parametrize("label", ["1h", "1d", "7d", "30d"])
 @pytest.mark.parametrize("level", ["50", "80", "95"])
-def test_no_coverage_is_further_than_two_standard_errors_from_its_level(summary, label, level):
+def test_no_coverage_is_further_from_its_level_than_the_familys_critical_value(
+    summary, label, level
+):
     served = summary[label]["prophet"]
     gap = served["coverage_by_level"][level] - NOMINAL[level]
-    assert abs(gap) <= 2 * served["coverage_se_by_level"][level]
+    assert abs(gap) <= FAMILY_CRITICAL * served["coverage_se_by_level"][level]
 
 
 def test_the_served_hindcast_holds_the_last_years_closes_as_an_80_percent_band_should(report):

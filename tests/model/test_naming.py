@@ -3,37 +3,41 @@ each was settled, never naming a comparison that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandChoice, DampingCandidate, DampingChoice
+from cryptopredict.artifact.schema import BandChoice
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.naming import served_parts
 
 
-def test_a_damping_no_refit_could_choose_is_forced_and_the_last_close_is_named():
+def test_the_panels_damping_is_fixed_beforehand_and_the_last_close_is_named():
     config = DEFAULT.with_changes(damping_hours=0.0)
-    parts = served_parts(config, DEFAULT_BAND, damping=None, band_choice=None, backtested=True)
+    parts = served_parts(
+        config, DEFAULT_BAND, band_choice=None, panel_damping=True, panel_band=False
+    )
     assert parts.point_forecast.startswith("the last close")
-    assert parts.damping.how == "forced"
-    assert "no damping could be compared" in parts.damping.why
+    assert parts.damping.how == "fixed"
+    assert "the panel's damping" in parts.damping.why
+    assert "beyond two standard errors" in parts.damping.why
     assert parts.band_method == DEFAULT_BAND.name
 
 
-def test_a_chosen_damping_names_what_it_was_chosen_among_and_on_how_many_refits():
+def test_a_damping_not_the_panels_is_named_as_the_configurations():
     config = DEFAULT.with_changes(damping_hours=6.0)
-    candidates = tuple(DampingCandidate(tau=tau, ratio=1.0) for tau in DEFAULT.damping_grid)
-    choice = DampingChoice(chosen=6.0, validation_origins=52, candidates=candidates)
     band = BandChoice(chosen=DEFAULT_BAND.setting(), validation_origins=548, candidates=())
-    parts = served_parts(config, DEFAULT_BAND, damping=choice, band_choice=band, backtested=True)
+    parts = served_parts(config, DEFAULT_BAND, band_choice=band, panel_damping=False,
+                         panel_band=False)  # fmt: skip
     assert parts.point_forecast.startswith("Prophet damped by tau")
     assert "tau 6 h" in parts.point_forecast
-    assert parts.damping.how == "chosen"
-    assert "on 52 validation refits, among tau none, 720 h, 240 h" in parts.damping.why
+    assert parts.damping.how == "fixed"
+    assert "not the panel's" in parts.damping.why
     assert parts.band.how == "chosen"
     assert "on 548 validation origins" in parts.band.why
 
 
-def test_without_a_backtest_both_are_fixed():
+def test_without_a_backtest_the_band_is_fixed():
     config = DEFAULT.with_changes(damping_hours=0.0)
-    parts = served_parts(config, DEFAULT_BAND, damping=None, band_choice=None, backtested=False)
+    parts = served_parts(
+        config, DEFAULT_BAND, band_choice=None, panel_damping=True, panel_band=False
+    )
     assert (parts.damping.how, parts.band.how) == ("fixed", "fixed")
-    assert "without a backtest" in parts.damping.why
+    assert "without a backtest" in parts.band.why

@@ -47,18 +47,24 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     assert manifest.versions["prophet"].startswith("1.")
     assert manifest.params.window_days == 30
     backtest = artifact.backtest
-    assert backtest.damping is not None
     assert backtest.band is not None
-    assert backtest.damping.chosen == manifest.params.damping_hours
     chosen = json.loads(json.dumps(backtest.band.chosen.to_builtins()))
     band = artifact.manifest_json["band"]
     assert {key: band[key] for key in chosen} == chosen
     assert manifest.levels == (50, 80, 95)
-    assert backtest.damping.validation_origins > 10
     assert backtest.band.validation_origins > 100
     assert backtest.summary == manifest.metrics == trained.backtest.summary
     assert backtest.paths, "the dashboard needs past forecasts"
     assert type(artifact.load_model()).__name__ == "Prophet"
+
+
+def test_at_tau_0_prophet_is_fitted_once_and_refitted_nowhere(trained):
+    manifest = load_artifact(trained.path).manifest
+    assert manifest.params.damping_hours == 0
+    assert len(trained.backtest.refits.times) == 0
+    assert manifest.metrics is not None
+    assert manifest.metrics.refits == 0
+    assert manifest.served.point_forecast.startswith("the last close")
 
 
 def test_the_summary_keeps_its_shape_and_adds_the_scores(trained):
@@ -196,17 +202,19 @@ def test_the_gate_rejects_bands_that_miss_a_regime_the_validation_never_saw(
 
 
 def test_the_gate_rejects_a_model_worse_than_naive(tmp_path, dask_client, stand_in_fit):
-    # Steady rallies through the validation origins teach the backtest to keep Prophet's trend;
-    # then the trend stops and extrapolating it only adds error.
+    # An undamped path (refitted at every origin) extrapolates a rally's trend; then the trend
+    # stops and extrapolating it only adds error.
     prices = regimes((130, 0.03, 0.002), (70, 0.0, 0.004))
     strict = GateRules(min_coverage=0.0, max_coverage=1.0, max_mape_ratio=1.0)
+    undamped = QUICK_CONFIG.with_changes(damping_hours=None)
+    job = quick_job(history_from_prices(prices), gate=strict, config=undamped)
     with pytest.raises(PairError, match=r"7-day MAPE is .*x the naive baseline's .* at most 1x"):
-        train(quick_job(history_from_prices(prices), gate=strict), tmp_path, dask_client)
+        train(job, tmp_path, dask_client)
 
 
 def test_the_gate_rejects_non_positive_forecasts(tmp_path, dask_client):
     falling = pd.Series(np.linspace(60_000, 1_000, 24 * 60))
-    config = QUICK_CONFIG.with_changes(target="price", anchored=False)
+    config = QUICK_CONFIG.with_changes(target="price", anchored=False, damping_hours=None)
     job = quick_job(history_from_prices(falling), config=config, backtest=False)
     with pytest.raises(PairError, match=r"yhat is -?\d.* every value must be finite and positive"):
         train(job, tmp_path, dask_client)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cryptopredict.artifact.run import RUN as RECORD
 from cryptopredict.artifact.run import (
-    DEFERRED,
     FailedPair,
     LeftOutPair,
-    QuickPair,
     RankedPair,
     Ranking,
     TrainingRun,
     write_run,
 )
-from cryptopredict.artifact.run import RUN as RECORD
 from tools.release.cli import main
 from tools.release.notes import RUN
 
@@ -49,27 +47,6 @@ def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
     assert "| `wld-usdt` | no | 2 | 823,480,000 |" in notes
     assert "- `wld-usdt`: only 40 bars; at least 100 are needed" in notes
     assert "- `FDUSDUSDT`: a stablecoin" in notes
-
-
-def test_the_notes_say_which_pairs_the_budget_left_on_their_quick_model(tmp_path, capsys):
-    run = TrainingRun(
-        asked="top:2",
-        finished_at=datetime(2024, 3, 10, 4, 5, tzinfo=UTC),
-        model_version="1.4.0-20240310040500",
-        trained=("btc-usd", "eth-usd", "btc-usdt"),
-        quick=(QuickPair(asset="btc-usdt", why=DEFERRED),),
-        budget=4.5 * 3600,
-    )
-    write_run(tmp_path, run)
-    assert main(["notes", "--model-dir", str(tmp_path), "--tag", "v1.4.0"]) == 0
-    notes = capsys.readouterr().out
-    assert notes.startswith("## v1.4.0: 3 of 3 pairs trained\n")
-    assert (
-        "2 backtested; 1 served their quick model (the last close and the panel's band), their "
-        "backtest deferred: the training budget (4 h 30 min) ended first"
-    ) in notes
-    assert "| `btc-usdt` | quick: backtest deferred: budget |  |  |" in notes
-    assert "| `eth-usd` | yes |  |  |" in notes
 
 
 def test_the_name_of_the_record_is_the_one_training_writes():

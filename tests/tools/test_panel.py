@@ -1,6 +1,7 @@
 """`make panel`'s figures (`tools/panel_figures.py`): lags from the real spacing of the origins,
-every forecast counted alike and standard errors clustered by time, and the conditional
-calibration tables (fifths within each pair, calendar quarters)."""
+every forecast counted alike and standard errors clustered by time, the conditional
+calibration tables (fifths within each pair, calendar quarters), and the damping's evidence
+and choice (a candidate replaces tau 0 only beyond the critical value)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.panel_figures import pair_figures, pooled_figures, relative_pooled
+from tools.panel import chosen_damping
+from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
 SEVEN_HOURS = 7 * 3600
 
@@ -93,3 +95,54 @@ def test_fifths_are_each_pairs_own_and_quarters_are_calendar_quarters() -> None:
     for quarter, cell in quarters.items():
         assert cell["coverage"] == pytest.approx(held[quarter])
         assert math.isfinite(cell["se"]) or cell["origins"] < 10
+
+
+STEP = 175 * 3600  # the refit grid: 7 days 7 hours
+DECIDING = {"1d": pd.Timedelta(days=1), "7d": pd.Timedelta(days=7), "30d": pd.Timedelta(days=30)}
+
+
+def damping_rows(pairs: int, origins: int, served_scale: float, seed: int = 3) -> pd.DataFrame:
+    """A candidate's errors at design origins of `pairs` pairs (each pair its own times on the
+    refit grid), its absolute percentage errors `served_scale` times the last close's, plus
+    noise."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for pair in range(pairs):
+        times = 1_500_000_000 // STEP * STEP + STEP * (pair + 5 * np.arange(origins))
+        for label, horizon in DECIDING.items():
+            size = 0.01 * np.sqrt(horizon / pd.Timedelta(days=1))
+            naive = np.abs(rng.normal(0, size, origins))
+            served = naive * served_scale * np.exp(rng.normal(0, 0.05, origins))
+            frames.append(
+                pd.DataFrame({"origin": times, "horizon": label, "served": served, "naive": naive})
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_damping_figures_pool_every_pairs_errors_per_horizon_and_their_mean() -> None:
+    rows = damping_rows(16, 32, 1.0)
+    found = damping_figures(rows, DECIDING, STEP)
+    for label in DECIDING:
+        at = rows[rows["horizon"] == label]
+        assert found["horizons"][label]["relative"] == pytest.approx(
+            at["served"].sum() / at["naive"].sum() - 1
+        )
+        assert found["horizons"][label]["forecasts"] == 16 * 32
+    means = [found["horizons"][label]["relative"] for label in DECIDING]
+    assert found["relative"] == pytest.approx(np.mean(means))
+    assert found["origins"] == rows["origin"].nunique()
+    assert found["se"] > 0
+    assert found["verdict"] == "tie"  # the same errors but for noise: no better than tau 0
+
+
+def test_a_candidate_replaces_tau_0_only_beyond_the_critical_value() -> None:
+    worse = damping_figures(damping_rows(16, 32, 1.10), DECIDING, STEP)
+    better = damping_figures(damping_rows(16, 32, 0.90), DECIDING, STEP)
+    level = damping_figures(damping_rows(16, 32, 1.0), DECIDING, STEP)
+    assert (worse["verdict"], better["verdict"], level["verdict"]) == ("higher", "lower", "tie")
+    assert better["bound"] < 0 < worse["bound"]
+    candidates = [{"tau": None, **worse}, {"tau": 24.0, **level}]
+    assert chosen_damping(candidates) == 0.0  # none better beyond the critical value: tau 0
+    a_little = damping_figures(damping_rows(16, 32, 0.95), DECIDING, STEP)
+    candidates += [{"tau": 72.0, **a_little}, {"tau": 6.0, **better}]
+    assert chosen_damping(candidates) == 6.0  # the best of those better beyond it

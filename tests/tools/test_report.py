@@ -130,7 +130,7 @@ def fake_artifact(directory: Path, asset: str, sha: str) -> Path:
     """The two files the report reads of an artifact, with the committed report's figures."""
     committed = json.loads((ROOT / REPORT_DIR / report_file(asset)).read_text())
     directory.mkdir(parents=True)
-    backtest = {key: committed[key] for key in ("summary", "damping", "band", "hindcast")}
+    backtest = {key: committed[key] for key in ("summary", "band", "hindcast")}
     (directory / "backtest.json").write_text(json.dumps({**backtest, "paths": []}))
     data = {"source": "snapshot", "first": "2020-01-01T00:00:00Z", "last": "2026-07-26T16:00:00Z"}
     manifest = {"asset": asset, "data": {**data, "rows": 57000, "sha256": sha, "failed": []}}

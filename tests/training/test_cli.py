@@ -32,26 +32,15 @@ def daily_csv(tmp_path_factory):
     return path
 
 
-def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("FIT_CACHE", str(tmp_path / "fits"))
+def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, caplog):
     caplog.set_level("INFO", logger="cryptopredict")
     code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
     assert code == 0
     manifest = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
-    # The log says which refits were fitted and why, and the damping's consequence for the rest.
-    refitted = [line for line in caplog.messages if "Prophet refitted at" in line]
-    assert "origins (the validation refits, to choose the damping)" in refitted[0]
-    tau = manifest["params"]["damping_hours"]
-    if tau == 0:
-        assert len(refitted) == 1
-        assert any(
-            "damping tau 0 chosen: the point forecast is the last close" in line
-            and "(none at the evaluation origins)" in line
-            for line in caplog.messages
-        )
-    else:
-        assert len(refitted) == 2
-        assert "origins (every refit origin: the damping chosen, " in refitted[1]
+    # The panel's damping, tau 0: Prophet fitted once, refitted nowhere.
+    assert manifest["params"]["damping_hours"] == 0
+    assert not any("Prophet is refitted at" in line for line in caplog.messages)
+    assert "the panel's damping" in manifest["served"]["damping"]["why"]
     assert manifest["interval"] == "1d"
     assert manifest["data"]["source"] == f"csv:{daily_csv.name}"  # never the local path
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"
@@ -65,12 +54,10 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, monkeypatch, c
     assert any(line.startswith("btc-usd: | 1d |") for line in report)  # no hourly horizon
     assert not any("| 1h |" in line for line in report)
     assert any(line.startswith("btc-usd: band:     ") for line in report)
-    assert any((tmp_path / "fits").iterdir()), "the backtest's fits are cached"
     assert any(
         line.startswith(f"btc-usd: written to {tmp_path / 'btc-usd'} (model dev) ")
         for line in report
     )
-    assert all(line.startswith("btc-usd: ") for line in report if "refitted" in line)
 
 
 @pytest.mark.parametrize(

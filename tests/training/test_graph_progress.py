@@ -1,9 +1,8 @@
 """What training tells its progress (issue 56), on a real cluster (the session's, in this process)
-with a stand-in for Prophet's fits (the events are what is checked, not the fits): each
-task's start and end on its worker (so a pair whose tasks wait behind another's is seen
-waiting), every fit a pair may need planned once its history is read (the total never grows),
-the fits handed to the cluster as they are, and a pair that fails named with why, with no
-promise in the log of a model that will not come.
+with a stand-in for Prophet's fit (the events are what is checked, not the fit): each pair's
+task's start, phases and end on its worker (so a pair whose task waits behind another's is seen
+waiting), every artifact written as soon as its task ends, and a pair that fails named with
+why, with no promise in the log of a model that will not come.
 
 BTC/USD and ETH/USD on the embedded daily bars since 2023-06, on one worker thread, beside a
 pair no source holds."""
@@ -18,8 +17,8 @@ from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import TrainingSettings
 from cryptopredict.model import forecasters
 from cryptopredict.training.cli import pair_job, parse_args
-from cryptopredict.training.driver import train_pairs
-from cryptopredict.training.fitcache import FitCache
+from cryptopredict.training.graph import train_pairs
+from cryptopredict.training.steps import BACKTEST, FINAL_STEP
 from cryptopredict.training.tasks import Finished
 from tests.stand_in import fit_straight_line
 
@@ -42,36 +41,24 @@ class Told:
         with self.lock:
             self.calls.append(call)
 
-    def step(self, slug, text):
-        self._note("step", slug, text)
-
-    def planned(self, slug, fits):
-        self._note("planned", slug, fits)
-
-    def queued(self, slug, fits):
-        self._note("queued", slug, fits)
-
-    def fitted(self, slug):
-        self._note("fitted", slug)
-
     def started(self, slug, key, step):
         self._note("started", slug, key, step)
         with self.lock:
             self.running.setdefault(slug, set()).add(key)
             for other in PAIRS:
-                if other != slug and not self.running.get(other) and self._begun(other):
+                if other != slug and not self.running.get(other) and not self._ended(other):
                     self.seen_waiting.add(other)
 
-    def _begun(self, slug) -> bool:
-        return any(call[0] == "planned" and call[1] == slug for call in self.calls)
+    def _ended(self, slug) -> bool:
+        return any(call[0] in {"served", "failed"} and call[1] == slug for call in self.calls)
 
     def ended(self, slug, key, step, seconds):
         self._note("ended", slug, key, step, seconds)
         with self.lock:
             self.running.get(slug, set()).discard(key)
 
-    def served(self, slug, kind, path, finished: Finished):
-        self._note("served", slug, kind)
+    def served(self, slug, path, finished: Finished):
+        self._note("served", slug, path)
 
     def failed(self, slug, why):
         self._note("failed", slug, why)
@@ -94,43 +81,32 @@ def told(tmp_path_factory, dask_client) -> tuple[Told, dict[str, str], list[str]
         patch.setattr(forecasters, "fit_prophet", fit_straight_line)
         logged: list[str] = []
         patch.setattr(
-            "cryptopredict.training.graph.log.info",
+            "cryptopredict.training.graph.log.error",
             lambda message, *values, **_: logged.append(message % values),
         )
-        outcome = train_pairs(
-            dask_client, jobs, cache=FitCache(out / "fits"), out=out / "artifacts",
-            progress=progress, quick=True,
-        )  # fmt: skip
-    return progress, outcome.failed, logged
+        failed = train_pairs(dask_client, jobs, out=out / "artifacts", progress=progress)
+    return progress, failed, logged
 
 
-def test_every_task_says_when_it_starts_and_ends_on_its_worker(told):
+def test_each_pairs_task_says_when_it_starts_each_phase_and_when_it_ends(told):
     progress, _, _ = told
     for slug in PAIRS:
-        started = {call[2]: call[3] for call in progress.of("started", slug)}
-        ended = {call[2]: call[3] for call in progress.of("ended", slug)}
-        assert started == ended  # every task that started ended, under the same key
-        assert {"prepare", "quick", "refit", "damping", "finish"} <= set(started.values())
-        refit_seconds = [call[4] for call in progress.of("ended", slug) if call[3] == "refit"]
-        assert all(seconds > 0 for seconds in refit_seconds)
-        # as many refits ran as were counted fitted
-        assert len(refit_seconds) == len(progress.of("fitted", slug))
+        started = progress.of("started", slug)
+        ended = progress.of("ended", slug)
+        keys = {call[2] for call in started}
+        assert len(keys) == 1  # one task a pair
+        assert {call[2] for call in ended} == keys
+        steps = [call[3] for call in started]
+        assert steps == ["train", "reading its history", BACKTEST, FINAL_STEP]
+        assert ended[0][4] > 0
+        (served,) = progress.of("served", slug)
+        assert (served[2] / "manifest.json").exists()  # written before it is said served
+        assert progress.calls.index(ended[0]) < progress.calls.index(served)
 
 
-def test_a_pair_waits_while_another_pairs_tasks_run_on_the_one_worker(told):
+def test_a_pair_waits_while_another_pairs_task_runs_on_the_one_worker(told):
     progress, _, _ = told
     assert progress.seen_waiting, "with one worker thread, one of the pairs waited for it"
-
-
-def test_the_fits_planned_never_grow_and_are_all_handed_to_the_cluster(told):
-    progress, _, _ = told
-    for slug in PAIRS:
-        totals = [call[2] for call in progress.of("planned", slug)]
-        assert totals == sorted(totals, reverse=True), totals  # planned once, then only less
-        done = len(progress.of("fitted", slug))
-        assert totals[-1] == done + 1  # the refits fitted and the final fit
-        assert sum(call[2] for call in progress.of("queued", slug)) == totals[-1]
-        assert progress.of("served", slug)[-1] == ("served", slug, "backtested")
 
 
 def test_a_pair_that_fails_is_named_with_why_and_nothing_is_promised_for_it(told):
@@ -139,5 +115,5 @@ def test_a_pair_that_fails_is_named_with_why_and_nothing_is_promised_for_it(told
     assert progress.of("failed", MISSING) == [("failed", MISSING, failed[MISSING])]
     assert "NOSUCH" in failed[MISSING]
     about = [line for line in logged if line.startswith(MISSING)]
-    assert not any("comes" in line or "until its backtested model" in line for line in about)
+    assert any("nothing was written" in line for line in about)
     assert not progress.of("served", MISSING)

@@ -98,7 +98,6 @@ def test_train_py_names_the_problem_in_one_line_without_the_address(tmp_path):
             **os.environ,
             "DASK_SCHEDULER_ADDRESS": f"tcp://127.0.0.1:{port}",
             "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s",
-            "FIT_CACHE": str(tmp_path / "fits"),
         },
         capture_output=True,
         text=True,

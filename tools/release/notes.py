@@ -1,7 +1,6 @@
 """What a release trained, in Markdown: from the image's `artifacts/run.json` (the record
-`train.py --all` writes, `cryptopredict.artifact.run`), the pairs it serves (backtested, or
-its quick model with why: the training budget ended first), those that failed with why, and for
-`top:N` how the market was ranked. The release writes it to its run's summary.
+`train.py --all` writes, `cryptopredict.artifact.run`), the pairs it serves, those that failed
+with why, and for `top:N` how the market was ranked. The release writes it to its run's summary.
 
 The release's jobs run `python -m tools.release` on a bare Python: this reads the record with
 the standard library alone."""
@@ -18,7 +17,6 @@ RUN = "run.json"  # cryptopredict.artifact.run.RUN
 
 def release_notes(run: dict[str, Any], tag: str) -> str:
     trained, failed = run["trained"], run.get("failed", [])
-    quick = {pair["asset"]: pair["why"] for pair in run.get("quick", [])}
     lines = [
         f"## {tag}: {len(trained)} of {len(trained) + len(failed)} pairs trained",
         "",
@@ -26,14 +24,6 @@ def release_notes(run: dict[str, Any], tag: str) -> str:
         f"{_minute(run['finished_at'])} UTC.",
         "",
     ]
-    if quick:
-        budget = f" ({_hours(run['budget'])})" if run.get("budget") else ""
-        lines += [
-            f"{len(trained) - len(quick)} backtested; {len(quick)} served their quick model "
-            f"(the last close and the panel's band), their backtest deferred: the training "
-            f"budget{budget} ended first, and the next release goes on from their cached refits.",
-            "",
-        ]
     ranking = run.get("ranking")
     ranks = {pair["asset"]: pair for pair in ranking["pairs"]} if ranking else {}
     if ranking:
@@ -48,8 +38,7 @@ def release_notes(run: dict[str, Any], tag: str) -> str:
         ranked = ranks.get(asset)
         rank = f"{ranked['rank']}" if ranked else ""
         volume = f"{ranked['quote_volume']:,.0f}" if ranked else ""
-        served = "yes" if asset not in quick else f"quick: {quick[asset]}"
-        served = "no" if asset in not_served else served
+        served = "no" if asset in not_served else "yes"
         lines.append(f"| `{asset}` | {served} | {rank} | {volume} |")
     if failed:
         lines += ["", "Not served, because training failed:", ""]
@@ -58,11 +47,6 @@ def release_notes(run: dict[str, Any], tag: str) -> str:
         lines += ["", "Traded more than the last pair ranked, but left out:", ""]
         lines += [f"- `{out['symbol']}`: {out['why']}" for out in ranking["left_out"]]
     return "\n".join(lines) + "\n"
-
-
-def _hours(seconds: float) -> str:
-    hours, minutes = divmod(round(seconds / 60), 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def _minute(iso: str) -> str:

@@ -42,7 +42,7 @@ from cryptopredict.candles import Interval
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 _QUERY = re.compile(QUERY_PATTERN, re.ASCII)
 SORTS = ("slug", "rank")  # by slug; by the market's volume rank (unranked last, by slug)
-# Ask again this soon for a pair still training: its quick model comes within a minute.
+# Ask again this soon for a pair still training: its model comes within a minute.
 RETRY_SECONDS = 10
 
 
@@ -294,10 +294,9 @@ def canonical(name: str) -> str:
 
 def still_training(pair: PairStatus) -> str:
     """Why `pair` is not served yet, with its progress."""
-    fits = f"; {pair.fits_done} of {pair.fits_total} fits" if pair.fits_total else ""
     return (
-        f"{pair.asset} is still training ({pair.step}{fits}): it is served as soon as its first "
-        f"model is written, usually within a minute of the run's start; ask again in "
+        f"{pair.asset} is still training ({pair.step}): it is served as soon as its model is "
+        f"written, usually within a minute of the run's start; ask again in "
         f"{RETRY_SECONDS} s (`/healthz` shows every pair's progress)"
     )
 

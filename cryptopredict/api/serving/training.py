@@ -1,14 +1,14 @@
 """What `/healthz`, `/assets` and the dashboard say of a training run still writing into the
 model directory (`train.py --serve`): the pairs still training, each with what runs now (or
-that it waits for a worker) and its Prophet fits done of those planned, and the time left,
-estimated; the pairs it could not train, with why."""
+that it waits for a worker), and the time left, estimated; the pairs it could not train, with
+why."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.api.types.training import FailedPair, QuickPair, Training, TrainingPair
+from cryptopredict.api.types.training import FailedPair, Training, TrainingPair
 from cryptopredict.artifact.training import PairStatus, TrainingStatus, read_status
 
 
@@ -26,20 +26,14 @@ def described(status: TrainingStatus) -> Training:
         eta_seconds=_seconds(status.eta_seconds),
         pairs=[_pair(pair) for pair in status.unfinished()],
         failed=[FailedPair(asset=pair.asset, reason=_why(pair)) for pair in status.ended("failed")],
-        quick=[QuickPair(asset=pair.asset, reason=_why(pair)) for pair in status.ended("quick")],
     )
 
 
 def _pair(pair: PairStatus) -> TrainingPair:
-    total = pair.fits_total
     return TrainingPair(
         asset=pair.asset,
         state="running" if pair.state == "running" else "waiting",
         step=pair.step,
-        fits_done=pair.fits_done,
-        fits_total=total,
-        percent=round(100 * pair.fits_done / total) if total else 0,
-        served=pair.served,
         eta_seconds=_seconds(pair.eta_seconds),
     )
 

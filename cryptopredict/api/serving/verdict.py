@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 from cryptopredict.api.types.model import HorizonVerdict, Verdict
-from cryptopredict.artifact.run import DEFERRED
 from cryptopredict.artifact.schema import (
     BacktestSummary,
     BandVerdict,
@@ -46,17 +45,16 @@ def verdict(
     summary: BacktestSummary | None,
     symbol: str,
     served: ServedParts | None = None,
-    quick: str | None = None,
 ) -> Verdict:
     """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
     `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
-    without a backtest). `quick`: why the last training run left the model unbacktested."""
+    without a backtest)."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
     return Verdict(
-        summary=plain(params, rows, summary.origins if summary else 0, quick),
+        summary=plain(params, rows, summary.origins if summary else 0),
         point_forecast=point_forecast(params, served),
         band=band(served),
         sentence=sentence(rows, summary.origins if summary else 0, symbol),
@@ -74,9 +72,7 @@ PLAIN_VERBS = {
 }
 
 
-def plain(
-    params: ModelParams, rows: list[HorizonVerdict], origins: int, quick: str | None = None
-) -> str:
+def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
     """One sentence without figures or terms of art: what the line is, what the band is, and
     how the band scored against the naive forecast's, said in plain words (the detail, in the
     terms docs/model.md explains, is in `point_forecast`, `band`, `sentence`)."""
@@ -90,21 +86,12 @@ def plain(
         if row.verdict is not None:
             groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
-        return f"{said}; it has not been tested on past prices yet{_why(quick)}."
+        return f"{said}; it has not been tested on past prices yet."
     clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
     return (
         f"{said}; tested on {origins:,} past forecasts against a simple rule (the last price, "
         f"with a year of price moves as its band), the band {listed(clauses)}."
     )
-
-
-def _why(quick: str | None) -> str:
-    if quick == DEFERRED:
-        return (
-            ": the training run's time ran out before its backtest, which the next run goes on "
-            "with (backtest deferred: budget)"
-        )
-    return f" ({quick})" if quick else ""
 
 
 def _line(params: ModelParams) -> str:
@@ -127,18 +114,11 @@ def point_forecast(params: ModelParams, served: ServedParts | None = None) -> st
     tau = params.damping_hours
     damping = served.damping if served else None
     if tau == 0:
-        if damping is None:
-            how = ""
-        elif damping.how == "chosen":
-            how = (
-                " Chosen: on the validation refits every damping that keeps some of Prophet's "
-                f"move scored worse than none ({damping.why})."
-            )
-        else:
-            how = f" Not chosen ({damping.how}): {damping.why}."
+        how = f" Settled beforehand: {damping.why}." if damping is not None else ""
         return (
-            "The point forecast is the last close (damping tau 0), so Prophet's path is not "
-            f"served; the band around the last close is what the model adds.{how}"
+            "The point forecast is the last close (damping tau 0), and the band around it is "
+            "calibrated on the last close's own past errors: Prophet's fit contributes nothing "
+            f"to what is served (it ships as the model of record).{how}"
         )
     if not params.anchored:
         said = "The point forecast is Prophet's path."

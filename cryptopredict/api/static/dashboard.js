@@ -163,35 +163,16 @@ function drawCandles(element, candles) {
   return Plotly.react(element, traces, priced(layout, candles.symbol), CONFIG);
 }
 
-const NO_BACKTEST = "This model has no backtest: it is the quick model served while its " +
-  "backtest runs, or it was trained with --no-backtest. No past forecasts to show yet, and " +
-  "nothing compares it with the naive forecast.";
-// Why the last training run left a pair on its quick model (run.json's `quick`), in words.
-const QUICK_WHY = {
-  "backtest deferred: budget": "the training run's time ran out before its backtest; the next " +
-    "run goes on from where it stopped",
-};
+const NO_BACKTEST = "This model has no backtest: it was trained with --no-backtest. No past " +
+  "forecasts to show, and nothing compares it with the naive forecast.";
 
-function quickWords(why) {
-  return QUICK_WHY[why] || why;
-}
-
-function noBacktest(why) {
-  if (!why) {
-    return NO_BACKTEST;
-  }
-  return `This model has no backtest yet: it is the quick model (the last close, with the ` +
-    `panel's band), because ${quickWords(why)} (${why}). No past forecasts to show yet, and ` +
-    "nothing compares it with the naive forecast.";
-}
-
-function drawBacktest(element, backtest, symbol, quick) {
+function drawBacktest(element, backtest, symbol) {
   const empty = !backtest.paths || backtest.paths.length === 0;
   const wasEmpty = element.classList.contains("empty");
   element.classList.toggle("empty", empty);
   if (empty) {
     Plotly.purge(element);
-    element.textContent = noBacktest(quick);
+    element.textContent = NO_BACKTEST;
     return Promise.resolve();
   }
   if (wasEmpty) {
@@ -256,11 +237,6 @@ function showCard(asset) {
   document.getElementById("forecast-end").textContent = asset.grid_end;
   document.getElementById("model-link").href = asset.links.model;
   document.getElementById("band").textContent = `${listed([...LEVELS].reverse().map((level) => `${level}%`))} bands`;
-  for (const element of document.querySelectorAll(".quick")) {
-    element.hidden = !asset.quick;
-  }
-  document.getElementById("quick").textContent = asset.quick ?
-    `the quick model (the last close, with the panel's band): ${quickWords(asset.quick)}` : "";
 }
 
 function offerIntervals(select, asset) {
@@ -322,7 +298,7 @@ async function showBacktest(asset) {
   }
   document.getElementById("backtest-symbol").textContent = card.symbol;
   showScores(card);
-  await drawBacktest(chart, backtest, asset.symbol, card.quick);
+  await drawBacktest(chart, backtest, asset.symbol);
   chart.dataset.asset = asset.asset;
 }
 

@@ -23,26 +23,18 @@ function listed(items) {
   return items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
-// One pair in the detail: what runs (or that it waits), its fits, its time left.
+// One pair in the detail: what it does (or that it waits), its time left.
 function trainingPair(pair) {
-  const served = pair.served === "quick" ? " (its first forecast shown meanwhile)" : "";
-  const fits = pair.fits_total ? `; ${pair.fits_done} of ${pair.fits_total} fits` : "";
   const left = minutesLeft(pair.eta_seconds);
-  return `${pair.asset}${served}: ${pair.step}${fits}${left ? `, ${left}` : ""}`;
+  return `${pair.asset}: ${pair.step}${left ? `, ${left}` : ""}`;
 }
 
-// The plain sentence first: how many pairs, how long, and what is shown of them meanwhile.
+// The plain sentence first: how many pairs, and how long.
 function trainingSaid(training) {
   const count = training.pairs.length;
   const left = minutesLeft(training.eta_seconds);
-  let said = `Still training ${count} pair${count === 1 ? "" : "s"}${left ? `, ${left}` : ""}.`;
-  const first = training.pairs.filter((pair) => pair.served === "quick").map((pair) => pair.asset);
-  if (first.length) {
-    said += ` Meanwhile ${listed(first)} ${first.length === 1 ? "shows" : "show"} a first ` +
-      "forecast: the last price carried forward, with a typical band around it, not yet " +
-      "tested on past prices.";
-  }
-  return `${said} Each pair's tested forecast is shown as soon as it is ready.`;
+  const said = `Still training ${count} pair${count === 1 ? "" : "s"}${left ? `, ${left}` : ""}.`;
+  return `${said} Each pair's forecast is shown as soon as it is ready.`;
 }
 
 function failedSaid(failed) {

@@ -8,7 +8,7 @@ from typing import Annotated
 from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
-from cryptopredict.api.types.training import TRAINING, FailedPair, QuickPair, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, Training
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
@@ -123,15 +123,6 @@ class ServedAsset(Answer):
     quote_volume_24h: Annotated[
         float | None, doc("The 24-hour quote volume it was ranked by; null if unranked.")
     ]
-    quick: Annotated[
-        str | None,
-        doc(
-            "Why the last training run left the asset on its quick model (the last close and "
-            "the panel's band, not backtested): `backtest deferred: budget` when the run's "
-            "time ran out before its backtest (the next run goes on from its cached refits); "
-            "null for a backtested model, or when the model directory has no run record."
-        ),
-    ]
     links: AssetLinks
 
 
@@ -159,19 +150,9 @@ class LastRun(Answer):
     asked: Annotated[str, doc("The pairs asked for: slugs, or `top:N`.")]
     finished_at: Time
     model_version: str
-    trained: Annotated[int, doc("How many pairs trained: backtested, or quick (below).")]
-    quick: Annotated[
-        list[QuickPair],
-        doc(
-            "The pairs trained but not backtested, served their quick model (the last close "
-            "and the panel's band), with why; every other pair trained is backtested."
-        ),
-    ]
+    trained: Annotated[int, doc("How many pairs trained.")]
     failed: Annotated[
         list[FailedPair], doc("The pairs that did not train (none is served), with why.")
-    ]
-    budget_seconds: Annotated[
-        float | None, doc("The run's training budget (`train.py --budget`); null: no limit.")
     ]
     ranking: Ranking | None
 

@@ -145,15 +145,6 @@ class ModelCard(Answer, kw_only=True):
     levels: tuple[int, ...]
     files: dict[str, str]
     naive: NaiveBand | None
-    quick: Annotated[
-        str | None,
-        doc(
-            "Why the last training run left this model on its quick model (the last close and "
-            "the panel's band, not backtested): `backtest deferred: budget` when the run's time "
-            "ran out before its backtest, which the next run goes on with; null for a "
-            "backtested model, or when the model directory has no run record."
-        ),
-    ] = None
     track_record: Annotated[
         TrackRecordSummary | None,
         doc(
@@ -167,7 +158,6 @@ def model_card(
     manifest: Manifest,
     verdict: Verdict,
     track_record: TrackRecordSummary | None,
-    quick: str | None = None,
 ) -> ModelCard:
     """The card of `manifest`: each field named as the contract names it."""
     return ModelCard(
@@ -191,7 +181,6 @@ def model_card(
         levels=manifest.levels,
         files=manifest.files,
         naive=manifest.naive,
-        quick=quick,
         track_record=track_record,
     )
 

@@ -1,10 +1,16 @@
-"""The band every pair serves: one method, its settings chosen per horizon on the pooled
-validation origins of the panel of hourly spot pairs (`make panel`, `tools/panel.py`) and kept
-in `panel_band.json` beside this module, which training reads. Every hourly pair, also one
-trained alone, uses these settings and records them in its manifest (`band`, and `served.band`
-saying where they come from); it calibrates them on its own recent errors, or where the
-settings say so on the pool the panel's pairs share (`panel_pool.py`). Pairs at another
-interval (ETH/USD's daily bars) still choose their own band on their own validation origins.
+"""What `make panel` decided for every pair (`tools/panel.py`), kept in `panel_choice.json`
+beside this module, which training reads:
+
+- the damping every pair serves (`panel_damping`, `served_config`), chosen on the pooled
+  validation refits of the panel of hourly spot pairs (`damping.py`): a candidate that keeps
+  some of Prophet's move replaces tau 0 (the last close) only where it is better beyond two
+  standard errors;
+- the band every hourly pair serves: one method, its settings chosen per horizon on the pooled
+  validation origins of the same pairs. Every hourly pair, also one trained alone, uses these
+  settings and records them in its manifest (`band`, and `served.band` saying where they come
+  from); it calibrates them on its own recent errors, or where the settings say so on the pool
+  the panel's pairs share (`panel_pool.py`). Pairs at another interval (ETH/USD's daily bars)
+  still choose their own band on their own validation origins.
 
 The search, fixed before any run (issue 43), over the scaled band with an hour-of-week profile,
 a half-life of 24 hours, five width bins and the pool's 10% floor; each step by the figure the
@@ -23,6 +29,7 @@ a longer horizon takes the settings of the longest one that decides.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -33,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.plan import HORIZONS
 
-PANEL_BAND = Path(__file__).with_name("panel_band.json")
+PANEL_CHOICE = Path(__file__).with_name("panel_choice.json")
 INTERVAL = pd.Timedelta(hours=1)  # the panel's bars
 MIN_WINDOWS = 20  # independent windows a horizon's validation needs to decide a setting
 WINDOWS = (1, 7, 30)
@@ -48,12 +56,32 @@ START = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
 HOURS = {label: int(h.total_seconds() // 3600) for label, h in HORIZONS.items()}
 
 
-def panel_band(interval: pd.Timedelta = INTERVAL, path: Path = PANEL_BAND) -> BandSpec | None:
+def panel_band(interval: pd.Timedelta = INTERVAL, path: Path = PANEL_CHOICE) -> BandSpec | None:
     """The panel's band for bars of `interval`, or None where no panel has chosen one for them
     (the panel is of hourly pairs: a daily pair chooses its own band)."""
     if interval != INTERVAL or not path.exists():
         return None
-    return BandSpec.from_dict(json.loads(path.read_text())["band"])
+    return BandSpec.from_dict(_choice(path)["band"])
+
+
+def panel_damping(path: Path = PANEL_CHOICE) -> float | None:
+    """The damping (tau, hours) the panel chose for every pair; None: Prophet's move undamped."""
+    damping = _choice(path).get("damping")
+    if damping is None:
+        raise ValueError(f"{path} holds no damping: run `make panel`")
+    chosen: float | None = damping["chosen"]
+    return chosen
+
+
+def served_config(path: Path = PANEL_CHOICE) -> ModelConfig:
+    """The served configuration: DEFAULT with the panel's damping."""
+    return DEFAULT.with_changes(damping_hours=panel_damping(path))
+
+
+@functools.cache
+def _choice(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
 
 
 def deciding(validation_days: float) -> list[str]:

@@ -1,5 +1,6 @@
-"""The panel's band: settings chosen per horizon on scores pooled over the pairs, only where a
-horizon's validation holds enough independent windows, read back as training reads them."""
+"""The panel's choices: the band's settings chosen per horizon on scores pooled over the pairs,
+only where a horizon's validation holds enough independent windows, and the damping, read back
+as training reads them."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.choices import fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
-from cryptopredict.model.panel_band import (
+from cryptopredict.model.panel_choice import (
     best,
     deciding,
     panel_band,
+    panel_damping,
     per_horizon,
+    served_config,
     uniform_mix,
     uniform_pool,
     with_mix,
@@ -54,8 +58,8 @@ def test_a_horizon_that_cannot_decide_takes_the_last_deciding_ones_setting():
 def test_the_chosen_settings_read_back_as_the_band_training_serves(tmp_path):
     pools = ((1, (90, False)), (24, (180, False)), (168, (365, True)), (720, (365, True)))
     spec = with_mix(with_pools(SPEC, pools), ((1, 0.0), (24, 0.0), (168, 0.5), (720, 0.5)))
-    path = tmp_path / "panel_band.json"
-    path.write_text(json.dumps({"band": spec.to_dict()}))
+    path = tmp_path / "panel_choice.json"
+    path.write_text(json.dumps({"band": spec.to_dict(), "damping": {"chosen": 0.0}}))
     assert panel_band(path=path) == spec
     assert panel_band(pd.Timedelta(days=1), path) is None  # a daily pair chooses its own
     assert "180-day errors at 1d" in spec.name
@@ -65,6 +69,19 @@ def test_the_chosen_settings_read_back_as_the_band_training_serves(tmp_path):
     assert spec.shared_for(168)
     assert spec.shared_for(720)
     assert panel_band(path=tmp_path / "none.json") is None
+
+
+def test_the_panels_damping_is_the_served_configurations(tmp_path):
+    for chosen in (0.0, 24.0, None):
+        path = tmp_path / f"choice-{chosen}.json"
+        path.write_text(json.dumps({"band": SPEC.to_dict(), "damping": {"chosen": chosen}}))
+        assert panel_damping(path) == chosen
+        assert served_config(path).damping_hours == chosen
+        assert served_config(path).window_days == 365  # the rest is the default's
+    older = tmp_path / "band-only.json"
+    older.write_text(json.dumps({"band": SPEC.to_dict()}))
+    with pytest.raises(ValueError, match="holds no damping: run `make panel`"):
+        panel_damping(older)
 
 
 def test_uniform_variants_set_one_pool_and_one_weight_at_every_horizon():

@@ -1,0 +1,101 @@
+"""The damping's evidence: how Prophet's path, damped by each candidate tau, fares against the
+last close (tau 0) on a fixed validation design. `make panel` pools it over its pairs and
+chooses one tau for every pair (`tools/panel.py`); training applies the panel's choice
+(`panel_choice.py`) and refits Prophet nowhere when it is 0.
+
+The design, fixed before any run: per pair, `DESIGN_REFITS` of its validation refit origins
+(those whose whole horizon played out before the evaluation span), evenly spread from the first
+to the last; the candidates `CANDIDATES`; each scored by the absolute percentage error of its
+point forecast at the horizons of a day and more (`DECIDING`: tau shapes the path over days; an
+hour ahead every tau is the last close).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cryptopredict.model.backtest import BacktestSetup
+from cryptopredict.model.plan import HORIZONS, SERVED
+from cryptopredict.model.refits import Refits, refit_frame
+from cryptopredict.postprocess import damping_factor
+
+CANDIDATES: tuple[float | None, ...] = (None, 720.0, 240.0, 72.0, 24.0, 6.0, 0.0)
+DESIGN_REFITS = 32
+DECIDING = ("1d", "7d", "30d")
+
+
+def tau_label(tau: float | None) -> str:
+    return "none" if tau is None else f"{tau:g}"
+
+
+def design(setup: BacktestSetup, count: int = DESIGN_REFITS) -> np.ndarray:
+    """The pair's validation refit origins the damping is scored at: `count` of them, evenly
+    spread (all of them where there are fewer)."""
+    scored = setup.times[: setup.scored]
+    validation = scored[(scored >= setup.validation_start) & (scored <= setup.validation_end)]
+    if len(validation) <= count:
+        return validation
+    return validation[np.unique(np.linspace(0, len(validation) - 1, count).round().astype(int))]
+
+
+def errors(
+    setup: BacktestSetup, refits: Refits, candidates: tuple[float | None, ...] = CANDIDATES
+) -> pd.DataFrame:
+    """At each of `refits`' origins whose outcome is known, each deciding horizon and each
+    candidate: the absolute percentage error of the damped path (`served`) and of the last
+    close (`naive`). Columns: origin (epoch seconds), horizon, tau (`tau_label`), served, naive."""
+    hours = [0, *(int(HORIZONS[label] / pd.Timedelta(hours=1)) for label in DECIDING)]
+    fitted = refit_frame(
+        setup.market,
+        anchor=setup.anchor,
+        refits=refits,
+        config=setup.config,
+        leads=np.asarray(hours, dtype=np.float64),
+    )
+    fitted = fitted[fitted["y"].notna()]
+    fitted = fitted.assign(
+        lead=((fitted["ds"] - fitted["cutoff"]) / pd.Timedelta(hours=1)).round().astype(int)
+    )
+    naive = fitted[fitted["model"] == "naive"].set_index(["cutoff", "lead"])["yhat"]
+    frames = []
+    for tau in candidates:
+        served = damp(fitted, tau, setup.config.target)
+        served = served[(served["model"] == SERVED) & (served["lead"] > 0)]
+        key = pd.MultiIndex.from_frame(served[["cutoff", "lead"]])
+        actual = served["y"].to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "origin": served["cutoff"].to_numpy().astype("datetime64[s]").astype(np.int64),
+                    "horizon": [_label(lead) for lead in served["lead"]],
+                    "tau": tau_label(tau),
+                    "served": np.abs(served["yhat"].to_numpy() / actual - 1),
+                    "naive": np.abs(naive.reindex(key).to_numpy() / actual - 1),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _label(lead: int) -> str:
+    return next(label for label in DECIDING if HORIZONS[label] == pd.Timedelta(hours=lead))
+
+
+def damp(forecasts: pd.DataFrame, tau: float | None, target: str) -> pd.DataFrame:
+    """The served model's forecasts (Prophet's cross-validation shape, with the origin's own row
+    at lead 0) with its move away from the origin damped by tau."""
+    served = forecasts["model"] == SERVED
+    rows = forecasts[served]
+    hours = ((rows["ds"] - rows["cutoff"]) / pd.Timedelta(hours=1)).to_numpy()
+    at_origin = rows.loc[hours == 0].set_index("cutoff")["yhat"]
+    start = rows["cutoff"].map(at_origin).to_numpy()
+    factor = damping_factor(tau, hours)
+    yhat = rows["yhat"].to_numpy(dtype=np.float64)
+    if target == "log":
+        damped = start * np.exp(np.log(yhat / start) * factor)
+    else:
+        damped = start + (yhat - start) * factor
+    out = forecasts.astype({"yhat": np.float64})
+    out.loc[served, "yhat"] = damped
+    return out
