@@ -87,8 +87,11 @@ class Figures:
     # issue 56
     progress_blocks: int = 0
     waiting_lines: int = 0
+    written: int = 0  # pairs whose model the log says written
     not_moving: list[str] = field(default_factory=list)
     run_below_a_pair: list[str] = field(default_factory=list)
+    # pairs written whose phases the log did not say in order
+    not_phased: list[str] = field(default_factory=list)
     bitcoin_before_200: list[tuple[float, int, str | None]] = field(default_factory=list)
     failed_named_at: dict[str, float] = field(default_factory=dict)  # in the log
     looks_not_degraded: list[str] = field(default_factory=list)  # after a failure was logged
@@ -120,7 +123,7 @@ class Figures:
             "2: every line about a pair names it": not self.unnamed_pair_lines,
             "nothing at WARNING on the normal path": not self.warnings,
             "56.1: every pair line names a moving step or says waiting": (
-                self.progress_blocks > 0 and not self.not_moving
+                self.written > 0 and not self.not_moving and not self.not_phased
             ),
             "56.1: the run's time left never below a pair's": not self.run_below_a_pair,
             "56.2: /healthz degraded, naming each failed pair, at every look after": (
@@ -203,7 +206,18 @@ def measure(clone: Path, *, assets: str | None = None, ctrl_c: bool = False) -> 
     reading = progress_lines.read(line.text for line in lines)
     figures.progress_blocks, figures.waiting_lines = reading.blocks, reading.waiting_lines
     figures.not_moving, figures.run_below_a_pair = reading.not_moving, reading.run_below_a_pair
+    written = {line.text.split(": ", 2)[1] for line in lines if " written to " in line.text}
+    figures.written = len(written)
+    figures.not_phased = sorted(
+        slug for slug in written if not _in_order(reading.phases.get(slug, []))
+    )
     return figures
+
+
+def _in_order(said: list[str]) -> bool:
+    """The phases a pair said: at least its backtest or final fit, each after the one before."""
+    places = [progress_lines.PHASES.index(phase) for phase in said]
+    return bool(places) and places == sorted(places) and max(places) > 0
 
 
 def _stop(figures: Figures, process: subprocess.Popen, *, ctrl_c: bool) -> None:
@@ -433,7 +447,8 @@ def _print(figures: Figures) -> None:
     print(
         f"  issue 56: {figures.progress_blocks} progress blocks, {figures.waiting_lines} pair "
         f"lines saying waiting; not moving: {figures.not_moving or 'none'}; run below a pair: "
-        f"{figures.run_below_a_pair or 'never'}"
+        f"{figures.run_below_a_pair or 'never'}; {figures.written} pairs written, their phases "
+        f"not said in order: {figures.not_phased or 'none'}"
     )
     print(f"  /bitcoin before its first 200: {figures.bitcoin_before_200 or 'none'}")
     print(

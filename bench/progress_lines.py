@@ -7,7 +7,9 @@ backtest of the served forecast, about a minute left", "eth-usd: waiting for a w
 ...), ...") and the run's ("training: 0 of 2 pairs done, 1 running, ..., about 2 min left").
 A step is one a worker runs (the display names only those) or says the pair waits; a pair that
 names the same running step in `STUCK_BLOCKS` blocks in a row (a minute and more: every step of
-a pair takes seconds) did not move."""
+a pair takes seconds) did not move. Beside the blocks, the display writes a line when a pair
+starts a phase ("btc-usd: backtest of the served forecast"): a run shorter than a block's
+period (seconds a pair) shows its pairs moving there."""
 
 from __future__ import annotations
 
@@ -23,6 +25,15 @@ PAIR = re.compile(
 RUN = re.compile(r"^training: .*, (?P<left>about .+ left|time left not known yet)$")
 WAITING = "waiting for a worker"
 STUCK_BLOCKS = 5
+# A pair's phases, in order, as its task tells them (`cryptopredict/training/steps.py`).
+PHASES = (
+    "reading its history",
+    "backtest of the served forecast",
+    "final fit, forecast grid and artifact",
+)
+PHASE = re.compile(
+    rf"^(?P<slug>[a-z0-9]+-[a-z0-9]+): (?P<phase>{'|'.join(map(re.escape, PHASES))})$"
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class Reading:
     not_moving: list[str] = field(default_factory=list)
     # the run's time left said below a pair's
     run_below_a_pair: list[str] = field(default_factory=list)
+    # each pair's phases as its lines said them, in order
+    phases: dict[str, list[str]] = field(default_factory=dict)
 
 
 def minutes(said: str) -> float | None:
@@ -72,6 +85,9 @@ def blocks(messages: Iterable[str]) -> list[tuple[list[PairLine], float | None, 
 def read(log_lines: Iterable[str]) -> Reading:
     messages = [found["message"] for line in log_lines if (found := PROGRESS.match(line))]
     reading = Reading()
+    for message in messages:
+        if (phase := PHASE.match(message)) is not None:
+            reading.phases.setdefault(phase["slug"], []).append(phase["phase"])
     same: dict[str, tuple[str, int]] = {}  # each pair's step and how many blocks in a row
     for pairs, run_left, run_line in blocks(messages):
         reading.blocks += 1

@@ -49,10 +49,9 @@ from cryptopredict.artifact.training import (
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
 from cryptopredict.training.progress_views import LineView, TerminalView, View, sized_terminal
-from cryptopredict.training.tasks import TRAIN, Finished
+from cryptopredict.training.tasks import READING, TRAIN, Finished
 
 REDRAW_SECONDS = 1.0
-FIRST_STEP = "reading its history"
 
 
 def progress(total: int, description: str, unit: str, *, position: int = 0) -> tqdm:
@@ -74,7 +73,7 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
 class Pair:
     slug: str
     state: State = "waiting"
-    phase: str = FIRST_STEP  # what it does now, or does first once a worker takes it
+    phase: str = READING  # what it does now, or does first once a worker takes it
     why: str | None = None  # failed: why
     began: float | None = None  # when its task started on a worker
     seconds: float | None = None  # its task's time on a worker, once ended
@@ -167,6 +166,7 @@ class RunProgress:
             pair = self.pairs[slug]
             self._end(pair, "done", None)
             self.view.served(pair, _served_lines(pair, path, finished, self.clock()))
+            self._write_status()  # before a server starts on it: the pairs still training
         self.on_written()
 
     def failed(self, slug: str, why: str) -> None:
@@ -254,13 +254,15 @@ class RunProgress:
         """Redraw (or write the lines a pipe is due), and the status file when due."""
         with self.lock:
             self.view.tick()
-            now = self.clock()
-            due = self.dirty or now - self.written >= HEARTBEAT_SECONDS
-            # Into a model directory that exists (training makes it with its first artifact):
-            # a run that writes no artifact leaves nothing behind.
-            if self.out is not None and due and self.out.is_dir():
-                write_status(self.out, self.status())
-                self.written, self.dirty = now, False
+            if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
+                self._write_status()
+
+    def _write_status(self) -> None:
+        # Into a model directory that exists (training makes it with its first artifact): a
+        # run that writes no artifact leaves nothing behind.
+        if self.out is not None and self.out.is_dir():
+            write_status(self.out, self.status())
+            self.written, self.dirty = self.clock(), False
 
     def _tick(self) -> None:
         while not self.stopped.wait(REDRAW_SECONDS):

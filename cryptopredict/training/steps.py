@@ -24,13 +24,19 @@ from cryptopredict.model.gate import GateError
 from cryptopredict.model.panel_choice import panel_band, served_config
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.scorecard import training_report
-from cryptopredict.training.tasks import Fetch, FetchSettings, Finished, PairJob, phase
+from cryptopredict.training.tasks import (
+    BACKTEST,
+    FINAL_STEP,
+    READING,
+    Fetch,
+    FetchSettings,
+    Finished,
+    PairJob,
+    phase,
+)
 
 # A task's own verdict on its pair: the pair fails, the task is not retried.
 FINAL = (DataError, ValueError, GateError, ArtifactError)
-
-BACKTEST = "backtest of the served forecast"
-FINAL_STEP = "final fit, forecast grid and artifact"
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def prepare(job: PairJob) -> Prepared:
 
 
 def fetch(asset: Asset, bars: Fetch) -> History:
-    phase("reading its history")
+    phase(READING)
     return load_history(
         asset, _interval(asset, bars), utc(bars.since), bars.settings.settings(),
         source=bars.source, csv=bars.csv, until=None if bars.until is None else utc(bars.until),

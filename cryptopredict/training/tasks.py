@@ -43,6 +43,11 @@ if TYPE_CHECKING:  # the training stack: the workers import it, the client need 
 
 STEPS = "cryptopredict.training.steps"
 TRAIN = "train"  # the step a pair's task runs (`steps.train`); its phases follow (`phase`)
+# Its phases, in order, as the progress names them.
+READING = "reading its history"
+BACKTEST = "backtest of the served forecast"
+FINAL_STEP = "final fit, forecast grid and artifact"
+PHASES = (READING, BACKTEST, FINAL_STEP)
 # The workers' events the client follows (`Client.subscribe_topic`): each task of a pair, when
 # it starts on a worker and each phase it starts ({"pair", "key", "step"}), and when it ends
 # (with its "seconds").

@@ -18,8 +18,7 @@ from cryptopredict.config import TrainingSettings
 from cryptopredict.model import forecasters
 from cryptopredict.training.cli import pair_job, parse_args
 from cryptopredict.training.graph import train_pairs
-from cryptopredict.training.steps import BACKTEST, FINAL_STEP
-from cryptopredict.training.tasks import Finished
+from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, Finished
 from tests.stand_in import fit_straight_line
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,8 @@ below a pair's is caught; the display's lines pass."""
 
 from __future__ import annotations
 
-from bench.progress_lines import STUCK_BLOCKS, minutes, read
+from bench.progress_lines import PHASES, STUCK_BLOCKS, minutes, read
+from cryptopredict.training import tasks
 
 PREFIX = "2026-11-24T03:13:00 INFO    cryptopredict.training.progress: "
 
@@ -47,3 +48,11 @@ def test_a_step_named_for_a_minute_and_more_is_caught_and_waiting_is_not():
     assert read(_log(*[NOW] * (STUCK_BLOCKS - 1))).not_moving == []
     stuck = read(_log(*[NOW] * STUCK_BLOCKS))
     assert stuck.not_moving == ["btc-usd: backtest of the served forecast"]
+
+
+def test_a_short_run_shows_its_pairs_moving_in_their_phase_lines():
+    assert PHASES == tasks.PHASES  # the names the workers' tasks say
+    said = [f"btc-usd: {phase}" for phase in PHASES] + ["eth-usd: reading its history"]
+    reading = read(_log(said))
+    assert reading.blocks == 0
+    assert reading.phases == {"btc-usd": list(PHASES), "eth-usd": [PHASES[0]]}
