@@ -32,7 +32,7 @@ import yaml
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.github_answers import BASE, RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
-from tests.release.workflow_runner import Event, Runner, StepRun, WorkflowRun, evaluate
+from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -64,11 +64,7 @@ case "$2" in
             case "$arg" in ref=*) ref=${arg#ref=} ;; sha=*) sha=${arg#sha=} ;; esac
         done
         git -C "$FAKE_REMOTE" update-ref "$ref" "$sha" ;;
-    *) case "$1 $2" in
-           "run download")  # the artifact named --name of run $3, into --dir
-               mkdir -p "${@: -1}" && cp -r "$FAKE_CACHES/$3/." "${@: -1}" ;;
-           *) exit 1 ;;
-       esac ;;
+    *) exit 1 ;;
 esac
 """
 FAKE_DOCKER = """#!/usr/bin/env bash
@@ -78,9 +74,6 @@ case "$1" in
     cp) cp "$FAKE_RUN" "${@: -1}" ;;  # the image's artifacts/run.json
 esac
 case "$*" in
-    "buildx build "*"--output type=local,dest="*)  # the training cache out of the mount
-        dest=$*; dest=${dest##*dest=}; dest=${dest%% *}
-        mkdir -p "$dest/fits" && echo "a refit" >"$dest/fits/$FAKE_FIT.npy" ;;
     *"imagetools inspect --raw"*) echo "ERROR: ghcr.io/x:latest: not found" >&2; exit 1 ;;
     *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
 esac
@@ -191,7 +184,7 @@ class Release:
         answer_environment(server)
         answer_rulesets(server, [RULESET])
         server.route(MANIFEST, 200, "{}")
-        self.keep_caches()  # none yet: the first release trains cold
+        self.plant_artifacts()  # none yet
         self.runner = Runner(
             WORKFLOW,
             self.remote,
@@ -206,8 +199,6 @@ class Release:
                 "FAKE_LATEST": DIGEST,
                 "FAKE_IMAGE": str(self.image),
                 "FAKE_RUN": str(tmp / "image-artifacts" / RUN),
-                "FAKE_CACHES": str(tmp / "kept-caches"),  # by run id: what each run kept
-                "FAKE_FIT": "fitted-in-this-build",
                 "FAKE_TAG_KEY": TAG_KEY,
                 "FAKE_HOST_KEY": HOST_KEY,
                 "GIT_CONFIG_GLOBAL": str(gitconfig),
@@ -217,25 +208,23 @@ class Release:
             action_outputs={"build": {"digest": DIGEST}},
         )
 
-    def keep_caches(self, *kept: tuple[int, str, str]) -> None:
-        """GitHub's artifacts: the training caches runs kept, (run id, its ref's name, when),
-        each holding a fit named after its run."""
-        artifacts = []
-        for number, (run_id, branch, when) in enumerate(kept, start=1):
-            held = self.tmp / "kept-caches" / str(run_id) / "fits"
-            held.mkdir(parents=True, exist_ok=True)
-            (held / f"kept-by-{run_id}.npy").write_text("a refit")
-            artifacts.append(
-                {"id": 900 + number, "name": "training-cache", "expired": False,
-                 "created_at": when, "size_in_bytes": 7,
-                 "workflow_run": {"id": run_id, "head_branch": branch, "head_sha": "0" * 40}}
-            )  # fmt: skip
-            self.server.route(f"/repos/{REPOSITORY}/actions/artifacts/{900 + number}", 204, "")
-        self.server.route(
+    def plant_artifacts(self, *planted: tuple[int, str, str, str]) -> None:
+        """GitHub's artifacts of the repository: (run id, head branch, repository the run's
+        head came from, event), each named as the training cache was, holding a planted fit."""
+        artifacts = [
+            {"id": 900 + number, "name": "training-cache", "expired": False,
+             "created_at": "2026-11-29T12:00:00Z", "size_in_bytes": 7 * 2**30,
+             "workflow_run": {"id": run_id, "head_branch": branch, "head_sha": "0" * 40,
+                              "head_repository": {"full_name": repository}, "event": event}}
+            for number, (run_id, branch, repository, event) in enumerate(planted, start=1)
+        ]  # fmt: skip
+        for path in (
             f"/repos/{REPOSITORY}/actions/artifacts?name=training-cache&per_page=100",
-            200,
-            json.dumps({"total_count": len(artifacts), "artifacts": artifacts}),
-        )
+            f"/repos/{REPOSITORY}/actions/artifacts?per_page=100",
+        ):
+            self.server.route(
+                path, 200, json.dumps({"total_count": len(artifacts), "artifacts": artifacts})
+            )
 
     def push_layer(self, files: dict[str, bytes]) -> None:
         blob = layer(files)
@@ -648,108 +637,43 @@ def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibilit
     ), "the anonymous token a public package would get"
 
 
-# Issue 50: every release path starts from the newest training cache a release run kept, and a
-# run keeps its own whatever its build's outcome.
+# Issue 62, bar 1: nothing of another workflow run feeds a release. Artifacts planted by a fork's
+# pull request from a branch named `main`, by another repository, by another workflow, or too big
+# to download: the image job reads none of them (it asks GitHub for no artifact at all).
 
-PUSHED = (11, "main", "2026-11-20T06:40:00Z")
-REBUILT = (12, "v0.1.5", "2026-11-20T12:41:00Z")
-REBUILT_LATER = (13, "v0.1.5", "2026-11-28T18:39:00Z")
-TRIED = (14, "try-a-pair", "2026-11-29T09:00:00Z")  # a branch's trial run
-
-
-def image_and_cache(release: Release, event: Event, workflow: Path = WORKFLOW) -> WorkflowRun:
-    """The image job and the cache job of a run for `event` (its version planned first)."""
-    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    release.runner.workflow = yaml.safe_load(workflow.read_text())
-    return release.runner.run(
-        event, reuse={"version": outputs, "test": {}}, only=["image", "training-cache"]
-    )
-
-
-def downloads(release: Release) -> list[str]:
-    return [call for call in release.calls() if call.startswith("gh run download")]
-
-
-def step(run: WorkflowRun, job: str, name: str) -> StepRun:
-    (found,) = [each for each in run.jobs[job].steps if each.name.startswith(name)]
-    return found
-
-
-@pytest.mark.slow  # two runs of the image job: dozens of git and Python processes
-@pytest.mark.parametrize(
-    ("kept", "starts_from"),
-    [
-        ([PUSHED], 11),  # push after push; a rebuild after a push
-        ([PUSHED, REBUILT, REBUILT_LATER], 13),  # push after rebuilds, eight days on
-        ([PUSHED, TRIED], 11),  # never a branch's trial run's
-    ],
+PLANTED = (
+    (21, "main", "mallory/cryptopredict", "pull_request"),  # a fork's pull request
+    (22, "main", "someone/elsewhere", "push"),  # another repository
+    (23, "main", REPOSITORY, "workflow_dispatch"),  # another workflow (ci.yml), or 7 GiB
 )
-def test_a_push_and_a_rebuild_start_from_the_newest_cache_a_release_run_kept(
-    release, kept, starts_from
-):
-    release.keep_caches(*kept)
-    for event in (push_event(release.push("Add a pair")), tag_event("v0.1.5", release.b)):
-        run = image_and_cache(release, event)
-        assert run.result("image") == "success"
-        assert downloads(release)[-1] == (
-            f"gh run download {starts_from} --repo {REPOSITORY} --name training-cache "
-            "--dir training-cache"
-        )
-        jobs = (release.tmp / "jobs").glob("image-*")
-        workspaces = (path for path in jobs if path.name.split("-")[1].isdigit())
-        workspace = max(workspaces, key=lambda path: int(path.name.split("-")[1]))
-        assert (workspace / "training-cache" / "fits" / "fitted-in-this-build.npy").exists()
-        assert step(run, "image", "Keep it for the next release").outcome == "success"
-        assert run.result("training-cache") == "success"
 
 
-@pytest.mark.slow  # a run of the image job
-def test_a_build_that_fails_still_keeps_what_it_fitted(release, tmp_path):
-    """The training failed (BTC/USD did not train; or the job had its budget and a pair failed
-    the release): its cache comes out of the mount and is kept all the same."""
-    release.keep_caches(PUSHED)
-    workflow = yaml.safe_load(WORKFLOW.read_text())
-    steps = workflow["jobs"]["image"]["steps"]
-    [build] = [i for i, each in enumerate(steps) if each.get("id") == "build"]
-    steps[build] = {"name": "Train, build and push by digest", "id": "build", "run": "exit 1"}
-    failing = tmp_path / "release.yml"
-    failing.write_text(yaml.safe_dump(workflow))
-    run = image_and_cache(release, push_event(release.push("Add a pair")), failing)
-    assert run.result("image") == "failure"
-    assert step(run, "image", "Take the training cache back out").outcome == "success"
-    assert step(run, "image", "Keep it for the next release").outcome == "success"
-    assert (
-        "--output type=local,dest=training-cache"
-        in [call for call in release.calls() if call.startswith("docker buildx build")][-1]
-    )
-    prune = step(run, "training-cache", "Delete every training cache")
-    assert prune.outcome == "success"
-
-
-@pytest.mark.slow  # a run of the image job
-def test_a_branchs_trial_run_reads_the_releases_cache_and_keeps_none(release):
-    release.keep_caches(PUSHED)
-    event = Event("workflow_dispatch", "refs/heads/try-a-pair", release.branch)
-    run = image_and_cache(release, event)
-    assert run.result("image") == "success"
-    assert downloads(release) == [
-        f"gh run download 11 --repo {REPOSITORY} --name training-cache --dir training-cache"
-    ]
-    assert step(run, "image", "Keep it for the next release").outcome == "skipped"
-    assert run.result("training-cache") == "skipped"
-
-
-def test_the_cache_job_deletes_the_older_caches_once_this_runs_is_kept(release):
-    # This run (id 1, as the runner numbers it) kept one after a push's and a rebuild's.
-    release.keep_caches(PUSHED, REBUILT, (1, "main", "2026-11-29T12:00:00Z"))
-    event = push_event(release.push("Add a pair"))
+def image_job(release: Release, event: Event) -> WorkflowRun:
+    """The image job of a run for `event` (its version planned first)."""
     outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    run = release.runner.run(
-        event, reuse={"version": outputs, "image": {"digest": DIGEST}}, only=["training-cache"]
-    )
-    assert run.result("training-cache") == "success"
-    deleted = [path for method, path in release.server.requests if method == "DELETE"]
-    assert deleted == [
-        f"/repos/{REPOSITORY}/actions/artifacts/902",
-        f"/repos/{REPOSITORY}/actions/artifacts/901",
+    release.runner.workflow = yaml.safe_load(WORKFLOW.read_text())
+    return release.runner.run(event, reuse={"version": outputs, "test": {}}, only=["image"])
+
+
+@pytest.mark.slow  # runs of the image job: dozens of git and Python processes
+def test_no_artifact_of_another_run_feeds_a_push_or_a_rebuild(release):
+    release.plant_artifacts(*PLANTED)
+    for event in (push_event(release.push("Add a pair")), tag_event("v0.1.5", release.b)):
+        run = image_job(release, event)
+        assert run.result("image") == "success"
+        assert not [call for call in release.calls() if "run download" in call]
+        asked = [path for _, path in release.server.requests if "/actions/artifacts" in path]
+        assert asked == [], "the image job lists no artifact"
+        assert not [call for call in release.calls() if "--output type=local" in call]
+        assert "training-cache" not in WORKFLOW.read_text()
+
+
+def test_a_rerun_of_the_image_job_uploads_nothing_that_could_collide():
+    """A re-run of failed jobs meets this run's own artifacts: the release uploads none."""
+    uploads = [
+        step
+        for job in yaml.safe_load(WORKFLOW.read_text())["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("actions/upload-artifact")
     ]
+    assert uploads == []

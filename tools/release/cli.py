@@ -19,8 +19,6 @@ deploy         deploy an image digest on Render, while `latest` still points at 
                /healthz to report it
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
-training-cache the training cache a release starts from (the newest a release run kept), and
-               once this run's is kept, the older ones deleted
 """
 
 from __future__ import annotations
@@ -49,7 +47,6 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.tags import build_tag, created, image_name, image_tags
-from tools.release.training_cache import described, newest, prune
 from tools.release.version import Release, Version
 
 RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
@@ -125,15 +122,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     keepalive.add_argument("--workflow", required=True, help="its file name, e.g. release.yml")
 
-    cache = commands.add_parser(
-        "training-cache",
-        help="`newest`: print run-id=, the release run whose training cache to start from (empty: "
-        "none); `prune --run-id`: delete the others once that run's is the newest (reads "
-        "$GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
-    )
-    cache.add_argument("action", choices=("newest", "prune"))
-    cache.add_argument("--run-id", type=int, help="prune: this run's id ($GITHUB_RUN_ID)")
-
     deploy = commands.add_parser(
         "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
     )
@@ -195,7 +183,6 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "blueprint": lambda parsed, _: write_blueprint(parsed),
         "notes": lambda parsed, _: _print(notes_of(parsed.model_dir, parsed.tag)),
         "keepalive": keepalive,
-        "training-cache": training_cache,
         "deploy": deploy,
     }
     try:
@@ -236,27 +223,6 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     api_url, repository, token = github_context(environ, "keepalive")
     print(keep_alive(api_url, repository, args.workflow, token))
-    return 0
-
-
-def training_cache(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    api_url, repository, token = github_context(environ, "training-cache")
-    if args.action == "newest":
-        found = newest(api_url, repository, token)
-        if found is None:
-            print("no release run kept a training cache: this one trains cold", file=sys.stderr)
-            print("run-id=")
-        else:
-            print(f"starting from the training cache of {described(found)}", file=sys.stderr)
-            print(f"run-id={found['workflow_run']['id']}")
-        return 0
-    if args.run_id is None:
-        raise ValueError("training-cache prune needs --run-id, this run's ($GITHUB_RUN_ID)")
-    gone = prune(api_url, repository, token, args.run_id)
-    if not gone:
-        print(f"run {args.run_id}'s training cache is not the newest kept: nothing deleted")
-    for artifact in gone:
-        print(f"deleted the training cache of {described(artifact)}")
     return 0
 
 
