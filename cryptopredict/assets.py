@@ -34,7 +34,7 @@ class Asset:
     interval: str
 
 
-class UnknownAssetError(KeyError):
+class UnknownPairError(KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 
@@ -43,7 +43,7 @@ def asset_for_symbol(name: str) -> Asset:
     """The pair named by a slug (`sol-usd`) or a symbol (`SOL/USD`), in any case."""
     wanted = name.strip().lower().replace("/", "-")
     if not SLUG.fullmatch(wanted):
-        raise UnknownAssetError(
+        raise UnknownPairError(
             f"{name!r} is not a pair: name it <base>-<quote>, e.g. sol-usd, link-usdt or "
             "1000pepe-usdt (or BASE/QUOTE, e.g. SOL/USD)"
         )
@@ -106,7 +106,7 @@ def configured_assets(names: str) -> list[Asset]:
     """The pairs named in a comma-separated list of slugs or symbols (the `ASSETS` setting)."""
     chosen = [asset_for_symbol(name) for name in names.split(",") if name.strip()]
     if not chosen:
-        raise UnknownAssetError("no asset is configured; set ASSETS to e.g. btc-usd,eth-usd")
+        raise UnknownPairError("no asset is configured; set ASSETS to e.g. btc-usd,eth-usd")
     return list(dict.fromkeys(chosen))
 
 
@@ -126,12 +126,12 @@ class PairsSetting:
 
 
 def pairs_setting(text: str) -> PairsSetting:
-    """`text` (comma-separated slugs or symbols, and at most one `top:N`) read; UnknownAssetError
+    """`text` (comma-separated slugs or symbols, and at most one `top:N`) read; UnknownPairError
     naming what is wrong."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     tops = [found for part in parts if (found := TOP.fullmatch(part.lower()))]
     if len(tops) > 1 or (tops and int(tops[0]["count"]) < 1):
-        raise UnknownAssetError(
+        raise UnknownPairError(
             f"ASSETS may hold one top:N with N at least 1 (top:200: the 200 pairs most traded "
             f"on Binance), not {', '.join(found.group() for found in tops)}"
         )
@@ -154,7 +154,7 @@ def slug_for_binance(symbol: str) -> str:
     for code in sorted({*quotes, *BINANCE_QUOTES}, key=len, reverse=True):
         if upper.endswith(code) and len(upper) > len(code):
             return f"{upper.removesuffix(code).lower()}-{code.lower()}"
-    raise UnknownAssetError(f"cannot tell the quote currency of the Binance symbol {symbol!r}")
+    raise UnknownPairError(f"cannot tell the quote currency of the Binance symbol {symbol!r}")
 
 
 # The product's default pairs (the `ASSETS` setting's default), by slug.

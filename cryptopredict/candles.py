@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -83,7 +83,7 @@ class Interval:
         return self.label
 
 
-class Bars(Protocol):
+class BarArrays(Protocol):
     """Bars at one interval: `ds` (open times, int64 epoch seconds, strictly increasing) and
     float OHLCV arrays of the same length, with each bar's VWAP."""
 
@@ -117,12 +117,8 @@ class Candles:
     def __len__(self) -> int:
         return len(self.ds)
 
-    def complete_only(self) -> Candles:
-        keep = self.complete
-        return Candles(**{spec.name: getattr(self, spec.name)[keep] for spec in fields(self)})
 
-
-def aggregate(bars: Bars, base: Interval, target: Interval) -> Candles:
+def aggregate(bars: BarArrays, base: Interval, target: Interval) -> Candles:
     """`target` candles of `bars`, which are `base` bars; IntervalError unless `target` is a
     whole multiple of `base`."""
     if not target.is_multiple_of(base):

@@ -20,9 +20,8 @@ With few independent windows two more things matter, and both are taken care of:
   critical values are Student's t with `df` (two standard errors at least, the project's rule).
   Below MIN_DF no critical value means anything: the verdict is "too few windows".
 
-`mean_se` takes a series at once; `OverlapSums` takes it a batch at a time (running sums and
-the last values within reach), and gives the same figures once the series spans twice the
-overlap. Both pair values by their steps: a gap is a gap.
+`mean_se` takes a series at once (its running sums, `LaggedSums`, could take it a batch at a
+time), pairing values by their steps: a gap is a gap.
 """
 
 from __future__ import annotations
@@ -123,56 +122,6 @@ def _se_and_df(flat: LaggedSums, fallback: LaggedSums) -> tuple[np.ndarray, np.n
     share = np.where(usable, share, fallback.weight_share())
     df = np.where(usable, flat.df(), fallback.df())
     return np.sqrt(np.maximum(variance, 0.0) / (1 - share)), df
-
-
-class OverlapSums:
-    """`mean_se` kept up to date as values arrive in time order, a batch at a time, each at its
-    step (a whole number; a gap is a gap: values on either side of it are not paired across the
-    missing steps). Every column of the values is a series of its own on the same steps.
-
-    The state is a few sums per column and the values of the last `2 * overlap` steps, however
-    long the series. Its figures equal `mean_se`'s of the same series once the steps span twice
-    the overlap (before that `mean_se` cuts its lags to the values there are, which running
-    sums cannot do afterwards); until then the standard error is NaN.
-    """
-
-    def __init__(self, overlap: int, columns: int = 1) -> None:
-        self.overlap = overlap
-        reach = 2 * overlap
-        self.flat = LaggedSums(flat_top(reach, flat=overlap), columns)
-        self.fallback = LaggedSums(bartlett(reach), columns)
-
-    @property
-    def n(self) -> int:
-        return self.flat.n
-
-    def add(self, at: np.ndarray, values: np.ndarray) -> None:
-        """Take `values` (rows at steps `at`, increasing, after every step taken so far)."""
-        self.flat.add(at, values)
-        self.fallback.add(at, values)
-
-    def mean(self) -> np.ndarray:
-        return self.flat.mean()
-
-    def results(self) -> list[MeanSE]:
-        """Per column, as `mean_se` gives it (NaN standard errors before the steps span twice
-        the overlap)."""
-        flat = self.flat
-        mean = flat.mean()
-        se, df = np.full(flat.columns, np.nan), np.full(flat.columns, np.nan)
-        spans = flat.first is not None and flat.last is not None
-        # ... and a rule-of-thumb width (more lags than the overlap) is not kept: not known yet
-        wide = spans and flat.last - flat.first >= 2 * self.overlap  # type: ignore[operator]
-        if wide and hac_lags(self.overlap, flat.n) == self.overlap:
-            se, df = _se_and_df(flat, self.fallback)
-        return [
-            MeanSE(float(mean[col]), float(se[col]), flat.n, self.overlap, float(df[col]))
-            for col in range(flat.columns)
-        ]
-
-    def se(self) -> np.ndarray:
-        """Per column; NaN before the steps span twice the overlap."""
-        return np.array([result.se for result in self.results()])
 
 
 class LaggedSums:

@@ -6,7 +6,7 @@ import pytest
 
 from cryptopredict.assets import (
     ASSETS,
-    UnknownAssetError,
+    UnknownPairError,
     asset_for_symbol,
     configured_assets,
     read_pairs_file,
@@ -88,7 +88,7 @@ def test_the_default_configuration_is_btc_and_eth():
     ],
 )
 def test_a_bad_configuration_is_named(names, message):
-    with pytest.raises(UnknownAssetError, match=message):
+    with pytest.raises(UnknownPairError, match=message):
         configured_assets(names)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cryptopredict.assets import ASSETS, UnknownAssetError, asset_for_symbol
+from cryptopredict.assets import ASSETS, UnknownPairError, asset_for_symbol
 from cryptopredict.config import (
     PROCESSES,
     ApiSettings,
@@ -200,5 +200,5 @@ def test_check_frame_lists_every_problem():
 def test_assets_are_found_by_symbol_or_slug():
     assert asset_for_symbol("btc/usd").binance_symbol == "BTCUSDT"
     assert asset_for_symbol("eth-usd").alpaca_symbol == "ETH/USD"
-    with pytest.raises(UnknownAssetError, match="'DOGE' is not a pair"):
+    with pytest.raises(UnknownPairError, match="'DOGE' is not a pair"):
         asset_for_symbol("DOGE")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,16 @@ def test_a_fact_is_defined_once(name):
         if name in module_level_names(path)
     ]
     assert len(where) == 1, where
+
+
+def test_each_class_name_is_defined_once():
+    """Issue 63, bar 1: no twins (a name defined twice under cryptopredict/, Python or the
+    dashboard's JavaScript), so a name says which concept it is."""
+    defined: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "cryptopredict").rglob("*")):
+        if path.suffix not in (".py", ".js") or "vendor" in path.parts:
+            continue
+        for name in re.findall(r"^class (\w+)", path.read_text(), re.MULTILINE):
+            defined.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    twins = {name: where for name, where in defined.items() if len(where) > 1}
+    assert twins == {}

@@ -1,8 +1,7 @@
 """The one standard error every verdict rests on (`cryptopredict.standard_error`): on simulated
 overlapping errors of known variance it recovers their variance where Bartlett's kernel does
-not, its t critical values hold with few independent windows, and it is the same figure whether
-the series comes at once (`mean_se`) or a batch at a time with gaps (`OverlapSums`, the live
-scorecard's)."""
+not, its t critical values hold with few independent windows, and its running sums give the
+same figure whether the series comes at once or a batch at a time with gaps."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from cryptopredict import standard_error
 from cryptopredict.standard_error import (
     LaggedSums,
     MeanSE,
-    OverlapSums,
     bartlett,
     flat_top,
     hac_lags,
@@ -231,20 +229,6 @@ def test_running_sums_in_batches_with_gaps_equal_the_definition(direct, monkeypa
             assert sums.df()[col] == pytest.approx(df, rel=1e-9)
 
 
-def test_overlap_sums_equal_mean_se_on_a_series_without_gaps():
-    rng = np.random.default_rng(SEED)
-    values = np.column_stack([_overlapping(rng, 3000, 60), rng.integers(0, 2, 3000)])
-    sums = OverlapSums(60, columns=2)
-    for rows in np.array_split(np.arange(3000), 11):
-        sums.add(rows + 1000, values[rows])
-    for col, found in enumerate(sums.results()):
-        wanted = mean_se(values[:, col], 60)
-        assert found.mean == pytest.approx(wanted.mean, rel=1e-12)
-        assert found.se == pytest.approx(wanted.se, rel=1e-9)
-        assert found.df == pytest.approx(wanted.df, rel=1e-9)
-        assert sums.se()[col] == found.se
-
-
 def test_a_gap_pairs_with_nothing():
     """Values a long gap apart do not pair: the variance is that of two unrelated halves."""
     rng = np.random.default_rng(SEED)
@@ -257,16 +241,6 @@ def test_a_gap_pairs_with_nothing():
     joined = LaggedSums(weights)  # as if the second half came right after the first
     joined.add(np.arange(1000), values)
     assert apart.variance()[0] != pytest.approx(joined.variance()[0], rel=1e-6)
-
-
-def test_no_standard_error_before_the_steps_span_twice_the_overlap():
-    sums = OverlapSums(30)
-    sums.add(np.arange(30), np.sin(np.arange(30.0)))
-    assert sums.n == 30
-    assert np.isnan(sums.se()[0])
-    assert sums.results()[0].verdict() == "too few windows"
-    sums.add(np.arange(30, 61), np.sin(np.arange(30.0, 61.0)))
-    assert np.isfinite(sums.se()[0])
 
 
 def test_steps_must_move_forward():

@@ -42,7 +42,7 @@ from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data import History, load_history, summarize
-from cryptopredict.model.backtest import Backtest
+from cryptopredict.model.backtest import BacktestResult
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
@@ -296,7 +296,7 @@ def _interval(result: dict, actual: np.ndarray, j: int) -> np.ndarray:
 
 
 def ours(
-    backtest: Backtest, served_band: Band, times: np.ndarray, hours: np.ndarray
+    backtest: BacktestResult, served_band: Band, times: np.ndarray, hours: np.ndarray
 ) -> dict[str, dict]:
     """The served forecast with `served_band` and the naive baseline at `times`, as the
     backtest scores them."""

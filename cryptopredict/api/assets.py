@@ -34,7 +34,7 @@ from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
-    from cryptopredict.api.serving.catalog import ServedAsset as Served
+    from cryptopredict.api.serving.catalog import CatalogEntry as Served
     from cryptopredict.artifact.run import TrainingRun
 
 SEARCH_ERRORS = {

@@ -38,7 +38,7 @@ from cryptopredict.api.types.forecast import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 BITCOIN_PATH = "/bitcoin"
 ERRORS = {
@@ -76,7 +76,7 @@ horizon is answered from the precomputed grid, in well under a millisecond."""
 
 
 def range_answer(
-    served: ServedAsset,
+    served: CatalogEntry,
     environ: WSGIEnvironment,
     *,
     max_points: int,
@@ -271,7 +271,7 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
 class FastBitcoin:
     """`GET /bitcoin` answered ahead of Flask whenever it succeeds (see the module's doc)."""
 
-    def __init__(self, app: WSGIApplication, bitcoin: ServedAsset, *, cache: str) -> None:
+    def __init__(self, app: WSGIApplication, bitcoin: CatalogEntry, *, cache: str) -> None:
         self.app = app
         self.bitcoin = bitcoin
         self.cache = cache

@@ -54,7 +54,7 @@ from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
 from cryptopredict.minutes.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 T = TypeVar("T")
 MINUTE = Interval.parse("1m")
@@ -132,20 +132,20 @@ class LiveMinutes:
         self._windows = (time.monotonic() + self.windows_seconds, windows)
         return windows
 
-    def window(self, served: ServedAsset) -> Window:
+    def window(self, served: CatalogEntry) -> Window:
         """The minutes stored for `served`; NoMinuteDataError saying why there are none."""
         return self._read(served, lambda store: store.window(served.slug))
 
-    def last_bar(self, served: ServedAsset) -> LastBar:
+    def last_bar(self, served: CatalogEntry) -> LastBar:
         return self._read(served, lambda store: store.last_bar(served.slug))
 
-    def archived(self, served: ServedAsset) -> Archived:
+    def archived(self, served: CatalogEntry) -> Archived:
         """Every forecast of `served` archived, each lead beside the price at its instant
         (`serving.archive`); NoMinuteDataError when no database has been made yet."""
         with self._reading() as store:
             return archived(store, served.slug)
 
-    def _read(self, served: ServedAsset, read: Callable[[MinuteStore], T | None]) -> T:
+    def _read(self, served: CatalogEntry, read: Callable[[MinuteStore], T | None]) -> T:
         """`read` on this thread's connection; NoMinuteDataError when there is no database or
         it holds nothing of `served`, MinuteDataUnavailableError when it cannot be read."""
         with self._reading() as store:
@@ -169,7 +169,7 @@ class LiveMinutes:
 
     def minutes_for(
         self,
-        served: ServedAsset,
+        served: CatalogEntry,
         interval: Interval,
         start: float | None,
         end: float | None,
@@ -332,7 +332,7 @@ def blueprint(
     return bp
 
 
-def _forecast_at(served: ServedAsset, epoch: int, price: float, level: int) -> PriceForecast:
+def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> PriceForecast:
     forecast = served.forecast
     if not forecast.first <= epoch <= forecast.end:
         return PriceForecast(

@@ -32,7 +32,7 @@ from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 UNAVAILABLE = {503: ASSET_UNAVAILABLE}
 UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones.", **UNAVAILABLE}
@@ -43,7 +43,7 @@ def blueprint(
     catalog: Catalog,
     *,
     cache_seconds: int,
-    track_record: Callable[[ServedAsset], TrackRecordSummary | None] | None = None,
+    track_record: Callable[[CatalogEntry], TrackRecordSummary | None] | None = None,
 ) -> Blueprint:
     """`track_record`: an asset's track record in brief, for its model card (None: not
     known)."""
@@ -60,7 +60,7 @@ def blueprint(
         said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
         return model_card(manifest, said, None)
 
-    def with_record(served: ServedAsset) -> Response:
+    def with_record(served: CatalogEntry) -> Response:
         """The card, with the track record in brief (read now) as `track_record`."""
         found = None if track_record is None else track_record(served)
         return json_response(
@@ -190,7 +190,7 @@ def _last_failed(catalog: Catalog) -> list[FailedPair]:
     return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]
 
 
-def _health(served: ServedAsset) -> AssetHealth:
+def _health(served: CatalogEntry) -> AssetHealth:
     info = served.info
     return AssetHealth(
         asset=served.slug,

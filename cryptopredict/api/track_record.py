@@ -20,11 +20,11 @@ from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_pat
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.archive import Archive
 from cryptopredict.api.serving.track_answers import answer, prices, summary
-from cryptopredict.api.serving.track_record import HOUR, Record, record
+from cryptopredict.api.serving.track_record import HOUR, AssetRecord, record
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import Catalog, ServedAsset
+    from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,10 @@ class TrackRecords:
         self.refresh_seconds = refresh_seconds
         self.clock = clock
         self.timer = timer
-        self._records: dict[str, tuple[float, Record]] = {}
+        self._records: dict[str, tuple[float, AssetRecord]] = {}
         self._lock = threading.Lock()
 
-    def record(self, served: ServedAsset) -> Record:
+    def record(self, served: CatalogEntry) -> AssetRecord:
         with self._lock:
             until, found = self._records.get(served.slug, (-math.inf, None))
         if found is not None and self.timer() < until:
@@ -99,11 +99,11 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
     return bp
 
 
-def card_summary(records: TrackRecords) -> Callable[[ServedAsset], TrackRecordSummary | None]:
+def card_summary(records: TrackRecords) -> Callable[[CatalogEntry], TrackRecordSummary | None]:
     """The model card's `track_record`, or None when it cannot be read (the card answers all
     the same)."""
 
-    def summed(served: ServedAsset) -> TrackRecordSummary | None:
+    def summed(served: CatalogEntry) -> TrackRecordSummary | None:
         try:
             return summary(records.record(served), served)
         except ApiError:
@@ -137,7 +137,7 @@ class TrackRecordMetrics:
         pending.add_metric([], self.archive.pending)
         return iter([*families, writes, pending])
 
-    def _records(self) -> Iterator[tuple[ServedAsset, Record]]:
+    def _records(self) -> Iterator[tuple[CatalogEntry, AssetRecord]]:
         try:
             stored = list(self.stored())
         except ApiError as error:
@@ -197,7 +197,7 @@ def _archive_families() -> tuple[CounterMetricFamily, GaugeMetricFamily]:
     )
 
 
-def _add(families: list[GaugeMetricFamily], slug: str, found: Record) -> None:
+def _add(families: list[GaugeMetricFamily], slug: str, found: AssetRecord) -> None:
     scored, coverage, coverage_se, score = families
     source = prices(found).value
     for lead in found.leads:

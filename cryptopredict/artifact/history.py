@@ -8,7 +8,7 @@ exactly (schema 5).
   record's `<column>_decimals`; else float64 (`<column>_decimals` -1: a computed VWAP, say). A
   tick count divided by 10^decimals is the very float64 the column held, so nothing is rounded.
 
-`StoredHistory` reads the record memory-mapped: `rows` and `values` give float64 for just the
+`StoredBars` reads the record memory-mapped: `rows` and `values` give float64 for just the
 bars asked for, so serving converts a slice, never a whole column.
 """
 
@@ -67,7 +67,7 @@ def exact_ticks(values: np.ndarray) -> tuple[np.ndarray, int]:
     return values, FLOAT
 
 
-class StoredHistory:
+class StoredBars:
     """`history.npy` as stored (see the module's doc); indexing by name, or the attribute of a
     column (`history.close`), gives the whole column as float64, for tools and tests."""
 
@@ -121,7 +121,7 @@ class StoredHistory:
         raise AttributeError(name)
 
 
-def stored_history(file: Path, record: np.ndarray) -> StoredHistory:
+def stored_history(file: Path, record: np.ndarray) -> StoredBars:
     """The bars in `record`, once its layout is checked."""
     names = record.dtype.names or ()
     missing = [
@@ -144,9 +144,9 @@ def stored_history(file: Path, record: np.ndarray) -> StoredHistory:
                 f"{name} is {values.dtype} with {decimals} decimals, not whole ticks",
             )
         columns[name] = (values, decimals)
-    return StoredHistory(ds, columns)
+    return StoredBars(ds, columns)
 
 
-def check_stored(file: Path, history: StoredHistory) -> None:
+def check_stored(file: Path, history: StoredBars) -> None:
     """ArtifactError unless every stored value is as `check_history` requires."""
     check_history(file, history.expand())

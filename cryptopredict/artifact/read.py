@@ -58,7 +58,7 @@ from cryptopredict.artifact.arrays import (
     require,
     stored_grid,
 )
-from cryptopredict.artifact.history import StoredHistory, check_stored, stored_history
+from cryptopredict.artifact.history import StoredBars, check_stored, stored_history
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.schema import (
     BACKTEST,
@@ -83,7 +83,7 @@ class Artifact:
     path: Path
     manifest: Manifest
     grid_file: StoredGrid  # the grid as stored, at its knots
-    history: StoredHistory
+    history: StoredBars
     manifest_sha256: str = field(repr=False)
     mappings: tuple[mmap.mmap, ...] = field(default=(), repr=False)
 

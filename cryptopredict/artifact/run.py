@@ -2,7 +2,7 @@
 for, which pairs it trained and which failed with why, and, for `top:N`, how the market ranked
 them. The release's tag notes and `/assets` say it; training writes it, serving reads it.
 
-Imports nothing of the project: training's workers build a `Ranking`, the client writes the
+Imports nothing of the project: training's workers build a `MarketRanking`, the client writes the
 record, the API reads it, and none of them needs more than msgspec for it.
 """
 
@@ -26,7 +26,7 @@ class RankedPair(msgspec.Struct, frozen=True, kw_only=True):
     quote_volume: float  # traded in the 24 hours, in the quote currency
 
 
-class LeftOutPair(msgspec.Struct, frozen=True, kw_only=True):
+class LeftOut(msgspec.Struct, frozen=True, kw_only=True):
     """A pair that traded more than the last one ranked, and why it is not a market here."""
 
     symbol: str
@@ -34,17 +34,17 @@ class LeftOutPair(msgspec.Struct, frozen=True, kw_only=True):
     why: str
 
 
-class Ranking(msgspec.Struct, frozen=True, kw_only=True):
+class MarketRanking(msgspec.Struct, frozen=True, kw_only=True):
     """`top:N`: the N pairs ranked, most traded first."""
 
     asked: int
     as_of: datetime  # the end of the 24 hours the volumes cover
     by: str  # what was ranked, and by what
     pairs: tuple[RankedPair, ...]
-    left_out: tuple[LeftOutPair, ...] = ()
+    left_out: tuple[LeftOut, ...] = ()
 
 
-class FailedPair(msgspec.Struct, frozen=True, kw_only=True):
+class PairFailure(msgspec.Struct, frozen=True, kw_only=True):
     asset: str
     reason: str
 
@@ -55,8 +55,8 @@ class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: datetime
     model_version: str
     trained: tuple[str, ...]  # every pair served
-    failed: tuple[FailedPair, ...] = ()
-    ranking: Ranking | None = None
+    failed: tuple[PairFailure, ...] = ()
+    ranking: MarketRanking | None = None
 
     def rank_of(self, asset: str) -> RankedPair | None:
         if self.ranking is None:

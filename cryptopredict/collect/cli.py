@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptopredict.assets import Asset, UnknownAssetError, configured_assets
+from cryptopredict.assets import Asset, UnknownPairError, configured_assets
 from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.replay is not None:
             return _replay(args, settings)
         return asyncio.run(_until_signalled(collect(configured_assets(settings.assets), settings)))
-    except (UnknownAssetError, MalformedBarError, OSError, StoreError) as error:
+    except (UnknownPairError, MalformedBarError, OSError, StoreError) as error:
         log.error("%s", error)
         return 1
 
@@ -195,5 +195,5 @@ async def _until_signalled(job: Coroutine[Any, Any, object]) -> int:
 def _asset_from_name(path: Path) -> str:
     match = re.match(r"([a-z0-9]+-[a-z0-9]+)-1m\.csv", path.name.lower())
     if not match:
-        raise UnknownAssetError(f"cannot tell the asset of {path.name}: pass --asset")
+        raise UnknownPairError(f"cannot tell the asset of {path.name}: pass --asset")
     return configured_assets(match.group(1))[0].slug

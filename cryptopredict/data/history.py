@@ -22,7 +22,7 @@ from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
 from cryptopredict.data.frame import Bars, empty_frame
-from cryptopredict.data.query import BarQuery, Source
+from cryptopredict.data.query import BarQuery, BarSource
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
 from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
@@ -53,7 +53,7 @@ def load_history(
     csv: Path | None = None,
     now: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
-    sources: Sequence[Source] | None = None,
+    sources: Sequence[BarSource] | None = None,
 ) -> History:
     """The validated bars of `asset` from `since` to the last closed bar: the last that closed
     by `until`, when given (the history as it stood then: the history store is read, never
@@ -86,10 +86,10 @@ def load_history(
     )
 
 
-def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[Source]:
+def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[BarSource]:
     if csv is not None:
         return [CsvSource(csv)]
-    factories: dict[str, Callable[[], Source]] = {
+    factories: dict[str, Callable[[], BarSource]] = {
         "alpaca": lambda: AlpacaSource(settings),
         "binance": lambda: BinanceSource(settings),
         "snapshot": SnapshotSource,
@@ -103,7 +103,7 @@ def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[Sou
 
 
 def _from_source(
-    source: Source,
+    source: BarSource,
     query: BarQuery,
     rules: Rules,
     store: HistoryStore,
@@ -129,5 +129,5 @@ def _from_source(
     return bars, report
 
 
-def _bars(source: Source, frame: pd.DataFrame, query: BarQuery) -> Bars:
+def _bars(source: BarSource, frame: pd.DataFrame, query: BarQuery) -> Bars:
     return Bars(frame, query.asset.symbol, query.interval, source.name)

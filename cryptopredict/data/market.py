@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cryptopredict.artifact.run import LeftOutPair, RankedPair, Ranking
+from cryptopredict.artifact.run import LeftOut, MarketRanking, RankedPair
 from cryptopredict.assets import read_pairs_file
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.binance import BinanceSource
@@ -35,14 +35,14 @@ _BASE = re.compile(r"[A-Z0-9]+", re.ASCII)
 BY = "24-hour quote volume of the spot pairs against USDT on Binance"
 
 
-def top_pairs(count: int, settings: HistorySettings) -> Ranking:
+def top_pairs(count: int, settings: HistorySettings) -> MarketRanking:
     """The `count` most traded USDT spot pairs on Binance now; SourceError when the exchange
     cannot be asked or answers in a shape this does not know."""
     info, tickers = BinanceSource(settings).market()
     return rank_pairs(info, tickers, count)
 
 
-def rank_pairs(info: dict[str, Any], tickers: list[Any], count: int) -> Ranking:
+def rank_pairs(info: dict[str, Any], tickers: list[Any], count: int) -> MarketRanking:
     """`count` pairs ranked from an exchange-information answer and a 24-hour ticker answer."""
     symbols = [entry for entry in info["symbols"] if isinstance(entry, dict)]
     bases = {str(entry.get("baseAsset", "")) for entry in symbols}
@@ -55,7 +55,7 @@ def rank_pairs(info: dict[str, Any], tickers: list[Any], count: int) -> Ranking:
     }
     stablecoins = _stablecoins()
     eligible: list[tuple[float, str, str]] = []
-    excluded: list[LeftOutPair] = []
+    excluded: list[LeftOut] = []
     as_of = 0
     for ticker in tickers:
         symbol = ticker.get("symbol") if isinstance(ticker, dict) else None
@@ -65,7 +65,7 @@ def rank_pairs(info: dict[str, Any], tickers: list[Any], count: int) -> Ranking:
         as_of = max(as_of, int(_number(ticker, "closeTime")) // 1000)
         why = _why_not(listed[symbol], ticker, bases, stablecoins)
         if why is not None:
-            excluded.append(LeftOutPair(symbol=symbol, quote_volume=volume, why=why))
+            excluded.append(LeftOut(symbol=symbol, quote_volume=volume, why=why))
         elif volume > 0:
             eligible.append((-volume, symbol, listed[symbol]))
     chosen = sorted(eligible)[:count]
@@ -82,7 +82,9 @@ def rank_pairs(info: dict[str, Any], tickers: list[Any], count: int) -> Ranking:
             key=lambda out: (-out.quote_volume, out.symbol),
         )
     )
-    return Ranking(asked=count, as_of=utc_datetime(as_of), by=BY, pairs=pairs, left_out=left_out)
+    return MarketRanking(
+        asked=count, as_of=utc_datetime(as_of), by=BY, pairs=pairs, left_out=left_out
+    )
 
 
 def _why_not(

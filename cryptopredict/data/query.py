@@ -34,7 +34,7 @@ class BarQuery:
         return max(0, -(-(self.end - self.start) // self.interval.delta))
 
 
-class Source(Protocol):
+class BarSource(Protocol):
     name: str
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:

@@ -44,7 +44,7 @@ PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 
 
 @dataclass
-class Backtest:
+class BacktestResult:
     """The refits, the band chosen on the validation origins, and the evaluation scores."""
 
     plan: Plan
@@ -156,7 +156,7 @@ def run_backtest(
     *,
     band_candidates: Sequence[BandSpec] | None = None,
     band: BandSpec | None = None,
-) -> Backtest:
+) -> BacktestResult:
     """The band choice (`band`: that band, not chosen among `band_candidates`) and the
     scores, from `refits` (`fitted_refits`)."""
     market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
@@ -178,7 +178,7 @@ def run_backtest(
         refits=sum(int(at.timestamp()) in fitted_times for at in evaluated),
         boundary=plan.boundary(market.t),
     )
-    return Backtest(
+    return BacktestResult(
         plan=plan,
         config=config,
         market=market,

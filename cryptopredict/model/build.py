@@ -36,7 +36,7 @@ from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
-from cryptopredict.model.backtest import Backtest, unbacktested_band
+from cryptopredict.model.backtest import BacktestResult, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import ModelConfig
@@ -93,7 +93,7 @@ class Built:
 
 
 def build(
-    history: History, request: TrainingRequest, frame: pd.DataFrame, backtest: Backtest | None
+    history: History, request: TrainingRequest, frame: pd.DataFrame, backtest: BacktestResult | None
 ) -> Built:
     """The final fit, the grid, the gate and the manifest, after the backtest (None: without
     one); GateError when the model fails the gate."""
@@ -237,7 +237,7 @@ def _manifest(
     seen: pd.DataFrame,
     grid: Grid,
     summary: BacktestSummary | None,
-    backtest: Backtest | None,
+    backtest: BacktestResult | None,
     naive: NaiveBand,
 ) -> Manifest:
     bars = history.bars

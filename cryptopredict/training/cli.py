@@ -32,12 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptopredict import logs
-from cryptopredict.artifact.run import FailedPair, Ranking, TrainingRun, write_run
+from cryptopredict.artifact.run import MarketRanking, PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.schema import PRICES
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
-    UnknownAssetError,
+    UnknownPairError,
     asset_for_symbol,
     configured_assets,
     pairs_setting,
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         wanted = wanted_pairs(args, settings)
         must = args.must_train.strip()
         must_train = {asset.slug for asset in configured_assets(must)} if must else set()
-    except UnknownAssetError as error:
+    except UnknownPairError as error:
         log.error("%s", error)
         return 2
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
@@ -167,7 +167,7 @@ def _run(
     args: argparse.Namespace,
     settings: TrainingSettings,
     wanted: PairsSetting,
-    ranking: Ranking | None,
+    ranking: MarketRanking | None,
     must_train: set[str],
 ) -> int:
     """Train the pairs (with `--serve`, serving them), record the run; the exit status."""
@@ -206,12 +206,12 @@ def _run(
     return _keep_serving(server)
 
 
-def rank_market(settings: TrainingSettings, count: int) -> Ranking:
+def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
     """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from), before the
     pairs' own run."""
     with training_client(settings) as client:
         forward_logs(client, settings.log_level)
-        ranking: Ranking = run_step(
+        ranking: MarketRanking = run_step(
             client, "market", settings.log_level, count, FetchSettings.of(settings)
         )
     return ranking
@@ -256,7 +256,7 @@ def _train(
         return failed
 
 
-def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], set[str]]:
+def chosen(wanted: PairsSetting, ranking: MarketRanking | None) -> tuple[list[Asset], set[str]]:
     """The pairs to train, in order (those named, then those ranked), and which were ranked."""
     ranked = [pair.asset for pair in ranking.pairs] if ranking is not None else []
     named = [asset.slug for asset in wanted.named]
@@ -265,14 +265,17 @@ def chosen(wanted: PairsSetting, ranking: Ranking | None) -> tuple[list[Asset], 
 
 
 def run_record(
-    settings: TrainingSettings, assets: list[Asset], failed: dict[str, str], ranking: Ranking | None
+    settings: TrainingSettings,
+    assets: list[Asset],
+    failed: dict[str, str],
+    ranking: MarketRanking | None,
 ) -> TrainingRun:
     return TrainingRun(
         asked=settings.assets,
         finished_at=datetime.now(UTC).replace(microsecond=0),
         model_version=settings.model_version,
         trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
-        failed=tuple(FailedPair(asset=slug, reason=reason) for slug, reason in failed.items()),
+        failed=tuple(PairFailure(asset=slug, reason=reason) for slug, reason in failed.items()),
         ranking=ranking,
     )
 
@@ -352,11 +355,9 @@ def wanted_pairs(args: argparse.Namespace, settings: TrainingSettings) -> PairsS
         try:
             symbols = pair_symbols(args.csv, f"csv:{args.csv}")
         except DataError as error:
-            raise UnknownAssetError(str(error)) from error
+            raise UnknownPairError(str(error)) from error
         if not symbols:
-            raise UnknownAssetError(
-                f"{args.csv} has no `symbol` column: name its pair with --asset"
-            )
+            raise UnknownPairError(f"{args.csv} has no `symbol` column: name its pair with --asset")
         slugs = [slug_for_binance(symbol) for symbol in symbols]
     else:
         slugs = SnapshotSource().slugs()

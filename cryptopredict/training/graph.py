@@ -28,7 +28,7 @@ from cryptopredict.artifact.write import install_artifact
 from cryptopredict.training.tasks import TASK_EVENTS, TRAIN, Failed, Finished, PairJob, run
 
 if TYPE_CHECKING:  # the workers send it back; the client need not import the training stack
-    from cryptopredict.model.backtest import Backtest
+    from cryptopredict.model.backtest import BacktestResult
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Trained:
     path: Path
     report: str
     model_version: str
-    backtest: Backtest | None = None
+    backtest: BacktestResult | None = None
 
 
 def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool = False) -> Trained:
@@ -112,9 +112,11 @@ def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool =
     return Trained(path, finished.report, finished.model_version, finished.backtest)
 
 
-def backtest_pair(client: Client, job: PairJob) -> Backtest:
+def backtest_pair(client: Client, job: PairJob) -> BacktestResult:
     """One pair's backtest alone (no final fit, no artifact), for the tools. Raises PairError."""
-    backtest: Backtest = _value(_submit(client, "backtest", job.asset.slug, job.log_level, job))
+    backtest: BacktestResult = _value(
+        _submit(client, "backtest", job.asset.slug, job.log_level, job)
+    )
     return backtest
 
 

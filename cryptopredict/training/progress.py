@@ -93,7 +93,7 @@ class Pair:
 
 
 @dataclass(frozen=True)
-class Estimate:
+class TimeLeft:
     """Seconds left, for the run and for each pair in flight (None: not known yet)."""
 
     run: float | None
@@ -206,12 +206,12 @@ class RunProgress:
 
     # What is said of it.
 
-    def estimate(self) -> Estimate:
+    def estimate(self) -> TimeLeft:
         """The time left: the pairs left in the order the cluster runs them (the module's
         doc)."""
         costs = [pair.seconds for pair in self.pairs.values() if pair.seconds is not None]
         if not costs:
-            return Estimate(None, {})
+            return TimeLeft(None, {})
         cost, now = fmean(costs), self.clock()
         active = [pair for pair in self.pairs.values() if pair.active]
         running = [pair for pair in active if pair.state == "running"]
@@ -223,7 +223,7 @@ class RunProgress:
         for pair in waiting:  # the run's order: the order they were submitted in
             ends[pair.slug] = heapq.heappop(free) + cost
             heapq.heappush(free, ends[pair.slug])
-        return Estimate(max(ends.values(), default=0.0), ends)
+        return TimeLeft(max(ends.values(), default=0.0), ends)
 
     def counts(self) -> tuple[int, int]:
         """Pairs ended (done or failed) and pairs in all."""

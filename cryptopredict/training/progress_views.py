@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 if TYPE_CHECKING:
     from cryptopredict.artifact.training import State
-    from cryptopredict.training.progress import Estimate, Pair, RunProgress
+    from cryptopredict.training.progress import Pair, RunProgress, TimeLeft
 
 log = logging.getLogger("cryptopredict.training.progress")
 
@@ -39,12 +39,12 @@ def time_left(seconds: float | None) -> str:
     return f"about {seconds / 3600:.1f} h left"
 
 
-def pair_line(pair: Pair, estimate: Estimate) -> str:
+def pair_line(pair: Pair, estimate: TimeLeft) -> str:
     """A pair in flight: what it does now (or that it waits), its time left."""
     return f"{pair.slug}: {pair.doing()}, {time_left(estimate.of(pair))}"
 
 
-def run_line(run: RunProgress, estimate: Estimate | None) -> str:
+def run_line(run: RunProgress, estimate: TimeLeft | None) -> str:
     """The run: its pairs by state; with `estimate`, its time left."""
     said = f"training: {counted(run)}"
     if estimate is None or not any(pair.active for pair in run.pairs.values()):

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cryptopredict.artifact.arrays import ArtifactError
-from cryptopredict.artifact.run import Ranking
+from cryptopredict.artifact.run import MarketRanking
 from cryptopredict.assets import Asset
 from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.market import top_pairs
-from cryptopredict.model.backtest import Backtest, BacktestSetup, fitted_refits, run_backtest
+from cryptopredict.model.backtest import BacktestResult, BacktestSetup, fitted_refits, run_backtest
 from cryptopredict.model.build import Built, TrainingRequest, build, model_frame
 from cryptopredict.model.gate import GateError
 from cryptopredict.model.panel_choice import panel_band, served_config
@@ -50,7 +50,7 @@ class Prepared:
     job: PairJob
 
 
-def market(count: int, fetch: FetchSettings) -> Ranking:
+def market(count: int, fetch: FetchSettings) -> MarketRanking:
     """`top:N`: the `count` pairs most traded on Binance now (`data/market.py`)."""
     return top_pairs(count, fetch.settings())
 
@@ -67,7 +67,7 @@ def train(job: PairJob, keep_backtest: bool = False) -> Finished:
     return _finished(built, tested if keep_backtest else None)
 
 
-def backtest(job: PairJob) -> Backtest:
+def backtest(job: PairJob) -> BacktestResult:
     """The pair's backtest alone (no final fit, no artifact)."""
     prepared = prepare(job)
     if prepared.setup is None:
@@ -111,12 +111,12 @@ def _interval(asset: Asset, bars: Fetch) -> str:
     return held.label if held is not None else asset.interval
 
 
-def _backtest(prepared: Prepared, setup: BacktestSetup) -> Backtest:
+def _backtest(prepared: Prepared, setup: BacktestSetup) -> BacktestResult:
     band = prepared.job.band or panel_band(prepared.history.bars.interval.delta)
     return run_backtest(setup, fitted_refits(setup), band=band)
 
 
-def _finished(built: Built, backtest: Backtest | None = None) -> Finished:
+def _finished(built: Built, backtest: BacktestResult | None = None) -> Finished:
     return Finished(
         files=built.files(),
         report=training_report(built.manifest),

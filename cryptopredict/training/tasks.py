@@ -36,7 +36,7 @@ from cryptopredict.model.gate import GateRules
 
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
     from cryptopredict.data import History
-    from cryptopredict.model.backtest import Backtest
+    from cryptopredict.model.backtest import BacktestResult
     from cryptopredict.model.band_spec import BandSpec
     from cryptopredict.model.config import ModelConfig
     from cryptopredict.model.plan import Plan
@@ -113,7 +113,7 @@ class Finished:
     files: dict[str, bytes]
     report: str
     model_version: str
-    backtest: Backtest | None = None
+    backtest: BacktestResult | None = None
 
 
 @dataclass(frozen=True)

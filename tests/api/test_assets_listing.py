@@ -11,10 +11,10 @@ import pytest
 from cryptopredict.api import create_app
 from cryptopredict.artifact.run import (
     RUN,
-    FailedPair,
-    LeftOutPair,
+    LeftOut,
+    MarketRanking,
+    PairFailure,
     RankedPair,
-    Ranking,
     TrainingRun,
     write_run,
 )
@@ -30,7 +30,7 @@ RANKED = ("sol-usdt", "btc-usdt", "1000pepe-usdt")
 @pytest.fixture
 def ranked_dir(many_pairs_dir, tmp_path):
     """The 200 pairs, and the record of the run that trained them from `top:3`."""
-    ranking = Ranking(
+    ranking = MarketRanking(
         asked=3,
         as_of=datetime(2024, 3, 10, 2, 47, tzinfo=UTC),
         by="24-hour quote volume of the spot pairs against USDT on Binance",
@@ -38,14 +38,14 @@ def ranked_dir(many_pairs_dir, tmp_path):
             RankedPair(asset=slug, symbol=slug.replace("-", "").upper(), rank=rank, quote_volume=v)
             for rank, (slug, v) in enumerate(zip(RANKED, (9e8, 7e8, 5e8), strict=True), start=1)
         ),
-        left_out=(LeftOutPair(symbol="FDUSDUSDT", quote_volume=8e8, why="a stablecoin"),),
+        left_out=(LeftOut(symbol="FDUSDUSDT", quote_volume=8e8, why="a stablecoin"),),
     )
     run = TrainingRun(
         asked="top:3",
         finished_at=datetime(2024, 3, 10, 4, 0, tzinfo=UTC),
         model_version="1.2.3",
         trained=("btc-usd", *RANKED),
-        failed=(FailedPair(asset="xyz-usdt", reason="only 40 bars"),),
+        failed=(PairFailure(asset="xyz-usdt", reason="only 40 bars"),),
         ranking=ranking,
     )
     write_run(many_pairs_dir, run)

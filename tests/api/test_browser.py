@@ -17,7 +17,7 @@ import pytest
 
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
-from cryptopredict.artifact.run import FailedPair, TrainingRun, write_run
+from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.training import (
     FILE,
     VERSION,
@@ -369,7 +369,7 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
             TrainingRun(
                 asked="btc-usd,sol-usdt,nosuch-usd", finished_at=now, model_version="dev",
                 trained=("btc-usd", "sol-usdt"),
-                failed=(FailedPair(asset="nosuch-usd", reason=NO_SOURCE),), ranking=None,
+                failed=(PairFailure(asset="nosuch-usd", reason=NO_SOURCE),), ranking=None,
             ),
         )  # fmt: skip
         (model_dir / FILE).unlink()

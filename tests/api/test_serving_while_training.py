@@ -20,7 +20,7 @@ import pytest
 from cryptopredict.api import create_app
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.artifact.arrays import ArtifactError
-from cryptopredict.artifact.run import FailedPair, TrainingRun, write_run
+from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import (
     FILE,
@@ -163,7 +163,7 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
         model_dir,
         TrainingRun(
             asked="btc-usd,nosuch-usd", finished_at=ended, model_version="dev",
-            trained=("btc-usd",), failed=(FailedPair(asset="nosuch-usd", reason=NO_SOURCE),),
+            trained=("btc-usd",), failed=(PairFailure(asset="nosuch-usd", reason=NO_SOURCE),),
             ranking=None,
         ),
     )  # fmt: skip

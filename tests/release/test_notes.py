@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from cryptopredict.artifact.run import RUN as RECORD
 from cryptopredict.artifact.run import (
-    FailedPair,
-    LeftOutPair,
+    LeftOut,
+    MarketRanking,
+    PairFailure,
     RankedPair,
-    Ranking,
     TrainingRun,
     write_run,
 )
@@ -18,7 +18,7 @@ from tools.release.notes import RUN
 
 
 def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
-    ranking = Ranking(
+    ranking = MarketRanking(
         asked=2,
         as_of=datetime(2024, 3, 10, 2, 47, tzinfo=UTC),
         by="24-hour quote volume of the spot pairs against USDT on Binance",
@@ -26,14 +26,14 @@ def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
             RankedPair(asset="btc-usdt", symbol="BTCUSDT", rank=1, quote_volume=1537040739.3),
             RankedPair(asset="wld-usdt", symbol="WLDUSDT", rank=2, quote_volume=823480000.0),
         ),
-        left_out=(LeftOutPair(symbol="FDUSDUSDT", quote_volume=1.4e9, why="a stablecoin"),),
+        left_out=(LeftOut(symbol="FDUSDUSDT", quote_volume=1.4e9, why="a stablecoin"),),
     )
     run = TrainingRun(
         asked="top:2",
         finished_at=datetime(2024, 3, 10, 4, 5, tzinfo=UTC),
         model_version="1.4.0-20240310040500",
         trained=("btc-usd", "eth-usd", "btc-usdt"),
-        failed=(FailedPair(asset="wld-usdt", reason="only 40 bars; at least 100 are needed"),),
+        failed=(PairFailure(asset="wld-usdt", reason="only 40 bars; at least 100 are needed"),),
         ranking=ranking,
     )
     write_run(tmp_path, run)

@@ -1,6 +1,6 @@
 """The serving objects, free of Flask: what the routes answer from.
 
-- `catalog`: the served assets by slug (`Catalog`, `ServedAsset`);
+- `catalog`: the served assets by slug (`Catalog`, `CatalogEntry`);
 - `forecast`: one asset's forecast grid, at an instant or over a range (`Forecast`);
 - `answers`: the body of a forecast answer, shared by the Flask views and the `/bitcoin` fast
   path (`PointAnswer`);

@@ -86,7 +86,7 @@ def prediction(forecast: Forecast, epoch: float, level: int, *, model_version: s
 
 
 @dataclass(frozen=True)
-class ForecastRange:
+class RangeAsked:
     """What a range query asked for, with the points that answer it."""
 
     form: str  # json or csv
@@ -99,7 +99,7 @@ class ForecastRange:
 
 def read_range(
     forecast: Forecast, environ: WSGIEnvironment, *, max_points: int, form: str | None = None
-) -> ForecastRange:
+) -> RangeAsked:
     """Every instant of the axis from `start` to `end` (or every `step`), with the documented
     defaults for what the query leaves out, in the `form` given, else in the `format` asked for."""
     args = query(environ)
@@ -115,7 +115,7 @@ def read_range(
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
     points = forecast.series(start, end, max_points, level, every)
-    return ForecastRange(form, level, every, start, end, points)
+    return RangeAsked(form, level, every, start, end, points)
 
 
 def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:

@@ -44,7 +44,7 @@ from cryptopredict.database import (
 from cryptopredict.redaction import redact, scrub
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import ServedAsset
+    from cryptopredict.api.serving.catalog import CatalogEntry
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ class Archive:
         self.clock = clock
         self.counts = {"archived": 0, "already": 0, "failed": 0}
         self._seen: set[tuple[str, str]] = set()
-        self._pending: dict[tuple[str, str], tuple[ServedAsset, int]] = {}
+        self._pending: dict[tuple[str, str], tuple[CatalogEntry, int]] = {}
         self._lock = threading.Condition()
         self._worker: threading.Thread | None = None
         self._tries: dict[tuple[str, str], int] = {}  # attempts at each issue so far
@@ -257,7 +257,7 @@ class Archive:
         with self._lock:
             return len(self._pending)
 
-    def issue(self, served: ServedAsset) -> None:
+    def issue(self, served: CatalogEntry) -> None:
         """`served` is being served for the first time: archive its forecast, issued now."""
         key = (served.slug, served.model_version)
         with self._lock:
@@ -297,7 +297,7 @@ class Archive:
                     self._lock.wait(self.retry_seconds)
 
     def _attempt(
-        self, work: dict[tuple[str, str], tuple[ServedAsset, int]]
+        self, work: dict[tuple[str, str], tuple[CatalogEntry, int]]
     ) -> list[tuple[str, str]]:
         """Write every issue of `work`; the keys of those done with (written, there already,
         or not to be made at all)."""

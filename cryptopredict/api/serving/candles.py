@@ -11,14 +11,14 @@ from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.query import multiple_of
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact.arrays import BarHistory
-from cryptopredict.artifact.history import StoredHistory
+from cryptopredict.artifact.history import StoredBars
 from cryptopredict.candles import Candles, Interval, aggregate
 
 
 class CandleSource:
     """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
 
-    def __init__(self, history: StoredHistory | BarHistory, stored: Interval, symbol: str) -> None:
+    def __init__(self, history: StoredBars | BarHistory, stored: Interval, symbol: str) -> None:
         self.stored = stored
         self.symbol = symbol
         self.history = history

@@ -1,4 +1,4 @@
-"""What the API serves: one `ServedAsset` per artifact of the store it was given, found by slug,
+"""What the API serves: one `CatalogEntry` per artifact of the store it was given, found by slug,
 searched for or filtered (by quote and interval), in slug or market order; and what the last
 training run into the model directory recorded (`run.json`: what it was asked for, how
 `top:N` ranked the market, which pairs failed and why).
@@ -54,7 +54,7 @@ class Opened:
     candles: CandleSource
 
 
-class ServedAsset:
+class CatalogEntry:
     """One served asset: what the index says of it, and its data, opened on first use."""
 
     def __init__(
@@ -64,7 +64,7 @@ class ServedAsset:
         *,
         max_horizon_days: float,
         ranked: RankedPair | None = None,
-        on_open: Callable[[ServedAsset], None] | None = None,
+        on_open: Callable[[CatalogEntry], None] | None = None,
     ) -> None:
         self.slug = slug
         self._store = store
@@ -161,7 +161,7 @@ class Catalog:
         *,
         max_horizon_days: float,
         run: TrainingRun | None = None,
-        on_open: Callable[[ServedAsset], None] | None = None,
+        on_open: Callable[[CatalogEntry], None] | None = None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
@@ -169,7 +169,7 @@ class Catalog:
         self.store = store
         self.run = run
         self._assets = {
-            slug: ServedAsset(
+            slug: CatalogEntry(
                 slug,
                 store,
                 max_horizon_days=max_horizon_days,
@@ -180,7 +180,7 @@ class Catalog:
         }
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
-    def __getitem__(self, name: str) -> ServedAsset:
+    def __getitem__(self, name: str) -> CatalogEntry:
         """The asset `name` (its slug or symbol, in any case); UnknownAssetError (404) naming
         served ones if there is none, UnavailableAssetError (503) if its artifact was found
         unusable at start-up, StillTrainingError (503) while training has yet to write it."""
@@ -217,7 +217,7 @@ class Catalog:
     def __contains__(self, slug: str) -> bool:
         return slug in self._assets
 
-    def __iter__(self) -> Iterator[ServedAsset]:
+    def __iter__(self) -> Iterator[CatalogEntry]:
         return iter(self._assets.values())
 
     def __len__(self) -> int:
@@ -237,7 +237,7 @@ class Catalog:
         quote: str | None = None,
         interval: str | None = None,
         sort: str | None = None,
-    ) -> list[ServedAsset]:
+    ) -> list[CatalogEntry]:
         """The assets `text` finds (best first; all of them, by slug, without it), those quoted
         in `quote` and stored at `interval` only, in `sort` order when given."""
         found = list(self) if text is None else self.search(text)
@@ -251,7 +251,7 @@ class Catalog:
             return sorted(found, key=lambda served: served.slug)
         return found
 
-    def search(self, text: str) -> list[ServedAsset]:
+    def search(self, text: str) -> list[CatalogEntry]:
         """The assets matching `text`, best first (see `match_rank`); BadRequestError for text
         that cannot name an asset."""
         if not _QUERY.fullmatch(text):
@@ -265,13 +265,13 @@ class Catalog:
         return sorted(found, key=lambda served: (ranks[served.slug], served.slug))
 
 
-def _market_order(served: ServedAsset) -> tuple[int, str]:
+def _market_order(served: CatalogEntry) -> tuple[int, str]:
     """Most traded first; pairs the market did not rank after them, by slug."""
     ranked = served.ranked
     return (ranked.rank if ranked is not None else 1 << 30, served.slug)
 
 
-def match_rank(served: ServedAsset, wanted: str) -> int | None:
+def match_rank(served: CatalogEntry, wanted: str) -> int | None:
     """How well `wanted` (lower case, `/` as `-`) names `served`, 0 best; None if it does not:
     0 the slug or symbol itself, 1 the base, 2 the start of the slug, 3 inside the base,
     4 the quote, 5 anywhere in the slug or symbol."""

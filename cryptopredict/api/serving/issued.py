@@ -22,7 +22,7 @@ from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, NaiveBand
 from cryptopredict.postprocess import empirical_offsets, price_decimals
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import ServedAsset
+    from cryptopredict.api.serving.catalog import CatalogEntry
 
 HOUR = 3600
 DAY_LEADS = (*range(24, 30 * 24 + 1, 24), 90 * 24, 365 * 24)
@@ -49,7 +49,7 @@ def lead_hours(band_hours: tuple[float, ...]) -> list[int]:
     return sorted({round(hours) for hours in band_hours if hours >= 1} | set(DAY_LEADS))
 
 
-def issue_of(served: ServedAsset, issued_at: int) -> Issue:
+def issue_of(served: CatalogEntry, issued_at: int) -> Issue:
     """`served`'s forecast as the API answers it at each lead the forecast reaches."""
     forecast = served.forecast
     manifest = served.artifact.manifest

@@ -8,23 +8,23 @@ from typing import TYPE_CHECKING
 
 from cryptopredict.api.serving.track_record import (
     HOUR,
+    AssetRecord,
     Estimate,
     LeadRecord,
     LevelRecord,
-    Record,
 )
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types import track_record as answers
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BacktestSummary, ModelScores
 
 if TYPE_CHECKING:
-    from cryptopredict.api.serving.catalog import ServedAsset
+    from cryptopredict.api.serving.catalog import CatalogEntry
 
 # The backtest's horizons, by their lead in hours.
 BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
 
 
-def prices(record: Record) -> answers.Prices:
+def prices(record: AssetRecord) -> answers.Prices:
     if not record.scored:
         return answers.Prices.NONE
     if not record.replayed:
@@ -46,7 +46,7 @@ PRICES_DETAIL = {
 }
 
 
-def answer(record: Record, served: ServedAsset) -> answers.TrackRecord:
+def answer(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecord:
     source = prices(record)
     backtest = served.artifact.manifest.metrics
     return answers.TrackRecord(
@@ -114,7 +114,7 @@ def _time(epoch: int | None) -> str | None:
     return None if epoch is None else iso_utc(epoch)
 
 
-def _nothing_yet(record: Record) -> str:
+def _nothing_yet(record: AssetRecord) -> str:
     if not record.issues:
         return "no forecast of this asset has been archived yet: it is, when first served"
     due = sum(lead.due for lead in record.leads)
@@ -126,7 +126,7 @@ def _nothing_yet(record: Record) -> str:
     )
 
 
-def summary(record: Record, served: ServedAsset) -> answers.TrackRecordSummary:
+def summary(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecordSummary:
     """What the model card says of the track record."""
     source = prices(record)
     leads = [
@@ -153,7 +153,7 @@ def _level(lead: LeadRecord, level: int = DEFAULT_LEVEL) -> LevelRecord:
     return next(found for found in lead.levels if found.level == level)
 
 
-def _sentence(record: Record, source: answers.Prices) -> str:
+def _sentence(record: AssetRecord, source: answers.Prices) -> str:
     if not record.scored:
         return f"Nothing issued has been scored yet: {_nothing_yet(record)}."
     held = []

@@ -176,7 +176,7 @@ def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
 
 
 @dataclass(frozen=True)
-class Record:
+class AssetRecord:
     """An asset's track record as of `now`."""
 
     issues: int
@@ -194,11 +194,11 @@ class Record:
         return sum(lead.replayed for lead in self.leads)
 
 
-def record(rows: Archived, now: float) -> Record:
+def record(rows: Archived, now: float) -> AssetRecord:
     """The track record of the archived `rows` of one asset, as of `now`."""
     keys = set(zip(rows.model_version, rows.data_until.tolist(), strict=True))
     leads = tuple(lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist())
-    return Record(
+    return AssetRecord(
         issues=len(keys),
         first_issue=int(rows.data_until.min()) if len(rows.data_until) else None,
         last_issue=int(rows.data_until.max()) if len(rows.data_until) else None,

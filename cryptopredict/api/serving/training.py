@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.api.types.training import FailedPair, Training, TrainingPair
+from cryptopredict.api.types.training import FailedPair, TrainingPair, TrainingProgress
 from cryptopredict.artifact.training import PairStatus, TrainingStatus, read_status
 
 
-def training(model_dir: Path | None) -> Training | None:
+def training(model_dir: Path | None) -> TrainingProgress | None:
     """None when no run is training into `model_dir` (or every pair of it is done)."""
     status = read_status(model_dir) if model_dir is not None else None
     if status is None or all(pair.state == "done" for pair in status.pairs):
@@ -20,8 +20,8 @@ def training(model_dir: Path | None) -> Training | None:
     return described(status)
 
 
-def described(status: TrainingStatus) -> Training:
-    return Training(
+def described(status: TrainingStatus) -> TrainingProgress:
+    return TrainingProgress(
         updated_at=iso_utc(int(status.updated_at.timestamp())),
         eta_seconds=_seconds(status.eta_seconds),
         pairs=[_pair(pair) for pair in status.unfinished()],

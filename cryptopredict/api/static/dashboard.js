@@ -23,7 +23,7 @@ const POINTS_PER_REQUEST = 2500;
 const STEPS = ["1m", "5m", "15m", "30m", "1h", "2h", "3h", "4h", "6h", "12h", "1d", "2d", "1w"];
 const DAY_MS = 86400 * 1000;
 
-class ApiError extends Error {
+class AnswerError extends Error {
   constructor(message, detail) {
     super(message);
     this.detail = detail; // the API's own words, when it gave them
@@ -45,7 +45,7 @@ async function getJson(url) {
   } catch {
     // not JSON: the status text is all there is
   }
-  throw new ApiError(`${url.split("?")[0]} answered ${response.status} (${reason})`, detail);
+  throw new AnswerError(`${url.split("?")[0]} answered ${response.status} (${reason})`, detail);
 }
 
 // The layout of a chart of `symbol`'s prices: the price axis in its quote ("USDT" for ETH/USDT).

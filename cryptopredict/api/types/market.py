@@ -8,7 +8,7 @@ from typing import Annotated
 from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
-from cryptopredict.api.types.training import TRAINING, FailedPair, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
@@ -164,7 +164,7 @@ class AssetList(Answer):
     limit: int | None
     next: Annotated[str | None, doc("The URL of the next page; null on the last.")]
     assets: list[ServedAsset]
-    training: Annotated[Training | None, TRAINING]
+    training: Annotated[TrainingProgress | None, TRAINING]
     last_run: Annotated[
         LastRun | UnsetType,
         doc(

@@ -9,7 +9,7 @@ import msgspec
 
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.track_record import TrackRecordSummary
-from cryptopredict.api.types.training import TRAINING, FailedPair, Training
+from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.artifact.schema import (
     INTERVAL_PATTERN,
     BacktestReport,
@@ -232,4 +232,4 @@ class Health(AssetHealth):
             "is still served."
         ),
     ]
-    training: Annotated[Training | None, TRAINING]
+    training: Annotated[TrainingProgress | None, TRAINING]

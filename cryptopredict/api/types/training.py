@@ -33,7 +33,7 @@ class FailedPair(Answer):
     reason: Annotated[str, doc("Why it did not train.")]
 
 
-class Training(Answer):
+class TrainingProgress(Answer):
     """A training run still writing into the model directory (`make run`)."""
 
     updated_at: Time
