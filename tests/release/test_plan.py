@@ -112,10 +112,17 @@ def test_the_run_on_the_tag_rebuilds_its_commit_and_publishes(history, capsys):
     assert planned(out) == ("true", "true", "", "0.1.5", "false", history.b)
 
 
-def test_a_run_on_an_older_tag_is_refused_at_once(history, capsys):
+def test_a_rebuild_a_newer_release_overtook_ends_green_naming_it_and_builds_nothing(
+    history, capsys
+):
+    """Issue 62, bar 2: the schedule dispatched a rebuild of v0.1.4; a push queued ahead of it
+    released v0.1.5 first. The rebuild has nothing to do: it succeeds, saying why, on the run's
+    page (a workflow notice)."""
     code, out, err = run(capsys, history, history.v014, "workflow_dispatch", "refs/tags/v0.1.4")
-    assert (code, out) == (1, {})
-    assert "refusing v0.1.4: the latest release is v0.1.5" in err
+    assert code == 0
+    assert (out["build"], out["publish"], out["dispatch"]) == ("false", "false", "")
+    assert "::notice title=release::v0.1.4 is superseded by v0.1.5" in err
+    assert "must go" not in err
 
 
 def test_a_run_on_a_tag_that_is_not_a_release_is_refused(history, capsys):
@@ -261,8 +268,9 @@ def test_the_workflows_command_line_in_a_scratch_repository(history):
     assert history.b in older.stderr
     history.tag("v0.1.3", history.c)
     low = next_version(history.c, "--event=workflow_dispatch", "--ref=refs/tags/v0.1.3")
-    assert (low.returncode, low.stdout) == (1, "")
-    assert "the latest release is v0.1.5" in low.stderr
+    assert low.returncode == 0
+    assert "build=false\n" in low.stdout
+    assert "superseded by v0.1.5" in low.stderr
 
 
 # Issue 51, bar 4: no instruction to create or delete a `v*` tag by hand while the tag ruleset
@@ -287,15 +295,16 @@ def test_the_refusals_of_a_stray_tag_say_how_it_goes_with_the_ruleset_in_place(h
     refusals.append(run(capsys, history, history.c, "schedule", MAIN)[2])
     for said in refusals:
         assert said.startswith("error: refusing"), said
-        assert f"an administrator removes it (docs/release.md, '{MUST_GO}')" in said
+        assert "`python -m tools.release remove-tag --tag v" in said, said
+        assert f"(docs/release.md, '{MUST_GO}')" in said
         assert not HAND_TAGGING.search(said), said
         assert "Delete v" not in said, said
         assert "delete the tag" not in said.lower(), said
 
 
 def test_no_document_or_tool_tells_anyone_to_tag_by_hand():
-    """The only hand deletion documented is the administrator's, with the ruleset lifted for the
-    moment it takes (docs/release.md, 'A release tag that must go')."""
+    """Issue 62, bar 2: no run, error or document asks anyone to delete or make a tag by hand;
+    a tag that must go goes through the release tool's own command, which checks first."""
     places = [*(ROOT / "docs").glob("*.md"), ROOT / "README.md", *(ROOT / "tools").rglob("*.py")]
     places += [*(ROOT / ".github" / "workflows").glob("*.yml"), *(ROOT / "ci").glob("*")]
     found = {
@@ -305,15 +314,61 @@ def test_no_document_or_tool_tells_anyone_to_tag_by_hand():
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
         if HAND_TAGGING.search(line)
     }
+    assert found == {}
     release = (ROOT / "docs" / "release.md").read_text()
     section = release.split(f"### {MUST_GO}\n", 1)[1].split("\n#", 1)[0]
-    allowed = {
-        f"docs/release.md:{release[: release.index(line)].count(chr(10)) + 1}"
-        for line in section.splitlines()
-        if HAND_TAGGING.search(line)
+    assert "python -m tools.release remove-tag --tag vX.Y.Z --yes" in section
+
+
+def remove_tag(capsys, history: History, server, *args: str) -> tuple[int, str, str]:
+    """`remove-tag` as the owner runs it, in a clone of the remote, with their token."""
+    os.chdir(history.checkout(history.c, MAIN))
+    environ = {
+        "GITHUB_TOKEN": "ghp_owner",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_API_URL": server.url,
     }
-    assert found.keys() == allowed, found
-    # There, the ruleset is lifted first and restored at once.
-    flat = " ".join(section.split())
-    lifted = flat.index("enforcement to *Disabled*")
-    assert lifted < flat.index("git push --delete") < flat.index("back to *Active*")
+    code = main(["remove-tag", *args], environ=environ)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("tag", "where"),
+    [
+        ("v0.2.0", ("d", "main (at")),  # on a commit main does not contain
+        ("v1.0.0", ("v014", "it does not descend from the earlier release v0.1.5")),  # old code
+    ],
+)
+def test_a_stray_tag_is_said_then_removed_only_with_yes(history, capsys, server, tag, where):
+    commit, why = where
+    history.tag(tag, getattr(history, commit))
+    server.route(f"/repos/o/r/git/refs/tags/{tag}", 204, "")
+    code, out, _ = remove_tag(capsys, history, server, "--tag", tag)
+    assert code == 0
+    assert f"{tag} (commit {getattr(history, commit)}) is a stray: " in out
+    assert why in out
+    assert f"DELETE /repos/o/r/git/refs/tags/{tag}" in out
+    assert "nothing removed: run it again with --yes" in out
+    assert not [call for call in server.requests if call[0] == "DELETE"]
+    code, out, _ = remove_tag(capsys, history, server, "--tag", tag, "--yes")
+    assert code == 0
+    assert f"removed {tag}" in out
+    assert ("DELETE", f"/repos/o/r/git/refs/tags/{tag}") in server.requests
+
+
+@pytest.mark.parametrize("tag", ["v0.1.5", "v0.1.4", "v9.9.9", "nightly"])
+def test_a_release_in_order_or_no_release_tag_is_never_removed(history, capsys, server, tag):
+    if tag == "nightly":
+        history.tag(tag, history.c)
+    code, out, err = remove_tag(capsys, history, server, "--tag", tag, "--yes")
+    assert code == 1
+    assert "removed" not in out
+    assert not [call for call in server.requests if call[0] == "DELETE"]
+    said = {
+        "v0.1.5": "is a release on main that descends from every earlier one",
+        "v0.1.4": "is a release on main that descends from every earlier one",
+        "v9.9.9": "no such tag on the remote",
+        "nightly": "is not a release tag",
+    }[tag]
+    assert said in err

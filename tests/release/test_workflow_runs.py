@@ -677,3 +677,17 @@ def test_a_rerun_of_the_image_job_uploads_nothing_that_could_collide():
         if step.get("uses", "").startswith("actions/upload-artifact")
     ]
     assert uploads == []
+
+
+def test_a_scheduled_rebuild_a_queued_push_overtook_ends_green_naming_the_newer_release(release):
+    """Issue 62, bar 2: the schedule dispatched a rebuild of v0.1.5; a push queued ahead of it
+    released v0.1.6 first. The rebuild's run succeeds at once, builds nothing, reads no secret,
+    and says on its page which release superseded it."""
+    release.remote.git("tag", "v0.1.6", release.c)  # the push's release, made while it waited
+    run = release.runner.run(tag_event("v0.1.5", release.b))
+    assert run.result("version") == "success"
+    [plan] = [step for step in run.jobs["version"].steps if step.name.startswith("Decide what")]
+    assert "::notice title=release::v0.1.5 is superseded by v0.1.6" in plan.output
+    assert {job: run.result(job) for job in LATER_JOBS} == dict.fromkeys(LATER_JOBS, "skipped")
+    assert not [step for step in run.steps() if step.outcome == "failure"]
+    assert run.secrets_read() == []

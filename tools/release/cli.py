@@ -19,6 +19,7 @@ deploy         deploy an image digest on Render, while `latest` still points at 
                /healthz to report it
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
+remove-tag     a stray release tag that blocks the releases: checked, said, removed with --yes
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from tools.release.render import (
     trigger_deploy,
     wait_for_version,
 )
+from tools.release.tag_removal import remove, stray
 from tools.release.tags import build_tag, created, image_name, image_tags
 from tools.release.version import Release, Version
 
@@ -122,6 +124,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     keepalive.add_argument("--workflow", required=True, help="its file name, e.g. release.yml")
 
+    removal = commands.add_parser(
+        "remove-tag",
+        help="check that a release tag is a stray (not on the release branch, or not descending "
+        "from an earlier release), say what removing it does, and with --yes remove it through "
+        "GitHub's API (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
+    )
+    removal.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
+    removal.add_argument("--yes", action="store_true", help="remove it (without: say only)")
+    _live_remote(removal)
+
     deploy = commands.add_parser(
         "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
     )
@@ -183,6 +195,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "blueprint": lambda parsed, _: write_blueprint(parsed),
         "notes": lambda parsed, _: _print(notes_of(parsed.model_dir, parsed.tag)),
         "keepalive": keepalive,
+        "remove-tag": remove_tag,
         "deploy": deploy,
     }
     try:
@@ -220,6 +233,20 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
+def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    api_url, repository, token = github_context(environ, "remove-tag")
+    git = Git(auth=git_auth(environ))
+    main = git.sync_live(args.remote, args.release_branch)
+    removal = stray(args.tag, git, main, args.release_branch)
+    print(removal.said(repository))
+    if not args.yes:
+        print("nothing removed: run it again with --yes to remove it")
+        return 0
+    remove(removal, api_url, repository, token)
+    print(f"removed {removal.tag}")
+    return 0
+
+
 def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     api_url, repository, token = github_context(environ, "keepalive")
     print(keep_alive(api_url, repository, args.workflow, token))
@@ -242,7 +269,14 @@ def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
         branch=args.release_branch,
     )
     release = plan.release
-    if plan.dispatch:
+    if plan.superseded_by:
+        # A workflow command, on the run's page: the run ends green, having nothing to do.
+        print(
+            f"::notice title=release::{release.version.tag} is superseded by "
+            f"{plan.superseded_by}, released since this rebuild was queued: nothing to rebuild",
+            file=sys.stderr,
+        )
+    elif plan.dispatch:
         print(f"rebuilding {plan.dispatch} in a run on that tag", file=sys.stderr)
     elif not plan.publish:
         print(

@@ -31,6 +31,14 @@ class LineageError(ValueError):
     """This run would release older code than the latest release; the message names both."""
 
 
+def must_go(tag: str) -> str:
+    """How a stray release tag goes: the release tool's command, which checks first."""
+    return (
+        f"it must go: `python -m tools.release remove-tag --tag {tag}` checks that it is safe to "
+        "remove and says what it will do (docs/release.md, 'A release tag that must go')"
+    )
+
+
 # Where the remote's release branch is fetched to: a ref of the release's own, which neither
 # actions/checkout nor a `git fetch` with the default refspec ever writes.
 LIVE_REFS = "refs/release-live"
@@ -131,8 +139,8 @@ def check_descends(tag: str, commit: str, git: Git) -> None:
             f"it does not descend from the latest release {tag} (commit {tag_commit}): the "
             f"history was rewritten or the run is on another line of work, and releasing it "
             f"would drop what {tag} holds. Release a commit that descends from {tag}; or, if "
-            f"{tag} is a stray (made before the tag ruleset, or main rewritten since), it must "
-            "go: an administrator removes it (docs/release.md, 'A release tag that must go')"
+            f"{tag} is a stray (made before the tag ruleset, or main rewritten since), "
+            f"{must_go(tag)}"
         )
     raise LineageError(f"refusing to release commit {commit}: {why}")
 
@@ -145,8 +153,7 @@ def check_on_branch(commit: str, what: str, branch_commit: str, branch: str, git
             f"refusing {what} (commit {commit}): {branch} does not contain it (the remote's "
             f"{branch} is {branch_commit}), and only code on {branch} is released. A run of a "
             f"commit {branch} has since dropped starts anew from {branch}; a release tag on it "
-            f"(made before the tag ruleset, or {branch} rewritten since) must go: an "
-            "administrator removes it (docs/release.md, 'A release tag that must go')"
+            f"(made before the tag ruleset, or {branch} rewritten since): {must_go(what)}"
         )
 
 

@@ -7,7 +7,9 @@ names the commit built:
   when the head already carries the newest release tag, that version again;
 - a schedule or manual run on the release branch builds nothing itself: it names the newest
   release tag, which the workflow rebuilds in a run dispatched on that tag (`dispatch`);
-- a run on a release tag (dispatched, or started by hand on it) rebuilds that tag's commit;
+- a run on a release tag (dispatched, or started by hand on it) rebuilds that tag's commit,
+  unless a newer release overtook it while it waited (a push queued ahead of the scheduled
+  rebuild): then it ends at once, green, saying which release superseded it;
 - a manual run on any other branch builds and smoke-tests that branch's head, and publishes
   nothing.
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tools.release.lineage import Git, LineageError, check_descends, check_on_branch
+from tools.release.lineage import Git, LineageError, check_descends, check_on_branch, must_go
 from tools.release.version import Release, Version, bump_for, latest_version
 
 
@@ -34,6 +36,7 @@ class RunPlan:
     build: bool  # this run tests, builds and smoke-tests its own commit
     publish: bool  # ... then signs its provenance, moves the tags and deploys it
     dispatch: str = ""  # a release tag to rebuild in a run on that tag, when this run builds none
+    superseded_by: str = ""  # a newer release made this run's tag's rebuild a no-op
 
 
 def plan_run(
@@ -69,19 +72,28 @@ def plan_run(
         check_descends(latest.tag, head, git)
         return RunPlan(Release(latest.bump(bump_for(head_message)), True), True, True)
     if ref.startswith("refs/tags/"):
-        name = ref.removeprefix("refs/tags/")
-        on_tag = Version.from_tag(name)
-        if on_tag is None:
-            raise LineageError(f"{name} is not a release tag (vX.Y.Z): nothing to rebuild")
-        check_release_tag(on_tag, tags, git, main, branch)
-        if git.commit(f"refs/tags/{name}") != head:
-            raise LineageError(
-                f"refusing {name}: the remote's {name} is commit {git.commit(f'refs/tags/{name}')}"
-                f", not this run's {head}. It moved since the run started: start a new run"
-            )
-        return RunPlan(Release(on_tag, create_tag=False), build=True, publish=True)
+        return _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
     # A manual run on another branch: a trial of its head, published nowhere.
     return RunPlan(Release(latest or first, create_tag=False), build=True, publish=False)
+
+
+def _tag_run(name: str, tags: list[str], head: str, git: Git, *, main: str, branch: str) -> RunPlan:
+    """A run on release tag `name`: its rebuild, or nothing when a newer release overtook it."""
+    on_tag = Version.from_tag(name)
+    if on_tag is None:
+        raise LineageError(f"{name} is not a release tag (vX.Y.Z): nothing to rebuild")
+    latest = latest_version(tags)
+    if latest is not None and on_tag < latest:
+        # A rebuild a newer release overtook (pushed while it waited in the queue): that release
+        # serves the newer code already; there is nothing to do.
+        return RunPlan(Release(on_tag, False), False, False, superseded_by=latest.tag)
+    check_release_tag(on_tag, tags, git, main, branch)
+    if git.commit(f"refs/tags/{name}") != head:
+        raise LineageError(
+            f"refusing {name}: the remote's {name} is commit {git.commit(f'refs/tags/{name}')}, "
+            f"not this run's {head}. It moved since the run started: start a new run"
+        )
+    return RunPlan(Release(on_tag, create_tag=False), build=True, publish=True)
 
 
 def check_release_tag(
@@ -96,9 +108,7 @@ def check_release_tag(
     if latest is not None and version < latest:
         raise LineageError(
             f"refusing {tag}: the latest release is {latest.tag}, and a lower tag would put "
-            f"older code out as `latest`. {tag} must go, and the tag ruleset lets nobody but the "
-            "release delete it: an administrator removes it (docs/release.md, 'A release tag "
-            "that must go')"
+            f"older code out as `latest`: {must_go(tag)}"
         )
     commit = git.commit(f"refs/tags/{tag}")
     check_on_branch(commit, tag, main, branch, git)
@@ -109,6 +119,5 @@ def check_release_tag(
                 f"refusing {tag} (commit {commit}): it does not descend from the earlier release "
                 f"{other.tag} (commit {other_commit}), so releasing it would drop what "
                 f"{other.tag} holds. A tag made by hand on older code, before the tag ruleset? "
-                f"{tag} must go: an administrator removes it (docs/release.md, 'A release tag "
-                "that must go')"
+                f"{must_go(tag)}"
             )
