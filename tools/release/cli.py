@@ -20,6 +20,7 @@ deploy         deploy an image digest on Render, while `latest` still points at 
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
 remove-tag     a stray release tag that blocks the releases: checked, said, removed with --yes
+preflight      every set-up step a fork's releases need, checked once with the owner's token
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
@@ -40,6 +42,7 @@ from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
+from tools.release.preflight import preflight
 from tools.release.published import read_index
 from tools.release.render import (
     DeployError,
@@ -124,15 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     keepalive.add_argument("--workflow", required=True, help="its file name, e.g. release.yml")
 
-    removal = commands.add_parser(
-        "remove-tag",
-        help="check that a release tag is a stray (not on the release branch, or not descending "
-        "from an earlier release), say what removing it does, and with --yes remove it through "
-        "GitHub's API (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
-    )
-    removal.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
-    removal.add_argument("--yes", action="store_true", help="remove it (without: say only)")
-    _live_remote(removal)
+    _add_owner_commands(commands)
 
     deploy = commands.add_parser(
         "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
@@ -196,6 +191,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "notes": lambda parsed, _: _print(notes_of(parsed.model_dir, parsed.tag)),
         "keepalive": keepalive,
         "remove-tag": remove_tag,
+        "preflight": run_preflight,
         "deploy": deploy,
     }
     try:
@@ -230,6 +226,22 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(
         admit_run(args.ref, args.sha, args.tag, git, main=main, branch=branch, tagged=args.tagged)
     )
+    return 0
+
+
+def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.repository:
+        environ = {**environ, "GITHUB_REPOSITORY": args.repository}
+    api_url, repository, token = github_context(environ, "preflight")
+    holds, missing = preflight(api_url, repository, token)
+    for line in holds:
+        print(f"ok: {line}")
+    for line in missing:
+        print(f"missing: {line}")
+    if missing:
+        print(f"{len(missing)} set-up step(s) missing: the releases need each one", file=sys.stderr)
+        return 1
+    print("every set-up step the releases need is in place")
     return 0
 
 
@@ -382,6 +394,27 @@ def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
             raise ValueError(f"output {name} contains the delimiter line {delimiter!r}")
         lines.extend([f"{name}<<{delimiter}", value, delimiter])
     return "".join(f"{line}\n" for line in lines)
+
+
+def _add_owner_commands(commands: Any) -> None:
+    """The commands the owner runs with their own token: `preflight` and `remove-tag`."""
+    checks = commands.add_parser(
+        "preflight",
+        help="check every set-up step (environment, ruleset and bypass, deploy key and its "
+        "secret, the deploy hook, package visibility, Pages, the schedule) and name each one "
+        "missing with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
+    )
+    checks.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
+
+    removal = commands.add_parser(
+        "remove-tag",
+        help="check that a release tag is a stray (not on the release branch, or not descending "
+        "from an earlier release), say what removing it does, and with --yes remove it through "
+        "GitHub's API (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
+    )
+    removal.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
+    removal.add_argument("--yes", action="store_true", help="remove it (without: say only)")
+    _live_remote(removal)
 
 
 def _live_remote(command: argparse.ArgumentParser) -> None:
