@@ -102,6 +102,12 @@ MEANINGS = {
         "network."
     ),
     "MODEL_VERSION": "Version recorded in the artifact; the release sets X.Y.Z.",
+    "TRACK_RECORD_AFRESH": (
+        "Why the track record starts anew, written into each pair's record: set it for one "
+        "run when a published record is lost or broken. Unset, `train.py` extends the record "
+        "it reads (`--previous`, else its own MODEL_DIR) and fails when a published one cannot "
+        "be read."
+    ),
     "GIT_SHA": "Commit recorded in the artifact; read from git when unset.",
     "HOST": "Address the API listens on; the image sets `0.0.0.0`.",
     "PORT": "Port the API listens on.",
@@ -153,9 +159,8 @@ MEANINGS = {
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining."
     ),
     "DATABASE_URL": (
-        "Database of live minute bars and of the archive of issued forecasts: the collector "
-        "writes the minutes and the API reads them; the API writes its archive (tables of its "
-        "own) when it first serves a model, and never stops serving when it cannot. "
+        "Database of live minute bars: the collector writes them and the API reads them "
+        "(the track record is baked into the image, not kept here). "
         "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
         "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`."
     ),
@@ -182,8 +187,7 @@ MEANINGS = {
         "`start` the last candles are as many as fit."
     ),
     "LIVE_CACHE_SECONDS": (
-        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), "
-        "and an asset's track record before it is read and scored again."
+        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query)."
     ),
     "BINANCE_WS_URL": (
         "Base of Binance's websocket streams; the collector adds `/stream?streams=...`."
@@ -348,6 +352,7 @@ class Training(Section):
     dask_dashboard_address: Annotated[str, setting("DASK_DASHBOARD_ADDRESS")] = "127.0.0.1:0"
     model_version: Annotated[str, setting("MODEL_VERSION", min_length=1)] = "dev"
     git_sha: Annotated[str, setting("GIT_SHA")] | None = None
+    track_record_afresh: Annotated[str, setting("TRACK_RECORD_AFRESH")] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -379,8 +384,7 @@ class Api(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Database(Section):
-    """The database of live minute bars (the collector writes them, the API reads them) and of
-    the API's archive of issued forecasts."""
+    """The database of live minute bars: the collector writes them, the API reads them."""
 
     database_url: Annotated[str, setting("DATABASE_URL", min_length=1)] = (
         "sqlite:///.cache/market.db"

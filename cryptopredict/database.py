@@ -1,8 +1,8 @@
-"""Connections to the database of DATABASE_URL, which holds the collector's minute bars and the
-API's archive of issued forecasts: SQLite (read-only for the API's reads; WAL for the writers,
-the collector and the archive) or PostgreSQL (psycopg 3, only imported for a PostgreSQL URL),
-and the errors they raise, whose messages never hold a password. The collector
-(`collect/store.py`) and the API (`api/serving/archive.py`) both connect through here."""
+"""Connections to the database of DATABASE_URL, which holds the collector's minute bars: SQLite
+(read-only for the API's reads; WAL for the writer, the collector) or PostgreSQL (psycopg 3,
+only imported for a PostgreSQL URL), and the errors they raise, whose messages never hold a
+password. The collector (`collect/`) and the API's minute reader (`minutes/`) both connect
+through here."""
 
 from __future__ import annotations
 

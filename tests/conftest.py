@@ -102,7 +102,7 @@ def sleeps() -> SleepRecorder:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server of our own on 127.0.0.1 (tests/collect/postgres.py); yields its base
-    URL (no database name): the collector's tests and the archive's."""
+    URL (no database name): the collector's tests and the minute reader's."""
     try:
         server = PostgresServer()
     except PostgresUnavailableError as why:

@@ -20,9 +20,13 @@ class LiveServer:
     log: Path
 
 
-def start_server(model_dir: Path, log: Path, **env: str) -> LiveServer:
-    """`python api.py` on a free loopback port; returns once it answers."""
-    environment = {**os.environ, "MODEL_DIR": str(model_dir), "PORT": "0", **env}
+def start_server(
+    model_dir: Path, log: Path, *, unset: tuple[str, ...] = (), **env: str
+) -> LiveServer:
+    """`python api.py` on a free loopback port, without the variables `unset`; returns once it
+    answers."""
+    inherited = {name: value for name, value in os.environ.items() if name not in unset}
+    environment = {**inherited, "MODEL_DIR": str(model_dir), "PORT": "0", **env}
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "api.py"], cwd=ROOT, env=environment, stderr=sink, stdout=sink

@@ -1,7 +1,7 @@
 """The shipped Prometheus rule file (`monitoring/alerts.yml`, issue 55): `promtool check rules`
 passes, and `promtool test rules` shows the track record's coverage alert firing on a series
-that falls to 50% and staying quiet at 80%, without a standard error, with a wide one and on
-replayed prices (`monitoring/alerts.test.yml`)."""
+that falls to 50% and staying quiet at 80%, without a standard error, with a wide one and for
+another band (`monitoring/alerts.test.yml`)."""
 
 from __future__ import annotations
 
@@ -42,15 +42,16 @@ def test_the_coverage_alert_fires_at_50_percent_and_not_at_80():
 
 def test_the_unit_test_fails_where_the_rule_would_be_wrong(tmp_path):
     """The unit test can fail: the same series against a rule that forgets the standard error
-    (it fires for DOGE/USDT too), one that counts replayed prices (ADA/USDT), and one that
+    (it fires for DOGE/USDT too), one that reads every band's coverage (the 50% band's
+    30% of BTC/USD), and one that
     waits longer than the test's hour."""
     rules = (MONITORING / "alerts.yml").read_text()
     cases = {
         "no standard error": rules.replace(
-            '+ 2 * cryptopredict_track_record_coverage_se{level="80",prices="exchange"} < 0.80',
+            '+ 2 * cryptopredict_track_record_coverage_se{level="80"} < 0.80',
             "< 0.80",
         ),
-        "replays too": rules.replace(',prices="exchange"', ""),
+        "every level": rules.replace('{level="80"}', ""),
         "too slow": rules.replace("for: 10m", "for: 90m"),
     }
     for why, changed in cases.items():

@@ -26,7 +26,6 @@ from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.paths import SymbolsInPaths
 from cryptopredict.api.responses import install_headers, json_response, public_cache
 from cryptopredict.api.serving.answers import BITCOIN
-from cryptopredict.api.serving.archive import Archive
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
@@ -44,13 +43,8 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
     first view describe the catalog's default asset (BTC/USD when served).
     """
-    # Each model served is archived when first served, off the request path.
-    archive = Archive(settings.database_url, timeout=settings.live_connect_timeout)
     catalog = Catalog(
-        artifacts,
-        max_horizon_days=settings.max_horizon_days,
-        run=_training_run(artifacts),
-        on_open=archive.issue,
+        artifacts, max_horizon_days=settings.max_horizon_days, run=_training_run(artifacts)
     )
     metrics = Metrics(served.info for served in catalog)
     cache_seconds = settings.cache_seconds
@@ -72,11 +66,9 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
         )
     )
     app.register_blueprint(live.blueprint(catalog, minutes))
-    records = track_record.TrackRecords(
-        catalog, minutes, refresh_seconds=settings.live_cache_seconds
-    )
+    records = track_record.TrackRecords(catalog, getattr(artifacts, "model_dir", None))
     app.register_blueprint(track_record.blueprint(catalog, records))
-    metrics.registry.register(track_record.TrackRecordMetrics(records, minutes.windows, archive))
+    metrics.registry.register(track_record.TrackRecordMetrics(records))
     app.register_blueprint(
         model_card.blueprint(
             catalog,
@@ -100,7 +92,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     install_headers(app, settings.cors_origins)
     app.wsgi_app = SymbolsInPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
-    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "archive": archive}
+    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics}
     return app
 
 

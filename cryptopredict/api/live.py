@@ -36,7 +36,6 @@ from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_pat
 from cryptopredict.api.query import band_level, query
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import prediction
-from cryptopredict.api.serving.archive import Archived, archived
 from cryptopredict.api.serving.candles import CandleSource, check_count
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.api.types.live import (
@@ -138,12 +137,6 @@ class LiveMinutes:
 
     def last_bar(self, served: CatalogEntry) -> LastBar:
         return self._read(served, lambda store: store.last_bar(served.slug))
-
-    def archived(self, served: CatalogEntry) -> Archived:
-        """Every forecast of `served` archived, each lead beside the price at its instant
-        (`serving.archive`); NoMinuteDataError when no database has been made yet."""
-        with self._reading() as store:
-            return archived(store, served.slug)
 
     def _read(self, served: CatalogEntry, read: Callable[[MinuteStore], T | None]) -> T:
         """`read` on this thread's connection; NoMinuteDataError when there is no database or

@@ -146,10 +146,8 @@ class Metrics:
             `cryptopredict_model_info` by asset (`asset="btc-usd"`); the track record
             (`/model/{asset}/track-record`): `cryptopredict_track_record_scored`,
             `cryptopredict_track_record_coverage`, `cryptopredict_track_record_coverage_se` and
-            `cryptopredict_track_record_interval_score` by asset, lead (hours), level, forecast
-            and where the prices came from (`prices`: exchange, replay or mixed); the archive's
-            `cryptopredict_archive_writes_total` by outcome and `cryptopredict_archive_pending`;
-            process memory and CPU.
+            `cryptopredict_track_record_interval_score` by asset, lead (hours), level and
+            forecast; process memory and CPU.
             """
             return Response(
                 generate_latest(self.registry),

@@ -1,73 +1,91 @@
-"""`/model/{asset}/track-record`: every forecast the service issued of an asset, archived when
-first served (`serving.archive`), scored lead by lead when it falls due (`serving.track_record`);
-its summary on the model card, and its figures as Prometheus gauges."""
+"""`/model/{asset}/track-record`: every forecast the releases issued of an asset, scored lead by
+lead when it fell due, as the release baked it beside the artifacts (`artifact/record.py`; the
+scores: `serving.track_record`); its summary on the model card, and its figures as Prometheus
+gauges. Serving only reads it."""
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Response
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from cryptopredict.api.errors import ApiError
-from cryptopredict.api.live import ERRORS, NO_CACHE, LiveMinutes
+from cryptopredict.api.live import NO_CACHE
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import json_response
-from cryptopredict.api.serving.archive import Archive
-from cryptopredict.api.serving.track_answers import answer, prices, summary
+from cryptopredict.api.serving.track_answers import answer, summary
 from cryptopredict.api.serving.track_record import HOUR, AssetRecord, record
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
+from cryptopredict.artifact.record import SUFFIX, RecordError, read_record, record_dir
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 log = logging.getLogger(__name__)
 
-TRACK_ERRORS = {**ERRORS, 503: f"{ERRORS[503]} Or: {ASSET_UNAVAILABLE}"}
+TRACK_ERRORS = {
+    404: "No such asset is served.",
+    503: f"The baked track record cannot be read (the detail says why). Or: {ASSET_UNAVAILABLE}",
+}
+
+
+class TrackRecordUnavailableError(ApiError):
+    status = 503
+    code = "track_record_unavailable"
 
 
 class TrackRecords:
-    """Each served asset's track record, read and scored again at most every
-    `refresh_seconds` (the reader's errors go through)."""
+    """Each served asset's baked record, read and scored once per version of its file."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        live: LiveMinutes,
-        *,
-        refresh_seconds: float,
-        clock: Callable[[], float] = time.time,
-        timer: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, catalog: Catalog, model_dir: Path | None) -> None:
         self.catalog = catalog
-        self.live = live
-        self.refresh_seconds = refresh_seconds
-        self.clock = clock
-        self.timer = timer
-        self._records: dict[str, tuple[float, AssetRecord]] = {}
+        self.directory = None if model_dir is None else record_dir(model_dir)
+        self._records: dict[str, tuple[tuple[int, int] | None, AssetRecord]] = {}
         self._lock = threading.Lock()
 
     def record(self, served: CatalogEntry) -> AssetRecord:
+        """`served`'s record (an empty one where none was baked); TrackRecordUnavailableError
+        when its file cannot be read."""
+        version = self._version(served.slug)
         with self._lock:
-            until, found = self._records.get(served.slug, (-math.inf, None))
-        if found is not None and self.timer() < until:
-            return found
-        found = record(self.live.archived(served), self.clock())
+            cached = self._records.get(served.slug)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            found = record(None if version is None else read_record(self._model_dir, served.slug))
+        except RecordError as error:
+            log.error("track record of %s: %s", served.slug, error)
+            raise TrackRecordUnavailableError(str(error)) from None
         with self._lock:
-            self._records[served.slug] = (self.timer() + self.refresh_seconds, found)
+            self._records[served.slug] = (version, found)
         return found
+
+    @property
+    def _model_dir(self) -> Path:
+        assert self.directory is not None
+        return self.directory.parent
+
+    def _version(self, slug: str) -> tuple[int, int] | None:
+        """The record file's modification time and size; None when there is none."""
+        if self.directory is None:
+            return None
+        try:
+            found = (self.directory / f"{slug}{SUFFIX}").stat()
+        except FileNotFoundError:
+            return None
+        return found.st_mtime_ns, found.st_size
 
 
 def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
     bp = Blueprint(
         "track_record",
         __name__,
-        description="Every forecast issued, archived, and scored when it falls due.",
+        description="Every forecast the releases issued, scored when it fell due.",
     )
 
     @bp.get("/model/<asset>/track-record")
@@ -78,20 +96,20 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
         errors=TRACK_ERRORS,
     )
     def track_record(asset: str) -> Response:
-        """The track record: every forecast issued, scored by lead when it falls due
+        """The track record: every forecast issued, scored by lead when it fell due
 
-        Each model of the asset the API served was archived when first served (once, however
-        often it is served again): its forecast at fixed leads after its data ended (the
-        band's calibrated hours, every day to 30 days, 90 days and a year), as the point
-        answers gave it, and the naive forecast's. Per lead, over those issues: how many were
-        issued, are due (their instant has passed) and are scored (the price at the instant,
-        the close of the stored minute ending then, is known; `replayed` counts prices from
-        replayed minutes, which are not live data); the point's absolute percentage error and
-        naive's; per band, the share of prices held and the interval score beside naive's,
-        with standard errors across issue times (issues closer than the lead share one price
-        path; a lead with too few independent issues says so instead of a verdict); and the
-        served model's backtest at the leads it scores. 404 when no minute-bar database has
-        been made yet; 503 when it cannot be read.
+        Each release that trained the asset issued its forecast at fixed leads after its data
+        ended (the band's calibrated hours, every day to 30 days, 90 days and a year), as the
+        point answers give it, and the naive forecast's; each later release scored the leads
+        that fell due on the hourly closes it fetched (the close of the bar ending at the
+        lead's instant), and the image bakes the record: it goes back to `started`. Per lead,
+        over those issues: how many were issued, are due (their instant is no later than
+        `as_of`) and are scored; the point's absolute percentage error and naive's; per band,
+        the share of prices held and the interval score beside naive's, with standard errors
+        across issue times (issues closer than the lead share one price path; a lead with too
+        few independent issues says so instead of a verdict); and the served model's backtest
+        at the leads it scores. No request writes anything. 503 when the baked record cannot
+        be read.
         """
         served = catalog[asset]
         return json_response(answer(records.record(served), served), cache=NO_CACHE)
@@ -113,53 +131,32 @@ def card_summary(records: TrackRecords) -> Callable[[CatalogEntry], TrackRecordS
 
 
 class TrackRecordMetrics:
-    """The track records as Prometheus gauges, by asset, lead (hours) and level, labelled with
-    where the prices came from (`prices`: exchange, replay or mixed); and the archive's
-    writes. An asset whose record cannot be read is left out (the reader logs why)."""
+    """The track records as Prometheus gauges, by asset, lead (hours) and level. An asset
+    whose record cannot be read is left out (the reader logs why)."""
 
-    def __init__(
-        self, records: TrackRecords, stored: Callable[[], Iterable[str]], archive: Archive
-    ) -> None:
+    def __init__(self, records: TrackRecords) -> None:
         self.records = records
-        self.stored = stored  # the assets with stored minutes
-        self.archive = archive
 
     def describe(self) -> Iterator[Metric]:
-        return iter([*_families(), *_archive_families()])
+        return iter(_families())
 
     def collect(self) -> Iterator[Metric]:
         families = _families()
-        for served, found in self._records():
-            _add(families, served.slug, found)
-        writes, pending = _archive_families()
-        for outcome, count in self.archive.counts.items():
-            writes.add_metric([outcome], count)
-        pending.add_metric([], self.archive.pending)
-        return iter([*families, writes, pending])
-
-    def _records(self) -> Iterator[tuple[CatalogEntry, AssetRecord]]:
-        try:
-            stored = list(self.stored())
-        except ApiError as error:
-            log.debug("track record gauges left out: %s", error.detail)
-            return
-        catalog = self.records.catalog
-        for slug in stored:
-            if slug not in catalog:
-                continue
+        for served in self.records.catalog:
             try:
-                yield catalog[slug], self.records.record(catalog[slug])
+                _add(families, served.slug, self.records.record(served))
             except ApiError as error:
-                log.debug("track record gauges of %s left out: %s", slug, error.detail)
+                log.debug("track record gauges of %s left out: %s", served.slug, error.detail)
+        return iter(families)
 
 
 def _families() -> list[GaugeMetricFamily]:
-    lead = ["asset", "lead_hours", "prices"]
-    level = ["asset", "lead_hours", "level", "prices"]
+    lead = ["asset", "lead_hours"]
+    level = ["asset", "lead_hours", "level"]
     return [
         GaugeMetricFamily(
             "cryptopredict_track_record_scored",
-            "Archived issues scored at the lead (their instant passed, its price stored).",
+            "Issues scored at the lead (due, and the hourly close at its instant fetched).",
             labels=lead,
         ),
         GaugeMetricFamily(
@@ -182,31 +179,15 @@ def _families() -> list[GaugeMetricFamily]:
     ]
 
 
-def _archive_families() -> tuple[CounterMetricFamily, GaugeMetricFamily]:
-    return (
-        CounterMetricFamily(
-            "cryptopredict_archive_writes",
-            "Issues the archive wrote (outcome=archived), found archived already (already), "
-            "or failed to write (failed: a write that failed, logged, and tried again later).",
-            labels=["outcome"],
-        ),
-        GaugeMetricFamily(
-            "cryptopredict_archive_pending",
-            "Issues served but not archived yet (the database could not be written so far).",
-        ),
-    )
-
-
 def _add(families: list[GaugeMetricFamily], slug: str, found: AssetRecord) -> None:
     scored, coverage, coverage_se, score = families
-    source = prices(found).value
     for lead in found.leads:
         if not lead.scored:
             continue
         hours = f"{lead.lead / HOUR:g}"
-        scored.add_metric([slug, hours, source], lead.scored)
+        scored.add_metric([slug, hours], lead.scored)
         for level in lead.levels:
-            labels = [slug, hours, str(level.level), source]
+            labels = [slug, hours, str(level.level)]
             if level.coverage.mean is not None:
                 coverage.add_metric(labels, level.coverage.mean)
             if level.coverage.se is not None:

@@ -244,17 +244,6 @@ class MinuteStore:
         return [tuple(row) for row in self._db.execute(query, (asset, start, end)).fetchall()]
 
     @_guarded
-    def read(self, query: str, *params: object) -> list[tuple]:
-        """The rows of a read-only `query` (`?` for its parameters) on this connection: for the
-        API's reads of its archive of issued forecasts, kept in the same database."""
-        return [tuple(row) for row in self._db.execute(self._sql(query), params).fetchall()]
-
-    @_guarded
-    def tables(self) -> set[str]:
-        """The tables the database holds."""
-        return self._tables()
-
-    @_guarded
     def last_bar(self, asset: str) -> LastBar | None:
         """The newest bar, with where it came from."""
         row = self._one(

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptopredict import logs
+from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import MarketRanking, PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.schema import PRICES
 from cryptopredict.assets import (
@@ -51,6 +52,7 @@ from cryptopredict.training.api_process import ApiProcess
 from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
+from cryptopredict.training.record import RecordKeeper
 from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
 
@@ -101,6 +103,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, help="artifact directory (default: the MODEL_DIR setting, artifacts)"
     )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        metavar="DIR",
+        help="the model directory whose track record this run extends (default: --out): the "
+        "release reads the previous image's",
+    )
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
         "--serve",
@@ -141,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train.py: {error}", file=sys.stderr)
         return 2
     args.out = args.out or settings.model_dir
+    args.previous = args.previous or args.out
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
@@ -178,6 +188,20 @@ def _run(
         # the server drains, as `api.py` does on both.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        keeper = RecordKeeper.open(
+            args.previous,
+            out=args.out,
+            afresh=settings.track_record_afresh,
+            max_horizon_days=settings.max_horizon_days,
+        )
+    except RecordError as error:
+        log.error(
+            "the track record cannot be extended: %s; set TRACK_RECORD_AFRESH to why, to start "
+            "a new one",
+            error,
+        )
+        return 2
     jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
     run = RunProgress([asset.slug for asset in assets], out=args.out)
     server = ApiProcess(args.out, run.say) if args.serve else None
@@ -189,7 +213,7 @@ def _run(
             write_run(args.out, run_record(settings, assets, public, ranking))
 
     try:
-        failed = _train(settings, jobs, args, run, server, record=record)
+        failed = _train(settings, jobs, args, run, server, keeper=keeper, record=record)
     except KeyboardInterrupt:
         if server is not None:
             server.stop()
@@ -241,6 +265,7 @@ def _train(
     run: RunProgress,
     server: ApiProcess | None,
     *,
+    keeper: RecordKeeper,
     record: Callable[[dict[str, str]], None],
 ) -> dict[str, str]:
     """Train every pair, the progress shown; with `server`, serving as soon as a model is; the
@@ -251,7 +276,8 @@ def _train(
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready
-        failed = train_pairs(client, jobs, out=args.out, progress=run)
+        failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
+        keeper.carry(failed)
         record(failed)
         return failed
 

@@ -29,6 +29,7 @@ from cryptopredict.training.tasks import TASK_EVENTS, TRAIN, Failed, Finished, P
 
 if TYPE_CHECKING:  # the workers send it back; the client need not import the training stack
     from cryptopredict.model.backtest import BacktestResult
+    from cryptopredict.training.record import RecordKeeper
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,16 @@ def run_step(client: Client, step: str, level: str, *args: Any) -> Any:
 
 
 def train_pairs(
-    client: Client, jobs: Sequence[PairJob], *, out: Path, progress: Progress
+    client: Client,
+    jobs: Sequence[PairJob],
+    *,
+    out: Path,
+    progress: Progress,
+    keeper: RecordKeeper | None = None,
 ) -> dict[str, str]:
-    """Every pair trained, each artifact written under `out` as soon as it comes; the pairs
-    that failed, with why, in the order of the jobs (a failed pair's previous artifact, if
-    any, is left as it was)."""
+    """Every pair trained, each artifact written under `out` as soon as it comes (and its
+    track record, with `keeper`); the pairs that failed, with why, in the order of the jobs (a
+    failed pair's previous artifact, if any, is left as it was)."""
     failed: dict[str, str] = {}
     # Before the tasks: the scheduler forwards a task's events only once it knows the topic.
     client.subscribe_topic(TASK_EVENTS, lambda event: told(progress, event[1]))
@@ -82,7 +88,10 @@ def train_pairs(
                 failed[slug] = _failure(slug, error, out)
                 progress.failed(slug, failed[slug])
                 continue
-            progress.served(slug, install_artifact(out, slug, finished.files), finished)
+            path = install_artifact(out, slug, finished.files)
+            if keeper is not None:
+                keeper.issued(slug, path)
+            progress.served(slug, path, finished)
     finally:
         client.unsubscribe_topic(TASK_EVENTS)
     order = [job.asset.slug for job in jobs]

@@ -27,6 +27,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
+from cryptopredict.artifact.record import read_record, record_dir, write_record
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
@@ -34,6 +35,7 @@ from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MinuteBar
 from cryptopredict.minutes.store import MinuteStore
 from tests.api.documented import check_conforms
+from tests.api.records import baked
 from tests.api.synthetic import BTC, DOGE, ETH, write_synthetic
 
 MINUTES = 120
@@ -166,8 +168,8 @@ VALID: dict[str, list[tuple[str, int]]] = {
         ("/model/no-such-asset/backtest", 404),
     ],
     "/model/{asset}/track-record": [
-        ("/model/{asset}/track-record", 200),  # archived when served, scored where priced
-        ("/model/{other}/track-record", 200),  # no minutes of it: none scored, `detail` says why
+        ("/model/{asset}/track-record", 200),  # baked, some leads scored
+        ("/model/{other}/track-record", 200),  # none baked: `detail` says so
         ("/model/no-such-asset/track-record", 404),
     ],
     "/healthz": [("/healthz", 200)],
@@ -200,7 +202,7 @@ WITHOUT_BITCOIN: dict[str, list[tuple[str, int]]] = {
     "/bitcoin": [("/bitcoin?date=2026-07-01", 404)],
     "/bitcoin/forecast": [("/bitcoin/forecast", 404)],
     "/bitcoin/forecast.csv": [("/bitcoin/forecast.csv", 404)],
-    "/model/{asset}/track-record": [("/model/eth-usd/track-record", 404)],  # no database yet
+    "/model/{asset}/track-record": [("/model/bitcoin/track-record", 404)],  # not served
 }
 
 
@@ -253,7 +255,10 @@ def test_every_operation_is_called(spec):
 
 
 def test_every_answer_on_synthetic_artifacts_is_one_the_document_declares(synthetic_dir, tmp_path):
-    served = _served(synthetic_dir, tmp_path)
+    history = open_artifacts(synthetic_dir)["btc-usd"].history
+    data_end = int(history.ds[-1]) + 3600
+    closes = {data_end + hours * 3600: float(history.close[-1]) for hours in (1, 2, 24)}
+    served = _served(baked(synthetic_dir, tmp_path / "valid", closes), tmp_path)
     values = _values(served)
     _run(served, VALID, **values)
     gap = served.client.get(f"/bitcoin?date={values['gap']}").json
@@ -265,6 +270,8 @@ def test_every_answer_on_synthetic_artifacts_is_one_the_document_declares(synthe
     broken_dir = tmp_path / "broken"
     shutil.copytree(synthetic_dir, broken_dir)
     _broken(broken_dir / "btc-usd")
+    write_record(broken_dir, read_record(tmp_path / "valid", "btc-usd"), None)  # ETH/USD's:
+    (record_dir(broken_dir) / "btc-usd.json.gz").rename(record_dir(broken_dir) / "eth-usd.json.gz")
     (tmp_path / "not-a-database").write_bytes(b"\x00" * 4096)
     broken = _app(broken_dir, f"sqlite:///{tmp_path / 'not-a-database'}")
     broken_assets = broken.client.get("/assets").json["assets"]

@@ -82,8 +82,6 @@ def test_bitcoin_is_answered_while_live_requests_wait_on_a_silent_database(serve
     for request in live:
         request.start()
     # Two threads (LIVE_MAX_THREADS) wait on the database; the other 14 are refused at once.
-    # The archive's writer may connect too, on its own thread (BTC/USD is served: it is
-    # archived), and waits there without holding a request's.
     wait_for(lambda: len(accepted) >= 2, "two connections to the silent database")
     wait_for(lambda: sum(r.status is not None for r in live) == 14, "14 live answers")
     assert {r.status for r in live if r.status is not None} <= {200, 503}

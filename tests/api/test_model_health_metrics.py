@@ -18,7 +18,7 @@ def test_the_model_card_is_the_manifest_with_the_backtest_summary_once(client, a
     card = response.get_json()
     manifest = artifacts["btc-usd"].manifest
     assert set(card) == set(artifacts["btc-usd"].manifest_json) | {"verdict", "track_record"}
-    assert card["track_record"] is None  # no minute database: nothing scored (test_track_record.py)
+    assert card["track_record"]["issues"] == 0  # none baked (test_track_record.py)
     assert set(REQUIRED_KEYS) <= set(card)
     assert card["data"]["source"] == "snapshot"
     assert card["versions"]["prophet"] == manifest.versions["prophet"]

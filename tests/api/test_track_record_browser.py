@@ -1,64 +1,39 @@
-"""The dashboard's track record panel in Debian's chromium (issue 55, on the fixture model;
-`tests/e2e/test_track_record.py` checks it on four real releases): a point per lead scored,
-the expected level as a line, the backtest beside it, every lead in the table; prices from
-replayed minutes named a replay in the title, never live."""
+"""The dashboard's track record panel in Debian's chromium (issue 61, on the fixture model with
+a baked record; `tests/e2e/test_track_record.py` checks it on five real releases): how the
+issued forecasts fared first, a point per lead scored with the expected level as a line and the
+backtest beside it, a table row per lead scored (never a row of one not scored), and a note
+saying how far the record goes back and what is still to fall due."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from cryptopredict.collect.replay import read_minutes
-from tests.api.issues import serving, write_minutes
+from tests.api.records import baked
 from tests.api.test_browser import chromium  # noqa: F401 (fixture)
+from tests.api.test_track_record import real_closes  # noqa: F401 (fixture)
 from tests.browser import needs_chromium, watched_page
 from tests.live_server import LiveServer, start_server
-from tests.paths import MINUTE_SAMPLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SCREENSHOT = os.environ.get("TRACK_RECORD_SCREENSHOT")  # keep the screenshot here, to look at it
 TRACES = "element => element.data.map(t => ({name: t.name, x: t.x, y: t.y}))"
 
 
-def _database(artifact_dir, artifacts, directory, source: str) -> str:
-    """BTC/USD's model archived, and the embedded month of minutes moved to follow its data's
-    end (scaled to its last close), from `source`."""
-    url = f"sqlite:///{directory / 'market.db'}"
-    serving(artifact_dir, url).serve()
-    history = artifacts["btc-usd"].history
-    sample = read_minutes(MINUTE_SAMPLE, "btc-usd")
-    offset = int(history.ds[-1]) - sample[0].ts
-    scale = float(history.close[-1]) / sample[0].open
-    prices = ("open", "high", "low", "close", "vwap")
-    bars = [
-        dataclasses.replace(
-            bar,
-            ts=bar.ts + offset,
-            source=source,
-            shift=offset if source == "replay" else 0,
-            **{name: getattr(bar, name) * scale for name in prices},
-        )
-        for bar in sample
-    ]
-    write_minutes(url, bars)
-    return url
-
-
-@pytest.fixture(scope="module", params=["binance", "replay"])
-def served(request, artifact_dir, artifacts, tmp_path_factory) -> Iterator[LiveServer]:
-    directory = tmp_path_factory.mktemp(f"track-{request.param}")
-    url = _database(artifact_dir, artifacts, directory, request.param)
-    server = start_server(artifact_dir, directory / "api.log", DATABASE_URL=url)
+@pytest.fixture(scope="module")
+def served(artifact_dir, real_closes, tmp_path_factory) -> Iterator[LiveServer]:  # noqa: F811
+    directory = tmp_path_factory.mktemp("track")
+    model_dir = baked(artifact_dir, directory / "models", real_closes)
+    server = start_server(model_dir, directory / "api.log")
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
 
 
-def test_the_panel_draws_a_point_per_lead_scored_beside_the_backtest(chromium, served):  # noqa: F811
+def test_the_panel_shows_how_the_issued_forecasts_fared(chromium, served):  # noqa: F811
     record = requests.get(f"{served.url}/model/btc-usd/track-record", timeout=60).json()
     scored = [lead for lead in record["leads"] if lead["scored"]]
     assert len(scored) >= 30
@@ -78,20 +53,25 @@ def test_the_panel_draws_a_point_per_lead_scored_beside_the_backtest(chromium, s
             for lead in record["leads"]
             if lead["levels"]["80"]["backtest_coverage"] is not None
         ]
-        rows = page.locator("#track-table tbody tr").all_inner_texts()
-        assert len(rows) == len(record["leads"])
-        assert rows[-1].split("\t")[:4] == ["365 d", "1", "0", "0"]  # a year ahead: not due
+        rows = [row.split("\t") for row in page.locator("#track-table tbody tr").all_inner_texts()]
+        assert [row[0] for row in rows][:3] == ["1 h", "2 h", "3 h"]
+        assert len(rows) == len(scored)
+        assert all(
+            row[1] == "1 of 1" and row[2] in {"0.0% (0 of 1; no SE)", "100.0% (1 of 1; no SE)"}
+            for row in rows
+        )
+        first = scored[0]
+        mine, naive = first["error"]["mean"], first["naive_error"]
+        assert rows[0][5] == f"{mine * 100:.1f}% / {naive * 100:.1f}%"
         title = page.locator("#track-title").inner_text()
+        assert title == "Track record of BTC/USD: how the issued forecasts fared"
         note = page.locator("#track-note").inner_text()
-        if record["prices"] == "replay":
-            assert "replayed minutes (a rehearsal, not live data)" in title
-            assert "not live data" in note
-        else:
-            assert title == "Track record of BTC/USD: every forecast issued, scored when due"
-        assert "live" not in title.replace("not live data", "")
+        assert "1 forecast issued" in note
+        assert "the test's first release" in note
+        assert "not due yet" in note
         assert "too few independent issues" in page.locator("#track-table").inner_text()
         if SCREENSHOT:
-            page.locator("#track-record").screenshot(path=f"{SCREENSHOT}-{record['prices']}.png")
+            page.locator("#track-record").screenshot(path=SCREENSHOT)
         assert not browser.problems, browser.problems
         assert not browser.blocked, browser.blocked
 

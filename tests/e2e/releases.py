@@ -1,7 +1,8 @@
-"""Four releases six hours apart, as the release workflow makes them: BTC/USD trained by
-`train.py --until T` on the embedded hourly history for T = 2026-02-20 00:00, 06:00, 12:00 and
-18:00 UTC, each with its own `MODEL_VERSION`. Each is cached as `training.py` caches the real
-model (under `.cache/e2e-releases/<T>/`).
+"""Five releases, as the release workflow makes them: BTC/USD trained by `train.py --until T` on
+the embedded hourly history for T = 2026-02-20 00:00, 06:00, 12:00 and 18:00 UTC, then
+2026-03-20 00:00, each with its own `MODEL_VERSION`, each extending the track record of the
+one before (`--previous`, as a release reads the previous image's). Each is cached as
+`training.py` caches the real model (under `.cache/e2e-releases/<T>/`).
 
 `python -m tests.e2e.releases` trains them one after the other (or says which it reuses) and
 prints their artifact directories.
@@ -13,29 +14,38 @@ from pathlib import Path
 
 from tests.e2e.training import ROOT, trained_artifacts
 
-UNTIL = ("2026-02-20T00:00", "2026-02-20T06:00", "2026-02-20T12:00", "2026-02-20T18:00")
+UNTIL = (
+    "2026-02-20T00:00",
+    "2026-02-20T06:00",
+    "2026-02-20T12:00",
+    "2026-02-20T18:00",
+    "2026-03-20T00:00",
+)
 CACHE = ROOT / ".cache" / "e2e-releases"
 
 
-def command(until: str) -> tuple[str, ...]:
-    return ("train.py", "--asset", "btc-usd", "--source", "snapshot", "--until", until)
+def command(until: str, previous: Path | None) -> tuple[str, ...]:
+    train = ("train.py", "--asset", "btc-usd", "--source", "snapshot", "--until", until)
+    return train if previous is None else (*train, "--previous", str(previous))
 
 
 def version(until: str) -> str:
     """The release's MODEL_VERSION: one per model, as every release has."""
-    return f"2026.2.20-{until[11:13]}h"
+    return f"2026.{int(until[5:7])}.{int(until[8:10])}-{until[11:13]}h"
 
 
 def trained_releases() -> list[Path]:
-    """The four models' artifact directories, oldest first, training those not cached."""
-    return [
-        trained_artifacts(
-            cache=CACHE / until.replace(":", ""),
-            command=command(until),
-            settings={"MODEL_VERSION": version(until)},
+    """The five models' artifact directories, oldest first, training those not cached."""
+    releases: list[Path] = []
+    for until in UNTIL:
+        releases.append(
+            trained_artifacts(
+                cache=CACHE / until.replace(":", ""),
+                command=command(until, releases[-1] if releases else None),
+                settings={"MODEL_VERSION": version(until)},
+            )
         )
-        for until in UNTIL
-    ]
+    return releases
 
 
 if __name__ == "__main__":

@@ -1,39 +1,40 @@
-"""The track record on four real releases (issue 55, bars 1 and 2): BTC/USD trained by
-`train.py --until` 2026-02-20 00:00, 06:00, 12:00 and 18:00 UTC on the embedded hourly history,
-each with its own MODEL_VERSION (`releases.py`), the embedded month of real minutes
-(2026-02-16 07:03 to 2026-03-18 07:01) written to SQLite by `python -m cryptopredict.collect
---replay FILE --no-shift`, and each model served in turn by `python api.py` against it.
+"""The track record on five real releases (issue 61): BTC/USD trained by `train.py --until`
+2026-02-20 00:00, 06:00, 12:00 and 18:00 UTC, then 2026-03-20 00:00, on the embedded hourly
+history, each with its own MODEL_VERSION and each reading the record of the one before
+(`releases.py`), as five releases read the previous image's.
 
-1. The archive holds four issues, one per model version, and serving one again adds nothing.
-2. `/model/btc-usd/track-record` gives, per lead, the coverage and the mean interval scores of
-   an independent computation from the four models' `/bitcoin/forecast` answers at their
-   instants and the minutes, within 1e-6.
+1. The fourth record holds four issues, every lead due by its data's end is scored, and its
+   figures equal an independent computation from the four models' `/forecast` answers at their
+   lead instants and the hourly closes, within 1e-6.
+2. On the fifth, the leads from 1 hour to 28 days of the first issue are scored, and
+   `/model/btc-usd/track-record` answers them with no DATABASE_URL set and no database file
+   written anywhere.
+5. The dashboard's panel on the fifth shows the scored leads (the screenshot is kept under
+   `reports/`).
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
+from cryptopredict.artifact.read import open_artifact
+from cryptopredict.artifact.record import read_records
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.utc import iso_utc
+from tests.api.test_browser import chromium  # noqa: F401 (fixture)
+from tests.browser import watched_page
 from tests.e2e.releases import UNTIL, trained_releases, version
 from tests.e2e.training import ROOT
 from tests.live_server import LiveServer, start_server
-from tests.paths import MINUTE_SAMPLE as MINUTES
 
-HOUR, DAY, MINUTE = 3600, 86_400, 60
+HOUR, DAY = 3600, 86_400
 RELATIVE = 1e-6
+SCREENSHOT = ROOT / "reports" / "track-record.png"
 
 
 def get(server: LiveServer, path: str, **params: object) -> requests.Response:
@@ -45,176 +46,151 @@ def releases() -> list[Path]:
     return trained_releases()
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('releases') / 'market.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "cryptopredict.collect", "--replay", str(MINUTES), "--no-shift"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return url
+def closes_of(model_dir: Path) -> dict[int, float]:
+    """The hourly closes the release fetched, by the instant each bar ends."""
+    history = open_artifact(model_dir / "btc-usd").history
+    return dict(zip((history.ds + HOUR).tolist(), history.close.tolist(), strict=True))
 
 
-def rows(url: str, query: str) -> list[tuple]:
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as plain:
-        return plain.execute(query).fetchall()
-
-
-class Served:
-    """A release served by `python api.py` against the database: what it answered."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self.server = server
-        asset = get(server, "/assets").json()["assets"][0]
-        self.version = asset["model_version"]
-        self.data_until = _epoch(asset["data_until"])
-        self.answers: dict[int, dict[int, tuple[float, float, float]]] = {}
-
-    def ask(self, url: str) -> None:
-        """Serve it (it is archived then), and keep its answers: every hour to 30 days after
-        its data's end, from `/bitcoin/forecast`, and 90 days and a year from `/bitcoin`."""
-        for level in LEVELS:
-            answer = get(
-                self.server,
-                "/bitcoin/forecast",
-                start=iso_utc(self.data_until + HOUR),
-                end=iso_utc(self.data_until + 30 * DAY),
-                level=level,
-            )
-            assert answer.status_code == 200, answer.text
-            points = answer.json()
-            found = self.answers.setdefault(level, {})
-            for index, date in enumerate(points["date"]):
-                found[_epoch(date)] = (
-                    points["prediction"][index],
-                    points["prediction_low"][index],
-                    points["prediction_high"][index],
-                )
-            for days in (90, 365):
-                at = self.data_until + days * DAY
-                point = get(self.server, "/bitcoin", date=iso_utc(at), level=level).json()
-                found[at] = (point["prediction"], point["prediction_low"], point["prediction_high"])
-        _wait_until(lambda: self.version in {row[0] for row in rows(url, ISSUES)}, "archived")
-
-
-ISSUES = "SELECT model_version, data_until, issued_at FROM forecast_issues ORDER BY data_until"
+def served(model_dir: Path, log: Path) -> LiveServer:
+    """`python api.py` on `model_dir`, with no DATABASE_URL."""
+    return start_server(model_dir, log, unset=("DATABASE_URL",))
 
 
 @pytest.fixture(scope="module")
-def served_in_turn(releases, database, tmp_path_factory) -> list[Served]:
-    logs = tmp_path_factory.mktemp("served")
-    served = []
-    for index, model_dir in enumerate(releases):
-        server = start_server(model_dir, logs / f"api-{index}.log", DATABASE_URL=database)
+def answers(releases, tmp_path_factory) -> list[dict[int, dict[int, tuple[float, float, float]]]]:
+    """Each of the first four releases' `/forecast/btc-usd` answers at every lead instant of
+    its record, per level."""
+    logs = tmp_path_factory.mktemp("answers")
+    found = []
+    for index, model_dir in enumerate(releases[:4]):
+        issue = read_records(model_dir)["btc-usd"].issues[-1]
+        server = served(model_dir, logs / f"api-{index}.log")
         try:
-            one = Served(server)
-            one.ask(database)
-            served.append(one)
+            mine: dict[int, dict[int, tuple[float, float, float]]] = {}
+            for level in LEVELS:
+                for lead in issue.leads:
+                    at = issue.data_until + lead
+                    point = get(server, "/forecast/btc-usd", date=iso_utc(at), level=level)
+                    assert point.status_code == 200, point.text
+                    body = point.json()
+                    mine.setdefault(level, {})[at] = (
+                        body["prediction"],
+                        body["prediction_low"],
+                        body["prediction_high"],
+                    )
+            found.append(mine)
         finally:
             server.process.terminate()
             server.process.wait(timeout=10)
-    return served
+    return found
 
 
 @pytest.fixture(scope="module")
-def record(served_in_turn, releases, database, tmp_path_factory) -> Iterator[dict]:
-    """The last release serving again: its track record holds every release's issues."""
-    log = tmp_path_factory.mktemp("record") / "api.log"
-    server = start_server(releases[-1], log, DATABASE_URL=database, LIVE_CACHE_SECONDS="0")
+def fifth(releases, tmp_path_factory) -> Iterator[LiveServer]:
+    server = served(releases[4], tmp_path_factory.mktemp("fifth") / "api.log")
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def test_bar_1_the_fourth_record_holds_four_issues_every_due_lead_scored(releases):
+    record = read_records(releases[3])["btc-usd"]
+    assert [issue.model_version for issue in record.issues] == [version(t) for t in UNTIL[:4]]
+    assert [iso_utc(issue.data_until) for issue in record.issues] == [
+        f"{until}:00Z" for until in UNTIL[:4]
+    ]
+    closes = closes_of(releases[3])
+    end = max(closes)
+    assert record.scored_until == end
+    for issue in record.issues:
+        for lead, close in zip(issue.leads, issue.closes, strict=True):
+            at = issue.data_until + lead
+            assert close == (closes[at] if at <= end else None)
+    assert sum(issue.scored for issue in record.issues) == 12 + 6 + 3  # 1-3 h, 6 h, 12 h, 18 h
+
+
+def test_bar_1_the_figures_equal_an_independent_computation(releases, answers, tmp_path):
+    """From each release's `/forecast` answers at its instants and the hourly close there."""
+    record = read_records(releases[3])["btc-usd"]
+    closes = closes_of(releases[3])
+    server = served(releases[3], tmp_path / "api.log")
     try:
-        answer = get(server, "/model/btc-usd/track-record")
-        assert answer.status_code == 200, answer.text
-        yield answer.json()
+        found = get(server, "/model/btc-usd/track-record").json()
     finally:
         server.process.terminate()
         server.process.wait(timeout=10)
-
-
-def test_bar_1_the_archive_holds_one_issue_per_release(served_in_turn, database):
-    issues = rows(database, ISSUES)
-    assert [row[0] for row in issues] == [version(until) for until in UNTIL]
-    assert [iso_utc(row[1]) for row in issues] == [f"{until}:00Z" for until in UNTIL]
-    assert [row[0] for row in issues] == [one.version for one in served_in_turn]
-    assert len({row[0] for row in issues}) == 4
-
-
-def test_bar_1_serving_a_release_again_adds_nothing(served_in_turn, releases, database, tmp_path):
-    before = (
-        rows(database, ISSUES),
-        rows(database, "SELECT * FROM forecast_leads ORDER BY 1, 2, 3, 4"),
-    )
-    server = start_server(releases[1], tmp_path / "again.log", DATABASE_URL=database)
-    try:
-        assert get(server, "/bitcoin", date="2026-03-01").status_code == 200
-        _wait_until(lambda: "archived already" in server.log.read_text(), "the archive's look")
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
-    after = (
-        rows(database, ISSUES),
-        rows(database, "SELECT * FROM forecast_leads ORDER BY 1, 2, 3, 4"),
-    )
-    assert after == before
-
-
-def test_bar_2_the_record_equals_an_independent_computation(served_in_turn, record, database):
-    """From each release's answers at its instants and the close of the minute ending there."""
-    closes = dict(rows(database, "SELECT ts + 60, close FROM minute_bars WHERE asset = 'btc-usd'"))
-    now = time.time()
-    by_lead = {lead["lead_hours"]: lead for lead in record["leads"]}
-    assert record["issues"] == 4
-    assert record["prices"] == "replay"  # recorded minutes, not live data
+    assert found["issues"] == 4
     compared = 0
-    for hours, lead in by_lead.items():
-        instants = [one.data_until + round(hours * HOUR) for one in served_in_turn]
-        scored = [at <= now and at in closes for at in instants]
-        assert lead["issued"] == 4
-        assert lead["due"] == sum(at <= now for at in instants)
-        assert lead["scored"] == lead["replayed"] == sum(scored)
-        if not any(scored):
-            assert lead["levels"]["80"]["coverage"]["mean"] is None
+    for lead in found["leads"]:
+        seconds = round(lead["lead_hours"] * HOUR)
+        instants = [issue.data_until + seconds for issue in record.issues]
+        kept = [at in closes and at <= max(closes) for at in instants]
+        assert (lead["issued"], lead["scored"]) == (4, sum(kept))
+        if not any(kept):
             continue
+        prices = np.array([closes[at] for at, ok in zip(instants, kept, strict=True) if ok])
+        asked = [mine for mine, ok in zip(answers, kept, strict=True) if ok]
+        at_kept = [at for at, ok in zip(instants, kept, strict=True) if ok]
+        point = np.array([mine[80][at][0] for mine, at in zip(asked, at_kept, strict=True)])
+        error = np.mean(np.abs(prices - point) / prices)
+        assert lead["error"]["mean"] == pytest.approx(error, rel=RELATIVE)
         for level in LEVELS:
-            held, score = [], []
-            for one, at, kept in zip(served_in_turn, instants, scored, strict=True):
-                if not kept:
-                    continue
-                _, low, high = one.answers[level][at]
-                price = closes[at]
-                held.append(float(low <= price <= high))
-                outside = max(np.log(low) - np.log(price), 0) + max(np.log(price) - np.log(high), 0)
-                score.append(np.log(high) - np.log(low) + 2 / (1 - level / 100) * outside)
-            found = lead["levels"][str(level)]
-            assert found["coverage"]["mean"] == pytest.approx(np.mean(held), rel=RELATIVE)
-            assert found["interval_score"]["mean"] == pytest.approx(np.mean(score), rel=RELATIVE)
-            print(
-                f"{hours:g} h, {level}%: {sum(scored)} scored, coverage {np.mean(held):.3f}, "
-                f"interval score {np.mean(score):.6f} (served {found['interval_score']['mean']:.6f}"
-                f", naive {found['naive_interval_score']:.6f})"
+            low, high = (
+                np.array([mine[level][at][side] for mine, at in zip(asked, at_kept, strict=True)])
+                for side in (1, 2)
             )
+            held = np.mean((low <= prices) & (prices <= high))
+            outside = np.maximum(np.log(low) - np.log(prices), 0) + np.maximum(
+                np.log(prices) - np.log(high), 0
+            )
+            score = np.mean(np.log(high) - np.log(low) + 2 / (1 - level / 100) * outside)
+            mine = lead["levels"][str(level)]
+            assert mine["coverage"]["mean"] == pytest.approx(held, rel=RELATIVE)
+            assert mine["interval_score"]["mean"] == pytest.approx(score, rel=RELATIVE)
         compared += 1
-    assert compared >= 30  # every lead to 26 days: the minutes end 2026-03-18 07:01
+    assert (
+        compared == 4
+    )  # 1, 2, 3 and 6 h: the leads due by 18:00 of the four issues, with 12 and 18 h
 
 
-def test_bar_2_four_issues_six_hours_apart_give_no_verdict_beyond_them(record):
-    """Four issues are at most four independent outcomes: too few for a standard error."""
-    for lead in record["leads"]:
-        if lead["scored"]:
-            assert lead["levels"]["80"]["verdict"] == "too few windows"
-            assert "too few independent issues" in lead["levels"]["80"]["difference"]["why"]
+def test_bar_2_the_fifth_scores_the_first_issue_to_28_days_with_no_database(
+    releases, fifth, tmp_path
+):
+    before = set(ROOT.glob(".cache/*.db")) | set(ROOT.glob("*.db"))
+    found = get(fifth, "/model/btc-usd/track-record").json()
+    first = read_records(releases[4])["btc-usd"].issues[0]
+    scored_hours = {
+        lead // HOUR
+        for lead, close in zip(first.leads, first.closes, strict=True)
+        if close is not None
+    }
+    leads = {lead // HOUR for lead in first.leads}
+    assert scored_hours == {hours for hours in leads if hours <= 28 * 24}
+    assert {1, 24, 28 * 24} <= scored_hours
+    by_lead = {lead["lead_hours"]: lead for lead in found["leads"]}
+    assert by_lead[28 * 24]["scored"] == 4  # 28 days after each of the first four
+    assert by_lead[29 * 24]["scored"] == 0
+    assert found["issues"] == 5
+    for route in ("/", "/model/btc-usd", "/metrics", "/live", "/model/btc-usd/track-record"):
+        assert get(fifth, route).status_code == 200
+    after = set(ROOT.glob(".cache/*.db")) | set(ROOT.glob("*.db"))
+    assert after == before
+    written = [path for path in releases[4].parent.rglob("*") if path.suffix in {".db", ".sqlite"}]
+    assert written == []
 
 
-def _wait_until(condition, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def _epoch(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+def test_bar_5_the_dashboard_shows_the_fifth_s_scored_leads(chromium, fifth):  # noqa: F811
+    record = get(fifth, "/model/btc-usd/track-record").json()
+    scored = [lead for lead in record["leads"] if lead["scored"]]
+    with watched_page(chromium, viewport={"width": 1280, "height": 1400}) as browser:
+        page = browser.page
+        page.goto(fifth.url + "/")
+        page.locator("#track-chart[data-points]").wait_for(timeout=60_000)
+        rows = page.locator("#track-table tbody tr").all_inner_texts()
+        assert len(rows) == len(scored) >= 40
+        assert rows[0].split("\t")[:2] == ["1 h", f"{scored[0]['scored']} of {scored[0]['due']}"]
+        assert "5 forecasts issued" in page.locator("#track-note").inner_text()
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.locator("#track-record").screenshot(path=str(SCREENSHOT))
+        assert not browser.problems, browser.problems

@@ -1,5 +1,6 @@
-"""What the service issues of a model, as the archive keeps it (`archive.py`): the forecast at
-fixed leads after the model's data ended, with the naive forecast's at the same leads.
+"""What a release issues of a model, as its track record keeps it (`artifact/record.py`): the
+forecast at fixed leads after the model's data ended, with the naive forecast's at the same
+leads, as the API answers them.
 
 The leads, in hours after the data's end: the band's own calibrated hours
 (`Postprocess.band_hours`: 1 to 720 for hourly bars), every day from 1 to 30, 90 days and a year,
@@ -12,12 +13,12 @@ before naive's band was kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cryptopredict.api.serving.answers import prediction
+from cryptopredict.artifact.record import VALUES, RecordIssue
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, NaiveBand
 from cryptopredict.postprocess import empirical_offsets, price_decimals
 
@@ -26,22 +27,6 @@ if TYPE_CHECKING:
 
 HOUR = 3600
 DAY_LEADS = (*range(24, 30 * 24 + 1, 24), 90 * 24, 365 * 24)
-# The columns kept per lead, of the served forecast and of naive's alike.
-VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "high")))
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One model's forecast as issued: per lead (seconds after `data_until`), `VALUES` of the
-    served forecast and of naive's (None: not kept by the artifact)."""
-
-    asset: str
-    model_version: str
-    data_until: int  # the instant its data ended: the last bar's close
-    issued_at: int  # when the API first served it
-    leads: np.ndarray  # int64 seconds
-    served: np.ndarray  # (leads, len(VALUES))
-    naive: np.ndarray | None
 
 
 def lead_hours(band_hours: tuple[float, ...]) -> list[int]:
@@ -49,8 +34,9 @@ def lead_hours(band_hours: tuple[float, ...]) -> list[int]:
     return sorted({round(hours) for hours in band_hours if hours >= 1} | set(DAY_LEADS))
 
 
-def issue_of(served: CatalogEntry, issued_at: int) -> Issue:
-    """`served`'s forecast as the API answers it at each lead the forecast reaches."""
+def issue_of(served: CatalogEntry, issued_at: int) -> RecordIssue:
+    """`served`'s forecast as the API answers it at each lead the forecast reaches, no close
+    known yet."""
     forecast = served.forecast
     manifest = served.artifact.manifest
     hours = lead_hours(manifest.postprocess.band_hours)
@@ -69,14 +55,14 @@ def issue_of(served: CatalogEntry, issued_at: int) -> Issue:
             row += [answers[level].prediction_low, answers[level].prediction_high]
         rows.append(row)
     naive = manifest.naive
-    return Issue(
-        asset=served.slug,
+    return RecordIssue(
         model_version=served.model_version,
         data_until=forecast.data_end,
         issued_at=issued_at,
-        leads=leads,
-        served=np.array(rows, dtype=np.float64).reshape(len(leads), len(VALUES)),
-        naive=None if naive is None else naive_values(naive, leads / HOUR),
+        leads=leads.tolist(),
+        served=rows,
+        naive=None if naive is None else naive_values(naive, leads / HOUR).tolist(),
+        closes=[None] * len(leads),
     )
 
 

@@ -1,6 +1,5 @@
 """The track record as `/model/{asset}/track-record` answers it, beside the served model's
-backtest, and as the model card sums it up. Prices replayed from recorded minutes are named a
-replay wherever they count, never live."""
+backtest, and as the model card sums it up."""
 
 from __future__ import annotations
 
@@ -24,41 +23,19 @@ if TYPE_CHECKING:
 BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
 
 
-def prices(record: AssetRecord) -> answers.Prices:
-    if not record.scored:
-        return answers.Prices.NONE
-    if not record.replayed:
-        return answers.Prices.EXCHANGE
-    return answers.Prices.REPLAY if record.replayed == record.scored else answers.Prices.MIXED
-
-
-PRICES_DETAIL = {
-    answers.Prices.NONE: "no price has been scored yet",
-    answers.Prices.EXCHANGE: "every price scored is an exchange's minute close",
-    answers.Prices.REPLAY: (
-        "every price scored is a replayed minute's (recorded minutes played back, as `make "
-        "live` does): a rehearsal, not live data"
-    ),
-    answers.Prices.MIXED: (
-        "{replayed:,} of the {scored:,} prices scored are replayed minutes' (recorded minutes "
-        "played back: not live data), the others an exchange's"
-    ),
-}
-
-
 def answer(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecord:
-    source = prices(record)
     backtest = served.artifact.manifest.metrics
+    started = record.started
     return answers.TrackRecord(
         asset=served.slug,
         symbol=served.symbol,
-        as_of=iso_utc(record.now),
+        as_of=_time(record.now if started is not None else None),
+        started=_time(None if started is None else started.at),
+        started_why=None if started is None else started.why,
         issues=record.issues,
         first_issue=_time(record.first_issue),
         last_issue=_time(record.last_issue),
         scored=record.scored,
-        prices=source,
-        prices_detail=PRICES_DETAIL[source].format(replayed=record.replayed, scored=record.scored),
         backtest_model_version=served.model_version,
         leads=[_lead(lead, _backtest(backtest, lead)) for lead in record.leads],
         detail=None if record.scored else _nothing_yet(record),
@@ -86,7 +63,6 @@ def _lead(lead: LeadRecord, backtest: ModelScores | None) -> answers.TrackLead:
         issued=lead.issued,
         due=lead.due,
         scored=lead.scored,
-        replayed=lead.replayed,
         independent=lead.independent,
         first=_time(lead.first),
         last=_time(lead.last),
@@ -115,20 +91,26 @@ def _time(epoch: int | None) -> str | None:
 
 
 def _nothing_yet(record: AssetRecord) -> str:
-    if not record.issues:
-        return "no forecast of this asset has been archived yet: it is, when first served"
+    if record.started is None:
+        return (
+            "this model directory holds no track record of the asset: the release that trains "
+            "it writes one (train.py)"
+        )
     due = sum(lead.due for lead in record.leads)
+    issued = "1 issue is" if record.issues == 1 else f"{record.issues:,} issues are"
     if not due:
-        return f"{record.issues:,} issues are archived, and none of their leads has fallen due yet"
+        return (
+            f"{issued} recorded, and none of their leads has fallen due yet: the next release "
+            "scores those due by its data's end"
+        )
     return (
-        f"{due:,} leads of {record.issues:,} issues are due, and no price is stored at their "
-        "instants: the stored minutes do not reach them"
+        f"{due:,} leads of {record.issues:,} issues are due, and no hourly close was fetched at "
+        "their instants (a gap in the exchange's bars)"
     )
 
 
 def summary(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecordSummary:
     """What the model card says of the track record."""
-    source = prices(record)
     leads = [
         answers.TrackLeadSummary(
             lead_hours=lead.lead / HOUR,
@@ -143,8 +125,7 @@ def summary(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecordSum
         url=f"/model/{served.slug}/track-record",
         issues=record.issues,
         scored=record.scored,
-        prices=source,
-        sentence=_sentence(record, source),
+        sentence=_sentence(record),
         leads=leads,
     )
 
@@ -153,7 +134,7 @@ def _level(lead: LeadRecord, level: int = DEFAULT_LEVEL) -> LevelRecord:
     return next(found for found in lead.levels if found.level == level)
 
 
-def _sentence(record: AssetRecord, source: answers.Prices) -> str:
+def _sentence(record: AssetRecord) -> str:
     if not record.scored:
         return f"Nothing issued has been scored yet: {_nothing_yet(record)}."
     held = []
@@ -163,16 +144,11 @@ def _sentence(record: AssetRecord, source: answers.Prices) -> str:
         coverage = _level(lead).coverage
         se = "" if coverage.se is None else f" (SE {coverage.se:.1%})"
         held.append(f"{coverage.mean:.0%}{se} of {lead.scored} at {_hours(lead.lead)}")
-    prices_word = {
-        answers.Prices.EXCHANGE: "the exchange's prices",
-        answers.Prices.REPLAY: "replayed minutes (a rehearsal, not live data)",
-        answers.Prices.MIXED: "prices partly replayed (not live data)",
-    }[source]
     shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more leads" if len(held) > 3 else "")
     issued = "1 issued forecast" if record.issues == 1 else f"{record.issues:,} issued forecasts"
     return (
-        f"Of {issued}, {record.scored:,} leads are scored against {prices_word}: the "
-        f"{DEFAULT_LEVEL}% band held {shown}."
+        f"Of {issued}, {record.scored:,} leads are scored against the exchange's hourly "
+        f"closes: the {DEFAULT_LEVEL}% band held {shown}."
     )
 
 

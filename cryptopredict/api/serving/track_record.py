@@ -1,10 +1,12 @@
-"""The track record: every archived issue of an asset's forecast (`archive.py`), scored lead by
-lead once it falls due, against the price at its valid instant (the close of the stored minute
-that ends then), beside the naive forecast issued with it.
+"""The track record: every forecast a release issued of an asset, as the release baked it
+(`artifact/record.py`), scored lead by lead once it fell due, against the price at its valid
+instant (the close of the hourly bar ending then, as a later release fetched it), beside the
+naive forecast issued with it.
 
-Per lead, over the issues: how many were issued, how many are due (their valid instant has
-passed), how many are scored (a price is stored for it, and how many of those prices were
-replayed minutes rather than an exchange's); the point's absolute percentage error and naive's;
+Per lead, over the issues: how many were issued, how many are due (their valid instant is no
+later than the data's end of the newest release), how many are scored (a close was fetched for
+it; a lead due without one fell in a gap of the exchange's bars); the point's absolute
+percentage error and naive's;
 per band, the share of prices it held and its interval score (on log prices, lower is better)
 beside naive's, with their difference. Each mean carries the standard error across issue times
 (`estimate`, the one estimator of `cryptopredict.standard_error`): issues whose windows overlap
@@ -19,14 +21,51 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.api.serving.archive import Archived
-from cryptopredict.api.serving.issued import VALUES
+from cryptopredict.artifact.record import VALUES, PairRecord, RecordNote
 from cryptopredict.artifact.schema import LEVELS, BandVerdict
 from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.standard_error import MeanSE, mean_se
 
 HOUR = 3600
-REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class RecordRows:
+    """A record's leads, a row each (issue by issue, lead by lead)."""
+
+    model_version: list[str]
+    data_until: np.ndarray
+    lead: np.ndarray  # seconds
+    valid_at: np.ndarray
+    served: np.ndarray  # (rows, len(VALUES))
+    naive: np.ndarray  # the same, NaN where not kept
+    close: np.ndarray  # the price at `valid_at`, NaN where none was fetched
+
+    @classmethod
+    def of(cls, record: PairRecord) -> RecordRows:
+        issues = record.issues
+        width = len(VALUES)
+
+        def table(rows: list[list[float]] | None, count: int) -> np.ndarray:
+            return np.full((count, width), np.nan) if rows is None else np.array(rows, float)
+
+        until = np.array([i.data_until for i in issues for _ in i.leads], dtype=np.int64)
+        lead = np.array([lead for i in issues for lead in i.leads], dtype=np.int64)
+        return cls(
+            model_version=[i.model_version for i in issues for _ in i.leads],
+            data_until=until,
+            lead=lead,
+            valid_at=until + lead,
+            served=np.concatenate(
+                [table(i.served, len(i.leads)) for i in issues] or [np.empty((0, width))]
+            ),
+            naive=np.concatenate(
+                [table(i.naive, len(i.leads)) for i in issues] or [np.empty((0, width))]
+            ),
+            close=np.array(
+                [np.nan if c is None else c for i in issues for c in i.closes], dtype=np.float64
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -108,7 +147,6 @@ class LeadRecord:
     issued: int
     due: int
     scored: int
-    replayed: int  # of those scored, against a replayed minute's price
     independent: int  # scored issues whose windows do not overlap
     first: int | None  # the valid instants of the first and last scored
     last: int | None
@@ -122,7 +160,7 @@ def column(name: str) -> int:
     return VALUES.index(name)
 
 
-def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
+def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
     """The record at `lead` (seconds) of the issues in `rows`, as of `now`."""
     mine = rows.lead == lead
     due = mine & (rows.valid_at <= now)
@@ -132,7 +170,6 @@ def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
     price = rows.close[scored][order]
     served, naive = rows.served[scored][order], rows.naive[scored][order]
     has_naive = bool(len(naive)) and bool(np.isfinite(naive).all())
-    sources = [source for source, kept in zip(rows.source, scored, strict=True) if kept]
 
     def mean(values: np.ndarray) -> float | None:
         return float(values.mean()) if has_naive and len(values) else None
@@ -162,7 +199,6 @@ def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
         issued=int(mine.sum()),
         due=int(due.sum()),
         scored=int(scored.sum()),
-        replayed=sum(source == REPLAY for source in sources),
         independent=independent_issues(times, lead),
         first=int(rows.valid_at[scored].min()) if scored.any() else None,
         last=int(rows.valid_at[scored].max()) if scored.any() else None,
@@ -177,31 +213,34 @@ def lead_record(rows: Archived, lead: int, now: float) -> LeadRecord:
 
 @dataclass(frozen=True)
 class AssetRecord:
-    """An asset's track record as of `now`."""
+    """An asset's track record as of `now` (the data's end of the newest release)."""
 
     issues: int
     first_issue: int | None  # data ends of the first and the last issue
     last_issue: int | None
     leads: tuple[LeadRecord, ...]
     now: int
+    started: RecordNote | None  # None: no record was baked
+    absent: RecordNote | None = None
 
     @property
     def scored(self) -> int:
         return sum(lead.scored for lead in self.leads)
 
-    @property
-    def replayed(self) -> int:
-        return sum(lead.replayed for lead in self.leads)
 
-
-def record(rows: Archived, now: float) -> AssetRecord:
-    """The track record of the archived `rows` of one asset, as of `now`."""
-    keys = set(zip(rows.model_version, rows.data_until.tolist(), strict=True))
+def record(baked: PairRecord | None) -> AssetRecord:
+    """The track record `baked` holds, scored (nothing where none was baked)."""
+    if baked is None:
+        return AssetRecord(0, None, None, (), 0, None)
+    rows = RecordRows.of(baked)
+    now = baked.scored_until
     leads = tuple(lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist())
     return AssetRecord(
-        issues=len(keys),
+        issues=len(baked.issues),
         first_issue=int(rows.data_until.min()) if len(rows.data_until) else None,
         last_issue=int(rows.data_until.max()) if len(rows.data_until) else None,
         leads=leads,
-        now=int(now),
+        now=now,
+        started=baked.started,
+        absent=baked.absent,
     )

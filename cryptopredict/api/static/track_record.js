@@ -1,14 +1,14 @@
-// The dashboard's track record panel: every forecast the service issued of the selected pair,
-// archived when first served, scored lead by lead once due (/model/{asset}/track-record): per
-// lead, the share of issues whose price the band held against the level it should hold and
-// against the backtest, with two standard errors across issue times where enough issues are
-// independent. Prices from replayed minutes are called a replay, never live. Self-contained:
-// its own section, refreshed every minute, shown while the pair has archived issues and minute
-// bars. It follows the asset selector as live.js does (dashboard.js's "ready" event, then
-// "change"), and drops an answer for a pair no longer selected.
+// The dashboard's track record panel: every forecast the releases issued of the selected pair,
+// scored lead by lead once due, as baked into the image (/model/{asset}/track-record). First
+// how the issued forecasts fared: per lead scored, the share of issues whose price the band
+// held against the level it should hold, naive's band and the backtest, with two standard
+// errors across issue times where enough issues are independent, and the point's error beside
+// naive's; a line says how many leads are still to fall due. Self-contained: its own section,
+// shown while the pair has a record. It follows the asset selector as live.js does
+// (dashboard.js's "ready" event, then "change"), and drops an answer for a pair no longer
+// selected.
 "use strict";
 
-const TRACK_REFRESH_MS = 60000;
 let trackAsked = 0;
 
 function trackPercent(value) {
@@ -45,7 +45,7 @@ function trackTraces(leads, level) {
         type: "data", array: found.map((coverage) => (coverage.se === null ? 0 : 2 * coverage.se)),
         color: "#2563eb", thickness: 1.5, width: 5,
       },
-      text: scored.map((lead) => `${lead.scored} scored${lead.replayed ? `, ${lead.replayed} on replayed minutes` : ""}`),
+      text: scored.map((lead) => `${lead.scored} scored`),
       marker: { size: 9, color: "#2563eb" },
       hovertemplate: "%{x} h ahead: %{y:.1%} of %{text}<extra></extra>",
     },
@@ -67,9 +67,6 @@ function drawTrack(record, level) {
 }
 
 function trackHeld(lead, found) {
-  if (!lead.scored) {
-    return lead.due ? "no price stored yet" : "not due yet";
-  }
   if (found.coverage.se === null) {
     const held = Math.round(found.coverage.mean * lead.scored);
     return `${trackPercent(found.coverage.mean)} (${held} of ${lead.scored}; no SE)`;
@@ -77,20 +74,24 @@ function trackHeld(lead, found) {
   return `${trackPercent(found.coverage.mean)} ± ${trackPercent(found.coverage.se)}`;
 }
 
+function trackPair(mine, naive, digits) {
+  const shown = (value) => (value === null || value === undefined ? "" : value.toFixed(digits));
+  return `${shown(mine)} / ${shown(naive)}`;
+}
+
 function trackRows(record, level) {
   const body = document.querySelector("#track-table tbody");
   body.replaceChildren();
-  for (const lead of record.leads) {
+  for (const lead of record.leads.filter((found) => found.scored > 0)) {
     const found = lead.levels[level];
-    const scores = found.interval_score.mean === null ? ""
-      : `${found.interval_score.mean.toFixed(4)} / ${found.naive_interval_score === null ? "" : found.naive_interval_score.toFixed(4)}`;
-    // A verdict, or why there is none (too few independent issues, says `why`).
-    const verdict = found.verdict && found.verdict !== "too few windows"
-      ? found.verdict : (lead.scored ? found.difference.why || found.verdict || "" : "");
-    const scored = `${lead.scored}${lead.replayed ? ` (${lead.replayed} replayed)` : ""}`;
+    // Against naive's band: a verdict, or that too few issues are independent for one.
+    const verdict = found.verdict === "too few windows"
+      ? "too few independent issues" : found.verdict || found.difference.why || "";
     const cells = [
-      trackLead(lead.lead_hours), String(lead.issued), String(lead.due), scored,
-      trackHeld(lead, found), trackPercent(found.backtest_coverage), scores, verdict,
+      trackLead(lead.lead_hours), `${lead.scored} of ${lead.due}`, trackHeld(lead, found),
+      trackPercent(found.naive_coverage), trackPercent(found.backtest_coverage),
+      `${trackPercent(lead.error.mean)} / ${trackPercent(lead.naive_error)}`,
+      trackPair(found.interval_score.mean, found.naive_interval_score, 4), verdict,
     ];
     const row = document.createElement("tr");
     for (const text of cells) {
@@ -106,12 +107,18 @@ function trackNote(record) {
   const first = record.first_issue.slice(0, 16).replace("T", " ");
   const last = record.last_issue.slice(0, 16).replace("T", " ");
   const span = first === last ? `its data ended ${first} UTC` : `their data ended from ${first} to ${last} UTC`;
-  const scored = record.scored
-    ? `${record.scored.toLocaleString("en-US")} issue-leads scored: ${record.prices_detail}.`
-    : `${record.detail}.`;
   const issued = record.issues === 1 ? "1 forecast issued" : `${record.issues.toLocaleString("en-US")} forecasts issued`;
-  return `${issued} (${span}). ${scored} ` +
-    "Bars: two standard errors across issue times, where enough issues are independent.";
+  const since = `The record goes back to ${record.started.slice(0, 10)} (${record.started_why}).`;
+  if (!record.scored) {
+    return `${issued} (${span}). ${record.detail}. ${since}`;
+  }
+  const waiting = record.leads.filter((lead) => lead.scored === 0 && lead.due === 0).length;
+  const gaps = record.leads.reduce((sum, lead) => sum + lead.due - lead.scored, 0);
+  const later = waiting ? ` ${waiting} longer leads are not due yet.` : "";
+  const missing = gaps ? ` ${gaps} due leads fell in a gap of the exchange's bars.` : "";
+  return `${issued} (${span}); ${record.scored.toLocaleString("en-US")} issue-leads scored ` +
+    `on the hourly closes to ${record.as_of.slice(0, 16).replace("T", " ")} UTC.${later}${missing} ` +
+    `${since} Bars: two standard errors across issue times, where enough issues are independent.`;
 }
 
 async function refreshTrack() {
@@ -121,17 +128,6 @@ async function refreshTrack() {
   const ticket = ++trackAsked;
   const superseded = () => ticket !== trackAsked || asset !== document.getElementById("asset-select").value;
   try {
-    // /live says which assets have minute bars, so the page never asks for a record it would
-    // get a 404 for.
-    const stored = await (await fetch("/live", { headers: { Accept: "application/json" } })).json();
-    if (superseded()) {
-      return;
-    }
-    if (!(asset in stored.assets)) {
-      panel.hidden = true;
-      panel.dataset.reason = stored.detail || `no minute bars of ${asset}`;
-      return;
-    }
     const response = await fetch(`/model/${encodeURIComponent(asset)}/track-record`, { headers: { Accept: "application/json" } });
     const record = await response.json();
     if (superseded()) {
@@ -143,17 +139,15 @@ async function refreshTrack() {
       return;
     }
     panel.hidden = false;
-    const replayed = record.prices === "replay" || record.prices === "mixed";
-    document.getElementById("track-title").textContent = replayed
-      ? `Track record of ${record.symbol}, scored on replayed minutes (a rehearsal, not live data)`
-      : `Track record of ${record.symbol}: every forecast issued, scored when due`;
+    document.getElementById("track-title").textContent =
+      `Track record of ${record.symbol}: how the issued forecasts fared`;
     document.getElementById("track-note").textContent = trackNote(record);
-    // Nothing scored yet: the table says what is due; an empty chart would say nothing.
+    // Nothing scored yet: the note says so; an empty chart or table would say nothing.
     document.getElementById("track-chart").hidden = record.scored === 0;
+    document.getElementById("track-table").hidden = record.scored === 0;
     drawTrack(record, level);
     trackRows(record, level);
     panel.dataset.asset = asset;
-    panel.dataset.prices = record.prices;
   } catch (error) {
     if (!superseded()) {
       document.getElementById("track-note").textContent = `track record unavailable: ${error.message}`;
@@ -171,7 +165,6 @@ function switchTrack() {
 function startTrack() {
   document.getElementById("asset-select").addEventListener("change", switchTrack);
   document.getElementById("track-level").addEventListener("change", refreshTrack);
-  setInterval(refreshTrack, TRACK_REFRESH_MS);
   refreshTrack();
 }
 

@@ -1,10 +1,9 @@
-"""The track record (`TrackRecord`, `/model/{asset}/track-record`): every forecast the service
-issued of an asset, archived when first served, scored lead by lead when it falls due; and what
-the model card says of it (`TrackRecordSummary`)."""
+"""The track record (`TrackRecord`, `/model/{asset}/track-record`): every forecast the releases
+issued of an asset, baked into the image, scored lead by lead when it fell due; and what the
+model card says of it (`TrackRecordSummary`)."""
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 from cryptopredict.api.types.common import Answer, Time, doc
@@ -14,17 +13,6 @@ SE = (
     "Its standard error across issue times (issues closer together than the lead share part of "
     "one price path); null when it cannot be given, and `why` says why."
 )
-
-
-class Prices(enum.StrEnum):
-    """Where the prices scored came from: an exchange's minutes (`exchange`), recorded minutes
-    replayed (`replay`: not live data, as `make live` plays them), both (`mixed`), or none
-    scored yet (`none`)."""
-
-    EXCHANGE = "exchange"
-    REPLAY = "replay"
-    MIXED = "mixed"
-    NONE = "none"
 
 
 class Estimated(Answer):
@@ -57,11 +45,10 @@ class TrackLevel(Answer):
 
 class TrackLead(Answer):
     lead_hours: Annotated[float, doc("Hours after the data's end: the instant forecast.")]
-    issued: Annotated[int, doc("Issues archived with this lead.")]
-    due: Annotated[int, doc("Of them, those whose instant has passed.")]
-    scored: Annotated[int, doc("Of those, those with a stored price at the instant.")]
-    replayed: Annotated[
-        int, doc("Of those scored, how many against a replayed minute's price (not live data).")
+    issued: Annotated[int, doc("Issues recorded with this lead.")]
+    due: Annotated[int, doc("Of them, those whose instant is no later than `as_of`.")]
+    scored: Annotated[
+        int, doc("Of those, those scored: the hourly close at the instant was fetched.")
     ]
     independent: Annotated[
         int, doc("Scored issues whose windows (the lead long) do not overlap, taken in turn.")
@@ -82,17 +69,25 @@ class TrackLead(Answer):
 class TrackRecord(Answer):
     asset: str
     symbol: str
-    as_of: Annotated[Time, doc("Issues are due when their instant is no later than this.")]
-    issues: Annotated[int, doc("Issues archived: one per model served, when first served.")]
+    as_of: Annotated[
+        Time | None,
+        doc(
+            "The data's end of the newest release that scored the record: a lead is due when "
+            "its instant is no later than this; null without a record."
+        ),
+    ]
+    started: Annotated[Time | None, doc("When the record began; null without a record.")]
+    started_why: Annotated[
+        str | None, doc("Why it began then (the first release, or a fresh start and why).")
+    ]
+    issues: Annotated[int, doc("Issues recorded: one per release that trained the asset.")]
     first_issue: Annotated[Time | None, doc("The data's end of the first issue.")]
     last_issue: Annotated[Time | None, doc("The data's end of the last issue.")]
     scored: Annotated[int, doc("Issue-lead pairs scored, all leads together.")]
-    prices: Prices
-    prices_detail: Annotated[str, doc("Where the prices scored came from, in words.")]
     backtest_model_version: Annotated[
         str, doc("The model served now, whose backtest figures stand beside the record.")
     ]
-    leads: Annotated[list[TrackLead], doc("Per lead archived, shortest first.")]
+    leads: Annotated[list[TrackLead], doc("Per lead recorded, shortest first.")]
     detail: Annotated[str | None, doc("Why nothing is scored yet, when nothing is; else null.")]
 
 
@@ -107,8 +102,7 @@ class TrackRecordSummary(Answer):
     """The track record in brief (`/model/{asset}/track-record` has it all)."""
 
     url: Annotated[str, doc("The whole track record.")]
-    issues: Annotated[int, doc("Issues archived.")]
+    issues: Annotated[int, doc("Issues recorded.")]
     scored: Annotated[int, doc("Issue-lead pairs scored.")]
-    prices: Prices
     sentence: Annotated[str, doc("The record in words.")]
     leads: Annotated[list[TrackLeadSummary], doc("The leads with a scored issue.")]

@@ -1,0 +1,130 @@
+"""The release keeps the track record (`artifact/record.py`): it reads the record the previous
+release published, and as each pair's artifact is written, scores every lead of the earlier
+issues that fell due on the hourly closes the pair's history now holds, appends the new
+model's issue, and writes the record beside the artifact. At the run's end the record of a
+pair this release did not train is carried forward, saying why.
+
+The issue is the forecast as the API answers it (`api.serving.issued`), from the artifact as
+written: what a user would have been told at each lead instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from cryptopredict.api.serving.catalog import Catalog
+from cryptopredict.api.serving.issued import issue_of
+from cryptopredict.artifact.index import artifact_dirs
+from cryptopredict.artifact.read import open_artifact
+from cryptopredict.artifact.record import (
+    RECORD_VERSION,
+    PairRecord,
+    RecordIssue,
+    RecordNote,
+    read_records,
+    write_record,
+)
+from cryptopredict.candles import Interval
+
+log = logging.getLogger(__name__)
+
+
+class RecordKeeper:
+    """The records of one run: `previous` (by slug) extended into `out`."""
+
+    def __init__(
+        self,
+        previous: dict[str, PairRecord],
+        *,
+        out: Path,
+        start: RecordNote,
+        max_horizon_days: float,
+        now: int,
+    ) -> None:
+        self.previous = previous
+        self.out = out
+        self.start = start  # of a pair's record that has no previous one
+        self.max_horizon_days = max_horizon_days
+        self.now = now
+        self.written: set[str] = set()
+
+    @classmethod
+    def open(
+        cls, previous_dir: Path, *, out: Path, afresh: str | None, max_horizon_days: float
+    ) -> RecordKeeper:
+        """The records published in `previous_dir`; with `afresh` (why), none: every record
+        starts anew, saying why. RecordError when a published record cannot be read."""
+        now = int(time.time())
+        if afresh:
+            log.warning("track record: started afresh, as TRACK_RECORD_AFRESH says: %s", afresh)
+            return cls({}, out=out, start=RecordNote(now, f"started afresh: {afresh}"),
+                       max_horizon_days=max_horizon_days, now=now)  # fmt: skip
+        found = read_records(previous_dir)
+        if found is None:
+            why = f"no earlier track record was published in {previous_dir}"
+            log.info("track record: %s; each pair's starts with this release's issue", why)
+            return cls({}, out=out, start=RecordNote(now, why),
+                       max_horizon_days=max_horizon_days, now=now)  # fmt: skip
+        log.info("track record: %d pairs' records read from %s", len(found), previous_dir)
+        start = RecordNote(now, "first issued by this release")
+        return cls(found, out=out, start=start, max_horizon_days=max_horizon_days, now=now)
+
+    def issued(self, slug: str, path: Path) -> PairRecord:
+        """The artifact at `path` written: `slug`'s record scored on its history, its issue
+        appended, and written."""
+        served = Catalog({slug: open_artifact(path)}, max_horizon_days=self.max_horizon_days)
+        entry = served[slug]
+        history = entry.artifact.history
+        ends = np.asarray(history.ds, dtype=np.int64) + Interval.parse(entry.interval).seconds
+        closes = dict(zip(ends.tolist(), history["close"].tolist(), strict=True))
+        previous = self.previous.get(slug)
+        issues = [scored(issue, closes) for issue in (previous.issues if previous else [])]
+        new = issue_of(entry, self.now)
+        if not any(_same(issue, new) for issue in issues):
+            issues.append(new)
+        record = PairRecord(
+            record_version=RECORD_VERSION,
+            asset=slug,
+            symbol=entry.symbol,
+            started=previous.started if previous else self.start,
+            scored_until=max(entry.data_until, previous.scored_until if previous else 0),
+            issues=issues,
+        )
+        write_record(self.out, record, previous)
+        self.written.add(slug)
+        count = record.count
+        log.info("%s: track record of %d issues, %d leads scored", slug, count.issues, count.scored)
+        return record
+
+    def carry(self, failed: dict[str, str]) -> None:
+        """After the run: each previous record whose pair this release wrote no artifact of,
+        written into `out` saying why (a pair with an artifact in `out` from before is left as
+        it is)."""
+        present = {path.name for path in artifact_dirs(self.out)} if self.out.exists() else set()
+        for slug, previous in self.previous.items():
+            if slug in self.written or slug in present:
+                continue
+            why = failed.get(slug, "not among this release's pairs")
+            absent = previous.absent or RecordNote(self.now, why)
+            carried = msgspec.structs.replace(previous, absent=absent)
+            write_record(self.out, carried, previous)
+            log.info("%s: track record carried forward: %s", slug, absent.why)
+
+
+def scored(issue: RecordIssue, closes: dict[int, float]) -> RecordIssue:
+    """`issue` with each lead's close filled in where `closes` (by the instant each bar ends)
+    has it; a close once found is kept."""
+    found = [
+        close if close is not None else closes.get(issue.data_until + lead)
+        for lead, close in zip(issue.leads, issue.closes, strict=True)
+    ]
+    return msgspec.structs.replace(issue, closes=found)
+
+
+def _same(first: RecordIssue, second: RecordIssue) -> bool:
+    return (first.model_version, first.data_until) == (second.model_version, second.data_until)

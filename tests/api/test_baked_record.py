@@ -1,0 +1,143 @@
+"""The track record a release bakes (`artifact/record.py`) and keeps (`training/record.py`),
+on the fixture models: an earlier issue scored on the new artifact's hourly closes, the new
+issue appended once, a pair not trained carried forward saying why, and a record that is cut
+short, lost, another pair's or would shrink refused, naming it."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import msgspec
+import pytest
+
+from cryptopredict.artifact.record import (
+    INDEX,
+    RECORD_VERSION,
+    SUFFIX,
+    PairRecord,
+    RecordError,
+    RecordIssue,
+    RecordNote,
+    read_records,
+    record_dir,
+    write_record,
+)
+from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.training.record import RecordKeeper
+from tests.api.artifacts import PROPHET_DEPRECATION
+
+pytestmark = PROPHET_DEPRECATION
+HOUR = 3600
+START = RecordNote(1_700_000_000, "the first release")
+
+
+def earlier_issue(data_until: int, leads_hours: list[int]) -> RecordIssue:
+    width = 7
+    return RecordIssue(
+        model_version="test-0",
+        data_until=data_until,
+        issued_at=data_until + 600,
+        leads=[hours * HOUR for hours in leads_hours],
+        served=[[100.0 + row] * width for row in range(len(leads_hours))],
+        naive=None,
+        closes=[None] * len(leads_hours),
+    )
+
+
+def pair_record(issues: list[RecordIssue], asset: str = "btc-usd") -> PairRecord:
+    return PairRecord(RECORD_VERSION, asset, "BTC/USD", START, 0, issues)
+
+
+@pytest.fixture
+def model_dir(artifact_dir, tmp_path):
+    return shutil.copytree(artifact_dir, tmp_path / "models")
+
+
+def keeper(previous_dir, out, afresh=None) -> RecordKeeper:
+    return RecordKeeper.open(previous_dir, out=out, afresh=afresh, max_horizon_days=1096.0)
+
+
+def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one_appended(
+    model_dir, facts, tmp_path
+):
+    earlier = earlier_issue(facts.data_end - 48 * HOUR, [1, 24, 47, 48, 49, 72])
+    write_record(tmp_path / "previous", pair_record([earlier]), None)
+    kept = keeper(tmp_path / "previous", model_dir).issued("btc-usd", model_dir / "btc-usd")
+    history = open_artifacts(model_dir)["btc-usd"].history
+    close_at = dict(zip((history.ds + HOUR).tolist(), history.close.tolist(), strict=True))
+    first, new = kept.issues
+    expected = [close_at.get(earlier.data_until + lead) for lead in earlier.leads]
+    assert first.closes == expected
+    assert expected[:4] == [close_at[earlier.data_until + h * HOUR] for h in (1, 24, 47, 48)]
+    assert first.closes[4:] == [None, None]  # after the new data's end: not due yet
+    assert (new.model_version, new.data_until, new.scored) == ("test-1", facts.data_end, 0)
+    assert kept.scored_until == facts.data_end
+    assert kept.started == START
+    assert read_records(model_dir)["btc-usd"] == kept
+
+
+def test_the_same_model_is_issued_once(model_dir):
+    keeping = keeper(model_dir, model_dir)
+    keeping.issued("btc-usd", model_dir / "btc-usd")
+    again = keeper(model_dir, model_dir).issued("btc-usd", model_dir / "btc-usd")
+    assert len(again.issues) == 1
+
+
+def test_a_pair_not_trained_is_carried_forward_saying_why(model_dir, tmp_path):
+    previous = tmp_path / "previous"
+    write_record(previous, pair_record([earlier_issue(1_780_000_000, [1])], "sol-usd"), None)
+    write_record(previous, pair_record([earlier_issue(1_780_000_000, [1])], "ada-usd"), None)
+    out = tmp_path / "out"
+    keeping = keeper(previous, out)
+    keeping.carry({"ada-usd": "the gate refused it"})
+    carried = read_records(out)
+    assert carried["sol-usd"].absent.why == "not among this release's pairs"
+    assert carried["ada-usd"].absent.why == "the gate refused it"
+    assert carried["sol-usd"].issues == read_records(previous)["sol-usd"].issues
+
+
+def test_without_a_published_record_each_starts_saying_so(model_dir, tmp_path):
+    kept = keeper(tmp_path / "nothing", model_dir).issued("btc-usd", model_dir / "btc-usd")
+    assert "no earlier track record was published" in kept.started.why
+    afresh = keeper(model_dir, model_dir, afresh="the registry lost the image")
+    record = afresh.issued("eth-usd", model_dir / "eth-usd")
+    assert record.started.why == "started afresh: the registry lost the image"
+
+
+def _damage(directory, how: str) -> None:
+    file = record_dir(directory) / f"btc-usd{SUFFIX}"
+    if how == "truncated":
+        file.write_bytes(file.read_bytes()[: len(file.read_bytes()) // 2])
+    elif how == "another pair's":
+        text = gzip.decompress(file.read_bytes()).replace(b'"btc-usd"', b'"eth-usd"')
+        file.write_bytes(gzip.compress(text))
+    elif how == "missing":
+        file.unlink()
+    elif how == "cut short":  # a whole record, of fewer issues than the index counts
+        record = msgspec.json.decode(gzip.decompress(file.read_bytes()), type=PairRecord)
+        shorter = msgspec.structs.replace(record, issues=record.issues[:1])
+        file.write_bytes(gzip.compress(msgspec.json.encode(shorter)))
+
+
+@pytest.mark.parametrize("how", ["truncated", "another pair's", "missing", "cut short"])
+def test_a_published_record_that_cannot_be_read_stops_the_run_naming_it(tmp_path, how):
+    issues = [earlier_issue(1_780_000_000 + n * 6 * HOUR, [1, 2]) for n in range(2)]
+    write_record(tmp_path / "previous", pair_record(issues), None)
+    _damage(tmp_path / "previous", how)
+    with pytest.raises(RecordError, match=r"btc-usd\.json\.gz"):
+        keeper(tmp_path / "previous", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    fresh = keeper(tmp_path / "previous", tmp_path / "out", afresh="it was lost")
+    assert fresh.previous == {}
+
+
+def test_a_record_is_never_written_shorter_than_the_one_it_extends(tmp_path):
+    longer = pair_record([earlier_issue(1_780_000_000 + n * HOUR, [1]) for n in range(3)])
+    write_record(tmp_path, longer, None)
+    before = (record_dir(tmp_path) / INDEX).read_bytes()
+    shorter = msgspec.structs.replace(longer, issues=longer.issues[:2])
+    with pytest.raises(RecordError, match="shorter than the one it extends"):
+        write_record(tmp_path, shorter, longer)
+    assert (record_dir(tmp_path) / INDEX).read_bytes() == before
+    assert read_records(tmp_path)["btc-usd"] == longer
