@@ -691,3 +691,31 @@ def test_a_scheduled_rebuild_a_queued_push_overtook_ends_green_naming_the_newer_
     assert {job: run.result(job) for job in LATER_JOBS} == dict.fromkeys(LATER_JOBS, "skipped")
     assert not [step for step in run.steps() if step.outcome == "failure"]
     assert run.secrets_read() == []
+
+
+# Issue 61: the build extends the track record of the image `latest` names, which only main's
+# releases move; TRACK_RECORD_AFRESH (a repository variable) starts it anew instead.
+
+
+def build_step(run: WorkflowRun):
+    [build] = [step for step in run.jobs["image"].steps if step.name.startswith("Train, build")]
+    return build
+
+
+@pytest.mark.slow  # runs of the image job: dozens of git and Python processes
+def test_the_build_extends_the_track_record_of_the_image_latest_names(release):
+    for event in (push_event(release.push("Add a pair")), tag_event("v0.1.5", release.b)):
+        build = build_step(image_job(release, event))
+        assert build.outcome == "success"
+        assert build.inputs["build-contexts"] == (
+            "previous=docker-image://ghcr.io/octo/cryptopredict:latest"
+        )
+        assert "TRACK_RECORD_AFRESH=\n" in build.inputs["build-args"]
+
+
+@pytest.mark.slow
+def test_track_record_afresh_builds_without_the_previous_image_saying_why(release):
+    release.runner.variables["TRACK_RECORD_AFRESH"] = "the registry lost v0.1.5's image"
+    build = build_step(image_job(release, push_event(release.push("Add a pair"))))
+    assert build.inputs["build-contexts"] == ""
+    assert "TRACK_RECORD_AFRESH=the registry lost v0.1.5's image\n" in build.inputs["build-args"]

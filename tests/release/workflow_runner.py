@@ -237,6 +237,7 @@ class StepRun:
     outcome: str  # success, failure, skipped
     output: str = ""
     secrets: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # an action's `with:`, evaluated
 
 
 @dataclass
@@ -413,7 +414,7 @@ class Runner:
             inputs = {
                 k: interpolate(v, contexts, reads) for k, v in (step.get("with") or {}).items()
             }
-            record = StepRun(name, label, "success", secrets=list(reads))
+            record = StepRun(name, label, "success", secrets=list(reads), inputs=inputs)
             run.steps.append(record)
             if "run" in step:
                 outputs = self._shell(step["run"], event, workspace, {**job_env, **env}, record)
