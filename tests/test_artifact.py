@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.artifact.arrays import ArtifactError, BarHistory, Grid
-from cryptopredict.artifact.read import load_artifact, load_artifacts, open_artifact
+from cryptopredict.artifact.read import load_artifact, open_artifact
 from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
@@ -31,10 +31,10 @@ from cryptopredict.artifact.schema import (
     Repair,
     ValidationReport,
 )
-from cryptopredict.artifact.write import write_artifact
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.utc import iso_utc
+from tests.artifact_files import load_artifacts, write_artifact
 from tests.crafted import resealed, retyped
 from tests.crash import kill_9_after
 
@@ -399,7 +399,7 @@ from pathlib import Path
 
 import msgspec
 
-from cryptopredict.artifact.write import write_artifact
+from tests.artifact_files import write_artifact
 
 base = pickle.loads(Path(sys.argv[2]).read_bytes())
 print("ready", flush=True)

@@ -18,8 +18,8 @@ from cryptopredict.artifact.index import INDEX, read_index
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.artifact.write import write_artifact
 from cryptopredict.utc import utc_datetime
+from tests.artifact_files import write_artifact
 from tests.paths import ROOT
 from tests.test_artifact import HOUR, START, grid, parts
 
@@ -89,7 +89,7 @@ import sys
 from pathlib import Path
 
 from tests.test_artifact_index import renamed
-from cryptopredict.artifact.write import write_artifact
+from tests.artifact_files import write_artifact
 
 for round in range(3):
     write_artifact(Path(sys.argv[1]), **renamed(sys.argv[2], f"v{round}"))

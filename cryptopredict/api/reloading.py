@@ -2,7 +2,7 @@
 run`): each pair joins when its artifact is written, and a pair retrained is served anew.
 
 `Reloading` is the WSGI application the server runs. A thread of its own watches the model
-directory's `index.json` (every artifact written replaces it: `write_artifact`) and `run.json`
+directory's `index.json` (every artifact written replaces it: `install_artifact`) and `run.json`
 (what the run that ended recorded: the pairs it could not train, which `/healthz` names), and
 when either changes builds a new application over the artifacts now listed and swaps it in; a
 request in flight finishes on the application it started on. An application that cannot be

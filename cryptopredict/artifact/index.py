@@ -4,7 +4,7 @@ The API lists its assets from this one file at start-up and opens an artifact on
 first asked for. Each entry is a summary of one artifact's manifest, with the manifest's sha256,
 so a reader can tell an entry that lags its artifact.
 
-`write_artifact` keeps it current: after an artifact is swapped into place, `record` takes an
+`install_artifact` keeps it current: after an artifact is swapped into place, `record` takes an
 exclusive `flock` on the model directory itself, reads the index, replaces that asset's entry,
 adds any artifact directory the index lacks and drops entries whose directory is gone, and
 writes the index atomically (a temporary file renamed over it). So retraining one pair changes

@@ -59,7 +59,6 @@ from cryptopredict.artifact.arrays import (
     stored_grid,
 )
 from cryptopredict.artifact.history import StoredBars, check_stored, stored_history
-from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
@@ -177,7 +176,7 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
     found.
 
     Its files are opened through one handle on the directory, so an artifact swapped in
-    meanwhile (`write_artifact`) is read whole, old or new.
+    meanwhile (`install_artifact`) is read whole, old or new.
     """
     path = Path(path)
     with ExitStack() as stack:
@@ -260,16 +259,6 @@ def load_artifact(path: Path) -> Artifact:
     if model.exists():  # the image holds none: serving never reads it
         _check_digest(model, _file_sha256(model), artifact.manifest.files.get(MODEL))
     return artifact
-
-
-def load_artifacts(model_dir: Path) -> dict[str, Artifact]:
-    """Every artifact under `model_dir`, by asset, each checked whole (`load_artifact`);
-    ArtifactError if there is none or any is bad."""
-    found = artifact_dirs(existing_model_dir(model_dir))
-    if not found:
-        raise ArtifactError(f"{model_dir}: holds no artifact; run `python train.py` first")
-    artifacts = [load_artifact(path) for path in found]
-    return {artifact.asset: artifact for artifact in artifacts}
 
 
 def describe(path: Path) -> IndexEntry:

@@ -382,7 +382,7 @@ class Horizon(msgspec.Struct, frozen=True):
 class Manifest(msgspec.Struct, frozen=True):
     """`manifest.json`: what the model is, what it was trained on, how its output is served,
     its backtest summary and where its validation ended (None: trained without a backtest),
-    and each file's sha256 (`files` and `schema_version` are filled in by `write_artifact`)."""
+    and each file's sha256 (`files` and `schema_version` are filled in by `encode_artifact`)."""
 
     schema_version: int
     asset: Text

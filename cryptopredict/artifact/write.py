@@ -40,24 +40,6 @@ from cryptopredict.artifact.schema import (
 from cryptopredict.atomic import fsync_tree, swap_directory
 
 
-def write_artifact(
-    out_dir: Path,
-    *,
-    model: Any,
-    grid: Grid,
-    history: BarHistory,
-    backtest: BacktestReport,
-    manifest: Manifest,
-) -> Path:
-    """Write an artifact to `<out_dir>/<manifest.asset>` atomically, enter it in
-    `<out_dir>/index.json`, and return its path (`manifest.files` and `schema_version` are set
-    here)."""
-    files = encode_artifact(
-        model=model, grid=grid, history=history, backtest=backtest, manifest=manifest
-    )
-    return install_artifact(out_dir, manifest.asset, files)
-
-
 def encode_artifact(
     *,
     model: Any,

@@ -24,7 +24,6 @@ from distributed import Client
 
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import Manifest
-from cryptopredict.artifact.write import write_artifact
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
 from cryptopredict.data import Bars, History, Rules, validate
@@ -34,6 +33,7 @@ from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
+from tests.artifact_files import write_artifact
 from tests.local_cluster import train
 
 # Prophet calls a pandas method that pandas has deprecated; not ours to fix.

@@ -18,12 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact.read import Artifact, load_artifacts
+from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import ApiSettings
 from tests.api.artifacts import BTC_VERSION, HOUR, rewrite, write_test_artifacts
 from tests.api.documented import check_conforms
+from tests.artifact_files import load_artifacts
 from tests.live_server import LiveServer, start_server
 from tests.shared import built_once
 

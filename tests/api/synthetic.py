@@ -49,7 +49,7 @@ from cryptopredict.artifact.schema import (
     ValidationReport,
     WidthFifth,
 )
-from cryptopredict.artifact.write import write_artifact
+from tests.artifact_files import write_artifact
 
 HOUR = 3600
 DAY = 24 * HOUR

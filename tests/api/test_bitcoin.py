@@ -187,7 +187,7 @@ def test_serving_never_reads_the_model(artifact_dir, tmp_path, settings, facts):
     import shutil
 
     from cryptopredict.api import create_app
-    from cryptopredict.artifact.read import load_artifacts
+    from tests.artifact_files import load_artifacts
 
     copy = shutil.copytree(artifact_dir, tmp_path / "artifacts")
     client = create_app(load_artifacts(copy), settings).test_client()

@@ -13,9 +13,9 @@ from cryptopredict.api import create_app
 from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.arrays import BarHistory
-from cryptopredict.artifact.read import load_artifacts
 from cryptopredict.data.frame import bar_vwap
 from tests.api.artifacts import DAY, HOUR, rewrite
+from tests.artifact_files import load_artifacts
 from tests.pandas_candles import pandas_candles
 
 ROUTE = "/candles/{asset}"

@@ -12,8 +12,8 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact.read import load_artifacts
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
+from tests.artifact_files import load_artifacts
 
 pytestmark = PROPHET_DEPRECATION
 DAY = 24 * HOUR

@@ -7,8 +7,8 @@ import re
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
-from cryptopredict.artifact.read import load_artifacts
 from cryptopredict.artifact.schema import BACKTEST, REQUIRED_KEYS
+from tests.artifact_files import load_artifacts
 
 
 def test_the_model_card_is_the_manifest_with_the_backtest_summary_once(client, artifacts, conforms):

@@ -431,10 +431,10 @@ def tuple_of(url: str) -> tuple[str, int]:
 IMPORTS = """
 import sys
 from cryptopredict.api import create_app
-from cryptopredict.artifact.read import load_artifacts
+from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 
-client = create_app(load_artifacts(sys.argv[1]), ApiSettings()).test_client()
+client = create_app(open_artifacts(sys.argv[1]), ApiSettings()).test_client()
 far = f"/bitcoin?date={sys.argv[2]}"  # three years after the last bar
 paths = ("/bitcoin?date=2026-07-20", far, "/bitcoin/forecast", "/model", "/healthz", "/", "/docs")
 for path in paths:
