@@ -145,11 +145,13 @@ def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | Non
     directory = record_dir(model_dir)
     with replacing(directory / f"{record.asset}{SUFFIX}") as temporary:
         temporary.write_bytes(gzip.compress(msgspec.json.encode(record), mtime=0))
+        temporary.chmod(0o644)  # the server may run as another user
     index = _read_index(directory) or {}
     index[record.asset] = record.count
     with replacing(directory / INDEX) as temporary:
         encoded = _RecordIndex(RECORD_VERSION, dict(sorted(index.items())))
         temporary.write_bytes(msgspec.json.format(msgspec.json.encode(encoded)) + b"\n")
+        temporary.chmod(0o644)
 
 
 def _read_index(directory: Path) -> dict[str, RecordCount] | None:

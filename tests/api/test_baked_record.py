@@ -75,6 +75,9 @@ def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one
     assert kept.scored_until == facts.data_end
     assert kept.started == START
     assert read_records(model_dir)["btc-usd"] == kept
+    # Readable by the server, which runs as another user than the training (the image's).
+    files = [record_dir(model_dir) / INDEX, record_dir(model_dir) / f"btc-usd{SUFFIX}"]
+    assert [oct(file.stat().st_mode & 0o777) for file in files] == [oct(0o644)] * 2
 
 
 def test_the_same_model_is_issued_once(model_dir):
