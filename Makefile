@@ -177,7 +177,8 @@ test: $(TOOLS) lint docs
 # The documentation site (mkdocs.yml, docs/): a broken link, anchor or snippet fails the build.
 # `.venv/bin/mkdocs serve` serves it while you edit it.
 docs: $(VENV)/.test-deps
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .cache/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .cache/site 2>&1 | grep -v '^INFO' ; \
+		exit $${PIPESTATUS[0]}
 
 # `make e2e`: the real model (`train.py --all` on the embedded data, cached under .cache/e2e/
 # while what training reads is unchanged), served by api.py on a free port, checked end to end:
