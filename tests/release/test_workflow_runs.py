@@ -721,7 +721,8 @@ def test_track_record_afresh_builds_without_the_previous_image_saying_why(releas
     assert "TRACK_RECORD_AFRESH=the registry lost v0.1.5's image\n" in build.inputs["build-args"]
 
 
-# Issue 62: a job cancelled at its limit (`timeout-minutes`), and the re-run of failed jobs after it.
+# Issue 62: a job cancelled at its limit (`timeout-minutes`), and the re-run of failed jobs
+# after it.
 
 BUILD = "Train, build and push by digest (no tag yet)"
 DEPLOY = "Deploy the pushed digest on Render, while latest points at it, and wait for it"
