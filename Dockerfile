@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.28.0@sha256:bb22d9815c728170f72750f4e5b0d672e06176142e1d602c7e66c050100b7e5b
 # The BuildKit frontend that parses this file, pinned by digest (docs/release.md, "Supply chain").
-# Two stages: `train` fits the model on the build machine's platform (once, whatever the target
-# platforms), `runtime` serves the artifact with only the serving requirements installed.
+# Three stages: `previous` is the image this release follows (its track record is extended),
+# `train` fits the model on the build machine's platform (once, whatever the target platforms),
+# `runtime` serves the artifact with only the serving requirements installed.
 # Build arguments and secrets: docs/release.md, "Building the image yourself".
 # The base is Debian 13, trixie (supported until 2028; Debian 12's security support ended on
 # 2026-06-10), with the CPython patch release written out, so Dependabot proposes each new one
@@ -12,6 +13,13 @@
 # The digest is the tag's index as built on 2026-10-01 (no registry is reachable where it was
 # written: it is the one several public repositories pin for this tag, one of them recording
 # `docker buildx imagetools inspect`); Dependabot proposes the newer ones.
+
+# The previous release's image, whose track record this one extends (docs/live-data.md, "The
+# track record"): the release names it as the build context `previous`
+# (`previous=docker-image://ghcr.io/<owner>/<repo>@<digest of latest>`), which replaces this
+# stage. Left as it is (a local build, a repository's first release), it is the bare base
+# image: there is no earlier record, and each pair's starts with this build's issue.
+FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS previous
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS train
 # PYTHONPATH: this stage is also a Dask scheduler's and worker's image (docs/model.md), and
@@ -55,7 +63,12 @@ ARG BUILD_ID=""
 # image's provenance). Missing secrets are fine: the sources work without keys, and without a
 # scheduler training runs on a local cluster. $TRAIN_ARGS is unquoted on purpose: several flags.
 # The history store outlives the build in a BuildKit cache mount. Nothing of it reaches a layer.
-RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
+# The previous image's model directory is mounted read-only: train.py scores its track record on
+# the closes it fetches and writes the extended record into /app/artifacts; a record that cannot
+# be read fails the build, unless TRACK_RECORD_AFRESH says why to start anew.
+ARG TRACK_RECORD_AFRESH=""
+RUN --mount=type=bind,from=previous,source=/,target=/previous \
+    --mount=type=secret,id=ALPACA_API_KEY,required=false \
     --mount=type=secret,id=ALPACA_SECRET_KEY,required=false \
     --mount=type=secret,id=DASK_SCHEDULER_ADDRESS,required=false \
     --mount=type=cache,id=cryptopredict-cache,target=/cache,sharing=locked \
@@ -66,8 +79,8 @@ RUN --mount=type=secret,id=ALPACA_API_KEY,required=false \
     done \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}: ${ASSETS:-the default pairs}" \
     && ASSETS="$ASSETS" REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
-        CRYPTOPREDICT_CACHE=/cache/history \
-        python train.py --all --out /app/artifacts --source "$TRAIN_SOURCE" \
+        CRYPTOPREDICT_CACHE=/cache/history TRACK_RECORD_AFRESH="$TRACK_RECORD_AFRESH" \
+        python train.py --all --out /app/artifacts --previous /previous/app/artifacts --source "$TRAIN_SOURCE" \
             --tolerate 0.1 --must-train btc-usd $TRAIN_ARGS \
     && mkdir -p /app/models \
     && for pickled in /app/artifacts/*/model.pkl; do \

@@ -61,10 +61,10 @@ created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # The Dockerfile pins its base by the official image's digest, which the stand-in cannot have:
 # build a copy whose FROM lines name the base by tag only, and check that nothing else differs.
 sed -E 's/^(FROM .*python:[^ @]+)@sha256:[0-9a-f]{64} /\1 /' "$context/Dockerfile" >"$work/Dockerfile"
-[[ "$(grep -c '^FROM .*@sha256:' "$context/Dockerfile")" == 2 ]] \
-    || die "the Dockerfile's two stages no longer pin their base by digest"
-[[ "$(diff "$context/Dockerfile" "$work/Dockerfile" | grep -c '^[<>]')" == 4 ]] \
-    || die "dropping the base image's digest changed more than the two FROM lines"
+[[ "$(grep -c '^FROM .*@sha256:' "$context/Dockerfile")" == 3 ]] \
+    || die "the Dockerfile's three stages no longer pin their base by digest"
+[[ "$(diff "$context/Dockerfile" "$work/Dockerfile" | grep -c '^[<>]')" == 6 ]] \
+    || die "dropping the base image's digest changed more than the three FROM lines"
 build=(
     buildah build --isolation chroot --pull=never --format docker --layers
     --file "$work/Dockerfile"
@@ -191,6 +191,16 @@ if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi
+# The track record the build baked (a build without a previous image starts it): BTC/USD's one
+# issue, read from the image by the route users call.
+"$python" - "http://127.0.0.1:$port/model/btc-usd/track-record" <<'CHECK' \
+    || die "the image serves no track record of its own issue"
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=30) as answer:
+    record = json.load(answer)
+assert record["issues"] == 1 and record["started"], record
+print(f"image-test: the track record holds its issue ({record['started_why']})")
+CHECK
 
 # 7. Serving never imported pandas or Prophet: not at startup, not for any route smoke_http
 #    called. The import log must show the serving stack, or the check would prove nothing.

@@ -93,10 +93,13 @@ def record_dir(model_dir: Path) -> Path:
 
 def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
     """Every pair's record under `model_dir`, by slug; None where none was ever written (no
-    index); RecordError naming the first that is missing, cut short, unreadable or another
-    pair's."""
-    index = _read_index(record_dir(model_dir))
+    record directory); RecordError naming the first that is missing, cut short, unreadable or
+    another pair's, or the index where records stand without it."""
+    directory = record_dir(model_dir)
+    index = _read_index(directory)
     if index is None:
+        if directory.is_dir() and any(directory.iterdir()):
+            raise RecordError(f"{directory / INDEX}: missing, though {directory} holds records")
         return None
     return {slug: read_record(model_dir, slug, count) for slug, count in index.items()}
 

@@ -42,13 +42,13 @@ class RecordKeeper:
         previous: dict[str, PairRecord],
         *,
         out: Path,
-        start: RecordNote,
+        start: str,
         max_horizon_days: float,
         now: int,
     ) -> None:
         self.previous = previous
         self.out = out
-        self.start = start  # of a pair's record that has no previous one
+        self.start = start  # why a pair's record with no previous one starts (at its issue)
         self.max_horizon_days = max_horizon_days
         self.now = now
         self.written: set[str] = set()
@@ -60,19 +60,21 @@ class RecordKeeper:
         """The records published in `previous_dir`; with `afresh` (why), none: every record
         starts anew, saying why. RecordError when a published record cannot be read."""
         now = int(time.time())
+        found: dict[str, PairRecord] | None = {}
         if afresh:
             log.warning("track record: started afresh, as TRACK_RECORD_AFRESH says: %s", afresh)
-            return cls({}, out=out, start=RecordNote(now, f"started afresh: {afresh}"),
-                       max_horizon_days=max_horizon_days, now=now)  # fmt: skip
-        found = read_records(previous_dir)
-        if found is None:
-            why = f"no earlier track record was published in {previous_dir}"
-            log.info("track record: %s; each pair's starts with this release's issue", why)
-            return cls({}, out=out, start=RecordNote(now, why),
-                       max_horizon_days=max_horizon_days, now=now)  # fmt: skip
-        log.info("track record: %d pairs' records read from %s", len(found), previous_dir)
-        start = RecordNote(now, "first issued by this release")
-        return cls(found, out=out, start=start, max_horizon_days=max_horizon_days, now=now)
+            start = f"started afresh: {afresh}"
+        elif (found := read_records(previous_dir)) is None:
+            log.info(
+                "track record: none was published in %s; each pair's starts with this "
+                "release's issue",
+                previous_dir,
+            )
+            start = "no earlier track record was published"
+        else:
+            log.info("track record: %d pairs' records read from %s", len(found), previous_dir)
+            start = "first issued by this release"
+        return cls(found or {}, out=out, start=start, max_horizon_days=max_horizon_days, now=now)
 
     def issued(self, slug: str, path: Path) -> PairRecord:
         """The artifact at `path` written: `slug`'s record scored on its history, its issue
@@ -91,7 +93,7 @@ class RecordKeeper:
             record_version=RECORD_VERSION,
             asset=slug,
             symbol=entry.symbol,
-            started=previous.started if previous else self.start,
+            started=previous.started if previous else RecordNote(new.data_until, self.start),
             scored_until=max(entry.data_until, previous.scored_until if previous else 0),
             issues=issues,
         )

@@ -99,10 +99,14 @@ def test_a_pair_not_trained_is_carried_forward_saying_why(model_dir, tmp_path):
 
 def test_without_a_published_record_each_starts_saying_so(model_dir, tmp_path):
     kept = keeper(tmp_path / "nothing", model_dir).issued("btc-usd", model_dir / "btc-usd")
-    assert "no earlier track record was published" in kept.started.why
+    # It goes back to its first issue's data end, whenever that release ran.
+    assert kept.started == RecordNote(
+        kept.issues[0].data_until, "no earlier track record was published"
+    )
     afresh = keeper(model_dir, model_dir, afresh="the registry lost the image")
     record = afresh.issued("eth-usd", model_dir / "eth-usd")
     assert record.started.why == "started afresh: the registry lost the image"
+    assert record.started.at == record.issues[0].data_until
 
 
 def _damage(directory, how: str) -> None:
@@ -114,18 +118,29 @@ def _damage(directory, how: str) -> None:
         file.write_bytes(gzip.compress(text))
     elif how == "missing":
         file.unlink()
+    elif how == "without its index":
+        (record_dir(directory) / INDEX).unlink()
     elif how == "cut short":  # a whole record, of fewer issues than the index counts
         record = msgspec.json.decode(gzip.decompress(file.read_bytes()), type=PairRecord)
         shorter = msgspec.structs.replace(record, issues=record.issues[:1])
         file.write_bytes(gzip.compress(msgspec.json.encode(shorter)))
 
 
-@pytest.mark.parametrize("how", ["truncated", "another pair's", "missing", "cut short"])
-def test_a_published_record_that_cannot_be_read_stops_the_run_naming_it(tmp_path, how):
+@pytest.mark.parametrize(
+    ("how", "named"),
+    [
+        ("truncated", r"btc-usd\.json\.gz"),
+        ("another pair's", r"btc-usd\.json\.gz"),
+        ("missing", r"btc-usd\.json\.gz: missing"),
+        ("cut short", r"btc-usd\.json\.gz: cut short"),
+        ("without its index", r"index\.json: missing"),
+    ],
+)
+def test_a_published_record_that_cannot_be_read_stops_the_run_naming_it(tmp_path, how, named):
     issues = [earlier_issue(1_780_000_000 + n * 6 * HOUR, [1, 2]) for n in range(2)]
     write_record(tmp_path / "previous", pair_record(issues), None)
     _damage(tmp_path / "previous", how)
-    with pytest.raises(RecordError, match=r"btc-usd\.json\.gz"):
+    with pytest.raises(RecordError, match=named):
         keeper(tmp_path / "previous", tmp_path / "out")
     assert not (tmp_path / "out").exists()
     fresh = keeper(tmp_path / "previous", tmp_path / "out", afresh="it was lost")

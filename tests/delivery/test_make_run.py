@@ -1,7 +1,8 @@
 """`make run` with a mix of good and unknown pairs (issue 35, bar 2; issue 56, bar 2): it
 serves every pair that trained, while training, and names the one that failed, with why and the
 pairs a source knows, by the names that train and serve them; `/healthz` says degraded and
-names it, with why, while the run lasts and after it."""
+names it, with why, while the run lasts and after it; requests to every route leave no database
+file behind (issue 61, bar 4)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -64,12 +66,32 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
         assert [pair["asset"] for pair in health["failed"]] == ["nosuch-usd"]
         assert "no source delivered NOSUCH/USD" in health["failed"][0]["reason"]
         assert health["training"] is None
+        # Every route, once (issue 61, bar 4): serving writes no database, the track record
+        # included (it is read from the model directory).
+        assert _status(url, "/model/sol-usdt/track-record") == 200
+        for path in _routes(url):
+            _status(url, path.replace("{asset}", "sol-usdt") + "?date=2026-08-01")
+        assert not (tmp_path / "none.db").exists()
+        assert sorted(path.name for path in tmp_path.rglob("*.db*")) == []
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
         process.wait(timeout=60)
     # Ctrl-C: the server finishes what is in flight and stops cleanly (api.py's status 0).
     assert log.read_text().rstrip().endswith("api: stopped")
     assert process.returncode in (0, -signal.SIGINT), process.returncode
+
+
+def _routes(url: str) -> list[str]:
+    with urllib.request.urlopen(f"{url}/openapi.json") as answer:
+        return list(json.load(answer)["paths"])
+
+
+def _status(url: str, path: str) -> int:
+    try:
+        with urllib.request.urlopen(url + path, timeout=60) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def _health(url: str) -> dict:

@@ -691,3 +691,85 @@ def test_a_scheduled_rebuild_a_queued_push_overtook_ends_green_naming_the_newer_
     assert {job: run.result(job) for job in LATER_JOBS} == dict.fromkeys(LATER_JOBS, "skipped")
     assert not [step for step in run.steps() if step.outcome == "failure"]
     assert run.secrets_read() == []
+
+
+# Issue 61: the build extends the track record of the image `latest` names, which only main's
+# releases move; TRACK_RECORD_AFRESH (a repository variable) starts it anew instead.
+
+
+def build_step(run: WorkflowRun):
+    [build] = [step for step in run.jobs["image"].steps if step.name.startswith("Train, build")]
+    return build
+
+
+@pytest.mark.slow  # runs of the image job: dozens of git and Python processes
+def test_the_build_extends_the_track_record_of_the_image_latest_names(release):
+    for event in (push_event(release.push("Add a pair")), tag_event("v0.1.5", release.b)):
+        build = build_step(image_job(release, event))
+        assert build.outcome == "success"
+        assert build.inputs["build-contexts"] == (
+            "previous=docker-image://ghcr.io/octo/cryptopredict:latest"
+        )
+        assert "TRACK_RECORD_AFRESH=\n" in build.inputs["build-args"]
+
+
+@pytest.mark.slow
+def test_track_record_afresh_builds_without_the_previous_image_saying_why(release):
+    release.runner.variables["TRACK_RECORD_AFRESH"] = "the registry lost v0.1.5's image"
+    build = build_step(image_job(release, push_event(release.push("Add a pair"))))
+    assert build.inputs["build-contexts"] == ""
+    assert "TRACK_RECORD_AFRESH=the registry lost v0.1.5's image\n" in build.inputs["build-args"]
+
+
+# Issue 62: a job cancelled at its limit (`timeout-minutes`), and the re-run of failed jobs after it.
+
+BUILD = "Train, build and push by digest (no tag yet)"
+DEPLOY = "Deploy the pushed digest on Render, while latest points at it, and wait for it"
+
+
+@pytest.mark.slow  # two runs of the release: dozens of git and Python processes
+def test_an_image_job_cut_at_its_limit_publishes_nothing_and_its_rerun_releases(release):
+    x = release.push("Add a pair")
+    outputs = release.runner.run(push_event(x, "Add a pair #minor"), only=["version"])
+    outputs = outputs.jobs["version"].outputs
+    first = release.runner.run(
+        push_event(x, "Add a pair #minor"),
+        reuse={"version": outputs, "test": {}},
+        time_out={"image": BUILD},
+    )
+    assert first.result("image") == "cancelled"
+    assert [step.outcome for step in first.jobs["image"].steps if step.name == BUILD] == [
+        "cancelled"
+    ]
+    later = ("smoke", "scan", "tag", "publish", "deploy")
+    assert {job: first.result(job) for job in later} == dict.fromkeys(later, "skipped")
+    assert "v0.2.0" not in release.remote.git("tag", "--list")
+    assert not [call for call in release.calls() if "imagetools create" in call]
+    assert release.hook_calls() == []
+    # "Re-run failed jobs": the image job again, then everything after it, as a first run would.
+    release.answer_render(outputs["build-tag"])
+    rerun = release.runner.run(
+        push_event(x, "Add a pair #minor"), reuse={"version": outputs, "test": {}, "smoke": {}}
+    )
+    jobs = ("image", "scan", "tag", "publish", "deploy")
+    assert {job: rerun.result(job) for job in jobs} == dict.fromkeys(jobs, "success")
+    assert release.remote.git("rev-parse", "refs/tags/v0.2.0") == x
+
+
+@pytest.mark.slow
+def test_a_deploy_cut_at_its_limit_says_production_was_not_updated(release):
+    x = release.push("Add a pair")
+    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    release.remote.git("tag", outputs["tag"], x)  # the tag job made it; publish moved latest
+    done = {**built(outputs), "tag": {}, "publish": {}}
+    run = release.runner.run(
+        push_event(x), reuse=done, only=["deploy"], time_out={"deploy": DEPLOY}
+    )
+    assert run.result("deploy") == "cancelled"
+    assert [step.outcome for step in run.jobs["deploy"].steps if step.name == DEPLOY] == [
+        "cancelled"
+    ]
+    [said] = [s for s in run.jobs["deploy"].steps if s.name.startswith("Say that production")]
+    assert said.outcome == "success"
+    assert "::error title=production not updated::" in said.output
+    assert release.hook_calls() == []

@@ -17,7 +17,11 @@ What it does as GitHub does:
 - `actions/checkout`: a fresh clone of the scratch remote at the run's commit, `origin/<branch>`
   pointing at that commit for a run on a branch, as the action leaves it;
 - "Re-run failed jobs": `reuse` gives jobs that are not run again, with the outputs of the
-  attempt that ran them.
+  attempt that ran them;
+- a job cancelled at its `timeout-minutes`: `time_out` names the step running when the limit
+  came; that step is cancelled (its `outcome`), the job's result is `cancelled`, and after it
+  only the steps whose `if:` calls a status function run (`always()` documentedly does); the
+  workflow goes on, and a job that needs it is skipped unless its `if:` says otherwise.
 
 What it does not: any other action (`setup-python`, docker's, the attestation) is a no-op that
 evaluates its inputs (so a secret it would read is recorded) and returns the outputs the test
@@ -234,15 +238,16 @@ def _loosely_equal(left: Any, right: Any) -> bool:
 class StepRun:
     job: str
     name: str
-    outcome: str  # success, failure, skipped
+    outcome: str  # success, failure, skipped, cancelled
     output: str = ""
     secrets: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # an action's `with:`, evaluated
 
 
 @dataclass
 class JobRun:
     name: str
-    result: str  # success, failure, skipped
+    result: str  # success, failure, skipped, cancelled
     outputs: dict[str, str] = field(default_factory=dict)
     steps: list[StepRun] = field(default_factory=list)
 
@@ -314,9 +319,11 @@ class Runner:
         *,
         only: list[str] | None = None,
         reuse: Mapping[str, Mapping[str, str]] | None = None,
+        time_out: Mapping[str, str] | None = None,
     ) -> WorkflowRun:
         """Run the workflow's jobs (or `only` those), the jobs in `reuse` standing as succeeded
-        with the outputs given (a re-run of failed jobs)."""
+        with the outputs given (a re-run of failed jobs), each job in `time_out` cancelled at its
+        limit while the step named there runs."""
         jobs: dict[str, JobRun] = {
             name: JobRun(name, "success", dict(outputs)) for name, outputs in (reuse or {}).items()
         }
@@ -325,7 +332,7 @@ class Runner:
                 continue
             if only is not None and name not in only:
                 continue
-            jobs[name] = self._job(name, event, jobs)
+            jobs[name] = self._job(name, event, jobs, (time_out or {}).get(name))
         return WorkflowRun(jobs)
 
     def _in_order(self) -> list[str]:
@@ -362,7 +369,9 @@ class Runner:
         direct = set(_needs(self.workflow["jobs"][name]))
         return direct.union(*(self._ancestors(parent) for parent in direct))
 
-    def _job(self, name: str, event: Event, done: Mapping[str, JobRun]) -> JobRun:
+    def _job(
+        self, name: str, event: Event, done: Mapping[str, JobRun], cut_at: str | None = None
+    ) -> JobRun:
         definition = self.workflow["jobs"][name]
         needs = _needs(definition)
         if any(parent not in done for parent in needs):
@@ -402,18 +411,30 @@ class Runner:
         for step in definition.get("steps", []):
             label = step.get("name") or step.get("uses") or step.get("run", "")[:40]
             reads = []
-            # After a failed step only the steps that ask for it run (`if: failure()`).
-            failed = run.result == "failure"
-            contexts[STATUS] = {**contexts[STATUS], "success": not failed, "failure": failed}
+            # After a failed or cancelled step only the steps that ask for it run (`if:
+            # failure()`, `cancelled()`, `always()`).
+            stopped = run.result != "success"
+            contexts[STATUS] = {
+                **contexts[STATUS],
+                "success": not stopped,
+                "failure": run.result == "failure",
+                "cancelled": run.result == "cancelled",
+            }
             asks = STATUS_FUNCTIONS.search(str(step.get("if", "")))
-            if (failed and not asks) or not condition(step.get("if"), contexts, reads):
+            if (stopped and not asks) or not condition(step.get("if"), contexts, reads):
                 run.steps.append(StepRun(name, label, "skipped"))
+                continue
+            if label == cut_at:
+                run.steps.append(StepRun(name, label, "cancelled"))
+                run.result = "cancelled"
+                if "id" in step:
+                    contexts["steps"][step["id"]] = {"outputs": {}, "outcome": "cancelled"}
                 continue
             env = {k: interpolate(v, contexts, reads) for k, v in (step.get("env") or {}).items()}
             inputs = {
                 k: interpolate(v, contexts, reads) for k, v in (step.get("with") or {}).items()
             }
-            record = StepRun(name, label, "success", secrets=list(reads))
+            record = StepRun(name, label, "success", secrets=list(reads), inputs=inputs)
             run.steps.append(record)
             if "run" in step:
                 outputs = self._shell(step["run"], event, workspace, {**job_env, **env}, record)

@@ -240,3 +240,27 @@ def test_until_must_be_a_past_instant(tmp_path, capsys):
     assert "'2999-01-01' is in the future" in err
     assert "not an ISO 8601 date or time: 'yesterday'" in err
     assert not tmp_path.joinpath("btc-usd").exists()
+
+
+def test_a_published_record_that_cannot_be_read_stops_the_run_unless_told_to_start_afresh(
+    daily_csv, tmp_path, caplog, monkeypatch
+):
+    """Issue 61, bar 3: the run names the broken record and the setting, and writes nothing;
+    with TRACK_RECORD_AFRESH it trains and each record says why it started then."""
+    arguments = ["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path / "out")]
+    assert main([*arguments, "--previous", str(tmp_path / "first")]) == 0
+    (tmp_path / "first" / "track-record").mkdir(parents=True)
+    published = tmp_path / "out" / "track-record" / "btc-usd.json.gz"
+    before = published.read_bytes()
+    (tmp_path / "first" / "track-record" / "index.json").write_bytes(
+        (published.parent / "index.json").read_bytes()
+    )  # the index lists BTC/USD's record, which the previous release lost
+    assert main([*arguments, "--previous", str(tmp_path / "first")]) == 2
+    assert f"{tmp_path / 'first' / 'track-record' / 'btc-usd.json.gz'}: missing" in caplog.text
+    assert "set TRACK_RECORD_AFRESH to why, to start a new one" in caplog.text
+    assert published.read_bytes() == before  # the run wrote nothing
+    monkeypatch.setenv("TRACK_RECORD_AFRESH", "the previous image lost it")
+    assert main([*arguments, "--previous", str(tmp_path / "first")]) == 0
+    record = json.loads(gzip.decompress(published.read_bytes()))
+    assert record["started"]["why"] == "started afresh: the previous image lost it"
+    assert len(record["issues"]) == 1

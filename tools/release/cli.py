@@ -297,6 +297,7 @@ def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
             file=sys.stderr,
         )
     built_at = args.built_at or datetime.now(UTC)
+    image = image_name(args.repository)
     return github_outputs(
         {
             "build": "true" if plan.build else "false",
@@ -310,8 +311,11 @@ def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
             "publish": "true" if plan.publish else "false",
             "build-tag": build_tag(release.version, built_at),
             "created": created(built_at),
-            "image": image_name(args.repository),
+            "image": image,
             "image-tags": "\n".join(image_tags(release.version, built_at)),
+            # The image whose track record this build extends: `latest`, once a release was
+            # made (the Dockerfile's `previous` stage; docs/release.md, "The track record").
+            "previous": f"previous=docker-image://{image}:latest" if plan.previous else "",
         }
     )
 
