@@ -28,7 +28,6 @@ from cryptopredict.artifact.schema import (
     Manifest,
     PostprocessRules,
     RepairCount,
-    TrainingConfig,
     ValidationFindings,
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
@@ -77,7 +76,7 @@ def manifest_fields(version: str, grid_last: int) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "files": {},
-        "params": msgspec.to_builtins(TrainingConfig(**DEFAULT.to_dict(), price="close")),
+        "params": msgspec.to_builtins(DEFAULT),
         "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
         "served": {
             "point_forecast": "the last close",

@@ -32,7 +32,7 @@ LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
 DEFAULT_LEVEL = 80  # the band answers give unless asked for another
 INTERVAL_PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"  # a bar interval: 1m, 15m, 1h, 4h, 1d, 1w
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}  # an interval's units
-PRICES = ("close", "vwap")  # the prices a model can learn (TrainingConfig.price)
+PRICES = ("close", "vwap")  # the prices a model can learn (ModelConfig.price)
 
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
@@ -294,21 +294,38 @@ class BacktestReport(Record, omit_defaults=False, frozen=True):
     paths: tuple[PastPath, ...] = ()
 
 
-class TrainingConfig(Record, frozen=True):
-    """The training configuration (cryptopredict.model.config.ModelConfig) and the price."""
+class ModelConfig(Record, omit_defaults=False, frozen=True):
+    """A Prophet configuration, how its output becomes the served forecast, and the price it
+    learns: what training fits (`cryptopredict.model.config` holds the ones it tries) and what
+    the manifest records."""
 
     name: str
-    target: str
-    growth: str
-    seasonality_mode: str
-    changepoint_prior_scale: float
-    changepoint_range: float
-    window_days: int | None
-    interval_width: float
-    anchored: bool
-    damping_hours: float | None
-    calibrated: bool
-    price: str
+    target: str = "log"  # fit Prophet on "log" price (exponentiate back) or on "price"
+    growth: str = "linear"
+    seasonality_mode: str = "additive"
+    changepoint_prior_scale: float = 0.05
+    changepoint_range: float = 0.8
+    window_days: int | None = 365  # train on the most recent days only; None: all history
+    interval_width: float = 0.8
+    anchored: bool = True  # start the forecast at the last close
+    # Damp the model's move away from the anchor (tau, hours; None: undamped, 0: none of the
+    # model's move is kept). The served one is the panel's (`panel_choice.served_config`).
+    damping_hours: float | None = None
+    # Bands calibrated on backtest errors (cryptopredict.model.bands) instead of Prophet's own.
+    calibrated: bool = True
+    price: str = "close"  # one of PRICES
+
+    def prophet_kwargs(self) -> dict[str, Any]:
+        return {
+            "growth": self.growth,
+            "seasonality_mode": self.seasonality_mode,
+            "changepoint_prior_scale": self.changepoint_prior_scale,
+            "changepoint_range": self.changepoint_range,
+            "interval_width": self.interval_width,
+        }
+
+    def with_changes(self, **changes: Any) -> ModelConfig:
+        return msgspec.structs.replace(self, **changes)
 
 
 class PostprocessRules(msgspec.Struct, frozen=True):
@@ -393,7 +410,7 @@ class Manifest(msgspec.Struct, frozen=True):
     git_sha: str | None
     data: TrainingData
     versions: dict[str, str]
-    params: TrainingConfig
+    params: ModelConfig
     postprocess: PostprocessRules
     band: ServedBandSpec
     served: ServedNames  # the point forecast and the band, named, and how each was settled

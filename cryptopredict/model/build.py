@@ -26,10 +26,10 @@ from cryptopredict.artifact.schema import (
     FitWindow,
     GridSpan,
     Manifest,
+    ModelConfig,
     NaiveForecast,
     PostprocessRules,
     ServedBandSpec,
-    TrainingConfig,
     TrainingData,
 )
 from cryptopredict.artifact.write import encode_artifact
@@ -39,7 +39,6 @@ from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.backtest import BacktestResult, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
@@ -265,7 +264,7 @@ def _manifest(
             "python": platform.python_version(),
             **{name: importlib.metadata.version(name) for name in ("prophet", "pandas", "numpy")},
         },
-        params=TrainingConfig(**config.to_dict(), price=request.price),
+        params=config.with_changes(price=request.price),
         postprocess=rules,
         band=ServedBandSpec(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
         served=served_parts(

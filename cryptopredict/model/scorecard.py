@@ -9,8 +9,8 @@ from cryptopredict.artifact.schema import (
     EvaluationScores,
     ForecastScores,
     Manifest,
+    ModelConfig,
     NaiveComparison,
-    TrainingConfig,
 )
 from cryptopredict.utc import iso_moment
 
@@ -37,7 +37,7 @@ def training_report(manifest: Manifest) -> str:
     return "\n".join(lines)
 
 
-def _describe(params: TrainingConfig) -> str:
+def _describe(params: ModelConfig) -> str:
     price = params.price
     parts = [f"Prophet on {params.target} {price}"]
     if params.window_days:

@@ -32,6 +32,7 @@ from cryptopredict.artifact.schema import (
     Manifest,
     MixCandidate,
     MixSearch,
+    ModelConfig,
     NaiveComparison,
     PastPath,
     PoolCandidate,
@@ -44,7 +45,6 @@ from cryptopredict.artifact.schema import (
     ServedNames,
     Settlement,
     SpanBoundary,
-    TrainingConfig,
     TrainingData,
     ValidationFindings,
     WidthFifthCoverage,
@@ -305,7 +305,7 @@ def _manifest(
             training_window=FitWindow(first=_utc(first), last=_utc(last), rows=rows),
         ),
         versions={"prophet": "synthetic", "python": "3.11"},
-        params=TrainingConfig(
+        params=ModelConfig(
             name="prophet",
             target="log",
             growth="linear",

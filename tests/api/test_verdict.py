@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from cryptopredict.api.serving.verdict import point_forecast, verdict
-from cryptopredict.artifact.schema import EvaluationScores, ServedNames, Settlement, TrainingConfig
+from cryptopredict.artifact.schema import EvaluationScores, ModelConfig, ServedNames, Settlement
 from cryptopredict.model.naming import PANEL_DAMPING
 from tests.plain_words import TERMS_OF_ART
 
@@ -58,8 +58,8 @@ def _summary(**horizons: dict[str, Any]) -> EvaluationScores:
     )
 
 
-def _params(damping_hours: float | None, *, anchored: bool = True) -> TrainingConfig:
-    return TrainingConfig(
+def _params(damping_hours: float | None, *, anchored: bool = True) -> ModelConfig:
+    return ModelConfig(
         name="default", target="log", growth="linear", seasonality_mode="additive",
         changepoint_prior_scale=0.05, changepoint_range=0.8, window_days=365,
         interval_width=0.8, anchored=anchored, damping_hours=damping_hours,

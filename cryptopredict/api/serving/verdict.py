@@ -11,9 +11,9 @@ from cryptopredict.artifact.schema import (
     BandVerdict,
     EvaluationScores,
     ForecastScores,
+    ModelConfig,
     NaiveComparison,
     ServedNames,
-    TrainingConfig,
 )
 
 RULE = (
@@ -41,7 +41,7 @@ WHERE = {
 
 
 def verdict(
-    params: TrainingConfig,
+    params: ModelConfig,
     summary: EvaluationScores | None,
     symbol: str,
     served: ServedNames | None = None,
@@ -72,7 +72,7 @@ PLAIN_VERBS = {
 }
 
 
-def plain(params: TrainingConfig, rows: list[HorizonVerdict], origins: int) -> str:
+def plain(params: ModelConfig, rows: list[HorizonVerdict], origins: int) -> str:
     """One sentence without figures or terms of art: what the line is, what the band is, and
     how the band scored against the naive forecast's, said in plain words (the detail, in the
     terms docs/model.md explains, is in `point_forecast`, `band`, `sentence`)."""
@@ -94,7 +94,7 @@ def plain(params: TrainingConfig, rows: list[HorizonVerdict], origins: int) -> s
     )
 
 
-def _line(params: TrainingConfig) -> str:
+def _line(params: ModelConfig) -> str:
     tau = params.damping_hours
     if not params.anchored:
         return "The line is the model's predicted path"
@@ -108,7 +108,7 @@ def _line(params: TrainingConfig) -> str:
     )
 
 
-def point_forecast(params: TrainingConfig, served: ServedNames | None = None) -> str:
+def point_forecast(params: ModelConfig, served: ServedNames | None = None) -> str:
     """What the served point forecast is, plainly, and how its damping was settled (never a
     comparison that was not made)."""
     tau = params.damping_hours
