@@ -13,7 +13,7 @@ with the horizon the way a price does. So, past the last bar (the origin):
   last as sqrt(h), and never falls (`along_lead`).
 
 Pure numpy, so the API can apply it to predictions past the precomputed grid without the
-training code. The rules are the manifest's (`cryptopredict.artifact.schema.Postprocess`);
+training code. The rules are the manifest's (`cryptopredict.artifact.schema.PostprocessRules`);
 `target` says what the model was fitted on: `log` (log close) or `price` (close).
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cryptopredict.artifact.schema import Postprocess
+from cryptopredict.artifact.schema import PostprocessRules
 
 # Prices keep their cents, and below 1 (in the quote currency) this many significant digits:
 # 0.0161750 for a pair quoted at 0.016175, where cents alone would say 0.02.
@@ -47,11 +47,11 @@ def round_prices(values: np.ndarray) -> list[float | None]:
     return [None if math.isnan(v) else v for v in np.round(values, decimals).tolist()]
 
 
-def hours_ahead(rules: Postprocess, ds: np.ndarray) -> np.ndarray:
+def hours_ahead(rules: PostprocessRules, ds: np.ndarray) -> np.ndarray:
     return (np.asarray(ds, dtype=np.int64) - rules.origin) / 3600.0
 
 
-def centre(rules: Postprocess, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
+def centre(rules: PostprocessRules, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
     """The point forecast, in price, from the model's raw predictions at `hours` ahead."""
     return centre_path(
         rules.target,
@@ -65,7 +65,7 @@ def centre(rules: Postprocess, raw: np.ndarray, hours: np.ndarray) -> np.ndarray
 
 
 def forecast(
-    rules: Postprocess, ds: np.ndarray, raw: np.ndarray
+    rules: PostprocessRules, ds: np.ndarray, raw: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`yhat, yhat_lower, yhat_upper` at times `ds` past the origin."""
     hours = hours_ahead(rules, ds)

@@ -24,12 +24,11 @@ from cryptopredict.artifact.schema import (
     MODEL,
     SCHEMA_VERSION,
     BacktestReport,
-    Gaps,
+    GapCount,
     Manifest,
-    ModelParams,
-    Postprocess,
-    Repair,
-    ValidationReport,
+    PostprocessRules,
+    RepairCount,
+    ValidationFindings,
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
@@ -71,11 +70,13 @@ def parts(version: str = "v1", points: int = 48) -> dict:
 
 def manifest_fields(version: str, grid_last: int) -> dict:
     """A manifest as JSON fields, from the contract's own types where they have defaults."""
-    rules = Postprocess("log", START, 30_000.0, 10.3, True, None, 0.8, (1.0,), (-0.01,), (0.01,))
+    rules = PostprocessRules(
+        "log", START, 30_000.0, 10.3, True, None, 0.8, (1.0,), (-0.01,), (0.01,)
+    )
     return {
         "schema_version": SCHEMA_VERSION,
         "files": {},
-        "params": msgspec.to_builtins(ModelParams(**DEFAULT.to_dict(), price="close")),
+        "params": msgspec.to_builtins(DEFAULT),
         "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
         "served": {
             "point_forecast": "the last close",
@@ -98,7 +99,7 @@ def manifest_fields(version: str, grid_last: int) -> dict:
             "rows": 24,
             "sha256": "0" * 64,
             "validation": msgspec.to_builtins(
-                ValidationReport(24, "a", "b", 0, False, Repair(), Repair(), Gaps())
+                ValidationFindings(24, "a", "b", 0, False, RepairCount(), RepairCount(), GapCount())
             ),
             "training_window": {
                 "first": "2023-11-14T22:00:00Z",

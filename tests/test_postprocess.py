@@ -8,13 +8,13 @@ import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.artifact.schema import Postprocess
+from cryptopredict.artifact.schema import PostprocessRules
 from cryptopredict.postprocess import band, empirical_offsets, forecast
 
 ORIGIN = 1_750_000_000 - 1_750_000_000 % 3600
 
 
-def rules(**changes) -> Postprocess:
+def rules(**changes) -> PostprocessRules:
     base = {
         "target": "log",
         "origin": ORIGIN,
@@ -27,10 +27,10 @@ def rules(**changes) -> Postprocess:
         "band_lower": (-0.03, -0.08),
         "band_upper": (0.02, 0.06),
     }
-    return Postprocess(**{**base, **changes})
+    return PostprocessRules(**{**base, **changes})
 
 
-def bands_of(policy: Postprocess, centre: np.ndarray, ahead: np.ndarray):
+def bands_of(policy: PostprocessRules, centre: np.ndarray, ahead: np.ndarray):
     table = (policy.band_hours, policy.band_lower, policy.band_upper)
     return band(centre, ahead, table, policy.band_scale)
 
@@ -101,7 +101,7 @@ def test_a_bound_never_comes_closer_further_out_and_changes_smoothly():
 
 def test_round_trips_through_json():
     policy = rules(damping_hours=72.0)
-    assert msgspec.json.decode(msgspec.json.encode(policy), type=Postprocess) == policy
+    assert msgspec.json.decode(msgspec.json.encode(policy), type=PostprocessRules) == policy
 
 
 @pytest.mark.parametrize("offset", [-5.0, 0.0])

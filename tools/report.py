@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from cryptopredict.artifact.schema import BacktestReport, BandChoice, MixChoice, PoolChoice
+from cryptopredict.artifact.schema import BacktestReport, BandSearch, MixSearch, PoolSearch
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 from tools.settings import settings_table
@@ -153,7 +153,7 @@ def damping_table(damping: dict) -> str:
     return markdown_table(header, body, note)
 
 
-def band_table(band: BandChoice, shown: int = 10) -> str:
+def band_table(band: BandSearch, shown: int = 10) -> str:
     """The band candidates, best first (the `shown` best and the chosen one)."""
     ranked = [
         candidate.to_builtins() for candidate in sorted(band.candidates, key=lambda c: c.score)
@@ -194,7 +194,7 @@ def band_table(band: BandChoice, shown: int = 10) -> str:
     return "\n\n".join(tables)
 
 
-def pools_table(pools: PoolChoice) -> str:
+def pools_table(pools: PoolSearch) -> str:
     """How far back the chosen band's calibration reaches at each horizon, and why."""
     labels = [label for label in HORIZONS if label in pools.chosen]
     body = []
@@ -216,7 +216,7 @@ def pools_table(pools: PoolChoice) -> str:
     )
 
 
-def mix_table(mix: MixChoice) -> str:
+def mix_table(mix: MixSearch) -> str:
     """How much of the empirical band the chosen band's quantiles take at each horizon, and why."""
     labels = [label for label in HORIZONS if label in mix.chosen]
     names = {0.0: "scaled band alone", 0.5: "average of the two", 1.0: "empirical band alone"}

@@ -18,9 +18,10 @@ from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import verdict
+from cryptopredict.api.types.backtest import Backtest
+from cryptopredict.api.types.card import of
 from cryptopredict.api.types.model import (
     AssetHealth,
-    Backtest,
     Health,
     ModelCard,
     Unavailable,
@@ -70,7 +71,7 @@ def blueprint(
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
         served = catalog[slug]
-        return ENCODER.encode(Backtest.of(_at_instants(served.artifact.backtest, served.step)))
+        return ENCODER.encode(of(_at_instants(served.artifact.backtest, served.step), Backtest))
 
     @bp.get("/model")
     @document("The manifest, with the backtest summary.", ModelCard, errors=UNAVAILABLE)

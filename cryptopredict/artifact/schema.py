@@ -32,7 +32,7 @@ LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
 DEFAULT_LEVEL = 80  # the band answers give unless asked for another
 INTERVAL_PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"  # a bar interval: 1m, 15m, 1h, 4h, 1d, 1w
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}  # an interval's units
-PRICES = ("close", "vwap")  # the prices a model can learn (ModelParams.price)
+PRICES = ("close", "vwap")  # the prices a model can learn (ModelConfig.price)
 
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
@@ -59,7 +59,7 @@ class PerHorizon(Record, frozen=True):
     d30: float | None = msgspec.field(default=None, name="30d")
 
 
-class WidthFifth(Record, frozen=True):
+class WidthFifthCoverage(Record, frozen=True):
     """A band's coverage within one fifth of the origins by band width (log upper minus log
     lower), with its Newey-West standard error, and the widths the fifth spans."""
 
@@ -70,7 +70,7 @@ class WidthFifth(Record, frozen=True):
     width_to: float
 
 
-class ModelScores(Record, frozen=True):
+class ForecastScores(Record, frozen=True):
     """One model's scores over the evaluation origins at one horizon; the band's only for a
     model with a band. Levels are keyed by their percent as text ("50", "80", "95")."""
 
@@ -82,7 +82,7 @@ class ModelScores(Record, frozen=True):
     coverage_by_level: dict[str, float] | None = None
     coverage_se_by_level: dict[str, float] | None = None
     # Per level, each fifth of the origins by band width, narrowest first.
-    coverage_by_width_quintile: dict[str, tuple[WidthFifth, ...]] | None = None
+    coverage_by_width_quintile: dict[str, tuple[WidthFifthCoverage, ...]] | None = None
     interval_score: float | None = None  # of the DEFAULT_LEVEL band
     interval_score_by_level: dict[str, float] | None = None
     quantile_score: float | None = None
@@ -100,7 +100,7 @@ class BandVerdict(enum.StrEnum):
     TOO_FEW = "too few windows"
 
 
-class Comparison(Record, frozen=True):
+class NaiveComparison(Record, frozen=True):
     """The served model minus the naive one per origin, averaged, with the one standard error
     (`cryptopredict.standard_error`, a flat top over `lags` overlapping origins); scores of a
     band only when both have one. On the 80% interval score: the degrees of freedom of its
@@ -125,14 +125,14 @@ class Comparison(Record, frozen=True):
     verdict: BandVerdict | None = None
 
 
-class HorizonScores(Record, frozen=True):
-    prophet: ModelScores | None = None  # the served model
-    naive: ModelScores | None = None
-    drift: ModelScores | None = None
-    prophet_vs_naive: Comparison | None = None
+class ScoresAtHorizon(Record, frozen=True):
+    prophet: ForecastScores | None = None  # the served model
+    naive: ForecastScores | None = None
+    drift: ForecastScores | None = None
+    prophet_vs_naive: NaiveComparison | None = None
 
 
-class Boundary(Record, frozen=True):
+class SpanBoundary(Record, frozen=True):
     """Where validation ends and evaluation starts: every choice was made on outcomes known by
     `last_validation_outcome`, before the first evaluation origin."""
 
@@ -141,7 +141,7 @@ class Boundary(Record, frozen=True):
     first_evaluation_origin: UtcTime
 
 
-class BacktestSummary(Record, frozen=True):
+class EvaluationScores(Record, frozen=True):
     """The evaluation scores of the served model and the baselines, per horizon."""
 
     origins: int
@@ -149,19 +149,19 @@ class BacktestSummary(Record, frozen=True):
     refits: int
     interval_width: float
     levels: tuple[int, ...]
-    boundary: Boundary
-    h1: HorizonScores | None = msgspec.field(default=None, name="1h")
-    d1: HorizonScores | None = msgspec.field(default=None, name="1d")
-    d7: HorizonScores | None = msgspec.field(default=None, name="7d")
-    d30: HorizonScores | None = msgspec.field(default=None, name="30d")
+    boundary: SpanBoundary
+    h1: ScoresAtHorizon | None = msgspec.field(default=None, name="1h")
+    d1: ScoresAtHorizon | None = msgspec.field(default=None, name="1d")
+    d7: ScoresAtHorizon | None = msgspec.field(default=None, name="7d")
+    d30: ScoresAtHorizon | None = msgspec.field(default=None, name="30d")
 
-    def horizons(self) -> dict[str, HorizonScores]:
+    def horizons(self) -> dict[str, ScoresAtHorizon]:
         """The horizons scored, by label ("1h", "1d", "7d", "30d"), shortest first."""
         found = {"1h": self.h1, "1d": self.d1, "7d": self.d7, "30d": self.d30}
         return {label: scores for label, scores in found.items() if scores is not None}
 
 
-class BandSetting(Record, frozen=True):
+class BandRecipe(Record, frozen=True):
     """A band (cryptopredict.model.band_spec.BandSpec as written): every field, and its name."""
 
     kind: str
@@ -178,13 +178,13 @@ class BandSetting(Record, frozen=True):
     horizon_shared: tuple[tuple[int, bool], ...] = ()
 
 
-class ServedBand(BandSetting, kw_only=True, frozen=True):
+class ServedBandSpec(BandRecipe, kw_only=True, frozen=True):
     """The manifest's band: the setting served, and how the hindcast inside the history is made."""
 
     hindcast: str
 
 
-class Settled(Record, frozen=True):
+class Settlement(Record, frozen=True):
     """How one part of the served forecast was settled: `chosen` on the backtest's validation
     origins, or `fixed` (set beforehand, by the panel or the configuration, with no comparison
     in this training); `why` says how, plainly."""
@@ -193,17 +193,17 @@ class Settled(Record, frozen=True):
     why: str
 
 
-class ServedParts(Record, frozen=True):
+class ServedNames(Record, frozen=True):
     """What is served, named for what it is: the point forecast (`point_forecast`), the band's
     method (`band_method`), and how the damping and the band were settled."""
 
     point_forecast: str
     band_method: str
-    damping: Settled
-    band: Settled
+    damping: Settlement
+    band: Settlement
 
 
-class BandCandidate(BandSetting, kw_only=True, frozen=True):
+class ScoredBandSpec(BandRecipe, kw_only=True, frozen=True):
     """A band's scores on the validation origins, per horizon: its mean 80% interval score
     (`score_<h>`), that score relative to the naive band's within each fifth of the origins by
     the day before's volatility, averaged over the fifths (`calm_score_<h>`), and coverage
@@ -224,35 +224,35 @@ class BandCandidate(BandSetting, kw_only=True, frozen=True):
     coverage_30d: float | None = None
 
 
-class PoolScores(PerHorizon, kw_only=True, frozen=True):
+class PoolCandidate(PerHorizon, kw_only=True, frozen=True):
     days: int | None  # how far back calibration reaches (None: all past errors)
 
 
-class MixScores(PerHorizon, kw_only=True, frozen=True):
+class MixCandidate(PerHorizon, kw_only=True, frozen=True):
     weight: float  # the empirical band's weight
 
 
-class PoolChoice(Record, frozen=True):
+class PoolSearch(Record, frozen=True):
     score: str  # what the candidates are scored by
-    candidates: tuple[PoolScores, ...]
+    candidates: tuple[PoolCandidate, ...]
     chosen: dict[str, int | None]  # days, by horizon label
 
 
-class MixChoice(Record, frozen=True):
+class MixSearch(Record, frozen=True):
     score: str
-    candidates: tuple[MixScores, ...]
+    candidates: tuple[MixCandidate, ...]
     chosen: dict[str, float]  # weight, by horizon label
 
 
-class BandChoice(Record, frozen=True):
-    chosen: BandSetting
+class BandSearch(Record, frozen=True):
+    chosen: BandRecipe
     validation_origins: int
-    candidates: tuple[BandCandidate, ...]
-    pools: PoolChoice | None = None  # a scaled band's calibration pool per horizon
-    mix: MixChoice | None = None  # a scaled band's weight of the empirical band per horizon
+    candidates: tuple[ScoredBandSpec, ...]
+    pools: PoolSearch | None = None  # a scaled band's calibration pool per horizon
+    mix: MixSearch | None = None  # a scaled band's weight of the empirical band per horizon
 
 
-class HindcastCoverage(Record, frozen=True):
+class HindcastCheck(Record, frozen=True):
     """How often each level's served hindcast band held the close over the last `days`."""
 
     days: int
@@ -260,7 +260,7 @@ class HindcastCoverage(Record, frozen=True):
     coverage_by_level: dict[str, float]
 
 
-class NaiveBand(Record, frozen=True):
+class NaiveForecast(Record, frozen=True):
     """The naive forecast made at the last bar, as the backtest scores naive's (the live
     scorecard scores it beside the served one): the last price, and per level (keyed by percent
     as text) the log offsets of its band's lower and upper bounds at the calibrated horizons
@@ -273,7 +273,7 @@ class NaiveBand(Record, frozen=True):
     upper: dict[str, tuple[float, ...]]
 
 
-class PastForecast(Record, frozen=True):
+class PastPath(Record, frozen=True):
     """A served forecast from a past origin against the prices that followed (80% band)."""
 
     origin: str
@@ -288,30 +288,47 @@ class BacktestReport(Record, omit_defaults=False, frozen=True):
     """`backtest.json`: the summary, the choices it rests on, the hindcast's coverage and the
     past forecasts; all but the hindcast are null for a model trained without a backtest."""
 
-    summary: BacktestSummary | None
-    band: BandChoice | None
-    hindcast: HindcastCoverage | None
-    paths: tuple[PastForecast, ...] = ()
+    summary: EvaluationScores | None
+    band: BandSearch | None
+    hindcast: HindcastCheck | None
+    paths: tuple[PastPath, ...] = ()
 
 
-class ModelParams(Record, frozen=True):
-    """The training configuration (cryptopredict.model.config.ModelConfig) and the price."""
+class ModelConfig(Record, omit_defaults=False, frozen=True):
+    """A Prophet configuration, how its output becomes the served forecast, and the price it
+    learns: what training fits (`cryptopredict.model.config` holds the ones it tries) and what
+    the manifest records."""
 
     name: str
-    target: str
-    growth: str
-    seasonality_mode: str
-    changepoint_prior_scale: float
-    changepoint_range: float
-    window_days: int | None
-    interval_width: float
-    anchored: bool
-    damping_hours: float | None
-    calibrated: bool
-    price: str
+    target: str = "log"  # fit Prophet on "log" price (exponentiate back) or on "price"
+    growth: str = "linear"
+    seasonality_mode: str = "additive"
+    changepoint_prior_scale: float = 0.05
+    changepoint_range: float = 0.8
+    window_days: int | None = 365  # train on the most recent days only; None: all history
+    interval_width: float = 0.8
+    anchored: bool = True  # start the forecast at the last close
+    # Damp the model's move away from the anchor (tau, hours; None: undamped, 0: none of the
+    # model's move is kept). The served one is the panel's (`panel_choice.served_config`).
+    damping_hours: float | None = None
+    # Bands calibrated on backtest errors (cryptopredict.model.bands) instead of Prophet's own.
+    calibrated: bool = True
+    price: str = "close"  # one of PRICES
+
+    def prophet_kwargs(self) -> dict[str, Any]:
+        return {
+            "growth": self.growth,
+            "seasonality_mode": self.seasonality_mode,
+            "changepoint_prior_scale": self.changepoint_prior_scale,
+            "changepoint_range": self.changepoint_range,
+            "interval_width": self.interval_width,
+        }
+
+    def with_changes(self, **changes: Any) -> ModelConfig:
+        return msgspec.structs.replace(self, **changes)
 
 
-class Postprocess(msgspec.Struct, frozen=True):
+class PostprocessRules(msgspec.Struct, frozen=True):
     """How the model's raw output becomes the served forecast (`cryptopredict.postprocess`)."""
 
     target: str  # "log" or "price"
@@ -327,19 +344,19 @@ class Postprocess(msgspec.Struct, frozen=True):
     band_scale: float = 1.0  # log units per quantile unit: the recent volatility, or 1
 
 
-class Repair(msgspec.Struct, frozen=True):
+class RepairCount(msgspec.Struct, frozen=True):
     count: int = 0
     first: str | None = None  # ISO timestamp of the first affected bar
 
 
-class Gaps(msgspec.Struct, frozen=True):
+class GapCount(msgspec.Struct, frozen=True):
     count: int = 0
     missing_bars: int = 0
     largest_after: str | None = None  # the bar before the largest gap
     largest_missing_bars: int = 0
 
 
-class ValidationReport(msgspec.Struct, frozen=True):
+class ValidationFindings(msgspec.Struct, frozen=True):
     """What validation repaired and found in the bars (cryptopredict.data.validation)."""
 
     rows: int
@@ -347,20 +364,20 @@ class ValidationReport(msgspec.Struct, frozen=True):
     last: str
     exact_duplicates_dropped: int
     was_unsorted: bool
-    conflicting_duplicates: Repair
-    ohlc_repaired: Repair
-    gaps: Gaps
+    conflicting_duplicates: RepairCount
+    ohlc_repaired: RepairCount
+    gaps: GapCount
     # Lows or highs beyond MAX_BAR_JUMP of the previous close, open and close within it: kept.
-    wicks: Repair = Repair()
+    wicks: RepairCount = RepairCount()
 
 
-class TrainingWindow(msgspec.Struct, frozen=True):
+class FitWindow(msgspec.Struct, frozen=True):
     first: UtcTime
     last: UtcTime
     rows: int
 
 
-class DataSummary(msgspec.Struct, frozen=True):
+class TrainingData(msgspec.Struct, frozen=True):
     """The bars the model was trained on: where from, their range, and the validation report."""
 
     source: Text
@@ -369,11 +386,11 @@ class DataSummary(msgspec.Struct, frozen=True):
     last: UtcTime
     rows: int
     sha256: str
-    validation: ValidationReport
-    training_window: TrainingWindow
+    validation: ValidationFindings
+    training_window: FitWindow
 
 
-class Horizon(msgspec.Struct, frozen=True):
+class GridSpan(msgspec.Struct, frozen=True):
     days: float
     grid_first: UtcTime
     grid_last: UtcTime
@@ -391,21 +408,21 @@ class Manifest(msgspec.Struct, frozen=True):
     model_version: Text
     created_at: UtcTime
     git_sha: str | None
-    data: DataSummary
+    data: TrainingData
     versions: dict[str, str]
-    params: ModelParams
-    postprocess: Postprocess
-    band: ServedBand
-    served: ServedParts  # the point forecast and the band, named, and how each was settled
-    metrics: BacktestSummary | None
+    params: ModelConfig
+    postprocess: PostprocessRules
+    band: ServedBandSpec
+    served: ServedNames  # the point forecast and the band, named, and how each was settled
+    metrics: EvaluationScores | None
     # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
     # backtest's figures come from origins on and after `first_evaluation_origin`.
-    backtest_boundary: Boundary | None
-    horizon: Horizon
+    backtest_boundary: SpanBoundary | None
+    horizon: GridSpan
     levels: tuple[int, ...]
     files: dict[str, str]
     # The naive forecast at the last bar (None: an artifact written before it was kept).
-    naive: NaiveBand | None = None
+    naive: NaiveForecast | None = None
 
     @property
     def step(self) -> int:
@@ -421,7 +438,9 @@ class Manifest(msgspec.Struct, frozen=True):
         return msgspec.to_builtins(self, order="sorted")
 
 
-REQUIRED_KEYS = tuple(spec.name for spec in msgspec.structs.fields(Manifest) if spec.required)
+REQUIRED_KEYS = tuple(
+    spec.encode_name for spec in msgspec.structs.fields(Manifest) if spec.required
+)
 
 
 class IndexEntry(msgspec.Struct, frozen=True):

@@ -4,7 +4,7 @@ from cryptopredict.candles import Interval
 from cryptopredict.data.errors import DataError, SourceError, StaleDataError, ValidationError
 from cryptopredict.data.frame import Bars, check_frame, make_frame, resample
 from cryptopredict.data.history import History, NoHistoryError, load_history
-from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
+from cryptopredict.data.validation import Rules, ValidationFindings, summarize, validate
 
 __all__ = [
     "Bars",
@@ -16,7 +16,7 @@ __all__ = [
     "SourceError",
     "StaleDataError",
     "ValidationError",
-    "ValidationReport",
+    "ValidationFindings",
     "check_frame",
     "load_history",
     "make_frame",

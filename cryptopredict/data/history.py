@@ -25,7 +25,7 @@ from cryptopredict.data.frame import Bars, empty_frame
 from cryptopredict.data.query import BarQuery, BarSource
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
-from cryptopredict.data.validation import Rules, ValidationReport, summarize, validate
+from cryptopredict.data.validation import Rules, ValidationFindings, summarize, validate
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class NoHistoryError(DataError):
 @dataclass(frozen=True)
 class History:
     bars: Bars
-    report: ValidationReport
+    report: ValidationFindings
     failures: tuple[str, ...]  # "source: reason" for every source tried before this one
 
 
@@ -110,7 +110,7 @@ def _from_source(
     now: pd.Timestamp,
     *,
     keep: bool = True,
-) -> tuple[Bars, ValidationReport]:
+) -> tuple[Bars, ValidationFindings]:
     """The validated bars closed by `now`; a live source's are merged with the store's, and
     the store updated when `keep`."""
     if source.name not in LIVE_SOURCES:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import Gaps, Repair, ValidationReport
+from cryptopredict.artifact.schema import GapCount, RepairCount, ValidationFindings
 from cryptopredict.candles import Interval
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import StaleDataError, ValidationError
@@ -39,7 +39,7 @@ class Rules:
 
 def validate(
     bars: Bars, rules: Rules, now: pd.Timestamp | None = None
-) -> tuple[Bars, ValidationReport]:
+) -> tuple[Bars, ValidationFindings]:
     """The cleaned bars and what was done to them; ValidationError if they cannot be used."""
     frame = bars.frame.reset_index(drop=True)
     deduplicated = frame.drop_duplicates()
@@ -57,7 +57,7 @@ def validate(
     if rules.require_fresh_hours is not None:
         check_fresh(cleaned, rules.require_fresh_hours, now or pd.Timestamp.now(tz="UTC"))
     check_frame(frame)
-    report = ValidationReport(
+    report = ValidationFindings(
         rows=len(frame),
         first=iso_moment(frame["timestamp"].iloc[0]),
         last=iso_moment(frame["timestamp"].iloc[-1]),
@@ -71,7 +71,7 @@ def validate(
     return cleaned, report
 
 
-def summarize(report: ValidationReport) -> str:
+def summarize(report: ValidationFindings) -> str:
     """What validation found and did, in one line for the log and the notebook."""
     parts = [f"{report.rows} bars from {report.first} to {report.last}"]
     if report.exact_duplicates_dropped:
@@ -126,13 +126,13 @@ def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
         )
 
 
-def find_gaps(frame: pd.DataFrame, interval: Interval) -> Gaps:
+def find_gaps(frame: pd.DataFrame, interval: Interval) -> GapCount:
     steps = frame["timestamp"].diff().iloc[1:] // interval.delta
     missing = steps[steps > 1] - 1
     if missing.empty:
-        return Gaps()
+        return GapCount()
     largest = missing.idxmax()
-    return Gaps(
+    return GapCount(
         count=len(missing),
         missing_bars=int(missing.sum()),
         largest_after=iso_moment(frame["timestamp"].iloc[largest - 1]),
@@ -140,13 +140,13 @@ def find_gaps(frame: pd.DataFrame, interval: Interval) -> Gaps:
     )
 
 
-def _keep_latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
+def _keep_latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, RepairCount]:
     repeated = frame["timestamp"].duplicated(keep=False)
     if not repeated.any():
-        return frame, Repair()
+        return frame, RepairCount()
     conflicting = frame.loc[repeated, "timestamp"]
     kept = frame[~frame["timestamp"].duplicated(keep="last")]
-    return kept, Repair(conflicting.nunique(), iso_moment(conflicting.min()))
+    return kept, RepairCount(conflicting.nunique(), iso_moment(conflicting.min()))
 
 
 def _reject_too_few(frame: pd.DataFrame, min_rows: int) -> None:
@@ -180,14 +180,16 @@ def _reject_off_grid(frame: pd.DataFrame, interval: Interval) -> None:
         )
 
 
-def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, Repair]:
+def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, RepairCount]:
     prices = frame[list(PRICE_COLUMNS)]
     high, low = prices.max(axis=1), prices.min(axis=1)
     broken = (frame["high"] != high) | (frame["low"] != low)
     if not broken.any():
-        return frame, Repair()
+        return frame, RepairCount()
     repaired = frame.assign(high=high, low=low)
-    return repaired, Repair(int(broken.sum()), iso_moment(frame.loc[broken, "timestamp"].iloc[0]))
+    return repaired, RepairCount(
+        int(broken.sum()), iso_moment(frame.loc[broken, "timestamp"].iloc[0])
+    )
 
 
 def _factors(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -212,13 +214,13 @@ def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
         )
 
 
-def _wicks(frame: pd.DataFrame, max_jump: float) -> Repair:
+def _wicks(frame: pd.DataFrame, max_jump: float) -> RepairCount:
     """The bars whose low or high lies beyond `max_jump` of the previous close, their open and
     close within it (`_reject_jumps` has passed): real wicks, kept."""
     far = (_factors(frame, ["low", "high"]) > max_jump).any(axis=1)
     if not far.any():
-        return Repair()
-    return Repair(int(far.sum()), iso_moment(frame.loc[far, "timestamp"].iloc[0]))
+        return RepairCount()
+    return RepairCount(int(far.sum()), iso_moment(frame.loc[far, "timestamp"].iloc[0]))
 
 
 def _describe(frame: pd.DataFrame, row: int) -> str:

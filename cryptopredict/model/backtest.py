@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import BacktestSummary, BandChoice, PastForecast
+from cryptopredict.artifact.schema import BandSearch, EvaluationScores, PastPath
 from cryptopredict.model.band_spec import BandSpec, candidates
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import choose_band, fixed_band
@@ -53,9 +53,9 @@ class BacktestResult:
     anchor: np.ndarray  # the model price (close or VWAP) at each bar of `market`
     refits: Refits  # the refits fitted (none when tau is 0)
     dense: DenseOrigins
-    band: BandChoice
+    band: BandSearch
     served_band: Band  # calibrated at every standard horizon, for the grid
-    summary: BacktestSummary
+    summary: EvaluationScores
     scores: pd.DataFrame = field(repr=False)  # one row per model, band origin and horizon
 
     @property
@@ -63,7 +63,7 @@ class BacktestResult:
         """The scored refit origins inside the evaluation span (fitted or not)."""
         return evaluated_origins(self.plan, self.market)
 
-    def paths(self) -> list[PastForecast]:
+    def paths(self) -> list[PastPath]:
         """Past served forecasts from each evaluated refit origin, a point a day."""
         times = np.array([int(at.timestamp()) for at in self.evaluated], dtype=np.int64)
         return past_forecasts(self.dense, self.served_band, times, PATH_STEP)

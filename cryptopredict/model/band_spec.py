@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from cryptopredict.artifact.schema import BandSetting
+from cryptopredict.artifact.schema import BandRecipe
 from cryptopredict.model.market import YEAR_DAYS
 
 # Mondrian calibration by band width applies up to this horizon: beyond it a year of origins
@@ -104,12 +104,12 @@ class BandSpec:
     def to_dict(self) -> dict:
         return {**asdict(self), "name": self.name}
 
-    def setting(self) -> BandSetting:
+    def setting(self) -> BandRecipe:
         """As the artifact records it."""
-        return BandSetting(**self.to_dict())
+        return BandRecipe(**self.to_dict())
 
     @classmethod
-    def from_setting(cls, setting: BandSetting) -> BandSpec:
+    def from_setting(cls, setting: BandRecipe) -> BandSpec:
         """The spec of a recorded setting (a candidate's too: its scores are ignored)."""
         return cls.from_dict(setting.to_builtins())
 

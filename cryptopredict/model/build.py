@@ -22,15 +22,15 @@ from cryptopredict.artifact.schema import (
     PRICES,
     SCHEMA_VERSION,
     BacktestReport,
-    BacktestSummary,
-    DataSummary,
-    Horizon,
+    EvaluationScores,
+    FitWindow,
+    GridSpan,
     Manifest,
-    ModelParams,
-    NaiveBand,
-    Postprocess,
-    ServedBand,
-    TrainingWindow,
+    ModelConfig,
+    NaiveForecast,
+    PostprocessRules,
+    ServedBandSpec,
+    TrainingData,
 )
 from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
@@ -39,7 +39,6 @@ from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.backtest import BacktestResult, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
@@ -212,7 +211,7 @@ def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
         model.uncertainty_samples = samples
 
 
-def _with_band(rules: Postprocess, grid: Grid, market: Market) -> Postprocess:
+def _with_band(rules: PostprocessRules, grid: Grid, market: Market) -> PostprocessRules:
     """The rules with the served 80% band as log offsets at the standard horizons (read from
     the grid), for clients that extend the forecast past it."""
     last = market.t[-1]
@@ -232,13 +231,13 @@ def _manifest(
     *,
     request: TrainingRequest,
     config: ModelConfig,
-    rules: Postprocess,
+    rules: PostprocessRules,
     band: Band,
     seen: pd.DataFrame,
     grid: Grid,
-    summary: BacktestSummary | None,
+    summary: EvaluationScores | None,
     backtest: BacktestResult | None,
-    naive: NaiveBand,
+    naive: NaiveForecast,
 ) -> Manifest:
     bars = history.bars
     return Manifest(
@@ -249,7 +248,7 @@ def _manifest(
         model_version=request.model_version,
         created_at=_utc(pd.Timestamp.now(tz="UTC")),
         git_sha=request.git_sha,
-        data=DataSummary(
+        data=TrainingData(
             source=bars.source,
             failed_sources=tuple(history.failures),
             first=_utc(bars.first),
@@ -257,7 +256,7 @@ def _manifest(
             rows=len(bars.frame),
             sha256=frame_sha256(bars.frame),
             validation=history.report,
-            training_window=TrainingWindow(
+            training_window=FitWindow(
                 first=_utc(seen["ds"].iloc[0]), last=_utc(seen["ds"].iloc[-1]), rows=len(seen)
             ),
         ),
@@ -265,9 +264,9 @@ def _manifest(
             "python": platform.python_version(),
             **{name: importlib.metadata.version(name) for name in ("prophet", "pandas", "numpy")},
         },
-        params=ModelParams(**config.to_dict(), price=request.price),
+        params=config.with_changes(price=request.price),
         postprocess=rules,
-        band=ServedBand(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
+        band=ServedBandSpec(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
         served=served_parts(
             config,
             band.spec,
@@ -278,7 +277,7 @@ def _manifest(
         levels=LEVELS,
         metrics=summary,
         backtest_boundary=summary.boundary if summary else None,
-        horizon=Horizon(
+        horizon=GridSpan(
             days=request.horizon / pd.Timedelta(days=1),
             grid_first=utc_datetime(int(grid.ds[0])),
             grid_last=utc_datetime(int(grid.ds[-1])),

@@ -21,12 +21,12 @@ import pandas as pd
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
-    BandCandidate,
-    BandChoice,
-    MixChoice,
-    MixScores,
-    PoolChoice,
-    PoolScores,
+    BandSearch,
+    MixCandidate,
+    MixSearch,
+    PoolCandidate,
+    PoolSearch,
+    ScoredBandSpec,
 )
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import Band
@@ -46,7 +46,7 @@ MIX_WEIGHTS = (0.0, 0.5, 1.0)
 
 def choose_band(
     dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
-) -> BandChoice:
+) -> BandSearch:
     """The band chosen on the validation band origins, in three steps:
 
     1. the drift-free candidate with the lowest interval score (80%) relative to the naive
@@ -65,8 +65,8 @@ def choose_band(
             "fetch more history, or use --no-backtest"
         )
     validation = _Validation.of(dense, rows)
-    pools: PoolChoice | None = None
-    mix: MixChoice | None = None
+    pools: PoolSearch | None = None
+    mix: MixSearch | None = None
     entries = [validation.score(spec) for spec in specs]
     best = BandSpec.from_setting(min(entries, key=_score))
     if best.kind == "scaled":
@@ -90,7 +90,7 @@ def choose_band(
         chosen.name,
         chosen.score,
     )
-    return BandChoice(
+    return BandSearch(
         chosen=BandSpec.from_setting(chosen).setting(),
         validation_origins=int(rows.sum()),
         candidates=tuple(entries),
@@ -101,19 +101,19 @@ def choose_band(
 
 def fixed_band(
     dense: DenseOrigins, spec: BandSpec, validation_start: int, validation_end: int
-) -> BandChoice:
+) -> BandSearch:
     """`spec`, set beforehand (the panel's settings, `panel_band.py`): nothing is chosen here;
     it is scored on the validation origins for the record, its only candidate."""
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
-        return BandChoice(chosen=spec.setting(), validation_origins=0, candidates=())
+        return BandSearch(chosen=spec.setting(), validation_origins=0, candidates=())
     entry = _Validation.of(dense, rows).score(spec)
-    return BandChoice(
+    return BandSearch(
         chosen=spec.setting(), validation_origins=int(rows.sum()), candidates=(entry,)
     )
 
 
-def _score(candidate: BandCandidate) -> float:
+def _score(candidate: ScoredBandSpec) -> float:
     return candidate.score
 
 
@@ -149,7 +149,7 @@ class _Validation:
         band = Band(spec, self.dense.market, self.dense.pos, self.errors)
         return band.offsets(self.pos, np.asarray(self.hours))
 
-    def score(self, spec: BandSpec) -> BandCandidate:
+    def score(self, spec: BandSpec) -> ScoredBandSpec:
         """The candidate's mean 80% interval score and coverage at each horizon, and its
         `score`: the interval score relative to the naive band's within each fifth of the
         origins by the volatility of the day before them, averaged over the fifths and the
@@ -174,7 +174,7 @@ class _Validation:
                 "no validation origin has an outcome at any horizon to score the band on: the "
                 "history is too short for the backtest (train with --no-backtest)"
             )
-        return msgspec.convert({**spec.setting().to_builtins(), **entry}, BandCandidate)
+        return msgspec.convert({**spec.setting().to_builtins(), **entry}, ScoredBandSpec)
 
     def calm_ratios(self, scores: np.ndarray) -> list[float | None]:
         """Per horizon: the mean over the volatility fifths of the interval score relative to
@@ -208,7 +208,7 @@ class _Validation:
             out.append(float(quantile_score(self.actual[ok, j], centre, bounds).mean()))
         return out
 
-    def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolChoice]:
+    def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolSearch]:
         """`spec` with the calibration pool of each horizon chosen by quantile score, and the
         scores it was chosen by."""
         scores = {days: self.quantile_scores(replace(spec, pool_days=days)) for days in POOL_DAYS}
@@ -216,10 +216,10 @@ class _Validation:
             (h, min(POOL_DAYS, key=functools.partial(_score_at, scores, j)))
             for j, h in enumerate(self.hours)
         )
-        table = PoolChoice(
+        table = PoolSearch(
             score="mean quantile score over every served level, per horizon",
             candidates=tuple(
-                PoolScores(days=days, **self.per_horizon(scores[days])) for days in POOL_DAYS
+                PoolCandidate(days=days, **self.per_horizon(scores[days])) for days in POOL_DAYS
             ),
             chosen={horizon_label(h): days for h, days in pools},
         )
@@ -231,7 +231,7 @@ class _Validation:
             FIELDS[horizon_label(h)]: value for h, value in zip(self.hours, values, strict=True)
         }
 
-    def mixes(self, spec: BandSpec) -> tuple[BandSpec, MixChoice]:
+    def mixes(self, spec: BandSpec) -> tuple[BandSpec, MixSearch]:
         """`spec` with its quantiles averaged, per horizon, with the empirical band's by the
         weight (MIX_WEIGHTS) whose 80% interval score relative to naive's (`calm_ratios`) is
         lowest there, and the scores."""
@@ -245,11 +245,11 @@ class _Validation:
             (h, min(MIX_WEIGHTS, key=functools.partial(_score_at, scores, j)))
             for j, h in enumerate(self.hours)
         )
-        table = MixChoice(
+        table = MixSearch(
             score="80% interval score relative to naive's, mean over the fifths of the day "
             "before's volatility, per horizon; weight of the empirical band",
             candidates=tuple(
-                MixScores(weight=w, **self.per_horizon(scores[w])) for w in MIX_WEIGHTS
+                MixCandidate(weight=w, **self.per_horizon(scores[w])) for w in MIX_WEIGHTS
             ),
             chosen={horizon_label(h): weight for h, weight in mix},
         )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from prophet import Prophet
 
-from cryptopredict.artifact.schema import Postprocess
+from cryptopredict.artifact.schema import PostprocessRules
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.postprocess import centre as centre_of
 from cryptopredict.postprocess import hours_ahead
@@ -38,7 +38,7 @@ class ProphetForecaster:
         default_samples = 0 if config.calibrated else 1000
         self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
         self.model: Any = None  # the fitted Prophet model, once `fit` has run
-        self._fitted_rules: Postprocess | None = None
+        self._fitted_rules: PostprocessRules | None = None
 
     def fit(self, history: pd.DataFrame) -> ProphetForecaster:
         train = window(history, self.config.window_days)
@@ -47,7 +47,7 @@ class ProphetForecaster:
         return self
 
     @property
-    def rules(self) -> Postprocess:
+    def rules(self) -> PostprocessRules:
         """How the model's output becomes the forecast, fitted with it."""
         if self._fitted_rules is None:
             raise RuntimeError(f"{self.name} is not fitted: call fit() first")
@@ -75,11 +75,11 @@ class ProphetForecaster:
                 )
         return out
 
-    def _rules(self, train: pd.DataFrame) -> Postprocess:
+    def _rules(self, train: pd.DataFrame) -> PostprocessRules:
         last = train.iloc[-1]
         origin = int(to_epoch_seconds(pd.Series([last["ds"]]))[0])
         at_origin = float(self.raw(pd.Series([last["ds"]]))["yhat"].iloc[0])
-        return Postprocess(
+        return PostprocessRules(
             target=self.config.target,
             origin=origin,
             last_close=float(last["y"]),

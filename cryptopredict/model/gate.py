@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cryptopredict.artifact.arrays import Grid
-from cryptopredict.artifact.schema import BacktestSummary, HorizonScores
+from cryptopredict.artifact.schema import EvaluationScores, ScoresAtHorizon
 from cryptopredict.config import Gate
 
 
@@ -31,7 +31,7 @@ class GateRules:
         )
 
 
-def check_gate(grid: Grid, summary: BacktestSummary | None, rules: GateRules) -> None:
+def check_gate(grid: Grid, summary: EvaluationScores | None, rules: GateRules) -> None:
     """GateError unless every grid value is usable and the backtest's 7-day scores are in
     bounds (`summary` None: trained without a backtest, no score to check)."""
     failures = _grid_failures(grid)
@@ -55,9 +55,9 @@ def _grid_failures(grid: Grid) -> list[str]:
     return failures
 
 
-def _backtest_failures(summary: BacktestSummary, rules: GateRules) -> list[str]:
+def _backtest_failures(summary: EvaluationScores, rules: GateRules) -> list[str]:
     failures = []
-    week = summary.d7 or HorizonScores()
+    week = summary.d7 or ScoresAtHorizon()
     served, naive = week.prophet, week.naive
     coverage = served.coverage if served else None
     if coverage is None:

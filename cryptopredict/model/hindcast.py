@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cryptopredict.artifact.arrays import BarHistory, Grid
-from cryptopredict.artifact.schema import LEVELS, HindcastCoverage
+from cryptopredict.artifact.schema import LEVELS, HindcastCheck
 from cryptopredict.model.bands import Band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
@@ -70,13 +70,13 @@ class Hindcast:
         return out
 
 
-def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> HindcastCoverage:
+def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> HindcastCheck:
     """How often each level's band held the close at the bars of the last `days` of history,
     as the API serves them: the check a user can repeat on the served hindcast."""
     recent = history.ds > history.ds[-1] - days * 86_400
     at = np.searchsorted(grid.ds, history.ds[recent])
     close = history.close[recent]
-    return HindcastCoverage(
+    return HindcastCheck(
         days=days,
         bars=int(recent.sum()),
         coverage_by_level={

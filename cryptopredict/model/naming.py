@@ -5,7 +5,7 @@ comparison that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandChoice, ServedParts, Settled
+from cryptopredict.artifact.schema import BandSearch, ServedNames, Settlement
 from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.config import ModelConfig
 
@@ -36,27 +36,27 @@ def point_forecast(config: ModelConfig) -> str:
     )
 
 
-def damping_settled(config: ModelConfig, *, panel: bool) -> Settled:
+def damping_settled(config: ModelConfig, *, panel: bool) -> Settlement:
     if panel:
-        return Settled(how="fixed", why=PANEL_DAMPING)
-    return Settled(how="fixed", why="the configuration's damping, not the panel's")
+        return Settlement(how="fixed", why=PANEL_DAMPING)
+    return Settlement(how="fixed", why="the configuration's damping, not the panel's")
 
 
-def band_settled(choice: BandChoice | None, *, panel: bool) -> Settled:
+def band_settled(choice: BandSearch | None, *, panel: bool) -> Settlement:
     if panel:
         scored = (
             f"; scored on this pair's {choice.validation_origins} validation origins for the record"
             if choice is not None and choice.validation_origins
             else ""
         )
-        return Settled(how="fixed", why=f"{PANEL}{scored}")
+        return Settlement(how="fixed", why=f"{PANEL}{scored}")
     if choice is None:
-        return Settled(
+        return Settlement(
             how="fixed",
             why="trained without a backtest: the default band, calibrated on the naive "
             "forecast's errors",
         )
-    return Settled(
+    return Settlement(
         how="chosen",
         why=f"the lowest 80% interval score relative to the naive band's (within fifths of "
         f"the day before's volatility, averaged over the horizons) on "
@@ -74,13 +74,13 @@ def served_parts(
     config: ModelConfig,
     band: BandSpec,
     *,
-    band_choice: BandChoice | None,
+    band_choice: BandSearch | None,
     panel_damping: bool,
     panel_band: bool,
-) -> ServedParts:
+) -> ServedNames:
     """`panel_damping`, `panel_band`: the damping, the band is the panel's
     (`panel_choice.json`), not set otherwise or chosen for this pair."""
-    return ServedParts(
+    return ServedNames(
         point_forecast=point_forecast(config),
         band_method=band.name,
         damping=damping_settled(config, panel=panel_damping),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import Boundary
+from cryptopredict.artifact.schema import SpanBoundary
 from cryptopredict.utc import utc_datetime
 
 HORIZONS = {
@@ -95,9 +95,9 @@ class Plan:
         origin, so no validation outcome is known only inside the evaluation span."""
         return self.evaluation_start(seconds) - seconds_of(self.horizon) - 1
 
-    def boundary(self, seconds: np.ndarray) -> Boundary:
+    def boundary(self, seconds: np.ndarray) -> SpanBoundary:
         """The dates the manifest records: validation outcomes end before evaluation starts."""
-        return Boundary(
+        return SpanBoundary(
             first_validation_origin=utc_datetime(self.validation_start(seconds)),
             last_validation_outcome=utc_datetime(
                 self.validation_end(seconds) + seconds_of(self.horizon)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from cryptopredict.artifact.schema import (
     LEVELS,
-    BacktestSummary,
-    Comparison,
+    EvaluationScores,
+    ForecastScores,
     Manifest,
-    ModelParams,
-    ModelScores,
+    ModelConfig,
+    NaiveComparison,
 )
 from cryptopredict.utc import iso_moment
 
@@ -37,7 +37,7 @@ def training_report(manifest: Manifest) -> str:
     return "\n".join(lines)
 
 
-def _describe(params: ModelParams) -> str:
+def _describe(params: ModelConfig) -> str:
     price = params.price
     parts = [f"Prophet on {params.target} {price}"]
     if params.window_days:
@@ -52,7 +52,7 @@ def _describe(params: ModelParams) -> str:
     return ", ".join(parts)
 
 
-def backtest_table(summary: BacktestSummary) -> str:
+def backtest_table(summary: EvaluationScores) -> str:
     """Per horizon: the served band against the naive band, with paired standard errors."""
     header = [
         "horizon",
@@ -102,13 +102,13 @@ def backtest_table(summary: BacktestSummary) -> str:
     return markdown_table(header, body, note)
 
 
-def verdict(versus: Comparison | None) -> str:
+def verdict(versus: NaiveComparison | None) -> str:
     found = versus.verdict if versus else None
     words = {"better": "**lower**", "worse": "higher", "tie": "tie", None: ""}
     return words.get(found, found or "")
 
 
-def relative_text(versus: Comparison | None) -> str:
+def relative_text(versus: NaiveComparison | None) -> str:
     """The relative interval score difference and its one-sided 95% upper bound, in percent."""
     if versus is None or versus.interval_score_relative is None:
         return ""
@@ -117,7 +117,7 @@ def relative_text(versus: Comparison | None) -> str:
     return shown if bound is None else f"{shown} ({bound:+.1%})"
 
 
-def _coverages_of(metrics: ModelScores | None) -> str:
+def _coverages_of(metrics: ForecastScores | None) -> str:
     if metrics is None:
         return ""
     return coverages(metrics.coverage_by_level, metrics.coverage_se_by_level)
@@ -137,7 +137,7 @@ def number(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def _diff(versus: Comparison | None, key: str) -> str:
+def _diff(versus: NaiveComparison | None, key: str) -> str:
     if versus is None:
         return ""
     diff, se = getattr(versus, f"{key}_diff"), getattr(versus, f"{key}_se")

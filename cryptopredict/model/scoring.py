@@ -19,14 +19,14 @@ import pandas as pd
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
-    BacktestSummary,
-    Boundary,
-    Comparison,
-    HorizonScores,
-    ModelScores,
-    NaiveBand,
-    PastForecast,
-    WidthFifth,
+    EvaluationScores,
+    ForecastScores,
+    NaiveComparison,
+    NaiveForecast,
+    PastPath,
+    ScoresAtHorizon,
+    SpanBoundary,
+    WidthFifthCoverage,
 )
 from cryptopredict.model.band_spec import NAIVE_BAND
 from cryptopredict.model.bands import Band
@@ -52,12 +52,12 @@ WIDTH_BINS = 5  # coverage is reported within each fifth of band width
 
 
 def summarize(
-    scores: pd.DataFrame, *, origin_step_hours: float, refits: int, boundary: Boundary
-) -> BacktestSummary:
+    scores: pd.DataFrame, *, origin_step_hours: float, refits: int, boundary: SpanBoundary
+) -> EvaluationScores:
     """The evaluation origins' metrics per horizon and model, and the served model against
     naive with standard errors; every choice was made on outcomes known by `boundary`."""
     evaluation = scores[scores["split"] == "evaluation"]
-    horizons: dict[str, HorizonScores] = {}
+    horizons: dict[str, ScoresAtHorizon] = {}
     for label, horizon in HORIZONS.items():
         rows = evaluation[evaluation["horizon"] == label]
         if rows.empty:
@@ -74,10 +74,10 @@ def summarize(
                         coverage_by_width(group, horizon) if len(group) >= WIDTH_BINS else None
                     ),
                 )
-        horizons[label] = HorizonScores(
+        horizons[label] = ScoresAtHorizon(
             **models, prophet_vs_naive=versus(rows, SERVED, NAIVE, horizon)
         )
-    return BacktestSummary(
+    return EvaluationScores(
         origins=int(evaluation["origin"].nunique()),
         origin_step_hours=origin_step_hours,
         refits=refits,
@@ -91,11 +91,11 @@ def summarize(
     )
 
 
-def metrics(rows: pd.DataFrame) -> ModelScores:
+def metrics(rows: pd.DataFrame) -> ForecastScores:
     """Point errors, and for a banded model its coverage, interval and quantile scores."""
     actual, yhat = rows["actual"].to_numpy(), rows["yhat"].to_numpy()
     error = yhat - actual
-    point = ModelScores(
+    point = ForecastScores(
         n=len(rows),
         mape=float(np.mean(np.abs(error / actual))),
         mae=float(np.mean(np.abs(error))),
@@ -122,7 +122,7 @@ def _bounds(rows: pd.DataFrame, level: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[f"lower_{level}"].to_numpy(), rows[f"upper_{level}"].to_numpy()
 
 
-def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta) -> Comparison:
+def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta) -> NaiveComparison:
     """`model` minus `baseline` per origin, averaged, with the one standard error over the
     origins a horizon overlaps: absolute percentage error, and for bands the 80% interval score
     (its relative difference too, with a one-sided 95% bound, and the verdict) and the
@@ -146,7 +146,7 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
         out["interval_score_relative"] = ratio.mean
         out["interval_score_relative_se"] = ratio.se
         out["interval_score_relative_bound"] = ratio.upper() if ratio.enough else None
-    return msgspec.convert({"n": len(mine), "lags": lags, **out}, Comparison)
+    return msgspec.convert({"n": len(mine), "lags": lags, **out}, NaiveComparison)
 
 
 # A score's difference against naive's, lower being better, as the verdict says it.
@@ -173,7 +173,7 @@ def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
 
 def coverage_by_width(
     rows: pd.DataFrame, horizon: pd.Timedelta
-) -> dict[str, tuple[WidthFifth, ...]]:
+) -> dict[str, tuple[WidthFifthCoverage, ...]]:
     """Per level, each fifth of the origins by band width (narrowest first): the share of
     outcomes the band held, with its standard error, and the widths it spans (log upper minus
     log lower)."""
@@ -194,7 +194,7 @@ def coverage_by_width(
             # The ratio estimator's influence: its mean is 0, its standard error the coverage's.
             influence = member * (held - coverage) / share
             cells.append(
-                WidthFifth(
+                WidthFifthCoverage(
                     coverage=coverage,
                     se=mean_se(influence, lags).se,
                     n=int(member.sum()),
@@ -335,7 +335,7 @@ def naive_band(market: Market, pos: np.ndarray, hours: list[int]) -> Band:
     return Band(NAIVE_BAND, market, pos, nothing)
 
 
-def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveBand:
+def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForecast:
     """The naive forecast made at the last bar, as `DenseOrigins.scores` makes naive's at an
     origin: the last price, and the band calibrated at the horizons `plan`'s backtest scores,
     on the returns known by then."""
@@ -355,7 +355,7 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveBand:
             low, high = tails(level)
             lower[str(level)].append(float(offsets[TAUS.index(low)]))
             upper[str(level)].append(float(offsets[TAUS.index(high)]))
-    return NaiveBand(
+    return NaiveForecast(
         price=float(anchor[-1]),
         hours=tuple(float(h) for h in hours),
         lower={level: tuple(values) for level, values in lower.items()},
@@ -365,7 +365,7 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveBand:
 
 def past_forecasts(
     dense: DenseOrigins, band: Band, times: np.ndarray, every: pd.Timedelta
-) -> list[PastForecast]:
+) -> list[PastPath]:
     """Past served forecasts (80% band) against actual prices from each of `times`, one point
     per `every` up to the plan's horizon, for charts."""
     if not len(times):
@@ -383,7 +383,7 @@ def past_forecasts(
     actual = actual_at(market, seconds)
     lower, upper = centre * np.exp(offsets[low]), centre * np.exp(offsets[high])
     return [
-        PastForecast(
+        PastPath(
             origin=iso_utc(int(times[i])),
             ds=tuple(seconds[i].tolist()),
             **_rounded(centre[i], lower[i], upper[i], actual[i]),

@@ -22,32 +22,32 @@ from cryptopredict.artifact.arrays import BarHistory, Grid
 from cryptopredict.artifact.schema import (
     LEVELS,
     BacktestReport,
-    BacktestSummary,
-    BandCandidate,
-    BandChoice,
-    Boundary,
-    Comparison,
-    DataSummary,
-    Gaps,
-    HindcastCoverage,
-    Horizon,
-    HorizonScores,
+    BandSearch,
+    EvaluationScores,
+    FitWindow,
+    ForecastScores,
+    GapCount,
+    GridSpan,
+    HindcastCheck,
     Manifest,
-    MixChoice,
-    MixScores,
-    ModelParams,
-    ModelScores,
-    PastForecast,
-    PoolChoice,
-    PoolScores,
-    Postprocess,
-    Repair,
-    ServedBand,
-    ServedParts,
-    Settled,
-    TrainingWindow,
-    ValidationReport,
-    WidthFifth,
+    MixCandidate,
+    MixSearch,
+    ModelConfig,
+    NaiveComparison,
+    PastPath,
+    PoolCandidate,
+    PoolSearch,
+    PostprocessRules,
+    RepairCount,
+    ScoredBandSpec,
+    ScoresAtHorizon,
+    ServedBandSpec,
+    ServedNames,
+    Settlement,
+    SpanBoundary,
+    TrainingData,
+    ValidationFindings,
+    WidthFifthCoverage,
 )
 from tests.artifact_files import write_artifact
 
@@ -140,16 +140,18 @@ def _iso(epoch: float) -> str:
     return _utc(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _scores(n: int, level_shift: float) -> ModelScores:
+def _scores(n: int, level_shift: float) -> ForecastScores:
     coverage = {str(level): min(0.99, level / 100 + level_shift) for level in LEVELS}
     fifths = {
         str(level): tuple(
-            WidthFifth(coverage=coverage[str(level)], se=0.05, n=n // 5, width_from=i, width_to=i)
+            WidthFifthCoverage(
+                coverage=coverage[str(level)], se=0.05, n=n // 5, width_from=i, width_to=i
+            )
             for i in range(5)
         )
         for level in LEVELS
     }
-    return ModelScores(
+    return ForecastScores(
         n=n,
         mape=0.012 + level_shift,
         mae=800.0,
@@ -164,12 +166,12 @@ def _scores(n: int, level_shift: float) -> ModelScores:
     )
 
 
-def _horizon(n: int, difference: float) -> HorizonScores:
-    return HorizonScores(
+def _horizon(n: int, difference: float) -> ScoresAtHorizon:
+    return ScoresAtHorizon(
         prophet=_scores(n, 0.0),
         naive=_scores(n, 0.02),
-        drift=ModelScores(n=n, mape=0.014, mae=900.0, rmse=1100.0),
-        prophet_vs_naive=Comparison(
+        drift=ForecastScores(n=n, mape=0.014, mae=900.0, rmse=1100.0),
+        prophet_vs_naive=NaiveComparison(
             n=n,
             lags=3,
             mape_diff=-0.001,
@@ -186,9 +188,9 @@ def _horizon(n: int, difference: float) -> HorizonScores:
     )
 
 
-def _boundary(history: BarHistory) -> Boundary:
+def _boundary(history: BarHistory) -> SpanBoundary:
     last = int(history.ds[-1])
-    return Boundary(
+    return SpanBoundary(
         first_validation_origin=_utc(last - 30 * DAY),
         last_validation_outcome=_utc(last - 15 * DAY - 1),
         first_evaluation_origin=_utc(last - 15 * DAY),
@@ -215,7 +217,7 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
     last = int(history.ds[-1])
     n = 27
     # better, tie and worse than naive, and one horizon scored without a band comparison
-    summary = BacktestSummary(
+    summary = EvaluationScores(
         origins=n,
         origin_step_hours=7.0,
         refits=2,
@@ -225,10 +227,10 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
         h1=_horizon(n, -0.02) if pair.interval < DAY else None,
         d1=_horizon(n, 0.001),
         d7=_horizon(n, 0.03),
-        d30=HorizonScores(prophet=ModelScores(n=n, mape=0.05, mae=3000.0, rmse=3500.0)),
+        d30=ScoresAtHorizon(prophet=ForecastScores(n=n, mape=0.05, mae=3000.0, rmse=3500.0)),
     )
     ds = tuple(range(last - 10 * pair.interval, last + 1, pair.interval))
-    path = PastForecast(
+    path = PastPath(
         origin=_iso(ds[0]),
         ds=ds,
         yhat=tuple(pair.price for _ in ds),
@@ -236,54 +238,54 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
         yhat_upper=tuple(pair.price * 1.02 for _ in ds),
         actual=(*(pair.price for _ in ds[:-1]), None),
     )
-    candidate = BandCandidate(**_band_setting("the served band"), score=0.9, score_1d=0.07)
+    candidate = ScoredBandSpec(**_band_setting("the served band"), score=0.9, score_1d=0.07)
     return BacktestReport(
         summary=summary,
-        band=BandChoice(
+        band=BandSearch(
             chosen=candidate,
             validation_origins=12,
             candidates=(candidate,),
-            pools=PoolChoice(
+            pools=PoolSearch(
                 score="interval score",
-                candidates=(PoolScores(days=90, h1=0.07), PoolScores(days=None, d1=0.08)),
+                candidates=(PoolCandidate(days=90, h1=0.07), PoolCandidate(days=None, d1=0.08)),
                 chosen={"1h": 90, "1d": None},
             ),
-            mix=MixChoice(
+            mix=MixSearch(
                 score="interval score",
-                candidates=(MixScores(weight=0.5, d7=0.09),),
+                candidates=(MixCandidate(weight=0.5, d7=0.09),),
                 chosen={"7d": 0.5},
             ),
         ),
-        hindcast=HindcastCoverage(days=30, bars=720, coverage_by_level={"80": 0.79}),
+        hindcast=HindcastCheck(days=30, bars=720, coverage_by_level={"80": 0.79}),
         paths=(path,),
     )
 
 
 def _no_backtest() -> BacktestReport:
-    hindcast = HindcastCoverage(days=30, bars=720, coverage_by_level={"80": 0.8})
+    hindcast = HindcastCheck(days=30, bars=720, coverage_by_level={"80": 0.8})
     return BacktestReport(summary=None, band=None, hindcast=hindcast)
 
 
 def _manifest(
-    pair: Pair, history: BarHistory, grid: Grid, summary: BacktestSummary | None
+    pair: Pair, history: BarHistory, grid: Grid, summary: EvaluationScores | None
 ) -> Manifest:
     first, last = int(history.ds[0]), int(history.ds[-1])
     label = f"{pair.interval // DAY}d" if pair.interval >= DAY else f"{pair.interval // HOUR}h"
     rows = len(history.ds)
-    validation = ValidationReport(
+    validation = ValidationFindings(
         rows=rows,
         first=_iso(first),
         last=_iso(last),
         exact_duplicates_dropped=0,
         was_unsorted=False,
-        conflicting_duplicates=Repair(),
-        ohlc_repaired=Repair(count=1, first=_iso(first)),
-        gaps=Gaps(
+        conflicting_duplicates=RepairCount(),
+        ohlc_repaired=RepairCount(count=1, first=_iso(first)),
+        gaps=GapCount(
             count=1, missing_bars=1, largest_after=_iso(last - 7 * DAY), largest_missing_bars=1
         ),
     )
     tau = 48.0 if summary is not None else 0.0
-    damping = Settled(how="chosen" if summary is not None else "fixed", why="made up for a test")
+    damping = Settlement(how="chosen" if summary is not None else "fixed", why="made up for a test")
     return Manifest(
         schema_version=0,  # set by the writer
         asset=pair.slug,
@@ -292,7 +294,7 @@ def _manifest(
         model_version=f"synthetic-{pair.slug}",
         created_at=_utc(last + HOUR),
         git_sha=None,
-        data=DataSummary(
+        data=TrainingData(
             source="snapshot",
             failed_sources=(),
             first=_utc(first),
@@ -300,10 +302,10 @@ def _manifest(
             rows=rows,
             sha256="0" * 64,
             validation=validation,
-            training_window=TrainingWindow(first=_utc(first), last=_utc(last), rows=rows),
+            training_window=FitWindow(first=_utc(first), last=_utc(last), rows=rows),
         ),
         versions={"prophet": "synthetic", "python": "3.11"},
-        params=ModelParams(
+        params=ModelConfig(
             name="prophet",
             target="log",
             growth="linear",
@@ -317,7 +319,7 @@ def _manifest(
             calibrated=True,
             price="close",
         ),
-        postprocess=Postprocess(
+        postprocess=PostprocessRules(
             target="log",
             origin=last,
             last_close=float(history.close[-1]),
@@ -329,16 +331,16 @@ def _manifest(
             band_lower=(-0.01, -0.03),
             band_upper=(0.01, 0.03),
         ),
-        band=ServedBand(**_band_setting("a made-up scaled band"), hindcast="made up"),
-        served=ServedParts(
+        band=ServedBandSpec(**_band_setting("a made-up scaled band"), hindcast="made up"),
+        served=ServedNames(
             point_forecast="the last close plus Prophet's move, damped",
             band_method="a made-up scaled band",
             damping=damping,
-            band=Settled(how="fixed", why="made up for a test"),
+            band=Settlement(how="fixed", why="made up for a test"),
         ),
         metrics=summary,
         backtest_boundary=None if summary is None else _boundary(history),
-        horizon=Horizon(
+        horizon=GridSpan(
             days=float(HORIZON_DAYS), grid_first=_utc(grid.ds[0]), grid_last=_utc(grid.ds[-1])
         ),
         levels=LEVELS,

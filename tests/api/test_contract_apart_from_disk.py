@@ -1,5 +1,7 @@
-"""Issue 54, bar 3: the HTTP answers are declared for themselves, so renaming the fields of the
-on-disk manifest (in a copy of the package) leaves `/openapi.json` as it was."""
+"""Issue 63, bar 3: the HTTP answers are declared for themselves, nested parts included, so a
+copy of the package whose every disk type (each msgspec Struct of `cryptopredict/artifact/`)
+names every field otherwise in its files serves the same `/openapi.json`, and the same model
+cards and backtests, from artifacts it wrote itself."""
 
 from __future__ import annotations
 
@@ -17,33 +19,50 @@ from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
-# The served document, and the manifest's field names, as the package at PYTHONPATH has them.
-DOCUMENT = """
-import json, msgspec
+# Artifacts written by the package at PYTHONPATH, then what it serves of them, and the names
+# its disk types give their fields in files.
+SERVED = """
+import importlib, inspect, json, pkgutil, sys
+from pathlib import Path
+import msgspec
+from msgspec import Struct
+import cryptopredict.artifact
 from cryptopredict.api import create_app
-from cryptopredict.artifact.schema import Manifest
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
-settings = ApiSettings.from_env()
-app = create_app(open_artifacts(settings.model_dir), settings)
+from tests.api.synthetic import BTC, ETH, write_synthetic
+
+out = Path(sys.argv[1])
+write_synthetic(out, BTC)
+write_synthetic(out, ETH, backtest=False)
+client = create_app(open_artifacts(out), ApiSettings.from_env()).test_client()
+paths = ["/openapi.json", "/model/btc-usd", "/model/btc-usd/backtest", "/model/eth-usd"]
+fields = {}
+for module in pkgutil.iter_modules(cryptopredict.artifact.__path__):
+    found = importlib.import_module(f"cryptopredict.artifact.{module.name}")
+    structs = inspect.getmembers(found, lambda c: isinstance(c, type) and issubclass(c, Struct))
+    for name, cls in structs:
+        if cls.__module__ == found.__name__:
+            fields[f"{module.name}.{name}"] = {
+                f.name: f.encode_name for f in msgspec.structs.fields(cls)
+            }
 print(json.dumps({
-    "manifest": [field.name for field in msgspec.structs.fields(Manifest)],
-    "openapi": app.test_client().get("/openapi.json").get_json(),
+    "fields": fields,
+    "answers": {path: client.get(path).get_json() for path in paths},
 }))
 """
-MANIFEST = re.compile(r"^class Manifest\(.*?(?=^\S)", re.MULTILINE | re.DOTALL)
-FIELD = re.compile(r"^    (\w+): ", re.MULTILINE)
+STRUCT = re.compile(r"^(class \w+\(msgspec\.Struct)(?=[,)])", re.MULTILINE)
+ON_DISK = r'\1, rename=lambda name: f"disk_{name}"'
 
 
-def _served(package_root: Path, artifact_dir: Path, tmp_path: Path) -> dict:
+def _served(package_root: Path, tmp_path: Path, name: str) -> dict:
     environ = {
         **os.environ,
-        "PYTHONPATH": str(package_root),
-        "MODEL_DIR": str(artifact_dir),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'market.db'}",
+        "PYTHONPATH": os.pathsep.join([str(package_root), str(ROOT)]),
+        "DATABASE_URL": f"sqlite:///{tmp_path / f'{name}.db'}",
     }
     done = subprocess.run(
-        [sys.executable, "-c", DOCUMENT],
+        [sys.executable, "-c", SERVED, str(tmp_path / name)],
         cwd=tmp_path,
         env=environ,
         capture_output=True,
@@ -55,22 +74,32 @@ def _served(package_root: Path, artifact_dir: Path, tmp_path: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def test_renaming_the_manifest_s_fields_on_disk_leaves_the_openapi_document_as_it_was(
-    artifact_dir, tmp_path
-):
+def _without_files(card: dict) -> dict:
+    """A model card but its files' digests, which the bytes on disk make."""
+    return {key: value for key, value in card.items() if key != "files"}
+
+
+def test_renaming_every_field_of_every_disk_type_leaves_the_contract_as_it_was(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(
         ROOT / "cryptopredict", copy / "cryptopredict", ignore=shutil.ignore_patterns("__pycache__")
     )
-    schema = copy / "cryptopredict" / "artifact" / "schema.py"
-    text = schema.read_text()
-    manifest = MANIFEST.search(text)
-    assert manifest is not None
-    renamed = FIELD.sub(r"    disk_\1: ", manifest.group())
-    schema.write_text(text.replace(manifest.group(), renamed))
+    for module in (copy / "cryptopredict" / "artifact").glob("*.py"):
+        module.write_text(STRUCT.sub(ON_DISK, module.read_text()))
 
-    before = _served(ROOT, artifact_dir, tmp_path)
-    after = _served(copy, artifact_dir, tmp_path)
-    assert after["manifest"] == [f"disk_{name}" for name in before["manifest"]]
-    assert "interval" in before["manifest"]
-    assert after["openapi"] == before["openapi"]
+    before = _served(ROOT, tmp_path, "original")
+    after = _served(copy, tmp_path, "renamed")
+    assert before["fields"].keys() == after["fields"].keys()
+    assert {"schema.Manifest", "schema.ForecastScores", "record.PairRecord"} <= before[
+        "fields"
+    ].keys()
+    for struct, names in before["fields"].items():
+        for field, encoded in names.items():
+            renamed = f"disk_{field}" if encoded == field else encoded  # `name=` keeps its own
+            assert after["fields"][struct][field] == renamed, (struct, field)
+    assert after["answers"]["/openapi.json"] == before["answers"]["/openapi.json"]
+    for path in ("/model/btc-usd", "/model/eth-usd"):
+        assert _without_files(after["answers"][path]) == _without_files(before["answers"][path])
+    assert (
+        after["answers"]["/model/btc-usd/backtest"] == before["answers"]["/model/btc-usd/backtest"]
+    )

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from cryptopredict.api.serving.verdict import point_forecast, verdict
-from cryptopredict.artifact.schema import BacktestSummary, ModelParams, ServedParts, Settled
+from cryptopredict.artifact.schema import EvaluationScores, ModelConfig, ServedNames, Settlement
 from cryptopredict.model.naming import PANEL_DAMPING
 from tests.plain_words import TERMS_OF_ART
 
@@ -40,7 +40,7 @@ def _horizon(served: float, naive: float, se: float, verdict: str | None = None)
     return {"prophet": _scores(served), "naive": _scores(naive), "prophet_vs_naive": versus}
 
 
-def _summary(**horizons: dict[str, Any]) -> BacktestSummary:
+def _summary(**horizons: dict[str, Any]) -> EvaluationScores:
     boundary = dict.fromkeys(
         ("first_validation_origin", "last_validation_outcome", "first_evaluation_origin"), WHEN
     )
@@ -54,12 +54,12 @@ def _summary(**horizons: dict[str, Any]) -> BacktestSummary:
             "boundary": boundary,
             **horizons,
         },
-        BacktestSummary,
+        EvaluationScores,
     )
 
 
-def _params(damping_hours: float | None, *, anchored: bool = True) -> ModelParams:
-    return ModelParams(
+def _params(damping_hours: float | None, *, anchored: bool = True) -> ModelConfig:
+    return ModelConfig(
         name="default", target="log", growth="linear", seasonality_mode="additive",
         changepoint_prior_scale=0.05, changepoint_range=0.8, window_days=365,
         interval_width=0.8, anchored=anchored, damping_hours=damping_hours,
@@ -179,12 +179,12 @@ def test_the_point_forecast_is_said_as_the_damping_makes_it(damping_hours, ancho
     assert says in point_forecast(_params(damping_hours, anchored=anchored))
 
 
-def _served(how: str, why: str) -> ServedParts:
-    return ServedParts(
+def _served(how: str, why: str) -> ServedNames:
+    return ServedNames(
         point_forecast="the last close (tau 0: Prophet's path is not served)",
         band_method="scaled: 1-day volatility, half-life 24 h, no drift",
-        damping=Settled(how=how, why=why),  # type: ignore[arg-type]
-        band=Settled(how="chosen", why="the lowest interval score on 548 validation origins"),
+        damping=Settlement(how=how, why=why),  # type: ignore[arg-type]
+        band=Settlement(how="chosen", why="the lowest interval score on 548 validation origins"),
     )
 
 

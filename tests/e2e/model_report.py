@@ -6,7 +6,7 @@ take each CPU's own floating-point paths (a 1-day damping MAPE 7e-5 of itself ap
 origin whose band width ties another's to the 15th digit may fall in the other fifth. So:
 
 - exact: every choice and chosen setting (`CHOICES`), every verdict against naive (as training
-  settled it from its figures, `Comparison.verdict`), every string, boolean, whole number (the
+  settled it from its figures, `NaiveComparison.verdict`), every string, boolean, whole number (the
   counts) and missing value, and the document's shape (its keys, its lists' lengths);
 - each figure (any other number) within `SHARE` of its own sampling error (`sampling_error`,
   from the count of origins it is over: the nearest `n`, `validation_origins` or `bars` at or

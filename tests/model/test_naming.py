@@ -3,7 +3,7 @@ each was settled, never naming a comparison that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandChoice
+from cryptopredict.artifact.schema import BandSearch
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.naming import served_parts
@@ -23,7 +23,7 @@ def test_the_panels_damping_is_fixed_beforehand_and_the_last_close_is_named():
 
 def test_a_damping_not_the_panels_is_named_as_the_configurations():
     config = DEFAULT.with_changes(damping_hours=6.0)
-    band = BandChoice(chosen=DEFAULT_BAND.setting(), validation_origins=548, candidates=())
+    band = BandSearch(chosen=DEFAULT_BAND.setting(), validation_origins=548, candidates=())
     parts = served_parts(config, DEFAULT_BAND, band_choice=band, panel_damping=False,
                          panel_band=False)  # fmt: skip
     assert parts.point_forecast.startswith("Prophet damped by tau")

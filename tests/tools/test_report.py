@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from cryptopredict.artifact.schema import BacktestSummary, MixChoice
+from cryptopredict.artifact.schema import EvaluationScores, MixSearch
 from cryptopredict.model.scorecard import backtest_table
 from tests.e2e.model_report import differences
 from tools.report import (
@@ -90,7 +90,7 @@ def test_the_backtest_table_shows_the_verdicts_and_relative_differences_training
             },
         },
     }
-    table = backtest_table(msgspec.convert(summary, BacktestSummary)).splitlines()
+    table = backtest_table(msgspec.convert(summary, EvaluationScores)).splitlines()
     assert table[0].startswith("| horizon | MAPE served / naive | coverage 50 / 80 / 95%, served")
     assert table[2] == (
         "| 1h | 0.3% / 0.3% | 49.0% / 79.0% / 95.0% | 51.0% / 80.0% / 94.5% | 0.0171 / 0.0189 "
@@ -114,7 +114,7 @@ def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
         "chosen": {"1h": 0.0, "7d": 0.5},
     }
     mix["score"] = "mean 80% interval score"
-    table = mix_table(msgspec.convert(mix, MixChoice)).splitlines()
+    table = mix_table(msgspec.convert(mix, MixSearch)).splitlines()
     assert table[0] == "| quantiles | interval score 1h | interval score 7d |"
     assert table[2] == "| scaled band alone | **0.01840** | 0.28950 |"
     assert table[3] == "| average of the two | 0.01860 | **0.28780** |"

@@ -3,11 +3,11 @@ forecast at fixed leads after the model's data ended, with the naive forecast's 
 leads, as the API answers them.
 
 The leads, in hours after the data's end: the band's own calibrated hours
-(`Postprocess.band_hours`: 1 to 720 for hourly bars), every day from 1 to 30, 90 days and a year,
-those the forecast reaches. At each, the instant `data_until + lead`, and the forecast there as
-the point answers give it (`answers.prediction`, so rounded as they round it): the point and the
+(`PostprocessRules.band_hours`: 1 to 720 for hourly bars), every day from 1 to 30, 90 days and a
+year, those the forecast reaches. At each, the instant `data_until + lead`, and the forecast there
+as the point answers give it (`answers.prediction`, so rounded as they round it): the point and the
 bounds of every band. Naive's: the last price of the model's data, with naive's band at the same
-lead (`NaiveBand`, as the backtest calibrates it), rounded alike; none for an artifact written
+lead (`NaiveForecast`, as the backtest calibrates it), rounded alike; none for an artifact written
 before naive's band was kept.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from cryptopredict.api.serving.answers import prediction
 from cryptopredict.artifact.record import VALUES, RecordIssue
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, NaiveBand
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, NaiveForecast
 from cryptopredict.postprocess import empirical_offsets, price_decimals
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def issue_of(served: CatalogEntry, issued_at: int) -> RecordIssue:
     )
 
 
-def naive_values(naive: NaiveBand, hours: np.ndarray) -> np.ndarray:
+def naive_values(naive: NaiveForecast, hours: np.ndarray) -> np.ndarray:
     """Naive's point and bounds at `hours` after the data's end, rounded as the point answers
     round the served forecast (each band by its lower bound's decimals, the point as the
     default band)."""

@@ -14,7 +14,7 @@ from cryptopredict.api.serving.track_record import (
 )
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types import track_record as answers
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, BacktestSummary, ModelScores
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, EvaluationScores, ForecastScores
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import CatalogEntry
@@ -42,7 +42,7 @@ def answer(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecord:
     )
 
 
-def _backtest(summary: BacktestSummary | None, lead: LeadRecord) -> ModelScores | None:
+def _backtest(summary: EvaluationScores | None, lead: LeadRecord) -> ForecastScores | None:
     """The served model's backtest scores at the lead, when the backtest has that horizon."""
     hours = lead.lead / HOUR
     label = BACKTEST.get(round(hours)) if hours == round(hours) else None
@@ -56,7 +56,7 @@ def _estimated(found: Estimate) -> answers.Estimated:
     return answers.Estimated(mean=found.mean, se=found.se, why=found.why)
 
 
-def _lead(lead: LeadRecord, backtest: ModelScores | None) -> answers.TrackLead:
+def _lead(lead: LeadRecord, backtest: ForecastScores | None) -> answers.TrackLead:
     coverage = (backtest.coverage_by_level or {}) if backtest is not None else {}
     return answers.TrackLead(
         lead_hours=lead.lead / HOUR,

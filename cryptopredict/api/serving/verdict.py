@@ -8,12 +8,12 @@ import math
 
 from cryptopredict.api.types.model import HorizonVerdict, Verdict
 from cryptopredict.artifact.schema import (
-    BacktestSummary,
     BandVerdict,
-    Comparison,
-    ModelParams,
-    ModelScores,
-    ServedParts,
+    EvaluationScores,
+    ForecastScores,
+    ModelConfig,
+    NaiveComparison,
+    ServedNames,
 )
 
 RULE = (
@@ -41,10 +41,10 @@ WHERE = {
 
 
 def verdict(
-    params: ModelParams,
-    summary: BacktestSummary | None,
+    params: ModelConfig,
+    summary: EvaluationScores | None,
     symbol: str,
-    served: ServedParts | None = None,
+    served: ServedNames | None = None,
 ) -> Verdict:
     """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
     `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
@@ -72,7 +72,7 @@ PLAIN_VERBS = {
 }
 
 
-def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
+def plain(params: ModelConfig, rows: list[HorizonVerdict], origins: int) -> str:
     """One sentence without figures or terms of art: what the line is, what the band is, and
     how the band scored against the naive forecast's, said in plain words (the detail, in the
     terms docs/model.md explains, is in `point_forecast`, `band`, `sentence`)."""
@@ -94,7 +94,7 @@ def plain(params: ModelParams, rows: list[HorizonVerdict], origins: int) -> str:
     )
 
 
-def _line(params: ModelParams) -> str:
+def _line(params: ModelConfig) -> str:
     tau = params.damping_hours
     if not params.anchored:
         return "The line is the model's predicted path"
@@ -108,7 +108,7 @@ def _line(params: ModelParams) -> str:
     )
 
 
-def point_forecast(params: ModelParams, served: ServedParts | None = None) -> str:
+def point_forecast(params: ModelConfig, served: ServedNames | None = None) -> str:
     """What the served point forecast is, plainly, and how its damping was settled (never a
     comparison that was not made)."""
     tau = params.damping_hours
@@ -134,7 +134,7 @@ def point_forecast(params: ModelParams, served: ServedParts | None = None) -> st
     return said
 
 
-def band(served: ServedParts | None) -> str:
+def band(served: ServedNames | None) -> str:
     """The band's method, and how it was settled; empty for a model that does not record it."""
     if served is None:
         return ""
@@ -182,7 +182,10 @@ def _figures(row: HorizonVerdict) -> str:
 
 
 def _row(
-    label: str, served: ModelScores | None, naive: ModelScores | None, versus: Comparison | None
+    label: str,
+    served: ForecastScores | None,
+    naive: ForecastScores | None,
+    versus: NaiveComparison | None,
 ) -> HorizonVerdict:
     score = served.interval_score if served else None
     naive_score = naive.interval_score if naive else None

@@ -1,5 +1,5 @@
 """What each model is (`ModelCard`: the manifest training wrote, with the verdict first),
-how its past forecasts fared (`Backtest`), and which models serve (`Health`)."""
+and which models serve (`Health`)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,22 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.common import Answer, Time, doc
-from cryptopredict.api.types.track_record import TrackRecordSummary
-from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
-from cryptopredict.artifact.schema import (
-    INTERVAL_PATTERN,
-    BacktestReport,
+from cryptopredict.api.types.card import (
     BacktestSummary,
-    BandVerdict,
     Boundary,
     DataSummary,
     Horizon,
-    Manifest,
     ModelParams,
     NaiveBand,
     Postprocess,
     ServedBand,
     ServedParts,
-    Text,
-    UtcTime,
+    of,
 )
+from cryptopredict.api.types.common import Answer, Time, doc
+from cryptopredict.api.types.track_record import TrackRecordSummary
+from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
+from cryptopredict.artifact.schema import INTERVAL_PATTERN, BandVerdict, Manifest, Text, UtcTime
 
 
 def _by_level(description: str) -> msgspec.Meta:
@@ -169,29 +165,22 @@ def model_card(
         model_version=manifest.model_version,
         created_at=manifest.created_at,
         git_sha=manifest.git_sha,
-        data=manifest.data,
+        data=of(manifest.data, DataSummary),
         versions=manifest.versions,
-        params=manifest.params,
-        postprocess=manifest.postprocess,
-        band=manifest.band,
-        served=manifest.served,
-        metrics=manifest.metrics,
-        backtest_boundary=manifest.backtest_boundary,
-        horizon=manifest.horizon,
+        params=of(manifest.params, ModelParams),
+        postprocess=of(manifest.postprocess, Postprocess),
+        band=of(manifest.band, ServedBand),
+        served=of(manifest.served, ServedParts),
+        metrics=None if manifest.metrics is None else of(manifest.metrics, BacktestSummary),
+        backtest_boundary=(
+            None if manifest.backtest_boundary is None else of(manifest.backtest_boundary, Boundary)
+        ),
+        horizon=of(manifest.horizon, Horizon),
         levels=manifest.levels,
         files=manifest.files,
-        naive=manifest.naive,
+        naive=None if manifest.naive is None else of(manifest.naive, NaiveBand),
         track_record=track_record,
     )
-
-
-class Backtest(BacktestReport, frozen=True):
-    """`/model/{asset}/backtest`: the artifact's backtest report
-    (`cryptopredict.artifact.schema.BacktestReport`), as training wrote it."""
-
-    @classmethod
-    def of(cls, report: BacktestReport) -> Backtest:
-        return cls(**msgspec.structs.asdict(report))
 
 
 class AssetHealth(Answer):
