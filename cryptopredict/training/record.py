@@ -59,12 +59,11 @@ class RecordKeeper:
     ) -> RecordKeeper:
         """The records published in `previous_dir`; with `afresh` (why), none: every record
         starts anew, saying why. RecordError when a published record cannot be read."""
-        now = int(time.time())
-        found: dict[str, PairRecord] | None = {}
+        found = None if afresh else read_records(previous_dir)
         if afresh:
             log.warning("track record: started afresh, as TRACK_RECORD_AFRESH says: %s", afresh)
             start = f"started afresh: {afresh}"
-        elif (found := read_records(previous_dir)) is None:
+        elif found is None:
             log.info(
                 "track record: none was published in %s; each pair's starts with this "
                 "release's issue",
@@ -74,7 +73,13 @@ class RecordKeeper:
         else:
             log.info("track record: %d pairs' records read from %s", len(found), previous_dir)
             start = "first issued by this release"
-        return cls(found or {}, out=out, start=start, max_horizon_days=max_horizon_days, now=now)
+        return cls(
+            found or {},
+            out=out,
+            start=start,
+            max_horizon_days=max_horizon_days,
+            now=int(time.time()),
+        )
 
     def issued(self, slug: str, path: Path) -> PairRecord:
         """The artifact at `path` written: `slug`'s record scored on its history, its issue
