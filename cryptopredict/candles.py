@@ -34,6 +34,13 @@ class IntervalError(ValueError):
     """Text that is no interval, or candles the bars cannot be aggregated to."""
 
 
+def not_an_interval(text: str) -> IntervalError:
+    return IntervalError(
+        f"{text[:16]!r} is not an interval; use a whole number and a unit m, h, d or w, "
+        "e.g. 1h, 4h, 1d or 1w"
+    )
+
+
 @dataclass(frozen=True)
 class Interval:
     amount: int
@@ -45,10 +52,7 @@ class Interval:
             return text
         label = text.strip().lower()
         if not _FORM.fullmatch(label):
-            raise IntervalError(
-                f"{text[:16]!r} is not an interval; use a whole number and a unit m, h, d or w, "
-                "e.g. 1h, 4h, 1d or 1w"
-            )
+            raise not_an_interval(text)
         return cls(int(label[:-1]), label[-1])
 
     @property

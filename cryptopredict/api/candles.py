@@ -7,18 +7,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import Response, request
+from msgspec import UNSET
 
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.query import output_format, parse_epoch, parse_interval, query, single
+from cryptopredict.api.query import epoch, read
 from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.candles import check_count
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 from cryptopredict.api.types.market import DEFAULT_COUNT, CandleColumns, CandleRange, CandlesQuery
+from cryptopredict.candles import Interval
 
 if TYPE_CHECKING:
     from cryptopredict.api.live import LiveMinutes
-    from cryptopredict.api.serving.catalog import Catalog
+    from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
 # Volumes are sums of the bars': rounded to the exchanges' finest step (1e-8), so a sum's float
@@ -69,7 +71,9 @@ def blueprint(
     )
     def candles(asset: str) -> Response:
         """Candles of the price history"""
-        return answer(asset, output_format(query(request.environ)))
+        served = catalog[asset]
+        asked = read(CandlesQuery, request.environ)
+        return answer(served, asked, asked.format)
 
     @bp.get("/candles/<asset>.csv")
     @document(
@@ -85,29 +89,25 @@ def blueprint(
     )
     def candles_csv(asset: str) -> Response:
         """Candles of the price history, as CSV"""
-        return answer(asset, "csv")
-
-    def answer(asset: str, form: str) -> Response:
         served = catalog[asset]
+        return answer(served, read(CandleRange, request.environ), "csv")
+
+    def answer(served: CatalogEntry, asked: CandleRange, form: str) -> Response:
         source = served.candles
-        args = query(request.environ)
-        asked = single(args, "interval", required=False)
-        interval = source.stored if asked is None else parse_interval("interval", asked)
-        start_text = single(args, "start", required=False)
-        end_text = single(args, "end", required=False)
-        start = None if start_text is None else parse_epoch("start", start_text)
-        end = None if end_text is None else parse_epoch("end", end_text)
+        interval = source.stored if asked.interval is UNSET else Interval.parse(asked.interval)
+        start = None if asked.start is UNSET else epoch(asked.start)
+        end = None if asked.end is UNSET else epoch(asked.end)
         answer_cache = cache
         if live is not None and not interval.is_multiple_of(source.stored):
             source, start, end = live.minutes_for(served, interval, start, end, max_points)
             answer_cache = live.cache
         else:
-            interval = source.interval(interval.label)
+            interval = source.interval(interval)
             end = source.last_bar if end is None else end
             if start is None:
                 last_open = interval.open_time(min(end, source.last_bar))
                 start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
-            source.check(start, end, end_given=end_text is not None)
+            source.check(start, end, end_given=asked.end is not UNSET)
         first, last = source.slots(interval, start, end)
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
         result = source.aggregate(interval, first, last)

@@ -33,7 +33,7 @@ from cryptopredict.api.errors import (
     UnsupportedIntervalError,
 )
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.query import band_level, query
+from cryptopredict.api.query import read
 from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import prediction
 from cryptopredict.api.serving.candles import CandleSource, check_count
@@ -176,7 +176,7 @@ class LiveMinutes:
             window = self.window(served)
         except NoMinuteDataError as missing:
             try:
-                served.candles.interval(interval.label)
+                served.candles.interval(interval)
             except UnsupportedIntervalError as refusal:
                 # Only minute candles point to the collector: coarser ones are the model's bars'
                 # to give, and its minutes would give them for their short window at most.
@@ -294,7 +294,7 @@ def blueprint(
         database cannot be read; the detail says which.
         """
         served = catalog[asset]
-        level = band_level(query(request.environ))
+        level = read(LevelQuery, request.environ).level
         last = live.last_bar(served)
         ds, opening, high, low, close, volume, vwap = last.ohlcv
         opened = int(ds)

@@ -5,16 +5,11 @@ cards and backtests, from artifacts it wrote itself."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.api.package_copy import copy_package, printed
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -55,40 +50,18 @@ STRUCT = re.compile(r"^(class \w+\(msgspec\.Struct)(?=[,)])", re.MULTILINE)
 ON_DISK = r'\1, rename=lambda name: f"disk_{name}"'
 
 
-def _served(package_root: Path, tmp_path: Path, name: str) -> dict:
-    environ = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(package_root), str(ROOT)]),
-        "DATABASE_URL": f"sqlite:///{tmp_path / f'{name}.db'}",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SERVED, str(tmp_path / name)],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def _without_files(card: dict) -> dict:
     """A model card but its files' digests, which the bytes on disk make."""
     return {key: value for key, value in card.items() if key != "files"}
 
 
 def test_renaming_every_field_of_every_disk_type_leaves_the_contract_as_it_was(tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(
-        ROOT / "cryptopredict", copy / "cryptopredict", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    copy = copy_package(tmp_path)
     for module in (copy / "cryptopredict" / "artifact").glob("*.py"):
         module.write_text(STRUCT.sub(ON_DISK, module.read_text()))
 
-    before = _served(ROOT, tmp_path, "original")
-    after = _served(copy, tmp_path, "renamed")
+    before = printed(SERVED, ROOT, tmp_path, "original")
+    after = printed(SERVED, copy, tmp_path, "renamed")
     assert before["fields"].keys() == after["fields"].keys()
     assert {"schema.Manifest", "schema.ForecastScores", "record.PairRecord"} <= before[
         "fields"

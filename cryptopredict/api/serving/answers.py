@@ -11,20 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
+from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
-from cryptopredict.api.query import (
-    band_level,
-    multiple_of,
-    output_format,
-    parse_epoch,
-    query,
-    single,
-)
+from cryptopredict.api.query import epoch, multiple_of, read
 from cryptopredict.api.serving.forecast import DAY, Forecast, Points
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.common import Kind, Level
-from cryptopredict.api.types.forecast import Prediction
+from cryptopredict.api.types.forecast import ForecastQuery, ForecastRange, PointQuery, Prediction
 from cryptopredict.candles import Interval
 from cryptopredict.postprocess import price_decimals
 
@@ -53,15 +47,14 @@ class PointAnswer:
 
     def __call__(self, environ: WSGIEnvironment) -> bytes:
         forecast = self.forecast
-        pairs = query(environ)
-        epoch = parse_epoch("date", single(pairs, "date", required=True) or "")
-        level = band_level(pairs)
-        forecast.check("date", epoch)
-        answer = prediction(forecast, epoch, level, model_version=self.model_version)
+        asked = read(PointQuery, environ)
+        at = epoch(asked.date)
+        forecast.check("date", at)
+        answer = prediction(forecast, at, asked.level, model_version=self.model_version)
         if answer.kind is Kind.HINDCAST:
-            actual = forecast.actual_at(epoch)
+            actual = forecast.actual_at(at)
             answer.actual = None if actual is None else round(actual, price_decimals(actual))
-            answer.band_chosen_later = forecast.band_chosen_later_at(epoch)
+            answer.band_chosen_later = forecast.band_chosen_later_at(at)
         return ENCODER.encode(answer)
 
 
@@ -102,20 +95,22 @@ def read_range(
 ) -> RangeAsked:
     """Every instant of the axis from `start` to `end` (or every `step`), with the documented
     defaults for what the query leaves out, in the `form` given, else in the `format` asked for."""
-    args = query(environ)
-    form = form or output_format(args)
-    level = band_level(args)
-    start_text = single(args, "start", required=False)
-    end_text = single(args, "end", required=False)
-    step_text = single(args, "step", required=False)
-    start = None if start_text is None else parse_epoch("start", start_text)
-    end = None if end_text is None else parse_epoch("end", end_text)
-    every = None if step_text is None else multiple_of("step", step_text, forecast.interval)
+    asked: ForecastRange
+    if form is None:
+        asked = read(ForecastQuery, environ)
+        form = asked.format
+    else:
+        asked = read(ForecastRange, environ)
+    start = None if asked.start is UNSET else epoch(asked.start)
+    end = None if asked.end is UNSET else epoch(asked.end)
+    every = None
+    if asked.step is not UNSET:
+        every = multiple_of("step", Interval.parse(asked.step), forecast.interval)
     start, end = _range(forecast, start, end)
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
-    points = forecast.series(start, end, max_points, level, every)
-    return RangeAsked(form, level, every, start, end, points)
+    points = forecast.series(start, end, max_points, asked.level, every)
+    return RangeAsked(form, asked.level, every, start, end, points)
 
 
 def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:

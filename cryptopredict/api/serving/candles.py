@@ -25,9 +25,9 @@ class CandleSource:
         self.first_bar = int(self.history.ds[0])
         self.last_bar = int(self.history.ds[-1])
 
-    def interval(self, text: str) -> Interval:
-        """The parsed `text`; UnsupportedIntervalError unless it is a multiple of the stored one."""
-        return multiple_of("interval", text, self.stored)
+    def interval(self, wanted: Interval) -> Interval:
+        """`wanted`; UnsupportedIntervalError unless it is a multiple of the stored interval."""
+        return multiple_of("interval", wanted, self.stored)
 
     def check(self, start: float, end: float, *, end_given: bool = True) -> None:
         """OutOfRangeError unless `start` to `end` holds a bar; `end_given`: whether the

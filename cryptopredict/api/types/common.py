@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import msgspec
 
-from cryptopredict.api.query import DATE_EXAMPLES, DATE_PATTERN, MAX_LENGTH
+from cryptopredict.api.query import (
+    DATE_EXAMPLES,
+    DATE_PATTERN,
+    MAX_LENGTH,
+    READ,
+    date_text,
+    served_level,
+)
 from cryptopredict.artifact.schema import DEFAULT_LEVEL
 
 PRICE = (
@@ -31,8 +38,8 @@ class Answer(msgspec.Struct, kw_only=True):
 
 
 class Query(msgspec.Struct, kw_only=True):
-    """The query parameters of an operation, one per field, as the document declares them (the
-    views read them with `cryptopredict.api.query`, which refuses what these refuse)."""
+    """The query parameters of an operation, one per field: the document declares them, and
+    `cryptopredict.api.query.read` reads them, from the same field (each names its reader)."""
 
 
 class Level(enum.IntEnum):
@@ -68,7 +75,7 @@ class Error(Answer):
 
 def date(description: str) -> msgspec.Meta:
     """A date parameter: `YYYY-MM-DD` or an ISO-8601 datetime, with or without an offset, as
-    `query.parse_epoch` reads it; declared a date-time, whose every form it reads."""
+    `query.date_text` reads it; declared a date-time, whose every form it reads."""
     return msgspec.Meta(
         description=f"{description} `YYYY-MM-DD` or an ISO-8601 datetime, with or without an "
         f"offset (UTC when none), e.g. {DATE_EXAMPLES}.",
@@ -76,6 +83,7 @@ def date(description: str) -> msgspec.Meta:
         max_length=MAX_LENGTH,
         examples=["2026-08-01T12:00:00Z"],
         extra_json_schema={"format": "date-time"},
+        extra={READ: date_text},
     )
 
 
@@ -85,5 +93,6 @@ LevelParameter = Annotated[
         "The band's level, in percent: the share of outcomes it should hold. One of "
         f"{', '.join(str(level.value) for level in Level)}; default {DEFAULT_LEVEL}.",
         examples=[DEFAULT_LEVEL],
+        extra={READ: served_level},
     ),
 ]

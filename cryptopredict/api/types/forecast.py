@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from cryptopredict.api.query import READ, interval_text, known_format
 from cryptopredict.api.types.common import (
     PRICE,
     Answer,
@@ -28,7 +29,8 @@ FormatParameter = Annotated[
     doc(
         "`json` (columns) or `csv` (one row per point, with a `kind` column, `hindcast` or "
         "`forecast`, and `band_chosen_later`, `true` or `false`). A generated client asks the "
-        "route's `.csv` twin for CSV: it parses an answer by the first media type declared."
+        "route's `.csv` twin for CSV: it parses an answer by the first media type declared.",
+        extra={READ: known_format},
     ),
 ]
 
@@ -71,6 +73,7 @@ class ForecastRange(Query):
                 "Monday), so that a long range fits the point cap. Default: every point.",
                 pattern=INTERVAL_PATTERN,
                 examples=["1d"],
+                extra={READ: interval_text},
             ),
         ]
         | UnsetType

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from msgspec import UNSET, UnsetType
 
+from cryptopredict.api.query import READ, interval_text, known_format
 from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
 from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
@@ -187,6 +188,7 @@ class CandleRange(Query):
                 "`1m`, `5m`, `10m`, over their window. Default: the stored interval.",
                 pattern=INTERVAL_PATTERN,
                 examples=["1d"],
+                extra={READ: interval_text},
             ),
         ]
         | UnsetType
@@ -218,7 +220,8 @@ class CandlesQuery(CandleRange):
         Format,
         doc(
             "`json` (columns) or `csv` (one row per candle). A generated client asks "
-            "`/candles/{asset}.csv` for CSV."
+            "`/candles/{asset}.csv` for CSV.",
+            extra={READ: known_format},
         ),
     ] = Format.JSON
 
