@@ -47,7 +47,12 @@ CALLS: dict[str, tuple[str, dict[str, Any], str]] = {
     "/live": ("live.get_live", {}, "LiveStatus"),
     # The live server stores no minutes: the documented 404, typed as the Error model.
     "/price/{asset}": ("live.get_price_asset", {}, "Error"),
-    "/model/{asset}/track-record": ("track_record.get_model_asset_track_record", {}, "Error"),
+    # Its model directory holds no baked record: an empty one that says so.
+    "/model/{asset}/track-record": (
+        "track_record.get_model_asset_track_record",
+        {},
+        "TrackRecord",
+    ),
     "/metrics": ("metrics.get_metrics", {}, "str"),
 }
 
