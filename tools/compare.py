@@ -243,7 +243,8 @@ def peers(
     )
     backtest = backtest_pair(client, job)
     # The served band exactly as the manifest records it.
-    market, dense = backtest.market, backtest.dense
+    dense = backtest.dense
+    market = dense.market
     served_band = Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))
     origins = spread(plan, frame, args.peer_origins)
     times = np.array([int(at.timestamp()) for at in origins], dtype=np.int64)
@@ -300,13 +301,11 @@ def ours(
 ) -> dict[str, dict]:
     """The served forecast with `served_band` and the naive baseline at `times`, as the
     backtest scores them."""
-    market = backtest.market
+    dense = backtest.dense
+    market, config = dense.market, dense.config
     pos = market.position(times)
-    config = backtest.config
-    served = backtest.refits.centre(
-        config, config.damping_hours, backtest.anchor[pos], times, hours
-    )
-    naive = np.repeat(backtest.anchor[pos][:, None], len(hours), axis=1)
+    served = dense.refits.centre(config, config.damping_hours, dense.anchor[pos], times, hours)
+    naive = np.repeat(dense.anchor[pos][:, None], len(hours), axis=1)
     bands = {
         SERVED: served_band.offsets(pos, hours),
         "naive": naive_band(market, pos, list(hours)).offsets(pos, hours, calibrated_at=times),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -36,6 +36,7 @@ PRICES = ("close", "vwap")  # the prices a model can learn (ModelConfig.price)
 
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
+T = TypeVar("T")
 
 
 # The typed contract: what training writes into manifest.json and backtest.json, and what the
@@ -50,13 +51,18 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return msgspec.to_builtins(self, order="sorted")
 
 
-class PerHorizon(Record, frozen=True):
+class PerHorizon(Record, Generic[T], frozen=True):
     """A value at each standard horizon the data reaches."""
 
-    h1: float | None = msgspec.field(default=None, name="1h")
-    d1: float | None = msgspec.field(default=None, name="1d")
-    d7: float | None = msgspec.field(default=None, name="7d")
-    d30: float | None = msgspec.field(default=None, name="30d")
+    h1: T | None = msgspec.field(default=None, name="1h")
+    d1: T | None = msgspec.field(default=None, name="1d")
+    d7: T | None = msgspec.field(default=None, name="7d")
+    d30: T | None = msgspec.field(default=None, name="30d")
+
+    def horizons(self) -> dict[str, T]:
+        """The horizons with a value, by label ("1h", "1d", "7d", "30d"), shortest first."""
+        found = {"1h": self.h1, "1d": self.d1, "7d": self.d7, "30d": self.d30}
+        return {label: value for label, value in found.items() if value is not None}
 
 
 class WidthFifthCoverage(Record, frozen=True):
@@ -141,7 +147,7 @@ class SpanBoundary(Record, frozen=True):
     first_evaluation_origin: UtcTime
 
 
-class EvaluationScores(Record, frozen=True):
+class EvaluationScores(PerHorizon[ScoresAtHorizon], kw_only=True, frozen=True):
     """The evaluation scores of the served model and the baselines, per horizon."""
 
     origins: int
@@ -150,15 +156,6 @@ class EvaluationScores(Record, frozen=True):
     interval_width: float
     levels: tuple[int, ...]
     boundary: SpanBoundary
-    h1: ScoresAtHorizon | None = msgspec.field(default=None, name="1h")
-    d1: ScoresAtHorizon | None = msgspec.field(default=None, name="1d")
-    d7: ScoresAtHorizon | None = msgspec.field(default=None, name="7d")
-    d30: ScoresAtHorizon | None = msgspec.field(default=None, name="30d")
-
-    def horizons(self) -> dict[str, ScoresAtHorizon]:
-        """The horizons scored, by label ("1h", "1d", "7d", "30d"), shortest first."""
-        found = {"1h": self.h1, "1d": self.d1, "7d": self.d7, "30d": self.d30}
-        return {label: scores for label, scores in found.items() if scores is not None}
 
 
 class BandRecipe(Record, frozen=True):
@@ -224,11 +221,11 @@ class ScoredBandSpec(BandRecipe, kw_only=True, frozen=True):
     coverage_30d: float | None = None
 
 
-class PoolCandidate(PerHorizon, kw_only=True, frozen=True):
+class PoolCandidate(PerHorizon[float], kw_only=True, frozen=True):
     days: int | None  # how far back calibration reaches (None: all past errors)
 
 
-class MixCandidate(PerHorizon, kw_only=True, frozen=True):
+class MixCandidate(PerHorizon[float], kw_only=True, frozen=True):
     weight: float  # the empirical band's weight
 
 

@@ -45,13 +45,10 @@ PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 
 @dataclass
 class BacktestResult:
-    """The refits, the band chosen on the validation origins, and the evaluation scores."""
+    """The refits and the rest the band origins rest on (`dense`: the plan, the configuration
+    with the damping served, the prices scored against, the model price at each bar), the band
+    chosen on the validation origins, and the evaluation scores."""
 
-    plan: Plan
-    config: ModelConfig  # with the damping served
-    market: Market  # the prices scored against (the close)
-    anchor: np.ndarray  # the model price (close or VWAP) at each bar of `market`
-    refits: Refits  # the refits fitted (none when tau is 0)
     dense: DenseOrigins
     band: BandSearch
     served_band: Band  # calibrated at every standard horizon, for the grid
@@ -61,7 +58,7 @@ class BacktestResult:
     @property
     def evaluated(self) -> list[pd.Timestamp]:
         """The scored refit origins inside the evaluation span (fitted or not)."""
-        return evaluated_origins(self.plan, self.market)
+        return evaluated_origins(self.dense.plan, self.dense.market)
 
     def paths(self) -> list[PastPath]:
         """Past served forecasts from each evaluated refit origin, a point a day."""
@@ -179,11 +176,6 @@ def run_backtest(
         boundary=plan.boundary(market.t),
     )
     return BacktestResult(
-        plan=plan,
-        config=config,
-        market=market,
-        anchor=anchor,
-        refits=refits,
         dense=dense,
         band=choice,
         served_band=served_band,
@@ -192,10 +184,13 @@ def run_backtest(
     )
 
 
-def unbacktested_band(market: Market, anchor: np.ndarray, spec: BandSpec) -> Band:
-    """`spec` calibrated on the naive forecast's errors at the default band origins: the band
-    of a model trained without a backtest, whose own errors are unknown."""
-    dense = DenseOrigins.build(
-        market, anchor, Refits.none(market.interval), ModelConfig(name="naive"), Plan()
-    )
-    return Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))
+def unbacktested(market: Market, anchor: np.ndarray, config: ModelConfig) -> DenseOrigins:
+    """The default band origins without a refit, so the last price the point forecast at each
+    (whatever `config`'s damping): a model trained without a backtest."""
+    return DenseOrigins.build(market, anchor, Refits.none(market.interval), config, Plan())
+
+
+def unbacktested_band(dense: DenseOrigins, spec: BandSpec) -> Band:
+    """`spec` calibrated on the naive forecast's errors at the `unbacktested` origins `dense`:
+    the band of a model trained without a backtest, whose own errors are unknown."""
+    return Band(spec, dense.market, dense.pos, dense.errors(dense.market, BAND_HOURS))

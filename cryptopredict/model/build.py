@@ -36,7 +36,7 @@ from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
-from cryptopredict.model.backtest import BacktestResult, unbacktested_band
+from cryptopredict.model.backtest import BacktestResult, unbacktested, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
@@ -46,7 +46,6 @@ from cryptopredict.model.market import Market
 from cryptopredict.model.naming import served_parts
 from cryptopredict.model.panel_choice import panel_band, panel_damping
 from cryptopredict.model.plan import Plan
-from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
 from cryptopredict.model.scoring import naive_forecast
 from cryptopredict.postprocess import centre as centre_of
@@ -99,10 +98,8 @@ def build(
     interval = history.bars.interval.delta
     config = request.config
     if backtest is not None:
-        config = backtest.config
-        hindcast = Hindcast(
-            backtest.market, backtest.anchor, backtest.refits, config, backtest.served_band
-        )
+        config = backtest.dense.config
+        hindcast = Hindcast(backtest.dense, backtest.served_band)
     else:
         hindcast = unbacktested_hindcast(frame, interval, config)
     # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
@@ -110,7 +107,7 @@ def build(
     forecaster = final_fit(config, frame)
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
-    rules = _with_band(forecaster.rules, grid, hindcast.market)
+    rules = _with_band(forecaster.rules, grid, hindcast.dense.market)
     bar_history = history_series(history.bars.frame)
     summary = backtest.summary if backtest else None
     check_gate(grid, summary, request.gate)
@@ -124,7 +121,7 @@ def build(
         grid=grid,
         summary=summary,
         backtest=backtest,
-        naive=naive_forecast(hindcast.market, hindcast.anchor, request.plan or Plan()),
+        naive=naive_forecast(hindcast.dense.market, hindcast.dense.anchor, request.plan or Plan()),
     )
     report = BacktestReport(
         summary=summary,
@@ -154,10 +151,9 @@ def unbacktested_hindcast(
 ) -> Hindcast:
     """The hindcast of a model trained without a backtest: the last price as the point
     forecast, the panel's band (else the default) calibrated on the naive forecast's errors."""
-    market, anchor = market_of(frame, interval)
-    refits = Refits.none(market.interval)
+    dense = unbacktested(*market_of(frame, interval), config)
     spec = panel_band(interval) or DEFAULT_BAND
-    return Hindcast(market, anchor, refits, config, unbacktested_band(market, anchor, spec))
+    return Hindcast(dense, unbacktested_band(dense, spec))
 
 
 def build_grid(
@@ -171,7 +167,7 @@ def build_grid(
     the served forecast, with a band at every level. Past the last bar, Prophet and the band
     are computed at the times the artifact keeps (`grid_times`); the rows between them, which
     the artifact does not store, are interpolated."""
-    market = hindcast.market
+    market = hindcast.dense.market
     first, last = int(market.t[0]), int(market.t[-1])
     step = int(interval / pd.Timedelta(seconds=1))
     seconds = np.arange(first, last + int(horizon / pd.Timedelta(seconds=1)) + 1, step)

@@ -17,10 +17,8 @@ import numpy as np
 from cryptopredict.artifact.arrays import BarHistory, Grid
 from cryptopredict.artifact.schema import LEVELS, HindcastCheck
 from cryptopredict.model.bands import Band
-from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.market import Market
-from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import inside, tails
+from cryptopredict.model.scoring import DenseOrigins
 
 HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule
 HINDCAST_RULE = (
@@ -35,30 +33,28 @@ HINDCAST_RULE = (
 
 @dataclass(frozen=True)
 class Hindcast:
-    market: Market
-    anchor: np.ndarray  # the model price (close or VWAP) at each bar
-    refits: Refits
-    config: ModelConfig  # with the damping served
+    dense: DenseOrigins  # the prices, the model price, the refits and the damping served
     band: Band
 
     def origins(self, seconds: np.ndarray) -> np.ndarray:
         """The bar position each grid time is forecast from."""
         grid_point = (seconds - 1) // HINDCAST_STEP * HINDCAST_STEP
         # Before the first origin with a bar, the first bar (itself, for the first bar).
-        return np.maximum(self.market.position(grid_point), 0)
+        return np.maximum(self.dense.market.position(grid_point), 0)
 
     def rows(self, seconds: np.ndarray) -> dict[str, np.ndarray]:
         """`origin`, `yhat` and each level's bounds at grid times inside the history."""
+        dense = self.dense
         pos = self.origins(seconds)
-        origin = self.market.t[pos]
+        origin = dense.market.t[pos]
         lead = (seconds - origin) / 3600
         unique_pos, which = np.unique(pos, return_inverse=True)
         unique_lead, column = np.unique(lead, return_inverse=True)
-        centre = self.refits.centre(
-            self.config,
-            self.config.damping_hours,
-            self.anchor[unique_pos],
-            self.market.t[unique_pos],
+        centre = dense.refits.centre(
+            dense.config,
+            dense.config.damping_hours,
+            dense.anchor[unique_pos],
+            dense.market.t[unique_pos],
             unique_lead,
         )[which, column]
         offsets = self.band.offsets(unique_pos, unique_lead)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptopredict.model.backtest import unbacktested_band
+from cryptopredict.model.backtest import unbacktested, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.hindcast import HINDCAST_STEP, Hindcast
 from cryptopredict.model.market import HOUR, Market
-from cryptopredict.model.refits import Refits
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
 
@@ -19,9 +18,8 @@ def hindcast_of(log_prices: np.ndarray) -> Hindcast:
     seconds = START + HOUR * np.arange(len(log_prices))
     market = Market(seconds, log_prices, HOUR)
     prices = np.exp(log_prices)
-    nothing = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), HOUR)
-    band = unbacktested_band(market, prices, DEFAULT_BAND)
-    return Hindcast(market, prices, nothing, DEFAULT.with_changes(damping_hours=0.0), band)
+    dense = unbacktested(market, prices, DEFAULT.with_changes(damping_hours=0.0))
+    return Hindcast(dense, unbacktested_band(dense, DEFAULT_BAND))
 
 
 def walk(hours: int, seed: int = 9) -> np.ndarray:
@@ -30,7 +28,7 @@ def walk(hours: int, seed: int = 9) -> np.ndarray:
 
 def test_every_bar_is_forecast_from_an_earlier_origin_within_six_hours():
     hindcast = hindcast_of(walk(24 * 120))
-    seconds = hindcast.market.t
+    seconds = hindcast.dense.market.t
     rows = hindcast.rows(seconds)
     lead = seconds - rows["origin"]
     assert lead[0] == 0, "the first bar has no earlier data: it is its own origin"
@@ -39,7 +37,7 @@ def test_every_bar_is_forecast_from_an_earlier_origin_within_six_hours():
     assert np.all(rows["origin"] % HINDCAST_STEP == 0)
     # With tau 0 the forecast is the close at the origin.
     at = np.searchsorted(seconds, rows["origin"])
-    np.testing.assert_allclose(rows["yhat"], np.exp(hindcast.market.log_price[at]))
+    np.testing.assert_allclose(rows["yhat"], np.exp(hindcast.dense.market.log_price[at]))
 
 
 def test_every_row_is_finite_positive_and_banded_in_order():
@@ -68,7 +66,7 @@ def test_later_data_never_changes_an_earlier_hindcast():
 def test_the_80_percent_band_holds_about_80_percent_of_a_random_walk():
     prices = walk(24 * 400, seed=4)
     hindcast = hindcast_of(prices)
-    seconds = hindcast.market.t[24 * 120 :]
+    seconds = hindcast.dense.market.t[24 * 120 :]
     rows = hindcast.rows(seconds)
     actual = np.exp(prices[24 * 120 :])
     held = (rows["yhat_lower_80"] <= actual) & (actual <= rows["yhat_upper_80"])

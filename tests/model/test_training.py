@@ -61,7 +61,7 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
 def test_at_tau_0_prophet_is_fitted_once_and_refitted_nowhere(trained):
     manifest = load_artifact(trained.path).manifest
     assert manifest.params.damping_hours == 0
-    assert len(trained.backtest.refits.times) == 0
+    assert len(trained.backtest.dense.refits.times) == 0
     assert manifest.metrics is not None
     assert manifest.metrics.refits == 0
     assert manifest.served.point_forecast.startswith("the last close")
