@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from cryptopredict.api.query import DATE_EXAMPLES, MAX_LENGTH
+from cryptopredict.api.types.common import Level
+from cryptopredict.artifact.schema import LEVELS
 from tests.api.package_copy import copy_package, printed
 from tests.paths import ROOT
 
@@ -70,3 +72,7 @@ def test_a_tighter_bound_on_a_date_reaches_both_the_parser_and_the_document(tmp_
     assert {("/bitcoin", "date"), ("/candles/{asset}", "end")} <= bounds.keys()
     assert set(bounds.values()) == {MAX_LENGTH}
     assert _date_bounds(after["openapi"]) == dict.fromkeys(bounds, SHORTER)
+
+
+def test_the_levels_a_query_accepts_are_the_levels_an_artifact_holds():
+    assert [level.value for level in Level] == list(LEVELS)
