@@ -241,14 +241,14 @@ def test_a_manifest_from_a_newer_schema_is_refused(written):
         load_artifact(written)
 
 
-def test_a_schema_5_artifact_says_to_retrain(written):
+def test_a_schema_6_artifact_says_to_retrain(written):
     manifest = json.loads((written / MANIFEST).read_text())
-    manifest["schema_version"] = 5
+    manifest["schema_version"] = 6
     (written / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(
         ArtifactError,
-        match=r"schema_version 5 is no longer supported \(schema 6 records the damping the "
-        r"panel chose for every pair, not one per pair\); retrain with `python train.py`",
+        match=r"schema_version 6 is no longer supported \(schema 7 records the band's adaptive "
+        r"step and its scale at the last bar\); retrain with `python train.py`",
     ):
         load_artifact(written)
 

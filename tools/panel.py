@@ -192,7 +192,11 @@ class Search:
         mixes = [chooser.uniform_mix(spec, w) for w in chooser.MIX_WEIGHTS]
         scores = self.stage("empirical weight", mixes)
         by_weight = dict(zip(chooser.MIX_WEIGHTS, scores, strict=True))
-        return chooser.with_mix(spec, chooser.per_horizon(by_weight, self.labels))
+        spec = chooser.with_mix(spec, chooser.per_horizon(by_weight, self.labels))
+        adapted = [chooser.uniform_adapt(spec, step) for step in chooser.ADAPT_STEPS]
+        scores = self.stage("adaptive step", adapted)
+        by_step = dict(zip(chooser.ADAPT_STEPS, scores, strict=True))
+        return chooser.with_adapt(spec, chooser.per_horizon(by_step, self.labels))
 
     def stage(self, name: str, specs: list[BandSpec]) -> list[dict[str, float]]:
         """Each spec's pooled relative interval score per horizon on the validation origins."""

@@ -7,7 +7,9 @@ one pair.
 Conditional calibration: the 80% band's coverage in every fifth of the band's width and of the
 band's own variance ratio (today's variance over the year's, `bands.variance_ratio`), each
 fifth taken within each pair (by rank among its own origins at that horizon) and pooled, and in
-every calendar quarter.
+every calendar quarter; and for each of the three tables the joint test that every cell covers
+80% (`joint_coverage.py`: Hotelling's T^2 for the fifths, which share their times; the sum of
+squared normal scores for the quarters, which partition them).
 
 The damping's evidence (`damping_figures`): each candidate's pooled absolute percentage error
 against tau 0's (the last close) at each deciding horizon, and their mean over the horizons,
@@ -23,12 +25,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.model.scores import overlap_lags
 from cryptopredict.standard_error import MeanSE, mean_se
+from tools.joint_coverage import JointTest, disjoint_times, shared_times
 
 FIFTHS = 5
 HOUR = 3600
+# A quarter's blocks of time for its joint test: two weeks, and at least four horizons.
+BLOCK = 14 * 24 * HOUR
+BLOCK_HORIZONS = 4
 
 
 def relative_pooled(rows: pd.DataFrame) -> float:
@@ -61,6 +67,25 @@ class Times:
         influence = (top - value * bottom) / bottom[held].mean()
         found = mean_se(influence[held], self.lags, self.steps[held])
         return replace(found, mean=float(value))
+
+    def blocks(self, held: np.ndarray, level: float, seconds: int) -> np.ndarray:
+        """Per block of `seconds` of origin time (blocks aligned to the epoch), the rows'
+        `held` less `level`, summed and divided by the blocks' mean count of rows."""
+        top, count = self.sums(held), self.sums(np.ones(len(held)))
+        _, block = np.unique(self.times // seconds, return_inverse=True)
+        top, count = np.bincount(block, weights=top), np.bincount(block, weights=count)
+        return (top - level * count) / count.mean()
+
+    def joint(self, held: np.ndarray, members: list[np.ndarray], level: float) -> JointTest:
+        """Hotelling's T^2 that the share of `held` among each member set's rows is `level`,
+        the sets sharing the times (`joint_coverage.shared_times`)."""
+        errors, influence = [], []
+        for member in members:
+            top, bottom = self.sums(held * member), self.sums(member)
+            value = top.sum() / bottom.sum()
+            errors.append(value - level)
+            influence.append((top - value * bottom) / bottom.mean())
+        return shared_times(np.array(errors), np.stack(influence, axis=1), self.steps, self.lags)
 
 
 def damping_figures(rows: pd.DataFrame, horizons: dict[str, pd.Timedelta], step: int) -> dict:
@@ -131,17 +156,34 @@ def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
         found = times.ratio(rows[f"held_{level}"].to_numpy(), ones)
         coverage[str(level)] = found.mean
         coverage_se[str(level)] = found.se
+    return {**out, **conditional(rows, horizon, times)}
+
+
+def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict:
+    """The 80% band's coverage in every fifth of width and of variance ratio and in every
+    calendar quarter, and each table's joint test that every cell covers 80%."""
     held = rows["held_80"].to_numpy()
+    level = DEFAULT_LEVEL / 100
+    out: dict[str, object] = {}
+    tests = {}
     for name in ("width", "ratio"):
         which = _fifths(rows, name)
+        members = [(which == q).astype(float) for q in range(FIFTHS)]
         out[f"coverage_80_by_{name}_fifth"] = [
-            _cell(times.ratio(held * (which == q), (which == q).astype(float)))
-            for q in range(FIFTHS)
+            _cell(times.ratio(held * member, member)) for member in members
         ]
+        tests[f"{name}_fifth"] = times.joint(held, members, level).to_dict()
+    quarters = {quarter: Times(group, horizon) for quarter, group in rows.groupby("quarter")}
     out["coverage_80_by_quarter"] = {
-        quarter: _cell(Times(group, horizon).ratio(group["held_80"].to_numpy(), _ones(group)))
-        for quarter, group in rows.groupby("quarter", sort=True)
+        quarter: _cell(found.ratio(found.rows["held_80"].to_numpy(), _ones(found.rows)))
+        for quarter, found in quarters.items()
     }
+    block = max(BLOCK, BLOCK_HORIZONS * int(horizon.total_seconds()))
+    blocks = [
+        found.blocks(found.rows["held_80"].to_numpy(), level, block) for found in quarters.values()
+    ]
+    tests["quarter"] = disjoint_times(blocks).to_dict()
+    out["coverage_80_joint_tests"] = tests
     return out
 
 

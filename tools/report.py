@@ -47,6 +47,7 @@ PAGES = {
         "peers",
         "comparison",
         "panel",
+        "conditional",
     ),
     Path("docs/configuration.md"): ("settings",),
 }
@@ -267,6 +268,54 @@ def panel_tables(panel: dict) -> str:
     return "\n\n".join(out)
 
 
+CELLS = {
+    "quarter": ("calendar quarters", "coverage_80_by_quarter"),
+    "width_fifth": ("fifths of band width", "coverage_80_by_width_fifth"),
+    "ratio_fifth": ("fifths of variance ratio", "coverage_80_by_ratio_fifth"),
+}
+
+
+def conditional_table(panel: dict) -> str:
+    """Pooled over the spot pairs, per horizon and table: the 80% band's coverage in each cell
+    with its standard error, the cell farthest from 80% in standard errors, and the joint test
+    that every cell covers 80%."""
+    body = []
+    for label in HORIZONS:
+        pooled = panel["pooled"].get(label)
+        if pooled is None:
+            continue
+        for name, (title, key) in CELLS.items():
+            found = pooled[key]
+            cells = found.items() if isinstance(found, dict) else enumerate(found, 1)
+            shown, farthest = [], 0.0
+            for cell_name, cell in cells:
+                shown.append(f"{cell_name}: {cell['coverage']:.1%} ({cell['se']:.1%})")
+                if cell["se"]:
+                    farthest = max(farthest, abs(cell["coverage"] - 0.8) / cell["se"])
+            body.append([label, title, "; ".join(shown), f"{farthest:.1f}", _joint(pooled, name)])
+    note = (
+        "Pooled over the spot pairs' evaluation origins, standard errors clustered by time; "
+        "fifths numbered from the narrowest (lowest ratio), each pair's own. Joint test that "
+        "every cell covers 80% (`tools/joint_coverage.py`): for the fifths, which share their "
+        "times, Hotelling's T^2 with the cells' covariance as F(cells, df - cells + 1); for the "
+        "quarters, which partition time, each quarter's t over its two-week blocks as a normal "
+        "score, their squares summed as chi-square(quarters); a quarter of fewer than three "
+        "blocks left out."
+    )
+    header = ["horizon", "cells", "80% coverage (SE)", "largest |z|", "joint test, p"]
+    return markdown_table(header, body, note)
+
+
+def _joint(pooled: dict, name: str) -> str:
+    test = pooled["coverage_80_joint_tests"][name]
+    if test["p"] is None:
+        return "too few windows"
+    df = ", ".join(f"{value:.0f}" for value in test["df"])
+    kind = "F" if test["test"].startswith("Hotelling") else "chi2"
+    left = f", {test['left_out']} left out" if test["left_out"] else ""
+    return f"{kind}({df}) = {test['statistic']:.2f}, p = {test['p']:.3f}{left}"
+
+
 def _panel_row(name: str, figures: dict) -> list[str]:
     diff, se = figures["interval_score_diff"], figures["interval_score_se"]
     return [
@@ -296,6 +345,7 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
         "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
         "panel": panel_tables(json.loads(panel.read_text())),
+        "conditional": conditional_table(json.loads(panel.read_text())),
     }
 
 

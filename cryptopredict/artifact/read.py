@@ -364,8 +364,7 @@ def schema_problem(version: int) -> str:
         )
     return (
         f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} records the "
-        "damping the panel chose for every pair, not one per pair); retrain with "
-        "`python train.py`"
+        "band's adaptive step and its scale at the last bar); retrain with `python train.py`"
     )
 
 

@@ -21,7 +21,9 @@ import msgspec
 # 5: history.npy's columns as compact as they are exact (uint32 times, prices and amounts as
 #    int32 or int64 decimal ticks where every value is a decimal); compact JSON; model.pkl, which
 #    serving never reads, optional (the image holds none).
-SCHEMA_VERSION = 6
+# 7: the band's adaptive step (`band.horizon_adapt`) and its scale at the last bar
+#    (`band.adapted_scale`), which the grid was made with.
+SCHEMA_VERSION = 7
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
 GRID = "grid.npy"
@@ -173,12 +175,16 @@ class BandRecipe(Record, frozen=True):
     floor: float | None
     name: str
     horizon_shared: tuple[tuple[int, bool], ...] = ()
+    horizon_adapt: tuple[tuple[int, float], ...] = ()
 
 
 class ServedBandSpec(BandRecipe, kw_only=True, frozen=True):
     """The manifest's band: the setting served, and how the hindcast inside the history is made."""
 
     hindcast: str
+    # Where the band adapts (`horizon_adapt`): its scale at the last bar per calibrated horizon
+    # (hours, factor), the state the grid was made with.
+    adapted_scale: tuple[tuple[int, float], ...] = ()
 
 
 class Settlement(Record, frozen=True):

@@ -45,6 +45,9 @@ class BandSpec:
     # spreads in its calibration pool (None: no floor): today's band is never narrower than
     # the calm periods of the pool's year were.
     floor: float | None = None
+    # (hours, step) pairs, hours ascending, as `horizon_pools`: the adaptive step at each
+    # calibrated horizon (`adapt_for`; `adaptive.py`), 0: none.
+    horizon_adapt: tuple[tuple[int, float], ...] = ()
 
     def mix_at(self, lead_hours: np.ndarray) -> np.ndarray:
         """The weight of the empirical band at each lead (0: the scaled band alone)."""
@@ -63,6 +66,10 @@ class BandSpec:
             if hours <= reach:
                 return days
         return self.pool_days
+
+    def adapt_for(self, hours: float) -> float:
+        """The adaptive step of the band's scale at `hours` ahead (0: none)."""
+        return next((step for reach, step in self.horizon_adapt if hours <= reach), 0.0)
 
     @property
     def name(self) -> str:
@@ -98,6 +105,9 @@ class BandSpec:
             if any(weight for _, weight in self.horizon_mix):
                 per = (f"{_weight(w)} at {_horizon(reach)}" for reach, w in self.horizon_mix)
                 parts.append(f"empirical band's quantiles averaged in: {', '.join(per)}")
+            if any(step for _, step in self.horizon_adapt):
+                per = (f"{step:g} at {_horizon(reach)}" for reach, step in self.horizon_adapt)
+                parts.append(f"scale adapted to its own misses, step {', '.join(per)}")
         parts.append("with drift" if self.drift else "no drift")
         return ", ".join(parts)
 
@@ -120,6 +130,8 @@ class BandSpec:
             fields["horizon_pools"] = tuple((int(h), d) for h, d in fields["horizon_pools"])
         if "horizon_mix" in fields:
             fields["horizon_mix"] = tuple((int(h), float(w)) for h, w in fields["horizon_mix"])
+        if "horizon_adapt" in fields:
+            fields["horizon_adapt"] = tuple((int(h), float(g)) for h, g in fields["horizon_adapt"])
         if "horizon_shared" in fields:
             fields["horizon_shared"] = tuple((int(h), bool(s)) for h, s in fields["horizon_shared"])
         return cls(**fields)

@@ -46,10 +46,13 @@ from typing import Protocol
 import numpy as np
 from scipy.stats import norm
 
+from cryptopredict.artifact.schema import DEFAULT_LEVEL
+from cryptopredict.model.adaptive import Adaptive, tracked
 from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, BandSpec
 from cryptopredict.model.calibration import Calibration, Pool
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
+from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import along_lead
 
 RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly
@@ -140,6 +143,11 @@ def pool_inputs(
     return out
 
 
+def _week_starts(market: Market, pos: np.ndarray) -> np.ndarray:
+    """When a scaled band at these origins was last calibrated."""
+    return market.t[pos] // RECALIBRATE * RECALIBRATE
+
+
 class Calibrated(Protocol):
     """A pool, or a pool's calibrations as stored: its quantiles at a time."""
 
@@ -169,6 +177,7 @@ class Band:
         self.spec, self.market = spec, market
         self.hours = tuple(sorted(errors))
         self.pools: dict[int, Calibrated] = {}
+        self.adaptive: Adaptive | None = None
         if spec.kind != "scaled":
             return
         if shared is None and any(spec.shared_for(h) for h in self.hours):
@@ -187,6 +196,29 @@ class Band:
                 self.pools[h] = Pool.of(
                     known_at, values, spread, spec.pool_for(h), bins=bins, floor=spec.floor
                 )
+        steps = np.array([spec.adapt_for(h) for h in self.hours])
+        if steps.any():
+            chunks = np.array_split(origins, max(1, len(origins) // CHUNK))
+            knots = np.concatenate(
+                [self._base_knots(pos, _week_starts(market, pos)) for pos in chunks]
+            )
+            low, high = (TAUS.index(tau) for tau in tails(DEFAULT_LEVEL))
+            times = market.t[origins]
+            self.adaptive = tracked(
+                times,
+                self.hours,
+                steps=steps,
+                lower=knots[:, :, low],
+                upper=knots[:, :, high],
+                errors=errors,
+            )
+
+    def adapted_scale(self, at: int) -> tuple[tuple[int, float], ...]:
+        """The adaptive step's scale at time `at` per calibrated horizon (none: no step)."""
+        if self.adaptive is None:
+            return ()
+        scale = np.exp(self.adaptive.log_scale(np.array([at]))[0])
+        return tuple((h, float(value)) for h, value in zip(self.hours, scale, strict=True))
 
     def offsets(
         self, pos: np.ndarray, lead_hours: np.ndarray, *, calibrated_at: np.ndarray | None = None
@@ -198,9 +230,9 @@ class Band:
         pos = np.asarray(pos)
         lead_hours = np.asarray(lead_hours, dtype=np.float64)
         if calibrated_at is None:
-            at = self.market.t[pos]
-            if self.spec.kind == "scaled":
-                at = at // RECALIBRATE * RECALIBRATE
+            at = (
+                _week_starts(self.market, pos) if self.spec.kind == "scaled" else self.market.t[pos]
+            )
         else:
             at = np.asarray(calibrated_at)
         out = {tau: np.empty((len(pos), len(lead_hours))) for tau in TAUS}
@@ -212,7 +244,15 @@ class Band:
         return out
 
     def _at_knots(self, pos: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Per origin, calibrated horizon and tau: the offsets there."""
+        """Per origin, calibrated horizon and tau: the offsets there, scaled by the adaptive
+        step's state at the origin where the band adapts."""
+        knots = self._base_knots(pos, at)
+        if self.adaptive is None:
+            return knots
+        return knots * np.exp(self.adaptive.log_scale(self.market.t[pos]))[:, :, None]
+
+    def _base_knots(self, pos: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """`_at_knots` before the adaptive step."""
         if self.spec.kind == "empirical":
             # Cheap to compute exactly at each origin, as the naive forecaster does.
             return self._empirical(pos, at)

@@ -262,7 +262,11 @@ def _manifest(
         },
         params=config.with_changes(price=request.price),
         postprocess=rules,
-        band=ServedBandSpec(**band.spec.to_dict(), hindcast=HINDCAST_RULE),
+        band=ServedBandSpec(
+            **band.spec.to_dict(),
+            hindcast=HINDCAST_RULE,
+            adapted_scale=band.adapted_scale(int(band.market.t[-1])),
+        ),
         served=served_parts(
             config,
             band.spec,

@@ -21,7 +21,9 @@ validation origins (`tools/panel.py`), lower is better:
    decide, calibrated on each pair's own last 180 days of errors;
 2. per horizon, the calibration pool: the last 90, 180 or 365 days (`POOL_DAYS`) of errors,
    each pair's own or shared by every pair of the panel (`SHARED`);
-3. per horizon, the weight of the empirical band's quantiles averaged in (`MIX_WEIGHTS`).
+3. per horizon, the weight of the empirical band's quantiles averaged in (`MIX_WEIGHTS`);
+4. per horizon, the adaptive step of the band's scale (`ADAPT_STEPS`, 0: none; `adaptive.py`):
+   the band widened after its own misses and narrowed after its hits, as they become known.
 
 Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
 a longer horizon takes the settings of the longest one that decides.
@@ -50,6 +52,7 @@ WINDOWS = (1, 7, 30)
 POOL_DAYS = (90, 180, 365)
 SHARED = (False, True)
 MIX_WEIGHTS = (0.0, 0.5, 1.0)
+ADAPT_STEPS = (0.0, 0.0025, 0.005, 0.01)
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
 START = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
@@ -109,7 +112,7 @@ def per_horizon(
     return tuple(chosen)
 
 
-Option = Any  # a pool (days, shared) or a mix weight
+Option = Any  # a pool (days, shared), a mix weight or an adaptive step
 
 
 def with_pools(spec: BandSpec, pools: tuple[tuple[int, tuple[int, bool]], ...]) -> BandSpec:
@@ -124,6 +127,10 @@ def with_mix(spec: BandSpec, mix: tuple[tuple[int, float], ...]) -> BandSpec:
     return replace(spec, horizon_mix=tuple((h, float(w)) for h, w in mix))
 
 
+def with_adapt(spec: BandSpec, steps: tuple[tuple[int, float], ...]) -> BandSpec:
+    return replace(spec, horizon_adapt=tuple((h, float(step)) for h, step in steps))
+
+
 def with_window(spec: BandSpec, days: float) -> BandSpec:
     return replace(spec, window_days=days)
 
@@ -134,3 +141,7 @@ def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
 
 def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:
     return replace(spec, horizon_mix=tuple((h, weight) for h in HOURS.values()))
+
+
+def uniform_adapt(spec: BandSpec, step: float) -> BandSpec:
+    return replace(spec, horizon_adapt=tuple((h, step) for h in HOURS.values()))

@@ -118,12 +118,14 @@ class BandSetting(Sparse):
     floor: float | None
     name: str
     horizon_shared: tuple[tuple[int, bool], ...] = ()
+    horizon_adapt: tuple[tuple[int, float], ...] = ()
 
 
 class ServedBand(BandSetting, kw_only=True):
     """The served band, and how the hindcast inside the history is made."""
 
     hindcast: str
+    adapted_scale: tuple[tuple[int, float], ...] = ()
 
 
 class Settled(Sparse):

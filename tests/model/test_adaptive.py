@@ -1,0 +1,86 @@
+"""The band's adaptive step (`cryptopredict/model/adaptive.py`): a band too narrow for a new
+regime widens until it misses one time in five, and the state at an origin follows from the
+outcomes known by then alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from cryptopredict.model.adaptive import tracked
+from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.bands import Band
+from cryptopredict.model.market import HOUR, TAUS, Market
+
+START = 1_704_067_200
+STEP = 7 * HOUR
+Z80 = float(stats.norm.ppf(0.9))
+
+
+def track(errors: np.ndarray, step: float, half_width: float = 1.0, hours: int = 24):
+    times = START + STEP * np.arange(len(errors))
+    side = np.full((len(errors), 1), half_width)
+    return times, tracked(
+        times, (hours,), steps=np.array([step]), lower=-side, upper=side, errors={hours: errors}
+    )
+
+
+def test_a_band_too_narrow_for_its_errors_widens_until_it_misses_one_time_in_five():
+    """Errors three times the band's spread: the scale settles near three and the misses,
+    judged by the band as served, average 20% over the second half."""
+    errors = 3 * np.random.default_rng(5).normal(size=6000) / Z80
+    times, adaptive = track(errors, 0.02)
+    scale = np.exp(adaptive.log_scale(times)[:, 0])
+    late = slice(3000, None)
+    missed = np.abs(errors[late]) > scale[late]
+    assert missed.mean() == pytest.approx(0.2, abs=0.02)  # binomial SE with overlap: about 0.01
+    assert np.median(scale[late]) == pytest.approx(3, rel=0.1)
+
+
+def test_the_state_at_an_origin_knows_only_the_outcomes_known_by_then():
+    """A forecast a day ahead is known a day after its origin: changing every error from
+    origin j on leaves the state unchanged up to a day after t_j."""
+    errors = np.random.default_rng(6).normal(size=400)
+    times, adaptive = track(errors, 0.05)
+    changed = errors.copy()
+    changed[200:] *= 10
+    _, other = track(changed, 0.05)
+    before = times <= times[200] + 24 * HOUR
+    np.testing.assert_array_equal(adaptive.log_scale(times[before]), other.log_scale(times[before]))
+    assert not np.array_equal(adaptive.log_scale(times), other.log_scale(times))
+
+
+def test_unknown_outcomes_and_a_zero_step_leave_the_scale_at_one():
+    times, adaptive = track(np.full(50, np.nan), 0.05)
+    assert np.all(adaptive.log_scale(times) == 0)
+    times, adaptive = track(np.full(50, 9.0), 0.0)
+    assert np.all(adaptive.log_scale(times) == 0)
+
+
+def test_a_band_with_an_adaptive_step_scales_its_offsets_by_its_state():
+    """Calm for a year, then moves ten times larger: the adapted band at the end is several
+    times the plain one, at the adapted horizon alone."""
+    rng = np.random.default_rng(8)
+    size = np.where(np.arange(24 * 420) < 24 * 400, 0.001, 0.01)
+    returns = rng.normal(0, size)
+    seconds = START + HOUR * np.arange(len(returns) + 1)
+    market = Market(seconds, np.concatenate([[0.0], np.cumsum(returns)]), HOUR)
+    origins = np.arange(24 * 30, len(returns) - 24, 7)
+    errors = {h: market.moves(h)[origins] for h in (1, 24)}
+    plain = BandSpec("scaled", 365, None, pool_days=365)
+    adapted = BandSpec("scaled", 365, None, pool_days=365, horizon_adapt=((1, 0.05), (24, 0.0)))
+    last = np.array([len(returns) - 25])
+    bands = {spec: Band(spec, market, origins, errors) for spec in (plain, adapted)}
+    width = {
+        spec: band.offsets(last, np.array([1.0, 24.0]))[TAUS[-2]][0] for spec, band in bands.items()
+    }
+    assert width[adapted][0] > 3 * width[plain][0]
+    assert width[adapted][1] == pytest.approx(width[plain][1])
+    scale = dict(bands[adapted].adapted_scale(int(market.t[last[0]])))
+    assert scale[1] == pytest.approx(width[adapted][0] / width[plain][0])
+    assert (scale[24], bands[plain].adapted_scale(int(market.t[-1]))) == (1.0, ())
+    assert BandSpec.from_dict(json.loads(json.dumps(adapted.to_dict()))) == adapted
+    assert "scale adapted to its own misses, step 0.05 at 1h, 0 at 1d" in adapted.name

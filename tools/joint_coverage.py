@@ -1,0 +1,136 @@
+"""Whether every cell of a coverage table covers the band's level, tested jointly (`make panel`'s
+calendar quarters, width fifths and variance-ratio fifths; `tools/panel_figures.py`).
+
+Two tables, two tests:
+
+- **Cells that share their times** (fifths: every origin time holds forecasts of every fifth,
+  from different pairs, and a market-wide move reaches them all): Hotelling's T^2 of the cells'
+  coverage errors, z' S^-1 z, S their covariance by the one standard error
+  (`cryptopredict/standard_error.py`: each cell's ratio influence at each origin time, the
+  flat-top kernel over the lags, the first-order bias correction; its diagonal is the cells'
+  own standard errors squared), so cells that move together count as what they are;
+  (df - K + 1) / (df K) T^2 is F(K, df - K + 1) for K cells, df the estimate's degrees of
+  freedom.
+- **Cells that partition time** (calendar quarters: no origin time is in two, so their errors
+  are independent but for a horizon's overlap at a boundary): each quarter's coverage error in
+  each block of time (two weeks, and at least four horizons: blocks about independent) gives a t
+  statistic with one degree of freedom fewer than its blocks, valid at levels up to 8% however
+  the variance changes from block to block (Ibragimov and Mueller 2010), where a quarter's own
+  kernel estimate stands on too few degrees of freedom for its t to hold; each t becomes the normal
+  score of its two-sided tail, and their squares sum to a chi-square with K degrees of freedom.
+  A quarter of fewer than MIN_BLOCKS blocks is left out (`left_out`).
+
+`tests/tools/test_joint_coverage.py` simulates a calibrated band on the panel's design and
+counts how often each test rejects it at 1% (docs/model.md gives the counts).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from cryptopredict.standard_error import MIN_DF, bartlett, flat_top, hac_lags
+
+MIN_BLOCKS = 3  # a quarter's blocks of time its t statistic needs
+
+
+@dataclass(frozen=True)
+class JointTest:
+    """A joint test that every cell covers the level: its statistic, its distribution with
+    the degrees of freedom, and the p-value."""
+
+    test: str
+    statistic: float
+    df: tuple[float, ...]
+    p: float
+    cells: int
+    left_out: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "test": self.test,
+            "statistic": self.statistic,
+            "df": list(self.df),
+            "p": self.p,
+            "cells": self.cells,
+            "left_out": self.left_out,
+        }
+
+
+def too_few(cells: int) -> JointTest:
+    return JointTest("too few windows", math.nan, (), math.nan, 0, cells)
+
+
+def shared_times(
+    errors: np.ndarray, influence: np.ndarray, steps: np.ndarray, overlap: int
+) -> JointTest:
+    """Hotelling's T^2 that every cell's coverage error (`errors`, K) is 0, the cells'
+    influence on their coverage at each origin time (`influence`, times x K, at `steps`) giving
+    their covariance."""
+    covariance, df = hac_covariance(influence, steps, overlap)
+    cells = len(errors)
+    if not np.isfinite(df) or df - cells + 1 < MIN_DF:
+        return too_few(cells)
+    t2 = float(errors @ np.linalg.solve(covariance, errors))
+    statistic = (df - cells + 1) / (df * cells) * t2
+    denominator = df - cells + 1
+    p = float(stats.f.sf(statistic, cells, denominator))
+    return JointTest("Hotelling T^2 as F", statistic, (float(cells), float(denominator)), p, cells)
+
+
+def disjoint_times(blocks: list[np.ndarray]) -> JointTest:
+    """The sum of the cells' squared normal scores that every cell's mean is 0: each cell's
+    values (one per block of time) give a t statistic with one degree of freedom fewer than
+    blocks, turned into the normal score of its two-sided tail; chi-square with as many degrees
+    of freedom as cells. Cells of fewer than MIN_BLOCKS blocks are left out."""
+    usable = [values for values in blocks if len(values) >= MIN_BLOCKS]
+    if not usable:
+        return too_few(len(blocks))
+    scores = []
+    for values in usable:
+        spread = float(np.std(values, ddof=1)) / math.sqrt(len(values))
+        t = abs(float(np.mean(values))) / spread if spread > 0 else math.inf
+        scores.append(stats.norm.isf(stats.t.sf(t, len(values) - 1)))
+    statistic = float(np.sum(np.square(scores)))
+    return JointTest(
+        "sum of squared normal scores as chi-square",
+        statistic,
+        (float(len(usable)),),
+        float(stats.chi2.sf(statistic, len(usable))),
+        len(usable),
+        len(blocks) - len(usable),
+    )
+
+
+def hac_covariance(values: np.ndarray, steps: np.ndarray, overlap: int) -> tuple[np.ndarray, float]:
+    """The covariance of the column means of `values` (rows at increasing whole `steps`) and
+    the degrees of freedom of its estimate: the one standard error's flat-top kernel (its
+    variance in each column's diagonal), Bartlett's at twice the width where the flat top's
+    matrix is not positive definite; divided by one less the kernel's weight share."""
+    x = np.asarray(values, dtype=np.float64)
+    n, columns = x.shape
+    if n < 2:
+        return np.full((columns, columns), np.nan), math.nan
+    lags = min(hac_lags(overlap, n), n - 1)
+    reach = min(2 * lags, n - 1)
+    at = np.asarray(steps, dtype=np.int64) - int(steps[0])
+    dense = np.zeros((int(at[-1]) + 1, columns))
+    present = np.zeros(len(dense))
+    dense[at], present[at] = x - x.mean(axis=0), 1.0
+    products = [dense.T @ dense]
+    pairs = [float(n)]
+    for lag in range(1, reach + 1):
+        products.append(dense[lag:].T @ dense[:-lag])
+        pairs.append(float(present[lag:] @ present[:-lag]))
+    for weights in (flat_top(reach, flat=lags), bartlett(reach)):
+        covariance = weights[0] * products[0]
+        for lag in range(1, reach + 1):
+            covariance = covariance + weights[lag] * (products[lag] + products[lag].T)
+        share = (weights[0] * pairs[0] + 2 * float(weights[1:] @ pairs[1:])) / n**2
+        if share < 1 and np.all(np.linalg.eigvalsh(covariance) > 0):
+            df = n / (1 + 2 * float((weights[1:] ** 2).sum()))
+            return covariance / n**2 / (1 - share), df
+    return np.full((columns, columns), np.nan), math.nan
