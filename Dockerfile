@@ -45,7 +45,7 @@ COPY train.py ./
 # local cluster, or the scheduler the DASK_SCHEDULER_ADDRESS secret names): the image serves every
 # pair that trained. A pair that fails is left out (named with why in artifacts/run.json);
 # the build fails when BTC/USD does, or more than a tenth of the pairs. A pair applies what
-# `make panel` decided for every pair: one Prophet fit and numerics, about ten CPU-seconds
+# `make panel` decided for every pair: one Prophet fit and numerics, about twelve CPU-seconds
 # (docs/performance.md, "A release of 200 pairs").
 ARG ASSETS=""
 ARG TRAIN_SOURCE=auto

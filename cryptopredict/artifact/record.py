@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -87,6 +88,9 @@ class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     assets: dict[str, RecordCount]
 
 
+Versioned = TypeVar("Versioned", PairRecord, _RecordIndex)
+
+
 def record_dir(model_dir: Path) -> Path:
     return Path(model_dir) / RECORD_DIR
 
@@ -116,12 +120,7 @@ def read_record(model_dir: Path, slug: str, count: RecordCount | None = None) ->
         raise RecordError(f"{file}: unreadable ({error})") from None
     if len(data) > MAX_BYTES:
         raise RecordError(f"{file}: larger than {MAX_BYTES:,} bytes decompressed")
-    try:
-        found = msgspec.json.decode(data, type=PairRecord)
-    except msgspec.DecodeError as error:
-        raise RecordError(f"{file}: {error}") from None
-    if found.record_version != RECORD_VERSION:
-        raise RecordError(f"{file}: record_version {found.record_version}, not {RECORD_VERSION}")
+    found = _decoded(file, data, PairRecord)
     if found.asset != slug:
         raise RecordError(f"{file}: the record of {found.asset}, not of {slug}")
     _check_shape(file, found)
@@ -162,13 +161,17 @@ def _read_index(directory: Path) -> dict[str, RecordCount] | None:
         return None
     except OSError as error:
         raise RecordError(f"{file}: unreadable ({error.strerror})") from None
+    return dict(_decoded(file, data, _RecordIndex).assets)
+
+
+def _decoded(file: Path, data: bytes, kind: type[Versioned]) -> Versioned:
     try:
-        index = msgspec.json.decode(data, type=_RecordIndex)
+        found = msgspec.json.decode(data, type=kind)
     except msgspec.DecodeError as error:
         raise RecordError(f"{file}: {error}") from None
-    if index.record_version != RECORD_VERSION:
-        raise RecordError(f"{file}: record_version {index.record_version}, not {RECORD_VERSION}")
-    return dict(index.assets)
+    if found.record_version != RECORD_VERSION:
+        raise RecordError(f"{file}: record_version {found.record_version}, not {RECORD_VERSION}")
+    return found
 
 
 def _check_shape(file: Path, record: PairRecord) -> None:
