@@ -77,7 +77,7 @@ def manifest_fields(version: str, grid_last: int) -> dict:
         "schema_version": SCHEMA_VERSION,
         "files": {},
         "params": msgspec.to_builtins(DEFAULT),
-        "band": {**DEFAULT_BAND.to_dict(), "hindcast": "the hindcast rule"},
+        "band": {**msgspec.structs.asdict(DEFAULT_BAND), "hindcast": "the hindcast rule"},
         "served": {
             "point_forecast": "the last close",
             "band_method": DEFAULT_BAND.name,

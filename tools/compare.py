@@ -29,6 +29,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 from arch import arch_model
@@ -38,12 +39,12 @@ from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
 
 from cryptopredict import logs
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data import History, load_history, summarize
 from cryptopredict.model.backtest import BacktestResult
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
 from cryptopredict.model.forecasters import ProphetForecaster, window
@@ -230,7 +231,7 @@ def peers(
     started = time.monotonic()
     frame = close_frame(history)
     plan = Plan()
-    spec = BandSpec.from_dict(manifest["band"])
+    spec = named(msgspec.convert(manifest["band"], BandSpec))
     # The backtest as training runs it, with the artifact's damping.
     job = PairJob(
         asset=ASSETS["btc-usd"],

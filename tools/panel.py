@@ -44,16 +44,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
+from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import TrainingSettings
 from cryptopredict.model import damping as designed
 from cryptopredict.model import panel_choice as chooser
 from cryptopredict.model import panel_search as numerics
-from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
@@ -242,7 +243,7 @@ def chosen(search: Search, spec: BandSpec, damping: dict, names: list[str]) -> d
         "shared pool, panel_pool.npz); the rest says what they were chosen on, before any "
         "evaluation origin was scored.",
         "damping": damping,
-        "band": spec.to_dict(),
+        "band": msgspec.structs.asdict(spec),
         "pairs": names,
         "deciding_horizons": search.labels,
         "score": "80% interval score relative to the naive band's, (served - naive) / naive, "

@@ -160,25 +160,47 @@ class EvaluationScores(PerHorizon[ScoresAtHorizon], kw_only=True, frozen=True):
     boundary: SpanBoundary
 
 
-class BandRecipe(Record, frozen=True):
-    """A band (cryptopredict.model.band_spec.BandSpec as written): every field, and its name."""
+class BandSpec(Record, kw_only=True, frozen=True):
+    """A band's method: every setting, and its name (`cryptopredict.model.band_spec` makes
+    them). Settings marked scaled apply to the scaled band alone; (hours, value) pairs are
+    hours ascending, each calibrated horizon taking the value of the first whose hours reach
+    it."""
 
-    kind: str
-    window_days: float | None
-    half_life_hours: float | None
-    profile: bool
-    drift: bool
-    pool_days: int | None
-    horizon_pools: tuple[tuple[int, int | None], ...]
+    kind: str  # "empirical" or "scaled"
+    window_days: float | None  # scaled: the short volatility window
+    half_life_hours: float | None  # scaled: None keeps the short volatility for ever
+    profile: bool  # scaled: follow the hour-of-week volatility profile
+    drift: bool  # keep the median of past returns / errors in the band
+    pool_days: int | None  # scaled: calibrate on errors known in these days (None: all)
+    horizon_pools: tuple[tuple[int, int | None], ...]  # scaled: `pool_days` per horizon
+    # scaled: the weight of the empirical band's quantiles averaged in (Vincentization) at
+    # each calibrated horizon (`band_spec.mix_at`; between them the band follows `along_lead`)
     horizon_mix: tuple[tuple[int, float], ...]
-    width_bins: int
-    floor: float | None
-    name: str
+    # scaled: whether the calibration pool is the panel's, shared by its pairs (each pair's
+    # errors scaled by its own expected spread), as `make panel` stores it (`panel_pool.py`)
     horizon_shared: tuple[tuple[int, bool], ...] = ()
-    horizon_adapt: tuple[tuple[int, float], ...] = ()
+    # scaled: calibrated within this many bins of the band's width (Mondrian) up to
+    # WIDTH_BIN_HOURS (`band_spec.py`); 1: one pool for every width
+    width_bins: int
+    # scaled: the spread at least this quantile of the pool's spreads (None: no floor)
+    floor: float | None
+    horizon_adapt: tuple[tuple[int, float], ...] = ()  # the adaptive step (`adaptive.py`)
+    name: str
+
+    def shared_for(self, hours: float) -> bool:
+        """Whether the pool calibrating the quantiles at `hours` ahead is the panel's."""
+        return next((shared for reach, shared in self.horizon_shared if hours <= reach), False)
+
+    def pool_for(self, hours: float) -> int | None:
+        """How many days of errors calibrate the quantiles at `hours` ahead (None: all)."""
+        return next((days for reach, days in self.horizon_pools if hours <= reach), self.pool_days)
+
+    def adapt_for(self, hours: float) -> float:
+        """The adaptive step of the band's scale at `hours` ahead (0: none)."""
+        return next((step for reach, step in self.horizon_adapt if hours <= reach), 0.0)
 
 
-class ServedBandSpec(BandRecipe, kw_only=True, frozen=True):
+class ServedBandSpec(BandSpec, kw_only=True, frozen=True):
     """The manifest's band: the setting served, and how the hindcast inside the history is made."""
 
     hindcast: str
@@ -206,7 +228,7 @@ class ServedNames(Record, frozen=True):
     band: Settlement
 
 
-class ScoredBandSpec(BandRecipe, kw_only=True, frozen=True):
+class ScoredBandSpec(BandSpec, kw_only=True, frozen=True):
     """A band's scores on the validation origins, per horizon: its mean 80% interval score
     (`score_<h>`), that score relative to the naive band's within each fifth of the origins by
     the day before's volatility, averaged over the fifths (`calm_score_<h>`), and coverage
@@ -248,7 +270,7 @@ class MixSearch(Record, frozen=True):
 
 
 class BandSearch(Record, frozen=True):
-    chosen: BandRecipe
+    chosen: BandSpec
     validation_origins: int
     candidates: tuple[ScoredBandSpec, ...]
     pools: PoolSearch | None = None  # a scaled band's calibration pool per horizon

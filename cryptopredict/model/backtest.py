@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import BandSearch, EvaluationScores, PastPath
-from cryptopredict.model.band_spec import BandSpec, candidates
+from cryptopredict.artifact.schema import BandSearch, BandSpec, EvaluationScores, PastPath
+from cryptopredict.model.band_spec import candidates
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import choose_band, fixed_band
 from cryptopredict.model.config import ModelConfig
@@ -163,9 +163,7 @@ def run_backtest(
     else:
         specs = list(band_candidates) if band_candidates is not None else candidates()
         choice = choose_band(dense, specs, setup.validation_start, setup.validation_end)
-    served_band = Band(
-        BandSpec.from_setting(choice.chosen), market, dense.pos, dense.errors(market, BAND_HOURS)
-    )
+    served_band = Band(choice.chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
     fitted_times = set(refits.times.tolist())
     evaluated = evaluated_origins(plan, market)

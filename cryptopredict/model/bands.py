@@ -46,9 +46,9 @@ from typing import Protocol
 import numpy as np
 from scipy.stats import norm
 
-from cryptopredict.artifact.schema import DEFAULT_LEVEL
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
 from cryptopredict.model.adaptive import Adaptive, tracked
-from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, BandSpec
+from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, mix_at
 from cryptopredict.model.calibration import Calibration, Pool
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
@@ -263,7 +263,7 @@ class Band:
         relative = np.sqrt(variance[:, knots - 1] / calm[:, knots - 1])
         shared = np.array([self.spec.shared_for(h) for h in self.hours])
         offsets = self._calibrated(at, np.where(shared, relative, spread)) * spread[:, :, None]
-        weight = self.spec.mix_at(np.asarray(self.hours, dtype=np.float64))
+        weight = mix_at(self.spec, np.asarray(self.hours, dtype=np.float64))
         if not weight.any():
             return offsets
         # Vincentization: the empirical band's offsets (calibrated at the origin itself, as

@@ -263,7 +263,7 @@ def _manifest(
         params=config.with_changes(price=request.price),
         postprocess=rules,
         band=ServedBandSpec(
-            **band.spec.to_dict(),
+            **msgspec.structs.asdict(band.spec),
             hindcast=HINDCAST_RULE,
             adapted_scale=band.adapted_scale(int(band.market.t[-1])),
         ),

@@ -11,7 +11,7 @@ import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -22,13 +22,14 @@ from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
     BandSearch,
+    BandSpec,
     MixCandidate,
     MixSearch,
     PoolCandidate,
     PoolSearch,
     ScoredBandSpec,
 )
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.band_spec import EMPIRICAL, named
 from cryptopredict.model.bands import Band
 from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
@@ -67,33 +68,29 @@ def choose_band(
     validation = _Validation.of(dense, rows)
     pools: PoolSearch | None = None
     mix: MixSearch | None = None
-    entries = [validation.score(spec) for spec in specs]
-    best = BandSpec.from_setting(min(entries, key=_score))
+    scored = {spec: validation.score(spec) for spec in specs}
+    best = min(scored, key=lambda spec: scored[spec].score)
     if best.kind == "scaled":
         best, pools = validation.pools(best)
-    refined = []
-    for drift in (False, True):
-        spec = replace(best, drift=drift)
-        entry = next((e for e in entries if BandSpec.from_setting(e) == spec), None)
-        if entry is None:
-            entry = validation.score(spec)
-            entries.append(entry)
-        refined.append(entry)
-    chosen = min(refined, key=_score)
+    refined = [named(best, drift=drift) for drift in (False, True)]
+    for spec in refined:
+        if spec not in scored:
+            scored[spec] = validation.score(spec)
+    chosen = min(refined, key=lambda spec: scored[spec].score)
     if chosen.kind == "scaled":
-        mixed, mix = validation.mixes(BandSpec.from_setting(chosen))
+        mixed, mix = validation.mixes(chosen)
         if any(weight for _, weight in mixed.horizon_mix):
-            chosen = validation.score(mixed)
-            entries.append(chosen)
+            chosen = mixed
+            scored[chosen] = validation.score(chosen)
     log.info(
         "backtest: band chosen: %s (%.4f of naive's interval score)",
         chosen.name,
-        chosen.score,
+        scored[chosen].score,
     )
     return BandSearch(
-        chosen=BandSpec.from_setting(chosen).setting(),
+        chosen=chosen,
         validation_origins=int(rows.sum()),
-        candidates=tuple(entries),
+        candidates=tuple(scored.values()),
         pools=pools,
         mix=mix,
     )
@@ -106,15 +103,9 @@ def fixed_band(
     it is scored on the validation origins for the record, its only candidate."""
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
-        return BandSearch(chosen=spec.setting(), validation_origins=0, candidates=())
+        return BandSearch(chosen=spec, validation_origins=0, candidates=())
     entry = _Validation.of(dense, rows).score(spec)
-    return BandSearch(
-        chosen=spec.setting(), validation_origins=int(rows.sum()), candidates=(entry,)
-    )
-
-
-def _score(candidate: ScoredBandSpec) -> float:
-    return candidate.score
+    return BandSearch(chosen=spec, validation_origins=int(rows.sum()), candidates=(entry,))
 
 
 @dataclass
@@ -174,7 +165,7 @@ class _Validation:
                 "no validation origin has an outcome at any horizon to score the band on: the "
                 "history is too short for the backtest (train with --no-backtest)"
             )
-        return msgspec.convert({**spec.setting().to_builtins(), **entry}, ScoredBandSpec)
+        return msgspec.convert({**spec.to_builtins(), **entry}, ScoredBandSpec)
 
     def calm_ratios(self, scores: np.ndarray) -> list[float | None]:
         """Per horizon: the mean over the volatility fifths of the interval score relative to
@@ -211,7 +202,7 @@ class _Validation:
     def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolSearch]:
         """`spec` with the calibration pool of each horizon chosen by quantile score, and the
         scores it was chosen by."""
-        scores = {days: self.quantile_scores(replace(spec, pool_days=days)) for days in POOL_DAYS}
+        scores = {days: self.quantile_scores(named(spec, pool_days=days)) for days in POOL_DAYS}
         pools = tuple(
             (h, min(POOL_DAYS, key=functools.partial(_score_at, scores, j)))
             for j, h in enumerate(self.hours)
@@ -223,7 +214,7 @@ class _Validation:
             ),
             chosen={horizon_label(h): days for h, days in pools},
         )
-        return replace(spec, horizon_pools=pools), table
+        return named(spec, horizon_pools=pools), table
 
     def per_horizon(self, values: Sequence[float | None]) -> dict[str, float | None]:
         """`values`, one per scored horizon, as PerHorizon's fields."""
@@ -236,7 +227,7 @@ class _Validation:
         weight (MIX_WEIGHTS) whose 80% interval score relative to naive's (`calm_ratios`) is
         lowest there, and the scores."""
         scaled = self.offsets(spec)
-        empirical = self.offsets(BandSpec("empirical", drift=spec.drift))
+        empirical = self.offsets(named(EMPIRICAL, drift=spec.drift))
         scores = {}
         for weight in MIX_WEIGHTS:
             blend = {tau: scaled[tau] * (1 - weight) + empirical[tau] * weight for tau in scaled}
@@ -253,7 +244,7 @@ class _Validation:
             ),
             chosen={horizon_label(h): weight for h, weight in mix},
         )
-        return replace(spec, horizon_mix=mix), table
+        return named(spec, horizon_mix=mix), table
 
 
 def _score_at(scores: Mapping[Any, Sequence[float | None]], horizon: int, key: Any) -> float:

@@ -5,8 +5,7 @@ comparison that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandSearch, ServedNames, Settlement
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.artifact.schema import BandSearch, BandSpec, ServedNames, Settlement
 from cryptopredict.model.config import ModelConfig
 
 PANEL_DAMPING = (

@@ -34,14 +34,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.artifact.schema import BandSpec
+from cryptopredict.model.band_spec import named, scaled
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.plan import HORIZONS
 
@@ -55,7 +55,7 @@ MIX_WEIGHTS = (0.0, 0.5, 1.0)
 ADAPT_STEPS = (0.0, 0.0025, 0.005, 0.01)
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
-START = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
+START = scaled(1, 24, True, width_bins=5, floor=0.1)
 HOURS = {label: int(h.total_seconds() // 3600) for label, h in HORIZONS.items()}
 
 
@@ -64,7 +64,8 @@ def panel_band(interval: pd.Timedelta = INTERVAL, path: Path = PANEL_CHOICE) -> 
     (the panel is of hourly pairs: a daily pair chooses its own band)."""
     if interval != INTERVAL or not path.exists():
         return None
-    return BandSpec.from_dict(_choice(path)["band"])
+    band = {key: _tuples(value) for key, value in _choice(path)["band"].items()}
+    return named(BandSpec(**band))
 
 
 def panel_damping(path: Path = PANEL_CHOICE) -> float | None:
@@ -79,6 +80,12 @@ def panel_damping(path: Path = PANEL_CHOICE) -> float | None:
 def served_config(path: Path = PANEL_CHOICE) -> ModelConfig:
     """The served configuration: DEFAULT with the panel's damping."""
     return DEFAULT.with_changes(damping_hours=panel_damping(path))
+
+
+def _tuples(value: Any) -> Any:
+    """JSON's arrays as tuples, its numbers as written: the manifests repeat the panel's band,
+    whose 1-day window msgspec would read as 1.0."""
+    return tuple(map(_tuples, value)) if isinstance(value, list) else value
 
 
 @functools.cache
@@ -116,7 +123,7 @@ Option = Any  # a pool (days, shared), a mix weight or an adaptive step
 
 
 def with_pools(spec: BandSpec, pools: tuple[tuple[int, tuple[int, bool]], ...]) -> BandSpec:
-    return replace(
+    return named(
         spec,
         horizon_pools=tuple((h, int(days)) for h, (days, _) in pools),
         horizon_shared=tuple((h, bool(shared)) for h, (_, shared) in pools),
@@ -124,15 +131,15 @@ def with_pools(spec: BandSpec, pools: tuple[tuple[int, tuple[int, bool]], ...]) 
 
 
 def with_mix(spec: BandSpec, mix: tuple[tuple[int, float], ...]) -> BandSpec:
-    return replace(spec, horizon_mix=tuple((h, float(w)) for h, w in mix))
+    return named(spec, horizon_mix=tuple((h, float(w)) for h, w in mix))
 
 
 def with_adapt(spec: BandSpec, steps: tuple[tuple[int, float], ...]) -> BandSpec:
-    return replace(spec, horizon_adapt=tuple((h, float(step)) for h, step in steps))
+    return named(spec, horizon_adapt=tuple((h, float(step)) for h, step in steps))
 
 
 def with_window(spec: BandSpec, days: float) -> BandSpec:
-    return replace(spec, window_days=days)
+    return named(spec, window_days=days)
 
 
 def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
@@ -140,8 +147,8 @@ def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
 
 
 def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:
-    return replace(spec, horizon_mix=tuple((h, weight) for h in HOURS.values()))
+    return named(spec, horizon_mix=tuple((h, weight) for h in HOURS.values()))
 
 
 def uniform_adapt(spec: BandSpec, step: float) -> BandSpec:
-    return replace(spec, horizon_adapt=tuple((h, step) for h in HOURS.values()))
+    return named(spec, horizon_adapt=tuple((h, step) for h in HOURS.values()))

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
 from cryptopredict.model import damping
 from cryptopredict.model.backtest import BacktestSetup
-from cryptopredict.model.band_spec import BandSpec
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, variance_ratio
 from cryptopredict.model.calibration import Pool
 from cryptopredict.model.market import HOUR

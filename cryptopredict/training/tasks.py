@@ -35,9 +35,9 @@ from cryptopredict.config import (
 from cryptopredict.model.gate import GateRules
 
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
+    from cryptopredict.artifact.schema import BandSpec
     from cryptopredict.data import History
     from cryptopredict.model.backtest import BacktestResult
-    from cryptopredict.model.band_spec import BandSpec
     from cryptopredict.model.config import ModelConfig
     from cryptopredict.model.plan import Plan
 

@@ -4,14 +4,14 @@ outcomes known by then alone."""
 
 from __future__ import annotations
 
-import json
-
+import msgspec
 import numpy as np
 import pytest
 from scipy import stats
 
+from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.model.adaptive import tracked
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.band_spec import scaled
 from cryptopredict.model.bands import Band
 from cryptopredict.model.market import HOUR, TAUS, Market
 
@@ -70,8 +70,8 @@ def test_a_band_with_an_adaptive_step_scales_its_offsets_by_its_state():
     market = Market(seconds, np.concatenate([[0.0], np.cumsum(returns)]), HOUR)
     origins = np.arange(24 * 30, len(returns) - 24, 7)
     errors = {h: market.moves(h)[origins] for h in (1, 24)}
-    plain = BandSpec("scaled", 365, None, pool_days=365)
-    adapted = BandSpec("scaled", 365, None, pool_days=365, horizon_adapt=((1, 0.05), (24, 0.0)))
+    plain = scaled(365, None, pool_days=365)
+    adapted = scaled(365, None, pool_days=365, horizon_adapt=((1, 0.05), (24, 0.0)))
     last = np.array([len(returns) - 25])
     bands = {spec: Band(spec, market, origins, errors) for spec in (plain, adapted)}
     width = {
@@ -82,5 +82,5 @@ def test_a_band_with_an_adaptive_step_scales_its_offsets_by_its_state():
     scale = dict(bands[adapted].adapted_scale(int(market.t[last[0]])))
     assert scale[1] == pytest.approx(width[adapted][0] / width[plain][0])
     assert (scale[24], bands[plain].adapted_scale(int(market.t[-1]))) == (1.0, ())
-    assert BandSpec.from_dict(json.loads(json.dumps(adapted.to_dict()))) == adapted
+    assert msgspec.json.decode(msgspec.json.encode(adapted), type=BandSpec) == adapted
     assert "scale adapted to its own misses, step 0.05 at 1h, 0 at 1d" in adapted.name

@@ -3,14 +3,13 @@ calibration on past errors only, and the choice by interval score."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-
+import msgspec
 import numpy as np
 import pytest
 
+from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.model import calibration
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.band_spec import EMPIRICAL, candidates, named, scaled
 from cryptopredict.model.bands import (
     BAND_HOURS,
     Band,
@@ -90,8 +89,8 @@ def test_volatility_fades_from_the_short_window_to_the_year():
     returns = np.concatenate([np.full(24 * 358, 0.001), np.tile([0.02, -0.02], 12 * 7)])
     market = market_of(returns)
     last = np.array([len(returns)])
-    never = expected_variance(market, BandSpec("scaled", 7, None), last, 24 * 30)[0]
-    fades = expected_variance(market, BandSpec("scaled", 7, 24), last, 24 * 30)[0]
+    never = expected_variance(market, scaled(7, None), last, 24 * 30)[0]
+    fades = expected_variance(market, scaled(7, 24), last, 24 * 30)[0]
     short = 0.02**2
     assert never[0] == pytest.approx(short, rel=0.01)
     assert never[-1] == pytest.approx(24 * 30 * short, rel=0.01)
@@ -105,7 +104,7 @@ def test_a_band_uses_only_errors_known_at_its_origin():
     origins = np.arange(24 * 30, 24 * 200, 7)
     errors = {24: np.where(market.t[origins] < START + 150 * 24 * HOUR, 0.01, 0.5)}
     errors[24] = errors[24] * np.where(np.arange(len(origins)) % 2, 1, -1)
-    band = Band(BandSpec("scaled", 7, None), market, origins, errors)
+    band = Band(scaled(7, None), market, origins, errors)
     early = market.position(np.array([START + 140 * 24 * HOUR]))
     late = market.position(np.array([START + 199 * 24 * HOUR]))
     width = {
@@ -118,14 +117,14 @@ def test_a_band_uses_only_errors_known_at_its_origin():
 def test_a_cold_pool_falls_back_to_normal_quantiles():
     market = market_of(np.full(24 * 40, 0.01) * np.where(np.arange(24 * 40) % 2, 1, -1))
     origins = np.arange(24 * 30, 24 * 40, 7)
-    band = Band(BandSpec("scaled", 7, None), market, origins, {1: np.zeros(len(origins))})
+    band = Band(scaled(7, None), market, origins, {1: np.zeros(len(origins))})
     offsets = band.offsets(np.array([24 * 39]), np.array([1.0]))
     assert len(origins) < calibration.MIN_POOL
     assert offsets[0.9][0, 0] == pytest.approx(1.2816 * 0.01, rel=1e-3)
     assert offsets[0.1][0, 0] == pytest.approx(-offsets[0.9][0, 0])
 
 
-@pytest.mark.parametrize("spec", [BandSpec("scaled", 7, None), BandSpec("empirical")])
+@pytest.mark.parametrize("spec", [scaled(7, None), EMPIRICAL])
 def test_a_drift_free_band_is_centred_on_its_median_and_holds_the_point_forecast(spec):
     # Skewed moves: mostly small gains, now and then a crash. Their mean lies below the 25%
     # quantile, so a band centred on the mean would put the point forecast below its 50% band.
@@ -156,7 +155,7 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     nothing = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), HOUR)
     plan = Plan(evaluation_span=np.timedelta64(120, "D"), min_training=np.timedelta64(120, "D"))
     dense = DenseOrigins.build(market, prices, nothing, ModelConfig(name="naive"), plan)
-    specs = [BandSpec("empirical"), BandSpec("scaled", 365, None), BandSpec("scaled", 1, 24)]
+    specs = [EMPIRICAL, scaled(365, None), scaled(1, 24)]
     start, end = plan.validation_start(market.t), plan.validation_end(market.t)
     choice = choose_band(dense, specs, start, end)
     assert choice.chosen.window_days == 1
@@ -170,7 +169,7 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     for label, days in pools.chosen.items():
         by_days = {entry.days: entry.to_builtins()[label] for entry in pools.candidates}
         assert by_days[days] == min(by_days.values())
-    chosen = BandSpec.from_setting(choice.chosen)
+    chosen = choice.chosen
     assert [chosen.pool_for(h) for h in (1, 24, 168, 720)] == list(pools.chosen.values())
     # So is the band method: the weight of the empirical band with the lowest interval score.
     mix = choice.mix
@@ -182,8 +181,16 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     assert [served[h] for h in (1, 24, 168, 720)] == list(mix.chosen.values())
 
 
+def test_a_candidate_chosen_is_written_as_its_scored_entry_is():
+    """The scored entries hold their numbers as floats (365.0): so do the candidates, whose
+    chosen one the manifest and the backtest's `chosen` record."""
+    for spec in candidates():
+        entry = msgspec.convert(spec.to_builtins(), BandSpec)
+        assert msgspec.json.encode(spec) == msgspec.json.encode(entry)
+
+
 def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reaching_it():
-    spec = BandSpec("scaled", 1, 24, horizon_pools=((1, 730), (24, 365), (168, 365), (720, None)))
+    spec = scaled(1, 24, horizon_pools=((1, 730), (24, 365), (168, 365), (720, None)))
     assert [spec.pool_for(h) for h in (1, 2, 24, 36, 168, 336, 720)] == [
         730,
         365,
@@ -193,8 +200,8 @@ def test_each_calibrated_horizon_takes_the_pool_of_the_first_scored_horizon_reac
         None,
         None,
     ]
-    assert BandSpec("scaled", 1, 24).pool_for(720) == 365
-    assert BandSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert scaled(1, 24).pool_for(720) == 365
+    assert msgspec.json.decode(msgspec.json.encode(spec), type=BandSpec) == spec
     assert "calibrated on 730-day errors at 1h, 365-day errors at 1d" in spec.name
 
 
@@ -204,19 +211,19 @@ def test_a_mixed_band_is_the_scaled_or_empirical_band_at_its_horizons_and_smooth
     origins = np.arange(24 * 30, 24 * 400 - 168, 5)
     hours = (1, 24, 168)
     errors = {h: market.moves(h)[origins] for h in hours}
-    scaled = BandSpec("scaled", 1, 24, profile=True)
-    mixed = BandSpec("scaled", 1, 24, profile=True, horizon_mix=((1, 0.0), (24, 1.0), (168, 0.5)))
+    unmixed = scaled(1, 24, profile=True)
+    mixed = scaled(1, 24, profile=True, horizon_mix=((1, 0.0), (24, 1.0), (168, 0.5)))
     pos = np.array([24 * 399 - 168])
     leads = np.arange(1.0, 169.0)
     alone = {
         spec: Band(spec, market, origins, errors).offsets(pos, leads)
-        for spec in (scaled, BandSpec("empirical"), mixed)
+        for spec in (unmixed, EMPIRICAL, mixed)
     }
     top = TAUS[-1]
     both, plain, empirical = (
         alone[mixed][top][0],
-        alone[scaled][top][0],
-        alone[BandSpec("empirical")][top][0],
+        alone[unmixed][top][0],
+        alone[EMPIRICAL][top][0],
     )
     assert both[0] == pytest.approx(plain[0])
     assert both[23] == pytest.approx(empirical[23])
@@ -225,9 +232,9 @@ def test_a_mixed_band_is_the_scaled_or_empirical_band_at_its_horizons_and_smooth
     # the next is at most the power the distance grows by over the lead.
     assert np.all(np.diff(both) >= 0)
     assert np.abs(both[1:] / both[:-1] - 1).max() <= 1.0
-    assert BandSpec.from_dict(json.loads(json.dumps(mixed.to_dict()))) == mixed
+    assert msgspec.json.decode(msgspec.json.encode(mixed), type=BandSpec) == mixed
     assert "empirical band's quantiles averaged in: none at 1h, all at 1d, 50% at 7d" in mixed.name
-    assert "quantiles averaged" not in scaled.name
+    assert "quantiles averaged" not in unmixed.name
 
 
 def fading_prices(days: int, seed: int = 7) -> Market:
@@ -254,8 +261,8 @@ def test_calibrating_within_width_bins_holds_coverage_in_every_fifth_of_width():
     origins = np.arange(24 * 30, 24 * 899 - 24, 7)
     errors = {h: market.moves(h)[origins] for h in (1, 24)}
     later = origins[origins > 24 * 500]
-    pooled = Band(BandSpec("scaled", 1, None), market, origins, errors)
-    binned = Band(BandSpec("scaled", 1, None, width_bins=5), market, origins, errors)
+    pooled = Band(scaled(1, None), market, origins, errors)
+    binned = Band(scaled(1, None, width_bins=5), market, origins, errors)
     pooled_cover = width_fifth_coverage(pooled, market, later)
     binned_cover = width_fifth_coverage(binned, market, later)
     # One pool: the narrowest bands hold too little, the widest too much.
@@ -269,9 +276,9 @@ def test_the_floor_keeps_todays_band_as_wide_as_the_pools_calm_tenth():
     market = fading_prices(400)
     origins = np.arange(24 * 30, 24 * 399 - 24, 7)
     errors = {h: market.moves(h)[origins] for h in (1, 24)}
-    spec = BandSpec("scaled", 1, None)
+    spec = scaled(1, None)
     plain = Band(spec, market, origins, errors)
-    floored = Band(BandSpec("scaled", 1, None, floor=0.1), market, origins, errors)
+    floored = Band(scaled(1, None, floor=0.1), market, origins, errors)
     pos = origins[-300:]
     at = np.full(len(pos), market.t[pos].max())
     spread = np.sqrt(expected_variance(market, spec, pos, 24)[:, 23])
@@ -292,8 +299,8 @@ def test_the_floor_keeps_todays_band_as_wide_as_the_pools_calm_tenth():
 @pytest.mark.parametrize(
     "spec",
     [
-        BandSpec("empirical"),
-        BandSpec("scaled", 1, 24, profile=True, width_bins=5, horizon_mix=((24, 0.0), (168, 1.0))),
+        EMPIRICAL,
+        scaled(1, 24, profile=True, width_bins=5, horizon_mix=((24, 0.0), (168, 1.0))),
     ],
 )
 def test_no_bound_comes_closer_to_the_point_forecast_along_lead(spec):
@@ -320,7 +327,7 @@ def test_served_bands_are_smooth_in_lead_however_noisy_their_pools():
     market = market_of(rng.standard_t(3, 24 * 500) * 0.01)
     origins = np.arange(24 * 30, 24 * 500 - 720, 7)
     errors = {h: market.moves(h)[origins] for h in BAND_HOURS}
-    spec = BandSpec("scaled", 1, 24, True, pool_days=90, width_bins=5, floor=0.1)
+    spec = scaled(1, 24, True, pool_days=90, width_bins=5, floor=0.1)
     leads = np.arange(168.0, 24 * 90 + 1)
     offsets = Band(spec, market, origins, errors).offsets(np.array([24 * 499]), leads)
     for tau in TAUS:
@@ -341,7 +348,7 @@ def test_a_quiet_weekend_moves_todays_variance_half_as_far():
     returns[last_sunday] = rng.normal(0, 0.01, 24)
     market = market_of(returns)
     origin = np.array([last_sunday[-1] + 1])
-    spec = BandSpec("scaled", 1, 24, profile=True)
+    spec = scaled(1, 24, profile=True)
     profile = market.profile(origin)
     long = market.variance(origin, 365, profile)
     alone = market.variance(origin, 1, profile) / long
@@ -380,7 +387,7 @@ def test_a_shared_pool_serves_as_stored_what_it_served_in_memory(tmp_path):
     rng = np.random.default_rng(10)
     markets = [market_of(rng.normal(0, scale, 24 * 300)) for scale in (0.01, 0.03)]
     origins = np.arange(24 * 30, 24 * 300 - 24, 7)
-    spec = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1, horizon_shared=((24, True),))
+    spec = scaled(1, 24, True, width_bins=5, floor=0.1, horizon_shared=((24, True),))
     inputs = []
     for market in markets:
         errors = {h: market.moves(h)[origins] for h in (1, 24)}
@@ -399,5 +406,5 @@ def test_a_shared_pool_serves_as_stored_what_it_served_in_memory(tmp_path):
     kept = Band(spec, market, origins, errors, stored).offsets(pos, np.array([1.0, 24.0]))
     for tau in TAUS:
         np.testing.assert_allclose(kept[tau], live[tau], rtol=1e-12)
-    own = Band(replace(spec, horizon_shared=()), market, origins, errors)
+    own = Band(named(spec, horizon_shared=()), market, origins, errors)
     assert not np.allclose(own.offsets(pos, np.array([24.0]))[0.9], live[0.9][:, 1:])

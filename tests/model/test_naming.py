@@ -23,7 +23,7 @@ def test_the_panels_damping_is_fixed_beforehand_and_the_last_close_is_named():
 
 def test_a_damping_not_the_panels_is_named_as_the_configurations():
     config = DEFAULT.with_changes(damping_hours=6.0)
-    band = BandSearch(chosen=DEFAULT_BAND.setting(), validation_origins=548, candidates=())
+    band = BandSearch(chosen=DEFAULT_BAND, validation_origins=548, candidates=())
     parts = served_parts(config, DEFAULT_BAND, band_choice=band, panel_damping=False,
                          panel_band=False)  # fmt: skip
     assert parts.point_forecast.startswith("Prophet damped by tau")

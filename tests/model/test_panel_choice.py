@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.model.band_spec import BandSpec
+from cryptopredict.model.band_spec import mix_at, scaled
 from cryptopredict.model.choices import fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
 from cryptopredict.model.panel_choice import (
+    PANEL_CHOICE,
     best,
     deciding,
     panel_band,
@@ -30,7 +32,7 @@ from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from cryptopredict.model.scoring import DenseOrigins
 
-SPEC = BandSpec("scaled", 1, 24, True, width_bins=5, floor=0.1)
+SPEC = scaled(1, 24, True, width_bins=5, floor=0.1)
 
 
 def test_only_horizons_with_twenty_independent_windows_decide():
@@ -41,7 +43,7 @@ def test_only_horizons_with_twenty_independent_windows_decide():
 
 
 def test_the_best_is_chosen_on_the_deciding_horizons():
-    calm, busy = SPEC, BandSpec("scaled", 7, None, False)
+    calm, busy = SPEC, scaled(7, None, False)
     scores = {calm: {"1h": 0.95, "30d": 2.0}, busy: {"1h": 0.97, "30d": 0.5}}
     assert best(scores, ["1h"]) == calm  # 30d's noise does not decide
 
@@ -59,7 +61,7 @@ def test_the_chosen_settings_read_back_as_the_band_training_serves(tmp_path):
     pools = ((1, (90, False)), (24, (180, False)), (168, (365, True)), (720, (365, True)))
     spec = with_mix(with_pools(SPEC, pools), ((1, 0.0), (24, 0.0), (168, 0.5), (720, 0.5)))
     path = tmp_path / "panel_choice.json"
-    path.write_text(json.dumps({"band": spec.to_dict(), "damping": {"chosen": 0.0}}))
+    path.write_text(json.dumps({"band": msgspec.structs.asdict(spec), "damping": {"chosen": 0.0}}))
     assert panel_band(path=path) == spec
     assert panel_band(pd.Timedelta(days=1), path) is None  # a daily pair chooses its own
     assert "180-day errors at 1d" in spec.name
@@ -71,15 +73,26 @@ def test_the_chosen_settings_read_back_as_the_band_training_serves(tmp_path):
     assert panel_band(path=tmp_path / "none.json") is None
 
 
+def test_the_panels_band_is_written_back_as_make_panel_wrote_it():
+    """Read as training reads it and written as `tools/panel.py` writes it: the same bytes
+    (its numbers as written, 1 day no 1.0, which manifests repeat)."""
+    text = PANEL_CHOICE.read_text()
+    choice = json.loads(text)
+    choice["band"] = msgspec.structs.asdict(panel_band())
+    assert json.dumps(choice, indent=1) + "\n" == text
+
+
 def test_the_panels_damping_is_the_served_configurations(tmp_path):
     for chosen in (0.0, 24.0, None):
         path = tmp_path / f"choice-{chosen}.json"
-        path.write_text(json.dumps({"band": SPEC.to_dict(), "damping": {"chosen": chosen}}))
+        path.write_text(
+            json.dumps({"band": msgspec.structs.asdict(SPEC), "damping": {"chosen": chosen}})
+        )
         assert panel_damping(path) == chosen
         assert served_config(path).damping_hours == chosen
         assert served_config(path).window_days == 365  # the rest is the default's
     older = tmp_path / "band-only.json"
-    older.write_text(json.dumps({"band": SPEC.to_dict()}))
+    older.write_text(json.dumps({"band": msgspec.structs.asdict(SPEC)}))
     with pytest.raises(ValueError, match="holds no damping: run `make panel`"):
         panel_damping(older)
 
@@ -88,7 +101,7 @@ def test_uniform_variants_set_one_pool_and_one_weight_at_every_horizon():
     assert uniform_pool(SPEC, 90).pool_for(720) == 90
     assert uniform_pool(SPEC, 90, shared=True).shared_for(1)
     assert not uniform_pool(SPEC, 90).shared_for(1)
-    assert set(uniform_mix(SPEC, 0.5).mix_at([1.0, 24.0, 720.0])) == {0.5}
+    assert set(mix_at(uniform_mix(SPEC, 0.5), np.array([1.0, 24.0, 720.0]))) == {0.5}
 
 
 def test_a_fixed_band_is_served_as_given_and_scored_on_the_validation_origins_only():
@@ -101,7 +114,7 @@ def test_a_fixed_band_is_served_as_given_and_scored_on_the_validation_origins_on
     plan = Plan()
     start, end = plan.validation_start(seconds), plan.validation_end(seconds)
     choice = fixed_band(dense, SPEC, start, end)
-    assert BandSpec.from_setting(choice.chosen) == SPEC
+    assert choice.chosen == SPEC
     assert len(choice.candidates) == 1
     inside = dense.scored() & (dense.times >= start) & (dense.times <= end)
     assert choice.validation_origins == int(inside.sum()) > 100
