@@ -66,7 +66,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
         )
     )
     app.register_blueprint(live.blueprint(catalog, minutes))
-    records = track_record.TrackRecords(catalog, getattr(artifacts, "model_dir", None))
+    records = track_record.TrackRecords(catalog, catalog.store.model_dir)
     app.register_blueprint(track_record.blueprint(catalog, records))
     metrics.registry.register(track_record.TrackRecordMetrics(records))
     app.register_blueprint(
