@@ -1,6 +1,6 @@
 """A stand-in for Prophet's fit, for tests of what training does around a fit (exit codes,
 `--all`, `--csv`, `--until`, ranking, what is written and logged), not of the fit itself: a
-least-squares line through the target, fitted in microseconds where Prophet's L-BFGS takes a
+least-squares line through the target, fitted in microseconds where Prophet's BFGS takes a
 tenth of a second or more, and answering as a fitted Prophet model does (`predict` gives
 `yhat` and its bounds in the model's space). Tests of the numerics fit Prophet itself."""
 

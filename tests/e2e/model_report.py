@@ -1,7 +1,7 @@
 """The model report as `make report` writes it from the model `make e2e` trains, and how it
 differs from the committed one (`docs/model-report/`) in what matters.
 
-Training is bit-reproducible on one machine, not across CPUs: Prophet's fits (Stan's L-BFGS)
+Training is bit-reproducible on one machine, not across CPUs: Prophet's fits (Stan's BFGS)
 take each CPU's own floating-point paths (a 1-day damping MAPE 7e-5 of itself apart), and an
 origin whose band width ties another's to the 15th digit may fall in the other fifth. So:
 
