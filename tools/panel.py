@@ -197,7 +197,10 @@ class Search:
         adapted = [chooser.uniform_adapt(spec, step) for step in chooser.ADAPT_STEPS]
         scores = self.stage("adaptive step", adapted)
         by_step = dict(zip(chooser.ADAPT_STEPS, scores, strict=True))
-        return chooser.with_adapt(spec, chooser.per_horizon(by_step, self.labels))
+        spec = chooser.with_adapt(spec, chooser.per_horizon(by_step, self.labels))
+        powers = [chooser.with_profile_power(spec, power) for power in chooser.PROFILE_POWERS]
+        scores = self.stage("profile strength", powers)
+        return chooser.best(dict(zip(powers, scores, strict=True)), self.labels)
 
     def stage(self, name: str, specs: list[BandSpec]) -> list[dict[str, float]]:
         """Each spec's pooled relative interval score per horizon on the validation origins."""

@@ -170,6 +170,9 @@ class BandSpec(Record, kw_only=True, frozen=True):
     window_days: float | None  # scaled: the short volatility window
     half_life_hours: float | None  # scaled: None keeps the short volatility for ever
     profile: bool  # scaled: follow the hour-of-week volatility profile
+    # scaled: the profile raised to this power (None: 1, as measured; 0.5: its square root, half
+    # its swing between busy and quiet hours on the log scale; `bands.profile_of`)
+    profile_power: float | None = None
     drift: bool  # keep the median of past returns / errors in the band
     pool_days: int | None  # scaled: calibrate on errors known in these days (None: all)
     horizon_pools: tuple[tuple[int, int | None], ...]  # scaled: `pool_days` per horizon

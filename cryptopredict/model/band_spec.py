@@ -62,7 +62,9 @@ def _name(spec: BandSpec) -> str:
             window += " (averaged with the week's)"
         parts = [f"scaled: {window}, {fades}"]
         if spec.profile:
-            parts.append("hour-of-week profile")
+            power = spec.profile_power
+            strength = "" if power is None or power == 1 else f" at power {power:g}"
+            parts.append(f"hour-of-week profile{strength}")
         if spec.horizon_pools:
             per = (
                 f"{_pool(days)}{' of the panel' * spec.shared_for(reach)} at {_horizon(reach)}"

@@ -17,8 +17,8 @@ per served level (50, 80 and 95%). Two kinds of candidate:
   with the last week's when the window is shorter: `short_variance`), `long` over the last
   365 days, and phi = 0.5 ** (1 / half-life): today's volatility fades into the year's
   at the candidate's half-life (None: it never fades), a GARCH-like term structure. `profile`
-  is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars),
-  or flat.
+  is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars)
+  raised to the band's `profile_power` (a weaker pattern than measured below 1), or flat.
 
 A scaled band may also average its quantiles with the empirical band's per horizon
 (Vincentization, `horizon_mix`).
@@ -65,7 +65,7 @@ BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 5
 def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
     """V[i, k - 1]: the variance of the log return over the k bars after origin i, k = 1..steps."""
     ahead = np.arange(1, steps + 1)
-    profile = market.profile(pos) if spec.profile else None
+    profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
     short = short_variance(market, spec, pos, profile, long)
     if spec.half_life_hours is None:
@@ -78,6 +78,18 @@ def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: in
         slots = market.slot_ahead(pos, ahead)
         per_step = per_step * np.take_along_axis(profile, slots, axis=1)
     return np.cumsum(per_step, axis=1)
+
+
+def profile_of(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarray | None:
+    """The band's hour-of-week profile at each origin (mean 1), at its strength
+    (`profile_power`); None where the band follows none."""
+    if not spec.profile:
+        return None
+    profile = market.profile(pos)
+    if spec.profile_power is None:
+        return profile
+    weaker = profile**spec.profile_power
+    return weaker / weaker.mean(axis=1, keepdims=True)
 
 
 def short_variance(
@@ -105,7 +117,7 @@ def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarra
     empirical band, which has none)."""
     if spec.kind != "scaled":
         return np.ones(len(pos))
-    profile = market.profile(pos) if spec.profile else None
+    profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
     return short_variance(market, spec, pos, profile, long) / long
 
@@ -113,7 +125,7 @@ def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarra
 def calm_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
     """`expected_variance` were today's variance the year's: what the band's spread is
     relative to."""
-    profile = market.profile(pos) if spec.profile else None
+    profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
     per_step = np.repeat(long[:, None], steps, axis=1)
     if profile is not None:

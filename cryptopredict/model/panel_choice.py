@@ -23,7 +23,11 @@ validation origins (`tools/panel.py`), lower is better:
    each pair's own or shared by every pair of the panel (`SHARED`);
 3. per horizon, the weight of the empirical band's quantiles averaged in (`MIX_WEIGHTS`);
 4. per horizon, the adaptive step of the band's scale (`ADAPT_STEPS`, 0: none; `adaptive.py`):
-   the band widened after its own misses and narrowed after its hits, as they become known.
+   the band widened after its own misses and narrowed after its hits, as they become known;
+5. the strength of the hour-of-week profile, its power 1 (as measured), 0.5 (its square root)
+   or 0 (flat) (`PROFILE_POWERS`), by the mean over the horizons that decide: a year's hour of
+   the week is 52 noisy returns, and a quiet hour measured too quiet leaves the band too narrow
+   there (issue 60: the narrowest fifth of 1 h bands held 77.6%).
 
 Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
 a longer horizon takes the settings of the longest one that decides.
@@ -53,6 +57,7 @@ POOL_DAYS = (90, 180, 365)
 SHARED = (False, True)
 MIX_WEIGHTS = (0.0, 0.5, 1.0)
 ADAPT_STEPS = (0.0, 0.0025, 0.005, 0.01)
+PROFILE_POWERS = (1.0, 0.5, 0.0)
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
 START = scaled(1, 24, True, width_bins=5, floor=0.1)
@@ -152,3 +157,7 @@ def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:
 
 def uniform_adapt(spec: BandSpec, step: float) -> BandSpec:
     return named(spec, horizon_adapt=tuple((h, step) for h in HOURS.values()))
+
+
+def with_profile_power(spec: BandSpec, power: float) -> BandSpec:
+    return named(spec, profile_power=power)

@@ -15,6 +15,7 @@ from cryptopredict.model.bands import (
     Band,
     expected_variance,
     pool_inputs,
+    profile_of,
     short_variance,
     variance_ratio,
 )
@@ -82,6 +83,25 @@ def test_the_profile_finds_the_hours_of_the_week_that_move_most():
     quiet = profile[slot_hour != 15]
     assert profile.mean() == pytest.approx(1.0)
     assert busy.min() > 3 * quiet.max() / 2
+
+
+def test_the_profiles_power_weakens_its_swing_and_at_zero_is_no_profile():
+    rng = np.random.default_rng(2)
+    hours = 24 * 7 * 30
+    size = np.where((np.arange(hours) % 24) == 14, 0.03, 0.01)
+    market = market_of(rng.normal(0, size))
+    at = np.array([hours])
+    measured = profile_of(market, scaled(1, 24, profile=True), at)[0]
+    half = profile_of(market, scaled(1, 24, profile=True, profile_power=0.5), at)[0]
+    assert measured.mean() == pytest.approx(1.0)
+    assert half.mean() == pytest.approx(1.0)
+    assert np.ptp(np.log(half)) == pytest.approx(np.ptp(np.log(measured)) / 2)
+    assert "profile at power 0.5" in scaled(1, 24, profile=True, profile_power=0.5).name
+    flat = scaled(1, 24, profile=True, profile_power=0.0)
+    np.testing.assert_allclose(
+        expected_variance(market, flat, at, 48), expected_variance(market, scaled(1, 24), at, 48)
+    )
+    assert profile_of(market, scaled(1, 24), at) is None
 
 
 def test_volatility_fades_from_the_short_window_to_the_year():

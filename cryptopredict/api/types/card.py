@@ -119,6 +119,7 @@ class BandSetting(Sparse):
     name: str
     horizon_shared: tuple[tuple[int, bool], ...] = ()
     horizon_adapt: tuple[tuple[int, float], ...] = ()
+    profile_power: float | None = None
 
 
 class ServedBand(BandSetting, kw_only=True):
