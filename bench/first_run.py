@@ -55,8 +55,10 @@ DEADLINE_SECONDS = 3 * 3600
 LINE = re.compile(r"^\S+ (?P<level>[A-Z]+) +(?P<logger>[\w.]+): (?P<message>.*)$")
 TRAINING_LOGGERS = ("cryptopredict.training", "cryptopredict.model", "cryptopredict.data", "train")
 # Lines about the run as a whole, not one pair.
+# Lines about the whole run, which name no pair: training's own, and the track record's
+# opening line (what the previous release published, for every pair at once).
 ABOUT_THE_RUN = re.compile(
-    r"^(training(:| on | is over| failed for)|no Dask worker|no pair was trained)"
+    r"^(training(:| on | is over| failed for)|no Dask worker|no pair was trained|track record:)"
 )
 
 
