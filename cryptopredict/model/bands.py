@@ -64,6 +64,25 @@ BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 5
 
 def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
     """V[i, k - 1]: the variance of the log return over the k bars after origin i, k = 1..steps."""
+    return np.cumsum(_per_step(market, spec, pos, steps)[0], axis=1)
+
+
+def spreads(
+    market: Market, spec: BandSpec, pos: np.ndarray, knots: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """At each origin (down) and each of `knots` bars ahead (across): the spread the band
+    expects, the square root of `expected_variance`, and that spread relative to the one it
+    would expect were today's variance the year's."""
+    per_step, calm = _per_step(market, spec, pos, int(knots.max()))
+    variance = np.cumsum(per_step, axis=1)[:, knots - 1]
+    return np.sqrt(variance), np.sqrt(variance / np.cumsum(calm, axis=1)[:, knots - 1])
+
+
+def _per_step(
+    market: Market, spec: BandSpec, pos: np.ndarray, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The variance the band expects of each of the `steps` bars after each origin, and the
+    same were today's variance the year's (one profile and one year's variance for both)."""
     ahead = np.arange(1, steps + 1)
     profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
@@ -74,10 +93,11 @@ def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: in
         phi = 0.5 ** (market.interval / HOUR / spec.half_life_hours)
         fade = phi ** (ahead - 1)
     per_step = long[:, None] + (short - long)[:, None] * fade[None, :]
+    calm = np.repeat(long[:, None], steps, axis=1)
     if profile is not None:
-        slots = market.slot_ahead(pos, ahead)
-        per_step = per_step * np.take_along_axis(profile, slots, axis=1)
-    return np.cumsum(per_step, axis=1)
+        shape = np.take_along_axis(profile, market.slot_ahead(pos, ahead), axis=1)
+        per_step, calm = per_step * shape, calm * shape
+    return per_step, calm
 
 
 def profile_of(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarray | None:
@@ -122,18 +142,6 @@ def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarra
     return short_variance(market, spec, pos, profile, long) / long
 
 
-def calm_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
-    """`expected_variance` were today's variance the year's: what the band's spread is
-    relative to."""
-    profile = profile_of(market, spec, pos)
-    long = market.variance(pos, YEAR_DAYS, profile)
-    per_step = np.repeat(long[:, None], steps, axis=1)
-    if profile is not None:
-        slots = market.slot_ahead(pos, np.arange(1, steps + 1))
-        per_step = per_step * np.take_along_axis(profile, slots, axis=1)
-    return np.cumsum(per_step, axis=1)
-
-
 PoolInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -142,17 +150,13 @@ def pool_inputs(
 ) -> dict[int, PoolInputs]:
     """Per horizon of `errors`, what a scaled band's pool holds of the forecasts from `origins`:
     when each outcome was known, the error over the spread the band expected for it, that
-    spread, and that spread relative to the year's (`calm_variance`)."""
-    steps = max(errors) * HOUR // market.interval
-    variance = expected_variance(market, spec, origins, steps)
-    calm = calm_variance(market, spec, origins, steps)
-    out = {}
-    for h in sorted(errors):
-        k = h * HOUR // market.interval
-        spread = np.sqrt(variance[:, k - 1])
-        relative = np.sqrt(variance[:, k - 1] / calm[:, k - 1])
-        out[h] = (market.t[origins] + h * HOUR, errors[h] / spread, spread, relative)
-    return out
+    spread, and that spread relative to the year's (`spreads`)."""
+    hours = sorted(errors)
+    spread, relative = spreads(market, spec, origins, np.asarray(hours) * HOUR // market.interval)
+    return {
+        h: (market.t[origins] + h * HOUR, errors[h] / spread[:, j], spread[:, j], relative[:, j])
+        for j, h in enumerate(hours)
+    }
 
 
 def _week_starts(market: Market, pos: np.ndarray) -> np.ndarray:
@@ -269,10 +273,7 @@ class Band:
             # Cheap to compute exactly at each origin, as the naive forecaster does.
             return self._empirical(pos, at)
         knots = np.asarray(self.hours) * HOUR // self.market.interval
-        variance = expected_variance(self.market, self.spec, pos, int(knots.max()))
-        calm = calm_variance(self.market, self.spec, pos, int(knots.max()))
-        spread = np.sqrt(variance[:, knots - 1])
-        relative = np.sqrt(variance[:, knots - 1] / calm[:, knots - 1])
+        spread, relative = spreads(self.market, self.spec, pos, knots)
         shared = np.array([self.spec.shared_for(h) for h in self.hours])
         offsets = self._calibrated(at, np.where(shared, relative, spread)) * spread[:, :, None]
         weight = mix_at(self.spec, np.asarray(self.hours, dtype=np.float64))
