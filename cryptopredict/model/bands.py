@@ -277,12 +277,13 @@ class Band:
         shared = np.array([self.spec.shared_for(h) for h in self.hours])
         offsets = self._calibrated(at, np.where(shared, relative, spread)) * spread[:, :, None]
         weight = mix_at(self.spec, np.asarray(self.hours, dtype=np.float64))
-        if not weight.any():
-            return offsets
         # Vincentization: the empirical band's offsets (calibrated at the origin itself, as
-        # that band is) averaged quantile by quantile with the scaled band's.
-        empirical = self._empirical(pos, self.market.t[pos])
-        return offsets * (1 - weight)[None, :, None] + empirical * weight[None, :, None]
+        # that band is) averaged quantile by quantile with the scaled band's where it weighs.
+        mixed = np.flatnonzero(weight)
+        empirical = self._empirical(pos, self.market.t[pos], mixed)
+        w = weight[mixed][None, :, None]
+        offsets[:, mixed] = offsets[:, mixed] * (1 - w) + empirical * w
+        return offsets
 
     def _calibrated(self, calibrated_at: np.ndarray, spreads: np.ndarray) -> np.ndarray:
         """Per origin, horizon and tau: standardized quantiles for origins with these spreads
@@ -300,11 +301,15 @@ class Band:
                     out[rows, j] = calibration.quantiles(spreads[rows, j], self.spec.drift)
         return out
 
-    def _empirical(self, pos: np.ndarray, calibrated_at: np.ndarray) -> np.ndarray:
-        """Per origin, horizon and tau: quantiles of the year's h-step log returns known by then
-        (normal quantiles of the warm-up volatility when fewer than MIN_MOVES are)."""
-        out = np.empty((len(pos), len(self.hours), len(TAUS)))
-        for j, h in enumerate(self.hours):
+    def _empirical(
+        self, pos: np.ndarray, calibrated_at: np.ndarray, which: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per origin, horizon (`which` of the calibrated ones: default all) and tau: quantiles
+        of the year's h-step log returns known by then (normal quantiles of the warm-up
+        volatility when fewer than MIN_MOVES are)."""
+        hours = self.hours if which is None else [self.hours[j] for j in which]
+        out = np.empty((len(pos), len(hours), len(TAUS)))
+        for j, h in enumerate(hours):
             quantiles, medians = self.market.return_quantiles(h, pos, calibrated_at)
             out[:, j] = quantiles if self.spec.drift else quantiles - medians[:, None]
         return out
