@@ -54,7 +54,6 @@ DEADLINE_SECONDS = 3 * 3600
 # A training log line: "2026-11-23T18:07:41 INFO    cryptopredict.training.graph: message".
 LINE = re.compile(r"^\S+ (?P<level>[A-Z]+) +(?P<logger>[\w.]+): (?P<message>.*)$")
 TRAINING_LOGGERS = ("cryptopredict.training", "cryptopredict.model", "cryptopredict.data", "train")
-# Lines about the run as a whole, not one pair.
 # Lines about the whole run, which name no pair: training's own, and the track record's
 # opening line (what the previous release published, for every pair at once).
 ABOUT_THE_RUN = re.compile(

@@ -129,12 +129,11 @@ def decide_damping(client: Client, pairs: dict[str, Future]) -> dict[str, Any]:
             continue
         mine = rows[rows["tau"] == designed.tau_label(tau)]
         candidates.append({"tau": tau, **damping_figures(mine, deciding, step)})
-    better = [c for c in candidates if c["verdict"] == "lower"]
-    chosen = min(better, key=operator.itemgetter("relative"))["tau"] if better else 0.0
+    chosen = chosen_damping(candidates)
     log.info(
         "panel: damping chosen: tau %s (%d candidates better than tau 0 beyond the critical value)",
         designed.tau_label(chosen),
-        len(better),
+        sum(c["verdict"] == "lower" for c in candidates),
     )
     return {
         "chosen": chosen,
