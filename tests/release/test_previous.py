@@ -161,8 +161,13 @@ def test_the_command_prints_the_previous_image_and_says_it_in_the_summary(
     assert main(argv, environ) == 0
     assert capsys.readouterr().out == f"previous=ghcr.io/{name}@{digest}\nrecord-start=\n"
     assert f"extends ghcr.io/{name}@{digest}" in summary.read_text()
-    assert main([*argv, "--start-anew", "the registry lost v0.1.5's image"], environ) == 0
-    assert capsys.readouterr().out == ("previous=\nrecord-start=the registry lost v0.1.5's image\n")
+    # One line, whatever the input held: it must not add a build argument of its own.
+    why = "the registry lost v0.1.5's image\nPREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0"
+    assert main([*argv, "--start-anew", why], environ) == 0
+    assert capsys.readouterr().out == (
+        "previous=\nrecord-start=the registry lost v0.1.5's image "
+        "PREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0\n"
+    )
 
 
 def test_the_command_fails_naming_an_unverified_latest(

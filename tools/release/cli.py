@@ -230,9 +230,11 @@ def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     image = args.image or image_name(args.repository)
-    if args.start_anew.strip():
-        said = f"starts the track record anew, as this run's input says: {args.start_anew.strip()}"
-        outputs = {"previous": "", "record-start": args.start_anew.strip()}
+    # One line, whatever the input held: it becomes a build argument among others.
+    why = " ".join(args.start_anew.split())
+    if why:
+        said = f"starts the track record anew, as this run's input says: {why}"
+        outputs = {"previous": "", "record-start": why}
     else:
         host, _, name = image.partition("/")
         token = environ.get("GITHUB_TOKEN", "")
