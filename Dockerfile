@@ -14,12 +14,15 @@
 # written: it is the one several public repositories pin for this tag, one of them recording
 # `docker buildx imagetools inspect`); Dependabot proposes the newer ones.
 
-# The previous release's image, whose track record this one extends (docs/live-data.md, "The
-# track record"): the release names it as the build context `previous`
-# (`previous=docker-image://ghcr.io/<owner>/<repo>@<digest of latest>`), which replaces this
-# stage. Left as it is (a local build, a repository's first release), it is the bare base
-# image: there is no earlier record, and each pair's starts with this build's issue.
-FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS previous
+# The previous release's image, whose track record this one extends (docs/release.md, "The
+# track record"): PREVIOUS_IMAGE names it by digest (`ghcr.io/<owner>/<repo>@sha256:...`), as
+# the release's version job found it in the registry and verified it (`python -m tools.release
+# previous-image`). A build argument in FROM, which BuildKit and buildah both build (make
+# image-test builds one image on another so). Empty (a local build, a repository's first
+# release, a record started anew), the stage is empty: each pair's record starts with this
+# build's issue, saying why (TRACK_RECORD_AFRESH below).
+ARG PREVIOUS_IMAGE=""
+FROM --platform=$BUILDPLATFORM ${PREVIOUS_IMAGE:-scratch} AS previous
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS train
 # PYTHONPATH: this stage is also a Dask scheduler's and worker's image (docs/model.md), and
@@ -65,7 +68,10 @@ ARG BUILD_ID=""
 # The history store outlives the build in a BuildKit cache mount. Nothing of it reaches a layer.
 # The previous image's model directory is mounted read-only: train.py scores its track record on
 # the closes it fetches and writes the extended record into /app/artifacts; a record that cannot
-# be read fails the build, unless TRACK_RECORD_AFRESH says why to start anew.
+# be read, or a previous image that holds none, fails the build. TRACK_RECORD_AFRESH says why
+# the record starts with this build instead (the release sets it for its first release and
+# when a run's input asks for a new record), and then no previous image is read.
+ARG PREVIOUS_IMAGE
 ARG TRACK_RECORD_AFRESH=""
 RUN --mount=type=bind,from=previous,source=/,target=/previous \
     --mount=type=secret,id=ALPACA_API_KEY,required=false \
@@ -80,6 +86,7 @@ RUN --mount=type=bind,from=previous,source=/,target=/previous \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}: ${ASSETS:-the default pairs}" \
     && ASSETS="$ASSETS" REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         CRYPTOPREDICT_CACHE=/cache/history TRACK_RECORD_AFRESH="$TRACK_RECORD_AFRESH" \
+        PREVIOUS_IMAGE="$PREVIOUS_IMAGE" \
         python train.py --all --out /app/artifacts --previous /previous/app/artifacts --source "$TRAIN_SOURCE" \
             --tolerate 0.1 --must-train btc-usd $TRAIN_ARGS \
     && mkdir -p /app/models \
@@ -117,6 +124,7 @@ RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server"
 COPY --from=train /app/artifacts/ artifacts/
 
 ARG VERSION=dev
+ARG PREVIOUS_IMAGE
 ARG REVISION=unknown
 ARG CREATED=""
 ARG SOURCE=""
@@ -126,7 +134,8 @@ LABEL org.opencontainers.image.title="cryptopredict" \
       org.opencontainers.image.version="$VERSION" \
       org.opencontainers.image.revision="$REVISION" \
       org.opencontainers.image.created="$CREATED" \
-      org.opencontainers.image.source="$SOURCE"
+      org.opencontainers.image.source="$SOURCE" \
+      cryptopredict.extends="${PREVIOUS_IMAGE:-none}"
 
 ENV HOST=0.0.0.0 \
     PORT=8080 \

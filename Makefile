@@ -14,7 +14,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
 # those named (their tests are skipped, and the run says so at its end); .ci/run never does.
-TOOLS := chromium wrk postgresql prometheus
+TOOLS := chromium wrk postgresql prometheus docker-registry
 chromium_command := chromium
 chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
 wrk_command := wrk
@@ -23,6 +23,8 @@ postgresql_command := pg_ctlcluster
 postgresql_for := the PostgreSQL storage, collector and fault tests
 prometheus_command := promtool
 prometheus_for := the alerting rules' checks (promtool check rules, promtool test rules)
+docker-registry_command := docker-registry
+docker-registry_for := the release's registry tests (finding the previous release image by digest)
 WITHOUT ?=
 comma := ,
 without := $(subst $(comma), ,$(WITHOUT))
@@ -246,7 +248,7 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql prometheus bench-scale bench-first-run
+.PHONY: bench soak wrk postgresql prometheus docker-registry bench-scale bench-first-run
 # `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
 # the first 200 from the install and from the command, /healthz listing the pairs still
 # training, the longest silence while training, lines about a pair that do not name it, and
@@ -283,3 +285,7 @@ wrk:
 # promtool (Debian's prometheus package) checks and unit-tests monitoring/alerts.yml.
 prometheus:
 	$(call apt_tool,prometheus)
+
+# A real registry (Debian's docker-registry) for the release's tests and make image-test.
+docker-registry:
+	$(call apt_tool,docker-registry)

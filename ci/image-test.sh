@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# `make image-test`: build the real Dockerfile with buildah (no Docker engine, no registry) and
-# check the image: no secret in any layer, no training-only package, every model recording the
-# commit it was built from, a non-root server that answers /healthz, /bitcoin and /docs and
-# imports neither pandas nor Prophet at any point; and its size against MAX_IMAGE_MB. Needs root.
-# Usage: ci/image-test.sh [CONTEXT_DIR]
+# `make image-test`: build the real Dockerfile with buildah (no Docker engine) twice in a row, as
+# two releases are built, against a real registry of its own (Debian's docker-registry): the
+# first release (no image in the registry: its record starts, saying so) is pushed; the second
+# finds it there by digest (`python -m tools.release previous-image`, as the release's version
+# job does) and extends its track record through the Dockerfile's `previous` stage. Then check
+# the second image: no secret in any layer, no training-only package, every model recording the
+# commit it was built from, the digest it extended in its label, a non-root server that answers
+# /healthz, /bitcoin and /docs, serves a record of both issues with the first one's due leads
+# scored, and imports neither pandas nor Prophet at any point; and its size against
+# MAX_IMAGE_MB. Needs root. Usage: ci/image-test.sh [CONTEXT_DIR]
 #
-# Training here is quick (snapshot data, no backtest; IMAGE_TEST_TRAIN_ARGS overrides it); the
-# release workflow trains the full model on live data with strict freshness.
+# Training here is quick (snapshot data, no backtest; IMAGE_TEST_TRAIN_ARGS overrides it; the
+# first release's data ends two days before the second's); the release workflow trains the full
+# model on live data with strict freshness.
 set -euo pipefail
 
 readonly IMAGE=localhost/cryptopredict:image-test
@@ -14,6 +20,8 @@ readonly TRAIN_IMAGE=localhost/cryptopredict:image-test-train
 readonly CONTROL_IMAGE=localhost/cryptopredict:image-test-leak-control
 readonly CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 readonly TRAIN_ARGS=${IMAGE_TEST_TRAIN_ARGS:---no-backtest --since 2026-01-01}
+# The embedded hourly data ends 2026-07-26T16:00Z: the first release's two days before.
+readonly FIRST_UNTIL=2026-07-24T16:00:00Z
 readonly MAX_IMAGE_MB=200  # issue 14: the served image, uncompressed
 
 cd "$(dirname "$0")/.."
@@ -26,7 +34,7 @@ die() { printf 'image-test: FAILED: %s\n' "$*" >&2; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "needs root (buildah and debootstrap); run it as root, as CI does"
 missing=()
-for tool in buildah:buildah debootstrap:debootstrap ss:iproute2; do
+for tool in buildah:buildah debootstrap:debootstrap ss:iproute2 docker-registry:docker-registry; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then
@@ -42,7 +50,7 @@ server_pids=()
 cleanup() {
     for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for container in "${containers[@]}"; do buildah rm "$container" >/dev/null 2>&1 || true; done
-    buildah rmi "$TRAIN_IMAGE" "$CONTROL_IMAGE" >/dev/null 2>&1 || true
+    buildah rmi "$TRAIN_IMAGE" "$CONTROL_IMAGE" "$IMAGE-first" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,7 +59,41 @@ trap cleanup EXIT
 ci/base-image.sh
 base_image=$(ci/base-image.sh --name)
 
-# 2. Build both stages, passing a canary through the same secret ids the release uses.
+# 2. A registry of our own, on loopback, as the releases' registry: the first image is pushed
+#    to it, and the second build finds it there and reads it by digest.
+free_port() {
+    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+registry_port=$(free_port)
+cat >"$work/registry.yml" <<REGISTRY
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $work/registry
+http:
+  addr: 127.0.0.1:$registry_port
+REGISTRY
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+server_pids+=("$!")
+for _ in $(seq 100); do
+    "$python" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$registry_port/v2/', timeout=1)" \
+        2>/dev/null && break
+    sleep 0.1
+done
+repository=127.0.0.1:$registry_port/cryptopredict
+# What the release's version job does: the previous release image in the registry (no
+# attestation to verify in a registry of our own), as `previous=` and `record-start=` lines.
+find_previous() {
+    RELEASE_REGISTRY_URL=http://127.0.0.1:$registry_port "$python" -m tools.release \
+        previous-image --repository local/cryptopredict --image "$repository" --unverified \
+        >"$work/previous" || die "the previous release image could not be found"
+    previous=$(sed -n 's/^previous=//p' "$work/previous")
+    record_start=$(sed -n 's/^record-start=//p' "$work/previous")
+}
+
+# 3. Build both stages, passing a canary through the same secret ids the release uses.
 "$python" -c 'import secrets; print("canary-" + secrets.token_hex(24), end="")' >"$work/canary"
 chmod 600 "$work/canary"
 stamp=$(date -u +%Y%m%d%H%M%S)
@@ -61,18 +103,19 @@ created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # The Dockerfile pins its base by the official image's digest, which the stand-in cannot have:
 # build a copy whose FROM lines name the base by tag only, and check that nothing else differs.
 sed -E 's/^(FROM .*python:[^ @]+)@sha256:[0-9a-f]{64} /\1 /' "$context/Dockerfile" >"$work/Dockerfile"
-[[ "$(grep -c '^FROM .*@sha256:' "$context/Dockerfile")" == 3 ]] \
-    || die "the Dockerfile's three stages no longer pin their base by digest"
-[[ "$(diff "$context/Dockerfile" "$work/Dockerfile" | grep -c '^[<>]')" == 6 ]] \
-    || die "dropping the base image's digest changed more than the three FROM lines"
+[[ "$(grep -c '^FROM .*@sha256:' "$context/Dockerfile")" == 2 ]] \
+    || die "the Dockerfile's two stages no longer pin their base by digest"
+[[ "$(diff "$context/Dockerfile" "$work/Dockerfile" | grep -c '^[<>]')" == 4 ]] \
+    || die "dropping the base image's digest changed more than the two FROM lines"
+# --pull=missing: the base is the local stand-in; the previous release is pulled from the
+# registry, by digest, over plain HTTP on loopback.
 build=(
-    buildah build --isolation chroot --pull=never --format docker --layers
+    buildah build --isolation chroot --pull=missing --tls-verify=false --format docker --layers
     --file "$work/Dockerfile"
     --volume "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro"
     --secret "id=ALPACA_API_KEY,src=$work/canary"
     --secret "id=ALPACA_SECRET_KEY,src=$work/canary"
     --build-arg TRAIN_SOURCE=snapshot
-    --build-arg "TRAIN_ARGS=$TRAIN_ARGS"
     --build-arg "MODEL_VERSION=$model_version"
     --build-arg "GIT_SHA=$revision"
     --build-arg "BUILD_ID=image-test-$stamp"
@@ -81,25 +124,43 @@ build=(
     --build-arg "CREATED=$created"
     --build-arg SOURCE=image-test
 )
-say "building $context (log: $work/build.log, kept on failure as /tmp/image-test-build.log)"
-build_started=$SECONDS
-if ! "${build[@]}" --target train --tag "$TRAIN_IMAGE" "$context" >"$work/build.log" 2>&1 \
-    || ! "${build[@]}" --tag "$IMAGE" "$context" >>"$work/build.log" 2>&1; then
+build_failed() {
     cp "$work/build.log" /tmp/image-test-build.log
     tail -n 30 "$work/build.log" >&2
     die "the build failed; full log in /tmp/image-test-build.log"
-fi
+}
+say "building $context (log: $work/build.log, kept on failure as /tmp/image-test-build.log)"
+build_started=$SECONDS
+# The first release: the registry holds no image, so the record starts, saying why.
+find_previous
+[[ -z "$previous" && "$record_start" == *"the first release of $repository"* ]] \
+    || die "an empty registry did not make the first release: '$previous' '$record_start'"
+"${build[@]}" --build-arg "TRAIN_ARGS=$TRAIN_ARGS --until $FIRST_UNTIL" \
+    --build-arg "TRACK_RECORD_AFRESH=$record_start" --tag "$IMAGE-first" "$context" \
+    >"$work/build.log" 2>&1 || build_failed
+buildah push --quiet --tls-verify=false --digestfile "$work/pushed" "$IMAGE-first" \
+    "docker://$repository:latest" >/dev/null
+# The second: `latest`, by the digest the registry names, extended.
+find_previous
+[[ "$previous" == "$repository@$(cat "$work/pushed")" && -z "$record_start" ]] \
+    || die "the second build does not extend the pushed image: '$previous' '$record_start'"
+say "the second build extends $previous, which latest names"
+build+=(--build-arg "TRAIN_ARGS=$TRAIN_ARGS" --build-arg "PREVIOUS_IMAGE=$previous")
+"${build[@]}" --target train --tag "$TRAIN_IMAGE" "$context" >>"$work/build.log" 2>&1 \
+    || build_failed
+"${build[@]}" --tag "$IMAGE" "$context" >>"$work/build.log" 2>&1 || build_failed
 build_seconds=$((SECONDS - build_started))
 grep -q "secret ALPACA_SECRET_KEY: provided" "$work/build.log" \
     || die "the training step never saw the secret: the canary check would prove nothing"
-say "built in ${build_seconds}s; the training step received the secret"
+say "built two releases in ${build_seconds}s; the training step received the secret"
 
 # 3. Configuration: non-root user, HEALTHCHECK kept, command, port, OCI labels.
 buildah inspect --type image "$IMAGE" >"$work/inspect.json"
 "$python" -m ci.image_config "$work/inspect.json" \
     --label "org.opencontainers.image.version=0.0.0" \
     --label "org.opencontainers.image.revision=$revision" \
-    --label "org.opencontainers.image.created=$created"
+    --label "org.opencontainers.image.created=$created" \
+    --label "cryptopredict.extends=$previous"
 uid=$("$python" -m ci.image_config "$work/inspect.json" --print-user)
 
 # 4. The canary is in no layer and no config, of the served image or of the training stage
@@ -191,15 +252,20 @@ if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi
-# The track record the build baked (a build without a previous image starts it): BTC/USD's one
-# issue, read from the image by the route users call.
-"$python" - "http://127.0.0.1:$port/model/btc-usd/track-record" <<'CHECK' \
-    || die "the image serves no track record of its own issue"
+# The track record the second build baked, extending the first's: BTC/USD's two issues, the
+# first one's leads that fell due in the two days between them scored, and why it started,
+# read from the image by the route users call.
+"$python" - "http://127.0.0.1:$port/model/btc-usd/track-record" "$repository" <<'CHECK' \
+    || die "the image does not serve the record of both releases"
 import json, sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=30) as answer:
     record = json.load(answer)
-assert record["issues"] == 1 and record["started"], record
-print(f"image-test: the track record holds its issue ({record['started_why']})")
+assert record["issues"] == 2, record["issues"]
+assert f"the first release of {sys.argv[2]}" in record["started_why"], record["started_why"]
+due = [lead for lead in record["leads"] if lead["due"]]
+assert sum(lead["due"] for lead in due) >= 12 and all(l["scored"] == l["due"] for l in due), due
+hours = max(lead["lead_hours"] for lead in due)
+print(f"image-test: the record holds both issues, the first's leads scored to {hours:g} h")
 CHECK
 
 # 7. Serving never imported pandas or Prophet: not at startup, not for any route smoke_http

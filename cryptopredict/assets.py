@@ -15,10 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cryptopredict.artifact.schema import SLUG_PATTERN
 from cryptopredict.config import Pairs
 
 PAIRS_FILE = Path(__file__).with_name("pairs.toml")
-SLUG = re.compile(r"[a-z0-9]+-[a-z0-9]+")
+SLUG = re.compile(SLUG_PATTERN)
 DEFAULT_INTERVAL = "1h"
 # Quote currencies Binance symbols end with, beyond those the pairs file names.
 BINANCE_QUOTES = ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB", "EUR", "TRY")

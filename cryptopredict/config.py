@@ -111,6 +111,11 @@ MEANINGS = {
         "it reads (`--previous`, else its own MODEL_DIR) and fails when a published one cannot "
         "be read."
     ),
+    "PREVIOUS_IMAGE": (
+        "The release image, by digest, whose model directory `--previous` names (the release "
+        "sets it): its track record is extended, a missing one fails the run unless "
+        "`TRACK_RECORD_AFRESH` says why to start anew, and `run.json` names the image."
+    ),
     "GIT_SHA": "Commit recorded in the artifact; read from git when unset.",
     "HOST": "Address the API listens on; the image sets `0.0.0.0`.",
     "PORT": "Port the API listens on.",
@@ -371,6 +376,7 @@ class Training(Section):
     model_version: Annotated[str, setting("MODEL_VERSION", min_length=1)] = "dev"
     git_sha: Annotated[str, setting("GIT_SHA")] | None = None
     track_record_afresh: Annotated[str, setting("TRACK_RECORD_AFRESH")] | None = None
+    previous_image: Annotated[str, setting("PREVIOUS_IMAGE")] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,24 +11,32 @@ not train it (it left the market, or it failed), its issues kept.
 
 The index counts each pair's issues and scored leads, so that a reader can tell a file cut
 short or lost from one that was never written (`read_records`), and a writer refuses to write
-a record shorter than the one it read (`write_record`).
+a record shorter than the one it read (`write_record`). Every slug read, in the index or a
+record, is a pair's name (`SLUG_PATTERN`) before a path is made of it: a record read from a
+previous image never names a file outside its directory.
+
+Every format a release ever wrote is read (`READS`, each kept as a test fixture under
+`tests/records/`): a new format adds its number with the function that brings the one before
+it up to date, so a release always extends what the release before it published.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from pathlib import Path
 from typing import TypeVar
 
 import msgspec
 
-from cryptopredict.artifact.schema import LEVELS
+from cryptopredict.artifact.schema import LEVELS, SLUG_PATTERN
 from cryptopredict.atomic import replacing
 
 RECORD_DIR = "track-record"
 INDEX = "index.json"
 RECORD_VERSION = 1
+READS = (1,)  # every record_version a release wrote, each read by this code
 SUFFIX = ".json.gz"
 # The values kept at each lead, of the served forecast and of naive's alike.
 VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "high")))
@@ -161,17 +169,32 @@ def _read_index(directory: Path) -> dict[str, RecordCount] | None:
         return None
     except OSError as error:
         raise RecordError(f"{file}: unreadable ({error.strerror})") from None
-    return dict(_decoded(file, data, _RecordIndex).assets)
+    assets = _decoded(file, data, _RecordIndex).assets
+    for slug in assets:
+        if not re.fullmatch(SLUG_PATTERN, slug):
+            raise RecordError(
+                f"{file}: {slug!r} is not a pair's name (<base>-<quote>, e.g. btc-usd): refused "
+                "before any path is made of it"
+            )
+    return dict(assets)
+
+
+class _Version(msgspec.Struct):
+    record_version: int
 
 
 def _decoded(file: Path, data: bytes, kind: type[Versioned]) -> Versioned:
+    """`data` as `kind`, its format read first: one this code does not read is named as such."""
     try:
-        found = msgspec.json.decode(data, type=kind)
+        version = msgspec.json.decode(data, type=_Version).record_version
+        if version not in READS:
+            raise RecordError(
+                f"{file}: record_version {version}, which this code does not read (it reads "
+                f"{', '.join(map(str, READS))}): it was written by newer code"
+            )
+        return msgspec.json.decode(data, type=kind)
     except msgspec.DecodeError as error:
         raise RecordError(f"{file}: {error}") from None
-    if found.record_version != RECORD_VERSION:
-        raise RecordError(f"{file}: record_version {found.record_version}, not {RECORD_VERSION}")
-    return found
 
 
 def _check_shape(file: Path, record: PairRecord) -> None:

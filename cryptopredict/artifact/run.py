@@ -57,6 +57,7 @@ class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
     trained: tuple[str, ...]  # every pair served
     failed: tuple[PairFailure, ...] = ()
     ranking: MarketRanking | None = None
+    extends: str | None = None  # the release image, by digest, whose track record this extended
 
     def rank_of(self, asset: str) -> RankedPair | None:
         if self.ranking is None:

@@ -35,6 +35,7 @@ DEFAULT_LEVEL = 80  # the band answers give unless asked for another
 INTERVAL_PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"  # a bar interval: 1m, 15m, 1h, 4h, 1d, 1w
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}  # an interval's units
 PRICES = ("close", "vwap")  # the prices a model can learn (ModelConfig.price)
+SLUG_PATTERN = r"^[a-z0-9]+-[a-z0-9]+$"  # a pair's name, and its directory's: btc-usd, link-usdt
 
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]

@@ -194,11 +194,13 @@ def _run(
             out=args.out,
             afresh=settings.track_record_afresh,
             max_horizon_days=settings.max_horizon_days,
+            image=settings.previous_image,
         )
     except RecordError as error:
         log.error(
             "the track record cannot be extended: %s; set TRACK_RECORD_AFRESH to why, to start "
-            "a new one",
+            "a new one (a release: run the release workflow by hand with its input start-anew "
+            "saying why)",
             error,
         )
         return 2
@@ -303,6 +305,7 @@ def run_record(
         trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
         failed=tuple(PairFailure(asset=slug, reason=reason) for slug, reason in failed.items()),
         ranking=ranking,
+        extends=settings.previous_image,
     )
 
 

@@ -24,6 +24,7 @@ from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import (
     RECORD_VERSION,
     PairRecord,
+    RecordError,
     RecordIssue,
     RecordNote,
     read_records,
@@ -55,14 +56,26 @@ class RecordKeeper:
 
     @classmethod
     def open(
-        cls, previous_dir: Path, *, out: Path, afresh: str | None, max_horizon_days: float
+        cls,
+        previous_dir: Path,
+        *,
+        out: Path,
+        afresh: str | None,
+        max_horizon_days: float,
+        image: str | None = None,
     ) -> RecordKeeper:
-        """The records published in `previous_dir`; with `afresh` (why), none: every record
-        starts anew, saying why. RecordError when a published record cannot be read."""
+        """The records published in `previous_dir` (the model directory of the release `image`,
+        when given); with `afresh` (why), none: every record starts anew, saying why.
+        RecordError when a published record cannot be read, or `image` holds none."""
         found = None if afresh else read_records(previous_dir)
         if afresh:
             log.warning("track record: started afresh, as TRACK_RECORD_AFRESH says: %s", afresh)
             start = f"started afresh: {afresh}"
+        elif found is None and image:
+            raise RecordError(
+                f"the release image {image} holds no track record in {previous_dir}: a release "
+                "image always does, so it was lost or the image is not a release's"
+            )
         elif found is None:
             log.info(
                 "track record: none was published in %s; each pair's starts with this "

@@ -19,6 +19,13 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 # The workflows that build the image (docs.yml publishes the documentation site).
 IMAGE_WORKFLOWS = [path for path in WORKFLOWS if path.name in {"ci.yml", "release.yml"}]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def base_images() -> set[str]:
+    """The images the Dockerfile's stages build on, but `previous` (the release it extends)."""
+    return set(re.findall(r"^FROM (?:--platform=\S+ )?(\S+) AS (?!previous\b)", DOCKERFILE, re.M))
+
+
 PLATFORMS = "linux/amd64,linux/arm64"
 # Debian releases with security support (13 until 2028; 14 once released).
 SUPPORTED_DEBIAN = {"trixie", "forky"}
@@ -250,7 +257,7 @@ def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
     [install] = [run for run in runs if "apt-get install" in run]
     assert {"chromium", "postgresql", "wrk", "git"} <= set(install.split())
     # Root in Debian: apt installs everything the suite needs; the Dockerfile's base, by digest.
-    bases = set(re.findall(r"^FROM (?:--platform=\S+ )?(\S+) AS", DOCKERFILE, re.MULTILINE))
+    bases = base_images()
     assert {job["container"]["image"].removeprefix("docker.io/library/")} == bases
     assert "--shm-size" in job["container"]["options"]
 
@@ -449,7 +456,7 @@ def test_dependabot_can_propose_the_base_images_patch_releases_and_only_those():
         "version-update:semver-minor",
     }
     # Dependabot keeps a tag's precision: only a full X.Y.Z tag gets patch proposals.
-    bases = set(re.findall(r"^FROM (?:--platform=\S+ )?(\S+) AS", DOCKERFILE, re.MULTILINE))
+    bases = base_images()
     [base] = bases
     # Tag and digest: Dependabot proposes the next patch and the tag's new digests alike.
     match = re.fullmatch(r"python:3\.11\.\d+-slim-(\w+)@sha256:[0-9a-f]{64}", base)
@@ -494,7 +501,12 @@ def test_a_schedule_on_main_rebuilds_the_newest_tag_in_a_run_on_that_tag():
     job = jobs["dispatch"]
     assert job["if"] == "needs.version.outputs.dispatch != ''"
     [step] = job["steps"]
-    assert step["run"] == 'gh workflow run release.yml --repo "$GITHUB_REPOSITORY" --ref "$TAG"'
+    assert " ".join(step["run"].replace("\\\n", " ").split()) == (
+        'gh workflow run release.yml --repo "$GITHUB_REPOSITORY" --ref "$TAG" '
+        '-f start-anew="$START_ANEW"'
+    )
+    # The rebuild starts the track record anew only when this run's input says so.
+    assert step["env"]["START_ANEW"] == "${{ github.event.inputs.start-anew }}"
     assert step["env"]["TAG"] == "${{ needs.version.outputs.dispatch }}"
     # That run builds its own commit: no job checks out another one.
     for name, each in jobs.items():
@@ -670,7 +682,10 @@ def test_a_run_that_deploys_checks_the_repositorys_rules_in_its_first_minute():
     [early] = [s for s in job["steps"] if "tools.release rules " in s.get("run", "")]
     assert early["if"] == "steps.plan.outputs.publish == 'true' && vars.RENDER_SERVICE_URL != ''"
     assert early["run"] == "python -m tools.release rules --environment production --branch main"
-    assert job["permissions"] == {"contents": "read", "actions": "read"}
+    # Reading: the rules, and the previous release image with its attestation (issue 67).
+    assert job["permissions"] == {
+        "contents": "read", "actions": "read", "packages": "read", "attestations": "read"
+    }  # fmt: skip
 
 
 def test_ci_runs_on_branches_not_on_the_tags_the_release_pushes():

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.loopback import POLL
+from tests.release.oci_registry import LocalRegistry, RegistryUnavailableError
 
 
 @dataclass
@@ -114,3 +115,26 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def oci_registry() -> Iterator[LocalRegistry]:
+    """A real registry (Debian's docker-registry) for the module's tests, each pushing under a
+    repository name of its own."""
+    try:
+        registry = LocalRegistry()
+    except RegistryUnavailableError as error:
+        pytest.skip(str(error))
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture
+def registry_of_its_own() -> Iterator[LocalRegistry]:
+    """A real registry, empty, for one test."""
+    try:
+        registry = LocalRegistry()
+    except RegistryUnavailableError as error:
+        pytest.skip(str(error))
+    yield registry
+    registry.stop()

@@ -15,6 +15,7 @@ rulesets, the SSH host keys, creating a ref), the registry and Render are a loca
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -30,6 +31,7 @@ import pytest
 import yaml
 
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
+from tests.release.attestations import attest, certificate
 from tests.release.github_answers import BASE, RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
@@ -52,9 +54,13 @@ SECRETS = {
 }
 LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "tag", "publish", "deploy"]
 MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
+# The index `latest` names (the previous release), as the registry serves it, and its digest.
+LATEST_INDEX = json.dumps({"schemaVersion": 2, "manifests": [], "annotations": {"v": "0.1.5"}})
+LATEST = f"sha256:{hashlib.sha256(LATEST_INDEX.encode()).hexdigest()}"
 
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
+if [ "$1" = attestation ]; then exec python3 -m tests.release.attestations "$@"; fi
 case "$2" in
     repos/*/git/ref/tags/*)  # GET a tag: its commit, or 404
         git -C "$FAKE_REMOTE" rev-parse --quiet --verify "refs/tags/${2##*/}^{commit}" ;;
@@ -64,6 +70,7 @@ case "$2" in
             case "$arg" in ref=*) ref=${arg#ref=} ;; sha=*) sha=${arg#sha=} ;; esac
         done
         git -C "$FAKE_REMOTE" update-ref "$ref" "$sha" ;;
+    run) [ "$1" = workflow ] ;;  # gh workflow run: recorded above
     *) exit 1 ;;
 esac
 """
@@ -184,6 +191,10 @@ class Release:
         answer_environment(server)
         answer_rulesets(server, [RULESET])
         server.route(MANIFEST, 200, "{}")
+        # The previous release, in the registry and attested by v0.1.5's run.
+        server.route("/v2/octo/cryptopredict/manifests/latest", 200, LATEST_INDEX)
+        self.attestations = tmp / "attestations"
+        attest(self.attestations, LATEST, certificate(REPOSITORY, "refs/tags/v0.1.5"))
         self.plant_artifacts()  # none yet
         self.runner = Runner(
             WORKFLOW,
@@ -201,6 +212,7 @@ class Release:
                 "FAKE_RUN": str(tmp / "image-artifacts" / RUN),
                 "FAKE_TAG_KEY": TAG_KEY,
                 "FAKE_HOST_KEY": HOST_KEY,
+                "FAKE_ATTESTATIONS": str(self.attestations),
                 "GIT_CONFIG_GLOBAL": str(gitconfig),
                 "GITHUB_API_URL": server.url,
                 "RELEASE_REGISTRY_URL": server.url,
@@ -239,6 +251,10 @@ class Release:
 
     def calls(self) -> list[str]:
         return self.log.read_text().splitlines()
+
+    def acting_calls(self) -> list[str]:
+        """The calls but the version job's check of the previous image, which reads it only."""
+        return [call for call in self.calls() if not call.startswith("gh attestation verify")]
 
     def answer_render(self, model_version: str) -> None:
         """Render's answers: the deploy hook's, then /healthz reporting `model_version`."""
@@ -352,7 +368,7 @@ def test_a_rerun_after_main_dropped_the_commit_is_refused_before_any_secret(rele
     )
     assert [job for job in ("publish", "deploy") if late.result(job) != "skipped"] == []
     assert late.secrets_read() == [], "the tag key is never read"
-    assert release.calls() == []
+    assert release.acting_calls() == []
     assert "v0.1.6" not in release.remote.git("tag", "--list")
 
 
@@ -414,6 +430,7 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     assert ("GET", MANIFEST) in requests, "asked as Render would pull, before the hook"
     assert requests.index(("GET", MANIFEST)) < requests.index(release.hook_calls()[0])
     assert [method for method, path in requests if not path.startswith("/repos/")] == [
+        "GET",  # the index latest names, by the version job
         "GET",  # /meta
         "GET",  # the manifest, anonymously
         "POST",  # the deploy hook
@@ -495,7 +512,7 @@ def test_a_rebuild_on_the_newest_tag_makes_no_tag_and_publishes(release):
     run = release.runner.run(event, reuse={"version": outputs, "test": {}, "smoke": {}})
     assert run.result("tag") == "skipped"
     assert [run.result(job) for job in ("publish", "deploy")] == ["success"] * 2
-    assert not [call for call in release.calls() if call.startswith("gh")]
+    assert not [call for call in release.acting_calls() if call.startswith("gh")]
 
 
 @pytest.mark.slow  # a whole run: dozens of git and Python processes
@@ -693,8 +710,9 @@ def test_a_scheduled_rebuild_a_queued_push_overtook_ends_green_naming_the_newer_
     assert run.secrets_read() == []
 
 
-# Issue 61: the build extends the track record of the image `latest` names, which only main's
-# releases move; TRACK_RECORD_AFRESH (a repository variable) starts it anew instead.
+# Issue 67: the build extends the track record of the release image the registry names, by
+# digest, verified in the version job; a fork's first release starts the record; the input
+# start-anew starts it anew for one run.
 
 
 def build_step(run: WorkflowRun):
@@ -702,23 +720,130 @@ def build_step(run: WorkflowRun):
     return build
 
 
+def labels(run: WorkflowRun) -> str:
+    """The labels docker/metadata-action hands the build (the no-op action's inputs)."""
+    [meta] = [step for step in run.jobs["image"].steps if step.name == "OCI labels and annotations"]
+    return meta.inputs["labels"]
+
+
+def build_args(run: WorkflowRun) -> dict[str, str]:
+    lines = build_step(run).inputs["build-args"].splitlines()
+    return dict(line.split("=", 1) for line in lines if line)
+
+
 @pytest.mark.slow  # runs of the image job: dozens of git and Python processes
-def test_the_build_extends_the_track_record_of_the_image_latest_names(release):
+def test_the_build_extends_the_release_image_latest_names_by_its_verified_digest(release):
     for event in (push_event(release.push("Add a pair")), tag_event("v0.1.5", release.b)):
-        build = build_step(image_job(release, event))
-        assert build.outcome == "success"
-        assert build.inputs["build-contexts"] == (
-            "previous=docker-image://ghcr.io/octo/cryptopredict:latest"
+        run = image_job(release, event)
+        assert build_step(run).outcome == "success"
+        # Bar 2: the digest the registry named `latest` when the version job ran, in the
+        # build's arguments (the Dockerfile's `previous` stage), its label and the summary.
+        extended = f"ghcr.io/octo/cryptopredict@{LATEST}"
+        args = build_args(run)
+        assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == (extended, "")
+        assert f"cryptopredict.extends={extended}\n" in labels(run)
+        [summary] = sorted((release.tmp / "jobs").glob("version-*.summary"))[-1:]
+        assert f"this release extends {extended}, which latest names" in summary.read_text()
+        assert (
+            "is verified: built by octo/cryptopredict's release workflow on refs/tags/v0.1.5"
+            in (summary.read_text())
         )
-        assert "TRACK_RECORD_AFRESH=\n" in build.inputs["build-args"]
+    assert "build-contexts" not in WORKFLOW.read_text()
+    assert "vars.TRACK_RECORD_AFRESH" not in WORKFLOW.read_text()  # bar 3
 
 
 @pytest.mark.slow
-def test_track_record_afresh_builds_without_the_previous_image_saying_why(release):
-    release.runner.variables["TRACK_RECORD_AFRESH"] = "the registry lost v0.1.5's image"
-    build = build_step(image_job(release, push_event(release.push("Add a pair"))))
-    assert build.inputs["build-contexts"] == ""
-    assert "TRACK_RECORD_AFRESH=the registry lost v0.1.5's image\n" in build.inputs["build-args"]
+def test_start_anew_is_one_runs_input_forwarded_to_the_rebuild_it_dispatches(release):
+    why = "the registry lost v0.1.5's image"
+    manual = Event(
+        "workflow_dispatch", "refs/heads/main", release.c, {"inputs": {"start-anew": why}}
+    )
+    run = release.runner.run(manual, only=["version", "dispatch"])
+    assert run.result("dispatch") == "success"
+    assert (
+        f"gh workflow run release.yml --repo octo/cryptopredict --ref v0.1.5 -f start-anew={why}"
+        in (release.calls())
+    )
+    rebuild = Event(
+        "workflow_dispatch", "refs/tags/v0.1.5", release.b, {"inputs": {"start-anew": why}}
+    )
+    args = build_args(image_job(release, rebuild))
+    assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == ("", why)
+    assert not [call for call in release.calls() if "attestation" in call], "no image read"
+
+
+@pytest.fixture
+def registry(release, registry_of_its_own):
+    """The version job asks a real registry of its own, holding `octo/cryptopredict`'s images."""
+    release.runner.environ["RELEASE_REGISTRY_URL"] = registry_of_its_own.url
+    return registry_of_its_own
+
+
+def version_job(release: Release, event: Event) -> WorkflowRun:
+    return release.runner.run(event, only=["version"])
+
+
+@pytest.mark.slow
+def test_a_fork_carrying_upstreams_tags_and_no_image_releases_its_first(release, registry):
+    """Bar 1: tags up to v7.3.0 (upstream's) and no image of the fork: the first release."""
+    release.remote.git("tag", "v7.3.0", release.c)
+    event = push_event(release.push("Add a pair"))
+    run = version_job(release, event)
+    assert run.result("version") == "success"
+    outputs = run.jobs["version"].outputs
+    assert (outputs["version"], outputs["previous"]) == ("7.3.1", "")
+    assert "the first release of ghcr.io/octo/cryptopredict" in outputs["record-start"]
+    assert "holds no release image" in outputs["record-start"]
+    release.runner.workflow = yaml.safe_load(WORKFLOW.read_text())
+    built = release.runner.run(event, reuse={"version": outputs, "test": {}}, only=["image"])
+    args = build_args(built)
+    assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == ("", outputs["record-start"])
+    assert "cryptopredict.extends=none\n" in labels(built)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("certificates", "why"),
+    [
+        ((), "no attestations found"),
+        ((certificate("mallory/cryptopredict", "refs/heads/main"),), "no matching"),
+        ((certificate(REPOSITORY, "refs/heads/main", ".github/workflows/ci.yml"),), "no matching"),
+        ((certificate(REPOSITORY, "refs/heads/feature"),), "on refs/heads/feature, not on main"),
+    ],
+    ids=["missing", "another repository", "another workflow", "another branch"],
+)
+def test_an_unverified_latest_stops_the_version_job_naming_its_digest(
+    release, registry, certificates, why
+):
+    digest = registry.push(REPOSITORY, ["latest", "0.1.5", "0.1.5-20261123060000"])
+    if certificates:
+        attest(release.attestations, digest, *certificates)
+    run = release.runner.run(push_event(release.push("Add a pair")))
+    only_version_ran(run)
+    failed = run.failure()
+    assert failed.name == "Find the release image this one extends, by digest, verified"
+    assert f"ghcr.io/octo/cryptopredict@{digest} (latest)" in failed.output
+    assert why in failed.output
+    assert "::error title=release previous-image::" in failed.output
+    assert run.secrets_read() == []
+
+
+@pytest.mark.slow
+def test_a_latest_deleted_while_release_images_remain_extends_the_newest_verified_one(
+    release, registry
+):
+    older = registry.push(REPOSITORY, ["0.1.4", "0.1.4-20261122060000"])
+    newest = registry.push(REPOSITORY, ["0.1.5", "0.1.5-20261123060000"])
+    registry.delete(REPOSITORY, registry.push(REPOSITORY, ["latest", "0.1.6"]))
+    attest(release.attestations, older, certificate(REPOSITORY, "refs/tags/v0.1.4"))
+    event = push_event(release.push("Add a pair"))
+    run = version_job(release, event)
+    failed = run.failure()
+    assert f"ghcr.io/octo/cryptopredict@{newest} (0.1.5-20261123060000)" in failed.output
+    attest(release.attestations, newest, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    outputs = version_job(release, event).jobs["version"].outputs
+    assert outputs["previous"] == f"ghcr.io/octo/cryptopredict@{newest}"
+    assert outputs["record-start"] == ""
 
 
 # Issue 62: a job cancelled at its limit (`timeout-minutes`), and the re-run of failed jobs

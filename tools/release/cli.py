@@ -3,6 +3,9 @@
 next-version   print what this run builds (or which tag it dispatches), the version, the image
                tags and whether to publish, as GitHub step outputs (run in a checkout with the
                whole history; the branch and tags are read from the live remote)
+previous-image the release image this one extends: `latest` in the registry, by digest, verified
+               as built by this repository's release workflow (or the newest release image
+               when latest is gone, or none at all: the first release), as step outputs
 check-ref      before a step that reads a secret or the deploy hook: refuse unless this run is
                main's release run or on the release tag it planned, on the live remote's main
 check-publish  just before any tag moves: refuse unless this run still releases the newest code
@@ -27,8 +30,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +47,9 @@ from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
 from tools.release.preflight import preflight
+from tools.release.previous import PreviousImageError, find_previous, verify
 from tools.release.published import read_index
+from tools.release.registry import Registry
 from tools.release.render import (
     DeployError,
     image_by_digest,
@@ -87,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         required=True,
         help="the run's git ref, as in GITHUB_REF (refs/heads/main, refs/tags/v1.2.3)",
     )
+
+    _add_previous_command(commands)
 
     admit = commands.add_parser(
         "check-ref", help="refuse unless this is main's release run (before a secret is read)"
@@ -184,6 +192,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     environ = os.environ if environ is None else environ
     commands: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
         "next-version": next_version,
+        "previous-image": previous_image,
         "check-ref": check_ref,
         "check-publish": publish_check,
         **GITHUB_COMMANDS,
@@ -196,7 +205,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     }
     try:
         return commands[args.command](args, environ)
-    except (OSError, ValueError, DeployError, GitHubError) as error:
+    except (OSError, ValueError, DeployError, GitHubError, PreviousImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         if environ.get("GITHUB_ACTIONS") == "true":
             # On the run's page too, not only in the step's log.
@@ -217,6 +226,40 @@ def _print(text: str) -> int:
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(next_version_outputs(args, Git(auth=git_auth(environ))), end="")
     return 0
+
+
+def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    image = args.image or image_name(args.repository)
+    # One line, whatever the input held: it becomes a build argument among others.
+    why = " ".join(args.start_anew.split())
+    if why:
+        said = f"starts the track record anew, as this run's input says: {why}"
+        outputs = {"previous": "", "record-start": why}
+    else:
+        host, _, name = image.partition("/")
+        token = environ.get("GITHUB_TOKEN", "")
+        registry = Registry(
+            environ.get("RELEASE_REGISTRY_URL") or f"https://{host}",
+            name,
+            credentials=f"{environ.get('GITHUB_ACTOR') or 'x-access-token'}:{token}"
+            if token
+            else "",
+        )
+        found = find_previous(registry, image)
+        said = found.why
+        if found.digest and not args.unverified:
+            said += "; " + verify(found, args.repository, args.release_branch, _gh)
+        outputs = {"previous": found.reference, "record-start": "" if found.digest else found.why}
+    print(f"this release {said}", file=sys.stderr)
+    if args.summary is not None:
+        with args.summary.open("a") as summary:
+            summary.write(f"**Track record**: this release {said}.\n")
+    print(github_outputs(outputs), end="")
+    return 0
+
+
+def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
 
 
 def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -313,9 +356,6 @@ def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
             "created": created(built_at),
             "image": image,
             "image-tags": "\n".join(image_tags(release.version, built_at)),
-            # The image whose track record this build extends: `latest`, once a release was
-            # made (the Dockerfile's `previous` stage; docs/release.md, "The track record").
-            "previous": f"previous=docker-image://{image}:latest" if plan.previous else "",
         }
     )
 
@@ -398,6 +438,34 @@ def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
             raise ValueError(f"output {name} contains the delimiter line {delimiter!r}")
         lines.extend([f"{name}<<{delimiter}", value, delimiter])
     return "".join(f"{line}\n" for line in lines)
+
+
+def _add_previous_command(commands: Any) -> None:
+    previous = commands.add_parser(
+        "previous-image",
+        help="find the release image this one extends, by digest, verified (reads "
+        "$GITHUB_TOKEN for the registry, $RELEASE_REGISTRY_URL to ask another)",
+    )
+    previous.add_argument("--repository", required=True, help="owner/name, as GITHUB_REPOSITORY")
+    previous.add_argument("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
+    previous.add_argument(
+        "--release-branch", default="main", help="the branch whose releases publish (main)"
+    )
+    previous.add_argument(
+        "--start-anew",
+        default="",
+        help="why the track record starts anew with this release (the workflow's input): no "
+        "previous image is read",
+    )
+    previous.add_argument(
+        "--unverified",
+        action="store_true",
+        help="skip the attestation (a registry of your own that holds none, as make "
+        "image-test's); the release workflow never passes it",
+    )
+    previous.add_argument(
+        "--summary", type=Path, help="append what was found, in Markdown, to this file"
+    )
 
 
 def _add_owner_commands(commands: Any) -> None:

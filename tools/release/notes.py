@@ -23,6 +23,10 @@ def release_notes(run: dict[str, Any], tag: str) -> str:
         f"Asked for `{run['asked']}`; model {run['model_version']}, trained by "
         f"{_minute(run['finished_at'])} UTC.",
         "",
+        f"Track record: extends {run['extends']}."
+        if run.get("extends")
+        else "Track record: starts with this release (its `track-record/` says why).",
+        "",
     ]
     ranking = run.get("ranking")
     ranks = {pair["asset"]: pair for pair in ranking["pairs"]} if ranking else {}

@@ -37,7 +37,6 @@ class RunPlan:
     publish: bool  # ... then signs its provenance, moves the tags and deploys it
     dispatch: str = ""  # a release tag to rebuild in a run on that tag, when this run builds none
     superseded_by: str = ""  # a newer release made this run's tag's rebuild a no-op
-    previous: bool = True  # a release was made before: its image's track record is extended
 
 
 def plan_run(
@@ -61,7 +60,7 @@ def plan_run(
     if ref == f"refs/heads/{branch}":
         check_on_branch(head, "HEAD", main, branch, git)
         if latest is None:
-            return RunPlan(Release(first, True), build=True, publish=True, previous=False)
+            return RunPlan(Release(first, True), build=True, publish=True)
         if event != "push":
             check_release_tag(latest, tags, git, main, branch)
             return RunPlan(Release(latest, create_tag=False), False, False, latest.tag)
@@ -76,7 +75,7 @@ def plan_run(
         return _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
     # A manual run on another branch: a trial of its head, published nowhere.
     trial = Release(latest or first, create_tag=False)
-    return RunPlan(trial, build=True, publish=False, previous=latest is not None)
+    return RunPlan(trial, build=True, publish=False)
 
 
 def _tag_run(name: str, tags: list[str], head: str, git: Git, *, main: str, branch: str) -> RunPlan:

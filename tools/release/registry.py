@@ -11,6 +11,7 @@ setting to change. The registry unreachable: a warning, and the deploy goes on.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
@@ -45,22 +46,25 @@ class Answer:
     status: int
     challenge: str = ""
     body: bytes = b""
+    link: str = ""  # the Link header: where a listing goes on
 
 
 def _get(url: str, headers: dict[str, str], timeout: float) -> Answer:
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Answer(response.status, body=response.read())
+            return Answer(
+                response.status, body=response.read(), link=response.headers["Link"] or ""
+            )
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.headers.get("WWW-Authenticate", ""), error.read())
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise RegistryUnknownError(str(getattr(error, "reason", error))) from None
 
 
-def anonymous_token(challenge: str, timeout: float) -> str | None:
-    """The token a `Bearer realm=...` challenge hands a client without credentials; None when
-    the registry gives none (the package is not public)."""
+def bearer_token(challenge: str, timeout: float, credentials: str = "") -> str | None:
+    """The token a `Bearer realm=...` challenge hands a client: with `credentials` (`user:token`)
+    a logged-in one, without them an anonymous one; None when the registry gives none."""
     scheme, _, parameters = challenge.partition(" ")
     if scheme.lower() != "bearer":
         return None
@@ -68,7 +72,9 @@ def anonymous_token(challenge: str, timeout: float) -> str | None:
     realm = fields.pop("realm", "")
     if urllib.parse.urlsplit(realm).scheme not in ("https", "http"):
         return None
-    answer = _get(f"{realm}?{urllib.parse.urlencode(fields)}", {}, timeout)
+    basic = base64.b64encode(credentials.encode()).decode() if credentials else ""
+    headers = {"Authorization": f"Basic {basic}"} if basic else {}
+    answer = _get(f"{realm}?{urllib.parse.urlencode(fields)}", headers, timeout)
     if answer.status in REFUSED:
         return None
     if answer.status != 200:
@@ -81,17 +87,44 @@ def anonymous_token(challenge: str, timeout: float) -> str | None:
     return str(token) if token else None
 
 
+class Registry:
+    """One repository of a registry, through the OCI distribution API (`GET /v2/<name>/...`):
+    a 401's challenge is answered once, with `credentials` (`user:token`) or anonymously, and
+    its token kept for the requests after it."""
+
+    def __init__(
+        self, base_url: str, name: str, *, credentials: str = "", timeout: float = 10.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = name
+        self.credentials = credentials
+        self.timeout = timeout
+        self.token: str | None = None
+
+    def get(self, path: str) -> Answer:
+        """`path` under `/v2/<name>/` (or a registry-relative `/v2/...` link), as an answer."""
+        url = f"{self.base_url}{path}" if path.startswith("/") else self.url(path)
+        answer = _get(url, self._headers(), self.timeout)
+        if answer.status == 401 and answer.challenge and self.token is None:
+            self.token = bearer_token(answer.challenge, self.timeout, self.credentials) or ""
+            if self.token:
+                answer = _get(url, self._headers(), self.timeout)
+        return answer
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/v2/{self.name}/{path}"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": ACCEPT}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+
 def anonymous_status(base_url: str, name: str, digest: str, *, timeout: float = 10.0) -> int:
     """The HTTP status of an anonymous client's request for the manifest `digest` of `name`
     (200: it may pull it), after the token dance a 401 challenge asks for."""
-    url = f"{base_url.rstrip('/')}/v2/{name}/manifests/{digest}"
-    answer = _get(url, {"Accept": ACCEPT}, timeout)
-    if answer.status == 401 and answer.challenge:
-        token = anonymous_token(answer.challenge, timeout)
-        if token is None:
-            return 401
-        answer = _get(url, {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}, timeout)
-    return answer.status
+    return Registry(base_url, name, timeout=timeout).get(f"manifests/{digest}").status
 
 
 def check_pullable(

@@ -1,0 +1,150 @@
+"""A real registry of our own: Debian's `docker-registry` (the CNCF distribution registry, which
+GHCR's API follows), on a free port of 127.0.0.1, its storage in a temporary directory; and
+release-shaped images pushed into it through the OCI distribution API as a build pushes them: a
+layer, a config holding the labels, a manifest and an index naming it, tagged."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.collect.postgres import _free_port
+
+INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+CONFIG = "application/vnd.oci.image.config.v1+json"
+LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+class RegistryUnavailableError(Exception):
+    """docker-registry is not installed (`make test` installs it as root)."""
+
+
+class LocalRegistry:
+    def __init__(self) -> None:
+        command = shutil.which("docker-registry")
+        if command is None:
+            raise RegistryUnavailableError(
+                "docker-registry is not installed (Debian's docker-registry package; `make "
+                "test` installs it when run as root)"
+            )
+        self.home = Path(tempfile.mkdtemp(prefix="cryptopredict-registry-"))
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = self.home / "config.yml"
+        config.write_text(
+            "version: 0.1\nlog:\n  level: error\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.home / 'data'}\n"
+            "  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{self.port}\n"
+        )
+        self.process = subprocess.Popen(
+            [command, "serve", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.home / "log").open("wb"),
+        )
+        deadline = time.monotonic() + 30
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"docker-registry did not start: {self.log()}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/v2/", timeout=1) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    def log(self) -> str:
+        return (self.home / "log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def _send(self, method: str, path: str, body: bytes = b"", kind: str = "") -> tuple[int, dict]:
+        request = urllib.request.Request(f"{self.url}{path}", data=body or None, method=method)
+        if kind:
+            request.add_header("Content-Type", kind)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers)
+
+    def blob(self, name: str, data: bytes) -> str:
+        digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        _, headers = self._send("POST", f"/v2/{name}/blobs/uploads/")
+        location = headers["Location"]
+        location = location.removeprefix(self.url)
+        joiner = "&" if "?" in location else "?"
+        self._send("PUT", f"{location}{joiner}digest={digest}", data, "application/octet-stream")
+        return digest
+
+    def put_manifest(self, name: str, reference: str, document: dict, kind: str) -> str:
+        data = json.dumps(document).encode()
+        self._send("PUT", f"/v2/{name}/manifests/{reference}", data, kind)
+        return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+    def push(self, name: str, tags: list[str], labels: dict[str, str] | None = None) -> str:
+        """A one-platform release-shaped image under every tag of `tags`: its index's digest."""
+        layer = _layer({"app/api.py": f"# {name} {tags}\n".encode()})
+        config = json.dumps(
+            {"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
+             "rootfs": {"type": "layers", "diff_ids": [_diff_id(layer)]}}
+        ).encode()  # fmt: skip
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "config": {"mediaType": CONFIG, "digest": self.blob(name, config), "size": len(config)},
+            "layers": [{"mediaType": LAYER, "digest": self.blob(name, layer), "size": len(layer)}],
+        }
+        manifest_data = json.dumps(manifest).encode()
+        manifest_digest = self.put_manifest(
+            name, f"sha256:{_sha(manifest_data)}", manifest, MANIFEST
+        )
+        index = {
+            "schemaVersion": 2,
+            "mediaType": INDEX,
+            "manifests": [
+                {"mediaType": MANIFEST, "digest": manifest_digest, "size": len(manifest_data),
+                 "platform": {"architecture": "amd64", "os": "linux"}}
+            ],
+        }  # fmt: skip
+        digest = ""
+        for tag in tags:
+            digest = self.put_manifest(name, tag, index, INDEX)
+        return digest
+
+    def delete(self, name: str, digest: str) -> None:
+        """Delete the version `digest`, and with it every tag naming it (as GHCR deletes a
+        package version)."""
+        self._send("DELETE", f"/v2/{name}/manifests/{digest}")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _layer(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, content in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
+def _diff_id(layer: bytes) -> str:
+    return f"sha256:{_sha(gzip.decompress(layer))}"

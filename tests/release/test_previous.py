@@ -1,0 +1,183 @@
+"""The release image a release extends: found in a real registry (Debian's docker-registry) by
+digest, and verified by `gh attestation verify`'s policy on the certificates a test stored
+(tests/release/attestations.py); GHCR's refusals and pages from a local server in its shapes
+(issue 67, bars 1 and 2)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.release import attestations
+from tests.release.attestations import attest, certificate
+from tools.release.cli import main
+from tools.release.previous import Previous, PreviousImageError, find_previous, verify
+from tools.release.registry import Registry
+
+REPOSITORY = "octo/cryptopredict"
+_names = itertools.count()
+
+
+@pytest.fixture
+def name(oci_registry) -> str:
+    return f"octo/cryptopredict-{next(_names)}"
+
+
+def found(oci_registry, name: str) -> Previous:
+    return find_previous(Registry(oci_registry.url, name), f"ghcr.io/{name}")
+
+
+def gh(store: Path):
+    def run(command):
+        status, out, err = attestations.verify(list(command[3:]), store)
+        return subprocess.CompletedProcess(command, status, out, err)
+
+    return run
+
+
+def test_latest_is_found_by_the_digest_the_registry_names_and_verified(
+    oci_registry, name, tmp_path
+):
+    digest = oci_registry.push(name, ["latest", "0.1.5", "0.1.5-20261123060000"])
+    previous = found(oci_registry, name)
+    assert (previous.digest, previous.found_as) == (digest, "latest")
+    assert previous.reference == f"ghcr.io/{name}@{digest}"
+    attest(tmp_path, digest, certificate(REPOSITORY, "refs/heads/main"))
+    said = verify(previous, REPOSITORY, "main", gh(tmp_path))
+    assert said == (
+        f"ghcr.io/{name}@{digest} is verified: built by {REPOSITORY}'s release workflow on "
+        "refs/heads/main"
+    )
+    attest(tmp_path, digest, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    assert "on refs/tags/v0.1.5" in verify(previous, REPOSITORY, "main", gh(tmp_path))
+
+
+def test_a_repository_with_no_image_is_the_first_release_whatever_git_tags_exist(
+    oci_registry, name
+):
+    previous = found(oci_registry, name)
+    assert (previous.digest, previous.reference) == ("", "")
+    assert "the first release" in previous.why
+    assert "holds no release image" in previous.why
+
+
+@pytest.mark.parametrize(
+    ("certificates", "why"),
+    [
+        ((), "no attestations found"),
+        ((certificate("mallory/cryptopredict", "refs/heads/main"),), "no matching"),
+        ((certificate(REPOSITORY, "refs/heads/main", ".github/workflows/ci.yml"),), "no matching"),
+        ((certificate(REPOSITORY, "refs/heads/feature"),), "on refs/heads/feature, not on main"),
+        ((certificate(REPOSITORY, "refs/tags/v-x"),), "on refs/tags/v-x, not on main"),
+    ],
+    ids=[
+        "missing",
+        "another repository",
+        "another workflow",
+        "another branch",
+        "not a release tag",
+    ],
+)
+def test_a_latest_not_attested_by_this_repositorys_release_fails_naming_its_digest(
+    oci_registry, name, tmp_path, certificates, why
+):
+    digest = oci_registry.push(name, ["latest"])
+    if certificates:
+        attest(tmp_path, digest, *certificates)
+    with pytest.raises(PreviousImageError) as raised:
+        verify(found(oci_registry, name), REPOSITORY, "main", gh(tmp_path))
+    said = str(raised.value)
+    assert f"ghcr.io/{name}@{digest} (latest)" in said
+    assert why in said
+    assert "start-anew" in said  # the fix, both ways
+    assert "imagetools create" in said
+
+
+def test_a_latest_gone_while_release_images_remain_extends_the_newest_of_them(
+    oci_registry, name, tmp_path
+):
+    older = oci_registry.push(name, ["0.1.4", "0.1.4-20261122060000"])
+    newest = oci_registry.push(name, ["0.1.5-20261123000000"])
+    restamped = oci_registry.push(name, ["0.1.5", "0.1.5-20261123060000"])
+    latest = oci_registry.push(name, ["latest", "0.2.0", "0.2.0-20261123120000"])
+    oci_registry.delete(name, latest)  # the version, with its tags, as GHCR deletes it
+    previous = found(oci_registry, name)
+    assert previous.digest not in (older, newest, latest)
+    assert (previous.digest, previous.found_as) == (restamped, "0.1.5-20261123060000")
+    assert "latest is gone" in previous.why
+    attest(tmp_path, restamped, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    assert verify(previous, REPOSITORY, "main", gh(tmp_path)).endswith("on refs/tags/v0.1.5")
+    attest(tmp_path, older, certificate(REPOSITORY, "refs/heads/main"))
+    (tmp_path / f"{restamped}.json").unlink()  # the newest is not verified: never passed over
+    with pytest.raises(PreviousImageError, match=f"@{restamped} \\(0.1.5-20261123060000\\)"):
+        verify(previous, REPOSITORY, "main", gh(tmp_path))
+
+
+def challenge(server) -> dict[str, str]:
+    scope = 'service="ghcr.io",scope="repository:octo/cryptopredict:pull"'
+    return {"WWW-Authenticate": f'Bearer realm="{server.url}/token",{scope}'}
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_registry_refusing_the_token_stops_the_release_naming_the_packages_access(server, status):
+    server.route("/token", 200, '{"token": "job-token"}')
+    server.answer(401, '{"errors": [{"code": "UNAUTHORIZED"}]}', challenge(server))
+    server.answer(status, '{"errors": [{"code": "DENIED"}]}')
+    registry = Registry(server.url, REPOSITORY, credentials="octo:ghs_job")
+    with pytest.raises(PreviousImageError) as raised:
+        find_previous(registry, "ghcr.io/octo/cryptopredict")
+    said = str(raised.value)
+    assert f"HTTP {status}" in said
+    assert "Manage Actions access" in said
+    assert "https://github.com/users/octo/packages/container/cryptopredict/settings" in said
+    # The job's token went to the token service only, as GHCR's login does.
+    assert server.requests[1][1].startswith("/token?service=ghcr.io")
+
+
+def test_the_tags_are_read_page_by_page_as_the_registry_links_them(server):
+    tags = "/v2/octo/cryptopredict/tags/list"
+    server.route(f"{tags}?n=1000", 200, json.dumps({"tags": ["0.1.4"]}),
+                 {"Link": f'<{tags}?last=0.1.4&n=1000>; rel="next"'})  # fmt: skip
+    server.route(f"{tags}?last=0.1.4&n=1000", 200, json.dumps({"tags": ["0.1.5", "sha-1"]}))
+    server.route("/v2/octo/cryptopredict/manifests/0.1.5", 200, '{"schemaVersion": 2}')
+    server.answer(404, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')  # latest
+    previous = find_previous(Registry(server.url, REPOSITORY), "ghcr.io/octo/cryptopredict")
+    assert previous.found_as == "0.1.5"
+
+
+def test_the_command_prints_the_previous_image_and_says_it_in_the_summary(
+    oci_registry, name, tmp_path, capsys, monkeypatch
+):
+    digest = oci_registry.push(name, ["latest"])
+    attest(tmp_path, digest, certificate(name, "refs/heads/main"))
+    monkeypatch.setattr("tools.release.cli._gh", gh(tmp_path))
+    summary = tmp_path / "summary.md"
+    environ = {"RELEASE_REGISTRY_URL": oci_registry.url, "GITHUB_TOKEN": ""}
+    argv = ["previous-image", "--repository", name, "--summary", str(summary)]
+    assert main(argv, environ) == 0
+    assert capsys.readouterr().out == f"previous=ghcr.io/{name}@{digest}\nrecord-start=\n"
+    assert f"extends ghcr.io/{name}@{digest}" in summary.read_text()
+    # One line, whatever the input held: it must not add a build argument of its own.
+    why = "the registry lost v0.1.5's image\nPREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0"
+    assert main([*argv, "--start-anew", why], environ) == 0
+    assert capsys.readouterr().out == (
+        "previous=\nrecord-start=the registry lost v0.1.5's image "
+        "PREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0\n"
+    )
+
+
+def test_the_command_fails_naming_an_unverified_latest(
+    oci_registry, name, tmp_path, capsys, monkeypatch
+):
+    digest = oci_registry.push(name, ["latest"])
+    monkeypatch.setattr("tools.release.cli._gh", gh(tmp_path))
+    environ = {"RELEASE_REGISTRY_URL": oci_registry.url, "GITHUB_ACTIONS": "true"}
+    assert main(["previous-image", "--repository", name], environ) == 1
+    said = capsys.readouterr()
+    assert said.out.startswith("::error title=release previous-image::")
+    assert digest in said.out
+    assert "previous=" not in said.out
