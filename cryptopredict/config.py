@@ -32,6 +32,9 @@ import msgspec
 # client, which never imports pandas, and the data package both read them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
+# LATEST_PRICES: `binance` and `alpaca`, comma-separated, each with its base URL if not the default.
+_POLLED = r"\s*(binance|alpaca)(=https?://[^\s,]+)?\s*"
+LATEST_PRICES = rf"(?i)^{_POLLED}(,{_POLLED})*$"
 
 
 class ConfigError(ValueError):
@@ -162,6 +165,21 @@ MEANINGS = {
     "CANDLES_MAX_POINTS": "Most candles one `/candles/{asset}` answer may hold.",
     "CACHE_SECONDS": (
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining."
+    ),
+    "LATEST_PRICES": (
+        "Latest-price sources the API polls itself, so that the forecasts start from the latest "
+        "price where no collector fills DATABASE_URL: `binance` (Binance's public ticker, every "
+        "served pair in one request), `alpaca` (Alpaca's latest minute bar of the served USD "
+        "pairs, without keys), or both, comma-separated; each may name its base URL, e.g. "
+        "`binance=https://data-api.binance.vision` (the default). Unset: none is polled."
+    ),
+    "LATEST_PRICE_SECONDS": (
+        "Seconds between two polls of a LATEST_PRICES source (at least a minute); a source is "
+        "polled only while forecasts are asked for."
+    ),
+    "LATEST_PRICE_TIMEOUT": (
+        "Seconds a LATEST_PRICES poll waits for a connection, and for each read of the answer; "
+        "the poll runs on its own thread, so no request ever waits for it."
     ),
     "DATABASE_URL": (
         "Database of live minute bars: the collector writes them and the API reads them "
@@ -386,6 +404,9 @@ class Api(Section):
     forecast_max_points: Annotated[int, setting("FORECAST_MAX_POINTS", ge=1)] = 10000
     candles_max_points: Annotated[int, setting("CANDLES_MAX_POINTS", ge=1)] = 5000
     cache_seconds: Annotated[int, setting("CACHE_SECONDS", ge=0)] = 600
+    latest_prices: Annotated[str, setting("LATEST_PRICES", pattern=LATEST_PRICES)] | None = None
+    latest_price_seconds: Annotated[float, setting("LATEST_PRICE_SECONDS", ge=60)] = 60.0
+    latest_price_timeout: Annotated[float, setting("LATEST_PRICE_TIMEOUT", gt=0)] = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,5 @@
-"""`python api.py` as a user starts it, on a free loopback port."""
+"""`python api.py` as a user starts it, on a free loopback port; and the collector's replay
+into its database, as a user runs it."""
 
 from __future__ import annotations
 
@@ -41,3 +42,14 @@ def start_server(
         time.sleep(0.05)
     process.kill()
     raise AssertionError(f"api.py did not start: {log.read_text()}")
+
+
+def replay(database_url: str, *args: str) -> None:
+    """`python -m cryptopredict.collect --replay ...` (`args`) into `database_url`."""
+    subprocess.run(
+        [sys.executable, "-m", "cryptopredict.collect", "--replay", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )

@@ -197,3 +197,68 @@ def test_each_class_name_is_defined_once():
             defined.setdefault(name, []).append(str(path.relative_to(ROOT)))
     twins = {name: where for name, where in defined.items() if len(where) > 1}
     assert twins == {}
+
+
+# The map of the tree in `docs/development.md`: every module named in its folder's line.
+DEVELOPMENT = ROOT / "docs" / "development.md"
+MAPPED = (PACKAGE, ROOT / "tools")
+ENTRY_POINTS = ("__init__.py", "__main__.py")
+
+
+def layout_lines(text: str) -> dict[str, str]:
+    """Each folder's line in the Layout section: the table row that starts with the folder; the
+    package's own modules are in the paragraph that starts with "Beside them"."""
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    lines = dict(re.findall(r"^\| `([\w/]+/)` \|(.*)$", section, re.MULTILINE))
+    lines["cryptopredict/"] = next(
+        paragraph for paragraph in section.split("\n\n") if paragraph.startswith("Beside them")
+    )
+    return lines
+
+
+def unmapped(text: str) -> list[str]:
+    """The modules its folder's line does not name (as `name.py`)."""
+    lines = layout_lines(text)
+    return [
+        str(path.relative_to(ROOT))
+        for path in sorted(path for folder in MAPPED for path in folder.rglob("*.py"))
+        if path.name not in ENTRY_POINTS
+        and f"`{path.name}`" not in lines.get(f"{path.parent.relative_to(ROOT)}/", "")
+    ]
+
+
+def misnamed(text: str) -> list[str]:
+    """The modules a folder's line names that neither the folder nor the checkout's root (where
+    `train.py` and `api.py` are) holds."""
+    return sorted(
+        f"{folder}{name}"
+        for folder, line in layout_lines(text).items()
+        for name in re.findall(r"`(\w+\.py)`", line)
+        if not (ROOT / folder / name).is_file() and not (ROOT / name).is_file()
+    )
+
+
+def test_every_module_has_its_line_in_the_layout_and_every_line_its_module():
+    text = DEVELOPMENT.read_text()
+    assert unmapped(text) == []
+    assert misnamed(text) == []
+
+
+@pytest.mark.parametrize(
+    ("starts", "name", "module"),
+    [
+        ("| `cryptopredict/minutes/` |", "`store.py`", "cryptopredict/minutes/store.py"),
+        ("Beside them", "`cached.py`", "cryptopredict/cached.py"),
+        ("| `tools/release/` |", "`tags.py`", "tools/release/tags.py"),
+    ],
+)
+def test_a_module_named_only_in_another_folder_s_line_is_unmapped(starts, name, module):
+    """`store.py` is named in the lines of `data/` and `artifact/` too: only its own counts."""
+    text = DEVELOPMENT.read_text()
+    start = text.index(f"\n{starts}") + 1
+    end = text.index("\n\n" if starts == "Beside them" else "\n", start)
+    line = text[start:end]
+    assert name in line
+    changed = text[:start] + line.replace(name, "`gone.py`") + text[end:]
+    assert unmapped(changed) == [module]
+    assert misnamed(changed) == [module.rsplit("/", 1)[0] + "/gone.py"]

@@ -22,6 +22,7 @@ from cryptopredict.api import (
 )
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import FastBitcoin
+from cryptopredict.api.latest import latest_prices
 from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.paths import SymbolsInPaths
 from cryptopredict.api.responses import install_headers, json_response, public_cache
@@ -43,8 +44,13 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
     first view describe the catalog's default asset (BTC/USD when served).
     """
+    minutes = live.LiveMinutes.of(settings)
+    latest = latest_prices(settings, list(artifacts))
     catalog = Catalog(
-        artifacts, max_horizon_days=settings.max_horizon_days, run=_training_run(artifacts)
+        artifacts,
+        max_horizon_days=settings.max_horizon_days,
+        run=_training_run(artifacts),
+        latest=latest.of,
     )
     metrics = Metrics(served.info for served in catalog)
     cache_seconds = settings.cache_seconds
@@ -55,7 +61,6 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     app.register_blueprint(forecasts.bitcoin_blueprint(catalog, **ranges))
     app.register_blueprint(forecasts.blueprint(catalog, **ranges))
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
-    minutes = live.LiveMinutes.of(settings)
     metrics.count_stuck_reads(lambda: minutes.reader.watchdog.stuck)
     app.register_blueprint(
         candles.blueprint(
@@ -92,7 +97,7 @@ def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flas
     install_headers(app, settings.cors_origins)
     app.wsgi_app = SymbolsInPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
-    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics}
+    app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "latest": latest}
     return app
 
 

@@ -24,10 +24,18 @@ from flask import Response, request
 from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
-from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
+from cryptopredict.api.serving.anchor import anchoring, reanchored
+from cryptopredict.api.serving.answers import (
+    BITCOIN,
+    live_anchor,
+    model_anchor,
+    price_decimals,
+    read_range,
+)
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 from cryptopredict.api.types.common import Level
 from cryptopredict.api.types.forecast import (
+    AnchorSource,
     ForecastPoints,
     ForecastQuery,
     ForecastRange,
@@ -89,6 +97,12 @@ def range_answer(
     forecast = served.forecast
     asked = read_range(forecast, environ, max_points=max_points, form=form)
     points = asked.points
+    latest = anchoring(forecast, served.latest_price()) if asked.end > forecast.data_end else None
+    after = np.zeros(len(points.ds), dtype=bool) if latest is None else points.ds > latest.epoch
+    anchor = model_anchor(forecast, forecast.data_end)
+    if latest is not None and after.any():
+        points.values[after] = reanchored(forecast, latest, points.ds[after], asked.level)
+        anchor = live_anchor(latest)
     shown = np.concatenate([points.values.ravel(), points.actual])
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
     prediction, low, high = np.round(points.values, decimals).T.tolist()
@@ -97,10 +111,11 @@ def range_answer(
     if asked.form == "csv":
         header = (
             "date", "prediction", "prediction_low", "prediction_high", "actual", "kind",
-            "band_chosen_later",
+            "band_chosen_later", "anchor_source",
         )  # fmt: skip
         kind = np.where(points.ds <= forecast.data_end, "hindcast", "forecast").tolist()
-        columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later)
+        source = np.where(after, anchor.source.value, AnchorSource.MODEL.value).tolist()
+        columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later, source)
         return csv_response(header, zip(*columns, strict=True), cache=cache, name=csv_name)
     return json_response(
         ForecastPoints(
@@ -119,6 +134,7 @@ def range_answer(
             actual=actual,
             band_chosen_until=_iso_or_none(forecast.band_chosen_until),
             band_chosen_later=chosen_later,
+            anchor=anchor,
         ),
         cache=cache,
     )
@@ -136,7 +152,9 @@ def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
 RANGE_ANSWER = "Every grid point in the range (or every `step`)."
 CSV_ANSWER = (
     "Every grid point in the range (or every `step`), one row each: `date`, `prediction`, "
-    "`prediction_low`, `prediction_high`, `actual`, `kind` and `band_chosen_later`."
+    "`prediction_low`, `prediction_high`, `actual`, `kind`, `band_chosen_later` and "
+    "`anchor_source` (`model` where the point is the model's, else where the latest price it "
+    "starts from was read)."
 )
 CSV_TWIN = (
     "As `{route}` with `format=csv`, in an operation of its own that answers only CSV, so that "

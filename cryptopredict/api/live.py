@@ -110,15 +110,10 @@ class LiveMinutes:
 
     @classmethod
     def of(cls, settings: ApiSettings) -> LiveMinutes:
-        reader = MinuteReader(
-            settings.database_url,
-            connect_timeout=settings.live_connect_timeout,
-            statement_timeout=settings.live_statement_timeout,
-            max_readers=settings.live_max_threads,
-            retry_after=settings.live_retry_seconds,
-        )
         return cls(
-            reader, windows_seconds=settings.live_cache_seconds, max_rows=settings.live_max_rows
+            minute_reader(settings, readers=settings.live_max_threads),
+            windows_seconds=settings.live_cache_seconds,
+            max_rows=settings.live_max_rows,
         )
 
     def windows(self) -> dict[str, Window]:
@@ -221,6 +216,17 @@ class LiveMinutes:
             **{name: columns[index] for index, name in enumerate(HISTORY_ARRAYS) if index},
         )
         return CandleSource(history, MINUTE, served.symbol), start, end
+
+
+def minute_reader(settings: ApiSettings, *, readers: int) -> MinuteReader:
+    """A reader of DATABASE_URL with the LIVE_ timeouts, at most `readers` threads at once."""
+    return MinuteReader(
+        settings.database_url,
+        connect_timeout=settings.live_connect_timeout,
+        statement_timeout=settings.live_statement_timeout,
+        max_readers=readers,
+        retry_after=settings.live_retry_seconds,
+    )
 
 
 def _source_detail(source: str, shift: int | None) -> str:

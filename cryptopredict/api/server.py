@@ -99,6 +99,8 @@ def main() -> int:
         )
     )
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
+    # The first reads of the latest prices, on their own threads, before the first forecast.
+    app.each_app(lambda built: built.extensions["cryptopredict"]["latest"].refresh())
     app.start()
     serve(server, connections)
     app.stop()

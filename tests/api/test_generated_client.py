@@ -151,7 +151,7 @@ def test_a_range_asked_as_csv_comes_back_as_the_text_the_server_sends(client_pac
     text = twin.sync(client=_client(client_package, live_server), asset="eth-usd", start=start)
     assert isinstance(text, str)
     assert text.splitlines()[0] == (
-        "date,prediction,prediction_low,prediction_high,actual,kind,band_chosen_later"
+        "date,prediction,prediction_low,prediction_high,actual,kind,band_chosen_later,anchor_source"
     )
     json_route = importlib.import_module(f"{PACKAGE}.api.forecast.get_forecast_asset_range")
     columns = json_route.sync(

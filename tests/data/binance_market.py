@@ -27,10 +27,13 @@ def recorded(path: Path) -> Any:
 
 @dataclass
 class Market:
-    """What the server answers: each path's body (JSON) and status; `requests` it got."""
+    """What the server answers: each path's body (JSON) and status; `requests` it got. While
+    `slow`, each answer waits for `released` (set, at the latest, when the server stops)."""
 
     answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    slow: bool = False
+    released: threading.Event = field(default_factory=threading.Event)
 
     def answer(self, path: str, body: Any, status: int = 200) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -48,6 +51,8 @@ def binance_market(**answers: Any) -> Iterator[tuple[str, Market]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             market.requests.append(self.path)
+            if market.slow:
+                market.released.wait()
             status, body = market.answers.get(self.path.split("?")[0], (404, b"{}"))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -64,5 +69,6 @@ def binance_market(**answers: Any) -> Iterator[tuple[str, Market]]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", market
     finally:
+        market.released.set()
         server.shutdown()
         server.server_close()

@@ -7,10 +7,7 @@ Run by `make e2e` (`pytest tests/e2e --e2e`); `make test` leaves this directory 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 import requests
 
 from tests.e2e.training import ROOT, trained_artifacts
-from tests.live_server import LiveServer, start_server
+from tests.live_server import LiveServer, replay, start_server
 from tests.shared import built_once, worker
 
 REPORTS = ROOT / "reports" / "e2e"
@@ -63,14 +60,7 @@ def reports(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def minute_database(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('minutes') / 'market.db'}"
-    replay = ["--replay", str(MINUTES), "--play-minutes", "0"]
-    subprocess.run(
-        [sys.executable, "-m", "cryptopredict.collect", *replay],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-        capture_output=True,
-    )
+    replay(url, str(MINUTES), "--play-minutes", "0")
     return url
 
 

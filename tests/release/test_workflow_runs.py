@@ -193,6 +193,8 @@ class Release:
         server.route(MANIFEST, 200, "{}")
         # The previous release, in the registry and attested by v0.1.5's run.
         server.route("/v2/octo/cryptopredict/manifests/latest", 200, LATEST_INDEX)
+        # The package's versions, as the publish job's retention lists them: none to delete.
+        server.route("/users/octo/packages/container/cryptopredict/versions", 200, "[]")
         self.attestations = tmp / "attestations"
         attest(self.attestations, LATEST, certificate(REPOSITORY, "refs/tags/v0.1.5"))
         self.plant_artifacts()  # none yet
@@ -432,10 +434,16 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     assert [method for method, path in requests if not path.startswith("/repos/")] == [
         "GET",  # the index latest names, by the version job
         "GET",  # /meta
+        "GET",  # the package's versions, by the publish job's retention
         "GET",  # the manifest, anonymously
         "POST",  # the deploy hook
         "GET",  # /healthz
     ]
+    # Retention ran last in publish, with the job's token, and deleted nothing there was not.
+    [kept] = [step for step in run.jobs["publish"].steps if step.name.startswith("Delete the")]
+    assert kept is run.jobs["publish"].steps[-1]
+    assert kept.outcome == "success"
+    assert "kept 0 versions, deleted 0" in kept.output
     # The key only ever went to the push, in a file only the job's user could read, since gone.
     assert not list((release.tmp / "jobs").rglob("key"))
     assert TAG_KEY not in "".join(step.output for step in run.steps())

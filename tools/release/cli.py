@@ -20,6 +20,8 @@ check-pull     before the deploy: refuse unless Render can pull the image (the p
                or render.yaml names a registry credential)
 deploy         deploy an image digest on Render, while `latest` still points at it, and wait for
                /healthz to report it
+retention      after a release publishes: delete the package versions the rule does not keep
+               (live tags, production's, the last week's builds and what they need stay)
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
 remove-tag     stray release tags that block the releases: checked, said, removed with --yes
@@ -50,12 +52,20 @@ from tools.release.plan import plan_run
 from tools.release.preflight import preflight
 from tools.release.previous import PreviousImageError, find_previous, verify
 from tools.release.published import read_index
-from tools.release.registry import Registry
+from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import (
     DeployError,
     image_by_digest,
     trigger_deploy,
     wait_for_version,
+)
+from tools.release.retention import (
+    Package,
+    apply,
+    index_needs,
+    keep,
+    owner_path,
+    versions_of,
 )
 from tools.release.rules import TAG_KEY_SECRET
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
@@ -98,6 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
 
     _add_previous_command(commands)
+    _add_retention_command(commands)
 
     admit = commands.add_parser(
         "check-ref", help="refuse unless this is main's release run (before a secret is read)"
@@ -196,6 +207,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     commands: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
         "next-version": next_version,
         "previous-image": previous_image,
+        "retention": retention,
         "check-ref": check_ref,
         "check-publish": publish_check,
         **GITHUB_COMMANDS,
@@ -258,6 +270,39 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         with args.summary.open("a") as summary:
             summary.write(f"**Track record**: this release {said}.\n")
     print(github_outputs(outputs), end="")
+    return 0
+
+
+def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Delete what the rule does not keep; every failure is a warning: the release is green."""
+    image = args.image or image_name(args.repository)
+    host, _, name = image.partition("/")
+    token = environ.get("GITHUB_TOKEN", "")
+    api_url = environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    registry = Registry(
+        environ.get("RELEASE_REGISTRY_URL") or f"https://{host}",
+        name,
+        credentials=f"{environ.get('GITHUB_ACTOR') or 'x-access-token'}:{token}" if token else "",
+    )
+    try:
+        owner = owner_path(api_url, args.repository, token)
+        package = Package(api_url, owner, name.rsplit("/", 1)[-1], token)
+        versions = versions_of(package)
+        production = {args.production.rpartition("@")[2]} - {""}
+        kept = keep(
+            versions,
+            now=datetime.now(UTC),
+            keep_days=args.keep_days,
+            production=production,
+            needs=index_needs(registry),
+        )
+        if args.dry_run:
+            print(f"would keep {len(kept)} of {len(versions)} versions of {image}")
+            return 0
+        for line in apply(package, versions, kept).said():
+            print(line)
+    except (GitHubError, RegistryUnknownError) as error:
+        print(f"::warning title=retention::nothing was deleted from {image}: {error}")
     return 0
 
 
@@ -481,6 +526,28 @@ def _add_previous_command(commands: Any) -> None:
     previous.add_argument(
         "--summary", type=Path, help="append what was found, in Markdown, to this file"
     )
+
+
+def _add_retention_command(commands: Any) -> None:
+    kept = commands.add_parser(
+        "retention",
+        help="delete the package versions the retention rule does not keep; never fails "
+        "(reads $GITHUB_TOKEN, $GITHUB_API_URL, $RELEASE_REGISTRY_URL)",
+    )
+    kept.add_argument("--repository", required=True, help="owner/name, as GITHUB_REPOSITORY")
+    kept.add_argument("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
+    kept.add_argument(
+        "--production",
+        default="",
+        help="the image production runs, by digest (the release this one extended)",
+    )
+    kept.add_argument(
+        "--keep-days",
+        type=float,
+        default=7.0,
+        help="every version pushed in these last days is kept (7)",
+    )
+    kept.add_argument("--dry-run", action="store_true", help="say what would be kept only")
 
 
 def _add_owner_commands(commands: Any) -> None:

@@ -1,24 +1,35 @@
 """The forecast answers' contents, built without Flask.
 
 `PointAnswer` builds the body of the answer at one instant, shared by the Flask views and the
-`/bitcoin` fast path so both give the same bytes; `read_range` reads a range's query and
-the points it asks for.
+`/bitcoin` fast path so both give the same bytes: from the latest price the API read, for an
+instant after it (`serving.anchor`), else as the model issued it (`prediction`). `read_range`
+reads a range's query and the points it asks for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
+import numpy as np
 from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.query import epoch, multiple_of, read
+from cryptopredict.api.serving.anchor import LatestPrice, anchoring, reanchored
 from cryptopredict.api.serving.forecast import DAY, Forecast, Points
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.common import Kind, Level
-from cryptopredict.api.types.forecast import ForecastQuery, ForecastRange, PointQuery, Prediction
+from cryptopredict.api.types.forecast import (
+    Anchor,
+    AnchorSource,
+    ForecastQuery,
+    ForecastRange,
+    PointQuery,
+    Prediction,
+)
 from cryptopredict.candles import Interval
 from cryptopredict.postprocess import price_decimals
 
@@ -38,18 +49,34 @@ DEFAULT_AHEAD = 365 * DAY
 HOUR = 3600
 
 
-class PointAnswer:
-    """The body of the answer at one instant, or the ApiError that answers it instead."""
+def no_price() -> LatestPrice | None:
+    return None
 
-    def __init__(self, forecast: Forecast, *, model_version: str) -> None:
+
+class PointAnswer:
+    """The body of the answer at one instant, or the ApiError that answers it instead; `latest`
+    gives the latest price the API read (at once, never waiting on a source)."""
+
+    def __init__(
+        self,
+        forecast: Forecast,
+        *,
+        model_version: str,
+        latest: Callable[[], LatestPrice | None] = no_price,
+    ) -> None:
         self.forecast = forecast
         self.model_version = model_version
+        self.latest = latest
 
     def __call__(self, environ: WSGIEnvironment) -> bytes:
         forecast = self.forecast
         asked = read(PointQuery, environ)
         at = epoch(asked.date)
         forecast.check("date", at)
+        latest = anchoring(forecast, self.latest()) if at > forecast.data_end else None
+        if latest is not None and at > latest.epoch:
+            live = anchored(forecast, at, asked.level, latest, model_version=self.model_version)
+            return ENCODER.encode(live)
         answer = prediction(forecast, at, asked.level, model_version=self.model_version)
         if answer.kind is Kind.HINDCAST:
             actual = forecast.actual_at(at)
@@ -63,18 +90,87 @@ def prediction(forecast: Forecast, epoch: float, level: int, *, model_version: s
     hindcast (inside the history) or the forecast, from data that ended at `data_until`,
     `lead_hours` before."""
     point = forecast.at(epoch, level)
-    decimals = price_decimals(point.low)
+    anchor = model_anchor(forecast, point.data_until)
+    values = (point.prediction, point.low, point.high)
+    return _prediction(
+        forecast,
+        epoch,
+        level,
+        values,
+        data_until=point.data_until,
+        anchor=anchor,
+        model_version=model_version,
+    )
+
+
+def anchored(
+    forecast: Forecast, epoch: float, level: int, latest: LatestPrice, *, model_version: str
+) -> Prediction:
+    """The forecast at a checked instant `epoch` after `latest`, from it (`serving.anchor`)."""
+    low, high = reanchored(forecast, latest, np.array([epoch]), level)[0, 1:].tolist()
+    values = (latest.price, low, high)
+    anchor = live_anchor(latest)
+    return _prediction(
+        forecast,
+        epoch,
+        level,
+        values,
+        data_until=latest.epoch,
+        anchor=anchor,
+        model_version=model_version,
+    )
+
+
+def _prediction(
+    forecast: Forecast,
+    epoch: float,
+    level: int,
+    values: tuple[float, float, float],
+    *,
+    data_until: int,
+    anchor: Anchor,
+    model_version: str,
+) -> Prediction:
+    point, low, high = values
+    decimals = price_decimals(low)
     return Prediction(
         date=iso_utc(epoch),
-        prediction=round(point.prediction, decimals),
-        prediction_low=round(point.low, decimals),
-        prediction_high=round(point.high, decimals),
+        prediction=round(point, decimals),
+        prediction_low=round(low, decimals),
+        prediction_high=round(high, decimals),
         interval_width=level / 100,
         level=Level(level),
         kind=Kind.HINDCAST if forecast.in_history(epoch) else Kind.FORECAST,
-        data_until=iso_utc(point.data_until),
-        lead_hours=round((epoch - point.data_until) / HOUR, 2),
+        data_until=iso_utc(data_until),
+        lead_hours=round((epoch - data_until) / HOUR, 2),
         model_version=model_version,
+        anchor=anchor,
+    )
+
+
+def model_anchor(forecast: Forecast, data_until: int) -> Anchor:
+    """The end of the data a model's answer had seen (`data_until`): the forecast's, or a
+    hindcast's origin."""
+    if data_until == forecast.data_end:
+        price: float | None = forecast.last_close
+        detail = "the close of the last bar of the model's data"
+    else:
+        price = forecast.actual_at(data_until)
+        detail = "the close of the bar this hindcast's data ended with"
+    return Anchor(
+        date=iso_utc(data_until),
+        price=None if price is None else round(price, price_decimals(price)),
+        source=AnchorSource.MODEL,
+        detail=detail,
+    )
+
+
+def live_anchor(latest: LatestPrice) -> Anchor:
+    return Anchor(
+        date=iso_utc(latest.epoch),
+        price=round(latest.price, price_decimals(latest.price)),
+        source=latest.source,
+        detail=latest.detail,
     )
 
 

@@ -25,6 +25,7 @@ from cryptopredict.api.errors import (
     UnavailableAssetError,
     UnknownAssetError,
 )
+from cryptopredict.api.serving.anchor import LatestPrice
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.serving.forecast import DAY, Forecast
@@ -65,8 +66,10 @@ class CatalogEntry:
         max_horizon_days: float,
         ranked: RankedPair | None = None,
         on_open: Callable[[CatalogEntry], None] | None = None,
+        latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         self.slug = slug
+        self._latest = latest
         self._store = store
         self._horizon = round(max_horizon_days * DAY)
         self.base, _, self.quote = slug.rpartition("-")
@@ -109,6 +112,10 @@ class CatalogEntry:
         """The last instant the forecast routes answer."""
         return min(closing(self.info.grid_last, self.step), self.data_until + self._horizon)
 
+    def latest_price(self) -> LatestPrice | None:
+        """The latest price of it the API read, if any (at once: `cryptopredict.api.latest`)."""
+        return None if self._latest is None else self._latest(self.slug)
+
     @property
     def artifact(self) -> Artifact:
         return self._used().artifact
@@ -143,7 +150,9 @@ class CatalogEntry:
         return Opened(
             artifact,
             forecast,
-            PointAnswer(forecast, model_version=artifact.manifest.model_version),
+            PointAnswer(
+                forecast, model_version=artifact.manifest.model_version, latest=self.latest_price
+            ),
             CandleSource(artifact.history, forecast.interval, artifact.manifest.symbol),
         )
 
@@ -152,7 +161,8 @@ class Catalog:
     """The served assets by slug; the default one is BTC/USD when served, else the first slug.
 
     `artifacts` is an `ArtifactStore` (lazy), or artifacts opened already; `on_open` is told
-    of each asset whose artifact is opened to be served, once.
+    of each asset whose artifact is opened to be served, once; `latest` gives an asset's latest
+    price the API read (`cryptopredict.api.latest`), which its forecasts start from.
     """
 
     def __init__(
@@ -162,6 +172,7 @@ class Catalog:
         max_horizon_days: float,
         run: TrainingRun | None = None,
         on_open: Callable[[CatalogEntry], None] | None = None,
+        latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
@@ -175,6 +186,7 @@ class Catalog:
                 max_horizon_days=max_horizon_days,
                 ranked=run.rank_of(slug) if run is not None else None,
                 on_open=on_open,
+                latest=latest,
             )
             for slug in store
         }

@@ -63,6 +63,7 @@ class Forecast:
         self.history_ds = artifact.history.ds
         self.last_bar = int(self.history_ds[-1])  # its open time
         self.data_end = closing(self.last_bar, step)
+        self.last_close = float(artifact.history.close[-1])
         # The band's settings were chosen on outcomes up to here (None: trained without a
         # backtest, so on none): hindcast points up to it are not out of sample for that choice.
         boundary = artifact.manifest.backtest_boundary
@@ -218,6 +219,16 @@ class Forecast:
 
         start = at(knot)
         return start + (at(after) - start) * fraction
+
+    def band_ratios(self, leads: np.ndarray, level: int) -> np.ndarray:
+        """The `level`% band's bounds `leads` seconds (each up to `end - data_end`) after the
+        data's end, as ratios to the point forecast there: the band the model issued for that
+        lead. Below one bar, the first bar's, its log distances shrunk as sqrt(lead)."""
+        step = self.step
+        values = self.values_at(self.data_end + np.maximum(leads, step), level)
+        logs = np.log(values[:, 1:] / values[:, :1])
+        shrink = np.sqrt(np.clip(np.asarray(leads) / step, 0.0, 1.0))
+        return np.exp(logs * shrink[:, None])
 
     def _first_index(self, epoch: float) -> int:
         return math.ceil((epoch - self.first) / self.step)

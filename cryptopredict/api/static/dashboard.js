@@ -7,7 +7,7 @@ const LAYOUT = {
   legend: { orientation: "h", y: -0.15 },
 };
 const CONFIG = { responsive: true, displaylogo: false };
-const COLORS = { lastBar: "#6b7280", today: "#b45309" };
+const COLORS = { lastBar: "#6b7280", today: "#b45309", anchor: "#15803d" };
 
 // Candle widths offered, where they are whole multiples of the asset's stored interval.
 const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
@@ -258,6 +258,18 @@ async function showCandles(asset, interval) {
   chart.dataset.interval = interval;
 }
 
+// A forecast piece answered from the latest price (`anchor`): its fan starts at that price, in
+// place of the model's points before it.
+function fromAnchor(piece, anchor) {
+  const keep = piece.date.findIndex((date) => Date.parse(date) > Date.parse(anchor.date));
+  const start = keep < 0 ? piece.date.length : keep;
+  for (const name of ["prediction", "prediction_low", "prediction_high"]) {
+    piece[name] = [anchor.price, ...piece[name].slice(start)];
+  }
+  piece.date = [anchor.date, ...piece.date.slice(start)];
+  piece.actual = [null, ...piece.actual.slice(start)];
+}
+
 // 90 days of history at the asset's own interval, and a year of forecast after the data's end
 // at the step that fits (4h for hourly bars), drawn as one series. Every point is an instant:
 // the forecast of the price then, beside the price then (the close of the bar ending there).
@@ -268,10 +280,15 @@ async function showForecast(asset) {
   const after = dataEnd + seconds(asset.interval) * 1000;
   const until = Math.min(Date.parse(asset.valid_until), dataEnd + FORECAST_DAYS * DAY_MS);
   const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
+  let anchor = null;
   const levelSeries = async (level) => {
     const pieces = await Promise.all([
       getRange(asset, from, dataEnd, level), getRange(asset, after, until, level),
     ]);
+    anchor = pieces[1].anchor;
+    if (anchor.source !== "model") {
+      fromAnchor(pieces[1], anchor);
+    }
     return Object.fromEntries(columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]));
   };
   const answers = await Promise.all(LEVELS.map(levelSeries));
@@ -283,6 +300,16 @@ async function showForecast(asset) {
     { x: asset.data_until, text: "data end", color: COLORS.lastBar },
     { x: new Date().toISOString(), text: "today", color: COLORS.today },
   ];
+  const anchored = anchor.source !== "model";
+  if (anchored) {
+    marks.push({ x: anchor.date, text: "latest price", color: COLORS.anchor });
+  }
+  const quote = asset.symbol.split("/").at(-1);
+  const said = `${money(anchor.price)} ${quote} at ${anchor.date.slice(0, 16).replace("T", " ")} UTC`;
+  document.getElementById("forecast-anchor").textContent = anchored
+    ? `The forecast starts from the latest price, ${said}: ${anchor.detail}.`
+    : `The forecast starts from the end of the model's data, ${said}: no newer price is known here.`;
+  chart.dataset.anchor = anchor.source;
   await drawForecast(chart, series, asset.data_until, marks, asset.symbol);
   chart.dataset.asset = asset.asset;
 }

@@ -1,8 +1,9 @@
 """The forecast routes' parameters and answers: one instant (`Prediction`), or a range as columns
-(`ForecastPoints`)."""
+(`ForecastPoints`), each with the price it starts from (`Anchor`)."""
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import msgspec
@@ -94,6 +95,33 @@ DataUntil = Annotated[
 LeadHours = Annotated[float, doc("Hours from `data_until` to the instant.")]
 
 
+class AnchorSource(enum.StrEnum):
+    """Where the price a forecast starts from was read: `model`, the model's own data (the close
+    of its last bar, or of a hindcast's origin); `minutes`, the collector's minute bars in the
+    database (DATABASE_URL); `binance` or `alpaca`, the latest price the API polls
+    (LATEST_PRICES)."""
+
+    MODEL = "model"
+    MINUTES = "minutes"
+    BINANCE = "binance"
+    ALPACA = "alpaca"
+
+
+class Anchor(Answer):
+    """The price a forecast starts from: with `source` `model`, the end of the model's data (the
+    answer is the model's forecast as it was issued); otherwise a newer price the API read, and
+    every instant after it is answered from it: the point is that price, the band the model's
+    band for the lead that remains."""
+
+    date: Annotated[Time, doc("The instant of the price, in UTC.")]
+    price: Annotated[
+        float | None,
+        doc(f"The price then, {PRICE}; null where the model's history has no bar there."),
+    ]
+    source: AnchorSource
+    detail: Annotated[str, doc("Where the price was read, in words.")]
+
+
 class Prediction(Answer):
     date: Annotated[
         Time, doc("The instant, in UTC: the forecast is of the price then, a bar's close.")
@@ -107,6 +135,14 @@ class Prediction(Answer):
     data_until: DataUntil
     lead_hours: LeadHours
     model_version: str
+    anchor: Annotated[
+        Anchor,
+        doc(
+            "The price the answer starts from: the model's data end (`source` `model`), or, for "
+            "an instant after a newer price the API read, that price (`data_until` is then its "
+            "instant, and `lead_hours` counts from it)."
+        ),
+    ]
     actual: Annotated[
         float | msgspec.UnsetType | None,
         doc(
@@ -168,5 +204,12 @@ class ForecastPoints(Answer):
             "the data the band's settings were chosen on (what the pipeline would have said "
             "then, but with a band tuned with hindsight of it, so not out of sample for that "
             "choice); false for later hindcast rows and the forecast."
+        ),
+    ]
+    anchor: Annotated[
+        Anchor,
+        doc(
+            "The price the forecast starts from: the model's data end (`source` `model`), or a "
+            "newer price the API read, from which every point after its `date` is answered."
         ),
     ]

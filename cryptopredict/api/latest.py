@@ -1,0 +1,319 @@
+"""The latest price of each served asset, read on background threads, which the forecasts start
+from (`serving.anchor`): no request ever waits on a source.
+
+The sources:
+
+- `minutes`: the collector's minute bars (DATABASE_URL), the close of each asset's newest
+  minute, read at most every LIVE_CACHE_SECONDS. Only minutes at their own time count: an
+  exchange's, or a replay's written with `--no-shift`; a replay moved to now is not the price
+  then.
+- `binance`: Binance's public ticker (`/api/v3/ticker/price`), every symbol in one request.
+- `alpaca`: Alpaca's latest minute bars (`/v1beta3/crypto/us/latest/bars`) of the served USD
+  pairs, in one request, without keys.
+
+The last two are polled only when LATEST_PRICES names them, at most every LATEST_PRICE_SECONDS
+(at least a minute), each connection and read bounded by LATEST_PRICE_TIMEOUT.
+
+A lookup (`LatestPrices.of`) answers at once from what the sources gave last, and wakes the
+thread of each source due a read: sources are read once at start-up and then only while
+forecasts are asked for. A source that fails or is slow keeps the prices it gave before; its
+failure is logged when it starts and when it ends, never with a key or password (there is none:
+the Binance and Alpaca endpoints are public).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+import msgspec
+
+from cryptopredict.api.live import minute_reader
+from cryptopredict.api.serving.anchor import LatestPrice
+from cryptopredict.api.types.forecast import AnchorSource
+from cryptopredict.assets import asset_for_symbol
+from cryptopredict.config import ApiSettings
+from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.reader import MinuteReader
+from cryptopredict.minutes.store import StoreError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BINANCE_URL = "https://data-api.binance.vision"  # Binance's market data only, in every region
+ALPACA_URL = "https://data.alpaca.markets"
+TICKER_PATH = "/api/v3/ticker/price"
+LATEST_BARS_PATH = "/v1beta3/crypto/us/latest/bars"
+EXCHANGES = {"binance": "Binance", "alpaca": "Alpaca"}
+
+
+class PriceSourceError(Exception):
+    """A source gave no prices this time; the message says why, in one line."""
+
+
+class PriceSource(Protocol):
+    name: str
+    every: float  # seconds from the end of one read to the next
+
+    def read(self) -> dict[str, LatestPrice]:
+        """The latest price of each asset the source has one of, by slug."""
+
+
+@dataclass
+class _Feed:
+    source: PriceSource
+    prices: dict[str, LatestPrice] = field(default_factory=dict)
+    due: float = 0.0  # the clock's time of the next read; inf while one is under way
+    wake: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    failing: str | None = None
+
+
+class LatestPrices:
+    """The newest price of each asset any source gave (see the module's doc)."""
+
+    def __init__(
+        self, sources: Sequence[PriceSource], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._feeds = [_Feed(source) for source in sources]
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def of(self, slug: str) -> LatestPrice | None:
+        self.refresh()
+        found = [feed.prices[slug] for feed in self._feeds if slug in feed.prices]
+        return max(found, key=lambda price: price.epoch, default=None)
+
+    def refresh(self) -> None:
+        """Wake the thread of each source due a read; never waits for one."""
+        now = self._clock()
+        for feed in self._feeds:
+            if now >= feed.due:
+                self._wake(feed, now)
+
+    def _wake(self, feed: _Feed, now: float) -> None:
+        with self._lock:
+            if now < feed.due:  # another request woke it first
+                return
+            feed.due = math.inf
+            if feed.thread is None:
+                name = f"latest-prices-{feed.source.name}"
+                feed.thread = threading.Thread(target=self._run, args=(feed,), name=name)
+                feed.thread.daemon = True
+                feed.thread.start()
+        feed.wake.set()
+
+    def _run(self, feed: _Feed) -> None:
+        while True:
+            feed.wake.wait()
+            feed.wake.clear()
+            try:
+                feed.prices = {**feed.prices, **feed.source.read()}
+                if feed.failing is not None:
+                    log.info("latest prices from %s: read again", feed.source.name)
+                feed.failing = None
+            except Exception as error:  # the thread lives on: the forecasts answer without it
+                reason = str(error) if isinstance(error, PriceSourceError) else repr(error)
+                if reason != feed.failing:
+                    log.warning(
+                        "latest prices from %s cannot be read: %s; the forecasts start from the "
+                        "prices read before, else the model's data end",
+                        feed.source.name,
+                        reason,
+                    )
+                feed.failing = reason
+            finally:
+                feed.due = self._clock() + feed.source.every
+
+
+class MinuteCloses:
+    """The close of each asset's newest stored minute (at its own time)."""
+
+    name = "minutes"
+
+    def __init__(self, reader: MinuteReader, slugs: Iterable[str], *, every: float) -> None:
+        self.reader = reader
+        self.slugs = list(slugs)
+        self.every = every
+
+    def read(self) -> dict[str, LatestPrice]:
+        found = {}
+        try:
+            with self.reader.open() as store:
+                for slug in self.slugs:
+                    bar = store.last_bar(slug)
+                    if bar is None or bar.shifted_by != 0:
+                        continue
+                    opened, close = int(bar.ohlcv[0]), float(bar.ohlcv[4])
+                    found[slug] = LatestPrice(
+                        opened + MINUTE, close, AnchorSource.MINUTES, _minute_detail(bar.source)
+                    )
+        except StoreError:  # the reader logged why; the prices read before stay
+            pass
+        return found
+
+
+def _minute_detail(source: str) -> str:
+    said = "the close of the newest minute bar the collector stored"
+    if source == "replay":
+        return f"{said}, from a replay of recorded minutes at their own times (not live data)"
+    return f"{said}, from {EXCHANGES.get(source, source)}"
+
+
+class TickerPrice(msgspec.Struct):
+    symbol: str
+    price: str
+
+
+class LatestBar(msgspec.Struct):
+    t: str  # the minute's open time, ISO 8601
+    c: float
+
+
+class LatestBars(msgspec.Struct):
+    bars: dict[str, LatestBar]
+
+
+@dataclass(frozen=True)
+class Polling:
+    every: float  # seconds between two polls
+    timeout: float  # seconds to wait for a connection, and for each read
+    clock: Callable[[], float] = time.time
+
+
+class Polled:
+    """A source the API polls over HTTP, at `url`."""
+
+    def __init__(self, url: str, polling: Polling) -> None:
+        self.url = url
+        self.polling = polling
+        self.every = polling.every
+
+    def get(self, shape: type[T]) -> tuple[T, int]:
+        """The answer, as `shape`, and when it came (epoch seconds)."""
+        answer = fetch(self.url, shape, timeout=self.polling.timeout)
+        return answer, int(self.polling.clock())
+
+
+class BinanceTicker(Polled):
+    """Binance's last trade price of every served pair it lists, dated when it was read."""
+
+    name = "binance"
+
+    def __init__(self, url: str, slugs: Iterable[str], polling: Polling) -> None:
+        super().__init__(url + TICKER_PATH, polling)
+        self.slugs: dict[str, list[str]] = {}
+        for slug in slugs:
+            self.slugs.setdefault(asset_for_symbol(slug).binance_symbol, []).append(slug)
+
+    def read(self) -> dict[str, LatestPrice]:
+        rows, now = self.get(list[TickerPrice])
+        found = {}
+        for row in rows:
+            slugs = self.slugs.get(row.symbol, ())
+            if not slugs:  # not served (or delisted: priced 0)
+                continue
+            price = _positive(row.price, row.symbol)
+            detail = f"Binance's ticker price of {row.symbol}, read by the API at that instant"
+            for slug in slugs:
+                found[slug] = LatestPrice(now, price, AnchorSource.BINANCE, detail)
+        return found
+
+
+class AlpacaLatestBars(Polled):
+    """The close of Alpaca's latest minute bar of every served USD pair (BTC/USD, ETH/USD...)."""
+
+    name = "alpaca"
+
+    def __init__(self, url: str, slugs: Iterable[str], polling: Polling) -> None:
+        pairs = [asset_for_symbol(slug) for slug in slugs if slug.endswith("-usd")]
+        self.slugs = {pair.alpaca_symbol: pair.slug for pair in pairs}
+        query = urllib.parse.urlencode({"symbols": ",".join(self.slugs)}, safe="/,")
+        super().__init__(f"{url}{LATEST_BARS_PATH}?{query}", polling)
+
+    def read(self) -> dict[str, LatestPrice]:
+        if not self.slugs:
+            return {}
+        answer, now = self.get(LatestBars)
+        found = {}
+        for symbol, bar in answer.bars.items():
+            slug = self.slugs.get(symbol)
+            if slug is None:
+                continue
+            try:
+                opened = int(datetime.fromisoformat(bar.t).timestamp())
+            except ValueError:
+                said = f"Alpaca dated {symbol}'s latest bar {bar.t[:40]!r}"
+                raise PriceSourceError(said) from None
+            detail = f"the close of Alpaca's latest minute bar of {symbol}"
+            price = _positive(bar.c, symbol)
+            # a minute still trading is dated now, its close the last trade so far
+            found[slug] = LatestPrice(min(opened + MINUTE, now), price, AnchorSource.ALPACA, detail)
+        return found
+
+
+def _positive(text: str | float, symbol: str) -> float:
+    try:
+        price = float(text)
+    except ValueError:
+        price = math.nan
+    if not math.isfinite(price) or price <= 0:
+        said = f"a price of {symbol} that is no positive number: {str(text)[:40]!r}"
+        raise PriceSourceError(said)
+    return price
+
+
+def fetch(url: str, shape: type[T], *, timeout: float) -> T:
+    """The JSON at `url` as `shape`; PriceSourceError saying why in one line when there is none."""
+    host = urllib.parse.urlsplit(url).netloc
+    request = urllib.request.Request(
+        url, headers={"Accept": "application/json", "User-Agent": "cryptopredict-api"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        raise PriceSourceError(f"HTTP {error.code} from {host}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise PriceSourceError(f"cannot reach {host}: {reason}") from None
+    try:
+        return msgspec.json.decode(body, type=shape)
+    except msgspec.DecodeError as error:
+        raise PriceSourceError(f"{host} answered in an unknown shape: {error}") from None
+
+
+def latest_prices(settings: ApiSettings, slugs: Sequence[str]) -> LatestPrices:
+    """The sources `settings` turn on: the minute bars always (through a reader of their own, so
+    that a slow database never holds the requests' readers), the polled ones LATEST_PRICES
+    names."""
+    reader = minute_reader(settings, readers=1)
+    sources: list[PriceSource] = [MinuteCloses(reader, slugs, every=settings.live_cache_seconds)]
+    polled: dict[str, tuple[type[BinanceTicker | AlpacaLatestBars], str]] = {
+        "binance": (BinanceTicker, BINANCE_URL),
+        "alpaca": (AlpacaLatestBars, ALPACA_URL),
+    }
+    polling = Polling(settings.latest_price_seconds, settings.latest_price_timeout)
+    for name, url in polled_sources(settings.latest_prices):
+        kind, default = polled[name]
+        sources.append(kind((url or default).rstrip("/"), slugs, polling))
+    return LatestPrices(sources)
+
+
+def polled_sources(setting: str | None) -> list[tuple[str, str | None]]:
+    """LATEST_PRICES read: each source named, with its base URL when given (`binance=URL`)."""
+    found = []
+    for item in (setting or "").split(","):
+        name, _, url = item.strip().partition("=")
+        if name:
+            found.append((name.strip().lower(), url.strip() or None))
+    return found

@@ -1,0 +1,134 @@
+"""A package on GHCR as the release leaves it, on a loopback server: GitHub's packages API
+("List package versions for a package owned by a user/an organization", "Delete package
+version": the documented shapes, `metadata.container.tags` included), the registry's manifests,
+Each release pushes what a BuildKit build with provenance and SBOM
+pushes by digest (an index naming two platform manifests and their attestation manifest, each
+also a version of the package), moves `latest`, `X.Y.Z` and `X.Y.Z-stamp` to it, and stores the
+provenance beside it (the OCI referrers tag `sha256-<hex>` on an index naming the bundle)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import POLL
+
+
+@dataclass
+class Version:
+    id: int
+    digest: str
+    tags: list[str]
+    created: datetime
+    manifests: list[str] = field(default_factory=list)  # what its index names
+
+
+@dataclass
+class Package:
+    owner: str
+    name: str
+    kind: str = "User"  # the owner's account: User or Organization
+    versions: dict[int, Version] = field(default_factory=dict)
+    refuse: set[int] = field(default_factory=set)  # versions whose deletion GitHub refuses
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
+
+    def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
+        digest = f"sha256:{hashlib.sha256(f'{what} {at}'.encode()).hexdigest()}"
+        for version in self.versions.values():
+            version.tags = [tag for tag in version.tags if tag not in tags]
+        number = next(self._ids)
+        self.versions[number] = Version(number, digest, list(tags), at, list(manifests))
+        return digest
+
+    def release(self, version: str, at: datetime) -> str:
+        """One release's pushes, as the image and publish jobs make them: the index's digest."""
+        stamp = f"{version}-{at:%Y%m%d%H%M%S}"
+        children = [self.push(f"{stamp} {part}", at, [], []) for part in ("amd64", "arm64", "att")]
+        index = self.push(stamp, at, ["latest", version, stamp], children)
+        bundle = self.push(f"{stamp} provenance", at, [], [])
+        self.push(f"{stamp} referrers", at, [index.replace(":", "-", 1)], [bundle])
+        return index
+
+    def digests(self) -> set[str]:
+        return {version.digest for version in self.versions.values()}
+
+    def tagged(self, tag: str) -> str:
+        [digest] = [v.digest for v in self.versions.values() if tag in v.tags]
+        return digest
+
+
+@contextmanager
+def serving(package: Package) -> Iterator[str]:
+    """The package's API and registry at one loopback URL, while in the block."""
+    base = f"/(?:users|orgs)/{package.owner}/packages/container/{package.name}/versions"
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path == f"/repos/{package.owner}/{package.name}":
+                owner = {"login": package.owner, "type": package.kind}
+                return self._json(
+                    200, {"full_name": f"{package.owner}/{package.name}", "owner": owner}
+                )
+            if re.fullmatch(base, path):
+                return self._json(200, self._page(dict(p.split("=") for p in query.split("&"))))
+            found = re.fullmatch(rf"/v2/{package.owner}/{package.name}/manifests/(.+)", path)
+            if found:
+                return self._manifest(found[1])
+            return self._json(404, {"message": "Not Found"})
+
+        def do_DELETE(self) -> None:
+            found = re.fullmatch(rf"{base}/(\d+)", self.path)
+            number = int(found[1]) if found else -1
+            if number in package.refuse:
+                return self._json(403, {"message": "Resource not accessible by integration"})
+            if package.versions.pop(number, None) is None:
+                return self._json(404, {"message": "Not Found"})
+            self.send_response(204)
+            self.end_headers()
+            return None
+
+        def _page(self, query: dict[str, str]) -> list[dict]:
+            size, page = int(query["per_page"]), int(query["page"])
+            ordered = sorted(package.versions.values(), key=lambda v: v.created, reverse=True)
+            return [
+                {"id": v.id, "name": v.digest, "package_html_url": "", "created_at":
+                 f"{v.created:%Y-%m-%dT%H:%M:%SZ}", "updated_at": f"{v.created:%Y-%m-%dT%H:%M:%SZ}",
+                 "metadata": {"package_type": "container", "container": {"tags": list(v.tags)}}}
+                for v in ordered[(page - 1) * size : page * size]
+            ]  # fmt: skip
+
+        def _manifest(self, reference: str) -> None:
+            for version in package.versions.values():
+                if reference in (version.digest, *version.tags):
+                    entries = [{"digest": digest} for digest in version.manifests]
+                    return self._json(200, {"schemaVersion": 2, "manifests": entries})
+            return self._json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
+
+        def _json(self, status: int, document: object) -> None:
+            body = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs=POLL, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
