@@ -49,7 +49,7 @@ from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
-from tools.release.preflight import preflight
+from tools.release.preflight import Fork, preflight
 from tools.release.previous import PreviousImageError, find_previous, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
@@ -324,9 +324,16 @@ def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.repository:
         environ = {**environ, "GITHUB_REPOSITORY": args.repository}
     api_url, repository, token = github_context(environ, "preflight")
-    holds, missing = preflight(api_url, repository, token)
-    for line in holds:
-        print(f"ok: {line}")
+    fork = Fork(
+        api_url.rstrip("/"),
+        repository,
+        token,
+        registry_url=environ.get("RELEASE_REGISTRY_URL", ""),
+        new_record=args.new_record,
+    )
+    holds, missing = preflight(fork)
+    for state, line in holds:
+        print(f"{state}: {line}")
     for line in missing:
         print(f"missing: {line}")
     if missing:
@@ -453,7 +460,7 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise DeployError(
             f"{HOOK_ENV} is not readable here: nothing was deployed. Add the secret (the "
             "service's Settings -> Deploy Hook on Render) to the production environment "
-            "(docs/release.md, set-up step 5)"
+            "(docs/release.md, 'Set it up on a fork')"
         )
     if not service:
         raise DeployError(
@@ -559,6 +566,12 @@ def _add_owner_commands(commands: Any) -> None:
         "missing with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
     )
     checks.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
+    checks.add_argument(
+        "--new-record",
+        action="store_true",
+        help="release tags without a release image in the registry are meant (a fork carrying "
+        "its upstream's tags): the first release starts the track record",
+    )
 
     removal = commands.add_parser(
         "remove-tag",
