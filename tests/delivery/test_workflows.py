@@ -206,41 +206,50 @@ def test_the_git_tag_is_made_in_a_job_of_its_own_before_any_image_tag_moves():
     assert "imagetools inspect" in tagging["run"], "each tag is checked against the digest"
 
 
+# The jobs that hold the deploy key: the tag job creates release tags, the remove-tags job
+# removes stray ones (issue 69).
+KEY_JOBS = ("tag", "remove-tags")
+
+
 def test_the_tag_key_is_a_secret_of_the_production_environment_read_by_one_step_only():
     """Issue 51: the deploy key that creates release tags (what a personal account's tag ruleset
     can let through) lives beside the deploy hook, where only main and release tags reach it."""
-    job = release()["jobs"]["tag"]
-    # No deployment is recorded for making a tag; the environment's branch rules still apply.
-    assert job["environment"] == {"name": "production", "deployment": False}
-    reading = [s for s in job["steps"] if "secrets." in str(s)]
-    assert [s["env"]["RELEASE_TAG_KEY"] for s in reading] == ["${{ secrets.RELEASE_TAG_KEY }}"]
+    for name in KEY_JOBS:
+        job = release()["jobs"][name]
+        # No deployment is recorded for a tag; the environment's branch rules still apply.
+        assert job["environment"] == {"name": "production", "deployment": False}, name
+        reading = [s for s in job["steps"] if "secrets." in str(s)]
+        assert [s["env"]["RELEASE_TAG_KEY"] for s in reading] == ["${{ secrets.RELEASE_TAG_KEY }}"]
     text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
-    [line] = [line for line in text.splitlines() if "secrets.RELEASE_TAG_KEY" in line]
-    assert "zizmor: ignore" not in line, "an environment secret needs no exemption"
+    lines = [line for line in text.splitlines() if "secrets.RELEASE_TAG_KEY" in line]
+    assert len(lines) == len(KEY_JOBS)
+    assert not [line for line in lines if "zizmor: ignore" in line], "an environment secret"
     for name, other in release()["jobs"].items():
-        if name != "tag":
+        if name not in KEY_JOBS:
             assert "RELEASE_TAG_KEY" not in str(other), name
 
 
 def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
-    # Issue 42, bar 4.
+    # Issue 42, bar 4; issue 69: the remove-tags job is held to the same.
     jobs = release()["jobs"]
     for name, job in jobs.items():
-        if name != "tag":
+        if name not in KEY_JOBS:
             assert job["permissions"].get("contents") != "write", name
             assert "/git/refs" not in str(job.get("steps", [])), name
         # image pushes the untagged build, which moves no tag; publish moves the tags.
         if name not in ("publish", "image"):
             assert job["permissions"].get("packages") != "write", name
-    assert jobs["tag"]["permissions"] == {"contents": "write", "actions": "read"}
-    assert [step for step in jobs["tag"]["steps"] if "uses" in step] == []
-    # Its own checkout, without an action: git reads the token from its environment, never
-    # from its command line or a file, and no command of the job echoes it.
-    [fetch] = [s for s in jobs["tag"]["steps"] if "git fetch" in s.get("run", "")]
-    assert fetch["env"]["GH_TOKEN"] == "${{ github.token }}"
-    assert "GIT_CONFIG_VALUE_0=" in fetch["run"]
-    assert "$GH_TOKEN" not in fetch["run"].replace("printf 'x-access-token:%s' \"$GH_TOKEN\"", "")
-    assert "git config" not in fetch["run"], "never written to .git/config"
+    for name in KEY_JOBS:
+        assert jobs[name]["permissions"] == {"contents": "write", "actions": "read"}
+        assert [step for step in jobs[name]["steps"] if "uses" in step] == []
+        # Its own checkout, without an action: git reads the token from its environment, never
+        # from its command line or a file, and no command of the job echoes it.
+        [fetch] = [s for s in jobs[name]["steps"] if "git fetch" in s.get("run", "")]
+        assert fetch["env"]["GH_TOKEN"] == "${{ github.token }}"
+        assert "GIT_CONFIG_VALUE_0=" in fetch["run"]
+        shown = fetch["run"].replace("printf 'x-access-token:%s' \"$GH_TOKEN\"", "")
+        assert "$GH_TOKEN" not in shown
+        assert "git config" not in fetch["run"], "never written to .git/config"
 
 
 def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
@@ -492,7 +501,7 @@ def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     assert '--ref="$GITHUB_REF"' in plan["run"]
     # Only tag writes contents and only publish signs: a branch run pushes an untagged digest.
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
-    assert writers == {"image", "tag", "publish", "dispatch", "keepalive"}
+    assert writers == {"image", "tag", "publish", "dispatch", "keepalive", "remove-tags"}
     assert jobs["dispatch"]["permissions"] == {"actions": "write"}
 
 

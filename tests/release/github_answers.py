@@ -1,4 +1,4 @@
-"""GitHub's REST answers for a repository set up as docs/release.md says (set-up steps 5 and 6),
+"""GitHub's REST answers for a repository set up as `python -m tools.release setup` leaves it,
 in the shapes GitHub's REST API documents ("Get a repository", "Get a repository ruleset",
 "List deploy keys", "List environment secrets"): as a job's token sees them (no bypass list,
 deploy keys or secret names: 403) and as the administrator's own token does."""
@@ -17,6 +17,10 @@ NOT_SHOWN = json.dumps(
         "documentation_url": "https://docs.github.com/rest",
         "status": "403",
     }
+)
+
+NOT_FOUND = json.dumps(
+    {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 )
 
 # An active tag ruleset keeping every release tag the release's own, as a job's token reads it:
@@ -39,7 +43,7 @@ RULESET = {
         "html": {"href": f"https://github.com/{REPOSITORY}/rules/7"},
     },
 }
-# The bypass actors of set-up step 6 (REST API: a deploy key has no id; the GitHub Actions app
+# The bypass actors the set-up makes (REST API: a deploy key has no id; the GitHub Actions app
 # is the integration 15368).
 DEPLOY_KEYS = {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
 GITHUB_ACTIONS = {"actor_id": 15368, "actor_type": "Integration", "bypass_mode": "always"}

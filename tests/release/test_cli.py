@@ -116,7 +116,7 @@ def test_a_deploy_without_the_hook_fails_naming_the_secret_and_where_it_goes(cap
     assert main(deploy_args(), environ=environ) == 1
     err = capsys.readouterr().err
     assert "RENDER_DEPLOY_HOOK_URL is not readable here: nothing was deployed" in err
-    assert "production environment (docs/release.md, set-up step 5)" in err
+    assert "production environment (docs/release.md, 'Set it up on a fork')" in err
 
 
 @pytest.mark.parametrize("latest", [NEWER, ""])
@@ -245,7 +245,7 @@ def test_the_rules_check_refuses_without_tag_protection(capsys, server):
     assert check_rules(github_run(server)) == 1
     err = capsys.readouterr().err
     assert "restricts creation, deletion, update of the release tags" in err
-    assert "set-up step 6" in err
+    assert "(docs/release.md, 'Set it up on a fork')" in err
 
 
 def test_the_rules_check_needs_the_token(capsys, server):

@@ -4,6 +4,7 @@ releases a commit main does not contain, or puts older code out as `latest` (iss
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -296,7 +297,8 @@ def test_the_refusals_of_a_stray_tag_say_how_it_goes_with_the_ruleset_in_place(h
     for said in refusals:
         assert said.startswith("error: refusing"), said
         assert "`python -m tools.release remove-tag --tag v" in said, said
-        assert f"(docs/release.md, '{MUST_GO}')" in said
+        assert f"docs/release.md, '{MUST_GO}')" in said
+        assert "gh workflow run release.yml --ref main -f remove-tags='v" in said, said
         assert not HAND_TAGGING.search(said), said
         assert "Delete v" not in said, said
         assert "delete the tag" not in said.lower(), said
@@ -317,7 +319,8 @@ def test_no_document_or_tool_tells_anyone_to_tag_by_hand():
     assert found == {}
     release = (ROOT / "docs" / "release.md").read_text()
     section = release.split(f"### {MUST_GO}\n", 1)[1].split("\n#", 1)[0]
-    assert "python -m tools.release remove-tag --tag vX.Y.Z --yes" in section
+    assert "gh workflow run release.yml --ref main -f remove-tags=" in section
+    assert "python -m tools.release remove-tag --tag v" in section
 
 
 def remove_tag(capsys, history: History, server, *args: str) -> tuple[int, str, str]:
@@ -333,6 +336,15 @@ def remove_tag(capsys, history: History, server, *args: str) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
+def organisation(server) -> None:
+    """o/r, an organisation's repository whose tag ruleset lets the GitHub Actions app (the
+    token) through."""
+    server.route(
+        "/repos/o/r", 200, json.dumps({"full_name": "o/r", "owner": {"type": "Organization"}})
+    )
+    server.route("/repos/o/r/rulesets", 200, "[]")
+
+
 @pytest.mark.parametrize(
     ("tag", "where"),
     [
@@ -343,18 +355,62 @@ def remove_tag(capsys, history: History, server, *args: str) -> tuple[int, str, 
 def test_a_stray_tag_is_said_then_removed_only_with_yes(history, capsys, server, tag, where):
     commit, why = where
     history.tag(tag, getattr(history, commit))
+    organisation(server)
     server.route(f"/repos/o/r/git/refs/tags/{tag}", 204, "")
     code, out, _ = remove_tag(capsys, history, server, "--tag", tag)
     assert code == 0
     assert f"{tag} (commit {getattr(history, commit)}) is a stray: " in out
     assert why in out
-    assert f"DELETE /repos/o/r/git/refs/tags/{tag}" in out
-    assert "nothing removed: run it again with --yes" in out
+    assert f"gh workflow run release.yml --ref main -f remove-tags='{tag}'" in out
     assert not [call for call in server.requests if call[0] == "DELETE"]
     code, out, _ = remove_tag(capsys, history, server, "--tag", tag, "--yes")
     assert code == 0
-    assert f"removed {tag}" in out
+    assert f"removed {tag} with the token" in out
     assert ("DELETE", f"/repos/o/r/git/refs/tags/{tag}") in server.requests
+
+
+def rolled_back(history: History) -> None:
+    """Issue 69, bar 3: main reset on purpose to v0.1.3's commit, v0.1.4 and v0.1.5 above it."""
+    history.repo.git("tag", "--delete", "v0.1.4", "v0.1.5")
+    history.tag("v0.1.3", history.v014)
+    history.tag("v0.1.4", history.a)
+    history.tag("v0.1.5", history.b)
+    history.repo.move_branch(history.v014)
+
+
+@pytest.mark.parametrize(
+    ("event", "commit"),
+    [("push", "v014"), ("schedule", "v014"), ("push", "new")],
+    ids=["the reset itself", "the schedule", "a push on the reset main"],
+)
+def test_a_rolled_back_main_names_the_tags_above_it_not_its_own(history, capsys, event, commit):
+    rolled_back(history)
+    if commit == "new":
+        history.repo.checkout(history.v014)
+        head = history.repo.commit("work on the rolled-back main")
+        history.repo.move_branch(head)
+    else:
+        head = getattr(history, commit)
+    code, _, said = run(capsys, history, head, event, MAIN)
+    assert code == 1
+    assert "v0.1.4, v0.1.5 are not in order on main" in said, said
+    assert "remove-tags='v0.1.4 v0.1.5'" in said
+    assert "--tag v0.1.4 --tag v0.1.5" in said
+    assert "v0.1.3 must go" not in said
+    assert "remove-tags='v0.1.3" not in said
+
+
+def test_the_tags_a_rolled_back_main_names_are_the_ones_removal_accepts(history, capsys, server):
+    rolled_back(history)
+    organisation(server)
+    code, out, _ = remove_tag(capsys, history, server, "--tag", "v0.1.4 v0.1.5")
+    assert code == 0, out
+    assert f"v0.1.4 (commit {history.a}) is a stray: main (at {history.v014})" in out
+    assert f"v0.1.5 (commit {history.b}) is a stray" in out
+    code, _, err = remove_tag(capsys, history, server, "--tag", "v0.1.3,v0.1.5", "--yes")
+    assert code == 1
+    assert "v0.1.3 is a release on main that descends from every earlier one" in err
+    assert not [call for call in server.requests if call[0] == "DELETE"], "none of them removed"
 
 
 @pytest.mark.parametrize("tag", ["v0.1.5", "v0.1.4", "v9.9.9", "nightly"])

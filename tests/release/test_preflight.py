@@ -1,10 +1,11 @@
 """`python -m tools.release preflight` against GitHub's REST answers (the project's recorded
-shapes, tests/release/github_answers.py, served by a local server): a fork set up as
-docs/release.md says passes; each missing step is named with its fix, every other step still
-checked (issue 62, bar 3)."""
+shapes, tests/release/github_answers.py, served by a local server) and a real registry: a fork
+set up as docs/release.md says passes, and so does one with Render and Pages off; each missing
+step is named with its fix, every other step still checked (issue 62, bar 3; issue 69, bar 2)."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -12,20 +13,31 @@ import pytest
 from tests.release.github_answers import (
     BASE,
     DEPLOY_KEYS,
+    GITHUB_ACTIONS,
+    NOT_FOUND,
     RULESET_AS_ADMIN,
     TAG_KEY_SECRET,
     WRITE_KEY,
     answer_environment,
     answer_rulesets,
+    repository,
 )
+from tools.release.blueprint import Image, render
 from tools.release.cli import main
 
 HOOK_SECRET = {**TAG_KEY_SECRET, "name": "RENDER_DEPLOY_HOOK_URL"}
 SECRETS = [TAG_KEY_SECRET, HOOK_SECRET]
+PACKAGE = "/users/octo/packages/container/cryptopredict"
+SERVICE = {"name": "RENDER_SERVICE_URL", "value": "https://cryptopredict.onrender.com"}
+SCHEDULE = {"name": "RELEASE_REPOSITORY", "value": "octo/cryptopredict"}
+
+
+def listed(key: str, items: list[dict]) -> str:
+    return json.dumps({"total_count": len(items), key: items})
 
 
 def set_up(server, **faults) -> None:
-    """The repository as the set-up leaves it, but for `faults`."""
+    """The repository as the set-up leaves it (Render and Pages on), but for `faults`."""
     if faults.get("environment"):
         server.route(
             f"{BASE}/environments/production",
@@ -42,25 +54,39 @@ def set_up(server, **faults) -> None:
     answer_rulesets(server, rulesets, keys=keys, secrets=secrets)
     server.route("/users/octo", 200, json.dumps({"login": "octo", "type": "User"}))
     visibility = "private" if faults.get("package") else "public"
-    server.route(
-        "/users/octo/packages/container/cryptopredict",
-        200,
-        json.dumps(
-            {"name": "cryptopredict", "package_type": "container", "visibility": visibility}
-        ),
-    )
+    package = {
+        "name": "cryptopredict",
+        "package_type": "container",
+        "visibility": visibility,
+        "repository": {"full_name": "octo/cryptopredict"},
+    }
+    server.route(PACKAGE, 200, json.dumps(package))
     server.route(f"{BASE}/pages", 200, json.dumps({"build_type": "workflow", "status": "built"}))
-    server.route(
-        f"{BASE}/actions/workflows/release.yml",
-        200,
-        json.dumps({"name": "release", "path": ".github/workflows/release.yml", "state": "active"}),
-    )
+    for name in ("release", "docs"):
+        server.route(
+            f"{BASE}/actions/workflows/{name}.yml",
+            200,
+            json.dumps({"name": name, "path": f".github/workflows/{name}.yml", "state": "active"}),
+        )
+    server.route(f"{BASE}/actions/variables", 200, listed("variables", [SERVICE, SCHEDULE]))
+    server.route(f"{BASE}/actions/secrets", 200, listed("secrets", []))
+    server.route(f"{BASE}/git/matching-refs/tags/v", 200, "[]")
+    blueprint = render(Image("octo/cryptopredict"))
+    content = {"name": "render.yaml", "encoding": "base64"}
+    content["content"] = base64.b64encode(blueprint.encode()).decode()
+    server.route(f"{BASE}/contents/render.yaml", 200, json.dumps(content))
 
 
-def preflight(server, capsys) -> tuple[int, str]:
+def preflight(server, capsys, *args: str, registry: str = "") -> tuple[int, str]:
     environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url}
-    code = main(["preflight", "--repository", "octo/cryptopredict"], environ=environ)
+    if registry:
+        environ["RELEASE_REGISTRY_URL"] = registry
+    code = main(["preflight", "--repository", "octo/cryptopredict", *args], environ=environ)
     return code, capsys.readouterr().out
+
+
+def missing(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("missing: ")]
 
 
 def test_a_fork_set_up_as_documented_passes(server, capsys):
@@ -71,7 +97,24 @@ def test_a_fork_set_up_as_documented_passes(server, capsys):
     assert "ok: environment production: only main and the release tags may deploy" in out
     assert "'Deploy keys' may create the release tags" in out
     assert "ok: package ghcr.io/octo/cryptopredict: public" in out
+    assert "ok: Render is on" in out
     assert out.rstrip().endswith("every set-up step the releases need is in place")
+
+
+def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, capsys):
+    set_up(server, package=True)
+    answer_rulesets(server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=[TAG_KEY_SECRET])
+    server.route(f"{BASE}/actions/variables", 200, listed("variables", [SCHEDULE]))
+    server.route(f"{BASE}/pages", 404, NOT_FOUND)
+    server.route(
+        f"{BASE}/actions/workflows/docs.yml", 200, json.dumps({"state": "disabled_manually"})
+    )
+    server.route(f"{BASE}/contents/render.yaml", 404, NOT_FOUND)
+    code, out = preflight(server, capsys)
+    assert code == 0, out
+    assert "off: Render is off (no RENDER_DEPLOY_HOOK_URL, no RENDER_SERVICE_URL)" in out
+    assert "off: GitHub Pages is off: the docs workflow is disabled" in out
+    assert "private (Render is off: nothing pulls it anonymously)" in out
 
 
 @pytest.mark.parametrize(
@@ -91,21 +134,128 @@ def test_each_missing_step_is_named_with_its_fix_and_the_others_still_checked(
     set_up(server, **{fault: True})
     code, out = preflight(server, capsys)
     assert code == 1
-    missing = [line for line in out.splitlines() if line.startswith("missing: ")]
-    assert any(named in line for line in missing), out
-    assert all("(docs/release.md" in line or "->" in line for line in missing), missing
+    assert any(named in line for line in missing(out)), out
+    assert all("docs/release.md" in line or "->" in line for line in missing(out)), missing(out)
     # The steps that are in place are still said.
     assert "ok: GitHub Pages: built by the docs workflow" in out
     assert "ok: the release workflow is enabled" in out
-    assert "ok: environment production: holds the deploy hook" in out
 
 
-def test_an_unpublished_package_is_said_and_not_missing(server, capsys):
+def test_an_organisation_on_the_deploy_key_path_needs_its_key_and_secret(server, capsys):
     set_up(server)
-    server.route("/users/octo/packages/container/cryptopredict", 404, '{"message": "Not Found"}')
+    answer_rulesets(
+        server, [RULESET_AS_ADMIN], owner_type="Organization", keys=[], secrets=[HOOK_SECRET]
+    )
     code, out = preflight(server, capsys)
-    assert code == 0
-    assert "not published yet" in out
+    assert code == 1
+    said = missing(out)
+    assert any("no deploy key with write access" in line for line in said), out
+    assert any("no secret RELEASE_TAG_KEY" in line for line in said), out
+    assert all("python -m tools.release setup" in line for line in said), said
+
+
+def test_an_organisation_tagging_with_the_job_token_needs_no_key(server, capsys):
+    set_up(server)
+    ruleset = {**RULESET_AS_ADMIN, "bypass_actors": [GITHUB_ACTIONS]}
+    answer_rulesets(server, [ruleset], owner_type="Organization", keys=[], secrets=[HOOK_SECRET])
+    code, out = preflight(server, capsys)
+    assert code == 0, out
+    assert "'GitHub Actions' may create the release tags" in out
+
+
+def test_a_deploy_hook_without_the_service_url_is_missing(server, capsys):
+    set_up(server)
+    server.route(f"{BASE}/actions/variables", 200, listed("variables", [SCHEDULE]))
+    code, out = preflight(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    assert "holds RENDER_DEPLOY_HOOK_URL but the repository variable RENDER_SERVICE_URL" in line
+    assert "every release is green and nothing is deployed" in line
+    assert "`gh variable set RENDER_SERVICE_URL --repo octo/cryptopredict --body https://" in line
+
+
+def test_a_repository_level_deploy_hook_is_missing(server, capsys):
+    set_up(server)
+    server.route(f"{BASE}/actions/secrets", 200, listed("secrets", [HOOK_SECRET]))
+    code, out = preflight(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    assert "a workflow on any branch can read" in line
+    assert "`gh secret delete RENDER_DEPLOY_HOOK_URL --repo octo/cryptopredict`" in line
+
+
+def test_release_tags_without_an_image_are_missing_unless_meant(
+    server, capsys, registry_of_its_own
+):
+    set_up(server)
+    refs = [{"ref": f"refs/tags/v7.3.{n}", "object": {"type": "commit"}} for n in range(3)]
+    server.route(f"{BASE}/git/matching-refs/tags/v", 200, json.dumps(refs))
+    registry = registry_of_its_own.url
+    code, out = preflight(server, capsys, registry=registry)
+    assert code == 1
+    [line] = missing(out)
+    assert "has 3 release tag(s), the newest v7.3.2, and no release image" in line
+    assert "the first release will start the track record anew" in line
+    assert "--new-record" in line
+    code, out = preflight(server, capsys, "--new-record", registry=registry)
+    assert code == 0, out
+    # Once the registry holds a release image, the tags have theirs.
+    registry_of_its_own.push("octo/cryptopredict", ["latest", "7.3.2"])
+    code, out = preflight(server, capsys, registry=registry)
+    assert code == 0, out
+
+
+def test_a_missing_environment_is_named_with_the_command_that_makes_it(server, capsys):
+    set_up(server)
+    server.route(f"{BASE}/environments/production", 404, NOT_FOUND)
+    server.route(f"{BASE}/environments/production/secrets", 404, NOT_FOUND)
+    code, out = preflight(server, capsys)
+    assert code == 1
+    said = "\n".join(missing(out))
+    assert "has no production environment" in said
+    assert "python -m tools.release setup --repository octo/cryptopredict` makes it" in said
+    assert "HTTP 404" not in said
+
+
+def test_a_private_repository_on_github_free_is_missing(server, capsys):
+    set_up(server)
+    server.route(BASE, 200, json.dumps({**repository(), "private": True, "visibility": "private"}))
+    server.route("/user", 200, json.dumps({"login": "octo", "plan": {"name": "free"}}))
+    code, out = preflight(server, capsys)
+    assert code == 1
+    assert any("is private on GitHub Free" in line for line in missing(out)), out
+    assert "--visibility public" in out
+
+
+def test_a_token_without_read_packages_is_told_how_to_get_it(server, capsys):
+    set_up(server)
+    refused = {"message": "You need at least read:packages scope to list packages."}
+    server.route(PACKAGE, 403, json.dumps(refused))
+    code, out = preflight(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    assert "`gh auth refresh -s read:packages`" in line
+    assert "the job needs" not in line
+
+
+def test_a_package_of_another_repository_names_its_actions_access(server, capsys):
+    set_up(server)
+    package = {"visibility": "public", "repository": {"full_name": "octo/old-name"}}
+    server.route(PACKAGE, 200, json.dumps(package))
+    code, out = preflight(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    assert "belongs to octo/old-name" in line
+    assert "Manage Actions access" in line
+
+
+def test_an_unset_release_repository_is_missing(server, capsys):
+    set_up(server)
+    server.route(f"{BASE}/actions/variables", 200, listed("variables", [SERVICE]))
+    code, out = preflight(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    assert "RELEASE_REPOSITORY is not set, so the schedule lapses" in line
 
 
 def test_a_bypass_for_pull_requests_only_is_missing(server, capsys):

@@ -121,7 +121,7 @@ def test_a_ruleset_without_the_deploy_key_bypass_fails_naming_it(capsys, server,
     assert (
         "Settings -> Rules -> Rulesets -> 'release tags' -> Bypass list, add 'Deploy keys'" in err
     )
-    assert "set-up step 6" in err
+    assert "(docs/release.md, 'Set it up on a fork')" in err
 
 
 def test_the_deploy_key_and_its_secret_are_named_when_missing(capsys, server):
@@ -148,8 +148,8 @@ def test_an_organisations_repository_works_as_before_with_the_github_actions_app
     assert rules(server) == 0
     out = capsys.readouterr().out
     assert "'Deploy keys' or 'GitHub Actions' may create the release tags" in out
-    # Its deploy keys are no business of the check when the job token may make the tags.
-    assert not [path for _, path in server.requests if "/keys" in path]
+    # Its deploy keys are not shown to a job's token: the job token path needs none.
+    assert "deploy keys and the production environment's secrets are not shown" not in out
 
 
 def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, server):
@@ -168,12 +168,15 @@ def test_the_check_reads_the_repository_its_rulesets_then_each_one(server):
         BASE,
         f"{BASE}/rulesets?includes_parents=true&targets=tag&per_page=100",
         f"{BASE}/rulesets/7",
+        f"{BASE}/keys?per_page=100",  # which credential the release tags with: hidden here
     ]
 
 
 def test_no_ruleset_stops_the_deploy_saying_what_to_set(server):
     answer_rulesets(server, [])
-    with pytest.raises(DeployError, match=r"Restrict creations.*'Deploy keys'.*set-up step 6"):
+    with pytest.raises(
+        DeployError, match=r"Restrict creations.*'Deploy keys'.*'Set it up on a fork'"
+    ):
         check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
 
 

@@ -907,3 +907,73 @@ def test_a_deploy_cut_at_its_limit_says_production_was_not_updated(release):
     assert said.outcome == "success"
     assert "::error title=production not updated::" in said.output
     assert release.hook_calls() == []
+
+
+# Issue 69, bar 3: a main rolled back on purpose names the tags above it; a checked run removes
+# them with the deploy key, and no ruleset is edited by hand.
+
+
+def roll_back(release: Release) -> None:
+    """main reset to v0.1.3's commit, v0.1.4 (b) and v0.1.5 (c) on later commits."""
+    release.remote.git("tag", "--delete", "v0.1.4", "v0.1.5")
+    release.remote.git("tag", "v0.1.3", release.v014)
+    release.remote.git("tag", "v0.1.4", release.b)
+    release.remote.git("tag", "v0.1.5", release.c)
+    release.remote.move_branch(release.v014)
+
+
+def removal_event(tags: str, commit: str, ref: str = "refs/heads/main") -> Event:
+    return Event("workflow_dispatch", ref, commit, {"inputs": {"remove-tags": tags}})
+
+
+@pytest.mark.slow  # three runs, dozens of git and Python processes
+def test_a_rolled_back_main_names_its_strays_and_a_checked_run_removes_them(release):
+    roll_back(release)
+    refused = release.runner.run(push_event(release.v014, "Roll back to v0.1.3"))
+    only_version_ran(refused)
+    said = refused.failure().output
+    assert "v0.1.4, v0.1.5 are not in order on main" in said
+    assert "gh workflow run release.yml --ref main -f remove-tags='v0.1.4 v0.1.5'" in said
+    assert "remove-tags='v0.1.3" not in said
+    run = release.runner.run(removal_event("v0.1.4 v0.1.5", release.v014))
+    assert run.result("version") == "skipped", "a removal run releases nothing"
+    assert run.result("remove-tags") == "success", run.failure().output
+    assert release.remote.git("tag", "--list") == "v0.1.3"
+    [remove] = [step for step in run.jobs["remove-tags"].steps if step.secrets]
+    assert remove.name == "Remove them with the deploy key"
+    assert "removed v0.1.4, v0.1.5 with the deploy key" in remove.output
+    assert [call for call in release.calls() if call.startswith("ssh ")], "pushed over SSH"
+    release.remote.checkout(release.v014)
+    x = release.remote.commit("Work on the rolled-back main")
+    release.remote.move_branch(x)
+    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
+    assert (outputs["version"], outputs["create-tag"]) == ("0.1.4", "true")
+
+
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        ("v0.1.3", "v0.1.3 is a release on main that descends from every earlier one"),
+        ("v0.1.4 v0.1.3", "v0.1.3 is a release on main"),
+        ("v9.9.9", "v9.9.9: no such tag on the remote"),
+    ],
+)
+def test_a_removal_run_naming_a_release_in_order_removes_nothing_and_reads_no_key(
+    release, tags, why
+):
+    roll_back(release)
+    run = release.runner.run(removal_event(tags, release.v014))
+    assert run.result("remove-tags") == "failure"
+    assert run.failure().name == "Check that every tag named is a stray"
+    assert why in run.failure().output
+    assert run.secrets_read() == []
+    assert release.remote.git("tag", "--list").split() == ["v0.1.3", "v0.1.4", "v0.1.5"]
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/feature", "refs/tags/v0.1.5"])
+def test_a_removal_run_elsewhere_than_main_removes_nothing_and_reads_no_key(release, ref):
+    roll_back(release)
+    run = release.runner.run(removal_event("v0.1.4 v0.1.5", release.c, ref))
+    assert (run.result("remove-tags"), run.result("version")) == ("skipped", "skipped")
+    assert run.secrets_read() == []
+    assert release.remote.git("tag", "--list").split() == ["v0.1.3", "v0.1.4", "v0.1.5"]

@@ -24,7 +24,8 @@ retention      after a release publishes: delete the package versions the rule d
                (live tags, production's, the last week's builds and what they need stay)
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
-remove-tag     a stray release tag that blocks the releases: checked, said, removed with --yes
+remove-tag     stray release tags that block the releases: checked, said, removed with --yes
+               (the release workflow's input remove-tags runs it so, with the deploy key)
 preflight      every set-up step a fork's releases need, checked once with the owner's token
 """
 
@@ -48,7 +49,7 @@ from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
-from tools.release.preflight import preflight
+from tools.release.preflight import Fork, preflight
 from tools.release.previous import PreviousImageError, find_previous, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
@@ -66,7 +67,9 @@ from tools.release.retention import (
     owner_path,
     versions_of,
 )
-from tools.release.tag_removal import remove, stray
+from tools.release.rules import TAG_KEY_SECRET
+from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
+from tools.release.tagging import Repository
 from tools.release.tags import build_tag, created, image_name, image_tags
 from tools.release.version import Release, Version
 
@@ -321,9 +324,16 @@ def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.repository:
         environ = {**environ, "GITHUB_REPOSITORY": args.repository}
     api_url, repository, token = github_context(environ, "preflight")
-    holds, missing = preflight(api_url, repository, token)
-    for line in holds:
-        print(f"ok: {line}")
+    fork = Fork(
+        api_url.rstrip("/"),
+        repository,
+        token,
+        registry_url=environ.get("RELEASE_REGISTRY_URL", ""),
+        new_record=args.new_record,
+    )
+    holds, missing = preflight(fork)
+    for state, line in holds:
+        print(f"{state}: {line}")
     for line in missing:
         print(f"missing: {line}")
     if missing:
@@ -334,16 +344,28 @@ def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    api_url, repository, token = github_context(environ, "remove-tag")
+    if args.ref is not None and args.ref != f"refs/heads/{args.release_branch}":
+        raise ValueError(
+            f"refusing to remove release tags in a run of {args.ref}: only a run on "
+            f"{args.release_branch} may (the workflow's input remove-tags, there)"
+        )
+    repository = Repository.from_environ(environ)
     git = Git(auth=git_auth(environ))
     main = git.sync_live(args.remote, args.release_branch)
-    removal = stray(args.tag, git, main, args.release_branch)
-    print(removal.said(repository))
+    removals = [stray(tag, git, main, args.release_branch) for tag in tags_named(args.tag)]
+    for removal in removals:
+        print(removal.said())
+    print(what_removing_does(removals, repository.name))
     if not args.yes:
-        print("nothing removed: run it again with --yes to remove it")
+        tags = " ".join(removal.tag for removal in removals)
+        print(
+            "nothing removed: the release workflow removes them, run by hand on "
+            f"{args.release_branch} with the input remove-tags: `gh workflow run release.yml "
+            f"--ref {args.release_branch} -f remove-tags='{tags}'`"
+        )
         return 0
-    remove(removal, api_url, repository, token)
-    print(f"removed {removal.tag}")
+    key = environ.get(TAG_KEY_SECRET, "")
+    print(remove(removals, repository, git, key=key, environment=args.environment))
     return 0
 
 
@@ -438,7 +460,7 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise DeployError(
             f"{HOOK_ENV} is not readable here: nothing was deployed. Add the secret (the "
             "service's Settings -> Deploy Hook on Render) to the production environment "
-            "(docs/release.md, set-up step 5)"
+            "(docs/release.md, 'Set it up on a fork')"
         )
     if not service:
         raise DeployError(
@@ -544,15 +566,35 @@ def _add_owner_commands(commands: Any) -> None:
         "missing with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
     )
     checks.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
+    checks.add_argument(
+        "--new-record",
+        action="store_true",
+        help="release tags without a release image in the registry are meant (a fork carrying "
+        "its upstream's tags): the first release starts the track record",
+    )
 
     removal = commands.add_parser(
         "remove-tag",
-        help="check that a release tag is a stray (not on the release branch, or not descending "
-        "from an earlier release), say what removing it does, and with --yes remove it through "
-        "GitHub's API (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
+        help="check that release tags are strays (not on the release branch, or not descending "
+        "from an earlier release) and say what removing them does; with --yes (the release "
+        "workflow's input remove-tags) remove them with $RELEASE_TAG_KEY, the deploy key, when "
+        "set, else with $GITHUB_TOKEN (reads $GITHUB_REPOSITORY)",
     )
-    removal.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
-    removal.add_argument("--yes", action="store_true", help="remove it (without: say only)")
+    removal.add_argument(
+        "--tag",
+        required=True,
+        action="append",
+        help="a release tag, vX.Y.Z (repeat it, or separate several by spaces or commas)",
+    )
+    removal.add_argument("--yes", action="store_true", help="remove them (without: say only)")
+    removal.add_argument(
+        "--ref", help="the run's git ref (GITHUB_REF): refused unless the release branch"
+    )
+    removal.add_argument(
+        "--environment",
+        default="production",
+        help="the environment holding RELEASE_TAG_KEY, checked before the key is used (production)",
+    )
     _live_remote(removal)
 
 

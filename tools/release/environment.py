@@ -71,6 +71,6 @@ def check_environment(
             f"that creates release tags) but {problem} (an environment a job names is created "
             f"by GitHub, without rules, when it does not exist). In Settings -> Environments -> "
             f"{name}, set 'Deployment branches and tags' to 'Selected branches and tags' with "
-            f"two rules: the branch {branch!r} and the tag {TAG_RULE!r} (docs/release.md, set-up "
-            "step 5)"
+            f"two rules: the branch {branch!r} and the tag {TAG_RULE!r}; `python -m tools.release "
+            "setup` sets them (docs/release.md, 'Set it up on a fork')"
         )

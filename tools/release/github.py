@@ -36,11 +36,13 @@ def request(
     permission: str,
     timeout: float = 30.0,
     body: dict[str, Any] | None = None,
+    fix: str = "",
 ) -> dict[str, Any]:
     """The JSON object GitHub answers (empty for an answer without a body). `permission` is the
-    job permission the call needs, named when GitHub answers 403; `body` is sent as JSON."""
+    job permission the call needs, named when GitHub answers 403 (`fix` instead, when given: what
+    a person's token needs); `body` is sent as JSON."""
     document = request_json(
-        url, token, method=method, permission=permission, timeout=timeout, body=body
+        url, token, method=method, permission=permission, timeout=timeout, body=body, fix=fix
     )
     if not isinstance(document, dict):
         raise GitHubError(f"GitHub's answer for {url} is not a JSON object")
@@ -63,6 +65,7 @@ def request_json(
     permission: str,
     timeout: float = 30.0,
     body: dict[str, Any] | None = None,
+    fix: str = "",
 ) -> Any:
     """The JSON GitHub answers ({} for an answer without a body)."""
     headers = {
@@ -79,7 +82,10 @@ def request_json(
         with urllib.request.urlopen(call, timeout=timeout) as response:
             answer = response.read()
     except urllib.error.HTTPError as error:
-        hint = f" (the job needs the '{permission}' permission)" if error.code == 403 else ""
+        needs = (
+            f"your token needs it: {fix}" if fix else f"the job needs the '{permission}' permission"
+        )
+        hint = f" ({needs})" if error.code == 403 else ""
         said = _message(error.read())
         raise GitHubError(
             f"GitHub answered HTTP {error.code} for {method} {url}{hint}"

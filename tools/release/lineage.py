@@ -18,24 +18,89 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from tools.release.published import Published
-from tools.release.version import Release, latest_version
+from tools.release.version import Release, Version, latest_version
 
 
 class LineageError(ValueError):
     """This run would release older code than the latest release; the message names both."""
 
 
-def must_go(tag: str) -> str:
-    """How a stray release tag goes: the release tool's command, which checks first."""
+def must_go(tags: Sequence[str]) -> str:
+    """How stray release tags go: a checked run of the release workflow that removes them with
+    the release's own tag credential, and the release tool's command that says so beforehand."""
+    named = " ".join(tags)
+    options = " ".join(f"--tag {tag}" for tag in tags)
     return (
-        f"it must go: `python -m tools.release remove-tag --tag {tag}` checks that it is safe to "
-        "remove and says what it will do (docs/release.md, 'A release tag that must go')"
+        f"{'it' if len(tags) == 1 else 'they'} must go: run the release workflow on main with "
+        f"the input remove-tags, `gh workflow run release.yml --ref main -f "
+        f"remove-tags='{named}'`, which removes only strays, with the deploy key "
+        f"(`python -m tools.release remove-tag {options}` says beforehand what it will do; "
+        "docs/release.md, 'A release tag that must go')"
+    )
+
+
+def stray_tags(git: Git, main: str, branch: str) -> dict[str, str]:
+    """The release tags that are strays, lowest first, each with why: those whose commit
+    `branch` (live at `main`) does not contain, then, of those it does, the fewest whose removal
+    leaves every release descending from every lower one. A tag out of order with most of the
+    others goes first (a low tag made by hand on new code, before the releases below it), the
+    higher of two (a high tag made by hand on old code) on a tie."""
+    versions = sorted(v for v in map(Version.from_tag, git.tags()) if v is not None)
+    on_branch = set(git.tags(merged=main))
+    found = {
+        v: f"{branch} (at {main}) does not contain its commit"
+        for v in versions
+        if v.tag not in on_branch
+    }
+    kept = [v for v in versions if v.tag in on_branch]
+    # The tags on each release's commit or its ancestors: one git call a tag.
+    below = {v: set(git.tags(merged=f"refs/tags/{v.tag}")) for v in kept}
+    while kept:
+        clashes = {
+            v: [
+                o
+                for o in kept
+                if (o < v and o.tag not in below[v]) or (v < o and v.tag not in below[o])
+            ]
+            for v in kept
+        }
+        worst = max(kept, key=lambda v: (len(clashes[v]), v))
+        if not clashes[worst]:
+            break
+        lower = [o for o in clashes[worst] if o < worst]
+        found[worst] = (
+            f"it does not descend from the earlier release {max(lower).tag}"
+            if lower
+            else f"the later release {min(clashes[worst]).tag} does not descend from it"
+        )
+        kept.remove(worst)
+    return {v.tag: found[v] for v in sorted(found)}
+
+
+def stray_reason(tag: str, git: Git, main: str, branch: str) -> str | None:
+    """Why release tag `tag` is a stray (`stray_tags`), or None: a release in order."""
+    return stray_tags(git, main, branch).get(tag)
+
+
+def strays(git: Git, main: str, branch: str) -> list[str]:
+    """The release tags that are strays, lowest first."""
+    return list(stray_tags(git, main, branch))
+
+
+def strays_must_go(tag: str, git: Git, main: str, branch: str) -> str:
+    """`must_go` for every stray release tag (a rolled-back `branch` leaves all those above it),
+    or for `tag` when none is one."""
+    found = strays(git, main, branch)
+    if not found:
+        return must_go([tag])
+    return f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} not in order on {branch}: " + (
+        must_go(found)
     )
 
 
@@ -86,9 +151,14 @@ class Git:
             )
         return self.commit(live)
 
-    def tags(self, points_at: str | None = None) -> list[str]:
-        """The repository's tags (those naming `points_at`'s commit, if given)."""
-        args = ["tag", "--list"] if points_at is None else ["tag", "--points-at", points_at]
+    def tags(self, points_at: str | None = None, *, merged: str | None = None) -> list[str]:
+        """The repository's tags (those naming `points_at`'s commit, or those on `merged`'s
+        commit or its ancestors, if given)."""
+        args = ["tag", "--list"]
+        if points_at is not None:
+            args = ["tag", "--points-at", points_at]
+        elif merged is not None:
+            args = ["tag", "--list", "--merged", merged]
         result = self._run(*args)
         if result.returncode != 0:
             raise ValueError(f"git tag failed: {result.stderr.strip()}")
@@ -123,7 +193,7 @@ class Git:
         )
 
 
-def check_descends(tag: str, commit: str, git: Git) -> None:
+def check_descends(tag: str, commit: str, git: Git, *, main: str, branch: str) -> None:
     """LineageError unless `commit` is the commit of release `tag` or one of its descendants."""
     tag_commit = git.commit(f"refs/tags/{tag}")
     if git.is_ancestor(tag_commit, commit):
@@ -139,8 +209,8 @@ def check_descends(tag: str, commit: str, git: Git) -> None:
             f"it does not descend from the latest release {tag} (commit {tag_commit}): the "
             f"history was rewritten or the run is on another line of work, and releasing it "
             f"would drop what {tag} holds. Release a commit that descends from {tag}; or, if "
-            f"{tag} is a stray (made before the tag ruleset, or main rewritten since), "
-            f"{must_go(tag)}"
+            f"{tag} is a stray (made before the tag ruleset, or {branch} rolled back since), "
+            f"{strays_must_go(tag, git, main, branch)}"
         )
     raise LineageError(f"refusing to release commit {commit}: {why}")
 
@@ -149,11 +219,12 @@ def check_on_branch(commit: str, what: str, branch_commit: str, branch: str, git
     """LineageError unless `branch` (at `branch_commit`, as the live remote holds it) contains
     `commit`."""
     if not git.is_ancestor(commit, branch_commit):
+        tags = Version.from_tag(what) is not None or strays(git, branch_commit, branch)
         raise LineageError(
             f"refusing {what} (commit {commit}): {branch} does not contain it (the remote's "
             f"{branch} is {branch_commit}), and only code on {branch} is released. A run of a "
-            f"commit {branch} has since dropped starts anew from {branch}; a release tag on it "
-            f"(made before the tag ruleset, or {branch} rewritten since): {must_go(what)}"
+            f"commit {branch} has since dropped starts anew from {branch}"
+            + (f". {strays_must_go(what, git, branch_commit, branch)}" if tags else "")
         )
 
 
@@ -202,7 +273,7 @@ def check_publish(
             # A re-run of this run's publish, after its tag job made the tag.
             return f"{tag} already names this commit (this run made it): publishing goes on"
         if latest is not None:
-            check_descends(latest.tag, commit, git)
+            check_descends(latest.tag, commit, git, main=main, branch=branch)
         return f"{tag} is new and descends from every earlier release"
     if latest != release.version:
         newest = "no release" if latest is None else latest.tag

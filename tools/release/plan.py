@@ -26,7 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tools.release.lineage import Git, LineageError, check_descends, check_on_branch, must_go
+from tools.release.lineage import (
+    Git,
+    LineageError,
+    check_descends,
+    check_on_branch,
+    strays_must_go,
+)
 from tools.release.version import Release, Version, bump_for, latest_version
 
 
@@ -69,7 +75,7 @@ def plan_run(
             rebuilt = latest if tagged is None else tagged
             check_release_tag(rebuilt, tags, git, main, branch)
             return RunPlan(Release(rebuilt, create_tag=False), build=True, publish=True)
-        check_descends(latest.tag, head, git)
+        check_descends(latest.tag, head, git, main=main, branch=branch)
         return RunPlan(Release(latest.bump(bump_for(head_message)), True), True, True)
     if ref.startswith("refs/tags/"):
         return _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
@@ -109,7 +115,7 @@ def check_release_tag(
     if latest is not None and version < latest:
         raise LineageError(
             f"refusing {tag}: the latest release is {latest.tag}, and a lower tag would put "
-            f"older code out as `latest`: {must_go(tag)}"
+            f"older code out as `latest`. {strays_must_go(tag, git, main, branch)}"
         )
     commit = git.commit(f"refs/tags/{tag}")
     check_on_branch(commit, tag, main, branch, git)
@@ -120,5 +126,5 @@ def check_release_tag(
                 f"refusing {tag} (commit {commit}): it does not descend from the earlier release "
                 f"{other.tag} (commit {other_commit}), so releasing it would drop what "
                 f"{other.tag} holds. A tag made by hand on older code, before the tag ruleset? "
-                f"{must_go(tag)}"
+                f"{strays_must_go(tag, git, main, branch)}"
             )

@@ -1,117 +1,345 @@
 """`python -m tools.release preflight`: every set-up step a fork's releases need, checked once by
 the owner with their own token before the first push (a job's token cannot see most of them,
-so a run would find a missing one hours in). Each step is checked on its own and said, passing
-or missing with its fix, so one run names every step left:
+so a run would find a missing one hours in). Each step is checked on its own and said, passing,
+off (Render and Pages are optional) or missing with the one command or click that fixes it, so
+one run names every step left:
 
-- the `production` environment admits only `main` and the release tags (set-up step 5);
-- the tag ruleset restricts release tags, its bypass list holds the deploy key, the deploy key
-  may write, and the environment holds its private half, `RELEASE_TAG_KEY` (step 6);
-- the environment holds the Render deploy hook, `RENDER_DEPLOY_HOOK_URL`;
-- the image's package is public, or not published yet (step 3);
-- GitHub Pages builds from GitHub Actions (the docs site);
+- the repository: public, or private on a plan that has environments and rulesets;
+- the `production` environment admits only `main` and the release tags;
+- the tag ruleset restricts release tags and lets the release's tag credential through; on the
+  deploy-key path (every personal account's repository, and an organisation's whose secret or
+  bypass list says so) a deploy key that may write and its private half, `RELEASE_TAG_KEY`;
+- Render, on or off: on, the environment's deploy hook, the variable `RENDER_SERVICE_URL`, a
+  `render.yaml` that deploys this repository's image and a package Render can pull; never a
+  repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
+- the image's package: linked to this repository (else its Actions access must name it), and,
+  where the repository has release tags, a release image in the registry for the next release to
+  extend (tags without one: the first release starts the track record anew, which the owner says
+  is meant with `--new-record`; else the package was lost, and the record with it);
+- `RELEASE_REPOSITORY` names this repository, so the schedule is kept on;
+- GitHub Pages builds from GitHub Actions, or the docs workflow is disabled (Pages off);
 - the release workflow is enabled, so its schedule runs.
 """
 
 from __future__ import annotations
 
+import base64
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from tools.release.blueprint import BlueprintError, Image, check
 from tools.release.environment import check_environment
-from tools.release.github import GitHubError, request
+from tools.release.github import GitHubError, request, request_list
+from tools.release.previous import PreviousImageError, find_previous
+from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
 from tools.release.rules import check_tag_rules
+from tools.release.version import Version
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
-SET_UP = "docs/release.md, 'Set it up on a fork, in this order'"
-Check = Callable[[], str]
+SERVICE_VARIABLE = "RENDER_SERVICE_URL"
+SET_UP = "docs/release.md, 'Set it up on a fork'"
+# What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
+TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
+
+OK, OFF = "ok", "off"
 
 
-def preflight(
-    api_url: str, repository: str, token: str, *, environment: str = "production"
-) -> tuple[list[str], list[str]]:
-    """(what holds, what is missing with its fix), each step checked whatever the others say."""
-    api_url = api_url.rstrip("/")
-    base = f"{api_url}/repos/{repository}"
+class MissingStepError(DeployError):
+    """A set-up step missing; the message names its fix."""
+
+
+@dataclass(frozen=True)
+class Fork:
+    """The repository preflight checks, and what its owner chose."""
+
+    api_url: str
+    repository: str
+    token: str
+    environment: str = "production"
+    registry_url: str = ""  # ghcr.io's API, unless another registry is asked
+    new_record: bool = False  # release tags without an image are meant: the record starts anew
+
+    @property
+    def base(self) -> str:
+        return f"{self.api_url}/repos/{self.repository}"
+
+    def setup(self, flags: str = "") -> str:
+        return f"`python -m tools.release setup --repository {self.repository}{flags}`"
+
+    def get(self, path: str, permission: str = "administration: read") -> dict[str, Any]:
+        return request(f"{self.base}{path}", self.token, permission=permission)
+
+
+Check = Callable[[Fork], tuple[str, str]]
+
+
+def preflight(fork: Fork) -> tuple[list[tuple[str, str]], list[str]]:
+    """(what holds or is off, as (OK or OFF, line); what is missing with its fix), each step
+    checked whatever the others say."""
     checks: list[Check] = [
-        lambda: _environment(api_url, repository, token, environment),
-        lambda: "; ".join(check_tag_rules(api_url, repository, token, environment=environment)),
-        lambda: _hook_secret(base, token, environment),
-        lambda: _package(api_url, repository, token),
-        lambda: _pages(base, token),
-        lambda: _workflow(base, token),
+        _repository,
+        _environment,
+        lambda f: (OK, "; ".join(check_tag_rules(f.api_url, f.repository, f.token))),
+        _render,
+        _repository_hook,
+        _package,
+        _schedule,
+        _pages,
+        _workflow,
     ]
     holds, missing = [], []
-    for check in checks:
+    for step in checks:
         try:
-            holds.append(check())
+            holds.append(step(fork))
         except (DeployError, GitHubError) as error:
             missing.extend(str(error).split("; and "))
     return holds, missing
 
 
-def _environment(api_url: str, repository: str, token: str, environment: str) -> str:
-    check_environment(api_url, repository, environment, token, "main")
-    return f"environment {environment}: only main and the release tags may deploy"
-
-
-def _hook_secret(base: str, token: str, environment: str) -> str:
-    quoted = urllib.parse.quote(environment, safe="")
-    answer = request(
-        f"{base}/environments/{quoted}/secrets?per_page=100", token, permission="administration"
+def _repository(fork: Fork) -> tuple[str, str]:
+    repository = fork.get("", "metadata: read")
+    visibility = repository.get("visibility") or (
+        "private" if repository.get("private") else "public"
     )
-    names = {str(item.get("name")) for item in answer.get("secrets") or []}
-    if HOOK_SECRET not in names:
-        raise DeployError(
-            f"the {environment} environment has no secret {HOOK_SECRET}: add Render's deploy "
-            f"hook there, in Settings -> Environments -> {environment} ({SET_UP}, step 7)"
+    if visibility == "public":
+        return OK, f"{fork.repository} is public: environments and rulesets work on every plan"
+    owner = repository.get("owner") or {}
+    path = "/user" if owner.get("type") == "User" else f"/orgs/{owner.get('login')}"
+    plan = (request(f"{fork.api_url}{path}", fork.token, permission="none").get("plan") or {}).get(
+        "name"
+    )
+    if plan in (None, "free"):
+        raise MissingStepError(
+            f"{fork.repository} is {visibility} on GitHub Free"
+            + ("" if plan else " (or a plan this token cannot see)")
+            + ", where it has no environment secrets and no rulesets: make it public (`gh repo "
+            "edit "
+            f"{fork.repository} --visibility public --accept-visibility-change-consequences`) or "
+            f"move it to a paid plan ({SET_UP})"
         )
-    return f"environment {environment}: holds the deploy hook ({HOOK_SECRET})"
+    return (
+        OK,
+        f"{fork.repository} is {visibility}, on GitHub {plan}: environments and rulesets work",
+    )
 
 
-def _package(api_url: str, repository: str, token: str) -> str:
-    owner, name = repository.split("/", 1)
-    kind = request(f"{api_url}/users/{owner}", token, permission="none").get("type", "User")
-    plural = "orgs" if kind == "Organization" else "users"
-    url = f"{api_url}/{plural}/{owner}/packages/container/{urllib.parse.quote(name.lower())}"
+def _environment(fork: Fork) -> tuple[str, str]:
+    quoted = urllib.parse.quote(fork.environment, safe="")
     try:
-        package = request(url, token, permission="packages: read")
+        fork.get(f"/environments/{quoted}", "actions: read")
     except GitHubError as error:
-        if error.status == 404:
-            return (
-                f"package ghcr.io/{repository.lower()}: not published yet (the first release "
-                "publishes it private: make it public then, set-up step 3)"
-            )
-        raise
-    if package.get("visibility") != "public":
-        raise DeployError(
-            f"the package ghcr.io/{repository.lower()} is {package.get('visibility')}: Render "
-            "pulls without credentials, so the deploy would fail. In its Package settings -> "
-            f"Danger Zone -> Change visibility -> Public ({SET_UP}, step 3)"
-        )
-    return f"package ghcr.io/{repository.lower()}: public"
+        if error.status != 404:
+            raise
+        raise MissingStepError(
+            f"{fork.repository} has no {fork.environment} environment, which holds the release's "
+            f"secrets and admits only main and the release tags: {fork.setup()} makes it"
+        ) from None
+    check_environment(fork.api_url, fork.repository, fork.environment, fork.token, "main")
+    return OK, f"environment {fork.environment}: only main and the release tags may deploy"
 
 
-def _pages(base: str, token: str) -> str:
+def _names(answer: dict[str, Any], key: str) -> dict[str, str]:
+    return {str(item.get("name")): str(item.get("value", "")) for item in answer.get(key) or []}
+
+
+def _variables(fork: Fork) -> dict[str, str]:
+    return _names(
+        fork.get("/actions/variables?per_page=30", "actions variables: read"), "variables"
+    )
+
+
+def _render_state(fork: Fork) -> tuple[bool, str]:
+    """Whether the environment holds the deploy hook, and RENDER_SERVICE_URL."""
+    quoted = urllib.parse.quote(fork.environment, safe="")
     try:
-        pages = request(f"{base}/pages", token, permission="pages: read")
+        secrets = _names(fork.get(f"/environments/{quoted}/secrets?per_page=100"), "secrets")
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        secrets = {}  # no environment: said by its own check
+    return HOOK_SECRET in secrets, _variables(fork).get(SERVICE_VARIABLE, "").strip()
+
+
+def _render(fork: Fork) -> tuple[str, str]:
+    hook, service = _render_state(fork)
+    if not hook and not service:
+        return OFF, (
+            f"Render is off (no {HOOK_SECRET}, no {SERVICE_VARIABLE}): the release publishes "
+            "images and deploys nowhere; to deploy on Render, "
+            f"{fork.setup(' --render-service-url https://<service>.onrender.com')}"
+        )
+    if hook and not service:
+        raise MissingStepError(
+            f"the {fork.environment} environment holds {HOOK_SECRET} but the repository variable "
+            f"{SERVICE_VARIABLE} is not set, so the deploy job never runs: every release is "
+            f"green and nothing is deployed. Set it: `gh variable set {SERVICE_VARIABLE} --repo "
+            f"{fork.repository} --body https://<service>.onrender.com`; or, to deploy nowhere, "
+            f"`gh secret delete {HOOK_SECRET} --env {fork.environment} --repo {fork.repository}`"
+        )
+    if not hook:
+        raise MissingStepError(
+            f"{SERVICE_VARIABLE} is set ({service}) but the {fork.environment} environment has no "
+            f"{HOOK_SECRET}, so every deploy fails: `gh secret set {HOOK_SECRET} --env "
+            f"{fork.environment} --repo {fork.repository}` and paste the service's Settings -> "
+            f"Deploy Hook from Render; or, to deploy nowhere, `gh variable delete "
+            f"{SERVICE_VARIABLE} --repo {fork.repository}`"
+        )
+    _blueprint(fork)
+    return OK, f"Render is on: the deploy hook is set and the deploy polls {service}/healthz"
+
+
+def _blueprint(fork: Fork) -> Image:
+    """The image render.yaml on main deploys, checked to be this repository's."""
+    fix = (
+        f"`python -m tools.release blueprint --repository {fork.repository} --output "
+        "render.yaml`, commit and push it"
+    )
+    try:
+        document = fork.get("/contents/render.yaml", "contents: read")
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        raise MissingStepError(f"main holds no render.yaml for Render's Blueprint: {fix}") from None
+    text = base64.b64decode(str(document.get("content", ""))).decode(errors="replace")
+    try:
+        return check(text, fork.repository)
+    except BlueprintError as error:
+        raise MissingStepError(f"render.yaml on main: {error}") from None
+
+
+def _repository_hook(fork: Fork) -> tuple[str, str]:
+    secrets = _names(fork.get("/actions/secrets?per_page=100"), "secrets")
+    if HOOK_SECRET in secrets:
+        raise MissingStepError(
+            f"{fork.repository} has a repository secret {HOOK_SECRET}, which a workflow on any "
+            f"branch can read, and the deploy hook deploys: `gh secret delete {HOOK_SECRET} --repo "
+            f"{fork.repository}` (the hook belongs to the {fork.environment} environment only)"
+        )
+    return (
+        OK,
+        f"no repository secret {HOOK_SECRET}: only the {fork.environment} environment holds it",
+    )
+
+
+def _package(fork: Fork) -> tuple[str, str]:
+    owner, name = fork.repository.split("/", 1)
+    image = f"ghcr.io/{fork.repository.lower()}"
+    kind = request(f"{fork.api_url}/users/{owner}", fork.token, permission="none").get("type")
+    plural = "orgs" if kind == "Organization" else "users"
+    url = f"{fork.api_url}/{plural}/{owner}/packages/container/{urllib.parse.quote(name.lower())}"
+    try:
+        package = request(url, fork.token, permission="packages: read", fix=TOKEN_FIX)
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        package = None
+    tags = _release_tags(fork)
+    if package is None:
+        if tags and not fork.new_record:
+            raise MissingStepError(_tags_without_image(fork, image, tags, "no package"))
+        return OK, f"package {image}: not published yet (the first release publishes it)"
+    linked = str((package.get("repository") or {}).get("full_name") or fork.repository)
+    if linked.lower() != fork.repository.lower():
+        raise MissingStepError(
+            f"the package {image} belongs to {linked}, not {fork.repository}: this repository's "
+            "release can push and read it only once the package's settings -> Manage Actions "
+            f"access -> Add repository names {fork.repository} with the Write role "
+            f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings)"
+        )
+    if tags and not fork.new_record and not _release_image(fork, image):
+        raise MissingStepError(_tags_without_image(fork, image, tags, "no release image"))
+    visibility = package.get("visibility")
+    if visibility == "public":
+        return OK, f"package {image}: public, linked to {fork.repository}"
+    if not all(_render_state(fork)):
+        return OK, f"package {image}: {visibility} (Render is off: nothing pulls it anonymously)"
+    credential = _blueprint(fork).credential
+    if credential:
+        return OK, f"package {image}: {visibility}; render.yaml pulls it with {credential!r}"
+    raise MissingStepError(
+        f"the package {image} is {visibility}: Render pulls without credentials, so the deploy "
+        "would fail. In its Package settings -> Danger Zone -> Change visibility -> Public "
+        f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings), or "
+        "name a Render registry credential in render.yaml (`python -m tools.release blueprint "
+        f"--registry-credential`) ({SET_UP})"
+    )
+
+
+def _release_tags(fork: Fork) -> list[str]:
+    listed = request_list(
+        f"{fork.base}/git/matching-refs/tags/v?per_page=100",
+        fork.token,
+        permission="contents: read",
+    )
+    names = [str(item.get("ref", "")).removeprefix("refs/tags/") for item in listed]
+    return [name for name in names if Version.from_tag(name)]
+
+
+def _release_image(fork: Fork, image: str) -> bool:
+    """Whether the registry holds a release image of `image` for the next release to extend."""
+    name = image.partition("/")[2]
+    owner = fork.repository.split("/", 1)[0]
+    registry = Registry(
+        fork.registry_url or "https://ghcr.io", name, credentials=f"{owner}:{fork.token}"
+    )
+    try:
+        return bool(find_previous(registry, image).digest)
+    except (PreviousImageError, RegistryUnknownError) as error:
+        raise MissingStepError(f"the registry could not say what {image} holds: {error}") from None
+
+
+def _tags_without_image(fork: Fork, image: str, tags: list[str], what: str) -> str:
+    newest = max(tags, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
+    return (
+        f"{fork.repository} has {len(tags)} release tag(s), the newest {newest}, "
+        f"and {what} of {image}: the first release will start the track record anew (nothing in "
+        "the registry to extend). A fork carrying its upstream's tags: that is meant, say so with "
+        f"`python -m tools.release preflight --repository {fork.repository} --new-record`. A "
+        "renamed repository or a deleted package: the record is under the old image; restore it, "
+        "or start anew on purpose: run the release by hand with the input start-anew saying why "
+        "(docs/release.md, 'The track record')"
+    )
+
+
+def _schedule(fork: Fork) -> tuple[str, str]:
+    named = _variables(fork).get("RELEASE_REPOSITORY", "").strip()
+    if named.lower() != fork.repository.lower():
+        now = f"names {named}" if named else "is not set"
+        raise MissingStepError(
+            f"the repository variable RELEASE_REPOSITORY {now}, so the schedule lapses after 60 "
+            f"days without a push: `gh variable set RELEASE_REPOSITORY --repo {fork.repository} "
+            f"--body {fork.repository}` ({fork.setup()} sets it)"
+        )
+    return OK, "RELEASE_REPOSITORY names this repository: the release keeps its schedule on"
+
+
+def _pages(fork: Fork) -> tuple[str, str]:
+    docs = fork.get("/actions/workflows/docs.yml", "actions: read")
+    if docs.get("state") == "disabled_manually":
+        return OFF, "GitHub Pages is off: the docs workflow is disabled, so no site is published"
+    try:
+        pages = fork.get("/pages", "pages: read")
     except GitHubError as error:
         if error.status != 404:
             raise
         pages = {}
     if pages.get("build_type") != "workflow":
-        raise DeployError(
-            "GitHub Pages does not build from GitHub Actions, so the docs site is not published: "
-            f"in Settings -> Pages -> Build and deployment, choose GitHub Actions ({SET_UP})"
+        raise MissingStepError(
+            "GitHub Pages does not build from GitHub Actions, so the docs workflow fails on every "
+            f"push: {fork.setup()} sets it, or {fork.setup(' --no-pages')} disables the docs "
+            "workflow (Pages off)"
         )
-    return "GitHub Pages: built by the docs workflow"
+    return OK, "GitHub Pages: built by the docs workflow"
 
 
-def _workflow(base: str, token: str) -> str:
-    workflow = request(f"{base}/actions/workflows/release.yml", token, permission="actions: read")
+def _workflow(fork: Fork) -> tuple[str, str]:
+    workflow = fork.get("/actions/workflows/release.yml", "actions: read")
     if workflow.get("state") != "active":
-        raise DeployError(
-            f"the release workflow is {workflow.get('state')}: its schedule does not run. In "
-            "Actions -> release -> enable workflow"
+        raise MissingStepError(
+            f"the release workflow is {workflow.get('state')}: its schedule does not run. "
+            f"{fork.setup()} enables it (or Actions -> release -> Enable workflow)"
         )
-    return "the release workflow is enabled: its schedule runs every six hours"
+    return OK, "the release workflow is enabled: its schedule runs every six hours"

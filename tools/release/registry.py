@@ -149,5 +149,5 @@ def check_pullable(
         "Public), or give Render a registry credential (Workspace Settings -> Registry "
         "Credentials) and name it in the Blueprint: python -m tools.release blueprint "
         f"--repository {repository} --registry-credential <its name> --output render.yaml "
-        "(docs/release.md, set-up step 3). Then re-run the failed jobs"
+        "(docs/release.md, 'Set it up on a fork'). Then re-run the failed jobs"
     )

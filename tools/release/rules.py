@@ -44,7 +44,7 @@ CREDENTIALS = (DEPLOY_KEY, GITHUB_ACTIONS)
 GITHUB_ACTIONS_APP_ID = 15368  # the GitHub Actions app, as a ruleset names it (`Integration`)
 TAG_KEY_SECRET = "RELEASE_TAG_KEY"
 BYPASS_ENTRY = {DEPLOY_KEY: "'Deploy keys'", GITHUB_ACTIONS: "'GitHub Actions'"}
-SET_UP = "docs/release.md, set-up step 6"
+SET_UP = "docs/release.md, 'Set it up on a fork'"
 
 
 def covers_release_tags(ruleset: dict[str, Any]) -> bool:
@@ -171,7 +171,10 @@ def check_tag_rules(
     create them; else lines for the log, saying too what this token could not see."""
     base = f"{api_url.rstrip('/')}/repos/{repository}"
     owner_type, rulesets = read_rulesets(api_url, repository, token, timeout=timeout)
+    seen = keys_and_secrets(base, token, environment, timeout)
     accepted = credentials_for(owner_type, credential)
+    if credential is None and seen is not None and configured_key(rulesets, seen[1]):
+        accepted = (DEPLOY_KEY,)
     findings = Findings()
     missing = missing_tag_rules(rulesets)
     if missing:
@@ -189,7 +192,7 @@ def check_tag_rules(
         )
     _check_bypass(findings, rulesets, owner_type, accepted)
     if accepted == (DEPLOY_KEY,):
-        _check_deploy_key(findings, base, token, environment, timeout)
+        _check_deploy_key(findings, seen, environment)
     if findings.problems:
         raise DeployError("; and ".join(findings.problems))
     return findings.said
@@ -222,11 +225,11 @@ def _check_bypass(
         findings.said.append(f"{_bypass_entries(accepted)} may create the release tags")
 
 
-def _check_deploy_key(
-    findings: Findings, base: str, token: str, environment: str, timeout: float
-) -> None:
-    """A deploy key that may write, and its private half in the environment's secrets, where
-    GitHub shows them to this token."""
+def keys_and_secrets(
+    base: str, token: str, environment: str, timeout: float = 30.0
+) -> tuple[list[Any], set[str]] | None:
+    """The repository's deploy keys and the names of the environment's secrets, or None where
+    GitHub does not show them to this token (a job's)."""
     quoted = urllib.parse.quote(environment, safe="")
     try:
         keys = request_list(
@@ -241,22 +244,48 @@ def _check_deploy_key(
     except GitHubError as error:
         if not error.hidden:
             raise DeployError(f"the repository's deploy keys could not be read: {error}") from None
+        return None
+    return keys, {str(s.get("name")) for s in secrets or [] if isinstance(s, dict)}
+
+
+def configured_key(rulesets: list[dict[str, Any]], secrets: set[str]) -> bool:
+    """Whether the release is set up to tag with a deploy key: the tag job uses one whenever
+    RELEASE_TAG_KEY is set, and a ruleset that lets deploy keys and not GitHub Actions bypass
+    it admits nothing else."""
+    actors = [
+        actor
+        for ruleset in rulesets
+        if restricting_creation([ruleset])
+        for actor in ruleset.get("bypass_actors") or []
+    ]
+    by_key = any(lets_bypass(actor, DEPLOY_KEY) for actor in actors)
+    by_token = any(lets_bypass(actor, GITHUB_ACTIONS) for actor in actors)
+    return TAG_KEY_SECRET in secrets or (by_key and not by_token)
+
+
+def _check_deploy_key(
+    findings: Findings, seen: tuple[list[Any], set[str]] | None, environment: str
+) -> None:
+    """A deploy key that may write, and its private half in the environment's secrets, where
+    GitHub shows them to this token."""
+    if seen is None:
         findings.said.append(
             f"deploy keys and the {environment} environment's secrets are not shown to this token "
             "(an administrator's token sees them): not checked here"
         )
         return
+    keys, names = seen
     if not any(isinstance(key, dict) and key.get("read_only") is False for key in keys):
         findings.problems.append(
             "the repository has no deploy key with write access for the release to create its "
-            "tags with: in Settings -> Deploy keys -> Add deploy key, paste the public half and "
-            f"tick 'Allow write access' ({SET_UP})"
+            "tags with: `python -m tools.release setup` makes one (by hand: Settings -> Deploy "
+            f"keys, with 'Allow write access'; {SET_UP})"
         )
-    names = {str(s.get("name")) for s in secrets or [] if isinstance(s, dict)}
     if TAG_KEY_SECRET not in names:
         findings.problems.append(
-            f"the {environment} environment has no secret {TAG_KEY_SECRET}: add the deploy "
-            f"key's private half there, in Settings -> Environments -> {environment} ({SET_UP})"
+            f"the {environment} environment has no secret {TAG_KEY_SECRET}, the deploy key's "
+            f"private half: `python -m tools.release setup` makes a new key and stores it there "
+            f"({SET_UP})"
         )
 
 

@@ -1,19 +1,33 @@
-"""`python -m tools.release remove-tag --tag vX.Y.Z`: a release tag that blocks the releases (a
-stray: made before the tag ruleset on code `main` does not hold, or left behind when `main` was
-rewritten on purpose) removed by the owner, never by hand. It checks first that the tag is a
-stray, and refuses a release the pipeline would publish or has published in order (the newest,
-or an older release that `main` holds and that descends from every earlier one); it then says
-exactly what it will do, and does it only with `--yes`, through GitHub's API with the owner's
-token (`GITHUB_TOKEN`), which the release tags ruleset lets through only if its bypass list
-holds the token's user.
+"""`python -m tools.release remove-tag --tag vX.Y.Z [--tag ...]`: release tags that block the
+releases (strays: made before the tag ruleset on code `main` does not hold, or left above a
+`main` rolled back on purpose) removed by the release's own tag credential, never by hand and
+never by editing the tag ruleset.
+
+It checks first that every tag named is a stray, against `main` and the tags as the remote holds
+them now, and refuses, removing none, while one is a release the pipeline would publish or has
+published in order (the newest on `main`, or an older release that descends from every earlier
+one); it says exactly what it will do, and does it only with `--yes`. The release workflow runs
+it so, by hand on `main` with the input `remove-tags`, in the `production` environment: with the
+deploy key in `RELEASE_TAG_KEY` (the tag ruleset's bypass actor) when set, else with the job's
+token (the GitHub Actions app, an organisation's bypass actor); the owner runs it without
+`--yes` to see beforehand what that run will do.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tools.release.github import request
-from tools.release.lineage import Git
+from tools.release.environment import check_environment
+from tools.release.github import GitHubError, request
+from tools.release.lineage import Git, stray_reason
+from tools.release.tagging import (
+    Repository,
+    TagError,
+    push_with_key,
+    refuse_token_on_a_personal_account,
+)
 from tools.release.version import Version
 
 
@@ -23,40 +37,71 @@ class Removal:
     commit: str
     why: str  # why it is a stray
 
-    def said(self, repository: str) -> str:
-        return (
-            f"{self.tag} (commit {self.commit}) is a stray: {self.why}. Removing it deletes "
-            f"refs/tags/{self.tag} from {repository} (DELETE /repos/{repository}/git/refs/tags/"
-            f"{self.tag}, with your token; the release tags ruleset lets it through only if its "
-            "bypass list holds your user). The image tags it published stay; the releases go on "
-            "from the newest release tag left."
-        )
+    def said(self) -> str:
+        return f"{self.tag} (commit {self.commit}) is a stray: {self.why}"
+
+
+def tags_named(values: Iterable[str]) -> list[str]:
+    """The tags `--tag` names, each value one tag or several separated by spaces or commas (the
+    workflow's input), in order, once each."""
+    named = [tag for value in values for tag in re.split(r"[\s,]+", value) if tag]
+    if not named:
+        raise ValueError("no release tag named: name each stray to remove (vX.Y.Z)")
+    return list(dict.fromkeys(named))
 
 
 def stray(tag: str, git: Git, main: str, branch: str) -> Removal:
     """`tag`, if it is a stray; ValueError saying why it is not (nothing is removed then)."""
-    version = Version.from_tag(tag)
-    if version is None:
+    if Version.from_tag(tag) is None:
         raise ValueError(f"{tag} is not a release tag (vX.Y.Z): the release never reads it")
     if tag not in git.tags():
         raise ValueError(f"{tag}: no such tag on the remote")
-    commit = git.commit(f"refs/tags/{tag}")
-    if not git.is_ancestor(commit, main):
-        return Removal(tag, commit, f"{branch} (at {main}) does not contain its commit")
-    for other in sorted(v for v in map(Version.from_tag, git.tags()) if v and v < version):
-        other_commit = git.commit(f"refs/tags/{other.tag}")
-        if not git.is_ancestor(other_commit, commit):
-            return Removal(tag, commit, f"it does not descend from the earlier release {other.tag}")
-    raise ValueError(
-        f"{tag} is a release on {branch} that descends from every earlier one: it blocks nothing "
-        "and removing it would rewrite the release history; nothing removed"
+    why = stray_reason(tag, git, main, branch)
+    if why is None:
+        raise ValueError(
+            f"{tag} is a release on {branch} that descends from every earlier one: it blocks "
+            "nothing and removing it would rewrite the release history; nothing removed"
+        )
+    return Removal(tag, git.commit(f"refs/tags/{tag}"), why)
+
+
+def what_removing_does(removals: list[Removal], repository: str) -> str:
+    tags = ", ".join(removal.tag for removal in removals)
+    return (
+        f"removing {tags} deletes {'its ref' if len(removals) == 1 else 'their refs'} from "
+        f"{repository} with the release's tag credential (the deploy key RELEASE_TAG_KEY, the "
+        "tag ruleset's bypass actor; else the job's token). The image tags they published stay, "
+        "and `latest` never goes back to older code: the next release must be newer than the "
+        "newest of them (a push with #minor in its head commit message, if need be); the "
+        "releases go on from the newest release tag left"
     )
 
 
-def remove(removal: Removal, api_url: str, repository: str, token: str) -> None:
-    request(
-        f"{api_url}/repos/{repository}/git/refs/tags/{removal.tag}",
-        token,
-        method="DELETE",
-        permission="contents: write, and the ruleset's bypass",
-    )
+def remove(
+    removals: list[Removal], repository: Repository, git: Git, *, key: str, environment: str
+) -> str:
+    """Delete the tags: pushed with the deploy key `key` when given, else through the REST API
+    with the token; a line for the log, or TagError saying what to change."""
+    tags = ", ".join(removal.tag for removal in removals)
+    if key.strip():
+        # The key is a secret of the environment holding the deploy hook: used only while that
+        # environment admits nothing but the release branch and the release tags.
+        check_environment(
+            repository.api_url, repository.name, environment, repository.token, "main"
+        )
+        refspecs = [f":refs/tags/{removal.tag}" for removal in removals]
+        push_with_key(refspecs, f"remove {tags}", repository, git, key)
+        return f"removed {tags} with the deploy key"
+    refuse_token_on_a_personal_account(repository, environment)
+    for removal in removals:
+        url = f"{repository.api_url}/repos/{repository.name}/git/refs/tags/{removal.tag}"
+        try:
+            request(url, repository.token, method="DELETE", permission="contents: write")
+        except GitHubError as error:
+            raise TagError(
+                f"GitHub refused to remove {removal.tag} with the token ({error.said or error}): "
+                "the tag ruleset lets only its bypass list delete release tags. Run the release "
+                "workflow on main with the input remove-tags, which removes them with the deploy "
+                "key (docs/release.md, 'A release tag that must go')"
+            ) from None
+    return f"removed {tags} with the token"

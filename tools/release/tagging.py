@@ -105,7 +105,7 @@ def create_tag(
         check_environment(
             repository.api_url, repository.name, environment, repository.token, "main"
         )
-        push_with_key(tag, commit, repository, git, key)
+        push_with_key([f"{commit}:refs/tags/{tag}"], f"create {tag}", repository, git, key)
         return f"created {tag} on {commit} with the deploy key ({TAG_KEY_SECRET})"
     refuse_token_on_a_personal_account(repository, environment)
     create_with_token(tag, commit, repository)
@@ -125,8 +125,11 @@ def known_hosts(repository: Repository) -> str:
     return "".join(f"{repository.ssh_host} {key}\n" for key in keys)
 
 
-def push_with_key(tag: str, commit: str, repository: Repository, git: Git, key: str) -> None:
-    """`git push` of `commit` as `refs/tags/<tag>` over SSH, authenticated by the deploy key."""
+def push_with_key(
+    refspecs: list[str], what: str, repository: Repository, git: Git, key: str
+) -> None:
+    """`git push` of `refspecs` over SSH, authenticated by the deploy key; `what` the push does,
+    for its error ("create v1.2.3")."""
     hosts = known_hosts(repository)
     with tempfile.TemporaryDirectory(prefix="release-tag-") as scratch:
         key_file = Path(scratch) / "key"
@@ -154,7 +157,7 @@ def push_with_key(tag: str, commit: str, repository: Repository, git: Git, key: 
         )
         url = f"git@{repository.ssh_host}:{repository.name}.git"
         result = subprocess.run(
-            ["git", "-C", str(git.directory), "push", "--quiet", url, f"{commit}:refs/tags/{tag}"],
+            ["git", "-C", str(git.directory), "push", "--quiet", url, *refspecs],
             capture_output=True,
             text=True,
             check=False,
@@ -164,7 +167,7 @@ def push_with_key(tag: str, commit: str, repository: Repository, git: Git, key: 
         said = " | ".join(line.strip() for line in result.stderr.splitlines() if line.strip())
         fixes = [fix for words, fix in PUSH_REFUSALS if words in result.stderr]
         raise TagError(
-            f"GitHub refused to create {tag} with the deploy key ({said or 'no message'}). "
+            f"GitHub refused to {what} with the deploy key ({said or 'no message'}). "
             + ("; ".join(fixes) or "check the deploy key and the tag ruleset")
             + f" ({SET_UP}). Then re-run the failed jobs: nothing was published"
         )
