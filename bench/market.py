@@ -14,7 +14,8 @@ trained as `<base>-usdt`), one model directory of 222 pairs.
   of them: resident memory after one request to every pair (bar: at most 1.25x), `/assets`
   latency (bar: under 100 ms) and `/healthz`'s size (bar: under 64 KiB).
 - `python -m bench.market sizes` (bar 3): the files the image holds of each hourly pair (bar:
-  each at most 1.5 MB).
+  each at most 1.5 MB); `--models DIR` measures another model directory (issue 68's five-year
+  pairs, docs/performance.md).
 
 Each prints a table with the load average it ran at and writes `reports/bench-market-*.json`.
 Figures taken while the machine does other work move with that work: re-measure on idle cores.
@@ -413,10 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="serve: starts of each set")
     parser.add_argument("--daily", type=int, help="only the first N daily pairs (a quick look)")
     parser.add_argument("--hourly", type=int, help="only the first N hourly pairs")
+    parser.add_argument("--models", type=Path, help="serve, sizes: this model directory")
     args = parser.parse_args(argv)
     REPORTS.mkdir(exist_ok=True)
     whole = args.daily is None and args.hourly is None
-    models = MODELS if whole else WORK / "models-subset"
+    models = args.models or (MODELS if whole else WORK / "models-subset")
     if args.bar == "cache":
         runs = measure_cache({DAILY: args.daily, HOURLY: args.hourly}, models)
         print(cache_table(runs))

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.schema import INTERVAL_PATTERN, UNIT_SECONDS
 
 WEEK_ORIGIN = 4 * 86_400  # 1970-01-05, the first Monday after the epoch (a Thursday)
@@ -122,9 +123,12 @@ class Candles:
         return len(self.ds)
 
 
-def aggregate(bars: BarArrays, base: Interval, target: Interval) -> Candles:
+def aggregate(
+    bars: BarArrays, base: Interval, target: Interval, *, whole: np.ndarray | None = None
+) -> Candles:
     """`target` candles of `bars`, which are `base` bars; IntervalError unless `target` is a
-    whole multiple of `base`."""
+    whole multiple of `base`. `whole`: per bar, whether it is a complete candle of finer bars
+    itself (a candle is complete when every bar of its period is there, and whole)."""
     if not target.is_multiple_of(base):
         finer = "finer than" if target.seconds < base.seconds else "no multiple of"
         raise IntervalError(
@@ -154,7 +158,8 @@ def aggregate(bars: BarArrays, base: Interval, target: Interval) -> Candles:
         close=bars.close[ends - 1],
         volume=np.add.reduceat(bars.volume, starts),
         vwap=_vwap(bars.vwap, bars.volume, starts, counts),
-        complete=counts == target.seconds // base.seconds,
+        complete=(counts == target.seconds // base.seconds)
+        & (True if whole is None else np.logical_and.reduceat(whole, starts)),
     )
 
 
@@ -174,3 +179,23 @@ def _vwap(
     weighted = np.add.reduceat(price * weight, starts)
     total = np.add.reduceat(weight, starts)
     return np.divide(weighted, total, out=mean, where=traded)
+
+
+# The candles an artifact keeps of the whole history, by its names for them
+# (`cryptopredict.artifact.history.TABLES`).
+KEPT = {"week": Interval(1, "w"), "day": Interval(1, "d")}
+
+
+def kept_candles(bars: BarHistory, base: Interval) -> dict[str, tuple[BarHistory, np.ndarray]]:
+    """The candles of whole days and weeks an artifact keeps of `bars`, `base` bars (none for
+    bars of a day or longer, or that do not divide one), each with how many bars it holds."""
+    day = KEPT["day"].seconds
+    if base.seconds >= day or day % base.seconds:
+        return {}
+    kept = {}
+    for name, period in KEPT.items():
+        made = aggregate(bars, base, period)
+        columns = {column: getattr(made, column) for column in BarHistory.names()}
+        _, counts = np.unique(period.open_times(np.asarray(bars.ds)), return_counts=True)
+        kept[name] = (BarHistory(**columns), counts)
+    return kept

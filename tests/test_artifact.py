@@ -141,8 +141,11 @@ def test_round_trip(written):
     for level in LEVELS:
         np.testing.assert_allclose(artifact.grid.lower(level), written_grid.lower(level), rtol=1e-9)
         np.testing.assert_allclose(artifact.grid.upper(level), written_grid.upper(level), rtol=1e-9)
+    # Within 90 days of the last bar the history keeps every column of every bar.
+    history = artifact.history
+    whole = history.rows(history.first_bar, history.last_bar + 1)
     for name in BarHistory.names():
-        np.testing.assert_array_equal(artifact.history[name], parts()["history"][name])
+        np.testing.assert_array_equal(whole[name], parts()["history"][name])
     assert artifact.load_model() == parts()["model"]
     assert list(load_artifacts(written.parent)) == ["btc-usd"]
 
@@ -241,14 +244,14 @@ def test_a_manifest_from_a_newer_schema_is_refused(written):
         load_artifact(written)
 
 
-def test_a_schema_6_artifact_says_to_retrain(written):
+def test_a_schema_7_artifact_says_to_retrain(written):
     manifest = json.loads((written / MANIFEST).read_text())
-    manifest["schema_version"] = 6
+    manifest["schema_version"] = 7
     (written / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(
         ArtifactError,
-        match=r"schema_version 6 is no longer supported \(schema 7 records the band's adaptive "
-        r"step and its scale at the last bar\); retrain with `python train.py`",
+        match=r"schema_version 7 is no longer supported \(schema 8 stores the grid and the "
+        r"history sized to what is served\); retrain with `python train.py`",
     ):
         load_artifact(written)
 
@@ -435,12 +438,13 @@ def test_kill_9_mid_write_leaves_a_verified_artifact(written, tmp_path):
         # An object in the grid's header once crashed the server: its bytes read as a pointer.
         (GRID, "step", "|O", "field 'step' is of type 'object', not one this code writes"),
         (GRID, "yhat", "|O", "field 'yhat' is of type 'object', not one this code writes"),
-        (GRID, "first", ">i8", "field 'first' is of type '>i8', not one this code writes"),
-        (GRID, "first", "<f8", "first is not one int64"),
+        (GRID, "step", ">i8", "field 'step' is of type '>i8', not one this code writes"),
+        (GRID, "step", "<f8", "step is not one int64"),
+        (GRID, "time", "<f4", "time is not a list of at least two times"),
         (GRID, "lead", "<i2", "field 'lead' is of type 'int16', not one this code writes"),
         (GRID, "lead", "<i4", "lead is int32, not <class 'numpy.uint32'>"),
         (HISTORY, "close", "|O", "field 'close' is of type 'object', not one this code"),
-        (HISTORY, "ds", "<f4", "ds is float32, not a time"),
+        (HISTORY, "first", "<f8", "first is not one int64"),
         (HISTORY, "close", "<f4", "close is float32 with [0-9]+ decimals, not whole ticks"),
     ],
 )

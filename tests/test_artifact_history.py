@@ -1,6 +1,7 @@
-"""history.npy as compact as it is exact (schema 5): decimal columns as whole ticks, computed
-ones as float64, times as uint32, every value read back bit for bit; and what a tampered layout
-is refused with."""
+"""history.npy sized to what is served, as compact as it is exact (schema 8): every bar's close,
+every column of the last 90 days' bars, the daily and weekly candles of the whole history, each
+read back bit for bit; decimal columns as whole ticks, computed ones as float64; and what a
+tampered layout is refused with."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cryptopredict.artifact.arrays import ArtifactError, BarHistory, encode_record, open_table
+from cryptopredict.artifact.arrays import (
+    DAY,
+    FULL_DAYS,
+    ArtifactError,
+    BarHistory,
+    encode_record,
+    open_table,
+)
 from cryptopredict.artifact.history import (
     FLOAT,
+    TABLES,
     encode_history,
     exact_ticks,
     stored_history,
 )
+from cryptopredict.candles import KEPT, Interval, aggregate, kept_candles
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.snapshot import SnapshotSource
 
@@ -38,6 +48,10 @@ def spot_bars() -> BarHistory:
     )
 
 
+HOURLY = Interval(1, "h")
+HOUR = HOURLY.seconds
+
+
 def stored(data: bytes, tmp_path: Path):
     """`data` as history.npy, opened as the reader opens it (memory-mapped)."""
     path = tmp_path / "history.npy"
@@ -47,45 +61,60 @@ def stored(data: bytes, tmp_path: Path):
     return stored_history(path, record)
 
 
-def test_every_value_reads_back_bit_for_bit_from_a_file_half_the_size(spot_bars, tmp_path):
-    data = encode_history(spot_bars)
+def test_every_close_and_the_last_90_days_whole_read_back_bit_for_bit(spot_bars, tmp_path):
+    data = encode_history(spot_bars, HOUR, kept_candles(spot_bars, HOURLY))
     history = stored(data, tmp_path)
-    assert history.ds.dtype == np.uint32
-    for name in ("open", "high", "low", "close"):
-        assert history._columns[name][0].dtype == np.int32  # ADA's four decimals
-        assert history._columns[name][1] == 4
-    assert history._columns["vwap"][1] == FLOAT  # (high + low + close) / 3: no decimal
-    whole = history.expand()
+    assert np.array_equal(history.ds, spot_bars.ds)
+    assert np.array_equal(history["close"], spot_bars.close)
+    last = int(spot_bars.ds[-1])
+    assert history.whole_from == (last - FULL_DAYS * DAY) // DAY * DAY
+    whole = history.rows(history.first_bar, last + 1)
+    kept = spot_bars.ds >= history.whole_from
     for name in BarHistory.names():
-        assert np.array_equal(whole[name], spot_bars[name]), name
-        assert whole[name].dtype == spot_bars[name].dtype
-    float_layout = 7 * 8 * len(spot_bars)
-    assert len(data) < 0.65 * float_layout  # ADA: 64%
+        assert np.array_equal(whole[name], spot_bars[name][kept]), name
+    assert history.stored_close.stored.dtype == np.int32  # ADA's four decimals
+    assert history.whole["vwap"].decimals == FLOAT  # (high + low + close) / 3: no decimal
+    # Two years of hourly bars in a sixth of the bytes of seven float64 columns (ADA: 16%).
+    assert len(data) < 7 * 8 * len(spot_bars) / 6
 
 
-def test_slices_positions_and_single_values_match_the_bars(spot_bars, tmp_path):
-    history = stored(encode_history(spot_bars), tmp_path)
-    rows = history.rows(100, 160)
+@pytest.mark.parametrize("table", range(len(TABLES)))
+def test_the_daily_and_weekly_candles_are_the_bars_aggregated(spot_bars, tmp_path, table):
+    history = stored(encode_history(spot_bars, HOUR, kept_candles(spot_bars, HOURLY)), tmp_path)
+    kept = history.tables[table]
+    expected = aggregate(spot_bars, HOURLY, KEPT[kept.name])
+    candles, whole = kept.rows(kept.first, history.last_bar + 1, history.step)
     for name in BarHistory.names():
-        assert np.array_equal(rows[name], spot_bars[name][100:160])
-    positions = np.array([0, 7, len(spot_bars) - 1])
-    assert np.array_equal(history.values("close", positions), spot_bars.close[positions])
-    close = history.reader("close")
-    assert [close(int(p)) for p in positions] == spot_bars.close[positions].tolist()
-    assert np.array_equal(history.close, spot_bars.close)
+        assert np.array_equal(candles[name], expected.__dict__[name]), name
+    assert np.array_equal(whole, expected.complete)
 
 
-def test_single_values_read_from_a_float64_column_stored_unaligned(spot_bars, tmp_path):
-    """An odd count of uint32 times puts a float64 column right after them at an offset that is
-    no multiple of 8 (a memoryview cannot index it): its values still read one at a time."""
-    columns = {name: spot_bars[name][:101] for name in BarHistory.names()}
-    columns["open"] = spot_bars.vwap[:101]  # computed: stored as float64, next to `ds`
-    history = stored(encode_history(BarHistory(**columns)), tmp_path)
-    opens, decimals = history._columns["open"]
-    assert decimals == FLOAT
-    assert not opens.flags.aligned
-    read = history.reader("open")
-    assert [read(p) for p in (0, 50, 100)] == columns["open"][[0, 50, 100]].tolist()
+def test_a_missing_bar_has_no_close(spot_bars, tmp_path):
+    missing = 1000
+    columns = {name: np.delete(spot_bars[name], missing) for name in BarHistory.names()}
+    history = stored(
+        encode_history(bars := BarHistory(**columns), HOUR, kept_candles(bars, HOURLY)), tmp_path
+    )
+    labels = spot_bars.ds[missing - 1 : missing + 2]
+    assert [history.close_at(int(label)) for label in labels] == [
+        spot_bars.close[missing - 1],
+        None,
+        spot_bars.close[missing + 1],
+    ]
+    closes = history.closes_at(np.r_[labels, labels[0] + 1800, spot_bars.ds[-1] + 3600])
+    assert np.array_equal(closes[[0, 2]], spot_bars.close[[missing - 1, missing + 1]])
+    assert np.isnan(closes[[1, 3, 4]]).all()
+    assert np.array_equal(history.ds, columns["ds"])
+
+
+def test_daily_bars_keep_every_column_and_no_candles(spot_bars, tmp_path):
+    daily = aggregate(spot_bars, HOURLY, Interval(1, "d"))
+    bars = BarHistory(**{name: daily.__dict__[name] for name in BarHistory.names()})
+    history = stored(encode_history(bars, DAY, kept_candles(bars, Interval(1, "d"))), tmp_path)
+    assert history.tables == ()
+    whole = history.rows(history.first_bar, history.last_bar + 1)
+    for name in BarHistory.names():
+        assert np.array_equal(whole[name], bars[name]), name
 
 
 @pytest.mark.parametrize(
@@ -108,21 +137,37 @@ def test_the_fewest_exact_decimals_else_float64(values, dtype, decimals):
 def test_times_past_2106_are_int64(spot_bars, tmp_path):
     later = BarHistory(**{name: spot_bars[name][:3] for name in BarHistory.names()})
     shifted = BarHistory(ds=later.ds + 2**32, **{n: later[n] for n in BarHistory.names()[1:]})
-    history = stored(encode_history(shifted), tmp_path)
-    assert history.ds.dtype == np.int64
+    history = stored(encode_history(shifted, HOUR, kept_candles(shifted, HOURLY)), tmp_path)
     assert np.array_equal(history["ds"], shifted.ds)
 
 
+def _fields(data: bytes, tmp_path: Path) -> tuple[dict, dict]:
+    """The scalars and the columns of the record `data`."""
+    path = tmp_path / "written.npy"
+    path.write_bytes(data)
+    record = np.load(path)
+    names = record.dtype.names
+    scalars = {name: int(record[name]) for name in names if record[name].shape == ()}
+    columns = {name: np.array(record[name]) for name in names if name not in scalars}
+    return scalars, columns
+
+
 def test_a_tampered_layout_is_refused_naming_the_column(spot_bars, tmp_path):
-    columns = {name: spot_bars[name][:5] for name in BarHistory.names()}
-    columns["ds"] = columns["ds"].astype(np.int64)
-    decimals = {f"{name}_decimals": FLOAT for name in BarHistory.names()[1:]}
-    assert len(stored(encode_record(decimals, columns), tmp_path)) == 5
-    with pytest.raises(ArtifactError, match="close is float64 with 4 decimals, not whole ticks"):
-        stored(encode_record({**decimals, "close_decimals": 4}, columns), tmp_path)
-    without = {key: value for key, value in decimals.items() if key != "volume_decimals"}
+    scalars, columns = _fields(
+        encode_history(spot_bars, HOUR, kept_candles(spot_bars, HOURLY)), tmp_path
+    )
+    assert len(stored(encode_record(scalars, columns), tmp_path)) == len(spot_bars)
+    with pytest.raises(ArtifactError, match="close is int32 with 13 decimals, not whole ticks"):
+        stored(encode_record({**scalars, "close_decimals": 13}, columns), tmp_path)
+    without = {key: value for key, value in scalars.items() if key != "volume_decimals"}
     with pytest.raises(ArtifactError, match="lacks volume_decimals"):
         stored(encode_record(without, columns), tmp_path)
-    ticks = {**columns, "close": np.arange(5, dtype=np.int32)}
-    with pytest.raises(ArtifactError, match="close is int32 with 13 decimals"):
-        stored(encode_record({**decimals, "close_decimals": 13}, ticks), tmp_path)
+    shorter = {**columns, "open": columns["open"][1:]}
+    with pytest.raises(ArtifactError, match="open does not match close from full_from in length"):
+        stored(encode_record(scalars, shorter), tmp_path)
+    unopened = {**columns, "close": np.r_[0, columns["close"][1:]].astype(np.int32)}
+    with pytest.raises(ArtifactError, match="the first or the last slot holds no bar"):
+        stored(encode_record(scalars, unopened), tmp_path)
+    counts = {**columns, "day_bars": columns["day_bars"].astype(np.int64)}
+    with pytest.raises(ArtifactError, match="day_bars is int64, not int32"):
+        stored(encode_record(scalars, counts), tmp_path)

@@ -7,15 +7,27 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.artifact.arrays import DAY, FINE_DAYS, ArtifactError, BarHistory, encode_grid
+from cryptopredict.artifact.arrays import (
+    DAY,
+    FINE_DAYS,
+    FULL_DAYS,
+    ArtifactError,
+    BarHistory,
+    Grid,
+    check_grid,
+    encode_grid,
+    open_table,
+    stored_grid,
+)
 from cryptopredict.artifact.index import INDEX, read_index
-from cryptopredict.artifact.read import load_artifact
+from cryptopredict.artifact.read import Artifact, load_artifact
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.utc import utc_datetime
@@ -155,7 +167,9 @@ def test_records_made_at_once_by_many_processes_are_all_kept(tmp_path):
     assert len(index_of(tmp_path)) == per_process * processes
 
 
-def hourly_pair(years: float, horizon_days: int) -> tuple[BarHistory, object]:
+def hourly_pair(years: float, horizon_days: int) -> tuple[BarHistory, Grid]:
+    """Hourly bars and their grid, the hindcast from an origin every six hours (as the release
+    retrains)."""
     bars = int(years * 365 * 24)
     ds = START + HOUR * np.arange(bars + horizon_days * 24, dtype=np.int64)
     close = 30_000 + np.sin(np.arange(bars)) * 100
@@ -164,19 +178,23 @@ def hourly_pair(years: float, horizon_days: int) -> tuple[BarHistory, object]:
         **dict.fromkeys(("open", "high", "low", "close", "vwap"), close),
         volume=np.ones(bars),
     )
-    return history, grid(ds, last_bar=int(ds[bars - 1]))
+    last_bar = int(ds[bars - 1])
+    six_hourly = np.maximum((ds - 1) // (6 * HOUR) * (6 * HOUR), ds[0])
+    origin = np.where(ds > last_bar, last_bar, np.minimum(six_hourly, last_bar))
+    return history, replace(grid(ds, last_bar), origin=origin)
 
 
-def test_an_hourly_grid_of_five_and_a_half_years_and_a_three_year_horizon_is_under_2_mb(tmp_path):
+def test_an_hourly_grid_of_five_and_a_half_years_and_a_three_year_horizon_is_under_800_kb(
+    tmp_path,
+):
     history, full = hourly_pair(5.5, 1096)
     stored = encode_grid(tmp_path / GRID, full, last_bar=int(history.ds[-1]))
-    assert len(stored) < 2_000_000
+    assert len(stored) < 800_000
     # As training used to store it: every hour, nine 8-byte arrays.
     assert len(full.ds) * 9 * 8 > 5_000_000
 
 
-def test_past_30_days_the_grid_keeps_a_knot_a_day_and_serves_every_hour_between(tmp_path):
-    history, full = hourly_pair(0.1, 90)
+def written_pair(tmp_path: Path, history: BarHistory, full: Grid) -> Artifact:
     written = parts()
     written.update(grid=full, history=history)
     manifest = written["manifest"]
@@ -187,13 +205,19 @@ def test_past_30_days_the_grid_keeps_a_knot_a_day_and_serves_every_hour_between(
     )
     horizon = msgspec.structs.replace(manifest.horizon, grid_last=utc_datetime(int(full.ds[-1])))
     written["manifest"] = msgspec.structs.replace(manifest, data=data, horizon=horizon)
-    artifact = load_artifact(write_artifact(tmp_path, **written))
-    stored = artifact.grid_file
+    return load_artifact(write_artifact(tmp_path, **written))
+
+
+def test_past_30_days_the_grid_keeps_a_knot_a_day_and_serves_every_hour_between(tmp_path):
+    history, full = hourly_pair(0.1, 90)
+    artifact = written_pair(tmp_path, history, full)
     last_bar = int(history.ds[-1])
-    assert stored.fine_last == last_bar + FINE_DAYS * DAY
-    times = stored.times()
-    assert np.all(np.diff(times[: stored.fine_rows]) == HOUR)
-    assert np.all(np.diff(times[stored.fine_rows :]) == DAY)
+    times = artifact.grid_file.times()
+    ahead = times[times >= last_bar]
+    fine = ahead <= last_bar + FINE_DAYS * DAY
+    assert np.all(np.diff(ahead[fine]) == HOUR)
+    assert np.all(np.diff(ahead[~fine]) == DAY)
+    assert ahead[fine][-1] == last_bar + FINE_DAYS * DAY
     assert times[-1] == full.ds[-1]
     served = artifact.grid
     np.testing.assert_array_equal(served.ds, full.ds)
@@ -203,3 +227,52 @@ def test_past_30_days_the_grid_keeps_a_knot_a_day_and_serves_every_hour_between(
     np.testing.assert_allclose(served.yhat, full.yhat, rtol=1e-12)
     np.testing.assert_allclose(served.upper(95), full.upper(95), rtol=1e-7)
     np.testing.assert_array_equal(served.origin, full.origin)
+
+
+def test_before_its_last_90_days_the_hindcast_keeps_two_knots_an_origin(tmp_path):
+    history, full = hourly_pair(200 / 365, 10)
+    last_bar = int(history.ds[-1])
+    curved = np.sqrt(full.ds - full.origin)  # a band widening along the lead, as a real one
+    wider = replace(full, yhat_upper_95=full.yhat_upper_95 + curved)
+    artifact = written_pair(tmp_path, history, wider)
+    times = artifact.grid_file.times()
+    fine_from = last_bar - FULL_DAYS * DAY
+    older = times[times < fine_from]
+    origin = full.origin[np.searchsorted(full.ds, older)]
+    # Each origin's first and last hour: two knots a run of six.
+    assert np.array_equal(
+        np.unique(origin, return_counts=True)[1][1:-1], [2] * (len(older) // 2 - 1)
+    )
+    assert np.all(np.diff(times[times >= fine_from]) == HOUR)
+    served = artifact.grid
+    # Every answer's origin is the one it had; the knots' values are the grid's.
+    np.testing.assert_array_equal(served.origin, wider.origin)
+    knots = np.searchsorted(wider.ds, times)
+    np.testing.assert_allclose(served.upper(95)[knots], wider.upper(95)[knots], rtol=1e-7)
+    recent = wider.ds >= fine_from
+    np.testing.assert_allclose(served.upper(95)[recent], wider.upper(95)[recent], rtol=1e-7)
+    # Between an origin's first and last hour the band is a straight line: narrower than the
+    # curved one (to float32's precision), by at most the curve's bulge over a run from lead 0
+    # to 6 hours (the first origin's), whose chord is lowest beneath it at lead 1.5 hours.
+    gap = (wider.upper(95) - served.upper(95))[~recent]
+    bulge = np.sqrt(1.5 * HOUR) - np.sqrt(6 * HOUR) / 4
+    assert gap.min() > -1e-7 * wider.upper(95).max()
+    assert 0 < gap.max() < bulge
+
+
+def test_a_grid_interpolating_between_two_origins_is_refused(tmp_path):
+    """Between two knots an answer takes the later knot's origin: were it after the earlier
+    knot, an hour between them would be answered with data from after it."""
+    history, full = hourly_pair(0.05, 2)
+    last_bar = int(history.ds[-1])
+    path = tmp_path / GRID
+    path.write_bytes(encode_grid(path, full, last_bar=last_bar))
+    with path.open("rb") as opened:
+        record, _ = open_table(path, opened)
+    kept = stored_grid(path, record)
+    check_grid(path, kept, first_bar=int(history.ds[0]), last_bar=last_bar)
+    skipping = replace(
+        kept, time=kept.time[::3], yhat=kept.yhat[::3], band=kept.band[::3], lead=kept.lead[::3]
+    )
+    with pytest.raises(ArtifactError, match="answers between them would have seen later data"):
+        check_grid(path, skipping, first_bar=int(history.ds[0]), last_bar=last_bar)

@@ -7,15 +7,17 @@ served forecast at every bar time from the first bar to the end of the horizon, 
 On disk each is one `.npy` file holding a single record whose fields are whole columns, so that
 it is memory-mapped without being read (`open_table`) and every column is one contiguous array:
 
-- `grid.npy` (`StoredGrid`) keeps the grid's meaning at a fraction of its size. Its knots run at
-  the data's interval (`step`) from the first bar to `FINE_DAYS` past the last bar, then every
-  `coarse_step` (a day) to the end of the horizon (`last`); between knots the served values are
-  interpolated linearly. Per knot: `yhat`, the point forecast (float64); `band`, each bound of
-  each band as float32 log(bound / yhat), lower then upper at each level of `LEVELS`; `lead`,
-  seconds from the knot's origin (the last bar it had seen) to the knot (uint32). The times are
-  not stored: `first`, `step`, `fine_rows`, `coarse_step` and `last` give them.
-- `history.npy`: `ds` and open, high, low, close, volume, vwap, each as compact as it is exact
-  (`cryptopredict/artifact/history.py`).
+- `grid.npy` (`StoredGrid`) keeps the grid's meaning at a fraction of its size. Its knots are
+  every row of the hindcast's last `FULL_DAYS` and of the forecast's first `FINE_DAYS`;
+  before those 90 days, the first and the last row of each origin's run (two knots per
+  six-hourly origin on hourly bars); past those 30 days, a knot a day (for steps that divide a
+  day) to the end of the horizon. Between knots the served values are interpolated linearly,
+  always between two knots that had seen the same data (`check_grid`). Per knot: `time` (epoch
+  seconds, uint32, a whole number of `step`s after the first); `yhat`, the point forecast
+  (float64); `band`, each bound of each band as float32 log(bound / yhat), lower then upper at
+  each level of `LEVELS`; `lead`, seconds from the knot's origin (the last bar it had seen) to
+  the knot (uint32).
+- `history.npy`: the bars, sized to what is served (`cryptopredict/artifact/history.py`).
 
 `check_grid` and `check_history` check the values (what training writes, and `load_artifact`);
 opening checks only the layout, the values being covered by the manifest's sha256.
@@ -24,7 +26,6 @@ opening checks only the layout, the values being covered by the manifest's sha25
 from __future__ import annotations
 
 import io
-import math
 import mmap
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,6 +39,9 @@ from cryptopredict.utc import iso_utc
 
 DAY = 86_400
 FINE_DAYS = 30  # past the last bar, the grid keeps the data's interval this long, then a day
+# Before the last bar the artifact keeps this long whole: the hindcast's every row (earlier, two
+# knots per origin) and every column of the bars finer than a day (earlier, their close).
+FULL_DAYS = 90
 
 # What an array's values must be: int64 epoch seconds, finite positive floats, finite floats
 # at least 0.
@@ -111,9 +115,9 @@ class BarHistory(Arrays):
     vwap: np.ndarray = _array(PRICE)
 
 
+_UINT32 = int(np.iinfo(np.uint32).max)
 GRID_ARRAYS = Grid.names()
 HISTORY_ARRAYS = BarHistory.names()
-AXIS = ("first", "step", "fine_rows", "coarse_step", "last")
 
 
 def band_column(level: int, side: str) -> int:
@@ -126,62 +130,38 @@ def band_column(level: int, side: str) -> int:
 class StoredGrid:
     """`grid.npy`: the grid at its knots (see the module's doc), as stored."""
 
-    first: int  # the first knot: the first bar
-    step: int  # seconds between knots up to `fine_last`: the data's interval
-    fine_rows: int  # knots `step` apart from `first`
-    coarse_step: int  # seconds between the later knots, but the last may be closer
-    last: int  # the last knot: the end of the horizon
+    step: int  # the data's interval: every knot lies a whole number of steps after the first
+    time: np.ndarray  # (knots,) uint32 or int64 epoch seconds, increasing
     yhat: np.ndarray  # (knots,) float64
     band: np.ndarray  # (knots, 2 * len(LEVELS)) float32, log(bound / yhat); see `band_column`
     lead: np.ndarray  # (knots,) uint32 seconds from the knot's origin to the knot
 
     @property
-    def fine_last(self) -> int:
-        return self.first + (self.fine_rows - 1) * self.step
+    def first(self) -> int:
+        """The first knot: the first bar."""
+        return int(self.time[0])
+
+    @property
+    def last(self) -> int:
+        """The last knot: the end of the horizon."""
+        return int(self.time[-1])
 
     @property
     def knots(self) -> int:
         return len(self.yhat)
 
-    def time_of(self, knot: int) -> int:
-        if knot < self.fine_rows:
-            return self.first + knot * self.step
-        return min(self.fine_last + (knot - self.fine_rows + 1) * self.coarse_step, self.last)
-
     def times(self) -> np.ndarray:
-        """Every knot's time."""
-        fine = self.first + self.step * np.arange(self.fine_rows, dtype=np.int64)
-        later = np.arange(1, self.knots - self.fine_rows + 1, dtype=np.int64)
-        return np.concatenate(
-            [fine, np.minimum(self.fine_last + self.coarse_step * later, self.last)]
-        )
-
-    def position(self, epoch: float) -> float:
-        """Where `epoch` (between `first` and `last`) falls among the knots: knot `i` at `i`,
-        halfway between knots `i` and `i + 1` at `i + 0.5`."""
-        if epoch <= self.fine_last:
-            return (epoch - self.first) / self.step
-        knot = min(
-            self.fine_rows - 1 + int((epoch - self.fine_last) // self.coarse_step), self.knots - 2
-        )
-        start, end = self.time_of(knot), self.time_of(knot + 1)
-        return knot + (epoch - start) / (end - start)
+        """Every knot's time, as int64."""
+        return np.asarray(self.time, dtype=np.int64)
 
     def positions(self, epochs: np.ndarray) -> np.ndarray:
-        """`position` of every one of `epochs`."""
+        """Where each of `epochs` (between `first` and `last`) falls among the knots: knot `i`
+        at `i`, halfway between knots `i` and `i + 1` at `i + 0.5`."""
         epochs = np.asarray(epochs, dtype=np.float64)
-        fine = (epochs - self.first) / self.step
-        if self.knots == self.fine_rows:
-            return fine
-        whole = np.floor((epochs - self.fine_last) / self.coarse_step).astype(np.int64)
-        knot = np.clip(self.fine_rows - 1 + whole, self.fine_rows - 1, self.knots - 2)
-        start = np.where(
-            knot < self.fine_rows,
-            self.first + knot * self.step,
-            np.minimum(self.fine_last + (knot - self.fine_rows + 1) * self.coarse_step, self.last),
-        )
-        end = np.minimum(self.fine_last + (knot - self.fine_rows + 2) * self.coarse_step, self.last)
-        return np.where(epochs <= self.fine_last, fine, knot + (epochs - start) / (end - start))
+        times = self.times()
+        knot = np.clip(np.searchsorted(times, epochs, side="right") - 1, 0, self.knots - 2)
+        start, end = times[knot], times[knot + 1]
+        return knot + (epochs - start) / (end - start)
 
     def bound(self, level: int, side: str) -> np.ndarray:
         """The `side` bound of the `level`% band at every knot, in price."""
@@ -209,29 +189,52 @@ class StoredGrid:
         return Grid(ds=ds, origin=later, **values)
 
 
-def grid_times(first: int, step: int, last: int, last_bar: int) -> np.ndarray:
-    """The times a grid from `first` to `last` every `step` keeps (its knots): every step to
-    `FINE_DAYS` past `last_bar`, then every day, and `last`."""
-    fine_rows = (min(last_bar + FINE_DAYS * DAY, last) - first) // step + 1
+def forecast_times(step: int, last: int, last_bar: int) -> np.ndarray:
+    """The knots past `last_bar` of a grid ending at `last`: every `step` to `FINE_DAYS` past
+    `last_bar`, then every day (for steps that divide a day), and `last`."""
+    fine_last = last_bar + (min(FINE_DAYS * DAY, last - last_bar) // step) * step
     coarse_step = DAY if step < DAY and DAY % step == 0 else step
-    fine_last = first + (fine_rows - 1) * step
-    fine = np.arange(first, fine_last + 1, step, dtype=np.int64)
+    fine = np.arange(last_bar + step, fine_last + 1, step, dtype=np.int64)
     later = np.arange(fine_last + coarse_step, last, coarse_step, dtype=np.int64)
     ends = np.array([last] if last > fine_last else [], dtype=np.int64)
     return np.concatenate([fine, later, ends])
 
 
-def encode_grid(file: Path, grid: Grid, last_bar: int) -> bytes:
-    """`grid.npy` (to be written as `file`): `grid` at its knots; ArtifactError unless its
-    times are evenly spaced and no row's origin is after its time or the last bar."""
+def hindcast_knots(ds: np.ndarray, origin: np.ndarray, fine_from: int) -> np.ndarray:
+    """Which rows of a hindcast (`ds` up to the last bar, each row's `origin`) are knots: every
+    row from `fine_from` on; before it, the first and the last row of each origin's run, so
+    that a value between two knots is interpolated between two forecasts from one origin."""
+    changes = origin[1:] != origin[:-1]
+    run_edge = np.r_[True, changes] | np.r_[changes, True]
+    return run_edge | (ds >= fine_from)
+
+
+def grid_knots(
+    file: Path, grid: Grid, last_bar: int, *, full_days: float = FULL_DAYS
+) -> StoredGrid:
+    """`grid` at its knots, every row of the hindcast's last `full_days` (as `grid.npy`, to be
+    written as `file`, holds it); ArtifactError unless its times are evenly spaced and no row's
+    origin is after its time or the last bar."""
     ds = np.asarray(grid.ds, dtype=np.int64)
     step = int(ds[1] - ds[0])
     require(bool(np.all(np.diff(ds) == step)), file, "the grid is not evenly spaced")
-    first, last = int(ds[0]), int(ds[-1])
-    times = grid_times(first, step, last, last_bar)
-    fine_rows = (min(last_bar + FINE_DAYS * DAY, last) - first) // step + 1
-    coarse_step = DAY if step < DAY and DAY % step == 0 else step
-    at = ((times - first) // step).astype(np.int64)
+    origin = np.asarray(grid.origin, dtype=np.int64)
+    _ordered(
+        file,
+        ds,
+        origin,
+        np.minimum(ds, last_bar),
+        "origin is after ds or after the last stored bar",
+    )
+    past = ds <= last_bar
+    fine_from = last_bar - round(full_days * DAY)
+    times = np.concatenate(
+        [
+            ds[past][hindcast_knots(ds[past], origin[past], fine_from)],
+            forecast_times(step, int(ds[-1]), last_bar),
+        ]
+    )
+    at = ((times - ds[0]) // step).astype(np.int64)
     yhat = np.asarray(grid.yhat, dtype=np.float64)[at]
     with np.errstate(divide="ignore", invalid="ignore"):  # check_grid names what is wrong
         band = np.column_stack(
@@ -241,19 +244,28 @@ def encode_grid(file: Path, grid: Grid, last_bar: int) -> bytes:
                 for side in ("lower", "upper")
             ]
         ).astype(np.float32)
-    origin = np.asarray(grid.origin, dtype=np.int64)
-    _ordered(
-        file,
-        ds,
-        origin,
-        np.minimum(ds, last_bar),
-        "origin is after ds or after the last stored bar",
-    )
     lead = times - origin[at]
     require(bool(lead.max() <= np.iinfo(np.uint32).max), file, "an origin is a century early")
-    columns: dict[str, np.ndarray] = {"yhat": yhat, "band": band, "lead": lead.astype(np.uint32)}
-    axis = {"first": first, "step": step, "fine_rows": fine_rows, "coarse_step": coarse_step}
-    return encode_record({**axis, "last": last}, columns)
+    return StoredGrid(step, times, yhat, band, lead.astype(np.uint32))
+
+
+def encode_grid(file: Path, grid: Grid, last_bar: int, *, full_days: float = FULL_DAYS) -> bytes:
+    """`grid.npy` (to be written as `file`): `grid_knots`."""
+    knots = grid_knots(file, grid, last_bar, full_days=full_days)
+    # In this order every column is aligned to its type (for memoryviews of the mapped record).
+    columns: dict[str, np.ndarray] = {
+        "yhat": knots.yhat,
+        "time": compact_times(knots.time),
+        "band": knots.band,
+        "lead": knots.lead,
+    }
+    return encode_record({"step": knots.step}, columns)
+
+
+def compact_times(times: np.ndarray) -> np.ndarray:
+    """Epoch seconds as uint32 (to 2106), else int64."""
+    fits = len(times) == 0 or (int(times.min()) >= 0 and int(times.max()) <= _UINT32)
+    return times.astype(np.uint32) if fits else times.astype(np.int64)
 
 
 def encode_record(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:
@@ -320,36 +332,37 @@ def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
     """The grid in `record`, once its layout is checked."""
     names = record.dtype.names or ()
     wanted = {"yhat": np.float64, "band": np.float32, "lead": np.uint32}
-    missing = [name for name in (*AXIS, *wanted) if name not in names]
+    missing = [name for name in ("step", "time", *wanted) if name not in names]
     require(not missing, file, f"lacks {', '.join(missing)}")
-    for name in AXIS:
-        require(
-            record[name].dtype == np.int64 and record[name].shape == (),
-            file,
-            f"{name} is not one int64",
-        )
+    require(
+        record["step"].dtype == np.int64 and record["step"].shape == (),
+        file,
+        "step is not one int64",
+    )
     for name, dtype in wanted.items():
         require(record[name].dtype == dtype, file, f"{name} is {record[name].dtype}, not {dtype}")
-    require(record["yhat"].ndim == 1, file, "yhat is not a list of knots")
-    first, step, fine_rows, coarse_step, last = (int(record[name]) for name in AXIS)
-    grid = StoredGrid(
-        first, step, fine_rows, coarse_step, last, record["yhat"], record["band"], record["lead"]
-    )
-    knots = len(grid.yhat)
+    time = record["time"]
     require(
-        grid.band.shape == (knots, 2 * len(LEVELS)) and grid.lead.shape == (knots,),
+        time.dtype in (np.dtype("<u4"), np.dtype("<i8")) and time.ndim == 1 and len(time) >= 2,
         file,
-        "yhat, band and lead do not match in length",
+        "time is not a list of at least two times",
     )
+    grid = StoredGrid(int(record["step"]), time, record["yhat"], record["band"], record["lead"])
+    knots = len(time)
+    require(
+        grid.yhat.shape == (knots,)
+        and grid.band.shape == (knots, 2 * len(LEVELS))
+        and grid.lead.shape == (knots,),
+        file,
+        "time, yhat, band and lead do not match in length",
+    )
+    times = grid.times()
     require(
         grid.step > 0
-        and grid.coarse_step % grid.step == 0
-        and 2 <= grid.fine_rows <= knots
-        and grid.fine_last <= grid.last
-        and knots == grid.fine_rows + math.ceil((grid.last - grid.fine_last) / grid.coarse_step),
+        and bool(np.all(np.diff(times) > 0))
+        and bool(np.all((times - times[0]) % grid.step == 0)),
         file,
-        f"its time axis ({', '.join(f'{n}={record[n]}' for n in AXIS)}) does not fit its "
-        f"{knots} knots",
+        f"its knots are not increasing whole steps of {grid.step} s apart",
     )
     return grid
 
@@ -403,6 +416,15 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
         np.full(int(future.sum()), last_bar),
         origin[future],
         "origin is before the last stored bar in a forecast row",
+    )
+    apart = np.flatnonzero(np.diff(times) > grid.step)  # knots with answers between them
+    _ordered(
+        file,
+        times[apart + 1],
+        origin[apart + 1],
+        times[apart],
+        "the data of a knot is later than the knot before it, so answers between them would "
+        "have seen later data",
     )
 
 

@@ -1,27 +1,45 @@
-"""`history.npy`: every validated bar, each column in the most compact form that holds every value
-exactly (schema 5).
+"""`history.npy`: the bars, sized to what is served (schema 8).
 
-- `ds`: epoch seconds as uint32 (to 2106), else int64;
-- each price and amount column (`open`, `high`, `low`, `close`, `volume`, `vwap`): when every
-  value is a decimal of at most `MAX_DECIMALS` places (as exchanges quote them: 0.4557, 69010.01),
-  whole multiples of 10^-decimals as int32 (int64 when they do not fit), the decimals in the
-  record's `<column>_decimals`; else float64 (`<column>_decimals` -1: a computed VWAP, say). A
-  tick count divided by 10^decimals is the very float64 the column held, so nothing is rounded.
+The bars sit on a regular axis: slot `i` is the bar opening at `first + i * step`, and a slot
+without a bar (a gap) holds 0 in every column (no close is 0).
 
-`StoredBars` reads the record memory-mapped: `rows` and `values` give float64 for just the
-bars asked for, so serving converts a slice, never a whole column.
+- `close`: every slot from the first bar to the last: the price the forecast answers give
+  beside each instant (`actual`), and the closes the track record is scored on;
+- `open`, `high`, `low`, `volume`, `vwap`: the slots from `full_from` on, the bars of the last
+  `FULL_DAYS` (from 00:00 UTC of that day): candles finer than a day over those days;
+- for bars finer than a day (that divide it), the candles of whole UTC days (`day_open`,
+  `day_high`, `day_low`, `day_close`, `day_volume`, `day_vwap`, and `day_bars`, how many bars
+  each holds, 0: none) from the first bar's day (`day_first`) to the last's, and likewise of
+  whole weeks (`week_...`, from Monday 00:00 UTC), each as `cryptopredict.candles.aggregate`
+  makes it from the bars: candles of whole days and weeks over the whole history. Bars of a
+  day or longer have no such candles (those columns are empty) and keep every column whole
+  (`full_from` 0).
+
+Each price and amount column is stored in the most compact form that holds every value exactly:
+when every value is a decimal of at most `MAX_DECIMALS` places (as exchanges quote them: 0.4557,
+69010.01), whole multiples of 10^-decimals as int32 (int64 when they do not fit), the decimals in
+the record's `<column>_decimals`; else float64 (`<column>_decimals` -1: a computed VWAP, say). A
+tick count divided by 10^decimals is the very float64 the column held, so nothing is rounded.
+
+`StoredBars` reads the record memory-mapped: it converts to float64 only the bars asked for, so
+serving never converts a whole column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cryptopredict.artifact.arrays import (
+    DAY,
+    FULL_DAYS,
     HISTORY_ARRAYS,
+    ArtifactError,
     BarHistory,
     check_history,
     encode_record,
@@ -31,6 +49,11 @@ from cryptopredict.artifact.arrays import (
 MAX_DECIMALS = 12
 FLOAT = -1  # the `<column>_decimals` of a column stored as float64
 VALUES = HISTORY_ARRAYS[1:]  # every column but `ds`
+WHOLE = tuple(name for name in VALUES if name != "close")  # kept for the last FULL_DAYS
+# The candles kept of the whole history (`cryptopredict.candles.kept_candles` makes them), by the
+# prefix of their columns, coarsest first: each period's seconds, and an instant one opens at.
+TABLES = {"week": (7 * DAY, 4 * DAY), "day": (DAY, 0)}
+SCALARS = ("first", "step", "full_from", *(f"{table}_first" for table in TABLES))
 _INT32 = np.iinfo(np.int32).max
 _EXACT = 2**53  # tick counts up to here are exact as float64 too
 
@@ -39,15 +62,59 @@ def decimals_suffix(name: str) -> str:
     return f"{name}_decimals"
 
 
-def encode_history(history: BarHistory) -> bytes:
-    """`history.npy`: every array of `history`, each as compact as it is exact."""
+def table_columns(table: str) -> tuple[str, ...]:
+    """The price and amount columns of the candles `table` ("day", "week")."""
+    return tuple(f"{table}_{name}" for name in VALUES)
+
+
+def encode_history(
+    history: BarHistory,
+    step: int,
+    candles: Mapping[str, tuple[BarHistory, np.ndarray]],
+    *,
+    full_days: float = FULL_DAYS,
+) -> bytes:
+    """`history.npy` of `history`, bars `step` seconds long, with `candles` (of each of
+    `TABLES`, each with how many bars it holds; none: every bar is kept whole): see the
+    module's doc."""
     ds = np.asarray(history.ds, dtype=np.int64)
-    fits = len(ds) == 0 or (int(ds.min()) >= 0 and int(ds.max()) <= np.iinfo(np.uint32).max)
-    columns: dict[str, np.ndarray] = {"ds": ds.astype(np.uint32) if fits else ds}
-    scalars = {}
-    for name in VALUES:
-        columns[name], scalars[decimals_suffix(name)] = exact_ticks(history[name])
+    first = int(ds[0])
+    if np.any((ds - first) % step):
+        raise ArtifactError(f"history.npy: a bar opens between the {step} s steps of the first")
+    slots = (ds - first) // step
+    since = (int(ds[-1]) - round(full_days * DAY)) // DAY * DAY
+    full_from = max(0, math.ceil((since - first) / step)) if candles else 0
+    scalars = {"first": first, "step": step, "full_from": full_from}
+    columns: dict[str, np.ndarray] = {}
+
+    def store(name: str, values: np.ndarray) -> None:
+        columns[name], scalars[decimals_suffix(name)] = exact_ticks(values)
+
+    store("close", _on_axis(slots, history.close, int(slots[-1]) + 1))
+    kept = slots >= full_from
+    for name in WHOLE:
+        whole = _on_axis(
+            slots[kept] - full_from, history[name][kept], int(slots[-1]) + 1 - full_from
+        )
+        store(name, whole)
+    for table, (seconds, _) in TABLES.items():
+        empty = BarHistory(**{name: np.empty(0) for name in HISTORY_ARRAYS})
+        made, bars = candles.get(table, (empty, np.empty(0, dtype=np.int64)))
+        start = int(made.ds[0]) if len(made) else 0
+        scalars[f"{table}_first"] = start
+        slot = (np.asarray(made.ds, dtype=np.int64) - start) // seconds
+        count = int(slot[-1]) + 1 if len(slot) else 0
+        for name, column in zip(VALUES, table_columns(table), strict=True):
+            store(column, _on_axis(slot, made[name], count))
+        columns[f"{table}_bars"] = _on_axis(slot, bars, count).astype(np.int32)
     return encode_record(scalars, columns)
+
+
+def _on_axis(slots: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """`values` at their `slots` of `count`, 0 in the others."""
+    out = np.zeros(count, dtype=np.float64)
+    out[slots] = values
+    return out
 
 
 def exact_ticks(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -67,86 +134,223 @@ def exact_ticks(values: np.ndarray) -> tuple[np.ndarray, int]:
     return values, FLOAT
 
 
-class StoredBars:
-    """`history.npy` as stored (see the module's doc); indexing by name, or the attribute of a
-    column (`history.close`), gives the whole column as float64, for tools and tests."""
+@dataclass(frozen=True)
+class Column:
+    """One stored column: its values as stored, and their decimals (FLOAT: float64)."""
 
-    def __init__(self, ds: np.ndarray, columns: dict[str, tuple[np.ndarray, int]]) -> None:
-        self.ds = ds
-        self._columns = columns
+    stored: np.ndarray
+    decimals: int
 
     def __len__(self) -> int:
-        return len(self.ds)
+        return len(self.stored)
+
+    def values(self, index: Any) -> np.ndarray:
+        """The values at `index` (a slice or positions), as float64."""
+        picked = np.asarray(self.stored[index])
+        if self.decimals == FLOAT:
+            return picked.astype(np.float64)
+        return picked / 10.0**self.decimals
+
+
+@dataclass(frozen=True)
+class CandleTable:
+    """Candles of periods `seconds` long, opening at `origin` and its multiples, on their regular
+    axis from `first`, and how many bars each holds (0: none)."""
+
+    name: str
+    seconds: int
+    origin: int
+    first: int
+    columns: dict[str, Column]  # by the bars' column names
+    bars: np.ndarray
+
+    def serves(self, seconds: int, origin: int) -> bool:
+        """Whether candles `seconds` long opening at `origin` are made of whole periods."""
+        return seconds % self.seconds == 0 and (origin - self.origin) % self.seconds == 0
+
+    def rows(self, start: int, stop: int, step: int) -> tuple[BarHistory, np.ndarray]:
+        """The candles opening from `start` to before `stop` that hold a bar (of `step`
+        seconds), and whether each holds every bar of its period."""
+        seconds = self.seconds
+        begin = max(0, math.ceil((start - self.first) / seconds))
+        end = min(len(self.bars), max(begin, math.ceil((stop - self.first) / seconds)))
+        bars = np.asarray(self.bars[begin:end])
+        present = begin + np.flatnonzero(bars)
+        values = {name: column.values(present) for name, column in self.columns.items()}
+        candles = BarHistory(ds=self.first + seconds * present.astype(np.int64), **values)
+        return candles, bars[bars > 0] == seconds // step
+
+
+class StoredBars:
+    """`history.npy` as stored (see the module's doc). `ds` and `history["close"]` give every
+    bar's open time and close; `rows` the whole bars of the last days, `tables` the candles of
+    whole days and weeks (none for bars of a day or longer)."""
+
+    def __init__(
+        self,
+        *,
+        first: int,
+        step: int,
+        close: Column,
+        full_from: int,
+        whole: dict[str, Column],
+        tables: tuple[CandleTable, ...],
+    ) -> None:
+        self.first_bar = first
+        self.step = step
+        self.stored_close = close  # as stored: ticks or float64
+        self.full_from = full_from
+        self.whole = whole
+        self.tables = tables
+        self.last_bar = first + step * (len(close) - 1)
+        self.whole_from = first + step * full_from  # the first bar with every column
+        self._close_item = close.stored.item
+        self._close_scale = None if close.decimals == FLOAT else 10.0**close.decimals
+
+    @property
+    def last_close(self) -> float:
+        return float(self.stored_close.values(-1))
+
+    def close_at(self, label: int) -> float | None:
+        """The close of the bar opening at `label` (on the axis, checked), or None: no bar."""
+        value = self._close_item((label - self.first_bar) // self.step)
+        if not value:
+            return None
+        return value if self._close_scale is None else value / self._close_scale
+
+    def closes_at(self, labels: np.ndarray) -> np.ndarray:
+        """The close of the bar opening at each of `labels`, NaN where none does."""
+        labels = np.asarray(labels, dtype=np.int64)
+        slot = (labels - self.first_bar) // self.step
+        on = (
+            (labels >= self.first_bar)
+            & (labels <= self.last_bar)
+            & ((labels - self.first_bar) % self.step == 0)
+        )
+        values = self.stored_close.values(np.where(on, slot, 0))
+        return np.where(on & (values > 0), values, np.nan)
+
+    @property
+    def ds(self) -> np.ndarray:
+        """Every bar's open time (int64), read whole (for tools and the track record)."""
+        present = np.flatnonzero(np.asarray(self.stored_close.stored))
+        return self.first_bar + self.step * present.astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(np.asarray(self.stored_close.stored)))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """`ds` or `close` of every bar."""
+        if name == "ds":
+            return self.ds
+        if name == "close":
+            return self.stored_close.values(np.flatnonzero(np.asarray(self.stored_close.stored)))
+        raise KeyError(f"{name}: only ds and close are kept for every bar")
 
     @staticmethod
     def names() -> tuple[str, ...]:
         return HISTORY_ARRAYS
 
-    def values(self, name: str, index: Any) -> np.ndarray:
-        """Column `name` at `index` (a slice or positions), as float64."""
-        stored, decimals = self._columns[name]
-        picked = np.asarray(stored[index])
-        if decimals == FLOAT:
-            return picked.astype(np.float64)
-        return picked / 10.0**decimals
-
-    def reader(self, name: str) -> Callable[[int], float]:
-        """A function of a position giving column `name` there, as a Python float, fast."""
-        stored, decimals = self._columns[name]
-        # `item`, not a memoryview: a column after an odd count of 4-byte values is unaligned,
-        # and a memoryview cannot index an unaligned float64 (format `=d`).
-        item = stored.item
-        if decimals == FLOAT:
-            return item
-        scale = 10.0**decimals
-        return lambda position: item(position) / scale
-
     def rows(self, start: int, stop: int) -> BarHistory:
-        """The bars from `start` to `stop`, in memory as training had them."""
-        window = slice(start, stop)
-        columns = {name: self.values(name, window) for name in VALUES}
-        return BarHistory(ds=np.asarray(self.ds[window], dtype=np.int64), **columns)
-
-    def expand(self) -> BarHistory:
-        return self.rows(0, len(self))
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name == "ds":
-            return np.asarray(self.ds, dtype=np.int64)
-        return self.values(name, slice(None))
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        if name in VALUES:
-            return self.values(name, slice(None))
-        raise AttributeError(name)
+        """The bars opening from `start` to before `stop`, none before `whole_from`."""
+        begin = max(0, math.ceil((start - self.first_bar) / self.step), self.full_from)
+        end = min(
+            len(self.stored_close), max(begin, math.ceil((stop - self.first_bar) / self.step))
+        )
+        present = begin + np.flatnonzero(np.asarray(self.stored_close.stored[begin:end]))
+        at = present - self.full_from
+        columns = {name: column.values(at) for name, column in self.whole.items()}
+        return BarHistory(
+            ds=self.first_bar + self.step * present.astype(np.int64),
+            close=self.stored_close.values(present),
+            **columns,
+        )
 
 
 def stored_history(file: Path, record: np.ndarray) -> StoredBars:
     """The bars in `record`, once its layout is checked."""
     names = record.dtype.names or ()
-    missing = [
-        name for name in (*HISTORY_ARRAYS, *map(decimals_suffix, VALUES)) if name not in names
-    ]
+    stored = (*VALUES, *(column for table in TABLES for column in table_columns(table)))
+    counts = tuple(f"{table}_bars" for table in TABLES)
+    decimals = tuple(map(decimals_suffix, stored))
+    missing = [name for name in (*SCALARS, *stored, *decimals, *counts) if name not in names]
     require(not missing, file, f"lacks {', '.join(missing)}")
-    ds = record["ds"]
-    require(ds.ndim == 1 and len(ds) > 1, file, "ds is not a list of at least two times")
-    require(ds.dtype in (np.dtype("<u4"), np.dtype("<i8")), file, f"ds is {ds.dtype}, not a time")
-    columns = {}
-    for name in VALUES:
-        values, decimals = record[name], int(record[decimals_suffix(name)])
-        require(values.shape == ds.shape, file, f"{name} does not match ds in length")
-        if decimals == FLOAT:
-            require(values.dtype == np.float64, file, f"{name} is {values.dtype}, not float64")
-        else:
+    for name in (*SCALARS, *decimals):
+        require(
+            record[name].dtype == np.int64 and record[name].shape == (),
+            file,
+            f"{name} is not one int64",
+        )
+    first, step, full_from = (int(record[name]) for name in SCALARS[:3])
+    columns = {name: _column(file, record, name) for name in stored}
+    close = columns["close"]
+    require(step > 0 and len(close) >= 2, file, "close is not a list of at least two bars")
+    require(0 <= full_from < len(close), file, f"full_from {full_from} is not a bar's slot")
+    require(
+        bool(close.stored[0]) and bool(close.stored[-1]),
+        file,
+        "the first or the last slot holds no bar",
+    )
+    for name in WHOLE:
+        require(
+            len(columns[name]) == len(close) - full_from,
+            file,
+            f"{name} does not match close from full_from in length",
+        )
+    tables = []
+    for table, (seconds, origin) in TABLES.items():
+        bars = record[f"{table}_bars"]
+        require(bars.dtype == np.int32, file, f"{table}_bars is {bars.dtype}, not int32")
+        for column in table_columns(table):
             require(
-                0 <= decimals <= MAX_DECIMALS and values.dtype in (np.int32, np.int64),
+                len(columns[column]) == len(bars),
                 file,
-                f"{name} is {values.dtype} with {decimals} decimals, not whole ticks",
+                f"{column} does not match {table}_bars in length",
             )
-        columns[name] = (values, decimals)
-    return StoredBars(ds, columns)
+        if len(bars):
+            kept = dict(zip(VALUES, table_columns(table), strict=True))
+            picked = {name: columns[column] for name, column in kept.items()}
+            start = int(record[f"{table}_first"])
+            tables.append(CandleTable(table, seconds, origin, start, picked, bars))
+    return StoredBars(
+        first=first,
+        step=step,
+        close=close,
+        full_from=full_from,
+        whole={name: columns[name] for name in WHOLE},
+        tables=tuple(tables),
+    )
+
+
+def _column(file: Path, record: np.ndarray, name: str) -> Column:
+    values, decimals = record[name], int(record[decimals_suffix(name)])
+    require(values.ndim == 1, file, f"{name} is not a list of values")
+    if decimals == FLOAT:
+        require(values.dtype == np.float64, file, f"{name} is {values.dtype}, not float64")
+    else:
+        require(
+            0 <= decimals <= MAX_DECIMALS and values.dtype in (np.int32, np.int64),
+            file,
+            f"{name} is {values.dtype} with {decimals} decimals, not whole ticks",
+        )
+    return Column(values, decimals)
 
 
 def check_stored(file: Path, history: StoredBars) -> None:
-    """ArtifactError unless every stored value is as `check_history` requires."""
-    check_history(file, history.expand())
+    """ArtifactError unless every stored value is as `check_history` requires: every bar's
+    close, the whole bars of the last days, and the candles, each holding at most its period's
+    bars."""
+    closes = history["close"]
+    positive = bool(np.all(np.isfinite(closes) & (closes > 0)))
+    require(positive, file, "close holds non-positive values")
+    check_history(file, history.rows(history.whole_from, history.last_bar + 1))
+    for table in history.tables:
+        candles, _ = table.rows(table.first, history.last_bar + 1, history.step)
+        check_history(file, candles)
+        bars = np.asarray(table.bars)
+        most = table.seconds // history.step
+        require(
+            bool(np.all((bars >= 0) & (bars <= most))),
+            file,
+            f"{table.name}_bars holds counts beyond a {table.name}'s bars",
+        )

@@ -9,11 +9,11 @@ An artifact is a directory `<out>/<asset>/` holding:
   (`MAX_HORIZON_DAYS`): every date the API answers. Each knot holds the point forecast, its
   central band at every level of `LEVELS`, and how long before it the last bar it had seen
   came: inside the history a hindcast, past it the forecast. Knots run at the data's interval
-  to 30 days past the last bar, then daily (`cryptopredict.artifact.arrays` describes the
-  layout);
-- `history.npy`: every validated bar the training run had, each column as compact as it is
-  exact (`cryptopredict.artifact.history`), which the API serves as the actual price and
-  aggregates into candles;
+  over the hindcast's last 90 days and the forecast's first 30, two per origin before, daily
+  after (`cryptopredict.artifact.arrays` describes the layout);
+- `history.npy`: every validated bar's close, every column of the last 90 days' bars, and the
+  daily candles of the whole history, each column as compact as it is exact
+  (`cryptopredict.artifact.history`), which the API serves as the actual price and as candles;
 - `backtest.json`: the backtest report (`cryptopredict.artifact.schema.BacktestReport`);
 - `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file
   (`cryptopredict.artifact.schema.Manifest`).
@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from cryptopredict.artifact.arrays import (
-    AXIS,
+    DAY,
     HISTORY_ARRAYS,
     ArtifactError,
     Grid,
@@ -200,8 +200,8 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
     history = stored_history(path / HISTORY, tables[HISTORY])
     if every_value:
         check_stored(path / HISTORY, history)
-        check_grid(path / GRID, grid, first_bar=int(history.ds[0]), last_bar=int(history.ds[-1]))
-    ends = (int(history.ds[0]), int(history.ds[-1]), grid.first, grid.last)
+        check_grid(path / GRID, grid, first_bar=history.first_bar, last_bar=history.last_bar)
+    ends = (history.first_bar, history.last_bar, grid.first, grid.last)
     data, horizon = manifest.data, manifest.horizon
     said = (data.first, data.last, horizon.grid_first, horizon.grid_last)
     require(
@@ -211,9 +211,10 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         "history and the grid",
     )
     require(
-        grid.step == step,
+        grid.step == step == history.step,
         path / GRID,
-        f"its knots are {grid.step} s apart, not the manifest's {manifest.interval}",
+        f"its knots are {grid.step} s apart and the bars {history.step} s, not the manifest's "
+        f"{manifest.interval}",
     )
     digest = hashlib.sha256(written).hexdigest()
     return Artifact(path, manifest, grid, history, digest, tuple(mappings))
@@ -227,14 +228,23 @@ NPY_HEADER_MAX = 65_536
 
 
 def _largest(manifest: Manifest, step: int) -> dict[str, int]:
-    """The most bytes each array file can hold, from the manifest alone: a bar (a knot) per
-    `step` from the first to the last, each of the sizes the writer gives it."""
-    bars = (_epoch(manifest.data.last) - _epoch(manifest.data.first)) // step + 1
+    """The most bytes each array file can hold, from the manifest alone: a knot (a bar) per
+    `step` from the first to the last, and a daily candle per day, each of the sizes the writer
+    gives it at most."""
+    first, last = _epoch(manifest.data.first), _epoch(manifest.data.last)
+    bars = max((last - first) // step + 1, 0)
+    days = max((last - first) // DAY + 2, 0)
     knots = (_epoch(manifest.horizon.grid_last) - _epoch(manifest.horizon.grid_first)) // step + 1
-    knot = 8 + 4 * 2 * len(LEVELS) + 4  # yhat, the bands, lead
+    knot = 8 + 8 + 4 * 2 * len(LEVELS) + 4  # time, yhat, the bands, lead
+    columns = len(HISTORY_ARRAYS) - 1
     return {
-        GRID: NPY_HEADER_MAX + 8 * len(AXIS) + max(knots, 0) * knot,
-        HISTORY: NPY_HEADER_MAX + 8 * len(HISTORY_ARRAYS) + max(bars, 0) * 8 * len(HISTORY_ARRAYS),
+        GRID: NPY_HEADER_MAX + 8 + max(knots, 0) * knot,
+        # The scalars (the axes', and decimals of the bars', the days' and the weeks' columns),
+        # then at most 8 bytes a value and a count a candle, the weeks no more than the days.
+        HISTORY: NPY_HEADER_MAX
+        + 8 * (5 + 3 * columns)
+        + 8 * columns * (bars + 2 * days)
+        + 8 * days,
     }
 
 
@@ -363,8 +373,8 @@ def schema_problem(version: int) -> str:
             "upgrade cryptopredict"
         )
     return (
-        f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} records the "
-        "band's adaptive step and its scale at the last bar); retrain with `python train.py`"
+        f"schema_version {version} is no longer supported (schema {SCHEMA_VERSION} stores the "
+        "grid and the history sized to what is served); retrain with `python train.py`"
     )
 
 

@@ -23,7 +23,10 @@ import msgspec
 #    serving never reads, optional (the image holds none).
 # 7: the band's adaptive step (`band.horizon_adapt`) and its scale at the last bar
 #    (`band.adapted_scale`), which the grid was made with.
-SCHEMA_VERSION = 7
+# 8: sized to what is served: grid.npy's knot times stored, the hindcast before its last 90 days
+#    at two knots per origin; history.npy on a regular axis: every bar's close, every column of
+#    the last 90 days' bars, the daily candles of the whole history.
+SCHEMA_VERSION = 8
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
 GRID = "grid.npy"

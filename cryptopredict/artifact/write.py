@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from cryptopredict.artifact.arrays import (
+    FULL_DAYS,
     ArtifactError,
     BarHistory,
     Grid,
@@ -47,15 +49,19 @@ def encode_artifact(
     history: BarHistory,
     backtest: BacktestReport,
     manifest: Manifest,
+    candles: Mapping[str, tuple[BarHistory, np.ndarray]] | None = None,
+    full_days: float = FULL_DAYS,
 ) -> dict[str, bytes]:
-    """An artifact's files by name, as bytes (where training runs: a worker); ArtifactError
-    when a manifest or an array breaks the contract."""
+    """An artifact's files by name, as bytes (where training runs: a worker): the bars of
+    `history` whole for their last `full_days` where `candles` holds the candles it keeps of
+    them (`cryptopredict.candles.kept_candles`; none: every bar whole); ArtifactError when a
+    manifest or an array breaks the contract."""
     where = Path(manifest.asset)
     check_history(where / HISTORY, history)  # before the grid is read against it
     files = {
         MODEL: pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
-        GRID: encode_grid(where / GRID, grid, last_bar=int(history.ds[-1])),
-        HISTORY: encode_history(history),
+        GRID: encode_grid(where / GRID, grid, int(history.ds[-1]), full_days=full_days),
+        HISTORY: encode_history(history, manifest.step, candles or {}, full_days=full_days),
         BACKTEST: _finite_json(BACKTEST, backtest.to_builtins()),
     }
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}

@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.arrays import BarHistory, Grid, grid_times
+from cryptopredict.artifact.arrays import BarHistory, Grid, forecast_times
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
@@ -34,6 +34,7 @@ from cryptopredict.artifact.schema import (
 )
 from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
+from cryptopredict.candles import Interval, kept_candles
 from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.model.backtest import BacktestResult, unbacktested, unbacktested_band
@@ -87,6 +88,7 @@ class Built:
             history=self.history,
             backtest=self.report,
             manifest=self.manifest,
+            candles=kept_candles(self.history, Interval.parse(self.manifest.interval)),
         )
 
 
@@ -165,7 +167,7 @@ def build_grid(
 ) -> Grid:
     """Every bar time from the first bar to the horizon: the hindcast up to the last bar, then
     the served forecast, with a band at every level. Past the last bar, Prophet and the band
-    are computed at the times the artifact keeps (`grid_times`); the rows between them, which
+    are computed at the times the artifact keeps (`forecast_times`); the rows between them, which
     the artifact does not store, are interpolated."""
     market = hindcast.dense.market
     first, last = int(market.t[0]), int(market.t[-1])
@@ -174,8 +176,7 @@ def build_grid(
     past = seconds <= last
     before = hindcast.rows(seconds[past])
     future = seconds[~past]
-    kept = grid_times(first, step, int(seconds[-1]), last)
-    kept = kept[kept > last]
+    kept = forecast_times(step, int(seconds[-1]), last)
     rules = forecaster.rules
     hours = hours_ahead(rules, kept)
     raw = predict_mean(forecaster, pd.Series(pd.to_datetime(kept, unit="s")))

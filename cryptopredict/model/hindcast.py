@@ -11,11 +11,12 @@ the in-sample fit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from cryptopredict.artifact.arrays import BarHistory, Grid
-from cryptopredict.artifact.schema import LEVELS, HindcastCheck
+from cryptopredict.artifact.arrays import BarHistory, Grid, grid_knots
+from cryptopredict.artifact.schema import GRID, LEVELS, HindcastCheck
 from cryptopredict.model.bands import Band
 from cryptopredict.model.scores import inside, tails
 from cryptopredict.model.scoring import DenseOrigins
@@ -68,7 +69,9 @@ class Hindcast:
 
 def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> HindcastCheck:
     """How often each level's band held the close at the bars of the last `days` of history,
-    as the API serves them: the check a user can repeat on the served hindcast."""
+    as the API serves them (the grid at the artifact's knots, `grid_knots`): the check a user
+    can repeat on the served hindcast."""
+    grid = grid_knots(Path(GRID), grid, int(history.ds[-1])).expand()
     recent = history.ds > history.ds[-1] - days * 86_400
     at = np.searchsorted(grid.ds, history.ds[recent])
     close = history.close[recent]

@@ -257,7 +257,7 @@ def test_every_operation_is_called(spec):
 def test_every_answer_on_synthetic_artifacts_is_one_the_document_declares(synthetic_dir, tmp_path):
     history = open_artifacts(synthetic_dir)["btc-usd"].history
     data_end = int(history.ds[-1]) + 3600
-    closes = {data_end + hours * 3600: float(history.close[-1]) for hours in (1, 2, 24)}
+    closes = {data_end + hours * 3600: float(history["close"][-1]) for hours in (1, 2, 24)}
     served = _served(baked(synthetic_dir, tmp_path / "valid", closes), tmp_path)
     values = _values(served)
     _run(served, VALID, **values)

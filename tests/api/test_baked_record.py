@@ -65,7 +65,7 @@ def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one
     write_record(tmp_path / "previous", pair_record([earlier]), None)
     kept = keeper(tmp_path / "previous", model_dir).issued("btc-usd", model_dir / "btc-usd")
     history = open_artifacts(model_dir)["btc-usd"].history
-    close_at = dict(zip((history.ds + HOUR).tolist(), history.close.tolist(), strict=True))
+    close_at = dict(zip((history.ds + HOUR).tolist(), history["close"].tolist(), strict=True))
     first, new = kept.issues
     expected = [close_at.get(earlier.data_until + lead) for lead in earlier.leads]
     assert first.closes == expected

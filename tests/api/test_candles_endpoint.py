@@ -14,7 +14,7 @@ from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.data.frame import bar_vwap
-from tests.api.artifacts import DAY, HOUR, rewrite
+from tests.api.artifacts import DAY, HOUR, every_bar, rewrite
 from tests.artifact_files import load_artifacts
 from tests.pandas_candles import pandas_candles
 
@@ -52,7 +52,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[f"{case[0]}-{case[1]}" for case in CASES])
 def test_candles_equal_an_independent_pandas_resample(client, artifacts, conforms, case):
     asset, interval, (rule, options), per_candle = case
-    expected = resample(artifacts[asset].history, rule, per_candle, **options)
+    expected = resample(every_bar(artifacts[asset]), rule, per_candle, **options)
     first, last = (f"{day.isoformat()}Z" for day in expected.index[[0, -1]])
     query = {"interval": interval, "start": first, "end": last}
     response = client.get(f"/candles/{asset}", query_string=query)

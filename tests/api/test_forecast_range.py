@@ -52,7 +52,7 @@ def test_the_range_matches_the_grid_and_the_history(client, artifacts, facts, co
     assert (series["level"], series["interval_width"]) == (level, level / 100)
     # Up to the data's end the points are the hindcast, beside the closes; then the forecast.
     assert series["data_until"] == iso_utc(facts.data_end) == series["date"][3]
-    assert series["actual"][:4] == np.round(history.close[-4:], 2).tolist()
+    assert series["actual"][:4] == np.round(history["close"][-4:], 2).tolist()
     assert series["actual"][4:] == [None, None]
 
 
@@ -146,7 +146,7 @@ def test_a_step_answers_the_grid_points_that_open_each_step(client, artifacts, f
     assert series["prediction_high"] == np.round(grid.upper(80)[days], 2).tolist()
     in_history = [ds for ds in instants[days] if ds <= facts.data_end]
     closed = (history.ds + HOUR).tolist()
-    closes = dict(zip(closed, np.round(history.close, 2).tolist(), strict=True))
+    closes = dict(zip(closed, np.round(history["close"], 2).tolist(), strict=True))
     assert series["actual"][: len(in_history)] == [closes.get(int(ds)) for ds in in_history]
     assert set(series["actual"][len(in_history) :]) == {None}
 

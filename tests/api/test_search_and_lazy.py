@@ -18,7 +18,7 @@ from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.index import INDEX
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.artifact.store import open_artifacts
-from tests.api.artifacts import PROPHET_DEPRECATION, rewrite
+from tests.api.artifacts import PROPHET_DEPRECATION, every_bar, rewrite
 
 pytestmark = PROPHET_DEPRECATION
 
@@ -147,9 +147,10 @@ def test_an_opened_artifact_is_memory_mapped_not_read(many_dir, settings):
     client = create_app(store, settings).test_client()
     assert client.get("/forecast/weth-usdt?date=2026-07-01").status_code == 200
     artifact = store["weth-usdt"]
-    stored_close, _ = artifact.history._columns["close"]  # as stored: ticks or float64
-    grid = artifact.grid_file
-    for column in (grid.yhat, grid.band, artifact.history.ds, stored_close):
+    history, grid = artifact.history, artifact.grid_file
+    candles = [column.stored for table in history.tables for column in table.columns.values()]
+    columns = (grid.time, grid.yhat, grid.band, history.stored_close.stored, *candles)
+    for column in (*columns, *(column.stored for column in history.whole.values())):
         assert isinstance(_buffer(column), mmap.mmap)
         assert not column.flags.writeable
 
@@ -213,7 +214,7 @@ def cheap_dir(artifacts, tmp_path_factory) -> Path:
     scaled_grid = type(grid)(
         **{name: grid[name] * (1 if name in ("ds", "origin") else scale) for name in grid.names()}
     )
-    history = eth.history
+    history = every_bar(eth)
     scaled_history = BarHistory(
         **{
             name: np.asarray(history[name]) * (1 if name in ("ds", "volume") else scale)

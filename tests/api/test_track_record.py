@@ -47,7 +47,7 @@ def real_closes(artifacts) -> dict[int, float]:
     history = artifacts["btc-usd"].history
     data_end = int(history.ds[-1]) + HOUR
     offset = data_end - (sample[0].ts // HOUR) * HOUR
-    scale = float(history.close[-1]) / sample[0].open
+    scale = float(history["close"][-1]) / sample[0].open
     return {bar.ts + 60 + offset: bar.close * scale for bar in sample if (bar.ts + 60) % HOUR == 0}
 
 

@@ -113,7 +113,7 @@ def test_bar_3_the_forecast_at_04_00_is_centred_on_the_03_00_close(live, baked, 
 
 
 def test_bar_3_with_no_database_it_answers_from_the_00_00_close_and_says_so(baked, model_dir):
-    last_close = float(open_artifact(model_dir / "btc-usd").history.close[-1])
+    last_close = open_artifact(model_dir / "btc-usd").history.last_close
     answer = bitcoin(baked, "2026-03-01T04:00:00Z")
     assert answer["anchor"] == {
         "date": "2026-03-01T00:00:00Z",

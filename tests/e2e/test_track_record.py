@@ -49,7 +49,7 @@ def releases() -> list[Path]:
 def closes_of(model_dir: Path) -> dict[int, float]:
     """The hourly closes the release fetched, by the instant each bar ends."""
     history = open_artifact(model_dir / "btc-usd").history
-    return dict(zip((history.ds + HOUR).tolist(), history.close.tolist(), strict=True))
+    return dict(zip((history.ds + HOUR).tolist(), history["close"].tolist(), strict=True))
 
 
 def served(model_dir: Path, log: Path) -> LiveServer:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact.arrays import grid_times
+from cryptopredict.artifact.arrays import forecast_times
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.artifact.store import open_artifacts
@@ -238,8 +238,7 @@ def test_the_grid_asks_prophet_only_for_the_times_the_artifact_keeps(
     last_bar = int(recent_history.bars.last.timestamp())
     stored = load_artifact(trained.path).grid
     ds = stored["ds"]
-    kept = grid_times(int(ds[0]), 3600, int(ds[-1]), last_bar)
-    kept = kept[kept > last_bar]
+    kept = forecast_times(3600, int(ds[-1]), last_bar)
     # Hourly for 30 days past the last bar, then daily: 750 points of the 1,440 hours.
     assert len(kept) == 720 + 30
     assert len(ds[ds > last_bar]) == 1440

@@ -1,5 +1,5 @@
 """An asset's bars ready to aggregate into candles at any whole multiple of their interval, by
-the domain core (`cryptopredict.candles`): an artifact's history, or live minutes."""
+the domain core (`cryptopredict.candles`): live minutes, or an artifact's history."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.history import StoredBars
 from cryptopredict.candles import Candles, Interval, aggregate
 
+DAY = Interval(1, "d")
+
 
 class CandleSource:
-    """Bars at one interval, ready to aggregate: an artifact's history, or live minutes."""
+    """Bars at one interval in memory, ready to aggregate: live minutes."""
 
-    def __init__(self, history: StoredBars | BarHistory, stored: Interval, symbol: str) -> None:
+    def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
         self.stored = stored
         self.symbol = symbol
         self.history = history
-        self.first_bar = int(self.history.ds[0])
-        self.last_bar = int(self.history.ds[-1])
+        self.first_bar = int(history.ds[0])
+        self.last_bar = int(history.ds[-1])
 
     def interval(self, wanted: Interval) -> Interval:
         """`wanted`; UnsupportedIntervalError unless it is a multiple of the stored interval."""
@@ -56,6 +58,39 @@ class CandleSource:
         """The candles opening from `first` to `last` (open times), each with all its bars."""
         lo, hi = np.searchsorted(self.history.ds, [first, last + interval.seconds])
         return aggregate(self.history.rows(int(lo), int(hi)), self.stored, interval)
+
+
+class StoredCandles(CandleSource):
+    """An artifact's history (`cryptopredict.artifact.history`): candles of whole days or weeks
+    from the daily or weekly candles it keeps over the whole history; finer ones from its bars,
+    over the days it keeps them whole."""
+
+    def __init__(self, history: StoredBars, stored: Interval, symbol: str) -> None:
+        self.stored = stored
+        self.symbol = symbol
+        self.bars = history
+        self.first_bar = history.first_bar
+        self.last_bar = history.last_bar
+
+    def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
+        """The candles opening from `first` to `last`; OutOfRangeError for candles finer than
+        a day opening before the bars kept whole."""
+        bars, stop = self.bars, last + interval.seconds
+        serving = (
+            table for table in bars.tables if table.serves(interval.seconds, interval.origin)
+        )
+        table = next(serving, None)
+        if table is not None:
+            candles, whole = table.rows(first, stop, bars.step)
+            period = Interval(table.seconds // DAY.seconds, "d")
+            return aggregate(candles, period, interval, whole=whole)
+        if max(first, self.first_bar) < bars.whole_from:
+            raise OutOfRangeError(
+                f"{interval} candles of {self.symbol} open from {iso_utc(bars.whole_from)}: the "
+                "artifact keeps the bars whole for the last days only; candles of whole days "
+                f"(1d, 1w) cover the history from {iso_utc(self.first_bar)}"
+            )
+        return aggregate(bars.rows(first, stop), self.stored, interval)
 
 
 def check_count(

@@ -27,7 +27,7 @@ from cryptopredict.api.errors import (
 )
 from cryptopredict.api.serving.anchor import LatestPrice
 from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
-from cryptopredict.api.serving.candles import CandleSource
+from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.types.market import QUERY_PATTERN
@@ -153,7 +153,7 @@ class CatalogEntry:
             PointAnswer(
                 forecast, model_version=artifact.manifest.model_version, latest=self.latest_price
             ),
-            CandleSource(artifact.history, forecast.interval, artifact.manifest.symbol),
+            StoredCandles(artifact.history, forecast.interval, artifact.manifest.symbol),
         )
 
 

@@ -4,14 +4,15 @@ Every method takes and gives instants (`instants`): the forecast at instant t is
 the close of the bar that ends at t; the grid's rows, labelled by the open time of the bar whose
 close they forecast, are read through `instants.opening`. The forecast answers from the first
 stored bar's close to the data's end (`data_end`, the last bar's close) + the horizon. The
-grid's knots sit at the data's interval (`step`) up to 30 days past the last bar, then a day
-apart (`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval
-throughout, on the regular axis `first + index * step`, and values between knots are
-interpolated linearly. Up to the data's end each point is a hindcast (what the pipeline said
-before that instant, from an earlier origin), after it the forecast made when the data ended;
-each holds a band at every level of `LEVELS`. A range is read at the data's interval or at a
-coarser `every`, a whole multiple of it. Every answer is a few reads of memory-mapped arrays: no
-model runs here.
+grid's knots sit at the data's interval (`step`) over the hindcast's last 90 days and the
+forecast's first 30, two per origin before, a day apart after
+(`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval throughout,
+on the regular axis `first + index * step`, and values between knots are interpolated
+linearly. Up to the data's end each point is a hindcast (what the pipeline said before that
+instant, from an earlier origin), after it the forecast made when the data ended; each holds a
+band at every level of `LEVELS`. A range is read at the data's interval or at a coarser
+`every`, a whole multiple of it. Every answer is a few reads of memory-mapped arrays: no model
+runs here.
 """
 
 from __future__ import annotations
@@ -60,10 +61,9 @@ class Forecast:
         self.interval = Interval.parse(artifact.manifest.interval)  # checked by open_artifact
         self.interval_width = artifact.manifest.interval_width
         self.history = artifact.history
-        self.history_ds = artifact.history.ds
-        self.last_bar = int(self.history_ds[-1])  # its open time
+        self.last_bar = self.history.last_bar  # its open time
         self.data_end = closing(self.last_bar, step)
-        self.last_close = float(artifact.history.close[-1])
+        self.last_close = self.history.last_close
         # The band's settings were chosen on outcomes up to here (None: trained without a
         # backtest, so on none): hindcast points up to it are not out of sample for that choice.
         boundary = artifact.manifest.backtest_boundary
@@ -77,14 +77,13 @@ class Forecast:
             level: (band_column(level, "lower"), band_column(level, "upper")) for level in LEVELS
         }
         # Memoryviews of the mapped arrays: indexing one returns a Python number in a tenth of
-        # the time numpy takes, which matters on the request path; and the axis as plain ints.
+        # the time numpy takes, which matters on the request path.
+        self._time = grid.time.data
         self._yhat = grid.yhat.data
         self._band = grid.band.reshape(-1).data
         self._lead = grid.lead.data
         self._width = grid.band.shape[1]
-        self._ds = self.history_ds.data
-        self._close = self.history.reader("close")
-        self._fine_rows, self._fine_last, self._knots = grid.fine_rows, grid.fine_last, grid.knots
+        self._knots = grid.knots
 
     def ds_of(self, index: np.ndarray) -> np.ndarray:
         return self.first + self.step * np.asarray(index, dtype=np.int64)
@@ -107,16 +106,13 @@ class Forecast:
         """The forecast and the `level`% band at a checked instant `epoch`, interpolated between
         the two knots around it; its data's end is the later of theirs (never after `epoch`)."""
         label = opening(epoch, self.step)
-        if label <= self._fine_last:
-            position = (label - self.grid.first) / self.step
-        else:
-            position = self.grid.position(label)
-        knot = int(position)
-        fraction = position - knot
+        knot = min(bisect.bisect_right(self._time, label), self._knots) - 1
         low, high = self.columns[level]
         yhat, lower, upper, origin = self._knot(knot, low, high)
-        if fraction == 0 or knot + 1 >= self._knots:  # on a knot (the last one included)
+        time: int = self._time[knot]
+        if label == time or knot + 1 >= self._knots:  # on a knot (the last one included)
             return Point(yhat, lower, upper, closing(origin, self.step))
+        fraction = (label - time) / (self._time[knot + 1] - time)
         yhat_after, lower_after, upper_after, origin_after = self._knot(knot + 1, low, high)
         return Point(
             yhat + (yhat_after - yhat) * fraction,
@@ -130,13 +126,11 @@ class Forecast:
         `knot`."""
         yhat: float = self._yhat[knot]
         row = knot * self._width
-        grid = self.grid
-        time = grid.first + knot * self.step if knot < self._fine_rows else grid.time_of(knot)
         return (
             yhat,
             yhat * math.exp(self._band[row + low]),
             yhat * math.exp(self._band[row + high]),
-            time - self._lead[knot],
+            self._time[knot] - self._lead[knot],
         )
 
     def in_history(self, epoch: float) -> bool:
@@ -161,19 +155,15 @@ class Forecast:
         None in a gap (a bar missing from the history on either side).
         """
         label = opening(epoch, self.step)
-        index = math.floor((label - self.grid.first) / self.step)
-        opened = self.grid.first + index * self.step
-        bars = self._ds
-        bar = bisect.bisect_left(bars, opened)
-        if bar >= len(bars) or bars[bar] != opened:
-            return None
-        before = self._close(bar)
-        if label == opened:
+        history = self.history
+        opened = history.first_bar + math.floor((label - history.first_bar) / self.step) * self.step
+        before = history.close_at(opened) if opened <= history.last_bar else None
+        if before is None or label == opened:
             return before
-        following = bar + 1
-        if following >= len(bars) or bars[following] != opened + self.step:
+        following = history.close_at(opened + self.step) if opened < history.last_bar else None
+        if following is None:
             return None
-        return before + (self._close(following) - before) * (label - opened) / self.step
+        return before + (following - before) * (label - opened) / self.step
 
     def count(self, start: float, end: float) -> int:
         """How many points of the axis lie in `[start, end]`."""
@@ -238,7 +228,4 @@ class Forecast:
 
     def _actual(self, ds: np.ndarray) -> np.ndarray:
         """The price at each of the instants `ds` where a bar closes then, else NaN."""
-        labels = opening(ds, self.step)
-        bars = np.minimum(np.searchsorted(self.history_ds, labels), len(self.history_ds) - 1)
-        found = np.asarray(self.history_ds[bars]) == labels
-        return np.where(found, self.history.values("close", bars), np.nan)
+        return self.history.closes_at(opening(ds, self.step))
