@@ -19,10 +19,13 @@
 # the release's version job found it in the registry and verified it (`python -m tools.release
 # previous-image`). A build argument in FROM, which BuildKit and buildah both build (make
 # image-test builds one image on another so). Empty (a local build, a repository's first
-# release, a record started anew), the stage is empty: each pair's record starts with this
-# build's issue, saying why (TRACK_RECORD_AFRESH below).
+# release, a record started anew), the stage holds nothing but an empty model directory: each
+# pair's record starts with this build's issue, saying why (TRACK_RECORD_AFRESH below).
 ARG PREVIOUS_IMAGE=""
 FROM --platform=$BUILDPLATFORM ${PREVIOUS_IMAGE:-scratch} AS previous
+# A release image holds it already; on scratch it is made, so the stage mounted below is never
+# an empty file system.
+WORKDIR /app/artifacts
 
 FROM --platform=$BUILDPLATFORM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51 AS train
 # PYTHONPATH: this stage is also a Dask scheduler's and worker's image (docs/model.md), and

@@ -5,7 +5,7 @@ Each pair (`data/binance-spot-16pairs-1h-full.csv.gz`, 2018-2026 with the exchan
 is read and validated as `train.py --csv` reads it, on the training cluster, where its history
 stays; every step below is tasks there.
 
-1. The damping, on a design fixed before any run (`tools/damping.py`): Prophet
+1. The damping, on a design fixed before any run (`cryptopredict/model/damping.py`): Prophet
    refitted at each pair's `DESIGN_REFITS` validation refit origins, evenly spread, a task each;
    every candidate tau's absolute percentage error against tau 0's (the last close), pooled
    over the pairs at each horizon of a day and more, and their mean with its standard error
@@ -52,6 +52,7 @@ from distributed import Client, Future
 from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import TrainingSettings
+from cryptopredict.model import damping as designed
 from cryptopredict.model import panel_choice as chooser
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import DEFAULT
@@ -60,7 +61,6 @@ from cryptopredict.model.panel_pool import PANEL_POOL, store_pools, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run
-from tools import damping as designed
 from tools import panel_search as numerics
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 

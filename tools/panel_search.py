@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
+from cryptopredict.model import damping
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, variance_ratio
 from cryptopredict.model.calibration import Pool
@@ -26,7 +27,6 @@ from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
 from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import DenseOrigins, naive_band
-from tools import damping
 
 SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]
 

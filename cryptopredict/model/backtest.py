@@ -3,7 +3,7 @@ validation origins (`choices.py`; the panel's band for hourly pairs) and the sco
 evaluation origins (`scoring.py`).
 
 The damping is the panel's (`make panel` chose it on its pairs' validation refits:
-`tools/damping.py`, `panel_choice.py`). At tau 0, the panel's choice, the served point forecast is
+`damping.py`, `panel_choice.py`). At tau 0, the panel's choice, the served point forecast is
 the last close wherever Prophet goes, so the backtest refits Prophet nowhere; a damping that
 keeps some of Prophet's move needs it refitted at every refit origin (`refits.py`: about two
 CPU-seconds each, a hundred or more a pair).

@@ -2,7 +2,7 @@
 beside this module, which training reads:
 
 - the damping every pair serves (`panel_damping`, `served_config`), chosen on the pooled
-  validation refits of the panel of hourly spot pairs (`tools/damping.py`): a candidate that keeps
+  validation refits of the panel of hourly spot pairs (`damping.py`): a candidate that keeps
   some of Prophet's move replaces tau 0 (the last close) only where it is better beyond two
   standard errors;
 - the band every hourly pair serves: one method, its settings chosen per horizon on the pooled

@@ -257,7 +257,10 @@ def _keep_serving(server: ApiProcess) -> int:
         return server.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains
         server.stop()
-        return server.wait()
+        # Asked to stop, it may have ended by that signal (one that came after its own drain,
+        # as it exited): a stop, not a failure.
+        status = server.wait()
+        return 0 if status in (-signal.SIGINT, -signal.SIGTERM) else status
 
 
 def _train(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.training.cli import main
+from cryptopredict.training.cli import _keep_serving, main
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
 # Prophet (tests/stand_in.py); the fit's numerics are tests/model's.
@@ -264,3 +264,30 @@ def test_a_published_record_that_cannot_be_read_stops_the_run_unless_told_to_sta
     record = json.loads(gzip.decompress(published.read_bytes()))
     assert record["started"]["why"] == "started afresh: the previous image lost it"
     assert len(record["issues"]) == 1
+
+
+class _Server:
+    """An API process that Ctrl-C reaches while training waits on it, and that ends by the
+    signal it is then sent (SIGTERM after its own drain, as it exits)."""
+
+    started = True
+
+    def __init__(self, ended_by: int) -> None:
+        self.ended_by, self.waits, self.stopped = ended_by, 0, False
+
+    def wait(self) -> int:
+        self.waits += 1
+        if self.waits == 1:
+            raise KeyboardInterrupt
+        return self.ended_by
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@pytest.mark.parametrize(("ended_by", "status"), [(-15, 0), (-2, 0), (0, 0), (1, 1)])
+def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(ended_by, status):
+    """`make run` stopped with Ctrl-C: make's status is 0 unless the server itself failed."""
+    server = _Server(ended_by)
+    assert _keep_serving(server) == status  # type: ignore[arg-type]
+    assert server.stopped

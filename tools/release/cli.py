@@ -27,11 +27,13 @@ keepalive      re-enable the release workflow, unless a maintainer disabled it
 remove-tag     stray release tags that block the releases: checked, said, removed with --yes
                (the release workflow's input remove-tags runs it so, with the deploy key)
 preflight      every set-up step a fork's releases need, checked once with the owner's token
+setup          make or correct every setting the releases need, with the owner's token
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import subprocess
 import sys
@@ -43,7 +45,12 @@ from typing import Any
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.github import GitHubError
-from tools.release.github_commands import GITHUB_COMMANDS, add_github_commands, github_context
+from tools.release.github_commands import (
+    DEFAULT_API_URL,
+    GITHUB_COMMANDS,
+    add_github_commands,
+    github_context,
+)
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.notes import notes_of
@@ -216,6 +223,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "keepalive": keepalive,
         "remove-tag": remove_tag,
         "preflight": run_preflight,
+        "setup": run_setup,
         "deploy": deploy,
     }
     try:
@@ -340,6 +348,25 @@ def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print(f"{len(missing)} set-up step(s) missing: the releases need each one", file=sys.stderr)
         return 1
     print("every set-up step the releases need is in place")
+    return 0
+
+
+def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    # Imported here: PyNaCl is the owner's (requirements-dev.txt), never a release job's.
+    from tools.release.setup import Choices, GitHub, set_up  # noqa: PLC0415
+
+    token = environ.get("GITHUB_TOKEN", "").strip() or _gh(["gh", "auth", "token"]).stdout.strip()
+    if not token:
+        raise ValueError("setup needs your token: GITHUB_TOKEN, or `gh auth login` first")
+    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+    hook = environ.get(HOOK_ENV, "")
+    choices = Choices(
+        render_url=args.render_service_url,
+        render_off=args.no_render,
+        pages=not args.no_pages,
+        hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_ENV}): "),
+    )
+    set_up(GitHub(api_url, args.repository, token), choices, dry_run=args.dry_run, say=print)
     return 0
 
 
@@ -571,6 +598,24 @@ def _add_owner_commands(commands: Any) -> None:
         action="store_true",
         help="release tags without a release image in the registry are meant (a fork carrying "
         "its upstream's tags): the first release starts the track record",
+    )
+
+    setup = commands.add_parser(
+        "setup",
+        help="make or correct every setting the releases need, through GitHub's API with your "
+        "token ($GITHUB_TOKEN, else `gh auth token`): each change said before it is made",
+    )
+    setup.add_argument("--repository", required=True, help="owner/name of your fork")
+    setup.add_argument("--dry-run", action="store_true", help="say the changes, make none")
+    render = setup.add_mutually_exclusive_group()
+    render.add_argument(
+        "--render-service-url",
+        help=f"deploy on Render: the service's URL; its deploy hook is read from ${HOOK_ENV} or "
+        "asked for, and sealed into the environment",
+    )
+    render.add_argument("--no-render", action="store_true", help="deploy nowhere (Render off)")
+    setup.add_argument(
+        "--no-pages", action="store_true", help="publish no docs site: disable the docs workflow"
     )
 
     removal = commands.add_parser(

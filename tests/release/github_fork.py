@@ -1,0 +1,192 @@
+"""A fork on GitHub as its REST API keeps it: a bare repository (a personal account's or an
+organisation's) whose settings `python -m tools.release setup` makes and preflight reads, each
+endpoint answering in the shape GitHub documents ("Get an environment", "List deployment branch
+policies", "Get an environment public key", "Create or update an environment secret", "Create a
+deploy key", "Create a repository ruleset", "List repository variables", "Create a GitHub Pages
+site", "Enable a workflow", ...). Secrets are sealed boxes to a real key pair, opened here as
+GitHub would; a secret whose value is not a sealed box of that key is refused (HTTP 422)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
+
+from tests.release.conftest import Answer
+
+NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+
+def _json(status: int, document: Any = None) -> Answer:
+    return Answer(status, b"" if document is None else json.dumps(document).encode())
+
+
+@dataclass
+class Fork:
+    """octo/cryptopredict, bare: Actions' workflows disabled (a fork's), nothing else set."""
+
+    owner_type: str = "User"
+    repository: str = "octo/cryptopredict"
+    workflows: dict[str, str] = field(
+        default_factory=lambda: {"release.yml": "disabled_fork", "docs.yml": "disabled_fork"}
+    )
+    environment: dict[str, Any] | None = None
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    environment_secrets: dict[str, str] = field(default_factory=dict)  # name: opened value
+    repository_secrets: dict[str, str] = field(default_factory=dict)
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    rulesets: list[dict[str, Any]] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, Any] | None = None
+    writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
+    sealing: PrivateKey = field(default_factory=PrivateKey.generate)
+    _ids: int = 100
+
+    @property
+    def owner(self) -> str:
+        return self.repository.split("/")[0]
+
+    def handle(self, method: str, path: str, body: bytes) -> Answer | None:
+        path = path.split("?", 1)[0]
+        base = f"/repos/{self.repository}"
+        document = json.loads(body) if body else {}
+        if method != "GET":
+            self.writes.append((method, path))
+        if path == base:
+            owner = {"login": self.owner, "type": self.owner_type}
+            return _json(200, {"full_name": self.repository, "owner": owner, "private": False,
+                               "visibility": "public"})  # fmt: skip
+        if path == f"/users/{self.owner}":
+            return _json(200, {"login": self.owner, "type": self.owner_type})
+        if not path.startswith(base):
+            return None
+        answer = self._repository(method, path.removeprefix(base), document)
+        return _json(404, NOT_FOUND) if answer is None else answer
+
+    def _id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _repository(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        parts = {
+            "/actions/workflows": self._workflows,
+            "/environments/production": self._environment,
+            "/actions/secrets": self._repository_secrets,
+            "/keys": self._keys,
+            "/rulesets": self._rulesets,
+            "/actions/variables": self._variables,
+            "/pages": self._pages,
+            "/git/matching-refs/tags/v": lambda *_: _json(200, []),
+        }
+        for prefix, part in parts.items():
+            if path.startswith(prefix):
+                return part(method, path.removeprefix(prefix), body)
+        return None
+
+    def _workflows(self, method: str, path: str, _: dict[str, Any]) -> Answer | None:
+        name, _slash, action = path.removeprefix("/").partition("/")
+        if action and method == "PUT":
+            self.workflows[name] = "active" if action == "enable" else "disabled_manually"
+            return _json(204)
+        return _json(200, {"path": f".github/workflows/{name}", "state": self.workflows[name]})
+
+    def _repository_secrets(self, method: str, path: str, _: dict[str, Any]) -> Answer | None:
+        if method == "GET":
+            return _listed("secrets", [{"name": n} for n in sorted(self.repository_secrets)])
+        return _json(204) if self.repository_secrets.pop(path.removeprefix("/"), None) else None
+
+    def _keys(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        if method == "POST":
+            key = {"id": self._id(), "verified": True, **body}
+            self.keys.append(key)
+            return _json(201, key)
+        if method == "DELETE":
+            self.keys = [k for k in self.keys if f"/{k['id']}" != path]
+            return _json(204)
+        return _json(200, self.keys)
+
+    def _pages(self, method: str, _: str, body: dict[str, Any]) -> Answer | None:
+        if method in ("POST", "PUT"):
+            self.pages = {"build_type": body.get("build_type"), "status": None}
+            return _json(201 if method == "POST" else 204, self.pages)
+        return None if self.pages is None else _json(200, self.pages)
+
+    def _environment(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        if path == "" and method == "PUT":
+            self.environment = {"name": "production", **body}
+            return _json(200, self.environment)
+        if self.environment is None:
+            return None
+        if path.startswith("/deployment-branch-policies"):
+            return self._policies(method, path.removeprefix("/deployment-branch-policies"), body)
+        if path.startswith("/secrets"):
+            return self._environment_secrets(method, path.removeprefix("/secrets"), body)
+        return _json(200, self.environment)
+
+    def _policies(self, method: str, path: str, body: dict[str, Any]) -> Answer:
+        if method == "DELETE":
+            self.policies = [p for p in self.policies if f"/{p['id']}" != path]
+            return _json(204)
+        if method == "POST":
+            policy = {"id": self._id(), **body}
+            self.policies.append(policy)
+            return _json(200, policy)
+        return _json(200, {"total_count": len(self.policies), "branch_policies": self.policies})
+
+    def _environment_secrets(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        if path == "/public-key":
+            key = base64.b64encode(bytes(self.sealing.public_key)).decode()
+            return _json(200, {"key_id": "568250167242549743", "key": key})
+        if path == "":
+            return _listed("secrets", [{"name": n} for n in sorted(self.environment_secrets)])
+        name = path.removeprefix("/")
+        if method == "DELETE":
+            return _json(204) if self.environment_secrets.pop(name, None) else None
+        try:
+            sealed = base64.b64decode(body["encrypted_value"])
+            self.environment_secrets[name] = SealedBox(self.sealing).decrypt(sealed).decode()
+        except (CryptoError, KeyError, ValueError):
+            return _json(422, {"message": "Bad request - encrypted_value"})
+        return _json(201)
+
+    def _rulesets(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        if path == "" and method == "POST":
+            ruleset = {"id": self._id(), "source_type": "Repository", "source": self.repository,
+                       **body}  # fmt: skip
+            self.rulesets.append(ruleset)
+            return _json(201, ruleset)
+        if path == "":
+            listed = [
+                {k: r[k] for k in ("id", "name", "target", "enforcement")} for r in self.rulesets
+            ]
+            return _json(200, listed)
+        [ruleset] = [r for r in self.rulesets if f"/{r['id']}" == path] or [None]
+        if ruleset is None:
+            return None
+        if method == "PUT":
+            ruleset.update(body)
+        return _json(200, ruleset)
+
+    def _variables(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        if path == "":
+            if method == "POST":
+                self.variables[body["name"]] = body["value"]
+                return _json(201)
+            items = [{"name": n, "value": v} for n, v in sorted(self.variables.items())]
+            return _listed("variables", items)
+        name = path.removeprefix("/")
+        if name not in self.variables:
+            return None
+        if method == "DELETE":
+            del self.variables[name]
+        else:
+            self.variables[name] = body["value"]
+        return _json(204)
+
+
+def _listed(key: str, items: list[dict[str, Any]]) -> Answer:
+    return _json(200, {"total_count": len(items), key: items})

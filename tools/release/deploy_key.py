@@ -1,0 +1,71 @@
+"""The deploy key the release tags with, made in memory: an Ed25519 key pair whose private half
+is written only in OpenSSH's own format, as a string, and sealed for GitHub's secrets API
+(libsodium's sealed box to the repository's or environment's public key, as GitHub requires).
+Nothing here touches the disk.
+
+PyNaCl (libsodium) is a development dependency: `python -m tools.release setup` runs on the
+owner's machine, in a clone with the project's tools installed, while the release jobs run the
+rest of tools/release on a bare Python and never import this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import struct
+from dataclasses import dataclass
+
+from nacl.public import PublicKey, SealedBox
+from nacl.signing import SigningKey
+
+KEY_TYPE = b"ssh-ed25519"
+COMMENT = "release tags (python -m tools.release setup)"
+
+
+def _string(data: bytes) -> bytes:
+    """SSH's `string`: a 32-bit length, then the bytes."""
+    return struct.pack(">I", len(data)) + data
+
+
+@dataclass(frozen=True, repr=False)
+class DeployKey:
+    public: str  # an authorized_keys line: `ssh-ed25519 AAAA... comment`
+    private: str  # the OpenSSH private key file's text
+
+    @classmethod
+    def generate(cls, comment: str = COMMENT) -> DeployKey:
+        signing = SigningKey.generate()
+        public = bytes(signing.verify_key)
+        blob = _string(KEY_TYPE) + _string(public)
+        check = os.urandom(4)
+        private = (
+            check
+            + check
+            + _string(KEY_TYPE)
+            + _string(public)
+            + _string(bytes(signing) + public)
+            + _string(comment.encode())
+        )
+        private += bytes(range(1, 1 + (-len(private) % 8)))  # padding to the cipher's block (8)
+        document = (
+            b"openssh-key-v1\0"
+            + _string(b"none")
+            + _string(b"none")
+            + _string(b"")
+            + struct.pack(">I", 1)
+            + _string(blob)
+            + _string(private)
+        )
+        encoded = base64.b64encode(document).decode()
+        lines = [encoded[i : i + 70] for i in range(0, len(encoded), 70)]
+        text = "\n".join(
+            ["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----", ""]
+        )
+        return cls(f"{KEY_TYPE.decode()} {base64.b64encode(blob).decode()} {comment}", text)
+
+
+def seal(value: str, public_key: str) -> str:
+    """`value` sealed to GitHub's base64 `public_key`, base64-encoded, as its secrets API takes
+    `encrypted_value`."""
+    box = SealedBox(PublicKey(base64.b64decode(public_key)))
+    return base64.b64encode(box.encrypt(value.encode())).decode()

@@ -1,0 +1,413 @@
+"""`python -m tools.release setup --repository OWNER/REPO`: makes or corrects, through GitHub's
+REST API with the owner's token, every setting the releases need that a token can make, on a
+personal account's repository or an organisation's:
+
+- the release workflow enabled (its schedule runs);
+- the `production` environment, admitting only `main` and the release tags;
+- a deploy key with write access, whose private half goes straight into the environment secret
+  `RELEASE_TAG_KEY`, sealed to the environment's public key: it is made in memory and never
+  written to disk (tools/release/deploy_key.py); a key it made before is replaced, never kept
+  beside a new one;
+- the tag ruleset (release tags: creations, updates and deletions restricted, the deploy keys
+  its bypass) and a branch ruleset for `main` (no deletion, no force push; the repository's
+  administrators may bypass it, so a rollback on purpose stays possible);
+- no repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
+- the repository variable `RELEASE_REPOSITORY` (the schedule is kept on);
+- optionally Render (`--render-service-url`: the variable, and the deploy hook sealed into the
+  environment, read from $RENDER_DEPLOY_HOOK_URL or asked for; `--no-render` removes both) and
+  GitHub Pages from Actions (`--no-pages` disables the docs workflow instead).
+
+Each change is said before it is made; `--dry-run` says them and makes none. A setting already
+right is left alone, so a second run changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from tools.release.deploy_key import COMMENT, DeployKey, seal
+from tools.release.environment import TAG_RULE
+from tools.release.github import GitHubError, request, request_list
+from tools.release.preflight import HOOK_SECRET, SERVICE_VARIABLE
+from tools.release.rules import (
+    DEPLOY_KEY,
+    TAG_KEY_SECRET,
+    covers_release_tags,
+    lets_bypass,
+    missing_tag_rules,
+)
+
+TAG_RULESET = "release tags"
+BRANCH_RULESET = "main"
+REPOSITORY_ADMIN = 5  # the repository role `admin`, as a ruleset's bypass actor names it
+TAG_RULESET_BODY: dict[str, Any] = {
+    "name": TAG_RULESET,
+    "target": "tag",
+    "enforcement": "active",
+    "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
+    "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
+    "bypass_actors": [{"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}],
+}
+BRANCH_RULESET_BODY: dict[str, Any] = {
+    "name": BRANCH_RULESET,
+    "target": "branch",
+    "enforcement": "active",
+    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
+    "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}],
+    "bypass_actors": [
+        {"actor_id": REPOSITORY_ADMIN, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the owner chose: Render on (its URL and hook), off (False) or as it is (None), and
+    Pages on or off."""
+
+    render_url: str | None = None
+    render_off: bool = False
+    pages: bool = True
+    hook: Callable[[], str] = field(default=lambda: "", compare=False)  # asked only when needed
+
+
+@dataclass
+class Change:
+    said: str
+    make: Callable[[], None]
+
+
+@dataclass
+class GitHub:
+    api_url: str
+    repository: str
+    token: str
+    environment: str = "production"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        what: str = "administration",
+    ) -> Any:
+        url = f"{self.api_url}/repos/{self.repository}{path}"
+        return request(url, self.token, method=method, permission=what, body=body)
+
+    def listed(self, path: str) -> list[Any]:
+        url = f"{self.api_url}/repos/{self.repository}{path}"
+        return request_list(url, self.token, permission="administration: read")
+
+    def get_or_none(self, path: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.call("GET", path))
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    @property
+    def env_path(self) -> str:
+        return f"/environments/{urllib.parse.quote(self.environment, safe='')}"
+
+    def seal_into(self, path: str, name: str, value: str) -> None:
+        """PUT secret `name` under `path` (the environment's), sealed to its public key."""
+        key = self.call("GET", f"{path}/secrets/public-key")
+        body = {"encrypted_value": seal(value, str(key["key"])), "key_id": str(key["key_id"])}
+        self.call("PUT", f"{path}/secrets/{name}", body)
+
+
+def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
+    """(what to change, each said; what is already in place)."""
+    found: list[Change] = []
+    kept: list[str] = []
+    for step in (_workflow, _environment, _deploy_key, _rulesets, _variables, _render, _pages):
+        step(github, choices, found, kept)
+    return found, kept
+
+
+def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    state = github.call("GET", "/actions/workflows/release.yml").get("state")
+    if state == "active":
+        kept.append("the release workflow is enabled")
+        return
+    found.append(
+        Change(
+            f"enable the release workflow (now {state})",
+            lambda: github.call("PUT", "/actions/workflows/release.yml/enable"),
+        )
+    )
+
+
+def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    name = github.environment
+    environment = github.get_or_none(github.env_path) or {}
+    rule = environment.get("deployment_branch_policy") or {}
+    if not rule.get("custom_branch_policies") or rule.get("protected_branches"):
+        body = {
+            "deployment_branch_policy": {
+                "protected_branches": False,
+                "custom_branch_policies": True,
+            }
+        }
+        verb = "create" if not environment else "correct"
+        found.append(
+            Change(
+                f"{verb} the {name} environment: deployment branches and tags 'Selected'",
+                lambda: github.call("PUT", github.env_path, body),
+            )
+        )
+        policies: list[dict[str, Any]] = []
+    else:
+        path = f"{github.env_path}/deployment-branch-policies?per_page=100"
+        policies = list(github.call("GET", path).get("branch_policies") or [])
+    wanted = {("branch", "main"), ("tag", TAG_RULE)}
+    held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in policies}
+    for kind, pattern in sorted(wanted - held.keys()):
+        found.append(
+            Change(
+                f"let the {kind} {pattern!r} deploy to {name}",
+                partial(
+                    github.call,
+                    "POST",
+                    f"{github.env_path}/deployment-branch-policies",
+                    {"name": pattern, "type": kind},
+                ),
+            )
+        )
+    for kind, pattern in sorted(held.keys() - wanted):
+        policy_id = held[(kind, pattern)].get("id")
+        found.append(
+            Change(
+                f"stop the {kind} {pattern!r} deploying to {name}",
+                partial(
+                    github.call,
+                    "DELETE",
+                    f"{github.env_path}/deployment-branch-policies/{policy_id}",
+                ),
+            )
+        )
+    if wanted <= held.keys() and not held.keys() - wanted:
+        kept.append(f"the {name} environment admits only main and the release tags")
+
+
+def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    keys = [k for k in github.listed("/keys?per_page=100") if isinstance(k, dict)]
+    try:
+        secrets = github.call("GET", f"{github.env_path}/secrets?per_page=100").get("secrets")
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        secrets = []  # the environment is made above
+    names = {str(s.get("name")) for s in secrets or []}
+    ours = [k for k in keys if str(k.get("title")) == COMMENT]
+    if TAG_KEY_SECRET in names and any(k.get("read_only") is False for k in ours):
+        kept.append(f"a deploy key with write access, its private half in {TAG_KEY_SECRET}")
+        return
+
+    def make() -> None:
+        key = DeployKey.generate()
+        body = {"title": COMMENT, "key": key.public, "read_only": False}
+        github.call("POST", "/keys", body)
+        github.seal_into(github.env_path, TAG_KEY_SECRET, key.private)
+        for old in ours:
+            github.call("DELETE", f"/keys/{old['id']}")
+
+    replaced = f", replacing the {len(ours)} made before" if ours else ""
+    found.append(
+        Change(
+            "make a deploy key with write access and seal its private half into the "
+            f"{github.environment} secret {TAG_KEY_SECRET} (never written to disk){replaced}",
+            make,
+        )
+    )
+
+
+def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    listed = github.listed("/rulesets?includes_parents=false&per_page=100")
+    rulesets = [github.call("GET", f"/rulesets/{int(item['id'])}") for item in listed]
+    by_name = {str(r.get("name")): r for r in rulesets}
+    tags = [r for r in rulesets if covers_release_tags(r)]
+    bypassed = any(
+        lets_bypass(actor, DEPLOY_KEY) for r in tags for actor in r.get("bypass_actors") or []
+    )
+    if not missing_tag_rules(rulesets) and bypassed:
+        kept.append("a tag ruleset keeps release tags the release's own, the deploy key its bypass")
+    else:
+        _ruleset(github, by_name.get(TAG_RULESET), TAG_RULESET_BODY, found)
+    branch = by_name.get(BRANCH_RULESET)
+    if branch is not None and _same(branch, BRANCH_RULESET_BODY):
+        kept.append("a branch ruleset keeps main from deletion and force pushes")
+    else:
+        _ruleset(github, branch, BRANCH_RULESET_BODY, found)
+
+
+def _same(ruleset: dict[str, Any], body: dict[str, Any]) -> bool:
+    rules = {str(rule.get("type")) for rule in ruleset.get("rules") or []}
+    return (
+        ruleset.get("enforcement") == "active"
+        and rules >= {str(rule["type"]) for rule in body["rules"]}
+        and ruleset.get("conditions") == body["conditions"]
+    )
+
+
+def _ruleset(
+    github: GitHub, existing: dict[str, Any] | None, body: dict[str, Any], found: list[Change]
+) -> None:
+    what = f"the {body['target']} ruleset {body['name']!r}: {_describe(body)}"
+    if existing is None:
+        found.append(Change(f"create {what}", lambda: github.call("POST", "/rulesets", body)))
+    else:
+        path = f"/rulesets/{existing['id']}"
+        found.append(Change(f"correct {what}", lambda: github.call("PUT", path, body)))
+
+
+def _describe(body: dict[str, Any]) -> str:
+    rules = ", ".join(str(rule["type"]) for rule in body["rules"])
+    actors = ", ".join(str(actor["actor_type"]) for actor in body["bypass_actors"])
+    return f"{body['conditions']['ref_name']['include'][0]} restricts {rules}; bypass {actors}"
+
+
+def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+    answer = github.call("GET", "/actions/variables?per_page=30")
+    held = {str(v.get("name")): str(v.get("value")) for v in answer.get("variables") or []}
+    wanted = {"RELEASE_REPOSITORY": github.repository}
+    if choices.render_url:
+        wanted[SERVICE_VARIABLE] = choices.render_url.rstrip("/")
+    for name, value in wanted.items():
+        if held.get(name) == value:
+            kept.append(f"the variable {name} is {value}")
+        elif name in held:
+            body = {"name": name, "value": value}
+            found.append(
+                Change(
+                    f"set the variable {name} to {value} (was {held[name]})",
+                    partial(github.call, "PATCH", f"/actions/variables/{name}", body),
+                )
+            )
+        else:
+            body = {"name": name, "value": value}
+            found.append(
+                Change(
+                    f"set the variable {name} to {value}",
+                    partial(github.call, "POST", "/actions/variables", body),
+                )
+            )
+    if choices.render_off and SERVICE_VARIABLE in held:
+        found.append(
+            Change(
+                f"delete the variable {SERVICE_VARIABLE} (Render off)",
+                lambda: github.call("DELETE", f"/actions/variables/{SERVICE_VARIABLE}"),
+            )
+        )
+
+
+def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+    repository_secrets = github.call("GET", "/actions/secrets?per_page=100").get("secrets") or []
+    if HOOK_SECRET in {str(s.get("name")) for s in repository_secrets}:
+        found.append(
+            Change(
+                f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can "
+                f"read (the hook belongs to the {github.environment} environment only)",
+                lambda: github.call("DELETE", f"/actions/secrets/{HOOK_SECRET}"),
+            )
+        )
+    try:
+        secrets = github.call("GET", f"{github.env_path}/secrets?per_page=100").get("secrets")
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        secrets = []
+    held = HOOK_SECRET in {str(s.get("name")) for s in secrets or []}
+    if choices.render_off and held:
+        found.append(
+            Change(
+                f"delete the {github.environment} secret {HOOK_SECRET} (Render off)",
+                lambda: github.call("DELETE", f"{github.env_path}/secrets/{HOOK_SECRET}"),
+            )
+        )
+    elif choices.render_url and not held:
+        found.append(
+            Change(
+                f"seal Render's deploy hook into the {github.environment} secret {HOOK_SECRET}",
+                lambda: github.seal_into(github.env_path, HOOK_SECRET, _hook(choices)),
+            )
+        )
+    elif held:
+        kept.append(f"the {github.environment} environment holds {HOOK_SECRET}")
+
+
+def _hook(choices: Choices) -> str:
+    hook = choices.hook().strip()
+    if not hook.startswith("https://"):
+        raise ValueError(
+            f"{HOOK_SECRET} must be Render's deploy hook (https://api.render.com/deploy/srv-..., "
+            "the service's Settings -> Deploy Hook); nothing sealed"
+        )
+    return hook
+
+
+def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+    docs = github.call("GET", "/actions/workflows/docs.yml").get("state")
+    if not choices.pages:
+        if docs == "disabled_manually":
+            kept.append("GitHub Pages is off: the docs workflow is disabled")
+        else:
+            found.append(
+                Change(
+                    "disable the docs workflow (Pages off)",
+                    lambda: github.call("PUT", "/actions/workflows/docs.yml/disable"),
+                )
+            )
+        return
+    if docs != "active":
+        found.append(
+            Change(
+                "enable the docs workflow",
+                lambda: github.call("PUT", "/actions/workflows/docs.yml/enable"),
+            )
+        )
+    pages = github.get_or_none("/pages")
+    body = {"build_type": "workflow"}
+    if pages is None:
+        found.append(
+            Change(
+                "publish GitHub Pages from GitHub Actions",
+                lambda: github.call("POST", "/pages", body, "pages: write"),
+            )
+        )
+    elif pages.get("build_type") != "workflow":
+        found.append(
+            Change(
+                f"build GitHub Pages from GitHub Actions (now {pages.get('build_type')})",
+                lambda: github.call("PUT", "/pages", body, "pages: write"),
+            )
+        )
+    else:
+        kept.append("GitHub Pages is built from GitHub Actions")
+
+
+def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[str], None]) -> int:
+    """Say what is in place, then each change before making it (none with `dry_run`); the
+    number of changes."""
+    found, kept = changes(github, choices)
+    for line in kept:
+        say(f"in place: {line}")
+    for change in found:
+        say(f"{'would ' if dry_run else ''}change: {change.said}")
+        if not dry_run:
+            change.make()
+    if not found:
+        say("nothing to change: every setting the releases need is in place")
+    elif dry_run:
+        say(f"{len(found)} change(s) to make: nothing changed (--dry-run)")
+    else:
+        say(
+            f"{len(found)} change(s) made; what stays by hand, and the check of it all: "
+            f"`python -m tools.release preflight --repository {github.repository}`"
+        )
+    return len(found)
