@@ -95,7 +95,7 @@ class Moves:
     older."""
 
     def __init__(self) -> None:
-        self.price: dict[str, list[float]] = defaultdict(list)  # relative to the price
+        self.point: dict[str, list[float]] = defaultdict(list)  # relative to the point
         self.band: dict[str, list[float]] = defaultdict(list)  # relative to the half-width
         self.other: set[str] = set()  # fields that changed but are no prices
 
@@ -115,8 +115,9 @@ class Moves:
                 np.asarray(before["prediction_high"], float) - centre,
                 centre - np.asarray(before["prediction_low"], float),
             )
-            self.price[age] += (np.abs(new - old) / old).tolist()
-            if name != "prediction":
+            if name == "prediction":
+                self.point[age] += (np.abs(new - old) / old).tolist()
+            else:
                 self.band[age] += (np.abs(new - old) / np.where(half > 0, half, np.inf)).tolist()
 
 
@@ -146,9 +147,9 @@ def compare(before_dir: Path, after_dir: Path) -> dict[str, Any]:
         "routes": {route: dict(tally) for route, tally in routes.items()},
         "moved": {
             age: {
-                "values": len(moves.price[age]),
-                "price_median": _median(moves.price[age]),
-                "price_max": max(moves.price[age], default=0.0),
+                "bounds": len(moves.band[age]),
+                "points_moved": sum(value > 0 for value in moves.point[age]),
+                "point_max": max(moves.point[age], default=0.0),
                 "band_median": _median(moves.band[age]),
                 "band_p99": _quantile(moves.band[age], 0.99),
                 "band_max": max(moves.band[age], default=0.0),
@@ -187,7 +188,8 @@ def _median(values: list[float]) -> float:
 
 
 def _quantile(values: list[float], q: float) -> float:
-    return float(np.quantile(values, q)) if values else 0.0
+    changed = [value for value in values if value > 0]
+    return float(np.quantile(changed, q)) if changed else 0.0
 
 
 def table(summary: dict[str, Any]) -> str:
@@ -199,10 +201,10 @@ def table(summary: dict[str, Any]) -> str:
     lines.append("")
     for age, moved in summary["moved"].items():
         lines.append(
-            f"{age}: {moved['values']:,} prices in changed answers; those that moved, by a "
-            f"median {moved['price_median']:.2%} of the price (at most {moved['price_max']:.2%}); "
-            f"band bounds by a median {moved['band_median']:.1%} of the band's half-width "
-            f"(99th percentile {moved['band_p99']:.1%}, at most {moved['band_max']:.1%})"
+            f"{age}: {moved['bounds']:,} band bounds in changed answers; those that moved, by a "
+            f"median {moved['band_median']:.1%} of the band's half-width (99th percentile "
+            f"{moved['band_p99']:.1%}, at most {moved['band_max']:.1%}); "
+            f"{moved['points_moved']:,} point forecasts moved, at most {moved['point_max']:.2%}"
         )
     lines.append(f"other fields changed: {', '.join(summary['other_fields_changed']) or 'none'}")
     return "\n".join(lines)

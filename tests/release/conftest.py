@@ -31,9 +31,9 @@ class FakeServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     routes: dict[str, Answer] = field(default_factory=dict)
     bodies: list[bytes] = field(default_factory=list)
-    # Answers every request first, given (method, path, body), where a test keeps state (a
-    # repository GitHub's API changes); None leaves it to the routes and the script.
-    handler: Callable[[str, str, bytes], Answer | None] | None = None
+    # Answers every request first, given (method, path, body), with (status, body), where a test
+    # keeps state (a repository GitHub's API changes); None leaves it to the routes and script.
+    handler: Callable[[str, str, bytes], tuple[int, bytes] | None] | None = None
 
     def answer(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
         encoded = body.encode() if isinstance(body, str) else body
@@ -82,7 +82,7 @@ def server() -> Iterator[FakeServer]:
             length = int(self.headers.get("Content-Length") or 0)
             fake.bodies.append(self.rfile.read(length) if length else b"")
             handled = fake.handler and fake.handler(method, self.path, fake.bodies[-1])
-            answer = handled or fake.reply_to(self.path)
+            answer = Answer(*handled) if handled else fake.reply_to(self.path)
             if answer.effect is not None:
                 answer.effect(fake.bodies[-1])
             self.send_response(answer.status)

@@ -16,13 +16,15 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
-from tests.release.conftest import Answer
-
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
 
+# What a request gets: the HTTP status and the body.
+Answer = tuple[int, bytes]
+
+
 def _json(status: int, document: Any = None) -> Answer:
-    return Answer(status, b"" if document is None else json.dumps(document).encode())
+    return status, b"" if document is None else json.dumps(document).encode()
 
 
 @dataclass

@@ -148,3 +148,17 @@ def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, wo
         key["key"].split()[:2]
     )
     assert run(server, capsys, "preflight")[0] == 0
+
+
+def test_the_set_up_by_hand_is_at_most_six_steps_and_the_command_does_the_rest():
+    """Bar 4: docs/release.md's set-up counts what stays by hand in its own list."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "release.md").read_text()
+    section = text.split("### By hand: six steps\n", 1)[1].split("\n### ", 1)[0]
+    steps = [line for line in section.splitlines() if line[:1].isdigit() and ". **" in line]
+    assert [line.split(".", 1)[0] for line in steps] == [str(n) for n in range(1, 7)]
+    assert "python -m tools.release setup --repository <owner>/<repo>" in section
+    assert "python -m tools.release preflight --repository <owner>/<repo>" in section
+    # Every fix a failure names by its step is one of these six.
+    table = text.split("### What each failure looks like\n", 1)[1].split("\n### ", 1)[0]
+    named = {int(part.split("step ")[1][0]) for part in table.split("by hand, ")[1:]}
+    assert named <= set(range(1, 7))
