@@ -58,9 +58,10 @@ class Week:
         self.fitted = fitted
         squares = z**2
         start_variance = float(np.mean(squares[fitted]))
-        # sigma2[i]: the variance of return i given those before it; next_[i]: of the one after.
-        self.sigma2 = _recursion(squares, self.omega, self.alpha, self.beta, start_variance)
-        self.next_garch = self.omega + self.alpha * squares + self.beta * self.sigma2
+        # sigma2[i]: the variance of return i given those before it; next_garch[i]: of the one
+        # after it, given return i too.
+        sigma2 = _recursion(squares, self.omega, self.alpha, self.beta, start_variance)
+        self.next_garch = self.omega + self.alpha * squares + self.beta * sigma2
         lam = 0.5 ** (1 / EWMA_HALF_LIFE_HOURS)
         self.next_ewma = _recursion(squares, 0.0, 1 - lam, lam, start_variance, shift=False)
 
