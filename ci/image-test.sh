@@ -221,13 +221,14 @@ buildah run --isolation chroot "$container" -- python - "$revision" <ci/manifest
 #    logs every module it imports, for the whole life of the server (PYTHONPROFILEIMPORTTIME).
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 buildah config --env "PORT=$port" "$container"
+# A date in the middle of a model's data, as its manifest records the data's first and last bar.
 date=$(buildah run --isolation chroot "$container" -- python -c '
-import glob, os
-from datetime import UTC, datetime
-import numpy as np
-[history] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "history.npy"))[:1]
-ds = np.load(history, mmap_mode="r")["ds"]
-print(datetime.fromtimestamp(int(ds[len(ds) // 2]), UTC).date())')
+import glob, json, os
+from datetime import datetime
+[manifest] = glob.glob(os.path.join(os.environ["MODEL_DIR"], "*", "manifest.json"))[:1]
+data = json.load(open(manifest))["data"]
+first, last = (datetime.fromisoformat(data[end]) for end in ("first", "last"))
+print((first + (last - first) / 2).date())')
 mapfile -d '' -t run_command < <("$python" -m ci.image_config "$work/inspect.json" --print-command)
 say "starting '${run_command[*]}' on port $port"
 buildah run --isolation chroot --env PYTHONPROFILEIMPORTTIME=1 "$container" -- "${run_command[@]}" \
