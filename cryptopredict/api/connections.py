@@ -358,8 +358,12 @@ class GuardedChannel(HTTPChannel):
     def readable(self) -> bool:
         """Waitress's test (nothing is read while a request is in progress, an answer unsent,
         or the connection closing), then the layer's. The loop asks every connection before
-        each wait, so the common answers come first, and cheaply."""
-        if self.requests or self.total_outbufs_len:
+        each wait, so the common answers come first, and cheaply. A connection closed already
+        is neither readable nor writable: the sweep cuts connections while the loop lists
+        them for its poll (`Hook.readable`), and one listed after its cut would have its freed
+        descriptor polled; a connection taken in the same turn may reuse that descriptor,
+        and the poll's answer for the old one (invalid) would close the new one unanswered."""
+        if self.socket is None or self.requests or self.total_outbufs_len:
             return False
         if self.pipelined:  # the answer before them is sent: on to the next request
             pipelined, self.pipelined = self.pipelined, b""
@@ -368,6 +372,9 @@ class GuardedChannel(HTTPChannel):
         if self.lingering:
             return True
         return not (self.will_close or self.close_when_flushed)
+
+    def writable(self) -> bool:
+        return self.socket is not None and bool(super().writable())
 
     def handle_read(self) -> None:
         if self.lingering:

@@ -293,3 +293,24 @@ def test_an_idle_connection_is_not_cut_by_the_request_deadline():
         time.sleep(1.5)
         client.sendall(GET % 2)
         assert read_answer(client)[1] == b"hello"
+
+
+def test_a_connection_cut_by_the_sweep_is_left_out_of_the_loop_s_poll():
+    """The sweep cuts while the loop lists its connections for poll(): one cut then must not
+    be listed, or its freed descriptor, reused by a connection taken in that turn, would be
+    answered invalid by the poll and close the new one unanswered."""
+    with guarded(Recording(), request_seconds=0.5) as server:
+        client = server.connect()
+        client.sendall(b"GET / HTTP/1.1\r\n")
+        deadline = time.monotonic() + 10
+        while not server.connections.channels:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        (channel,) = server.connections.channels
+        assert channel.readable()
+        assert closed_by_server(client, timeout=10)
+        while channel.socket is not None:  # the loop's close, a moment after the client's EOF
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert server.connections.cut["request_deadline"] == 1
+        assert (channel.readable(), channel.writable()) == (False, False)
