@@ -21,7 +21,7 @@ from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.track_answers import answer, summary
 from cryptopredict.api.serving.track_record import HOUR, AssetRecord, record
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
-from cryptopredict.artifact.record import SUFFIX, RecordError, read_record, record_dir
+from cryptopredict.artifact.record import RecordError, read_record, record_dir, record_file
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -74,8 +74,11 @@ class TrackRecords:
         """The record file's modification time and size; None when there is none."""
         if self.directory is None:
             return None
+        file = record_file(self._model_dir, slug)
+        if file is None:
+            return None
         try:
-            found = (self.directory / f"{slug}{SUFFIX}").stat()
+            found = file.stat()
         except FileNotFoundError:
             return None
         return found.st_mtime_ns, found.st_size

@@ -1,15 +1,19 @@
 """The track record a release bakes beside its artifacts: `<model_dir>/track-record/`, a file a
-pair (`<slug>.json.gz`) and `index.json`, what each file holds.
+pair (`<slug>.msgpack.xz`) and `index.json`, what each file holds.
 
-A pair's record is every forecast a release issued of it (`RecordIssue`: its point and bounds
-at fixed leads after its data ended, and naive's), each lead beside the close of the hourly
-bar ending at its instant, once a later release fetched that bar (`closes`, None until then).
-Releases only add: an issue, or a close. `scored_until` is the data's end of the last release
-that looked the closes up: every lead due by then that has none fell in a gap of the exchange's
-bars. `started` says when and why the record began; `absent` why the pair's newest release did
-not train it (it left the market, or it failed), its issues kept.
+A pair's record (`PairRecord`, in memory: `artifact/record_rows.py`) is every forecast a
+release issued of it (`IssueHead`), a row an issue at each of its leads after its data ended.
+A row is pending until a later release fetches the close of
+the hourly bar ending at its instant, keeping the forecast as issued (the served point and
+bounds, and naive's); then it is scored, keeping only what the record's figures are means of
+(`artifact/outcomes.py`: the errors, the interval scores and whether each band held the price,
+in whole steps of the lead's scale). Releases only add: an issue, or a scored row.
+`scored_until` is the data's end of the last release that looked the closes up: every row due
+by then still pending fell in a gap of the exchange's bars. `started` says when and why the
+record began; `absent` why the pair's newest release did not train it (it left the market, or
+it failed), its issues kept.
 
-The index counts each pair's issues and scored leads, so that a reader can tell a file cut
+The index counts each pair's issues and scored rows, so that a reader can tell a file cut
 short or lost from one that was never written (`read_records`), and a writer refuses to write
 a record shorter than the one it read (`write_record`). Every slug read, in the index or a
 record, is a pair's name (`SLUG_PATTERN`) before a path is made of it: a record read from a
@@ -17,29 +21,45 @@ previous image never names a file outside its directory.
 
 Every format a release ever wrote is read (`READS`, each kept as a test fixture under
 `tests/records/`): a new format adds its number with the function that brings the one before
-it up to date, so a release always extends what the release before it published.
+it up to date (`_upgraded`), so a release always extends what the release before it published.
+Format 1 (gzipped JSON) kept every row whole, about 2.3 KB an issue; format 2 keeps a scored row
+in whole steps (`artifact/outcomes.py`), 140 to 360 bytes an issue (`python -m
+bench.record_size`).
 """
 
 from __future__ import annotations
 
 import gzip
+import lzma
 import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import msgspec
+import numpy as np
 
-from cryptopredict.artifact.schema import LEVELS, SLUG_PATTERN
+from cryptopredict.artifact.record_rows import (
+    BAND_COLUMNS,
+    SCORED_COLUMNS,
+    VALUES,
+    IssueHead,
+    PairRecord,
+    RecordCount,
+    RecordIssue,
+    RecordNote,
+    Table,
+)
+from cryptopredict.artifact.schema import SLUG_PATTERN
 from cryptopredict.atomic import replacing
 
 RECORD_DIR = "track-record"
 INDEX = "index.json"
-RECORD_VERSION = 1
-READS = (1,)  # every record_version a release wrote, each read by this code
-SUFFIX = ".json.gz"
-# The values kept at each lead, of the served forecast and of naive's alike.
-VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "high")))
+RECORD_VERSION = 2
+READS = (1, 2)  # every record_version a release wrote, each read by this code
+SUFFIXES = {1: ".json.gz", 2: ".msgpack.xz"}
+SUFFIX = SUFFIXES[RECORD_VERSION]
 MAX_BYTES = 512 * 1024 * 1024  # a pair's record, decompressed
 
 
@@ -47,31 +67,67 @@ class RecordError(Exception):
     """A published record that cannot be read, or a record that would shrink."""
 
 
-class RecordIssue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One forecast as a release issued it. Per lead (seconds after `data_until`): `VALUES` of
-    the served forecast, of naive's (None: the artifact kept no naive band), and the close of
-    the hourly bar ending at `data_until + lead` (None: not fetched yet)."""
+class _Packed(msgspec.Struct, frozen=True, array_like=True):
+    """Columns of whole numbers as format 2 stores them: one column after another, each
+    differenced down the rows where `differenced` says (the issue and lead columns, and a
+    pending band's values, which neighbouring issues of a lead share nearly alike; not a scored
+    row's outcomes), its int64 bytes planes apart, which the compression takes to little more
+    than their spread."""
 
-    model_version: str
-    data_until: int  # the close of the model's last bar, epoch seconds
-    issued_at: int  # when the release issued it
-    leads: list[int]
-    served: list[list[float]]
-    naive: list[list[float]] | None
-    closes: list[float | None]
+    rows: int
+    differenced: list[bool]
+    data: bytes
 
-    @property
-    def scored(self) -> int:
-        return sum(close is not None for close in self.closes)
+    @classmethod
+    def of(cls, columns: np.ndarray, differenced: list[bool]) -> _Packed:
+        whole = columns.astype("<i8").reshape(len(columns), len(differenced))
+        spread = np.array(differenced, dtype=bool)
+        whole[:, spread] = np.diff(whole[:, spread], axis=0, prepend=0)
+        planes = whole.T.copy().view(np.uint8).reshape(-1, 8).T
+        return cls(len(whole), differenced, planes.tobytes())
+
+    def columns(self) -> np.ndarray:
+        width = len(self.differenced)
+        if len(self.data) != 8 * self.rows * width:
+            raise ValueError(f"{len(self.data)} bytes for {self.rows} rows of {width} columns")
+        planes = np.frombuffer(self.data, np.uint8).reshape(8, -1).T.copy()
+        whole = planes.view("<i8").reshape(width, self.rows).T.copy()
+        spread = np.array(self.differenced, dtype=bool)
+        whole[:, spread] = np.cumsum(whole[:, spread], axis=0)
+        return whole
 
 
-class RecordNote(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    at: int  # epoch seconds
-    why: str
+def _packed(table: Table, *, differenced: bool) -> _Packed:
+    columns = np.column_stack([table.issue, table.lead, table.steps])
+    return _Packed.of(columns, [True, True, *[differenced] * table.steps.shape[1]])
 
 
-class PairRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A pair's track record (see the module's doc)."""
+def _table(packed: _Packed) -> Table:
+    columns = packed.columns()
+    return Table(columns[:, 0].copy(), columns[:, 1].copy(), columns[:, 2:].copy())
+
+
+class _Version(msgspec.Struct):
+    record_version: int
+
+
+class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A pair's record as format 2 stores it (msgpack, then xz)."""
+
+    record_version: int
+    asset: str
+    symbol: str
+    started: RecordNote
+    scored_until: int
+    issues: list[IssueHead]
+    scales: _Packed  # each lead, and its scale's exponent
+    pending: _Packed
+    scored: _Packed
+    absent: RecordNote | None = None
+
+
+class _FileV1(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A pair's record as format 1 stored it (gzipped JSON): every row whole."""
 
     record_version: int
     asset: str
@@ -81,26 +137,27 @@ class PairRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     issues: list[RecordIssue]
     absent: RecordNote | None = None
 
-    @property
-    def count(self) -> RecordCount:
-        return RecordCount(len(self.issues), sum(issue.scored for issue in self.issues))
-
-
-class RecordCount(msgspec.Struct, frozen=True, array_like=True):
-    issues: int
-    scored: int
-
 
 class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     record_version: int
     assets: dict[str, RecordCount]
 
 
-Versioned = TypeVar("Versioned", PairRecord, _RecordIndex)
+Decoded = TypeVar("Decoded", _File, _FileV1, _RecordIndex)
 
 
 def record_dir(model_dir: Path) -> Path:
     return Path(model_dir) / RECORD_DIR
+
+
+def record_file(model_dir: Path, slug: str) -> Path | None:
+    """`slug`'s record file under `model_dir`, of whichever format it was written in; None
+    where there is none."""
+    for version in reversed(READS):
+        file = record_dir(model_dir) / f"{slug}{SUFFIXES[version]}"
+        if file.exists():
+            return file
+    return None
 
 
 def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
@@ -113,55 +170,156 @@ def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
         if directory.is_dir() and any(directory.iterdir()):
             raise RecordError(f"{directory / INDEX}: missing, though {directory} holds records")
         return None
-    return {slug: read_record(model_dir, slug, count) for slug, count in index.items()}
+    version, counts = index
+    return {slug: _read_record(directory, slug, version, count) for slug, count in counts.items()}
 
 
-def read_record(model_dir: Path, slug: str, count: RecordCount | None = None) -> PairRecord:
-    """`slug`'s record (at least `count` long, when given); RecordError saying what is wrong."""
-    file = record_dir(model_dir) / f"{slug}{SUFFIX}"
+def read_record(model_dir: Path, slug: str) -> PairRecord:
+    """`slug`'s record, at least as long as the index counts; RecordError saying what is
+    wrong."""
+    directory = record_dir(model_dir)
+    index = _read_index(directory)
+    version, counts = index if index is not None else (RECORD_VERSION, {})
+    return _read_record(directory, slug, version, counts.get(slug))
+
+
+def _read_record(directory: Path, slug: str, version: int, count: RecordCount | None) -> PairRecord:
+    file = directory / f"{slug}{SUFFIXES[version]}"
     try:
-        with gzip.open(file) as opened:
-            data = opened.read(MAX_BYTES + 1)
+        data = _decompressed(file, version)
     except FileNotFoundError:
         raise RecordError(f"{file}: missing, though the index lists it") from None
-    except (OSError, EOFError, zlib.error) as error:
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
         raise RecordError(f"{file}: unreadable ({error})") from None
     if len(data) > MAX_BYTES:
         raise RecordError(f"{file}: larger than {MAX_BYTES:,} bytes decompressed")
-    found = _decoded(file, data, PairRecord)
+    found = _upgraded(file, data) if version == 1 else _record_of(file, data)
     if found.asset != slug:
         raise RecordError(f"{file}: the record of {found.asset}, not of {slug}")
-    _check_shape(file, found)
     if count is not None and _shorter(found.count, count):
         raise RecordError(
             f"{file}: cut short: {found.count.issues} issues and {found.count.scored} scored "
-            f"leads, where the index counts {count.issues} and {count.scored}"
+            f"rows, where the index counts {count.issues} and {count.scored}"
         )
     return found
 
 
+def _decompressed(file: Path, version: int) -> bytes:
+    if version == 1:
+        with gzip.open(file) as opened:
+            return opened.read(MAX_BYTES + 1)
+    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    data = decompressor.decompress(file.read_bytes(), max_length=MAX_BYTES + 1)
+    if not decompressor.eof and len(data) <= MAX_BYTES:
+        raise EOFError("the compressed stream ends before its end")
+    return data
+
+
 def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | None) -> None:
     """Write `record` and enter it in the index; RecordError, writing nothing, when it would
-    hold fewer issues or scored leads than `previous` (the record it extends)."""
+    hold fewer issues or scored rows than `previous` (the record it extends). A directory of
+    an older format is brought up to date first: its records rewritten in this one."""
     if previous is not None and _shorter(record.count, previous.count):
         raise RecordError(
             f"{record.asset}: the new record ({record.count.issues} issues, "
-            f"{record.count.scored} scored leads) is shorter than the one it extends "
+            f"{record.count.scored} scored rows) is shorter than the one it extends "
             f"({previous.count.issues}, {previous.count.scored}): nothing written"
         )
     directory = record_dir(model_dir)
-    with replacing(directory / f"{record.asset}{SUFFIX}") as temporary:
-        temporary.write_bytes(gzip.compress(msgspec.json.encode(record), mtime=0))
-        temporary.chmod(0o644)  # the server may run as another user
-    index = _read_index(directory) or {}
-    index[record.asset] = record.count
+    index = _read_index(directory)
+    counts: dict[str, RecordCount] = {}
+    if index is not None and index[0] != RECORD_VERSION:
+        for slug, older in (read_records(model_dir) or {}).items():
+            _write_file(directory, older)
+            (directory / f"{slug}{SUFFIXES[index[0]]}").unlink()
+            counts[slug] = older.count
+    elif index is not None:
+        counts = index[1]
+    _write_file(directory, record)
+    counts[record.asset] = record.count
     with replacing(directory / INDEX) as temporary:
-        encoded = _RecordIndex(RECORD_VERSION, dict(sorted(index.items())))
+        encoded = _RecordIndex(RECORD_VERSION, dict(sorted(counts.items())))
         temporary.write_bytes(msgspec.json.format(msgspec.json.encode(encoded)) + b"\n")
         temporary.chmod(0o644)
 
 
-def _read_index(directory: Path) -> dict[str, RecordCount] | None:
+def _write_file(directory: Path, record: PairRecord) -> None:
+    stored = _File(
+        record_version=RECORD_VERSION,
+        asset=record.asset,
+        symbol=record.symbol,
+        started=record.started,
+        scored_until=record.scored_until,
+        issues=list(record.issues),
+        scales=_Packed.of(np.array(sorted(record.scales.items()), np.int64), [True, True]),
+        pending=_packed(record.pending, differenced=True),
+        scored=_packed(record.scored, differenced=False),
+        absent=record.absent,
+    )
+    with replacing(directory / f"{record.asset}{SUFFIX}") as temporary:
+        encoded = msgspec.msgpack.encode(stored)
+        temporary.write_bytes(lzma.compress(encoded, preset=9 | lzma.PRESET_EXTREME))
+        temporary.chmod(0o644)  # the server may run as another user
+
+
+def _record_of(file: Path, data: bytes) -> PairRecord:
+    stored = _decoded(file, data, _File, msgspec.msgpack.decode)
+    try:
+        pending, scored = _table(stored.pending), _table(stored.scored)
+        scales = stored.scales.columns()
+    except ValueError as error:
+        raise RecordError(f"{file}: a table does not hold its rows ({error})") from None
+    rows = np.concatenate([pending.issue, scored.issue])
+    leads = set(np.concatenate([pending.lead, scored.lead]).tolist())
+    if (
+        (pending.steps.shape[1], scored.steps.shape[1], scales.shape[1])
+        != (BAND_COLUMNS, SCORED_COLUMNS, 2)
+        or (len(rows) and not 0 <= rows.min() <= rows.max() < len(stored.issues))
+        or not leads <= set(scales[:, 0].tolist())
+    ):
+        raise RecordError(
+            f"{file}: its rows do not hold {BAND_COLUMNS} values pending or "
+            f"{SCORED_COLUMNS} scored, of its {len(stored.issues)} issues at its leads"
+        )
+    return PairRecord(
+        asset=stored.asset,
+        symbol=stored.symbol,
+        started=stored.started,
+        scored_until=stored.scored_until,
+        issues=tuple(stored.issues),
+        scales=dict(scales.tolist()),
+        pending=pending,
+        scored=scored,
+        absent=stored.absent,
+    )
+
+
+def _upgraded(file: Path, data: bytes) -> PairRecord:
+    """A format 1 record in this format: its issues added in order, then scored on the closes
+    they held."""
+    old = _decoded(file, data, _FileV1, msgspec.json.decode)
+    record = PairRecord(old.asset, old.symbol, old.started, old.scored_until, absent=old.absent)
+    closes: dict[int, float] = {}
+    for issue in old.issues:
+        naive = issue.naive if issue.naive is not None else issue.served
+        lengths = {len(issue.served), len(naive), len(issue.closes)}
+        if lengths != {len(issue.leads)} or {len(row) for row in (*issue.served, *naive)} - {
+            len(VALUES)
+        }:
+            raise RecordError(
+                f"{file}: the issue of {issue.model_version} at {issue.data_until} does not "
+                f"hold {len(VALUES)} values and a close at each of its {len(issue.leads)} leads"
+            )
+        record = record.issued(issue)
+        closes.update(
+            (issue.data_until + lead, close)
+            for lead, close in zip(issue.leads, issue.closes, strict=True)
+            if close is not None
+        )
+    return record.scored_on(closes)
+
+
+def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
     file = directory / INDEX
     try:
         data = file.read_bytes()
@@ -169,44 +327,30 @@ def _read_index(directory: Path) -> dict[str, RecordCount] | None:
         return None
     except OSError as error:
         raise RecordError(f"{file}: unreadable ({error.strerror})") from None
-    assets = _decoded(file, data, _RecordIndex).assets
-    for slug in assets:
+    index = _decoded(file, data, _RecordIndex, msgspec.json.decode)
+    for slug in index.assets:
         if not re.fullmatch(SLUG_PATTERN, slug):
             raise RecordError(
                 f"{file}: {slug!r} is not a pair's name (<base>-<quote>, e.g. btc-usd): refused "
                 "before any path is made of it"
             )
-    return dict(assets)
+    return index.record_version, dict(index.assets)
 
 
-class _Version(msgspec.Struct):
-    record_version: int
-
-
-def _decoded(file: Path, data: bytes, kind: type[Versioned]) -> Versioned:
+def _decoded(
+    file: Path, data: bytes, kind: type[Decoded], decode: Callable[..., object]
+) -> Decoded:
     """`data` as `kind`, its format read first: one this code does not read is named as such."""
     try:
-        version = msgspec.json.decode(data, type=_Version).record_version
+        version = cast(_Version, decode(data, type=_Version)).record_version
         if version not in READS:
             raise RecordError(
                 f"{file}: record_version {version}, which this code does not read (it reads "
                 f"{', '.join(map(str, READS))}): it was written by newer code"
             )
-        return msgspec.json.decode(data, type=kind)
+        return cast(Decoded, decode(data, type=kind))
     except msgspec.DecodeError as error:
         raise RecordError(f"{file}: {error}") from None
-
-
-def _check_shape(file: Path, record: PairRecord) -> None:
-    for issue in record.issues:
-        naive = issue.naive if issue.naive is not None else issue.served
-        lengths = {len(issue.served), len(naive), len(issue.closes)}
-        widths = {len(row) for row in (*issue.served, *naive)}
-        if lengths != {len(issue.leads)} or widths - {len(VALUES)}:
-            raise RecordError(
-                f"{file}: the issue of {issue.model_version} at {issue.data_until} does not "
-                f"hold {len(VALUES)} values and a close at each of its {len(issue.leads)} leads"
-            )
 
 
 def _shorter(found: RecordCount, than: RecordCount) -> bool:

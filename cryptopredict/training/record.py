@@ -12,24 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.issued import issue_of
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.read import open_artifact
-from cryptopredict.artifact.record import (
-    RECORD_VERSION,
-    PairRecord,
-    RecordError,
-    RecordIssue,
-    RecordNote,
-    read_records,
-    write_record,
-)
+from cryptopredict.artifact.record import RecordError, read_records, write_record
+from cryptopredict.artifact.record_rows import PairRecord, RecordNote
 from cryptopredict.candles import Interval
 
 log = logging.getLogger(__name__)
@@ -103,17 +96,15 @@ class RecordKeeper:
         ends = np.asarray(history.ds, dtype=np.int64) + Interval.parse(entry.interval).seconds
         closes = dict(zip(ends.tolist(), history["close"].tolist(), strict=True))
         previous = self.previous.get(slug)
-        issues = [scored(issue, closes) for issue in (previous.issues if previous else [])]
         new = issue_of(entry, self.now)
-        if not any(_same(issue, new) for issue in issues):
-            issues.append(new)
-        record = PairRecord(
-            record_version=RECORD_VERSION,
-            asset=slug,
+        base = previous or PairRecord(
+            slug, entry.symbol, RecordNote(new.data_until, self.start), entry.data_until
+        )
+        record = replace(
+            base.scored_on(closes).issued(new),
             symbol=entry.symbol,
-            started=previous.started if previous else RecordNote(new.data_until, self.start),
-            scored_until=max(entry.data_until, previous.scored_until if previous else 0),
-            issues=issues,
+            scored_until=max(entry.data_until, base.scored_until),
+            absent=None,
         )
         write_record(self.out, record, previous)
         self.written.add(slug)
@@ -131,20 +122,6 @@ class RecordKeeper:
                 continue
             why = failed.get(slug, "not among this release's pairs")
             absent = previous.absent or RecordNote(self.now, why)
-            carried = msgspec.structs.replace(previous, absent=absent)
+            carried = replace(previous, absent=absent)
             write_record(self.out, carried, previous)
             log.info("%s: track record carried forward: %s", slug, absent.why)
-
-
-def scored(issue: RecordIssue, closes: dict[int, float]) -> RecordIssue:
-    """`issue` with each lead's close filled in where `closes` (by the instant each bar ends)
-    has it; a close once found is kept."""
-    found = [
-        close if close is not None else closes.get(issue.data_until + lead)
-        for lead, close in zip(issue.leads, issue.closes, strict=True)
-    ]
-    return msgspec.structs.replace(issue, closes=found)
-
-
-def _same(first: RecordIssue, second: RecordIssue) -> bool:
-    return (first.model_version, first.data_until) == (second.model_version, second.data_until)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.issued import issue_of
-from cryptopredict.artifact.record import RECORD_VERSION, PairRecord, RecordNote, write_record
+from cryptopredict.artifact.outcomes import OUTCOME_STEPS
+from cryptopredict.artifact.record import read_record, write_record
+from cryptopredict.artifact.record_rows import PairRecord, RecordNote, unit
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
-from cryptopredict.training.record import scored
 from cryptopredict.utc import iso_utc
 
 HOUR = 3600
@@ -27,17 +29,16 @@ def baked(artifact_dir: Path, out: Path, closes: dict[int, float], asset: str = 
     shutil.copytree(artifact_dir, out)
     settings = ApiSettings(model_dir=out)
     entry = Catalog(open_artifacts(out), max_horizon_days=settings.max_horizon_days)[asset]
-    issue = scored(issue_of(entry, 1_785_090_000), closes)
-    record = PairRecord(
-        record_version=RECORD_VERSION,
-        asset=asset,
-        symbol=entry.symbol,
-        started=STARTED,
-        scored_until=max(closes, default=entry.data_until),
-        issues=[issue],
-    )
-    write_record(out, record, None)
+    record = PairRecord(asset, entry.symbol, STARTED, max(closes, default=entry.data_until))
+    write_record(out, record.issued(issue_of(entry, 1_785_090_000)).scored_on(closes), None)
     return out
+
+
+def half_step(model_dir: Path, lead: int, asset: str = "btc-usd") -> float:
+    """Half the step in which the record under `model_dir` keeps an error or a score at `lead`
+    (`artifact/outcomes.py`): within it of the exact value."""
+    record = read_record(model_dir, asset)
+    return float(unit(record.scales, np.array([lead]))[0, 0] * OUTCOME_STEPS[0] / 2)
 
 
 def client_of(model_dir: Path) -> FlaskClient:

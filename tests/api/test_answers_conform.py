@@ -27,7 +27,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.artifact.record import read_record, record_dir, write_record
+from cryptopredict.artifact.record import SUFFIX, read_record, record_dir, write_record
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
@@ -271,7 +271,9 @@ def test_every_answer_on_synthetic_artifacts_is_one_the_document_declares(synthe
     shutil.copytree(synthetic_dir, broken_dir)
     _broken(broken_dir / "btc-usd")
     write_record(broken_dir, read_record(tmp_path / "valid", "btc-usd"), None)  # ETH/USD's:
-    (record_dir(broken_dir) / "btc-usd.json.gz").rename(record_dir(broken_dir) / "eth-usd.json.gz")
+    (record_dir(broken_dir) / f"btc-usd{SUFFIX}").rename(
+        record_dir(broken_dir) / f"eth-usd{SUFFIX}"
+    )
     (tmp_path / "not-a-database").write_bytes(b"\x00" * 4096)
     broken = _app(broken_dir, f"sqlite:///{tmp_path / 'not-a-database'}")
     broken_assets = broken.client.get("/assets").json["assets"]

@@ -5,24 +5,22 @@ short, lost, another pair's or would shrink refused, naming it."""
 
 from __future__ import annotations
 
-import gzip
+import lzma
 import shutil
 
-import msgspec
+import numpy as np
 import pytest
 
+from cryptopredict.artifact.outcomes import OUTCOMES
 from cryptopredict.artifact.record import (
     INDEX,
-    RECORD_VERSION,
     SUFFIX,
-    PairRecord,
     RecordError,
-    RecordIssue,
-    RecordNote,
     read_records,
     record_dir,
     write_record,
 )
+from cryptopredict.artifact.record_rows import PairRecord, RecordIssue, RecordNote
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.training.record import RecordKeeper
 from tests.api.artifacts import PROPHET_DEPRECATION
@@ -46,7 +44,10 @@ def earlier_issue(data_until: int, leads_hours: list[int]) -> RecordIssue:
 
 
 def pair_record(issues: list[RecordIssue], asset: str = "btc-usd") -> PairRecord:
-    return PairRecord(RECORD_VERSION, asset, "BTC/USD", START, 0, issues)
+    record = PairRecord(asset, "BTC/USD", START, 0)
+    for issue in issues:
+        record = record.issued(issue)
+    return record
 
 
 @pytest.fixture
@@ -67,11 +68,18 @@ def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one
     history = open_artifacts(model_dir)["btc-usd"].history
     close_at = dict(zip((history.ds + HOUR).tolist(), history["close"].tolist(), strict=True))
     first, new = kept.issues
-    expected = [close_at.get(earlier.data_until + lead) for lead in earlier.leads]
-    assert first.closes == expected
-    assert expected[:4] == [close_at[earlier.data_until + h * HOUR] for h in (1, 24, 47, 48)]
-    assert first.closes[4:] == [None, None]  # after the new data's end: not due yet
-    assert (new.model_version, new.data_until, new.scored) == ("test-1", facts.data_end, 0)
+    assert first.data_until == earlier.data_until
+    scored = kept.scored
+    assert (scored.issue.tolist(), (scored.lead // HOUR).tolist()) == ([0] * 4, [1, 24, 47, 48])
+    close = np.array([close_at[earlier.data_until + lead] for lead in scored.lead.tolist()])
+    point = np.array([earlier.served[earlier.leads.index(lead)][0] for lead in scored.lead])
+    errors = kept.outcomes()[0][:, OUTCOMES.index("error")]
+    # Kept in whole steps of the lead's scale (a band of no width: 1e-3) / 20.
+    assert errors == pytest.approx(np.abs(close - point) / close, abs=1e-3 / 40)
+    pending = kept.pending.where(kept.pending.issue == 0)
+    assert (pending.lead // HOUR).tolist() == [49, 72]  # after the new data's end: not due yet
+    assert (new.model_version, new.data_until) == ("test-1", facts.data_end)
+    assert not (kept.scored.issue == 1).any()
     assert kept.scored_until == facts.data_end
     assert kept.started == START
     assert read_records(model_dir)["btc-usd"] == kept
@@ -117,25 +125,25 @@ def _damage(directory, how: str) -> None:
     if how == "truncated":
         file.write_bytes(file.read_bytes()[: len(file.read_bytes()) // 2])
     elif how == "another pair's":
-        text = gzip.decompress(file.read_bytes()).replace(b'"btc-usd"', b'"eth-usd"')
-        file.write_bytes(gzip.compress(text))
+        text = lzma.decompress(file.read_bytes()).replace(b"btc-usd", b"eth-usd")
+        file.write_bytes(lzma.compress(text))
     elif how == "missing":
         file.unlink()
     elif how == "without its index":
         (record_dir(directory) / INDEX).unlink()
     elif how == "cut short":  # a whole record, of fewer issues than the index counts
-        record = msgspec.json.decode(gzip.decompress(file.read_bytes()), type=PairRecord)
-        shorter = msgspec.structs.replace(record, issues=record.issues[:1])
-        file.write_bytes(gzip.compress(msgspec.json.encode(shorter)))
+        shorter = directory.parent / "shorter"
+        write_record(shorter, pair_record([earlier_issue(1_780_000_000, [1, 2])]), None)
+        shutil.copyfile(record_dir(shorter) / f"btc-usd{SUFFIX}", file)
 
 
 @pytest.mark.parametrize(
     ("how", "named"),
     [
-        ("truncated", r"btc-usd\.json\.gz"),
-        ("another pair's", r"btc-usd\.json\.gz"),
-        ("missing", r"btc-usd\.json\.gz: missing"),
-        ("cut short", r"btc-usd\.json\.gz: cut short"),
+        ("truncated", r"btc-usd\.msgpack\.xz"),
+        ("another pair's", r"btc-usd\.msgpack\.xz"),
+        ("missing", r"btc-usd\.msgpack\.xz: missing"),
+        ("cut short", r"btc-usd\.msgpack\.xz: cut short"),
         ("without its index", r"index\.json: missing"),
     ],
 )
@@ -154,7 +162,7 @@ def test_a_record_is_never_written_shorter_than_the_one_it_extends(tmp_path):
     longer = pair_record([earlier_issue(1_780_000_000 + n * HOUR, [1]) for n in range(3)])
     write_record(tmp_path, longer, None)
     before = (record_dir(tmp_path) / INDEX).read_bytes()
-    shorter = msgspec.structs.replace(longer, issues=longer.issues[:2])
+    shorter = pair_record([earlier_issue(1_780_000_000 + n * HOUR, [1]) for n in range(2)])
     with pytest.raises(RecordError, match="shorter than the one it extends"):
         write_record(tmp_path, shorter, longer)
     assert (record_dir(tmp_path) / INDEX).read_bytes() == before

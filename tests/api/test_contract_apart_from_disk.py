@@ -63,7 +63,7 @@ def test_renaming_every_field_of_every_disk_type_leaves_the_contract_as_it_was(t
     before = printed(SERVED, ROOT, tmp_path, "original")
     after = printed(SERVED, copy, tmp_path, "renamed")
     assert before["fields"].keys() == after["fields"].keys()
-    assert {"schema.Manifest", "schema.ForecastScores", "record.PairRecord"} <= before[
+    assert {"schema.Manifest", "schema.ForecastScores", "record_rows.IssueHead"} <= before[
         "fields"
     ].keys()
     for struct, names in before["fields"].items():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptopredict.artifact.record import SUFFIX, read_record
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.training.cli import _keep_serving, main
 
@@ -250,20 +251,20 @@ def test_a_published_record_that_cannot_be_read_stops_the_run_unless_told_to_sta
     arguments = ["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path / "out")]
     assert main([*arguments, "--previous", str(tmp_path / "first")]) == 0
     (tmp_path / "first" / "track-record").mkdir(parents=True)
-    published = tmp_path / "out" / "track-record" / "btc-usd.json.gz"
+    published = tmp_path / "out" / "track-record" / f"btc-usd{SUFFIX}"
     before = published.read_bytes()
     (tmp_path / "first" / "track-record" / "index.json").write_bytes(
         (published.parent / "index.json").read_bytes()
     )  # the index lists BTC/USD's record, which the previous release lost
     assert main([*arguments, "--previous", str(tmp_path / "first")]) == 2
-    assert f"{tmp_path / 'first' / 'track-record' / 'btc-usd.json.gz'}: missing" in caplog.text
+    assert f"{tmp_path / 'first' / 'track-record' / f'btc-usd{SUFFIX}'}: missing" in caplog.text
     assert "set TRACK_RECORD_AFRESH to why, to start a new one" in caplog.text
     assert published.read_bytes() == before  # the run wrote nothing
     monkeypatch.setenv("TRACK_RECORD_AFRESH", "the previous image lost it")
     assert main([*arguments, "--previous", str(tmp_path / "first")]) == 0
-    record = json.loads(gzip.decompress(published.read_bytes()))
-    assert record["started"]["why"] == "started afresh: the previous image lost it"
-    assert len(record["issues"]) == 1
+    record = read_record(tmp_path / "out", "btc-usd")
+    assert record.started.why == "started afresh: the previous image lost it"
+    assert len(record.issues) == 1
 
 
 class _Server:

@@ -6,14 +6,15 @@ become paths outside the output directory."""
 
 from __future__ import annotations
 
-import gzip
 import json
+import lzma
 import shutil
 from pathlib import Path
 
 import pytest
 
-from cryptopredict.artifact.record import READS, read_records
+from cryptopredict.artifact.record import READS, SUFFIX, read_records, write_record
+from cryptopredict.artifact.record_rows import PairRecord
 from cryptopredict.training.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("stand_in_fit")]
@@ -47,10 +48,23 @@ def test_each_format_is_read_and_extended_with_no_setting(version, tmp_path, mon
             issue.model_version for issue in before.issues
         ]
         assert len(after.issues) == len(before.issues) + 1
-        # Every close found before is kept; those of the leads that fell due since are added.
-        for old, new in zip(before.issues, after.issues, strict=False):
-            kept = [close for close in old.closes if close is not None]
-            assert [close for close in new.closes if close is not None][: len(kept)] == kept
+        # Every row scored before is kept as it was; those that fell due since are added.
+        scored = {
+            (issue, lead): tuple(steps)
+            for issue, lead, steps in zip(
+                after.scored.issue.tolist(),
+                after.scored.lead.tolist(),
+                after.scored.steps.tolist(),
+                strict=True,
+            )
+        }
+        for issue, lead, steps in zip(
+            before.scored.issue.tolist(),
+            before.scored.lead.tolist(),
+            before.scored.steps.tolist(),
+            strict=True,
+        ):
+            assert scored[issue, lead] == tuple(steps)
 
 
 def test_a_release_image_that_holds_no_record_fails_the_run_naming_it(
@@ -79,13 +93,32 @@ def test_a_slug_that_is_no_pair_is_refused_and_nothing_is_written_outside(
     planted = json.loads(index.read_text())
     planted["assets"]["../x"] = [1, 0]
     index.write_text(json.dumps(planted))
-    record = json.loads(
-        gzip.decompress((previous / "track-record" / "btc-usd.json.gz").read_bytes())
+    record = (previous / "track-record" / f"btc-usd{SUFFIX}").read_bytes()
+    (previous / f"x{SUFFIX}").write_bytes(
+        lzma.compress(lzma.decompress(record).replace(b"btc-usd", b"../x"))
     )
-    record["asset"] = "../x"
-    (previous / "x.json.gz").write_bytes(gzip.compress(json.dumps(record).encode()))
     before = sorted(path for path in tmp_path.rglob("*"))
     out = tmp_path / "images" / "out"
     assert main([*TRAIN, "--previous", str(previous), "--out", str(out)]) == 2
     assert "'../x' is not a pair's name" in caplog.text
     assert sorted(path for path in tmp_path.rglob("*")) == before, "nothing written anywhere"
+
+
+def test_a_directory_of_an_older_format_is_rewritten_whole_when_a_record_is_written(tmp_path):
+    """A record written beside records of format 1 (a local run's own MODEL_DIR): every record
+    is rewritten in the current format, the old files go, and each reads as it did."""
+    shutil.copytree(RECORDS / "v1", tmp_path / "models")
+    before = read_records(tmp_path / "models")
+    assert before is not None
+    started = before["btc-usd"].started
+    write_record(tmp_path / "models", PairRecord("sol-usd", "SOL/USD", started, 0), None)
+    after = read_records(tmp_path / "models")
+    assert after == {**before, "sol-usd": PairRecord("sol-usd", "SOL/USD", started, 0)}
+    directory = tmp_path / "models" / "track-record"
+    assert sorted(path.name for path in directory.iterdir()) == [
+        f"btc-usd{SUFFIX}",
+        f"eth-usd{SUFFIX}",
+        "index.json",
+        f"sol-usd{SUFFIX}",
+    ]
+    assert json.loads((directory / "index.json").read_text())["record_version"] == READS[-1]

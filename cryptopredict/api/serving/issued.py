@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cryptopredict.api.serving.answers import prediction
-from cryptopredict.artifact.record import VALUES, RecordIssue
+from cryptopredict.artifact.record_rows import VALUES, RecordIssue
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, NaiveForecast
 from cryptopredict.postprocess import empirical_offsets, price_decimals
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact.record import VALUES, PairRecord, RecordNote
+from cryptopredict.artifact.outcomes import NAIVE_BIT, OUTCOMES, held
+from cryptopredict.artifact.record_rows import PairRecord, RecordNote
 from cryptopredict.artifact.schema import LEVELS, BandVerdict
-from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.standard_error import MeanSE, mean_se
 
 HOUR = 3600
@@ -31,40 +31,28 @@ HOUR = 3600
 
 @dataclass(frozen=True)
 class RecordRows:
-    """A record's leads, a row each (issue by issue, lead by lead)."""
+    """A record's rows, a row an issue at a lead: pending, or scored with its outcomes."""
 
-    model_version: list[str]
     data_until: np.ndarray
     lead: np.ndarray  # seconds
     valid_at: np.ndarray
-    served: np.ndarray  # (rows, len(VALUES))
-    naive: np.ndarray  # the same, NaN where not kept
-    close: np.ndarray  # the price at `valid_at`, NaN where none was fetched
+    scored: np.ndarray  # whether a close was fetched for it
+    values: np.ndarray  # (rows, len(OUTCOMES)), NaN where pending
+    bits: np.ndarray  # which bands held the close (`artifact/outcomes.py`), 0 where pending
 
     @classmethod
     def of(cls, record: PairRecord) -> RecordRows:
-        issues = record.issues
-        width = len(VALUES)
-
-        def table(rows: list[list[float]] | None, count: int) -> np.ndarray:
-            return np.full((count, width), np.nan) if rows is None else np.array(rows, float)
-
-        until = np.array([i.data_until for i in issues for _ in i.leads], dtype=np.int64)
-        lead = np.array([lead for i in issues for lead in i.leads], dtype=np.int64)
+        pending, scored = record.pending, record.scored
+        values, bits = record.outcomes()
+        until = np.concatenate([record.data_until(pending), record.data_until(scored)])
+        lead = np.concatenate([pending.lead, scored.lead])
         return cls(
-            model_version=[i.model_version for i in issues for _ in i.leads],
             data_until=until,
             lead=lead,
             valid_at=until + lead,
-            served=np.concatenate(
-                [table(i.served, len(i.leads)) for i in issues] or [np.empty((0, width))]
-            ),
-            naive=np.concatenate(
-                [table(i.naive, len(i.leads)) for i in issues] or [np.empty((0, width))]
-            ),
-            close=np.array(
-                [np.nan if c is None else c for i in issues for c in i.closes], dtype=np.float64
-            ),
+            scored=np.repeat([False, True], [len(pending), len(scored)]),
+            values=np.vstack([np.full((len(pending), len(OUTCOMES)), np.nan), values]),
+            bits=np.concatenate([np.zeros(len(pending), np.int64), bits]),
         )
 
 
@@ -157,41 +145,40 @@ class LeadRecord:
 
 
 def column(name: str) -> int:
-    return VALUES.index(name)
+    return OUTCOMES.index(name)
 
 
 def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
     """The record at `lead` (seconds) of the issues in `rows`, as of `now`."""
     mine = rows.lead == lead
     due = mine & (rows.valid_at <= now)
-    scored = due & np.isfinite(rows.close)
+    scored = due & rows.scored
     order = np.argsort(rows.data_until[scored], kind="stable")
     times = rows.data_until[scored][order]
-    price = rows.close[scored][order]
-    served, naive = rows.served[scored][order], rows.naive[scored][order]
-    has_naive = bool(len(naive)) and bool(np.isfinite(naive).all())
+    values, bits = rows.values[scored][order], rows.bits[scored][order]
+    has_naive = bool(len(bits)) and bool((bits & NAIVE_BIT).all())
 
     def mean(values: np.ndarray) -> float | None:
         return float(values.mean()) if has_naive and len(values) else None
 
-    error = np.abs(price - served[:, 0]) / price
-    naive_error = np.abs(price - naive[:, 0]) / price
+    def compared(difference: np.ndarray) -> Estimate:
+        if not has_naive:
+            return Estimate(None, None, "naive's forecast was not kept")
+        return estimate(difference, times, lead)
+
+    error, error_difference = values[:, column("error")], values[:, column("error_difference")]
     levels = []
     for level in LEVELS:
-        low, high = served[:, column(f"low_{level}")], served[:, column(f"high_{level}")]
-        naive_low, naive_high = naive[:, column(f"low_{level}")], naive[:, column(f"high_{level}")]
-        mine_score = interval_score(price, low, high, level)
-        naive_score = interval_score(price, naive_low, naive_high, level)
+        score = values[:, column(f"score_{level}")]
+        difference = values[:, column(f"score_difference_{level}")]
         levels.append(
             LevelRecord(
                 level=level,
-                coverage=estimate(inside(price, low, high).astype(np.float64), times, lead),
-                naive_coverage=mean(inside(price, naive_low, naive_high).astype(np.float64)),
-                interval_score=estimate(mine_score, times, lead),
-                naive_interval_score=mean(naive_score),
-                difference=estimate(mine_score - naive_score, times, lead)
-                if has_naive
-                else Estimate(None, None, "naive's forecast was not kept"),
+                coverage=estimate(held(bits, level).astype(np.float64), times, lead),
+                naive_coverage=mean(held(bits, level, naive=True).astype(np.float64)),
+                interval_score=estimate(score, times, lead),
+                naive_interval_score=mean(score - difference),
+                difference=compared(difference),
             )
         )
     return LeadRecord(
@@ -203,10 +190,8 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
         first=int(rows.valid_at[scored].min()) if scored.any() else None,
         last=int(rows.valid_at[scored].max()) if scored.any() else None,
         error=estimate(error, times, lead),
-        naive_error=mean(naive_error),
-        error_difference=estimate(error - naive_error, times, lead)
-        if has_naive
-        else Estimate(None, None, "naive's forecast was not kept"),
+        naive_error=mean(error - error_difference),
+        error_difference=compared(error_difference),
         levels=tuple(levels),
     )
 
@@ -235,10 +220,11 @@ def record(baked: PairRecord | None) -> AssetRecord:
     rows = RecordRows.of(baked)
     now = baked.scored_until
     leads = tuple(lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist())
+    ends = [issue.data_until for issue in baked.issues]
     return AssetRecord(
         issues=len(baked.issues),
-        first_issue=int(rows.data_until.min()) if len(rows.data_until) else None,
-        last_issue=int(rows.data_until.max()) if len(rows.data_until) else None,
+        first_issue=min(ends, default=None),
+        last_issue=max(ends, default=None),
         leads=leads,
         now=now,
         started=baked.started,
