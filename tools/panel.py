@@ -28,7 +28,11 @@ coverage at 50, 80 and 95%, coverage in every fifth of the band's width and of i
 ratio and in every calendar quarter, and the origins left out because their window crosses a
 gap. Pooled figures count every pair's forecasts alike; their standard errors are clustered by
 time (Driscoll-Kraay: the pairs move together, so each origin time counts once) through the
-one standard error (`cryptopredict/standard_error.py`).
+one standard error (`cryptopredict/standard_error.py`). Pooled over the 16 too, on the same
+origins (`tools/peers.py`): the served band against GARCH(1,1)-t, an EWMA and filtered
+historical simulation (`peers`), and the band answered s hours after its origin, re-anchored at
+the close then, against the fresh one (`reanchored`, s = 1, 3, 6; `cycle`, s = 0 to 5 alike:
+a six-hourly release's answers).
 
     python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
 """
@@ -62,6 +66,7 @@ from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run
 from tools import panel_search as numerics
+from tools import peers
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
 log = logging.getLogger("panel")
@@ -255,12 +260,26 @@ def chosen(search: Search, spec: BandSpec, damping: dict, names: list[str]) -> d
 
 
 def evaluated(
-    client: Client, pairs: list[Future], spec: BandSpec, shared: Any
-) -> list[tuple[pd.DataFrame, dict[str, int]]]:
+    client: Client, futures: dict[str, Future], spec: BandSpec, shared: Any
+) -> tuple[list[tuple[pd.DataFrame, dict[str, int]]], dict]:
+    """Every pair's outcomes on its evaluation origins, and the spot pairs' figures against the
+    peers and re-anchored (`tools/peers.py`, pooled over them), each pair a task per kind."""
+    ours = [name for name in futures if name != BTC]
+    against = [
+        client.submit(rows, futures[name], spec, shared, pure=False)
+        for rows in (peers.peer_rows, peers.reanchored_rows)
+        for name in ours
+    ]
     hours = list(BAND_HOURS)
-    return client.gather(
-        [client.submit(numerics.outcomes, pair, spec, shared, hours, pure=False) for pair in pairs]
+    results = client.gather(
+        [
+            client.submit(numerics.outcomes, pair, spec, shared, hours, pure=False)
+            for pair in futures.values()
+        ]
     )
+    rows = [frame.assign(pair=name) for name, frame in zip(ours * 2, client.gather(against),
+                                                            strict=True)]  # fmt: skip
+    return results, peers.figures(pd.concat(rows[: len(ours)]), pd.concat(rows[len(ours) :]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,13 +329,21 @@ def main(argv: list[str] | None = None) -> int:
             args.choice_file.write_text(text + "\n")
             log.info("panel: band chosen: %s (%s)", spec.name, args.choice_file)
             shared = _stored_shared(client, search, spec, local, args.pool_file)
-        results = evaluated(client, [futures[name] for name in names], spec, shared)
+        results, versus_peers = evaluated(client, futures, spec, shared)
         about = client.gather(
             [client.submit(numerics.described, found[name], tau) for name in names]
         )
     summaries = dict(zip(names, about, strict=True))
     seconds = time.monotonic() - started
-    result = report(names, summaries, results, spec=spec, damping=damping, seconds=seconds)
+    result = report(
+        names,
+        summaries,
+        results,
+        spec=spec,
+        damping=damping,
+        compared=versus_peers,
+        seconds=seconds,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     log.info("wrote %s in %.0f s", args.out, time.monotonic() - started)
@@ -350,6 +377,7 @@ def report(
     *,
     spec: BandSpec,
     damping: dict,
+    compared: dict,
     seconds: float,
 ) -> dict:
     per_pair, panel_rows = {}, []
@@ -379,6 +407,7 @@ def report(
                 label: pooled_figures(pooled[pooled["horizon"] == label], horizon)
                 for label, horizon in HORIZONS.items()
             },
+            **compared,
         }
     )
 

@@ -1,12 +1,12 @@
-"""`python -m tools.peers`: what `make panel` does not score yet (issue 70), on the panel's pairs
-and evaluation origins with the recorded damping and band (`panel_choice.json`,
-`panel_pool.npz`: nothing is chosen), written to `docs/panel-peers.json`:
+"""The peers and re-anchored bands `make panel` scores (issue 70) on its pairs' evaluation
+origins, beside the served band (`tools/panel.py` writes their figures to `docs/panel.json`):
 
-- **re-anchored bands**: the band issued at an origin, answered `s` hours later (s = 1, 3, 6)
+- **re-anchored bands**: the band issued at an origin, answered `s` hours later (s = 0 to 6)
   as the API answers it from the close then (`api/serving/anchor.py`): centred on that close,
   the band the model issued for the lead that remains (a user asking `h` ahead gets the
   origin's band at lead h), against the fresh band issued at origin + s for the same lead, and
-  the naive band issued then;
+  the naive band issued then; `cycle`: s = 0 to 5 alike, what a six-hourly release is
+  answered with until the next one deploys;
 - **peers** (`tools/peer_bands.py`): GARCH(1,1)-t on deseasonalised returns refitted weekly,
   an EWMA and filtered historical simulation, against the served band at each origin.
 
@@ -14,45 +14,31 @@ Every figure is the panel's score: the 80% interval score on log prices relative
 band's, (sum of scores - sum of naive's) / sum of naive's, and 80% coverage; differences are
 in points of naive (served minus peer: below zero, the served band is better), each with its
 standard error clustered by time over the pairs (`panel_figures.Times`: Driscoll-Kraay).
-
-    python -m tools.peers [--out docs/panel-peers.json] [--pairs ADAUSDT,...]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import sys
-import time
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.config import TrainingSettings
-from cryptopredict.model import panel_choice as chooser
 from cryptopredict.model.bands import BAND_HOURS, Band, Calibrated
 from cryptopredict.model.market import HOUR
-from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import naive_band
-from cryptopredict.training.cluster import training_client
-from tools.panel import PAIRS_CSV, Task, _finite, band_origins, setups
 from tools.panel_figures import Times
 from tools.panel_search import SCORED, PairOrigins
 from tools.peer_bands import PEERS, peer_offsets
 
-log = logging.getLogger("peers")
-
-SHIFTS = (1, 3, 6)  # hours after the origin a band is re-anchored at
+SHOWN = (1, 3, 6)  # hours after the origin a band is re-anchored at, shown each
 # A release every six hours (`.github/workflows/release.yml`'s schedule) is answered from 0 to 5
 # hours after its data's end, each alike: its band's score over the cycle.
 CYCLE_HOURS = 6
+SHIFTS = tuple(sorted({*SHOWN, *range(CYCLE_HOURS)}))  # every shift scored
 
 
 def _score(
@@ -180,15 +166,16 @@ def versus(rows: pd.DataFrame, horizon: pd.Timedelta, mine: str, theirs: list[st
     return out
 
 
-def figures(
-    peers: pd.DataFrame, reanchored: pd.DataFrame, shifts: tuple[int, ...] = SHIFTS
-) -> dict:
+def figures(peers: pd.DataFrame, reanchored: pd.DataFrame, shown: tuple[int, ...] = SHOWN) -> dict:
+    """Pooled over the pairs, per horizon: the served band against each peer (`peers`), the band
+    re-anchored `s` hours later against the fresh one at each shift `shown` (`reanchored`) and
+    over a release's cycle (`cycle`)."""
     out: dict = {"peers": {}, "reanchored": {}, "cycle": {}}
     for label, horizon in HORIZONS.items():
         rows = peers[peers["horizon"] == label]
         if not rows.empty:
             out["peers"][label] = versus(rows, horizon, "served", list(PEERS))
-    for s in shifts:
+    for s in shown:
         out["reanchored"][f"{s}h"] = _reanchored(reanchored[reanchored["shift"] == s])
     out["cycle"] = _reanchored(reanchored[reanchored["shift"] < CYCLE_HOURS])
     return out
@@ -201,55 +188,3 @@ def _reanchored(rows: pd.DataFrame) -> dict:
         if not mine.empty:
             found[label] = versus(mine, horizon, "reanchored", ["fresh"])
     return found
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.peers", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("docs/panel-peers.json"))
-    parser.add_argument("--pairs", help="comma-separated symbols (default: every pair)")
-    parser.add_argument("--csv", type=Path, default=PAIRS_CSV, help="the hourly pairs (long CSV)")
-    parser.add_argument("--choice-file", type=Path, default=chooser.PANEL_CHOICE)
-    parser.add_argument("--pool-file", type=Path, default=PANEL_POOL)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    started = time.monotonic()
-    symbols = args.pairs.split(",") if args.pairs else sorted(
-        pd.read_csv(args.csv, usecols=["symbol"])["symbol"].unique()
-    )  # fmt: skip
-    tasks: list[Task] = [(symbol, args.csv, symbol) for symbol in symbols]
-    tau = json.loads(args.choice_file.read_text())["damping"]["chosen"]
-    spec = chooser.panel_band(path=args.choice_file)
-    if spec is None:
-        raise SystemExit(f"peers: {args.choice_file} holds no band: run `make panel`")
-    shared = stored_pools(args.pool_file)
-    shifts = tuple(sorted({*SHIFTS, *range(CYCLE_HOURS)}))
-    settings = TrainingSettings.from_env()
-    with training_client(settings) as client:
-        pairs = band_origins(client, setups(client, tasks, settings), tau)
-        names = list(pairs)
-        scored = client.gather(
-            [client.submit(peer_rows, pairs[name], spec, shared, pure=False) for name in names]
-            + [client.submit(reanchored_rows, pairs[name], spec, shared, shifts, pure=False)
-               for name in names]
-        )  # fmt: skip
-    peers = pd.concat([rows.assign(pair=n) for n, rows in zip(names, scored, strict=False)])
-    later = scored[len(names) :]
-    reanchored = pd.concat([rows.assign(pair=n) for n, rows in zip(names, later, strict=True)])
-    result = _finite(
-        {
-            "about": "Generated by `python -m tools.peers`; do not edit.",
-            "band": spec.name,
-            "damping_hours": tau,
-            "pairs": names,
-            **figures(peers, reanchored),
-            "seconds": round(time.monotonic() - started),
-        }
-    )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    log.info("wrote %s in %.0f s", args.out, time.monotonic() - started)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -48,6 +48,8 @@ PAGES = {
         "comparison",
         "panel",
         "conditional",
+        "panel-peers",
+        "reanchored",
     ),
     Path("docs/configuration.md"): ("settings",),
 }
@@ -306,6 +308,101 @@ def conditional_table(panel: dict) -> str:
     return markdown_table(header, body, note)
 
 
+PEER_NAMES = {"garch-t": "GARCH-t", "ewma": "EWMA", "fhs": "FHS"}  # `tools/peer_bands.PEERS`
+
+
+def panel_peers_table(panel: dict) -> str:
+    """Per horizon, pooled over the spot pairs: the served band's and each peer's interval score
+    relative to naive's and 80% coverage, and served minus each peer in points of naive's, bold
+    beyond two standard errors."""
+    header = [
+        "horizon",
+        "served",
+        *PEER_NAMES.values(),
+        f"served minus {' / '.join(PEER_NAMES.values())} (SE), points of naive",
+    ]
+    body = []
+    for label, found in panel["peers"].items():
+        cells = [_scored(found[name]) for name in ("served", *PEER_NAMES)]
+        gaps = [
+            _bold_beyond(found[name]["served_minus_this"], found[name]["served_minus_this_se"])
+            for name in PEER_NAMES
+        ]
+        body.append([label, *cells, " / ".join(gaps)])
+    any_horizon = next(iter(panel["peers"].values()))
+    note = (
+        "Each cell: the 80% interval score relative to the naive band's (its standard error, in "
+        "points) and the 80% coverage (its standard error); last column: the served band's score "
+        "minus the peer's, in points of naive's (below zero the served band is better), bold "
+        f"beyond two standard errors. {any_horizon['pairs']} spot pairs, "
+        f"{any_horizon['origins']} origin times, {any_horizon['forecasts']} forecasts at each "
+        "horizon; standard errors clustered by time."
+    )
+    return markdown_table(header, body, note)
+
+
+def reanchored_table(panel: dict) -> str:
+    """The score over a release's cycle first, then per shift s: the band issued at the origin
+    re-anchored at the close s hours later against the band issued then, per horizon."""
+    rows = [("**cycle (0-5 h)**", panel["cycle"])]
+    rows += [(s, found) for s, found in panel["reanchored"].items()]
+    body = []
+    for shift, horizons in rows:
+        for label, found in horizons.items():
+            ratio, se = (
+                found["fresh"]["reanchored_over_this"],
+                found["fresh"]["reanchored_over_this_se"],
+            )
+            body.append(
+                [
+                    shift,
+                    label,
+                    _scored(found["reanchored"]),
+                    _scored(found["fresh"]),
+                    f"{ratio - 1:+.2%} ({se:.2%})",
+                ]
+            )
+    cycle = panel["cycle"]
+    headline = "; ".join(_headline(label, found) for label, found in cycle.items())
+    note = (
+        "Relative to the naive band issued at origin + s; each cell as in the peers' table; last "
+        "column: the re-anchored band's interval score over the fresh band's, minus one (its "
+        "standard error). The cycle: s = 0 to 5 hours alike, a six-hourly release answered "
+        f"until the next deploys ({next(iter(cycle.values()))['forecasts']} forecasts at each "
+        "horizon)."
+    )
+    header = [
+        "s",
+        "horizon",
+        "re-anchored: relative (SE), coverage (SE)",
+        "fresh: relative (SE), coverage (SE)",
+        "re-anchored / fresh - 1 (SE)",
+    ]
+    return f"**Over a release cycle, the score users get**: {headline}.\n\n" + markdown_table(
+        header, body, note
+    )
+
+
+def _headline(label: str, found: dict) -> str:
+    mine, fresh = found["reanchored"], found["fresh"]
+    return (
+        f"{label} {mine['relative']:+.2%} (SE {mine['relative_se'] * 100:.2f}; fresh "
+        f"{fresh['relative']:+.2%}), 80% coverage {mine['coverage_80']:.1%}"
+    )
+
+
+def _scored(figures: dict) -> str:
+    return (
+        f"{figures['relative']:+.2%} ({figures['relative_se'] * 100:.2f}), "
+        f"{figures['coverage_80']:.1%} ({figures['coverage_80_se'] * 100:.1f})"
+    )
+
+
+def _bold_beyond(diff: float, se: float) -> str:
+    text = f"{diff * 100:+.2f} ({se * 100:.2f})"
+    return f"**{text}**" if abs(diff) > 2 * se else text
+
+
 def _joint(pooled: dict, name: str) -> str:
     test = pooled["coverage_80_joint_tests"][name]
     if test["p"] is None:
@@ -346,6 +443,8 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
         "comparison": comparison_table(comparison),
         "panel": panel_tables(json.loads(panel.read_text())),
         "conditional": conditional_table(json.loads(panel.read_text())),
+        "panel-peers": panel_peers_table(json.loads(panel.read_text())),
+        "reanchored": reanchored_table(json.loads(panel.read_text())),
     }
 
 

@@ -20,6 +20,7 @@ from tools.report import (
     current_commit,
     export,
     mix_table,
+    panel_peers_table,
     render,
     render_pages,
     report_file,
@@ -119,6 +120,31 @@ def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
     assert table[2] == "| scaled band alone | **0.01840** | 0.28950 |"
     assert table[3] == "| average of the two | 0.01860 | **0.28780** |"
     assert table[4] == "| empirical band alone | 0.02020 | 0.28820 |"
+
+
+def figures(relative: float, coverage: float, gap: float | None = None) -> dict:
+    found = {"relative": relative, "relative_se": 0.01, "coverage_80": coverage,
+             "coverage_80_se": 0.005}  # fmt: skip
+    if gap is not None:
+        found |= {"served_minus_this": gap, "served_minus_this_se": 0.004}
+    return found
+
+
+def test_the_peers_table_bolds_a_difference_beyond_two_standard_errors_only():
+    peers = {
+        "served": figures(-0.0743, 0.802),
+        "garch-t": figures(-0.0869, 0.804, 0.0126),
+        "ewma": figures(-0.0692, 0.838, -0.0090),
+        "fhs": figures(-0.0820, 0.801, 0.0077),
+    }
+    counts = {"pairs": 16, "origins": 2503, "forecasts": 40048}
+    table = panel_peers_table({"peers": {"1h": {**counts, **peers}}}).splitlines()
+    assert table[2] == (
+        "| 1h | -7.43% (1.00), 80.2% (0.5) | -8.69% (1.00), 80.4% (0.5) | -6.92% (1.00), "
+        "83.8% (0.5) | -8.20% (1.00), 80.1% (0.5) | **+1.26 (0.40)** / **-0.90 (0.40)** / "
+        "+0.77 (0.40) |"
+    )
+    assert "16 spot pairs, 2503 origin times, 40048 forecasts" in table[-1]
 
 
 def test_a_page_without_a_section_is_an_error():
