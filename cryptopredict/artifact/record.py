@@ -29,6 +29,7 @@ bench.record_size`).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import lzma
 import re
@@ -41,22 +42,23 @@ import msgspec
 import numpy as np
 
 from cryptopredict.artifact.record_rows import (
-    BAND_COLUMNS,
-    SCORED_COLUMNS,
+    RECORD_VERSION,
     VALUES,
-    IssueHead,
+    Packed,
     PairRecord,
     RecordCount,
+    RecordHead,
     RecordIssue,
     RecordNote,
     Table,
+    packed,
+    table_of,
 )
 from cryptopredict.artifact.schema import SLUG_PATTERN
 from cryptopredict.atomic import replacing
 
 RECORD_DIR = "track-record"
 INDEX = "index.json"
-RECORD_VERSION = 2
 READS = (1, 2)  # every record_version a release wrote, each read by this code
 SUFFIXES = {1: ".json.gz", 2: ".msgpack.xz"}
 SUFFIX = SUFFIXES[RECORD_VERSION]
@@ -67,75 +69,32 @@ class RecordError(Exception):
     """A published record that cannot be read, or a record that would shrink."""
 
 
-class _Packed(msgspec.Struct, frozen=True, array_like=True):
-    """Columns of whole numbers as format 2 stores them: one column after another, each
-    differenced down the rows where `differenced` says (the issue and lead columns, and a
-    pending band's values, which neighbouring issues of a lead share nearly alike; not a scored
-    row's outcomes), its int64 bytes planes apart, which the compression takes to little more
-    than their spread."""
-
-    rows: int
-    differenced: list[bool]
-    data: bytes
-
-    @classmethod
-    def of(cls, columns: np.ndarray, differenced: list[bool]) -> _Packed:
-        whole = columns.astype("<i8").reshape(len(columns), len(differenced))
-        spread = np.array(differenced, dtype=bool)
-        whole[:, spread] = np.diff(whole[:, spread], axis=0, prepend=0)
-        planes = whole.T.copy().view(np.uint8).reshape(-1, 8).T
-        return cls(len(whole), differenced, planes.tobytes())
-
-    def columns(self) -> np.ndarray:
-        width = len(self.differenced)
-        if len(self.data) != 8 * self.rows * width:
-            raise ValueError(f"{len(self.data)} bytes for {self.rows} rows of {width} columns")
-        planes = np.frombuffer(self.data, np.uint8).reshape(8, -1).T.copy()
-        whole = planes.view("<i8").reshape(width, self.rows).T.copy()
-        spread = np.array(self.differenced, dtype=bool)
-        whole[:, spread] = np.cumsum(whole[:, spread], axis=0)
-        return whole
-
-
-def _packed(table: Table, *, differenced: bool) -> _Packed:
-    columns = np.column_stack([table.issue, table.lead, table.steps])
-    return _Packed.of(columns, [True, True, *[differenced] * table.steps.shape[1]])
-
-
-def _table(packed: _Packed) -> Table:
-    columns = packed.columns()
-    return Table(columns[:, 0].copy(), columns[:, 1].copy(), columns[:, 2:].copy())
-
-
 class _Version(msgspec.Struct):
     record_version: int
 
 
-class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A pair's record as format 2 stores it (msgpack, then xz)."""
-
-    record_version: int
-    asset: str
-    symbol: str
-    started: RecordNote
-    scored_until: int
-    issues: list[IssueHead]
-    scales: _Packed  # each lead, and its scale's exponent
-    pending: _Packed
-    scored: _Packed
-    absent: RecordNote | None = None
-
-
-class _FileV1(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class _FileV1(RecordHead, frozen=True, forbid_unknown_fields=True):
     """A pair's record as format 1 stored it (gzipped JSON): every row whole."""
 
-    record_version: int
-    asset: str
-    symbol: str
-    started: RecordNote
-    scored_until: int
     issues: list[RecordIssue]
     absent: RecordNote | None = None
+    record_version: int = 1
+
+
+def _encoded(value: object) -> Packed:
+    if isinstance(value, Table):
+        return packed(value)
+    raise NotImplementedError(f"{type(value).__name__} is not kept in a record")
+
+
+def _decoded_table(kind: type, value: object) -> Table:
+    if isinstance(kind, type) and issubclass(kind, Table):
+        return table_of(kind, msgspec.convert(value, Packed))
+    raise NotImplementedError(f"{kind} is not kept in a record")
+
+
+_ENCODER = msgspec.msgpack.Encoder(enc_hook=_encoded)
+_DECODE = functools.partial(msgspec.msgpack.decode, dec_hook=_decoded_table)
 
 
 class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -143,7 +102,7 @@ class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     assets: dict[str, RecordCount]
 
 
-Decoded = TypeVar("Decoded", _File, _FileV1, _RecordIndex)
+Decoded = TypeVar("Decoded", PairRecord, _FileV1, _RecordIndex)
 
 
 def record_dir(model_dir: Path) -> Path:
@@ -244,54 +203,21 @@ def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | Non
 
 
 def _write_file(directory: Path, record: PairRecord) -> None:
-    stored = _File(
-        record_version=RECORD_VERSION,
-        asset=record.asset,
-        symbol=record.symbol,
-        started=record.started,
-        scored_until=record.scored_until,
-        issues=list(record.issues),
-        scales=_Packed.of(np.array(sorted(record.scales.items()), np.int64), [True, True]),
-        pending=_packed(record.pending, differenced=True),
-        scored=_packed(record.scored, differenced=False),
-        absent=record.absent,
-    )
     with replacing(directory / f"{record.asset}{SUFFIX}") as temporary:
-        encoded = msgspec.msgpack.encode(stored)
+        encoded = _ENCODER.encode(record)
         temporary.write_bytes(lzma.compress(encoded, preset=9 | lzma.PRESET_EXTREME))
         temporary.chmod(0o644)  # the server may run as another user
 
 
 def _record_of(file: Path, data: bytes) -> PairRecord:
-    stored = _decoded(file, data, _File, msgspec.msgpack.decode)
-    try:
-        pending, scored = _table(stored.pending), _table(stored.scored)
-        scales = stored.scales.columns()
-    except ValueError as error:
-        raise RecordError(f"{file}: a table does not hold its rows ({error})") from None
-    rows = np.concatenate([pending.issue, scored.issue])
-    leads = set(np.concatenate([pending.lead, scored.lead]).tolist())
-    if (
-        (pending.steps.shape[1], scored.steps.shape[1], scales.shape[1])
-        != (BAND_COLUMNS, SCORED_COLUMNS, 2)
-        or (len(rows) and not 0 <= rows.min() <= rows.max() < len(stored.issues))
-        or not leads <= set(scales[:, 0].tolist())
+    found = _decoded(file, data, PairRecord, _DECODE)
+    rows = np.concatenate([found.pending.issue, found.scored.issue])
+    leads = set(np.concatenate([found.pending.lead, found.scored.lead]).tolist())
+    if (len(rows) and not 0 <= rows.min() <= rows.max() < len(found.issues)) or not (
+        leads <= set(found.scales)
     ):
-        raise RecordError(
-            f"{file}: its rows do not hold {BAND_COLUMNS} values pending or "
-            f"{SCORED_COLUMNS} scored, of its {len(stored.issues)} issues at its leads"
-        )
-    return PairRecord(
-        asset=stored.asset,
-        symbol=stored.symbol,
-        started=stored.started,
-        scored_until=stored.scored_until,
-        issues=tuple(stored.issues),
-        scales=dict(scales.tolist()),
-        pending=pending,
-        scored=scored,
-        absent=stored.absent,
-    )
+        raise RecordError(f"{file}: its rows name issues or leads it does not hold")
+    return found
 
 
 def _upgraded(file: Path, data: bytes) -> PairRecord:

@@ -6,10 +6,11 @@ a row's numbers: `artifact/outcomes.py`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from typing import ClassVar, Self
 
 import msgspec
 import numpy as np
+from msgspec.structs import replace
 
 from cryptopredict.artifact.outcomes import (
     BAND_STEP,
@@ -28,6 +29,7 @@ VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "
 SCALE_LEVEL = 80  # a lead's scale: the served band's log width at this level
 SCALE_STEPS = 16  # a scale is kept as a power of 2 ** (1 / SCALE_STEPS)
 DAY = 86_400
+RECORD_VERSION = 2  # the format `record.py` writes
 _BAND_SALT, _OUTCOME_SALT = 1, 2
 
 
@@ -63,25 +65,31 @@ class RecordCount(msgspec.Struct, frozen=True, array_like=True):
     scored: int
 
 
-@dataclass(frozen=True, eq=False)
 class Table:
     """Rows of a record, ordered by lead, then issue: each an issue (its index in the record's
-    issues) at a lead (seconds), with its numbers in whole steps (`artifact/outcomes.py`)."""
+    issues) at a lead (seconds), with its numbers in whole steps (`artifact/outcomes.py`).
+    Stored as `Packed` (`packed`, `table_of`), its steps differenced down the rows where
+    `DIFFERENCED` says."""
 
-    issue: np.ndarray
-    lead: np.ndarray
-    steps: np.ndarray  # (rows, columns), int64
+    COLUMNS: ClassVar[int]
+    DIFFERENCED: ClassVar[bool]
+    __slots__ = ("issue", "lead", "steps")
+
+    def __init__(self, issue: np.ndarray, lead: np.ndarray, steps: np.ndarray) -> None:
+        self.issue, self.lead = issue, lead
+        self.steps = steps.reshape(len(issue), self.COLUMNS)  # int64
 
     @classmethod
-    def empty(cls, columns: int) -> Table:
-        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, columns), np.int64))
+    def empty(cls) -> Self:
+        empty = np.empty(0, np.int64)
+        return cls(empty, empty, np.empty((0, cls.COLUMNS), np.int64))
 
     def __len__(self) -> int:
         return len(self.issue)
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, Table)
+            type(other) is type(self)
             and np.array_equal(self.issue, other.issue)
             and np.array_equal(self.lead, other.lead)
             and np.array_equal(self.steps, other.steps)
@@ -89,34 +97,81 @@ class Table:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def where(self, mask: np.ndarray) -> Table:
-        return Table(self.issue[mask], self.lead[mask], self.steps[mask])
+    def where(self, mask: np.ndarray) -> Self:
+        return type(self)(self.issue[mask], self.lead[mask], self.steps[mask])
 
-    def joined(self, other: Table) -> Table:
+    def joined(self, other: Table) -> Self:
         issue = np.concatenate([self.issue, other.issue])
         lead = np.concatenate([self.lead, other.lead])
         order = np.lexsort((issue, lead))
-        return Table(issue[order], lead[order], np.concatenate([self.steps, other.steps])[order])
+        steps = np.concatenate([self.steps, other.steps])[order]
+        return type(self)(issue[order], lead[order], steps)
 
 
-BAND_COLUMNS = 2 * len(VALUES)  # a pending row: the served values, then naive's
-SCORED_COLUMNS = len(OUTCOMES) + 1  # a scored row: its outcomes, then its inside bits
+class Bands(Table):
+    """Pending rows: the served values (`VALUES`), then naive's, as issued; neighbouring issues
+    of a lead keep them nearly alike, so they are stored differenced."""
+
+    COLUMNS = 2 * len(VALUES)
+    DIFFERENCED = True
 
 
-@dataclass(frozen=True)
-class PairRecord:
-    """A pair's track record (see the module's doc); `scales` holds each lead's scale (the
-    served 80% band's log width there when the record first held the lead)."""
+class Outcomes(Table):
+    """Scored rows: their `OUTCOMES`, then which bands held the close (`inside_bits`)."""
+
+    COLUMNS = len(OUTCOMES) + 1
+    DIFFERENCED = False
+
+
+class Packed(msgspec.Struct, frozen=True, array_like=True):
+    """A table as a record file stores it: its columns (issue, lead, steps) one after another,
+    the issue and lead columns differenced down the rows and the steps where the table says,
+    each column's int64 bytes planes apart, which the compression takes to little more than
+    their spread."""
+
+    rows: int
+    data: bytes
+
+
+def packed(table: Table) -> Packed:
+    whole = np.column_stack([table.issue, table.lead, table.steps]).astype("<i8")
+    spread = slice(None) if table.DIFFERENCED else slice(0, 2)
+    whole[:, spread] = np.diff(whole[:, spread], axis=0, prepend=0)
+    return Packed(len(whole), whole.T.copy().view(np.uint8).reshape(-1, 8).T.tobytes())
+
+
+def table_of(kind: type[Table], stored: Packed) -> Table:
+    """ValueError where `stored` does not hold `kind`'s rows."""
+    width = kind.COLUMNS + 2
+    if len(stored.data) != 8 * stored.rows * width:
+        raise ValueError(f"{len(stored.data)} bytes for {stored.rows} rows of {width} columns")
+    planes = np.frombuffer(stored.data, np.uint8).reshape(8, -1).T.copy()
+    whole = planes.view("<i8").reshape(width, stored.rows).T.copy()
+    spread = slice(None) if kind.DIFFERENCED else slice(0, 2)
+    whole[:, spread] = np.cumsum(whole[:, spread], axis=0)
+    return kind(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
+
+
+class RecordHead(msgspec.Struct, frozen=True):
+    """What every format of a pair's record holds first: whose it is, when and why it began,
+    and the data's end of the last release that looked its closes up."""
 
     asset: str
     symbol: str
     started: RecordNote
     scored_until: int
+
+
+class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
+    """A pair's track record (see the module's doc), as its file holds it too (`record.py`);
+    `scales` holds each lead's scale (see `unit`)."""
+
     issues: tuple[IssueHead, ...] = ()
-    scales: Mapping[int, int] = field(default_factory=dict)  # exponents: `unit`
-    pending: Table = field(default_factory=lambda: Table.empty(BAND_COLUMNS))
-    scored: Table = field(default_factory=lambda: Table.empty(SCORED_COLUMNS))
+    scales: dict[int, int] = msgspec.field(default_factory=dict)
+    pending: Bands = msgspec.field(default_factory=Bands.empty)
+    scored: Outcomes = msgspec.field(default_factory=Outcomes.empty)
     absent: RecordNote | None = None
+    record_version: int = RECORD_VERSION
 
     @property
     def count(self) -> RecordCount:
@@ -149,22 +204,15 @@ class PairRecord:
                 usable = width if np.isfinite(width) and width > 0 else 1e-3
                 scales[lead] = round(SCALE_STEPS * np.log2(usable))
         anchor = float(served[0, 0]) if len(served) else 1.0
-        rows = Table(
-            np.full(len(leads), len(self.issues), dtype=np.int64),
-            leads,
-            np.empty((len(leads), BAND_COLUMNS), np.int64),
-        )
         ratios = np.log(np.hstack([served, naive]) / anchor)
-        offsets = dither(np.full(len(leads), issue.data_until), leads, BAND_COLUMNS, _BAND_SALT)
+        offsets = dither(np.full(len(leads), issue.data_until), leads, Bands.COLUMNS, _BAND_SALT)
         kept = to_steps(np.nan_to_num(ratios), unit(scales, leads) * BAND_STEP, offsets)
         if issue.naive is None:
             kept[:, len(VALUES) :] = _NO_NAIVE
         head = IssueHead(issue.model_version, issue.data_until, issue.issued_at, anchor)
+        rows = Bands(np.full(len(leads), len(self.issues), dtype=np.int64), leads, kept)
         return replace(
-            self,
-            issues=(*self.issues, head),
-            scales=scales,
-            pending=self.pending.joined(replace(rows, steps=kept)),
+            self, issues=(*self.issues, head), scales=scales, pending=self.pending.joined(rows)
         )
 
     def scored_on(self, closes: Mapping[int, float]) -> PairRecord:
@@ -187,13 +235,13 @@ class PairRecord:
         return replace(
             self,
             pending=rows.where(~found),
-            scored=self.scored.joined(replace(now, steps=kept)),
+            scored=self.scored.joined(Outcomes(now.issue, now.lead, kept)),
         )
 
     def bands(self, rows: Table) -> tuple[np.ndarray, np.ndarray]:
         """The served and naive values of pending `rows`, as issued (naive's NaN where not kept)."""
         until = self.data_until(rows)
-        offsets = dither(until, rows.lead, BAND_COLUMNS, _BAND_SALT)
+        offsets = dither(until, rows.lead, Bands.COLUMNS, _BAND_SALT)
         ratios = from_steps(rows.steps, unit(self.scales, rows.lead) * BAND_STEP, offsets)
         anchor = np.array([issue.anchor for issue in self.issues], dtype=np.float64)[rows.issue]
         values = anchor[:, None] * np.exp(ratios)

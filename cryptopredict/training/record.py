@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from msgspec.structs import replace
 
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.issued import issue_of

@@ -8,6 +8,7 @@ from __future__ import annotations
 import lzma
 import shutil
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -127,6 +128,10 @@ def _damage(directory, how: str) -> None:
     elif how == "another pair's":
         text = lzma.decompress(file.read_bytes()).replace(b"btc-usd", b"eth-usd")
         file.write_bytes(lzma.compress(text))
+    elif how == "a table short of its rows":
+        stored = msgspec.msgpack.decode(lzma.decompress(file.read_bytes()))
+        stored["pending"][1] = stored["pending"][1][:-8]
+        file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
     elif how == "missing":
         file.unlink()
     elif how == "without its index":
@@ -142,6 +147,7 @@ def _damage(directory, how: str) -> None:
     [
         ("truncated", r"btc-usd\.msgpack\.xz"),
         ("another pair's", r"btc-usd\.msgpack\.xz"),
+        ("a table short of its rows", r"btc-usd\.msgpack\.xz: .*bytes for 4 rows of 16 columns"),
         ("missing", r"btc-usd\.msgpack\.xz: missing"),
         ("cut short", r"btc-usd\.msgpack\.xz: cut short"),
         ("without its index", r"index\.json: missing"),
