@@ -173,6 +173,9 @@ class BandSpec(Record, kw_only=True, frozen=True):
     kind: str  # "empirical" or "scaled"
     window_days: float | None  # scaled: the short volatility window
     half_life_hours: float | None  # scaled: None keeps the short volatility for ever
+    # scaled: a second, fast variance, the last week's squared returns weighted by their age
+    # with this half-life, fading into the short window's at it (`bands.py`; None: none)
+    fast_half_life_hours: float | None = None
     profile: bool  # scaled: follow the hour-of-week volatility profile
     # scaled: the profile raised to this power (None: 1, as measured; 0.5: its square root, half
     # its swing between busy and quiet hours on the log scale; `bands.profile_of`)

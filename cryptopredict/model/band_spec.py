@@ -60,6 +60,8 @@ def _name(spec: BandSpec) -> str:
         window = f"{spec.window_days:g}-day volatility"
         if spec.window_days is not None and spec.window_days < 7:
             window += " (averaged with the week's)"
+        if spec.fast_half_life_hours is not None:
+            window += f" and the last hours' (half-life {spec.fast_half_life_hours:g} h)"
         parts = [f"scaled: {window}, {fades}"]
         if spec.profile:
             power = spec.profile_power

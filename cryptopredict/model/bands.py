@@ -20,6 +20,12 @@ per served level (50, 80 and 95%). Two kinds of candidate:
   is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars)
   raised to the band's `profile_power` (a weaker pattern than measured below 1), or flat.
 
+  A band with a `fast_half_life_hours` adds a second speed, reacting within hours as GARCH's
+  filter does: `fast`, the last week's deseasonalized squared returns each weighted by
+  0.5 ** (age / fast half-life) (`Market.ewma_variance`), fading into `short` at that
+  half-life: + (fast - short) * 0.5 ** ((step - 1) / fast half-life) inside the profile's
+  product (issue 70; measured, not served: `make panel --fast-variance`).
+
 A scaled band may also average its quantiles with the empirical band's per horizon
 (Vincentization, `horizon_mix`).
 
@@ -93,6 +99,10 @@ def _per_step(
         phi = 0.5 ** (market.interval / HOUR / spec.half_life_hours)
         fade = phi ** (ahead - 1)
     per_step = long[:, None] + (short - long)[:, None] * fade[None, :]
+    if spec.fast_half_life_hours is not None:
+        bars = spec.fast_half_life_hours * HOUR / market.interval
+        fast = market.ewma_variance(pos, bars, profile)
+        per_step += (fast - short)[:, None] * (0.5 ** ((ahead - 1) / bars))[None, :]
     calm = np.repeat(long[:, None], steps, axis=1)
     if profile is not None:
         shape = np.take_along_axis(profile, market.slot_ahead(pos, ahead), axis=1)

@@ -26,6 +26,7 @@ YEAR_DAYS = 365
 MIN_RETURNS = 24  # returns an origin needs before its own volatility is used
 MIN_MOVES = 30  # h-step returns the empirical band needs before its quantiles are used
 PROFILE_PRIOR = 4  # observations of the mean shrinking each slot of the profile
+EWMA_CHUNK = 4096  # origins whose weighted variance is computed at once
 TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
 
 
@@ -98,6 +99,29 @@ class Market:
             value = (squares * weights).sum(axis=1) / total
         warm = self._known[pos + 1] >= MIN_RETURNS
         return np.where(warm, value, self.warmup_variance)
+
+    def ewma_variance(
+        self, pos: np.ndarray, half_life: float, profile: np.ndarray | None
+    ) -> np.ndarray:
+        """The (deseasonalized) squared returns of the week of bars up to each origin, each
+        weighted by 0.5 ** (its age in bars / `half_life`): a variance that follows the last
+        hours (a return across a gap left out)."""
+        ages = np.arange(max(self.slots, MIN_RETURNS))
+        decay = 0.5 ** (ages / half_life)
+        out = np.empty(len(pos))
+        for first in range(0, len(pos), EWMA_CHUNK):
+            rows = slice(first, first + EWMA_CHUNK)
+            at = pos[rows, None] - ages[None, :]
+            returns = self.returns[np.maximum(at, 0)]
+            seen = (at >= 0) & np.isfinite(returns)
+            squares = np.where(seen, returns, 0.0) ** 2
+            if profile is not None:
+                squares /= np.take_along_axis(profile[rows], self.slot[np.maximum(at, 0)], axis=1)
+            weights = decay * seen
+            with np.errstate(invalid="ignore"):
+                out[rows] = (squares * weights).sum(axis=1) / weights.sum(axis=1)
+        warm = self._known[pos + 1] >= MIN_RETURNS
+        return np.where(warm & np.isfinite(out), out, self.warmup_variance)
 
     def moves(self, hours: int) -> np.ndarray:
         """The log return over the next `hours` from each bar (NaN where that bar is missing or

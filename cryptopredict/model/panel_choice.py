@@ -28,6 +28,10 @@ validation origins (`tools/panel.py`), lower is better:
    or 0 (flat) (`PROFILE_POWERS`), by the mean over the horizons that decide: a year's hour of
    the week is 52 noisy returns, and a quiet hour measured too quiet leaves the band too narrow
    there (issue 60: the narrowest fifth of 1 h bands held 77.6%).
+6. with `--fast-variance` only (issue 70: measured, not yet served), a second, fast variance
+   (`FAST_HALF_LIVES`, `bands.py`), by the mean over the horizons that decide: the day's
+   variance averaged with the week's reacts too slowly for the next hour (GARCH(1,1)-t beat
+   it at 1 h).
 
 Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
 a longer horizon takes the settings of the longest one that decides.
@@ -58,6 +62,7 @@ SHARED = (False, True)
 MIX_WEIGHTS = (0.0, 0.5, 1.0)
 ADAPT_STEPS = (0.0, 0.0025, 0.005, 0.01)
 PROFILE_POWERS = (1.0, 0.5, 0.0)
+FAST_HALF_LIVES = (4.0, 8.0, 16.0)  # hours; beside them the short window's variance
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
 START = scaled(1, 24, True, width_bins=5, floor=0.1)
@@ -161,3 +166,7 @@ def uniform_adapt(spec: BandSpec, step: float) -> BandSpec:
 
 def with_profile_power(spec: BandSpec, power: float) -> BandSpec:
     return named(spec, profile_power=power)
+
+
+def with_fast(spec: BandSpec, half_life_hours: float | None) -> BandSpec:
+    return named(spec, fast_half_life_hours=half_life_hours)

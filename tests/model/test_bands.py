@@ -428,3 +428,31 @@ def test_a_shared_pool_serves_as_stored_what_it_served_in_memory(tmp_path):
         np.testing.assert_allclose(kept[tau], live[tau], rtol=1e-12)
     own = Band(named(spec, horizon_shared=()), market, origins, errors)
     assert not np.allclose(own.offsets(pos, np.array([24.0]))[0.9], live[0.9][:, 1:])
+
+
+def test_a_fast_variance_reads_the_last_hours_and_fades_into_the_days_at_its_half_life():
+    """A calm year, then three wild hours: the fast variance is the week's squared returns
+    weighted by 0.5 ** (age / 4 hours), a return across a gap left out; the band expects it of
+    the next hour, and of later hours fades it into the day's window (averaged with the week's,
+    which barely moved) at that half-life, then into the year's at a day's."""
+    returns = np.concatenate([np.full(24 * 365, 0.001), np.full(3, 0.03)])
+    market = market_of(returns)
+    origin = np.array([len(returns)])
+    weights = 0.5 ** (np.arange(168) / 4)
+    squares = np.where(np.arange(168) < 3, 0.03**2, 0.001**2)
+    fast = (weights * squares).sum() / weights.sum()
+    assert market.ewma_variance(origin, 4.0, None)[0] == pytest.approx(fast)
+    long = market.variance(origin, 365, None)[0]
+    short = short_variance(market, scaled(1, 24), origin, None, np.array([long]))[0]
+    assert fast > 3 * short
+    spec = named(scaled(1, 24), fast_half_life_hours=4)
+    per_step = np.diff(expected_variance(market, spec, origin, 48)[0], prepend=0.0)
+    step = np.arange(48)
+    expected = long + (short - long) * 0.5 ** (step / 24) + (fast - short) * 0.5 ** (step / 4)
+    np.testing.assert_allclose(per_step, expected, rtol=1e-9)
+    # The bar before the last removed: the last return spans a gap (left out), and the two
+    # wild returns before the gap are one return at age 1.
+    gapped = Market(np.delete(market.t, -2), np.delete(market.log_price, -2), HOUR)
+    found = gapped.ewma_variance(np.array([len(gapped.t) - 1]), 4.0, None)[0]
+    squares = np.where(np.arange(168) == 1, 0.03**2, 0.001**2)
+    assert found == pytest.approx((weights * squares)[1:].sum() / weights[1:].sum())

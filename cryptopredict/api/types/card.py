@@ -120,6 +120,7 @@ class BandSetting(Sparse):
     horizon_shared: tuple[tuple[int, bool], ...] = ()
     horizon_adapt: tuple[tuple[int, float], ...] = ()
     profile_power: float | None = None
+    fast_half_life_hours: float | None = None
 
 
 class ServedBand(BandSetting, kw_only=True):
