@@ -8,14 +8,14 @@ difference with naive's, as `api/serving/track_record.py` averages them) and whe
 held the price (`inside_bits`).
 
 Every number is kept in whole steps of its row's unit (`record_rows.unit`: its lead's scale, the
-served 80% band's log width at that lead when the record first held it, widened with the
-overlap of issues at long leads), rounded with a subtractive dither (Schuchman 1964): a
-pseudo-random offset in [-1/2, 1/2) of a step, the same for the writer and the reader (a hash of
-the row's issue, lead and column), added before rounding and taken off after. The error left is
-uniform within half a step and independent of the value, so means over many rows carry no
-rounding bias: at a twentieth of the unit for errors and scores and an eightieth for
-differences (which spread less), a figure's mean moves by at most about 0.05 of its standard
-error (`python -m bench.record_size`).
+served 80% band's log width at that lead when the record first held it), rounded with a
+subtractive dither (Schuchman 1964): a pseudo-random offset in [-1/2, 1/2) of a step, the same
+for the writer and the reader (a hash of the row's issue, lead and column), added before
+rounding and taken off after. The error left is uniform within half a step and independent of
+the value, so means over many rows carry no rounding bias: at a twentieth of the unit for
+errors and scores and an eightieth for differences (which spread less), a figure's mean moves
+by at most about 0.05 of its standard error (`python -m bench.record_size`). The difference of
+the point errors alone is rounded plainly (`DITHERED`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ OUTCOMES = (
 OUTCOME_STEPS = np.array(
     [1 / 20 if "difference" not in name else 1 / 80 for name in OUTCOMES], dtype=np.float64
 )
+# Rounded with the dither, but the difference of the point errors: it is exactly 0 wherever the
+# served point is naive's (the panel's damping at tau 0), and a dither would show a difference
+# where there is none.
+DITHERED = np.array([name != "error_difference" for name in OUTCOMES])
 BAND_STEP = 1 / 10000  # the issued band's values, as a share of the lead's scale
 NAIVE_BIT = 1 << (2 * len(LEVELS))  # set where naive's band was kept
 

@@ -14,6 +14,7 @@ from msgspec.structs import replace
 
 from cryptopredict.artifact.outcomes import (
     BAND_STEP,
+    DITHERED,
     OUTCOME_STEPS,
     OUTCOMES,
     dither,
@@ -28,7 +29,6 @@ from cryptopredict.artifact.schema import LEVELS
 VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "high")))
 SCALE_LEVEL = 80  # a lead's scale: the served band's log width at this level
 SCALE_STEPS = 16  # a scale is kept as a power of 2 ** (1 / SCALE_STEPS)
-DAY = 86_400
 RECORD_VERSION = 2  # the format `record.py` writes
 _BAND_SALT, _OUTCOME_SALT = 1, 2
 
@@ -230,7 +230,7 @@ class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
         values = outcomes(served, naive, close[found])
         steps = self.outcome_steps(now)
         until = self.data_until(now)
-        offsets = dither(until, now.lead, len(OUTCOMES), _OUTCOME_SALT)
+        offsets = dither(until, now.lead, len(OUTCOMES), _OUTCOME_SALT) * DITHERED
         kept = np.column_stack([to_steps(values, steps, offsets), bits])
         return replace(
             self,
@@ -256,7 +256,7 @@ class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
         """The scored rows' `OUTCOMES`, as kept, and their inside bits."""
         rows = self.scored
         until = self.data_until(rows)
-        offsets = dither(until, rows.lead, len(OUTCOMES), _OUTCOME_SALT)
+        offsets = dither(until, rows.lead, len(OUTCOMES), _OUTCOME_SALT) * DITHERED
         values = from_steps(rows.steps[:, : len(OUTCOMES)], self.outcome_steps(rows), offsets)
         error = OUTCOMES.index("error")
         values[:, error] = np.maximum(values[:, error], 0.0)  # within half a step of 0 or more
@@ -267,11 +267,7 @@ _NO_NAIVE = -(2**62)  # naive's values of an issue that kept no naive band
 
 
 def unit(scales: Mapping[int, int], lead: np.ndarray) -> np.ndarray:
-    """(rows, 1): each row's unit, its steps' common factor: its lead's scale (kept as a power
-    of 2 ** (1 / SCALE_STEPS)), widened by the square root of the lead in days beyond a day.
-    Issues closer together than their lead share part of one price path, so the standard
-    error of a mean over them grows with the overlap, about as that root; the rounding's,
-    independent row by row, does not."""
+    """(rows, 1): each row's unit, its steps' common factor: its lead's scale, kept as a power
+    of 2 ** (1 / SCALE_STEPS)."""
     exponent = np.array([scales[value] for value in lead.tolist()], dtype=np.float64)
-    widening = np.sqrt(np.maximum(1.0, lead / DAY))
-    return (2.0 ** (exponent / SCALE_STEPS) * widening)[:, None]
+    return (2.0 ** (exponent / SCALE_STEPS))[:, None]

@@ -276,3 +276,14 @@ def test_issues_are_independent_when_a_lead_apart():
     assert independent_issues(times, 2 * HOUR) == 4  # 0, 2, 5, 10
     assert independent_issues(times, 5 * HOUR) == 3  # 0, 5, 10
     assert independent_issues(times[:0], HOUR) == 0
+
+
+def test_where_the_served_point_is_naive_s_their_errors_are_equal_exactly():
+    """The difference of the point errors is rounded plainly, not dithered: where it is 0 (the
+    panel's damping at tau 0 serves the last close, as naive does), it is shown as 0."""
+    rows = _rows(count=40, spacing=6 * HOUR, leads=[HOUR, 30 * DAY], price=100.0)
+    for lead in (HOUR, 30 * DAY):
+        found = lead_record(rows, lead, now=2_000_000_000)
+        assert found.scored == 40
+        assert found.error_difference.mean == 0.0
+        assert found.naive_error == found.error.mean
