@@ -275,10 +275,9 @@ def evaluated(
     """Every pair's outcomes on its evaluation origins, and the spot pairs' figures against the
     peers and re-anchored (`tools/peers.py`, pooled over them), each pair a task per kind."""
     ours = [name for name in futures if name != BTC]
-    against = [
-        client.submit(rows, futures[name], spec, shared, pure=False)
+    compared = [
+        [client.submit(rows, futures[name], spec, shared, pure=False) for name in ours]
         for rows in (peers.peer_rows, peers.reanchored_rows)
-        for name in ours
     ]
     hours = list(BAND_HOURS)
     results = client.gather(
@@ -287,9 +286,13 @@ def evaluated(
             for pair in futures.values()
         ]
     )
-    rows = [frame.assign(pair=name) for name, frame in zip(ours * 2, client.gather(against),
-                                                            strict=True)]  # fmt: skip
-    return results, peers.figures(pd.concat(rows[: len(ours)]), pd.concat(rows[len(ours) :]))
+    peer, reanchored = (
+        pd.concat(
+            frame.assign(pair=name) for name, frame in zip(ours, client.gather(tasks), strict=True)
+        )
+        for tasks in compared
+    )
+    return results, peers.figures(peer, reanchored)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,9 +197,9 @@ class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
         )
         leads = np.array(issue.leads, dtype=np.int64)
         scales = dict(self.scales)
+        low, high = VALUES.index(f"low_{SCALE_LEVEL}"), VALUES.index(f"high_{SCALE_LEVEL}")
         for lead, row in zip(issue.leads, served, strict=True):
             if lead not in scales:
-                low, high = VALUES.index(f"low_{SCALE_LEVEL}"), VALUES.index(f"high_{SCALE_LEVEL}")
                 width = float(np.log(row[high] / row[low]))
                 usable = width if np.isfinite(width) and width > 0 else 1e-3
                 scales[lead] = round(SCALE_STEPS * np.log2(usable))
