@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dask
 from distributed import Client, LocalCluster
 
+from cryptopredict.training.cluster import WITHOUT_PROFILER
 from cryptopredict.training.graph import Trained, train_pair
 from cryptopredict.training.tasks import PairJob
 
@@ -17,6 +19,7 @@ from cryptopredict.training.tasks import PairJob
 @contextmanager
 def in_process_client() -> Iterator[Client]:
     with (
+        dask.config.set(WITHOUT_PROFILER),
         # On loopback (where tests may connect): no address of this machine is looked up.
         LocalCluster(
             n_workers=1,

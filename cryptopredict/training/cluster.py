@@ -8,6 +8,13 @@ The process that runs `train.py` is the Dask client: it submits each pair's task
 disk (they need the `cryptopredict` package, their own data-source keys, and the data a pair
 is read from: the embedded snapshot, or the `--csv` file). A task whose worker is lost is run
 again elsewhere.
+
+A local cluster's workers run without Dask's statistical profiler (`WITHOUT_PROFILER`): it calls
+`sys._current_frames()` every 10 ms, which on Python 3.11 can deadlock the worker's process
+when the garbage collector runs inside it (CPython gh-106883, not fixed in 3.11; dask/distributed
+#8616); seen as `make test` hung for good in a task waiting on the GIL. Workers started by hand
+for `DASK_SCHEDULER_ADDRESS` take the same setting from their environment
+(`DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`).
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import dask
 from distributed import Client, LocalCluster
 
 from cryptopredict.config import Training
 from cryptopredict.training.scheduler import connect_scheduler
 
 log = logging.getLogger(__name__)
+
+WITHOUT_PROFILER = {"distributed.worker.profile.enabled": False}
 
 
 def local_workers(settings: Training) -> int:
@@ -43,6 +53,7 @@ def training_client(settings: Training) -> Iterator[Client]:
         return
     workers = local_workers(settings)
     with (
+        dask.config.set(WITHOUT_PROFILER),
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

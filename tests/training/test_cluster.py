@@ -25,8 +25,10 @@ import pytest
 from distributed import Client, LocalCluster, SchedulerPlugin
 
 from cryptopredict.artifact.read import load_artifact
-from cryptopredict.config import HistorySettings
+from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.training.cli import main
+from cryptopredict.training.cluster import training_client
+from tests.local_cluster import in_process_client
 
 pytestmark = pytest.mark.slow
 
@@ -113,6 +115,7 @@ def _start(command: str, log: Path, venv: Path, cwd: Path) -> subprocess.Popen:
     in the checkout, no PYTHONPATH."""
     environment = {k: v for k, v in os.environ.items() if k not in (*CLEARED, "PYTHONPATH")}
     environment["PATH"] = f"{venv / 'bin'}:{environment['PATH']}"
+    environment["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # as docs/model.md says
     return subprocess.Popen(
         command,
         shell=True,
@@ -268,3 +271,18 @@ def _computed_by_prefix(dask_scheduler) -> dict[str, float]:
         kind = name.split("-", 1)[0]  # `train-btc-usdt` -> `train`
         computed[kind] = computed.get(kind, 0.0) + prefix.all_durations.get("compute", 0.0)
     return computed
+
+
+def _profiling(dask_worker) -> bool:
+    return "profile" in dask_worker.periodic_callbacks
+
+
+def test_no_worker_runs_dask_s_profiler(monkeypatch):
+    """Its sys._current_frames() every 10 ms can deadlock a worker on Python 3.11 (CPython
+    gh-106883): the product's local cluster and the tests' in-process one both go without."""
+    monkeypatch.setenv("TRAIN_WORKERS", "1")
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    with training_client(TrainingSettings.from_env()) as client:
+        assert list(client.run(_profiling).values()) == [False]
+    with in_process_client() as client:
+        assert list(client.run(_profiling).values()) == [False]
