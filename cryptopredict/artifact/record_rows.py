@@ -14,6 +14,7 @@ from msgspec.structs import replace
 
 from cryptopredict.artifact.outcomes import (
     BAND_STEP,
+    CARRY_STEPS,
     DITHERED,
     OUTCOME_STEPS,
     OUTCOMES,
@@ -22,6 +23,7 @@ from cryptopredict.artifact.outcomes import (
     inside_bits,
     outcomes,
     to_steps,
+    widening,
 )
 from cryptopredict.artifact.schema import LEVELS
 
@@ -65,37 +67,50 @@ class RecordCount(msgspec.Struct, frozen=True, array_like=True):
     scored: int
 
 
-class Table:
+class Columns:
+    """Whole numbers a record stores side by side (`whole`) as `Packed`, the columns
+    `DIFFERENCED` names differenced down the rows."""
+
+    WIDTH: ClassVar[int]
+    DIFFERENCED: ClassVar[slice]
+
+    def whole(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def of_whole(cls, whole: np.ndarray) -> Self:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and np.array_equal(self.whole(), other.whole())
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Table(Columns):
     """Rows of a record, ordered by lead, then issue: each an issue (its index in the record's
-    issues) at a lead (seconds), with its numbers in whole steps (`artifact/outcomes.py`).
-    Stored as `Packed` (`packed`, `table_of`), its steps differenced down the rows where
-    `DIFFERENCED` says."""
+    issues) at a lead (seconds), with its numbers in whole steps (`artifact/outcomes.py`)."""
 
     COLUMNS: ClassVar[int]
-    DIFFERENCED: ClassVar[bool]
     __slots__ = ("issue", "lead", "steps")
 
     def __init__(self, issue: np.ndarray, lead: np.ndarray, steps: np.ndarray) -> None:
         self.issue, self.lead = issue, lead
         self.steps = steps.reshape(len(issue), self.COLUMNS)  # int64
 
+    def whole(self) -> np.ndarray:
+        return np.column_stack([self.issue, self.lead, self.steps]).astype(np.int64)
+
+    @classmethod
+    def of_whole(cls, whole: np.ndarray) -> Self:
+        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2 : 2 + cls.COLUMNS].copy())
+
     @classmethod
     def empty(cls) -> Self:
-        empty = np.empty(0, np.int64)
-        return cls(empty, empty, np.empty((0, cls.COLUMNS), np.int64))
+        return cls.of_whole(np.empty((0, cls.WIDTH), np.int64))
 
     def __len__(self) -> int:
         return len(self.issue)
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and np.array_equal(self.issue, other.issue)
-            and np.array_equal(self.lead, other.lead)
-            and np.array_equal(self.steps, other.steps)
-        )
-
-    __hash__ = None  # type: ignore[assignment]
 
     def where(self, mask: np.ndarray) -> Self:
         return type(self)(self.issue[mask], self.lead[mask], self.steps[mask])
@@ -113,43 +128,94 @@ class Bands(Table):
     of a lead keep them nearly alike, so they are stored differenced."""
 
     COLUMNS = 2 * len(VALUES)
-    DIFFERENCED = True
+    WIDTH = COLUMNS + 2
+    DIFFERENCED = slice(None)
 
 
 class Outcomes(Table):
     """Scored rows: their `OUTCOMES`, then which bands held the close (`inside_bits`)."""
 
     COLUMNS = len(OUTCOMES) + 1
-    DIFFERENCED = False
+    WIDTH = COLUMNS + 2
+    DIFFERENCED = slice(0, 2)
+
+
+class Leads(Columns):
+    """Every lead a record holds, in order: its scale (`unit`), and per outcome its carry, what
+    rounding took off its scored rows' values, summed, in whole `CARRY_STEPS`ths of a step
+    (`artifact/outcomes.py`)."""
+
+    WIDTH = len(OUTCOMES) + 2
+    DIFFERENCED = slice(0, 2)
+    __slots__ = ("carry", "lead", "scale")
+
+    def __init__(self, lead: np.ndarray, scale: np.ndarray, carry: np.ndarray) -> None:
+        self.lead, self.scale = lead, scale
+        self.carry = carry.reshape(len(lead), len(OUTCOMES))  # int64
+
+    def whole(self) -> np.ndarray:
+        return np.column_stack([self.lead, self.scale, self.carry]).astype(np.int64)
+
+    @classmethod
+    def of_whole(cls, whole: np.ndarray) -> Self:
+        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2 : 2 + len(OUTCOMES)].copy())
+
+    @classmethod
+    def empty(cls) -> Self:
+        return cls.of_whole(np.empty((0, cls.WIDTH), np.int64))
+
+    def __len__(self) -> int:
+        return len(self.lead)
+
+    def index(self, lead: np.ndarray) -> np.ndarray:
+        """Each of `lead`'s position in this table (KeyError where it holds none)."""
+        at = np.searchsorted(self.lead, lead)
+        if len(lead) and (at.max() >= len(self.lead) or (self.lead[at] != lead).any()):
+            raise KeyError(f"leads {sorted(set(lead.tolist()) - set(self.lead.tolist()))}")
+        return at
+
+    def with_leads(self, lead: np.ndarray, scale: np.ndarray) -> Leads:
+        """These leads and `lead` (new ones) with their `scale`, in order, carrying nothing."""
+        carry = np.zeros((len(lead), len(OUTCOMES)), np.int64)
+        whole = np.vstack([self.whole(), Leads(lead, scale, carry).whole()])
+        return Leads.of_whole(whole[np.argsort(whole[:, 0], kind="stable")])
+
+    def carrying(self, lead: np.ndarray, taken: np.ndarray) -> Leads:
+        """These leads, each carrying besides what `taken` (per row at `lead`, in steps) sums to
+        at it."""
+        added = np.zeros(self.carry.shape, np.float64)
+        np.add.at(added, self.index(lead), taken * CARRY_STEPS)
+        return Leads(self.lead, self.scale, self.carry + np.round(added).astype(np.int64))
 
 
 class Packed(msgspec.Struct, frozen=True, array_like=True):
-    """A table as a record file stores it: its columns (issue, lead, steps) one after another,
-    the issue and lead columns differenced down the rows and the steps where the table says,
-    each column's int64 bytes planes apart, which the compression takes to little more than
-    their spread."""
+    """Columns as a record file stores them: one after another, differenced down the rows where
+    their kind says, zigzagged (small numbers of either sign to small unsigned ones), each
+    column's int64 bytes planes apart, which the compression takes to little more than their
+    spread."""
 
     rows: int
     data: bytes
 
 
-def packed(table: Table) -> Packed:
-    whole = np.column_stack([table.issue, table.lead, table.steps]).astype("<i8")
-    spread = slice(None) if table.DIFFERENCED else slice(0, 2)
-    whole[:, spread] = np.diff(whole[:, spread], axis=0, prepend=0)
-    return Packed(len(whole), whole.T.copy().view(np.uint8).reshape(-1, 8).T.tobytes())
+def packed(columns: Columns) -> Packed:
+    whole = columns.whole()
+    whole[:, columns.DIFFERENCED] = np.diff(whole[:, columns.DIFFERENCED], axis=0, prepend=0)
+    zigzag = (whole << 1) ^ (whole >> 63)
+    planes = zigzag.astype("<i8").T.copy().view(np.uint8).reshape(-1, 8).T
+    return Packed(len(whole), planes.tobytes())
 
 
-def table_of(kind: type[Table], stored: Packed) -> Table:
+def table_of(kind: type[Columns], stored: Packed) -> Columns:
     """ValueError where `stored` does not hold `kind`'s rows."""
-    width = kind.COLUMNS + 2
+    width = kind.WIDTH
     if len(stored.data) != 8 * stored.rows * width:
         raise ValueError(f"{len(stored.data)} bytes for {stored.rows} rows of {width} columns")
     planes = np.frombuffer(stored.data, np.uint8).reshape(8, -1).T.copy()
-    whole = planes.view("<i8").reshape(width, stored.rows).T.copy()
-    spread = slice(None) if kind.DIFFERENCED else slice(0, 2)
-    whole[:, spread] = np.cumsum(whole[:, spread], axis=0)
-    return kind(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
+    zigzag = planes.view("<u8").reshape(width, stored.rows).T
+    whole = ((zigzag >> np.uint64(1)) ^ (np.uint64(0) - (zigzag & np.uint64(1)))).view(np.int64)
+    whole[:, kind.DIFFERENCED] = np.cumsum(whole[:, kind.DIFFERENCED], axis=0)
+    return kind.of_whole(whole)
 
 
 class RecordHead(msgspec.Struct, frozen=True):
@@ -164,10 +230,10 @@ class RecordHead(msgspec.Struct, frozen=True):
 
 class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
     """A pair's track record (see the module's doc), as its file holds it too (`record.py`);
-    `scales` holds each lead's scale (see `unit`)."""
+    `leads` holds each lead's scale and carries (`Leads`)."""
 
     issues: tuple[IssueHead, ...] = ()
-    scales: dict[int, int] = msgspec.field(default_factory=dict)
+    leads: Leads = msgspec.field(default_factory=Leads.empty)
     pending: Bands = msgspec.field(default_factory=Bands.empty)
     scored: Outcomes = msgspec.field(default_factory=Outcomes.empty)
     absent: RecordNote | None = None
@@ -196,23 +262,24 @@ class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
             else np.array(issue.naive, dtype=np.float64).reshape(served.shape)
         )
         leads = np.array(issue.leads, dtype=np.int64)
-        scales = dict(self.scales)
+        new = ~np.isin(leads, self.leads.lead)
         low, high = VALUES.index(f"low_{SCALE_LEVEL}"), VALUES.index(f"high_{SCALE_LEVEL}")
-        for lead, row in zip(issue.leads, served, strict=True):
-            if lead not in scales:
-                width = float(np.log(row[high] / row[low]))
-                usable = width if np.isfinite(width) and width > 0 else 1e-3
-                scales[lead] = round(SCALE_STEPS * np.log2(usable))
-        anchor = float(served[0, 0]) if len(served) else 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            width = np.log(served[new, high] / served[new, low])
+        usable = np.where(np.isfinite(width) & (width > 0), width, 1e-3)
+        known = self.leads.with_leads(
+            leads[new], np.round(SCALE_STEPS * np.log2(usable)).astype(np.int64)
+        )
+        anchor = float(np.float32(served[0, 0])) if len(served) else 1.0  # 4 bytes are enough
         ratios = np.log(np.hstack([served, naive]) / anchor)
-        offsets = dither(np.full(len(leads), issue.data_until), leads, Bands.COLUMNS, _BAND_SALT)
-        kept = to_steps(np.nan_to_num(ratios), unit(scales, leads) * BAND_STEP, offsets)
+        offsets = band_dither(np.full(len(leads), issue.data_until), leads)
+        kept = to_steps(np.nan_to_num(ratios), unit(known, leads) * BAND_STEP, offsets)
         if issue.naive is None:
             kept[:, len(VALUES) :] = _NO_NAIVE
         head = IssueHead(issue.model_version, issue.data_until, issue.issued_at, anchor)
         rows = Bands(np.full(len(leads), len(self.issues), dtype=np.int64), leads, kept)
         return replace(
-            self, issues=(*self.issues, head), scales=scales, pending=self.pending.joined(rows)
+            self, issues=(*self.issues, head), leads=known, pending=self.pending.joined(rows)
         )
 
     def scored_on(self, closes: Mapping[int, float]) -> PairRecord:
@@ -231,18 +298,20 @@ class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
         steps = self.outcome_steps(now)
         until = self.data_until(now)
         offsets = dither(until, now.lead, len(OUTCOMES), _OUTCOME_SALT) * DITHERED
-        kept = np.column_stack([to_steps(values, steps, offsets), bits])
+        kept = to_steps(values, steps, offsets)
+        taken = values / steps - (kept + offsets)
         return replace(
             self,
+            leads=self.leads.carrying(now.lead, taken),
             pending=rows.where(~found),
-            scored=self.scored.joined(Outcomes(now.issue, now.lead, kept)),
+            scored=self.scored.joined(Outcomes(now.issue, now.lead, np.column_stack([kept, bits]))),
         )
 
     def bands(self, rows: Table) -> tuple[np.ndarray, np.ndarray]:
         """The served and naive values of pending `rows`, as issued (naive's NaN where not kept)."""
         until = self.data_until(rows)
-        offsets = dither(until, rows.lead, Bands.COLUMNS, _BAND_SALT)
-        ratios = from_steps(rows.steps, unit(self.scales, rows.lead) * BAND_STEP, offsets)
+        offsets = band_dither(until, rows.lead)
+        ratios = from_steps(rows.steps, unit(self.leads, rows.lead) * BAND_STEP, offsets)
         anchor = np.array([issue.anchor for issue in self.issues], dtype=np.float64)[rows.issue]
         values = anchor[:, None] * np.exp(ratios)
         no_naive = (rows.steps[:, len(VALUES) :] == _NO_NAIVE).all(axis=1)
@@ -250,24 +319,33 @@ class PairRecord(RecordHead, frozen=True, forbid_unknown_fields=True):
         return values[:, : len(VALUES)], values[:, len(VALUES) :]
 
     def outcome_steps(self, rows: Table) -> np.ndarray:
-        return unit(self.scales, rows.lead) * OUTCOME_STEPS[None, :]
+        return unit(self.leads, rows.lead) * widening(rows.lead) * OUTCOME_STEPS[None, :]
 
     def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
-        """The scored rows' `OUTCOMES`, as kept, and their inside bits."""
+        """The scored rows' `OUTCOMES`, as kept, each lead's carry shared evenly among its rows
+        (their mean is the exact one), and their inside bits."""
         rows = self.scored
         until = self.data_until(rows)
         offsets = dither(until, rows.lead, len(OUTCOMES), _OUTCOME_SALT) * DITHERED
-        values = from_steps(rows.steps[:, : len(OUTCOMES)], self.outcome_steps(rows), offsets)
-        error = OUTCOMES.index("error")
-        values[:, error] = np.maximum(values[:, error], 0.0)  # within half a step of 0 or more
-        return values, rows.steps[:, len(OUTCOMES)]
+        at = self.leads.index(rows.lead)
+        share = self.leads.carry[at] / CARRY_STEPS / np.bincount(at)[at][:, None]
+        steps = self.outcome_steps(rows)
+        return from_steps(
+            rows.steps[:, : len(OUTCOMES)], steps, offsets
+        ) + share * steps, rows.steps[:, len(OUTCOMES)]
+
+
+def band_dither(data_until: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """A pending row's offsets (`artifact/outcomes.py`), naive's values taking the served ones':
+    where they are equal as issued (naive's point, where the served point is the last close)
+    they are equal as kept."""
+    return np.tile(dither(data_until, lead, len(VALUES), _BAND_SALT), 2)
 
 
 _NO_NAIVE = -(2**62)  # naive's values of an issue that kept no naive band
 
 
-def unit(scales: Mapping[int, int], lead: np.ndarray) -> np.ndarray:
+def unit(leads: Leads, lead: np.ndarray) -> np.ndarray:
     """(rows, 1): each row's unit, its steps' common factor: its lead's scale, kept as a power
     of 2 ** (1 / SCALE_STEPS)."""
-    exponent = np.array([scales[value] for value in lead.tolist()], dtype=np.float64)
-    return (2.0 ** (exponent / SCALE_STEPS))[:, None]
+    return (2.0 ** (leads.scale[leads.index(lead)] / SCALE_STEPS))[:, None]

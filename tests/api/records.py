@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.issued import issue_of
-from cryptopredict.artifact.outcomes import OUTCOME_STEPS
+from cryptopredict.artifact.outcomes import BAND_STEP, CARRY_STEPS, OUTCOME_STEPS, widening
 from cryptopredict.artifact.record import read_record, write_record
 from cryptopredict.artifact.record_rows import PairRecord, RecordNote, unit
 from cryptopredict.artifact.store import open_artifacts
@@ -34,11 +34,18 @@ def baked(artifact_dir: Path, out: Path, closes: dict[int, float], asset: str = 
     return out
 
 
-def half_step(model_dir: Path, lead: int, asset: str = "btc-usd") -> float:
-    """Half the step in which the record under `model_dir` keeps an error or a score at `lead`
-    (`artifact/outcomes.py`): within it of the exact value."""
-    record = read_record(model_dir, asset)
-    return float(unit(record.scales, np.array([lead]))[0, 0] * OUTCOME_STEPS[0] / 2)
+def exact_within(model_dir: Path, lead: int, asset: str = "btc-usd") -> float:
+    return exact_within_of(read_record(model_dir, asset), lead)
+
+
+def exact_within_of(record: PairRecord, lead: int) -> float:
+    """How near the exact one a mean over the issues `record` keeps at `lead` is
+    (`artifact/outcomes.py`): half a carry's step of the widest outcome's step, and half the
+    issued band's step as much as an interval score weighs a bound (2 / 0.05 outside the 95%
+    band, and once in its width)."""
+    lead_unit = float(unit(record.leads, np.array([lead]))[0, 0])
+    widest = lead_unit * float(widening(np.array([lead]))[0, 0]) * OUTCOME_STEPS.max()
+    return widest / CARRY_STEPS / 2 + lead_unit * BAND_STEP / 2 * 42
 
 
 def client_of(model_dir: Path) -> FlaskClient:

@@ -13,18 +13,27 @@ import numpy as np
 import pytest
 
 from cryptopredict.api.serving.track_record import RecordRows, independent_issues, lead_record
-from cryptopredict.artifact.record import SUFFIX, record_dir
+from cryptopredict.artifact.record import SUFFIX, read_records, record_dir, write_record
 from cryptopredict.artifact.record_rows import VALUES, PairRecord, RecordIssue
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import PROPHET_DEPRECATION
-from tests.api.records import HOUR, STARTED, baked, client_of, half_step, point_at
+from tests.api.records import (
+    HOUR,
+    STARTED,
+    baked,
+    client_of,
+    exact_within,
+    exact_within_of,
+    point_at,
+)
 from tests.paths import MINUTE_SAMPLE
 
 pytestmark = PROPHET_DEPRECATION
 DAY = 24 * HOUR
+Z = (0.0, -0.6745, 0.6745, -1.2816, 1.2816, -1.96, 1.96)  # `VALUES` in standard deviations
 
 
 def track(client, asset: str = "btc-usd") -> dict:
@@ -75,9 +84,9 @@ def test_closes_at_the_served_point_score_no_error_and_an_hour_off_they_do(
     found = {lead["lead_hours"]: lead for lead in track(client)["leads"]}
     errors = [found[lead / HOUR]["error"]["mean"] for lead in leads]
     assert [found[lead / HOUR]["scored"] for lead in leads] == [1] * len(leads)
-    half_steps = [half_step(model_dir, lead) for lead in leads]  # and never below 0
+    within = [exact_within(model_dir, lead) for lead in leads]  # and never below 0
     if not shift:
-        assert all(0 <= error <= half for error, half in zip(errors, half_steps, strict=True))
+        assert all(0 <= error <= near for error, near in zip(errors, within, strict=True))
         assert all(
             found[lead / HOUR]["levels"][str(level)]["coverage"]["mean"] == 1.0
             for lead in leads
@@ -103,7 +112,7 @@ def test_the_record_equals_an_independent_computation_from_the_answers_and_close
         price = real_closes[at]
         assert lead["scored"] == 1
         answers = {level: point_at(client, "btc-usd", at, level) for level in LEVELS}
-        within = half_step(model_dir, at - facts.data_end)
+        within = exact_within(model_dir, at - facts.data_end)
         for level, answer in answers.items():
             low, high = answer["prediction_low"], answer["prediction_high"]
             mine = lead["levels"][str(level)]
@@ -287,3 +296,46 @@ def test_where_the_served_point_is_naive_s_their_errors_are_equal_exactly():
         assert found.scored == 40
         assert found.error_difference.mean == 0.0
         assert found.naive_error == found.error.mean
+
+
+def test_a_lead_s_means_are_the_exact_ones_whatever_the_rounding_took(tmp_path):
+    """A scored row is kept in steps as wide as a lead's whole score at long leads
+    (`artifact/outcomes.py`); what rounding takes off is carried per lead and given back when
+    the record is read: every mean over a lead's issues, a single issue's included, is the
+    exact one, through releases that each score what fell due and write the record again."""
+    leads, spacing, start = [HOUR, 7 * DAY, 30 * DAY], 6 * HOUR, 1_700_000_000
+    wander = np.sin(np.arange(0, 40 * DAY, HOUR) / 7919.0) * 0.05
+    price = {start + k * HOUR: 100.0 * (1 + w) for k, w in enumerate(wander.tolist())}
+    issues = []
+    for k in range(24):
+        until, spread = start + k * spacing, 0.01 * (1 + (k % 5) / 4)
+        band, naive = (
+            [
+                [price[until] * np.exp(z * wide * spread * (lead / HOUR) ** 0.5) for z in Z]
+                for lead in leads
+            ]
+            for wide in (1.0, 1.3)
+        )
+        issues.append(RecordIssue(f"v{k}", until, until, leads, band, naive, [None] * len(leads)))
+    kept = PairRecord("btc-usd", "BTC/USD", STARTED, start)
+    for release, until in enumerate((start + 3 * DAY, start + 10 * DAY, start + 36 * DAY)):
+        for issue in issues[release * 8 : release * 8 + 8]:
+            kept = kept.issued(issue)
+        kept = kept.scored_on({at: close for at, close in price.items() if at <= until})
+        write_record(tmp_path / str(release), kept, None)
+        kept = read_records(tmp_path / str(release))["btc-usd"]
+    rows = RecordRows.of(kept)
+    for position, lead in enumerate(leads):
+        due = [issue for issue in issues if issue.data_until + lead <= start + 36 * DAY]
+        close = np.array([price[issue.data_until + lead] for issue in due])
+        band = np.array([issue.served[position] for issue in due])
+        found = lead_record(rows, lead, now=start + 36 * DAY)
+        assert found.scored == len(due) >= 1
+        near = exact_within_of(kept, lead)
+        assert found.error.mean == pytest.approx(
+            np.mean(np.abs(close - band[:, 0]) / close), abs=near
+        )
+        for index, (level, mine) in enumerate(zip(LEVELS, found.levels, strict=True)):
+            low, high = band[:, 1 + 2 * index], band[:, 2 + 2 * index]
+            exact = interval_score(close, low, high, level).mean()
+            assert mine.interval_score.mean == pytest.approx(exact, abs=near)

@@ -26,7 +26,7 @@ from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import read_records
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.utc import iso_utc
-from tests.api.records import half_step
+from tests.api.records import exact_within
 from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import watched_page
 from tests.e2e.releases import UNTIL, trained_releases, version
@@ -144,7 +144,7 @@ def test_bar_1_the_figures_equal_an_independent_computation(releases, answers, t
         at_kept = [at for at, ok in zip(instants, kept, strict=True) if ok]
         point = np.array([mine[80][at][0] for mine, at in zip(asked, at_kept, strict=True)])
         error = np.mean(np.abs(prices - point) / prices)
-        within = half_step(releases[3], seconds)  # as the record keeps them
+        within = exact_within(releases[3], seconds)  # as the record keeps them
         assert lead["error"]["mean"] == pytest.approx(error, abs=within)
         for level in LEVELS:
             low, high = (

@@ -17,7 +17,7 @@ independent issues for its critical values says so instead of a verdict.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -144,6 +144,12 @@ class LeadRecord:
     levels: tuple[LevelRecord, ...]
 
 
+def floored(found: Estimate) -> Estimate:
+    """`found` with its mean at 0 where the record's rounding left it a hair below (`artifact/
+    outcomes.py`: exact within a 256th of a step): an error is never negative."""
+    return found if found.mean is None else replace(found, mean=max(found.mean, 0.0))
+
+
 def column(name: str) -> int:
     return OUTCOMES.index(name)
 
@@ -189,7 +195,7 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
         independent=independent_issues(times, lead),
         first=int(rows.valid_at[scored].min()) if scored.any() else None,
         last=int(rows.valid_at[scored].max()) if scored.any() else None,
-        error=estimate(error, times, lead),
+        error=floored(estimate(error, times, lead)),
         naive_error=mean(error - error_difference),
         error_difference=compared(error_difference),
         levels=tuple(levels),
