@@ -23,8 +23,8 @@ Every format a release ever wrote is read (`READS`, each kept as a test fixture 
 `tests/records/`): a new format adds its number with the function that brings the one before
 it up to date (`_upgraded`), so a release always extends what the release before it published.
 Format 1 (gzipped JSON) kept every row whole, about 2.3 KB an issue; format 2 keeps a scored row
-in whole steps (`artifact/outcomes.py`), 140 to 340 bytes an issue (`python -m
-bench.record_size`).
+in whole steps, each lead carrying what rounding took off (`artifact/outcomes.py`), 76 to 200
+bytes an issue (`python -m bench.record_size`).
 """
 
 from __future__ import annotations
