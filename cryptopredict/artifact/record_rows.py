@@ -81,6 +81,10 @@ class Columns:
     def of_whole(cls, whole: np.ndarray) -> Self:
         raise NotImplementedError
 
+    @classmethod
+    def empty(cls) -> Self:
+        return cls.of_whole(np.empty((0, cls.WIDTH), np.int64))
+
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and np.array_equal(self.whole(), other.whole())
 
@@ -103,11 +107,7 @@ class Table(Columns):
 
     @classmethod
     def of_whole(cls, whole: np.ndarray) -> Self:
-        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2 : 2 + cls.COLUMNS].copy())
-
-    @classmethod
-    def empty(cls) -> Self:
-        return cls.of_whole(np.empty((0, cls.WIDTH), np.int64))
+        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
 
     def __len__(self) -> int:
         return len(self.issue)
@@ -158,11 +158,7 @@ class Leads(Columns):
 
     @classmethod
     def of_whole(cls, whole: np.ndarray) -> Self:
-        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2 : 2 + len(OUTCOMES)].copy())
-
-    @classmethod
-    def empty(cls) -> Self:
-        return cls.of_whole(np.empty((0, cls.WIDTH), np.int64))
+        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
 
     def __len__(self) -> int:
         return len(self.lead)
