@@ -211,10 +211,22 @@ class Search:
         spec = chooser.best(by_power, self.labels)
         if not self.fast:
             return spec
-        fast = [chooser.with_fast(spec, hours) for hours in chooser.FAST_HALF_LIVES]
+        fast = [
+            chooser.with_fast(spec, hours, weight)
+            for hours in chooser.FAST_HALF_LIVES
+            for weight in chooser.FAST_WEIGHTS
+        ]
         scores = self.stage("fast variance", fast)
         by_fast = {spec: by_power[spec], **dict(zip(fast, scores, strict=True))}
-        return chooser.best(by_fast, self.labels)
+        spec = chooser.best(by_fast, self.labels)
+        factored = [
+            chooser.with_factored_profile(spec, power)
+            for power in chooser.PROFILE_POWERS
+            if power > 0
+        ]
+        scores = self.stage("factored profile", factored)
+        by_profile = {spec: by_fast[spec], **dict(zip(factored, scores, strict=True))}
+        return chooser.best(by_profile, self.labels)
 
     def stage(self, name: str, specs: list[BandSpec]) -> list[dict[str, float]]:
         """Each spec's pooled relative interval score per horizon on the validation origins."""

@@ -176,7 +176,10 @@ class BandSpec(Record, kw_only=True, frozen=True):
     # scaled: a second, fast variance, the last week's squared returns weighted by their age
     # with this half-life, fading into the short window's at it (`bands.py`; None: none)
     fast_half_life_hours: float | None = None
+    fast_weight: float | None = None  # scaled: the fast variance's weight at the next bar (None: 1)
+    robust_variance: bool = False  # scaled: today's and the fast variance by absolute returns
     profile: bool  # scaled: follow the hour-of-week volatility profile
+    profile_factored: bool = False  # scaled: the hour of the day's times the day of the week's
     # scaled: the profile raised to this power (None: 1, as measured; 0.5: its square root, half
     # its swing between busy and quiet hours on the log scale; `bands.profile_of`)
     profile_power: float | None = None

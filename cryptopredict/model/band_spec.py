@@ -61,12 +61,16 @@ def _name(spec: BandSpec) -> str:
         if spec.window_days is not None and spec.window_days < 7:
             window += " (averaged with the week's)"
         if spec.fast_half_life_hours is not None:
-            window += f" and the last hours' (half-life {spec.fast_half_life_hours:g} h)"
+            weight = "" if spec.fast_weight is None else f", weight {spec.fast_weight:g}"
+            window += f" and the last hours' (half-life {spec.fast_half_life_hours:g} h{weight})"
+        if spec.robust_variance:
+            window += " from absolute returns"
         parts = [f"scaled: {window}, {fades}"]
         if spec.profile:
             power = spec.profile_power
             strength = "" if power is None or power == 1 else f" at power {power:g}"
-            parts.append(f"hour-of-week profile{strength}")
+            kind = "hour-of-day times day-of-week" if spec.profile_factored else "hour-of-week"
+            parts.append(f"{kind} profile{strength}")
         if spec.horizon_pools:
             per = (
                 f"{_pool(days)}{' of the panel' * spec.shared_for(reach)} at {_horizon(reach)}"

@@ -23,8 +23,12 @@ per served level (50, 80 and 95%). Two kinds of candidate:
   A band with a `fast_half_life_hours` adds a second speed, reacting within hours as GARCH's
   filter does: `fast`, the last week's deseasonalized squared returns each weighted by
   0.5 ** (age / fast half-life) (`Market.ewma_variance`), fading into `short` at that
-  half-life: + (fast - short) * 0.5 ** ((step - 1) / fast half-life) inside the profile's
-  product (issue 70; measured, not served: `make panel --fast-variance`).
+  half-life: + w * (fast - short) * 0.5 ** ((step - 1) / fast half-life) inside the profile's
+  product, w the band's `fast_weight` (1 unless set: below 1, the next hour's variance is
+  shrunk towards today's, as GARCH's is towards its level). A `robust_variance` band measures
+  `short` and `fast` by absolute returns (`Market.variance`), a `profile_factored` one reads
+  the profile as the hour of the day's times the day of the week's (`Market.profile`)
+  (issue 70; measured, not served: `make panel --fast-variance`).
 
 A scaled band may also average its quantiles with the empirical band's per horizon
 (Vincentization, `horizon_mix`).
@@ -101,8 +105,9 @@ def _per_step(
     per_step = long[:, None] + (short - long)[:, None] * fade[None, :]
     if spec.fast_half_life_hours is not None:
         bars = spec.fast_half_life_hours * HOUR / market.interval
-        fast = market.ewma_variance(pos, bars, profile)
-        per_step += (fast - short)[:, None] * (0.5 ** ((ahead - 1) / bars))[None, :]
+        fast = market.ewma_variance(pos, bars, profile, robust=spec.robust_variance)
+        weight = 1.0 if spec.fast_weight is None else spec.fast_weight
+        per_step += weight * (fast - short)[:, None] * (0.5 ** ((ahead - 1) / bars))[None, :]
     calm = np.repeat(long[:, None], steps, axis=1)
     if profile is not None:
         shape = np.take_along_axis(profile, market.slot_ahead(pos, ahead), axis=1)
@@ -115,7 +120,7 @@ def profile_of(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarray | 
     (`profile_power`); None where the band follows none."""
     if not spec.profile:
         return None
-    profile = market.profile(pos)
+    profile = market.profile(pos, factored=spec.profile_factored)
     if spec.profile_power is None:
         return profile
     weaker = profile**spec.profile_power
@@ -136,9 +141,10 @@ def short_variance(
     Averaged, one quiet weekend can move today's variance half as far: a Sunday the profile
     thought quiet, as busy as a weekday, no longer reads as a storm (the year's when unknown)."""
     days = spec.window_days or YEAR_DAYS
-    short = market.variance(pos, days, profile)
+    robust = spec.robust_variance
+    short = market.variance(pos, days, profile, robust=robust)
     if days < WEEK_DAYS:
-        short = (short + market.variance(pos, WEEK_DAYS, profile)) / 2
+        short = (short + market.variance(pos, WEEK_DAYS, profile, robust=robust)) / 2
     return np.where(np.isfinite(short), short, long)
 
 

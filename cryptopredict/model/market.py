@@ -27,6 +27,10 @@ MIN_RETURNS = 24  # returns an origin needs before its own volatility is used
 MIN_MOVES = 30  # h-step returns the empirical band needs before its quantiles are used
 PROFILE_PRIOR = 4  # observations of the mean shrinking each slot of the profile
 EWMA_CHUNK = 4096  # origins whose weighted variance is computed at once
+# A normal return's mean absolute value is sqrt(2 / pi) of its standard deviation: a robust
+# variance is the mean absolute (deseasonalized) return squared, times pi / 2.
+ABSOLUTE_TO_VARIANCE = np.pi / 2
+DAY_HOURS = 24
 TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
 
 
@@ -79,8 +83,12 @@ class Market:
     def _window_start(self, pos: np.ndarray, days: float) -> np.ndarray:
         return self.position(self.t[pos] - int(days * DAY))
 
-    def profile(self, pos: np.ndarray) -> np.ndarray:
-        """Each origin's volatility profile over weekly slots (mean 1), from the past year."""
+    def profile(self, pos: np.ndarray, *, factored: bool = False) -> np.ndarray:
+        """Each origin's volatility profile over weekly slots (mean 1), from the past year;
+        `factored` (hourly bars): the hour of the day's times the day of the week's, each slot's
+        spread the product of its hour's mean over the week's days and its day's over the
+        day's hours (365 returns behind each hour, 1,248 behind each day, where a slot alone
+        has 52)."""
         sizes, _, counts = self._slot_sums(self._window_start(pos, YEAR_DAYS), pos)
         overall = sizes.sum(axis=1, keepdims=True) / np.maximum(
             counts.sum(axis=1, keepdims=True), 1
@@ -88,24 +96,44 @@ class Market:
         shrunk = (sizes + PROFILE_PRIOR * overall) / (counts + PROFILE_PRIOR)
         profile = (shrunk / np.where(overall > 0, overall, 1.0)) ** 2
         profile[counts.sum(axis=1) < MIN_RETURNS] = 1.0
+        if factored and self.slots == 7 * DAY_HOURS:
+            # Slot 0 is midnight UTC (the weekly cycle starts at the epoch, a Thursday's).
+            spread = np.sqrt(profile).reshape(len(pos), 7, DAY_HOURS)
+            hour, day = spread.mean(axis=1, keepdims=True), spread.mean(axis=2, keepdims=True)
+            profile = (hour * day / spread.mean(axis=(1, 2), keepdims=True)).reshape(len(pos), -1)
+            profile = profile**2
         return profile / profile.mean(axis=1, keepdims=True)
 
-    def variance(self, pos: np.ndarray, days: float, profile: np.ndarray | None) -> np.ndarray:
-        """The (deseasonalized) mean squared return per bar over the `days` before each origin."""
-        _, squares, counts = self._slot_sums(self._window_start(pos, days), pos)
-        weights = 1.0 if profile is None else 1.0 / profile
+    def variance(
+        self, pos: np.ndarray, days: float, profile: np.ndarray | None, *, robust: bool = False
+    ) -> np.ndarray:
+        """The (deseasonalized) mean squared return per bar over the `days` before each origin;
+        `robust`: the mean absolute return squared, times pi / 2 (one jump counts once, not
+        squared)."""
+        sizes, squares, counts = self._slot_sums(self._window_start(pos, days), pos)
         total = counts.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            value = (squares * weights).sum(axis=1) / total
+            if robust:
+                weights = 1.0 if profile is None else 1.0 / np.sqrt(profile)
+                value = ((sizes * weights).sum(axis=1) / total) ** 2 * ABSOLUTE_TO_VARIANCE
+            else:
+                weights = 1.0 if profile is None else 1.0 / profile
+                value = (squares * weights).sum(axis=1) / total
         warm = self._known[pos + 1] >= MIN_RETURNS
         return np.where(warm, value, self.warmup_variance)
 
     def ewma_variance(
-        self, pos: np.ndarray, half_life: float, profile: np.ndarray | None
+        self,
+        pos: np.ndarray,
+        half_life: float,
+        profile: np.ndarray | None,
+        *,
+        robust: bool = False,
     ) -> np.ndarray:
         """The (deseasonalized) squared returns of the week of bars up to each origin, each
         weighted by 0.5 ** (its age in bars / `half_life`): a variance that follows the last
-        hours (a return across a gap left out)."""
+        hours (a return across a gap left out); `robust`: their absolute values so weighted,
+        squared, times pi / 2."""
         ages = np.arange(max(self.slots, MIN_RETURNS))
         decay = 0.5 ** (ages / half_life)
         out = np.empty(len(pos))
@@ -117,9 +145,12 @@ class Market:
             squares = np.where(seen, returns, 0.0) ** 2
             if profile is not None:
                 squares /= np.take_along_axis(profile[rows], self.slot[np.maximum(at, 0)], axis=1)
+            values = np.sqrt(squares) if robust else squares
             weights = decay * seen
             with np.errstate(invalid="ignore"):
-                out[rows] = (squares * weights).sum(axis=1) / weights.sum(axis=1)
+                out[rows] = (values * weights).sum(axis=1) / weights.sum(axis=1)
+            if robust:
+                out[rows] = out[rows] ** 2 * ABSOLUTE_TO_VARIANCE
         warm = self._known[pos + 1] >= MIN_RETURNS
         return np.where(warm & np.isfinite(out), out, self.warmup_variance)
 

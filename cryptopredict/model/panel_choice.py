@@ -29,9 +29,12 @@ validation origins (`tools/panel.py`), lower is better:
    the week is 52 noisy returns, and a quiet hour measured too quiet leaves the band too narrow
    there (issue 60: the narrowest fifth of 1 h bands held 77.6%).
 6. with `--fast-variance` only (issue 70: measured, not yet served), a second, fast variance
-   (`FAST_HALF_LIVES`, `bands.py`), by the mean over the horizons that decide: the day's
-   variance averaged with the week's reacts too slowly for the next hour (GARCH(1,1)-t beat
-   it at 1 h).
+   (`bands.py`) with today's variances measured by absolute returns, its half-life
+   (`FAST_HALF_LIVES`) and its weight at the next hour (`FAST_WEIGHTS`), beside the band as it
+   stands, by the mean over the horizons that decide: the day's variance averaged with the
+   week's reacts too slowly for the next hour (GARCH(1,1)-t beat it at 1 h);
+7. with `--fast-variance` only, the profile as the hour of the day's times the day of the
+   week's, at each power of `PROFILE_POWERS` but 0, beside the band as it stands, by the mean.
 
 Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
 a longer horizon takes the settings of the longest one that decides.
@@ -62,7 +65,8 @@ SHARED = (False, True)
 MIX_WEIGHTS = (0.0, 0.5, 1.0)
 ADAPT_STEPS = (0.0, 0.0025, 0.005, 0.01)
 PROFILE_POWERS = (1.0, 0.5, 0.0)
-FAST_HALF_LIVES = (4.0, 8.0, 16.0)  # hours; beside them the short window's variance
+FAST_HALF_LIVES = (4.0, 6.0, 8.0)  # hours; beside them the short window's variance
+FAST_WEIGHTS = (0.8, 1.0)  # the fast variance's weight at the next hour
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
 START = scaled(1, 24, True, width_bins=5, floor=0.1)
@@ -168,5 +172,12 @@ def with_profile_power(spec: BandSpec, power: float) -> BandSpec:
     return named(spec, profile_power=power)
 
 
-def with_fast(spec: BandSpec, half_life_hours: float | None) -> BandSpec:
-    return named(spec, fast_half_life_hours=half_life_hours)
+def with_fast(spec: BandSpec, half_life_hours: float, weight: float) -> BandSpec:
+    """A fast variance, today's variances from absolute returns."""
+    return named(
+        spec, fast_half_life_hours=half_life_hours, fast_weight=weight, robust_variance=True
+    )
+
+
+def with_factored_profile(spec: BandSpec, power: float) -> BandSpec:
+    return named(spec, profile_factored=True, profile_power=power)

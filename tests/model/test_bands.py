@@ -456,3 +456,62 @@ def test_a_fast_variance_reads_the_last_hours_and_fades_into_the_days_at_its_hal
     found = gapped.ewma_variance(np.array([len(gapped.t) - 1]), 4.0, None)[0]
     squares = np.where(np.arange(168) == 1, 0.03**2, 0.001**2)
     assert found == pytest.approx((weights * squares)[1:].sum() / weights[1:].sum())
+
+
+def test_a_robust_variance_is_the_mean_absolute_return_squared_so_one_jump_counts_once():
+    """Robust: (mean |r|)^2 * pi / 2, over a window and weighted by age alike; a jump of 30
+    times the usual return moves it far less than the mean square."""
+    returns = np.concatenate([np.tile([0.001, -0.001], 24 * 7), [0.03]])
+    market = market_of(returns)
+    origin = np.array([len(returns)])
+    week = returns[-24 * 7 :]
+    robust = market.variance(origin, 7, None, robust=True)[0]
+    assert robust == pytest.approx(np.mean(np.abs(week)) ** 2 * np.pi / 2)
+    assert market.variance(origin, 7, None)[0] == pytest.approx(np.mean(week**2))
+    assert robust < market.variance(origin, 7, None)[0] / 2
+    weights = 0.5 ** (np.arange(168) / 4)
+    sizes = np.abs(returns[::-1][:168])
+    fast = market.ewma_variance(origin, 4.0, None, robust=True)[0]
+    assert fast == pytest.approx(((weights * sizes).sum() / weights.sum()) ** 2 * np.pi / 2)
+
+
+def test_a_factored_profile_is_the_hour_of_the_days_times_the_day_of_the_weeks():
+    """One loud hour of one day in a flat year: the measured profile lifts that slot alone;
+    the factored one spreads it over its hour on every day and its day at every hour, a
+    product (rank one in spread), with mean 1."""
+    slots = (START // HOUR + 1 + np.arange(24 * 365)) % 168
+    returns = np.where(np.arange(24 * 365) % 2 == 0, 0.001, -0.001)
+    returns = np.where(slots == 24 * 3 + 15, 0.004, returns)  # slot 87: day 3, hour 15
+    market = market_of(returns)
+    origin = np.array([len(returns)])
+    measured = market.profile(origin)[0]
+    factored = market.profile(origin, factored=True)[0]
+    assert factored.mean() == pytest.approx(1.0)
+    assert np.argmax(measured) == 24 * 3 + 15
+    assert factored[24 * 3 + 15] < measured[24 * 3 + 15]
+    by_day = np.sqrt(factored).reshape(7, 24)
+    np.testing.assert_allclose(
+        by_day / by_day[0], np.broadcast_to(by_day[:, :1] / by_day[0, 0], (7, 24)), rtol=1e-12
+    )
+    assert by_day[3].mean() > by_day[0].mean()  # its day louder than another
+    assert by_day[:, 15].mean() > by_day[:, 14].mean()  # its hour louder than another
+
+
+def test_the_fast_variance_weighs_in_at_its_weight_from_absolute_returns():
+    """Weight w: the next hour's variance is today's plus w times (fast - today's), both from
+    absolute returns where the band is robust; the name says so."""
+    returns = np.concatenate([np.full(24 * 365, 0.001), np.full(3, 0.03)])
+    market = market_of(returns)
+    origin = np.array([len(returns)])
+    spec = named(scaled(1, 24), fast_half_life_hours=4, fast_weight=0.8, robust_variance=True)
+    long = market.variance(origin, 365, None)[0]
+    short = short_variance(market, spec, origin, None, np.array([long]))[0]
+    day = market.variance(origin, 1, None, robust=True)[0]
+    assert short == pytest.approx((day + market.variance(origin, 7, None, robust=True)[0]) / 2)
+    fast = market.ewma_variance(origin, 4.0, None, robust=True)[0]
+    per_step = np.diff(expected_variance(market, spec, origin, 48)[0], prepend=0.0)
+    step = np.arange(48)
+    expected = long + (short - long) * 0.5 ** (step / 24) + 0.8 * (fast - short) * 0.5 ** (step / 4)
+    np.testing.assert_allclose(per_step, expected, rtol=1e-9)
+    assert "weight 0.8" in spec.name
+    assert "from absolute returns" in spec.name

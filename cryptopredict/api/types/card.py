@@ -121,6 +121,9 @@ class BandSetting(Sparse):
     horizon_adapt: tuple[tuple[int, float], ...] = ()
     profile_power: float | None = None
     fast_half_life_hours: float | None = None
+    fast_weight: float | None = None
+    robust_variance: bool = False
+    profile_factored: bool = False
 
 
 class ServedBand(BandSetting, kw_only=True):
