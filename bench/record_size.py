@@ -32,7 +32,7 @@ import pandas as pd
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.serving.issued import DAY_LEADS, issue_of
 from cryptopredict.api.serving.track_record import Estimate, RecordRows, lead_record
-from cryptopredict.artifact.outcomes import inside_bits, outcomes
+from cryptopredict.artifact.outcomes import OUTCOMES, inside_bits, outcomes
 from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import SUFFIX, read_records, record_dir, write_record
 from cryptopredict.artifact.record_rows import PairRecord, RecordIssue, RecordNote
@@ -100,7 +100,7 @@ def exact_rows(issues: list[RecordIssue], closes: dict[int, float]) -> RecordRow
     naive = np.array([row for i in issues for row in (i.naive or [])], dtype=np.float64)
     close = np.array([closes.get(at, np.nan) for at in (until + lead).tolist()])
     known = np.isfinite(close)
-    values = np.full((len(close), 8), np.nan)
+    values = np.full((len(close), len(OUTCOMES)), np.nan)
     bits = np.zeros(len(close), dtype=np.int64)
     values[known] = outcomes(served[known], naive[known], close[known])
     bits[known] = inside_bits(served[known], naive[known], close[known])

@@ -216,17 +216,22 @@ class Search:
             for hours in chooser.FAST_HALF_LIVES
             for weight in chooser.FAST_WEIGHTS
         ]
-        scores = self.stage("fast variance", fast)
-        by_fast = {spec: by_power[spec], **dict(zip(fast, scores, strict=True))}
-        spec = chooser.best(by_fast, self.labels)
+        spec, scored = self.kept_or_better("fast variance", spec, by_power[spec], fast)
         factored = [
             chooser.with_factored_profile(spec, power)
             for power in chooser.PROFILE_POWERS
             if power > 0
         ]
-        scores = self.stage("factored profile", factored)
-        by_profile = {spec: by_fast[spec], **dict(zip(factored, scores, strict=True))}
-        return chooser.best(by_profile, self.labels)
+        return self.kept_or_better("factored profile", spec, scored, factored)[0]
+
+    def kept_or_better(
+        self, name: str, spec: BandSpec, scored: dict[str, float], candidates: list[BandSpec]
+    ) -> tuple[BandSpec, dict[str, float]]:
+        """The best of `spec` (its scores `scored`) and `candidates` (scored as stage `name`),
+        with its scores."""
+        by_spec = {spec: scored, **dict(zip(candidates, self.stage(name, candidates), strict=True))}
+        best = chooser.best(by_spec, self.labels)
+        return best, by_spec[best]
 
     def stage(self, name: str, specs: list[BandSpec]) -> list[dict[str, float]]:
         """Each spec's pooled relative interval score per horizon on the validation origins."""

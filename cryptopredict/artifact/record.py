@@ -90,14 +90,14 @@ def _encoded(value: object) -> Packed:
     raise NotImplementedError(f"{type(value).__name__} is not kept in a record")
 
 
-def _decoded_table(kind: type, value: object) -> Columns:
+def _decoded_columns(kind: type, value: object) -> Columns:
     if isinstance(kind, type) and issubclass(kind, Columns):
         return table_of(kind, msgspec.convert(value, Packed))
     raise NotImplementedError(f"{kind} is not kept in a record")
 
 
 _ENCODER = msgspec.msgpack.Encoder(enc_hook=_encoded)
-_DECODE = functools.partial(msgspec.msgpack.decode, dec_hook=_decoded_table)
+_DECODE = functools.partial(msgspec.msgpack.decode, dec_hook=_decoded_columns)
 
 
 class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
