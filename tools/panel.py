@@ -35,7 +35,6 @@ the close then, against the fresh one (`reanchored`, s = 1, 3, 6; `cycle`, s = 0
 a six-hourly release's answers).
 
     python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
-                          [--fast-variance]
 """
 
 from __future__ import annotations
@@ -180,10 +179,8 @@ class Search:
     """The fixed search (`panel_band.py`) on the pairs' validation origins, each candidate a task
     per pair on the cluster; the scores it chose by, stage by stage."""
 
-    def __init__(
-        self, client: Client, pairs: list[Future], days: float, *, fast: bool = False
-    ) -> None:
-        self.client, self.pairs, self.days, self.fast = client, pairs, days, fast
+    def __init__(self, client: Client, pairs: list[Future], days: float) -> None:
+        self.client, self.pairs, self.days = client, pairs, days
         self.stages: dict[str, dict] = {}
         self.labels = chooser.deciding(days)
 
@@ -209,8 +206,6 @@ class Search:
         scores = self.stage("profile strength", powers)
         by_power = dict(zip(powers, scores, strict=True))
         spec = chooser.best(by_power, self.labels)
-        if not self.fast:
-            return spec
         fast = [
             chooser.with_fast(spec, hours, weight)
             for hours in chooser.FAST_HALF_LIVES
@@ -321,11 +316,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="use the damping and band recorded: choose nothing"
     )
-    parser.add_argument(
-        "--fast-variance",
-        action="store_true",
-        help="search a second, fast variance last (issue 70: measured, not yet served)",
-    )
     parser.add_argument("--choice-file", type=Path, default=chooser.PANEL_CHOICE)
     parser.add_argument("--pool-file", type=Path, default=PANEL_POOL)
     args = parser.parse_args(argv)
@@ -358,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             assert spec is not None, f"{args.choice_file} holds no band: run without --keep"
             shared: Any = stored_pools(args.pool_file)
         else:
-            search = Search(client, panel, float(days), fast=args.fast_variance)
+            search = Search(client, panel, float(days))
             spec = search.run()
             text = json.dumps(chosen(search, spec, damping, names), indent=1)
             args.choice_file.write_text(text + "\n")

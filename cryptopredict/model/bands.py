@@ -28,7 +28,7 @@ per served level (50, 80 and 95%). Two kinds of candidate:
   shrunk towards today's, as GARCH's is towards its level). A `robust_variance` band measures
   `short` and `fast` by absolute returns (`Market.variance`), a `profile_factored` one reads
   the profile as the hour of the day's times the day of the week's (`Market.profile`)
-  (issue 70; measured, not served: `make panel --fast-variance`).
+  (issue 70).
 
 A scaled band may also average its quantiles with the empirical band's per horizon
 (Vincentization, `horizon_mix`).

@@ -100,7 +100,7 @@ class Market:
             # Slot 0 is midnight UTC (the weekly cycle starts at the epoch, a Thursday's).
             spread = np.sqrt(profile).reshape(len(pos), 7, DAY_HOURS)
             hour, day = spread.mean(axis=1, keepdims=True), spread.mean(axis=2, keepdims=True)
-            profile = (hour * day / spread.mean(axis=(1, 2), keepdims=True)).reshape(len(pos), -1)
+            profile = (hour * day / spread.mean(axis=(1, 2), keepdims=True)).reshape(profile.shape)
             profile = profile**2
         return profile / profile.mean(axis=1, keepdims=True)
 

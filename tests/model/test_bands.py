@@ -497,6 +497,13 @@ def test_a_factored_profile_is_the_hour_of_the_days_times_the_day_of_the_weeks()
     assert by_day[:, 15].mean() > by_day[:, 14].mean()  # its hour louder than another
 
 
+def test_a_factored_profile_of_no_origins_is_empty_as_the_measured_one():
+    """A pair too short for any pool's origins (a month of bars) asks for none."""
+    market = market_of(np.full(24 * 30, 0.001))
+    none = np.array([], dtype=np.int64)
+    assert market.profile(none, factored=True).shape == market.profile(none).shape == (0, 168)
+
+
 def test_the_fast_variance_weighs_in_at_its_weight_from_absolute_returns():
     """Weight w: the next hour's variance is today's plus w times (fast - today's), both from
     absolute returns where the band is robust; the name says so."""
