@@ -28,13 +28,13 @@ validation origins (`tools/panel.py`), lower is better:
    or 0 (flat) (`PROFILE_POWERS`), by the mean over the horizons that decide: a year's hour of
    the week is 52 noisy returns, and a quiet hour measured too quiet leaves the band too narrow
    there (issue 60: the narrowest fifth of 1 h bands held 77.6%).
-6. a second, fast variance
-   (`bands.py`) with today's variances measured by absolute returns, its half-life
-   (`FAST_HALF_LIVES`) and its weight at the next hour (`FAST_WEIGHTS`), beside the band as it
-   stands, by the mean over the horizons that decide: the day's variance averaged with the
-   week's reacts too slowly for the next hour (GARCH(1,1)-t beat it at 1 h);
-7. the profile as the hour of the day's times the day of the
-   week's, at each power of `PROFILE_POWERS` but 0, beside the band as it stands, by the mean.
+6. a second, fast variance (`bands.py`) with today's variances measured by absolute returns,
+   its half-life (`FAST_HALF_LIVES`) and its weight at the next hour (`FAST_WEIGHTS`), beside
+   the band as it stands, by the mean over the horizons that decide: the day's variance
+   averaged with the week's reacts too slowly for the next hour (issue 70: GARCH(1,1)-t beat
+   it at 1 h);
+7. the profile as the hour of the day's times the day of the week's, at each power of
+   `PROFILE_POWERS` but 0, beside the band as it stands, by the mean.
 
 Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
 a longer horizon takes the settings of the longest one that decides.
