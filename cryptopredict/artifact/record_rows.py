@@ -69,17 +69,26 @@ class RecordCount(msgspec.Struct, frozen=True, array_like=True):
 
 class Columns:
     """Whole numbers a record stores side by side (`whole`) as `Packed`, the columns
-    `DIFFERENCED` names differenced down the rows."""
+    `DIFFERENCED` names differenced down the rows: two columns, then a block (`parts`)."""
 
     WIDTH: ClassVar[int]
     DIFFERENCED: ClassVar[slice]
 
-    def whole(self) -> np.ndarray:
+    def __init__(self, first: np.ndarray, second: np.ndarray, block: np.ndarray) -> None:
         raise NotImplementedError
+
+    def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def whole(self) -> np.ndarray:
+        return np.column_stack(self.parts()).astype(np.int64)
 
     @classmethod
     def of_whole(cls, whole: np.ndarray) -> Self:
-        raise NotImplementedError
+        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
+
+    def __len__(self) -> int:
+        return len(self.parts()[0])
 
     @classmethod
     def empty(cls) -> Self:
@@ -102,15 +111,8 @@ class Table(Columns):
         self.issue, self.lead = issue, lead
         self.steps = steps.reshape(len(issue), self.COLUMNS)  # int64
 
-    def whole(self) -> np.ndarray:
-        return np.column_stack([self.issue, self.lead, self.steps]).astype(np.int64)
-
-    @classmethod
-    def of_whole(cls, whole: np.ndarray) -> Self:
-        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
-
-    def __len__(self) -> int:
-        return len(self.issue)
+    def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.issue, self.lead, self.steps
 
     def where(self, mask: np.ndarray) -> Self:
         return type(self)(self.issue[mask], self.lead[mask], self.steps[mask])
@@ -153,15 +155,8 @@ class Leads(Columns):
         self.lead, self.scale = lead, scale
         self.carry = carry.reshape(len(lead), len(OUTCOMES))  # int64
 
-    def whole(self) -> np.ndarray:
-        return np.column_stack([self.lead, self.scale, self.carry]).astype(np.int64)
-
-    @classmethod
-    def of_whole(cls, whole: np.ndarray) -> Self:
-        return cls(whole[:, 0].copy(), whole[:, 1].copy(), whole[:, 2:].copy())
-
-    def __len__(self) -> int:
-        return len(self.lead)
+    def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.lead, self.scale, self.carry
 
     def index(self, lead: np.ndarray) -> np.ndarray:
         """Each of `lead`'s position in this table (KeyError where it holds none)."""
