@@ -2,9 +2,10 @@
 `<store>/<digest>.json` holds the certificates of the provenance attestations of that digest
 (each as `gh attestation verify --format json` prints a verified certificate). The policy is
 gh's: a certificate counts when its source repository is `--repo`'s and its signer (the
-Subject Alternative Name) is `--signer-workflow` at some ref; the verified results print as gh
-prints them; none, and gh's error, exit 1. Signatures are taken as valid: what is checked here
-is what the release asks of the certificate.
+Subject Alternative Name) matches `^https://github.com/<--signer-workflow>`, the regular
+expression gh builds (a prefix: `release.yml.bak.yml` matches `release.yml`); the verified
+results print as gh prints them; none, and gh's error, exit 1. Signatures are taken as valid:
+what is checked here is what the release asks of the certificate.
 
 `python -m tests.release.attestations attestation verify oci://IMAGE@DIGEST ...` with
 `FAKE_ATTESTATIONS` naming the store: the stand-in `gh` on the workflow runner's PATH."""
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -54,7 +56,7 @@ def verify(arguments: list[str], store: Path) -> tuple[int, str, str]:
         {"verificationResult": {"signature": {"certificate": found}}}
         for found in json.loads(file.read_text())
         if found["sourceRepositoryURI"].lower() == f"{GITHUB}/{repository}".lower()
-        and found["subjectAlternativeName"].startswith(f"{GITHUB}/{workflow}@")
+        and re.match(f"^{GITHUB}/{workflow}", found["subjectAlternativeName"])
     ]
     if not matching:
         return (

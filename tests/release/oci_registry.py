@@ -1,10 +1,16 @@
 """A real registry of our own: Debian's `docker-registry` (the CNCF distribution registry, which
 GHCR's API follows), on a free port of 127.0.0.1, its storage in a temporary directory; and
 release-shaped images pushed into it through the OCI distribution API as a build pushes them: a
-layer, a config holding the labels, a manifest and an index naming it, tagged."""
+layer, a config holding the labels, a manifest and an index naming it, tagged.
+
+A private one (`private=True`) answers only a client that logs in, as GHCR does for a private
+package: htpasswd authentication, user `USER` with the password `PASSWORD` (the workflow runner's
+actor and job token), the bcrypt hash below made once for it (docker-registry reads only bcrypt).
+`python -m tests.release.oci_registry` prints its htpasswd line (make image-test's registry)."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -24,6 +30,9 @@ INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+USER = "octo"
+PASSWORD = "ghs_scratch"
+HTPASSWD = f"{USER}:$2b$05$cryptopredictregistryusoc0InySHzEirvuMbMapH1ms8xxOdYO"
 
 
 class RegistryUnavailableError(Exception):
@@ -31,7 +40,7 @@ class RegistryUnavailableError(Exception):
 
 
 class LocalRegistry:
-    def __init__(self) -> None:
+    def __init__(self, *, private: bool = False) -> None:
         command = shutil.which("docker-registry")
         if command is None:
             raise RegistryUnavailableError(
@@ -41,12 +50,20 @@ class LocalRegistry:
         self.home = Path(tempfile.mkdtemp(prefix="cryptopredict-registry-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.private = private
         config = self.home / "config.yml"
+        passwords = self.home / "htpasswd"
+        passwords.write_text(f"{HTPASSWD}\n")
         config.write_text(
             "version: 0.1\nlog:\n  level: error\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.home / 'data'}\n"
             "  delete:\n    enabled: true\n"
             f"http:\n  addr: 127.0.0.1:{self.port}\n"
+            + (
+                f"auth:\n  htpasswd:\n    realm: registry\n    path: {passwords}\n"
+                if private
+                else ""
+            )
         )
         self.process = subprocess.Popen(
             [command, "serve", str(config)],
@@ -64,6 +81,8 @@ class LocalRegistry:
         try:
             with urllib.request.urlopen(f"{self.url}/v2/", timeout=1) as answer:
                 return bool(answer.status == 200)
+        except urllib.error.HTTPError as error:
+            return error.code == 401 and self.private
         except (urllib.error.URLError, ConnectionError):
             return False
 
@@ -75,12 +94,19 @@ class LocalRegistry:
         self.process.wait(timeout=10)
         shutil.rmtree(self.home, ignore_errors=True)
 
-    def _send(self, method: str, path: str, body: bytes = b"", kind: str = "") -> tuple[int, dict]:
+    def _send(
+        self, method: str, path: str, body: bytes = b"", kind: str = "", accept: str = ""
+    ) -> tuple[bytes, dict]:
         request = urllib.request.Request(f"{self.url}{path}", data=body or None, method=method)
         if kind:
             request.add_header("Content-Type", kind)
+        if accept:
+            request.add_header("Accept", accept)
+        if self.private:
+            login = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            request.add_header("Authorization", f"Basic {login}")
         with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, dict(answer.headers)
+            return answer.read(), dict(answer.headers)
 
     def blob(self, name: str, data: bytes) -> str:
         digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
@@ -96,8 +122,15 @@ class LocalRegistry:
         self._send("PUT", f"/v2/{name}/manifests/{reference}", data, kind)
         return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
-    def push(self, name: str, tags: list[str], labels: dict[str, str] | None = None) -> str:
-        """A one-platform release-shaped image under every tag of `tags`: its index's digest."""
+    def push(
+        self,
+        name: str,
+        tags: list[str],
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> str:
+        """A one-platform release-shaped image under every tag of `tags` (its index annotated
+        with `annotations`, as the release annotates it): its index's digest."""
         layer = _layer({"app/api.py": f"# {name} {tags}\n".encode()})
         config = json.dumps(
             {"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
@@ -120,11 +153,17 @@ class LocalRegistry:
                 {"mediaType": MANIFEST, "digest": manifest_digest, "size": len(manifest_data),
                  "platform": {"architecture": "amd64", "os": "linux"}}
             ],
+            **({"annotations": annotations} if annotations else {}),
         }  # fmt: skip
         digest = ""
         for tag in tags:
             digest = self.put_manifest(name, tag, index, INDEX)
         return digest
+
+    def tag(self, name: str, digest: str, tag: str) -> None:
+        """Point `tag` at the index `digest`, as `docker buildx imagetools create` does."""
+        index, _ = self._send("GET", f"/v2/{name}/manifests/{digest}", accept=INDEX)
+        self._send("PUT", f"/v2/{name}/manifests/{tag}", index, INDEX)
 
     def delete(self, name: str, digest: str) -> None:
         """Delete the version `digest`, and with it every tag naming it (as GHCR deletes a
@@ -148,3 +187,7 @@ def _layer(files: dict[str, bytes]) -> bytes:
 
 def _diff_id(layer: bytes) -> str:
     return f"sha256:{_sha(gzip.decompress(layer))}"
+
+
+if __name__ == "__main__":
+    print(HTPASSWD)

@@ -117,6 +117,64 @@ def test_a_latest_gone_while_release_images_remain_extends_the_newest_of_them(
         verify(previous, REPOSITORY, "main", gh(tmp_path))
 
 
+def test_latest_moved_back_to_an_older_verified_release_is_refused_naming_both_digests(
+    oci_registry, name, tmp_path
+):
+    """Issue 76: `latest` re-pointed at an older release image (any run with `packages: write`
+    can): verified, it would be extended, and every issue since lost."""
+    older = oci_registry.push(name, ["0.1.4", "0.1.4-20261122060000"])
+    newest = oci_registry.push(name, ["latest", "0.1.5", "0.1.5-20261123060000"])
+    attest(tmp_path, older, certificate(REPOSITORY, "refs/tags/v0.1.4"))
+    attest(tmp_path, newest, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    assert found(oci_registry, name).digest == newest
+    oci_registry.tag(name, older, "latest")
+    with pytest.raises(PreviousImageError) as raised:
+        verify(found(oci_registry, name), REPOSITORY, "main", gh(tmp_path))
+    said = str(raised.value)
+    assert f"ghcr.io/{name}:latest names {older}" in said
+    assert f"the newest release image in the registry is {newest} (0.1.5-20261123060000)" in said
+    assert f"imagetools create --tag ghcr.io/{name}:latest ghcr.io/{name}@{newest}" in said
+
+
+def test_a_higher_release_tag_pushed_onto_an_older_build_is_refused(oci_registry, name):
+    """With `latest` gone, a higher `X.Y.Z-stamp` pushed onto an older build is not that build's
+    own: its index was built at another time, as another version."""
+    built = {
+        "org.opencontainers.image.version": "0.1.4",
+        "org.opencontainers.image.created": "2026-11-22T06:00:00Z",
+    }
+    older = oci_registry.push(name, ["0.1.4", "0.1.4-20261122060000"], annotations=built)
+    assert found(oci_registry, name).digest == older  # built as tagged
+    oci_registry.tag(name, older, "0.9.0-20991231000000")
+    with pytest.raises(PreviousImageError) as raised:
+        found(oci_registry, name)
+    said = str(raised.value)
+    assert f"ghcr.io/{name}:0.9.0-20991231000000 names {older}" in said
+    assert "which was built as 0.1.4-20261122060000: a tag pushed by hand" in said
+
+
+def test_a_tag_that_is_no_version_is_ignored(oci_registry, name):
+    strays = ["01.2.3-20261123060000", "9.9.9-2099", "1.2.3-rc.1", "sha-1", "nightly", "v1.2.3"]
+    strays.append("sha256-" + "0" * 64 + ".att")
+    oci_registry.push(name, strays)
+    digest = oci_registry.push(name, ["0.1.5", "0.1.5-20261123060000"])  # latest gone
+    previous = found(oci_registry, name)
+    assert (previous.digest, previous.found_as) == (digest, "0.1.5-20261123060000")
+
+
+def test_a_workflow_whose_name_starts_with_release_yml_is_refused(oci_registry, name, tmp_path):
+    """gh's --signer-workflow is a prefix: `release.yml.bak.yml` passes it, never the release's
+    own check."""
+    digest = oci_registry.push(name, ["latest"])
+    workflow = ".github/workflows/release.yml.bak.yml"
+    attest(tmp_path, digest, certificate(REPOSITORY, "refs/heads/main", workflow))
+    with pytest.raises(PreviousImageError) as raised:
+        verify(found(oci_registry, name), REPOSITORY, "main", gh(tmp_path))
+    said = str(raised.value)
+    assert f"signed by https://github.com/{REPOSITORY}/{workflow}@refs/heads/main" in said
+    assert f"not by exactly https://github.com/{REPOSITORY}/.github/workflows/release.yml" in said
+
+
 def challenge(server) -> dict[str, str]:
     scope = 'service="ghcr.io",scope="repository:octo/cryptopredict:pull"'
     return {"WWW-Authenticate": f'Bearer realm="{server.url}/token",{scope}'}
@@ -140,13 +198,14 @@ def test_a_registry_refusing_the_token_stops_the_release_naming_the_packages_acc
 
 def test_the_tags_are_read_page_by_page_as_the_registry_links_them(server):
     tags = "/v2/octo/cryptopredict/tags/list"
-    server.route(f"{tags}?n=1000", 200, json.dumps({"tags": ["0.1.4"]}),
+    newest = "0.1.5-20261123060000"
+    server.route(f"{tags}?n=1000", 200, json.dumps({"tags": ["0.1.4-20261122060000"]}),
                  {"Link": f'<{tags}?last=0.1.4&n=1000>; rel="next"'})  # fmt: skip
-    server.route(f"{tags}?last=0.1.4&n=1000", 200, json.dumps({"tags": ["0.1.5", "sha-1"]}))
-    server.route("/v2/octo/cryptopredict/manifests/0.1.5", 200, '{"schemaVersion": 2}')
+    server.route(f"{tags}?last=0.1.4&n=1000", 200, json.dumps({"tags": [newest, "sha-1"]}))
+    server.route(f"/v2/octo/cryptopredict/manifests/{newest}", 200, '{"manifests": []}')
     server.answer(404, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')  # latest
     previous = find_previous(Registry(server.url, REPOSITORY), "ghcr.io/octo/cryptopredict")
-    assert previous.found_as == "0.1.5"
+    assert previous.found_as == newest
 
 
 def test_the_command_prints_the_previous_image_and_says_it_in_the_summary(

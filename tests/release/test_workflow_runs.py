@@ -54,9 +54,20 @@ SECRETS = {
 }
 LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "tag", "publish", "deploy"]
 MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
-# The index `latest` names (the previous release), as the registry serves it, and its digest.
-LATEST_INDEX = json.dumps({"schemaVersion": 2, "manifests": [], "annotations": {"v": "0.1.5"}})
+# The index `latest` names (the previous release, v0.1.5's), as the registry serves it, and
+# its digest.
+LATEST_INDEX = json.dumps(
+    {
+        "schemaVersion": 2,
+        "manifests": [],
+        "annotations": {
+            "org.opencontainers.image.version": "0.1.5",
+            "org.opencontainers.image.created": "2026-11-23T06:00:00Z",
+        },
+    }
+)
 LATEST = f"sha256:{hashlib.sha256(LATEST_INDEX.encode()).hexdigest()}"
+LATEST_TAGS = ["latest", "0.1.5", "0.1.5-20261123060000"]
 
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
@@ -192,7 +203,9 @@ class Release:
         answer_rulesets(server, [RULESET])
         server.route(MANIFEST, 200, "{}")
         # The previous release, in the registry and attested by v0.1.5's run.
-        server.route("/v2/octo/cryptopredict/manifests/latest", 200, LATEST_INDEX)
+        for tag in LATEST_TAGS:
+            server.route(f"/v2/octo/cryptopredict/manifests/{tag}", 200, LATEST_INDEX)
+        server.route("/v2/octo/cryptopredict/tags/list", 200, json.dumps({"tags": LATEST_TAGS}))
         # The package's versions, as the publish job's retention lists them: none to delete.
         server.route("/users/octo/packages/container/cryptopredict/versions", 200, "[]")
         self.attestations = tmp / "attestations"
@@ -433,6 +446,8 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     assert requests.index(("GET", MANIFEST)) < requests.index(release.hook_calls()[0])
     assert [method for method, path in requests if not path.startswith("/repos/")] == [
         "GET",  # the index latest names, by the version job
+        "GET",  # the registry's tags
+        "GET",  # the newest release image's index (latest's own)
         "GET",  # /meta
         "GET",  # the package's versions, by the publish job's retention
         "GET",  # the manifest, anonymously
@@ -817,8 +832,12 @@ def test_a_fork_carrying_upstreams_tags_and_no_image_releases_its_first(release,
         ((certificate("mallory/cryptopredict", "refs/heads/main"),), "no matching"),
         ((certificate(REPOSITORY, "refs/heads/main", ".github/workflows/ci.yml"),), "no matching"),
         ((certificate(REPOSITORY, "refs/heads/feature"),), "on refs/heads/feature, not on main"),
+        (
+            (certificate(REPOSITORY, "refs/heads/main", ".github/workflows/release.yml.bak.yml"),),
+            "not by exactly https://github.com/octo/cryptopredict/.github/workflows/release.yml",
+        ),
     ],
-    ids=["missing", "another repository", "another workflow", "another branch"],
+    ids=["missing", "another repository", "another workflow", "another branch", "release.yml.bak"],
 )
 def test_an_unverified_latest_stops_the_version_job_naming_its_digest(
     release, registry, certificates, why

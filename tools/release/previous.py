@@ -1,19 +1,25 @@
 """The release image this release extends the track record of: found in the registry, by digest,
-and verified as one of this repository's releases before the build reads it (issue 67).
+and verified as one of this repository's releases before the build reads it (issues 67, 76).
 
 Asked of the registry (the OCI distribution API), never of git tags, which a fork or a renamed
 repository carries without the images:
-- `latest` names an image: that one, by the digest of the manifest the registry served;
-- `latest` is gone while release images remain (`X.Y.Z-YYYYmmddHHMMSS`, `X.Y.Z`): the newest of
-  them, said so; it is verified like `latest`, and never passed over for an older one;
+- the newest release image is the one its `X.Y.Z-YYYYmmddHHMMSS` tag ranks highest (version, then
+  build time), whose index was built at that time (its `created` annotation): a tag pushed by hand
+  onto an older build is refused, naming it; a tag that is no version (`sha-1`, an attestation's
+  `sha256-...`, `01.2.3-x`) is ignored;
+- `latest` names an image: it must be that newest release image (the publish job moves both at
+  once), else the release stops naming both digests: `latest` moved back to an older release
+  would otherwise be extended, and every issue since lost;
+- `latest` is gone while release images remain: the newest of them, said so;
 - the repository holds no image at all: the first release, whose record starts saying why;
 - the registry refuses the job's token, or answers otherwise: the release stops, naming the
   image, the reason and the fix.
 The image found is verified with `gh attestation verify` (its signature, this repository and
 this repository's release workflow as the signer), and the verified certificate must name this
-repository and a run of the release branch or a release tag: what the publish job attests, and
-only main's releases and the rebuilds of release tags publish. An image that is not verified
-stops the release; it is never silently passed over, and a new record never silently started.
+repository, exactly this repository's `release.yml` as its signer (gh's `--signer-workflow` is
+a prefix: `release.yml.bak.yml` would pass it) and a run of the release branch or a release tag:
+what the publish job attests, and only main's releases and the rebuilds of release tags publish.
+An image that is not verified stops the release; it is never silently passed over.
 """
 
 from __future__ import annotations
@@ -26,11 +32,12 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tools.release.published import Published, read_index
 from tools.release.registry import Answer, Registry, RegistryUnknownError
+from tools.release.tags import build_tag
 from tools.release.version import Version
 
 WORKFLOW = ".github/workflows/release.yml"
-_RELEASE_IMAGE_TAG = re.compile(r"(\d+\.\d+\.\d+)(?:-(\d{14}))?")
 _RELEASE_REF = re.compile(r"refs/tags/v\d+\.\d+\.\d+")
 _NEXT = re.compile(r"<([^>]+)>;\s*rel=\"?next\"?")
 MAX_PAGES = 100
@@ -56,31 +63,62 @@ class Previous:
 
 
 def find_previous(registry: Registry, image: str) -> Previous:
-    """The image `latest` names, else the newest release image, else none (see the module)."""
+    """The newest release image, which `latest` must name if it names any (see the module);
+    none when the registry holds no image of the repository."""
     latest = _manifest(registry, image, "latest")
-    if latest is not None:
+    stamped = [(key, tag) for tag in _tags(registry, image) if (key := _release_key(tag))]
+    if not stamped:
+        if latest is None:
+            return Previous(
+                image,
+                "",
+                "",
+                f"the first release of {image}: the registry holds no release image of it (no "
+                "latest and no X.Y.Z tag), so the track record starts with this release",
+            )
         return Previous(image, latest, "latest", f"extends {image}@{latest}, which latest names")
-    releases = sorted(
-        (_release_key(tag), tag) for tag in _tags(registry, image) if _release_key(tag)
-    )
-    if not releases:
+    newest = max(stamped)[1]
+    answer = _asked(registry, image, f"manifests/{newest}")
+    if answer is None:
+        raise PreviousImageError(f"{image}:{newest} is listed by the registry but not served")
+    digest = _digest(answer)
+    _check_built_as_tagged(_index(answer, image, newest), image, newest, digest)
+    if latest is None:
         return Previous(
             image,
-            "",
-            "",
-            f"the first release of {image}: the registry holds no release image of it (no "
-            "latest and no X.Y.Z tag), so the track record starts with this release",
+            digest,
+            newest,
+            f"extends {image}@{digest}, the newest release image ({newest}): latest is gone",
         )
-    newest = releases[-1][1]
-    digest = _manifest(registry, image, newest)
-    if digest is None:
-        raise PreviousImageError(f"{image}:{newest} is listed by the registry but not served")
+    if latest != digest:
+        raise PreviousImageError(
+            f"{image}:latest names {latest}, but the newest release image in the registry is "
+            f"{digest} ({newest}): latest was moved to another image, and extending it would "
+            "lose every issue since. If a release's publish failed half-way, re-run its failed "
+            f"jobs; else point latest back at the newest release (docker buildx imagetools "
+            f"create --tag {image}:latest {image}@{digest}), or start the track record anew "
+            "(docs/release.md, 'The track record')"
+        )
     return Previous(
         image,
         digest,
-        newest,
-        f"extends {image}@{digest}, the newest release image ({newest}): latest is gone",
+        "latest",
+        f"extends {image}@{digest}, which latest names, the newest release image ({newest})",
     )
+
+
+def _check_built_as_tagged(index: Published, image: str, tag: str, digest: str) -> None:
+    """PreviousImageError unless the image `tag` names was built as that version at that time
+    (its index's annotations; an index without them is left to the attestation)."""
+    if index.version is None or index.created is None:
+        return
+    built = build_tag(index.version, index.created)
+    if built != tag:
+        raise PreviousImageError(
+            f"{image}:{tag} names {digest}, which was built as {built}: a tag pushed by hand "
+            "onto another build, never a release's. Delete that tag (the package's settings on "
+            "GitHub), then re-run"
+        )
 
 
 def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> str:
@@ -98,13 +136,21 @@ def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> s
             f"{reference} ({previous.found_as}) is not verified as a release of {repository}: "
             f"gh attestation verify said: {said}. {_fix(previous, repository)}"
         )
-    refs = {_certified_ref(result, repository) for result in _results(done.stdout, reference)}
+    certificates = [_certificate(result) for result in _results(done.stdout, reference)]
+    refs = {_certified_ref(certificate, repository) for certificate in certificates} - {""}
+    if not refs:
+        signers = sorted({str(c.get("subjectAlternativeName")) for c in certificates})
+        raise PreviousImageError(
+            f"{reference} ({previous.found_as}) was signed by {', '.join(signers)}, not by "
+            f"exactly https://github.com/{repository}/{WORKFLOW} (gh's --signer-workflow "
+            f"matches its start only): no release made it. {_fix(previous, repository)}"
+        )
     released = sorted(ref for ref in refs if ref == f"refs/heads/{branch}" or _release(ref))
     if not released:
         raise PreviousImageError(
             f"{reference} ({previous.found_as}) was attested by {repository}'s release workflow "
-            f"on {', '.join(sorted(refs)) or 'no ref'}, not on {branch} or a release tag: no "
-            f"release made it. {_fix(previous, repository)}"
+            f"on {', '.join(sorted(refs))}, not on {branch} or a release tag: no release made "
+            f"it. {_fix(previous, repository)}"
         )
     return f"{reference} is verified: built by {repository}'s release workflow on {released[0]}"
 
@@ -129,15 +175,23 @@ def _results(output: str, reference: str) -> list[dict[str, object]]:
     return results
 
 
-def _certified_ref(result: dict[str, object], repository: str) -> str:
-    """The source ref the verified certificate names; "" unless it names `repository`."""
+def _certificate(result: dict[str, object]) -> dict[str, object]:
+    """The verified certificate of one of gh's results ({} when it has none)."""
     try:
         certificate = result["verificationResult"]["signature"]["certificate"]  # type: ignore[index]
-        uri, ref = certificate["sourceRepositoryURI"], certificate["sourceRepositoryRef"]
     except (KeyError, TypeError):
-        return ""
-    same = str(uri).lower() == f"https://github.com/{repository}".lower()
-    return str(ref) if same else ""
+        return {}
+    return certificate if isinstance(certificate, dict) else {}
+
+
+def _certified_ref(certificate: dict[str, object], repository: str) -> str:
+    """The source ref the certificate names; "" unless it names `repository`, and exactly its
+    release workflow at that ref as the signer."""
+    source = f"https://github.com/{repository}".lower()
+    ref = str(certificate.get("sourceRepositoryRef", ""))
+    signer = str(certificate.get("subjectAlternativeName", "")).lower()
+    same = str(certificate.get("sourceRepositoryURI", "")).lower() == source
+    return ref if same and signer == f"{source}/{WORKFLOW}@{ref}".lower() else ""
 
 
 def _release(ref: str) -> bool:
@@ -145,17 +199,36 @@ def _release(ref: str) -> bool:
 
 
 def _release_key(tag: str) -> tuple[Version, str] | None:
-    match = _RELEASE_IMAGE_TAG.fullmatch(tag)
-    return None if match is None else (Version.parse(match[1]), match[2] or "")
+    """(version, build time) of a release image's tag `X.Y.Z-YYYYmmddHHMMSS`; None for any other
+    tag."""
+    version, dash, stamp = tag.partition("-")
+    if not (dash and len(stamp) == 14 and stamp.isascii() and stamp.isdigit()):
+        return None
+    try:
+        return Version.parse(version), stamp
+    except ValueError:
+        return None
+
+
+def _index(answer: Answer, image: str, tag: str) -> Published:
+    try:
+        index = read_index(answer.body.decode(errors="replace"))
+    except ValueError as error:
+        raise PreviousImageError(f"{image}:{tag} is not a release image: {error}") from None
+    if index is None:
+        raise PreviousImageError(f"{image}:{tag} is not a release image: its manifest is empty")
+    return index
+
+
+def _digest(answer: Answer) -> str:
+    """The digest of a manifest: the SHA-256 of the bytes served, as the registry's own is."""
+    return f"sha256:{hashlib.sha256(answer.body).hexdigest()}"
 
 
 def _manifest(registry: Registry, image: str, reference: str) -> str | None:
-    """The digest of the manifest `reference` names (the SHA-256 of the bytes served, as the
-    registry's own digest is); None when there is none."""
+    """The digest of the manifest `reference` names; None when there is none."""
     answer = _asked(registry, image, f"manifests/{reference}")
-    if answer is None:
-        return None
-    return f"sha256:{hashlib.sha256(answer.body).hexdigest()}"
+    return None if answer is None else _digest(answer)
 
 
 def _tags(registry: Registry, image: str) -> list[str]:

@@ -1,6 +1,6 @@
-"""What the image tag `latest` points at now, read from the registry's index (its raw JSON, as
-`docker buildx imagetools inspect --raw` prints it): the version and build time the release
-annotated it with (docker/metadata-action's annotations, at the index level)."""
+"""What an image index says of itself, read from its raw JSON (as `docker buildx imagetools
+inspect --raw` prints it): the version and build time the release annotated it with
+(docker/metadata-action's annotations, at the index level). The publish job reads `latest`'s."""
 
 from __future__ import annotations
 
@@ -21,17 +21,20 @@ class Published:
 
 
 def read_index(raw: str) -> Published | None:
-    """The annotations of the index `latest` points at; None for an empty text (nothing is
-    published yet); ValueError when the text is not an image index."""
+    """The annotations of an image index (the one `latest` points at, or a release image's);
+    None for an empty text (nothing is published yet); ValueError when the text is not an image
+    index."""
     if not raw.strip():
         return None
     try:
         index = json.loads(raw)
     except ValueError:
-        raise ValueError("the index of `latest` is not JSON") from None
+        raise ValueError("the index is not JSON") from None
     if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
-        raise ValueError("the index of `latest` is not an image index (no manifests)")
+        raise ValueError("the index is not an image index (no manifests)")
     annotations = index.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise ValueError("the index's annotations are not a JSON object")
     version = annotations.get(VERSION)
     created = annotations.get(CREATED)
     return Published(
