@@ -24,14 +24,7 @@ from flask import Response, request
 from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
-from cryptopredict.api.serving.anchor import anchoring, reanchored
-from cryptopredict.api.serving.answers import (
-    BITCOIN,
-    live_anchor,
-    model_anchor,
-    price_decimals,
-    read_range,
-)
+from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 from cryptopredict.api.types.common import Level
 from cryptopredict.api.types.forecast import (
@@ -95,14 +88,10 @@ def range_answer(
     """Every grid point from `start` to `end` (or every `step`), as JSON columns or as CSV
     (`csv_name`): in the `form` given, else in the `format` asked for."""
     forecast = served.forecast
-    asked = read_range(forecast, environ, max_points=max_points, form=form)
+    asked = read_range(
+        forecast, environ, max_points=max_points, form=form, latest=served.latest_price
+    )
     points = asked.points
-    latest = anchoring(forecast, served.latest_price()) if asked.end > forecast.data_end else None
-    after = np.zeros(len(points.ds), dtype=bool) if latest is None else points.ds > latest.epoch
-    anchor = model_anchor(forecast, forecast.data_end)
-    if latest is not None and after.any():
-        points.values[after] = reanchored(forecast, latest, points.ds[after], asked.level)
-        anchor = live_anchor(latest)
     shown = np.concatenate([points.values.ravel(), points.actual])
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
     prediction, low, high = np.round(points.values, decimals).T.tolist()
@@ -114,7 +103,7 @@ def range_answer(
             "band_chosen_later", "anchor_source",
         )  # fmt: skip
         kind = np.where(points.ds <= forecast.data_end, "hindcast", "forecast").tolist()
-        source = np.where(after, anchor.source.value, AnchorSource.MODEL.value).tolist()
+        source = np.where(asked.after, asked.anchor.source.value, AnchorSource.MODEL.value).tolist()
         columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later, source)
         return csv_response(header, zip(*columns, strict=True), cache=cache, name=csv_name)
     return json_response(
@@ -134,7 +123,7 @@ def range_answer(
             actual=actual,
             band_chosen_until=_iso_or_none(forecast.band_chosen_until),
             band_chosen_later=chosen_later,
-            anchor=anchor,
+            anchor=asked.anchor,
         ),
         cache=cache,
     )

@@ -3,7 +3,7 @@
 `PointAnswer` builds the body of the answer at one instant, shared by the Flask views and the
 `/bitcoin` fast path so both give the same bytes: from the latest price the API read, for an
 instant after it (`serving.anchor`), else as the model issued it (`prediction`). `read_range`
-reads a range's query and the points it asks for.
+reads a range's query and the points it asks for, answered likewise.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.query import epoch, multiple_of, read
-from cryptopredict.api.serving.anchor import LatestPrice, anchoring, reanchored
-from cryptopredict.api.serving.forecast import DAY, Forecast, Points
+from cryptopredict.api.serving.anchor import FromLatest, LatestPrice, from_latest
+from cryptopredict.api.serving.forecast import DAY, Forecast, Point, Points
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.common import Kind, Level
 from cryptopredict.api.types.forecast import (
@@ -73,11 +73,8 @@ class PointAnswer:
         asked = read(PointQuery, environ)
         at = epoch(asked.date)
         forecast.check("date", at)
-        latest = anchoring(forecast, self.latest()) if at > forecast.data_end else None
-        if latest is not None and at > latest.epoch:
-            live = anchored(forecast, at, asked.level, latest, model_version=self.model_version)
-            return ENCODER.encode(live)
-        answer = prediction(forecast, at, asked.level, model_version=self.model_version)
+        live = from_latest(forecast, self.latest, np.array([at]), asked.level)
+        answer = prediction(forecast, at, asked.level, model_version=self.model_version, live=live)
         if answer.kind is Kind.HINDCAST:
             actual = forecast.actual_at(at)
             answer.actual = None if actual is None else round(actual, price_decimals(actual))
@@ -85,59 +82,31 @@ class PointAnswer:
         return ENCODER.encode(answer)
 
 
-def prediction(forecast: Forecast, epoch: float, level: int, *, model_version: str) -> Prediction:
-    """The forecast at a checked instant `epoch` with its `level`% band, and what it is: a
-    hindcast (inside the history) or the forecast, from data that ended at `data_until`,
-    `lead_hours` before."""
-    point = forecast.at(epoch, level)
-    anchor = model_anchor(forecast, point.data_until)
-    values = (point.prediction, point.low, point.high)
-    return _prediction(
-        forecast,
-        epoch,
-        level,
-        values,
-        data_until=point.data_until,
-        anchor=anchor,
-        model_version=model_version,
-    )
-
-
-def anchored(
-    forecast: Forecast, epoch: float, level: int, latest: LatestPrice, *, model_version: str
-) -> Prediction:
-    """The forecast at a checked instant `epoch` after `latest`, from it (`serving.anchor`)."""
-    low, high = reanchored(forecast, latest, np.array([epoch]), level)[0, 1:].tolist()
-    values = (latest.price, low, high)
-    anchor = live_anchor(latest)
-    return _prediction(
-        forecast,
-        epoch,
-        level,
-        values,
-        data_until=latest.epoch,
-        anchor=anchor,
-        model_version=model_version,
-    )
-
-
-def _prediction(
+def prediction(
     forecast: Forecast,
     epoch: float,
     level: int,
-    values: tuple[float, float, float],
     *,
-    data_until: int,
-    anchor: Anchor,
     model_version: str,
+    live: FromLatest | None = None,
 ) -> Prediction:
-    point, low, high = values
-    decimals = price_decimals(low)
+    """The forecast at a checked instant `epoch` with its `level`% band, and what it is: a
+    hindcast (inside the history) or the forecast, from data that ended at `data_until`,
+    `lead_hours` before; answered from the latest price when `live` (`serving.anchor`)."""
+    if live is None:
+        point = forecast.at(epoch, level)
+        anchor = model_anchor(forecast, point.data_until)
+    else:
+        centre, low, high = live.values[0].tolist()
+        point = Point(centre, low, high, data_until=live.latest.epoch)
+        anchor = live.anchor
+    decimals = price_decimals(point.low)
+    data_until = point.data_until
     return Prediction(
         date=iso_utc(epoch),
-        prediction=round(point, decimals),
-        prediction_low=round(low, decimals),
-        prediction_high=round(high, decimals),
+        prediction=round(point.prediction, decimals),
+        prediction_low=round(point.low, decimals),
+        prediction_high=round(point.high, decimals),
         interval_width=level / 100,
         level=Level(level),
         kind=Kind.HINDCAST if forecast.in_history(epoch) else Kind.FORECAST,
@@ -165,15 +134,6 @@ def model_anchor(forecast: Forecast, data_until: int) -> Anchor:
     )
 
 
-def live_anchor(latest: LatestPrice) -> Anchor:
-    return Anchor(
-        date=iso_utc(latest.epoch),
-        price=round(latest.price, price_decimals(latest.price)),
-        source=latest.source,
-        detail=latest.detail,
-    )
-
-
 @dataclass(frozen=True)
 class RangeAsked:
     """What a range query asked for, with the points that answer it."""
@@ -184,13 +144,21 @@ class RangeAsked:
     start: float
     end: float
     points: Points
+    after: np.ndarray  # per point: answered from the latest price (`serving.anchor`)
+    anchor: Anchor  # where the points after the data's end start from
 
 
 def read_range(
-    forecast: Forecast, environ: WSGIEnvironment, *, max_points: int, form: str | None = None
+    forecast: Forecast,
+    environ: WSGIEnvironment,
+    *,
+    max_points: int,
+    form: str | None = None,
+    latest: Callable[[], LatestPrice | None],
 ) -> RangeAsked:
     """Every instant of the axis from `start` to `end` (or every `step`), with the documented
-    defaults for what the query leaves out, in the `form` given, else in the `format` asked for."""
+    defaults for what the query leaves out, in the `form` given, else in the `format` asked for;
+    those after the `latest` price the API read answered from it."""
     asked: ForecastRange
     if form is None:
         asked = read(ForecastQuery, environ)
@@ -206,7 +174,12 @@ def read_range(
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
     points = forecast.series(start, end, max_points, asked.level, every)
-    return RangeAsked(form, asked.level, every, start, end, points)
+    live = from_latest(forecast, latest, points.ds, asked.level)
+    if live is not None:
+        points.values[live.after] = live.values
+    after = np.zeros(len(points.ds), dtype=bool) if live is None else live.after
+    anchor = model_anchor(forecast, forecast.data_end) if live is None else live.anchor
+    return RangeAsked(form, asked.level, every, start, end, points, after, anchor)
 
 
 def _range(forecast: Forecast, start: float | None, end: float | None) -> tuple[float, float]:
