@@ -27,7 +27,7 @@ from cryptopredict.artifact.arrays import (
     stored_grid,
 )
 from cryptopredict.artifact.index import INDEX, read_index
-from cryptopredict.artifact.read import Artifact, load_artifact
+from cryptopredict.artifact.read import JSON_MAX, Artifact, load_artifact
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.utc import utc_datetime
@@ -84,6 +84,20 @@ def test_a_write_restores_a_missing_or_unreadable_index_from_the_manifests(tmp_p
     (tmp_path / INDEX).unlink()
     write_artifact(tmp_path, **renamed("sol-usd", "v2"))
     assert sorted(index_of(tmp_path)) == ["btc-usd", "eth-usd", "sol-usd"]
+
+
+def test_an_endless_or_linked_index_is_refused_naming_it_and_rebuilt_by_the_next_write(tmp_path):
+    write_artifact(tmp_path, **renamed("btc-usd"))
+    (tmp_path / INDEX).unlink()
+    (tmp_path / INDEX).symlink_to("/dev/zero")  # read to its end, it would take every byte
+    with pytest.raises(ArtifactError, match=r"index\.json: is a symbolic link"):
+        read_index(tmp_path)
+    write_artifact(tmp_path, **renamed("eth-usd"))
+    assert sorted(index_of(tmp_path)) == ["btc-usd", "eth-usd"]
+    with (tmp_path / INDEX).open("r+b") as index:
+        index.truncate(JSON_MAX + 1)  # sparse: no disk taken
+    with pytest.raises(ArtifactError, match=r"index\.json: is 67,108,865 bytes, more than"):
+        read_index(tmp_path)
 
 
 def test_an_entry_whose_artifact_is_gone_is_dropped_at_the_next_write(tmp_path):

@@ -28,6 +28,7 @@ from pathlib import Path
 import msgspec
 
 from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.read import JSON_MAX, read_bytes
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.atomic import replacing
 
@@ -46,12 +47,9 @@ def read_index(model_dir: Path) -> dict[str, IndexEntry] | None:
     """The entries of `<model_dir>/index.json` by asset; None without one; ArtifactError if it
     cannot be read."""
     file = Path(model_dir) / INDEX
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(file):
         return None
-    except OSError as error:
-        raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
+    data = read_bytes(file, JSON_MAX)
     try:
         index = msgspec.json.decode(data, type=_Index)
     except msgspec.DecodeError as error:

@@ -99,7 +99,7 @@ class Artifact:
         """The manifest as written, every field, also those this code does not read; read
         again from the artifact, and checked to be the one it was opened with."""
         file = self.path / MANIFEST
-        data = _read_bytes(file)
+        data = read_bytes(file)
         _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest_sha256)
         return _json_object(file, data)
 
@@ -117,7 +117,7 @@ class Artifact:
     def backtest(self) -> BacktestReport:
         """`backtest.json`, read and checked against the manifest on first use."""
         file = self.path / BACKTEST
-        data = _read_bytes(file, JSON_MAX)
+        data = read_bytes(file, JSON_MAX)
         _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(BACKTEST))
         return _typed(file, _json_object(file, data), BacktestReport)
 
@@ -136,7 +136,7 @@ class Artifact:
             "is not here: the image holds only what serving reads (the build stage keeps the "
             "pickled models); train the pair to have it",
         )
-        data = _read_bytes(file)
+        data = read_bytes(file)
         _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(MODEL))
         trained = self.manifest.versions.get("prophet")
         try:
@@ -255,8 +255,8 @@ def _check_size(file: Path, opened: io.BufferedReader, largest: int) -> None:
     require(
         size <= largest,
         file,
-        f"is {size:,} bytes, more than the {largest:,} an artifact's file of its kind and "
-        "dates can hold (not the file training wrote)",
+        f"is {size:,} bytes, more than the {largest:,} a file of its kind can hold (not the "
+        "file training wrote)",
     )
 
 
@@ -273,7 +273,7 @@ def load_artifact(path: Path) -> Artifact:
 
 def describe(path: Path) -> IndexEntry:
     """The index entry of the artifact at `path`, from its manifest alone."""
-    data = _read_bytes(path / MANIFEST, JSON_MAX)
+    data = read_bytes(path / MANIFEST, JSON_MAX)
     manifest = _manifest(path / MANIFEST, _json_object(path / MANIFEST, data))
     return entry_of(manifest, hashlib.sha256(data).hexdigest())
 
@@ -320,8 +320,8 @@ def _open_in(directory: int | None, path: Path, name: str) -> io.BufferedReader:
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise ArtifactError(
-                f"{file}: is a symbolic link; an artifact's files must be the regular files "
-                "training wrote"
+                f"{file}: is a symbolic link; a model directory's files must be the regular "
+                "files training wrote"
             ) from None
         raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
     opened = os.fdopen(descriptor, "rb")
@@ -428,6 +428,8 @@ def _check_digest(file: Path, actual: str, expected: str | None) -> None:
     )
 
 
-def _read_bytes(file: Path, largest: int | None = None) -> bytes:
+def read_bytes(file: Path, largest: int | None = None) -> bytes:
+    """The whole of the regular file `file`, never through a symbolic link; ArtifactError, naming
+    it, for one past `largest` bytes (before reading any of it), a link or no regular file."""
     with _open_in(None, file.parent, file.name) as opened:
         return _read_all(opened, file, largest)

@@ -30,8 +30,8 @@ bytes an issue (`python -m bench.record_size`).
 from __future__ import annotations
 
 import functools
-import gzip
 import lzma
+import os
 import re
 import zlib
 from collections.abc import Callable
@@ -41,6 +41,8 @@ from typing import TypeVar, cast
 import msgspec
 import numpy as np
 
+from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.read import JSON_MAX, read_bytes
 from cryptopredict.artifact.record_rows import (
     RECORD_VERSION,
     VALUES,
@@ -167,14 +169,30 @@ def _read_record(directory: Path, slug: str, version: int, count: RecordCount | 
 
 
 def _decompressed(file: Path, version: int) -> bytes:
+    stored = _read(file, MAX_BYTES)
+    if stored is None:
+        raise FileNotFoundError(file)
     if version == 1:
-        with gzip.open(file) as opened:
-            return opened.read(MAX_BYTES + 1)
-    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
-    data = decompressor.decompress(file.read_bytes(), max_length=MAX_BYTES + 1)
-    if not decompressor.eof and len(data) <= MAX_BYTES:
+        gunzip = zlib.decompressobj(wbits=31)
+        data, ended = gunzip.decompress(stored, MAX_BYTES + 1), gunzip.eof
+    else:
+        unxz = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        data, ended = unxz.decompress(stored, max_length=MAX_BYTES + 1), unxz.eof
+    if not ended and len(data) <= MAX_BYTES:
         raise EOFError("the compressed stream ends before its end")
     return data
+
+
+def _read(file: Path, largest: int) -> bytes | None:
+    """`file`'s bytes (None where there is none); RecordError naming it for a symbolic link
+    (never followed: a previous image's record could lead anywhere), anything but a regular file
+    (`/dev/zero` never ends) or a file past `largest` bytes."""
+    if not os.path.lexists(file):
+        return None
+    try:
+        return read_bytes(file, largest)
+    except ArtifactError as error:
+        raise RecordError(str(error)) from None
 
 
 def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | None) -> None:
@@ -255,12 +273,11 @@ def _upgraded(file: Path, data: bytes) -> PairRecord:
 
 def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
     file = directory / INDEX
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
+    if directory.is_symlink():
+        raise RecordError(f"{directory}: is a symbolic link; a record is read only where written")
+    data = _read(file, JSON_MAX)
+    if data is None:
         return None
-    except OSError as error:
-        raise RecordError(f"{file}: unreadable ({error.strerror})") from None
     index = _decoded(file, data, _RecordIndex, msgspec.json.decode)
     for slug in index.assets:
         if not re.fullmatch(SLUG_PATTERN, slug):
@@ -274,15 +291,26 @@ def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
 def _decoded(
     file: Path, data: bytes, kind: type[Decoded], decode: Callable[..., object]
 ) -> Decoded:
-    """`data` as `kind`, its format read first: one this code does not read is named as such."""
+    """`data` as `kind`, its format read first: one this code does not read is named as such,
+    and so is a record of a format it reads in a shape it does not."""
     try:
         version = cast(_Version, decode(data, type=_Version)).record_version
-        if version not in READS:
-            raise RecordError(
-                f"{file}: record_version {version}, which this code does not read (it reads "
-                f"{', '.join(map(str, READS))}): it was written by newer code"
-            )
+    except msgspec.DecodeError as error:
+        raise RecordError(f"{file}: {error}") from None
+    if version not in READS:
+        raise RecordError(
+            f"{file}: record_version {version}, which this code does not read (it reads "
+            f"{', '.join(map(str, READS))}): it was written by newer code"
+        )
+    try:
         return cast(Decoded, decode(data, type=kind))
+    except msgspec.ValidationError as error:
+        raise RecordError(
+            f"{file}: record_version {version}, but not in the shape this code reads as format "
+            f"{version} ({error}): written by code whose format {version} differed (a "
+            f"development main's, before the format was frozen in tests/records/v{version}); "
+            "start the record anew (the release's start-anew input)"
+        ) from None
     except msgspec.DecodeError as error:
         raise RecordError(f"{file}: {error}") from None
 

@@ -1,11 +1,13 @@
 """The track record a release bakes (`artifact/record.py`) and keeps (`training/record.py`),
 on the fixture models: an earlier issue scored on the new artifact's hourly closes, the new
 issue appended once, a pair not trained carried forward saying why, and a record that is cut
-short, lost, another pair's or would shrink refused, naming it."""
+short, lost, another pair's, of a shape its format never had, a symbolic link, no regular file
+or too large, or would shrink refused, naming it."""
 
 from __future__ import annotations
 
 import lzma
+import os
 import shutil
 
 import msgspec
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.artifact.outcomes import OUTCOMES
+from cryptopredict.artifact.read import JSON_MAX
 from cryptopredict.artifact.record import (
     INDEX,
     SUFFIX,
@@ -148,6 +151,23 @@ def _damage(directory, how: str) -> None:
         again = packed(Leads.of_whole(whole.copy()))
         stored["leads"] = [again.rows, again.data]
         file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
+    elif how == "a field format 2 does not hold":  # as three mains before it was frozen wrote
+        stored = msgspec.msgpack.decode(lzma.decompress(file.read_bytes()))
+        stored["scales"] = [1, 2]
+        file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
+    elif how == "a symbolic link":  # to a whole record elsewhere: never followed
+        shutil.copyfile(file, directory.parent / "elsewhere")
+        file.unlink()
+        file.symlink_to(directory.parent / "elsewhere")
+    elif how == "an endless index":
+        (record_dir(directory) / INDEX).unlink()
+        (record_dir(directory) / INDEX).symlink_to("/dev/zero")
+    elif how == "an index that is no file":
+        (record_dir(directory) / INDEX).unlink()
+        os.mkfifo(record_dir(directory) / INDEX)  # read, it would wait for a writer forever
+    elif how == "an index too large":
+        with (record_dir(directory) / INDEX).open("r+b") as index:
+            index.truncate(JSON_MAX + 1)  # sparse: no disk taken
     elif how == "missing":
         file.unlink()
     elif how == "without its index":
@@ -166,6 +186,15 @@ def _damage(directory, how: str) -> None:
         ("a table short of its rows", r"btc-usd\.msgpack\.xz: .*bytes for 4 rows of 16 columns"),
         ("its leads out of order", r"btc-usd\.msgpack\.xz: .*leads are out of order"),
         ("a row at a lead it does not hold", r"btc-usd\.msgpack\.xz: its rows name .*leads"),
+        (
+            "a field format 2 does not hold",
+            r"btc-usd\.msgpack\.xz: record_version 2, but not in the shape this code reads as "
+            r"format 2 \(Object contains unknown field `scales`\)",
+        ),
+        ("a symbolic link", r"btc-usd\.msgpack\.xz: is a symbolic link"),
+        ("an endless index", r"index\.json: is a symbolic link"),
+        ("an index that is no file", r"index\.json: is not a regular file"),
+        ("an index too large", r"index\.json: is 67,108,865 bytes, more than"),
         ("missing", r"btc-usd\.msgpack\.xz: missing"),
         ("cut short", r"btc-usd\.msgpack\.xz: cut short"),
         ("without its index", r"index\.json: missing"),
