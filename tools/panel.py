@@ -5,7 +5,7 @@ Each pair (`data/binance-spot-16pairs-1h-full.csv.gz`, 2018-2026 with the exchan
 is read and validated as `train.py --csv` reads it, on the training cluster, where its history
 stays; every step below is tasks there.
 
-1. The damping, on a design fixed before any run (`cryptopredict/model/damping.py`): Prophet
+1. The damping, on a design fixed before any run (`tools/damping.py`): Prophet
    refitted at each pair's `DESIGN_REFITS` validation refit origins, evenly spread, a task each;
    every candidate tau's absolute percentage error against tau 0's (the last close), pooled
    over the pairs at each horizon of a day and more, and their mean with its standard error
@@ -13,7 +13,7 @@ stays; every step below is tasks there.
    it is better beyond the critical value (two standard errors at least); among those, the
    lowest. At tau 0 nothing more is refitted; a damping that keeps some of Prophet's move
    needs Prophet refitted at every refit origin of every pair, the panel's cost (a task each).
-2. The band, on a search fixed before any run (`cryptopredict/model/panel_choice.py`), on the
+2. The band, on a search fixed before any run (`tools/panel_steps.py`), on the
    validation origins alone, by the pooled relative interval score against naive.
 
 Both are written with their evidence to `cryptopredict/model/panel_choice.json`, which training
@@ -56,16 +56,17 @@ from distributed import Client, Future
 from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import TrainingSettings
-from cryptopredict.model import damping as designed
-from cryptopredict.model import panel_choice as chooser
+from cryptopredict.model import panel_choice
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
-from cryptopredict.model.panel_pool import PANEL_POOL, store_pools, stored_pools
+from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run
+from tools import damping as designed
 from tools import panel_search as numerics
+from tools import panel_steps as chooser
 from tools import peers
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
@@ -176,7 +177,7 @@ def band_origins(client: Client, setups: dict[str, Future], tau: float | None) -
 
 
 class Search:
-    """The fixed search (`panel_band.py`) on the pairs' validation origins, each candidate a task
+    """The fixed search (`panel_steps.py`) on the pairs' validation origins, each candidate a task
     per pair on the cluster; the scores it chose by, stage by stage."""
 
     def __init__(self, client: Client, pairs: list[Future], days: float) -> None:
@@ -316,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="use the damping and band recorded: choose nothing"
     )
-    parser.add_argument("--choice-file", type=Path, default=chooser.PANEL_CHOICE)
+    parser.add_argument("--choice-file", type=Path, default=panel_choice.PANEL_CHOICE)
     parser.add_argument("--pool-file", type=Path, default=PANEL_POOL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -344,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         days = min((p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
                    for p in local)  # fmt: skip
         if args.keep:
-            spec = chooser.panel_band(path=args.choice_file)
+            spec = panel_choice.panel_band(path=args.choice_file)
             assert spec is not None, f"{args.choice_file} holds no band: run without --keep"
             shared: Any = stored_pools(args.pool_file)
         else:
@@ -390,7 +391,7 @@ def _stored_shared(
         return None
     future = search.shared(spec, hours)
     pools = future.result() if future is not None else {}
-    store_pools(pools, numerics.weeks(panel), path)
+    numerics.store_pools(pools, numerics.weeks(panel), path)
     stored_pools.cache_clear()
     return stored_pools(path)
 

@@ -3,7 +3,8 @@ pair's Prophet refit at one origin of the damping's validation design (`refit`) 
 damping candidates' errors there (`damping_errors`); one pair's band origins with the served
 point forecast once the damping is chosen (`pair_origins`); one pair's band scored on its
 validation origins for the search (`validation_scores`), the pool the pairs share
-(`shared_pools`), and one pair's evaluation origins as the panel reports them (`outcomes`).
+(`shared_pools`, kept for training by `store_pools`), and one pair's evaluation origins as the
+panel reports them (`outcomes`).
 
 A band candidate costs numerics alone. Origins whose window to a horizon crosses a gap in the
 bars are left out at that horizon and counted (`outcome`), never filled.
@@ -13,20 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
-from cryptopredict.model import damping
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, variance_ratio
-from cryptopredict.model.calibration import Pool
-from cryptopredict.model.market import HOUR
+from cryptopredict.model.calibration import Pool, Stored
+from cryptopredict.model.market import HOUR, TAUS
+from cryptopredict.model.panel_pool import FIELDS, PANEL_POOL
 from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
 from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import DenseOrigins, naive_band
+from tools import damping
 
 SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]
 
@@ -222,3 +225,30 @@ def weeks(pairs: list[PairOrigins]) -> np.ndarray:
     last = max(int(pair.dense.market.t[-1]) for pair in pairs) + seconds_of(pd.Timedelta(days=7))
     step = seconds_of(pd.Timedelta(days=7))
     return np.arange(first // step * step, last, step, dtype=np.int64)
+
+
+def store_pools(pools: dict[int, Pool], weeks: np.ndarray, path: Path = PANEL_POOL) -> None:
+    """Write each pool's calibrations at `weeks` (ascending week starts) as training reads them
+    (`panel_pool.stored_pools`)."""
+    arrays = {}
+    for h, pool in pools.items():
+        stored = _stored(pool, weeks)
+        for field in FIELDS:
+            arrays[f"{h}_{field}"] = getattr(stored, field)
+    with path.open("wb") as file:
+        np.savez_compressed(file, **arrays)
+
+
+def _stored(pool: Pool, weeks: np.ndarray) -> Stored:
+    """The pool's calibrations at each of `weeks`, kept as arrays."""
+    found = [pool.calibration(int(at)) for at in weeks]
+    bins = max((len(c.tables) for c in found if c is not None), default=1)
+    tables = np.full((len(weeks), bins, len(TAUS) + 1), np.nan)
+    edges = np.full((len(weeks), bins - 1), np.nan)
+    floors = np.zeros(len(weeks))
+    for i, calibration in enumerate(found):
+        if calibration is not None:
+            n = len(calibration.tables)
+            tables[i, :n], edges[i, : n - 1] = calibration.tables, calibration.edges
+            floors[i] = calibration.floor
+    return Stored(np.asarray(weeks, dtype=np.int64), tables, edges, floors)

@@ -89,20 +89,6 @@ class Pool:
         floor = 0.0 if self.floor is None else float(np.quantile(spreads, self.floor))
         return Calibration(tables, edges, floor)
 
-    def stored(self, weeks: np.ndarray) -> Stored:
-        """The calibrations at each of `weeks` (ascending), kept as arrays."""
-        found = [self.calibration(int(at)) for at in weeks]
-        bins = max((len(c.tables) for c in found if c is not None), default=1)
-        tables = np.full((len(weeks), bins, len(TAUS) + 1), np.nan)
-        edges = np.full((len(weeks), bins - 1), np.nan)
-        floors = np.zeros(len(weeks))
-        for i, calibration in enumerate(found):
-            if calibration is not None:
-                n = len(calibration.tables)
-                tables[i, :n], edges[i, : n - 1] = calibration.tables, calibration.edges
-                floors[i] = calibration.floor
-        return Stored(np.asarray(weeks, dtype=np.int64), tables, edges, floors)
-
 
 @dataclass(frozen=True)
 class Stored:

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.model import damping
 from cryptopredict.model.backtest import BacktestSetup, fitted_refits
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.damping import damp
 from cryptopredict.model.plan import SERVED, Plan
 from cryptopredict.model.refits import Refits
+from tools import damping
+from tools.damping import damp
 
 HOUR = pd.Timedelta(hours=1)
 

@@ -22,11 +22,11 @@ from cryptopredict.model.bands import (
 from cryptopredict.model.choices import choose_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import HOUR, TAUS, WEEK, Market, sliding_quantiles
-from cryptopredict.model.panel_pool import store_pools, stored_pools
+from cryptopredict.model.panel_pool import stored_pools
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, outcome
 from cryptopredict.model.scoring import DenseOrigins
-from tools.panel_search import shared_pools
+from tools.panel_search import shared_pools, store_pools
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z, a Monday
 

@@ -15,22 +15,19 @@ from cryptopredict.model.band_spec import mix_at, scaled
 from cryptopredict.model.choices import fixed_band
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
-from cryptopredict.model.panel_choice import (
-    PANEL_CHOICE,
+from cryptopredict.model.panel_choice import PANEL_CHOICE, panel_band, panel_damping, served_config
+from cryptopredict.model.plan import Plan
+from cryptopredict.model.refits import Refits
+from cryptopredict.model.scoring import DenseOrigins
+from tools.panel_steps import (
     best,
     deciding,
-    panel_band,
-    panel_damping,
     per_horizon,
-    served_config,
     uniform_mix,
     uniform_pool,
     with_mix,
     with_pools,
 )
-from cryptopredict.model.plan import Plan
-from cryptopredict.model.refits import Refits
-from cryptopredict.model.scoring import DenseOrigins
 
 SPEC = scaled(1, 24, True, width_bins=5, floor=0.1)
 

@@ -1,7 +1,7 @@
 """The damping's evidence: how Prophet's path, damped by each candidate tau, fares against the
 last close (tau 0) on a fixed validation design. `make panel` pools it over its pairs and
 chooses one tau for every pair (`tools/panel.py`); training applies the panel's choice
-(`panel_choice.py`) and refits Prophet nowhere when it is 0.
+(`cryptopredict/model/panel_choice.py`) and refits Prophet nowhere when it is 0.
 
 The design, fixed before any run: per pair, `DESIGN_REFITS` of its validation refit origins
 (those whose whole horizon played out before the evaluation span), evenly spread from the first
