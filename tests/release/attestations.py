@@ -7,16 +7,26 @@ expression gh builds (a prefix: `release.yml.bak.yml` matches `release.yml`); th
 results print as gh prints them; none, and gh's error, exit 1. Signatures are taken as valid:
 what is checked here is what the release asks of the certificate.
 
+Before any attestation, gh resolves the `oci://` subject through its registry
+(go-containerregistry's `remote.Get`, with the credentials of Docker's keychain): so does this,
+at the address `FAKE_REGISTRY_URL` names for the subject's host, with the credentials the Docker
+config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`) holds for that host, as
+`docker login` writes them; a registry that refuses fails it with gh's words.
+
 `python -m tests.release.attestations attestation verify oci://IMAGE@DIGEST ...` with
-`FAKE_ATTESTATIONS` naming the store: the stand-in `gh` on the workflow runner's PATH."""
+`FAKE_ATTESTATIONS` naming the store: the stand-in `gh` on the workflow runner's PATH, and make
+image-test's."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import sys
 from pathlib import Path
+
+from tools.release.registry import Registry
 
 GITHUB = "https://github.com"
 
@@ -42,9 +52,45 @@ def attest(store: Path, digest: str, *certificates: dict) -> None:
     (store / f"{digest}.json").write_text(json.dumps(list(certificates)))
 
 
-def verify(arguments: list[str], store: Path) -> tuple[int, str, str]:
+# gh's words (pkg/cmd/attestation/artifact/oci) for a registry's UNAUTHORIZED and DENIED.
+REFUSED = {
+    401: "remote registry authorization failed, please authenticate with the registry and try "
+    "again",
+    403: "the provided token was denied access to the requested resource, please check the "
+    "token's expiration and repository access",
+}
+
+
+def docker_login(config: Path, host: str) -> str:
+    """`user:password` the Docker config holds for `host` (`docker login`'s `auths`), or ""."""
+    try:
+        auths = json.loads((config / "config.json").read_text()).get("auths", {})
+    except FileNotFoundError:
+        return ""
+    encoded = auths.get(host, {}).get("auth", "")
+    return base64.b64decode(encoded).decode() if encoded else ""
+
+
+def resolve(subject: str, registry_url: str, config: Path) -> str:
+    """gh's error when the registry does not serve the subject's manifest to the Docker
+    config's credentials; "" when it does."""
+    host, _, reference = subject.removeprefix("oci://").partition("/")
+    name, _, digest = reference.partition("@")
+    registry = Registry(registry_url, name, credentials=docker_login(config, host))
+    status = registry.get(f"manifests/{digest}").status
+    if status == 200:
+        return ""
+    return REFUSED.get(status, f"failed to fetch remote image: {subject}: HTTP {status}")
+
+
+def verify(
+    arguments: list[str], store: Path, registry_url: str, config: Path
+) -> tuple[int, str, str]:
     """(status, standard output, standard error) of `gh attestation verify arguments...`."""
     subject = next(argument for argument in arguments if argument.startswith("oci://"))
+    refused = resolve(subject, registry_url, config)
+    if refused:
+        return 1, "", f"✗ Loading digest for {subject} failed\n\nError: {refused}\n"
     digest = subject.rpartition("@")[2]
     repository = arguments[arguments.index("--repo") + 1]
     workflow = arguments[arguments.index("--signer-workflow") + 1]
@@ -71,7 +117,12 @@ def verify(arguments: list[str], store: Path) -> tuple[int, str, str]:
 
 
 if __name__ == "__main__":
-    status, out, err = verify(sys.argv[3:], Path(os.environ["FAKE_ATTESTATIONS"]))
+    status, out, err = verify(
+        sys.argv[3:],
+        Path(os.environ["FAKE_ATTESTATIONS"]),
+        os.environ["FAKE_REGISTRY_URL"],
+        Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker"),
+    )
     sys.stdout.write(out)
     sys.stderr.write(err)
     sys.exit(status)

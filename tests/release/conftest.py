@@ -145,3 +145,14 @@ def registry_of_its_own() -> Iterator[LocalRegistry]:
         pytest.skip(str(error))
     yield registry
     registry.stop()
+
+
+@pytest.fixture
+def private_registry() -> Iterator[LocalRegistry]:
+    """A real registry, empty, that answers only a client logged in (a private package)."""
+    try:
+        registry = LocalRegistry(private=True)
+    except RegistryUnavailableError as error:
+        pytest.skip(str(error))
+    yield registry
+    registry.stop()

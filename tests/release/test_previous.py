@@ -31,9 +31,13 @@ def found(oci_registry, name: str) -> Previous:
     return find_previous(Registry(oci_registry.url, name), f"ghcr.io/{name}")
 
 
-def gh(store: Path):
+def gh(registry, store: Path):
+    """`gh attestation verify` answering from `store`, the subject's host leading to `registry`
+    (no Docker login: a public package)."""
+
     def run(command):
-        status, out, err = attestations.verify(list(command[3:]), store)
+        arguments = list(command[3:])
+        status, out, err = attestations.verify(arguments, store, registry.url, store / "docker")
         return subprocess.CompletedProcess(command, status, out, err)
 
     return run
@@ -47,13 +51,13 @@ def test_latest_is_found_by_the_digest_the_registry_names_and_verified(
     assert (previous.digest, previous.found_as) == (digest, "latest")
     assert previous.reference == f"ghcr.io/{name}@{digest}"
     attest(tmp_path, digest, certificate(REPOSITORY, "refs/heads/main"))
-    said = verify(previous, REPOSITORY, "main", gh(tmp_path))
+    said = verify(previous, REPOSITORY, "main", gh(oci_registry, tmp_path))
     assert said == (
         f"ghcr.io/{name}@{digest} is verified: built by {REPOSITORY}'s release workflow on "
         "refs/heads/main"
     )
     attest(tmp_path, digest, certificate(REPOSITORY, "refs/tags/v0.1.5"))
-    assert "on refs/tags/v0.1.5" in verify(previous, REPOSITORY, "main", gh(tmp_path))
+    assert "on refs/tags/v0.1.5" in verify(previous, REPOSITORY, "main", gh(oci_registry, tmp_path))
 
 
 def test_a_repository_with_no_image_is_the_first_release_whatever_git_tags_exist(
@@ -89,7 +93,7 @@ def test_a_latest_not_attested_by_this_repositorys_release_fails_naming_its_dige
     if certificates:
         attest(tmp_path, digest, *certificates)
     with pytest.raises(PreviousImageError) as raised:
-        verify(found(oci_registry, name), REPOSITORY, "main", gh(tmp_path))
+        verify(found(oci_registry, name), REPOSITORY, "main", gh(oci_registry, tmp_path))
     said = str(raised.value)
     assert f"ghcr.io/{name}@{digest} (latest)" in said
     assert why in said
@@ -110,11 +114,13 @@ def test_a_latest_gone_while_release_images_remain_extends_the_newest_of_them(
     assert (previous.digest, previous.found_as) == (restamped, "0.1.5-20261123060000")
     assert "latest is gone" in previous.why
     attest(tmp_path, restamped, certificate(REPOSITORY, "refs/tags/v0.1.5"))
-    assert verify(previous, REPOSITORY, "main", gh(tmp_path)).endswith("on refs/tags/v0.1.5")
+    assert verify(previous, REPOSITORY, "main", gh(oci_registry, tmp_path)).endswith(
+        "on refs/tags/v0.1.5"
+    )
     attest(tmp_path, older, certificate(REPOSITORY, "refs/heads/main"))
     (tmp_path / f"{restamped}.json").unlink()  # the newest is not verified: never passed over
     with pytest.raises(PreviousImageError, match=f"@{restamped} \\(0.1.5-20261123060000\\)"):
-        verify(previous, REPOSITORY, "main", gh(tmp_path))
+        verify(previous, REPOSITORY, "main", gh(oci_registry, tmp_path))
 
 
 def test_latest_moved_back_to_an_older_verified_release_is_refused_naming_both_digests(
@@ -129,7 +135,7 @@ def test_latest_moved_back_to_an_older_verified_release_is_refused_naming_both_d
     assert found(oci_registry, name).digest == newest
     oci_registry.tag(name, older, "latest")
     with pytest.raises(PreviousImageError) as raised:
-        verify(found(oci_registry, name), REPOSITORY, "main", gh(tmp_path))
+        verify(found(oci_registry, name), REPOSITORY, "main", gh(oci_registry, tmp_path))
     said = str(raised.value)
     assert f"ghcr.io/{name}:latest names {older}" in said
     assert f"the newest release image in the registry is {newest} (0.1.5-20261123060000)" in said
@@ -169,7 +175,7 @@ def test_a_workflow_whose_name_starts_with_release_yml_is_refused(oci_registry, 
     workflow = ".github/workflows/release.yml.bak.yml"
     attest(tmp_path, digest, certificate(REPOSITORY, "refs/heads/main", workflow))
     with pytest.raises(PreviousImageError) as raised:
-        verify(found(oci_registry, name), REPOSITORY, "main", gh(tmp_path))
+        verify(found(oci_registry, name), REPOSITORY, "main", gh(oci_registry, tmp_path))
     said = str(raised.value)
     assert f"signed by https://github.com/{REPOSITORY}/{workflow}@refs/heads/main" in said
     assert f"not by exactly https://github.com/{REPOSITORY}/.github/workflows/release.yml" in said
@@ -213,7 +219,7 @@ def test_the_command_prints_the_previous_image_and_says_it_in_the_summary(
 ):
     digest = oci_registry.push(name, ["latest"])
     attest(tmp_path, digest, certificate(name, "refs/heads/main"))
-    monkeypatch.setattr("tools.release.cli._gh", gh(tmp_path))
+    monkeypatch.setattr("tools.release.cli._gh", gh(oci_registry, tmp_path))
     summary = tmp_path / "summary.md"
     environ = {"RELEASE_REGISTRY_URL": oci_registry.url, "GITHUB_TOKEN": ""}
     argv = ["previous-image", "--repository", name, "--summary", str(summary)]
@@ -233,7 +239,7 @@ def test_the_command_fails_naming_an_unverified_latest(
     oci_registry, name, tmp_path, capsys, monkeypatch
 ):
     digest = oci_registry.push(name, ["latest"])
-    monkeypatch.setattr("tools.release.cli._gh", gh(tmp_path))
+    monkeypatch.setattr("tools.release.cli._gh", gh(oci_registry, tmp_path))
     environ = {"RELEASE_REGISTRY_URL": oci_registry.url, "GITHUB_ACTIONS": "true"}
     assert main(["previous-image", "--repository", name], environ) == 1
     said = capsys.readouterr()

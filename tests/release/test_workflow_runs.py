@@ -35,6 +35,7 @@ from tests.release.attestations import attest, certificate
 from tests.release.github_answers import BASE, RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
+from tools.release.published import CREATED, VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -203,7 +204,7 @@ class Release:
         answer_rulesets(server, [RULESET])
         server.route(MANIFEST, 200, "{}")
         # The previous release, in the registry and attested by v0.1.5's run.
-        for tag in LATEST_TAGS:
+        for tag in [*LATEST_TAGS, LATEST]:
             server.route(f"/v2/octo/cryptopredict/manifests/{tag}", 200, LATEST_INDEX)
         server.route("/v2/octo/cryptopredict/tags/list", 200, json.dumps({"tags": LATEST_TAGS}))
         # The package's versions, as the publish job's retention lists them: none to delete.
@@ -230,7 +231,8 @@ class Release:
                 "FAKE_ATTESTATIONS": str(self.attestations),
                 "GIT_CONFIG_GLOBAL": str(gitconfig),
                 "GITHUB_API_URL": server.url,
-                "RELEASE_REGISTRY_URL": server.url,
+                "RELEASE_REGISTRY_URL": server.url,  # where ghcr.io leads, for the tooling
+                "FAKE_REGISTRY_URL": server.url,  # and for gh
             },
             action_outputs={"build": {"digest": DIGEST}},
         )
@@ -405,6 +407,7 @@ def test_a_rerun_of_the_deploy_after_main_dropped_the_commit_never_reads_the_hoo
 
 def released(release: Release, x: str) -> tuple[WorkflowRun, dict[str, str]]:
     version = release.runner.run(push_event(x, "Add a pair #minor"), only=["version"])
+    assert version.result("version") == "success", version.failure().output
     outputs = version.jobs["version"].outputs
     release.answer_render(outputs["build-tag"])
     # test and smoke run in a container and on docker: stood in for as succeeded.
@@ -448,6 +451,7 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
         "GET",  # the index latest names, by the version job
         "GET",  # the registry's tags
         "GET",  # the newest release image's index (latest's own)
+        "GET",  # the same, by digest, as gh resolves it
         "GET",  # /meta
         "GET",  # the package's versions, by the publish job's retention
         "GET",  # the manifest, anonymously
@@ -799,6 +803,7 @@ def test_start_anew_is_one_runs_input_forwarded_to_the_rebuild_it_dispatches(rel
 def registry(release, registry_of_its_own):
     """The version job asks a real registry of its own, holding `octo/cryptopredict`'s images."""
     release.runner.environ["RELEASE_REGISTRY_URL"] = registry_of_its_own.url
+    release.runner.environ["FAKE_REGISTRY_URL"] = registry_of_its_own.url
     return registry_of_its_own
 
 
@@ -871,6 +876,59 @@ def test_a_latest_deleted_while_release_images_remain_extends_the_newest_verifie
     outputs = version_job(release, event).jobs["version"].outputs
     assert outputs["previous"] == f"ghcr.io/octo/cryptopredict@{newest}"
     assert outputs["record-start"] == ""
+
+
+def publish_into(release: Release, registry, outputs: dict[str, str]) -> str:
+    """What `publish` does to the registry for a push's release `outputs`: its image under the
+    run's tags, annotated as the build annotates it, attested by the run."""
+    annotations = {VERSION: outputs["version"], CREATED: outputs["created"]}
+    digest = registry.push(REPOSITORY, outputs["image-tags"].splitlines(), annotations=annotations)
+    attest(release.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
+    return digest
+
+
+@pytest.mark.slow  # two whole runs: dozens of git and Python processes
+def test_a_private_packages_second_release_extends_the_first_verified(release, private_registry):
+    """Issue 76, bar 2: GHCR packages are private when created; a fork set up without Render
+    releases on one. Both releases read the registry as the job's token can (the version job
+    logs in before gh resolves the image), and the second extends the first, verified."""
+    for name in ("RELEASE_REGISTRY_URL", "FAKE_REGISTRY_URL"):
+        release.runner.environ[name] = private_registry.url
+    release.runner.variables["RENDER_SERVICE_URL"] = ""  # Render off: nothing pulls anonymously
+    v015 = private_registry.push(REPOSITORY, LATEST_TAGS)
+    attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    first, outputs = released(release, release.push("Add a pair"))
+    assert outputs["previous"] == f"ghcr.io/octo/cryptopredict@{v015}"
+    assert {job: first.result(job) for job in ("image", "tag", "publish")} == dict.fromkeys(
+        ("image", "tag", "publish"), "success"
+    )
+    v020 = publish_into(release, private_registry, outputs)
+    release.remote.checkout(outputs["sha"])
+    y = release.remote.commit("Add another pair")
+    release.remote.move_branch(y)
+    second, outputs = released(release, y)
+    assert (outputs["version"], outputs["previous"]) == (
+        "0.3.0",
+        f"ghcr.io/octo/cryptopredict@{v020}",
+    )
+    [summary] = sorted((release.tmp / "jobs").glob("version-*.summary"))[-1:]
+    assert f"{v020} is verified: built by octo/cryptopredict's release workflow" in (
+        summary.read_text()
+    )
+    assert {job: second.result(job) for job in ("image", "tag", "publish")} == dict.fromkeys(
+        ("image", "tag", "publish"), "success"
+    )
+    assert (
+        f"PREVIOUS_IMAGE=ghcr.io/octo/cryptopredict@{v020}"
+        in build_step(second).inputs["build-args"]
+    )
+    # Without the login, gh cannot resolve the image of a private package.
+    login = [s for s in release.runner.workflow["jobs"]["version"]["steps"] if "login" in str(s)]
+    for step in login:
+        release.runner.workflow["jobs"]["version"]["steps"].remove(step)
+    refused = version_job(release, push_event(y))
+    assert refused.failure().name == "Find the release image this one extends, by digest, verified"
+    assert "remote registry authorization failed, please authenticate" in (refused.failure().output)
 
 
 # Issue 62: a job cancelled at its limit (`timeout-minutes`), and the re-run of failed jobs

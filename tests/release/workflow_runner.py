@@ -11,11 +11,14 @@ What it does as GitHub does:
   parentheses and `startsWith`; strings compare ignoring case, as GitHub's do;
 - `run:` steps through `bash --noprofile --norc -eo pipefail` (what `shell: bash` runs), in the
   job's checkout, with GITHUB_OUTPUT (read back as the step's outputs), GITHUB_STEP_SUMMARY
-  (the job's summary file, beside its workspace), GITHUB_REF, GITHUB_SHA,
+  (the job's summary file, beside its workspace), GITHUB_REF, GITHUB_SHA, GITHUB_ACTOR,
   GITHUB_REF_NAME, GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_WORKSPACE and
   RUNNER_TEMP;
 - `actions/checkout`: a fresh clone of the scratch remote at the run's commit, `origin/<branch>`
   pointing at that commit for a run on a branch, as the action leaves it;
+- `docker/login-action`: what its `docker login` leaves, the registry's credentials in the
+  job's Docker config (`~/.docker/config.json`); each job has a home of its own, as each job
+  has a machine of its own on GitHub, so no job finds another's login;
 - "Re-run failed jobs": `reuse` gives jobs that are not run again, with the outputs of the
   attempt that ran them;
 - a job cancelled at its `timeout-minutes`: `time_out` names the step running when the limit
@@ -23,15 +26,17 @@ What it does as GitHub does:
   only the steps whose `if:` calls a status function run (`always()` documentedly does); the
   workflow goes on, and a job that needs it is skipped unless its `if:` says otherwise.
 
-What it does not: any other action (`setup-python`, docker's, the attestation) is a no-op that
-evaluates its inputs (so a secret it would read is recorded) and returns the outputs the test
-gives for its step id; containers, services and environments' rules are not emulated; a matrix
+What it does not: any other action (`setup-python`, docker's builds, the attestation) is a no-op
+that evaluates its inputs (so a secret it would read is recorded) and returns the outputs the
+test gives for its step id; containers, services and environments' rules are not emulated; a matrix
 runs its first combination. Every read of the `secrets` context is recorded, with its job and
 step, before the step runs.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import subprocess
@@ -461,7 +466,7 @@ class Runner:
         temp.mkdir(exist_ok=True)
         environment = {
             "PATH": f"{self.tools}:{os.environ['PATH']}",
-            "HOME": str(workspace.parent),
+            "HOME": str(_home(workspace)),
             "PYTHONPATH": str(self.python_path),
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_CONFIG_GLOBAL": os.devnull,
@@ -473,6 +478,7 @@ class Runner:
             "GITHUB_REF_NAME": event.ref.split("/", 2)[-1],
             "GITHUB_SHA": event.sha,
             "GITHUB_REPOSITORY": event.repository,
+            "GITHUB_ACTOR": "octo",  # github.actor
             "GITHUB_RUN_ID": "1",  # github.run_id
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_WORKSPACE": str(workspace),
@@ -500,7 +506,20 @@ class Runner:
             assert "ref" not in inputs, "the runner checks out the run's own commit only"
             checkout_run(self.remote, workspace, event.sha, event.ref)
             return {}
+        if action == "docker/login-action":
+            login = f"{inputs['username']}:{inputs['password']}".encode()
+            config = _home(workspace) / ".docker" / "config.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            auth = {"auth": base64.b64encode(login).decode()}
+            config.write_text(json.dumps({"auths": {inputs["registry"]: auth}}))
         return dict(self.action_outputs.get(str(step_id), {}))
+
+
+def _home(workspace: Path) -> Path:
+    """The job's home directory, beside its workspace."""
+    home = workspace.parent / f"{workspace.name}.home"
+    home.mkdir(exist_ok=True)
+    return home
 
 
 def _needs(definition: Mapping[str, Any]) -> list[str]:

@@ -62,17 +62,20 @@ def _get(url: str, headers: dict[str, str], timeout: float) -> Answer:
         raise RegistryUnknownError(str(getattr(error, "reason", error))) from None
 
 
-def bearer_token(challenge: str, timeout: float, credentials: str = "") -> str | None:
-    """The token a `Bearer realm=...` challenge hands a client: with `credentials` (`user:token`)
-    a logged-in one, without them an anonymous one; None when the registry gives none."""
+def authorization(challenge: str, timeout: float, credentials: str = "") -> str | None:
+    """The `Authorization` header a 401's challenge asks for: with `credentials` (`user:token`)
+    a logged-in client's (`Basic` itself, or the token a `Bearer realm=...` service hands it),
+    without them an anonymous one's (a `Bearer` token only); None when there is none to send."""
     scheme, _, parameters = challenge.partition(" ")
+    basic = base64.b64encode(credentials.encode()).decode() if credentials else ""
+    if scheme.lower() == "basic":
+        return f"Basic {basic}" if basic else None
     if scheme.lower() != "bearer":
         return None
     fields = dict(_CHALLENGE.findall(parameters))
     realm = fields.pop("realm", "")
     if urllib.parse.urlsplit(realm).scheme not in ("https", "http"):
         return None
-    basic = base64.b64encode(credentials.encode()).decode() if credentials else ""
     headers = {"Authorization": f"Basic {basic}"} if basic else {}
     answer = _get(f"{realm}?{urllib.parse.urlencode(fields)}", headers, timeout)
     if answer.status in REFUSED:
@@ -84,13 +87,13 @@ def bearer_token(challenge: str, timeout: float, credentials: str = "") -> str |
         token = document.get("token") or document.get("access_token")
     except (ValueError, AttributeError):
         raise RegistryUnknownError("its token service did not answer JSON") from None
-    return str(token) if token else None
+    return f"Bearer {token}" if token else None
 
 
 class Registry:
     """One repository of a registry, through the OCI distribution API (`GET /v2/<name>/...`):
     a 401's challenge is answered once, with `credentials` (`user:token`) or anonymously, and
-    its token kept for the requests after it."""
+    what it asked for kept for the requests after it."""
 
     def __init__(
         self, base_url: str, name: str, *, credentials: str = "", timeout: float = 10.0
@@ -99,15 +102,16 @@ class Registry:
         self.name = name
         self.credentials = credentials
         self.timeout = timeout
-        self.token: str | None = None
+        self.authorization: str | None = None
 
     def get(self, path: str) -> Answer:
         """`path` under `/v2/<name>/` (or a registry-relative `/v2/...` link), as an answer."""
         url = f"{self.base_url}{path}" if path.startswith("/") else self.url(path)
         answer = _get(url, self._headers(), self.timeout)
-        if answer.status == 401 and answer.challenge and self.token is None:
-            self.token = bearer_token(answer.challenge, self.timeout, self.credentials) or ""
-            if self.token:
+        if answer.status == 401 and answer.challenge and self.authorization is None:
+            asked = authorization(answer.challenge, self.timeout, self.credentials)
+            self.authorization = asked or ""
+            if asked:
                 answer = _get(url, self._headers(), self.timeout)
         return answer
 
@@ -116,8 +120,8 @@ class Registry:
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": ACCEPT}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if self.authorization:
+            headers["Authorization"] = self.authorization
         return headers
 
 
