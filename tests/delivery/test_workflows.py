@@ -236,8 +236,9 @@ def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
         if name not in KEY_JOBS:
             assert job["permissions"].get("contents") != "write", name
             assert "/git/refs" not in str(job.get("steps", [])), name
-        # image pushes the untagged build, which moves no tag; publish moves the tags.
-        if name not in ("publish", "image"):
+        # image pushes the untagged build, which moves no tag; publish moves the tags;
+        # retention deletes versions no live tag names (issue 76: its own job, after deploy).
+        if name not in ("publish", "image", "retention"):
             assert job["permissions"].get("packages") != "write", name
     for name in KEY_JOBS:
         assert jobs[name]["permissions"] == {"contents": "write", "actions": "read"}
@@ -501,8 +502,11 @@ def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     assert '--ref="$GITHUB_REF"' in plan["run"]
     # Only tag writes contents and only publish signs: a branch run pushes an untagged digest.
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
-    assert writers == {"image", "tag", "publish", "dispatch", "keepalive", "remove-tags"}
+    assert writers == {
+        "image", "tag", "publish", "dispatch", "keepalive", "remove-tags", "retention"
+    }  # fmt: skip
     assert jobs["dispatch"]["permissions"] == {"actions": "write"}
+    assert "publish" in ancestors(jobs, "retention"), "retention only after publish"
 
 
 def test_a_schedule_on_main_rebuilds_the_newest_tag_in_a_run_on_that_tag():
@@ -676,15 +680,28 @@ def test_moving_the_image_tags_is_the_last_thing_publish_does():
     """Issue 51: nothing that can fail runs after `latest` moves; should moving the tags fail
     half-way, the error says `latest` may be ahead of production and how to recover."""
     steps = release()["jobs"]["publish"]["steps"]
-    # After it only retention (issue 68), which cannot fail the job.
-    [*_, move, retention] = steps
-    assert retention["continue-on-error"] is True
-    assert "tools.release retention" in retention["run"]
+    [*_, move] = steps
     assert "imagetools create" in move["run"]
     assert (
         "latest may already name $DIGEST while production runs the previous image" in (move["run"])
     )
     assert "re-run the failed jobs" in move["run"]
+
+
+def test_retention_runs_last_in_its_own_job_and_never_fails_the_release():
+    """Issue 76: after the deploy, whatever the deploy did; production's image is the one the
+    service reports, never one the run's inputs name; a cap on the deletions of one run."""
+    jobs = release()["jobs"]
+    job = jobs["retention"]
+    assert set(job["needs"]) >= {"publish", "deploy"}
+    assert job["if"].startswith("!cancelled() && needs.publish.result == 'success'")
+    assert not [name for name, other in jobs.items() if "retention" in other.get("needs", [])]
+    [step] = [s for s in job["steps"] if "tools.release retention" in s.get("run", "")]
+    assert step["continue-on-error"] is True
+    assert step["env"]["SERVICE_URL"] == "${{ vars.RENDER_SERVICE_URL }}"
+    assert "--max-deletions" in step["run"]
+    assert "inputs" not in str(job)
+    assert "outputs.previous" not in str(job)
 
 
 def test_a_run_that_deploys_checks_the_repositorys_rules_in_its_first_minute():

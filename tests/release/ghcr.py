@@ -1,6 +1,7 @@
 """A package on GHCR as the release leaves it, on a loopback server: GitHub's packages API
 ("List package versions for a package owned by a user/an organization", "Delete package
 version": the documented shapes, `metadata.container.tags` included), the registry's manifests,
+and production's /healthz (the model version it serves: a build's `X.Y.Z-stamp` tag).
 Each release pushes what a BuildKit build with provenance and SBOM
 pushes by digest (an index naming two platform manifests and their attestation manifest, each
 also a version of the package), moves `latest`, `X.Y.Z` and `X.Y.Z-stamp` to it, and stores the
@@ -38,6 +39,9 @@ class Package:
     kind: str = "User"  # the owner's account: User or Organization
     versions: dict[int, Version] = field(default_factory=dict)
     refuse: set[int] = field(default_factory=set)  # versions whose deletion GitHub refuses
+    undated: set[int] = field(default_factory=set)  # versions listed without `created_at`
+    registry_error: bool = False  # the registry answers HTTP 500 for every manifest
+    serving: str = ""  # the model version production's /healthz reports
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
@@ -73,6 +77,8 @@ def serving(package: Package) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path, _, query = self.path.partition("?")
+            if path == "/healthz":
+                return self._json(200, {"status": "ok", "model_version": package.serving})
             if path == f"/repos/{package.owner}/{package.name}":
                 owner = {"login": package.owner, "type": package.kind}
                 return self._json(
@@ -81,6 +87,8 @@ def serving(package: Package) -> Iterator[str]:
             if re.fullmatch(base, path):
                 return self._json(200, self._page(dict(p.split("=") for p in query.split("&"))))
             found = re.fullmatch(rf"/v2/{package.owner}/{package.name}/manifests/(.+)", path)
+            if found and package.registry_error:
+                return self._json(500, {"errors": [{"code": "UNKNOWN"}]})
             if found:
                 return self._manifest(found[1])
             return self._json(404, {"message": "Not Found"})
@@ -99,12 +107,24 @@ def serving(package: Package) -> Iterator[str]:
         def _page(self, query: dict[str, str]) -> list[dict]:
             size, page = int(query["per_page"]), int(query["page"])
             ordered = sorted(package.versions.values(), key=lambda v: v.created, reverse=True)
-            return [
-                {"id": v.id, "name": v.digest, "package_html_url": "", "created_at":
-                 f"{v.created:%Y-%m-%dT%H:%M:%SZ}", "updated_at": f"{v.created:%Y-%m-%dT%H:%M:%SZ}",
-                 "metadata": {"package_type": "container", "container": {"tags": list(v.tags)}}}
-                for v in ordered[(page - 1) * size : page * size]
-            ]  # fmt: skip
+            return [self._listed(v) for v in ordered[(page - 1) * size : page * size]]
+
+        def _listed(self, version: Version) -> dict:
+            stamp = f"{version.created:%Y-%m-%dT%H:%M:%SZ}"
+            entry = {
+                "id": version.id,
+                "name": version.digest,
+                "package_html_url": "",
+                "created_at": stamp,
+                "updated_at": stamp,
+                "metadata": {
+                    "package_type": "container",
+                    "container": {"tags": list(version.tags)},
+                },
+            }
+            if version.id in package.undated:
+                del entry["created_at"]
+            return entry  # fmt: skip
 
         def _manifest(self, reference: str) -> None:
             for version in package.versions.values():

@@ -1,6 +1,7 @@
-"""Registry retention after a release publishes (issue 68, bar 4): a month of six-hourly releases
-of a package on a local stand-in for GHCR's packages API and registry (tests/release/ghcr.py),
-`python -m tools.release retention` run after each one, as the publish job runs it."""
+"""Registry retention after a release deploys (issue 68, bar 4; issue 76, bar 3): a month of
+six-hourly releases of a package on a local stand-in for GHCR's packages API, registry and
+production's /healthz (tests/release/ghcr.py), `python -m tools.release retention` run after each
+one, as the retention job runs it; and a retention that fails closed."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from tools.release.cli import main
 START = datetime(2026, 10, 1, 0, 23, tzinfo=UTC)
 
 
-def retention(url: str, production: str, *, now: datetime, monkeypatch) -> int:
+def retention(url: str, *args: str, now: datetime, monkeypatch, registry: str = "") -> int:
+    """The retention job's command, with production served at `url` (Render on)."""
     monkeypatch.setattr("tools.release.cli.datetime", _Clock(now))
-    environ = {"GITHUB_API_URL": url, "RELEASE_REGISTRY_URL": url, "GITHUB_TOKEN": "ghs_job"}
-    argv = ["retention", "--repository", "octo/cryptopredict", "--production", production]
-    return main([*argv, "--keep-days", "7"], environ)
+    environ = {"GITHUB_API_URL": url, "RELEASE_REGISTRY_URL": registry or url,
+               "GITHUB_TOKEN": "ghs_job"}  # fmt: skip
+    argv = ["retention", "--repository", "octo/cryptopredict", "--service-url", url]
+    return main([*argv, "--keep-days", "7", *args], environ)
 
 
 class _Clock:
@@ -30,18 +33,16 @@ class _Clock:
 
 
 def a_month(package: Package, url: str, monkeypatch, capsys) -> list[tuple[str, datetime, str]]:
-    """120 releases six hours apart, a push to main (a new X.Y.Z) every third, each then kept
-    by the rule; (version, pushed at, index digest) of each."""
+    """120 releases six hours apart, a push to main (a new X.Y.Z) every third, each deployed,
+    then kept by the rule; (version, pushed at, index digest) of each."""
     released: list[tuple[str, datetime, str]] = []
     for number in range(120):
         at = START + timedelta(hours=6 * number)
         version = f"0.{1 + number // 3}.0"
-        production = f"ghcr.io/octo/cryptopredict@{released[-1][2]}" if released else ""
         released.append((version, at, package.release(version, at)))
-        assert (
-            retention(url, production, now=at + timedelta(minutes=40), monkeypatch=monkeypatch) == 0
-        )
-        capsys.readouterr()
+        package.serving = f"{version}-{at:%Y%m%d%H%M%S}"
+        assert retention(url, now=at + timedelta(minutes=40), monkeypatch=monkeypatch) == 0
+        assert "nothing was deleted" not in capsys.readouterr().out
     return released
 
 
@@ -57,20 +58,32 @@ def test_a_month_of_releases_keeps_exactly_what_the_rule_keeps(kind, monkeypatch
         for version, at, digest in released
         if newest_of_each[version] == digest  # a live tag: latest, or its X.Y.Z
         or at >= last + timedelta(minutes=40) - timedelta(days=7)  # the last week's builds
-        or digest == released[-2][2]  # production's, until the deploy that follows
     }
     assert len(kept_indexes) == 40 + 28 - 10, "every X.Y.Z, and the week's rebuilds of them"
     # Each kept image whole: its index, the manifests it names, its provenance and bundle.
-    indexes = {v.digest: v for v in package.versions.values() if v.manifests and v.tags[:1] != []}
-    images = {digest for digest in indexes if not indexes[digest].tags[0].startswith("sha256-")}
-    assert images == kept_indexes
-    whole = set()
-    for digest in kept_indexes:
-        whole |= {digest, *indexes[digest].manifests}
-        referrers = package.tagged(digest.replace(":", "-", 1))
-        whole |= {referrers, *indexes[referrers].manifests}
-    assert package.digests() == whole
+    assert images(package) == kept_indexes
+    assert package.digests() == whole(package, kept_indexes)
     assert package.tagged("latest") == released[-1][2]
+
+
+def images(package: Package) -> set[str]:
+    """The release images the package holds: its tagged indexes but the referrers'."""
+    return {
+        v.digest
+        for v in package.versions.values()
+        if v.tags and not v.tags[0].startswith("sha256-")
+    }
+
+
+def whole(package: Package, indexes: set[str]) -> set[str]:
+    """Every digest the release images `indexes` need: each index, the manifests it names, its
+    referrers index and the bundle that names."""
+    named = {v.digest: v.manifests for v in package.versions.values()}
+    found = set()
+    for digest in indexes:
+        referrers = package.tagged(digest.replace(":", "-", 1))
+        found |= {digest, *named[digest], referrers, *named[referrers]}
+    return found
 
 
 def test_a_deletion_github_refuses_is_said_and_the_release_stays_green(monkeypatch, capsys):
@@ -81,11 +94,13 @@ def test_a_deletion_github_refuses_is_said_and_the_release_stays_green(monkeypat
         package.release("0.2.0", START + timedelta(days=9))
         [refused] = [v.id for v in package.versions.values() if v.digest == first]
         package.refuse.add(refused)
+        package.serving = "0.2.0-20261010002300"
         now = START + timedelta(days=9, minutes=40)
-        assert retention(url, "", now=now, monkeypatch=monkeypatch) == 0
+        assert retention(url, now=now, monkeypatch=monkeypatch) == 0
     said = capsys.readouterr().out
     assert f"::warning title=retention::{first} (0.1.0-20261001002300; pushed" in said
     assert "Resource not accessible by integration" in said
+    assert "role Admin in the package's settings -> Manage Actions access" in said
     assert first in package.digests(), "refused, so still there"
     assert "deleted 5" in said, "the rest of the old build went: its manifests and provenance"
 
@@ -94,7 +109,101 @@ def test_a_package_github_will_not_list_deletes_nothing_and_says_so(monkeypatch,
     package = Package("octo", "elsewhere")  # the repository's API answers 404
     with serving(package) as url:
         package.release("0.1.0", START)
-        assert retention(url, "", now=START + timedelta(days=30), monkeypatch=monkeypatch) == 0
+        assert retention(url, now=START + timedelta(days=30), monkeypatch=monkeypatch) == 0
     said = capsys.readouterr().out
     assert said.startswith("::warning title=retention::nothing was deleted from ghcr.io/")
     assert len(package.versions) == 6
+
+
+def two_builds_of_0_1_0_then_0_2_0(package: Package) -> tuple[str, str, str]:
+    """0.1.0 built on the first, again on the second (its tag moves), 0.2.0 on the tenth."""
+    first = package.release("0.1.0", START)
+    again = package.release("0.1.0", START + timedelta(days=1))
+    return first, again, package.release("0.2.0", START + timedelta(days=9))
+
+
+NOW = START + timedelta(days=9, minutes=40)
+
+
+@pytest.mark.parametrize("fault", ["registry error", "registry unreachable", "no /healthz"])
+def test_a_call_that_goes_unanswered_deletes_nothing_and_says_so(fault, monkeypatch, capsys):
+    package = Package("octo", "cryptopredict")
+    with serving(package) as url:
+        two_builds_of_0_1_0_then_0_2_0(package)
+        package.serving = "0.2.0-20261010002300"
+        package.registry_error = fault == "registry error"
+        registry = "http://127.0.0.1:9" if fault == "registry unreachable" else ""
+        held = package.digests()
+        service = ["--service-url", "http://127.0.0.1:9"] if fault == "no /healthz" else []
+        assert retention(url, *service, now=NOW, monkeypatch=monkeypatch, registry=registry) == 0
+        assert package.digests() == held, "the first build would have gone"
+    said = capsys.readouterr().out
+    assert said.startswith(
+        "::warning title=retention::nothing was deleted from ghcr.io/octo/cryptopredict this run: "
+    )
+    assert "deleted" not in said.split("this run: ", 1)[1]
+
+
+def test_production_is_kept_whole_whatever_the_run_was_asked(monkeypatch, capsys):
+    """A start-anew run names no previous image: production's comes from the service itself.
+    Here the deploy of the second 0.1.0 failed, so production still serves the first build,
+    which no tag keeps and whose week is over."""
+    package = Package("octo", "cryptopredict")
+    with serving(package) as url:
+        first, again, newest = two_builds_of_0_1_0_then_0_2_0(package)
+        package.serving = "0.1.0-20261001002300"
+        assert retention(url, now=NOW, monkeypatch=monkeypatch) == 0
+    assert images(package) == {first, again, newest}
+    assert package.digests() == whole(package, {first, again, newest})
+    assert "kept 18 versions, deleted 0" in capsys.readouterr().out
+
+
+def test_a_new_index_keeps_the_older_manifests_it_names(monkeypatch, capsys):
+    """A rebuild whose platform manifests did not change names the versions an older build
+    pushed (one digest, one package version): they stay while the new index does."""
+    package = Package("octo", "cryptopredict")
+    with serving(package) as url:
+        first = package.release("0.1.0", START)
+        package.release("0.1.0", START + timedelta(days=1))
+        old = next(v for v in package.versions.values() if v.digest == first).manifests
+        at = START + timedelta(days=20)
+        rebuilt = package.push("0.2.0 rebuilt", at, ["latest", "0.2.0", "0.2.0-stamp"], old)
+        package.serving = "0.2.0-stamp"
+        assert retention(url, now=at + timedelta(minutes=40), monkeypatch=monkeypatch) == 0
+    assert set(old) <= package.digests(), "the new index's manifests stay"
+    assert first not in package.digests(), "the old index itself goes"
+    assert rebuilt in package.digests()
+    capsys.readouterr()
+
+
+def test_an_entry_without_a_creation_time_is_kept_with_a_warning(monkeypatch, capsys):
+    package = Package("octo", "cryptopredict")
+    with serving(package) as url:
+        undated = package.release("0.0.9", START - timedelta(days=1))
+        package.release("0.0.9", START - timedelta(hours=12))
+        [entry] = [v.id for v in package.versions.values() if v.digest == undated]
+        package.undated.add(entry)
+        _, again, newest = two_builds_of_0_1_0_then_0_2_0(package)
+        package.serving = "0.2.0-20261010002300"
+        assert retention(url, now=NOW, monkeypatch=monkeypatch) == 0
+    said = capsys.readouterr().out
+    assert f"::warning title=retention::{undated} (0.0.9-20260930002300) is listed without" in said
+    assert images(package) == {undated, package.tagged("0.0.9"), again, newest}
+    assert package.digests() == whole(package, images(package)), "the rest of the rule applied"
+
+
+def test_a_run_deletes_at_most_its_cap_the_oldest_first(monkeypatch, capsys):
+    package = Package("octo", "cryptopredict")
+    with serving(package) as url:
+        oldest = package.release("0.1.0", START - timedelta(days=1))
+        oldest_build = whole(package, {oldest})
+        _, again, newest = two_builds_of_0_1_0_then_0_2_0(package)
+        package.serving = "0.2.0-20261010002300"
+        assert retention(url, "--max-deletions", "4", now=NOW, monkeypatch=monkeypatch) == 0
+        said = capsys.readouterr().out
+        assert "kept 12 versions, deleted 4" in said
+        assert "8 more versions the rule does not keep wait for the next run" in said
+        assert len(oldest_build - package.digests()) == 4, "the four deleted are the oldest"
+        assert retention(url, now=NOW, monkeypatch=monkeypatch) == 0
+    assert "kept 12 versions, deleted 8" in capsys.readouterr().out
+    assert package.digests() == whole(package, {again, newest})

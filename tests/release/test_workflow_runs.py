@@ -55,6 +55,7 @@ SECRETS = {
 }
 LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "tag", "publish", "deploy"]
 MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
+VERSIONS = "/users/octo/packages/container/cryptopredict/versions"
 # The index `latest` names (the previous release, v0.1.5's), as the registry serves it, and
 # its digest.
 LATEST_INDEX = json.dumps(
@@ -207,8 +208,8 @@ class Release:
         for tag in [*LATEST_TAGS, LATEST]:
             server.route(f"/v2/octo/cryptopredict/manifests/{tag}", 200, LATEST_INDEX)
         server.route("/v2/octo/cryptopredict/tags/list", 200, json.dumps({"tags": LATEST_TAGS}))
-        # The package's versions, as the publish job's retention lists them: none to delete.
-        server.route("/users/octo/packages/container/cryptopredict/versions", 200, "[]")
+        # The package's versions, as the retention job lists them: none to delete.
+        server.route(VERSIONS, 200, "[]")
         self.attestations = tmp / "attestations"
         attest(self.attestations, LATEST, certificate(REPOSITORY, "refs/tags/v0.1.5"))
         self.plant_artifacts()  # none yet
@@ -410,6 +411,15 @@ def released(release: Release, x: str) -> tuple[WorkflowRun, dict[str, str]]:
     assert version.result("version") == "success", version.failure().output
     outputs = version.jobs["version"].outputs
     release.answer_render(outputs["build-tag"])
+    # The package as publish leaves it, for the retention job: the new image, tagged.
+    tags = ["latest", outputs["version"], outputs["build-tag"]]
+    listed = {
+        "id": 1,
+        "name": DIGEST,
+        "created_at": "2026-11-29T12:00:00Z",
+        "metadata": {"package_type": "container", "container": {"tags": tags}},
+    }
+    release.server.route(VERSIONS, 200, json.dumps([listed]))  # fmt: skip
     # test and smoke run in a container and on docker: stood in for as succeeded.
     run = release.runner.run(
         push_event(x, "Add a pair #minor"), reuse={"version": outputs, "test": {}, "smoke": {}}
@@ -453,16 +463,18 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
         "GET",  # the newest release image's index (latest's own)
         "GET",  # the same, by digest, as gh resolves it
         "GET",  # /meta
-        "GET",  # the package's versions, by the publish job's retention
         "GET",  # the manifest, anonymously
         "POST",  # the deploy hook
         "GET",  # /healthz
+        "GET",  # /healthz again, by the retention job: the image production serves
+        "GET",  # the package's versions
+        "GET",  # the manifest of the image kept: what it needs
     ]
-    # Retention ran last in publish, with the job's token, and deleted nothing there was not.
-    [kept] = [step for step in run.jobs["publish"].steps if step.name.startswith("Delete the")]
-    assert kept is run.jobs["publish"].steps[-1]
+    # Retention ran last, in its own job, with the job's token, and kept production's image.
+    assert run.result("retention") == "success"
+    [kept] = run.jobs["retention"].steps[-1:]
     assert kept.outcome == "success"
-    assert "kept 0 versions, deleted 0" in kept.output
+    assert "kept 1 versions, deleted 0" in kept.output
     # The key only ever went to the push, in a file only the job's user could read, since gone.
     assert not list((release.tmp / "jobs").rglob("key"))
     assert TAG_KEY not in "".join(step.output for step in run.steps())

@@ -20,8 +20,9 @@ check-pull     before the deploy: refuse unless Render can pull the image (the p
                or render.yaml names a registry credential)
 deploy         deploy an image digest on Render, while `latest` still points at it, and wait for
                /healthz to report it
-retention      after a release publishes: delete the package versions the rule does not keep
-               (live tags, production's, the last week's builds and what they need stay)
+retention      after a release deploys: delete the package versions the rule does not keep
+               (live tags, production's, the last week's builds and what they need stay);
+               nothing when a call goes unanswered
 blueprint      write render.yaml for a repository's image, or check the one committed
 keepalive      re-enable the release workflow, unless a maintainer disabled it
 remove-tag     stray release tags that block the releases: checked, said, removed with --yes
@@ -66,14 +67,7 @@ from tools.release.render import (
     trigger_deploy,
     wait_for_version,
 )
-from tools.release.retention import (
-    Package,
-    apply,
-    index_needs,
-    keep,
-    owner_path,
-    versions_of,
-)
+from tools.release.retention import Package, RetentionError, owner_path, retain
 from tools.release.rules import TAG_KEY_SECRET
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
 from tools.release.tagging import Repository
@@ -293,24 +287,22 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         credentials=f"{environ.get('GITHUB_ACTOR') or 'x-access-token'}:{token}" if token else "",
     )
     try:
-        owner = owner_path(api_url, args.repository, token)
-        package = Package(api_url, owner, name.rsplit("/", 1)[-1], token)
-        versions = versions_of(package)
-        production = {args.production.rpartition("@")[2]} - {""}
-        kept = keep(
-            versions,
+        package = Package(
+            api_url, owner_path(api_url, args.repository, token), name.rsplit("/", 1)[-1], token
+        )
+        said = retain(
+            package,
+            registry,
             now=datetime.now(UTC),
             keep_days=args.keep_days,
-            production=production,
-            needs=index_needs(registry),
+            service_url=args.service_url,
+            limit=args.max_deletions,
+            dry_run=args.dry_run,
         )
-        if args.dry_run:
-            print(f"would keep {len(kept)} of {len(versions)} versions of {image}")
-            return 0
-        for line in apply(package, versions, kept).said():
-            print(line)
-    except (GitHubError, RegistryUnknownError) as error:
-        print(f"::warning title=retention::nothing was deleted from {image}: {error}")
+    except (GitHubError, RegistryUnknownError, RetentionError, DeployError) as error:
+        print(f"::warning title=retention::nothing was deleted from {image} this run: {error}")
+    else:
+        print("\n".join(said))
     return 0
 
 
@@ -565,21 +557,29 @@ def _add_previous_command(commands: Any) -> None:
 def _add_retention_command(commands: Any) -> None:
     kept = commands.add_parser(
         "retention",
-        help="delete the package versions the retention rule does not keep; never fails "
-        "(reads $GITHUB_TOKEN, $GITHUB_API_URL, $RELEASE_REGISTRY_URL)",
+        help="delete the package versions the retention rule does not keep; never fails, and "
+        "deletes nothing when a call goes unanswered (reads $GITHUB_TOKEN, $GITHUB_API_URL, "
+        "$RELEASE_REGISTRY_URL)",
     )
     kept.add_argument("--repository", required=True, help="owner/name, as GITHUB_REPOSITORY")
     kept.add_argument("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
     kept.add_argument(
-        "--production",
+        "--service-url",
         default="",
-        help="the image production runs, by digest (the release this one extended)",
+        help="the production service (RENDER_SERVICE_URL): the image whose model version its "
+        "/healthz reports is kept (empty: nothing deployed)",
     )
     kept.add_argument(
         "--keep-days",
         type=float,
         default=7.0,
         help="every version pushed in these last days is kept (7)",
+    )
+    kept.add_argument(
+        "--max-deletions",
+        type=int,
+        default=100,
+        help="delete at most this many versions a run, the oldest first (100)",
     )
     kept.add_argument("--dry-run", action="store_true", help="say what would be kept only")
 

@@ -245,20 +245,28 @@ def _package(fork: Fork) -> tuple[str, str]:
     if linked.lower() != fork.repository.lower():
         raise MissingStepError(
             f"the package {image} belongs to {linked}, not {fork.repository}: this repository's "
-            "release can push and read it only once the package's settings -> Manage Actions "
-            f"access -> Add repository names {fork.repository} with the Write role "
+            "release can push, read and prune it only once the package's settings -> Manage "
+            f"Actions access -> Add repository names {fork.repository} with the Admin role "
+            "(Write pushes, but retention's deletions need Admin) "
             f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings)"
         )
     if tags and not fork.new_record and not _release_image(fork, image):
         raise MissingStepError(_tags_without_image(fork, image, tags, "no release image"))
     visibility = package.get("visibility")
+    role = (
+        "; retention's deletions need this repository's role Admin in its Manage Actions access "
+        "(GitHub gives it to the repository a package is linked to; no API shows it)"
+    )
     if visibility == "public":
-        return OK, f"package {image}: public, linked to {fork.repository}"
+        return OK, f"package {image}: public, linked to {fork.repository}{role}"
     if not all(_render_state(fork)):
-        return OK, f"package {image}: {visibility} (Render is off: nothing pulls it anonymously)"
+        return (
+            OK,
+            f"package {image}: {visibility} (Render is off: nothing pulls it anonymously){role}",
+        )
     credential = _blueprint(fork).credential
     if credential:
-        return OK, f"package {image}: {visibility}; render.yaml pulls it with {credential!r}"
+        return OK, f"package {image}: {visibility}; render.yaml pulls it with {credential!r}{role}"
     raise MissingStepError(
         f"the package {image} is {visibility}: Render pulls without credentials, so the deploy "
         "would fail. In its Package settings -> Danger Zone -> Change visibility -> Public "

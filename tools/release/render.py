@@ -105,6 +105,23 @@ def wait_for_version(
         sleep(interval)
 
 
+def served_version(service_url: str, *, timeout: float = 60.0) -> str:
+    """The model version the service serves, as its /healthz names it (`model_version`: the
+    build tag of its image); DeployError when it names none."""
+    url = f"{service_url.rstrip('/')}/healthz"
+    status, body = _get(url, timeout)
+    try:
+        version = json.loads(body).get("model_version")
+    except (ValueError, AttributeError):
+        version = None
+    if not isinstance(version, str) or not version:
+        said = f"HTTP {status}: " if status else "no answer: "
+        raise DeployError(
+            f"{url} named no model version ({said}{body[:200].decode(errors='replace')})"
+        )
+    return version
+
+
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
     """(status, body); status 0 with the reason as body when nothing answered."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})

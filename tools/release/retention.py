@@ -1,17 +1,18 @@
-"""What the image's package keeps after a release publishes, and the deletion of the rest
-(issue 68), through GitHub's packages API with the job's token.
+"""What the image's package keeps after a release deploys, and the deletion of the rest (issues
+68 and 76), through GitHub's packages API with the job's token.
 
-Kept:
-- every version a live tag names: `latest` and each `X.Y.Z`;
-- production's: the release this one extended, which Render runs until the deploy that follows
-  (an older one it still ran, after deploys that failed, is kept while its week lasts);
+Kept, each whole (the manifests its index names, whatever their age, and the attestations
+stored beside it: the OCI referrers tag `sha256-<hex>` and what its index names):
+- every version a live tag names: `latest` and each `X.Y.Z` (the newest build of that version);
+- production's: the image whose build tag (`X.Y.Z-YYYYmmddHHMMSS`, the model version) the
+  service's /healthz reports now, whatever this run was asked (a `start-anew` run included);
 - every version pushed in the last `keep_days` days, tagged or not (a failed run's digest stays
-  for a re-run of its jobs);
-- what a kept image needs: the manifests its index names (each platform's, BuildKit's
-  attestation manifests) and the attestations stored beside it (the OCI referrers tag
-  `sha256-<hex>`, and what its index names).
-Deleted: the rest (older timestamped builds, untagged digests nothing kept needs). A deletion
-that fails is said and never fails the release.
+  for a re-run of its jobs), and every version GitHub lists without a creation time.
+Deleted: the rest, oldest first, at most `limit` a run.
+
+It fails closed: a call that goes unanswered, or an answer that cannot be read, before the
+first deletion (the package's versions, production's model version, a manifest a kept image
+names) deletes nothing this run. A deletion GitHub refuses is said, and the others go on.
 """
 
 from __future__ import annotations
@@ -20,15 +21,25 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from tools.release.github import GitHubError, request, request_json
 from tools.release.registry import Registry, RegistryUnknownError
+from tools.release.render import served_version
 
 LIVE_TAG = re.compile(r"latest|\d+\.\d+\.\d+")
+REFERRERS_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.\w+)?")  # and cosign's .sig, .att
 PAGE = 100
 PERMISSION = "packages: write"
+ADMIN = (
+    "deleting a package version needs this repository's role Admin in the package's settings "
+    "-> Manage Actions access (Write is not enough)"
+)
+
+
+class RetentionError(Exception):
+    """Something retention must know could not be learnt: nothing is deleted this run."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class PackageVersion:
     id: int
     digest: str
     tags: tuple[str, ...]
-    created: datetime
+    created: datetime | None  # None: GitHub listed no creation time, so it is kept
 
 
 @dataclass(frozen=True)
@@ -59,15 +70,57 @@ class Outcome:
     kept: tuple[PackageVersion, ...]
     deleted: tuple[PackageVersion, ...]
     failed: tuple[tuple[PackageVersion, str], ...]  # (version, why)
+    left: int  # deletable, left for the next run (the cap, or a deletion that went unanswered)
+    warnings: tuple[str, ...] = field(default=())
 
     def said(self) -> list[str]:
         lines = [f"kept {len(self.kept)} versions, deleted {len(self.deleted)}"]
         lines += [f"deleted {_named(version)}" for version in self.deleted]
-        lines += [
-            f"::warning title=retention::{_named(version)} was not deleted: {why}"
-            for version, why in self.failed
+        warnings = [f"{_named(version)} was not deleted: {why}" for version, why in self.failed]
+        if self.left:
+            warnings.append(
+                f"{self.left} more versions the rule does not keep wait for the next run"
+            )
+        return lines + [
+            f"::warning title=retention::{line}" for line in (*self.warnings, *warnings)
         ]
-        return lines
+
+
+def retain(
+    package: Package,
+    registry: Registry,
+    *,
+    now: datetime,
+    keep_days: float,
+    service_url: str,
+    limit: int,
+    dry_run: bool = False,
+) -> list[str]:
+    """Apply the rule to the package (see the module), production's image read from the service
+    at `service_url` (none: Render is off); lines for the log. RetentionError, GitHubError or
+    DeployError, before anything is deleted, when a call goes unanswered."""
+    production = served_version(service_url) if service_url else ""
+    versions, warnings = versions_of(package)
+    if production and not any(production in version.tags for version in versions):
+        raise RetentionError(
+            f"production serves the model version {production}, and no version of the package "
+            "carries that tag, so its image cannot be told apart from the rest"
+        )
+    kept = keep(
+        versions,
+        now=now,
+        keep_days=keep_days,
+        production=production,
+        needs=index_needs(registry),
+    )
+    if dry_run:
+        deletable = len(versions) - len(kept)
+        return [
+            f"would keep {len(kept)} of {len(versions)} versions and delete "
+            f"{min(deletable, limit)} of the {deletable} the rule does not keep",
+            *warnings,
+        ]
+    return apply(package, versions, kept, limit=limit, warnings=warnings).said()
 
 
 def keep(
@@ -75,25 +128,26 @@ def keep(
     *,
     now: datetime,
     keep_days: float,
-    production: set[str],
+    production: str,
     needs: Callable[[str], set[str]],
 ) -> set[int]:
-    """The ids of the versions the rule keeps (see the module); `needs(digest)` names the
-    manifests a kept image's index refers to."""
+    """The ids of the versions the rule keeps (see the module): `production` is the build tag
+    production serves; `needs(digest)` names the manifests an index refers to, asked of every
+    kept version, new or old (a new index may name manifests an older build pushed)."""
     versions = list(versions)
     by_digest = {version.digest: version for version in versions}
-    referrers = {
-        tag.replace("-", ":", 1): version
-        for version in versions
-        for tag in version.tags
-        if tag.startswith("sha256-")
-    }
+    referrers: dict[str, list[PackageVersion]] = {}
+    for version in versions:
+        for tag in version.tags:
+            if found := REFERRERS_TAG.fullmatch(tag):
+                referrers.setdefault(f"sha256:{found[1]}", []).append(version)
     recent = now - timedelta(days=keep_days)
     roots = [
         version
         for version in versions
         if any(LIVE_TAG.fullmatch(tag) for tag in version.tags)
-        or version.digest in production
+        or production in version.tags
+        or version.created is None
         or version.created >= recent
     ]
     kept: dict[str, PackageVersion] = {}
@@ -102,26 +156,28 @@ def keep(
         if version.digest in kept:
             continue
         kept[version.digest] = version
-        named = needs(version.digest) if version.created < recent else set()
-        found = [by_digest[digest] for digest in named if digest in by_digest]
-        if version.digest in referrers:
-            found.append(referrers[version.digest])
-        roots += found
+        roots += [by_digest[digest] for digest in needs(version.digest) if digest in by_digest]
+        roots += referrers.get(version.digest, [])
     return {version.id for version in kept.values()}
 
 
-def versions_of(package: Package) -> list[PackageVersion]:
-    """Every version of the package, page by page."""
+def versions_of(package: Package) -> tuple[list[PackageVersion], list[str]]:
+    """Every version of the package, page by page, and a warning for each entry GitHub lists
+    without what retention needs (an id and digest: left alone; a creation time: kept)."""
     found: list[PackageVersion] = []
+    warnings: list[str] = []
     for page in range(1, 1000):
         url = f"{package.url}/versions?per_page={PAGE}&page={page}"
         answer = request_json(url, package.token, permission=PERMISSION)
         if not isinstance(answer, list):
             raise GitHubError(f"GitHub's answer for {url} is not a JSON array")
-        found += [_version(entry) for entry in answer]
+        for entry in answer:
+            version, warning = _version(entry)
+            found += [version] if version else []
+            warnings += [warning] if warning else []
         if len(answer) < PAGE:
             break
-    return found
+    return found, warnings
 
 
 def owner_path(api_url: str, repository: str, token: str) -> str:
@@ -131,12 +187,23 @@ def owner_path(api_url: str, repository: str, token: str) -> str:
     return f"{kind}/{owner['login']}"
 
 
-def apply(package: Package, versions: list[PackageVersion], kept: set[int]) -> Outcome:
-    """Delete every version not in `kept`, oldest first; each refusal is kept, with why."""
-    deleted, failed = [], []
-    for version in sorted(versions, key=lambda each: each.created):
-        if version.id in kept:
-            continue
+def apply(
+    package: Package,
+    versions: list[PackageVersion],
+    kept: set[int],
+    *,
+    limit: int,
+    warnings: Iterable[str] = (),
+) -> Outcome:
+    """Delete the versions not in `kept`, oldest first, at most `limit`: a refusal is kept with
+    why and the others go on; a deletion that goes unanswered stops them."""
+    deletable = sorted(
+        (version for version in versions if version.id not in kept),
+        key=lambda each: each.created or datetime.max.replace(tzinfo=UTC),
+    )
+    deleted: list[PackageVersion] = []
+    failed: list[tuple[PackageVersion, str]] = []
+    for version in deletable[:limit]:
         try:
             request_json(
                 f"{package.url}/versions/{version.id}",
@@ -145,37 +212,56 @@ def apply(package: Package, versions: list[PackageVersion], kept: set[int]) -> O
                 permission=PERMISSION,
             )
         except GitHubError as error:
-            failed.append((version, str(error)))
+            failed.append((version, f"{error}; {ADMIN}" if error.status == 403 else str(error)))
+            if error.status is None:
+                break
         else:
             deleted.append(version)
     return Outcome(
         tuple(version for version in versions if version.id in kept),
         tuple(deleted),
         tuple(failed),
+        left=len(deletable) - len(deleted) - len(failed),
+        warnings=tuple(warnings),
     )
 
 
 def index_needs(registry: Registry) -> Callable[[str], set[str]]:
-    """The digests the index `digest` names, as the registry serves it; none for a single
-    manifest, or where the registry cannot say (the version is then kept alone)."""
+    """The digests the index `digest` names, as the registry serves it (none for a single
+    manifest); RetentionError where the registry does not say."""
 
     def needs(digest: str) -> set[str]:
         try:
             answer = registry.get(f"manifests/{digest}")
-            document = json.loads(answer.body) if answer.status == 200 else {}
-        except (RegistryUnknownError, ValueError):
-            return set()
-        return {str(entry.get("digest")) for entry in document.get("manifests") or []}
+        except RegistryUnknownError as error:
+            raise RetentionError(f"the registry could not be asked for {digest}: {error}") from None
+        if answer.status != 200:
+            raise RetentionError(f"the registry answered HTTP {answer.status} for {digest}")
+        try:
+            entries = json.loads(answer.body).get("manifests") or []
+            return {str(entry["digest"]) for entry in entries}
+        except (ValueError, AttributeError, KeyError, TypeError):
+            raise RetentionError(f"the registry's manifest {digest} is not one") from None
 
     return needs
 
 
-def _version(entry: dict) -> PackageVersion:
-    tags = entry.get("metadata", {}).get("container", {}).get("tags") or []
-    created = datetime.fromisoformat(str(entry["created_at"]).replace("Z", "+00:00"))
-    return PackageVersion(int(entry["id"]), str(entry["name"]), tuple(tags), created)
+def _version(entry: object) -> tuple[PackageVersion | None, str]:
+    """The version a listed entry is, and a warning when it lacks a field."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or not entry.get("name"):
+        return None, f"an entry GitHub listed without an id or digest is left alone: {entry!r:.200}"
+    tags = tuple((entry.get("metadata") or {}).get("container", {}).get("tags") or [])
+    version = PackageVersion(entry["id"], str(entry["name"]), tags, None)
+    try:
+        created = datetime.fromisoformat(str(entry["created_at"]).replace("Z", "+00:00"))
+        if created.tzinfo is None:
+            raise ValueError("no time zone")
+    except (KeyError, ValueError):
+        return version, f"{_named(version)} is listed without a creation time: kept, not judged"
+    return PackageVersion(version.id, version.digest, tags, created), ""
 
 
 def _named(version: PackageVersion) -> str:
     tags = ", ".join(version.tags) or "untagged"
-    return f"{version.digest} ({tags}; pushed {version.created:%Y-%m-%d %H:%M})"
+    pushed = f"; pushed {version.created:%Y-%m-%d %H:%M}" if version.created else ""
+    return f"{version.digest} ({tags}{pushed})"
