@@ -140,9 +140,13 @@ LABEL org.opencontainers.image.title="cryptopredict" \
       org.opencontainers.image.source="$SOURCE" \
       cryptopredict.extends="${PREVIOUS_IMAGE:-none}"
 
+# Fresh by default: the forecasts start from the latest price the API polls (Binance's ticker,
+# Alpaca's latest bars of the USD pairs), not from the image's last close hours ago.
+# `-e LATEST_PRICES=` turns it off (docs/configuration.md, "Fresh by default").
 ENV HOST=0.0.0.0 \
     PORT=8080 \
-    MODEL_DIR=/app/artifacts
+    MODEL_DIR=/app/artifacts \
+    LATEST_PRICES=binance,alpaca
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

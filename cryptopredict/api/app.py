@@ -22,7 +22,7 @@ from cryptopredict.api import (
 )
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.forecasts import FastBitcoin
-from cryptopredict.api.latest import latest_prices
+from cryptopredict.api.latest import LatestPrices, latest_prices
 from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.paths import SymbolsInPaths
 from cryptopredict.api.responses import install_headers, json_response, public_cache
@@ -36,16 +36,20 @@ from cryptopredict.config import ApiSettings
 log = logging.getLogger(__name__)
 
 
-def create_app(artifacts: Mapping[str, Artifact], settings: ApiSettings) -> Flask:
+def create_app(
+    artifacts: Mapping[str, Artifact], settings: ApiSettings, latest: LatestPrices | None = None
+) -> Flask:
     """The API over every artifact in `artifacts`: an `ArtifactStore` (`open_artifacts`), which
-    opens each when first asked for, or artifacts opened already.
+    opens each when first asked for, or artifacts opened already. The forecasts start from the
+    prices `latest` reads (the server's one a process), else from those of a poller of its own.
 
     Without a BTC/USD artifact the others are served and `/bitcoin` answers 404
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
     first view describe the catalog's default asset (BTC/USD when served).
     """
     minutes = live.LiveMinutes.of(settings)
-    latest = latest_prices(settings, list(artifacts))
+    latest = latest or latest_prices(settings)
+    latest.serve(artifacts)
     catalog = Catalog(
         artifacts,
         max_horizon_days=settings.max_horizon_days,

@@ -1,4 +1,4 @@
-"""The latest price of each served asset, read on background threads, which the forecasts start
+"""The latest price of each served asset, read on a background thread, which the forecasts start
 from (`serving.anchor`): no request ever waits on a source.
 
 The sources:
@@ -14,11 +14,13 @@ The sources:
 The last two are polled only when LATEST_PRICES names them, at most every LATEST_PRICE_SECONDS
 (at least a minute), each connection and read bounded by LATEST_PRICE_TIMEOUT.
 
-A lookup (`LatestPrices.of`) answers at once from what the sources gave last, and wakes the
-thread of each source due a read: sources are read once at start-up and then only while
-forecasts are asked for. A source that fails or is slow keeps the prices it gave before; its
-failure is logged when it starts and when it ends, never with a key or password (there is none:
-the Binance and Alpaca endpoints are public).
+One `LatestPrices` a process, made beside the server and handed to every application built
+(`create_app`), which tells it the assets it serves (`serve`). A lookup (`LatestPrices.of`)
+answers at once from what the sources gave last, and wakes its one thread, which reads in turn
+each source due a read (or not yet read for the assets served now): sources are read once at
+start-up and then only while forecasts are asked for. A source that fails or is slow keeps the
+prices it gave before; its failure is logged when it starts and when it ends, never with a key
+or password (there is none: the Binance and Alpaca endpoints are public).
 """
 
 from __future__ import annotations
@@ -64,17 +66,16 @@ class PriceSource(Protocol):
     name: str
     every: float  # seconds from the end of one read to the next
 
-    def read(self) -> dict[str, LatestPrice]:
-        """The latest price of each asset the source has one of, by slug."""
+    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
+        """The latest price of each of `slugs` the source has one of."""
 
 
 @dataclass
 class _Feed:
     source: PriceSource
     prices: dict[str, LatestPrice] = field(default_factory=dict)
-    due: float = 0.0  # the clock's time of the next read; inf while one is under way
-    wake: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+    due: float = 0.0  # the clock's time of the next read
+    slugs: tuple[str, ...] | None = None  # the assets of its last read
     failing: str | None = None
 
 
@@ -86,7 +87,14 @@ class LatestPrices:
     ) -> None:
         self._feeds = [_Feed(source) for source in sources]
         self._clock = clock
+        self._slugs: tuple[str, ...] = ()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    def serve(self, slugs: Iterable[str]) -> None:
+        """Read the prices of `slugs` from now on (the assets of the application built last)."""
+        self._slugs = tuple(slugs)
 
     def of(self, slug: str) -> LatestPrice | None:
         self.refresh()
@@ -94,45 +102,48 @@ class LatestPrices:
         return max(found, key=lambda price: price.epoch, default=None)
 
     def refresh(self) -> None:
-        """Wake the thread of each source due a read; never waits for one."""
+        """Wake the thread if a source is due a read; never waits for one."""
         now = self._clock()
-        for feed in self._feeds:
-            if now >= feed.due:
-                self._wake(feed, now)
-
-    def _wake(self, feed: _Feed, now: float) -> None:
-        with self._lock:
-            if now < feed.due:  # another request woke it first
-                return
-            feed.due = math.inf
-            if feed.thread is None:
-                name = f"latest-prices-{feed.source.name}"
-                feed.thread = threading.Thread(target=self._run, args=(feed,), name=name)
-                feed.thread.daemon = True
-                feed.thread.start()
-        feed.wake.set()
-
-    def _run(self, feed: _Feed) -> None:
-        while True:
-            feed.wake.wait()
-            feed.wake.clear()
-            try:
-                feed.prices = {**feed.prices, **feed.source.read()}
-                if feed.failing is not None:
-                    log.info("latest prices from %s: read again", feed.source.name)
-                feed.failing = None
-            except Exception as error:  # the thread lives on: the forecasts answer without it
-                reason = str(error) if isinstance(error, PriceSourceError) else repr(error)
-                if reason != feed.failing:
-                    log.warning(
-                        "latest prices from %s cannot be read: %s; the forecasts start from the "
-                        "prices read before, else the model's data end",
-                        feed.source.name,
-                        reason,
+        if any(self._due(feed, now) for feed in self._feeds):
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="latest-prices", daemon=True
                     )
-                feed.failing = reason
-            finally:
-                feed.due = self._clock() + feed.source.every
+                    self._thread.start()
+            self._wake.set()
+
+    def _due(self, feed: _Feed, now: float) -> bool:
+        return now >= feed.due or feed.slugs != self._slugs
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            for feed in self._feeds:
+                if self._due(feed, self._clock()):
+                    self._read(feed)
+
+    def _read(self, feed: _Feed) -> None:
+        slugs = self._slugs
+        try:
+            feed.prices = {**feed.prices, **feed.source.read(slugs)}
+            if feed.failing is not None:
+                log.info("latest prices from %s: read again", feed.source.name)
+            feed.failing = None
+        except Exception as error:  # the thread lives on: the forecasts answer without it
+            reason = str(error) if isinstance(error, PriceSourceError) else repr(error)
+            if reason != feed.failing:
+                log.warning(
+                    "latest prices from %s cannot be read: %s; the forecasts start from the "
+                    "prices read before, else the model's data end",
+                    feed.source.name,
+                    reason,
+                )
+            feed.failing = reason
+        finally:
+            feed.slugs = slugs
+            feed.due = self._clock() + feed.source.every
 
 
 class MinuteCloses:
@@ -140,16 +151,15 @@ class MinuteCloses:
 
     name = "minutes"
 
-    def __init__(self, reader: MinuteReader, slugs: Iterable[str], *, every: float) -> None:
+    def __init__(self, reader: MinuteReader, *, every: float) -> None:
         self.reader = reader
-        self.slugs = list(slugs)
         self.every = every
 
-    def read(self) -> dict[str, LatestPrice]:
+    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
         found = {}
         try:
             with self.reader.open() as store:
-                for slug in self.slugs:
+                for slug in slugs:
                     bar = store.last_bar(slug)
                     if bar is None or bar.shifted_by != 0:
                         continue
@@ -191,16 +201,16 @@ class Polling:
 
 
 class Polled:
-    """A source the API polls over HTTP, at `url`."""
+    """A source the API polls over HTTP, at its base `url`."""
 
     def __init__(self, url: str, polling: Polling) -> None:
         self.url = url
         self.polling = polling
         self.every = polling.every
 
-    def get(self, shape: type[T]) -> tuple[T, int]:
-        """The answer, as `shape`, and when it came (epoch seconds)."""
-        answer = fetch(self.url, shape, timeout=self.polling.timeout)
+    def get(self, url: str, shape: type[T]) -> tuple[T, int]:
+        """The answer at `url`, as `shape`, and when it came (epoch seconds)."""
+        answer = fetch(url, shape, timeout=self.polling.timeout)
         return answer, int(self.polling.clock())
 
 
@@ -209,22 +219,18 @@ class BinanceTicker(Polled):
 
     name = "binance"
 
-    def __init__(self, url: str, slugs: Iterable[str], polling: Polling) -> None:
-        super().__init__(url + TICKER_PATH, polling)
-        self.slugs: dict[str, list[str]] = {}
+    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
+        served: dict[str, list[str]] = {}
         for slug in slugs:
-            self.slugs.setdefault(asset_for_symbol(slug).binance_symbol, []).append(slug)
-
-    def read(self) -> dict[str, LatestPrice]:
-        rows, now = self.get(list[TickerPrice])
+            served.setdefault(asset_for_symbol(slug).binance_symbol, []).append(slug)
+        rows, now = self.get(self.url + TICKER_PATH, list[TickerPrice])
         found = {}
         for row in rows:
-            slugs = self.slugs.get(row.symbol, ())
-            if not slugs:  # not served (or delisted: priced 0)
+            if row.symbol not in served:  # not served (or delisted: priced 0)
                 continue
             price = _positive(row.price, row.symbol)
             detail = f"Binance's ticker price of {row.symbol}, read by the API at that instant"
-            for slug in slugs:
+            for slug in served[row.symbol]:
                 found[slug] = LatestPrice(now, price, AnchorSource.BINANCE, detail)
         return found
 
@@ -234,19 +240,16 @@ class AlpacaLatestBars(Polled):
 
     name = "alpaca"
 
-    def __init__(self, url: str, slugs: Iterable[str], polling: Polling) -> None:
+    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
         pairs = [asset_for_symbol(slug) for slug in slugs if slug.endswith("-usd")]
-        self.slugs = {pair.alpaca_symbol: pair.slug for pair in pairs}
-        query = urllib.parse.urlencode({"symbols": ",".join(self.slugs)}, safe="/,")
-        super().__init__(f"{url}{LATEST_BARS_PATH}?{query}", polling)
-
-    def read(self) -> dict[str, LatestPrice]:
-        if not self.slugs:
+        served = {pair.alpaca_symbol: pair.slug for pair in pairs}
+        if not served:
             return {}
-        answer, now = self.get(LatestBars)
+        query = urllib.parse.urlencode({"symbols": ",".join(served)}, safe="/,")
+        answer, now = self.get(f"{self.url}{LATEST_BARS_PATH}?{query}", LatestBars)
         found = {}
         for symbol, bar in answer.bars.items():
-            slug = self.slugs.get(symbol)
+            slug = served.get(symbol)
             if slug is None:
                 continue
             try:
@@ -292,12 +295,12 @@ def fetch(url: str, shape: type[T], *, timeout: float) -> T:
         raise PriceSourceError(f"{host} answered in an unknown shape: {error}") from None
 
 
-def latest_prices(settings: ApiSettings, slugs: Sequence[str]) -> LatestPrices:
+def latest_prices(settings: ApiSettings) -> LatestPrices:
     """The sources `settings` turn on: the minute bars always (through a reader of their own, so
     that a slow database never holds the requests' readers), the polled ones LATEST_PRICES
     names."""
     reader = minute_reader(settings, readers=1)
-    sources: list[PriceSource] = [MinuteCloses(reader, slugs, every=settings.live_cache_seconds)]
+    sources: list[PriceSource] = [MinuteCloses(reader, every=settings.live_cache_seconds)]
     polled: dict[str, tuple[type[BinanceTicker | AlpacaLatestBars], str]] = {
         "binance": (BinanceTicker, BINANCE_URL),
         "alpaca": (AlpacaLatestBars, ALPACA_URL),
@@ -305,7 +308,7 @@ def latest_prices(settings: ApiSettings, slugs: Sequence[str]) -> LatestPrices:
     polling = Polling(settings.latest_price_seconds, settings.latest_price_timeout)
     for name, url in polled_sources(settings.latest_prices):
         kind, default = polled[name]
-        sources.append(kind((url or default).rstrip("/"), slugs, polling))
+        sources.append(kind((url or default).rstrip("/"), polling))
     return LatestPrices(sources)
 
 

@@ -36,6 +36,7 @@ from cryptopredict.api.app import create_app
 from cryptopredict.api.connections import Connections, Limits
 from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
+from cryptopredict.api.latest import latest_prices
 from cryptopredict.api.metrics import access_log
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.answers import BITCOIN
@@ -65,10 +66,13 @@ def main() -> int:
     # The log lines show none of these; collecting them for every request's line costs time
     # (the logging HOWTO's "Optimization" section).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # One poller a process: every application built (one for each artifact written) reads it.
+    latest = latest_prices(settings)
     try:
         # Artifacts written while serving (`train.py --serve`) are served as they come.
         app = Reloading(
-            lambda: create_app(open_artifacts(settings.model_dir), settings), settings.model_dir
+            lambda: create_app(open_artifacts(settings.model_dir), settings, latest),
+            settings.model_dir,
         )
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
@@ -99,8 +103,7 @@ def main() -> int:
         )
     )
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
-    # The first reads of the latest prices, on their own threads, before the first forecast.
-    app.each_app(lambda built: built.extensions["cryptopredict"]["latest"].refresh())
+    latest.refresh()  # the first reads of the latest prices, on their thread
     app.start()
     serve(server, connections)
     app.stop()

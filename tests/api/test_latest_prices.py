@@ -10,31 +10,41 @@ the model's answers as issued; each answer says which.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
+import re
+import shutil
 import socket
+import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from flask import Flask
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.anchor import LatestPrice
 from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings, ConfigError
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
 from tests.data.binance_market import TICKER_24HR, Market, binance_market, recorded
-from tests.paths import MINUTE_SAMPLE
+from tests.live_server import LiveServer, start_server
+from tests.paths import MINUTE_SAMPLE, ROOT
 
 HOUR = 3600
 FORECAST_ROUTES = ("/bitcoin", "/forecast/btc-usd")
 RANGE_ROUTES = ("/bitcoin/forecast", "/forecast/btc-usd/range")
 TICKER = [{"symbol": row["symbol"], "price": row["lastPrice"]} for row in recorded(TICKER_24HR)]
 BTCUSDT, ETHUSDT = 69010.01, 3928.82  # their `lastPrice` in the recording
+REBUILT = "the artifacts changed: serving them now"
 
 
 def latest_of(app: Flask, slug: str = "btc-usd", timeout: float = 20.0) -> LatestPrice:
@@ -318,3 +328,89 @@ def test_while_a_slow_source_is_read_every_route_answers_at_once_from_the_model(
 def test_a_latest_price_setting_it_cannot_use_stops_the_api_saying_so(name, value):
     with pytest.raises(ConfigError, match=name):
         ApiSettings.from_env({name: value})
+
+
+# The deployment as it ships (issue 76, bar 1), and one poller a process (issue 77, bar 1).
+
+
+def threads_of(process: subprocess.Popen) -> int:
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    found = re.search(r"^Threads:\s+(\d+)$", status, re.MULTILINE)
+    assert found, status
+    return int(found.group(1))
+
+
+def bitcoin_in(server: LiveServer, hours: float) -> dict:
+    at = iso_utc(int(time.time() + hours * HOUR))
+    with urllib.request.urlopen(f"{server.url}/bitcoin?date={at}", timeout=10) as answer:
+        return json.load(answer)
+
+
+def polled_bitcoin_in(server: LiveServer, hours: float) -> dict:
+    """`/bitcoin` for `hours` ahead, once the server's first poll gave it a price."""
+    deadline = time.monotonic() + 20
+    while (body := bitcoin_in(server, hours))["anchor"]["source"] == "model":
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.05)
+    return body
+
+
+def test_the_shipped_render_service_answers_the_next_hour_from_binance_s_ticker(
+    market, artifact_dir, tmp_path
+):
+    """api.py with the settings of the web service the committed render.yaml deploys (its
+    sources, pointed at the stand-in), as Render runs the image: no database."""
+    url, _ = market
+    [service] = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
+    settings = {item["key"]: item["value"] for item in service["envVars"]}
+    sources = settings["LATEST_PRICES"].split(",")
+    assert "binance" in sources
+    settings |= {
+        "LATEST_PRICES": ",".join(f"{source}={url}" for source in sources),
+        "PORT": "0",  # a free port here, where Render gives the service its own
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",  # none, as in the image
+    }
+    server = start_server(artifact_dir, tmp_path / "api.log", **settings)
+    try:
+        body = polled_bitcoin_in(server, 1)
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=30)
+    assert body["prediction_low"] < body["prediction"] == BTCUSDT < body["prediction_high"]
+    assert body["anchor"]["price"] == BTCUSDT
+    assert body["anchor"]["source"] == "binance"
+    assert body["lead_hours"] == pytest.approx(1, abs=0.05)  # from the price, read just now
+    assert body["anchor"]["detail"].startswith("Binance's ticker price of BTCUSDT")
+
+
+def test_an_application_built_again_reads_the_server_s_one_poller(market, artifact_dir, tmp_path):
+    """`api.py` on a model directory whose index is rewritten ten times, each application built
+    after it asked for a forecast from the latest price: the process holds at most two threads
+    more than after the first request, and the source is polled once."""
+    url, stand_in = market
+    model_dir = tmp_path / "models"
+    shutil.copytree(artifact_dir, model_dir)
+    server = start_server(
+        model_dir,
+        tmp_path / "api.log",
+        LATEST_PRICES=f"binance={url}",
+        LATEST_PRICE_SECONDS="3600",  # not due again in this test, however slowly it runs
+        DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}",
+    )
+    try:
+        polled_bitcoin_in(server, 2)
+        first = threads_of(server.process)
+        sources = []
+        for rewrite in range(1, 11):
+            index_artifacts(model_dir)
+            deadline = time.monotonic() + 60  # the server looks every second
+            while server.log.read_text().count(REBUILT) < rewrite:
+                assert time.monotonic() < deadline, server.log.read_text()
+                time.sleep(0.05)
+            sources.append(bitcoin_in(server, 2)["anchor"]["source"])
+        assert threads_of(server.process) <= first + 2
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=30)
+    assert sources == ["binance"] * 10  # each application at once from the price read before
+    assert stand_in.requests == ["/api/v3/ticker/price"]

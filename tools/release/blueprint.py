@@ -39,6 +39,10 @@ PORT = 8080
 # (REQUEST_TIMEOUT, CHANNEL_TIMEOUT), which do not depend on the address, stay as they are
 # (docs/operations.md, "The connection layer").
 BEHIND_RENDERS_PROXY = {"MAX_CONNECTIONS_PER_CLIENT": "0"}
+# The forecasts start from the latest price, not the image's last close hours ago: Binance's
+# ticker, and Alpaca's latest bars of the USD pairs, polled by the API itself (the image's own
+# default too; named here so the deployment says what it does: docs/configuration.md).
+FRESH = {"LATEST_PRICES": "binance,alpaca"}
 
 
 class BlueprintError(ValueError):
@@ -67,8 +71,8 @@ class Image:
 
 def web_service(image: Image) -> dict[str, Any]:
     """The API: the published image, health-checked on /healthz (which reports the model),
-    served behind Render's proxy."""
-    settings = {"PORT": str(PORT), **BEHIND_RENDERS_PROXY}
+    served behind Render's proxy, its forecasts starting from the latest price."""
+    settings = {"PORT": str(PORT), **BEHIND_RENDERS_PROXY, **FRESH}
     return {
         "type": "web",
         "name": SERVICE_NAME,
