@@ -13,6 +13,7 @@ import yaml
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import next_version_outputs
 from tools.release.lineage import Git
+from tools.release.previous import Held
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -340,7 +341,7 @@ def test_the_workflow_reads_exactly_the_outputs_the_release_cli_prints(tmp_path)
         remote="origin",
     )
     outputs = next_version_outputs(
-        args, Git(checkout_run(remote, tmp_path / "run", head, args.ref).path)
+        args, Git(checkout_run(remote, tmp_path / "run", head, args.ref).path), Held((), None)
     )
     printed = set(re.findall(r"^([\w-]+)(?:=|<<)", outputs, re.MULTILINE))
     assert read == printed

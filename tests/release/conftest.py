@@ -104,6 +104,16 @@ def server() -> Iterator[FakeServer]:
     httpd.server_close()
 
 
+@pytest.fixture
+def no_release_image(server, monkeypatch) -> FakeServer:
+    """$RELEASE_REGISTRY_URL: a registry that holds no image of any repository (the `server`
+    answering every `/v2/` request 404, as a registry answers for a name it does not know)."""
+    unknown = b'{"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known"}]}'
+    server.handler = lambda _, path, __: (404, unknown) if path.startswith("/v2/") else None
+    monkeypatch.setenv("RELEASE_REGISTRY_URL", server.url)
+    return server
+
+
 class FakeClock:
     """Monotonic time that only moves when the code under test sleeps."""
 

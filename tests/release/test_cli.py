@@ -20,6 +20,9 @@ DIGEST = "sha256:" + "ab" * 32
 NEWER = "sha256:" + "cd" * 32
 BUILT = "2026-03-09T18:00:07Z"
 
+# next-version reads the registry: here one holding no image (a release numbered from git alone).
+pytestmark = pytest.mark.usefixtures("no_release_image")
+
 
 def outputs(text: str) -> dict[str, str]:
     """Parse $GITHUB_OUTPUT syntax back into a mapping, as the runner does."""

@@ -4,12 +4,15 @@ against a scratch remote (issue 42, bars 1, 2 and 4; issue 51, bars 1 to 3).
 The remote's first commit holds the workflow, `tools/` and `ci/` as they are in this checkout, so
 each job runs this commit's tooling from its own checkout. The repository's address on GitHub
 leads to the scratch remote (git's `insteadOf`), which serves any commit by its id, as GitHub
-does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their calls: `docker
-buildx imagetools` answers with the digest the test says `latest` has, `skopeo copy` copies an
-image directory the test made, and `ssh` lets a push through to the scratch remote's own `git
-receive-pack` only with the deploy key the test gave and GitHub's host key in the known hosts
-file. GitHub's own side (its REST API: the repository, the environment's rules, the tag
-rulesets, the SSH host keys, creating a ref), the registry and Render are a local server.
+does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their calls: `gh
+attestation verify` resolves the image through the registry and answers from the attestations
+the test stored (tests/release/attestations.py), `docker buildx imagetools inspect --raw`
+answers from the registry (tests/release/imagetools.py), its `--format` with the digest the
+test says `latest` has, `skopeo copy` copies an image directory the test made, and `ssh` lets a
+push through to the scratch remote's own `git receive-pack` only with the deploy key the test
+gave and GitHub's host key in the known hosts file. GitHub's own side (its REST API: the
+repository, the environment's rules, the tag rulesets, the SSH host keys, creating a ref), the
+registry and Render are a local server, or the registry a real one (Debian's docker-registry).
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ case "$1" in
     cp) cp "$FAKE_RUN" "${@: -1}" ;;  # the image's artifacts/run.json
 esac
 case "$*" in
-    *"imagetools inspect --raw"*) echo "ERROR: ghcr.io/x:latest: not found" >&2; exit 1 ;;
+    *"imagetools inspect --raw"*) exec python3 -m tests.release.imagetools "${@: -1}" ;;
     *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
 esac
 exit 0
@@ -335,7 +338,8 @@ def test_a_run_on_a_tag_the_release_did_not_create_reads_no_secret(release, tag,
     assert why in run.failure().output
     assert run.secrets_read() == []
     assert release.calls() == [], "no gh, docker or skopeo call"
-    assert release.server.requests == [], "neither GitHub's API nor the deploy hook was called"
+    called = [path for _, path in release.server.requests if not path.startswith("/v2/")]
+    assert called == [], "neither GitHub's API nor the deploy hook (the registry was read)"
 
 
 def test_a_rerun_after_the_tag_moved_off_its_commit_reads_no_secret(release):
@@ -458,11 +462,14 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
     assert ("GET", MANIFEST) in requests, "asked as Render would pull, before the hook"
     assert requests.index(("GET", MANIFEST)) < requests.index(release.hook_calls()[0])
     assert [method for method, path in requests if not path.startswith("/repos/")] == [
-        "GET",  # the index latest names, by the version job
+        "GET",  # the registry's tags, by the version job's plan
+        "GET",  # the index latest names
+        "GET",  # the same, by the version job's search for the image it extends
         "GET",  # the registry's tags
         "GET",  # the newest release image's index (latest's own)
         "GET",  # the same, by digest, as gh resolves it
         "GET",  # /meta
+        "GET",  # the index latest names, by the publish job's check
         "GET",  # the manifest, anonymously
         "POST",  # the deploy hook
         "GET",  # /healthz
@@ -1036,7 +1043,64 @@ def test_a_rolled_back_main_names_its_strays_and_a_checked_run_removes_them(rele
     x = release.remote.commit("Work on the rolled-back main")
     release.remote.move_branch(x)
     outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
-    assert (outputs["version"], outputs["create-tag"]) == ("0.1.4", "true")
+    # Numbered above every version the registry holds (latest is v0.1.5's image).
+    assert (outputs["version"], outputs["create-tag"]) == ("0.1.6", "true")
+
+
+def rolled_back_over_a_minor(release: Release, registry) -> str:
+    """main reset to v0.1.3's commit after v0.1.4 (b) and v0.2.0 (c) were released from later
+    commits, their images left in the registry (`latest` is 0.2.0's), the tags removed from git
+    as strays (the removal run above). Returns 0.2.0's digest."""
+    release.remote.git("tag", "--delete", "v0.1.4", "v0.1.5")
+    release.remote.git("tag", "v0.1.3", release.v014)
+    release.remote.move_branch(release.v014)
+    digest = ""
+    for version, built, *also in (
+        ("0.1.4", "2026-11-22T06:00:00"),
+        ("0.2.0", "2026-11-23T06:00:00", "latest"),
+    ):
+        stamp = built.replace("-", "").replace("T", "").replace(":", "")
+        annotations = {VERSION: version, CREATED: f"{built}Z"}
+        digest = registry.push(
+            REPOSITORY, [version, f"{version}-{stamp}", *also], annotations=annotations
+        )
+    attest(release.attestations, digest, certificate(REPOSITORY, "refs/tags/v0.2.0"))
+    return digest
+
+
+@pytest.mark.slow  # a whole run: dozens of git and Python processes
+def test_after_a_rollback_whose_strays_span_a_minor_a_plain_push_publishes(release, registry):
+    """Issue 76: the next version is numbered above every version the registry holds, so no
+    `#minor` is needed, and nothing is refused at publish after the tag was made."""
+    v020 = rolled_back_over_a_minor(release, registry)
+    release.runner.variables["RENDER_SERVICE_URL"] = ""
+    release.remote.checkout(release.v014)
+    x = release.remote.commit("Work on the rolled-back main")
+    release.remote.move_branch(x)
+    event = push_event(x, "Work on the rolled-back main")
+    outputs = version_job(release, event).jobs["version"].outputs
+    assert (outputs["version"], outputs["previous"]) == (
+        "0.2.1",
+        f"ghcr.io/octo/cryptopredict@{v020}",
+    )
+    run = release.runner.run(event, reuse={"version": outputs, "test": {}, "smoke": {}})
+    assert {job: run.result(job) for job in ("tag", "publish")} == dict.fromkeys(
+        ("tag", "publish"), "success"
+    )
+    assert release.remote.git("rev-parse", "refs/tags/v0.2.1") == x
+    assert [call for call in release.calls() if "imagetools create" in call]
+
+
+def test_a_rebuild_below_the_version_latest_holds_stops_in_the_version_job(release, registry):
+    """The scheduled rebuild of v0.1.3, the newest tag left: `latest` holds 0.2.0, so its publish
+    would refuse; the version job says so in its first minute, before anything is built."""
+    rolled_back_over_a_minor(release, registry)
+    run = release.runner.run(tag_event("v0.1.3", release.v014))
+    only_version_ran(run)
+    assert "refusing to release 0.1.3: `latest` is already 0.2.0 in the registry" in (
+        run.failure().output
+    )
+    assert run.secrets_read() == []
 
 
 @pytest.mark.parametrize(

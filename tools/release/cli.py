@@ -2,7 +2,8 @@
 
 next-version   print what this run builds (or which tag it dispatches), the version, the image
                tags and whether to publish, as GitHub step outputs (run in a checkout with the
-               whole history; the branch and tags are read from the live remote)
+               whole history; the branch and tags are read from the live remote, the versions
+               the image holds from its registry)
 previous-image the release image this one extends: `latest` in the registry, by digest, verified
                as built by this repository's release workflow (or the newest release image
                when latest is gone, or none at all: the first release), as step outputs
@@ -58,7 +59,7 @@ from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import plan_run
 from tools.release.preflight import Fork, preflight
-from tools.release.previous import PreviousImageError, find_previous, verify
+from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import (
@@ -86,7 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     commands = parser.add_subparsers(dest="command", required=True)
 
-    plan = commands.add_parser("next-version", help="decide this run's version and image tags")
+    plan = commands.add_parser(
+        "next-version",
+        help="decide this run's version and image tags (reads the registry with $GITHUB_TOKEN, "
+        "or $RELEASE_REGISTRY_URL's)",
+    )
     _live_remote(plan)
     plan.add_argument("--event", required=True, choices=RELEASE_EVENTS)
     plan.add_argument("--head-message", default="", help="the head commit's message (on push)")
@@ -241,8 +246,22 @@ def _print(text: str) -> int:
 
 
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    print(next_version_outputs(args, Git(auth=git_auth(environ))), end="")
+    image = image_name(args.repository)
+    registry = held(_registry(image, environ), image)
+    print(next_version_outputs(args, Git(auth=git_auth(environ)), registry), end="")
     return 0
+
+
+def _registry(image: str, environ: Mapping[str, str]) -> Registry:
+    """The registry `image` is in (or $RELEASE_REGISTRY_URL), asked with the job's token."""
+    host, _, name = image.partition("/")
+    token = environ.get("GITHUB_TOKEN", "")
+    actor = environ.get("GITHUB_ACTOR") or "x-access-token"
+    return Registry(
+        environ.get("RELEASE_REGISTRY_URL") or f"https://{host}",
+        name,
+        credentials=f"{actor}:{token}" if token else "",
+    )
 
 
 def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -253,16 +272,7 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         said = f"starts the track record anew, as this run's input says: {why}"
         outputs = {"previous": "", "record-start": why}
     else:
-        host, _, name = image.partition("/")
-        token = environ.get("GITHUB_TOKEN", "")
-        registry = Registry(
-            environ.get("RELEASE_REGISTRY_URL") or f"https://{host}",
-            name,
-            credentials=f"{environ.get('GITHUB_ACTOR') or 'x-access-token'}:{token}"
-            if token
-            else "",
-        )
-        found = find_previous(registry, image)
+        found = find_previous(_registry(image, environ), image)
         said = found.why
         if found.digest and not args.unverified:
             said += "; " + verify(found, args.repository, args.release_branch, _gh)
@@ -394,7 +404,7 @@ def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
+def next_version_outputs(args: argparse.Namespace, git: Git, registry: Held) -> str:
     first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
     assets = release_assets(args.assets)
     main = git.sync_live(args.remote, args.release_branch)
@@ -408,6 +418,7 @@ def next_version_outputs(args: argparse.Namespace, git: Git) -> str:
         git=git,
         main=main,
         branch=args.release_branch,
+        registry=registry,
     )
     release = plan.release
     if plan.superseded_by:

@@ -13,6 +13,12 @@ names the commit built:
 - a manual run on any other branch builds and smoke-tests that branch's head, and publishes
   nothing.
 
+A new version is planned above every version the registry holds as well as every release tag:
+after a rollback whose strays were removed, the images they published keep their versions, and
+a plain push must not make one of them again (its publish would refuse to put `latest` back).
+A run that would rebuild a version below the one `latest` holds stops here, in its first minute,
+never after tagging.
+
 Nothing here trusts a tag because it exists: a tag the pipeline did not create (made by hand)
 is released only if it is the newest, on a commit the release branch contains, and descends
 from every earlier release; every run that builds runs the whole test gate. "The release branch
@@ -33,6 +39,7 @@ from tools.release.lineage import (
     check_on_branch,
     strays_must_go,
 )
+from tools.release.previous import Held
 from tools.release.version import Release, Version, bump_for, latest_version
 
 
@@ -56,17 +63,54 @@ def plan_run(
     git: Git,
     main: str,
     branch: str = "main",
+    registry: Held,
 ) -> RunPlan:
     """The plan for a run of `event` on `ref` whose checkout (HEAD) is `git`'s, with the release
-    branch live at commit `main`; LineageError (naming the tag and the commits) when the run
-    must stop before anything is built."""
-    tags = list(tags)
+    branch live at commit `main` and what the `registry` holds; LineageError (naming the tag and
+    the commits, or the version `latest` holds) when the run must stop before anything is
+    built."""
+    plan = _plan(
+        event=event,
+        ref=ref,
+        head_message=head_message,
+        tags=list(tags),
+        head_tags=head_tags,
+        first=first,
+        git=git,
+        main=main,
+        branch=branch,
+        above=max(registry.versions, default=None),
+    )
+    version = plan.release.version
+    if plan.publish and registry.latest is not None and registry.latest > version:
+        raise LineageError(
+            f"refusing to release {version}: `latest` is already {registry.latest} in the "
+            f"registry, and it must not go back to older code. Push to {branch}: its release is "
+            "numbered above every version the registry holds"
+        )
+    return plan
+
+
+def _plan(
+    *,
+    event: str,
+    ref: str,
+    head_message: str,
+    tags: list[str],
+    head_tags: Iterable[str],
+    first: Version,
+    git: Git,
+    main: str,
+    branch: str,
+    above: Version | None,
+) -> RunPlan:
     latest = latest_version(tags)
     head = git.commit("HEAD")
     if ref == f"refs/heads/{branch}":
         check_on_branch(head, "HEAD", main, branch, git)
         if latest is None:
-            return RunPlan(Release(first, True), build=True, publish=True)
+            new = first if above is None or first > above else above.bump(bump_for(head_message))
+            return RunPlan(Release(new, True), build=True, publish=True)
         if event != "push":
             check_release_tag(latest, tags, git, main, branch)
             return RunPlan(Release(latest, create_tag=False), False, False, latest.tag)
@@ -76,7 +120,8 @@ def plan_run(
             check_release_tag(rebuilt, tags, git, main, branch)
             return RunPlan(Release(rebuilt, create_tag=False), build=True, publish=True)
         check_descends(latest.tag, head, git, main=main, branch=branch)
-        return RunPlan(Release(latest.bump(bump_for(head_message)), True), True, True)
+        newest = latest if above is None else max(latest, above)
+        return RunPlan(Release(newest.bump(bump_for(head_message)), True), True, True)
     if ref.startswith("refs/tags/"):
         return _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
     # A manual run on another branch: a trial of its head, published nowhere.

@@ -62,6 +62,23 @@ class Previous:
         return f"{self.image}@{self.digest}" if self.digest else ""
 
 
+@dataclass(frozen=True)
+class Held:
+    """The versions the registry holds of a repository: each its tags name (`X.Y.Z`,
+    `X.Y.Z-YYYYmmddHHMMSS`) and the one `latest`'s index is annotated with, which is `latest`
+    (None: no `latest`, or an index that does not say)."""
+
+    versions: tuple[Version, ...]
+    latest: Version | None
+
+
+def held(registry: Registry, image: str) -> Held:
+    versions = [v for v in map(_held_version, _tags(registry, image)) if v is not None]
+    answer = _asked(registry, image, "manifests/latest")
+    latest = None if answer is None else _index(answer, image, "latest").version
+    return Held(tuple(versions) + ((latest,) if latest else ()), latest)
+
+
 def find_previous(registry: Registry, image: str) -> Previous:
     """The newest release image, which `latest` must name if it names any (see the module);
     none when the registry holds no image of the repository."""
@@ -208,6 +225,15 @@ def _release_key(tag: str) -> tuple[Version, str] | None:
         return Version.parse(version), stamp
     except ValueError:
         return None
+
+
+def _held_version(tag: str) -> Version | None:
+    """The version of a release image's tag (`X.Y.Z` or `X.Y.Z-YYYYmmddHHMMSS`), else None."""
+    try:
+        return Version.parse(tag)
+    except ValueError:
+        key = _release_key(tag)
+        return None if key is None else key[0]
 
 
 def _index(answer: Answer, image: str, tag: str) -> Published:

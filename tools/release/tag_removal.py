@@ -71,9 +71,9 @@ def what_removing_does(removals: list[Removal], repository: str) -> str:
         f"removing {tags} deletes {'its ref' if len(removals) == 1 else 'their refs'} from "
         f"{repository} with the release's tag credential (the deploy key RELEASE_TAG_KEY, the "
         "tag ruleset's bypass actor; else the job's token). The image tags they published stay, "
-        "and `latest` never goes back to older code: the next release must be newer than the "
-        "newest of them (a push with #minor in its head commit message, if need be); the "
-        "releases go on from the newest release tag left"
+        "and `latest` never goes back to older code: the next push is numbered above every "
+        "version the registry holds, theirs included; the releases go on from the newest "
+        "release tag left"
     )
 
 
