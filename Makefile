@@ -201,7 +201,7 @@ chromium:
 	$(call apt_tool,chromium)
 
 lock: $(VENV)/.test-deps
-	for name in api collect train dev audit; do \
+	for name in api collect train dev audit setup; do \
 		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done

@@ -43,6 +43,20 @@ RULESET = {
         "html": {"href": f"https://github.com/{REPOSITORY}/rules/7"},
     },
 }
+# The branch ruleset the set-up makes: main kept from deletion and force pushes, the
+# repository's administrators its bypass.
+BRANCH_RULESET = {
+    **RULESET,
+    "id": 8,
+    "name": "main",
+    "target": "branch",
+    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
+    "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}],
+    "_links": {
+        "self": {"href": f"https://api.github.com{BASE}/rulesets/8"},
+        "html": {"href": f"https://github.com/{REPOSITORY}/rules/8"},
+    },
+}
 # The bypass actors the set-up makes (REST API: a deploy key has no id; the GitHub Actions app
 # is the integration 15368).
 DEPLOY_KEYS = {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
@@ -88,11 +102,13 @@ def answer_rulesets(
     owner_type: str = "User",
     keys: list[dict] | None = None,
     secrets: list[dict] | None = None,
+    branch: tuple[dict, ...] = (BRANCH_RULESET,),
 ) -> None:
-    """The repository, its tag rulesets (the list, then each one), and its deploy keys and the
-    production environment's secrets (403, as a job's token gets, unless given)."""
+    """The repository, its tag rulesets and `branch`'s (the list, then each one), and its deploy
+    keys and the production environment's secrets (403, as a job's token gets, unless given)."""
     server.route(BASE, 200, json.dumps(repository(owner_type)))
-    listed = [{"id": r["id"], "name": r["name"], "target": "tag"} for r in rulesets]
+    rulesets = [*rulesets, *branch]
+    listed = [{"id": r["id"], "name": r["name"], "target": r["target"]} for r in rulesets]
     server.route(f"{BASE}/rulesets", 200, json.dumps(listed))
     for ruleset in rulesets:
         server.route(f"{BASE}/rulesets/{ruleset['id']}", 200, json.dumps(ruleset))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,13 +48,15 @@ class Fork:
     writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
+    _page: dict[str, str] = field(default_factory=dict)  # the request's per_page and page
 
     @property
     def owner(self) -> str:
         return self.repository.split("/")[0]
 
     def handle(self, method: str, path: str, body: bytes) -> Answer | None:
-        path = path.split("?", 1)[0]
+        path, _, query = path.partition("?")
+        self._page = dict(urllib.parse.parse_qsl(query))
         base = f"/repos/{self.repository}"
         document = json.loads(body) if body else {}
         if method != "GET":
@@ -179,7 +182,9 @@ class Fork:
                 self.variables[body["name"]] = body["value"]
                 return _json(201)
             items = [{"name": n, "value": v} for n, v in sorted(self.variables.items())]
-            return _listed("variables", items)
+            size, page = int(self._page.get("per_page", 30)), int(self._page.get("page", 1))
+            return _json(200, {"total_count": len(items),
+                               "variables": items[(page - 1) * size : page * size]})  # fmt: skip
         name = path.removeprefix("/")
         if name not in self.variables:
             return None

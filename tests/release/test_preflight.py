@@ -12,6 +12,7 @@ import pytest
 
 from tests.release.github_answers import (
     BASE,
+    BRANCH_RULESET,
     DEPLOY_KEYS,
     GITHUB_ACTIONS,
     NOT_FOUND,
@@ -269,3 +270,30 @@ def test_a_bypass_for_pull_requests_only_is_missing(server, capsys):
     code, out = preflight(server, capsys)
     assert code == 1
     assert "Bypass list, add 'Deploy keys'" in out
+
+
+@pytest.mark.parametrize("branch", [(), ({**BRANCH_RULESET, "enforcement": "disabled"},)])
+def test_the_branch_ruleset_gone_is_missing(server, capsys, branch):
+    set_up(server)
+    answer_rulesets(server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=SECRETS, branch=branch)
+    code, out = preflight(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    assert line.startswith(
+        "missing: no active branch ruleset of octo/cryptopredict restricts deletion, "
+        "non_fast_forward of main"
+    )
+    assert "python -m tools.release setup --repository octo/cryptopredict` makes one" in line
+
+
+def test_every_page_of_the_repositorys_variables_is_read(server, capsys):
+    """GitHub lists 30 variables a page at most: RELEASE_REPOSITORY on the second."""
+    set_up(server)
+    first = [{"name": f"OTHER_{n:02}", "value": "x"} for n in range(30)]
+    page = {"total_count": 32, "variables": first}
+    server.route(f"{BASE}/actions/variables", 200, json.dumps(page))
+    page = {"total_count": 32, "variables": [SERVICE, SCHEDULE]}
+    server.route(f"{BASE}/actions/variables?per_page=30&page=2", 200, json.dumps(page))
+    code, out = preflight(server, capsys)
+    assert code == 0, out
+    assert "ok: main can be neither deleted nor force-pushed ('main')" in out

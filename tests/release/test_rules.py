@@ -11,6 +11,7 @@ import pytest
 
 from tests.release.github_answers import (
     BASE,
+    BRANCH_RULESET,
     DEPLOY_KEYS,
     GITHUB_ACTIONS,
     RULESET,
@@ -27,6 +28,7 @@ from tools.release.rules import (
     bypass_of,
     check_tag_rules,
     covers_release_tags,
+    missing_branch_rules,
     missing_tag_rules,
 )
 
@@ -47,6 +49,26 @@ def test_an_active_tag_ruleset_with_the_three_rules_is_enough():
         ruleset(id=8, rules=[{"type": "update"}, {"type": "deletion"}]),
     ]
     assert missing_tag_rules(split) == set()
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "missing"),
+    [
+        (["refs/heads/main"], [], set()),
+        (["~DEFAULT_BRANCH"], [], set()),
+        (["~ALL"], ["refs/heads/release-*"], set()),
+        (["refs/heads/m*"], [], set()),
+        (["~ALL"], ["~DEFAULT_BRANCH"], {"deletion", "non_fast_forward"}),
+        (["refs/heads/dev"], [], {"deletion", "non_fast_forward"}),
+    ],
+)
+def test_a_branch_ruleset_keeps_main_where_its_patterns_name_it(include, exclude, missing):
+    names = {"ref_name": {"include": include, "exclude": exclude}}
+    assert missing_branch_rules([{**BRANCH_RULESET, "conditions": names}]) == missing
+    assert missing_branch_rules([{**BRANCH_RULESET, "enforcement": "evaluate"}]) == {
+        "deletion", "non_fast_forward"
+    }  # fmt: skip
+    assert missing_branch_rules([{**BRANCH_RULESET, "target": "tag"}]) != set()
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,17 @@ the deploy key's private half reaches the environment secret only, sealed, never
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.release.github_fork import NOT_FOUND, Fork
-from tools.release.cli import main
+from tools.release.cli import main, parse_args
 
 REPOSITORY = "octo/cryptopredict"
 
@@ -162,3 +165,137 @@ def test_the_set_up_by_hand_is_at_most_six_steps_and_the_command_does_the_rest()
     table = text.split("### What each failure looks like\n", 1)[1].split("\n### ", 1)[0]
     named = {int(part.split("step ")[1][0]) for part in table.split("by hand, ")[1:]}
     assert named <= set(range(1, 7))
+
+
+def test_every_command_of_the_set_up_by_hand_exists():
+    """Issue 76, bar 5: each `python -m tools.release` command the six steps give parses with
+    its options, each `make` target named exists, and each file an install reads is there (the
+    `gh` commands were checked against gh 2.23, `gh auth token` and `gh auth refresh -s`)."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "release.md").read_text()
+    section = text.split("### By hand: six steps\n", 1)[1].split("\n### ", 1)[0]
+    joined = re.sub(r"\\\n\s*", " ", section)  # a shell line continued
+    commands = re.findall(r"python -m tools\.release [^\n`#]*", joined)
+    # An option named in the text: with the repository every command takes.
+    commands += [
+        f"python -m tools.release {span} --repository <owner>/<repo>"
+        for span in re.findall(r"`(blueprint --[^`]+)`", joined)
+    ]
+    assert len(commands) >= 6, commands
+    for command in commands:
+        words = shlex.split(command.replace("<owner>/<repo>", REPOSITORY))
+        parse_args([re.sub(r"<[^>]+>", "x", word) for word in words[3:]])  # exits on an unknown
+    targets = re.findall(r"`make\s+([a-z-]+)", section)
+    makefile = (root / "Makefile").read_text()
+    assert [t for t in targets if not re.search(rf"^{t}:", makefile, re.M)] == []
+    for required in re.findall(r"-r (requirements-[a-z]+\.txt)", section):
+        assert (root / required).is_file(), required
+
+
+# The owner's own branch ruleset for main: pull requests and a status check required.
+OWNERS_MAIN = {
+    "id": 60,
+    "name": "main",
+    "target": "branch",
+    "source_type": "Repository",
+    "source": REPOSITORY,
+    "enforcement": "active",
+    "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+    "rules": [
+        {"type": "pull_request", "parameters": {"required_approving_review_count": 1,
+         "dismiss_stale_reviews_on_push": True, "require_code_owner_review": False,
+         "require_last_push_approval": False, "required_review_thread_resolution": False}},
+        {"type": "required_status_checks", "parameters": {"strict_required_status_checks_policy":
+         True, "required_status_checks": [{"context": "make test"}]}},
+    ],
+    "bypass_actors": [],
+}  # fmt: skip
+
+
+def test_setup_adds_its_rules_to_the_owners_main_ruleset_and_keeps_every_one_of_its_own(
+    server, capsys, workdir
+):
+    fork = serve(server, Fork(rulesets=[json.loads(json.dumps(OWNERS_MAIN))]))
+    code, out = run(server, capsys, "setup", "--no-render")
+    assert code == 0, out
+    assert (
+        "change: add deletion, non_fast_forward to the branch ruleset 'main' (its own rules "
+        "stay: pull_request, required_status_checks)"
+    ) in out
+    [main] = [r for r in fork.rulesets if r["target"] == "branch"]
+    assert main["rules"] == [*OWNERS_MAIN["rules"], {"type": "deletion"},
+                             {"type": "non_fast_forward"}]  # fmt: skip
+    assert (main["conditions"], main["bypass_actors"]) == (OWNERS_MAIN["conditions"], [])
+    assert run(server, capsys, "preflight")[0] == 0
+    assert "nothing to change" in run(server, capsys, "setup", "--no-render")[1]
+
+
+def test_setup_makes_its_own_branch_ruleset_beside_a_main_ruleset_it_cannot_add_to(
+    server, capsys, workdir
+):
+    """The owner's `main` is switched to evaluate: adding to it would protect nothing, and
+    switching it on would enforce its other rules; setup makes its own under another name."""
+    owners = {**json.loads(json.dumps(OWNERS_MAIN)), "enforcement": "evaluate"}
+    fork = serve(server, Fork(rulesets=[owners]))
+    code, out = run(server, capsys, "setup", "--no-render")
+    assert code == 0, out
+    assert "change: create the branch ruleset 'main (release)'" in out
+    assert fork.rulesets[0] == owners, "the owner's ruleset as it was"
+    assert run(server, capsys, "preflight")[0] == 0
+
+
+def test_setup_and_preflight_agree_on_a_tag_ruleset_setup_did_not_make(server, capsys, workdir):
+    """The owner's tag ruleset restricts creating release tags with no bypass: GitHub would
+    refuse the release's tags. Neither says it is in place; setup leaves it to the owner."""
+    theirs = {"id": 61, "name": "protect v tags", "target": "tag", "enforcement": "active",
+              "source_type": "Repository", "source": REPOSITORY, "bypass_actors": [],
+              "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
+              "rules": [{"type": "creation"}]}  # fmt: skip
+    fork = serve(server, Fork(rulesets=[theirs]))
+    for _ in range(2):
+        code, out = run(server, capsys, "setup", "--no-render")
+        assert code == 0, out
+        assert "by hand: the tag ruleset 'protect v tags', which setup did not make" in out
+        assert "add 'Deploy keys' to its bypass list" in out
+        assert "nothing to change" not in out
+        code, out = run(server, capsys, "preflight")
+        assert code == 1
+        assert "the tag ruleset 'protect v tags' restricts creating release tags" in out
+    assert fork.rulesets[0] == theirs
+    theirs["bypass_actors"] = [
+        {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
+    ]
+    assert "nothing to change" in run(server, capsys, "setup", "--no-render")[1]
+    assert run(server, capsys, "preflight")[0] == 0
+
+
+def test_setup_and_preflight_read_every_page_of_the_repositorys_variables(server, capsys, workdir):
+    """GitHub lists 30 variables a page at most: RELEASE_REPOSITORY on the second."""
+    variables = {f"OTHER_{n:02}": "x" for n in range(40)}
+    fork = serve(server, Fork(variables={**variables, "RELEASE_REPOSITORY": REPOSITORY}))
+    code, out = run(server, capsys, "setup", "--no-render")
+    assert code == 0, out
+    assert f"in place: the variable RELEASE_REPOSITORY is {REPOSITORY}" in out
+    assert ("POST", f"/repos/{REPOSITORY}/actions/variables") not in fork.writes
+    code, out = run(server, capsys, "preflight")
+    assert code == 0, out
+
+
+def test_a_dry_run_needs_nothing_but_python(server, workdir):
+    """Without PyNaCl, or any package (`python -S`: no site-packages), `setup --dry-run`
+    says what it would change; the run that seals secrets says how to install what it needs."""
+    serve(server, Fork())
+    environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url, "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-S", "-m", "tools.release", "setup", "--repository", REPOSITORY]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [*command, "--dry-run"], cwd=root, env=environ, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "would change: make a deploy key with write access" in done.stdout
+    done = subprocess.run(
+        command, cwd=root, env=environ, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "setup seals secrets with PyNaCl, which this Python does not have" in done.stderr
+    assert "pip install --require-hashes -r requirements-setup.txt" in done.stderr

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.util
 import os
 import subprocess
 import sys
@@ -70,6 +71,7 @@ from tools.release.render import (
 )
 from tools.release.retention import Package, RetentionError, owner_path, retain
 from tools.release.rules import TAG_KEY_SECRET
+from tools.release.setup import Choices, GitHub, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
 from tools.release.tagging import Repository
 from tools.release.tags import build_tag, created, image_name, image_tags
@@ -79,6 +81,10 @@ RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
 
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
+# What `setup` needs installed (docs/release.md, set-up step 2).
+SETUP_INSTALL = (
+    "`python3.11 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements-setup.txt`"
+)
 SERVICE_ENV = "RENDER_SERVICE_URL"
 
 
@@ -316,6 +322,14 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
+def _gh_token() -> str:
+    """The token the GitHub CLI holds (`gh auth token`); empty where gh is missing."""
+    try:
+        return _gh(["gh", "auth", "token"]).stdout.strip()
+    except FileNotFoundError:
+        return ""
+
+
 def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
 
@@ -354,12 +368,18 @@ def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    # Imported here: PyNaCl is the owner's (requirements-dev.txt), never a release job's.
-    from tools.release.setup import Choices, GitHub, set_up  # noqa: PLC0415
-
-    token = environ.get("GITHUB_TOKEN", "").strip() or _gh(["gh", "auth", "token"]).stdout.strip()
+    if not args.dry_run and importlib.util.find_spec("nacl") is None:
+        raise ValueError(
+            "setup seals secrets with PyNaCl, which this Python does not have: in the clone, "
+            f"{SETUP_INSTALL}, then run it with .venv/bin/python (docs/release.md, 'Set it up on "
+            "a fork', step 2); --dry-run needs nothing but Python"
+        )
+    token = environ.get("GITHUB_TOKEN", "").strip() or _gh_token()
     if not token:
-        raise ValueError("setup needs your token: GITHUB_TOKEN, or `gh auth login` first")
+        raise ValueError(
+            "setup needs your token: GITHUB_TOKEN, or the GitHub CLI (gh, https://cli.github.com) "
+            "logged in: `gh auth login`"
+        )
     api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
     hook = environ.get(HOOK_ENV, "")
     choices = Choices(

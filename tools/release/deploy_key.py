@@ -3,9 +3,9 @@ is written only in OpenSSH's own format, as a string, and sealed for GitHub's se
 (libsodium's sealed box to the repository's or environment's public key, as GitHub requires).
 Nothing here touches the disk.
 
-PyNaCl (libsodium) is a development dependency: `python -m tools.release setup` runs on the
-owner's machine, in a clone with the project's tools installed, while the release jobs run the
-rest of tools/release on a bare Python and never import this module.
+PyNaCl (libsodium) is imported only when a key is made or a secret sealed: `python -m
+tools.release setup` runs on the owner's machine with it (requirements-setup.txt), and its
+`--dry-run` and every release job run on a bare Python.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import base64
 import os
 import struct
 from dataclasses import dataclass
-
-from nacl.public import PublicKey, SealedBox
-from nacl.signing import SigningKey
 
 KEY_TYPE = b"ssh-ed25519"
 COMMENT = "release tags (python -m tools.release setup)"
@@ -34,6 +31,8 @@ class DeployKey:
 
     @classmethod
     def generate(cls, comment: str = COMMENT) -> DeployKey:
+        from nacl.signing import SigningKey  # noqa: PLC0415 (see the module)
+
         signing = SigningKey.generate()
         public = bytes(signing.verify_key)
         blob = _string(KEY_TYPE) + _string(public)
@@ -67,5 +66,7 @@ class DeployKey:
 def seal(value: str, public_key: str) -> str:
     """`value` sealed to GitHub's base64 `public_key`, base64-encoded, as its secrets API takes
     `encrypted_value`."""
+    from nacl.public import PublicKey, SealedBox  # noqa: PLC0415 (see the module)
+
     box = SealedBox(PublicKey(base64.b64decode(public_key)))
     return base64.b64encode(box.encrypt(value.encode())).decode()

@@ -57,6 +57,21 @@ def request_list(url: str, token: str, *, permission: str, timeout: float = 30.0
     return document
 
 
+def request_pages(
+    url: str, token: str, key: str, *, permission: str, per_page: int = 30
+) -> list[Any]:
+    """Every item of a listing GitHub answers page by page as `{"total_count": N, key: [...]}`
+    (repository variables: 30 a page at most)."""
+    items: list[Any] = []
+    for page in range(1, 1000):
+        answer = request(f"{url}?per_page={per_page}&page={page}", token, permission=permission)
+        batch = answer.get(key) or []
+        items += batch
+        if len(batch) < per_page or len(items) >= int(answer.get("total_count") or 0):
+            break
+    return items
+
+
 def request_json(
     url: str,
     token: str,

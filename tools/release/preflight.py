@@ -9,6 +9,7 @@ one run names every step left:
 - the tag ruleset restricts release tags and lets the release's tag credential through; on the
   deploy-key path (every personal account's repository, and an organisation's whose secret or
   bypass list says so) a deploy key that may write and its private half, `RELEASE_TAG_KEY`;
+- a branch ruleset keeps `main` from deletion and force pushes;
 - Render, on or off: on, the environment's deploy hook, the variable `RENDER_SERVICE_URL`, a
   `render.yaml` that deploys this repository's image and a package Render can pull; never a
   repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
@@ -31,11 +32,11 @@ from typing import Any
 
 from tools.release.blueprint import BlueprintError, Image, check
 from tools.release.environment import check_environment
-from tools.release.github import GitHubError, request, request_list
+from tools.release.github import GitHubError, request, request_list, request_pages
 from tools.release.previous import PreviousImageError, find_previous
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
-from tools.release.rules import check_tag_rules
+from tools.release.rules import check_tag_rules, covers_main, missing_branch_rules, read_rulesets
 from tools.release.version import Version
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
@@ -83,6 +84,7 @@ def preflight(fork: Fork) -> tuple[list[tuple[str, str]], list[str]]:
         _repository,
         _environment,
         lambda f: (OK, "; ".join(check_tag_rules(f.api_url, f.repository, f.token))),
+        _branch,
         _render,
         _repository_hook,
         _package,
@@ -141,14 +143,31 @@ def _environment(fork: Fork) -> tuple[str, str]:
     return OK, f"environment {fork.environment}: only main and the release tags may deploy"
 
 
+def _branch(fork: Fork) -> tuple[str, str]:
+    rulesets = read_rulesets(fork.api_url, fork.repository, fork.token, target="branch")[1]
+    missing = missing_branch_rules(rulesets)
+    if missing:
+        raise MissingStepError(
+            f"no active branch ruleset of {fork.repository} restricts {', '.join(sorted(missing))} "
+            "of main: anyone who can push could rewrite or delete the history the releases "
+            f"descend from: {fork.setup()} makes one (or adds the rules to yours)"
+        )
+    names = ", ".join(sorted(repr(str(r.get("name"))) for r in rulesets if covers_main(r)))
+    return OK, f"main can be neither deleted nor force-pushed ({names})"
+
+
 def _names(answer: dict[str, Any], key: str) -> dict[str, str]:
     return {str(item.get("name")): str(item.get("value", "")) for item in answer.get(key) or []}
 
 
 def _variables(fork: Fork) -> dict[str, str]:
-    return _names(
-        fork.get("/actions/variables?per_page=30", "actions variables: read"), "variables"
+    listed = request_pages(
+        f"{fork.base}/actions/variables",
+        fork.token,
+        "variables",
+        permission="actions variables: read",
     )
+    return _names({"variables": listed}, "variables")
 
 
 def _render_state(fork: Fork) -> tuple[bool, str]:

@@ -35,6 +35,9 @@ from tools.release.render import DeployError
 # The rules a tag ruleset must hold, and tags it must cover (a low and a high release tag).
 REQUIRED_RULES = frozenset({"creation", "update", "deletion"})
 RELEASE_TAG_REFS = ("refs/tags/v0.1.0", "refs/tags/v10.20.30")
+# The rules a branch ruleset keeps `main` with (no deletion, no force push), and its ref.
+BRANCH_RULES = frozenset({"deletion", "non_fast_forward"})
+MAIN_REF = "refs/heads/main"
 PERMISSION = "metadata: read"
 
 # The credentials the tag job can create a release tag with, and the bypass actor each is.
@@ -49,15 +52,22 @@ SET_UP = "docs/release.md, 'Set it up on a fork'"
 
 def covers_release_tags(ruleset: dict[str, Any]) -> bool:
     """Whether an active tag ruleset applies to every release tag (`refs/tags/vX.Y.Z`)."""
-    if ruleset.get("target") != "tag" or ruleset.get("enforcement") != "active":
+    return _covers(ruleset, "tag", RELEASE_TAG_REFS)
+
+
+def covers_main(ruleset: dict[str, Any]) -> bool:
+    """Whether an active branch ruleset applies to `main` (by name, as the default branch, or
+    to every branch)."""
+    return _covers(ruleset, "branch", (MAIN_REF,))
+
+
+def _covers(ruleset: dict[str, Any], target: str, refs: Iterable[str]) -> bool:
+    if ruleset.get("target") != target or ruleset.get("enforcement") != "active":
         return False
     names = (ruleset.get("conditions") or {}).get("ref_name") or {}
     include = names.get("include") or []
     exclude = names.get("exclude") or []
-    return all(
-        _matches(ref, include, "~ALL") and not _matches(ref, exclude, "~ALL")
-        for ref in RELEASE_TAG_REFS
-    )
+    return all(_matches(ref, include) and not _matches(ref, exclude) for ref in refs)
 
 
 def _rule_types(ruleset: dict[str, Any]) -> set[str]:
@@ -68,6 +78,12 @@ def missing_tag_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
     """The REQUIRED_RULES no active ruleset covering every release tag holds."""
     held = set().union(*(_rule_types(r) for r in rulesets if covers_release_tags(r)))
     return set(REQUIRED_RULES - held)
+
+
+def missing_branch_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
+    """The BRANCH_RULES no active ruleset covering `main` holds."""
+    held = set().union(*(_rule_types(r) for r in rulesets if covers_main(r)))
+    return set(BRANCH_RULES - held)
 
 
 def lets_bypass(actor: dict[str, Any], credential: str) -> bool:
@@ -123,15 +139,16 @@ class Findings:
 
 
 def read_rulesets(
-    api_url: str, repository: str, token: str, *, timeout: float = 30.0
+    api_url: str, repository: str, token: str, *, target: str = "tag", timeout: float = 30.0
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The type of the repository's owner (`User` or `Organization`) and its tag rulesets, each
-    as "Get a repository ruleset" answers it; DeployError when they cannot be read."""
+    """The type of the repository's owner (`User` or `Organization`) and the rulesets that apply
+    to its `target` refs (`tag` or `branch`; its own and its owner's), each as "Get a repository
+    ruleset" answers it; DeployError when they cannot be read."""
     base = f"{api_url.rstrip('/')}/repos/{repository}"
     try:
         owner = request(base, token, permission=PERMISSION, timeout=timeout).get("owner") or {}
         listed = request_list(
-            f"{base}/rulesets?includes_parents=true&targets=tag&per_page=100",
+            f"{base}/rulesets?includes_parents=true&targets={target}&per_page=100",
             token,
             permission=PERMISSION,
             timeout=timeout,
@@ -141,10 +158,12 @@ def read_rulesets(
                 f"{base}/rulesets/{int(item['id'])}", token, permission=PERMISSION, timeout=timeout
             )
             for item in listed
-            if isinstance(item, dict) and item.get("target", "tag") == "tag"
+            if isinstance(item, dict) and item.get("target", target) == target
         ]
     except (GitHubError, KeyError, TypeError, ValueError) as error:
-        raise DeployError(f"the repository's tag rulesets could not be read: {error}") from None
+        raise DeployError(
+            f"the repository's {target} rulesets could not be read: {error}"
+        ) from None
     return str(owner.get("type") or "Organization"), rulesets
 
 
@@ -293,5 +312,7 @@ def _bypass_entries(credentials: Iterable[str]) -> str:
     return " or ".join(BYPASS_ENTRY[c] for c in credentials)
 
 
-def _matches(ref: str, patterns: Iterable[str], everything: str) -> bool:
-    return any(p == everything or fnmatch.fnmatchcase(ref, p) for p in patterns)
+def _matches(ref: str, patterns: Iterable[str]) -> bool:
+    """Whether a ruleset's ref patterns name `ref` (`main` is the default branch)."""
+    special = {"~ALL", "~DEFAULT_BRANCH"} if ref == MAIN_REF else {"~ALL"}
+    return any(p in special or fnmatch.fnmatchcase(ref, p) for p in patterns)

@@ -10,7 +10,10 @@ personal account's repository or an organisation's:
   beside a new one;
 - the tag ruleset (release tags: creations, updates and deletions restricted, the deploy keys
   its bypass) and a branch ruleset for `main` (no deletion, no force push; the repository's
-  administrators may bypass it, so a rollback on purpose stays possible);
+  administrators may bypass it, so a rollback on purpose stays possible), judged as preflight
+  judges them: a ruleset the owner made is never replaced (the branch rules are added to their
+  `main`, or made under another name; a tag ruleset of theirs that bars the deploy key is said,
+  to fix by hand);
 - no repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
 - the repository variable `RELEASE_REPOSITORY` (the schedule is kept on);
 - optionally Render (`--render-service-url`: the variable, and the deploy hook sealed into the
@@ -31,18 +34,22 @@ from typing import Any
 
 from tools.release.deploy_key import COMMENT, DeployKey, seal
 from tools.release.environment import TAG_RULE
-from tools.release.github import GitHubError, request, request_list
+from tools.release.github import GitHubError, request, request_list, request_pages
 from tools.release.preflight import HOOK_SECRET, SERVICE_VARIABLE
 from tools.release.rules import (
     DEPLOY_KEY,
     TAG_KEY_SECRET,
-    covers_release_tags,
-    lets_bypass,
+    bypass_of,
+    covers_main,
+    missing_branch_rules,
     missing_tag_rules,
+    read_rulesets,
 )
 
 TAG_RULESET = "release tags"
 BRANCH_RULESET = "main"
+# setup's own branch ruleset where one named `main` that it cannot add to exists already.
+OWN_BRANCH_RULESET = "main (release)"
 REPOSITORY_ADMIN = 5  # the repository role `admin`, as a ruleset's bypass actor names it
 TAG_RULESET_BODY: dict[str, Any] = {
     "name": TAG_RULESET,
@@ -78,7 +85,7 @@ class Choices:
 @dataclass
 class Change:
     said: str
-    make: Callable[[], None]
+    make: Callable[[], None] | None = None  # None: by hand (setup leaves it to the owner)
 
 
 @dataclass
@@ -228,30 +235,68 @@ def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]
 
 
 def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    listed = github.listed("/rulesets?includes_parents=false&per_page=100")
-    rulesets = [github.call("GET", f"/rulesets/{int(item['id'])}") for item in listed]
-    by_name = {str(r.get("name")): r for r in rulesets}
-    tags = [r for r in rulesets if covers_release_tags(r)]
-    bypassed = any(
-        lets_bypass(actor, DEPLOY_KEY) for r in tags for actor in r.get("bypass_actors") or []
-    )
-    if not missing_tag_rules(rulesets) and bypassed:
+    """The tag and branch rules, judged as preflight judges them (every ruleset that applies,
+    whoever made it); a ruleset setup did not make is never replaced: rules are added to it, or
+    said to be fixed by hand."""
+    args = (github.api_url, github.repository, github.token)
+    _tag_rules(github, read_rulesets(*args)[1], found, kept)
+    _branch_rules(github, read_rulesets(*args, target="branch")[1], found, kept)
+
+
+def _tag_rules(
+    github: GitHub, rulesets: list[dict[str, Any]], found: list[Change], kept: list[str]
+) -> None:
+    ours = _named(rulesets, TAG_RULESET)
+    closed = bypass_of(rulesets, [DEPLOY_KEY]).closed
+    if missing_tag_rules(rulesets) or repr(TAG_RULESET) in closed:
+        _ruleset(github, ours, TAG_RULESET_BODY, found)
+    elif not closed:
         kept.append("a tag ruleset keeps release tags the release's own, the deploy key its bypass")
-    else:
-        _ruleset(github, by_name.get(TAG_RULESET), TAG_RULESET_BODY, found)
-    branch = by_name.get(BRANCH_RULESET)
-    if branch is not None and _same(branch, BRANCH_RULESET_BODY):
+    for name in sorted(set(closed) - {repr(TAG_RULESET)}):
+        found.append(
+            Change(
+                f"the tag ruleset {name}, which setup did not make, restricts creating release "
+                "tags and lets none of 'Deploy keys' bypass it, so GitHub would refuse the "
+                f"release's tags: add 'Deploy keys' to its bypass list (Settings -> Rules -> "
+                f"Rulesets -> {name}); setup leaves it as it is"
+            )
+        )
+
+
+def _branch_rules(
+    github: GitHub, rulesets: list[dict[str, Any]], found: list[Change], kept: list[str]
+) -> None:
+    missing = missing_branch_rules(rulesets)
+    if not missing:
         kept.append("a branch ruleset keeps main from deletion and force pushes")
+        return
+    existing = _named(rulesets, BRANCH_RULESET)
+    if existing is None or existing.get("rules") == BRANCH_RULESET_BODY["rules"]:
+        _ruleset(github, existing, BRANCH_RULESET_BODY, found)
+    elif covers_main(existing):
+        rules = list(existing.get("rules") or []) + [{"type": rule} for rule in sorted(missing)]
+        others = ", ".join(str(rule.get("type")) for rule in existing.get("rules") or [])
+        found.append(
+            Change(
+                f"add {', '.join(sorted(missing))} to the branch ruleset {BRANCH_RULESET!r} "
+                f"(its own rules stay: {others or 'none'})",
+                partial(github.call, "PUT", f"/rulesets/{existing['id']}", {"rules": rules}),
+            )
+        )
     else:
-        _ruleset(github, branch, BRANCH_RULESET_BODY, found)
+        own = {**BRANCH_RULESET_BODY, "name": OWN_BRANCH_RULESET}
+        _ruleset(github, _named(rulesets, OWN_BRANCH_RULESET), own, found)
 
 
-def _same(ruleset: dict[str, Any], body: dict[str, Any]) -> bool:
-    rules = {str(rule.get("type")) for rule in ruleset.get("rules") or []}
-    return (
-        ruleset.get("enforcement") == "active"
-        and rules >= {str(rule["type"]) for rule in body["rules"]}
-        and ruleset.get("conditions") == body["conditions"]
+def _named(rulesets: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The repository's own ruleset named `name` (not its owner's), if any."""
+    return next(
+        (
+            r
+            for r in rulesets
+            if r.get("name") == name and r.get("source_type", "Repository") == "Repository"
+        ),
+        None,
     )
 
 
@@ -273,8 +318,13 @@ def _describe(body: dict[str, Any]) -> str:
 
 
 def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    answer = github.call("GET", "/actions/variables?per_page=30")
-    held = {str(v.get("name")): str(v.get("value")) for v in answer.get("variables") or []}
+    variables = request_pages(
+        f"{github.api_url}/repos/{github.repository}/actions/variables",
+        github.token,
+        "variables",
+        permission="actions variables: read",
+    )
+    held = {str(v.get("name")): str(v.get("value")) for v in variables}
     wanted = {"RELEASE_REPOSITORY": github.repository}
     if choices.render_url:
         wanted[SERVICE_VARIABLE] = choices.render_url.rstrip("/")
@@ -398,16 +448,20 @@ def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[st
     for line in kept:
         say(f"in place: {line}")
     for change in found:
+        if change.make is None:
+            say(f"by hand: {change.said}")
+            continue
         say(f"{'would ' if dry_run else ''}change: {change.said}")
         if not dry_run:
             change.make()
+    made = [change for change in found if change.make is not None]
     if not found:
         say("nothing to change: every setting the releases need is in place")
     elif dry_run:
-        say(f"{len(found)} change(s) to make: nothing changed (--dry-run)")
+        say(f"{len(made)} change(s) to make: nothing changed (--dry-run)")
     else:
         say(
-            f"{len(found)} change(s) made; what stays by hand, and the check of it all: "
+            f"{len(made)} change(s) made; what stays by hand, and the check of it all: "
             f"`python -m tools.release preflight --repository {github.repository}`"
         )
     return len(found)
