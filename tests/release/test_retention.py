@@ -199,7 +199,13 @@ def test_a_run_deletes_at_most_its_cap_the_oldest_first(monkeypatch, capsys):
         oldest_build = whole(package, {oldest})
         _, again, newest = two_builds_of_0_1_0_then_0_2_0(package)
         package.serving = "0.2.0-20261010002300"
-        assert retention(url, "--max-deletions", "4", now=NOW, monkeypatch=monkeypatch) == 0
+        cap = ["--max-deletions", "4"]
+        assert retention(url, *cap, "--dry-run", now=NOW, monkeypatch=monkeypatch) == 0
+        assert capsys.readouterr().out == (
+            "would keep 12 of 24 versions and delete 4 of the 12 the rule does not keep\n"
+        )
+        assert len(package.versions) == 24
+        assert retention(url, *cap, now=NOW, monkeypatch=monkeypatch) == 0
         said = capsys.readouterr().out
         assert "kept 12 versions, deleted 4" in said
         assert "8 more versions the rule does not keep wait for the next run" in said

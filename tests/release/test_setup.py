@@ -240,6 +240,7 @@ def test_setup_makes_its_own_branch_ruleset_beside_a_main_ruleset_it_cannot_add_
     code, out = run(server, capsys, "setup", "--no-render")
     assert code == 0, out
     assert "change: create the branch ruleset 'main (release)'" in out
+    assert "(yours named 'main' is not active on main, and stays as it is)" in out
     assert fork.rulesets[0] == owners, "the owner's ruleset as it was"
     assert run(server, capsys, "preflight")[0] == 0
 

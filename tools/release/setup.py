@@ -285,7 +285,8 @@ def _branch_rules(
         )
     else:
         own = {**BRANCH_RULESET_BODY, "name": OWN_BRANCH_RULESET}
-        _ruleset(github, _named(rulesets, OWN_BRANCH_RULESET), own, found)
+        why = f"yours named {BRANCH_RULESET!r} is not active on main, and stays as it is"
+        _ruleset(github, _named(rulesets, OWN_BRANCH_RULESET), own, found, why)
 
 
 def _named(rulesets: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -301,9 +302,14 @@ def _named(rulesets: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 
 
 def _ruleset(
-    github: GitHub, existing: dict[str, Any] | None, body: dict[str, Any], found: list[Change]
+    github: GitHub,
+    existing: dict[str, Any] | None,
+    body: dict[str, Any],
+    found: list[Change],
+    why: str = "",
 ) -> None:
     what = f"the {body['target']} ruleset {body['name']!r}: {_describe(body)}"
+    what += f" ({why})" if why else ""
     if existing is None:
         found.append(Change(f"create {what}", lambda: github.call("POST", "/rulesets", body)))
     else:
