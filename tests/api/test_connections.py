@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import os
 import re
 import socket
+import threading
 import time
 
 from waitress import wasyncore
@@ -314,3 +316,46 @@ def test_a_connection_cut_by_the_sweep_is_left_out_of_the_loop_s_poll():
             time.sleep(0.01)
         assert server.connections.cut["request_deadline"] == 1
         assert (channel.readable(), channel.writable()) == (False, False)
+
+
+def test_a_connection_taken_in_the_turn_the_sweep_cuts_others_is_answered(monkeypatch):
+    """The request the slowloris test (tests/api/test_server.py) saw closed unanswered: a
+    connection taken in by the turn of the loop whose sweep cut others, on a descriptor the
+    sweep freed. Here every run makes that turn: the loop is held after the first cut until
+    a new connection has sent its request, the lowest free descriptor one the sweep freed."""
+    freed: list[int] = []
+    cut = GuardedChannel.cut
+
+    def recorded(channel: GuardedChannel) -> None:
+        if channel.socket is not None:
+            freed.append(channel.socket.fileno())
+        cut(channel)
+
+    monkeypatch.setattr(GuardedChannel, "cut", recorded)
+    with guarded(Recording(), request_seconds=0.5) as server:
+        layer, late, fillers, asked = server.connections, socket.socket(), [], threading.Event()
+        late.settimeout(10)
+        check = layer.on_tick
+
+        def ask_in_the_turn_of_the_cut(now: float) -> None:
+            check(now)
+            if freed and not asked.is_set():
+                while (fd := os.open(os.devnull, os.O_RDONLY)) not in freed:
+                    fillers.append(fd)
+                os.close(fd)  # the lowest free descriptor, which the next accept takes
+                late.connect(("127.0.0.1", server.port))
+                late.sendall(GET % 1)
+                asked.set()
+
+        layer.on_tick = ask_in_the_turn_of_the_cut
+        held = [server.connect() for _ in range(5)]
+        try:
+            for client in held:
+                client.sendall(b"GET / HTTP/1.1\r\n")
+            assert asked.wait(10)
+            assert read_answer(late)[1] == b"xxxxx"
+        finally:
+            for fd in fillers:
+                os.close(fd)
+            for client in [late, *held]:
+                client.close()
