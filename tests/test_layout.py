@@ -108,6 +108,9 @@ FORBIDDEN = [
     ("cryptopredict.minutes", "cryptopredict.collect"),
     ("cryptopredict.minutes", "cryptopredict.api"),
     ("cryptopredict.database", "cryptopredict.collect"),
+    # The exchanges' REST clients the collector and the API share import neither of them.
+    ("cryptopredict.exchanges", "cryptopredict.collect"),
+    ("cryptopredict.exchanges", "cryptopredict.api"),
     # Serving builds the answers' types; the types never import serving.
     ("cryptopredict.api.types", "cryptopredict.api.serving"),
 ]

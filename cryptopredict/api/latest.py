@@ -29,37 +29,25 @@ import logging
 import math
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, TypeVar
-
-import msgspec
+from typing import Protocol
 
 from cryptopredict.api.live import minute_reader
 from cryptopredict.api.serving.anchor import LatestPrice
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import ApiSettings
+from cryptopredict.exchanges import alpaca, binance
+from cryptopredict.exchanges.rest import RefusedError, UnavailableError
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.reader import MinuteReader
 from cryptopredict.minutes.store import StoreError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-BINANCE_URL = "https://data-api.binance.vision"  # Binance's market data only, in every region
-ALPACA_URL = "https://data.alpaca.markets"
-TICKER_PATH = "/api/v3/ticker/price"
-LATEST_BARS_PATH = "/v1beta3/crypto/us/latest/bars"
 EXCHANGES = {"binance": "Binance", "alpaca": "Alpaca"}
-
-
-class PriceSourceError(Exception):
-    """A source gave no prices this time; the message says why, in one line."""
 
 
 class PriceSource(Protocol):
@@ -132,7 +120,8 @@ class LatestPrices:
                 log.info("latest prices from %s: read again", feed.source.name)
             feed.failing = None
         except Exception as error:  # the thread lives on: the forecasts answer without it
-            reason = str(error) if isinstance(error, PriceSourceError) else repr(error)
+            said = isinstance(error, RefusedError | UnavailableError)  # in one line
+            reason = str(error) if said else repr(error)
             if reason != feed.failing:
                 log.warning(
                     "latest prices from %s cannot be read: %s; the forecasts start from the "
@@ -179,39 +168,14 @@ def _minute_detail(source: str) -> str:
     return f"{said}, from {EXCHANGES.get(source, source)}"
 
 
-class TickerPrice(msgspec.Struct):
-    symbol: str
-    price: str
-
-
-class LatestBar(msgspec.Struct):
-    t: str  # the minute's open time, ISO 8601
-    c: float
-
-
-class LatestBars(msgspec.Struct):
-    bars: dict[str, LatestBar]
-
-
-@dataclass(frozen=True)
-class Polling:
-    every: float  # seconds between two polls
-    timeout: float  # seconds to wait for a connection, and for each read
-    clock: Callable[[], float] = time.time
-
-
+@dataclass
 class Polled:
     """A source the API polls over HTTP, at its base `url`."""
 
-    def __init__(self, url: str, polling: Polling) -> None:
-        self.url = url
-        self.polling = polling
-        self.every = polling.every
-
-    def get(self, url: str, shape: type[T]) -> tuple[T, int]:
-        """The answer at `url`, as `shape`, and when it came (epoch seconds)."""
-        answer = fetch(url, shape, timeout=self.polling.timeout)
-        return answer, int(self.polling.clock())
+    url: str
+    every: float  # seconds between two polls
+    timeout: float  # seconds to wait for a connection, and for each read
+    clock: Callable[[], float] = time.time
 
 
 class BinanceTicker(Polled):
@@ -223,7 +187,8 @@ class BinanceTicker(Polled):
         served: dict[str, list[str]] = {}
         for slug in slugs:
             served.setdefault(asset_for_symbol(slug).binance_symbol, []).append(slug)
-        rows, now = self.get(self.url + TICKER_PATH, list[TickerPrice])
+        rows = binance.ticker(self.url, timeout=self.timeout)
+        now = int(self.clock())
         found = {}
         for row in rows:
             if row.symbol not in served:  # not served (or delisted: priced 0)
@@ -245,8 +210,8 @@ class AlpacaLatestBars(Polled):
         served = {pair.alpaca_symbol: pair.slug for pair in pairs}
         if not served:
             return {}
-        query = urllib.parse.urlencode({"symbols": ",".join(served)}, safe="/,")
-        answer, now = self.get(f"{self.url}{LATEST_BARS_PATH}?{query}", LatestBars)
+        answer = alpaca.latest_bars(self.url, served, timeout=self.timeout)
+        now = int(self.clock())
         found = {}
         for symbol, bar in answer.bars.items():
             slug = served.get(symbol)
@@ -256,7 +221,7 @@ class AlpacaLatestBars(Polled):
                 opened = int(datetime.fromisoformat(bar.t).timestamp())
             except ValueError:
                 said = f"Alpaca dated {symbol}'s latest bar {bar.t[:40]!r}"
-                raise PriceSourceError(said) from None
+                raise UnavailableError(said) from None
             detail = f"the close of Alpaca's latest minute bar of {symbol}"
             price = _positive(bar.c, symbol)
             # a minute still trading is dated now, its close the last trade so far
@@ -271,52 +236,23 @@ def _positive(text: str | float, symbol: str) -> float:
         price = math.nan
     if not math.isfinite(price) or price <= 0:
         said = f"a price of {symbol} that is no positive number: {str(text)[:40]!r}"
-        raise PriceSourceError(said)
+        raise UnavailableError(said)
     return price
-
-
-def fetch(url: str, shape: type[T], *, timeout: float) -> T:
-    """The JSON at `url` as `shape`; PriceSourceError saying why in one line when there is none."""
-    host = urllib.parse.urlsplit(url).netloc
-    request = urllib.request.Request(
-        url, headers={"Accept": "application/json", "User-Agent": "cryptopredict-api"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as error:
-        raise PriceSourceError(f"HTTP {error.code} from {host}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise PriceSourceError(f"cannot reach {host}: {reason}") from None
-    try:
-        return msgspec.json.decode(body, type=shape)
-    except msgspec.DecodeError as error:
-        raise PriceSourceError(f"{host} answered in an unknown shape: {error}") from None
 
 
 def latest_prices(settings: ApiSettings) -> LatestPrices:
     """The sources `settings` turn on: the minute bars always (through a reader of their own, so
     that a slow database never holds the requests' readers), the polled ones LATEST_PRICES
-    names."""
+    names, each with its base URL when given (`binance=URL`)."""
     reader = minute_reader(settings, readers=1)
     sources: list[PriceSource] = [MinuteCloses(reader, every=settings.live_cache_seconds)]
     polled: dict[str, tuple[type[BinanceTicker | AlpacaLatestBars], str]] = {
-        "binance": (BinanceTicker, BINANCE_URL),
-        "alpaca": (AlpacaLatestBars, ALPACA_URL),
+        "binance": (BinanceTicker, binance.MARKET_DATA_API_URL),
+        "alpaca": (AlpacaLatestBars, alpaca.DATA_URL),
     }
-    polling = Polling(settings.latest_price_seconds, settings.latest_price_timeout)
-    for name, url in polled_sources(settings.latest_prices):
-        kind, default = polled[name]
-        sources.append(kind((url or default).rstrip("/"), polling))
-    return LatestPrices(sources)
-
-
-def polled_sources(setting: str | None) -> list[tuple[str, str | None]]:
-    """LATEST_PRICES read: each source named, with its base URL when given (`binance=URL`)."""
-    found = []
-    for item in (setting or "").split(","):
+    for item in filter(None, (settings.latest_prices or "").split(",")):
         name, _, url = item.strip().partition("=")
-        if name:
-            found.append((name.strip().lower(), url.strip() or None))
-    return found
+        kind, default = polled[name.lower()]
+        every, timeout = settings.latest_price_seconds, settings.latest_price_timeout
+        sources.append(kind((url or default).rstrip("/"), every, timeout))
+    return LatestPrices(sources)

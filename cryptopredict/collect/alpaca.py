@@ -4,10 +4,10 @@ Alpaca sends each minute bar once the minute is over, so every bar it sends is c
 stream needs an API key (ALPACA_API_KEY, ALPACA_SECRET_KEY) and reconnects by itself, in its
 own thread; bars reach the storage path through a queue on the collector's event loop. A bar
 more than a minute after the newest stored one (a start, a reconnect, a quiet spell) first
-fills the gap from Alpaca's historical bars (`HistoryClient`, this module's own small client,
-as the Binance backfill has its own). Alpaca builds crypto bars from trades on its own venue:
-quiet minutes have no bar, and prices are in USD where Binance's are in USDT (each row records
-its source).
+fills the gap from Alpaca's historical bars (`HistoryClient`, over `exchanges.alpaca`, as the
+Binance backfill is over `exchanges.binance`). Alpaca builds crypto bars from trades on its own
+venue: quiet minutes have no bar, and prices are in USD where Binance's are in USDT (each row
+records its source).
 
 alpaca-py needs pandas, so this module is imported only when the fallback starts: the
 training requirements have it, the slim serving image does not.
@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -31,22 +27,19 @@ from typing import Any
 from alpaca.data.live.crypto import CryptoDataStream
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, stamp
 from cryptopredict.config import CollectorSettings
+from cryptopredict.exchanges import alpaca as alpaca_rest
+from cryptopredict.exchanges.rest import MissingKeysError, RefusedError, UnavailableError, snippet
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
-from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
-NAME = "alpaca"
+NAME = alpaca_rest.NAME
 # alpaca-py reconnects in its own thread; a thread that ended (a refused login, say) sends
 # nothing more, so a silence this long makes the collector look at it.
 QUIET_SECONDS = 90.0
-HISTORY_URL = "https://data.alpaca.markets"
-BARS_PATH = "/v1beta3/crypto/us/bars"
 PAGE_BARS = 10_000  # the most Alpaca's historical bars answer at once
-TRANSIENT = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT = 30.0  # seconds, the longest wait between two tries, whatever Retry-After asks
 
 
@@ -99,22 +92,19 @@ class HistoryClient:
     """Closed minutes of one pair from Alpaca's historical crypto bars
     (`<base>/v1beta3/crypto/us/bars`), page after page. Each request is tried `attempts` times
     on 429, 5xx, timeouts and dropped connections (UnavailableError after the last), waiting
-    as Retry-After says (30 s at most), or 1, 2, 4 s; another HTTP status is a RefusedError."""
+    as Retry-After says (30 s at most), or 1, 2, 4 s; a refusal (`exchanges.alpaca.REFUSED`:
+    its keys, a bad request) is a RefusedError, not tried again."""
 
     def __init__(
         self,
         keys: tuple[str, str],
         timeout: float,
         attempts: int,
-        base_url: str = HISTORY_URL,
+        base_url: str = alpaca_rest.DATA_URL,
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.headers = {
-            "Accept": "application/json",
-            "APCA-API-KEY-ID": keys[0],
-            "APCA-API-SECRET-KEY": keys[1],
-        }
+        self.headers = {"APCA-API-KEY-ID": keys[0], "APCA-API-SECRET-KEY": keys[1]}
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.base_url = base_url.rstrip("/")
@@ -133,11 +123,11 @@ class HistoryClient:
         }
         bars: list[MinuteBar] = []
         while True:
-            page = self._get(f"{self.base_url}{BARS_PATH}?{urllib.parse.urlencode(query)}")
+            page = self._get(query)
             by_symbol = page.get("bars") or {}  # no bars: null, or no entry for the symbol
             rows = by_symbol.get(asset.alpaca_symbol, []) if isinstance(by_symbol, dict) else None
             if not isinstance(rows, list):
-                raise UnavailableError(f"alpaca history: no bar list in {_snippet(page)}")
+                raise UnavailableError(f"alpaca history: no bar list in {snippet(page)}")
             for row in rows:
                 try:
                     bar = parse_history_bar(row, asset)
@@ -155,11 +145,13 @@ class HistoryClient:
                 return bars
             query["page_token"] = token
 
-    def _get(self, url: str) -> dict:
+    def _get(self, query: Mapping[str, object]) -> dict:
         failed = 0
         while True:
             try:
-                return self._get_once(url)
+                return alpaca_rest.bars(
+                    self.base_url, query, timeout=self.timeout, headers=self.headers
+                )
             except UnavailableError as error:
                 failed += 1
                 if failed == self.attempts:
@@ -169,38 +161,9 @@ class HistoryClient:
                 log.warning("alpaca history: %s; trying again in %.0f s", error, wait)
                 self.sleep(wait)
 
-    def _get_once(self, url: str) -> dict:
-        request = urllib.request.Request(url, headers=self.headers)
-        host = urllib.parse.urlsplit(url).netloc
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as error:
-            detail = f"HTTP {error.code} from {host}: {_snippet(error.read())}"
-            if error.code in TRANSIENT:
-                wait = retry_after_seconds(dict(error.headers.items()))
-                raise UnavailableError(detail, wait) from None
-            raise RefusedError(NAME, detail, error.code) from None  # keys, or a bad request
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            reason = getattr(error, "reason", error)
-            raise UnavailableError(f"cannot reach {host}: {reason}") from None
-        try:
-            page = json.loads(body)
-        except ValueError:
-            raise UnavailableError(f"{host} answered with no JSON: {_snippet(body)}") from None
-        if not isinstance(page, dict):
-            raise UnavailableError(f"{host} answered with no bars: {_snippet(body)}")
-        return page
-
 
 def _rfc3339(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def _snippet(raw: object, limit: int = 160) -> str:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class AlpacaCollector:
@@ -211,7 +174,7 @@ class AlpacaCollector:
         settings: CollectorSettings,
         *,
         url: str | None = None,
-        history_url: str = HISTORY_URL,
+        history_url: str = alpaca_rest.DATA_URL,
     ) -> None:
         if not (settings.alpaca_api_key and settings.alpaca_secret_key):
             raise MissingKeysError(

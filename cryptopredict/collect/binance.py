@@ -1,8 +1,9 @@
 """Binance's minute klines: the websocket stream's events and the REST backfill.
 
 The stream is `<base>/stream?streams=<symbol>@kline_1m/...` (combined: every message says which
-stream it is from); the REST endpoint is `<base>/api/v3/klines`. Binance answers HTTP 451 to some
-regions; both then move, once, to Binance's market-data-only hosts, as the history fetch does.
+stream it is from); the REST endpoint is `<base>/api/v3/klines` (`exchanges.binance`). Binance
+answers HTTP 451 to some regions; both then move, once, to Binance's market-data-only hosts, as
+the history fetch does.
 
 One connection carries every pair, up to Binance's limits, past which the pairs are split over
 as many connections as needed (`stream_urls`).
@@ -12,23 +13,18 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.errors import RefusedError, UnavailableError
+from cryptopredict.exchanges import binance as binance_rest
+from cryptopredict.exchanges.rest import RefusedError, snippet
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, stamp
-from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
-NAME = "binance"
+NAME = binance_rest.NAME
 MARKET_DATA_WS_URL = "wss://data-stream.binance.vision"
-MARKET_DATA_API_URL = "https://data-api.binance.vision"
-KLINES_PATH = "/api/v3/klines"
 PAGE_BARS = 1000
 # "A single connection can listen to a maximum of 1024 streams." (Binance spot API docs,
 # web-socket-streams.md, "Websocket Limits":
@@ -38,8 +34,6 @@ STREAMS_PER_CONNECTION = 1024
 # characters (oliver-zehentleitner/unicorn-binance-websocket-api, issue 19); 1024 kline streams
 # take about 20,000. So a connection also stops short of that length.
 MAX_URL_CHARS = 8000
-REFUSED = frozenset({403, 451})  # region blocked (451), or a host that turns us away (403)
-TRANSIENT = frozenset({418, 429, 500, 502, 503, 504})  # 418: banned for a while after 429s
 # A REST kline is [open time, open, high, low, close, volume, close time, quote volume, ...].
 _KLINE_FIELDS = 8
 
@@ -92,7 +86,7 @@ def parse_event(raw: str | bytes, by_symbol: Mapping[str, Asset]) -> Kline:
         message = json.loads(raw)
         kline = message["data"]["k"]
         if message["data"]["e"] != "kline" or kline["i"] != "1m":
-            raise MalformedBarError(f"not a 1m kline event: {_snippet(raw)}")
+            raise MalformedBarError(f"not a 1m kline event: {snippet(raw)}")
         asset = by_symbol[kline["s"]]
         closed = kline["x"]
         if not isinstance(closed, bool):
@@ -103,7 +97,7 @@ def parse_event(raw: str | bytes, by_symbol: Mapping[str, Asset]) -> Kline:
         raise
     except (ValueError, KeyError, TypeError, RecursionError) as error:
         # RecursionError: JSON nested deeper than the parser's stack (json.loads recurses).
-        raise MalformedBarError(f"{type(error).__name__} {error} in {_snippet(raw)}") from None
+        raise MalformedBarError(f"{type(error).__name__} {error} in {snippet(raw)}") from None
     return Kline(bar, closed)
 
 
@@ -139,7 +133,7 @@ class KlinesClient:
         self,
         base_url: str,
         timeout: float,
-        fallback_url: str = MARKET_DATA_API_URL,
+        fallback_url: str = binance_rest.MARKET_DATA_API_URL,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.fallback_url = fallback_url.rstrip("/")
@@ -173,17 +167,15 @@ class KlinesClient:
         return Page(bars, following if more else None, malformed)
 
     def _get_page(self, asset: Asset, start: int, end: int) -> list:
-        query = urllib.parse.urlencode(
-            {
-                "symbol": asset.binance_symbol,
-                "interval": "1m",
-                "startTime": start * 1000,
-                "endTime": end * 1000 - 1,
-                "limit": PAGE_BARS,
-            }
-        )
+        query = {
+            "symbol": asset.binance_symbol,
+            "interval": "1m",
+            "startTime": start * 1000,
+            "endTime": end * 1000 - 1,
+            "limit": PAGE_BARS,
+        }
         try:
-            return self._get(f"{self.base_url}{KLINES_PATH}?{query}")
+            return binance_rest.klines(self.base_url, query, timeout=self.timeout)
         except RefusedError as error:
             if error.status != 451 or self.base_url == self.fallback_url:
                 raise
@@ -192,39 +184,4 @@ class KlinesClient:
                 self.fallback_url,
             )
             self.base_url = self.fallback_url
-            return self._get(f"{self.base_url}{KLINES_PATH}?{query}")
-
-    def _get(self, url: str) -> list:
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as error:
-            detail = f"HTTP {error.code} from {_host(url)}"
-            if error.code in REFUSED:
-                raise RefusedError(NAME, detail, error.code) from None
-            if error.code in TRANSIENT:
-                wait = retry_after_seconds(dict(error.headers.items()))
-                raise UnavailableError(detail, wait) from None
-            raise UnavailableError(f"{detail}: {_snippet(error.read())}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            reason = getattr(error, "reason", error)
-            raise UnavailableError(f"cannot reach {_host(url)}: {reason}") from None
-        try:
-            page = json.loads(body)
-        except ValueError:
-            detail = f"{_host(url)} answered with no JSON: {_snippet(body)}"
-            raise UnavailableError(detail) from None
-        if not isinstance(page, list):
-            raise UnavailableError(f"{_host(url)} answered with no kline list: {_snippet(body)}")
-        return page
-
-
-def _host(url: str) -> str:
-    return urllib.parse.urlsplit(url).netloc
-
-
-def _snippet(raw: str | bytes, limit: int = 160) -> str:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
+            return binance_rest.klines(self.base_url, query, timeout=self.timeout)

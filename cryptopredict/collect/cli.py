@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptopredict.assets import Asset, UnknownPairError, configured_assets
-from cryptopredict.collect.errors import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import CollectorSettings, ConfigError
+from cryptopredict.exchanges.rest import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
 from cryptopredict.minutes.bars import MalformedBarError

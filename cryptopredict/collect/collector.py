@@ -33,10 +33,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from cryptopredict.assets import Asset
 from cryptopredict.collect.binance import (
-    MARKET_DATA_API_URL,
     MARKET_DATA_WS_URL,
     PAGE_BARS,
-    REFUSED,
     STREAMS_PER_CONNECTION,
     Kline,
     KlinesClient,
@@ -44,9 +42,10 @@ from cryptopredict.collect.binance import (
     shards,
     stream_url,
 )
-from cryptopredict.collect.errors import RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
 from cryptopredict.config import CollectorSettings
+from cryptopredict.exchanges.binance import MARKET_DATA_API_URL, REFUSED
+from cryptopredict.exchanges.rest import RefusedError, UnavailableError
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError
 from cryptopredict.minutes.store import StoreError
 from cryptopredict.retry_after import retry_after_seconds

@@ -18,16 +18,15 @@ from websockets.asyncio.server import ServerConnection, serve
 from cryptopredict.assets import configured_assets
 from cryptopredict.collect import alpaca
 from cryptopredict.collect.alpaca import (
-    BARS_PATH,
     AlpacaCollector,
     HistoryClient,
-    MissingKeysError,
     parse_bar,
     parse_history_bar,
 )
-from cryptopredict.collect.errors import RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import CollectorSettings
+from cryptopredict.exchanges.alpaca import BARS_PATH
+from cryptopredict.exchanges.rest import MissingKeysError, RefusedError, UnavailableError
 from cryptopredict.minutes.bars import MalformedBarError
 from cryptopredict.minutes.store import MinuteStore
 from tests.collect.running import run_until

@@ -26,8 +26,8 @@ from cryptopredict.collect.binance import (
     stream_url,
 )
 from cryptopredict.collect.collector import Backoff
-from cryptopredict.collect.errors import RefusedError
 from cryptopredict.collect.writer import stamp
+from cryptopredict.exchanges.rest import RefusedError
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError
 from cryptopredict.minutes.store import MinuteStore
 from tests.collect.fake_binance import DROP, FakeBinance, RestAnswer, kline_event, rest_kline

@@ -1,0 +1,78 @@
+"""An exchange's REST API read over urllib, and how an exchange fails: it refuses us (move
+elsewhere), is unavailable for now (retry later), or needs keys we do not have."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Collection, Mapping
+from typing import TypeVar
+
+import msgspec
+
+from cryptopredict.retry_after import retry_after_seconds
+
+T = TypeVar("T")
+
+
+class RefusedError(RuntimeError):
+    """The source will not serve this client (HTTP 451 or 403, say): retrying will not help."""
+
+    def __init__(self, source: str, detail: str, status: int) -> None:
+        super().__init__(f"{source} refused: {detail}")
+        self.status = status
+
+
+class MissingKeysError(RuntimeError):
+    """A source that needs API keys has none configured."""
+
+
+class UnavailableError(RuntimeError):
+    """A failure worth another try later: a dropped connection, a timeout, 429 or 5xx, an answer
+    of another shape; the message says why, in one line."""
+
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+def get_json(
+    url: str,
+    shape: type[T],
+    *,
+    source: str,
+    timeout: float,
+    refused: Collection[int],
+    headers: Mapping[str, str] | None = None,
+) -> T:
+    """The JSON at `url`, as `shape`. RefusedError for an HTTP status in `refused`;
+    UnavailableError for any other failure (with the wait another status's Retry-After asks)."""
+    host = urllib.parse.urlsplit(url).netloc
+    sent = {"Accept": "application/json", "User-Agent": "cryptopredict", **(headers or {})}
+    request = urllib.request.Request(url, headers=sent)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        detail = f"HTTP {error.code} from {host}"
+        if error.code in refused:
+            raise RefusedError(source, f"{detail}: {snippet(error.read())}", error.code) from None
+        raise UnavailableError(detail, retry_after_seconds(dict(error.headers.items()))) from None
+    except (OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        raise UnavailableError(f"cannot reach {host}: {reason}") from None
+    try:
+        return msgspec.json.decode(body, type=shape)
+    except msgspec.DecodeError as error:
+        raise UnavailableError(
+            f"{host} answered in another shape ({error}): {snippet(body)}"
+        ) from None
+
+
+def snippet(raw: object, limit: int = 160) -> str:
+    """`raw` (text, bytes or anything printable) on one line, cut at `limit` characters."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
