@@ -167,12 +167,11 @@ MEANINGS = {
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining."
     ),
     "LATEST_PRICES": (
-        "Latest-price sources the API polls itself, so that the forecasts start from the latest "
-        "price, not the model's data end: `binance` (Binance's public ticker, every served pair "
-        "in one request), `alpaca` (Alpaca's latest minute bar of the served USD pairs, without "
-        "keys), or both, comma-separated; each may name its base URL, e.g. "
-        "`binance=https://data-api.binance.vision` (the default). Unset or blank: none is polled."
-        " The image and the Render Blueprint set `binance,alpaca`: fresh by default."
+        "Latest-price sources the API polls, so that the forecasts start from the latest price: "
+        "`binance` (Binance's ticker, every served pair in one request), `alpaca` (Alpaca's "
+        "latest minute bar of the served USD pairs, without keys), or both, comma-separated, each"
+        " with its base URL if not the default (`binance=https://data-api.binance.vision`). Unset"
+        " or blank: none is polled; the image and the Render Blueprint set `binance,alpaca`."
     ),
     "LATEST_PRICE_SECONDS": (
         "Seconds between two polls of a LATEST_PRICES source (at least a minute); a source is "

@@ -175,7 +175,6 @@ class Polled:
     url: str
     every: float  # seconds between two polls
     timeout: float  # seconds to wait for a connection, and for each read
-    clock: Callable[[], float] = time.time
 
 
 class BinanceTicker(Polled):
@@ -188,7 +187,7 @@ class BinanceTicker(Polled):
         for slug in slugs:
             served.setdefault(asset_for_symbol(slug).binance_symbol, []).append(slug)
         rows = binance.ticker(self.url, timeout=self.timeout)
-        now = int(self.clock())
+        now = int(time.time())
         found = {}
         for row in rows:
             if row.symbol not in served:  # not served (or delisted: priced 0)
@@ -211,7 +210,7 @@ class AlpacaLatestBars(Polled):
         if not served:
             return {}
         answer = alpaca.latest_bars(self.url, served, timeout=self.timeout)
-        now = int(self.clock())
+        now = int(time.time())
         found = {}
         for symbol, bar in answer.bars.items():
             slug = served.get(symbol)
