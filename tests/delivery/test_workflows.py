@@ -339,9 +339,13 @@ def test_the_workflow_reads_exactly_the_outputs_the_release_cli_prints(tmp_path)
         ref="refs/heads/main",
         release_branch="main",
         remote="origin",
+        start_anew="",
     )
     outputs = next_version_outputs(
-        args, Git(checkout_run(remote, tmp_path / "run", head, args.ref).path), Held((), None)
+        args,
+        Git(checkout_run(remote, tmp_path / "run", head, args.ref).path),
+        Held((), None, True),
+        {},
     )
     printed = set(re.findall(r"^([\w-]+)(?:=|<<)", outputs, re.MULTILINE))
     assert read == printed

@@ -105,11 +105,19 @@ def server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def no_release_image(server, monkeypatch) -> FakeServer:
-    """$RELEASE_REGISTRY_URL: a registry that holds no image of any repository (the `server`
-    answering every `/v2/` request 404, as a registry answers for a name it does not know)."""
-    unknown = b'{"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known"}]}'
-    server.handler = lambda _, path, __: (404, unknown) if path.startswith("/v2/") else None
+def registry_with_latest(server, monkeypatch) -> FakeServer:
+    """$RELEASE_REGISTRY_URL: a registry holding of any repository one image, `latest`, whose
+    index says no version (the `server` answering every `/v2/` request so): the releases'
+    numbering comes from git alone."""
+    tags = b'{"tags": ["latest"]}'
+    index = b'{"schemaVersion": 2, "manifests": []}'
+
+    def answer(_: str, path: str, __: bytes) -> tuple[int, bytes] | None:
+        if not path.startswith("/v2/"):
+            return None
+        return 200, tags if "/tags/list" in path else index
+
+    server.handler = answer
     monkeypatch.setenv("RELEASE_REGISTRY_URL", server.url)
     return server
 

@@ -20,8 +20,8 @@ DIGEST = "sha256:" + "ab" * 32
 NEWER = "sha256:" + "cd" * 32
 BUILT = "2026-03-09T18:00:07Z"
 
-# next-version reads the registry: here one holding no image (a release numbered from git alone).
-pytestmark = pytest.mark.usefixtures("no_release_image")
+# next-version reads the registry: here one whose image says no version (numbered from git).
+pytestmark = pytest.mark.usefixtures("registry_with_latest")
 
 
 def outputs(text: str) -> dict[str, str]:

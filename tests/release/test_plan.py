@@ -18,8 +18,8 @@ from tools.release.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = "refs/heads/main"
-# next-version reads the registry: here one holding no image (a release numbered from git alone).
-pytestmark = pytest.mark.usefixtures("no_release_image")
+# next-version reads the registry: here one whose image says no version (numbered from git).
+pytestmark = pytest.mark.usefixtures("registry_with_latest")
 
 
 class History:

@@ -35,7 +35,13 @@ import yaml
 
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.attestations import attest, certificate
-from tests.release.github_answers import BASE, RULESET, answer_environment, answer_rulesets
+from tests.release.github_answers import (
+    BASE,
+    RULESET,
+    answer_environment,
+    answer_rulesets,
+    repository,
+)
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.published import CREATED, VERSION
@@ -830,10 +836,47 @@ def version_job(release: Release, event: Event) -> WorkflowRun:
     return release.runner.run(event, only=["version"])
 
 
+def fork_of(release: Release, parent: str, tags: dict[str, str]) -> None:
+    """GitHub's API says the repository is a fork of `parent`, which holds `tags` (name: commit)."""
+    about = {**repository(), "fork": True, "parent": {"full_name": parent}}
+    release.server.route(f"/repos/{REPOSITORY}", 200, json.dumps(about))
+    for tag, commit in tags.items():
+        ref = {"ref": f"refs/tags/{tag}", "object": {"sha": commit, "type": "commit"}}
+        release.server.route(f"/repos/{parent}/git/ref/tags/{tag}", 200, json.dumps(ref))
+
+
+@pytest.mark.slow
+def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_asked(
+    release, registry
+):
+    """Issue 76: v0.1.5 is this repository's own release (it is no fork), yet the registry holds
+    no image: a deleted package or a renamed repository. The record restarts only when the
+    run's input start-anew says why; else the version job stops, naming that input."""
+    x = release.push("Add a pair")
+    refused = release.runner.run(push_event(x))
+    only_version_ran(refused)
+    said = refused.failure().output
+    assert refused.failure().name.startswith("Decide what this run builds")
+    assert "octo/cryptopredict's own release tags exist (the newest v0.1.5" in said
+    assert "the input start-anew saying why" in said
+    assert refused.secrets_read() == []
+    # A fork whose parent holds v0.1.5 on another commit: still this repository's own.
+    fork_of(release, "upstream/cryptopredict", {"v0.1.5": release.c})
+    assert version_job(release, push_event(x)).result("version") == "failure"
+    why = "the package was deleted"
+    anew = Event(
+        "workflow_dispatch", "refs/tags/v0.1.5", release.b, {"inputs": {"start-anew": why}}
+    )
+    outputs = version_job(release, anew).jobs["version"].outputs
+    assert (outputs["previous"], outputs["record-start"]) == ("", why)
+
+
 @pytest.mark.slow
 def test_a_fork_carrying_upstreams_tags_and_no_image_releases_its_first(release, registry):
-    """Bar 1: tags up to v7.3.0 (upstream's) and no image of the fork: the first release."""
+    """Bar 1: tags up to v7.3.0 (upstream's: its parent holds them on the same commits) and no
+    image of the fork: the first release."""
     release.remote.git("tag", "v7.3.0", release.c)
+    fork_of(release, "upstream/cryptopredict", {"v7.3.0": release.c})
     event = push_event(release.push("Add a pair"))
     run = version_job(release, event)
     assert run.result("version") == "success"

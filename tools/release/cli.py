@@ -75,7 +75,8 @@ from tools.release.setup import Choices, GitHub, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
 from tools.release.tagging import Repository
 from tools.release.tags import build_tag, created, image_name, image_tags
-from tools.release.version import Release, Version
+from tools.release.upstream import tag_owner
+from tools.release.version import Release, Version, latest_version
 
 RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
 
@@ -117,6 +118,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ref",
         required=True,
         help="the run's git ref, as in GITHUB_REF (refs/heads/main, refs/tags/v1.2.3)",
+    )
+    plan.add_argument(
+        "--start-anew",
+        default="",
+        help="the run's input start-anew: a release may start the track record although the "
+        "repository's own release tags exist and the registry holds no image",
     )
 
     _add_previous_command(commands)
@@ -254,7 +261,7 @@ def _print(text: str) -> int:
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     image = image_name(args.repository)
     registry = held(_registry(image, environ), image)
-    print(next_version_outputs(args, Git(auth=git_auth(environ)), registry), end="")
+    print(next_version_outputs(args, Git(auth=git_auth(environ)), registry, environ), end="")
     return 0
 
 
@@ -424,7 +431,9 @@ def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def next_version_outputs(args: argparse.Namespace, git: Git, registry: Held) -> str:
+def next_version_outputs(
+    args: argparse.Namespace, git: Git, registry: Held, environ: Mapping[str, str]
+) -> str:
     first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
     assets = release_assets(args.assets)
     main = git.sync_live(args.remote, args.release_branch)
@@ -441,6 +450,8 @@ def next_version_outputs(args: argparse.Namespace, git: Git, registry: Held) -> 
         registry=registry,
     )
     release = plan.release
+    if plan.publish and registry.empty and not args.start_anew.strip():
+        _refuse_a_restart_over_own_tags(args.repository, git, environ)
     if plan.superseded_by:
         # A workflow command, on the run's page: the run ends green, having nothing to do.
         print(
@@ -474,6 +485,28 @@ def next_version_outputs(args: argparse.Namespace, git: Git, registry: Held) -> 
             "image": image,
             "image-tags": "\n".join(image_tags(release.version, built_at)),
         }
+    )
+
+
+def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[str, str]) -> None:
+    """PreviousImageError when the registry holds no image of `repository` although its own
+    release tags exist (not a fork's parent's): its record would restart unasked."""
+    newest = latest_version(git.tags())
+    if newest is None:
+        return
+    commit = git.commit(f"refs/tags/{newest.tag}")
+    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+    token = environ.get("GITHUB_TOKEN", "")
+    if tag_owner(api_url, repository, token, newest.tag, commit) != repository:
+        return  # a fork carrying its parent's tags: its first release starts its record
+    image = image_name(repository)
+    raise PreviousImageError(
+        f"{image} holds no image, yet {repository}'s own release tags exist (the newest "
+        f"{newest.tag}, commit {commit}): this release would restart its track record unasked. "
+        "If its images are elsewhere (a renamed repository, a package deleted or moved), restore "
+        "them and re-run; to start the record anew on purpose, run the release workflow by "
+        "hand on main with the input start-anew saying why (docs/release.md, 'The track "
+        "record')"
     )
 
 

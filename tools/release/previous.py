@@ -66,17 +66,19 @@ class Previous:
 class Held:
     """The versions the registry holds of a repository: each its tags name (`X.Y.Z`,
     `X.Y.Z-YYYYmmddHHMMSS`) and the one `latest`'s index is annotated with, which is `latest`
-    (None: no `latest`, or an index that does not say)."""
+    (None: no `latest`, or an index that does not say); `empty`: it holds no tag at all."""
 
     versions: tuple[Version, ...]
     latest: Version | None
+    empty: bool
 
 
 def held(registry: Registry, image: str) -> Held:
-    versions = [v for v in map(_held_version, _tags(registry, image)) if v is not None]
+    tags = _tags(registry, image)
+    versions = [v for v in map(_held_version, tags) if v is not None]
     answer = _asked(registry, image, "manifests/latest")
     latest = None if answer is None else _index(answer, image, "latest").version
-    return Held(tuple(versions) + ((latest,) if latest else ()), latest)
+    return Held(tuple(versions) + ((latest,) if latest else ()), latest, empty=not tags)
 
 
 def find_previous(registry: Registry, image: str) -> Previous:

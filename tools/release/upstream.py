@@ -1,0 +1,28 @@
+"""Whose release tags a repository holds: a fork carries the tags of the repository it was forked
+from (its parent, as GitHub's API names it), and they number that repository's releases, never
+its own. A release tag the parent holds on the same object is the parent's; any other is the
+repository's own: its release published an image, whose record a new one must extend."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from tools.release.github import GitHubError, request
+
+
+def tag_owner(api_url: str, repository: str, token: str, tag: str, target: str) -> str:
+    """The repository (owner/name) release tag `tag` (naming the object `target`) is a release
+    of: `repository`'s parent when it is a fork whose parent holds that tag on `target`, else
+    `repository` itself."""
+    about = request(f"{api_url}/repos/{repository}", token, permission="contents: read")
+    parent = str((about.get("parent") or {}).get("full_name") or "")
+    if not (about.get("fork") and parent):
+        return repository
+    url = f"{api_url}/repos/{parent}/git/ref/tags/{urllib.parse.quote(tag)}"
+    try:
+        ref = request(url, token, permission="contents: read")
+    except GitHubError as error:
+        if error.status == 404:
+            return repository
+        raise
+    return parent if (ref.get("object") or {}).get("sha") == target else repository
