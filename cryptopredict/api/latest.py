@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from cryptopredict.api.live import minute_reader
+from cryptopredict.api.live import SOURCES, minute_reader
 from cryptopredict.api.serving.anchor import LatestPrice
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.assets import asset_for_symbol
@@ -46,8 +46,6 @@ from cryptopredict.minutes.reader import MinuteReader
 from cryptopredict.minutes.store import StoreError
 
 log = logging.getLogger(__name__)
-
-EXCHANGES = {"binance": "Binance", "alpaca": "Alpaca"}
 
 
 class PriceSource(Protocol):
@@ -77,7 +75,7 @@ class LatestPrices:
         self._clock = clock
         self._slugs: tuple[str, ...] = ()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = threading.Thread(target=self._run, name="latest-prices", daemon=True)
         self._lock = threading.Lock()
 
     def serve(self, slugs: Iterable[str]) -> None:
@@ -94,10 +92,7 @@ class LatestPrices:
         now = self._clock()
         if any(self._due(feed, now) for feed in self._feeds):
             with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="latest-prices", daemon=True
-                    )
+                if self._thread.ident is None:  # started by the first source due a read
                     self._thread.start()
             self._wake.set()
 
@@ -165,7 +160,7 @@ def _minute_detail(source: str) -> str:
     said = "the close of the newest minute bar the collector stored"
     if source == "replay":
         return f"{said}, from a replay of recorded minutes at their own times (not live data)"
-    return f"{said}, from {EXCHANGES.get(source, source)}"
+    return f"{said}, from {SOURCES.get(source, source)}"
 
 
 @dataclass

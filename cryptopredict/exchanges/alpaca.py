@@ -33,8 +33,9 @@ def bars(
 ) -> dict[str, Any]:
     """One page of the historical bars `query` asks for (the keys in `headers`)."""
     url = f"{base_url}{BARS_PATH}?{urllib.parse.urlencode(query)}"
-    shape = dict[str, Any]
-    return get_json(url, shape, source=NAME, timeout=timeout, refused=REFUSED, headers=headers)
+    return get_json(
+        url, dict[str, Any], source=NAME, timeout=timeout, refused=REFUSED, headers=headers
+    )
 
 
 def latest_bars(base_url: str, symbols: Iterable[str], *, timeout: float) -> LatestBars:
