@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `make image-test`: build the real Dockerfile with buildah (no Docker engine) twice in a row, as
-# two releases are built, against a real registry of its own (Debian's docker-registry): the
-# first release (no image in the registry: its record starts, saying so) is pushed; the second
-# finds it there by digest (`python -m tools.release previous-image`, as the release's version
-# job does) and extends its track record through the Dockerfile's `previous` stage. Then check
+# two releases are built, against a real registry of its own (Debian's docker-registry, which
+# answers only a client logged in, as GHCR a private package): the first release (no image in
+# the registry: its record starts, saying so) is pushed and attested; the second finds it there
+# by digest and verifies it (`python -m tools.release previous-image`, as the release's version
+# job does, with a stand-in `gh attestation verify` that resolves the image through the registry
+# with the Docker config's login, tests/release/attestations.py) and extends its track record
+# through the Dockerfile's `previous` stage. Then check
 # the second image: no secret in any layer, no training-only package, every model recording the
 # commit it was built from, the digest it extended in its label, a non-root server that answers
 # /healthz, /bitcoin and /docs, serves a record of both issues with the first one's due leads
@@ -59,12 +62,15 @@ trap cleanup EXIT
 ci/base-image.sh
 base_image=$(ci/base-image.sh --name)
 
-# 2. A registry of our own, on loopback, as the releases' registry: the first image is pushed
-#    to it, and the second build finds it there and reads it by digest.
+# 2. A registry of our own, on loopback, as the releases' registry, answering only a client
+#    logged in (htpasswd: the test registry's user and password): the first image is pushed to
+#    it, and the second build finds it there, verifies it and reads it by digest.
 free_port() {
     "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 registry_port=$(free_port)
+registry_url=http://127.0.0.1:$registry_port
+"$python" -m tests.release.oci_registry >"$work/htpasswd"
 cat >"$work/registry.yml" <<REGISTRY
 version: 0.1
 log:
@@ -74,21 +80,55 @@ storage:
     rootdirectory: $work/registry
 http:
   addr: 127.0.0.1:$registry_port
+auth:
+  htpasswd:
+    realm: image-test
+    path: $work/htpasswd
 REGISTRY
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 server_pids+=("$!")
+registry_up=
 for _ in $(seq 100); do
-    "$python" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$registry_port/v2/', timeout=1)" \
-        2>/dev/null && break
+    # Up when it asks for a login.
+    if "$python" - "$registry_url/v2/" <<'UP' 2>/dev/null; then registry_up=1; break; fi
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError as refused:
+    sys.exit(refused.code != 401)
+sys.exit(1)
+UP
     sleep 0.1
 done
+[[ -n "$registry_up" ]] || { cat "$work/registry.log" >&2; die "the registry did not start"; }
 repository=127.0.0.1:$registry_port/cryptopredict
-# What the release's version job does: the previous release image in the registry (no
-# attestation to verify in a registry of our own), as `previous=` and `record-start=` lines.
+# The login, as `docker login` writes it: buildah pushes and pulls with it (--authfile), the
+# stand-in gh resolves the image with it (DOCKER_CONFIG); the release tooling reads the registry
+# with the same user and password, as the version job with its actor and token.
+mkdir "$work/docker" "$work/bin" "$work/attestations"
+read -r registry_user registry_password < <("$python" -c \
+    'from tests.release.oci_registry import USER, PASSWORD; print(USER, PASSWORD)')
+"$python" - "$work/docker/config.json" "127.0.0.1:$registry_port" "$registry_user:$registry_password" <<'LOGIN'
+import base64, json, sys
+auth = base64.b64encode(sys.argv[3].encode()).decode()
+with open(sys.argv[1], "w") as config:
+    json.dump({"auths": {sys.argv[2]: {"auth": auth}}}, config)
+LOGIN
+chmod 600 "$work/docker/config.json"
+printf '#!/bin/sh\nexec "%s" -m tests.release.attestations "$@"\n' "$python" >"$work/bin/gh"
+chmod +x "$work/bin/gh"
+# What the release's version job does: the previous release image in the registry, verified by
+# its attestation (the stand-in gh's, which the first release's is stored for below), as
+# `previous=` and `record-start=` lines.
+previous_image() {
+    PATH="$work/bin:$PATH" FAKE_ATTESTATIONS="$work/attestations" FAKE_REGISTRY_URL="$registry_url" \
+        GITHUB_ACTOR="$registry_user" GITHUB_TOKEN="$registry_password" \
+        RELEASE_REGISTRY_URL="$registry_url" "$python" -m tools.release previous-image \
+        --repository local/cryptopredict --image "$repository"
+}
 find_previous() {
-    RELEASE_REGISTRY_URL=http://127.0.0.1:$registry_port "$python" -m tools.release \
-        previous-image --repository local/cryptopredict --image "$repository" --unverified \
-        >"$work/previous" || die "the previous release image could not be found"
+    DOCKER_CONFIG="$work/docker" previous_image >"$work/previous" 2>"$work/previous.log" \
+        || { cat "$work/previous.log" >&2; die "the previous release image was not found or verified"; }
     previous=$(sed -n 's/^previous=//p' "$work/previous")
     record_start=$(sed -n 's/^record-start=//p' "$work/previous")
 }
@@ -111,6 +151,7 @@ sed -E 's/^(FROM .*python:[^ @]+)@sha256:[0-9a-f]{64} /\1 /' "$context/Dockerfil
 # registry, by digest, over plain HTTP on loopback.
 build=(
     buildah build --isolation chroot --pull=missing --tls-verify=false --format docker --layers
+    --authfile "$work/docker/config.json"
     --file "$work/Dockerfile"
     --volume "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro"
     --secret "id=ALPACA_API_KEY,src=$work/canary"
@@ -138,13 +179,28 @@ find_previous
 "${build[@]}" --build-arg "TRAIN_ARGS=$TRAIN_ARGS --until $FIRST_UNTIL" \
     --build-arg "TRACK_RECORD_AFRESH=$record_start" --tag "$IMAGE-first" "$context" \
     >"$work/build.log" 2>&1 || build_failed
-buildah push --quiet --tls-verify=false --digestfile "$work/pushed" "$IMAGE-first" \
-    "docker://$repository:latest" >/dev/null
-# The second: `latest`, by the digest the registry names, extended.
+buildah push --quiet --tls-verify=false --authfile "$work/docker/config.json" \
+    --digestfile "$work/pushed" "$IMAGE-first" "docker://$repository:latest" >/dev/null
+# Its provenance, as the publish job signs it: this repository's release workflow on main.
+"$python" - "$work/attestations" "$(cat "$work/pushed")" <<'ATTEST'
+import sys
+from pathlib import Path
+from tests.release.attestations import attest, certificate
+attest(Path(sys.argv[1]), sys.argv[2], certificate("local/cryptopredict", "refs/heads/main"))
+ATTEST
+# Without the login, gh cannot resolve the image: the verification is asked of the registry.
+if DOCKER_CONFIG="$work/no-login" previous_image >"$work/unverified" 2>&1; then
+    die "the previous image was verified without a login to the registry"
+fi
+grep -q "remote registry authorization failed" "$work/unverified" \
+    || { cat "$work/unverified" >&2; die "without a login, the verification failed otherwise"; }
+# The second: `latest`, by the digest the registry names, verified, extended.
 find_previous
 [[ "$previous" == "$repository@$(cat "$work/pushed")" && -z "$record_start" ]] \
     || die "the second build does not extend the pushed image: '$previous' '$record_start'"
-say "the second build extends $previous, which latest names"
+grep -q "is verified: built by local/cryptopredict's release workflow on refs/heads/main" \
+    "$work/previous.log" || { cat "$work/previous.log" >&2; die "the previous image was not verified"; }
+say "the second build extends $previous, which latest names, verified (logged in)"
 build+=(--build-arg "TRAIN_ARGS=$TRAIN_ARGS" --build-arg "PREVIOUS_IMAGE=$previous")
 "${build[@]}" --target train --tag "$TRAIN_IMAGE" "$context" >>"$work/build.log" 2>&1 \
     || build_failed

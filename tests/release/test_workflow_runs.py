@@ -990,7 +990,9 @@ def test_a_private_packages_second_release_extends_the_first_verified(release, p
         release.runner.workflow["jobs"]["version"]["steps"].remove(step)
     refused = version_job(release, push_event(y))
     assert refused.failure().name == "Find the release image this one extends, by digest, verified"
-    assert "remote registry authorization failed, please authenticate" in (refused.failure().output)
+    said = refused.failure().output
+    assert "remote registry authorization failed, please authenticate" in said, "gh's words"
+    assert "the version job must log in to the registry (docker/login-action" in said
 
 
 # Issue 62: a job cancelled at its limit (`timeout-minutes`), and the re-run of failed jobs

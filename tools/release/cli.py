@@ -287,7 +287,7 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     else:
         found = find_previous(_registry(image, environ), image)
         said = found.why
-        if found.digest and not args.unverified:
+        if found.digest:
             said += "; " + verify(found, args.repository, args.release_branch, _gh)
         outputs = {"previous": found.reference, "record-start": "" if found.digest else found.why}
     print(f"this release {said}", file=sys.stderr)
@@ -606,12 +606,6 @@ def _add_previous_command(commands: Any) -> None:
         default="",
         help="why the track record starts anew with this release (the workflow's input): no "
         "previous image is read",
-    )
-    previous.add_argument(
-        "--unverified",
-        action="store_true",
-        help="skip the attestation (a registry of your own that holds none, as make "
-        "image-test's); the release workflow never passes it",
     )
     previous.add_argument(
         "--summary", type=Path, help="append what was found, in Markdown, to this file"

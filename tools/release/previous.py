@@ -41,6 +41,13 @@ WORKFLOW = ".github/workflows/release.yml"
 _RELEASE_REF = re.compile(r"refs/tags/v\d+\.\d+\.\d+")
 _NEXT = re.compile(r"<([^>]+)>;\s*rel=\"?next\"?")
 MAX_PAGES = 100
+# gh's words when the registry refuses to serve the image to the Docker login it has (or none).
+_REGISTRY_REFUSED = ("authenticate with the registry", "was denied access")
+_LOGIN = (
+    "gh reads the image from the registry with Docker's login: the version job must log in to "
+    "the registry (docker/login-action, with the job's token) before it verifies, and the token "
+    "must be able to read the package (its settings -> Manage Actions access)"
+)
 
 Verifier = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
 
@@ -151,9 +158,11 @@ def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> s
     done = run(command)
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())[-400:]
+        refused = any(words in said for words in _REGISTRY_REFUSED)
         raise PreviousImageError(
             f"{reference} ({previous.found_as}) is not verified as a release of {repository}: "
-            f"gh attestation verify said: {said}. {_fix(previous, repository)}"
+            f"gh attestation verify said: {said}. "
+            + (_LOGIN if refused else _fix(previous, repository))
         )
     certificates = [_certificate(result) for result in _results(done.stdout, reference)]
     refs = {_certified_ref(certificate, repository) for certificate in certificates} - {""}
