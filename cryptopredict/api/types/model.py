@@ -155,31 +155,11 @@ def model_card(
     verdict: Verdict,
     track_record: TrackRecordSummary | None,
 ) -> ModelCard:
-    """The card of `manifest`: each field named as the contract names it."""
-    return ModelCard(
-        verdict=verdict,
-        schema_version=manifest.schema_version,
-        asset=manifest.asset,
-        symbol=manifest.symbol,
-        interval=manifest.interval,
-        model_version=manifest.model_version,
-        created_at=manifest.created_at,
-        git_sha=manifest.git_sha,
-        data=of(manifest.data, DataSummary),
-        versions=manifest.versions,
-        params=of(manifest.params, ModelParams),
-        postprocess=of(manifest.postprocess, Postprocess),
-        band=of(manifest.band, ServedBand),
-        served=of(manifest.served, ServedParts),
-        metrics=None if manifest.metrics is None else of(manifest.metrics, BacktestSummary),
-        backtest_boundary=(
-            None if manifest.backtest_boundary is None else of(manifest.backtest_boundary, Boundary)
-        ),
-        horizon=of(manifest.horizon, Horizon),
-        levels=manifest.levels,
-        files=manifest.files,
-        naive=None if manifest.naive is None else of(manifest.naive, NaiveBand),
-        track_record=track_record,
+    """The card of `manifest`: each field named as the contract names it, each part filled from
+    the manifest's by attribute (`of`)."""
+    return of(
+        {**msgspec.structs.asdict(manifest), "verdict": verdict, "track_record": track_record},
+        ModelCard,
     )
 
 
