@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 import numpy as np
 
@@ -88,43 +87,16 @@ class Interval:
         return self.label
 
 
-class BarArrays(Protocol):
-    """Bars at one interval: `ds` (open times, int64 epoch seconds, strictly increasing) and
-    float OHLCV arrays of the same length, with each bar's VWAP."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Candles(BarHistory):
+    """Bars of a wider interval (`ds`: each candle's open time), each with whether every bar of
+    its period is there (`complete`, bool)."""
 
-    @property
-    def ds(self) -> np.ndarray: ...
-    @property
-    def open(self) -> np.ndarray: ...
-    @property
-    def high(self) -> np.ndarray: ...
-    @property
-    def low(self) -> np.ndarray: ...
-    @property
-    def close(self) -> np.ndarray: ...
-    @property
-    def volume(self) -> np.ndarray: ...
-    @property
-    def vwap(self) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class Candles:
-    ds: np.ndarray  # open time of each candle, int64 epoch seconds
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    vwap: np.ndarray
-    complete: np.ndarray  # bool: every bar of the candle's period is there
-
-    def __len__(self) -> int:
-        return len(self.ds)
+    complete: np.ndarray
 
 
 def aggregate(
-    bars: BarArrays, base: Interval, target: Interval, *, whole: np.ndarray | None = None
+    bars: BarHistory, base: Interval, target: Interval, *, whole: np.ndarray | None = None
 ) -> Candles:
     """`target` candles of `bars`, which are `base` bars; IntervalError unless `target` is a
     whole multiple of `base`. `whole`: per bar, whether it is a complete candle of finer bars
@@ -136,17 +108,8 @@ def aggregate(
         )
     opens = target.open_times(bars.ds)
     if not len(opens):
-        none = np.empty(0)
-        return Candles(
-            ds=opens,
-            open=none,
-            high=none,
-            low=none,
-            close=none,
-            volume=none,
-            vwap=none,
-            complete=np.empty(0, dtype=bool),
-        )
+        none = {name: np.empty(0) for name in BarHistory.names()[1:]}  # but `ds`
+        return Candles(ds=opens, **none, complete=np.empty(0, dtype=bool))
     starts = np.flatnonzero(np.r_[True, opens[1:] != opens[:-1]])
     ends = np.append(starts[1:], len(opens))
     counts = ends - starts
