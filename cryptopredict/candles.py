@@ -149,7 +149,7 @@ def _vwap(
 KEPT = {"week": Interval(1, "w"), "day": Interval(1, "d")}
 
 
-def kept_candles(bars: BarHistory, base: Interval) -> dict[str, tuple[BarHistory, np.ndarray]]:
+def kept_candles(bars: BarHistory, base: Interval) -> dict[str, tuple[Candles, np.ndarray]]:
     """The candles of whole days and weeks an artifact keeps of `bars`, `base` bars (none for
     bars of a day or longer, or that do not divide one), each with how many bars it holds."""
     day = KEPT["day"].seconds
@@ -157,8 +157,6 @@ def kept_candles(bars: BarHistory, base: Interval) -> dict[str, tuple[BarHistory
         return {}
     kept = {}
     for name, period in KEPT.items():
-        made = aggregate(bars, base, period)
-        columns = {column: getattr(made, column) for column in BarHistory.names()}
         _, counts = np.unique(period.open_times(np.asarray(bars.ds)), return_counts=True)
-        kept[name] = (BarHistory(**columns), counts)
+        kept[name] = (aggregate(bars, base, period), counts)
     return kept
