@@ -69,41 +69,8 @@ def plan_run(
     branch live at commit `main` and what the `registry` holds; LineageError (naming the tag and
     the commits, or the version `latest` holds) when the run must stop before anything is
     built."""
-    plan = _plan(
-        event=event,
-        ref=ref,
-        head_message=head_message,
-        tags=list(tags),
-        head_tags=head_tags,
-        first=first,
-        git=git,
-        main=main,
-        branch=branch,
-        above=max(registry.versions, default=None),
-    )
-    version = plan.release.version
-    if plan.publish and registry.latest is not None and registry.latest > version:
-        raise LineageError(
-            f"refusing to release {version}: `latest` is already {registry.latest} in the "
-            f"registry, and it must not go back to older code. Push to {branch}: its release is "
-            "numbered above every version the registry holds"
-        )
-    return plan
-
-
-def _plan(
-    *,
-    event: str,
-    ref: str,
-    head_message: str,
-    tags: list[str],
-    head_tags: Iterable[str],
-    first: Version,
-    git: Git,
-    main: str,
-    branch: str,
-    above: Version | None,
-) -> RunPlan:
+    tags = list(tags)
+    above = max(registry.versions, default=None)
     latest = latest_version(tags)
     head = git.commit("HEAD")
     if ref == f"refs/heads/{branch}":
@@ -118,15 +85,30 @@ def _plan(
         if tagged is not None or git.commit(f"refs/tags/{latest.tag}") == head:
             rebuilt = latest if tagged is None else tagged
             check_release_tag(rebuilt, tags, git, main, branch)
+            _check_not_below_latest(rebuilt, registry, branch)
             return RunPlan(Release(rebuilt, create_tag=False), build=True, publish=True)
         check_descends(latest.tag, head, git, main=main, branch=branch)
         newest = latest if above is None else max(latest, above)
         return RunPlan(Release(newest.bump(bump_for(head_message)), True), True, True)
     if ref.startswith("refs/tags/"):
-        return _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
+        plan = _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
+        if plan.publish:
+            _check_not_below_latest(plan.release.version, registry, branch)
+        return plan
     # A manual run on another branch: a trial of its head, published nowhere.
     trial = Release(latest or first, create_tag=False)
     return RunPlan(trial, build=True, publish=False)
+
+
+def _check_not_below_latest(version: Version, registry: Held, branch: str) -> None:
+    """LineageError when `latest` holds a higher version than the rebuild of `version`: its
+    publish would refuse to put `latest` back, after the build."""
+    if registry.latest is not None and registry.latest > version:
+        raise LineageError(
+            f"refusing to release {version}: `latest` is already {registry.latest} in the "
+            f"registry, and it must not go back to older code. Push to {branch}: its release is "
+            "numbered above every version the registry holds"
+        )
 
 
 def _tag_run(name: str, tags: list[str], head: str, git: Git, *, main: str, branch: str) -> RunPlan:
