@@ -185,21 +185,37 @@ def test_a_repository_level_deploy_hook_is_missing(server, capsys):
     assert "`gh secret delete RENDER_DEPLOY_HOOK_URL --repo octo/cryptopredict`" in line
 
 
-def test_release_tags_without_an_image_are_missing_unless_meant(
+def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     server, capsys, registry_of_its_own
 ):
+    """Issue 76: preflight judges the tags as the version job does: the repository's own tags
+    over an empty registry stop its release unless a run's start-anew says why; a fork's
+    parent's tags start the fork's own record."""
     set_up(server)
-    refs = [{"ref": f"refs/tags/v7.3.{n}", "object": {"type": "commit"}} for n in range(3)]
+    refs = [
+        {"ref": f"refs/tags/v7.3.{n}", "object": {"type": "commit", "sha": f"{n:040x}"}}
+        for n in range(3)
+    ]
     server.route(f"{BASE}/git/matching-refs/tags/v", 200, json.dumps(refs))
     registry = registry_of_its_own.url
     code, out = preflight(server, capsys, registry=registry)
     assert code == 1
     [line] = missing(out)
     assert "has 3 release tag(s), the newest v7.3.2, and no release image" in line
-    assert "the first release will start the track record anew" in line
-    assert "--new-record" in line
-    code, out = preflight(server, capsys, "--new-record", registry=registry)
+    assert "version job stops" in line
+    assert "-f start-anew=" in line
+    # The same tags, held by the parent this repository was forked from on the same commits.
+    parent = "upstream/cryptopredict"
+    server.route(
+        BASE, 200, json.dumps({**repository(), "fork": True, "parent": {"full_name": parent}})
+    )
+    server.route(f"/repos/{parent}/git/ref/tags/v7.3.2", 200, json.dumps(refs[2]))
+    code, out = preflight(server, capsys, registry=registry)
     assert code == 0, out
+    # Held by the parent on another commit, they are this repository's own again.
+    server.route(f"/repos/{parent}/git/ref/tags/v7.3.2", 200, json.dumps(refs[1]))
+    code, out = preflight(server, capsys, registry=registry)
+    assert code == 1, out
     # Once the registry holds a release image, the tags have theirs.
     registry_of_its_own.push("octo/cryptopredict", ["latest", "7.3.2"])
     code, out = preflight(server, capsys, registry=registry)

@@ -360,7 +360,6 @@ def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         repository,
         token,
         registry_url=environ.get("RELEASE_REGISTRY_URL", ""),
-        new_record=args.new_record,
     )
     holds, missing = preflight(fork)
     for state, line in holds:
@@ -651,12 +650,6 @@ def _add_owner_commands(commands: Any) -> None:
         "missing with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
     )
     checks.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
-    checks.add_argument(
-        "--new-record",
-        action="store_true",
-        help="release tags without a release image in the registry are meant (a fork carrying "
-        "its upstream's tags): the first release starts the track record",
-    )
 
     setup = commands.add_parser(
         "setup",

@@ -14,9 +14,10 @@ one run names every step left:
   `render.yaml` that deploys this repository's image and a package Render can pull; never a
   repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
 - the image's package: linked to this repository (else its Actions access must name it), and,
-  where the repository has release tags, a release image in the registry for the next release to
-  extend (tags without one: the first release starts the track record anew, which the owner says
-  is meant with `--new-record`; else the package was lost, and the record with it);
+  where the repository has release tags of its own, a release image in the registry for the next
+  release to extend (a fork carrying its parent's tags starts its own record; its own tags
+  without an image: the package was lost, and the record with it, and the version job stops
+  until it is restored or a run's `start-anew` input says why);
 - `RELEASE_REPOSITORY` names this repository, so the schedule is kept on;
 - GitHub Pages builds from GitHub Actions, or the docs workflow is disabled (Pages off);
 - the release workflow is enabled, so its schedule runs.
@@ -37,6 +38,7 @@ from tools.release.previous import PreviousImageError, find_previous
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
 from tools.release.rules import check_tag_rules, covers_main, missing_branch_rules, read_rulesets
+from tools.release.upstream import tag_owner
 from tools.release.version import Version
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
@@ -61,7 +63,6 @@ class Fork:
     token: str
     environment: str = "production"
     registry_url: str = ""  # ghcr.io's API, unless another registry is asked
-    new_record: bool = False  # release tags without an image are meant: the record starts anew
 
     @property
     def base(self) -> str:
@@ -255,9 +256,9 @@ def _package(fork: Fork) -> tuple[str, str]:
         if error.status != 404:
             raise
         package = None
-    tags = _release_tags(fork)
+    tags = _own_release_tags(fork)
     if package is None:
-        if tags and not fork.new_record:
+        if tags:
             raise MissingStepError(_tags_without_image(fork, image, tags, "no package"))
         return OK, f"package {image}: not published yet (the first release publishes it)"
     linked = str((package.get("repository") or {}).get("full_name") or fork.repository)
@@ -269,7 +270,7 @@ def _package(fork: Fork) -> tuple[str, str]:
             "(Write pushes, but retention's deletions need Admin) "
             f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings)"
         )
-    if tags and not fork.new_record and not _release_image(fork, image):
+    if tags and not _release_image(fork, image):
         raise MissingStepError(_tags_without_image(fork, image, tags, "no release image"))
     visibility = package.get("visibility")
     role = (
@@ -295,14 +296,24 @@ def _package(fork: Fork) -> tuple[str, str]:
     )
 
 
-def _release_tags(fork: Fork) -> list[str]:
+def _own_release_tags(fork: Fork) -> list[str]:
+    """The repository's release tags, none if its newest is its fork parent's (as the version
+    job decides, `tag_owner`): a fork's first release starts its own record."""
     listed = request_list(
         f"{fork.base}/git/matching-refs/tags/v?per_page=100",
         fork.token,
         permission="contents: read",
     )
-    names = [str(item.get("ref", "")).removeprefix("refs/tags/") for item in listed]
-    return [name for name in names if Version.from_tag(name)]
+    targets = {
+        name: str((item.get("object") or {}).get("sha", ""))
+        for item in listed
+        if Version.from_tag(name := str(item.get("ref", "")).removeprefix("refs/tags/"))
+    }
+    if not targets:
+        return []
+    newest = max(targets, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
+    owner = tag_owner(fork.api_url, fork.repository, fork.token, newest, targets[newest])
+    return list(targets) if owner == fork.repository else []
 
 
 def _release_image(fork: Fork, image: str) -> bool:
@@ -322,12 +333,11 @@ def _tags_without_image(fork: Fork, image: str, tags: list[str], what: str) -> s
     newest = max(tags, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
     return (
         f"{fork.repository} has {len(tags)} release tag(s), the newest {newest}, "
-        f"and {what} of {image}: the first release will start the track record anew (nothing in "
-        "the registry to extend). A fork carrying its upstream's tags: that is meant, say so with "
-        f"`python -m tools.release preflight --repository {fork.repository} --new-record`. A "
-        "renamed repository or a deleted package: the record is under the old image; restore it, "
-        "or start anew on purpose: run the release by hand with the input start-anew saying why "
-        "(docs/release.md, 'The track record')"
+        f"and {what} of {image}: the release's version job stops, its track record having nothing "
+        "to extend. A renamed repository or a deleted package: the record is under the old "
+        "image; restore it, or start anew on purpose: run the release by hand on main with the "
+        "input start-anew saying why (`gh workflow run release.yml --ref main -f start-anew="
+        "'...'`; docs/release.md, 'The track record')"
     )
 
 
