@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,18 +79,18 @@ horizon is answered from the precomputed grid, in well under a millisecond."""
 
 def range_answer(
     served: CatalogEntry,
-    environ: WSGIEnvironment,
     *,
     max_points: int,
     cache: str,
-    csv_name: str,
+    name: str | None = None,
     form: str | None = None,
 ) -> Response:
-    """Every grid point from `start` to `end` (or every `step`), as JSON columns or as CSV
-    (`csv_name`): in the `form` given, else in the `format` asked for."""
+    """Every grid point from `start` to `end` (or every `step`) the request asks for, as JSON
+    columns or as CSV (`<name>-forecast.csv`, the slug's by default): in the `form` given, else
+    in the `format` asked for."""
     forecast = served.forecast
     asked = read_range(
-        forecast, environ, max_points=max_points, form=form, latest=served.latest_price
+        forecast, request.environ, max_points=max_points, form=form, latest=served.latest_price
     )
     points = asked.points
     shown = np.concatenate([points.values.ravel(), points.actual])
@@ -105,7 +106,8 @@ def range_answer(
         kind = np.where(points.ds <= forecast.data_end, "hindcast", "forecast").tolist()
         source = np.where(asked.after, asked.anchor.source.value, AnchorSource.MODEL.value).tolist()
         columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later, source)
-        return csv_response(header, zip(*columns, strict=True), cache=cache, name=csv_name)
+        name = f"{name or served.slug}-forecast.csv"
+        return csv_response(header, zip(*columns, strict=True), cache=cache, name=name)
     return json_response(
         ForecastPoints(
             model_version=served.model_version,
@@ -156,6 +158,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
     """`/forecast/{asset}` and `/forecast/{asset}/range`."""
     bp = Blueprint("forecast", __name__, description="The forecast of any served asset.")
     cache = public_cache(cache_seconds)
+    answer = partial(range_answer, max_points=max_points, cache=cache)
     served_slugs = [served.slug for served in catalog]
 
     @bp.get("/forecast/<asset>")
@@ -187,11 +190,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
     )
     def forecast_range(asset: str) -> Response:
         """The forecast of an asset over a range, for charts"""
-        served = catalog[asset]
-        name = f"{served.slug}-forecast.csv"
-        return range_answer(
-            served, request.environ, max_points=max_points, cache=cache, csv_name=name
-        )
+        return answer(catalog[asset])
 
     @bp.get("/forecast/<asset>/range.csv")
     @document(
@@ -204,11 +203,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
     )
     def forecast_range_csv(asset: str) -> Response:
         """The forecast of an asset over a range, as CSV"""
-        served = catalog[asset]
-        name = f"{served.slug}-forecast.csv"
-        return range_answer(
-            served, request.environ, max_points=max_points, cache=cache, csv_name=name, form="csv"
-        )
+        return answer(catalog[asset], form="csv")
 
     return bp
 
@@ -217,6 +212,7 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
     """`/bitcoin` and `/bitcoin/forecast`, the BTC/USD forecast."""
     bp = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
     cache = public_cache(cache_seconds)
+    answer = partial(range_answer, max_points=max_points, cache=cache)
 
     @bp.get(BITCOIN_PATH)
     @document(
@@ -245,13 +241,7 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
     )
     def forecast_range() -> Response:
         """The forecast over a range, for charts"""
-        return range_answer(
-            catalog[BITCOIN],
-            request.environ,
-            max_points=max_points,
-            cache=cache,
-            csv_name="bitcoin-forecast.csv",
-        )
+        return answer(catalog[BITCOIN], name="bitcoin")
 
     @bp.get("/bitcoin/forecast.csv")
     @document(
@@ -263,14 +253,7 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
     )
     def forecast_range_csv() -> Response:
         """The forecast over a range, as CSV"""
-        return range_answer(
-            catalog[BITCOIN],
-            request.environ,
-            max_points=max_points,
-            cache=cache,
-            csv_name="bitcoin-forecast.csv",
-            form="csv",
-        )
+        return answer(catalog[BITCOIN], name="bitcoin", form="csv")
 
     return bp
 
