@@ -1,33 +1,16 @@
 """`/model/{asset}/backtest`: the backtest summary, the band's choice it rests on, the
-hindcast's coverage and the past forecasts, declared for the API (filled from the artifact's
-`backtest.json` by `card.of`)."""
+hindcast's coverage and the past forecasts, each part answering for the artifact's type in
+`backtest.json` (`card.Mirroring`; filled by `card.of`)."""
 
 from __future__ import annotations
 
 import msgspec
 
-from cryptopredict.api.types.card import BacktestSummary, BandSetting, Sparse
+from cryptopredict.api.types.card import BandSetting, Sparse
+from cryptopredict.artifact import schema
 
 
-class BandCandidate(BandSetting, kw_only=True):
-    """A band's scores on the validation origins, per horizon: its mean 80% interval score
-    (`score_<h>`), that score relative to the naive band's within each fifth of the origins by
-    the day before's volatility, averaged over the fifths (`calm_score_<h>`), and coverage
-    (`coverage_<h>`); `score` is the mean of the calm scores over the horizons."""
-
-    score: float
-    score_1h: float | None = None
-    score_1d: float | None = None
-    score_7d: float | None = None
-    score_30d: float | None = None
-    calm_score_1h: float | None = None
-    calm_score_1d: float | None = None
-    calm_score_7d: float | None = None
-    calm_score_30d: float | None = None
-    coverage_1h: float | None = None
-    coverage_1d: float | None = None
-    coverage_7d: float | None = None
-    coverage_30d: float | None = None
+class BandCandidate(BandSetting, kw_only=True, mirrors=schema.ScoredBandSpec): ...
 
 
 class HorizonValues(Sparse):
@@ -39,58 +22,27 @@ class HorizonValues(Sparse):
     d30: float | None = msgspec.field(default=None, name="30d")
 
 
-class PoolScores(HorizonValues, kw_only=True):
-    days: int | None  # how far back calibration reaches (None: all past errors)
+class PoolScores(HorizonValues, kw_only=True, mirrors=schema.PoolCandidate): ...
 
 
-class MixScores(HorizonValues, kw_only=True):
-    weight: float  # the empirical band's weight
+class MixScores(HorizonValues, kw_only=True, mirrors=schema.MixCandidate): ...
 
 
-class PoolChoice(Sparse):
-    score: str  # what the candidates are scored by
-    candidates: tuple[PoolScores, ...]
-    chosen: dict[str, int | None]  # days, by horizon label
+class PoolChoice(Sparse, mirrors=schema.PoolSearch): ...
 
 
-class MixChoice(Sparse):
-    score: str
-    candidates: tuple[MixScores, ...]
-    chosen: dict[str, float]  # weight, by horizon label
+class MixChoice(Sparse, mirrors=schema.MixSearch): ...
 
 
-class BandChoice(Sparse):
-    chosen: BandSetting
-    validation_origins: int
-    candidates: tuple[BandCandidate, ...]
-    pools: PoolChoice | None = None  # a scaled band's calibration pool per horizon
-    mix: MixChoice | None = None  # a scaled band's weight of the empirical band per horizon
+class BandChoice(Sparse, mirrors=schema.BandSearch): ...
 
 
-class HindcastCoverage(Sparse):
-    """How often each level's served hindcast band held the close over the last `days`."""
-
-    days: int
-    bars: int
-    coverage_by_level: dict[str, float]
+class HindcastCoverage(Sparse, mirrors=schema.HindcastCheck): ...
 
 
-class PastForecast(Sparse):
-    """A served forecast from a past origin against the prices that followed (80% band)."""
-
-    origin: str
-    ds: tuple[int, ...]
-    yhat: tuple[float, ...]
-    yhat_lower: tuple[float, ...]
-    yhat_upper: tuple[float, ...]
-    actual: tuple[float | None, ...]
+class PastForecast(Sparse, mirrors=schema.PastPath): ...
 
 
-class Backtest(Sparse, omit_defaults=False):
+class Backtest(Sparse, omit_defaults=False, mirrors=schema.BacktestReport):
     """The summary, the choices it rests on, the hindcast's coverage and the past forecasts; all
     but the hindcast are null for a model trained without a backtest."""
-
-    summary: BacktestSummary | None
-    band: BandChoice | None
-    hindcast: HindcastCoverage | None
-    paths: tuple[PastForecast, ...] = ()

@@ -1,18 +1,23 @@
 """The parts of the model card (`/model/{asset}`): what the model was trained on, how it is
-configured and served, and its backtest summary. Declared for the API, each filled from the
-artifact's manifest attribute by attribute (`of`), so that a field renamed on disk changes the
-filling, never this contract."""
+configured and served, and its backtest summary. Each part answers for a type of the artifact
+(`mirrors`) and is filled from the artifact's manifest attribute by attribute (`of`): its fields
+are that type's by their names in code, never by their keys on disk, so that a field renamed on
+disk changes the filling, never this contract. A part declares its fields itself where the
+answer orders them otherwise or requires what the artifact defaults."""
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+import types
+import typing
+from typing import Any, TypeVar
 
 import msgspec
 
 from cryptopredict.api.types.common import Answer
-from cryptopredict.artifact.schema import BandVerdict, Text, UtcTime
+from cryptopredict.artifact import schema
 
 Part = TypeVar("Part", bound=msgspec.Struct)
+PARTS: dict[type, type] = {}  # each type of the artifact answered, and the part answering it
 
 
 def of(stored: object, part: type[Part]) -> Part:
@@ -20,57 +25,77 @@ def of(stored: object, part: type[Part]) -> Part:
     return msgspec.convert(stored, part, from_attributes=True)
 
 
-class Sparse(Answer, omit_defaults=True):
+def answered(kind: Any) -> Any:
+    """`kind`, a field's type, with each type of the artifact in it the part answering it."""
+    if kind in PARTS:
+        return PARTS[kind]
+    args = typing.get_args(kind)
+    if not args:
+        return kind
+    origin = typing.get_origin(kind)
+    return (typing.Union if origin is types.UnionType else origin)[tuple(map(answered, args))]
+
+
+class Mirroring(msgspec.StructMeta):
+    """Makes a part answering the artifact's type `mirrors` (a class keyword): each field of it
+    that the part and its bases do not declare, in its order, by its name in code, of its type
+    `answered`, with its default (made anew as a part where it is one of the artifact's types);
+    the type's docstring where the part has none. The part then answers for that type in the
+    parts declared after it."""
+
+    def __new__(
+        mcls,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        /,
+        *,
+        mirrors: type[msgspec.Struct] | None = None,
+        **config: Any,
+    ) -> Any:
+        if mirrors is not None:
+            declared = namespace.setdefault("__annotations__", {})
+            inherited = {name for base in bases for name in getattr(base, "__struct_fields__", ())}
+            for field in msgspec.structs.fields(mirrors):
+                if field.name not in declared and field.name not in inherited:
+                    declared[field.name] = answered(field.type)
+                    default = field.default
+                    if isinstance(default, msgspec.Struct):
+                        namespace[field.name] = msgspec.field(default_factory=PARTS[type(default)])
+                    elif default is not msgspec.NODEFAULT:
+                        namespace[field.name] = default
+            namespace.setdefault("__doc__", mirrors.__doc__)
+        part = super().__new__(mcls, name, bases, namespace, **config)
+        if mirrors is not None:
+            PARTS[mirrors] = part
+        return part
+
+
+class Whole(Answer, metaclass=Mirroring):
+    """A part whose every field is written."""
+
+
+class Sparse(Whole, omit_defaults=True):
     """A part whose unset optional fields are left out."""
 
 
-class Repair(Answer):
-    count: int = 0
-    first: str | None = None  # ISO timestamp of the first affected bar
+class Repair(Whole, mirrors=schema.RepairCount): ...
 
 
-class Gaps(Answer):
-    count: int = 0
-    missing_bars: int = 0
-    largest_after: str | None = None  # the bar before the largest gap
-    largest_missing_bars: int = 0
+class Gaps(Whole, mirrors=schema.GapCount): ...
 
 
-class ValidationReport(Answer):
+class ValidationReport(Whole, mirrors=schema.ValidationFindings):
     """What validation repaired and found in the bars."""
 
-    rows: int
-    first: str
-    last: str
-    exact_duplicates_dropped: int
-    was_unsorted: bool
-    conflicting_duplicates: Repair
-    ohlc_repaired: Repair
-    gaps: Gaps
-    # Lows or highs beyond the largest jump from the previous close, open and close within it.
-    wicks: Repair = msgspec.field(default_factory=Repair)
+
+class TrainingWindow(Whole, mirrors=schema.FitWindow): ...
 
 
-class TrainingWindow(Answer):
-    first: UtcTime
-    last: UtcTime
-    rows: int
+class DataSummary(Whole, mirrors=schema.TrainingData): ...
 
 
-class DataSummary(Answer):
-    """The bars the model was trained on: where from, their range, and the validation report."""
-
-    source: Text
-    failed_sources: tuple[str, ...]
-    first: UtcTime
-    last: UtcTime
-    rows: int
-    sha256: str
-    validation: ValidationReport
-    training_window: TrainingWindow
-
-
-class ModelParams(Sparse):
+class ModelParams(Sparse, mirrors=schema.ModelConfig):
     """The training configuration and the price the model learns."""
 
     name: str
@@ -87,23 +112,11 @@ class ModelParams(Sparse):
     price: str
 
 
-class Postprocess(Answer):
+class Postprocess(Whole, mirrors=schema.PostprocessRules):
     """How the model's raw output becomes the served forecast."""
 
-    target: str  # "log" or "price"
-    origin: int  # epoch seconds of the last bar the model saw
-    last_close: float
-    model_at_origin: float  # the model's raw prediction at the origin, in model space
-    anchored: bool
-    damping_hours: float | None  # tau; None leaves the model's path undamped
-    interval_width: float
-    band_hours: tuple[float, ...]  # calibrated horizons, increasing
-    band_lower: tuple[float, ...]  # error quantile at (1 - width) / 2, per horizon
-    band_upper: tuple[float, ...]  # error quantile at (1 + width) / 2, per horizon
-    band_scale: float = 1.0  # log units per quantile unit: the recent volatility, or 1
 
-
-class BandSetting(Sparse):
+class BandSetting(Sparse, mirrors=schema.BandSpec):
     """A band: every field of its method, and its name."""
 
     kind: str
@@ -126,62 +139,23 @@ class BandSetting(Sparse):
     profile_factored: bool = False
 
 
-class ServedBand(BandSetting, kw_only=True):
+class ServedBand(BandSetting, kw_only=True, mirrors=schema.ServedBandSpec):
     """The served band, and how the hindcast inside the history is made."""
 
-    hindcast: str
-    adapted_scale: tuple[tuple[int, float], ...] = ()
+
+class Settled(Sparse, mirrors=schema.Settlement): ...
 
 
-class Settled(Sparse):
-    """How one part of the served forecast was settled: `chosen` on the backtest's validation
-    origins, or `fixed` (set beforehand, by the panel or the configuration, with no comparison
-    in this training); `why` says how, plainly."""
-
-    how: Literal["chosen", "fixed"]
-    why: str
+class ServedParts(Sparse, mirrors=schema.ServedNames): ...
 
 
-class ServedParts(Sparse):
-    """What is served, named for what it is: the point forecast (`point_forecast`), the band's
-    method (`band_method`), and how the damping and the band were settled."""
-
-    point_forecast: str
-    band_method: str
-    damping: Settled
-    band: Settled
+class WidthFifth(Sparse, mirrors=schema.WidthFifthCoverage): ...
 
 
-class WidthFifth(Sparse):
-    """A band's coverage within one fifth of the origins by band width (log upper minus log
-    lower), with its Newey-West standard error, and the widths the fifth spans."""
-
-    coverage: float
-    se: float
-    n: int
-    width_from: float
-    width_to: float
+class ModelScores(Sparse, mirrors=schema.ForecastScores): ...
 
 
-class ModelScores(Sparse):
-    """One model's scores over the evaluation origins at one horizon; the band's only for a
-    model with a band. Levels are keyed by their percent as text ("50", "80", "95")."""
-
-    n: int
-    mape: float
-    mae: float
-    rmse: float
-    coverage: float | None = None  # of the default band
-    coverage_by_level: dict[str, float] | None = None
-    coverage_se_by_level: dict[str, float] | None = None
-    # Per level, each fifth of the origins by band width, narrowest first.
-    coverage_by_width_quintile: dict[str, tuple[WidthFifth, ...]] | None = None
-    interval_score: float | None = None  # of the default band
-    interval_score_by_level: dict[str, float] | None = None
-    quantile_score: float | None = None
-
-
-class Comparison(Sparse):
+class Comparison(Sparse, mirrors=schema.NaiveComparison):
     """The served model minus the naive one per origin, averaged, with its standard error (a
     flat top over `lags` overlapping origins); scores of a band only when both have one. On the
     80% interval score: the degrees of freedom of its standard error (`df`), the relative
@@ -190,38 +164,14 @@ class Comparison(Sparse):
     Student's t's with `df` where that is larger), else "tie"; "too few windows" where so few
     independent windows were scored that no critical value holds."""
 
-    n: int
-    lags: int
-    mape_diff: float
-    mape_se: float
-    interval_score_diff: float | None = None
-    interval_score_se: float | None = None
-    quantile_score_diff: float | None = None
-    quantile_score_se: float | None = None
-    df: float | None = None
-    interval_score_relative: float | None = None
-    interval_score_relative_se: float | None = None
-    interval_score_relative_bound: float | None = None
-    verdict: BandVerdict | None = None
+
+class HorizonScores(Sparse, mirrors=schema.ScoresAtHorizon): ...
 
 
-class HorizonScores(Sparse):
-    prophet: ModelScores | None = None  # the served model
-    naive: ModelScores | None = None
-    drift: ModelScores | None = None
-    prophet_vs_naive: Comparison | None = None
+class Boundary(Sparse, mirrors=schema.SpanBoundary): ...
 
 
-class Boundary(Sparse):
-    """Where validation ends and evaluation starts: every choice was made on outcomes known by
-    `last_validation_outcome`, before the first evaluation origin."""
-
-    first_validation_origin: UtcTime
-    last_validation_outcome: UtcTime
-    first_evaluation_origin: UtcTime
-
-
-class BacktestSummary(Sparse):
+class BacktestSummary(Sparse, mirrors=schema.EvaluationScores):
     """The evaluation scores of the served model and the baselines, per horizon."""
 
     origins: int
@@ -236,19 +186,11 @@ class BacktestSummary(Sparse):
     d30: HorizonScores | None = msgspec.field(default=None, name="30d")
 
 
-class Horizon(Answer):
-    days: float
-    grid_first: UtcTime
-    grid_last: UtcTime
+class Horizon(Whole, mirrors=schema.GridSpan): ...
 
 
-class NaiveBand(Sparse):
+class NaiveBand(Sparse, mirrors=schema.NaiveForecast):
     """The naive forecast made at the last bar, as the backtest scores naive's: the last price,
     and per level (keyed by percent as text) the log offsets of its band's lower and upper
     bounds at the calibrated horizons `hours`; in between linear from 0 at lead 0, past the last
     as sqrt(lead), never narrowing along lead."""
-
-    price: float
-    hours: tuple[float, ...]
-    lower: dict[str, tuple[float, ...]]
-    upper: dict[str, tuple[float, ...]]
