@@ -1,12 +1,13 @@
 """What the track record costs and how near its figures stay to exact ones (issue 68, "a bounded
 track record"): `python -m bench.record_size [year] [releases]`.
 
-The record keeps a scored row's outcomes in whole steps of its lead's scale
-(`artifact/outcomes.py`); the API's figures are means of them. Each part writes a record in
+The record keeps a scored row's outcomes in whole steps of its lead's unit
+(`artifact/record_rows.py`); the API's figures are means of them. Each part writes a record in
 the current format, reads it back as the API does, and sets every figure (`serving.track_record`:
 per lead, the error, the interval scores and their differences with naive's, coverage) beside
 the same figure from the rows' exact outcomes, as format 1 gave them: how far each mean moved,
-in its exact standard errors (the bar: a tenth), and each standard error, relative.
+in its exact standard errors (the bar: a twentieth), and each standard error, relative (the
+bar: 2%).
 
 - `year`: a year of six-hourly issues on the embedded BTC/USD hourly closes (its last 13
   months), a trailing 30-day volatility band scaled by the square root of the lead (naive's 30%
@@ -29,15 +30,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.api.serving.catalog import Catalog
-from cryptopredict.api.serving.issued import DAY_LEADS, issue_of
 from cryptopredict.api.serving.track_record import Estimate, RecordRows, lead_record
-from cryptopredict.artifact.outcomes import OUTCOMES, inside_bits, outcomes
 from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import SUFFIX, read_records, record_dir, write_record
-from cryptopredict.artifact.record_rows import PairRecord, RecordIssue, RecordNote
+from cryptopredict.artifact.record_rows import (
+    OUTCOMES,
+    PairRecord,
+    RecordIssue,
+    RecordNote,
+    inside_bits,
+    outcomes,
+)
 from cryptopredict.config import ApiSettings
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.training.issued import DAY_LEADS, issue_of
 
 HOUR = 3600
 SPACING = 6 * HOUR
@@ -141,7 +147,7 @@ def report(label: str, kept: PairRecord, size: int, exact: dict) -> None:
             spread.append((abs((mine.se or np.nan) / truth.se - 1), key))
     count = kept.count
     print(
-        f"{label}: {count.issues} issues, {count.scored} rows scored, {len(kept.pending)} "
+        f"{label}: {count.issues} issues, {count.scored} rows scored, {len(kept.pending.issue)} "
         f"pending; {size:,} bytes, {size / count.issues:.0f} an issue, x 1,460 = "
         f"{size / count.issues * 1460 / 1000:.0f} KB"
     )
@@ -182,16 +188,11 @@ def release_record(into: Path) -> None:
     last = dirs[-1]
     file = record_dir(last) / f"btc-usd{SUFFIX}"
     kept = (read_records(last) or {})["btc-usd"]
-    issues = []
-    for directory in dirs:
-        entry = Catalog(
-            {"btc-usd": open_artifact(directory / "btc-usd")}, max_horizon_days=HORIZON_DAYS
-        )["btc-usd"]
-        issues.append(issue_of(entry, 0))
-    entry = Catalog({"btc-usd": open_artifact(last / "btc-usd")}, max_horizon_days=HORIZON_DAYS)[
-        "btc-usd"
+    issues = [
+        issue_of(open_artifact(directory / "btc-usd"), 0, max_horizon_days=HORIZON_DAYS)
+        for directory in dirs
     ]
-    history = entry.artifact.history
+    history = open_artifact(last / "btc-usd").history
     ends = np.asarray(history.ds, dtype=np.int64) + HOUR
     closes = dict(zip(ends.tolist(), history["close"].tolist(), strict=True))
     exact = figures(exact_rows(issues, closes), kept.scored_until)

@@ -21,7 +21,7 @@ from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.track_answers import answer, summary
 from cryptopredict.api.serving.track_record import HOUR, AssetRecord, record
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
-from cryptopredict.artifact.record import RecordError, read_record, record_dir, record_file
+from cryptopredict.artifact.record import INDEX, RecordError, read_record, record_dir
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -40,7 +40,7 @@ class TrackRecordUnavailableError(ApiError):
 
 
 class TrackRecords:
-    """Each served asset's baked record, read and scored once per version of its file."""
+    """Each served asset's baked record, read and scored once per version of the index."""
 
     def __init__(self, catalog: Catalog, model_dir: Path | None) -> None:
         self.catalog = catalog
@@ -51,7 +51,7 @@ class TrackRecords:
     def record(self, served: CatalogEntry) -> AssetRecord:
         """`served`'s record (an empty one where none was baked); TrackRecordUnavailableError
         when its file cannot be read."""
-        version = self._version(served.slug)
+        version = self._version()
         with self._lock:
             cached = self._records.get(served.slug)
         if cached is not None and cached[0] == version:
@@ -70,15 +70,13 @@ class TrackRecords:
         assert self.directory is not None
         return self.directory.parent
 
-    def _version(self, slug: str) -> tuple[int, int] | None:
-        """The record file's modification time and size; None when there is none."""
+    def _version(self) -> tuple[int, int] | None:
+        """The record index's modification time and size (a record written writes it again);
+        None when there is none."""
         if self.directory is None:
             return None
-        file = record_file(self._model_dir, slug)
-        if file is None:
-            return None
         try:
-            found = file.stat()
+            found = (self.directory / INDEX).stat()
         except FileNotFoundError:
             return None
         return found.st_mtime_ns, found.st_size

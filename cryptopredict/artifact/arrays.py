@@ -163,6 +163,24 @@ class StoredGrid:
         start, end = times[knot], times[knot + 1]
         return knot + (epochs - start) / (end - start)
 
+    def values_at(self, labels: np.ndarray, level: int) -> np.ndarray:
+        """(len(labels), 3): the prediction and the `level`% band's low and high at each of the
+        grid times `labels` (between `first` and `last`), interpolated linearly between the
+        knots around it (bands in price)."""
+        position = self.positions(labels)
+        knot = np.minimum(np.floor(position).astype(np.int64), self.knots - 1)
+        fraction = (position - knot)[:, None]
+        after = np.minimum(knot + 1, self.knots - 1)
+        columns = [band_column(level, "lower"), band_column(level, "upper")]
+
+        def at(knots: np.ndarray) -> np.ndarray:
+            yhat = np.asarray(self.yhat[knots])
+            offsets = np.asarray(self.band[knots][:, columns], dtype=np.float64)
+            return np.column_stack([yhat, yhat[:, None] * np.exp(offsets)])
+
+        start = at(knot)
+        return start + (at(after) - start) * fraction
+
     def bound(self, level: int, side: str) -> np.ndarray:
         """The `side` bound of the `level`% band at every knot, in price."""
         return self.yhat * np.exp(self.band[:, band_column(level, side)].astype(np.float64))

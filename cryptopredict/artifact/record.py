@@ -1,72 +1,50 @@
 """The track record a release bakes beside its artifacts: `<model_dir>/track-record/`, a file a
-pair (`<slug>.msgpack.xz`) and `index.json`, what each file holds.
+pair and `index.json`, which counts each pair's issues and scored rows (a file cut short or lost
+is told from one never written; a record is never written shorter than the one it extends).
 
-A pair's record (`PairRecord`, in memory: `artifact/record_rows.py`) is every forecast a
-release issued of it (`IssueHead`), a row an issue at each of its leads after its data ended.
-A row is pending until a later release fetches the close of
-the hourly bar ending at its instant, keeping the forecast as issued (the served point and
-bounds, and naive's); then it is scored, keeping only what the record's figures are means of
-(`artifact/outcomes.py`: the errors, the interval scores and whether each band held the price,
-in whole steps of the lead's scale). Releases only add: an issue, or a scored row.
-`scored_until` is the data's end of the last release that looked the closes up: every row due
-by then still pending fell in a gap of the exchange's bars. `started` says when and why the
-record began; `absent` why the pair's newest release did not train it (it left the market, or
-it failed), its issues kept.
-
-The index counts each pair's issues and scored rows, so that a reader can tell a file cut
-short or lost from one that was never written (`read_records`), and a writer refuses to write
-a record shorter than the one it read (`write_record`). Every slug read, in the index or a
-record, is a pair's name (`SLUG_PATTERN`) before a path is made of it: a record read from a
-previous image never names a file outside its directory.
-
-Every format a release ever wrote is read (`READS`, each kept as a test fixture under
-`tests/records/`): a new format adds its number with the function that brings the one before
-it up to date (`_upgraded`), so a release always extends what the release before it published.
-Format 1 (gzipped JSON) kept every row whole, about 2.3 KB an issue; format 2 keeps a scored row
-in whole steps, each lead carrying what rounding took off (`artifact/outcomes.py`), 76 to 200
-bytes an issue (`python -m bench.record_size`).
+Format 3's file (`<slug>.msgpack.xz`) is a msgpack map, compressed with xz: `PairRecord`'s
+fields (what they hold: `artifact/record_rows.py`), its rows as plain integer columns. Every
+format a release wrote is read (`READS`, each frozen under `tests/records/`) and brought up to
+this one (`record_earlier.py`): a directory of an older one is rewritten whole at a write.
 """
 
 from __future__ import annotations
 
-import functools
 import lzma
 import os
 import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, cast
 
 import msgspec
 import numpy as np
 
+from cryptopredict.artifact import record_earlier as earlier
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import JSON_MAX, read_bytes
 from cryptopredict.artifact.record_rows import (
+    PENDING,
     RECORD_VERSION,
-    VALUES,
-    Columns,
-    Packed,
+    SCORED,
+    IssueHead,
     PairRecord,
     RecordCount,
     RecordHead,
-    RecordIssue,
     RecordNote,
-    packed,
-    table_of,
+    Table,
 )
 from cryptopredict.artifact.schema import SLUG_PATTERN
 from cryptopredict.atomic import replacing
 
 RECORD_DIR = "track-record"
 INDEX = "index.json"
-READS = (1, 2)  # every record_version a release wrote, each read by this code
-SUFFIXES = {1: ".json.gz", 2: ".msgpack.xz"}
+READS = (1, 2, 3)  # every record_version a release wrote, each read by this code
+SUFFIXES = {1: ".json.gz", 2: ".msgpack.xz", 3: ".msgpack.xz"}
 SUFFIX = SUFFIXES[RECORD_VERSION]
-MAX_BYTES = 512 * 1024 * 1024  # a pair's record, decompressed
-# xz at its strongest, its literal coder conditioned on a single bit of the byte before (the
-# packed columns' bytes say little about their neighbours): 1% smaller than the default.
+MAX_BYTES = 512 * 1024 * 1024  # a pair's record, compressed and decompressed
+# xz at its strongest, its literal coder conditioned on one bit of the byte before: 2% smaller.
 _FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "lc": 1, "pb": 0}]
 
 
@@ -78,28 +56,13 @@ class _Version(msgspec.Struct):
     record_version: int
 
 
-class _FileV1(RecordHead, frozen=True, forbid_unknown_fields=True):
-    """A pair's record as format 1 stored it (gzipped JSON): every row whole."""
-
-    issues: list[RecordIssue]
+class _File(RecordHead, frozen=True, forbid_unknown_fields=True):
+    pending: list[list[int]]
+    scored: list[list[int]]
+    issues: tuple[IssueHead, ...] = ()
+    scales: dict[int, int] = msgspec.field(default_factory=dict)
     absent: RecordNote | None = None
-    record_version: int = 1
-
-
-def _encoded(value: object) -> Packed:
-    if isinstance(value, Columns):
-        return packed(value)
-    raise NotImplementedError(f"{type(value).__name__} is not kept in a record")
-
-
-def _decoded_columns(kind: type, value: object) -> Columns:
-    if isinstance(kind, type) and issubclass(kind, Columns):
-        return table_of(kind, msgspec.convert(value, Packed))
-    raise NotImplementedError(f"{kind} is not kept in a record")
-
-
-_ENCODER = msgspec.msgpack.Encoder(enc_hook=_encoded)
-_DECODE = functools.partial(msgspec.msgpack.decode, dec_hook=_decoded_columns)
+    record_version: int = RECORD_VERSION
 
 
 class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -107,27 +70,13 @@ class _RecordIndex(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     assets: dict[str, RecordCount]
 
 
-Decoded = TypeVar("Decoded", PairRecord, _FileV1, _RecordIndex)
-
-
 def record_dir(model_dir: Path) -> Path:
     return Path(model_dir) / RECORD_DIR
 
 
-def record_file(model_dir: Path, slug: str) -> Path | None:
-    """`slug`'s record file under `model_dir`, of whichever format it was written in; None
-    where there is none."""
-    for version in reversed(READS):
-        file = record_dir(model_dir) / f"{slug}{SUFFIXES[version]}"
-        if file.exists():
-            return file
-    return None
-
-
 def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
-    """Every pair's record under `model_dir`, by slug; None where none was ever written (no
-    record directory); RecordError naming the first that is missing, cut short, unreadable or
-    another pair's, or the index where records stand without it."""
+    """Every pair's record under `model_dir`, by slug (None: no record directory); RecordError
+    naming the first that cannot be read, or the index where records stand without it."""
     directory = record_dir(model_dir)
     index = _read_index(directory)
     if index is None:
@@ -138,29 +87,36 @@ def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
     return {slug: _read_record(directory, slug, version, count) for slug, count in counts.items()}
 
 
-def read_record(model_dir: Path, slug: str) -> PairRecord:
-    """`slug`'s record, at least as long as the index counts; RecordError saying what is
-    wrong."""
-    directory = record_dir(model_dir)
-    index = _read_index(directory)
-    version, counts = index if index is not None else (RECORD_VERSION, {})
-    return _read_record(directory, slug, version, counts.get(slug))
+def read_record(model_dir: Path, slug: str) -> PairRecord | None:
+    """`slug`'s record, at least as long as the index counts; None where the index lists none;
+    RecordError saying what is wrong."""
+    index = _read_index(record_dir(model_dir))
+    if index is None or slug not in index[1]:
+        return None
+    return _read_record(record_dir(model_dir), slug, index[0], index[1][slug])
 
 
-def _read_record(directory: Path, slug: str, version: int, count: RecordCount | None) -> PairRecord:
+def _read_record(directory: Path, slug: str, version: int, count: RecordCount) -> PairRecord:
     file = directory / f"{slug}{SUFFIXES[version]}"
+    stored = _read(file, MAX_BYTES)
+    if stored is None:
+        raise RecordError(f"{file}: missing, though the index lists it")
     try:
-        data = _decompressed(file, version)
-    except FileNotFoundError:
-        raise RecordError(f"{file}: missing, though the index lists it") from None
-    except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
+        unpack = zlib.decompressobj(wbits=31) if version == 1 else lzma.LZMADecompressor()
+        data = unpack.decompress(stored, MAX_BYTES + 1)
+        if len(data) > MAX_BYTES or not unpack.eof:
+            raise EOFError(f"cut short, or past {MAX_BYTES:,} bytes decompressed")
+    except (EOFError, zlib.error, lzma.LZMAError) as error:
         raise RecordError(f"{file}: unreadable ({error})") from None
-    if len(data) > MAX_BYTES:
-        raise RecordError(f"{file}: larger than {MAX_BYTES:,} bytes decompressed")
-    found = _upgraded(file, data) if version == 1 else _record_of(file, data)
+    decode = msgspec.json.decode if version == 1 else msgspec.msgpack.decode
+    written, stored_record = _decoded(file, data, decode)
+    try:
+        found = _READERS[written][1](stored_record)
+    except ValueError as error:
+        raise RecordError(f"{file}: {error}") from None
     if found.asset != slug:
         raise RecordError(f"{file}: the record of {found.asset}, not of {slug}")
-    if count is not None and _shorter(found.count, count):
+    if _shorter(found.count, count):
         raise RecordError(
             f"{file}: cut short: {found.count.issues} issues and {found.count.scored} scored "
             f"rows, where the index counts {count.issues} and {count.scored}"
@@ -168,25 +124,9 @@ def _read_record(directory: Path, slug: str, version: int, count: RecordCount | 
     return found
 
 
-def _decompressed(file: Path, version: int) -> bytes:
-    stored = _read(file, MAX_BYTES)
-    if stored is None:
-        raise FileNotFoundError(file)
-    if version == 1:
-        gunzip = zlib.decompressobj(wbits=31)
-        data, ended = gunzip.decompress(stored, MAX_BYTES + 1), gunzip.eof
-    else:
-        unxz = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
-        data, ended = unxz.decompress(stored, max_length=MAX_BYTES + 1), unxz.eof
-    if not ended and len(data) <= MAX_BYTES:
-        raise EOFError("the compressed stream ends before its end")
-    return data
-
-
 def _read(file: Path, largest: int) -> bytes | None:
-    """`file`'s bytes (None where there is none); RecordError naming it for a symbolic link
-    (never followed: a previous image's record could lead anywhere), anything but a regular file
-    (`/dev/zero` never ends) or a file past `largest` bytes."""
+    """`file`'s bytes (None: no such file); RecordError naming it for a symbolic link (never
+    followed), anything but a regular file (`/dev/zero`) or a file past `largest` bytes."""
     if not os.path.lexists(file):
         return None
     try:
@@ -197,8 +137,7 @@ def _read(file: Path, largest: int) -> bytes | None:
 
 def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | None) -> None:
     """Write `record` and enter it in the index; RecordError, writing nothing, when it would
-    hold fewer issues or scored rows than `previous` (the record it extends). A directory of
-    an older format is brought up to date first: its records rewritten in this one."""
+    hold fewer issues or scored rows than `previous` (the record it extends)."""
     if previous is not None and _shorter(record.count, previous.count):
         raise RecordError(
             f"{record.asset}: the new record ({record.count.issues} issues, "
@@ -207,14 +146,12 @@ def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | Non
         )
     directory = record_dir(model_dir)
     index = _read_index(directory)
-    counts: dict[str, RecordCount] = {}
+    counts = {} if index is None else index[1]
     if index is not None and index[0] != RECORD_VERSION:
         for slug, older in (read_records(model_dir) or {}).items():
             _write_file(directory, older)
-            (directory / f"{slug}{SUFFIXES[index[0]]}").unlink()
-            counts[slug] = older.count
-    elif index is not None:
-        counts = index[1]
+            if SUFFIXES[index[0]] != SUFFIX:
+                (directory / f"{slug}{SUFFIXES[index[0]]}").unlink()
     _write_file(directory, record)
     counts[record.asset] = record.count
     with replacing(directory / INDEX) as temporary:
@@ -224,51 +161,36 @@ def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | Non
 
 
 def _write_file(directory: Path, record: PairRecord) -> None:
+    fields = msgspec.structs.asdict(record)
+    for table in ("pending", "scored"):
+        fields[table] = fields[table].whole.T.tolist()
     with replacing(directory / f"{record.asset}{SUFFIX}") as temporary:
-        encoded = _ENCODER.encode(record)
+        encoded = msgspec.msgpack.encode(_File(**fields))
         temporary.write_bytes(lzma.compress(encoded, filters=_FILTERS))
         temporary.chmod(0o644)  # the server may run as another user
 
 
-def _record_of(file: Path, data: bytes) -> PairRecord:
-    found = _decoded(file, data, PairRecord, _DECODE)
-    rows = np.concatenate([found.pending.issue, found.scored.issue])
-    leads = set(np.concatenate([found.pending.lead, found.scored.lead]).tolist())
-    held = found.leads.lead
-    if (
-        (len(rows) and not 0 <= rows.min() <= rows.max() < len(found.issues))
-        or not leads <= set(held.tolist())
-        or (np.diff(held) <= 0).any()
-    ):
-        raise RecordError(
-            f"{file}: its rows name issues or leads it does not hold, or its leads are out of order"
-        )
-    return found
+def _record_of(stored: _File) -> PairRecord:
+    """ValueError where its rows are not whole columns, or name issues or leads it lacks."""
+    fields = msgspec.structs.asdict(stored)
+    for table, width in (("pending", PENDING), ("scored", SCORED)):
+        columns = fields[table]
+        if len(columns) != 2 + width or len({len(column) for column in columns}) != 1:
+            raise ValueError(f"its {table} rows are not {2 + width} columns of one length")
+        fields[table] = Table(np.array(columns).reshape(2 + width, -1).T)
+    record = PairRecord(**fields)
+    issue = np.concatenate([record.pending.issue, record.scored.issue])
+    leads = set(np.concatenate([record.pending.lead, record.scored.lead]).tolist())
+    if not ((issue >= 0) & (issue < len(record.issues))).all() or leads - record.scales.keys():
+        raise ValueError("its rows name issues or leads it does not hold")
+    return record
 
 
-def _upgraded(file: Path, data: bytes) -> PairRecord:
-    """A format 1 record in this format: its issues added in order, then scored on the closes
-    they held."""
-    old = _decoded(file, data, _FileV1, msgspec.json.decode)
-    record = PairRecord(old.asset, old.symbol, old.started, old.scored_until, absent=old.absent)
-    closes: dict[int, float] = {}
-    for issue in old.issues:
-        naive = issue.naive if issue.naive is not None else issue.served
-        lengths = {len(issue.served), len(naive), len(issue.closes)}
-        if lengths != {len(issue.leads)} or {len(row) for row in (*issue.served, *naive)} - {
-            len(VALUES)
-        }:
-            raise RecordError(
-                f"{file}: the issue of {issue.model_version} at {issue.data_until} does not "
-                f"hold {len(VALUES)} values and a close at each of its {len(issue.leads)} leads"
-            )
-        record = record.issued(issue)
-        closes.update(
-            (issue.data_until + lead, close)
-            for lead, close in zip(issue.leads, issue.closes, strict=True)
-            if close is not None
-        )
-    return record.scored_on(closes)
+_READERS: dict[int, tuple[type, Callable[[Any], PairRecord]]] = {
+    1: (earlier.FileV1, earlier.upgraded_v1),
+    2: (earlier.FileV2, earlier.upgraded_v2),
+    3: (_File, _record_of),
+}
 
 
 def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
@@ -278,7 +200,7 @@ def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
     data = _read(file, JSON_MAX)
     if data is None:
         return None
-    index = _decoded(file, data, _RecordIndex, msgspec.json.decode)
+    index = cast(_RecordIndex, _decoded(file, data, msgspec.json.decode, _RecordIndex)[1])
     for slug in index.assets:
         if not re.fullmatch(SLUG_PATTERN, slug):
             raise RecordError(
@@ -289,12 +211,12 @@ def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
 
 
 def _decoded(
-    file: Path, data: bytes, kind: type[Decoded], decode: Callable[..., object]
-) -> Decoded:
-    """`data` as `kind`, its format read first: one this code does not read is named as such,
-    and so is a record of a format it reads in a shape it does not."""
+    file: Path, data: bytes, decode: Callable[..., Any], kind: type | None = None
+) -> tuple[int, Any]:
+    """`data`'s format, and `data` as `kind` (by default, its format's file): RecordError
+    naming `file` where this code does not read that format, or `data` is not in its shape."""
     try:
-        version = cast(_Version, decode(data, type=_Version)).record_version
+        version = decode(data, type=_Version).record_version
     except msgspec.DecodeError as error:
         raise RecordError(f"{file}: {error}") from None
     if version not in READS:
@@ -303,7 +225,7 @@ def _decoded(
             f"{', '.join(map(str, READS))}): it was written by newer code"
         )
     try:
-        return cast(Decoded, decode(data, type=kind))
+        return version, decode(data, type=kind or _READERS[version][0])
     except msgspec.ValidationError as error:
         raise RecordError(
             f"{file}: record_version {version}, but not in the shape this code reads as format "

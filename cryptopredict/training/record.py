@@ -4,7 +4,7 @@ issues that fell due on the hourly closes the pair's history now holds, appends 
 model's issue, and writes the record beside the artifact. At the run's end the record of a
 pair this release did not train is carried forward, saying why.
 
-The issue is the forecast as the API answers it (`api.serving.issued`), from the artifact as
+The issue is the forecast as the API answers it (`training/issued.py`), from the artifact as
 written: what a user would have been told at each lead instant.
 """
 
@@ -14,16 +14,13 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 from msgspec.structs import replace
 
-from cryptopredict.api.serving.catalog import Catalog
-from cryptopredict.api.serving.issued import issue_of
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import RecordError, read_records, write_record
 from cryptopredict.artifact.record_rows import PairRecord, RecordNote
-from cryptopredict.candles import Interval
+from cryptopredict.training.issued import issue_of
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +87,19 @@ class RecordKeeper:
     def issued(self, slug: str, path: Path) -> PairRecord:
         """The artifact at `path` written: `slug`'s record scored on its history, its issue
         appended, and written."""
-        served = Catalog({slug: open_artifact(path)}, max_horizon_days=self.max_horizon_days)
-        entry = served[slug]
-        history = entry.artifact.history
-        ends = np.asarray(history.ds, dtype=np.int64) + Interval.parse(entry.interval).seconds
+        artifact = open_artifact(path)
+        history, symbol = artifact.history, artifact.manifest.symbol
+        ends = history.ds + history.step  # each bar's close, the instant it is the price at
         closes = dict(zip(ends.tolist(), history["close"].tolist(), strict=True))
         previous = self.previous.get(slug)
-        new = issue_of(entry, self.now)
+        new = issue_of(artifact, self.now, max_horizon_days=self.max_horizon_days)
         base = previous or PairRecord(
-            slug, entry.symbol, RecordNote(new.data_until, self.start), entry.data_until
+            slug, symbol, RecordNote(new.data_until, self.start), new.data_until
         )
         record = replace(
             base.scored_on(closes).issued(new),
-            symbol=entry.symbol,
-            scored_until=max(entry.data_until, base.scored_until),
+            symbol=symbol,
+            scored_until=max(new.data_until, base.scored_until),
             absent=None,
         )
         write_record(self.out, record, previous)

@@ -10,13 +10,18 @@ import numpy as np
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.catalog import Catalog
-from cryptopredict.api.serving.issued import issue_of
-from cryptopredict.artifact.outcomes import BAND_STEP, CARRY_STEPS, OUTCOME_STEPS, widening
+from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import read_record, write_record
-from cryptopredict.artifact.record_rows import PairRecord, RecordNote, unit
+from cryptopredict.artifact.record_rows import (
+    BAND_STEP,
+    OUTCOME_STEPS,
+    PairRecord,
+    RecordNote,
+    widening,
+)
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
+from cryptopredict.training.issued import issue_of
 from cryptopredict.utc import iso_utc
 
 HOUR = 3600
@@ -27,10 +32,12 @@ def baked(artifact_dir: Path, out: Path, closes: dict[int, float], asset: str = 
     """A copy of `artifact_dir` at `out` whose `asset` has a record of its one issue, scored
     on `closes` (by the instant each hourly bar ends) up to the last of them."""
     shutil.copytree(artifact_dir, out)
-    settings = ApiSettings(model_dir=out)
-    entry = Catalog(open_artifacts(out), max_horizon_days=settings.max_horizon_days)[asset]
-    record = PairRecord(asset, entry.symbol, STARTED, max(closes, default=entry.data_until))
-    write_record(out, record.issued(issue_of(entry, 1_785_090_000)).scored_on(closes), None)
+    artifact = open_artifact(out / asset)
+    issue = issue_of(artifact, 1_785_090_000, max_horizon_days=ApiSettings().max_horizon_days)
+    record = PairRecord(
+        asset, artifact.manifest.symbol, STARTED, max(closes, default=issue.data_until)
+    )
+    write_record(out, record.issued(issue).scored_on(closes), None)
     return out
 
 
@@ -39,13 +46,13 @@ def exact_within(model_dir: Path, lead: int, asset: str = "btc-usd") -> float:
 
 
 def exact_within_of(record: PairRecord, lead: int) -> float:
-    """How near the exact one a mean over the issues `record` keeps at `lead` is
-    (`artifact/outcomes.py`): half a carry's step of the widest outcome's step, and half the
-    issued band's step as much as an interval score weighs a bound (2 / 0.05 outside the 95%
-    band, and once in its width)."""
-    lead_unit = float(unit(record.leads, np.array([lead]))[0, 0])
+    """How near the exact one a value (or a mean) the record keeps at `lead` is
+    (`artifact/record_rows.py`): half the widest outcome's step, and half the issued band's
+    step as much as an interval score weighs a bound (2 / 0.05 outside the 95% band, and once
+    in its width)."""
+    lead_unit = float(record.unit(np.array([lead]))[0, 0])
     widest = lead_unit * float(widening(np.array([lead]))[0, 0]) * OUTCOME_STEPS.max()
-    return widest / CARRY_STEPS / 2 + lead_unit * BAND_STEP / 2 * 42
+    return widest / 2 + lead_unit * BAND_STEP / 2 * 42
 
 
 def client_of(model_dir: Path) -> FlaskClient:

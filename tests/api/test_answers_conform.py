@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from flask.testing import FlaskClient
 
@@ -270,9 +271,11 @@ def test_every_answer_on_synthetic_artifacts_is_one_the_document_declares(synthe
     broken_dir = tmp_path / "broken"
     shutil.copytree(synthetic_dir, broken_dir)
     _broken(broken_dir / "btc-usd")
-    write_record(broken_dir, read_record(tmp_path / "valid", "btc-usd"), None)  # ETH/USD's:
-    (record_dir(broken_dir) / f"btc-usd{SUFFIX}").rename(
-        record_dir(broken_dir) / f"eth-usd{SUFFIX}"
+    record = read_record(tmp_path / "valid", "btc-usd")
+    write_record(broken_dir, record, None)
+    write_record(broken_dir, msgspec.structs.replace(record, asset="eth-usd"), None)
+    (record_dir(broken_dir) / f"btc-usd{SUFFIX}").rename(  # ETH/USD's is BTC/USD's, which is
+        record_dir(broken_dir) / f"eth-usd{SUFFIX}"  # missing
     )
     (tmp_path / "not-a-database").write_bytes(b"\x00" * 4096)
     broken = _app(broken_dir, f"sqlite:///{tmp_path / 'not-a-database'}")

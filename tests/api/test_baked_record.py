@@ -14,7 +14,6 @@ import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.artifact.outcomes import OUTCOMES
 from cryptopredict.artifact.read import JSON_MAX
 from cryptopredict.artifact.record import (
     INDEX,
@@ -24,18 +23,11 @@ from cryptopredict.artifact.record import (
     record_dir,
     write_record,
 )
-from cryptopredict.artifact.record_rows import (
-    Leads,
-    Packed,
-    PairRecord,
-    RecordIssue,
-    RecordNote,
-    packed,
-    table_of,
-)
+from cryptopredict.artifact.record_rows import OUTCOMES, PairRecord, RecordIssue, RecordNote
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.training.record import RecordKeeper
 from tests.api.artifacts import PROPHET_DEPRECATION
+from tests.test_record_fixtures import RECORDS
 
 pytestmark = PROPHET_DEPRECATION
 HOUR = 3600
@@ -86,9 +78,9 @@ def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one
     close = np.array([close_at[earlier.data_until + lead] for lead in scored.lead.tolist()])
     point = np.array([earlier.served[earlier.leads.index(lead)][0] for lead in scored.lead])
     errors = kept.outcomes()[0][:, OUTCOMES.index("error")]
-    # One issue a lead: its error as exact as the lead's carry (a 256th of a step of a tenth of
-    # the lead's scale, here a band of no width: 1e-3, widened at most 2.9 times by 48 hours).
-    assert errors == pytest.approx(np.abs(close - point) / close, abs=1e-3 / 10 * 2.9 / 256)
+    # Within half a step of the exact error (a 160th of the lead's unit, here a band of no
+    # width: 1e-3, widened at most 2.9 times by 48 hours).
+    assert errors == pytest.approx(np.abs(close - point) / close, abs=1e-3 / 160 * 2.9 / 2)
     pending = kept.pending.where(kept.pending.issue == 0)
     assert (pending.lead // HOUR).tolist() == [49, 72]  # after the new data's end: not due yet
     assert (new.model_version, new.data_until) == ("test-1", facts.data_end)
@@ -133,6 +125,19 @@ def test_without_a_published_record_each_starts_saying_so(model_dir, tmp_path):
     assert record.started.at == record.issues[0].data_until
 
 
+EDITS = {
+    "a column short of its rows": lambda stored: stored["pending"][3].pop(),
+    "a row at a lead it does not hold": lambda stored: stored["scales"].pop(3600),
+    "a field format 3 does not hold": lambda stored: stored.update(carries=[1, 2]),
+}
+
+
+def _edit(file, edit) -> None:
+    stored = msgspec.msgpack.decode(lzma.decompress(file.read_bytes()))
+    edit(stored)
+    file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
+
+
 def _damage(directory, how: str) -> None:
     file = record_dir(directory) / f"btc-usd{SUFFIX}"
     if how == "truncated":
@@ -140,21 +145,12 @@ def _damage(directory, how: str) -> None:
     elif how == "another pair's":
         text = lzma.decompress(file.read_bytes()).replace(b"btc-usd", b"eth-usd")
         file.write_bytes(lzma.compress(text))
-    elif how == "a table short of its rows":
-        stored = msgspec.msgpack.decode(lzma.decompress(file.read_bytes()))
-        stored["pending"][1] = stored["pending"][1][:-8]
-        file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
-    elif how in ("its leads out of order", "a row at a lead it does not hold"):
-        stored = msgspec.msgpack.decode(lzma.decompress(file.read_bytes()))
-        whole = table_of(Leads, Packed(*stored["leads"])).whole()
-        whole = whole[::-1] if how == "its leads out of order" else whole[1:]
-        again = packed(Leads.of_whole(whole.copy()))
-        stored["leads"] = [again.rows, again.data]
-        file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
-    elif how == "a field format 2 does not hold":  # as three mains before it was frozen wrote
-        stored = msgspec.msgpack.decode(lzma.decompress(file.read_bytes()))
-        stored["scales"] = [1, 2]
-        file.write_bytes(lzma.compress(msgspec.msgpack.encode(stored)))
+    elif how in EDITS:
+        _edit(file, EDITS[how])
+    elif how == "format 2 as a development main wrote it":  # three did, before it was frozen
+        shutil.rmtree(record_dir(directory))
+        shutil.copytree(record_dir(RECORDS / "v2"), record_dir(directory))
+        _edit(file, lambda stored: stored.update(scales=[1, 2]))
     elif how == "a symbolic link":  # to a whole record elsewhere: never followed
         shutil.copyfile(file, directory.parent / "elsewhere")
         file.unlink()
@@ -183,11 +179,15 @@ def _damage(directory, how: str) -> None:
     [
         ("truncated", r"btc-usd\.msgpack\.xz"),
         ("another pair's", r"btc-usd\.msgpack\.xz"),
-        ("a table short of its rows", r"btc-usd\.msgpack\.xz: .*bytes for 4 rows of 16 columns"),
-        ("its leads out of order", r"btc-usd\.msgpack\.xz: .*leads are out of order"),
+        ("a column short of its rows", r"btc-usd\.msgpack\.xz: its pending rows are not 16"),
         ("a row at a lead it does not hold", r"btc-usd\.msgpack\.xz: its rows name .*leads"),
         (
-            "a field format 2 does not hold",
+            "a field format 3 does not hold",
+            r"btc-usd\.msgpack\.xz: record_version 3, but not in the shape this code reads as "
+            r"format 3 \(Object contains unknown field `carries`\)",
+        ),
+        (
+            "format 2 as a development main wrote it",
             r"btc-usd\.msgpack\.xz: record_version 2, but not in the shape this code reads as "
             r"format 2 \(Object contains unknown field `scales`\)",
         ),

@@ -288,8 +288,8 @@ def test_issues_are_independent_when_a_lead_apart():
 
 
 def test_where_the_served_point_is_naive_s_their_errors_are_equal_exactly():
-    """The difference of the point errors is rounded plainly, not dithered: where it is 0 (the
-    panel's damping at tau 0 serves the last close, as naive does), it is shown as 0."""
+    """Every outcome is rounded plainly: where the difference of the point errors is 0 (the
+    panel's damping at tau 0 serves the last close, as naive does), it is kept and shown as 0."""
     rows = _rows(count=40, spacing=6 * HOUR, leads=[HOUR, 30 * DAY], price=100.0)
     for lead in (HOUR, 30 * DAY):
         found = lead_record(rows, lead, now=2_000_000_000)
@@ -298,11 +298,10 @@ def test_where_the_served_point_is_naive_s_their_errors_are_equal_exactly():
         assert found.naive_error == found.error.mean
 
 
-def test_a_lead_s_means_are_the_exact_ones_whatever_the_rounding_took(tmp_path):
-    """A scored row is kept in steps as wide as a lead's whole score at long leads
-    (`artifact/outcomes.py`); what rounding takes off is carried per lead and given back when
-    the record is read: every mean over a lead's issues, a single issue's included, is the
-    exact one, through releases that each score what fell due and write the record again."""
+def test_a_lead_s_means_are_within_half_a_step_of_the_exact_ones_through_releases(tmp_path):
+    """A scored row keeps each outcome rounded to its step (`artifact/record_rows.py`): every
+    mean over a lead's issues, a single issue's included, is within half a step of the exact
+    one, through releases that each score what fell due and write the record again."""
     leads, spacing, start = [HOUR, 7 * DAY, 30 * DAY], 6 * HOUR, 1_700_000_000
     wander = np.sin(np.arange(0, 40 * DAY, HOUR) / 7919.0) * 0.05
     price = {start + k * HOUR: 100.0 * (1 + w) for k, w in enumerate(wander.tolist())}

@@ -195,20 +195,7 @@ class Forecast:
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
         """Prediction, low and high at each of the instants `ds` (checked: answered),
         interpolated between the knots around it, as `at` gives them one at a time."""
-        grid = self.grid
-        position = grid.positions(opening(np.asarray(ds), self.step))
-        knot = np.minimum(np.floor(position).astype(np.int64), grid.knots - 1)
-        fraction = (position - knot)[:, None]
-        after = np.minimum(knot + 1, grid.knots - 1)
-        low, high = self.columns[level]
-
-        def at(knots: np.ndarray) -> np.ndarray:
-            yhat = np.asarray(grid.yhat[knots])
-            offsets = np.asarray(grid.band[knots][:, [low, high]], dtype=np.float64)
-            return np.column_stack([yhat, yhat[:, None] * np.exp(offsets)])
-
-        start = at(knot)
-        return start + (at(after) - start) * fraction
+        return self.grid.values_at(opening(np.asarray(ds), self.step), level)
 
     def band_ratios(self, leads: np.ndarray, level: int) -> np.ndarray:
         """The `level`% band's bounds `leads` seconds (each up to `end - data_end`) after the

@@ -17,12 +17,11 @@ independent issues for its critical values says so instead of a verdict.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from cryptopredict.artifact.outcomes import NAIVE_BIT, OUTCOMES, held
-from cryptopredict.artifact.record_rows import PairRecord, RecordNote
+from cryptopredict.artifact.record_rows import NAIVE_BIT, OUTCOMES, PairRecord, RecordNote
 from cryptopredict.artifact.schema import LEVELS, BandVerdict
 from cryptopredict.standard_error import MeanSE, mean_se
 
@@ -38,7 +37,7 @@ class RecordRows:
     valid_at: np.ndarray
     scored: np.ndarray  # whether a close was fetched for it
     values: np.ndarray  # (rows, len(OUTCOMES)), NaN where pending
-    bits: np.ndarray  # which bands held the close (`artifact/outcomes.py`), 0 where pending
+    bits: np.ndarray  # which bands held the close (`record_rows.inside_bits`), 0 where pending
 
     @classmethod
     def of(cls, record: PairRecord) -> RecordRows:
@@ -50,9 +49,9 @@ class RecordRows:
             data_until=until,
             lead=lead,
             valid_at=until + lead,
-            scored=np.repeat([False, True], [len(pending), len(scored)]),
-            values=np.vstack([np.full((len(pending), len(OUTCOMES)), np.nan), values]),
-            bits=np.concatenate([np.zeros(len(pending), np.int64), bits]),
+            scored=np.repeat([False, True], [len(pending.lead), len(scored.lead)]),
+            values=np.vstack([np.full((len(pending.lead), len(OUTCOMES)), np.nan), values]),
+            bits=np.concatenate([np.zeros(len(pending.lead), np.int64), bits]),
         )
 
 
@@ -144,10 +143,10 @@ class LeadRecord:
     levels: tuple[LevelRecord, ...]
 
 
-def floored(found: Estimate) -> Estimate:
-    """`found` with its mean at 0 where the record's rounding left it a hair below (`artifact/
-    outcomes.py`: exact within a 256th of a step): an error is never negative."""
-    return found if found.mean is None else replace(found, mean=max(found.mean, 0.0))
+def held(bits: np.ndarray, level: int, *, naive: bool = False) -> np.ndarray:
+    """Whether the band at `level` (naive's with `naive`) held the close, per row's bits
+    (`record_rows.inside_bits`)."""
+    return (bits >> (LEVELS.index(level) + (len(LEVELS) if naive else 0))) & 1 == 1
 
 
 def column(name: str) -> int:
@@ -195,7 +194,7 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
         independent=independent_issues(times, lead),
         first=int(rows.valid_at[scored].min()) if scored.any() else None,
         last=int(rows.valid_at[scored].max()) if scored.any() else None,
-        error=floored(estimate(error, times, lead)),
+        error=estimate(error, times, lead),
         naive_error=mean(error - error_difference),
         error_difference=compared(error_difference),
         levels=tuple(levels),
