@@ -46,6 +46,16 @@ FROZEN = {
     "v2/track-record/index.json": (
         "23414e8c2fc841b48263c4b34e6a35fb6186b1d3c76dd10f387551ee3f974df9"
     ),
+    "v3/WRITTEN_BY": "8ef608b2fc3c54d3cabee74ca7dca5a0ed387114f836d90d53bb60f639ba1305",
+    "v3/track-record/btc-usd.msgpack.xz": (
+        "b08e71db0895345c712bd9bac1a11e7faf27e4d6d876e896085a50c1efddd42e"
+    ),
+    "v3/track-record/eth-usd.msgpack.xz": (
+        "35812ff2ec5c74bd46f192adca486303f5ed8486dc2e066b7c2414f67799a2f8"
+    ),
+    "v3/track-record/index.json": (
+        "9ece218eac5e9294880d1007f31f0ed07903f6c9ab4432eedf06509d385d96dc"
+    ),
 }
 
 
