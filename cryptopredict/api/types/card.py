@@ -38,10 +38,10 @@ def answered(kind: Any) -> Any:
 
 class Mirroring(msgspec.StructMeta):
     """Makes a part answering the artifact's type `mirrors` (a class keyword): each field of it
-    that the part and its bases do not declare, in its order, by its name in code, of its type
-    `answered`, with its default (made anew as a part where it is one of the artifact's types);
-    the type's docstring where the part has none. The part then answers for that type in the
-    parts declared after it."""
+    that the part and its bases do not declare, in its order and before those the part declares,
+    by its name in code, of its type `answered`, with its default (made anew as a part where it
+    is one of the artifact's types); the type's docstring where the part has none. The part then
+    answers for that type in the parts declared after it."""
 
     def __new__(
         mcls,
@@ -54,16 +54,18 @@ class Mirroring(msgspec.StructMeta):
         **config: Any,
     ) -> Any:
         if mirrors is not None:
-            declared = namespace.setdefault("__annotations__", {})
+            declared = namespace.get("__annotations__", {})
             inherited = {name for base in bases for name in getattr(base, "__struct_fields__", ())}
+            taken = {}
             for field in msgspec.structs.fields(mirrors):
                 if field.name not in declared and field.name not in inherited:
-                    declared[field.name] = answered(field.type)
+                    taken[field.name] = answered(field.type)
                     default = field.default
                     if isinstance(default, msgspec.Struct):
                         namespace[field.name] = msgspec.field(default_factory=PARTS[type(default)])
                     elif default is not msgspec.NODEFAULT:
                         namespace[field.name] = default
+            namespace["__annotations__"] = {**taken, **declared}
             namespace.setdefault("__doc__", mirrors.__doc__)
         part = super().__new__(mcls, name, bases, namespace, **config)
         if mirrors is not None:

@@ -7,22 +7,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.card import (
-    BacktestSummary,
-    Boundary,
-    DataSummary,
-    Horizon,
-    ModelParams,
-    NaiveBand,
-    Postprocess,
-    ServedBand,
-    ServedParts,
-    of,
-)
+from cryptopredict.api.types.card import NaiveBand, Whole, of
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
-from cryptopredict.artifact.schema import INTERVAL_PATTERN, BandVerdict, Manifest, Text, UtcTime
+from cryptopredict.artifact import schema
+from cryptopredict.artifact.schema import BandVerdict, Manifest
 
 
 def _by_level(description: str) -> msgspec.Meta:
@@ -114,33 +104,20 @@ class Verdict(Answer):
     ]
 
 
-class ModelCard(Answer, kw_only=True):
+class Judged(Whole):
+    """The verdict, before what it judges."""
+
+    verdict: Verdict
+
+
+class ModelCard(Judged, kw_only=True, mirrors=schema.Manifest):
     """What the model is, what it was trained on, how its output is served, its backtest summary
     (`metrics`) and where its validation ended (null: trained without a backtest), and each
     file's sha256: the manifest training wrote, its verdict first. Declared here, for the API:
     a field renamed on disk (`cryptopredict.artifact.schema.Manifest`) changes `model_card`,
     not this contract."""
 
-    verdict: Verdict
-    schema_version: int
-    asset: Text
-    symbol: Text
-    interval: Annotated[str, msgspec.Meta(pattern=INTERVAL_PATTERN)]
-    model_version: Text
-    created_at: UtcTime
-    git_sha: str | None
-    data: DataSummary
-    versions: dict[str, str]
-    params: ModelParams
-    postprocess: Postprocess
-    band: ServedBand
-    served: ServedParts
-    metrics: BacktestSummary | None
-    backtest_boundary: Boundary | None
-    horizon: Horizon
-    levels: tuple[int, ...]
-    files: dict[str, str]
-    naive: NaiveBand | None
+    naive: NaiveBand | None  # null where the artifact keeps none, yet always written
     track_record: Annotated[
         TrackRecordSummary | None,
         doc(
