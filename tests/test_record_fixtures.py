@@ -13,6 +13,9 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from cryptopredict.artifact.record import (
     INDEX,
     READS,
@@ -96,3 +99,24 @@ def test_this_code_writes_the_current_format_as_frozen(tmp_path):
         assert lzma.decompress((written / file.name).read_bytes()) == lzma.decompress(
             file.read_bytes()
         ), file.name
+
+
+def test_format_2_is_brought_up_to_date_as_format_1_is():
+    """The v2 fixture holds the v1 fixture's records as format 2 kept them (one scored row a
+    lead, which its carry kept exact): brought to this format, every number is the v1 records'
+    within a step (rounded twice), the issued bands within half of format 2's step (10 of this
+    format's, and one for the anchor format 2 kept in 4 bytes), and whether each band held the
+    close exactly."""
+    first, second = (read_records(RECORDS / f"v{version}") or {} for version in (1, 2))
+    assert first.keys() == second.keys() == {"btc-usd", "eth-usd"}
+    for slug, exact in first.items():
+        kept = second[slug]
+        assert (kept.scales, kept.started, kept.count) == (exact.scales, exact.started, exact.count)
+        assert [issue.anchor for issue in kept.issues] == pytest.approx(
+            [issue.anchor for issue in exact.issues], rel=1e-7
+        )
+        assert kept.pending.issue.tolist() == exact.pending.issue.tolist()
+        assert np.abs(kept.pending.steps - exact.pending.steps).max(initial=0) <= 11
+        assert kept.scored.lead.tolist() == exact.scored.lead.tolist()
+        assert np.abs(kept.scored.steps[:, :-1] - exact.scored.steps[:, :-1]).max(initial=0) <= 1
+        assert kept.scored.steps[:, -1].tolist() == exact.scored.steps[:, -1].tolist()
