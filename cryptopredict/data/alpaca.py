@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
-from collections.abc import Callable
 
 import pandas as pd
 import requests
@@ -18,13 +16,12 @@ from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
-from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import empty_frame, make_frame
 from cryptopredict.data.progress import progress
 from cryptopredict.data.query import BarQuery
 from cryptopredict.data.retry import (
-    RetryPolicy,
+    NetworkSource,
     call_with_retries,
     malformed,
     status_error,
@@ -56,21 +53,12 @@ class TimeoutSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-class AlpacaSource:
+class AlpacaSource(NetworkSource):
     name = NAME
-
-    def __init__(
-        self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.settings = settings
-        self.sleep = sleep
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         timeframe = _timeframe(query)
-        client = self._client()
-        policy = RetryPolicy.starting_now(
-            self.settings.http_attempts, self.settings.fetch_timeout, self.sleep
-        )
+        client, policy = self._client(), self.policy()
         windows = list(query.windows(PAGE_BARS))
         rows: list[dict] = []
         with progress(len(windows), f"alpaca {query.asset.alpaca_symbol} {query.interval}") as done:

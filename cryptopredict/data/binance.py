@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,12 +18,12 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
-from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import empty_frame, make_frame, typical_price
 from cryptopredict.data.progress import progress
 from cryptopredict.data.query import BarQuery
 from cryptopredict.data.retry import (
+    NetworkSource,
     RetryPolicy,
     call_with_retries,
     malformed,
@@ -46,19 +45,13 @@ INTERVALS = frozenset(
 _KLINE_FIELDS = 8
 
 
-class BinanceSource:
+class BinanceSource(NetworkSource):
     name = NAME
-
-    def __init__(
-        self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.settings = settings
-        self.sleep = sleep
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         if query.interval.label not in INTERVALS:
             raise SourceError(NAME, f"Binance has no {query.interval} klines")
-        client, policy = self._client(), self._policy()
+        client, policy = self._client(), self.policy()
         klines: list[list] = []
         start_ms, end_ms = _millis(query.start), _millis(query.end)
         step_ms = query.interval.delta // pd.Timedelta(milliseconds=1)
@@ -84,7 +77,7 @@ class BinanceSource:
     def market(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The spot market as Binance lists it: `/api/v3/exchangeInfo` (every symbol, its status,
         base and quote) and `/api/v3/ticker/24hr` for every symbol (its 24-hour volumes)."""
-        client, policy = self._client(), self._policy()
+        client, policy = self._client(), self.policy()
         info = self._call(client, policy, lambda: _answer(client.get_exchange_info, dict))
         tickers = self._call(client, policy, lambda: _answer(client.get_ticker, list))
         if not isinstance(info.get("symbols"), list):
@@ -101,11 +94,6 @@ class BinanceSource:
         # The REST base (BINANCE_API_URL), also where tests point it at a local server.
         client.API_URL = f"{self.settings.binance_api_url.rstrip('/')}/api"
         return client
-
-    def _policy(self) -> RetryPolicy:
-        return RetryPolicy.starting_now(
-            self.settings.http_attempts, self.settings.fetch_timeout, self.sleep
-        )
 
     def _call(self, client: Client, policy: RetryPolicy, request: Callable[[], T]) -> T:
         """`request` with retries; on HTTP 451, once more from the market-data host."""

@@ -17,6 +17,7 @@ import requests
 import tenacity
 import urllib3.exceptions
 
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import DataError, SourceError, TransientSourceError
 from cryptopredict.retry_after import retry_after_seconds
 
@@ -33,15 +34,25 @@ class RetryPolicy:
     deadline: float  # time.monotonic() value after which no new attempt starts
     sleep: Callable[[float], None] = time.sleep
 
-    @classmethod
-    def starting_now(
-        cls, attempts: int, seconds: float, sleep: Callable[[float], None] = time.sleep
-    ) -> RetryPolicy:
-        """`attempts` at most, none started later than `seconds` from now."""
-        return cls(attempts=attempts, deadline=time.monotonic() + seconds, sleep=sleep)
-
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+
+class NetworkSource:
+    """A source asked over the network: each fetch makes HTTP_ATTEMPTS tries at most, none
+    started later than FETCH_TIMEOUT seconds after it began (`policy`), sleeping between them
+    with `sleep`."""
+
+    def __init__(
+        self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.settings = settings
+        self.sleep = sleep
+
+    def policy(self) -> RetryPolicy:
+        """The retries of a fetch that begins now."""
+        deadline = time.monotonic() + self.settings.fetch_timeout
+        return RetryPolicy(self.settings.http_attempts, deadline, self.sleep)
 
 
 def call_with_retries(source: str, policy: RetryPolicy, request: Callable[[], T]) -> T:
