@@ -118,27 +118,8 @@ class Postprocess(Whole, mirrors=schema.PostprocessRules):
     """How the model's raw output becomes the served forecast."""
 
 
-class BandSetting(Sparse, mirrors=schema.BandSpec):
+class BandSetting(Sparse, kw_only=True, mirrors=schema.BandSpec):
     """A band: every field of its method, and its name."""
-
-    kind: str
-    window_days: float | None
-    half_life_hours: float | None
-    profile: bool
-    drift: bool
-    pool_days: int | None
-    horizon_pools: tuple[tuple[int, int | None], ...]
-    horizon_mix: tuple[tuple[int, float], ...]
-    width_bins: int
-    floor: float | None
-    name: str
-    horizon_shared: tuple[tuple[int, bool], ...] = ()
-    horizon_adapt: tuple[tuple[int, float], ...] = ()
-    profile_power: float | None = None
-    fast_half_life_hours: float | None = None
-    fast_weight: float | None = None
-    robust_variance: bool = False
-    profile_factored: bool = False
 
 
 class ServedBand(BandSetting, kw_only=True, mirrors=schema.ServedBandSpec):
