@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+import msgspec
 import numpy as np
 from flask import Response, request
 
@@ -340,17 +341,7 @@ def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> 
             detail=f"the served forecast's {forecast.valid_range()}",
         )
     point = prediction(forecast, epoch, level, model_version=served.model_version)
-    return PriceForecast(
-        date=point.date,
-        available=True,
-        prediction=point.prediction,
-        prediction_low=point.prediction_low,
-        prediction_high=point.prediction_high,
-        interval_width=point.interval_width,
-        level=point.level,
-        kind=point.kind,
-        data_until=point.data_until,
-        lead_hours=point.lead_hours,
-        position=position(price, point.prediction_low, point.prediction_high),
-        model_version=point.model_version,
-    )
+    where = position(price, point.prediction_low, point.prediction_high)
+    # The point's fields, but where it starts from (`anchor`) and its hindcast's figures.
+    said = msgspec.structs.asdict(point) | {"available": True, "position": where}
+    return msgspec.convert(said, PriceForecast)
