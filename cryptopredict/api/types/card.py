@@ -40,8 +40,8 @@ class Mirroring(msgspec.StructMeta):
     """Makes a part answering the artifact's type `mirrors` (a class keyword): each field of it
     that the part and its bases do not declare, in its order and before those the part declares,
     by its name in code, of its type `answered`, with its default (made anew as a part where it
-    is one of the artifact's types); the type's docstring where the part has none. The part then
-    answers for that type in the parts declared after it."""
+    is one of the artifact's types; none with `defaults=False`); the type's docstring where the
+    part has none. The part then answers for that type in the parts declared after it."""
 
     def __new__(
         mcls,
@@ -51,6 +51,7 @@ class Mirroring(msgspec.StructMeta):
         /,
         *,
         mirrors: type[msgspec.Struct] | None = None,
+        defaults: bool = True,
         **config: Any,
     ) -> Any:
         if mirrors is not None:
@@ -60,7 +61,7 @@ class Mirroring(msgspec.StructMeta):
             for field in msgspec.structs.fields(mirrors):
                 if field.name not in declared and field.name not in inherited:
                     taken[field.name] = answered(field.type)
-                    default = field.default
+                    default = field.default if defaults else msgspec.NODEFAULT
                     if isinstance(default, msgspec.Struct):
                         namespace[field.name] = msgspec.field(default_factory=PARTS[type(default)])
                     elif default is not msgspec.NODEFAULT:
@@ -97,21 +98,8 @@ class TrainingWindow(Whole, mirrors=schema.FitWindow): ...
 class DataSummary(Whole, mirrors=schema.TrainingData): ...
 
 
-class ModelParams(Sparse, mirrors=schema.ModelConfig):
+class ModelParams(Sparse, mirrors=schema.ModelConfig, defaults=False):
     """The training configuration and the price the model learns."""
-
-    name: str
-    target: str
-    growth: str
-    seasonality_mode: str
-    changepoint_prior_scale: float
-    changepoint_range: float
-    window_days: int | None
-    interval_width: float
-    anchored: bool
-    damping_hours: float | None
-    calibrated: bool
-    price: str
 
 
 class Postprocess(Whole, mirrors=schema.PostprocessRules):
