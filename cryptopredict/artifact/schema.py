@@ -57,7 +57,8 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return msgspec.to_builtins(self, order="sorted")
 
 
-class PerHorizon(Record, Generic[T], frozen=True):
+# Keyword-only: after the fields a type adds that are not (the evaluation scores' summary first).
+class PerHorizon(Record, Generic[T], kw_only=True, frozen=True):
     """A value at each standard horizon the data reaches."""
 
     h1: T | None = msgspec.field(default=None, name="1h")
@@ -153,7 +154,7 @@ class SpanBoundary(Record, frozen=True):
     first_evaluation_origin: UtcTime
 
 
-class EvaluationScores(PerHorizon[ScoresAtHorizon], kw_only=True, frozen=True):
+class EvaluationScores(PerHorizon[ScoresAtHorizon], frozen=True):
     """The evaluation scores of the served model and the baselines, per horizon."""
 
     origins: int

@@ -4,8 +4,6 @@ hindcast's coverage and the past forecasts, each part answering for the artifact
 
 from __future__ import annotations
 
-import msgspec
-
 from cryptopredict.api.types.card import BandSetting, Sparse
 from cryptopredict.artifact import schema
 
@@ -13,13 +11,7 @@ from cryptopredict.artifact import schema
 class BandCandidate(BandSetting, kw_only=True, mirrors=schema.ScoredBandSpec): ...
 
 
-class HorizonValues(Sparse):
-    """A value at each standard horizon the data reaches."""
-
-    h1: float | None = msgspec.field(default=None, name="1h")
-    d1: float | None = msgspec.field(default=None, name="1d")
-    d7: float | None = msgspec.field(default=None, name="7d")
-    d30: float | None = msgspec.field(default=None, name="30d")
+class HorizonValues(Sparse, mirrors=schema.PerHorizon[float]): ...
 
 
 class PoolScores(HorizonValues, kw_only=True, mirrors=schema.PoolCandidate): ...

@@ -18,6 +18,7 @@ from cryptopredict.artifact import schema
 
 Part = TypeVar("Part", bound=msgspec.Struct)
 PARTS: dict[type, type] = {}  # each type of the artifact answered, and the part answering it
+HORIZON_KEYS = {"h1": "1h", "d1": "1d", "d7": "7d", "d30": "30d"}  # in the answers' JSON
 
 
 def of(stored: object, part: type[Part]) -> Part:
@@ -78,7 +79,7 @@ class Whole(Answer, metaclass=Mirroring):
     """A part whose every field is written."""
 
 
-class Sparse(Whole, omit_defaults=True):
+class Sparse(Whole, omit_defaults=True, rename=HORIZON_KEYS):
     """A part whose unset optional fields are left out."""
 
 
@@ -142,19 +143,7 @@ class HorizonScores(Sparse, mirrors=schema.ScoresAtHorizon): ...
 class Boundary(Sparse, mirrors=schema.SpanBoundary): ...
 
 
-class BacktestSummary(Sparse, mirrors=schema.EvaluationScores):
-    """The evaluation scores of the served model and the baselines, per horizon."""
-
-    origins: int
-    origin_step_hours: float
-    refits: int
-    interval_width: float
-    levels: tuple[int, ...]
-    boundary: Boundary
-    h1: HorizonScores | None = msgspec.field(default=None, name="1h")
-    d1: HorizonScores | None = msgspec.field(default=None, name="1d")
-    d7: HorizonScores | None = msgspec.field(default=None, name="7d")
-    d30: HorizonScores | None = msgspec.field(default=None, name="30d")
+class BacktestSummary(Sparse, mirrors=schema.EvaluationScores): ...
 
 
 class Horizon(Whole, mirrors=schema.GridSpan): ...
