@@ -31,19 +31,15 @@ from cryptopredict.api.serving.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
 
+# A page's scripts, styles, data: images (Swagger UI's icons) and fetches stay on this origin.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 # plotly.js sets style attributes as it draws (the browser test shows them refused without
-# 'unsafe-inline' for styles); scripts and data stay on this origin.
-DASHBOARD_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'"
-)
-# Swagger UI needs its own scripts and styles, data: images (its icons) and fetches to this origin.
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'"
-)
+# 'unsafe-inline' for styles).
+DASHBOARD_CSP = PAGE_CSP.format(styles=" 'unsafe-inline'")
+DOCS_CSP = PAGE_CSP.format(styles="")
 VENDOR_MAX_AGE = 86_400
 # plotly.js and Swagger UI, vendored from npm with their licences, versions and checksums
 # (`make vendor`, ci/vendor.sh): served by this server, so the pages work offline.
