@@ -68,23 +68,17 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        info = Info(
-            "cryptopredict_model",
-            "The model served for each asset.",
-            ["asset"],
-            registry=self.registry,
-        )
+        per_asset: dict[str, Any] = {"labelnames": ["asset"], "registry": self.registry}
+        info = Info("cryptopredict_model", "The model served for each asset.", **per_asset)
         model_age = Gauge(
             "cryptopredict_model_age_seconds",
             "Seconds since the asset's model was trained.",
-            ["asset"],
-            registry=self.registry,
+            **per_asset,
         )
         data_age = Gauge(
             "cryptopredict_data_age_seconds",
             "Seconds since the last bar the asset's model saw.",
-            ["asset"],
-            registry=self.registry,
+            **per_asset,
         )
         for asset in assets:
             info.labels(asset.asset).info(

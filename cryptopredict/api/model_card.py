@@ -59,7 +59,7 @@ def blueprint(
         manifest = artifact.manifest
         summary = artifact.backtest.summary
         said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
-        return model_card(manifest, said, None)
+        return model_card(manifest, said)
 
     def with_record(served: CatalogEntry) -> Response:
         """The card, with the track record in brief (read now) as `track_record`."""

@@ -127,17 +127,11 @@ class ModelCard(Judged, kw_only=True, mirrors=schema.Manifest):
     ]
 
 
-def model_card(
-    manifest: Manifest,
-    verdict: Verdict,
-    track_record: TrackRecordSummary | None,
-) -> ModelCard:
-    """The card of `manifest`: each field named as the contract names it, each part filled from
-    the manifest's by attribute (`of`)."""
-    return of(
-        {**msgspec.structs.asdict(manifest), "verdict": verdict, "track_record": track_record},
-        ModelCard,
-    )
+def model_card(manifest: Manifest, verdict: Verdict) -> ModelCard:
+    """The card of `manifest`, filled by attribute as its parts are (`of`); its track record
+    None, the view reading that on each request."""
+    fields = msgspec.structs.asdict(manifest)
+    return of({**fields, "verdict": verdict, "track_record": None}, ModelCard)
 
 
 class AssetHealth(Answer):
