@@ -2,18 +2,18 @@
 for, which pairs it trained and which failed with why, and, for `top:N`, how the market ranked
 them. The release's tag notes and `/assets` say it; training writes it, serving reads it.
 
-Imports nothing of the project: training's workers build a `MarketRanking`, the client writes the
-record, the API reads it, and none of them needs more than msgspec for it.
+Imports nothing of the project but `atomic`: training's workers build a `MarketRanking`, the
+client writes the record, the API reads it, and none of them needs more than msgspec for it.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 import msgspec
+
+from cryptopredict.atomic import replacing
 
 RUN = "run.json"
 RUN_VERSION = 1
@@ -71,17 +71,10 @@ class RunRecordError(ValueError):
 
 def write_run(model_dir: Path, run: TrainingRun) -> Path:
     """`run` as `<model_dir>/run.json`, written whole or not at all."""
-    model_dir.mkdir(parents=True, exist_ok=True)
     target = model_dir / RUN
-    handle, temporary = tempfile.mkstemp(dir=model_dir, prefix=".training-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
-        Path(temporary).chmod(0o644)
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(target) as temporary:
+        temporary.write_bytes(msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
+        temporary.chmod(0o644)  # the server may run as another user
     return target
 
 
