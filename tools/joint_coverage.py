@@ -20,8 +20,16 @@ Two tables, two tests:
   score of its two-sided tail, and their squares sum to a chi-square with K degrees of freedom.
   A quarter of fewer than MIN_BLOCKS blocks is left out (`left_out`).
 
-`tests/tools/test_joint_coverage.py` simulates a calibrated band on the panel's design and
-counts how often each test rejects it at 1% (docs/model.md gives the counts).
+A trend across ordered cells (the fifths, narrowest first): the least-squares slope of their
+coverage errors on the fifth's rank, over its standard error by the same covariance (`trend`).
+
+**The rule** a band's pooled tables are held to at 1 h, 1 d and 7 d (`RULED`; `rule`): every
+cell with enough windows within `CELL_Z` standard errors of the level (a calendar quarter with
+under half a quarter's origins is "too few windows", reported and left out, of its table's
+joint test too); each table's joint test at p >= `JOINT_P`; the 1-day width fifths' trend
+within `TREND_Z`. A calibrated band simulated on the panel's design (`simulated_panel.py`):
+each test rejects it at about its level, and it passes the whole rule in at least 90% of the
+panels (`tests/tools/test_joint_coverage.py`; docs/model.md gives the counts).
 """
 
 from __future__ import annotations
@@ -35,6 +43,16 @@ from scipy import stats
 from cryptopredict.standard_error import MIN_DF, bartlett, flat_top, hac_lags
 
 MIN_BLOCKS = 3  # a quarter's blocks of time its t statistic needs
+RULED = ("1h", "1d", "7d")  # the horizons whose tables the rule holds
+CELL_Z = 4.0  # every cell with enough windows within this many standard errors of the level
+JOINT_P = 0.002  # each table's joint test at least this p
+TREND_Z = 2.64  # the trend across the fifths within this many standard errors ...
+TRENDED = (("1d", "width_fifth"),)  # ... in these tables (horizon, table)
+TABLES = {
+    "quarter": "coverage_80_by_quarter",
+    "width_fifth": "coverage_80_by_width_fifth",
+    "ratio_fifth": "coverage_80_by_ratio_fifth",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,20 @@ class JointTest:
         }
 
 
+@dataclass(frozen=True)
+class Trend:
+    """The least-squares slope of ordered cells' coverage errors on their rank (per cell), its
+    standard error and z, and the degrees of freedom of the covariance behind them."""
+
+    slope: float
+    se: float
+    z: float
+    df: float
+
+    def to_dict(self) -> dict:
+        return {"slope": self.slope, "se": self.se, "z": self.z, "df": self.df}
+
+
 def too_few(cells: int) -> JointTest:
     return JointTest("too few windows", math.nan, (), math.nan, 0, cells)
 
@@ -81,19 +113,71 @@ def shared_times(
     return JointTest("Hotelling T^2 as F", statistic, (float(cells), float(denominator)), p, cells)
 
 
-def disjoint_times(blocks: list[np.ndarray]) -> JointTest:
+def trend(errors: np.ndarray, influence: np.ndarray, steps: np.ndarray, overlap: int) -> Trend:
+    """The trend across the cells in their order (`errors`, `influence` as `shared_times`
+    takes them)."""
+    covariance, df = hac_covariance(influence, steps, overlap)
+    rank = np.arange(len(errors)) - (len(errors) - 1) / 2
+    contrast = rank / (rank @ rank)
+    slope = float(contrast @ errors)
+    se = math.sqrt(float(contrast @ covariance @ contrast)) if np.isfinite(df) else math.nan
+    return Trend(slope, se, slope / se if se > 0 else math.nan, df)
+
+
+def rule(pooled: dict[str, dict]) -> dict:
+    """The rule on a band's pooled figures (`panel_figures.pooled_figures` by horizon label):
+    per ruled horizon and table, its largest |z| (as a normal score) among the cells with
+    enough windows and which cell, its joint test's p and, where ruled, its trend's z; and
+    every breach, said plainly (none: the band passes)."""
+    tables: dict[str, dict] = {}
+    breaches = []
+    for label in RULED:
+        figures = pooled.get(label)
+        if figures is None:
+            continue
+        tables[label] = {}
+        for name, key in TABLES.items():
+            found = figures[key]
+            cells = dict(found) if isinstance(found, dict) else dict(enumerate(found, 1))
+            ruled = {cell: c for cell, c in cells.items() if not c["too_few_windows"]}
+            farthest = max(ruled, key=lambda cell: abs(ruled[cell]["normal_z"]), default=None)
+            largest = abs(ruled[farthest]["normal_z"]) if farthest is not None else math.nan
+            p = figures["coverage_80_joint_tests"][name]["p"]
+            entry = {"largest_z": largest, "farthest": farthest, "joint_p": p}
+            if largest > CELL_Z:
+                breaches.append(f"{label} {name} {farthest}: {largest:.1f} SE from the level")
+            if p is None or not p >= JOINT_P:
+                breaches.append(f"{label} {name}: joint test p = {p}")
+            if (label, name) in TRENDED:
+                z = figures["coverage_80_trend"][name]["z"]
+                entry["trend_z"] = z
+                if not abs(z) <= TREND_Z:
+                    breaches.append(f"{label} {name}: trend z = {z:+.2f}")
+            tables[label][name] = entry
+    return {
+        "cell_z": CELL_Z,
+        "joint_p": JOINT_P,
+        "trend_z": TREND_Z,
+        "tables": tables,
+        "breaches": breaches,
+        "holds": not breaches,
+    }
+
+
+def disjoint_times(blocks: list[np.ndarray], left_out: int = 0) -> JointTest:
     """The sum of the cells' squared normal scores that every cell's mean is 0: each cell's
     values (one per block of time) give a t statistic with one degree of freedom fewer than
     blocks, turned into the normal score of its two-sided tail; chi-square with as many degrees
-    of freedom as cells. Cells of fewer than MIN_BLOCKS blocks are left out."""
+    of freedom as cells. Cells of fewer than MIN_BLOCKS blocks are left out, counted with the
+    `left_out` already."""
     usable = [values for values in blocks if len(values) >= MIN_BLOCKS]
     if not usable:
-        return too_few(len(blocks))
+        return too_few(len(blocks) + left_out)
     scores = []
     for values in usable:
         spread = float(np.std(values, ddof=1)) / math.sqrt(len(values))
         t = abs(float(np.mean(values))) / spread if spread > 0 else math.inf
-        scores.append(stats.norm.isf(stats.t.sf(t, len(values) - 1)))
+        scores.append(normal_score(t, len(values) - 1))
     statistic = float(np.sum(np.square(scores)))
     return JointTest(
         "sum of squared normal scores as chi-square",
@@ -101,8 +185,14 @@ def disjoint_times(blocks: list[np.ndarray]) -> JointTest:
         (float(len(usable)),),
         float(stats.chi2.sf(statistic, len(usable))),
         len(usable),
-        len(blocks) - len(usable),
+        len(blocks) - len(usable) + left_out,
     )
+
+
+def normal_score(t: float, df: float) -> float:
+    """The normal quantile of Student's t's upper tail beyond `t` (>= 0) with `df`: a t as
+    many normal standard errors as its tail is worth."""
+    return float(stats.norm.isf(stats.t.sf(t, df)))
 
 
 def hac_covariance(values: np.ndarray, steps: np.ndarray, overlap: int) -> tuple[np.ndarray, float]:

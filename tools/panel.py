@@ -25,14 +25,15 @@ training serves it.
 Per pair and pooled over the 16, per horizon: the 80% interval score against naive's (the
 difference with its standard error, the relative difference with its one-sided 95% bound),
 coverage at 50, 80 and 95%, coverage in every fifth of the band's width and of its variance
-ratio and in every calendar quarter, and the origins left out because their window crosses a
-gap. Pooled figures count every pair's forecasts alike; their standard errors are clustered by
-time (Driscoll-Kraay: the pairs move together, so each origin time counts once) through the
-one standard error (`cryptopredict/standard_error.py`). Pooled over the 16 too, on the same
-origins (`tools/peers.py`): the served band against GARCH(1,1)-t, an EWMA and filtered
-historical simulation (`peers`), and the band answered s hours after its origin, re-anchored at
-the close then, against the fresh one (`reanchored`, s = 1, 3, 6; `cycle`, s = 0 to 5 alike:
-a six-hourly release's answers).
+ratio and in every calendar quarter (each cell with its windows and degrees of freedom), and the
+origins left out because their window crosses a gap; pooled, the rule those tables are held to
+(`rule`, `tools/joint_coverage.py`). Pooled figures count every pair's forecasts alike; their
+standard errors are clustered by time (Driscoll-Kraay: the pairs move together, so each origin
+time counts once) through the one standard error (`cryptopredict/standard_error.py`). Pooled
+over the 16 too, on the same origins (`tools/peers.py`): the served band against GARCH(1,1)-t,
+an EWMA and filtered historical simulation (`peers`), and the band answered s hours after its
+origin, re-anchored at the close then, against the fresh one (`reanchored`, s = 1, 3, 6;
+`cycle`, s = 0 to 5 alike: a six-hourly release's answers).
 
     python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
 """
@@ -43,6 +44,7 @@ import argparse
 import json
 import logging
 import operator
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,6 +70,7 @@ from tools import damping as designed
 from tools import panel_search as numerics
 from tools import panel_steps as chooser
 from tools import peers
+from tools.panel_bars import COVERAGE, bars
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
 log = logging.getLogger("panel")
@@ -78,6 +81,7 @@ BTC = "BTC/USD"
 SINCE = "2017-01-01"  # before every pair's first bar: the whole file
 
 Task = tuple[str, Path, str | None]
+BINNED = "adaptive step per width bin"  # the search's last step (`gated`)
 
 
 def job_of(task: Task, settings: TrainingSettings) -> PairJob:
@@ -184,6 +188,8 @@ class Search:
         self.client, self.pairs, self.days = client, pairs, days
         self.stages: dict[str, dict] = {}
         self.labels = chooser.deciding(days)
+        self.unbinned: BandSpec | None = None  # the band before the last step, its scores
+        self.unbinned_scores: dict[str, float] = {}
 
     def run(self) -> BandSpec:
         windows = {w: chooser.uniform_pool(chooser.with_window(chooser.START, w), 180) for w in
@@ -218,7 +224,10 @@ class Search:
             for power in chooser.PROFILE_POWERS
             if power > 0
         ]
-        return self.kept_or_better("factored profile", spec, scored, factored)[0]
+        spec, scored = self.kept_or_better("factored profile", spec, scored, factored)
+        self.unbinned, self.unbinned_scores = spec, scored
+        binned = [chooser.with_binned_adapt(spec)]
+        return self.kept_or_better(BINNED, spec, scored, binned)[0]
 
     def kept_or_better(
         self, name: str, spec: BandSpec, scored: dict[str, float], candidates: list[BandSpec]
@@ -266,7 +275,55 @@ class Search:
         return self.client.submit(numerics.shared_pools, inputs, spec, pure=False)
 
 
-def chosen(search: Search, spec: BandSpec, damping: dict, names: list[str]) -> dict:
+def gated(
+    client: Client, search: Search, spec: BandSpec, panel: list[numerics.PairOrigins]
+) -> tuple[BandSpec, dict]:
+    """The band the search's last step makes (its state per width bin) measured on the
+    evaluation origins, and served only where the validation origins chose it and it holds
+    every bar there (`panel_bars.bars`; the peers' clauses once it is served, `main`); else the
+    band before that step."""
+    assert search.unbinned is not None, "the search has not run"
+    candidate = chooser.with_binned_adapt(search.unbinned)
+    shared = search.shared(candidate, [h for h in BAND_HOURS if candidate.shared_for(h)])
+    hours = list(BAND_HOURS)
+    done = client.gather(
+        [client.submit(numerics.outcomes, p, candidate, shared, hours, pure=False) for p in panel]
+    )
+    rows = pd.concat([frame.assign(pair=p.name) for p, (frame, _) in zip(panel, done, strict=True)])
+    pooled = {label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label])
+              for label in COVERAGE}  # fmt: skip
+    found = bars(pooled)
+    served = spec == candidate and found["holds"]
+    log.info("panel: the last step %s: %s", "served" if served else "not served", found["breaches"])
+    return (candidate if served else search.unbinned), {
+        "band": candidate.name,
+        "chosen_on_validation": spec == candidate,
+        "served": served,
+        "validation": {
+            "deciding": search.labels,
+            "without": search.unbinned_scores,
+            "with": search.stages[BINNED]["scores"][candidate.name],
+        },
+        "evaluation": {label: _measured(figures) for label, figures in pooled.items()},
+        "bars": found,
+    }
+
+
+def _measured(figures: dict) -> dict:
+    """What the model page shows of a band measured beside the served one, at one horizon."""
+    return {
+        "relative": figures["relative"],
+        "relative_se": figures["relative_se"],
+        "coverage_80": figures["coverage"]["80"],
+        "coverage_80_se": figures["coverage_se"]["80"],
+        "coverage_80_by_width_fifth": figures["coverage_80_by_width_fifth"],
+        "coverage_80_trend": figures["coverage_80_trend"],
+    }
+
+
+def chosen(
+    search: Search, spec: BandSpec, damping: dict, names: list[str], dispersion: dict
+) -> dict:
     return {
         "about": "Generated by `make panel` (python -m tools.panel); do not edit. Training "
         "reads `damping.chosen` and `band` (and, where the band calibrates on the panel's "
@@ -279,6 +336,7 @@ def chosen(search: Search, spec: BandSpec, damping: dict, names: list[str]) -> d
         "score": "80% interval score relative to the naive band's, (served - naive) / naive, "
         "pooled over the pairs' validation origins (every forecast alike); lower is better",
         "stages": search.stages,
+        "dispersion": dispersion,
     }
 
 
@@ -321,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-file", type=Path, default=PANEL_POOL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    started = time.monotonic()
+    started, load = time.monotonic(), os.getloadavg()
     symbols = args.pairs.split(",") if args.pairs else sorted(
         pd.read_csv(args.csv, usecols=["symbol"])["symbol"].unique()
     )  # fmt: skip
@@ -331,49 +389,83 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrainingSettings.from_env()
     with training_client(settings) as client:
         found = setups(client, tasks, settings)
-        ours = {name: setup for name, setup in found.items() if name != BTC}
         if args.keep:
-            recorded = json.loads(args.choice_file.read_text())
-            damping, tau = recorded["damping"], recorded["damping"]["chosen"]
+            damping = json.loads(args.choice_file.read_text())["damping"]
         else:
-            damping = decide_damping(client, ours)
-            tau = damping["chosen"]
-        futures = band_origins(client, found, tau)
-        names = list(futures)
-        panel = [futures[name] for name in names if name != BTC]
-        local = client.gather(panel)
-        days = min((p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
-                   for p in local)  # fmt: skip
-        if args.keep:
-            spec = panel_choice.panel_band(path=args.choice_file)
-            assert spec is not None, f"{args.choice_file} holds no band: run without --keep"
-            shared: Any = stored_pools(args.pool_file)
-        else:
-            search = Search(client, panel, float(days))
-            spec = search.run()
-            text = json.dumps(chosen(search, spec, damping, names), indent=1)
-            args.choice_file.write_text(text + "\n")
-            log.info("panel: band chosen: %s (%s)", spec.name, args.choice_file)
-            shared = _stored_shared(client, search, spec, local, args.pool_file)
-        results, versus_peers = evaluated(client, futures, spec, shared)
-        about = client.gather(
-            [client.submit(numerics.described, found[name], tau) for name in names]
+            damping = decide_damping(client, {n: s for n, s in found.items() if n != BTC})
+        tau = damping["chosen"]
+        served = Served(args, client, band_origins(client, found, tau), damping)
+        spec, dispersion, (results, versus_peers) = (
+            served.recorded() if args.keep else served.chosen()
         )
-    summaries = dict(zip(names, about, strict=True))
-    seconds = time.monotonic() - started
+        about = client.gather(
+            [client.submit(numerics.described, found[name], tau) for name in served.names]
+        )
     result = report(
-        names,
-        summaries,
+        served.names,
+        dict(zip(served.names, about, strict=True)),
         results,
         spec=spec,
         damping=damping,
-        compared=versus_peers,
-        seconds=seconds,
+        compared={
+            **versus_peers,
+            "dispersion": dispersion,
+            "load_average": {"start": load, "end": os.getloadavg()},
+        },
+        seconds=time.monotonic() - started,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     log.info("wrote %s in %.0f s", args.out, time.monotonic() - started)
     return 0
+
+
+Scored = tuple[list[tuple[pd.DataFrame, dict[str, int]]], dict]  # `evaluated`'s
+
+
+class Served:
+    """The band every pair serves and its evaluation: as recorded (`--keep`), or chosen by the
+    search, written where training reads it, then scored."""
+
+    def __init__(
+        self, args: argparse.Namespace, client: Client, futures: dict[str, Future], damping: dict
+    ) -> None:
+        self.args, self.client, self.futures, self.damping = args, client, futures, damping
+        self.names = list(futures)
+        self.panel = [futures[name] for name in self.names if name != BTC]
+        self.local: list[numerics.PairOrigins] = client.gather(self.panel)
+
+    def recorded(self) -> tuple[BandSpec, dict | None, Scored]:
+        spec = panel_choice.panel_band(path=self.args.choice_file)
+        assert spec is not None, f"{self.args.choice_file} holds no band: run without --keep"
+        dispersion = json.loads(self.args.choice_file.read_text()).get("dispersion")
+        scored = evaluated(self.client, self.futures, spec, stored_pools(self.args.pool_file))
+        return spec, dispersion, scored
+
+    def chosen(self) -> tuple[BandSpec, dict, Scored]:
+        """The search's band, its last step served only where the band with it holds every
+        bar (`gated`; the peers' clauses checked once it is scored)."""
+        days = min((p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
+                   for p in self.local)  # fmt: skip
+        search = Search(self.client, self.panel, float(days))
+        spec, dispersion = gated(self.client, search, search.run(), self.local)
+        scored = self.serve(search, spec, dispersion)
+        if dispersion["served"]:
+            held = bars(pooled_of(self.names, scored[0]), scored[1]["peers"])
+            if not held["holds"]:
+                assert search.unbinned is not None
+                spec, dispersion = search.unbinned, {**dispersion, "served": False, "bars": held}
+                scored = self.serve(search, spec, dispersion)
+        return spec, dispersion, scored
+
+    def serve(self, search: Search, spec: BandSpec, dispersion: dict) -> Scored:
+        """Write the choice and the shared pools training reads, and score the evaluation
+        origins with them."""
+        choice = chosen(search, spec, self.damping, self.names, dispersion)
+        self.args.choice_file.write_text(json.dumps(choice, indent=1) + "\n")
+        log.info("panel: band chosen: %s (%s)", spec.name, self.args.choice_file)
+        shared = _stored_shared(self.client, search, spec, self.local, self.args.pool_file)
+        return evaluated(self.client, self.futures, spec, shared)
 
 
 def _stored_shared(
@@ -406,7 +498,7 @@ def report(
     compared: dict,
     seconds: float,
 ) -> dict:
-    per_pair, panel_rows = {}, []
+    per_pair = {}
     for name, (rows, gaps) in zip(names, results, strict=True):
         per_pair[name] = {
             **summaries[name],
@@ -419,9 +511,7 @@ def report(
                 for label, horizon in HORIZONS.items()
             },
         }
-        if name != BTC:
-            panel_rows.append(rows.assign(pair=name))
-    pooled = pd.concat(panel_rows, ignore_index=True)
+    pooled = pooled_of(names, results)
     return _finite(
         {
             "about": "Generated by `make panel` (python -m tools.panel); do not edit.",
@@ -429,13 +519,24 @@ def report(
             "damping": damping,
             "seconds": round(seconds),
             "pairs": per_pair,
-            "pooled": {
-                label: pooled_figures(pooled[pooled["horizon"] == label], horizon)
-                for label, horizon in HORIZONS.items()
-            },
+            "pooled": pooled,
+            "bars": bars(pooled, compared["peers"]),
             **compared,
         }
     )
+
+
+def pooled_of(names: list[str], results: list[tuple[pd.DataFrame, dict[str, int]]]) -> dict:
+    """Per horizon, the spot pairs' figures pooled (BTC/USD's history left out)."""
+    rows = pd.concat(
+        [frame.assign(pair=name) for name, (frame, _) in zip(names, results, strict=True)
+         if name != BTC],
+        ignore_index=True,
+    )  # fmt: skip
+    return {
+        label: pooled_figures(rows[rows["horizon"] == label], horizon)
+        for label, horizon in HORIZONS.items()
+    }
 
 
 def _finite(value: Any) -> Any:

@@ -28,13 +28,14 @@ import pandas as pd
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.model.scores import overlap_lags
 from cryptopredict.standard_error import MeanSE, mean_se
-from tools.joint_coverage import JointTest, disjoint_times, shared_times
+from tools.joint_coverage import disjoint_times, normal_score, shared_times, trend
 
 FIFTHS = 5
 HOUR = 3600
 # A quarter's blocks of time for its joint test: two weeks, and at least four horizons.
 BLOCK = 14 * 24 * HOUR
 BLOCK_HORIZONS = 4
+QUARTER = 365.25 / 4 * 24 * HOUR  # seconds: a quarter with under half its origins is too few
 
 
 def relative_pooled(rows: pd.DataFrame) -> float:
@@ -51,6 +52,7 @@ class Times:
         self.times = np.unique(rows["origin"].to_numpy(dtype=np.int64))
         self.at = np.searchsorted(self.times, rows["origin"].to_numpy(dtype=np.int64))
         spacing = float(np.median(np.diff(self.times))) if len(self.times) > 1 else HOUR
+        self.spacing = spacing
         self.steps = np.round((self.times - self.times[0]) / spacing).astype(np.int64)
         self.lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing / HOUR)
 
@@ -76,16 +78,25 @@ class Times:
         top, count = np.bincount(block, weights=top), np.bincount(block, weights=count)
         return (top - level * count) / count.mean()
 
-    def joint(self, held: np.ndarray, members: list[np.ndarray], level: float) -> JointTest:
-        """Hotelling's T^2 that the share of `held` among each member set's rows is `level`,
-        the sets sharing the times (`joint_coverage.shared_times`)."""
+    def cells(
+        self, held: np.ndarray, members: list[np.ndarray], level: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each member set's share of `held` less `level`, and its influence at each time (the
+        cells' covariance, `joint_coverage.shared_times` and `trend`)."""
         errors, influence = [], []
         for member in members:
             top, bottom = self.sums(held * member), self.sums(member)
             value = top.sum() / bottom.sum()
             errors.append(value - level)
             influence.append((top - value * bottom) / bottom.mean())
-        return shared_times(np.array(errors), np.stack(influence, axis=1), self.steps, self.lags)
+        return np.array(errors), np.stack(influence, axis=1)
+
+    def windows(self, horizon: pd.Timedelta, member: np.ndarray | None = None) -> int:
+        """The horizon-long stretches of time (origin spacings, where longer) that hold the
+        origins of the rows (of `member`'s rows): about as many independent outcomes."""
+        times = self.times if member is None else self.times[self.sums(member) > 0]
+        width = max(int(horizon.total_seconds()), round(self.spacing))
+        return len(np.unique((times - self.times[0]) // width))
 
 
 def damping_figures(rows: pd.DataFrame, horizons: dict[str, pd.Timedelta], step: int) -> dict:
@@ -161,29 +172,44 @@ def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
 
 def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict:
     """The 80% band's coverage in every fifth of width and of variance ratio and in every
-    calendar quarter, and each table's joint test that every cell covers 80%."""
+    calendar quarter, each cell with its distance from 80% in standard errors, its windows and
+    the degrees of freedom of its standard error (a quarter with under half a quarter's origins:
+    too few windows); each table's joint test that every cell covers 80%, and the fifths' trend
+    (`joint_coverage.py`)."""
     held = rows["held_80"].to_numpy()
     level = DEFAULT_LEVEL / 100
     out: dict[str, object] = {}
-    tests = {}
+    tests, trends = {}, {}
     for name in ("width", "ratio"):
         which = _fifths(rows, name)
         members = [(which == q).astype(float) for q in range(FIFTHS)]
         out[f"coverage_80_by_{name}_fifth"] = [
-            _cell(times.ratio(held * member, member)) for member in members
+            _cell(times.ratio(held * member, member), level, times.windows(horizon, member))
+            for member in members
         ]
-        tests[f"{name}_fifth"] = times.joint(held, members, level).to_dict()
+        errors, influence = times.cells(held, members, level)
+        tests[f"{name}_fifth"] = shared_times(errors, influence, times.steps, times.lags).to_dict()
+        trends[f"{name}_fifth"] = trend(errors, influence, times.steps, times.lags).to_dict()
     quarters = {quarter: Times(group, horizon) for quarter, group in rows.groupby("quarter")}
+    enough = QUARTER / times.spacing / 2  # origins
     out["coverage_80_by_quarter"] = {
-        quarter: _cell(found.ratio(found.rows["held_80"].to_numpy(), _ones(found.rows)))
+        quarter: _cell(
+            found.ratio(found.rows["held_80"].to_numpy(), _ones(found.rows)),
+            level,
+            found.windows(horizon),
+            too_few=len(found.times) < enough,
+        )
         for quarter, found in quarters.items()
     }
     block = max(BLOCK, BLOCK_HORIZONS * int(horizon.total_seconds()))
     blocks = [
-        found.blocks(found.rows["held_80"].to_numpy(), level, block) for found in quarters.values()
+        found.blocks(found.rows["held_80"].to_numpy(), level, block)
+        for found in quarters.values()
+        if len(found.times) >= enough
     ]
-    tests["quarter"] = disjoint_times(blocks).to_dict()
+    tests["quarter"] = disjoint_times(blocks, len(quarters) - len(blocks)).to_dict()
     out["coverage_80_joint_tests"] = tests
+    out["coverage_80_trend"] = trends
     return out
 
 
@@ -213,5 +239,20 @@ def _ones(rows: pd.DataFrame) -> np.ndarray:
     return np.ones(len(rows))
 
 
-def _cell(found: MeanSE) -> dict:
-    return {"coverage": found.mean, "se": found.se, "origins": found.n}
+def _cell(found: MeanSE, level: float, windows: int, *, too_few: bool = False) -> dict:
+    """A cell's coverage, its distance from `level` in standard errors (`z`) and that distance
+    as a normal score through Student's t with the standard error's degrees of freedom
+    (`normal_z`: what the rule reads), its origins, windows and degrees of freedom; too few
+    windows where the caller says so or no critical value holds (`MIN_DF`)."""
+    z = (found.mean - level) / found.se if found.se > 0 else math.nan
+    enough = not too_few and found.enough
+    return {
+        "coverage": found.mean,
+        "se": found.se,
+        "z": z,
+        "normal_z": math.copysign(normal_score(abs(z), found.df), z) if enough else math.nan,
+        "origins": found.n,
+        "windows": windows,
+        "df": found.df,
+        "too_few_windows": not enough,
+    }

@@ -23,7 +23,13 @@ validation origins, lower is better:
    averaged with the week's reacts too slowly for the next hour (issue 70: GARCH(1,1)-t beat
    it at 1 h);
 7. the profile as the hour of the day's times the day of the week's, at each power of
-   `PROFILE_POWERS` but 0, beside the band as it stands, by the mean.
+   `PROFILE_POWERS` but 0, beside the band as it stands, by the mean;
+8. the adaptive step's state kept per width bin up to a day (`with_binned_adapt`), beside the
+   band as it stands, by the mean: each bin's band widened after its own misses and narrowed
+   after its own hits, a calibration of the spread's dispersion (issue 78: on the evaluation
+   origins the 1-day band's coverage rose from its narrowest fifth to its widest). Served
+   only where the band with it passes every clause of the panel's bars on the evaluation
+   origins (`tools/panel_bars.py`), else measured beside the band without it.
 
 Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
 a longer horizon takes the settings of the longest one that decides.
@@ -128,3 +134,7 @@ def with_fast(spec: BandSpec, half_life_hours: float, weight: float) -> BandSpec
 
 def with_factored_profile(spec: BandSpec, power: float) -> BandSpec:
     return named(spec, profile_factored=True, profile_power=power)
+
+
+def with_binned_adapt(spec: BandSpec) -> BandSpec:
+    return named(spec, adapt_binned=True)

@@ -1,12 +1,15 @@
 """The peers the panel holds the served band against (`tools/peers.py`), each an 80% band of log
-offsets from the last close, on one pair's hourly bars, at the panel's origins:
+offsets from the last close, on one pair's hourly bars, at the panel's origins, each reading a
+seasonal profile it is given (`Profile`): the served band's own (`bands.profile_of`: today the
+hour of the day's times the day of the week's, at the band's power, from the year of bars
+before), or as a sensitivity the hour-of-week one (`Market.profile`, each hour of the week its
+own), read at each week's start, when the peer's parameters are refitted:
 
 - `garch-t`: GARCH(1,1) with Student-t errors (the `arch` package, zero mean) on the returns
-  deseasonalised by the hour-of-week profile (`Market.profile`, the year's, as the served band
-  reads it), refitted at each week start on the year before it and filtered hourly with those
-  parameters to each origin of the week. Its variance forecast for each hour ahead, times the
-  profile of that hour, summed over the lead: Student-t quantiles (unit variance) at 1 h, normal
-  ones beyond, where many innovations add up.
+  deseasonalised by the profile, refitted at each week start on the year before it and filtered
+  hourly with those parameters to each origin of the week. Its variance forecast for each hour
+  ahead, times the profile of that hour, summed over the lead: Student-t quantiles (unit
+  variance) at 1 h, normal ones beyond, where many innovations add up.
 - `ewma`: the exponentially weighted variance of the same deseasonalised returns (half-life a
   day, `EWMA_HALF_LIFE_HOURS`), flat ahead, times the profile; normal quantiles.
 - `fhs`: filtered historical simulation: the year's h-hour moves (known by the week start) each
@@ -20,12 +23,15 @@ up to its start, its filter from bars up to each origin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from arch import arch_model
 from scipy.signal import lfilter
 from scipy.stats import norm, t
 
-from cryptopredict.artifact.schema import DEFAULT_LEVEL
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
+from cryptopredict.model.bands import profile_of
 from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.scores import tails
 
@@ -34,16 +40,32 @@ EWMA_HALF_LIFE_HOURS = 24
 SCALE = 100.0  # returns in percent, as arch prefers
 
 Offsets = dict[str, tuple[np.ndarray, np.ndarray]]  # peer -> (lower, upper): origins x hours
+Profile = Callable[[Market, int], np.ndarray]  # the profile over weekly slots at a bar
+
+
+def band_profile(spec: BandSpec) -> Profile:
+    """The profile `spec`'s band reads (flat where it reads none)."""
+
+    def at(market: Market, pos: int) -> np.ndarray:
+        found = profile_of(market, spec, np.array([pos]))
+        return np.ones(market.slots) if found is None else found[0]
+
+    return at
+
+
+def hour_of_week(market: Market, pos: int) -> np.ndarray:
+    """The hour-of-week profile, each slot its own."""
+    return market.profile(np.array([pos]))[0]
 
 
 class Week:
     """One week's fits: the year's deseasonalised returns before its start and up to its last
     origin, GARCH-t's parameters from the year, and both filters over every valid return."""
 
-    def __init__(self, market: Market, start: int, last: int) -> None:
+    def __init__(self, market: Market, start: int, last: int, profile: Profile) -> None:
         self.market = market
         begin = market.position(np.array([start]))[0]
-        self.profile = market.profile(np.array([begin]))[0]
+        self.profile = profile(market, begin)
         first = market.position(np.array([start - YEAR_DAYS * DAY]))[0] + 1
         index = np.arange(first, last + 1)
         index = index[np.isfinite(market.returns[index])]
@@ -109,15 +131,16 @@ def _recursion(
     return np.concatenate([[start], out]) if shift else out
 
 
-def peer_offsets(market: Market, pos: np.ndarray, hours: list[int]) -> Offsets:
-    """Each peer's 80% band at origins `pos` (in time order) and leads `hours`."""
+def peer_offsets(market: Market, pos: np.ndarray, hours: list[int], profile: Profile) -> Offsets:
+    """Each peer's 80% band at origins `pos` (in time order) and leads `hours`, reading
+    `profile`."""
     low, high = tails(DEFAULT_LEVEL)
     lower = {name: np.full((len(pos), len(hours)), np.nan) for name in PEERS}
     upper = {name: np.full((len(pos), len(hours)), np.nan) for name in PEERS}
     weeks = market.t[pos] // WEEK * WEEK
     for start in np.unique(weeks):
         rows = np.flatnonzero(weeks == start)
-        week = Week(market, int(start), int(pos[rows].max()))
+        week = Week(market, int(start), int(pos[rows].max()), profile)
         at = week.at(pos[rows])
         for j, h in enumerate(hours):
             garch = week.garch_spread(pos[rows], week.next_garch[at], h)

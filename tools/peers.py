@@ -8,7 +8,9 @@ origins, beside the served band (`tools/panel.py` writes their figures to `docs/
   the naive band issued then; `cycle`: s = 0 to 5 alike, what a six-hourly release is
   answered with until the next one deploys;
 - **peers** (`tools/peer_bands.py`): GARCH(1,1)-t on deseasonalised returns refitted weekly,
-  an EWMA and filtered historical simulation, against the served band at each origin.
+  an EWMA and filtered historical simulation, against the served band at each origin, each
+  reading the served band's own seasonal profile (`peers`) and, as a sensitivity, the
+  hour-of-week one (`peers_hour_of_week`).
 
 Every figure is the panel's score: the 80% interval score on log prices relative to the naive
 band's, (sum of scores - sum of naive's) / sum of naive's, and 80% coverage; differences are
@@ -32,13 +34,14 @@ from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import naive_band
 from tools.panel_figures import Times
 from tools.panel_search import SCORED, PairOrigins
-from tools.peer_bands import PEERS, peer_offsets
+from tools.peer_bands import PEERS, band_profile, hour_of_week, peer_offsets
 
 SHOWN = (1, 3, 6)  # hours after the origin a band is re-anchored at, shown each
 # A release every six hours (`.github/workflows/release.yml`'s schedule) is answered from 0 to 5
 # hours after its data's end, each alike: its band's score over the cycle.
 CYCLE_HOURS = 6
 SHIFTS = tuple(sorted({*SHOWN, *range(CYCLE_HOURS)}))  # every shift scored
+HOUR_OF_WEEK = "/hour-of-week"  # a peer's name with it: the peer on the hour-of-week profile
 
 
 def _score(
@@ -94,8 +97,9 @@ def peer_rows(
     pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None
 ) -> pd.DataFrame:
     """Per evaluation origin and scored horizon: the interval score and hold of the served
-    band, the naive band and each peer, all around the last close (the served point forecast
-    at the panel's damping, tau 0)."""
+    band, the naive band and each peer on the served band's profile and on the hour-of-week one
+    (named with `HOUR_OF_WEEK`), all around the last close (the served point forecast at the
+    panel's damping, tau 0)."""
     dense = pair.dense
     market, band = dense.market, served_band(pair, spec, shared)
     hours = dense.hours(SCORED)
@@ -113,8 +117,9 @@ def peer_rows(
         "served": (centre, served[low], served[high]),
         "naive": (close[:, None], naive[low], naive[high]),
     }
-    for name, (lower, upper) in peer_offsets(market, pos, hours).items():
-        bands[name] = (close[:, None], lower, upper)
+    for profile, suffix in ((band_profile(spec), ""), (hour_of_week, HOUR_OF_WEEK)):
+        for name, (lower, upper) in peer_offsets(market, pos, hours, profile).items():
+            bands[name + suffix] = (close[:, None], lower, upper)
     frames = []
     for j, h in enumerate(hours):
         frame = {"horizon": horizon_label(h), "origin": times}
@@ -167,14 +172,19 @@ def versus(rows: pd.DataFrame, horizon: pd.Timedelta, mine: str, theirs: list[st
 
 
 def figures(peers: pd.DataFrame, reanchored: pd.DataFrame, shown: tuple[int, ...] = SHOWN) -> dict:
-    """Pooled over the pairs, per horizon: the served band against each peer (`peers`), the band
-    re-anchored `s` hours later against the fresh one at each shift `shown` (`reanchored`) and
-    over a release's cycle (`cycle`)."""
-    out: dict = {"peers": {}, "reanchored": {}, "cycle": {}}
+    """Pooled over the pairs, per horizon: the served band against each peer on its profile
+    (`peers`) and on the hour-of-week one (`peers_hour_of_week`), the band re-anchored `s`
+    hours later against the fresh one at each shift `shown` (`reanchored`) and over a
+    release's cycle (`cycle`)."""
+    out: dict = {"peers": {}, "peers_hour_of_week": {}, "reanchored": {}, "cycle": {}}
+    sensitivity = {f"{kind}_{name}{HOUR_OF_WEEK}": f"{kind}_{name}" for name in PEERS
+                   for kind in ("score", "held")}  # fmt: skip
     for label, horizon in HORIZONS.items():
         rows = peers[peers["horizon"] == label]
         if not rows.empty:
             out["peers"][label] = versus(rows, horizon, "served", list(PEERS))
+            other = rows.drop(columns=list(sensitivity.values())).rename(columns=sensitivity)
+            out["peers_hour_of_week"][label] = versus(other, horizon, "served", list(PEERS))
     for s in shown:
         out["reanchored"][f"{s}h"] = _reanchored(reanchored[reanchored["shift"] == s])
     out["cycle"] = _reanchored(reanchored[reanchored["shift"] < CYCLE_HOURS])

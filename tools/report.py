@@ -28,10 +28,13 @@ import msgspec
 from cryptopredict.artifact.schema import BacktestReport, BandSearch, MixSearch, PoolSearch
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
+from tools import report_readings as readings
+from tools.panel_bars import COVERAGE
 from tools.settings import settings_table
 
 REPORT_DIR = Path("docs/model-report")
 PANEL = Path("docs/panel.json")  # `make panel` (tools/panel.py)
+SIMULATION = "rule-simulation.json"  # `python -m tools.simulated_panel`, in REPORT_DIR
 # The assets whose backtest the report keeps (`--artifacts` takes each from DIR/<asset>).
 REPORTED = ("btc-usd", "eth-usd")
 # What a report records beside the artifact's figures: the training data's, from the manifest.
@@ -41,14 +44,21 @@ GARCH = "arch GARCH(1,1)"  # the peer's name in peers.json (tools/compare.py)
 PAGES = {
     Path("docs/model.md"): (
         "backtest",
+        "backtest-reading",
         "backtest-eth-usd",
+        "backtest-eth-usd-reading",
         "damping",
         "band",
         "peers",
         "comparison",
+        "panel-reading",
         "panel",
+        "rule-simulation",
         "conditional",
         "panel-peers",
+        "panel-peers-hour-of-week",
+        "dispersion",
+        "rule",
         "reanchored",
     ),
     Path("docs/configuration.md"): ("settings",),
@@ -279,8 +289,9 @@ CELLS = {
 
 def conditional_table(panel: dict) -> str:
     """Pooled over the spot pairs, per horizon and table: the 80% band's coverage in each cell
-    with its standard error, the cell farthest from 80% in standard errors, and the joint test
-    that every cell covers 80%."""
+    with its standard error, its distance from 80% in them (z), its windows and the degrees of
+    freedom of its standard error; the largest distance the rule reads, the joint test that
+    every cell covers 80%, and the fifths' trend."""
     body = []
     for label in HORIZONS:
         pooled = panel["pooled"].get(label)
@@ -289,32 +300,80 @@ def conditional_table(panel: dict) -> str:
         for name, (title, key) in CELLS.items():
             found = pooled[key]
             cells = found.items() if isinstance(found, dict) else enumerate(found, 1)
-            shown, farthest = [], 0.0
-            for cell_name, cell in cells:
-                shown.append(f"{cell_name}: {cell['coverage']:.1%} ({cell['se']:.1%})")
-                if cell["se"]:
-                    farthest = max(farthest, abs(cell["coverage"] - 0.8) / cell["se"])
-            body.append([label, title, "; ".join(shown), f"{farthest:.1f}", _joint(pooled, name)])
+            shown = "; ".join(_cell(cell_name, cell) for cell_name, cell in cells)
+            ruled = [abs(c["normal_z"]) for c in (found.values() if isinstance(found, dict)
+                     else found) if not c["too_few_windows"]]  # fmt: skip
+            farthest = f"{max(ruled):.1f}" if ruled else ""
+            trend = pooled["coverage_80_trend"].get(name)
+            body.append(
+                [label, title, shown, farthest, _joint(pooled, name),
+                 "" if trend is None else f"{trend['z']:+.2f}"]
+            )  # fmt: skip
     note = (
         "Pooled over the spot pairs' evaluation origins, standard errors clustered by time; "
-        "fifths numbered from the narrowest (lowest ratio), each pair's own. Joint test that "
-        "every cell covers 80% (`tools/joint_coverage.py`): for the fifths, which share their "
-        "times, Hotelling's T^2 with the cells' covariance as F(cells, df - cells + 1); for the "
-        "quarters, which partition time, each quarter's t over its two-week blocks as a normal "
-        "score, their squares summed as chi-square(quarters); a quarter of fewer than three "
-        "blocks left out."
+        "fifths numbered from the narrowest (lowest ratio), each pair's own. Each cell: its "
+        "coverage (standard error), its distance from 80% in standard errors (z), its windows "
+        "(the horizon-long stretches of time its origins fall in) and the degrees of freedom "
+        "of its standard error; a quarter with under half a quarter's origins is too few "
+        "windows, left out of the rule and of its table's joint test. Largest |z|: the "
+        "farthest cell the rule reads, its z as a normal score through Student's t with its "
+        "degrees of freedom. Joint test that every cell covers 80% (`tools/joint_coverage.py`): "
+        "for the fifths, which share their times, Hotelling's T^2 with the cells' covariance "
+        "as F(cells, df - cells + 1); for the quarters, which partition time, each quarter's t "
+        "over its two-week blocks as a normal score, their squares summed as "
+        "chi-square(quarters); a quarter of fewer than three blocks left out. Trend: the "
+        "slope of the fifths' coverage on their rank over its standard error."
     )
-    header = ["horizon", "cells", "80% coverage (SE)", "largest |z|", "joint test, p"]
+    header = ["horizon", "cells", "80% coverage (SE), z, windows, df", "largest \\|z\\|",
+              "joint test, p", "trend z"]  # fmt: skip
     return markdown_table(header, body, note)
+
+
+def _cell(name: object, cell: dict) -> str:
+    found = f"{name}: {cell['coverage']:.1%} ({cell['se']:.1%})"
+    if cell["too_few_windows"]:
+        return f"{found}, too few windows ({cell['windows']})"
+    return f"{found}, z {cell['z']:+.1f}, {cell['windows']} w, df {cell['df']:.0f}"
+
+
+def rule_table(panel: dict) -> str:
+    """The bars the served band is held to on the evaluation origins (`tools/panel_bars.py`):
+    each clause's figures, and every breach."""
+    found = panel["bars"]
+    rule = found["rule"]
+    body = [
+        [f"80% coverage {label}", f"{value:.1%}", f"within [{low:.0%}, {high:.0%}]"]
+        for label, value in found["coverage_80"].items()
+        for low, high in [COVERAGE[label]]
+    ]
+    for label, tables in rule["tables"].items():
+        for name, entry in tables.items():
+            title = CELLS[name][0]
+            body.append([f"{label} {title}: largest \\|z\\|", f"{entry['largest_z']:.1f}",
+                         f"at most {rule['cell_z']:.1f}"])  # fmt: skip
+            p = entry["joint_p"]
+            body.append([f"{label} {title}: joint test", "" if p is None else f"p = {p:.3f}",
+                         f"p at least {rule['joint_p']:g}"])  # fmt: skip
+            if "trend_z" in entry:
+                body.append([f"{label} {title}: trend", f"z = {entry['trend_z']:+.2f}",
+                             f"\\|z\\| at most {rule['trend_z']:.2f}"])  # fmt: skip
+    breaches = found["breaches"]
+    note = (
+        "Every clause holds."
+        if not breaches
+        else f"{len(breaches)} clause(s) broken: " + "; ".join(breaches) + "."
+    )
+    return markdown_table(["clause", "served band", "bar"], body, note)
 
 
 PEER_NAMES = {"garch-t": "GARCH-t", "ewma": "EWMA", "fhs": "FHS"}  # `tools/peer_bands.PEERS`
 
 
-def panel_peers_table(panel: dict) -> str:
+def panel_peers_table(panel: dict, key: str = "peers") -> str:
     """Per horizon, pooled over the spot pairs: the served band's and each peer's interval score
     relative to naive's and 80% coverage, and served minus each peer in points of naive's, bold
-    beyond two standard errors."""
+    beyond two standard errors; the peers on the served band's profile (`peers`) or on the
+    hour-of-week one (`peers_hour_of_week`)."""
     header = [
         "horizon",
         "served",
@@ -322,21 +381,69 @@ def panel_peers_table(panel: dict) -> str:
         f"served minus {' / '.join(PEER_NAMES.values())} (SE), points of naive",
     ]
     body = []
-    for label, found in panel["peers"].items():
+    for label, found in panel[key].items():
         cells = [_scored(found[name]) for name in ("served", *PEER_NAMES)]
         gaps = [
             _bold_beyond(found[name]["served_minus_this"], found[name]["served_minus_this_se"])
             for name in PEER_NAMES
         ]
         body.append([label, *cells, " / ".join(gaps)])
-    any_horizon = next(iter(panel["peers"].values()))
+    any_horizon = next(iter(panel[key].values()))
+    profile = (
+        "the served band's own seasonal profile"
+        if key == "peers"
+        else "the hour-of-week profile (a sensitivity)"
+    )
     note = (
-        "Each cell: the 80% interval score relative to the naive band's (its standard error, in "
-        "points) and the 80% coverage (its standard error); last column: the served band's score "
-        "minus the peer's, in points of naive's (below zero the served band is better), bold "
-        f"beyond two standard errors. {any_horizon['pairs']} spot pairs, "
-        f"{any_horizon['origins']} origin times, {any_horizon['forecasts']} forecasts at each "
-        "horizon; standard errors clustered by time."
+        f"Every peer reads {profile}. Each cell: the 80% interval score relative to the naive "
+        "band's (its standard error, in points) and the 80% coverage (its standard error); "
+        "last column: the served band's score minus the peer's, in points of naive's (below "
+        "zero the served band is better), bold beyond two standard errors. "
+        f"{any_horizon['pairs']} spot pairs, {any_horizon['origins']} origin times, "
+        f"{any_horizon['forecasts']} forecasts at each horizon; standard errors clustered by "
+        "time. Beyond two standard errors the served band is "
+        f"{readings.peers_verdicts(panel, key)}."
+    )
+    return markdown_table(header, body, note)
+
+
+def dispersion_table(panel: dict) -> str:
+    """The band search's last step (its adaptive state per width bin) beside the band without
+    it: on the validation origins, the mean the search chose by; on the evaluation origins,
+    the scores, the 1-day width fifths and their trend, and whether it was served."""
+    found = panel.get("dispersion")
+    if found is None:
+        return "Not measured: this `make panel` ran with `--keep`."
+    validation = found["validation"]
+    deciding = validation["deciding"]
+    body = []
+    for which, name in (("without", "without it"), ("with", "with it")):
+        scores = validation[which]
+        mean = sum(scores[label] for label in deciding) / len(deciding)
+        body.append([name, "validation", *(f"{scores[label]:+.2%}" for label in COVERAGE),
+                     f"{mean:+.3%}", "", ""])  # fmt: skip
+    served = {label: panel["pooled"][label] for label in COVERAGE}
+    for name, evaluation in (("without it (served)", served), ("with it", found["evaluation"])):
+        day = evaluation["1d"]
+        fifths = " / ".join(f"{c['coverage']:.1%}" for c in day["coverage_80_by_width_fifth"])
+        body.append(
+            [name, "evaluation",
+             *(f"{e['relative']:+.2%} ({e['relative_se'] * 100:.2f})" for e in evaluation.values()),
+             "", fifths, f"{day['coverage_80_trend']['width_fifth']['z']:+.2f}"]
+        )  # fmt: skip
+    breaches = "; ".join(found["bars"]["breaches"]) or "none"
+    if found["served"]:
+        verdict = "served: the band with it holds every bar"
+    elif found["chosen_on_validation"]:
+        verdict = f"chosen on the validation origins, not served: the bars it breaks: {breaches}"
+    else:
+        verdict = f"not chosen on the validation origins (the bars it breaks: {breaches})"
+    header = ["adaptive state per width bin", "origins", *(f"relative {label}" for label in
+              COVERAGE), "mean (deciding)", "1d width fifths' 80% coverage", "trend z"]  # fmt: skip
+    note = (
+        f"The band search's last step: {found['band']}. Relative: the 80% interval score "
+        "against the naive band's, pooled over the spot pairs (evaluation: its standard error "
+        f"in points). Verdict: {verdict}."
     )
     return markdown_table(header, body, note)
 
@@ -363,7 +470,6 @@ def reanchored_table(panel: dict) -> str:
                 ]
             )
     cycle = panel["cycle"]
-    headline = "; ".join(_headline(label, found) for label, found in cycle.items())
     note = (
         "Relative to the naive band issued at origin + s; each cell as in the peers' table; last "
         "column: the re-anchored band's interval score over the fresh band's, minus one (its "
@@ -378,16 +484,8 @@ def reanchored_table(panel: dict) -> str:
         "fresh: relative (SE), coverage (SE)",
         "re-anchored / fresh - 1 (SE)",
     ]
-    return f"**Over a release cycle, the score users get**: {headline}.\n\n" + markdown_table(
+    return f"**What users get.** {readings.users_get(panel)}\n\n" + markdown_table(
         header, body, note
-    )
-
-
-def _headline(label: str, found: dict) -> str:
-    mine, fresh = found["reanchored"], found["fresh"]
-    return (
-        f"{label} {mine['relative']:+.2%} (SE {mine['relative_se'] * 100:.2f}; fresh "
-        f"{fresh['relative']:+.2%}), 80% coverage {mine['coverage_80']:.1%}"
     )
 
 
@@ -430,22 +528,38 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
     backtest = msgspec.json.decode((report_dir / "backtest.json").read_bytes(), type=BacktestReport)
     comparison = json.loads((report_dir / "comparison.json").read_text())
     peers = json.loads((report_dir / "peers.json").read_text())
+    figures = json.loads(panel.read_text())
+    simulation = json.loads((report_dir / SIMULATION).read_text())
     eth = msgspec.json.decode(
         (report_dir / report_file("eth-usd")).read_bytes(), type=BacktestReport
     )
     return {
-        "peers": peers_table(peers),
+        "peers": peers_table(peers) + "\n\n" + readings.peers_reading(peers),
         "settings": settings_table(),
         "backtest": backtest_table(backtest.summary) if backtest.summary else "",
+        "backtest-reading": readings.backtest_reading(_json(report_dir / "backtest.json")),
         "backtest-eth-usd": backtest_table(eth.summary) if eth.summary else "",
-        "damping": damping_table(json.loads(panel.read_text())["damping"]),
+        "backtest-eth-usd-reading": readings.backtest_reading(
+            _json(report_dir / report_file("eth-usd"))
+        ),
+        "damping": damping_table(figures["damping"]),
         "band": band_table(backtest.band) if backtest.band else "",
         "comparison": comparison_table(comparison),
-        "panel": panel_tables(json.loads(panel.read_text())),
-        "conditional": conditional_table(json.loads(panel.read_text())),
-        "panel-peers": panel_peers_table(json.loads(panel.read_text())),
-        "reanchored": reanchored_table(json.loads(panel.read_text())),
+        "panel-reading": readings.panel_timing(figures) + " " + readings.panel_reading(figures),
+        "panel": panel_tables(figures),
+        "rule-simulation": readings.rule_reading(figures, simulation),
+        "conditional": conditional_table(figures),
+        "panel-peers": panel_peers_table(figures),
+        "panel-peers-hour-of-week": panel_peers_table(figures, "peers_hour_of_week"),
+        "dispersion": dispersion_table(figures),
+        "rule": rule_table(figures),
+        "reanchored": reanchored_table(figures),
     }
+
+
+def _json(path: Path) -> dict:
+    found: dict = json.loads(path.read_text())
+    return found
 
 
 def render(page: str, generated: dict[str, str]) -> str:

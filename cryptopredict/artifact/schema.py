@@ -196,9 +196,9 @@ class BandSpec(Record, kw_only=True, frozen=True):
     # scaled: calibrated within this many bins of the band's width (Mondrian) up to
     # WIDTH_BIN_HOURS (`band_spec.py`); 1: one pool for every width
     width_bins: int
-    # scaled: the spread at least this quantile of the pool's spreads (None: no floor)
-    floor: float | None
+    floor: float | None  # scaled: the spread at least this quantile of the pool's (None: none)
     horizon_adapt: tuple[tuple[int, float], ...] = ()  # the adaptive step (`adaptive.py`)
+    adapt_binned: bool = False  # the adaptive step's state kept per width bin (`adaptive.py`)
     name: str
 
     def shared_for(self, hours: float) -> bool:

@@ -11,6 +11,8 @@ reached) / (forecasts): the long-run coverage guarantee holds however the market
 forecast is judged by the band as it was served (the calibrated offsets at h, scaled by the
 state at its own origin), so the state at any time follows from the history alone: the
 hindcast, the backtest and the grid's last origin each take the state known at their origin.
+A band that keeps its state per width bin (`BandSpec.adapt_binned`, up to a day) sums S over
+the earlier forecasts of the origin's own bin alone, so each bin widens and narrows on its own.
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ class Adaptive:
     step times the running sum of (missed - MISS_RATE) up to each."""
 
     known_at: list[np.ndarray]
-    scaled_sums: list[np.ndarray]  # one longer than known_at: 0 before the first
+    scaled_sums: list[np.ndarray]  # (one longer than known_at: 0 before the first) x bins
 
-    def log_scale(self, at: np.ndarray) -> np.ndarray:
-        """The log scale at times `at` (down), per calibrated horizon (across)."""
+    def log_scale(self, at: np.ndarray, bins: np.ndarray | None = None) -> np.ndarray:
+        """The log scale at times `at` (down), per calibrated horizon (across), of each one's
+        width bin (`bins`, as `at` x horizons; None: the first)."""
+        which = np.zeros((len(at), len(self.known_at)), dtype=np.int64) if bins is None else bins
         return np.stack(
             [
-                sums[np.searchsorted(known, at, "right")]
-                for known, sums in zip(self.known_at, self.scaled_sums, strict=True)
+                sums[np.searchsorted(known, at, "right"), which[:, k]]
+                for k, (known, sums) in enumerate(zip(self.known_at, self.scaled_sums, strict=True))
             ],
             axis=1,
         )
@@ -52,22 +56,25 @@ def tracked(
     lower: np.ndarray,
     upper: np.ndarray,
     errors: dict[int, np.ndarray],
+    bins: np.ndarray | None = None,
 ) -> Adaptive:
     """The update run over the forecasts from origins at `times` (ascending), each calibrated
     horizon of `hours` with its step (0: none): the 80% band's log offsets there before
     scaling (`lower`, `upper`: origins x horizons) against the log errors of the point forecast
     (NaN while unknown: no update)."""
     known_at, scaled_sums = [], []
+    which = np.zeros((len(times), len(hours)), dtype=np.int64) if bins is None else bins
     for k, h in enumerate(hours):
         known = times + h * 3600
-        sums = np.zeros(len(times) + 1)
+        sums = np.zeros((len(times) + 1, int(which.max(initial=0)) + 1))
         if steps[k] > 0:
             sums = steps[k] * _misses_less_rate(
                 np.searchsorted(known, times, "right"),
                 steps[k],
-                lower[:, k],
-                upper[:, k],
-                errors[h],
+                lower=lower[:, k],
+                upper=upper[:, k],
+                errors=errors[h],
+                bins=which[:, k],
             )
         known_at.append(known)
         scaled_sums.append(sums)
@@ -75,16 +82,24 @@ def tracked(
 
 
 def _misses_less_rate(
-    known: np.ndarray, step: float, lower: np.ndarray, upper: np.ndarray, errors: np.ndarray
+    known: np.ndarray,
+    step: float,
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    errors: np.ndarray,
+    bins: np.ndarray,
 ) -> np.ndarray:
-    """The running sum of (missed - MISS_RATE), each forecast judged by its band scaled by the
-    state its origin knew (`known[j]` outcomes known at origin j)."""
-    sums = [0.0]
+    """Per width bin, the running sum of (missed - MISS_RATE) over the forecasts in it, each
+    forecast judged by its band scaled by its bin's state its origin knew (`known[j]`
+    outcomes known at origin j)."""
+    sums = np.zeros((len(errors) + 1, int(bins.max(initial=0)) + 1))
+    running = np.zeros(sums.shape[1])
     for j, error in enumerate(errors.tolist()):
-        if math.isnan(error):  # not known
-            sums.append(sums[-1])
-            continue
-        scale = math.exp(step * sums[known[j]])
-        missed = error < lower[j] * scale or error > upper[j] * scale
-        sums.append(sums[-1] + float(missed) - MISS_RATE)
-    return np.asarray(sums)
+        b = bins[j]
+        if not math.isnan(error):  # known
+            scale = math.exp(step * sums[known[j], b])
+            missed = error < lower[j] * scale or error > upper[j] * scale
+            running[b] += float(missed) - MISS_RATE
+        sums[j + 1] = running
+    return sums

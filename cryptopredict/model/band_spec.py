@@ -90,7 +90,9 @@ def _name(spec: BandSpec) -> str:
             parts.append(f"empirical band's quantiles averaged in: {', '.join(per)}")
         if any(step for _, step in spec.horizon_adapt):
             per = (f"{step:g} at {_horizon(reach)}" for reach, step in spec.horizon_adapt)
-            parts.append(f"scale adapted to its own misses, step {', '.join(per)}")
+            binned = f" within each width bin up to {_horizon(WIDTH_BIN_HOURS)}"
+            misses = f"its own misses{binned * spec.adapt_binned}"
+            parts.append(f"scale adapted to {misses}, step {', '.join(per)}")
     parts.append("with drift" if spec.drift else "no drift")
     return ", ".join(parts)
 

@@ -231,9 +231,8 @@ class Band:
         steps = np.array([spec.adapt_for(h) for h in self.hours])
         if steps.any():
             chunks = np.array_split(origins, max(1, len(origins) // CHUNK))
-            knots = np.concatenate(
-                [self._base_knots(pos, _week_starts(market, pos)) for pos in chunks]
-            )
+            found = [self._base_knots(pos, _week_starts(market, pos)) for pos in chunks]
+            knots = np.concatenate([knots for knots, _ in found])
             low, high = (TAUS.index(tau) for tau in tails(DEFAULT_LEVEL))
             times = market.t[origins]
             self.adaptive = tracked(
@@ -243,13 +242,17 @@ class Band:
                 lower=knots[:, :, low],
                 upper=knots[:, :, high],
                 errors=errors,
+                bins=np.concatenate([bins for _, bins in found]),
             )
 
     def adapted_scale(self, at: int) -> tuple[tuple[int, float], ...]:
-        """The adaptive step's scale at time `at` per calibrated horizon (none: no step)."""
+        """The adaptive step's scale at time `at` per calibrated horizon, of the width bin the
+        band is in then where its state is kept per bin (none: no step)."""
         if self.adaptive is None:
             return ()
-        scale = np.exp(self.adaptive.log_scale(np.array([at]))[0])
+        pos = self.market.position(np.array([at]))
+        _, bins = self._base_knots(pos, _week_starts(self.market, pos))
+        scale = np.exp(self.adaptive.log_scale(np.array([at]), bins)[0])
         return tuple((h, float(value)) for h, value in zip(self.hours, scale, strict=True))
 
     def offsets(
@@ -278,20 +281,23 @@ class Band:
     def _at_knots(self, pos: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Per origin, calibrated horizon and tau: the offsets there, scaled by the adaptive
         step's state at the origin where the band adapts."""
-        knots = self._base_knots(pos, at)
+        knots, bins = self._base_knots(pos, at)
         if self.adaptive is None:
             return knots
-        return knots * np.exp(self.adaptive.log_scale(self.market.t[pos]))[:, :, None]
+        return knots * np.exp(self.adaptive.log_scale(self.market.t[pos], bins))[:, :, None]
 
-    def _base_knots(self, pos: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """`_at_knots` before the adaptive step."""
+    def _base_knots(self, pos: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_at_knots` before the adaptive step, and each origin's width bin per horizon where
+        the adaptive step keeps its state per bin (else 0)."""
+        bins = np.zeros((len(pos), len(self.hours)), dtype=np.int64)
         if self.spec.kind == "empirical":
             # Cheap to compute exactly at each origin, as the naive forecaster does.
-            return self._empirical(pos, at)
+            return self._empirical(pos, at), bins
         knots = np.asarray(self.hours) * HOUR // self.market.interval
         spread, relative = spreads(self.market, self.spec, pos, knots)
         shared = np.array([self.spec.shared_for(h) for h in self.hours])
-        offsets = self._calibrated(at, np.where(shared, relative, spread)) * spread[:, :, None]
+        calibrated, bins = self._calibrated(at, np.where(shared, relative, spread))
+        offsets = calibrated * spread[:, :, None]
         weight = mix_at(self.spec, np.asarray(self.hours, dtype=np.float64))
         # Vincentization: the empirical band's offsets (calibrated at the origin itself, as
         # that band is) averaged quantile by quantile with the scaled band's where it weighs.
@@ -299,14 +305,19 @@ class Band:
         empirical = self._empirical(pos, self.market.t[pos], mixed)
         w = weight[mixed][None, :, None]
         offsets[:, mixed] = offsets[:, mixed] * (1 - w) + empirical * w
-        return offsets
+        return offsets, bins
 
-    def _calibrated(self, calibrated_at: np.ndarray, spreads: np.ndarray) -> np.ndarray:
+    def _calibrated(
+        self, calibrated_at: np.ndarray, spreads: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per origin, horizon and tau: standardized quantiles for origins with these spreads
         at the calibrated horizons (relative ones where the pool is shared; normal quantiles
-        while warming up)."""
+        while warming up); and per origin and horizon the width bin, where the adaptive step
+        keeps its state per bin (else 0)."""
         fallback = norm.ppf(TAUS)
         out = np.empty((len(calibrated_at), len(self.hours), len(TAUS)))
+        bins = np.zeros((len(calibrated_at), len(self.hours)), dtype=np.int64)
+        binned = [self.spec.adapt_binned and h <= WIDTH_BIN_HOURS for h in self.hours]
         for at in np.unique(calibrated_at):
             rows = calibrated_at == at
             for j, h in enumerate(self.hours):
@@ -315,7 +326,9 @@ class Band:
                     out[rows, j] = fallback
                 else:
                     out[rows, j] = calibration.quantiles(spreads[rows, j], self.spec.drift)
-        return out
+                    if binned[j]:
+                        bins[rows, j] = np.searchsorted(calibration.edges, spreads[rows, j])
+        return out, bins
 
     def _empirical(
         self, pos: np.ndarray, calibrated_at: np.ndarray, which: np.ndarray | None = None

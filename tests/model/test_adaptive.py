@@ -84,3 +84,30 @@ def test_a_band_with_an_adaptive_step_scales_its_offsets_by_its_state():
     assert (scale[24], bands[plain].adapted_scale(int(market.t[-1]))) == (1.0, ())
     assert msgspec.json.decode(msgspec.json.encode(adapted), type=BandSpec) == adapted
     assert "scale adapted to its own misses, step 0.05 at 1h, 0 at 1d" in adapted.name
+
+
+def test_a_state_per_width_bin_widens_the_bin_that_misses_and_narrows_the_one_that_holds():
+    """Issue 78's 1-day slope: errors alternating between a narrow bin, where they are twice
+    the band's spread, and a wide one, where they are half of it. One state for both settles
+    between; a state per bin widens the narrow bin's band and narrows the wide one's, each
+    missing about one time in five."""
+    rng = np.random.default_rng(7)
+    bins = np.arange(6000)[:, None] % 2
+    errors = rng.normal(size=6000) / Z80 * np.where(bins[:, 0] == 0, 2.0, 0.5)
+    times = START + STEP * np.arange(len(errors))
+    side = np.ones((len(errors), 1))
+    one, each = (
+        tracked(times, (24,), steps=np.array([0.02]), lower=-side, upper=side,
+                errors={24: errors}, bins=which)
+        for which in (None, bins)
+    )  # fmt: skip
+    late = slice(3000, None)
+    scale = np.exp(each.log_scale(times, bins)[:, 0])
+    assert np.median(scale[late][bins[late, 0] == 0]) == pytest.approx(2, rel=0.15)
+    assert np.median(scale[late][bins[late, 0] == 1]) == pytest.approx(0.5, rel=0.15)
+    for b in (0, 1):
+        mine = bins[late, 0] == b
+        missed = np.abs(errors[late][mine]) > scale[late][mine]
+        assert missed.mean() == pytest.approx(0.2, abs=0.03)
+    together = np.exp(one.log_scale(times)[:, 0])
+    assert np.ptp(np.log(together[late])) < 0.5

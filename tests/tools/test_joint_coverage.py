@@ -10,74 +10,17 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from cryptopredict.standard_error import mean_se
-from tools.joint_coverage import disjoint_times, hac_covariance, shared_times
+from tools.joint_coverage import CELL_Z, TREND_Z, disjoint_times, hac_covariance, rule, shared_times
 from tools.panel_figures import Times, conditional
+from tools.simulated_panel import SEED, design, held_at, simulated
 
-SEED = 20260660
-STEP_HOURS = 7  # the panel's band origins
-ORIGINS = 2500  # two years of them, as the panel's evaluation span
-PAIRS = 16
-START = 1_711_929_600  # 2024-04-01: the evaluation span's calendar quarters
-Z80 = float(stats.norm.ppf(0.9))
-PERSISTENCE = 0.98  # a width's AR(1) over the origins: a half-life of about ten days
 TESTS = ("quarter", "width_fifth", "ratio_fifth")
-
-
-def design(rng: np.random.Generator) -> pd.DataFrame:
-    """Each pair's origins, calendar quarters, and widths and variance ratios that drift
-    slowly, the market's and the pair's own (a band calibrated in every cell: they tell nothing
-    of whether it holds)."""
-    times = START + 3600 * STEP_HOURS * np.arange(ORIGINS, dtype=np.int64)
-    quarter = pd.PeriodIndex(pd.to_datetime(times, unit="s"), freq="Q").astype(str)
-    market = drifting(rng), drifting(rng)
-    frames = [
-        pd.DataFrame(
-            {
-                "origin": times,
-                "pair": str(pair),
-                "quarter": quarter,
-                "width": market[0] + drifting(rng),
-                "ratio": market[1] + drifting(rng),
-            }
-        )
-        for pair in range(PAIRS)
-    ]
-    return pd.concat(frames, ignore_index=True)
-
-
-def drifting(rng: np.random.Generator) -> np.ndarray:
-    shocks = rng.normal(size=ORIGINS)
-    out = np.empty(ORIGINS)
-    out[0] = shocks[0] / math.sqrt(1 - PERSISTENCE**2)
-    for k in range(1, ORIGINS):
-        out[k] = PERSISTENCE * out[k - 1] + shocks[k]
-    return out
 
 
 def held(rng: np.random.Generator, hours: int) -> np.ndarray:
     return held_at(rng, (hours,))[hours]
-
-
-def held_at(rng: np.random.Generator, leads: tuple[int, ...]) -> dict[int, np.ndarray]:
-    """Whether a calibrated 80% band held each pair's outcome at each of `leads` hours ahead
-    (pairs in `design`'s order), one market for every lead: each pair's hourly moves half the
-    market's, so pairs move together, and outcomes from origins closer than the lead share
-    their moves."""
-    steps = ORIGINS * STEP_HOURS + max(leads)
-    market = rng.normal(size=steps)
-    start = STEP_HOURS * np.arange(ORIGINS)
-    out: dict[int, list[np.ndarray]] = {hours: [] for hours in leads}
-    for _ in range(PAIRS):
-        path = np.concatenate(
-            [[0.0], np.cumsum(math.sqrt(0.5) * (market + rng.normal(size=steps)))]
-        )
-        for hours in leads:
-            moved = np.abs(path[start + hours] - path[start])
-            out[hours].append(moved <= Z80 * math.sqrt(hours))
-    return {hours: np.concatenate(found).astype(np.float64) for hours, found in out.items()}
 
 
 def p_values(rows: pd.DataFrame, hours: int) -> dict[str, float]:
@@ -107,34 +50,19 @@ RUNS = 200
 
 
 @pytest.mark.slow
-def test_every_cell_within_two_and_a_half_standard_errors_fails_most_calibrated_bands() -> None:
-    """Issue 70's rule for the tables, every cell of the quarters and the fifths at 1 h, 1 d and
-    7 d within 2.5 standard errors of 80%, is no test at a level anyone chose: a band calibrated
-    in every cell breaks it in most panels (docs/model.md: 743 of 1,000 with PANELS = 1000;
-    here 47 of 60, and the bound four binomial standard errors under 74%)."""
-    rng = np.random.default_rng(SEED + 70)
-    broken = 0
-    for _ in range(PANELS):
-        rows = design(rng)
-        held_by = held_at(rng, CELL_LEADS)
-        broken += any(largest_z(rows.assign(held_80=held_by[h]), h) > 2.5 for h in CELL_LEADS)
-    assert broken > PANELS / 2
+def test_a_calibrated_band_passes_the_rule_in_nine_panels_of_ten() -> None:
+    """Issue 78's rule (`joint_coverage.rule`) over the tables at 1 h, 1 d and 7 d, drawn from
+    one market path: a band calibrated in every cell passes it in at least 90% of the panels
+    (docs/model.md: the count of `python -m tools.simulated_panel`'s 1,000, the same draws).
+    Each cell is read through Student's t with its standard error's degrees of freedom: read
+    as a normal z, the cells (the 7-day quarters, about 13 windows each, most) break the rule
+    in more than one panel in ten."""
+    found = simulated(PANELS)
+    assert found["passed"] >= 0.9 * PANELS
+    assert found["broken_reading_z_as_normal"] > 0.1 * PANELS
 
 
-PANELS = 60
-CELL_LEADS = (1, 24, 168)
-
-
-def largest_z(rows: pd.DataFrame, hours: int) -> float:
-    """The largest distance from 80%, in standard errors, of any quarter or fifth."""
-    horizon = pd.Timedelta(hours=hours)
-    found = conditional(rows, horizon, Times(rows, horizon))
-    cells = [
-        *found["coverage_80_by_width_fifth"],
-        *found["coverage_80_by_ratio_fifth"],
-        *found["coverage_80_by_quarter"].values(),
-    ]
-    return max(abs(cell["coverage"] - 0.8) / cell["se"] for cell in cells)
+PANELS = 200
 
 
 def test_a_band_too_wide_in_one_quarter_or_one_fifth_is_rejected() -> None:
@@ -147,6 +75,48 @@ def test_a_band_too_wide_in_one_quarter_or_one_fifth_is_rejected() -> None:
     for cells, name in ((first, "quarter"), (widest, "width_fifth")):
         wide = rows.assign(held_80=np.where(cells & calm, 1.0, rows["held_80"]))
         assert p_values(wide, 24)[name] < 0.01
+
+
+def test_coverage_rising_across_the_width_fifths_breaks_the_trend() -> None:
+    """Issue 78's 1-day slope: coverage rising steadily from the narrowest fifth to the widest
+    (about 78 to 84%, each fifth's own miss rate scaled) is a trend beyond TREND_Z, where the
+    calibrated band's trend is within it."""
+    rng = np.random.default_rng(SEED + 1)
+    rows = design(rng).assign(held_80=held(rng, 24))
+    day = pd.Timedelta(days=1)
+    rank = rows.groupby("pair")["width"].rank(pct=True).to_numpy()
+    kept = rng.random(len(rows)) < 0.4 * (rank - 0.5)  # misses held after all, widest most
+    lost = rng.random(len(rows)) < 0.1 * (0.5 - rank)  # hits missed, narrowest most
+    held_80 = np.where(kept, 1.0, np.where(lost, 0.0, rows["held_80"]))
+    for mine, beyond in ((rows, False), (rows.assign(held_80=held_80), True)):
+        found = conditional(mine, day, Times(mine, day))
+        z = found["coverage_80_trend"]["width_fifth"]["z"]
+        assert (abs(z) > TREND_Z) == beyond, z
+        assert any("trend" in said for said in rule({"1d": found})["breaches"]) == beyond
+
+
+def test_a_quarter_under_half_a_quarters_origins_is_too_few_windows_and_left_out() -> None:
+    """The last quarter holds a fortnight of origins: reported, with its windows and degrees of
+    freedom, as too few windows, and left out of the rule and the joint test, however far off."""
+    rng = np.random.default_rng(SEED + 2)
+    rows = design(rng).assign(held_80=held(rng, 168))
+    week = pd.Timedelta(days=7)
+    last = rows["quarter"] == rows["quarter"].max()
+    short = rows[~last | (rows["origin"] < rows.loc[last, "origin"].min() + 14 * 86_400)]
+    short = short.assign(held_80=np.where(short["quarter"] == rows["quarter"].max(), 1.0,
+                                          short["held_80"]))  # fmt: skip
+    found = conditional(short, week, Times(short, week))
+    cells = found["coverage_80_by_quarter"]
+    tail = cells[rows["quarter"].max()]
+    assert tail["too_few_windows"]
+    assert (tail["coverage"], tail["windows"], tail["origins"]) == (1.0, 2, 48)
+    others = [cell for cell in cells.values() if cell is not tail]
+    assert not any(cell["too_few_windows"] for cell in others)
+    assert all(cell["windows"] in (13, 14) and cell["df"] > 2 for cell in others)
+    assert found["coverage_80_joint_tests"]["quarter"]["left_out"] == 1
+    ruled = rule({"7d": found})["tables"]["7d"]["quarter"]
+    assert ruled["farthest"] != rows["quarter"].max()
+    assert ruled["largest_z"] < CELL_Z
 
 
 def test_the_covariance_holds_each_cells_one_standard_error() -> None:

@@ -12,15 +12,15 @@ from arch import arch_model
 
 from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.model.backtest import BacktestSetup
-from cryptopredict.model.bands import BAND_HOURS
+from cryptopredict.model.bands import BAND_HOURS, profile_of
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.market import HOUR, WEEK, Market
 from cryptopredict.model.panel_choice import panel_band
 from cryptopredict.model.panel_pool import stored_pools
 from cryptopredict.model.plan import Plan
 from tools.panel_search import outcomes, pair_origins
-from tools.peer_bands import PEERS, SCALE, Week, peer_offsets
-from tools.peers import peer_rows, reanchored_rows, versus
+from tools.peer_bands import PEERS, SCALE, Week, band_profile, hour_of_week, peer_offsets
+from tools.peers import HOUR_OF_WEEK, figures, peer_rows, reanchored_rows, versus
 
 DAYS = 450  # a year for the first fit, and the rest split into validation and evaluation
 
@@ -44,7 +44,7 @@ def market_of(history: pd.DataFrame) -> Market:
 def week(history) -> tuple[Market, Week, int]:
     market = market_of(history)
     start = int(market.t[-1]) // WEEK * WEEK - WEEK
-    return market, Week(market, start, len(market.t) - 1), start
+    return market, Week(market, start, len(market.t) - 1, hour_of_week), start
 
 
 def test_garch_filters_and_forecasts_as_arch_does(week) -> None:
@@ -65,15 +65,15 @@ def test_garch_filters_and_forecasts_as_arch_does(week) -> None:
         assert spread == pytest.approx(np.sqrt(variance[:h].sum()) / SCALE, rel=1e-6)
 
 
-def test_a_peers_band_is_known_by_its_origin(history) -> None:
+def test_a_peers_band_is_known_by_its_origin(history, spec) -> None:
     """Bars after an origin's week start change no peer's band there but through the hourly
     filter; bars after the origin change nothing at all."""
     market = market_of(history)
     origin = len(market.t) - 400
     pos = np.array([origin])
-    whole = peer_offsets(market, pos, [1, 24])
+    whole = peer_offsets(market, pos, [1, 24], band_profile(spec))
     cut = market_of(history.iloc[: origin + 1])
-    alone = peer_offsets(cut, pos, [1, 24])
+    alone = peer_offsets(cut, pos, [1, 24], band_profile(spec))
     for name in PEERS:
         for side in (0, 1):
             np.testing.assert_allclose(whole[name][side], alone[name][side], rtol=1e-9)
@@ -125,10 +125,32 @@ def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec) -> None:
 
 def test_served_and_peers_are_scored_on_the_same_origins(pair, spec) -> None:
     rows = peer_rows(pair, spec, stored_pools())
-    for name in ("served", "naive", *PEERS):
+    for name in ("served", "naive", *PEERS, *(peer + HOUR_OF_WEEK for peer in PEERS)):
         assert rows[f"score_{name}"].notna().all()
     hour = rows[rows["horizon"] == "1h"]
     assert 0.7 < hour["held_garch-t"].mean() < 0.9
+    assert not np.allclose(hour["score_garch-t"], hour[f"score_garch-t{HOUR_OF_WEEK}"])
+    found = figures(rows.assign(pair="BTC/USD", shift=0), rows.iloc[:0].assign(shift=0))
+    for kind, suffix in (("peers", ""), ("peers_hour_of_week", HOUR_OF_WEEK)):
+        garch = found[kind]["1h"]["garch-t"]
+        gap = (hour["score_served"].sum() - hour[f"score_garch-t{suffix}"].sum()) / hour[
+            "score_naive"
+        ].sum()
+        assert garch["served_minus_this"] == pytest.approx(gap)
+
+
+def test_each_peer_reads_the_profile_the_served_band_reads_at_its_week_start(week, spec) -> None:
+    """On the served band's footing: its profile (hour of day times day of week) as the band
+    reads it at the week's start; the sensitivity reads the hour-of-week one."""
+    market, _, start = week
+    begin = market.position(np.array([start]))
+    served = Week(market, start, len(market.t) - 1, band_profile(spec))
+    assert spec.profile_factored
+    np.testing.assert_allclose(served.profile, profile_of(market, spec, begin)[0])
+    np.testing.assert_allclose(
+        hour_of_week(market, int(begin[0])), market.profile(begin, factored=False)[0]
+    )
+    assert not np.allclose(served.profile, hour_of_week(market, int(begin[0])))
 
 
 def test_served_minus_a_peer_is_in_points_of_naive_and_pairs_moving_together_count_once() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -251,3 +252,31 @@ def test_the_drift_baselines_scores_are_figures_and_its_setting_exact():
     assert list(differences(setting, {"band": {"chosen": {"drift": True}}})) == [
         "band.chosen.drift: committed False, trained True"
     ]
+
+
+MODEL_PAGE = ROOT / "docs" / "model.md"
+# What a measured figure reads like: a percentage with decimals, a standard error, a p-value, a
+# distance in standard errors with decimals, a timing.
+TYPED_FIGURE = re.compile(r"\d+\.\d+%|\bSE \d|\bp = \d|\d+\.\d+ standard errors|\d+ min \d+ s")
+
+
+def _prose(page: str) -> str:
+    """The page without its generated sections and code blocks: what is typed by hand."""
+    page = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", "", page, flags=re.S)
+    return re.sub(r"```.*?```", "", page, flags=re.S)
+
+
+def test_the_model_page_types_no_measured_figure_by_hand():
+    """Issue 78: every figure on the model page is `make report`'s, from the files it reads; the
+    prose around the generated sections says what they mean, not what they measured."""
+    typed = [line for line in _prose(MODEL_PAGE.read_text()).splitlines()
+             if TYPED_FIGURE.search(line)]  # fmt: skip
+    assert typed == []
+    assert TYPED_FIGURE.search("held 84.5% (SE 1.5), p = 0.027, 2.9 standard errors, 15 min 9 s")
+
+
+def test_the_model_page_names_no_file_that_does_not_exist():
+    named = set(re.findall(r"`((?:docs|cryptopredict|tools|tests|data)/[\w./-]+)`",
+                           MODEL_PAGE.read_text()))  # fmt: skip
+    assert "docs/panel.json" in named
+    assert [path for path in sorted(named) if not (ROOT / path).exists()] == []
