@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.model.backtest import BacktestSetup
-from cryptopredict.model.plan import HORIZONS, SERVED
-from cryptopredict.model.refits import Refits, refit_frame
+from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import Market
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED
+from cryptopredict.model.refits import Refits, drift_centre, outcome
 from cryptopredict.postprocess import damping_factor
 
 CANDIDATES: tuple[float | None, ...] = (None, 720.0, 240.0, 72.0, 24.0, 6.0, 0.0)
@@ -75,6 +77,41 @@ def errors(
                 }
             )
         )
+    return pd.concat(frames, ignore_index=True)
+
+
+def refit_frame(
+    market: Market,
+    *,
+    anchor: np.ndarray,
+    refits: Refits,
+    config: ModelConfig,
+    leads: np.ndarray,
+) -> pd.DataFrame:
+    """Each scored refit's forecasts at every lead in Prophet's cross-validation shape:
+    `prophet` (undamped), `naive` and `drift`, with the actual close as `y`."""
+    times = refits.times[refits.times <= market.t[-1] - int(leads[-1] * HOUR)]
+    pos = market.position(times)
+    seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
+    undamped = config.with_changes(damping_hours=None)
+    paths = {
+        SERVED: refits.centre(undamped, None, anchor[pos], times, leads),
+        "naive": np.repeat(anchor[pos][:, None], len(leads), axis=1),
+        "drift": drift_centre(market, anchor, pos, leads, config.window_days),
+    }
+    actual = outcome(market, times, leads)
+    frames = [
+        pd.DataFrame(
+            {
+                "model": model,
+                "cutoff": pd.to_datetime(np.repeat(times, len(leads)), unit="s"),
+                "ds": pd.to_datetime(seconds.ravel(), unit="s"),
+                "yhat": values.ravel(),
+                "y": actual.ravel(),
+            }
+        )
+        for model, values in paths.items()
+    ]
     return pd.concat(frames, ignore_index=True)
 
 

@@ -1,7 +1,7 @@
 """Prophet refitted at a refit origin on the data up to it (`refit_at`, sliced where the history
 is): what a damping that keeps some of Prophet's move needs at every origin, and the panel at
-its validation design's. Also the paths the refits give at every lead, beside the naive and
-drift baselines, in Prophet's cross-validation shape.
+its validation design's. Also the naive and drift paths beside them (the refits' paths in
+Prophet's cross-validation shape, for the panel and the notebook: `tools/damping.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from cryptopredict.model.market import Market
 from cryptopredict.model.plan import (
     HOUR,
     REFIT_SLACK,
-    SERVED,
     Plan,
     epoch_seconds,
     seconds_of,
@@ -97,41 +96,6 @@ def refit_at(
     quiet_stan()
     train, ahead = refit_inputs(history, origin, config, plan, interval)
     return prophet_path(config, train, ahead)
-
-
-def refit_frame(
-    market: Market,
-    *,
-    anchor: np.ndarray,
-    refits: Refits,
-    config: ModelConfig,
-    leads: np.ndarray,
-) -> pd.DataFrame:
-    """Each scored refit's forecasts at every lead in Prophet's cross-validation shape:
-    `prophet` (undamped), `naive` and `drift`, with the actual close as `y`."""
-    times = refits.times[refits.times <= market.t[-1] - int(leads[-1] * HOUR)]
-    pos = market.position(times)
-    seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
-    undamped = config.with_changes(damping_hours=None)
-    paths = {
-        SERVED: refits.centre(undamped, None, anchor[pos], times, leads),
-        "naive": np.repeat(anchor[pos][:, None], len(leads), axis=1),
-        "drift": drift_centre(market, anchor, pos, leads, config.window_days),
-    }
-    actual = outcome(market, times, leads)
-    frames = [
-        pd.DataFrame(
-            {
-                "model": model,
-                "cutoff": pd.to_datetime(np.repeat(times, len(leads)), unit="s"),
-                "ds": pd.to_datetime(seconds.ravel(), unit="s"),
-                "yhat": values.ravel(),
-                "y": actual.ravel(),
-            }
-        )
-        for model, values in paths.items()
-    ]
-    return pd.concat(frames, ignore_index=True)
 
 
 def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
