@@ -1,5 +1,6 @@
 """The naive and drift baselines as forecasters with `fit` and `predict`, for `make compare`
-(`tools/compare.py`); the backtest computes the same forecasts on arrays (`model/refits.py`)."""
+(`tools/compare.py`), and Prophet as one (`ProphetForecast`); the backtest computes the same
+forecasts on arrays (`model/refits.py`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,38 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.model.bands import BAND_HOURS
-from cryptopredict.model.forecasters import drift_per_hour, to_epoch_seconds, window
-from cryptopredict.postprocess import QuantileTable, band
+from cryptopredict.model.forecasters import (
+    ProphetForecaster,
+    drift_per_hour,
+    to_epoch_seconds,
+    window,
+)
+from cryptopredict.postprocess import QuantileTable, band, centre, hours_ahead
+
+
+class ProphetForecast(ProphetForecaster):
+    """Prophet as training fits it, forecasting as the baselines do: the served point forecast,
+    and where the configuration is not calibrated, Prophet's own interval moved with it."""
+
+    def predict(self, ds: pd.Series) -> pd.DataFrame:
+        raw = self.raw(ds)
+        seconds = to_epoch_seconds(raw["ds"])
+        hours = hours_ahead(self.rules, seconds)
+        point = centre(self.rules, raw["yhat"].to_numpy(), hours)
+        out = pd.DataFrame({"ds": raw["ds"], "yhat": point})
+        if not self.config.calibrated:
+            unshifted = self._from_model(raw["yhat"].to_numpy())
+            for bound in ("yhat_lower", "yhat_upper"):
+                bound_price = self._from_model(raw[bound].to_numpy())
+                out[bound] = (
+                    bound_price * point / unshifted
+                    if self.config.target == "log"
+                    else bound_price + point - unshifted
+                )
+        return out
+
+    def _from_model(self, values: np.ndarray) -> np.ndarray:
+        return np.exp(values) if self.config.target == "log" else values
 
 
 class NaiveForecaster:

@@ -37,6 +37,7 @@ from distributed import Client, as_completed
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
+from tqdm import tqdm
 
 from cryptopredict import logs
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
@@ -46,8 +47,8 @@ from cryptopredict.data import History, load_history, summarize
 from cryptopredict.model.backtest import BacktestResult
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.config import DEFAULT, ModelConfig, candidates
-from cryptopredict.model.forecasters import ProphetForecaster, window
+from cryptopredict.model.config import DEFAULT, ModelConfig
+from cryptopredict.model.forecasters import window
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
 from cryptopredict.model.scores import (
@@ -61,16 +62,22 @@ from cryptopredict.model.scores import (
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.graph import backtest_pair
-from cryptopredict.training.progress import progress
 from cryptopredict.training.tasks import PairJob
 from cryptopredict.utc import iso_moment
-from tools.baselines import DriftForecaster, NaiveForecaster
+from tools.baselines import DriftForecaster, NaiveForecaster, ProphetForecast
 from tools.report import GARCH
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
 PEERS = ("statsforecast Naive", "statsforecast AutoETS", GARCH)
 HOUR = 3600
+REFERENCE = ModelConfig(
+    name="reference: Prophet defaults, raw price, all history",
+    target="price",
+    window_days=None,
+    anchored=False,
+    calibrated=False,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -154,6 +161,41 @@ def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args,
     }
 
 
+def candidates(chosen_damping: float | None) -> list[ModelConfig]:
+    """What the comparison measures: the reference idea, each change on its own, and the default.
+
+    Each is scored with Prophet's own intervals, so their coverage shows what calibration fixes.
+    """
+    plain = ModelConfig(name="", anchored=False, calibrated=False)
+    return [
+        REFERENCE,
+        plain.with_changes(name="log price, all history", window_days=None),
+        plain.with_changes(name="log price, last 365 days"),
+        plain.with_changes(
+            name="raw price, multiplicative seasonality, last 365 days",
+            target="price",
+            seasonality_mode="multiplicative",
+        ),
+        plain.with_changes(
+            name="log price, changepoint_prior_scale 0.01", changepoint_prior_scale=0.01
+        ),
+        plain.with_changes(
+            name="log price, changepoint_prior_scale 0.5", changepoint_prior_scale=0.5
+        ),
+        plain.with_changes(
+            name="log price, changepoint_range 0.98, changepoint_prior_scale 0.5",
+            changepoint_prior_scale=0.5,
+            changepoint_range=0.98,
+        ),
+        plain.with_changes(name="log price, anchored to the last close", anchored=True),
+        plain.with_changes(
+            name=f"log price, anchored, damped (tau {chosen_damping} h)",
+            anchored=True,
+            damping_hours=chosen_damping,
+        ),
+    ]
+
+
 def spread(plan: Plan, frame: pd.DataFrame, count: int) -> list[pd.Timestamp]:
     """`count` refit origins evenly spread over the evaluation span (all of them when 0)."""
     origins = plan.origins(frame["ds"])
@@ -186,12 +228,27 @@ def fit_and_predict(
     return client.gather(futures)
 
 
+def progress(total: int, description: str, unit: str, *, position: int = 0) -> tqdm:
+    """A plain tqdm bar for a long loop of one process (the Prophet fits, the peers' origins)."""
+    terminal = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        desc=description,
+        unit=unit,
+        file=sys.stderr,
+        mininterval=0.5 if terminal else 30.0,
+        leave=position == 0,
+        position=position,
+        dynamic_ncols=terminal,
+    )
+
+
 def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:
     name, config, origin, ds = task
     for chatty in ("cmdstanpy", "prophet"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     train = history[history["ds"] <= origin]
-    forecaster = ProphetForecaster(config, name).fit(train)
+    forecaster = ProphetForecast(config, name).fit(train)
     return forecaster.predict(pd.Series(ds)).assign(model=name, cutoff=train["ds"].iloc[-1])
 
 

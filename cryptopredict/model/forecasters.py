@@ -9,7 +9,7 @@ Prophet is fitted on a frame with its column names, `ds` (naive UTC bar open tim
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,6 @@ from prophet import Prophet
 
 from cryptopredict.artifact.schema import PostprocessRules
 from cryptopredict.model.config import ModelConfig
-from cryptopredict.postprocess import centre as centre_of
-from cryptopredict.postprocess import hours_ahead
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,7 @@ class ProphetForecaster:
         self.model: Any = None  # the fitted Prophet model, once `fit` has run
         self._fitted_rules: PostprocessRules | None = None
 
-    def fit(self, history: pd.DataFrame) -> ProphetForecaster:
+    def fit(self, history: pd.DataFrame) -> Self:
         train = window(history, self.config.window_days)
         self.model = fit_prophet(self.config, train, self.samples)
         self._fitted_rules = self._rules(train)
@@ -58,23 +56,6 @@ class ProphetForecaster:
         np.random.seed(UNCERTAINTY_SEED)
         return self.model.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
 
-    def predict(self, ds: pd.Series) -> pd.DataFrame:
-        raw = self.raw(ds)
-        seconds = to_epoch_seconds(raw["ds"])
-        hours = hours_ahead(self.rules, seconds)
-        centre = centre_of(self.rules, raw["yhat"].to_numpy(), hours)
-        out = pd.DataFrame({"ds": raw["ds"], "yhat": centre})
-        if not self.config.calibrated:
-            unshifted = self._from_model(raw["yhat"].to_numpy())
-            for bound in ("yhat_lower", "yhat_upper"):
-                bound_price = self._from_model(raw[bound].to_numpy())
-                out[bound] = (
-                    bound_price * centre / unshifted
-                    if self.config.target == "log"
-                    else bound_price + centre - unshifted
-                )
-        return out
-
     def _rules(self, train: pd.DataFrame) -> PostprocessRules:
         last = train.iloc[-1]
         origin = int(to_epoch_seconds(pd.Series([last["ds"]]))[0])
@@ -91,9 +72,6 @@ class ProphetForecaster:
             band_lower=(),
             band_upper=(),
         )
-
-    def _from_model(self, values: np.ndarray) -> np.ndarray:
-        return np.exp(values) if self.config.target == "log" else values
 
 
 # Stan's BFGS finds Prophet's MAP fit where its default L-BFGS does (log paths within 0.2% of

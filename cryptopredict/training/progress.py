@@ -35,7 +35,6 @@ from pathlib import Path
 from statistics import fmean
 from typing import IO
 
-from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cryptopredict.artifact.training import (
@@ -52,21 +51,6 @@ from cryptopredict.training.progress_views import LineView, TerminalView, View, 
 from cryptopredict.training.tasks import READING, TRAIN, Finished
 
 REDRAW_SECONDS = 1.0
-
-
-def progress(total: int, description: str, unit: str, *, position: int = 0) -> tqdm:
-    """A plain tqdm bar for a long loop of one process (tools/compare.py's configurations)."""
-    terminal = sys.stderr.isatty()
-    return tqdm(
-        total=total,
-        desc=description,
-        unit=unit,
-        file=sys.stderr,
-        mininterval=0.5 if terminal else 30.0,
-        leave=position == 0,
-        position=position,
-        dynamic_ncols=terminal,
-    )
 
 
 @dataclass
