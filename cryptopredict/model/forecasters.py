@@ -21,7 +21,6 @@ from cryptopredict.model.config import ModelConfig
 log = logging.getLogger(__name__)
 
 UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
-VOLATILITY_DAYS = 30  # the default window of `realized_volatility`
 
 
 class ProphetForecaster:
@@ -129,14 +128,6 @@ def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:
         return history
     start = history["ds"].iloc[-1] - pd.Timedelta(days=days)
     return history[history["ds"] > start]
-
-
-def realized_volatility(history: pd.DataFrame, days: int = VOLATILITY_DAYS) -> float:
-    """The standard deviation of log returns per bar over the last `days` of `history`."""
-    returns = np.diff(np.log(window(history, days)["y"].to_numpy()))
-    if len(returns) < 2:
-        raise ValueError(f"need at least three bars in the last {days} days to measure volatility")
-    return float(returns.std(ddof=1))
 
 
 def to_epoch_seconds(ds: pd.Series) -> np.ndarray:
