@@ -118,7 +118,8 @@ class PairRecord(RecordHead, frozen=True):
 
     def unit(self, lead: np.ndarray) -> np.ndarray:
         """(rows, 1): the unit of each row's lead (KeyError for a lead the record lacks)."""
-        return 2.0 ** (np.array([[self.scales[at]] for at in lead.tolist()]) / SCALE_STEPS)
+        steps = np.array([self.scales[at] for at in lead.tolist()], dtype=np.float64)
+        return 2.0 ** (steps[:, None] / SCALE_STEPS)
 
     def issued(self, issue: RecordIssue) -> PairRecord:
         """This record with `issue` added, its rows pending (unchanged where it holds it)."""

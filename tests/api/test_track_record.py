@@ -183,6 +183,16 @@ def test_the_gauges_hold_the_record(scored):
     assert "archive" not in metrics
 
 
+def test_a_first_release_s_record_every_lead_pending_is_served(artifact_dir, tmp_path):
+    """The record a first release bakes: its one issue, no close fetched yet, nothing scored
+    (an empty table of scored rows was a 500)."""
+    client = client_of(baked(artifact_dir, tmp_path / "m", {}))
+    answer = track(client)
+    assert answer["leads"]
+    assert all(lead["scored"] == 0 for lead in answer["leads"]), answer["leads"][0]
+    assert client.get("/model/btc-usd").status_code == 200
+
+
 def test_without_a_baked_record_it_says_none_was_written(artifact_dir):
     client = client_of(artifact_dir)
     found = track(client)
