@@ -116,7 +116,6 @@ class BarHistory(Arrays):
 
 
 _UINT32 = int(np.iinfo(np.uint32).max)
-GRID_ARRAYS = Grid.names()
 HISTORY_ARRAYS = BarHistory.names()
 
 
@@ -154,23 +153,22 @@ class StoredGrid:
         """Every knot's time, as int64."""
         return np.asarray(self.time, dtype=np.int64)
 
-    def positions(self, epochs: np.ndarray) -> np.ndarray:
-        """Where each of `epochs` (between `first` and `last`) falls among the knots: knot `i`
-        at `i`, halfway between knots `i` and `i + 1` at `i + 0.5`."""
+    def between(self, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The knots around each of `epochs` (between `first` and `last`): the one at or before
+        it, the next (the last knot twice at `last`), and how far between them it lies (0 to 1)."""
         epochs = np.asarray(epochs, dtype=np.float64)
         times = self.times()
         knot = np.clip(np.searchsorted(times, epochs, side="right") - 1, 0, self.knots - 2)
         start, end = times[knot], times[knot + 1]
-        return knot + (epochs - start) / (end - start)
+        position = knot + (epochs - start) / (end - start)
+        before = np.minimum(np.floor(position).astype(np.int64), self.knots - 1)
+        return before, np.minimum(before + 1, self.knots - 1), position - before
 
     def values_at(self, labels: np.ndarray, level: int) -> np.ndarray:
         """(len(labels), 3): the prediction and the `level`% band's low and high at each of the
         grid times `labels` (between `first` and `last`), interpolated linearly between the
         knots around it (bands in price)."""
-        position = self.positions(labels)
-        knot = np.minimum(np.floor(position).astype(np.int64), self.knots - 1)
-        fraction = (position - knot)[:, None]
-        after = np.minimum(knot + 1, self.knots - 1)
+        knot, after, fraction = self.between(labels)
         columns = [band_column(level, "lower"), band_column(level, "upper")]
 
         def at(knots: np.ndarray) -> np.ndarray:
@@ -179,7 +177,7 @@ class StoredGrid:
             return np.column_stack([yhat, yhat[:, None] * np.exp(offsets)])
 
         start = at(knot)
-        return start + (at(after) - start) * fraction
+        return start + (at(after) - start) * fraction[:, None]
 
     def bound(self, level: int, side: str) -> np.ndarray:
         """The `side` bound of the `level`% band at every knot, in price."""
@@ -190,10 +188,7 @@ class StoredGrid:
         values, and between knots values interpolated linearly (bands in price), with the later
         knot's origin."""
         ds = self.first + self.step * np.arange((self.last - self.first) // self.step + 1)
-        position = self.positions(ds)
-        before = np.minimum(np.floor(position).astype(np.int64), self.knots - 1)
-        after = np.minimum(before + 1, self.knots - 1)
-        fraction = position - before
+        before, after, fraction = self.between(ds)
         origin = self.times() - self.lead.astype(np.int64)
         columns = {"yhat": np.asarray(self.yhat, dtype=np.float64)}
         for level in LEVELS:
