@@ -239,17 +239,20 @@ class Search:
         return best, by_spec[best]
 
     def stage(self, name: str, specs: list[BandSpec]) -> list[dict[str, float]]:
-        """Each spec's pooled relative interval score per horizon on the validation origins."""
-        scores = []
+        """Each spec's pooled relative interval score per horizon on the validation origins
+        (every spec's tasks submitted at once, so that no worker waits between specs)."""
+        tasks = []
         for spec in specs:
             shared = self.shared(spec, numerics.SCORED)
-            done = self.client.gather(
+            tasks.append(
                 [
                     self.client.submit(numerics.validation_scores, pair, spec, shared, pure=False)
                     for pair in self.pairs
                 ]
             )
-            rows = pd.concat(done, ignore_index=True)
+        scores = []
+        for done in tasks:
+            rows = pd.concat(self.client.gather(done), ignore_index=True)
             scores.append(
                 {
                     label: relative_pooled(group)
@@ -281,20 +284,16 @@ def gated(
     """The band the search's last step makes (its state per width bin) measured on the
     evaluation origins, and served only where the validation origins chose it and it holds
     every bar there (`panel_bars.bars`; the peers' clauses once it is served, `main`); else the
-    band before that step."""
+    band before that step. The band without it measured on the validation origins too (its
+    1-day width fifths): the slope any step chosen there could see."""
     assert search.unbinned is not None, "the search has not run"
     candidate = chooser.with_binned_adapt(search.unbinned)
-    shared = search.shared(candidate, [h for h in BAND_HOURS if candidate.shared_for(h)])
-    hours = list(BAND_HOURS)
-    done = client.gather(
-        [client.submit(numerics.outcomes, p, candidate, shared, hours, pure=False) for p in panel]
-    )
-    rows = pd.concat([frame.assign(pair=p.name) for p, (frame, _) in zip(panel, done, strict=True)])
-    pooled = {label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label])
-              for label in COVERAGE}  # fmt: skip
+    pooled = _pooled(client, search, candidate, panel, list(COVERAGE))
     found = bars(pooled)
     served = spec == candidate and found["holds"]
     log.info("panel: the last step %s: %s", "served" if served else "not served", found["breaches"])
+    # The band without the step as the search scored it (calibrated at the scored horizons).
+    slope = _slope(_pooled(client, search, search.unbinned, panel, ["1d"], validation=True)["1d"])
     return (candidate if served else search.unbinned), {
         "band": candidate.name,
         "chosen_on_validation": spec == candidate,
@@ -303,9 +302,46 @@ def gated(
             "deciding": search.labels,
             "without": search.unbinned_scores,
             "with": search.stages[BINNED]["scores"][candidate.name],
+            "1d_width_fifths": slope,
         },
         "evaluation": {label: _measured(figures) for label, figures in pooled.items()},
         "bars": found,
+    }
+
+
+def _pooled(
+    client: Client,
+    search: Search,
+    spec: BandSpec,
+    panel: list[numerics.PairOrigins],
+    labels: list[str],
+    *,
+    validation: bool = False,
+) -> dict[str, dict]:
+    """`spec`'s figures at each horizon of `labels`, pooled over the panel's evaluation origins
+    calibrated as served, at every band horizon (with `validation`, over its validation origins
+    calibrated as the search scores them, at the scored horizons)."""
+    if validation:
+        shared = search.shared(spec, numerics.SCORED)
+        hours = [p.dense.hours(numerics.SCORED) for p in panel]
+    else:
+        shared = search.shared(spec, [h for h in BAND_HOURS if spec.shared_for(h)])
+        hours = [list(BAND_HOURS)] * len(panel)
+    done = client.gather(
+        [
+            client.submit(numerics.outcomes, p, spec, shared, h, validation=validation, pure=False)
+            for p, h in zip(search.pairs, hours, strict=True)  # the pairs where they are
+        ]
+    )
+    rows = pd.concat([frame.assign(pair=p.name) for p, (frame, _) in zip(panel, done, strict=True)])
+    return {label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label])
+            for label in labels}  # fmt: skip
+
+
+def _slope(figures: dict) -> dict:
+    return {
+        "coverage_80_by_width_fifth": figures["coverage_80_by_width_fifth"],
+        "coverage_80_trend": figures["coverage_80_trend"],
     }
 
 
@@ -316,8 +352,7 @@ def _measured(figures: dict) -> dict:
         "relative_se": figures["relative_se"],
         "coverage_80": figures["coverage"]["80"],
         "coverage_80_se": figures["coverage_se"]["80"],
-        "coverage_80_by_width_fifth": figures["coverage_80_by_width_fifth"],
-        "coverage_80_trend": figures["coverage_80_trend"],
+        **_slope(figures),
     }
 
 

@@ -170,23 +170,29 @@ def _score(
 
 
 def outcomes(
-    pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None, hours: list[int]
+    pair: PairOrigins,
+    spec: BandSpec,
+    shared: Mapping[int, Calibrated] | None,
+    hours: list[int],
+    *,
+    validation: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The pair's evaluation origins at each scored horizon, as the panel reports them: the 80%
-    interval scores of the served band (`spec` calibrated at the horizons `hours`) and of the
-    naive band, whether the served band held the close at each level, its 80% width (log upper
-    minus log lower), the band's own variance ratio at the origin and the calendar quarter;
-    and, per horizon label, the evaluation origins left out because their window crosses a gap
-    in the bars."""
+    """The pair's evaluation origins (its validation origins with `validation`) at each scored
+    horizon, as the panel reports them: the 80% interval scores of the served band (`spec`
+    calibrated at the horizons `hours`) and of the naive band, whether the served band held the
+    close at each level, its 80% width (log upper minus log lower), the band's own variance
+    ratio at the origin and the calendar quarter; and, per horizon label, the origins left out
+    because their window crosses a gap in the bars."""
     dense = pair.dense
     market = dense.market
     band = Band(spec, market, dense.pos, pair.errors(hours), shared)
-    pos, times = dense.pos[pair.evaluation], dense.times[pair.evaluation]
+    origins = pair.validation if validation else pair.evaluation
+    pos, times = dense.pos[origins], dense.times[origins]
     scored = dense.hours(SCORED)
     leads = np.asarray(scored, dtype=np.float64)
     actual = outcome(market, times, leads)
     closes = actual_at(market, times[:, None] + (leads * HOUR).astype(np.int64)[None, :])
-    centre = dense.centre(scored)[pair.evaluation]
+    centre = dense.centre(scored)[origins]
     anchor = dense.anchor[pos][:, None]
     offsets = band.offsets(pos, leads)
     naive = naive_band(market, pos, scored).offsets(pos, leads, calibrated_at=times)

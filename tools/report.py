@@ -410,7 +410,7 @@ def panel_peers_table(panel: dict, key: str = "peers") -> str:
 def dispersion_table(panel: dict) -> str:
     """The band search's last step (its adaptive state per width bin) beside the band without
     it: on the validation origins, the mean the search chose by; on the evaluation origins,
-    the scores, the 1-day width fifths and their trend, and whether it was served."""
+    the scores; on both, the 1-day width fifths and their trend; and whether it was served."""
     found = panel.get("dispersion")
     if found is None:
         return "Not measured: this `make panel` ran with `--keep`."
@@ -420,16 +420,15 @@ def dispersion_table(panel: dict) -> str:
     for which, name in (("without", "without it"), ("with", "with it")):
         scores = validation[which]
         mean = sum(scores[label] for label in deciding) / len(deciding)
+        fifths = _width_fifths(validation["1d_width_fifths"]) if which == "without" else ["", ""]
         body.append([name, "validation", *(f"{scores[label]:+.2%}" for label in COVERAGE),
-                     f"{mean:+.3%}", "", ""])  # fmt: skip
+                     f"{mean:+.3%}", *fifths])  # fmt: skip
     served = {label: panel["pooled"][label] for label in COVERAGE}
     for name, evaluation in (("without it (served)", served), ("with it", found["evaluation"])):
-        day = evaluation["1d"]
-        fifths = " / ".join(f"{c['coverage']:.1%}" for c in day["coverage_80_by_width_fifth"])
         body.append(
             [name, "evaluation",
              *(f"{e['relative']:+.2%} ({e['relative_se'] * 100:.2f})" for e in evaluation.values()),
-             "", fifths, f"{day['coverage_80_trend']['width_fifth']['z']:+.2f}"]
+             "", *_width_fifths(evaluation["1d"])]
         )  # fmt: skip
     breaches = "; ".join(found["bars"]["breaches"]) or "none"
     if found["served"]:
@@ -440,12 +439,22 @@ def dispersion_table(panel: dict) -> str:
         verdict = f"not chosen on the validation origins (the bars it breaks: {breaches})"
     header = ["adaptive state per width bin", "origins", *(f"relative {label}" for label in
               COVERAGE), "mean (deciding)", "1d width fifths' 80% coverage", "trend z"]  # fmt: skip
+    bound = panel["bars"]["rule"]["trend_z"]
+    z = validation["1d_width_fifths"]["coverage_80_trend"]["width_fifth"]["z"]
     note = (
         f"The band search's last step: {found['band']}. Relative: the 80% interval score "
         "against the naive band's, pooled over the spot pairs (evaluation: its standard error "
-        f"in points). Verdict: {verdict}."
+        f"in points). Verdict: {verdict}. On the validation origins, where every step is "
+        f"chosen, the band without it has its 1-day width fifths' trend at z = {z:+.2f}, "
+        f"{'within' if abs(z) <= bound else 'beyond'} the rule's {bound}."
     )
     return markdown_table(header, body, note)
+
+
+def _width_fifths(day: dict) -> list[str]:
+    """The 1-day width fifths' 80% coverage, narrowest first, and their trend's z."""
+    fifths = " / ".join(f"{c['coverage']:.1%}" for c in day["coverage_80_by_width_fifth"])
+    return [fifths, f"{day['coverage_80_trend']['width_fifth']['z']:+.2f}"]
 
 
 def reanchored_table(panel: dict) -> str:

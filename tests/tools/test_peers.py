@@ -18,7 +18,7 @@ from cryptopredict.model.market import HOUR, WEEK, Market
 from cryptopredict.model.panel_choice import panel_band
 from cryptopredict.model.panel_pool import stored_pools
 from cryptopredict.model.plan import Plan
-from tools.panel_search import outcomes, pair_origins
+from tools.panel_search import SCORED, outcomes, pair_origins, validation_scores
 from tools.peer_bands import PEERS, SCALE, Week, band_profile, hour_of_week, peer_offsets
 from tools.peers import HOUR_OF_WEEK, figures, peer_rows, reanchored_rows, versus
 
@@ -121,6 +121,21 @@ def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec) -> None:
     np.testing.assert_allclose(mine["score_served"], panel["score_served"])
     np.testing.assert_allclose(mine["score_naive"], panel["score_naive"])
     np.testing.assert_array_equal(mine["held_served"], panel["held_80"])
+
+
+def test_the_validation_origins_are_scored_as_the_search_scores_them(pair, spec) -> None:
+    """The panel's 1-day slope on the validation origins reads the origins and scores the
+    search chose by (`panel_search.validation_scores`, calibrated at the scored horizons),
+    not the evaluation's."""
+    searched = validation_scores(pair, spec, stored_pools())
+    hours = pair.dense.hours(SCORED)
+    scored, _ = outcomes(pair, spec, stored_pools(), hours, validation=True)
+    assert set(scored["origin"]).isdisjoint(pair.dense.times[pair.evaluation])
+    for label, rows in searched.groupby("horizon"):
+        mine = scored[scored["horizon"] == label]
+        np.testing.assert_array_equal(mine["origin"], rows["origin"])
+        np.testing.assert_allclose(mine["score_served"], rows["served"])
+        np.testing.assert_allclose(mine["score_naive"], rows["naive"])
 
 
 def test_served_and_peers_are_scored_on_the_same_origins(pair, spec) -> None:
