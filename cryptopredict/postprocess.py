@@ -39,6 +39,13 @@ def price_decimals(smallest: float) -> int:
     return max(2, SIGNIFICANT - 1 - math.floor(math.log10(smallest)))
 
 
+def round_band(point: float, low: float, high: float) -> tuple[float, float, float]:
+    """A point and its band as an answer shows them: rounded as `price_decimals` says for the
+    band's lower bound."""
+    decimals = price_decimals(low)
+    return round(point, decimals), round(low, decimals), round(high, decimals)
+
+
 def round_prices(values: np.ndarray) -> list[float | None]:
     """Prices shown together, rounded as `price_decimals` says for the smallest (NaN: None)."""
     values = np.asarray(values, dtype=np.float64)

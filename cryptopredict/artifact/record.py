@@ -90,10 +90,9 @@ def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
 def read_record(model_dir: Path, slug: str) -> PairRecord | None:
     """`slug`'s record, at least as long as the index counts; None where the index lists none;
     RecordError saying what is wrong."""
-    index = _read_index(record_dir(model_dir))
-    if index is None or slug not in index[1]:
-        return None
-    return _read_record(record_dir(model_dir), slug, index[0], index[1][slug])
+    version, counts = _read_index(record_dir(model_dir)) or (RECORD_VERSION, {})
+    count = counts.get(slug)
+    return None if count is None else _read_record(record_dir(model_dir), slug, version, count)
 
 
 def _read_record(directory: Path, slug: str, version: int, count: RecordCount) -> PairRecord:
@@ -150,6 +149,7 @@ def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | Non
     if index is not None and index[0] != RECORD_VERSION:
         for slug, older in (read_records(model_dir) or {}).items():
             _write_file(directory, older)
+            counts[slug] = older.count  # what it holds in this format
             if SUFFIXES[index[0]] != SUFFIX:
                 (directory / f"{slug}{SUFFIXES[index[0]]}").unlink()
     _write_file(directory, record)

@@ -20,7 +20,7 @@ import numpy as np
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.record_rows import RecordIssue
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
-from cryptopredict.postprocess import empirical_offsets, price_decimals
+from cryptopredict.postprocess import empirical_offsets, round_band
 
 HOUR = 3600
 DAY = 86_400
@@ -63,16 +63,14 @@ def issue_of(artifact: Artifact, issued_at: int, *, max_horizon_days: float) -> 
 
 def as_answered(bands: dict[int, np.ndarray]) -> list[list[float]]:
     """`VALUES` at each lead, from each level's (point, low, high) there, rounded as the point
-    answers round them: each band by its lower bound's decimals, the point as the default
-    band."""
+    answers round them (`round_band`), the point as the default band's."""
     rows = []
     for at in range(len(bands[DEFAULT_LEVEL])):
         row = [0.0]
         for level in LEVELS:
-            point, low, high = bands[level][at].tolist()
-            decimals = price_decimals(low)
-            row += [round(low, decimals), round(high, decimals)]
+            point, low, high = round_band(*bands[level][at].tolist())
+            row += [low, high]
             if level == DEFAULT_LEVEL:
-                row[0] = round(point, decimals)
+                row[0] = point
         rows.append(row)
     return rows

@@ -31,7 +31,7 @@ from cryptopredict.api.types.forecast import (
     Prediction,
 )
 from cryptopredict.candles import Interval
-from cryptopredict.postprocess import price_decimals
+from cryptopredict.postprocess import price_decimals, round_band
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -100,13 +100,13 @@ def prediction(
         centre, low, high = live.values[0].tolist()
         point = Point(centre, low, high, data_until=live.latest.epoch)
         anchor = live.anchor
-    decimals = price_decimals(point.low)
+    shown, low, high = round_band(point.prediction, point.low, point.high)
     data_until = point.data_until
     return Prediction(
         date=iso_utc(epoch),
-        prediction=round(point.prediction, decimals),
-        prediction_low=round(point.low, decimals),
-        prediction_high=round(point.high, decimals),
+        prediction=shown,
+        prediction_low=low,
+        prediction_high=high,
         interval_width=level / 100,
         level=Level(level),
         kind=Kind.HINDCAST if forecast.in_history(epoch) else Kind.FORECAST,
