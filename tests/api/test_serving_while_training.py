@@ -230,6 +230,26 @@ def test_bitcoin_answers_503_while_its_first_model_is_being_trained(model_dir, t
         assert answer.get_json()["detail"].startswith("btc-usd is still training")
 
 
+@pytest.mark.parametrize("status", ["done", None])
+def test_a_pair_written_but_not_yet_served_answers_503_not_404(
+    model_dir, artifact_dir, tmp_path, status
+):
+    """Issue 84 bar 1: between the run saying BTC/USD is done (or ending, its status file gone)
+    and the server's next look at the index, /bitcoin is still coming, not unknown."""
+    shutil.rmtree(model_dir / "btc-usd")
+    index_artifacts(model_dir)
+    client = _client(model_dir, tmp_path)  # serves ETH/USD alone
+    shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
+    index_artifacts(model_dir)  # written: the index lists it, this application does not
+    if status is not None:
+        write_status(model_dir, _status(_pair("btc-usd", status)))
+    answer = client.get("/bitcoin?date=2026-08-01")
+    assert (answer.status_code, answer.headers.get("Retry-After")) == (503, "1")
+    assert answer.get_json()["error"] == "still_training"
+    assert "its model is written, and served within seconds" in answer.get_json()["detail"]
+    assert client.get("/forecast/nosuch-usd?date=2026-08-01").status_code == 404
+
+
 def test_the_application_is_built_again_when_the_index_changes(model_dir):
     built: list[int] = []
 

@@ -10,7 +10,10 @@ answer 503 `asset_unavailable`, saying why; the others are served, and `/healthz
 
 An asset is found by its slug or its symbol in any case (`eth-usd`, `ETH-USD`, `ETH/USD`), and
 answered under its slug. One that a training run into the model directory has not written yet
-answers 503 `still_training` with its progress and when to ask again, not 404.
+answers 503 `still_training` with its progress and when to ask again, not 404; so does one
+written (in the directory's index) that this catalog does not hold yet: the training status
+says it is done a moment before the server's next look at the index serves it
+(`cryptopredict.api.reloading`), and in between it is still not served, not unknown.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.types.market import QUERY_PATTERN
 from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RankedPair, TrainingRun
 from cryptopredict.artifact.schema import IndexEntry
@@ -45,6 +49,8 @@ _QUERY = re.compile(QUERY_PATTERN, re.ASCII)
 SORTS = ("slug", "rank")  # by slug; by the market's volume rank (unranked last, by slug)
 # Ask again this soon for a pair still training: its model comes within a minute.
 RETRY_SECONDS = 10
+# ... and this soon for one written: the server looks at the index every second.
+JOINING_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,8 @@ class Catalog:
         training = self._training(slug)
         if training is not None:
             raise StillTrainingError(still_training(training), retry_after=RETRY_SECONDS)
+        if self._written(slug):
+            raise StillTrainingError(joining(slug), retry_after=JOINING_SECONDS)
         raise UnknownAssetError(self._unknown(name, slug))
 
     def _training(self, slug: str) -> PairStatus | None:
@@ -213,6 +221,14 @@ class Catalog:
         status = read_status(self.store.model_dir) if self.store.model_dir else None
         found = [pair for pair in status.unfinished() if pair.asset == slug] if status else []
         return found[0] if found else None
+
+    def _written(self, slug: str) -> bool:
+        """Whether `slug`'s artifact is in the model directory's index (to be served next)."""
+        try:
+            index = read_index(self.store.model_dir) if self.store.model_dir else None
+        except ArtifactError:
+            return False
+        return index is not None and slug in index
 
     def _unknown(self, name: str, slug: str) -> str:
         said = f"no asset {name[:32]!r} is served here"
@@ -310,6 +326,13 @@ def still_training(pair: PairStatus) -> str:
         f"{pair.asset} is still training ({pair.step}): it is served as soon as its model is "
         f"written, usually within a minute of the run's start; ask again in "
         f"{RETRY_SECONDS} s (`/healthz` shows every pair's progress)"
+    )
+
+
+def joining(slug: str) -> str:
+    return (
+        f"{slug} is still training (its model is written, and served within seconds); ask "
+        f"again in {JOINING_SECONDS} s"
     )
 
 

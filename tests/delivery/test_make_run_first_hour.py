@@ -1,0 +1,88 @@
+"""A newcomer's first `make run`, offline (issue 84): while BTC/USD trains after another pair,
+`/bitcoin` answers `503 still_training` until its model is served, then 200: never the 404 of
+an asset that does not exist (bar 1)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.paths import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    statuses: list[int]  # /bitcoin's, every 50 ms from the server's first line until served
+    log: str  # the terminal's
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> FirstRun:
+    tmp = tmp_path_factory.mktemp("first-run")
+    log = tmp / "make-run.log"
+    env = {
+        **os.environ,
+        # ETH/USD (daily, seconds) first, then BTC/USD: the server starts on ETH/USD's model
+        # while BTC/USD's is still training.
+        "ASSETS": "eth-usd,btc-usd",
+        "TRAIN_WORKERS": "1",
+        "MODEL_DIR": str(tmp / "artifacts"),
+        "PORT": "0",
+        "DATABASE_URL": f"sqlite:///{tmp / 'none.db'}",
+    }
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "run", "TRAIN_ARGS=--source snapshot"],
+            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        url = _serving(process, log)
+        statuses = []
+        deadline = time.monotonic() + 500
+        while not statuses or statuses[-1] != 200 or "training is over" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            statuses.append(_status(f"{url}/bitcoin?date=2026-08-01"))
+            time.sleep(POLL_SECONDS)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+    return FirstRun(statuses, log.read_text())
+
+
+def test_bitcoin_answers_503_until_it_is_served_then_200_never_404(first_run):
+    """Bar 1: a client that follows `Retry-After` is never told the asset does not exist."""
+    seen = [status for status, _ in itertools.groupby(first_run.statuses)]
+    assert seen == [503, 200], (seen, len(first_run.statuses))
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _serving(process: subprocess.Popen, log: Path) -> str:
+    deadline = time.monotonic() + 500
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
+        if found:
+            return found.group(1)
+        assert process.poll() is None, f"make run exited: {log.read_text()}"
+        time.sleep(POLL_SECONDS)
+    raise AssertionError(f"make run did not serve: {log.read_text()}")
