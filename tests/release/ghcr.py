@@ -42,6 +42,7 @@ class Package:
     undated: set[int] = field(default_factory=set)  # versions listed without `created_at`
     registry_error: bool = False  # the registry answers HTTP 500 for every manifest
     serving: str = ""  # the model version production's /healthz reports
+    deletions: int = 0  # the deletions asked
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
@@ -96,6 +97,7 @@ def serving(package: Package) -> Iterator[str]:
         def do_DELETE(self) -> None:
             found = re.fullmatch(rf"{base}/(\d+)", self.path)
             number = int(found[1]) if found else -1
+            package.deletions += 1
             if number in package.refuse:
                 return self._json(403, {"message": "Resource not accessible by integration"})
             if package.versions.pop(number, None) is None:

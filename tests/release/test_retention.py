@@ -86,23 +86,28 @@ def whole(package: Package, indexes: set[str]) -> set[str]:
     return found
 
 
-def test_a_deletion_github_refuses_is_said_and_the_release_stays_green(monkeypatch, capsys):
+def test_retention_under_the_role_write_stops_at_the_first_refusal_with_one_warning(
+    monkeypatch, capsys
+):
+    """Issue 82: GitHub refuses every deletion to a repository whose role in the package is
+    Write (a package another repository created); the run says so once, naming the role, and
+    asks no more, where it made 100 refused deletions and 101 warnings every run."""
     package = Package("octo", "cryptopredict")
     with serving(package) as url:
-        first = package.release("0.1.0", START)
-        package.release("0.1.0", START + timedelta(days=8))
-        package.release("0.2.0", START + timedelta(days=9))
-        [refused] = [v.id for v in package.versions.values() if v.digest == first]
-        package.refuse.add(refused)
-        package.serving = "0.2.0-20261010002300"
-        now = START + timedelta(days=9, minutes=40)
+        for day in range(30):
+            package.release("0.1.0", START + timedelta(days=day))
+        package.refuse.update(package.versions)  # the role Write: every deletion refused
+        package.serving = "0.1.0-20261030002300"
+        now = START + timedelta(days=29, minutes=40)
         assert retention(url, now=now, monkeypatch=monkeypatch) == 0
     said = capsys.readouterr().out
-    assert f"::warning title=retention::{first} (0.1.0-20261001002300; pushed" in said
-    assert "Resource not accessible by integration" in said
-    assert "role Admin in the package's settings -> Manage Actions access" in said
-    assert first in package.digests(), "refused, so still there"
-    assert "deleted 5" in said, "the rest of the old build went: its manifests and provenance"
+    [warning] = [line for line in said.splitlines() if line.startswith("::warning")]
+    assert "Resource not accessible by integration" in warning, "GitHub's words"
+    assert "role Admin in the package's settings -> Manage Actions access" in warning
+    assert "(Write is not enough)" in warning
+    assert "kept 42 versions, deleted 0; 137 more the rule does not keep wait" in said
+    assert len(package.versions) == 30 * 6, "nothing deleted"
+    assert package.deletions == 1, "asked once"
 
 
 def test_a_package_github_will_not_list_deletes_nothing_and_says_so(monkeypatch, capsys):
@@ -208,7 +213,7 @@ def test_a_run_deletes_at_most_its_cap_the_oldest_first(monkeypatch, capsys):
         assert retention(url, *cap, now=NOW, monkeypatch=monkeypatch) == 0
         said = capsys.readouterr().out
         assert "kept 12 versions, deleted 4" in said
-        assert "8 more versions the rule does not keep wait for the next run" in said
+        assert "deleted 4; 8 more the rule does not keep wait for the next run" in said
         assert len(oldest_build - package.digests()) == 4, "the four deleted are the oldest"
         assert retention(url, now=NOW, monkeypatch=monkeypatch) == 0
     assert "kept 12 versions, deleted 8" in capsys.readouterr().out

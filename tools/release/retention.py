@@ -12,7 +12,9 @@ Deleted: the rest, oldest first, at most `limit` a run.
 
 It fails closed: a call that goes unanswered, or an answer that cannot be read, before the
 first deletion (the package's versions, production's model version, a manifest a kept image
-names) deletes nothing this run. A deletion GitHub refuses is said, and the others go on.
+names) deletes nothing this run. A deletion GitHub refuses is a warning, and the others go on,
+but where it refuses the token's role (HTTP 403: the package gives this repository Write, not
+Admin), which refuses them all: one warning, and no more deletions asked.
 """
 
 from __future__ import annotations
@@ -74,13 +76,10 @@ class Outcome:
     warnings: tuple[str, ...] = field(default=())
 
     def said(self) -> list[str]:
-        lines = [f"kept {len(self.kept)} versions, deleted {len(self.deleted)}"]
+        waiting = self.left and f"; {self.left} more the rule does not keep wait for the next run"
+        lines = [f"kept {len(self.kept)} versions, deleted {len(self.deleted)}{waiting or ''}"]
         lines += [f"deleted {_named(version)}" for version in self.deleted]
         warnings = [f"{_named(version)} was not deleted: {why}" for version, why in self.failed]
-        if self.left:
-            warnings.append(
-                f"{self.left} more versions the rule does not keep wait for the next run"
-            )
         return lines + [
             f"::warning title=retention::{line}" for line in (*self.warnings, *warnings)
         ]
@@ -196,7 +195,7 @@ def apply(
     warnings: Iterable[str] = (),
 ) -> Outcome:
     """Delete the versions not in `kept`, oldest first, at most `limit`: a refusal is kept with
-    why and the others go on; a deletion that goes unanswered stops them."""
+    why and the others go on; one of the token's role (403) or unanswered stops them."""
     deletable = sorted(
         (version for version in versions if version.id not in kept),
         key=lambda each: each.created or datetime.max.replace(tzinfo=UTC),
@@ -212,8 +211,9 @@ def apply(
                 permission=PERMISSION,
             )
         except GitHubError as error:
-            failed.append((version, f"{error}; {ADMIN}" if error.status == 403 else str(error)))
-            if error.status is None:
+            role = error.status == 403
+            failed.append((version, f"HTTP 403, {error.said}: {ADMIN}" if role else str(error)))
+            if role or error.status is None:
                 break
         else:
             deleted.append(version)
