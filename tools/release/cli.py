@@ -30,6 +30,8 @@ remove-tag     stray release tags that block the releases: checked, said, remove
                (the release workflow's input remove-tags runs it so, with the deploy key)
 preflight      every set-up step a fork's releases need, checked once with the owner's token
 setup          make or correct every setting the releases need, with the owner's token
+say            say what needs the owner in the job summary and the one repository issue, or
+               that it healed (tools/release/say.py)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import argparse
 import getpass
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -71,6 +74,7 @@ from tools.release.render import (
 )
 from tools.release.retention import Package, RetentionError, owner_path, retain
 from tools.release.rules import TAG_KEY_SECRET
+from tools.release.say import tell
 from tools.release.setup import Choices, GitHub, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
 from tools.release.tagging import Repository
@@ -169,6 +173,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keepalive.add_argument("--workflow", required=True, help="its file name, e.g. release.yml")
 
     _add_owner_commands(commands)
+    _add_say_command(commands)
 
     deploy = commands.add_parser(
         "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
@@ -237,6 +242,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "preflight": run_preflight,
         "setup": run_setup,
         "deploy": deploy,
+        "say": say,
     }
     try:
         return commands[args.command](args, environ)
@@ -421,6 +427,14 @@ def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return 0
     key = environ.get(TAG_KEY_SECRET, "")
     print(remove(removals, repository, git, key=key, environment=args.environment))
+    return 0
+
+
+def say(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    text = args.text if args.text is not None else ""
+    if args.text_file is not None:
+        text = args.text_file.read_text()
+    print(tell(environ, args.topic, text))
     return 0
 
 
@@ -639,6 +653,26 @@ def _add_retention_command(commands: Any) -> None:
         help="delete at most this many versions a run, the oldest first (100)",
     )
     kept.add_argument("--dry-run", action="store_true", help="say what would be kept only")
+
+
+def _add_say_command(commands: Any) -> None:
+    said = commands.add_parser(
+        "say",
+        help="say a topic that needs the owner in the job summary and the one repository issue "
+        "labelled release-attention (opened, updated, closed once every topic healed); reads "
+        "$GITHUB_TOKEN (issues: write), $GITHUB_REPOSITORY, $GITHUB_STEP_SUMMARY; never fails",
+    )
+    said.add_argument("--topic", required=True, type=_topic, help="a slug: audit, stranded-push")
+    text = said.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="what needs the owner, in Markdown (empty: healed)")
+    text.add_argument("--text-file", type=Path, help="the same, from a file (empty: healed)")
+    text.add_argument("--healed", action="store_true", help="the topic needs the owner no more")
+
+
+def _topic(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a topic: lower-case words and dashes")
+    return text
 
 
 def _add_owner_commands(commands: Any) -> None:

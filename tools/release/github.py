@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from tools.release.retry import RERUN, delays, retried
+
 API_VERSION = "2022-11-28"
 
 
@@ -21,6 +23,11 @@ class GitHubError(Exception):
         super().__init__(message)
         self.status = status
         self.said = said
+
+    @property
+    def transient(self) -> bool:
+        """No answer, or HTTP 429 or 5xx: trying again later may succeed."""
+        return self.status is None or self.status == 429 or self.status >= 500
 
     @property
     def hidden(self) -> bool:
@@ -82,7 +89,39 @@ def request_json(
     body: dict[str, Any] | None = None,
     fix: str = "",
 ) -> Any:
-    """The JSON GitHub answers ({} for an answer without a body)."""
+    """The JSON GitHub answers ({} for an answer without a body). A read, or a write that
+    repeats safely (PUT, PATCH), is tried again while GitHub fails transiently."""
+
+    def once() -> Any:
+        return _ask(
+            url, token, method=method, permission=permission, timeout=timeout, body=body, fix=fix
+        )
+
+    def again(outcome: object) -> bool:
+        return isinstance(outcome, GitHubError) and outcome.transient and method in _REPEATABLE
+
+    try:
+        return retried(once, again)
+    except GitHubError as error:
+        if not error.transient:
+            raise
+        tries = len(delays()) + 1 if method in _REPEATABLE else 1
+        raise GitHubError(f"{error} ({tries} tries): {RERUN}", error.status, error.said) from None
+
+
+_REPEATABLE = ("GET", "PUT", "PATCH")
+
+
+def _ask(
+    url: str,
+    token: str,
+    *,
+    method: str,
+    permission: str,
+    timeout: float,
+    body: dict[str, Any] | None,
+    fix: str,
+) -> Any:
     headers = {
         "Accept": "application/vnd.github+json",
         "Authorization": f"Bearer {token}",
@@ -108,7 +147,7 @@ def request_json(
             error.code,
             said,
         ) from None
-    except (urllib.error.URLError, TimeoutError) as error:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
         raise GitHubError(f"GitHub's API could not be reached ({reason})") from None
     if not answer.strip():

@@ -1,0 +1,56 @@
+"""Back-off for what the release asks of others (GitHub's API, gh, the registry): a call that
+fails transiently (HTTP 429 or 5xx, a time-out, a refused or reset connection) is tried again
+after each delay of $RELEASE_RETRY_DELAYS (seconds, space-separated; default 10 30 90: about two
+minutes, inside the version job's five), then its last failure stands. Anything else fails at
+once: retrying a refusal (401, 403, 404) only delays what it says."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+DEFAULT_DELAYS = "10 30 90"
+# What a transient failure says, in gh's words and ours: an HTTP status of 429 or 5xx, or no
+# answer at all.
+_TRANSIENT = re.compile(
+    r"HTTP (429|5\d\d)\b|time(d)? ?out|deadline exceeded|connection (refused|reset)|"
+    r"could not be reached|unexpected EOF|TLS handshake",
+    re.IGNORECASE,
+)
+RERUN = (
+    "a transient failure, not a fault of the release: nothing needs changing. Re-run the failed "
+    "jobs, or leave it to the next scheduled run, which tries again by itself"
+)
+
+T = TypeVar("T")
+
+
+def delays(environ: dict[str, str] | None = None) -> list[float]:
+    text = (os.environ if environ is None else environ).get("RELEASE_RETRY_DELAYS")
+    return [float(part) for part in (text or DEFAULT_DELAYS).split()]
+
+
+def transient(said: str) -> bool:
+    """Whether a failure's words are those of a transient one."""
+    return _TRANSIENT.search(said) is not None
+
+
+def retried(call: Callable[[], T], again: Callable[[T | Exception], bool]) -> T:
+    """`call`'s result, or the error it raises, called again after each delay while
+    `again(result or error)` holds; the last try's stands."""
+    for delay in delays():
+        try:
+            result: T | Exception = call()
+        except Exception as error:
+            result = error
+        if not again(result):
+            break
+        time.sleep(delay)
+    else:
+        return call()
+    if isinstance(result, Exception):
+        raise result
+    return result

@@ -1,0 +1,132 @@
+"""Say it where the owner looks: the run's job summary, and ONE repository issue kept up to date.
+
+`python -m tools.release say --topic TOPIC --text TEXT` (or `--text-file FILE`; empty text, or
+`--healed`, says the topic healed), in a job with `issues: write`, reading $GITHUB_TOKEN,
+$GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_STEP_SUMMARY and the run's $GITHUB_SERVER_URL and
+$GITHUB_RUN_ID:
+
+- a topic that needs the owner (`audit`, `stranded-push`, ...: a short slug, one per kind of
+  trouble) is written into the job summary and into the open issue labelled `release-attention`
+  (opened when none is), as a section of its own; a comment is added when the topic is new or
+  its text changed, so the owner is notified once, not once a run;
+- a topic healed: its section goes, with a comment saying which run healed it, and the issue is
+  closed once no section is left. A topic the issue does not hold costs one read.
+
+Runs of the release workflow never overlap (its concurrency group), so one issue is read and
+written by one job at a time. Failing to reach GitHub is a warning, never a failed job: the
+summary is written first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.release.github import GitHubError, request, request_list
+
+LABEL = "release-attention"
+TITLE = "The release needs you"
+PREAMBLE = (
+    "The release workflow keeps this issue up to date: each section is something a run could "
+    "not heal by itself. A section changes when what it says changes (with a comment), goes "
+    "when a run heals it, and the issue closes when none is left (docs/release.md, "
+    '"The first month").\n'
+)
+_SECTION = re.compile(
+    r"<!-- topic: (?P<topic>[\w-]+) -->\n### (?P=topic)\n\n(?P<text>.*?)\n"
+    r"<!-- said: (?P<run>[^>]*) -->\n",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Issues:
+    """The repository's issues, through GitHub's REST API, with a job's token."""
+
+    api_url: str
+    repository: str
+    token: str
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        url = f"{self.api_url}/repos/{self.repository}/issues{path}"
+        return request(url, self.token, method=method, permission="issues: write", body=body)
+
+    def open_one(self) -> dict[str, Any] | None:
+        url = f"{self.api_url}/repos/{self.repository}/issues?labels={LABEL}&state=open"
+        found = request_list(url, self.token, permission="issues: read")
+        return next((i for i in found if isinstance(i, dict) and "pull_request" not in i), None)
+
+
+def sections(body: str) -> dict[str, tuple[str, str]]:
+    """topic: (text, the run that said it), as the issue's body holds them."""
+    return {m["topic"]: (m["text"], m["run"]) for m in _SECTION.finditer(body)}
+
+
+def body_of(held: Mapping[str, tuple[str, str]]) -> str:
+    parts = [PREAMBLE]
+    for topic, (text, run) in held.items():
+        parts.append(f"<!-- topic: {topic} -->\n### {topic}\n\n{text}\n<!-- said: {run} -->\n")
+    return "\n".join(parts)
+
+
+def keep(issues: Issues, topic: str, text: str, run: str) -> str:
+    """Bring the one issue up to date with `topic` needing the owner (`text`) or healed (empty
+    `text`), said by the run at `run` (its URL); what was done, in a line."""
+    text = text.strip()
+    issue = issues.open_one()
+    held = {} if issue is None else sections(str(issue.get("body") or ""))
+    if not text:
+        if topic not in held:
+            return f"{topic}: nothing to heal"
+        del held[topic]
+        number = issue["number"] if issue else 0
+        issues.call("POST", f"/{number}/comments", {"body": f"Healed: {topic}, by {run}."})
+        if held:
+            issues.call("PATCH", f"/{number}", {"body": body_of(held)})
+            return f"{topic}: healed (issue #{number} still holds {', '.join(held)})"
+        issues.call(
+            "PATCH", f"/{number}", {"body": body_of(held), "state": "closed",
+                                    "state_reason": "completed"},
+        )  # fmt: skip
+        return f"{topic}: healed, and issue #{number} closed: nothing else needs you"
+    changed = held.get(topic, ("", ""))[0] != text
+    held[topic] = (text, run)
+    if issue is None:
+        opened = issues.call("POST", "", {"title": TITLE, "body": body_of(held), "labels": [LABEL]})
+        return f"{topic}: said in issue #{opened.get('number')}, opened"
+    number = issue["number"]
+    issues.call("PATCH", f"/{number}", {"body": body_of(held)})
+    if not changed:
+        return f"{topic}: still said in issue #{number}"
+    issues.call("POST", f"/{number}/comments", {"body": f"**{topic}** ({run}):\n\n{text}"})
+    return f"{topic}: said in issue #{number}, updated"
+
+
+def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
+    """Write the job summary (first: GitHub may fail), then keep the issue; what was done, or a
+    warning line where GitHub could not be asked."""
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    run = f"{server}/{repository}/actions/runs/{environ.get('GITHUB_RUN_ID', '')}"
+    if text.strip():
+        _summary(environ, f"### Needs you: {topic}\n\n{text.strip()}\n\n(Said in the issue "
+                 f"labelled `{LABEL}` too.)\n")  # fmt: skip
+    api_url = environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    issues = Issues(api_url, repository, environ.get("GITHUB_TOKEN", ""))
+    try:
+        done = keep(issues, topic, text, run)
+    except GitHubError as error:
+        return f"::warning title=release issue::{topic} could not be said in the issue: {error}"
+    if not text.strip() and "healed" in done:
+        _summary(environ, f"**Healed**: {done}.\n")
+    return done
+
+
+def _summary(environ: Mapping[str, str], markdown: str) -> None:
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with Path(path).open("a") as file:
+            file.write(markdown)
