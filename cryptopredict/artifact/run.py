@@ -58,6 +58,7 @@ class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
     failed: tuple[PairFailure, ...] = ()
     ranking: MarketRanking | None = None
     extends: str | None = None  # the release image, by digest, whose track record this extended
+    seconds: dict[str, float] = {}  # each pair's time on a worker when it last trained
 
     def rank_of(self, asset: str) -> RankedPair | None:
         if self.ranking is None:

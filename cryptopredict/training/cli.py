@@ -33,7 +33,14 @@ from pathlib import Path
 
 from cryptopredict import logs
 from cryptopredict.artifact.record import RecordError
-from cryptopredict.artifact.run import MarketRanking, PairFailure, TrainingRun, write_run
+from cryptopredict.artifact.run import (
+    MarketRanking,
+    PairFailure,
+    RunRecordError,
+    TrainingRun,
+    read_run,
+    write_run,
+)
 from cryptopredict.artifact.schema import PRICES
 from cryptopredict.assets import (
     Asset,
@@ -205,14 +212,21 @@ def _run(
         )
         return 2
     jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
-    run = RunProgress([asset.slug for asset in assets], out=args.out)
+    measured = _measured(args.out)
+    run = RunProgress(
+        [asset.slug for asset in assets],
+        intervals={job.asset.slug: args.interval or job.asset.interval for job in jobs},
+        measured=measured,
+        out=args.out,
+    )
     server = ApiProcess(args.out, run.say) if args.serve else None
 
     def record(failed: dict[str, str]) -> None:
         """`run.json`, written before the run's status goes: what failed is never unsaid."""
         if args.all:
             public = {slug: _public(why, args) for slug, why in failed.items()}
-            write_run(args.out, run_record(settings, assets, public, ranking))
+            seconds = {**measured, **run.measured()}
+            write_run(args.out, run_record(settings, assets, public, ranking, seconds))
 
     try:
         failed = _train(settings, jobs, args, run, server, keeper=keeper, record=record)
@@ -295,11 +309,21 @@ def chosen(wanted: PairsSetting, ranking: MarketRanking | None) -> tuple[list[As
     return assets, set(ranked) - set(named)
 
 
+def _measured(out: Path) -> dict[str, float]:
+    """Each pair's seconds on a worker when it last trained into `out`: its pace."""
+    try:
+        previous = read_run(out)
+    except RunRecordError:
+        return {}
+    return dict(previous.seconds) if previous is not None else {}
+
+
 def run_record(
     settings: TrainingSettings,
     assets: list[Asset],
     failed: dict[str, str],
     ranking: MarketRanking | None,
+    seconds: dict[str, float],
 ) -> TrainingRun:
     return TrainingRun(
         asked=settings.assets,
@@ -309,6 +333,7 @@ def run_record(
         failed=tuple(PairFailure(asset=slug, reason=reason) for slug, reason in failed.items()),
         ranking=ranking,
         extends=settings.previous_image,
+        seconds=seconds,
     )
 
 

@@ -7,10 +7,13 @@ failed (with why). What runs comes from the workers themselves: each task says w
 which phase it is in and when it ends (`tasks.announced`, `tasks.phase`), so a pair whose task
 waits behind other pairs' is shown waiting, never stuck on a step that does not move.
 
-The time left: the pairs left, in the order the cluster runs them, each at the mean cost of the
-pairs done so far (seconds on a worker), shared among the workers as they free up; a running
-pair's what is left of that cost. A pair's time left is when it should end; the run's is when
-the last pair should, so it is never below a pair's.
+The time left: the pairs left, in the order the cluster runs them, each at its own measured
+pace (its seconds on a worker the last time it trained into this model directory, `run.json`),
+else at the mean of the pairs of its bar interval done in this run (a daily pair's seconds say
+nothing of an hourly one's), shared among the workers as they free up; a running pair's is what
+is left of that cost. A pair with no such measure, or running past it, has no time left said
+(not 0 s), nor has any pair behind it on its worker, nor the run. A pair's time left is when it
+should end; the run's is when the last pair should, so it is never below a pair's.
 
 On a terminal it is redrawn in place (tqdm: a bar for the run and one for each pair running) and
 log lines are written above it (`progress_views.py`). Anywhere else (a pipe, a file, CI's log)
@@ -24,10 +27,11 @@ dashboard) while the run lasts.
 from __future__ import annotations
 
 import heapq
+import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +60,8 @@ REDRAW_SECONDS = 1.0
 @dataclass
 class Pair:
     slug: str
+    interval: str = ""  # its bars': its pace is like that of pairs of the same interval
+    measured: float | None = None  # its seconds on a worker when it last trained, if known
     state: State = "waiting"
     phase: str = READING  # what it does now, or does first once a worker takes it
     why: str | None = None  # failed: why
@@ -78,13 +84,13 @@ class Pair:
 
 @dataclass(frozen=True)
 class TimeLeft:
-    """Seconds left, for the run and for each pair in flight (None: not known yet)."""
+    """Seconds left, for the run and for each pair in flight (None, or absent: not known)."""
 
     run: float | None
     pairs: dict[str, float]
 
     def of(self, pair: Pair) -> float | None:
-        return self.pairs.get(pair.slug) if self.run is not None else None
+        return self.pairs.get(pair.slug)
 
 
 class RunProgress:
@@ -95,12 +101,17 @@ class RunProgress:
         self,
         slugs: Sequence[str],
         *,
+        intervals: Mapping[str, str] | None = None,
+        measured: Mapping[str, float] | None = None,
         out: Path | None = None,
         stream: IO[str] | None = None,
         terminal: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.pairs = {slug: Pair(slug) for slug in slugs}
+        intervals, measured = intervals or {}, measured or {}
+        self.pairs = {
+            slug: Pair(slug, intervals.get(slug, ""), measured.get(slug)) for slug in slugs
+        }
         self.out = out
         self.clock = clock
         self.workers = 1  # threads of the cluster, which share the work left
@@ -193,21 +204,44 @@ class RunProgress:
     def estimate(self) -> TimeLeft:
         """The time left: the pairs left in the order the cluster runs them (the module's
         doc)."""
-        costs = [pair.seconds for pair in self.pairs.values() if pair.seconds is not None]
-        if not costs:
-            return TimeLeft(None, {})
-        cost, now = fmean(costs), self.clock()
+        now = self.clock()
         active = [pair for pair in self.pairs.values() if pair.active]
-        running = [pair for pair in active if pair.state == "running"]
-        waiting = [pair for pair in active if pair.state == "waiting"]
-        ends = {pair.slug: max(cost - (now - (pair.began or now)), 0.0) for pair in running}
-        free = sorted(ends.values())[: max(self.workers, 1)]
-        free += [0.0] * (max(self.workers, 1) - len(free))
+        ends = {  # math.inf: not known
+            pair.slug: _left(self._cost(pair), now - (pair.began or now))
+            for pair in active
+            if pair.state == "running"
+        }
+        workers = max(self.workers, 1)
+        free = sorted(ends.values())[:workers]
+        free += [0.0] * (workers - len(free))
         heapq.heapify(free)
-        for pair in waiting:  # the run's order: the order they were submitted in
-            ends[pair.slug] = heapq.heappop(free) + cost
-            heapq.heappush(free, ends[pair.slug])
-        return TimeLeft(max(ends.values(), default=0.0), ends)
+        for pair in active:  # the run's order: the order they were submitted in
+            if pair.state == "waiting":
+                cost = self._cost(pair)
+                ends[pair.slug] = heapq.heappop(free) + (math.inf if cost is None else cost)
+                heapq.heappush(free, ends[pair.slug])
+        run = max(ends.values(), default=0.0)
+        known = {slug: end for slug, end in ends.items() if end < math.inf}
+        return TimeLeft(run if run < math.inf else None, known)
+
+    def _cost(self, pair: Pair) -> float | None:
+        """Its seconds on a worker: its own measure, else its interval's in this run."""
+        if pair.measured is not None:
+            return pair.measured
+        alike = [
+            done.seconds
+            for done in self.pairs.values()
+            if done.state == "done" and done.interval == pair.interval and done.seconds
+        ]
+        return fmean(alike) if alike else None
+
+    def measured(self) -> dict[str, float]:
+        """The seconds on a worker of each pair done in this run (the next run's pace)."""
+        return {
+            pair.slug: round(pair.seconds, 1)
+            for pair in self.pairs.values()
+            if pair.state == "done" and pair.seconds is not None
+        }
 
     def counts(self) -> tuple[int, int]:
         """Pairs ended (done or failed) and pairs in all."""
@@ -251,6 +285,12 @@ class RunProgress:
     def _tick(self) -> None:
         while not self.stopped.wait(REDRAW_SECONDS):
             self.tick()
+
+
+def _left(cost: float | None, spent: float) -> float:
+    """What is left of `cost` after `spent`; math.inf when not known, or when spent past it."""
+    left = math.inf if cost is None else cost - spent
+    return left if left > 0 else math.inf
 
 
 def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> list[str]:

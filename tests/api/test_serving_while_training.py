@@ -89,7 +89,7 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     training = health.get_json()["training"]
     assert training["eta_seconds"] == 301
     assert training["pairs"] == [
-        {"asset": "btc-usd", "state": "running", "step": BACKTEST, "eta_seconds": 240},
+        {"asset": "btc-usd", "state": "running", "step": BACKTEST, "eta_seconds": 241},
         {
             "asset": "sol-usdt", "state": "waiting",
             "step": "waiting for a worker (next: reading its history)", "eta_seconds": None,

@@ -1,10 +1,12 @@
 """A newcomer's first `make run`, offline (issue 84): while BTC/USD trains after another pair,
 `/bitcoin` answers `503 still_training` until its model is served, then 200: never the 404 of
-an asset that does not exist (bar 1)."""
+an asset that does not exist (bar 1); `/healthz` never says a pair still training is due in
+0 s, and the run records each pair's pace for the next."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import signal
@@ -27,7 +29,9 @@ POLL_SECONDS = 0.05
 @dataclass(frozen=True)
 class FirstRun:
     statuses: list[int]  # /bitcoin's, every 50 ms from the server's first line until served
+    training: list[dict]  # /healthz's `training`, every tenth of those
     log: str  # the terminal's
+    run: dict  # run.json
 
 
 @pytest.fixture(scope="module")
@@ -51,22 +55,38 @@ def first_run(tmp_path_factory) -> FirstRun:
         )  # fmt: skip
     try:
         url = _serving(process, log)
-        statuses = []
+        statuses, training = [], []
         deadline = time.monotonic() + 500
         while not statuses or statuses[-1] != 200 or "training is over" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
             statuses.append(_status(f"{url}/bitcoin?date=2026-08-01"))
+            if len(statuses) % 10 == 0:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=30) as answer:
+                    training.append(json.load(answer)["training"])
             time.sleep(POLL_SECONDS)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
-    return FirstRun(statuses, log.read_text())
+    run = json.loads((tmp / "artifacts" / "run.json").read_text())
+    return FirstRun(statuses, [said for said in training if said], log.read_text(), run)
 
 
 def test_bitcoin_answers_503_until_it_is_served_then_200_never_404(first_run):
     """Bar 1: a client that follows `Retry-After` is never told the asset does not exist."""
     seen = [status for status, _ in itertools.groupby(first_run.statuses)]
     assert seen == [503, 200], (seen, len(first_run.statuses))
+
+
+def test_healthz_never_says_a_pair_still_training_is_due_in_0_s(first_run):
+    """BTC/USD (hourly) is not timed by ETH/USD's (daily) seconds: on a first run nothing of
+    its kind is measured, so its time left is not known; never 0."""
+    assert first_run.training, "no look at /healthz while training"
+    for said in first_run.training:
+        assert said["eta_seconds"] != 0
+        assert all(pair["eta_seconds"] != 0 for pair in said["pairs"]), said
+    # What the next run times them by: each pair's own seconds on a worker.
+    assert sorted(first_run.run["seconds"]) == ["btc-usd", "eth-usd"]
+    assert all(seconds > 0 for seconds in first_run.run["seconds"].values())
 
 
 def _status(url: str) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.artifact.training import FILE, read_status
-from cryptopredict.training.progress import RunProgress
+from cryptopredict.training.progress import RunProgress, TimeLeft
 from cryptopredict.training.progress_views import LINE_SECONDS, time_left
 from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, Finished
 
@@ -219,3 +219,41 @@ def test_the_status_says_who_still_trains_before_a_server_starts_on_the_first_mo
     (status,) = seen
     assert status is not None
     assert [pair.asset for pair in status.unfinished()] == ["btc-usd", "sol-usdt"]
+
+
+def _pairs(clock: Clock, **options) -> RunProgress:
+    run = RunProgress(
+        ["eth-usd", "btc-usd"], intervals={"eth-usd": "1d", "btc-usd": "1h"}, clock=clock,
+        terminal=False, **options,
+    )  # fmt: skip
+    run.stopped.set()
+    run.ticker.join()
+    run.workers = 2
+    return run
+
+
+def test_a_daily_pairs_pace_says_nothing_of_an_hourly_pairs_time_left(clock):
+    """Issue 84: `make run`'s ETH/USD (daily, 5 s) ended first made BTC/USD (hourly, 10 s)
+    show 1 s, then 0 s, for its last seconds. With no measure of its own kind, it says none."""
+    run = _pairs(clock)
+    run.started("btc-usd", "train-btc-usd", BACKTEST)
+    _trains(run, clock, "eth-usd", 5.0)
+    estimate = run.estimate()
+    assert (estimate.of(run.pairs["btc-usd"]), estimate.run) == (None, None)
+    assert run.status().pairs[1].eta_seconds is None
+
+
+def test_each_pair_is_timed_at_its_own_measured_pace(clock):
+    """A pair's seconds when it last trained into the model directory (`run.json`) time it
+    now; past them, its time left is not known, never 0."""
+    run = _pairs(clock, measured={"btc-usd": 10.0, "eth-usd": 5.0})
+    run.workers = 1
+    assert run.estimate().pairs == {"eth-usd": 5.0, "btc-usd": 15.0}  # one after the other
+    run.started("btc-usd", "train-btc-usd", BACKTEST)
+    clock.now += 4
+    assert run.estimate().pairs == {"btc-usd": 6.0, "eth-usd": 11.0}
+    clock.now += 7  # past its measure
+    assert run.estimate() == TimeLeft(None, {})
+    run.ended("btc-usd", "train-btc-usd", "train", 11.0)
+    run.served("btc-usd", Path("artifacts/btc-usd"), _finished(""))
+    assert run.measured() == {"btc-usd": 11.0}  # the next run's pace

@@ -5,6 +5,7 @@ why."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from cryptopredict.api.serving.utc import iso_utc
@@ -43,4 +44,5 @@ def _why(pair: PairStatus) -> str:
 
 
 def _seconds(value: float | None) -> int | None:
-    return None if value is None else round(value)
+    """Whole seconds, rounded up: a pair still training is never said to be due in 0 s."""
+    return None if value is None else math.ceil(value)

@@ -23,7 +23,9 @@ class TrainingPair(Answer):
         int | None,
         doc(
             "Seconds until its model should be written, estimated: the pairs left in the order "
-            "the workers run them, each at the mean cost of the pairs done; null until one is."
+            "the workers run them, each at its own pace when it last trained into this model "
+            "directory, else at that of the pairs of its bar interval done in this run; null "
+            "when neither is measured, or it runs past its measure."
         ),
     ]
 
@@ -38,7 +40,11 @@ class TrainingProgress(Answer):
 
     updated_at: Time
     eta_seconds: Annotated[
-        int | None, doc("Seconds left in all: when the last pair's model should be written.")
+        int | None,
+        doc(
+            "Seconds left in all: when the last pair's model should be written; null when "
+            "a pair's is not known."
+        ),
     ]
     pairs: Annotated[list[TrainingPair], doc("The pairs still training.")]
     failed: Annotated[
