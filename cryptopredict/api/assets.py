@@ -5,22 +5,19 @@ market was ranked, which pairs failed and why)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, request, url_for
+from msgspec import UNSET, UnsetType
 
-from cryptopredict.api.errors import BadRequestError
 from cryptopredict.api.openapi import Blueprint, document
-from cryptopredict.api.query import query, single
+from cryptopredict.api.query import read
 from cryptopredict.api.responses import NO_STORE, json_response, public_cache
-from cryptopredict.api.serving.catalog import SORTS
 from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.market import (
-    MAX_LIMIT,
-    MAX_OFFSET,
     AssetLinks,
     AssetList,
     AssetQuery,
@@ -30,13 +27,15 @@ from cryptopredict.api.types.market import (
     Ranking,
     ServedAsset,
 )
-from cryptopredict.candles import Interval, IntervalError
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
     from cryptopredict.api.serving.catalog import Catalog
     from cryptopredict.api.serving.catalog import CatalogEntry as Served
     from cryptopredict.artifact.run import TrainingRun
 
+T = TypeVar("T")
 SEARCH_ERRORS = {
     400: "`q` is empty, repeated, too long or holds characters no slug has; or `quote`, "
     "`interval`, `sort`, `limit` or `offset` is not one this route reads."
@@ -82,15 +81,15 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         traded first (unranked assets after them), `sort=slug` by slug. `limit` and `offset`
         page the list: `total` counts every match, `next` is the URL of the next page.
         """
-        pairs = query(request.environ)
+        asked = read(AssetQuery, request.environ)
         found = catalog.listing(
-            text=single(pairs, "q", required=False),
-            quote=_quote(single(pairs, "quote", required=False)),
-            interval=_interval(single(pairs, "interval", required=False)),
-            sort=_sort(single(pairs, "sort", required=False)),
+            text=_given(asked.q),
+            quote=_given(asked.quote),
+            interval=_given(asked.interval),
+            sort=_given(asked.sort),
         )
-        offset = _count(single(pairs, "offset", required=False), "offset", 0, MAX_OFFSET) or 0
-        limit = _count(single(pairs, "limit", required=False), "limit", 1, MAX_LIMIT)
+        offset = _given(asked.offset) or 0
+        limit = _given(asked.limit)
         page = found[offset:] if limit is None else found[offset : offset + limit]
         running = training(catalog.store.model_dir)
         answer = AssetList(
@@ -98,7 +97,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
             total=len(found),
             offset=offset,
             limit=limit,
-            next=_next(pairs, offset, limit, len(found)),
+            next=_next(request.environ, offset, limit, len(found)),
             assets=[describe(served) for served in page],
             training=running,
         )
@@ -110,38 +109,14 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     return bp
 
 
-def _quote(text: str | None) -> str | None:
-    if text is not None and not (text.isascii() and text.isalnum() and len(text) <= 16):
-        raise BadRequestError(f"quote={text[:20]!r} is not a currency; e.g. quote=usdt")
-    return text
+def _given(value: T | UnsetType) -> T | None:
+    return None if value is UNSET else value
 
 
-def _interval(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return Interval.parse(text).label
-    except IntervalError as error:
-        raise BadRequestError(f"interval={text[:20]!r}: {error}") from None
-
-
-def _sort(text: str | None) -> str | None:
-    if text is not None and text not in SORTS:
-        raise BadRequestError(f"sort={text[:20]!r}: sort by {' or '.join(SORTS)}")
-    return text
-
-
-def _count(text: str | None, name: str, least: int, most: int) -> int | None:
-    if text is None:
-        return None
-    if not (text.isascii() and text.isdigit() and least <= int(text) <= most):
-        raise BadRequestError(f"{name}={text[:20]!r}: give a whole number from {least} to {most}")
-    return int(text)
-
-
-def _next(pairs: list[tuple[str, str]], offset: int, limit: int | None, total: int) -> str | None:
+def _next(environ: WSGIEnvironment, offset: int, limit: int | None, total: int) -> str | None:
     if limit is None or offset + limit >= total:
         return None
+    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     kept = [(key, value) for key, value in pairs if key != "offset"]
     return f"{url_for('assets.assets')}?{urlencode([*kept, ('offset', str(offset + limit))])}"
 

@@ -10,7 +10,7 @@ from flask import Response, request
 from msgspec import UNSET
 
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.query import epoch, read
+from cryptopredict.api.query import read
 from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.candles import check_count
@@ -97,8 +97,8 @@ def blueprint(
     def answer(served: CatalogEntry, asked: CandleRange, form: str) -> Response:
         source = served.candles
         interval = source.stored if asked.interval is UNSET else Interval.parse(asked.interval)
-        start = None if asked.start is UNSET else epoch(asked.start)
-        end = None if asked.end is UNSET else epoch(asked.end)
+        start: float | None = None if asked.start is UNSET else asked.start
+        end: float | None = None if asked.end is UNSET else asked.end
         answer_cache = cache
         if live is not None and not interval.is_multiple_of(source.stored):
             source, start, end = live.minutes_for(served, interval, start, end, max_points)

@@ -20,8 +20,7 @@ from typing import Any, TypeVar
 import flask
 import msgspec
 
-from cryptopredict.api.query import DATE_EXAMPLES
-from cryptopredict.api.types.common import Error, Query
+from cryptopredict.api.types.common import DATE_EXAMPLES, Error, Query, schema_of
 
 View = TypeVar("View", bound=Callable[..., Any])
 OPENAPI_VERSION = "3.1.0"
@@ -133,7 +132,9 @@ def build(app: flask.Flask) -> dict[str, Any]:
     for _, operation, _ in declared:
         named += [kind for kind in (operation.answer, operation.query) if kind is not None]
     types = list(dict.fromkeys(named))
-    refs, components = msgspec.json.schema_components(types, ref_template=COMPONENTS)
+    refs, components = msgspec.json.schema_components(
+        types, schema_hook=schema_of, ref_template=COMPONENTS
+    )
     components = _for_tools(components)
     ref: dict[type, dict[str, Any]] = dict(zip(types, refs, strict=True))
     # A query type becomes parameters: its schema is no component of the document.

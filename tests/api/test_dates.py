@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cryptopredict.api.errors import BadRequestError
-from cryptopredict.api.query import DATE_PATTERN as PATTERN
-from cryptopredict.api.query import epoch, read
+from cryptopredict.api.query import read
 from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.types.common import DATE_PATTERN as PATTERN
 from cryptopredict.api.types.forecast import PointQuery
 
 NOON = datetime(2026, 7, 20, 12, tzinfo=UTC).timestamp()
@@ -21,7 +21,7 @@ NOON = datetime(2026, 7, 20, 12, tzinfo=UTC).timestamp()
 
 def read_date(text: str) -> float:
     """`text` as `/forecast/{asset}?date=` reads it."""
-    return epoch(read(PointQuery, {"QUERY_STRING": urlencode({"date": text})}).date)
+    return read(PointQuery, {"QUERY_STRING": urlencode({"date": text})}).date
 
 
 @pytest.mark.parametrize(

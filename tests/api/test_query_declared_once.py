@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from cryptopredict.api.query import DATE_EXAMPLES, MAX_LENGTH
-from cryptopredict.api.types.common import Level
+from cryptopredict.api.types.common import DATE_EXAMPLES, MAX_LENGTH, Level
 from cryptopredict.artifact.schema import LEVELS
 from tests.api.package_copy import copy_package, printed
 from tests.paths import ROOT
@@ -52,8 +51,8 @@ def test_a_tighter_bound_on_a_date_reaches_both_the_parser_and_the_document(tmp_
     copy = copy_package(tmp_path)
     declared = copy / "cryptopredict" / "api" / "types" / "common.py"
     source = declared.read_text()
-    assert source.count("max_length=MAX_LENGTH,") == 1
-    declared.write_text(source.replace("max_length=MAX_LENGTH,", f"max_length={SHORTER},"))
+    assert source.count(f"MAX_LENGTH = {MAX_LENGTH}\n") == 1
+    declared.write_text(source.replace(f"MAX_LENGTH = {MAX_LENGTH}\n", f"MAX_LENGTH = {SHORTER}\n"))
 
     before = printed(SERVED, ROOT, tmp_path, "original")
     after = printed(SERVED, copy, tmp_path, "tighter")

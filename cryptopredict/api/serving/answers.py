@@ -17,7 +17,7 @@ import numpy as np
 from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
-from cryptopredict.api.query import epoch, multiple_of, read
+from cryptopredict.api.query import multiple_of, read
 from cryptopredict.api.serving.anchor import FromLatest, LatestPrice, from_latest
 from cryptopredict.api.serving.forecast import DAY, Forecast, Point, Points
 from cryptopredict.api.serving.utc import iso_utc
@@ -71,7 +71,7 @@ class PointAnswer:
     def __call__(self, environ: WSGIEnvironment) -> bytes:
         forecast = self.forecast
         asked = read(PointQuery, environ)
-        at = epoch(asked.date)
+        at = asked.date
         forecast.check("date", at)
         live = from_latest(forecast, self.latest, np.array([at]), asked.level)
         answer = prediction(forecast, at, asked.level, model_version=self.model_version, live=live)
@@ -165,8 +165,8 @@ def read_range(
         form = asked.format
     else:
         asked = read(ForecastRange, environ)
-    start = None if asked.start is UNSET else epoch(asked.start)
-    end = None if asked.end is UNSET else epoch(asked.end)
+    start: float | None = None if asked.start is UNSET else asked.start
+    end: float | None = None if asked.end is UNSET else asked.end
     every = None
     if asked.step is not UNSET:
         every = multiple_of("step", Interval.parse(asked.step), forecast.interval)

@@ -18,12 +18,10 @@ says it is done a moment before the server's next look at the index serves it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from cryptopredict.api.errors import (
-    BadRequestError,
     StillTrainingError,
     UnavailableAssetError,
     UnknownAssetError,
@@ -33,7 +31,6 @@ from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.api.serving.instants import closing
-from cryptopredict.api.types.market import QUERY_PATTERN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
@@ -45,8 +42,6 @@ from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
-_QUERY = re.compile(QUERY_PATTERN, re.ASCII)
-SORTS = ("slug", "rank")  # by slug; by the market's volume rank (unranked last, by slug)
 # Ask again this soon for a pair still training: its model comes within a minute.
 RETRY_SECONDS = 10
 # ... and this soon for one written: the server looks at the index every second.
@@ -280,13 +275,7 @@ class Catalog:
         return found
 
     def search(self, text: str) -> list[CatalogEntry]:
-        """The assets matching `text`, best first (see `match_rank`); BadRequestError for text
-        that cannot name an asset."""
-        if not _QUERY.fullmatch(text):
-            raise BadRequestError(
-                f"q={text[:40]!r} cannot name an asset; give 1 to 32 letters, digits, `-`, `/` "
-                "or `.`, starting with a letter or digit, e.g. q=btc, q=usdt or q=ETH/USD"
-            )
+        """The assets matching `text`, best first (see `match_rank`)."""
         wanted = text.lower().replace("/", "-")
         ranks = {served.slug: match_rank(served, wanted) for served in self}
         found = [served for served in self if ranks[served.slug] is not None]

@@ -8,15 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from cryptopredict.api.query import (
-    DATE_EXAMPLES,
-    DATE_PATTERN,
-    MAX_LENGTH,
-    READ,
-    date_text,
-    served_level,
-)
-from cryptopredict.artifact.schema import DEFAULT_LEVEL
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, INTERVAL_PATTERN
 
 PRICE = (
     "in the pair's quote currency (USD for `btc-usd`), rounded to the cent, or below 1 to six "
@@ -33,13 +25,50 @@ def doc(description: str, **meta: Any) -> msgspec.Meta:
 Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 
 
+# A date parameter: `YYYY-MM-DD` or an ISO-8601 datetime, at most MAX_LENGTH characters. The
+# document publishes the pattern, so generated clients and fuzzers produce dates the reader
+# accepts. It allows what `datetime.fromisoformat` reads, restricted to the usual extended
+# format; calendar checks (February 30) are left to the reader. A `+HH:MM` offset pasted into a
+# URL unencoded arrives with a space for its plus (`+` means a space in a query string): after a
+# time, ` HH:MM` is read as that offset (group 9 is the offset).
+MAX_LENGTH = 64
+DATE_PATTERN = (
+    r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])-"
+    r"(0[1-9]|[12][0-9]|3[01])"
+    r"([Tt ]([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,9})?)?)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?| ([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+DATE_EXAMPLES = "2026-08-01, 2026-08-01T12:00, 2026-08-01T12:00:00Z or 2026-08-01T14:00+02:00"
+# A parameter's `Meta(extra={REFUSED: ...})`: what a 400 says after `name='value'` when the
+# value is not one its type and constraints allow.
+REFUSED = "refused"
+
+
+class Instant(float):
+    """A date parameter, read as seconds since 1970 UTC (naive times are UTC)."""
+
+
+class IntervalLabel(str):
+    """An interval parameter (a whole number and a unit `m`, `h`, `d` or `w`), read as its
+    label: blanks around it and case dropped, as `Interval.parse` drops them."""
+
+
+def schema_of(kind: type) -> dict[str, Any]:
+    """The JSON Schema of the parameter types msgspec does not know (its `schema_hook`)."""
+    if kind is IntervalLabel:
+        return {"type": "string", "pattern": INTERVAL_PATTERN}
+    if kind is Instant:
+        return {}  # all in its `Meta` (`date`)
+    raise NotImplementedError(kind)
+
+
 class Answer(msgspec.Struct, kw_only=True):
     """A JSON answer: encoded by `responses.json_response`, declared in the OpenAPI document."""
 
 
 class Query(msgspec.Struct, kw_only=True):
     """The query parameters of an operation, one per field: the document declares them, and
-    `cryptopredict.api.query.read` reads them, from the same field (each names its reader)."""
+    `cryptopredict.api.query.read` reads them, from the same field."""
 
 
 class Level(enum.IntEnum):
@@ -74,25 +103,27 @@ class Error(Answer):
 
 
 def date(description: str) -> msgspec.Meta:
-    """A date parameter: `YYYY-MM-DD` or an ISO-8601 datetime, with or without an offset, as
-    `query.date_text` reads it; declared a date-time, whose every form it reads."""
+    """A date parameter (an `Instant`), declared a date-time, whose every form it reads."""
     return msgspec.Meta(
         description=f"{description} `YYYY-MM-DD` or an ISO-8601 datetime, with or without an "
         f"offset (UTC when none), e.g. {DATE_EXAMPLES}.",
-        pattern=DATE_PATTERN,
-        max_length=MAX_LENGTH,
         examples=["2026-08-01T12:00:00Z"],
-        extra_json_schema={"format": "date-time"},
-        extra={READ: date_text},
+        extra_json_schema={
+            "format": "date-time",
+            "type": "string",
+            "maxLength": MAX_LENGTH,
+            "pattern": DATE_PATTERN,
+        },
     )
 
 
+_LEVELS = ", ".join(str(level.value) for level in Level)
 LevelParameter = Annotated[
     Level,
     doc(
         "The band's level, in percent: the share of outcomes it should hold. One of "
-        f"{', '.join(str(level.value) for level in Level)}; default {DEFAULT_LEVEL}.",
+        f"{_LEVELS}; default {DEFAULT_LEVEL}.",
         examples=[DEFAULT_LEVEL],
-        extra={READ: served_level},
+        extra={REFUSED: f" is not served; use one of {_LEVELS} (percent)"},
     ),
 ]

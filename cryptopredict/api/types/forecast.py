@@ -9,11 +9,13 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from cryptopredict.api.query import READ, interval_text, known_format
 from cryptopredict.api.types.common import (
     PRICE,
+    REFUSED,
     Answer,
     Format,
+    Instant,
+    IntervalLabel,
     Kind,
     Level,
     LevelParameter,
@@ -23,7 +25,6 @@ from cryptopredict.api.types.common import (
     doc,
 )
 from cryptopredict.artifact.schema import DEFAULT_LEVEL
-from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 FormatParameter = Annotated[
     Format,
@@ -31,13 +32,13 @@ FormatParameter = Annotated[
         "`json` (columns) or `csv` (one row per point, with a `kind` column, `hindcast` or "
         "`forecast`, and `band_chosen_later`, `true` or `false`). A generated client asks the "
         "route's `.csv` twin for CSV: it parses an answer by the first media type declared.",
-        extra={READ: known_format},
+        extra={REFUSED: " is not known; use json or csv"},
     ),
 ]
 
 
 class PointQuery(Query):
-    date: Annotated[str, date("The instant to forecast:")]
+    date: Annotated[Instant, date("The instant to forecast:")]
     level: LevelParameter = Level(DEFAULT_LEVEL)
 
 
@@ -46,7 +47,7 @@ class ForecastRange(Query):
 
     start: (
         Annotated[
-            str,
+            Instant,
             date(
                 "First instant of the range. Default: 30 days before the end or the data's end, "
                 "whichever is earlier."
@@ -56,7 +57,7 @@ class ForecastRange(Query):
     ) = UNSET
     end: (
         Annotated[
-            str,
+            Instant,
             date(
                 "Last instant of the range. Default: 365 days after the data's end, within the "
                 "valid range (or 30 days after `start`, when `start` lies past that)."
@@ -66,15 +67,13 @@ class ForecastRange(Query):
     ) = UNSET
     step: (
         Annotated[
-            str,
+            IntervalLabel,
             doc(
                 "Spacing of the points: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
                 "multiple of the data's interval (`/assets` gives it). Only the points that open "
                 "a bar of that width are answered (every day's 00:00 UTC for `1d`, weeks on "
                 "Monday), so that a long range fits the point cap. Default: every point.",
-                pattern=INTERVAL_PATTERN,
                 examples=["1d"],
-                extra={READ: interval_text},
             ),
         ]
         | UnsetType

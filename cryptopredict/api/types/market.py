@@ -7,10 +7,18 @@ from typing import Annotated
 
 from msgspec import UNSET, UnsetType
 
-from cryptopredict.api.query import READ, interval_text, known_format
-from cryptopredict.api.types.common import Answer, Format, Query, Time, date, doc
+from cryptopredict.api.types.common import (
+    REFUSED,
+    Answer,
+    Format,
+    Instant,
+    IntervalLabel,
+    Query,
+    Time,
+    date,
+    doc,
+)
 from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
-from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 
 MAX_LIMIT = 1000
 DEFAULT_COUNT = 90  # candles answered when no `start` is given
@@ -20,7 +28,7 @@ MAX_OFFSET = 1_000_000
 
 
 class Sort(enum.StrEnum):
-    """How `/assets` orders what it lists (`serving.catalog.SORTS`)."""
+    """How `/assets` orders what it lists: by slug, or by the market's volume rank."""
 
     SLUG = "slug"
     RANK = "rank"
@@ -35,6 +43,10 @@ class AssetQuery(Query):
                 "(`usdt`), or part of one; case is ignored. Default: every served asset.",
                 pattern=QUERY_PATTERN,
                 examples=["btc"],
+                extra={
+                    REFUSED: " cannot name an asset; give 1 to 32 letters, digits, `-`, `/` or "
+                    "`.`, starting with a letter or digit, e.g. q=btc, q=usdt or q=ETH/USD"
+                },
             ),
         ]
         | UnsetType
@@ -46,18 +58,15 @@ class AssetQuery(Query):
                 "Only the assets quoted in this currency.",
                 pattern=r"^[A-Za-z0-9]{1,16}$",
                 examples=["usdt"],
+                extra={REFUSED: " is not a currency; e.g. quote=usdt"},
             ),
         ]
         | UnsetType
     ) = UNSET
     interval: (
         Annotated[
-            str,
-            doc(
-                "Only the assets stored at this bar interval.",
-                pattern=INTERVAL_PATTERN,
-                examples=["1h"],
-            ),
+            IntervalLabel,
+            doc("Only the assets stored at this bar interval.", examples=["1h"]),
         ]
         | UnsetType
     ) = UNSET
@@ -67,7 +76,8 @@ class AssetQuery(Query):
             doc(
                 "`rank`: the most traded first (the market's 24-hour volume rank, unranked "
                 "assets after them); `slug`: by slug. Default: by slug, or with `q` best match "
-                "first."
+                "first.",
+                extra={REFUSED: ": sort by slug or rank"},
             ),
         ]
         | UnsetType
@@ -75,12 +85,25 @@ class AssetQuery(Query):
     limit: (
         Annotated[
             int,
-            doc("At most this many assets (a page). Default: all of them.", ge=1, le=MAX_LIMIT),
+            doc(
+                "At most this many assets (a page). Default: all of them.",
+                ge=1,
+                le=MAX_LIMIT,
+                extra={REFUSED: f": give a whole number from 1 to {MAX_LIMIT}"},
+            ),
         ]
         | UnsetType
     ) = UNSET
     offset: (
-        Annotated[int, doc("Skip this many assets first. Default 0.", ge=0, le=MAX_OFFSET)]
+        Annotated[
+            int,
+            doc(
+                "Skip this many assets first. Default 0.",
+                ge=0,
+                le=MAX_OFFSET,
+                extra={REFUSED: f": give a whole number from 0 to {MAX_OFFSET}"},
+            ),
+        ]
         | UnsetType
     ) = UNSET
 
@@ -180,22 +203,20 @@ class CandleRange(Query):
 
     interval: (
         Annotated[
-            str,
+            IntervalLabel,
             doc(
                 "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole multiple "
                 "of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`; or, "
                 "where live minute bars are stored (`/live`), any whole number of minutes, e.g. "
                 "`1m`, `5m`, `10m`, over their window. Default: the stored interval.",
-                pattern=INTERVAL_PATTERN,
                 examples=["1d"],
-                extra={READ: interval_text},
             ),
         ]
         | UnsetType
     ) = UNSET
     start: (
         Annotated[
-            str,
+            Instant,
             date(
                 f"Earliest candle open time. Default: that of the {DEFAULT_COUNT}th candle back "
                 "from `end`, so that the answer holds the last ones up to it."
@@ -205,7 +226,7 @@ class CandleRange(Query):
     ) = UNSET
     end: (
         Annotated[
-            str,
+            Instant,
             date(
                 "Latest candle open time (the candle holds its bars after `end` too). Default: "
                 "the last bar."
@@ -221,7 +242,7 @@ class CandlesQuery(CandleRange):
         doc(
             "`json` (columns) or `csv` (one row per candle). A generated client asks "
             "`/candles/{asset}.csv` for CSV.",
-            extra={READ: known_format},
+            extra={REFUSED: " is not known; use json or csv"},
         ),
     ] = Format.JSON
 
