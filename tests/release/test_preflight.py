@@ -234,14 +234,33 @@ def test_a_missing_environment_is_named_with_the_command_that_makes_it(server, c
     assert "HTTP 404" not in said
 
 
-def test_a_private_repository_on_github_free_is_missing(server, capsys):
+@pytest.mark.parametrize(
+    ("owner", "plan", "said"),
+    [
+        ("User", "free", "is private on GitHub Free: GitHub attests"),
+        ("User", "pro", "is private on GitHub Pro: GitHub attests"),
+        ("Organization", "team", "is private on GitHub Team: GitHub attests"),
+        ("Organization", "enterprise", ""),
+    ],
+)
+def test_a_private_repository_without_attestations_is_missing(server, capsys, owner, plan, said):
+    """Issue 82: attestations of a repository that is not public need GitHub Enterprise Cloud;
+    on any other plan every release would stop at its attestation."""
     set_up(server)
-    server.route(BASE, 200, json.dumps({**repository(), "private": True, "visibility": "private"}))
-    server.route("/user", 200, json.dumps({"login": "octo", "plan": {"name": "free"}}))
+    server.route(BASE, 200, json.dumps({**repository(owner), "visibility": "private"}))
+    path = "/user" if owner == "User" else "/orgs/octo"
+    server.route(path, 200, json.dumps({"login": "octo", "plan": {"name": plan}}))
     code, out = preflight(server, capsys)
+    if not said:
+        assert code == 0, out
+        assert "is private, on GitHub Enterprise Cloud: attestations work" in out
+        return
     assert code == 1
-    assert any("is private on GitHub Free" in line for line in missing(out)), out
-    assert "--visibility public" in out
+    [line] = missing(out)
+    assert said in line
+    assert "every release would stop at its attestation, before any tag" in line
+    assert "--visibility public" in line
+    assert ("no environment secrets or rulesets" in line) == (plan == "free")
 
 
 def test_a_token_without_read_packages_is_told_how_to_get_it(server, capsys):

@@ -4,7 +4,8 @@ so a run would find a missing one hours in). Each step is checked on its own and
 off (Render and Pages are optional) or missing with the one command or click that fixes it, so
 one run names every step left:
 
-- the repository: public, or private on a plan that has environments and rulesets;
+- the repository: public, or private on GitHub Enterprise Cloud, the one plan that attests its
+  builds (every release attests its image before anything is tagged);
 - the `production` environment admits only `main` and the release tags;
 - the tag ruleset restricts release tags and lets the release's tag credential through; on the
   deploy-key path (every personal account's repository, and an organisation's whose secret or
@@ -108,25 +109,24 @@ def _repository(fork: Fork) -> tuple[str, str]:
         "private" if repository.get("private") else "public"
     )
     if visibility == "public":
-        return OK, f"{fork.repository} is public: environments and rulesets work on every plan"
+        return OK, f"{fork.repository} is public: attestations, environments and rulesets work"
     owner = repository.get("owner") or {}
     path = "/user" if owner.get("type") == "User" else f"/orgs/{owner.get('login')}"
     plan = (request(f"{fork.api_url}{path}", fork.token, permission="none").get("plan") or {}).get(
         "name"
     )
-    if plan in (None, "free"):
+    if plan != "enterprise":
         raise MissingStepError(
-            f"{fork.repository} is {visibility} on GitHub Free"
-            + ("" if plan else " (or a plan this token cannot see)")
-            + ", where it has no environment secrets and no rulesets: make it public (`gh repo "
-            "edit "
+            f"{fork.repository} is {visibility} on GitHub "
+            + (str(plan).title() if plan else "a plan this token cannot see")
+            + ": GitHub attests a build of a repository that is not public only on GitHub "
+            "Enterprise Cloud, so every release would stop at its attestation, before any tag"
+            + (", and Free has no environment secrets or rulesets there" if plan == "free" else "")
+            + ". Make it public (`gh repo edit "
             f"{fork.repository} --visibility public --accept-visibility-change-consequences`) or "
-            f"move it to a paid plan ({SET_UP})"
+            f"move it to GitHub Enterprise Cloud ({SET_UP})"
         )
-    return (
-        OK,
-        f"{fork.repository} is {visibility}, on GitHub {plan}: environments and rulesets work",
-    )
+    return OK, f"{fork.repository} is {visibility}, on GitHub Enterprise Cloud: attestations work"
 
 
 def _environment(fork: Fork) -> tuple[str, str]:
