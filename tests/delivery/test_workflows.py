@@ -237,9 +237,10 @@ def test_only_the_tag_job_writes_contents_and_it_hands_the_token_to_no_action():
         if name not in KEY_JOBS:
             assert job["permissions"].get("contents") != "write", name
             assert "/git/refs" not in str(job.get("steps", [])), name
-        # image pushes the untagged build, which moves no tag; publish moves the tags;
-        # retention deletes versions no live tag names (issue 76: its own job, after deploy).
-        if name not in ("publish", "image", "retention"):
+        # image pushes the untagged build, which moves no tag; attest pushes its provenance;
+        # publish moves the tags; retention deletes versions no live tag names (issue 76: its
+        # own job, after deploy).
+        if name not in ("publish", "image", "attest", "retention"):
             assert job["permissions"].get("packages") != "write", name
     for name in KEY_JOBS:
         assert jobs[name]["permissions"] == {"contents": "write", "actions": "read"}
@@ -498,17 +499,17 @@ def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     jobs = release()["jobs"]
     condition = " ".join(jobs["publish"]["if"].split())
     assert "needs.version.outputs.publish == 'true'" in condition
-    assert "needs.scan.result == 'success'" in condition
+    assert "needs.attest.result == 'success'" in condition
     assert "(needs.tag.result == 'success' || needs.tag.result == 'skipped')" in condition
-    assert {"scan", "tag"} <= ancestors(jobs, "publish")
+    assert {"scan", "attest", "tag"} <= ancestors(jobs, "publish")
     assert "publish" in ancestors(jobs, "deploy"), "deploy runs only after publish"
     assert "needs.publish.result == 'success'" in jobs["deploy"]["if"]
     [plan] = [s for s in jobs["version"]["steps"] if s.get("id") == "plan"]
     assert '--ref="$GITHUB_REF"' in plan["run"]
-    # Only tag writes contents and only publish signs: a branch run pushes an untagged digest.
+    # Only tag writes contents and only attest signs: a branch run pushes an untagged digest.
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
     assert writers == {
-        "image", "tag", "publish", "dispatch", "keepalive", "remove-tags", "retention"
+        "image", "attest", "tag", "publish", "dispatch", "keepalive", "remove-tags", "retention"
     }  # fmt: skip
     assert jobs["dispatch"]["permissions"] == {"actions": "write"}
     assert "publish" in ancestors(jobs, "retention"), "retention only after publish"
@@ -578,9 +579,12 @@ def test_the_release_trains_release_assets_and_can_use_a_dask_cluster():
     assert step["env"]["DASK_SCHEDULER_ADDRESS"] == "${{ secrets.DASK_SCHEDULER_ADDRESS }}"
 
 
-def test_only_a_published_build_is_attested_before_its_image_tags_move():
+def test_only_a_release_runs_build_is_attested_before_anything_is_tagged():
+    """Issue 82: where GitHub cannot attest (a private repository off Enterprise Cloud), neither
+    the git tag nor an image tag is made (tests/release/test_workflow_runs.py runs it)."""
     jobs = release()["jobs"]
-    job = jobs["publish"]
+    job = jobs["attest"]
+    assert job["if"] == "needs.version.outputs.publish == 'true'"
     assert job["permissions"] == {
         "contents": "read",
         "packages": "write",
@@ -590,16 +594,17 @@ def test_only_a_published_build_is_attested_before_its_image_tags_move():
     steps = job["steps"]
     [attest] = [i for i, s in enumerate(steps) if "attest-build-provenance" in s.get("uses", "")]
     [guard] = [i for i, s in enumerate(steps) if "check-publish" in s.get("run", "")]
-    [tagging] = [i for i, s in enumerate(steps) if "imagetools create" in s.get("run", "")]
-    assert guard < attest < tagging
-    assert {"tag", "scan"} <= ancestors(jobs, "publish")
+    assert guard < attest
+    assert "scan" in ancestors(jobs, "attest")
+    assert {"attest", "tag"} <= ancestors(jobs, "publish")
+    assert "attest" in ancestors(jobs, "tag")
     options = steps[attest]["with"]
     assert options["subject-name"] == "${{ needs.version.outputs.image }}"
     assert options["subject-digest"] == "${{ needs.image.outputs.digest }}"
     assert options["push-to-registry"] is True
     # No other job signs anything.
     others = [name for name, each in jobs.items() if "id-token" in each["permissions"]]
-    assert others == ["publish"]
+    assert others == ["attest"]
 
 
 def test_the_pushed_image_is_scanned_for_the_builds_secrets_before_any_tag_moves():

@@ -28,9 +28,9 @@ What it does as GitHub does:
 
 What it does not: any other action (`setup-python`, docker's builds, the attestation) is a no-op
 that evaluates its inputs (so a secret it would read is recorded) and returns the outputs the
-test gives for its step id; containers, services and environments' rules are not emulated; a matrix
-runs its first combination. Every read of the `secrets` context is recorded, with its job and
-step, before the step runs.
+test gives for its step id, or fails saying what `failing` gives for it; containers, services and
+environments' rules are not emulated; a matrix runs its first combination. Every read of the
+`secrets` context is recorded, with its job and step, before the step runs.
 """
 
 from __future__ import annotations
@@ -307,6 +307,7 @@ class Runner:
         secrets: Mapping[str, str] | None = None,
         environ: Mapping[str, str] | None = None,
         action_outputs: Mapping[str, Mapping[str, str]] | None = None,
+        failing: Mapping[str, str] | None = None,
     ) -> None:
         self.workflow = yaml.safe_load(workflow.read_text())
         self.remote = remote
@@ -317,6 +318,7 @@ class Runner:
         self.secrets = dict(secrets or {})
         self.environ = dict(environ or {})
         self.action_outputs = {k: dict(v) for k, v in (action_outputs or {}).items()}
+        self.failing = dict(failing or {})
 
     def run(
         self,
@@ -445,6 +447,8 @@ class Runner:
                 outputs = self._shell(step["run"], event, workspace, {**job_env, **env}, record)
             else:
                 outputs = self._action(step["uses"], event, workspace, inputs, step.get("id"))
+                record.output = self.failing.get(step.get("id"), "")
+                record.outcome = "failure" if record.output else "success"
             if "id" in step:
                 contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": record.outcome}
             if record.outcome == "failure":
