@@ -53,6 +53,7 @@ from cryptopredict.assets import (
 )
 from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
 from cryptopredict.following_make import follow_make
+from cryptopredict.freshness import served_data
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
 from cryptopredict.training.api_process import ApiProcess
@@ -241,6 +242,8 @@ def _run(
         return 1
     failed = {slug: _public(why, args) for slug, why in failed.items()}
     status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
+    if (old := served_data(args.out)) is not None:
+        log.info("%s", old)  # offline, the embedded data's months
     if server is None:
         return status
     return _keep_serving(server)

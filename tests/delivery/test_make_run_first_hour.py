@@ -1,7 +1,8 @@
 """A newcomer's first `make run`, offline (issue 84): while BTC/USD trains after another pair,
 `/bitcoin` answers `503 still_training` until its model is served, then 200: never the 404 of
 an asset that does not exist (bar 1); `/healthz` never says a pair still training is due in
-0 s, and the run records each pair's pace for the next."""
+0 s, and the run records each pair's pace for the next; the terminal says in words how old the
+embedded data is and how to get fresh prices, and serves all the same (bar 4)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,18 @@ def test_healthz_never_says_a_pair_still_training_is_due_in_0_s(first_run):
     # What the next run times them by: each pair's own seconds on a worker.
     assert sorted(first_run.run["seconds"]) == ["btc-usd", "eth-usd"]
     assert all(seconds > 0 for seconds in first_run.run["seconds"].values())
+
+
+def test_offline_the_terminal_says_how_old_the_data_is_and_how_to_get_fresh_prices(first_run):
+    ended = "the data is old: btc-usd's ends 2026-07-26T17:00:00Z"
+    said = re.search(rf"{ended}, (.*?) ago;", first_run.log)
+    assert said, first_run.log
+    assert re.fullmatch(r"\d+ months \(\d+ days\)", said.group(1))
+    assert "each forecast starts from its pair's last close: the next hour is a" in first_run.log
+    assert "For fresh prices: LATEST_PRICES=binance,alpaca" in first_run.log
+    # said once, at the end of training, before it serves on
+    assert first_run.log.index("the data is old") < first_run.log.index("training is over")
+    assert first_run.statuses[-1] == 200
 
 
 def _status(url: str) -> int:
