@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from contextlib import contextmanager
 
@@ -58,9 +59,24 @@ def test_the_probe_asks_for_a_pinned_version_as_pip_audit_does():
     assert f"{name}=={version}" in (audit.ROOT / "requirements-api.txt").read_text()
 
 
+def test_pip_audit_set_to_ask_osv_is_probed_there_with_its_query(monkeypatch):
+    monkeypatch.setenv("PIP_AUDIT_VULNERABILITY_SERVICE", "osv")
+    monkeypatch.setenv("PIP_AUDIT_OSV_URL", "http://127.0.0.1:9/v1/query")
+    url, query = audit.probe()
+    assert url == "http://127.0.0.1:9/v1/query"
+    asked = json.loads(query)
+    pin = f"{asked['package']['name']}=={asked['version']}"
+    assert asked["package"]["ecosystem"] == "PyPI"
+    assert pin in (audit.ROOT / "requirements-api.txt").read_text()
+    monkeypatch.delenv("PIP_AUDIT_VULNERABILITY_SERVICE")
+    assert audit.probe() == (audit.probe_url(), None), "PyPI's JSON API by default"
+
+
 def test_skipping_prints_the_reason_and_passes(monkeypatch, capsys):
     monkeypatch.delenv("AUDIT_REQUIRE_INDEX", raising=False)
-    monkeypatch.setattr(audit, "unreachable_reason", lambda url: "pypi.org is unreachable (test)")
+    monkeypatch.setattr(
+        audit, "unreachable_reason", lambda url, query=None: "pypi.org is unreachable (test)"
+    )
     assert audit.main([]) == 0
     assert capsys.readouterr().out == "pip-audit skipped: pypi.org is unreachable (test)\n"
 
@@ -93,7 +109,7 @@ def test_where_the_index_is_required_and_answers_the_audit_runs(monkeypatch):
 
 def pip_audit_exits(monkeypatch, code: int) -> list[list[str]]:
     """Make the audit's service answer and pip-audit exit with `code`; returns its commands."""
-    monkeypatch.setattr(audit, "unreachable_reason", lambda url: None)
+    monkeypatch.setattr(audit, "unreachable_reason", lambda url, query=None: None)
     ran: list[list[str]] = []
 
     def fake_run(command, check):
@@ -133,7 +149,7 @@ def test_root_audits_the_lock_files_of_another_checkout(monkeypatch, tmp_path):
         (tmp_path / lock).write_text("flask==3.1.3 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     probed: list[str] = []
     ran = pip_audit_exits(monkeypatch, 0)
-    monkeypatch.setattr(audit, "unreachable_reason", probed.append)
+    monkeypatch.setattr(audit, "unreachable_reason", lambda url, query=None: probed.append(url))
     assert audit.main(["--report", "--root", str(tmp_path)]) == 0
     assert probed == ["https://pypi.org/pypi/flask/3.1.3/json"]
     audited = [ran[0][i + 1] for i, arg in enumerate(ran[0]) if arg == "--requirement"]
