@@ -509,8 +509,11 @@ def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     # Only tag writes contents and only attest signs: a branch run pushes an untagged digest.
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
     assert writers == {
-        "image", "attest", "tag", "publish", "dispatch", "keepalive", "remove-tags", "retention"
+        "version", "image", "attest", "tag", "publish", "dispatch", "keepalive", "remove-tags",
+        "retention",
     }  # fmt: skip
+    # The version job writes only the one issue (tools/release/say.py).
+    assert [k for k, v in jobs["version"]["permissions"].items() if v == "write"] == ["issues"]
     assert jobs["dispatch"]["permissions"] == {"actions": "write"}
     assert "publish" in ancestors(jobs, "retention"), "retention only after publish"
 
@@ -721,9 +724,11 @@ def test_a_run_that_deploys_checks_the_repositorys_rules_in_its_first_minute():
     [early] = [s for s in job["steps"] if "tools.release rules " in s.get("run", "")]
     assert early["if"] == "steps.plan.outputs.publish == 'true' && vars.RENDER_SERVICE_URL != ''"
     assert early["run"] == "python -m tools.release rules --environment production --branch main"
-    # Reading: the rules, and the previous release image with its attestation (issue 67).
+    # Reading: the rules, and the previous release image with its attestation (issue 67);
+    # writing only the one issue (issue 82).
     assert job["permissions"] == {
-        "contents": "read", "actions": "read", "packages": "read", "attestations": "read"
+        "contents": "read", "actions": "read", "packages": "read", "attestations": "read",
+        "issues": "write",
     }  # fmt: skip
 
 

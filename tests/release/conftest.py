@@ -104,6 +104,13 @@ def server() -> Iterator[FakeServer]:
     httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _no_waiting_between_tries(monkeypatch):
+    """A transient failure is tried again at once (tools/release/retry.py): a test that wants
+    the delays sets its own."""
+    monkeypatch.setenv("RELEASE_RETRY_DELAYS", "0 0")
+
+
 @pytest.fixture
 def registry_with_latest(server, monkeypatch) -> FakeServer:
     """$RELEASE_REGISTRY_URL: a registry holding of any repository one image, `latest`, whose

@@ -78,9 +78,15 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
     }
 
 
-def test_a_schedule_rebuilds_the_latest_tag_in_a_run_on_it(tagged, capsys):
+def test_a_schedule_releases_an_untagged_head_else_rebuilds_the_latest_tag_in_a_run_on_it(
+    tagged, capsys
+):
     got = next_version(capsys, "--event", "schedule")
-    assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.10", "false", "v0.4.10")
+    assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.11", "true", "")
+    assert (got["build"], got["publish"]) == ("true", "true")
+    tagged.git("push", "--quiet", "origin", "HEAD:refs/tags/v0.4.11")  # that release's tag
+    got = next_version(capsys, "--event", "schedule")
+    assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.11", "false", "v0.4.11")
     assert (got["build"], got["publish"]) == ("false", "false")
 
 

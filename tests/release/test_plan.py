@@ -102,11 +102,45 @@ def test_re_running_the_push_that_made_the_newest_tag_rebuilds_it_tested(history
 
 
 @pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
-def test_a_scheduled_or_manual_run_on_main_dispatches_the_newest_tag(history, capsys, event):
+def test_a_scheduled_or_manual_run_releases_mains_stranded_head_else_rebuilds_the_tag(
+    history, capsys, event
+):
+    """Issue 82: push C's release failed (a flaky mirror), leaving main's head untagged; the
+    next scheduled run releases C, as its push would have, through the whole gate."""
     code, out, err = run(capsys, history, history.c, event, MAIN)
     assert code == 0
+    assert planned(out) == ("true", "true", "", "0.1.6", "true", history.c)
+    assert f"main's head {history.c} is not released yet" in err
+    history.tag("v0.1.6", history.c)  # that release made its tag: from now on, rebuilds
+    code, out, err = run(capsys, history, history.c, event, MAIN)
+    assert code == 0
+    assert planned(out) == ("false", "false", "v0.1.6", "0.1.6", "false", history.c)
+    assert "rebuilding v0.1.6 in a run on that tag" in err
+
+
+def test_the_schedule_stops_retrying_a_head_whose_release_failed_twice(
+    history, capsys, server, monkeypatch
+):
+    """Not a passing fault: the scheduled runs rebuild the newest tag, so the forecasts stay
+    fresh; a manual run still retries main's head."""
+    monkeypatch.setenv("GITHUB_API_URL", server.url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "o/r")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_job")
+    runs = "/repos/o/r/actions/workflows/release.yml/runs"
+    server.route(runs, 200, json.dumps({"total_count": 1, "workflow_runs": [{"id": 1}]}))
+    _, out, _ = run(capsys, history, history.c, "schedule", MAIN)
+    assert out["publish"] == "true", "one failure (the push's): retried"
+    assert ("GET", f"{runs}?head_sha={history.c}&status=failure&per_page=1") in server.requests
+    server.route(runs, 200, json.dumps({"total_count": 2, "workflow_runs": [{"id": 1}] * 2}))
+    code, out, _ = run(capsys, history, history.c, "schedule", MAIN)
+    assert code == 0
     assert planned(out) == ("false", "false", "v0.1.5", "0.1.5", "false", history.c)
-    assert "rebuilding v0.1.5 in a run on that tag" in err
+    _, out, _ = run(capsys, history, history.c, "workflow_dispatch", MAIN)
+    assert out["publish"] == "true"
+    server.route(runs, 503, '{"message": "Service Unavailable"}')
+    _, out, err = run(capsys, history, history.c, "schedule", MAIN)
+    assert out["publish"] == "true", "GitHub not saying: retried, as a first retry would be"
+    assert "the failed runs of" in err
 
 
 def test_the_run_on_the_tag_rebuilds_its_commit_and_publishes(history, capsys):

@@ -45,12 +45,13 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
-from tools.release.github import GitHubError
+from tools.release.github import GitHubError, request
 from tools.release.github_commands import (
     DEFAULT_API_URL,
     GITHUB_COMMANDS,
@@ -61,7 +62,7 @@ from tools.release.keepalive import keep_alive
 from tools.release.lineage import Git, check_publish, git_auth
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
-from tools.release.plan import plan_run
+from tools.release.plan import GIVE_UP, RunPlan, plan_run
 from tools.release.preflight import Fork, preflight
 from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
 from tools.release.published import read_index
@@ -461,6 +462,7 @@ def next_version_outputs(
         main=main,
         branch=args.release_branch,
         registry=registry,
+        failures=partial(_failed_releases, environ),
     )
     release = plan.release
     if plan.publish and registry.empty and not args.start_anew.strip():
@@ -474,6 +476,16 @@ def next_version_outputs(
         )
     elif plan.dispatch:
         print(f"rebuilding {plan.dispatch} in a run on that tag", file=sys.stderr)
+        if environ.get("GITHUB_ACTIONS") == "true":
+            said = tell(environ, "stranded-push", _stranded(plan, args.release_branch))
+            print(said, file=sys.stderr)
+    elif plan.stranded:
+        print(
+            f"{args.release_branch}'s head {plan.stranded} is not released yet (the release of "
+            f"its push did not finish): this run releases it as {release.version.tag}, through "
+            "the whole test gate",
+            file=sys.stderr,
+        )
     elif not plan.publish:
         print(
             f"{args.ref} is neither refs/heads/{args.release_branch} nor a release tag: its head "
@@ -498,6 +510,42 @@ def next_version_outputs(
             "image": image,
             "image-tags": "\n".join(image_tags(release.version, built_at)),
         }
+    )
+
+
+def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
+    """How many runs of the release workflow on `commit` failed, as GitHub lists them; 0 where
+    it cannot say (a warning: the run retries the commit, as a first retry would), and outside
+    a job (no token: nothing to ask)."""
+    if not environ.get("GITHUB_TOKEN"):
+        return 0
+    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+    url = (
+        f"{api_url}/repos/{environ.get('GITHUB_REPOSITORY', '')}/actions/workflows/release.yml/"
+        f"runs?head_sha={commit}&status=failure&per_page=1"
+    )
+    try:
+        listed = request(url, environ.get("GITHUB_TOKEN", ""), permission="actions: read")
+    except GitHubError as error:
+        print(
+            f"::warning title=release::the failed runs of {commit} are unknown: {error}",
+            file=sys.stderr,
+        )
+        return 0
+    return int(listed.get("total_count") or 0)
+
+
+def _stranded(plan: RunPlan, branch: str) -> str:
+    """What the owner must know of a head the schedule stopped retrying ("": nothing is)."""
+    if not plan.stranded:
+        return ""
+    return (
+        f"{branch}'s head {plan.stranded} is not released: its release failed {GIVE_UP} times "
+        f"or more (its push's run and a scheduled retry), so it is not a passing fault. The "
+        f"scheduled runs rebuild {plan.dispatch} meanwhile, so the forecasts stay fresh. Read "
+        f"the failed runs (Actions -> release, the commit {plan.stranded[:12]}), fix {branch} "
+        "and push; or, where nothing needed fixing, run the release by hand on "
+        f"{branch} (Actions -> release -> Run workflow), which releases {branch}'s head"
     )
 
 

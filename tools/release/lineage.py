@@ -174,6 +174,10 @@ class Git:
             )
         return result.stdout.strip()
 
+    def message(self, ref: str) -> str:
+        """The message of the commit `ref` names."""
+        return self._run("log", "-1", "--format=%B", ref).stdout
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether `ancestor` is `descendant` or one of its ancestors."""
         result = self._run("merge-base", "--is-ancestor", ancestor, descendant)

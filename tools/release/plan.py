@@ -5,8 +5,15 @@ names the commit built:
 
 - a push to the release branch releases its head: a new version (the latest tag bumped), or,
   when the head already carries the newest release tag, that version again;
-- a schedule or manual run on the release branch builds nothing itself: it names the newest
-  release tag, which the workflow rebuilds in a run dispatched on that tag (`dispatch`);
+- a schedule or manual run on the release branch whose head is untagged and descends from the
+  newest release tag (a push whose release failed: a flaky mirror, one test) releases that head,
+  as its push would have, through the whole gate: a failed push is released by the next cycle.
+  A scheduled run stops retrying a head whose release failed GIVE_UP times already (the push's
+  run and a scheduled retry: a fault that is not transient), and rebuilds the newest tag
+  instead, so the forecasts stay fresh while main is broken; a manual run always retries it;
+- a schedule or manual run on the release branch whose head is the newest release builds
+  nothing itself: it names that release tag, which the workflow rebuilds in a run dispatched on
+  that tag (`dispatch`);
 - a run on a release tag (dispatched, or started by hand on it) rebuilds that tag's commit,
   unless a newer release overtook it while it waited (a push queued ahead of the scheduled
   rebuild): then it ends at once, green, saying which release superseded it;
@@ -29,7 +36,7 @@ points at the run's own commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tools.release.lineage import (
@@ -50,6 +57,13 @@ class RunPlan:
     publish: bool  # ... then signs its provenance, moves the tags and deploys it
     dispatch: str = ""  # a release tag to rebuild in a run on that tag, when this run builds none
     superseded_by: str = ""  # a newer release made this run's tag's rebuild a no-op
+    # main's untagged head, descending from the newest release: released by this run (publish),
+    # or left for the owner after GIVE_UP failed releases (dispatch: the tag is rebuilt instead)
+    stranded: str = ""
+
+
+# A scheduled run stops retrying main's stranded head after this many failed releases of it.
+GIVE_UP = 2
 
 
 def plan_run(
@@ -64,11 +78,12 @@ def plan_run(
     main: str,
     branch: str = "main",
     registry: Held,
+    failures: Callable[[str], int] = lambda commit: 0,
 ) -> RunPlan:
     """The plan for a run of `event` on `ref` whose checkout (HEAD) is `git`'s, with the release
-    branch live at commit `main` and what the `registry` holds; LineageError (naming the tag and
-    the commits, or the version `latest` holds) when the run must stop before anything is
-    built."""
+    branch live at commit `main` and what the `registry` holds (`failures`: how many release
+    runs of a commit failed); LineageError (naming the tag and the commits, or the version
+    `latest` holds) when the run must stop before anything is built."""
     tags = list(tags)
     above = max(registry.versions, default=None)
     latest = latest_version(tags)
@@ -78,17 +93,19 @@ def plan_run(
         if latest is None:
             new = first if above is None or first > above else above.bump(bump_for(head_message))
             return RunPlan(Release(new, True), build=True, publish=True)
+        tagged = latest_version(head_tags)
+        newest = latest if above is None else max(latest, above)
         if event != "push":
             check_release_tag(latest, tags, git, main, branch)
-            return RunPlan(Release(latest, create_tag=False), False, False, latest.tag)
-        tagged = latest_version(head_tags)
+            return _not_pushed(
+                event, latest=latest, newest=newest, tagged=tagged, git=git, failures=failures
+            )
         if tagged is not None or git.commit(f"refs/tags/{latest.tag}") == head:
             rebuilt = latest if tagged is None else tagged
             check_release_tag(rebuilt, tags, git, main, branch)
             _check_not_below_latest(rebuilt, registry, branch)
             return RunPlan(Release(rebuilt, create_tag=False), build=True, publish=True)
         check_descends(latest.tag, head, git, main=main, branch=branch)
-        newest = latest if above is None else max(latest, above)
         return RunPlan(Release(newest.bump(bump_for(head_message)), True), True, True)
     if ref.startswith("refs/tags/"):
         plan = _tag_run(ref.removeprefix("refs/tags/"), tags, head, git, main=main, branch=branch)
@@ -98,6 +115,27 @@ def plan_run(
     # A manual run on another branch: a trial of its head, published nowhere.
     trial = Release(latest or first, create_tag=False)
     return RunPlan(trial, build=True, publish=False)
+
+
+def _not_pushed(
+    event: str,
+    *,
+    latest: Version,
+    newest: Version,
+    tagged: Version | None,
+    git: Git,
+    failures: Callable[[str], int],
+) -> RunPlan:
+    """A scheduled or manual run on the release branch, whose newest release tag is in order:
+    main's stranded head released, or the newest tag rebuilt in a run on it."""
+    head = git.commit("HEAD")
+    tag_commit = git.commit(f"refs/tags/{latest.tag}")
+    if tagged is not None or tag_commit == head or not git.is_ancestor(tag_commit, head):
+        return RunPlan(Release(latest, create_tag=False), False, False, latest.tag)
+    if event == "schedule" and failures(head) >= GIVE_UP:
+        return RunPlan(Release(latest, create_tag=False), False, False, latest.tag, stranded=head)
+    bump = bump_for(git.message("HEAD"))
+    return RunPlan(Release(newest.bump(bump), create_tag=True), True, True, stranded=head)
 
 
 def _check_not_below_latest(version: Version, registry: Held, branch: str) -> None:
