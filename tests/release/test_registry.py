@@ -89,3 +89,20 @@ def test_a_blueprint_that_names_a_registry_credential_pulls_with_it(tmp_path, ca
     server.route("/v2/someone/else/manifests/" + DIGEST, 401, "{}")
     assert main(args, environ={"RELEASE_REGISTRY_URL": server.url}) == 1
     assert "the package's visibility is private" in capsys.readouterr().err
+
+
+def test_a_registry_failing_transiently_is_asked_again_after_each_delay(server, monkeypatch):
+    """Issue 82: the registry's 503 or 429 is asked again after the back-off's delays, and a
+    refusal is not (tools/release/retry.py)."""
+    slept: list[float] = []
+    monkeypatch.setattr("tools.release.retry.time.sleep", slept.append)
+    monkeypatch.setenv("RELEASE_RETRY_DELAYS", "10 30 90")
+    server.answer(503, "{}")
+    server.answer(429, "{}")
+    server.answer(200, "{}")
+    assert anonymous_status(server.url, "octo/cryptopredict", DIGEST) == 200
+    assert (slept, len(server.requests)) == ([10.0, 30.0], 3)
+    server.answers.clear()
+    server.answer(403, "{}")
+    assert anonymous_status(server.url, "octo/cryptopredict", DIGEST) == 403
+    assert (slept, len(server.requests)) == ([10.0, 30.0], 4), "a refusal, asked once"

@@ -83,6 +83,13 @@ LATEST_TAGS = ["latest", "0.1.5", "0.1.5-20261123060000"]
 
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
+# GitHub unavailable (FAKE_GH_DOWN: gh's words for its HTTP 503), or slow (FAKE_GH_SLEEP seconds).
+if [ -n "${FAKE_GH_DOWN:-}" ]; then
+    echo "Error: failed to fetch attestations from octo/cryptopredict: HTTP 503: Service" \
+        "Unavailable (https://api.github.com/repos/octo/cryptopredict/attestations/sha256:ab)" >&2
+    exit 1
+fi
+sleep "${FAKE_GH_SLEEP:-0}"
 if [ "$1" = attestation ]; then exec python3 -m tests.release.attestations "$@"; fi
 case "$2" in
     repos/*/git/ref/tags/*)  # GET a tag: its commit, or 404
@@ -644,6 +651,37 @@ def test_a_head_whose_release_failed_twice_is_said_and_the_schedule_keeps_retrai
     release.runner.run(schedule_event(x), only=["version"])
     assert release.issues.open() == []
     assert release.issues.comments[1][-1].startswith("Healed: stranded-push, by https://")
+
+
+FIND_PREVIOUS = "Find the release image this one extends, by digest, verified"
+
+
+def test_githubs_503_while_verifying_the_previous_image_says_re_run_never_start_anew(release):
+    """Issue 82, bar 3: gh answers GitHub's HTTP 503 on every try; the version job stops, saying
+    it is transient and to re-run, never to start the track record anew (which loses it)."""
+    release.runner.environ["FAKE_GH_DOWN"] = "1"
+    run = release.runner.run(push_event(release.push("Add a pair")))
+    only_version_ran(run)
+    failed = run.failure()
+    assert failed.name == FIND_PREVIOUS
+    assert "HTTP 503: Service Unavailable" in failed.output, "gh's words"
+    assert "3 times: a transient failure" in failed.output
+    assert "Re-run the failed jobs, or leave it to the next scheduled run" in failed.output
+    assert "anew" not in failed.output
+    assert "imagetools create" not in failed.output, "nor pointing latest anywhere"
+    verified = [call for call in release.calls() if call.startswith("gh attestation verify")]
+    assert len(verified) == 3, "tried, then tried again twice"
+
+
+def test_a_gh_that_does_not_answer_is_a_clear_error_not_a_traceback(release):
+    release.runner.environ.update(FAKE_GH_SLEEP="5", RELEASE_GH_TIMEOUT="0.5")
+    run = release.runner.run(push_event(release.push("Add a pair")), only=["version"])
+    failed = run.failure()
+    assert failed.name == FIND_PREVIOUS
+    assert "gh attestation verify did not answer within 0.5 s, 3 times" in failed.output
+    assert "::error title=release previous-image::" in failed.output
+    assert "Re-run the failed jobs" in failed.output
+    assert "Traceback" not in failed.output
 
 
 # Issue 51: a personal account's repository tags with a deploy key; every failure says what to do.

@@ -345,7 +345,9 @@ def _gh_token() -> str:
 
 
 def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    """gh's answer, or subprocess.TimeoutExpired after $RELEASE_GH_TIMEOUT seconds (60)."""
+    timeout = float(os.environ.get("RELEASE_GH_TIMEOUT") or 60)
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
 
 
 def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from tools.release.published import Published, read_index
 from tools.release.registry import Answer, Registry, RegistryUnknownError
+from tools.release.retry import RERUN, delays, retried, transient
 from tools.release.tags import build_tag
 from tools.release.version import Version
 
@@ -155,9 +156,21 @@ def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> s
         "gh", "attestation", "verify", f"oci://{reference}", "--repo", repository,
         "--signer-workflow", f"{repository}/{WORKFLOW}", "--format", "json",
     ]  # fmt: skip
-    done = run(command)
+    try:
+        done = retried(lambda: run(command), _passing)
+    except subprocess.TimeoutExpired as error:
+        raise PreviousImageError(
+            f"{reference} ({previous.found_as}) could not be verified now: gh attestation "
+            f"verify did not answer within {error.timeout:g} s, {len(delays()) + 1} times "
+            f"(GitHub slow or unreachable): {RERUN}"
+        ) from None
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())[-400:]
+        if transient(said):
+            raise PreviousImageError(
+                f"{reference} ({previous.found_as}) could not be verified now: gh attestation "
+                f"verify said: {said}, {len(delays()) + 1} times: {RERUN}"
+            )
         refused = any(words in said for words in _REGISTRY_REFUSED)
         raise PreviousImageError(
             f"{reference} ({previous.found_as}) is not verified as a release of {repository}: "
@@ -181,6 +194,15 @@ def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> s
             f"it. {_fix(previous, repository)}"
         )
     return f"{reference} is verified: built by {repository}'s release workflow on {released[0]}"
+
+
+def _passing(outcome: object) -> bool:
+    """Whether gh's outcome is a time-out or a transient failure: worth another try."""
+    if isinstance(outcome, subprocess.TimeoutExpired):
+        return True
+    if not isinstance(outcome, subprocess.CompletedProcess) or outcome.returncode == 0:
+        return False
+    return transient(f"{outcome.stderr} {outcome.stdout}")
 
 
 def _fix(previous: Previous, repository: str) -> str:
@@ -293,7 +315,10 @@ def _asked(registry: Registry, image: str, path: str) -> Answer | None:
     try:
         answer = registry.get(path)
     except RegistryUnknownError as error:
-        raise PreviousImageError(f"{image}: the registry could not be asked: {error}") from None
+        raise PreviousImageError(
+            f"{image}: the registry could not be asked ({error}), {len(delays()) + 1} times: "
+            f"{RERUN}"
+        ) from None
     if answer.status == 200:
         return answer
     if answer.status == 404:
@@ -308,4 +333,7 @@ def _asked(registry: Registry, image: str, path: str) -> Answer | None:
             f"(https://github.com/users/{owner}/packages/container/{name}/settings, or the "
             "organisation's), then re-run"
         )
-    raise PreviousImageError(f"{image}: the registry answered HTTP {answer.status} for {path}")
+    said = f"{image}: the registry answered HTTP {answer.status} for {path}"
+    if answer.status == 429 or answer.status >= 500:
+        said += f", {len(delays()) + 1} times: {RERUN}"
+    raise PreviousImageError(said)

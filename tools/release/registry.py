@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from tools.release.render import DeployError
+from tools.release.retry import retried
 
 ACCEPT = ", ".join(
     [
@@ -105,7 +106,11 @@ class Registry:
         self.authorization: str | None = None
 
     def get(self, path: str) -> Answer:
-        """`path` under `/v2/<name>/` (or a registry-relative `/v2/...` link), as an answer."""
+        """`path` under `/v2/<name>/` (or a registry-relative `/v2/...` link), as an answer;
+        asked again while the registry fails transiently (no answer, HTTP 429 or 5xx)."""
+        return retried(lambda: self._get(path), _transient)
+
+    def _get(self, path: str) -> Answer:
         url = f"{self.base_url}{path}" if path.startswith("/") else self.url(path)
         answer = _get(url, self._headers(), self.timeout)
         if answer.status == 401 and answer.challenge and self.authorization is None:
@@ -123,6 +128,12 @@ class Registry:
         if self.authorization:
             headers["Authorization"] = self.authorization
         return headers
+
+
+def _transient(outcome: object) -> bool:
+    if isinstance(outcome, Answer):
+        return outcome.status == 429 or outcome.status >= 500
+    return isinstance(outcome, RegistryUnknownError)
 
 
 def anonymous_status(base_url: str, name: str, digest: str, *, timeout: float = 10.0) -> int:
