@@ -35,7 +35,7 @@ from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.run import RankedPair, TrainingRun
-from cryptopredict.artifact.schema import IndexEntry
+from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import PairStatus, read_status
 from cryptopredict.cached import cached
@@ -218,12 +218,16 @@ class Catalog:
         return found[0] if found else None
 
     def _written(self, slug: str) -> bool:
-        """Whether `slug`'s artifact is in the model directory's index (to be served next)."""
+        """Whether `slug`'s artifact is written: in the model directory's index, and there (to
+        be served next)."""
+        model_dir = self.store.model_dir
         try:
-            index = read_index(self.store.model_dir) if self.store.model_dir else None
+            index = read_index(model_dir) if model_dir else None
         except ArtifactError:
             return False
-        return index is not None and slug in index
+        return bool(
+            index and model_dir and slug in index and (model_dir / slug / MANIFEST).is_file()
+        )
 
     def _unknown(self, name: str, slug: str) -> str:
         said = f"no asset {name[:32]!r} is served here"
