@@ -120,7 +120,7 @@ COPY cryptopredict/ cryptopredict/
 COPY api.py ./
 # The server's user cannot write bytecode: compile, once, every module `python api.py` imports,
 # so it starts without compiling.
-RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server"
+RUN PYTHONDONTWRITEBYTECODE='' python -c "import cryptopredict.api.server, cryptopredict.collect.cli"
 # Owned by root and read-only to the server: it can read its model, never change it. Only what
 # serving reads: each pair's pickled Prophet model (which serving never unpickles) stays in the
 # build stage, under /app/models.
@@ -140,13 +140,16 @@ LABEL org.opencontainers.image.title="cryptopredict" \
       org.opencontainers.image.source="$SOURCE" \
       cryptopredict.extends="${PREVIOUS_IMAGE:-none}"
 
-# Fresh by default: the forecasts start from the latest price the API polls (Binance's ticker,
-# Alpaca's latest bars of the USD pairs), not from the image's last close hours ago.
-# `-e LATEST_PRICES=` turns it off (docs/configuration.md, "Fresh by default").
+# Fresh by default: the API process runs the market feed (Binance, then Alpaca where Binance
+# refuses) into a SQLite file on the instance's disk, so the forecasts start from the latest
+# price, not the image's last close hours ago, and /price and the live panel have minutes.
+# `-e LATEST_PRICES=` turns it off; a PostgreSQL DATABASE_URL leaves it to
+# `python -m cryptopredict.collect` (docs/live-data.md).
 ENV HOST=0.0.0.0 \
     PORT=8080 \
     MODEL_DIR=/app/artifacts \
-    LATEST_PRICES=binance,alpaca
+    LATEST_PRICES=binance,alpaca \
+    DATABASE_URL=sqlite:////tmp/market.db
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

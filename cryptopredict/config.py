@@ -5,8 +5,9 @@ its type, default and checks (msgspec's constraints) beside it and its meaning i
 process's settings are the sections it reads (`PROCESSES`): `ApiSettings` (`api.py`),
 `TrainingSettings` (`train.py`, which sends its `Source`, `HistoryFetch` and `Jumps` to the
 workers with each pair's job), `WorkerSettings` (a Dask worker's own: the data sources' keys) and
-`CollectorSettings` (`python -m cryptopredict.collect`). `msgspec.convert` parses them, so a
-malformed value of a variable a process does not read never stops it.
+`CollectorSettings` (the market feed: `python -m cryptopredict.collect`, and the API process,
+which runs it). `msgspec.convert` parses them, so a malformed value of a variable a process
+does not read never stops it.
 
 A new setting: its meaning in MEANINGS, and a field in the section of those who read it (or a
 new section, added to the processes that read it), written as the others are, e.g.
@@ -47,8 +48,7 @@ class ConfigError(ValueError):
 MEANINGS = {
     "BINANCE_API_URL": (
         "Base of Binance's REST API: training's bars and `top:N`'s ranking of the market "
-        "(`/api/v3/exchangeInfo`, `/api/v3/ticker/24hr`), the collector's backfill of minutes "
-        "(`/api/v3/klines`)."
+        "(`/api/v3/exchangeInfo`, `/api/v3/ticker/24hr`)."
     ),
     "HTTP_CONNECT_TIMEOUT": "Seconds to wait for a data source to accept a connection.",
     "HTTP_READ_TIMEOUT": "Seconds to wait for a data source to answer a request.",
@@ -65,7 +65,7 @@ MEANINGS = {
     "MAX_BAR_JUMP": (
         "Reject history where a bar's open or close differs from the previous close by more than "
         "this factor (a low or high beyond it, the open and close within it, is a wick: kept, and "
-        "reported in the manifest's validation); the collector likewise rejects a live minute "
+        "reported in the manifest's validation); the market feed likewise rejects a live minute "
         "whose high or low is this factor away from the median close of the minutes within 15 "
         "minutes of it."
     ),
@@ -75,7 +75,7 @@ MEANINGS = {
         "Quality gate: highest 7-day MAPE of the model, as a multiple of the naive baseline's."
     ),
     "ASSETS": (
-        "Pairs `train.py --all` trains (and the collector follows), comma-separated slugs "
+        "Pairs `train.py --all` trains (and the market feed follows), comma-separated slugs "
         "`<base>-<quote>` such as `sol-usd` or `link-usdt` (cryptopredict/pairs.toml holds the "
         "exceptions to how they are named at each source); `*`: every pair the `--csv` file or the"
         " embedded snapshot holds; `top:N` (training only): BTC/USD, ETH/USD and the N spot pairs "
@@ -167,25 +167,32 @@ MEANINGS = {
         "`Cache-Control: max-age` of forecast answers; short beside the six-hour retraining."
     ),
     "LATEST_PRICES": (
-        "Latest-price sources the API polls, so that the forecasts start from the latest price: "
-        "`binance` (Binance's ticker, every served pair in one request), `alpaca` (Alpaca's "
-        "latest minute bar of the served USD pairs, without keys), or both, comma-separated, each"
-        " with its base URL if not the default (`binance=https://data-api.binance.vision`). Unset"
-        " or blank: none is polled; the image and the Render Blueprint set `binance,alpaca`."
+        "The exchanges the market feed polls, in the order it tries them (the next where one "
+        "refuses): `binance` (its market-data host, no keys), `alpaca` (no keys needed), or both,"
+        " comma-separated, each with its base URL if not the default "
+        "(`binance=https://data-api.binance.vision`). Each poll reads the latest price of every "
+        "served pair and ASSETS' closed minutes, so the forecasts start from the latest price. "
+        "Unset or blank: the API runs no feed (`python -m cryptopredict.collect` polls "
+        "`binance,alpaca` then); the image and the Render Blueprint set `binance,alpaca`."
     ),
     "LATEST_PRICE_SECONDS": (
-        "Seconds between two polls of a LATEST_PRICES source (at least a minute); a source is "
-        "polled only while forecasts are asked for."
+        "Seconds between two polls of the market feed (at least a minute): each starts a few "
+        "seconds after the clock passes a multiple of it."
     ),
     "LATEST_PRICE_TIMEOUT": (
-        "Seconds a LATEST_PRICES poll waits for a connection, and for each read of the answer; "
-        "the poll runs on its own thread, so no request ever waits for it."
+        "Seconds the market feed waits for an exchange to accept a connection, and for each read "
+        "of its answer; the feed runs on its own thread, so no request ever waits for it."
+    ),
+    "POLLER_FAILING_AFTER": (
+        "Seconds the market feed may fail (or not succeed) before `/healthz` says `degraded`."
     ),
     "DATABASE_URL": (
-        "Database of live minute bars: the collector writes them and the API reads them "
-        "(the track record is baked into the image, not kept here). "
+        "The market feed's database (live minute bars, latest prices): the feed writes it and the"
+        " API reads it (the track record is baked into the image, not kept here). "
         "`sqlite:///PATH` (relative; `sqlite:////PATH` absolute; WAL mode, so the API reads while "
-        "the collector writes) or `postgresql://USER:PASSWORD@HOST:PORT/NAME`."
+        "the feed writes; the API process runs the feed itself) or "
+        "`postgresql://USER:PASSWORD@HOST:PORT/NAME` (one `python -m cryptopredict.collect` "
+        "feeds it)."
     ),
     "LIVE_CONNECT_TIMEOUT": (
         "Seconds the API waits for the minute-bar database to accept a connection and answer its "
@@ -212,11 +219,8 @@ MEANINGS = {
     "LIVE_CACHE_SECONDS": (
         "Seconds `/live` reuses its answer (all assets' minute windows, read in one query)."
     ),
-    "BINANCE_WS_URL": (
-        "Base of Binance's websocket streams; the collector adds `/stream?streams=...`."
-    ),
     "MINUTE_RETENTION_DAYS": (
-        "Days of minute bars the collector keeps per asset, counted back from the clock; older "
+        "Days of minute bars the market feed keeps per asset, counted back from the clock; older "
         "ones are pruned, and any minute missing within them is backfilled."
     ),
     "LOG_LEVEL": (
@@ -305,7 +309,7 @@ class Section:
 
 @dataclass(frozen=True, kw_only=True)
 class Source(Section):
-    """How the data sources are asked: training's history and the collector's minutes."""
+    """How training's history sources are asked."""
 
     binance_api_url: Annotated[str, setting("BINANCE_API_URL")] = "https://api.binance.com"
     http_connect_timeout: Annotated[float, setting("HTTP_CONNECT_TIMEOUT", gt=0)] = 5.0
@@ -404,14 +408,12 @@ class Api(Section):
     forecast_max_points: Annotated[int, setting("FORECAST_MAX_POINTS", ge=1)] = 10000
     candles_max_points: Annotated[int, setting("CANDLES_MAX_POINTS", ge=1)] = 5000
     cache_seconds: Annotated[int, setting("CACHE_SECONDS", ge=0)] = 600
-    latest_prices: Annotated[str, setting("LATEST_PRICES", pattern=LATEST_PRICES)] | None = None
-    latest_price_seconds: Annotated[float, setting("LATEST_PRICE_SECONDS", ge=60)] = 60.0
-    latest_price_timeout: Annotated[float, setting("LATEST_PRICE_TIMEOUT", gt=0)] = 5.0
+    poller_failing_after: Annotated[float, setting("POLLER_FAILING_AFTER", gt=0)] = 900.0
 
 
 @dataclass(frozen=True, kw_only=True)
 class Database(Section):
-    """The database of live minute bars: the collector writes them, the API reads them."""
+    """The market feed's database: the feed writes it, the API reads it."""
 
     database_url: Annotated[str, setting("DATABASE_URL", min_length=1)] = (
         "sqlite:///.cache/market.db"
@@ -431,10 +433,12 @@ class LiveReads(Section):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Collector(Section):
-    """How the collector streams and keeps the live minutes."""
+class MarketFeed(Section):
+    """What the market feed polls, and how long it keeps the live minutes."""
 
-    binance_ws_url: Annotated[str, setting("BINANCE_WS_URL")] = "wss://stream.binance.com:9443"
+    latest_prices: Annotated[str, setting("LATEST_PRICES", pattern=LATEST_PRICES)] | None = None
+    latest_price_seconds: Annotated[float, setting("LATEST_PRICE_SECONDS", ge=60)] = 60.0
+    latest_price_timeout: Annotated[float, setting("LATEST_PRICE_TIMEOUT", gt=0)] = 5.0
     minute_retention_days: Annotated[float, setting("MINUTE_RETENTION_DAYS", gt=0)] = 30.0
 
 
@@ -443,11 +447,6 @@ class Logs(Section):
     """What the command-line tools log."""
 
     log_level: Annotated[str, setting("LOG_LEVEL", pattern=LOG_LEVEL)] = "INFO"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApiSettings(Server, Api, Models, Database, LiveReads, Logs):
-    """`api.py` (and `create_app`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -462,8 +461,13 @@ class WorkerSettings(Keys):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CollectorSettings(Collector, Database, Pairs, Source, Keys, Jumps, Logs):
-    """`python -m cryptopredict.collect`."""
+class CollectorSettings(MarketFeed, Database, Pairs, Keys, Jumps, Logs):
+    """`python -m cryptopredict.collect`: the market feed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings(Server, Api, Models, LiveReads, CollectorSettings):
+    """`api.py` (and `create_app`), which runs the market feed beside it on SQLite."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -476,6 +480,6 @@ PROCESSES: dict[str, type[Section]] = {
     "API": ApiSettings,
     "training client": TrainingSettings,
     "Dask worker": WorkerSettings,
-    "collector": CollectorSettings,
+    "market feed": CollectorSettings,
 }
 SECTIONS = tuple(Section.__subclasses__())  # as declared above: each variable in one

@@ -1,8 +1,7 @@
-"""Connections to the database of DATABASE_URL, which holds the collector's minute bars: SQLite
-(read-only for the API's reads; WAL for the writer, the collector) or PostgreSQL (psycopg 3,
-only imported for a PostgreSQL URL), and the errors they raise, whose messages never hold a
-password. The collector (`collect/`) and the API's minute reader (`minutes/`) both connect
-through here."""
+"""Connections to the database of DATABASE_URL, which the market feed fills: SQLite (read-only
+for the API's reads; WAL for the writer, the feed) or PostgreSQL (psycopg 3, only imported for
+a PostgreSQL URL), and the errors they raise, whose messages never hold a password. The feed's
+writer (`collect/`) and the API's reader (`minutes/`) both connect through here."""
 
 from __future__ import annotations
 
@@ -83,7 +82,7 @@ def connect_sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3
         try:
             if new:  # set before the first table, so pruning can give space back
                 connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            # WAL: readers (the API) and the one writer (the collector) do not block each other.
+            # WAL: readers (the API) and the one writer (the feed) do not block each other.
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error:

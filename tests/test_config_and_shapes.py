@@ -32,11 +32,14 @@ PARSED = {
         "HOST", "PORT", "THREADS", "CONNECTION_LIMIT", "CHANNEL_TIMEOUT", "REQUEST_TIMEOUT",
         "MAX_CONNECTIONS_PER_CLIENT", "MAX_REQUEST_HEADERS", "MAX_REQUEST_BODY_SIZE",
         "MAX_REQUEST_HEADER_SIZE", "ACCESS_LOG", "CORS_ORIGINS", "FORECAST_MAX_POINTS",
-        "CANDLES_MAX_POINTS", "CACHE_SECONDS", "LATEST_PRICES", "LATEST_PRICE_SECONDS",
-        "LATEST_PRICE_TIMEOUT", "MODEL_DIR", "MAX_HORIZON_DAYS", "DATABASE_URL",
+        "CANDLES_MAX_POINTS", "CACHE_SECONDS", "POLLER_FAILING_AFTER", "MODEL_DIR",
+        "MAX_HORIZON_DAYS", "DATABASE_URL",
         "LIVE_CONNECT_TIMEOUT", "LIVE_STATEMENT_TIMEOUT", "LIVE_RETRY_SECONDS",
         "LIVE_MAX_THREADS", "LIVE_MAX_ROWS", "LIVE_CACHE_SECONDS",
         "LOG_LEVEL",
+        # the market feed's, which it runs beside it
+        "LATEST_PRICES", "LATEST_PRICE_SECONDS", "LATEST_PRICE_TIMEOUT", "MINUTE_RETENTION_DAYS",
+        "ASSETS", "ALPACA_API_KEY", "ALPACA_SECRET_KEY", "MAX_BAR_JUMP",
     },
     "training client": {
         "TRAIN_WORKERS", "DASK_SCHEDULER_ADDRESS",
@@ -49,9 +52,9 @@ PARSED = {
         "CRYPTOPREDICT_CACHE", "REQUIRE_FRESH_HOURS", "FETCH_TIMEOUT", "MIN_ROWS", "MAX_BAR_JUMP",
     },
     "Dask worker": {"ALPACA_API_KEY", "ALPACA_SECRET_KEY"},
-    "collector": {
-        "BINANCE_WS_URL", "MINUTE_RETENTION_DAYS", "DATABASE_URL", "ASSETS", "BINANCE_API_URL",
-        "HTTP_CONNECT_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_ATTEMPTS", "ALPACA_API_KEY",
+    "market feed": {
+        "LATEST_PRICES", "LATEST_PRICE_SECONDS", "LATEST_PRICE_TIMEOUT", "MINUTE_RETENTION_DAYS",
+        "DATABASE_URL", "ASSETS", "ALPACA_API_KEY",
         "ALPACA_SECRET_KEY", "MAX_BAR_JUMP", "LOG_LEVEL",
     },
 }  # fmt: skip
@@ -59,10 +62,10 @@ PARSED = {
 # Where each process's code reads its settings (the training client's sent sections are read by
 # the workers' data sources).
 READ_IN = {
-    "API": ("cryptopredict/api",),
+    "API": ("cryptopredict/api", "cryptopredict/collect"),  # it runs the feed beside it
     "training client": ("cryptopredict/training", "cryptopredict/model/gate.py"),
     "Dask worker": ("cryptopredict/data",),
-    "collector": ("cryptopredict/collect",),
+    "market feed": ("cryptopredict/collect",),
 }
 SENT = set(variables(FetchSettings))
 
@@ -95,16 +98,17 @@ def test_no_process_parses_a_setting_it_does_not_read(process):
 
 
 def test_a_malformed_setting_stops_only_the_process_that_reads_it():
-    bad = {"PORT": "80a", "MINUTE_RETENTION_DAYS": "0", "TRAIN_WORKERS": "0"}  # one per process
+    bad = {"PORT": "80a", "TRAIN_WORKERS": "0"}  # the API's own, and training's
     with pytest.raises(
         ConfigError, match=r"PORT must be a whole number, at least 0 and at most 65535, got '80a'"
     ):
         ApiSettings.from_env(bad)
     with pytest.raises(ConfigError, match="MINUTE_RETENTION_DAYS must be a number, more than 0"):
-        CollectorSettings.from_env(bad)
+        CollectorSettings.from_env({**bad, "MINUTE_RETENTION_DAYS": "0"})  # the API's too
     with pytest.raises(ConfigError, match="TRAIN_WORKERS must be a whole number, at least 1"):
         TrainingSettings.from_env(bad)
     assert TrainingSettings.from_env({"PORT": "80a"}) == TrainingSettings()
+    assert CollectorSettings.from_env({"PORT": "80a"}) == CollectorSettings()
     assert WorkerSettings.from_env(bad) == WorkerSettings()
 
 

@@ -100,17 +100,17 @@ FORBIDDEN = [
     # The artifact is the contract below both training and serving: bar intervals and candles
     # (`candles.py`) build on its schema, never the other way round.
     ("cryptopredict.artifact", "cryptopredict.candles"),
-    # The API reads the minute database (`minutes/`), never the collector's package.
+    # The API reads the feed's database (`minutes/`), never the feed's package (its writer):
+    # api.py, which runs both, wires them.
     ("cryptopredict.api", "cryptopredict.collect"),
-    # The collector streams minutes: nothing of the training data stage (nor pandas through it).
+    # The feed polls exchanges: nothing of the training data stage (nor pandas through it), and
+    # nothing of the API.
     ("cryptopredict.collect", "cryptopredict.data"),
-    # The database the collector and the API share imports neither of them.
+    ("cryptopredict.collect", "cryptopredict.api"),
+    # The database the feed and the API share imports neither of them.
     ("cryptopredict.minutes", "cryptopredict.collect"),
     ("cryptopredict.minutes", "cryptopredict.api"),
     ("cryptopredict.database", "cryptopredict.collect"),
-    # The exchanges' REST clients the collector and the API share import neither of them.
-    ("cryptopredict.exchanges", "cryptopredict.collect"),
-    ("cryptopredict.exchanges", "cryptopredict.api"),
     # Training issues the track record from the artifact, as the API answers (training/issued.py).
     ("cryptopredict.training", "cryptopredict.api"),
     # Serving builds the answers' types; the types never import serving.

@@ -41,7 +41,7 @@ def create_app(
 ) -> Flask:
     """The API over every artifact in `artifacts`: an `ArtifactStore` (`open_artifacts`), which
     opens each when first asked for, or artifacts opened already. The forecasts start from the
-    prices `latest` reads (the server's one a process), else from those of a poller of its own.
+    prices `latest` reads (the server's one a process), else from those of a reader of its own.
 
     Without a BTC/USD artifact the others are served and `/bitcoin` answers 404
     `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
@@ -49,7 +49,6 @@ def create_app(
     """
     minutes = live.LiveMinutes.of(settings)
     latest = latest or latest_prices(settings)
-    latest.serve(artifacts)
     catalog = Catalog(
         artifacts,
         max_horizon_days=settings.max_horizon_days,
@@ -85,7 +84,10 @@ def create_app(
             track_record=track_record.card_summary(records),
         )
     )
-    app.register_blueprint(model_card.health_blueprint(catalog))
+    app.register_blueprint(
+        model_card.health_blueprint(catalog, latest.health, settings.poller_failing_after)
+    )
+    metrics.watch_feed(latest.health)
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
     # Built once, from every route above: what each declares and the types it answers with.

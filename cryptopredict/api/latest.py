@@ -1,252 +1,145 @@
-"""The latest price of each served asset, read on a background thread, which the forecasts start
-from (`serving.anchor`): no request ever waits on a source.
+"""The latest price of each asset, which the forecasts start from (`serving.anchor`), and how
+the market feed's polls went (`/healthz`, `/metrics`), read from the feed's database on a
+background thread, at most every LIVE_CACHE_SECONDS: no request ever waits on it.
 
-The sources:
-
-- `minutes`: the collector's minute bars (DATABASE_URL), the close of each asset's newest
-  minute, read at most every LIVE_CACHE_SECONDS. Only minutes at their own time count: an
-  exchange's, or a replay's written with `--no-shift`; a replay moved to now is not the price
-  then.
-- `binance`: Binance's public ticker (`/api/v3/ticker/price`), every symbol in one request.
-- `alpaca`: Alpaca's latest minute bars (`/v1beta3/crypto/us/latest/bars`) of the served USD
-  pairs, in one request, without keys.
-
-The last two are polled only when LATEST_PRICES names them, at most every LATEST_PRICE_SECONDS
-(at least a minute), each connection and read bounded by LATEST_PRICE_TIMEOUT.
+An asset's price is the newer of the latest price the feed read (`latest_prices`: Binance's
+ticker, or the close of Alpaca's latest minute bar) and the close of its newest stored minute
+bar, when that minute is at its own time (an exchange's, or a replay's written with
+`--no-shift`; a replay moved to now is not the price then).
 
 One `LatestPrices` a process, made beside the server and handed to every application built
-(`create_app`), which tells it the assets it serves (`serve`). A lookup (`LatestPrices.of`)
-answers at once from what the sources gave last, and wakes its one thread, which reads in turn
-each source due a read (or not yet read for the assets served now): sources are read once at
-start-up and then only while forecasts are asked for. A source that fails or is slow keeps the
-prices it gave before; its failure is logged when it starts and when it ends, never with a key
-or password (there is none: the Binance and Alpaca endpoints are public).
+(`create_app`). A lookup (`of`, `health`) answers at once from what was read last, and wakes
+the thread when that is due a new read. A database that cannot be read keeps what was read
+before (the reader logs why).
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Callable
 
 from cryptopredict.api.live import SOURCES, minute_reader
 from cryptopredict.api.serving.anchor import LatestPrice
+from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.forecast import AnchorSource
-from cryptopredict.assets import asset_for_symbol
+from cryptopredict.api.types.model import FeedHealth
+from cryptopredict.assets import UnknownPairError, asset_for_symbol
 from cryptopredict.config import ApiSettings
-from cryptopredict.exchanges import alpaca, binance
-from cryptopredict.exchanges.rest import RefusedError, UnavailableError
-from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.bars import MINUTE, FeedStatus, Quote
 from cryptopredict.minutes.reader import MinuteReader
-from cryptopredict.minutes.store import StoreError
-
-log = logging.getLogger(__name__)
-
-
-class PriceSource(Protocol):
-    name: str
-    every: float  # seconds from the end of one read to the next
-
-    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
-        """The latest price of each of `slugs` the source has one of."""
-
-
-@dataclass
-class _Feed:
-    source: PriceSource
-    prices: dict[str, LatestPrice] = field(default_factory=dict)
-    due: float = 0.0  # the clock's time of the next read
-    slugs: tuple[str, ...] | None = None  # the assets of its last read
-    failing: str | None = None
+from cryptopredict.minutes.store import LastBar, StoreError
 
 
 class LatestPrices:
-    """The newest price of each asset any source gave (see the module's doc)."""
-
     def __init__(
-        self, sources: Sequence[PriceSource], *, clock: Callable[[], float] = time.monotonic
+        self, reader: MinuteReader, *, every: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._feeds = [_Feed(source) for source in sources]
+        self.reader = reader
+        self.every = every
         self._clock = clock
-        self._slugs: tuple[str, ...] = ()
+        self._prices: dict[str, LatestPrice] = {}
+        self._status: FeedStatus | None = None
+        self._due = float("-inf")  # the clock's time of the next read
         self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="latest-prices", daemon=True)
         self._lock = threading.Lock()
-
-    def serve(self, slugs: Iterable[str]) -> None:
-        """Read the prices of `slugs` from now on (the assets of the application built last)."""
-        self._slugs = tuple(slugs)
+        self._thread = threading.Thread(target=self._run, name="latest-prices", daemon=True)
 
     def of(self, slug: str) -> LatestPrice | None:
         self.refresh()
-        found = [feed.prices[slug] for feed in self._feeds if slug in feed.prices]
-        return max(found, key=lambda price: price.epoch, default=None)
+        return self._prices.get(slug)
+
+    def health(self) -> FeedStatus | None:
+        """How the feed's polls went, as it last recorded; None where no feed has run."""
+        self.refresh()
+        return self._status
 
     def refresh(self) -> None:
-        """Wake the thread if a source is due a read; never waits for one."""
-        now = self._clock()
-        if any(self._due(feed, now) for feed in self._feeds):
+        """Wake the thread if a read is due; never waits for one."""
+        if self._clock() >= self._due:
             with self._lock:
-                if self._thread.ident is None:  # started by the first source due a read
+                if self._thread.ident is None:  # started by the first read due
                     self._thread.start()
             self._wake.set()
-
-    def _due(self, feed: _Feed, now: float) -> bool:
-        return now >= feed.due or feed.slugs != self._slugs
 
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
-            for feed in self._feeds:
-                if self._due(feed, self._clock()):
-                    self._read(feed)
+            if self._clock() >= self._due:
+                self._read()
 
-    def _read(self, feed: _Feed) -> None:
-        slugs = self._slugs
-        try:
-            feed.prices = {**feed.prices, **feed.source.read(slugs)}
-            if feed.failing is not None:
-                log.info("latest prices from %s: read again", feed.source.name)
-            feed.failing = None
-        except Exception as error:  # the thread lives on: the forecasts answer without it
-            said = isinstance(error, RefusedError | UnavailableError)  # in one line
-            reason = str(error) if said else repr(error)
-            if reason != feed.failing:
-                log.warning(
-                    "latest prices from %s cannot be read: %s; the forecasts start from the "
-                    "prices read before, else the model's data end",
-                    feed.source.name,
-                    reason,
-                )
-            feed.failing = reason
-        finally:
-            feed.slugs = slugs
-            feed.due = self._clock() + feed.source.every
-
-
-class MinuteCloses:
-    """The close of each asset's newest stored minute (at its own time)."""
-
-    name = "minutes"
-
-    def __init__(self, reader: MinuteReader, *, every: float) -> None:
-        self.reader = reader
-        self.every = every
-
-    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
-        found = {}
+    def _read(self) -> None:
         try:
             with self.reader.open() as store:
-                for slug in slugs:
-                    bar = store.last_bar(slug)
-                    if bar is None or bar.shifted_by != 0:
-                        continue
-                    opened, close = int(bar.ohlcv[0]), float(bar.ohlcv[4])
-                    found[slug] = LatestPrice(
-                        opened + MINUTE, close, AnchorSource.MINUTES, _minute_detail(bar.source)
-                    )
-        except StoreError:  # the reader logged why; the prices read before stay
+                quotes, bars, status = store.quotes(), store.newest_bars(), store.status()
+        except StoreError:  # the reader logged why; what was read before stays
             pass
-        return found
+        else:
+            prices = [*map(_quoted, quotes), *map(_closed, bars.items())]
+            newest: dict[str, LatestPrice] = {}
+            for slug, price in filter(None, prices):
+                if slug not in newest or price.epoch > newest[slug].epoch:
+                    newest[slug] = price
+            self._prices, self._status = newest, status
+        finally:
+            self._due = self._clock() + self.every
 
 
-def _minute_detail(source: str) -> str:
-    said = "the close of the newest minute bar the collector stored"
-    if source == "replay":
-        return f"{said}, from a replay of recorded minutes at their own times (not live data)"
-    return f"{said}, from {SOURCES.get(source, source)}"
-
-
-@dataclass
-class Polled:
-    """A source the API polls over HTTP, at its base `url`."""
-
-    url: str
-    every: float  # seconds between two polls
-    timeout: float  # seconds to wait for a connection, and for each read
-
-
-class BinanceTicker(Polled):
-    """Binance's last trade price of every served pair it lists, dated when it was read."""
-
-    name = "binance"
-
-    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
-        served: dict[str, list[str]] = {}
-        for slug in slugs:
-            served.setdefault(asset_for_symbol(slug).binance_symbol, []).append(slug)
-        rows = binance.ticker(self.url, timeout=self.timeout)
-        now = int(time.time())
-        found = {}
-        for row in rows:
-            if row.symbol not in served:  # not served (or delisted: priced 0)
-                continue
-            price = _positive(row.price, row.symbol)
-            detail = f"Binance's ticker price of {row.symbol}, read by the API at that instant"
-            for slug in served[row.symbol]:
-                found[slug] = LatestPrice(now, price, AnchorSource.BINANCE, detail)
-        return found
-
-
-class AlpacaLatestBars(Polled):
-    """The close of Alpaca's latest minute bar of every served USD pair (BTC/USD, ETH/USD...)."""
-
-    name = "alpaca"
-
-    def read(self, slugs: Sequence[str]) -> dict[str, LatestPrice]:
-        pairs = [asset_for_symbol(slug) for slug in slugs if slug.endswith("-usd")]
-        served = {pair.alpaca_symbol: pair.slug for pair in pairs}
-        if not served:
-            return {}
-        answer = alpaca.latest_bars(self.url, served, timeout=self.timeout)
-        now = int(time.time())
-        found = {}
-        for symbol, bar in answer.bars.items():
-            slug = served.get(symbol)
-            if slug is None:
-                continue
-            try:
-                opened = int(datetime.fromisoformat(bar.t).timestamp())
-            except ValueError:
-                said = f"Alpaca dated {symbol}'s latest bar {bar.t[:40]!r}"
-                raise UnavailableError(said) from None
-            detail = f"the close of Alpaca's latest minute bar of {symbol}"
-            price = _positive(bar.c, symbol)
-            # a minute still trading is dated now, its close the last trade so far
-            found[slug] = LatestPrice(min(opened + MINUTE, now), price, AnchorSource.ALPACA, detail)
-        return found
-
-
-def _positive(text: str | float, symbol: str) -> float:
+def _quoted(quote: Quote) -> tuple[str, LatestPrice] | None:
     try:
-        price = float(text)
-    except ValueError:
-        price = math.nan
-    if not math.isfinite(price) or price <= 0:
-        said = f"a price of {symbol} that is no positive number: {str(text)[:40]!r}"
-        raise UnavailableError(said)
-    return price
+        asset = asset_for_symbol(quote.asset)
+    except UnknownPairError:
+        return None
+    if quote.source == AnchorSource.BINANCE:
+        detail = f"Binance's ticker price of {asset.binance_symbol}, read at that instant"
+    elif quote.source == AnchorSource.ALPACA:
+        detail = f"the close of Alpaca's latest minute bar of {asset.alpaca_symbol}"
+    else:
+        return None
+    return quote.asset, LatestPrice(quote.at, quote.price, AnchorSource(quote.source), detail)
+
+
+def _closed(item: tuple[str, LastBar]) -> tuple[str, LatestPrice] | None:
+    slug, bar = item
+    if bar.shifted_by != 0:  # moved in time (or unknown): not the price then
+        return None
+    said = "the close of the newest minute bar the collector stored"
+    if bar.source == "replay":
+        detail = f"{said}, from a replay of recorded minutes at their own times (not live data)"
+    else:
+        detail = f"{said}, from {SOURCES.get(bar.source, bar.source)}"
+    opened, close = int(bar.ohlcv[0]), float(bar.ohlcv[4])
+    return slug, LatestPrice(opened + MINUTE, close, AnchorSource.MINUTES, detail)
+
+
+def feed_health(
+    status: FeedStatus | None, failing_after: float, now: float | None = None
+) -> tuple[FeedHealth | None, list[str]]:
+    """`/healthz`'s account of the feed, and the reason it makes the service `degraded`: polls
+    failing for longer than `failing_after` seconds."""
+    if status is None:
+        return None, []
+    when = {
+        name: None if (epoch := getattr(status, name)) is None else iso_utc(epoch)
+        for name in ("last_success", "last_error_at", "failing_since")
+    }
+    health = FeedHealth(sources=list(status.sources), last_error=status.last_error, **when)
+    since = status.failing_since
+    if since is None:
+        return health, []
+    failing = (time.time() if now is None else now) - since
+    if failing <= failing_after:
+        return health, []
+    said = (
+        f"the market feed's polls have failed for {failing / 60:,.0f} min (since "
+        f"{iso_utc(since)}; POLLER_FAILING_AFTER is {failing_after:g} s): {status.last_error}; "
+        "the forecasts start from the prices read before"
+    )
+    return health, [said]
 
 
 def latest_prices(settings: ApiSettings) -> LatestPrices:
-    """The sources `settings` turn on: the minute bars always (through a reader of their own, so
-    that a slow database never holds the requests' readers), the polled ones LATEST_PRICES
-    names, each with its base URL when given (`binance=URL`)."""
-    reader = minute_reader(settings, readers=1)
-    sources: list[PriceSource] = [MinuteCloses(reader, every=settings.live_cache_seconds)]
-    polled: dict[str, tuple[type[BinanceTicker | AlpacaLatestBars], str]] = {
-        "binance": (BinanceTicker, binance.MARKET_DATA_API_URL),
-        "alpaca": (AlpacaLatestBars, alpaca.DATA_URL),
-    }
-    for item in filter(None, (settings.latest_prices or "").split(",")):
-        name, _, url = item.strip().partition("=")
-        kind, default = polled[name.lower()]
-        every, timeout = settings.latest_price_seconds, settings.latest_price_timeout
-        sources.append(kind((url or default).rstrip("/"), every, timeout))
-    return LatestPrices(sources)
+    """A reader of the feed's database of its own (so that a slow database never holds the
+    requests' readers), read at most every LIVE_CACHE_SECONDS."""
+    return LatestPrices(minute_reader(settings, readers=1), every=settings.live_cache_seconds)

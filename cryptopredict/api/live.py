@@ -1,7 +1,7 @@
-"""Live minutes from the collector's database (DATABASE_URL): minute candles and the last price.
+"""Live minutes from the market feed's database (DATABASE_URL): minute candles and the last price.
 
 Read per request through `MinuteReader` (sqlite3 or psycopg, never pandas), so rows the
-collector writes are served as they land, and a database that appears after the server
+feed writes are served as they land, and a database that appears after the server
 started is picked up without a restart. Without one, `/price/{asset}` answers 404 saying so,
 and `/candles/{asset}` serves what it always did. When the database is there but cannot be read
 (a file that is not a database, an unreadable mount, a malformed URL, a server that is down or
@@ -65,8 +65,8 @@ UNAVAILABLE = (
     "try again in a few seconds. The operator's log says why."
 )
 NOT_COLLECTED = (
-    "no live minute bars are stored yet: the collector (`python -m cryptopredict.collect`) "
-    "fills the minute-bar database"
+    "no live minute bars are stored yet: the market feed stores them (the API runs it when "
+    "LATEST_PRICES names an exchange; docs/live-data.md)"
 )
 CANNOT_READ = "minute data is unavailable now; the operator's log says why. Try again shortly"
 BUSY = (
@@ -96,7 +96,7 @@ class MinuteDataUnavailableError(ApiError):
 
 
 class LiveMinutes:
-    """The collector's minute bars, read on each request (the windows of all assets, at most
+    """The feed's minute bars, read on each request (the windows of all assets, at most
     every `windows_seconds`)."""
 
     cache = NO_CACHE
@@ -174,7 +174,7 @@ class LiveMinutes:
             try:
                 served.candles.interval(interval)
             except UnsupportedIntervalError as refusal:
-                # Only minute candles point to the collector: coarser ones are the model's bars'
+                # Only minute candles point to the feed: coarser ones are the model's bars'
                 # to give, and its minutes would give them for their short window at most.
                 if interval.unit != "m":
                     raise
@@ -205,7 +205,7 @@ class LiveMinutes:
             )
         with self._reading() as store:
             rows = store.bars(served.slug, first, last + interval.seconds)
-        if not rows:  # a gap in the minutes (the collector was down, the exchange too)
+        if not rows:  # a gap in the minutes (the feed was down, the exchange too)
             raise OutOfRangeError(
                 f"{show_epoch(start)} to {show_epoch(end)} holds no stored minute of "
                 f"{served.symbol}; they run from {iso_utc(window.first)} to "
@@ -256,7 +256,7 @@ def blueprint(
     def status() -> Response:
         """Which assets have minute bars stored, and over what window
 
-        The minute bars the collector stored for each served asset: when the first and the last
+        The minute bars the market feed stored for each served asset: when the first and the last
         closed (the instants of their prices) and how many there are. These are the windows
         `/candles/{asset}` serves intervals finer than the model's bars over, and
         `/price/{asset}` answers from; read for every asset at once, and at most every few
@@ -290,14 +290,14 @@ def blueprint(
     def price(asset: str) -> Response:
         """The last live price, its age, and where it sits in the forecast band
 
-        The newest minute bar the collector stored: its close is the price at `date`, when it
+        The newest minute bar the market feed stored: its close is the price at `date`, when it
         closed (`open_time`, when it opened),
         how many seconds ago that minute closed, where it came from (`source`: an exchange, or a
         replay of recorded minutes moved to now, with the shift and when it really traded),
         and the served forecast at that instant, as `/forecast/{asset}` gives it (`level`
         chooses the band, 80% by default): the prediction, the band, and whether the price is
         below, inside or above it. 404 when no minute bars of the asset are stored (no
-        DATABASE_URL database, or the collector has not written any yet); 503 when the
+        DATABASE_URL database, or the feed has not written any yet); 503 when the
         database cannot be read; the detail says which.
         """
         served = catalog[asset]

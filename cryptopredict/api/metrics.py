@@ -28,11 +28,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.artifact.schema import IndexEntry
+from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
@@ -127,6 +128,11 @@ class Metrics:
             )
         )
 
+    def watch_feed(self, status: Callable[[], FeedStatus | None]) -> None:
+        """Export how the market feed's polls went (`status`, read at each scrape), where a
+        feed has written the database."""
+        self.registry.register(_Feed(status))
+
     def blueprint(self) -> Blueprint:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
 
@@ -141,7 +147,11 @@ class Metrics:
             (`/model/{asset}/track-record`): `cryptopredict_track_record_scored`,
             `cryptopredict_track_record_coverage`, `cryptopredict_track_record_coverage_se` and
             `cryptopredict_track_record_interval_score` by asset, lead (hours), level and
-            forecast; process memory and CPU.
+            forecast; where a market feed writes the database, how its polls went:
+            `cryptopredict_latest_price_last_success_timestamp_seconds`,
+            `cryptopredict_latest_price_last_failure_timestamp_seconds` (0: never) and
+            `cryptopredict_latest_price_failing` (1 while its polls fail); process memory and
+            CPU.
             """
             return Response(
                 generate_latest(self.registry),
@@ -167,6 +177,28 @@ class _Counted(Collector):
         for value, count in self.read().items():
             family.add_metric([value] if self.label else [], count)
         yield family
+
+
+class _Feed(Collector):
+    def __init__(self, status: Callable[[], FeedStatus | None]) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        status = self.status()
+        if status is None:
+            return
+        prefix = "cryptopredict_latest_price"
+        for name, help, value in (
+            ("last_success_timestamp_seconds", "When a poll last succeeded (0: never).",
+             status.last_success),
+            ("last_failure_timestamp_seconds", "When a poll last failed (0: never).",
+             status.last_error_at),
+            ("failing", "1 while every poll since `failing_since` has failed, else 0.",
+             status.failing_since is not None),
+        ):  # fmt: skip
+            yield GaugeMetricFamily(
+                f"{prefix}_{name}", f"The market feed: {help}", float(value or 0)
+            )
 
 
 class Observed:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from flask import Response
 
+from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.answers import ENCODER
@@ -31,6 +32,7 @@ from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import FailedPair
 from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
+from cryptopredict.minutes.bars import FeedStatus
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -141,7 +143,9 @@ def _at_instants(report: BacktestReport, step: int) -> BacktestReport:
     return msgspec.structs.replace(report, paths=paths)
 
 
-def health_blueprint(catalog: Catalog) -> Blueprint:
+def health_blueprint(
+    catalog: Catalog, feed: Callable[[], FeedStatus | None], failing_after: float
+) -> Blueprint:
     bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
 
     @bp.get("/healthz")
@@ -155,22 +159,33 @@ def health_blueprint(catalog: Catalog) -> Blueprint:
         which and why, once one of them could not be opened (it answers 503; the others are
         served). `status` is `degraded` too while `failed` names a pair the training run could
         not train, with why: the run training now, else the last one, until the next run.
-        Otherwise `ok`. While training still writes into the model directory (`make run`
-        serves each pair as soon as its model is written), `training` lists the pairs still
-        training, each running or waiting for a worker, with their progress; null otherwise.
+        `latest_prices` says how the market feed's polls went, and `status` is `degraded`
+        while they have failed for longer than POLLER_FAILING_AFTER seconds. `reasons` names
+        each condition that makes it `degraded`. Otherwise `ok`. While training still writes
+        into the model directory (`make run` serves each pair as soon as its model is written),
+        `training` lists the pairs still training, each running or waiting for a worker, with
+        their progress; null otherwise.
         """
         assets = [_health(served) for served in catalog]
         default = next(entry for entry in assets if entry.asset == catalog.default.slug)
         failures = catalog.failures()
         now = training(catalog.store.model_dir)
         failed = now.failed if now is not None else _last_failed(catalog)
+        latest, failing = feed_health(feed(), failing_after)
+        reasons = [
+            *(f"{slug} cannot be served: {why}" for slug, why in failures.items()),
+            *(f"{pair.asset} could not be trained: {pair.reason}" for pair in failed),
+            *failing,
+        ]
         answer = Health(
-            status="degraded" if failures or failed else "ok",
+            status="degraded" if reasons else "ok",
             **msgspec.structs.asdict(default),
             assets=assets,
             unavailable=[Unavailable(asset=slug, detail=why) for slug, why in failures.items()],
             failed=failed,
             training=now,
+            latest_prices=latest,
+            reasons=reasons,
         )
         return json_response(answer)
 

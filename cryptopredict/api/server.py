@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import resource
+from collections.abc import Callable
 
 from waitress.server import create_server
 
@@ -52,7 +53,9 @@ SPARE_FILES = 64
 log = logging.getLogger("api")
 
 
-def main() -> int:
+def main(beside: Callable[[ApiSettings], Callable[[], None]] | None = None) -> int:
+    """Serve; `beside(settings)` starts what runs beside the server (the market feed: api.py)
+    and returns what stops it."""
     try:
         settings = ApiSettings.from_env()
     except ConfigError as error:
@@ -103,10 +106,12 @@ def main() -> int:
         )
     )
     log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
+    stop_beside = beside(settings) if beside else lambda: None
     latest.refresh()  # the first reads of the latest prices, on their thread
     app.start()
     serve(server, connections)
     app.stop()
+    stop_beside()
     return 0
 
 

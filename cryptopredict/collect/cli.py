@@ -1,45 +1,47 @@
-"""`python -m cryptopredict.collect`: stream live minute bars into DATABASE_URL, or replay a file.
+"""`python -m cryptopredict.collect`: the market feed into DATABASE_URL (`Feed`), or a replay of
+a minute file; and the feed on a thread of the API process (`beside_the_api`).
 
-SIGTERM and SIGINT stop it after the write in progress: writes happen between the event
-loop's awaits, so cancelling the collector never interrupts one, and each is one transaction.
+SIGTERM and SIGINT stop it after the request or write in progress (each write is one
+transaction).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from cryptopredict.assets import Asset, UnknownPairError, configured_assets
+from cryptopredict.artifact.index import artifact_dirs
+from cryptopredict.assets import Asset, UnknownPairError, asset_for_symbol, configured_assets
+from cryptopredict.collect.alpaca import Alpaca
+from cryptopredict.collect.binance import Binance
+from cryptopredict.collect.feed import Backoff, Exchange, Feed
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
-from cryptopredict.config import CollectorSettings, ConfigError
-from cryptopredict.exchanges.rest import MissingKeysError, RefusedError, UnavailableError
+from cryptopredict.config import ApiSettings, CollectorSettings, ConfigError
 from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
 from cryptopredict.minutes.bars import MalformedBarError
 from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore, StoreError
 
-if TYPE_CHECKING:
-    from cryptopredict.collect.alpaca import AlpacaCollector
-    from cryptopredict.collect.collector import Backoff
-
 log = logging.getLogger("cryptopredict.collect")
 
 DEFAULT_PLAY_MINUTES = 1440
+DEFAULT_EXCHANGES = "binance,alpaca"  # what the command polls when LATEST_PRICES is unset
+EXCHANGES: dict[str, type[Binance | Alpaca]] = {"binance": Binance, "alpaca": Alpaca}
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cryptopredict.collect",
-        description="Stream closed one-minute bars of every asset in ASSETS from Binance (Alpaca "
-        "where Binance refuses) into DATABASE_URL; or, with --replay, play a stored minute file "
+        description="Poll the latest price of every served pair and the closed one-minute bars "
+        "of every asset in ASSETS from the exchanges LATEST_PRICES names (default "
+        f"{DEFAULT_EXCHANGES}) into DATABASE_URL; or, with --replay, play a stored minute file "
         "through the same storage path.",
     )
     parser.add_argument("--replay", type=Path, metavar="FILE", help="a minute OHLCV CSV (.gz)")
@@ -83,16 +85,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.speed < 1:
         parser().error("--speed must be at least 1")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         if args.replay is not None:
-            return _replay(args, settings)
-        return asyncio.run(_until_signalled(collect(configured_assets(settings.assets), settings)))
+            _replay(args, settings, stop)
+        else:
+            run(settings, stop, settings.latest_prices or DEFAULT_EXCHANGES)
     except (UnknownPairError, MalformedBarError, OSError, StoreError) as error:
         log.error("%s", error)
         return 1
+    if stop.is_set():
+        log.info("stopped by a signal, after the last write")
+    return 0
 
 
-def _replay(args: argparse.Namespace, settings: CollectorSettings) -> int:
+def _replay(args: argparse.Namespace, settings: CollectorSettings, stop: threading.Event) -> None:
     asset = configured_assets(args.asset)[0].slug if args.asset else _asset_from_name(args.replay)
     bars = read_minutes(args.replay, asset)
     with MinuteStore.open(settings.database_url) as store:
@@ -101,95 +110,91 @@ def _replay(args: argparse.Namespace, settings: CollectorSettings) -> int:
         writer = MinuteWriter(store, retention, max_jump=settings.max_bar_jump)
         if args.no_shift:
             write_unshifted(bars, writer)
-            return 0
-        job = replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes)
-        return asyncio.run(_until_signalled(job))
+        else:
+            replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes, wait=stop.wait)
 
 
-async def collect(
-    assets: list[Asset],
+def run(
     settings: CollectorSettings,
-    *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    stop: threading.Event,
+    exchanges: str,
+    served: Path | None = None,
 ) -> None:
-    """Collect from Binance until cancelled, whatever fails: the database (opened again after
-    the backoff), or Binance refusing on every host (Alpaca's stream then, where it can start;
-    else Binance again after the backoff)."""
-    from cryptopredict.collect.collector import Backoff, BinanceCollector  # noqa: PLC0415
-
+    """The feed of `exchanges` (LATEST_PRICES' form) into DATABASE_URL until `stop` is set,
+    pricing ASSETS and the pairs of the model directory `served`; a database that cannot be
+    reached yet is waited for, StoreError when it never will be."""
     backoff = Backoff()
-    store = await _open(settings.database_url, backoff, sleep)
-    writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
-    log.info("collecting %s minute bars into %s", ", ".join(a.slug for a in assets), store)
-    binance = BinanceCollector(assets, writer, settings, backoff=backoff, sleep=sleep)
-    try:
-        while True:
-            try:
-                await binance.run()
-            except RefusedError as refusal:
-                fallback = _alpaca(assets, writer, settings, refusal)
-                if fallback is not None:
-                    try:
-                        await fallback.run()
-                    except (StoreError, UnavailableError) as error:
-                        log.warning("alpaca stream: %s", error)
-                    except Exception as error:  # a fault nobody foresaw must not stop it
-                        log.exception("alpaca stream: unexpected %s", type(error).__name__)
-            delay = backoff.next()
-            log.warning("trying Binance again in %.0f s", delay)
-            await sleep(delay)
-    finally:
-        writer.store.close()
-
-
-async def _open(
-    url: str, backoff: Backoff, sleep: Callable[[float], Awaitable[None]]
-) -> MinuteStore:
-    """The database, once it can be opened; StoreError when it never will be as configured."""
     while True:
         try:
-            return MinuteStore.open(url)
+            store = MinuteStore.open(settings.database_url)
+            break
         except DatabaseUnavailableError as error:
             delay = backoff.next()
             log.warning("%s; trying again in %.0f s", error, delay)
-            await sleep(delay)
+            if stop.wait(delay):
+                return
+    with store:
+        writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
+        live = configured_assets(settings.assets)
+        Feed(
+            polled(exchanges, settings),
+            writer,
+            live,
+            lambda: priced(live, served),
+            every=settings.latest_price_seconds,
+            backoff=backoff,
+            stop=stop,
+        ).run()
 
 
-def _alpaca(
-    assets: list[Asset], writer: MinuteWriter, settings: CollectorSettings, refusal: RefusedError
-) -> AlpacaCollector | None:
-    """Alpaca's stream, or None when it cannot start here (the reason is logged)."""
-    try:
-        from cryptopredict.collect.alpaca import AlpacaCollector  # noqa: PLC0415
-    except ImportError as error:
-        log.error(
-            "%s on every Binance host, and the Alpaca fallback needs alpaca-py and pandas (the "
-            "training requirements): %s",
-            refusal,
-            error,
-        )
-        return None
-    try:
-        fallback = AlpacaCollector(assets, writer, settings)
-    except MissingKeysError as error:
-        log.error(
-            "%s on every Binance host, and the Alpaca fallback cannot start: %s", refusal, error
-        )
-        return None
-    log.error("%s on every Binance host; moving to Alpaca's crypto stream", refusal)
-    return fallback
+def polled(exchanges: str, settings: CollectorSettings) -> list[Exchange]:
+    """The exchanges LATEST_PRICES names, in its order, each at its base URL when given."""
+    keys = (settings.alpaca_api_key or "", settings.alpaca_secret_key or "")
+    found: list[Exchange] = []
+    for item in exchanges.split(","):
+        name, _, url = item.strip().partition("=")
+        kind = EXCHANGES[name.lower()]
+        options = {"url": url} if url else {}
+        if kind is Alpaca and all(keys):
+            options["keys"] = keys  # type: ignore[assignment]
+        found.append(kind(**options, timeout=settings.latest_price_timeout))  # type: ignore[arg-type]
+    return found
 
 
-async def _until_signalled(job: Coroutine[Any, Any, object]) -> int:
-    task = asyncio.ensure_future(job)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, task.cancel)
-    try:
-        await task
-    except asyncio.CancelledError:
-        log.info("stopped by a signal, after the last write")
-    return 0
+def priced(live: list[Asset], model_dir: Path | None) -> list[Asset]:
+    """The pairs whose latest price the feed reads: ASSETS, and those `model_dir` serves now."""
+    dirs = artifact_dirs(model_dir) if model_dir else []
+    served = [asset_for_symbol(path.name) for path in dirs]
+    return list({asset.slug: asset for asset in [*live, *served]}.values())
+
+
+def beside_the_api(settings: ApiSettings) -> Callable[[], None]:
+    """Start the feed on a thread of this (the API's) process where it belongs here: when
+    LATEST_PRICES names exchanges and DATABASE_URL is SQLite (one file on the instance's disk);
+    it prices the pairs MODEL_DIR serves too. For PostgreSQL, one `python -m
+    cryptopredict.collect` feeds every API process. Returns what stops it."""
+    if not settings.latest_prices:
+        log.info("no market feed (LATEST_PRICES is unset): the forecasts start from the model")
+        return lambda: None
+    if not settings.database_url.startswith("sqlite:"):
+        log.info("the market feed is `python -m cryptopredict.collect`'s, beside PostgreSQL")
+        return lambda: None
+    stop = threading.Event()
+
+    def feed() -> None:
+        try:
+            run(settings, stop, settings.latest_prices or "", settings.model_dir)
+        except (UnknownPairError, StoreError) as error:
+            log.error("the market feed cannot run: %s", error)
+
+    thread = threading.Thread(target=feed, name="market-feed", daemon=True)
+    thread.start()
+
+    def stopping() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return stopping
 
 
 def _asset_from_name(path: Path) -> str:

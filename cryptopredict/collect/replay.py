@@ -1,16 +1,16 @@
-"""Play a stored minute file through the collector's storage path, for a live demonstration
+"""Play a stored minute file through the market feed's storage path, for a live demonstration
 without a network.
 
 Timestamps: the whole file is shifted by a whole number of minutes so that its last bar closes
 when the playback ends. Everything but the last `play_minutes` bars is written at once (as the
-collector's first backfill would be); the rest is written one bar at a time, `speed` times
+feed's first backfill would be); the rest is written one bar at a time, `speed` times
 faster than real time. At speed 1 each bar is written the moment its shifted minute closes, so
-the newest minute is always 0-60 s old, as with the live collector. At speed N > 1 the bars
+the newest minute is always 0-60 s old, as with the live feed. At speed N > 1 the bars
 are never dated in the future: a played bar is older when written, by up to
 `play_minutes * (1 - 1/N)` minutes at the start of the playback, and fresh at its end.
 
 With `--no-shift` (`write_unshifted`) the file is written at its own times, all at once, as
-the collector's backfill would have written it then: a past market to score the forecasts of
+the feed's backfill would have written it then: a past market to score the forecasts of
 models trained `--until` inside it against (`/model/{asset}/track-record`).
 
 Every replayed row records its source, `replay`, and the shift, so the API (`/price`) and the
@@ -19,13 +19,12 @@ dashboard say the minutes are a replay and when they really traded.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import dataclasses
 import gzip
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -75,16 +74,17 @@ def shifted(bars: list[MinuteBar], offset: int) -> list[MinuteBar]:
     return [dataclasses.replace(bar, ts=bar.ts + offset, shift=bar.shift + offset) for bar in bars]
 
 
-async def replay(
+def replay(
     bars: list[MinuteBar],
     writer: MinuteWriter,
     *,
     speed: float,
     play_minutes: int,
+    wait: Callable[[float], bool],
     clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> int:
-    """Write `bars` as described above; returns how many were stored."""
+    """Write `bars` as described above; returns how many were stored. `wait` sleeps, and says
+    whether to stop (a `threading.Event`'s `wait`: stopped after the write in progress)."""
     if speed < 1:
         raise ValueError(f"speed must be at least 1 (got {speed}): slower would date bars ahead")
     play_minutes = min(max(play_minutes, 0), len(bars))
@@ -103,7 +103,9 @@ async def replay(
         speed,
     )
     for index, bar in enumerate(timeline[split:], start=1):
-        await sleep(max(0.0, started + index * MINUTE / speed - clock()))
+        if wait(max(0.0, started + index * MINUTE / speed - clock())):
+            log.info("replay: stopped, %d minutes stored", stored)
+            return stored
         if writer.write(bar) is Outcome.STORED:
             stored += 1
             log.info("replay: %s %s close %s", bar.asset, stamp(bar.ts), bar.close)

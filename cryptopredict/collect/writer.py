@@ -1,4 +1,4 @@
-"""The one storage path every source goes through: stream, backfill and replay alike.
+"""The one storage path everything the feed or a replay stores goes through.
 
 Every bar is checked against the clock and its neighbours before it is stored:
 - **from the future**: a closed minute that opens after the clock (so it would close more than a
@@ -11,14 +11,15 @@ Every bar is checked against the clock and its neighbours before it is stored:
   batch) is rejected and logged. The median, not the previous bar, so that one bad bar never
   becomes the yardstick for the good ones.
 - **a minute already stored**: the stored bar stays. When the new copy differs, that is logged
-  with both values. The first copy wins because a closed minute is final at the exchange (its
-  `x` flag, or a REST row for a past minute), so a second, different copy is the sender's fault
-  or an attack, and because what the API has served should not change after the fact.
+  with both values. The first copy wins because a closed minute is final at the exchange, so a
+  second, different copy is the sender's fault or an attack, and because what the API has
+  served should not change after the fact.
 
-`append` (the stream, the replay) stores only bars after the newest stored minute: an older one
-is out of order, logged and skipped. `fill` (the REST backfill) stores any minute the database
-lacks, anywhere in the retention window. Minutes older than the retention before the clock are
-pruned at most once an hour, and SQLite gives the space back.
+`append` (the replay) stores only bars after the newest stored minute: an older one is out of
+order, logged and skipped. `fill` (the feed) stores any minute the database lacks, anywhere in
+the retention window. `quote` stores the latest prices, `record` how the feed's polls went.
+Minutes older than the retention before the clock are pruned at most once an hour, and SQLite
+gives the space back.
 
 A database fault comes out as a `StoreError` (`DatabaseUnavailableError` when it may pass);
 nothing of the failed batch is kept, here or in the database, and the next call opens a new
@@ -35,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import TypeVar
 
-from cryptopredict.minutes.bars import MINUTE, MinuteBar, stamp
+from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote, stamp
 from cryptopredict.minutes.store import MinuteStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,12 @@ class MinuteWriter:
     def fill(self, bars: Iterable[MinuteBar]) -> list[Outcome]:
         """Store, in one transaction, the bars of minutes the database lacks."""
         return self._store(list(bars), append=False)
+
+    def quote(self, quotes: Sequence[Quote]) -> None:
+        self._use(lambda: self.store.write_quotes(quotes))
+
+    def record(self, status: FeedStatus) -> None:
+        self._use(lambda: self.store.write_status(status))
 
     def prune(self) -> int:
         """Delete the minutes older than the retention before the clock; returns how many.

@@ -1,4 +1,5 @@
-"""One closed one-minute bar of one asset, checked before it can reach the database."""
+"""What the market feed stores: closed one-minute bars, each checked before it can reach the
+database; the latest price of each asset; how the feed's polls went."""
 
 from __future__ import annotations
 
@@ -63,6 +64,28 @@ class MinuteBar:
         else:
             vwap = (high + low + close) / 3
         return cls(asset, ts, open_, high, low, close, volume, vwap, source, shift)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The latest price of one asset an exchange gave, and the instant it is the price of."""
+
+    asset: str  # slug
+    source: str  # the exchange
+    at: int  # epoch seconds
+    price: float
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """How the market feed's polls went: when one last succeeded, the last error and when it
+    came, and since when every poll has failed (None while the last succeeded)."""
+
+    sources: tuple[str, ...]  # the exchanges it polls, in the order it tries them
+    last_success: int | None = None  # epoch seconds
+    last_error: str | None = None
+    last_error_at: int | None = None
+    failing_since: int | None = None
 
 
 def stamp(ts: int) -> str:

@@ -1,7 +1,7 @@
 """Reading the minute database from a threaded server: one read-only connection per thread,
 opened on first use, never creating anything, and never more than a few threads at a time.
 
-Until the collector has created the database there is nothing to read: `open()` raises
+Until the market feed has created the database there is nothing to read: `open()` raises
 NoDatabaseError saying why. While the database cannot be read (PostgreSQL down or restarting,
 a locked or unreadable SQLite file, a URL no driver accepts) it raises another StoreError
 saying why, without the password. A connection that fails is dropped, and the next call opens a
@@ -185,7 +185,7 @@ class MinuteReader:
             self._down = (self._clock() + self.retry_after, error)
         message = str(error)
         if isinstance(error, NoDatabaseError):
-            if message != self._last_logged:  # the normal state before the collector runs
+            if message != self._last_logged:  # the normal state before the feed runs
                 log.info("no live minute bars: %s", message)
         else:
             again = f"; trying again in {self.retry_after:g} s" if remember else ""

@@ -1,9 +1,11 @@
-"""The minute-bar database: SQLite (default, in WAL mode) or PostgreSQL (psycopg 3).
+"""The market feed's database: SQLite (default, in WAL mode) or PostgreSQL (psycopg 3).
 
-One table, `minute_bars`, keyed by (asset, open time): writing a bar that is already there
-changes nothing, so writes are idempotent. Each row says where it came from: `source` (the
-exchange, or "replay") and `shifted_by` (the seconds a replay moved it; 0 for exchange bars).
-`schema_info` records the schema version; the writer upgrades a version-1 database in place,
+`minute_bars`, keyed by (asset, open time): writing a bar that is already there changes
+nothing, so writes are idempotent. Each row says where it came from: `source` (the exchange, or
+"replay") and `shifted_by` (the seconds a replay moved it; 0 for exchange bars).
+`latest_prices`: the newest price the feed read of each asset (`Quote`), replaced by the next.
+`feed_status`: how the feed's last polls went (`FeedStatus`), one row.
+`schema_info` records the schema version; the writer upgrades an older database in place,
 and a database of any other version is refused with a clear error instead of being written in
 a shape this code does not know. The same class reads for the API; it imports nothing beyond
 the standard library (psycopg only for a PostgreSQL URL).
@@ -38,12 +40,12 @@ from cryptopredict.database import (
     one_line,
     transaction,
 )
-from cryptopredict.minutes.bars import MINUTE, MinuteBar
+from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote
 from cryptopredict.redaction import redact, scrub
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 COLUMNS = ("asset", "ts", "open", "high", "low", "close", "volume", "vwap", "source", "shifted_by")
 # Portable SQL: SQLite reads BIGINT as INTEGER and DOUBLE PRECISION as REAL.
 _CREATE = (
@@ -55,8 +57,16 @@ _CREATE = (
     " volume DOUBLE PRECISION NOT NULL, vwap DOUBLE PRECISION NOT NULL,"
     " source TEXT NOT NULL, shifted_by BIGINT, PRIMARY KEY (asset, ts))",
 )
-# Version 1 had no provenance beyond `source`: its rows' shift is unknown (NULL).
-_UPGRADE_FROM_1 = ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",)
+_FEED_TABLES = (
+    "CREATE TABLE IF NOT EXISTS latest_prices (asset TEXT PRIMARY KEY, source TEXT NOT NULL,"
+    " at BIGINT NOT NULL, price DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS feed_status (name TEXT PRIMARY KEY, sources TEXT NOT NULL,"
+    " last_success BIGINT, last_error TEXT, last_error_at BIGINT, failing_since BIGINT)",
+)
+# What each older version lacks: version 1 had no provenance beyond `source` (its rows' shift
+# is unknown, NULL), version 2 no latest prices or feed status.
+_UPGRADES = {1: ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",), 2: _FEED_TABLES}
+_STATUS = ("sources", "last_success", "last_error", "last_error_at", "failing_since")
 _OHLCV = "ts, open, high, low, close, volume, vwap"
 DEFAULT_TIMEOUT = 5.0  # seconds a statement waits for a lock or a connection before failing
 _SQLITE_STEPS = 1000  # SQLite virtual-machine steps between looks at a read's deadline
@@ -140,7 +150,7 @@ class MinuteStore:
             store = cls(url, connect_postgres(url, timeout, statement_timeout), "%s", timeout)
         else:
             raise StoreError(
-                f"DATABASE_URL={redact(url)!r} is not a database URL this collector knows: use "
+                f"DATABASE_URL={redact(url)!r} is not a database URL the market feed knows: use "
                 "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
             )
         try:
@@ -251,10 +261,56 @@ class MinuteStore:
             "ORDER BY ts DESC LIMIT 1",
             asset,
         )
+        return None if row is None else LastBar(tuple(row[:7]), str(row[7]), _integer(row[8]))
+
+    @_guarded
+    def newest_bars(self) -> dict[str, LastBar]:
+        """The newest bar of every asset stored, in one query."""
+        rows = self._db.execute(
+            f"SELECT b.asset, {_OHLCV}, source, shifted_by FROM minute_bars AS b JOIN "
+            "(SELECT asset AS a, MAX(ts) AS m FROM minute_bars GROUP BY asset) AS n "
+            "ON b.asset = n.a AND b.ts = n.m"
+        ).fetchall()
+        return {
+            str(row[0]): LastBar(tuple(row[1:8]), str(row[8]), _integer(row[9])) for row in rows
+        }
+
+    @_guarded
+    def write_quotes(self, quotes: Sequence[Quote]) -> None:
+        """Each asset's latest price, in place of the one before, in one transaction."""
+        query = self._sql(
+            "INSERT INTO latest_prices (asset, source, at, price) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (asset) DO UPDATE SET source = excluded.source, at = excluded.at, "
+            "price = excluded.price"
+        )
+        with self._transaction():
+            self._db.cursor().executemany(query, [astuple(quote) for quote in quotes])
+
+    @_guarded
+    def quotes(self) -> list[Quote]:
+        rows = self._db.execute("SELECT asset, source, at, price FROM latest_prices").fetchall()
+        return [Quote(str(row[0]), str(row[1]), int(row[2]), float(row[3])) for row in rows]
+
+    @_guarded
+    def write_status(self, status: FeedStatus) -> None:
+        values = (",".join(status.sources), *astuple(status)[1:])
+        updates = ", ".join(f"{name} = excluded.{name}" for name in _STATUS)
+        query = self._sql(
+            f"INSERT INTO feed_status (name, {', '.join(_STATUS)}) VALUES ('feed', ?, ?, ?, ?, ?) "
+            f"ON CONFLICT (name) DO UPDATE SET {updates}"
+        )
+        with self._transaction():
+            self._db.execute(query, values)
+
+    @_guarded
+    def status(self) -> FeedStatus | None:
+        """How the feed's polls went, as it last said; None before it first did."""
+        row = self._one(f"SELECT {', '.join(_STATUS)} FROM feed_status WHERE name = 'feed'")
         if row is None:
             return None
-        shifted_by = None if row[8] is None else int(row[8])
-        return LastBar(tuple(row[:7]), str(row[7]), shifted_by)
+        sources = tuple(filter(None, str(row[0]).split(",")))
+        error = None if row[2] is None else str(row[2])
+        return FeedStatus(sources, _integer(row[1]), error, _integer(row[3]), _integer(row[4]))
 
     @_guarded
     def gaps(self, asset: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -325,12 +381,12 @@ class MinuteStore:
             if "minute_bars" in tables:
                 raise StoreError(
                     f"{self} has a minute_bars table but no schema_info: it was not "
-                    "made by this collector; point DATABASE_URL at another database"
+                    "made by the market feed; point DATABASE_URL at another database"
                 )
             if not create:
                 raise NoDatabaseError(f"{self} holds no minute bars yet")
             with self._transaction():
-                for statement in _CREATE:
+                for statement in (*_CREATE, *_FEED_TABLES):
                     self._db.execute(statement)
                 self._db.execute(
                     self._sql("INSERT INTO schema_info (name, value) VALUES ('version', ?)"),
@@ -340,29 +396,31 @@ class MinuteStore:
             return
         row = self._db.execute("SELECT value FROM schema_info WHERE name = 'version'").fetchone()
         found = None if row is None else str(row[0])
-        if found == "1" and create:
-            self._upgrade_from_1()
-        elif found == "1":
+        older = [version for version in _UPGRADES if str(version) == found]
+        if older and create:
+            self._upgrade_from(older[0])
+        elif older:
             raise StoreError(
-                f"{self} has minute-bar schema version 1: start the collector of this version "
-                f"once, and it upgrades the database to version {SCHEMA_VERSION} in place"
+                f"{self} has minute-bar schema version {found}: start the market feed of this "
+                f"version once, and it upgrades the database to version {SCHEMA_VERSION} in place"
             )
         elif found != str(SCHEMA_VERSION):
             raise StoreError(
                 f"{self} has minute-bar schema version {found}, and this code reads "
                 f"and writes version {SCHEMA_VERSION}: use a new database (or drop its "
-                "minute_bars and schema_info tables; the collector backfills what it needs)"
+                "minute_bars and schema_info tables; the feed backfills what it needs)"
             )
 
-    def _upgrade_from_1(self) -> None:
+    def _upgrade_from(self, version: int) -> None:
         with self._transaction():
-            for statement in _UPGRADE_FROM_1:
-                self._db.execute(statement)
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _UPGRADES[step]:
+                    self._db.execute(statement)
             self._db.execute(
                 self._sql("UPDATE schema_info SET value = ? WHERE name = 'version'"),
                 (str(SCHEMA_VERSION),),
             )
-        if self._placeholder == "?":
+        if version == 1 and self._placeholder == "?":
             # Version 1 files were made without incremental auto-vacuum: switching a file that
             # holds tables needs one VACUUM (seconds for 30 days of minutes).
             self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -381,3 +439,7 @@ class MinuteStore:
 
     def __str__(self) -> str:
         return redact(self.url)
+
+
+def _integer(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]

@@ -1,21 +1,18 @@
 """A forecast from the latest price (issue 70, bars 3 and 4), on the fixture models: from the
-collector's minute bars (the real 1m sample, moved to just after the model's data), and from the
-sources the API polls itself, a local stand-in speaking Binance's `/api/v3/ticker/price` (the
-recorded market of 2024-03-10, tests/data/recorded) and Alpaca's latest bars (a real minute):
-answering, down, and slow. After the price every forecast route answers from it: the point is
-the price, the band the model's own band for the lead that remains; up to it, and without one,
-the model's answers as issued; each answer says which.
+market feed's minute bars (the real 1m sample, moved to just after the model's data) and the
+latest prices it read (Binance's ticker, Alpaca's latest bar); and `api.py` as the Render
+Blueprint runs it, feeding itself from a local Binance. After the price every forecast route
+answers from it: the point is the price, the band the model's own band for the lead that
+remains; up to it, and without one, the model's answers as issued; each answer says which.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import math
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -32,18 +29,17 @@ from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings, ConfigError
-from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.bars import MINUTE, Quote
 from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
-from tests.data.binance_market import TICKER_24HR, Market, binance_market, recorded
+from tests.collect.fake_binance import FakeBinance
 from tests.live_server import LiveServer, start_server
 from tests.paths import MINUTE_SAMPLE, ROOT
 
 HOUR = 3600
 FORECAST_ROUTES = ("/bitcoin", "/forecast/btc-usd")
 RANGE_ROUTES = ("/bitcoin/forecast", "/forecast/btc-usd/range")
-TICKER = [{"symbol": row["symbol"], "price": row["lastPrice"]} for row in recorded(TICKER_24HR)]
-BTCUSDT, ETHUSDT = 69010.01, 3928.82  # their `lastPrice` in the recording
+BTCUSDT, ETHUSDT = 69010.01, 3928.82  # their `lastPrice` in Binance's ticker of 2024-03-10
 REBUILT = "the artifacts changed: serving them now"
 
 
@@ -202,118 +198,54 @@ def test_without_a_newer_price_the_answers_say_they_start_from_the_model(client,
     assert hindcast["anchor"]["source"] == "model"
 
 
-# The sources the API polls itself.
+# The prices the market feed read.
 
 
-@pytest.fixture
-def market() -> Iterator[tuple[str, Market]]:
-    with binance_market() as (url, market):
-        market.answer("/api/v3/ticker/price", TICKER)
-        yield url, market
+def quoted(artifact_dir, tmp_path, *quotes: Quote, **settings) -> Flask:
+    """An application over a database holding `quotes` (as the feed writes them)."""
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with MinuteStore.open(url) as store:
+        store.write_quotes(quotes)
+    options = {"model_dir": artifact_dir, "database_url": url, **settings}
+    return create_app(open_artifacts(artifact_dir), ApiSettings(**options))
 
 
-def polled(artifact_dir, tmp_path, latest_prices: str, **settings: float) -> Flask:
-    return create_app(
-        open_artifacts(artifact_dir),
-        ApiSettings(
-            model_dir=artifact_dir,
-            database_url=f"sqlite:///{tmp_path / 'none.db'}",
-            latest_prices=latest_prices,
-            **settings,
-        ),
-    )
-
-
-def test_binance_s_ticker_gives_every_served_pair_s_price_in_one_request(
-    market, artifact_dir, tmp_path
+@pytest.mark.parametrize(
+    ("source", "detail"),
+    [
+        ("binance", "Binance's ticker price of BTCUSDT, read at that instant"),
+        ("alpaca", "the close of Alpaca's latest minute bar of BTC/USD"),
+    ],
+)
+def test_the_latest_price_the_feed_read_is_where_the_forecasts_start(
+    artifact_dir, tmp_path, source, detail, conforms
 ):
-    url, stand_in = market
-    before = int(time.time())
-    app = polled(artifact_dir, tmp_path, f"binance={url}")
-    btc, eth = latest_of(app), latest_of(app, "eth-usd")
-    assert (btc.price, btc.source, eth.price) == (BTCUSDT, "binance", ETHUSDT)
-    assert before <= btc.epoch <= time.time()
-    body = app.test_client().get(f"/bitcoin?date={iso_utc(btc.epoch + 2 * HOUR)}").get_json()
+    at = int(time.time()) - 30
+    app = quoted(artifact_dir, tmp_path, Quote("btc-usd", source, at, BTCUSDT))
+    assert latest_of(app) == LatestPrice(at, BTCUSDT, source, detail)
+    response = app.test_client().get(f"/forecast/btc-usd?date={iso_utc(at + HOUR)}")
+    conforms("/forecast/{asset}", response)
+    body = response.get_json()
     assert body["prediction"] == BTCUSDT
-    assert body["anchor"]["source"] == "binance"
-    assert body["anchor"]["detail"] == (
-        "Binance's ticker price of BTCUSDT, read by the API at that instant"
-    )
-    for _ in range(20):  # polled at most once a LATEST_PRICE_SECONDS
-        app.test_client().get(f"/bitcoin?date={iso_utc(btc.epoch + 2 * HOUR)}")
-    assert stand_in.requests == ["/api/v3/ticker/price"]
-
-
-def test_alpaca_s_latest_bar_gives_the_usd_pairs_price(market, artifact_dir, tmp_path):
-    url, stand_in = market
-    real = read_minutes(MINUTE_SAMPLE, "btc-usd")[-1]
-    opened = int(time.time()) // MINUTE * MINUTE - MINUTE
-    bar = {
-        "t": iso_utc(opened), "o": real.open, "h": real.high, "l": real.low, "c": real.close,
-        "v": real.volume, "n": 37, "vw": real.vwap,
-    }  # fmt: skip
-    stand_in.answer("/v1beta3/crypto/us/latest/bars", {"bars": {"BTC/USD": bar}})
-    app = polled(artifact_dir, tmp_path, f"alpaca={url}")
-    btc = latest_of(app)
-    assert (btc.epoch, btc.price, btc.source) == (opened + MINUTE, real.close, "alpaca")
-    assert stand_in.requests == ["/v1beta3/crypto/us/latest/bars?symbols=BTC/USD,ETH/USD"]
-    body = app.test_client().get(f"/forecast/btc-usd?date={iso_utc(opened + HOUR)}").get_json()
     assert body["anchor"] == {
-        "date": iso_utc(opened + MINUTE),
-        "price": round(real.close, 2),
-        "source": "alpaca",
-        "detail": "the close of Alpaca's latest minute bar of BTC/USD",
+        "date": iso_utc(at),
+        "price": BTCUSDT,
+        "source": source,
+        "detail": detail,
     }
 
 
-def every_route_answers_from_the_model(app: Flask, facts) -> None:
-    client = app.test_client()
-    at = iso_utc(int(time.time()) + 2 * HOUR)
-    for route in FORECAST_ROUTES:
-        body = client.get(f"{route}?date={at}").get_json()
-        assert body["anchor"]["source"] == "model", route
-        assert body["anchor"]["date"] == iso_utc(facts.data_end)
-    for route in RANGE_ROUTES:
-        body = client.get(f"{route}?start={at}&end={at}").get_json()
-        assert body["anchor"]["source"] == "model", route
-
-
-def test_a_source_that_is_down_leaves_the_model_s_answers_and_says_why(
-    artifact_dir, tmp_path, facts, caplog
+def test_the_newer_of_the_feed_s_price_and_the_newest_minute_s_close_wins(
+    artifact_dir, minutes, tmp_path
 ):
-    with socket.socket() as closed:  # a port nothing listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    caplog.set_level(logging.WARNING, logger="cryptopredict.api.latest")
-    app = polled(artifact_dir, tmp_path, f"binance=http://127.0.0.1:{port}")
-    every_route_answers_from_the_model(app, facts)  # the first asks for the first poll
-    deadline = time.monotonic() + 20
-    while not (records := [r for r in caplog.records if r.name == "cryptopredict.api.latest"]):
-        assert time.monotonic() < deadline, "the failed poll was not logged"
-        time.sleep(0.01)
-    (record,) = records
-    assert record.getMessage().startswith(
-        f"latest prices from binance cannot be read: cannot reach 127.0.0.1:{port}: "
-    )
-    every_route_answers_from_the_model(app, facts)
-
-
-def test_while_a_slow_source_is_read_every_route_answers_at_once_from_the_model(
-    market, artifact_dir, tmp_path, facts
-):
-    """The poll waits on the stand-in (held until released): meanwhile the forecasts answer,
-    from the model's data end, and after it from the price it gave."""
-    url, stand_in = market
-    stand_in.slow = True
-    app = polled(artifact_dir, tmp_path, f"binance={url}", latest_price_timeout=60.0)
-    every_route_answers_from_the_model(app, facts)  # the first asks for the first poll
-    deadline = time.monotonic() + 20
-    while not stand_in.requests:  # the poll is under way, its answer held
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    every_route_answers_from_the_model(app, facts)
-    stand_in.released.set()
-    assert latest_of(app).price == BTCUSDT
+    newest = minutes[-1]
+    older = Quote("btc-usd", "binance", newest.ts, BTCUSDT)  # the minute closes after it
+    newer = Quote("eth-usd", "binance", newest.ts + 2 * MINUTE, ETHUSDT)
+    app = quoted(artifact_dir, tmp_path, older, newer)
+    with MinuteStore.open(f"sqlite:///{tmp_path / 'market.db'}") as store:
+        store.write(minutes + [dataclasses.replace(bar, asset="eth-usd") for bar in minutes])
+    assert latest_of(app).source == "minutes"
+    assert latest_of(app, "eth-usd").price == ETHUSDT
 
 
 @pytest.mark.parametrize(
@@ -330,7 +262,8 @@ def test_a_latest_price_setting_it_cannot_use_stops_the_api_saying_so(name, valu
         ApiSettings.from_env({name: value})
 
 
-# The deployment as it ships (issue 76, bar 1), and one poller a process (issue 77, bar 1).
+# The deployment as it ships (issue 76, bar 1; issue 83, bar 5), and one feed a process (issue
+# 77, bar 1; issue 83, part C).
 
 
 def threads_of(process: subprocess.Popen) -> int:
@@ -340,62 +273,91 @@ def threads_of(process: subprocess.Popen) -> int:
     return int(found.group(1))
 
 
-def bitcoin_in(server: LiveServer, hours: float) -> dict:
-    at = iso_utc(int(time.time() + hours * HOUR))
-    with urllib.request.urlopen(f"{server.url}/bitcoin?date={at}", timeout=10) as answer:
+def get(server: LiveServer, path: str) -> dict:
+    with urllib.request.urlopen(f"{server.url}{path}", timeout=10) as answer:
         return json.load(answer)
 
 
+def bitcoin_in(server: LiveServer, hours: float) -> dict:
+    return get(server, f"/bitcoin?date={iso_utc(int(time.time() + hours * HOUR))}")
+
+
 def polled_bitcoin_in(server: LiveServer, hours: float) -> dict:
-    """`/bitcoin` for `hours` ahead, once the server's first poll gave it a price."""
-    deadline = time.monotonic() + 20
+    """`/bitcoin` for `hours` ahead, once the feed's first poll gave it a price."""
+    deadline = time.monotonic() + 60
     while (body := bitcoin_in(server, hours))["anchor"]["source"] == "model":
         assert time.monotonic() < deadline, server.log.read_text()
         time.sleep(0.05)
     return body
 
 
-def test_the_shipped_render_service_answers_the_next_hour_from_binance_s_ticker(
-    market, artifact_dir, tmp_path
-):
-    """api.py with the settings of the web service the committed render.yaml deploys (its
-    sources, pointed at the stand-in), as Render runs the image: no database."""
-    url, _ = market
+@pytest.fixture
+def exchange() -> Iterator[tuple[FakeBinance, list]]:
+    """A local Binance (klines and ticker) on the real clock, holding the real 1m sample moved
+    to end with the minute running now: a minute closes there every minute."""
+    sample = read_minutes(MINUTE_SAMPLE, "btc-usd")[-300:]
+    running = int(time.time()) // MINUTE * MINUTE
+    offset = running - sample[-1].ts
+    moved = [dataclasses.replace(bar, ts=bar.ts + offset, source="binance") for bar in sample]
+    with FakeBinance(moved) as fake:
+        yield fake, moved
+
+
+def render_service_env(fake: FakeBinance, tmp_path: Path) -> dict[str, str]:
+    """The settings of the web service the committed render.yaml deploys, its exchanges pointed
+    at the stand-in; its database the image's default SQLite file, here under tmp_path."""
     [service] = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
     settings = {item["key"]: item["value"] for item in service["envVars"]}
-    sources = settings["LATEST_PRICES"].split(",")
-    assert "binance" in sources
-    settings |= {
-        "LATEST_PRICES": ",".join(f"{source}={url}" for source in sources),
+    assert "DATABASE_URL" not in settings
+    exchanges = settings["LATEST_PRICES"].split(",")
+    assert exchanges[0] == "binance"
+    return settings | {
+        "LATEST_PRICES": ",".join(f"{name}={fake.url}" for name in exchanges),
         "PORT": "0",  # a free port here, where Render gives the service its own
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",  # none, as in the image
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'market.db'}",
     }
-    server = start_server(artifact_dir, tmp_path / "api.log", **settings)
+
+
+def test_the_shipped_render_service_feeds_itself_and_answers_from_binance(
+    exchange, artifact_dir, tmp_path
+):
+    """api.py with the settings of the web service render.yaml deploys, as Render runs the
+    image (no PostgreSQL): its own feed fills its SQLite file, so the next hour is answered from
+    Binance's ticker and `/price` from a minute under two minutes old."""
+    fake, moved = exchange
+    started = time.monotonic()
+    server = start_server(artifact_dir, tmp_path / "api.log", **render_service_env(fake, tmp_path))
     try:
         body = polled_bitcoin_in(server, 1)
+        price = get(server, "/price/btc-usd")
+        live = get(server, "/live")
     finally:
         server.process.terminate()
         server.process.wait(timeout=30)
-    assert body["prediction_low"] < body["prediction"] == BTCUSDT < body["prediction_high"]
-    assert body["anchor"]["price"] == BTCUSDT
+    assert time.monotonic() - started < 120
+    closed = [bar for bar in moved if bar.ts + MINUTE <= time.time()]
     assert body["anchor"]["source"] == "binance"
-    assert body["lead_hours"] == pytest.approx(1, abs=0.05)  # from the price, read just now
     assert body["anchor"]["detail"].startswith("Binance's ticker price of BTCUSDT")
+    assert body["anchor"]["price"] in {round(bar.close, 2) for bar in closed[-3:]}
+    assert body["lead_hours"] == pytest.approx(1, abs=0.05)  # from the price, read just now
+    assert price["source"] == "binance"
+    assert 0 <= price["age_seconds"] < 120
+    assert live["assets"]["btc-usd"]["count"] >= len(closed) - 2
 
 
-def test_an_application_built_again_reads_the_server_s_one_poller(market, artifact_dir, tmp_path):
+def test_an_application_built_again_reads_the_server_s_one_feed(exchange, artifact_dir, tmp_path):
     """`api.py` on a model directory whose index is rewritten ten times, each application built
     after it asked for a forecast from the latest price: the process holds at most two threads
-    more than after the first request, and the source is polled once."""
-    url, stand_in = market
+    more than after the first request, and the exchange's ticker is polled once."""
+    fake, _ = exchange
     model_dir = tmp_path / "models"
     shutil.copytree(artifact_dir, model_dir)
     server = start_server(
         model_dir,
         tmp_path / "api.log",
-        LATEST_PRICES=f"binance={url}",
+        LATEST_PRICES=f"binance={fake.url}",
         LATEST_PRICE_SECONDS="3600",  # not due again in this test, however slowly it runs
-        DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'market.db'}",
     )
     try:
         polled_bitcoin_in(server, 2)
@@ -413,4 +375,6 @@ def test_an_application_built_again_reads_the_server_s_one_poller(market, artifa
         server.process.terminate()
         server.process.wait(timeout=30)
     assert sources == ["binance"] * 10  # each application at once from the price read before
-    assert stand_in.requests == ["/api/v3/ticker/price"]
+    assert [path for path, _ in fake.requests if path.endswith("/ticker/price")] == [
+        "/api/v3/ticker/price"
+    ]

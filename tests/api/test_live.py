@@ -1,4 +1,4 @@
-"""Minute candles and the live price, served from the database the collector filled (issue 17,
+"""Minute candles and the live price, served from the database the market feed filled (issue 17,
 acceptance bar 2), checked against an independent pandas resample of the stored minutes."""
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.answers import price_decimals
-from cryptopredict.assets import configured_assets
-from cryptopredict.collect.collector import BinanceCollector
+from cryptopredict.collect.feed import SETTLE
 from cryptopredict.collect.replay import read_minutes
-from cryptopredict.collect.writer import MinuteWriter
-from cryptopredict.config import ApiSettings, CollectorSettings
+from cryptopredict.config import ApiSettings
+from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
-from tests.collect.fake_binance import FakeBinance, kline_event
-from tests.collect.helpers import Clock
-from tests.collect.running import run_until
+from tests.collect.fake_binance import FakeBinance
+from tests.collect.helpers import Clock, binance, feed_for
 from tests.pandas_candles import pandas_candles
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 
@@ -39,31 +37,16 @@ def minutes(facts):
 
 @pytest.fixture(scope="module")
 def collected(minutes, tmp_path_factory):
-    """The database the collector filled: REST backfill of the window, then the stream (whose
-    clock moves to the minutes it closes, as the exchange's does)."""
+    """The database the market feed filled: the window's backfill, then a round a minute as
+    each of the last four closes (the feed's clock, and the exchange's, moved to each close)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'market.db'}"
-    m = minutes
-    running = [kline_event(bar, closed=False, c=f"{bar.open:.8f}") for bar in m]
-    clock = Clock(m[175].ts + 30)  # minute 175 runs when the stream connects
-    with FakeBinance(m[:175], []) as fake:
-        fake.sessions += [
-            [
-                running[175],
-                *(
-                    step
-                    for bar in m[175:179]
-                    for step in (clock.running(bar, 61), fake.closing(bar))
-                ),
-                running[179],
-            ]
-        ]
-        settings = CollectorSettings(
-            database_url=url, binance_ws_url=fake.ws_url, binance_api_url=fake.api_url
-        )
-        writer = MinuteWriter(MinuteStore.open(url), settings.minute_retention_days, clock=clock)
-        collector = BinanceCollector(configured_assets("btc-usd"), writer, settings)
-        run_until(collector, lambda: writer.newest("btc-usd") == m[178].ts, timeout=30)
-        writer.store.close()
+    clock = Clock(minutes[174].ts + MINUTE + SETTLE)
+    with FakeBinance(minutes, clock=clock) as fake:
+        feed = feed_for(url, clock, [binance(fake)])
+        for _ in range(5):
+            feed.round()
+            clock.now += MINUTE
+        feed.writer.store.close()
     return url
 
 
@@ -82,7 +65,7 @@ def stored_frame(url: str) -> pd.DataFrame:
     return frame
 
 
-def test_the_collector_filled_the_database_with_every_minute(collected, minutes):
+def test_the_feed_filled_the_database_with_every_minute(collected, minutes):
     frame = stored_frame(collected)
     assert len(frame) == 179  # all but the running last minute
     expected = [bar.close for bar in minutes[:179]]
@@ -225,14 +208,14 @@ def test_without_a_database_price_is_a_404_and_candles_behave_as_before(client, 
     conforms("/price/{asset}", response)
     body = response.get_json()
     assert body["error"] == "no_minute_data"
-    assert "python -m cryptopredict.collect" in body["detail"]
+    assert "LATEST_PRICES" in body["detail"]
     finer = client.get("/candles/btc-usd?interval=5m")
     assert finer.status_code == 422
     assert "finer than the stored 1h bars" in finer.get_json()["detail"]
     assert client.get("/price/doge-usd").status_code == 404
 
 
-def test_only_minute_candles_point_to_the_collector(client):
+def test_only_minute_candles_point_to_the_feed(client):
     """Issue 35: ETH/USD's daily bars asked for hourly candles: the refusal, without a hint
     about live minutes that would not give them."""
     hourly = client.get("/candles/eth-usd?interval=1h").get_json()
@@ -241,7 +224,7 @@ def test_only_minute_candles_point_to_the_collector(client):
         == "interval 1h is finer than the stored 1d bars; use a whole multiple of 1d"
     )
     minutes = client.get("/candles/eth-usd?interval=5m").get_json()
-    assert "python -m cryptopredict.collect" in minutes["detail"]
+    assert "LATEST_PRICES" in minutes["detail"]
 
 
 def test_live_lists_the_minute_windows_and_says_why_when_empty(live_client, client, conforms):
@@ -254,7 +237,7 @@ def test_live_lists_the_minute_windows_and_says_why_when_empty(live_client, clie
     empty = client.get("/live")
     conforms("/live", empty)
     assert empty.get_json()["assets"] == {}
-    assert "python -m cryptopredict.collect" in empty.get_json()["detail"]
+    assert "LATEST_PRICES" in empty.get_json()["detail"]
 
 
 def test_a_minute_the_forecast_does_not_cover_says_so(artifacts, artifact_dir, minutes, tmp_path):

@@ -91,7 +91,7 @@ def test_health_names_every_model_the_default_first_and_is_never_cached(
     }
     assert response.get_json() == {
         "status": "ok", **btc, "assets": [btc, eth], "unavailable": [], "failed": [],
-        "training": None,
+        "training": None, "latest_prices": None, "reasons": [],
     }  # fmt: skip
     assert response.headers["Cache-Control"] == "no-store"
 

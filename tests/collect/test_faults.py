@@ -1,41 +1,37 @@
-"""The collector keeps running through database faults and refusals, and never logs a password
-(issue 23, acceptance bars 2 and 3, and the collector's half of bar 4).
+"""The market feed keeps going through database faults, stops on a signal, and never logs a
+password (issue 23, acceptance bars 2 and 4, for the feed).
 
-The command-line tests run `python -m cryptopredict.collect` against the local exchange and a
-real PostgreSQL server, on the real clock, with real minutes moved to end a few minutes ago;
-the one collector process is never restarted.
+The command-line tests run `python -m cryptopredict.collect` against the local exchange on the
+real clock, with real minutes moved to end a few minutes ago.
 """
 
 from __future__ import annotations
 
-import itertools
 import signal
-import sqlite3
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cryptopredict.collect.feed import SETTLE
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
-from tests.collect.fake_binance import FakeBinance, RestAnswer
+from tests.collect.fake_binance import FakeBinance
 from tests.collect.helpers import (
     COLLECTOR,
     Clock,
+    binance,
     collector_env,
-    collector_for,
-    count,
+    feed_for,
     minutes_ago,
+    newest,
     ohlcv,
     shifted_to,
     stored,
     wait_for,
 )
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
-from tests.collect.running import run_until
 
 PASSWORD = "s3cretpw"
 
@@ -51,13 +47,13 @@ class Collector:
     def text(self) -> str:
         return self.log.read_text()
 
-    def wait_for_log(self, needle: str, count: int = 1, timeout: float = 60.0) -> None:
+    def wait_for_log(self, needle: str, timeout: float = 60.0) -> None:
         wait_for(
-            lambda: self.text().count(needle) >= count or self.process.poll() is not None,
+            lambda: needle in self.text() or self.process.poll() is not None,
             timeout,
             f"{needle!r} in the log",
         )
-        assert self.process.poll() is None, f"the collector exited: {self.text()}"
+        assert self.process.poll() is None, f"the feed exited: {self.text()}"
 
     def stop(self) -> str:
         """SIGTERM; the exit status must be 0. Returns the whole log."""
@@ -68,17 +64,9 @@ class Collector:
         return log
 
 
-def streaming(fake: FakeBinance, bars, pause: float) -> Iterator[object]:
-    """The exchange's present: each minute closes (REST has it, the stream says so) after
-    `pause` seconds."""
-    for bar in bars:
-        yield pause
-        yield fake.closing(bar)
-
-
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for this test alone, since it is stopped under the collector."""
+    """A PostgreSQL server for this test alone, since it is stopped under the feed."""
     try:
         server = PostgresServer()
     except PostgresUnavailableError as why:
@@ -91,119 +79,60 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.mark.slow
-@pytest.mark.e2e
-def test_postgresql_stopped_for_ten_seconds_loses_no_minute(
-    own_postgres, all_sample_minutes, tmp_path
-):
-    """Acceptance bar 2: while the collector streams, PostgreSQL stops (a fast shutdown: every
-    session is ended, AdminShutdown) for 10 s and starts again. The collector, never restarted,
-    retries with its backoff, backfills, resumes the stream, and ends with every minute stored
-    exactly once."""
-    url = own_postgres.new_database("restarted")
-    m = shifted_to(all_sample_minutes[:260], minutes_ago(2))
-    with FakeBinance(m[:200], []) as fake:
-        fake.tail = streaming(fake, m[200:], 0.25)
-        collector = Collector(collector_env(fake, url), tmp_path / "collector.log")
-        wait_for(lambda: count(url) >= 206, 60, "the stream's first minutes")
-        own_postgres.stop()
-        stopped = time.monotonic()
-        collector.wait_for_log("trying again in", count=2)
-        time.sleep(max(0.0, 10.0 - (time.monotonic() - stopped)))
-        own_postgres.start()
-        wait_for(lambda: count(url) == len(m), 120, "every minute")
-        time.sleep(0.5)  # nothing more arrives
+def test_the_command_polls_the_exchange_until_a_sigterm(sample_minutes, tmp_path):
+    m = shifted_to(sample_minutes[:60], minutes_ago(1))
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    with FakeBinance(m) as fake:
+        collector = Collector(collector_env(fake, url), tmp_path / "feed.log")
+        wait_for(lambda: newest(url) == m[-1].ts, what="the newest minute")
         log = collector.stop()
+    assert "stopped by a signal" in log
+    assert "Traceback" not in log
+    assert [row[:6] for row in stored(url)] == ohlcv(m)
+    with MinuteStore.open(url, create=False) as store:
+        (quote,) = store.quotes()
+        said = store.status()
+    assert (quote.asset, quote.source, quote.price) == ("btc-usd", "binance", m[-1].close)
+    assert said.sources == ("binance",)
+    assert said.last_success is not None
+    assert said.failing_since is None
+
+
+def test_postgresql_stopped_under_the_feed_loses_no_minute(own_postgres, all_sample_minutes):
+    """PostgreSQL stops (a fast shutdown: every session is ended, AdminShutdown) between two
+    rounds: the rounds fail, saying why; once it is back, the next round reconnects and stores
+    every minute exactly once."""
+    url = own_postgres.new_database("restarted")
+    m = all_sample_minutes[:260]
+    clock = Clock(m[199].ts + MINUTE + SETTLE)
+    with FakeBinance(m, clock=clock) as fake:
+        feed = feed_for(url, clock, [binance(fake)])
+        feed.round()
+        own_postgres.stop()
+        clock.now += 20 * MINUTE
+        feed.round()
+        feed.round()
+        failed = feed.status
+        own_postgres.start()
+        clock.now += 40 * MINUTE
+        feed.round()
     with MinuteStore.open(url, create=False) as store:
         total, distinct = store._db.execute(
             "SELECT COUNT(*), COUNT(DISTINCT ts) FROM minute_bars"
         ).fetchone()
     assert total == distinct == len(m)
     assert [row[:6] for row in stored(url)] == ohlcv(m)
-    assert "AdminShutdown" in log or "terminating connection" in log
-    assert "Connection refused" in log  # while it was down
-    assert "reconnected to postgresql://cryptopredict@" in log
-    assert "Traceback" not in log
-
-
-def test_a_locked_sqlite_database_is_waited_out(all_sample_minutes, tmp_path, caplog):
-    """Another process holds SQLite's write lock for 1.5 s while the collector streams: the
-    writes fail ("database is locked"), are retried with the backoff, and every minute is
-    stored once the lock is released."""
-    path = tmp_path / "market.db"
-    url = f"sqlite:///{path}"
-    m = all_sample_minutes[:80]
-    clock = Clock(m[-1].ts + 2 * MINUTE)
-    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-
-    def lock() -> None:
-        locker.execute("BEGIN EXCLUSIVE")
-        threading.Timer(1.5, locker.execute, ("ROLLBACK",)).start()
-
-    with FakeBinance(m[:50], []) as fake:
-        collector, writer = collector_for(url, fake, clock, timeout=0.2)
-        fake.tail = iter([*streaming(fake, m[50:60], 0.02), lock, *streaming(fake, m[60:], 0.05)])
-        with caplog.at_level("WARNING"):
-            run_until(collector, lambda: writer.newest("btc-usd") == m[-1].ts, timeout=60)
-    locker.close()
-    assert "database is locked" in caplog.text
-    assert [row[:6] for row in stored(url)] == ohlcv(m)
+    assert "Connection refused" in failed.last_error  # while it was down
+    assert feed.status.failing_since is None
 
 
 @pytest.mark.slow
-def test_a_refused_stream_without_alpaca_keys_keeps_trying(sample_minutes, tmp_path):
-    """A websocket 403 on Binance, and no Alpaca keys for the fallback: logged, no traceback,
-    and Binance is tried again after 1, 2, 4 ... s, until stopped."""
-    m = shifted_to(sample_minutes[:10], minutes_ago(2))
-    with FakeBinance(m, [], refuse_stream=403) as fake:
-        env = collector_env(fake, f"sqlite:///{tmp_path / 'market.db'}")
-        env.pop("ALPACA_API_KEY", None)
-        env.pop("ALPACA_SECRET_KEY", None)
-        collector = Collector(env, tmp_path / "collector.log")
-        collector.wait_for_log("trying Binance again in 2 s")
-        log = collector.stop()
-    assert "binance refused: HTTP 403 from the stream" in log
-    assert "the Alpaca fallback cannot start" in log
-    assert "ALPACA_API_KEY and ALPACA_SECRET_KEY" in log
-    assert "trying Binance again in 1 s" in log
-    assert "Traceback" not in log
-    assert [row[0] for row in stored(f"sqlite:///{tmp_path / 'market.db'}")] == [
-        bar.ts for bar in m
-    ]  # REST still backfilled
-
-
-@pytest.mark.slow
-def test_a_persistent_rest_503_slows_the_attempts_to_the_documented_backoff(
-    sample_minutes, tmp_path
-):
-    """Acceptance bar 3, on the real clock: the REST requests of a collector facing a
-    persistent 503 are at least 1, 2, then 4 s apart (the waits it logs), never once a
-    second."""
-    m = shifted_to(sample_minutes[:10], minutes_ago(2))
-    unavailable = RestAnswer(503, '{"code": -1001, "msg": "Internal error"}')
-    with FakeBinance(m, [], rest_hook=lambda query, rows: unavailable) as fake:
-        collector = Collector(
-            collector_env(fake, f"sqlite:///{tmp_path / 'market.db'}"), tmp_path / "c.log"
-        )
-        wait_for(lambda: len(fake.rest_times) >= 4, 30, "four REST attempts")
-        log = collector.stop()
-        times = list(fake.rest_times)
-        connections = fake.connections
-        port = fake.api_url.rsplit(":", 1)[1]
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    for gap, wait in zip(gaps, [1.0, 2.0, 4.0], strict=False):
-        assert gap >= wait - 0.01, gaps
-    for wait in ("1.0", "2.0", "4.0"):
-        assert f"HTTP 503 from 127.0.0.1:{port}; trying again in {wait} s" in log
-    assert connections == 0  # the stream waits for the backfill
-
-
-@pytest.mark.slow
-def test_no_password_reaches_the_collectors_log(tmp_path):
+def test_no_password_reaches_the_feeds_log(tmp_path):
     """A malformed PostgreSQL URL stops it at once (exit 1); a server that is down is waited
     for; neither log holds the password."""
 
     class Nowhere:
-        ws_url, api_url = "ws://127.0.0.1:9", "http://127.0.0.1:9"
+        url = "http://127.0.0.1:9"
 
     env = collector_env(Nowhere, "")
     malformed = env | {"DATABASE_URL": f"postgresql://app:{PASSWORD}@[::1/market"}
@@ -215,7 +144,7 @@ def test_no_password_reaches_the_collectors_log(tmp_path):
     assert "postgresql://app:***@[::1/market" in done.stderr
     assert PASSWORD not in done.stderr + done.stdout
     down = env | {"DATABASE_URL": f"postgresql://app:{PASSWORD}@127.0.0.1:9/market"}
-    collector = Collector(down, tmp_path / "collector.log")
+    collector = Collector(down, tmp_path / "feed.log")
     collector.wait_for_log("trying again in 2 s")
     log = collector.stop()
     assert "cannot connect to postgresql://app:***@127.0.0.1:9/market" in log

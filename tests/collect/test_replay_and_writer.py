@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import gzip
 import itertools
@@ -67,8 +66,9 @@ class FakeClock:
     def __call__(self) -> float:
         return self.now
 
-    async def sleep(self, seconds: float) -> None:
+    def wait(self, seconds: float) -> bool:
         self.now += seconds
+        return False  # never stopped
 
 
 @pytest.mark.parametrize("speed", [1.0, 60.0])
@@ -86,15 +86,13 @@ def test_replay_never_dates_a_bar_ahead_and_ends_now(database_url, sample_minute
 
     writer.write = write
     bars = sample_minutes[:100]
-    stored = asyncio.run(
-        replay(bars, writer, speed=speed, play_minutes=30, clock=clock, sleep=clock.sleep)
-    )
+    stored = replay(bars, writer, speed=speed, play_minutes=30, clock=clock, wait=clock.wait)
     assert stored == 100
     assert len(ages) == 30
     assert min(ages) >= 0
     assert ages[-1] < MINUTE
     if speed == 1.0:
-        assert max(ages) < MINUTE  # each bar as fresh as the live collector's
+        assert max(ages) < MINUTE  # each bar as fresh as the live feed's
     assert clock.now == pytest.approx(1_800_000_012.5 + 30 * MINUTE / speed)
     window = writer.store.window("btc-usd")
     assert window.count == 100

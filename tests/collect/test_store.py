@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.minutes.bars import MINUTE, FeedStatus, Quote
 from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
     DatabaseUnavailableError,
@@ -91,6 +91,24 @@ def test_a_reader_sees_new_rows_without_reopening(database_url, sample_minutes):
         assert reader.last_bar("btc-usd").ohlcv[0] == sample_minutes[6].ts
 
 
+def test_latest_prices_and_the_feed_s_status_are_replaced_by_the_next(database_url):
+    with MinuteStore.open(database_url) as store:
+        store.write_quotes(
+            [Quote("btc-usd", "binance", 100, 1.5), Quote("eth-usd", "alpaca", 90, 2)]
+        )
+        store.write_quotes([Quote("btc-usd", "alpaca", 160, 1.25)])
+        failing = FeedStatus(("binance", "alpaca"), 60, "HTTP 503 from x", 120, 120)
+        store.write_status(failing)
+        assert store.status() == failing
+        store.write_status(FeedStatus(("binance",), 180, "HTTP 503 from x", 120))
+    with MinuteStore.open(database_url, create=False) as reader:
+        assert sorted(reader.quotes(), key=lambda quote: quote.asset) == [
+            Quote("btc-usd", "alpaca", 160, 1.25),
+            Quote("eth-usd", "alpaca", 90, 2.0),
+        ]
+        assert reader.status() == FeedStatus(("binance",), 180, "HTTP 503 from x", 120)
+
+
 def test_another_schema_version_is_refused(database_url, sample_minutes):
     with MinuteStore.open(database_url) as store:
         store._db.execute("UPDATE schema_info SET value = '99' WHERE name = 'version'")
@@ -101,7 +119,7 @@ def test_another_schema_version_is_refused(database_url, sample_minutes):
 def test_a_table_of_someone_else_is_not_written_into(database_url):
     with MinuteStore.open(database_url) as store:
         store._db.execute("DROP TABLE schema_info")
-    with pytest.raises(StoreError, match="not made by this collector"):
+    with pytest.raises(StoreError, match="not made by the market feed"):
         MinuteStore.open(database_url)
 
 
@@ -221,7 +239,7 @@ def test_a_version_1_database_is_upgraded_in_place_by_the_writer(tmp_path, sampl
             dataclasses.astuple(bar)[:9],
         )
     url = f"sqlite:///{path}"
-    with pytest.raises(StoreError, match="version 1: start the collector"):
+    with pytest.raises(StoreError, match="version 1: start the market feed"):
         MinuteStore.open(url, create=False)
     with MinuteStore.open(url) as store:
         store.write(sample_minutes[1:3])
@@ -229,6 +247,8 @@ def test_a_version_1_database_is_upgraded_in_place_by_the_writer(tmp_path, sampl
         assert store.window("btc-usd").count == 3
     with MinuteStore.open(url, create=False) as reader:
         assert reader.bars("btc-usd", 0, bar.ts + MINUTE) == rows([bar])
+        assert reader.quotes() == []  # and the tables version 3 added
+        assert reader.status() is None
     with sqlite3.connect(path) as plain:
         assert plain.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
         assert plain.execute("SELECT shifted_by FROM minute_bars ORDER BY ts").fetchall() == [

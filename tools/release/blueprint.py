@@ -39,9 +39,11 @@ PORT = 8080
 # (REQUEST_TIMEOUT, CHANNEL_TIMEOUT), which do not depend on the address, stay as they are
 # (docs/operations.md, "The connection layer").
 BEHIND_RENDERS_PROXY = {"MAX_CONNECTIONS_PER_CLIENT": "0"}
-# The forecasts start from the latest price, not the image's last close hours ago: Binance's
-# ticker, and Alpaca's latest bars of the USD pairs, polled by the API itself (the image's own
-# default too; named here so the deployment says what it does: docs/configuration.md).
+# The API process runs the market feed itself, into the image's SQLite file on the instance's
+# disk: the forecasts start from the latest price, not the image's last close hours ago, and
+# /price, /live and the dashboard's live panel have minutes (Binance's market-data host, and
+# Alpaca's REST data where Binance refuses; the image's own default too, named here so the
+# deployment says what it does: docs/live-data.md).
 FRESH = {"LATEST_PRICES": "binance,alpaca"}
 
 
@@ -52,7 +54,8 @@ class BlueprintError(ValueError):
 @dataclass(frozen=True)
 class Image:
     """The published image the services run, the Render registry credential to pull it with, and
-    whether the live collector runs from it too (a paid worker and database: README)."""
+    whether the market feed runs from it as a worker of its own, into PostgreSQL (a paid worker
+    and database: docs/live-data.md), instead of inside the web service."""
 
     repository: str
     credential: str | None = None
@@ -70,8 +73,9 @@ class Image:
 
 
 def web_service(image: Image) -> dict[str, Any]:
-    """The API: the published image, health-checked on /healthz (which reports the model),
-    served behind Render's proxy, its forecasts starting from the latest price."""
+    """The API: the published image, health-checked on /healthz (which reports the model and
+    the market feed), served behind Render's proxy, feeding itself the latest prices and live
+    minutes."""
     settings = {"PORT": str(PORT), **BEHIND_RENDERS_PROXY, **FRESH}
     return {
         "type": "web",
@@ -95,8 +99,8 @@ def database_url() -> dict[str, Any]:
 
 
 def collector_worker(image: Image) -> dict[str, Any]:
-    """The live collector: a background worker on the same image (Render's free tier has none,
-    so it is a Starter instance)."""
+    """The market feed: a background worker on the same image (Render's free tier has none, so it
+    is a Starter instance), polling Binance, then Alpaca where Binance refuses (its default)."""
     return {
         "type": "worker",
         "name": COLLECTOR_NAME,

@@ -146,14 +146,31 @@ class Unavailable(Answer):
     detail: Annotated[str, doc("Why it cannot be served.")]
 
 
+class FeedHealth(Answer):
+    """How the market feed's polls went, as it last recorded in its database."""
+
+    sources: Annotated[
+        list[str], doc("The exchanges it polls (LATEST_PRICES), in the order it tries them.")
+    ]
+    last_success: Annotated[Time | None, doc("When a poll last succeeded; null: none yet.")]
+    last_error: Annotated[str | None, doc("Why the last poll that failed failed, in a line.")]
+    last_error_at: Annotated[Time | None, doc("When it failed.")]
+    failing_since: Annotated[
+        Time | None,
+        doc("Since when every poll has failed; null while the last one succeeded."),
+    ]
+
+
 class Health(AssetHealth):
     """The default asset's model at the top (what a deploy checks), and every served one."""
 
     status: Annotated[
         Literal["ok", "degraded"],
         doc(
-            "`degraded` once an asset's artifact could not be opened (`unavailable`), or while "
-            "a pair the training run could not train is named in `failed`."
+            "`degraded` once an asset's artifact could not be opened (`unavailable`), while "
+            "a pair the training run could not train is named in `failed`, or while the market "
+            "feed's polls have failed for longer than POLLER_FAILING_AFTER (`latest_prices`); "
+            "`reasons` says which. Still HTTP 200."
         ),
     ]
     assets: Annotated[list[AssetHealth], doc("Every served asset.")]
@@ -173,3 +190,11 @@ class Health(AssetHealth):
         ),
     ]
     training: Annotated[TrainingProgress | None, TRAINING]
+    latest_prices: Annotated[
+        FeedHealth | None,
+        doc(
+            "The market feed, which reads the latest prices the forecasts start from and the "
+            "live minutes; null where no feed has written the database (LATEST_PRICES unset)."
+        ),
+    ]
+    reasons: Annotated[list[str], doc("Why `status` is `degraded`, each in words; empty if ok.")]

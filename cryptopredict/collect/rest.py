@@ -1,17 +1,20 @@
-"""An exchange's REST API read over urllib, and how an exchange fails: it refuses us (move
-elsewhere), is unavailable for now (retry later), or needs keys we do not have."""
+"""An exchange's REST API read over urllib, and how an exchange fails: it refuses us (move to
+the next exchange), or is unavailable for now (poll again later)."""
 
 from __future__ import annotations
 
 import http.client
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 import msgspec
 
+from cryptopredict.minutes.bars import MinuteBar
 from cryptopredict.retry_after import retry_after_seconds
 
 T = TypeVar("T")
@@ -23,10 +26,6 @@ class RefusedError(RuntimeError):
     def __init__(self, source: str, detail: str, status: int) -> None:
         super().__init__(f"{source} refused: {detail}")
         self.status = status
-
-
-class MissingKeysError(RuntimeError):
-    """A source that needs API keys has none configured."""
 
 
 class UnavailableError(RuntimeError):
@@ -69,6 +68,28 @@ def get_json(
         raise UnavailableError(
             f"{host} answered in another shape ({error}): {snippet(body)}"
         ) from None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of an exchange's minutes: the bars, where the next page starts (None after the
+    last), and how many rows were malformed (skipped; their minutes are asked for again)."""
+
+    bars: list[MinuteBar]
+    following: int | None
+    malformed: int
+
+
+def positive(text: str | float, symbol: str) -> float:
+    """A price an exchange gave; UnavailableError for one that is no positive number."""
+    try:
+        price = float(text)
+    except ValueError:
+        price = math.nan
+    if not math.isfinite(price) or price <= 0:
+        said = f"a price of {symbol} that is no positive number: {str(text)[:40]!r}"
+        raise UnavailableError(said)
+    return price
 
 
 def snippet(raw: object, limit: int = 160) -> str:

@@ -1,0 +1,70 @@
+"""Issue 83, bar 5: the service as render.yaml sets it (no PostgreSQL), its exchanges pointed at a
+local Binance on the real clock: within 120 s of start `/price/btc-usd` answers with a minute
+under two minutes old, and the dashboard's live panel draws it, in Debian's chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_browser import chromium  # noqa: F401 (fixture)
+from tests.api.test_latest_prices import exchange, render_service_env  # noqa: F401 (fixture)
+from tests.browser import needs_chromium, watched_page
+from tests.live_server import start_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
+SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to look at it
+
+
+def test_the_shipped_service_s_live_panel_draws_its_own_feed(
+    chromium,  # noqa: F811
+    exchange,  # noqa: F811
+    artifact_dir,
+    tmp_path,
+):
+    fake, moved = exchange
+    started = time.monotonic()
+    server = start_server(artifact_dir, tmp_path / "api.log", **render_service_env(fake, tmp_path))
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.url}/price/btc-usd", timeout=10) as answer:
+                    price = json.load(answer)
+                break
+            except urllib.error.HTTPError as refusal:  # 404: no minute stored yet
+                if refusal.code != 404:
+                    raise
+            assert time.monotonic() - started < 120, server.log.read_text()
+            time.sleep(0.2)
+        answered = time.monotonic() - started
+        with watched_page(chromium, viewport={"width": 1280, "height": 900}) as browser:
+            page = browser.page
+            page.goto(server.url + "/")
+            page.wait_for_selector("#live:not([hidden]) #live-chart .main-svg", timeout=30_000)
+            panel = page.locator("#live")
+            title = page.locator("#live-title").inner_text()
+            age = page.locator("#live-age").inner_text()
+            candles = page.locator("#live-chart .boxlayer .trace path").count()
+            shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "render-live-panel.png"
+            panel.screenshot(path=str(shot))
+            source = panel.get_attribute("data-source")
+            assert browser.blocked == []
+            assert browser.problems == []
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=30)
+    assert answered < 120
+    assert price["source"] == "binance"
+    assert 0 <= price["age_seconds"] < 120
+    assert price["close"] in {bar.close for bar in moved}
+    assert source == "binance"
+    assert title == "BTC/USD live: the last minute against the forecast"
+    assert "ago" in age
+    assert candles >= 1
+    assert shot.stat().st_size > 10_000
