@@ -109,6 +109,13 @@ WORKDIR /app
 # Serving needs numpy, Flask and Waitress, not Prophet or pandas. The packages' test suites and
 # type stubs are left out, and bytecode is compiled below only for what the server imports: the
 # image stays small (make image-test prints its size and checks the bound).
+# HAProxy, Debian's, in front of Waitress (docs/operations.md, "The edge"): the 3.0 series the
+# configuration (cryptopredict/api/haproxy.cfg) is written for, with Debian's fixes; its
+# documentation, its sample configuration and apt's lists left out.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends 'haproxy=3.0.*' \
+    && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /etc/haproxy
 COPY requirements-api.txt requirements-collect.txt ./
 RUN pip install --no-cache-dir --no-compile --require-hashes \
         -r requirements-api.txt -r requirements-collect.txt \
@@ -154,4 +161,7 @@ USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8080'), timeout=4)"]
+# One process tree: Python binds HOST:PORT, starts HAProxy on that socket and Waitress on
+# loopback behind it (and the market feed beside them); a stop (SIGTERM) lets HAProxy answer
+# the requests in flight, then all end (cryptopredict/api/server.py).
 CMD ["python", "api.py"]

@@ -14,7 +14,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
 # those named (their tests are skipped, and the run says so at its end); .ci/run never does.
-TOOLS := chromium wrk postgresql prometheus docker-registry
+TOOLS := chromium wrk postgresql prometheus docker-registry haproxy
 chromium_command := chromium
 chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
 wrk_command := wrk
@@ -25,6 +25,8 @@ prometheus_command := promtool
 prometheus_for := the alerting rules' checks (promtool check rules, promtool test rules)
 docker-registry_command := docker-registry
 docker-registry_for := the release's registry tests (finding the previous release image by digest)
+haproxy_command := haproxy
+haproxy_for := the API's proxy (make run, make serve, make live, and their tests)
 WITHOUT ?=
 comma := ,
 without := $(subst $(comma), ,$(WITHOUT))
@@ -61,7 +63,7 @@ left_out = $(foreach tool,$(without),command -v $($(tool)_command) >/dev/null ||
 
 help:
 	@echo "make run    set up .venv, train on the best reachable source, serve on :8080"
-	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/)"
+	@echo "make serve  serve the artifacts already trained (MODEL_DIR, default artifacts/) behind HAProxy"
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
 	@echo "make test   set up .venv and run linters, the docs build and the whole test suite;"
 	@echo "            a skipped test fails it (WITHOUT=wrk,postgresql,chromium: do without those)"
@@ -115,13 +117,15 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # (cryptopredict/following_make.py).
 run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
 TRAIN_ARGS ?=
-run: $(VENV)/.run-deps
+run: $(VENV)/.run-deps haproxy
 	$(BIN)/python train.py --all --serve $(TRAIN_ARGS)
 
 train: $(VENV)/.run-deps
 	$(BIN)/python train.py --all
 
-serve: $(VENV)/.run-deps
+# The API behind HAProxy, as the image serves it (docs/operations.md); `python api.py --alone`
+# is Waitress alone, for development.
+serve: $(VENV)/.run-deps haproxy
 	$(BIN)/python api.py
 
 # `make live`: the API beside a replay of the embedded 1m sample into its own database, written
@@ -129,7 +133,7 @@ serve: $(VENV)/.run-deps
 LIVE_SPEED ?= 1
 LIVE_DB ?= .cache/live.db
 LIVE_PLAY_MINUTES ?= 1440
-live: $(VENV)/.run-deps
+live: $(VENV)/.run-deps haproxy
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py --all
 	rm -f $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm
 	export DATABASE_URL=sqlite:///$(LIVE_DB); \
@@ -248,7 +252,7 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql prometheus docker-registry bench-scale bench-first-run
+.PHONY: bench soak wrk postgresql prometheus docker-registry haproxy bench-scale bench-first-run
 # `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
 # the first 200 from the install and from the command, /healthz listing the pairs still
 # training, the longest silence while training, lines about a pair that do not name it, and
@@ -289,3 +293,7 @@ prometheus:
 # A real registry (Debian's docker-registry) for the release's tests and make image-test.
 docker-registry:
 	$(call apt_tool,docker-registry)
+
+# The API's reverse proxy (Debian's haproxy): make run, make serve and the image serve behind it.
+haproxy:
+	$(call apt_tool,haproxy)

@@ -1,10 +1,17 @@
-"""Serve the forecast API over HTTP, with the market feed beside it: `python api.py` (settings
-from the environment, see README)."""
+"""`python api.py`: the API as the image serves it, with the market feed beside it (settings from
+the environment, see README): HAProxy on HOST:PORT in front of Waitress on loopback
+(docs/operations.md, "The edge"). `python api.py --alone`: Waitress alone on HOST:PORT, for
+development; not for a network (none of the proxy's bounds on slow, flooding and header-heavy
+clients, and a stop does not wait for the requests in flight)."""
 
 import sys
 
-from cryptopredict.api.server import main
-from cryptopredict.collect.cli import beside_the_api
-
 if __name__ == "__main__":
-    sys.exit(main(beside=beside_the_api))
+    try:
+        from cryptopredict.api.server import main
+        from cryptopredict.collect.cli import beside_the_api
+
+        status = main(beside=beside_the_api, proxied=sys.argv[1:] != ["--alone"])
+    except KeyboardInterrupt:  # Ctrl-C while Python was still importing: nothing to stop
+        status = 130
+    sys.exit(status)

@@ -1,5 +1,6 @@
-"""`python -m bench.attacks`: issue 41's acceptance bars on the models `make run` trains, each
-against `python api.py` on loopback with its default settings, as a user starts it.
+"""`python -m bench.attacks`: the attacks of docs/operations.md's table (issue 41's bars, issue 83's
+bar 4) on the models `make run` trains, each against the API behind its proxy (`python api.py`,
+as `make serve` and the image serve it) on loopback, with its defaults.
 
 - `pipelining` (bar 1): four connections each send 100 pipelined CSV range requests in one
   write and never read (reconnecting whenever the server cuts them); `/healthz` from a fifth
@@ -9,7 +10,12 @@ against `python api.py` on loopback with its default settings, as a user starts 
   answer within 1 s, 9 times out of 10.
 - `headers` (bar 3): `/bitcoin` throughput (`wrk -t2 -c16`) with four clients sending requests
   of 6,000 header lines beside it, against the same run without them, in interleaved rounds:
-  at least half.
+  at least half; `/healthz` within 1 s throughout.
+- `stop`: sixteen clients ask `/bitcoin` over kept-alive connections as fast as they can; after
+  `--seconds / 6`, SIGTERM: every request sent on a connection the proxy had accepted is
+  answered whole, or its connection closed before it was read (the client sends it again and
+  is refused); `/healthz` within 1 s up to the signal; the process ends with status 0 within
+  6 s.
 - `database` (bar 4): `DATABASE_URL` on a real PostgreSQL (Debian's `postgresql`, in a
   temporary directory) holding the last two hours of the embedded BTC minutes; once the API has
   read them, the server and its backends are frozen with SIGSTOP for `--seconds`: every
@@ -35,6 +41,7 @@ import os
 import resource
 import select
 import shutil
+import signal
 import socket
 import statistics
 import sys
@@ -82,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextmanager
 def api(model_dir: Path) -> Iterator[int]:
-    """`python api.py` with its defaults on a free loopback port; yields the port."""
-    with run.running(run.API, model_dir) as (_, base):
+    """The API behind its proxy, with its defaults, on a free loopback port; yields the port."""
+    with run.running(run.EDGE, model_dir) as (_, base):
         run.wait_until_ready(base + "/healthz", timeout=120)
         yield int(base.rsplit(":", 1)[1])
 
@@ -271,6 +278,7 @@ def many_headers(port: int, stop: threading.Event, counters: dict) -> None:
 
 def headers(args: argparse.Namespace) -> dict:
     rounds = []
+    times: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:
         paths = run.write_paths(Path(scratch), args.model_dir)["near"]
         with api(args.model_dir) as port:
@@ -288,7 +296,12 @@ def headers(args: argparse.Namespace) -> dict:
                 ]
                 for attacker in attackers:
                     attacker.start()
+                probes = threading.Thread(
+                    target=lambda: times.extend(probing(port, seconds)), name="probes"
+                )
+                probes.start()
                 beside = run.wrk(base, paths, connections=16, seconds=seconds)
+                probes.join()
                 stop.set()
                 for attacker in attackers:
                     attacker.join(timeout=30)
@@ -309,7 +322,79 @@ def headers(args: argparse.Namespace) -> dict:
         "ratio_median": round(ratio, 3),
         "ratios": [round(each["ratio"], 3) for each in rounds],
         "rounds": rounds,
-        "holds": ratio >= 0.5,
+        "healthz_probes": len(times),
+        "healthz_slowest_s": round(max(times), 3),
+        "holds": ratio >= 0.5 and max(times) <= 1.0,
+    }
+
+
+# A stop under load.
+
+
+def keep_asking(port: int, path: str, counters: dict) -> None:
+    """Ask for `path` over kept-alive connections until the server refuses to connect; count
+    whole answers, requests whose connection closed before the server read them, and losses:
+    a request the server read (its connection was not closed idle) whose answer never came
+    whole."""
+    while True:
+        try:
+            client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError:
+            return  # refused: the proxy has stopped listening
+        with client, client.makefile("rb") as answers:
+            while True:
+                try:
+                    client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                    head = answers.readline()
+                except OSError:
+                    head = b""
+                if not head:  # closed before it read the request: it goes again
+                    _count(counters, "closed_idle")
+                    break
+                closes, length = False, 0
+                while (line := answers.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    closes |= name.lower() == "connection" and value.strip() == "close"
+                    length = int(value) if name.lower() == "content-length" else length
+                whole = head.startswith(b"HTTP/1.1 200") and len(answers.read(length)) == length
+                _count(counters, "answered" if whole else "lost")
+                if closes:
+                    break
+
+
+def stop(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = run.write_paths(Path(scratch), args.model_dir)["near"].read_text().splitlines()[0]
+    counters: dict = {}
+    with run.running(run.EDGE, args.model_dir) as (process, base):
+        run.wait_until_ready(base + "/healthz", timeout=120)
+        port = int(base.rsplit(":", 1)[1])
+        load = [os.getloadavg()[0]]
+        clients = [
+            threading.Thread(target=keep_asking, args=(port, path, counters)) for _ in range(16)
+        ]
+        for client in clients:
+            client.start()
+        times = probing(port, max(2.0, args.seconds / 6))
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        status = process.wait(timeout=30)
+        took = time.monotonic() - signalled
+        for client in clients:
+            client.join(timeout=30)
+        load.append(os.getloadavg()[0])
+    return {
+        "bar": "SIGTERM under 16 clients asking as fast as they can: no request the server read "
+        "goes unanswered, status 0 within 6 s; /healthz within 1 s before it",
+        "answered": counters.get("answered", 0),
+        "lost": counters.get("lost", 0),
+        "closed_idle": counters.get("closed_idle", 0),
+        "status": status,
+        "stopped_in_s": round(took, 2),
+        "healthz_probes": len(times),
+        "healthz_slowest_s": round(max(times), 3),
+        "load_average": load,
+        "holds": status == 0 and took < 6 and not counters.get("lost") and max(times) <= 1.0,
     }
 
 
@@ -521,6 +606,7 @@ ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "pipelining": pipelining,
     "drip": drip,
     "headers": headers,
+    "stop": stop,
     "database": database,
     "artifacts": artifacts,
 }

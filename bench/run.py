@@ -57,7 +57,9 @@ class Server:
     command: tuple[str, ...]
 
 
-API = Server("cryptopredict", (sys.executable, "api.py"))
+API = Server("cryptopredict", (sys.executable, "api.py", "--alone"))
+# The API as the image and `make serve` serve it: Waitress behind HAProxy (docs/operations.md).
+EDGE = Server("cryptopredict behind its proxy", (sys.executable, "api.py"))
 OWN_APP = Server("own-app", (sys.executable, "-m", "bench.own_app"))
 STOCK = Server("stock", (sys.executable, "-m", "bench.ceiling"))
 PER_REQUEST = Server("per-request", (sys.executable, "-m", "bench.per_request"))

@@ -2,8 +2,9 @@
 
 INSPECT_JSON is `buildah inspect --type image IMAGE` of a docker-format image. Checks that the
 image runs as a non-root user, keeps its HEALTHCHECK, serves on 0.0.0.0:8080 with `python
-api.py`, and carries the OCI labels (with the given values). `--print-user` and
-`--print-command` print the uid and the NUL-separated command instead, for the shell.
+api.py` (HAProxy in front of Waitress), and carries the OCI labels (with the given
+values). `--print-user` and `--print-command` print the uid and the NUL-separated command
+instead, for the shell.
 """
 
 from __future__ import annotations

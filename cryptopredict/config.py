@@ -117,39 +117,17 @@ MEANINGS = {
         "`TRACK_RECORD_AFRESH` says why to start anew, and `run.json` names the image."
     ),
     "GIT_SHA": "Commit recorded in the artifact; read from git when unset.",
-    "HOST": "Address the API listens on; the image sets `0.0.0.0`.",
-    "PORT": "Port the API listens on.",
+    "HOST": (
+        "Address the API listens on (its proxy; `python api.py --alone`: Waitress itself); the "
+        "image sets `0.0.0.0`."
+    ),
+    "PORT": "Port the API listens on; `0`: a free one, which the log names.",
     "THREADS": "Waitress threads answering API requests.",
-    "CONNECTION_LIMIT": (
-        "Most connections the API keeps open at once; more wait until one closes. High, so that "
-        "idle or slow clients cannot stop it answering (Waitress's own default is 100)."
-    ),
-    "CHANNEL_TIMEOUT": (
-        "Seconds a connection may stay idle between requests, and the most an answer may take to "
-        "be sent, counted from when its request was received whole, however slowly the client "
-        "reads; past either the API closes the connection (Waitress's own idle default is 120 s, "
-        "and it has no bound on sending)."
-    ),
-    "REQUEST_TIMEOUT": (
-        "Seconds a client has, from the first byte of a request, to send all of it (request line, "
-        "headers and body); past it the API closes the connection, however steadily the bytes drip"
-        " in."
-    ),
     "MAX_CONNECTIONS_PER_CLIENT": (
-        "Most connections one client address (an IPv6 /64) may hold open; one more is answered 503"
-        " and closed. `0`: no cap. Behind a reverse proxy or load balancer every connection comes "
-        "from its address: raise it, or set 0 and cap at the proxy."
-    ),
-    "MAX_REQUEST_HEADERS": (
-        "Most header lines in a request; more are refused with 431 before they are parsed."
-    ),
-    "MAX_REQUEST_BODY_SIZE": (
-        "Largest request body in bytes the API reads; a longer one is refused with 413 before it "
-        "is read (every route is GET or HEAD: none reads a body). Waitress's own default is 1 GiB."
-    ),
-    "MAX_REQUEST_HEADER_SIZE": (
-        "Largest request line and headers in bytes; longer ones are refused with 431 (Waitress's "
-        "own default is 256 KiB; nginx's and Apache's are 8 KiB a line)."
+        "Most connections one client address (an IPv6 /64) may hold open through the API's proxy "
+        "(`python api.py`, the image); one more is closed as soon as it is accepted. "
+        "`0`: no cap, as behind another proxy or load balancer, from whose address every "
+        "connection comes."
     ),
     "ACCESS_LOG": (
         "Whether the API writes a line per request (method, path, status, duration) to its log; "
@@ -385,18 +363,12 @@ class Training(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Server(Section):
-    """How the API listens, and what it lets a connection do (Waitress's settings and ours)."""
+    """How the API listens: its proxy on HOST:PORT, Waitress behind it (docs/operations.md)."""
 
     host: Annotated[str, setting("HOST")] = "127.0.0.1"
     port: Annotated[int, setting("PORT", ge=0, le=65535)] = 8080
     threads: Annotated[int, setting("THREADS", ge=1)] = 4
-    connection_limit: Annotated[int, setting("CONNECTION_LIMIT", ge=1)] = 4000
-    channel_timeout: Annotated[float, setting("CHANNEL_TIMEOUT", gt=0)] = 15.0
-    request_timeout: Annotated[float, setting("REQUEST_TIMEOUT", gt=0)] = 5.0
     max_connections_per_client: Annotated[int, setting("MAX_CONNECTIONS_PER_CLIENT", ge=0)] = 100
-    max_request_headers: Annotated[int, setting("MAX_REQUEST_HEADERS", ge=1)] = 100
-    max_request_body_size: Annotated[int, setting("MAX_REQUEST_BODY_SIZE", ge=0)] = 65536
-    max_request_header_size: Annotated[int, setting("MAX_REQUEST_HEADER_SIZE", ge=1)] = 16384
     access_log: Annotated[bool, setting("ACCESS_LOG")] = False
 
 

@@ -22,15 +22,20 @@ class LiveServer:
 
 
 def start_server(
-    model_dir: Path, log: Path, *, unset: tuple[str, ...] = (), **env: str
+    model_dir: Path, log: Path, *, unset: tuple[str, ...] = (), proxied: bool = False, **env: str
 ) -> LiveServer:
-    """`python api.py` on a free loopback port, without the variables `unset`; returns once it
-    answers."""
+    """`python api.py --alone` (`proxied`: `python api.py`, behind HAProxy, as the image and
+    `make serve` serve) on a free loopback port, without the variables `unset`; returns
+    once it answers."""
     inherited = {name: value for name, value in os.environ.items() if name not in unset}
     environment = {**inherited, "MODEL_DIR": str(model_dir), "PORT": "0", **env}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "api.py"], cwd=ROOT, env=environment, stderr=sink, stdout=sink
+            [sys.executable, "api.py", *([] if proxied else ["--alone"])],
+            cwd=ROOT,
+            env=environment,
+            stderr=sink,
+            stdout=sink,
         )
     deadline = time.monotonic() + 60  # a loaded machine takes its time to import and verify
     while time.monotonic() < deadline:

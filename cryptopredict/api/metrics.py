@@ -45,7 +45,6 @@ ROUTE_KEY = "cryptopredict.route"
 MAX_PATH = 200
 LINE = "method=%s path=%s status=%d duration_ms=%.3f"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
-CUT_REASONS = ("request_deadline", "answer_deadline", "per_client_cap")
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 log = logging.getLogger(__name__)
@@ -101,20 +100,6 @@ class Metrics:
             )
         children[0].inc()
         children[1].observe(seconds)
-
-    def count_connections(self, cut: Mapping[str, int]) -> None:
-        """Export `cut` (connections the server cut or refused, by why; kept by the connection
-        layer, read at each scrape) as `cryptopredict_connections_cut_total`."""
-        self.registry.register(
-            _Counted(
-                "cryptopredict_connections_cut",
-                "Connections the server cut or refused: past a request's deadline "
-                "(request_deadline), its answer's (answer_deadline), or its address's cap "
-                "(per_client_cap).",
-                "reason",
-                lambda: {why: cut.get(why, 0) for why in CUT_REASONS},
-            )
-        )
 
     def count_stuck_reads(self, stuck: Callable[[], int]) -> None:
         """Export how many reads of the live minute bars got no answer and were cut."""

@@ -1,41 +1,37 @@
-"""`python api.py`: list the artifacts (each is verified when first asked for), then serve with
-Waitress's own loop until SIGTERM or Ctrl-C, then drain (`drain.serve`).
+"""The API's server: stock Waitress, behind HAProxy wherever it faces clients.
 
-Slow clients cannot hold the server: Waitress keeps up to `CONNECTION_LIMIT` connections open
-(its own default, 100, lets a hundred idle or half-sent requests stop it accepting anyone),
-watches them with poll() rather than select() (which fails past 1,024 descriptors), and closes
-one that stays silent for `CHANNEL_TIMEOUT` seconds (`waitress_options`). What its
-settings do not reach, `connections.py` adds: a deadline per request from its first byte to
-its answer's last, one request of a connection at a time, a cap per client address and on the
-number of header lines (`connection_limits`). The process's open-file limit is raised
-to fit, within what the system allows.
+`python api.py` (the image's command, `make serve`, `make run`'s server) binds
+HOST:PORT, hands that socket to HAProxy (`haproxy.cfg`, the bounds on slow, flooding and
+header-heavy clients: docs/operations.md) and serves with Waitress on a free loopback port
+behind it. On SIGTERM or Ctrl-C, HAProxy stops listening, answers the requests in flight (at
+most 5 s) and exits; then the process stops, status 0. If HAProxy stops by itself, so does the
+server, status 1.
 
-Everything else is Waitress's and Python's defaults, the GIL switch interval included: a 1 ms
-interval made the server hand the GIL between its threads five times as often, and on idle
-cores each hand-off waits for a core to wake (bench/README.md, "Why the API serves less than
-the stock server on idle cores").
+`python api.py --alone` is Waitress alone on HOST:PORT, for development: the same application,
+none of the proxy's bounds, and a stop does not wait for the requests in flight.
 
-The access log is off unless `ACCESS_LOG` is set: a line per request, written by the request's
-thread, is a system call that hands the GIL away under load (docs/performance.md). Other lines
-(start, stop, errors) are written as they come; every line passes the redacting formatter of
-`cryptopredict.logs`. Waitress's "Task queue depth" warning, which its loop writes for each
-request queued behind busy threads, is noise, and silenced by its level; its write used to be,
-by accident, the pause that let the threads run while the loop read a burst of requests: the
-connection layer now yields at that point on purpose.
+Signals never raise: SIGINT and SIGTERM only wake the main thread (`Stop`), which does nothing
+but wait for them while Waitress's loop and threads serve. The access log is off unless
+`ACCESS_LOG` is set (docs/performance.md); every line passes `cryptopredict.logs`' redaction.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
-import resource
+import os
+import signal
+import socket
+import subprocess
+import threading
 from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
 
 from waitress.server import create_server
 
 from cryptopredict import logs
 from cryptopredict.api.app import create_app
-from cryptopredict.api.connections import Connections, Limits
-from cryptopredict.api.drain import serve
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.latest import latest_prices
 from cryptopredict.api.metrics import access_log
@@ -44,33 +40,31 @@ from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import read_status
-from cryptopredict.config import ApiSettings, ConfigError, Server
+from cryptopredict.config import ApiSettings, ConfigError
 from cryptopredict.following_make import follow_make
 
-# Descriptors besides the connections: the listening sockets, the trigger, files, logs.
-SPARE_FILES = 64
+HAPROXY_CONFIG = Path(str(files("cryptopredict.api") / "haproxy.cfg"))
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
 
 log = logging.getLogger("api")
 
 
-def main(beside: Callable[[ApiSettings], Callable[[], None]] | None = None) -> int:
+def main(
+    beside: Callable[[ApiSettings], Callable[[], None]] | None = None, *, proxied: bool = True
+) -> int:
     """Serve; `beside(settings)` starts what runs beside the server (the market feed: api.py)
     and returns what stops it."""
+    stop = Stop()  # first: from here on, SIGINT and SIGTERM never raise
     try:
         settings = ApiSettings.from_env()
     except ConfigError as error:
         logs.configure()
         log.error("cannot serve: %s", error)
         return 2
-    logs.configure(settings.log_level)
-    follow_make()  # `make serve`, `make live`: stopped with make, however it is signalled
-    access_log.setLevel(logging.INFO if settings.access_log else logging.WARNING)
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    # The log lines show none of these; collecting them for every request's line costs time
-    # (the logging HOWTO's "Optimization" section).
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    # One poller a process: every application built (one for each artifact written) reads it.
-    latest = latest_prices(settings)
+    _configure_logs(settings)
+    follow_make()  # `make serve`, `make run`: stopped with make, however it is signalled
+    latest = latest_prices(settings)  # one poller a process, for every application built
     try:
         # Artifacts written while serving (`train.py --serve`) are served as they come.
         app = Reloading(
@@ -80,84 +74,151 @@ def main(beside: Callable[[ApiSettings], Callable[[], None]] | None = None) -> i
     except (ArtifactError, StartupError) as error:
         log.error("cannot serve: %s", error)
         return 1
-    _allow_open_files(settings.connection_limit + SPARE_FILES)
     try:
-        server = create_server(app, **waitress_options(settings))
+        listener = _listen(settings.host, settings.port) if proxied else None
+        server = create_server(
+            app,
+            host="127.0.0.1" if proxied else settings.host,
+            port=0 if proxied else settings.port,
+            threads=settings.threads,
+            max_request_body_size=65536,  # every route is GET or HEAD
+            ident="",  # no Server header
+        )
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
+    proxy = None
+    if listener is not None:
+        try:
+            proxy = _start_proxy(listener, server.effective_port, settings)
+        except OSError as error:
+            log.error(
+                "cannot serve: HAProxy cannot start (%s); install it (apt-get install haproxy), "
+                "or serve with Waitress alone for development: python api.py --alone",
+                error,
+            )
+            return 1
+        threading.Thread(target=_watch, args=(proxy, stop), daemon=True).start()
+        address = listener.getsockname()
+        listener.close()  # HAProxy's now: closed when it stops listening
+    else:
+        address = (settings.host, server.effective_port)
+    _say_what_is_served(app, settings)
+    log.info("serving on http://%s:%s (docs at /docs)", address[0], address[1])
+    stop_beside = beside(settings) if beside else lambda: None
+    latest.refresh()  # the first reads of the latest prices, on their thread
+    app.start()
+    threading.Thread(target=server.run, name="waitress", daemon=True).start()
+    status = 0
+    why = stop.wait()
+    if proxy is None:
+        log.info("%s: stopping", signal.Signals(why).name)
+    elif why == PROXY_ENDED:
+        log.error("the proxy stopped (status %s, why above): stopping", proxy.returncode)
+        status = 1
+    else:
+        log.info("%s: finishing the requests in flight, then stopping", signal.Signals(why).name)
+        proxy.send_signal(signal.SIGUSR1)  # HAProxy's graceful stop; `hard-stop-after` bounds it
+        proxy.wait()
+    app.stop()
+    stop_beside()
+    log.info("stopped")
+    return status
+
+
+class Stop:
+    """SIGINT and SIGTERM, waited for on the main thread: their handlers do nothing, and Python
+    writes each signal's number to a pipe (`signal.set_wakeup_fd`), which `wait` reads. So a
+    signal raises nowhere, whichever thread it meets and however many come."""
+
+    def __init__(self) -> None:
+        self.read, self.write = os.pipe()
+        os.set_blocking(self.write, False)
+        signal.set_wakeup_fd(self.write)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: None)
+        # A parent may have started it with them blocked (training's cluster threads do).
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def end(self) -> None:
+        """Wake `wait` from another thread (the proxy ended)."""
+        os.write(self.write, bytes([PROXY_ENDED]))
+
+    def wait(self) -> int:
+        """The first signal's number (PROXY_ENDED: none, the proxy ended)."""
+        return os.read(self.read, 1)[0]
+
+
+def _watch(proxy: subprocess.Popen, stop: Stop) -> None:
+    proxy.wait()
+    stop.end()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1024)
+
+
+def _start_proxy(listener: socket.socket, api_port: int, settings: ApiSettings) -> subprocess.Popen:
+    """HAProxy on `listener`, in front of Waitress on `api_port`: in a process group of its own
+    (Ctrl-C reaches this process, which stops it gracefully), ended if this process dies. Its
+    lines are logged as this process's."""
+    env = {
+        **os.environ,
+        "LISTENER": str(listener.fileno()),
+        "API_PORT": str(api_port),
+        "MAX_CONNECTIONS_PER_CLIENT": str(settings.max_connections_per_client),
+    }
+    proxy = subprocess.Popen(
+        ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)],
+        env=env,
+        pass_fds=[listener.fileno()],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        process_group=0,
+        preexec_fn=_end_with_parent,  # noqa: PLW1509 (one system call, before any thread runs)
+    )
+    threading.Thread(target=_pass_on, args=(proxy,), name="haproxy-lines", daemon=True).start()
+    return proxy
+
+
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _end_with_parent() -> None:
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _pass_on(proxy: subprocess.Popen) -> None:
+    said = logging.getLogger("api.proxy")
+    assert proxy.stdout is not None
+    for line in proxy.stdout:
+        # "[WARNING]  (pid) : Proxy api stopped (...)": the level, then what it says.
+        level, _, text = line.rstrip().partition(" : ")
+        said.log(logging.WARNING if "ALERT" in level else logging.INFO, "%s", text or level)
+
+
+def _configure_logs(settings: ApiSettings) -> None:
+    logs.configure(settings.log_level)
+    access_log.setLevel(logging.INFO if settings.access_log else logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+
+
+def _say_what_is_served(app: Reloading, settings: ApiSettings) -> None:
     log.info(
         "serving %d assets from %s; each artifact is verified when first asked for",
         len(app.catalog),
         settings.model_dir,
     )
-    if BITCOIN not in app.catalog:
-        training = read_status(settings.model_dir)
-        if training is not None and BITCOIN in {pair.asset for pair in training.unfinished()}:
-            log.info("no %s artifact yet: it is served as soon as training writes it", BITCOIN)
-        elif training is not None:  # a run of other pairs, as asked: nothing is wrong
-            log.info("%s is not trained in this run: /bitcoin answers 404", BITCOIN)
-        else:
-            log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)
-    connections = Connections(server, connection_limits(settings))
-    app.each_app(
-        lambda built: built.extensions["cryptopredict"]["metrics"].count_connections(
-            connections.cut
-        )
-    )
-    log.info("serving on http://%s:%s (docs at /docs)", settings.host, server.effective_port)
-    stop_beside = beside(settings) if beside else lambda: None
-    latest.refresh()  # the first reads of the latest prices, on their thread
-    app.start()
-    serve(server, connections)
-    app.stop()
-    stop_beside()
-    return 0
-
-
-def waitress_options(settings: Server) -> dict[str, object]:
-    """The API's Waitress adjustments: room for slow clients, request bodies and headers
-    refused past their bound before they are read, and no `Server` header; every other
-    adjustment is Waitress's default (`tests/api/test_server_options.py`). The
-    benchmark's comparison servers take none of these (`bench/serving.py`)."""
-    return {
-        "host": settings.host,
-        "port": settings.port,
-        "threads": settings.threads,
-        "connection_limit": settings.connection_limit,
-        "channel_timeout": settings.channel_timeout,
-        # How often silent connections are looked for: often enough to honour the timeout.
-        "cleanup_interval": max(1.0, settings.channel_timeout / 2),
-        # select() fails past 1,024 descriptors; poll() has no such limit.
-        "asyncore_use_poll": True,
-        # A Content-Length past the bound is answered 413 on the headers alone; a chunked
-        # body, once that much has come.
-        "max_request_body_size": settings.max_request_body_size,
-        "max_request_header_size": settings.max_request_header_size,
-        "ident": "",  # no Server header, which names the server for nobody's benefit
-    }
-
-
-def connection_limits(settings: Server) -> Limits:
-    """What `connections.py` adds to Waitress's settings."""
-    return Limits(
-        request_seconds=settings.request_timeout,
-        answer_seconds=settings.channel_timeout,
-        per_client=settings.max_connections_per_client,
-        max_headers=settings.max_request_headers,
-    )
-
-
-def _allow_open_files(wanted: int) -> None:
-    """Raise this process's open-file limit to `wanted`, or as far as the hard limit allows."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
-        if raised < wanted:
-            log.warning(
-                "the system allows %d open files: fewer connections than CONNECTION_LIMIT "
-                "(%d) can be open at once",
-                raised,
-                wanted - SPARE_FILES,
-            )
+    if BITCOIN in app.catalog:
+        return
+    training = read_status(settings.model_dir)
+    if training is not None and BITCOIN in {pair.asset for pair in training.unfinished()}:
+        log.info("no %s artifact yet: it is served as soon as training writes it", BITCOIN)
+    elif training is not None:  # a run of other pairs, as asked: nothing is wrong
+        log.info("%s is not trained in this run: /bitcoin answers 404", BITCOIN)
+    else:
+        log.warning("no %s artifact: /bitcoin and /bitcoin/forecast answer 404", BITCOIN)

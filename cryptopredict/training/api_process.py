@@ -1,6 +1,6 @@
-"""The API as a child process of training (`train.py --serve`, `make run`): the same server as
-`api.py` (`python -m cryptopredict.api`), over the directory training writes into, started as
-soon as it holds an artifact; it serves every pair written later as it comes
+"""The API as a child process of training (`train.py --serve`, `make run`): `python api.py`
+(HAProxy in front of Waitress, and the market feed where set) over the directory training
+writes into, started as soon as it holds an artifact; it serves every pair written later as it comes
 (`cryptopredict.api.reloading`). Its log lines are passed on whole, above the progress display.
 """
 
@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptopredict.artifact.index import artifact_dirs
+
+API_PY = Path(__file__).resolve().parents[2] / "api.py"  # beside the package, as in the image
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class ApiProcess:
         if self.process is not None or not artifact_dirs(self.model_dir):
             return
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cryptopredict.api"],
+            [sys.executable, str(API_PY)],
             env={**os.environ, "MODEL_DIR": str(self.model_dir)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -148,8 +148,8 @@ NASTY_VALUES = [
     ("huge-digits", "9" * 10_000, 400),
     ("huge-dates", "2026-07-20" * 1_000, 400),
     ("huge-fraction", "2026-07-20T12:00:00." + "0" * 10_000, 400),
-    # 12 bytes each once percent-encoded: inside the 16 KiB request head (MAX_REQUEST_HEADER_SIZE;
-    # a longer head is a 431 before the application sees it, tests/api/test_request_limits.py).
+    # 12 bytes each once percent-encoded: inside the proxy's 16 KiB request head (a longer one
+    # is a 400 before the application sees it, tests/api/test_edge.py).
     ("huge-emoji", "\U0001f4c5" * 1_000, 400),
     ("arabic-indic-digits", "\u0662\u0660\u0662\u0666-\u0660\u0667-\u0662\u0660", 400),
     ("devanagari-digits", "\u0968\u0966\u0968\u096c-\u0966\u096d-\u0968\u0966", 400),

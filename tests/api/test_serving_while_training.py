@@ -307,8 +307,6 @@ def test_the_server_serves_a_pair_as_soon_as_its_artifact_is_written(artifact_di
         assets = _get(f"{server.url}/assets")[1]
         assert [asset["asset"] for asset in assets["assets"]] == ["btc-usd", "eth-usd"]
         assert "the artifacts changed: serving them now" in server.log.read_text()
-        with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as answer:
-            assert b"cryptopredict_connections_cut_total" in answer.read()  # still counted
     finally:
         server.process.terminate()
         server.process.wait(timeout=30)

@@ -49,11 +49,12 @@ def test_the_web_service_runs_the_image_with_its_health_check_and_port():
 
 
 @pytest.mark.parametrize("collector", [False, True])
-def test_the_api_behind_renders_proxy_has_no_cap_per_address_and_keeps_its_deadlines(collector):
+def test_the_api_behind_renders_proxy_has_no_cap_per_address(collector):
     """Issue 51, bar 5. Every connection through Render's proxy comes from the proxy's
-    addresses: with the default cap of 100 per address, the 101st concurrent client would get
-    `503 too_many_connections`. The settings are read back from the generated file as the
-    server reads its environment."""
+    addresses: with the default cap of 100 per address, the 101st concurrent client would be
+    closed by the API's own proxy. The settings are read back from the generated file as the
+    server reads its environment; the other bounds are the proxy's configuration, the same
+    everywhere."""
     defaults = ApiSettings.from_env({})
     assert defaults.max_connections_per_client == 100, "the default the Blueprint must change"
     text = render(Image("octo/cryptopredict", collector=collector))
@@ -62,9 +63,6 @@ def test_the_api_behind_renders_proxy_has_no_cap_per_address_and_keeps_its_deadl
     served = ApiSettings.from_env(environ)
     assert served.max_connections_per_client == 0, "no cap per client address"
     assert served.port == 8080
-    # The bounds that do not depend on the client's address stay as the server sets them.
-    for name in ("request_timeout", "channel_timeout", "connection_limit"):
-        assert getattr(served, name) == getattr(defaults, name) > 0, name
     committed = yaml.safe_load((ROOT / "render.yaml").read_text())["services"][0]["envVars"]
     assert {"key": "MAX_CONNECTIONS_PER_CLIENT", "value": "0"} in committed
 

@@ -1,0 +1,244 @@
+"""The API behind its proxy (`python api.py`, as the image and `make serve` serve it; issue 83,
+bar 4): HAProxy's configuration bounds slow-header, pipelining and header-heavy
+clients, `/healthz` answering from another client address within a second throughout; a stop
+under load answers every request the server received; the server never outlives its proxy."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import resource
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from cryptopredict.api.serving.utc import iso_utc
+from tests.live_server import LiveServer, start_server
+
+pytestmark = pytest.mark.slow
+
+OTHER_CLIENT = "127.0.0.2"  # loopback, but another address than the attackers'
+PARTIAL = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n"  # no blank line: never finished
+
+
+@pytest.fixture
+def edge(artifact_dir, tmp_path) -> Iterator[LiveServer]:
+    server = start_server(artifact_dir, tmp_path / "api.log", proxied=True, ACCESS_LOG="true")
+    yield server
+    if server.process.poll() is None:
+        server.process.terminate()
+        server.process.wait(timeout=15)
+
+
+@pytest.fixture
+def open_files():
+    """Room for a thousand connections in this process (within the system's hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def healthz(url: str, *, timeout: float) -> bool:
+    """Whether /healthz answered 200 within `timeout` s, asked from OTHER_CLIENT."""
+    connection = http.client.HTTPConnection(
+        *address(url), timeout=timeout, source_address=(OTHER_CLIENT, 0)
+    )
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def answer_to(url: str, request: bytes) -> bytes:
+    """The first bytes answered to `request` sent raw on a new connection (b"": closed)."""
+    with socket.create_connection(address(url), timeout=10) as client:
+        with contextlib.suppress(OSError):  # answered and closed before it was all sent
+            client.sendall(request)
+        try:
+            return client.recv(65536)
+        except ConnectionResetError:
+            return b""
+
+
+def test_header_heavy_and_bodied_requests_are_refused_by_the_proxy(edge):
+    lines = lambda n: b"".join(b"X-H-%d: v\r\n" % i for i in range(n))  # noqa: E731
+    get = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    assert answer_to(edge.url, get + lines(97) + b"\r\n").startswith(b"HTTP/1.1 200 ")
+    assert answer_to(edge.url, get + lines(6000) + b"\r\n").startswith(b"HTTP/1.1 400 ")
+    assert answer_to(edge.url, get + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n").startswith(
+        b"HTTP/1.1 400 "
+    )
+    too_long = b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n"
+    assert answer_to(edge.url, too_long).startswith(b"HTTP/1.1 413 ")
+    assert "Server" not in http_get(edge.url, "/healthz").headers
+    assert edge.log.read_text().count('path="/healthz"') == 2  # the refused never reached it
+
+
+def http_get(url: str, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(*address(url), timeout=10)
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    answer.read()
+    return answer
+
+
+def partial_requests(url: str, count: int) -> list[socket.socket]:
+    """`count` connections that send half a request (those refused as they connect left out)."""
+    clients = []
+    for _ in range(count):
+        try:
+            client = socket.create_connection(address(url), timeout=10)
+        except ConnectionResetError:  # closed by the server as it was accepted
+            continue
+        with contextlib.suppress(OSError):
+            client.sendall(PARTIAL)
+        clients.append(client)
+    return clients
+
+
+def closed_unanswered(client: socket.socket) -> bool:
+    try:
+        return client.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_slow_headers_are_capped_per_address_and_cut_at_five_seconds(edge, open_files):
+    """A slowloris: 1,000 connections from one address send half a request and wait. Past 100
+    they are closed as accepted; those held get 408 five seconds after their first byte."""
+    clients = partial_requests(edge.url, 1000)
+    try:
+        sent = time.monotonic()
+        assert all(healthz(edge.url, timeout=1.0) for _ in range(5))
+        assert closed_unanswered(clients[-1])  # past the cap: closed, nothing answered
+        assert clients[0].recv(65536).startswith(b"HTTP/1.1 408 ")
+        assert time.monotonic() - sent < 8
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_pipelined_requests_never_read_do_not_hold_the_server(edge, facts):
+    start, end = iso_utc(facts.first), iso_utc(facts.data_end)
+    path = f"/forecast/btc-usd/range?start={start}&end={end}&format=csv"
+    flood = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 100
+    clients = [socket.create_connection(address(edge.url), timeout=10) for _ in range(4)]
+    try:
+        for client in clients:
+            client.sendall(flood)
+        probes = [healthz(edge.url, timeout=1.0) for _ in range(20)]
+        assert all(probes), probes
+    finally:
+        for client in clients:
+            client.close()
+
+
+def keep_asking(url: str, path: str, stop: threading.Event, answers: list[int]) -> str:
+    """Ask for `path` over kept-alive connections until the server refuses to connect once
+    `stop` is set; count the whole answers. Returns why it ended: `refused`, or the failure."""
+    while True:
+        connection = http.client.HTTPConnection(*address(url), timeout=10)
+        try:
+            while True:
+                connection.request("GET", path)
+                answer = connection.getresponse()
+                body = answer.read()
+                if answer.status != 200 or len(body) != int(answer.headers["Content-Length"]):
+                    return f"status {answer.status}, {len(body)} bytes"
+                answers.append(answer.status)
+                if answer.headers.get("Connection") == "close":
+                    break
+        except ConnectionRefusedError:
+            return "refused" if stop.is_set() else "refused before the stop"
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            pass  # closed while idle, before the request was read: it is sent again
+        except Exception as error:  # a truncated answer, a timeout
+            return repr(error)
+        finally:
+            connection.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_under_load_answers_every_request_received(edge, facts, signum):
+    """Sixteen clients asking as fast as they can, a slow reader mid-answer; the signal. Every
+    request the application received (a line of its access log) reached its client whole, the
+    slow answer too, and the process ended with status 0, its proxy with it."""
+    path = f"/bitcoin?date={iso_utc(facts.data_end + 86_400)}"
+    stop = threading.Event()
+    answers: list[int] = []
+    ended: list[str] = []
+    clients = [
+        threading.Thread(target=lambda: ended.append(keep_asking(edge.url, path, stop, answers)))
+        for _ in range(16)
+    ]
+    slow = http.client.HTTPConnection(*address(edge.url), timeout=10)
+    slow.request("GET", "/vendor/plotly.min.js")
+    big = slow.getresponse()
+    first = big.read(65_536)
+    proxy = psutil.Process(edge.process.pid).children()
+    for client in clients:
+        client.start()
+    deadline = time.monotonic() + 30
+    while len(answers) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = len(answers)
+    assert before >= 200, "the clients did not get going"
+    stop.set()
+    edge.process.send_signal(signum)
+    stopped = time.monotonic()
+    time.sleep(0.5)
+    assert len(first) + len(big.read()) == int(big.headers["Content-Length"])
+    assert edge.process.wait(timeout=15) == 0
+    assert time.monotonic() - stopped < 8  # idle connections closed after 2 s, all in 5 s
+    for client in clients:
+        client.join(timeout=15)
+    assert ended == ["refused"] * 16
+    log = edge.log.read_text()
+    assert log.count('path="/bitcoin" status=200') == len(answers) > before
+    assert f"{signal.Signals(signum).name}: finishing the requests in flight" in log
+    assert "Traceback" not in log
+    assert log.rstrip().endswith("api: stopped")
+    assert not any(each.is_running() for each in proxy)
+
+
+def test_the_server_stops_when_its_proxy_does(edge):
+    [proxy] = psutil.Process(edge.process.pid).children()
+    assert proxy.name() == "haproxy"
+    proxy.kill()
+    assert edge.process.wait(timeout=15) == 1
+    assert "the proxy stopped (status -9" in edge.log.read_text()
+
+
+def test_the_proxy_ends_with_the_server_however_it_ends(edge):
+    [proxy] = psutil.Process(edge.process.pid).children()
+    edge.process.kill()
+    proxy.wait(timeout=10)  # raises if it is still running
+
+
+def test_without_the_proxy_slow_headers_lock_everyone_out(artifact_dir, tmp_path, open_files):
+    """The control: Waitress alone (`python api.py --alone`) holds 100 connections, and the same
+    slowloris stops it answering anyone until they time out (two minutes)."""
+    server = start_server(artifact_dir, tmp_path / "api.log")
+    clients = partial_requests(server.url, 1000)
+    try:
+        assert not healthz(server.url, timeout=1.0)
+    finally:
+        for client in clients:
+            client.close()
+        server.process.terminate()
+        server.process.wait(timeout=10)
