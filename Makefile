@@ -78,6 +78,7 @@ help:
 	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
 	@echo "make bench-scale   training (and serving) many pairs: pairs per minute on 1 and 2 workers"
 	@echo "make bench-first-run   make run on a fresh clone: time to the first 200, silences, names"
+	@echo "make month  a month of the release workflow, simulated, with the faults of FAULTS="
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -252,7 +253,7 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql prometheus docker-registry haproxy bench-scale bench-first-run
+.PHONY: bench soak wrk postgresql prometheus docker-registry haproxy bench-scale bench-first-run month
 # `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
 # the first 200 from the install and from the command, /healthz listing the pairs still
 # training, the longest silence while training, lines about a pair that do not name it, and
@@ -289,6 +290,13 @@ wrk:
 # promtool (Debian's prometheus package) checks and unit-tests monitoring/alerts.yml.
 prometheus:
 	$(call apt_tool,prometheus)
+
+# `make month`: the release workflow's own jobs and tooling through a month of six-hourly cycles
+# and pushes, on stand-ins of GitHub, gh, Render and a registry that asks for a login, with the
+# faults of FAULTS (docs/release.md, "A month, simulated"); reports/month/month.json and .html.
+FAULTS ?= tests/release/month_faults.json
+month: $(VENV)/.test-deps docker-registry
+	$(BIN)/python -m tests.release.month --faults $(FAULTS) --out reports/month
 
 # A real registry (Debian's docker-registry) for the release's tests and make image-test.
 docker-registry:

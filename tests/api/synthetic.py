@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from cryptopredict.artifact.arrays import BarHistory, Grid
@@ -75,19 +76,30 @@ ETH = Pair("eth-usd", "ETH/USD", DAY, 300, 1_785_024_000, 2_000.0)
 DOGE = Pair("doge-usdt", "DOGE/USDT", HOUR, 30 * 24, 1_785_081_600, 0.16175)
 
 
-def write_synthetic(out: Path, pair: Pair, *, backtest: bool = True, seed: int = 0) -> Path:
-    """The artifact of `pair` under `out` (`out/<slug>`), entered in `out/index.json`."""
-    rng = np.random.default_rng(seed)
-    history = _history(pair, rng)
+def write_synthetic(
+    out: Path,
+    pair: Pair,
+    *,
+    backtest: bool = True,
+    seed: int = 0,
+    history: BarHistory | None = None,
+    model_version: str | None = None,
+) -> Path:
+    """The artifact of `pair` under `out` (`out/<slug>`), entered in `out/index.json`: on
+    `history` when given (else bars made up from `seed`), named `model_version` when given."""
+    history = history or _history(pair, np.random.default_rng(seed))
     grid = _grid(pair, history)
     report = _backtest(pair, history) if backtest else _no_backtest()
+    manifest = _manifest(pair, history, grid, report.summary)
+    if model_version is not None:
+        manifest = msgspec.structs.replace(manifest, model_version=model_version)
     write_artifact(
         out,
         model={"synthetic": pair.slug},  # serving never unpickles the model
         grid=grid,
         history=history,
         backtest=report,
-        manifest=_manifest(pair, history, grid, report.summary),
+        manifest=manifest,
     )
     return out / pair.slug
 

@@ -1,0 +1,331 @@
+"""`make month` (`python -m tests.release.month [--faults FILE] [--out DIR] [--cycles N]`): a
+month of the release workflow, simulated (issue 82): 120 scheduled cycles, six hours apart, and
+the pushes a fault script names, each run through the release workflow's own jobs and tooling
+(tests/release/month_build.py) against stand-ins of GitHub, gh, Render and a registry that asks
+for a login (tests/release/month_world.py), with the faults the script injects. It writes
+production's data age hour by hour, each fault with what healed it or where it was said, each
+push with when production got it, and the track record's issues against the releases made, as
+`DIR/month.json` and a plot, `DIR/month.html`. The fault script's format: docs/release.md, "The
+first month, simulated".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tests.release.month_build import MonthRunner, PricePath, scratch_remote
+from tests.release.month_report import report, write
+from tests.release.month_world import CYCLE_HOURS, CYCLE_MINUTE, HOUR, KINDS, Fault, World
+from tests.release.workflow_runner import Event
+
+FAULTS = Path(__file__).with_name("month_faults.json")
+
+
+class ScriptError(ValueError):
+    """The fault script is not one this simulation reads; the message says where."""
+
+
+def read_script(path: Path) -> dict[str, Any]:
+    """The fault script at `path`, checked: every fault a known kind at an hour of the month."""
+    try:
+        script = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ScriptError(f"{path}: {error}") from None
+    if not isinstance(script, dict) or not isinstance(script.get("faults"), list):
+        raise ScriptError(f"{path}: expected an object with a list `faults`")
+    hours = script.get("cycles", 120) * CYCLE_HOURS
+    for number, fault in enumerate(script["faults"], start=1):
+        where = f"{path}: fault {number}"
+        if not isinstance(fault, dict) or fault.get("kind") not in KINDS:
+            raise ScriptError(f"{where}: `kind` must be one of {', '.join(KINDS)}")
+        if not isinstance(fault.get("hour"), int | float) or not 0 <= fault["hour"] < hours:
+            raise ScriptError(f"{where}: `hour` must be a number of hours in [0, {hours})")
+        if fault["kind"] == "advisory" and not {"package", "id"} <= set(fault):
+            raise ScriptError(f"{where}: an advisory names its `package` and its `id`")
+        person = fault.get("person")
+        if person is not None and not isinstance(person.get("after_hours"), int | float):
+            raise ScriptError(f"{where}: `person` gives `after_hours`, when the person acts")
+    for hour in script.get("pushes", []):
+        if not isinstance(hour, int | float) or not 0 <= hour < hours:
+            raise ScriptError(f"{path}: each of `pushes` is an hour in [0, {hours})")
+    return script
+
+
+@dataclass
+class RunRecord:
+    label: str
+    event: str
+    start: float  # simulated epoch seconds
+    sha: str
+    results: dict[str, str]
+    released: str = ""  # the build tag deployed, if the run deployed one
+    released_sha: str = ""  # the commit it was built from
+    summary: str = ""  # the job summaries
+    said: str = ""  # the run's page: every step's output with a workflow command in it
+    failure: str = ""  # the first failed step, and its last words
+    issues: list[str] = field(default_factory=list)  # the open issues' text after the run
+
+
+class Month:
+    def __init__(self, script: dict[str, Any], tmp: Path) -> None:
+        self.script = script
+        self.tmp = tmp
+        self.world = World()
+        self.start = datetime.fromisoformat(script.get("start", "2026-12-01T00:00:00+00:00"))
+        self.world.start = self.start.timestamp()
+        self.cycles = int(script.get("cycles", 120))
+        self.prices = PricePath(self.world.start, self.cycles * CYCLE_HOURS)
+        self.remote = scratch_remote(tmp / "remote")
+        self.runner = MonthRunner(self.world, self.prices, self.remote, tmp)
+        self.runs: list[RunRecord] = []
+        self.pushes: list[tuple[float, str]] = []  # (simulated time, commit)
+        self.busy_until = 0.0
+        self.faults: list[Fault] = []
+        self.issue_seen: dict[int, tuple[str, str, int]] = {}
+        self.issue_events: list[dict[str, Any]] = []
+
+    def at(self, hour: float) -> float:
+        return self.world.start + hour * HOUR
+
+    # The month.
+
+    def simulate(self) -> None:
+        self.push(self.at(-CYCLE_HOURS), "The fork's first release")
+        events: list[tuple[float, int, str, Any]] = [
+            (self.at(k * CYCLE_HOURS + CYCLE_MINUTE), 1, "schedule", None)
+            for k in range(self.cycles)
+        ]
+        events += [(self.at(hour), 2, "push", None) for hour in self.script.get("pushes", [])]
+        for spec in self.script["faults"]:
+            events.append((self.at(spec["hour"]), 0, "fault", spec))
+            if "person" in spec:
+                events.append(
+                    (self.at(spec["hour"] + spec["person"]["after_hours"]), 0, "person", spec)
+                )
+        for when, _, kind, spec in sorted(events, key=lambda e: (e[0], e[1])):
+            if kind == "schedule":
+                self.scheduled(when)
+            elif kind == "push":
+                self.push(when, f"Work pushed at hour {self.world.hour(when):g}")
+            elif kind == "fault":
+                self.inject(when, spec)
+            else:
+                self.person(when, spec)
+
+    def scheduled(self, when: float) -> None:
+        self.run(Event("schedule", "refs/heads/main", self.main()), "schedule", when)
+
+    def push(self, when: float, message: str, fault: Fault | None = None) -> str:
+        self.remote.checkout(self.main())
+        commit = self.remote.commit(message)
+        self.remote.move_branch(commit)
+        self.pushes.append((when, commit))
+        if fault is not None:
+            self.world.arm(fault)
+        self.run(
+            Event("push", "refs/heads/main", commit, {"head_commit": {"message": message}}),
+            "push",
+            when,
+        )
+        return commit
+
+    def main(self) -> str:
+        return self.remote.git("rev-parse", "refs/heads/main")
+
+    def run(self, event: Event, kind: str, when: float) -> None:
+        start = max(when, self.busy_until)
+        self.world.now = start
+        label = f"{kind} at hour {self.world.hour(start):g} ({event.ref}, {event.sha[:7]})"
+        self.world.run_label = label
+        deploys, dispatched = len(self.world.deploys), len(self.world.dispatched)
+        directory = self.tmp / "runs" / str(len(self.runs))
+        run = self.runner.run_in(directory, event)
+        record = RunRecord(
+            label, kind, start, event.sha, {n: j.result for n, j in run.jobs.items()}
+        )
+        record.summary = "\n".join(p.read_text() for p in sorted(directory.glob("*.summary")))
+        record.said = "\n".join(s.output for s in run.steps() if "::" in s.output)
+        failed = [s for s in run.steps() if s.outcome in ("failure", "cancelled")]
+        if failed:
+            record.failure = f"{failed[0].job}: {failed[0].name}: {failed[0].output[-600:]}"
+        if len(self.world.deploys) > deploys:
+            build = self.world.builds[self.world.deploys[-1][1]]
+            record.released, record.released_sha = build.build_tag, build.sha
+        record.issues = self.issues_after(record.label)
+        self.runs.append(record)
+        shutil.rmtree(directory)
+        built = run.jobs.get("image") is not None and run.result("image") != "skipped"
+        self.busy_until = start + (HOUR if built else HOUR / 10)
+        for args in self.world.dispatched[dispatched:]:
+            tag = args[args.index("--ref") + 1]
+            inputs = dict(arg.split("=", 1) for arg in args if "=" in arg and "--" not in arg)
+            commit = self.remote.git("rev-parse", f"refs/tags/{tag}^{{commit}}")
+            self.run(
+                Event(
+                    "workflow_dispatch",
+                    f"refs/tags/{tag}",
+                    commit,
+                    {"inputs": {"start-anew": "", "remove-tags": "", **inputs}},
+                ),
+                "dispatch",
+                start,
+            )
+
+    def issues_after(self, label: str) -> list[str]:
+        """The open issues' words (title, body, comments) after a run; what the run did to
+        each issue noted in `issue_events`."""
+        kept = self.world.issues
+        seen = {}
+        for issue in kept.issues:
+            number = issue["number"]
+            seen[number] = (issue["state"], issue["body"], len(kept.comments.get(number, [])))
+            before = self.issue_seen.get(number)
+            changes = (
+                ["opened"]
+                if before is None
+                else [
+                    what
+                    for what, old, new in zip(
+                        ("state", "body", "comments"), before, seen[number], strict=True
+                    )
+                    if old != new
+                ]
+            )
+            for what in changes:
+                said = f"{issue['state']}" if what == "state" else what
+                self.issue_events.append({"issue": number, "what": said, "run": label})
+        self.issue_seen = seen
+        return [
+            "\n".join([issue["title"], issue["body"], *kept.comments.get(issue["number"], [])])
+            for issue in kept.issues
+            if issue["state"] == "open"
+        ]
+
+    def inject(self, when: float, spec: dict[str, Any]) -> None:
+        kind = spec["kind"]
+        target = KINDS[kind][0]
+        count = spec.get("count", 10**9 if "person" in spec else 1)
+        fault = Fault(kind, spec["hour"], target, count, spec)
+        self.faults.append(fault)
+        self.world.now = max(when, self.world.now)
+        if kind == "failed-push":
+            self.push(when, f"Work pushed at hour {spec['hour']:g}, a test flaky", fault)
+        elif kind == "advisory":
+            version = self.pin(spec["package"])
+            self.world.advisories[(spec["package"].lower(), version)] = {
+                "id": spec["id"],
+                "summary": f"a new advisory against {spec['package']}",
+                "affected": [
+                    {
+                        "package": {"name": spec["package"], "ecosystem": "PyPI"},
+                        "versions": [version],
+                    }
+                ],
+            }
+            fault.hits.append(
+                {"hour": spec["hour"], "run": "", "call": f"{spec['package']}=={version}"}
+            )
+        elif kind == "rollback":
+            tags = sorted(self.release_tags(), key=lambda t: tuple(map(int, t[1:].split("."))))
+            if len(tags) < 2:
+                fault.hits.append({"hour": spec["hour"], "run": "", "call": "no release to undo"})
+                return
+            self.remote.move_branch(self.remote.git("rev-parse", f"{tags[-2]}^{{commit}}"))
+            fault.hits.append(
+                {"hour": spec["hour"], "run": "", "call": f"main reset to {tags[-2]}"}
+            )
+        else:
+            self.world.arm(fault)
+
+    def person(self, when: float, spec: dict[str, Any]) -> None:
+        """What the owner does, when the script says, following what the release said."""
+        kind = spec["kind"]
+        fault = next(f for f in self.faults if f.spec is spec)
+        fault.count = len(fault.hits)  # whatever was armed strikes no more
+        if kind == "advisory":
+            self.world.advisories.clear()
+            self.bump(spec["package"])
+            self.push(when, f"Bump {spec['package']} past {spec['id']}")
+        elif kind == "rollback":
+            told = re.findall(r"-f remove-tags='([^']+)'", "\n".join(r.failure for r in self.runs))
+            strays = told[-1] if told else " ".join(self.strays())
+            fault.spec = {**spec, "person_told": bool(told)}
+            removal = {"inputs": {"remove-tags": strays, "start-anew": ""}}
+            self.run(
+                Event("workflow_dispatch", "refs/heads/main", self.main(), removal), "person", when
+            )
+            self.push(when, "Work on the rolled-back main")
+
+    # The repository's files and tags.
+
+    def release_tags(self) -> list[str]:
+        return [
+            t
+            for t in self.remote.git("tag", "--list", "v*").split()
+            if re.fullmatch(r"v\d+\.\d+\.\d+", t)
+        ]
+
+    def strays(self) -> list[str]:
+        main = self.main()
+        return [t for t in self.release_tags() if not self.descends(main, t)]
+
+    def descends(self, commit: str, ancestor: str) -> bool:
+        ask = ["git", "-C", str(self.remote.path), "merge-base", "--is-ancestor", ancestor, commit]
+        return subprocess.run(ask, capture_output=True, check=False).returncode == 0
+
+    def pin(self, package: str) -> str:
+        for lock in sorted(self.remote.path.glob("requirements-*.txt")):
+            found = re.search(rf"^{re.escape(package)}==(\S+)", lock.read_text(), re.M | re.I)
+            if found:
+                return found[1]
+        raise ScriptError(f"no lock file pins {package}")
+
+    def bump(self, package: str) -> None:
+        self.remote.checkout(self.main())
+        for lock in sorted(self.remote.path.glob("requirements-*.txt")):
+            text = re.sub(
+                rf"^({re.escape(package)}==\S+)", r"\1.post1", lock.read_text(), flags=re.M | re.I
+            )
+            lock.write_text(text)
+        self.remote.git("add", "--all")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.release.month", description=__doc__)
+    parser.add_argument("--faults", type=Path, default=FAULTS, help="the fault script")
+    parser.add_argument("--out", type=Path, default=Path("reports/month"))
+    parser.add_argument("--cycles", type=int, help="fewer cycles than the script's (a test)")
+    args = parser.parse_args(argv)
+    try:
+        script = read_script(args.faults)
+    except ScriptError as error:
+        print(f"month: {error}", file=sys.stderr)
+        return 2
+    if args.cycles:
+        script["cycles"] = args.cycles
+    # The record code's log lines (a record started afresh) are the build's, not the month's.
+    logging.getLogger("cryptopredict").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="month-") as tmp:
+        month = Month(script, Path(tmp))
+        try:
+            month.simulate()
+            result = report(month, str(args.faults))
+        finally:
+            month.world.stop()
+    write(result, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

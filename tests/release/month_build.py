@@ -1,0 +1,334 @@
+"""The release workflow as a simulated month runs it (tests/release/month.py): a scratch remote
+holding this checkout's workflow, release tooling and lock files, the workflow runner
+(tests/release/workflow_runner.py) with the month's stand-ins on its PATH, and the actions no
+runner here can run stood in for:
+
+- `docker/build-push-action` (the image job's training build) writes a synthetic release
+  (tests/api/synthetic.py) on the month's price path up to the run's hour, extends the track
+  record of the previous release image it reads from the registry (`PREVIOUS_IMAGE`, by digest)
+  with the real record code (`cryptopredict/training/record.py`, as `train.py --previous` does),
+  and pushes the image by digest, annotated as the build annotates it;
+- `actions/attest-build-provenance` stores the attestation gh verifies later;
+- the test job's machine set-up (apt on Debian as root) is left out, and its `make test` is the
+  stand-in's; the smoke test's `docker run` is said, not run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from cryptopredict.artifact.arrays import BarHistory
+from cryptopredict.artifact.record import RecordError
+from cryptopredict.artifact.run import TrainingRun, write_run
+from cryptopredict.training.record import RecordKeeper
+from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
+from tests.release.attestations import attest, certificate
+from tests.release.month_tools import digest_of, image_files
+from tests.release.month_world import HOST_KEY, HOUR, NAME, REPOSITORY, Build, World
+from tests.release.oci_registry import CONFIG, INDEX, LAYER, MANIFEST, PASSWORD, USER
+from tests.release.scratch_git import ScratchRepo
+from tests.release.test_workflow_runs import FAKE_SSH, TAG_KEY
+from tests.release.workflow_runner import Event, Runner, WorkflowRun
+from tools.release.published import CREATED, VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
+HISTORY_DAYS = 60
+LOGIN = f"{USER}:{PASSWORD}"
+# The checkout's files the remote holds: what the release's jobs run.
+TRACKED = (
+    ".github",
+    "tools",
+    "ci",
+    "requirements-api.txt",
+    "requirements-collect.txt",
+    "requirements-train.txt",
+)
+STAND_INS = ("gh", "docker", "skopeo", "make")
+
+
+class PricePath:
+    """BTC/USD's hourly closes over the month and the history before it: one random walk, so
+    every release sees the same close at the same hour."""
+
+    def __init__(self, start: float, hours: int, seed: int = 82) -> None:
+        self.first = int(start) - (HISTORY_DAYS + 2) * 24 * HOUR  # the first release's too
+        count = (HISTORY_DAYS + 4) * 24 + hours
+        rng = np.random.default_rng(seed)
+        self.close = BTC.price * np.exp(np.cumsum(rng.normal(0, 0.004, count)))
+
+    def history(self, data_until: int) -> BarHistory:
+        """The bars whose close came by `data_until` (an hour's end), the last 60 days'."""
+        last = (data_until - HOUR - self.first) // HOUR
+        close = self.close[last - HISTORY_DAYS * 24 + 1 : last + 1]
+        ds = self.first + HOUR * np.arange(last - len(close) + 1, last + 1, dtype=np.int64)
+        opened = np.concatenate([[close[0]], close[:-1]])
+        high, low = np.maximum(opened, close) * 1.002, np.minimum(opened, close) * 0.998
+        volume = np.full(len(ds), 50.0)
+        return BarHistory(
+            ds=ds,
+            open=opened,
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
+            vwap=(high + low + close) / 3,
+        )
+
+
+def scratch_remote(path: Path) -> ScratchRepo:
+    """The fork's repository: this checkout's release files and a Blueprint naming its image
+    with a registry credential (the package is private: Render pulls logged in)."""
+    path.mkdir(parents=True)
+    remote = ScratchRepo(path)
+    for part in TRACKED:
+        source = ROOT / part
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "node_modules")
+            shutil.copytree(source, path / part, ignore=ignore)
+        else:
+            shutil.copy(source, path / part)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.release",
+            "blueprint",
+            "--repository",
+            REPOSITORY,
+            "--registry-credential",
+            "ghcr",
+            "--output",
+            str(path / "render.yaml"),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    remote.git("add", "--all")
+    remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    remote.commit("The release, as the fork holds it")
+    return remote
+
+
+def stand_ins(directory: Path) -> Path:
+    directory.mkdir(parents=True)
+    scripts = {
+        tool: f'exec {sys.executable} -m tests.release.month_tools {tool} "$@"\n'
+        for tool in STAND_INS
+    }
+    scripts["ssh"] = FAKE_SSH.split("\n", 1)[1]
+    for name, script in scripts.items():
+        (directory / name).write_text(f"#!/usr/bin/env bash\n{script}")
+        (directory / name).chmod(stat.S_IRWXU)
+    for name in ("python", "python3"):
+        (directory / name).symlink_to(sys.executable)
+    return directory
+
+
+def month_workflow() -> dict:
+    """release.yml as written, but the steps that need a machine of GitHub's: the test job's
+    apt set-up (this machine's apt is not touched) and the smoke test's `docker run`."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    test = workflow["jobs"]["test"]
+    test["steps"] = [
+        step
+        for step in test["steps"]
+        if not str(step.get("name", "")).startswith(("Install what the suite", "Let root's git"))
+    ]
+    for step in workflow["jobs"]["smoke"]["steps"]:
+        if "smoke-image.sh" in str(step.get("run", "")):
+            step["run"] = 'echo "smoke test stood in: $IMAGE@$DIGEST on $PLATFORM"'
+    return workflow
+
+
+class BuildFailedError(Exception):
+    """The synthetic build failed, saying this."""
+
+
+class MonthRunner(Runner):
+    """The workflow runner with the month's stand-ins for the build and the attestation."""
+
+    def __init__(self, world: World, prices: PricePath, remote: ScratchRepo, tmp: Path) -> None:
+        self.world, self.prices = world, prices
+        self.attestations = tmp / "attestations"
+        gitconfig = tmp / "gitconfig"
+        url = f"https://github.com/{REPOSITORY}.git"
+        gitconfig.write_text(f'[url "{remote.path}"]\n\tinsteadOf = {url}\n')
+        (tmp / "calls.log").touch()
+        super().__init__(
+            WORKFLOW,
+            remote,
+            tmp / "jobs",
+            tools=stand_ins(tmp / "bin"),
+            python_path=ROOT,
+            variables={"RENDER_SERVICE_URL": world.url},
+            secrets={
+                "GITHUB_TOKEN": PASSWORD,  # the job's token: the registry's login too
+                "RELEASE_TAG_KEY": TAG_KEY,
+                "RENDER_DEPLOY_HOOK_URL": f"{world.url}/deploy/srv-1?key=k",
+                "ALPACA_API_KEY": "alpaca-key-0123456789",
+                "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
+            },
+            environ={
+                "MONTH_URL": world.url,
+                "MONTH_CACHE": str(tmp),
+                "FAKE_LOG": str(tmp / "calls.log"),
+                "FAKE_REMOTE": str(remote.path),
+                "FAKE_TAG_KEY": TAG_KEY,
+                "FAKE_HOST_KEY": HOST_KEY,
+                "FAKE_ATTESTATIONS": str(self.attestations),
+                "FAKE_REGISTRY_URL": world.proxy,
+                "RELEASE_REGISTRY_URL": world.proxy,
+                "GITHUB_API_URL": world.url,
+                "GIT_CONFIG_GLOBAL": str(gitconfig),
+                # The tries as shipped, the back-off between them in a blink.
+                "RELEASE_RETRY_DELAYS": "0.1 0.1 0.1",
+                # pip-audit asks the world's vulnerability feed (OSV's API).
+                "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
+                "PIP_AUDIT_OSV_URL": f"{world.url}/v1/query",
+            },
+        )
+        self.workflow = month_workflow()
+
+    def run_in(self, directory: Path, event: Event) -> WorkflowRun:
+        """One run of the workflow for `event`, its jobs' workspaces under `directory`."""
+        directory.mkdir(parents=True)
+        self.workdir = directory
+        return self.run(event)
+
+    def _action(
+        self, uses: str, event: Event, workspace: Path, inputs: Mapping[str, str], step_id: Any
+    ) -> dict[str, str]:
+        action = uses.split("@", 1)[0]
+        if action == "docker/build-push-action":
+            self.failing.pop(step_id, None)
+            try:
+                return {"digest": self._build(inputs)}
+            except BuildFailedError as error:
+                self.failing[step_id] = str(error)  # the runner fails the step, saying this
+                return {}
+        if action == "actions/attest-build-provenance":
+            attest(self.attestations, inputs["subject-digest"], certificate(REPOSITORY, event.ref))
+            return {}
+        return super()._action(uses, event, workspace, inputs, step_id)
+
+    def _build(self, inputs: Mapping[str, str]) -> str:
+        args = dict(line.split("=", 1) for line in inputs["build-args"].splitlines() if line)
+        if self.world.consume("base-image", "FROM docker.io/library/python:3.11-slim"):
+            raise BuildFailedError(
+                "ERROR: failed to solve: python:3.11-slim: failed to resolve source metadata for "
+                "docker.io/library/python:3.11-slim: unexpected status from HEAD request: 429 "
+                "Too Many Requests: toomanyrequests: You have reached your unauthenticated pull "
+                "rate limit"
+            )
+        with tempfile.TemporaryDirectory(prefix="month-build-") as scratch:
+            previous, out = Path(scratch) / "previous", Path(scratch) / "app" / "artifacts"
+            previous.mkdir()
+            if args["PREVIOUS_IMAGE"]:
+                try:
+                    files = image_files(args["PREVIOUS_IMAGE"], LOGIN, self.world.proxy)
+                except SystemExit as error:
+                    raise BuildFailedError(f"ERROR: failed to solve: {error}") from None
+                for name, data in files.items():
+                    target = previous / name.removeprefix("app/artifacts/")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+            data_until = int(self.world.now // HOUR * HOUR)
+            try:
+                keeper = RecordKeeper.open(
+                    previous,
+                    out=out,
+                    afresh=args["TRACK_RECORD_AFRESH"] or None,
+                    max_horizon_days=HORIZON_DAYS,
+                    image=args["PREVIOUS_IMAGE"] or None,
+                )
+            except RecordError as error:
+                raise BuildFailedError(
+                    f"train.py: the track record cannot be extended: {error}"
+                ) from None
+            keeper.now = int(self.world.now)
+            history = self.prices.history(data_until)
+            model_version = args["MODEL_VERSION"]
+            write_synthetic(out, BTC, history=history, model_version=model_version)
+            keeper.issued(BTC.slug, out / BTC.slug)
+            keeper.carry({})
+            finished = datetime.fromtimestamp(self.world.now, UTC)
+            write_run(
+                out,
+                TrainingRun(
+                    asked=BTC.slug,
+                    finished_at=finished,
+                    model_version=model_version,
+                    trained=(BTC.slug,),
+                    extends=args["PREVIOUS_IMAGE"] or None,
+                ),
+            )
+            digest = self._push(out.parent.parent, args)
+        self.world.builds[digest] = Build(
+            digest,
+            model_version,
+            args["GIT_SHA"],
+            data_until,
+            self.world.now,
+            args["PREVIOUS_IMAGE"],
+        )
+        return digest
+
+    def _push(self, root: Path, args: dict[str, str]) -> str:
+        """The image (one layer: /app/artifacts) pushed by digest, untagged; its index's."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(root / "app", arcname="app")
+        layer = gzip.compress(buffer.getvalue(), mtime=0)
+        registry = self.world.registry
+        labels = {"cryptopredict.extends": args["PREVIOUS_IMAGE"] or "none"}
+        config = json.dumps(
+            {"architecture": "amd64", "os": "linux", "config": {"Labels": labels}}
+        ).encode()
+        platform = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "config": {
+                "mediaType": CONFIG,
+                "digest": registry.blob(NAME, config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": LAYER, "digest": registry.blob(NAME, layer), "size": len(layer)}
+            ],
+        }
+        data = json.dumps(platform).encode()
+        child = registry.put_manifest(NAME, digest_of(data), platform, MANIFEST)
+        index = {
+            "schemaVersion": 2,
+            "mediaType": INDEX,
+            "manifests": [
+                {
+                    "mediaType": MANIFEST,
+                    "digest": child,
+                    "size": len(data),
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+            ],
+            "annotations": {VERSION: args["VERSION"], CREATED: args["CREATED"]},
+        }
+        digest = registry.put_manifest(NAME, digest_of(json.dumps(index).encode()), index, INDEX)
+        self.world.pushed(child)
+        self.world.pushed(digest)
+        return digest

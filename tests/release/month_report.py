@@ -1,0 +1,257 @@
+"""What a simulated month (tests/release/month.py) showed, judged as issue 82's first bar asks:
+production's data age hour by hour, each push's arrival in production, each fault healed by the
+next cycle or said in the job summary and the one repository issue within one cycle, and the
+track record's issues against the releases made; written as JSON and a plot."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptopredict.artifact.record import read_records
+from tests.release.month_build import LOGIN
+from tests.release.month_tools import image_files
+from tests.release.month_world import (
+    CYCLE_HOURS,
+    CYCLE_MINUTE,
+    FRESH_HOURS,
+    HOUR,
+    KINDS,
+    NAME,
+    START_ANEW,
+    Fault,
+)
+
+if TYPE_CHECKING:
+    from tests.release.month import Month, RunRecord
+
+TRANSIENT = ("gh-503", "gh-timeout", "registry-503", "registry-timeout", "base-image-429")
+
+
+def report(month: Month, script: str) -> dict[str, Any]:
+
+    hours = month.cycles * CYCLE_HOURS
+    ages = []
+    for hour in range(hours):
+        serving = month.world.production(month.at(hour))
+        age = None if serving is None else (month.at(hour) - serving.data_until) / HOUR
+        ages.append(age)
+    fresh = [age is not None and age <= FRESH_HOURS for age in ages]
+    pushes = [judge_push(month, when, commit) for when, commit in month.pushes[1:]]
+    released = releases_made(month)
+    record = final_record(month)
+    faults = [judge(month, fault) for fault in month.faults]
+    return {
+        "script": script,
+        "cycles": month.cycles,
+        "hours": hours,
+        "fresh_share": round(sum(fresh) / hours, 4),
+        "stale_hours": [hour for hour, ok in enumerate(fresh) if not ok],
+        "pushes_within_two_cycles": all(p["within_two_cycles"] is not False for p in pushes),
+        "record_issues_equal_releases": record == released,
+        "record_issues": len(record),
+        "releases": len(released),
+        "releases_not_in_record": [tag for tag in released if tag not in record],
+        "faults": faults,
+        "faults_all_healed_or_said": all(f["ok"] is not False for f in faults),
+        "faults_never_struck": [f["kind"] for f in faults if f["ok"] is None],
+        "needs_a_person_unmarked": [f["kind"] for f in faults if f["needs_a_person_unmarked"]],
+        "pushes": pushes,
+        "data_age": [
+            [hour, None if age is None else round(age, 2)] for hour, age in enumerate(ages)
+        ],
+        "issues": {
+            "opened": sum(1 for event in month.issue_events if event["what"] == "opened"),
+            "open_at_end": [i["number"] for i in month.world.issues.open()],
+            "events": month.issue_events,
+        },
+        "runs": [
+            {
+                "run": r.label,
+                "released": r.released,
+                "failed": r.failure[:300],
+                "jobs": {job: result for job, result in r.results.items() if result != "skipped"},
+            }
+            for r in month.runs
+        ],
+    }
+
+
+def releases_made(month: Month) -> list[str]:
+    """The build tags of the images their own build tag was pointed at (a release published),
+    in the order they were built."""
+    tagged = {tag for _, tag, _ in month.world.tag_moves}
+    builds = sorted(month.world.builds.values(), key=lambda build: build.built_at)
+    return [build.build_tag for build in builds if build.build_tag in tagged]
+
+
+def judge_push(month: Month, when: float, commit: str) -> dict[str, Any]:
+
+    arrived = next(
+        (
+            at
+            for at, digest in month.world.deploys
+            if at >= when and month.descends(month.world.builds[digest].sha, commit)
+        ),
+        None,
+    )
+    gone = not month.descends(month.main(), commit)  # rolled back on purpose
+    hours = None if arrived is None else round((arrived - when) / HOUR, 2)
+    late = month.at(month.cycles * CYCLE_HOURS) - when < 2 * CYCLE_HOURS * HOUR
+    within = None if gone or (hours is None and late) else hours is not None and hours <= 12
+    return {
+        "hour": month.world.hour(when),
+        "commit": commit[:12],
+        "in_production_after_hours": hours,
+        "rolled_back": gone,
+        "within_two_cycles": within,
+    }
+
+
+def judge(month: Month, fault: Fault) -> dict[str, Any]:
+    """A fault with what healed it (a run that released by the next cycle) or where it was said
+    (the job summary and an open repository issue, in a run by the next cycle)."""
+
+    kind, spec = fault.kind, fault.spec
+    entry: dict[str, Any] = {"kind": kind, "hour": fault.hour, "struck": fault.hits[:3]}
+    if "person" in spec:
+        entry["person"] = spec["person"]
+    if not fault.hits:
+        return {
+            **entry,
+            "ok": None,
+            "healed_by": None,
+            "said_in": [],
+            "needs_a_person_unmarked": False,
+            "note": "never struck: nothing called what it targets",
+        }
+    hit = fault.hits[0]
+    runs = [r for r in month.runs if r.start >= month.at(hit["hour"]) - 60]
+    first = next((r for r in runs if r.label == hit["run"]), runs[0] if runs else None)
+    struck = first.start if first else month.at(hit["hour"])
+    # The next cycle after the strike: its scheduled run, and the run on the tag it starts.
+    cycle = int(((struck - month.world.start) / HOUR - CYCLE_MINUTE + 1e-6) // CYCLE_HOURS + 1)
+    deadline = month.at(cycle * CYCLE_HOURS + CYCLE_MINUTE) + HOUR / 2
+    window = [r for r in runs if r.start <= deadline]
+    healed = healer(month, kind, spec, first, window)
+    words = str(spec["id"]) if kind == "advisory" else KINDS[kind][1]
+    said = []
+    summary = next((r for r in window if words.lower() in r.summary.lower()), None)
+    if summary:
+        said.append(f"job summary ({summary.label})")
+    issue = next((r for r in window if any(words.lower() in t.lower() for t in r.issues)), None)
+    if issue:
+        said.append(f"repository issue (open after the {issue.label})")
+    advice = [r.label for r in window if START_ANEW.search(r.failure or "") and kind in TRANSIENT]
+    entry.update(healed_by=healed, said_in=said)
+    if advice:
+        entry["advises_starting_anew"] = advice
+    if first is not None and first.failure and not healed:
+        entry["failure"] = first.failure[-400:]
+    entry["ok"] = bool(healed) or len(said) == 2
+    entry["needs_a_person_unmarked"] = not healed and "person" not in spec
+    return entry
+
+
+def healer(
+    month: Month, kind: str, spec: dict[str, Any], first: RunRecord | None, window: list[RunRecord]
+) -> str | None:
+    """The run that undid the fault's effect by the next cycle, if one did."""
+    if first is None or kind in ("advisory", "rollback", "retention-refusal"):
+        return None  # a person's decision: said, never healed by a run
+    if kind == "failed-push" or first.event == "push":
+        done = next(
+            (r for r in window if r.released and month.descends(r.released_sha, first.sha)), None
+        )
+        return None if done is None else f"{done.label}, which released {done.released}"
+    if first.released:
+        return f"retried within its own run ({first.label}), which released {first.released}"
+    done = next((r for r in window if r.released and r.start >= first.start), None)
+    return None if done is None else f"{done.label}, which released {done.released}"
+
+
+def write(result: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "month.json").write_text(json.dumps(result, indent=1) + "\n")
+    plot(result, out / "month.html")
+    print(summary(result))
+
+
+def summary(result: dict[str, Any]) -> str:
+    lines = [
+        f"fresh_share {result['fresh_share']:.4f} ({len(result['stale_hours'])} of "
+        f"{result['hours']} hours older than 12 h)",
+        f"pushes_within_two_cycles {result['pushes_within_two_cycles']}",
+        f"record_issues_equal_releases {result['record_issues_equal_releases']} "
+        f"({result['record_issues']} issues, {result['releases']} releases)",
+    ]
+    for fault in result["faults"]:
+        verdict = {True: "ok", False: "NOT HEALED AND NOT SAID", None: "never struck"}[fault["ok"]]
+        how = fault["healed_by"] or (", ".join(fault["said_in"]) or "nowhere")
+        person = " (the script marks a person)" if "person" in fault else ""
+        lines.append(f"  {fault['kind']} at hour {fault['hour']:g}: {verdict}: {how}{person}")
+        if fault.get("advises_starting_anew"):
+            lines.append("    advises starting the track record anew")
+    return "\n".join(lines)
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import plotly.graph_objects as go
+
+    hours = [hour for hour, _ in result["data_age"]]
+    figure = go.Figure()
+    figure.add_scatter(
+        x=hours,
+        y=[age for _, age in result["data_age"]],
+        mode="lines",
+        name="production's data age (h)",
+        line={"shape": "hv"},
+    )
+    figure.add_hline(y=12, line_dash="dash", annotation_text="12 h")
+    for fault in result["faults"]:
+        color = {True: "green", False: "red", None: "gray"}[fault["ok"]]
+        figure.add_vline(
+            x=fault["hour"],
+            line_color=color,
+            line_dash="dot",
+            annotation_text=fault["kind"],
+            annotation_textangle=-90,
+        )
+    for push in result["pushes"]:
+        figure.add_scatter(
+            x=[push["hour"]],
+            y=[0],
+            mode="markers",
+            marker_symbol="triangle-up",
+            marker_color="black",
+            showlegend=False,
+            hovertext=push["commit"],
+        )
+    figure.update_layout(
+        title=f"A month of releases: {result['fresh_share']:.1%} of hours fresh "
+        f"({result['script']})",
+        xaxis_title="hour of the month",
+        yaxis_title="hours since production's newest bar",
+        template="plotly_white",
+        height=520,
+        width=1400,
+    )
+    figure.write_html(path, include_plotlyjs=True)
+
+
+def final_record(month: Month) -> list[str]:
+    """The model versions of the issues production's record holds at the month's end."""
+    serving = month.world.production(month.at(month.cycles * CYCLE_HOURS))
+    if serving is None:
+        return []
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, data in image_files(
+            f"ghcr.io/{NAME}@{serving.digest}", LOGIN, month.world.proxy
+        ).items():
+            target = Path(scratch) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        records = read_records(Path(scratch) / "app" / "artifacts") or {}
+    return [issue.model_version for record in records.values() for issue in record.issues]

@@ -1,0 +1,314 @@
+"""The world a simulated month of releases runs in (tests/release/month.py): GitHub's REST API
+(the repository set up as `tools.release setup` leaves it, the package's versions, the
+repository's issues), Render (the deploy hook and the service's /healthz) and a registry that
+asks for a login (Debian's docker-registry with htpasswd: tests/release/oci_registry.py) behind
+a proxy that injects its faults, all on loopback ports; the fault table the stand-ins on the
+jobs' PATH ask (tests/release/month_tools.py); and what production serves, hour by hour.
+
+Time is simulated: `now` is the month's clock, set by the simulation before each run. Where the
+release's tooling compares a time GitHub gives with its own clock (the package versions'
+`created_at`), the answer is that time as far before the wall clock as it is before `now`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.loopback import POLL
+from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
+from tests.release.github_issues import Issues
+from tests.release.oci_registry import LocalRegistry
+
+HOUR = 3600
+REPOSITORY = "octo/cryptopredict"
+NAME = "octo/cryptopredict"  # the image's name in the registry
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
+VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
+CYCLE_HOURS = 6
+CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
+FRESH_HOURS = 12
+# Each kind of fault: what it strikes, and the words that say it where the owner looks.
+KINDS = {
+    "gh-503": ("gh", "re-run"),
+    "gh-timeout": ("gh", "re-run"),
+    "registry-503": ("registry", "re-run"),
+    "registry-timeout": ("registry", "re-run"),
+    "base-image-429": ("base-image", "re-run"),
+    "advisory": ("audit", ""),  # its words: the advisory's id
+    "failed-push": ("make-test", "re-run"),
+    "publish-cancelled": ("publish", "latest"),
+    "rollback": ("main", "remove-tags"),
+    "retention-refusal": ("retention", "Admin"),
+}
+START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew saying why", re.I)
+# How long the registry's stand-in keeps a request unanswered for a time-out: longer than the
+# release tooling's 10 s.
+HANG_SECONDS = 11.0
+
+
+@dataclass
+class Fault:
+    """One fault of the script, armed at `hour`: it strikes the next `count` calls of its
+    `target` (gh, registry, base-image, make-test, publish, retention, audit)."""
+
+    kind: str
+    hour: float
+    target: str
+    count: int
+    spec: dict[str, Any]
+    hits: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Build:
+    digest: str
+    build_tag: str
+    sha: str
+    data_until: int  # epoch seconds: the close of its newest bar
+    built_at: float  # simulated epoch seconds
+    extends: str
+
+
+class Routes(dict[str, tuple[int, Any]]):
+    """GitHub's fixed answers, by path, as tests/release/github_answers.py sets them (`route`)."""
+
+    def route(self, path: str, status: int, body: str | bytes, *_: object) -> None:
+        self[path] = (status, body.encode() if isinstance(body, str) else body)
+
+
+class World:
+    """Every stand-in's state, served while `start()`ed until `stop()`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0  # simulated epoch seconds
+        self.run_label = ""  # the run going on, for the faults' record
+        self.armed: list[Fault] = []
+        self.lock = threading.Lock()
+        self.builds: dict[str, Build] = {}
+        self.deploys: list[tuple[float, str]] = []  # (simulated time, digest) production got
+        self.deploy_delay = HOUR  # a run's deploy comes an hour after it starts
+        self.tag_moves: list[tuple[float, str, str]] = []  # (simulated time, tag, digest)
+        self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
+        self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
+        self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
+        self.advisories: dict[tuple[str, str], dict[str, Any]] = {}  # (package, version): OSV's
+        self.registry = LocalRegistry(private=True)
+        self.routes = Routes()
+        self.routes.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
+        answer_environment(self.routes)
+        answer_rulesets(self.routes, [RULESET])
+        self._servers: list[ThreadingHTTPServer] = []
+        self.url = self._serve(self._github)
+        self.proxy = self._serve(self._registry)
+
+    # The faults.
+
+    def arm(self, fault: Fault) -> None:
+        with self.lock:
+            self.armed.append(fault)
+
+    def consume(self, target: str, detail: str) -> Fault | None:
+        """The armed fault that strikes this call of `target`, if one does (and its hit)."""
+        with self.lock:
+            for fault in self.armed:
+                if (
+                    fault.target == target
+                    and len(fault.hits) < fault.count
+                    and fault.spec.get("call", "") in detail
+                ):
+                    hit = {"hour": self.hour(), "run": self.run_label, "call": detail[:200]}
+                    fault.hits.append(hit)
+                    return fault
+        return None
+
+    def hour(self, at: float | None = None) -> float:
+        return round(((self.now if at is None else at) - self.start) / HOUR, 2)
+
+    start = 0.0  # the month's first instant, set by the simulation
+
+    # What production serves.
+
+    def production(self, at: float) -> Build | None:
+        """The image production served at simulated time `at`."""
+        digest = next((d for when, d in reversed(self.deploys) if when <= at), None)
+        return self.builds.get(digest or "")
+
+    # The servers.
+
+    def _serve(self, answer: Callable[[BaseHTTPRequestHandler, str], None]) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept alive, as gh and skopeo expect
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+            setattr(Handler, f"do_{method}", lambda handler, m=method: answer(handler, m))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, kwargs=POLL, daemon=True).start()
+        self._servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self.registry.stop()
+
+    def _github(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        path, _, query = handler.path.partition("?")
+        asked = dict(urllib.parse.parse_qsl(query))
+        kept = self.issues.handle(method, handler.path, body)
+        status, document = kept or self._answer(method, path, asked, body)
+        data = document if isinstance(document, bytes) else json.dumps(document).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _answer(self, method: str, path: str, asked: dict[str, str], body: bytes) -> tuple:
+        sent = json.loads(body) if body.strip() else {}
+        told = self._stand_ins(path, asked, sent)
+        if told is not None:
+            return told
+        if path.startswith("/deploy/"):
+            return self._deploy(asked.get("imgURL", ""))
+        if path == "/healthz":  # the newest deploy's, at once
+            serving = self.builds[self.deploys[-1][1]].build_tag if self.deploys else ""
+            return 200, {"status": "ok", "model_version": serving}
+        if path.startswith(VERSIONS):
+            return self._package(method, path, asked)
+        return self.routes.get(path, (404, {"message": "Not Found"}))
+
+    def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
+        """What the month's stand-ins ask (a fault, a dispatch), and OSV's API for the audit."""
+        if path == "/_month/consume":
+            fault = self.consume(asked["target"], asked.get("detail", ""))
+            return 200, {"kind": fault.kind, **fault.spec} if fault else {}
+        if path == "/_month/dispatch":
+            self.dispatched.append(sent["args"])
+            return 200, {}
+        if path == "/_month/advisories":
+            return 200, sorted(self.advisories.values(), key=lambda a: a["id"])
+        if path == "/v1/query":  # as pip-audit asks it
+            package = sent.get("package", {}).get("name", "")
+            advisory = self.advisories.get((package.lower(), sent.get("version", "")))
+            return 200, {"vulns": [advisory]} if advisory else {}
+        return None
+
+    def _deploy(self, image: str) -> tuple[int, Any]:
+        digest = image.rpartition("@")[2]
+        if digest not in self.builds:
+            return 400, {"message": f"Render cannot pull {image}"}
+        self.deploys.append((self.now + self.deploy_delay, digest))
+        return 200, {"deploy": {"id": f"dep-{len(self.deploys)}"}}
+
+    # GitHub's packages API over the registry's manifests.
+
+    def pushed(self, digest: str) -> None:
+        with self.lock:
+            self.versions.setdefault(digest, (1000 + len(self.versions), self.now))
+
+    def _package(self, method: str, path: str, asked: dict[str, str]) -> tuple[int, Any]:
+        if method == "DELETE":
+            return self._delete(int(path.rsplit("/", 1)[1]))
+        return 200, self._versions(int(asked.get("per_page", 30)), int(asked.get("page", 1)))
+
+    def _versions(self, per_page: int, page: int) -> list[dict[str, Any]]:
+        tags: dict[str, list[str]] = {}
+        for tag in self.registry_tags():
+            tags.setdefault(self.registry_digest(tag), []).append(tag)
+        wall = datetime.now(UTC)
+        listed = sorted(self.versions.items(), key=lambda item: item[1][1], reverse=True)
+        return [
+            {
+                "id": number,
+                "name": digest,
+                "created_at": f"{wall - timedelta(seconds=self.now - pushed):%Y-%m-%dT%H:%M:%SZ}",
+                "metadata": {
+                    "package_type": "container",
+                    "container": {"tags": tags.get(digest, [])},
+                },
+            }
+            for digest, (number, pushed) in listed[(page - 1) * per_page : page * per_page]
+        ]
+
+    def _delete(self, number: int) -> tuple[int, Any]:
+        if self.consume("retention", f"DELETE version {number}"):
+            return 403, {"message": "Resource not accessible by integration"}
+        digest = next((d for d, (n, _) in self.versions.items() if n == number), None)
+        if digest is None:
+            return 404, {"message": "Not Found"}
+        self.registry._send("DELETE", f"/v2/{NAME}/manifests/{digest}")
+        del self.versions[digest]
+        return 204, b""
+
+    def registry_tags(self) -> list[str]:
+        body, _ = self.registry._send("GET", f"/v2/{NAME}/tags/list")
+        return json.loads(body).get("tags") or []
+
+    def registry_digest(self, tag: str) -> str:
+        accept = "application/vnd.oci.image.index.v1+json"
+        body, _ = self.registry._send("GET", f"/v2/{NAME}/manifests/{tag}", accept=accept)
+        return f"sha256:{hashlib.sha256(body).hexdigest()}"
+
+    # The registry, through a proxy that injects its faults and sees every tag move.
+
+    def _registry(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        fault = self.consume("registry", f"{method} {handler.path}")
+        if fault and fault.kind == "registry-timeout":
+            time.sleep(HANG_SECONDS)
+            handler.close_connection = True
+            return
+        if fault:
+            data = b'{"errors": [{"code": "UNAVAILABLE", "message": "service unavailable"}]}'
+            handler.send_response(503)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
+        upstream = http.client.HTTPConnection("127.0.0.1", self.registry.port, timeout=30)
+        headers = {  # a header sent more than once (skopeo's Accept) as one list
+            key: ", ".join(handler.headers.get_all(key) or [])
+            for key in set(handler.headers.keys())
+            if key.lower() != "host"
+        }
+        upstream.request(method, handler.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        data = answer.read()
+        handler.send_response(answer.status)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                handler.send_header(key, value.replace(self.registry.url, self.proxy))
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if method != "HEAD":
+            handler.wfile.write(data)
+        upstream.close()
+        reference = handler.path.rpartition("/manifests/")[2]
+        if (
+            method == "PUT"
+            and reference
+            and not reference.startswith("sha256:")
+            and answer.status < 300
+        ):
+            digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
+            with self.lock:
+                self.tag_moves.append((self.now, reference, digest))
