@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +22,9 @@ API_PY = Path(__file__).resolve().parents[2] / "api.py"  # beside the package, a
 log = logging.getLogger(__name__)
 
 STOP_SECONDS = 30.0
+# How the server ends when asked to stop: 0, or by the signal (or 130: Ctrl-C during its
+# imports) when it came before the server had started.
+STOPPED = (0, 130, -signal.SIGINT, -signal.SIGTERM)
 
 
 class ApiProcess:
@@ -55,7 +59,7 @@ class ApiProcess:
         for line in self.process.stdout:
             self.say(line.rstrip("\n"))
         status = self.process.wait()
-        if status not in (0, -2, -15):
+        if status not in STOPPED:
             log.error(
                 "the API stopped (status %d, why above); training goes on, and `make serve` "
                 "serves what it writes",

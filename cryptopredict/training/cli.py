@@ -56,7 +56,7 @@ from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
 from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
-from cryptopredict.training.api_process import ApiProcess
+from cryptopredict.training.api_process import STOPPED, ApiProcess
 from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
@@ -151,6 +151,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The exit status; 130 when Ctrl-C or SIGTERM cut training short (0 once training is over
+    and `--serve` serves)."""
+    # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT unless
+    # told), and SIGTERM (a container's stop, `kill`) as Ctrl-C. The first raises
+    # KeyboardInterrupt once; the stop that follows (the server's drain, the cluster's close,
+    # the interpreter's exit joining the pools' threads) ignores any later one: a second Ctrl-C,
+    # make's follower (`following_make.py`), the terminal's and make's own.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupted)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        log.info("interrupted: stopped")
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     try:
         settings = TrainingSettings.from_env()
@@ -190,12 +207,6 @@ def _run(
 ) -> int:
     """Train the pairs (with `--serve`, serving them), record the run; the exit status."""
     assets, ranked = chosen(wanted, ranking)
-    if args.serve:
-        # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT
-        # unless told), and SIGTERM (a container's stop, `kill`) as Ctrl-C: training ends and
-        # the server drains, as `api.py` does on both.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _interrupt)
     try:
         keeper = RecordKeeper.open(
             args.previous,
@@ -231,22 +242,17 @@ def _run(
 
     try:
         failed = _train(settings, jobs, args, run, server, keeper=keeper, record=record)
-    except KeyboardInterrupt:
-        if server is not None:
-            server.stop()
-        return 130
+        failed = {slug: _public(why, args) for slug, why in failed.items()}
+        status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
+        if (old := served_data(args.out)) is not None:
+            log.info("%s", old)  # offline, the embedded data's months
+        return status if server is None else _keep_serving(server)
     except SchedulerError as error:
-        if server is not None:
-            server.stop()
         log.error("%s", error)
         return 1
-    failed = {slug: _public(why, args) for slug, why in failed.items()}
-    status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
-    if (old := served_data(args.out)) is not None:
-        log.info("%s", old)  # offline, the embedded data's months
-    if server is None:
-        return status
-    return _keep_serving(server)
+    finally:
+        if server is not None:
+            server.stop()  # drained, if it still serves; its last lines passed on
 
 
 def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
@@ -260,7 +266,9 @@ def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
     return ranking
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupted(signum: int, frame: object) -> None:
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -274,10 +282,10 @@ def _keep_serving(server: ApiProcess) -> int:
         return server.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains
         server.stop()
-        # Asked to stop, it may have ended by that signal (one that came after its own drain,
-        # as it exited): a stop, not a failure.
+        # Asked to stop, it may have ended by the signal itself (one that came before it had
+        # started): a stop, not a failure.
         status = server.wait()
-        return 0 if status in (-signal.SIGINT, -signal.SIGTERM) else status
+        return 0 if status in STOPPED else status
 
 
 def _train(

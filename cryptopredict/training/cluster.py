@@ -15,6 +15,12 @@ when the garbage collector runs inside it (CPython gh-106883, not fixed in 3.11;
 #8616); seen as `make test` hung for good in a task waiting on the GIL. Workers started by hand
 for `DASK_SCHEDULER_ADDRESS` take the same setting from their environment
 (`DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`).
+
+A local cluster's worker processes are started with SIGINT blocked (`_ctrl_c_held`): a Ctrl-C
+signals the terminal's whole process group, and a worker that took it would end in a
+KeyboardInterrupt traceback of its own; the client (this process) takes it, and closes the
+cluster as it stops. A signal that comes while the cluster starts is held, not lost: it is
+handled once the cluster is up.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import dask
 from distributed import Client, LocalCluster
@@ -52,21 +60,48 @@ def training_client(settings: Training) -> Iterator[Client]:
             yield client
         return
     workers = local_workers(settings)
-    with (
-        dask.config.set(WITHOUT_PROFILER),
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            # Loopback and a free port by default: the dashboard has no authentication.
-            dashboard_address=settings.dask_dashboard_address,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
+    with ExitStack() as stack:
+        stack.enter_context(dask.config.set(WITHOUT_PROFILER))
+        with _ctrl_c_held():
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    # Loopback and a free port by default: the dashboard has no authentication.
+                    dashboard_address=settings.dask_dashboard_address,
+                    silence_logs=logging.ERROR,
+                )
+            )
+        client = stack.enter_context(Client(cluster, set_as_default=False))
         log.info("training on a local Dask cluster of %d worker processes", workers)
         _announce_dashboard(client)
         yield client
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """While the cluster starts: SIGINT blocked in this thread, so the cluster's threads,
+    started now, and the worker processes they start inherit the mask; SIGINT and SIGTERM
+    that come meanwhile held, then handled as they would have been (once the cluster is
+    entered, so that it is closed as the stop unwinds)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    handlers = {
+        signum: signal.signal(signum, lambda signum, _: came.append(signum))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a SIGINT held comes now
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        if came:
+            signal.raise_signal(came[0])
 
 
 def forward_logs(client: Client, level: str) -> None:
