@@ -7,10 +7,11 @@ by default) reads:
    request, into `latest_prices`: where the forecasts start from;
 2. for each pair of `ASSETS`, every minute missing from the retention window (by the clock) up
    to the minute running now, 1,000 a request, through the writer's checks into `minute_bars`:
-   at the start that is the backfill, then the minute that just closed, and any hole an outage
-   left. Holes close to each other share a request. A hole that a clean answer came back
-   without, between stored minutes, is the exchange's own (an outage there; Alpaca's quiet
-   minutes): it is not asked for again by this process. A malformed row's minute is.
+   at the start that is the backfill, then the minutes closed since the newest stored one.
+   Holes close to each other share a request. A hole that a clean answer came back without,
+   before the newest stored minute, is the exchange's own (an outage there; Alpaca's quiet
+   minutes): it is not asked for again by this process. After a malformed row (skipped), the
+   next round asks for every hole again.
 
 Then it records how the round went (`feed_status`), which `/healthz` and `/metrics` read.
 
@@ -95,8 +96,9 @@ class Feed:
         self.stop = stop or threading.Event()
         self.status = FeedStatus(tuple(exchange.name for exchange in self.exchanges))
         self._at = 0  # the exchange polled now
-        # Per pair, holes the exchange answered without (its own gaps): not asked for again.
-        self._settled: dict[str, set[tuple[int, int]]] = {}
+        # Per pair, the minute up to which the last clean answer left only the exchange's own
+        # holes (an outage there, a quiet minute): they are not asked for again.
+        self._settled: dict[str, int] = {}
 
     @property
     def exchange(self) -> Exchange:
@@ -169,12 +171,7 @@ class Feed:
 
     def _repair(self, exchange: Exchange, asset: Asset) -> None:
         """Store every minute of `asset` missing from the retention window."""
-        settled = self._settled.setdefault(asset.slug, set())
-        holes = [
-            (start, end)
-            for start, end in self.writer.gaps(asset.slug)
-            if not any(first <= start and end <= last for first, last in settled)
-        ]
+        holes = self.writer.gaps(asset.slug, since=self._settled.get(asset.slug, 0))
         if not holes:
             return
         stored = malformed = 0
@@ -188,11 +185,11 @@ class Feed:
                 stored += self.writer.fill(page.bars).count(Outcome.STORED)
                 malformed += page.malformed
                 following = page.following
-        if not malformed:  # the holes left before the newest minute are the exchange's own
-            newest = self.writer.newest(asset.slug) or 0
-            settled.update(hole for hole in self.writer.gaps(asset.slug) if hole[1] <= newest)
-            oldest = self.writer.window_start()
-            settled.difference_update([hole for hole in settled if hole[1] <= oldest])
+        newest = self.writer.newest(asset.slug)
+        if malformed:  # their minutes are asked for again, and every hole with them
+            self._settled.pop(asset.slug, None)
+        elif newest is not None:
+            self._settled[asset.slug] = newest + MINUTE
         missing = sum((end - start) // MINUTE for start, end in holes)
         log.log(
             logging.INFO if missing > 1 or malformed else logging.DEBUG,

@@ -95,10 +95,10 @@ class MinuteWriter:
         """Open time of the minute running now, by the clock."""
         return int(self.clock()) // MINUTE * MINUTE
 
-    def gaps(self, asset: str) -> list[tuple[int, int]]:
-        """The runs of minutes of `asset` missing from the retention window up to the running
-        minute, as [start, end) ranges."""
-        start, end = self.window_start(), self.current_minute()
+    def gaps(self, asset: str, since: int = 0) -> list[tuple[int, int]]:
+        """The runs of minutes of `asset` missing from the retention window (from `since` on)
+        up to the running minute, as [start, end) ranges."""
+        start, end = max(self.window_start(), since), self.current_minute()
         return self._use(lambda: self.store.gaps(asset, start, end))
 
     def write(self, bar: MinuteBar) -> Outcome:
