@@ -104,11 +104,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /app
-# requirements-collect.txt: the live collector's websocket client, so the same image also runs
-# `python -m cryptopredict.collect` (README, "Live market data").
-# Serving needs numpy, Flask and Waitress, not Prophet or pandas. The packages' test suites and
-# type stubs are left out, and bytecode is compiled below only for what the server imports: the
-# image stays small (make image-test prints its size and checks the bound).
+# Serving needs numpy, Flask and Waitress, not Prophet or pandas; the market feed (inside
+# api.py, or `python -m cryptopredict.collect`) nothing more: it polls the exchanges over urllib.
+# The packages' test suites and type stubs are left out, and bytecode is compiled below only for
+# what the server imports: the image stays small (make image-test prints its size and checks
+# the bound).
 # HAProxy, Debian's, in front of Waitress (docs/operations.md, "The edge"): the 3.0 series the
 # configuration (cryptopredict/api/haproxy.cfg) is written for, with Debian's fixes; its
 # documentation, its sample configuration and apt's lists left out.
@@ -116,9 +116,9 @@ WORKDIR /app
 RUN apt-get update \
     && apt-get install -y --no-install-recommends 'haproxy=3.0.*' \
     && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /etc/haproxy
-COPY requirements-api.txt requirements-collect.txt ./
+COPY requirements-api.txt ./
 RUN pip install --no-cache-dir --no-compile --require-hashes \
-        -r requirements-api.txt -r requirements-collect.txt \
+        -r requirements-api.txt \
     && find "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" -depth \
         \( -name tests -o -name '*.pyi' \) -exec rm -rf {} + \
     && useradd --user-group --uid 10001 --no-create-home --home-dir /nonexistent \

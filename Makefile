@@ -88,11 +88,11 @@ $(BIN)/python:
 # pip's own lines (a package per line as it is collected), and a line every 15 s while it
 # installs them (ci/heartbeat.sh), show the install is alive; the last line says it is done
 # (bench/first_run.py times `make run` from it).
-$(VENV)/.run-deps: requirements-train.txt requirements-api.txt requirements-collect.txt | $(BIN)/python
+$(VENV)/.run-deps: requirements-train.txt requirements-api.txt | $(BIN)/python
 	@echo "installing what training, serving and the collector need into $(VENV) (pinned and" \
 		"hashed: a few minutes the first time, nothing the next)"
 	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-train.txt \
-		-r requirements-api.txt -r requirements-collect.txt
+		-r requirements-api.txt
 	@touch $@
 	@echo "installed: training, serving and the collector's dependencies are in $(VENV)"
 
@@ -206,7 +206,7 @@ chromium:
 	$(call apt_tool,chromium)
 
 lock: $(VENV)/.test-deps
-	for name in api collect train dev audit setup; do \
+	for name in api train dev audit setup; do \
 		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
 	done

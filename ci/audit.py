@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCK_FILES = ("requirements-api.txt", "requirements-collect.txt", "requirements-train.txt")
+LOCK_FILES = ("requirements-api.txt", "requirements-train.txt")
 # pip-audit asks PyPI for each pinned version's JSON, which lists its known vulnerabilities, or
 # POSTs a query for it to OSV's API.
 PROBE = "https://pypi.org/pypi/{name}/{version}/json"

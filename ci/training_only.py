@@ -1,9 +1,8 @@
 """Fail if the serving image holds a training-only package: `... training_only.py INSTALLED`.
 
 INSTALLED lists the distributions installed in the image, one name per line. Training-only means
-pinned in requirements-train.txt but not in requirements-api.txt or requirements-collect.txt
-(so the lock files stay the one source of truth), plus notebook tooling, which neither should
-ever bring in.
+pinned in requirements-train.txt but not in requirements-api.txt (so the lock files stay the one
+source of truth), plus notebook tooling, which neither should ever bring in.
 """
 
 from __future__ import annotations
@@ -59,7 +58,6 @@ def main(argv: list[str]) -> int:
     forbidden = training_only(
         root / "requirements-train.txt",
         root / "requirements-api.txt",
-        root / "requirements-collect.txt",  # the collector runs from the same image
     )
     present = sorted(installed & forbidden)
     if present:

@@ -23,11 +23,10 @@ def test_the_real_lock_files_forbid_what_the_issue_names_and_allow_what_serving_
     assert not forbidden & {"numpy", "flask", "waitress", "msgspec", "prometheus-client"}
 
 
-def test_the_collectors_websocket_client_may_be_in_the_image():
-    lock = [ROOT / f"requirements-{name}.txt" for name in ("train", "api", "collect")]
-    assert "websockets" in training_only(*lock[:2])  # python-binance and alpaca-py pin it
-    assert "websockets" not in training_only(*lock)
-    assert training_only(*lock) >= ISSUE_NAMED
+def test_the_market_feed_needs_no_websocket_client_in_the_image():
+    """python-binance and alpaca-py pin websockets; the feed polls over REST (urllib)."""
+    lock = [ROOT / f"requirements-{name}.txt" for name in ("train", "api")]
+    assert "websockets" in training_only(*lock)
 
 
 def test_a_package_serving_pins_is_never_called_training_only(tmp_path):
