@@ -147,7 +147,7 @@ class Month:
         start = max(when, self.busy_until)
         self.world.now = start
         label = f"{kind} at hour {self.world.hour(start):g} ({event.ref}, {event.sha[:7]})"
-        self.world.run_label = label
+        self.world.run_label, self.world.moved_in_run = label, 0
         deploys, dispatched = len(self.world.deploys), len(self.world.dispatched)
         directory = self.tmp / "runs" / str(len(self.runs))
         run = self.runner.run_in(directory, event)
@@ -164,6 +164,9 @@ class Month:
             record.released, record.released_sha = build.build_tag, build.sha
         record.issues = self.issues_after(record.label)
         self.runs.append(record)
+        results = set(record.results.values())
+        conclusion = next((r for r in ("failure", "cancelled") if r in results), "success")
+        self.world.concluded.append((event.sha, conclusion))
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         self.busy_until = start + (HOUR if built else HOUR / 10)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ci.audit import LOCK_FILES
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import TrainingRun, write_run
@@ -51,14 +52,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 HISTORY_DAYS = 60
 LOGIN = f"{USER}:{PASSWORD}"
 # The checkout's files the remote holds: what the release's jobs run.
-TRACKED = (
-    ".github",
-    "tools",
-    "ci",
-    "requirements-api.txt",
-    "requirements-collect.txt",
-    "requirements-train.txt",
-)
+TRACKED = (".github", "tools", "ci", *LOCK_FILES)
 STAND_INS = ("gh", "docker", "skopeo", "make")
 
 
@@ -197,8 +191,10 @@ class MonthRunner(Runner):
                 "RELEASE_REGISTRY_URL": world.proxy,
                 "GITHUB_API_URL": world.url,
                 "GIT_CONFIG_GLOBAL": str(gitconfig),
-                # The tries as shipped, the back-off between them in a blink.
+                # The tries as shipped; the back-off between them, and gh's limit a try (60 s),
+                # in a blink.
                 "RELEASE_RETRY_DELAYS": "0.1 0.1 0.1",
+                "RELEASE_GH_TIMEOUT": "2",
                 # pip-audit asks the world's vulnerability feed (OSV's API).
                 "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
                 "PIP_AUDIT_OSV_URL": f"{world.url}/v1/query",

@@ -59,6 +59,10 @@ def report(month: Month, script: str) -> dict[str, Any]:
         "faults_never_struck": [f["kind"] for f in faults if f["ok"] is None],
         "needs_a_person_unmarked": [f["kind"] for f in faults if f["needs_a_person_unmarked"]],
         "pushes": pushes,
+        "deploys": [
+            [month.world.hour(at), month.world.builds[digest].build_tag]
+            for at, digest in month.world.deploys
+        ],
         "data_age": [
             [hour, None if age is None else round(age, 2)] for hour, age in enumerate(ages)
         ],
@@ -136,12 +140,12 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     deadline = month.at(cycle * CYCLE_HOURS + CYCLE_MINUTE) + HOUR / 2
     window = [r for r in runs if r.start <= deadline]
     healed = healer(month, kind, spec, first, window)
-    words = str(spec["id"]) if kind == "advisory" else KINDS[kind][1]
+    words = [word.lower() for word in said_words(month, fault, first)]
     said = []
-    summary = next((r for r in window if words.lower() in r.summary.lower()), None)
+    summary = next((r for r in window if any(w in r.summary.lower() for w in words)), None)
     if summary:
         said.append(f"job summary ({summary.label})")
-    issue = next((r for r in window if any(words.lower() in t.lower() for t in r.issues)), None)
+    issue = next((r for r in window if any(w in t.lower() for t in r.issues for w in words)), None)
     if issue:
         said.append(f"repository issue (open after the {issue.label})")
     advice = [r.label for r in window if START_ANEW.search(r.failure or "") and kind in TRANSIENT]
@@ -153,6 +157,19 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     entry["ok"] = bool(healed) or len(said) == 2
     entry["needs_a_person_unmarked"] = not healed and "person" not in spec
     return entry
+
+
+def said_words(month: Month, fault: Fault, first: RunRecord | None) -> list[str]:
+    """What names the fault where the owner reads: its kind's words, the advisory's id, the
+    commit of a failed push, the digest of a publish cut short."""
+    if fault.kind == "advisory":
+        return [str(fault.spec["id"])]
+    if fault.kind == "failed-push" and first is not None:
+        return [first.sha[:12]]
+    if fault.kind == "publish-cancelled" and first is not None:
+        built = [b for b in month.world.builds.values() if b.built_at == first.start]
+        return [build.digest for build in built]
+    return [KINDS[fault.kind][1]]
 
 
 def healer(
@@ -198,46 +215,32 @@ def summary(result: dict[str, Any]) -> str:
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
+    """Production's data age hour by hour; each deploy and push along the bottom, each fault
+    where it struck (green healed or said, red neither, grey never struck)."""
     import plotly.graph_objects as go
 
-    hours = [hour for hour, _ in result["data_age"]]
     figure = go.Figure()
-    figure.add_scatter(
-        x=hours,
-        y=[age for _, age in result["data_age"]],
-        mode="lines",
-        name="production's data age (h)",
-        line={"shape": "hv"},
-    )
-    figure.add_hline(y=12, line_dash="dash", annotation_text="12 h")
+    ages = result["data_age"]
+    figure.add_scatter(x=[h for h, _ in ages], y=[a for _, a in ages], mode="lines",
+                       name="production's data age (h)", line={"shape": "hv"})  # fmt: skip
+    for name, rows, symbol in (
+        ("deploys", result["deploys"], "circle"),
+        ("pushes", [[p["hour"], p["commit"]] for p in result["pushes"]], "triangle-up"),
+    ):
+        figure.add_scatter(x=[h for h, _ in rows], y=[0] * len(rows), mode="markers", name=name,
+                           marker_symbol=symbol, hovertext=[t for _, t in rows])  # fmt: skip
+    figure.add_hline(y=FRESH_HOURS, line_dash="dash", annotation_text=f"{FRESH_HOURS} h")
     for fault in result["faults"]:
+        hour = fault["struck"][0]["hour"] if fault["struck"] else fault["hour"]
         color = {True: "green", False: "red", None: "gray"}[fault["ok"]]
-        figure.add_vline(
-            x=fault["hour"],
-            line_color=color,
-            line_dash="dot",
-            annotation_text=fault["kind"],
-            annotation_textangle=-90,
-        )
-    for push in result["pushes"]:
-        figure.add_scatter(
-            x=[push["hour"]],
-            y=[0],
-            mode="markers",
-            marker_symbol="triangle-up",
-            marker_color="black",
-            showlegend=False,
-            hovertext=push["commit"],
-        )
+        figure.add_vline(x=hour, line_color=color, line_dash="dot",
+                         annotation_text=fault["kind"], annotation_textangle=-90)  # fmt: skip
     figure.update_layout(
-        title=f"A month of releases: {result['fresh_share']:.1%} of hours fresh "
-        f"({result['script']})",
-        xaxis_title="hour of the month",
-        yaxis_title="hours since production's newest bar",
-        template="plotly_white",
-        height=520,
-        width=1400,
-    )
+        title=f"A month of releases ({result['script']}): {result['fresh_share']:.1%} of hours "
+        f"fresh, {result['releases']} releases",
+        xaxis_title="hour of the month", yaxis_title="hours since production's newest bar",
+        template="plotly_white", height=520, width=1400, xaxis_range=[0, result["hours"]],
+    )  # fmt: skip
     figure.write_html(path, include_plotlyjs=True)
 
 

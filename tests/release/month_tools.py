@@ -86,7 +86,8 @@ def image_files(reference: str, credentials: str | None = None, base: str = "") 
 def gh(args: list[str]) -> int:
     struck = fault("gh", "gh " + " ".join(args))
     if struck.get("kind") == "gh-timeout":
-        time.sleep(float(struck.get("seconds", 330)))
+        time.sleep(float(struck.get("seconds", 2 * float(os.environ["RELEASE_GH_TIMEOUT"]))))
+        print("Post https://api.github.com/graphql: context deadline exceeded", file=sys.stderr)
         return 1
     if struck:
         url = "https://api.github.com/repos/octo/cryptopredict"
@@ -152,9 +153,9 @@ def _move_tags(refs: list[str], source: str) -> int:
     world cancels stops after the first."""
     index = manifest(source)
     client = registry()
-    for number, ref in enumerate(refs):
+    for ref in refs:
         name, _, tag = ref.removeprefix(f"{HOST}/").rpartition(":")
-        if number == 1 and fault("publish", f"after {refs[0]}"):
+        if fault("publish", ref):  # the world strikes once a tag of this run moved
             print("Error: The operation was canceled.", file=sys.stderr)
             return 143
         request = urllib.request.Request(

@@ -28,6 +28,7 @@ from typing import Any
 from tests.loopback import POLL
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.github_issues import Issues
+from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
 
 HOUR = 3600
@@ -35,19 +36,21 @@ REPOSITORY = "octo/cryptopredict"
 NAME = "octo/cryptopredict"  # the image's name in the registry
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
 VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
+RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
 FRESH_HOURS = 12
-# Each kind of fault: what it strikes, and the words that say it where the owner looks.
+# Each kind of fault: what it strikes, and the words that say it where the owner looks (none:
+# its own, month_report.said_words).
 KINDS = {
     "gh-503": ("gh", "re-run"),
     "gh-timeout": ("gh", "re-run"),
     "registry-503": ("registry", "re-run"),
     "registry-timeout": ("registry", "re-run"),
     "base-image-429": ("base-image", "re-run"),
-    "advisory": ("audit", ""),  # its words: the advisory's id
-    "failed-push": ("make-test", "re-run"),
-    "publish-cancelled": ("publish", "latest"),
+    "advisory": ("audit", ""),
+    "failed-push": ("make-test", ""),
+    "publish-cancelled": ("publish", ""),
     "rollback": ("main", "remove-tags"),
     "retention-refusal": ("retention", "Admin"),
 }
@@ -93,6 +96,7 @@ class World:
     def __init__(self) -> None:
         self.now = 0.0  # simulated epoch seconds
         self.run_label = ""  # the run going on, for the faults' record
+        self.moved_in_run = 0  # the image tags it moved so far
         self.armed: list[Fault] = []
         self.lock = threading.Lock()
         self.builds: dict[str, Build] = {}
@@ -102,6 +106,7 @@ class World:
         self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
         self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
+        self.concluded: list[tuple[str, str]] = []  # each run's commit and conclusion
         self.advisories: dict[tuple[str, str], dict[str, Any]] = {}  # (package, version): OSV's
         self.registry = LocalRegistry(private=True)
         self.routes = Routes()
@@ -121,6 +126,8 @@ class World:
     def consume(self, target: str, detail: str) -> Fault | None:
         """The armed fault that strikes this call of `target`, if one does (and its hit)."""
         with self.lock:
+            if target == "publish" and not self.moved_in_run:
+                return None  # a publish is cut short after a tag moved, not before
             for fault in self.armed:
                 if (
                     fault.target == target
@@ -193,6 +200,17 @@ class World:
             return 200, {"status": "ok", "model_version": serving}
         if path.startswith(VERSIONS):
             return self._package(method, path, asked)
+        if path == RUNS:  # the release workflow's runs, as GitHub lists them
+            runs = [
+                {"head_sha": sha, "conclusion": conclusion, "status": "completed"}
+                for sha, conclusion in self.concluded
+                if asked.get("head_sha", sha) == sha
+                and asked.get("status", conclusion) in (conclusion, "completed")
+            ]
+            return 200, {
+                "total_count": len(runs),
+                "workflow_runs": runs[-int(asked.get("per_page", 30)) :],
+            }
         return self.routes.get(path, (404, {"message": "Not Found"}))
 
     def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
@@ -293,6 +311,12 @@ class World:
         upstream.request(method, handler.path, body=body, headers=headers)
         answer = upstream.getresponse()
         data = answer.read()
+        upstream.close()
+        reference = handler.path.rpartition("/manifests/")[2]
+        if method == "PUT" and answer.status < 300 and not reference.startswith(("sha256:", "/")):
+            with self.lock:  # before the client hears back: its next call sees the move
+                self.tag_moves.append((self.now, reference, digest_of(body)))
+                self.moved_in_run += 1
         handler.send_response(answer.status)
         for key, value in answer.getheaders():
             if key.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -301,14 +325,3 @@ class World:
         handler.end_headers()
         if method != "HEAD":
             handler.wfile.write(data)
-        upstream.close()
-        reference = handler.path.rpartition("/manifests/")[2]
-        if (
-            method == "PUT"
-            and reference
-            and not reference.startswith("sha256:")
-            and answer.status < 300
-        ):
-            digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
-            with self.lock:
-                self.tag_moves.append((self.now, reference, digest))
