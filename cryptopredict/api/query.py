@@ -8,6 +8,7 @@ declared `REFUSED` text, else the reader's own."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +26,7 @@ from cryptopredict.api.types.common import (
     IntervalLabel,
 )
 from cryptopredict.candles import Interval, IntervalError
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 Q = TypeVar("Q", bound=msgspec.Struct)
 _DATE = re.compile(DATE_PATTERN, re.ASCII)
 _OFFSET = 9  # DATE_PATTERN's group of an offset
+DATE, VALUE = "date", "value"  # what a required parameter is
 
 
 def read(kind: type[Q], environ: WSGIEnvironment) -> Q:
@@ -48,7 +51,8 @@ def read(kind: type[Q], environ: WSGIEnvironment) -> Q:
         if len(values) > 1:
             raise BadRequestError(f"{name} is given {len(values)} times; give it once")
         if required and not values:
-            raise BadRequestError(f"the query parameter {name} is missing")
+            said = _example(name) if required == DATE else ""
+            raise BadRequestError(f"the query parameter {name} is missing{said}")
     texts = {name: given[name][0] for name in fields if name in given}
     try:
         return msgspec.convert(texts, kind, strict=False, dec_hook=_parse)
@@ -61,14 +65,28 @@ def read(kind: type[Q], environ: WSGIEnvironment) -> Q:
         raise BadRequestError(f"{name}={texts[name][:20]!r}{refused}") from None
 
 
+def _example(name: str) -> str:
+    """What to ask for a missing date: the next hour, as the answers write it, or its day (a
+    route without a date guesses none: docs/api.md, "Dates")."""
+    hour = iso_utc((int(time.time()) // 3600 + 1) * 3600)
+    return (
+        f"; give the instant to forecast, e.g. {name}={hour} (the next hour) or {name}={hour[:10]}"
+    )
+
+
 @cache
-def _fields(kind: type[msgspec.Struct]) -> dict[str, tuple[bool, str | None]]:
-    """Each field of `kind`: whether it is required, and its declared refusal."""
+def _fields(kind: type[msgspec.Struct]) -> dict[str, tuple[str | None, str | None]]:
+    """Each field of `kind`: None if it may be left out, else what it is (DATE, an instant, or
+    VALUE); and its declared refusal."""
     found = {}
     for field in msgspec.inspect.type_info(kind).fields:  # type: ignore[attr-defined]
         declared = field.type
         extra = getattr(declared, "extra", None) or {}
-        found[field.name] = (field.required, extra.get(REFUSED))
+        instant = getattr(getattr(declared, "type", declared), "cls", None) is Instant
+        found[field.name] = (
+            (DATE if instant else VALUE) if field.required else None,
+            extra.get(REFUSED),
+        )
     return found
 
 

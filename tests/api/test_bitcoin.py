@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import numpy as np
 import pytest
 
@@ -254,3 +257,28 @@ def test_the_horizon_is_a_setting(artifacts, settings, facts):
     assert client.get(f"/bitcoin?date={iso_utc(facts.data_end + DAY)}").status_code == 200
     assert client.get(f"/bitcoin?date={iso_utc(facts.data_end + DAY + 1)}").status_code == 422
     assert client.get(f"/bitcoin?date={iso_utc(facts.grid_end)}").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("route", "template"), [("/bitcoin", "/bitcoin"), ("/forecast/eth-usd", "/forecast/{asset}")]
+)
+def test_without_a_date_the_400_shows_what_to_ask_with_the_next_hour(
+    client, route, template, conforms
+):
+    """Issue 84: many users try `/bitcoin` first. It names no instant, so it guesses none; its
+    `detail` writes out the next hour, which the route then answers."""
+    before = (int(time.time()) // HOUR + 1) * HOUR
+    response = client.get(route)
+    after = (int(time.time()) // HOUR + 1) * HOUR
+    assert response.status_code == 400
+    conforms(template, response)
+    detail = response.get_json()["detail"]
+    found = re.fullmatch(
+        r"the query parameter date is missing; give the instant to forecast, e\.g\. "
+        r"date=(\S+) \(the next hour\) or date=(\d{4}-\d\d-\d\d)",
+        detail,
+    )
+    assert found, detail
+    assert found.group(1) in {iso_utc(before), iso_utc(after)}
+    assert found.group(2) == found.group(1)[:10]
+    assert client.get(f"{route}?date={found.group(1)}").status_code == 200
