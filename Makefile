@@ -205,10 +205,12 @@ e2e: chromium wrk postgresql $(VENV)/.test-deps
 chromium:
 	$(call apt_tool,chromium)
 
+# `make lock UPGRADE="jinja2==3.1.6"` raises those pins too (the bump ci/audit.py names).
 lock: $(VENV)/.test-deps
-	for name in api train dev audit setup; do \
+	for name in api train dev setup; do \
 		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
-			--no-emit-find-links requirements-$$name.in -o requirements-$$name.txt; \
+			--no-emit-find-links $(foreach pin,$(UPGRADE),--upgrade-package '$(pin)') \
+			requirements-$$name.in -o requirements-$$name.txt; \
 	done
 
 # plotly.js and Swagger UI, vendored with their licences (versions in ci/vendor.sh); needs npm.

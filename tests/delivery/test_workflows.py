@@ -261,9 +261,14 @@ def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
     job = jobs["test"]
     # Whatever tag the run builds, made by the pipeline or by hand: the gate always runs.
     assert job["if"] == "needs.version.outputs.build == 'true'"
-    assert all("if" not in step for step in job["steps"])
-    runs = [step["run"] for step in job["steps"] if "run" in step]
+    *gate, said = job["steps"]
+    assert all("if" not in step for step in gate)
+    runs = [step["run"] for step in gate if "run" in step]
     assert runs[-1] == "make test"
+    # Then, whatever the gate did, what the audit found is said in the one issue (issue 82).
+    assert said["if"] == "always()"
+    assert "tools.release say --topic audit --text-file reports/audit.md" in said["run"]
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
     # A skipped test fails it (tests/conftest.py), and so does an unreachable package index.
     assert job["env"] == {"CRYPTOPREDICT_FAIL_ON_SKIP": "1", "AUDIT_REQUIRE_INDEX": "1"}
     [install] = [run for run in runs if "apt-get install" in run]
@@ -509,8 +514,8 @@ def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     # Only tag writes contents and only attest signs: a branch run pushes an untagged digest.
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
     assert writers == {
-        "version", "image", "attest", "tag", "publish", "dispatch", "keepalive", "remove-tags",
-        "retention",
+        "version", "test", "image", "attest", "tag", "publish", "dispatch", "keepalive",
+        "remove-tags", "retention",
     }  # fmt: skip
     # The version job writes only the one issue (tools/release/say.py).
     assert [k for k, v in jobs["version"]["permissions"].items() if v == "write"] == ["issues"]

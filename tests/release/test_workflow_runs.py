@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -33,6 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ci.audit import LOCK_FILES
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.attestations import attest, certificate
 from tests.release.github_answers import (
@@ -43,6 +45,7 @@ from tests.release.github_answers import (
     repository,
 )
 from tests.release.github_issues import Issues
+from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.published import CREATED, VERSION
@@ -176,6 +179,8 @@ class Release:
         for part in (".github/workflows", "tools", "ci"):
             ignore = shutil.ignore_patterns("__pycache__", "node_modules")
             shutil.copytree(ROOT / part, tmp / "remote" / part, ignore=ignore)
+        for lock in LOCK_FILES:  # what the audit reads
+            shutil.copy2(ROOT / lock, tmp / "remote" / lock)
         self.remote.git("add", "--all")
         # GitHub serves any commit of the repository by its id (actions/checkout fetches so).
         self.remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
@@ -227,9 +232,11 @@ class Release:
         server.route("/v2/octo/cryptopredict/tags/list", 200, json.dumps({"tags": LATEST_TAGS}))
         # The package's versions, as the retention job lists them: none to delete.
         server.route(VERSIONS, 200, "[]")
-        # The repository's issues, where the runs say what needs the owner.
+        # The repository's issues, where the runs say what needs the owner; OSV's feed, which
+        # the audit asks.
         self.issues = Issues()
-        server.handler = self.issues.handle
+        self.feed = Feed()
+        server.handler = lambda *asked: self.issues.handle(*asked) or self.feed.handle(*asked)
         self.attestations = tmp / "attestations"
         attest(self.attestations, LATEST, certificate(REPOSITORY, "refs/tags/v0.1.5"))
         self.plant_artifacts()  # none yet
@@ -255,6 +262,9 @@ class Release:
                 "RELEASE_REGISTRY_URL": server.url,  # where ghcr.io leads, for the tooling
                 "FAKE_REGISTRY_URL": server.url,  # and for gh
                 "RELEASE_RETRY_DELAYS": "0 0",  # a transient failure tried again at once
+                "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
+                "PIP_AUDIT_OSV_URL": f"{server.url}{QUERY}",
+                "PIP_AUDIT_CACHE_DIR": str(tmp / "pip-audit"),
             },
             action_outputs={"build": {"digest": DIGEST}},
         )
@@ -651,6 +661,52 @@ def test_a_head_whose_release_failed_twice_is_said_and_the_schedule_keeps_retrai
     release.runner.run(schedule_event(x), only=["version"])
     assert release.issues.open() == []
     assert release.issues.comments[1][-1].startswith("Healed: stranded-push, by https://")
+
+
+def audit_job(release: Release, event: Event) -> WorkflowRun:
+    """The test job of a run for `event`, its gate standing in for `make test` by the part of it
+    this is about, the audit (the suite needs Debian as root, its apt step a Debian image)."""
+    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
+    steps = release.runner.workflow["jobs"]["test"]["steps"]
+    steps[:] = [step for step in steps if step.get("name") != INSTALL]
+    [gate] = [step for step in steps if step.get("name", "").startswith("make test")]
+    gate["run"] = f"{sys.executable} ci/audit.py"  # the interpreter pip-audit is installed in
+    return release.runner.run(event, reuse={"version": outputs}, only=["test"])
+
+
+@pytest.mark.slow  # pip-audit on the lock files, four runs
+def test_a_new_advisory_lets_a_scheduled_rebuild_go_on_green_saying_it_and_a_push_stops(release):
+    """Issue 82, bar 3: an advisory against a pin v0.1.5 ships. Its scheduled rebuild goes on,
+    green, and opens one issue naming the advisory and the bump; a push is red; once a run's
+    audit finds nothing, the issue closes."""
+    name, version = re.search(
+        r"^(jinja2)==(\S+)", (ROOT / LOCK_FILES[0]).read_text(), re.M
+    ).groups()
+    release.feed.published.append(advisory("GHSA-2026-0001", name, version, "9.9.9"))
+    rebuild = audit_job(release, tag_event("v0.1.5", release.b))
+    assert rebuild.result("test") == "success", rebuild.failure().output
+    [issue] = release.issues.open()
+    assert f"| {name} | {version} | GHSA-2026-0001 | 9.9.9 |" in issue["body"]
+    assert f'make lock UPGRADE="{name}==9.9.9"' in issue["body"]
+    assert "Meanwhile the scheduled rebuilds of v0.1.5 go on" in issue["body"]
+    [summary] = sorted((release.tmp / "jobs").glob("test-*.summary"))
+    assert "### Needs you: audit" in summary.read_text()
+    # A push with the same pins: the gate stops it, and it is said in the same issue.
+    push = audit_job(release, push_event(release.push("Add a pair")))
+    assert push.result("test") == "failure"
+    assert push.failure().name.startswith("make test")
+    [said] = [step for step in push.jobs["test"].steps if step.name.startswith("Say what")]
+    assert said.outcome == "success"
+    assert [i["number"] for i in release.issues.issues] == [1], "one issue, not one a run"
+    assert "this run's release stops here" in release.issues.comments[1][-1]
+    # Again on the next cycle: no new comment; then the pin bumped (the feed no longer names
+    # it): the next run heals it and the issue closes.
+    audit_job(release, tag_event("v0.1.5", release.b))
+    assert len(release.issues.comments[1]) == 2
+    release.feed.published.clear()
+    assert audit_job(release, tag_event("v0.1.5", release.b)).result("test") == "success"
+    assert release.issues.open() == []
+    assert release.issues.comments[1][-1].startswith("Healed: audit")
 
 
 FIND_PREVIOUS = "Find the release image this one extends, by digest, verified"

@@ -1,4 +1,6 @@
-"""ci/audit.py runs pip-audit only where its service answers, and says why it skips otherwise."""
+"""ci/audit.py runs pip-audit only where its service answers, and says why it skips otherwise; a
+push keeps the gate, a rebuild of a released tag goes on and says what it found (issue 82),
+against a stand-in of OSV's feed (tests/release/osv.py) with the real pip-audit."""
 
 from __future__ import annotations
 
@@ -6,13 +8,21 @@ import http.server
 import json
 import threading
 from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
 
 import pytest
 
 from ci import audit
 from tests.loopback import POLL
+from tests.release.osv import QUERY, Feed, advisory
 
 UNREACHABLE = audit.unreachable_reason
+
+
+@pytest.fixture(autouse=True)
+def _findings_in_tmp(monkeypatch, tmp_path):
+    monkeypatch.setattr(audit, "FINDINGS", tmp_path / "findings.md")
 
 
 @contextmanager
@@ -81,16 +91,17 @@ def test_skipping_prints_the_reason_and_passes(monkeypatch, capsys):
     assert capsys.readouterr().out == "pip-audit skipped: pypi.org is unreachable (test)\n"
 
 
-@pytest.mark.parametrize("mode", [[], ["--report"]])
-def test_where_the_index_is_required_an_unreachable_one_fails(monkeypatch, capsys, mode):
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v0.1.5"])
+def test_where_the_index_is_required_an_unreachable_one_fails(monkeypatch, capsys, ref):
     # The release's test job sets AUDIT_REQUIRE_INDEX=1: an audit that cannot run gates it.
     monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
+    monkeypatch.setenv("GITHUB_REF", ref)  # a rebuild of a release too: nothing was audited
     ran = pip_audit_exits(monkeypatch, 0)
     with service(200) as url:
         pass  # the server is gone: its port now refuses connections
     monkeypatch.setattr(audit, "probe_url", lambda root: url)
     monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
-    assert audit.main(mode) == 1
+    assert audit.main([]) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"pip-audit could not run: {url} is unreachable")
     assert "AUDIT_REQUIRE_INDEX=1 makes that a failure" in out
@@ -128,29 +139,94 @@ def test_an_audit_that_finds_something_fails(monkeypatch):
     assert "--strict" in ran[0]
 
 
-def test_a_report_runs_the_same_audit_and_passes_with_a_github_warning(monkeypatch, capsys):
-    ran = pip_audit_exits(monkeypatch, 1)
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    assert audit.main(["--report"]) == 0
-    assert "--strict" in ran[0]
-    out = capsys.readouterr().out
-    assert out.startswith("::warning title=pip-audit::pip-audit found known vulnerabilities")
-    assert "reported, not gating" in out
-
-
-def test_a_clean_report_says_nothing_more(monkeypatch, capsys):
-    pip_audit_exits(monkeypatch, 0)
-    assert audit.main(["--report"]) == 0
-    assert capsys.readouterr().out == ""
-
-
 def test_root_audits_the_lock_files_of_another_checkout(monkeypatch, tmp_path):
     for lock in audit.LOCK_FILES:
         (tmp_path / lock).write_text("flask==3.1.3 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     probed: list[str] = []
     ran = pip_audit_exits(monkeypatch, 0)
     monkeypatch.setattr(audit, "unreachable_reason", lambda url, query=None: probed.append(url))
-    assert audit.main(["--report", "--root", str(tmp_path)]) == 0
+    assert audit.main(["--root", str(tmp_path)]) == 0
     assert probed == ["https://pypi.org/pypi/flask/3.1.3/json"]
     audited = [ran[0][i + 1] for i, arg in enumerate(ran[0]) if arg == "--requirement"]
     assert audited == [str(tmp_path / lock) for lock in audit.LOCK_FILES]
+
+
+# Issue 82: the real pip-audit, asking a stand-in of OSV's feed, on lock files of a checkout.
+
+PINS = {
+    "requirements-api.txt": "flask==3.1.0\njinja2==3.1.5\n",
+    "requirements-train.txt": "jinja2==3.1.5\npandas==2.2.3\nrequests==2.32.3\n",
+}
+GHSA = "GHSA-cpwx-vrp4-4pq7"
+
+
+@pytest.fixture
+def checkout(tmp_path, server, monkeypatch) -> Path:
+    """A checkout's lock files, and OSV's feed (answering the audit) naming jinja2 3.1.5."""
+    root = tmp_path / "checkout"
+    (root / "ci").mkdir(parents=True)
+    for lock, pins in PINS.items():
+        (root / lock).write_text(pins)
+    feed = Feed([advisory(GHSA, "jinja2", "3.1.5", "3.1.6", ("CVE-2025-27516",))])
+    server.handler = feed.handle
+    monkeypatch.setenv("PIP_AUDIT_VULNERABILITY_SERVICE", "osv")
+    monkeypatch.setenv("PIP_AUDIT_OSV_URL", f"{server.url}{QUERY}")
+    monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
+    monkeypatch.setenv("PIP_AUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    return root
+
+
+def audited(root: Path, ref: str, capsys, monkeypatch) -> tuple[int, str, str]:
+    """(exit status, what it printed, the findings it wrote) for a run on `ref`."""
+    monkeypatch.setenv("GITHUB_REF", ref)
+    code = audit.main(["--root", str(root), "--findings", str(root / "findings.md")])
+    return code, capsys.readouterr().out, (root / "findings.md").read_text()
+
+
+@pytest.mark.slow  # pip-audit itself, twice
+def test_a_new_advisory_stops_a_push_and_lets_a_released_tags_rebuild_go_on_saying_so(
+    checkout, capsys, monkeypatch
+):
+    code, out, findings = audited(checkout, "refs/heads/main", capsys, monkeypatch)
+    assert code == 1, "a push keeps the gate"
+    row = f"| jinja2 | 3.1.5 | CVE-2025-27516 ({GHSA}) | 3.1.6 | "  # pip-audit names the CVE first
+    assert f"{row}requirements-api.txt, requirements-train.txt |" in findings
+    assert '`make lock UPGRADE="jinja2==3.1.6"`' in findings
+    assert "this run's release stops here" in findings
+    assert findings in out
+    code, out, findings = audited(checkout, "refs/tags/v0.1.5", capsys, monkeypatch)
+    assert code == 0, "the rebuild of a release: what it ships, the running image ships too"
+    assert row in findings
+    assert "Meanwhile the scheduled rebuilds of v0.1.5 go on" in findings
+    assert "::warning title=pip-audit::known vulnerabilities in pins v0.1.5 already ships" in out
+
+
+@pytest.mark.slow  # pip-audit itself, three times
+def test_an_accepted_advisory_is_ignored_until_its_entry_expires(checkout, capsys, monkeypatch):
+    entry = (
+        '[[ignore]]\nid = "CVE-2025-27516"\npackage = "jinja2"\n'
+        'reason = "no untrusted templates"\nreviewed = "2026-11-26, octo"\nexpires = {}\n'
+    )
+    (checkout / "ci" / "audit-ignore.toml").write_text(entry.format("2999-12-31"))
+    code, out, findings = audited(checkout, "refs/heads/main", capsys, monkeypatch)
+    assert (code, findings) == (0, ""), "accepted by an alias, until 2999"
+    assert "no known vulnerability in the pins" in out
+    (checkout / "ci" / "audit-ignore.toml").write_text(entry.format("2026-01-31"))
+    code, out, findings = audited(checkout, "refs/heads/main", capsys, monkeypatch)
+    assert code == 1
+    assert "audit-ignore.toml accepted CVE-2025-27516 (jinja2) until 2026-01-31: it counts " in (
+        findings
+    )
+    (checkout / "ci" / "audit-ignore.toml").write_text(entry.replace("reviewed", "by"))
+    code, out, _ = audited(checkout, "refs/heads/main", capsys, monkeypatch)
+    assert code == 1
+    assert (
+        "audit-ignore.toml: entry 1 must have exactly expires, id, package, reason, reviewed"
+        in (out)
+    )
+
+
+def test_the_projects_ignore_file_is_read_as_the_audit_reads_it():
+    ids, expired = audit.accepted(audit.IGNORE_FILE, date(2026, 11, 26))
+    assert expired == [], "an expired entry: review it"
+    assert all(ids)
