@@ -260,10 +260,16 @@ class Month:
             self.world.advisories.clear()
             self.bump(spec["package"])
             self.push(when, f"Bump {spec['package']} past {spec['id']}")
+            fault.person = f"pushed the bump of {spec['package']}"
+        elif kind == "retention-refusal":
+            fault.person = "gave the repository the package's Admin role"
         elif kind == "rollback":
-            told = re.findall(r"-f remove-tags='([^']+)'", "\n".join(r.failure for r in self.runs))
+            said = "\n".join(r.failure + r.said for r in self.runs)
+            told = re.findall(r"-f remove-tags='([^']+)'", said)
             strays = told[-1] if told else " ".join(self.strays())
-            fault.spec = {**spec, "person_told": bool(told)}
+            fault.person = (
+                f"removed {strays}" + ("" if told else ", which no run named") + "; pushed"
+            )
             removal = {"inputs": {"remove-tags": strays, "start-anew": ""}}
             self.run(
                 Event("workflow_dispatch", "refs/heads/main", self.main(), removal), "person", when

@@ -31,7 +31,6 @@ TRANSIENT = ("gh-503", "gh-timeout", "registry-503", "registry-timeout", "base-i
 
 
 def report(month: Month, script: str) -> dict[str, Any]:
-
     hours = month.cycles * CYCLE_HOURS
     ages = []
     for hour in range(hours):
@@ -43,19 +42,27 @@ def report(month: Month, script: str) -> dict[str, Any]:
     released = releases_made(month)
     record = final_record(month)
     faults = [judge(month, fault) for fault in month.faults]
+    fresh_share = round(sum(fresh) / hours, 4)
+    holds = {  # issue 82's first bar, part by part
+        "fresh_share_at_least_0.95": fresh_share >= 0.95,
+        "pushes_within_two_cycles": all(p["within_two_cycles"] is not False for p in pushes),
+        "every_fault_healed_or_said": all(f["ok"] is not False for f in faults),
+        "record_issues_equal_releases": record == released,
+        "nothing_needs_a_person_unmarked": not any(f["needs_a_person_unmarked"] for f in faults),
+    }
     return {
         "script": script,
+        "bar_1": {**holds, "holds": all(holds.values())},
         "cycles": month.cycles,
         "hours": hours,
-        "fresh_share": round(sum(fresh) / hours, 4),
+        "fresh_share": fresh_share,
         "stale_hours": [hour for hour, ok in enumerate(fresh) if not ok],
-        "pushes_within_two_cycles": all(p["within_two_cycles"] is not False for p in pushes),
-        "record_issues_equal_releases": record == released,
+        "pushes_within_two_cycles": holds["pushes_within_two_cycles"],
+        "record_issues_equal_releases": holds["record_issues_equal_releases"],
         "record_issues": len(record),
         "releases": len(released),
         "releases_not_in_record": [tag for tag in released if tag not in record],
         "faults": faults,
-        "faults_all_healed_or_said": all(f["ok"] is not False for f in faults),
         "faults_never_struck": [f["kind"] for f in faults if f["ok"] is None],
         "needs_a_person_unmarked": [f["kind"] for f in faults if f["needs_a_person_unmarked"]],
         "pushes": pushes,
@@ -121,7 +128,7 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     kind, spec = fault.kind, fault.spec
     entry: dict[str, Any] = {"kind": kind, "hour": fault.hour, "struck": fault.hits[:3]}
     if "person" in spec:
-        entry["person"] = spec["person"]
+        entry["person"] = {**spec["person"], "did": fault.person}
     if not fault.hits:
         return {
             **entry,
@@ -197,7 +204,10 @@ def write(result: dict[str, Any], out: Path) -> None:
 
 
 def summary(result: dict[str, Any]) -> str:
+    bar = result["bar_1"]
     lines = [
+        f"bar 1 {'holds' if bar['holds'] else 'does not hold'}: "
+        + ", ".join(f"{part} {ok}" for part, ok in bar.items() if part != "holds"),
         f"fresh_share {result['fresh_share']:.4f} ({len(result['stale_hours'])} of "
         f"{result['hours']} hours older than 12 h)",
         f"pushes_within_two_cycles {result['pushes_within_two_cycles']}",

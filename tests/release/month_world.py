@@ -71,6 +71,7 @@ class Fault:
     count: int
     spec: dict[str, Any]
     hits: list[dict[str, Any]] = field(default_factory=list)
+    person: str = ""  # what the owner did, when the script says they act
 
 
 @dataclass
