@@ -1,0 +1,110 @@
+"""Docs that cannot drift (issue 84 bar 3): every figure the code sets that a page states is
+read from both and compared; every measured figure comes from `docs/measured.json`, with the
+command and the date that measured it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools.doc_figures import (
+    FIRST_PAGES,
+    HISTORY,
+    PAGES,
+    ROOT,
+    marked,
+    measured,
+    render_measured,
+    settings,
+    typed_figures,
+    wrong_figures,
+)
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if page not in HISTORY])
+def test_every_figure_the_code_sets_is_the_codes(page):
+    assert [str(wrong) for wrong in wrong_figures(page, (ROOT / page).read_text())] == []
+
+
+@pytest.mark.parametrize(
+    ("said", "wrong"),
+    [
+        # Issue 84's: the header limit (a setting, then the edge's), BTC/USD's damping.
+        ("| 431 | a request line and headers longer than `MAX_REQUEST_HEADER_SIZE` (64 KiB) |", 1),
+        ("| 400 | a request line and headers longer than HAProxy's 64 KiB buffer |", 1),
+        ("| 400 | a request line and headers longer than HAProxy's 16 KiB buffer |", 0),
+        ("| 413 | a request body longer than 1 MiB |", 1),
+        ("| 413 | a request body longer than 64 KiB |", 0),
+        ("hourly BTC/USD damping tau 6 h, a fifth of the move a day out", 1),
+        ("the panel's damping, tau 0: the last close", 0),
+        # A setting's default, in its unit, in words, in other forms.
+        ("`CHANNEL_TIMEOUT` (30 s) closes a silent connection", 1),
+        ("`LATEST_PRICE_SECONDS` (two minutes)", 1),
+        ("`LATEST_PRICE_SECONDS` (a minute)", 0),
+        ("`LIVE_CONNECT_TIMEOUT`, 3 s, PostgreSQL's shortest", 1),
+        ("`FORECAST_MAX_POINTS` points (5,000: over half a year)", 1),
+        ("`Cache-Control: max-age=60` (`CACHE_SECONDS`)", 1),
+        ("`RETENTION_DAYS` days (default 30)", 1),  # the release workflow's
+        ("`LIVE_SPEED` (default 2)", 1),  # the Makefile's
+        ("`PORT` (8081 in the Blueprint)", 1),
+        # A constant of the package, a library's default the docs name.
+        ("knots over the last 60 days (`FULL_DAYS`)", 1),
+        ("knots over the last 90 days (`FULL_DAYS`)", 0),
+        ("`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`, 10 s by default", 1),
+        # Ports, schedules and intervals.
+        ("serves on <http://localhost:8000>", 1),
+        ("`PORT=8081 make run`, then <http://localhost:8081>", 0),
+        ("`docker run -p 8081:8080 ...`", 0),
+        ("The release workflow retrains every twelve hours", 1),
+        ("a line at least every 30 seconds in a pipe", 1),
+        ("until each is written (`Retry-After: 30`)", 1),
+    ],
+)
+def test_a_figure_that_differs_from_the_code_is_found(said, wrong):
+    assert len(wrong_figures("page.md", said)) == wrong, said
+
+
+def test_the_settings_read_are_configs_the_makefiles_and_the_workflows():
+    found = settings()
+    assert found["MAX_CONNECTIONS_PER_CLIENT"] == 100
+    assert found["LIVE_PLAY_MINUTES"] == "1440"
+    assert found["RETENTION_DAYS"] == "7"
+
+
+def test_every_measured_figure_is_docs_measured_json_with_its_command_and_date():
+    figures = measured()
+    for name, figure in figures.items():
+        assert figure["command"], name
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", figure["date"]), name
+    used = set()
+    for page in PAGES:
+        text = (ROOT / page).read_text()
+        assert render_measured(text, figures) == text, f"{page}: run `python -m tools.doc_figures`"
+        # Markdown reads a line that starts with a comment as a block of HTML, breaking the
+        # paragraph or list item around it: a figure goes on within its line.
+        assert not re.search(r"^\s*<!-- measured:", text, re.M), page
+        used |= set(marked(text))
+    assert used == set(figures)  # none kept that no page shows
+
+
+def test_a_page_shows_a_measured_figure_as_the_file_says_it():
+    figures = {"build": {"says": "about 2 min", "command": "make image-test", "date": "2026-11-26"}}
+    page = "The first build takes <!-- measured:build -->about 20 min<!-- /measured -->."
+    assert render_measured(page, figures) == (
+        "The first build takes <!-- measured:build -->about 2 min (`make image-test`, "
+        "2026-11-26)<!-- /measured -->."
+    )
+    with pytest.raises(KeyError):
+        render_measured("<!-- measured:gone -->x<!-- /measured -->", figures)
+
+
+@pytest.mark.parametrize("page", FIRST_PAGES)
+def test_the_first_pages_type_no_duration_or_size_by_hand(page):
+    """The quick start's figures are measured ones (from docs/measured.json) or the code's."""
+    assert typed_figures((ROOT / page).read_text()) == []
+    assert typed_figures("training takes about an hour on two cores, 5 MB a pair") == [
+        "an hour",
+        "5 MB",
+    ]
+    assert typed_figures("it serves within about 20 s") == ["20 s"]

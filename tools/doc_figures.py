@@ -1,0 +1,358 @@
+"""The figures the docs state, against where they come from (issue 84: docs that cannot drift).
+
+Two kinds of figure, two mechanisms:
+
+- **What the code sets** (a setting's default, a limit, the served damping, a port, an
+  interval) is read from the code and from the pages, and `wrong_figures` names every
+  difference: a setting named in code style beside its figure (the forms of
+  `SETTING_THEN_FIGURE` and `FIGURE_THEN_SETTING`; "in the image" or "in the Blueprint" after
+  the figure reads the Dockerfile's or render.yaml's value instead), the API's port in
+  addresses, and the phrases of `PHRASES`.
+  Settings are `cryptopredict/config.py`'s, the Makefile's `NAME ?= value` and the release
+  workflow's `vars.NAME || 'value'`.
+- **What was measured** (a duration, a size) lives in one file, `docs/measured.json`: each
+  figure with the command that measured it and the date. A page shows it between
+  `<!-- measured:NAME -->` and `<!-- /measured -->`, written by `python -m tools.doc_figures`
+  from that file, so two pages cannot disagree; `tests/tools/test_doc_figures.py` fails when a
+  page is not what the file says.
+
+`python -m tools.doc_figures` rewrites the measured figures of every page and prints the
+figures that differ from the code (status 1 if any does).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptopredict.api.reloading import CHECK_SECONDS
+from cryptopredict.api.serving.catalog import RETRY_SECONDS
+from cryptopredict.artifact.training import STALE_SECONDS
+from cryptopredict.config import SECTIONS, variables
+from cryptopredict.model.panel_choice import panel_damping
+from cryptopredict.training.progress_views import LINE_SECONDS
+
+ROOT = Path(__file__).resolve().parent.parent
+MEASURED = Path("docs/measured.json")
+# Every page but the changelog, whose entries say what was true when each was written.
+PAGES = ("README.md", *(f"docs/{page.name}" for page in sorted((ROOT / "docs").glob("*.md"))))
+HISTORY = ("docs/changelog.md",)
+
+WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+WORDS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15}
+WORDS |= {"twenty": 20, "thirty": 30, "sixty": 60}
+DAY = 86400.0
+UNITS = {
+    "ms": 0.001, "s": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "minute": 60.0,
+    "minutes": 60.0, "h": 3600.0, "hour": 3600.0, "hours": 3600.0, "day": DAY, "days": DAY,
+    "year": 365.25 * DAY, "years": 365.25 * DAY, "bytes": 1.0, "KiB": 1024.0,
+    "MiB": 1024.0**2, "GiB": 1024.0**3,
+}  # fmt: skip
+# The unit a setting is counted in, by the end of its name (others count things).
+BASES = {"_SECONDS": 1.0, "_TIMEOUT": 1.0, "_DAYS": DAY, "_HOURS": 3600.0, "_SIZE": 1.0}
+_NUMBER = r"(?>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"  # 4,000 or 0.95; whole
+_UNIT = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
+# A figure: digits, with or without a unit, or a number in words with one ("a minute").
+QUANTITY = (
+    rf"`?(?P<n>{_NUMBER}(?!\.?\d|:\d|[/\w])|(?:{'|'.join(WORDS)})(?=\s(?:{_UNIT})\b))`?"
+    rf"(?:\s?(?P<unit>{_UNIT})\b)?"
+)
+
+
+# `NAME` (15 s), `NAME`, 2 s, `NAME` points (10,000: ...), `NAME` days (default 7),
+# `NAME` (12 in the image); and `max-age=600` (`NAME`).
+SETTING_THEN_FIGURE = (
+    rf"`(?P<env>[A-Z][A-Z0-9_]+)`(?:\s\w+)?(?:\s\(|,\s)(?P<default>default\s)?{QUANTITY}"
+    r"(?P<where> in the (?:image|Blueprint))?"
+)
+FIGURE_THEN_SETTING = (
+    rf"(?<![\w.]){QUANTITY.replace('`?', '')}`? \(`(?P<env>[A-Z][A-Z0-9_]+)`\)"
+    r"(?P<default>)(?P<where>)"
+)
+
+
+@dataclass(frozen=True)
+class Wrong:
+    page: str
+    line: int
+    said: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}: {self.said!r}, where the code says {self.expected}"
+
+
+def amount(number: str, unit: str | None) -> float:
+    value = float(WORDS.get(number) or number.replace(",", ""))
+    return value * UNITS[unit] if unit else value
+
+
+@functools.cache
+def settings() -> dict[str, object]:
+    """Every documented setting's default: config.py's, the Makefile's, the workflow's."""
+    found: dict[str, object] = {
+        each.env: each.default for section in SECTIONS for each in variables(section).values()
+    }
+    for name, value in re.findall(r"^(\w+) \?= ?(.*)$", _read("Makefile"), re.M):
+        found[name] = value.strip() or None
+    workflows = "".join(_read(str(path)) for path in sorted((ROOT / ".github").rglob("*.yml")))
+    found |= dict(re.findall(r"vars\.(\w+) \|\| '([^']*)'", workflows))
+    # The tools' own: os.environ.get("NAME") or 60, os.environ.get("NAME", "value").
+    for folder in ("tools", "ci", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for name, given, after in re.findall(
+                r'os\.environ\.get\("([A-Z_]+)"(?:, "([^"]*)")?\)(?: or ([\d.]+))?',
+                path.read_text(),
+            ):
+                found.setdefault(name, given or after or None)
+    return found
+
+
+@functools.cache
+def constants() -> dict[str, object]:
+    """The package's numeric module constants (`FULL_DAYS = 90`) named once, and Dask's
+    settings its documented variables name (`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`)."""
+    import dask.config  # noqa: PLC0415 (the training stack: only where the docs are checked)
+    import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
+
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "cryptopredict").rglob("*.py")):
+        for name, value in re.findall(
+            r"^([A-Z][A-Z0-9_]+) = (\d[\d_]*(?:\.\d+)?)\b", path.read_text(), re.M
+        ):
+            found.setdefault(name, set()).add(value.replace("_", ""))
+    named: dict[str, object] = {
+        name: values.pop() for name, values in found.items() if len(values) == 1
+    }
+    for env in re.findall(r"`(DASK_[A-Z_]+)`", "".join(_read(page) for page in PAGES)):
+        key = env.removeprefix("DASK_").lower().replace("__", ".").replace("_", "-")
+        value = str(dask.config.get(key, default=""))
+        figure = re.fullmatch(rf"({_NUMBER})\s?({_UNIT})?", value)
+        if figure:
+            named[env] = amount(figure[1], figure[2]) if figure[2] else figure[1]
+    return named
+
+
+def deployed(where: str) -> dict[str, str]:
+    """The settings the image (`ENV` in the Dockerfile) or the Blueprint (render.yaml) sets."""
+    if where == "image":
+        return dict(
+            re.findall(r"^\s*(?:ENV\s+)?([A-Z_]+)=(\S+?)\s*\\?$", _read("Dockerfile"), re.M)
+        )
+    return dict(re.findall(r'key: "(\w+)"\n\s+value: "([^"]*)"', _read("render.yaml")))
+
+
+def _read(path: str) -> str:
+    return (ROOT / path).read_text()
+
+
+def in_file(path: str, pattern: str, default: float | None = None) -> float:
+    """The figure `pattern`'s group finds in the first file of `path` (a glob) that holds it;
+    `default` where none does (a setting a configuration leaves at its program's default)."""
+    for file in sorted(ROOT.glob(path)):
+        found = re.search(pattern, file.read_text(), re.M)
+        if found:
+            return float(found.group(1))
+    if default is None:
+        raise KeyError(f"no {pattern!r} in {path}")
+    return default
+
+
+EDGE = "cryptopredict/api/haproxy.cfg"  # HAProxy's configuration: the edge's limits
+_HOURS = "|".join(("two", "three", "four", "six", "eight", "twelve"))
+# What the code sets that pages say in words: a pattern whose group `n` (and `unit`, if it has
+# one: else `assumed`) is the figure, and the figure's value in the code, in seconds.
+PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
+    "the served damping": (
+        rf"damping,?\s+\(?tau (?P<n>{_NUMBER})(?:\s?(?P<unit>h)\b)?",
+        lambda: (panel_damping() or 0.0) * 3600,
+        "h",
+    ),
+    "the release schedule": (
+        rf"[Ee]very (?P<n>{_HOURS}) (?P<unit>hours)\b|\b(?P<n2>{_HOURS})-hourly\b",
+        lambda: in_file(".github/workflows/release.yml", r'cron: "\d+ \*/(\d+) ') * 3600,
+        "h",
+    ),
+    "the server's look at the index": (
+        r"looks at the (?:model directory's )?index every (?P<n>second)",
+        lambda: CHECK_SECONDS,
+        "s",
+    ),
+    "a pipe's lines while training": (
+        rf"(?:a line at least|runs? one for each pair .*?) every (?P<n>{_NUMBER}) seconds",
+        lambda: LINE_SECONDS,
+        "s",
+    ),
+    "a pair still training": (r"`Retry-After: (?P<n>\d+)`", lambda: RETRY_SECONDS, "s"),
+    "a killed run's status": (rf"ignored when {QUANTITY} old", lambda: STALE_SECONDS, "s"),
+    "the edge's buffer for a request's line and headers": (
+        rf"(?:its|the|HAProxy's) {QUANTITY} buffer\b",
+        lambda: in_file(EDGE, r"^\s*tune\.bufsize (\d+)", 16384),
+        "bytes",
+    ),
+    "the edge's bound on request bodies": (
+        rf"(?:bod(?:y|ies) (?:longer than|past|over) |\| bodies \| "
+        rf"|a (?={_NUMBER} \w+ bound on request bodies)){QUANTITY}",
+        lambda: in_file(EDGE, r"content-length\) gt (\d+)"),
+        "bytes",
+    ),
+    "the edge's header lines": (
+        r"`tune\.http\.maxhdr (?P<n>\d+)`",
+        lambda: in_file(EDGE, r"tune\.http\.maxhdr (\d+)"),
+        "bytes",
+    ),
+    "the edge's deadline for a request's head": (
+        rf"request head within {QUANTITY}",
+        lambda: in_file(EDGE, r"timeout http-request (\d+)s"),
+        "s",
+    ),
+    "the live panel's refresh": (
+        rf"refreshes every {QUANTITY}",
+        lambda: in_file("cryptopredict/api/static/*.js", r"const LIVE_REFRESH_MS = (\d+);") / 1000,
+        "s",
+    ),
+}
+
+
+def _value(match: re.Match[str], assumed: str) -> float:
+    groups = match.groupdict()
+    number = groups["n"] or groups.get("n2") or ""
+    if number == "second":
+        return 1.0
+    return amount(number, groups.get("unit") or assumed)
+
+
+def wrong_figures(name: str, page: str) -> list[Wrong]:
+    """Every figure of `page` the code sets that differs from the code."""
+    defaults = settings()
+    named = constants()
+    found = []
+    text = re.sub(r"```.*?```", lambda block: "\n" * block[0].count("\n"), page, flags=re.S)
+    for match in [*re.finditer(SETTING_THEN_FIGURE, text), *re.finditer(FIGURE_THEN_SETTING, text)]:
+        env = match["env"]
+        if env not in defaults and env not in named:
+            found.append(Wrong(name, _line(text, match), match[0], f"no setting or constant {env}"))
+            continue
+        if env in named and env not in defaults:
+            expected = named[env]
+        elif defaults[env] is None and not match["default"]:
+            continue
+        else:
+            expected = defaults[env]
+        if match["where"]:
+            expected = deployed(match["where"].split()[-1].lower()).get(env)
+        base = next((unit for end, unit in BASES.items() if env.endswith(end)), 1.0)
+        said = amount(match["n"], match["unit"]) / (base if match["unit"] else 1.0)
+        if not _same(said, expected, rounded=bool(match["unit"])):
+            found.append(Wrong(name, _line(text, match), match[0], f"{env} = {expected}"))
+    for what, (pattern, value, assumed) in PHRASES.items():
+        for match in re.finditer(pattern, text):
+            if not _same(_value(match, assumed), value(), rounded=True):
+                found.append(Wrong(name, _line(text, match), match[0], f"{what}: {value()}"))
+    found += _wrong_ports(name, text, defaults)
+    return found
+
+
+def _wrong_ports(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:
+    """`localhost:80NN`, `:80NN` where the API serves: the PORT default, but where the same
+    paragraph sets PORT=N, or a host's side of a published port (`-p 8081:8080`)."""
+    found = []
+    for paragraph in re.finditer(r"(?:.+\n?)+", text):
+        chosen = set(re.findall(r"PORT=(\d+)", paragraph[0]))
+        for match in re.finditer(
+            r"(?<![\w=.-])(?:localhost|127\.0\.0\.1|0\.0\.0\.0)?:(80\d\d)\b(?!:\d)", paragraph[0]
+        ):
+            if match[1] not in chosen and int(match[1]) != defaults["PORT"]:
+                where = text.count("\n", 0, paragraph.start() + match.start()) + 1
+                found.append(Wrong(name, where, match[0], f"PORT = {defaults['PORT']}"))
+    return found
+
+
+def _same(said: float, expected: object, *, rounded: bool) -> bool:
+    """Equal; within half a percent for a figure in other units (three years: 1,096 days)."""
+    try:
+        value = float(str(expected))
+    except ValueError:
+        return False
+    return abs(said - value) <= (0.005 if rounded else 1e-9) * max(abs(value), 1e-9)
+
+
+def _line(text: str, match: re.Match[str]) -> int:
+    return text.count("\n", 0, match.start()) + 1
+
+
+# Measured figures.
+
+_MARKED = re.compile(r"<!-- measured:(?P<name>[a-z0-9-]+) -->(?P<said>.*?)<!-- /measured -->", re.S)
+
+
+def measured(path: Path = ROOT / MEASURED) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = json.loads(path.read_text())
+    return found
+
+
+def said(figure: dict[str, str]) -> str:
+    """A measured figure as every page shows it: what, then how and when it was measured (a
+    table, on lines of its own, then that below it)."""
+    measured = f"`{figure['command']}`, {figure['date']}{figure.get('where', '')}"
+    if "\n" in figure["says"]:
+        return f"\n{figure['says']}\n\nMeasured by {measured}.\n"
+    return f"{figure['says']} ({measured})"
+
+
+def render_measured(page: str, figures: dict[str, dict[str, str]]) -> str:
+    """`page` with each measured figure as `docs/measured.json` says it; KeyError for a name
+    the file does not hold."""
+    return _MARKED.sub(
+        lambda match: (
+            f"<!-- measured:{match['name']} -->{said(figures[match['name']])}<!-- /measured -->"
+        ),
+        page,
+    )
+
+
+def marked(page: str) -> list[str]:
+    return [match["name"] for match in _MARKED.finditer(page)]
+
+
+# A duration or a size, in figures or words.
+DURATION_OR_SIZE = re.compile(
+    rf"\b{_NUMBER}\s?(?:ms|s|min|h|minutes?|hours?|seconds?|days?|KiB|MiB|GiB|KB|MB|GB|bytes)\b"
+    rf"|\b(?:{'|'.join(WORDS)}) (?:minutes?|hours?|seconds?|days?)\b"
+)
+# The pages a newcomer reads first: every duration and size on them is measured (a marker) or
+# one the code sets that a phrase above reads.
+FIRST_PAGES = ("README.md", "docs/index.md")
+
+
+def typed_figures(page: str) -> list[str]:
+    """The durations and sizes of `page` typed by hand: outside measured figures, generated
+    sections, code, and the phrases whose figures `wrong_figures` reads."""
+    text = _MARKED.sub("", page)
+    text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", "", text, flags=re.S)
+    text = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)
+    for pattern, _, _ in PHRASES.values():
+        text = re.sub(pattern, "", text)
+    return [match[0] for match in DURATION_OR_SIZE.finditer(text)]
+
+
+def main() -> int:
+    figures = measured()
+    wrong = []
+    for name in PAGES:
+        page = _read(name)
+        (ROOT / name).write_text(render_measured(page, figures))
+        if name not in HISTORY:
+            wrong += wrong_figures(name, page)
+    for each in wrong:
+        print(each)
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
