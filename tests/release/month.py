@@ -27,6 +27,7 @@ from typing import Any
 from tests.release.month_build import MonthRunner, PricePath, scratch_remote
 from tests.release.month_report import report, write
 from tests.release.month_world import CYCLE_HOURS, CYCLE_MINUTE, HOUR, KINDS, Fault, World
+from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
 
 FAULTS = Path(__file__).with_name("month_faults.json")
@@ -226,16 +227,8 @@ class Month:
             self.push(when, f"Work pushed at hour {spec['hour']:g}, a test flaky", fault)
         elif kind == "advisory":
             version = self.pin(spec["package"])
-            self.world.advisories[(spec["package"].lower(), version)] = {
-                "id": spec["id"],
-                "summary": f"a new advisory against {spec['package']}",
-                "affected": [
-                    {
-                        "package": {"name": spec["package"], "ecosystem": "PyPI"},
-                        "versions": [version],
-                    }
-                ],
-            }
+            fixed = f"{version}.post1"
+            self.world.feed.published.append(advisory(spec["id"], spec["package"], version, fixed))
             fault.hits.append(
                 {"hour": spec["hour"], "run": "", "call": f"{spec['package']}=={version}"}
             )
@@ -257,8 +250,7 @@ class Month:
         fault = next(f for f in self.faults if f.spec is spec)
         fault.count = len(fault.hits)  # whatever was armed strikes no more
         if kind == "advisory":
-            self.world.advisories.clear()
-            self.bump(spec["package"])
+            self.bump(spec["package"], f"{self.pin(spec['package'])}.post1")
             self.push(when, f"Bump {spec['package']} past {spec['id']}")
             fault.person = f"pushed the bump of {spec['package']}"
         elif kind == "retention-refusal":
@@ -300,13 +292,12 @@ class Month:
                 return found[1]
         raise ScriptError(f"no lock file pins {package}")
 
-    def bump(self, package: str) -> None:
+    def bump(self, package: str, fixed: str) -> None:
+        """The pin of `package` raised to `fixed` in every lock file (as `make lock UPGRADE=`)."""
         self.remote.checkout(self.main())
         for lock in sorted(self.remote.path.glob("requirements-*.txt")):
-            text = re.sub(
-                rf"^({re.escape(package)}==\S+)", r"\1.post1", lock.read_text(), flags=re.M | re.I
-            )
-            lock.write_text(text)
+            pinned = re.compile(rf"^{re.escape(package)}==\S+", re.M | re.I)
+            lock.write_text(pinned.sub(f"{package}=={fixed}", lock.read_text()))
         self.remote.git("add", "--all")
 
 

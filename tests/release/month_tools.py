@@ -215,19 +215,25 @@ def make(args: list[str]) -> int:
 
 
 def audit() -> int:
-    """`python ci/audit.py`, as make test runs it, against the world's feed; its answer kept for
-    the same lock files and the same advisories (pip-audit takes seconds a run)."""
+    """`python ci/audit.py`, as make test runs it, against the world's feed; its answer (its
+    words, its exit status, the findings it writes) kept for the same lock files, ignore file,
+    advisories, ref and day: pip-audit takes seconds a run."""
     with urllib.request.urlopen(f"{os.environ['MONTH_URL']}/_month/advisories") as answer:
-        advisories = answer.read()
-    locks = b"".join(Path(lock).read_bytes() for lock in sorted(Path().glob("requirements-*.txt")))
-    key = hashlib.sha256(advisories + locks).hexdigest()
-    kept = Path(os.environ["MONTH_CACHE"]) / f"audit-{key}.json"
+        key = hashlib.sha256(answer.read())
+    key.update(f"{os.environ.get('GITHUB_REF')} {time.strftime('%F')}".encode())
+    for path in [*sorted(Path().glob("requirements-*.txt")), Path("ci/audit-ignore.toml")]:
+        key.update(path.read_bytes() if path.exists() else b"")
+    kept = Path(os.environ["MONTH_CACHE"]) / f"audit-{key.hexdigest()}.json"
+    findings = Path("reports/audit.md")
     if not kept.exists():
-        done = subprocess.run(
-            [sys.executable, "ci/audit.py"], capture_output=True, text=True, check=False
-        )
-        kept.write_text(json.dumps([done.returncode, done.stdout + done.stderr]))
-    status, said = json.loads(kept.read_text())
+        ask = [sys.executable, "ci/audit.py"]
+        done = subprocess.run(ask, capture_output=True, text=True, check=False)
+        written = findings.read_text() if findings.exists() else None
+        kept.write_text(json.dumps([done.returncode, done.stdout + done.stderr, written]))
+    status, said, written = json.loads(kept.read_text())
+    if written is not None:
+        findings.parent.mkdir(exist_ok=True)
+        findings.write_text(written)
     print(said, end="")
     return int(status)
 

@@ -30,6 +30,7 @@ from tests.release.github_answers import RULESET, answer_environment, answer_rul
 from tests.release.github_issues import Issues
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
+from tests.release.osv import Feed
 
 HOUR = 3600
 REPOSITORY = "octo/cryptopredict"
@@ -108,7 +109,7 @@ class World:
         self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
         self.concluded: list[tuple[str, str]] = []  # each run's commit and conclusion
-        self.advisories: dict[tuple[str, str], dict[str, Any]] = {}  # (package, version): OSV's
+        self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
         self.routes = Routes()
         self.routes.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
@@ -180,7 +181,9 @@ class World:
         body = handler.rfile.read(length) if length else b""
         path, _, query = handler.path.partition("?")
         asked = dict(urllib.parse.parse_qsl(query))
-        kept = self.issues.handle(method, handler.path, body)
+        kept = self.issues.handle(method, handler.path, body) or self.feed.handle(
+            method, path, body
+        )
         status, document = kept or self._answer(method, path, asked, body)
         data = document if isinstance(document, bytes) else json.dumps(document).encode()
         handler.send_response(status)
@@ -215,7 +218,7 @@ class World:
         return self.routes.get(path, (404, {"message": "Not Found"}))
 
     def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
-        """What the month's stand-ins ask (a fault, a dispatch), and OSV's API for the audit."""
+        """What the month's stand-ins ask: a fault, a dispatch, the advisories published."""
         if path == "/_month/consume":
             fault = self.consume(asked["target"], asked.get("detail", ""))
             return 200, {"kind": fault.kind, **fault.spec} if fault else {}
@@ -223,11 +226,7 @@ class World:
             self.dispatched.append(sent["args"])
             return 200, {}
         if path == "/_month/advisories":
-            return 200, sorted(self.advisories.values(), key=lambda a: a["id"])
-        if path == "/v1/query":  # as pip-audit asks it
-            package = sent.get("package", {}).get("name", "")
-            advisory = self.advisories.get((package.lower(), sent.get("version", "")))
-            return 200, {"vulns": [advisory]} if advisory else {}
+            return 200, self.feed.published
         return None
 
     def _deploy(self, image: str) -> tuple[int, Any]:
