@@ -87,19 +87,79 @@ function age(time) {
   return `${Math.floor(hours / 24)} days`;
 }
 
-// Vertical dotted lines across the chart at `marks` ({x, text, color}), labelled at the top.
-function markers(marks) {
+// A stretch of time in words: "5 hours", "12 days", "4 months (123 days)".
+function stretch(ms) {
+  const hours = Math.round(ms / 3600000);
+  const days = Math.round(ms / DAY_MS);
+  const plural = (n, unit) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (hours < 48) {
+    return plural(Math.max(hours, 1), "hour");
+  }
+  return days < 60 ? plural(days, "day") : `${plural(Math.round(days / 30.44), "month")} (${days} days)`;
+}
+
+// Vertical dotted lines across the chart at `marks` ({x, text, color}), labelled at the top:
+// each label on the first row where it overlaps no other, right of its line (the first
+// mark's left of it), its width estimated from its length; `span` is the x axis's [start, end]
+// in milliseconds, `width` its pixels.
+const LABEL = { font: 11, charPx: 6.6, rowPx: 15 };
+function markers(marks, span, width) {
   const sorted = [...marks].sort((a, b) => Date.parse(a.x) - Date.parse(b.x));
+  const px = (x) => ((Date.parse(x) - span[0]) / (span[1] - span[0])) * width;
+  const rows = [];
+  const placed = sorted.map((mark, index) => {
+    const at = px(mark.x);
+    const wide = mark.text.length * LABEL.charPx + 8;
+    const sides = index === 0 && sorted.length > 1 ? ["right", "left"] : ["left", "right"];
+    for (let row = 0; ; row += 1) {
+      rows[row] = rows[row] || [];
+      const side = sides.find((anchor) => {
+        const [from, to] = anchor === "left" ? [at, at + wide] : [at - wide, at];
+        return rows[row].every(([a, b]) => to <= a || from >= b);
+      });
+      if (side) {
+        rows[row].push(side === "left" ? [at, at + wide] : [at - wide, at]);
+        return { mark, row, side };
+      }
+    }
+  });
   return {
+    margin: { ...LAYOUT.margin, t: LAYOUT.margin.t + LABEL.rowPx * (rows.length - 1) },
     shapes: sorted.map((mark) => ({
       type: "line", xref: "x", yref: "paper", x0: mark.x, x1: mark.x, y0: 0, y1: 1,
       line: { color: mark.color, width: 1.2, dash: "dot" },
     })),
-    annotations: sorted.map((mark, index) => ({
+    annotations: placed.map(({ mark, row, side }) => ({
       x: mark.x, xref: "x", y: 1, yref: "paper", yanchor: "bottom", showarrow: false,
-      xanchor: index === 0 && sorted.length > 1 ? "right" : "left",
-      text: mark.text, font: { size: 11, color: mark.color },
+      xanchor: side, yshift: row * LABEL.rowPx,
+      text: mark.text, font: { size: LABEL.font, color: mark.color },
     })),
+  };
+}
+
+// A stretch without data (`gap`: [start, end], ISO), shaded, its length said in words.
+function gapped(layout, gap) {
+  if (!gap) {
+    return layout;
+  }
+  const middle = new Date((Date.parse(gap[0]) + Date.parse(gap[1])) / 2).toISOString();
+  const length = stretch(Date.parse(gap[1]) - Date.parse(gap[0]));
+  return {
+    ...layout,
+    shapes: [
+      {
+        type: "rect", xref: "x", yref: "paper", x0: gap[0], x1: gap[1], y0: 0, y1: 1,
+        fillcolor: "rgba(107, 114, 128, 0.10)", line: { width: 0 }, layer: "below",
+      },
+      ...layout.shapes,
+    ],
+    annotations: [
+      ...layout.annotations,
+      {
+        x: middle, xref: "x", y: 0.5, yref: "paper", showarrow: false,
+        text: `no data:<br>${length}`, font: { size: LABEL.font, color: COLORS.lastBar },
+      },
+    ],
   };
 }
 
@@ -108,7 +168,7 @@ const LEVELS = [80, 50];
 const BAND_FILL = { 80: "rgba(37, 99, 235, 0.14)", 50: "rgba(37, 99, 235, 0.30)" };
 
 // A band as two traces: its upper edge, then its lower edge filled up to it.
-function bandTraces(series, level) {
+function bandTraces(series, level, legend = true) {
   const name = `${level}% band`;
   return [
     {
@@ -117,19 +177,25 @@ function bandTraces(series, level) {
     },
     {
       x: series.date, y: series.prediction_low, name, mode: "lines", legendgroup: name,
-      line: { width: 0 }, fill: "tonexty", fillcolor: BAND_FILL[level],
+      line: { width: 0 }, fill: "tonexty", fillcolor: BAND_FILL[level], showlegend: legend,
     },
   ];
 }
 
-// `series` by level. Up to `dataEnd` (ISO) the points are the hindcast (what the model said
-// before each instant, beside the price then), after it the forecast.
-function drawForecast(element, series, dataEnd, marks, symbol) {
-  const points = series[LEVELS[0]];
+// `series` by level: its pieces, the history's (up to `dataEnd`, ISO: the hindcast, what the
+// model said before each instant, beside the price then) and the forecast's after it. Across
+// a `gap` between them ([start, end], ISO: no data from the model's last bar to the latest
+// price) nothing is drawn: it is shaded and its length said.
+function drawForecast(element, series, dataEnd, marks, symbol, view) {
+  const joined = (pieces) => Object.fromEntries(
+    Object.keys(pieces[0]).map((name) => [name, pieces.flatMap((piece) => piece[name])]),
+  );
+  const points = joined(series[LEVELS[0]]);
   const split = points.date.findIndex((date) => Date.parse(date) > Date.parse(dataEnd));
   const cut = split < 0 ? points.date.length : split;
+  const bands = (level) => (view.gap ? series[level] : [joined(series[level])]);
   const traces = [
-    ...LEVELS.flatMap((level) => bandTraces(series[level], level)),
+    ...LEVELS.flatMap((level) => bands(level).flatMap((piece, i) => bandTraces(piece, level, i === 0))),
     {
       x: points.date.slice(0, cut), y: points.prediction.slice(0, cut),
       name: "hindcast (said before each bar)", mode: "lines",
@@ -144,7 +210,9 @@ function drawForecast(element, series, dataEnd, marks, symbol) {
       mode: "lines", line: { color: "#111827", width: 1.2 }, connectgaps: false,
     },
   ];
-  return Plotly.react(element, traces, priced(markers(marks), symbol), CONFIG);
+  const width = element.clientWidth - LAYOUT.margin.l - LAYOUT.margin.r;
+  const layout = gapped(markers(marks, view.span, width), view.gap);
+  return Plotly.react(element, traces, priced(layout, symbol), CONFIG);
 }
 
 function drawCandles(element, candles) {
@@ -289,7 +357,7 @@ async function showForecast(asset) {
     if (anchor.source !== "model") {
       fromAnchor(pieces[1], anchor);
     }
-    return Object.fromEntries(columns.map((name) => [name, pieces.flatMap((piece) => piece[name])]));
+    return pieces.map((piece) => Object.fromEntries(columns.map((name) => [name, piece[name]])));
   };
   const answers = await Promise.all(LEVELS.map(levelSeries));
   if (!chosen(asset)) {
@@ -304,13 +372,17 @@ async function showForecast(asset) {
   if (anchored) {
     marks.push({ x: anchor.date, text: "latest price", color: COLORS.anchor });
   }
+  // The model's data to the latest price: bars that no one here has, drawn as a gap.
+  const missing = anchored && Date.parse(anchor.date) - dataEnd > seconds(asset.interval) * 1000;
+  const view = { span: [from, until], gap: missing ? [asset.data_until, anchor.date] : null };
   const quote = asset.symbol.split("/").at(-1);
   const said = `${money(anchor.price)} ${quote} at ${anchor.date.slice(0, 16).replace("T", " ")} UTC`;
   document.getElementById("forecast-anchor").textContent = anchored
-    ? `The forecast starts from the latest price, ${said}: ${anchor.detail}.`
+    ? `The forecast starts from the latest price, ${said}: ${anchor.detail}.` +
+      (missing ? ` No data from the model's last bar to it: ${stretch(Date.parse(anchor.date) - dataEnd)}.` : "")
     : `The forecast starts from the end of the model's data, ${said}: no newer price is known here.`;
   chart.dataset.anchor = anchor.source;
-  await drawForecast(chart, series, asset.data_until, marks, asset.symbol);
+  await drawForecast(chart, series, asset.data_until, marks, asset.symbol, view);
   chart.dataset.asset = asset.asset;
 }
 
