@@ -164,6 +164,7 @@ def in_file(path: str, pattern: str, default: float | None = None) -> float:
 
 
 EDGE = "cryptopredict/api/haproxy.cfg"  # HAProxy's configuration: the edge's limits
+DASHBOARD = "cryptopredict/api/static/dashboard.js"
 _HOURS = "|".join(("two", "three", "four", "six", "eight", "twelve"))
 # What the code sets that pages say in words: a pattern whose group `n` (and `unit`, if it has
 # one: else `assumed`) is the figure, and the figure's value in the code, in seconds.
@@ -204,11 +205,41 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
     "the edge's header lines": (
         r"`tune\.http\.maxhdr (?P<n>\d+)`",
         lambda: in_file(EDGE, r"tune\.http\.maxhdr (\d+)"),
-        "bytes",
+        "",
     ),
     "the edge's deadline for a request's head": (
         rf"request head within {QUANTITY}",
         lambda: in_file(EDGE, r"timeout http-request (\d+)s"),
+        "s",
+    ),
+    "the dashboard's history": (
+        rf"\({QUANTITY} of history and",
+        lambda: in_file(DASHBOARD, r"const HISTORY_DAYS = (\d+);") * DAY,
+        "days",
+    ),
+    "the dashboard's forecast": (
+        r"of history and (?P<n>a) (?P<unit>year) of forecast",
+        lambda: in_file(DASHBOARD, r"const FORECAST_DAYS = (\d+);") * DAY,
+        "days",
+    ),
+    "the dashboard's points a request": (
+        rf"keeps a request within (?P<n>{_NUMBER}) points",
+        lambda: in_file(DASHBOARD, r"const POINTS_PER_REQUEST = (\d+);"),
+        "",  # a count
+    ),
+    "the grid's fine days": (
+        r"the forecast's first (?P<n>\d+), then one a day",
+        lambda: in_file("cryptopredict/artifact/arrays.py", r"^FINE_DAYS = (\d+)") * DAY,
+        "days",
+    ),
+    "what caches may keep": (
+        rf"caches may keep them for {QUANTITY}",
+        lambda: float(str(settings()["CACHE_SECONDS"])),
+        "s",
+    ),
+    "the vendored files' cache": (
+        rf"are cached for {QUANTITY}\.",
+        lambda: in_file("cryptopredict/api/pages.py", r"VENDOR_MAX_AGE = ([\d_]+)"),
         "s",
     ),
     "the live panel's refresh": (

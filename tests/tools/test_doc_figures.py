@@ -59,6 +59,8 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("The release workflow retrains every twelve hours", 1),
         ("a line at least every 30 seconds in a pipe", 1),
         ("until each is written (`Retry-After: 30`)", 1),
+        ("the forecast chart (60 days of history and a year of forecast)", 1),
+        ("the forecast chart (90 days of history and a year of forecast)", 0),
     ],
 )
 def test_a_figure_that_differs_from_the_code_is_found(said, wrong):
