@@ -51,7 +51,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 HISTORY_DAYS = 60
 LOGIN = f"{USER}:{PASSWORD}"
 # The checkout's files the remote holds: what the release's jobs run.
-TRACKED = (".github", "tools", "ci", *LOCK_FILES)
+TRACKED = (".github", "tools", "ci", "Dockerfile", *LOCK_FILES)  # the base the image job mirrors
 STAND_INS = ("gh", "docker", "skopeo", "make")
 
 

@@ -116,6 +116,17 @@ esac
 case "$*" in
     *"imagetools inspect --raw"*) exec python3 -m tests.release.imagetools "${@: -1}" ;;
     *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
+    # The base's mirror in the repository's package: there unless FAKE_NO_MIRROR.
+    *"imagetools inspect ghcr.io/"*/base@*) [ -z "${FAKE_NO_MIRROR:-}" ] || exit 1 ;;
+    # Docker Hub refusing an anonymous client as many times as the file FAKE_HUB_429 says.
+    *"imagetools create"*" docker.io/"*)
+        left=$(cat "${FAKE_HUB_429:-/dev/null}" 2>/dev/null || true)
+        if [ "${left:-0}" -gt 0 ]; then
+            echo $((left - 1)) >"$FAKE_HUB_429"
+            echo "ERROR: unexpected status from HEAD request to https://registry-1.docker.io/v2/" \
+                "library/python/manifests/sha256:45: 429 Too Many Requests" >&2
+            exit 1
+        fi ;;
 esac
 exit 0
 """
@@ -179,8 +190,8 @@ class Release:
         for part in (".github/workflows", "tools", "ci"):
             ignore = shutil.ignore_patterns("__pycache__", "node_modules")
             shutil.copytree(ROOT / part, tmp / "remote" / part, ignore=ignore)
-        for lock in LOCK_FILES:  # what the audit reads
-            shutil.copy2(ROOT / lock, tmp / "remote" / lock)
+        for name in (*LOCK_FILES, "Dockerfile"):  # what the audit and the image job read
+            shutil.copy2(ROOT / name, tmp / "remote" / name)
         self.remote.git("add", "--all")
         # GitHub serves any commit of the repository by its id (actions/checkout fetches so).
         self.remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
@@ -709,6 +720,41 @@ def test_a_new_advisory_lets_a_scheduled_rebuild_go_on_green_saying_it_and_a_pus
     assert release.issues.comments[1][-1].startswith("Healed: audit")
 
 
+BASE_IMAGE = re.search(r"python:\S+@(sha256:[0-9a-f]{64})", (ROOT / "Dockerfile").read_text())
+MIRROR_STEP = "Mirror the base image into this repository's package, once a base"
+
+
+@pytest.mark.slow  # runs of the image job
+def test_the_build_reads_its_base_from_the_mirror_and_docker_hubs_429_is_waited_out(release):
+    """Issue 82: Docker Hub limits anonymous pulls. The base is copied into the repository's own
+    package once (by digest), the build reads it there; Docker Hub's 429 is tried again."""
+    event = push_event(release.push("Add a pair"))
+    run = image_job(release, event)
+    mirror = f"ghcr.io/octo/cryptopredict/base@{BASE_IMAGE[1]}"
+    assert build_step(run).inputs["build-contexts"] == f"{BASE_IMAGE[0]}=docker-image://{mirror}"
+    assert not [call for call in release.calls() if "docker.io/library" in call], "not asked"
+    # A new base: Docker Hub refuses twice, then serves it, copied into the mirror.
+    release.runner.environ["FAKE_NO_MIRROR"] = "1"
+    (release.tmp / "hub-429").write_text("2")
+    release.runner.environ["FAKE_HUB_429"] = str(release.tmp / "hub-429")
+    run = image_job(release, event)
+    assert build_step(run).outcome == "success"
+    copies = [call for call in release.calls() if "create --tag ghcr.io/" in call]
+    assert len(copies) == 3
+    tag = BASE_IMAGE[0].split("@")[0].removeprefix("python:")
+    assert copies[-1].endswith(
+        f"--tag ghcr.io/octo/cryptopredict/base:{tag} docker.io/library/{BASE_IMAGE[0]}"
+    )
+    # Refused on every try: the job stops there, saying re-run; nothing is built.
+    (release.tmp / "hub-429").write_text("9")
+    run = image_job(release, event)
+    failed = run.failure()
+    assert failed.name == MIRROR_STEP
+    assert "429 Too Many Requests" in failed.output
+    assert "a transient failure; re-run the failed jobs, or leave it to the next" in failed.output
+    assert build_step(run).outcome == "skipped"
+
+
 FIND_PREVIOUS = "Find the release image this one extends, by digest, verified"
 
 
@@ -958,7 +1004,8 @@ def test_the_build_extends_the_release_image_latest_names_by_its_verified_digest
             "is verified: built by octo/cryptopredict's release workflow on refs/tags/v0.1.5"
             in (summary.read_text())
         )
-    assert "build-contexts" not in WORKFLOW.read_text()
+        # The only other context: the base, from this repository's mirror (issue 82).
+        assert "PREVIOUS" not in build_step(run).inputs["build-contexts"]
     assert "vars.TRACK_RECORD_AFRESH" not in WORKFLOW.read_text()  # bar 3
 
 
