@@ -45,10 +45,12 @@ class Fork:
     rulesets: list[dict[str, Any]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     pages: dict[str, Any] | None = None
+    dependabot: set[str] = field(default_factory=set)  # alerts, security updates: what is on
     writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
     _page: dict[str, str] = field(default_factory=dict)  # the request's per_page and page
+    _path: str = ""  # the request's path
 
     @property
     def owner(self) -> str:
@@ -69,6 +71,7 @@ class Fork:
             return _json(200, {"login": self.owner, "type": self.owner_type})
         if not path.startswith(base):
             return None
+        self._path = path
         answer = self._repository(method, path.removeprefix(base), document)
         return _json(404, NOT_FOUND) if answer is None else answer
 
@@ -86,6 +89,8 @@ class Fork:
             "/actions/variables": self._variables,
             "/pages": self._pages,
             "/git/matching-refs/tags/v": lambda *_: _json(200, []),
+            "/vulnerability-alerts": self._dependabot,
+            "/automated-security-fixes": self._dependabot,
         }
         for prefix, part in parts.items():
             if path.startswith(prefix):
@@ -113,6 +118,19 @@ class Fork:
             self.keys = [k for k in self.keys if f"/{k['id']}" != path]
             return _json(204)
         return _json(200, self.keys)
+
+    def _dependabot(self, method: str, _: str, __: dict[str, Any]) -> Answer | None:
+        """Dependabot's alerts (`/vulnerability-alerts`: 204 on, 404 off) and its security
+        updates (`/automated-security-fixes`: enabled or not), which need the alerts (422)."""
+        what = "updates" if self._path.endswith("fixes") else "alerts"
+        if method == "PUT":
+            if what == "updates" and "alerts" not in self.dependabot:
+                return _json(422, {"message": "Vulnerability alerts are disabled."})
+            self.dependabot.add(what)
+            return _json(204)
+        if what == "updates":
+            return _json(200, {"enabled": what in self.dependabot, "paused": False})
+        return _json(204) if what in self.dependabot else None
 
     def _pages(self, method: str, _: str, body: dict[str, Any]) -> Answer | None:
         if method in ("POST", "PUT"):

@@ -72,6 +72,8 @@ def set_up(server, **faults) -> None:
     server.route(f"{BASE}/actions/variables", 200, listed("variables", [SERVICE, SCHEDULE]))
     server.route(f"{BASE}/actions/secrets", 200, listed("secrets", []))
     server.route(f"{BASE}/git/matching-refs/tags/v", 200, "[]")
+    updates = {"enabled": not faults.get("dependabot"), "paused": False}
+    server.route(f"{BASE}/automated-security-fixes", 200, json.dumps(updates))
     blueprint = render(Image("octo/cryptopredict"))
     content = {"name": "render.yaml", "encoding": "base64"}
     content["content"] = base64.b64encode(blueprint.encode()).decode()
@@ -127,6 +129,7 @@ def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, caps
         ("tag_key", "the production environment has no secret RELEASE_TAG_KEY"),
         ("environment", "every branch and tag may deploy to it"),
         ("package", "the package ghcr.io/octo/cryptopredict is private"),
+        ("dependabot", "Dependabot's security updates are off (a fork's are"),
     ],
 )
 def test_each_missing_step_is_named_with_its_fix_and_the_others_still_checked(

@@ -79,10 +79,12 @@ def test_a_bare_fork_is_set_up_so_that_preflight_passes_and_a_second_run_changes
     for setting in ("enable the release workflow", "create the production environment",
                     "make a deploy key", "create the tag ruleset 'release tags'",
                     "create the branch ruleset 'main'", "set the variable RELEASE_REPOSITORY",
-                    "publish GitHub Pages from GitHub Actions"):  # fmt: skip
+                    "publish GitHub Pages from GitHub Actions",
+                    "turn on Dependabot's alerts and security updates"):  # fmt: skip
         assert any(setting in line for line in said), (setting, out)
     code, out = run(server, capsys, "preflight")
     assert code == 0, out
+    assert fork.dependabot == {"alerts", "updates"}, "the alerts first: the updates need them"
     assert "off: Render is off" in out
     assert "'Deploy keys' may create the release tags" in out
     # The deploy key: its private half in the environment only, sealed there, nowhere on disk.

@@ -93,6 +93,7 @@ def preflight(fork: Fork) -> tuple[list[tuple[str, str]], list[str]]:
         _schedule,
         _pages,
         _workflow,
+        _dependabot,
     ]
     holds, missing = [], []
     for step in checks:
@@ -380,3 +381,13 @@ def _workflow(fork: Fork) -> tuple[str, str]:
             f"{fork.setup()} enables it (or Actions -> release -> Enable workflow)"
         )
     return OK, "the release workflow is enabled: its schedule runs every six hours"
+
+
+def _dependabot(fork: Fork) -> tuple[str, str]:
+    if not fork.get("/automated-security-fixes").get("enabled"):
+        raise MissingStepError(
+            "Dependabot's security updates are off (a fork's are, until its owner turns them "
+            "on), so a pin an advisory names waits for you to bump it: "
+            f"{fork.setup()} turns them on (or Settings -> Advanced Security)"
+        )
+    return OK, "Dependabot's security updates are on: an advisory's bump comes as a pull request"

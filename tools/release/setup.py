@@ -14,6 +14,8 @@ personal account's repository or an organisation's:
   judges them: a ruleset the owner made is never replaced (the branch rules are added to their
   `main`, or made under another name; a tag ruleset of theirs that bars the deploy key is said,
   to fix by hand);
+- Dependabot's alerts and security updates, off on a fork: a pull request bumps each pin an
+  advisory names (the audit's topic in the one issue heals once it is released);
 - no repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
 - the repository variable `RELEASE_REPOSITORY` (the schedule is kept on);
 - optionally Render (`--render-service-url`: the variable, and the deploy hook sealed into the
@@ -132,7 +134,17 @@ def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
     """(what to change, each said; what is already in place)."""
     found: list[Change] = []
     kept: list[str] = []
-    for step in (_workflow, _environment, _deploy_key, _rulesets, _variables, _render, _pages):
+    steps = (
+        _workflow,
+        _environment,
+        _deploy_key,
+        _rulesets,
+        _variables,
+        _render,
+        _pages,
+        _dependabot,
+    )
+    for step in steps:
         step(github, choices, found, kept)
     return found, kept
 
@@ -445,6 +457,19 @@ def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str
         )
     else:
         kept.append("GitHub Pages is built from GitHub Actions")
+
+
+def _dependabot(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    if (github.get_or_none("/automated-security-fixes") or {}).get("enabled"):
+        kept.append("Dependabot's security updates are on")
+        return
+
+    def make() -> None:
+        github.call("PUT", "/vulnerability-alerts")  # the updates need the alerts
+        github.call("PUT", "/automated-security-fixes")
+
+    said = "turn on Dependabot's alerts and security updates (a pull request bumps each pin an "
+    found.append(Change(said + "advisory names)", make))
 
 
 def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[str], None]) -> int:
