@@ -81,9 +81,7 @@ from tools.release.tag_removal import remove, stray, tags_named, what_removing_d
 from tools.release.tagging import Repository
 from tools.release.tags import build_tag, created, image_name, image_tags
 from tools.release.upstream import tag_owner
-from tools.release.version import Release, Version, latest_version
-
-RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
+from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version
 
 DEFAULT_FIRST_VERSION = "0.1.0"
 HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
@@ -308,14 +306,10 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete what the rule does not keep; every failure is a warning: the release is green."""
     image = args.image or image_name(args.repository)
-    host, _, name = image.partition("/")
+    name = image.partition("/")[2]
     token = environ.get("GITHUB_TOKEN", "")
     api_url = environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-    registry = Registry(
-        environ.get("RELEASE_REGISTRY_URL") or f"https://{host}",
-        name,
-        credentials=f"{environ.get('GITHUB_ACTOR') or 'x-access-token'}:{token}" if token else "",
-    )
+    registry = _registry(image, environ)
     try:
         package = Package(
             api_url, owner_path(api_url, args.repository, token), name.rsplit("/", 1)[-1], token

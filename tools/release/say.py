@@ -79,19 +79,15 @@ def keep(issues: Issues, topic: str, text: str, run: str) -> str:
     issue = issues.open_one()
     held = {} if issue is None else sections(str(issue.get("body") or ""))
     if not text:
-        if topic not in held:
+        if issue is None or topic not in held:
             return f"{topic}: nothing to heal"
         del held[topic]
-        number = issue["number"] if issue else 0
+        number = issue["number"]
         issues.call("POST", f"/{number}/comments", {"body": f"Healed: {topic}, by {run}."})
-        if held:
-            issues.call("PATCH", f"/{number}", {"body": body_of(held)})
-            return f"{topic}: healed (issue #{number} still holds {', '.join(held)})"
-        issues.call(
-            "PATCH", f"/{number}", {"body": body_of(held), "state": "closed",
-                                    "state_reason": "completed"},
-        )  # fmt: skip
-        return f"{topic}: healed, and issue #{number} closed: nothing else needs you"
+        closed = {} if held else {"state": "closed", "state_reason": "completed"}
+        issues.call("PATCH", f"/{number}", {"body": body_of(held), **closed})
+        left = f"still holds {', '.join(held)}" if held else "closed: nothing else needs you"
+        return f"{topic}: healed (issue #{number} {left})"
     changed = held.get(topic, ("", ""))[0] != text
     held[topic] = (text, run)
     if issue is None:
