@@ -5,8 +5,8 @@ the pushes a fault script names, each run through the release workflow's own job
 for a login (tests/release/month_world.py), with the faults the script injects. It writes
 production's data age hour by hour, each fault with what healed it or where it was said, each
 push with when production got it, and the track record's issues against the releases made, as
-`DIR/month.json` and a plot, `DIR/month.html`. The fault script's format: docs/release.md, "The
-first month, simulated".
+`DIR/month.json` and a plot, `DIR/month.html`. The fault script's format: docs/release.md, "A
+month, simulated".
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class Month:
         record.said = "\n".join(s.output for s in run.steps() if "::" in s.output)
         failed = [s for s in run.steps() if s.outcome in ("failure", "cancelled")]
         if failed:
-            record.failure = f"{failed[0].job}: {failed[0].name}: {failed[0].output[-600:]}"
+            record.failure = f"{failed[0].job}: {failed[0].name}: {failed[0].output}"
         if len(self.world.deploys) > deploys:
             build = self.world.builds[self.world.deploys[-1][1]]
             record.released, record.released_sha = build.build_tag, build.sha

@@ -155,10 +155,10 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     issue = next((r for r in window if any(w in t.lower() for t in r.issues for w in words)), None)
     if issue:
         said.append(f"repository issue (open after the {issue.label})")
-    advice = [r.label for r in window if START_ANEW.search(r.failure or "") and kind in TRANSIENT]
+    advice = kind in TRANSIENT and first is not None and START_ANEW.search(first.failure)
     entry.update(healed_by=healed, said_in=said)
     if advice:
-        entry["advises_starting_anew"] = advice
+        entry["advises_starting_anew"] = first.label
     if first is not None and first.failure and not healed:
         entry["failure"] = first.failure[-400:]
     entry["ok"] = bool(healed) or len(said) == 2

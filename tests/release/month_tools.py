@@ -36,6 +36,11 @@ from tests.release.attestations import docker_login, verify
 from tools.release.registry import Registry
 
 HOST = "ghcr.io"
+REFUSED_429 = (
+    "failed to resolve source metadata for docker.io: unexpected status from HEAD request to "
+    "https://registry-1.docker.io/v2/: 429 Too Many Requests: toomanyrequests: You have reached "
+    "your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit"
+)
 INDEX = "application/vnd.oci.image.index.v1+json"
 
 
@@ -117,27 +122,10 @@ def gh(args: list[str]) -> int:
 
 def docker(args: list[str]) -> int:
     if any("docker.io/" in arg for arg in args) and fault("base-image", " ".join(args)):
-        print(
-            "ERROR: failed to resolve source metadata: unexpected status from HEAD request to "
-            "https://registry-1.docker.io/v2/library/python/manifests/3.11-slim: 429 Too Many "
-            "Requests - Server message: toomanyrequests: You have reached your unauthenticated "
-            "pull rate limit. https://www.docker.com/increase-rate-limit",
-            file=sys.stderr,
-        )
+        print(f"ERROR: {REFUSED_429}", file=sys.stderr)
         return 1
-    if args[:3] == ["buildx", "imagetools", "create"] and args[-1].startswith("docker.io/"):
-        return 0  # the base copied from Docker Hub into the mirror: the world keeps no Hub
-    if args[:3] == ["buildx", "imagetools", "inspect"]:
-        body = manifest(args[-1])
-        if "--raw" in args:
-            sys.stdout.buffer.write(body)
-        else:
-            print(json.dumps({"mediaType": INDEX, "digest": digest_of(body), "size": len(body)}))
-        return 0
-    if args[:3] == ["buildx", "imagetools", "create"]:
-        return _move_tags(
-            [a.removeprefix("--tag=") for a in args if a.startswith("--tag=")], args[-1]
-        )
+    if args[:2] == ["buildx", "imagetools"]:
+        return _imagetools(args[2], args[3:])
     containers = Path.home() / ".containers"
     if args[0] == "create":
         containers.mkdir(exist_ok=True)
@@ -147,6 +135,28 @@ def docker(args: list[str]) -> int:
         container, _, path = args[1].partition(":")
         files = image_files((containers / container).read_text())
         Path(args[2]).write_bytes(files[path.lstrip("/")])
+    return 0  # `pull` (GitHub's runner pulls a job's container first), `rm`
+
+
+def _imagetools(command: str, args: list[str]) -> int:
+    mirrored = Path(os.environ["MONTH_CACHE"]) / "mirrored"  # the base's digests copied
+    if command == "create" and args[-1].startswith("docker.io/"):
+        # The base copied from Docker Hub into the repository's package: the bytes are the
+        # Hub's, which the world has not, so the copy is noted by its digest.
+        mirrored.mkdir(exist_ok=True)
+        (mirrored / args[-1].rpartition("@")[2]).touch()
+        return 0
+    if command == "create":
+        return _move_tags(
+            [a.removeprefix("--tag=") for a in args if a.startswith("--tag=")], args[-1]
+        )
+    if "/base@" in args[-1]:
+        return 0 if (mirrored / args[-1].rpartition("@")[2]).exists() else 1
+    body = manifest(args[-1])
+    if "--raw" in args:
+        sys.stdout.buffer.write(body)
+    else:
+        print(json.dumps({"mediaType": INDEX, "digest": digest_of(body), "size": len(body)}))
     return 0
 
 
