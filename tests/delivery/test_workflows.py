@@ -199,12 +199,17 @@ def test_the_git_tag_is_made_in_a_job_of_its_own_before_any_image_tag_moves():
     assert jobs["tag"]["if"] == "needs.version.outputs.create-tag == 'true'"
     assert git_tag["env"]["SHA"] == "${{ needs.version.outputs.sha }}"
     assert git_tag["env"]["TAG"] == "${{ needs.version.outputs.tag }}"
-    steps = [step for step in jobs["publish"]["steps"] if "run" in step]
-    [tagging] = [step for step in steps if "imagetools create" in step["run"]]
-    assert '"$IMAGE@$DIGEST"' in tagging["run"]
-    assert tagging["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
-    assert tagging["env"]["TAGS"] == "${{ needs.version.outputs.image-tags }}"
-    assert "imagetools inspect" in tagging["run"], "each tag is checked against the digest"
+    for tagging in moves(jobs["publish"]["steps"]):
+        assert tagging["run"].startswith('ci/move-image-tag.sh "$IMAGE" "$DIGEST" ')
+        assert tagging["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    script = (ROOT / "ci" / "move-image-tag.sh").read_text()
+    assert 'imagetools create --tag="$image:$tag" "$image@$digest"' in script
+    assert "imagetools inspect" in script, "each tag is checked against the digest"
+
+
+def moves(steps: list[dict]) -> list[dict]:
+    """The publish job's steps that move an image tag."""
+    return [step for step in steps if "ci/move-image-tag.sh" in step.get("run", "")]
 
 
 # The jobs that hold the deploy key: the tag job creates release tags, the remove-tags job
@@ -568,7 +573,7 @@ def test_the_release_is_checked_before_the_git_tag_and_again_before_the_image_ta
     runs = [s.get("run", "") for s in jobs["publish"]["steps"]]
     [read] = [i for i, run in enumerate(runs) if "imagetools inspect --raw" in run]
     [guard] = [i for i, run in enumerate(runs) if "tools.release check-publish" in run]
-    [tagging] = [i for i, run in enumerate(runs) if "imagetools create" in run]
+    tagging = runs.index(moves(jobs["publish"]["steps"])[0]["run"])
     assert read < guard < tagging
     assert '"$IMAGE:latest" >latest.json' in runs[read]
     assert "--latest-index=latest.json" in runs[guard]
@@ -684,7 +689,7 @@ def test_nothing_is_carried_from_one_release_to_the_next():
 def test_the_run_summary_says_what_the_release_trained():
     publish = release()["jobs"]["publish"]
     runs = [step.get("run", "") for step in publish["steps"]]
-    [tags] = [i for i, run in enumerate(runs) if "imagetools create" in run]
+    tags = runs.index(moves(publish["steps"])[0]["run"])
     [notes] = [i for i, run in enumerate(runs) if "tools.release notes" in run]
     # Issue 51: read before the tags move, from the pushed digest.
     assert notes < tags
@@ -694,16 +699,24 @@ def test_the_run_summary_says_what_the_release_trained():
     assert "contents: write" not in str(publish["permissions"])
 
 
-def test_moving_the_image_tags_is_the_last_thing_publish_does():
-    """Issue 51: nothing that can fail runs after `latest` moves; should moving the tags fail
-    half-way, the error says `latest` may be ahead of production and how to recover."""
+def test_moving_the_image_tags_is_the_last_thing_publish_does_latest_last():
+    """Issue 51: nothing that can fail runs after `latest` moves; should moving it fail, the
+    error says `latest` may be ahead of production and how to recover. Issue 82: a tag a step,
+    `latest` last, so a publish cut short leaves `latest` on an older release (which the next
+    run extends past: tests/release/test_workflow_runs.py), never on an image its release tags
+    do not name."""
     steps = release()["jobs"]["publish"]["steps"]
-    [*_, move] = steps
-    assert "imagetools create" in move["run"]
-    assert (
-        "latest may already name $DIGEST while production runs the previous image" in (move["run"])
-    )
-    assert "re-run the failed jobs" in move["run"]
+    tagged = moves(steps)
+    assert steps[-len(tagged) :] == tagged
+    assert [step["env"].get("TAG") for step in tagged] == [
+        "${{ needs.version.outputs.build-tag }}",
+        "${{ needs.version.outputs.version }}",
+        None,
+    ]
+    assert tagged[-1]["run"] == 'ci/move-image-tag.sh "$IMAGE" "$DIGEST" latest'
+    script = (ROOT / "ci" / "move-image-tag.sh").read_text()
+    assert "latest may already name $digest while production runs the previous image" in script
+    assert "re-run the failed jobs" in script
 
 
 def test_retention_runs_last_in_its_own_job_and_never_fails_the_release():

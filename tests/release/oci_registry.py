@@ -130,7 +130,8 @@ class LocalRegistry:
         annotations: dict[str, str] | None = None,
     ) -> str:
         """A one-platform release-shaped image under every tag of `tags` (its index annotated
-        with `annotations`, as the release annotates it): its index's digest."""
+        with `annotations`, as the release annotates it; no tag: by its digest alone, as a build
+        pushes it): its index's digest."""
         layer = _layer({"app/api.py": f"# {name} {tags}\n".encode()})
         config = json.dumps(
             {"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
@@ -155,9 +156,9 @@ class LocalRegistry:
             ],
             **({"annotations": annotations} if annotations else {}),
         }  # fmt: skip
-        digest = ""
-        for tag in tags:
-            digest = self.put_manifest(name, tag, index, INDEX)
+        digest = f"sha256:{_sha(json.dumps(index).encode())}"
+        for tag in tags or [digest]:
+            self.put_manifest(name, tag, index, INDEX)
         return digest
 
     def tag(self, name: str, digest: str, tag: str) -> None:

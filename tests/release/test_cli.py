@@ -74,7 +74,6 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
         "build-tag": "0.5.0-20260309180007",
         "created": "2026-03-09T18:00:07Z",
         "image": "ghcr.io/octo/cryptopredict",
-        "image-tags": "latest\n0.5.0\n0.5.0-20260309180007",
     }
 
 

@@ -123,21 +123,38 @@ def test_a_latest_gone_while_release_images_remain_extends_the_newest_of_them(
         verify(previous, REPOSITORY, "main", gh(oci_registry, tmp_path))
 
 
-def test_latest_moved_back_to_an_older_verified_release_is_refused_naming_both_digests(
+def built(version: str, at: str) -> dict[str, str]:
+    """The index annotations of a release's build of `version` at `at` (ISO 8601, UTC)."""
+    return {"org.opencontainers.image.version": version, "org.opencontainers.image.created": at}
+
+
+def test_latest_behind_the_newest_release_extends_the_newest_and_says_so(
     oci_registry, name, tmp_path
 ):
-    """Issue 76: `latest` re-pointed at an older release image (any run with `packages: write`
-    can): verified, it would be extended, and every issue since lost."""
-    older = oci_registry.push(name, ["0.1.4", "0.1.4-20261122060000"])
-    newest = oci_registry.push(name, ["latest", "0.1.5", "0.1.5-20261123060000"])
-    attest(tmp_path, older, certificate(REPOSITORY, "refs/tags/v0.1.4"))
-    attest(tmp_path, newest, certificate(REPOSITORY, "refs/tags/v0.1.5"))
-    assert found(oci_registry, name).digest == newest
-    oci_registry.tag(name, older, "latest")
+    """Issue 82: a publish cut short after the stamped tag moved and before `latest` (which it
+    moves last) leaves `latest` on an older release; so does `latest` moved back by hand. The
+    newest release image is extended all the same (extending `latest` would lose every issue
+    since), where every later run stopped here. Any other image under `latest` still stops it."""
+    older = oci_registry.push(
+        name,
+        ["latest", "0.1.4", "0.1.4-20261122060000"],
+        annotations=built("0.1.4", "2026-11-22T06:00:00Z"),
+    )
+    newest = oci_registry.push(
+        name, ["0.1.5-20261123060000"], annotations=built("0.1.5", "2026-11-23T06:00:00Z")
+    )
+    attest(tmp_path, newest, certificate(REPOSITORY, "refs/heads/main"))
+    previous = found(oci_registry, name)
+    assert (previous.digest, previous.found_as) == (newest, "0.1.5-20261123060000")
+    assert f"latest still names {older}, an older release (0.1.4-20261122060000)" in previous.why
+    assert verify(previous, REPOSITORY, "main", gh(oci_registry, tmp_path)).endswith(
+        "on refs/heads/main"
+    )
+    oci_registry.tag(name, oci_registry.push(name, ["sha-1"]), "latest")  # no release's image
     with pytest.raises(PreviousImageError) as raised:
-        verify(found(oci_registry, name), REPOSITORY, "main", gh(oci_registry, tmp_path))
+        found(oci_registry, name)
     said = str(raised.value)
-    assert f"ghcr.io/{name}:latest names {older}" in said
+    assert f"ghcr.io/{name}:latest names " in said
     assert f"the newest release image in the registry is {newest} (0.1.5-20261123060000)" in said
     assert f"imagetools create --tag ghcr.io/{name}:latest ghcr.io/{name}@{newest}" in said
 

@@ -6,14 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tools.release.tags import build_tag, created, image_name, image_tags
+from tools.release.tags import build_tag, created, image_name
 from tools.release.version import Version
 
 BUILT = datetime(2026, 3, 9, 18, 0, 7, tzinfo=UTC)
-
-
-def test_three_tags_latest_version_and_stamped_version():
-    assert image_tags(Version(1, 2, 3), BUILT) == ["latest", "1.2.3", "1.2.3-20260309180007"]
 
 
 def test_the_stamp_is_utc_whatever_the_zone_of_the_build_time():

@@ -8,7 +8,8 @@ does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their
 attestation verify` resolves the image through the registry and answers from the attestations
 the test stored (tests/release/attestations.py), `docker buildx imagetools inspect --raw`
 answers from the registry (tests/release/imagetools.py), its `--format` with the digest the
-test says `latest` has, `skopeo copy` copies an image directory the test made, and `ssh` lets a
+test says `latest` has (or, where it says none, the registry's, and `create` moves the tag
+there), `skopeo copy` copies an image directory the test made, and `ssh` lets a
 push through to the scratch remote's own `git receive-pack` only with the deploy key the test
 gave and GitHub's host key in the known hosts file. GitHub's own side (its REST API: the
 repository, the environment's rules, the tag rulesets, the SSH host keys, creating a ref), the
@@ -49,6 +50,7 @@ from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.published import CREATED, VERSION
+from tools.release.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -114,8 +116,6 @@ case "$1" in
     cp) cp "$FAKE_RUN" "${@: -1}" ;;  # the image's artifacts/run.json
 esac
 case "$*" in
-    *"imagetools inspect --raw"*) exec python3 -m tests.release.imagetools "${@: -1}" ;;
-    *"imagetools inspect --format"*) echo "{\\"digest\\": \\"$FAKE_LATEST\\"}" ;;
     # The base's mirror in the repository's package: there unless FAKE_NO_MIRROR.
     *"imagetools inspect ghcr.io/"*/base@*) [ -z "${FAKE_NO_MIRROR:-}" ] || exit 1 ;;
     # Docker Hub refusing an anonymous client as many times as the file FAKE_HUB_429 says.
@@ -127,6 +127,7 @@ case "$*" in
                 "library/python/manifests/sha256:45: 429 Too Many Requests" >&2
             exit 1
         fi ;;
+    "buildx imagetools "*) exec python3 -m tests.release.imagetools "$@" ;;
 esac
 exit 0
 """
@@ -488,10 +489,13 @@ def test_a_push_to_main_is_built_scanned_tagged_published_and_deployed(release):
         assert admitted < first_secret, job
     calls = release.calls()
     [scan] = [i for i, call in enumerate(calls) if call.startswith("skopeo copy")]
-    [create] = [i for i, call in enumerate(calls) if "imagetools create" in call]
+    creates = [call for call in calls if "imagetools create" in call]
+    create = calls.index(creates[0])
     # The tag pushed over SSH with the deploy key, GitHub's host key checked strictly.
     [tag] = [i for i, call in enumerate(calls) if call.startswith("ssh ")]
     assert scan < tag < create, "scanned, then the git tag, then the image tags"
+    moved = [call.split("--tag=")[1].split()[0].rpartition(":")[2] for call in creates]
+    assert moved == [outputs["build-tag"], "0.2.0", "latest"], "a tag at a time, latest last"
     assert "StrictHostKeyChecking=yes" in calls[tag]
     assert calls[tag].endswith("git@github.com git-receive-pack 'octo/cryptopredict.git'")
     assert f"docker://{outputs['image']}@{DIGEST}" in calls[scan]
@@ -1150,7 +1154,8 @@ def publish_into(release: Release, registry, outputs: dict[str, str]) -> str:
     """What `publish` does to the registry for a push's release `outputs`: its image under the
     run's tags, annotated as the build annotates it, attested by the run."""
     annotations = {VERSION: outputs["version"], CREATED: outputs["created"]}
-    digest = registry.push(REPOSITORY, outputs["image-tags"].splitlines(), annotations=annotations)
+    tags = [outputs["build-tag"], outputs["version"], "latest"]
+    digest = registry.push(REPOSITORY, tags, annotations=annotations)
     attest(release.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
     return digest
 
@@ -1408,3 +1413,60 @@ def test_a_build_github_cannot_attest_is_never_tagged(release):
     assert release.hook_calls() == []
     again = release.runner.run(push_event(x, "Add a pair #minor"), only=["version"])
     assert again.jobs["version"].outputs["tag"] == "v0.2.0"
+
+
+CUT = "Point X.Y.Z at the tested digest"
+
+
+def build_into(release: Release, registry, outputs: dict[str, str]) -> str:
+    """What the image and attest jobs leave for a release run's `outputs`: its index pushed by
+    digest, untagged, annotated as the build annotates it, attested by a run on main."""
+    annotations = {VERSION: outputs["version"], CREATED: outputs["created"]}
+    digest = registry.push(REPOSITORY, [], annotations=annotations)
+    attest(release.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
+    release.runner.action_outputs["build"] = {"digest": digest}
+    return digest
+
+
+def tags_of(registry, *tags: str) -> list[str]:
+    """The digests the registry's `tags` name ("" for a tag it does not hold)."""
+    answers = [Registry(registry.url, REPOSITORY).get(f"manifests/{tag}") for tag in tags]
+    return [f"sha256:{hashlib.sha256(a.body).hexdigest()}" * (a.status == 200) for a in answers]
+
+
+@pytest.mark.slow  # two whole runs: dozens of git and Python processes
+def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(release, registry):
+    """A publish cancelled at its limit after the stamped tag moved (publish moves it first and
+    `latest` last) leaves `latest` on v0.1.5's image; the next run extends the newest verified
+    release image, says so in its summary, and its publish moves every tag on, where every later
+    run stopped in the version job until someone re-ran the old publish by hand."""
+    release.runner.variables["RENDER_SERVICE_URL"] = ""
+    release.runner.environ["FAKE_LATEST"] = ""  # docker's tags are the registry's
+    old = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z"}
+    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=old)
+    attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    x = release.push("Add a pair")
+    outputs = version_job(release, push_event(x)).jobs["version"].outputs
+    cut = build_into(release, registry, outputs)
+    built_x = {"version": outputs, "test": {}, "smoke": {}}
+    first = release.runner.run(push_event(x), reuse=built_x, time_out={"publish": CUT})
+    assert first.result("publish") == "cancelled"
+    stamp, version = outputs["build-tag"], outputs["version"]
+    assert tags_of(registry, stamp, version, "latest") == [cut, "", v015], "one tag moved"
+    # The next cycle: a push on top.
+    release.remote.checkout(x)
+    y = release.remote.commit("Add another pair")
+    release.remote.move_branch(y)
+    planned = version_job(release, push_event(y))
+    assert planned.result("version") == "success", planned.failure().output
+    outputs = planned.jobs["version"].outputs
+    assert outputs["previous"] == f"ghcr.io/{REPOSITORY}@{cut}"
+    summary = max((release.tmp / "jobs").glob("version-*.summary"), key=lambda f: f.stat().st_mtime)
+    said = " ".join(summary.read_text().split())
+    assert f"latest still names {v015}, an older release (0.1.5-20261123060000)" in said
+    assert f"ghcr.io/{REPOSITORY}@{cut} is verified" in said
+    new = build_into(release, registry, outputs)
+    second = release.runner.run(push_event(y), reuse={"version": outputs, "test": {}, "smoke": {}})
+    assert second.result("publish") == "success", second.failure().output
+    assert tags_of(registry, outputs["build-tag"], outputs["version"], "latest") == [new] * 3
+    assert build_args(second)["PREVIOUS_IMAGE"] == f"ghcr.io/{REPOSITORY}@{cut}"

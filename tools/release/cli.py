@@ -79,7 +79,7 @@ from tools.release.say import tell
 from tools.release.setup import Choices, GitHub, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
 from tools.release.tagging import Repository
-from tools.release.tags import build_tag, created, image_name, image_tags
+from tools.release.tags import build_tag, created, image_name
 from tools.release.upstream import tag_owner
 from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version
 
@@ -504,7 +504,6 @@ def next_version_outputs(
             "build-tag": build_tag(release.version, built_at),
             "created": created(built_at),
             "image": image,
-            "image-tags": "\n".join(image_tags(release.version, built_at)),
         }
     )
 

@@ -7,9 +7,11 @@ repository carries without the images:
   build time), whose index was built at that time (its `created` annotation): a tag pushed by hand
   onto an older build is refused, naming it; a tag that is no version (`sha-1`, an attestation's
   `sha256-...`, `01.2.3-x`) is ignored;
-- `latest` names an image: it must be that newest release image (the publish job moves both at
-  once), else the release stops naming both digests: `latest` moved back to an older release
-  would otherwise be extended, and every issue since lost;
+- `latest` names an image: that newest release image; or an older release image (its index's
+  build, a release tag naming the same digest): a publish cut short before `latest` moved (the
+  publish job moves it last), or `latest` moved back by hand, and the newest is extended all the
+  same, saying so (extending `latest` would lose every issue since; the publish moves `latest`
+  on). Any other image stops the release, naming both digests;
 - `latest` is gone while release images remain: the newest of them, said so;
 - the repository holds no image at all: the first release, whose record starts saying why;
 - the registry refuses the job's token, or answers otherwise: the release stops, naming the
@@ -90,9 +92,10 @@ def held(registry: Registry, image: str) -> Held:
 
 
 def find_previous(registry: Registry, image: str) -> Previous:
-    """The newest release image, which `latest` must name if it names any (see the module);
-    none when the registry holds no image of the repository."""
-    latest = _manifest(registry, image, "latest")
+    """The newest release image, which `latest` names unless a publish was cut short (see the
+    module); none when the registry holds no image of the repository."""
+    at_latest = _asked(registry, image, "manifests/latest")
+    latest = None if at_latest is None else _digest(at_latest)
     stamped = [(key, tag) for tag in _tags(registry, image) if (key := _release_key(tag))]
     if not stamped:
         if latest is None:
@@ -110,28 +113,41 @@ def find_previous(registry: Registry, image: str) -> Previous:
         raise PreviousImageError(f"{image}:{newest} is listed by the registry but not served")
     digest = _digest(answer)
     _check_built_as_tagged(_index(answer, image, newest), image, newest, digest)
-    if latest is None:
-        return Previous(
-            image,
-            digest,
-            newest,
-            f"extends {image}@{digest}, the newest release image ({newest}): latest is gone",
-        )
-    if latest != digest:
+    extends = f"extends {image}@{digest}, the newest release image ({newest})"
+    if at_latest is None:
+        return Previous(image, digest, newest, f"{extends}: latest is gone")
+    if latest == digest:
+        return Previous(image, digest, "latest", f"extends {image}@{digest}, which latest names")
+    behind = _older_release(registry, image, at_latest)
+    if not behind:
         raise PreviousImageError(
             f"{image}:latest names {latest}, but the newest release image in the registry is "
-            f"{digest} ({newest}): latest was moved to another image, and extending it would "
-            "lose every issue since. If a release's publish failed half-way, re-run its failed "
-            f"jobs; else point latest back at the newest release (docker buildx imagetools "
-            f"create --tag {image}:latest {image}@{digest}), or start the track record anew "
-            "(docs/release.md, 'The track record')"
+            f"{digest} ({newest}), and latest's is no older release image: latest was moved to "
+            "another image, and extending it could lose every issue since. Point latest back at "
+            f"the newest release (docker buildx imagetools create --tag {image}:latest "
+            f"{image}@{digest}), or start the track record anew (docs/release.md, 'The track "
+            "record')"
         )
     return Previous(
         image,
         digest,
-        "latest",
-        f"extends {image}@{digest}, which latest names, the newest release image ({newest})",
+        newest,
+        f"{extends}: latest still names {latest}, an older release ({behind}), as a publish cut "
+        "short before latest moved leaves it; this release's publish moves latest on",
     )
+
+
+def _older_release(registry: Registry, image: str, latest: Answer) -> str:
+    """The release tag of the image `latest` names, by its index's build, when that tag names
+    the same digest; "" when it is no release image."""
+    try:
+        index = read_index(latest.body.decode(errors="replace"))
+    except ValueError:
+        return ""
+    if index is None or index.version is None or index.created is None:
+        return ""
+    tag = build_tag(index.version, index.created)
+    return tag if _manifest(registry, image, tag) == _digest(latest) else ""
 
 
 def _check_built_as_tagged(index: Published, image: str, tag: str, digest: str) -> None:

@@ -15,10 +15,6 @@ def build_tag(version: Version, built_at: datetime) -> str:
     return f"{version}-{_utc(built_at).strftime(STAMP_FORMAT)}"
 
 
-def image_tags(version: Version, built_at: datetime) -> list[str]:
-    return ["latest", str(version), build_tag(version, built_at)]
-
-
 def created(built_at: datetime) -> str:
     """RFC 3339 in UTC, as the `org.opencontainers.image.created` label wants it."""
     return iso_moment(_utc(built_at))
