@@ -181,7 +181,7 @@ find_previous
     >"$work/build.log" 2>&1 || build_failed
 buildah push --quiet --tls-verify=false --authfile "$work/docker/config.json" \
     --digestfile "$work/pushed" "$IMAGE-first" "docker://$repository:latest" >/dev/null
-# Its provenance, as the publish job signs it: this repository's release workflow on main.
+# Its provenance, as the attest job signs it: this repository's release workflow on main.
 "$python" - "$work/attestations" "$(cat "$work/pushed")" <<'ATTEST'
 import sys
 from pathlib import Path

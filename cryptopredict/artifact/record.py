@@ -24,6 +24,7 @@ import numpy as np
 from cryptopredict.artifact import record_earlier as earlier
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import JSON_MAX, read_bytes
+from cryptopredict.artifact.record_format import READS
 from cryptopredict.artifact.record_rows import (
     PENDING,
     RECORD_VERSION,
@@ -40,7 +41,6 @@ from cryptopredict.atomic import replacing
 
 RECORD_DIR = "track-record"
 INDEX = "index.json"
-READS = (1, 2, 3)  # every record_version a release wrote, each read by this code
 SUFFIXES = {1: ".json.gz", 2: ".msgpack.xz", 3: ".msgpack.xz"}
 SUFFIX = SUFFIXES[RECORD_VERSION]
 MAX_BYTES = 512 * 1024 * 1024  # a pair's record, compressed and decompressed

@@ -14,6 +14,7 @@ import msgspec
 import numpy as np
 from msgspec.structs import replace
 
+from cryptopredict.artifact.record_format import RECORD_VERSION
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.band_scores import inside, interval_score
 
@@ -33,7 +34,6 @@ BAND_STEP = 1 / 100_000  # a pending row's values, as a share of its lead's unit
 PENDING, SCORED = 2 * len(VALUES), len(OUTCOMES) + 1  # numbers a pending and a scored row keeps
 SCALE_LEVEL, SCALE_STEPS = 80, 16  # the unit: this band's width, as a power of 2 ** (1 / 16)
 NAIVE_BIT = 1 << (2 * len(LEVELS))  # set where naive's band was kept
-RECORD_VERSION = 3  # the format `record.py` writes
 
 
 class RecordIssue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -324,6 +324,11 @@ def test_annotations_reach_the_index_with_the_dockerfiles_label_values():
             assert given[key] == labels[key], f"{block}: {key}"
     options = build_step(release())["with"]
     assert options["annotations"] == "${{ steps.meta.outputs.annotations }}"
+    # Issue 82: the track record's format, which the next release's version job checks it reads.
+    given = assignments(meta["with"]["annotations"])
+    assert given["cryptopredict.record-format"] == "${{ needs.version.outputs.record-format }}"
+    outputs = release()["jobs"]["version"]["outputs"]
+    assert outputs["record-format"] == "${{ steps.plan.outputs.record-format }}"
 
 
 def test_the_secret_ids_match_the_dockerfile_mounts_and_never_travel_as_build_args():

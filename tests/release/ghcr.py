@@ -1,7 +1,8 @@
 """A package on GHCR as the release leaves it, on a loopback server: GitHub's packages API
 ("List package versions for a package owned by a user/an organization", "Delete package
 version": the documented shapes, `metadata.container.tags` included), the registry's manifests,
-and production's /healthz (the model version it serves: a build's `X.Y.Z-stamp` tag).
+production's /healthz (the model version it serves: a build's `X.Y.Z-stamp` tag), and the
+repository's issues (tests/release/github_issues.py), where the release says what needs the owner.
 Each release pushes what a BuildKit build with provenance and SBOM
 pushes by digest (an index naming two platform manifests and their attestation manifest, each
 also a version of the package), moves `latest`, `X.Y.Z` and `X.Y.Z-stamp` to it, and stores the
@@ -21,6 +22,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.loopback import POLL
+from tests.release.github_issues import Issues
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Package:
     registry_error: bool = False  # the registry answers HTTP 500 for every manifest
     serving: str = ""  # the model version production's /healthz reports
     deletions: int = 0  # the deletions asked
+    issues: Issues = field(default_factory=Issues)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
@@ -92,7 +95,20 @@ def serving(package: Package) -> Iterator[str]:
                 return self._json(500, {"errors": [{"code": "UNKNOWN"}]})
             if found:
                 return self._manifest(found[1])
-            return self._json(404, {"message": "Not Found"})
+            return None if self._issues("GET") else self._json(404, {"message": "Not Found"})
+
+        def do_POST(self) -> None:
+            self._issues("POST")
+
+        def do_PATCH(self) -> None:
+            self._issues("PATCH")
+
+        def _issues(self, method: str) -> bool:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer = package.issues.handle(method, self.path, body)
+            if answer is not None:
+                self._json(answer[0], json.loads(answer[1]))
+            return answer is not None
 
         def do_DELETE(self) -> None:
             found = re.fullmatch(rf"{base}/(\d+)", self.path)

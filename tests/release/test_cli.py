@@ -74,6 +74,7 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
         "build-tag": "0.5.0-20260309180007",
         "created": "2026-03-09T18:00:07Z",
         "image": "ghcr.io/octo/cryptopredict",
+        "record-format": "3",
     }
 
 

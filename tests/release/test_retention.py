@@ -15,11 +15,14 @@ from tools.release.cli import main
 START = datetime(2026, 10, 1, 0, 23, tzinfo=UTC)
 
 
-def retention(url: str, *args: str, now: datetime, monkeypatch, registry: str = "") -> int:
-    """The retention job's command, with production served at `url` (Render on)."""
+def retention(
+    url: str, *args: str, now: datetime, monkeypatch, registry: str = "", **job: str
+) -> int:
+    """The retention job's command, with production served at `url` (Render on); `job`: more of
+    its environment."""
     monkeypatch.setattr("tools.release.cli.datetime", _Clock(now))
     environ = {"GITHUB_API_URL": url, "RELEASE_REGISTRY_URL": registry or url,
-               "GITHUB_TOKEN": "ghs_job"}  # fmt: skip
+               "GITHUB_TOKEN": "ghs_job", **job}  # fmt: skip
     argv = ["retention", "--repository", "octo/cryptopredict", "--service-url", url]
     return main([*argv, "--keep-days", "7", *args], environ)
 
@@ -87,27 +90,39 @@ def whole(package: Package, indexes: set[str]) -> set[str]:
 
 
 def test_retention_under_the_role_write_stops_at_the_first_refusal_with_one_warning(
-    monkeypatch, capsys
+    monkeypatch, capsys, tmp_path
 ):
     """Issue 82: GitHub refuses every deletion to a repository whose role in the package is
     Write (a package another repository created); the run says so once, naming the role, and
     asks no more, where it made 100 refused deletions and 101 warnings every run."""
     package = Package("octo", "cryptopredict")
+    summary = tmp_path / "summary.md"
+    job = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/cryptopredict",
+           "GITHUB_STEP_SUMMARY": str(summary)}  # fmt: skip
     with serving(package) as url:
         for day in range(30):
             package.release("0.1.0", START + timedelta(days=day))
         package.refuse.update(package.versions)  # the role Write: every deletion refused
         package.serving = "0.1.0-20261030002300"
         now = START + timedelta(days=29, minutes=40)
-        assert retention(url, now=now, monkeypatch=monkeypatch) == 0
-    said = capsys.readouterr().out
-    [warning] = [line for line in said.splitlines() if line.startswith("::warning")]
-    assert "Resource not accessible by integration" in warning, "GitHub's words"
-    assert "role Admin in the package's settings -> Manage Actions access" in warning
-    assert "(Write is not enough)" in warning
-    assert "kept 42 versions, deleted 0; 137 more the rule does not keep wait" in said
-    assert len(package.versions) == 30 * 6, "nothing deleted"
-    assert package.deletions == 1, "asked once"
+        assert retention(url, now=now, monkeypatch=monkeypatch, **job) == 0
+        said = capsys.readouterr().out
+        [warning] = [line for line in said.splitlines() if line.startswith("::warning")]
+        assert "Resource not accessible by integration" in warning, "GitHub's words"
+        assert "role Admin in the package's settings -> Manage Actions access" in warning
+        assert "(Write is not enough)" in warning
+        assert "kept 42 versions, deleted 0; 137 more the rule does not keep wait" in said
+        assert len(package.versions) == 30 * 6, "nothing deleted"
+        assert package.deletions == 1, "asked once"
+        # Where the owner looks: the job summary and the one issue, until the role is given.
+        [issue] = package.issues.open()
+        assert "### retention" in issue["body"]
+        assert "(Write is not enough)" in issue["body"]
+        assert "### Needs you: retention" in summary.read_text()
+        package.refuse.clear()
+        assert retention(url, now=now, monkeypatch=monkeypatch, **job) == 0
+    assert "deleted 100; 38 more" in capsys.readouterr().out
+    assert package.issues.open() == [], "healed: the issue closed"
 
 
 def test_a_package_github_will_not_list_deletes_nothing_and_says_so(monkeypatch, capsys):

@@ -49,7 +49,7 @@ from tests.release.github_issues import Issues
 from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
-from tools.release.published import CREATED, VERSION
+from tools.release.published import CREATED, RECORD_FORMAT, VERSION
 from tools.release.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ SECRETS = {
     "RENDER_DEPLOY_HOOK_URL": "",  # the test's server, set per test
     "RELEASE_TAG_KEY": TAG_KEY,  # a personal account's repository, set up as documented
 }
-LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "tag", "publish", "deploy"]
+LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "attest", "tag", "publish", "deploy"]
 MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
 VERSIONS = "/users/octo/packages/container/cryptopredict/versions"
 # The index `latest` names (the previous release, v0.1.5's), as the registry serves it, and
@@ -1470,3 +1470,51 @@ def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(rel
     assert second.result("publish") == "success", second.failure().output
     assert tags_of(registry, outputs["build-tag"], outputs["version"], "latest") == [new] * 3
     assert build_args(second)["PREVIOUS_IMAGE"] == f"ghcr.io/{REPOSITORY}@{cut}"
+
+
+# The track record's formats as code from before format 3 reads them.
+BEFORE_FORMAT_3 = '''"""The track record's formats, before format 3."""
+
+RECORD_VERSION = 2
+READS = (1, 2)
+'''
+
+
+@pytest.mark.slow  # a copy of the package in the scratch remote
+def test_a_rollback_across_record_format_3_is_refused_in_the_version_job(release, registry):
+    """`main` rolled back to code from before track record format 3 (or format 3 reverted),
+    over a release image whose record is format 3: its build would fail reading it, every
+    release would, in the image job. The version job refuses it in its first minute, naming the
+    input start-anew, before any secret is read."""
+    annotations = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z", RECORD_FORMAT: "3"}
+    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=annotations)
+    attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+    release.remote.checkout(release.c)
+    ignore = shutil.ignore_patterns("__pycache__", "static", "vendor", "templates")
+    shutil.copytree(ROOT / "cryptopredict", release.remote.path / "cryptopredict", ignore=ignore)
+    (release.remote.path / "cryptopredict" / "artifact" / "record_format.py").write_text(
+        BEFORE_FORMAT_3
+    )
+    release.remote.git("add", "--all")
+    x = release.remote.commit("Back to record format 2")
+    release.remote.move_branch(x)
+    run = version_job(release, push_event(x))
+    assert run.result("version") == "failure"
+    failed = run.failure()
+    assert failed.name == "Find the release image this one extends, by digest, verified"
+    assert (
+        f"ghcr.io/{REPOSITORY}@{v015} (latest) holds track record format 3, which this commit's "
+        "code does not read (it reads 1, 2)" in failed.output
+    )
+    assert "run the release workflow by hand on main with the input start-anew" in failed.output
+    assert "::error title=release previous-image::" in failed.output, "on the run's page"
+    assert run.secrets_read() == []
+    [issue] = release.issues.open()  # and in the one issue, until a release reads it again
+    assert "holds track record format 3, which this commit's code does not read" in issue["body"]
+    # The release code writes the format it reads, and says so on its build (the annotation).
+    release.remote.checkout(release.c)
+    y = release.remote.commit("Add a pair")
+    release.remote.move_branch(y)
+    outputs = version_job(release, push_event(y)).jobs["version"].outputs
+    assert (outputs["record-format"], outputs["previous"]) == ("3", f"ghcr.io/{REPOSITORY}@{v015}")
+    assert release.issues.open() == []

@@ -49,6 +49,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from cryptopredict.artifact.record_format import READS, RECORD_VERSION
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.github import GitHubError, request
@@ -64,7 +65,14 @@ from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
 from tools.release.preflight import Fork, preflight
-from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
+from tools.release.previous import (
+    Held,
+    PreviousImageError,
+    check_readable,
+    find_previous,
+    held,
+    verify,
+)
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import (
@@ -291,11 +299,17 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         outputs = {"previous": "", "record-start": why}
     else:
         found = find_previous(_registry(image, environ), image)
+        try:
+            check_readable(found, READS)
+        except PreviousImageError as error:
+            _tell(environ, "record-format", str(error))
+            raise
         said = found.why
         if found.digest:
             said += "; " + verify(found, args.repository, args.release_branch, _gh)
         outputs = {"previous": found.reference, "record-start": "" if found.digest else found.why}
     print(f"this release {said}", file=sys.stderr)
+    _tell(environ, "record-format", "")
     if args.summary is not None:
         with args.summary.open("a") as summary:
             summary.write(f"**Track record**: this release {said}.\n")
@@ -314,7 +328,7 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         package = Package(
             api_url, owner_path(api_url, args.repository, token), name.rsplit("/", 1)[-1], token
         )
-        said = retain(
+        said, needs_owner = retain(
             package,
             registry,
             now=datetime.now(UTC),
@@ -327,7 +341,14 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print(f"::warning title=retention::nothing was deleted from {image} this run: {error}")
     else:
         print("\n".join(said))
+        _tell(environ, "retention", needs_owner)
     return 0
+
+
+def _tell(environ: Mapping[str, str], topic: str, text: str) -> None:
+    """In a job, say `topic` in the job summary and the one issue (healed: `text` empty)."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        print(tell(environ, topic, text), file=sys.stderr)
 
 
 def _gh_token() -> str:
@@ -504,6 +525,7 @@ def next_version_outputs(
             "build-tag": build_tag(release.version, built_at),
             "created": created(built_at),
             "image": image,
+            "record-format": str(RECORD_VERSION),  # the build's annotation
         }
     )
 

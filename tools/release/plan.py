@@ -54,7 +54,7 @@ from tools.release.version import Release, Version, bump_for, latest_version
 class RunPlan:
     release: Release
     build: bool  # this run tests, builds and smoke-tests its own commit
-    publish: bool  # ... then signs its provenance, moves the tags and deploys it
+    publish: bool  # ... then attests its provenance, moves the tags and deploys it
     dispatch: str = ""  # a release tag to rebuild in a run on that tag, when this run builds none
     superseded_by: str = ""  # a newer release made this run's tag's rebuild a no-op
     # main's untagged head, descending from the newest release: released by this run (publish),

@@ -20,8 +20,10 @@ The image found is verified with `gh attestation verify` (its signature, this re
 this repository's release workflow as the signer), and the verified certificate must name this
 repository, exactly this repository's `release.yml` as its signer (gh's `--signer-workflow` is
 a prefix: `release.yml.bak.yml` would pass it) and a run of the release branch or a release tag:
-what the publish job attests, and only main's releases and the rebuilds of release tags publish.
-An image that is not verified stops the release; it is never silently passed over.
+what the attest job attests, and only main's releases and the rebuilds of release tags publish.
+An image that is not verified stops the release; it is never silently passed over. Nor does
+one whose track record is in a format this commit's code does not read (its index's annotation:
+`main` rolled back across a change of the format), which its build would fail to read.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Previous:
     digest: str  # sha256:...; empty: no image of the repository at all
     found_as: str  # the tag that named it: latest, or a release image's tag
     why: str  # a sentence for the run's log and summary
+    record_format: int | None = None  # the track record's, as its index says (None: unsaid)
 
     @property
     def reference(self) -> str:
@@ -112,12 +115,15 @@ def find_previous(registry: Registry, image: str) -> Previous:
     if answer is None:
         raise PreviousImageError(f"{image}:{newest} is listed by the registry but not served")
     digest = _digest(answer)
-    _check_built_as_tagged(_index(answer, image, newest), image, newest, digest)
+    index = _index(answer, image, newest)
+    _check_built_as_tagged(index, image, newest, digest)
     extends = f"extends {image}@{digest}, the newest release image ({newest})"
     if at_latest is None:
-        return Previous(image, digest, newest, f"{extends}: latest is gone")
+        why = f"{extends}: latest is gone"
+        return Previous(image, digest, newest, why, index.record_format)
     if latest == digest:
-        return Previous(image, digest, "latest", f"extends {image}@{digest}, which latest names")
+        why = f"extends {image}@{digest}, which latest names"
+        return Previous(image, digest, "latest", why, index.record_format)
     behind = _older_release(registry, image, at_latest)
     if not behind:
         raise PreviousImageError(
@@ -134,6 +140,24 @@ def find_previous(registry: Registry, image: str) -> Previous:
         newest,
         f"{extends}: latest still names {latest}, an older release ({behind}), as a publish cut "
         "short before latest moved leaves it; this release's publish moves latest on",
+        index.record_format,
+    )
+
+
+def check_readable(previous: Previous, reads: Sequence[int]) -> None:
+    """PreviousImageError when `previous` holds a track record in a format this code does not
+    read (`reads`): `main` rolled back across a change of the format."""
+    held = previous.record_format
+    if held is None or held in reads:
+        return
+    raise PreviousImageError(
+        f"{previous.reference} ({previous.found_as}) holds track record format {held}, which this "
+        f"commit's code does not read (it reads {', '.join(map(str, reads))}): main was rolled "
+        "back across a change of the record's format, and the build would fail reading it. To "
+        "release this code, start the track record anew: run the release workflow by hand on "
+        "main with the input start-anew saying why (gh workflow run release.yml --ref main -f "
+        f"start-anew='...'); or roll main forward to code that reads format {held} "
+        "(docs/release.md, 'A release tag that must go')"
     )
 
 

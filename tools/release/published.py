@@ -1,6 +1,7 @@
 """What an image index says of itself, read from its raw JSON (as `docker buildx imagetools
-inspect --raw` prints it): the version and build time the release annotated it with
-(docker/metadata-action's annotations, at the index level). The publish job reads `latest`'s."""
+inspect --raw` prints it): the version, build time and track record format the release annotated
+it with (docker/metadata-action's annotations, at the index level). The publish job reads
+`latest`'s."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from tools.release.version import Version
 
 VERSION = "org.opencontainers.image.version"
 CREATED = "org.opencontainers.image.created"
+RECORD_FORMAT = "cryptopredict.record-format"
 
 
 @dataclass(frozen=True)
 class Published:
     version: Version | None
     created: datetime | None
+    record_format: int | None = None  # None: built before the release annotated it
 
 
 def read_index(raw: str) -> Published | None:
@@ -37,9 +40,11 @@ def read_index(raw: str) -> Published | None:
         raise ValueError("the index's annotations are not a JSON object")
     version = annotations.get(VERSION)
     created = annotations.get(CREATED)
+    record_format = annotations.get(RECORD_FORMAT)
     return Published(
         Version.parse(version) if version else None,
         _aware(created) if created else None,
+        int(record_format) if record_format else None,
     )
 
 

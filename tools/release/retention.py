@@ -94,10 +94,11 @@ def retain(
     service_url: str,
     limit: int,
     dry_run: bool = False,
-) -> list[str]:
+) -> tuple[list[str], str]:
     """Apply the rule to the package (see the module), production's image read from the service
-    at `service_url` (none: Render is off); lines for the log. RetentionError, GitHubError or
-    DeployError, before anything is deleted, when a call goes unanswered."""
+    at `service_url` (none: Render is off): lines for the log, and what needs the owner (GitHub
+    refusing the token's role; "" for nothing). RetentionError, GitHubError or DeployError,
+    before anything is deleted, when a call goes unanswered."""
     production = served_version(service_url) if service_url else ""
     versions, warnings = versions_of(package)
     if production and not any(production in version.tags for version in versions):
@@ -118,8 +119,10 @@ def retain(
             f"would keep {len(kept)} of {len(versions)} versions and delete "
             f"{min(deletable, limit)} of the {deletable} the rule does not keep",
             *warnings,
-        ]
-    return apply(package, versions, kept, limit=limit, warnings=warnings).said()
+        ], ""
+    outcome = apply(package, versions, kept, limit=limit, warnings=warnings)
+    role = (f"{_named(version)} was not deleted: {why}" for version, why in outcome.failed)
+    return outcome.said(), next((said for said in role if ADMIN in said), "")
 
 
 def keep(
