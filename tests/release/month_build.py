@@ -248,8 +248,9 @@ class MonthRunner(Runner):
         after the first)."""
         steps = self.workflow["jobs"][name]["steps"]
         moving = [_label(step) for step in steps if _moves_a_tag(step)]
-        if name == "publish" and len(moving) > 1 and self.world.consume("publish", moving[1]):
-            cut_at = moving[1]
+        built = "image" in done and all(job.result != "failure" for job in done.values())
+        if name == "publish" and len(moving) > 1 and built:
+            cut_at = cut_at or (moving[1] if self.world.consume("publish", moving[1]) else None)
         return super()._job(name, event, done, cut_at)
 
     def _build(self, inputs: Mapping[str, str]) -> str:
@@ -299,14 +300,8 @@ class MonthRunner(Runner):
                 ),
             )
             digest = self._push(out.parent.parent, inputs)
-        self.world.builds[digest] = Build(
-            digest,
-            model_version,
-            args["GIT_SHA"],
-            data_until,
-            self.world.now,
-            args["PREVIOUS_IMAGE"],
-        )
+        build = Build(digest, model_version, args["GIT_SHA"], data_until, self.world.now)
+        self.world.builds[digest] = build
         return digest
 
     def _push(self, root: Path, inputs: Mapping[str, str]) -> str:

@@ -44,9 +44,10 @@ REFUSED_429 = (
 INDEX = "application/vnd.oci.image.index.v1+json"
 
 
-def fault(target: str, detail: str) -> dict:
+def fault(target: str, detail: str, *, after_a_move: bool = False) -> dict:
     """The fault the world says strikes this call ({} when none does)."""
-    query = urllib.parse.urlencode({"target": target, "detail": detail})
+    asked = {"target": target, "detail": detail, "after_a_move": "1" if after_a_move else ""}
+    query = urllib.parse.urlencode(asked)
     with urllib.request.urlopen(f"{os.environ['MONTH_URL']}/_month/consume?{query}") as answer:
         return dict(json.loads(answer.read()))
 
@@ -167,7 +168,7 @@ def _move_tags(refs: list[str], source: str) -> int:
     client = registry()
     for ref in refs:
         name, _, tag = ref.removeprefix(f"{HOST}/").rpartition(":")
-        if fault("publish", ref):  # the world strikes once a tag of this run moved
+        if fault("publish", ref, after_a_move=True):
             print("Error: The operation was canceled.", file=sys.stderr)
             return 143
         request = urllib.request.Request(

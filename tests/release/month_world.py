@@ -82,7 +82,6 @@ class Build:
     sha: str
     data_until: int  # epoch seconds: the close of its newest bar
     built_at: float  # simulated epoch seconds
-    extends: str
 
 
 class Routes(dict[str, tuple[int, Any]]):
@@ -93,7 +92,7 @@ class Routes(dict[str, tuple[int, Any]]):
 
 
 class World:
-    """Every stand-in's state, served while `start()`ed until `stop()`."""
+    """Every stand-in's state, served from its making until `stop()`."""
 
     def __init__(self) -> None:
         self.now = 0.0  # simulated epoch seconds
@@ -125,11 +124,12 @@ class World:
         with self.lock:
             self.armed.append(fault)
 
-    def consume(self, target: str, detail: str) -> Fault | None:
-        """The armed fault that strikes this call of `target`, if one does (and its hit)."""
+    def consume(self, target: str, detail: str, *, after_a_move: bool = False) -> Fault | None:
+        """The armed fault that strikes this call of `target`, if one does (and its hit); with
+        `after_a_move`, only once this run moved an image tag."""
         with self.lock:
-            if target == "publish" and not self.moved_in_run:
-                return None  # a publish is cut short after a tag moved, not before
+            if after_a_move and not self.moved_in_run:
+                return None
             for fault in self.armed:
                 if (
                     fault.target == target
@@ -220,7 +220,8 @@ class World:
     def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
         """What the month's stand-ins ask: a fault, a dispatch, the advisories published."""
         if path == "/_month/consume":
-            fault = self.consume(asked["target"], asked.get("detail", ""))
+            moved = asked.get("after_a_move") == "1"
+            fault = self.consume(asked["target"], asked.get("detail", ""), after_a_move=moved)
             return 200, {"kind": fault.kind, **fault.spec} if fault else {}
         if path == "/_month/dispatch":
             self.dispatched.append(sent["args"])
