@@ -280,7 +280,10 @@ def test_every_build_runs_the_whole_test_gate_where_nothing_may_skip():
     assert {"chromium", "postgresql", "wrk", "git"} <= set(install.split())
     # Root in Debian: apt installs everything the suite needs; the Dockerfile's base, by digest.
     bases = base_images()
-    assert {job["container"]["image"].removeprefix("docker.io/library/")} == bases
+    assert {job["container"]["image"].removeprefix("docker.io/library/")} == bases, (
+        "the test job runs in the Dockerfile's base: a pull request moving the base (Dependabot's "
+        "reads the Dockerfile only) gives the test job of release.yml and ci.yml the same image"
+    )
     assert "--shm-size" in job["container"]["options"]
 
 
