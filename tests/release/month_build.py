@@ -248,7 +248,8 @@ class MonthRunner(Runner):
         after the first)."""
         steps = self.workflow["jobs"][name]["steps"]
         moving = [_label(step) for step in steps if _moves_a_tag(step)]
-        built = "image" in done and all(job.result != "failure" for job in done.values())
+        built = "image" in done and done["image"].result == "success"
+        built = built and all(job.result != "failure" for job in done.values())
         if name == "publish" and len(moving) > 1 and built:
             cut_at = cut_at or (moving[1] if self.world.consume("publish", moving[1]) else None)
         return super()._job(name, event, done, cut_at)
