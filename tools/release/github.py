@@ -91,11 +91,18 @@ def request_json(
 ) -> Any:
     """The JSON GitHub answers ({} for an answer without a body). A read, or a write that
     repeats safely (PUT, PATCH), is tried again while GitHub fails transiently."""
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "X-GitHub-Api-Version": API_VERSION,
+    }
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    data = None if body is None else json.dumps(body).encode()
+    call = urllib.request.Request(url, data=data, method=method, headers=headers)
 
     def once() -> Any:
-        return _ask(
-            url, token, method=method, permission=permission, timeout=timeout, body=body, fix=fix
-        )
+        return _ask(call, permission=permission, fix=fix, timeout=timeout)
 
     def again(outcome: object) -> bool:
         return isinstance(outcome, GitHubError) and outcome.transient and method in _REPEATABLE
@@ -112,26 +119,8 @@ def request_json(
 _REPEATABLE = ("GET", "PUT", "PATCH")
 
 
-def _ask(
-    url: str,
-    token: str,
-    *,
-    method: str,
-    permission: str,
-    timeout: float,
-    body: dict[str, Any] | None,
-    fix: str,
-) -> Any:
-    headers = {
-        "Accept": "application/vnd.github+json",
-        "Authorization": f"Bearer {token}",
-        "X-GitHub-Api-Version": API_VERSION,
-    }
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    call = urllib.request.Request(url, data=data, method=method, headers=headers)
+def _ask(call: urllib.request.Request, *, permission: str, fix: str, timeout: float) -> Any:
+    method, url = call.get_method(), call.full_url
     try:
         with urllib.request.urlopen(call, timeout=timeout) as response:
             answer = response.read()

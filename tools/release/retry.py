@@ -1,7 +1,7 @@
 """Back-off for what the release asks of others (GitHub's API, gh, the registry): a call that
 fails transiently (HTTP 429 or 5xx, a time-out, a refused or reset connection) is tried again
 after each delay of $RELEASE_RETRY_DELAYS (seconds, space-separated; default 10 30 90: about two
-minutes, inside the version job's five), then its last failure stands. Anything else fails at
+minutes), then its last failure stands. Anything else fails at
 once: retrying a refusal (401, 403, 404) only delays what it says."""
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ RERUN = (
 T = TypeVar("T")
 
 
-def delays(environ: dict[str, str] | None = None) -> list[float]:
-    text = (os.environ if environ is None else environ).get("RELEASE_RETRY_DELAYS")
+def delays() -> list[float]:
+    text = os.environ.get("RELEASE_RETRY_DELAYS")
     return [float(part) for part in (text or DEFAULT_DELAYS).split()]
 
 
