@@ -208,3 +208,18 @@ def test_outside_a_checkout_with_the_tags_the_message_says_what_is_missing(tmp_p
     ScratchRepo(tmp_path)
     with pytest.raises(ValueError, match="fetch-depth: 0"):
         Git(tmp_path).commit("refs/tags/v0.1.5")
+
+
+def test_a_remote_failing_transiently_is_asked_again_then_said_to_re_run(history, server):
+    """Issue 82: GitHub's 503 to the fetch of the live main and tags (every decision's first
+    step) is tried again, then says re-run; a remote that is not there says no such thing."""
+    server.answer(503, "Service Unavailable")
+    remote = f"{server.url}/octo/cryptopredict.git"
+    with pytest.raises(ValueError, match="could not read main") as failed:
+        Git().sync_live(remote, "main")
+    assert "error: 503" in str(failed.value)
+    assert "a transient failure, not a fault of the release" in str(failed.value)
+    assert len(server.requests) == 3, "asked, then again twice"
+    with pytest.raises(ValueError, match="could not read main") as failed:
+        Git().sync_live("nowhere", "main")
+    assert "transient" not in str(failed.value)

@@ -24,7 +24,13 @@ from datetime import datetime
 from pathlib import Path
 
 from tools.release.published import Published
+from tools.release.retry import RERUN, retried, transient
 from tools.release.version import Release, Version, latest_version
+
+
+def _failed(done: subprocess.CompletedProcess[str]) -> bool:
+    """Whether git's command failed transiently (the remote unreachable or failing)."""
+    return done.returncode != 0 and transient(done.stderr)
 
 
 class LineageError(ValueError):
@@ -138,16 +144,20 @@ class Git:
         `refs/release-live/<branch>`, the tags over the local ones (a tag deleted there is
         deleted here, one moved there is moved here). Returns the branch's live commit."""
         live = f"{LIVE_REFS}/{branch}"
-        result = self._run(
+        fetch = (
             # --refmap= : no opportunistic update of refs/remotes/*; only the refs named here.
             "fetch", "--quiet", "--no-tags", "--prune", "--force", "--refmap=", remote,
             f"+refs/heads/{branch}:{live}", "+refs/tags/*:refs/tags/*",
-            env=self.auth,
         )  # fmt: skip
+        result = retried(
+            lambda: self._run(*fetch, env=self.auth),
+            lambda done: isinstance(done, subprocess.CompletedProcess) and _failed(done),
+        )
         if result.returncode != 0:
+            said = result.stderr.strip()
             raise ValueError(
                 f"could not read {branch} and the tags from the remote {remote!r}, so nothing "
-                f"can be decided against them: {result.stderr.strip()}"
+                f"can be decided against them: {said}" + (f": {RERUN}" if transient(said) else "")
             )
         return self.commit(live)
 

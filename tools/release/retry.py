@@ -16,8 +16,8 @@ DEFAULT_DELAYS = "10 30 90"
 # What a transient failure says, in gh's words and ours: an HTTP status of 429 or 5xx, or no
 # answer at all.
 _TRANSIENT = re.compile(
-    r"HTTP (429|5\d\d)\b|time(d)? ?out|deadline exceeded|connection (refused|reset)|"
-    r"could not be reached|unexpected EOF|TLS handshake",
+    r"(HTTP|error:) (429|5\d\d)\b|time(d)? ?out|deadline exceeded|connection (refused|reset)|"
+    r"could not be reached|could not resolve host|unexpected EOF|TLS handshake",
     re.IGNORECASE,
 )
 RERUN = (
