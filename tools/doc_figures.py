@@ -286,7 +286,17 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
             if not _same(_value(match, assumed), value(), rounded=True):
                 found.append(Wrong(name, _line(text, match), match[0], f"{what}: {value()}"))
     found += _wrong_ports(name, text, defaults)
+    for match in re.finditer(r"Debian's ((?:`[\w-]+`,? (?:and )?)+)with\s+`apt-get`", text):
+        said, tools = set(re.findall(r"`([\w-]+)`", match[1])), set(makefile_tools())
+        if said != tools:
+            found.append(Wrong(name, _line(text, match), match[0], f"TOOLS = {sorted(tools)}"))
     return found
+
+
+def makefile_tools() -> list[str]:
+    """The Debian tools `make test` installs with apt (the Makefile's TOOLS)."""
+    found = re.search(r"^TOOLS := (.*)$", _read("Makefile"), re.M)
+    return found.group(1).split() if found else []
 
 
 def _wrong_ports(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:

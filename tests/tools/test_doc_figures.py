@@ -61,6 +61,8 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("until each is written (`Retry-After: 30`)", 1),
         ("the forecast chart (60 days of history and a year of forecast)", 1),
         ("the forecast chart (90 days of history and a year of forecast)", 0),
+        # What `make test` installs with apt: the Makefile's TOOLS.
+        ("as root, Debian's `chromium` and `wrk` with `apt-get`", 1),
     ],
 )
 def test_a_figure_that_differs_from_the_code_is_found(said, wrong):
