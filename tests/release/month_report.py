@@ -155,6 +155,9 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     issue = next((r for r in window if any(w in t.lower() for t in r.issues for w in words)), None)
     if issue:
         said.append(f"repository issue (open after the {issue.label})")
+    page = next((r for r in window if any(w in r.said.lower() for w in words)), None)
+    if page:  # the run's page: GitHub's email of a failed run leads there, but no issue
+        entry["said_on_the_run_page"] = page.label
     advice = kind in TRANSIENT and first is not None and START_ANEW.search(first.failure)
     entry.update(healed_by=healed, said_in=said)
     if advice:
@@ -216,7 +219,8 @@ def summary(result: dict[str, Any]) -> str:
     ]
     for fault in result["faults"]:
         verdict = {True: "ok", False: "NOT HEALED AND NOT SAID", None: "never struck"}[fault["ok"]]
-        how = fault["healed_by"] or (", ".join(fault["said_in"]) or "nowhere")
+        page = "on the run's page only" if fault.get("said_on_the_run_page") else "nowhere"
+        how = fault["healed_by"] or (", ".join(fault["said_in"]) or page)
         person = " (the script marks a person)" if "person" in fault else ""
         lines.append(f"  {fault['kind']} at hour {fault['hour']:g}: {verdict}: {how}{person}")
         if fault.get("advises_starting_anew"):
