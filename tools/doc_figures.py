@@ -287,8 +287,8 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
                 found.append(Wrong(name, _line(text, match), match[0], f"{what}: {value()}"))
     found += _wrong_ports(name, text, defaults)
     for match in re.finditer(r"Debian's ((?:`[\w-]+`,? (?:and )?)+)with\s+`apt-get`", text):
-        said, tools = set(re.findall(r"`([\w-]+)`", match[1])), set(makefile_tools())
-        if said != tools:
+        listed, tools = set(re.findall(r"`([\w-]+)`", match[1])), set(makefile_tools())
+        if listed != tools:
             found.append(Wrong(name, _line(text, match), match[0], f"TOOLS = {sorted(tools)}"))
     return found
 
