@@ -35,7 +35,7 @@ from cryptopredict.api.serving.catalog import RETRY_SECONDS
 from cryptopredict.artifact.training import STALE_SECONDS
 from cryptopredict.config import SECTIONS, variables
 from cryptopredict.model.panel_choice import panel_damping
-from cryptopredict.training.progress_views import LINE_SECONDS
+from cryptopredict.training.progress import LINE_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURED = Path("docs/measured.json")

@@ -16,7 +16,7 @@ is left of that cost. A pair with no such measure, or running past it, has no ti
 should end; the run's is when the last pair should, so it is never below a pair's.
 
 On a terminal it is redrawn in place (tqdm: a bar for the run and one for each pair running) and
-log lines are written above it (`progress_views.py`). Anywhere else (a pipe, a file, CI's log)
+log lines are written above it. Anywhere else (a pipe, a file, CI's log)
 it is plain log lines: one when a pair starts a phase, and every `LINE_SECONDS` while training
 runs one for each pair running or waiting and one for the run, so such a log never goes 30
 seconds without a line, and every line about a pair starts with its name. With a model
@@ -27,7 +27,9 @@ dashboard) while the run lasts.
 from __future__ import annotations
 
 import heapq
+import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -39,6 +41,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import IO
 
+from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cryptopredict.artifact.training import (
@@ -51,10 +54,12 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
-from cryptopredict.training.progress_views import LineView, TerminalView, View, sized_terminal
 from cryptopredict.training.tasks import READING, TRAIN, Finished
 
+log = logging.getLogger(__name__)
+
 REDRAW_SECONDS = 1.0
+LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: never 30 s silent)
 
 
 @dataclass
@@ -117,9 +122,15 @@ class RunProgress:
         self.workers = 1  # threads of the cluster, which share the work left
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         self.lock = threading.RLock()
-        stream = stream or sys.stderr
-        terminal = sized_terminal(stream) if terminal is None else terminal
-        self.view: View = TerminalView(self, stream) if terminal else LineView(self)
+        self.stream = stream or sys.stderr
+        self.terminal = sized_terminal(self.stream) if terminal is None else terminal
+        # On a terminal, bars: the run's, and one for each pair in flight (no-ops elsewhere).
+        self.top = tqdm(
+            total=0, file=self.stream, dynamic_ncols=True, position=0, leave=True,
+            bar_format="{desc} |{bar}| {n}/{total} pairs{postfix}", disable=not self.terminal,
+        )  # fmt: skip
+        self.bars: dict[str, tqdm] = {}
+        self.said = clock()  # in a pipe: when its last lines were written
         self.stopped = threading.Event()
         self.dirty = True
         self.written = -HEARTBEAT_SECONDS
@@ -141,7 +152,13 @@ class RunProgress:
             pair.state = "running"
             if step != TRAIN:  # the task's own name: its first phase follows
                 pair.phase = step
-                self.view.stepped(pair)
+                if not self.terminal:
+                    self._write([f"{slug}: {step}"])
+                elif slug not in self.bars:
+                    self.bars[slug] = tqdm(
+                        total=0, file=self.stream, dynamic_ncols=True, leave=False,
+                        bar_format="  {desc}{postfix}",
+                    )  # fmt: skip
             self.dirty = True
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
@@ -160,7 +177,8 @@ class RunProgress:
         with self.lock:
             pair = self.pairs[slug]
             self._end(pair, "done", None)
-            self.view.served(pair, _served_lines(pair, path, finished, self.clock()))
+            self._write(_served_lines(pair, path, finished, self.clock()))
+            self._close_bar(slug)
             self._write_status()  # before a server starts on it: the pairs still training
         self.on_written()
 
@@ -168,7 +186,7 @@ class RunProgress:
         with self.lock:
             pair = self.pairs[slug]
             self._end(pair, "failed", why)
-            self.view.ended(pair)
+            self._close_bar(slug)  # the driver says why
 
     def _end(self, pair: Pair, state: State, why: str | None) -> None:
         pair.state, pair.why = state, why
@@ -178,13 +196,34 @@ class RunProgress:
     def say(self, text: str) -> None:
         """A line of its own (the server's, say), above the display on a terminal."""
         with self.lock:
-            self.view.say(text)
+            tqdm.write(text.rstrip("\n"), file=self.stream)
+
+    def _write(self, lines: list[str]) -> None:
+        """Lines above the bars on a terminal, log lines elsewhere."""
+        for line in lines:
+            if self.terminal:
+                tqdm.write(line, file=self.stream)
+            else:
+                log.info("%s", line)
+        self.said = self.clock()
+
+    def _close_bar(self, slug: str) -> None:
+        bar = self.bars.pop(slug, None)
+        if bar is not None:
+            bar.close()
 
     def close(self) -> None:
         self.stopped.set()
         self.ticker.join()
         with self.lock:
-            self.view.close()
+            if self.terminal:
+                for bar in self.bars.values():
+                    bar.close()
+                self.bars.clear()
+                self._draw()
+                self.top.close()
+            else:
+                self._write([self._run_line(None)])  # also when the run ended within a tick
         if self.out is not None:
             clear_status(self.out)
 
@@ -192,7 +231,7 @@ class RunProgress:
     def shown(self) -> Iterator[RunProgress]:
         """The display for the length of a block (log lines above it on a terminal)."""
         with ExitStack() as stack:
-            if isinstance(self.view, TerminalView):
+            if self.terminal:
                 stack.enter_context(logging_redirect_tqdm())
             try:
                 yield self
@@ -271,9 +310,57 @@ class RunProgress:
     def tick(self) -> None:
         """Redraw (or write the lines a pipe is due), and the status file when due."""
         with self.lock:
-            self.view.tick()
+            if self.terminal:
+                self._draw()
+            elif self.clock() - self.said >= LINE_SECONDS:
+                estimate = self.estimate()  # one estimate: the pairs' lines and the run's agree
+                self._write(
+                    [
+                        *(
+                            f"{pair.slug}: {pair.doing()}, {time_left(estimate.of(pair))}"
+                            for pair in self.pairs.values()
+                            if pair.active
+                        ),
+                        self._run_line(estimate),
+                    ]
+                )
             if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
                 self._write_status()
+
+    def _draw(self) -> None:
+        estimate = self.estimate()
+        ended, total = self.counts()
+        self.top.set_description_str(f"training: {self.counted()}")
+        self.top.total, self.top.n = total, ended
+        self.top.set_postfix_str(time_left(estimate.run), refresh=False)
+        self.top.refresh()
+        for slug, bar in self.bars.items():
+            pair = self.pairs[slug]
+            bar.set_description_str(f"{slug}: {pair.doing()}")
+            bar.set_postfix_str(f", {time_left(estimate.of(pair))}", refresh=False)
+            bar.refresh()
+
+    def _run_line(self, estimate: TimeLeft | None) -> str:
+        """The run: its pairs by state; with `estimate`, its time left."""
+        said = f"training: {self.counted()}"
+        if estimate is None or not any(pair.active for pair in self.pairs.values()):
+            return said
+        return f"{said}, {time_left(estimate.run)}"
+
+    def counted(self) -> str:
+        """'1 of 3 pairs done, 1 running, 1 failed (eth-usd)'."""
+
+        def named(state: State) -> list[str]:
+            return [pair.slug for pair in self.pairs.values() if pair.state == state]
+
+        said = f"{len(named('done'))} of {len(self.pairs)} pairs done"
+        if running := named("running"):
+            said += f", {len(running)} running"
+        if waiting := named("waiting"):
+            said += f", {len(waiting)} waiting for a worker"
+        if failed := named("failed"):
+            said += f", {len(failed)} failed ({', '.join(failed)})"
+        return said
 
     def _write_status(self) -> None:
         # Into a model directory that exists (training makes it with its first artifact): a
@@ -285,6 +372,25 @@ class RunProgress:
     def _tick(self) -> None:
         while not self.stopped.wait(REDRAW_SECONDS):
             self.tick()
+
+
+def sized_terminal(stream: IO[str]) -> bool:
+    """A terminal that says how wide it is (a bare pseudo-terminal, as some CI runners give,
+    says 0: bars cannot be drawn there, lines are written instead)."""
+    try:
+        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
+    except (OSError, ValueError):
+        return False
+
+
+def time_left(seconds: float | None) -> str:
+    if seconds is None:
+        return "time left not known yet"
+    if seconds < 90:
+        return "about a minute left"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
 
 
 def _left(cost: float | None, spent: float) -> float:

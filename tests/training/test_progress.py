@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.artifact.training import FILE, read_status
-from cryptopredict.training.progress import RunProgress, TimeLeft
-from cryptopredict.training.progress_views import LINE_SECONDS, time_left
+from cryptopredict.training.progress import LINE_SECONDS, RunProgress, TimeLeft, time_left
 from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, Finished
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usdt"]
