@@ -295,43 +295,21 @@ def encode_record(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> by
     return buffer.getvalue()
 
 
-# The field types the writer produces (`_encode`): anything else (an object, a string, a nested
-# record, another byte order) is refused before a value is read.
-STORED_TYPES = (
-    np.dtype("<i8"),
-    np.dtype("<i4"),
-    np.dtype("<u4"),
-    np.dtype("<f4"),
-    np.dtype("<f8"),
-)
-
-
 def open_table(file: Path, opened: IO[bytes]) -> tuple[np.ndarray, mmap.mmap]:
     """The record in `opened` (the `.npy` file `file`), memory-mapped, not read, and its
-    mapping (whose pages `release` hands back); ArtifactError unless every field is of a type
-    the writer produces."""
+    mapping (whose pages `release` hands back). numpy reads the header and refuses an object
+    (whose bytes would be read as pointers) or a file too short for what it says; the reader of
+    each file checks the type of every field it reads."""
     readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
     try:
         opened.seek(0)
-        read_header = readers.get(npy.read_magic(opened))
-        require(read_header is not None, file, "is a .npy file of an unknown version")
-        shape, fortran, dtype = read_header(opened)  # type: ignore[misc]
-    except (ValueError, OSError, SyntaxError) as error:
-        raise ArtifactError(f"{file}: not a .npy file ({error})") from None
-    require(shape == () and dtype.names is not None, file, "does not hold one record of columns")
-    for name, (field_type, *_) in (dtype.fields or {}).items():
-        base = field_type.subdtype[0] if field_type.subdtype is not None else field_type
-        require(
-            not field_type.hasobject and any(base == stored for stored in STORED_TYPES),
-            file,
-            f"field {name!a} is of type {str(base)[:60]!a}, not one this code writes "
-            "(little-endian int64, int32, uint32, float32 or float64)",
-        )
-    offset = opened.tell()
-    size = opened.seek(0, io.SEEK_END)
-    require(size == offset + dtype.itemsize and not fortran, file, "is not as long as it says")
-    mapping = mmap.mmap(opened.fileno(), 0, access=mmap.ACCESS_READ)
-    return np.ndarray((), dtype=dtype, buffer=mapping, offset=offset), mapping
+        shape, _, dtype = readers[npy.read_magic(opened)](opened)
+        require(shape == () and dtype.names is not None, file, "does not hold one record")
+        mapping = mmap.mmap(opened.fileno(), 0, access=mmap.ACCESS_READ)
+        record = np.frombuffer(mapping, dtype, count=1, offset=opened.tell()).reshape(())
+    except (ValueError, OSError, SyntaxError, KeyError) as error:
+        raise ArtifactError(f"{file}: not a .npy record this code writes ({error})") from None
+    return record, mapping
 
 
 def release(mapping: mmap.mmap) -> None:
@@ -342,32 +320,25 @@ def release(mapping: mmap.mmap) -> None:
 
 
 def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
-    """The grid in `record`, once its layout is checked."""
-    names = record.dtype.names or ()
-    wanted = {"yhat": np.float64, "band": np.float32, "lead": np.uint32}
-    missing = [name for name in ("step", "time", *wanted) if name not in names]
-    require(not missing, file, f"lacks {', '.join(missing)}")
-    require(
-        record["step"].dtype == np.int64 and record["step"].shape == (),
-        file,
-        "step is not one int64",
+    """The grid in `record`, once its fields are those `encode_grid` writes."""
+    time = record.dtype["time"] if "time" in (record.dtype.names or ()) else np.dtype("<i8")
+    knots = time.shape[0] if time.shape else 0
+    written = np.dtype(
+        [
+            ("step", "<i8"),
+            ("yhat", "<f8", (knots,)),
+            ("time", time.base if time.base == np.dtype("<u4") else "<i8", (knots,)),
+            ("band", "<f4", (knots, 2 * len(LEVELS))),
+            ("lead", "<u4", (knots,)),
+        ]
     )
-    for name, dtype in wanted.items():
-        require(record[name].dtype == dtype, file, f"{name} is {record[name].dtype}, not {dtype}")
-    time = record["time"]
     require(
-        time.dtype in (np.dtype("<u4"), np.dtype("<i8")) and time.ndim == 1 and len(time) >= 2,
+        record.dtype == written and knots >= 2,
         file,
-        "time is not a list of at least two times",
+        f"holds {record.dtype.descr}, not the grid this code writes (two knots or more)",
     )
-    grid = StoredGrid(int(record["step"]), time, record["yhat"], record["band"], record["lead"])
-    knots = len(time)
-    require(
-        grid.yhat.shape == (knots,)
-        and grid.band.shape == (knots, 2 * len(LEVELS))
-        and grid.lead.shape == (knots,),
-        file,
-        "time, yhat, band and lead do not match in length",
+    grid = StoredGrid(
+        int(record["step"]), record["time"], record["yhat"], record["band"], record["lead"]
     )
     times = grid.times()
     require(

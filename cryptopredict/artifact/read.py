@@ -378,14 +378,8 @@ def schema_problem(version: int) -> str:
     )
 
 
-class _Stamp(msgspec.Struct):
-    """A manifest's schema version, read before the rest."""
-
-    schema_version: Any = None
-
-
 def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
-    version = msgspec.convert(document, _Stamp).schema_version
+    version = document.get("schema_version")
     if not isinstance(version, int):
         raise ArtifactError(f"{file}: has no integer schema_version")
     require(version == SCHEMA_VERSION, file, schema_problem(version))

@@ -156,10 +156,10 @@ def test_an_opened_artifact_is_memory_mapped_not_read(many_dir, settings):
 
 
 def _buffer(array: np.ndarray) -> object:
-    """What `array`'s memory belongs to: the first base that is no array."""
+    """What `array`'s memory belongs to: the first base that is no array nor a view of one."""
     base: object = array
-    while isinstance(base, np.ndarray):
-        base = base.base
+    while isinstance(base, np.ndarray | memoryview):
+        base = base.base if isinstance(base, np.ndarray) else base.obj
     return base
 
 
