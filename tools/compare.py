@@ -43,7 +43,8 @@ from cryptopredict import logs
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings, TrainingSettings
-from cryptopredict.data import History, load_history, summarize
+from cryptopredict.data.history import History, load_history
+from cryptopredict.data.validation import summarize
 from cryptopredict.model.backtest import BacktestResult
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band

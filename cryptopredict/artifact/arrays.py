@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 import mmap
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -43,25 +43,17 @@ FINE_DAYS = 30  # past the last bar, the grid keeps the data's interval this lon
 # knots per origin) and every column of the bars finer than a day (earlier, their close).
 FULL_DAYS = 90
 
-# What an array's values must be: int64 epoch seconds, finite positive floats, finite floats
-# at least 0.
-TIME, PRICE, AMOUNT = "time", "price", "amount"
-
 
 class ArtifactError(Exception):
     """An artifact cannot be used; the message names the file and the problem."""
 
 
-def _array(kind: str) -> Any:
-    return field(metadata={"kind": kind})
-
-
 @dataclass(frozen=True, eq=False)
 class Arrays:
     """Named arrays of one length on one time axis, `ds` (epoch seconds UTC, strictly
-    increasing); a subclass declares one field per array, with the kind of its values."""
+    increasing); a subclass declares one field per array."""
 
-    ds: np.ndarray = _array(TIME)
+    ds: np.ndarray
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -87,14 +79,14 @@ class Grid(Arrays):
     before `ds`, except where no earlier bar exists), else a forecast (made at the last bar).
     """
 
-    origin: np.ndarray = _array(TIME)
-    yhat: np.ndarray = _array(PRICE)
-    yhat_lower_50: np.ndarray = _array(PRICE)
-    yhat_upper_50: np.ndarray = _array(PRICE)
-    yhat_lower_80: np.ndarray = _array(PRICE)
-    yhat_upper_80: np.ndarray = _array(PRICE)
-    yhat_lower_95: np.ndarray = _array(PRICE)
-    yhat_upper_95: np.ndarray = _array(PRICE)
+    origin: np.ndarray
+    yhat: np.ndarray
+    yhat_lower_50: np.ndarray
+    yhat_upper_50: np.ndarray
+    yhat_lower_80: np.ndarray
+    yhat_upper_80: np.ndarray
+    yhat_lower_95: np.ndarray
+    yhat_upper_95: np.ndarray
 
     def lower(self, level: int) -> np.ndarray:
         return self[f"yhat_lower_{level}"]
@@ -107,12 +99,12 @@ class Grid(Arrays):
 class BarHistory(Arrays):
     """Every validated bar: OHLCV, and the bar's VWAP (the source's, else the typical price)."""
 
-    open: np.ndarray = _array(PRICE)
-    high: np.ndarray = _array(PRICE)
-    low: np.ndarray = _array(PRICE)
-    close: np.ndarray = _array(PRICE)
-    volume: np.ndarray = _array(AMOUNT)
-    vwap: np.ndarray = _array(PRICE)
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    vwap: np.ndarray
 
 
 _UINT32 = int(np.iinfo(np.uint32).max)
@@ -352,16 +344,15 @@ def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
 
 
 def check_history(file: Path, history: BarHistory) -> None:
-    """ArtifactError unless every value is of its kind and the times strictly increase."""
-    for spec in fields(BarHistory):
-        name, values, what = spec.name, history[spec.name], spec.metadata["kind"]
-        if what == TIME:
-            continue
+    """ArtifactError unless every price is finite and positive, every volume finite and not
+    negative, and the times strictly increase."""
+    for name in HISTORY_ARRAYS[1:]:
+        values = history[name]
         require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
-        if what == PRICE:
-            require(bool(np.all(values > 0)), file, f"{name} holds non-positive values")
-        else:
+        if name == "volume":
             require(bool(np.all(values >= 0)), file, f"{name} holds negative values")
+        else:
+            require(bool(np.all(values > 0)), file, f"{name} holds non-positive values")
     require(bool(np.all(np.diff(history.ds) > 0)), file, "ds is not strictly increasing")
 
 

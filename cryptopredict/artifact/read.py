@@ -5,15 +5,11 @@ An artifact is a directory `<out>/<asset>/` holding:
 - `model.pkl`: the fitted Prophet model, pickled: the product's model, for anyone who wants to
   load it with Prophet (`Artifact.load_model`). Serving never reads it, and an artifact without
   it is served as well: the image holds none (its build stage keeps them);
-- `grid.npy`: the served forecast from the first stored bar to the last bar + the horizon
-  (`MAX_HORIZON_DAYS`): every date the API answers. Each knot holds the point forecast, its
-  central band at every level of `LEVELS`, and how long before it the last bar it had seen
-  came: inside the history a hindcast, past it the forecast. Knots run at the data's interval
-  over the hindcast's last 90 days and the forecast's first 30, two per origin before, daily
-  after (`cryptopredict.artifact.arrays` describes the layout);
-- `history.npy`: every validated bar's close, every column of the last 90 days' bars, and the
-  daily candles of the whole history, each column as compact as it is exact
-  (`cryptopredict.artifact.history`), which the API serves as the actual price and as candles;
+- `grid.npy`: the served forecast, every date the API answers, from the first stored bar to
+  the horizon (`MAX_HORIZON_DAYS`): the hindcast, then the forecast, at knots
+  (`cryptopredict.artifact.arrays`);
+- `history.npy`: the bars, which the API serves as the actual price and as candles
+  (`cryptopredict.artifact.history`);
 - `backtest.json`: the backtest report (`cryptopredict.artifact.schema.BacktestReport`);
 - `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file
   (`cryptopredict.artifact.schema.Manifest`).
@@ -87,8 +83,8 @@ class Artifact:
     mappings: tuple[mmap.mmap, ...] = field(default=(), repr=False)
 
     def release(self) -> None:
-        """Hand back the memory of what was read: the arrays' pages (read again, from the page
-        cache, when next used) and what was parsed on demand."""
+        """Hand back the memory of what was read: the arrays' pages (read again from the page
+        cache when next used) and what was parsed on demand."""
         for mapping in self.mappings:
             release(mapping)
         for parsed in ("manifest_json", "backtest", "grid"):
@@ -123,7 +119,6 @@ class Artifact:
 
     @property
     def entry(self) -> IndexEntry:
-        """What the index says of this artifact."""
         return entry_of(self.manifest, self.manifest_sha256)
 
     def load_model(self) -> Any:

@@ -35,8 +35,8 @@ from cryptopredict.artifact.schema import (
 from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval, kept_candles
-from cryptopredict.data import History
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
+from cryptopredict.data.history import History
 from cryptopredict.model.backtest import BacktestResult, unbacktested, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band

@@ -415,8 +415,8 @@ def wanted_pairs(args: argparse.Namespace, settings: TrainingSettings) -> PairsS
     if settings.assets.strip() != EVERY_PAIR:
         return pairs_setting(settings.assets)
     # Imported here: reading the file or the snapshot's list takes pandas.
-    from cryptopredict.data import DataError  # noqa: PLC0415
     from cryptopredict.data.csvfile import pair_symbols  # noqa: PLC0415
+    from cryptopredict.data.errors import DataError  # noqa: PLC0415
     from cryptopredict.data.snapshot import SnapshotSource  # noqa: PLC0415
 
     if args.csv is not None:

@@ -15,8 +15,9 @@ import pandas as pd
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.run import MarketRanking
 from cryptopredict.assets import Asset
-from cryptopredict.data import DataError, History, load_history
 from cryptopredict.data.csvfile import CsvSource
+from cryptopredict.data.errors import DataError
+from cryptopredict.data.history import History, load_history
 from cryptopredict.data.market import top_pairs
 from cryptopredict.model.backtest import BacktestResult, BacktestSetup, fitted_refits, run_backtest
 from cryptopredict.model.build import Built, TrainingRequest, build, model_frame

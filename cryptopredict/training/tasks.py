@@ -36,7 +36,7 @@ from cryptopredict.model.gate import GateRules
 
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
     from cryptopredict.artifact.schema import BandSpec
-    from cryptopredict.data import History
+    from cryptopredict.data.history import History
     from cryptopredict.model.backtest import BacktestResult
     from cryptopredict.model.config import ModelConfig
     from cryptopredict.model.plan import Plan

@@ -27,9 +27,11 @@ from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import Manifest
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
-from cryptopredict.data import Bars, History, Rules, validate
 from cryptopredict.data.csvfile import read_ohlcv_csv
+from cryptopredict.data.frame import Bars
+from cryptopredict.data.history import History
 from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.data.validation import Rules, validate
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.assets import ASSETS
-from cryptopredict.data import History, load_history
+from cryptopredict.data.history import History, load_history
 
 
 @pytest.fixture(scope="session")

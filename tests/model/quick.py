@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from cryptopredict.assets import ASSETS
+from cryptopredict.candles import Interval
 from cryptopredict.config import Gate
-from cryptopredict.data import History, Interval, Rules, validate
 from cryptopredict.data.frame import Bars
+from cryptopredict.data.history import History
+from cryptopredict.data.validation import Rules, validate
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
