@@ -15,7 +15,8 @@ TEMP_PREFIX = ".tmp-"
 
 @contextlib.contextmanager
 def replacing(target: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it atomically becomes `target`.
+    """Yield a temporary path to write; on success it atomically becomes `target`, readable by
+    every user (the server may run as another).
 
     If the block raises, or the process dies, `target` keeps its previous content; the temporary
     file is removed, or left under a `.tmp-` name that readers ignore.
@@ -27,11 +28,18 @@ def replacing(target: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        temporary.chmod(0o644)
         fsync(temporary)
         temporary.replace(target)
         fsync(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """`data` as `target`, written whole or not at all (`replacing`)."""
+    with replacing(target) as temporary:
+        temporary.write_bytes(data)
 
 
 def fsync(path: Path) -> None:

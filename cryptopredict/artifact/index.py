@@ -30,7 +30,7 @@ import msgspec
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.read import JSON_MAX, read_bytes
 from cryptopredict.artifact.schema import IndexEntry
-from cryptopredict.atomic import replacing
+from cryptopredict.atomic import write_file
 
 INDEX = "index.json"
 INDEX_VERSION = 1
@@ -102,9 +102,7 @@ def _write(file: Path, entries: dict[str, IndexEntry]) -> None:
         "index_version": INDEX_VERSION,
         "assets": {name: msgspec.to_builtins(entries[name]) for name in sorted(entries)},
     }
-    with replacing(file) as temporary:
-        temporary.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
-        temporary.chmod(0o644)  # the server may run as another user
+    write_file(file, (json.dumps(document, indent=1, allow_nan=False) + "\n").encode())
 
 
 @contextlib.contextmanager

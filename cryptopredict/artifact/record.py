@@ -37,7 +37,7 @@ from cryptopredict.artifact.record_rows import (
     Table,
 )
 from cryptopredict.artifact.schema import SLUG_PATTERN
-from cryptopredict.atomic import replacing
+from cryptopredict.atomic import write_file
 
 RECORD_DIR = "track-record"
 INDEX = "index.json"
@@ -154,20 +154,16 @@ def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | Non
                 (directory / f"{slug}{SUFFIXES[index[0]]}").unlink()
     _write_file(directory, record)
     counts[record.asset] = record.count
-    with replacing(directory / INDEX) as temporary:
-        encoded = _RecordIndex(RECORD_VERSION, dict(sorted(counts.items())))
-        temporary.write_bytes(msgspec.json.format(msgspec.json.encode(encoded)) + b"\n")
-        temporary.chmod(0o644)
+    encoded = msgspec.json.encode(_RecordIndex(RECORD_VERSION, dict(sorted(counts.items()))))
+    write_file(directory / INDEX, msgspec.json.format(encoded) + b"\n")
 
 
 def _write_file(directory: Path, record: PairRecord) -> None:
     fields = msgspec.structs.asdict(record)
     for table in ("pending", "scored"):
         fields[table] = fields[table].whole.T.tolist()
-    with replacing(directory / f"{record.asset}{SUFFIX}") as temporary:
-        encoded = msgspec.msgpack.encode(_File(**fields))
-        temporary.write_bytes(lzma.compress(encoded, filters=_FILTERS))
-        temporary.chmod(0o644)  # the server may run as another user
+    encoded = msgspec.msgpack.encode(_File(**fields))
+    write_file(directory / f"{record.asset}{SUFFIX}", lzma.compress(encoded, filters=_FILTERS))
 
 
 def _record_of(stored: _File) -> PairRecord:

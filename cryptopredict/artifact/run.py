@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from cryptopredict.atomic import replacing
+from cryptopredict.atomic import write_file
 
 RUN = "run.json"
 RUN_VERSION = 1
@@ -73,9 +73,7 @@ class RunRecordError(ValueError):
 def write_run(model_dir: Path, run: TrainingRun) -> Path:
     """`run` as `<model_dir>/run.json`, written whole or not at all."""
     target = model_dir / RUN
-    with replacing(target) as temporary:
-        temporary.write_bytes(msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
-        temporary.chmod(0o644)  # the server may run as another user
+    write_file(target, msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
     return target
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from cryptopredict.atomic import replacing
+from cryptopredict.atomic import write_file
 
 FILE = "training.json"
 VERSION = 3
@@ -58,9 +58,7 @@ class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def write_status(model_dir: Path, status: TrainingStatus) -> None:
-    with replacing(Path(model_dir) / FILE) as temporary:
-        temporary.write_bytes(msgspec.json.encode(status))
-        temporary.chmod(0o644)  # the server may run as another user
+    write_file(Path(model_dir) / FILE, msgspec.json.encode(status))
 
 
 def clear_status(model_dir: Path) -> None:
