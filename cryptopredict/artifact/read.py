@@ -87,17 +87,8 @@ class Artifact:
         cache when next used) and what was parsed on demand."""
         for mapping in self.mappings:
             release(mapping)
-        for parsed in ("manifest_json", "backtest", "grid"):
+        for parsed in ("backtest", "grid"):
             self.__dict__.pop(parsed, None)
-
-    @cached
-    def manifest_json(self) -> dict[str, Any]:
-        """The manifest as written, every field, also those this code does not read; read
-        again from the artifact, and checked to be the one it was opened with."""
-        file = self.path / MANIFEST
-        data = read_bytes(file)
-        _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest_sha256)
-        return _json_object(file, data)
 
     @property
     def asset(self) -> str:

@@ -22,7 +22,6 @@ baselines on the same origins, so it takes from Prophet the fit alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,18 +150,16 @@ def run_backtest(
     setup: BacktestSetup,
     refits: Refits,
     *,
-    band_candidates: Sequence[BandSpec] | None = None,
     band: BandSpec | None = None,
 ) -> BacktestResult:
-    """The band choice (`band`: that band, not chosen among `band_candidates`) and the
-    scores, from `refits` (`fitted_refits`)."""
+    """The band choice (`band`: that band, not chosen among the candidates) and the scores,
+    from `refits` (`fitted_refits`)."""
     market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
     dense = DenseOrigins.build(market, anchor, refits, config, plan)
     if band is not None:
         choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
     else:
-        specs = list(band_candidates) if band_candidates is not None else candidates()
-        choice = choose_band(dense, specs, setup.validation_start, setup.validation_end)
+        choice = choose_band(dense, candidates(), setup.validation_start, setup.validation_end)
     served_band = Band(choice.chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
     fitted_times = set(refits.times.tolist())

@@ -12,6 +12,7 @@ level.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -24,7 +25,7 @@ from distributed import Client
 
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.artifact.schema import Manifest
+from cryptopredict.artifact.schema import MANIFEST, Manifest
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import read_ohlcv_csv
@@ -141,7 +142,8 @@ def _eth_daily_bars() -> pd.DataFrame:
 def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
     """`artifact` written again under `out`, with `changes`: `grid`, `history` or `backtest` in
     place of its own, `manifest` keys (as JSON) over its own."""
-    manifest = msgspec.convert({**artifact.manifest_json, **changes.get("manifest", {})}, Manifest)
+    written = json.loads((artifact.path / MANIFEST).read_bytes())
+    manifest = msgspec.convert({**written, **changes.get("manifest", {})}, Manifest)
     write_artifact(
         out,
         model=artifact.load_model(),

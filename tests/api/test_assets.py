@@ -3,12 +3,15 @@ with `/bitcoin` as the unchanged alias of `btc-usd`."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.schema import MANIFEST
 from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION
@@ -28,7 +31,7 @@ def test_assets_lists_each_served_asset_with_its_model_range_and_urls(client, ar
         "symbol": "ETH/USD",
         "interval": "1d",
         "model_version": "test-eth-1",
-        "created_at": artifacts["eth-usd"].manifest_json["created_at"],
+        "created_at": json.loads((artifacts["eth-usd"].path / MANIFEST).read_bytes())["created_at"],
         "source": "snapshot",
         "first_bar": iso_utc(int(history["ds"][0])),
         "last_bar": iso_utc(int(history["ds"][-1])),

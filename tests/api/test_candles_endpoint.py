@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from cryptopredict.api import create_app
 from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.arrays import BarHistory
+from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.data.frame import bar_vwap
 from tests.api.artifacts import DAY, HOUR, every_bar, rewrite
 from tests.artifact_files import load_artifacts
@@ -186,7 +188,7 @@ def test_a_month_of_daily_candles_from_the_embedded_history_equals_a_resample(
         vwap=bar_vwap(bars).to_numpy(dtype=np.float64),
     )
     data = {
-        **served.manifest_json["data"],
+        **json.loads((served.path / MANIFEST).read_bytes())["data"],
         "first": iso_utc(int(history.ds[0])),
         "last": iso_utc(int(history.ds[-1])),
     }

@@ -49,7 +49,7 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     backtest = artifact.backtest
     assert backtest.band is not None
     chosen = json.loads(json.dumps(backtest.band.chosen.to_builtins()))
-    band = artifact.manifest_json["band"]
+    band = json.loads((artifact.path / MANIFEST).read_bytes())["band"]
     assert {key: band[key] for key in chosen} == chosen
     assert manifest.levels == (50, 80, 95)
     assert backtest.band.validation_origins > 100
