@@ -106,24 +106,28 @@ class CsvSource:
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         frame = read_ohlcv_csv(self.path, self.name, pair=pair_names(query.asset))
-        held = bar_interval(frame)
-        if held is not None and held != query.interval:
-            if not query.interval.is_multiple_of(held):
-                raise SourceError(
-                    self.name,
-                    f"{self.path} holds {held} bars of {query.asset.symbol} (read from its "
-                    f"timestamps), not {query.interval}: train with --interval {held}, or a "
-                    f"multiple of it",
-                )
-            candles, complete = resample(
-                Bars(frame, query.asset.symbol, held, self.name), query.interval
+        held = bar_interval(frame) or query.interval
+        if not query.interval.is_multiple_of(held):
+            raise SourceError(
+                self.name,
+                f"{self.path} holds {held} bars of {query.asset.symbol} (read from its "
+                f"timestamps), not {query.interval}: train with --interval {held}, or a "
+                f"multiple of it",
             )
-            frame = candles.frame[complete]
-        return frame[(frame["timestamp"] >= query.start) & (frame["timestamp"] < query.end)]
+        return as_queried(frame, held, query, self.name)
 
     def interval(self, asset: Asset) -> Interval | None:
         """The interval of the pair's bars in the file (None: fewer than two bars)."""
         return bar_interval(read_ohlcv_csv(self.path, self.name, pair=pair_names(asset)))
+
+
+def as_queried(frame: pd.DataFrame, held: Interval, query: BarQuery, source: str) -> pd.DataFrame:
+    """Bars of `held`'s interval at the query's (its complete candles), within its span."""
+    if held != query.interval:
+        bars = Bars(frame, query.asset.symbol, held, source)
+        candles, complete = resample(bars, query.interval)
+        frame = candles.frame[complete]
+    return frame[(frame["timestamp"] >= query.start) & (frame["timestamp"] < query.end)]
 
 
 def bar_interval(frame: pd.DataFrame) -> Interval | None:

@@ -18,9 +18,14 @@ import pandas as pd
 from cryptopredict.assets import Asset, asset_for_symbol, slug_for_binance
 from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 from cryptopredict.candles import Interval
-from cryptopredict.data.csvfile import SYMBOL, pair_names, pair_symbols, read_ohlcv_csv
+from cryptopredict.data.csvfile import (
+    SYMBOL,
+    as_queried,
+    pair_names,
+    pair_symbols,
+    read_ohlcv_csv,
+)
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import Bars, resample
 from cryptopredict.data.query import BarQuery
 
 NAME = "snapshot"
@@ -36,11 +41,7 @@ class SnapshotSource:
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         interval, path = self._file_for(query)
         frame = read_ohlcv_csv(path, NAME, pair=pair_names(query.asset))
-        if interval != query.interval:
-            bars = Bars(frame, query.asset.symbol, interval, NAME)
-            candles, complete = resample(bars, query.interval)
-            frame = candles.frame[complete]
-        return frame[(frame["timestamp"] >= query.start) & (frame["timestamp"] < query.end)]
+        return as_queried(frame, interval, query, NAME)
 
     def intervals(self, slug: str) -> list[Interval]:
         """The intervals of the pair's own files."""
