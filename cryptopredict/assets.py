@@ -9,11 +9,11 @@ is only known when it is asked: a pair no source knows fails at its fetch, namin
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+import msgspec
 
 from cryptopredict.artifact.schema import SLUG_PATTERN
 from cryptopredict.config import Pairs
@@ -55,52 +55,45 @@ def asset_for_symbol(name: str) -> Asset:
 def _pair(slug: str) -> Asset:
     base, quote = slug.split("-")
     rules = read_pairs_file()
-    named = rules.get("quotes", {}).get(quote, {})
-    binance_quote = named.get("binance", quote).upper()
-    alpaca_quote = named.get("alpaca", quote).upper()
-    own = rules.get("pairs", {}).get(slug, {})
+    named = rules.quotes.get(quote, _Names())
+    own = rules.pairs.get(slug, _Pair())
     return Asset(
         slug=slug,
         symbol=f"{base.upper()}/{quote.upper()}",
-        alpaca_symbol=own.get("alpaca", f"{base.upper()}/{alpaca_quote}"),
-        binance_symbol=own.get("binance", f"{base.upper()}{binance_quote}"),
-        interval=own.get("interval", DEFAULT_INTERVAL),
+        alpaca_symbol=own.alpaca or f"{base.upper()}/{(named.alpaca or quote).upper()}",
+        binance_symbol=own.binance or f"{base.upper()}{(named.binance or quote).upper()}",
+        interval=own.interval or DEFAULT_INTERVAL,
     )
 
 
+class _Names(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the sources name a quote currency."""
+
+    binance: str | None = None
+    alpaca: str | None = None
+
+
+class _Pair(_Names, frozen=True, forbid_unknown_fields=True):
+    interval: str | None = None
+
+
+class _Top(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    stablecoins: tuple[str, ...] = ()  # base assets `top:N` leaves out
+
+
+class PairsFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    quotes: dict[str, _Names] = {}
+    pairs: dict[str, _Pair] = {}
+    top: _Top = _Top()
+
+
 @cache
-def read_pairs_file(path: Path = PAIRS_FILE) -> dict[str, Any]:
+def read_pairs_file(path: Path = PAIRS_FILE) -> PairsFile:
     """The pairs file, checked: a misspelt key would otherwise be silently ignored."""
-    with path.open("rb") as file:
-        rules = tomllib.load(file)
-    allowed = {
-        "quotes": {"binance", "alpaca"},
-        "pairs": {"binance", "alpaca", "interval"},
-    }
-    for section, entries in rules.items():
-        if section == "top":
-            _check_top(path, entries)
-            continue
-        if section not in allowed:
-            raise ValueError(f"{path}: unknown section [{section}]; known: quotes, pairs, top")
-        for name, fields in entries.items():
-            unknown = set(fields) - allowed[section]
-            if unknown:
-                raise ValueError(
-                    f"{path}: [{section}.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
-                    f"known: {', '.join(sorted(allowed[section]))}"
-                )
-    return rules
-
-
-def _check_top(path: Path, entries: dict[str, Any]) -> None:
-    """[top]: `stablecoins`, a list of base assets `top:N` leaves out."""
-    unknown = set(entries) - {"stablecoins"}
-    if unknown:
-        raise ValueError(f"{path}: [top] has unknown key(s) {', '.join(sorted(unknown))}")
-    names = entries.get("stablecoins", [])
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ValueError(f'{path}: [top] stablecoins must be a list of names, e.g. ["USDC"]')
+    try:
+        return msgspec.toml.decode(path.read_bytes(), type=PairsFile)
+    except msgspec.ValidationError as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def configured_assets(names: str) -> list[Asset]:
@@ -148,10 +141,7 @@ def slug_for_binance(symbol: str) -> str:
     (`SOLUSDT` is `sol-usdt`, `1000PEPEUSDT` is `1000pepe-usdt`): the pair listed is the pair
     trained and served under that name."""
     upper = symbol.strip().upper()
-    quotes = {
-        named.get("binance", quote).upper()
-        for quote, named in read_pairs_file().get("quotes", {}).items()
-    }
+    quotes = {(named.binance or quote).upper() for quote, named in read_pairs_file().quotes.items()}
     for code in sorted({*quotes, *BINANCE_QUOTES}, key=len, reverse=True):
         if upper.endswith(code) and len(upper) > len(code):
             return f"{upper.removesuffix(code).lower()}-{code.lower()}"

@@ -100,7 +100,7 @@ def test_symbols_are_matched_without_regard_to_case():
 def test_a_misspelt_key_in_the_pairs_file_is_named(tmp_path):
     bad = tmp_path / "pairs.toml"
     bad.write_text('[pairs.eth-usd]\nintreval = "1d"\n')
-    with pytest.raises(ValueError, match=r"\[pairs.eth-usd\] has unknown key\(s\) intreval"):
+    with pytest.raises(ValueError, match=r"unknown field `intreval` - at `\$.pairs\[...\]`"):
         read_pairs_file(bad)
-    intervals = {entry.get("interval") for entry in read_pairs_file()["pairs"].values()}
+    intervals = {entry.interval for entry in read_pairs_file().pairs.values()}
     assert all(Interval.parse(each) for each in intervals - {None})

@@ -107,7 +107,7 @@ def _why_not(
 
 
 def _stablecoins() -> frozenset[str]:
-    names = read_pairs_file().get("top", {}).get("stablecoins", [])
+    names = read_pairs_file().top.stablecoins
     return frozenset(name.upper() for name in names)
 
 

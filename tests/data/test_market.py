@@ -12,7 +12,7 @@ from cryptopredict.data.errors import SourceError
 from cryptopredict.data.market import rank_pairs, top_pairs
 from tests.data.binance_market import EXCHANGE_INFO, TICKER_24HR, binance_market, recorded
 
-STABLECOINS = set(read_pairs_file()["top"]["stablecoins"])
+STABLECOINS = set(read_pairs_file().top.stablecoins)
 SUFFIXES = ("UP", "DOWN", "BULL", "BEAR")
 
 
