@@ -65,14 +65,7 @@ from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
 from tools.release.preflight import Fork, preflight
-from tools.release.previous import (
-    Held,
-    PreviousImageError,
-    check_readable,
-    find_previous,
-    held,
-    verify,
-)
+from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import (
@@ -300,7 +293,7 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     else:
         found = find_previous(_registry(image, environ), image)
         try:
-            check_readable(found, READS)
+            found.check_readable(READS)
         except PreviousImageError as error:
             _tell(environ, "record-format", str(error))
             raise
@@ -493,9 +486,7 @@ def next_version_outputs(
         )
     elif plan.dispatch:
         print(f"rebuilding {plan.dispatch} in a run on that tag", file=sys.stderr)
-        if environ.get("GITHUB_ACTIONS") == "true":
-            said = tell(environ, "stranded-push", _stranded(plan, args.release_branch))
-            print(said, file=sys.stderr)
+        _tell(environ, "stranded-push", _stranded(plan, args.release_branch))
     elif plan.stranded:
         print(
             f"{args.release_branch}'s head {plan.stranded} is not released yet (the release of "

@@ -74,6 +74,22 @@ class Previous:
     def reference(self) -> str:
         return f"{self.image}@{self.digest}" if self.digest else ""
 
+    def check_readable(self, reads: Sequence[int]) -> None:
+        """PreviousImageError when it holds a track record in a format this code does not read
+        (`reads`): `main` rolled back across a change of the format."""
+        held = self.record_format
+        if held is None or held in reads:
+            return
+        raise PreviousImageError(
+            f"{self.reference} ({self.found_as}) holds track record format {held}, which this "
+            f"commit's code does not read (it reads {', '.join(map(str, reads))}): main was "
+            "rolled back across a change of the record's format, and the build would fail "
+            "reading it. To release this code, start the track record anew: run the release "
+            "workflow by hand on main with the input start-anew saying why (gh workflow run "
+            "release.yml --ref main -f start-anew='...'); or roll main forward to code that reads "
+            f"format {held} (docs/release.md, 'A release tag that must go')"
+        )
+
 
 @dataclass(frozen=True)
 class Held:
@@ -141,23 +157,6 @@ def find_previous(registry: Registry, image: str) -> Previous:
         f"{extends}: latest still names {latest}, an older release ({behind}), as a publish cut "
         "short before latest moved leaves it; this release's publish moves latest on",
         index.record_format,
-    )
-
-
-def check_readable(previous: Previous, reads: Sequence[int]) -> None:
-    """PreviousImageError when `previous` holds a track record in a format this code does not
-    read (`reads`): `main` rolled back across a change of the format."""
-    held = previous.record_format
-    if held is None or held in reads:
-        return
-    raise PreviousImageError(
-        f"{previous.reference} ({previous.found_as}) holds track record format {held}, which this "
-        f"commit's code does not read (it reads {', '.join(map(str, reads))}): main was rolled "
-        "back across a change of the record's format, and the build would fail reading it. To "
-        "release this code, start the track record anew: run the release workflow by hand on "
-        "main with the input start-anew saying why (gh workflow run release.yml --ref main -f "
-        f"start-anew='...'); or roll main forward to code that reads format {held} "
-        "(docs/release.md, 'A release tag that must go')"
     )
 
 
