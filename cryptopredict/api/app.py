@@ -21,12 +21,10 @@ from cryptopredict.api import (
     track_record,
 )
 from cryptopredict.api.errors import ApiError
-from cryptopredict.api.forecasts import FastBitcoin
 from cryptopredict.api.latest import LatestPrices, latest_prices
 from cryptopredict.api.metrics import Metrics, Observed
 from cryptopredict.api.paths import SymbolsInPaths
-from cryptopredict.api.responses import install_headers, json_response, public_cache
-from cryptopredict.api.serving.answers import BITCOIN
+from cryptopredict.api.responses import install_headers, json_response
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
@@ -61,8 +59,8 @@ def create_app(
     app = Flask(__name__)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 300
     ranges = {"cache_seconds": cache_seconds, "max_points": settings.forecast_max_points}
-    app.register_blueprint(forecasts.bitcoin_blueprint(catalog, **ranges))
-    app.register_blueprint(forecasts.blueprint(catalog, **ranges))
+    for blueprint in forecasts.blueprints(catalog, **ranges):
+        app.register_blueprint(blueprint)
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
     metrics.count_stuck_reads(lambda: minutes.reader.watchdog.stuck)
     app.register_blueprint(
@@ -96,10 +94,6 @@ def create_app(
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    if BITCOIN in catalog:
-        app.wsgi_app = FastBitcoin(  # type: ignore[method-assign]
-            app.wsgi_app, catalog[BITCOIN], cache=public_cache(cache_seconds)
-        )
     install_headers(app, settings.cors_origins)
     app.wsgi_app = SymbolsInPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]

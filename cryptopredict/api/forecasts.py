@@ -1,28 +1,20 @@
 """The forecast routes: `/forecast/{asset}` and `/forecast/{asset}/range` for any served asset,
-and `/bitcoin` and `/bitcoin/forecast`, which answer as the BTC/USD ones do (and as they always
-have; without a served BTC/USD artifact, 404 `unknown_asset`).
+and `/bitcoin` and `/bitcoin/forecast`, the same views for BTC/USD (answered as they always
+have been; without a served BTC/USD artifact, 404 `unknown_asset`).
 
 `PointAnswer` (`serving.answers`) builds the body of the answer at one instant, `range_answer`
-the forecast over a range as JSON columns or CSV. `FastBitcoin` answers `GET /bitcoin` ahead of
-Flask whenever it can: Flask's request context, routing and response hooks cost a request about
-as much time again as building the answer does (bench/README.md). A plain `GET /bitcoin` that is
-no CORS request (no `Origin` header) and that the forecast can answer is answered there, with the
-same body and headers as the Flask view (both use `PointAnswer`); everything else goes on to
-Flask, which answers failures with its JSON error. `tests/api/test_fastpath.py` checks that the
-two agree.
+the forecast over a range as JSON columns or CSV.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.metrics import ROUTE_KEY
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
@@ -38,11 +30,8 @@ from cryptopredict.api.types.forecast import (
 )
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
-BITCOIN_PATH = "/bitcoin"
 ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
@@ -154,8 +143,9 @@ CSV_TWIN = (
 )
 
 
-def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
-    """`/forecast/{asset}` and `/forecast/{asset}/range`."""
+def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list[Blueprint]:
+    """`/bitcoin`, `/bitcoin/forecast` and its CSV twin, the BTC/USD forecast, answered as
+    `/forecast/{asset}`, `/forecast/{asset}/range` and its CSV twin answer for any asset."""
     bp = Blueprint("forecast", __name__, description="The forecast of any served asset.")
     cache = public_cache(cache_seconds)
     answer = partial(range_answer, max_points=max_points, cache=cache)
@@ -188,9 +178,9 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         "its grid (at its data's interval) from `start` to `end`, both included, as JSON "
         f"columns or as CSV. {RANGE_LIMITS.format(max_points=max_points)}",
     )
-    def forecast_range(asset: str) -> Response:
+    def forecast_range(asset: str, name: str | None = None) -> Response:
         """The forecast of an asset over a range, for charts"""
-        return answer(catalog[asset])
+        return answer(catalog[asset], name=name)
 
     @bp.get("/forecast/<asset>/range.csv")
     @document(
@@ -201,20 +191,14 @@ def blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Bluep
         errors=range_errors,
         description=CSV_TWIN.format(route="/forecast/{asset}/range"),
     )
-    def forecast_range_csv(asset: str) -> Response:
+    def forecast_range_csv(asset: str, name: str | None = None) -> Response:
         """The forecast of an asset over a range, as CSV"""
-        return answer(catalog[asset], form="csv")
+        return answer(catalog[asset], name=name, form="csv")
 
-    return bp
+    seed = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
+    bitcoin_errors = {**BITCOIN_ERRORS, 422: RANGE_OUT_OF_REACH}
 
-
-def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) -> Blueprint:
-    """`/bitcoin` and `/bitcoin/forecast`, the BTC/USD forecast."""
-    bp = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
-    cache = public_cache(cache_seconds)
-    answer = partial(range_answer, max_points=max_points, cache=cache)
-
-    @bp.get(BITCOIN_PATH)
+    @seed.get("/bitcoin")
     @document(
         "The forecast at `date`.",
         Prediction,
@@ -224,66 +208,33 @@ def bitcoin_blueprint(catalog: Catalog, *, cache_seconds: int, max_points: int) 
     )
     def bitcoin() -> Response:
         """The forecast at one instant"""
-        return raw_json_response(catalog[BITCOIN].point(request.environ), cache=cache)
+        return forecast_point(BITCOIN)
 
-    range_errors = {**BITCOIN_ERRORS, 422: RANGE_OUT_OF_REACH}
-
-    @bp.get("/bitcoin/forecast")
+    @seed.get("/bitcoin/forecast")
     @document(
         RANGE_ANSWER,
         ForecastPoints,
         text="text/csv",
         query=ForecastQuery,
-        errors=range_errors,
+        errors=bitcoin_errors,
         description="Every point of the grid (hourly for hourly data) from `start` to `end`, "
         "both included, as JSON columns or as CSV. "
         f"{RANGE_LIMITS.format(max_points=max_points)}",
     )
-    def forecast_range() -> Response:
+    def bitcoin_range() -> Response:
         """The forecast over a range, for charts"""
-        return answer(catalog[BITCOIN], name="bitcoin")
+        return forecast_range(BITCOIN, name="bitcoin")
 
-    @bp.get("/bitcoin/forecast.csv")
+    @seed.get("/bitcoin/forecast.csv")
     @document(
         CSV_ANSWER,
         text="text/csv",
         query=ForecastRange,
-        errors=range_errors,
+        errors=bitcoin_errors,
         description=CSV_TWIN.format(route="/bitcoin/forecast"),
     )
-    def forecast_range_csv() -> Response:
+    def bitcoin_range_csv() -> Response:
         """The forecast over a range, as CSV"""
-        return answer(catalog[BITCOIN], name="bitcoin", form="csv")
+        return forecast_range_csv(BITCOIN, name="bitcoin")
 
-    return bp
-
-
-class FastBitcoin:
-    """`GET /bitcoin` answered ahead of Flask whenever it succeeds (see the module's doc)."""
-
-    def __init__(self, app: WSGIApplication, bitcoin: CatalogEntry, *, cache: str) -> None:
-        self.app = app
-        self.bitcoin = bitcoin
-        self.cache = cache
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if (
-            environ.get("PATH_INFO") != BITCOIN_PATH
-            or environ.get("REQUEST_METHOD") != "GET"
-            or "HTTP_ORIGIN" in environ
-        ):
-            return self.app(environ, start_response)
-        try:
-            body = self.bitcoin.point(environ)
-        except Exception:  # Flask answers it again: with its JSON error, or a logged 500
-            return self.app(environ, start_response)
-        environ[ROUTE_KEY] = BITCOIN_PATH
-        start_response(
-            "200 OK",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("Cache-Control", self.cache),
-            ],
-        )
-        return [body]
+    return [seed, bp]

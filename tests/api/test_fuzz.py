@@ -1,7 +1,7 @@
 """Fuzzing the live API (Waitress on loopback): schemathesis, from the API's own OpenAPI document,
 and a hand-written list of nasty dates.
 
-Both go through every layer a client meets: Waitress, the fast path of `/bitcoin`, Flask and its
+Both go through every layer a client meets: Waitress, Flask and its
 error handlers. schemathesis drives each operation through Hypothesis directly
 (`APIOperation.as_strategy`): its lazy schemas for pytest (`schemathesis.pytest.from_fixture`)
 rename test items through `Item._nodeid`, which pytest 9.2 no longer has.
