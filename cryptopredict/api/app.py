@@ -14,6 +14,7 @@ from cryptopredict.api import (
     assets,
     candles,
     forecasts,
+    http,
     live,
     model_card,
     openapi,
@@ -21,10 +22,9 @@ from cryptopredict.api import (
     track_record,
 )
 from cryptopredict.api.errors import ApiError
+from cryptopredict.api.http import json_response
 from cryptopredict.api.latest import LatestPrices, latest_prices
-from cryptopredict.api.metrics import Metrics, Observed
-from cryptopredict.api.paths import SymbolsInPaths
-from cryptopredict.api.responses import install_headers, json_response
+from cryptopredict.api.metrics import Metrics
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
@@ -94,9 +94,7 @@ def create_app(
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    install_headers(app, settings.cors_origins)
-    app.wsgi_app = SymbolsInPaths(app.wsgi_app)  # type: ignore[method-assign]
-    app.wsgi_app = Observed(app.wsgi_app, metrics)  # type: ignore[method-assign]
+    http.install(app, metrics, settings.cors_origins)
     app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "latest": latest}
     return app
 

@@ -11,9 +11,8 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Response, request, url_for
 from msgspec import UNSET, UnsetType
 
+from cryptopredict.api.http import NO_STORE, json_response, public_cache, read
 from cryptopredict.api.openapi import Blueprint, document
-from cryptopredict.api.query import read
-from cryptopredict.api.responses import NO_STORE, json_response, public_cache
 from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc

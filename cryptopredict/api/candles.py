@@ -9,9 +9,8 @@ import numpy as np
 from flask import Response, request
 from msgspec import UNSET
 
+from cryptopredict.api.http import csv_response, json_response, public_cache, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.query import read
-from cryptopredict.api.responses import csv_response, json_response, public_cache
 from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.candles import check_count
 from cryptopredict.api.serving.utc import iso_dates, iso_utc

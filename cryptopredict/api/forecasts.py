@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from flask import Response, request
 
+from cryptopredict.api.http import csv_response, json_response, public_cache, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.responses import csv_response, json_response, public_cache, raw_json_response
 from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
 from cryptopredict.api.serving.utc import iso_dates, iso_utc
 from cryptopredict.api.types.common import Level
@@ -78,8 +78,14 @@ def range_answer(
     columns or as CSV (`<name>-forecast.csv`, the slug's by default): in the `form` given, else
     in the `format` asked for."""
     forecast = served.forecast
+    wanted: ForecastRange
+    if form is None:
+        wanted = read(ForecastQuery, request.environ)
+        form = wanted.format
+    else:
+        wanted = read(ForecastRange, request.environ)
     asked = read_range(
-        forecast, request.environ, max_points=max_points, form=form, latest=served.latest_price
+        forecast, wanted, max_points=max_points, form=form, latest=served.latest_price
     )
     points = asked.points
     shown = np.concatenate([points.values.ravel(), points.actual])
@@ -162,7 +168,8 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
     )
     def forecast_point(asset: str) -> Response:
         """The forecast of an asset at one instant"""
-        return raw_json_response(catalog[asset].point(request.environ), cache=cache)
+        served = catalog[asset]
+        return json_response(served.point(read(PointQuery, request.environ)), cache=cache)
 
     range_errors = {**ASSET_ERRORS, 422: RANGE_OUT_OF_REACH}
 

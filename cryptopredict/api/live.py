@@ -33,9 +33,8 @@ from cryptopredict.api.errors import (
     TooManyPointsError,
     UnsupportedIntervalError,
 )
+from cryptopredict.api.http import json_response, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.query import read
-from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.answers import prediction
 from cryptopredict.api.serving.candles import CandleSource, check_count
 from cryptopredict.api.serving.utc import iso_utc, show_epoch

@@ -1,19 +1,11 @@
-"""`/metrics`: requests and latency by route and status, model and data age, process figures;
-and `Observed`, which times every request, feeds the metrics and writes the access log.
-
-`Observed` is a WSGI middleware rather than Flask hooks: it runs once per request, sees every
-answer (errors included, and those of the `/bitcoin` fast path) and adds nothing to Flask's own
-hook loop.
-"""
+"""`/metrics`: requests and latency by route and status (counted by `http.install`), model and
+data age, process figures."""
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Response
 from prometheus_client import (
@@ -36,19 +28,7 @@ from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-# Where a middleware that answers ahead of Flask (the `/bitcoin` fast path) names the route it
-# answered, for the access log and the metrics.
-ROUTE_KEY = "cryptopredict.route"
-MAX_PATH = 200
-LINE = "method=%s path=%s status=%d duration_ms=%.3f"
-METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-
-log = logging.getLogger(__name__)
-access_log = logging.getLogger("cryptopredict.api.access")
 
 
 class Metrics:
@@ -67,7 +47,6 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         per_asset: dict[str, Any] = {"labelnames": ["asset"], "registry": self.registry}
         info = Info("cryptopredict_model", "The model served for each asset.", **per_asset)
         model_age = Gauge(
@@ -89,17 +68,6 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method if method in METHODS else "other", status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(*key),
-                self.latency.labels(*key),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
 
     def count_stuck_reads(self, stuck: Callable[[], int]) -> None:
         """Export how many reads of the live minute bars got no answer and were cut."""
@@ -186,56 +154,5 @@ class _Feed(Collector):
             )
 
 
-class Observed:
-    def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        started = perf_counter()
-        answered: list[tuple[str, str]] = []
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            # The fast path names its route; otherwise Flask still holds its request (at
-            # `werkzeug.request`) when the response starts, and its URL rule names the route
-            # without the client's values, so labels stay few.
-            route = environ.get(ROUTE_KEY)
-            if route is None:
-                rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
-                route = "unmatched" if rule is None else rule.rule
-            answered.append((status, route))
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.app(environ, start)
-        finally:
-            status, route = answered[-1] if answered else ("500", "unmatched")
-            self._record(environ, route, int(status[:3]), perf_counter() - started)
-
-    def _record(self, environ: WSGIEnvironment, route: str, status: int, seconds: float) -> None:
-        method = environ.get("REQUEST_METHOD", "")
-        self.metrics.observe(route, method, status, seconds)
-        if access_log.isEnabledFor(logging.INFO):
-            args = (
-                _quoted(method[:16]),
-                _quoted(environ.get("PATH_INFO", "")[:MAX_PATH]),
-                status,
-                seconds * 1000,
-            )
-            # makeRecord and handle, as Logger.info does, minus its search of the call stack
-            # for a file name and line number that this line does not show.
-            record = access_log.makeRecord(
-                access_log.name, logging.INFO, __file__, 0, LINE, args, None
-            )
-            access_log.handle(record)
-
-
 def _age(since: float) -> Callable[[], float]:
     return lambda: time.time() - since
-
-
-def _quoted(text: str) -> str:
-    """`text` in double quotes, JSON-escaped if needed: no line breaks or quotes get through."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    return json.dumps(text)

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 import msgspec
 from flask import Response
 
+from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
 from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.responses import json_response, public_cache, raw_json_response
-from cryptopredict.api.serving.answers import ENCODER
 from cryptopredict.api.serving.instants import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.utc import iso_utc

@@ -25,7 +25,7 @@ from flask import (
 from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.errors import StartupError
-from cryptopredict.api.responses import page_headers, public_cache, raw_json_response
+from cryptopredict.api.http import page_headers, public_cache, raw_json_response
 from cryptopredict.api.serving.utc import iso_utc
 
 if TYPE_CHECKING:

@@ -33,8 +33,8 @@ from waitress.server import create_server
 from cryptopredict import logs
 from cryptopredict.api.app import create_app
 from cryptopredict.api.errors import StartupError
+from cryptopredict.api.http import access_log
 from cryptopredict.api.latest import latest_prices
-from cryptopredict.api.metrics import access_log
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.answers import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError

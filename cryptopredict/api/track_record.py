@@ -15,9 +15,9 @@ from flask import Response
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from cryptopredict.api.errors import ApiError
+from cryptopredict.api.http import json_response
 from cryptopredict.api.live import NO_CACHE
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.responses import json_response
 from cryptopredict.api.serving.track_answers import answer, summary
 from cryptopredict.api.serving.track_record import HOUR, AssetRecord, record
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cryptopredict.api.errors import BadRequestError
-from cryptopredict.api.query import read
+from cryptopredict.api.http import read
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.common import DATE_PATTERN as PATTERN
 from cryptopredict.api.types.forecast import PointQuery

@@ -1,31 +1,27 @@
 """The forecast answers' contents, built without Flask.
 
-`PointAnswer` builds the body of the answer at one instant, shared by the Flask views and the
-`/bitcoin` fast path so both give the same bytes: from the latest price the API read, for an
+`PointAnswer` builds the answer at one instant: from the latest price the API read, for an
 instant after it (`serving.anchor`), else as the model issued it (`prediction`). `read_range`
-reads a range's query and the points it asks for, answered likewise.
+the points a range asks for, answered likewise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-import msgspec
 import numpy as np
 from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
-from cryptopredict.api.query import multiple_of, read
 from cryptopredict.api.serving.anchor import FromLatest, LatestPrice, from_latest
+from cryptopredict.api.serving.candles import multiple_of
 from cryptopredict.api.serving.forecast import DAY, Forecast, Point, Points
 from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.common import Kind, Level
 from cryptopredict.api.types.forecast import (
     Anchor,
     AnchorSource,
-    ForecastQuery,
     ForecastRange,
     PointQuery,
     Prediction,
@@ -33,14 +29,9 @@ from cryptopredict.api.types.forecast import (
 from cryptopredict.candles import Interval
 from cryptopredict.postprocess import price_decimals, round_band
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
-
 # The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
 # first view, `/model`, the top of `/healthz`) when it is served.
 BITCOIN = "btc-usd"
-# One encoder for every answer (`cryptopredict.api.types`).
-ENCODER = msgspec.json.Encoder()
 # A range without `start` begins this long before its end (or the data's end, if earlier).
 DEFAULT_SPAN = 30 * DAY
 # A range without `end` stops this long after the data's end (or `DEFAULT_SPAN` after `start`,
@@ -68,9 +59,8 @@ class PointAnswer:
         self.model_version = model_version
         self.latest = latest
 
-    def __call__(self, environ: WSGIEnvironment) -> bytes:
+    def __call__(self, asked: PointQuery) -> Prediction:
         forecast = self.forecast
-        asked = read(PointQuery, environ)
         at = asked.date
         forecast.check("date", at)
         live = from_latest(forecast, self.latest, np.array([at]), asked.level)
@@ -79,7 +69,7 @@ class PointAnswer:
             actual = forecast.actual_at(at)
             answer.actual = None if actual is None else round(actual, price_decimals(actual))
             answer.band_chosen_later = forecast.band_chosen_later_at(at)
-        return ENCODER.encode(answer)
+        return answer
 
 
 def prediction(
@@ -150,21 +140,15 @@ class RangeAsked:
 
 def read_range(
     forecast: Forecast,
-    environ: WSGIEnvironment,
+    asked: ForecastRange,
     *,
     max_points: int,
-    form: str | None = None,
+    form: str,
     latest: Callable[[], LatestPrice | None],
 ) -> RangeAsked:
     """Every instant of the axis from `start` to `end` (or every `step`), with the documented
-    defaults for what the query leaves out, in the `form` given, else in the `format` asked for;
-    those after the `latest` price the API read answered from it."""
-    asked: ForecastRange
-    if form is None:
-        asked = read(ForecastQuery, environ)
-        form = asked.format
-    else:
-        asked = read(ForecastRange, environ)
+    defaults for what the query leaves out, in `form`; those after the `latest` price the API
+    read answered from it."""
     start: float | None = None if asked.start is UNSET else asked.start
     end: float | None = None if asked.end is UNSET else asked.end
     every = None

@@ -7,14 +7,24 @@ import math
 
 import numpy as np
 
-from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
-from cryptopredict.api.query import multiple_of
+from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError, UnsupportedIntervalError
 from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.history import StoredBars
 from cryptopredict.candles import Candles, Interval, aggregate
 
 DAY = Interval(1, "d")
+
+
+def multiple_of(name: str, wanted: Interval, base: Interval) -> Interval:
+    """`wanted`, the interval in query parameter `name`, unless it is no whole multiple of the
+    stored `base` bars' (UnsupportedIntervalError)."""
+    if not wanted.is_multiple_of(base):
+        finer = "finer than" if wanted.seconds < base.seconds else "no multiple of"
+        raise UnsupportedIntervalError(
+            f"{name} {wanted} is {finer} the stored {base} bars; use a whole multiple of {base}"
+        )
+    return wanted
 
 
 class CandleSource:
