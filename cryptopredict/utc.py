@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import numpy as np
+
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -16,6 +18,19 @@ def iso_utc(epoch: float) -> str:
     if whole == epoch and whole >= 0:  # the usual case (strftime pads no year below 1000)
         return time.strftime(ISO_FORMAT, time.gmtime(whole))
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def iso_dates(ds: np.ndarray) -> list[str]:
+    """Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`, all at once."""
+    return [f"{text}Z" for text in np.datetime_as_string(ds.astype("datetime64[s]")).tolist()]
+
+
+def show_epoch(epoch: float) -> str:
+    """An epoch for a message, also when it lies outside the years datetime can show."""
+    try:
+        return iso_utc(epoch)
+    except (OverflowError, ValueError, OSError):
+        return f"({epoch:.0f} seconds after 1970)"
 
 
 def iso_moment(moment: datetime) -> str:

@@ -2,7 +2,7 @@
 origins, beside the served band (`tools/panel.py` writes their figures to `docs/panel.json`):
 
 - **re-anchored bands**: the band issued at an origin, answered `s` hours later (s = 0 to 6)
-  as the API answers it from the close then (`api/serving/anchor.py`): centred on that close,
+  as the API answers it from the close then (`api/serving/forecast.py`): centred on that close,
   the band the model issued for the lead that remains (a user asking `h` ahead gets the
   origin's band at lead h), against the fresh band issued at origin + s for the same lead, and
   the naive band issued then; `cycle`: s = 0 to 5 alike, what a six-hourly release is

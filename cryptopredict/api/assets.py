@@ -13,9 +13,8 @@ from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.http import NO_STORE, json_response, public_cache, read
 from cryptopredict.api.openapi import Blueprint, document
-from cryptopredict.api.serving.instants import closing
+from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.training import training
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.market import (
     AssetLinks,
     AssetList,
@@ -26,6 +25,7 @@ from cryptopredict.api.types.market import (
     Ranking,
     ServedAsset,
 )
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

@@ -11,11 +11,11 @@ from msgspec import UNSET
 
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.serving.answers import price_decimals
 from cryptopredict.api.serving.candles import check_count
-from cryptopredict.api.serving.utc import iso_dates, iso_utc
+from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.api.types.market import DEFAULT_COUNT, CandleColumns, CandleRange, CandlesQuery
 from cryptopredict.candles import Interval
+from cryptopredict.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.live import LiveMinutes

@@ -2,8 +2,8 @@
 and `/bitcoin` and `/bitcoin/forecast`, the same views for BTC/USD (answered as they always
 have been; without a served BTC/USD artifact, 404 `unknown_asset`).
 
-`PointAnswer` (`serving.answers`) builds the body of the answer at one instant, `range_answer`
-the forecast over a range as JSON columns or CSV.
+The answer at one instant is the asset's `Forecast.answer`; `range_answer` gives the forecast
+over a range as JSON columns or CSV, with the documented defaults for what the query leaves out.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import Response, request
+from msgspec import UNSET
 
+from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.serving.answers import BITCOIN, price_decimals, read_range
-from cryptopredict.api.serving.utc import iso_dates, iso_utc
+from cryptopredict.api.serving.candles import multiple_of
+from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast
 from cryptopredict.api.types.common import Level
 from cryptopredict.api.types.forecast import (
     AnchorSource,
@@ -28,10 +30,18 @@ from cryptopredict.api.types.forecast import (
     PointQuery,
     Prediction,
 )
+from cryptopredict.candles import Interval
+from cryptopredict.postprocess import price_decimals
+from cryptopredict.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
+# A range without `start` begins this long before its end (or the data's end, if earlier).
+DEFAULT_SPAN = 30 * DAY
+# A range without `end` stops this long after the data's end (or `DEFAULT_SPAN` after `start`,
+# when `start` lies past that), within the valid range.
+DEFAULT_AHEAD = 365 * DAY
 ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
@@ -78,40 +88,46 @@ def range_answer(
     columns or as CSV (`<name>-forecast.csv`, the slug's by default): in the `form` given, else
     in the `format` asked for."""
     forecast = served.forecast
-    wanted: ForecastRange
+    asked: ForecastRange
     if form is None:
-        wanted = read(ForecastQuery, request.environ)
-        form = wanted.format
+        asked = read(ForecastQuery, request.environ)
+        form = asked.format
     else:
-        wanted = read(ForecastRange, request.environ)
-    asked = read_range(
-        forecast, wanted, max_points=max_points, form=form, latest=served.latest_price
-    )
-    points = asked.points
+        asked = read(ForecastRange, request.environ)
+    every = None
+    if asked.step is not UNSET:
+        every = multiple_of("step", Interval.parse(asked.step), forecast.interval)
+    start, end = _range(forecast, asked)
+    points = forecast.series(start, end, max_points, asked.level, every)
+    live = forecast.from_latest(points.ds, asked.level)
+    if live is not None:
+        points.values[live.after] = live.values
+    anchor = forecast.model_anchor(forecast.data_end) if live is None else live.anchor
     shown = np.concatenate([points.values.ravel(), points.actual])
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
     prediction, low, high = np.round(points.values, decimals).T.tolist()
     actual = _nullable(points.actual, decimals)
     chosen_later = forecast.band_chosen_later(points.ds).tolist()
-    if asked.form == "csv":
+    if form == "csv":
         header = (
             "date", "prediction", "prediction_low", "prediction_high", "actual", "kind",
             "band_chosen_later", "anchor_source",
         )  # fmt: skip
         kind = np.where(points.ds <= forecast.data_end, "hindcast", "forecast").tolist()
-        source = np.where(asked.after, asked.anchor.source.value, AnchorSource.MODEL.value).tolist()
+        after = np.zeros(len(points.ds), dtype=bool) if live is None else live.after
+        source = np.where(after, anchor.source.value, AnchorSource.MODEL.value).tolist()
         columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later, source)
         name = f"{name or served.slug}-forecast.csv"
         return csv_response(header, zip(*columns, strict=True), cache=cache, name=name)
     return json_response(
         ForecastPoints(
-            model_version=served.model_version,
-            interval=(asked.every or forecast.interval).label,
+            model_version=forecast.model_version,
+            interval=(every or forecast.interval).label,
             interval_width=asked.level / 100,
             level=Level(asked.level),
             data_until=iso_utc(forecast.data_end),
-            start=iso_utc(asked.start),
-            end=iso_utc(asked.end),
+            start=iso_utc(start),
+            end=iso_utc(end),
             count=len(points.ds),
             date=iso_dates(points.ds),
             prediction=prediction,
@@ -120,10 +136,29 @@ def range_answer(
             actual=actual,
             band_chosen_until=_iso_or_none(forecast.band_chosen_until),
             band_chosen_later=chosen_later,
-            anchor=asked.anchor,
+            anchor=anchor,
         ),
         cache=cache,
     )
+
+
+def _range(forecast: Forecast, asked: ForecastRange) -> tuple[float, float]:
+    """The checked range asked for, with the documented defaults for what was not given."""
+    start: float | None = None if asked.start is UNSET else asked.start
+    end: float | None = None if asked.end is UNSET else asked.end
+    if start is not None:
+        forecast.check("start", start)
+    if end is not None:
+        forecast.check("end", end)
+    if end is None:
+        end = min(forecast.end, forecast.data_end + DEFAULT_AHEAD)
+        if start is not None and start > end:
+            end = min(start + DEFAULT_SPAN, forecast.end)
+    if start is None:
+        start = max(forecast.first, min(end, forecast.data_end) - DEFAULT_SPAN)
+    if start > end:
+        raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
+    return start, end
 
 
 def _iso_or_none(epoch: int | None) -> str | None:
@@ -168,8 +203,9 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
     )
     def forecast_point(asset: str) -> Response:
         """The forecast of an asset at one instant"""
-        served = catalog[asset]
-        return json_response(served.point(read(PointQuery, request.environ)), cache=cache)
+        forecast = catalog[asset].forecast
+        asked = read(PointQuery, request.environ)
+        return json_response(forecast.answer(asked.date, asked.level), cache=cache)
 
     range_errors = {**ASSET_ERRORS, 422: RANGE_OUT_OF_REACH}
 

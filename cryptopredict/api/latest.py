@@ -1,4 +1,4 @@
-"""The latest price of each asset, which the forecasts start from (`serving.anchor`), and how
+"""The latest price of each asset, which the forecasts start from (`serving.forecast`), and how
 the market feed's polls went (`/healthz`, `/metrics`), read from the feed's database on a
 background thread, at most every LIVE_CACHE_SECONDS: no request ever waits on it.
 
@@ -20,8 +20,7 @@ import time
 from collections.abc import Callable
 
 from cryptopredict.api.live import SOURCES, minute_reader
-from cryptopredict.api.serving.anchor import LatestPrice
-from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.serving.forecast import LatestPrice
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.model import FeedHealth
 from cryptopredict.assets import UnknownPairError, asset_for_symbol
@@ -29,6 +28,7 @@ from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, Quote
 from cryptopredict.minutes.reader import MinuteReader
 from cryptopredict.minutes.store import LastBar, StoreError
+from cryptopredict.utc import iso_utc
 
 
 class LatestPrices:

@@ -35,9 +35,7 @@ from cryptopredict.api.errors import (
 )
 from cryptopredict.api.http import json_response, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.serving.answers import prediction
 from cryptopredict.api.serving.candles import CandleSource, check_count
-from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.api.types.live import (
     LevelQuery,
     LiveStatus,
@@ -51,6 +49,7 @@ from cryptopredict.candles import Interval
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
 from cryptopredict.minutes.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
+from cryptopredict.utc import iso_utc, show_epoch
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -339,7 +338,7 @@ def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> 
             available=False,
             detail=f"the served forecast's {forecast.valid_range()}",
         )
-    point = prediction(forecast, epoch, level, model_version=served.model_version)
+    point = forecast.prediction(epoch, level)
     where = position(price, point.prediction_low, point.prediction_high)
     # The point's fields, but where it starts from (`anchor`) and its hindcast's figures.
     said = msgspec.structs.asdict(point) | {"available": True, "position": where}

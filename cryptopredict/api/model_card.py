@@ -14,9 +14,8 @@ from flask import Response
 from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
 from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.serving.instants import closing
+from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.training import training
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.backtest import Backtest
 from cryptopredict.api.types.card import of
@@ -32,6 +31,7 @@ from cryptopredict.api.types.training import FailedPair
 from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 from cryptopredict.minutes.bars import FeedStatus
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry

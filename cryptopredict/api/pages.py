@@ -26,7 +26,7 @@ from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.http import page_headers, public_cache, raw_json_response
-from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog

@@ -36,7 +36,7 @@ from cryptopredict.api.errors import StartupError
 from cryptopredict.api.http import access_log
 from cryptopredict.api.latest import latest_prices
 from cryptopredict.api.reloading import Reloading
-from cryptopredict.api.serving.answers import BITCOIN
+from cryptopredict.api.serving.forecast import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import read_status

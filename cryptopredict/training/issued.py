@@ -6,9 +6,9 @@ The leads, in hours after the data's end: the band's own calibrated hours
 (`PostprocessRules.band_hours`: 1 to 720 for hourly bars), every day from 1 to 30, 90 days and a
 year, those the forecast reaches (the grid's end, or the served horizon if that comes first). At
 each, the instant `data_until + lead`, and the forecast there as the point answers give it
-(`api/serving/answers.prediction`: the grid at the bar closing then, each band rounded by its
-lower bound's decimals, the point as the default band): the point and the bounds of every band.
-Naive's: the last price of the model's data, with naive's band at the same lead
+(`api/serving/forecast.Forecast.prediction`: the grid at the bar closing then, each band rounded
+by its lower bound's decimals, the point as the default band): the point and the bounds of every
+band. Naive's: the last price of the model's data, with naive's band at the same lead
 (`NaiveForecast`, as the backtest calibrates it), rounded alike; none for an artifact written
 before naive's band was kept.
 """

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.schema import MANIFEST
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

@@ -19,8 +19,8 @@ from bench import run, serving
 from bench.ceiling import ceiling_app
 from bench.own_app import own_app
 from bench.per_request import per_request_app
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.read import load_artifact
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 from tests.paths import ROOT
 

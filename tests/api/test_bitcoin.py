@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
 
 pytestmark = PROPHET_DEPRECATION

@@ -17,7 +17,6 @@ from urllib.request import urlopen
 
 import pytest
 
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.serving.verdict import decimals
 from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.training import (
@@ -29,6 +28,7 @@ from cryptopredict.artifact.training import (
 )
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
 from tests.collect.fake_binance import FakeBinance

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.answers import price_decimals
-from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.data.frame import bar_vwap
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import DAY, HOUR, every_bar, rewrite
 from tests.artifact_files import load_artifacts
 from tests.pandas_candles import pandas_candles

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from cryptopredict.api.errors import BadRequestError
 from cryptopredict.api.http import read
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.common import DATE_PATTERN as PATTERN
 from cryptopredict.api.types.forecast import PointQuery
+from cryptopredict.utc import iso_utc
 
 NOON = datetime(2026, 7, 20, 12, tzinfo=UTC).timestamp()
 

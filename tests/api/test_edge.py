@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.utc import iso_utc
 from tests.live_server import LiveServer, start_server
 
 pytestmark = pytest.mark.slow

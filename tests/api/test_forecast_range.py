@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.utc import iso_utc
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 from tests.artifact_files import load_artifacts
 

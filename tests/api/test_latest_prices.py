@@ -24,7 +24,7 @@ import yaml
 from flask import Flask
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.anchor import LatestPrice
+from cryptopredict.api.serving.forecast import LatestPrice
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.collect.replay import read_minutes

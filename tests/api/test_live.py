@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.answers import price_decimals
+from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.collect.feed import SETTLE
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings

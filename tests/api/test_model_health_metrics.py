@@ -6,8 +6,8 @@ import json
 import re
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.schema import BACKTEST, REQUIRED_KEYS
+from cryptopredict.utc import iso_utc
 from tests.artifact_files import load_artifacts
 
 

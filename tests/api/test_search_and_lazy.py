@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.index import INDEX
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.artifact.store import open_artifacts
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import PROPHET_DEPRECATION, every_bar, rewrite
 
 pytestmark = PROPHET_DEPRECATION

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.training import VERSION, PairStatus, TrainingStatus, write_status
 from cryptopredict.artifact.write import index_artifacts
+from cryptopredict.utc import iso_utc
 from tests.live_server import start_server
 from tests.paths import ROOT
 

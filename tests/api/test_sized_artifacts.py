@@ -15,12 +15,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.api import create_app
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import encode_artifact, install_artifact
 from cryptopredict.candles import Interval, kept_candles
 from cryptopredict.config import ApiSettings
+from cryptopredict.utc import iso_utc
 from tests.api.artifacts import DAY, HOUR, every_bar
 
 KEPT_DAYS = 20

@@ -8,10 +8,10 @@ import math
 import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError, UnsupportedIntervalError
-from cryptopredict.api.serving.utc import iso_utc, show_epoch
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.history import StoredBars
 from cryptopredict.candles import Candles, Interval, aggregate
+from cryptopredict.utc import iso_utc, show_epoch
 
 DAY = Interval(1, "d")
 

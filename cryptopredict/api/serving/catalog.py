@@ -26,11 +26,8 @@ from cryptopredict.api.errors import (
     UnavailableAssetError,
     UnknownAssetError,
 )
-from cryptopredict.api.serving.anchor import LatestPrice
-from cryptopredict.api.serving.answers import BITCOIN, PointAnswer
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
-from cryptopredict.api.serving.forecast import DAY, Forecast
-from cryptopredict.api.serving.instants import closing
+from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
@@ -52,7 +49,6 @@ JOINING_SECONDS = 1
 class Opened:
     artifact: Artifact
     forecast: Forecast
-    point: PointAnswer
     candles: CandleSource
 
 
@@ -126,10 +122,6 @@ class CatalogEntry:
         return self._used().forecast
 
     @property
-    def point(self) -> PointAnswer:
-        return self._used().point
-
-    @property
     def candles(self) -> CandleSource:
         return self._used().candles
 
@@ -147,13 +139,12 @@ class CatalogEntry:
             artifact = self._store[self.slug]
         except ArtifactError as error:
             raise UnavailableAssetError(unavailable(self.slug, str(error), self._store)) from None
-        forecast = Forecast(artifact, max_horizon_days=self._horizon / DAY)
+        forecast = Forecast(
+            artifact, max_horizon_days=self._horizon / DAY, latest=self.latest_price
+        )
         return Opened(
             artifact,
             forecast,
-            PointAnswer(
-                forecast, model_version=artifact.manifest.model_version, latest=self.latest_price
-            ),
             StoredCandles(artifact.history, forecast.interval, artifact.manifest.symbol),
         )
 

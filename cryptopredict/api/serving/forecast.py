@@ -1,11 +1,16 @@
-"""One asset's forecast, read from its artifact's stored grid: at any instant, and over a range.
+"""One asset's forecast, read from its artifact's stored grid and the latest price the API
+read: at any instant, and over a range; and the answer at an instant.
 
-Every method takes and gives instants (`instants`): the forecast at instant t is the price at t,
-the close of the bar that ends at t; the grid's rows, labelled by the open time of the bar whose
-close they forecast, are read through `instants.opening`. The forecast answers from the first
-stored bar's close to the data's end (`data_end`, the last bar's close) + the horizon. The
-grid's knots sit at the data's interval (`step`) over the hindcast's last 90 days and the
-forecast's first 30, two per origin before, a day apart after
+One meaning of an instant, on every route and in every score: the forecast at instant t is the
+price at t, the close of the bar that ends at t (a date alone is 00:00 UTC, so on daily bars the
+close of the day before). What training stores is labelled otherwise: a bar, a grid row and a
+backtest path's point are labelled by the bar's open time, and the row labelled `ds` forecasts
+that bar's close, the price at `ds` + the bar's length. `closing` and `opening` are the only
+place the API turns one into the other.
+
+The forecast answers from the first stored bar's close to the data's end (`data_end`, the last
+bar's close) + the horizon. The grid's knots sit at the data's interval (`step`) over the
+hindcast's last 90 days and the forecast's first 30, two per origin before, a day apart after
 (`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval throughout,
 on the regular axis `first + index * step`, and values between knots are interpolated
 linearly. Up to the data's end each point is a hindcast (what the pipeline said before that
@@ -13,25 +18,65 @@ instant, from an earlier origin), after it the forecast made when the data ended
 band at every level of `LEVELS`. A range is read at the data's interval or at a coarser
 `every`, a whole multiple of it. Every answer is a few reads of memory-mapped arrays: no model
 runs here.
+
+Where the API has read a price newer than the data's end (`LatestPrice`, from
+`cryptopredict.api.latest`), every instant after it is answered from that price
+(`from_latest`): the point is the price itself; the band is the band the model issued for the
+lead that remains (`band_ratios`), around that price: the band conditional on the price at that
+instant. Instants up to it, and every instant when no newer price is known, are answered as the
+model issued them, anchored at its data's end.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
-from cryptopredict.api.serving.instants import closing, opening
-from cryptopredict.api.serving.utc import iso_utc, show_epoch
+from cryptopredict.api.types.common import Kind, Level
+from cryptopredict.api.types.forecast import Anchor, AnchorSource, Prediction
 from cryptopredict.artifact.arrays import band_column
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.candles import Interval
+from cryptopredict.postprocess import price_decimals, round_band
+from cryptopredict.utc import iso_utc, show_epoch
 
 DAY = 86_400
+HOUR = 3600
+# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
+# first view, `/model`, the top of `/healthz`) when it is served.
+BITCOIN = "btc-usd"
+Epoch = TypeVar("Epoch", int, float, np.ndarray)
+
+
+def closing(opened: Epoch, step: int) -> Epoch:
+    """The instant a bar (or a row) labelled by its open time `opened` closes: its price's."""
+    return opened + step
+
+
+def opening(instant: Epoch, step: int) -> Epoch:
+    """The label (open time) of the bar that closes at `instant`."""
+    return instant - step
+
+
+@dataclass(frozen=True)
+class LatestPrice:
+    """A price the API read: the instant it is the price of, and where it came from."""
+
+    epoch: int
+    price: float
+    source: AnchorSource
+    detail: str
+
+
+def no_price() -> LatestPrice | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -49,11 +94,40 @@ class Points:
     actual: np.ndarray  # the price at each instant (a bar's close), else NaN
 
 
+@dataclass(frozen=True)
+class FromLatest:
+    """The instants answered from `latest`: which ones (`after`, per instant asked) and their
+    prediction, low and high (`values`, one row each)."""
+
+    latest: LatestPrice
+    after: np.ndarray
+    values: np.ndarray
+
+    @property
+    def anchor(self) -> Anchor:
+        latest = self.latest
+        return Anchor(
+            date=iso_utc(latest.epoch),
+            price=round(latest.price, price_decimals(latest.price)),
+            source=latest.source,
+            detail=latest.detail,
+        )
+
+
 class Forecast:
     """The grid of one artifact; instants are answered from the first bar's close (`first`) to
-    `end`: the grid's end, or `max_horizon_days` past the data's end if that comes first."""
+    `end`: the grid's end, or `max_horizon_days` past the data's end if that comes first.
+    `latest` gives the latest price the API read (at once, never waiting on a source)."""
 
-    def __init__(self, artifact: Artifact, *, max_horizon_days: float) -> None:
+    def __init__(
+        self,
+        artifact: Artifact,
+        *,
+        max_horizon_days: float,
+        latest: Callable[[], LatestPrice | None] = no_price,
+    ) -> None:
+        self.latest = latest
+        self.model_version = artifact.manifest.model_version
         grid = self.grid = artifact.grid_file
         self.step = step = grid.step
         self.first = closing(grid.first, step)
@@ -216,3 +290,73 @@ class Forecast:
     def _actual(self, ds: np.ndarray) -> np.ndarray:
         """The price at each of the instants `ds` where a bar closes then, else NaN."""
         return self.history.closes_at(opening(ds, self.step))
+
+    def from_latest(self, ds: np.ndarray, level: int) -> FromLatest | None:
+        """The instants of `ds` (ascending) after the latest price, if it is newer than the
+        data, answered from it: the price then, and the model's `level`% band for the lead from
+        it. None if no instant is; `latest` is asked only when one lies past the data's end."""
+        if not len(ds) or ds[-1] <= self.data_end:
+            return None
+        price = self.latest()
+        if price is None or price.epoch <= self.data_end:
+            return None
+        after = ds > price.epoch
+        if not after.any():
+            return None
+        ratios = self.band_ratios(ds[after] - price.epoch, level)
+        values = price.price * np.column_stack([np.ones(len(ratios)), ratios])
+        return FromLatest(price, after, values)
+
+    def answer(self, at: float, level: int) -> Prediction:
+        """The answer at the instant `at` (OutOfRangeError outside the valid range): from the
+        latest price after it, else as the model issued it; a hindcast with the price then."""
+        self.check("date", at)
+        answer = self.prediction(at, level, live=self.from_latest(np.array([at]), level))
+        if answer.kind is Kind.HINDCAST:
+            actual = self.actual_at(at)
+            answer.actual = None if actual is None else round(actual, price_decimals(actual))
+            answer.band_chosen_later = self.band_chosen_later_at(at)
+        return answer
+
+    def prediction(self, epoch: float, level: int, live: FromLatest | None = None) -> Prediction:
+        """The forecast at a checked instant `epoch` with its `level`% band, and what it is: a
+        hindcast (inside the history) or the forecast, from data that ended at `data_until`,
+        `lead_hours` before; answered from the latest price when `live`."""
+        if live is None:
+            point = self.at(epoch, level)
+            anchor = self.model_anchor(point.data_until)
+        else:
+            centre, low, high = live.values[0].tolist()
+            point = Point(centre, low, high, data_until=live.latest.epoch)
+            anchor = live.anchor
+        shown, low, high = round_band(point.prediction, point.low, point.high)
+        data_until = point.data_until
+        return Prediction(
+            date=iso_utc(epoch),
+            prediction=shown,
+            prediction_low=low,
+            prediction_high=high,
+            interval_width=level / 100,
+            level=Level(level),
+            kind=Kind.HINDCAST if self.in_history(epoch) else Kind.FORECAST,
+            data_until=iso_utc(data_until),
+            lead_hours=round((epoch - data_until) / HOUR, 2),
+            model_version=self.model_version,
+            anchor=anchor,
+        )
+
+    def model_anchor(self, data_until: int) -> Anchor:
+        """The end of the data a model's answer had seen (`data_until`): the forecast's, or a
+        hindcast's origin."""
+        if data_until == self.data_end:
+            price: float | None = self.last_close
+            detail = "the close of the last bar of the model's data"
+        else:
+            price = self.actual_at(data_until)
+            detail = "the close of the bar this hindcast's data ended with"
+        return Anchor(
+            date=iso_utc(data_until),
+            price=None if price is None else round(price, price_decimals(price)),
+            source=AnchorSource.MODEL,
+            detail=detail,
+        )

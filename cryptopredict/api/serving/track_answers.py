@@ -12,9 +12,9 @@ from cryptopredict.api.serving.track_record import (
     LeadRecord,
     LevelRecord,
 )
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types import track_record as answers
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, EvaluationScores, ForecastScores
+from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import CatalogEntry

@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cryptopredict.api.serving.utc import iso_utc
 from cryptopredict.api.types.training import FailedPair, TrainingPair, TrainingProgress
 from cryptopredict.artifact.training import PairStatus, TrainingStatus, read_status
+from cryptopredict.utc import iso_utc
 
 
 def training(model_dir: Path | None) -> TrainingProgress | None:

@@ -21,7 +21,7 @@ def doc(description: str, **meta: Any) -> msgspec.Meta:
     return msgspec.Meta(description=description, **meta)
 
 
-# A time as every answer writes it: `YYYY-MM-DDTHH:MM:SSZ`, in UTC (`serving.utc.iso_utc`).
+# A time as every answer writes it: `YYYY-MM-DDTHH:MM:SSZ`, in UTC (`cryptopredict.utc.iso_utc`).
 Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 
 
