@@ -1,13 +1,12 @@
 """The artifacts of a model directory as the API holds them: listed at once from `index.json`,
-each opened when first asked for, and only the few used last holding memory (`ACTIVE`): what the
-API holds grows with the pairs it serves by their index entries, not by their data."""
+each opened when first asked for (the API's catalog has only the few used last hold memory: what
+it holds grows with the pairs it serves by their index entries, not by their data)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -24,10 +23,6 @@ from cryptopredict.artifact.schema import MANIFEST, SCHEMA_VERSION, IndexEntry
 
 log = logging.getLogger(__name__)
 
-# The artifacts whose pages stay mapped and whose parsed files stay cached, the most recently
-# used; the others hand theirs back (`Artifact.release`) and read them again when next asked.
-ACTIVE = 4
-
 
 # Seconds before an artifact that could not be opened is tried again: a directory restored, or
 # a copy finished, is served without a restart.
@@ -42,8 +37,7 @@ class ArtifactStore(Mapping[str, Artifact]):
     of the arrays) and its backtest read and checked, so that every fault of an artifact shows
     when it is opened, never later in a request. One that cannot be opened raises
     ArtifactError, is listed in `failures`, and is tried again `REOPEN_SECONDS` after it
-    failed. `used` marks one as used by a request: only the `ACTIVE` most recently used keep
-    memory. Safe to use from several threads; assets open independently (one lock each), so
+    failed. Safe to use from several threads; assets open independently (one lock each), so
     one slow to open holds up no other.
     """
 
@@ -64,9 +58,6 @@ class ArtifactStore(Mapping[str, Artifact]):
         self._locks: dict[str, threading.Lock] = {}
         self._locking = threading.Lock()
         self._clock = clock
-        self._recent_lock = threading.Lock()
-        self._recent: OrderedDict[str, None] = OrderedDict()
-        self._last: str | None = None
 
     @classmethod
     def of(cls, artifacts: Mapping[str, Artifact]) -> ArtifactStore:
@@ -106,21 +97,6 @@ class ArtifactStore(Mapping[str, Artifact]):
     def _lock_of(self, slug: str) -> threading.Lock:
         with self._locking:
             return self._locks.setdefault(slug, threading.Lock())
-
-    def used(self, slug: str) -> None:
-        """`slug`'s artifact serves a request: it keeps its memory, and the least recently used
-        beyond the `ACTIVE` most recent hands its back."""
-        if slug == self._last:  # the usual case under load: one pair asked again and again
-            return
-        with self._recent_lock:
-            self._last = slug
-            self._recent[slug] = None
-            self._recent.move_to_end(slug)
-            while len(self._recent) > ACTIVE:
-                idle, _ = self._recent.popitem(last=False)
-                artifact = self._opened.get(idle)
-                if artifact is not None:
-                    artifact.release()
 
     def _open(self, slug: str) -> Artifact:
         if slug not in self._entries or self.model_dir is None:

@@ -155,6 +155,17 @@ def test_an_opened_artifact_is_memory_mapped_not_read(many_dir, settings):
         assert not column.flags.writeable
 
 
+def test_only_the_four_pairs_used_last_keep_their_memory(many_dir, settings):
+    store = open_artifacts(many_dir)
+    client = create_app(store, settings).test_client()
+    used = ["weth-usdt", "sol-usdt", "doge-usd", "eth-btc", "ethfi-usdt"]
+    for slug in [*used, "sol-usdt"]:
+        assert client.get(f"/forecast/{slug}?date=2026-07-01").status_code == 200
+    # Opening reads and keeps the backtest; handing the memory back drops it until next asked.
+    held = {slug for slug in used if "backtest" in store[slug].__dict__}
+    assert held == {"sol-usdt", "doge-usd", "eth-btc", "ethfi-usdt"}
+
+
 def _buffer(array: np.ndarray) -> object:
     """What `array`'s memory belongs to: the first base that is no array nor a view of one."""
     base: object = array

@@ -18,6 +18,8 @@ says it is done a moment before the server's next look at the index serves it
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -39,6 +41,10 @@ from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
+# The assets whose artifacts keep their pages mapped and their parsed files cached, the most
+# recently used; the others hand theirs back (`Artifact.release`) and read them again when next
+# asked.
+ACTIVE = 4
 # Ask again this soon for a pair still training: its model comes within a minute.
 RETRY_SECONDS = 10
 # ... and this soon for one written: the server looks at the index every second.
@@ -63,9 +69,11 @@ class CatalogEntry:
         max_horizon_days: float,
         ranked: RankedPair | None = None,
         on_open: Callable[[CatalogEntry], None] | None = None,
+        on_use: Callable[[CatalogEntry], None] = lambda served: None,
         latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         self.slug = slug
+        self._on_use = on_use  # told each time a request uses its artifact
         self._latest = latest
         self._store = store
         self._horizon = round(max_horizon_days * DAY)
@@ -128,7 +136,7 @@ class CatalogEntry:
     def _used(self) -> Opened:
         first = "_opened" not in self.__dict__
         opened = self._opened
-        self._store.used(self.slug)
+        self._on_use(self)
         if first and self._on_open is not None:
             self._on_open(self)
         return opened
@@ -171,6 +179,9 @@ class Catalog:
             raise ArtifactError("no artifact to serve; run `python train.py` first")
         self.store = store
         self.run = run
+        self._recent: OrderedDict[str, CatalogEntry] = OrderedDict()
+        self._last: CatalogEntry | None = None
+        self._recent_lock = threading.Lock()
         self._assets = {
             slug: CatalogEntry(
                 slug,
@@ -178,6 +189,7 @@ class Catalog:
                 max_horizon_days=max_horizon_days,
                 ranked=run.rank_of(slug) if run is not None else None,
                 on_open=on_open,
+                on_use=self._used,
                 latest=latest,
             )
             for slug in store
@@ -201,6 +213,19 @@ class Catalog:
         if self._written(slug):
             raise StillTrainingError(joining(slug), retry_after=JOINING_SECONDS)
         raise UnknownAssetError(self._unknown(name, slug))
+
+    def _used(self, served: CatalogEntry) -> None:
+        """`served`'s artifact serves a request: it keeps its memory, and the least recently used
+        beyond the `ACTIVE` most recent hands its back."""
+        if served is self._last:  # the usual case under load: one pair asked again and again
+            return
+        with self._recent_lock:
+            self._last = served
+            self._recent[served.slug] = served
+            self._recent.move_to_end(served.slug)
+            while len(self._recent) > ACTIVE:
+                _, idle = self._recent.popitem(last=False)
+                idle._opened.artifact.release()  # opened: it was used
 
     def _training(self, slug: str) -> PairStatus | None:
         """`slug`'s progress, while a run into the model directory trains it."""
