@@ -164,6 +164,17 @@ MEANINGS = {
     "POLLER_FAILING_AFTER": (
         "Seconds the market feed may fail (or not succeed) before `/healthz` says `degraded`."
     ),
+    "STALE_AFTER_HOURS": (
+        "The service's promise of fresh data: `/healthz` says `degraded` (still HTTP 200), naming"
+        " the pairs in `stale`, while a served pair's newest bar is older than this many hours. "
+        "12, the six-hour release schedule with room for one failed cycle, in the image, the "
+        "Render Blueprint and the code alike: a `make run` on the embedded snapshot (months "
+        "old) serves, and says in `/healthz` how old its data is."
+    ),
+    "NOTE_AFTER_HOURS": (
+        "A forecast whose starting price (`anchor`) is older than this many hours says so in "
+        "words in its `note`, with how to get fresh prices."
+    ),
     "DATABASE_URL": (
         "The market feed's database (live minute bars, latest prices): the feed writes it and the"
         " API reads it (the track record is baked into the image, not kept here). "
@@ -381,6 +392,8 @@ class Api(Section):
     candles_max_points: Annotated[int, setting("CANDLES_MAX_POINTS", ge=1)] = 5000
     cache_seconds: Annotated[int, setting("CACHE_SECONDS", ge=0)] = 600
     poller_failing_after: Annotated[float, setting("POLLER_FAILING_AFTER", gt=0)] = 900.0
+    stale_after_hours: Annotated[float, setting("STALE_AFTER_HOURS", gt=0)] = 12.0
+    note_after_hours: Annotated[float, setting("NOTE_AFTER_HOURS", gt=0)] = 2.0
 
 
 @dataclass(frozen=True, kw_only=True)

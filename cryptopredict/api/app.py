@@ -50,10 +50,11 @@ def create_app(
     catalog = Catalog(
         artifacts,
         max_horizon_days=settings.max_horizon_days,
+        note_after_hours=settings.note_after_hours,
         run=_training_run(artifacts),
         latest=latest.of,
     )
-    metrics = Metrics(served.info for served in catalog)
+    metrics = Metrics(catalog, stale_after_hours=settings.stale_after_hours)
     cache_seconds = settings.cache_seconds
 
     app = Flask(__name__)
@@ -83,7 +84,12 @@ def create_app(
         )
     )
     app.register_blueprint(
-        model_card.health_blueprint(catalog, latest.health, settings.poller_failing_after)
+        model_card.health_blueprint(
+            catalog,
+            latest.health,
+            failing_after=settings.poller_failing_after,
+            stale_after_hours=settings.stale_after_hours,
+        )
     )
     metrics.watch_feed(latest.health)
     app.register_blueprint(metrics.blueprint())

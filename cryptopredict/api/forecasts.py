@@ -137,6 +137,7 @@ def range_answer(
             band_chosen_until=_iso_or_none(forecast.band_chosen_until),
             band_chosen_later=chosen_later,
             anchor=anchor,
+            note=forecast.note(live) if end > forecast.data_end else UNSET,
         ),
         cache=cache,
     )

@@ -4,8 +4,9 @@ data age, process figures."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 from prometheus_client import (
@@ -24,9 +25,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from cryptopredict.api.openapi import Blueprint, document
-from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
+
+if TYPE_CHECKING:
+    from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -34,7 +37,7 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class Metrics:
     """One registry per app, so tests can build many apps in one process."""
 
-    def __init__(self, assets: Iterable[IndexEntry]) -> None:
+    def __init__(self, catalog: Catalog, *, stale_after_hours: float) -> None:
         self.registry = CollectorRegistry()
         labels = ("route", "method", "status")
         self.requests = Counter(
@@ -59,12 +62,26 @@ class Metrics:
             "Seconds since the last bar the asset's model saw.",
             **per_asset,
         )
-        for asset in assets:
+        anchor_age = Gauge(
+            "cryptopredict_anchor_age_seconds",
+            "Seconds since the price an answer for the next hour starts from: the latest price "
+            "read, when newer than the model's data, else the model's last close.",
+            **per_asset,
+        )
+        for served in catalog:
+            asset = served.info
             info.labels(asset.asset).info(
                 {"model_version": asset.model_version, "created_at": iso_utc(asset.created_at)}
             )
             model_age.labels(asset.asset).set_function(_age(asset.created_at))
             data_age.labels(asset.asset).set_function(_age(asset.last_bar))
+            anchor_age.labels(asset.asset).set_function(partial(_anchor_age, served))
+        stale = Gauge(
+            "cryptopredict_stale",
+            "1 while a served asset's newest data is older than STALE_AFTER_HOURS, else 0.",
+            registry=self.registry,
+        )
+        stale.set_function(lambda: float(bool(catalog.stale(stale_after_hours))))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -95,8 +112,11 @@ class Metrics:
             """Prometheus metrics
 
             `http_requests_total` and `http_request_duration_seconds` by route, method and
-            status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds` and
-            `cryptopredict_model_info` by asset (`asset="btc-usd"`); the track record
+            status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds`,
+            `cryptopredict_anchor_age_seconds` (the age of the price an answer for the next hour
+            starts from) and `cryptopredict_model_info` by asset (`asset="btc-usd"`);
+            `cryptopredict_stale` (1 while a served asset's data is older than
+            STALE_AFTER_HOURS); the track record
             (`/model/{asset}/track-record`): `cryptopredict_track_record_scored`,
             `cryptopredict_track_record_coverage`, `cryptopredict_track_record_coverage_se` and
             `cryptopredict_track_record_interval_score` by asset, lead (hours), level and
@@ -156,3 +176,7 @@ class _Feed(Collector):
 
 def _age(since: float) -> Callable[[], float]:
     return lambda: time.time() - since
+
+
+def _anchor_age(served: CatalogEntry) -> float:
+    return time.time() - served.starts_from()[1]

@@ -4,6 +4,7 @@ API serves and which model of each asset."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.backtest import Backtest
 from cryptopredict.api.types.card import of
 from cryptopredict.api.types.model import (
+    AnchorNow,
     AssetHealth,
     Health,
     ModelCard,
@@ -30,6 +32,7 @@ from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import FailedPair
 from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
+from cryptopredict.freshness import in_words
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
 
@@ -143,7 +146,11 @@ def _at_instants(report: BacktestReport, step: int) -> BacktestReport:
 
 
 def health_blueprint(
-    catalog: Catalog, feed: Callable[[], FeedStatus | None], failing_after: float
+    catalog: Catalog,
+    feed: Callable[[], FeedStatus | None],
+    *,
+    failing_after: float,
+    stale_after_hours: float,
 ) -> Blueprint:
     bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
 
@@ -158,23 +165,30 @@ def health_blueprint(
         which and why, once one of them could not be opened (it answers 503; the others are
         served). `status` is `degraded` too while `failed` names a pair the training run could
         not train, with why: the run training now, else the last one, until the next run.
-        `latest_prices` says how the market feed's polls went, and `status` is `degraded`
-        while they have failed for longer than POLLER_FAILING_AFTER seconds. `reasons` names
+        Each asset says how old its data is (`data_age_seconds`) and where an answer for the
+        next hour starts now (`anchor`: the latest price read, or the model's last close);
+        `status` is `degraded` while a served asset's newest data is older than
+        STALE_AFTER_HOURS (`stale`). `latest_prices` says how the market feed's polls went, and
+        `status` is `degraded` while they have failed for longer than POLLER_FAILING_AFTER
+        seconds. `reasons` names
         each condition that makes it `degraded`. Otherwise `ok`. While training still writes
         into the model directory (`make run` serves each pair as soon as its model is written),
         `training` lists the pairs still training, each running or waiting for a worker, with
         their progress; null otherwise.
         """
-        assets = [_health(served) for served in catalog]
+        now = time.time()
+        assets = [_health(served, now) for served in catalog]
+        stale = catalog.stale(stale_after_hours, now)
         default = next(entry for entry in assets if entry.asset == catalog.default.slug)
         failures = catalog.failures()
-        now = training(catalog.store.model_dir)
-        failed = now.failed if now is not None else _last_failed(catalog)
+        running = training(catalog.store.model_dir)
+        failed = running.failed if running is not None else _last_failed(catalog)
         latest, failing = feed_health(feed(), failing_after)
         reasons = [
             *(f"{slug} cannot be served: {why}" for slug, why in failures.items()),
             *(f"{pair.asset} could not be trained: {pair.reason}" for pair in failed),
             *failing,
+            *(_stale(entry, stale_after_hours) for entry in assets if entry.asset in stale),
         ]
         answer = Health(
             status="degraded" if reasons else "ok",
@@ -182,8 +196,10 @@ def health_blueprint(
             assets=assets,
             unavailable=[Unavailable(asset=slug, detail=why) for slug, why in failures.items()],
             failed=failed,
-            training=now,
+            training=running,
             latest_prices=latest,
+            stale_after_hours=stale_after_hours,
+            stale=stale,
             reasons=reasons,
         )
         return json_response(answer)
@@ -205,11 +221,22 @@ def _last_failed(catalog: Catalog) -> list[FailedPair]:
     return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]
 
 
-def _health(served: CatalogEntry) -> AssetHealth:
+def _health(served: CatalogEntry, now: float) -> AssetHealth:
     info = served.info
+    source, at = served.starts_from()
     return AssetHealth(
         asset=served.slug,
         model_version=info.model_version,
         created_at=iso_utc(info.created_at),
         data_last=iso_utc(info.last_bar),
+        data_age_seconds=round(now - info.last_bar),
+        anchor=AnchorNow(source=source, at=iso_utc(at), age_seconds=round(now - at)),
+    )
+
+
+def _stale(entry: AssetHealth, after_hours: float) -> str:
+    return (
+        f"{entry.asset}'s newest data is {in_words(entry.data_age_seconds)} old (its last bar "
+        f"{entry.data_last}), older than the {after_hours:g} hours promised (STALE_AFTER_HOURS)"
+        "; the next release retrains it on fresh data"
     )

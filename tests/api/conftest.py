@@ -119,8 +119,13 @@ def many_pairs_dir(artifact_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def settings(artifact_dir, tmp_path) -> ApiSettings:
-    # No minute database unless a test makes one (the default, .cache/market.db, may exist).
-    return ApiSettings(model_dir=artifact_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    # No minute database unless a test makes one (the default, .cache/market.db, may exist). The
+    # fixture's data ends months ago: how the service says so is test_staleness.py's subject.
+    return ApiSettings(
+        model_dir=artifact_dir,
+        database_url=f"sqlite:///{tmp_path / 'none.db'}",
+        stale_after_hours=1e6,
+    )
 
 
 @pytest.fixture

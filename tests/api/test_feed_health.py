@@ -25,7 +25,8 @@ def app_with(artifact_dir, tmp_path, status: FeedStatus | None, **settings) -> F
     with MinuteStore.open(url) as store:
         if status is not None:
             store.write_status(status)
-    options = {"model_dir": artifact_dir, "database_url": url, **settings}
+    # The fixture's data ends months ago: staleness is test_staleness.py's subject.
+    options = {"model_dir": artifact_dir, "database_url": url, "stale_after_hours": 1e6, **settings}
     return create_app(open_artifacts(artifact_dir), ApiSettings(**options))
 
 
@@ -107,6 +108,7 @@ def test_a_feed_pointed_at_a_dead_port_says_its_error_in_healthz_and_metrics(
         DATABASE_URL=f"sqlite:///{tmp_path / 'market.db'}",
         LIVE_CACHE_SECONDS="0",
         POLLER_FAILING_AFTER="1",
+        STALE_AFTER_HOURS="1000000",  # the fixture's data ends months ago (test_staleness.py)
     )
     try:
         deadline = time.monotonic() + 60

@@ -66,7 +66,11 @@ def model_dir(artifact_dir, tmp_path) -> Path:
 
 
 def _client(model_dir: Path, tmp_path: Path):
-    settings = ApiSettings(model_dir=model_dir, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    settings = ApiSettings(
+        model_dir=model_dir,
+        database_url=f"sqlite:///{tmp_path / 'none.db'}",
+        stale_after_hours=1e6,  # the fixture's data ends months ago (test_staleness.py)
+    )
     return create_app(open_artifacts(model_dir), settings).test_client()
 
 
@@ -147,9 +151,8 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
             _pair("nosuch-usd", "failed", why=NO_SOURCE),
         ),
     )
-    reloading = Reloading(
-        lambda: create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir)), model_dir
-    )
+    settings = ApiSettings(model_dir=model_dir, stale_after_hours=1e6)  # data months old
+    reloading = Reloading(lambda: create_app(open_artifacts(model_dir), settings), model_dir)
     during = reloading.app.test_client().get("/healthz")
     conforms("/healthz", during)
     said = during.get_json()

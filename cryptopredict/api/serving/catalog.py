@@ -18,7 +18,9 @@ says it is done a moment before the server's next look at the index serves it
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from cryptopredict.api.errors import (
 )
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
+from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
@@ -67,12 +70,14 @@ class CatalogEntry:
         store: ArtifactStore,
         *,
         max_horizon_days: float,
+        note_after_hours: float = math.inf,
         ranked: RankedPair | None = None,
         on_open: Callable[[CatalogEntry], None] | None = None,
         on_use: Callable[[CatalogEntry], None] = lambda served: None,
         latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         self.slug = slug
+        self._note_after_hours = note_after_hours
         self._on_use = on_use  # told each time a request uses its artifact
         self._latest = latest
         self._store = store
@@ -121,6 +126,14 @@ class CatalogEntry:
         """The latest price of it the API read, if any (at once: `cryptopredict.api.latest`)."""
         return None if self._latest is None else self._latest(self.slug)
 
+    def starts_from(self) -> tuple[AnchorSource, int]:
+        """Where an answer for the next hour starts now, and the instant of that price: the
+        latest price the API read, when newer than the data, else the data's last close."""
+        price = self.latest_price()
+        if price is not None and price.epoch > self.data_until:
+            return price.source, price.epoch
+        return AnchorSource.MODEL, self.data_until
+
     @property
     def artifact(self) -> Artifact:
         return self._used().artifact
@@ -148,7 +161,10 @@ class CatalogEntry:
         except ArtifactError as error:
             raise UnavailableAssetError(unavailable(self.slug, str(error), self._store)) from None
         forecast = Forecast(
-            artifact, max_horizon_days=self._horizon / DAY, latest=self.latest_price
+            artifact,
+            max_horizon_days=self._horizon / DAY,
+            latest=self.latest_price,
+            note_after_hours=self._note_after_hours,
         )
         return Opened(
             artifact,
@@ -170,6 +186,7 @@ class Catalog:
         artifacts: Mapping[str, Artifact],
         *,
         max_horizon_days: float,
+        note_after_hours: float = math.inf,
         run: TrainingRun | None = None,
         on_open: Callable[[CatalogEntry], None] | None = None,
         latest: Callable[[str], LatestPrice | None] | None = None,
@@ -187,6 +204,7 @@ class Catalog:
                 slug,
                 store,
                 max_horizon_days=max_horizon_days,
+                note_after_hours=note_after_hours,
                 ranked=run.rank_of(slug) if run is not None else None,
                 on_open=on_open,
                 on_use=self._used,
@@ -265,6 +283,11 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._assets)
+
+    def stale(self, after_hours: float, now: float | None = None) -> list[str]:
+        """The assets whose newest bar is older than `after_hours`."""
+        now = time.time() if now is None else now
+        return [served.slug for served in self if now - served.info.last_bar > after_hours * 3600]
 
     def failures(self) -> dict[str, str]:
         """The assets whose artifact could not be opened, with why."""

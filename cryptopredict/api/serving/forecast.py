@@ -24,18 +24,21 @@ Where the API has read a price newer than the data's end (`LatestPrice`, from
 (`from_latest`): the point is the price itself; the band is the band the model issued for the
 lead that remains (`band_ratios`), around that price: the band conditional on the price at that
 instant. Instants up to it, and every instant when no newer price is known, are answered as the
-model issued them, anchored at its data's end.
+model issued them, anchored at its data's end. A forecast whose starting price is older than
+`note_after` says so in its `note` (NOTE_AFTER_HOURS).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.types.common import Kind, Level
@@ -44,6 +47,7 @@ from cryptopredict.artifact.arrays import band_column
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.candles import Interval
+from cryptopredict.freshness import FRESH_PRICES, in_words
 from cryptopredict.postprocess import price_decimals, round_band
 from cryptopredict.utc import iso_utc, show_epoch
 
@@ -117,7 +121,8 @@ class FromLatest:
 class Forecast:
     """The grid of one artifact; instants are answered from the first bar's close (`first`) to
     `end`: the grid's end, or `max_horizon_days` past the data's end if that comes first.
-    `latest` gives the latest price the API read (at once, never waiting on a source)."""
+    `latest` gives the latest price the API read (at once, never waiting on a source); a forecast
+    whose starting price is older than `note_after_hours` says so."""
 
     def __init__(
         self,
@@ -125,8 +130,10 @@ class Forecast:
         *,
         max_horizon_days: float,
         latest: Callable[[], LatestPrice | None] = no_price,
+        note_after_hours: float = math.inf,
     ) -> None:
         self.latest = latest
+        self.note_after = note_after_hours * HOUR
         self.model_version = artifact.manifest.model_version
         grid = self.grid = artifact.grid_file
         self.step = step = grid.step
@@ -311,8 +318,11 @@ class Forecast:
         """The answer at the instant `at` (OutOfRangeError outside the valid range): from the
         latest price after it, else as the model issued it; a hindcast with the price then."""
         self.check("date", at)
-        answer = self.prediction(at, level, live=self.from_latest(np.array([at]), level))
-        if answer.kind is Kind.HINDCAST:
+        live = self.from_latest(np.array([at]), level)
+        answer = self.prediction(at, level, live=live)
+        if answer.kind is Kind.FORECAST:
+            answer.note = self.note(live)
+        else:
             actual = self.actual_at(at)
             answer.actual = None if actual is None else round(actual, price_decimals(actual))
             answer.band_chosen_later = self.band_chosen_later_at(at)
@@ -344,6 +354,18 @@ class Forecast:
             model_version=self.model_version,
             anchor=anchor,
         )
+
+    def note(self, live: FromLatest | None) -> str | UnsetType:
+        """What a forecast from the latest price `live` (else from the data's end) says of the
+        price it starts from, when that is older than `note_after`."""
+        since = self.data_end if live is None else live.latest.epoch
+        age = time.time() - since
+        if age <= self.note_after:
+            return UNSET
+        said = f"This forecast starts from a price {in_words(age)} old ({iso_utc(since)}): "
+        if live is None:
+            return f"{said}no newer price is seen. {FRESH_PRICES}"
+        return f"{said}the market feed has read none newer (`/healthz` says why)."
 
     def model_anchor(self, data_until: int) -> Anchor:
         """The end of the data a model's answer had seen (`data_until`): the forecast's, or a

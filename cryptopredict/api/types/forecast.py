@@ -93,6 +93,14 @@ DataUntil = Annotated[
 ]
 LeadHours = Annotated[float, doc("Hours from `data_until` to the instant.")]
 
+Note = Annotated[
+    str | UnsetType,
+    doc(
+        "Present only when the price the forecast starts from (`anchor`) is older than "
+        "NOTE_AFTER_HOURS: how old it is, in words, and how to get fresh prices."
+    ),
+]
+
 
 class AnchorSource(enum.StrEnum):
     """Where the price a forecast starts from was read: `model`, the model's own data (the close
@@ -159,6 +167,7 @@ class Prediction(Answer):
             "hindsight of it; false after it, and always without a backtest."
         ),
     ] = msgspec.UNSET
+    note: Note = UNSET
 
 
 class ForecastPoints(Answer):
@@ -212,3 +221,4 @@ class ForecastPoints(Answer):
             "newer price the API read, from which every point after its `date` is answered."
         ),
     ]
+    note: Note = UNSET

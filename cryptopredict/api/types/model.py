@@ -9,6 +9,7 @@ import msgspec
 
 from cryptopredict.api.types.card import NaiveBand, Whole, of
 from cryptopredict.api.types.common import Answer, Time, doc
+from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.artifact import schema
@@ -134,11 +135,22 @@ def model_card(manifest: Manifest, verdict: Verdict) -> ModelCard:
     return of({**fields, "verdict": verdict, "track_record": None}, ModelCard)
 
 
+class AnchorNow(Answer):
+    """Where an answer for the next hour starts now: the latest price the API read, when newer
+    than the model's data, else (`model`) the close of the model's last bar."""
+
+    source: AnchorSource
+    at: Annotated[Time, doc("The instant of that price, in UTC.")]
+    age_seconds: Annotated[int, doc("Seconds since `at`.")]
+
+
 class AssetHealth(Answer):
     asset: str
     model_version: str
     created_at: Annotated[Time, doc("When the model was trained.")]
     data_last: Annotated[Time, doc("Time of the last bar the model saw.")]
+    data_age_seconds: Annotated[int, doc("Seconds since `data_last`.")]
+    anchor: AnchorNow
 
 
 class Unavailable(Answer):
@@ -168,7 +180,8 @@ class Health(AssetHealth):
         Literal["ok", "degraded"],
         doc(
             "`degraded` once an asset's artifact could not be opened (`unavailable`), while "
-            "a pair the training run could not train is named in `failed`, or while the market "
+            "a pair the training run could not train is named in `failed`, while a served "
+            "asset's newest data is older than STALE_AFTER_HOURS (`stale`), or while the market "
             "feed's polls have failed for longer than POLLER_FAILING_AFTER (`latest_prices`); "
             "`reasons` says which. Still HTTP 200."
         ),
@@ -197,4 +210,12 @@ class Health(AssetHealth):
             "live minutes; null where no feed has written the database (LATEST_PRICES unset)."
         ),
     ]
+    stale_after_hours: Annotated[
+        float,
+        doc(
+            "The deployment's promise (STALE_AFTER_HOURS): a served asset whose newest bar is "
+            "older than this many hours is `stale`."
+        ),
+    ]
+    stale: Annotated[list[str], doc("The served assets whose newest data breaks the promise.")]
     reasons: Annotated[list[str], doc("Why `status` is `degraded`, each in words; empty if ok.")]
