@@ -30,7 +30,6 @@ model issued them, anchored at its data's end. A forecast whose starting price i
 
 from __future__ import annotations
 
-import bisect
 import math
 import time
 from collections.abc import Callable
@@ -43,9 +42,7 @@ from msgspec import UNSET, UnsetType
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError
 from cryptopredict.api.types.common import Kind, Level
 from cryptopredict.api.types.forecast import Anchor, AnchorSource, Prediction
-from cryptopredict.artifact.arrays import band_column
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.candles import Interval
 from cryptopredict.freshness import FRESH_PRICES, in_words
 from cryptopredict.postprocess import price_decimals, round_band
@@ -154,17 +151,6 @@ class Forecast:
             else closing(int(boundary.last_validation_outcome.timestamp()), step)
         )
         self.end = min(self.grid_end, self.data_end + round(max_horizon_days * DAY))
-        self.columns = {
-            level: (band_column(level, "lower"), band_column(level, "upper")) for level in LEVELS
-        }
-        # Memoryviews of the mapped arrays: indexing one returns a Python number in a tenth of
-        # the time numpy takes, which matters on the request path.
-        self._time = grid.time.data
-        self._yhat = grid.yhat.data
-        self._band = grid.band.reshape(-1).data
-        self._lead = grid.lead.data
-        self._width = grid.band.shape[1]
-        self._knots = grid.knots
 
     def ds_of(self, index: np.ndarray) -> np.ndarray:
         return self.first + self.step * np.asarray(index, dtype=np.int64)
@@ -186,41 +172,15 @@ class Forecast:
     def at(self, epoch: float, level: int) -> Point:
         """The forecast and the `level`% band at a checked instant `epoch`, interpolated between
         the two knots around it; its data's end is the later of theirs (never after `epoch`)."""
-        label = opening(epoch, self.step)
-        knot = min(bisect.bisect_right(self._time, label), self._knots) - 1
-        low, high = self.columns[level]
-        yhat, lower, upper, origin = self._knot(knot, low, high)
-        time: int = self._time[knot]
-        if label == time or knot + 1 >= self._knots:  # on a knot (the last one included)
-            return Point(yhat, lower, upper, closing(origin, self.step))
-        fraction = (label - time) / (self._time[knot + 1] - time)
-        yhat_after, lower_after, upper_after, origin_after = self._knot(knot + 1, low, high)
-        return Point(
-            yhat + (yhat_after - yhat) * fraction,
-            lower + (lower_after - lower) * fraction,
-            upper + (upper_after - upper) * fraction,
-            closing(max(origin, origin_after), self.step),
-        )
-
-    def _knot(self, knot: int, low: int, high: int) -> tuple[float, float, float, int]:
-        """The forecast, the `low` and `high` bounds and the origin (a bar's open time) at
-        `knot`."""
-        yhat: float = self._yhat[knot]
-        row = knot * self._width
-        return (
-            yhat,
-            yhat * math.exp(self._band[row + low]),
-            yhat * math.exp(self._band[row + high]),
-            self._time[knot] - self._lead[knot],
-        )
+        grid, label = self.grid, np.array([opening(epoch, self.step)])
+        centre, low, high = grid.values_at(label, level)[0].tolist()
+        (before,), (after,), (fraction,) = grid.between(label)
+        knots = (before, after) if fraction > 0 else (before,)
+        origin = max(int(grid.time[knot]) - int(grid.lead[knot]) for knot in knots)
+        return Point(centre, low, high, closing(origin, self.step))
 
     def in_history(self, epoch: float) -> bool:
         return self.first <= epoch <= self.data_end
-
-    def band_chosen_later_at(self, epoch: float) -> bool:
-        """As `band_chosen_later`, at one instant."""
-        until = self.band_chosen_until
-        return until is not None and epoch <= min(until, self.data_end)
 
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
         """Per instant: a hindcast no later than the last outcome the band's settings were
@@ -325,7 +285,7 @@ class Forecast:
         else:
             actual = self.actual_at(at)
             answer.actual = None if actual is None else round(actual, price_decimals(actual))
-            answer.band_chosen_later = self.band_chosen_later_at(at)
+            answer.band_chosen_later = bool(self.band_chosen_later(np.array([at]))[0])
         return answer
 
     def prediction(self, epoch: float, level: int, live: FromLatest | None = None) -> Prediction:
