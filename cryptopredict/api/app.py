@@ -14,7 +14,6 @@ from cryptopredict.api import (
     assets,
     candles,
     forecasts,
-    http,
     live,
     model_card,
     openapi,
@@ -22,7 +21,7 @@ from cryptopredict.api import (
     track_record,
 )
 from cryptopredict.api.errors import ApiError
-from cryptopredict.api.http import json_response
+from cryptopredict.api.http import install, json_response
 from cryptopredict.api.latest import LatestPrices, latest_prices
 from cryptopredict.api.metrics import Metrics
 from cryptopredict.api.serving.catalog import Catalog
@@ -100,7 +99,7 @@ def create_app(
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    http.install(app, metrics, settings.cors_origins)
+    install(app, metrics, settings.cors_origins)
     app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "latest": latest}
     return app
 
