@@ -47,7 +47,6 @@ REQUESTS = (
     "/bitcoin?date=2026-07-27&date=2026-07-28",
     "/bitcoin?date=2026-07-27&level=90",
     "/bitcoin?date=2026-07-27&level=",
-    "/bitcoin",
     "/bitcoin/forecast",
     "/bitcoin/forecast?start=2026-07-20&end=2026-07-28&level=95",
     "/bitcoin/forecast?start=2026-07-25&format=csv",
