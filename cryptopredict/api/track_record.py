@@ -19,7 +19,7 @@ from cryptopredict.api.http import json_response
 from cryptopredict.api.live import NO_CACHE
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
 from cryptopredict.api.serving.track_answers import answer, summary
-from cryptopredict.api.serving.track_record import HOUR, AssetRecord, record
+from cryptopredict.api.serving.track_record import AssetRecord, record
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
 from cryptopredict.artifact.record import INDEX, RecordError, read_record, record_dir
 
@@ -185,10 +185,10 @@ def _add(families: list[GaugeMetricFamily], slug: str, found: AssetRecord) -> No
     for lead in found.leads:
         if not lead.scored:
             continue
-        hours = f"{lead.lead / HOUR:g}"
+        hours = f"{lead.lead_hours:g}"
         scored.add_metric([slug, hours], lead.scored)
-        for level in lead.levels:
-            labels = [slug, hours, str(level.level)]
+        for name, level in lead.levels.items():
+            labels = [slug, hours, name]
             if level.coverage.mean is not None:
                 coverage.add_metric(labels, level.coverage.mean)
             if level.coverage.se is not None:

@@ -267,15 +267,15 @@ def test_standard_errors_come_with_enough_independent_issues_and_say_why_not_oth
     rows = _rows(count=40, spacing=6 * HOUR, leads=[HOUR, 30 * DAY], price=100.0)
     short, long = (lead_record(rows, lead, now=2_000_000_000) for lead in (HOUR, 30 * DAY))
     assert (short.scored, short.independent) == (40, 40)
-    for level in short.levels:
+    for level in short.levels.values():
         assert level.difference.se is not None
         assert level.difference.se > 0
-        assert level.verdict() is not None
+        assert level.verdict is not None
     assert long.independent == 1
-    for level in long.levels:
+    for level in long.levels.values():
         assert level.difference.se is None
         assert "too few independent issues" in (level.difference.why or "")
-        assert level.verdict() == "too few windows"
+        assert level.verdict == "too few windows"
 
 
 def test_a_standard_error_of_nothing_is_never_given_as_zero():
@@ -283,7 +283,7 @@ def test_a_standard_error_of_nothing_is_never_given_as_zero():
     "100% +/- 0"), saying why."""
     rows = _rows(count=40, spacing=6 * HOUR, leads=[HOUR], price=100.0, wander=0.0)
     lead = lead_record(rows, HOUR, now=2_000_000_000)
-    held = next(level for level in lead.levels if level.level == 95)
+    held = lead.levels["95"]
     assert held.coverage.mean == 1.0
     assert held.coverage.se is None
     assert "no spread" in (held.coverage.why or "")
@@ -344,7 +344,7 @@ def test_a_lead_s_means_are_within_half_a_step_of_the_exact_ones_through_release
         assert found.error.mean == pytest.approx(
             np.mean(np.abs(close - band[:, 0]) / close), abs=near
         )
-        for index, (level, mine) in enumerate(zip(LEVELS, found.levels, strict=True)):
+        for index, (level, mine) in enumerate(zip(LEVELS, found.levels.values(), strict=True)):
             low, high = band[:, 1 + 2 * index], band[:, 2 + 2 * index]
             exact = interval_score(close, low, high, level).mean()
             assert mine.interval_score.mean == pytest.approx(exact, abs=near)

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cryptopredict.api.serving.track_record import (
-    HOUR,
-    AssetRecord,
-    Estimate,
-    LeadRecord,
-    LevelRecord,
-)
+import msgspec
+
+from cryptopredict.api.serving.track_record import AssetRecord
 from cryptopredict.api.types import track_record as answers
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, EvaluationScores, ForecastScores
 from cryptopredict.utc import iso_utc
@@ -37,14 +33,14 @@ def answer(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecord:
         last_issue=_time(record.last_issue),
         scored=record.scored,
         backtest_model_version=served.model_version,
-        leads=[_lead(lead, _backtest(backtest, lead)) for lead in record.leads],
+        leads=[_beside(lead, _backtest(backtest, lead)) for lead in record.leads],
         detail=None if record.scored else _nothing_yet(record),
     )
 
 
-def _backtest(summary: EvaluationScores | None, lead: LeadRecord) -> ForecastScores | None:
+def _backtest(summary: EvaluationScores | None, lead: answers.TrackLead) -> ForecastScores | None:
     """The served model's backtest scores at the lead, when the backtest has that horizon."""
-    hours = lead.lead / HOUR
+    hours = lead.lead_hours
     label = BACKTEST.get(round(hours)) if hours == round(hours) else None
     if summary is None or label is None:
         return None
@@ -52,38 +48,16 @@ def _backtest(summary: EvaluationScores | None, lead: LeadRecord) -> ForecastSco
     return None if scores is None else scores.prophet
 
 
-def _estimated(found: Estimate) -> answers.Estimated:
-    return answers.Estimated(mean=found.mean, se=found.se, why=found.why)
-
-
-def _lead(lead: LeadRecord, backtest: ForecastScores | None) -> answers.TrackLead:
-    coverage = (backtest.coverage_by_level or {}) if backtest is not None else {}
-    return answers.TrackLead(
-        lead_hours=lead.lead / HOUR,
-        issued=lead.issued,
-        due=lead.due,
-        scored=lead.scored,
-        independent=lead.independent,
-        first=_time(lead.first),
-        last=_time(lead.last),
-        error=_estimated(lead.error),
-        naive_error=lead.naive_error,
-        error_difference=_estimated(lead.error_difference),
-        backtest_error=None if backtest is None else backtest.mape,
-        levels={
-            str(level.level): answers.TrackLevel(
-                expected=level.level / 100,
-                coverage=_estimated(level.coverage),
-                naive_coverage=level.naive_coverage,
-                backtest_coverage=coverage.get(str(level.level)),
-                interval_score=_estimated(level.interval_score),
-                naive_interval_score=level.naive_interval_score,
-                difference=_estimated(level.difference),
-                verdict=level.verdict(),
-            )
-            for level in lead.levels
-        },
-    )
+def _beside(lead: answers.TrackLead, backtest: ForecastScores | None) -> answers.TrackLead:
+    """The record at a lead, with the served model's backtest at that horizon beside it."""
+    if backtest is None:
+        return lead
+    coverage = backtest.coverage_by_level or {}
+    levels = {
+        level: msgspec.structs.replace(scored, backtest_coverage=coverage.get(level))
+        for level, scored in lead.levels.items()
+    }
+    return msgspec.structs.replace(lead, backtest_error=backtest.mape, levels=levels)
 
 
 def _time(epoch: int | None) -> str | None:
@@ -113,10 +87,10 @@ def summary(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecordSum
     """What the model card says of the track record."""
     leads = [
         answers.TrackLeadSummary(
-            lead_hours=lead.lead / HOUR,
+            lead_hours=lead.lead_hours,
             scored=lead.scored,
-            coverage_80=_level(lead).coverage.mean,
-            coverage_80_se=_level(lead).coverage.se,
+            coverage_80=lead.levels[str(DEFAULT_LEVEL)].coverage.mean,
+            coverage_80_se=lead.levels[str(DEFAULT_LEVEL)].coverage.se,
         )
         for lead in record.leads
         if lead.scored
@@ -130,10 +104,6 @@ def summary(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecordSum
     )
 
 
-def _level(lead: LeadRecord, level: int = DEFAULT_LEVEL) -> LevelRecord:
-    return next(found for found in lead.levels if found.level == level)
-
-
 def _sentence(record: AssetRecord) -> str:
     if not record.scored:
         return f"Nothing issued has been scored yet: {_nothing_yet(record)}."
@@ -141,9 +111,9 @@ def _sentence(record: AssetRecord) -> str:
     for lead in record.leads:
         if not lead.scored:
             continue
-        coverage = _level(lead).coverage
+        coverage = lead.levels[str(DEFAULT_LEVEL)].coverage
         se = "" if coverage.se is None else f" (SE {coverage.se:.1%})"
-        held.append(f"{coverage.mean:.0%}{se} of {lead.scored} at {_hours(lead.lead)}")
+        held.append(f"{coverage.mean:.0%}{se} of {lead.scored} at {_hours(lead.lead_hours)}")
     shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more leads" if len(held) > 3 else "")
     issued = "1 issued forecast" if record.issues == 1 else f"{record.issues:,} issued forecasts"
     return (
@@ -152,8 +122,7 @@ def _sentence(record: AssetRecord) -> str:
     )
 
 
-def _hours(seconds: int) -> str:
-    hours = seconds / HOUR
+def _hours(hours: float) -> str:
     if hours < 48:
         return f"{hours:g} h"
     return f"{hours / 24:g} d"

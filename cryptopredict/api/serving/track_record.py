@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cryptopredict.api.types.track_record import Estimated, TrackLead, TrackLevel
 from cryptopredict.artifact.record_rows import NAIVE_BIT, OUTCOMES, PairRecord, RecordNote
 from cryptopredict.artifact.schema import LEVELS, BandVerdict
-from cryptopredict.standard_error import MeanSE, mean_se
+from cryptopredict.standard_error import mean_se
+from cryptopredict.utc import iso_utc
 
 HOUR = 3600
 
@@ -55,30 +57,6 @@ class RecordRows:
         )
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A mean over the scored issues of a lead, with its standard error across issue times
-    (`MeanSE`, whose critical values a verdict takes); `why` says why there is none."""
-
-    mean: float | None
-    se: float | None
-    why: str | None
-    found: MeanSE | None = None
-
-    def verdict(self) -> BandVerdict | None:
-        """Against zero: better (below) or worse (above) beyond the critical value, else a tie;
-        too few windows where no critical value holds; None where nothing was estimated or
-        nothing spread."""
-        if self.found is None:
-            return None
-        said = self.found.verdict()
-        if said == "too few windows":
-            return BandVerdict.TOO_FEW
-        if self.se is None:
-            return None
-        return {"lower": BandVerdict.BETTER, "higher": BandVerdict.WORSE}.get(said, BandVerdict.TIE)
-
-
 def independent_issues(times: np.ndarray, lead: int) -> int:
     """How many of the issues at `times` (increasing) share no part of their windows, `lead`
     long: taken greedily from the first."""
@@ -89,14 +67,18 @@ def independent_issues(times: np.ndarray, lead: int) -> int:
     return count
 
 
-def estimate(values: np.ndarray, times: np.ndarray, lead: int) -> Estimate:
+def estimate(
+    values: np.ndarray, times: np.ndarray, lead: int
+) -> tuple[Estimated, BandVerdict | None]:
     """The mean of `values` (one per issue, at its data's end `times`, increasing) and its
     standard error across issue times (`cryptopredict.standard_error`, the one estimator): each
     issue at its data's end in hours, issues closer than the lead sharing part of one price
     path. Issues of one data's end (two versions of one release) share their whole outcome:
-    they count once, at their mean."""
+    they count once, at their mean. Beside it, the verdict against zero: better (below) or
+    worse (above) beyond the critical value, else a tie; too few windows where no critical
+    value holds; None where nothing was estimated or nothing spread."""
     if not len(values):
-        return Estimate(None, None, "nothing scored")
+        return Estimated(mean=None, se=None, why="nothing scored"), None
     mean = float(values.mean())
     ends, where = np.unique(times, return_inverse=True)
     per_end = np.bincount(where, weights=values) / np.bincount(where)
@@ -107,40 +89,12 @@ def estimate(values: np.ndarray, times: np.ndarray, lead: int) -> Estimate:
             f"too few independent issues for a standard error ({independent} whose windows do "
             "not overlap)"
         )
-        return Estimate(mean, None, why, found)
+        return Estimated(mean=mean, se=None, why=why), BandVerdict.TOO_FEW
     if not found.se > 0:
-        return Estimate(mean, None, "every issue scored alike: no spread to estimate it from")
-    return Estimate(mean, found.se, None, found)
-
-
-@dataclass(frozen=True)
-class LevelRecord:
-    level: int
-    coverage: Estimate
-    naive_coverage: float | None
-    interval_score: Estimate
-    naive_interval_score: float | None
-    difference: Estimate  # served minus naive, issue by issue
-
-    def verdict(self) -> BandVerdict | None:
-        """Better or worse than naive's band beyond the critical value of the difference's
-        standard error (two at least), else a tie; too few windows where none holds."""
-        return self.difference.verdict()
-
-
-@dataclass(frozen=True)
-class LeadRecord:
-    lead: int  # seconds after the data's end
-    issued: int
-    due: int
-    scored: int
-    independent: int  # scored issues whose windows do not overlap
-    first: int | None  # the valid instants of the first and last scored
-    last: int | None
-    error: Estimate  # the point's absolute percentage error
-    naive_error: float | None
-    error_difference: Estimate
-    levels: tuple[LevelRecord, ...]
+        why = "every issue scored alike: no spread to estimate it from"
+        return Estimated(mean=mean, se=None, why=why), None
+    said = {"lower": BandVerdict.BETTER, "higher": BandVerdict.WORSE}.get(found.verdict())
+    return Estimated(mean=mean, se=found.se, why=None), said or BandVerdict.TIE
 
 
 def held(bits: np.ndarray, level: int, *, naive: bool = False) -> np.ndarray:
@@ -153,8 +107,9 @@ def column(name: str) -> int:
     return OUTCOMES.index(name)
 
 
-def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
-    """The record at `lead` (seconds) of the issues in `rows`, as of `now`."""
+def lead_record(rows: RecordRows, lead: int, now: float) -> TrackLead:
+    """The record at `lead` (seconds) of the issues in `rows`, as of `now` (the served model's
+    backtest beside it left out: `track_answers`)."""
     mine = rows.lead == lead
     due = mine & (rows.valid_at <= now)
     scored = due & rows.scored
@@ -166,38 +121,41 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> LeadRecord:
     def mean(values: np.ndarray) -> float | None:
         return float(values.mean()) if has_naive and len(values) else None
 
-    def compared(difference: np.ndarray) -> Estimate:
+    def compared(difference: np.ndarray) -> tuple[Estimated, BandVerdict | None]:
         if not has_naive:
-            return Estimate(None, None, "naive's forecast was not kept")
+            return Estimated(mean=None, se=None, why="naive's forecast was not kept"), None
         return estimate(difference, times, lead)
 
     error, error_difference = values[:, column("error")], values[:, column("error_difference")]
-    levels = []
+    levels = {}
     for level in LEVELS:
         score = values[:, column(f"score_{level}")]
-        difference = values[:, column(f"score_difference_{level}")]
-        levels.append(
-            LevelRecord(
-                level=level,
-                coverage=estimate(held(bits, level).astype(np.float64), times, lead),
-                naive_coverage=mean(held(bits, level, naive=True).astype(np.float64)),
-                interval_score=estimate(score, times, lead),
-                naive_interval_score=mean(score - difference),
-                difference=compared(difference),
-            )
+        differences = values[:, column(f"score_difference_{level}")]
+        difference, verdict = compared(differences)
+        levels[str(level)] = TrackLevel(
+            expected=level / 100,
+            coverage=estimate(held(bits, level).astype(np.float64), times, lead)[0],
+            naive_coverage=mean(held(bits, level, naive=True).astype(np.float64)),
+            backtest_coverage=None,
+            interval_score=estimate(score, times, lead)[0],
+            naive_interval_score=mean(score - differences),
+            difference=difference,
+            verdict=verdict,
         )
-    return LeadRecord(
-        lead=lead,
+    valid_at = rows.valid_at[scored]
+    return TrackLead(
+        lead_hours=lead / HOUR,
         issued=int(mine.sum()),
         due=int(due.sum()),
         scored=int(scored.sum()),
         independent=independent_issues(times, lead),
-        first=int(rows.valid_at[scored].min()) if scored.any() else None,
-        last=int(rows.valid_at[scored].max()) if scored.any() else None,
-        error=estimate(error, times, lead),
+        first=iso_utc(int(valid_at.min())) if len(valid_at) else None,
+        last=iso_utc(int(valid_at.max())) if len(valid_at) else None,
+        error=estimate(error, times, lead)[0],
         naive_error=mean(error - error_difference),
-        error_difference=compared(error_difference),
-        levels=tuple(levels),
+        error_difference=compared(error_difference)[0],
+        backtest_error=None,
+        levels=levels,
     )
 
 
@@ -208,7 +166,7 @@ class AssetRecord:
     issues: int
     first_issue: int | None  # data ends of the first and the last issue
     last_issue: int | None
-    leads: tuple[LeadRecord, ...]
+    leads: tuple[TrackLead, ...]
     now: int
     started: RecordNote | None  # None: no record was baked
     absent: RecordNote | None = None
