@@ -2,10 +2,11 @@
 by the latest price, over the synthetic model directory of `bench.bodies` (BTC/USD hourly, its
 latest price from minute bars two hours past its data).
 
-`python -m bench.rooms` warms the app up, then follows every Python call (`sys.setprofile`, on
-the thread that answers) through a few requests as the server makes them (Werkzeug's test client
-calls the WSGI app as Waitress does), and prints each file under `cryptopredict/` that ran, with
-its functions; exit 1 above `BAR` files.
+`python -m bench.rooms` serves the app as `python api.py` does (through `Reloading`, which
+swaps in the artifacts training writes), warms it up, then follows every Python call
+(`sys.setprofile`, on the thread that answers) through a few requests as the server makes them
+(Werkzeug's test client calls the WSGI app as Waitress does), and prints each file under
+`cryptopredict/` that ran, with its functions; exit 1 above `BAR` files.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from werkzeug.test import Client
+
 from bench.bodies import served
+from cryptopredict.api.reloading import Reloading
 
 BAR = 8
 URL = "/bitcoin?date=2026-07-27T12:00:00Z"  # after the latest price: answered from it
@@ -33,9 +37,11 @@ def rooms(requests: int = 5) -> dict[str, set[str]]:
             ran[frame.f_code.co_filename].add(frame.f_code.co_name)
 
     with tempfile.TemporaryDirectory() as out:
-        client = served(Path(out)).test_client()  # type: ignore[attr-defined]
+        app = served(Path(out))
+        client = Client(Reloading(lambda: app, Path(out) / "models").wsgi)  # type: ignore[arg-type]
         for _ in range(20):
             answer = client.get(URL)
+            assert answer.json is not None
             assert answer.json["anchor"]["source"] != "model", "not re-anchored"
         sys.setprofile(follow)
         try:

@@ -1,11 +1,13 @@
 """Serving a model directory that training is still writing into (`train.py --serve`, `make
 run`): each pair joins when its artifact is written, and a pair retrained is served anew.
 
-`Reloading` is the WSGI application the server runs. A thread of its own watches the model
-directory's `index.json` (every artifact written replaces it: `install_artifact`) and `run.json`
-(what the run that ended recorded: the pairs it could not train, which `/healthz` names), and
-when either changes builds a new application over the artifacts now listed and swaps it in; a
-request in flight finishes on the application it started on. An application that cannot be
+The server runs `Reloading.wsgi`: a Flask application with no routes of its own whose
+`wsgi_app` (Flask's place for the WSGI layer) is the serving application's. A thread of its own
+watches the model directory's `index.json` (every artifact written replaces it:
+`install_artifact`) and `run.json` (what the run that ended recorded: the pairs it could not
+train, which `/healthz` names), and when either changes builds a new application over the
+artifacts now listed and swaps its `wsgi_app` in; a request in flight finishes on the
+application it started on, and a request runs no code of this module. An application that cannot be
 built (the new index unreadable, say) is logged, and the one serving stays. Nothing else
 changes in a model directory that is not being written to: the thread reads two `stat`s a
 second.
@@ -20,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -48,12 +50,11 @@ class Reloading:
         self.every = every
         self.seen = self._signature()  # before building: a change meanwhile is seen next
         self.app = build()
+        self.wsgi = Flask(__name__)
+        self.wsgi.wsgi_app = self.app.wsgi_app  # type: ignore[method-assign]
         self.setups: list[Callable[[Flask], None]] = []
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="reload-artifacts", daemon=True)
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        return self.app(environ, start_response)
 
     @property
     def catalog(self) -> Catalog:
@@ -92,6 +93,7 @@ class Reloading:
         finally:
             self.seen = now
         self.app = app
+        self.wsgi.wsgi_app = app.wsgi_app  # type: ignore[method-assign]
         log.info("the artifacts changed: serving them now")
         return True
 

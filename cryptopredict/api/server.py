@@ -77,7 +77,7 @@ def main(
     try:
         listener = _listen(settings.host, settings.port) if proxied else None
         server = create_server(
-            app,
+            app.wsgi,
             host="127.0.0.1" if proxied else settings.host,
             port=0 if proxied else settings.port,
             threads=settings.threads,
