@@ -68,7 +68,7 @@ class Answer(msgspec.Struct, kw_only=True):
 
 class Query(msgspec.Struct, kw_only=True):
     """The query parameters of an operation, one per field: the document declares them, and
-    `cryptopredict.api.query.read` reads them, from the same field."""
+    `cryptopredict.api.http.read` reads them, from the same field."""
 
 
 class Level(enum.IntEnum):
