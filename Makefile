@@ -14,7 +14,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
 # those named (their tests are skipped, and the run says so at its end); .ci/run never does.
-TOOLS := chromium wrk postgresql prometheus docker-registry haproxy
+TOOLS := chromium wrk postgresql prometheus docker-registry
 chromium_command := chromium
 chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
 wrk_command := wrk
@@ -25,8 +25,11 @@ prometheus_command := promtool
 prometheus_for := the alerting rules' checks (promtool check rules, promtool test rules)
 docker-registry_command := docker-registry
 docker-registry_for := the release's registry tests (finding the previous release image by digest)
+# HAProxy is the server's, not only the suite's: `make run`, `make serve` and `make live` need it
+# too, and nothing does without it (WITHOUT cannot name it).
 haproxy_command := haproxy
-haproxy_for := the API's proxy (make run, make serve, make live, and their tests)
+haproxy_for := the API's proxy (make run, make serve, make live and their tests serve behind it)
+haproxy_otherwise := or serve without it, for development only: make train, then $(BIN)/python api.py --alone
 WITHOUT ?=
 comma := ,
 without := $(subst $(comma), ,$(WITHOUT))
@@ -37,7 +40,8 @@ endif
 FAIL_ON_SKIP := $(if $(without),0,1)
 
 # $(call apt_tool,TOOL): make sure $(TOOL_command) is on PATH, installing the Debian package TOOL
-# with apt when running as root; otherwise stop, unless WITHOUT names TOOL.
+# with apt when running as root; otherwise stop, unless WITHOUT names TOOL, saying how to get it
+# and what else to do ($(TOOL_otherwise), else doing without it).
 define apt_tool
 	@if command -v $($(1)_command) >/dev/null; then :; \
 	elif [[ " $(without) " == *" $(1) "* ]]; then \
@@ -49,13 +53,14 @@ define apt_tool
 		} >/dev/null; \
 		command -v $($(1)_command) >/dev/null || { \
 			echo "$(1) is needed for $($(1)_for): apt-get install $(1) left no $($(1)_command) on PATH" >&2; \
-			echo "install it, or do without it: make test WITHOUT=$(1)" >&2; exit 1; }; \
+			echo "install it, $(call otherwise,$(1))" >&2; exit 1; }; \
 	else \
 		echo "$(1) is needed for $($(1)_for), and is not installed (no $($(1)_command) on PATH)" >&2; \
-		echo "install it (apt-get install $(1), as root: make test does that itself when run as root)," >&2; \
-		echo "or do without it: make test WITHOUT=$(1)" >&2; exit 1; \
+		echo "install it (apt-get install $(1), as root: make does that itself when run as root)," >&2; \
+		echo "$(call otherwise,$(1))" >&2; exit 1; \
 	fi
 endef
+otherwise = $(or $($(1)_otherwise),or do without it: make test WITHOUT=$(1))
 
 # What WITHOUT left out, said at the end of a run (shell commands).
 left_out = $(foreach tool,$(without),command -v $($(tool)_command) >/dev/null || \
@@ -118,7 +123,7 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # (cryptopredict/following_make.py).
 run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
 TRAIN_ARGS ?=
-run: $(VENV)/.run-deps haproxy
+run: haproxy $(VENV)/.run-deps
 	$(BIN)/python train.py --all --serve $(TRAIN_ARGS)
 
 train: $(VENV)/.run-deps
@@ -126,7 +131,7 @@ train: $(VENV)/.run-deps
 
 # The API behind HAProxy, as the image serves it (docs/operations.md); `python api.py --alone`
 # is Waitress alone, for development.
-serve: $(VENV)/.run-deps haproxy
+serve: haproxy $(VENV)/.run-deps
 	$(BIN)/python api.py
 
 # `make live`: the API beside a replay of the embedded 1m sample into its own database, written
@@ -134,7 +139,7 @@ serve: $(VENV)/.run-deps haproxy
 LIVE_SPEED ?= 1
 LIVE_DB ?= .cache/live.db
 LIVE_PLAY_MINUTES ?= 1440
-live: $(VENV)/.run-deps haproxy
+live: haproxy $(VENV)/.run-deps
 	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py --all
 	rm -f $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm
 	export DATABASE_URL=sqlite:///$(LIVE_DB); \
@@ -176,7 +181,7 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 # own servers, ports and databases, tests/shared.py), a module's tests on one worker (its
 # module fixtures built once); the slowest tests listed at the end (docs/development.md).
 TEST_WORKERS ?= auto
-test: $(TOOLS) lint docs
+test: $(TOOLS) haproxy lint docs
 	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest -n $(TEST_WORKERS) \
 		--dist loadscope --durations=25 || status=$$?; \
 	$(left_out) exit $$status
@@ -195,7 +200,7 @@ docs: $(VENV)/.test-deps
 # `make run`, hand-started-scheduler and database-outage tests), which `make test` leaves out.
 # .ci/run runs it after `make test`.
 .PHONY: e2e
-e2e: chromium wrk postgresql $(VENV)/.test-deps
+e2e: chromium wrk postgresql haproxy $(VENV)/.test-deps
 	$(BIN)/python -m tests.e2e.training
 	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) \
 		$(BIN)/pytest --e2e -n $(TEST_WORKERS) --dist loadscope --durations=25 || status=$$?; \

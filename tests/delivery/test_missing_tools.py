@@ -52,6 +52,23 @@ def test_a_missing_tool_stops_the_run_naming_it_and_how_to_get_it(tmp_path, tool
     assert stop.endswith(f"{tool}] Error 1")
 
 
+@pytest.mark.parametrize("target", ["run", "serve", "live"])
+def test_serving_without_haproxy_stops_first_saying_how_to_get_it(tmp_path, target):
+    """A newcomer's `make run` (not root) on a machine without HAProxy: stopped before any
+    install or training, told how to install it and how to serve without it."""
+    done = make(bare_path(tmp_path, uid=1000), target)
+    assert done.returncode != 0
+    said = done.stderr.strip().splitlines()
+    assert said[0].startswith("haproxy is needed for the API's proxy (make run, make serve"), said
+    assert "apt-get install haproxy, as root: make does that itself when run as root" in said[1]
+    assert said[2] == (
+        "or serve without it, for development only: make train, then .venv/bin/python api.py"
+        " --alone"
+    )
+    assert said[3].endswith("haproxy] Error 1")
+    assert done.stdout == ""  # nothing installed, nothing trained
+
+
 def test_as_root_a_tool_apt_did_not_bring_stops_the_run(tmp_path):
     done = make(bare_path(tmp_path, uid=0, apt="exit 0"), "wrk")
     assert done.returncode != 0
@@ -85,10 +102,14 @@ def test_without_does_not_cover_a_tool_it_does_not_name(tmp_path):
     assert "chromium is needed for the browser tests" in done.stderr
 
 
-def test_without_naming_no_tool_of_the_suite_is_an_error(tmp_path):
-    done = make(bare_path(tmp_path, uid=1000), "wrk", "WITHOUT=wrkk")
+@pytest.mark.parametrize("named", ["wrkk", "haproxy"])  # the server's proxy: never done without
+def test_without_naming_no_tool_of_the_suite_is_an_error(tmp_path, named):
+    done = make(bare_path(tmp_path, uid=1000), "wrk", f"WITHOUT={named}")
     assert done.returncode != 0
-    assert "WITHOUT names wrkk: it can name only chromium wrk postgresql prometheus" in done.stderr
+    assert (
+        f"WITHOUT names {named}: it can name only chromium wrk postgresql prometheus "
+        "docker-registry" in done.stderr
+    )
 
 
 def dry_run(*args: str) -> str:
