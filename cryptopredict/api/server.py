@@ -184,11 +184,12 @@ def _start_proxy(listener: socket.socket, api_port: int, settings: ApiSettings) 
     return proxy
 
 
-_prctl = ctypes.CDLL(None, use_errno=True).prctl
+_prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux's; not macOS's
 
 
 def _end_with_parent() -> None:
-    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _pass_on(proxy: subprocess.Popen) -> None:
