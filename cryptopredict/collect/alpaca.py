@@ -1,12 +1,9 @@
-"""Alpaca's REST crypto market data, the exchange the feed moves to where Binance refuses:
-closed minutes (`/v1beta3/crypto/us/bars`) and the latest minute bar of each USD pair
-(`.../latest/bars`). Crypto data needs no keys; ALPACA_API_KEY and ALPACA_SECRET_KEY are sent
-when set. Alpaca builds crypto bars from trades on its own venue: quiet minutes have no bar, and
-prices are in USD where Binance's are in USDT (each row records its source)."""
+"""Alpaca's REST crypto market data, where Binance refuses: closed minutes and the latest minute
+bar of each USD pair; no keys needed (ALPACA_API_KEY and ALPACA_SECRET_KEY sent when set). Quiet
+minutes have no bar, and prices are in USD where Binance's are in USDT."""
 
 from __future__ import annotations
 
-import logging
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -16,10 +13,8 @@ from typing import Any
 import msgspec
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.rest import Page, UnavailableError, get_json, positive, snippet
-from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, Quote, stamp
-
-log = logging.getLogger(__name__)
+from cryptopredict.collect.rest import Page, UnavailableError, get_json, positive, snippet, within
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, Quote
 
 NAME = "alpaca"
 DATA_URL = "https://data.alpaca.markets"
@@ -39,8 +34,7 @@ class LatestBars(msgspec.Struct):
 
 
 def parse_bar(row: object, asset: Asset) -> MinuteBar:
-    """A bar from one row of Alpaca's bars (`t` an RFC 3339 time); its VWAP the typical price
-    when Alpaca gives none."""
+    """A bar from one row of Alpaca's bars; its VWAP the typical price when Alpaca gives none."""
     try:
         if not isinstance(row, dict):
             raise TypeError("not an object")
@@ -82,8 +76,7 @@ class Alpaca:
             self.headers = {"APCA-API-KEY-ID": keys[0], "APCA-API-SECRET-KEY": keys[1]}
 
     def minutes(self, asset: Asset, start: int, end: int) -> Page:
-        """The minutes Alpaca has opening in [start, end), a page of them, and where the next
-        page starts."""
+        """A page of the minutes opening in [start, end), and where the next starts."""
         query = {
             "symbols": asset.alpaca_symbol,
             "timeframe": "1Min",
@@ -97,24 +90,12 @@ class Alpaca:
         rows = by_symbol.get(asset.alpaca_symbol, []) if isinstance(by_symbol, dict) else None
         if not isinstance(rows, list):
             raise UnavailableError(f"alpaca: no bar list in {snippet(page)}")
-        bars, malformed = [], 0
-        for row in rows:
-            try:
-                bar = parse_bar(row, asset)
-            except MalformedBarError as error:
-                malformed += 1
-                log.warning("%s: skipped a malformed Alpaca bar: %s", asset.slug, error)
-                continue
-            if start <= bar.ts < end:
-                bars.append(bar)
-            else:
-                log.warning("%s: skipped an Alpaca bar opening %s", asset.slug, stamp(bar.ts))
+        bars, malformed = within(rows, parse_bar, asset, start, end, what="bar from Alpaca")
         more = page.get("next_page_token") and bars and bars[-1].ts + MINUTE < end
         return Page(bars, bars[-1].ts + MINUTE if more else None, malformed)
 
     def prices(self, assets: Sequence[Asset], now: int) -> list[Quote]:
-        """The close of the latest minute bar of each USD pair of `assets`, dated when it
-        closed (now, for a minute still trading)."""
+        """The latest minute's close of each USD pair, dated when it closed (or `now`)."""
         usd = [asset for asset in assets if asset.slug.endswith("-usd")]
         wanted = {asset.alpaca_symbol: asset.slug for asset in usd}
         if not wanted:

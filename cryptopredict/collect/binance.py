@@ -1,11 +1,8 @@
 """Binance's public REST market data, without keys, from its market-data host (which serves
-every region; api.binance.com answers 451 to some): closed minutes (`/api/v3/klines`, 1,000 a
-request) and the last trade price of every pair it lists (`/api/v3/ticker/price`, all in one
-request)."""
+every region): closed minutes (1,000 a request) and every pair's last trade price (one request)."""
 
 from __future__ import annotations
 
-import logging
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any
@@ -13,10 +10,8 @@ from typing import Any
 import msgspec
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.rest import Page, get_json, positive
-from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, Quote, stamp
-
-log = logging.getLogger(__name__)
+from cryptopredict.collect.rest import Page, get_json, positive, within
+from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, Quote
 
 NAME = "binance"
 MARKET_DATA_API_URL = "https://data-api.binance.vision"
@@ -63,8 +58,7 @@ class Binance:
         self.timeout = timeout
 
     def minutes(self, asset: Asset, start: int, end: int) -> Page:
-        """Up to 1,000 closed minutes opening in [start, end) (epoch seconds, `end` at most the
-        running minute's open), and where the next page starts."""
+        """Up to 1,000 closed minutes opening in [start, end), and where the next page starts."""
         query = {
             "symbol": asset.binance_symbol,
             "interval": "1m",
@@ -74,18 +68,7 @@ class Binance:
         }
         url = f"{self.url}{KLINES_PATH}?{urllib.parse.urlencode(query)}"
         rows = self._get(url, list[Any])
-        bars, malformed = [], 0
-        for row in rows:
-            try:
-                bar = parse_kline(row, asset)
-            except MalformedBarError as error:
-                malformed += 1
-                log.warning("%s: skipped a malformed kline: %s", asset.slug, error)
-                continue
-            if start <= bar.ts < end:
-                bars.append(bar)
-            else:
-                log.warning("%s: skipped a kline opening %s", asset.slug, stamp(bar.ts))
+        bars, malformed = within(rows, parse_kline, asset, start, end, what="kline")
         following = bars[-1].ts + MINUTE if bars else start + PAGE_BARS * MINUTE
         more = len(rows) >= PAGE_BARS and following < end
         return Page(bars, following if more else None, malformed)

@@ -1,9 +1,6 @@
-"""`python -m cryptopredict.collect`: the market feed into DATABASE_URL (`Feed`), or a replay of
-a minute file; and the feed on a thread of the API process (`beside_the_api`).
-
-SIGTERM and SIGINT stop it after the request or write in progress (each write is one
-transaction).
-"""
+"""`python -m cryptopredict.collect`: the market feed into DATABASE_URL, or a replay of a minute
+file; and the feed on a thread of the API process (`beside_the_api`). SIGTERM and SIGINT stop it
+after the request or write in progress."""
 
 from __future__ import annotations
 
@@ -120,9 +117,8 @@ def run(
     exchanges: str,
     served: Path | None = None,
 ) -> None:
-    """The feed of `exchanges` (LATEST_PRICES' form) into DATABASE_URL until `stop` is set,
-    pricing ASSETS and the pairs of the model directory `served`; a database that cannot be
-    reached yet is waited for, StoreError when it never will be."""
+    """The feed of `exchanges` (LATEST_PRICES' form) until `stop`, pricing ASSETS and the pairs
+    `served` holds; a database not reachable yet is waited for, StoreError when it never will be."""
     backoff = Backoff()
     while True:
         try:
@@ -148,7 +144,6 @@ def run(
 
 
 def polled(exchanges: str, settings: CollectorSettings) -> list[Exchange]:
-    """The exchanges LATEST_PRICES names, in its order, each at its base URL when given."""
     keys = (settings.alpaca_api_key or "", settings.alpaca_secret_key or "")
     found: list[Exchange] = []
     for item in exchanges.split(","):
@@ -169,10 +164,8 @@ def priced(live: list[Asset], model_dir: Path | None) -> list[Asset]:
 
 
 def beside_the_api(settings: ApiSettings) -> Callable[[], None]:
-    """Start the feed on a thread of this (the API's) process where it belongs here: when
-    LATEST_PRICES names exchanges and DATABASE_URL is SQLite (one file on the instance's disk);
-    it prices the pairs MODEL_DIR serves too. For PostgreSQL, one `python -m
-    cryptopredict.collect` feeds every API process. Returns what stops it."""
+    """The feed on a thread of the API process, when LATEST_PRICES is set and DATABASE_URL is
+    SQLite (for PostgreSQL, one collector feeds every API process); what stops it."""
     if not settings.latest_prices:
         log.info("no market feed (LATEST_PRICES is unset): the forecasts start from the model")
         return lambda: None

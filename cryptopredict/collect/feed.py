@@ -1,31 +1,6 @@
-"""The market feed: one poller a process, of one exchange at a time, over REST.
-
-Each round (at the start, then a few seconds after each `every` seconds of the clock, a minute
-by default) reads:
-
-1. the latest price of every priced pair (`ASSETS`, and every pair MODEL_DIR serves), in one
-   request, into `latest_prices`: where the forecasts start from;
-2. for each pair of `ASSETS`, every minute missing from the retention window (by the clock) up
-   to the minute running now, 1,000 a request, through the writer's checks into `minute_bars`:
-   at the start that is the backfill, then the minutes closed since the newest stored one.
-   Holes close to each other share a request. A hole that a clean answer came back without,
-   before the newest stored minute, is the exchange's own (an outage there; Alpaca's quiet
-   minutes): it is not asked for again by this process. After a malformed row (skipped), the
-   next round asks for every hole again.
-
-Then it records how the round went (`feed_status`), which `/healthz` and `/metrics` read.
-
-The exchanges are tried in the order LATEST_PRICES names them: one that refuses (Binance's HTTP
-451 or 403, Alpaca's refusal of a request) hands over to the next, polled from then on; when
-every one has refused, the round fails. Any other failure (an exchange that cannot be reached,
-a 429 or 5xx, an answer of another shape, the database) ends the round too; the next starts
-after 1, 2, 4, ... up to 60 s (or what the server's Retry-After asks), and the backoff resets
-when a round succeeds. The feed never stops by itself; `stop` ends it between two requests.
-
-REST, not Binance's kline websocket: a minute's bar is final once the minute closes, so a poll
-just after each close stores it as soon as the stream would have (a newest minute 0-62 s old),
-with one client for both exchanges, the backfill and the prices, and no connection to keep.
-"""
+"""The market feed: one poller a process, of one exchange at a time, over REST; each round the
+latest prices of the priced pairs, then every minute of ASSETS missing from the retention window
+(docs/live-data.md)."""
 
 from __future__ import annotations
 
@@ -72,7 +47,7 @@ class Backoff:
 
 
 class StoppedError(Exception):
-    """The feed was asked to stop in the middle of a round."""
+    """Asked to stop in the middle of a round."""
 
 
 class Feed:
@@ -95,17 +70,15 @@ class Feed:
         self.backoff = backoff or Backoff()
         self.stop = stop or threading.Event()
         self.status = FeedStatus(tuple(exchange.name for exchange in self.exchanges))
-        self._at = 0  # the exchange polled now
-        # Per pair, the minute up to which the last clean answer left only the exchange's own
-        # holes (an outage there, a quiet minute): they are not asked for again.
+        self._at = 0
+        # Per pair, up to where only the exchange's own holes are left: not asked for again.
         self._settled: dict[str, int] = {}
 
     @property
-    def exchange(self) -> Exchange:
+    def exchange(self) -> Exchange:  # the one polled now
         return self.exchanges[self._at]
 
     def run(self) -> None:
-        """Poll round after round until `stop` is set, whatever fails."""
         log.info(
             "market feed: minutes of %s and latest prices from %s into %s",
             ", ".join(asset.slug for asset in self.live) or "no pair",
@@ -117,7 +90,7 @@ class Feed:
             self.stop.wait(delay)
 
     def round(self) -> float:
-        """One round, recorded; returns the seconds to wait for the next."""
+        """One round, recorded; the seconds to wait for the next."""
         now = int(self.writer.clock())
         try:
             self.poll()
@@ -149,8 +122,7 @@ class Feed:
         return delay
 
     def poll(self) -> None:
-        """Prices, then minutes, from the exchange polled now, moving to the next where one
-        refuses; raises why the round failed."""
+        """Prices, then minutes, moving to the next exchange where one refuses."""
         for tried in range(1, len(self.exchanges) + 1):
             exchange = self.exchange
             try:
@@ -170,7 +142,6 @@ class Feed:
             self._repair(exchange, asset)
 
     def _repair(self, exchange: Exchange, asset: Asset) -> None:
-        """Store every minute of `asset` missing from the retention window."""
         holes = self.writer.gaps(asset.slug, since=self._settled.get(asset.slug, 0))
         if not holes:
             return

@@ -1,21 +1,8 @@
 """Play a stored minute file through the market feed's storage path, for a live demonstration
-without a network.
-
-Timestamps: the whole file is shifted by a whole number of minutes so that its last bar closes
-when the playback ends. Everything but the last `play_minutes` bars is written at once (as the
-feed's first backfill would be); the rest is written one bar at a time, `speed` times
-faster than real time. At speed 1 each bar is written the moment its shifted minute closes, so
-the newest minute is always 0-60 s old, as with the live feed. At speed N > 1 the bars
-are never dated in the future: a played bar is older when written, by up to
-`play_minutes * (1 - 1/N)` minutes at the start of the playback, and fresh at its end.
-
-With `--no-shift` (`write_unshifted`) the file is written at its own times, all at once, as
-the feed's backfill would have written it then: a past market to score the forecasts of
-models trained `--until` inside it against (`/model/{asset}/track-record`).
-
-Every replayed row records its source, `replay`, and the shift, so the API (`/price`) and the
-dashboard say the minutes are a replay and when they really traded.
-"""
+without a network: shifted by whole minutes to end when the playback does, the last
+`play_minutes` bars played `speed` times real time and never dated in the future, the rest
+written at once; or, `--no-shift`, all at its own times (docs/live-data.md). Each row records
+its source, `replay`, and the shift."""
 
 from __future__ import annotations
 
@@ -27,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
 
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
@@ -40,8 +26,7 @@ _OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
-    """The rows of an OHLCV minute CSV (`timestamp,open,high,low,close,volume`, optionally
-    gzipped) as bars; malformed rows are logged and skipped, as malformed messages are."""
+    """The bars of a minute OHLCV CSV (gzipped or not); malformed rows logged and skipped."""
     bars = []
     for number, row in _rows(path):
         try:
@@ -57,12 +42,9 @@ def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
     return bars
 
 
-def _open_text(path: Path) -> TextIO:
-    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else path.open(newline="")
-
-
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    with _open_text(path) as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is not None:
             reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
@@ -70,7 +52,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def shifted(bars: list[MinuteBar], offset: int) -> list[MinuteBar]:
-    """The bars moved by `offset` seconds, each recording the move (its provenance)."""
+    """The bars moved by `offset` seconds, each recording the move."""
     return [dataclasses.replace(bar, ts=bar.ts + offset, shift=bar.shift + offset) for bar in bars]
 
 
@@ -83,8 +65,7 @@ def replay(
     wait: Callable[[float], bool],
     clock: Callable[[], float] = time.time,
 ) -> int:
-    """Write `bars` as described above; returns how many were stored. `wait` sleeps, and says
-    whether to stop (a `threading.Event`'s `wait`: stopped after the write in progress)."""
+    """How many bars were stored; `wait` (an Event's) sleeps and says whether to stop."""
     if speed < 1:
         raise ValueError(f"speed must be at least 1 (got {speed}): slower would date bars ahead")
     play_minutes = min(max(play_minutes, 0), len(bars))
@@ -114,7 +95,7 @@ def replay(
 
 
 def write_unshifted(bars: list[MinuteBar], writer: MinuteWriter) -> int:
-    """Write `bars` at their own times, at once; returns how many were stored."""
+    """How many of `bars`, written at their own times, were stored."""
     stored = _at_once(bars, writer)
     log.info(
         "replay: wrote %d of %d minutes at their own times, %s to %s",
@@ -127,7 +108,7 @@ def write_unshifted(bars: list[MinuteBar], writer: MinuteWriter) -> int:
 
 
 def _at_once(bars: list[MinuteBar], writer: MinuteWriter) -> int:
-    """Store `bars` in transactions of PRELOAD_CHUNK, as a backfill would; how many were new."""
+    """How many of `bars`, stored PRELOAD_CHUNK a transaction, were new."""
     stored = 0
     for first in range(0, len(bars), PRELOAD_CHUNK):
         stored += writer.append(bars[first : first + PRELOAD_CHUNK]).count(Outcome.STORED)

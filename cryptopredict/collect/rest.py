@@ -4,19 +4,22 @@ the next exchange), or is unavailable for now (poll again later)."""
 from __future__ import annotations
 
 import http.client
+import logging
 import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import msgspec
 
-from cryptopredict.minutes.bars import MinuteBar
+from cryptopredict.assets import Asset
+from cryptopredict.minutes.bars import MalformedBarError, MinuteBar, stamp
 from cryptopredict.retry_after import retry_after_seconds
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -78,6 +81,31 @@ class Page:
     bars: list[MinuteBar]
     following: int | None
     malformed: int
+
+
+def within(
+    rows: list[object],
+    parse: Callable[[object, Asset], MinuteBar],
+    asset: Asset,
+    start: int,
+    end: int,
+    *,
+    what: str,
+) -> tuple[list[MinuteBar], int]:
+    """The bars of `rows` opening in [start, end), and how many rows were malformed (skipped)."""
+    bars, malformed = [], 0
+    for row in rows:
+        try:
+            bar = parse(row, asset)
+        except MalformedBarError as error:
+            malformed += 1
+            log.warning("%s: skipped a malformed %s: %s", asset.slug, what, error)
+            continue
+        if start <= bar.ts < end:
+            bars.append(bar)
+        else:
+            log.warning("%s: skipped a %s opening %s", asset.slug, what, stamp(bar.ts))
+    return bars, malformed
 
 
 def positive(text: str | float, symbol: str) -> float:

@@ -1,30 +1,7 @@
-"""The one storage path everything the feed or a replay stores goes through.
-
-Every bar is checked against the clock and its neighbours before it is stored:
-- **from the future**: a closed minute that opens after the clock (so it would close more than a
-  minute from now) is rejected and logged; nothing dated by a faulty or hostile sender can move
-  what "now" means for the database.
-- **past the retention**: a minute older than `MINUTE_RETENTION_DAYS` before the clock is not
-  stored (it would be pruned at once).
-- **an impossible jump**: a bar whose high or low is more than `MAX_BAR_JUMP` times away from the
-  median close of the bars within 15 minutes of it (those stored, and the others of the same
-  batch) is rejected and logged. The median, not the previous bar, so that one bad bar never
-  becomes the yardstick for the good ones.
-- **a minute already stored**: the stored bar stays. When the new copy differs, that is logged
-  with both values. The first copy wins because a closed minute is final at the exchange, so a
-  second, different copy is the sender's fault or an attack, and because what the API has
-  served should not change after the fact.
-
-`append` (the replay) stores only bars after the newest stored minute: an older one is out of
-order, logged and skipped. `fill` (the feed) stores any minute the database lacks, anywhere in
-the retention window. `quote` stores the latest prices, `record` how the feed's polls went.
-Minutes older than the retention before the clock are pruned at most once an hour, and SQLite
-gives the space back.
-
-A database fault comes out as a `StoreError` (`DatabaseUnavailableError` when it may pass);
-nothing of the failed batch is kept, here or in the database, and the next call opens a new
-connection first.
-"""
+"""The one storage path everything the feed or a replay stores goes through: each bar checked
+against the clock, the retention and its neighbours (docs/live-data.md, 'What is rejected');
+the first stored copy of a minute wins. A database fault is a `StoreError`, nothing of the
+failed batch kept, and the next call opens a new connection."""
 
 from __future__ import annotations
 
@@ -78,26 +55,21 @@ class MinuteWriter:
         self._broken = False
 
     def newest(self, asset: str) -> int | None:
-        """Open time of the newest stored minute of `asset` (None before the first)."""
         if asset not in self._newest:
             self._newest[asset] = self._use(lambda: self.store.last_minute(asset))
         return self._newest[asset]
 
     def window_start(self) -> int:
-        """The first minute the retention keeps, by the clock: the one running
-        `MINUTE_RETENTION_DAYS` ago (a minute is kept while any of it is within them); 0
-        without a retention."""
+        """The first minute the retention keeps (the one running its days ago); 0 without."""
         if self.retention is None:
             return 0
         return int(self.clock() - self.retention) // MINUTE * MINUTE
 
     def current_minute(self) -> int:
-        """Open time of the minute running now, by the clock."""
         return int(self.clock()) // MINUTE * MINUTE
 
     def gaps(self, asset: str, since: int = 0) -> list[tuple[int, int]]:
-        """The runs of minutes of `asset` missing from the retention window (from `since` on)
-        up to the running minute, as [start, end) ranges."""
+        """The [start, end) runs of minutes missing from the retention window (from `since`)."""
         start, end = max(self.window_start(), since), self.current_minute()
         return self._use(lambda: self.store.gaps(asset, start, end))
 
@@ -119,9 +91,8 @@ class MinuteWriter:
         self._use(lambda: self.store.write_status(status))
 
     def prune(self) -> int:
-        """Delete the minutes older than the retention before the clock; returns how many.
-        Minutes dated after the clock, which only an earlier version could have stored (and
-        which would make every real minute look out of order), go too."""
+        """Delete the minutes past the retention (and any an earlier version stored dated after
+        the clock); how many were past the retention."""
         now = self.clock()
         before = self.window_start()
         gone = self._use(lambda: self.store.prune(before))
@@ -135,7 +106,6 @@ class MinuteWriter:
         return gone
 
     def prune_if_due(self) -> None:
-        """Prune, unless that was done less than an hour ago (or there is no retention)."""
         if self.retention is not None and self.clock() - self._pruned_at >= PRUNE_EVERY:
             self.prune()
 
@@ -147,7 +117,7 @@ class MinuteWriter:
         try:
             return call()
         except StoreError:
-            # The connection may be dead, and what was cached may not have been committed.
+            # The connection may be dead, and what was cached uncommitted.
             self._broken = True
             self._newest.clear()
             raise
@@ -180,8 +150,7 @@ class MinuteWriter:
         high = max(bar.ts for bar in bars) + JUMP_WINDOW + MINUTE
         rows = self._use(lambda: self.store.bars(asset, low, high))
         stored = {int(row[0]): tuple(float(value) for value in row[1:6]) for row in rows}
-        # The closes a bar is checked against: the stored ones, and those of the batch that
-        # are not rejected (so far).
+        # Checked against the stored closes and the batch's not rejected so far.
         near = Neighbours({ts: values[3] for ts, values in stored.items()})
         for bar in bars:
             near.add(bar.ts, bar.close)
@@ -261,7 +230,7 @@ class MinuteWriter:
 
 
 class Neighbours:
-    """Closes by open time, for the median close around a minute."""
+    """Closes by open time."""
 
     def __init__(self, closes: dict[int, float]) -> None:
         self._closes = closes
