@@ -67,12 +67,25 @@ QUANTITY = (
 # `NAME` (15 s), `NAME`, 2 s, `NAME` points (10,000: ...), `NAME` days (default 7),
 # `NAME` (12 in the image); and `max-age=600` (`NAME`).
 SETTING_THEN_FIGURE = (
-    rf"`(?P<env>[A-Z][A-Z0-9_]+)`(?:\s\w+)?(?:\s\(|,\s)(?P<default>default\s)?{QUANTITY}"
+    rf"`(?P<env>[A-Z][A-Z0-9_]+)`(?:\s\w+)?(?:\s\(|,\s)(?P<default>default\s+)?{QUANTITY}"
     r"(?P<where> in the (?:image|Blueprint))?"
 )
 FIGURE_THEN_SETTING = (
     rf"(?<![\w.]){QUANTITY.replace('`?', '')}`? \(`(?P<env>[A-Z][A-Z0-9_]+)`\)"
     r"(?P<default>)(?P<where>)"
+)
+# A default in words: `NAME` (default `value`), `NAME`, default `value`, `NAME` is `form`
+# (default `value`; and a table's row: | `NAME` | ... (the product's default, `value`) |.
+WORDED_DEFAULT = (
+    r"`(?P<env>[A-Z][A-Z0-9_]+)`(?:\*\*)?(?: is `[^`\n]+`)?(?:\s\(|,\s)default,?\s+"
+    r"`(?P<value>[^`]+)`"
+)
+ROW_DEFAULT = (
+    r"^\| `(?P<env>[A-Z][A-Z0-9_]+)` \|[^\n]*?\((?:the product's )?default,?\s`(?P<value>[^`]+)`\)"
+)
+# Two settings' defaults as a range: [`LOW`, `HIGH`] (0.6 to 0.95).
+RANGE = (
+    rf"\[`(?P<low>[A-Z][A-Z0-9_]+)`, `(?P<high>[A-Z][A-Z0-9_]+)`\] \(({_NUMBER}) to ({_NUMBER})\)"
 )
 
 
@@ -102,6 +115,12 @@ def settings() -> dict[str, object]:
         found[name] = value.strip() or None
     workflows = "".join(_read(str(path)) for path in sorted((ROOT / ".github").rglob("*.yml")))
     found |= dict(re.findall(r"vars\.(\w+) \|\| '([^']*)'", workflows))
+    # The release's repository variables its tools default (`DEFAULT_ASSETS = "top:200"`).
+    for variable, module, constant in (
+        ("RELEASE_ASSETS", "tools/release/pairs.py", "DEFAULT_ASSETS"),
+        ("FIRST_VERSION", "tools/release/cli.py", "DEFAULT_FIRST_VERSION"),
+    ):
+        found[variable] = re.findall(rf'^{constant} = "([^"]*)"', _read(module), re.M)[0]
     # The tools' own: os.environ.get("NAME") or 60, os.environ.get("NAME", "value").
     for folder in ("tools", "ci", "bench"):
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -285,7 +304,9 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
         for match in re.finditer(pattern, text):
             if not _same(_value(match, assumed), value(), rounded=True):
                 found.append(Wrong(name, _line(text, match), match[0], f"{what}: {value()}"))
+    found += _wrong_words(name, text, defaults)
     found += _wrong_ports(name, text, defaults)
+    found += _wrong_build_arguments(name, text)
     for match in re.finditer(r"Debian's ((?:`[\w-]+`,? (?:and )?)+)with\s+`apt-get`", text):
         listed, tools = set(re.findall(r"`([\w-]+)`", match[1])), set(makefile_tools())
         if listed != tools:
@@ -297,6 +318,40 @@ def makefile_tools() -> list[str]:
     """The Debian tools `make test` installs with apt (the Makefile's TOOLS)."""
     found = re.search(r"^TOOLS := (.*)$", _read("Makefile"), re.M)
     return found.group(1).split() if found else []
+
+
+def _wrong_words(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:
+    """Defaults said in words (`WORDED_DEFAULT`, `ROW_DEFAULT`) and as a range (`RANGE`)."""
+    found = []
+    for match in [*re.finditer(WORDED_DEFAULT, text), *re.finditer(ROW_DEFAULT, text, re.M)]:
+        if str(defaults.get(match["env"])) != match["value"]:
+            expected = f"{match['env']} = {defaults.get(match['env'])}"
+            found.append(Wrong(name, _line(text, match), match[0], expected))
+    for match in re.finditer(RANGE, text):
+        low, high = defaults.get(match["low"]), defaults.get(match["high"])
+        if not (
+            _same(float(match[3]), low, rounded=False)
+            and _same(float(match[4]), high, rounded=False)
+        ):
+            found.append(Wrong(name, _line(text, match), match[0], f"{low} to {high}"))
+    return found
+
+
+def _wrong_build_arguments(name: str, text: str) -> list[Wrong]:
+    """A table of `docker build`'s arguments (`| Build argument | Default |`), each row's
+    default (empty, unset, `value`) against the Dockerfile's `ARG NAME=value`."""
+    given: dict[str, str] = {}
+    for arg, quoted, bare in re.findall(
+        r'^ARG (\w+)=(?:"([^"]*)"|(\S+))$', _read("Dockerfile"), re.M
+    ):
+        given.setdefault(arg, quoted or bare)
+    found = []
+    for table in re.finditer(r"^\| Build argument \| Default \|.*\n(?:\|.*\n?)*", text, re.M):
+        for row in re.finditer(r"^\| `(\w+)` \| (?:empty|unset|`([^`]*)`)", table[0], re.M):
+            if given.get(row[1]) != (row[2] or ""):
+                line = text.count("\n", 0, table.start() + row.start()) + 1
+                found.append(Wrong(name, line, row[0], f"ARG {row[1]}={given.get(row[1])}"))
+    return found
 
 
 def _wrong_ports(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:

@@ -52,6 +52,16 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("knots over the last 60 days (`FULL_DAYS`)", 1),
         ("knots over the last 90 days (`FULL_DAYS`)", 0),
         ("`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`, 10 s by default", 1),
+        # A default in words, a table's, a range of two, `docker build`'s arguments.
+        ("the replay's database (`LIVE_DB`, default `.cache/other.db`)", 1),
+        ("`DATABASE_URL` is `sqlite:///PATH` (default `sqlite:///.cache/market.db`; ...)", 0),
+        ("| `RELEASE_ASSETS` | variable | no | The pairs (default `top:100`). |", 1),
+        ("| `ASSETS` | empty (the product's default, `btc-usd`) | The pairs |", 1),
+        ("`REQUIRE_FRESH_HOURS` (default\n  4), so", 1),
+        ("outside [`GATE_MIN_COVERAGE`, `GATE_MAX_COVERAGE`] (0.5 to 0.95);", 1),
+        ("outside [`GATE_MIN_COVERAGE`, `GATE_MAX_COVERAGE`] (0.6 to 0.95);", 0),
+        ("| Build argument | Default |\n|---|---|\n| `TRAIN_SOURCE` | `snapshot` |", 1),
+        ("| Build argument | Default |\n|---|---|\n| `GIT_SHA` | empty |", 0),
         # Ports, schedules and intervals.
         ("serves on <http://localhost:8000>", 1),
         ("`PORT=8081 make run`, then <http://localhost:8081>", 0),
