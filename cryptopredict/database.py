@@ -1,7 +1,6 @@
-"""Connections to the database of DATABASE_URL, which the market feed fills: SQLite (read-only
-for the API's reads; WAL for the writer, the feed) or PostgreSQL (psycopg 3, only imported for
-a PostgreSQL URL), and the errors they raise, whose messages never hold a password. The feed's
-writer (`collect/`) and the API's reader (`minutes/`) both connect through here."""
+"""Connections to DATABASE_URL's database, SQLite (read-only for the API, WAL for the feed) or
+PostgreSQL (psycopg 3, imported only for its URL), and their errors, which never hold a
+password."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ import socket
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +17,20 @@ from cryptopredict.redaction import redact, scrub
 
 
 class StoreError(RuntimeError):
-    """The database cannot be used as configured: a bad URL, or a schema this code does not know.
-    Its message never holds a password."""
+    """The database cannot be used as configured: a bad URL, or a schema this code does not know."""
 
 
 class NoDatabaseError(StoreError):
-    """There is nothing to read yet: no SQLite file, or a database without the schema."""
+    """Nothing to read yet: no SQLite file, or a database without the schema."""
 
 
 class DatabaseUnavailableError(StoreError):
-    """The database cannot be used for now: locked, unreachable, restarted, unreadable. Worth
-    another try later (on a new connection)."""
-
-
-@dataclass(frozen=True)
-class SqliteFile:
-    """Which file a SQLite connection reads: the path, and the file there when it opened."""
-
-    path: str
-    device: int
-    inode: int
-
-    @classmethod
-    def of(cls, path: str) -> SqliteFile | None:
-        try:
-            found = Path(path).stat()
-        except OSError:  # an in-memory or vanished database: nothing to compare
-            return None
-        return cls(path, found.st_dev, found.st_ino)
+    """Not usable for now (locked, unreachable, restarted): worth a try on a new connection."""
 
 
 def interrupt(connection: Any) -> None:
-    """From another thread: make the statement `connection` waits on fail now (PostgreSQL: its
-    socket is shut, so a server that stopped answering, even one whose kernel still
-    acknowledges, cannot hold the reader; SQLite: `interrupt`)."""
+    """From another thread: the statement `connection` waits on fails now (PostgreSQL: its socket
+    shut, so even a server whose kernel still acknowledges cannot hold the reader)."""
     if isinstance(connection, sqlite3.Connection):
         connection.interrupt()
         return
@@ -71,8 +49,7 @@ def connect_sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3
         raise NoDatabaseError(f"no minute-bar database at {target}")
     try:
         if not create:
-            # Readers (the API) open it read-only: they can never change it, and a missing
-            # file is never created.
+            # Readers (the API) can never change or create it.
             uri = f"file:{urllib.parse.quote(str(target.resolve()))}?mode=ro"
             return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -121,10 +98,8 @@ def connect_postgres(url: str, timeout: float, statement_timeout: float | None) 
         raise StoreError(f"DATABASE_URL={redact(url)!r} is not a usable URL: {detail}") from None
 
 
-# A server host that vanishes (no reset, no answer) is found by the kernel: keepalive probes
-# after 5 s of silence, and data unacknowledged for 10 s ends the connection. A server process
-# that stops while its kernel still acknowledges needs the reader's watchdog
-# (`minutes/reader.py`).
+# A server host that vanishes is found by the kernel: probes after 5 s of silence, and data
+# unacknowledged for 10 s ends the connection (a frozen server process: the reader's watchdog).
 _KEEPALIVE: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 5,
@@ -135,14 +110,12 @@ _KEEPALIVE: dict[str, Any] = {
 
 
 def one_line(text: str) -> str:
-    """A driver's message on one line (libpq's run over several)."""
     return " ".join(text.split())
 
 
 def is_lasting(error: BaseException) -> bool:
-    """Whether a driver's error will not go away by trying again: a file that is not a
-    database, a corrupt one, SQL this code got wrong. Locks, lost connections, a server that
-    is restarting and I/O errors pass."""
+    """Whether a driver's error will not pass by trying again (not a database, corrupt, SQL this
+    code got wrong), as locks, lost connections, restarts and I/O errors do."""
     if isinstance(error, sqlite3.OperationalError | OSError):
         return False
     if isinstance(error, sqlite3.Error):
@@ -159,9 +132,8 @@ def is_lasting(error: BaseException) -> bool:
 def transaction(
     connection: Any, rollback_errors: tuple[type[BaseException], ...] = (Exception,)
 ) -> Iterator[None]:
-    """BEGIN ... COMMIT on `connection`, rolled back on any error; a rollback that fails with
-    one of `rollback_errors` (the connection already gone, and the transaction with it) is
-    passed over so that the first error is the one raised."""
+    """BEGIN ... COMMIT, rolled back on any error; a rollback failing with `rollback_errors` (the
+    connection gone, and the transaction with it) is passed over: the first error is raised."""
     connection.execute("BEGIN")
     try:
         yield

@@ -1,5 +1,5 @@
-"""What the market feed stores: closed one-minute bars, each checked before it can reach the
-database; the latest price of each asset; how the feed's polls went."""
+"""What the market feed stores: checked closed minute bars, each asset's latest price, and how
+the feed's polls went."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ MINUTE = 60  # seconds
 
 
 class MalformedBarError(ValueError):
-    """A message or row that does not describe a valid closed minute bar."""
+    pass
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,7 @@ class MinuteBar:
     volume: float  # base volume
     vwap: float  # quote volume / base volume; the typical price when nothing traded
     source: str  # "binance", "alpaca" or "replay"
-    # Seconds the open time was moved from when the minute traded: a replay's shift; 0 for bars
-    # from an exchange.
-    shift: int = 0
+    shift: int = 0  # seconds a replay moved the open time from when the minute traded
 
     def __post_init__(self) -> None:
         prices = (self.open, self.high, self.low, self.close, self.vwap)
@@ -55,8 +53,7 @@ class MinuteBar:
         source: str,
         shift: int = 0,
     ) -> MinuteBar:
-        """A bar from open, high, low, close and volume whose VWAP is quote volume over base
-        volume, or the typical price without trades (or a quote volume), as history bars are."""
+        """A bar whose VWAP is quote over base volume, or without them the typical price."""
         open_, high, low, close, volume = ohlcv
         if quote_volume is not None and volume > 0:
             # Rounding in the exchange's decimal strings can put it a hair outside the range.
@@ -68,26 +65,21 @@ class MinuteBar:
 
 @dataclass(frozen=True)
 class Quote:
-    """The latest price of one asset an exchange gave, and the instant it is the price of."""
-
     asset: str  # slug
     source: str  # the exchange
-    at: int  # epoch seconds
+    at: int  # epoch seconds it is the price at
     price: float
 
 
 @dataclass(frozen=True)
 class FeedStatus:
-    """How the market feed's polls went: when one last succeeded, the last error and when it
-    came, and since when every poll has failed (None while the last succeeded)."""
-
     sources: tuple[str, ...]  # the exchanges it polls, in the order it tries them
     last_success: int | None = None  # epoch seconds
     last_error: str | None = None
     last_error_at: int | None = None
-    failing_since: int | None = None
+    failing_since: int | None = None  # None while the last poll succeeded
 
 
 def stamp(ts: int) -> str:
-    """An epoch second as ISO UTC minutes, for logs."""
+    """ISO UTC minutes, for logs."""
     return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(ts))

@@ -1,32 +1,9 @@
 """Reading the minute database from a threaded server: one read-only connection per thread,
-opened on first use, never creating anything, and never more than a few threads at a time.
-
-Until the market feed has created the database there is nothing to read: `open()` raises
-NoDatabaseError saying why. While the database cannot be read (PostgreSQL down or restarting,
-a locked or unreadable SQLite file, a URL no driver accepts) it raises another StoreError
-saying why, without the password. A connection that fails is dropped, and the next call opens a
-new one, so the server picks the database up when it appears or comes back, without a restart.
-
-A database that is slow or gone costs the rest of the server nothing:
-
-- connections and statements time out quickly (`connect_timeout`; `statement_timeout`:
-  PostgreSQL's own, and for SQLite the time the whole read may take, and its wait for a lock);
-- a database that could not be reached on a new connection is remembered as down for
-  `retry_after` seconds (a circuit breaker): meanwhile `open()` raises the same error at once,
-  instead of every request waiting out its own timeout; then one call tries it again while the
-  others still raise it at once, until that call succeeds;
-- at most `max_readers` threads read at once; past them `open()` raises ReadersBusyError at once,
-  so the threads a slow database holds are never those the rest of the server needs;
-- a read still waiting `WATCHDOG_GRACE` seconds past its statement timeout is cut from this side
-  (`Watchdog`): a server that stopped answering while its kernel still acknowledges (a frozen
-  process, a full disk) cannot enforce its own statement timeout, and TCP keepalive sees nothing
-  wrong. The cut is logged, counted (`stuck`, in `/metrics`) and remembered as a failure.
-
-A SQLite file replaced since this thread's connection opened it (renamed over by a restore, or
-deleted and made anew) is reopened on the next read.
-
-Each failure is logged once, in full (without the password), when it happens.
-"""
+never creating anything. A database slow or gone costs the rest nothing: quick timeouts, one
+remembered as down for `retry_after` seconds (a circuit breaker), at most `max_readers`
+threads reading, and a read past its deadline cut from this side (`Watchdog`); a failed
+connection is dropped and a replaced SQLite file reopened, so the server picks the database up
+without a restart (docs/live-data.md)."""
 
 from __future__ import annotations
 
@@ -43,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class ReadersBusyError(StoreError):
-    """Every reader allowed at once is busy (on a slow database, most likely)."""
+    pass
 
 
 WATCHDOG_GRACE = 1.0  # seconds past the statement timeout before a read is cut
@@ -69,7 +46,7 @@ class Watchdog:
 
     @contextlib.contextmanager
     def watching(self, store: MinuteStore, seconds: float) -> Iterator[_Read]:
-        """Watch this thread's read on `store` for `seconds`; `.cut` says whether it was cut."""
+        """This thread's read on `store` watched for `seconds`; `.cut`: whether it was cut."""
         read = _Read(self._clock() + seconds, store)
         me = threading.get_ident()
         with self._lock:

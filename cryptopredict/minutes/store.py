@@ -1,20 +1,7 @@
-"""The market feed's database: SQLite (default, in WAL mode) or PostgreSQL (psycopg 3).
-
-`minute_bars`, keyed by (asset, open time): writing a bar that is already there changes
-nothing, so writes are idempotent. Each row says where it came from: `source` (the exchange, or
-"replay") and `shifted_by` (the seconds a replay moved it; 0 for exchange bars).
-`latest_prices`: the newest price the feed read of each asset (`Quote`), replaced by the next.
-`feed_status`: how the feed's last polls went (`FeedStatus`), one row.
-`schema_info` records the schema version; the writer upgrades an older database in place,
-and a database of any other version is refused with a clear error instead of being written in
-a shape this code does not know. The same class reads for the API; it imports nothing beyond
-the standard library (psycopg only for a PostgreSQL URL).
-
-Every failure of the database comes out as a `StoreError` whose message holds no password:
-`NoDatabaseError` when there is nothing to read yet, `DatabaseUnavailableError` when the
-database cannot be used for now (locked, unreachable, restarted, unreadable), and `StoreError`
-itself when it never will be as configured (a URL no driver accepts, someone else's table).
-"""
+"""The market feed's database, SQLite (WAL) or PostgreSQL: `minute_bars` keyed by (asset, open
+time), so writes are idempotent; `latest_prices`; `feed_status`; `schema_info`, whose older
+versions the writer upgrades in place and any other it refuses. Every failure is a `StoreError`
+without the password (database.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +18,6 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from cryptopredict.database import (
     DatabaseUnavailableError,
     NoDatabaseError,
-    SqliteFile,
     StoreError,
     connect_postgres,
     connect_sqlite,
@@ -63,8 +49,7 @@ _FEED_TABLES = (
     "CREATE TABLE IF NOT EXISTS feed_status (name TEXT PRIMARY KEY, sources TEXT NOT NULL,"
     " last_success BIGINT, last_error TEXT, last_error_at BIGINT, failing_since BIGINT)",
 )
-# What each older version lacks: version 1 had no provenance beyond `source` (its rows' shift
-# is unknown, NULL), version 2 no latest prices or feed status.
+# What each older version lacks (version 1's rows' shift is unknown: NULL).
 _UPGRADES = {1: ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",), 2: _FEED_TABLES}
 _STATUS = ("sources", "last_success", "last_error", "last_error_at", "failing_since")
 _OHLCV = "ts, open, high, low, close, volume, vwap"
@@ -77,7 +62,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Window:
-    """The minutes one asset has in the database: first and last open time, and how many."""
+    """One asset's minutes: the first and last open time, and how many."""
 
     first: int
     last: int
@@ -98,7 +83,7 @@ class _Connection(Protocol):
 
 
 def _guarded(method: Callable[P, T]) -> Callable[P, T]:
-    """Turn the driver's errors into StoreErrors whose messages hold no password."""
+    """The driver's errors as StoreErrors."""
 
     @functools.wraps(method)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -121,9 +106,8 @@ class MinuteStore:
         self._db = connection
         self._placeholder = placeholder
         self.driver_errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
-        self._file: SqliteFile | None = None
-        if isinstance(connection, sqlite3.Connection):
-            self._file = SqliteFile.of(url.removeprefix("sqlite:///"))
+        sqlite = isinstance(connection, sqlite3.Connection)
+        self._file = _identity(url.removeprefix("sqlite:///")) if sqlite else None
         if placeholder != "?":
             import psycopg  # noqa: PLC0415  (connected already, so it is installed)
 
@@ -138,10 +122,9 @@ class MinuteStore:
         timeout: float = DEFAULT_TIMEOUT,
         statement_timeout: float | None = None,
     ) -> MinuteStore:
-        """Connect to `url` (waiting `timeout` seconds at most); create the schema when the
-        database is new (and `create`), and check its version either way (upgrading a version-1
-        database when `create`). `statement_timeout`: seconds a statement may run (PostgreSQL)
-        or wait for a lock (SQLite; `timeout` when unset)."""
+        """Connect to `url` within `timeout` seconds; with `create`, make or upgrade the schema,
+        else only check its version. `statement_timeout`: seconds a statement may run
+        (PostgreSQL) or wait for a lock (SQLite; `timeout` when unset)."""
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///")
             waits = timeout if statement_timeout is None else statement_timeout
@@ -165,21 +148,12 @@ class MinuteStore:
         interrupt(self._db)
 
     def replaced(self) -> bool:
-        """Whether this SQLite connection's file has been replaced (renamed over, deleted)
-        since it was opened: it reads the old file until reopened. Always False for
-        PostgreSQL."""
-        if self._file is None:
-            return False
-        try:
-            now = Path(self._file.path).stat()
-        except OSError:
-            return True
-        return (now.st_dev, now.st_ino) != (self._file.device, self._file.inode)
+        """Whether this SQLite connection's file was renamed over or deleted since it opened."""
+        return self._file is not None and _identity(self._file[0]) != self._file
 
     def limit_reads(self, seconds: float) -> None:
-        """From now, a SQLite statement still running `seconds` later is interrupted (a
-        DatabaseUnavailableError). PostgreSQL bounds each statement itself (`statement_timeout`
-        of `open`)."""
+        """From now, a SQLite statement still running `seconds` later is interrupted (PostgreSQL
+        bounds each itself: `open`'s `statement_timeout`)."""
         if isinstance(self._db, sqlite3.Connection):
             deadline = time.monotonic() + seconds
             self._db.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS)
@@ -200,7 +174,7 @@ class MinuteStore:
         self.close()
 
     def fault(self, error: BaseException) -> StoreError:
-        """The StoreError for a driver's `error`, saying what failed without the password."""
+        """The StoreError for a driver's `error`."""
         detail = (
             f"{redact(self.url)}: {type(error).__name__}: {one_line(scrub(str(error), self.url))}"
         )
@@ -210,8 +184,7 @@ class MinuteStore:
 
     @_guarded
     def write(self, bars: Sequence[MinuteBar]) -> int:
-        """Insert `bars` in one transaction; bars already stored are left as they are.
-        Returns how many were new."""
+        """How many of `bars`, inserted in one transaction, were new (the stored ones stay)."""
         if not bars:
             return 0
         marks = ", ".join([self._placeholder] * len(COLUMNS))
@@ -238,7 +211,7 @@ class MinuteStore:
 
     @_guarded
     def windows(self) -> dict[str, Window]:
-        """The window of every asset stored, in one query."""
+        """Every asset's, in one query."""
         rows = self._db.execute(
             "SELECT asset, MIN(ts), MAX(ts), COUNT(*) FROM minute_bars GROUP BY asset"
         ).fetchall()
@@ -246,8 +219,7 @@ class MinuteStore:
 
     @_guarded
     def bars(self, asset: str, start: int, end: int) -> list[tuple]:
-        """(ts, open, high, low, close, volume, vwap) of the bars opening in [start, end),
-        oldest first."""
+        """(ts, open, high, low, close, volume, vwap) of the bars opening in [start, end)."""
         query = self._sql(
             f"SELECT {_OHLCV} FROM minute_bars WHERE asset = ? AND ts >= ? AND ts < ? ORDER BY ts"
         )
@@ -255,7 +227,6 @@ class MinuteStore:
 
     @_guarded
     def last_bar(self, asset: str) -> LastBar | None:
-        """The newest bar, with where it came from."""
         row = self._one(
             f"SELECT {_OHLCV}, source, shifted_by FROM minute_bars WHERE asset = ? "
             "ORDER BY ts DESC LIMIT 1",
@@ -265,7 +236,7 @@ class MinuteStore:
 
     @_guarded
     def newest_bars(self) -> dict[str, LastBar]:
-        """The newest bar of every asset stored, in one query."""
+        """Every asset's newest bar, in one query."""
         rows = self._db.execute(
             f"SELECT b.asset, {_OHLCV}, source, shifted_by FROM minute_bars AS b JOIN "
             "(SELECT asset AS a, MAX(ts) AS m FROM minute_bars GROUP BY asset) AS n "
@@ -277,7 +248,6 @@ class MinuteStore:
 
     @_guarded
     def write_quotes(self, quotes: Sequence[Quote]) -> None:
-        """Each asset's latest price, in place of the one before, in one transaction."""
         query = self._sql(
             "INSERT INTO latest_prices (asset, source, at, price) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (asset) DO UPDATE SET source = excluded.source, at = excluded.at, "
@@ -304,7 +274,6 @@ class MinuteStore:
 
     @_guarded
     def status(self) -> FeedStatus | None:
-        """How the feed's polls went, as it last said; None before it first did."""
         row = self._one(f"SELECT {', '.join(_STATUS)} FROM feed_status WHERE name = 'feed'")
         if row is None:
             return None
@@ -314,8 +283,7 @@ class MinuteStore:
 
     @_guarded
     def gaps(self, asset: str, start: int, end: int) -> list[tuple[int, int]]:
-        """The runs of minutes opening in [start, end) that hold no bar of `asset`, as
-        [first, last + 1 minute) ranges, oldest first."""
+        """The [start, end) runs of minutes in [start, end) that hold no bar of `asset`."""
         query = self._sql(
             "SELECT ts, following, first FROM (SELECT ts, LEAD(ts) OVER (ORDER BY ts) AS "
             "following, MIN(ts) OVER () AS first FROM minute_bars "
@@ -334,8 +302,7 @@ class MinuteStore:
 
     @_guarded
     def prune(self, before: int, asset: str | None = None) -> int:
-        """Delete the bars (of `asset`, or of every asset) opening before `before`, and give the
-        space back; returns how many went."""
+        """How many bars (of `asset`, or any) opening before `before` went; space given back."""
         query = "DELETE FROM minute_bars WHERE ts < ?"
         params: tuple[object, ...] = (before,)
         if asset is not None:
@@ -349,7 +316,7 @@ class MinuteStore:
 
     @_guarded
     def remove_after(self, after: int) -> int:
-        """Delete the bars opening after `after`; returns how many went."""
+        """How many bars opening after `after` went."""
         with self._transaction():
             query = self._sql("DELETE FROM minute_bars WHERE ts > ?")
             return int(self._db.execute(query, (after,)).rowcount)
@@ -439,6 +406,14 @@ class MinuteStore:
 
     def __str__(self) -> str:
         return redact(self.url)
+
+
+def _identity(path: str) -> tuple[str, int, int] | None:
+    try:
+        found = Path(path).stat()
+    except OSError:  # in memory, or gone
+        return None
+    return path, found.st_dev, found.st_ino
 
 
 def _integer(value: object) -> int | None:
