@@ -1,9 +1,6 @@
-"""Pairs by name: a slug `<base>-<quote>` (`sol-usd`, `doge-usd`, `link-usdt`, `1000pepe-usdt`)
-is a pair at every source by convention, with the exceptions in `cryptopredict/pairs.toml`.
-
-By convention a pair's Binance symbol is BASEQUOTE in capitals (a `usd` quote meaning USDT there),
-its Alpaca symbol BASE/QUOTE, and it trains on hourly bars. Whether a source really lists the pair
-is only known when it is asked: a pair no source knows fails at its fetch, naming the pair.
+"""Pairs by name: a slug `<base>-<quote>` (`sol-usd`, `1000pepe-usdt`) is a pair at every source
+by convention (Binance BASEQUOTE, a `usd` quote meaning USDT there; Alpaca BASE/QUOTE; hourly
+bars), with the exceptions in `cryptopredict/pairs.toml`.
 """
 
 from __future__ import annotations
@@ -31,8 +28,7 @@ class Asset:
     symbol: str
     alpaca_symbol: str
     binance_symbol: str
-    # The bars it is trained on unless told otherwise (`train.py --interval`).
-    interval: str
+    interval: str  # its bars', unless `train.py --interval` says otherwise
 
 
 class UnknownPairError(KeyError):
@@ -67,8 +63,6 @@ def _pair(slug: str) -> Asset:
 
 
 class _Names(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """How the sources name a quote currency."""
-
     binance: str | None = None
     alpaca: str | None = None
 
@@ -89,7 +83,6 @@ class PairsFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 @cache
 def read_pairs_file(path: Path = PAIRS_FILE) -> PairsFile:
-    """The pairs file, checked: a misspelt key would otherwise be silently ignored."""
     try:
         return msgspec.toml.decode(path.read_bytes(), type=PairsFile)
     except msgspec.ValidationError as error:
@@ -111,17 +104,14 @@ TOP_ALSO = ("btc-usd", "eth-usd")
 
 @dataclass(frozen=True)
 class PairsSetting:
-    """The `ASSETS` setting read: the pairs it names, and N when it asks for `top:N` (the N
-    spot pairs against USDT most traded on Binance, ranked when training starts, after
-    BTC/USD and ETH/USD)."""
+    """The `ASSETS` setting read: the pairs it names, and N of `top:N`."""
 
     named: tuple[Asset, ...]
     top: int | None = None
 
 
 def pairs_setting(text: str) -> PairsSetting:
-    """`text` (comma-separated slugs or symbols, and at most one `top:N`) read; UnknownPairError
-    naming what is wrong."""
+    """`text` (comma-separated slugs or symbols, at most one `top:N`); UnknownPairError."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     tops = [found for part in parts if (found := TOP.fullmatch(part.lower()))]
     if len(tops) > 1 or (tops and int(tops[0]["count"]) < 1):
@@ -137,9 +127,7 @@ def pairs_setting(text: str) -> PairsSetting:
 
 
 def slug_for_binance(symbol: str) -> str:
-    """The slug of a Binance symbol, its quote currency split off as Binance names it
-    (`SOLUSDT` is `sol-usdt`, `1000PEPEUSDT` is `1000pepe-usdt`): the pair listed is the pair
-    trained and served under that name."""
+    """The slug of a Binance symbol, its quote as Binance names it (`SOLUSDT`: `sol-usdt`)."""
     upper = symbol.strip().upper()
     quotes = {(named.binance or quote).upper() for quote, named in read_pairs_file().quotes.items()}
     for code in sorted({*quotes, *BINANCE_QUOTES}, key=len, reverse=True):

@@ -15,12 +15,8 @@ TEMP_PREFIX = ".tmp-"
 
 @contextlib.contextmanager
 def replacing(target: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it atomically becomes `target`, readable by
-    every user (the server may run as another).
-
-    If the block raises, or the process dies, `target` keeps its previous content; the temporary
-    file is removed, or left under a `.tmp-` name that readers ignore.
-    """
+    """A temporary path to write, which becomes `target` (readable by every user) when the block
+    succeeds; else `target` keeps its content (a crash leaves a `.tmp-` file readers ignore)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", dir=target.parent)
@@ -37,13 +33,12 @@ def replacing(target: Path) -> Iterator[Path]:
 
 
 def write_file(target: Path, data: bytes) -> None:
-    """`data` as `target`, written whole or not at all (`replacing`)."""
+    """`data` as `target`, written whole or not at all."""
     with replacing(target) as temporary:
         temporary.write_bytes(data)
 
 
 def fsync(path: Path) -> None:
-    """Flush a file's or a directory's content to disk."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -59,13 +54,9 @@ def fsync_tree(directory: Path) -> None:
 
 
 def swap_directory(staging: Path, target: Path) -> None:
-    """Make `staging` the new `target`; the old content ends up in `staging` (or is removed).
-
-    A new target is a plain rename. An existing one is exchanged atomically with Linux's
-    renameat2(RENAME_EXCHANGE), so at every instant `target` is either the old or the new
-    directory. Without it, the old one is moved aside first and a crash in between leaves it
-    under `.previous-<name>`, never deleted.
-    """
+    """`staging` made the new `target`, atomically where Linux's renameat2(RENAME_EXCHANGE) is
+    (the old content then in `staging`); else the old one moved aside first (a crash between
+    leaves it under `.previous-<name>`)."""
     if not target.exists():
         staging.rename(target)
         fsync(target.parent)

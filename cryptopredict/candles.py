@@ -1,14 +1,8 @@
-"""Bar intervals and candles with numpy alone: the one implementation training and serving share.
-
-An interval is a whole number of minutes, hours, days or weeks: `1m`, `4h`, `1d`, `1w`. Bars and
-candles of an interval open at multiples of it counted from 1970-01-01 00:00 UTC (so `1d` is the
-UTC day and `4h` opens at 00:00, 04:00, ...), except weeks, which open on Monday 00:00 UTC, as
-exchanges count weeks.
-
-A candle holds the bars from its open time up to the next candle's: open = first, high = max,
-low = min, close = last, volume = sum, VWAP = the bars' VWAPs weighted by their volumes, or their
-plain mean when nothing traded. It is `complete` when every bar of its period is there; a period
-with no bar (a gap in the history) gives no candle.
+"""Bar intervals and candles with numpy alone, shared by training and serving. An interval is a
+whole number of minutes, hours, days or weeks (`1m`, `4h`, `1d`, `1w`); its bars open at its
+multiples from the epoch (weeks: on Monday 00:00 UTC). A candle's open is its first bar's, its
+high the max, low the min, close the last, volume the sum, VWAP the volume-weighted mean (the
+plain mean when nothing traded); `complete` when every bar of its period is there.
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ _FORM = re.compile(PATTERN, re.ASCII)
 
 
 class IntervalError(ValueError):
-    """Text that is no interval, or candles the bars cannot be aggregated to."""
+    pass
 
 
 def not_an_interval(text: str) -> IntervalError:
@@ -89,8 +83,7 @@ class Interval:
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Candles(BarHistory):
-    """Bars of a wider interval (`ds`: each candle's open time), each with whether every bar of
-    its period is there (`complete`, bool)."""
+    """Bars of a wider interval, each with whether every bar of its period is there."""
 
     complete: np.ndarray
 
@@ -98,9 +91,8 @@ class Candles(BarHistory):
 def aggregate(
     bars: BarHistory, base: Interval, target: Interval, *, whole: np.ndarray | None = None
 ) -> Candles:
-    """`target` candles of `bars`, which are `base` bars; IntervalError unless `target` is a
-    whole multiple of `base`. `whole`: per bar, whether it is a complete candle of finer bars
-    itself (a candle is complete when every bar of its period is there, and whole)."""
+    """`target` candles of `base` bars; IntervalError unless `target` is a whole multiple of
+    `base`. `whole`: per bar, whether it is a complete candle of finer bars itself."""
     if not target.is_multiple_of(base):
         finer = "finer than" if target.seconds < base.seconds else "no multiple of"
         raise IntervalError(
@@ -129,12 +121,9 @@ def aggregate(
 def _vwap(
     price: np.ndarray, volume: np.ndarray, starts: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
-    """Each candle's volume-weighted mean of `price`; the plain mean where nothing traded.
-
-    The weights are the volumes divided by the candle's largest, so they lie in [0, 1] with one
-    of them 1: no product underflows. Weighting by the raw volumes did, for a subnormal volume
-    (price 2.5 times 5e-324 rounds to 1e-323), and gave a VWAP below the bar's low.
-    """
+    """Each candle's volume-weighted mean of `price`; the plain mean where nothing traded. The
+    weights are the volumes over the candle's largest, so no product underflows (raw subnormal
+    volumes gave a VWAP below the bar's low)."""
     largest = np.maximum.reduceat(volume, starts)
     traded = largest > 0
     weight = volume / np.repeat(np.where(traded, largest, 1.0), counts)
@@ -144,14 +133,13 @@ def _vwap(
     return np.divide(weighted, total, out=mean, where=traded)
 
 
-# The candles an artifact keeps of the whole history, by its names for them
-# (`cryptopredict.artifact.history.TABLES`).
+# The candles an artifact keeps of the whole history (`artifact.history.TABLES`).
 KEPT = {"week": Interval(1, "w"), "day": Interval(1, "d")}
 
 
 def kept_candles(bars: BarHistory, base: Interval) -> dict[str, tuple[Candles, np.ndarray]]:
-    """The candles of whole days and weeks an artifact keeps of `bars`, `base` bars (none for
-    bars of a day or longer, or that do not divide one), each with how many bars it holds."""
+    """The day and week candles an artifact keeps of `base` bars (none for bars that do not
+    divide a day), each with how many bars it holds."""
     day = KEPT["day"].seconds
     if base.seconds >= day or day % base.seconds:
         return {}

@@ -1,19 +1,8 @@
-"""The settings, read from environment variables: each process parses only those it reads.
-
-Every variable is a field of one section (`Source`, `HistoryFetch`, `Gate`, `Server`, ...), with
-its type, default and checks (msgspec's constraints) beside it and its meaning in MEANINGS; a
-process's settings are the sections it reads (`PROCESSES`): `ApiSettings` (`api.py`),
-`TrainingSettings` (`train.py`, which sends its `Source`, `HistoryFetch` and `Jumps` to the
-workers with each pair's job), `WorkerSettings` (a Dask worker's own: the data sources' keys) and
-`CollectorSettings` (the market feed: `python -m cryptopredict.collect`, and the API process,
-which runs it). `msgspec.convert` parses them, so a malformed value of a variable a process
-does not read never stops it.
-
-A new setting: its meaning in MEANINGS, and a field in the section of those who read it (or a
-new section, added to the processes that read it), written as the others are, e.g.
-`port: Annotated[int, setting("PORT", ge=0, le=65535)] = 8080`. The configuration page's tables
-(`python -m tools.settings`, `make report`) follow, and `tests/test_config_and_shapes.py`
-lists what each process parses.
+"""The settings, read from environment variables: each a field of one section (`Source`, `Gate`,
+`Server`, ...) with its type, default and checks (msgspec's constraints), its meaning in
+MEANINGS; a process's settings (`PROCESSES`) are the sections it reads, so a malformed variable
+a process does not read never stops it. A new setting: its meaning, and a field written as the
+others are; `python -m tools.settings` writes the configuration page's tables from them.
 """
 
 from __future__ import annotations
@@ -29,8 +18,7 @@ from typing import Annotated, Any, Self
 
 import msgspec
 
-# The history sources `train.py --source` names (cryptopredict.data): here, where the training
-# client, which never imports pandas, and the data package both read them.
+# `train.py --source`'s: here, where the training client (no pandas) reads them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
 # LATEST_PRICES: `binance` and `alpaca`, comma-separated, each with its base URL if not the default.
@@ -42,9 +30,6 @@ class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot use."""
 
 
-# Every variable's meaning: the one registry of them, which the configuration page's tables are
-# generated from (in the order of SECTIONS). Each section's field names its variable, its type,
-# its default and its checks.
 MEANINGS = {
     "BINANCE_API_URL": (
         "Base of Binance's REST API: training's bars and `top:N`'s ranking of the market "
@@ -219,15 +204,12 @@ MEANINGS = {
 
 
 def setting(env: str, **checks: Any) -> msgspec.Meta:
-    """A field's variable, its meaning (from MEANINGS) and its checks (msgspec's constraints:
-    `ge`, `gt`, `le`, `pattern`, `min_length`)."""
+    """A field's variable, its meaning and its checks (`ge`, `gt`, `le`, `pattern`, ...)."""
     return msgspec.Meta(description=MEANINGS[env], extra={"env": env}, **checks)
 
 
 @dataclass(frozen=True)
 class Variable:
-    """One environment variable, as a section's field declares it."""
-
     env: str
     name: str  # the field's
     kind: type
@@ -235,7 +217,7 @@ class Variable:
     default: object
 
     def expected(self) -> str:
-        """What the variable must hold, in words: `a whole number of at least 1`."""
+        """In words: `a whole number, at least 1`."""
         kinds = {int: "a whole number", float: "a number", bool: "true or false (1 or 0)"}
         kinds |= {Path: "a path"}
         bounds = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
@@ -253,7 +235,7 @@ class Variable:
 
 
 def variables(section: type) -> dict[str, Variable]:
-    """The variables `section` (or a process's settings) parses, by field name."""
+    """The variables `section` (or a process's) parses, by field name."""
     hints = typing.get_type_hints(section, include_extras=True)
     found = {}
     for spec in dataclasses.fields(section):
@@ -266,7 +248,6 @@ def variables(section: type) -> dict[str, Variable]:
 
 
 def _decoded(kind: type, text: Any) -> object:
-    """The type msgspec leaves to us: a path."""
     if kind is Path:
         return kind(text)
     raise NotImplementedError(kind)
@@ -274,12 +255,9 @@ def _decoded(kind: type, text: Any) -> object:
 
 @dataclass(frozen=True, kw_only=True)
 class Section:
-    """Settings read together; a process's settings are the sections it reads."""
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """The variables of this section (or process) that are set and not blank, parsed; the
-        others at their defaults. ConfigError names a variable that holds a value it refuses."""
+        """The variables set and not blank, parsed (the others at their defaults); ConfigError."""
         environ = os.environ if environ is None else environ
         wanted = variables(cls)
         texts = {name: environ.get(each.env, "").strip() for name, each in wanted.items()}

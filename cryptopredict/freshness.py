@@ -42,8 +42,8 @@ def _count(value: float, unit: str) -> str:
 
 
 def old_data(ends: Mapping[str, int], now: float, *, polled: bool) -> str | None:
-    """What to say of pairs whose data ended at `ends` (epoch seconds, by slug), now; None
-    when none is old. `polled`: LATEST_PRICES is set (the forecasts start from its prices)."""
+    """What to say of pairs whose data ended at `ends` (by slug), now; None when none is old.
+    `polled`: LATEST_PRICES is set."""
     old = sorted(
         ((end, slug) for slug, end in ends.items() if now - end > OLD_AFTER_HOURS * 3600),
         reverse=True,
@@ -65,7 +65,7 @@ def old_data(ends: Mapping[str, int], now: float, *, polled: bool) -> str | None
 
 
 def served_data(model_dir: Path) -> str | None:
-    """`old_data` of the pairs served from `model_dir` (its index), now."""
+    """`old_data` of the pairs served from `model_dir`, now."""
     try:
         entries = read_index(model_dir) or {}
     except ArtifactError:

@@ -1,9 +1,5 @@
-"""Logging for the command-line tools: one line per event on stderr, never holding a password,
-and naming the pair a training line is about.
-
-Every line (a traceback's included) goes through `redact_text`: the password of any URL in it,
-and any `password=...`, becomes `***`, whatever module wrote it (a driver's error message
-quoting DATABASE_URL, say).
+"""Logging for the command-line tools: one line per event on stderr, naming the pair a training
+line is about, with the password of any URL (and any `password=...`) as `***`, whoever wrote it.
 """
 
 from __future__ import annotations
@@ -16,8 +12,7 @@ NOISY = ("cmdstanpy", "prophet", "urllib3", "binance")
 
 
 class RedactingFormatter(logging.Formatter):
-    """Also names the pair a line is about: a record written by a training task carries it
-    (`record.pair`, see `cryptopredict.training.tasks.naming`) and its message starts with it."""
+    """Also starts a line with the pair its record carries (`training.tasks.naming`)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact_text(super().format(record))
@@ -30,8 +25,7 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure(level: str = "INFO") -> None:
-    """A stderr handler on the root logger, as `logging.basicConfig` makes (and, as it, nothing
-    when the root logger has handlers already)."""
+    """A stderr handler on the root logger, as `logging.basicConfig` makes (none if it has one)."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()

@@ -1,9 +1,6 @@
-"""Passwords out of every message and log line: database URLs are redacted wherever they appear.
-
-A driver's error can quote the URL it was given whole (libpq does, for a URL it cannot parse) or
-in part, so messages built from one go through `scrub`, and every log line of the command-line
-tools and the API through `redact_text` (`cryptopredict.logs`).
-"""
+"""Passwords out of every message and log line: a driver's error can quote a database URL whole
+or in part, so messages built from one go through `scrub`, every log line through
+`redact_text`."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 
 
 def redact(url: str) -> str:
-    """`url` without the password, for messages and logs."""
     url = _PASSWORD_PARAMETER.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
@@ -31,8 +27,7 @@ def redact_text(text: str) -> str:
 
 
 def scrub(text: str, url: str) -> str:
-    """`text` (a driver's error message, which may quote `url` whole or in part) without the
-    password of `url`, in any form it may take there."""
+    """`text` (a driver's error message) without `url`'s password in any form."""
     for secret in _secrets(url):
         text = text.replace(secret, "***")
     return redact_text(text)

@@ -1,8 +1,5 @@
-"""Alpaca Markets crypto bars through alpaca-py.
-
-Crypto history needs no keys; keys from the environment raise the rate limit. Alpaca's crypto
-bars are built from quotes, so quiet hours may be missing and volume may be 0: that is data.
-"""
+"""Alpaca's crypto bars through alpaca-py: no keys needed (keys raise the rate limit). Built from
+quotes: quiet hours may be missing and volume 0."""
 
 from __future__ import annotations
 
@@ -42,8 +39,6 @@ _FIELDS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close",
 
 
 class TimeoutSession(requests.Session):
-    """A session that applies a default (connect, read) timeout to every request."""
-
     def __init__(self, timeout: tuple[float, float]) -> None:
         super().__init__()
         self.timeout = timeout

@@ -1,10 +1,6 @@
-"""Binance spot klines through python-binance, paged past the 1000-bar limit; and the spot
-market's listing (exchange information and every pair's 24-hour ticker), from which `top:N`
-ranks the pairs (`cryptopredict/data/market.py`).
-
-Binance answers HTTP 451 to some regions (GitHub-hosted runners among them); a request then
-moves, once, to Binance's public market-data-only host. Prices are quoted in USDT.
-"""
+"""Binance spot klines through python-binance, paged past the 1000-bar limit, and the spot
+market's listing that `top:N` ranks. A request answered HTTP 451 (some regions, GitHub's runners
+among them) moves, once, to the market-data-only host. Prices are in USDT."""
 
 from __future__ import annotations
 
@@ -75,8 +71,7 @@ class BinanceSource(NetworkSource):
         return _frame(klines)
 
     def market(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The spot market as Binance lists it: `/api/v3/exchangeInfo` (every symbol, its status,
-        base and quote) and `/api/v3/ticker/24hr` for every symbol (its 24-hour volumes)."""
+        """`/api/v3/exchangeInfo` and every symbol's `/api/v3/ticker/24hr`."""
         client, policy = self._client(), self.policy()
         info = self._call(client, policy, lambda: _answer(client.get_exchange_info, dict))
         tickers = self._call(client, policy, lambda: _answer(client.get_ticker, list))
@@ -91,7 +86,6 @@ class BinanceSource(NetworkSource):
             },
             ping=False,
         )
-        # The REST base (BINANCE_API_URL), also where tests point it at a local server.
         client.API_URL = f"{self.settings.binance_api_url.rstrip('/')}/api"
         return client
 
@@ -111,7 +105,7 @@ class BinanceSource(NetworkSource):
 
 
 def _answer(request: Callable[..., Any], kind: type[T], **params: Any) -> T:
-    """The JSON answer of a python-binance request, as a source's errors say what failed."""
+    """The JSON answer of a python-binance request; a source's errors."""
     try:
         answer = request(**params)
     except BinanceAPIException as error:

@@ -1,11 +1,7 @@
-"""OHLCV bars from any CSV file with the canonical columns, so users can bring their own data.
-
-Header names are case-insensitive; `date` or `time` stands in for `timestamp`. Times without an
-offset are read as UTC. A file's bar interval is read from its timestamps (the most common step
-between bars): training defaults to it, a coarser interval asked for is aggregated from it, and
-any other is refused, naming both. A file may hold many pairs in long format, a `symbol` column
-naming each row's pair (`BTCUSDT`, or the pair's slug or symbol): each pair reads its own rows;
-`python -m cryptopredict.data.csvfile FILE` lists them.
+"""OHLCV bars from any CSV file with the canonical columns (headers in any case, `date` or
+`time` for `timestamp`, UTC unless an offset says otherwise). Its interval is read from its
+timestamps; a coarser one asked for is aggregated. A file may hold many pairs, a `symbol`
+column naming each row's (`python -m cryptopredict.data.csvfile FILE` lists them).
 """
 
 from __future__ import annotations
@@ -25,16 +21,13 @@ from cryptopredict.data.frame import Bars, make_frame, resample
 from cryptopredict.data.query import BarQuery
 
 NAME = "csv"
-
-
 SYMBOL = "symbol"  # the column naming each row's pair in a file of many pairs (long format)
 
 
 def read_ohlcv_csv(
     path: Path, source: str = NAME, *, pair: Collection[str] | None = None
 ) -> pd.DataFrame:
-    """The bars of a CSV file. A file of many pairs (a `symbol` column, e.g. BTCUSDT) gives the
-    rows of the pair named by any of `pair` (its symbols, in any case)."""
+    """The bars of a CSV file; of a file of many pairs, those of the pair any of `pair` names."""
     raw = _read_csv(Path(path), source)
     if SYMBOL in raw.columns:
         if not pair:
@@ -74,8 +67,7 @@ def _read_csv(path: Path, source: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def _parsed(path: Path, mtime_ns: int, size: int, source: str) -> pd.DataFrame:
-    """The file's columns, named in lower case; kept while the file is unchanged, so that each
-    pair of a file of many pairs does not parse it again."""
+    """The file's columns, in lower case; kept while the file is unchanged (one parse a file)."""
     try:
         raw = pd.read_csv(path, dtype={SYMBOL: str})
     except FileNotFoundError:
@@ -117,7 +109,6 @@ class CsvSource:
         return as_queried(frame, held, query, self.name)
 
     def interval(self, asset: Asset) -> Interval | None:
-        """The interval of the pair's bars in the file (None: fewer than two bars)."""
         return bar_interval(read_ohlcv_csv(self.path, self.name, pair=pair_names(asset)))
 
 
@@ -131,8 +122,7 @@ def as_queried(frame: pd.DataFrame, held: Interval, query: BarQuery, source: str
 
 
 def bar_interval(frame: pd.DataFrame) -> Interval | None:
-    """The interval of `frame`'s bars, read from their timestamps: the most common step between
-    consecutive bars, so that gaps do not change it (None: fewer than two bars)."""
+    """The most common step between `frame`'s bars (None: fewer than two bars)."""
     steps = frame["timestamp"].drop_duplicates().sort_values().diff().dropna()
     if steps.empty:
         return None

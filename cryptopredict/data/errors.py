@@ -2,7 +2,7 @@
 
 
 class DataError(Exception):
-    """Base of every data-layer failure."""
+    pass
 
 
 class SourceError(DataError):

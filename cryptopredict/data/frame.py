@@ -1,8 +1,5 @@
-"""The canonical OHLCV frame every source returns, and the one function that checks its shape.
-
-A frame has a `timestamp` column (bar open time, tz-aware UTC) and float columns
-`open, high, low, close, volume`, plus `vwap` when the source knows it. `Bars` carries the frame
-with its symbol, interval and the source that served it.
+"""The canonical OHLCV frame every source returns (`timestamp`, the bar's open in UTC, and
+float `open, high, low, close, volume`, and `vwap` where the source knows it), and its check.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ TIMESTAMP_DTYPE = "datetime64[ns, UTC]"
 
 
 class FrameError(ValidationError):
-    """A frame does not have the canonical shape."""
+    pass
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class Bars:
 
 
 def make_frame(data: pd.DataFrame | dict) -> pd.DataFrame:
-    """Coerce raw columns to the canonical names and dtypes, keeping row order as received."""
+    """Raw columns as the canonical names and dtypes, in the order received."""
     raw = pd.DataFrame(data)
     missing = [name for name in COLUMNS if name not in raw.columns]
     if missing:
@@ -77,9 +74,8 @@ def bar_vwap(frame: pd.DataFrame) -> pd.Series:
 
 
 def resample(bars: Bars, interval: Interval | str) -> tuple[Bars, np.ndarray]:
-    """The `interval` candles of `bars` as bars (with VWAP), aggregated by the numpy core
-    (`cryptopredict.candles`), and whether each is complete; IntervalError unless `interval` is
-    a whole multiple of theirs."""
+    """The `interval` candles of `bars` (`cryptopredict.candles`), and whether each is complete;
+    IntervalError unless `interval` is a whole multiple of theirs."""
     frame = bars.frame
     nanos = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     own = Candles(

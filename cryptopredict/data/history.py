@@ -1,9 +1,6 @@
-"""Getting a validated price history: the source chain, the store, and strict mode.
-
-`auto` tries Alpaca, then Binance, then the embedded snapshot; each failure is logged in one line
-with its reason, and the result records which source served it. In strict mode
-(REQUIRE_FRESH_HOURS) the snapshot is never used and stale live data counts as a failure.
-"""
+"""Getting a validated price history: `auto` tries Alpaca, then Binance, then the embedded
+snapshot, each failure logged with its reason; strict mode (REQUIRE_FRESH_HOURS) never uses the
+snapshot and counts stale live data as a failure."""
 
 from __future__ import annotations
 
@@ -33,7 +30,7 @@ LIVE_SOURCES = ("alpaca", "binance")
 
 
 class NoHistoryError(DataError):
-    """No source delivered a usable history; the message lists each source's reason."""
+    """No source delivered a usable history; the message gives each source's reason."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +52,8 @@ def load_history(
     until: pd.Timestamp | None = None,
     sources: Sequence[BarSource] | None = None,
 ) -> History:
-    """The validated bars of `asset` from `since` to the last closed bar: the last that closed
-    by `until`, when given (the history as it stood then: the history store is read, never
-    written, so bars after `until` it holds stay there)."""
+    """The validated bars of `asset` from `since` to the last closed (by `until`, when given: the
+    history store is then read, never written)."""
     now = now or pd.Timestamp.now(tz="UTC")
     if until is not None:
         now = min(now, until)
@@ -71,9 +67,7 @@ def load_history(
             bars, report = _from_source(each, query, rules, store, now, keep=until is None)
         except DataError as error:
             reason = getattr(error, "reason", None) or str(error)
-            # The next source is tried: falling back (to the snapshot, offline) is the normal
-            # path, said at INFO; the manifest records every failure, and none serving is an
-            # error (NoHistoryError, below).
+            # Falling back (to the snapshot, offline) is the normal path: said at INFO.
             log.info("%s: source %s failed: %s", asset.slug, each.name, reason)
             failures.append(f"{each.name}: {reason}")
             continue
@@ -111,8 +105,8 @@ def _from_source(
     *,
     keep: bool = True,
 ) -> tuple[Bars, ValidationFindings]:
-    """The validated bars closed by `now`; a live source's are merged with the store's, and
-    the store updated when `keep`."""
+    """The validated bars closed by `now`; a live source's merged with the store's, kept there
+    when `keep`."""
     if source.name not in LIVE_SOURCES:
         fetched = drop_open_bar(source.fetch(query), query.interval, now)
         return validate(_bars(source, fetched, query), rules, now)

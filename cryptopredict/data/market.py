@@ -36,8 +36,7 @@ BY = "24-hour quote volume of the spot pairs against USDT on Binance"
 
 
 def top_pairs(count: int, settings: HistorySettings) -> MarketRanking:
-    """The `count` most traded USDT spot pairs on Binance now; SourceError when the exchange
-    cannot be asked or answers in a shape this does not know."""
+    """The `count` most traded USDT spot pairs on Binance now; SourceError."""
     info, tickers = BinanceSource(settings).market()
     return rank_pairs(info, tickers, count)
 

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def progress(total: int, description: str) -> Iterator[Callable[[], None]]:
-    """Yield a function to call once per finished step."""
+    """A function to call once per finished step."""
     if sys.stderr.isatty():
         with tqdm(total=total, desc=description, unit="page", leave=False) as bar:
             yield lambda: bar.update(1)

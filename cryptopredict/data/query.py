@@ -22,7 +22,6 @@ class BarQuery:
     end: pd.Timestamp
 
     def windows(self, bars_per_window: int) -> Iterator[tuple[pd.Timestamp, pd.Timestamp]]:
-        """Consecutive [start, end) windows of at most `bars_per_window` bars each."""
         span = self.interval.delta * bars_per_window
         start = self.start
         while start < self.end:

@@ -1,9 +1,6 @@
-"""Bounded retries for data-source requests, shared by every network source.
-
-Requests are retried on 429, 5xx, timeouts and dropped connections, with exponential backoff or
-the server's `Retry-After`, within both an attempt limit and a deadline for the whole fetch.
-Everything else fails at once: a request that cannot succeed should not cost minutes.
-"""
+"""Bounded retries of data-source requests: on 429, 5xx, timeouts and dropped connections, after
+exponential backoff or `Retry-After`, within an attempt limit and the fetch's deadline; anything
+else fails at once."""
 
 from __future__ import annotations
 
@@ -39,9 +36,8 @@ class RetryPolicy:
 
 
 class NetworkSource:
-    """A source asked over the network: each fetch makes HTTP_ATTEMPTS tries at most, none
-    started later than FETCH_TIMEOUT seconds after it began (`policy`), sleeping between them
-    with `sleep`."""
+    """A source asked over the network: HTTP_ATTEMPTS tries a fetch, none started past
+    FETCH_TIMEOUT."""
 
     def __init__(
         self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
@@ -86,7 +82,7 @@ def call_with_retries(source: str, policy: RetryPolicy, request: Callable[[], T]
 
 
 def status_error(source: str, status: int, headers: Mapping[str, str], body: str) -> DataError:
-    """The exception for an HTTP error answer: transient for 429/5xx, permanent otherwise."""
+    """Transient for 429/5xx, permanent otherwise."""
     summary = f"HTTP {status}: {_snippet(body)}"
     if status in RETRYABLE_STATUS:
         return TransientSourceError(summary, retry_after=retry_after_seconds(headers))
@@ -94,7 +90,7 @@ def status_error(source: str, status: int, headers: Mapping[str, str], body: str
 
 
 def transport_error(source: str, error: requests.RequestException) -> DataError:
-    """Classify a requests failure: timeouts and dropped connections are worth another try."""
+    """Timeouts and dropped connections are worth another try."""
     if _is_name_resolution_failure(error):
         return SourceError(source, f"cannot resolve {_host(error)} (no network or DNS)")
     if isinstance(error, requests.Timeout | requests.ConnectionError):

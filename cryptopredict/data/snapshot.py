@@ -1,10 +1,6 @@
-"""The real market data embedded under `data/`: the fallback that always answers.
-
-A pair's own files are named `<asset>-<interval>.csv.gz`; other files named `*-<interval>.csv.gz`
-hold many pairs in long format (a `symbol` column, Binance's symbols), read when a pair has no
-file of its own at a usable interval. `data/PROVENANCE.md` says where every row came from. An
-interval without its own file is aggregated from a finer one that divides it, keeping only
-complete bars.
+"""The real market data embedded under `data/` (`data/PROVENANCE.md`): the fallback that always
+answers. A pair's own files are `<asset>-<interval>.csv.gz`; other `*-<interval>.csv.gz` files
+hold many pairs (a `symbol` column). An interval without a file is aggregated from a finer one.
 """
 
 from __future__ import annotations
@@ -50,8 +46,7 @@ class SnapshotSource:
         )
 
     def files(self, asset: Asset) -> list[tuple[Interval, Path]]:
-        """Every file holding the pair's bars, with its interval: its own first, finest first,
-        then the files of many pairs that list it."""
+        """Every file of the pair's bars, with its interval: its own, then shared, finest first."""
         own = sorted(self._own_files(asset.slug), key=lambda each: each[0].seconds)
         wanted = {name.upper() for name in pair_names(asset)}
         shared = [
@@ -62,7 +57,6 @@ class SnapshotSource:
         return own + sorted(shared, key=lambda each: each[0].seconds)
 
     def own_pairs(self) -> list[str]:
-        """The slugs of the pairs with files of their own."""
         return sorted(
             {
                 path.name.removesuffix(".csv.gz").rsplit("-", 1)[0]
@@ -72,9 +66,8 @@ class SnapshotSource:
         )
 
     def slugs(self) -> list[str]:
-        """Every pair embedded, by the slug that trains and serves it: those with files of
-        their own, then the others as Binance names them (`sol-usdt`); a symbol a pair with a
-        file of its own reads at Binance (BTCUSDT: `btc-usd`) is that pair, listed once."""
+        """Every pair embedded, by its slug: those with files of their own, then the others as
+        Binance names them (`sol-usdt`), each once."""
         own = self.own_pairs()
         theirs = {asset_for_symbol(slug).binance_symbol for slug in own}
         shared = {slug_for_binance(symbol) for symbol in self.pairs() if symbol not in theirs}

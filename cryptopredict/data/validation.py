@@ -1,14 +1,8 @@
-"""Checks a history before training, repairing what is safe to repair and reporting it.
-
-- fixed silently: unsorted rows, exact duplicates;
-- fixed and reported: conflicting duplicates (the latest fetched wins), OHLC inconsistencies;
-- rejected, naming the rule and the first offending bar: non-finite or non-positive prices,
-  negative volume, timestamps off the interval grid, too few rows, an open or close beyond a
-  factor of the previous close (MAX_BAR_JUMP), and (strict mode) a stale last bar;
-- kept and reported: wicks, a low or high beyond that factor while the open and close stay
-  within it (a real crash's low, as on 2025-10-10, when daily lows fell 3-20x below the
-  previous close and closes recovered);
-- reported, never filled: gaps.
+"""Checks a history before training: unsorted rows and exact duplicates fixed silently;
+conflicting duplicates (the latest fetched wins) and OHLC inconsistencies fixed and reported;
+rejected, naming the rule and the first bad bar: bad values, times off the interval's grid, too
+few rows, an open or close beyond MAX_BAR_JUMP of the previous close, and (strict mode) a stale
+last bar; wicks (a low or high that far out, as on 2025-10-10) kept and reported; gaps reported.
 """
 
 from __future__ import annotations
@@ -72,7 +66,7 @@ def validate(
 
 
 def summarize(report: ValidationFindings) -> str:
-    """What validation found and did, in one line for the log and the notebook."""
+    """What validation found and did, in one line."""
     parts = [f"{report.rows} bars from {report.first} to {report.last}"]
     if report.exact_duplicates_dropped:
         parts.append(f"{report.exact_duplicates_dropped} exact duplicates dropped")
@@ -103,11 +97,8 @@ def summarize(report: ValidationFindings) -> str:
 
 
 def check_fresh(bars: Bars, max_age_hours: float, now: pd.Timestamp) -> None:
-    """Strict mode: the data must be live and its newest bar must have closed recently.
-
-    Recently means within `max_age_hours`, or within one bar for bars longer than that: a day's
-    bar closes once a day, so three-hour strictness would refuse daily data most of the time.
-    """
+    """Strict mode: live data whose newest bar closed within `max_age_hours`, or one bar where
+    bars are longer (a daily bar closes once a day)."""
     if bars.source == "snapshot":
         raise StaleDataError(
             "strict mode (REQUIRE_FRESH_HOURS / --require-fresh) does not accept the embedded "
@@ -186,10 +177,7 @@ def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, RepairCount]:
     broken = (frame["high"] != high) | (frame["low"] != low)
     if not broken.any():
         return frame, RepairCount()
-    repaired = frame.assign(high=high, low=low)
-    return repaired, RepairCount(
-        int(broken.sum()), iso_moment(frame.loc[broken, "timestamp"].iloc[0])
-    )
+    return frame.assign(high=high, low=low), _counted(frame, broken)
 
 
 def _factors(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -199,7 +187,6 @@ def _factors(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
-    """A bad bar: its open or close beyond `max_jump` of the previous close."""
     factors = _factors(frame, ["open", "close"])
     bad = (factors > max_jump).any(axis=1).to_numpy()
     if bad.any():
@@ -215,12 +202,15 @@ def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
 
 
 def _wicks(frame: pd.DataFrame, max_jump: float) -> RepairCount:
-    """The bars whose low or high lies beyond `max_jump` of the previous close, their open and
-    close within it (`_reject_jumps` has passed): real wicks, kept."""
-    far = (_factors(frame, ["low", "high"]) > max_jump).any(axis=1)
-    if not far.any():
+    """The bars whose low or high lies beyond `max_jump` of the previous close (their open and
+    close within it: `_reject_jumps` has passed)."""
+    return _counted(frame, (_factors(frame, ["low", "high"]) > max_jump).any(axis=1))
+
+
+def _counted(frame: pd.DataFrame, rows: pd.Series) -> RepairCount:
+    if not rows.any():
         return RepairCount()
-    return RepairCount(int(far.sum()), iso_moment(frame.loc[far, "timestamp"].iloc[0]))
+    return RepairCount(int(rows.sum()), iso_moment(frame.loc[rows, "timestamp"].iloc[0]))
 
 
 def _describe(frame: pd.DataFrame, row: int) -> str:
