@@ -12,7 +12,6 @@ month, simulated".
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import shutil
@@ -20,11 +19,13 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from tests.release.month_build import MonthRunner, PricePath, scratch_remote
+import msgspec
+
+from tests.release.month_build import ROOT, MonthRunner, PricePath, scratch_remote
 from tests.release.month_report import report, write
 from tests.release.month_world import CYCLE_HOURS, CYCLE_MINUTE, HOUR, KINDS, Fault, World
 from tests.release.osv import advisory
@@ -37,30 +38,62 @@ class ScriptError(ValueError):
     """The fault script is not one this simulation reads; the message says where."""
 
 
+Hours = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class Person(msgspec.Struct, forbid_unknown_fields=True):
+    after_hours: Hours  # when the owner acts, after the fault
+
+
+class FaultSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    kind: str
+    hour: Hours
+    count: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    call: str = ""
+    person: Person | None = None
+    package: str | None = None  # an advisory's
+    id: str | None = None  # an advisory's
+    seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a gh-timeout's hang
+
+
+class Script(msgspec.Struct, forbid_unknown_fields=True):
+    faults: list[FaultSpec]
+    pushes: list[Hours] = []
+    cycles: Annotated[int, msgspec.Meta(ge=1)] = 120
+    start: Annotated[datetime, msgspec.Meta(tz=True)] = datetime(2026, 12, 1, tzinfo=UTC)
+    description: str = ""
+
+
 def read_script(path: Path) -> dict[str, Any]:
-    """The fault script at `path`, checked: every fault a known kind at an hour of the month."""
+    """The fault script at `path` (docs/release.md, "The fault script"), checked: every field
+    known and of its type, every fault a known kind at an hour of the month."""
     try:
-        script = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
+        script = msgspec.json.decode(path.read_bytes(), type=Script)
+    except (OSError, msgspec.DecodeError) as error:  # ValidationError is a DecodeError
         raise ScriptError(f"{path}: {error}") from None
-    if not isinstance(script, dict) or not isinstance(script.get("faults"), list):
-        raise ScriptError(f"{path}: expected an object with a list `faults`")
-    hours = script.get("cycles", 120) * CYCLE_HOURS
-    for number, fault in enumerate(script["faults"], start=1):
-        where = f"{path}: fault {number}"
-        if not isinstance(fault, dict) or fault.get("kind") not in KINDS:
-            raise ScriptError(f"{where}: `kind` must be one of {', '.join(KINDS)}")
-        if not isinstance(fault.get("hour"), int | float) or not 0 <= fault["hour"] < hours:
-            raise ScriptError(f"{where}: `hour` must be a number of hours in [0, {hours})")
-        if fault["kind"] == "advisory" and not {"package", "id"} <= set(fault):
-            raise ScriptError(f"{where}: an advisory names its `package` and its `id`")
-        person = fault.get("person")
-        if person is not None and not isinstance(person.get("after_hours"), int | float):
-            raise ScriptError(f"{where}: `person` gives `after_hours`, when the person acts")
-    for hour in script.get("pushes", []):
-        if not isinstance(hour, int | float) or not 0 <= hour < hours:
-            raise ScriptError(f"{path}: each of `pushes` is an hour in [0, {hours})")
-    return script
+    hours = script.cycles * CYCLE_HOURS
+    for number, fault in enumerate(script.faults):
+        where = f"- at `$.faults[{number}]`"
+        if fault.kind not in KINDS:
+            raise ScriptError(f"{path}: `kind` must be one of {', '.join(KINDS)} {where}")
+        if fault.hour >= hours:
+            raise ScriptError(f"{path}: `hour` must be within the month's {hours} hours {where}")
+        if fault.kind == "advisory" and not (fault.package and fault.id):
+            raise ScriptError(f"{path}: an advisory names its `package` and its `id` {where}")
+        if fault.kind == "advisory" and not pinned(ROOT, fault.package or ""):
+            raise ScriptError(f"{path}: no lock file pins `{fault.package}` {where}")
+    if any(hour >= hours for hour in script.pushes):
+        raise ScriptError(f"{path}: each of `pushes` must be within the month's {hours} hours")
+    return dict(msgspec.to_builtins(script))
+
+
+def pinned(root: Path, package: str) -> str:
+    """The version of `package` the lock files under `root` pin ("" when none does)."""
+    for lock in sorted(root.glob("requirements-*.txt")):
+        found = re.search(rf"^{re.escape(package)}==(\S+)", lock.read_text(), re.M | re.I)
+        if found:
+            return found[1]
+    return ""
 
 
 @dataclass
@@ -83,9 +116,9 @@ class Month:
         self.script = script
         self.tmp = tmp
         self.world = World()
-        self.start = datetime.fromisoformat(script.get("start", "2026-12-01T00:00:00+00:00"))
+        self.start = datetime.fromisoformat(script["start"])
         self.world.start = self.start.timestamp()
-        self.cycles = int(script.get("cycles", 120))
+        self.cycles = int(script["cycles"])
         self.prices = PricePath(self.world.start, self.cycles * CYCLE_HOURS)
         self.remote = scratch_remote(tmp / "remote")
         self.runner = MonthRunner(self.world, self.prices, self.remote, tmp)
@@ -107,7 +140,7 @@ class Month:
             (self.at(k * CYCLE_HOURS + CYCLE_MINUTE), 1, "schedule", None)
             for k in range(self.cycles)
         ]
-        events += [(self.at(hour), 2, "push", None) for hour in self.script.get("pushes", [])]
+        events += [(self.at(hour), 2, "push", None) for hour in self.script["pushes"]]
         for spec in self.script["faults"]:
             events.append((self.at(spec["hour"]), 0, "fault", spec))
             if "person" in spec:
@@ -286,11 +319,7 @@ class Month:
         return subprocess.run(ask, capture_output=True, check=False).returncode == 0
 
     def pin(self, package: str) -> str:
-        for lock in sorted(self.remote.path.glob("requirements-*.txt")):
-            found = re.search(rf"^{re.escape(package)}==(\S+)", lock.read_text(), re.M | re.I)
-            if found:
-                return found[1]
-        raise ScriptError(f"no lock file pins {package}")
+        return pinned(self.remote.path, package)
 
     def bump(self, package: str, fixed: str) -> None:
         """The pin of `package` raised to `fixed` in every lock file (as `make lock UPGRADE=`)."""

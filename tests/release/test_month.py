@@ -12,34 +12,40 @@ from tests.release import month
 from tests.release.month_report import summary
 from tests.release.month_world import KINDS
 
-ANOTHER = month.FAULTS.with_name("month_faults_another.json")
+OTHERS = [month.FAULTS.with_name(f"month_faults_{name}.json") for name in ("another", "stranger")]
 
 
 def kinds(path) -> list[str]:
     return [fault["kind"] for fault in month.read_script(path)["faults"]]
 
 
-def test_both_fault_scripts_hold_every_kind_in_another_order():
-    """Bar 2: a second script in the documented format, written in another order."""
-    ours, another = kinds(month.FAULTS), kinds(ANOTHER)
-    assert set(ours) == set(another) == set(KINDS)
-    assert ours != another
-    first = list(dict.fromkeys(ours))
-    assert first != list(dict.fromkeys(another)), "the kinds come in another order"
+@pytest.mark.parametrize("other", OTHERS, ids=lambda path: path.stem)
+def test_other_fault_scripts_hold_every_kind_in_another_order(other):
+    """Bar 2: scripts in the documented format, every kind, in another order."""
+    ours, theirs = kinds(month.FAULTS), kinds(other)
+    assert set(ours) == set(theirs) == set(KINDS)
+    assert list(dict.fromkeys(ours)) != list(dict.fromkeys(theirs)), "another order"
 
 
 @pytest.mark.parametrize(
-    ("fault", "said"),
+    ("text", "said"),
     [
-        ({"kind": "outage", "hour": 3}, "fault 1: `kind` must be one of gh-503"),
-        ({"kind": "gh-503", "hour": 720}, "fault 1: `hour` must be a number of hours in [0, 720)"),
-        ({"kind": "advisory", "hour": 3, "package": "flask"}, "names its `package` and its `id`"),
-        ({"kind": "rollback", "hour": 3, "person": {}}, "`person` gives `after_hours`"),
+        ('{"faults": [{"kind": "outage", "hour": 3}]}', "`kind` must be one of gh-503"),
+        ('{"faults": [{"kind": "gh-503", "hour": 720}]}', "within the month's 720 hours"),
+        ('{"faults": [{"kind": "gh-503", "hours": 3}]}', "field `hours` - at `$.faults[0]`"),
+        ('{"faults": [{"kind": "gh-503", "hour": "3"}]}', "got `str` - at `$.faults[0].hour`"),
+        ('{"faults": [{"kind": "gh-503", "hour": 3, "count": 0}]}', "- at `$.faults[0].count`"),
+        ('{"faults": [{"kind": "advisory", "hour": 3, "package": "flask"}]}', "its `id`"),
+        ('{"faults": [{"kind": "advisory", "hour": 3, "package": "leftpad", "id": "X"}]}', "pins"),
+        ('{"faults": [{"kind": "rollback", "hour": 3, "person": {}}]}', "field `after_hours`"),
+        ('{"faults": [], "start": "2026-12-01T00:00:00"}', "timezone component - at `$.start`"),
+        ('{"faults": [], "pushes": [3, 800]}', "`pushes` must be within the month's 720 hours"),
+        ('{"faults": [{"kind": "gh-503", "hour": 3}', "truncated"),
     ],
 )
-def test_a_fault_script_it_cannot_read_is_refused_naming_where(tmp_path, capsys, fault, said):
+def test_a_fault_script_it_cannot_read_is_refused_naming_where(tmp_path, capsys, text, said):
     script = tmp_path / "faults.json"
-    script.write_text(json.dumps({"faults": [fault]}))
+    script.write_text(text)
     assert month.main(["--faults", str(script), "--out", str(tmp_path / "out")]) == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "out").exists(), "nothing is simulated, nothing written"
@@ -59,6 +65,11 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     assert month.main(["--faults", str(script), "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "month.json").read_text())
     assert result["hours"] == 18
+    assert result["bar_1"]["holds"] is True
+    assert result["fresh_share"] == 1.0, "a push at hour 8 fills the cycle the fault cost"
+    assert result["stale_hours"] == []
+    assert [hour for hour, _ in result["data_age"]] == list(range(18))
+    assert max(age for _, age in result["data_age"]) <= 12
     [push] = result["pushes"]
     assert push["within_two_cycles"] is True
     assert result["pushes_within_two_cycles"] is True
@@ -67,6 +78,8 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     [fault] = result["faults"]
     assert fault["struck"][0]["run"].startswith(("dispatch at hour 6.", "schedule at hour 6."))
     assert fault["ok"] is True
-    assert fault["healed_by"], "the next cycle released"
+    assert (fault["kind"], fault["hour"]) == ("base-image-429", 1)
+    assert fault["healed_by"].startswith("push at hour 8.1"), "the next run released"
+    assert isinstance(fault["said_in"], list)
     assert (tmp_path / "month.html").stat().st_size > 100_000, "the plot, plotly.js inside"
     assert summary(result) in capsys.readouterr().out
