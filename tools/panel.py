@@ -30,8 +30,9 @@ origins left out because their window crosses a gap; pooled, the rule those tabl
 (`rule`, `tools/joint_coverage.py`). Pooled figures count every pair's forecasts alike; their
 standard errors are clustered by time (Driscoll-Kraay: the pairs move together, so each origin
 time counts once) through the one standard error (`cryptopredict/standard_error.py`). Pooled
-over the 16 too, on the same origins (`tools/peers.py`): the served band against GARCH(1,1)-t,
-an EWMA and filtered historical simulation (`peers`), and the band answered s hours after its
+over the 16 too, on the same origins (`tools/peers.py`): the served band against GARCH(1,1)-t
+(simulated, and with normal quantiles), an EWMA and filtered historical simulation, each also
+calibrated the band's way (`peers`), and the band answered s hours after its
 origin, re-anchored at the close then, against the fresh one (`reanchored`, s = 1, 3, 6;
 `cycle`, s = 0 to 5 alike: a six-hourly release's answers).
 
@@ -184,8 +185,8 @@ class Search:
     """The fixed search (`panel_steps.py`) on the pairs' validation origins, each candidate a task
     per pair on the cluster; the scores it chose by, stage by stage."""
 
-    def __init__(self, client: Client, pairs: list[Future], days: float) -> None:
-        self.client, self.pairs, self.days = client, pairs, days
+    def __init__(self, client: Client, pairs: list[Future], days: float, weeks: np.ndarray) -> None:
+        self.client, self.pairs, self.days, self.weeks = client, pairs, days, weeks
         self.stages: dict[str, dict] = {}
         self.labels = chooser.deciding(days)
         self.unbinned: BandSpec | None = None  # the band before the last step, its scores
@@ -267,15 +268,17 @@ class Search:
         return scores
 
     def shared(self, spec: BandSpec, hours: list[int]) -> Future | None:
-        """The pools the pairs share at `hours`, where `spec` calibrates on them (on the
-        cluster, once per spec)."""
+        """The pools the pairs share at `hours`, where `spec` calibrates on them, calibrated at
+        every week start (on the cluster, once per spec)."""
         if not any(spec.shared_for(h) for h in hours):
             return None
         inputs = [
             self.client.submit(numerics.pair_pool_inputs, pair, spec, hours, pure=False)
             for pair in self.pairs
         ]
-        return self.client.submit(numerics.shared_pools, inputs, spec, pure=False)
+        return self.client.submit(
+            numerics.shared_calibrations, inputs, spec, self.weeks, pure=False
+        )
 
 
 def gated(
@@ -379,25 +382,26 @@ def evaluated(
     client: Client, futures: dict[str, Future], spec: BandSpec, shared: Any
 ) -> tuple[list[tuple[pd.DataFrame, dict[str, int]]], dict]:
     """Every pair's outcomes on its evaluation origins, and the spot pairs' figures against the
-    peers and re-anchored (`tools/peers.py`, pooled over them), each pair a task per kind."""
+    peers and re-anchored (`tools/peers.py`, pooled over them): per spot pair, its peers' bands
+    a task, then its comparison (with its outcomes, from one served band) once the calibrated
+    peers' pools, a task per peer, are made from every pair's."""
     ours = [name for name in futures if name != BTC]
-    compared = [
-        [client.submit(rows, futures[name], spec, shared, pure=False) for name in ours]
-        for rows in (peers.peer_rows, peers.reanchored_rows)
-    ]
-    hours = list(BAND_HOURS)
-    results = client.gather(
-        [
-            client.submit(numerics.outcomes, pair, spec, shared, hours, pure=False)
-            for pair in futures.values()
-        ]
-    )
-    peer, reanchored = (
-        pd.concat(
-            frame.assign(pair=name) for name, frame in zip(ours, client.gather(tasks), strict=True)
-        )
-        for tasks in compared
-    )
+    bands = {
+        name: client.submit(peers.peer_bands, futures[name], spec, pure=False) for name in ours
+    }
+    pools = {
+        name: client.submit(peers.peer_pools, list(bands.values()), spec, name, pure=False)
+        for name in peers.PEERS
+    }
+    tasks = {
+        name: client.submit(peers.compared, pair, spec, shared, bands[name], pools, pure=False)
+        if name in bands
+        else client.submit(numerics.outcomes, pair, spec, shared, list(BAND_HOURS), pure=False)
+        for name, pair in futures.items()
+    }
+    done = client.gather(tasks)
+    results = [done[name][0] if name in bands else done[name] for name in futures]
+    peer, reanchored = (pd.concat(done[name][k].assign(pair=name) for name in ours) for k in (1, 2))
     return results, peers.figures(peer, reanchored)
 
 
@@ -482,7 +486,7 @@ class Served:
         bar (`gated`; the peers' clauses checked once it is scored)."""
         days = min((p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
                    for p in self.local)  # fmt: skip
-        search = Search(self.client, self.panel, float(days))
+        search = Search(self.client, self.panel, float(days), numerics.weeks(self.local))
         spec, dispersion = gated(self.client, search, search.run(), self.local)
         scored = self.serve(search, spec, dispersion)
         if dispersion["served"]:
@@ -499,17 +503,11 @@ class Served:
         choice = chosen(search, spec, self.damping, self.names, dispersion)
         self.args.choice_file.write_text(json.dumps(choice, indent=1) + "\n")
         log.info("panel: band chosen: %s (%s)", spec.name, self.args.choice_file)
-        shared = _stored_shared(self.client, search, spec, self.local, self.args.pool_file)
+        shared = _stored_shared(search, spec, self.args.pool_file)
         return evaluated(self.client, self.futures, spec, shared)
 
 
-def _stored_shared(
-    client: Client,
-    search: Search,
-    spec: BandSpec,
-    panel: list[numerics.PairOrigins],
-    path: Path,
-) -> Any:
+def _stored_shared(search: Search, spec: BandSpec, path: Path) -> Any:
     """The shared pools at the served band's calibrated horizons, stored for training (the file
     removed where the band calibrates on none); the same pools score the evaluation."""
     hours = [h for h in BAND_HOURS if spec.shared_for(h)]
@@ -517,8 +515,7 @@ def _stored_shared(
         path.unlink(missing_ok=True)
         return None
     future = search.shared(spec, hours)
-    pools = future.result() if future is not None else {}
-    numerics.store_pools(pools, numerics.weeks(panel), path)
+    numerics.store_pools(future.result() if future is not None else {}, path)
     stored_pools.cache_clear()
     return stored_pools(path)
 

@@ -3,7 +3,8 @@ pair's Prophet refit at one origin of the damping's validation design (`refit`) 
 damping candidates' errors there (`damping_errors`); one pair's band origins with the served
 point forecast once the damping is chosen (`pair_origins`); one pair's band scored on its
 validation origins for the search (`validation_scores`), the pool the pairs share
-(`shared_pools`, kept for training by `store_pools`), and one pair's evaluation origins as the
+(`shared_pools`, calibrated once at every week start by `shared_calibrations` and kept for
+training by `store_pools`), and one pair's evaluation origins as the
 panel reports them (`outcomes`).
 
 A band candidate costs numerics alone. Origins whose window to a horizon crosses a gap in the
@@ -12,6 +13,7 @@ bars are left out at that horizon and counted (`outcome`), never filled.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
 from cryptopredict.model.backtest import BacktestSetup
-from cryptopredict.model.bands import Band, Calibrated, pool_inputs, variance_ratio
+from cryptopredict.model.bands import Band, Calibrated, pool_inputs, spreads, variance_ratio
 from cryptopredict.model.calibration import Pool, Stored
 from cryptopredict.model.market import HOUR, TAUS
 from cryptopredict.model.panel_pool import FIELDS, PANEL_POOL
@@ -110,7 +112,9 @@ def pair_pool_inputs(
     """What this pair adds to a shared pool at each of `hours`: when each outcome was known,
     its standardized error and its spread relative to the year's (`bands.pool_inputs`)."""
     dense = pair.dense
-    found = pool_inputs(spec, dense.market, dense.pos, pair.errors(hours))
+    found = pool_inputs(
+        functools.partial(spreads, dense.market, spec), dense.market, dense.pos, pair.errors(hours)
+    )
     return {h: (known, values, relative) for h, (known, values, _, relative) in found.items()}
 
 
@@ -176,16 +180,17 @@ def outcomes(
     hours: list[int],
     *,
     validation: bool = False,
+    band: Band | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The pair's evaluation origins (its validation origins with `validation`) at each scored
     horizon, as the panel reports them: the 80% interval scores of the served band (`spec`
     calibrated at the horizons `hours`) and of the naive band, whether the served band held the
     close at each level, its 80% width (log upper minus log lower), the band's own variance
     ratio at the origin and the calendar quarter; and, per horizon label, the origins left out
-    because their window crosses a gap in the bars."""
+    because their window crosses a gap in the bars. `band`: that band, where made already."""
     dense = pair.dense
     market = dense.market
-    band = Band(spec, market, dense.pos, pair.errors(hours), shared)
+    band = band or Band(spec, market, dense.pos, pair.errors(hours), shared)
     origins = pair.validation if validation else pair.evaluation
     pos, times = dense.pos[origins], dense.times[origins]
     scored = dense.hours(SCORED)
@@ -233,19 +238,22 @@ def weeks(pairs: list[PairOrigins]) -> np.ndarray:
     return np.arange(first // step * step, last, step, dtype=np.int64)
 
 
-def store_pools(pools: dict[int, Pool], weeks: np.ndarray, path: Path = PANEL_POOL) -> None:
-    """Write each pool's calibrations at `weeks` (ascending week starts) as training reads them
-    (`panel_pool.stored_pools`)."""
-    arrays = {}
-    for h, pool in pools.items():
-        stored = _stored(pool, weeks)
-        for field in FIELDS:
-            arrays[f"{h}_{field}"] = getattr(stored, field)
+def shared_calibrations(
+    inputs: list[Mapping[int, tuple[np.ndarray, ...]]], spec: BandSpec, weeks: np.ndarray
+) -> dict[int, Stored]:
+    """The pools the pairs share (`shared_pools`) calibrated once at each of `weeks` (ascending
+    week starts, `stored`), where every pair's band reads them, and as training reads them."""
+    return {h: stored(pool, weeks) for h, pool in shared_pools(inputs, spec).items()}
+
+
+def store_pools(pools: Mapping[int, Stored], path: Path = PANEL_POOL) -> None:
+    """Write each shared pool's calibrations as training reads them (`panel_pool.stored_pools`)."""
+    arrays = {f"{h}_{field}": getattr(kept, field) for h, kept in pools.items() for field in FIELDS}
     with path.open("wb") as file:
         np.savez_compressed(file, **arrays)
 
 
-def _stored(pool: Pool, weeks: np.ndarray) -> Stored:
+def stored(pool: Pool, weeks: np.ndarray) -> Stored:
     """The pool's calibrations at each of `weeks`, kept as arrays."""
     found = [pool.calibration(int(at)) for at in weeks]
     bins = max((len(c.tables) for c in found if c is not None), default=1)

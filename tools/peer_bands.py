@@ -1,15 +1,19 @@
 """The peers the panel holds the served band against (`tools/peers.py`), each an 80% band of log
-offsets from the last close, on one pair's hourly bars, at the panel's origins, each reading a
-seasonal profile it is given (`Profile`): the served band's own (`bands.profile_of`: today the
-hour of the day's times the day of the week's, at the band's power, from the year of bars
-before), or as a sensitivity the hour-of-week one (`Market.profile`, each hour of the week its
-own), read at each week's start, when the peer's parameters are refitted:
+offsets from the last close, on one pair's hourly bars, at the panel's origins, each reading the
+served band's own seasonal profile (`bands.profile_of`: today the hour of the day's times the
+day of the week's, at the band's power, from the year of bars before) at each week's start,
+when the peer's parameters are refitted:
 
 - `garch-t`: GARCH(1,1) with Student-t errors (the `arch` package, zero mean) on the returns
   deseasonalised by the profile, refitted at each week start on the year before it and filtered
-  hourly with those parameters to each origin of the week. Its variance forecast for each hour
-  ahead, times the profile of that hour, summed over the lead: Student-t quantiles (unit
-  variance) at 1 h, normal ones beyond, where many innovations add up.
+  hourly with those parameters to each origin of the week. At 1 h, its variance forecast times
+  the profile of that hour, with Student-t quantiles (unit variance); beyond, as `arch`
+  forecasts a non-normal GARCH over several steps (`method="simulation"`): paths of the same
+  recursion with the fitted t errors from each origin (`BATCHES`), each step's return times
+  the profile's square root there, summed over the lead; the band is plus or minus the 80%
+  quantile of the sum's size (`Week.simulated`).
+- `garch-t-normal` (a sensitivity): the same at 1 h; beyond, the variance forecast for every
+  hour ahead times that hour's profile, summed over the lead, with normal quantiles.
 - `ewma`: the exponentially weighted variance of the same deseasonalised returns (half-life a
   day, `EWMA_HALF_LIFE_HOURS`), flat ahead, times the profile; normal quantiles.
 - `fhs`: filtered historical simulation: the year's h-hour moves (known by the week start) each
@@ -18,15 +22,20 @@ own), read at each week's start, when the peer's parameters are refitted:
 
 Returns across a gap in the bars are left out of the fits (each peer sees the valid returns
 one after another). Known by the origin only: a week's parameters and profile come from bars
-up to its start, its filter from bars up to each origin.
+up to its start, its filter from bars up to each origin. The simulation draws its paths from a
+generator seeded by the pair and the week alone (`seed`), so the panel is the same on any
+cluster; the week's origins share them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 from arch import arch_model
+from numpy.polynomial.chebyshev import chebpts1
+from scipy.interpolate import BarycentricInterpolator
 from scipy.signal import lfilter
 from scipy.stats import norm, t
 
@@ -35,37 +44,28 @@ from cryptopredict.model.bands import profile_of
 from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.scores import tails
 
-PEERS = ("garch-t", "ewma", "fhs")
+PEERS = ("garch-t", "garch-t-normal", "ewma", "fhs")
 EWMA_HALF_LIFE_HOURS = 24
 SCALE = 100.0  # returns in percent, as arch prefers
+# GARCH-t's simulated paths per week, in batches (reach in hours, paths): 4,000 reach a day,
+# 2,000 a week and 500 thirty days, where the standard errors are widest (`paths_at`); the panel
+# says their Monte Carlo error against them.
+BATCHES = ((720, 500), (168, 1500), (24, 2000))
+NODES = 4  # the starting variances a week's paths are run from (`Week._paths`)
 
 Offsets = dict[str, tuple[np.ndarray, np.ndarray]]  # peer -> (lower, upper): origins x hours
-Profile = Callable[[Market, int], np.ndarray]  # the profile over weekly slots at a bar
-
-
-def band_profile(spec: BandSpec) -> Profile:
-    """The profile `spec`'s band reads (flat where it reads none)."""
-
-    def at(market: Market, pos: int) -> np.ndarray:
-        found = profile_of(market, spec, np.array([pos]))
-        return np.ones(market.slots) if found is None else found[0]
-
-    return at
-
-
-def hour_of_week(market: Market, pos: int) -> np.ndarray:
-    """The hour-of-week profile, each slot its own."""
-    return market.profile(np.array([pos]))[0]
 
 
 class Week:
     """One week's fits: the year's deseasonalised returns before its start and up to its last
     origin, GARCH-t's parameters from the year, and both filters over every valid return."""
 
-    def __init__(self, market: Market, start: int, last: int, profile: Profile) -> None:
+    def __init__(self, market: Market, start: int, last: int, spec: BandSpec) -> None:
         self.market = market
-        begin = market.position(np.array([start]))[0]
-        self.profile = profile(market, begin)
+        begin = market.position(np.array([start]))
+        found = profile_of(market, spec, begin)  # the profile `spec`'s band reads (or flat)
+        self.profile = np.ones(market.slots) if found is None else found[0]
+        begin = begin[0]
         first = market.position(np.array([start - YEAR_DAYS * DAY]))[0] + 1
         index = np.arange(first, last + 1)
         index = index[np.isfinite(market.returns[index])]
@@ -109,6 +109,69 @@ class Week:
             np.sqrt(next_variance * self._shapes(steps).sum(axis=1)[self.market.slot[pos]]) / SCALE
         )
 
+    def simulated(
+        self, pos: np.ndarray, next_variance: np.ndarray, hours: list[int], rng: np.random.Generator
+    ) -> np.ndarray:
+        """Per origin (down) and each of `hours` (across, ascending): the 80% quantile of the
+        size of the log move over those hours on the simulated paths that reach it (`BATCHES`;
+        the move is symmetric: its 80% band is plus or minus it), and of each half of them
+        (last axis: `SIMULATED`)."""
+        sizes: dict[int, list[np.ndarray]] = {h: [] for h in hours}
+        for reach, paths in BATCHES:
+            reached = [h for h in hours if h <= reach]
+            if reached:
+                batch = self._paths(pos, next_variance, reached, (paths, rng))
+                for j, h in enumerate(reached):
+                    sizes[h].append(batch[:, :, j])
+        found = np.empty((len(pos), len(hours), len(SIMULATED)))
+        for j, h in enumerate(hours):
+            every = np.concatenate(sizes[h])
+            for k, part in enumerate((every, *np.split(every, 2))):
+                found[:, j, k] = np.quantile(part, 0.8, axis=0)
+        return found
+
+    def _paths(
+        self,
+        pos: np.ndarray,
+        next_variance: np.ndarray,
+        hours: list[int],
+        draws: tuple[int, np.random.Generator],
+    ) -> np.ndarray:
+        """Per path (down), origin and each of `hours` (ascending): the size of the log move
+        over those hours on a path of GARCH-t from each origin (`draws`: how many, from where).
+
+        A path's variance k steps ahead is linear in the first one, v a_k + omega b_k (a and b
+        from its t errors alone), so its deseasonalised move is sqrt(v) times a smooth function
+        of x = sqrt(omega / v): run at `NODES` Chebyshev points of x spanning the origins and
+        interpolated to each (Lagrange), the paths serve every origin."""
+        steps = np.asarray(hours) * HOUR // self.market.interval
+        paths, rng = draws
+        shape = (int(steps[-1]), paths)
+        shocks = rng.standard_t(self.nu, shape) * np.sqrt((self.nu - 2) / self.nu)  # arch's
+        growth = self.alpha * shocks[:-1] ** 2 + self.beta  # next variance: omega + growth * it
+        a = np.cumprod(np.vstack([np.ones(paths), growth]), axis=0)
+        b = np.zeros(shape)
+        for k in range(1, shape[0]):  # b_k = 1 + growth b_(k-1): bounded where a_k underflows
+            np.multiply(growth[k - 1], b[k - 1], out=b[k])
+            b[k] += 1
+        seasonal = np.sqrt(self._shapes(shape[0])[self.market.slot[pos]]).T  # steps x origins
+        x = np.sqrt(self.omega / next_variance)
+        nodes, lagrange = x[:1], np.ones((1, len(x)))  # one origin (or all alike): itself
+        if x.max() > x.min():
+            nodes = (x.max() + x.min()) / 2 + (x.max() - x.min()) / 2 * chebpts1(NODES)
+            lagrange = BarycentricInterpolator(nodes, np.eye(NODES))(x).T  # node x origin
+        edges = np.concatenate([[0], steps])
+        moves = np.zeros((paths, len(pos), len(steps)))
+        path = np.empty(shape)
+        for node, weight in zip(nodes, lagrange, strict=True):
+            np.multiply(b, node**2, out=path)
+            path += a
+            np.sqrt(path, out=path)
+            path *= shocks  # each step's deseasonalised return over sqrt(v)
+            parts = [path[i:j].T @ seasonal[i:j] for i, j in itertools.pairwise(edges)]
+            moves += weight[None, :, None] * np.cumsum(np.stack(parts, axis=-1), axis=-1)
+        return np.abs(moves) * (np.sqrt(next_variance) / SCALE)[None, :, None]
+
     def _shapes(self, steps: int) -> np.ndarray:
         """Per weekly slot of an origin (down), the profile of each hour ahead (across)."""
         slots = np.arange(self.market.slots)
@@ -131,30 +194,53 @@ def _recursion(
     return np.concatenate([[start], out]) if shift else out
 
 
-def peer_offsets(market: Market, pos: np.ndarray, hours: list[int], profile: Profile) -> Offsets:
-    """Each peer's 80% band at origins `pos` (in time order) and leads `hours`, reading
-    `profile`."""
+def paths_at(hours: int) -> int:
+    """The simulated paths that reach `hours` (none at 1 h, where GARCH-t reads its t)."""
+    return sum(paths for reach, paths in BATCHES if 1 < hours <= reach)
+
+
+HALVES = ("garch-t/paths-a", "garch-t/paths-b")  # GARCH-t from each half of its paths
+SIMULATED = ("garch-t", *HALVES)
+
+
+def peer_offsets(
+    market: Market, pos: np.ndarray, hours: list[int], spec: BandSpec, seed: Sequence[int]
+) -> Offsets:
+    """Each peer's 80% band at origins `pos` (in time order) and leads `hours`, reading the
+    profile of `spec`'s band, its simulation seeded by `seed` and each week's start; and
+    GARCH-t's from each half of its paths (named with `HALVES`: its Monte Carlo error)."""
     low, high = tails(DEFAULT_LEVEL)
-    lower = {name: np.full((len(pos), len(hours)), np.nan) for name in PEERS}
-    upper = {name: np.full((len(pos), len(hours)), np.nan) for name in PEERS}
+    names = (*PEERS, *HALVES)
+    lower = {name: np.full((len(pos), len(hours)), np.nan) for name in names}
+    upper = {name: np.full((len(pos), len(hours)), np.nan) for name in names}
     weeks = market.t[pos] // WEEK * WEEK
+    beyond = [h for h in hours if h > 1]
     for start in np.unique(weeks):
         rows = np.flatnonzero(weeks == start)
-        week = Week(market, int(start), int(pos[rows].max()), profile)
+        week = Week(market, int(start), int(pos[rows].max()), spec)
         at = week.at(pos[rows])
+        if beyond:
+            rng = np.random.default_rng([*seed, int(start)])
+            simulated = week.simulated(pos[rows], week.next_garch[at], beyond, rng)
         for j, h in enumerate(hours):
             garch = week.garch_spread(pos[rows], week.next_garch[at], h)
             ewma = week.flat_spread(pos[rows], week.next_ewma[at], h)
-            q_low, q_high = (
-                _t_quantile(p, week.nu) if h == 1 else norm.ppf(p) for p in (low, high)
-            )
-            lower["garch-t"][rows, j], upper["garch-t"][rows, j] = q_low * garch, q_high * garch
+            if h == 1:
+                t_low, t_high = (_t_quantile(p, week.nu) * garch for p in (low, high))
+                for name in ("garch-t-normal", *SIMULATED):
+                    lower[name][rows, j], upper[name][rows, j] = t_low, t_high
+            else:
+                lower["garch-t-normal"][rows, j] = norm.ppf(low) * garch
+                upper["garch-t-normal"][rows, j] = norm.ppf(high) * garch
+                for k, name in enumerate(SIMULATED):
+                    size = simulated[:, beyond.index(h), k]
+                    lower[name][rows, j], upper[name][rows, j] = -size, size
             lower["ewma"][rows, j] = norm.ppf(low) * ewma
             upper["ewma"][rows, j] = norm.ppf(high) * ewma
             standard = _standardised_moves(week, int(start), h)
             f_low, f_high = np.quantile(standard, [low, high])
             lower["fhs"][rows, j], upper["fhs"][rows, j] = f_low * garch, f_high * garch
-    return {name: (lower[name], upper[name]) for name in PEERS}
+    return {name: (lower[name], upper[name]) for name in names}
 
 
 def _t_quantile(p: float, nu: float) -> float:

@@ -7,10 +7,14 @@ origins, beside the served band (`tools/panel.py` writes their figures to `docs/
   origin's band at lead h), against the fresh band issued at origin + s for the same lead, and
   the naive band issued then; `cycle`: s = 0 to 5 alike, what a six-hourly release is
   answered with until the next one deploys;
-- **peers** (`tools/peer_bands.py`): GARCH(1,1)-t on deseasonalised returns refitted weekly,
-  an EWMA and filtered historical simulation, against the served band at each origin, each
-  reading the served band's own seasonal profile (`peers`) and, as a sensitivity, the
-  hour-of-week one (`peers_hour_of_week`).
+- **peers** (`tools/peer_bands.py`): GARCH(1,1)-t on deseasonalised returns refitted weekly
+  (simulated beyond an hour, and as a sensitivity with normal quantiles), an EWMA and filtered
+  historical simulation, against the served band at each origin, each reading the served
+  band's own seasonal profile (`peers`); and each **calibrated the band's way** (named with
+  `CALIBRATED`): its 80% band's half-width taken as the spread the served band's calibration
+  reads (`bands.Band` with the served band's steps: the pool the pairs share, width bins,
+  floor, empirical quantiles averaged in, adaptive step), learned on the peer's own errors from
+  a pool's reach before the first evaluation origin (`PeerBands`, `peer_pools`).
 
 Every figure is the panel's score: the 80% interval score on log prices relative to the naive
 band's, (sum of scores - sum of naive's) / sum of naive's, and 80% coverage; differences are
@@ -20,28 +24,34 @@ standard error clustered by time over the pairs (`panel_figures.Times`: Driscoll
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.model.bands import BAND_HOURS, Band, Calibrated
-from cryptopredict.model.market import HOUR
+from cryptopredict.model.bands import BAND_HOURS, Band, Calibrated, Spreads, pool_inputs, spreads
+from cryptopredict.model.calibration import Stored
+from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import naive_band
 from tools.panel_figures import Times
-from tools.panel_search import SCORED, PairOrigins
-from tools.peer_bands import PEERS, band_profile, hour_of_week, peer_offsets
+from tools.panel_search import SCORED, PairOrigins, outcomes, shared_calibrations
+from tools.peer_bands import HALVES, PEERS, Offsets, paths_at, peer_offsets
 
 SHOWN = (1, 3, 6)  # hours after the origin a band is re-anchored at, shown each
 # A release every six hours (`.github/workflows/release.yml`'s schedule) is answered from 0 to 5
 # hours after its data's end, each alike: its band's score over the cycle.
 CYCLE_HOURS = 6
 SHIFTS = tuple(sorted({*SHOWN, *range(CYCLE_HOURS)}))  # every shift scored
-HOUR_OF_WEEK = "/hour-of-week"  # a peer's name with it: the peer on the hour-of-week profile
+CALIBRATED = "/calibrated"  # a peer's name with it: its 80% band calibrated the band's way
+ROWS = (*PEERS, *(name + CALIBRATED for name in PEERS))  # every peer's row, in the table's order
+SEED = 85  # with the pair's name and the week: GARCH-t's simulated paths
 
 
 def _score(
@@ -58,10 +68,7 @@ def served_band(pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrat
 
 
 def reanchored_rows(
-    pair: PairOrigins,
-    spec: BandSpec,
-    shared: Mapping[int, Calibrated] | None,
-    shifts: tuple[int, ...] = SHIFTS,
+    pair: PairOrigins, band: Band, shifts: tuple[int, ...] = SHIFTS
 ) -> pd.DataFrame:
     """Per evaluation origin, shift s and scored horizon h: the interval score and hold of the
     origin's band at lead h around the close at origin + s (`reanchored`), of the band issued
@@ -69,7 +76,7 @@ def reanchored_rows(
     origin + s + h. Origins whose bar at origin + s is missing, or whose window to the outcome
     crosses a gap, are left out."""
     dense = pair.dense
-    market, band = dense.market, served_band(pair, spec, shared)
+    market = dense.market
     hours = dense.hours(SCORED)
     leads = np.asarray(hours, dtype=np.float64)
     pos, times = dense.pos[pair.evaluation], dense.times[pair.evaluation]
@@ -93,15 +100,112 @@ def reanchored_rows(
     return pd.concat(frames, ignore_index=True)
 
 
+@dataclass
+class PeerBands:
+    """One pair's peers at its origins from a calibration pool's reach before its first
+    evaluation origin to its last (`pos`), at the scored horizons: each one's 80% band
+    (`offsets`), the spread the served band would expect were today's variance the year's
+    (`calm`: the yardstick of the pools the pairs share) and the log moves from the last close
+    (`errors`, NaN while unknown)."""
+
+    pos: np.ndarray
+    times: np.ndarray
+    hours: list[int]
+    offsets: Offsets
+    calm: np.ndarray  # origins x hours
+    errors: dict[int, np.ndarray]
+    pools: dict[str, dict[int, tuple[np.ndarray, ...]]]  # what each peer adds to its pools
+
+    @classmethod
+    def of(
+        cls,
+        market: Market,
+        spec: BandSpec,
+        pos: np.ndarray,
+        offsets: Offsets,
+        errors: dict[int, np.ndarray],
+    ) -> PeerBands:
+        """The peers' `offsets` at `pos` and horizons `errors`'s, and what each of `PEERS` adds
+        to the pools it shares with the other pairs (`panel_search.pair_pool_inputs`'s)."""
+        hours = sorted(errors)
+        spread, relative = spreads(market, spec, pos, np.asarray(hours) * HOUR // market.interval)
+        found = cls(pos, market.t[pos], hours, offsets, spread / relative, errors, {})
+        for name in PEERS:
+            inputs = pool_inputs(found.spread(name), market, pos, errors)
+            found.pools[name] = {
+                h: (known, values, ratio) for h, (known, values, _, ratio) in inputs.items()
+            }
+        return found
+
+    def spread(self, name: str) -> Spreads:
+        """The peer's 80% band's half-width in a normal's standard deviations, and that over
+        `calm`, at the origins and knots the band asks for (`bands.Spreads`)."""
+        lower, upper = self.offsets[name]
+        width = (upper - lower) / (2 * norm.ppf(tails(DEFAULT_LEVEL)[1]))
+
+        def at(pos: np.ndarray, knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            rows = np.searchsorted(self.pos, pos)[:, None]
+            columns = np.searchsorted(self.hours, knots)[None, :]  # hourly bars: knots are hours
+            return width[rows, columns], (width / self.calm)[rows, columns]
+
+        return at
+
+
+def peer_bands(pair: PairOrigins, spec: BandSpec) -> PeerBands:
+    """Each peer's band at the pair's origins a calibration pool needs before its evaluation
+    origins (those with a pool's reach of bars before them: a year and the longest lead) and
+    at them, its simulation seeded by the pair's name, and what each adds to the pools its
+    calibrated row shares with the other pairs."""
+    dense = pair.dense
+    hours = dense.hours(SCORED)
+    evaluation = np.flatnonzero(pair.evaluation)
+    reach = max(spec.pool_for(h) or YEAR_DAYS for h in hours) * DAY + max(hours) * HOUR
+    first = dense.times[evaluation[0]]
+    begin = min(first, max(first - reach, dense.market.t[0] + reach))
+    span = (dense.times >= begin) & (np.arange(len(dense.pos)) <= evaluation[-1])
+    pos = dense.pos[span]
+    offsets = peer_offsets(dense.market, pos, hours, spec, (SEED, zlib.crc32(pair.name.encode())))
+    errors = {h: error[span] for h, error in pair.errors(hours).items()}
+    return PeerBands.of(dense.market, spec, pos, offsets, errors)
+
+
+def peer_pools(bands: list[PeerBands], spec: BandSpec, name: str) -> dict[int, Stored]:
+    """The pools the peer `name`'s calibrated row shares across the pairs, calibrated at every
+    week start the pairs' origins span (`shared_calibrations`)."""
+    first = min(int(each.times[0]) for each in bands) // WEEK * WEEK
+    weeks = np.arange(first, max(int(each.times[-1]) for each in bands) + 1, WEEK)
+    return shared_calibrations([each.pools[name] for each in bands], spec, weeks)
+
+
+def compared(
+    pair: PairOrigins,
+    spec: BandSpec,
+    shared: Mapping[int, Calibrated] | None,
+    bands: PeerBands,
+    pools: Mapping[str, Mapping[int, Calibrated]],
+) -> tuple[tuple[pd.DataFrame, dict[str, int]], pd.DataFrame, pd.DataFrame]:
+    """The pair's evaluation outcomes (`panel_search.outcomes`), its rows against the peers
+    (`peer_rows`) and re-anchored (`reanchored_rows`), from one served band."""
+    band = served_band(pair, spec, shared)
+    return (
+        outcomes(pair, spec, shared, list(BAND_HOURS), band=band),
+        peer_rows(pair, band, bands, pools),
+        reanchored_rows(pair, band),
+    )
+
+
 def peer_rows(
-    pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None
+    pair: PairOrigins,
+    band: Band,
+    bands: PeerBands,
+    pools: Mapping[str, Mapping[int, Calibrated]],
 ) -> pd.DataFrame:
     """Per evaluation origin and scored horizon: the interval score and hold of the served
-    band, the naive band and each peer on the served band's profile and on the hour-of-week one
-    (named with `HOUR_OF_WEEK`), all around the last close (the served point forecast at the
-    panel's damping, tau 0)."""
+    band, the naive band, each peer and each peer calibrated the band's way (named with
+    `CALIBRATED`), all around the last close (the served point forecast at the panel's damping,
+    tau 0); and GARCH-t's from each half of its paths (`HALVES`)."""
     dense = pair.dense
-    market, band = dense.market, served_band(pair, spec, shared)
+    market = dense.market
     hours = dense.hours(SCORED)
     leads = np.asarray(hours, dtype=np.float64)
     pos, times = dense.pos[pair.evaluation], dense.times[pair.evaluation]
@@ -113,19 +217,24 @@ def peer_rows(
         band.offsets(pos, leads),
         naive_band(market, pos, hours).offsets(pos, leads, calibrated_at=times),
     )
-    bands = {
-        "served": (centre, served[low], served[high]),
-        "naive": (close[:, None], naive[low], naive[high]),
+    offsets = {
+        "served": (served[low], served[high]),
+        "naive": (naive[low], naive[high]),
     }
-    for profile, suffix in ((band_profile(spec), ""), (hour_of_week, HOUR_OF_WEEK)):
-        for name, (lower, upper) in peer_offsets(market, pos, hours, profile).items():
-            bands[name + suffix] = (close[:, None], lower, upper)
+    rows = np.searchsorted(bands.pos, pos)
+    for name, (lower, upper) in bands.offsets.items():
+        offsets[name] = (lower[rows], upper[rows])
+    for name in PEERS:
+        calibrated = Band(
+            band.spec, market, bands.pos, bands.errors, pools[name], spread_of=bands.spread(name)
+        ).offsets(pos, leads)
+        offsets[name + CALIBRATED] = (calibrated[low], calibrated[high])
     frames = []
     for j, h in enumerate(hours):
         frame = {"horizon": horizon_label(h), "origin": times}
-        for name, (middle, lower, upper) in bands.items():
-            c = middle[:, min(j, middle.shape[1] - 1)]
-            score, held = _score(actual[:, j], c, lower[:, j], upper[:, j])
+        for name, (lower, upper) in offsets.items():
+            middle = centre[:, j] if name == "served" else close
+            score, held = _score(actual[:, j], middle, lower[:, j], upper[:, j])
             frame[f"score_{name}"], frame[f"held_{name}"] = score, held.astype(np.float64)
         frames.append(pd.DataFrame(frame)[np.isfinite(actual[:, j])])
     return pd.concat(frames, ignore_index=True)
@@ -172,23 +281,41 @@ def versus(rows: pd.DataFrame, horizon: pd.Timedelta, mine: str, theirs: list[st
 
 
 def figures(peers: pd.DataFrame, reanchored: pd.DataFrame, shown: tuple[int, ...] = SHOWN) -> dict:
-    """Pooled over the pairs, per horizon: the served band against each peer on its profile
-    (`peers`) and on the hour-of-week one (`peers_hour_of_week`), the band re-anchored `s`
-    hours later against the fresh one at each shift `shown` (`reanchored`) and over a
+    """Pooled over the pairs, per horizon: the served band against each peer and each peer
+    calibrated the band's way, with what the calibration alone is worth (calibrated minus raw,
+    in points of naive's score) and GARCH-t's Monte Carlo error (`peers`); the band re-anchored
+    `s` hours later against the fresh one at each shift `shown` (`reanchored`) and over a
     release's cycle (`cycle`)."""
-    out: dict = {"peers": {}, "peers_hour_of_week": {}, "reanchored": {}, "cycle": {}}
-    sensitivity = {f"{kind}_{name}{HOUR_OF_WEEK}": f"{kind}_{name}" for name in PEERS
-                   for kind in ("score", "held")}  # fmt: skip
+    out: dict = {"peers": {}, "reanchored": {}, "cycle": {}}
     for label, horizon in HORIZONS.items():
         rows = peers[peers["horizon"] == label]
-        if not rows.empty:
-            out["peers"][label] = versus(rows, horizon, "served", list(PEERS))
-            other = rows.drop(columns=list(sensitivity.values())).rename(columns=sensitivity)
-            out["peers_hour_of_week"][label] = versus(other, horizon, "served", list(PEERS))
+        if rows.empty:
+            continue
+        found = out["peers"][label] = versus(rows, horizon, "served", list(ROWS))
+        times, naive = Times(rows, horizon), rows["score_naive"].to_numpy()
+        for name in PEERS:
+            gain = times.ratio(_gap(rows, "score", name + CALIBRATED, name), naive)
+            found[name + CALIBRATED] |= {
+                "calibrated_minus_raw": gain.mean,
+                "calibrated_minus_raw_se": gain.se,
+            }
+        # The two halves' figures differ by twice the whole's Monte Carlo error (each half's
+        # variance twice the whole's): half the standard error of their difference.
+        score = times.ratio(_gap(rows, "score", *HALVES), naive)
+        held = times.ratio(_gap(rows, "held", *HALVES), np.ones(len(rows)))
+        found["garch-t"]["monte_carlo"] = {
+            "paths": paths_at(int(horizon / pd.Timedelta(hours=1))),
+            "relative_se": score.se / 2,
+            "coverage_80_se": held.se / 2,
+        }
     for s in shown:
         out["reanchored"][f"{s}h"] = _reanchored(reanchored[reanchored["shift"] == s])
     out["cycle"] = _reanchored(reanchored[reanchored["shift"] < CYCLE_HOURS])
     return out
+
+
+def _gap(rows: pd.DataFrame, kind: str, one: str, other: str) -> np.ndarray:
+    return rows[f"{kind}_{one}"].to_numpy() - rows[f"{kind}_{other}"].to_numpy()
 
 
 def _reanchored(rows: pd.DataFrame) -> dict:

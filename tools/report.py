@@ -30,6 +30,7 @@ from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 from tools import report_readings as readings
 from tools.panel_bars import COVERAGE
+from tools.peers import ROWS
 from tools.settings import settings_table
 
 REPORT_DIR = Path("docs/model-report")
@@ -56,7 +57,6 @@ PAGES = {
         "rule-simulation",
         "conditional",
         "panel-peers",
-        "panel-peers-hour-of-week",
         "dispersion",
         "rule",
         "reanchored",
@@ -366,43 +366,46 @@ def rule_table(panel: dict) -> str:
     return markdown_table(["clause", "served band", "bar"], body, note)
 
 
-PEER_NAMES = {"garch-t": "GARCH-t", "ewma": "EWMA", "fhs": "FHS"}  # `tools/peer_bands.PEERS`
-
-
-def panel_peers_table(panel: dict, key: str = "peers") -> str:
+def panel_peers_table(panel: dict) -> str:
     """Per horizon, pooled over the spot pairs: the served band's and each peer's interval score
-    relative to naive's and 80% coverage, and served minus each peer in points of naive's, bold
-    beyond two standard errors; the peers on the served band's profile (`peers`) or on the
-    hour-of-week one (`peers_hour_of_week`)."""
+    relative to naive's and 80% coverage (said where it is off 80%), served minus each peer in
+    points of naive's, bold beyond two standard errors, and for a peer calibrated the band's
+    way, what the calibration alone is worth (calibrated minus as issued)."""
     header = [
         "horizon",
-        "served",
-        *PEER_NAMES.values(),
-        f"served minus {' / '.join(PEER_NAMES.values())} (SE), points of naive",
+        "band",
+        "relative (SE)",
+        "80% coverage (SE)",
+        "served minus it (SE), points of naive",
+        "calibrated minus as issued (SE), points",
     ]
     body = []
-    for label, found in panel[key].items():
-        cells = [_scored(found[name]) for name in ("served", *PEER_NAMES)]
-        gaps = [
-            _bold_beyond(found[name]["served_minus_this"], found[name]["served_minus_this_se"])
-            for name in PEER_NAMES
-        ]
-        body.append([label, *cells, " / ".join(gaps)])
-    any_horizon = next(iter(panel[key].values()))
-    profile = (
-        "the served band's own seasonal profile"
-        if key == "peers"
-        else "the hour-of-week profile (a sensitivity)"
-    )
+    for label, found in panel["peers"].items():
+        for name in ("served", *ROWS):
+            peer = found[name]
+            coverage = f"{peer['coverage_80']:.1%} ({peer['coverage_80_se'] * 100:.1f})"
+            off = readings.coverage_off(peer) if name != "served" else ""
+            cells = [
+                label,
+                "served" if name == "served" else readings.peer_name(name),
+                f"{peer['relative']:+.2%} ({peer['relative_se'] * 100:.2f})",
+                f"{coverage}, {off}" if off else coverage,
+                _bold_beyond(peer["served_minus_this"], peer["served_minus_this_se"])
+                if name != "served" else "",
+                _bold_beyond(peer["calibrated_minus_raw"], peer["calibrated_minus_raw_se"])
+                if "calibrated_minus_raw" in peer else "",
+            ]  # fmt: skip
+            body.append(cells)
+    any_horizon = next(iter(panel["peers"].values()))
     note = (
-        f"Every peer reads {profile}. Each cell: the 80% interval score relative to the naive "
-        "band's (its standard error, in points) and the 80% coverage (its standard error); "
-        "last column: the served band's score minus the peer's, in points of naive's (below "
-        "zero the served band is better), bold beyond two standard errors. "
-        f"{any_horizon['pairs']} spot pairs, {any_horizon['origins']} origin times, "
-        f"{any_horizon['forecasts']} forecasts at each horizon; standard errors clustered by "
-        "time. Beyond two standard errors the served band is "
-        f"{readings.peers_verdicts(panel, key)}."
+        "Every peer reads the served band's own seasonal profile. Relative: the 80% interval "
+        "score against the naive band's (its standard error, in points); coverage said too wide "
+        f"or too narrow beyond {readings.OFF} standard errors of 80%; served minus it: the "
+        "served band's score minus the peer's, in points of naive's (below zero the served band "
+        "is better); calibrated minus as issued: below zero the calibration helps; bold beyond "
+        f"two standard errors. {any_horizon['pairs']} spot pairs, {any_horizon['origins']} "
+        f"origin times, {any_horizon['forecasts']} forecasts at each horizon; standard errors "
+        f"clustered by time.\n\n{readings.peers_verdicts(panel)}"
     )
     return markdown_table(header, body, note)
 
@@ -559,7 +562,6 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
         "rule-simulation": readings.rule_reading(figures, simulation),
         "conditional": conditional_table(figures),
         "panel-peers": panel_peers_table(figures),
-        "panel-peers-hour-of-week": panel_peers_table(figures, "peers_hour_of_week"),
         "dispersion": dispersion_table(figures),
         "rule": rule_table(figures),
         "reanchored": reanchored_table(figures),

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 
+from tools.panel_bars import TIE
 from tools.peer_bands import PEERS
+from tools.peers import CALIBRATED, ROWS
 
 LEVELS = ("50", "80", "95")
 VERDICTS = {
@@ -16,7 +18,31 @@ VERDICTS = {
     "tie": "a tie with the naive band's",
     "too few windows": "on too few windows for a verdict",
 }
-PEER_NAMES = {"garch-t": "GARCH-t", "ewma": "the EWMA", "fhs": "FHS"}
+PEER_NAMES = {
+    "garch-t": "GARCH-t",
+    "garch-t-normal": "GARCH-t with normal quantiles",
+    "ewma": "EWMA",
+    "fhs": "FHS",
+}
+OFF = 2.5  # standard errors from 80% beyond which a peer's 80% coverage is said to be off
+STANDING = (
+    "is ahead of it beyond two standard errors",
+    "ties it",
+    "is behind it beyond two standard errors",
+)
+
+
+def peer_name(key: str) -> str:
+    """A peer's name on the page (`tools/peers.ROWS`)."""
+    name, calibrated, _ = key.partition(CALIBRATED)
+    return PEER_NAMES[name] + (" calibrated" if calibrated else "")
+
+
+def coverage_off(peer: dict) -> str:
+    """Where a band's 80% coverage lies beyond `OFF` standard errors of 80%: too wide (it
+    covers more) or too narrow; else nothing."""
+    z = (peer["coverage_80"] - 0.8) / peer["coverage_80_se"]
+    return "" if abs(z) <= OFF else "too wide" if z > 0 else "too narrow"
 
 
 def backtest_reading(report: dict) -> str:
@@ -135,23 +161,89 @@ def simulation_reading(simulation: dict) -> str:
     )
 
 
-def peers_verdicts(panel: dict, key: str = "peers") -> str:
-    """Per horizon, the peers better than the served band, those it is ahead of, beyond two
-    standard errors, and the ties."""
-    parts = []
-    for label, found in panel[key].items():
-        ahead: list[str] = []
-        behind: list[str] = []
-        tied: list[str] = []
-        for name in PEERS:
-            diff, se = found[name]["served_minus_this"], found[name]["served_minus_this_se"]
-            said = f"{PEER_NAMES[name]} ({diff * 100:+.2f}, SE {se * 100:.2f})"
-            (ahead if diff < -2 * se else behind if diff > 2 * se else tied).append(said)
-        parts.append(
-            f"at {label} ahead of {_listed(ahead)}, behind {_listed(behind)}, level with "
-            f"{_listed(tied)}"
+def peers_verdicts(panel: dict) -> str:
+    """Per horizon: the served band against the strongest peer, against each peer as issued
+    and calibrated the band's way (what the variance model alone is worth), what the
+    calibration alone is worth to each peer, the coverages off 80%, and GARCH-t's Monte Carlo
+    error; ties within two standard errors said as ties."""
+    strongest: list[str] = []
+    issued: list[str] = []
+    calibrated: list[str] = []
+    gains: list[str] = []
+    off: list[str] = []
+    chance: list[str] = []
+    for label, found in panel["peers"].items():
+        best = min(ROWS, key=lambda name: found[name]["relative"])
+        diff, se = found[best]["served_minus_this"], found[best]["served_minus_this_se"]
+        strongest.append(
+            f"at {label} {peer_name(best)} ({found[best]['relative']:+.2%}): the served band "
+            f"{STANDING[_side(diff, se)]} ({_points(diff, se)})"
         )
-    return "; ".join(parts)
+        for names, said in ((PEERS, issued), ([n + CALIBRATED for n in PEERS], calibrated)):
+            said.append(f"at {label} {_sorted(found, names)}")
+        helped = [
+            (peer_name(name), found[name + CALIBRATED]["calibrated_minus_raw"],
+             found[name + CALIBRATED]["calibrated_minus_raw_se"])
+            for name in PEERS
+        ]  # fmt: skip
+        gains.append(f"at {label} " + "; ".join(
+            f"{name} {_points(gain, se)}, {('helps', 'a tie', 'hurts')[_side(gain, se)]}"
+            for name, gain, se in helped
+        ))  # fmt: skip
+        off += [
+            f"{peer_name(name)} at {label} ({found[name]['coverage_80']:.1%}, SE "
+            f"{found[name]['coverage_80_se'] * 100:.1f}: {coverage_off(found[name])})"
+            for name in ROWS
+            if coverage_off(found[name])
+        ]
+        simulated = found["garch-t"]["monte_carlo"]
+        if simulated["paths"]:
+            chance.append(_monte_carlo(label, found["garch-t"]))
+    return "\n".join(
+        [
+            f"- **Against the strongest peer** (the lowest score of all eight): "
+            f"{'; '.join(strongest)}.",
+            f"- **As issued**, the served band is {'; '.join(issued)}.",
+            "- **The variance model alone** (against each peer calibrated as the served band "
+            f"is): {'; '.join(calibrated)}.",
+            "- **The calibration alone** (each peer calibrated the band's way minus the peer as "
+            f"issued; below zero it helps): {'; '.join(gains)}.",
+            f"- **80% coverage beyond {OFF} standard errors of 80%**: {_listed(off)}; every other "
+            "within.",
+            "- **GARCH-t's simulation** (its Monte Carlo error, from the two halves of its "
+            f"paths, against the smallest standard error said of it): {'; '.join(chance)}.",
+        ]
+    )
+
+
+def _sorted(found: dict, names: list[str] | tuple[str, ...]) -> str:
+    """Ahead of, behind and level with each of `names`, beyond `TIE` standard errors."""
+    sides: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for name in names:
+        diff, se = found[name]["served_minus_this"], found[name]["served_minus_this_se"]
+        sides[_side(diff, se)].append(f"{peer_name(name)} ({_points(diff, se)})")
+    ahead, tied, behind = (_listed(side) for side in sides)
+    return f"ahead of {ahead}, behind {behind}, level with {tied}"
+
+
+def _side(diff: float, se: float) -> int:
+    """0 below zero beyond `TIE` standard errors, 2 above, 1 within (a tie)."""
+    return 0 if diff < -TIE * se else 2 if diff > TIE * se else 1
+
+
+def _points(diff: float, se: float) -> str:
+    return f"{diff * 100:+.2f}, SE {se * 100:.2f}"
+
+
+def _monte_carlo(label: str, peer: dict) -> str:
+    chance = peer["monte_carlo"]
+    score = chance["relative_se"] / min(peer["relative_se"], peer["served_minus_this_se"])
+    held = chance["coverage_80_se"] / peer["coverage_80_se"]
+    return (
+        f"at {label} {chance['paths']} paths, {chance['relative_se'] * 100:.3f} points in its "
+        f"score ({score:.2f} of its standard error) and {chance['coverage_80_se'] * 100:.3f} in "
+        f"its coverage ({held:.2f} of its)"
+    )
 
 
 def users_get(panel: dict) -> str:

@@ -50,7 +50,8 @@ normal quantiles in place of the calibrated ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -159,16 +160,19 @@ def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarra
 
 
 PoolInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# At origins (bar positions) and knots (bars ahead): a spread and that spread relative to the
+# year's, as `spreads` gives the band's own (or another forecast's, calibrated the band's way).
+Spreads = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def pool_inputs(
-    spec: BandSpec, market: Market, origins: np.ndarray, errors: dict[int, np.ndarray]
+    spread_of: Spreads, market: Market, origins: np.ndarray, errors: dict[int, np.ndarray]
 ) -> dict[int, PoolInputs]:
     """Per horizon of `errors`, what a scaled band's pool holds of the forecasts from `origins`:
     when each outcome was known, the error over the spread the band expected for it, that
-    spread, and that spread relative to the year's (`spreads`)."""
+    spread, and that spread relative to the year's (`spread_of`: the band's `spreads`)."""
     hours = sorted(errors)
-    spread, relative = spreads(market, spec, origins, np.asarray(hours) * HOUR // market.interval)
+    spread, relative = spread_of(origins, np.asarray(hours) * HOUR // market.interval)
     return {
         h: (market.t[origins] + h * HOUR, errors[h] / spread[:, j], spread[:, j], relative[:, j])
         for j, h in enumerate(hours)
@@ -204,9 +208,13 @@ class Band:
         origins: np.ndarray,
         errors: dict[int, np.ndarray],
         shared: Mapping[int, Calibrated] | None = None,
+        *,
+        spread_of: Spreads | None = None,
     ) -> None:
-        """`shared`: the panel's pools, by horizon, where `spec` calibrates on them."""
+        """`shared`: the panel's pools, by horizon, where `spec` calibrates on them; `spread_of`:
+        the spread calibrated, where not the band's own (`spreads`)."""
         self.spec, self.market = spec, market
+        self.spread_of = spread_of or functools.partial(spreads, market, spec)
         self.hours = tuple(sorted(errors))
         self.pools: dict[int, Calibrated] = {}
         self.adaptive: Adaptive | None = None
@@ -214,20 +222,20 @@ class Band:
             return
         if shared is None and any(spec.shared_for(h) for h in self.hours):
             shared = stored_pools()
-        inputs = pool_inputs(spec, market, origins, errors)
+        own = {h: errors[h] for h in self.hours if not spec.shared_for(h)}  # its own pools'
+        inputs = pool_inputs(self.spread_of, market, origins, own) if own else {}
         for h, (known_at, values, spread, _) in inputs.items():
-            if spec.shared_for(h):
-                if shared is None or h not in shared:
-                    raise ValueError(
-                        f"the band calibrates at {h} h on the panel's shared pool, which "
-                        f"{PANEL_POOL.name} does not hold: run `make panel`"
-                    )
-                self.pools[h] = shared[h]
-            else:
-                bins = spec.width_bins if h <= WIDTH_BIN_HOURS else 1
-                self.pools[h] = Pool.of(
-                    known_at, values, spread, spec.pool_for(h), bins=bins, floor=spec.floor
+            bins = spec.width_bins if h <= WIDTH_BIN_HOURS else 1
+            self.pools[h] = Pool.of(
+                known_at, values, spread, spec.pool_for(h), bins=bins, floor=spec.floor
+            )
+        for h in set(self.hours) - set(own):
+            if shared is None or h not in shared:
+                raise ValueError(
+                    f"the band calibrates at {h} h on the panel's shared pool, which "
+                    f"{PANEL_POOL.name} does not hold: run `make panel`"
                 )
+            self.pools[h] = shared[h]
         steps = np.array([spec.adapt_for(h) for h in self.hours])
         if steps.any():
             chunks = np.array_split(origins, max(1, len(origins) // CHUNK))
@@ -294,7 +302,7 @@ class Band:
             # Cheap to compute exactly at each origin, as the naive forecaster does.
             return self._empirical(pos, at), bins
         knots = np.asarray(self.hours) * HOUR // self.market.interval
-        spread, relative = spreads(self.market, self.spec, pos, knots)
+        spread, relative = self.spread_of(pos, knots)
         shared = np.array([self.spec.shared_for(h) for h in self.hours])
         calibrated, bins = self._calibrated(at, np.where(shared, relative, spread))
         offsets = calibrated * spread[:, :, None]

@@ -3,6 +3,8 @@ calibration on past errors only, and the choice by interval score."""
 
 from __future__ import annotations
 
+import functools
+
 import msgspec
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from cryptopredict.model.bands import (
     pool_inputs,
     profile_of,
     short_variance,
+    spreads,
     variance_ratio,
 )
 from cryptopredict.model.choices import choose_band
@@ -26,7 +29,7 @@ from cryptopredict.model.panel_pool import stored_pools
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, outcome
 from cryptopredict.model.scoring import DenseOrigins
-from tools.panel_search import shared_pools, store_pools
+from tools.panel_search import shared_calibrations, shared_pools, store_pools
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z, a Monday
 
@@ -411,11 +414,11 @@ def test_a_shared_pool_serves_as_stored_what_it_served_in_memory(tmp_path):
     inputs = []
     for market in markets:
         errors = {h: market.moves(h)[origins] for h in (1, 24)}
-        found = pool_inputs(spec, market, origins, errors)
+        found = pool_inputs(functools.partial(spreads, market, spec), market, origins, errors)
         inputs.append({h: (k, v, r) for h, (k, v, _, r) in found.items()})
     pools = shared_pools(inputs, spec)
     weeks = np.arange(START // WEEK * WEEK, START + 300 * 24 * HOUR + WEEK, WEEK)
-    store_pools(pools, weeks, tmp_path / "pool.npz")
+    store_pools(shared_calibrations(inputs, spec, weeks), tmp_path / "pool.npz")
     stored = stored_pools(tmp_path / "pool.npz")
     assert stored is not None
     assert set(stored) == {1, 24}

@@ -1,26 +1,45 @@
 """The panel's peers and re-anchored bands (`tools/peer_bands.py`, `tools/peers.py`) on real
-hourly BTC/USD bars: GARCH's filter and term structure are arch's own, every peer's band is
-known by its origin, a band re-anchored 0 hours later is the fresh band, an origin whose bar
-at origin + s is missing is left out, and the figures pool every pair's forecasts alike."""
+hourly BTC/USD bars: GARCH's filter, term structure and simulation are arch's own, every peer's
+band is known by its origin and its simulation by its seed, a peer calibrated the band's way is
+the served band's calibration on the peer's spread, a band re-anchored 0 hours later is the
+fresh band, an origin whose bar at origin + s is missing is left out, and the figures pool every
+pair's forecasts alike."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pandas as pd
 import pytest
 from arch import arch_model
+from scipy.stats import norm
 
-from cryptopredict.artifact.schema import BandSpec
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
 from cryptopredict.model.backtest import BacktestSetup
-from cryptopredict.model.bands import BAND_HOURS, profile_of
+from cryptopredict.model.band_spec import named
+from cryptopredict.model.bands import BAND_HOURS, Band, pool_inputs, profile_of, spreads
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.market import HOUR, WEEK, Market
 from cryptopredict.model.panel_choice import panel_band
 from cryptopredict.model.panel_pool import stored_pools
 from cryptopredict.model.plan import Plan
-from tools.panel_search import SCORED, outcomes, pair_origins, validation_scores
-from tools.peer_bands import PEERS, SCALE, Week, band_profile, hour_of_week, peer_offsets
-from tools.peers import HOUR_OF_WEEK, figures, peer_rows, reanchored_rows, versus
+from cryptopredict.model.scores import tails
+from tools import peer_bands as peer_bands_module
+from tools.panel_search import SCORED, outcomes, pair_origins, shared_pools, validation_scores
+from tools.peer_bands import HALVES, PEERS, SCALE, Week, peer_offsets
+from tools.peers import (
+    CALIBRATED,
+    ROWS,
+    PeerBands,
+    compared,
+    figures,
+    peer_bands,
+    peer_pools,
+    reanchored_rows,
+    served_band,
+    versus,
+)
 
 DAYS = 450  # a year for the first fit, and the rest split into validation and evaluation
 
@@ -41,10 +60,17 @@ def market_of(history: pd.DataFrame) -> Market:
 
 
 @pytest.fixture(scope="module")
-def week(history) -> tuple[Market, Week, int]:
+def spec() -> BandSpec:
+    found = panel_band()
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="module")
+def week(history, spec) -> tuple[Market, Week, int]:
     market = market_of(history)
     start = int(market.t[-1]) // WEEK * WEEK - WEEK
-    return market, Week(market, start, len(market.t) - 1, hour_of_week), start
+    return market, Week(market, start, len(market.t) - 1, spec), start
 
 
 def test_garch_filters_and_forecasts_as_arch_does(week) -> None:
@@ -65,27 +91,62 @@ def test_garch_filters_and_forecasts_as_arch_does(week) -> None:
         assert spread == pytest.approx(np.sqrt(variance[:h].sum()) / SCALE, rel=1e-6)
 
 
-def test_a_peers_band_is_known_by_its_origin(history, spec) -> None:
+def test_garch_t_beyond_an_hour_is_arch_s_own_simulation_forecast(week, spec, monkeypatch):
+    """From the week's last fitted return, with a flat profile, GARCH-t's simulated band over a
+    day and a week is what arch's own simulation forecast gives from the same fit (its
+    `simulation` method), within both's Monte Carlo error; and the week's origins run together
+    (`NODES` points, interpolated) are each run alone, on the same paths."""
+    market, _, start = week
+    found = Week(market, start, len(market.t) - 1, named(spec, profile=False))
+    z = SCALE * market.returns[found.index]
+    model = arch_model(z[found.fitted], mean="Zero", vol="GARCH", p=1, q=1, dist="t")
+    params = np.array([found.omega, found.alpha, found.beta, found.nu])
+    forecast = model.forecast(
+        params=params, horizon=168, method="simulation", simulations=20_000,
+        random_state=np.random.RandomState(1),
+    )  # fmt: skip
+    moves = np.cumsum(forecast.simulations.values[-1], axis=1)[:, [23, 167]]
+    theirs = np.quantile(np.abs(moves), 0.8, axis=0) / SCALE
+    last = np.flatnonzero(found.fitted)[-1]
+    monkeypatch.setattr(peer_bands_module, "BATCHES", ((168, 20_000),))
+    ours = found.simulated(
+        found.index[last : last + 1], found.next_garch[last : last + 1], [24, 168], rng(2)
+    )
+    np.testing.assert_allclose(ours[0, :, 0], theirs, rtol=0.03)
+    assert not np.allclose(ours[0, :, 1], ours[0, :, 2])  # the halves: their own paths
+    monkeypatch.setattr(peer_bands_module, "BATCHES", ((720, 500),))
+    origins = found.index[np.flatnonzero(~found.fitted)][::7]
+    variance = found.next_garch[found.at(origins)]
+    assert variance.max() > 1.5 * variance.min()
+    together = found.simulated(origins, variance, [24, 720], rng(3))
+    for i in range(len(origins)):
+        alone = found.simulated(origins[i : i + 1], variance[i : i + 1], [24, 720], rng(3))
+        np.testing.assert_allclose(together[i], alone[0], rtol=5e-3)
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def test_a_peers_band_is_known_by_its_origin_and_its_simulation_by_its_seed(history, spec):
     """Bars after an origin's week start change no peer's band there but through the hourly
-    filter; bars after the origin change nothing at all."""
+    filter; bars after the origin change nothing at all. The same seed draws the same paths;
+    another, others (at 1 h GARCH-t reads its t and draws none)."""
     market = market_of(history)
     origin = len(market.t) - 400
     pos = np.array([origin])
-    whole = peer_offsets(market, pos, [1, 24], band_profile(spec))
+    whole = peer_offsets(market, pos, [1, 24], spec, (1, 2))
     cut = market_of(history.iloc[: origin + 1])
-    alone = peer_offsets(cut, pos, [1, 24], band_profile(spec))
-    for name in PEERS:
+    alone = peer_offsets(cut, pos, [1, 24], spec, (1, 2))
+    other = peer_offsets(market, pos, [1, 24], spec, (1, 3))
+    for name in (*PEERS, *HALVES):
         for side in (0, 1):
             np.testing.assert_allclose(whole[name][side], alone[name][side], rtol=1e-9)
     assert (whole["garch-t"][0] < 0).all()
     assert (whole["garch-t"][1] > 0).all()
-
-
-@pytest.fixture(scope="module")
-def spec() -> BandSpec:
-    found = panel_band()
-    assert found is not None
-    return found
+    np.testing.assert_array_equal(whole["garch-t"][1][:, 0], other["garch-t"][1][:, 0])
+    assert whole["garch-t"][1][0, 1] != other["garch-t"][1][0, 1]
+    assert whole["garch-t"][1][0, 1] != whole["garch-t-normal"][1][0, 1]
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +155,19 @@ def pair(history):
     return pair_origins("BTC/USD", setup, 0.0, np.empty(0, dtype=np.int64), [])
 
 
+@pytest.fixture(scope="module")
+def bands(pair, spec) -> PeerBands:
+    return peer_bands(pair, spec)
+
+
+@pytest.fixture(scope="module")
+def scored(pair, spec, bands):
+    pools = {name: peer_pools([bands], spec, name) for name in PEERS}
+    return compared(pair, spec, stored_pools(), bands, pools)
+
+
 def test_a_band_re_anchored_0_hours_later_is_the_fresh_band(pair, spec) -> None:
-    rows = reanchored_rows(pair, spec, stored_pools(), shifts=(0, 3))
+    rows = reanchored_rows(pair, served_band(pair, spec, stored_pools()), shifts=(0, 3))
     now = rows[rows["shift"] == 0]
     np.testing.assert_allclose(now["score_reanchored"], now["score_fresh"])
     later = rows[(rows["shift"] == 3) & (rows["horizon"] == "1h")]
@@ -109,15 +181,18 @@ def test_an_origin_whose_bar_at_origin_plus_s_is_missing_is_left_out(history, pa
     gapped = history[history["ds"] != gone].reset_index(drop=True)
     setup = BacktestSetup.build(gapped, pd.Timedelta(hours=1), DEFAULT, Plan())
     holed = pair_origins("BTC/USD", setup, 0.0, np.empty(0, dtype=np.int64), [])
-    rows = reanchored_rows(holed, spec, stored_pools(), shifts=(3,))
+    rows = reanchored_rows(holed, served_band(holed, spec, stored_pools()), shifts=(3,))
     assert times[10] not in set(rows["origin"])
     assert times[11] in set(rows["origin"])
 
 
-def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec) -> None:
-    """The served and naive bands' scores are `make panel`'s own (`panel_search.outcomes`)."""
-    mine = peer_rows(pair, spec, stored_pools())
-    panel, _ = outcomes(pair, spec, stored_pools(), list(BAND_HOURS))
+def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec, scored) -> None:
+    """The served and naive bands' scores are `make panel`'s own (`panel_search.outcomes`),
+    and so are the outcomes the comparison returns beside them, from the same band."""
+    (found, gaps), mine, _ = scored
+    panel, skipped = outcomes(pair, spec, stored_pools(), list(BAND_HOURS))
+    pd.testing.assert_frame_equal(found, panel)
+    assert gaps == skipped
     np.testing.assert_allclose(mine["score_served"], panel["score_served"])
     np.testing.assert_allclose(mine["score_naive"], panel["score_naive"])
     np.testing.assert_array_equal(mine["held_served"], panel["held_80"])
@@ -138,34 +213,69 @@ def test_the_validation_origins_are_scored_as_the_search_scores_them(pair, spec)
         np.testing.assert_allclose(mine["score_naive"], rows["naive"])
 
 
-def test_served_and_peers_are_scored_on_the_same_origins(pair, spec) -> None:
-    rows = peer_rows(pair, spec, stored_pools())
-    for name in ("served", "naive", *PEERS, *(peer + HOUR_OF_WEEK for peer in PEERS)):
+def test_served_and_peers_are_scored_on_the_same_origins(scored) -> None:
+    """Every peer as issued and calibrated, on the served band's origins; GARCH-t simulated
+    beyond an hour only; what the calibration is worth is calibrated minus as issued, and
+    GARCH-t's Monte Carlo error is half the standard error of its two halves' difference."""
+    _, rows, _ = scored
+    for name in ("served", "naive", *ROWS, *HALVES):
         assert rows[f"score_{name}"].notna().all()
-    hour = rows[rows["horizon"] == "1h"]
+    hour, day = (rows[rows["horizon"] == label] for label in ("1h", "1d"))
     assert 0.7 < hour["held_garch-t"].mean() < 0.9
-    assert not np.allclose(hour["score_garch-t"], hour[f"score_garch-t{HOUR_OF_WEEK}"])
-    found = figures(rows.assign(pair="BTC/USD", shift=0), rows.iloc[:0].assign(shift=0))
-    for kind, suffix in (("peers", ""), ("peers_hour_of_week", HOUR_OF_WEEK)):
-        garch = found[kind]["1h"]["garch-t"]
-        gap = (hour["score_served"].sum() - hour[f"score_garch-t{suffix}"].sum()) / hour[
-            "score_naive"
-        ].sum()
-        assert garch["served_minus_this"] == pytest.approx(gap)
+    np.testing.assert_array_equal(hour["score_garch-t"], hour["score_garch-t-normal"])
+    assert not np.allclose(day["score_garch-t"], day["score_garch-t-normal"])
+    assert not np.allclose(day["score_garch-t"], day[f"score_garch-t{CALIBRATED}"])
+    found = figures(rows.assign(pair="BTC/USD"), rows.iloc[:0].assign(shift=0))["peers"]
+    naive = day["score_naive"].sum()
+    for name in ROWS:
+        gap = (day["score_served"].sum() - day[f"score_{name}"].sum()) / naive
+        assert found["1d"][name]["served_minus_this"] == pytest.approx(gap)
+    for name in PEERS:
+        calibrated = found["1d"][name + CALIBRATED]
+        assert calibrated["calibrated_minus_raw"] == pytest.approx(
+            calibrated["relative"] - found["1d"][name]["relative"]
+        )
+    assert found["1h"]["garch-t"]["monte_carlo"] == {
+        "paths": 0, "relative_se": 0.0, "coverage_80_se": 0.0
+    }  # fmt: skip
+    chance = found["1d"]["garch-t"]["monte_carlo"]
+    assert chance["paths"] == 4000
+    assert 0 < chance["relative_se"] < found["1d"]["garch-t"]["relative_se"]
+
+
+def test_a_peer_calibrated_the_bands_way_is_the_served_bands_calibration_on_its_spread(
+    pair, spec, bands
+) -> None:
+    """A peer whose 80% band is the served band's own spread, calibrated the band's way on
+    pools the pairs share, is the served band calibrated on the same pools: the same steps,
+    the same errors, nothing of its own but the spread."""
+    market = pair.dense.market
+    knots = np.asarray(bands.hours) * HOUR // market.interval
+    spread, _ = spreads(market, spec, bands.pos, knots)
+    z = norm.ppf(tails(DEFAULT_LEVEL)[1])
+    band = (-z * spread, z * spread)
+    own = PeerBands.of(market, spec, bands.pos, dict.fromkeys(PEERS, band), bands.errors)
+    calibrated = Band(spec, market, bands.pos, bands.errors, peer_pools([own], spec, "ewma"),
+                      spread_of=own.spread("ewma"))  # fmt: skip
+    inputs = pool_inputs(functools.partial(spreads, market, spec), market, bands.pos, bands.errors)
+    shared = shared_pools([{h: (k, v, r) for h, (k, v, _, r) in inputs.items()}], spec)
+    served = Band(spec, market, bands.pos, bands.errors, shared)
+    pos, leads = pair.dense.pos[pair.evaluation], np.asarray(bands.hours, dtype=np.float64)
+    mine, theirs = calibrated.offsets(pos, leads), served.offsets(pos, leads)
+    for tau in tails(DEFAULT_LEVEL):
+        np.testing.assert_allclose(mine[tau], theirs[tau], rtol=1e-9)
 
 
 def test_each_peer_reads_the_profile_the_served_band_reads_at_its_week_start(week, spec) -> None:
     """On the served band's footing: its profile (hour of day times day of week) as the band
-    reads it at the week's start; the sensitivity reads the hour-of-week one."""
+    reads it at the week's start."""
     market, _, start = week
     begin = market.position(np.array([start]))
-    served = Week(market, start, len(market.t) - 1, band_profile(spec))
+    served = Week(market, start, len(market.t) - 1, spec)
     assert spec.profile_factored
-    np.testing.assert_allclose(served.profile, profile_of(market, spec, begin)[0])
-    np.testing.assert_allclose(
-        hour_of_week(market, int(begin[0])), market.profile(begin, factored=False)[0]
-    )
-    assert not np.allclose(served.profile, hour_of_week(market, int(begin[0])))
+    profile = profile_of(market, spec, begin)
+    assert profile is not None
+    np.testing.assert_allclose(served.profile, profile[0])
 
 
 def test_served_minus_a_peer_is_in_points_of_naive_and_pairs_moving_together_count_once() -> None:

@@ -131,21 +131,46 @@ def figures(relative: float, coverage: float, gap: float | None = None) -> dict:
     return found
 
 
-def test_the_peers_table_bolds_a_difference_beyond_two_standard_errors_only():
+def test_the_peers_table_says_ties_the_strongest_peer_the_calibration_and_coverage_off():
+    """Issue 85: every peer as issued and calibrated, bold beyond two standard errors; the
+    strongest peer, a tie within two said as a tie; what the calibration alone is worth; a
+    coverage beyond 2.5 standard errors of 80% said beside it; the simulation's Monte Carlo
+    error against GARCH-t's standard errors."""
     peers = {
         "served": figures(-0.0743, 0.802),
-        "garch-t": figures(-0.0869, 0.804, 0.0126),
-        "ewma": figures(-0.0692, 0.838, -0.0090),
-        "fhs": figures(-0.0820, 0.801, 0.0077),
+        "garch-t": figures(-0.0750, 0.804, 0.0007)
+        | {"monte_carlo": {"paths": 4000, "relative_se": 0.0002, "coverage_80_se": 0.0004}},
+        "garch-t-normal": figures(-0.0600, 0.838, -0.0143),  # 7.6 SE off 80%: too wide
+        "ewma": figures(-0.0692, 0.790, -0.0051),
+        "fhs": figures(-0.0840, 0.801, 0.0097),
     }
+    for name in ("garch-t", "garch-t-normal", "ewma", "fhs"):
+        calibrated = figures(-0.0700, 0.800, -0.0043)
+        gain = calibrated["relative"] - peers[name]["relative"]
+        peers[f"{name}/calibrated"] = calibrated | {
+            "calibrated_minus_raw": gain, "calibrated_minus_raw_se": 0.002
+        }  # fmt: skip
     counts = {"pairs": 16, "origins": 2503, "forecasts": 40048}
-    table = panel_peers_table({"peers": {"1h": {**counts, **peers}}}).splitlines()
-    assert table[2] == (
-        "| 1h | -7.43% (1.00), 80.2% (0.5) | -8.69% (1.00), 80.4% (0.5) | -6.92% (1.00), "
-        "83.8% (0.5) | -8.20% (1.00), 80.1% (0.5) | **+1.26 (0.40)** / **-0.90 (0.40)** / "
-        "+0.77 (0.40) |"
+    table = panel_peers_table({"peers": {"1d": {**counts, **peers}}}).splitlines()
+    assert table[2] == "| 1d | served | -7.43% (1.00) | 80.2% (0.5) |  |  |"
+    assert table[3] == "| 1d | GARCH-t | -7.50% (1.00) | 80.4% (0.5) | +0.07 (0.40) |  |"
+    assert table[4] == (
+        "| 1d | GARCH-t with normal quantiles | -6.00% (1.00) | 83.8% (0.5), too wide | "
+        "**-1.43 (0.40)** |  |"
     )
-    assert "16 spot pairs, 2503 origin times, 40048 forecasts" in table[-1]
+    assert table[7] == (
+        "| 1d | GARCH-t calibrated | -7.00% (1.00) | 80.0% (0.5) | -0.43 (0.40) | "
+        "**+0.50 (0.20)** |"
+    )
+    assert table[8].endswith("| **-1.00 (0.20)** |")  # the calibration helps, beyond two SE
+    assert "16 spot pairs, 2503 origin times, 40048 forecasts" in table[12]
+    said = "\n".join(table)
+    assert "at 1d FHS (-8.40%): the served band is behind it beyond two standard errors" in said
+    assert "GARCH-t with normal quantiles at 1d (83.8%, SE 0.5: too wide)" in said
+    assert "at 1d 4000 paths, 0.020 points in its score (0.05 of its standard error)" in said
+    peers["fhs"] = figures(-0.0750, 0.801, 0.0007)
+    said = panel_peers_table({"peers": {"1d": {**counts, **peers}}})
+    assert "at 1d GARCH-t (-7.50%): the served band ties it (+0.07, SE 0.40)" in said
 
 
 def test_a_page_without_a_section_is_an_error():
