@@ -1,7 +1,8 @@
 """`python -m bench.soak`: hold `/bitcoin` under load and watch for errors and memory growth.
 
 `wrk` keeps 64 connections busy for 60 s on the same few hundred dates as the benchmark, all
-valid, while the server's resident memory is sampled every half second. It passes when wrk saw
+valid, through HAProxy to the server as the image serves it (`python api.py`), while the
+server's resident memory is sampled every half second. It passes when wrk saw
 no socket error and no answer other than 2xx, and the mean resident memory over the last window
 (the last ten seconds; a third of the run for runs under 30 s) is less than 10% above its mean
 over the second window, once the server has warmed up. `make soak` runs it for 60 s; the test
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.run import (
-    SERVERS,
+    EDGE,
     resident_mb,
     running,
     wait_until_ready,
@@ -73,11 +74,10 @@ class Soak:
 
 def soak(model_dir: Path, *, seconds: int, connections: int) -> Soak:
     window = min(10.0, seconds / 3)
-    api = SERVERS[0]
     with tempfile.TemporaryDirectory() as scratch:
         paths = write_paths(Path(scratch), model_dir)
         first = paths["bitcoin"].read_text().splitlines()[0]
-        with running(api, model_dir) as (process, base):
+        with running(EDGE, model_dir) as (process, base):
             wait_until_ready(base + first, timeout=60)
             load = subprocess.Popen(
                 wrk_command(base, connections=connections, seconds=seconds),

@@ -208,7 +208,12 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
         lambda: LINE_SECONDS,
         "s",
     ),
-    "a pair still training": (r"`Retry-After: (?P<n>\d+)`", lambda: RETRY_SECONDS, "s"),
+    "a pair still training": (r"503 with\s`Retry-After: (?P<n>\d+)`", lambda: RETRY_SECONDS, "s"),
+    "the edge's busy answer": (
+        r"(?<!503 with\s)`Retry-After: (?P<n>\d+)`",
+        lambda: in_file(EDGE, r"hdr Retry-After (\d+)"),
+        "s",
+    ),
     "a killed run's status": (rf"ignored when {QUANTITY} old", lambda: STALE_SECONDS, "s"),
     "the edge's buffer for a request's line and headers": (
         rf"(?:its|the|HAProxy's) {QUANTITY} buffer\b",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
+import re
 import resource
 import signal
 import socket
@@ -17,8 +19,10 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
+from cryptopredict.api.server import HAPROXY_CONFIG
 from cryptopredict.utc import iso_utc
 from tests.live_server import LiveServer, start_server
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -75,16 +79,26 @@ def answer_to(url: str, request: bytes) -> bytes:
             return b""
 
 
+def refused(answer: bytes) -> tuple[int, str]:
+    """The status of a refusal and its `error` (JSON, as the API's are), or `html` for HAProxy's
+    own page (those of a request it could not read)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if b"\r\ncontent-type: text/html" in head.lower():
+        return int(head.split()[1]), "html"
+    detail = json.loads(body)
+    assert set(detail) == {"error", "detail"}, detail
+    return int(head.split()[1]), detail["error"]
+
+
 def test_header_heavy_and_bodied_requests_are_refused_by_the_proxy(edge):
     lines = lambda n: b"".join(b"X-H-%d: v\r\n" % i for i in range(n))  # noqa: E731
     get = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
     assert answer_to(edge.url, get + lines(97) + b"\r\n").startswith(b"HTTP/1.1 200 ")
-    assert answer_to(edge.url, get + lines(6000) + b"\r\n").startswith(b"HTTP/1.1 400 ")
-    assert answer_to(edge.url, get + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n").startswith(
-        b"HTTP/1.1 400 "
-    )
+    assert refused(answer_to(edge.url, get + lines(6000) + b"\r\n")) == (400, "html")
+    big = get + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+    assert refused(answer_to(edge.url, big)) == (400, "html")
     too_long = b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n"
-    assert answer_to(edge.url, too_long).startswith(b"HTTP/1.1 413 ")
+    assert refused(answer_to(edge.url, too_long)) == (413, "body_too_large")
     assert "Server" not in http_get(edge.url, "/healthz").headers
     assert edge.log.read_text().count('path="/healthz"') == 2  # the refused never reached it
 
@@ -126,7 +140,7 @@ def test_slow_headers_are_capped_per_address_and_cut_at_five_seconds(edge, open_
         sent = time.monotonic()
         assert all(healthz(edge.url, timeout=1.0) for _ in range(5))
         assert closed_unanswered(clients[-1])  # past the cap: closed, nothing answered
-        assert clients[0].recv(65536).startswith(b"HTTP/1.1 408 ")
+        assert refused(clients[0].recv(65536)) == (408, "html")
         assert time.monotonic() - sent < 8
     finally:
         for client in clients:
@@ -242,3 +256,44 @@ def test_without_the_proxy_slow_headers_lock_everyone_out(artifact_dir, tmp_path
             client.close()
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def test_the_docs_and_the_refusals_say_the_figures_the_configuration_sets():
+    """docs/api.md's errors, docs/operations.md's bounds and HAProxy's own refusals state the
+    figures of haproxy.cfg (issue 84 bar 3: docs that cannot drift from the code); the
+    configuration itself is included in docs/operations.md."""
+    config = HAPROXY_CONFIG.read_text()
+    figure = lambda setting: int(re.search(rf"^ +{setting} (\d+)", config, re.M)[1])  # noqa: E731
+    lines = figure("tune.http.maxhdr")
+    head = (figure("tune.bufsize") - figure("tune.maxrewrite")) // 1024
+    body = int(re.search(r"content-length\) gt (\d+)", config)[1]) // 1024
+    drip, queue = figure("timeout http-request"), figure("timeout queue")
+    stated = {
+        "cryptopredict/api/haproxy.cfg": [
+            f"a request body longer than {body} KiB",
+            f"no server could take the request within {queue} s",
+        ],
+        "docs/api.md": [
+            f"headers longer than {head} KiB or more than {lines} lines (the request line counted)",
+            f"did not all arrive within {drip} s of its first byte",
+            f"a request body longer than {body} KiB",
+            f"no server thread took the request within {queue} s",
+        ],
+        "docs/operations.md": [
+            '--8<-- "cryptopredict/api/haproxy.cfg"',
+            f"`timeout http-request` ({drip} s from the first byte)",
+            f"`timeout client` ({figure('timeout client')} s without reading)",
+            f"`tune.http.maxhdr {lines}` ({lines} lines with the request line), the {head} KiB",
+            f"a `Content-Length` over {body} KiB",
+            f"`maxconn {figure('maxconn')}`; at most {figure('server waitress .* maxconn')} "
+            f"requests at once on Waitress, the rest queued for up to {queue} s",
+            f"`hard-stop-after {figure('hard-stop-after')}s`",
+            f"within {figure('hard-stop-after')} s\n(`hard-stop-after`; idle connections are "
+            f"closed after {figure('timeout http-keep-alive')} s)",
+        ],
+    }
+    for page, phrases in stated.items():
+        text = (ROOT / page).read_text()
+        assert [phrase for phrase in phrases if phrase not in text] == [], page
+    for detail in re.findall(r"string '(.*)'$", config, re.M):
+        assert set(json.loads(detail)) == {"error", "detail"}

@@ -326,7 +326,10 @@ def test_the_shipped_render_service_feeds_itself_and_answers_from_binance(
     Binance's ticker and `/price` from a minute under two minutes old."""
     fake, moved = exchange
     started = time.monotonic()
-    server = start_server(artifact_dir, tmp_path / "api.log", **render_service_env(fake, tmp_path))
+    # The image's command: behind HAProxy, which render.yaml's MAX_CONNECTIONS_PER_CLIENT=0 sets.
+    server = start_server(
+        artifact_dir, tmp_path / "api.log", proxied=True, **render_service_env(fake, tmp_path)
+    )
     try:
         body = polled_bitcoin_in(server, 1)
         price = get(server, "/price/btc-usd")

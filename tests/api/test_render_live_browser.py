@@ -30,7 +30,9 @@ def test_the_shipped_service_s_live_panel_draws_its_own_feed(
 ):
     fake, moved = exchange
     started = time.monotonic()
-    server = start_server(artifact_dir, tmp_path / "api.log", **render_service_env(fake, tmp_path))
+    server = start_server(
+        artifact_dir, tmp_path / "api.log", proxied=True, **render_service_env(fake, tmp_path)
+    )
     try:
         while True:
             try:

@@ -67,7 +67,8 @@ def minute_database(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def live(model_dir, reports, minute_database) -> Iterator[LiveServer]:
     log = reports / f"api-{worker()}.log"  # one server per worker
-    server = start_server(model_dir, log, DATABASE_URL=minute_database)
+    # Behind HAProxy, as the image and `make serve` serve it.
+    server = start_server(model_dir, log, proxied=True, DATABASE_URL=minute_database)
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
