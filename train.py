@@ -2,7 +2,11 @@
 
 import sys
 
-from cryptopredict.training.cli import main
-
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        from cryptopredict.training.cli import main
+
+        status = main()
+    except KeyboardInterrupt:  # Ctrl-C while Python was still importing: nothing to stop
+        status = 130
+    sys.exit(status)

@@ -32,6 +32,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from multiprocessing import resource_tracker
 
 import dask
 from distributed import Client, LocalCluster
@@ -88,6 +89,10 @@ def _ctrl_c_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # The first worker's start would start multiprocessing's resource tracker, and CPython
+    # unblocks SIGINT in the thread that starts it (`resource_tracker.ensure_running`): the
+    # cluster's loop, whose later threads then start workers that take Ctrl-C. Started first.
+    resource_tracker.ensure_running()
     came: list[int] = []
     handlers = {
         signum: signal.signal(signum, lambda signum, _: came.append(signum))

@@ -286,3 +286,18 @@ def test_no_worker_runs_dask_s_profiler(monkeypatch):
         assert list(client.run(_profiling).values()) == [False]
     with in_process_client() as client:
         assert list(client.run(_profiling).values()) == [False]
+
+
+def _blocks_ctrl_c() -> bool:
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_the_local_cluster_s_workers_block_ctrl_c(monkeypatch):
+    """Ctrl-C signals the terminal's whole process group: the workers block it (this process
+    takes it and closes the cluster), else each ends in a traceback of its own (issue 84). The
+    first worker's start used to start multiprocessing's resource tracker, which unblocked it
+    in the cluster's loop, and so in every worker started from there."""
+    monkeypatch.setenv("TRAIN_WORKERS", "2")
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    with training_client(TrainingSettings.from_env()) as client:
+        assert list(client.run(_blocks_ctrl_c).values()) == [True, True]
