@@ -399,10 +399,10 @@ def measured(path: Path = ROOT / MEASURED) -> dict[str, dict[str, str]]:
 
 def said(figure: dict[str, str]) -> str:
     """A measured figure as every page shows it: what, then how and when it was measured (a
-    table, on lines of its own, then that below it)."""
+    table: a block of its own, then that below it)."""
     measured = f"`{figure['command']}`, {figure['date']}{figure.get('where', '')}"
     if "\n" in figure["says"]:
-        return f"\n{figure['says']}\n\nMeasured by {measured}.\n"
+        return f"\n\n{figure['says']}\n\nMeasured by {measured}.\n"
     return f"{figure['says']} ({measured})"
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import re
 import resource
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -242,6 +244,54 @@ def test_the_proxy_ends_with_the_server_however_it_ends(edge):
     [proxy] = psutil.Process(edge.process.pid).children()
     edge.process.kill()
     proxy.wait(timeout=10)  # raises if it is still running
+
+
+def take_all(server: socket.socket, taken: list[socket.socket]) -> None:
+    with contextlib.suppress(OSError):  # until it is shut down
+        while True:
+            taken.append(server.accept()[0])
+
+
+def test_requests_past_the_servers_threads_wait_five_seconds_then_503(open_files):
+    """The configuration in front of a server that takes every connection and answers none (a
+    Waitress whose threads are all busy): 32 requests reach it, the 33rd waits in HAProxy's queue
+    and is answered `503 busy` with `Retry-After: 1` after 5 s."""
+    busy, listener = socket.create_server(("127.0.0.1", 0)), socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+    threading.Thread(target=take_all, args=(busy, taken)).start()
+    env = {
+        "LISTENER": str(listener.fileno()),
+        "API_PORT": str(busy.getsockname()[1]),
+        "MAX_CONNECTIONS_PER_CLIENT": "0",
+    }
+    proxy = subprocess.Popen(
+        ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)],
+        env={**os.environ, **env},
+        pass_fds=[listener.fileno()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    held = [socket.create_connection(address(url), timeout=10) for _ in range(32)]
+    try:
+        for client in held:
+            client.sendall(b"GET /bitcoin HTTP/1.1\r\nHost: x\r\n\r\n")
+        while len(taken) < 32:
+            time.sleep(0.01)
+        asked = time.monotonic()
+        answer = answer_to(url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        waited = time.monotonic() - asked
+        assert refused(answer) == (503, "busy")
+        assert b"\r\nretry-after: 1\r\n" in answer.lower()
+        assert 4.5 < waited < 8
+        assert len(taken) == 32
+    finally:
+        proxy.kill()
+        proxy.wait()
+        for each in (*held, *taken, listener):
+            each.close()
+        busy.shutdown(socket.SHUT_RDWR)
+        busy.close()
 
 
 def test_without_the_proxy_slow_headers_lock_everyone_out(artifact_dir, tmp_path, open_files):

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.paths import ROOT
@@ -97,6 +98,9 @@ def test_make_serve_stops_on_a_signal_to_make_alone(model_dir, tmp_path, signum)
     log = tmp_path / "serve.log"
     process = _started(["serve"], {"MODEL_DIR": str(model_dir)}, log)
     _wait_for(process, log, r"serving on http")
+    # The image's command (`python api.py`): HAProxy in front of the server (issue 83 bar 4).
+    started = psutil.Process(process.pid).children(recursive=True)
+    assert [each.name() for each in started if each.name() == "haproxy"] == ["haproxy"]
     _stops_alone(process, log, signum)
     assert log.read_text().rstrip().endswith("api: stopped")  # drained
 
