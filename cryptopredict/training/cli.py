@@ -151,13 +151,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The exit status; 130 when Ctrl-C or SIGTERM cut training short (0 once training is over
-    and `--serve` serves)."""
-    # Ctrl-C stops it wherever it was started (a shell's background job ignores SIGINT unless
-    # told), and SIGTERM (a container's stop, `kill`) as Ctrl-C. The first raises
-    # KeyboardInterrupt once; the stop that follows (the server's drain, the cluster's close,
-    # the interpreter's exit joining the pools' threads) ignores any later one: a second Ctrl-C,
-    # make's follower (`following_make.py`), the terminal's and make's own.
+    """The exit status; 130 when Ctrl-C or SIGTERM cut training short."""
+    # The first raises KeyboardInterrupt once (also in a shell's background job); the stop that
+    # follows ignores any later one (a second Ctrl-C, make's follower, the terminal's).
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupted)
     try:
@@ -205,7 +201,6 @@ def _run(
     ranking: MarketRanking | None,
     must_train: set[str],
 ) -> int:
-    """Train the pairs (with `--serve`, serving them), record the run; the exit status."""
     assets, ranked = chosen(wanted, ranking)
     try:
         keeper = RecordKeeper.open(
@@ -234,7 +229,7 @@ def _run(
     server = ApiProcess(args.out, run.say) if args.serve else None
 
     def record(failed: dict[str, str]) -> None:
-        """`run.json`, written before the run's status goes: what failed is never unsaid."""
+        """`run.json`, written before the run's status goes."""
         if args.all:
             public = {slug: _public(why, args) for slug, why in failed.items()}
             seconds = {**measured, **run.measured()}
@@ -256,8 +251,7 @@ def _run(
 
 
 def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
-    """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from), before the
-    pairs' own run."""
+    """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from)."""
     with training_client(settings) as client:
         forward_logs(client, settings.log_level)
         ranking: MarketRanking = run_step(
@@ -273,7 +267,6 @@ def _interrupted(signum: int, frame: object) -> None:
 
 
 def _keep_serving(server: ApiProcess) -> int:
-    """After training, serve until Ctrl-C; the server's exit status."""
     if not server.started:
         log.error("no pair was trained: nothing to serve")
         return 1
@@ -282,8 +275,7 @@ def _keep_serving(server: ApiProcess) -> int:
         return server.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains
         server.stop()
-        # Asked to stop, it may have ended by the signal itself (one that came before it had
-        # started): a stop, not a failure.
+        # Ended by the signal itself (one that came before it had started): a stop.
         status = server.wait()
         return 0 if status in STOPPED else status
 
@@ -298,11 +290,10 @@ def _train(
     keeper: RecordKeeper,
     record: Callable[[dict[str, str]], None],
 ) -> dict[str, str]:
-    """Train every pair, the progress shown; with `server`, serving as soon as a model is; the
-    run `record`ed while its progress is still shown. The pairs that failed, with why."""
+    """The pairs that failed, with why; with `server`, each served as soon as its model is."""
     with training_client(settings) as client, run.shown():
-        forward_logs(client, settings.log_level)  # each line naming its pair
-        run.workers = sum(client.nthreads().values())  # who share the work left
+        forward_logs(client, settings.log_level)
+        run.workers = sum(client.nthreads().values())
         if server is not None:
             server.start_if_ready()  # a model trained before is served while it is retrained
             run.on_written = server.start_if_ready
@@ -321,7 +312,7 @@ def chosen(wanted: PairsSetting, ranking: MarketRanking | None) -> tuple[list[As
 
 
 def _measured(out: Path) -> dict[str, float]:
-    """Each pair's seconds on a worker when it last trained into `out`: its pace."""
+    """Each pair's seconds on a worker when it last trained into `out`."""
     try:
         previous = read_run(out)
     except RunRecordError:
@@ -349,7 +340,6 @@ def run_record(
 
 
 def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
-    """The exit status: 0 when nothing failed, or what failed is tolerated; else 1."""
     if not failed:
         return 0
     trained = len(slugs) - len(failed)
@@ -381,8 +371,7 @@ def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set
 def pair_job(
     asset: Asset, args: argparse.Namespace, settings: TrainingSettings, *, ranked: bool = False
 ) -> PairJob:
-    # A pair top:N ranked on Binance is trained on Binance's bars (`auto` would try Alpaca's
-    # market first).
+    # A pair top:N ranked on Binance trains on Binance's bars (`auto` tries Alpaca first).
     source = "binance" if ranked and args.source == "auto" else args.source
     return PairJob(
         asset=asset,
@@ -408,8 +397,8 @@ EVERY_PAIR = "*"
 
 
 def wanted_pairs(args: argparse.Namespace, settings: TrainingSettings) -> PairsSetting:
-    """The pair `--asset` names, or with `--all` those of the ASSETS setting (`top:N`: to be
-    ranked; `*`: every pair of the `--csv` file, or of the embedded snapshot)."""
+    """`--asset`'s pair, or with `--all` the ASSETS setting's (`*`: the `--csv` file's, or the
+    embedded snapshot's)."""
     if not args.all:
         return PairsSetting((asset_for_symbol(args.asset),))
     if settings.assets.strip() != EVERY_PAIR:
@@ -443,8 +432,7 @@ def _git_sha() -> str | None:
 
 
 def _public(reason: str, args: argparse.Namespace) -> str:
-    """A failure's reason as the record publishes it (the release's tag notes, `/assets`): no
-    password of a URL, and files named relative to where training ran."""
+    """A failure's reason as published: no password, files relative to where training ran."""
     places = [Path.cwd(), args.out.absolute()]
     if args.csv is not None:
         places.append(args.csv.absolute().parent)
@@ -475,7 +463,6 @@ def _until(text: str) -> str:
 
 
 def _instant(text: str) -> datetime:
-    """`text` as an aware datetime (UTC unless it says otherwise)."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:

@@ -1,16 +1,8 @@
-"""The client's side of training: every pair one task on the cluster (`steps.train`), all
-submitted at once in the run's order and followed as they end (`distributed.as_completed`),
-each artifact written from the bytes its worker sends back as soon as they come. Dask runs the
-tasks in the order they were submitted as workers free up, and a task holds its pair's history
-only while it runs, so a run of hundreds of pairs needs no more memory than one pair per worker.
-
-The workers' log records come to this process as they are written (`Client.forward_logging`),
-each naming its pair (`tasks.naming`), and each task's start, phases and end on its worker
-(`tasks.TASK_EVENTS`, `Client.subscribe_topic`), so the progress says which pairs run, what
-they do, and which wait for a worker.
-
-`train_pairs` drives `train.py`'s pairs; `train_pair` (one pair, its backtest kept on request:
-the notebook, the tests) and `backtest_pair` (the backtest alone: `make compare`) one pair.
+"""The client's side of training: every pair one task (`steps.train`), all submitted at once in
+the run's order and followed as they end, each artifact written from the bytes its worker sends
+back; a task holds its pair's history only while it runs, so hundreds of pairs need no more
+memory than one per worker. The workers' log records and their tasks' events (`TASK_EVENTS`)
+come here as they are written, for the progress.
 """
 
 from __future__ import annotations
@@ -37,12 +29,10 @@ RETRIES = 2  # a task that raised is run this many more times before its pair fa
 
 
 class PairError(Exception):
-    """A pair's own failure, as its task said it (bad data, too short a history, the gate)."""
+    """A pair's own failure, as its task said it."""
 
 
 class Progress(Protocol):
-    """What the driver tells of each pair (`progress.py` shows it)."""
-
     def started(self, slug: str, key: str, step: str) -> None: ...
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None: ...
     def served(self, slug: str, path: Path, finished: Finished) -> None: ...
@@ -50,8 +40,6 @@ class Progress(Protocol):
 
 
 def told(progress: Progress, said: dict[str, Any]) -> None:
-    """A task's start, phase or end on its worker (`tasks.announced`, `tasks.phase`), told to
-    the progress."""
     if "seconds" in said:
         progress.ended(said["pair"], said["key"], said["step"], said["seconds"])
     else:
@@ -59,8 +47,7 @@ def told(progress: Progress, said: dict[str, Any]) -> None:
 
 
 def run_step(client: Client, step: str, level: str, *args: Any) -> Any:
-    """One step that is no pair's (`market`, say) run on a worker; its value (its log lines
-    come here, named after it); PairError with the step's own verdict."""
+    """The value of a step that is no pair's (`market`) run on a worker; PairError."""
     return _value(_submit(client, step, step, level, *args))
 
 
@@ -72,9 +59,8 @@ def train_pairs(
     progress: Progress,
     keeper: RecordKeeper | None = None,
 ) -> dict[str, str]:
-    """Every pair trained, each artifact written under `out` as soon as it comes (and its
-    track record, with `keeper`); the pairs that failed, with why, in the order of the jobs (a
-    failed pair's previous artifact, if any, is left as it was)."""
+    """Every pair trained, each artifact (and track record) written under `out` as it comes;
+    the pairs that failed, with why, in the jobs' order (their previous artifacts left)."""
     failed: dict[str, str] = {}
     # Before the tasks: the scheduler forwards a task's events only once it knows the topic.
     client.subscribe_topic(TASK_EVENTS, lambda event: told(progress, event[1]))
@@ -100,8 +86,6 @@ def train_pairs(
 
 @dataclass(frozen=True)
 class Trained:
-    """A pair trained: where its artifact is, its report, and its backtest if it was kept."""
-
     path: Path
     report: str
     model_version: str
@@ -109,8 +93,7 @@ class Trained:
 
 
 def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool = False) -> Trained:
-    """One pair, to its artifact under `out`; with `keep_backtest`, its backtest (the band's
-    choice, the scores) comes back too, for the notebook. Raises PairError."""
+    """One pair, to its artifact under `out` (`keep_backtest`: its backtest too); PairError."""
     future = _submit(client, TRAIN, job.asset.slug, job.log_level, job, keep_backtest)
     try:
         finished: Finished = _value(future)
@@ -122,7 +105,7 @@ def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool =
 
 
 def backtest_pair(client: Client, job: PairJob) -> BacktestResult:
-    """One pair's backtest alone (no final fit, no artifact), for the tools. Raises PairError."""
+    """One pair's backtest alone, for the tools; PairError."""
     backtest: BacktestResult = _value(
         _submit(client, "backtest", job.asset.slug, job.log_level, job)
     )
@@ -130,7 +113,6 @@ def backtest_pair(client: Client, job: PairJob) -> BacktestResult:
 
 
 def _submit(client: Client, step: str, pair: str, level: str, *args: Any) -> Future:
-    """A task named after its step and its pair (the Dask dashboard groups them)."""
     return client.submit(
         run,
         step,
@@ -144,7 +126,6 @@ def _submit(client: Client, step: str, pair: str, level: str, *args: Any) -> Fut
 
 
 def _value(future: Future) -> Any:
-    """A task's value; PairError with the pair's own verdict."""
     value = future.result()
     if isinstance(value, Failed):
         raise PairError(value.message)
@@ -152,7 +133,6 @@ def _value(future: Future) -> Any:
 
 
 def _failure(slug: str, error: Exception, out: Path) -> str:
-    """Why the pair failed, in words, logged with what was left as it was."""
     why = str(error) if isinstance(error, PairError) else f"{type(error).__name__}: {error}"
     log.error("%s: %s", slug, why)
     log.error("%s: nothing was written; any previous artifact in %s is unchanged", slug, out / slug)

@@ -1,16 +1,7 @@
-"""What a release issues of a model into its track record (`artifact/record_rows.py`): the
-forecast at fixed leads after the model's data ended, with the naive forecast's at the same
-leads, as the API answers them.
-
-The leads, in hours after the data's end: the band's own calibrated hours
-(`PostprocessRules.band_hours`: 1 to 720 for hourly bars), every day from 1 to 30, 90 days and a
-year, those the forecast reaches (the grid's end, or the served horizon if that comes first). At
-each, the instant `data_until + lead`, and the forecast there as the point answers give it
-(`api/serving/forecast.Forecast.prediction`: the grid at the bar closing then, each band rounded
-by its lower bound's decimals, the point as the default band): the point and the bounds of every
-band. Naive's: the last price of the model's data, with naive's band at the same lead
-(`NaiveForecast`, as the backtest calibrates it), rounded alike; none for an artifact written
-before naive's band was kept.
+"""What a release issues of a model into its track record (`artifact/record_rows.py`): at fixed
+leads after the data's end (the band's calibrated hours, every day to 30, 90 days and a year,
+those the forecast reaches), the forecast as the point answers give it, every band's bounds,
+and naive's (the last price, with naive's band at the lead), rounded alike.
 """
 
 from __future__ import annotations
@@ -28,13 +19,11 @@ DAY_LEADS = (*range(24, 30 * 24 + 1, 24), 90 * 24, 365 * 24)
 
 
 def lead_hours(band_hours: tuple[float, ...]) -> list[int]:
-    """Every lead kept, in whole hours, increasing."""
     return sorted({round(hours) for hours in band_hours if hours >= 1} | set(DAY_LEADS))
 
 
 def issue_of(artifact: Artifact, issued_at: int, *, max_horizon_days: float) -> RecordIssue:
-    """`artifact`'s forecast as the API answers it (serving `max_horizon_days` ahead) at each
-    lead the forecast reaches, no close known yet."""
+    """`artifact`'s forecast as the API answers it at each lead it reaches, no close known."""
     grid, manifest = artifact.grid_file, artifact.manifest
     data_end = artifact.history.last_bar + grid.step
     end = min(grid.last + grid.step, data_end + round(max_horizon_days * DAY))
@@ -62,8 +51,7 @@ def issue_of(artifact: Artifact, issued_at: int, *, max_horizon_days: float) -> 
 
 
 def as_answered(bands: dict[int, np.ndarray]) -> list[list[float]]:
-    """`VALUES` at each lead, from each level's (point, low, high) there, rounded as the point
-    answers round them (`round_band`), the point as the default band's."""
+    """`VALUES` at each lead from each level's (point, low, high), rounded as answered."""
     rows = []
     for at in range(len(bands[DEFAULT_LEVEL])):
         row = [0.0]

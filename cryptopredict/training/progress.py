@@ -1,27 +1,12 @@
-"""One display for a training run: every pair, what it is doing now (its task's phase on a
-worker, or waiting for one), and one estimate of the time left that the pairs and the run agree
-on.
+"""One display for a training run: each pair's state and what it does now (its task's phase on a
+worker, as the workers tell it), and one time left the pairs and the run agree on: the pairs
+left in the cluster's order, each at its measured pace (`run.json`), else at the mean of this
+run's pairs of its interval, shared among the workers; unknown (not 0 s) without a pace or past
+it, and for whatever waits behind it.
 
-Each pair is in one state (`cryptopredict.artifact.training.State`): waiting, running, done or
-failed (with why). What runs comes from the workers themselves: each task says when it starts,
-which phase it is in and when it ends (`tasks.announced`, `tasks.phase`), so a pair whose task
-waits behind other pairs' is shown waiting, never stuck on a step that does not move.
-
-The time left: the pairs left, in the order the cluster runs them, each at its own measured
-pace (its seconds on a worker the last time it trained into this model directory, `run.json`),
-else at the mean of the pairs of its bar interval done in this run (a daily pair's seconds say
-nothing of an hourly one's), shared among the workers as they free up; a running pair's is what
-is left of that cost. A pair with no such measure, or running past it, has no time left said
-(not 0 s), nor has any pair behind it on its worker, nor the run. A pair's time left is when it
-should end; the run's is when the last pair should, so it is never below a pair's.
-
-On a terminal it is redrawn in place (tqdm: a bar for the run and one for each pair running) and
-log lines are written above it. Anywhere else (a pipe, a file, CI's log)
-it is plain log lines: one when a pair starts a phase, and every `LINE_SECONDS` while training
-runs one for each pair running or waiting and one for the run, so such a log never goes 30
-seconds without a line, and every line about a pair starts with its name. With a model
-directory, `training.json` there says the same to the API (`/healthz`, `/assets`, the
-dashboard) while the run lasts.
+On a terminal, tqdm's bars (the run's and each running pair's) with log lines above; elsewhere
+log lines: one when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight and
+one for the run. With a model directory, `training.json` says the same to the API.
 """
 
 from __future__ import annotations
@@ -79,7 +64,6 @@ class Pair:
         return self.state in TRAINING
 
     def doing(self) -> str:
-        """What it does now, in words, or what it waits for."""
         if self.state == "running":
             return self.phase
         if self.state == "waiting":
@@ -89,7 +73,7 @@ class Pair:
 
 @dataclass(frozen=True)
 class TimeLeft:
-    """Seconds left, for the run and for each pair in flight (None, or absent: not known)."""
+    """Seconds left, of the run and of each pair in flight (None, or absent: not known)."""
 
     run: float | None
     pairs: dict[str, float]
@@ -99,8 +83,7 @@ class TimeLeft:
 
 
 class RunProgress:
-    """What `graph.py` (and the workers, through it) tell of each pair, shown as it comes
-    (thread-safe)."""
+    """What `graph.py` tells of each pair, shown as it comes (thread-safe)."""
 
     def __init__(
         self,
@@ -138,10 +121,8 @@ class RunProgress:
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
-    # What the driver says.
-
     def started(self, slug: str, key: str, step: str) -> None:
-        """A task of the pair started on a worker, or started its next phase (`step`)."""
+        """A task of the pair started on a worker, or its next phase (`step`)."""
         with self.lock:
             pair = self.pairs.get(slug)
             if pair is None or not pair.active:
@@ -162,7 +143,6 @@ class RunProgress:
             self.dirty = True
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
-        """A task of the pair ended on a worker, after `seconds`."""
         with self.lock:
             pair = self.pairs.get(slug)
             if pair is None:
@@ -194,7 +174,7 @@ class RunProgress:
         self.dirty = True
 
     def say(self, text: str) -> None:
-        """A line of its own (the server's, say), above the display on a terminal."""
+        """A line of its own (the server's), above the display on a terminal."""
         with self.lock:
             tqdm.write(text.rstrip("\n"), file=self.stream)
 
@@ -229,7 +209,6 @@ class RunProgress:
 
     @contextmanager
     def shown(self) -> Iterator[RunProgress]:
-        """The display for the length of a block (log lines above it on a terminal)."""
         with ExitStack() as stack:
             if self.terminal:
                 stack.enter_context(logging_redirect_tqdm())
@@ -238,11 +217,7 @@ class RunProgress:
             finally:
                 self.close()
 
-    # What is said of it.
-
     def estimate(self) -> TimeLeft:
-        """The time left: the pairs left in the order the cluster runs them (the module's
-        doc)."""
         now = self.clock()
         active = [pair for pair in self.pairs.values() if pair.active]
         ends = {  # math.inf: not known
@@ -275,7 +250,7 @@ class RunProgress:
         return fmean(alike) if alike else None
 
     def measured(self) -> dict[str, float]:
-        """The seconds on a worker of each pair done in this run (the next run's pace)."""
+        """The seconds on a worker of each pair done in this run."""
         return {
             pair.slug: round(pair.seconds, 1)
             for pair in self.pairs.values()
@@ -283,7 +258,6 @@ class RunProgress:
         }
 
     def counts(self) -> tuple[int, int]:
-        """Pairs ended (done or failed) and pairs in all."""
         ended = sum(1 for pair in self.pairs.values() if not pair.active)
         return ended, len(self.pairs)
 
@@ -308,7 +282,7 @@ class RunProgress:
         )
 
     def tick(self) -> None:
-        """Redraw (or write the lines a pipe is due), and the status file when due."""
+        """Redraw (or a pipe's lines), and the status file, when due."""
         with self.lock:
             if self.terminal:
                 self._draw()
@@ -375,8 +349,7 @@ class RunProgress:
 
 
 def sized_terminal(stream: IO[str]) -> bool:
-    """A terminal that says how wide it is (a bare pseudo-terminal, as some CI runners give,
-    says 0: bars cannot be drawn there, lines are written instead)."""
+    """A terminal that says how wide it is (a bare pseudo-terminal of some CI runners says 0)."""
     try:
         return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
     except (OSError, ValueError):
@@ -394,7 +367,7 @@ def time_left(seconds: float | None) -> str:
 
 
 def _left(cost: float | None, spent: float) -> float:
-    """What is left of `cost` after `spent`; math.inf when not known, or when spent past it."""
+    """What is left of `cost` after `spent`; math.inf when not known, or spent past it."""
     left = math.inf if cost is None else cost - spent
     return left if left > 0 else math.inf
 

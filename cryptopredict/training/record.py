@@ -1,17 +1,14 @@
-"""The release keeps the track record (`artifact/record.py`): it reads the record the previous
-release published, and as each pair's artifact is written, scores every lead of the earlier
-issues that fell due on the hourly closes the pair's history now holds, appends the new
-model's issue, and writes the record beside the artifact. At the run's end the record of a
-pair this release did not train is carried forward, saying why.
-
-The issue is the forecast as the API answers it (`training/issued.py`), from the artifact as
-written: what a user would have been told at each lead instant.
+"""The track record a release keeps (`artifact/record.py`): the previous release's, read; as
+each artifact is written, its earlier issues scored on the closes its history now holds, its
+own issue (`issued.py`) appended, and written beside it; at the end, the record of a pair not
+trained carried forward, saying why.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -25,24 +22,17 @@ from cryptopredict.training.issued import issue_of
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class RecordKeeper:
     """The records of one run: `previous` (by slug) extended into `out`."""
 
-    def __init__(
-        self,
-        previous: dict[str, PairRecord],
-        *,
-        out: Path,
-        start: str,
-        max_horizon_days: float,
-        now: int,
-    ) -> None:
-        self.previous = previous
-        self.out = out
-        self.start = start  # why a pair's record with no previous one starts (at its issue)
-        self.max_horizon_days = max_horizon_days
-        self.now = now
-        self.written: set[str] = set()
+    previous: dict[str, PairRecord]
+    _: KW_ONLY
+    out: Path
+    start: str  # why a pair's record with no previous one starts (at its issue)
+    max_horizon_days: float
+    now: int
+    written: set[str] = field(default_factory=set)
 
     @classmethod
     def open(
@@ -85,8 +75,7 @@ class RecordKeeper:
         )
 
     def issued(self, slug: str, path: Path) -> PairRecord:
-        """The artifact at `path` written: `slug`'s record scored on its history, its issue
-        appended, and written."""
+        """`slug`'s record scored on the artifact at `path`, its issue appended, and written."""
         artifact = open_artifact(path)
         history, symbol = artifact.history, artifact.manifest.symbol
         ends = history.ds + history.step  # each bar's close, the instant it is the price at

@@ -1,11 +1,7 @@
-"""Connecting to the Dask scheduler of `DASK_SCHEDULER_ADDRESS`, within a bound, and saying
-what went wrong without saying where: the address is a secret of the deployment (it may name
-an internal host), so no message, log line or traceback of this names it.
-
-Dask bounds the connection (`distributed.comm.timeouts.connect`, 30 s by default; set
-`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT` to change it) but not the scheduler's first answer
-after it: a listener that accepts and stays silent held `train.py` for as long as it stayed
-(420 s seen, with no output). The handshake gets the same bound here.
+"""Connecting to the Dask scheduler of `DASK_SCHEDULER_ADDRESS` within a bound, and saying what
+went wrong without saying where (the address is a secret of the deployment). Dask bounds the
+connection (`distributed.comm.timeouts.connect`) but not the scheduler's first answer: a
+silent listener held `train.py` 420 s; the handshake gets the same bound here.
 """
 
 from __future__ import annotations
@@ -27,12 +23,11 @@ UNRESOLVED = "its host name does not resolve"
 
 
 class SchedulerError(Exception):
-    """The configured Dask scheduler cannot be used; the message says why, never where."""
+    """The configured Dask scheduler cannot be used: why, never where."""
 
 
 def connect_scheduler(address: str) -> Client:
-    """A client of the scheduler at `address`; SchedulerError, naming the problem and not the
-    address, when none answers within the connect timeout."""
+    """A client of the scheduler at `address`; SchedulerError when none answers in time."""
     timeout = float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
     outcome: list[Client | BaseException] = []
 
@@ -64,8 +59,7 @@ def connect_scheduler(address: str) -> Client:
 
 
 def probe(address: str) -> str | None:
-    """Why one plain TCP connection to `address` fails, if it fails at once in a way that
-    says why (refused, or a name that does not resolve); None otherwise."""
+    """Why a plain TCP connection to `address` fails at once (refused, unresolved), or None."""
     try:
         scheme, location = parse_address(address)
         if scheme not in ("tcp", "tls"):
@@ -81,7 +75,6 @@ def probe(address: str) -> str | None:
 
 
 def seen_in(error: BaseException, *wanted: type[BaseException]) -> bool:
-    """Whether `error` or one of its causes is of a `wanted` kind."""
     cause: BaseException | None = error
     for _ in range(10):
         if cause is None:
@@ -93,8 +86,8 @@ def seen_in(error: BaseException, *wanted: type[BaseException]) -> bool:
 
 
 def problem(error: BaseException, timeout: float) -> str:
-    """What went wrong, from the kind of `error` and its causes (whose messages name the
-    address, so they are not shown)."""
+    """What went wrong, from the kinds of `error` and its causes (their messages name the
+    address)."""
 
     def seen(*wanted: type[BaseException]) -> bool:
         return seen_in(error, *wanted)

@@ -1,9 +1,7 @@
-"""A pair's training, one task on a worker (`graph.py` submits it, `tasks.run` calls it):
-`train` fetches and validates its history, backtests the served forecast (the panel's damping
-and band: at tau 0 Prophet is refitted nowhere), fits Prophet once, builds the grid, checks the
-gate and encodes the artifact, telling the client each phase as it starts (`tasks.phase`).
-Before any pair, `market` ranks the pairs `top:N` asks for; `backtest` is the backtest alone,
-for the tools (`make compare`).
+"""A pair's training, one task on a worker (`tasks.run` calls it): `train` fetches and validates
+its history, backtests the served forecast, fits Prophet once, builds the grid, checks the gate
+and encodes the artifact, telling the client each phase (`tasks.phase`); `market` ranks
+`top:N`'s pairs; `backtest` is the backtest alone (`make compare`).
 """
 
 from __future__ import annotations
@@ -42,8 +40,6 @@ FINAL = (DataError, ValueError, GateError, ArtifactError)
 
 @dataclass(frozen=True)
 class Prepared:
-    """A pair's validated history, its model frame and its backtest's setup."""
-
     history: History
     request: TrainingRequest
     frame: pd.DataFrame
@@ -52,7 +48,6 @@ class Prepared:
 
 
 def market(count: int, fetch: FetchSettings) -> MarketRanking:
-    """`top:N`: the `count` pairs most traded on Binance now (`data/market.py`)."""
     return top_pairs(count, fetch.settings())
 
 
@@ -69,7 +64,6 @@ def train(job: PairJob, keep_backtest: bool = False) -> Finished:
 
 
 def backtest(job: PairJob) -> BacktestResult:
-    """The pair's backtest alone (no final fit, no artifact)."""
     prepared = prepare(job)
     if prepared.setup is None:
         raise ValueError(f"{job.asset.slug}: the job asks for no backtest")

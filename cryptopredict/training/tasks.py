@@ -1,11 +1,7 @@
-"""What crosses between the training client and its workers: a pair's job (only the settings
-its tasks need, never a data-source key), a task's own verdict on its pair (`Failed`), and
-`run`, the one function every task calls, which names the pair on every log record the task
-writes and tells the client when the task starts, which phase of it runs (`phase`) and when it
-ends on its worker (`TASK_EVENTS`).
-
-This module is light on purpose: the client imports it, not the training stack (pandas,
-Prophet), which only the workers load (`steps.py`).
+"""What crosses between the training client and its workers: a pair's job (never a data-source
+key), a task's own verdict on its pair (`Failed`), and `run`, which every task calls: it names
+the pair on the task's log records and tells the client the task's start, phases and end
+(`TASK_EVENTS`). Light on purpose: the client imports it, the training stack only the workers.
 """
 
 from __future__ import annotations
@@ -42,29 +38,25 @@ if TYPE_CHECKING:  # the training stack: the workers import it, the client need 
     from cryptopredict.model.plan import Plan
 
 STEPS = "cryptopredict.training.steps"
-TRAIN = "train"  # the step a pair's task runs (`steps.train`); its phases follow (`phase`)
-# Its phases, in order, as the progress names them.
+TRAIN = "train"  # the step a pair's task runs (`steps.train`), and its phases:
 READING = "reading its history"
 BACKTEST = "backtest of the served forecast"
 FINAL_STEP = "final fit, forecast grid and artifact"
 PHASES = (READING, BACKTEST, FINAL_STEP)
-# The workers' events the client follows (`Client.subscribe_topic`): each task of a pair, when
-# it starts on a worker and each phase it starts ({"pair", "key", "step"}), and when it ends
-# (with its "seconds").
+# A task's start and phases ({"pair", "key", "step"}) and its end (with its "seconds").
 TASK_EVENTS = "cryptopredict-tasks"
 
 
 @dataclass(frozen=True, kw_only=True)
 class FetchSettings(Source, HistoryFetch, Jumps):
-    """The client's settings fetching and validating a history reads. The data sources' keys
-    are not among them: a worker reads those from its own environment, and nothing else."""
+    """The client's settings a history's fetch reads (a worker reads the keys from its own)."""
 
     @classmethod
     def of(cls, settings: TrainingSettings) -> FetchSettings:
         return cls(**_values(settings, cls))
 
     def settings(self) -> HistorySettings:
-        """These, with the worker's own keys (WorkerSettings: all it parses)."""
+        """These, with the worker's own keys."""
         return HistorySettings(**_values(self, FetchSettings), **_values(WorkerSettings.from_env()))
 
 
@@ -75,8 +67,6 @@ def _values(settings: Any, of: type | None = None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Fetch:
-    """A pair's bars as a worker fetches and validates them."""
-
     interval: str | None  # None: the `csv` file's, read from its timestamps; else the pair's
     since: str  # ISO 8601, UTC unless it says otherwise
     source: str
@@ -87,9 +77,8 @@ class Fetch:
 
 @dataclass(frozen=True)
 class PairJob:
-    """Everything a pair's tasks need to train it. `train.py` sets what the product trains
-    with; the notebook, the tools and the tests also give bars already validated (nothing is
-    fetched), another configuration, backtest plan or band (None: the product's)."""
+    """Everything a pair's tasks need; the notebook, tools and tests may also give validated
+    bars, another configuration, plan or band (None: the product's)."""
 
     asset: Asset
     bars: Fetch | History
@@ -107,8 +96,7 @@ class PairJob:
 
 @dataclass(frozen=True)
 class Finished:
-    """A trained pair: its artifact's files, encoded, and its report (and its backtest, when
-    the client asked to keep it)."""
+    """A trained pair: its artifact's files, its report (and its backtest, when kept)."""
 
     files: dict[str, bytes]
     report: str
@@ -118,16 +106,15 @@ class Finished:
 
 @dataclass(frozen=True)
 class Failed:
-    """A task's own verdict on its pair (bad data, too short a history, the gate): returned,
-    not raised, so that Dask neither retries the task nor logs it as a worker's error."""
+    """A task's own verdict on its pair (bad data, the gate): returned, not raised, so that Dask
+    neither retries the task nor logs a worker's error."""
 
     message: str
 
 
 def run(step: str, pair: str, level: str, *args: Any) -> Any:
-    """The task: `cryptopredict.training.steps.<step>(*args)`, or the first `Failed` among `args`
-    (also inside dicts and lists). Every `cryptopredict` log record it writes at `level` and
-    above names `pair` (the client gets them as they are written: `Client.forward_logging`)."""
+    """`steps.<step>(*args)`, or the first `Failed` among `args` (inside dicts and lists too),
+    its `cryptopredict` log records from `level` up naming `pair`."""
     failed = _failed(args)
     if failed is not None:
         return failed
@@ -141,8 +128,7 @@ def run(step: str, pair: str, level: str, *args: Any) -> Any:
 
 @contextmanager
 def announced(step: str, pair: str) -> Iterator[None]:
-    """The task's start and end, told to the client as `TASK_EVENTS` (nothing outside a
-    worker: a step called directly)."""
+    """The task's start and end told to the client (nothing outside a worker)."""
     try:
         worker = get_worker()
     except ValueError:
@@ -158,8 +144,7 @@ def announced(step: str, pair: str) -> Iterator[None]:
 
 
 def phase(step: str) -> None:
-    """The running task's next phase (`step`, in words), told to the client as `TASK_EVENTS`
-    (nothing outside a worker's task)."""
+    """The running task's next phase told to the client (nothing outside a worker's task)."""
     try:
         worker = get_worker()
     except ValueError:
@@ -180,8 +165,7 @@ def _failed(value: Any) -> Failed | None:
     return None
 
 
-# The pair a worker thread's task trains: every log record written meanwhile carries it
-# (`record.pair`), and `cryptopredict.logs` puts it at the head of the line.
+# The pair a worker thread's task trains: its log records carry it (`record.pair`).
 _working_on = threading.local()
 
 
@@ -200,7 +184,6 @@ def naming(pair: str, level: str) -> Iterator[None]:
 
 @functools.cache
 def _name_records() -> None:
-    """Once per process: records made while a task names its pair carry it."""
     make = logging.getLogRecordFactory()
 
     def named(*args: Any, **kwargs: Any) -> logging.LogRecord:
