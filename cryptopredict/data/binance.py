@@ -49,7 +49,7 @@ class BinanceSource(NetworkSource):
             raise SourceError(NAME, f"Binance has no {query.interval} klines")
         client, policy = self._client(), self.policy()
         klines: list[list] = []
-        start_ms, end_ms = _millis(query.start), _millis(query.end)
+        start_ms, end_ms = query.start.value // 1_000_000, query.end.value // 1_000_000
         step_ms = query.interval.delta // pd.Timedelta(milliseconds=1)
         pages = max(1, -(-query.bar_count() // PAGE_BARS))
         label = f"binance {query.asset.binance_symbol} {query.interval}"
@@ -138,7 +138,3 @@ def _frame(klines: list[list]) -> pd.DataFrame:
     # Quote volume over base volume is the bar's VWAP; when nothing traded, the typical price.
     frame["vwap"] = (quote / frame["volume"]).where(frame["volume"] > 0, typical_price(frame))
     return frame
-
-
-def _millis(stamp: pd.Timestamp) -> int:
-    return int(stamp.value // 1_000_000)

@@ -4,7 +4,6 @@ float `open, high, low, close, volume`, and `vwap` where the source knows it), a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -103,8 +102,8 @@ def check_frame(frame: pd.DataFrame, *, ordered: bool = True) -> None:
         problems.append(f"unexpected column(s) {', '.join(map(str, extra))}")
     if "timestamp" in frame.columns and str(frame["timestamp"].dtype) != TIMESTAMP_DTYPE:
         problems.append(f"timestamp is {frame['timestamp'].dtype}, not {TIMESTAMP_DTYPE}")
-    for name in _present(frame, VALUE_COLUMNS + OPTIONAL_COLUMNS):
-        if not ptypes.is_float_dtype(frame[name].dtype):
+    for name in VALUE_COLUMNS + OPTIONAL_COLUMNS:
+        if name in frame.columns and not ptypes.is_float_dtype(frame[name].dtype):
             problems.append(f"{name} is {frame[name].dtype}, not float")
     if ordered and not problems and not frame["timestamp"].is_monotonic_increasing:
         problems.append("timestamps are not sorted")
@@ -113,10 +112,6 @@ def check_frame(frame: pd.DataFrame, *, ordered: bool = True) -> None:
         problems.append(f"timestamps repeat, first at {first.isoformat()}")
     if problems:
         raise FrameError("not a canonical OHLCV frame: " + "; ".join(problems))
-
-
-def _present(frame: pd.DataFrame, names: Iterable[str]) -> list[str]:
-    return [name for name in names if name in frame.columns]
 
 
 def _utc(values: pd.Series) -> pd.Series:

@@ -52,7 +52,7 @@ def rank_pairs(info: dict[str, Any], tickers: list[Any], count: int) -> MarketRa
         and entry.get("status") == "TRADING"
         and entry.get("isSpotTradingAllowed", True)
     }
-    stablecoins = _stablecoins()
+    stablecoins = frozenset(name.upper() for name in read_pairs_file().top.stablecoins)
     eligible: list[tuple[float, str, str]] = []
     excluded: list[LeftOut] = []
     as_of = 0
@@ -103,11 +103,6 @@ def _why_not(
             f"within {PEG_BAND:.0%} of 1)"
         )
     return None
-
-
-def _stablecoins() -> frozenset[str]:
-    names = read_pairs_file().top.stablecoins
-    return frozenset(name.upper() for name in names)
 
 
 def _number(ticker: dict[str, Any], name: str) -> float:

@@ -150,11 +150,8 @@ class MinuteReader:
                 timeout=self.connect_timeout,
                 statement_timeout=self.statement_timeout,
             )
-        except NoDatabaseError as error:
-            self._failed(error, remember=False)
-            raise
         except StoreError as error:
-            self._failed(error, remember=True)
+            self._failed(error, remember=not isinstance(error, NoDatabaseError))
             raise
 
     def _failed(self, error: StoreError, *, remember: bool) -> None:

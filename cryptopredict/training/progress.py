@@ -78,9 +78,6 @@ class TimeLeft:
     run: float | None
     pairs: dict[str, float]
 
-    def of(self, pair: Pair) -> float | None:
-        return self.pairs.get(pair.slug)
-
 
 class RunProgress:
     """What `graph.py` tells of each pair, shown as it comes (thread-safe)."""
@@ -257,10 +254,6 @@ class RunProgress:
             if pair.state == "done" and pair.seconds is not None
         }
 
-    def counts(self) -> tuple[int, int]:
-        ended = sum(1 for pair in self.pairs.values() if not pair.active)
-        return ended, len(self.pairs)
-
     def status(self) -> TrainingStatus:
         now = datetime.now(UTC).replace(microsecond=0)
         estimate = self.estimate()
@@ -275,7 +268,7 @@ class RunProgress:
                     state=pair.state,
                     step=pair.doing() if pair.active else pair.phase,
                     why=pair.why,
-                    eta_seconds=estimate.of(pair) if pair.active else None,
+                    eta_seconds=estimate.pairs.get(pair.slug) if pair.active else None,
                 )
                 for pair in self.pairs.values()
             ),
@@ -287,11 +280,12 @@ class RunProgress:
             if self.terminal:
                 self._draw()
             elif self.clock() - self.said >= LINE_SECONDS:
-                estimate = self.estimate()  # one estimate: the pairs' lines and the run's agree
+                estimate = self.estimate()  # one: the pairs' lines and the run's agree
+                left = estimate.pairs.get
                 self._write(
                     [
                         *(
-                            f"{pair.slug}: {pair.doing()}, {time_left(estimate.of(pair))}"
+                            f"{pair.slug}: {pair.doing()}, {time_left(left(pair.slug))}"
                             for pair in self.pairs.values()
                             if pair.active
                         ),
@@ -303,15 +297,15 @@ class RunProgress:
 
     def _draw(self) -> None:
         estimate = self.estimate()
-        ended, total = self.counts()
         self.top.set_description_str(f"training: {self.counted()}")
-        self.top.total, self.top.n = total, ended
+        self.top.total = len(self.pairs)
+        self.top.n = sum(1 for pair in self.pairs.values() if not pair.active)
         self.top.set_postfix_str(time_left(estimate.run), refresh=False)
         self.top.refresh()
         for slug, bar in self.bars.items():
             pair = self.pairs[slug]
             bar.set_description_str(f"{slug}: {pair.doing()}")
-            bar.set_postfix_str(f", {time_left(estimate.of(pair))}", refresh=False)
+            bar.set_postfix_str(f", {time_left(estimate.pairs.get(slug))}", refresh=False)
             bar.refresh()
 
     def _run_line(self, estimate: TimeLeft | None) -> str:

@@ -238,7 +238,7 @@ def test_a_daily_pairs_pace_says_nothing_of_an_hourly_pairs_time_left(clock):
     run.started("btc-usd", "train-btc-usd", BACKTEST)
     _trains(run, clock, "eth-usd", 5.0)
     estimate = run.estimate()
-    assert (estimate.of(run.pairs["btc-usd"]), estimate.run) == (None, None)
+    assert (estimate.pairs.get("btc-usd"), estimate.run) == (None, None)
     assert run.status().pairs[1].eta_seconds is None
 
 
