@@ -67,10 +67,7 @@ def connect_sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3
             raise
         return connection
     except (sqlite3.Error, OSError) as error:
-        detail = f"{redact(url)}: {type(error).__name__}: {one_line(str(error))}"
-        if is_lasting(error):
-            raise StoreError(detail) from None
-        raise DatabaseUnavailableError(detail) from None
+        raise fault(url, error) from None
 
 
 def connect_postgres(url: str, timeout: float, statement_timeout: float | None) -> Any:
@@ -107,6 +104,12 @@ _KEEPALIVE: dict[str, Any] = {
     "keepalives_count": 3,
     "tcp_user_timeout": 10_000,
 }
+
+
+def fault(url: str, error: BaseException) -> StoreError:
+    """The StoreError for a driver's `error`: DatabaseUnavailableError where it may pass."""
+    detail = f"{redact(url)}: {type(error).__name__}: {one_line(scrub(str(error), url))}"
+    return StoreError(detail) if is_lasting(error) else DatabaseUnavailableError(detail)
 
 
 def one_line(text: str) -> str:

@@ -21,10 +21,11 @@ from cryptopredict.collect.feed import Backoff, Exchange, Feed
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import ApiSettings, CollectorSettings, ConfigError
+from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
 from cryptopredict.minutes.bars import MalformedBarError
-from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore, StoreError
+from cryptopredict.minutes.store import MinuteStore, StoreError
 
 log = logging.getLogger("cryptopredict.collect")
 

@@ -1,17 +1,7 @@
-"""`top:N`: the N spot pairs against USDT that trade most on Binance, by 24-hour quote volume.
-
-From Binance's own listing (`BinanceSource.market`: exchange information and the 24-hour ticker
-of every symbol) a pair is ranked when its symbol's status is TRADING, spot trading is allowed,
-its quote is USDT, and it is none of these, each left out with why:
-
-- a **stablecoin or fiat money** against USDT (USDC, FDUSD, EUR...): its base is named under
-  `[top] stablecoins` in `cryptopredict/pairs.toml`, or it trades as a dollar stablecoin does
-  (its 24-hour high and low within `PEG_BAND` of 1 USDT), so a new one is caught unnamed;
-- a **leveraged token** (BTCUP, ETHDOWN, BULL, BEAR...): its base is another base of the
-  exchange, or nothing, followed by UP, DOWN, BULL or BEAR (JUP stays: J is no base);
-- a base no slug can spell (`[a-z0-9]+`: Binance lists some in Chinese characters).
-
-The pairs are named `<base>-usdt` and ranked by quote volume, most first (ties by symbol).
+"""`top:N`: the N spot pairs against USDT most traded on Binance by 24-hour quote volume, from
+Binance's own listing, leaving out (each with why, docs/model.md) stablecoins and fiat money
+(named in `pairs.toml`, or trading within `PEG_BAND` of 1 USDT), leveraged tokens, and bases no
+slug can spell; named `<base>-usdt`, most traded first.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""The local history store: one Parquet file per source, symbol and interval.
-
-A fetch resumes from the last stored bar (fetching it again, as it may have been incomplete),
-merges, drops the still-open current bar and, once the result passes validation, replaces the
-file atomically, so a crash or a rejected fetch leaves the previous store intact.
-"""
+"""The local history store, one Parquet file per source, symbol and interval: a fetch resumes from
+the last stored bar, and the file is replaced atomically once the merge passes validation."""
 
 from __future__ import annotations
 
@@ -30,17 +26,14 @@ class StoredHistory:
     covers_from: pd.Timestamp  # the earliest start the stored bars were fetched for
 
     def resume_start(self, wanted: pd.Timestamp) -> pd.Timestamp:
-        """Where a fetch starts: the last stored bar, if the store already covers `wanted`."""
+        """The last stored bar, if the store covers `wanted`."""
         if self.frame.empty or self.covers_from > wanted:
             return wanted
         return max(wanted, self.frame["timestamp"].iloc[-1])
 
     def merge(self, fetched: pd.DataFrame) -> pd.DataFrame:
-        """Stored bars updated by fetched ones; where both hold a bar, the fetched one wins.
-
-        Fetched rows keep their order among themselves, so validation still sees (and reports)
-        conflicts inside one fetch.
-        """
+        """Stored bars updated by fetched ones (which win, and keep their order, so that
+        validation sees a fetch's own conflicts)."""
         kept = self.frame[~self.frame["timestamp"].isin(fetched["timestamp"])]
         return pd.concat([kept, fetched], ignore_index=True)
 
@@ -75,5 +68,5 @@ class HistoryStore:
 
 
 def drop_open_bar(frame: pd.DataFrame, interval: Interval, now: pd.Timestamp) -> pd.DataFrame:
-    """Bars whose period has ended by `now`; the still-open current bar is never kept."""
+    """Bars whose period has ended by `now`."""
     return frame[frame["timestamp"] + interval.delta <= now]

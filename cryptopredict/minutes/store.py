@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from cryptopredict.database import (
-    DatabaseUnavailableError,
     NoDatabaseError,
     StoreError,
     connect_postgres,
     connect_sqlite,
+    fault,
     interrupt,
-    is_lasting,
-    one_line,
     transaction,
 )
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote
-from cryptopredict.redaction import redact, scrub
+from cryptopredict.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +92,7 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
         except StoreError:
             raise
         except store.driver_errors as error:
-            raise store.fault(error) from None
+            raise fault(store.url, error) from None
 
     return guarded
 
@@ -172,15 +170,6 @@ class MinuteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def fault(self, error: BaseException) -> StoreError:
-        """The StoreError for a driver's `error`."""
-        detail = (
-            f"{redact(self.url)}: {type(error).__name__}: {one_line(scrub(str(error), self.url))}"
-        )
-        if is_lasting(error):
-            return StoreError(detail)
-        return DatabaseUnavailableError(detail)
 
     @_guarded
     def write(self, bars: Sequence[MinuteBar]) -> int:

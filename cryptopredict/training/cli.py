@@ -1,22 +1,12 @@
-"""`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact.
+"""`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact of one
+pair (`--asset`, btc-usd by default) or of the ASSETS setting's (`--all`: slugs, `top:N`, or `*`
+for every pair of `--csv` or the embedded snapshot), each to `<out>/<pair>/`, each a task on a
+Dask cluster; `--all` records what was asked, trained and not, with why, in `<out>/run.json`.
 
-One pair (`--asset`, btc-usd by default) or every configured one (`--all`: the `ASSETS` setting,
-slugs such as `btc-usd,sol-usd,link-usdt`; `top:N` for BTC/USD, ETH/USD and the N spot pairs
-most traded against USDT on Binance, ranked on a worker when training starts; `*` for every pair
-the `--csv` file or the embedded snapshot holds), each to `<out>/<pair>/`: each pair is a task
-on a Dask cluster (cluster.py, graph.py), this process only drives them and writes what comes
-back. `--all` records what it was asked, trained and could not train, with why, in
-`<out>/run.json`.
-
-A pair applies what `make panel` decided for every pair (the damping and, on hourly bars, the
-band: `cryptopredict/model/panel_choice.json`): at the panel's tau 0 it costs one Prophet fit
-and numerics, tens of CPU-seconds (docs/performance.md).
-
-Exit status: 0 when every pair was trained, or when those that failed are within what
-`--tolerate` allows and none is one `--must-train` names; 1 otherwise (the error names each pair
-that failed; the other pairs are still trained and written, and a failed pair's previous
-artifact is left as it was); 2 for a usage or configuration error, or when `top:N` cannot rank
-the market (nothing is trained).
+Exit status: 0 when every pair was trained, or those that failed are within `--tolerate` and
+none is a `--must-train` pair; 1 otherwise (the others are still written, a failed pair's
+previous artifact left as it was); 2 for a usage or configuration error, or a market `top:N`
+cannot rank.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
+from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, Quote
 from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
-    DatabaseUnavailableError,
     MinuteStore,
     NoDatabaseError,
     StoreError,

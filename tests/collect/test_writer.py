@@ -11,8 +11,9 @@ import sqlite3
 import pytest
 
 from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
+from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.minutes.bars import MINUTE
-from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore
+from cryptopredict.minutes.store import MinuteStore
 
 YEAR_2100 = 4_102_444_800  # 2100-01-01T00:00Z
 
