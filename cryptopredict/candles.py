@@ -28,13 +28,6 @@ class IntervalError(ValueError):
     pass
 
 
-def not_an_interval(text: str) -> IntervalError:
-    return IntervalError(
-        f"{text[:16]!r} is not an interval; use a whole number and a unit m, h, d or w, "
-        "e.g. 1h, 4h, 1d or 1w"
-    )
-
-
 @dataclass(frozen=True)
 class Interval:
     amount: int
@@ -46,7 +39,10 @@ class Interval:
             return text
         label = text.strip().lower()
         if not _FORM.fullmatch(label):
-            raise not_an_interval(text)
+            raise IntervalError(
+                f"{text[:16]!r} is not an interval; use a whole number and a unit m, h, d or w, "
+                "e.g. 1h, 4h, 1d or 1w"
+            )
         return cls(int(label[:-1]), label[-1])
 
     @property

@@ -247,12 +247,6 @@ def variables(section: type) -> dict[str, Variable]:
     return found
 
 
-def _decoded(kind: type, text: Any) -> object:
-    if kind is Path:
-        return kind(text)
-    raise NotImplementedError(kind)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Section:
     @classmethod
@@ -263,7 +257,7 @@ class Section:
         texts = {name: environ.get(each.env, "").strip() for name, each in wanted.items()}
         given = {name: text for name, text in texts.items() if text}  # blank: unset
         try:
-            return msgspec.convert(given, cls, strict=False, dec_hook=_decoded)
+            return msgspec.convert(given, cls, strict=False, dec_hook=lambda kind, text: kind(text))
         except msgspec.ValidationError as error:
             name = re.search(r"at `\$\.(\w+)`", str(error))
             if name is None:

@@ -38,9 +38,7 @@ def parse_bar(row: object, asset: Asset) -> MinuteBar:
     try:
         if not isinstance(row, dict):
             raise TypeError("not an object")
-        ts = _epoch(row["t"])
-        if ts % MINUTE:
-            raise MalformedBarError(f"bar time {row['t']!r} is not a whole minute")
+        ts = _epoch(row["t"])  # MinuteBar refuses one that is no whole minute
         ohlcv = [float(row[key]) for key in ("o", "h", "l", "c", "v")]
         vwap = float(row.get("vw") or 0.0)
         if vwap <= 0:

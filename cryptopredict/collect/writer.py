@@ -65,12 +65,9 @@ class MinuteWriter:
             return 0
         return int(self.clock() - self.retention) // MINUTE * MINUTE
 
-    def current_minute(self) -> int:
-        return int(self.clock()) // MINUTE * MINUTE
-
     def gaps(self, asset: str, since: int = 0) -> list[tuple[int, int]]:
         """The [start, end) runs of minutes missing from the retention window (from `since`)."""
-        start, end = max(self.window_start(), since), self.current_minute()
+        start, end = max(self.window_start(), since), int(self.clock()) // MINUTE * MINUTE
         return self._use(lambda: self.store.gaps(asset, start, end))
 
     def write(self, bar: MinuteBar) -> Outcome:

@@ -154,7 +154,14 @@ class RunProgress:
         with self.lock:
             pair = self.pairs[slug]
             self._end(pair, "done", None)
-            self._write(_served_lines(pair, path, finished, self.clock()))
+            began = pair.began
+            took = "" if began is None else f" {self.clock() - began:.0f} s after it started"
+            self._write(
+                [
+                    *(f"{slug}: {line}" for line in finished.report.splitlines()),
+                    f"{slug}: written to {path} (model {finished.model_version}){took}",
+                ]
+            )
             self._close_bar(slug)
             self._write_status()  # before a server starts on it: the pairs still training
         self.on_written()
@@ -364,11 +371,3 @@ def _left(cost: float | None, spent: float) -> float:
     """What is left of `cost` after `spent`; math.inf when not known, or spent past it."""
     left = math.inf if cost is None else cost - spent
     return left if left > 0 else math.inf
-
-
-def _served_lines(pair: Pair, path: Path, finished: Finished, now: float) -> list[str]:
-    took = f" {now - pair.began:.0f} s after it started" if pair.began is not None else ""
-    return [
-        *(f"{pair.slug}: {line}" for line in finished.report.splitlines()),
-        f"{pair.slug}: written to {path} (model {finished.model_version}){took}",
-    ]
