@@ -39,12 +39,6 @@ class SnapshotSource:
         frame = read_ohlcv_csv(path, NAME, pair=pair_names(query.asset))
         return as_queried(frame, interval, query, NAME)
 
-    def intervals(self, slug: str) -> list[Interval]:
-        """The intervals of the pair's own files."""
-        return sorted(
-            (interval for interval, _ in self._own_files(slug)), key=lambda each: each.seconds
-        )
-
     def files(self, asset: Asset) -> list[tuple[Interval, Path]]:
         """Every file of the pair's bars, with its interval: its own, then shared, finest first."""
         own = sorted(self._own_files(asset.slug), key=lambda each: each[0].seconds)

@@ -290,15 +290,11 @@ class MinuteStore:
         return holes
 
     @_guarded
-    def prune(self, before: int, asset: str | None = None) -> int:
-        """How many bars (of `asset`, or any) opening before `before` went; space given back."""
-        query = "DELETE FROM minute_bars WHERE ts < ?"
-        params: tuple[object, ...] = (before,)
-        if asset is not None:
-            query += " AND asset = ?"
-            params = (before, asset)
+    def prune(self, before: int) -> int:
+        """How many bars opening before `before` went; their space given back."""
         with self._transaction():
-            gone = int(self._db.execute(self._sql(query), params).rowcount)
+            query = self._sql("DELETE FROM minute_bars WHERE ts < ?")
+            gone = int(self._db.execute(query, (before,)).rowcount)
         if gone and self._placeholder == "?":
             self._reclaim_sqlite()
         return gone

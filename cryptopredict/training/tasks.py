@@ -113,11 +113,7 @@ class Failed:
 
 
 def run(step: str, pair: str, level: str, *args: Any) -> Any:
-    """`steps.<step>(*args)`, or the first `Failed` among `args` (inside dicts and lists too),
-    its `cryptopredict` log records from `level` up naming `pair`."""
-    failed = _failed(args)
-    if failed is not None:
-        return failed
+    """`steps.<step>(*args)`, its `cryptopredict` log records from `level` up naming `pair`."""
     steps = importlib.import_module(STEPS)
     with naming(pair, level), announced(step, pair):
         try:
@@ -153,16 +149,6 @@ def phase(step: str) -> None:
     key = worker.get_current_task()
     if pair is not None and key is not None:
         worker.log_event(TASK_EVENTS, {"pair": pair, "key": str(key), "step": step})
-
-
-def _failed(value: Any) -> Failed | None:
-    if isinstance(value, Failed):
-        return value
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        return next((found for item in value if (found := _failed(item)) is not None), None)
-    return None
 
 
 # The pair a worker thread's task trains: its log records carry it (`record.pair`).
