@@ -18,7 +18,7 @@ from cryptopredict.data.errors import DataError
 from cryptopredict.data.history import History, load_history
 from cryptopredict.data.market import top_pairs
 from cryptopredict.model.backtest import BacktestResult, BacktestSetup, fitted_refits, run_backtest
-from cryptopredict.model.build import Built, TrainingRequest, build, model_frame
+from cryptopredict.model.build import TrainingRequest, build, model_frame
 from cryptopredict.model.gate import GateError
 from cryptopredict.model.panel_choice import panel_band, served_config
 from cryptopredict.model.plan import Plan
@@ -60,7 +60,12 @@ def train(job: PairJob, keep_backtest: bool = False) -> Finished:
         tested = _backtest(prepared, prepared.setup)
     phase(FINAL_STEP)
     built = build(prepared.history, prepared.request, prepared.frame, tested)
-    return _finished(built, tested if keep_backtest else None)
+    return Finished(
+        files=built.files(),
+        report=training_report(built.manifest),
+        model_version=built.manifest.model_version,
+        backtest=tested if keep_backtest else None,
+    )
 
 
 def backtest(job: PairJob) -> BacktestResult:
@@ -109,15 +114,6 @@ def _interval(asset: Asset, bars: Fetch) -> str:
 def _backtest(prepared: Prepared, setup: BacktestSetup) -> BacktestResult:
     band = prepared.job.band or panel_band(prepared.history.bars.interval.delta)
     return run_backtest(setup, fitted_refits(setup), band=band)
-
-
-def _finished(built: Built, backtest: BacktestResult | None = None) -> Finished:
-    return Finished(
-        files=built.files(),
-        report=training_report(built.manifest),
-        model_version=built.manifest.model_version,
-        backtest=backtest,
-    )
 
 
 def utc(text: str) -> pd.Timestamp:
