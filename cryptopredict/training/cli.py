@@ -17,7 +17,6 @@ import logging
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -217,17 +216,19 @@ def _run(
         out=args.out,
     )
     server = ApiProcess(args.out, run.say) if args.serve else None
-
-    def record(failed: dict[str, str]) -> None:
-        """`run.json`, written before the run's status goes."""
-        if args.all:
-            public = {slug: _public(why, args) for slug, why in failed.items()}
-            seconds = {**measured, **run.measured()}
-            write_run(args.out, run_record(settings, assets, public, ranking, seconds))
-
     try:
-        failed = _train(settings, jobs, args, run, server, keeper=keeper, record=record)
-        failed = {slug: _public(why, args) for slug, why in failed.items()}
+        with training_client(settings) as client, run.shown():
+            forward_logs(client, settings.log_level)
+            run.workers = sum(client.nthreads().values())
+            if server is not None:
+                server.start_if_ready()  # a model trained before is served while it is retrained
+                run.on_written = server.start_if_ready
+            failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
+            keeper.carry(failed)
+            failed = {slug: _public(why, args) for slug, why in failed.items()}
+            if args.all:  # `run.json`, written while the progress is still shown
+                seconds = {**measured, **run.measured()}
+                write_run(args.out, run_record(settings, assets, failed, ranking, seconds))
         status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
@@ -268,29 +269,6 @@ def _keep_serving(server: ApiProcess) -> int:
         # Ended by the signal itself (one that came before it had started): a stop.
         status = server.wait()
         return 0 if status in STOPPED else status
-
-
-def _train(
-    settings: TrainingSettings,
-    jobs: list[PairJob],
-    args: argparse.Namespace,
-    run: RunProgress,
-    server: ApiProcess | None,
-    *,
-    keeper: RecordKeeper,
-    record: Callable[[dict[str, str]], None],
-) -> dict[str, str]:
-    """The pairs that failed, with why; with `server`, each served as soon as its model is."""
-    with training_client(settings) as client, run.shown():
-        forward_logs(client, settings.log_level)
-        run.workers = sum(client.nthreads().values())
-        if server is not None:
-            server.start_if_ready()  # a model trained before is served while it is retrained
-            run.on_written = server.start_if_ready
-        failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
-        keeper.carry(failed)
-        record(failed)
-        return failed
 
 
 def chosen(wanted: PairsSetting, ranking: MarketRanking | None) -> tuple[list[Asset], set[str]]:
