@@ -126,7 +126,10 @@ class Feed:
         for tried in range(1, len(self.exchanges) + 1):
             exchange = self.exchange
             try:
-                self._poll(exchange)
+                self.writer.quote(exchange.prices(self.priced(), int(self.writer.clock())))
+                self.writer.prune_if_due()
+                for asset in self.live:
+                    self._repair(exchange, asset)
                 return
             except RefusedError as refusal:
                 self._at = (self._at + 1) % len(self.exchanges)
@@ -134,12 +137,6 @@ class Feed:
                 if tried == len(self.exchanges):
                     raise
                 log.error("market feed: %s; moving to %s", refusal, self.exchange.name)
-
-    def _poll(self, exchange: Exchange) -> None:
-        self.writer.quote(exchange.prices(self.priced(), int(self.writer.clock())))
-        self.writer.prune_if_due()
-        for asset in self.live:
-            self._repair(exchange, asset)
 
     def _repair(self, exchange: Exchange, asset: Asset) -> None:
         holes = self.writer.gaps(asset.slug, since=self._settled.get(asset.slug, 0))

@@ -295,8 +295,12 @@ class MinuteStore:
         with self._transaction():
             query = self._sql("DELETE FROM minute_bars WHERE ts < ?")
             gone = int(self._db.execute(query, (before,)).rowcount)
-        if gone and self._placeholder == "?":
-            self._reclaim_sqlite()
+        if gone and isinstance(self._db, sqlite3.Connection):
+            # Incremental auto-vacuum cuts the freed pages off the file (executescript steps the
+            # pragma to completion), which shrinks at the WAL's next checkpoint, asked for now.
+            # PostgreSQL's autovacuum makes the space reusable by itself.
+            self._db.executescript("PRAGMA incremental_vacuum;")
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         return gone
 
     @_guarded
@@ -305,15 +309,6 @@ class MinuteStore:
         with self._transaction():
             query = self._sql("DELETE FROM minute_bars WHERE ts > ?")
             return int(self._db.execute(query, (after,)).rowcount)
-
-    def _reclaim_sqlite(self) -> None:
-        # Incremental auto-vacuum: the pages the delete freed are cut off the end of the file
-        # (executescript steps the pragma to completion; one execute() frees a single page).
-        # The file shrinks when the WAL is next checkpointed; ask for that now, without waiting
-        # for readers. PostgreSQL's autovacuum makes the space reusable by itself.
-        assert isinstance(self._db, sqlite3.Connection)
-        self._db.executescript("PRAGMA incremental_vacuum;")
-        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _one(self, query: str, *params: object) -> tuple | None:
         row = self._db.execute(self._sql(query), params).fetchone()
