@@ -136,5 +136,4 @@ def slug_for_binance(symbol: str) -> str:
     raise UnknownPairError(f"cannot tell the quote currency of the Binance symbol {symbol!r}")
 
 
-# The product's default pairs (the `ASSETS` setting's default), by slug.
 ASSETS: dict[str, Asset] = {asset.slug: asset for asset in configured_assets(Pairs().assets)}

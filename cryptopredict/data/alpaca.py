@@ -76,10 +76,8 @@ class AlpacaSource(NetworkSource):
     def _client(self) -> CryptoHistoricalDataClient:
         keys = (self.settings.alpaca_api_key, self.settings.alpaca_secret_key)
         client = CryptoHistoricalDataClient(*keys if all(keys) else (None, None), raw_data=True)
-        # alpaca-py sets no timeout and retries 429s itself with a fixed wait that ignores
-        # Retry-After; give it a session with timeouts and leave retries to call_with_retries.
-        # Its client takes neither as an argument, so these are its private attributes: set
-        # here only, checked against the pinned alpaca-py (tests/data/test_alpaca_internals.py).
+        # alpaca-py sets no timeout and retries 429s ignoring Retry-After, and takes neither as an
+        # argument: its private attributes, checked by tests/data/test_alpaca_internals.py.
         client._session = TimeoutSession(
             (self.settings.http_connect_timeout, self.settings.http_read_timeout)
         )

@@ -131,9 +131,8 @@ class MinuteReader:
             except StoreError as error:
                 self._local.store = None
                 store.close()
-                # A connection kept from earlier may just be stale (a restarted server): the
-                # next call tries a new one. A new one that fails, or a read that got no answer
-                # at all: the database is down.
+                # A kept connection may just be stale (a restarted server); a new one that fails,
+                # or a read that got no answer at all: the database is down.
                 self._failed(error, remember=fresh or read.cut)
                 raise
             self._down = None

@@ -296,9 +296,8 @@ class MinuteStore:
             query = self._sql("DELETE FROM minute_bars WHERE ts < ?")
             gone = int(self._db.execute(query, (before,)).rowcount)
         if gone and isinstance(self._db, sqlite3.Connection):
-            # Incremental auto-vacuum cuts the freed pages off the file (executescript steps the
-            # pragma to completion), which shrinks at the WAL's next checkpoint, asked for now.
-            # PostgreSQL's autovacuum makes the space reusable by itself.
+            # Incremental auto-vacuum (executescript: to completion), the file cut at the WAL's
+            # checkpoint, asked for now; PostgreSQL's autovacuum reuses the space by itself.
             self._db.executescript("PRAGMA incremental_vacuum;")
             self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         return gone
