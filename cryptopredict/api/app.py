@@ -90,7 +90,7 @@ def create_app(
             stale_after_hours=settings.stale_after_hours,
         )
     )
-    metrics.watch_feed(latest.health)
+    metrics.watch_feed(latest.health, settings.poller_failing_after)
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
     # Built once, from every route above: what each declares and the types it answers with.

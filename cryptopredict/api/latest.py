@@ -117,24 +117,30 @@ def feed_health(
     status: FeedStatus | None, failing_after: float, now: float | None = None
 ) -> tuple[FeedHealth | None, list[str]]:
     """`/healthz`'s account of the feed, and the reason it makes the service `degraded`: polls
-    failing for longer than `failing_after` seconds."""
+    failing, or none recorded, for longer than `failing_after` seconds."""
     if status is None:
         return None, []
+    now = time.time() if now is None else now
     when = {
         name: None if (epoch := getattr(status, name)) is None else iso_utc(epoch)
         for name in ("last_success", "last_error_at", "failing_since")
     }
     health = FeedHealth(sources=list(status.sources), last_error=status.last_error, **when)
+    setting = f"POLLER_FAILING_AFTER is {failing_after:g} s"
+    before = "the forecasts start from the prices read before"
+    if status.stopped(failing_after, now) and status.last_success is not None:
+        quiet = now - status.last_success
+        return health, [
+            f"the market feed has recorded no poll for {quiet / 60:,.0f} min (the last succeeded "
+            f"at {iso_utc(status.last_success)}; {setting}): it has stopped (where it runs as a "
+            f"process of its own, `python -m cryptopredict.collect`, that process); {before}"
+        ]
     since = status.failing_since
-    if since is None:
-        return health, []
-    failing = (time.time() if now is None else now) - since
-    if failing <= failing_after:
+    if since is None or now - since <= failing_after:
         return health, []
     said = (
-        f"the market feed's polls have failed for {failing / 60:,.0f} min (since "
-        f"{iso_utc(since)}; POLLER_FAILING_AFTER is {failing_after:g} s): {status.last_error}; "
-        "the forecasts start from the prices read before"
+        f"the market feed's polls have failed for {(now - since) / 60:,.0f} min (since "
+        f"{iso_utc(since)}; {setting}): {status.last_error}; {before}"
     )
     return health, [said]
 

@@ -98,10 +98,10 @@ class Metrics:
             )
         )
 
-    def watch_feed(self, status: Callable[[], FeedStatus | None]) -> None:
+    def watch_feed(self, status: Callable[[], FeedStatus | None], failing_after: float) -> None:
         """Export how the market feed's polls went (`status`, read at each scrape), where a
         feed has written the database."""
-        self.registry.register(_Feed(status))
+        self.registry.register(_Feed(status, failing_after))
 
     def blueprint(self) -> Blueprint:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
@@ -123,8 +123,8 @@ class Metrics:
             forecast; where a market feed writes the database, how its polls went:
             `cryptopredict_latest_price_last_success_timestamp_seconds`,
             `cryptopredict_latest_price_last_failure_timestamp_seconds` (0: never) and
-            `cryptopredict_latest_price_failing` (1 while its polls fail); process memory and
-            CPU.
+            `cryptopredict_latest_price_failing` (1 while its polls fail, or once it has recorded
+            none for longer than POLLER_FAILING_AFTER: it stopped); process memory and CPU.
             """
             return Response(
                 generate_latest(self.registry),
@@ -153,8 +153,8 @@ class _Counted(Collector):
 
 
 class _Feed(Collector):
-    def __init__(self, status: Callable[[], FeedStatus | None]) -> None:
-        self.status = status
+    def __init__(self, status: Callable[[], FeedStatus | None], failing_after: float) -> None:
+        self.status, self.failing_after = status, failing_after
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         status = self.status()
@@ -166,8 +166,10 @@ class _Feed(Collector):
              status.last_success),
             ("last_failure_timestamp_seconds", "When a poll last failed (0: never).",
              status.last_error_at),
-            ("failing", "1 while every poll since `failing_since` has failed, else 0.",
-             status.failing_since is not None),
+            ("failing", "1 while every poll since `failing_since` has failed, or none was "
+             "recorded for longer than POLLER_FAILING_AFTER (the feed stopped), else 0.",
+             status.failing_since is not None
+             or status.stopped(self.failing_after, time.time())),
         ):  # fmt: skip
             yield GaugeMetricFamily(
                 f"{prefix}_{name}", f"The market feed: {help}", float(value or 0)

@@ -169,8 +169,8 @@ def health_blueprint(
         next hour starts now (`anchor`: the latest price read, or the model's last close);
         `status` is `degraded` while a served asset's newest data is older than
         STALE_AFTER_HOURS (`stale`). `latest_prices` says how the market feed's polls went, and
-        `status` is `degraded` while they have failed for longer than POLLER_FAILING_AFTER
-        seconds. `reasons` names
+        `status` is `degraded` while they have failed, or none was recorded (the feed
+        stopped), for longer than POLLER_FAILING_AFTER seconds. `reasons` names
         each condition that makes it `degraded`. Otherwise `ok`. While training still writes
         into the model directory (`make run` serves each pair as soon as its model is written),
         `training` lists the pairs still training, each running or waiting for a worker, with

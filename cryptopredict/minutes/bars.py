@@ -79,6 +79,11 @@ class FeedStatus:
     last_error_at: int | None = None
     failing_since: int | None = None  # None while the last poll succeeded
 
+    def stopped(self, failing_after: float, now: float) -> bool:
+        """No poll recorded, failed or not, for longer than `failing_after` seconds since the
+        last success: the feed's process (or thread) has stopped."""
+        return self.failing_since is None and now - (self.last_success or now) > failing_after
+
 
 def stamp(ts: int) -> str:
     """ISO UTC minutes, for logs."""

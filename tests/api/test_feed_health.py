@@ -1,6 +1,6 @@
 """`/healthz` and `/metrics` say how the market feed's polls went (issue 82, bar 4): its last
 success, its last error and when, since when it fails; `degraded` once that is longer than
-POLLER_FAILING_AFTER."""
+POLLER_FAILING_AFTER, and once no poll was recorded that long (the feed stopped)."""
 
 from __future__ import annotations
 
@@ -78,11 +78,29 @@ def test_a_feed_failing_for_less_than_allowed_or_healed_is_ok(artifact_dir, tmp_
     body = read(app_with(artifact_dir, tmp_path, recent), "/healthz", "latest_prices")
     assert (body["status"], body["reasons"]) == ("ok", [])
     healed = FeedStatus(("binance",), now, "HTTP 503 from x", now - 3600)
-    app = app_with(artifact_dir, tmp_path, healed, poller_failing_after=1)
+    app = app_with(artifact_dir, tmp_path, healed, poller_failing_after=60)
     body = read(app, "/healthz", "latest_prices")
     assert (body["status"], body["latest_prices"]["failing_since"]) == ("ok", None)
     text = read(app, "/metrics", "cryptopredict_latest_price_failing")
     assert metric(text, "cryptopredict_latest_price_failing") == 0
+
+
+def test_a_feed_that_stopped_recording_polls_makes_the_service_degraded(artifact_dir, tmp_path):
+    """The collector's own process (PostgreSQL) died while its polls succeeded: only its last
+    success stops moving."""
+    now = int(time.time())
+    stopped = FeedStatus(("binance",), now - 1200, "HTTP 503 from x", now - 7200)
+    app = app_with(artifact_dir, tmp_path, stopped)
+    body = read(app, "/healthz", "latest_prices")
+    assert body["status"] == "degraded"
+    assert body["latest_prices"]["failing_since"] is None
+    (reason,) = body["reasons"]
+    assert reason.startswith(
+        f"the market feed has recorded no poll for 20 min (the last succeeded at "
+        f"{iso_utc(now - 1200)}; POLLER_FAILING_AFTER is 900 s): it has stopped"
+    )
+    text = read(app, "/metrics", "cryptopredict_latest_price_failing")
+    assert metric(text, "cryptopredict_latest_price_failing") == 1
 
 
 def test_without_a_feed_there_is_nothing_to_say(client):

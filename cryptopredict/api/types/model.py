@@ -182,7 +182,8 @@ class Health(AssetHealth):
             "`degraded` once an asset's artifact could not be opened (`unavailable`), while "
             "a pair the training run could not train is named in `failed`, while a served "
             "asset's newest data is older than STALE_AFTER_HOURS (`stale`), or while the market "
-            "feed's polls have failed for longer than POLLER_FAILING_AFTER (`latest_prices`); "
+            "feed's polls have failed, or none was recorded (it stopped), for longer than "
+            "POLLER_FAILING_AFTER (`latest_prices`); "
             "`reasons` says which. Still HTTP 200."
         ),
     ]
