@@ -99,11 +99,19 @@ def unreachable_reason(url: str, query: bytes | None = None) -> str | None:
 def accepted(path: Path, today: date) -> tuple[list[str], list[str]]:
     """(the advisory ids the ignore file accepts today, a line for each entry past its expiry);
     ValueError naming what is wrong with an entry."""
-    entries = tomllib.loads(path.read_text()).get("ignore", []) if path.exists() else []
+    try:
+        entries = tomllib.loads(path.read_text()).get("ignore", []) if path.exists() else []
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path.name} is not TOML: {error}") from None
     ids: list[str] = []
     expired: list[str] = []
     for number, entry in enumerate(entries, 1):
-        if set(entry) != IGNORE_KEYS or not isinstance(entry["expires"], date):
+        # A date, not a time of day (a datetime is a date too, which compares with none)
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != IGNORE_KEYS
+            or type(entry["expires"]) is not date
+        ):
             raise ValueError(
                 f"{path.name}: entry {number} must have exactly {', '.join(sorted(IGNORE_KEYS))}, "
                 "`expires` a date (expires = 2027-01-31)"
@@ -206,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         ignored, expired = accepted(args.root / IGNORE_FILE.relative_to(ROOT), _today())
-    except (ValueError, KeyError) as error:  # tomllib's TOMLDecodeError is a ValueError
+    except ValueError as error:
         print(f"ci/audit.py: {error}")
         return 1
     command = [sys.executable, "-m", "pip_audit", "--strict", "--progress-spinner=off"]

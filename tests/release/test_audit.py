@@ -226,6 +226,30 @@ def test_an_accepted_advisory_is_ignored_until_its_entry_expires(checkout, capsy
     )
 
 
+ENTRY = 'id = "GHSA-1"\npackage = "jinja2"\nreason = "why"\nreviewed = "octo"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (f"[[ignore]]\n{ENTRY}expires = 2027-01-31\nby = 'x'", "entry 1 must have exactly"),
+        (f"[[ignore]]\n{ENTRY}", "entry 1 must have exactly"),
+        (f"[[ignore]]\n{ENTRY}expires = '2027-01-31'", "`expires` a date (expires = 2027-01-31)"),
+        (f"[[ignore]]\n{ENTRY}expires = 2027-01-31T00:00:00", "`expires` a date"),
+        ("ignore = [1]", "entry 1 must have exactly"),
+        (f"[[ignore]]\n{ENTRY}expires 2027-01-31", "audit-ignore.toml is not TOML: "),
+    ],
+)
+def test_a_bad_entry_stops_the_audit_naming_the_entry(tmp_path, capsys, monkeypatch, text, said):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "audit-ignore.toml").write_text(text)
+    (tmp_path / "requirements-api.txt").write_text("flask==3.1.0\n")
+    ran = pip_audit_exits(monkeypatch, 0)
+    assert audit.main(["--root", str(tmp_path)]) == 1
+    assert said in capsys.readouterr().out
+    assert ran == [], "pip-audit never ran"
+
+
 def test_the_projects_ignore_file_is_read_as_the_audit_reads_it():
     ids, expired = audit.accepted(audit.IGNORE_FILE, date(2026, 11, 26))
     assert expired == [], "an expired entry: review it"
