@@ -1,38 +1,5 @@
-"""`python -m tools.release`: the release workflow's decisions, one command each.
-
-next-version   print what this run builds (or which tag it dispatches), the version, the image
-               tags and whether to publish, as GitHub step outputs (run in a checkout with the
-               whole history; the branch and tags are read from the live remote, the versions
-               the image holds from its registry)
-previous-image the release image this one extends: `latest` in the registry, by digest, verified
-               as built by this repository's release workflow (or the newest release image
-               when latest is gone, or none at all: the first release), as step outputs
-check-ref      before a step that reads a secret or the deploy hook: refuse unless this run is
-               main's release run or on the release tag it planned, on the live remote's main
-check-publish  just before any tag moves: refuse unless this run still releases the newest code
-               on the live remote's main and `latest` points at no newer build
-rules          the repository's rules on GitHub: refuse unless the production environment admits
-               only main and the release tags, and a tag ruleset keeps release tags the release's
-               own and lets its tag credential (a deploy key, or GitHub Actions) create them; run
-               it with your own token to check what a job's token cannot see
-tag            create the release tag, with the deploy key in $RELEASE_TAG_KEY when set, else with
-               the job's token
-check-pull     before the deploy: refuse unless Render can pull the image (the package is public,
-               or render.yaml names a registry credential)
-deploy         deploy an image digest on Render, while `latest` still points at it, and wait for
-               /healthz to report it
-retention      after a release deploys: delete the package versions the rule does not keep
-               (live tags, production's, the last week's builds and what they need stay);
-               nothing when a call goes unanswered
-blueprint      write render.yaml for a repository's image, or check the one committed
-keepalive      re-enable the release workflow, unless a maintainer disabled it
-remove-tag     stray release tags that block the releases: checked, said, removed with --yes
-               (the release workflow's input remove-tags runs it so, with the deploy key)
-preflight      every set-up step a fork's releases need, checked once with the owner's token
-setup          make or correct every setting the releases need, with the owner's token
-say            say what needs the owner in the job summary and the one repository issue, or
-               that it healed (tools/release/say.py)
-"""
+"""`python -m tools.release`: the release workflow's decisions, one command each (`--help`
+lists them; docs/release.md tells what each is for)."""
 
 from __future__ import annotations
 
@@ -95,7 +62,6 @@ SERVICE_ENV = "RENDER_SERVICE_URL"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser(

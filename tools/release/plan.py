@@ -1,37 +1,13 @@
-"""What one release run does, from its event, its ref and the repository's history and tags.
-
-Every run that publishes builds the commit it runs on (GITHUB_SHA), so the signed provenance
-names the commit built:
-
-- a push to the release branch releases its head: a new version (the latest tag bumped), or,
-  when the head already carries the newest release tag, that version again;
-- a schedule or manual run on the release branch whose head is untagged and descends from the
-  newest release tag (a push whose release failed: a flaky mirror, one test) releases that head,
-  as its push would have, through the whole gate: a failed push is released by the next cycle.
-  A scheduled run stops retrying a head whose release failed GIVE_UP times already (the push's
-  run and a scheduled retry: a fault that is not transient), and rebuilds the newest tag
-  instead, so the forecasts stay fresh while main is broken; a manual run always retries it;
-- a schedule or manual run on the release branch whose head is the newest release builds
-  nothing itself: it names that release tag, which the workflow rebuilds in a run dispatched on
-  that tag (`dispatch`);
-- a run on a release tag (dispatched, or started by hand on it) rebuilds that tag's commit,
-  unless a newer release overtook it while it waited (a push queued ahead of the scheduled
-  rebuild): then it ends at once, green, saying which release superseded it;
-- a manual run on any other branch builds and smoke-tests that branch's head, and publishes
-  nothing.
-
-A new version is planned above every version the registry holds as well as every release tag:
-after a rollback whose strays were removed, the images they published keep their versions, and
-a plain push must not make one of them again (its publish would refuse to put `latest` back).
-A run that would rebuild a version below the one `latest` holds stops here, in its first minute,
-never after tagging.
-
-Nothing here trusts a tag because it exists: a tag the pipeline did not create (made by hand)
-is released only if it is the newest, on a commit the release branch contains, and descends
-from every earlier release; every run that builds runs the whole test gate. "The release branch
-contains" is asked of the branch as the remote holds it now (`main`, the commit
-`Git.sync_live` fetched), never of the checkout's `origin/<branch>`, which actions/checkout
-points at the run's own commit.
+"""What one release run does, from its event, its ref and the repository's history and tags
+(docs/release.md, "Every build is of the commit it runs on"): a push to the release branch
+releases its head; a schedule or manual run there releases a head whose push failed (a scheduled
+one at most GIVE_UP times), else names the newest tag to rebuild (`dispatch`); a run on a
+release tag rebuilds it unless a newer release overtook it; a run elsewhere builds and publishes
+nothing. Every run that publishes builds the commit it runs on, so the signed provenance names
+it. A new version is planned above every version the registry holds too (after a rollback, its
+strays' images keep theirs). Nothing trusts a tag because it exists, and "the release branch
+contains" is asked of the branch as the remote holds it now (`Git.sync_live`), never of
+`origin/<branch>`.
 """
 
 from __future__ import annotations

@@ -1,27 +1,8 @@
 """`python -m tools.release preflight`: every set-up step a fork's releases need, checked once by
-the owner with their own token before the first push (a job's token cannot see most of them,
-so a run would find a missing one hours in). Each step is checked on its own and said, passing,
-off (Render and Pages are optional) or missing with the one command or click that fixes it, so
-one run names every step left:
-
-- the repository: public, or private on GitHub Enterprise Cloud, the one plan that attests its
-  builds (every release attests its image before anything is tagged);
-- the `production` environment admits only `main` and the release tags;
-- the tag ruleset restricts release tags and lets the release's tag credential through; on the
-  deploy-key path (every personal account's repository, and an organisation's whose secret or
-  bypass list says so) a deploy key that may write and its private half, `RELEASE_TAG_KEY`;
-- a branch ruleset keeps `main` from deletion and force pushes;
-- Render, on or off: on, the environment's deploy hook, the variable `RENDER_SERVICE_URL`, a
-  `render.yaml` that deploys this repository's image and a package Render can pull; never a
-  repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
-- the image's package: linked to this repository (else its Actions access must name it), and,
-  where the repository has release tags of its own, a release image in the registry for the next
-  release to extend (a fork carrying its parent's tags starts its own record; its own tags
-  without an image: the package was lost, and the record with it, and the version job stops
-  until it is restored or a run's `start-anew` input says why);
-- `RELEASE_REPOSITORY` names this repository, so the schedule is kept on;
-- GitHub Pages builds from GitHub Actions, or the docs workflow is disabled (Pages off);
-- the release workflow is enabled, so its schedule runs.
+the owner with their own token before the first push (a job's token cannot see most of them, so a
+run would find a missing one hours in). Each step is checked on its own and said: passing, off
+(Render and Pages are optional) or missing with the one command or click that fixes it, so one
+run names every step left (docs/release.md, "Set it up on a fork").
 """
 
 from __future__ import annotations

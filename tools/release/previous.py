@@ -1,29 +1,13 @@
-"""The release image this release extends the track record of: found in the registry, by digest,
-and verified as one of this repository's releases before the build reads it (issues 67, 76).
-
-Asked of the registry (the OCI distribution API), never of git tags, which a fork or a renamed
-repository carries without the images:
-- the newest release image is the one its `X.Y.Z-YYYYmmddHHMMSS` tag ranks highest (version, then
-  build time), whose index was built at that time (its `created` annotation): a tag pushed by hand
-  onto an older build is refused, naming it; a tag that is no version (`sha-1`, an attestation's
-  `sha256-...`, `01.2.3-x`) is ignored;
-- `latest` names an image: that newest release image; or an older release image (its index's
-  build, a release tag naming the same digest): a publish cut short before `latest` moved (the
-  publish job moves it last), or `latest` moved back by hand, and the newest is extended all the
-  same, saying so (extending `latest` would lose every issue since; the publish moves `latest`
-  on). Any other image stops the release, naming both digests;
-- `latest` is gone while release images remain: the newest of them, said so;
-- the repository holds no image at all: the first release, whose record starts saying why;
-- the registry refuses the job's token, or answers otherwise: the release stops, naming the
-  image, the reason and the fix.
-The image found is verified with `gh attestation verify` (its signature, this repository and
-this repository's release workflow as the signer), and the verified certificate must name this
-repository, exactly this repository's `release.yml` as its signer (gh's `--signer-workflow` is
-a prefix: `release.yml.bak.yml` would pass it) and a run of the release branch or a release tag:
-what the attest job attests, and only main's releases and the rebuilds of release tags publish.
-An image that is not verified stops the release; it is never silently passed over. Nor does
-one whose track record is in a format this commit's code does not read (its index's annotation:
-`main` rolled back across a change of the format), which its build would fail to read.
+"""The release image this release extends the track record of: found in the registry (never by
+git tags, which a fork carries without the images), by digest, and verified as one of this
+repository's releases before the build reads it (docs/release.md, "What a release trains, and
+what it carries"). The newest release image by its `X.Y.Z-YYYYmmddHHMMSS` tag, built as tagged;
+`latest` names it, or an older release (a publish cut short: the newest is extended, said so);
+none only where the registry holds no image at all. Verified with `gh attestation verify`, and
+the certificate must name exactly this repository's `release.yml` as its signer (gh's
+`--signer-workflow` is a prefix: `release.yml.bak.yml` would pass it) and a run of the release
+branch or a release tag. An image not verified, or whose track record's format this commit's
+code does not read (a rollback across a change of format), stops the release.
 """
 
 from __future__ import annotations

@@ -1,24 +1,11 @@
-"""Refuse to deploy unless the repository's rules keep release tags the release's own.
-
-A run on a release tag reads the deploy hook (the `production` environment admits the tags),
-and a workflow file changed on the tagged commit would run with it. So nobody but the release
-may create, move or delete a release tag: an active tag ruleset covering `refs/tags/v*` with the
-rules `creation`, `update` and `deletion`, and the release's own tag credential in its bypass
-list, so that the release can still create its tags:
-
-- a deploy key (`DeployKey` in the REST API, the bypass list's "Deploy keys"), which the tag job
-  pushes with when the `RELEASE_TAG_KEY` secret holds its private half. The only way on a
-  personal account's repository: GitHub refuses the GitHub Actions app as a bypass actor there
-  (it is not owned by the ruleset's source or an owner organisation);
-- or, on an organisation's repository, the GitHub Actions app (`Integration` 15368), whose job
-  token the tag job uses when `RELEASE_TAG_KEY` is not set.
-
-The workflow cannot enforce any of this itself; it reads the rulesets through the REST API (the
-token's `metadata: read`, which every job has) and refuses to deploy while they are missing.
-GitHub shows a ruleset's bypass list, the repository's deploy keys and an environment's secret
-names only to a token that may edit them (an administrator's, not a job's): a job's check says
-what it could not see, and `python -m tools.release rules`, run by the maintainer with their own
-token, checks those too and names what is missing.
+"""Refuse to deploy unless the repository's rules keep release tags the release's own
+(docs/release.md, "What the command makes"): a run on a release tag reads the deploy hook, so an
+active tag ruleset on `refs/tags/v*` must restrict creation, update and deletion, with the
+release's tag credential in its bypass list: a deploy key (the only way on a personal account's
+repository) or, on an organisation's, the GitHub Actions app (`Integration` 15368). GitHub shows
+bypass lists, deploy keys and an environment's secret names only to a token that may edit them:
+a job's check says what it could not see, and `python -m tools.release rules`, run with the
+maintainer's token, checks those too.
 """
 
 from __future__ import annotations

@@ -1,29 +1,9 @@
 """`python -m tools.release setup --repository OWNER/REPO`: makes or corrects, through GitHub's
-REST API with the owner's token, every setting the releases need that a token can make, on a
-personal account's repository or an organisation's:
-
-- the release workflow enabled (its schedule runs);
-- the `production` environment, admitting only `main` and the release tags;
-- a deploy key with write access, whose private half goes straight into the environment secret
-  `RELEASE_TAG_KEY`, sealed to the environment's public key: it is made in memory and never
-  written to disk (tools/release/deploy_key.py); a key it made before is replaced, never kept
-  beside a new one;
-- the tag ruleset (release tags: creations, updates and deletions restricted, the deploy keys
-  its bypass) and a branch ruleset for `main` (no deletion, no force push; the repository's
-  administrators may bypass it, so a rollback on purpose stays possible), judged as preflight
-  judges them: a ruleset the owner made is never replaced (the branch rules are added to their
-  `main`, or made under another name; a tag ruleset of theirs that bars the deploy key is said,
-  to fix by hand);
-- Dependabot's alerts and security updates, off on a fork: a pull request bumps each pin an
-  advisory names (the audit's topic in the one issue heals once it is released);
-- no repository-level `RENDER_DEPLOY_HOOK_URL` (any branch's workflow could read it);
-- the repository variable `RELEASE_REPOSITORY` (the schedule is kept on);
-- optionally Render (`--render-service-url`: the variable, and the deploy hook sealed into the
-  environment, read from $RENDER_DEPLOY_HOOK_URL or asked for; `--no-render` removes both) and
-  GitHub Pages from Actions (`--no-pages` disables the docs workflow instead).
-
-Each change is said before it is made; `--dry-run` says them and makes none. A setting already
-right is left alone, so a second run changes nothing and says so.
+REST API with the owner's token, every setting the releases need that a token can make
+(docs/release.md, "What the command makes"). Each change is said before it is made; `--dry-run`
+says them and makes none; a setting already right is left alone, and a ruleset the owner made is
+never replaced. The deploy key is made in memory and its private half sealed straight into the
+environment secret (tools/release/deploy_key.py).
 """
 
 from __future__ import annotations
