@@ -81,3 +81,30 @@ def watched_page(chromium, **context_options) -> Iterator[Browser]:
     watched.watch()
     yield watched
     context.close()
+
+
+# Every label the page's charts draw (plotly's annotations, legend entries, tick labels, axis
+# titles) with its box on the page, and its chart's box.
+LABELS = """() => [...document.querySelectorAll(".js-plotly-plot")].flatMap(chart => {
+  const inside = chart.getBoundingClientRect();
+  return [...chart.querySelectorAll(
+    ".annotation-text, .legendtext, .xtick text, .ytick text, .g-xtitle text, .g-ytitle text"
+  )].map(label => {
+    const box = label.getBoundingClientRect();
+    return {chart: chart.id, text: label.textContent, left: box.left, right: box.right,
+            top: box.top, bottom: box.bottom, within: box.left >= inside.left &&
+            box.right <= inside.right && box.top >= inside.top && box.bottom <= inside.bottom};
+  }).filter(box => box.right > box.left && box.bottom > box.top);
+})"""
+
+
+def overlapping(labels: list[dict]) -> list[tuple[str, str, str]]:
+    """The pairs of labels of one chart whose boxes overlap: (chart, one's text, other's)."""
+    return [
+        (one["chart"], one["text"], other["text"])
+        for i, one in enumerate(labels)
+        for other in labels[i + 1 :]
+        if one["chart"] == other["chart"]
+        and one["left"] < other["right"] and other["left"] < one["right"]
+        and one["top"] < other["bottom"] and other["top"] < one["bottom"]
+    ]  # fmt: skip

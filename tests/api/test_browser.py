@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import urlopen
@@ -26,14 +24,10 @@ from cryptopredict.artifact.training import (
     TrainingStatus,
     write_status,
 )
-from cryptopredict.collect.replay import read_minutes
-from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
-from tests.collect.fake_binance import FakeBinance
 from tests.live_server import start_server
-from tests.paths import MINUTE_SAMPLE, ROOT
 from tests.plain_words import TERMS_OF_ART
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
@@ -387,82 +381,3 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
     finally:
         server.process.terminate()
         server.process.wait(timeout=30)
-
-
-# What the page's charts place at the top: labels that must not overlap, and the gap's words.
-LABEL_BOXES = """element => [...element.querySelectorAll('.annotation-text')].map(text => {
-  const box = text.getBoundingClientRect();
-  return {text: text.textContent, left: box.left, right: box.right, top: box.top,
-          bottom: box.bottom};
-})"""
-
-
-def _polled(url: str, timeout: float = 60) -> None:
-    """Until the market feed's first poll gave BTC/USD a latest price (a moment after the
-    server starts)."""
-    deadline = time.monotonic() + timeout
-    ahead = iso_utc(int(time.time()) + 2 * HOUR)
-    while json.load(urlopen(f"{url}/bitcoin?date={ahead}"))["anchor"]["source"] == "model":
-        assert time.monotonic() < deadline, "the feed gave no latest price"
-        time.sleep(0.2)
-
-
-def _overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
-    return [
-        (one["text"], other["text"])
-        for i, one in enumerate(boxes)
-        for other in boxes[i + 1 :]
-        if one["left"] < other["right"] and other["left"] < one["right"]
-        and one["top"] < other["bottom"] and other["top"] < one["bottom"]
-    ]  # fmt: skip
-
-
-@pytest.mark.parametrize("width", [1280, 800])
-def test_months_without_data_before_the_latest_price_are_a_gap_with_no_label_overlapping(
-    chromium, artifact_dir, tmp_path, width
-):
-    """Issue 84 bar 4: the model's data ends months before the latest price the market feed
-    polls (a stand-in Binance, its minutes moved to now): no band is drawn across those months,
-    which are shaded and said in words; "today" and "latest price" (one instant apart) do not
-    overlap, at 1280 and 800 px wide. The screenshots are kept in
-    reports/dashboard-gap-<width>.png."""
-    sample = read_minutes(MINUTE_SAMPLE, "btc-usd")[-120:]
-    offset = int(time.time()) // MINUTE * MINUTE - sample[-1].ts
-    with FakeBinance(
-        [replace(bar, ts=bar.ts + offset, source="binance") for bar in sample]
-    ) as fake:
-        server = start_server(
-            artifact_dir, tmp_path / "api.log", LATEST_PRICES=f"binance={fake.url}",
-            DATABASE_URL=f"sqlite:///{tmp_path / 'market.db'}",
-        )  # fmt: skip
-        try:
-            _polled(server.url)
-            with watched_page(chromium, viewport={"width": width, "height": 900}) as browser:
-                page = browser.page
-                page.goto(server.url + "/")
-                page.wait_for_selector("#forecast-chart[data-anchor='binance']", timeout=30_000)
-                chart = page.locator("#forecast-chart")
-                (ROOT / "reports").mkdir(exist_ok=True)
-                chart.screenshot(path=str(ROOT / "reports" / f"dashboard-gap-{width}.png"))
-                drawn = page.eval_on_selector(
-                    "#forecast-chart",
-                    "e => e.data.map(trace => ({name: trace.name, x: trace.x}))",
-                )
-                boxes = chart.evaluate(LABEL_BOXES)
-                said = page.locator("#forecast-anchor").inner_text()
-                assert browser.problems == []
-                assert browser.blocked == []
-        finally:
-            server.process.terminate()
-            server.process.wait(timeout=10)
-    data_end = "2026-07-26T17:00:00Z"
-    # Every trace lies on one side of the gap: nothing is drawn across it.
-    for trace in drawn:
-        assert trace["x"][-1] <= data_end or trace["x"][0] > data_end, trace["name"]
-    texts = [box["text"] for box in boxes]
-    assert {"data end", "today", "latest price"} <= set(texts)
-    gap = next(text for text in texts if text.startswith("no data:"))
-    assert re.fullmatch(r"no data:\d+ months \(\d+ days\)", gap)  # <br> reads as nothing
-    assert re.search(r"No data from the model's last bar to it: \d+ months \(\d+ days\)\.", said)
-    assert _overlapping(boxes) == []
-    assert _overlapping([boxes[0], boxes[0]])  # the check sees an overlap where there is one

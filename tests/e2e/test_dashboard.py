@@ -1,18 +1,29 @@
 """The dashboard on the real model, in Debian's chromium: every asset, every candle interval it
 offers, and the live panel's, where the asset has minute bars. Each view must draw data in every
 chart and show no error; a screenshot of each is saved as `reports/e2e/<asset>-<interval>.png`
-(`<asset>-live-<interval>.png` for the live panel).
+(`<asset>-live-<interval>.png` for the live panel). At 1280 and 800 px wide, as served offline and
+from a latest price months after the model's data, no chart's label overlaps another
+(`reports/e2e/labels-<view>-<width>.png`).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 
-from tests.browser import CHROMIUM, launched_chromium, watched_page
+from cryptopredict.collect.replay import read_minutes
+from cryptopredict.minutes.bars import MINUTE
+from cryptopredict.utc import iso_utc
+from tests.browser import CHROMIUM, LABELS, launched_chromium, overlapping, watched_page
+from tests.collect.fake_binance import FakeBinance
+from tests.live_server import start_server
+from tests.paths import MINUTE_SAMPLE
 
 CHARTS = ("#forecast-chart", "#candles-chart", "#backtest-chart")
 LIVE = ("1m", "5m", "10m")  # the live panel's candle intervals
@@ -94,6 +105,71 @@ def _live_views(page, slug: str, has_minutes: bool, reports) -> list[str]:
         page.screenshot(path=str(path), full_page=True)
         saved.append(path.name)
     return saved
+
+
+@pytest.fixture(scope="module")
+def anchored(model_dir, tmp_path_factory) -> Iterator[str]:
+    """The real model served with a latest price months after its data (the market feed polls a
+    stand-in Binance whose minutes, the embedded sample's, are moved to now): its URL once the
+    feed has polled BTC/USD's price."""
+    sample = read_minutes(MINUTE_SAMPLE, "btc-usd")[-120:]
+    offset = int(time.time()) // MINUTE * MINUTE - sample[-1].ts
+    tmp = tmp_path_factory.mktemp("anchored")
+    moved = [replace(bar, ts=bar.ts + offset, source="binance") for bar in sample]
+    with FakeBinance(moved) as fake:
+        server = start_server(
+            model_dir, tmp / "api.log", LATEST_PRICES=f"binance={fake.url}",
+            DATABASE_URL=f"sqlite:///{tmp / 'market.db'}",
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            ahead = f"{server.url}/bitcoin?date={iso_utc(int(time.time()) + 7200)}"
+            while requests.get(ahead, timeout=60).json()["anchor"]["source"] == "model":
+                assert time.monotonic() < deadline, "the feed gave no latest price"
+                time.sleep(0.2)
+            yield server.url
+        finally:
+            server.process.terminate()
+            server.process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_no_label_overlaps_another_offline_or_across_a_gap(
+    chromium, served, anchored, reports, width
+):
+    """Issue 84 bar 4: the annotations ("data end", "today", the anchor's "latest price", the
+    gap's length), legends, tick labels and axis titles of every chart, each inside its chart
+    and none over another; from a latest price, the months without data between the model's
+    last bar and it are a gap: shaded, said in words, no trace drawn across them. ("today" and
+    "latest price", minutes apart, once drew over each other here: they share one label now.)"""
+    labels = {}
+    for view, url in (("offline", served.url), ("anchored", anchored)):
+        with watched_page(chromium, viewport={"width": width, "height": 900}) as browser:
+            page = browser.page
+            page.goto(url + "/")
+            for chart in CHARTS:
+                _wait(page, f"{chart}[data-asset='btc-usd']")
+            page.screenshot(path=str(reports / f"labels-{view}-{width}.png"), full_page=True)
+            labels[view] = page.evaluate(LABELS)
+            drawn = page.eval_on_selector(
+                "#forecast-chart", "e => e.data.map(trace => ({name: trace.name, x: trace.x}))"
+            )
+            said = page.locator("#forecast-anchor").inner_text()
+            assert browser.problems == []
+            assert browser.blocked == []
+        charts = {label["chart"] for label in labels[view]}
+        assert charts >= {chart.lstrip("#") for chart in CHARTS}, (view, charts)
+        assert [label for label in labels[view] if not label["within"]] == [], view
+        assert overlapping(labels[view]) == [], view
+    data_end = next(asset["data_until"] for asset in served.assets if asset["asset"] == "btc-usd")
+    for trace in drawn:  # the anchored view's: every trace on one side of the gap
+        assert trace["x"][-1] <= data_end or trace["x"][0] > data_end, trace["name"]
+    texts = [label["text"] for label in labels["anchored"]]
+    assert all(mark in " ".join(texts) for mark in ("data end", "today", "latest price"))
+    assert [text for text in texts if re.fullmatch(r"no data:\d+ months \(\d+ days\)", text)]
+    assert re.search(r"No data from the model's last bar to it: \d+ months \(\d+ days\)\.", said)
+    # The check sees an overlap where there is one.
+    assert overlapping([labels["offline"][0], labels["offline"][0]])
 
 
 def test_the_scores_are_ordered_by_horizon_and_summed_up_in_a_sentence(chromium, served):

@@ -99,41 +99,40 @@ function stretch(ms) {
 }
 
 // Vertical dotted lines across the chart at `marks` ({x, text, color}), labelled at the top:
-// each label on the first row where it overlaps no other, right of its line (the first
-// mark's left of it), its width estimated from its length; `span` is the x axis's [start, end]
-// in milliseconds, `width` its pixels.
+// the first mark's label left of its line, each later one right of its line, and a mark whose
+// line falls within the label before it shares that label, a line each (latest first), so no
+// label can overlap another. `span` is the x axis's [start, end] in milliseconds, `width` its
+// pixels; a label's width is estimated from its length.
 const LABEL = { font: 11, charPx: 6.6, rowPx: 15 };
 function markers(marks, span, width) {
   const sorted = [...marks].sort((a, b) => Date.parse(a.x) - Date.parse(b.x));
   const px = (x) => ((Date.parse(x) - span[0]) / (span[1] - span[0])) * width;
-  const rows = [];
-  const placed = sorted.map((mark, index) => {
-    const at = px(mark.x);
-    const wide = mark.text.length * LABEL.charPx + 8;
-    const sides = index === 0 && sorted.length > 1 ? ["right", "left"] : ["left", "right"];
-    for (let row = 0; ; row += 1) {
-      rows[row] = rows[row] || [];
-      const side = sides.find((anchor) => {
-        const [from, to] = anchor === "left" ? [at, at + wide] : [at - wide, at];
-        return rows[row].every(([a, b]) => to <= a || from >= b);
-      });
-      if (side) {
-        rows[row].push(side === "left" ? [at, at + wide] : [at - wide, at]);
-        return { mark, row, side };
-      }
+  const wide = (group) => Math.max(...group.map((mark) => mark.text.length)) * LABEL.charPx + 8;
+  const groups = [];
+  for (const mark of sorted) {
+    const last = groups.at(-1);
+    if (groups.length > 1 && px(mark.x) < px(last[0].x) + wide(last)) {
+      last.push(mark);
+    } else {
+      groups.push([mark]);
     }
-  });
+  }
+  const said = (mark) => `<span style="color:${mark.color}">${mark.text}</span>`;
+  const lines = Math.max(...groups.map((group) => group.length));
   return {
-    margin: { ...LAYOUT.margin, t: LAYOUT.margin.t + LABEL.rowPx * (rows.length - 1) },
+    margin: { ...LAYOUT.margin, t: LAYOUT.margin.t + LABEL.rowPx * (lines - 1) },
     shapes: sorted.map((mark) => ({
       type: "line", xref: "x", yref: "paper", x0: mark.x, x1: mark.x, y0: 0, y1: 1,
       line: { color: mark.color, width: 1.2, dash: "dot" },
     })),
-    annotations: placed.map(({ mark, row, side }) => ({
-      x: mark.x, xref: "x", y: 1, yref: "paper", yanchor: "bottom", showarrow: false,
-      xanchor: side, yshift: row * LABEL.rowPx,
-      text: mark.text, font: { size: LABEL.font, color: mark.color },
-    })),
+    annotations: groups.map((group, index) => {
+      const side = index === 0 && groups.length > 1 ? "right" : "left";
+      return {
+        x: group[0].x, xref: "x", y: 1, yref: "paper", yanchor: "bottom", showarrow: false,
+        xanchor: side, align: side, font: { size: LABEL.font, color: group[0].color },
+        text: group.length === 1 ? group[0].text : group.map(said).reverse().join("<br>"),
+      };
+    }),
   };
 }
 
