@@ -158,17 +158,12 @@ class MinuteWriter:
                 reference = near.median_around(bar.ts)
                 if reference is not None and _jumps(bar, reference, self.max_jump):
                     outcome = Outcome.JUMP
-                    log.warning(
-                        "%s: rejected the %s bar from %s: an impossible jump (low %s, high %s, "
-                        "against a median close of %s within %d minutes; MAX_BAR_JUMP is %s)",
-                        asset,
-                        stamp(bar.ts),
-                        bar.source,
-                        bar.low,
-                        bar.high,
-                        reference,
-                        JUMP_WINDOW // MINUTE,
-                        self.max_jump,
+                    _told(
+                        bar,
+                        "rejected",
+                        f"an impossible jump (low {bar.low}, high {bar.high}, against a median "
+                        f"close of {reference} within {JUMP_WINDOW // MINUTE} minutes; "
+                        f"MAX_BAR_JUMP is {self.max_jump})",
                     )
             if outcome is Outcome.STORED:
                 stored[bar.ts] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
@@ -188,25 +183,13 @@ class MinuteWriter:
         stored: dict[int, tuple[float, ...]],
     ) -> Outcome:
         if bar.ts > now:
-            log.warning(
-                "%s: rejected the %s bar from %s: from the future (the clock says %s)",
-                bar.asset,
-                stamp(bar.ts),
-                bar.source,
-                stamp(int(now)),
-            )
+            _told(bar, "rejected", f"from the future (the clock says {stamp(int(now))})")
             return Outcome.FUTURE
         if bar.ts < oldest:
             log.debug("%s: skipped the %s bar: past the retention", bar.asset, stamp(bar.ts))
             return Outcome.EXPIRED
         if newest is not None and bar.ts < newest:
-            log.warning(
-                "%s: skipped the %s bar from %s: out of order (the newest stored is %s)",
-                bar.asset,
-                stamp(bar.ts),
-                bar.source,
-                stamp(newest),
-            )
+            _told(bar, "skipped", f"out of order (the newest stored is {stamp(newest)})")
             return Outcome.OUT_OF_ORDER
         kept = stored.get(bar.ts)
         if kept is None:
@@ -248,6 +231,10 @@ class Neighbours:
         hi = bisect.bisect_right(self._times, ts + JUMP_WINDOW)
         closes = [self._closes[other] for other in self._times[lo:hi] if other != ts]
         return statistics.median(closes) if closes else None
+
+
+def _told(bar: MinuteBar, done: str, why: str) -> None:
+    log.warning("%s: %s the %s bar from %s: %s", bar.asset, done, stamp(bar.ts), bar.source, why)
 
 
 def _jumps(bar: MinuteBar, reference: float, factor: float) -> bool:
