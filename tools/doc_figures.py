@@ -256,6 +256,21 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
         lambda: in_file("cryptopredict/artifact/arrays.py", r"^FINE_DAYS = (\d+)") * DAY,
         "days",
     ),
+    "a range's end by default": (
+        rf"[Bb]y default `end` is {QUANTITY} after the data's\s+end",
+        lambda: in_file("cryptopredict/api/forecasts.py", r"^DEFAULT_AHEAD = (\d+) \* DAY") * DAY,
+        "days",
+    ),
+    "a range's span by default": (
+        rf"(?:\(or |`start` ){QUANTITY}\s+(?:after `start`|before the data's\s+end)",
+        lambda: in_file("cryptopredict/api/forecasts.py", r"^DEFAULT_SPAN = (\d+) \* DAY") * DAY,
+        "days",
+    ),
+    "the days kept whole": (
+        rf"(?:[Cc]andles finer than a day \([^)]*\) cover the last|before those)\s+{QUANTITY}",
+        lambda: in_file("cryptopredict/artifact/arrays.py", r"^FULL_DAYS = (\d+)") * DAY,
+        "days",
+    ),
     "what caches may keep": (
         rf"caches may keep them for {QUANTITY}",
         lambda: float(str(settings()["CACHE_SECONDS"])),

@@ -71,6 +71,11 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("until each is written (`Retry-After: 30`)", 1),
         ("the forecast chart (60 days of history and a year of forecast)", 1),
         ("the forecast chart (90 days of history and a year of forecast)", 0),
+        # A range's defaults, the days whose bars the artifact keeps whole.
+        ("By default `end` is 180 days after the data's\nend", 1),
+        ("and `start` 7 days before the data's end", 1),
+        ("and `start` 30 days before the data's end", 0),
+        ("Candles finer than a day (`1h`, `4h`) cover the last 60 days", 1),
         # What `make test` installs with apt: the Makefile's TOOLS.
         ("as root, Debian's `chromium` and `wrk` with `apt-get`", 1),
     ],
