@@ -1,20 +1,9 @@
-"""What the image's package keeps after a release deploys, and the deletion of the rest (issues
-68 and 76), through GitHub's packages API with the job's token.
-
-Kept, each whole (the manifests its index names, whatever their age, and the attestations
-stored beside it: the OCI referrers tag `sha256-<hex>` and what its index names):
-- every version a live tag names: `latest` and each `X.Y.Z` (the newest build of that version);
-- production's: the image whose build tag (`X.Y.Z-YYYYmmddHHMMSS`, the model version) the
-  service's /healthz reports now, whatever this run was asked (a `start-anew` run included);
-- every version pushed in the last `keep_days` days, tagged or not (a failed run's digest stays
-  for a re-run of its jobs), and every version GitHub lists without a creation time.
-Deleted: the rest, oldest first, at most `limit` a run.
-
-It fails closed: a call that goes unanswered, or an answer that cannot be read, before the
-first deletion (the package's versions, production's model version, a manifest a kept image
-names) deletes nothing this run. A deletion GitHub refuses is a warning, and the others go on,
-but where it refuses the token's role (HTTP 403: the package gives this repository Write, not
-Admin), which refuses them all: one warning, and no more deletions asked.
+"""What the image's package keeps after a release deploys, and the deletion of the rest, through
+GitHub's packages API with the job's token (docs/release.md, "What the registry keeps": every
+version a live tag names, production's, the last `keep_days` days' builds, each whole). It fails
+closed: a call unanswered before the first deletion deletes nothing this run. A refused deletion
+is a warning and the others go on, but a refusal of the token's role (HTTP 403: the package
+gives this repository Write, not Admin) refuses them all: one warning, no more asked.
 """
 
 from __future__ import annotations

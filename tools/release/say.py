@@ -1,20 +1,8 @@
-"""Say it where the owner looks: the run's job summary, and ONE repository issue kept up to date.
-
-`python -m tools.release say --topic TOPIC --text TEXT` (or `--text-file FILE`; empty text, or
-`--healed`, says the topic healed), in a job with `issues: write`, reading $GITHUB_TOKEN,
-$GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_STEP_SUMMARY and the run's $GITHUB_SERVER_URL and
-$GITHUB_RUN_ID:
-
-- a topic that needs the owner (`audit`, `stranded-push`, ...: a short slug, one per kind of
-  trouble) is written into the job summary and into the open issue labelled `release-attention`
-  (opened when none is), as a section of its own; a comment is added when the topic is new or
-  its text changed, so the owner is notified once, not once a run;
-- a topic healed: its section goes, with a comment saying which run healed it, and the issue is
-  closed once no section is left. A topic the issue does not hold costs one read.
-
-Runs of the release workflow never overlap (its concurrency group), so one issue is read and
-written by one job at a time. Failing to reach GitHub is a warning, never a failed job: the
-summary is written first.
+"""Say it where the owner looks: the run's job summary, and ONE repository issue kept up to date
+(docs/release.md, "The one issue"): a topic that needs the owner is a section of the open issue
+labelled `release-attention` (opened when none is), commented on only when new or changed; a
+topic healed loses its section, and the issue closes once none is left. Failing to reach GitHub
+is a warning, never a failed job: the summary is written first.
 """
 
 from __future__ import annotations
