@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,9 +213,7 @@ class RunProgress:
 
     @contextmanager
     def shown(self) -> Iterator[RunProgress]:
-        with ExitStack() as stack:
-            if self.terminal:
-                stack.enter_context(logging_redirect_tqdm())
+        with logging_redirect_tqdm() if self.terminal else nullcontext():
             try:
                 yield self
             finally:
