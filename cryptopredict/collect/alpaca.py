@@ -4,7 +4,6 @@ minutes have no bar, and prices are in USD where Binance's are in USDT."""
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +14,7 @@ import msgspec
 from cryptopredict.assets import Asset
 from cryptopredict.collect.rest import Page, UnavailableError, get_json, positive, snippet, within
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, Quote
+from cryptopredict.utc import iso_utc
 
 NAME = "alpaca"
 DATA_URL = "https://data.alpaca.markets"
@@ -78,8 +78,8 @@ class Alpaca:
         query = {
             "symbols": asset.alpaca_symbol,
             "timeframe": "1Min",
-            "start": _rfc3339(start),
-            "end": _rfc3339(end - 1),  # Alpaca's end is inclusive
+            "start": iso_utc(start),
+            "end": iso_utc(end - 1),  # Alpaca's end is inclusive
             "limit": PAGE_BARS,
             "sort": "asc",
         }
@@ -121,7 +121,3 @@ class Alpaca:
             refused=REFUSED,
             headers=self.headers,
         )
-
-
-def _rfc3339(epoch: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
