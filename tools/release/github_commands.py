@@ -20,7 +20,6 @@ DEFAULT_API_URL = "https://api.github.com"
 
 
 def add_github_commands(commands: Any) -> None:
-    """The three commands' parsers, on the `python -m tools.release` subparsers."""
     rules = commands.add_parser(
         "rules",
         help="refuse unless the environment and the tag rulesets keep production main's and let "

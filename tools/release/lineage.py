@@ -95,7 +95,6 @@ def stray_reason(tag: str, git: Git, main: str, branch: str) -> str | None:
 
 
 def strays(git: Git, main: str, branch: str) -> list[str]:
-    """The release tags that are strays, lowest first."""
     return list(stray_tags(git, main, branch))
 
 
@@ -185,7 +184,6 @@ class Git:
         return result.stdout.strip()
 
     def message(self, ref: str) -> str:
-        """The message of the commit `ref` names."""
         return self._run("log", "-1", "--format=%B", ref).stdout
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:

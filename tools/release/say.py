@@ -32,8 +32,6 @@ _SECTION = re.compile(
 
 @dataclass(frozen=True)
 class Issues:
-    """The repository's issues, through GitHub's REST API, with a job's token."""
-
     api_url: str
     repository: str
     token: str

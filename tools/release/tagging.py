@@ -192,7 +192,6 @@ def refuse_token_on_a_personal_account(repository: Repository, environment: str)
 
 
 def create_with_token(tag: str, commit: str, repository: Repository) -> None:
-    """POST the tag's ref through the REST API with the job's token."""
     url = f"{repository.api_url}/repos/{repository.name}/git/refs"
     try:
         request(
