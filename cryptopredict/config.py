@@ -147,7 +147,8 @@ MEANINGS = {
         "of its answer; the feed runs on its own thread, so no request ever waits for it."
     ),
     "POLLER_FAILING_AFTER": (
-        "Seconds the market feed may fail (or not succeed) before `/healthz` says `degraded`."
+        "Seconds the market feed may fail, or record no poll (its process stopped), before "
+        "`/healthz` says `degraded`; longer than `LATEST_PRICE_SECONDS`."
     ),
     "STALE_AFTER_HOURS": (
         "The service's promise of fresh data: `/healthz` says `degraded` (still HTTP 200), naming"
