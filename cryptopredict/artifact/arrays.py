@@ -1,26 +1,8 @@
-"""An artifact's arrays, in memory and on disk: the forecast grid and the bar history.
-
-In memory, as training builds them, each is a set of named arrays on one time axis: `Grid`, the
-served forecast at every bar time from the first bar to the end of the horizon, and
-`BarHistory`, every validated bar.
-
-On disk each is one `.npy` file holding a single record whose fields are whole columns, so that
-it is memory-mapped without being read (`open_table`) and every column is one contiguous array:
-
-- `grid.npy` (`StoredGrid`) keeps the grid's meaning at a fraction of its size. Its knots are
-  every row of the hindcast's last `FULL_DAYS` and of the forecast's first `FINE_DAYS`;
-  before those 90 days, the first and the last row of each origin's run (two knots per
-  six-hourly origin on hourly bars); past those 30 days, a knot a day (for steps that divide a
-  day) to the end of the horizon. Between knots the served values are interpolated linearly,
-  always between two knots that had seen the same data (`check_grid`). Per knot: `time` (epoch
-  seconds, uint32, a whole number of `step`s after the first); `yhat`, the point forecast
-  (float64); `band`, each bound of each band as float32 log(bound / yhat), lower then upper at
-  each level of `LEVELS`; `lead`, seconds from the knot's origin (the last bar it had seen) to
-  the knot (uint32).
-- `history.npy`: the bars, sized to what is served (`cryptopredict/artifact/history.py`).
-
-`check_grid` and `check_history` check the values (what training writes, and `load_artifact`);
-opening checks only the layout, the values being covered by the manifest's sha256.
+"""An artifact's arrays: in memory (`Grid`, `BarHistory`: named arrays on one time axis) and on
+disk, each a `.npy` file of one record whose fields are whole columns, memory-mapped unread
+(`open_table`). `grid.npy` (`StoredGrid`) holds the grid at its knots, interpolated linearly
+between them (its layout: docs/api.md); `history.npy`: `history.py`. `check_grid` and
+`check_history` check the values; opening checks the layout, the manifest's sha256 the rest.
 """
 
 from __future__ import annotations
@@ -50,8 +32,7 @@ class ArtifactError(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Arrays:
-    """Named arrays of one length on one time axis, `ds` (epoch seconds UTC, strictly
-    increasing); a subclass declares one field per array."""
+    """Named arrays on one time axis, `ds` (epoch seconds, increasing): a field each."""
 
     ds: np.ndarray
 
@@ -63,7 +44,6 @@ class Arrays:
         return len(self.ds)
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """The array `name`, for code that handles every array alike."""
         return getattr(self, name)
 
     def rows(self, start: int, stop: int) -> Self:
@@ -72,12 +52,8 @@ class Arrays:
 
 @dataclass(frozen=True, eq=False)
 class Grid(Arrays):
-    """The served forecast at every grid time: the point forecast and its central band at each
-    level of `LEVELS`, in price, and `origin`, the time of the last bar the row had seen.
-
-    A row is a hindcast when `ds` is at or before the last stored bar (its origin is then
-    before `ds`, except where no earlier bar exists), else a forecast (made at the last bar).
-    """
+    """The served forecast at every grid time, bands in price; `origin`: the last bar the row
+    had seen (a row up to the last bar is a hindcast, a later one the forecast)."""
 
     origin: np.ndarray
     yhat: np.ndarray
@@ -112,14 +88,13 @@ HISTORY_ARRAYS = BarHistory.names()
 
 
 def band_column(level: int, side: str) -> int:
-    """The column of `StoredGrid.band` that holds the `side` ("lower" or "upper") bound of the
-    `level`% band."""
+    """The column of `StoredGrid.band` holding the `side` bound of the `level`% band."""
     return 2 * LEVELS.index(level) + (side == "upper")
 
 
 @dataclass(frozen=True, eq=False)
 class StoredGrid:
-    """`grid.npy`: the grid at its knots (see the module's doc), as stored."""
+    """`grid.npy`: the grid at its knots, as stored."""
 
     step: int  # the data's interval: every knot lies a whole number of steps after the first
     time: np.ndarray  # (knots,) uint32 or int64 epoch seconds, increasing
@@ -129,12 +104,10 @@ class StoredGrid:
 
     @property
     def first(self) -> int:
-        """The first knot: the first bar."""
         return int(self.time[0])
 
     @property
     def last(self) -> int:
-        """The last knot: the end of the horizon."""
         return int(self.time[-1])
 
     @property
@@ -142,7 +115,6 @@ class StoredGrid:
         return len(self.yhat)
 
     def times(self) -> np.ndarray:
-        """Every knot's time, as int64."""
         return np.asarray(self.time, dtype=np.int64)
 
     def between(self, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,9 +129,8 @@ class StoredGrid:
         return before, np.minimum(before + 1, self.knots - 1), position - before
 
     def values_at(self, labels: np.ndarray, level: int) -> np.ndarray:
-        """(len(labels), 3): the prediction and the `level`% band's low and high at each of the
-        grid times `labels` (between `first` and `last`), interpolated linearly between the
-        knots around it (bands in price)."""
+        """(len(labels), 3): the prediction and the `level`% band in price at grid times
+        `labels`, interpolated between the knots around each."""
         knot, after, fraction = self.between(labels)
         columns = [band_column(level, "lower"), band_column(level, "upper")]
 
@@ -172,13 +143,10 @@ class StoredGrid:
         return start + (at(after) - start) * fraction[:, None]
 
     def bound(self, level: int, side: str) -> np.ndarray:
-        """The `side` bound of the `level`% band at every knot, in price."""
         return self.yhat * np.exp(self.band[:, band_column(level, side)].astype(np.float64))
 
     def expand(self) -> Grid:
-        """The grid at every `step` from `first` to `last`, as the API serves it: the knots'
-        values, and between knots values interpolated linearly (bands in price), with the later
-        knot's origin."""
+        """The grid at every `step`, as served: between knots interpolated, the later origin."""
         ds = self.first + self.step * np.arange((self.last - self.first) // self.step + 1)
         before, after, fraction = self.between(ds)
         origin = self.times() - self.lead.astype(np.int64)
@@ -195,8 +163,7 @@ class StoredGrid:
 
 
 def forecast_times(step: int, last: int, last_bar: int) -> np.ndarray:
-    """The knots past `last_bar` of a grid ending at `last`: every `step` to `FINE_DAYS` past
-    `last_bar`, then every day (for steps that divide a day), and `last`."""
+    """The knots past `last_bar`: every `step` for `FINE_DAYS`, then daily, and `last`."""
     fine_last = last_bar + (min(FINE_DAYS * DAY, last - last_bar) // step) * step
     coarse_step = DAY if step < DAY and DAY % step == 0 else step
     fine = np.arange(last_bar + step, fine_last + 1, step, dtype=np.int64)
@@ -206,9 +173,8 @@ def forecast_times(step: int, last: int, last_bar: int) -> np.ndarray:
 
 
 def hindcast_knots(ds: np.ndarray, origin: np.ndarray, fine_from: int) -> np.ndarray:
-    """Which rows of a hindcast (`ds` up to the last bar, each row's `origin`) are knots: every
-    row from `fine_from` on; before it, the first and the last row of each origin's run, so
-    that a value between two knots is interpolated between two forecasts from one origin."""
+    """Which hindcast rows are knots: every one from `fine_from`, before it each origin's run's
+    first and last (so interpolation never mixes two origins)."""
     changes = origin[1:] != origin[:-1]
     run_edge = np.r_[True, changes] | np.r_[changes, True]
     return run_edge | (ds >= fine_from)
@@ -217,9 +183,8 @@ def hindcast_knots(ds: np.ndarray, origin: np.ndarray, fine_from: int) -> np.nda
 def grid_knots(
     file: Path, grid: Grid, last_bar: int, *, full_days: float = FULL_DAYS
 ) -> StoredGrid:
-    """`grid` at its knots, every row of the hindcast's last `full_days` (as `grid.npy`, to be
-    written as `file`, holds it); ArtifactError unless its times are evenly spaced and no row's
-    origin is after its time or the last bar."""
+    """`grid` at its knots (every row of the hindcast's last `full_days`); ArtifactError unless
+    evenly spaced with no origin after its row or the last bar."""
     ds = np.asarray(grid.ds, dtype=np.int64)
     step = int(ds[1] - ds[0])
     require(bool(np.all(np.diff(ds) == step)), file, "the grid is not evenly spaced")
@@ -255,7 +220,6 @@ def grid_knots(
 
 
 def encode_grid(file: Path, grid: Grid, last_bar: int, *, full_days: float = FULL_DAYS) -> bytes:
-    """`grid.npy` (to be written as `file`): `grid_knots`."""
     knots = grid_knots(file, grid, last_bar, full_days=full_days)
     # In this order every column is aligned to its type (for memoryviews of the mapped record).
     columns: dict[str, np.ndarray] = {
@@ -274,7 +238,6 @@ def compact_times(times: np.ndarray) -> np.ndarray:
 
 
 def encode_record(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:
-    """One record: the int64 `scalars`, then each of `columns` whole."""
     descr: list[tuple[Any, ...]] = [(name, "<i8") for name in scalars]
     descr += [
         (name, values.dtype.newbyteorder("<").str, values.shape) for name, values in columns.items()
@@ -288,10 +251,8 @@ def encode_record(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> by
 
 
 def open_table(file: Path, opened: IO[bytes]) -> tuple[np.ndarray, mmap.mmap]:
-    """The record in `opened` (the `.npy` file `file`), memory-mapped, not read, and its
-    mapping (whose pages `release` hands back). numpy reads the header and refuses an object
-    (whose bytes would be read as pointers) or a file too short for what it says; the reader of
-    each file checks the type of every field it reads."""
+    """The record in `opened`, memory-mapped unread, and its mapping; numpy refuses objects
+    and short files, each file's reader the types of its fields."""
     readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
     try:
         opened.seek(0)
@@ -305,14 +266,12 @@ def open_table(file: Path, opened: IO[bytes]) -> tuple[np.ndarray, mmap.mmap]:
 
 
 def release(mapping: mmap.mmap) -> None:
-    """Drop the mapping's pages from this process (they stay in the page cache, and a later
-    read maps them again): what the server has not used lately costs it no resident memory."""
+    """Drop the mapping's pages from this process (the page cache keeps them)."""
     if hasattr(mmap, "MADV_DONTNEED"):
         mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
-    """The grid in `record`, once its fields are those `encode_grid` writes."""
     time = record.dtype["time"] if "time" in (record.dtype.names or ()) else np.dtype("<i8")
     knots = time.shape[0] if time.shape else 0
     written = np.dtype(
@@ -344,8 +303,7 @@ def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
 
 
 def check_history(file: Path, history: BarHistory) -> None:
-    """ArtifactError unless every price is finite and positive, every volume finite and not
-    negative, and the times strictly increase."""
+    """ArtifactError unless prices are positive, volumes not negative, all finite, ds increasing."""
     for name in HISTORY_ARRAYS[1:]:
         values = history[name]
         require(bool(np.all(np.isfinite(values))), file, f"{name} holds non-finite values")
@@ -357,9 +315,8 @@ def check_history(file: Path, history: BarHistory) -> None:
 
 
 def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -> None:
-    """ArtifactError unless the forecast is positive, every band holds it and lies inside the
-    wider ones, no knot has seen a bar later than its own time or earlier than the first, and
-    every knot past the last bar was made there."""
+    """ArtifactError unless yhat is positive, the bands nested around it, and each knot's origin
+    between the first bar and its time (the last bar past it)."""
     yhat = np.asarray(grid.yhat)
     require(bool(np.all(np.isfinite(yhat))), file, "yhat holds non-finite values")
     require(bool(np.all(yhat > 0)), file, "yhat holds non-positive values")
@@ -406,7 +363,6 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
 def _ordered(
     file: Path, ds: np.ndarray, first: np.ndarray, second: np.ndarray, problem: str
 ) -> None:
-    """ArtifactError with `problem`, where and how often, unless `first <= second` everywhere."""
     bad = np.flatnonzero(first > second)
     if len(bad):
         when = iso_utc(int(ds[bad[0]]))

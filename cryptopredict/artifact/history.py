@@ -1,28 +1,10 @@
-"""`history.npy`: the bars, sized to what is served (schema 8).
+"""`history.npy`: the bars, sized to what is served (its layout: docs/api.md).
 
-The bars sit on a regular axis: slot `i` is the bar opening at `first + i * step`, and a slot
-without a bar (a gap) holds 0 in every column (no close is 0).
-
-- `close`: every slot from the first bar to the last: the price the forecast answers give
-  beside each instant (`actual`), and the closes the track record is scored on;
-- `open`, `high`, `low`, `volume`, `vwap`: the slots from `full_from` on, the bars of the last
-  `FULL_DAYS` (from 00:00 UTC of that day): candles finer than a day over those days;
-- for bars finer than a day (that divide it), the candles of whole UTC days (`day_open`,
-  `day_high`, `day_low`, `day_close`, `day_volume`, `day_vwap`, and `day_bars`, how many bars
-  each holds, 0: none) from the first bar's day (`day_first`) to the last's, and likewise of
-  whole weeks (`week_...`, from Monday 00:00 UTC), each as `cryptopredict.candles.aggregate`
-  makes it from the bars: candles of whole days and weeks over the whole history. Bars of a
-  day or longer have no such candles (those columns are empty) and keep every column whole
-  (`full_from` 0).
-
-Each price and amount column is stored in the most compact form that holds every value exactly:
-when every value is a decimal of at most `MAX_DECIMALS` places (as exchanges quote them: 0.4557,
-69010.01), whole multiples of 10^-decimals as int32 (int64 when they do not fit), the decimals in
-the record's `<column>_decimals`; else float64 (`<column>_decimals` -1: a computed VWAP, say). A
-tick count divided by 10^decimals is the very float64 the column held, so nothing is rounded.
-
-`StoredBars` reads the record memory-mapped: it converts to float64 only the bars asked for, so
-serving never converts a whole column.
+On a regular axis (slot `i` opens at `first + i * step`; a gap holds 0 in every column): `close`
+of every slot, the other columns from `full_from` (the last `FULL_DAYS`), and for bars finer
+than a day the candles of whole UTC days and weeks (`day_...`, `week_...`, with `<table>_bars`,
+the bars each holds). Each price and amount column is stored as exact decimal ticks where it can
+be (`exact_ticks`, `<column>_decimals`), else float64. `StoredBars` reads it memory-mapped.
 """
 
 from __future__ import annotations
@@ -63,7 +45,6 @@ def decimals_suffix(name: str) -> str:
 
 
 def table_columns(table: str) -> tuple[str, ...]:
-    """The price and amount columns of the candles `table` ("day", "week")."""
     return tuple(f"{table}_{name}" for name in VALUES)
 
 
@@ -74,9 +55,8 @@ def encode_history(
     *,
     full_days: float = FULL_DAYS,
 ) -> bytes:
-    """`history.npy` of `history`, bars `step` seconds long, with `candles` (of each of
-    `TABLES`, each with how many bars it holds; none: every bar is kept whole): see the
-    module's doc."""
+    """`history.npy` of bars `step` seconds long with `candles` (per table, and the bars each
+    holds; none: every bar kept whole)."""
     ds = np.asarray(history.ds, dtype=np.int64)
     first = int(ds[0])
     if np.any((ds - first) % step):
@@ -111,7 +91,6 @@ def encode_history(
 
 
 def _on_axis(slots: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
-    """`values` at their `slots` of `count`, 0 in the others."""
     out = np.zeros(count, dtype=np.float64)
     out[slots] = values
     return out
@@ -136,8 +115,6 @@ def exact_ticks(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 @dataclass(frozen=True)
 class Column:
-    """One stored column: its values as stored, and their decimals (FLOAT: float64)."""
-
     stored: np.ndarray
     decimals: int
 
@@ -145,7 +122,6 @@ class Column:
         return len(self.stored)
 
     def values(self, index: Any) -> np.ndarray:
-        """The values at `index` (a slice or positions), as float64."""
         picked = np.asarray(self.stored[index])
         if self.decimals == FLOAT:
             return picked.astype(np.float64)
@@ -154,8 +130,7 @@ class Column:
 
 @dataclass(frozen=True)
 class CandleTable:
-    """Candles of periods `seconds` long, opening at `origin` and its multiples, on their regular
-    axis from `first`, and how many bars each holds (0: none)."""
+    """Candles `seconds` long opening at `origin` plus multiples, on their axis from `first`."""
 
     name: str
     seconds: int
@@ -169,8 +144,7 @@ class CandleTable:
         return seconds % self.seconds == 0 and (origin - self.origin) % self.seconds == 0
 
     def rows(self, start: int, stop: int, step: int) -> tuple[BarHistory, np.ndarray]:
-        """The candles opening from `start` to before `stop` that hold a bar (of `step`
-        seconds), and whether each holds every bar of its period."""
+        """The candles from `start` to before `stop` holding a bar, and whether each is whole."""
         seconds = self.seconds
         begin = max(0, math.ceil((start - self.first) / seconds))
         end = min(len(self.bars), max(begin, math.ceil((stop - self.first) / seconds)))
@@ -182,9 +156,8 @@ class CandleTable:
 
 
 class StoredBars:
-    """`history.npy` as stored (see the module's doc). `ds` and `history["close"]` give every
-    bar's open time and close; `rows` the whole bars of the last days, `tables` the candles of
-    whole days and weeks (none for bars of a day or longer)."""
+    """`history.npy` as stored: `ds` and `["close"]` of every bar, `rows` the whole bars of the
+    last days, `tables` the day and week candles."""
 
     def __init__(
         self,
@@ -212,14 +185,13 @@ class StoredBars:
         return float(self.stored_close.values(-1))
 
     def close_at(self, label: int) -> float | None:
-        """The close of the bar opening at `label` (on the axis, checked), or None: no bar."""
+        """The close of the bar opening at `label` (on the axis), None where none."""
         value = self._close_item((label - self.first_bar) // self.step)
         if not value:
             return None
         return value if self._close_scale is None else value / self._close_scale
 
     def closes_at(self, labels: np.ndarray) -> np.ndarray:
-        """The close of the bar opening at each of `labels`, NaN where none does."""
         labels = np.asarray(labels, dtype=np.int64)
         slot = (labels - self.first_bar) // self.step
         on = (
@@ -232,7 +204,6 @@ class StoredBars:
 
     @property
     def ds(self) -> np.ndarray:
-        """Every bar's open time (int64), read whole (for tools and the track record)."""
         present = np.flatnonzero(np.asarray(self.stored_close.stored))
         return self.first_bar + self.step * present.astype(np.int64)
 
@@ -240,7 +211,6 @@ class StoredBars:
         return int(np.count_nonzero(np.asarray(self.stored_close.stored)))
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """`ds` or `close` of every bar."""
         if name == "ds":
             return self.ds
         if name == "close":
@@ -268,7 +238,6 @@ class StoredBars:
 
 
 def stored_history(file: Path, record: np.ndarray) -> StoredBars:
-    """The bars in `record`, once its layout is checked."""
     names = record.dtype.names or ()
     stored = (*VALUES, *(column for table in TABLES for column in table_columns(table)))
     counts = tuple(f"{table}_bars" for table in TABLES)
@@ -337,9 +306,7 @@ def _column(file: Path, record: np.ndarray, name: str) -> Column:
 
 
 def check_stored(file: Path, history: StoredBars) -> None:
-    """ArtifactError unless every stored value is as `check_history` requires: every bar's
-    close, the whole bars of the last days, and the candles, each holding at most its period's
-    bars."""
+    """`check_history` of every stored value; each candle at most its period's bars."""
     closes = history["close"]
     positive = bool(np.all(np.isfinite(closes) & (closes > 0)))
     require(positive, file, "close holds non-positive values")

@@ -1,18 +1,9 @@
-"""The catalog of a model directory: `<model_dir>/index.json`, one small entry per artifact.
+"""`<model_dir>/index.json`: an entry per artifact (a summary of its manifest, with the
+manifest's sha256), from which the API lists its assets at start-up.
 
-The API lists its assets from this one file at start-up and opens an artifact only when it is
-first asked for. Each entry is a summary of one artifact's manifest, with the manifest's sha256,
-so a reader can tell an entry that lags its artifact.
-
-`install_artifact` keeps it current: after an artifact is swapped into place, `record` takes an
-exclusive `flock` on the model directory itself, reads the index, replaces that asset's entry,
-adds any artifact directory the index lacks and drops entries whose directory is gone, and
-writes the index atomically (a temporary file renamed over it). So retraining one pair changes
-its entry alone, and writers running at once (Dask workers writing to one directory) take
-turns: none loses another's entry, and a reader sees the old index or the new one, never a
-mixture. `flock` holds between the processes of one machine, on a local disk: writers on other
-machines should hand their artifacts to one writer (or rebuild the index after them: delete it,
-and the next write or the API lists every artifact from its manifest).
+`record` updates it under an exclusive `flock` on the model directory (between the processes of
+one machine), written atomically: writers at once (Dask workers) lose no entry, and a reader
+sees the old index or the new one. Delete it to have it rebuilt from the manifests.
 """
 
 from __future__ import annotations
@@ -44,8 +35,7 @@ class _Index(msgspec.Struct, frozen=True):
 
 
 def read_index(model_dir: Path) -> dict[str, IndexEntry] | None:
-    """The entries of `<model_dir>/index.json` by asset; None without one; ArtifactError if it
-    cannot be read."""
+    """The entries by asset; None without an index; ArtifactError if it cannot be read."""
     file = Path(model_dir) / INDEX
     if not os.path.lexists(file):
         return None
@@ -63,7 +53,6 @@ def read_index(model_dir: Path) -> dict[str, IndexEntry] | None:
 
 
 def artifact_dirs(model_dir: Path) -> list[Path]:
-    """The artifact directories under `model_dir` (those of unfinished writes left out)."""
     manifests = Path(model_dir).glob("*/manifest.json")
     return sorted(path.parent for path in manifests if not path.parent.name.startswith("."))
 
@@ -75,8 +64,7 @@ def record(
     *,
     afresh: bool = False,
 ) -> None:
-    """Put `entry` in the index of `model_dir`, with `describe(path)` for any artifact directory
-    the index lacks (one it cannot describe is left out and logged); `afresh`, for every one."""
+    """Put `entry` in the index, `describe(path)` for each directory it lacks (`afresh`: all)."""
     model_dir = Path(model_dir)
     with _locked(model_dir):
         try:

@@ -1,27 +1,6 @@
-"""Reading an artifact and verifying it against its manifest.
-
-An artifact is a directory `<out>/<asset>/` holding:
-
-- `model.pkl`: the fitted Prophet model, pickled: the product's model, for anyone who wants to
-  load it with Prophet (`Artifact.load_model`). Serving never reads it, and an artifact without
-  it is served as well: the image holds none (its build stage keeps them);
-- `grid.npy`: the served forecast, every date the API answers, from the first stored bar to
-  the horizon (`MAX_HORIZON_DAYS`): the hindcast, then the forecast, at knots
-  (`cryptopredict.artifact.arrays`);
-- `history.npy`: the bars, which the API serves as the actual price and as candles
-  (`cryptopredict.artifact.history`);
-- `backtest.json`: the backtest report (`cryptopredict.artifact.schema.BacktestReport`);
-- `manifest.json`: what the model is, what it was trained on, and a sha256 for every other file
-  (`cryptopredict.artifact.schema.Manifest`).
-
-Beside the artifacts, `index.json` lists them (`cryptopredict.artifact.index`).
-
-`open_artifact` checks the manifest and the digests of the arrays, and memory-maps them without
-reading them (`Artifact.release` hands their pages back until they are read again);
-`load_artifact` also checks every value and the other files. Anything wrong is an
-ArtifactError naming the file and the field. This module imports neither Prophet nor pandas:
-serving reads artifacts with numpy and msgspec alone.
-"""
+"""Reading an artifact, `<out>/<asset>/` (`manifest.json`, `grid.npy`, `history.npy`,
+`backtest.json`, and `model.pkl`, which serving never reads: docs/model.md), verified against its
+manifest; every fault an ArtifactError naming the file. numpy and msgspec alone: no Prophet."""
 
 from __future__ import annotations
 
@@ -83,8 +62,7 @@ class Artifact:
     mappings: tuple[mmap.mmap, ...] = field(default=(), repr=False)
 
     def release(self) -> None:
-        """Hand back the memory of what was read: the arrays' pages (read again from the page
-        cache when next used) and what was parsed on demand."""
+        """Hand back the arrays' pages and what was parsed on demand."""
         for mapping in self.mappings:
             release(mapping)
         for parsed in ("backtest", "grid"):
@@ -96,13 +74,11 @@ class Artifact:
 
     @cached
     def grid(self) -> Grid:
-        """The grid at every step as the API serves it, read whole into memory (for tools and
-        tests; the API reads `grid_file`)."""
+        """The grid at every step, read whole (for tools and tests; the API reads `grid_file`)."""
         return self.grid_file.expand()
 
     @cached
     def backtest(self) -> BacktestReport:
-        """`backtest.json`, read and checked against the manifest on first use."""
         file = self.path / BACKTEST
         data = read_bytes(file, JSON_MAX)
         _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(BACKTEST))
@@ -113,8 +89,7 @@ class Artifact:
         return entry_of(self.manifest, self.manifest_sha256)
 
     def load_model(self) -> Any:
-        """Unpickle the model (importing Prophet), after checking its bytes against the manifest
-        once more and the installed Prophet against the one it was pickled with."""
+        """The unpickled model, its bytes and the installed Prophet checked first."""
         file = self.path / MODEL
         require(
             file.exists(),
@@ -157,13 +132,9 @@ def entry_of(manifest: Manifest, manifest_sha256: str) -> IndexEntry:
 
 
 def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
-    """An artifact, its manifest checked and its arrays' sha256 with it, the arrays
-    memory-mapped (with `every_value`, read and checked); ArtifactError names the first problem
-    found.
-
-    Its files are opened through one handle on the directory, so an artifact swapped in
-    meanwhile (`install_artifact`) is read whole, old or new.
-    """
+    """The artifact, its manifest and the arrays' sha256 checked, the arrays memory-mapped (with
+    `every_value`, every value checked); its files opened through one handle on the directory, so
+    one swapped in meanwhile is read whole, old or new."""
     path = Path(path)
     with ExitStack() as stack:
         directory = _open_directory(path)
@@ -206,17 +177,14 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
     return Artifact(path, manifest, grid, history, digest, tuple(mappings))
 
 
-# The most a manifest or a backtest report may be: read whole into memory, they are refused
-# past it before they are read (training writes a few hundred kB).
+# The most a manifest or a backtest report may be (training writes a few hundred kB).
 JSON_MAX = 64 * 2**20
 # The most a `.npy` header takes (numpy writes a few hundred bytes; version 2 allows 4 GiB).
 NPY_HEADER_MAX = 65_536
 
 
 def _largest(manifest: Manifest, step: int) -> dict[str, int]:
-    """The most bytes each array file can hold, from the manifest alone: a knot (a bar) per
-    `step` from the first to the last, and a daily candle per day, each of the sizes the writer
-    gives it at most."""
+    """The most bytes each array file can hold, from the manifest alone."""
     first, last = _epoch(manifest.data.first), _epoch(manifest.data.last)
     bars = max((last - first) // step + 1, 0)
     days = max((last - first) // DAY + 2, 0)
@@ -235,8 +203,6 @@ def _largest(manifest: Manifest, step: int) -> dict[str, int]:
 
 
 def _check_size(file: Path, opened: io.BufferedReader, largest: int) -> None:
-    """ArtifactError, before any of it is read, for a file larger than its manifest allows (a
-    grid of 20 GB would take minutes to hash)."""
     size = os.fstat(opened.fileno()).st_size
     require(
         size <= largest,
@@ -247,18 +213,17 @@ def _check_size(file: Path, opened: io.BufferedReader, largest: int) -> None:
 
 
 def load_artifact(path: Path) -> Artifact:
-    """`open_artifact`, then every value checked, and the backtest and the model's bytes;
-    ArtifactError names the first problem found."""
+    """`open_artifact` of every value, and the backtest and the model's bytes checked."""
     artifact = open_artifact(path, every_value=True)
     _ = artifact.backtest
     model = artifact.path / MODEL
     if model.exists():  # the image holds none: serving never reads it
-        _check_digest(model, _file_sha256(model), artifact.manifest.files.get(MODEL))
+        digest = hashlib.sha256(read_bytes(model)).hexdigest()
+        _check_digest(model, digest, artifact.manifest.files.get(MODEL))
     return artifact
 
 
 def describe(path: Path) -> IndexEntry:
-    """The index entry of the artifact at `path`, from its manifest alone."""
     data = read_bytes(path / MANIFEST, JSON_MAX)
     manifest = _manifest(path / MANIFEST, _json_object(path / MANIFEST, data))
     return entry_of(manifest, hashlib.sha256(data).hexdigest())
@@ -272,8 +237,7 @@ def existing_model_dir(model_dir: Path) -> Path:
 
 
 def _open_directory(path: Path) -> int:
-    """The artifact directory `path`, which may be a symlink to a directory beside it (in its
-    model directory), never to one elsewhere."""
+    """The directory `path`: a symlink only to one in its model directory."""
     real, within = os.path.realpath(path), os.path.realpath(path.parent)
     require(
         os.path.commonpath([real, within]) == within,
@@ -294,7 +258,6 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 def _open_in(directory: int | None, path: Path, name: str) -> io.BufferedReader:
-    """`path / name`, opened in the directory `directory` (a descriptor; None: `path`)."""
     file = path / name
     try:
         if directory is None:
@@ -317,17 +280,7 @@ def _open_in(directory: int | None, path: Path, name: str) -> io.BufferedReader:
     return opened
 
 
-def _file_sha256(file: Path) -> str:
-    with _open_in(None, file.parent, file.name) as opened:
-        try:
-            return hashlib.file_digest(opened, "sha256").hexdigest()
-        except OSError as error:
-            raise ArtifactError(f"{file}: unreadable ({error.strerror})") from None
-
-
 def _read_all(opened: io.BufferedReader, file: Path, largest: int | None = None) -> bytes:
-    """The whole of `opened` (the file `file`); ArtifactError, before reading any of it, for
-    one past `largest` bytes."""
     if largest is not None:
         _check_size(file, opened, largest)
     try:
@@ -409,7 +362,6 @@ def _check_digest(file: Path, actual: str, expected: str | None) -> None:
 
 
 def read_bytes(file: Path, largest: int | None = None) -> bytes:
-    """The whole of the regular file `file`, never through a symbolic link; ArtifactError, naming
-    it, for one past `largest` bytes (before reading any of it), a link or no regular file."""
+    """The regular file `file`, never through a link; ArtifactError past `largest` bytes."""
     with _open_in(None, file.parent, file.name) as opened:
         return _read_all(opened, file, largest)

@@ -1,11 +1,7 @@
-"""The track record a release bakes beside its artifacts: `<model_dir>/track-record/`, a file a
-pair and `index.json`, which counts each pair's issues and scored rows (a file cut short or lost
-is told from one never written; a record is never written shorter than the one it extends).
-
-Format 3's file (`<slug>.msgpack.xz`) is a msgpack map, compressed with xz: `PairRecord`'s
-fields (what they hold: `artifact/record_rows.py`), its rows as plain integer columns. Every
-format a release wrote is read (`READS`, each frozen under `tests/records/`) and brought up to
-this one (`record_earlier.py`): a directory of an older one is rewritten whole at a write.
+"""The track record a release bakes: `<model_dir>/track-record/`, a file a pair (format 3:
+`PairRecord` as xz-compressed msgpack, its rows as integer columns) and `index.json`, counting
+each pair's issues and scored rows (so a file cut short is caught; none is written shorter).
+Every earlier format is read (`record_earlier.py`) and rewritten in this one at a write.
 """
 
 from __future__ import annotations
@@ -75,8 +71,8 @@ def record_dir(model_dir: Path) -> Path:
 
 
 def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
-    """Every pair's record under `model_dir`, by slug (None: no record directory); RecordError
-    naming the first that cannot be read, or the index where records stand without it."""
+    """Every pair's record by slug (None: no record directory); RecordError for the first that
+    cannot be read."""
     directory = record_dir(model_dir)
     index = _read_index(directory)
     if index is None:
@@ -88,8 +84,7 @@ def read_records(model_dir: Path) -> dict[str, PairRecord] | None:
 
 
 def read_record(model_dir: Path, slug: str) -> PairRecord | None:
-    """`slug`'s record, at least as long as the index counts; None where the index lists none;
-    RecordError saying what is wrong."""
+    """`slug`'s record (None where the index lists none); RecordError saying what is wrong."""
     version, counts = _read_index(record_dir(model_dir)) or (RECORD_VERSION, {})
     count = counts.get(slug)
     return None if count is None else _read_record(record_dir(model_dir), slug, version, count)
@@ -124,8 +119,7 @@ def _read_record(directory: Path, slug: str, version: int, count: RecordCount) -
 
 
 def _read(file: Path, largest: int) -> bytes | None:
-    """`file`'s bytes (None: no such file); RecordError naming it for a symbolic link (never
-    followed), anything but a regular file (`/dev/zero`) or a file past `largest` bytes."""
+    """`file`'s bytes (None: no such file); RecordError as `read_bytes` refuses it."""
     if not os.path.lexists(file):
         return None
     try:
@@ -135,8 +129,8 @@ def _read(file: Path, largest: int) -> bytes | None:
 
 
 def write_record(model_dir: Path, record: PairRecord, previous: PairRecord | None) -> None:
-    """Write `record` and enter it in the index; RecordError, writing nothing, when it would
-    hold fewer issues or scored rows than `previous` (the record it extends)."""
+    """Write and index `record`; RecordError, writing nothing, where it is shorter than
+    `previous`, the one it extends."""
     if previous is not None and _shorter(record.count, previous.count):
         raise RecordError(
             f"{record.asset}: the new record ({record.count.issues} issues, "
@@ -167,7 +161,6 @@ def _write_file(directory: Path, record: PairRecord) -> None:
 
 
 def _record_of(stored: _File) -> PairRecord:
-    """ValueError where its rows are not whole columns, or name issues or leads it lacks."""
     fields = msgspec.structs.asdict(stored)
     for table, width in (("pending", PENDING), ("scored", SCORED)):
         columns = fields[table]
@@ -209,8 +202,7 @@ def _read_index(directory: Path) -> tuple[int, dict[str, RecordCount]] | None:
 def _decoded(
     file: Path, data: bytes, decode: Callable[..., Any], kind: type | None = None
 ) -> tuple[int, Any]:
-    """`data`'s format, and `data` as `kind` (by default, its format's file): RecordError
-    naming `file` where this code does not read that format, or `data` is not in its shape."""
+    """`data`'s format, and `data` as `kind` (default: its format's file); RecordError else."""
     try:
         version = decode(data, type=_Version).record_version
     except msgspec.DecodeError as error:

@@ -1,17 +1,10 @@
-"""The track record's earlier formats, read only: the first release to extend a record one of
-them wrote brings it to the current format (`artifact/record.py`) through this module, and
-writes it so.
+"""The track record's earlier formats, read and brought to the current one.
 
-Format 1 (gzipped JSON) kept every issue whole, as issued (`RecordIssue`), with the closes
-fetched: its issues are added again in order, then scored on those closes.
-
-Format 2 kept the same rows in coarser steps (`_STEPS`, shares of the same lead's unit, widened
-alike; the pending values in 5000ths of it), rounded with a subtractive dither (a pseudo-random
-offset a function of the row's issue, lead and column, `_offsets`), what the rounding took off
-summed per lead and outcome (its carry, in 128ths of a step) and given back evenly to the
-lead's rows; it stored each table differenced down the rows, zigzagged and split into byte
-planes (`_whole`). Its values are taken back as format 2 gave them and kept in the current
-format's steps: a mean moves by less than half a current step.
+Format 1 (gzipped JSON) kept every issue whole (`RecordIssue`) with its closes: they are issued
+and scored again. Format 2 kept the rows in coarser steps (`_STEPS`), rounded with a
+subtractive dither (`_offsets`) whose carry per lead and outcome was given back evenly,
+differenced, zigzagged and in byte planes (`_whole`): read back as it gave them, kept in the
+current steps (a mean moves by less than half a step).
 """
 
 from __future__ import annotations
@@ -47,7 +40,6 @@ class FileV1(RecordHead, frozen=True, forbid_unknown_fields=True):
 
 
 def upgraded_v1(old: FileV1) -> PairRecord:
-    """`old` in the current format; ValueError where an issue does not hold its values."""
     record = PairRecord(old.asset, old.symbol, old.started, old.scored_until, absent=old.absent)
     closes: dict[int, float] = {}
     for issue in old.issues:
@@ -74,8 +66,7 @@ class Packed(msgspec.Struct, frozen=True, array_like=True):
 
 
 class FileV2(RecordHead, frozen=True, forbid_unknown_fields=True):
-    """A pair's record as format 2 stored it: `leads` (lead, scale, and a carry per outcome),
-    `pending` and `scored` packed."""
+    """`leads` (lead, scale, and a carry per outcome), `pending` and `scored` packed."""
 
     leads: Packed
     pending: Packed
@@ -86,8 +77,6 @@ class FileV2(RecordHead, frozen=True, forbid_unknown_fields=True):
 
 
 def upgraded_v2(old: FileV2) -> PairRecord:
-    """`old` in the current format; ValueError where its tables do not hold their rows, or its
-    rows name issues or leads it does not hold."""
     leads = _whole(old.leads, 2 + len(OUTCOMES), differenced=2)
     pending = _whole(old.pending, 2 + PENDING, differenced=2 + PENDING)
     scored = _whole(old.scored, 2 + SCORED, differenced=2)
@@ -122,8 +111,7 @@ def upgraded_v2(old: FileV2) -> PairRecord:
 
 
 def _whole(stored: Packed, width: int, *, differenced: int) -> np.ndarray:
-    """(rows, width) whole numbers: each column's int64 bytes planes apart, zigzagged, the
-    first `differenced` columns differenced down the rows."""
+    """(rows, width) int64 from byte planes, zigzagged, the first `differenced` cumulated."""
     if len(stored.data) != 8 * stored.rows * width:
         raise ValueError(f"{len(stored.data)} bytes for {stored.rows} rows of {width} columns")
     planes = np.frombuffer(stored.data, np.uint8).reshape(8, -1).T.copy()
@@ -134,9 +122,8 @@ def _whole(stored: Packed, width: int, *, differenced: int) -> np.ndarray:
 
 
 def _offsets(data_until: np.ndarray, lead: np.ndarray, columns: int, salt: int) -> np.ndarray:
-    """(rows, columns) offsets in [-1/2, 1/2) of each row's steps, a function of its issue (its
-    data's end), lead and column alone (SplitMix64's finaliser over them): the pending values'
-    (salt 1, naive's taking the served ones'), the outcomes' (salt 2)."""
+    """(rows, columns) dither in [-1/2, 1/2): SplitMix64's finaliser over the row's data's end,
+    lead and column (salt 1: pending values, 2: outcomes)."""
     with np.errstate(over="ignore"):
         x = (
             np.asarray(data_until, np.uint64)[:, None] * np.uint64(0x9E3779B97F4A7C15)

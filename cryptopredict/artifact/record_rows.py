@@ -37,9 +37,8 @@ NAIVE_BIT = 1 << (2 * len(LEVELS))  # set where naive's band was kept
 
 
 class RecordIssue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One forecast as a release issues it (and as format 1 kept it). Per lead (seconds after
-    `data_until`): `VALUES` of the served forecast, of naive's (None: the artifact kept none),
-    and the close of the hourly bar ending at `data_until + lead` (None: not fetched yet)."""
+    """One forecast as issued: per lead (seconds after `data_until`), `VALUES` of the served
+    forecast and of naive's (None: not kept), and the close there (None: not fetched yet)."""
 
     model_version: str
     data_until: int  # the close of the model's last bar, epoch seconds
@@ -69,8 +68,7 @@ class RecordCount(msgspec.Struct, frozen=True, array_like=True):
 
 
 class Table:  # noqa: PLW1641 (mutable: no hash)
-    """Rows ordered by lead, then issue: each an issue (its index in the record's issues), a
-    lead (seconds), then its whole numbers (`steps`)."""
+    """Rows by lead, then issue: the issue's index, the lead (seconds), the whole `steps`."""
 
     __slots__ = ("issue", "lead", "steps", "whole")
 
@@ -90,8 +88,6 @@ class Table:  # noqa: PLW1641 (mutable: no hash)
 
 
 class RecordHead(msgspec.Struct, frozen=True):
-    """Whose record, when and why it began, the data's end of the last release that scored."""
-
     asset: str
     symbol: str
     started: RecordNote
@@ -99,8 +95,7 @@ class RecordHead(msgspec.Struct, frozen=True):
 
 
 class PairRecord(RecordHead, frozen=True):
-    """A pair's track record: its issues, each lead's scale, its rows, and why its newest
-    release did not train it (`absent`)."""
+    """A pair's track record; `absent`: why its newest release did not train it."""
 
     issues: tuple[IssueHead, ...] = ()
     scales: dict[int, int] = msgspec.field(default_factory=dict)
@@ -117,12 +112,12 @@ class PairRecord(RecordHead, frozen=True):
         return np.array([issue.data_until for issue in self.issues], dtype=np.int64)[rows.issue]
 
     def unit(self, lead: np.ndarray) -> np.ndarray:
-        """(rows, 1): the unit of each row's lead (KeyError for a lead the record lacks)."""
+        """(rows, 1): each row's lead's unit."""
         steps = np.array([self.scales[at] for at in lead.tolist()], dtype=np.float64)
         return 2.0 ** (steps[:, None] / SCALE_STEPS)
 
     def issued(self, issue: RecordIssue) -> PairRecord:
-        """This record with `issue` added, its rows pending (unchanged where it holds it)."""
+        """This record with `issue` added as pending rows (unless it holds it)."""
         if (issue.model_version, issue.data_until) in {
             (held.model_version, held.data_until) for held in self.issues
         }:
@@ -145,7 +140,7 @@ class PairRecord(RecordHead, frozen=True):
         return replace(record, pending=self.pending.joined(rows))
 
     def scored_on(self, closes: Mapping[int, float]) -> PairRecord:
-        """This record with each pending row scored whose close `closes` holds (by its instant)."""
+        """This record with the pending rows scored whose close `closes` holds."""
         rows = self.pending
         valid_at = self.data_until(rows) + rows.lead
         close = np.array([closes.get(at, np.nan) for at in valid_at.tolist()], dtype=np.float64)
@@ -160,7 +155,7 @@ class PairRecord(RecordHead, frozen=True):
         return replace(self, pending=rows.where(~found), scored=self.scored.joined(scored))
 
     def bands(self, rows: Table) -> tuple[np.ndarray, np.ndarray]:
-        """The served and naive values of pending `rows`, as kept (naive's NaN where not kept)."""
+        """The served and naive values of pending `rows` (naive's NaN where not kept)."""
         anchor = np.array([issue.anchor for issue in self.issues])[rows.issue]
         values = anchor[:, None] * np.exp(rows.steps * self.unit(rows.lead) * BAND_STEP)
         naive = np.array([issue.has_naive for issue in self.issues], dtype=bool)[rows.issue]
@@ -171,20 +166,18 @@ class PairRecord(RecordHead, frozen=True):
         return self.unit(rows.lead) * widening(rows.lead) * OUTCOME_STEPS[None, :]
 
     def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
-        """The scored rows' `OUTCOMES`, as kept, and which bands held the close (their bits)."""
+        """The scored rows' `OUTCOMES` and `inside_bits`."""
         rows = self.scored
         return rows.steps[:, : len(OUTCOMES)] * self.outcome_steps(rows), rows.steps[:, -1]
 
 
 def widening(lead: np.ndarray) -> np.ndarray:
-    """(rows, 1): how much wider a lead's steps are than at six hours: the square root of how
-    many six-hourly issues share part of one window (a mean's standard error grows so), >= 1."""
+    """(rows, 1): how much wider a lead's steps are than six hours', as a mean's SE grows."""
     return np.sqrt(np.maximum(np.asarray(lead, np.float64) / (6 * 3600), 1.0))[:, None]
 
 
 def outcomes(served: np.ndarray, naive: np.ndarray, close: np.ndarray) -> np.ndarray:
-    """`OUTCOMES` of each row (`served` and `naive` in `VALUES` order, naive NaN where not kept,
-    its differences then 0)."""
+    """`OUTCOMES` of each row (naive's differences 0 where not kept)."""
     naive = np.where(np.isfinite(naive).all(axis=1)[:, None], naive, served)
     error, naive_error = (np.abs(close - band[:, 0]) / close for band in (served, naive))
     score, naive_score = (

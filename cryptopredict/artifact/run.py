@@ -1,10 +1,5 @@
-"""`<model_dir>/run.json`: what the last `train.py --all` into a model directory was asked
-for, which pairs it trained and which failed with why, and, for `top:N`, how the market ranked
-them. The release's tag notes and `/assets` say it; training writes it, serving reads it.
-
-Imports nothing of the project but `atomic`: training's workers build a `MarketRanking`, the
-client writes the record, the API reads it, and none of them needs more than msgspec for it.
-"""
+"""`<model_dir>/run.json`: what the last `train.py --all` was asked for, trained and failed to
+train, and for `top:N` how the market ranked the pairs (msgspec alone)."""
 
 from __future__ import annotations
 
@@ -71,14 +66,13 @@ class RunRecordError(ValueError):
 
 
 def write_run(model_dir: Path, run: TrainingRun) -> Path:
-    """`run` as `<model_dir>/run.json`, written whole or not at all."""
     target = model_dir / RUN
     write_file(target, msgspec.json.format(msgspec.json.encode(run), indent=1) + b"\n")
     return target
 
 
 def read_run(model_dir: Path) -> TrainingRun | None:
-    """The record of `model_dir` (None when it has none); RunRecordError when it is unusable."""
+    """None without one; RunRecordError when it is unusable."""
     file = Path(model_dir) / RUN
     try:
         data = file.read_bytes()

@@ -1,6 +1,5 @@
-"""The artifacts of a model directory as the API holds them: listed at once from `index.json`,
-each opened when first asked for (the API's catalog has only the few used last hold memory: what
-it holds grows with the pairs it serves by their index entries, not by their data)."""
+"""The artifacts of a model directory as the API holds them: listed from `index.json`, each
+opened when first asked for."""
 
 from __future__ import annotations
 
@@ -30,16 +29,10 @@ REOPEN_SECONDS = 10.0
 
 
 class ArtifactStore(Mapping[str, Artifact]):
-    """The artifacts of a model directory, listed at once and opened when first asked for.
-
-    `entries` says what each is before it is opened (from `index.json`). Looking one up opens
-    it the first time: `open_artifact` (the manifest, each array's size then sha256, every value
-    of the arrays) and its backtest read and checked, so that every fault of an artifact shows
-    when it is opened, never later in a request. One that cannot be opened raises
-    ArtifactError, is listed in `failures`, and is tried again `REOPEN_SECONDS` after it
-    failed. Safe to use from several threads; assets open independently (one lock each), so
-    one slow to open holds up no other.
-    """
+    """A model directory's artifacts, each opened and wholly checked (backtest included) when
+    first looked up, so no fault shows later in a request. One that cannot be opened raises
+    ArtifactError, is listed in `failures` and tried again `REOPEN_SECONDS` later. Thread-safe,
+    a lock per asset."""
 
     def __init__(
         self,
@@ -61,18 +54,16 @@ class ArtifactStore(Mapping[str, Artifact]):
 
     @classmethod
     def of(cls, artifacts: Mapping[str, Artifact]) -> ArtifactStore:
-        """A store of artifacts opened already."""
         entries = {slug: artifact.entry for slug, artifact in artifacts.items()}
         return cls(None, entries, opened=artifacts)
 
     def entry(self, slug: str) -> IndexEntry:
-        """What is known of `slug`: its own manifest's summary once opened, else the index's."""
+        """`slug`'s own manifest's summary once opened, else the index's."""
         opened = self._opened.get(slug)
         return opened.entry if opened is not None else self._entries[slug]
 
     @property
     def failures(self) -> dict[str, str]:
-        """The artifacts that could not be opened, with why."""
         return dict(self._failures)
 
     def __getitem__(self, slug: str) -> Artifact:
@@ -132,12 +123,8 @@ class ArtifactStore(Mapping[str, Artifact]):
 
 
 def open_artifacts(model_dir: Path) -> ArtifactStore:
-    """The artifacts under `model_dir`, listed from its `index.json`, none opened yet.
-
-    An artifact directory the index lacks is listed from its manifest, an entry without its
-    directory is left out, and an artifact of another schema is listed in `failures` with what
-    to do. ArtifactError when no artifact can be served.
-    """
+    """The artifacts under `model_dir`, none opened yet: those the index lacks listed from their
+    manifests, another schema's in `failures`; ArtifactError when none can be served."""
     model_dir = existing_model_dir(model_dir)
     try:
         indexed = read_index(model_dir)

@@ -1,10 +1,5 @@
-"""How far a training run into a model directory has got: `<model_dir>/training.json`, written by
-the process that drives training while it runs and removed when it ends, read by the API
-(`/healthz`, `/assets`, the dashboard), which serves each pair as soon as its model is written.
-
-A file that has not been rewritten for `STALE_SECONDS` is the trace of a run that was killed:
-it is not reported as training.
-"""
+"""`<model_dir>/training.json`: how far a running training has got, for the API; rewritten while
+it runs, removed at its end (one older than `STALE_SECONDS` is a killed run's)."""
 
 from __future__ import annotations
 
@@ -19,8 +14,6 @@ from cryptopredict.atomic import write_file
 
 FILE = "training.json"
 VERSION = 3
-# The driver rewrites the file at least every few seconds while training (HEARTBEAT_SECONDS);
-# one this old is left by a run that was killed.
 HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 120.0
 
@@ -49,11 +42,9 @@ class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
     pairs: tuple[PairStatus, ...]
 
     def unfinished(self) -> tuple[PairStatus, ...]:
-        """The pairs still training (waiting or running)."""
         return tuple(pair for pair in self.pairs if pair.state in TRAINING)
 
     def ended(self, state: State) -> tuple[PairStatus, ...]:
-        """The pairs this run ended in `state` ("failed", "done")."""
         return tuple(pair for pair in self.pairs if pair.state == state)
 
 
@@ -66,8 +57,7 @@ def clear_status(model_dir: Path) -> None:
 
 
 def read_status(model_dir: Path, *, now: float | None = None) -> TrainingStatus | None:
-    """The status of a run training into `model_dir`; None when none is (no file, a stale one,
-    or one that cannot be read: the API answers all the same)."""
+    """None unless a run is training (no file, a stale one or an unreadable one)."""
     try:
         data = (Path(model_dir) / FILE).read_bytes()
         status = msgspec.json.decode(data, type=TrainingStatus)

@@ -1,6 +1,4 @@
-"""Writing an artifact: its files encoded where training runs, then installed whole into the
-model directory (staged beside it, verified by reading it back, swapped into place atomically)
-and entered in `index.json`."""
+"""Writing an artifact: encoded where training runs, then installed atomically and indexed."""
 
 from __future__ import annotations
 
@@ -52,10 +50,8 @@ def encode_artifact(
     candles: Mapping[str, tuple[BarHistory, np.ndarray]] | None = None,
     full_days: float = FULL_DAYS,
 ) -> dict[str, bytes]:
-    """An artifact's files by name, as bytes (where training runs: a worker): the bars of
-    `history` whole for their last `full_days` where `candles` holds the candles it keeps of
-    them (`cryptopredict.candles.kept_candles`; none: every bar whole); ArtifactError when a
-    manifest or an array breaks the contract."""
+    """An artifact's files by name (the bars whole for their last `full_days` beside `candles`;
+    none: every bar whole); ArtifactError when one breaks the contract."""
     where = Path(manifest.asset)
     check_history(where / HISTORY, history)  # before the grid is read against it
     files = {
@@ -70,12 +66,8 @@ def encode_artifact(
 
 
 def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> Path:
-    """Write `files` (encode_artifact's) as `<out_dir>/<asset>` and enter it in the index.
-
-    Everything is written to a temporary directory beside the target, verified by reading it
-    back, and only then swapped into place: a failure at any point leaves the previous artifact
-    untouched.
-    """
+    """Write `files` as `<out_dir>/<asset>`: staged beside it, read back, then swapped into place
+    (a failure leaves the previous artifact untouched), and indexed."""
     unknown = set(files) - {MANIFEST, MODEL, GRID, HISTORY, BACKTEST}
     if unknown or "/" in asset or asset.startswith("."):
         raise ArtifactError(f"not an artifact of {asset!r}: {sorted(files)}")
@@ -99,24 +91,17 @@ def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> P
 
 
 def index_artifacts(model_dir: Path) -> int:
-    """Write `<model_dir>/index.json` afresh from every artifact's manifest (after artifacts
-    were copied in by hand, say); the number of artifacts it lists."""
+    """`<model_dir>/index.json` written afresh from the manifests; how many it lists."""
     record(existing_model_dir(model_dir), None, describe, afresh=True)
     return len(read_index(model_dir) or {})
 
 
-def _json(value: Any) -> bytes:
-    """Compact JSON (serving hands `backtest.json` out as it is: no byte of it is layout)."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
-
-
 def _finite_json(name: str, value: Any) -> bytes:
-    """`value` as the JSON of file `name`; ArtifactError naming the first value that is not a
-    finite number (NaN or infinite: no JSON holds it, and no client could read it)."""
+    """Compact JSON of file `name`; ArtifactError naming the first value not a finite number."""
     where = _not_finite(value, "")
     if where is not None:
         raise ArtifactError(f"{name}: {where.lstrip('.')} is not a finite number; nothing written")
-    return _json(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
 
 
 def _not_finite(value: Any, path: str) -> str | None:
