@@ -1,27 +1,13 @@
-"""The one standard error behind every verdict, coverage, panel figure, gate and live score: the
-mean of values that overlap in time, on numpy alone (the backtest and the API's live scorecard
-both use it).
+"""The one standard error behind every verdict, coverage, panel figure, gate and live score: of
+the mean of values that overlap in time (numpy alone: the API's live scorecard uses it).
 
-Forecasts h ahead from origins s apart share part of one price path: their errors are
-MA(ceil(h / s) - 1), so the variance of their mean needs every autocovariance within the
-overlap at full weight. A HAC (Newey-West) variance with a flat-top kernel (Politis & Romano):
-weight 1 up to the overlap, falling linearly to 0 at twice it (Bartlett's triangle at as many
-lags as the overlap recovers only about 0.76-0.94 of the variance; simulated in
-tests/test_standard_error.py). Where the flat top is not positive (it need not be), Bartlett's
-at twice the width, which always is (so too where the flat part spans every value).
-
-With few independent windows two more things matter, and both are taken care of:
-
-- the variance is biased down, by about the kernel's total weight over the count (the mean
-  the values are taken from is estimated too): divided by (1 - that), its first-order bias;
-- the estimate itself is noisy: it behaves as a chi-square with `df` = n / (the sum of the
-  kernel's squared weights over every lag) degrees of freedom (about 3/8 of the independent
-  windows; counted as if no value were missing, which only lowers them), so the
-  critical values are Student's t with `df` (two standard errors at least, the project's rule).
-  Below MIN_DF no critical value means anything: the verdict is "too few windows".
-
-`mean_se` takes a series at once (its running sums, `LaggedSums`, could take it a batch at a
-time), pairing values by their steps: a gap is a gap.
+Forecasts h ahead from origins s apart are MA(ceil(h / s) - 1), so the variance of their mean
+needs every autocovariance within the overlap at full weight: a HAC (Newey-West) variance with
+a flat-top kernel (Politis & Romano), weight 1 up to the overlap, falling to 0 at twice it;
+Bartlett's at twice the width where the flat top is not positive. With few independent windows
+the variance is divided by (1 - the kernel's total weight / n), its first-order bias, and the
+critical values are Student's t with `df` = n / (sum of squared weights), at least two standard
+errors; below MIN_DF the verdict is "too few windows" (docs/model.md).
 """
 
 from __future__ import annotations
@@ -39,8 +25,7 @@ Verdict = Literal["lower", "higher", "tie", "too few windows"]
 
 @dataclass(frozen=True)
 class MeanSE:
-    """The mean of the finite values, its standard error, their count, the flat top's width
-    (lags at full weight) and the degrees of freedom of the variance."""
+    """The mean, its standard error, the count, the flat top's width and the variance's df."""
 
     mean: float
     se: float
@@ -50,12 +35,10 @@ class MeanSE:
 
     @property
     def enough(self) -> bool:
-        """Whether the standard error rests on enough independent windows for a verdict."""
         return math.isfinite(self.se) and self.df >= MIN_DF
 
     def critical(self, *, one_sided: bool = False) -> float:
-        """The 95% critical value: one-sided, Student's t's 95% point with `df`; two-sided, its
-        97.5% point and never below TIE_AT (NaN without enough windows)."""
+        """Student's t's 95% point with `df` (two-sided at least TIE_AT; NaN: not `enough`)."""
         if not self.enough:
             return math.nan
         if one_sided:
@@ -63,12 +46,9 @@ class MeanSE:
         return max(TIE_AT, t_quantile(0.975, self.df))
 
     def upper(self) -> float:
-        """The one-sided 95% upper bound of the mean."""
         return self.mean + self.critical(one_sided=True) * self.se
 
     def verdict(self) -> Verdict:
-        """The mean against zero: "lower" or "higher" beyond the two-sided critical value,
-        else "tie"; "too few windows" when no critical value holds."""
         if not self.enough:
             return "too few windows"
         if abs(self.mean) <= self.critical() * self.se:
@@ -77,9 +57,8 @@ class MeanSE:
 
 
 def mean_se(values: np.ndarray, overlap: int, steps: np.ndarray | None = None) -> MeanSE:
-    """The mean of the finite `values` (in time order) and its standard error, values closer
-    than `overlap` steps sharing part of their outcome window. `steps` (whole numbers,
-    increasing) places each value; None: one step apart."""
+    """The mean of the finite `values` (in time order, at `steps`, default one apart) and its
+    standard error, values closer than `overlap` steps sharing part of their outcome."""
     x = np.asarray(values, dtype=np.float64)
     at = np.arange(len(x)) if steps is None else np.asarray(steps, dtype=np.int64)
     finite = np.isfinite(x)
@@ -97,25 +76,20 @@ def mean_se(values: np.ndarray, overlap: int, steps: np.ndarray | None = None) -
 
 
 def hac_lags(overlap: int, n: int) -> int:
-    """The flat top's width: the origins a horizon overlaps, and never fewer than Newey and
-    West's (1994) rule of thumb for `n` observations (volatility persists past the overlap)."""
+    """The flat top's width: the overlap, at least Newey and West's (1994) rule for `n`."""
     return max(1, overlap, math.floor(4 * (n / 100) ** (2 / 9)))
 
 
 def flat_top(nlags: int, *, flat: int) -> np.ndarray:
-    """HAC weights at lags 0..nlags: 1 up to `flat`, then falling linearly to 0 at twice it."""
     return np.clip(2 - np.arange(nlags + 1) / max(flat, 1), 0.0, 1.0)
 
 
 def bartlett(nlags: int) -> np.ndarray:
-    """Bartlett's HAC weights at lags 0..nlags."""
     return 1.0 - np.arange(nlags + 1) / (nlags + 1)
 
 
 def _se_and_df(flat: LaggedSums, fallback: LaggedSums) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the standard error (the flat top's variance less its first-order bias;
-    Bartlett's where the flat top's is not positive or its bias is all of it, as when every
-    value lies within the flat part) and the degrees of freedom of the variance."""
+    """Per column, the standard error and the df: the flat top's, else Bartlett's."""
     raw, share = flat.variance(), flat.weight_share()
     usable = (raw > 0) & (share < 1)
     variance = np.where(usable, raw, fallback.variance())
@@ -125,9 +99,8 @@ def _se_and_df(flat: LaggedSums, fallback: LaggedSums) -> tuple[np.ndarray, np.n
 
 
 class LaggedSums:
-    """A series' count, mean and HAC variance of its mean with the lag `weights` (w[0] = 1,
-    then lags 1, 2, ...), kept as running sums while values arrive in time order, each at its
-    step; the values of the last len(weights) - 1 steps are kept to pair the next ones with."""
+    """A series' count, mean and HAC variance of its mean with the lag `weights`, as running sums
+    over values arriving in time order at their steps."""
 
     def __init__(self, weights: np.ndarray, columns: int = 1) -> None:
         self.weights = np.asarray(weights, dtype=np.float64)
@@ -145,7 +118,6 @@ class LaggedSums:
         self._tail = np.empty((0, columns))
 
     def add(self, at: np.ndarray, values: np.ndarray) -> None:
-        """Take `values` (rows at steps `at`, increasing, after every step taken so far)."""
         at = np.asarray(at, dtype=np.int64)
         if not len(at):
             return
@@ -191,8 +163,7 @@ class LaggedSums:
         return self._sum / self.n + self._shift
 
     def variance(self) -> np.ndarray:
-        """The HAC variance of the mean, per column: sum over pairs of w * e_i * e_j / n^2,
-        e the values less their mean (NaN for fewer than two values)."""
+        """Per column, the sum over pairs of w * e_i * e_j / n^2, e the values less their mean."""
         if self.n < 2:
             return np.full(self.columns, np.nan)
         mean = self._sum / self.n
@@ -200,13 +171,11 @@ class LaggedSums:
         return spread / self.n**2
 
     def weight_share(self) -> np.ndarray:
-        """The variance's first-order bias, as a share of it: the sum over pairs of w over n^2
-        (the mean the values are taken from is estimated too), per column."""
+        """The variance's first-order bias as a share of it: the sum over pairs of w / n^2."""
         return np.full(self.columns, self._pairs / self.n**2 if self.n else np.nan)
 
     def df(self) -> np.ndarray:
-        """The degrees of freedom of the variance: n over the sum of the squared weights at
-        every lag, -lags to lags (Priestley's equivalent degrees of freedom)."""
+        """Priestley's equivalent degrees of freedom: n / the sum of the squared weights."""
         squares = 1 + 2 * float((self.weights[1:] ** 2).sum())
         return np.full(self.columns, self.n / squares if self.n else np.nan)
 
@@ -215,8 +184,7 @@ DIRECT = 64  # new values up to which neighbours are summed directly, not by FFT
 
 
 def _neighbours(dense: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per row r of `rows`: sum over k = 1..lags of weights[k] * dense[r - k], per column (the
-    rows of `dense` before the first are zeros)."""
+    """Per row r of `rows`: sum over k = 1..lags of weights[k] * dense[r - k], per column."""
     lags = len(weights) - 1
     if len(rows) <= DIRECT:  # a few new values: a dot product each
         out = np.zeros((len(rows), dense.shape[1]))
@@ -232,8 +200,7 @@ def _neighbours(dense: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.
 
 
 def t_quantile(p: float, df: float) -> float:
-    """Student's t's `p` quantile with `df` degrees of freedom (any positive real), p in (0, 1):
-    the regularized incomplete beta inverted by bisection, to about 1e-12."""
+    """Student's t's `p` quantile with `df` > 0: the incomplete beta inverted by bisection."""
     if not 0 < p < 1 or not df > 0:
         raise ValueError(f"t quantile of p={p} with df={df}: need 0 < p < 1 and df > 0")
     if p == 0.5:
@@ -252,7 +219,7 @@ def t_quantile(p: float, df: float) -> float:
 
 
 def _incomplete_beta(x: float, a: float, b: float) -> float:
-    """The regularized incomplete beta I_x(a, b), by its continued fraction (Lentz)."""
+    """The regularized incomplete beta I_x(a, b) by Lentz's continued fraction."""
     if x <= 0:
         return 0.0
     if x >= 1:

@@ -1,22 +1,9 @@
 """Rolling-origin backtest of the served forecast: the plan (`plan.py`), the band's choice on the
-validation origins (`choices.py`; the panel's band for hourly pairs) and the scores on the
-evaluation origins (`scoring.py`).
-
-The damping is the panel's (`make panel` chose it on its pairs' validation refits:
-`damping.py`, `panel_choice.py`). At tau 0, the panel's choice, the served point forecast is
-the last close wherever Prophet goes, so the backtest refits Prophet nowhere; a damping that
-keeps some of Prophet's move needs it refitted at every refit origin (`refits.py`: about two
-CPU-seconds each, a hundred or more a pair).
-
-Nothing reported is tuned on the origins it is reported on: the band is chosen (or, for the
-panel's, was chosen) on validation origins, and a band at any origin is calibrated only on
-errors whose outcome was known by then. The summary comes from the *evaluation* origins and is
-computed once, here.
-
-Not `prophet.diagnostics.cross_validation`: it refits at each cutoff and hands back Prophet's
-own `yhat` and interval per horizon. This backtest re-anchors each refit's path at each origin's
-last close and damps it, calibrates bands on earlier errors only, and scores the naive and drift
-baselines on the same origins, so it takes from Prophet the fit alone.
+validation origins (`choices.py`; the panel's for hourly pairs) and the scores on the evaluation
+origins (`scoring.py`), computed once. At the panel's damping, tau 0, the point forecast is the
+last close, so Prophet is refitted nowhere; another needs a refit per origin (`refits.py`).
+Not `prophet.diagnostics.cross_validation`: this re-anchors and damps each refit's path,
+calibrates bands on earlier errors only and scores the baselines on the same origins.
 """
 
 from __future__ import annotations
@@ -44,10 +31,6 @@ PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 
 @dataclass
 class BacktestResult:
-    """The refits and the rest the band origins rest on (`dense`: the plan, the configuration
-    with the damping served, the prices scored against, the model price at each bar), the band
-    chosen on the validation origins, and the evaluation scores."""
-
     dense: DenseOrigins
     band: BandSearch
     served_band: Band  # calibrated at every standard horizon, for the grid
@@ -56,11 +39,9 @@ class BacktestResult:
 
     @property
     def evaluated(self) -> list[pd.Timestamp]:
-        """The scored refit origins inside the evaluation span (fitted or not)."""
         return evaluated_origins(self.dense.plan, self.dense.market)
 
     def paths(self) -> list[PastPath]:
-        """Past served forecasts from each evaluated refit origin, a point a day."""
         times = np.array([int(at.timestamp()) for at in self.evaluated], dtype=np.int64)
         return past_forecasts(self.dense, self.served_band, times, PATH_STEP)
 
@@ -73,8 +54,7 @@ def evaluated_origins(plan: Plan, market: Market) -> list[pd.Timestamp]:
 
 @dataclass(frozen=True)
 class BacktestSetup:
-    """What the backtest decides before any fit: the prices, the refit origins and the spans.
-    Built where the history is (a worker); every later step of the backtest starts from it."""
+    """What the backtest decides before any fit (built where the history is)."""
 
     history: pd.DataFrame  # ds, y (and `actual`)
     config: ModelConfig
@@ -118,18 +98,15 @@ class BacktestSetup:
 
     @property
     def undamped(self) -> ModelConfig:
-        """The configuration Prophet is refitted with (the damping is applied to its paths)."""
         return self.config.with_changes(damping_hours=None)
 
     def refit_origins(self) -> np.ndarray:
-        """Where Prophet is refitted: every refit origin, unless tau is 0 (the last close
-        wherever Prophet goes: nowhere)."""
+        """Every refit origin, unless tau is 0 (the last close wherever Prophet goes)."""
         return self.times if self.config.damping_hours != 0 else self.times[:0]
 
 
 def fitted_refits(setup: BacktestSetup, origins: np.ndarray | None = None) -> Refits:
-    """Prophet refitted at `origins` (default: every origin the served path needs,
-    `refit_origins`), one after another where the history is."""
+    """Prophet refitted at `origins` (default: `refit_origins`)."""
     interval = setup.market.interval
     if origins is None:
         origins = setup.refit_origins()
@@ -152,8 +129,7 @@ def run_backtest(
     *,
     band: BandSpec | None = None,
 ) -> BacktestResult:
-    """The band choice (`band`: that band, not chosen among the candidates) and the scores,
-    from `refits` (`fitted_refits`)."""
+    """The band choice (`band`: that one, fixed) and the scores from `refits`."""
     market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
     dense = DenseOrigins.build(market, anchor, refits, config, plan)
     if band is not None:
@@ -180,12 +156,10 @@ def run_backtest(
 
 
 def unbacktested(market: Market, anchor: np.ndarray, config: ModelConfig) -> DenseOrigins:
-    """The default band origins without a refit, so the last price the point forecast at each
-    (whatever `config`'s damping): a model trained without a backtest."""
+    """The band origins without a refit (the last price the point forecast): no backtest."""
     return DenseOrigins.build(market, anchor, Refits.none(market.interval), config, Plan())
 
 
 def unbacktested_band(dense: DenseOrigins, spec: BandSpec) -> Band:
-    """`spec` calibrated on the naive forecast's errors at the `unbacktested` origins `dense`:
-    the band of a model trained without a backtest, whose own errors are unknown."""
+    """`spec` calibrated on the naive forecast's errors: the band without a backtest."""
     return Band(spec, dense.market, dense.pos, dense.errors(dense.market, BAND_HOURS))

@@ -1,7 +1,4 @@
-"""Band methods as the artifact records them (`BandSpec`), each made and named as the model card
-says it (`named`, `scaled`), and the candidates a pair's own backtest chooses among; how each is
-calibrated is `bands.py`'s.
-"""
+"""Band methods (`BandSpec`) made and named, and the candidates a pair's backtest chooses among."""
 
 from __future__ import annotations
 
@@ -29,7 +26,6 @@ def named(spec: BandSpec, **changes: Any) -> BandSpec:
 def scaled(
     window_days: float, half_life_hours: float | None, profile: bool = False, **settings: Any
 ) -> BandSpec:
-    """A scaled band; the settings not given are the empirical band's."""
     return named(
         EMPIRICAL,
         kind="scaled",

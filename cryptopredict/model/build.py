@@ -1,5 +1,4 @@
-"""The served model, after its backtest: the final fit, the forecast grid, the gate, the manifest
-and the artifact's files (`build`; `cryptopredict/training/steps.py` runs it as a task)."""
+"""The served model after its backtest: the final fit, the grid, the gate and the manifest."""
 
 from __future__ import annotations
 
@@ -65,15 +64,11 @@ class TrainingRequest:
     plan: Plan | None  # None: no backtest
     model_version: str = "dev"
     git_sha: str | None = None
-    # The price the model learns: each bar's close, or its VWAP. The backtest scores both
-    # against the close, the price users compare forecasts with.
     price: str = "close"
 
 
 @dataclass(frozen=True)
 class Built:
-    """A trained model and everything its artifact holds, not yet written."""
-
     model: Any  # the fitted Prophet model
     grid: Grid
     history: BarHistory
@@ -81,7 +76,6 @@ class Built:
     manifest: Manifest
 
     def files(self) -> dict[str, bytes]:
-        """The artifact's files, encoded (written elsewhere: `install_artifact`)."""
         return encode_artifact(
             model=self.model,
             grid=self.grid,
@@ -95,8 +89,7 @@ class Built:
 def build(
     history: History, request: TrainingRequest, frame: pd.DataFrame, backtest: BacktestResult | None
 ) -> Built:
-    """The final fit, the grid, the gate and the manifest, after the backtest (None: without
-    one); GateError when the model fails the gate."""
+    """GateError when the model fails the gate."""
     interval = history.bars.interval.delta
     config = request.config
     if backtest is not None:
@@ -104,8 +97,6 @@ def build(
         hindcast = Hindcast(backtest.dense, backtest.served_band)
     else:
         hindcast = unbacktested_hindcast(frame, interval, config)
-    # The shipped pickle is an ordinary Prophet model with its own (seeded) intervals; the grid
-    # is built from its point predictions, the hindcast and the chosen band.
     forecaster = final_fit(config, frame)
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
@@ -135,13 +126,11 @@ def build(
 
 
 def final_fit(config: ModelConfig, frame: pd.DataFrame) -> ProphetForecaster:
-    """The task: the served model, fitted on every bar its window holds."""
     quiet_stan()
     return ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
 
 
 def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.ndarray]:
-    """The close (scored against) as a Market, and the model price at each bar."""
     actual = frame["actual" if "actual" in frame.columns else "y"].to_numpy(dtype=np.float64)
     seconds = to_epoch_seconds(frame["ds"])
     market = Market(seconds, np.log(actual), int(interval / pd.Timedelta(seconds=1)))
@@ -151,8 +140,7 @@ def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.n
 def unbacktested_hindcast(
     frame: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig
 ) -> Hindcast:
-    """The hindcast of a model trained without a backtest: the last price as the point
-    forecast, the panel's band (else the default) calibrated on the naive forecast's errors."""
+    """Without a backtest: the last price, the panel's band (else the default) on naive's errors."""
     dense = unbacktested(*market_of(frame, interval), config)
     spec = panel_band(interval) or DEFAULT_BAND
     return Hindcast(dense, unbacktested_band(dense, spec))
@@ -165,10 +153,8 @@ def build_grid(
     interval: pd.Timedelta,
     horizon: pd.Timedelta,
 ) -> Grid:
-    """Every bar time from the first bar to the horizon: the hindcast up to the last bar, then
-    the served forecast, with a band at every level. Past the last bar, Prophet and the band
-    are computed at the times the artifact keeps (`forecast_times`); the rows between them, which
-    the artifact does not store, are interpolated."""
+    """The hindcast up to the last bar, then the forecast to the horizon: computed at the
+    artifact's knots (`forecast_times`), interpolated between them."""
     market = hindcast.dense.market
     first, last = int(market.t[0]), int(market.t[-1])
     step = int(interval / pd.Timedelta(seconds=1))
@@ -198,7 +184,6 @@ def build_grid(
 
 
 def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
-    """Prophet's point prediction in model space, without sampling its own intervals."""
     model = forecaster.model
     samples = model.uncertainty_samples
     model.uncertainty_samples = 0
@@ -209,8 +194,7 @@ def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
 
 
 def _with_band(rules: PostprocessRules, grid: Grid, market: Market) -> PostprocessRules:
-    """The rules with the served 80% band as log offsets at the standard horizons (read from
-    the grid), for clients that extend the forecast past it."""
+    """The rules with the grid's 80% band as log offsets at the standard horizons."""
     last = market.t[-1]
     hours = tuple(float(h) for h in BAND_HOURS if (h * 3600) % market.interval == 0)
     at = np.searchsorted(grid.ds, [last + int(h * 3600) for h in hours])
@@ -289,7 +273,6 @@ def _manifest(
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
-    """A digest of the bars' values, stable across file formats and runs."""
     digest = hashlib.sha256()
     digest.update(to_epoch_seconds(frame["timestamp"]).tobytes())
     for column in frame.columns[1:]:
@@ -298,14 +281,12 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 
 def _utc(stamp: pd.Timestamp) -> datetime:
-    """A bar time (naive UTC or aware) as an aware UTC datetime, to the second."""
     stamp = pd.Timestamp(stamp)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.floor("s").to_pydatetime()
 
 
 def history_series(frame: pd.DataFrame) -> BarHistory:
-    """Every bar as the artifact's history: epoch seconds, OHLCV and each bar's VWAP."""
     columns = {name: frame[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS}
     return BarHistory(
         ds=to_epoch_seconds(frame["timestamp"]), **columns, vwap=bar_vwap(frame).to_numpy()
@@ -313,7 +294,7 @@ def history_series(frame: pd.DataFrame) -> BarHistory:
 
 
 def model_frame(bars: pd.DataFrame, price: str) -> pd.DataFrame:
-    """`ds` (naive UTC) and `y`, the price to learn; with VWAP, `actual` keeps the close."""
+    """`ds` and `y`, the price to learn; with VWAP, `actual` keeps the close."""
     ds = bars["timestamp"].dt.tz_localize(None)
     if price == "close":
         return pd.DataFrame({"ds": ds, "y": bars["close"]})

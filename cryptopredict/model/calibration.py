@@ -1,9 +1,7 @@
-"""A band's calibration: the standardized errors of past forecasts at one horizon, ordered by
-when their outcome became known (`Pool`), and their quantiles at a time (`Calibration`): per
-width bin (Mondrian), with the spread floor. A pool holding fewer than `MIN_POOL` errors
-calibrates nothing (the band then uses normal quantiles). A pool's calibrations at every week
-start, as `make panel` stores a pool shared by the panel's pairs for training to read
-(`Stored`), answer as the pool did.
+"""A band's calibration: past forecasts' standardized errors at one horizon by when their outcome
+was known (`Pool`), their quantiles at a time per width bin with the spread floor
+(`Calibration`; none below `MIN_POOL` errors), and a panel's pool as `make panel` stores it
+(`Stored`, a calibration at each week start).
 """
 
 from __future__ import annotations
@@ -20,15 +18,12 @@ MIN_POOL = 100  # errors a calibration pool needs before its quantiles are used
 
 @dataclass(frozen=True)
 class Calibration:
-    """One pool's quantiles at one time: per width bin, and the spread floor."""
-
     tables: np.ndarray  # (bins, len(TAUS) + 1): quantiles at TAUS, then the median
     edges: np.ndarray  # (bins - 1,): the spreads between bins, ascending
     floor: float  # the narrowest spread served (0: no floor)
 
     def quantiles(self, spread: np.ndarray, drift: bool) -> np.ndarray:
-        """Standardized quantiles at TAUS for origins with these spreads (origins down): their
-        width bin's, scaled up where the spread is below the floor."""
+        """Quantiles at TAUS per origin: its width bin's, lifted to the floor."""
         table = self.tables[np.searchsorted(self.edges, spread)]
         quantiles = table[:, :-1] if drift else table[:, :-1] - table[:, -1:]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -38,9 +33,6 @@ class Calibration:
 
 @dataclass
 class Pool:
-    """Standardized errors at one horizon and the spreads they were standardized by, ordered by
-    when their outcome became known."""
-
     known_at: np.ndarray
     values: np.ndarray
     spreads: np.ndarray
@@ -66,9 +58,8 @@ class Pool:
         return cls(take(known_at), take(values), take(spreads), days, bins, floor, {})
 
     def calibration(self, at: int) -> Calibration | None:
-        """The quantiles of the errors known by `at` within the pool's days; None when fewer
-        than MIN_POOL are. Width bins are the pool's own spread quantiles, used only when every
-        bin holds MIN_POOL errors."""
+        """The errors known by `at` within `days`, binned by spread where every bin holds
+        MIN_POOL (None below MIN_POOL)."""
         if at not in self._tables:
             count = int(np.searchsorted(self.known_at, at, "right"))
             first = 0
@@ -92,7 +83,7 @@ class Pool:
 
 @dataclass(frozen=True)
 class Stored:
-    """A pool's calibrations at week starts: at a time, the latest one at or before it."""
+    """A pool's calibrations at week starts: at a time, the latest."""
 
     weeks: np.ndarray  # ascending
     tables: np.ndarray  # (weeks, bins, len(TAUS) + 1); NaN rows past a week's own bins

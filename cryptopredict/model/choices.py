@@ -1,8 +1,6 @@
-"""The band chosen on a pair's validation band origins (pairs the panel's band does not cover,
-as daily ones), by interval score relative to naive's, within fifths of the day before's
-volatility; or the panel's band scored there for the record. Nothing reported is tuned on the
-origins it is reported on, and every validation outcome is known before the first evaluation
-origin; a band at any origin is calibrated only on errors whose outcome was known by then.
+"""The band chosen on a pair's validation origins (pairs the panel's band does not cover) by
+interval score relative to naive's within fifths of the day before's volatility; or the panel's
+band scored there for the record. A band is calibrated only on errors known at its origin.
 """
 
 from __future__ import annotations
@@ -48,17 +46,9 @@ MIX_WEIGHTS = (0.0, 0.5, 1.0)
 def choose_band(
     dense: DenseOrigins, specs: Sequence[BandSpec], validation_start: int, validation_end: int
 ) -> BandSearch:
-    """The band chosen on the validation band origins, in three steps:
-
-    1. the drift-free candidate with the lowest interval score (80%) relative to the naive
-       band's (`_Validation.score`), over the horizons;
-    2. for a scaled band, how far back its calibration reaches, per horizon, by the quantile
-       score (every served level, not the 80% band alone: a long horizon's quantiles rest on
-       few independent outcomes, so it may need a longer pool than a short one);
-    3. whether keeping drift pays, by the score of step 1;
-    4. for a scaled band, per horizon, the scaled band alone, the empirical band, or the
-       equal-weight average of their quantiles, by the 80% interval score at that horizon.
-    """
+    """The band chosen on the validation origins: the drift-free candidate of the lowest
+    `_Validation.score`; for a scaled one its pool per horizon by quantile score; drift or not;
+    for a scaled one its weight of the empirical band per horizon (`mixes`)."""
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
         raise ValueError(
@@ -99,8 +89,7 @@ def choose_band(
 def fixed_band(
     dense: DenseOrigins, spec: BandSpec, validation_start: int, validation_end: int
 ) -> BandSearch:
-    """`spec`, set beforehand (the panel's settings, `panel_band.py`): nothing is chosen here;
-    it is scored on the validation origins for the record, its only candidate."""
+    """`spec`, set beforehand, scored on the validation origins for the record."""
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
         return BandSearch(chosen=spec, validation_origins=0, candidates=())
@@ -110,9 +99,6 @@ def fixed_band(
 
 @dataclass
 class _Validation:
-    """What band candidates are scored on: the validation origins' outcomes at each scored
-    horizon, the served point forecast, and the naive band's interval scores."""
-
     dense: DenseOrigins
     hours: list[int]
     errors: dict[int, np.ndarray]
@@ -141,11 +127,8 @@ class _Validation:
         return band.offsets(self.pos, np.asarray(self.hours))
 
     def score(self, spec: BandSpec) -> ScoredBandSpec:
-        """The candidate's mean 80% interval score and coverage at each horizon, and its
-        `score`: the interval score relative to the naive band's within each fifth of the
-        origins by the volatility of the day before them, averaged over the fifths and the
-        horizons. A plain mean is dominated by busy days, whose scores are large; this one
-        weighs a band too narrow on calm days as much as one too wide on busy days."""
+        """Per horizon the mean 80% interval score and coverage; `score`, the mean over horizons
+        of `calm_ratios` (so calm days weigh as much as busy ones)."""
         offsets = self.offsets(spec)
         mine = _interval_scores(self.actual, self.centre, offsets)
         low, high = tails(DEFAULT_LEVEL)
@@ -168,8 +151,7 @@ class _Validation:
         return msgspec.convert({**spec.to_builtins(), **entry}, ScoredBandSpec)
 
     def calm_ratios(self, scores: np.ndarray) -> list[float | None]:
-        """Per horizon: the mean over the volatility fifths of the interval score relative to
-        the naive band's there (None: no origin with an outcome there)."""
+        """Per horizon, the mean over volatility fifths of the score relative to naive's."""
         out = []
         for j in range(len(self.hours)):
             ok = np.isfinite(scores[:, j]) & np.isfinite(self.baseline[:, j])
@@ -183,7 +165,6 @@ class _Validation:
         return out
 
     def quantile_scores(self, spec: BandSpec) -> list[float]:
-        """The candidate's mean quantile score at each horizon."""
         offsets = self.offsets(spec)
         out = []
         for j in range(len(self.hours)):
@@ -200,8 +181,7 @@ class _Validation:
         return out
 
     def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolSearch]:
-        """`spec` with the calibration pool of each horizon chosen by quantile score, and the
-        scores it was chosen by."""
+        """`spec` with each horizon's pool chosen by quantile score, and the scores."""
         scores = {days: self.quantile_scores(named(spec, pool_days=days)) for days in POOL_DAYS}
         pools = tuple(
             (h, min(POOL_DAYS, key=functools.partial(_score_at, scores, j)))
@@ -217,15 +197,13 @@ class _Validation:
         return named(spec, horizon_pools=pools), table
 
     def per_horizon(self, values: Sequence[float | None]) -> dict[str, float | None]:
-        """`values`, one per scored horizon, as PerHorizon's fields."""
         return {
             FIELDS[horizon_label(h)]: value for h, value in zip(self.hours, values, strict=True)
         }
 
     def mixes(self, spec: BandSpec) -> tuple[BandSpec, MixSearch]:
-        """`spec` with its quantiles averaged, per horizon, with the empirical band's by the
-        weight (MIX_WEIGHTS) whose 80% interval score relative to naive's (`calm_ratios`) is
-        lowest there, and the scores."""
+        """`spec` with each horizon's weight of the empirical band's quantiles chosen by
+        `calm_ratios`, and the scores."""
         scaled = self.offsets(spec)
         empirical = self.offsets(named(EMPIRICAL, drift=spec.drift))
         scores = {}
@@ -248,7 +226,6 @@ class _Validation:
 
 
 def _score_at(scores: Mapping[Any, Sequence[float | None]], horizon: int, key: Any) -> float:
-    """The score to minimise; a horizon without one ranks every candidate alike."""
     score = scores[key][horizon]
     return math.inf if score is None else score
 
@@ -263,5 +240,4 @@ def _interval_scores(
 
 
 def _mean(values: np.ndarray) -> float | None:
-    """The mean, or None of no values (where numpy's would be NaN, which no manifest holds)."""
     return float(values.mean()) if values.size else None

@@ -1,10 +1,5 @@
-"""Prophet as the backtest's refits and the served model fit it, and the helpers the baselines
-share (the backtest computes those on arrays, `refits.py` and `scoring.py`; their fit/predict
-forms, for `make compare`, are in `tools/baselines.py`).
-
-Prophet is fitted on a frame with its column names, `ds` (naive UTC bar open times) and `y`
-(the price), and predicts `yhat` (and `yhat_lower` / `yhat_upper` with its own intervals).
-"""
+"""Prophet as the refits and the served model fit it (on `ds`, naive UTC, and `y`), and helpers
+the baselines share."""
 
 from __future__ import annotations
 
@@ -31,7 +26,6 @@ class ProphetForecaster:
     ) -> None:
         self.config = config
         self.name = name
-        # Calibrated configurations never use Prophet's own intervals: skip sampling them.
         default_samples = 0 if config.calibrated else 1000
         self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
         self.model: Any = None  # the fitted Prophet model, once `fit` has run
@@ -45,13 +39,11 @@ class ProphetForecaster:
 
     @property
     def rules(self) -> PostprocessRules:
-        """How the model's output becomes the forecast, fitted with it."""
         if self._fitted_rules is None:
             raise RuntimeError(f"{self.name} is not fitted: call fit() first")
         return self._fitted_rules
 
     def raw(self, ds: pd.Series) -> pd.DataFrame:
-        """Prophet's own prediction in model space (log or price), intervals seeded."""
         np.random.seed(UNCERTAINTY_SEED)
         return self.model.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
 
@@ -80,7 +72,6 @@ OPTIMIZER = "BFGS"
 
 
 def fit_prophet(config: ModelConfig, train: pd.DataFrame, samples: int = 0) -> Prophet:
-    """Prophet fitted on `train` (`ds`, `y` in price) in the configuration's target space."""
     y = np.log(train["y"]) if config.target == "log" else train["y"]
     # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
     # way does not unpickle where pyarrow is absent, as in the serving image.
@@ -92,8 +83,7 @@ def fit_prophet(config: ModelConfig, train: pd.DataFrame, samples: int = 0) -> P
 
 
 def quiet_stan() -> None:
-    """Keep Prophet and Stan to warnings: they log a line or two per fit ("Disabling yearly
-    seasonality", "Chain [1] start processing"), in every process that fits."""
+    """Keep Prophet and Stan to warnings (they log a line or two per fit)."""
     for chatty in ("cmdstanpy", "prophet"):
         logger = logging.getLogger(chatty)
         if not logger.hasHandlers():
@@ -104,7 +94,6 @@ def quiet_stan() -> None:
 
 
 def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    """Prophet's point prediction in model space at `times` (epoch seconds), fitted on `train`."""
     model = fit_prophet(config, train)
     ds = pd.to_datetime(np.asarray(times, dtype=np.int64), unit="s")
     return model.predict(pd.DataFrame({"ds": ds}))["yhat"].to_numpy()
@@ -113,8 +102,7 @@ def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) ->
 def drift_per_hour(
     seconds: np.ndarray, prices: np.ndarray, at: np.ndarray, days: int | None
 ) -> np.ndarray:
-    """The random walk's drift at bar positions `at`: the average log change per hour over the
-    bars of the last `days` up to each (all bars when None), as `window` takes them."""
+    """The random walk's drift at `at`: the mean log change per hour over the last `days`."""
     reach = days * 86_400 if days is not None else seconds[-1] - seconds[0]
     start = np.searchsorted(seconds, seconds[at] - reach, "right")
     start = np.minimum(start, at)
@@ -123,7 +111,6 @@ def drift_per_hour(
 
 
 def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:
-    """The most recent `days` of history (all of it when `days` is None)."""
     if days is None:
         return history
     start = history["ds"].iloc[-1] - pd.Timedelta(days=days)
@@ -131,7 +118,6 @@ def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:
 
 
 def to_epoch_seconds(ds: pd.Series) -> np.ndarray:
-    """Naive-UTC or tz-aware timestamps as int64 seconds since the epoch."""
     stamps = pd.to_datetime(ds)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)

@@ -12,14 +12,11 @@ from cryptopredict.config import Gate
 
 
 class GateError(Exception):
-    """The model failed the quality gate; the message names each number and its bound."""
+    """The message names each number and its bound."""
 
 
 @dataclass(frozen=True)
 class GateRules:
-    """The bounds, from the settings (GATE_MIN_COVERAGE, GATE_MAX_COVERAGE, GATE_MAX_MAPE_RATIO,
-    whose defaults are the product's)."""
-
     min_coverage: float  # of the 80% band at 7 days, in the backtest
     max_coverage: float
     max_mape_ratio: float  # Prophet's 7-day MAPE over the naive baseline's
@@ -32,8 +29,7 @@ class GateRules:
 
 
 def check_gate(grid: Grid, summary: EvaluationScores | None, rules: GateRules) -> None:
-    """GateError unless every grid value is usable and the backtest's 7-day scores are in
-    bounds (`summary` None: trained without a backtest, no score to check)."""
+    """GateError unless every grid value is usable and the 7-day scores are in bounds."""
     failures = _grid_failures(grid)
     if summary is not None:
         failures += _backtest_failures(summary, rules)

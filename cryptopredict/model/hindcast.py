@@ -1,12 +1,6 @@
-"""The grid inside the history: what the pipeline would have served before each bar.
-
-The release retrains every six hours, so the hindcast has an origin every `HINDCAST_STEP` (at
-00, 06, 12 and 18 UTC): each bar's forecast comes from the latest origin strictly before it
-(a lead of one to six hours on hourly bars, one bar on daily ones), with the point forecast
-and band exactly as the pipeline makes them there (the latest backtest refit's path
-re-anchored at the origin, damped; the chosen band calibrated on errors known by then). Never
-the in-sample fit.
-"""
+"""The grid inside the history: what the pipeline would have served before each bar, from the
+latest six-hourly origin (`HINDCAST_STEP`, the release's schedule) strictly before it, made as
+the pipeline makes it there; never the in-sample fit."""
 
 from __future__ import annotations
 
@@ -38,13 +32,11 @@ class Hindcast:
     band: Band
 
     def origins(self, seconds: np.ndarray) -> np.ndarray:
-        """The bar position each grid time is forecast from."""
         grid_point = (seconds - 1) // HINDCAST_STEP * HINDCAST_STEP
         # Before the first origin with a bar, the first bar (itself, for the first bar).
         return np.maximum(self.dense.market.position(grid_point), 0)
 
     def rows(self, seconds: np.ndarray) -> dict[str, np.ndarray]:
-        """`origin`, `yhat` and each level's bounds at grid times inside the history."""
         dense = self.dense
         pos = self.origins(seconds)
         origin = dense.market.t[pos]
@@ -68,9 +60,7 @@ class Hindcast:
 
 
 def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> HindcastCheck:
-    """How often each level's band held the close at the bars of the last `days` of history,
-    as the API serves them (the grid at the artifact's knots, `grid_knots`): the check a user
-    can repeat on the served hindcast."""
+    """How often each level's served band (at its knots) held the close over the last `days`."""
     grid = grid_knots(Path(GRID), grid, int(history.ds[-1])).expand()
     recent = history.ds > history.ds[-1] - days * 86_400
     at = np.searchsorted(grid.ds, history.ds[recent])

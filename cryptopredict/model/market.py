@@ -1,12 +1,7 @@
-"""One price series for the bands: its log closes and one-bar returns (a return across a gap
-is no bar's move), with fast window statistics per weekly slot (hour of week on hourly bars):
-each origin's volatility profile over the slots and its deseasonalized variance over a window,
-and the quantiles of past h-step moves (`sliding_quantiles`) the empirical band is made of.
-
-Warm-up, for the first rows of the hindcast: an origin with fewer than `MIN_RETURNS` returns
-before it takes its volatility from the first `MIN_RETURNS` returns of the history (the only
-use of later data, confined to those first rows), and one with fewer than `MIN_MOVES` h-step
-moves uses normal quantiles of the year's volatility in place of the moves' own.
+"""One price series for the bands: log closes and one-bar returns (none across a gap), with
+window statistics per weekly slot (profile, deseasonalized variance) and the quantiles of past
+h-step moves. Warm-up: an origin with fewer than `MIN_RETURNS` returns takes the first ones'
+volatility; with fewer than `MIN_MOVES` moves, normal quantiles of the year's volatility.
 """
 
 from __future__ import annotations
@@ -35,8 +30,6 @@ TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
 
 
 class Market:
-    """One price series' log closes and returns, with fast window statistics per weekly slot."""
-
     def __init__(self, seconds: np.ndarray, log_price: np.ndarray, interval: int) -> None:
         self.t = np.asarray(seconds, dtype=np.int64)
         self.log_price = np.asarray(log_price, dtype=np.float64)
@@ -64,11 +57,10 @@ class Market:
         self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def position(self, seconds: np.ndarray) -> np.ndarray:
-        """The index of the last bar at or before each time (-1 before the first)."""
         return np.searchsorted(self.t, np.asarray(seconds, dtype=np.int64), "right") - 1
 
     def _slot_sums(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per query and slot: sums of |r|, r^2 and counts over bar positions (start, end]."""
+        """Per query and slot: sums of |r|, r^2 and counts over (start, end]."""
         shape = (len(end), self.slots)
         sizes, squares, counts = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         for slot in range(self.slots):
@@ -84,11 +76,8 @@ class Market:
         return self.position(self.t[pos] - int(days * DAY))
 
     def profile(self, pos: np.ndarray, *, factored: bool = False) -> np.ndarray:
-        """Each origin's volatility profile over weekly slots (mean 1), from the past year;
-        `factored` (hourly bars): the hour of the day's times the day of the week's, each slot's
-        spread the product of its hour's mean over the week's days and its day's over the
-        day's hours (365 returns behind each hour, 1,248 behind each day, where a slot alone
-        has 52)."""
+        """Each origin's volatility profile over weekly slots (mean 1) from the past year;
+        `factored` (hourly bars): the hour of day's times the day of week's."""
         sizes, _, counts = self._slot_sums(self._window_start(pos, YEAR_DAYS), pos)
         overall = sizes.sum(axis=1, keepdims=True) / np.maximum(
             counts.sum(axis=1, keepdims=True), 1
@@ -107,9 +96,8 @@ class Market:
     def variance(
         self, pos: np.ndarray, days: float, profile: np.ndarray | None, *, robust: bool = False
     ) -> np.ndarray:
-        """The (deseasonalized) mean squared return per bar over the `days` before each origin;
-        `robust`: the mean absolute return squared, times pi / 2 (one jump counts once, not
-        squared)."""
+        """The deseasonalized mean squared return over the `days` before each origin;
+        `robust`: the mean absolute return squared, times pi / 2."""
         sizes, squares, counts = self._slot_sums(self._window_start(pos, days), pos)
         total = counts.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -130,10 +118,8 @@ class Market:
         *,
         robust: bool = False,
     ) -> np.ndarray:
-        """The (deseasonalized) squared returns of the week of bars up to each origin, each
-        weighted by 0.5 ** (its age in bars / `half_life`): a variance that follows the last
-        hours (a return across a gap left out); `robust`: their absolute values so weighted,
-        squared, times pi / 2."""
+        """The deseasonalized squared returns of the week up to each origin weighted by
+        0.5 ** (age in bars / `half_life`); `robust` as in `variance`."""
         ages = np.arange(max(self.slots, MIN_RETURNS))
         decay = 0.5 ** (ages / half_life)
         out = np.empty(len(pos))
@@ -155,8 +141,7 @@ class Market:
         return np.where(warm & np.isfinite(out), out, self.warmup_variance)
 
     def moves(self, hours: int) -> np.ndarray:
-        """The log return over the next `hours` from each bar (NaN where that bar is missing or
-        the window up to it crosses a gap in the bars)."""
+        """The log return over the next `hours` from each bar (NaN across a gap)."""
         steps = hours * HOUR // self.interval
         at = np.minimum(np.arange(len(self.t)) + steps, len(self.t) - 1)
         whole = self.t[at] == self.t + hours * HOUR  # every bar between is there
@@ -165,10 +150,8 @@ class Market:
     def return_quantiles(
         self, hours: int, pos: np.ndarray, known_by: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Quantiles at TAUS and the median of every `hours`-step log return of the year before
-        each origin `pos` that had played out by `known_by` (origins in time order); normal
-        quantiles of the warm-up volatility where fewer than MIN_MOVES had. Known at the origins
-        themselves (the usual case): read from every bar's, computed once per `hours`."""
+        """Quantiles at TAUS and the median of the year's `hours`-step log returns before each
+        origin known by `known_by` (origins in time order)."""
         pos, known_by = np.asarray(pos), np.asarray(known_by)
         if np.array_equal(known_by, self.t[pos]):
             every = np.arange(len(self.t))
@@ -195,16 +178,14 @@ class Market:
         return self._quantiles[key]
 
     def slot_ahead(self, pos: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        """The weekly slot `steps` bars after each origin (origins down, steps across)."""
         return (self.t[pos][:, None] // self.interval + steps[None, :]) % self.slots
 
 
 def sliding_quantiles(
     values: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quantiles at TAUS, medians and counts of the finite `values[lo[i]:hi[i]]`, for windows
-    whose ends never move back (as np.quantile's default, linear between order statistics):
-    pandas' rolling quantiles over windows of our own bounds (`BaseIndexer`)."""
+    """Quantiles at TAUS, medians and counts of the finite `values[lo[i]:hi[i]]` (ends never
+    moving back), by pandas' rolling quantiles."""
     stop = np.maximum.accumulate(np.asarray(hi, dtype=np.int64))
     first = np.minimum(np.maximum.accumulate(np.asarray(lo, dtype=np.int64)), stop)
     # One window per row of the series: the origins' first, then empty ones at the end.
@@ -223,8 +204,6 @@ def sliding_quantiles(
 
 
 class _Windows(BaseIndexer):
-    """Each row's window as `start` and `end` positions given beforehand."""
-
     def get_window_bounds(
         self,
         num_values: int = 0,

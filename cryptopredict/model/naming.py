@@ -1,7 +1,4 @@
-"""What a trained model serves, named for what it is (the manifest's `served`): the point
-forecast, the band's method, and whether the damping and the band were chosen on the
-validation origins or fixed beforehand (by the panel), and why. Nothing here claims a
-comparison that was not made."""
+"""The manifest's `served`: the point forecast and the band named, and how each was settled."""
 
 from __future__ import annotations
 
@@ -21,7 +18,6 @@ PANEL = (
 
 
 def point_forecast(config: ModelConfig) -> str:
-    """The served point forecast, in a phrase."""
     tau = config.damping_hours
     if not config.anchored:
         return "Prophet's path"
@@ -77,8 +73,6 @@ def served_parts(
     panel_damping: bool,
     panel_band: bool,
 ) -> ServedNames:
-    """`panel_damping`, `panel_band`: the damping, the band is the panel's
-    (`panel_choice.json`), not set otherwise or chosen for this pair."""
     return ServedNames(
         point_forecast=point_forecast(config),
         band_method=band.name,

@@ -1,8 +1,5 @@
-"""Prophet refitted at a refit origin on the data up to it (`refit_at`, sliced where the history
-is): what a damping that keeps some of Prophet's move needs at every origin, and the panel at
-its validation design's. Also the naive and drift paths beside them (the refits' paths in
-Prophet's cross-validation shape, for the panel and the notebook: `tools/damping.py`).
-"""
+"""Prophet refitted at a refit origin on the data up to it (`refit_at`), and the naive and drift
+paths beside its paths."""
 
 from __future__ import annotations
 
@@ -26,7 +23,7 @@ from cryptopredict.postprocess import centre_path
 
 @dataclass
 class Refits:
-    """Prophet's predictions (model space) from each refit origin, one bar apart."""
+    """Prophet's predictions (model space) from each refit origin, a bar apart."""
 
     times: np.ndarray
     raw: np.ndarray  # (refits, steps)
@@ -40,9 +37,8 @@ class Refits:
         origins: np.ndarray,
         lead_hours: np.ndarray,
     ) -> np.ndarray:
-        """The point forecast (price) from `origins` (epoch seconds, with the model price
-        `anchor` there) at `lead_hours`: the latest refit's path re-anchored at the origin.
-        Before the first refit, the last price."""
+        """The point forecast from `origins` (model price `anchor`) at `lead_hours`: the latest
+        refit's path re-anchored there (before the first, the last price)."""
         lead_hours = np.asarray(lead_hours, dtype=np.float64)
         which = np.searchsorted(self.times, origins, "right") - 1
         out = np.repeat(np.asarray(anchor, dtype=np.float64)[:, None], len(lead_hours), axis=1)
@@ -69,19 +65,16 @@ class Refits:
 
     @classmethod
     def none(cls, interval: int) -> Refits:
-        """No refit: every point forecast is the last price."""
         return cls(np.empty(0, dtype=np.int64), np.empty((0, 1)), interval)
 
 
 def refit_steps(plan: Plan, interval: int) -> int:
-    """How many bars each refit predicts, from its origin on."""
     return seconds_of(plan.step + plan.horizon + REFIT_SLACK) // interval + 1
 
 
 def refit_inputs(
     history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The bars a refit at `origin` learns from (`ds`, `y`) and the times it predicts."""
     seconds = epoch_seconds(history["ds"])
     train = window(history[seconds <= origin], config.window_days)
     ahead = origin + interval * np.arange(refit_steps(plan, interval), dtype=np.int64)
@@ -91,8 +84,6 @@ def refit_inputs(
 def refit_at(
     history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
 ) -> np.ndarray:
-    """The task: Prophet fitted on the bars up to `origin` (sliced here, where the history
-    is), its predictions (model space) from there on."""
     quiet_stan()
     train, ahead = refit_inputs(history, origin, config, plan, interval)
     return prophet_path(config, train, ahead)
@@ -104,9 +95,7 @@ def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
 
 
 def outcome(market: Market, times: np.ndarray, lead_hours: np.ndarray) -> np.ndarray:
-    """The close `lead_hours` after each origin time (a bar's; origins down, leads across),
-    NaN where that bar is missing or the window up to it crosses a gap in the bars (an
-    exchange's outage): such an origin is left out at that lead, never filled."""
+    """The close `lead_hours` after each origin (origins down), NaN across a gap."""
     times = np.asarray(times, dtype=np.int64)
     leads = np.asarray(lead_hours, dtype=np.float64)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
@@ -120,6 +109,5 @@ def outcome(market: Market, times: np.ndarray, lead_hours: np.ndarray) -> np.nda
 def drift_centre(
     market: Market, anchor: np.ndarray, pos: np.ndarray, leads: np.ndarray, days: int | None
 ) -> np.ndarray:
-    """The random walk with drift (tools/baselines.py's DriftForecaster) from each of `pos`."""
     slope = drift_per_hour(market.t, anchor, pos, days)
     return anchor[pos][:, None] * np.exp(slope[:, None] * np.asarray(leads)[None, :])

@@ -1,6 +1,4 @@
-"""The backtest's summary as a Markdown table, per horizon: `train.py` prints it after
-training (in `training_report`), and the model report (`tools/report.py`) writes it into the
-model page."""
+"""The backtest's summary as a Markdown table, for `train.py` and the model report."""
 
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ from cryptopredict.utc import iso_moment
 
 
 def training_report(manifest: Manifest) -> str:
-    """What `train.py` says of a trained pair: its data, its model, its band and its scores."""
     data = manifest.data
     window = data.training_window
     lines = [
@@ -53,7 +50,6 @@ def _describe(params: ModelConfig) -> str:
 
 
 def backtest_table(summary: EvaluationScores) -> str:
-    """Per horizon: the served band against the naive band, with paired standard errors."""
     header = [
         "horizon",
         "MAPE served / naive",
@@ -109,7 +105,6 @@ def verdict(versus: NaiveComparison | None) -> str:
 
 
 def relative_text(versus: NaiveComparison | None) -> str:
-    """The relative interval score difference and its one-sided 95% upper bound, in percent."""
     if versus is None or versus.interval_score_relative is None:
         return ""
     bound = versus.interval_score_relative_bound
@@ -124,7 +119,6 @@ def _coverages_of(metrics: ForecastScores | None) -> str:
 
 
 def coverages(by_level: dict[str, float] | None, se: dict[str, float] | None) -> str:
-    """Coverage at each level, and its standard error where the summary has it."""
     if not by_level:
         return ""
     shown = " / ".join(pct(by_level.get(str(level))) for level in LEVELS)

@@ -1,13 +1,5 @@
-"""The scores forecasters use, on log prices, and paired comparisons with the one standard error.
-
-- Interval score (Gneiting & Raftery 2007) of a central band at level L (alpha = 1 - L): its width
-  plus 2 / alpha times how far the outcome fell outside it. Lower is better; it rewards bands
-  that are narrow and still hold the price, and is proper: a forecaster cannot game it.
-- Quantile score: the mean pinball loss over the served quantiles (the median and both ends of
-  every band), an approximation of the CRPS of the whole forecast distribution.
-- Paired differences between two forecasters on the same origins, and the relative difference
-  of their means, with the one standard error (`cryptopredict.standard_error`): origins closer
-  than the horizon share part of their outcome, so their score differences are correlated.
+"""Scores on log prices (the band's: `band_scores.py`), and paired comparisons with their one
+standard error (`standard_error.py`: origins closer than the horizon share part of their outcome).
 """
 
 from __future__ import annotations
@@ -17,7 +9,6 @@ from dataclasses import replace
 
 import numpy as np
 
-# The band's own scores live where the API's live scorecard reads them too (numpy alone).
 from cryptopredict.band_scores import inside, interval_score, overlap_lags, tails
 from cryptopredict.standard_error import MeanSE, mean_se
 
@@ -36,7 +27,6 @@ __all__ = [
 
 
 def pinball(actual: np.ndarray, quantile: np.ndarray, tau: float) -> np.ndarray:
-    """The pinball (quantile) loss of a forecast of the `tau` quantile, on log prices."""
     diff = np.log(actual) - np.log(quantile)
     return np.maximum(tau * diff, (tau - 1) * diff)
 
@@ -44,7 +34,7 @@ def pinball(actual: np.ndarray, quantile: np.ndarray, tau: float) -> np.ndarray:
 def quantile_score(
     actual: np.ndarray, centre: np.ndarray, bands: dict[int, tuple[np.ndarray, np.ndarray]]
 ) -> np.ndarray:
-    """The mean pinball loss over the median (`centre`) and both ends of every band."""
+    """The mean pinball loss over the median and every band's ends (about the CRPS)."""
     losses = [pinball(actual, centre, 0.5)]
     for level, (lower, upper) in bands.items():
         low, high = tails(level)
@@ -53,14 +43,12 @@ def quantile_score(
 
 
 def paired(a: np.ndarray, b: np.ndarray, overlap: int) -> MeanSE:
-    """The mean of `a - b` (same origins, in time order; pairs with an unknown score left out)
-    with its standard error over origins `overlap` steps apart sharing their outcome."""
+    """The mean of `a - b` (same origins, in time order) with its standard error."""
     return mean_se(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64), overlap)
 
 
 def relative(a: np.ndarray, b: np.ndarray, overlap: int) -> MeanSE:
-    """mean(a) / mean(b) - 1 over the origins where both are known, with its standard error (the
-    ratio's influence, (a - (1 + r) b) / mean(b), through the same estimator)."""
+    """mean(a) / mean(b) - 1 where both are known, with the standard error of its influence."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     known = np.isfinite(a) & np.isfinite(b)
     if known.sum() < 2:

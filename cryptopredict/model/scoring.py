@@ -1,9 +1,6 @@
-"""Scoring: every model's forecasts and bands at the band origins, their metrics, and the
-backtest summary (`summarize`), computed once per run and written into the artifact.
-
-The point forecast at a band origin is the latest refit's path re-anchored there (what the
-served model says between retrainings; exactly the naive forecast when tau is 0). Scores are
-on the close; the summary holds the *evaluation* origins only.
+"""Every model's forecasts and bands at the band origins, their metrics, and the backtest summary
+(`summarize`, of the *evaluation* origins); the point forecast at an origin is the latest refit's
+path re-anchored there.
 """
 
 from __future__ import annotations
@@ -54,8 +51,7 @@ WIDTH_BINS = 5  # coverage is reported within each fifth of band width
 def summarize(
     scores: pd.DataFrame, *, origin_step_hours: float, refits: int, boundary: SpanBoundary
 ) -> EvaluationScores:
-    """The evaluation origins' metrics per horizon and model, and the served model against
-    naive with standard errors; every choice was made on outcomes known by `boundary`."""
+    """The evaluation origins' metrics per horizon and model, and the served against naive."""
     evaluation = scores[scores["split"] == "evaluation"]
     horizons: dict[str, ScoresAtHorizon] = {}
     for label, horizon in HORIZONS.items():
@@ -92,7 +88,6 @@ def summarize(
 
 
 def metrics(rows: pd.DataFrame) -> ForecastScores:
-    """Point errors, and for a banded model its coverage, interval and quantile scores."""
     actual, yhat = rows["actual"].to_numpy(), rows["yhat"].to_numpy()
     error = yhat - actual
     point = ForecastScores(
@@ -123,10 +118,8 @@ def _bounds(rows: pd.DataFrame, level: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta) -> NaiveComparison:
-    """`model` minus `baseline` per origin, averaged, with the one standard error over the
-    origins a horizon overlaps: absolute percentage error, and for bands the 80% interval score
-    (its relative difference too, with a one-sided 95% bound, and the verdict) and the
-    quantile score."""
+    """`model` minus `baseline` per origin, averaged, with its standard error: percentage error,
+    and for bands the 80% interval score (relative too, and the verdict) and quantile score."""
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(mine.index.to_series()))
@@ -149,7 +142,6 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     return msgspec.convert({"n": len(mine), "lags": lags, **out}, NaiveComparison)
 
 
-# A score's difference against naive's, lower being better, as the verdict says it.
 VERDICTS = {
     "lower": "better",
     "higher": "worse",
@@ -159,8 +151,6 @@ VERDICTS = {
 
 
 def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
-    """The standard error of each level's coverage over one model's origins (their outcomes
-    overlap when the horizon is longer than their spacing)."""
     rows = rows.sort_values("origin")
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
@@ -174,9 +164,7 @@ def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
 def coverage_by_width(
     rows: pd.DataFrame, horizon: pd.Timedelta
 ) -> dict[str, tuple[WidthFifthCoverage, ...]]:
-    """Per level, each fifth of the origins by band width (narrowest first): the share of
-    outcomes the band held, with its standard error, and the widths it spans (log upper minus
-    log lower)."""
+    """Per level, each fifth of the origins by band width: its coverage, SE and widths."""
     rows = rows.sort_values("origin")
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     actual = rows["actual"].to_numpy()
@@ -207,8 +195,7 @@ def coverage_by_width(
 
 
 def fifths(values: np.ndarray) -> np.ndarray:
-    """Each value's fifth among them by rank, 0 (smallest) to WIDTH_BINS - 1 (ties broken by
-    order)."""
+    """Each value's fifth by rank, 0 (smallest) to WIDTH_BINS - 1."""
     order = np.argsort(values, kind="stable")
     ranks = np.empty(len(values))
     ranks[order] = np.arange(len(values)) / max(len(values), 1)
@@ -216,8 +203,7 @@ def fifths(values: np.ndarray) -> np.ndarray:
 
 
 def spacing_hours(origins: pd.Series) -> float:
-    """The median spacing in hours of origin times given as epoch seconds (1 for fewer than
-    two distinct times)."""
+    """The median spacing in hours of epoch-second origins (1 for fewer than two)."""
     times = np.unique(origins.to_numpy(dtype=np.int64))
     return float(np.median(np.diff(times))) / HOUR if len(times) > 1 else 1.0
 
@@ -242,8 +228,6 @@ def _quantile(rows: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class DenseOrigins:
-    """The band origins: each one's bar, point forecasts and what became of them."""
-
     market: Market
     anchor: np.ndarray
     refits: Refits
@@ -263,7 +247,7 @@ class DenseOrigins:
         return self.market.t[self.pos]
 
     def hours(self, wanted: Sequence[int]) -> list[int]:
-        """The wanted horizons this data's bars can reach within the plan's horizon."""
+        """The `wanted` horizons the bars reach within the plan's horizon."""
         interval_hours = self.market.interval / HOUR
         limit = self.plan.horizon / pd.Timedelta(hours=1)
         return [h for h in wanted if h <= limit and (h / interval_hours).is_integer()]
@@ -274,7 +258,6 @@ class DenseOrigins:
         return self.refits.centre(self.config, tau, anchor, self.times, np.asarray(hours))
 
     def errors(self, market: Market, wanted: Sequence[int]) -> dict[int, np.ndarray]:
-        """The log error of the served point forecast at each horizon (NaN while unknown)."""
         hours = self.hours(wanted)
         centre = self.centre(hours)
         actual = outcome(market, self.times, np.asarray(hours))
@@ -285,7 +268,6 @@ class DenseOrigins:
         return self.times <= self.market.t[-1] - seconds_of(self.plan.horizon)
 
     def scores(self, band: Band, validation_start: int, evaluation_start: int) -> pd.DataFrame:
-        """Every model's forecasts and bands at each scored band origin and horizon."""
         labels = {label: int(h / pd.Timedelta(hours=1)) for label, h in HORIZONS.items()}
         labels = {label: h for label, h in labels.items() if h in self.hours(list(labels.values()))}
         hours = np.asarray(list(labels.values()))
@@ -330,15 +312,12 @@ class DenseOrigins:
 
 
 def naive_band(market: Market, pos: np.ndarray, hours: list[int]) -> Band:
-    """The naive forecast's band: quantiles of the year's returns, with their drift."""
     nothing = {h: np.full(len(pos), np.nan) for h in hours}
     return Band(NAIVE_BAND, market, pos, nothing)
 
 
 def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForecast:
-    """The naive forecast made at the last bar, as `DenseOrigins.scores` makes naive's at an
-    origin: the last price, and the band calibrated at the horizons `plan`'s backtest scores,
-    on the returns known by then."""
+    """The naive forecast at the last bar, made as the backtest's at an origin."""
     last = np.array([len(market.t) - 1])
     reach = seconds_of(plan.horizon) / HOUR
     hours = [
@@ -366,8 +345,7 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForec
 def past_forecasts(
     dense: DenseOrigins, band: Band, times: np.ndarray, every: pd.Timedelta
 ) -> list[PastPath]:
-    """Past served forecasts (80% band) against actual prices from each of `times`, one point
-    per `every` up to the plan's horizon, for charts."""
+    """Past served forecasts (80% band) from `times` against the prices, a point per `every`."""
     if not len(times):
         return []
     market = dense.market
@@ -395,7 +373,6 @@ def past_forecasts(
 def _rounded(
     yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, actual: np.ndarray
 ) -> dict[str, tuple]:
-    """One path's prices, to the decimals of its smallest (six significant digits below 1)."""
     every = round_prices(np.concatenate([yhat, lower, upper, actual]))
     n = len(yhat)
     names = ("yhat", "yhat_lower", "yhat_upper", "actual")
