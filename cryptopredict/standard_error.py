@@ -68,11 +68,10 @@ def mean_se(values: np.ndarray, overlap: int, steps: np.ndarray | None = None) -
         return MeanSE(float(x.mean()) if n else math.nan, math.nan, n, overlap, math.nan)
     lags = min(hac_lags(overlap, n), n - 1)
     reach = min(2 * lags, n - 1)
-    flat, fallback = LaggedSums(flat_top(reach, flat=lags)), LaggedSums(bartlett(reach))
-    flat.add(at, x[:, None])
-    fallback.add(at, x[:, None])
-    se, df = _se_and_df(flat, fallback)
-    return MeanSE(float(x.mean()), float(se[0]), n, lags, float(df[0]))
+    variance, share, df = hac(at, x, flat_top(reach, flat=lags))
+    if not (variance > 0 and share < 1):  # Bartlett's, always positive
+        variance, share, df = hac(at, x, bartlett(reach))
+    return MeanSE(float(x.mean()), math.sqrt(max(variance, 0.0) / (1 - share)), n, lags, df)
 
 
 def hac_lags(overlap: int, n: int) -> int:
@@ -88,96 +87,32 @@ def bartlett(nlags: int) -> np.ndarray:
     return 1.0 - np.arange(nlags + 1) / (nlags + 1)
 
 
-def _se_and_df(flat: LaggedSums, fallback: LaggedSums) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the standard error and the df: the flat top's, else Bartlett's."""
-    raw, share = flat.variance(), flat.weight_share()
-    usable = (raw > 0) & (share < 1)
-    variance = np.where(usable, raw, fallback.variance())
-    share = np.where(usable, share, fallback.weight_share())
-    df = np.where(usable, flat.df(), fallback.df())
-    return np.sqrt(np.maximum(variance, 0.0) / (1 - share)), df
-
-
-class LaggedSums:
-    """A series' count, mean and HAC variance of its mean with the lag `weights`, as running sums
-    over values arriving in time order at their steps."""
-
-    def __init__(self, weights: np.ndarray, columns: int = 1) -> None:
-        self.weights = np.asarray(weights, dtype=np.float64)
-        self.lags = len(self.weights) - 1
-        self.columns = columns
-        self.n = 0
-        self.first: int | None = None
-        self.last: int | None = None
-        self._shift = np.zeros(columns)  # values are kept less this, for precision
-        self._sum = np.zeros(columns)
-        self._products = np.zeros(columns)  # sum over pairs i, j of w * x_i * x_j
-        self._weighted = np.zeros(columns)  # sum over pairs of w * x_i
-        self._pairs = 0.0  # sum over pairs of w
-        self._tail_at = np.empty(0, dtype=np.int64)
-        self._tail = np.empty((0, columns))
-
-    def add(self, at: np.ndarray, values: np.ndarray) -> None:
-        at = np.asarray(at, dtype=np.int64)
-        if not len(at):
-            return
-        values = np.asarray(values, dtype=np.float64).reshape(len(at), self.columns)
-        if np.any(np.diff(at) <= 0) or (self.last is not None and at[0] <= self.last):
-            raise ValueError("steps must increase, after every step taken so far")
-        if self.n == 0:
-            self._shift = values.mean(axis=0)
-            self.first = int(at[0])
-        values = values - self._shift
-        # Runs farther apart than the lags share no pair: each is taken with its own window.
-        breaks = np.flatnonzero(np.diff(at) > self.lags) + 1
-        for run_at, run in zip(np.split(at, breaks), np.split(values, breaks), strict=True):
-            self._add_run(run_at, run)
-        self.last = int(at[-1])
-
-    def _add_run(self, at: np.ndarray, values: np.ndarray) -> None:
-        start = int(at[0]) - self.lags
-        keep = self._tail_at >= start
-        old_at, old = self._tail_at[keep], self._tail[keep]
-        length = int(at[-1]) - start + 1
-        dense = np.zeros((length, self.columns))
-        present = np.zeros(length)
-        dense[old_at - start], present[old_at - start] = old, 1.0
-        dense[at - start], present[at - start] = values, 1.0
-        # Each new value's weighted neighbours among the `lags` steps before it.
-        rows = at - start
-        near = _neighbours(dense, self.weights, rows)
-        near_count = _neighbours(present[:, None], self.weights, rows)[:, 0]
-        w0 = self.weights[0]
-        self.n += len(at)
-        self._sum += values.sum(axis=0)
-        self._products += (w0 * values**2 + 2 * values * near).sum(axis=0)
-        self._weighted += (w0 * values + values * near_count[:, None] + near).sum(axis=0)
-        self._pairs += float((w0 + 2 * near_count).sum())
-        tail_at, tail = np.concatenate([old_at, at]), np.concatenate([old, values])
-        recent = tail_at > int(at[-1]) - self.lags
-        self._tail_at, self._tail = tail_at[recent], tail[recent]
-
-    def mean(self) -> np.ndarray:
-        if self.n == 0:
-            return np.full(self.columns, np.nan)
-        return self._sum / self.n + self._shift
-
-    def variance(self) -> np.ndarray:
-        """Per column, the sum over pairs of w * e_i * e_j / n^2, e the values less their mean."""
-        if self.n < 2:
-            return np.full(self.columns, np.nan)
-        mean = self._sum / self.n
-        spread = self._products - 2 * mean * self._weighted + mean**2 * self._pairs
-        return spread / self.n**2
-
-    def weight_share(self) -> np.ndarray:
-        """The variance's first-order bias as a share of it: the sum over pairs of w / n^2."""
-        return np.full(self.columns, self._pairs / self.n**2 if self.n else np.nan)
-
-    def df(self) -> np.ndarray:
-        """Priestley's equivalent degrees of freedom: n / the sum of the squared weights."""
-        squares = 1 + 2 * float((self.weights[1:] ** 2).sum())
-        return np.full(self.columns, self.n / squares if self.n else np.nan)
+def hac(at: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tuple[float, float, float]:
+    """The HAC variance of the mean of `values` at steps `at` (increasing) with the lag `weights`
+    (the sum over pairs of w * e_i * e_j / n^2, e the values less their mean), its first-order
+    bias as a share of it (the sum over pairs of w / n^2) and Priestley's degrees of freedom."""
+    at = np.asarray(at, dtype=np.int64)
+    if np.any(np.diff(at) <= 0):
+        raise ValueError("steps must increase")
+    column = np.asarray(values, dtype=np.float64).reshape(len(at), 1)
+    column = column - column.mean(axis=0)  # for precision
+    lags, w0, n = len(weights) - 1, weights[0], len(at)
+    total, products, weighted, pairs = np.zeros(1), np.zeros(1), np.zeros(1), 0.0
+    # Runs farther apart than the lags share no pair: each is taken with its own window.
+    breaks = np.flatnonzero(np.diff(at) > lags) + 1
+    for run_at, run in zip(np.split(at, breaks), np.split(column, breaks), strict=True):
+        rows = run_at - (int(run_at[0]) - lags)
+        dense, present = np.zeros((int(rows[-1]) + 1, 1)), np.zeros(int(rows[-1]) + 1)
+        dense[rows], present[rows] = run, 1.0
+        near = _neighbours(dense, weights, rows)
+        count = _neighbours(present[:, None], weights, rows)[:, 0]
+        total += run.sum(axis=0)
+        products += (w0 * run**2 + 2 * run * near).sum(axis=0)
+        weighted += (w0 * run + run * count[:, None] + near).sum(axis=0)
+        pairs += float((w0 + 2 * count).sum())
+    mean = total / n
+    variance = (products - 2 * mean * weighted + mean**2 * pairs) / n**2
+    return float(variance[0]), pairs / n**2, n / (1 + 2 * float((weights[1:] ** 2).sum()))
 
 
 DIRECT = 64  # new values up to which neighbours are summed directly, not by FFT

@@ -15,10 +15,10 @@ from scipy import stats
 
 from cryptopredict import standard_error
 from cryptopredict.standard_error import (
-    LaggedSums,
     MeanSE,
     bartlett,
     flat_top,
+    hac,
     hac_lags,
     mean_se,
     t_quantile,
@@ -103,9 +103,8 @@ def test_its_t_critical_values_hold_with_few_windows(windows):
         errors = _backtest_errors(rng, n, hours)
         found = mean_se(errors, overlap)
         held.append(abs(found.mean) <= found.critical() * found.se)
-        sums = LaggedSums(flat_top(2 * found.lags, flat=found.lags))
-        sums.add(np.arange(n), errors[:, None])
-        raw_held.append(abs(found.mean) <= 2 * math.sqrt(max(sums.variance()[0], 0.0)))
+        raw, _, _ = hac(np.arange(n), errors, flat_top(2 * found.lags, flat=found.lags))
+        raw_held.append(abs(found.mean) <= 2 * math.sqrt(max(raw, 0.0)))
     # 400 draws of a 95% event: a standard deviation of 1.1 points, three of them allowed.
     assert np.mean(held) == pytest.approx(0.95, abs=0.033)
     if windows <= 10:
@@ -207,26 +206,14 @@ def test_steps_place_the_values():
 
 
 @pytest.mark.parametrize("direct", [1 << 40, 0], ids=["dot products", "fft"])
-def test_running_sums_in_batches_with_gaps_equal_the_definition(direct, monkeypatch):
+def test_the_sums_with_gaps_equal_the_definition(direct, monkeypatch):
     monkeypatch.setattr(standard_error, "DIRECT", direct)
     rng = np.random.default_rng(SEED)
     at = np.sort(rng.choice(6000, 4000, replace=False))  # a third of the steps missing
-    values = np.column_stack([_overlapping(rng, 4000, 50), rng.integers(0, 2, 4000)])
     weights = flat_top(240, flat=120)
-    whole = LaggedSums(weights, columns=2)
-    whole.add(at, values)
-    batches = LaggedSums(weights, columns=2)
-    for rows in np.array_split(np.arange(4000), 57):
-        batches.add(at[rows], values[rows])
-    batches.add(at[:0], values[:0])  # an empty batch changes nothing
-    assert batches.n == whole.n == 4000
-    assert batches.mean() == pytest.approx(values.mean(axis=0), rel=1e-12)
-    for col in range(2):
-        variance, share, df = _direct(at, values[:, col], weights)
-        for sums in (whole, batches):
-            assert sums.variance()[col] == pytest.approx(variance, rel=1e-9)
-            assert sums.weight_share()[col] == pytest.approx(share, rel=1e-9)
-            assert sums.df()[col] == pytest.approx(df, rel=1e-9)
+    for values in (_overlapping(rng, 4000, 50), rng.integers(0, 2, 4000).astype(float)):
+        found = hac(at, values, weights)
+        assert found == pytest.approx(_direct(at, values, weights), rel=1e-9)
 
 
 def test_a_gap_pairs_with_nothing():
@@ -235,19 +222,12 @@ def test_a_gap_pairs_with_nothing():
     values = np.concatenate([_overlapping(rng, 500, 10), _overlapping(rng, 500, 10)])
     at = np.concatenate([np.arange(500), 100_000 + np.arange(500)])
     weights = flat_top(20, flat=10)
-    apart = LaggedSums(weights)
-    apart.add(at, values)
-    assert apart.variance()[0] == pytest.approx(_direct(at, values, weights)[0], rel=1e-9)
-    joined = LaggedSums(weights)  # as if the second half came right after the first
-    joined.add(np.arange(1000), values)
-    assert apart.variance()[0] != pytest.approx(joined.variance()[0], rel=1e-6)
+    apart = hac(at, values, weights)[0]
+    assert apart == pytest.approx(_direct(at, values, weights)[0], rel=1e-9)
+    joined = hac(np.arange(1000), values, weights)[0]  # the second half right after the first
+    assert apart != pytest.approx(joined, rel=1e-6)
 
 
 def test_steps_must_move_forward():
-    sums = LaggedSums(bartlett(5))
-    sums.add(np.array([3, 4]), np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="increase"):
-        sums.add(np.array([4]), np.array([1.0]))
-    with pytest.raises(ValueError, match="increase"):
-        sums.add(np.array([9, 8]), np.array([1.0, 2.0]))
-    assert sums.n == 2
+        mean_se(np.array([1.0, 2.0, 3.0]), 1, steps=np.array([3, 4, 4]))

@@ -11,9 +11,9 @@ from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.forecasters import (
     ProphetForecaster,
     drift_per_hour,
-    to_epoch_seconds,
     window,
 )
+from cryptopredict.model.plan import epoch_seconds
 from cryptopredict.postprocess import QuantileTable, band, centre, hours_ahead
 
 
@@ -23,7 +23,7 @@ class ProphetForecast(ProphetForecaster):
 
     def predict(self, ds: pd.Series) -> pd.DataFrame:
         raw = self.raw(ds)
-        seconds = to_epoch_seconds(raw["ds"])
+        seconds = epoch_seconds(raw["ds"])
         hours = hours_ahead(self.rules, seconds)
         point = centre(self.rules, raw["yhat"].to_numpy(), hours)
         out = pd.DataFrame({"ds": raw["ds"], "yhat": point})
@@ -79,7 +79,7 @@ class DriftForecaster:
         self.window_days = window_days
 
     def fit(self, history: pd.DataFrame) -> DriftForecaster:
-        seconds, prices = to_epoch_seconds(history["ds"]), history["y"].to_numpy(dtype=np.float64)
+        seconds, prices = epoch_seconds(history["ds"]), history["y"].to_numpy(dtype=np.float64)
         at = np.array([len(seconds) - 1])
         self.slope = float(drift_per_hour(seconds, prices, at, self.window_days)[0])
         self.last_ds, self.last_close = history["ds"].iloc[-1], float(prices[-1])

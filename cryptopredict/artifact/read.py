@@ -260,10 +260,7 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 def _open_in(directory: int | None, path: Path, name: str) -> io.BufferedReader:
     file = path / name
     try:
-        if directory is None:
-            descriptor = os.open(file, _FILE_FLAGS)
-        else:
-            descriptor = os.open(name, _FILE_FLAGS, dir_fd=directory)
+        descriptor = os.open(file if directory is None else name, _FILE_FLAGS, dir_fd=directory)
     except FileNotFoundError:
         raise ArtifactError(f"{file}: missing") from None
     except OSError as error:

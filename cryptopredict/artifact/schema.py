@@ -1,10 +1,5 @@
-"""The artifact's typed contract: what training writes into `manifest.json`, `backtest.json`
-and `index.json`, and what serving, the gate, the report and the tests read.
-
-msgspec Structs and the constants they rest on, and nothing else: this module imports nothing
-of cryptopredict, so any stage (the data stage's validation report included) can use it
-without pulling in reading, writing or numpy.
-"""
+"""The artifact's typed contract (`manifest.json`, `backtest.json`, `index.json`): msgspec Structs
+and their constants, importing nothing of cryptopredict and no numpy, so any stage can use it."""
 
 from __future__ import annotations
 
@@ -14,18 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
-# 2: history.npz holds every bar's OHLCV and VWAP, not the close alone.
-# 3: the grid holds each row's origin and a band at every level of LEVELS; manifest `levels`.
-# 4: grid.npy and history.npy, memory-mapped: the grid at the data's interval to 30 days past
-#    the last bar, then daily; bands as float32 log offsets; each knot's lead, not its origin.
-# 5: history.npy's columns as compact as they are exact (uint32 times, prices and amounts as
-#    int32 or int64 decimal ticks where every value is a decimal); compact JSON; model.pkl, which
-#    serving never reads, optional (the image holds none).
-# 7: the band's adaptive step (`band.horizon_adapt`) and its scale at the last bar
-#    (`band.adapted_scale`), which the grid was made with.
-# 8: sized to what is served: grid.npy's knot times stored, the hindcast before its last 90 days
-#    at two knots per origin; history.npy on a regular axis: every bar's close, every column of
-#    the last 90 days' bars, the daily candles of the whole history.
+# 8: sized to what is served (grid.npy's knots, history.npy on a regular axis: docs/api.md).
 SCHEMA_VERSION = 8
 MANIFEST = "manifest.json"
 MODEL = "model.pkl"
@@ -43,11 +27,6 @@ SLUG_PATTERN = r"^[a-z0-9]+-[a-z0-9]+$"  # a pair's name, and its directory's: b
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 T = TypeVar("T")
-
-
-# The typed contract: what training writes into manifest.json and backtest.json, and what the
-# gate, the report, the model card and the tests read. JSON keys are the field names (or the
-# `name=` given); optional fields are left out while unset, as training always wrote them.
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -174,27 +153,22 @@ class BandSpec(Record, kw_only=True, frozen=True):
     kind: str  # "empirical" or "scaled"
     window_days: float | None  # scaled: the short volatility window
     half_life_hours: float | None  # scaled: None keeps the short volatility for ever
-    # scaled: a second, fast variance, the last week's squared returns weighted by their age
-    # with this half-life, fading into the short window's at it (`bands.py`; None: none)
+    # scaled: a fast variance, the last week's squared returns weighted by age at this half-life
     fast_half_life_hours: float | None = None
     fast_weight: float | None = None  # scaled: the fast variance's weight at the next bar (None: 1)
     robust_variance: bool = False  # scaled: today's and the fast variance by absolute returns
     profile: bool  # scaled: follow the hour-of-week volatility profile
     profile_factored: bool = False  # scaled: the hour of the day's times the day of the week's
-    # scaled: the profile raised to this power (None: 1, as measured; 0.5: its square root, half
-    # its swing between busy and quiet hours on the log scale; `bands.profile_of`)
+    # scaled: the profile raised to this power (None: 1; `bands.profile_of`)
     profile_power: float | None = None
     drift: bool  # keep the median of past returns / errors in the band
     pool_days: int | None  # scaled: calibrate on errors known in these days (None: all)
     horizon_pools: tuple[tuple[int, int | None], ...]  # scaled: `pool_days` per horizon
-    # scaled: the weight of the empirical band's quantiles averaged in (Vincentization) at
-    # each calibrated horizon (`band_spec.mix_at`; between them the band follows `along_lead`)
+    # scaled: the empirical band's quantiles' weight per calibrated horizon (`band_spec.mix_at`)
     horizon_mix: tuple[tuple[int, float], ...]
-    # scaled: whether the calibration pool is the panel's, shared by its pairs (each pair's
-    # errors scaled by its own expected spread), as `make panel` stores it (`panel_pool.py`)
+    # scaled: whether each horizon's calibration pool is the panel's (`panel_pool.py`)
     horizon_shared: tuple[tuple[int, bool], ...] = ()
-    # scaled: calibrated within this many bins of the band's width (Mondrian) up to
-    # WIDTH_BIN_HOURS (`band_spec.py`); 1: one pool for every width
+    # scaled: calibrated within this many band-width bins up to WIDTH_BIN_HOURS (Mondrian)
     width_bins: int
     floor: float | None  # scaled: the spread at least this quantile of the pool's (None: none)
     horizon_adapt: tuple[tuple[int, float], ...] = ()  # the adaptive step (`adaptive.py`)
@@ -218,8 +192,7 @@ class ServedBandSpec(BandSpec, kw_only=True, frozen=True):
     """The manifest's band: the setting served, and how the hindcast inside the history is made."""
 
     hindcast: str
-    # Where the band adapts (`horizon_adapt`): its scale at the last bar per calibrated horizon
-    # (hours, factor), the state the grid was made with.
+    # The adapted scale at the last bar per calibrated horizon (hours, factor).
     adapted_scale: tuple[tuple[int, float], ...] = ()
 
 
@@ -347,8 +320,7 @@ class ModelConfig(Record, omit_defaults=False, frozen=True):
     window_days: int | None = 365  # train on the most recent days only; None: all history
     interval_width: float = 0.8
     anchored: bool = True  # start the forecast at the last close
-    # Damp the model's move away from the anchor (tau, hours; None: undamped, 0: none of the
-    # model's move is kept). The served one is the panel's (`panel_choice.served_config`).
+    # tau, hours: damp the move away from the anchor (None: undamped; 0: the last close)
     damping_hours: float | None = None
     # Bands calibrated on backtest errors (cryptopredict.model.bands) instead of Prophet's own.
     calibrated: bool = True

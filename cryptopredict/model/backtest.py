@@ -72,10 +72,8 @@ class BacktestSetup:
         cls, history: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig, plan: Plan
     ) -> BacktestSetup:
         """ValueError when fewer than two scored origins fit in `history`."""
-        step = seconds_of(interval)
-        seconds = epoch_seconds(history["ds"])
-        actual = history["actual" if "actual" in history.columns else "y"]
-        market = Market(seconds, np.log(actual.to_numpy(dtype=np.float64)), step)
+        market, anchor = market_of(history, interval)
+        seconds = market.t
         times, scored = plan.refit_times(seconds)
         if scored < 2:
             raise ValueError(
@@ -88,7 +86,7 @@ class BacktestSetup:
             config=config,
             plan=plan,
             market=market,
-            anchor=history["y"].to_numpy(dtype=np.float64),
+            anchor=anchor,
             times=times,
             scored=scored,
             validation_start=plan.validation_start(seconds),
@@ -103,6 +101,13 @@ class BacktestSetup:
     def refit_origins(self) -> np.ndarray:
         """Every refit origin, unless tau is 0 (the last close wherever Prophet goes)."""
         return self.times if self.config.damping_hours != 0 else self.times[:0]
+
+
+def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.ndarray]:
+    """The close (scored against) as a Market, and the model price at each bar."""
+    actual = frame["actual" if "actual" in frame.columns else "y"].to_numpy(dtype=np.float64)
+    market = Market(epoch_seconds(frame["ds"]), np.log(actual), seconds_of(interval))
+    return market, frame["y"].to_numpy(dtype=np.float64)
 
 
 def fitted_refits(setup: BacktestSetup, origins: np.ndarray | None = None) -> Refits:

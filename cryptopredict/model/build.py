@@ -36,16 +36,21 @@ from cryptopredict.assets import Asset
 from cryptopredict.candles import Interval, kept_candles
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.data.history import History
-from cryptopredict.model.backtest import BacktestResult, unbacktested, unbacktested_band
+from cryptopredict.model.backtest import (
+    BacktestResult,
+    market_of,
+    unbacktested,
+    unbacktested_band,
+)
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, to_epoch_seconds, window
+from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
 from cryptopredict.model.market import Market
 from cryptopredict.model.naming import served_parts
 from cryptopredict.model.panel_choice import panel_band, panel_damping
-from cryptopredict.model.plan import Plan
+from cryptopredict.model.plan import Plan, epoch_seconds
 from cryptopredict.model.scores import tails
 from cryptopredict.model.scoring import naive_forecast
 from cryptopredict.postprocess import centre as centre_of
@@ -128,13 +133,6 @@ def build(
 def final_fit(config: ModelConfig, frame: pd.DataFrame) -> ProphetForecaster:
     quiet_stan()
     return ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
-
-
-def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.ndarray]:
-    actual = frame["actual" if "actual" in frame.columns else "y"].to_numpy(dtype=np.float64)
-    seconds = to_epoch_seconds(frame["ds"])
-    market = Market(seconds, np.log(actual), int(interval / pd.Timedelta(seconds=1)))
-    return market, frame["y"].to_numpy(dtype=np.float64)
 
 
 def unbacktested_hindcast(
@@ -274,7 +272,7 @@ def _manifest(
 
 def frame_sha256(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256()
-    digest.update(to_epoch_seconds(frame["timestamp"]).tobytes())
+    digest.update(epoch_seconds(frame["timestamp"]).tobytes())
     for column in frame.columns[1:]:
         digest.update(frame[column].to_numpy(dtype=np.float64).tobytes())
     return digest.hexdigest()
@@ -289,7 +287,7 @@ def _utc(stamp: pd.Timestamp) -> datetime:
 def history_series(frame: pd.DataFrame) -> BarHistory:
     columns = {name: frame[name].to_numpy(dtype=np.float64) for name in VALUE_COLUMNS}
     return BarHistory(
-        ds=to_epoch_seconds(frame["timestamp"]), **columns, vwap=bar_vwap(frame).to_numpy()
+        ds=epoch_seconds(frame["timestamp"]), **columns, vwap=bar_vwap(frame).to_numpy()
     )
 
 

@@ -6,7 +6,6 @@ was known (`Pool`), their quantiles at a time per width bin with the spread floo
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +53,8 @@ class Pool:
     ) -> Pool:
         keep = np.isfinite(values) & np.isfinite(spreads)
         order = np.argsort(known_at[keep], kind="stable")
-        take = functools.partial(_ordered, keep, order)
-        return cls(take(known_at), take(values), take(spreads), days, bins, floor, {})
+        known_at, values, spreads = (array[keep][order] for array in (known_at, values, spreads))
+        return cls(known_at, values, spreads, days, bins, floor, {})
 
     def calibration(self, at: int) -> Calibration | None:
         """The errors known by `at` within `days`, binned by spread where every bin holds
@@ -100,7 +99,3 @@ class Stored:
         return Calibration(
             self.tables[week, :bins], self.edges[week, : bins - 1], float(self.floors[week])
         )
-
-
-def _ordered(keep: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
-    return values[keep][order]

@@ -12,6 +12,7 @@ from prophet import Prophet
 
 from cryptopredict.artifact.schema import PostprocessRules
 from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.plan import epoch_seconds
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ProphetForecaster:
 
     def _rules(self, train: pd.DataFrame) -> PostprocessRules:
         last = train.iloc[-1]
-        origin = int(to_epoch_seconds(pd.Series([last["ds"]]))[0])
+        origin = int(epoch_seconds(pd.Series([last["ds"]]))[0])
         at_origin = float(self.raw(pd.Series([last["ds"]]))["yhat"].iloc[0])
         return PostprocessRules(
             target=self.config.target,
@@ -115,10 +116,3 @@ def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:
         return history
     start = history["ds"].iloc[-1] - pd.Timedelta(days=days)
     return history[history["ds"] > start]
-
-
-def to_epoch_seconds(ds: pd.Series) -> np.ndarray:
-    stamps = pd.to_datetime(ds)
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps.to_numpy().astype("datetime64[s]").astype(np.int64)

@@ -93,7 +93,11 @@ def _grid(seconds: np.ndarray, first: int, last: int, step: int) -> np.ndarray:
 
 
 def epoch_seconds(ds: pd.Series) -> np.ndarray:
-    return pd.to_datetime(ds).to_numpy().astype("datetime64[s]").astype(np.int64)
+    """Naive-UTC or tz-aware timestamps as int64 epoch seconds."""
+    stamps = pd.to_datetime(ds)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.to_numpy().astype("datetime64[s]").astype(np.int64)
 
 
 def horizon_label(hours: int) -> str:
