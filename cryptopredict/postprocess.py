@@ -53,16 +53,6 @@ def centre(rules: PostprocessRules, raw: np.ndarray, hours: np.ndarray) -> np.nd
     )
 
 
-def forecast(
-    rules: PostprocessRules, ds: np.ndarray, raw: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    hours = hours_ahead(rules, ds)
-    path = centre(rules, raw, hours)
-    table = (rules.band_hours, rules.band_lower, rules.band_upper)
-    lower, upper = band(path, hours, table, rules.band_scale)
-    return path, lower, upper
-
-
 def centre_path(
     target: str,
     anchored: bool,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.artifact.schema import PostprocessRules
-from cryptopredict.postprocess import band, empirical_offsets, forecast
+from cryptopredict.postprocess import band, centre, empirical_offsets, hours_ahead
 
 ORIGIN = 1_750_000_000 - 1_750_000_000 % 3600
 
@@ -39,30 +39,34 @@ def hours(*values: float) -> np.ndarray:
     return ORIGIN + (np.asarray(values) * 3600).astype(np.int64)
 
 
+def forecast(policy: PostprocessRules, ds: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    return centre(policy, raw, hours_ahead(policy, ds))
+
+
 def test_the_anchored_path_starts_at_the_last_close_and_follows_the_model():
     raw = np.log([95_000.0, 96_900.0])  # the model rises 2% from its own origin value
-    centre, _, _ = forecast(rules(), hours(0, 24), raw)
-    np.testing.assert_allclose(centre, [100_000.0, 102_000.0])
+    path = forecast(rules(), hours(0, 24), raw)
+    np.testing.assert_allclose(path, [100_000.0, 102_000.0])
 
 
 def test_without_anchoring_the_model_is_served_as_fitted():
     raw = np.log([95_000.0, 96_900.0])
-    centre, _, _ = forecast(rules(anchored=False), hours(0, 24), raw)
-    np.testing.assert_allclose(centre, [95_000.0, 96_900.0])
+    path = forecast(rules(anchored=False), hours(0, 24), raw)
+    np.testing.assert_allclose(path, [95_000.0, 96_900.0])
 
 
 def test_price_targets_shift_in_price_space():
     policy = rules(target="price", model_at_origin=95_000.0)
-    centre, _, _ = forecast(policy, hours(24), np.array([96_000.0]))
-    np.testing.assert_allclose(centre, [101_000.0])
+    path = forecast(policy, hours(24), np.array([96_000.0]))
+    np.testing.assert_allclose(path, [101_000.0])
 
 
 def test_damping_halves_the_move_at_tau_and_bounds_it():
     policy = rules(damping_hours=100.0)
     raw_move = 0.1
     raw = np.array([math.log(95_000.0) + raw_move] * 3)
-    centre, _, _ = forecast(policy, hours(100, 1000, 10**6), raw)
-    moves = np.log(centre / 100_000.0)
+    path = forecast(policy, hours(100, 1000, 10**6), raw)
+    moves = np.log(path / 100_000.0)
     np.testing.assert_allclose(moves[0], raw_move / 2)
     assert moves[0] > moves[1] > moves[2] > 0
 
@@ -113,8 +117,8 @@ def test_at_or_before_the_origin_the_band_is_closed(offset):
 def test_full_damping_keeps_none_of_the_move_past_the_origin():
     policy = rules(damping_hours=0.0)
     raw = np.log([95_000.0, 120_000.0, 50_000.0])
-    centre, _, _ = forecast(policy, hours(0, 1, 1000), raw)
-    np.testing.assert_allclose(centre, [100_000.0] * 3)
+    path = forecast(policy, hours(0, 1, 1000), raw)
+    np.testing.assert_allclose(path, [100_000.0] * 3)
 
 
 def test_the_band_scale_multiplies_the_quantiles():

@@ -21,8 +21,7 @@ from cryptopredict.utc import iso_utc
 
 DAY = 86_400
 FINE_DAYS = 30  # past the last bar, the grid keeps the data's interval this long, then a day
-# Before the last bar the artifact keeps this long whole: the hindcast's every row (earlier, two
-# knots per origin) and every column of the bars finer than a day (earlier, their close).
+# Before the last bar, the hindcast's every row and the bars' every column are kept this long.
 FULL_DAYS = 90
 
 

@@ -32,8 +32,7 @@ MAX_DECIMALS = 12
 FLOAT = -1  # the `<column>_decimals` of a column stored as float64
 VALUES = HISTORY_ARRAYS[1:]  # every column but `ds`
 WHOLE = tuple(name for name in VALUES if name != "close")  # kept for the last FULL_DAYS
-# The candles kept of the whole history (`cryptopredict.candles.kept_candles` makes them), by the
-# prefix of their columns, coarsest first: each period's seconds, and an instant one opens at.
+# The candles kept of the whole history by column prefix: each period's seconds, and an opening.
 TABLES = {"week": (7 * DAY, 4 * DAY), "day": (DAY, 0)}
 SCALARS = ("first", "step", "full_from", *(f"{table}_first" for table in TABLES))
 _INT32 = np.iinfo(np.int32).max

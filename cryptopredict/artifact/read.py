@@ -193,8 +193,7 @@ def _largest(manifest: Manifest, step: int) -> dict[str, int]:
     columns = len(HISTORY_ARRAYS) - 1
     return {
         GRID: NPY_HEADER_MAX + 8 + max(knots, 0) * knot,
-        # The scalars (the axes', and decimals of the bars', the days' and the weeks' columns),
-        # then at most 8 bytes a value and a count a candle, the weeks no more than the days.
+        # The scalars, then at most 8 bytes a value and a count a candle (the weeks < the days).
         HISTORY: NPY_HEADER_MAX
         + 8 * (5 + 3 * columns)
         + 8 * columns * (bars + 2 * days)
@@ -252,8 +251,7 @@ def _open_directory(path: Path) -> int:
         raise ArtifactError(f"{path}: unreadable ({error.strerror})") from None
 
 
-# An artifact's files are regular files the writer made: a symbolic link is never followed (it
-# could lead anywhere, its digest into answers), and nothing else is opened (a FIFO would block).
+# Regular files only: a symbolic link could lead anywhere, a FIFO would block.
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
 

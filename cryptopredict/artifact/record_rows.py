@@ -26,9 +26,8 @@ OUTCOMES = (
     *(f"score_{level}" for level in LEVELS),  # each band's interval score (of log prices)
     *(f"score_difference_{level}" for level in LEVELS),  # minus naive's
 )
-# Each outcome's step, in its order, as a share of its lead's unit: a 64th of the spread each
-# has at a lead in a year of issues, fine enough that plain rounding moves no mean by a
-# twentieth of its standard error (`python -m bench.record_size`).
+# Each outcome's step as a share of its lead's unit: rounding moves no mean by 1/20 of its SE
+# (`python -m bench.record_size`).
 OUTCOME_STEPS = np.array([1 / 160, 1 / 1280, 1 / 64, 1 / 32, 1 / 16, 1 / 400, 1 / 160, 1 / 48])
 BAND_STEP = 1 / 100_000  # a pending row's values, as a share of its lead's unit
 PENDING, SCORED = 2 * len(VALUES), len(OUTCOMES) + 1  # numbers a pending and a scored row keeps

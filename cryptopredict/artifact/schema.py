@@ -426,8 +426,7 @@ class Manifest(msgspec.Struct, frozen=True):
     band: ServedBandSpec
     served: ServedNames  # the point forecast and the band, named, and how each was settled
     metrics: EvaluationScores | None
-    # The band and damping were chosen on outcomes up to `last_validation_outcome`; the
-    # backtest's figures come from origins on and after `first_evaluation_origin`.
+    # Choices made on outcomes up to `last_validation_outcome`, figures from later origins.
     backtest_boundary: SpanBoundary | None
     horizon: GridSpan
     levels: tuple[int, ...]

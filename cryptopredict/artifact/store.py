@@ -23,8 +23,7 @@ from cryptopredict.artifact.schema import MANIFEST, SCHEMA_VERSION, IndexEntry
 log = logging.getLogger(__name__)
 
 
-# Seconds before an artifact that could not be opened is tried again: a directory restored, or
-# a copy finished, is served without a restart.
+# Seconds before an artifact that could not be opened is tried again (no restart needed).
 REOPEN_SECONDS = 10.0
 
 

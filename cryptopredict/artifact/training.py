@@ -17,11 +17,8 @@ VERSION = 3
 HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 120.0
 
-# What a pair of the run is doing now:
-# - "waiting": its task waits for a worker (the other pairs' tasks run first);
-# - "running": its task runs on a worker now (`step` names its phase);
-# - "done": its model is written (and served);
-# - "failed": this run cannot train it (`why`); a model written by a run before stays served.
+# A pair's task waits for a worker, runs (`step` names its phase), is done (its model written)
+# or failed (`why`; an earlier model stays served).
 State = Literal["waiting", "running", "done", "failed"]
 TRAINING: tuple[State, ...] = ("waiting", "running")
 

@@ -10,8 +10,7 @@ import numpy as np
 from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.model.market import YEAR_DAYS
 
-# Mondrian calibration by band width applies up to this horizon: beyond it a year of origins
-# 7 hours apart holds too few independent outcomes per width bin (fewer than 70 per fifth).
+# Calibration by band width up to this horizon (beyond, too few outcomes per width bin).
 WIDTH_BIN_HOURS = 24
 WIDTH_BINS = 5  # the scaled candidates calibrate within fifths of band width
 FLOOR = 0.1  # ... and keep the spread above the pool's calmest tenth
@@ -121,8 +120,7 @@ EMPIRICAL = named(
     )
 )
 NAIVE_BAND = named(EMPIRICAL, drift=True)
-# The band trained without a backtest (`--no-backtest`) on bars the panel's band is not for
-# (`panel_band.py`: hourly bars serve the panel's).
+# The band without a backtest on bars the panel's band is not for.
 DEFAULT_BAND = scaled(1, 24, profile=True, width_bins=WIDTH_BINS, floor=FLOOR)
 
 

@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 FIELDS = {"1h": "h1", "1d": "d1", "7d": "d7", "30d": "d30"}  # PerHorizon's, by horizon label
 
 POOL_DAYS = (365, 730, None)  # how far back a scaled band's calibration may reach (None: all)
-# The empirical band's weight in a scaled band's quantiles, chosen per horizon: the scaled band
-# alone, the equal-weight average of the two (Vincentization), the empirical band alone.
+# The empirical band's weight averaged into a scaled band's quantiles (Vincentization).
 MIX_WEIGHTS = (0.0, 0.5, 1.0)
 
 

@@ -66,16 +66,13 @@ class ProphetForecaster:
         )
 
 
-# Stan's BFGS finds Prophet's MAP fit where its default L-BFGS does (log paths within 0.2% of
-# the model's move) in a third of the time on a year of hourly bars (docs/performance.md);
-# Prophet still falls back on Newton where it fails.
+# Stan's BFGS: L-BFGS's fit in a third of the time (docs/performance.md).
 OPTIMIZER = "BFGS"
 
 
 def fit_prophet(config: ModelConfig, train: pd.DataFrame, samples: int = 0) -> Prophet:
     y = np.log(train["y"]) if config.target == "log" else train["y"]
-    # pandas 3 backs string labels with pyarrow whenever it is installed; a model fitted that
-    # way does not unpickle where pyarrow is absent, as in the serving image.
+    # A model fitted with pyarrow-backed strings does not unpickle without pyarrow.
     with pd.option_context("mode.string_storage", "python"):
         model = Prophet(**config.prophet_kwargs(), uncertainty_samples=samples)
         frame = pd.DataFrame({"ds": train["ds"].to_numpy(), "y": np.asarray(y)})
@@ -88,8 +85,7 @@ def quiet_stan() -> None:
     for chatty in ("cmdstanpy", "prophet"):
         logger = logging.getLogger(chatty)
         if not logger.hasHandlers():
-            # cmdstanpy installs its own INFO handler (and level) on a logger with no handler
-            # in reach, as in a Dask worker; one that does nothing keeps this level in force.
+            # else cmdstanpy installs its own INFO handler (in a Dask worker, say)
             logger.addHandler(logging.NullHandler())
         logger.setLevel(logging.WARNING)
 

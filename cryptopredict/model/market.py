@@ -22,8 +22,7 @@ MIN_RETURNS = 24  # returns an origin needs before its own volatility is used
 MIN_MOVES = 30  # h-step returns the empirical band needs before its quantiles are used
 PROFILE_PRIOR = 4  # observations of the mean shrinking each slot of the profile
 EWMA_CHUNK = 4096  # origins whose weighted variance is computed at once
-# A normal return's mean absolute value is sqrt(2 / pi) of its standard deviation: a robust
-# variance is the mean absolute (deseasonalized) return squared, times pi / 2.
+# A normal return's mean absolute value is sqrt(2 / pi) of its standard deviation.
 ABSOLUTE_TO_VARIANCE = np.pi / 2
 DAY_HOURS = 24
 TAUS = tuple(sorted(p for level in LEVELS for p in tails(level)))
