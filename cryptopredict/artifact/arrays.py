@@ -188,13 +188,7 @@ def grid_knots(
     step = int(ds[1] - ds[0])
     require(bool(np.all(np.diff(ds) == step)), file, "the grid is not evenly spaced")
     origin = np.asarray(grid.origin, dtype=np.int64)
-    _ordered(
-        file,
-        ds,
-        origin,
-        np.minimum(ds, last_bar),
-        "origin is after ds or after the last stored bar",
-    )
+    _ordered(file, ds, origin, np.minimum(ds, last_bar), _LATE)
     past = ds <= last_bar
     fine_from = last_bar - round(full_days * DAY)
     times = np.concatenate(
@@ -332,22 +326,11 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
         _ordered(file, times, inner_high, high, f"yhat_upper_{level} is below {inner}")
         inner_low, inner_high, inner = low, high, f"the {level}% band"
     origin = times - grid.lead.astype(np.int64)
-    _ordered(
-        file,
-        times,
-        origin,
-        np.minimum(times, last_bar),
-        "origin is after ds or after the last stored bar",
-    )
-    _ordered(file, times, np.full(len(times), first_bar), origin, "origin is before the first bar")
+    _ordered(file, times, origin, np.minimum(times, last_bar), _LATE)
+    _ordered(file, times, first_bar, origin, "origin is before the first bar")
     future = times > last_bar
-    _ordered(
-        file,
-        times[future],
-        np.full(int(future.sum()), last_bar),
-        origin[future],
-        "origin is before the last stored bar in a forecast row",
-    )
+    problem = "origin is before the last stored bar in a forecast row"
+    _ordered(file, times[future], last_bar, origin[future], problem)
     apart = np.flatnonzero(np.diff(times) > grid.step)  # knots with answers between them
     _ordered(
         file,
@@ -359,10 +342,11 @@ def check_grid(file: Path, grid: StoredGrid, *, last_bar: int, first_bar: int) -
     )
 
 
-def _ordered(
-    file: Path, ds: np.ndarray, first: np.ndarray, second: np.ndarray, problem: str
-) -> None:
-    bad = np.flatnonzero(first > second)
+_LATE = "origin is after ds or after the last stored bar"
+
+
+def _ordered(file: Path, ds: np.ndarray, low: Any, high: Any, problem: str) -> None:
+    bad = np.flatnonzero(np.asarray(low > high))
     if len(bad):
         when = iso_utc(int(ds[bad[0]]))
         raise ArtifactError(f"{file}: {problem} at {when} ({len(bad)} rows in all)")
