@@ -363,7 +363,7 @@ def ours(
     dense = backtest.dense
     market, config = dense.market, dense.config
     pos = market.position(times)
-    served = dense.refits.centre(config, config.damping_hours, dense.anchor[pos], times, hours)
+    served = dense.refits.centre(config, dense.anchor[pos], times, hours)
     naive = np.repeat(dense.anchor[pos][:, None], len(hours), axis=1)
     bands = {
         SERVED: served_band.offsets(pos, hours),

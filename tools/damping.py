@@ -95,7 +95,7 @@ def refit_frame(
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
     undamped = config.with_changes(damping_hours=None)
     paths = {
-        SERVED: refits.centre(undamped, None, anchor[pos], times, leads),
+        SERVED: refits.centre(undamped, anchor[pos], times, leads),
         "naive": np.repeat(anchor[pos][:, None], len(leads), axis=1),
         "drift": drift_centre(market, anchor, pos, leads, config.window_days),
     }

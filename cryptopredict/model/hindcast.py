@@ -43,13 +43,8 @@ class Hindcast:
         lead = (seconds - origin) / 3600
         unique_pos, which = np.unique(pos, return_inverse=True)
         unique_lead, column = np.unique(lead, return_inverse=True)
-        centre = dense.refits.centre(
-            dense.config,
-            dense.config.damping_hours,
-            dense.anchor[unique_pos],
-            dense.market.t[unique_pos],
-            unique_lead,
-        )[which, column]
+        anchor, times = dense.anchor[unique_pos], dense.market.t[unique_pos]
+        centre = dense.refits.centre(dense.config, anchor, times, unique_lead)[which, column]
         offsets = self.band.offsets(unique_pos, unique_lead)
         out = {"origin": origin.astype(np.int64), "yhat": centre}
         for level in LEVELS:

@@ -32,7 +32,6 @@ class Refits:
     def centre(
         self,
         config: ModelConfig,
-        tau: float | None,
         anchor: np.ndarray,
         origins: np.ndarray,
         lead_hours: np.ndarray,
@@ -55,7 +54,7 @@ class Refits:
         out[has] = centre_path(
             config.target,
             config.anchored,
-            tau,
+            config.damping_hours,
             last_close=anchor[has][:, None],
             at_origin=at_origin[:, None],
             raw=raw,

@@ -253,9 +253,8 @@ class DenseOrigins:
         return [h for h in wanted if h <= limit and (h / interval_hours).is_integer()]
 
     def centre(self, hours: Sequence[int]) -> np.ndarray:
-        tau = self.config.damping_hours
         anchor = self.anchor[self.pos]
-        return self.refits.centre(self.config, tau, anchor, self.times, np.asarray(hours))
+        return self.refits.centre(self.config, anchor, self.times, np.asarray(hours))
 
     def errors(self, market: Market, wanted: Sequence[int]) -> dict[int, np.ndarray]:
         hours = self.hours(wanted)
@@ -353,8 +352,7 @@ def past_forecasts(
     leads = np.arange(
         0, dense.plan.horizon / pd.Timedelta(hours=1) + 1, every / pd.Timedelta(hours=1)
     )
-    config = dense.config
-    centre = dense.refits.centre(config, config.damping_hours, dense.anchor[pos], times, leads)
+    centre = dense.refits.centre(dense.config, dense.anchor[pos], times, leads)
     offsets = band.offsets(pos, leads)
     low, high = tails(DEFAULT_LEVEL)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]

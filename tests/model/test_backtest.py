@@ -65,13 +65,13 @@ def test_the_latest_refit_is_re_anchored_at_each_origin_and_damped():
     origins = np.array([10 * interval, 150 * interval])
     anchor = np.array([50.0, 70.0])
     leads = np.array([0.0, 5.0])
-    undamped = refits.centre(config, None, anchor, origins, leads)
+    undamped = refits.centre(config, anchor, origins, leads)
     # From the last price, moving as the latest refit moves: 0.01 a bar.
     np.testing.assert_allclose(undamped[:, 0], anchor)
     np.testing.assert_allclose(undamped[:, 1], anchor * np.exp(0.05))
-    flat = refits.centre(config, 0.0, anchor, origins, leads)
+    flat = refits.centre(config.with_changes(damping_hours=0.0), anchor, origins, leads)
     np.testing.assert_allclose(flat, anchor[:, None] * np.ones((1, 2)))
-    before_any = refits.centre(config, None, np.array([42.0]), np.array([-5]), leads)
+    before_any = refits.centre(config, np.array([42.0]), np.array([-5]), leads)
     np.testing.assert_allclose(before_any, [[42.0, 42.0]])
 
 
