@@ -21,12 +21,10 @@ from cryptopredict.artifact.schema import (
     PRICES,
     SCHEMA_VERSION,
     BacktestReport,
-    EvaluationScores,
     FitWindow,
     GridSpan,
     Manifest,
     ModelConfig,
-    NaiveForecast,
     PostprocessRules,
     ServedBandSpec,
     TrainingData,
@@ -43,7 +41,7 @@ from cryptopredict.model.backtest import (
     unbacktested_band,
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
-from cryptopredict.model.bands import BAND_HOURS, Band
+from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
@@ -109,18 +107,7 @@ def build(
     bar_history = history_series(history.bars.frame)
     summary = backtest.summary if backtest else None
     check_gate(grid, summary, request.gate)
-    manifest = _manifest(
-        history,
-        request=request,
-        config=config,
-        rules=rules,
-        band=hindcast.band,
-        seen=seen,
-        grid=grid,
-        summary=summary,
-        backtest=backtest,
-        naive=naive_forecast(hindcast.dense.market, hindcast.dense.anchor, request.plan or Plan()),
-    )
+    manifest = _manifest(history, request, hindcast, seen, backtest, grid=grid, rules=rules)
     report = BacktestReport(
         summary=summary,
         band=backtest.band if backtest else None,
@@ -207,18 +194,16 @@ def _with_band(rules: PostprocessRules, grid: Grid, market: Market) -> Postproce
 
 def _manifest(
     history: History,
-    *,
     request: TrainingRequest,
-    config: ModelConfig,
-    rules: PostprocessRules,
-    band: Band,
+    hindcast: Hindcast,
     seen: pd.DataFrame,
-    grid: Grid,
-    summary: EvaluationScores | None,
     backtest: BacktestResult | None,
-    naive: NaiveForecast,
+    *,
+    grid: Grid,
+    rules: PostprocessRules,
 ) -> Manifest:
-    bars = history.bars
+    bars, band, dense, config = history.bars, hindcast.band, hindcast.dense, hindcast.dense.config
+    summary = backtest.summary if backtest else None
     return Manifest(
         schema_version=SCHEMA_VERSION,
         asset=request.asset.slug,
@@ -266,7 +251,7 @@ def _manifest(
             grid_last=utc_datetime(int(grid.ds[-1])),
         ),
         files={},
-        naive=naive,
+        naive=naive_forecast(dense.market, dense.anchor, request.plan or Plan()),
     )
 
 
