@@ -31,12 +31,6 @@ def point_forecast(config: ModelConfig) -> str:
     )
 
 
-def damping_settled(config: ModelConfig, *, panel: bool) -> Settlement:
-    if panel:
-        return Settlement(how="fixed", why=PANEL_DAMPING)
-    return Settlement(how="fixed", why="the configuration's damping, not the panel's")
-
-
 def band_settled(choice: BandSearch | None, *, panel: bool) -> Settlement:
     if panel:
         scored = (
@@ -76,6 +70,9 @@ def served_parts(
     return ServedNames(
         point_forecast=point_forecast(config),
         band_method=band.name,
-        damping=damping_settled(config, panel=panel_damping),
+        damping=Settlement(
+            how="fixed",
+            why=PANEL_DAMPING if panel_damping else "the configuration's damping, not the panel's",
+        ),
         band=band_settled(band_choice, panel=panel_band),
     )
