@@ -154,28 +154,22 @@ class CandleTable:
         return candles, bars[bars > 0] == seconds // step
 
 
+@dataclass(eq=False)
 class StoredBars:
     """`history.npy` as stored: `ds` and `["close"]` of every bar, `rows` the whole bars of the
     last days, `tables` the day and week candles."""
 
-    def __init__(
-        self,
-        *,
-        first: int,
-        step: int,
-        close: Column,
-        full_from: int,
-        whole: dict[str, Column],
-        tables: tuple[CandleTable, ...],
-    ) -> None:
-        self.first_bar = first
-        self.step = step
-        self.stored_close = close  # as stored: ticks or float64
-        self.full_from = full_from
-        self.whole = whole
-        self.tables = tables
-        self.last_bar = first + step * (len(close) - 1)
-        self.whole_from = first + step * full_from  # the first bar with every column
+    first_bar: int
+    step: int
+    stored_close: Column
+    full_from: int
+    whole: dict[str, Column]
+    tables: tuple[CandleTable, ...]
+
+    def __post_init__(self) -> None:
+        close, first = self.stored_close, self.first_bar
+        self.last_bar = first + self.step * (len(close) - 1)
+        self.whole_from = first + self.step * self.full_from  # the first bar with every column
         self._close_item = close.stored.item
         self._close_scale = None if close.decimals == FLOAT else 10.0**close.decimals
 
@@ -215,10 +209,6 @@ class StoredBars:
         if name == "close":
             return self.stored_close.values(np.flatnonzero(np.asarray(self.stored_close.stored)))
         raise KeyError(f"{name}: only ds and close are kept for every bar")
-
-    @staticmethod
-    def names() -> tuple[str, ...]:
-        return HISTORY_ARRAYS
 
     def rows(self, start: int, stop: int) -> BarHistory:
         """The bars opening from `start` to before `stop`, none before `whole_from`."""
@@ -280,14 +270,8 @@ def stored_history(file: Path, record: np.ndarray) -> StoredBars:
             picked = {name: columns[column] for name, column in kept.items()}
             start = int(record[f"{table}_first"])
             tables.append(CandleTable(table, seconds, origin, start, picked, bars))
-    return StoredBars(
-        first=first,
-        step=step,
-        close=close,
-        full_from=full_from,
-        whole={name: columns[name] for name in WHOLE},
-        tables=tuple(tables),
-    )
+    whole = {name: columns[name] for name in WHOLE}
+    return StoredBars(first, step, close, full_from, whole, tuple(tables))
 
 
 def _column(file: Path, record: np.ndarray, name: str) -> Column:
