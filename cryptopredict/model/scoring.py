@@ -58,18 +58,7 @@ def summarize(
         rows = evaluation[evaluation["horizon"] == label]
         if rows.empty:
             continue
-        models = {}
-        for model, group in rows.groupby("model"):
-            models[str(model)] = metrics(group)
-            if _banded(group):
-                models[str(model)] = msgspec.structs.replace(
-                    models[str(model)],
-                    coverage_se_by_level=coverage_se(group, horizon),
-                    # Fifths need five origins: fewer where gaps leave origins out.
-                    coverage_by_width_quintile=(
-                        coverage_by_width(group, horizon) if len(group) >= WIDTH_BINS else None
-                    ),
-                )
+        models = {str(model): metrics(group, horizon) for model, group in rows.groupby("model")}
         horizons[label] = ScoresAtHorizon(
             **models, prophet_vs_naive=versus(rows, SERVED, NAIVE, horizon)
         )
@@ -87,7 +76,7 @@ def summarize(
     )
 
 
-def metrics(rows: pd.DataFrame) -> ForecastScores:
+def metrics(rows: pd.DataFrame, horizon: pd.Timedelta) -> ForecastScores:
     actual, yhat = rows["actual"].to_numpy(), rows["yhat"].to_numpy()
     error = yhat - actual
     point = ForecastScores(
@@ -110,6 +99,11 @@ def metrics(rows: pd.DataFrame) -> ForecastScores:
         interval_score=scores[str(DEFAULT_LEVEL)],
         interval_score_by_level=scores,
         quantile_score=float(quantile_score(actual, yhat, bounds).mean()),
+        coverage_se_by_level=coverage_se(rows, horizon),
+        # Fifths need five origins: fewer where gaps leave origins out.
+        coverage_by_width_quintile=(
+            coverage_by_width(rows, horizon) if len(rows) >= WIDTH_BINS else None
+        ),
     )
 
 
