@@ -234,37 +234,25 @@ def stored_history(file: Path, record: np.ndarray) -> StoredBars:
     missing = [name for name in (*SCALARS, *stored, *decimals, *counts) if name not in names]
     require(not missing, file, f"lacks {', '.join(missing)}")
     for name in (*SCALARS, *decimals):
-        require(
-            record[name].dtype == np.int64 and record[name].shape == (),
-            file,
-            f"{name} is not one int64",
-        )
+        one = record[name].dtype == np.int64 and record[name].shape == ()
+        require(one, file, f"{name} is not one int64")
     first, step, full_from = (int(record[name]) for name in SCALARS[:3])
     columns = {name: _column(file, record, name) for name in stored}
     close = columns["close"]
     require(step > 0 and len(close) >= 2, file, "close is not a list of at least two bars")
     require(0 <= full_from < len(close), file, f"full_from {full_from} is not a bar's slot")
-    require(
-        bool(close.stored[0]) and bool(close.stored[-1]),
-        file,
-        "the first or the last slot holds no bar",
-    )
+    ends = bool(close.stored[0]) and bool(close.stored[-1])
+    require(ends, file, "the first or the last slot holds no bar")
     for name in WHOLE:
-        require(
-            len(columns[name]) == len(close) - full_from,
-            file,
-            f"{name} does not match close from full_from in length",
-        )
+        same = len(columns[name]) == len(close) - full_from
+        require(same, file, f"{name} does not match close from full_from in length")
     tables = []
     for table, (seconds, origin) in TABLES.items():
         bars = record[f"{table}_bars"]
         require(bars.dtype == np.int32, file, f"{table}_bars is {bars.dtype}, not int32")
         for column in table_columns(table):
-            require(
-                len(columns[column]) == len(bars),
-                file,
-                f"{column} does not match {table}_bars in length",
-            )
+            same = len(columns[column]) == len(bars)
+            require(same, file, f"{column} does not match {table}_bars in length")
         if len(bars):
             kept = dict(zip(VALUES, table_columns(table), strict=True))
             picked = {name: columns[column] for name, column in kept.items()}
