@@ -37,19 +37,14 @@ class BacktestResult:
     summary: EvaluationScores
     scores: pd.DataFrame = field(repr=False)  # one row per model, band origin and horizon
 
-    @property
-    def evaluated(self) -> list[pd.Timestamp]:
-        return evaluated_origins(self.dense.plan, self.dense.market)
-
     def paths(self) -> list[PastPath]:
-        times = np.array([int(at.timestamp()) for at in self.evaluated], dtype=np.int64)
+        times = evaluated_origins(self.dense.plan, self.dense.market)
         return past_forecasts(self.dense, self.served_band, times, PATH_STEP)
 
 
-def evaluated_origins(plan: Plan, market: Market) -> list[pd.Timestamp]:
+def evaluated_origins(plan: Plan, market: Market) -> np.ndarray:
     times, scored = plan.refit_times(market.t)
-    start = plan.evaluation_start(market.t)
-    return [pd.Timestamp(int(t), unit="s") for t in times[:scored] if t >= start]
+    return times[:scored][times[:scored] >= plan.evaluation_start(market.t)]
 
 
 @dataclass(frozen=True)
@@ -143,12 +138,11 @@ def run_backtest(
         choice = choose_band(dense, candidates(), setup.validation_start, setup.validation_end)
     served_band = Band(choice.chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
-    fitted_times = set(refits.times.tolist())
     evaluated = evaluated_origins(plan, market)
     summary = summarize(
         scores,
         origin_step_hours=max(plan.band_step / pd.Timedelta(hours=1), market.interval / HOUR),
-        refits=sum(int(at.timestamp()) in fitted_times for at in evaluated),
+        refits=int(np.isin(evaluated, refits.times).sum()),
         boundary=plan.boundary(market.t),
     )
     return BacktestResult(
