@@ -152,13 +152,3 @@ def run_backtest(
         summary=summary,
         scores=scores,
     )
-
-
-def unbacktested(market: Market, anchor: np.ndarray, config: ModelConfig) -> DenseOrigins:
-    """The band origins without a refit (the last price the point forecast): no backtest."""
-    return DenseOrigins.build(market, anchor, Refits.none(market.interval), config, Plan())
-
-
-def unbacktested_band(dense: DenseOrigins, spec: BandSpec) -> Band:
-    """`spec` calibrated on the naive forecast's errors: the band without a backtest."""
-    return Band(spec, dense.market, dense.pos, dense.errors(dense.market, BAND_HOURS))

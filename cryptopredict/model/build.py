@@ -37,11 +37,9 @@ from cryptopredict.data.history import History
 from cryptopredict.model.backtest import (
     BacktestResult,
     market_of,
-    unbacktested,
-    unbacktested_band,
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
-from cryptopredict.model.bands import BAND_HOURS
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.gate import GateRules, check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
@@ -49,8 +47,9 @@ from cryptopredict.model.market import Market
 from cryptopredict.model.naming import served_parts
 from cryptopredict.model.panel_choice import panel_band, panel_damping
 from cryptopredict.model.plan import Plan, epoch_seconds
+from cryptopredict.model.refits import Refits
 from cryptopredict.model.scores import tails
-from cryptopredict.model.scoring import naive_forecast
+from cryptopredict.model.scoring import DenseOrigins, naive_forecast
 from cryptopredict.postprocess import centre as centre_of
 from cryptopredict.postprocess import hours_ahead
 from cryptopredict.utc import utc_datetime
@@ -126,9 +125,10 @@ def unbacktested_hindcast(
     frame: pd.DataFrame, interval: pd.Timedelta, config: ModelConfig
 ) -> Hindcast:
     """Without a backtest: the last price, the panel's band (else the default) on naive's errors."""
-    dense = unbacktested(*market_of(frame, interval), config)
+    market, anchor = market_of(frame, interval)
+    dense = DenseOrigins.build(market, anchor, Refits.none(market.interval), config, Plan())
     spec = panel_band(interval) or DEFAULT_BAND
-    return Hindcast(dense, unbacktested_band(dense, spec))
+    return Hindcast(dense, Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS)))
 
 
 def build_grid(

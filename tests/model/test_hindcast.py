@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptopredict.model.backtest import unbacktested, unbacktested_band
 from cryptopredict.model.band_spec import DEFAULT_BAND
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.hindcast import HINDCAST_STEP, Hindcast
 from cryptopredict.model.market import HOUR, Market
+from cryptopredict.model.plan import Plan
+from cryptopredict.model.refits import Refits
+from cryptopredict.model.scoring import DenseOrigins
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
 
@@ -18,8 +21,9 @@ def hindcast_of(log_prices: np.ndarray) -> Hindcast:
     seconds = START + HOUR * np.arange(len(log_prices))
     market = Market(seconds, log_prices, HOUR)
     prices = np.exp(log_prices)
-    dense = unbacktested(market, prices, DEFAULT.with_changes(damping_hours=0.0))
-    return Hindcast(dense, unbacktested_band(dense, DEFAULT_BAND))
+    config = DEFAULT.with_changes(damping_hours=0.0)
+    dense = DenseOrigins.build(market, prices, Refits.none(HOUR), config, Plan())
+    return Hindcast(dense, Band(DEFAULT_BAND, market, dense.pos, dense.errors(market, BAND_HOURS)))
 
 
 def walk(hours: int, seed: int = 9) -> np.ndarray:
