@@ -1,9 +1,5 @@
-"""The HTTP API: `create_app(artifacts, settings)` builds it (`app`), `api.py` serves it with
-Waitress (`server`); `serving` holds what the routes answer from, without Flask.
-
-`create_app` is imported on first use, so that importing `cryptopredict.api.serving` does not
-import Flask through this package.
-"""
+"""The HTTP API, `create_app(artifacts, settings)`, imported on first use so that
+`cryptopredict.api.serving` imports no Flask."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        from cryptopredict.api.app import create_app  # noqa: PLC0415 (see the docstring)
+        from cryptopredict.api.app import create_app  # noqa: PLC0415
 
         return create_app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

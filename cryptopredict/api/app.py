@@ -1,5 +1,4 @@
-"""The application factory, `create_app(artifacts, settings)`: nothing is read at import. Every
-error, unknown routes and wrong methods included, is answered as JSON."""
+"""`create_app(artifacts, settings)`; every error, unknown routes included, answered as JSON."""
 
 from __future__ import annotations
 
@@ -36,14 +35,8 @@ log = logging.getLogger(__name__)
 def create_app(
     artifacts: Mapping[str, Artifact], settings: ApiSettings, latest: LatestPrices | None = None
 ) -> Flask:
-    """The API over every artifact in `artifacts`: an `ArtifactStore` (`open_artifacts`), which
-    opens each when first asked for, or artifacts opened already. The forecasts start from the
-    prices `latest` reads (the server's one a process), else from those of a reader of its own.
-
-    Without a BTC/USD artifact the others are served and `/bitcoin` answers 404
-    `unknown_asset`; `/model`, `/model/backtest`, the top of `/healthz` and the dashboard's
-    first view describe the catalog's default asset (BTC/USD when served).
-    """
+    """The API over `artifacts` (an `ArtifactStore`, or artifacts opened already); forecasts
+    start from the prices `latest` reads (the server's one a process), else a reader's own."""
     minutes = live.LiveMinutes.of(settings)
     latest = latest or latest_prices(settings)
     catalog = Catalog(
@@ -93,7 +86,6 @@ def create_app(
     metrics.watch_feed(latest.health, settings.poller_failing_after)
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
-    # Built once, from every route above: what each declares and the types it answers with.
     document = openapi.encode(openapi.build(app))
     app.register_blueprint(pages.docs_blueprint(document, cache_seconds=cache_seconds))
     app.register_error_handler(ApiError, _api_error)
@@ -105,7 +97,6 @@ def create_app(
 
 
 def _training_run(artifacts: Mapping[str, Artifact]) -> TrainingRun | None:
-    """The model directory's record of its last training run, if it has a usable one."""
     model_dir = getattr(artifacts, "model_dir", None)
     if model_dir is None:
         return None

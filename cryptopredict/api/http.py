@@ -1,28 +1,13 @@
-"""What every request and answer goes through, around the routes: the path and the query read,
-the answer's body and headers written, and each request counted, timed and logged.
+"""What every request and answer goes through: the path and the query read, the answer's body
+and headers written, each request counted, timed and logged.
 
-- A pair's symbol in a path: the server hands the application the path decoded (PEP 3333),
-  where `/forecast/eth%2Fusd`'s encoded slash would split it in two. `_symbols_in_paths` reads
-  the path as the client sent it (`REQUEST_URI`, which Waitress and Werkzeug give) and decodes
-  each segment on its own, an encoded slash inside one read as the slug's dash; the catalog then
-  finds the asset in any case.
-- The query: `read` takes a route's `Query` type (`cryptopredict.api.types`), the same fields
-  the OpenAPI document declares. Each parameter is given at most once; msgspec converts and
-  checks each by its type and constraints, and `_parse` reads the two kinds it does not know:
-  dates (`Instant`: `YYYY-MM-DD` or an ISO-8601 datetime, with or without an offset) and
-  intervals (`IntervalLabel`). A refusal says what was wrong and what is expected: the field's
-  declared `REFUSED` text, else the reader's own.
-- Answers are msgspec types, encoded by msgspec (`json_response`), or CSV. Every answer gets
-  `X-Content-Type-Options: nosniff` and, unless it has its own (the HTML pages: `page_headers`,
-  with no framing and no referrer), a Content-Security-Policy for data,
-  `default-src 'none'; frame-ancestors 'none'`; `no-store` unless it sets its cache policy.
-  flask-cors, configured with the allowed origins, answers preflights and adds the CORS headers:
-  `Access-Control-Allow-Origin: *` on every answer when any origin is allowed, or, with a list of
-  origins, `Vary: Origin` on every answer, so that shared caches keep answers for different
-  origins apart.
-- `/metrics` counts and times each request by route (its URL rule, without the client's values,
-  so labels stay few), method and status; the access log (`cryptopredict.api.access`, INFO) has
-  a line for each, without the query string.
+- A pair's symbol in a path: `_symbols_in_paths` reads the path as sent (`REQUEST_URI`), an
+  encoded slash inside a segment read as the slug's dash (PEP 3333 hands it decoded).
+- The query: `read` takes a route's `Query` type; msgspec converts and checks each field, `_parse`
+  reads dates (`Instant`) and intervals (`IntervalLabel`); a refusal says the field's declared
+  `REFUSED` text, else the reader's own.
+- Every answer: `nosniff`, a data CSP unless it has its own (`page_headers`), `no-store` unless
+  it sets its cache; flask-cors answers preflights (with a list of origins, `Vary: Origin`).
 """
 
 from __future__ import annotations
@@ -61,7 +46,6 @@ if TYPE_CHECKING:
 
 NO_STORE = "no-store"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# One encoder for every answer (`cryptopredict.api.types`).
 ENCODER = msgspec.json.Encoder()
 MAX_PATH = 200  # characters of a path the access log keeps
 LINE = "method=%s path=%s status=%d duration_ms=%.3f"
@@ -75,7 +59,6 @@ access_log = logging.getLogger("cryptopredict.api.access")
 
 
 def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
-    """Around every request of `app`: the path read, the headers, CORS, the metrics and log."""
     origins = [origin.strip() for origin in cors_origins.split(",") if origin.strip()]
     anyone = origins == ["*"]
 
@@ -104,8 +87,7 @@ def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
         if access_log.isEnabledFor(logging.INFO):
             path = request.environ.get("PATH_INFO", "")[:MAX_PATH]
             args = (_quoted(method[:16]), _quoted(path), key[2], seconds * 1000)
-            # makeRecord and handle, as Logger.info does, minus its search of the call stack
-            # for a file name and line number that this line does not show.
+            # Logger.info without its search of the call stack for a file and line.
             access_log.handle(
                 access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, LINE, args, None)
             )
@@ -116,8 +98,6 @@ def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
         origins=origins,
         methods=["GET", "HEAD"],
         supports_credentials=False,
-        # With `*`, every answer says `*`, so caches can share one copy across origins. With a
-        # list, the origin is echoed only when listed (`Vary: Origin` on every answer, above).
         send_wildcard=anyone,
         always_send=anyone,
         max_age=86_400,
@@ -146,9 +126,8 @@ def _quoted(text: str) -> str:
 
 
 def read(kind: type[Q], environ: WSGIEnvironment) -> Q:
-    """The query parameters `kind` declares (the defaults for those not given); BadRequestError
-    for one that is repeated, missing while required, or refused. The query string is decoded
-    as Flask decodes `request.args` (UTF-8, `+` as space, undecodable bytes replaced)."""
+    """The query parameters `kind` declares; BadRequestError for one repeated, missing while
+    required, or refused."""
     fields = _fields(kind)
     given: dict[str, list[str]] = {}
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
@@ -174,8 +153,7 @@ def read(kind: type[Q], environ: WSGIEnvironment) -> Q:
 
 
 def _example(name: str) -> str:
-    """What to ask for a missing date: the next hour, as the answers write it, or its day (a
-    route without a date guesses none: docs/api.md, "Dates")."""
+    """What to ask for a missing date: the next hour, or its day."""
     hour = iso_utc((int(time.time()) // 3600 + 1) * 3600)
     return (
         f"; give the instant to forecast, e.g. {name}={hour} (the next hour) or {name}={hour[:10]}"
@@ -199,8 +177,8 @@ def _fields(kind: type[msgspec.Struct]) -> dict[str, tuple[str | None, str | Non
 
 
 def _parse(kind: type, text: Any) -> Any:
-    """A date as seconds since 1970 UTC, an interval as its label; a ValueError saying what
-    follows the parameter's name in the refusal."""
+    """A date as seconds since 1970 UTC, an interval as its label; a ValueError's text follows
+    the parameter's name in the refusal."""
     if kind is IntervalLabel:
         try:
             return IntervalLabel(Interval.parse(text).label)
@@ -231,7 +209,6 @@ def public_cache(seconds: int) -> str:
 
 
 def json_response(answer: msgspec.Struct, *, cache: str = NO_STORE, status: int = 200) -> Response:
-    """`answer`, one of the types of `cryptopredict.api.types` (which the document declares)."""
     return raw_json_response(ENCODER.encode(answer), cache=cache, status=status)
 
 
@@ -263,7 +240,6 @@ def _cell(value: object) -> str:
 
 
 def page_headers(response: Response, *, csp: str, cache: str) -> Response:
-    """The headers of an HTML page: its own CSP, no framing, no referrer, its cache policy."""
     response.headers["Content-Security-Policy"] = csp
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"

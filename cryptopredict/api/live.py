@@ -1,19 +1,8 @@
-"""Live minutes from the market feed's database (DATABASE_URL): minute candles and the last price.
-
-Read per request through `MinuteReader` (sqlite3 or psycopg, never pandas), so rows the
-feed writes are served as they land, and a database that appears after the server
-started is picked up without a restart. Without one, `/price/{asset}` answers 404 saying so,
-and `/candles/{asset}` serves what it always did. When the database is there but cannot be read
-(a file that is not a database, an unreadable mount, a malformed URL, a server that is down or
-does not answer), both answer 503 at once, and `/live` answers 200 saying so.
-
-A slow or gone database costs the forecast routes nothing: the reader's timeouts are short, a
-failure is remembered for a few seconds, and only a few threads may read at once
-(`MinuteReader`). `/live` reads every asset's window in one query, reused for a few seconds.
-
-Public answers say what a caller can act on, never where the database is (no path, user, host,
-port or option); the operator's log says why, in full (without the password).
-"""
+"""`/live` and `/price/{asset}`, and the candles finer than a model's bars, from the market feed's
+minute bars (DATABASE_URL), read on each request through `MinuteReader` (short timeouts, a
+failure remembered, a few threads at once): a database that appears later is picked up, and one
+slow or gone costs the forecast routes nothing. Answers never say where the database is; the
+log says why, in full."""
 
 from __future__ import annotations
 
@@ -84,18 +73,16 @@ SOURCES = {"binance": "Binance", "alpaca": "Alpaca", "replay": "a replay"}
 
 
 class NoMinuteDataError(ApiError):
-    status = 404
-    code = "no_minute_data"
+    status, code = 404, "no_minute_data"
 
 
 class MinuteDataUnavailableError(ApiError):
-    status = 503
-    code = "minute_data_unavailable"
+    status, code = 503, "minute_data_unavailable"
 
 
 class LiveMinutes:
-    """The feed's minute bars, read on each request (the windows of all assets, at most
-    every `windows_seconds`)."""
+    """The feed's minute bars, read on each request (every asset's window at most every
+    `windows_seconds`)."""
 
     cache = NO_CACHE
 
@@ -116,7 +103,6 @@ class LiveMinutes:
         )
 
     def windows(self) -> dict[str, Window]:
-        """Every stored asset's window, from one query, reused for `windows_seconds`."""
         cached = self._windows
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
@@ -126,15 +112,12 @@ class LiveMinutes:
         return windows
 
     def window(self, served: CatalogEntry) -> Window:
-        """The minutes stored for `served`; NoMinuteDataError saying why there are none."""
         return self._read(served, lambda store: store.window(served.slug))
 
     def last_bar(self, served: CatalogEntry) -> LastBar:
         return self._read(served, lambda store: store.last_bar(served.slug))
 
     def _read(self, served: CatalogEntry, read: Callable[[MinuteStore], T | None]) -> T:
-        """`read` on this thread's connection; NoMinuteDataError when there is no database or
-        it holds nothing of `served`, MinuteDataUnavailableError when it cannot be read."""
         with self._reading() as store:
             found = read(store)
         if found is None:
@@ -146,7 +129,6 @@ class LiveMinutes:
         try:
             with self.reader.open() as store:
                 yield store
-        # The reader logged why, in full: the answer says only what a caller can act on.
         except NoDatabaseError:
             raise NoMinuteDataError(NOT_COLLECTED) from None
         except ReadersBusyError:
@@ -163,9 +145,7 @@ class LiveMinutes:
         max_points: int,
     ) -> tuple[CandleSource, float, float]:
         """The minute bars behind `interval` candles from `start` to `end` (defaults: the last
-        candles up to the last minute), with the range. Without minutes, the refusal of an
-        interval finer than the model's bars, saying why there are none; a range outside the
-        minutes, a 422 naming their window."""
+        candles up to the last minute), with the range."""
         try:
             window = self.window(served)
         except NoMinuteDataError as missing:
@@ -218,7 +198,6 @@ class LiveMinutes:
 
 
 def minute_reader(settings: ApiSettings, *, readers: int) -> MinuteReader:
-    """A reader of DATABASE_URL with the LIVE_ timeouts, at most `readers` threads at once."""
     return MinuteReader(
         settings.database_url,
         connect_timeout=settings.live_connect_timeout,
@@ -240,7 +219,6 @@ def _source_detail(source: str, shift: int | None) -> str:
 
 
 def position(price: float, low: float, high: float) -> Literal["below", "inside", "above"]:
-    """Where `price` sits against the band [low, high]."""
     return "below" if price < low else "above" if price > high else "inside"
 
 
@@ -318,7 +296,6 @@ def blueprint(
             volume=volume,
             vwap=vwap,
             age_seconds=round(clock() - closed, 1),
-            # where the minute came from: the source, and for a replay the shift and its date
             source=last.source,
             source_detail=_source_detail(last.source, shift),
             shift_minutes=None if shift is None else shift // MINUTE.seconds,
@@ -340,6 +317,5 @@ def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> 
         )
     point = forecast.prediction(epoch, level)
     where = position(price, point.prediction_low, point.prediction_high)
-    # The point's fields, but where it starts from (`anchor`) and its hindcast's figures.
     said = msgspec.structs.asdict(point) | {"available": True, "position": where}
     return msgspec.convert(said, PriceForecast)

@@ -1,13 +1,5 @@
-"""The pages: `/`, the dashboard (any served asset's history and forecast with the band, its
-candles, and its model's past forecasts against prices); `/docs`, Swagger UI over
-`/openapi.json`, the document generated from the answers' types; and the browser files they load.
-
-The dashboard shows the default asset's card; `dashboard.js` lists the assets from `/assets`
-and draws the selected one's charts from `/forecast/{asset}/range`, `/candles/{asset}`,
-`/model/{asset}` and `/model/{asset}/backtest`.
-Third-party browser files are served from this server (no CDN), from `vendor/`: the pages work
-offline.
-"""
+"""The pages: the dashboard at `/`, Swagger UI at `/docs` over `/openapi.json`, and the browser
+files they load, vendored (no CDN: the pages work offline)."""
 
 from __future__ import annotations
 
@@ -31,18 +23,15 @@ from cryptopredict.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
 
-# A page's scripts, styles, data: images (Swagger UI's icons) and fetches stay on this origin.
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-# plotly.js sets style attributes as it draws (the browser test shows them refused without
-# 'unsafe-inline' for styles).
+# plotly.js sets style attributes as it draws.
 DASHBOARD_CSP = PAGE_CSP.format(styles=" 'unsafe-inline'")
 DOCS_CSP = PAGE_CSP.format(styles="")
 VENDOR_MAX_AGE = 86_400
-# plotly.js and Swagger UI, vendored from npm with their licences, versions and checksums
-# (`make vendor`, ci/vendor.sh): served by this server, so the pages work offline.
+# Vendored from npm by `make vendor` (ci/vendor.sh).
 VENDOR_DIR = Path(__file__).with_name("vendor")
 PLOTLY_JS = "plotly/plotly.min.js"
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
@@ -80,7 +69,6 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
 
 
 def docs_blueprint(document: bytes, *, cache_seconds: int) -> Blueprint:
-    """`/openapi.json`, the `document` built with the app (`openapi.build`), and Swagger UI."""
     bp = Blueprint("docs", __name__)
     swagger_dir = _vendored(*(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES)) / "swagger-ui"
     max_age = public_cache(cache_seconds)
@@ -104,7 +92,6 @@ def docs_blueprint(document: bytes, *, cache_seconds: int) -> Blueprint:
 
 
 def _vendored(*names: str) -> Path:
-    """The directory of the vendored files `names` (StartupError if any is missing)."""
     missing = [name for name in names if not (VENDOR_DIR / name).is_file()]
     if missing:
         raise StartupError(

@@ -35,8 +35,7 @@ TRACK_ERRORS = {
 
 
 class TrackRecordUnavailableError(ApiError):
-    status = 503
-    code = "track_record_unavailable"
+    status, code = 503, "track_record_unavailable"
 
 
 class TrackRecords:

@@ -1,5 +1,5 @@
-"""An asset's bars ready to aggregate into candles at any whole multiple of their interval, by
-the domain core (`cryptopredict.candles`): live minutes, or an artifact's history."""
+"""An asset's bars (live minutes, or an artifact's history) ready to aggregate into candles at any
+whole multiple of their interval (`cryptopredict.candles`)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ DAY = Interval(1, "d")
 
 
 def multiple_of(name: str, wanted: Interval, base: Interval) -> Interval:
-    """`wanted`, the interval in query parameter `name`, unless it is no whole multiple of the
-    stored `base` bars' (UnsupportedIntervalError)."""
     if not wanted.is_multiple_of(base):
         finer = "finer than" if wanted.seconds < base.seconds else "no multiple of"
         raise UnsupportedIntervalError(
@@ -38,12 +36,10 @@ class CandleSource:
         self.last_bar = int(history.ds[-1])
 
     def interval(self, wanted: Interval) -> Interval:
-        """`wanted`; UnsupportedIntervalError unless it is a multiple of the stored interval."""
         return multiple_of("interval", wanted, self.stored)
 
     def check(self, start: float, end: float, *, end_given: bool = True) -> None:
-        """OutOfRangeError unless `start` to `end` holds a bar; `end_given`: whether the
-        request named `end` (else it is the last bar, and the error says so)."""
+        """OutOfRangeError unless `start` to `end` holds a bar (`end_given`: asked for)."""
         if start > end and not end_given:
             raise OutOfRangeError(
                 f"start {show_epoch(start)} is after the last bar of the {self.symbol} history "
@@ -58,22 +54,19 @@ class CandleSource:
             )
 
     def slots(self, interval: Interval, start: float, end: float) -> tuple[int, int]:
-        """Open times of the first and last candle that opens in `[start, end]` and holds
-        history (the first after the last when none does)."""
+        """Open times of the first and last candle opening in `[start, end]` with history."""
         first = max(interval.open_time(start, math.ceil), interval.open_time(self.first_bar))
         last = min(interval.open_time(end), interval.open_time(self.last_bar))
         return first, last
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
-        """The candles opening from `first` to `last` (open times), each with all its bars."""
         lo, hi = np.searchsorted(self.history.ds, [first, last + interval.seconds])
         return aggregate(self.history.rows(int(lo), int(hi)), self.stored, interval)
 
 
 class StoredCandles(CandleSource):
-    """An artifact's history (`cryptopredict.artifact.history`): candles of whole days or weeks
-    from the daily or weekly candles it keeps over the whole history; finer ones from its bars,
-    over the days it keeps them whole."""
+    """An artifact's history: whole days or weeks from its daily or weekly candles, finer ones
+    from its bars over the days it keeps them whole."""
 
     def __init__(self, history: StoredBars, stored: Interval, symbol: str) -> None:
         self.stored = stored
@@ -83,8 +76,6 @@ class StoredCandles(CandleSource):
         self.last_bar = history.last_bar
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
-        """The candles opening from `first` to `last`; OutOfRangeError for candles finer than
-        a day opening before the bars kept whole."""
         bars, stop = self.bars, last + interval.seconds
         serving = (
             table for table in bars.tables if table.serves(interval.seconds, interval.origin)
@@ -106,7 +97,6 @@ class StoredCandles(CandleSource):
 def check_count(
     first: int, last: int, interval: Interval, *, start: float, end: float, max_points: int
 ) -> None:
-    """TooManyPointsError when more than `max_points` candles open from `first` to `last`."""
     count = max(0, (last - first) // interval.seconds + 1)
     if count > max_points:
         raise TooManyPointsError(

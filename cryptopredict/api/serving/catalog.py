@@ -1,20 +1,8 @@
-"""What the API serves: one `CatalogEntry` per artifact of the store it was given, found by slug,
-searched for or filtered (by quote and interval), in slug or market order; and what the last
-training run into the model directory recorded (`run.json`: what it was asked for, how
-`top:N` ranked the market, which pairs failed and why).
-
-Assets are listed from the store's index; an asset's artifact is opened (checked against its
-manifest and memory-mapped) on the first request that needs its data, so neither memory nor
-start-up grows with the number of assets. An artifact that cannot be opened makes that asset
-answer 503 `asset_unavailable`, saying why; the others are served, and `/healthz` lists it.
-
-An asset is found by its slug or its symbol in any case (`eth-usd`, `ETH-USD`, `ETH/USD`), and
-answered under its slug. One that a training run into the model directory has not written yet
-answers 503 `still_training` with its progress and when to ask again, not 404; so does one
-written (in the directory's index) that this catalog does not hold yet: the training status
-says it is done a moment before the server's next look at the index serves it
-(`cryptopredict.api.reloading`), and in between it is still not served, not unknown.
-"""
+"""What the API serves: one `CatalogEntry` per artifact of the store, found by slug or symbol in
+any case, searched, filtered and ordered. An artifact opens on the first request that needs it,
+and only the `ACTIVE` most recent keep their memory; one that cannot be opened answers 503
+`asset_unavailable`. A pair the run training into the model directory has not written yet (or
+written, before the next look at the index serves it) answers 503 `still_training`, not 404."""
 
 from __future__ import annotations
 
@@ -44,14 +32,9 @@ from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
-# The assets whose artifacts keep their pages mapped and their parsed files cached, the most
-# recently used; the others hand theirs back (`Artifact.release`) and read them again when next
-# asked.
-ACTIVE = 4
-# Ask again this soon for a pair still training: its model comes within a minute.
-RETRY_SECONDS = 10
-# ... and this soon for one written: the server looks at the index every second.
-JOINING_SECONDS = 1
+ACTIVE = 4  # artifacts that keep their memory, the most recently used
+RETRY_SECONDS = 10  # for a pair still training: its model comes within a minute
+JOINING_SECONDS = 1  # for one written: the server looks at the index every second
 
 
 @dataclass(frozen=True)
@@ -62,8 +45,6 @@ class Opened:
 
 
 class CatalogEntry:
-    """One served asset: what the index says of it, and its data, opened on first use."""
-
     def __init__(
         self,
         slug: str,
@@ -78,13 +59,13 @@ class CatalogEntry:
     ) -> None:
         self.slug = slug
         self._note_after_hours = note_after_hours
-        self._on_use = on_use  # told each time a request uses its artifact
+        self._on_use = on_use
         self._latest = latest
         self._store = store
         self._horizon = round(max_horizon_days * DAY)
         self.base, _, self.quote = slug.rpartition("-")
         self.ranked = ranked  # its place in the market, when `top:N` chose it
-        self._on_open = on_open  # told once its artifact is open: it is being served
+        self._on_open = on_open
 
     @property
     def info(self) -> IndexEntry:
@@ -95,40 +76,26 @@ class CatalogEntry:
         return self.info.symbol
 
     @property
-    def interval(self) -> str:
-        return self.info.interval
-
-    @property
-    def model_version(self) -> str:
-        return self.info.model_version
-
-    @property
     def step(self) -> int:
-        """The seconds of its bars."""
         return Interval.parse(self.info.interval).seconds
 
     @property
     def data_until(self) -> int:
-        """The instant its data ended: the close of its last bar."""
         return closing(self.info.last_bar, self.step)
 
     @property
     def valid_from(self) -> int:
-        """The first instant the forecast routes answer."""
         return closing(self.info.grid_first, self.step)
 
     @property
     def valid_until(self) -> int:
-        """The last instant the forecast routes answer."""
         return min(closing(self.info.grid_last, self.step), self.data_until + self._horizon)
 
     def latest_price(self) -> LatestPrice | None:
-        """The latest price of it the API read, if any (at once: `cryptopredict.api.latest`)."""
         return None if self._latest is None else self._latest(self.slug)
 
     def starts_from(self) -> tuple[AnchorSource, int]:
-        """Where an answer for the next hour starts now, and the instant of that price: the
-        latest price the API read, when newer than the data, else the data's last close."""
+        """Where an answer for the next hour starts now, and the instant of that price."""
         price = self.latest_price()
         if price is not None and price.epoch > self.data_until:
             return price.source, price.epoch
@@ -174,12 +141,7 @@ class CatalogEntry:
 
 
 class Catalog:
-    """The served assets by slug; the default one is BTC/USD when served, else the first slug.
-
-    `artifacts` is an `ArtifactStore` (lazy), or artifacts opened already; `on_open` is told
-    of each asset whose artifact is opened to be served, once; `latest` gives an asset's latest
-    price the API read (`cryptopredict.api.latest`), which its forecasts start from.
-    """
+    """The served assets by slug; the default one is BTC/USD when served, else the first."""
 
     def __init__(
         self,
@@ -215,9 +177,6 @@ class Catalog:
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
     def __getitem__(self, name: str) -> CatalogEntry:
-        """The asset `name` (its slug or symbol, in any case); UnknownAssetError (404) naming
-        served ones if there is none, UnavailableAssetError (503) if its artifact was found
-        unusable at start-up, StillTrainingError (503) while training has yet to write it."""
         slug = canonical(name)
         served = self._assets.get(slug)
         if served is not None:
@@ -233,8 +192,6 @@ class Catalog:
         raise UnknownAssetError(self._unknown(name, slug))
 
     def _used(self, served: CatalogEntry) -> None:
-        """`served`'s artifact serves a request: it keeps its memory, and the least recently used
-        beyond the `ACTIVE` most recent hands its back."""
         if served is self._last:  # the usual case under load: one pair asked again and again
             return
         with self._recent_lock:
@@ -246,14 +203,12 @@ class Catalog:
                 idle._opened.artifact.release()  # opened: it was used
 
     def _training(self, slug: str) -> PairStatus | None:
-        """`slug`'s progress, while a run into the model directory trains it."""
         status = read_status(self.store.model_dir) if self.store.model_dir else None
         found = [pair for pair in status.unfinished() if pair.asset == slug] if status else []
         return found[0] if found else None
 
     def _written(self, slug: str) -> bool:
-        """Whether `slug`'s artifact is written: in the model directory's index, and there (to
-        be served next)."""
+        """Whether `slug`'s artifact is written (in the index, and there), to be served next."""
         model_dir = self.store.model_dir
         try:
             index = read_index(model_dir) if model_dir else None
@@ -285,12 +240,10 @@ class Catalog:
         return len(self._assets)
 
     def stale(self, after_hours: float, now: float | None = None) -> list[str]:
-        """The assets whose newest bar is older than `after_hours`."""
         now = time.time() if now is None else now
         return [served.slug for served in self if now - served.info.last_bar > after_hours * 3600]
 
     def failures(self) -> dict[str, str]:
-        """The assets whose artifact could not be opened, with why."""
         return {
             slug: unavailable(slug, problem, self.store)
             for slug, problem in sorted(self.store.failures.items())
@@ -304,13 +257,11 @@ class Catalog:
         interval: str | None = None,
         sort: str | None = None,
     ) -> list[CatalogEntry]:
-        """The assets `text` finds (best first; all of them, by slug, without it), those quoted
-        in `quote` and stored at `interval` only, in `sort` order when given."""
         found = list(self) if text is None else self.search(text)
         if quote is not None:
             found = [served for served in found if served.quote == quote.lower()]
         if interval is not None:
-            found = [served for served in found if served.interval == interval]
+            found = [served for served in found if served.info.interval == interval]
         if sort == "rank":
             return sorted(found, key=_market_order)
         if sort == "slug":
@@ -318,7 +269,6 @@ class Catalog:
         return found
 
     def search(self, text: str) -> list[CatalogEntry]:
-        """The assets matching `text`, best first (see `match_rank`)."""
         wanted = text.lower().replace("/", "-")
         ranks = {served.slug: match_rank(served, wanted) for served in self}
         found = [served for served in self if ranks[served.slug] is not None]
@@ -326,7 +276,6 @@ class Catalog:
 
 
 def _market_order(served: CatalogEntry) -> tuple[int, str]:
-    """Most traded first; pairs the market did not rank after them, by slug."""
     ranked = served.ranked
     return (ranked.rank if ranked is not None else 1 << 30, served.slug)
 
@@ -348,12 +297,10 @@ def match_rank(served: CatalogEntry, wanted: str) -> int | None:
 
 
 def canonical(name: str) -> str:
-    """The slug `name` spells: a slug or a symbol in any case (`ETH/USD` is `eth-usd`)."""
     return name.strip().lower().replace("/", "-")
 
 
 def still_training(pair: PairStatus) -> str:
-    """Why `pair` is not served yet, with its progress."""
     return (
         f"{pair.asset} is still training ({pair.step}): it is served as soon as its model is "
         f"written, usually within a minute of the run's start; ask again in "
@@ -369,7 +316,6 @@ def joining(slug: str) -> str:
 
 
 def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:
-    """Why `slug` is not served, naming files relative to the model directory."""
     if store.model_dir is not None:
         problem = problem.replace(f"{store.model_dir}/", "")
     return f"the {slug} artifact cannot be served: {problem}. The other assets are served"

@@ -1,32 +1,13 @@
-"""One asset's forecast, read from its artifact's stored grid and the latest price the API
-read: at any instant, and over a range; and the answer at an instant.
+"""One asset's forecast, from its artifact's grid and the latest price the API read: at an
+instant, over a range, and the answer at an instant.
 
-One meaning of an instant, on every route and in every score: the forecast at instant t is the
-price at t, the close of the bar that ends at t (a date alone is 00:00 UTC, so on daily bars the
-close of the day before). What training stores is labelled otherwise: a bar, a grid row and a
-backtest path's point are labelled by the bar's open time, and the row labelled `ds` forecasts
-that bar's close, the price at `ds` + the bar's length. `closing` and `opening` are the only
-place the API turns one into the other.
-
-The forecast answers from the first stored bar's close to the data's end (`data_end`, the last
-bar's close) + the horizon. The grid's knots sit at the data's interval (`step`) over the
-hindcast's last 90 days and the forecast's first 30, two per origin before, a day apart after
-(`cryptopredict.artifact.arrays.StoredGrid`); the answers keep the data's interval throughout,
-on the regular axis `first + index * step`, and values between knots are interpolated
-linearly. Up to the data's end each point is a hindcast (what the pipeline said before that
-instant, from an earlier origin), after it the forecast made when the data ended; each holds a
-band at every level of `LEVELS`. A range is read at the data's interval or at a coarser
-`every`, a whole multiple of it. Every answer is a few reads of memory-mapped arrays: no model
-runs here.
-
-Where the API has read a price newer than the data's end (`LatestPrice`, from
-`cryptopredict.api.latest`), every instant after it is answered from that price
-(`from_latest`): the point is the price itself; the band is the band the model issued for the
-lead that remains (`band_ratios`), around that price: the band conditional on the price at that
-instant. Instants up to it, and every instant when no newer price is known, are answered as the
-model issued them, anchored at its data's end. A forecast whose starting price is older than
-`note_after` says so in its `note` (NOTE_AFTER_HOURS).
-"""
+The forecast at instant t is the price at t, the close of the bar ending at t (a date alone is
+00:00 UTC). Training labels a bar, a grid row and a backtest point by the bar's open time:
+`closing` and `opening` are the only place the API turns one into the other. Instants lie on the
+axis `first + index * step`, interpolated linearly between the grid's knots: hindcasts up to the
+data's end, the forecast after it. Where the API read a price newer than the data's end, every
+instant after it is answered from that price (`from_latest`), with the band the model issued for
+the lead that remains (`band_ratios`); a starting price older than NOTE_AFTER_HOURS is noted."""
 
 from __future__ import annotations
 
@@ -50,34 +31,25 @@ from cryptopredict.utc import iso_utc, show_epoch
 
 DAY = 86_400
 HOUR = 3600
-# The asset behind `/bitcoin` and `/bitcoin/forecast`, and the default one (the dashboard's
-# first view, `/model`, the top of `/healthz`) when it is served.
+# Behind `/bitcoin`, and the default asset when served.
 BITCOIN = "btc-usd"
 Epoch = TypeVar("Epoch", int, float, np.ndarray)
 
 
 def closing(opened: Epoch, step: int) -> Epoch:
-    """The instant a bar (or a row) labelled by its open time `opened` closes: its price's."""
     return opened + step
 
 
 def opening(instant: Epoch, step: int) -> Epoch:
-    """The label (open time) of the bar that closes at `instant`."""
     return instant - step
 
 
 @dataclass(frozen=True)
 class LatestPrice:
-    """A price the API read: the instant it is the price of, and where it came from."""
-
     epoch: int
     price: float
     source: AnchorSource
     detail: str
-
-
-def no_price() -> LatestPrice | None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -97,12 +69,9 @@ class Points:
 
 @dataclass(frozen=True)
 class FromLatest:
-    """The instants answered from `latest`: which ones (`after`, per instant asked) and their
-    prediction, low and high (`values`, one row each)."""
-
     latest: LatestPrice
-    after: np.ndarray
-    values: np.ndarray
+    after: np.ndarray  # which instants asked are answered from `latest`
+    values: np.ndarray  # their prediction, low and high
 
     @property
     def anchor(self) -> Anchor:
@@ -116,17 +85,15 @@ class FromLatest:
 
 
 class Forecast:
-    """The grid of one artifact; instants are answered from the first bar's close (`first`) to
-    `end`: the grid's end, or `max_horizon_days` past the data's end if that comes first.
-    `latest` gives the latest price the API read (at once, never waiting on a source); a forecast
-    whose starting price is older than `note_after_hours` says so."""
+    """Instants are answered from the first bar's close (`first`) to `end`: the grid's end, or
+    `max_horizon_days` past the data's end if that comes first."""
 
     def __init__(
         self,
         artifact: Artifact,
         *,
         max_horizon_days: float,
-        latest: Callable[[], LatestPrice | None] = no_price,
+        latest: Callable[[], LatestPrice | None] = lambda: None,
         note_after_hours: float = math.inf,
     ) -> None:
         self.latest = latest
@@ -135,43 +102,30 @@ class Forecast:
         grid = self.grid = artifact.grid_file
         self.step = step = grid.step
         self.first = closing(grid.first, step)
-        self.grid_end = closing(grid.last, step)
         self.interval = Interval.parse(artifact.manifest.interval)  # checked by open_artifact
-        self.interval_width = artifact.manifest.interval_width
         self.history = artifact.history
         self.last_bar = self.history.last_bar  # its open time
         self.data_end = closing(self.last_bar, step)
         self.last_close = self.history.last_close
-        # The band's settings were chosen on outcomes up to here (None: trained without a
-        # backtest, so on none): hindcast points up to it are not out of sample for that choice.
+        # The band's settings were chosen on outcomes up to here (None: on none).
         boundary = artifact.manifest.backtest_boundary
         self.band_chosen_until = (
             None
             if boundary is None
             else closing(int(boundary.last_validation_outcome.timestamp()), step)
         )
-        self.end = min(self.grid_end, self.data_end + round(max_horizon_days * DAY))
-
-    def ds_of(self, index: np.ndarray) -> np.ndarray:
-        return self.first + self.step * np.asarray(index, dtype=np.int64)
+        self.end = min(closing(grid.last, step), self.data_end + round(max_horizon_days * DAY))
 
     def check(self, name: str, epoch: float) -> None:
-        """OutOfRangeError unless the instant `epoch` lies between `first` and `end`."""
-        if epoch < self.first:
-            raise OutOfRangeError(
-                f"{name} {show_epoch(epoch)} is before the history; {self.valid_range()}"
-            )
-        if epoch > self.end:
-            raise OutOfRangeError(
-                f"{name} {show_epoch(epoch)} is too far ahead; {self.valid_range()}"
-            )
+        if not self.first <= epoch <= self.end:
+            where = "before the history" if epoch < self.first else "too far ahead"
+            raise OutOfRangeError(f"{name} {show_epoch(epoch)} is {where}; {self.valid_range()}")
 
     def valid_range(self) -> str:
         return f"valid dates run from {iso_utc(self.first)} to {iso_utc(self.end)}"
 
     def at(self, epoch: float, level: int) -> Point:
-        """The forecast and the `level`% band at a checked instant `epoch`, interpolated between
-        the two knots around it; its data's end is the later of theirs (never after `epoch`)."""
+        """The forecast and band at a checked instant; its data's end is the later knot's."""
         grid, label = self.grid, np.array([opening(epoch, self.step)])
         centre, low, high = grid.values_at(label, level)[0].tolist()
         (before,), (after,), (fraction,) = grid.between(label)
@@ -179,22 +133,14 @@ class Forecast:
         origin = max(int(grid.time[knot]) - int(grid.lead[knot]) for knot in knots)
         return Point(centre, low, high, closing(origin, self.step))
 
-    def in_history(self, epoch: float) -> bool:
-        return self.first <= epoch <= self.data_end
-
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
-        """Per instant: a hindcast no later than the last outcome the band's settings were
-        chosen on, so chosen with hindsight of it."""
+        """Per instant: a hindcast whose band was chosen with hindsight of it."""
         if self.band_chosen_until is None:
             return np.zeros(len(ds), dtype=bool)
         return (ds <= self.band_chosen_until) & (ds <= self.data_end)
 
     def actual_at(self, epoch: float) -> float | None:
-        """The price at a checked instant `epoch` inside the history: the close of the bar that
-        ends then, interpolated between two bars' closes between them.
-
-        None in a gap (a bar missing from the history on either side).
-        """
+        """The close of the bar ending at `epoch` (interpolated between two); None in a gap."""
         label = opening(epoch, self.step)
         history = self.history
         opened = history.first_bar + math.floor((label - history.first_bar) / self.step) * self.step
@@ -206,19 +152,14 @@ class Forecast:
             return None
         return before + (following - before) * (label - opened) / self.step
 
-    def count(self, start: float, end: float) -> int:
-        """How many points of the axis lie in `[start, end]`."""
-        return max(0, self._last_index(end) - self._first_index(start) + 1)
-
     def series(
         self, start: float, end: float, max_points: int, level: int, every: Interval | None = None
     ) -> Points:
-        """Every instant of the axis in `[start, end]` (both checked) with its `level`% band, at
-        most `max_points` of them; with `every` (a whole multiple of the grid's interval), only
-        the instants that open an `every` bar: every day's 00:00 UTC for `1d`, as candles of
-        that width open."""
+        """Every instant of the axis in `[start, end]`, at most `max_points`; with `every`, only
+        those that open an `every` bar."""
         if every is None:
-            first, count, stride = self._first_index(start), self.count(start, end), 1
+            first, stride = self._first_index(start), 1
+            count = max(0, math.floor((end - self.first) / self.step) - first + 1)
         else:
             opens = every.open_time(start, math.ceil)
             first = self._first_index(opens)
@@ -230,18 +171,15 @@ class Forecast:
                 f"{every or self.interval} apart; at most {max_points} per request, so narrow "
                 "the range or ask for a coarser step"
             )
-        ds = self.ds_of(first + stride * np.arange(count))
+        ds = self.first + self.step * (first + stride * np.arange(count, dtype=np.int64))
         return Points(ds, self.values_at(ds, level), self._actual(ds))
 
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
-        """Prediction, low and high at each of the instants `ds` (checked: answered),
-        interpolated between the knots around it, as `at` gives them one at a time."""
         return self.grid.values_at(opening(np.asarray(ds), self.step), level)
 
     def band_ratios(self, leads: np.ndarray, level: int) -> np.ndarray:
-        """The `level`% band's bounds `leads` seconds (each up to `end - data_end`) after the
-        data's end, as ratios to the point forecast there: the band the model issued for that
-        lead. Below one bar, the first bar's, its log distances shrunk as sqrt(lead)."""
+        """The band issued for `leads` seconds after the data's end, as ratios to the point
+        forecast; below one bar, the first bar's shrunk as sqrt(lead) in logs."""
         step = self.step
         values = self.values_at(self.data_end + np.maximum(leads, step), level)
         logs = np.log(values[:, 1:] / values[:, :1])
@@ -251,17 +189,12 @@ class Forecast:
     def _first_index(self, epoch: float) -> int:
         return math.ceil((epoch - self.first) / self.step)
 
-    def _last_index(self, epoch: float) -> int:
-        return math.floor((epoch - self.first) / self.step)
-
     def _actual(self, ds: np.ndarray) -> np.ndarray:
-        """The price at each of the instants `ds` where a bar closes then, else NaN."""
         return self.history.closes_at(opening(ds, self.step))
 
     def from_latest(self, ds: np.ndarray, level: int) -> FromLatest | None:
-        """The instants of `ds` (ascending) after the latest price, if it is newer than the
-        data, answered from it: the price then, and the model's `level`% band for the lead from
-        it. None if no instant is; `latest` is asked only when one lies past the data's end."""
+        """The instants of `ds` (ascending) after a latest price newer than the data, answered
+        from it; `latest` is asked only when one lies past the data's end."""
         if not len(ds) or ds[-1] <= self.data_end:
             return None
         price = self.latest()
@@ -275,8 +208,6 @@ class Forecast:
         return FromLatest(price, after, values)
 
     def answer(self, at: float, level: int) -> Prediction:
-        """The answer at the instant `at` (OutOfRangeError outside the valid range): from the
-        latest price after it, else as the model issued it; a hindcast with the price then."""
         self.check("date", at)
         live = self.from_latest(np.array([at]), level)
         answer = self.prediction(at, level, live=live)
@@ -289,9 +220,6 @@ class Forecast:
         return answer
 
     def prediction(self, epoch: float, level: int, live: FromLatest | None = None) -> Prediction:
-        """The forecast at a checked instant `epoch` with its `level`% band, and what it is: a
-        hindcast (inside the history) or the forecast, from data that ended at `data_until`,
-        `lead_hours` before; answered from the latest price when `live`."""
         if live is None:
             point = self.at(epoch, level)
             anchor = self.model_anchor(point.data_until)
@@ -308,7 +236,7 @@ class Forecast:
             prediction_high=high,
             interval_width=level / 100,
             level=Level(level),
-            kind=Kind.HINDCAST if self.in_history(epoch) else Kind.FORECAST,
+            kind=Kind.HINDCAST if self.first <= epoch <= self.data_end else Kind.FORECAST,
             data_until=iso_utc(data_until),
             lead_hours=round((epoch - data_until) / HOUR, 2),
             model_version=self.model_version,
@@ -316,8 +244,6 @@ class Forecast:
         )
 
     def note(self, live: FromLatest | None) -> str | UnsetType:
-        """What a forecast from the latest price `live` (else from the data's end) says of the
-        price it starts from, when that is older than `note_after`."""
         since = self.data_end if live is None else live.latest.epoch
         age = time.time() - since
         if age <= self.note_after:
@@ -328,8 +254,6 @@ class Forecast:
         return f"{said}the market feed has read none newer (`/healthz` says why)."
 
     def model_anchor(self, data_until: int) -> Anchor:
-        """The end of the data a model's answer had seen (`data_until`): the forecast's, or a
-        hindcast's origin."""
         if data_until == self.data_end:
             price: float | None = self.last_close
             detail = "the close of the last bar of the model's data"

@@ -1,5 +1,4 @@
-"""The track record as `/model/{asset}/track-record` answers it, beside the served model's
-backtest, and as the model card sums it up."""
+"""The track record as its route answers it, beside the served model's backtest, and in brief."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from cryptopredict.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import CatalogEntry
 
-# The backtest's horizons, by their lead in hours.
 BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
 
 
@@ -32,14 +30,13 @@ def answer(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecord:
         first_issue=_time(record.first_issue),
         last_issue=_time(record.last_issue),
         scored=record.scored,
-        backtest_model_version=served.model_version,
+        backtest_model_version=served.info.model_version,
         leads=[_beside(lead, _backtest(backtest, lead)) for lead in record.leads],
         detail=None if record.scored else _nothing_yet(record),
     )
 
 
 def _backtest(summary: EvaluationScores | None, lead: answers.TrackLead) -> ForecastScores | None:
-    """The served model's backtest scores at the lead, when the backtest has that horizon."""
     hours = lead.lead_hours
     label = BACKTEST.get(round(hours)) if hours == round(hours) else None
     if summary is None or label is None:
@@ -49,7 +46,6 @@ def _backtest(summary: EvaluationScores | None, lead: answers.TrackLead) -> Fore
 
 
 def _beside(lead: answers.TrackLead, backtest: ForecastScores | None) -> answers.TrackLead:
-    """The record at a lead, with the served model's backtest at that horizon beside it."""
     if backtest is None:
         return lead
     coverage = backtest.coverage_by_level or {}
@@ -84,7 +80,6 @@ def _nothing_yet(record: AssetRecord) -> str:
 
 
 def summary(record: AssetRecord, served: CatalogEntry) -> answers.TrackRecordSummary:
-    """What the model card says of the track record."""
     leads = [
         answers.TrackLeadSummary(
             lead_hours=lead.lead_hours,

@@ -1,18 +1,7 @@
-"""The track record: every forecast a release issued of an asset, as the release baked it
-(`artifact/record.py`), scored lead by lead once it fell due, against the price at its valid
-instant (the close of the hourly bar ending then, as a later release fetched it), beside the
-naive forecast issued with it.
-
-Per lead, over the issues: how many were issued, how many are due (their valid instant is no
-later than the data's end of the newest release), how many are scored (a close was fetched for
-it; a lead due without one fell in a gap of the exchange's bars); the point's absolute
-percentage error and naive's;
-per band, the share of prices it held and its interval score (on log prices, lower is better)
-beside naive's, with their difference. Each mean carries the standard error across issue times
-(`estimate`, the one estimator of `cryptopredict.standard_error`): issues whose windows overlap
-(closer together than the lead) share part of one price path, and a lead with too few
-independent issues for its critical values says so instead of a verdict.
-"""
+"""The track record a release baked (`artifact/record.py`), scored lead by lead once due against
+the hourly close at its instant, beside the naive forecast issued with it; each mean with its
+standard error across issue times (`estimate`: issues closer than the lead share one price path,
+and a lead with too few independent issues says so instead of a verdict)."""
 
 from __future__ import annotations
 
@@ -32,7 +21,7 @@ HOUR = 3600
 
 @dataclass(frozen=True)
 class RecordRows:
-    """A record's rows, a row an issue at a lead: pending, or scored with its outcomes."""
+    """A row an issue at a lead: pending, or scored with its outcomes."""
 
     data_until: np.ndarray
     lead: np.ndarray  # seconds
@@ -58,8 +47,7 @@ class RecordRows:
 
 
 def independent_issues(times: np.ndarray, lead: int) -> int:
-    """How many of the issues at `times` (increasing) share no part of their windows, `lead`
-    long: taken greedily from the first."""
+    """How many issues at `times` (increasing) share no part of their `lead`-long windows."""
     count, last = 0, -math.inf
     for at in times.tolist():
         if at >= last + lead:
@@ -70,13 +58,9 @@ def independent_issues(times: np.ndarray, lead: int) -> int:
 def estimate(
     values: np.ndarray, times: np.ndarray, lead: int
 ) -> tuple[Estimated, BandVerdict | None]:
-    """The mean of `values` (one per issue, at its data's end `times`, increasing) and its
-    standard error across issue times (`cryptopredict.standard_error`, the one estimator): each
-    issue at its data's end in hours, issues closer than the lead sharing part of one price
-    path. Issues of one data's end (two versions of one release) share their whole outcome:
-    they count once, at their mean. Beside it, the verdict against zero: better (below) or
-    worse (above) beyond the critical value, else a tie; too few windows where no critical
-    value holds; None where nothing was estimated or nothing spread."""
+    """The mean of `values` (one per issue, at its data's end `times`) and its standard error
+    across issue times, issues of one data's end counted once; and the verdict against zero
+    (None where nothing was estimated or nothing spread)."""
     if not len(values):
         return Estimated(mean=None, se=None, why="nothing scored"), None
     mean = float(values.mean())
@@ -98,8 +82,7 @@ def estimate(
 
 
 def held(bits: np.ndarray, level: int, *, naive: bool = False) -> np.ndarray:
-    """Whether the band at `level` (naive's with `naive`) held the close, per row's bits
-    (`record_rows.inside_bits`)."""
+    """Whether the band at `level` (naive's with `naive`) held the close, per row's bits."""
     return (bits >> (LEVELS.index(level) + (len(LEVELS) if naive else 0))) & 1 == 1
 
 
@@ -108,8 +91,7 @@ def column(name: str) -> int:
 
 
 def lead_record(rows: RecordRows, lead: int, now: float) -> TrackLead:
-    """The record at `lead` (seconds) of the issues in `rows`, as of `now` (the served model's
-    backtest beside it left out: `track_answers`)."""
+    """The record at `lead` (seconds) as of `now`, without the backtest beside it."""
     mine = rows.lead == lead
     due = mine & (rows.valid_at <= now)
     scored = due & rows.scored
@@ -161,8 +143,6 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> TrackLead:
 
 @dataclass(frozen=True)
 class AssetRecord:
-    """An asset's track record as of `now` (the data's end of the newest release)."""
-
     issues: int
     first_issue: int | None  # data ends of the first and the last issue
     last_issue: int | None
@@ -177,7 +157,6 @@ class AssetRecord:
 
 
 def record(baked: PairRecord | None) -> AssetRecord:
-    """The track record `baked` holds, scored (nothing where none was baked)."""
     if baked is None:
         return AssetRecord(0, None, None, (), 0, None)
     rows = RecordRows.of(baked)

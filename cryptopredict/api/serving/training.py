@@ -1,7 +1,4 @@
-"""What `/healthz`, `/assets` and the dashboard say of a training run still writing into the
-model directory (`train.py --serve`): the pairs still training, each with what runs now (or
-that it waits for a worker), and the time left, estimated; the pairs it could not train, with
-why."""
+"""A training run still writing into the model directory, as the API reports it."""
 
 from __future__ import annotations
 
@@ -14,7 +11,6 @@ from cryptopredict.utc import iso_utc
 
 
 def training(model_dir: Path | None) -> TrainingProgress | None:
-    """None when no run is training into `model_dir` (or every pair of it is done)."""
     status = read_status(model_dir) if model_dir is not None else None
     if status is None or all(pair.state == "done" for pair in status.pairs):
         return None
@@ -44,5 +40,5 @@ def _why(pair: PairStatus) -> str:
 
 
 def _seconds(value: float | None) -> int | None:
-    """Whole seconds, rounded up: a pair still training is never said to be due in 0 s."""
+    # rounded up: a pair still training is never said to be due in 0 s
     return None if value is None else math.ceil(value)

@@ -1,6 +1,5 @@
-"""What the model card and the dashboard say about a model: what its point forecast is, and how
-its band fared against the naive forecast's at each horizon, with the interval scores the
-verdict rests on, their difference and its standard error, and the coverage of every band."""
+"""What the model card says of a model: its point forecast, and how its band fared against the
+naive forecast's at each horizon, with the figures behind each verdict."""
 
 from __future__ import annotations
 
@@ -46,9 +45,6 @@ def verdict(
     symbol: str,
     served: ServedNames | None = None,
 ) -> Verdict:
-    """The model card's `verdict`: `summary`, the plain sentence to read first; `point_forecast`,
-    `band` and `sentence` in detail, `rule`, and per horizon the figures behind the sentence (none
-    without a backtest)."""
     rows = [
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
@@ -73,9 +69,7 @@ PLAIN_VERBS = {
 
 
 def plain(params: ModelConfig, rows: list[HorizonVerdict], origins: int) -> str:
-    """One sentence without figures or terms of art: what the line is, what the band is, and
-    how the band scored against the naive forecast's, said in plain words (the detail, in the
-    terms docs/model.md explains, is in `point_forecast`, `band`, `sentence`)."""
+    """One sentence without figures or terms of art."""
     share = round(params.interval_width * 100)
     said = (
         f"{_line(params)}, and the {share}% band around it is where the price should be "
@@ -109,8 +103,6 @@ def _line(params: ModelConfig) -> str:
 
 
 def point_forecast(params: ModelConfig, served: ServedNames | None = None) -> str:
-    """What the served point forecast is, plainly, and how its damping was settled (never a
-    comparison that was not made)."""
     tau = params.damping_hours
     damping = served.damping if served else None
     if tau == 0:
@@ -135,14 +127,12 @@ def point_forecast(params: ModelConfig, served: ServedNames | None = None) -> st
 
 
 def band(served: ServedNames | None) -> str:
-    """The band's method, and how it was settled; empty for a model that does not record it."""
     if served is None:
         return ""
     return f"The band is {served.band_method}. {served.band.how.capitalize()}: {served.band.why}."
 
 
 def sentence(rows: list[HorizonVerdict], origins: int, symbol: str) -> str:
-    """One sentence: per verdict, the horizons and the interval scores behind it."""
     groups: dict[str, list[HorizonVerdict]] = {}
     for row in rows:
         if row.verdict is not None:
@@ -164,7 +154,7 @@ def listed(items: list[str]) -> str:
 
 
 def decimals(se: float) -> int:
-    """Decimals that show a standard error to two significant digits."""
+    """To show a standard error to two significant digits."""
     return max(0, 1 - math.floor(math.log10(se))) if se > 0 else 4
 
 
