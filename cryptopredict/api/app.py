@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from http import HTTPStatus
 
 from flask import Flask, Response, request
@@ -22,7 +23,7 @@ from cryptopredict.api import (
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.http import install, json_response
 from cryptopredict.api.latest import LatestPrices, latest_prices
-from cryptopredict.api.metrics import Metrics
+from cryptopredict.api.metrics import Metrics, Scraped
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
@@ -46,7 +47,13 @@ def create_app(
         run=_training_run(artifacts),
         latest=latest.of,
     )
-    metrics = Metrics(catalog, stale_after_hours=settings.stale_after_hours)
+    metrics = Metrics(
+        catalog,
+        stale_after_hours=settings.stale_after_hours,
+        stuck=lambda: minutes.reader.watchdog.stuck,
+        feed=latest.health,
+        failing_after=settings.poller_failing_after,
+    )
     cache_seconds = settings.cache_seconds
 
     app = Flask(__name__)
@@ -55,7 +62,6 @@ def create_app(
     for blueprint in forecasts.blueprints(catalog, **ranges):
         app.register_blueprint(blueprint)
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
-    metrics.count_stuck_reads(lambda: minutes.reader.watchdog.stuck)
     app.register_blueprint(
         candles.blueprint(
             catalog,
@@ -67,7 +73,7 @@ def create_app(
     app.register_blueprint(live.blueprint(catalog, minutes))
     records = track_record.TrackRecords(catalog, catalog.store.model_dir)
     app.register_blueprint(track_record.blueprint(catalog, records))
-    metrics.registry.register(track_record.TrackRecordMetrics(records))
+    metrics.registry.register(Scraped(partial(track_record.gauges, records)))
     app.register_blueprint(
         model_card.blueprint(
             catalog,
@@ -83,10 +89,9 @@ def create_app(
             stale_after_hours=settings.stale_after_hours,
         )
     )
-    metrics.watch_feed(latest.health, settings.poller_failing_after)
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
-    document = openapi.encode(openapi.build(app))
+    document = openapi.encode(openapi.build(app, [served.slug for served in catalog]))
     app.register_blueprint(pages.docs_blueprint(document, cache_seconds=cache_seconds))
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)

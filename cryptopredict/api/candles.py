@@ -10,7 +10,7 @@ from flask import Response, request
 from msgspec import UNSET
 
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.candles import check_count
 from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.api.types.market import DEFAULT_COUNT, CandleColumns, CandleRange, CandlesQuery
@@ -58,7 +58,6 @@ def blueprint(
 ) -> Blueprint:
     bp = Blueprint("candles", __name__, description="Price candles from the stored bars.")
     cache = public_cache(cache_seconds)
-    served_slugs = [served.slug for served in catalog]
 
     @bp.get("/candles/<asset>")
     @document(
@@ -66,7 +65,6 @@ def blueprint(
         CandleColumns,
         text="text/csv",
         query=CandlesQuery,
-        path=asset_in_path(served_slugs),
         errors=ERRORS,
         description=DESCRIPTION.format(max_points=max_points),
     )
@@ -82,7 +80,6 @@ def blueprint(
         "`low`, `close`, `volume`, `vwap` and `complete`.",
         text="text/csv",
         query=CandleRange,
-        path=asset_in_path(served_slugs),
         errors=ERRORS,
         description="As `/candles/{asset}` with `format=csv`, in an operation of its own that "
         "answers only CSV, so that a generated client returns the text (it parses an answer by "

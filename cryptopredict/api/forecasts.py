@@ -18,7 +18,7 @@ from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.candles import multiple_of
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast
 from cryptopredict.api.types.common import Level
@@ -191,14 +191,12 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
     bp = Blueprint("forecast", __name__, description="The forecast of any served asset.")
     cache = public_cache(cache_seconds)
     answer = partial(range_answer, max_points=max_points, cache=cache)
-    served_slugs = [served.slug for served in catalog]
 
     @bp.get("/forecast/<asset>")
     @document(
         "The forecast at `date`.",
         Prediction,
         query=PointQuery,
-        path=asset_in_path(served_slugs),
         errors=ASSET_ERRORS,
         description=f"As `/bitcoin`, for any asset listed by `/assets`. {POINT_DESCRIPTION}",
     )
@@ -216,7 +214,6 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         ForecastPoints,
         text="text/csv",
         query=ForecastQuery,
-        path=asset_in_path(served_slugs),
         errors=range_errors,
         description="As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
         "its grid (at its data's interval) from `start` to `end`, both included, as JSON "
@@ -231,7 +228,6 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         CSV_ANSWER,
         text="text/csv",
         query=ForecastRange,
-        path=asset_in_path(served_slugs),
         errors=range_errors,
         description=CSV_TWIN.format(route="/forecast/{asset}/range"),
     )

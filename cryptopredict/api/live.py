@@ -23,7 +23,7 @@ from cryptopredict.api.errors import (
     UnsupportedIntervalError,
 )
 from cryptopredict.api.http import json_response, read
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.candles import CandleSource, check_count
 from cryptopredict.api.types.live import (
     LevelQuery,
@@ -260,7 +260,6 @@ def blueprint(
         "The last stored minute bar, and the forecast then.",
         Price,
         query=LevelQuery,
-        path=asset_in_path([served.slug for served in catalog]),
         errors=PRICE_ERRORS,
     )
     def price(asset: str) -> Response:

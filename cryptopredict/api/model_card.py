@@ -14,12 +14,11 @@ from flask import Response
 
 from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
 from cryptopredict.api.latest import feed_health
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.verdict import verdict
-from cryptopredict.api.types.backtest import Backtest
-from cryptopredict.api.types.card import of
+from cryptopredict.api.types.card import Backtest, of
 from cryptopredict.api.types.model import (
     AnchorNow,
     AssetHealth,
@@ -54,7 +53,6 @@ def blueprint(
     known)."""
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
-    slugs = [served.slug for served in catalog]
     default = catalog.default.slug
 
     @lru_cache(maxsize=CACHED)
@@ -99,7 +97,6 @@ def blueprint(
     @document(
         "The manifest, with the backtest summary.",
         ModelCard,
-        path=asset_in_path(slugs),
         errors=UNKNOWN_ASSET,
     )
     def asset_model(asset: str) -> Response:
@@ -120,7 +117,6 @@ def blueprint(
     @document(
         "The summary and every backtest path.",
         Backtest,
-        path=asset_in_path(slugs),
         errors=UNKNOWN_ASSET,
     )
     def asset_backtest(asset: str) -> Response:

@@ -1,19 +1,14 @@
-"""The OpenAPI document, generated once, when the app is built, from what each view declares.
-
-A view declares its operation with `@document(...)`: the type of its JSON answer and of its
-query parameters (msgspec types of `cryptopredict.api.types`, the same types the view answers
-with), any text form of its answer, and its errors. `build` turns every declared view of an app
-into an OpenAPI 3.1 document: msgspec writes the JSON Schema of every type (OpenAPI 3.1's schemas
-are JSON Schema 2020-12), each query type's fields become the operation's parameters, the view's
-docstring its summary (first line) and description (the rest), and its blueprint its tag.
-"""
+"""The OpenAPI 3.1 document, generated once from what each view declares with `@document(...)`:
+msgspec writes the JSON Schema of its answer and query types, a query type's fields become the
+operation's parameters, the view's docstring its summary (first line) and description, its
+blueprint its tag; an `{asset}` in the path is one of the served slugs (`ASSET`)."""
 
 from __future__ import annotations
 
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,10 +44,11 @@ out of range, unsupported candle intervals or too many points, 404 for unknown r
 assets, 405 for methods other than GET, 503 for an asset whose artifact cannot be served.
 """
 _PATH_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+ASSET = "asset"  # the path parameter, one of the served slugs: the component `Asset`
 
 
 class Blueprint(flask.Blueprint):
-    """A Flask blueprint with the description its operations are grouped under (their tag)."""
+    """A Flask blueprint with the description of its operations' tag."""
 
     def __init__(self, name: str, import_name: str, *, description: str) -> None:
         super().__init__(name, import_name)
@@ -60,27 +56,14 @@ class Blueprint(flask.Blueprint):
 
 
 @dataclass(frozen=True)
-class InPath:
-    """A path parameter: a string, one of `values` when they are known, which the document
-    names once, as the component `component` (one enum in a generated client)."""
-
-    name: str
-    description: str
-    values: tuple[str, ...] = ()
-    component: str | None = None
-
-
-@dataclass(frozen=True)
 class Operation:
     """What a GET view answers: `ok` describes its 200 answer, JSON of type `answer` and/or
-    text of media type `text`; `query` types its query parameters; `path` documents those of
-    its path; `errors` describes each error status it may answer (with an `Error`)."""
+    text of media type `text`; `errors` each error status it may answer (with an `Error`)."""
 
     ok: str
     answer: type | None = None
     text: str | None = None
     query: type[Query] | None = None
-    path: tuple[InPath, ...] = ()
     errors: Mapping[int, str] = field(default_factory=dict)
     description: str | None = None  # else the docstring's, after its first line
 
@@ -91,12 +74,10 @@ def document(
     *,
     text: str | None = None,
     query: type[Query] | None = None,
-    path: Iterable[InPath] = (),
     errors: Mapping[int, str] | None = None,
     description: str | None = None,
 ) -> Callable[[View], View]:
-    """Declare the operation a GET view answers (`Operation`)."""
-    operation = Operation(ok, answer, text, query, tuple(path), errors or {}, description)
+    operation = Operation(ok, answer, text, query, errors or {}, description)
 
     def attach(view: View) -> View:
         view.openapi = operation  # type: ignore[attr-defined]
@@ -105,21 +86,8 @@ def document(
     return attach
 
 
-def asset_in_path(slugs: Iterable[str]) -> list[InPath]:
-    """The `{asset}` path parameter: one of the served assets, which `/assets` lists."""
-    return [
-        InPath(
-            "asset",
-            "A served asset, as `/assets` lists it (its slug; its symbol or any case is read "
-            "as the slug, e.g. `ETH-USD` or `eth%2Fusd` as `eth-usd`).",
-            tuple(slugs),
-            component="Asset",
-        )
-    ]
-
-
-def build(app: flask.Flask) -> dict[str, Any]:
-    """The OpenAPI document of `app`'s declared views, in the order their routes were added."""
+def build(app: flask.Flask, slugs: Sequence[str]) -> dict[str, Any]:
+    """The document of `app`'s declared views, in the order their routes were added."""
     declared = [
         (rule, operation, view)
         for rule in app.url_map.iter_rules()
@@ -144,8 +112,8 @@ def build(app: flask.Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule, operation, view in declared:
         item: dict[str, Any] = {"get": _operation(rule, operation, view, ref, queries)}
-        if operation.path:
-            item["parameters"] = [_in_path(each, components) for each in operation.path]
+        if ASSET in rule.arguments:
+            item["parameters"] = [_asset(slugs, components)]
         paths[_PATH_ARGUMENT.sub(r"{\1}", rule.rule)] = item
     tags = {
         rule.endpoint.split(".")[0]: app.blueprints[rule.endpoint.split(".")[0]]
@@ -168,23 +136,18 @@ def encode(document: dict[str, Any]) -> bytes:
     return json.dumps(document, indent=1).encode()
 
 
-def _in_path(parameter: InPath, components: dict[str, Any]) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"}
-    if parameter.values:
-        schema["enum"] = list(parameter.values)
-    if parameter.component is not None:
-        named = {"title": parameter.component, **schema}
-        if components.setdefault(parameter.component, named) != named:
-            raise ValueError(f"{parameter.component} is declared with different values")
-        # The values again beside the reference: Swagger UI offers a choice of them only when
-        # they are there (generated clients follow the reference: one enum for every route).
-        schema = {"$ref": COMPONENTS.format(name=parameter.component), **schema}
+def _asset(slugs: Sequence[str], components: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "enum": list(slugs)}
+    components.setdefault("Asset", {"title": "Asset", **schema})
+    # The values again beside the reference: Swagger UI offers a choice of them only when
+    # they are there (generated clients follow the reference: one enum for every route).
     return {
         "in": "path",
-        "name": parameter.name,
-        "description": parameter.description,
+        "name": ASSET,
+        "description": "A served asset, as `/assets` lists it (its slug; its symbol or any case "
+        "is read as the slug, e.g. `ETH-USD` or `eth%2Fusd` as `eth-usd`).",
         "required": True,
-        "schema": schema,
+        "schema": {"$ref": COMPONENTS.format(name="Asset"), **schema},
     }
 
 

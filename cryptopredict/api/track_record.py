@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Response
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily
 
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.http import json_response
 from cryptopredict.api.live import NO_CACHE
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, asset_in_path, document
-from cryptopredict.api.serving.track_answers import answer, summary
-from cryptopredict.api.serving.track_record import AssetRecord, record
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
+from cryptopredict.api.serving.track_record import AssetRecord, answer, record, summary
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
 from cryptopredict.artifact.record import INDEX, RecordError, read_record, record_dir
 
@@ -92,7 +91,6 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
     @document(
         "Every issued forecast of the asset, scored by lead when due.",
         TrackRecord,
-        path=asset_in_path([served.slug for served in catalog]),
         errors=TRACK_ERRORS,
     )
     def track_record(asset: str) -> Response:
@@ -130,24 +128,15 @@ def card_summary(records: TrackRecords) -> Callable[[CatalogEntry], TrackRecordS
     return summed
 
 
-class TrackRecordMetrics:
-    """The track records as Prometheus gauges, by asset, lead (hours) and level. An asset
-    whose record cannot be read is left out (the reader logs why)."""
-
-    def __init__(self, records: TrackRecords) -> None:
-        self.records = records
-
-    def describe(self) -> Iterator[Metric]:
-        return iter(_families())
-
-    def collect(self) -> Iterator[Metric]:
-        families = _families()
-        for served in self.records.catalog:
-            try:
-                _add(families, served.slug, self.records.record(served))
-            except ApiError as error:
-                log.debug("track record gauges of %s left out: %s", served.slug, error.detail)
-        return iter(families)
+def gauges(records: TrackRecords) -> list[GaugeMetricFamily]:
+    """The track records by asset, lead (hours) and level; one that cannot be read left out."""
+    families = _families()
+    for served in records.catalog:
+        try:
+            _add(families, served.slug, records.record(served))
+        except ApiError as error:
+            log.debug("track record gauges of %s left out: %s", served.slug, error.detail)
+    return families
 
 
 def _families() -> list[GaugeMetricFamily]:

@@ -1,9 +1,7 @@
-"""The parts of the model card (`/model/{asset}`): what the model was trained on, how it is
-configured and served, and its backtest summary. Each part answers for a type of the artifact
-(`mirrors`) and is filled from the artifact's manifest attribute by attribute (`of`): its fields
-are that type's by their names in code, never by their keys on disk, so that a field renamed on
-disk changes the filling, never this contract. A part declares its fields itself where the
-answer orders them otherwise or requires what the artifact defaults."""
+"""The parts of the model card (`/model/{asset}`) and its backtest: each answers for a type of the
+artifact (`mirrors`), filled from it attribute by attribute (`of`), by the fields' names in code,
+never their keys on disk. A part declares a field itself where the answer orders or requires it
+otherwise."""
 
 from __future__ import annotations
 
@@ -154,3 +152,32 @@ class NaiveBand(Sparse, mirrors=schema.NaiveForecast):
     and per level (keyed by percent as text) the log offsets of its band's lower and upper
     bounds at the calibrated horizons `hours`; in between linear from 0 at lead 0, past the last
     as sqrt(lead), never narrowing along lead."""
+
+
+class BandCandidate(BandSetting, kw_only=True, mirrors=schema.ScoredBandSpec): ...
+
+
+class PoolScores(Sparse, kw_only=True, mirrors=schema.PoolCandidate): ...
+
+
+class MixScores(Sparse, kw_only=True, mirrors=schema.MixCandidate): ...
+
+
+class PoolChoice(Sparse, mirrors=schema.PoolSearch): ...
+
+
+class MixChoice(Sparse, mirrors=schema.MixSearch): ...
+
+
+class BandChoice(Sparse, mirrors=schema.BandSearch): ...
+
+
+class HindcastCoverage(Sparse, mirrors=schema.HindcastCheck): ...
+
+
+class PastForecast(Sparse, mirrors=schema.PastPath): ...
+
+
+class Backtest(Sparse, omit_defaults=False, mirrors=schema.BacktestReport):
+    """The summary, the choices it rests on, the hindcast's coverage and the past forecasts; all
+    but the hindcast are null for a model trained without a backtest."""
