@@ -45,39 +45,30 @@ class PointQuery(Query):
 class ForecastRange(Query):
     """The points asked for, in any form."""
 
-    start: (
-        Annotated[
-            Instant,
-            date(
-                "First instant of the range. Default: 30 days before the end or the data's end, "
-                "whichever is earlier."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    end: (
-        Annotated[
-            Instant,
-            date(
-                "Last instant of the range. Default: 365 days after the data's end, within the "
-                "valid range (or 30 days after `start`, when `start` lies past that)."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    step: (
-        Annotated[
-            IntervalLabel,
-            doc(
-                "Spacing of the points: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
-                "multiple of the data's interval (`/assets` gives it). Only the points that open "
-                "a bar of that width are answered (every day's 00:00 UTC for `1d`, weeks on "
-                "Monday), so that a long range fits the point cap. Default: every point.",
-                examples=["1d"],
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
+    start: Annotated[
+        Instant | UnsetType,
+        date(
+            "First instant of the range. Default: 30 days before the end or the data's end, "
+            "whichever is earlier."
+        ),
+    ] = UNSET
+    end: Annotated[
+        Instant | UnsetType,
+        date(
+            "Last instant of the range. Default: 365 days after the data's end, within the "
+            "valid range (or 30 days after `start`, when `start` lies past that)."
+        ),
+    ] = UNSET
+    step: Annotated[
+        IntervalLabel | UnsetType,
+        doc(
+            "Spacing of the points: a whole number and a unit `m`, `h`, `d` or `w`, a whole "
+            "multiple of the data's interval (`/assets` gives it). Only the points that open "
+            "a bar of that width are answered (every day's 00:00 UTC for `1d`, weeks on "
+            "Monday), so that a long range fits the point cap. Default: every point.",
+            examples=["1d"],
+        ),
+    ] = UNSET
     level: LevelParameter = Level(DEFAULT_LEVEL)
 
 

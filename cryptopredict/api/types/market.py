@@ -63,25 +63,19 @@ class AssetQuery(Query):
         ]
         | UnsetType
     ) = UNSET
-    interval: (
-        Annotated[
-            IntervalLabel,
-            doc("Only the assets stored at this bar interval.", examples=["1h"]),
-        ]
-        | UnsetType
-    ) = UNSET
-    sort: (
-        Annotated[
-            Sort,
-            doc(
-                "`rank`: the most traded first (the market's 24-hour volume rank, unranked "
-                "assets after them); `slug`: by slug. Default: by slug, or with `q` best match "
-                "first.",
-                extra={REFUSED: ": sort by slug or rank"},
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
+    interval: Annotated[
+        IntervalLabel | UnsetType,
+        doc("Only the assets stored at this bar interval.", examples=["1h"]),
+    ] = UNSET
+    sort: Annotated[
+        Sort | UnsetType,
+        doc(
+            "`rank`: the most traded first (the market's 24-hour volume rank, unranked "
+            "assets after them); `slug`: by slug. Default: by slug, or with `q` best match "
+            "first.",
+            extra={REFUSED: ": sort by slug or rank"},
+        ),
+    ] = UNSET
     limit: (
         Annotated[
             int,
@@ -201,39 +195,30 @@ class AssetList(Answer):
 class CandleRange(Query):
     """The candles asked for, in any form."""
 
-    interval: (
-        Annotated[
-            IntervalLabel,
-            doc(
-                "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole multiple "
-                "of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`; or, "
-                "where live minute bars are stored (`/live`), any whole number of minutes, e.g. "
-                "`1m`, `5m`, `10m`, over their window. Default: the stored interval.",
-                examples=["1d"],
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    start: (
-        Annotated[
-            Instant,
-            date(
-                f"Earliest candle open time. Default: that of the {DEFAULT_COUNT}th candle back "
-                "from `end`, so that the answer holds the last ones up to it."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    end: (
-        Annotated[
-            Instant,
-            date(
-                "Latest candle open time (the candle holds its bars after `end` too). Default: "
-                "the last bar."
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
+    interval: Annotated[
+        IntervalLabel | UnsetType,
+        doc(
+            "Candle width: a whole number and a unit `m`, `h`, `d` or `w`, a whole multiple "
+            "of the stored bars' interval (`/assets` gives it), e.g. `4h`, `1d`, `1w`; or, "
+            "where live minute bars are stored (`/live`), any whole number of minutes, e.g. "
+            "`1m`, `5m`, `10m`, over their window. Default: the stored interval.",
+            examples=["1d"],
+        ),
+    ] = UNSET
+    start: Annotated[
+        Instant | UnsetType,
+        date(
+            f"Earliest candle open time. Default: that of the {DEFAULT_COUNT}th candle back "
+            "from `end`, so that the answer holds the last ones up to it."
+        ),
+    ] = UNSET
+    end: Annotated[
+        Instant | UnsetType,
+        date(
+            "Latest candle open time (the candle holds its bars after `end` too). Default: "
+            "the last bar."
+        ),
+    ] = UNSET
 
 
 class CandlesQuery(CandleRange):
