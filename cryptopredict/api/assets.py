@@ -1,7 +1,4 @@
-"""`/assets`: the served assets with their model, data range, place in the market and
-endpoints, searched (`q`), filtered (`quote`, `interval`), sorted (`sort`) and paged (`limit`,
-`offset`); and what the last training run recorded (`training`: what it was asked for, how the
-market was ranked, which pairs failed and why)."""
+"""`/assets`: the served assets, searched, filtered, sorted and paged, and the last training run."""
 
 from __future__ import annotations
 
@@ -144,7 +141,6 @@ def _description(served: Served, links: AssetLinks) -> ServedAsset:
 
 
 def _last_run(run: TrainingRun | None) -> LastRun | None:
-    """The record of the last training run, as `/assets` says it."""
     if run is None:
         return None
     ranking = run.ranking

@@ -1,5 +1,5 @@
-"""`/candles/{asset}`: OHLCV and VWAP candles of an artifact's history at any whole multiple of
-its interval (`serving.candles`), or of the live minutes (`live`)."""
+"""`/candles/{asset}`: candles of an artifact's history at any whole multiple of its interval, or
+of the live minutes (`live`)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
 COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
-# Volumes are sums of the bars': rounded to the exchanges' finest step (1e-8), so a sum's float
-# noise (16821.271800000002) is not shown.
-VOLUME_DECIMALS = 8
+VOLUME_DECIMALS = 8  # the exchanges' finest step: a sum's float noise is not shown
 ERRORS = {
     400: "Malformed input: a repeated or unparsable parameter, or an unknown format.",
     404: "No such asset is served; the detail names the served ones.",
@@ -109,7 +107,7 @@ def blueprint(
         first, last = source.slots(interval, start, end)
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
         result = source.aggregate(interval, first, last)
-        # VWAP is computed: rounded as every price answer is, all alike by the smallest low.
+        # VWAP is computed: rounded as every price, by the smallest low.
         decimals = price_decimals(float(result.low.min())) if len(result) else 2
         rounded = {
             "volume": np.round(result.volume, VOLUME_DECIMALS),

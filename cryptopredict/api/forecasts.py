@@ -1,10 +1,5 @@
-"""The forecast routes: `/forecast/{asset}` and `/forecast/{asset}/range` for any served asset,
-and `/bitcoin` and `/bitcoin/forecast`, the same views for BTC/USD (answered as they always
-have been; without a served BTC/USD artifact, 404 `unknown_asset`).
-
-The answer at one instant is the asset's `Forecast.answer`; `range_answer` gives the forecast
-over a range as JSON columns or CSV, with the documented defaults for what the query leaves out.
-"""
+"""`/forecast/{asset}`, its range, and `/bitcoin` and `/bitcoin/forecast`: the same views for
+BTC/USD."""
 
 from __future__ import annotations
 
@@ -84,9 +79,7 @@ def range_answer(
     name: str | None = None,
     form: str | None = None,
 ) -> Response:
-    """Every grid point from `start` to `end` (or every `step`) the request asks for, as JSON
-    columns or as CSV (`<name>-forecast.csv`, the slug's by default): in the `form` given, else
-    in the `format` asked for."""
+    """The range asked for, as JSON columns or CSV: in the `form` given, else in `format`."""
     forecast = served.forecast
     asked: ForecastRange
     if form is None:
@@ -144,7 +137,6 @@ def range_answer(
 
 
 def _range(forecast: Forecast, asked: ForecastRange) -> tuple[float, float]:
-    """The checked range asked for, with the documented defaults for what was not given."""
     start: float | None = None if asked.start is UNSET else asked.start
     end: float | None = None if asked.end is UNSET else asked.end
     if start is not None:
@@ -186,8 +178,6 @@ CSV_TWIN = (
 
 
 def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list[Blueprint]:
-    """`/bitcoin`, `/bitcoin/forecast` and its CSV twin, the BTC/USD forecast, answered as
-    `/forecast/{asset}`, `/forecast/{asset}/range` and its CSV twin answer for any asset."""
     bp = Blueprint("forecast", __name__, description="The forecast of any served asset.")
     cache = public_cache(cache_seconds)
     answer = partial(range_answer, max_points=max_points, cache=cache)

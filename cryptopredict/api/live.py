@@ -10,7 +10,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 import numpy as np
@@ -46,11 +46,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MINUTE = Interval.parse("1m")
 NO_CACHE = "no-cache"  # minutes change every minute: always ask again
-UNAVAILABLE = (
-    "The minute-bar database cannot be read now (a server that is down or too slow, a file that "
-    "is not a database, a malformed DATABASE_URL), or every thread allowed to read it is busy: "
-    "try again in a few seconds. The operator's log says why."
-)
 NOT_COLLECTED = (
     "no live minute bars are stored yet: the market feed stores them (the API runs it when "
     "LATEST_PRICES names an exchange; docs/live-data.md)"
@@ -60,14 +55,12 @@ BUSY = (
     "minute data is unavailable now: every thread allowed to read it is waiting on the "
     "database. Try again shortly"
 )
-ERRORS = {
-    404: "No such asset is served, or no minute bars of it are stored (the detail says which).",
-    503: UNAVAILABLE,
-}
 PRICE_ERRORS = {
     400: "`level` is not one of the served bands (50, 80, 95).",
-    **ERRORS,
-    503: f"{UNAVAILABLE} Or: {ASSET_UNAVAILABLE}",
+    404: "No such asset is served, or no minute bars of it are stored (the detail says which).",
+    503: "The minute-bar database cannot be read now (a server that is down or too slow, a file "
+    "that is not a database, a malformed DATABASE_URL), or every thread allowed to read it is "
+    f"busy: try again in a few seconds. The operator's log says why. Or: {ASSET_UNAVAILABLE}",
 }
 SOURCES = {"binance": "Binance", "alpaca": "Alpaca", "replay": "a replay"}
 
@@ -218,10 +211,6 @@ def _source_detail(source: str, shift: int | None) -> str:
     return f"a replay of recorded minutes, not live data ({moved})"
 
 
-def position(price: float, low: float, high: float) -> Literal["below", "inside", "above"]:
-    return "below" if price < low else "above" if price > high else "inside"
-
-
 def blueprint(
     catalog: Catalog, live: LiveMinutes, *, clock: Callable[[], float] = time.time
 ) -> Blueprint:
@@ -315,6 +304,7 @@ def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> 
             detail=f"the served forecast's {forecast.valid_range()}",
         )
     point = forecast.prediction(epoch, level)
-    where = position(price, point.prediction_low, point.prediction_high)
+    low, high = point.prediction_low, point.prediction_high
+    where = "below" if price < low else "above" if price > high else "inside"
     said = msgspec.structs.asdict(point) | {"available": True, "position": where}
     return msgspec.convert(said, PriceForecast)

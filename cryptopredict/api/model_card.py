@@ -1,6 +1,5 @@
-"""`/model/{asset}` and `/model/{asset}/backtest`, what each model is and how its past forecasts
-fared (`/model` and `/model/backtest` are the default asset's), and `/healthz`, which says the
-API serves and which model of each asset."""
+"""`/model/{asset}` and its backtest (`/model` and `/model/backtest`: the default asset's), and
+`/healthz`."""
 
 from __future__ import annotations
 
@@ -49,8 +48,6 @@ def blueprint(
     cache_seconds: int,
     track_record: Callable[[CatalogEntry], TrackRecordSummary | None] | None = None,
 ) -> Blueprint:
-    """`track_record`: an asset's track record in brief, for its model card (None: not
-    known)."""
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
     default = catalog.default.slug
@@ -64,7 +61,6 @@ def blueprint(
         return model_card(manifest, said)
 
     def with_record(served: CatalogEntry) -> Response:
-        """The card, with the track record in brief (read now) as `track_record`."""
         found = None if track_record is None else track_record(served)
         return json_response(
             msgspec.structs.replace(card(served.slug), track_record=found), cache=max_age
@@ -132,8 +128,7 @@ def blueprint(
 
 
 def _at_instants(report: BacktestReport, step: int) -> BacktestReport:
-    """The past forecasts at the instants they forecast: training labels each point by the
-    open time of the bar whose close it forecasts."""
+    """The past forecasts at the instants they forecast (training labels them by open time)."""
     paths = tuple(
         msgspec.structs.replace(path, ds=tuple(closing(ds, step) for ds in path.ds))
         for path in report.paths
@@ -204,9 +199,7 @@ def health_blueprint(
 
 
 def _last_failed(catalog: Catalog) -> list[FailedPair]:
-    """The pairs the last finished run into the model directory could not train, read now: the
-    run writes its record as it ends, and a server reloading then must not miss it meanwhile
-    (an unusable record says nothing; `/assets` names why)."""
+    """The pairs the last run could not train, read now: a reloading server must not miss them."""
     model_dir = catalog.store.model_dir
     try:
         run = read_run(model_dir) if model_dir is not None else None

@@ -1,7 +1,5 @@
-"""`/model/{asset}/track-record`: every forecast the releases issued of an asset, scored lead by
-lead when it fell due, as the release baked it beside the artifacts (`artifact/record.py`; the
-scores: `serving.track_record`); its summary on the model card, and its figures as Prometheus
-gauges. Serving only reads it."""
+"""`/model/{asset}/track-record`, as the release baked it (scored in `serving.track_record`), its
+summary on the model card and its Prometheus gauges."""
 
 from __future__ import annotations
 
@@ -38,7 +36,7 @@ class TrackRecordUnavailableError(ApiError):
 
 
 class TrackRecords:
-    """Each served asset's baked record, read and scored once per version of the index."""
+    """Each served asset's record, read and scored once per version of the index."""
 
     def __init__(self, catalog: Catalog, model_dir: Path | None) -> None:
         self.catalog = catalog
@@ -47,8 +45,6 @@ class TrackRecords:
         self._lock = threading.Lock()
 
     def record(self, served: CatalogEntry) -> AssetRecord:
-        """`served`'s record (an empty one where none was baked); TrackRecordUnavailableError
-        when its file cannot be read."""
         version = self._version()
         with self._lock:
             cached = self._records.get(served.slug)
@@ -69,8 +65,6 @@ class TrackRecords:
         return self.directory.parent
 
     def _version(self) -> tuple[int, int] | None:
-        """The record index's modification time and size (a record written writes it again);
-        None when there is none."""
         if self.directory is None:
             return None
         try:
@@ -116,8 +110,7 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
 
 
 def card_summary(records: TrackRecords) -> Callable[[CatalogEntry], TrackRecordSummary | None]:
-    """The model card's `track_record`, or None when it cannot be read (the card answers all
-    the same)."""
+    """The model card's `track_record`, None when it cannot be read."""
 
     def summed(served: CatalogEntry) -> TrackRecordSummary | None:
         try:

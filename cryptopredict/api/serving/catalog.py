@@ -53,8 +53,7 @@ class CatalogEntry:
         max_horizon_days: float,
         note_after_hours: float = math.inf,
         ranked: RankedPair | None = None,
-        on_open: Callable[[CatalogEntry], None] | None = None,
-        on_use: Callable[[CatalogEntry], None] = lambda served: None,
+        on_use: Callable[[CatalogEntry], None],
         latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         self.slug = slug
@@ -65,7 +64,6 @@ class CatalogEntry:
         self._horizon = round(max_horizon_days * DAY)
         self.base, _, self.quote = slug.rpartition("-")
         self.ranked = ranked  # its place in the market, when `top:N` chose it
-        self._on_open = on_open
 
     @property
     def info(self) -> IndexEntry:
@@ -114,11 +112,8 @@ class CatalogEntry:
         return self._used().candles
 
     def _used(self) -> Opened:
-        first = "_opened" not in self.__dict__
         opened = self._opened
         self._on_use(self)
-        if first and self._on_open is not None:
-            self._on_open(self)
         return opened
 
     @cached
@@ -150,7 +145,6 @@ class Catalog:
         max_horizon_days: float,
         note_after_hours: float = math.inf,
         run: TrainingRun | None = None,
-        on_open: Callable[[CatalogEntry], None] | None = None,
         latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
@@ -168,7 +162,6 @@ class Catalog:
                 max_horizon_days=max_horizon_days,
                 note_after_hours=note_after_hours,
                 ranked=run.rank_of(slug) if run is not None else None,
-                on_open=on_open,
                 on_use=self._used,
                 latest=latest,
             )

@@ -25,17 +25,16 @@ RULE = (
     "one-sided 95% upper bound."
 )
 NAIVE = "naive is the last close carried forward, with a year's returns as its band"
-VERBS = {
-    "better": "is better than",
-    "tie": "ties with",
-    "worse": "is worse than",
-    "too few windows": "cannot yet be told apart from",
-}
-WHERE = {
-    "better": "beyond two standard errors",
-    "tie": "within two standard errors",
-    "worse": "beyond two standard errors",
-    "too few windows": "on too few independent windows",
+BEYOND = "beyond two standard errors"
+SAID = {  # each verdict in the sentence, where it lies, and in plain words
+    "better": ("is better than", BEYOND, "beat"),
+    "tie": ("ties with", "within two standard errors", "tied with"),
+    "worse": ("is worse than", BEYOND, "did worse than"),
+    "too few windows": (
+        "cannot yet be told apart from",
+        "on too few independent windows",
+        "had too few independent windows to be judged against",
+    ),
 }
 
 
@@ -49,39 +48,38 @@ def verdict(
         _row(label, scores.prophet, scores.naive, scores.prophet_vs_naive)
         for label, scores in (summary.horizons().items() if summary else [])
     ]
+    groups: dict[str, list[HorizonVerdict]] = {}
+    for row in rows:
+        if row.verdict is not None:
+            groups.setdefault(row.verdict, []).append(row)
+    origins = summary.origins if summary else 0
     return Verdict(
-        summary=plain(params, rows, summary.origins if summary else 0),
+        summary=plain(params, groups, origins),
         point_forecast=point_forecast(params, served),
         band=band(served),
-        sentence=sentence(rows, summary.origins if summary else 0, symbol),
+        sentence=sentence(groups, origins, symbol),
         rule=RULE,
         horizons=rows,
     )
 
 
 HORIZON_WORDS = {"1h": "an hour", "1d": "a day", "7d": "a week", "30d": "30 days"}
-PLAIN_VERBS = {
-    "better": "beat",
-    "tie": "tied with",
-    "worse": "did worse than",
-    "too few windows": "had too few independent windows to be judged against",
-}
 
 
-def plain(params: ModelConfig, rows: list[HorizonVerdict], origins: int) -> str:
+def plain(params: ModelConfig, groups: dict[str, list[HorizonVerdict]], origins: int) -> str:
     """One sentence without figures or terms of art."""
     share = round(params.interval_width * 100)
     said = (
         f"{_line(params)}, and the {share}% band around it is where the price should be "
         f"{share}% of the time"
     )
-    groups: dict[str, list[str]] = {}
-    for row in rows:
-        if row.verdict is not None:
-            groups.setdefault(row.verdict, []).append(HORIZON_WORDS.get(row.horizon, row.horizon))
     if not groups:
         return f"{said}; it has not been tested on past prices yet."
-    clauses = [f"{PLAIN_VERBS[found]} it {listed(ahead)} ahead" for found, ahead in groups.items()]
+    words = {
+        found: [HORIZON_WORDS.get(row.horizon, row.horizon) for row in rows]
+        for found, rows in groups.items()
+    }
+    clauses = [f"{SAID[found][2]} it {listed(ahead)} ahead" for found, ahead in words.items()]
     return (
         f"{said}; tested on {origins:,} past forecasts against a simple rule (the last price, "
         f"with a year of price moves as its band), the band {listed(clauses)}."
@@ -132,17 +130,14 @@ def band(served: ServedNames | None) -> str:
     return f"The band is {served.band_method}. {served.band.how.capitalize()}: {served.band.why}."
 
 
-def sentence(rows: list[HorizonVerdict], origins: int, symbol: str) -> str:
-    groups: dict[str, list[HorizonVerdict]] = {}
-    for row in rows:
-        if row.verdict is not None:
-            groups.setdefault(row.verdict, []).append(row)
+def sentence(groups: dict[str, list[HorizonVerdict]], origins: int, symbol: str) -> str:
     if not groups:
         return ""
     clauses = []
     for found, items in groups.items():
         figures = listed([f"{item.horizon} ({_figures(item)})" for item in items])
-        clauses.append(f"{VERBS[found]} the naive forecast, {WHERE[found]}, at {figures}")
+        verb, where, _ = SAID[found]
+        clauses.append(f"{verb} the naive forecast, {where}, at {figures}")
     return (
         f"Backtested on {origins} evaluation origins and scored by the 80% band's interval "
         f"score (lower is better), the {symbol} model {listed(clauses)}; {NAIVE}."

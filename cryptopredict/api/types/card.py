@@ -20,7 +20,6 @@ HORIZON_KEYS = {"h1": "1h", "d1": "1d", "d7": "7d", "d30": "30d"}  # in the answ
 
 
 def of(stored: object, part: type[Part]) -> Part:
-    """`part` filled from the attributes of `stored`, a type of the artifact, by name."""
     return msgspec.convert(stored, part, from_attributes=True)
 
 
@@ -37,10 +36,9 @@ def answered(kind: Any) -> Any:
 
 class Mirroring(msgspec.StructMeta):
     """Makes a part answering the artifact's type `mirrors` (a class keyword): each field of it
-    that the part and its bases do not declare, in its order and before those the part declares,
-    by its name in code, of its type `answered`, with its default (made anew as a part where it
-    is one of the artifact's types; none with `defaults=False`); the type's docstring where the
-    part has none. The part then answers for that type in the parts declared after it."""
+    that the part does not declare, before those it declares, of its type `answered`, with its
+    default (none with `defaults=False`), and its docstring where the part has none. The part
+    then answers for that type in the parts declared after it."""
 
     def __new__(
         mcls,
@@ -74,11 +72,11 @@ class Mirroring(msgspec.StructMeta):
 
 
 class Whole(Answer, metaclass=Mirroring):
-    """A part whose every field is written."""
+    """Every field written."""
 
 
 class Sparse(Whole, omit_defaults=True, rename=HORIZON_KEYS):
-    """A part whose unset optional fields are left out."""
+    """Unset optional fields left out."""
 
 
 class Repair(Whole, mirrors=schema.RepairCount): ...

@@ -1,5 +1,4 @@
-"""What the answer and parameter types share: their base classes, times, band levels, what kind
-of forecast a point is, the date parameters, and the error body every failure answers with."""
+"""What the answer and query types share: base classes, times, levels, dates, the error body."""
 
 from __future__ import annotations
 
@@ -17,20 +16,16 @@ PRICE = (
 
 
 def doc(description: str, **meta: Any) -> msgspec.Meta:
-    """A field's description (and any other `msgspec.Meta` constraint) in the document."""
     return msgspec.Meta(description=description, **meta)
 
 
-# A time as every answer writes it: `YYYY-MM-DDTHH:MM:SSZ`, in UTC (`cryptopredict.utc.iso_utc`).
+# `YYYY-MM-DDTHH:MM:SSZ` (`cryptopredict.utc.iso_utc`)
 Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 
 
-# A date parameter: `YYYY-MM-DD` or an ISO-8601 datetime, at most MAX_LENGTH characters. The
-# document publishes the pattern, so generated clients and fuzzers produce dates the reader
-# accepts. It allows what `datetime.fromisoformat` reads, restricted to the usual extended
-# format; calendar checks (February 30) are left to the reader. A `+HH:MM` offset pasted into a
-# URL unencoded arrives with a space for its plus (`+` means a space in a query string): after a
-# time, ` HH:MM` is read as that offset (group 9 is the offset).
+# A date parameter, as the document publishes it: what `datetime.fromisoformat` reads in the
+# extended format (calendar checks left to the reader); after a time, ` HH:MM` is an offset whose
+# `+` an unencoded URL turned into a space (group 9).
 MAX_LENGTH = 64
 DATE_PATTERN = (
     r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])-"
@@ -39,8 +34,7 @@ DATE_PATTERN = (
     r"([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?| ([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
 )
 DATE_EXAMPLES = "2026-08-01, 2026-08-01T12:00, 2026-08-01T12:00:00Z or 2026-08-01T14:00+02:00"
-# A parameter's `Meta(extra={REFUSED: ...})`: what a 400 says after `name='value'` when the
-# value is not one its type and constraints allow.
+# `Meta(extra={REFUSED: ...})`: what a 400 says after `name='value'` for a value refused.
 REFUSED = "refused"
 
 
@@ -49,12 +43,10 @@ class Instant(float):
 
 
 class IntervalLabel(str):
-    """An interval parameter (a whole number and a unit `m`, `h`, `d` or `w`), read as its
-    label: blanks around it and case dropped, as `Interval.parse` drops them."""
+    """An interval parameter, read as its label (`Interval.parse`)."""
 
 
 def schema_of(kind: type) -> dict[str, Any]:
-    """The JSON Schema of the parameter types msgspec does not know (its `schema_hook`)."""
     if kind is IntervalLabel:
         return {"type": "string", "pattern": INTERVAL_PATTERN}
     if kind is Instant:
@@ -63,12 +55,11 @@ def schema_of(kind: type) -> dict[str, Any]:
 
 
 class Answer(msgspec.Struct, kw_only=True):
-    """A JSON answer: encoded by `responses.json_response`, declared in the OpenAPI document."""
+    """A JSON answer, declared in the OpenAPI document."""
 
 
 class Query(msgspec.Struct, kw_only=True):
-    """The query parameters of an operation, one per field: the document declares them, and
-    `cryptopredict.api.http.read` reads them, from the same field."""
+    """An operation's query parameters, which the document declares and `http.read` reads."""
 
 
 class Level(enum.IntEnum):
@@ -103,7 +94,6 @@ class Error(Answer):
 
 
 def date(description: str) -> msgspec.Meta:
-    """A date parameter (an `Instant`), declared a date-time, whose every form it reads."""
     return msgspec.Meta(
         description=f"{description} `YYYY-MM-DD` or an ISO-8601 datetime, with or without an "
         f"offset (UTC when none), e.g. {DATE_EXAMPLES}.",

@@ -1,5 +1,4 @@
-"""What each model is (`ModelCard`: the manifest training wrote, with the verdict first),
-and which models serve (`Health`)."""
+"""The model card (the manifest training wrote, the verdict first), and `/healthz`."""
 
 from __future__ import annotations
 
@@ -129,8 +128,6 @@ class ModelCard(Judged, kw_only=True, mirrors=schema.Manifest):
 
 
 def model_card(manifest: Manifest, verdict: Verdict) -> ModelCard:
-    """The card of `manifest`, filled by attribute as its parts are (`of`); its track record
-    None, the view reading that on each request."""
     fields = msgspec.structs.asdict(manifest)
     return of({**fields, "verdict": verdict, "track_record": None}, ModelCard)
 
