@@ -11,7 +11,6 @@ from msgspec import UNSET, UnsetType
 from cryptopredict.api.http import NO_STORE, json_response, public_cache, read
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.serving.forecast import closing
-from cryptopredict.api.serving.training import training
 from cryptopredict.api.types.market import (
     AssetLinks,
     AssetList,
@@ -87,7 +86,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         offset = _given(asked.offset) or 0
         limit = _given(asked.limit)
         page = found[offset:] if limit is None else found[offset : offset + limit]
-        running = training(catalog.store.model_dir)
+        running = catalog.training()
         answer = AssetList(
             default=catalog.default.slug,
             total=len(found),

@@ -15,7 +15,6 @@ from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_jso
 from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
-from cryptopredict.api.serving.training import training
 from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.card import Backtest, of
 from cryptopredict.api.types.model import (
@@ -172,7 +171,7 @@ def health_blueprint(
         stale = catalog.stale(stale_after_hours, now)
         default = next(entry for entry in assets if entry.asset == catalog.default.slug)
         failures = catalog.failures()
-        running = training(catalog.store.model_dir)
+        running = catalog.training()
         failed = running.failed if running is not None else _last_failed(catalog)
         latest, failing = feed_health(feed(), failing_after)
         reasons = [

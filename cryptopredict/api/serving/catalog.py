@@ -21,6 +21,7 @@ from cryptopredict.api.errors import (
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
 from cryptopredict.api.types.forecast import AnchorSource
+from cryptopredict.api.types.training import FailedPair, TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
@@ -30,6 +31,7 @@ from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import PairStatus, read_status
 from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
+from cryptopredict.utc import iso_utc
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 ACTIVE = 4  # artifacts that keep their memory, the most recently used
@@ -195,6 +197,29 @@ class Catalog:
                 _, idle = self._recent.popitem(last=False)
                 idle._opened.artifact.release()  # opened: it was used
 
+    def training(self) -> TrainingProgress | None:
+        """The run training into the model directory, while it has a pair unfinished."""
+        status = read_status(self.store.model_dir) if self.store.model_dir else None
+        if status is None or all(pair.state == "done" for pair in status.pairs):
+            return None
+        return TrainingProgress(
+            updated_at=iso_utc(int(status.updated_at.timestamp())),
+            eta_seconds=_seconds(status.eta_seconds),
+            pairs=[
+                TrainingPair(
+                    asset=pair.asset,
+                    state="running" if pair.state == "running" else "waiting",
+                    step=pair.step,
+                    eta_seconds=_seconds(pair.eta_seconds),
+                )
+                for pair in status.unfinished()
+            ],
+            failed=[
+                FailedPair(asset=pair.asset, reason=pair.why or "not said")
+                for pair in status.ended("failed")
+            ],
+        )
+
     def _training(self, slug: str) -> PairStatus | None:
         status = read_status(self.store.model_dir) if self.store.model_dir else None
         found = [pair for pair in status.unfinished() if pair.asset == slug] if status else []
@@ -312,3 +337,8 @@ def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:
     if store.model_dir is not None:
         problem = problem.replace(f"{store.model_dir}/", "")
     return f"the {slug} artifact cannot be served: {problem}. The other assets are served"
+
+
+def _seconds(value: float | None) -> int | None:
+    # rounded up: a pair still training is never said to be due in 0 s
+    return None if value is None else math.ceil(value)
