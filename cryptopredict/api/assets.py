@@ -58,23 +58,10 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     def assets() -> Response:
         """The assets served, or those a search or filter finds, a page at a time
 
-        For each asset: its model, the range of its history, how far its forecast is
-        precomputed and accepted, its place in the market (`volume_rank`, when the release
-        ranked the market: `top:N`) and the URLs of its endpoints. `default` is the asset the
-        dashboard opens with and `/model` and `/model/backtest` describe. `training`, while
-        training still writes into the model directory, lists the pairs whose final model is
-        not served yet, with their progress (as `/healthz` does); null otherwise. `last_run`
-        says what the last finished training run was asked for, how it ranked the market and
-        which pairs failed, with why (absent when the model directory has no record).
-
-        Without `q`, every served asset by slug. With `q`, those it names, best first: the slug
-        or symbol itself (`btc-usd`, `BTC/USD`), then the base (`btc`), then slugs that start
-        with `q` (`bt`), bases that hold it (`pepe` finds `1000pepe-usdt`), the quote (`usdt`),
-        and slugs or symbols that hold it anywhere; ties by slug. Matching ignores case and
-        reads `/` as `-`; no match is an empty list. `quote` and `interval` keep only the
-        assets quoted in that currency and stored at that interval; `sort=rank` lists the most
-        traded first (unranked assets after them), `sort=slug` by slug. `limit` and `offset`
-        page the list: `total` counts every match, `next` is the URL of the next page.
+        With `q`, the assets it names, best first: the slug or symbol itself (`btc-usd`,
+        `BTC/USD`), then the base (`btc`), then slugs that start with `q` (`bt`), bases that
+        hold it (`pepe` finds `1000pepe-usdt`), the quote (`usdt`), and slugs or symbols that
+        hold it anywhere; ties by slug. Matching ignores case and reads `/` as `-`.
         """
         asked = read(AssetQuery, request.environ)
         found = catalog.listing(

@@ -221,12 +221,9 @@ def blueprint(
     def status() -> Response:
         """Which assets have minute bars stored, and over what window
 
-        The minute bars the market feed stored for each served asset: when the first and the last
-        closed (the instants of their prices) and how many there are. These are the windows
-        `/candles/{asset}` serves intervals finer than the model's bars over, and
-        `/price/{asset}` answers from; read for every asset at once, and at most every few
-        seconds (`LIVE_CACHE_SECONDS`). Always 200: empty, saying
-        why, when there is no database yet or it cannot be read.
+        The windows `/candles/{asset}` serves intervals finer than the model's bars over and
+        `/price/{asset}` answers from, read at most every LIVE_CACHE_SECONDS. Always 200: empty,
+        saying why, when there is no database yet or it cannot be read.
         """
         try:
             stored = live.windows()
@@ -254,15 +251,8 @@ def blueprint(
     def price(asset: str) -> Response:
         """The last live price, its age, and where it sits in the forecast band
 
-        The newest minute bar the market feed stored: its close is the price at `date`, when it
-        closed (`open_time`, when it opened),
-        how many seconds ago that minute closed, where it came from (`source`: an exchange, or a
-        replay of recorded minutes moved to now, with the shift and when it really traded),
-        and the served forecast at that instant, as `/forecast/{asset}` gives it (`level`
-        chooses the band, 80% by default): the prediction, the band, and whether the price is
-        below, inside or above it. 404 when no minute bars of the asset are stored (no
-        DATABASE_URL database, or the feed has not written any yet); 503 when the
-        database cannot be read; the detail says which.
+        The newest minute bar the market feed stored, and the served forecast at its close as
+        `/forecast/{asset}` gives it (`level` chooses the band, 80% by default).
         """
         served = catalog[asset]
         level = read(LevelQuery, request.environ).level

@@ -95,17 +95,7 @@ def blueprint(
         errors=UNKNOWN_ASSET,
     )
     def asset_model(asset: str) -> Response:
-        """The model card of an asset
-
-        Versions, the data's range, source and validation report, the training configuration,
-        the post-processing rules, the checksums of every file, the backtest summary (`metrics`,
-        null for a model trained with `--no-backtest`), and
-        `verdict`: what the point forecast is, and per horizon how the band fared against the
-        naive forecast's (the interval scores, their difference with its standard error, the
-        coverage of every band), summed up in a sentence; and `track_record`, how the
-        forecasts the service issued of the asset fared once due, in a sentence and per lead
-        (`/model/{asset}/track-record` has it all; null when no minute bars can be read).
-        """
+        """The model card of an asset"""
         return with_record(catalog[asset])
 
     @bp.get("/model/<asset>/backtest")

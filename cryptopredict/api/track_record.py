@@ -91,17 +91,9 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
         """The track record: every forecast issued, scored by lead when it fell due
 
         Each release that trained the asset issued its forecast at fixed leads after its data
-        ended (the band's calibrated hours, every day to 30 days, 90 days and a year), as the
-        point answers give it, and the naive forecast's; each later release scored the leads
-        that fell due on the hourly closes it fetched (the close of the bar ending at the
-        lead's instant), and the image bakes the record: it goes back to `started`. Per lead,
-        over those issues: how many were issued, are due (their instant is no later than
-        `as_of`) and are scored; the point's absolute percentage error and naive's; per band,
-        the share of prices held and the interval score beside naive's, with standard errors
-        across issue times (issues closer than the lead share one price path; a lead with too
-        few independent issues says so instead of a verdict); and the served model's backtest
-        at the leads it scores. No request writes anything. 503 when the baked record cannot
-        be read.
+        ended (the band's calibrated hours, every day to 30 days, 90 days and a year), beside
+        the naive forecast's; each later release scored the leads that fell due on the hourly
+        closes it fetched, and the image bakes the record. No request writes anything.
         """
         served = catalog[asset]
         return json_response(answer(records.record(served), served), cache=NO_CACHE)
