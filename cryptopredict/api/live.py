@@ -25,14 +25,14 @@ from cryptopredict.api.errors import (
 from cryptopredict.api.http import json_response, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.candles import CandleSource, check_count
-from cryptopredict.api.types.live import (
+from cryptopredict.api.types.market import (
+    DEFAULT_COUNT,
     LevelQuery,
     LiveStatus,
     MinuteWindow,
     Price,
     PriceForecast,
 )
-from cryptopredict.api.types.market import DEFAULT_COUNT
 from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Interval
 from cryptopredict.config import ApiSettings

@@ -17,6 +17,7 @@ from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.card import Backtest, of
+from cryptopredict.api.types.market import FailedPair
 from cryptopredict.api.types.model import (
     AnchorNow,
     AssetHealth,
@@ -26,7 +27,6 @@ from cryptopredict.api.types.model import (
     model_card,
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
-from cryptopredict.api.types.training import FailedPair
 from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 from cryptopredict.freshness import in_words

@@ -21,7 +21,7 @@ from cryptopredict.api.errors import (
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
 from cryptopredict.api.types.forecast import AnchorSource
-from cryptopredict.api.types.training import FailedPair, TrainingPair, TrainingProgress
+from cryptopredict.api.types.market import FailedPair, TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact

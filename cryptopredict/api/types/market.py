@@ -1,30 +1,87 @@
-"""What is served (`/assets`) and the candles of its history (`/candles/{asset}`)."""
+"""What is served (`/assets`, with a run still training), the candles of its history
+(`/candles/{asset}`), and the live minutes (`/live`, `/price/{asset}`)."""
 
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.types.common import (
+    PRICE,
     REFUSED,
     Answer,
     Format,
     Instant,
     IntervalLabel,
+    Kind,
+    Level,
+    LevelParameter,
     Query,
     Time,
     date,
     doc,
 )
-from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
+from cryptopredict.api.types.forecast import BandLevel, DataUntil, LeadHours
+from cryptopredict.artifact.schema import DEFAULT_LEVEL
 
 MAX_LIMIT = 1000
 DEFAULT_COUNT = 90  # candles answered when no `start` is given
 # What `/assets?q=` accepts: what can spell a slug or a symbol, or part of one.
 QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
 MAX_OFFSET = 1_000_000
+
+
+class TrainingPair(Answer):
+    asset: Annotated[str, doc("The slug, e.g. `eth-usd`.")]
+    state: Annotated[
+        Literal["running", "waiting"],
+        doc(
+            "`running`: its task runs on a worker now (`step` says what it does); `waiting`: "
+            "its task waits for a worker (the other pairs' tasks run first)."
+        ),
+    ]
+    step: Annotated[str, doc("What it does now, or what it waits to do, in words.")]
+    eta_seconds: Annotated[
+        int | None,
+        doc(
+            "Seconds until its model should be written, estimated: the pairs left in the order "
+            "the workers run them, each at its own pace when it last trained into this model "
+            "directory, else at that of the pairs of its bar interval done in this run; null "
+            "when neither is measured, or it runs past its measure."
+        ),
+    ]
+
+
+class FailedPair(Answer):
+    asset: str
+    reason: Annotated[str, doc("Why it did not train.")]
+
+
+class TrainingProgress(Answer):
+    """A training run still writing into the model directory (`make run`)."""
+
+    updated_at: Time
+    eta_seconds: Annotated[
+        int | None,
+        doc(
+            "Seconds left in all: when the last pair's model should be written; null when "
+            "a pair's is not known."
+        ),
+    ]
+    pairs: Annotated[list[TrainingPair], doc("The pairs still training.")]
+    failed: Annotated[
+        list[FailedPair],
+        doc("The pairs this run could not train, with why (a model written before stays served)."),
+    ]
+
+
+TRAINING = doc(
+    "While training still writes into the model directory (`make run` serves each pair as soon "
+    "as its model is written): the pairs still training, with their progress, and those it "
+    "could not train; null otherwise."
+)
 
 
 class Sort(enum.StrEnum):
@@ -252,3 +309,78 @@ class CandleColumns(Answer):
     complete: Annotated[
         list[bool], doc("Whether every bar of the candle's period is in the history.")
     ]
+
+
+class LevelQuery(Query):
+    level: LevelParameter = Level(DEFAULT_LEVEL)
+
+
+class PriceForecast(Answer):
+    """The served forecast at the minute's close; only `date`, `available` and `detail` when
+    the forecast does not cover it."""
+
+    date: Annotated[Time, doc("The instant: the close.")]
+    available: Annotated[bool, doc("Whether the served forecast covers that instant.")]
+    detail: Annotated[str, doc("Why not, when it does not.")] | UnsetType = UNSET
+    prediction: Annotated[float, doc(f"The forecast then, {PRICE}.")] | UnsetType = UNSET
+    prediction_low: Annotated[float, doc("Lower end of the band.")] | UnsetType = UNSET
+    prediction_high: Annotated[float, doc("Upper end of the band.")] | UnsetType = UNSET
+    interval_width: Annotated[float, doc("Share the band should hold.")] | UnsetType = UNSET
+    level: BandLevel | UnsetType = UNSET
+    kind: Kind | UnsetType = UNSET
+    data_until: DataUntil | UnsetType = UNSET
+    lead_hours: LeadHours | UnsetType = UNSET
+    position: (
+        Annotated[
+            Literal["below", "inside", "above"], doc("Where the price sits against the band.")
+        ]
+        | UnsetType
+    ) = UNSET
+    model_version: str | UnsetType = UNSET
+
+
+class Price(Answer):
+    asset: str
+    symbol: str
+    date: Annotated[Time, doc("The instant of the price: when the minute closed.")]
+    open_time: Annotated[Time, doc("When the minute opened (candles are labelled by it).")]
+    price: Annotated[float, doc("The minute's close: the price at `date`.")]
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: Annotated[float, doc("Volume, in the asset.")]
+    vwap: Annotated[float, doc("Volume-weighted price.")]
+    age_seconds: Annotated[float, doc("Seconds since the minute closed.")]
+    source: Annotated[
+        str,
+        doc(
+            "Where the minute came from: `binance` or `alpaca` (live from the exchange), or "
+            "`replay` (recorded minutes moved to now, as `make live` plays them)."
+        ),
+    ]
+    source_detail: Annotated[str, doc("The same in words, for people.")]
+    shift_minutes: Annotated[
+        int | None,
+        doc(
+            "Minutes a replay moved the bar's time (0 for exchange bars); null when unknown "
+            "(rows stored before provenance was recorded)."
+        ),
+    ]
+    recorded_date: Annotated[
+        Time | None, doc("When that price really was: `date` minus the shift.")
+    ]
+    forecast: PriceForecast
+
+
+class MinuteWindow(Answer):
+    first: Annotated[Time, doc("When the first stored minute closed: its price's instant.")]
+    last: Annotated[Time, doc("When the last stored minute closed: the newest price's instant.")]
+    count: Annotated[int, doc("Minutes stored.")]
+
+
+class LiveStatus(Answer):
+    assets: Annotated[
+        dict[str, MinuteWindow], doc("Per served asset with minute bars, their window.")
+    ]
+    detail: Annotated[str | None, doc("Why no asset has minute bars, when none has; else null.")]

@@ -9,8 +9,8 @@ import msgspec
 from cryptopredict.api.types.card import NaiveBand, Whole, of
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.forecast import AnchorSource
+from cryptopredict.api.types.market import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.api.types.track_record import TrackRecordSummary
-from cryptopredict.api.types.training import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.artifact import schema
 from cryptopredict.artifact.schema import BandVerdict, Manifest
 
