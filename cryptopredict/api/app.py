@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from functools import partial
@@ -91,7 +92,7 @@ def create_app(
     )
     app.register_blueprint(metrics.blueprint())
     app.register_blueprint(pages.dashboard_blueprint(catalog, cache_seconds=cache_seconds))
-    document = openapi.encode(openapi.build(app, [served.slug for served in catalog]))
+    document = json.dumps(openapi.build(app, [served.slug for served in catalog]), indent=1)
     app.register_blueprint(pages.docs_blueprint(document, cache_seconds=cache_seconds))
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)

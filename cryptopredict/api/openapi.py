@@ -6,7 +6,6 @@ blueprint its tag; an `{asset}` in the path is one of the served slugs (`ASSET`)
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,7 +106,7 @@ def build(app: flask.Flask, slugs: Sequence[str]) -> dict[str, Any]:
     ref: dict[type, dict[str, Any]] = dict(zip(types, refs, strict=True))
     # A query type becomes parameters: its schema is no component of the document.
     queries: dict[type, dict[str, Any]] = {
-        kind: components.pop(kind.__name__) for kind in types if _is_query(kind)
+        kind: components.pop(kind.__name__) for kind in types if issubclass(kind, Query)
     }
     paths: dict[str, dict[str, Any]] = {}
     for rule, operation, view in declared:
@@ -115,25 +114,17 @@ def build(app: flask.Flask, slugs: Sequence[str]) -> dict[str, Any]:
         if ASSET in rule.arguments:
             item["parameters"] = [_asset(slugs, components)]
         paths[_PATH_ARGUMENT.sub(r"{\1}", rule.rule)] = item
-    tags = {
-        rule.endpoint.split(".")[0]: app.blueprints[rule.endpoint.split(".")[0]]
-        for rule, _, _ in declared
-    }
+    tags = dict.fromkeys(rule.endpoint.split(".")[0] for rule, _, _ in declared)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "cryptopredict", "version": "1.0", "description": DESCRIPTION},
         "tags": [
-            {"name": name, "description": getattr(blueprint, "description", "")}
-            for name, blueprint in tags.items()
+            {"name": name, "description": getattr(app.blueprints[name], "description", "")}
+            for name in tags
         ],
         "paths": paths,
         "components": {"schemas": components},
     }
-
-
-def encode(document: dict[str, Any]) -> bytes:
-    """The document as served at `/openapi.json`."""
-    return json.dumps(document, indent=1).encode()
 
 
 def _asset(slugs: Sequence[str], components: dict[str, Any]) -> dict[str, Any]:
@@ -180,10 +171,6 @@ def _for_tools(node: Any) -> Any:
     if "type" not in node and len(kinds) == 1 and None not in kinds:
         readable["type"] = kinds.pop()
     return readable
-
-
-def _is_query(kind: type) -> bool:
-    return isinstance(kind, type) and issubclass(kind, Query)
 
 
 def _operation(

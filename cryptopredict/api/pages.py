@@ -68,7 +68,7 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     return bp
 
 
-def docs_blueprint(document: bytes, *, cache_seconds: int) -> Blueprint:
+def docs_blueprint(document: str, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("docs", __name__)
     swagger_dir = _vendored(*(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES)) / "swagger-ui"
     max_age = public_cache(cache_seconds)

@@ -172,18 +172,27 @@ class Catalog:
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
 
     def __getitem__(self, name: str) -> CatalogEntry:
-        slug = canonical(name)
+        slug = name.strip().lower().replace("/", "-")
         served = self._assets.get(slug)
         if served is not None:
             return served
         failure = self.store.failures.get(slug)
         if failure is not None:
             raise UnavailableAssetError(unavailable(slug, failure, self.store))
-        training = self._training(slug)
-        if training is not None:
-            raise StillTrainingError(still_training(training), retry_after=RETRY_SECONDS)
+        pair = self._training(slug)
+        if pair is not None:
+            said = (
+                f"{slug} is still training ({pair.step}): it is served as soon as its model is "
+                f"written, usually within a minute of the run's start; ask again in "
+                f"{RETRY_SECONDS} s (`/healthz` shows every pair's progress)"
+            )
+            raise StillTrainingError(said, retry_after=RETRY_SECONDS)
         if self._written(slug):
-            raise StillTrainingError(joining(slug), retry_after=JOINING_SECONDS)
+            said = (
+                f"{slug} is still training (its model is written, and served within seconds); "
+                f"ask again in {JOINING_SECONDS} s"
+            )
+            raise StillTrainingError(said, retry_after=JOINING_SECONDS)
         raise UnknownAssetError(self._unknown(name, slug))
 
     def _used(self, served: CatalogEntry) -> None:
@@ -312,25 +321,6 @@ def match_rank(served: CatalogEntry, wanted: str) -> int | None:
         wanted in served.slug or wanted in symbol,
     )
     return next((rank for rank, matched in enumerate(checks) if matched), None)
-
-
-def canonical(name: str) -> str:
-    return name.strip().lower().replace("/", "-")
-
-
-def still_training(pair: PairStatus) -> str:
-    return (
-        f"{pair.asset} is still training ({pair.step}): it is served as soon as its model is "
-        f"written, usually within a minute of the run's start; ask again in "
-        f"{RETRY_SECONDS} s (`/healthz` shows every pair's progress)"
-    )
-
-
-def joining(slug: str) -> str:
-    return (
-        f"{slug} is still training (its model is written, and served within seconds); ask "
-        f"again in {JOINING_SECONDS} s"
-    )
 
 
 def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:
