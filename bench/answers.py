@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 

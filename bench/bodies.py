@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MinuteBar

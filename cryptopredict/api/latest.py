@@ -1,17 +1,8 @@
-"""The latest price of each asset, which the forecasts start from (`serving.forecast`), and how
-the market feed's polls went (`/healthz`, `/metrics`), read from the feed's database on a
-background thread, at most every LIVE_CACHE_SECONDS: no request ever waits on it.
-
-An asset's price is the newer of the latest price the feed read (`latest_prices`: Binance's
-ticker, or the close of Alpaca's latest minute bar) and the close of its newest stored minute
-bar, when that minute is at its own time (an exchange's, or a replay's written with
-`--no-shift`; a replay moved to now is not the price then).
-
-One `LatestPrices` a process, made beside the server and handed to every application built
-(`create_app`). A lookup (`of`, `health`) answers at once from what was read last, and wakes
-the thread when that is due a new read. A database that cannot be read keeps what was read
-before (the reader logs why).
-"""
+"""The latest price of each asset, which the forecasts start from, and how the market feed's
+polls went, read from the feed's database on a thread of its own at most every
+LIVE_CACHE_SECONDS: a lookup answers at once from the last read. An asset's price is the newer of
+the feed's latest price and the close of its newest minute bar at its own time (a replay moved
+to now is not the price then). One `LatestPrices` a process, handed to every application built."""
 
 from __future__ import annotations
 
@@ -50,12 +41,10 @@ class LatestPrices:
         return self._prices.get(slug)
 
     def health(self) -> FeedStatus | None:
-        """How the feed's polls went, as it last recorded; None where no feed has run."""
         self.refresh()
         return self._status
 
     def refresh(self) -> None:
-        """Wake the thread if a read is due; never waits for one."""
         if self._clock() >= self._due:
             with self._lock:
                 if self._thread.ident is None:  # started by the first read due
@@ -146,6 +135,5 @@ def feed_health(
 
 
 def latest_prices(settings: ApiSettings) -> LatestPrices:
-    """A reader of the feed's database of its own (so that a slow database never holds the
-    requests' readers), read at most every LIVE_CACHE_SECONDS."""
+    """A reader of its own, so that a slow database never holds the requests' readers."""
     return LatestPrices(minute_reader(settings, readers=1), every=settings.live_cache_seconds)

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts

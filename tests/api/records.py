@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from flask.testing import FlaskClient
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import read_record, write_record
 from cryptopredict.artifact.record_rows import (

@@ -27,7 +27,7 @@ import msgspec
 import pytest
 from flask.testing import FlaskClient
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.record import SUFFIX, read_record, record_dir, write_record
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact import store as artifact_store
 from cryptopredict.artifact.schema import BACKTEST, GRID, MANIFEST
 from cryptopredict.artifact.store import open_artifacts

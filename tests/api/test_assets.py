@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.utc import iso_utc

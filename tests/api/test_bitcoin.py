@@ -189,7 +189,7 @@ def test_serving_never_reads_the_model(artifact_dir, tmp_path, settings, facts):
     """The pickle may change or vanish once the server runs: every answer comes from the grid."""
     import shutil
 
-    from cryptopredict.api import create_app
+    from cryptopredict.api.app import create_app
     from tests.artifact_files import load_artifacts
 
     copy = shutil.copytree(artifact_dir, tmp_path / "artifacts")
@@ -249,7 +249,7 @@ def test_out_of_range_names_the_valid_range(client, facts):
 def test_the_horizon_is_a_setting(artifacts, settings, facts):
     import dataclasses
 
-    from cryptopredict.api import create_app
+    from cryptopredict.api.app import create_app
 
     short = create_app(artifacts, dataclasses.replace(settings, max_horizon_days=1.0))
     client = short.test_client()

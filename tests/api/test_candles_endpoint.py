@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.schema import MANIFEST

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 
 PATHS = [
     "/bitcoin?date=2026-07-20",

@@ -11,7 +11,7 @@ import urllib.request
 
 from flask import Flask
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import FeedStatus

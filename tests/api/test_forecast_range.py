@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
 from tests.artifact_files import load_artifacts

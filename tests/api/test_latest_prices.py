@@ -23,7 +23,7 @@ import pytest
 import yaml
 from flask import Flask
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.api.serving.forecast import LatestPrice
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import index_artifacts

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.collect.feed import SETTLE
 from cryptopredict.collect.replay import read_minutes

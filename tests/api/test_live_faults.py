@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MINUTE

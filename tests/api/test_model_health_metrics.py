@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.schema import BACKTEST, MANIFEST, REQUIRED_KEYS
 from cryptopredict.utc import iso_utc
 from tests.artifact_files import load_artifacts
@@ -173,7 +173,7 @@ def test_metrics_show_each_assets_model_its_age_and_the_process(client, facts):
 
 
 def test_each_app_counts_alone(app, artifacts, settings):
-    from cryptopredict.api import create_app
+    from cryptopredict.api.app import create_app
 
     app.test_client().get("/healthz")
     other = create_app(artifacts, settings).test_client().get("/metrics").get_data(as_text=True)

@@ -19,7 +19,7 @@ SHORTER = 24
 SERVED = """
 import json, sys
 from pathlib import Path
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 from tests.api.synthetic import BTC, write_synthetic

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.index import INDEX
 from cryptopredict.artifact.schema import MANIFEST

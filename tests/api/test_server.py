@@ -206,7 +206,7 @@ def test_the_access_log_is_off_by_default(artifact_dir, tmp_path, facts):
 
 IMPORTS = """
 import sys
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.write import encode_artifact, install_artifact

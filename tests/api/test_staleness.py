@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from flask.testing import FlaskClient
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 from cryptopredict.utc import iso_utc

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptopredict.api import create_app
+from cryptopredict.api.app import create_app
 from cryptopredict.artifact.arrays import forecast_times
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.schema import MANIFEST
