@@ -72,7 +72,7 @@ def create_app(
         )
     )
     app.register_blueprint(live.blueprint(catalog, minutes))
-    records = track_record.TrackRecords(catalog, catalog.store.model_dir)
+    records = track_record.TrackRecords(catalog)
     app.register_blueprint(track_record.blueprint(catalog, records))
     metrics.registry.register(Scraped(partial(track_record.gauges, records)))
     app.register_blueprint(

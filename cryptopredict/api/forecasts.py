@@ -101,6 +101,7 @@ def range_answer(
     prediction, low, high = np.round(points.values, decimals).T.tolist()
     actual = _nullable(points.actual, decimals)
     chosen_later = forecast.band_chosen_later(points.ds).tolist()
+    chosen_until = forecast.band_chosen_until
     if form == "csv":
         header = (
             "date", "prediction", "prediction_low", "prediction_high", "actual", "kind",
@@ -127,7 +128,7 @@ def range_answer(
             prediction_low=low,
             prediction_high=high,
             actual=actual,
-            band_chosen_until=_iso_or_none(forecast.band_chosen_until),
+            band_chosen_until=None if chosen_until is None else iso_utc(chosen_until),
             band_chosen_later=chosen_later,
             anchor=anchor,
             note=forecast.note(live) if end > forecast.data_end else UNSET,
@@ -152,10 +153,6 @@ def _range(forecast: Forecast, asked: ForecastRange) -> tuple[float, float]:
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
     return start, end
-
-
-def _iso_or_none(epoch: int | None) -> str | None:
-    return None if epoch is None else iso_utc(epoch)
 
 
 def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:

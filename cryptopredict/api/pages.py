@@ -6,14 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import (
-    Blueprint,
-    Response,
-    render_template,
-    send_file,
-    send_from_directory,
-    url_for,
-)
+from flask import Blueprint, Response, render_template, send_file, send_from_directory, url_for
 from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.errors import StartupError

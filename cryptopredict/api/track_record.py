@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Response
@@ -38,9 +37,9 @@ class TrackRecordUnavailableError(ApiError):
 class TrackRecords:
     """Each served asset's record, read and scored once per version of the index."""
 
-    def __init__(self, catalog: Catalog, model_dir: Path | None) -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.directory = None if model_dir is None else record_dir(model_dir)
+        self.model_dir = catalog.store.model_dir
         self._records: dict[str, tuple[tuple[int, int] | None, AssetRecord]] = {}
         self._lock = threading.Lock()
 
@@ -51,7 +50,11 @@ class TrackRecords:
         if cached is not None and cached[0] == version:
             return cached[1]
         try:
-            found = record(None if version is None else read_record(self._model_dir, served.slug))
+            found = record(
+                None
+                if version is None or not self.model_dir
+                else read_record(self.model_dir, served.slug)
+            )
         except RecordError as error:
             log.error("track record of %s: %s", served.slug, error)
             raise TrackRecordUnavailableError(str(error)) from None
@@ -59,16 +62,11 @@ class TrackRecords:
             self._records[served.slug] = (version, found)
         return found
 
-    @property
-    def _model_dir(self) -> Path:
-        assert self.directory is not None
-        return self.directory.parent
-
     def _version(self) -> tuple[int, int] | None:
-        if self.directory is None:
+        if self.model_dir is None:
             return None
         try:
-            found = (self.directory / INDEX).stat()
+            found = (record_dir(self.model_dir) / INDEX).stat()
         except FileNotFoundError:
             return None
         return found.st_mtime_ns, found.st_size

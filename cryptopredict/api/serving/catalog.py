@@ -13,11 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from cryptopredict.api.errors import (
-    StillTrainingError,
-    UnavailableAssetError,
-    UnknownAssetError,
-)
+from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
 from cryptopredict.api.types.forecast import AnchorSource
