@@ -104,9 +104,7 @@ class Forecast:
         self.first = closing(grid.first, step)
         self.interval = Interval.parse(artifact.manifest.interval)  # checked by open_artifact
         self.history = artifact.history
-        self.last_bar = self.history.last_bar  # its open time
-        self.data_end = closing(self.last_bar, step)
-        self.last_close = self.history.last_close
+        self.data_end = closing(self.history.last_bar, step)
         # The band's settings were chosen on outcomes up to here (None: on none).
         boundary = artifact.manifest.backtest_boundary
         self.band_chosen_until = (
@@ -255,7 +253,7 @@ class Forecast:
 
     def model_anchor(self, data_until: int) -> Anchor:
         if data_until == self.data_end:
-            price: float | None = self.last_close
+            price: float | None = self.history.last_close
             detail = "the close of the last bar of the model's data"
         else:
             price = self.actual_at(data_until)

@@ -168,7 +168,6 @@ class AssetRecord:
     leads: tuple[TrackLead, ...]
     now: int
     started: RecordNote | None  # None: no record was baked
-    absent: RecordNote | None = None
 
     @property
     def scored(self) -> int:
@@ -189,7 +188,6 @@ def record(baked: PairRecord | None) -> AssetRecord:
         leads=leads,
         now=now,
         started=baked.started,
-        absent=baked.absent,
     )
 
 
