@@ -280,27 +280,23 @@ class Catalog:
         interval: str | None = None,
         sort: str | None = None,
     ) -> list[CatalogEntry]:
-        found = list(self) if text is None else self.search(text)
+        found = list(self)
+        if text is not None:
+            wanted = text.lower().replace("/", "-")
+            ranks = {served.slug: match_rank(served, wanted) for served in self}
+            found = sorted(
+                (served for served in self if ranks[served.slug] is not None),
+                key=lambda served: (ranks[served.slug], served.slug),
+            )
         if quote is not None:
             found = [served for served in found if served.quote == quote.lower()]
         if interval is not None:
             found = [served for served in found if served.info.interval == interval]
-        if sort == "rank":
-            return sorted(found, key=_market_order)
+        if sort == "rank":  # unranked after the ranked
+            return sorted(found, key=lambda on: (on.ranked.rank if on.ranked else 1 << 30, on.slug))
         if sort == "slug":
             return sorted(found, key=lambda served: served.slug)
         return found
-
-    def search(self, text: str) -> list[CatalogEntry]:
-        wanted = text.lower().replace("/", "-")
-        ranks = {served.slug: match_rank(served, wanted) for served in self}
-        found = [served for served in self if ranks[served.slug] is not None]
-        return sorted(found, key=lambda served: (ranks[served.slug], served.slug))
-
-
-def _market_order(served: CatalogEntry) -> tuple[int, str]:
-    ranked = served.ranked
-    return (ranked.rank if ranked is not None else 1 << 30, served.slug)
 
 
 def match_rank(served: CatalogEntry, wanted: str) -> int | None:
