@@ -3,14 +3,14 @@ of the live minutes (`live`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flask import Response, request
 from msgspec import UNSET
 
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, CSV_TWIN, Blueprint, document
 from cryptopredict.api.serving.candles import check_count
 from cryptopredict.api.serving.forecast import price_decimals
 from cryptopredict.api.types.market import DEFAULT_COUNT, CandleColumns, CandleRange, CandlesQuery
@@ -79,9 +79,7 @@ def blueprint(
         text="text/csv",
         query=CandleRange,
         errors=ERRORS,
-        description="As `/candles/{asset}` with `format=csv`, in an operation of its own that "
-        "answers only CSV, so that a generated client returns the text (it parses an answer by "
-        "the first media type its operation declares).",
+        description=CSV_TWIN.format(route="/candles/{asset}"),
     )
     def candles_csv(asset: str) -> Response:
         """Candles of the price history, as CSV"""
@@ -118,7 +116,7 @@ def blueprint(
             rows = zip(iso_dates(result.ds), *columns, result.complete.tolist(), strict=True)
             name = f"{served.slug}-candles-{interval}.csv"
             return csv_response(("date", *COLUMNS, "complete"), rows, cache=answer_cache, name=name)
-        opened, high, low, close, volume, vwap = columns
+        named: dict[str, Any] = dict(zip(COLUMNS, columns, strict=True))
         return json_response(
             CandleColumns(
                 asset=served.slug,
@@ -129,12 +127,7 @@ def blueprint(
                 end=iso_utc(min(end, source.last_bar)),
                 count=len(result),
                 date=iso_dates(result.ds),
-                open=opened,
-                high=high,
-                low=low,
-                close=close,
-                volume=volume,
-                vwap=vwap,
+                **named,
                 complete=result.complete.tolist(),
             ),
             cache=answer_cache,

@@ -13,7 +13,7 @@ from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
+from cryptopredict.api.openapi import ASSET_UNAVAILABLE, CSV_TWIN, Blueprint, document
 from cryptopredict.api.serving.candles import multiple_of
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast
 from cryptopredict.api.types.common import Level
@@ -166,11 +166,6 @@ CSV_ANSWER = (
     "`prediction_low`, `prediction_high`, `actual`, `kind`, `band_chosen_later` and "
     "`anchor_source` (`model` where the point is the model's, else where the latest price it "
     "starts from was read)."
-)
-CSV_TWIN = (
-    "As `{route}` with `format=csv`, in an operation of its own that answers only CSV, so that "
-    "a generated client returns the text (it parses an answer by the first media type its "
-    "operation declares)."
 )
 
 

@@ -26,6 +26,11 @@ ASSET_UNAVAILABLE = (
     "(`still_training`, with `Retry-After` and its progress); the detail says which. The other "
     "assets are served."
 )
+CSV_TWIN = (
+    "As `{route}` with `format=csv`, in an operation of its own that answers only CSV, so that "
+    "a generated client returns the text (it parses an answer by the first media type its "
+    "operation declares)."
+)
 DESCRIPTION = f"""\
 Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models
 with backtested bands, and candles of the price history;
