@@ -10,7 +10,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import numpy as np
@@ -257,8 +257,8 @@ def blueprint(
         served = catalog[asset]
         level = read(LevelQuery, request.environ).level
         last = live.last_bar(served)
-        ds, opening, high, low, close, volume, vwap = last.ohlcv
-        opened = int(ds)
+        bar: dict[str, Any] = dict(zip(HISTORY_ARRAYS, last.ohlcv, strict=True))
+        opened, close = int(bar.pop("ds")), bar["close"]
         closed = opened + MINUTE.seconds
         shift = last.shifted_by
         answer = Price(
@@ -267,12 +267,7 @@ def blueprint(
             date=iso_utc(closed),
             open_time=iso_utc(opened),
             price=close,
-            open=opening,
-            high=high,
-            low=low,
-            close=close,
-            volume=volume,
-            vwap=vwap,
+            **bar,
             age_seconds=round(clock() - closed, 1),
             source=last.source,
             source_detail=_source_detail(last.source, shift),
