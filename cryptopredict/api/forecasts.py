@@ -32,11 +32,8 @@ from cryptopredict.utc import iso_dates, iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
-# A range without `start` begins this long before its end (or the data's end, if earlier).
-DEFAULT_SPAN = 30 * DAY
-# A range without `end` stops this long after the data's end (or `DEFAULT_SPAN` after `start`,
-# when `start` lies past that), within the valid range.
-DEFAULT_AHEAD = 365 * DAY
+DEFAULT_SPAN = 30 * DAY  # of a range without `start` (ForecastRange says how)
+DEFAULT_AHEAD = 365 * DAY  # of a range without `end`
 ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
