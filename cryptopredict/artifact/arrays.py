@@ -217,17 +217,13 @@ def encode_grid(file: Path, grid: Grid, last_bar: int, *, full_days: float = FUL
     # In this order every column is aligned to its type (for memoryviews of the mapped record).
     columns: dict[str, np.ndarray] = {
         "yhat": knots.yhat,
-        "time": compact_times(knots.time),
+        "time": knots.time.astype(
+            np.uint32 if 0 <= knots.time.min() <= knots.time.max() <= _UINT32 else np.int64
+        ),
         "band": knots.band,
         "lead": knots.lead,
     }
     return encode_record({"step": knots.step}, columns)
-
-
-def compact_times(times: np.ndarray) -> np.ndarray:
-    """Epoch seconds as uint32 (to 2106), else int64."""
-    fits = len(times) == 0 or (int(times.min()) >= 0 and int(times.max()) <= _UINT32)
-    return times.astype(np.uint32) if fits else times.astype(np.int64)
 
 
 def encode_record(scalars: dict[str, int], columns: dict[str, np.ndarray]) -> bytes:

@@ -67,25 +67,14 @@ class Refits:
         return cls(np.empty(0, dtype=np.int64), np.empty((0, 1)), interval)
 
 
-def refit_steps(plan: Plan, interval: int) -> int:
-    return seconds_of(plan.step + plan.horizon + REFIT_SLACK) // interval + 1
-
-
-def refit_inputs(
-    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
-) -> tuple[pd.DataFrame, np.ndarray]:
-    seconds = epoch_seconds(history["ds"])
-    train = window(history[seconds <= origin], config.window_days)
-    ahead = origin + interval * np.arange(refit_steps(plan, interval), dtype=np.int64)
-    return train[["ds", "y"]].reset_index(drop=True), ahead
-
-
 def refit_at(
     history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
 ) -> np.ndarray:
     quiet_stan()
-    train, ahead = refit_inputs(history, origin, config, plan, interval)
-    return prophet_path(config, train, ahead)
+    train = window(history[epoch_seconds(history["ds"]) <= origin], config.window_days)
+    steps = seconds_of(plan.step + plan.horizon + REFIT_SLACK) // interval + 1
+    ahead = origin + interval * np.arange(steps, dtype=np.int64)
+    return prophet_path(config, train[["ds", "y"]].reset_index(drop=True), ahead)
 
 
 def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
