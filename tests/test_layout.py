@@ -136,9 +136,9 @@ def test_no_arrow_runs_the_wrong_way(source, target):
 
 
 def test_the_arrow_check_follows_imports_through_other_modules():
-    """The live routes reach the database's connections only through the minute store."""
-    assert "cryptopredict.database" not in imported_modules(PACKAGE / "api" / "live.py")
-    assert "cryptopredict.database" in reached("cryptopredict.api.live")
+    """The market routes reach the database's connections only through the minute store."""
+    assert "cryptopredict.database" not in imported_modules(PACKAGE / "api" / "market.py")
+    assert "cryptopredict.database" in reached("cryptopredict.api.market")
 
 
 def unit_of(module: str) -> str:

@@ -11,16 +11,7 @@ from http import HTTPStatus
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cryptopredict.api import (
-    assets,
-    candles,
-    forecasts,
-    live,
-    model_card,
-    openapi,
-    pages,
-    track_record,
-)
+from cryptopredict.api import assets, forecasts, market, model_card, openapi, pages, track_record
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.http import install, json_response
 from cryptopredict.api.latest import LatestPrices, latest_prices
@@ -39,7 +30,7 @@ def create_app(
 ) -> Flask:
     """The API over `artifacts` (an `ArtifactStore`, or artifacts opened already); forecasts
     start from the prices `latest` reads (the server's one a process), else a reader's own."""
-    minutes = live.LiveMinutes.of(settings)
+    minutes = market.LiveMinutes.of(settings)
     latest = latest or latest_prices(settings)
     catalog = Catalog(
         artifacts,
@@ -64,14 +55,14 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
     app.register_blueprint(
-        candles.blueprint(
+        market.candles_blueprint(
             catalog,
             cache_seconds=cache_seconds,
             max_points=settings.candles_max_points,
             live=minutes,
         )
     )
-    app.register_blueprint(live.blueprint(catalog, minutes))
+    app.register_blueprint(market.live_blueprint(catalog, minutes))
     records = track_record.TrackRecords(catalog)
     app.register_blueprint(track_record.blueprint(catalog, records))
     metrics.registry.register(Scraped(partial(track_record.gauges, records)))

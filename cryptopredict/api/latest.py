@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from cryptopredict.api.live import SOURCES, minute_reader
+from cryptopredict.api.market import SOURCES, minute_reader
 from cryptopredict.api.serving.forecast import LatestPrice
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.model import FeedHealth

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.http import json_response
-from cryptopredict.api.live import NO_CACHE
+from cryptopredict.api.market import NO_CACHE
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.track_record import AssetRecord, answer, record, summary
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
