@@ -88,7 +88,9 @@ def metrics(rows: pd.DataFrame, horizon: pd.Timedelta) -> ForecastScores:
     if not _banded(rows):
         return point
     bounds = {level: _bounds(rows, level) for level in LEVELS}
-    coverage = {str(level): float(inside(actual, *bounds[level]).mean()) for level in LEVELS}
+    held = {str(level): inside(actual, *bounds[level]) for level in LEVELS}
+    coverage = {level: float(hit.mean()) for level, hit in held.items()}
+    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
     scores = {
         str(level): float(interval_score(actual, *bounds[level], level).mean()) for level in LEVELS
     }
@@ -99,10 +101,14 @@ def metrics(rows: pd.DataFrame, horizon: pd.Timedelta) -> ForecastScores:
         interval_score=scores[str(DEFAULT_LEVEL)],
         interval_score_by_level=scores,
         quantile_score=float(quantile_score(actual, yhat, bounds).mean()),
-        coverage_se_by_level=coverage_se(rows, horizon),
+        coverage_se_by_level={
+            level: mean_se(hit.astype(np.float64), lags).se for level, hit in held.items()
+        },
         # Fifths need five origins: fewer where gaps leave origins out.
         coverage_by_width_quintile=(
-            coverage_by_width(rows, horizon) if len(rows) >= WIDTH_BINS else None
+            {str(level): _width_fifths(actual, *bounds[level], lags) for level in LEVELS}
+            if len(rows) >= WIDTH_BINS
+            else None
         ),
     )
 
@@ -144,48 +150,30 @@ VERDICTS = {
 }
 
 
-def coverage_se(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
-    rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
-    actual = rows["actual"].to_numpy()
-    out = {}
-    for level in LEVELS:
-        held = inside(actual, *_bounds(rows, level)).astype(np.float64)
-        out[str(level)] = mean_se(held, lags).se
-    return out
-
-
-def coverage_by_width(
-    rows: pd.DataFrame, horizon: pd.Timedelta
-) -> dict[str, tuple[WidthFifthCoverage, ...]]:
-    """Per level, each fifth of the origins by band width: its coverage, SE and widths."""
-    rows = rows.sort_values("origin")
-    lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(rows["origin"]))
-    actual = rows["actual"].to_numpy()
-    out = {}
-    for level in LEVELS:
-        lower, upper = _bounds(rows, level)
-        width = np.log(upper / lower)
-        held = inside(actual, lower, upper).astype(np.float64)
-        which = fifths(width)
-        cells = []
-        for fifth in range(WIDTH_BINS):
-            member = (which == fifth).astype(np.float64)
-            share = float(member.mean())
-            coverage = float(held[member == 1].mean())
-            # The ratio estimator's influence: its mean is 0, its standard error the coverage's.
-            influence = member * (held - coverage) / share
-            cells.append(
-                WidthFifthCoverage(
-                    coverage=coverage,
-                    se=mean_se(influence, lags).se,
-                    n=int(member.sum()),
-                    width_from=float(width[member == 1].min()),
-                    width_to=float(width[member == 1].max()),
-                )
+def _width_fifths(
+    actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, lags: int
+) -> tuple[WidthFifthCoverage, ...]:
+    """Each fifth of the origins (in time order) by band width: its coverage, SE and widths."""
+    width = np.log(upper / lower)
+    held = inside(actual, lower, upper).astype(np.float64)
+    which = fifths(width)
+    cells = []
+    for fifth in range(WIDTH_BINS):
+        member = (which == fifth).astype(np.float64)
+        share = float(member.mean())
+        coverage = float(held[member == 1].mean())
+        # The ratio estimator's influence: its mean is 0, its standard error the coverage's.
+        influence = member * (held - coverage) / share
+        cells.append(
+            WidthFifthCoverage(
+                coverage=coverage,
+                se=mean_se(influence, lags).se,
+                n=int(member.sum()),
+                width_from=float(width[member == 1].min()),
+                width_to=float(width[member == 1].max()),
             )
-        out[str(level)] = tuple(cells)
-    return out
+        )
+    return tuple(cells)
 
 
 def fifths(values: np.ndarray) -> np.ndarray:
