@@ -306,20 +306,17 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForec
         for h in (int(delta / pd.Timedelta(hours=1)) for delta in HORIZONS.values())
         if h <= reach and (h * HOUR) % market.interval == 0
     ]
-    lower: dict[str, list[float]] = {str(level): [] for level in LEVELS}
-    upper: dict[str, list[float]] = {str(level): [] for level in LEVELS}
+    offsets = []
     for h in hours:
         quantiles, medians = market.return_quantiles(h, last, market.t[last])
-        offsets = quantiles[0] if NAIVE_BAND.drift else quantiles[0] - medians[0]
-        for level in LEVELS:
-            low, high = tails(level)
-            lower[str(level)].append(float(offsets[TAUS.index(low)]))
-            upper[str(level)].append(float(offsets[TAUS.index(high)]))
+        offsets.append(quantiles[0] if NAIVE_BAND.drift else quantiles[0] - medians[0])
+    table = np.array(offsets).reshape(len(hours), len(TAUS))
+    bound = {tau: tuple(table[:, k].tolist()) for k, tau in enumerate(TAUS)}
     return NaiveForecast(
         price=float(anchor[-1]),
         hours=tuple(float(h) for h in hours),
-        lower={level: tuple(values) for level, values in lower.items()},
-        upper={level: tuple(values) for level, values in upper.items()},
+        lower={str(level): bound[tails(level)[0]] for level in LEVELS},
+        upper={str(level): bound[tails(level)[1]] for level in LEVELS},
     )
 
 
