@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, TypeVar
 
 import flask
@@ -61,33 +61,24 @@ class Blueprint(flask.Blueprint):
 
 @dataclass(frozen=True)
 class Operation:
-    """What a GET view answers: `ok` describes its 200 answer, JSON of type `answer` and/or
-    text of media type `text`; `errors` each error status it may answer (with an `Error`)."""
+    """What a GET view answers, declared as its decorator (`document`): `ok` describes its 200
+    answer, JSON of type `answer` and/or text of media type `text`; `errors` each error status
+    it may answer (with an `Error`)."""
 
     ok: str
     answer: type | None = None
+    _: KW_ONLY
     text: str | None = None
     query: type[Query] | None = None
     errors: Mapping[int, str] = field(default_factory=dict)
     description: str | None = None  # else the docstring's, after its first line
 
-
-def document(
-    ok: str,
-    answer: type | None = None,
-    *,
-    text: str | None = None,
-    query: type[Query] | None = None,
-    errors: Mapping[int, str] | None = None,
-    description: str | None = None,
-) -> Callable[[View], View]:
-    operation = Operation(ok, answer, text, query, errors or {}, description)
-
-    def attach(view: View) -> View:
-        view.openapi = operation  # type: ignore[attr-defined]
+    def __call__(self, view: View) -> View:
+        view.openapi = self  # type: ignore[attr-defined]
         return view
 
-    return attach
+
+document = Operation
 
 
 def build(app: flask.Flask, slugs: Sequence[str]) -> dict[str, Any]:

@@ -29,11 +29,8 @@ class CandleSource:
     """Bars at one interval in memory, ready to aggregate: live minutes."""
 
     def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
-        self.stored = stored
-        self.symbol = symbol
-        self.history = history
-        self.first_bar = int(history.ds[0])
-        self.last_bar = int(history.ds[-1])
+        self.stored, self.symbol, self.history = stored, symbol, history
+        self.first_bar, self.last_bar = int(history.ds[0]), int(history.ds[-1])
 
     def interval(self, wanted: Interval) -> Interval:
         return multiple_of("interval", wanted, self.stored)
@@ -69,11 +66,8 @@ class StoredCandles(CandleSource):
     from its bars over the days it keeps them whole."""
 
     def __init__(self, history: StoredBars, stored: Interval, symbol: str) -> None:
-        self.stored = stored
-        self.symbol = symbol
-        self.bars = history
-        self.first_bar = history.first_bar
-        self.last_bar = history.last_bar
+        self.stored, self.symbol, self.bars = stored, symbol, history
+        self.first_bar, self.last_bar = history.first_bar, history.last_bar
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
         bars, stop = self.bars, last + interval.seconds

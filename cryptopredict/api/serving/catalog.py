@@ -227,8 +227,8 @@ class Catalog:
 
     def _training(self, slug: str) -> PairStatus | None:
         status = read_status(self.store.model_dir) if self.store.model_dir else None
-        found = [pair for pair in status.unfinished() if pair.asset == slug] if status else []
-        return found[0] if found else None
+        pairs = status.unfinished() if status else []
+        return next((pair for pair in pairs if pair.asset == slug), None)
 
     def _written(self, slug: str) -> bool:
         """Whether `slug`'s artifact is written (in the index, and there), to be served next."""
