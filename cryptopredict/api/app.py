@@ -116,7 +116,8 @@ def _http_error(error: HTTPException) -> Response:
         detail = "no such route; the API is described at /docs and /openapi.json"
     elif isinstance(error, MethodNotAllowed):
         allowed = ", ".join(error.valid_methods or ())
-        detail = f"{_printable(request.method)} is not allowed here; allowed: {allowed}"
+        method = request.method.encode("ascii", "backslashreplace").decode()[:32]
+        detail = f"{method} is not allowed here; allowed: {allowed}"
     else:
         detail = error.description or HTTPStatus(status).phrase
     response = _error_response(status, HTTPStatus(status).phrase.lower().replace(" ", "_"), detail)
@@ -133,7 +134,3 @@ def _unexpected_error(error: Exception) -> Response:
 
 def _error_response(status: int, code: str, detail: str) -> Response:
     return json_response(Error(error=code, detail=detail), status=status)
-
-
-def _printable(text: str) -> str:
-    return text.encode("ascii", "backslashreplace").decode()[:32]

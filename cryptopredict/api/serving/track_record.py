@@ -285,16 +285,12 @@ def _sentence(record: AssetRecord) -> str:
             continue
         coverage = lead.levels[str(DEFAULT_LEVEL)].coverage
         se = "" if coverage.se is None else f" (SE {coverage.se:.1%})"
-        held.append(f"{coverage.mean:.0%}{se} of {lead.scored} at {_hours(lead.lead_hours)}")
+        hours = lead.lead_hours
+        at = f"{hours:g} h" if hours < 48 else f"{hours / 24:g} d"
+        held.append(f"{coverage.mean:.0%}{se} of {lead.scored} at {at}")
     shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more leads" if len(held) > 3 else "")
     issued = "1 issued forecast" if record.issues == 1 else f"{record.issues:,} issued forecasts"
     return (
         f"Of {issued}, {record.scored:,} leads are scored against the exchange's hourly "
         f"closes: the {DEFAULT_LEVEL}% band held {shown}."
     )
-
-
-def _hours(hours: float) -> str:
-    if hours < 48:
-        return f"{hours:g} h"
-    return f"{hours / 24:g} d"
