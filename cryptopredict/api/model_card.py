@@ -139,22 +139,9 @@ def health_blueprint(
     def healthz() -> Response:
         """Health check
 
-        200 while the API serves. `assets` lists every served asset's model; the top-level
-        `asset` and `model_version` are the default asset's, which tell a deploy which model
-        is live. Artifacts open on first use: `status` is `degraded`, and `unavailable` says
-        which and why, once one of them could not be opened (it answers 503; the others are
-        served). `status` is `degraded` too while `failed` names a pair the training run could
-        not train, with why: the run training now, else the last one, until the next run.
-        Each asset says how old its data is (`data_age_seconds`) and where an answer for the
-        next hour starts now (`anchor`: the latest price read, or the model's last close);
-        `status` is `degraded` while a served asset's newest data is older than
-        STALE_AFTER_HOURS (`stale`). `latest_prices` says how the market feed's polls went, and
-        `status` is `degraded` while they have failed, or none was recorded (the feed
-        stopped), for longer than POLLER_FAILING_AFTER seconds. `reasons` names
-        each condition that makes it `degraded`. Otherwise `ok`. While training still writes
-        into the model directory (`make run` serves each pair as soon as its model is written),
-        `training` lists the pairs still training, each running or waiting for a worker, with
-        their progress; null otherwise.
+        200 while the API serves; `status` says whether it serves as it should, and `reasons`
+        why not, in words. The top-level `asset` and `model_version` are the default asset's,
+        which tell a deploy which model is live.
         """
         now = time.time()
         assets = [_health(served, now) for served in catalog]
