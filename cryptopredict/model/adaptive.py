@@ -53,37 +53,18 @@ def tracked(
     for k, h in enumerate(hours):
         known = times + h * 3600
         sums = np.zeros((len(times) + 1, int(which.max(initial=0)) + 1))
-        if steps[k] > 0:
-            sums = steps[k] * _misses_less_rate(
-                np.searchsorted(known, times, "right"),
-                steps[k],
-                lower=lower[:, k],
-                upper=upper[:, k],
-                errors=errors[h],
-                bins=which[:, k],
-            )
+        if steps[k] > 0:  # S per width bin, each forecast judged by the state its origin knew
+            seen = np.searchsorted(known, times, "right")
+            bins_k, low, high = which[:, k], lower[:, k], upper[:, k]
+            running = np.zeros(sums.shape[1])
+            for j, error in enumerate(errors[h].tolist()):
+                b = bins_k[j]
+                if not math.isnan(error):  # known
+                    scale = math.exp(steps[k] * sums[seen[j], b])
+                    missed = error < low[j] * scale or error > high[j] * scale
+                    running[b] += float(missed) - MISS_RATE
+                sums[j + 1] = running
+            sums = steps[k] * sums
         known_at.append(known)
         scaled_sums.append(sums)
     return Adaptive(known_at, scaled_sums)
-
-
-def _misses_less_rate(
-    known: np.ndarray,
-    step: float,
-    *,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    errors: np.ndarray,
-    bins: np.ndarray,
-) -> np.ndarray:
-    """Per width bin, the running S (`known[j]`: outcomes known at origin j)."""
-    sums = np.zeros((len(errors) + 1, int(bins.max(initial=0)) + 1))
-    running = np.zeros(sums.shape[1])
-    for j, error in enumerate(errors.tolist()):
-        b = bins[j]
-        if not math.isnan(error):  # known
-            scale = math.exp(step * sums[known[j], b])
-            missed = error < lower[j] * scale or error > upper[j] * scale
-            running[b] += float(missed) - MISS_RATE
-        sums[j + 1] = running
-    return sums
