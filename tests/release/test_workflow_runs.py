@@ -1287,6 +1287,11 @@ def test_a_rolled_back_main_names_its_strays_and_a_checked_run_removes_them(rele
     assert "v0.1.4, v0.1.5 are not in order on main" in said
     assert "gh workflow run release.yml --ref main -f remove-tags='v0.1.4 v0.1.5'" in said
     assert "remove-tags='v0.1.3" not in said
+    # Said where the owner looks (issue 82): the job summary and the one issue.
+    [summary] = sorted((release.tmp / "jobs").glob("version-*.summary"))
+    assert "### Needs you: stray-tags" in summary.read_text()
+    [issue] = release.issues.open()
+    assert "-f remove-tags='v0.1.4 v0.1.5'" in issue["body"]
     run = release.runner.run(removal_event("v0.1.4 v0.1.5", release.v014))
     assert run.result("version") == "skipped", "a removal run releases nothing"
     assert run.result("remove-tags") == "success", run.failure().output
@@ -1301,6 +1306,8 @@ def test_a_rolled_back_main_names_its_strays_and_a_checked_run_removes_them(rele
     outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
     # Numbered above every version the registry holds (latest is v0.1.5's image).
     assert (outputs["version"], outputs["create-tag"]) == ("0.1.6", "true")
+    assert release.issues.open() == [], "healed: the issue closed"
+    assert release.issues.comments[1][-1].startswith("Healed: stray-tags, by https://")
 
 
 def rolled_back_over_a_minor(release: Release, registry) -> str:

@@ -27,7 +27,14 @@ from tools.release.github_commands import (
     github_context,
 )
 from tools.release.keepalive import keep_alive
-from tools.release.lineage import Git, check_publish, git_auth
+from tools.release.lineage import (
+    LIVE_REFS,
+    Git,
+    LineageError,
+    check_publish,
+    git_auth,
+    strays,
+)
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
@@ -233,7 +240,18 @@ def _print(text: str) -> int:
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     image = image_name(args.repository)
     registry = held(_registry(image, environ), image)
-    print(next_version_outputs(args, Git(auth=git_auth(environ)), registry, environ), end="")
+    git = Git(auth=git_auth(environ))
+    try:
+        outputs = next_version_outputs(args, git, registry, environ)
+    except LineageError as error:  # a run on main finding stray tags (main rolled back)
+        branch = args.release_branch
+        if args.ref == f"refs/heads/{branch}" and strays(
+            git, git.commit(f"{LIVE_REFS}/{branch}"), branch
+        ):
+            _tell(environ, "stray-tags", str(error))
+        raise
+    _tell(environ, "stray-tags", "")
+    print(outputs, end="")
     return 0
 
 
