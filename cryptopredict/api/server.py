@@ -46,6 +46,10 @@ from cryptopredict.following_make import follow_make
 HAPROXY_CONFIG = Path(str(files("cryptopredict.api") / "haproxy.cfg"))
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
+# Connections from HAProxy to Waitress at once (both sides' limit): twice what one client address
+# may open, since a client that never reads its answer holds its connection until HAProxy's
+# `timeout client`; Waitress keeps such an answer in its own buffers, so its threads are free.
+SERVER_CONNECTIONS = 200
 
 log = logging.getLogger("api")
 
@@ -81,6 +85,7 @@ def main(
             host="127.0.0.1" if proxied else settings.host,
             port=0 if proxied else settings.port,
             threads=settings.threads,
+            connection_limit=SERVER_CONNECTIONS,
             max_request_body_size=65536,  # every route is GET or HEAD
             ident="",  # no Server header
         )
@@ -167,6 +172,7 @@ def _start_proxy(listener: socket.socket, api_port: int, settings: ApiSettings) 
         **os.environ,
         "LISTENER": str(listener.fileno()),
         "API_PORT": str(api_port),
+        "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
         "MAX_CONNECTIONS_PER_CLIENT": str(settings.max_connections_per_client),
     }
     proxy = subprocess.Popen(
