@@ -142,15 +142,10 @@ _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
 def _for_tools(node: Any) -> Any:
-    """`node` as the tools that read the document understand it, meaning the same:
-
-    - a fixed-length array (a tuple: `prefixItems` and as many `maxItems`) without its
-      `"items": false`, which says the same again and which openapi-python-client (0.29)
-      cannot read: it refuses the whole document for a schema that is a boolean;
-    - an enum (msgspec writes an Enum class's values alone) with the JSON type its values
-      share, which Swagger UI shows (it says `any` without one);
-    - descriptions from docstrings without their indentation, which Markdown would keep.
-    """
+    """`node` as the tools that read the document understand it, meaning the same: a tuple
+    without its `"items": false` (openapi-python-client refuses a boolean schema), an enum with
+    its values' JSON type (Swagger UI says `any` without one), descriptions without their
+    docstrings' indentation."""
     if isinstance(node, list):
         return [_for_tools(value) for value in node]
     if not isinstance(node, dict):
