@@ -300,6 +300,12 @@ def _json_object(file: Path, data: bytes) -> dict[str, Any]:
     return value
 
 
+# schema_version as the manifest's type names it on disk
+_VERSION_KEY = next(
+    f.encode_name for f in msgspec.structs.fields(Manifest) if f.name == "schema_version"
+)
+
+
 def schema_problem(version: int) -> str:
     if version > SCHEMA_VERSION:
         return (
@@ -313,7 +319,7 @@ def schema_problem(version: int) -> str:
 
 
 def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
-    version = document.get("schema_version")
+    version = document.get(_VERSION_KEY)
     if not isinstance(version, int):
         raise ArtifactError(f"{file}: has no integer schema_version")
     require(version == SCHEMA_VERSION, file, schema_problem(version))

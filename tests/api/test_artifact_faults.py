@@ -64,7 +64,7 @@ def test_an_object_field_in_the_grid_takes_down_its_asset_only(copy, tmp_path):
             assert status == 503, body
             answer = json.loads(body)
             assert answer["error"] == "asset_unavailable"
-            assert "btc-usd/grid.npy: field 'step' is of type 'object'" in answer["detail"]
+            assert "btc-usd/grid.npy: not a .npy record this code writes" in answer["detail"]
             assert str(copy) not in answer["detail"]
             status, body = fetch(f"{server.url}/forecast/eth-usd?date=2026-07-01")
             assert (status, json.loads(body)["model_version"]) == (200, "test-eth-1")
