@@ -1,6 +1,4 @@
-"""The naive and drift baselines as forecasters with `fit` and `predict`, for `make compare`
-(`tools/compare.py`), and Prophet as one (`ProphetForecast`); the backtest computes the same
-forecasts on arrays (`model/refits.py`)."""
+"""The naive and drift baselines, and Prophet, as forecasters for `make compare`."""
 
 from __future__ import annotations
 

@@ -1,21 +1,4 @@
-"""`python -m tools.compare`: the comparisons behind the default, for the model page.
-
-Two parts, on the embedded hourly BTC data:
-
-- `configurations`: the reference idea, each change on its own, and the served configuration,
-  with Prophet's own intervals, on rolling origins spread over the evaluation span
-  (`docs/model-report/comparison.json`). Full-history fits take about a minute each, so this
-  part runs for tens of minutes.
-- `peers`: the served forecast against what a user would pick instead, Nixtla statsforecast's
-  Naive and AutoETS with their conformal intervals (fitted, like Prophet, on the log close of
-  the last 365 days), a GARCH(1,1) of the `arch` package on the hourly log returns of the last
-  365 days, and the naive baseline, on the same origins with the same scores
-  (`docs/model-report/peers.json`). It reuses training's cached fits.
-
-Every Prophet fit is a task on training's Dask cluster (a local one of `--jobs` or TRAIN_WORKERS
-workers, or DASK_SCHEDULER_ADDRESS's). Neither part runs in `train.py`; statsforecast and arch
-are development dependencies only.
-"""
+"""`python -m tools.compare`: the served forecast against its variants and peers (docs/model.md)."""
 
 from __future__ import annotations
 

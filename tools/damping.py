@@ -1,14 +1,4 @@
-"""The damping's evidence: how Prophet's path, damped by each candidate tau, fares against the
-last close (tau 0) on a fixed validation design. `make panel` pools it over its pairs and
-chooses one tau for every pair (`tools/panel.py`); training applies the panel's choice
-(`cryptopredict/model/panel_choice.py`) and refits Prophet nowhere when it is 0.
-
-The design, fixed before any run: per pair, `DESIGN_REFITS` of its validation refit origins
-(those whose whole horizon played out before the evaluation span), evenly spread from the first
-to the last; the candidates `CANDIDATES`; each scored by the absolute percentage error of its
-point forecast at the horizons of a day and more (`DECIDING`: tau shapes the path over days; an
-hour ahead every tau is the last close).
-"""
+"""The damping's evidence: each candidate tau's path against the last close, for `make panel`."""
 
 from __future__ import annotations
 

@@ -1,24 +1,5 @@
-"""The figures the docs state, against where they come from (issue 84: docs that cannot drift).
-
-Two kinds of figure, two mechanisms:
-
-- **What the code sets** (a setting's default, a limit, the served damping, a port, an
-  interval) is read from the code and from the pages, and `wrong_figures` names every
-  difference: a setting named in code style beside its figure (the forms of
-  `SETTING_THEN_FIGURE` and `FIGURE_THEN_SETTING`; "in the image" or "in the Blueprint" after
-  the figure reads the Dockerfile's or render.yaml's value instead), the API's port in
-  addresses, and the phrases of `PHRASES`.
-  Settings are `cryptopredict/config.py`'s, the Makefile's `NAME ?= value` and the release
-  workflow's `vars.NAME || 'value'`.
-- **What was measured** (a duration, a size) lives in one file, `docs/measured.json`: each
-  figure with the command that measured it and the date. A page shows it between
-  `<!-- measured:NAME -->` and `<!-- /measured -->`, written by `python -m tools.doc_figures`
-  from that file, so two pages cannot disagree; `tests/tools/test_doc_figures.py` fails when a
-  page is not what the file says.
-
-`python -m tools.doc_figures` rewrites the measured figures of every page and prints the
-figures that differ from the code (status 1 if any does).
-"""
+"""The docs' figures against the code and `docs/measured.json`; `python -m tools.doc_figures` fixes
+the measured ones and prints the rest that differ (status 1)."""
 
 from __future__ import annotations
 

@@ -1,36 +1,4 @@
-"""Whether every cell of a coverage table covers the band's level, tested jointly (`make panel`'s
-calendar quarters, width fifths and variance-ratio fifths; `tools/panel_figures.py`).
-
-Two tables, two tests:
-
-- **Cells that share their times** (fifths: every origin time holds forecasts of every fifth,
-  from different pairs, and a market-wide move reaches them all): Hotelling's T^2 of the cells'
-  coverage errors, z' S^-1 z, S their covariance by the one standard error
-  (`cryptopredict/standard_error.py`: each cell's ratio influence at each origin time, the
-  flat-top kernel over the lags, the first-order bias correction; its diagonal is the cells'
-  own standard errors squared), so cells that move together count as what they are;
-  (df - K + 1) / (df K) T^2 is F(K, df - K + 1) for K cells, df the estimate's degrees of
-  freedom.
-- **Cells that partition time** (calendar quarters: no origin time is in two, so their errors
-  are independent but for a horizon's overlap at a boundary): each quarter's coverage error in
-  each block of time (two weeks, and at least four horizons: blocks about independent) gives a t
-  statistic with one degree of freedom fewer than its blocks, valid at levels up to 8% however
-  the variance changes from block to block (Ibragimov and Mueller 2010), where a quarter's own
-  kernel estimate stands on too few degrees of freedom for its t to hold; each t becomes the normal
-  score of its two-sided tail, and their squares sum to a chi-square with K degrees of freedom.
-  A quarter of fewer than MIN_BLOCKS blocks is left out (`left_out`).
-
-A trend across ordered cells (the fifths, narrowest first): the least-squares slope of their
-coverage errors on the fifth's rank, over its standard error by the same covariance (`trend`).
-
-**The rule** a band's pooled tables are held to at 1 h, 1 d and 7 d (`RULED`; `rule`): every
-cell with enough windows within `CELL_Z` standard errors of the level (a calendar quarter with
-under half a quarter's origins is "too few windows", reported and left out, of its table's
-joint test too); each table's joint test at p >= `JOINT_P`; the 1-day width fifths' trend
-within `TREND_Z`. A calibrated band simulated on the panel's design (`simulated_panel.py`):
-each test rejects it at about its level, and it passes the whole rule in at least 90% of the
-panels (`tests/tools/test_joint_coverage.py`; docs/model.md gives the counts).
-"""
+"""Joint tests that every cell of a coverage table covers the band's level, and `rule`."""
 
 from __future__ import annotations
 

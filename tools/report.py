@@ -1,16 +1,4 @@
-"""The model report: Markdown tables from the backtest and the comparison, for the docs site.
-
-`python -m tools.report [--artifacts DIR] [--artifact DIR/btc-usd]` first copies each
-artifact's backtest summary and choices, with the commit it is written at and the digest of the
-bars the model was trained on, to `docs/model-report/backtest.json` (BTC/USD) and
-`<asset>-backtest.json` (when given), then rewrites the generated sections (between
-`<!-- generated:NAME -->` and `<!-- /generated:NAME -->`) of `docs/model.md` from
-`docs/model-report/*.json` and `docs/panel.json` (`make panel`), and of `docs/configuration.md`
-from the settings.
-
-`make report` runs it on the model `make e2e` trains (`--artifacts .cache/e2e/<key>/artifacts`),
-and `make e2e` checks that the committed report is what that model scores.
-"""
+"""`python -m tools.report`: the model report's JSON and the docs' generated sections."""
 
 from __future__ import annotations
 

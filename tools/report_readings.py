@@ -1,7 +1,4 @@
-"""The model page's readings (`tools/report.py` writes them into `docs/model.md`): what its
-tables say, in sentences whose every figure comes from the same files the tables do
-(`docs/panel.json`, `docs/model-report/*.json`), so no figure on the page is typed by hand.
-"""
+"""The model page's readings: sentences whose figures come from the files the tables read."""
 
 from __future__ import annotations
 

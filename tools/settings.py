@@ -1,5 +1,4 @@
-"""The configuration page's tables (`docs/configuration.md`, `make report`): every setting by
-section, with who reads it, from `cryptopredict.config`. `python -m tools.settings` prints them."""
+"""The configuration page's tables: every setting by section, with who reads it."""
 
 from __future__ import annotations
 

@@ -1,21 +1,4 @@
-"""Which runs may go on to a step that reads a secret or the deploy hook: only main's release
-runs, decided against the live remote.
-
-The version job plans the run; a job that reads a secret (the build's Alpaca and Dask secrets,
-the deploy hook) runs later, perhaps in a re-run that reuses the plan days after. So each such
-job first asks again, of the remote as it is now (`Git.sync_live`):
-
-- the checkout is the commit the version job planned;
-- a run on the release branch: the live branch contains that commit;
-- a run on a tag: the tag is the release tag the version job planned (`vX.Y.Z`), the live tag
-  names this commit, it is the newest release, the live branch contains it and it descends
-  from every earlier release (`check_release_tag`);
-- after the tag job (`tagged`): the planned release tag exists on the remote and names this
-  commit, and it is still the newest release.
-
-Anything else (another branch, a tag such as `v-x`, a tag moved or deleted since, a commit the
-force-pushed branch has dropped) is refused, naming what it found.
-"""
+"""Which runs may go on to a step that reads a secret: main's release runs, per the live remote."""
 
 from __future__ import annotations
 

@@ -1,15 +1,4 @@
-"""The Render Blueprint (`render.yaml`), generated for the repository that publishes the image.
-
-Render runs the image the release workflow pushes to `ghcr.io/<owner>/<repo>`, and refuses a
-deploy whose image repository differs from the service's, so the Blueprint must name the
-repository of the fork it is applied from: `python -m tools.release blueprint
---repository owner/name --output render.yaml` writes it, and the file records that command so
-`--check` can regenerate it and compare.
-
-To add a service (a worker, a cron job) or a database, write a function returning its mapping,
-as `web_service` does, and add it to the lists `blueprint` returns; Render's field names are in
-its Blueprint specification (render.com/docs/blueprint-spec).
-"""
+"""The Render Blueprint (`render.yaml`) for the repository that publishes the image."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`python -m tools.release`: the release workflow's decisions, one command each (`--help`
-lists them; docs/release.md tells what each is for)."""
+"""`python -m tools.release`: the release workflow's decisions, one command each."""
 
 from __future__ import annotations
 

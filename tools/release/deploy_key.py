@@ -1,12 +1,4 @@
-"""The deploy key the release tags with, made in memory: an Ed25519 key pair whose private half
-is written only in OpenSSH's own format, as a string, and sealed for GitHub's secrets API
-(libsodium's sealed box to the repository's or environment's public key, as GitHub requires).
-Nothing here touches the disk.
-
-PyNaCl (libsodium) is imported only when a key is made or a secret sealed: `python -m
-tools.release setup` runs on the owner's machine with it (requirements-setup.txt), and its
-`--dry-run` and every release job run on a bare Python.
-"""
+"""The release's Ed25519 deploy key, made in memory and sealed for GitHub's secrets API."""
 
 from __future__ import annotations
 

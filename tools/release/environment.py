@@ -1,14 +1,4 @@
-"""Refuse to deploy from a GitHub environment that any branch could deploy from.
-
-The Render deploy hook is a secret of the `production` environment, so that only workflow runs
-the environment admits can read it. GitHub enforces the environment's deployment branches but
-cannot be told them from the workflow file: the release reads them through the REST API (the
-`actions: read` permission) and stops unless exactly the release branch and the release tags
-may deploy (a scheduled rebuild runs on its release tag, so that its provenance names the
-commit it builds). The tag rule admits only the shape of the tags the release creates
-(`vX.Y.Z`), not every `v*`: a tag such as `v-x` can never enter the environment; who may
-create a release-shaped tag is the tag ruleset's to say (tools/release/rules.py).
-"""
+"""Refuse to deploy from a GitHub environment that any branch could deploy from."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""GitHub's REST API, as the release jobs call it: a token, JSON answers, plain errors.
-
-The token is never printed or put in an error message.
-"""
+"""GitHub's REST API as the release jobs call it; the token is never printed."""
 
 from __future__ import annotations
 

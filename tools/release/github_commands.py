@@ -1,6 +1,4 @@
-"""The commands that ask GitHub's and the registry's side what the release depends on:
-`rules` (the environment and the tag rulesets), `tag` (create the release tag with a credential
-the ruleset lets through) and `check-pull` (can Render pull the image?)."""
+"""The `rules`, `tag` and `check-pull` commands."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Keep the release's schedule on, without overriding a maintainer who switched it off.
-
-GitHub disables a public repository's scheduled workflows after 60 days without activity, and
-re-enabling the workflow through the API is how the scheduled runs keep it on. But a run that
-was already queued when a maintainer disabled the workflow still runs: it must read the
-workflow's state first and leave a workflow `disabled_manually` alone.
-"""
+"""Keep the release's schedule on, leaving a workflow a maintainer disabled alone."""
 
 from __future__ import annotations
 

@@ -1,17 +1,4 @@
-"""Where release tags sit in the git history: a release never puts older code out as `latest`.
-
-Each new release must descend from the latest one: a re-run of an older push, or a run the
-queue started out of order, finds a newer tag it does not descend from and is refused, naming
-both commits. The same rules are checked again just before any tag moves (`check-publish`),
-against the tags as they are then, so neither the order runs start in nor re-running a
-failed job of an old run can move `latest` backwards.
-
-"As they are then" means as the live remote holds them, never as the job's checkout left them:
-actions/checkout points `origin/main` at the run's own commit, so a run started before `main`
-was force-pushed would find its commit "on main" forever. Every decision first fetches the
-remote's release branch into a private ref (`refs/release-live/<branch>`) and its tags over the
-local ones (`Git.sync_live`).
-"""
+"""Where release tags sit in the live remote's history: `latest` never moves backwards."""
 
 from __future__ import annotations
 

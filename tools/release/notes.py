@@ -1,9 +1,4 @@
-"""What a release trained, in Markdown: from the image's `artifacts/run.json` (the record
-`train.py --all` writes, `cryptopredict.artifact.run`), the pairs it serves, those that failed
-with why, and for `top:N` how the market was ranked. The release writes it to its run's summary.
-
-The release's jobs run `python -m tools.release` on a bare Python: this reads the record with
-the standard library alone."""
+"""What a release trained, in Markdown, from the image's `artifacts/run.json` (standard library)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The pairs a release trains: the `RELEASE_ASSETS` repository variable, checked before it
-becomes the image's `ASSETS` build argument."""
+"""The `RELEASE_ASSETS` repository variable, checked before it becomes the image's `ASSETS`."""
 
 from __future__ import annotations
 

@@ -1,14 +1,4 @@
-"""What one release run does, from its event, its ref and the repository's history and tags
-(docs/release.md, "Every build is of the commit it runs on"): a push to the release branch
-releases its head; a schedule or manual run there releases a head whose push failed (a scheduled
-one at most GIVE_UP times), else names the newest tag to rebuild (`dispatch`); a run on a
-release tag rebuilds it unless a newer release overtook it; a run elsewhere builds and publishes
-nothing. Every run that publishes builds the commit it runs on, so the signed provenance names
-it. A new version is planned above every version the registry holds too (after a rollback, its
-strays' images keep theirs). Nothing trusts a tag because it exists, and "the release branch
-contains" is asked of the branch as the remote holds it now (`Git.sync_live`), never of
-`origin/<branch>`.
-"""
+"""What one release run builds and publishes, from its event, ref, history and tags."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""`python -m tools.release preflight`: every set-up step a fork's releases need, checked once by
-the owner with their own token before the first push (a job's token cannot see most of them, so a
-run would find a missing one hours in). Each step is checked on its own and said: passing, off
-(Render and Pages are optional) or missing with the one command or click that fixes it, so one
-run names every step left (docs/release.md, "Set it up on a fork").
-"""
+"""`python -m tools.release preflight`: every set-up step a fork's releases need, each said."""
 
 from __future__ import annotations
 

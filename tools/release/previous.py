@@ -1,14 +1,4 @@
-"""The release image this release extends the track record of: found in the registry (never by
-git tags, which a fork carries without the images), by digest, and verified as one of this
-repository's releases before the build reads it (docs/release.md, "What a release trains, and
-what it carries"). The newest release image by its `X.Y.Z-YYYYmmddHHMMSS` tag, built as tagged;
-`latest` names it, or an older release (a publish cut short: the newest is extended, said so);
-none only where the registry holds no image at all. Verified with `gh attestation verify`, and
-the certificate must name exactly this repository's `release.yml` as its signer (gh's
-`--signer-workflow` is a prefix: `release.yml.bak.yml` would pass it) and a run of the release
-branch or a release tag. An image not verified, or whose track record's format this commit's
-code does not read (a rollback across a change of format), stops the release.
-"""
+"""The release image whose track record this release extends: the registry's newest, verified."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""What an image index says of itself, read from its raw JSON (as `docker buildx imagetools
-inspect --raw` prints it): the version, build time and track record format the release annotated
-it with (docker/metadata-action's annotations, at the index level). The publish job reads
-`latest`'s."""
+"""The version, build time and record format an image index's annotations say."""
 
 from __future__ import annotations
 

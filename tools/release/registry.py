@@ -1,13 +1,4 @@
-"""Can Render pull the image? Ask the registry for its manifest as Render would: anonymously.
-
-A new GHCR package is private. Render pulls without credentials unless the Blueprint names a
-registry credential, so a private package makes every deploy fail, after the deploy's wait for
-/healthz, with words that never name the package's visibility. Asked before the deploy hook, the
-registry answers in a second: the OCI distribution API's manifest request, with the anonymous
-bearer token its 401 challenge offers (how a registry serves a public image to a client without
-credentials, GHCR included). Refused: the package is not public, and the error says which
-setting to change. The registry unreachable: a warning, and the deploy goes on.
-"""
+"""Can Render pull the image? Ask the registry for its manifest anonymously, as Render would."""
 
 from __future__ import annotations
 

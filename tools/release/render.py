@@ -1,7 +1,4 @@
-"""Deploy an image on Render with its deploy hook, then wait until the service serves it.
-
-The hook URL carries the service's deploy key: it is never printed or put in an error message.
-"""
+"""Deploy an image with Render's deploy hook (never printed); wait until the service serves it."""
 
 from __future__ import annotations
 

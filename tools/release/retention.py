@@ -1,10 +1,4 @@
-"""What the image's package keeps after a release deploys, and the deletion of the rest, through
-GitHub's packages API with the job's token (docs/release.md, "What the registry keeps": every
-version a live tag names, production's, the last `keep_days` days' builds, each whole). It fails
-closed: a call unanswered before the first deletion deletes nothing this run. A refused deletion
-is a warning and the others go on, but a refusal of the token's role (HTTP 403: the package
-gives this repository Write, not Admin) refuses them all: one warning, no more asked.
-"""
+"""What the image's package keeps after a deploy (docs/release.md), and deleting the rest."""
 
 from __future__ import annotations
 

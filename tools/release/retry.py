@@ -1,8 +1,4 @@
-"""Back-off for what the release asks of others (GitHub's API, gh, the registry): a call that
-fails transiently (HTTP 429 or 5xx, a time-out, a refused or reset connection) is tried again
-after each delay of $RELEASE_RETRY_DELAYS (seconds, space-separated; default 10 30 90: about two
-minutes), then its last failure stands. Anything else fails at
-once: retrying a refusal (401, 403, 404) only delays what it says."""
+"""Retry transient failures after each delay of $RELEASE_RETRY_DELAYS (default 10 30 90 s)."""
 
 from __future__ import annotations
 

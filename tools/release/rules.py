@@ -1,12 +1,4 @@
-"""Refuse to deploy unless the repository's rules keep release tags the release's own
-(docs/release.md, "What the command makes"): a run on a release tag reads the deploy hook, so an
-active tag ruleset on `refs/tags/v*` must restrict creation, update and deletion, with the
-release's tag credential in its bypass list: a deploy key (the only way on a personal account's
-repository) or, on an organisation's, the GitHub Actions app (`Integration` 15368). GitHub shows
-bypass lists, deploy keys and an environment's secret names only to a token that may edit them:
-a job's check says what it could not see, and `python -m tools.release rules`, run with the
-maintainer's token, checks those too.
-"""
+"""Refuse to deploy unless a tag ruleset keeps release tags the release's own (docs/release.md)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""`python -m tools.release setup --repository OWNER/REPO`: makes or corrects, through GitHub's
-REST API with the owner's token, every setting the releases need that a token can make
-(docs/release.md, "What the command makes"). Each change is said before it is made; `--dry-run`
-says them and makes none; a setting already right is left alone, and a ruleset the owner made is
-never replaced. The deploy key is made in memory and its private half sealed straight into the
-environment secret (tools/release/deploy_key.py).
-"""
+"""`python -m tools.release setup`: makes or corrects every setting the releases need."""
 
 from __future__ import annotations
 

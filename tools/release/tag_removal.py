@@ -1,17 +1,4 @@
-"""`python -m tools.release remove-tag --tag vX.Y.Z [--tag ...]`: release tags that block the
-releases (strays: made before the tag ruleset on code `main` does not hold, or left above a
-`main` rolled back on purpose) removed by the release's own tag credential, never by hand and
-never by editing the tag ruleset.
-
-It checks first that every tag named is a stray, against `main` and the tags as the remote holds
-them now, and refuses, removing none, while one is a release the pipeline would publish or has
-published in order (the newest on `main`, or an older release that descends from every earlier
-one); it says exactly what it will do, and does it only with `--yes`. The release workflow runs
-it so, by hand on `main` with the input `remove-tags`, in the `production` environment: with the
-deploy key in `RELEASE_TAG_KEY` (the tag ruleset's bypass actor) when set, else with the job's
-token (the GitHub Actions app, an organisation's bypass actor); the owner runs it without
-`--yes` to see beforehand what that run will do.
-"""
+"""`python -m tools.release remove-tag`: stray release tags removed by the tag credential."""
 
 from __future__ import annotations
 

@@ -1,19 +1,4 @@
-"""Create the release tag with a credential the repository's tag ruleset lets through.
-
-A tag ruleset restricts who may create a release tag (tools/release/rules.py); the tag job
-must be on its bypass list. Two credentials can be:
-
-- a deploy key with write access (`RELEASE_TAG_KEY` holds its private half, in the `production`
-  environment): the tag is pushed over SSH. GitHub's REST API names deploy keys as a ruleset
-  bypass actor (`DeployKey`), and this is the only one a personal account's repository can use:
-  GitHub refuses the GitHub Actions app as a bypass actor there;
-- the job's own token (`contents: write`), the GitHub Actions app, on an organisation's
-  repository whose ruleset lists it: the tag is created through the REST API.
-
-Either way a refusal is explained: GitHub's own words, what causes them, and the setting that
-fixes it. The key is written to a file only the job's user can read, for the one push, and
-removed; it is never printed.
-"""
+"""Create the release tag with a credential the tag ruleset lets through (deploy key, job token)."""
 
 from __future__ import annotations
 

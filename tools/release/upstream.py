@@ -1,7 +1,4 @@
-"""Whose release tags a repository holds: a fork carries the tags of the repository it was forked
-from (its parent, as GitHub's API names it), and they number that repository's releases, never
-its own. A release tag the parent holds on the same object is the parent's; any other is the
-repository's own: its release published an image, whose record a new one must extend."""
+"""Whose release tags a repository holds: its fork parent's, or its own."""
 
 from __future__ import annotations
 

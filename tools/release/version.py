@@ -1,9 +1,4 @@
-"""Semantic versions from git tags, and which one a release run builds.
-
-Only tags shaped exactly `vMAJOR.MINOR.PATCH` count. Anything else is ignored, pre-releases
-(`v1.2.0-rc.1`) and build metadata (`v1.2.0+x`) included: the pipeline never creates them, and a
-hand-made one must not steer the automatic numbering.
-"""
+"""Semantic versions from `vMAJOR.MINOR.PATCH` tags (no other counts), and the one a run builds."""
 
 from __future__ import annotations
 
