@@ -53,6 +53,7 @@ LOGIN = f"{USER}:{PASSWORD}"
 # The checkout's files the remote holds: what the release's jobs run.
 TRACKED = (".github", "tools", "ci", "Dockerfile", *LOCK_FILES)  # the base the image job mirrors
 STAND_INS = ("gh", "docker", "skopeo", "make")
+PULL_FAILED = "'Error: Docker pull failed with exit code 1'"
 
 
 class PricePath:
@@ -144,13 +145,11 @@ def month_workflow() -> dict:
         for step in test["steps"]
         if not str(step.get("name", "")).startswith(("Install what the suite", "Let root's git"))
     ]
-    for job in workflow["jobs"].values():  # GitHub's runner pulls a job's container first
-        if "container" in job:
-            pull = {
-                "name": "Initialize containers",
-                "run": f"docker pull {job['container']['image']}",
-            }
-            job["steps"].insert(0, pull)
+    for job in workflow["jobs"].values():  # GitHub's runner pulls a job's container first,
+        if "container" in job:  # three tries, as its "back off ... before retry" says
+            pull = f"docker pull {job['container']['image']}"
+            run = f"{pull} || {pull} || {pull} || {{ echo {PULL_FAILED}; exit 1; }}"
+            job["steps"].insert(0, {"name": "Initialize containers", "run": run})
     for step in workflow["jobs"]["smoke"]["steps"]:
         if "smoke-image.sh" in str(step.get("run", "")):
             step["run"] = 'echo "smoke test stood in: $IMAGE@$DIGEST on $PLATFORM"'

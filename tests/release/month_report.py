@@ -98,8 +98,22 @@ def releases_made(month: Month) -> list[str]:
     return [build.build_tag for build in builds if build.build_tag in tagged]
 
 
-def judge_push(month: Month, when: float, commit: str) -> dict[str, Any]:
+# The faults that stop a push's release until the owner acts: the audit gates a push while an
+# advisory names a pin; stray tags stop every run on main.
+HOLD_PUSHES = ("advisory", "rollback")
 
+
+def judge_push(month: Month, when: float, commit: str) -> dict[str, Any]:
+    """When production first served a push (an image built from it or a descendant), judged
+    from the push, or from when the owner acted where a fault the script marks for a person
+    held it back."""
+    held = [
+        month.at(f.hour + f.spec["person"]["after_hours"])
+        for f in month.faults
+        if f.kind in HOLD_PUSHES and "person" in f.spec
+        and month.at(f.hour) <= when < month.at(f.hour + f.spec["person"]["after_hours"])
+    ]  # fmt: skip
+    since = max([when, *held])
     arrived = next(
         (
             at
@@ -110,12 +124,17 @@ def judge_push(month: Month, when: float, commit: str) -> dict[str, Any]:
     )
     gone = not month.descends(month.main(), commit)  # rolled back on purpose
     hours = None if arrived is None else round((arrived - when) / HOUR, 2)
-    late = month.at(month.cycles * CYCLE_HOURS) - when < 2 * CYCLE_HOURS * HOUR
-    within = None if gone or (hours is None and late) else hours is not None and hours <= 12
+    late = month.at(month.cycles * CYCLE_HOURS) - since < 2 * CYCLE_HOURS * HOUR
+    within = (
+        None
+        if gone or (arrived is None and late)
+        else arrived is not None and arrived - since <= 2 * CYCLE_HOURS * HOUR
+    )
     return {
         "hour": month.world.hour(when),
         "commit": commit[:12],
         "in_production_after_hours": hours,
+        "held_for_the_owner_until": month.world.hour(since) if held else None,
         "rolled_back": gone,
         "within_two_cycles": within,
     }
