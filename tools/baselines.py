@@ -16,8 +16,7 @@ from cryptopredict.postprocess import QuantileTable, band, centre, hours_ahead
 
 
 class ProphetForecast(ProphetForecaster):
-    """Prophet as training fits it, forecasting as the baselines do: the served point forecast,
-    and where the configuration is not calibrated, Prophet's own interval moved with it."""
+    """Prophet as training fits it, forecasting as the baselines do."""
 
     def predict(self, ds: pd.Series) -> pd.DataFrame:
         raw = self.raw(ds)
@@ -41,11 +40,7 @@ class ProphetForecast(ProphetForecaster):
 
 
 class NaiveForecaster:
-    """The last close, with bands from the window's own past moves over the same horizon.
-
-    The band at horizon h is the last close times the empirical quantiles of every h-hour log
-    return in the training window: an honest interval to hold the calibrated model against.
-    """
+    """The last close, banded by the window's own past h-hour log returns' quantiles."""
 
     name = "naive"
 

@@ -146,10 +146,7 @@ def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args,
 
 
 def candidates(chosen_damping: float | None) -> list[ModelConfig]:
-    """What the comparison measures: the reference idea, each change on its own, and the default.
-
-    Each is scored with Prophet's own intervals, so their coverage shows what calibration fixes.
-    """
+    """The reference idea, each change on its own, and the default, with Prophet's intervals."""
     plain = ModelConfig(name="", anchored=False, calibrated=False)
     return [
         REFERENCE,
@@ -197,8 +194,7 @@ def fit_and_predict(
     origins: list[pd.Timestamp],
     leads: pd.TimedeltaIndex,
 ) -> list[pd.DataFrame]:
-    """One Prophet fit per configuration and origin, with its own intervals, each a task on
-    the cluster (the history goes to the workers once); in the order of the tasks."""
+    """One Prophet fit per configuration and origin, each a task on the cluster, in order."""
     shared = client.scatter(history, broadcast=True)
     tasks = [
         (name, config, origin, origin + leads)
@@ -266,9 +262,7 @@ def table_rows(forecasts: pd.DataFrame, order: list[str]) -> list[dict]:
 def peers(
     client: Client, history: History, manifest: dict, args, settings: TrainingSettings
 ) -> dict:
-    """The served forecast, the naive baseline and statsforecast's models on the same origins,
-    scored alike, with the served band's interval score against each (paired, with the one
-    standard error)."""
+    """The served forecast, naive and statsforecast's models on the same origins, scored alike."""
     started = time.monotonic()
     frame = close_frame(history)
     plan = Plan()
@@ -341,8 +335,7 @@ def _interval(result: dict, actual: np.ndarray, j: int) -> np.ndarray:
 def ours(
     backtest: BacktestResult, served_band: Band, times: np.ndarray, hours: np.ndarray
 ) -> dict[str, dict]:
-    """The served forecast with `served_band` and the naive baseline at `times`, as the
-    backtest scores them."""
+    """The served forecast and the naive baseline at `times`, as the backtest scores them."""
     dense = backtest.dense
     market, config = dense.market, dense.config
     pos = market.position(times)
@@ -368,8 +361,7 @@ def ours(
 def statsforecast_rows(
     frame: pd.DataFrame, origins: list[pd.Timestamp], hours: np.ndarray
 ) -> dict[str, dict]:
-    """Naive and AutoETS (daily seasonality) on the log close of the last 365 days at each
-    origin, with statsforecast's conformal intervals, exponentiated back to prices."""
+    """Naive and AutoETS on the last year's log close, with conformal intervals, as prices."""
     steps = int(hours.max())
     intervals = ConformalIntervals(h=steps, n_windows=2)
     names = {"Naive": PEERS[0], "AutoETS": PEERS[1]}
@@ -406,8 +398,7 @@ def statsforecast_rows(
 def garch_rows(
     frame: pd.DataFrame, origins: list[pd.Timestamp], hours: np.ndarray
 ) -> dict[str | int, Any]:
-    """GARCH(1,1) at each origin, as `garch_band` makes it from the closes of the last 365
-    days."""
+    """GARCH(1,1) at each origin, as `garch_band` makes it from the last 365 days' closes."""
     bands = [
         garch_band(window(frame[frame["ds"] <= origin], DEFAULT.window_days)["y"], hours)
         for origin in origins
@@ -425,9 +416,7 @@ def garch_rows(
 
 
 def garch_band(closes: pd.Series, hours: np.ndarray) -> dict[str | int, Any]:
-    """The last close, and around it a band at each of `hours` from a GARCH(1,1) with zero mean
-    and normal errors fitted to the hourly log returns (in percent, as arch prefers): the
-    variance forecast summed over the hours ahead, its normal quantiles at each level."""
+    """The last close with a GARCH(1,1) normal band at each of `hours` (returns in percent)."""
     returns = 100 * np.diff(np.log(closes.to_numpy(dtype=np.float64)))
     fitted = arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist="normal").fit(disp="off")
     variance = fitted.forecast(horizon=int(hours.max()), reindex=False).variance.to_numpy()[-1]

@@ -22,8 +22,7 @@ def tau_label(tau: float | None) -> str:
 
 
 def design(setup: BacktestSetup, count: int = DESIGN_REFITS) -> np.ndarray:
-    """The pair's validation refit origins the damping is scored at: `count` of them, evenly
-    spread (all of them where there are fewer)."""
+    """`count` of the pair's validation refit origins, evenly spread (all where fewer)."""
     scored = setup.times[: setup.scored]
     validation = scored[(scored >= setup.validation_start) & (scored <= setup.validation_end)]
     if len(validation) <= count:
@@ -34,9 +33,7 @@ def design(setup: BacktestSetup, count: int = DESIGN_REFITS) -> np.ndarray:
 def errors(
     setup: BacktestSetup, refits: Refits, candidates: tuple[float | None, ...] = CANDIDATES
 ) -> pd.DataFrame:
-    """At each of `refits`' origins whose outcome is known, each deciding horizon and each
-    candidate: the absolute percentage error of the damped path (`served`) and of the last
-    close (`naive`). Columns: origin (epoch seconds), horizon, tau (`tau_label`), served, naive."""
+    """Each known origin's, horizon's and tau's absolute percentage errors, `served` and `naive`."""
     hours = [0, *(int(HORIZONS[label] / pd.Timedelta(hours=1)) for label in DECIDING)]
     fitted = refit_frame(
         setup.market,
@@ -78,8 +75,7 @@ def refit_frame(
     config: ModelConfig,
     leads: np.ndarray,
 ) -> pd.DataFrame:
-    """Each scored refit's forecasts at every lead in Prophet's cross-validation shape:
-    `prophet` (undamped), `naive` and `drift`, with the actual close as `y`."""
+    """Each scored refit's `prophet`, `naive` and `drift` paths, with the close as `y`."""
     times = refits.times[refits.times <= market.t[-1] - int(leads[-1] * HOUR)]
     pos = market.position(times)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
@@ -110,8 +106,7 @@ def _label(lead: int) -> str:
 
 
 def damp(forecasts: pd.DataFrame, tau: float | None, target: str) -> pd.DataFrame:
-    """The served model's forecasts (Prophet's cross-validation shape, with the origin's own row
-    at lead 0) with its move away from the origin damped by tau."""
+    """The served model's forecasts with their move away from the origin damped by tau."""
     served = forecasts["model"] == SERVED
     rows = forecasts[served]
     hours = ((rows["ds"] - rows["cutoff"]) / pd.Timedelta(hours=1)).to_numpy()

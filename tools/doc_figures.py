@@ -115,8 +115,7 @@ def settings() -> dict[str, object]:
 
 @functools.cache
 def constants() -> dict[str, object]:
-    """The package's numeric module constants (`FULL_DAYS = 90`) named once, and Dask's
-    settings its documented variables name (`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`)."""
+    """The package's numeric module constants named once, and Dask's documented settings."""
     import dask.config  # noqa: PLC0415 (the training stack: only where the docs are checked)
     import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
 
@@ -152,8 +151,7 @@ def _read(path: str) -> str:
 
 
 def in_file(path: str, pattern: str, default: float | None = None) -> float:
-    """The figure `pattern`'s group finds in the first file of `path` (a glob) that holds it;
-    `default` where none does (a setting a configuration leaves at its program's default)."""
+    """The figure `pattern` finds in the first file of glob `path` holding it, else `default`."""
     for file in sorted(ROOT.glob(path)):
         found = re.search(pattern, file.read_text(), re.M)
         if found:
@@ -339,8 +337,7 @@ def _wrong_words(name: str, text: str, defaults: dict[str, object]) -> list[Wron
 
 
 def _wrong_build_arguments(name: str, text: str) -> list[Wrong]:
-    """A table of `docker build`'s arguments (`| Build argument | Default |`), each row's
-    default (empty, unset, `value`) against the Dockerfile's `ARG NAME=value`."""
+    """The docs' build-argument defaults against the Dockerfile's `ARG NAME=value`."""
     given: dict[str, str] = {}
     for arg, quoted, bare in re.findall(
         r'^ARG (\w+)=(?:"([^"]*)"|(\S+))$', _read("Dockerfile"), re.M
@@ -356,8 +353,7 @@ def _wrong_build_arguments(name: str, text: str) -> list[Wrong]:
 
 
 def _wrong_ports(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:
-    """`localhost:80NN`, `:80NN` where the API serves: the PORT default, but where the same
-    paragraph sets PORT=N, or a host's side of a published port (`-p 8081:8080`)."""
+    """The API's port in `localhost:80NN` and `:80NN` against PORT's default (or a set one)."""
     found = []
     for paragraph in re.finditer(r"(?:.+\n?)+", text):
         chosen = set(re.findall(r"PORT=(\d+)", paragraph[0]))
@@ -394,8 +390,7 @@ def measured(path: Path = ROOT / MEASURED) -> dict[str, dict[str, str]]:
 
 
 def said(figure: dict[str, str]) -> str:
-    """A measured figure as every page shows it: what, then how and when it was measured (a
-    table: a block of its own, then that below it)."""
+    """A measured figure as every page shows it: what, then how and when it was measured."""
     measured = f"`{figure['command']}`, {figure['date']}{figure.get('where', '')}"
     if "\n" in figure["says"]:
         return f"\n\n{figure['says']}\n\nMeasured by {measured}.\n"
@@ -403,8 +398,7 @@ def said(figure: dict[str, str]) -> str:
 
 
 def render_measured(page: str, figures: dict[str, dict[str, str]]) -> str:
-    """`page` with each measured figure as `docs/measured.json` says it; KeyError for a name
-    the file does not hold."""
+    """`page` with each measured figure as `docs/measured.json` says it; KeyError if unknown."""
     return _MARKED.sub(
         lambda match: (
             f"<!-- measured:{match['name']} -->{said(figures[match['name']])}<!-- /measured -->"
@@ -428,8 +422,7 @@ FIRST_PAGES = ("README.md", "docs/index.md")
 
 
 def typed_figures(page: str) -> list[str]:
-    """The durations and sizes of `page` typed by hand: outside measured figures, generated
-    sections, code, and the phrases whose figures `wrong_figures` reads."""
+    """The durations and sizes of `page` typed by hand, outside what is generated or read."""
     text = _MARKED.sub("", page)
     text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", "", text, flags=re.S)
     text = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)

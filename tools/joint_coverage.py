@@ -25,8 +25,7 @@ TABLES = {
 
 @dataclass(frozen=True)
 class JointTest:
-    """A joint test that every cell covers the level: its statistic, its distribution with
-    the degrees of freedom, and the p-value."""
+    """A joint test that every cell covers the level: statistic, distribution, df and p."""
 
     test: str
     statistic: float
@@ -48,8 +47,7 @@ class JointTest:
 
 @dataclass(frozen=True)
 class Trend:
-    """The least-squares slope of ordered cells' coverage errors on their rank (per cell), its
-    standard error and z, and the degrees of freedom of the covariance behind them."""
+    """The slope of ordered cells' coverage errors on their rank, its SE, z and df."""
 
     slope: float
     se: float
@@ -67,9 +65,7 @@ def too_few(cells: int) -> JointTest:
 def shared_times(
     errors: np.ndarray, influence: np.ndarray, steps: np.ndarray, overlap: int
 ) -> JointTest:
-    """Hotelling's T^2 that every cell's coverage error (`errors`, K) is 0, the cells'
-    influence on their coverage at each origin time (`influence`, times x K, at `steps`) giving
-    their covariance."""
+    """Hotelling's T^2 that every cell's coverage error is 0, covariance from `influence`."""
     covariance, df = hac_covariance(influence, steps, overlap)
     cells = len(errors)
     if not np.isfinite(df) or df - cells + 1 < MIN_DF:
@@ -82,8 +78,7 @@ def shared_times(
 
 
 def trend(errors: np.ndarray, influence: np.ndarray, steps: np.ndarray, overlap: int) -> Trend:
-    """The trend across the cells in their order (`errors`, `influence` as `shared_times`
-    takes them)."""
+    """The trend across the cells in their order (arguments as `shared_times` takes them)."""
     covariance, df = hac_covariance(influence, steps, overlap)
     rank = np.arange(len(errors)) - (len(errors) - 1) / 2
     contrast = rank / (rank @ rank)
@@ -93,10 +88,7 @@ def trend(errors: np.ndarray, influence: np.ndarray, steps: np.ndarray, overlap:
 
 
 def rule(pooled: dict[str, dict]) -> dict:
-    """The rule on a band's pooled figures (`panel_figures.pooled_figures` by horizon label):
-    per ruled horizon and table, its largest |z| (as a normal score) among the cells with
-    enough windows and which cell, its joint test's p and, where ruled, its trend's z; and
-    every breach, said plainly (none: the band passes)."""
+    """The rule on a band's pooled figures: per horizon and table, its readings and every breach."""
     tables: dict[str, dict] = {}
     breaches = []
     for label in RULED:
@@ -133,11 +125,7 @@ def rule(pooled: dict[str, dict]) -> dict:
 
 
 def disjoint_times(blocks: list[np.ndarray], left_out: int = 0) -> JointTest:
-    """The sum of the cells' squared normal scores that every cell's mean is 0: each cell's
-    values (one per block of time) give a t statistic with one degree of freedom fewer than
-    blocks, turned into the normal score of its two-sided tail; chi-square with as many degrees
-    of freedom as cells. Cells of fewer than MIN_BLOCKS blocks are left out, counted with the
-    `left_out` already."""
+    """Chi-square of the cells' normal scores of block t statistics; short cells left out."""
     usable = [values for values in blocks if len(values) >= MIN_BLOCKS]
     if not usable:
         return too_few(len(blocks) + left_out)
@@ -158,16 +146,12 @@ def disjoint_times(blocks: list[np.ndarray], left_out: int = 0) -> JointTest:
 
 
 def normal_score(t: float, df: float) -> float:
-    """The normal quantile of Student's t's upper tail beyond `t` (>= 0) with `df`: a t as
-    many normal standard errors as its tail is worth."""
+    """The normal quantile of Student's t's upper tail beyond `t` (>= 0) with `df`."""
     return float(stats.norm.isf(stats.t.sf(t, df)))
 
 
 def hac_covariance(values: np.ndarray, steps: np.ndarray, overlap: int) -> tuple[np.ndarray, float]:
-    """The covariance of the column means of `values` (rows at increasing whole `steps`) and
-    the degrees of freedom of its estimate: the one standard error's flat-top kernel (its
-    variance in each column's diagonal), Bartlett's at twice the width where the flat top's
-    matrix is not positive definite; divided by one less the kernel's weight share."""
+    """The covariance of `values`' column means by the one standard error's kernel, and its df."""
     x = np.asarray(values, dtype=np.float64)
     n, columns = x.shape
     if n < 2:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import re
 import subprocess
@@ -239,8 +238,7 @@ def mix_table(mix: MixSearch) -> str:
 
 
 def panel_tables(panel: dict) -> str:
-    """Per horizon, pooled over the spot pairs and then per pair: coverage at every level and
-    the 80% interval score against naive's, each with its standard error, and the lags used."""
+    """Per horizon, pooled then per pair: coverage and interval score against naive's, with SEs."""
     header = [
         "pair",
         "coverage 50 / 80 / 95% (SE)",
@@ -276,10 +274,7 @@ CELLS = {
 
 
 def conditional_table(panel: dict) -> str:
-    """Pooled over the spot pairs, per horizon and table: the 80% band's coverage in each cell
-    with its standard error, its distance from 80% in them (z), its windows and the degrees of
-    freedom of its standard error; the largest distance the rule reads, the joint test that
-    every cell covers 80%, and the fifths' trend."""
+    """The 80% band's coverage per cell, pooled over the spot pairs, with its joint tests."""
     body = []
     for label in HORIZONS:
         pooled = panel["pooled"].get(label)
@@ -325,8 +320,7 @@ def _cell(name: object, cell: dict) -> str:
 
 
 def rule_table(panel: dict) -> str:
-    """The bars the served band is held to on the evaluation origins (`tools/panel_bars.py`):
-    each clause's figures, and every breach."""
+    """The bars the served band is held to (`tools/panel_bars.py`): figures and breaches."""
     found = panel["bars"]
     rule = found["rule"]
     body = [
@@ -355,10 +349,7 @@ def rule_table(panel: dict) -> str:
 
 
 def panel_peers_table(panel: dict) -> str:
-    """Per horizon, pooled over the spot pairs: the served band's and each peer's interval score
-    relative to naive's and 80% coverage (said where it is off 80%), served minus each peer in
-    points of naive's, bold beyond two standard errors, and for a peer calibrated the band's
-    way, what the calibration alone is worth (calibrated minus as issued)."""
+    """Per horizon, the served band's and each peer's interval scores and coverage, pooled."""
     header = [
         "horizon",
         "band",
@@ -399,9 +390,7 @@ def panel_peers_table(panel: dict) -> str:
 
 
 def dispersion_table(panel: dict) -> str:
-    """The band search's last step (its adaptive state per width bin) beside the band without
-    it: on the validation origins, the mean the search chose by; on the evaluation origins,
-    the scores; on both, the 1-day width fifths and their trend; and whether it was served."""
+    """The band search's last step beside the band without it."""
     found = panel.get("dispersion")
     if found is None:
         return "Not measured: this `make panel` ran with `--keep`."
@@ -449,8 +438,7 @@ def _width_fifths(day: dict) -> list[str]:
 
 
 def reanchored_table(panel: dict) -> str:
-    """The score over a release's cycle first, then per shift s: the band issued at the origin
-    re-anchored at the close s hours later against the band issued then, per horizon."""
+    """The re-anchored band against the band issued then: over a cycle, then per shift."""
     rows = [("**cycle (0-5 h)**", panel["cycle"])]
     rows += [(s, found) for s, found in panel["reanchored"].items()]
     body = []
@@ -566,9 +554,10 @@ def render(page: str, generated: dict[str, str]) -> str:
         pattern = re.compile(
             rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
         )
-        if not pattern.search(page):
+        found = pattern.search(page)
+        if not found:
             raise ValueError(f"the page has no generated:{name} section")
-        page = pattern.sub(functools.partial(_fill, body=body), page)
+        page = f"{page[: found.end(1)]}{body}\n{page[found.start(2) :]}"
     return page
 
 
@@ -581,10 +570,6 @@ def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Pat
     }
 
 
-def _fill(match: re.Match[str], *, body: str) -> str:
-    return f"{match.group(1)}{body}\n{match.group(2)}"
-
-
 def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:
     return [f"{title} {label}" for label in labels or HORIZONS]
 
@@ -594,14 +579,12 @@ def _pcts(entry: dict[str, Any], key: str, labels: list[str] | None = None) -> l
 
 
 def report_file(asset: str) -> str:
-    """Where the report keeps an asset's backtest figures: BTC/USD's, the page's main ones, as
-    `backtest.json`, another's as `<asset>-backtest.json`."""
+    """Where the report keeps an asset's backtest: `backtest.json` (BTC/USD) or `<asset>-...`."""
     return "backtest.json" if asset == "btc-usd" else f"{asset}-backtest.json"
 
 
 def exported(artifact: Path, commit: str) -> tuple[str, str]:
-    """The artifact's backtest figures (not its per-origin paths) as the report keeps them, with
-    `commit` and the digest of the bars it was trained on: (file name, JSON text)."""
+    """(file name, JSON text) of the artifact's backtest figures, commit and data digest."""
     backtest = json.loads((artifact / "backtest.json").read_text())
     manifest = json.loads((artifact / "manifest.json").read_text())
     kept = {key: backtest[key] for key in ("summary", "band", "hindcast")}
@@ -619,8 +602,7 @@ def export(artifact: Path, report_dir: Path = REPORT_DIR, commit: str | None = N
 
 
 def current_commit(root: Path = Path()) -> str:
-    """HEAD's sha, with `-dirty` when tracked files differ from it (the report is then written
-    from code that no commit holds yet); `unknown` outside a git checkout."""
+    """HEAD's sha (`-dirty` with local changes); `unknown` outside a git checkout."""
     try:
         sha = _git(root, "rev-parse", "HEAD")
         changed = _git(root, "status", "--porcelain", "--untracked-files=no")

@@ -36,16 +36,13 @@ def peer_name(key: str) -> str:
 
 
 def coverage_off(peer: dict) -> str:
-    """Where a band's 80% coverage lies beyond `OFF` standard errors of 80%: too wide (it
-    covers more) or too narrow; else nothing."""
+    """Whether a band's 80% coverage is beyond `OFF` SEs of 80%: too wide or too narrow."""
     z = (peer["coverage_80"] - 0.8) / peer["coverage_80_se"]
     return "" if abs(z) <= OFF else "too wide" if z > 0 else "too narrow"
 
 
 def backtest_reading(report: dict) -> str:
-    """Per horizon: the served band's 80% interval score against the naive band's, its
-    verdict, and its coverage at every level; the 80% band's coverage by fifth of its width;
-    the hindcast's coverage."""
+    """Per horizon, the served band against naive's, its verdict and its coverage."""
     summary = report["summary"]
     lines = []
     for label in ("1h", "1d", "7d", "30d"):
@@ -76,8 +73,7 @@ def backtest_reading(report: dict) -> str:
 
 
 def peers_reading(peers: dict) -> str:
-    """Where the served band's 80% interval score differs from a peer's beyond two standard
-    errors, and the rest ties."""
+    """Where the served band's 80% interval score differs from a peer's beyond two SEs."""
     lower: list[str] = []
     higher: list[str] = []
     for row in peers["rows"]:
@@ -113,7 +109,8 @@ def panel_reading(panel: dict) -> str:
     tau = "none (undamped)" if chosen is None else f"{chosen:g}"
     scores = "; ".join(
         f"{label} {f['relative']:+.2%} (SE {f['relative_se'] * 100:.2f}, one-sided 95% bound "
-        f"{f['relative_bound']:+.2%}: {_panel_verdict(f['verdict'])}), 80% coverage "
+        f"{f['relative_bound']:+.2%}: {'a tie' if f['verdict'] == 'tie' else f['verdict']}), "
+        f"80% coverage "
         f"{f['coverage']['80']:.1%} (SE {f['coverage_se']['80'] * 100:.1f})"
         for label, f in panel["pooled"].items()
     )
@@ -127,8 +124,7 @@ def panel_reading(panel: dict) -> str:
 
 
 def rule_reading(panel: dict, simulation: dict) -> str:
-    """The rule's thresholds (as `make panel` applied them), how often a band calibrated in
-    every cell passes it, and what breaks it."""
+    """The rule's thresholds, how often a calibrated band passes it, and what breaks it."""
     rule = panel["bars"]["rule"]
     return (
         f"**The rule**: every cell with enough windows within {rule['cell_z']:.1f} standard "
@@ -159,10 +155,7 @@ def simulation_reading(simulation: dict) -> str:
 
 
 def peers_verdicts(panel: dict) -> str:
-    """Per horizon: the served band against the strongest peer, against each peer as issued
-    and calibrated the band's way (what the variance model alone is worth), what the
-    calibration alone is worth to each peer, the coverages off 80%, and GARCH-t's Monte Carlo
-    error; ties within two standard errors said as ties."""
+    """Per horizon, the served band against each peer; ties within two SE said as ties."""
     strongest: list[str] = []
     issued: list[str] = []
     calibrated: list[str] = []
@@ -244,8 +237,7 @@ def _monte_carlo(label: str, peer: dict) -> str:
 
 
 def users_get(panel: dict) -> str:
-    """What the shipped deployments answer: the band re-anchored s hours after its data's end,
-    at the shifts the panel shows and over a release cycle, against the fresh band."""
+    """What the shipped deployments answer: the re-anchored band against the fresh one."""
     shown = "; ".join(
         f"s = {shift}: {_versus_fresh(found['1h'])}" for shift, found in panel["reanchored"].items()
     )
@@ -267,10 +259,6 @@ def _versus_fresh(found: dict) -> str:
         f"{mine['relative']:+.2%} (SE {mine['relative_se'] * 100:.2f}; fresh "
         f"{fresh['relative']:+.2%}), 80% coverage {mine['coverage_80']:.1%}"
     )
-
-
-def _panel_verdict(verdict: str) -> str:
-    return {"lower": "lower", "higher": "higher", "tie": "a tie"}.get(verdict, verdict)
 
 
 def _levels(coverage: dict, se: dict) -> str:

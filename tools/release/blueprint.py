@@ -41,9 +41,7 @@ class BlueprintError(ValueError):
 
 @dataclass(frozen=True)
 class Image:
-    """The published image the services run, the Render registry credential to pull it with, and
-    whether the market feed runs from it as a worker of its own, into PostgreSQL (a paid worker
-    and database: docs/live-data.md), instead of inside the web service."""
+    """The published image, its registry credential, and whether the feed runs as a worker."""
 
     repository: str
     credential: str | None = None
@@ -61,9 +59,7 @@ class Image:
 
 
 def web_service(image: Image) -> dict[str, Any]:
-    """The API: the published image, health-checked on /healthz (which reports the model and
-    the market feed), served behind Render's proxy, feeding itself the latest prices and live
-    minutes."""
+    """The API: the published image, health-checked on /healthz, feeding itself."""
     settings = {"PORT": str(PORT), **BEHIND_RENDERS_PROXY, **FRESH}
     return {
         "type": "web",
@@ -87,8 +83,7 @@ def database_url() -> dict[str, Any]:
 
 
 def collector_worker(image: Image) -> dict[str, Any]:
-    """The market feed: a background worker on the same image (Render's free tier has none, so it
-    is a Starter instance), polling Binance, then Alpaca where Binance refuses (its default)."""
+    """The market feed: a Starter background worker on the same image, polling Binance."""
     return {
         "type": "worker",
         "name": COLLECTOR_NAME,
@@ -165,8 +160,7 @@ def recorded_image(text: str) -> Image:
 
 
 def check(text: str, repository: str) -> Image:
-    """The image `text` deploys, if it is the generator's Blueprint for `repository`'s image;
-    else BlueprintError, naming the command that fixes it."""
+    """The image `text` deploys if it is the generator's Blueprint, else BlueprintError."""
     recorded = recorded_image(text)
     wanted = Image(repository, recorded.credential, recorded.collector)
     regenerate = f"{COMMAND} {shlex.join(arguments(wanted))} --output render.yaml"
@@ -185,8 +179,7 @@ def check(text: str, repository: str) -> Image:
 
 
 def to_yaml(node: Any, indent: int = 0) -> str:
-    """Block-style YAML for mappings, sequences and scalars; strings are JSON-quoted, which YAML
-    reads as the same string."""
+    """Block-style YAML; strings JSON-quoted, which YAML reads as the same string."""
     pad = " " * indent
     if isinstance(node, Mapping):
         lines = []

@@ -505,9 +505,7 @@ def next_version_outputs(
 
 
 def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
-    """How many runs of the release workflow on `commit` failed, as GitHub lists them; 0 where
-    it cannot say (a warning: the run retries the commit, as a first retry would), and outside
-    a job (no token: nothing to ask)."""
+    """How many release runs on `commit` failed, as GitHub lists them; 0 where it cannot say."""
     if not environ.get("GITHUB_TOKEN"):
         return 0
     api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
@@ -541,8 +539,7 @@ def _stranded(plan: RunPlan, branch: str) -> str:
 
 
 def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[str, str]) -> None:
-    """PreviousImageError when the registry holds no image of `repository` although its own
-    release tags exist (not a fork's parent's): its record would restart unasked."""
+    """PreviousImageError when the registry is empty although own release tags exist."""
     newest = latest_version(git.tags())
     if newest is None:
         return

@@ -1,4 +1,7 @@
-"""The release's Ed25519 deploy key, made in memory and sealed for GitHub's secrets API."""
+"""The release's Ed25519 deploy key, made in memory and sealed for GitHub's secrets API.
+
+PyNaCl is imported only to make a key or seal a secret: the release jobs run on a bare Python.
+"""
 
 from __future__ import annotations
 
@@ -56,8 +59,7 @@ class DeployKey:
 
 
 def seal(value: str, public_key: str) -> str:
-    """`value` sealed to GitHub's base64 `public_key`, base64-encoded, as its secrets API takes
-    `encrypted_value`."""
+    """`value` sealed to GitHub's base64 `public_key`, base64-encoded, as its API takes it."""
     from nacl.public import PublicKey, SealedBox  # noqa: PLC0415 (see the module)
 
     box = SealedBox(PublicKey(base64.b64decode(public_key)))

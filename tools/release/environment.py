@@ -16,12 +16,7 @@ TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
 def branch_policy_problem(
     environment: dict[str, Any], policies: list[dict[str, Any]] | None, branch: str
 ) -> str | None:
-    """What lets more than `branch` and the release tags deploy to `environment`, or None when
-    only they can.
-
-    `environment` is GitHub's answer for the environment, `policies` the `branch_policies` of
-    its deployment branch policies (None when it has no custom policies).
-    """
+    """What lets more than `branch` and the release tags deploy to `environment`, or None."""
     rule = environment.get("deployment_branch_policy")
     if not rule:
         return "every branch and tag may deploy to it"
@@ -42,8 +37,7 @@ def branch_policy_problem(
 def check_environment(
     api_url: str, repository: str, name: str, token: str, branch: str, *, timeout: float = 30.0
 ) -> None:
-    """DeployError unless only `branch` and the release tags may deploy to the environment
-    `name` of `repository`."""
+    """DeployError unless only `branch` and the release tags may deploy to environment `name`."""
     base = f"{api_url.rstrip('/')}/repos/{repository}/environments/{urllib.parse.quote(name, '')}"
     try:
         environment = request(base, token, permission="actions: read", timeout=timeout)

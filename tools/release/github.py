@@ -13,8 +13,7 @@ API_VERSION = "2022-11-28"
 
 
 class GitHubError(Exception):
-    """GitHub could not be asked, or refused; the message says what to check. `status` is the
-    HTTP status GitHub answered (None when it did not answer), `said` GitHub's own message."""
+    """GitHub could not be asked (`status` None), or refused; the message says what to check."""
 
     def __init__(self, message: str, status: int | None = None, said: str = "") -> None:
         super().__init__(message)
@@ -42,9 +41,7 @@ def request(
     body: dict[str, Any] | None = None,
     fix: str = "",
 ) -> dict[str, Any]:
-    """The JSON object GitHub answers (empty for an answer without a body). `permission` is the
-    job permission the call needs, named when GitHub answers 403 (`fix` instead, when given: what
-    a person's token needs); `body` is sent as JSON."""
+    """The JSON object GitHub answers; a 403 names `permission` (or `fix`)."""
     document = request_json(
         url, token, method=method, permission=permission, timeout=timeout, body=body, fix=fix
     )
@@ -64,8 +61,7 @@ def request_list(url: str, token: str, *, permission: str, timeout: float = 30.0
 def request_pages(
     url: str, token: str, key: str, *, permission: str, per_page: int = 30
 ) -> list[Any]:
-    """Every item of a listing GitHub answers page by page as `{"total_count": N, key: [...]}`
-    (repository variables: 30 a page at most)."""
+    """Every item of a listing GitHub answers page by page under `key`."""
     items: list[Any] = []
     for page in range(1, 1000):
         answer = request(f"{url}?per_page={per_page}&page={page}", token, permission=permission)
@@ -86,8 +82,7 @@ def request_json(
     body: dict[str, Any] | None = None,
     fix: str = "",
 ) -> Any:
-    """The JSON GitHub answers ({} for an answer without a body). A read, or a write that
-    repeats safely (PUT, PATCH), is tried again while GitHub fails transiently."""
+    """The JSON GitHub answers ({} if no body); reads and PUT/PATCH retried while transient."""
     headers = {
         "Accept": "application/vnd.github+json",
         "Authorization": f"Bearer {token}",

@@ -16,8 +16,7 @@ RENEWED = ("active", "disabled_inactivity")
 def keep_alive(
     api_url: str, repository: str, workflow: str, token: str, *, timeout: float = 30.0
 ) -> str:
-    """Re-enable `workflow` unless someone disabled it (or it is a fork's, or deleted); returns
-    what was done, as a line for the log."""
+    """Re-enable `workflow` unless someone disabled it; what was done, as a line for the log."""
     base = f"{api_url.rstrip('/')}/repos/{repository}/actions/workflows/"
     url = base + urllib.parse.quote(workflow, safe="")
     state = str(request(url, token, permission=PERMISSION, timeout=timeout).get("state"))

@@ -25,8 +25,7 @@ class LineageError(ValueError):
 
 
 def must_go(tags: Sequence[str]) -> str:
-    """How stray release tags go: a checked run of the release workflow that removes them with
-    the release's own tag credential, and the release tool's command that says so beforehand."""
+    """How stray release tags go: the workflow's checked removal, and the command to preview it."""
     named = " ".join(tags)
     options = " ".join(f"--tag {tag}" for tag in tags)
     return (
@@ -39,11 +38,7 @@ def must_go(tags: Sequence[str]) -> str:
 
 
 def stray_tags(git: Git, main: str, branch: str) -> dict[str, str]:
-    """The release tags that are strays, lowest first, each with why: those whose commit
-    `branch` (live at `main`) does not contain, then, of those it does, the fewest whose removal
-    leaves every release descending from every lower one. A tag out of order with most of the
-    others goes first (a low tag made by hand on new code, before the releases below it), the
-    higher of two (a high tag made by hand on old code) on a tie."""
+    """The release tags that are strays, lowest first, each with why."""
     versions = sorted(v for v in map(Version.from_tag, git.tags()) if v is not None)
     on_branch = set(git.tags(merged=main))
     found = {
@@ -86,8 +81,7 @@ def strays(git: Git, main: str, branch: str) -> list[str]:
 
 
 def strays_must_go(tag: str, git: Git, main: str, branch: str) -> str:
-    """`must_go` for every stray release tag (a rolled-back `branch` leaves all those above it),
-    or for `tag` when none is one."""
+    """`must_go` for every stray release tag, or for `tag` when none is one."""
     found = strays(git, main, branch)
     if not found:
         return must_go([tag])
@@ -102,9 +96,7 @@ LIVE_REFS = "refs/release-live"
 
 
 def git_auth(environ: Mapping[str, str]) -> dict[str, str]:
-    """Environment for git that lets it fetch from GitHub with the job's token ($GITHUB_TOKEN),
-    as actions/checkout does, through GIT_CONFIG_* variables: the token is on no command line
-    and in no file. Empty without a token (a public repository, or a scratch remote)."""
+    """Environment that lets git fetch with $GITHUB_TOKEN, on no command line and in no file."""
     token = environ.get("GITHUB_TOKEN", "").strip()
     if not token:
         return {}
@@ -126,9 +118,7 @@ class Git:
     auth: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def sync_live(self, remote: str, branch: str) -> str:
-        """Fetch `branch` and every tag from `remote` as they are now: the branch into
-        `refs/release-live/<branch>`, the tags over the local ones (a tag deleted there is
-        deleted here, one moved there is moved here). Returns the branch's live commit."""
+        """Fetch `branch` and every tag from `remote` as they are now; the branch's live commit."""
         live = f"{LIVE_REFS}/{branch}"
         fetch = (
             # --refmap= : no opportunistic update of refs/remotes/*; only the refs named here.
@@ -148,8 +138,7 @@ class Git:
         return self.commit(live)
 
     def tags(self, points_at: str | None = None, *, merged: str | None = None) -> list[str]:
-        """The repository's tags (those naming `points_at`'s commit, or those on `merged`'s
-        commit or its ancestors, if given)."""
+        """The repository's tags, those naming `points_at` or merged into `merged` if given."""
         args = ["tag", "--list"]
         if points_at is not None:
             args = ["tag", "--points-at", points_at]
@@ -215,8 +204,7 @@ def check_descends(tag: str, commit: str, git: Git, *, main: str, branch: str) -
 
 
 def check_on_branch(commit: str, what: str, branch_commit: str, branch: str, git: Git) -> None:
-    """LineageError unless `branch` (at `branch_commit`, as the live remote holds it) contains
-    `commit`."""
+    """LineageError unless `branch` (live at `branch_commit`) contains `commit`."""
     if not git.is_ancestor(commit, branch_commit):
         tags = Version.from_tag(what) is not None or strays(git, branch_commit, branch)
         raise LineageError(
@@ -238,11 +226,7 @@ def check_publish(
     created: datetime,
     published: Published | None,
 ) -> str:
-    """What publishing `release` (built from `commit` at `created`) does, if it is still the
-    newest release given the repository's tags and its release branch as the remote holds them
-    now (`main`: that branch's commit) and no newer build of it is `latest`, `published` (None:
-    the registry was not read, or holds nothing). The re-run of an old run's job reuses that
-    run's outputs (its version, commit and build time). Else LineageError, which moves no tag."""
+    """LineageError unless publishing `release` still leaves it the newest release."""
     check_on_branch(commit, f"to publish {release.version.tag}", main, branch, git)
     if published is not None:
         if published.version is not None and published.version > release.version:

@@ -53,8 +53,7 @@ def _minute(iso: str) -> str:
 
 
 def notes_of(model_dir: Path, tag: str) -> str:
-    """The notes of `model_dir`'s training record; ValueError when it has none, or an unusable
-    one."""
+    """The notes of `model_dir`'s training record; ValueError when it is missing or unusable."""
     file = Path(model_dir) / RUN
     try:
         run = json.loads(file.read_text())

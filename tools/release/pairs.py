@@ -13,10 +13,7 @@ _TOP = re.compile(r"top:[1-9][0-9]{0,3}")
 
 
 def release_assets(text: str) -> str:
-    """`text` (comma-separated `<base>-<quote>` slugs and at most one `top:N`, any case and
-    spacing) as the canonical list, or DEFAULT_ASSETS when it is blank; ValueError naming what
-    is neither. Whether a source knows each pair is for training to say: this only keeps a
-    malformed value (a newline would add a build argument of its own) out of the build."""
+    """`text` as the canonical list of pairs (DEFAULT_ASSETS when blank); ValueError otherwise."""
     if not text.strip():
         return DEFAULT_ASSETS
     names = [part.strip().lower() for part in text.split(",")]

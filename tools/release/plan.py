@@ -46,10 +46,7 @@ def plan_run(
     registry: Held,
     failures: Callable[[str], int] = lambda commit: 0,
 ) -> RunPlan:
-    """The plan for a run of `event` on `ref` whose checkout (HEAD) is `git`'s, with the release
-    branch live at commit `main` and what the `registry` holds (`failures`: how many release
-    runs of a commit failed); LineageError (naming the tag and the commits, or the version
-    `latest` holds) when the run must stop before anything is built."""
+    """The plan for a run of `event` on `ref`; LineageError when it must stop before a build."""
     tags = list(tags)
     above = max(registry.versions, default=None)
     latest = latest_version(tags)
@@ -92,8 +89,7 @@ def _not_pushed(
     git: Git,
     failures: Callable[[str], int],
 ) -> RunPlan:
-    """A scheduled or manual run on the release branch, whose newest release tag is in order:
-    main's stranded head released, or the newest tag rebuilt in a run on it."""
+    """A scheduled or manual run on the release branch: its stranded head, or the newest tag."""
     head = git.commit("HEAD")
     tag_commit = git.commit(f"refs/tags/{latest.tag}")
     if tagged is not None or tag_commit == head or not git.is_ancestor(tag_commit, head):
@@ -105,8 +101,7 @@ def _not_pushed(
 
 
 def _check_not_below_latest(version: Version, registry: Held, branch: str) -> None:
-    """LineageError when `latest` holds a higher version than the rebuild of `version`: its
-    publish would refuse to put `latest` back, after the build."""
+    """LineageError when `latest` holds a higher version than the rebuild of `version`."""
     if registry.latest is not None and registry.latest > version:
         raise LineageError(
             f"refusing to release {version}: `latest` is already {registry.latest} in the "
@@ -137,9 +132,7 @@ def _tag_run(name: str, tags: list[str], head: str, git: Git, *, main: str, bran
 def check_release_tag(
     version: Version, tags: Iterable[str], git: Git, main: str, branch: str
 ) -> None:
-    """LineageError unless release tag `version` may be (re)built and published: it is the
-    newest release, the release branch contains its commit, and that commit descends from
-    every earlier release tag's (so an old commit tagged higher never rolls production back)."""
+    """LineageError unless release tag `version` may be (re)built and published."""
     tags = list(tags)
     latest = latest_version(tags)
     tag = version.tag

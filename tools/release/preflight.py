@@ -56,8 +56,7 @@ Check = Callable[[Fork], tuple[str, str]]
 
 
 def preflight(fork: Fork) -> tuple[list[tuple[str, str]], list[str]]:
-    """(what holds or is off, as (OK or OFF, line); what is missing with its fix), each step
-    checked whatever the others say."""
+    """The steps that hold or are off, (OK or OFF, line), and those missing with their fix."""
     checks: list[Check] = [
         _repository,
         _environment,
@@ -274,8 +273,7 @@ def _package(fork: Fork) -> tuple[str, str]:
 
 
 def _own_release_tags(fork: Fork) -> list[str]:
-    """The repository's release tags, none if its newest is its fork parent's (as the version
-    job decides, `tag_owner`): a fork's first release starts its own record."""
+    """The repository's release tags, none if its newest is its fork parent's."""
     listed = request_list(
         f"{fork.base}/git/matching-refs/tags/v?per_page=100",
         fork.token,

@@ -32,8 +32,7 @@ Verifier = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
 
 
 class PreviousImageError(Exception):
-    """The release cannot extend a verified previous image: the message says which, why, and
-    the fix."""
+    """The release cannot extend a verified previous image; the message says why and the fix."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,7 @@ class Previous:
         return f"{self.image}@{self.digest}" if self.digest else ""
 
     def check_readable(self, reads: Sequence[int]) -> None:
-        """PreviousImageError when it holds a track record in a format this code does not read
-        (`reads`): `main` rolled back across a change of the format."""
+        """PreviousImageError when its track record's format is not one of `reads`."""
         held = self.record_format
         if held is None or held in reads:
             return
@@ -67,9 +65,7 @@ class Previous:
 
 @dataclass(frozen=True)
 class Held:
-    """The versions the registry holds of a repository: each its tags name (`X.Y.Z`,
-    `X.Y.Z-YYYYmmddHHMMSS`) and the one `latest`'s index is annotated with, which is `latest`
-    (None: no `latest`, or an index that does not say); `empty`: it holds no tag at all."""
+    """The versions a registry holds, and the one `latest` is annotated with."""
 
     versions: tuple[Version, ...]
     latest: Version | None
@@ -85,8 +81,7 @@ def held(registry: Registry, image: str) -> Held:
 
 
 def find_previous(registry: Registry, image: str) -> Previous:
-    """The newest release image, which `latest` names unless a publish was cut short (see the
-    module); none when the registry holds no image of the repository."""
+    """The newest release image; none when the registry holds no image of the repository."""
     at_latest = _asked(registry, image, "manifests/latest")
     latest = None if at_latest is None else _digest(at_latest)
     stamped = [(key, tag) for tag in _tags(registry, image) if (key := _release_key(tag))]
@@ -135,8 +130,7 @@ def find_previous(registry: Registry, image: str) -> Previous:
 
 
 def _older_release(registry: Registry, image: str, latest: Answer) -> str:
-    """The release tag of the image `latest` names, by its index's build, when that tag names
-    the same digest; "" when it is no release image."""
+    """The release tag of the image `latest` names, if it names the same digest; else ""."""
     try:
         index = read_index(latest.body.decode(errors="replace"))
     except ValueError:
@@ -148,8 +142,7 @@ def _older_release(registry: Registry, image: str, latest: Answer) -> str:
 
 
 def _check_built_as_tagged(index: Published, image: str, tag: str, digest: str) -> None:
-    """PreviousImageError unless the image `tag` names was built as that version at that time
-    (its index's annotations; an index without them is left to the attestation)."""
+    """PreviousImageError unless `tag`'s image was built as that version at that time."""
     if index.version is None or index.created is None:
         return
     built = build_tag(index.version, index.created)
@@ -162,8 +155,7 @@ def _check_built_as_tagged(index: Published, image: str, tag: str, digest: str) 
 
 
 def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> str:
-    """A line saying `previous` is a release of `repository` (built by its release workflow on
-    `branch` or a release tag); PreviousImageError naming the digest otherwise."""
+    """A line saying `previous` is a release of `repository`; else PreviousImageError."""
     reference = previous.reference
     command = [
         "gh", "attestation", "verify", f"oci://{reference}", "--repo", repository,
@@ -248,8 +240,7 @@ def _certificate(result: dict[str, object]) -> dict[str, object]:
 
 
 def _certified_ref(certificate: dict[str, object], repository: str) -> str:
-    """The source ref the certificate names; "" unless it names `repository`, and exactly its
-    release workflow at that ref as the signer."""
+    """The ref the certificate names, "" unless signed by `repository`'s release workflow."""
     source = f"https://github.com/{repository}".lower()
     ref = str(certificate.get("sourceRepositoryRef", ""))
     signer = str(certificate.get("subjectAlternativeName", "")).lower()
@@ -262,8 +253,7 @@ def _release(ref: str) -> bool:
 
 
 def _release_key(tag: str) -> tuple[Version, str] | None:
-    """(version, build time) of a release image's tag `X.Y.Z-YYYYmmddHHMMSS`; None for any other
-    tag."""
+    """(version, build time) of a tag `X.Y.Z-YYYYmmddHHMMSS`; None for any other tag."""
     version, dash, stamp = tag.partition("-")
     if not (dash and len(stamp) == 14 and stamp.isascii() and stamp.isdigit()):
         return None
@@ -323,8 +313,7 @@ def _tags(registry: Registry, image: str) -> list[str]:
 
 
 def _asked(registry: Registry, image: str, path: str) -> Answer | None:
-    """The registry's answer to `path`; None for 404 (no such tag or name); PreviousImageError
-    for any other refusal."""
+    """The registry's answer to `path`; None for 404, PreviousImageError for other refusals."""
     try:
         answer = registry.get(path)
     except RegistryUnknownError as error:

@@ -21,9 +21,7 @@ class Published:
 
 
 def read_index(raw: str) -> Published | None:
-    """The annotations of an image index (the one `latest` points at, or a release image's);
-    None for an empty text (nothing is published yet); ValueError when the text is not an image
-    index."""
+    """An image index's annotations; None for an empty text, ValueError for another document."""
     if not raw.strip():
         return None
     try:

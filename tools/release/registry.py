@@ -55,9 +55,7 @@ def _get(url: str, headers: dict[str, str], timeout: float) -> Answer:
 
 
 def authorization(challenge: str, timeout: float, credentials: str = "") -> str | None:
-    """The `Authorization` header a 401's challenge asks for: with `credentials` (`user:token`)
-    a logged-in client's (`Basic` itself, or the token a `Bearer realm=...` service hands it),
-    without them an anonymous one's (a `Bearer` token only); None when there is none to send."""
+    """The `Authorization` header a 401's challenge asks for, or None."""
     scheme, _, parameters = challenge.partition(" ")
     basic = base64.b64encode(credentials.encode()).decode() if credentials else ""
     if scheme.lower() == "basic":
@@ -83,9 +81,7 @@ def authorization(challenge: str, timeout: float, credentials: str = "") -> str 
 
 
 class Registry:
-    """One repository of a registry, through the OCI distribution API (`GET /v2/<name>/...`):
-    a 401's challenge is answered once, with `credentials` (`user:token`) or anonymously, and
-    what it asked for kept for the requests after it."""
+    """One repository of a registry, through the OCI distribution API."""
 
     def __init__(
         self, base_url: str, name: str, *, credentials: str = "", timeout: float = 10.0
@@ -97,8 +93,7 @@ class Registry:
         self.authorization: str | None = None
 
     def get(self, path: str) -> Answer:
-        """`path` under `/v2/<name>/` (or a registry-relative `/v2/...` link), as an answer;
-        asked again while the registry fails transiently (no answer, HTTP 429 or 5xx)."""
+        """`path` under `/v2/<name>/` (or a `/v2/...` link), retried while transient."""
         return retried(lambda: self._get(path), _transient)
 
     def _get(self, path: str) -> Answer:
@@ -128,17 +123,14 @@ def _transient(outcome: object) -> bool:
 
 
 def anonymous_status(base_url: str, name: str, digest: str, *, timeout: float = 10.0) -> int:
-    """The HTTP status of an anonymous client's request for the manifest `digest` of `name`
-    (200: it may pull it), after the token dance a 401 challenge asks for."""
+    """The HTTP status of an anonymous request for manifest `digest` of `name`."""
     return Registry(base_url, name, timeout=timeout).get(f"manifests/{digest}").status
 
 
 def check_pullable(
     image: str, digest: str, repository: str, *, base_url: str | None = None, timeout: float = 10.0
 ) -> str:
-    """A line for the log when anyone may pull `image@digest`; PrivatePackageError naming the
-    setting to change when the registry refuses an anonymous client; RegistryUnknownError when
-    it cannot be asked."""
+    """A line for the log when anyone may pull `image@digest`, else the error saying why not."""
     host, _, name = image.partition("/")
     status = anonymous_status(base_url or f"https://{host}", name, digest, timeout=timeout)
     if status == 200:

@@ -103,8 +103,7 @@ def wait_for_version(
 
 
 def served_version(service_url: str, *, timeout: float = 60.0) -> str:
-    """The model version the service serves, as its /healthz names it (`model_version`: the
-    build tag of its image); DeployError when it names none."""
+    """The model version the service's /healthz names; DeployError when it names none."""
     url = f"{service_url.rstrip('/')}/healthz"
     status, body = _get(url, timeout)
     try:

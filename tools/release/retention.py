@@ -78,10 +78,7 @@ def retain(
     limit: int,
     dry_run: bool = False,
 ) -> tuple[list[str], str]:
-    """Apply the rule to the package (see the module), production's image read from the service
-    at `service_url` (none: Render is off): lines for the log, and what needs the owner (GitHub
-    refusing the token's role; "" for nothing). RetentionError, GitHubError or DeployError,
-    before anything is deleted, when a call goes unanswered."""
+    """Apply the rule to the package: lines for the log, and what needs the owner ("": nothing)."""
     production = served_version(service_url) if service_url else ""
     versions, warnings = versions_of(package)
     if production and not any(production in version.tags for version in versions):
@@ -116,9 +113,7 @@ def keep(
     production: str,
     needs: Callable[[str], set[str]],
 ) -> set[int]:
-    """The ids of the versions the rule keeps (see the module): `production` is the build tag
-    production serves; `needs(digest)` names the manifests an index refers to, asked of every
-    kept version, new or old (a new index may name manifests an older build pushed)."""
+    """The ids of the versions the rule keeps."""
     versions = list(versions)
     by_digest = {version.digest: version for version in versions}
     referrers: dict[str, list[PackageVersion]] = {}
@@ -147,8 +142,7 @@ def keep(
 
 
 def versions_of(package: Package) -> tuple[list[PackageVersion], list[str]]:
-    """Every version of the package, page by page, and a warning for each entry GitHub lists
-    without what retention needs (an id and digest: left alone; a creation time: kept)."""
+    """Every version of the package, and a warning for each entry lacking what retention needs."""
     found: list[PackageVersion] = []
     warnings: list[str] = []
     for page in range(1, 1000):
@@ -180,8 +174,7 @@ def apply(
     limit: int,
     warnings: Iterable[str] = (),
 ) -> Outcome:
-    """Delete the versions not in `kept`, oldest first, at most `limit`: a refusal is kept with
-    why and the others go on; one of the token's role (403) or unanswered stops them."""
+    """Delete the versions not in `kept`, oldest first, at most `limit`; a 403 stops them all."""
     deletable = sorted(
         (version for version in versions if version.id not in kept),
         key=lambda each: each.created or datetime.max.replace(tzinfo=UTC),
@@ -213,8 +206,7 @@ def apply(
 
 
 def index_needs(registry: Registry) -> Callable[[str], set[str]]:
-    """The digests the index `digest` names, as the registry serves it (none for a single
-    manifest); RetentionError where the registry does not say."""
+    """The digests the index `digest` names (none for a manifest); RetentionError if unsaid."""
 
     def needs(digest: str) -> set[str]:
         try:

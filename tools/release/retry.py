@@ -35,8 +35,7 @@ def transient(said: str) -> bool:
 
 
 def retried(call: Callable[[], T], again: Callable[[T | Exception], bool]) -> T:
-    """`call`'s result, or the error it raises, called again after each delay while
-    `again(result or error)` holds; the last try's stands."""
+    """`call`'s result, called again after each delay while `again(result or error)` holds."""
     for delay in delays():
         try:
             result: T | Exception = call()

@@ -35,8 +35,7 @@ def covers_release_tags(ruleset: dict[str, Any]) -> bool:
 
 
 def covers_main(ruleset: dict[str, Any]) -> bool:
-    """Whether an active branch ruleset applies to `main` (by name, as the default branch, or
-    to every branch)."""
+    """Whether an active branch ruleset applies to `main`."""
     return _covers(ruleset, "branch", (MAIN_REF,))
 
 
@@ -85,8 +84,7 @@ class Bypass:
 
 
 def bypass_of(rulesets: Iterable[dict[str, Any]], credentials: Iterable[str]) -> Bypass:
-    """Which rulesets restricting the creation of release tags let none of `credentials`
-    bypass them, and which hide their bypass list from this token."""
+    """Tag rulesets none of `credentials` may bypass, and those whose bypass list is hidden."""
     found = Bypass()
     credentials = list(credentials)
     for ruleset in rulesets:
@@ -102,8 +100,7 @@ def bypass_of(rulesets: Iterable[dict[str, Any]], credentials: Iterable[str]) ->
 
 
 def credentials_for(owner_type: str, chosen: str | None) -> tuple[str, ...]:
-    """The tag credentials the release may use: the one chosen, else a deploy key on a personal
-    account's repository (the only one GitHub lets bypass there), either on an organisation's."""
+    """The tag credentials the release may use: the one chosen, else the account's."""
     if chosen:
         return (chosen,)
     return (DEPLOY_KEY,) if owner_type == "User" else CREDENTIALS
@@ -120,9 +117,7 @@ class Findings:
 def read_rulesets(
     api_url: str, repository: str, token: str, *, target: str = "tag", timeout: float = 30.0
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The type of the repository's owner (`User` or `Organization`) and the rulesets that apply
-    to its `target` refs (`tag` or `branch`; its own and its owner's), each as "Get a repository
-    ruleset" answers it; DeployError when they cannot be read."""
+    """The owner's type and the rulesets that apply to its `target` refs; DeployError if unread."""
     base = f"{api_url.rstrip('/')}/repos/{repository}"
     try:
         owner = request(base, token, permission=PERMISSION, timeout=timeout).get("owner") or {}
@@ -164,9 +159,7 @@ def check_tag_rules(
     environment: str = "production",
     timeout: float = 30.0,
 ) -> list[str]:
-    """DeployError naming every problem unless the repository's rulesets keep release tags the
-    release's own and let its tag credential (`credential`, or what `credentials_for` accepts)
-    create them; else lines for the log, saying too what this token could not see."""
+    """DeployError naming every problem unless the rulesets keep release tags the release's own."""
     base = f"{api_url.rstrip('/')}/repos/{repository}"
     owner_type, rulesets = read_rulesets(api_url, repository, token, timeout=timeout)
     seen = keys_and_secrets(base, token, environment, timeout)
@@ -226,8 +219,7 @@ def _check_bypass(
 def keys_and_secrets(
     base: str, token: str, environment: str, timeout: float = 30.0
 ) -> tuple[list[Any], set[str]] | None:
-    """The repository's deploy keys and the names of the environment's secrets, or None where
-    GitHub does not show them to this token (a job's)."""
+    """The deploy keys and the environment's secret names, or None where hidden."""
     quoted = urllib.parse.quote(environment, safe="")
     try:
         keys = request_list(
@@ -247,9 +239,7 @@ def keys_and_secrets(
 
 
 def configured_key(rulesets: list[dict[str, Any]], secrets: set[str]) -> bool:
-    """Whether the release is set up to tag with a deploy key: the tag job uses one whenever
-    RELEASE_TAG_KEY is set, and a ruleset that lets deploy keys and not GitHub Actions bypass
-    it admits nothing else."""
+    """Whether the release is set up to tag with a deploy key."""
     actors = [
         actor
         for ruleset in rulesets
@@ -264,8 +254,7 @@ def configured_key(rulesets: list[dict[str, Any]], secrets: set[str]) -> bool:
 def _check_deploy_key(
     findings: Findings, seen: tuple[list[Any], set[str]] | None, environment: str
 ) -> None:
-    """A deploy key that may write, and its private half in the environment's secrets, where
-    GitHub shows them to this token."""
+    """A deploy key that may write, and its private half among the environment's secrets."""
     if seen is None:
         findings.said.append(
             f"deploy keys and the {environment} environment's secrets are not shown to this token "

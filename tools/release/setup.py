@@ -49,8 +49,7 @@ BRANCH_RULESET_BODY: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Choices:
-    """What the owner chose: Render on (its URL and hook), off (False) or as it is (None), and
-    Pages on or off."""
+    """What the owner chose: Render on, off (False) or as it is (None), and Pages on or off."""
 
     render_url: str | None = None
     render_off: bool = False
@@ -221,9 +220,7 @@ def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]
 
 
 def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    """The tag and branch rules, judged as preflight judges them (every ruleset that applies,
-    whoever made it); a ruleset setup did not make is never replaced: rules are added to it, or
-    said to be fixed by hand."""
+    """The tag and branch rules, judged as preflight does; another's ruleset is never replaced."""
     args = (github.api_url, github.repository, github.token)
     _tag_rules(github, read_rulesets(*args)[1], found, kept)
     _branch_rules(github, read_rulesets(*args, target="branch")[1], found, kept)
@@ -447,8 +444,7 @@ def _dependabot(github: GitHub, _: Choices, found: list[Change], kept: list[str]
 
 
 def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[str], None]) -> int:
-    """Say what is in place, then each change before making it (none with `dry_run`); the
-    number of changes."""
+    """Say what is in place, then each change before making it; the number of changes."""
     found, kept = changes(github, choices)
     for line in kept:
         say(f"in place: {line}")

@@ -29,8 +29,7 @@ class Removal:
 
 
 def tags_named(values: Iterable[str]) -> list[str]:
-    """The tags `--tag` names, each value one tag or several separated by spaces or commas (the
-    workflow's input), in order, once each."""
+    """The tags `--tag` names (space- or comma-separated), in order, once each."""
     named = [tag for value in values for tag in re.split(r"[\s,]+", value) if tag]
     if not named:
         raise ValueError("no release tag named: name each stray to remove (vX.Y.Z)")
@@ -67,8 +66,7 @@ def what_removing_does(removals: list[Removal], repository: str) -> str:
 def remove(
     removals: list[Removal], repository: Repository, git: Git, *, key: str, environment: str
 ) -> str:
-    """Delete the tags: pushed with the deploy key `key` when given, else through the REST API
-    with the token; a line for the log, or TagError saying what to change."""
+    """Delete the tags with the deploy key `key`, else the token; a log line or TagError."""
     tags = ", ".join(removal.tag for removal in removals)
     if key.strip():
         # The key is a secret of the environment holding the deploy hook: used only while that

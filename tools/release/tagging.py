@@ -77,8 +77,7 @@ class Repository:
 def create_tag(
     tag: str, commit: str, repository: Repository, git: Git, *, key: str, environment: str
 ) -> str:
-    """Create `tag` on `commit` (with the deploy key `key` when given, else the job's token),
-    unless it already names `commit`; a line for the log, or TagError saying what to change."""
+    """Create `tag` on `commit` unless it already names it; a log line, or TagError."""
     if tag in git.tags():
         named = git.commit(f"refs/tags/{tag}")
         if named != commit:
@@ -98,8 +97,7 @@ def create_tag(
 
 
 def known_hosts(repository: Repository) -> str:
-    """known_hosts lines for GitHub's SSH host, from the keys its API publishes (/meta), read
-    over HTTPS: the push trusts no host key it was not told about."""
+    """known_hosts lines for GitHub's SSH host, from the keys its API publishes over HTTPS."""
     try:
         meta = request(f"{repository.api_url}/meta", repository.token, permission="metadata: read")
     except GitHubError as error:
@@ -113,8 +111,7 @@ def known_hosts(repository: Repository) -> str:
 def push_with_key(
     refspecs: list[str], what: str, repository: Repository, git: Git, key: str
 ) -> None:
-    """`git push` of `refspecs` over SSH, authenticated by the deploy key; `what` the push does,
-    for its error ("create v1.2.3")."""
+    """`git push` of `refspecs` over SSH with the deploy key; `what` names it for errors."""
     hosts = known_hosts(repository)
     with tempfile.TemporaryDirectory(prefix="release-tag-") as scratch:
         key_file = Path(scratch) / "key"
@@ -159,9 +156,7 @@ def push_with_key(
 
 
 def refuse_token_on_a_personal_account(repository: Repository, environment: str) -> None:
-    """TagError before trying when the job's token cannot create the tag: a personal account's
-    repository whose tag ruleset restricts creating release tags (GitHub never lets the GitHub
-    Actions app bypass a ruleset there)."""
+    """TagError when the job's token cannot create the tag."""
     owner_type, rulesets = read_rulesets(repository.api_url, repository.name, repository.token)
     restricting = restricting_creation(rulesets)
     if owner_type == "User" and restricting:

@@ -8,9 +8,7 @@ from tools.release.github import GitHubError, request
 
 
 def tag_owner(api_url: str, repository: str, token: str, tag: str, target: str) -> str:
-    """The repository (owner/name) release tag `tag` (naming the object `target`) is a release
-    of: `repository`'s parent when it is a fork whose parent holds that tag on `target`, else
-    `repository` itself."""
+    """The repository release tag `tag` on `target` is a release of: the parent's, or its own."""
     about = request(f"{api_url}/repos/{repository}", token, permission="contents: read")
     parent = str((about.get("parent") or {}).get("full_name") or "")
     if not (about.get("fork") and parent):
