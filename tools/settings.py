@@ -21,7 +21,6 @@ def readers(section: type[Section]) -> list[str]:
 
 
 def settings_table() -> str:
-    """The settings by section, as Markdown tables."""
     parts = []
     for section in SECTIONS:
         rows = [

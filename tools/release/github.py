@@ -51,7 +51,6 @@ def request(
 
 
 def request_list(url: str, token: str, *, permission: str, timeout: float = 30.0) -> list[Any]:
-    """The JSON array GitHub answers to a GET."""
     document = request_json(url, token, permission=permission, timeout=timeout)
     if not isinstance(document, list):
         raise GitHubError(f"GitHub's answer for {url} is not a JSON array")

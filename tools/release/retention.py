@@ -113,7 +113,6 @@ def keep(
     production: str,
     needs: Callable[[str], set[str]],
 ) -> set[int]:
-    """The ids of the versions the rule keeps."""
     versions = list(versions)
     by_digest = {version.digest: version for version in versions}
     referrers: dict[str, list[PackageVersion]] = {}

@@ -35,7 +35,6 @@ def covers_release_tags(ruleset: dict[str, Any]) -> bool:
 
 
 def covers_main(ruleset: dict[str, Any]) -> bool:
-    """Whether an active branch ruleset applies to `main`."""
     return _covers(ruleset, "branch", (MAIN_REF,))
 
 
@@ -239,7 +238,6 @@ def keys_and_secrets(
 
 
 def configured_key(rulesets: list[dict[str, Any]], secrets: set[str]) -> bool:
-    """Whether the release is set up to tag with a deploy key."""
     actors = [
         actor
         for ruleset in rulesets
