@@ -189,13 +189,9 @@ def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str
 
 def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
     keys = [k for k in github.listed("/keys?per_page=100") if isinstance(k, dict)]
-    try:
-        secrets = github.call("GET", f"{github.env_path}/secrets?per_page=100").get("secrets")
-    except GitHubError as error:
-        if error.status != 404:
-            raise
-        secrets = []  # the environment is made above
-    names = {str(s.get("name")) for s in secrets or []}
+    # None before the environment is made (above).
+    secrets = github.get_or_none(f"{github.env_path}/secrets?per_page=100") or {}
+    names = {str(s.get("name")) for s in secrets.get("secrets") or []}
     ours = [k for k in keys if str(k.get("title")) == COMMENT]
     if TAG_KEY_SECRET in names and any(k.get("read_only") is False for k in ours):
         kept.append(f"a deploy key with write access, its private half in {TAG_KEY_SECRET}")
@@ -355,13 +351,8 @@ def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[st
                 lambda: github.call("DELETE", f"/actions/secrets/{HOOK_SECRET}"),
             )
         )
-    try:
-        secrets = github.call("GET", f"{github.env_path}/secrets?per_page=100").get("secrets")
-    except GitHubError as error:
-        if error.status != 404:
-            raise
-        secrets = []
-    held = HOOK_SECRET in {str(s.get("name")) for s in secrets or []}
+    secrets = github.get_or_none(f"{github.env_path}/secrets?per_page=100") or {}
+    held = HOOK_SECRET in {str(s.get("name")) for s in secrets.get("secrets") or []}
     if choices.render_off and held:
         found.append(
             Change(
