@@ -208,7 +208,7 @@ def fit_and_predict(
     return client.gather(futures)
 
 
-def progress(total: int, description: str, unit: str, *, position: int = 0) -> tqdm:
+def progress(total: int, description: str, unit: str) -> tqdm:
     """A plain tqdm bar for a long loop of one process (the Prophet fits, the peers' origins)."""
     terminal = sys.stderr.isatty()
     return tqdm(
@@ -217,8 +217,6 @@ def progress(total: int, description: str, unit: str, *, position: int = 0) -> t
         unit=unit,
         file=sys.stderr,
         mininterval=0.5 if terminal else 30.0,
-        leave=position == 0,
-        position=position,
         dynamic_ncols=terminal,
     )
 

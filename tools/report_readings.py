@@ -110,8 +110,7 @@ def panel_reading(panel: dict) -> str:
     scores = "; ".join(
         f"{label} {f['relative']:+.2%} (SE {f['relative_se'] * 100:.2f}, one-sided 95% bound "
         f"{f['relative_bound']:+.2%}: {'a tie' if f['verdict'] == 'tie' else f['verdict']}), "
-        f"80% coverage "
-        f"{f['coverage']['80']:.1%} (SE {f['coverage_se']['80'] * 100:.1f})"
+        f"80% coverage {f['coverage']['80']:.1%} (SE {f['coverage_se']['80'] * 100:.1f})"
         for label, f in panel["pooled"].items()
     )
     return (
