@@ -26,14 +26,7 @@ from tools.release.github_commands import (
     github_context,
 )
 from tools.release.keepalive import keep_alive
-from tools.release.lineage import (
-    LIVE_REFS,
-    Git,
-    LineageError,
-    check_publish,
-    git_auth,
-    strays,
-)
+from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, strays
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
