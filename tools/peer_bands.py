@@ -30,10 +30,12 @@ cluster; the week's origins share them.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from arch import arch_model
+from arch.utility.exceptions import StartingValueWarning
 from numpy.polynomial.chebyshev import chebpts1
 from scipy.interpolate import BarycentricInterpolator
 from scipy.signal import lfilter
@@ -47,10 +49,9 @@ from cryptopredict.model.scores import tails
 PEERS = ("garch-t", "garch-t-normal", "ewma", "fhs")
 EWMA_HALF_LIFE_HOURS = 24
 SCALE = 100.0  # returns in percent, as arch prefers
-# GARCH-t's simulated paths per week, in batches (reach in hours, paths): 4,000 reach a day,
-# 2,000 a week and 500 thirty days, where the standard errors are widest (`paths_at`); the panel
-# says their Monte Carlo error against them.
-BATCHES = ((720, 500), (168, 1500), (24, 2000))
+# GARCH-t's simulated paths per week, in batches (reach in hours, paths): 4,000 reach a day and
+# 2,000 a week (`paths_at`); the panel says their Monte Carlo error against its standard errors.
+BATCHES = ((168, 2000), (24, 2000))
 NODES = 4  # the starting variances a week's paths are run from (`Week._paths`)
 
 Offsets = dict[str, tuple[np.ndarray, np.ndarray]]  # peer -> (lower, upper): origins x hours
@@ -60,7 +61,13 @@ class Week:
     """One week's fits: the year's deseasonalised returns before its start and up to its last
     origin, GARCH-t's parameters from the year, and both filters over every valid return."""
 
-    def __init__(self, market: Market, start: int, last: int, spec: BandSpec) -> None:
+    params: np.ndarray  # GARCH-t's, as arch orders them
+
+    def __init__(
+        self, market: Market, start: int, last: int, spec: BandSpec, guess: Week | None = None
+    ) -> None:
+        """`guess`: the week before, whose parameters start the fit's search (the same optimum,
+        in half the iterations; arch's own start where they are not admissible)."""
         self.market = market
         begin = market.position(np.array([start]))
         found = profile_of(market, spec, begin)  # the profile `spec`'s band reads (or flat)
@@ -73,7 +80,10 @@ class Week:
         z = SCALE * market.returns[index] / np.sqrt(self.profile[market.slot[index]])
         fitted = index <= begin
         model = arch_model(z[fitted], mean="Zero", vol="GARCH", p=1, q=1, dist="t")
-        params = model.fit(disp="off").params
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StartingValueWarning)
+            params = model.fit(disp="off", starting_values=guess.params if guess else None).params
+        self.params = params.to_numpy()
         self.omega, self.alpha, self.beta = (float(params[k]) for k in ("omega", "alpha[1]",
                                                                         "beta[1]"))  # fmt: skip
         self.nu = float(params["nu"])
@@ -215,9 +225,10 @@ def peer_offsets(
     upper = {name: np.full((len(pos), len(hours)), np.nan) for name in names}
     weeks = market.t[pos] // WEEK * WEEK
     beyond = [h for h in hours if h > 1]
+    week = None
     for start in np.unique(weeks):
         rows = np.flatnonzero(weeks == start)
-        week = Week(market, int(start), int(pos[rows].max()), spec)
+        week = Week(market, int(start), int(pos[rows].max()), spec, week)
         at = week.at(pos[rows])
         if beyond:
             rng = np.random.default_rng([*seed, int(start)])

@@ -52,6 +52,9 @@ SHIFTS = tuple(sorted({*SHOWN, *range(CYCLE_HOURS)}))  # every shift scored
 CALIBRATED = "/calibrated"  # a peer's name with it: its 80% band calibrated the band's way
 ROWS = (*PEERS, *(name + CALIBRATED for name in PEERS))  # every peer's row, in the table's order
 SEED = 85  # with the pair's name and the week: GARCH-t's simulated paths
+# The leads the peers are scored at: the bars' (1 h, 1 d, 7 d), not 30 days, where the peers'
+# standard errors are several points of naive's and GARCH-t's paths cost the most.
+LEADS = [h for h in SCORED if h <= 7 * 24]
 
 
 def _score(
@@ -157,7 +160,7 @@ def peer_bands(pair: PairOrigins, spec: BandSpec) -> PeerBands:
     at them, its simulation seeded by the pair's name, and what each adds to the pools its
     calibrated row shares with the other pairs."""
     dense = pair.dense
-    hours = dense.hours(SCORED)
+    hours = dense.hours(LEADS)
     evaluation = np.flatnonzero(pair.evaluation)
     reach = max(spec.pool_for(h) or YEAR_DAYS for h in hours) * DAY + max(hours) * HOUR
     first = dense.times[evaluation[0]]
@@ -206,7 +209,7 @@ def peer_rows(
     tau 0); and GARCH-t's from each half of its paths (`HALVES`)."""
     dense = pair.dense
     market = dense.market
-    hours = dense.hours(SCORED)
+    hours = dense.hours(LEADS)
     leads = np.asarray(hours, dtype=np.float64)
     pos, times = dense.pos[pair.evaluation], dense.times[pair.evaluation]
     actual = outcome(market, times, leads)

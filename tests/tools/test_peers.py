@@ -91,6 +91,14 @@ def test_garch_filters_and_forecasts_as_arch_does(week) -> None:
         assert spread == pytest.approx(np.sqrt(variance[:h].sum()) / SCALE, rel=1e-6)
 
 
+def test_a_fit_started_from_the_week_before_finds_the_same_parameters(week, spec) -> None:
+    market, cold, start = week
+    before = Week(market, start - WEEK, len(market.t) - 1, spec)
+    warm = Week(market, start, len(market.t) - 1, spec, before)
+    assert not np.allclose(before.params, cold.params, rtol=1e-4)
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-3)
+
+
 def test_garch_t_beyond_an_hour_is_arch_s_own_simulation_forecast(week, spec, monkeypatch):
     """From the week's last fitted return, with a flat profile, GARCH-t's simulated band over a
     day and a week is what arch's own simulation forecast gives from the same fit (its
@@ -193,6 +201,8 @@ def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec, scored) ->
     panel, skipped = outcomes(pair, spec, stored_pools(), list(BAND_HOURS))
     pd.testing.assert_frame_equal(found, panel)
     assert gaps == skipped
+    assert set(mine["horizon"]) == {"1h", "1d", "7d"}  # the peers' leads: not 30 days
+    panel = panel[panel["horizon"].isin(mine["horizon"])]
     np.testing.assert_allclose(mine["score_served"], panel["score_served"])
     np.testing.assert_allclose(mine["score_naive"], panel["score_naive"])
     np.testing.assert_array_equal(mine["held_served"], panel["held_80"])
