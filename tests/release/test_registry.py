@@ -95,7 +95,7 @@ def test_a_registry_failing_transiently_is_asked_again_after_each_delay(server, 
     """Issue 82: the registry's 503 or 429 is asked again after the back-off's delays, and a
     refusal is not (tools/release/retry.py)."""
     slept: list[float] = []
-    monkeypatch.setattr("tools.release.retry.time.sleep", slept.append)
+    monkeypatch.setattr("tools.release.retry.sleep", slept.append)  # this module's alone
     monkeypatch.setenv("RELEASE_RETRY_DELAYS", "10 30 90")
     server.answer(503, "{}")
     server.answer(429, "{}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable
+from time import sleep
 from typing import TypeVar
 
 DEFAULT_DELAYS = "10 30 90"
@@ -43,7 +43,7 @@ def retried(call: Callable[[], T], again: Callable[[T | Exception], bool]) -> T:
             result = error
         if not again(result):
             break
-        time.sleep(delay)
+        sleep(delay)
     else:
         return call()
     if isinstance(result, Exception):
