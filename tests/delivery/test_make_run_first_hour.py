@@ -1,8 +1,9 @@
 """A newcomer's first `make run`, offline (issue 84): while BTC/USD trains after another pair,
 `/bitcoin` answers `503 still_training` until its model is served, then 200: never the 404 of
 an asset that does not exist (bar 1); `/healthz` never says a pair still training is due in
-0 s, and the run records each pair's pace for the next; the terminal says in words how old the
-embedded data is and how to get fresh prices, and serves all the same (bar 4)."""
+0 s, and the run records each pair's pace for the next; the terminal and the first answer say
+in words how old the embedded data is and how to get fresh prices, and it serves all the same
+(bar 4)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ POLL_SECONDS = 0.05
 @dataclass(frozen=True)
 class FirstRun:
     statuses: list[int]  # /bitcoin's, every 50 ms from the server's first line until served
+    answer: dict  # its first 200's body
     training: list[dict]  # /healthz's `training`, every tenth of those
     log: str  # the terminal's
     run: dict  # run.json
@@ -56,11 +58,13 @@ def first_run(tmp_path_factory) -> FirstRun:
         )  # fmt: skip
     try:
         url = _serving(process, log)
-        statuses, training = [], []
+        statuses, training, answers = [], [], []
         deadline = time.monotonic() + 500
         while not statuses or statuses[-1] != 200 or "training is over" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
-            statuses.append(_status(f"{url}/bitcoin?date=2026-08-01"))
+            status, body = _answer(f"{url}/bitcoin?date=2026-08-01")
+            statuses.append(status)
+            answers += [body] if status == 200 else []
             if len(statuses) % 10 == 0:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=30) as answer:
                     training.append(json.load(answer)["training"])
@@ -69,7 +73,8 @@ def first_run(tmp_path_factory) -> FirstRun:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
     run = json.loads((tmp / "artifacts" / "run.json").read_text())
-    return FirstRun(statuses, [said for said in training if said], log.read_text(), run)
+    training = [said for said in training if said]
+    return FirstRun(statuses, json.loads(answers[0]), training, log.read_text(), run)
 
 
 def test_bitcoin_answers_503_until_it_is_served_then_200_never_404(first_run):
@@ -90,7 +95,7 @@ def test_healthz_never_says_a_pair_still_training_is_due_in_0_s(first_run):
     assert all(seconds > 0 for seconds in first_run.run["seconds"].values())
 
 
-def test_offline_the_terminal_says_how_old_the_data_is_and_how_to_get_fresh_prices(first_run):
+def test_offline_the_terminal_and_the_first_answer_say_how_old_the_data_is(first_run):
     ended = "the data is old: btc-usd's ends 2026-07-26T17:00:00Z"
     said = re.search(rf"{ended}, (.*?) ago;", first_run.log)
     assert said, first_run.log
@@ -100,14 +105,18 @@ def test_offline_the_terminal_says_how_old_the_data_is_and_how_to_get_fresh_pric
     # said once, at the end of training, before it serves on
     assert first_run.log.index("the data is old") < first_run.log.index("training is over")
     assert first_run.statuses[-1] == 200
+    # ... and so does the first answer, in its note.
+    note = first_run.answer["note"]
+    assert re.match(r"This forecast starts from a price \d+ months \(\d+ days\) old ", note)
+    assert "For fresh prices: LATEST_PRICES=binance,alpaca" in note
 
 
-def _status(url: str) -> int:
+def _answer(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=30) as answer:
-            return int(answer.status)
+            return int(answer.status), answer.read()
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, error.read()
 
 
 def _serving(process: subprocess.Popen, log: Path) -> str:
