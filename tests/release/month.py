@@ -343,8 +343,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cycles:
         script["cycles"] = args.cycles
-    # The record code's log lines (a record started afresh) are the build's, not the month's.
-    logging.getLogger("cryptopredict").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="month-") as tmp:
         month = Month(script, Path(tmp))
         try:
@@ -357,4 +355,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # The record code's log lines (a record started afresh) are the build's, not the month's;
+    # quietened here, not in main(), which tests call in the process whose logs they read.
+    logging.getLogger("cryptopredict").setLevel(logging.ERROR)
     sys.exit(main())
