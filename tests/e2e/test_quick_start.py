@@ -31,6 +31,7 @@ DOCUMENTS = {"README.md": ROOT / "README.md", "docs/index.md": ROOT / "docs" / "
 # A command in inline code: what a user types at a shell prompt.
 INLINE = re.compile(r"`((?:[A-Z_]+=\S+ )*(?:make|\.venv/bin/\w+|docker|python)(?= |`)[^`]*)`")
 SECTION = re.compile(r"^## Quick start\n(.*?)(?=^## )", re.MULTILINE | re.DOTALL)
+MEASURED = re.compile(r"<!-- measured:.*?<!-- /measured -->", re.DOTALL)
 DATE = "2026-08-01"
 
 
@@ -38,7 +39,7 @@ def quick_start_commands(text: str) -> list[str]:
     """The shell commands of a document's quick start section, in the order shown."""
     found = SECTION.search(text)
     assert found, "no `## Quick start` section"
-    section = found.group(1)
+    section = MEASURED.sub("", found.group(1))  # how a figure was measured: not a step to take
     commands = []
     for block in FENCE.finditer(section):
         for line in block.group(1).splitlines():
@@ -197,6 +198,14 @@ class Check:
 CHECKS: dict[str, Check] = {
     "make run": Check(check_make_run),
     "make test": Check(None, not_here="this test runs inside `make test`'s sibling, `make e2e`"),
+    "WITHOUT=wrk,postgresql make test": Check(
+        None, not_here="`make test` with tests skipped; CI runs it with nothing left out"
+    ),
+    "LATEST_PRICES=binance,alpaca make run": Check(
+        None,
+        not_here="reaches Binance and Alpaca: tests/api/test_latest_prices.py runs the "
+        "shipped settings against a local stand-in of Binance",
+    ),
     "PORT=8081 make run": Check(check_make_run),  # the port: a free one here
     "PORT=8081 make serve": Check(check_make_serve, served_model=True),
     "PORT=8081 make live": Check(check_make_live, served_model=True),
