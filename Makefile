@@ -90,22 +90,25 @@ $(BIN)/python:
 		{ echo "cryptopredict needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# pip's own lines (a package per line as it is collected), and a line every 15 s while it
-# installs them (ci/heartbeat.sh), show the install is alive; the last line says it is done
+# uv (pinned and hashed in requirements-uv.txt, installed by the interpreter's own pip) installs
+# the lock files: seconds where pip took a minute and a half. A line every 15 s while it installs
+# (ci/heartbeat.sh) shows it is alive on a slow network; the last line says it is done
 # (bench/first_run.py times `make run` from it).
-$(VENV)/.run-deps: requirements-train.txt requirements-api.txt | $(BIN)/python
+$(BIN)/uv: requirements-uv.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --progress-bar off --require-hashes -r requirements-uv.txt
+	@touch $@
+install = ci/heartbeat.sh "installing" $(BIN)/uv pip install --python $(BIN)/python --require-hashes
+
+$(VENV)/.run-deps: requirements-train.txt requirements-api.txt | $(BIN)/uv
 	@echo "installing what training, serving and the collector need into $(VENV) (pinned and" \
-		"hashed: a few minutes the first time, nothing the next)"
-	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-train.txt \
-		-r requirements-api.txt
+		"hashed: a minute the first time, nothing the next)"
+	$(install) -r requirements-train.txt -r requirements-api.txt
 	@touch $@
 	@echo "installed: training, serving and the collector's dependencies are in $(VENV)"
 
-# pip is the interpreter's own until requirements-dev.txt installs the version it pins, hashed:
-# never whatever PyPI has that day.
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
-	@echo "installing the test and lint tools into $(VENV) (a minute or two the first time)"
-	ci/heartbeat.sh "installing" $(BIN)/pip install --progress-bar off -r requirements-dev.txt
+	@echo "installing the test and lint tools into $(VENV)"
+	$(install) -r requirements-dev.txt
 	@touch $@
 	@echo "installed: the test and lint tools are in $(VENV)"
 
@@ -212,7 +215,7 @@ chromium:
 
 # `make lock UPGRADE="jinja2==3.1.6"` raises those pins too (the bump ci/audit.py names).
 lock: $(VENV)/.test-deps
-	for name in api train dev setup; do \
+	for name in api train dev setup uv; do \
 		$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 			--no-emit-find-links $(foreach pin,$(UPGRADE),--upgrade-package '$(pin)') \
 			requirements-$$name.in -o requirements-$$name.txt; \
