@@ -316,8 +316,9 @@ class LevelQuery(Query):
 
 
 class PriceForecast(Answer):
-    """The served forecast at the minute's close; only `date`, `available` and `detail` when
-    the forecast does not cover it."""
+    """The model's forecast for the minute's close as trained, from its own data's last close:
+    not re-anchored at the latest price, which would centre the band on this very price. Only
+    `date`, `available` and `detail` when the forecast does not cover it."""
 
     date: Annotated[Time, doc("The instant: the close.")]
     available: Annotated[bool, doc("Whether the served forecast covers that instant.")]
