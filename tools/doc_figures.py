@@ -20,9 +20,10 @@ from cryptopredict.training.progress import LINE_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURED = Path("docs/measured.json")
-# Every page but the changelog, whose entries say what was true when each was written.
+# Every page but the changelog and the performance log, whose entries say what was true, and
+# what was measured, when each was written.
 PAGES = ("README.md", *(f"docs/{page.name}" for page in sorted((ROOT / "docs").glob("*.md"))))
-HISTORY = ("docs/changelog.md",)
+HISTORY = ("docs/changelog.md", "docs/performance.md")
 
 WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 WORDS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15}
@@ -115,16 +116,20 @@ def settings() -> dict[str, object]:
 
 @functools.cache
 def constants() -> dict[str, object]:
-    """The package's numeric module constants named once, and Dask's documented settings."""
+    """The package's and the benchmarks' numeric constants named once, and Dask's documented
+    settings."""
     import dask.config  # noqa: PLC0415 (the training stack: only where the docs are checked)
     import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
 
     found: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "cryptopredict").rglob("*.py")):
-        for name, value in re.findall(
-            r"^([A-Z][A-Z0-9_]+) = (\d[\d_]*(?:\.\d+)?)\b", path.read_text(), re.M
-        ):
-            found.setdefault(name, set()).add(value.replace("_", ""))
+    for path in sorted([*(ROOT / "cryptopredict").rglob("*.py"), *(ROOT / "bench").glob("*.py")]):
+        for name, given, unit in re.findall(
+            r"^([A-Z][A-Z0-9_]+) = (\d[\d_]*(?:\.\d+)?)\b(?: \* (DAY|HOUR|MINUTE)\b)?",
+            path.read_text(),
+            re.M,
+        ):  # 30 * DAY: in seconds
+            value = given.replace("_", "")
+            found.setdefault(name, set()).add(str(amount(value, unit.lower())) if unit else value)
     named: dict[str, object] = {
         name: values.pop() for name, values in found.items() if len(values) == 1
     }
@@ -211,8 +216,38 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
         "",
     ),
     "the edge's deadline for a request's head": (
-        rf"request head within {QUANTITY}",
+        rf"(?:request head|headers did not all arrive) within {QUANTITY}",
         lambda: in_file(EDGE, r"timeout http-request (\d+)s"),
+        "s",
+    ),
+    "the head a request may send": (
+        rf"{QUANTITY} (?:of the buffer )?a request's head may fill",
+        lambda: in_file(EDGE, r"tune\.bufsize (\d+)") - in_file(EDGE, r"tune\.maxrewrite (\d+)"),
+        "bytes",
+    ),
+    "the edge's queue": (
+        rf"(?:came free within|queued for up to|the queue's) {QUANTITY}",
+        lambda: in_file(EDGE, r"timeout queue (\d+)s"),
+        "s",
+    ),
+    "the edge's stop": (
+        rf"within {QUANTITY} \(`hard-stop-after`",
+        lambda: in_file(EDGE, r"hard-stop-after (\d+)s"),
+        "s",
+    ),
+    "the feed's longest wait": (
+        rf"1, 2, 4,? \.\.\.,? (?:up )?to {QUANTITY}",
+        lambda: in_file("cryptopredict/collect/feed.py", r"cap: float = ([\d.]+)"),
+        "s",
+    ),
+    "the alert's wait": (
+        rf"for {QUANTITY} \(the rule's `for`\)",
+        lambda: in_file("monitoring/alerts.yml", r"for: (\d+)m") * 60,
+        "s",
+    ),
+    "the edge's idle connections": (
+        rf"idle connections are closed after {QUANTITY}",
+        lambda: in_file(EDGE, r"timeout http-keep-alive (\d+)s"),
         "s",
     ),
     "the dashboard's history": (
@@ -414,21 +449,37 @@ def marked(page: str) -> list[str]:
 # A duration or a size, in figures or words.
 DURATION_OR_SIZE = re.compile(
     rf"\b{_NUMBER}\s?(?:ms|s|min|h|minutes?|hours?|seconds?|days?|KiB|MiB|GiB|KB|MB|GB|bytes)\b"
-    rf"|\b(?:{'|'.join(WORDS)}) (?:minutes?|hours?|seconds?|days?)\b"
+    rf"|\b(?:{'|'.join(WORDS)}) (?:minutes?|hours?|seconds?|days?)\b(?!-)"  # a minute-bar: a name
 )
-# The pages a newcomer reads first: every duration and size on them is measured (a marker) or
-# one the code sets that a phrase above reads.
-FIRST_PAGES = ("README.md", "docs/index.md")
+# Durations and sizes that are neither measured nor set by the code, so typed by hand: each a
+# phrasing, kept few. Any other figure on a page is a measured one (a marker) or the code's (a
+# setting beside its figure, a phrase above).
+NEITHER = (
+    r"\b\d+[mhdw]\b",  # an interval's or a lead's name: `1h`, 7d
+    r"\b1 hour,? 1(?: day|,) (?:and )?7(?: days)?(?: and 30 days)?",  # the scored horizons' names
+    r"\b(?:one|a|an) (?:second|minute|hour|day)'s\b",  # a unit: "an hour's bars"
+    r"(?:[Ff]or example|e\.g\.)[^.]*",  # a worked example, to the sentence's end
+    r'"[^"\n]*(?:\n[^"\n]*)?"',  # what an answer or a label says, quoted
+)
 
 
 def typed_figures(page: str) -> list[str]:
-    """The durations and sizes of `page` typed by hand, outside what is generated or read."""
-    text = _MARKED.sub("", page)
-    text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", "", text, flags=re.S)
-    text = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)
-    for pattern, _, _ in PHRASES.values():
-        text = re.sub(pattern, "", text)
-    return [match[0] for match in DURATION_OR_SIZE.finditer(text)]
+    """The durations and sizes of `page` typed by hand, outside what is generated or read, each
+    with its line."""
+    text = _MARKED.sub(_blank, page)
+    text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", _blank, text, flags=re.S)
+    text = re.sub(r"```.*?```", _blank, text, flags=re.S)
+    checked = [SETTING_THEN_FIGURE, FIGURE_THEN_SETTING, *(each[0] for each in PHRASES.values())]
+    # A figure the page ties to the code once is checked wherever the page says it again.
+    tied = {figure[0] for pattern in checked for match in re.finditer(pattern, text)
+            for figure in DURATION_OR_SIZE.finditer(match[0].replace("`", ""))}  # fmt: skip
+    for pattern in (*checked, *NEITHER, r"`[^`\n]*(?:\n[^`\n]*)?`", *map(re.escape, tied)):
+        text = re.sub(pattern, _blank, text)
+    return [f"{_line(text, match)}: {match[0]}" for match in DURATION_OR_SIZE.finditer(text)]
+
+
+def _blank(match: re.Match[str]) -> str:
+    return "\n" * match[0].count("\n") or " "
 
 
 def main() -> int:

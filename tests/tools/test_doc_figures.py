@@ -9,7 +9,6 @@ import re
 import pytest
 
 from tools.doc_figures import (
-    FIRST_PAGES,
     HISTORY,
     PAGES,
     ROOT,
@@ -52,6 +51,7 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("knots over the last 60 days (`FULL_DAYS`)", 1),
         ("knots over the last 90 days (`FULL_DAYS`)", 0),
         ("`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`, 10 s by default", 1),
+        ("`/healthz` asked every 0.5 s (`PROBE_EVERY`)", 1),  # a benchmark's
         # A default in words, a table's, a range of two, `docker build`'s arguments.
         ("the replay's database (`LIVE_DB`, default `.cache/other.db`)", 1),
         ("`DATABASE_URL` is `sqlite:///PATH` (default `sqlite:///.cache/market.db`; ...)", 0),
@@ -68,6 +68,9 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("`docker run -p 8081:8080 ...`", 0),
         ("The release workflow retrains every twelve hours", 1),
         ("a line at least every 30 seconds in a pipe", 1),
+        ("the rest queued for up to 10 s", 1),  # HAProxy's, and a rule's, and the feed's
+        ("under 70% for 5 minutes (the rule's `for`)", 1),
+        ("attempts slow down (1, 2, 4, ... up to 30 s)", 1),
         ("until each is written (`Retry-After: 30`)", 1),
         ("the forecast chart (60 days of history and a year of forecast)", 1),
         ("the forecast chart (90 days of history and a year of forecast)", 0),
@@ -118,12 +121,27 @@ def test_a_page_shows_a_measured_figure_as_the_file_says_it():
         render_measured("<!-- measured:gone -->x<!-- /measured -->", figures)
 
 
-@pytest.mark.parametrize("page", FIRST_PAGES)
-def test_the_first_pages_type_no_duration_or_size_by_hand(page):
-    """The quick start's figures are measured ones (from docs/measured.json) or the code's."""
-    assert typed_figures((ROOT / page).read_text()) == []
-    assert typed_figures("training takes about an hour on two cores, 5 MB a pair") == [
-        "an hour",
-        "5 MB",
-    ]
-    assert typed_figures("it serves within about 20 s") == ["20 s"]
+# Pages whose figures are still being sorted (issue 84 bar 3): their count may only fall.
+UNSORTED = {"docs/live-data.md": 41, "docs/model.md": 75, "docs/release.md": 27}
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if page not in HISTORY])
+def test_no_page_types_a_duration_or_size_by_hand(page):
+    """A page's durations and sizes are measured ones (from docs/measured.json), the code's (a
+    setting or a phrase read from both), or one of the few phrasings that are neither."""
+    typed = typed_figures((ROOT / page).read_text())
+    assert len(typed) <= UNSORTED.get(page, 0), typed
+
+
+@pytest.mark.parametrize(
+    ("said", "typed"),
+    [
+        ("training takes about an hour on two cores,\n5 MB a pair", ["1: an hour", "2: 5 MB"]),
+        ("it serves within about 20 s", ["1: 20 s"]),
+        ("<!-- measured:x -->about 20 s<!-- /measured -->, `LIVE_RETRY_SECONDS` (5 s)", []),
+        ("knots over the last 90 days (`FULL_DAYS`); 90 days of candles, 30 days", ["1: 30 days"]),
+        ("`1h` candles, the 1d lead, at 1 hour, 1 day and 7 days", []),
+    ],
+)
+def test_a_figure_typed_by_hand_is_found(said, typed):
+    assert typed_figures(said) == typed
