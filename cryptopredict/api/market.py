@@ -141,14 +141,14 @@ class LiveMinutes:
         return windows
 
     def window(self, served: CatalogEntry) -> Window:
-        return self._read(served, lambda store: store.window(served.slug))
+        return self._read(served, MinuteStore.windows)
 
     def last_bar(self, served: CatalogEntry) -> LastBar:
-        return self._read(served, lambda store: store.last_bar(served.slug))
+        return self._read(served, MinuteStore.newest_bars)
 
-    def _read(self, served: CatalogEntry, read: Callable[[MinuteStore], T | None]) -> T:
+    def _read(self, served: CatalogEntry, read: Callable[[MinuteStore, str], dict[str, T]]) -> T:
         with self._reading() as store:
-            found = read(store)
+            found = read(store, served.slug).get(served.slug)
         if found is None:
             raise NoMinuteDataError(f"no live minute bars of {served.symbol} are stored yet")
         return found

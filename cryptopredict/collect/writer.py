@@ -5,7 +5,6 @@ failed batch kept, and the next call opens a new connection."""
 
 from __future__ import annotations
 
-import bisect
 import logging
 import statistics
 import time
@@ -56,7 +55,8 @@ class MinuteWriter:
 
     def newest(self, asset: str) -> int | None:
         if asset not in self._newest:
-            self._newest[asset] = self._use(lambda: self.store.last_minute(asset))
+            window = self._use(lambda: self.store.windows(asset)).get(asset)
+            self._newest[asset] = None if window is None else window.last
         return self._newest[asset]
 
     def window_start(self) -> int:
@@ -148,14 +148,14 @@ class MinuteWriter:
         rows = self._use(lambda: self.store.bars(asset, low, high))
         stored = {int(row[0]): tuple(float(value) for value in row[1:6]) for row in rows}
         # Checked against the stored closes and the batch's not rejected so far.
-        near = Neighbours({ts: values[3] for ts, values in stored.items()})
+        near = {ts: values[3] for ts, values in stored.items()}
         for bar in bars:
-            near.add(bar.ts, bar.close)
+            near.setdefault(bar.ts, bar.close)
         outcomes = []
         for bar in bars:
             outcome = self._judge(bar, now, oldest, newest, stored)
             if outcome is Outcome.STORED:
-                reference = near.median_around(bar.ts)
+                reference = _median_around(near, bar.ts)
                 if reference is not None and _jumps(bar, reference, self.max_jump):
                     outcome = Outcome.JUMP
                     _told(
@@ -170,7 +170,7 @@ class MinuteWriter:
                 if newest is not None:
                     newest = max(newest, bar.ts)
             elif bar.ts not in stored:
-                near.discard(bar.ts)
+                near.pop(bar.ts, None)
             outcomes.append(outcome)
         return outcomes
 
@@ -209,28 +209,11 @@ class MinuteWriter:
         return Outcome.CONFLICT
 
 
-class Neighbours:
-    """Closes by open time."""
-
-    def __init__(self, closes: dict[int, float]) -> None:
-        self._closes = closes
-        self._times = sorted(closes)
-
-    def add(self, ts: int, close: float) -> None:
-        if ts not in self._closes:
-            self._closes[ts] = close
-            bisect.insort(self._times, ts)
-
-    def discard(self, ts: int) -> None:
-        if self._closes.pop(ts, None) is not None:
-            self._times.remove(ts)
-
-    def median_around(self, ts: int) -> float | None:
-        """The median close of the other minutes within JUMP_WINDOW of `ts`."""
-        lo = bisect.bisect_left(self._times, ts - JUMP_WINDOW)
-        hi = bisect.bisect_right(self._times, ts + JUMP_WINDOW)
-        closes = [self._closes[other] for other in self._times[lo:hi] if other != ts]
-        return statistics.median(closes) if closes else None
+def _median_around(closes: dict[int, float], ts: int) -> float | None:
+    """The median close of the other minutes within JUMP_WINDOW of `ts`."""
+    others = range(ts - JUMP_WINDOW, ts + JUMP_WINDOW + 1, MINUTE)
+    found = [closes[other] for other in others if other != ts and other in closes]
+    return statistics.median(found) if found else None
 
 
 def _told(bar: MinuteBar, done: str, why: str) -> None:

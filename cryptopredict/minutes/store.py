@@ -187,23 +187,11 @@ class MinuteStore:
             return int(cursor.rowcount)
 
     @_guarded
-    def last_minute(self, asset: str) -> int | None:
-        row = self._one("SELECT MAX(ts) FROM minute_bars WHERE asset = ?", asset)
-        return None if row is None or row[0] is None else int(row[0])
-
-    @_guarded
-    def window(self, asset: str) -> Window | None:
-        row = self._one("SELECT MIN(ts), MAX(ts), COUNT(*) FROM minute_bars WHERE asset = ?", asset)
-        if row is None or row[0] is None:
-            return None
-        return Window(int(row[0]), int(row[1]), int(row[2]))
-
-    @_guarded
-    def windows(self) -> dict[str, Window]:
-        """Every asset's, in one query."""
-        rows = self._db.execute(
-            "SELECT asset, MIN(ts), MAX(ts), COUNT(*) FROM minute_bars GROUP BY asset"
-        ).fetchall()
+    def windows(self, asset: str | None = None) -> dict[str, Window]:
+        """Every asset's (or only `asset`'s), in one query."""
+        where, params = ("WHERE asset = ? ", (asset,)) if asset else ("", ())
+        query = f"SELECT asset, MIN(ts), MAX(ts), COUNT(*) FROM minute_bars {where}GROUP BY asset"
+        rows = self._db.execute(self._sql(query), params).fetchall()
         return {str(row[0]): Window(int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
     @_guarded
@@ -215,22 +203,15 @@ class MinuteStore:
         return [tuple(row) for row in self._db.execute(query, (asset, start, end)).fetchall()]
 
     @_guarded
-    def last_bar(self, asset: str) -> LastBar | None:
-        row = self._one(
-            f"SELECT {_OHLCV}, source, shifted_by FROM minute_bars WHERE asset = ? "
-            "ORDER BY ts DESC LIMIT 1",
-            asset,
-        )
-        return None if row is None else LastBar(tuple(row[:7]), str(row[7]), _integer(row[8]))
-
-    @_guarded
-    def newest_bars(self) -> dict[str, LastBar]:
-        """Every asset's newest bar, in one query."""
-        rows = self._db.execute(
+    def newest_bars(self, asset: str | None = None) -> dict[str, LastBar]:
+        """Every asset's (or only `asset`'s) newest bar, in one query."""
+        where, params = ("WHERE asset = ? ", (asset,)) if asset else ("", ())
+        query = (
             f"SELECT b.asset, {_OHLCV}, source, shifted_by FROM minute_bars AS b JOIN "
-            "(SELECT asset AS a, MAX(ts) AS m FROM minute_bars GROUP BY asset) AS n "
+            f"(SELECT asset AS a, MAX(ts) AS m FROM minute_bars {where}GROUP BY asset) AS n "
             "ON b.asset = n.a AND b.ts = n.m"
-        ).fetchall()
+        )
+        rows = self._db.execute(self._sql(query), params).fetchall()
         return {
             str(row[0]): LastBar(tuple(row[1:8]), str(row[8]), _integer(row[9])) for row in rows
         }
@@ -263,7 +244,8 @@ class MinuteStore:
 
     @_guarded
     def status(self) -> FeedStatus | None:
-        row = self._one(f"SELECT {', '.join(_STATUS)} FROM feed_status WHERE name = 'feed'")
+        query = f"SELECT {', '.join(_STATUS)} FROM feed_status WHERE name = 'feed'"
+        row = self._db.execute(query).fetchone()
         if row is None:
             return None
         sources = tuple(filter(None, str(row[0]).split(",")))
@@ -308,10 +290,6 @@ class MinuteStore:
         with self._transaction():
             query = self._sql("DELETE FROM minute_bars WHERE ts > ?")
             return int(self._db.execute(query, (after,)).rowcount)
-
-    def _one(self, query: str, *params: object) -> tuple | None:
-        row = self._db.execute(self._sql(query), params).fetchone()
-        return None if row is None else tuple(row)
 
     def _sql(self, query: str) -> str:
         return query.replace("?", self._placeholder)

@@ -75,7 +75,8 @@ def stored(url: str, asset: str = "btc-usd") -> list[tuple]:
 def newest(url: str, asset: str = "btc-usd") -> int | None:
     try:
         with MinuteStore.open(url, create=False) as store:
-            return store.last_minute(asset)
+            window = store.windows(asset).get(asset)
+            return None if window is None else window.last
     except StoreError:  # not created yet, or down
         return None
 

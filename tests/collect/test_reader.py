@@ -24,10 +24,10 @@ def test_a_database_created_after_the_reader_is_read_without_restarting(tmp_path
     with MinuteStore.open(url) as collector:
         collector.write(sample_minutes[:3])
         with reader.open() as store:
-            assert store.window("btc-usd").count == 3
+            assert store.windows()["btc-usd"].count == 3
         collector.write(sample_minutes[3:5])
         with reader.open() as store:
-            assert store.window("btc-usd").count == 5
+            assert store.windows()["btc-usd"].count == 5
 
 
 def test_each_thread_reads_on_its_own_connection(database_url, sample_minutes):
@@ -39,7 +39,7 @@ def test_each_thread_reads_on_its_own_connection(database_url, sample_minutes):
     def read() -> None:
         with reader.open() as store:
             stores.append(store)  # kept alive, so no two can share an id
-            counts.append(store.window("btc-usd").count)
+            counts.append(store.windows()["btc-usd"].count)
 
     threads = [threading.Thread(target=read) for _ in range(4)]
     for thread in threads:
@@ -64,9 +64,9 @@ def test_a_broken_connection_is_replaced(postgres_server, sample_minutes):
     with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     with pytest.raises(DatabaseUnavailableError, match="terminat"), reader.open() as store:
-        store.window("btc-usd")
+        store.windows()["btc-usd"]
     with reader.open() as store:
-        assert store.window("btc-usd").count == 2
+        assert store.windows()["btc-usd"].count == 2
 
 
 def test_past_max_readers_a_reader_is_refused_at_once(database_url, sample_minutes):
@@ -86,11 +86,11 @@ def test_past_max_readers_a_reader_is_refused_at_once(database_url, sample_minut
         beside = threading.Thread(target=read_beside)
         beside.start()
         beside.join()
-        assert store.window("btc-usd").count == 2
+        assert store.windows()["btc-usd"].count == 2
     assert len(refused) == 1
     assert "all 1 threads allowed to read the minute bars are busy" in str(refused[0])
     with reader.open() as store:  # given back: the next one reads
-        assert store.window("btc-usd").count == 2
+        assert store.windows()["btc-usd"].count == 2
 
 
 class Clock:
@@ -169,9 +169,9 @@ def test_a_connection_that_breaks_is_not_remembered_but_a_new_one_that_fails_is(
     with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     with pytest.raises(DatabaseUnavailableError, match="terminat"), reader.open() as store:
-        store.window("btc-usd")
+        store.windows()["btc-usd"]
     with reader.open() as store:  # not remembered: a new connection, at once
-        assert store.window("btc-usd").count == 2
+        assert store.windows()["btc-usd"].count == 2
     down = MinuteReader(url.rsplit("/", 1)[0] + "/no_such_database", retry_after=5.0, clock=clock)
     with pytest.raises(DatabaseUnavailableError, match="no_such_database"), down.open():
         pass
@@ -262,11 +262,11 @@ def test_a_read_on_a_server_frozen_after_connecting_is_cut_and_remembered(
         collector.write(sample_minutes[:2])
     reader = MinuteReader(url, statement_timeout=1.0, connect_timeout=1.0, retry_after=2.0)
     with reader.open() as store:
-        assert store.window("btc-usd").count == 2
+        assert store.windows()["btc-usd"].count == 2
     frozen_postgres.freeze()
     started = time.monotonic()
     with pytest.raises(DatabaseUnavailableError), reader.open() as store:
-        store.window("btc-usd")
+        store.windows()["btc-usd"]
     assert time.monotonic() - started < 10
     assert reader.watchdog.stuck == 1
     assert "got no answer in time: cut it" in caplog.text
@@ -280,7 +280,7 @@ def test_a_read_on_a_server_frozen_after_connecting_is_cut_and_remembered(
     while True:
         try:
             with reader.open() as store:
-                assert store.window("btc-usd").count == 2
+                assert store.windows()["btc-usd"].count == 2
             break
         except StoreError:
             assert time.monotonic() < deadline
@@ -295,9 +295,9 @@ def test_a_sqlite_file_replaced_by_rename_is_read_afresh(tmp_path, sample_minute
         collector.write(sample_minutes[:3])
     reader = MinuteReader(url)
     with reader.open() as store:
-        assert store.window("btc-usd").count == 3
+        assert store.windows()["btc-usd"].count == 3
     with MinuteStore.open(f"sqlite:///{tmp_path / 'restored.db'}") as restored:
         restored.write(sample_minutes[:7])
     (tmp_path / "restored.db").replace(tmp_path / "market.db")
     with reader.open() as store:
-        assert store.window("btc-usd").count == 7
+        assert store.windows()["btc-usd"].count == 7

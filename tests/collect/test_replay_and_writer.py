@@ -94,7 +94,7 @@ def test_replay_never_dates_a_bar_ahead_and_ends_now(database_url, sample_minute
     if speed == 1.0:
         assert max(ages) < MINUTE  # each bar as fresh as the live feed's
     assert clock.now == pytest.approx(1_800_000_012.5 + 30 * MINUTE / speed)
-    window = writer.store.window("btc-usd")
+    window = writer.store.windows()["btc-usd"]
     assert window.count == 100
     assert window.last + MINUTE <= clock.now < window.last + 2 * MINUTE
     rows = writer.store.bars("btc-usd", 0, 2**40)
@@ -124,7 +124,7 @@ def test_replay_from_the_command_line_preloads_then_plays(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     with MinuteStore.open(url, create=False) as store:
-        window = store.window("btc-usd")
+        window = store.windows()["btc-usd"]
     assert window.count == 43199
     # Shifted by whole minutes: the last bar closed within the minute before the replay ended.
     assert time.time() - 2 * MINUTE < window.last + MINUTE <= time.time()
@@ -148,7 +148,7 @@ def test_sigterm_stops_a_replay_after_the_current_write(tmp_path):
     assert process.returncode == 0, rest
     assert "stopped by a signal" in rest
     with MinuteStore.open(url, create=False) as store:
-        assert store.window("btc-usd").count == 43199 - 1440
+        assert store.windows()["btc-usd"].count == 43199 - 1440
 
 
 def test_the_command_line_refuses_what_it_cannot_do(tmp_path, capsys, monkeypatch):
@@ -174,9 +174,9 @@ def test_no_shift_writes_the_file_at_its_own_times_at_once(database_url, monkeyp
     with caplog.at_level(logging.INFO):
         assert main(["--replay", str(SAMPLE), "--no-shift"]) == 0
     with MinuteStore.open(database_url, create=False) as store:
-        window = store.window("btc-usd")
+        window = store.windows()["btc-usd"]
         rows = store.bars("btc-usd", bars[0].ts, bars[-1].ts + MINUTE)
-        provenance = store.last_bar("btc-usd")
+        provenance = store.newest_bars()["btc-usd"]
     assert (window.first, window.count) == (bars[0].ts, 43199)  # 2026-02-16T07:03Z, every one
     assert [row[4] for row in rows] == [bar.close for bar in bars]
     assert (provenance.source, provenance.shifted_by) == ("replay", 0)
@@ -184,7 +184,7 @@ def test_no_shift_writes_the_file_at_its_own_times_at_once(database_url, monkeyp
     # Written again: nothing changes (each minute is stored once).
     assert main(["--replay", str(SAMPLE), "--no-shift"]) == 0
     with MinuteStore.open(database_url, create=False) as store:
-        assert store.window("btc-usd") == window
+        assert store.windows()["btc-usd"] == window
 
 
 def test_no_shift_goes_with_a_replay_and_plays_nothing(tmp_path, capsys, monkeypatch):
@@ -209,6 +209,6 @@ def test_a_writer_without_retention_keeps_old_minutes_and_prunes_nothing(
         outcomes = kept.append(sample_minutes)
         assert set(outcomes) == {Outcome.STORED}
         kept.prune_if_due()
-        assert store.window("btc-usd").count == len(sample_minutes)
+        assert store.windows()["btc-usd"].count == len(sample_minutes)
         dropped = MinuteWriter(store, 30, clock=lambda: clock_now)
         assert dropped.prune() == len(sample_minutes)  # a retention would have dropped them

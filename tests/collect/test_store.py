@@ -28,11 +28,10 @@ def rows(bars):
 
 def test_a_new_database_gets_the_schema_and_its_version(database_url, sample_minutes):
     with MinuteStore.open(database_url) as store:
-        assert store.window("btc-usd") is None
-        assert store.last_minute("btc-usd") is None
+        assert "btc-usd" not in store.windows()
         store.write(sample_minutes[:3])
     with MinuteStore.open(database_url, create=False) as again:
-        assert again.window("btc-usd") == Window(sample_minutes[0].ts, sample_minutes[2].ts, 3)
+        assert again.windows()["btc-usd"] == Window(sample_minutes[0].ts, sample_minutes[2].ts, 3)
         version = again._db.execute("SELECT value FROM schema_info").fetchone()[0]
         assert version == str(SCHEMA_VERSION)
 
@@ -43,7 +42,7 @@ def test_bars_read_back_exactly_as_written(database_url, sample_minutes):
         assert store.write(bars) == 50
         assert store.bars("btc-usd", bars[0].ts, bars[-1].ts + 60) == rows(bars)
         assert store.bars("btc-usd", bars[10].ts, bars[20].ts) == rows(bars[10:20])
-        last = store.last_bar("btc-usd")
+        last = store.newest_bars()["btc-usd"]
         assert last.ohlcv == rows(bars[-1:])[0]
         assert (last.source, last.shifted_by) == ("replay", 0)
         assert store.bars("eth-usd", 0, 2**40) == []
@@ -56,7 +55,7 @@ def test_writing_a_bar_twice_changes_nothing(database_url, sample_minutes):
         assert store.write(bars) == 5
         assert store.write([*bars, altered]) == 0
         assert store.bars("btc-usd", 0, 2**40) == rows(bars)
-        assert store.window("btc-usd").count == 5
+        assert store.windows()["btc-usd"].count == 5
 
 
 def test_a_failed_write_stores_none_of_its_bars(database_url, sample_minutes):
@@ -66,7 +65,7 @@ def test_a_failed_write_stores_none_of_its_bars(database_url, sample_minutes):
         object.__setattr__(broken[-1], "open", None)  # NOT NULL fails mid-transaction
         with pytest.raises(Exception, match=r"(?i)null"):
             store.write(broken)
-        assert store.window("btc-usd") is None
+        assert "btc-usd" not in store.windows()
         assert store.write(bars) == 3
 
 
@@ -76,17 +75,19 @@ def test_prune_removes_only_older_bars(database_url, sample_minutes):
     with MinuteStore.open(database_url) as store:
         store.write(btc + eth)
         assert store.prune(btc[6].ts) == 6 + 6
-        assert store.window("btc-usd") == Window(btc[6].ts, btc[-1].ts, 4)
-        assert store.window("eth-usd") == Window(btc[6].ts, btc[-1].ts, 4)
+        assert store.windows()["btc-usd"] == Window(btc[6].ts, btc[-1].ts, 4)
+        assert store.windows()["eth-usd"] == Window(btc[6].ts, btc[-1].ts, 4)
+        assert store.windows("eth-usd") == {"eth-usd": Window(btc[6].ts, btc[-1].ts, 4)}
+        assert list(store.newest_bars("eth-usd")) == ["eth-usd"]
 
 
 def test_a_reader_sees_new_rows_without_reopening(database_url, sample_minutes):
     with MinuteStore.open(database_url) as writer, MinuteStore.open(database_url) as reader:
         writer.write(sample_minutes[:2])
-        assert reader.window("btc-usd").count == 2
+        assert reader.windows()["btc-usd"].count == 2
         writer.write(sample_minutes[2:7])
-        assert reader.window("btc-usd").count == 7
-        assert reader.last_bar("btc-usd").ohlcv[0] == sample_minutes[6].ts
+        assert reader.windows()["btc-usd"].count == 7
+        assert reader.newest_bars()["btc-usd"].ohlcv[0] == sample_minutes[6].ts
 
 
 def test_latest_prices_and_the_feed_s_status_are_replaced_by_the_next(database_url):
@@ -241,8 +242,8 @@ def test_a_version_1_database_is_upgraded_in_place_by_the_writer(tmp_path, sampl
         MinuteStore.open(url, create=False)
     with MinuteStore.open(url) as store:
         store.write(sample_minutes[1:3])
-        assert store.last_bar("btc-usd").shifted_by == 0
-        assert store.window("btc-usd").count == 3
+        assert store.newest_bars()["btc-usd"].shifted_by == 0
+        assert store.windows()["btc-usd"].count == 3
     with MinuteStore.open(url, create=False) as reader:
         assert reader.bars("btc-usd", 0, bar.ts + MINUTE) == rows([bar])
         assert reader.quotes() == []  # and the tables version 3 added
@@ -265,7 +266,7 @@ def test_pruning_gives_sqlite_space_back(tmp_path, all_sample_minutes):
         full = path.stat().st_size
         assert store.prune(bars[18_000].ts) == 18_000
         assert path.stat().st_size < full * 0.2
-        assert store.window("btc-usd").count == 2000
+        assert store.windows()["btc-usd"].count == 2000
 
 
 def test_the_store_imports_neither_pandas_nor_the_network_stack():

@@ -211,7 +211,7 @@ def test_every_bar_records_where_it_came_from(writer, sample_minutes):
     writer.append([m[0], dataclasses.replace(m[1], source="binance")])
     moved = dataclasses.replace(m[2], ts=m[2].ts, source="replay", shift=-3600)
     writer.append([moved])
-    last = writer.store.last_bar("btc-usd")
+    last = writer.store.newest_bars()["btc-usd"]
     assert (last.source, last.shifted_by) == ("replay", -3600)
     sources = writer.store._db.execute(
         "SELECT source, shifted_by FROM minute_bars ORDER BY ts"
