@@ -116,13 +116,19 @@ def settings() -> dict[str, object]:
 
 @functools.cache
 def constants() -> dict[str, object]:
-    """The package's and the benchmarks' numeric constants named once, and Dask's documented
-    settings."""
+    """The numeric constants named once of the package, the benchmarks and `make month`, and
+    Dask's documented settings."""
     import dask.config  # noqa: PLC0415 (the training stack: only where the docs are checked)
     import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
 
     found: dict[str, set[str]] = {}
-    for path in sorted([*(ROOT / "cryptopredict").rglob("*.py"), *(ROOT / "bench").glob("*.py")]):
+    for path in sorted(
+        [
+            *ROOT.glob("cryptopredict/**/*.py"),
+            *ROOT.glob("bench/*.py"),
+            *ROOT.glob("tests/release/month*.py"),
+        ]
+    ):
         for name, given, unit in re.findall(
             r"^([A-Z][A-Z0-9_]+) = (\d[\d_]*(?:\.\d+)?)\b(?: \* (DAY|HOUR|MINUTE)\b)?",
             path.read_text(),
@@ -239,6 +245,16 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
         rf"1, 2, 4,? \.\.\.,? (?:up )?to {QUANTITY}",
         lambda: in_file("cryptopredict/collect/feed.py", r"cap: float = ([\d.]+)"),
         "s",
+    ),
+    "the release's back-off, its longest wait": (
+        rf"(?:after|tries \() ?\d+, \d+ and {QUANTITY}",
+        lambda: in_file("tools/release/retry.py", r'DEFAULT_DELAYS = "[\d ]* (\d+)"'),
+        "s",
+    ),
+    "the served image's bound": (
+        r"bound of (?P<n>\d+) MB",
+        lambda: in_file("ci/image-test.sh", r"MAX_IMAGE_MB=(\d+)"),
+        "",
     ),
     "the alert's wait": (
         rf"for {QUANTITY} \(the rule's `for`\)",
@@ -460,6 +476,8 @@ NEITHER = (
     r"\b(?:one|a|an) (?:second|minute|hour|day)'s\b",  # a unit: "an hour's bars"
     r"(?:[Ff]or example|e\.g\.)[^.]*",  # a worked example, to the sentence's end
     r'"[^"\n]*(?:\n[^"\n]*)?"',  # what an answer or a label says, quoted
+    rf"(?:GitHub|Render)'s (?:{DURATION_OR_SIZE.pattern})",  # a platform's own: GitHub's 10 GB
+    r"\b(?:once|twice|times|one|four) an? (?:minute|hour|day)\b",  # a rate's unit: four a day
 )
 
 
@@ -473,7 +491,12 @@ def typed_figures(page: str) -> list[str]:
     # A figure the page ties to the code once is checked wherever the page says it again.
     tied = {figure[0] for pattern in checked for match in re.finditer(pattern, text)
             for figure in DURATION_OR_SIZE.finditer(match[0].replace("`", ""))}  # fmt: skip
-    for pattern in (*checked, *NEITHER, r"`[^`\n]*(?:\n[^`\n]*)?`", *map(re.escape, tied)):
+    for pattern in (
+        *checked,
+        *NEITHER,
+        r"`[^`\n]*(?:\n[^`\n]*)?`",
+        *(rf"\b{re.escape(each)}\b" for each in tied),
+    ):
         text = re.sub(pattern, _blank, text)
     return [f"{_line(text, match)}: {match[0]}" for match in DURATION_OR_SIZE.finditer(text)]
 
