@@ -8,7 +8,6 @@ never say where the database is; the log says why, in full."""
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,12 +38,12 @@ from cryptopredict.api.types.market import (
     PriceForecast,
 )
 from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
-from cryptopredict.candles import Interval
+from cryptopredict.candles import Candles, Interval, aggregate
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
 from cryptopredict.minutes.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
 from cryptopredict.postprocess import price_decimals
-from cryptopredict.utc import iso_dates, iso_utc, show_epoch
+from cryptopredict.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -113,8 +112,6 @@ class LiveMinutes:
     """The feed's minute bars, read on each request (every asset's window at most every
     `windows_seconds`)."""
 
-    cache = NO_CACHE
-
     def __init__(
         self, reader: MinuteReader, *, windows_seconds: float = 0.0, max_rows: int = 10_000
     ) -> None:
@@ -140,9 +137,6 @@ class LiveMinutes:
         self._windows = (time.monotonic() + self.windows_seconds, windows)
         return windows
 
-    def window(self, served: CatalogEntry) -> Window:
-        return self._read(served, MinuteStore.windows)
-
     def last_bar(self, served: CatalogEntry) -> LastBar:
         return self._read(served, MinuteStore.newest_bars)
 
@@ -165,18 +159,10 @@ class LiveMinutes:
         except StoreError:
             raise MinuteDataUnavailableError(CANNOT_READ) from None
 
-    def minutes_for(
-        self,
-        served: CatalogEntry,
-        interval: Interval,
-        start: float | None,
-        end: float | None,
-        max_points: int,
-    ) -> tuple[CandleSource, float, float]:
-        """The minute bars behind `interval` candles from `start` to `end` (defaults: the last
-        candles up to the last minute), with the range."""
+    def candles(self, served: CatalogEntry, interval: Interval) -> LiveCandles:
+        """The stored minutes of `served`, for `interval` candles finer than its model's bars."""
         try:
-            window = self.window(served)
+            window = self._read(served, MinuteStore.windows)
         except NoMinuteDataError as missing:
             try:
                 served.candles.interval(interval)
@@ -187,43 +173,43 @@ class LiveMinutes:
                     raise
                 raise UnsupportedIntervalError(f"{refusal.detail}; {missing.detail}") from None
             raise
-        end = window.last if end is None else end
-        if start is None:
-            # The last candles, as many as the minutes read allow.
-            count = min(DEFAULT_COUNT, max(1, self.max_rows * MINUTE.seconds // interval.seconds))
-            start = interval.open_time(min(end, window.last)) - (count - 1) * interval.seconds
-        if start > end:
-            raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
-        if start > window.last or end < window.first:
-            raise OutOfRangeError(
-                f"{show_epoch(start)} to {show_epoch(end)} holds no minute: {interval} candles "
-                f"come from the live minute bars, and those of {served.symbol} run from "
-                f"{iso_utc(window.first)} to {iso_utc(window.last)}"
-            )
-        first = max(interval.open_time(start, math.ceil), interval.open_time(window.first))
-        last = min(interval.open_time(end), interval.open_time(window.last))
-        check_count(first, last, interval, start=start, end=end, max_points=max_points)
+        return LiveCandles(self, served, window)
+
+
+class LiveCandles(CandleSource):
+    """An asset's stored minutes, read when aggregated (at most LIVE_MAX_ROWS)."""
+
+    kind = "live minute history"
+
+    def __init__(self, live: LiveMinutes, served: CatalogEntry, window: Window) -> None:
+        super().__init__(MINUTE, served.symbol, window.first, window.last)
+        self.live, self.slug = live, served.slug
+
+    def default_count(self, interval: Interval) -> int:
+        rows = self.live.max_rows * MINUTE.seconds // interval.seconds
+        return min(DEFAULT_COUNT, max(1, rows))
+
+    def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
         minutes = (last + interval.seconds - first) // MINUTE.seconds
-        if minutes > self.max_rows:
+        if minutes > self.live.max_rows:
             raise TooManyPointsError(
-                f"{show_epoch(start)} to {show_epoch(end)} in {interval} candles would read "
-                f"{minutes} minute bars; at most {self.max_rows} are read per request "
-                "(LIVE_MAX_ROWS), so narrow the range"
+                f"{iso_utc(first)} to {iso_utc(last)} in {interval} candles would read {minutes} "
+                f"minute bars; at most {self.live.max_rows} are read per request (LIVE_MAX_ROWS), "
+                "so narrow the range"
             )
-        with self._reading() as store:
-            rows = store.bars(served.slug, first, last + interval.seconds)
+        with self.live._reading() as store:
+            rows = store.bars(self.slug, first, last + interval.seconds)
         if not rows:  # a gap in the minutes (the feed was down, the exchange too)
             raise OutOfRangeError(
-                f"{show_epoch(start)} to {show_epoch(end)} holds no stored minute of "
-                f"{served.symbol}; they run from {iso_utc(window.first)} to "
-                f"{iso_utc(window.last)}, with gaps"
+                f"{iso_utc(first)} to {iso_utc(last)} holds no stored minute of {self.symbol}; "
+                f"they run from {iso_utc(self.first_bar)} to {iso_utc(self.last_bar)}, with gaps"
             )
         columns = np.array(rows, dtype=np.float64).T
         history = BarHistory(
             ds=columns[0].astype(np.int64),
             **{name: columns[index] for index, name in enumerate(HISTORY_ARRAYS) if index},
         )
-        return CandleSource(history, MINUTE, served.symbol), start, end
+        return aggregate(history, MINUTE, interval)
 
 
 def minute_reader(settings: ApiSettings, *, readers: int) -> MinuteReader:
@@ -373,15 +359,13 @@ def candles_blueprint(
         end: float | None = None if asked.end is UNSET else asked.end
         answer_cache = cache
         if live is not None and not interval.is_multiple_of(source.stored):
-            source, start, end = live.minutes_for(served, interval, start, end, max_points)
-            answer_cache = live.cache
-        else:
-            interval = source.interval(interval)
-            end = source.last_bar if end is None else end
-            if start is None:
-                last_open = interval.open_time(min(end, source.last_bar))
-                start = last_open - (DEFAULT_COUNT - 1) * interval.seconds
-            source.check(start, end, end_given=asked.end is not UNSET)
+            source, answer_cache = live.candles(served, interval), NO_CACHE
+        interval = source.interval(interval)
+        end = source.last_bar if end is None else end
+        if start is None:
+            last_open = interval.open_time(min(end, source.last_bar))
+            start = last_open - (source.default_count(interval) - 1) * interval.seconds
+        source.check(start, end, end_given=asked.end is not UNSET)
         first, last = source.slots(interval, start, end)
         check_count(first, last, interval, start=start, end=end, max_points=max_points)
         result = source.aggregate(interval, first, last)

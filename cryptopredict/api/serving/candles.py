@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from cryptopredict.api.errors import OutOfRangeError, TooManyPointsError, UnsupportedIntervalError
-from cryptopredict.artifact.arrays import BarHistory
+from cryptopredict.api.types.market import DEFAULT_COUNT
 from cryptopredict.artifact.history import StoredBars
 from cryptopredict.candles import Candles, Interval, aggregate
 from cryptopredict.utc import iso_utc, show_epoch
@@ -26,28 +24,33 @@ def multiple_of(name: str, wanted: Interval, base: Interval) -> Interval:
 
 
 class CandleSource:
-    """Bars at one interval in memory, ready to aggregate: live minutes."""
+    """An asset's bars at one interval (`the {symbol} {kind}`), ready to aggregate."""
 
-    def __init__(self, history: BarHistory, stored: Interval, symbol: str) -> None:
-        self.stored, self.symbol, self.history = stored, symbol, history
-        self.first_bar, self.last_bar = int(history.ds[0]), int(history.ds[-1])
+    kind = "history"
+
+    def __init__(self, stored: Interval, symbol: str, first_bar: int, last_bar: int) -> None:
+        self.stored, self.symbol = stored, symbol
+        self.first_bar, self.last_bar = first_bar, last_bar
 
     def interval(self, wanted: Interval) -> Interval:
         return multiple_of("interval", wanted, self.stored)
+
+    def default_count(self, interval: Interval) -> int:
+        return DEFAULT_COUNT
 
     def check(self, start: float, end: float, *, end_given: bool = True) -> None:
         """OutOfRangeError unless `start` to `end` holds a bar (`end_given`: asked for)."""
         if start > end and not end_given:
             raise OutOfRangeError(
-                f"start {show_epoch(start)} is after the last bar of the {self.symbol} history "
-                f"({iso_utc(self.last_bar)}); it runs from {iso_utc(self.first_bar)}"
+                f"start {show_epoch(start)} is after the last bar of the {self.symbol} "
+                f"{self.kind} ({iso_utc(self.last_bar)}); it runs from {iso_utc(self.first_bar)}"
             )
         if start > end:
             raise OutOfRangeError(f"start {show_epoch(start)} is after end {show_epoch(end)}")
         if start > self.last_bar or end < self.first_bar:
             raise OutOfRangeError(
                 f"{show_epoch(start)} to {show_epoch(end)} holds no bar; the {self.symbol} "
-                f"history runs from {iso_utc(self.first_bar)} to {iso_utc(self.last_bar)}"
+                f"{self.kind} runs from {iso_utc(self.first_bar)} to {iso_utc(self.last_bar)}"
             )
 
     def slots(self, interval: Interval, start: float, end: float) -> tuple[int, int]:
@@ -57,8 +60,7 @@ class CandleSource:
         return first, last
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
-        lo, hi = np.searchsorted(self.history.ds, [first, last + interval.seconds])
-        return aggregate(self.history.rows(int(lo), int(hi)), self.stored, interval)
+        raise NotImplementedError
 
 
 class StoredCandles(CandleSource):
@@ -66,8 +68,8 @@ class StoredCandles(CandleSource):
     from its bars over the days it keeps them whole."""
 
     def __init__(self, history: StoredBars, stored: Interval, symbol: str) -> None:
-        self.stored, self.symbol, self.bars = stored, symbol, history
-        self.first_bar, self.last_bar = history.first_bar, history.last_bar
+        super().__init__(stored, symbol, history.first_bar, history.last_bar)
+        self.bars = history
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
         bars, stop = self.bars, last + interval.seconds
