@@ -256,6 +256,16 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
         lambda: in_file("ci/image-test.sh", r"MAX_IMAGE_MB=(\d+)"),
         "",
     ),
+    "the database's keepalive": (
+        rf"{QUANTITY} \(`keepalives_idle`\)",
+        lambda: in_file("cryptopredict/database.py", r'"keepalives_idle": (\d+)'),
+        "s",
+    ),
+    "the database's time-out": (
+        rf"{QUANTITY} \(`tcp_user_timeout`\)",
+        lambda: in_file("cryptopredict/database.py", r'"tcp_user_timeout": ([\d_]+)') / 1000,
+        "s",
+    ),
     "the alert's wait": (
         rf"for {QUANTITY} \(the rule's `for`\)",
         lambda: in_file("monitoring/alerts.yml", r"for: (\d+)m") * 60,
@@ -464,7 +474,7 @@ def marked(page: str) -> list[str]:
 
 # A duration or a size, in figures or words.
 DURATION_OR_SIZE = re.compile(
-    rf"\b{_NUMBER}\s?(?:ms|s|min|h|minutes?|hours?|seconds?|days?|KiB|MiB|GiB|KB|MB|GB|bytes)\b"
+    rf"(?<!:)\b{_NUMBER}\s?(?:ms|s|min|h|minutes?|hours?|seconds?|days?|KiB|MiB|GiB|KB|MB|GB|bytes)\b"
     rf"|\b(?:{'|'.join(WORDS)}) (?:minutes?|hours?|seconds?|days?)\b(?!-)"  # a minute-bar: a name
 )
 # Durations and sizes that are neither measured nor set by the code, so typed by hand: each a
@@ -474,10 +484,11 @@ NEITHER = (
     r"\b\d+[mhdw]\b",  # an interval's or a lead's name: `1h`, 7d
     r"\b1 hour,? 1(?: day|,) (?:and )?7(?: days)?(?: and 30 days)?",  # the scored horizons' names
     r"\b(?:one|a|an) (?:second|minute|hour|day)'s\b",  # a unit: "an hour's bars"
-    r"(?:[Ff]or example|e\.g\.)[^.]*",  # a worked example, to the sentence's end
+    r"(?:[Ff]or example|[Ii]n this example|e\.g\.)[^.]*",  # a worked example, to a full stop
     r'"[^"\n]*(?:\n[^"\n]*)?"',  # what an answer or a label says, quoted
     rf"(?:GitHub|Render)'s (?:{DURATION_OR_SIZE.pattern})",  # a platform's own: GitHub's 10 GB
-    r"\b(?:once|twice|times|one|four) an? (?:minute|hour|day)\b",  # a rate's unit: four a day
+    r"\b(?:once|twice|times|one|four) an? (?:second|minute|hour|day)\b",  # a rate: four a day
+    r"\ba minute(?= (?:is final|already stored|asked for)\b)",  # a minute, the bar
 )
 
 
