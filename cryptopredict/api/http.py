@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes, urlsplit
 
@@ -52,7 +51,6 @@ METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}
 Q = TypeVar("Q", bound=msgspec.Struct)
 _DATE = re.compile(DATE_PATTERN, re.ASCII)
 _OFFSET = 9  # DATE_PATTERN's group of an offset
-DATE, VALUE = "date", "value"  # what a required parameter is
 
 access_log = logging.getLogger("cryptopredict.api.access")
 
@@ -125,53 +123,34 @@ def _quoted(text: str) -> str:
 
 def read(kind: type[Q], environ: WSGIEnvironment) -> Q:
     """The query parameters `kind` declares; BadRequestError for one repeated, missing while
-    required, or refused."""
-    fields = _fields(kind)
+    required (only dates are), or refused."""
+    fields = kind.__struct_fields__
     given: dict[str, list[str]] = {}
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
         if name in fields:
             given.setdefault(name, []).append(value)
-    for name, (required, _) in fields.items():
-        values = given.get(name, ())
+    for name, values in given.items():
         if len(values) > 1:
             raise BadRequestError(f"{name} is given {len(values)} times; give it once")
-        if required and not values:
-            said = _example(name) if required == DATE else ""
-            raise BadRequestError(f"the query parameter {name} is missing{said}")
-    texts = {name: given[name][0] for name in fields if name in given}
+    texts = {name: values[0] for name, values in given.items()}
     try:
         return msgspec.convert(texts, kind, strict=False, dec_hook=_parse)
     except msgspec.ValidationError as error:
         said, _, where = str(error).rpartition(" - at `$.")
+        if not said:  # Object missing required field `date`
+            name = str(error).split("`")[1]
+            hour = iso_utc((int(time.time()) // 3600 + 1) * 3600)
+            raise BadRequestError(
+                f"the query parameter {name} is missing; give the instant to forecast, e.g. "
+                f"{name}={hour} (the next hour) or {name}={hour[:10]}"
+            ) from None
         name = where.rstrip("`")
-        refused = fields[name][1]
+        info = msgspec.inspect.type_info(kind)
+        declared = next(field.type for field in info.fields if field.name == name)  # type: ignore[attr-defined]
+        refused = (getattr(declared, "extra", None) or {}).get(REFUSED)
         if refused is None:  # the reader's own words (`_parse`)
             raise BadRequestError(f"{name}{said}") from None
         raise BadRequestError(f"{name}={texts[name][:20]!r}{refused}") from None
-
-
-def _example(name: str) -> str:
-    """What to ask for a missing date: the next hour, or its day."""
-    hour = iso_utc((int(time.time()) // 3600 + 1) * 3600)
-    return (
-        f"; give the instant to forecast, e.g. {name}={hour} (the next hour) or {name}={hour[:10]}"
-    )
-
-
-@cache
-def _fields(kind: type[msgspec.Struct]) -> dict[str, tuple[str | None, str | None]]:
-    """Each field of `kind`: None if it may be left out, else what it is (DATE, an instant, or
-    VALUE); and its declared refusal."""
-    found = {}
-    for field in msgspec.inspect.type_info(kind).fields:  # type: ignore[attr-defined]
-        declared = field.type
-        extra = getattr(declared, "extra", None) or {}
-        instant = getattr(getattr(declared, "type", declared), "cls", None) is Instant
-        found[field.name] = (
-            (DATE if instant else VALUE) if field.required else None,
-            extra.get(REFUSED),
-        )
-    return found
 
 
 def _parse(kind: type, text: Any) -> Any:
