@@ -25,6 +25,14 @@ from tqdm import tqdm
 from cryptopredict import logs
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
 from cryptopredict.assets import ASSETS
+from cryptopredict.band_scores import (
+    inside,
+    interval_score,
+    overlap_lags,
+    paired,
+    quantile_score,
+    tails,
+)
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data.history import History, load_history
 from cryptopredict.data.validation import summarize
@@ -33,16 +41,7 @@ from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.forecasters import window
-from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
-from cryptopredict.model.scores import (
-    inside,
-    interval_score,
-    overlap_lags,
-    paired,
-    quantile_score,
-    tails,
-)
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.graph import backtest_pair
@@ -269,7 +268,7 @@ def peers(
     job = PairJob(
         asset=ASSETS["btc-usd"],
         bars=history,
-        gate=GateRules.from_settings(settings),
+        gate=settings,
         horizon_days=settings.max_horizon_days,
         config=DEFAULT.with_changes(damping_hours=manifest["params"]["damping_hours"]),
         plan=plan,

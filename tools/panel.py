@@ -62,7 +62,6 @@ from cryptopredict.config import TrainingSettings
 from cryptopredict.model import panel_choice
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import DEFAULT
-from cryptopredict.model.gate import GateRules
 from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
@@ -92,7 +91,7 @@ def job_of(task: Task, settings: TrainingSettings) -> PairJob:
     return PairJob(
         asset=asset,
         bars=Fetch("1h", SINCE, "auto", path.absolute(), FetchSettings.of(settings)),
-        gate=GateRules.from_settings(settings),
+        gate=settings,
         horizon_days=settings.max_horizon_days,
         config=DEFAULT,
         plan=Plan(),

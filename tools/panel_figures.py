@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
-from cryptopredict.model.scores import overlap_lags
+from cryptopredict.band_scores import overlap_lags
 from cryptopredict.standard_error import MeanSE, mean_se
 from tools.joint_coverage import disjoint_times, normal_score, shared_times, trend
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
+from cryptopredict.band_scores import inside, interval_score, tails
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, spreads, variance_ratio
 from cryptopredict.model.calibration import Pool, Stored
@@ -29,7 +30,6 @@ from cryptopredict.model.market import HOUR, TAUS
 from cryptopredict.model.panel_pool import FIELDS, PANEL_POOL
 from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
-from cryptopredict.model.scores import inside, interval_score, tails
 from cryptopredict.model.scoring import DenseOrigins, naive_band
 from tools import damping
 

@@ -58,12 +58,12 @@ import numpy as np
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
+from cryptopredict.band_scores import tails
 from cryptopredict.model.adaptive import Adaptive, tracked
 from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, mix_at
 from cryptopredict.model.calibration import Calibration, Pool
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
-from cryptopredict.model.scores import tails
 from cryptopredict.postprocess import along_lead
 
 RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly

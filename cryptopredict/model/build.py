@@ -31,7 +31,9 @@ from cryptopredict.artifact.schema import (
 )
 from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
+from cryptopredict.band_scores import tails
 from cryptopredict.candles import Interval, kept_candles
+from cryptopredict.config import Gate
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
 from cryptopredict.data.history import History
 from cryptopredict.model.backtest import (
@@ -41,14 +43,13 @@ from cryptopredict.model.backtest import (
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
-from cryptopredict.model.gate import GateRules, check_gate
+from cryptopredict.model.gate import check_gate
 from cryptopredict.model.hindcast import HINDCAST_RULE, Hindcast, hindcast_coverage
 from cryptopredict.model.market import Market
 from cryptopredict.model.naming import served_parts
 from cryptopredict.model.panel_choice import panel_band, panel_damping
 from cryptopredict.model.plan import Plan, epoch_seconds
 from cryptopredict.model.refits import Refits
-from cryptopredict.model.scores import tails
 from cryptopredict.model.scoring import DenseOrigins, naive_forecast
 from cryptopredict.postprocess import centre as centre_of
 from cryptopredict.postprocess import hours_ahead
@@ -62,7 +63,7 @@ class TrainingRequest:
     asset: Asset
     config: ModelConfig
     horizon: pd.Timedelta
-    gate: GateRules
+    gate: Gate
     plan: Plan | None  # None: no backtest
     model_version: str = "dev"
     git_sha: str | None = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from cryptopredict.artifact.arrays import Grid
@@ -15,20 +13,7 @@ class GateError(Exception):
     """The message names each number and its bound."""
 
 
-@dataclass(frozen=True)
-class GateRules:
-    min_coverage: float  # of the 80% band at 7 days, in the backtest
-    max_coverage: float
-    max_mape_ratio: float  # Prophet's 7-day MAPE over the naive baseline's
-
-    @classmethod
-    def from_settings(cls, settings: Gate) -> GateRules:
-        return cls(
-            settings.gate_min_coverage, settings.gate_max_coverage, settings.gate_max_mape_ratio
-        )
-
-
-def check_gate(grid: Grid, summary: EvaluationScores | None, rules: GateRules) -> None:
+def check_gate(grid: Grid, summary: EvaluationScores | None, rules: Gate) -> None:
     """GateError unless every grid value is usable and the 7-day scores are in bounds."""
     failures = _grid_failures(grid)
     if summary is not None:
@@ -51,26 +36,26 @@ def _grid_failures(grid: Grid) -> list[str]:
     return failures
 
 
-def _backtest_failures(summary: EvaluationScores, rules: GateRules) -> list[str]:
+def _backtest_failures(summary: EvaluationScores, rules: Gate) -> list[str]:
     failures = []
     week = summary.d7 or ScoresAtHorizon()
     served, naive = week.prophet, week.naive
     coverage = served.coverage if served else None
     if coverage is None:
         failures.append("the backtest measured no 7-day coverage for the served model")
-    elif not rules.min_coverage <= coverage <= rules.max_coverage:
+    elif not rules.gate_min_coverage <= coverage <= rules.gate_max_coverage:
         width = summary.interval_width
         failures.append(
             f"7-day coverage of the {width:.0%} band is {coverage:.1%}, outside "
-            f"[{rules.min_coverage:.0%}, {rules.max_coverage:.0%}] (GATE_MIN_COVERAGE, "
+            f"[{rules.gate_min_coverage:.0%}, {rules.gate_max_coverage:.0%}] (GATE_MIN_COVERAGE, "
             "GATE_MAX_COVERAGE)"
         )
     if served and naive:
         ratio = served.mape / naive.mape
-        if ratio > rules.max_mape_ratio:
+        if ratio > rules.gate_max_mape_ratio:
             failures.append(
                 f"7-day MAPE is {served.mape:.2%}, {ratio:.1f}x the naive baseline's "
-                f"{naive.mape:.2%}; at most {rules.max_mape_ratio:g}x is allowed "
+                f"{naive.mape:.2%}; at most {rules.gate_max_mape_ratio:g}x is allowed "
                 "(GATE_MAX_MAPE_RATIO)"
             )
     return failures

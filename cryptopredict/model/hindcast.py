@@ -11,8 +11,8 @@ import numpy as np
 
 from cryptopredict.artifact.arrays import BarHistory, Grid, grid_knots
 from cryptopredict.artifact.schema import GRID, LEVELS, HindcastCheck
+from cryptopredict.band_scores import inside, tails
 from cryptopredict.model.bands import Band
-from cryptopredict.model.scores import inside, tails
 from cryptopredict.model.scoring import DenseOrigins
 
 HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule

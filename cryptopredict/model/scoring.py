@@ -25,23 +25,23 @@ from cryptopredict.artifact.schema import (
     SpanBoundary,
     WidthFifthCoverage,
 )
-from cryptopredict.model.band_spec import NAIVE_BAND
-from cryptopredict.model.bands import Band
-from cryptopredict.model.config import ModelConfig
-from cryptopredict.model.market import TAUS, Market
-from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
-from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
-from cryptopredict.model.scores import (
+from cryptopredict.band_scores import (
     inside,
     interval_score,
-    mean_se,
     overlap_lags,
     paired,
     quantile_score,
     relative,
     tails,
 )
+from cryptopredict.model.band_spec import NAIVE_BAND
+from cryptopredict.model.bands import Band
+from cryptopredict.model.config import ModelConfig
+from cryptopredict.model.market import TAUS, Market
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
+from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
 from cryptopredict.postprocess import round_prices
+from cryptopredict.standard_error import mean_se
 from cryptopredict.utc import iso_utc
 
 NAIVE = "naive"

@@ -43,7 +43,6 @@ from cryptopredict.assets import (
 from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
 from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
-from cryptopredict.model.gate import GateRules
 from cryptopredict.redaction import redact_text
 from cryptopredict.training.api_process import STOPPED, ApiProcess
 from cryptopredict.training.cluster import forward_logs, training_client
@@ -354,7 +353,7 @@ def pair_job(
         backtest=not args.no_backtest,
         horizon_days=args.horizon_days or settings.max_horizon_days,
         price=args.target,
-        gate=GateRules.from_settings(settings),
+        gate=settings,
         model_version=settings.model_version,
         git_sha=settings.git_sha,
         log_level=settings.log_level,

@@ -21,6 +21,7 @@ from distributed import get_worker
 
 from cryptopredict.assets import Asset
 from cryptopredict.config import (
+    Gate,
     HistoryFetch,
     HistorySettings,
     Jumps,
@@ -28,7 +29,6 @@ from cryptopredict.config import (
     TrainingSettings,
     WorkerSettings,
 )
-from cryptopredict.model.gate import GateRules
 
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
     from cryptopredict.artifact.schema import BandSpec
@@ -82,7 +82,7 @@ class PairJob:
 
     asset: Asset
     bars: Fetch | History
-    gate: GateRules
+    gate: Gate  # the training settings' (they are a Gate)
     horizon_days: float
     backtest: bool = True
     price: str = "close"

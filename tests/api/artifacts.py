@@ -28,13 +28,13 @@ from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import MANIFEST, Manifest
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
+from cryptopredict.config import Gate
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.frame import Bars
 from cryptopredict.data.history import History
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.validation import Rules, validate
 from cryptopredict.model.config import DEFAULT
-from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
 from tests.artifact_files import write_artifact
@@ -51,7 +51,7 @@ BTC_VERSION = "test-1"
 ETH_VERSION = "test-eth-1"
 # The gate judges a model worth serving; these models are for testing the contract, so any
 # backtest passes.
-ANY_BACKTEST = GateRules(min_coverage=0.0, max_coverage=1.0, max_mape_ratio=float("inf"))
+ANY_BACKTEST = Gate(gate_min_coverage=0.0, gate_max_coverage=1.0, gate_max_mape_ratio=float("inf"))
 
 
 def write_test_artifacts(out: Path, client: Client) -> Path:

@@ -11,7 +11,6 @@ from cryptopredict.data.frame import Bars
 from cryptopredict.data.history import History
 from cryptopredict.data.validation import Rules, validate
 from cryptopredict.model.config import DEFAULT
-from cryptopredict.model.gate import GateRules
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
 
@@ -31,7 +30,7 @@ def quick_job(history: History, **changes) -> PairJob:
         "bars": history,
         "config": QUICK_CONFIG,
         "horizon_days": 20,
-        "gate": GateRules.from_settings(Gate()),
+        "gate": Gate(),
         "plan": QUICK_PLAN,
     }
     return PairJob(**{**base, **changes})

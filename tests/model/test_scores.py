@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptopredict.model.scores import (
+from cryptopredict.band_scores import (
     interval_score,
-    mean_se,
     overlap_lags,
     paired,
     pinball,
@@ -15,6 +14,7 @@ from cryptopredict.model.scores import (
     relative,
     tails,
 )
+from cryptopredict.standard_error import mean_se
 
 
 def test_tails_of_the_served_levels():

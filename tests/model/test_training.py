@@ -18,9 +18,8 @@ from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.assets import asset_for_symbol
-from cryptopredict.config import ApiSettings
+from cryptopredict.config import ApiSettings, Gate
 from cryptopredict.model import build
-from cryptopredict.model.gate import GateRules
 from cryptopredict.model.scoring import VERDICTS
 from cryptopredict.postprocess import centre, hours_ahead
 from cryptopredict.standard_error import MeanSE
@@ -175,7 +174,7 @@ def test_a_gate_failure_writes_nothing_and_keeps_the_previous_artifact(
 ):
     out = trained.path.parent
     before = {path.name: path.read_bytes() for path in trained.path.iterdir()}
-    strict = GateRules(min_coverage=0.999, max_coverage=1.0, max_mape_ratio=3.0)
+    strict = Gate(gate_min_coverage=0.999, gate_max_coverage=1.0, gate_max_mape_ratio=3.0)
     with pytest.raises(PairError, match=r"7-day coverage of the 80% band is .*outside \[100%"):
         train(quick_job(recent_history, gate=strict), out, dask_client)
     assert {path.name: path.read_bytes() for path in trained.path.iterdir()} == before
@@ -205,7 +204,7 @@ def test_the_gate_rejects_a_model_worse_than_naive(tmp_path, dask_client, stand_
     # An undamped path (refitted at every origin) extrapolates a rally's trend; then the trend
     # stops and extrapolating it only adds error.
     prices = regimes((130, 0.03, 0.002), (70, 0.0, 0.004))
-    strict = GateRules(min_coverage=0.0, max_coverage=1.0, max_mape_ratio=1.0)
+    strict = Gate(gate_min_coverage=0.0, gate_max_coverage=1.0, gate_max_mape_ratio=1.0)
     undamped = QUICK_CONFIG.with_changes(damping_hours=None)
     job = quick_job(history_from_prices(prices), gate=strict, config=undamped)
     with pytest.raises(PairError, match=r"7-day MAPE is .*x the naive baseline's .* at most 1x"):
