@@ -65,6 +65,11 @@ WORDED_DEFAULT = (
 ROW_DEFAULT = (
     r"^\| `(?P<env>[A-Z][A-Z0-9_]+)` \|[^\n]*?\((?:the product's )?default,?\s`(?P<value>[^`]+)`\)"
 )
+# A tuple of the code, listed: `panel_steps.WINDOWS` (1, 7 or 30 days); `none` for None.
+LISTED = (
+    rf"`(?:(?P<module>\w+)\.)?(?P<env>\w+)` \((?P<list>(?:(?:{_NUMBER}|none),? )+"
+    rf"(?:and|or) {_NUMBER})(?: (?:{_UNIT}))?\)"
+)
 # Two settings' defaults as a range: [`LOW`, `HIGH`] (0.6 to 0.95).
 RANGE = (
     rf"\[`(?P<low>[A-Z][A-Z0-9_]+)`, `(?P<high>[A-Z][A-Z0-9_]+)`\] \(({_NUMBER}) to ({_NUMBER})\)"
@@ -116,8 +121,8 @@ def settings() -> dict[str, object]:
 
 @functools.cache
 def constants() -> dict[str, object]:
-    """The numeric constants named once of the package, the benchmarks and `make month`, and
-    Dask's documented settings."""
+    """The numeric constants named once of the package, the tools, the benchmarks and `make
+    month`, and Dask's documented settings."""
     import dask.config  # noqa: PLC0415 (the training stack: only where the docs are checked)
     import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
 
@@ -125,6 +130,7 @@ def constants() -> dict[str, object]:
     for path in sorted(
         [
             *ROOT.glob("cryptopredict/**/*.py"),
+            *ROOT.glob("tools/*.py"),
             *ROOT.glob("bench/*.py"),
             *ROOT.glob("tests/release/month*.py"),
         ]
@@ -266,6 +272,26 @@ PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
         lambda: in_file("cryptopredict/database.py", r'"tcp_user_timeout": ([\d_]+)') / 1000,
         "s",
     ),
+    "the band origins' step": (
+        rf"origins(?:\*\*, every | \(| (?={_NUMBER} hours apart over)){QUANTITY}",
+        lambda: (
+            in_file("cryptopredict/model/plan.py", r"band_step: .* = pd.Timedelta\(hours=(\d+)\)")
+            * 3600
+        ),
+        "s",
+    ),
+    "the panel's first volatility half-life": (
+        rf"a\s+half-life of {QUANTITY}, the hour-of-week profile",
+        lambda: in_file("tools/panel_steps.py", r"^START = scaled\(\d+, (\d+)") * 3600,
+        "s",
+    ),
+    "the refits' step": (  # and its hours, the same as the band origins'
+        rf"[Rr]efits\*\*, every {QUANTITY} and \d+ hours",
+        lambda: (
+            in_file("cryptopredict/model/plan.py", r"step: .* = pd.Timedelta\(days=(\d+)") * DAY
+        ),
+        "s",
+    ),
     "the alert's wait": (
         rf"for {QUANTITY} \(the rule's `for`\)",
         lambda: in_file("monitoring/alerts.yml", r"for: (\d+)m") * 60,
@@ -374,6 +400,18 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
     return found
 
 
+def code_tuple(module: str, name: str) -> list[float]:
+    """The numbers of tuple `name` in `module`.py (of the package or the tools), sorted, None left
+    out; `name` may be a dataclass's field."""
+    for path in sorted(
+        [*ROOT.glob(f"cryptopredict/**/{module}.py"), *ROOT.glob(f"tools/{module}.py")]
+    ):
+        found = re.search(rf"^\s*{name}(?:: [^=]+)? = \(([^)]*)\)", path.read_text(), re.M)
+        if found:
+            return sorted(float(each) for each in re.findall(r"\b\d+(?:\.\d+)?\b", found[1]))
+    return []
+
+
 def makefile_tools() -> list[str]:
     """The Debian tools `make test` installs with apt (the Makefile's TOOLS)."""
     found = re.search(r"^TOOLS := (.*)$", _read("Makefile"), re.M)
@@ -381,12 +419,17 @@ def makefile_tools() -> list[str]:
 
 
 def _wrong_words(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:
-    """Defaults said in words (`WORDED_DEFAULT`, `ROW_DEFAULT`) and as a range (`RANGE`)."""
+    """Defaults said in words (`WORDED_DEFAULT`, `ROW_DEFAULT`), tuples listed (`LISTED`) and
+    ranges (`RANGE`)."""
     found = []
     for match in [*re.finditer(WORDED_DEFAULT, text), *re.finditer(ROW_DEFAULT, text, re.M)]:
         if str(defaults.get(match["env"])) != match["value"]:
             expected = f"{match['env']} = {defaults.get(match['env'])}"
             found.append(Wrong(name, _line(text, match), match[0], expected))
+    for match in re.finditer(LISTED, text):
+        code = code_tuple(match["module"] or "*", match["env"])
+        if sorted(float(n.replace(",", "")) for n in re.findall(_NUMBER, match["list"])) != code:
+            found.append(Wrong(name, _line(text, match), match[0], f"{match['env']} = {code}"))
     for match in re.finditer(RANGE, text):
         low, high = defaults.get(match["low"]), defaults.get(match["high"])
         if not (
@@ -499,6 +542,7 @@ def typed_figures(page: str) -> list[str]:
     text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", _blank, text, flags=re.S)
     text = re.sub(r"```.*?```", _blank, text, flags=re.S)
     checked = [SETTING_THEN_FIGURE, FIGURE_THEN_SETTING, *(each[0] for each in PHRASES.values())]
+    text = re.sub(LISTED, _blank, text)
     # A figure the page ties to the code once is checked wherever the page says it again.
     tied = {figure[0] for pattern in checked for match in re.finditer(pattern, text)
             for figure in DURATION_OR_SIZE.finditer(match[0].replace("`", ""))}  # fmt: skip

@@ -52,6 +52,10 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("knots over the last 90 days (`FULL_DAYS`)", 0),
         ("`DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`, 10 s by default", 1),
         ("`/healthz` asked every 0.5 s (`PROBE_EVERY`)", 1),  # a benchmark's
+        # A tuple of the code, listed; the model's steps.
+        ("the short window (`panel_steps.WINDOWS` (1, 7 or 14 days)", 1),
+        ("among `damping.CANDIDATES` (none, 720, 240, 72, 24, 6 and 0 hours)", 0),
+        ("- **Band origins**, every 6 hours: bands cost nothing", 1),
         # A default in words, a table's, a range of two, `docker build`'s arguments.
         ("the replay's database (`LIVE_DB`, default `.cache/other.db`)", 1),
         ("`DATABASE_URL` is `sqlite:///PATH` (default `sqlite:///.cache/market.db`; ...)", 0),
@@ -121,16 +125,11 @@ def test_a_page_shows_a_measured_figure_as_the_file_says_it():
         render_measured("<!-- measured:gone -->x<!-- /measured -->", figures)
 
 
-# Pages whose figures are still being sorted (issue 84 bar 3): their count may only fall.
-UNSORTED = {"docs/model.md": 76}
-
-
 @pytest.mark.parametrize("page", [page for page in PAGES if page not in HISTORY])
 def test_no_page_types_a_duration_or_size_by_hand(page):
     """A page's durations and sizes are measured ones (from docs/measured.json), the code's (a
     setting or a phrase read from both), or one of the few phrasings that are neither."""
-    typed = typed_figures((ROOT / page).read_text())
-    assert len(typed) <= UNSORTED.get(page, 0), typed
+    assert typed_figures((ROOT / page).read_text()) == []
 
 
 @pytest.mark.parametrize(
