@@ -1,8 +1,8 @@
 """Serving a model directory that training still writes into (`train.py --serve`): a thread
-watches `index.json` and `run.json` (two `stat`s a second) and, when either changes, swaps in a
-new application built over the artifacts listed then (its `/metrics` start again from zero). A
-request in flight finishes on the application it started on; one that cannot be built is
-logged, and the one serving stays."""
+watches `index.json`, `run.json` and the track record's index (three `stat`s a second) and, when
+one changes, swaps in a new application built over the artifacts listed then (its `/metrics`
+start again from zero). A request in flight finishes on the application it started on; one that
+cannot be built is logged, and the one serving stays."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from flask import Flask
 
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import INDEX
+from cryptopredict.artifact.record import INDEX as RECORD_INDEX
+from cryptopredict.artifact.record import record_dir
 from cryptopredict.artifact.run import RUN
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ class Reloading:
         self, build: Callable[[], Flask], model_dir: Path, *, every: float = CHECK_SECONDS
     ) -> None:
         self.build = build
-        self.files = (Path(model_dir) / INDEX, Path(model_dir) / RUN)
+        self.files = (model_dir / INDEX, model_dir / RUN, record_dir(model_dir) / RECORD_INDEX)
         self.every = every
         self.seen = self._signature()  # before building: a change meanwhile is seen next
         self.app = build()

@@ -4,7 +4,6 @@ summary on the model card and its Prometheus gauges."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ from cryptopredict.api.market import NO_CACHE
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.track_record import AssetRecord, answer, record, summary
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
-from cryptopredict.artifact.record import INDEX, RecordError, read_record, record_dir
+from cryptopredict.artifact.record import RecordError, read_record
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -35,41 +34,24 @@ class TrackRecordUnavailableError(ApiError):
 
 
 class TrackRecords:
-    """Each served asset's record, read and scored once per version of the index."""
+    """Each served asset's record, read and scored once per application (`Reloading` builds a
+    new one when the record's index changes)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.model_dir = catalog.store.model_dir
-        self._records: dict[str, tuple[tuple[int, int] | None, AssetRecord]] = {}
-        self._lock = threading.Lock()
+        self._records: dict[str, AssetRecord] = {}
 
     def record(self, served: CatalogEntry) -> AssetRecord:
-        version = self._version()
-        with self._lock:
-            cached = self._records.get(served.slug)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        found = self._records.get(served.slug)
+        if found is not None:
+            return found
         try:
-            found = record(
-                None
-                if version is None or not self.model_dir
-                else read_record(self.model_dir, served.slug)
-            )
+            baked = read_record(self.model_dir, served.slug) if self.model_dir else None
         except RecordError as error:
             log.error("track record of %s: %s", served.slug, error)
             raise TrackRecordUnavailableError(str(error)) from None
-        with self._lock:
-            self._records[served.slug] = (version, found)
-        return found
-
-    def _version(self) -> tuple[int, int] | None:
-        if self.model_dir is None:
-            return None
-        try:
-            found = (record_dir(self.model_dir) / INDEX).stat()
-        except FileNotFoundError:
-            return None
-        return found.st_mtime_ns, found.st_size
+        return self._records.setdefault(served.slug, record(baked))
 
 
 def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
