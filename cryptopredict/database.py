@@ -9,7 +9,6 @@ import os
 import socket
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,19 +128,3 @@ def is_lasting(error: BaseException) -> bool:
 
         return not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
     return False
-
-
-@contextlib.contextmanager
-def transaction(
-    connection: Any, rollback_errors: tuple[type[BaseException], ...] = (Exception,)
-) -> Iterator[None]:
-    """BEGIN ... COMMIT, rolled back on any error; a rollback failing with `rollback_errors` (the
-    connection gone, and the transaction with it) is passed over: the first error is raised."""
-    connection.execute("BEGIN")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(*rollback_errors):
-            connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.replay is not None:
             _replay(args, settings, stop)
         else:
-            run(settings, stop, settings.latest_prices or DEFAULT_EXCHANGES)
+            run(settings, stop)
     except (UnknownPairError, MalformedBarError, OSError, StoreError) as error:
         log.error("%s", error)
         return 1
@@ -112,14 +112,9 @@ def _replay(args: argparse.Namespace, settings: CollectorSettings, stop: threadi
             replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes, wait=stop.wait)
 
 
-def run(
-    settings: CollectorSettings,
-    stop: threading.Event,
-    exchanges: str,
-    served: Path | None = None,
-) -> None:
-    """The feed of `exchanges` (LATEST_PRICES' form) until `stop`, pricing ASSETS and the pairs
-    `served` holds; a database not reachable yet is waited for, StoreError when it never will be."""
+def run(settings: CollectorSettings, stop: threading.Event, served: Path | None = None) -> None:
+    """The feed of LATEST_PRICES' exchanges until `stop`, pricing ASSETS and the pairs `served`
+    holds; a database not reachable yet is waited for, StoreError when it never will be."""
     backoff = Backoff()
     while True:
         try:
@@ -134,7 +129,7 @@ def run(
         writer = MinuteWriter(store, settings.minute_retention_days, max_jump=settings.max_bar_jump)
         live = configured_assets(settings.assets)
         Feed(
-            polled(exchanges, settings),
+            polled(settings),
             writer,
             live,
             lambda: priced(live, served),
@@ -144,10 +139,10 @@ def run(
         ).run()
 
 
-def polled(exchanges: str, settings: CollectorSettings) -> list[Exchange]:
+def polled(settings: CollectorSettings) -> list[Exchange]:
     keys = (settings.alpaca_api_key or "", settings.alpaca_secret_key or "")
     found: list[Exchange] = []
-    for item in exchanges.split(","):
+    for item in (settings.latest_prices or DEFAULT_EXCHANGES).split(","):
         name, _, url = item.strip().partition("=")
         kind = EXCHANGES[name.lower()]
         options = {"url": url} if url else {}
@@ -177,7 +172,7 @@ def beside_the_api(settings: ApiSettings) -> Callable[[], None]:
 
     def feed() -> None:
         try:
-            run(settings, stop, settings.latest_prices or "", settings.model_dir)
+            run(settings, stop, settings.model_dir)
         except (UnknownPairError, StoreError) as error:
             log.error("the market feed cannot run: %s", error)
 

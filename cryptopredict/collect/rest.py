@@ -26,10 +26,6 @@ T = TypeVar("T")
 class RefusedError(RuntimeError):
     """The source will not serve this client (HTTP 451 or 403, say): retrying will not help."""
 
-    def __init__(self, source: str, detail: str, status: int) -> None:
-        super().__init__(f"{source} refused: {detail}")
-        self.status = status
-
 
 class UnavailableError(RuntimeError):
     """A failure worth another try later: a dropped connection, a timeout, 429 or 5xx, an answer
@@ -60,7 +56,7 @@ def get_json(
     except urllib.error.HTTPError as error:
         detail = f"HTTP {error.code} from {host}"
         if error.code in refused:
-            raise RefusedError(source, f"{detail}: {snippet(error.read())}", error.code) from None
+            raise RefusedError(f"{source} refused: {detail}: {snippet(error.read())}") from None
         raise UnavailableError(detail, retry_after_seconds(dict(error.headers.items()))) from None
     except (OSError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", error)

@@ -10,10 +10,10 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from cryptopredict.database import (
     NoDatabaseError,
@@ -22,7 +22,6 @@ from cryptopredict.database import (
     connect_sqlite,
     fault,
     interrupt,
-    transaction,
 )
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote
 from cryptopredict.redaction import redact
@@ -74,12 +73,6 @@ class LastBar:
     shifted_by: int | None  # None: unknown (a row from a version-1 database)
 
 
-class _Connection(Protocol):
-    def execute(self, query: Any, params: Any = ...) -> Any: ...
-    def cursor(self) -> Any: ...
-    def close(self) -> None: ...
-
-
 def _guarded(method: Callable[P, T]) -> Callable[P, T]:
     """The driver's errors as StoreErrors."""
 
@@ -98,15 +91,15 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
 
 
 class MinuteStore:
-    def __init__(self, url: str, connection: _Connection, placeholder: str, timeout: float) -> None:
+    def __init__(self, url: str, connection: Any, timeout: float) -> None:
         self.url = url
         self.timeout = timeout
         self._db = connection
-        self._placeholder = placeholder
+        self._sqlite = isinstance(connection, sqlite3.Connection)
+        self._placeholder = "?" if self._sqlite else "%s"
+        self._file = _identity(url.removeprefix("sqlite:///")) if self._sqlite else None
         self.driver_errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
-        sqlite = isinstance(connection, sqlite3.Connection)
-        self._file = _identity(url.removeprefix("sqlite:///")) if sqlite else None
-        if placeholder != "?":
+        if not self._sqlite:
             import psycopg  # noqa: PLC0415  (connected already, so it is installed)
 
             self.driver_errors = (psycopg.Error, OSError)
@@ -126,9 +119,9 @@ class MinuteStore:
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///")
             waits = timeout if statement_timeout is None else statement_timeout
-            store = cls(url, connect_sqlite(url, path, create, waits), "?", timeout)
+            store = cls(url, connect_sqlite(url, path, create, waits), timeout)
         elif url.startswith(("postgresql://", "postgres://")):
-            store = cls(url, connect_postgres(url, timeout, statement_timeout), "%s", timeout)
+            store = cls(url, connect_postgres(url, timeout, statement_timeout), timeout)
         else:
             raise StoreError(
                 f"DATABASE_URL={redact(url)!r} is not a database URL the market feed knows: use "
@@ -152,7 +145,7 @@ class MinuteStore:
     def limit_reads(self, seconds: float) -> None:
         """From now, a SQLite statement still running `seconds` later is interrupted (PostgreSQL
         bounds each itself: `open`'s `statement_timeout`)."""
-        if isinstance(self._db, sqlite3.Connection):
+        if self._sqlite:
             deadline = time.monotonic() + seconds
             self._db.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS)
 
@@ -277,7 +270,7 @@ class MinuteStore:
         with self._transaction():
             query = self._sql("DELETE FROM minute_bars WHERE ts < ?")
             gone = int(self._db.execute(query, (before,)).rowcount)
-        if gone and isinstance(self._db, sqlite3.Connection):
+        if gone and self._sqlite:
             # Incremental auto-vacuum (executescript: to completion), the file cut at the WAL's
             # checkpoint, asked for now; PostgreSQL's autovacuum reuses the space by itself.
             self._db.executescript("PRAGMA incremental_vacuum;")
@@ -294,9 +287,18 @@ class MinuteStore:
     def _sql(self, query: str) -> str:
         return query.replace("?", self._placeholder)
 
-    def _transaction(self) -> contextlib.AbstractContextManager[None]:
-        # The connection may be gone (a restarted server): the transaction went with it.
-        return transaction(self._db, self.driver_errors)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, rolled back on any error; a rollback that fails (the connection
+        gone, a restarted server, and the transaction with it) is passed over."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(*self.driver_errors):
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @_guarded
     def _check_schema(self, create: bool) -> None:
@@ -344,7 +346,7 @@ class MinuteStore:
                 self._sql("UPDATE schema_info SET value = ? WHERE name = 'version'"),
                 (str(SCHEMA_VERSION),),
             )
-        if version == 1 and self._placeholder == "?":
+        if version == 1 and self._sqlite:
             # Version 1 files were made without incremental auto-vacuum: switching a file that
             # holds tables needs one VACUUM (seconds for 30 days of minutes).
             self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -352,7 +354,7 @@ class MinuteStore:
         log.info("upgraded %s to minute-bar schema version %d", self, SCHEMA_VERSION)
 
     def _tables(self) -> set[str]:
-        if self._placeholder == "?":
+        if self._sqlite:
             query = "SELECT name FROM sqlite_master WHERE type = 'table'"
         else:
             query = (
