@@ -1,51 +1,21 @@
-"""Forecast bands: the candidates the backtest chooses from, calibrated on past errors only.
+"""Forecast bands, calibrated on past errors only (the method: docs/model.md): the point forecast
+times exp(offset), a lower and an upper log offset per served level, calibrated at BAND_HOURS
+and between them `along_lead`, centred on the point forecast unless `drift`.
 
-A band is the point forecast times exp(offset), with a lower and an upper offset (log units)
-per served level (50, 80 and 95%). Two kinds of candidate:
+- `empirical`: the naive forecast's band, quantiles of the h-step log returns of the last year.
+- `scaled`: conformal quantiles of errors standardized by the spread the band expected for them,
+  times the spread expected now; each step ahead's expected variance is
 
-- `empirical`: the naive forecast's band. The offsets at horizon h are quantiles of every
-  h-step log return of the last 365 days (returns that had played out by the origin).
-- `scaled`: conformal quantiles of standardized errors. The error of a forecast h steps ahead is
-  divided by the square root of the variance the candidate expects over those h steps, and the
-  band is the quantile of those standardized errors (from origins whose outcome was known by
-  the origin served) times the expected spread now. The expected variance of each step ahead
-  is
+      profile(hour of week) * (long + (short - long) * phi ** (step - 1)
+                               + fast_weight * (fast - short) * 0.5 ** ((step - 1) / fast bars))
 
-      profile(hour of week of the step) * (long + (short - long) * phi ** (step - 1))
+  `long` the year's deseasonalized variance, `short` the last `window_days`' (`short_variance`),
+  phi = 0.5 ** (1 / half-life), `fast` the last week's EWMA (`fast_half_life_hours`), `profile`
+  the year's hour-of-week pattern at `profile_power`. It may average in the empirical band's
+  quantiles (Vincentization, `horizon_mix`); below `MIN_POOL` errors, normal quantiles.
 
-  `short` is the (deseasonalized) variance of returns over the last `window_days` (averaged
-  with the last week's when the window is shorter: `short_variance`), `long` over the last
-  365 days, and phi = 0.5 ** (1 / half-life): today's volatility fades into the year's
-  at the candidate's half-life (None: it never fades), a GARCH-like term structure. `profile`
-  is the hour-of-week volatility pattern of the last 365 days (the day of week for daily bars)
-  raised to the band's `profile_power` (a weaker pattern than measured below 1), or flat.
-
-  A band with a `fast_half_life_hours` adds a second speed, reacting within hours as GARCH's
-  filter does: `fast`, the last week's deseasonalized squared returns each weighted by
-  0.5 ** (age / fast half-life) (`Market.ewma_variance`), fading into `short` at that
-  half-life: + w * (fast - short) * 0.5 ** ((step - 1) / fast half-life) inside the profile's
-  product, w the band's `fast_weight` (1 unless set: below 1, the next hour's variance is
-  shrunk towards today's, as GARCH's is towards its level). A `robust_variance` band measures
-  `short` and `fast` by absolute returns (`Market.variance`), a `profile_factored` one reads
-  the profile as the hour of the day's times the day of the week's (`Market.profile`)
-  (issue 70).
-
-A scaled band may also average its quantiles with the empirical band's per horizon
-(Vincentization, `horizon_mix`).
-
-Either kind is calibrated at the standard horizons (BAND_HOURS); between them, and beyond the
-last, the band follows `along_lead`: each bound's distance from the point forecast never falls
-and grows as a power of the lead from one calibrated horizon to the next (smooth: no step from
-one hour to the next), as sqrt(lead) beyond the last.
-
-Either kind can keep the drift of its past returns or errors (`drift=True`) or be centred on
-the point forecast (their median removed, so that the point forecast is the band's median and
-lies inside every band). The backtest chooses by interval score.
-
-The parts: what a candidate is (`band_spec.py`), the prices and their window statistics
-(`market.py`), the calibration pools (`calibration.py`); here the expected variance and the
-band itself. An origin whose calibration pool holds fewer than `MIN_POOL` errors uses standard
-normal quantiles in place of the calibrated ones.
+What a candidate is: `band_spec.py`; the prices' window statistics: `market.py`; the pools:
+`calibration.py`.
 """
 
 from __future__ import annotations
