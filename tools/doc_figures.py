@@ -10,13 +10,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from cryptopredict.api.reloading import CHECK_SECONDS
-from cryptopredict.api.serving.catalog import RETRY_SECONDS
-from cryptopredict.artifact.training import STALE_SECONDS
 from cryptopredict.config import SECTIONS, variables
 from cryptopredict.model.panel_choice import panel_damping
-from cryptopredict.training.progress import LINE_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURED = Path("docs/measured.json")
@@ -178,178 +175,38 @@ def in_file(path: str, pattern: str, default: float | None = None) -> float:
     return default
 
 
-EDGE = "cryptopredict/api/haproxy.cfg"  # HAProxy's configuration: the edge's limits
-DASHBOARD = "cryptopredict/api/static/dashboard.js"
 _HOURS = "|".join(("two", "three", "four", "six", "eight", "twelve"))
+
+
+def _from_code(each: dict[str, Any]) -> float:
+    """The figure `each` of `tools/doc_figures.json` reads from its file, in seconds or bytes."""
+    value = in_file(each["file"], each["reads"], each.get("default"))
+    if "minus" in each:
+        value -= in_file(each["file"], each["minus"])
+    return value * each.get("times", 1)
+
+
+def _pattern(says: str) -> str:
+    for name, pattern in (("QUANTITY", QUANTITY), ("NUMBER", _NUMBER), ("HOURS", _HOURS)):
+        says = says.replace(f"{{{name}}}", pattern)
+    return says
+
+
 # What the code sets that pages say in words: a pattern whose group `n` (and `unit`, if it has
-# one: else `assumed`) is the figure, and the figure's value in the code, in seconds.
+# one: else the one assumed) is the figure, and the figure's value in the code, in seconds; most
+# read from a file as `tools/doc_figures.json` says.
 PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
+    what: (_pattern(each["says"]), functools.partial(_from_code, each), each.get("unit", ""))
+    for what, each in json.loads((ROOT / "tools/doc_figures.json").read_text()).items()
+} | {
     "the served damping": (
         rf"damping,?\s+\(?tau (?P<n>{_NUMBER})(?:\s?(?P<unit>h)\b)?",
         lambda: (panel_damping() or 0.0) * 3600,
         "h",
     ),
-    "the release schedule": (
-        rf"[Ee]very (?P<n>{_HOURS}) (?P<unit>hours)\b|\b(?P<n2>{_HOURS})-hourly\b",
-        lambda: in_file(".github/workflows/release.yml", r'cron: "\d+ \*/(\d+) ') * 3600,
-        "h",
-    ),
-    "the server's look at the index": (
-        r"looks at the (?:model directory's )?index every (?P<n>second)",
-        lambda: CHECK_SECONDS,
-        "s",
-    ),
-    "a pipe's lines while training": (
-        rf"(?:a line at least|runs? one for each pair .*?) every (?P<n>{_NUMBER}) seconds",
-        lambda: LINE_SECONDS,
-        "s",
-    ),
-    "a pair still training": (r"503 with\s`Retry-After: (?P<n>\d+)`", lambda: RETRY_SECONDS, "s"),
-    "the edge's busy answer": (
-        r"(?<!503 with\s)`Retry-After: (?P<n>\d+)`",
-        lambda: in_file(EDGE, r"hdr Retry-After (\d+)"),
-        "s",
-    ),
-    "a killed run's status": (rf"ignored when {QUANTITY} old", lambda: STALE_SECONDS, "s"),
-    "the edge's buffer for a request's line and headers": (
-        rf"(?:its|the|HAProxy's) {QUANTITY} buffer\b",
-        lambda: in_file(EDGE, r"^\s*tune\.bufsize (\d+)", 16384),
-        "bytes",
-    ),
-    "the edge's bound on request bodies": (
-        rf"(?:bod(?:y|ies) (?:longer than|past|over) |\| bodies \| "
-        rf"|a (?={_NUMBER} \w+ bound on request bodies)){QUANTITY}",
-        lambda: in_file(EDGE, r"content-length\) gt (\d+)"),
-        "bytes",
-    ),
-    "the edge's header lines": (
-        r"`tune\.http\.maxhdr (?P<n>\d+)`",
-        lambda: in_file(EDGE, r"tune\.http\.maxhdr (\d+)"),
-        "",
-    ),
-    "the edge's deadline for a request's head": (
-        rf"(?:request head|headers did not all arrive) within {QUANTITY}",
-        lambda: in_file(EDGE, r"timeout http-request (\d+)s"),
-        "s",
-    ),
-    "the head a request may send": (
-        rf"{QUANTITY} (?:of the buffer )?a request's head may fill",
-        lambda: in_file(EDGE, r"tune\.bufsize (\d+)") - in_file(EDGE, r"tune\.maxrewrite (\d+)"),
-        "bytes",
-    ),
-    "the edge's queue": (
-        rf"(?:came free within|queued for up to|the queue's) {QUANTITY}",
-        lambda: in_file(EDGE, r"timeout queue (\d+)s"),
-        "s",
-    ),
-    "the edge's stop": (
-        rf"within {QUANTITY} \(`hard-stop-after`",
-        lambda: in_file(EDGE, r"hard-stop-after (\d+)s"),
-        "s",
-    ),
-    "the feed's longest wait": (
-        rf"1, 2, 4,? \.\.\.,? (?:up )?to {QUANTITY}",
-        lambda: in_file("cryptopredict/collect/feed.py", r"cap: float = ([\d.]+)"),
-        "s",
-    ),
-    "the release's back-off, its longest wait": (
-        rf"(?:after|tries \() ?\d+, \d+ and {QUANTITY}",
-        lambda: in_file("tools/release/retry.py", r'DEFAULT_DELAYS = "[\d ]* (\d+)"'),
-        "s",
-    ),
-    "the served image's bound": (
-        r"bound of (?P<n>\d+) MB",
-        lambda: in_file("ci/image-test.sh", r"MAX_IMAGE_MB=(\d+)"),
-        "",
-    ),
-    "the database's keepalive": (
-        rf"{QUANTITY} \(`keepalives_idle`\)",
-        lambda: in_file("cryptopredict/database.py", r'"keepalives_idle": (\d+)'),
-        "s",
-    ),
-    "the database's time-out": (
-        rf"{QUANTITY} \(`tcp_user_timeout`\)",
-        lambda: in_file("cryptopredict/database.py", r'"tcp_user_timeout": ([\d_]+)') / 1000,
-        "s",
-    ),
-    "the band origins' step": (
-        rf"origins(?:\*\*, every | \(| (?={_NUMBER} hours apart over)){QUANTITY}",
-        lambda: (
-            in_file("cryptopredict/model/plan.py", r"band_step: .* = pd.Timedelta\(hours=(\d+)\)")
-            * 3600
-        ),
-        "s",
-    ),
-    "the panel's first volatility half-life": (
-        rf"a\s+half-life of {QUANTITY}, the hour-of-week profile",
-        lambda: in_file("tools/panel_steps.py", r"^START = scaled\(\d+, (\d+)") * 3600,
-        "s",
-    ),
-    "the refits' step": (  # and its hours, the same as the band origins'
-        rf"[Rr]efits\*\*, every {QUANTITY} and \d+ hours",
-        lambda: (
-            in_file("cryptopredict/model/plan.py", r"step: .* = pd.Timedelta\(days=(\d+)") * DAY
-        ),
-        "s",
-    ),
-    "the alert's wait": (
-        rf"for {QUANTITY} \(the rule's `for`\)",
-        lambda: in_file("monitoring/alerts.yml", r"for: (\d+)m") * 60,
-        "s",
-    ),
-    "the edge's idle connections": (
-        rf"idle connections are closed after {QUANTITY}",
-        lambda: in_file(EDGE, r"timeout http-keep-alive (\d+)s"),
-        "s",
-    ),
-    "the dashboard's history": (
-        rf"\({QUANTITY} of history and",
-        lambda: in_file(DASHBOARD, r"const HISTORY_DAYS = (\d+);") * DAY,
-        "days",
-    ),
-    "the dashboard's forecast": (
-        r"of history and (?P<n>a) (?P<unit>year) of forecast",
-        lambda: in_file(DASHBOARD, r"const FORECAST_DAYS = (\d+);") * DAY,
-        "days",
-    ),
-    "the dashboard's points a request": (
-        rf"keeps a request within (?P<n>{_NUMBER}) points",
-        lambda: in_file(DASHBOARD, r"const POINTS_PER_REQUEST = (\d+);"),
-        "",  # a count
-    ),
-    "the grid's fine days": (
-        r"the forecast's first (?P<n>\d+), then one a day",
-        lambda: in_file("cryptopredict/artifact/arrays.py", r"^FINE_DAYS = (\d+)") * DAY,
-        "days",
-    ),
-    "a range's end by default": (
-        rf"[Bb]y default `end` is {QUANTITY} after the data's\s+end",
-        lambda: in_file("cryptopredict/api/forecasts.py", r"^DEFAULT_AHEAD = (\d+) \* DAY") * DAY,
-        "days",
-    ),
-    "a range's span by default": (
-        rf"(?:\(or |`start` ){QUANTITY}\s+(?:after `start`|before the data's\s+end)",
-        lambda: in_file("cryptopredict/api/forecasts.py", r"^DEFAULT_SPAN = (\d+) \* DAY") * DAY,
-        "days",
-    ),
-    "the days kept whole": (
-        rf"(?:[Cc]andles finer than a day \([^)]*\) cover the last|before those)\s+{QUANTITY}",
-        lambda: in_file("cryptopredict/artifact/arrays.py", r"^FULL_DAYS = (\d+)") * DAY,
-        "days",
-    ),
     "what caches may keep": (
         rf"caches may keep them for {QUANTITY}",
         lambda: float(str(settings()["CACHE_SECONDS"])),
-        "s",
-    ),
-    "the vendored files' cache": (
-        rf"are cached for {QUANTITY}\.",
-        lambda: in_file("cryptopredict/api/pages.py", r"VENDOR_MAX_AGE = ([\d_]+)"),
-        "s",
-    ),
-    "the live panel's refresh": (
-        rf"refreshes every {QUANTITY}",
-        lambda: in_file("cryptopredict/api/static/*.js", r"const LIVE_REFRESH_MS = (\d+);") / 1000,
         "s",
     ),
 }
