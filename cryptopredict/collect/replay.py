@@ -66,8 +66,6 @@ def replay(
     clock: Callable[[], float] = time.time,
 ) -> int:
     """How many bars were stored; `wait` (an Event's) sleeps and says whether to stop."""
-    if speed < 1:
-        raise ValueError(f"speed must be at least 1 (got {speed}): slower would date bars ahead")
     play_minutes = min(max(play_minutes, 0), len(bars))
     started = clock()
     ends = started + play_minutes * MINUTE / speed

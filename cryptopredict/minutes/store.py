@@ -39,15 +39,11 @@ _CREATE = (
     " low DOUBLE PRECISION NOT NULL, close DOUBLE PRECISION NOT NULL,"
     " volume DOUBLE PRECISION NOT NULL, vwap DOUBLE PRECISION NOT NULL,"
     " source TEXT NOT NULL, shifted_by BIGINT, PRIMARY KEY (asset, ts))",
-)
-_FEED_TABLES = (
     "CREATE TABLE IF NOT EXISTS latest_prices (asset TEXT PRIMARY KEY, source TEXT NOT NULL,"
     " at BIGINT NOT NULL, price DOUBLE PRECISION NOT NULL)",
     "CREATE TABLE IF NOT EXISTS feed_status (name TEXT PRIMARY KEY, sources TEXT NOT NULL,"
     " last_success BIGINT, last_error TEXT, last_error_at BIGINT, failing_since BIGINT)",
 )
-# What each older version lacks (version 1's rows' shift is unknown: NULL).
-_UPGRADES = {1: ("ALTER TABLE minute_bars ADD COLUMN shifted_by BIGINT",), 2: _FEED_TABLES}
 _STATUS = ("sources", "last_success", "last_error", "last_error_at", "failing_since")
 _OHLCV = "ts, open, high, low, close, volume, vwap"
 DEFAULT_TIMEOUT = 5.0  # seconds a statement waits for a lock or a connection before failing
@@ -312,7 +308,7 @@ class MinuteStore:
             if not create:
                 raise NoDatabaseError(f"{self} holds no minute bars yet")
             with self._transaction():
-                for statement in (*_CREATE, *_FEED_TABLES):
+                for statement in _CREATE:
                     self._db.execute(statement)
                 self._db.execute(
                     self._sql("INSERT INTO schema_info (name, value) VALUES ('version', ?)"),
@@ -322,36 +318,12 @@ class MinuteStore:
             return
         row = self._db.execute("SELECT value FROM schema_info WHERE name = 'version'").fetchone()
         found = None if row is None else str(row[0])
-        older = [version for version in _UPGRADES if str(version) == found]
-        if older and create:
-            self._upgrade_from(older[0])
-        elif older:
+        if found != str(SCHEMA_VERSION):
             raise StoreError(
-                f"{self} has minute-bar schema version {found}: start the market feed of this "
-                f"version once, and it upgrades the database to version {SCHEMA_VERSION} in place"
+                f"{self} has minute-bar schema version {found}, and this code reads and writes "
+                f"version {SCHEMA_VERSION}: use a new database (or drop its tables; the feed "
+                "backfills the minutes it needs)"
             )
-        elif found != str(SCHEMA_VERSION):
-            raise StoreError(
-                f"{self} has minute-bar schema version {found}, and this code reads "
-                f"and writes version {SCHEMA_VERSION}: use a new database (or drop its "
-                "minute_bars and schema_info tables; the feed backfills what it needs)"
-            )
-
-    def _upgrade_from(self, version: int) -> None:
-        with self._transaction():
-            for step in range(version, SCHEMA_VERSION):
-                for statement in _UPGRADES[step]:
-                    self._db.execute(statement)
-            self._db.execute(
-                self._sql("UPDATE schema_info SET value = ? WHERE name = 'version'"),
-                (str(SCHEMA_VERSION),),
-            )
-        if version == 1 and self._sqlite:
-            # Version 1 files were made without incremental auto-vacuum: switching a file that
-            # holds tables needs one VACUUM (seconds for 30 days of minutes).
-            self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            self._db.execute("VACUUM")
-        log.info("upgraded %s to minute-bar schema version %d", self, SCHEMA_VERSION)
 
     def _tables(self) -> set[str]:
         if self._sqlite:

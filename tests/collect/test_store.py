@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from cryptopredict.database import DatabaseUnavailableError
-from cryptopredict.minutes.bars import MINUTE, FeedStatus, Quote
+from cryptopredict.minutes.bars import FeedStatus, Quote
 from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
     MinuteStore,
@@ -217,44 +217,6 @@ def test_gaps_are_found_anywhere_in_a_range(database_url, sample_minutes):
         assert store.gaps("btc-usd", m[2].ts, m[4].ts) == []
         assert store.gaps("btc-usd", m[2].ts, m[2].ts) == []
         assert store.gaps("eth-usd", m[0].ts, m[2].ts) == [(m[0].ts, m[2].ts)]
-
-
-def test_a_version_1_database_is_upgraded_in_place_by_the_writer(tmp_path, sample_minutes):
-    """Version 1 had no shift column; its rows keep an unknown (NULL) shift."""
-    path = tmp_path / "market.db"
-    with sqlite3.connect(path) as old:
-        old.executescript(
-            "CREATE TABLE schema_info (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "INSERT INTO schema_info VALUES ('version', '1');"
-            "CREATE TABLE minute_bars (asset TEXT NOT NULL, ts BIGINT NOT NULL,"
-            " open DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL,"
-            " low DOUBLE PRECISION NOT NULL, close DOUBLE PRECISION NOT NULL,"
-            " volume DOUBLE PRECISION NOT NULL, vwap DOUBLE PRECISION NOT NULL,"
-            " source TEXT NOT NULL, PRIMARY KEY (asset, ts));"
-        )
-        bar = sample_minutes[0]
-        old.execute(
-            "INSERT INTO minute_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            dataclasses.astuple(bar)[:9],
-        )
-    url = f"sqlite:///{path}"
-    with pytest.raises(StoreError, match="version 1: start the market feed"):
-        MinuteStore.open(url, create=False)
-    with MinuteStore.open(url) as store:
-        store.write(sample_minutes[1:3])
-        assert store.newest_bars()["btc-usd"].shifted_by == 0
-        assert store.windows()["btc-usd"].count == 3
-    with MinuteStore.open(url, create=False) as reader:
-        assert reader.bars("btc-usd", 0, bar.ts + MINUTE) == rows([bar])
-        assert reader.quotes() == []  # and the tables version 3 added
-        assert reader.status() is None
-    with sqlite3.connect(path) as plain:
-        assert plain.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
-        assert plain.execute("SELECT shifted_by FROM minute_bars ORDER BY ts").fetchall() == [
-            (None,),
-            (0,),
-            (0,),
-        ]
 
 
 def test_pruning_gives_sqlite_space_back(tmp_path, all_sample_minutes):
