@@ -106,7 +106,7 @@ def _training_run(artifacts: Mapping[str, Artifact]) -> TrainingRun | None:
 
 def _api_error(error: ApiError) -> Response:
     response = _error_response(error.status, error.code, error.detail)
-    response.headers.update(error.headers())
+    response.headers.update(error.headers)
     return response
 
 

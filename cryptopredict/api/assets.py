@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -40,13 +41,11 @@ SEARCH_ERRORS = {
 def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("assets", __name__, description="What is served.")
     cache = public_cache(cache_seconds)
-    described: dict[str, ServedAsset] = {}
     last_run = _last_run(catalog.run)
 
+    @functools.cache
     def describe(served: Served) -> ServedAsset:
-        if served.slug not in described:
-            described[served.slug] = _description(served, _links(served.slug))
-        return described[served.slug]
+        return _description(served, _links(served.slug))
 
     @bp.get("/assets")
     @document(

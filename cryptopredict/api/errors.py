@@ -8,13 +8,11 @@ class StartupError(Exception): ...
 
 class ApiError(Exception):
     status, code = 400, "bad_request"
+    headers: dict[str, str] = {}  # noqa: RUF012 (never changed)
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-
-    def headers(self) -> dict[str, str]:
-        return {}
 
 
 class BadRequestError(ApiError): ...
@@ -45,7 +43,4 @@ class StillTrainingError(ApiError):
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        self.headers = {"Retry-After": str(retry_after)}

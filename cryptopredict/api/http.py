@@ -83,11 +83,7 @@ def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
         metrics.latency.labels(*key).observe(seconds)
         if access_log.isEnabledFor(logging.INFO):
             path = request.environ.get("PATH_INFO", "")[:MAX_PATH]
-            args = (_quoted(method[:16]), _quoted(path), key[2], seconds * 1000)
-            # Logger.info without its search of the call stack for a file and line.
-            access_log.handle(
-                access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, LINE, args, None)
-            )
+            access_log.info(LINE, _quoted(method[:16]), _quoted(path), key[2], seconds * 1000)
         return response
 
     CORS(  # its after_request runs before `answered`, registered first
