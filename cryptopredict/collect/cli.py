@@ -15,8 +15,8 @@ from pathlib import Path
 
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.assets import Asset, UnknownPairError, asset_for_symbol, configured_assets
-from cryptopredict.collect.alpaca import Alpaca
-from cryptopredict.collect.binance import Binance
+from cryptopredict.collect.alpaca import DATA_URL, Alpaca
+from cryptopredict.collect.binance import MARKET_DATA_API_URL, Binance
 from cryptopredict.collect.feed import Backoff, Exchange, Feed
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
@@ -31,7 +31,6 @@ log = logging.getLogger("cryptopredict.collect")
 
 DEFAULT_PLAY_MINUTES = 1440
 DEFAULT_EXCHANGES = "binance,alpaca"  # what the command polls when LATEST_PRICES is unset
-EXCHANGES: dict[str, type[Binance | Alpaca]] = {"binance": Binance, "alpaca": Alpaca}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -141,14 +140,14 @@ def run(settings: CollectorSettings, stop: threading.Event, served: Path | None 
 
 def polled(settings: CollectorSettings) -> list[Exchange]:
     keys = (settings.alpaca_api_key or "", settings.alpaca_secret_key or "")
+    timeout = settings.latest_price_timeout
     found: list[Exchange] = []
     for item in (settings.latest_prices or DEFAULT_EXCHANGES).split(","):
         name, _, url = item.strip().partition("=")
-        kind = EXCHANGES[name.lower()]
-        options = {"url": url} if url else {}
-        if kind is Alpaca and all(keys):
-            options["keys"] = keys  # type: ignore[assignment]
-        found.append(kind(**options, timeout=settings.latest_price_timeout))  # type: ignore[arg-type]
+        if name.lower() == "alpaca":
+            found.append(Alpaca(url or DATA_URL, timeout=timeout, keys=keys if all(keys) else None))
+        else:
+            found.append(Binance(url or MARKET_DATA_API_URL, timeout=timeout))
     return found
 
 
