@@ -21,9 +21,10 @@ from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.github import GitHubError, request
 from tools.release.github_commands import (
     DEFAULT_API_URL,
-    GITHUB_COMMANDS,
-    add_github_commands,
+    check_pull,
+    check_rules,
     github_context,
+    make_tag,
 )
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, strays
@@ -41,7 +42,7 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.retention import Package, RetentionError, owner_path, retain
-from tools.release.rules import TAG_KEY_SECRET
+from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET
 from tools.release.say import tell
 from tools.release.setup import Choices, GitHub, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
@@ -59,158 +60,11 @@ SETUP_INSTALL = (
 SERVICE_ENV = "RENDER_SERVICE_URL"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    plan = commands.add_parser(
-        "next-version",
-        help="decide this run's version and image tags (reads the registry with $GITHUB_TOKEN, "
-        "or $RELEASE_REGISTRY_URL's)",
-    )
-    _live_remote(plan)
-    plan.add_argument("--event", required=True, choices=RELEASE_EVENTS)
-    plan.add_argument("--head-message", default="", help="the head commit's message (on push)")
-    plan.add_argument(
-        "--first-version",
-        default="",
-        help=f"the version when no vX.Y.Z tag exists yet (empty: {DEFAULT_FIRST_VERSION})",
-    )
-    plan.add_argument("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
-    plan.add_argument("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)")
-    plan.add_argument(
-        "--assets",
-        default="",
-        help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
-    )
-    plan.add_argument(
-        "--ref",
-        required=True,
-        help="the run's git ref, as in GITHUB_REF (refs/heads/main, refs/tags/v1.2.3)",
-    )
-    plan.add_argument(
-        "--start-anew",
-        default="",
-        help="the run's input start-anew: a release may start the track record although the "
-        "repository's own release tags exist and the registry holds no image",
-    )
-
-    _add_previous_command(commands)
-    _add_retention_command(commands)
-
-    admit = commands.add_parser(
-        "check-ref", help="refuse unless this is main's release run (before a secret is read)"
-    )
-    _live_remote(admit)
-    admit.add_argument("--ref", required=True, help="the run's git ref, as in GITHUB_REF")
-    admit.add_argument("--sha", required=True, help="the commit the version job planned")
-    admit.add_argument("--tag", required=True, help="the release tag the version job planned")
-    admit.add_argument(
-        "--tagged",
-        action="store_true",
-        help="the tag job has run: the remote's --tag must name --sha",
-    )
-
-    guard = commands.add_parser(
-        "check-publish", help="refuse unless the release is still the newest (before tags move)"
-    )
-    _live_remote(guard)
-    guard.add_argument("--version", required=True, type=Version.parse, help="X.Y.Z built")
-    guard.add_argument("--sha", required=True, help="the commit the image was built from")
-    guard.add_argument("--create-tag", required=True, choices=("true", "false"))
-    guard.add_argument(
-        "--created", required=True, type=_aware, help="this build's time (the version job's)"
-    )
-    guard.add_argument(
-        "--latest-index",
-        type=Path,
-        help="a file holding the raw index `latest` points at now (empty: nothing published; "
-        "left out: the registry is not consulted, only git)",
-    )
-
-    add_github_commands(commands)
-
-    keepalive = commands.add_parser(
-        "keepalive",
-        help="re-enable the workflow unless someone disabled it (reads $GITHUB_TOKEN, "
-        "$GITHUB_REPOSITORY, $GITHUB_API_URL)",
-    )
-    keepalive.add_argument("--workflow", required=True, help="its file name, e.g. release.yml")
-
-    _add_owner_commands(commands)
-    _add_say_command(commands)
-
-    deploy = commands.add_parser(
-        "deploy", help=f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz"
-    )
-    deploy.add_argument("--image", required=True, help="registry/owner/name, without a tag")
-    deploy.add_argument("--digest", required=True, help="sha256:... of the pushed image")
-    deploy.add_argument("--model-version", required=True, help="what /healthz must report")
-    deploy.add_argument(
-        "--latest-digest",
-        required=True,
-        help="the digest `latest` points at now: the deploy goes on only if it is --digest",
-    )
-    deploy.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (900)")
-    deploy.add_argument("--interval", type=float, default=15.0, help="seconds between polls (15)")
-
-    notes = commands.add_parser(
-        "notes", help="what a release trained, in Markdown, from its run.json"
-    )
-    notes.add_argument(
-        "--model-dir", type=Path, required=True, help="where run.json is (artifacts/)"
-    )
-    notes.add_argument("--tag", required=True, help="the release, e.g. v1.2.3")
-
-    blueprint = commands.add_parser(
-        "blueprint", help="write render.yaml for a repository's image, or check it"
-    )
-    blueprint.add_argument(
-        "--repository", required=True, help="owner/name of the repository publishing the image"
-    )
-    blueprint.add_argument(
-        "--registry-credential",
-        help="the name of a Render registry credential to pull a private image with",
-    )
-    blueprint.add_argument(
-        "--collector",
-        action="store_true",
-        help="also run the live collector as a worker, with a PostgreSQL database both it and "
-        "the API use (paid on Render: README, 'Live market data')",
-    )
-    where = blueprint.add_mutually_exclusive_group()
-    where.add_argument("--output", type=Path, help="write here instead of to standard output")
-    where.add_argument(
-        "--check",
-        type=Path,
-        metavar="RENDER_YAML",
-        help="exit 1, saying how to regenerate it, unless this file is the Blueprint the "
-        "generator writes for --repository (its registry credential is read from the file)",
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = parse_args(argv)
     environ = os.environ if environ is None else environ
-    commands: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
-        "next-version": next_version,
-        "previous-image": previous_image,
-        "retention": retention,
-        "check-ref": check_ref,
-        "check-publish": publish_check,
-        **GITHUB_COMMANDS,
-        "blueprint": lambda parsed, _: write_blueprint(parsed),
-        "notes": lambda parsed, _: _print(notes_of(parsed.model_dir, parsed.tag)),
-        "keepalive": keepalive,
-        "remove-tag": remove_tag,
-        "preflight": run_preflight,
-        "setup": run_setup,
-        "deploy": deploy,
-        "say": say,
-    }
     try:
-        return commands[args.command](args, environ)
+        return COMMANDS[args.command][0](args, environ)
     except (OSError, ValueError, DeployError, GitHubError, PreviousImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         if environ.get("GITHUB_ACTIONS") == "true":
@@ -632,144 +486,10 @@ def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def _add_previous_command(commands: Any) -> None:
-    previous = commands.add_parser(
-        "previous-image",
-        help="find the release image this one extends, by digest, verified (reads "
-        "$GITHUB_TOKEN for the registry, $RELEASE_REGISTRY_URL to ask another)",
-    )
-    previous.add_argument("--repository", required=True, help="owner/name, as GITHUB_REPOSITORY")
-    previous.add_argument("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
-    previous.add_argument(
-        "--release-branch", default="main", help="the branch whose releases publish (main)"
-    )
-    previous.add_argument(
-        "--start-anew",
-        default="",
-        help="why the track record starts anew with this release (the workflow's input): no "
-        "previous image is read",
-    )
-    previous.add_argument(
-        "--summary", type=Path, help="append what was found, in Markdown, to this file"
-    )
-
-
-def _add_retention_command(commands: Any) -> None:
-    kept = commands.add_parser(
-        "retention",
-        help="delete the package versions the retention rule does not keep; never fails, and "
-        "deletes nothing when a call goes unanswered (reads $GITHUB_TOKEN, $GITHUB_API_URL, "
-        "$RELEASE_REGISTRY_URL)",
-    )
-    kept.add_argument("--repository", required=True, help="owner/name, as GITHUB_REPOSITORY")
-    kept.add_argument("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
-    kept.add_argument(
-        "--service-url",
-        default="",
-        help="the production service (RENDER_SERVICE_URL): the image whose model version its "
-        "/healthz reports is kept (empty: nothing deployed)",
-    )
-    kept.add_argument(
-        "--keep-days",
-        type=float,
-        default=7.0,
-        help="every version pushed in these last days is kept (7)",
-    )
-    kept.add_argument(
-        "--max-deletions",
-        type=int,
-        default=100,
-        help="delete at most this many versions a run, the oldest first (100)",
-    )
-    kept.add_argument("--dry-run", action="store_true", help="say what would be kept only")
-
-
-def _add_say_command(commands: Any) -> None:
-    said = commands.add_parser(
-        "say",
-        help="say a topic that needs the owner in the job summary and the one repository issue "
-        "labelled release-attention (opened, updated, closed once every topic healed); reads "
-        "$GITHUB_TOKEN (issues: write), $GITHUB_REPOSITORY, $GITHUB_STEP_SUMMARY; never fails",
-    )
-    said.add_argument("--topic", required=True, type=_topic, help="a slug: audit, stranded-push")
-    text = said.add_mutually_exclusive_group(required=True)
-    text.add_argument("--text", help="what needs the owner, in Markdown (empty: healed)")
-    text.add_argument("--text-file", type=Path, help="the same, from a file (empty: healed)")
-    text.add_argument("--healed", action="store_true", help="the topic needs the owner no more")
-
-
 def _topic(text: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a topic: lower-case words and dashes")
     return text
-
-
-def _add_owner_commands(commands: Any) -> None:
-    """The commands the owner runs with their own token: `preflight` and `remove-tag`."""
-    checks = commands.add_parser(
-        "preflight",
-        help="check every set-up step (environment, ruleset and bypass, deploy key and its "
-        "secret, the deploy hook, package visibility, Pages, the schedule) and name each one "
-        "missing with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
-    )
-    checks.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
-
-    setup = commands.add_parser(
-        "setup",
-        help="make or correct every setting the releases need, through GitHub's API with your "
-        "token ($GITHUB_TOKEN, else `gh auth token`): each change said before it is made",
-    )
-    setup.add_argument("--repository", required=True, help="owner/name of your fork")
-    setup.add_argument("--dry-run", action="store_true", help="say the changes, make none")
-    render = setup.add_mutually_exclusive_group()
-    render.add_argument(
-        "--render-service-url",
-        help=f"deploy on Render: the service's URL; its deploy hook is read from ${HOOK_ENV} or "
-        "asked for, and sealed into the environment",
-    )
-    render.add_argument("--no-render", action="store_true", help="deploy nowhere (Render off)")
-    setup.add_argument(
-        "--no-pages", action="store_true", help="publish no docs site: disable the docs workflow"
-    )
-
-    removal = commands.add_parser(
-        "remove-tag",
-        help="check that release tags are strays (not on the release branch, or not descending "
-        "from an earlier release) and say what removing them does; with --yes (the release "
-        "workflow's input remove-tags) remove them with $RELEASE_TAG_KEY, the deploy key, when "
-        "set, else with $GITHUB_TOKEN (reads $GITHUB_REPOSITORY)",
-    )
-    removal.add_argument(
-        "--tag",
-        required=True,
-        action="append",
-        help="a release tag, vX.Y.Z (repeat it, or separate several by spaces or commas)",
-    )
-    removal.add_argument("--yes", action="store_true", help="remove them (without: say only)")
-    removal.add_argument(
-        "--ref", help="the run's git ref (GITHUB_REF): refused unless the release branch"
-    )
-    removal.add_argument(
-        "--environment",
-        default="production",
-        help="the environment holding RELEASE_TAG_KEY, checked before the key is used (production)",
-    )
-    _live_remote(removal)
-
-
-def _live_remote(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--remote",
-        default="origin",
-        help="the remote to read the release branch and the tags from, as they are now (origin; "
-        "with $GITHUB_TOKEN set, git authenticates with it)",
-    )
-    command.add_argument(
-        "--release-branch",
-        default="main",
-        help="only runs on this branch and on release tags publish (move tags, deploy); a manual "
-        "run elsewhere builds and smoke-tests its own head and stops (main)",
-    )
 
 
 def _aware(text: str) -> datetime:
@@ -777,3 +497,287 @@ def _aware(text: str) -> datetime:
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or +00:00")
     return moment
+
+
+Option = tuple[tuple[str, ...], dict[str, Any]]
+Command = Callable[[argparse.Namespace, Mapping[str, str]], int]
+
+
+def option(*flags: str, **settings: Any) -> Option:
+    return flags, settings
+
+
+def one_of(*options: Option, required: bool = False) -> Option:
+    """Mutually exclusive options (a group, as `parse_args` adds it)."""
+    return (), {"one_of": options, "required": required}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (_, said, options) in COMMANDS.items():
+        command = commands.add_parser(name, help=said)
+        for flags, settings in options:
+            if flags:
+                command.add_argument(*flags, **settings)
+                continue
+            group = command.add_mutually_exclusive_group(required=settings["required"])
+            for inner, kept in settings["one_of"]:
+                group.add_argument(*inner, **kept)
+    return parser.parse_args(argv)
+
+
+REPOSITORY = option("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
+IMAGE = option("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
+PUSHED = option("--image", required=True, help="registry/owner/name, without a tag")
+DIGEST = option("--digest", required=True, help="sha256:... of the pushed image")
+SHA = option("--sha", required=True, help="the commit the version job planned")
+RELEASE_BRANCH = option(
+    "--release-branch",
+    default="main",
+    help="only runs on this branch and on release tags publish (move tags, deploy); a manual "
+    "run elsewhere builds and smoke-tests its own head and stops (main)",
+)
+LIVE_REMOTE = (
+    option(
+        "--remote",
+        default="origin",
+        help="the remote to read the release branch and the tags from, as they are now (origin; "
+        "with $GITHUB_TOKEN set, git authenticates with it)",
+    ),
+    RELEASE_BRANCH,
+)
+TAG_ENVIRONMENT = option(
+    "--environment",
+    default="production",
+    help="the environment holding RELEASE_TAG_KEY, checked before the key is used (production)",
+)
+START_ANEW = "the run's input start-anew, why the track record starts anew with this release"
+
+COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
+    "next-version": (
+        next_version,
+        "decide this run's version and image tags (reads the registry with $GITHUB_TOKEN, or "
+        "$RELEASE_REGISTRY_URL's)",
+        (
+            *LIVE_REMOTE,
+            option("--event", required=True, choices=RELEASE_EVENTS),
+            option("--head-message", default="", help="the head commit's message (on push)"),
+            option(
+                "--first-version",
+                default="",
+                help=f"the version when no vX.Y.Z tag exists yet (empty: {DEFAULT_FIRST_VERSION})",
+            ),
+            REPOSITORY,
+            option("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)"),
+            option(
+                "--assets",
+                default="",
+                help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
+            ),
+            option("--ref", required=True, help="the run's git ref, as in GITHUB_REF"),
+            option("--start-anew", default="", help=START_ANEW),
+        ),
+    ),
+    "previous-image": (
+        previous_image,
+        "find the release image this one extends, by digest, verified (reads $GITHUB_TOKEN for "
+        "the registry, $RELEASE_REGISTRY_URL to ask another)",
+        (
+            REPOSITORY,
+            IMAGE,
+            RELEASE_BRANCH,
+            option("--start-anew", default="", help=START_ANEW + ": no previous image is read"),
+            option("--summary", type=Path, help="append what was found, in Markdown, here"),
+        ),
+    ),
+    "retention": (
+        retention,
+        "delete the package versions the retention rule does not keep; never fails, and "
+        "deletes nothing when a call goes unanswered (reads $GITHUB_TOKEN, $GITHUB_API_URL, "
+        "$RELEASE_REGISTRY_URL)",
+        (
+            REPOSITORY,
+            IMAGE,
+            option(
+                "--service-url",
+                default="",
+                help="the production service (RENDER_SERVICE_URL): the image whose model version "
+                "its /healthz reports is kept (empty: nothing deployed)",
+            ),
+            option("--keep-days", type=float, default=7.0, help="keep what these days pushed (7)"),
+            option("--max-deletions", type=int, default=100, help="at most, oldest first (100)"),
+            option("--dry-run", action="store_true", help="say what would be kept only"),
+        ),
+    ),
+    "check-ref": (
+        check_ref,
+        "refuse unless this is main's release run (before a secret is read)",
+        (
+            *LIVE_REMOTE,
+            option("--ref", required=True, help="the run's git ref, as in GITHUB_REF"),
+            SHA,
+            option("--tag", required=True, help="the release tag the version job planned"),
+            option("--tagged", action="store_true", help="the remote's --tag must name --sha"),
+        ),
+    ),
+    "check-publish": (
+        publish_check,
+        "refuse unless the release is still the newest (before tags move)",
+        (
+            *LIVE_REMOTE,
+            option("--version", required=True, type=Version.parse, help="X.Y.Z built"),
+            option("--sha", required=True, help="the commit the image was built from"),
+            option("--create-tag", required=True, choices=("true", "false")),
+            option("--created", required=True, type=_aware, help="the version job's build time"),
+            option(
+                "--latest-index",
+                type=Path,
+                help="a file holding the raw index `latest` points at now (empty: nothing "
+                "published; left out: the registry is not consulted, only git)",
+            ),
+        ),
+    ),
+    "rules": (
+        check_rules,
+        "refuse unless the environment and the tag rulesets keep production main's and let the "
+        "release create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
+        (
+            option("--environment", default="production", help="the deploying environment"),
+            option("--branch", default="main", help="the release branch (main)"),
+            option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),
+            option(
+                "--tag-credential",
+                choices=CREDENTIALS,
+                help="what the tag job creates release tags with (default: a deploy key on a "
+                "personal account's repository, either on an organisation's)",
+            ),
+        ),
+    ),
+    "tag": (
+        make_tag,
+        "create the release tag on its commit, unless it names it already (reads "
+        "$RELEASE_TAG_KEY, $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_SERVER_URL)",
+        (option("--tag", required=True, help="vX.Y.Z"), SHA, TAG_ENVIRONMENT),
+    ),
+    "check-pull": (
+        check_pull,
+        "refuse unless Render can pull the image: public (asked anonymously, of "
+        "$RELEASE_REGISTRY_URL when set, else the image's registry), or pulled with a registry "
+        "credential render.yaml names",
+        (
+            PUSHED,
+            DIGEST,
+            REPOSITORY,
+            option("--blueprint", type=Path, help="render.yaml, naming a registry credential"),
+        ),
+    ),
+    "keepalive": (
+        keepalive,
+        "re-enable the workflow unless someone disabled it (reads $GITHUB_TOKEN, "
+        "$GITHUB_REPOSITORY, $GITHUB_API_URL)",
+        (option("--workflow", required=True, help="its file name, e.g. release.yml"),),
+    ),
+    "preflight": (
+        run_preflight,
+        "check every set-up step (environment, ruleset and bypass, deploy key and its secret, "
+        "the deploy hook, package visibility, Pages, the schedule) and name each one missing "
+        "with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
+        (option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),),
+    ),
+    "setup": (
+        run_setup,
+        "make or correct every setting the releases need, through GitHub's API with your token "
+        "($GITHUB_TOKEN, else `gh auth token`): each change said before it is made",
+        (
+            option("--repository", required=True, help="owner/name of your fork"),
+            option("--dry-run", action="store_true", help="say the changes, make none"),
+            one_of(
+                option(
+                    "--render-service-url",
+                    help=f"deploy on Render: the service's URL; its deploy hook is read from "
+                    f"${HOOK_ENV} or asked for, and sealed into the environment",
+                ),
+                option("--no-render", action="store_true", help="deploy nowhere"),
+            ),
+            option("--no-pages", action="store_true", help="disable the docs workflow"),
+        ),
+    ),
+    "remove-tag": (
+        remove_tag,
+        "check that release tags are strays (not on the release branch, or not descending from "
+        "an earlier release) and say what removing them does; with --yes remove them with "
+        "$RELEASE_TAG_KEY when set, else $GITHUB_TOKEN (reads $GITHUB_REPOSITORY)",
+        (
+            option(
+                "--tag",
+                required=True,
+                action="append",
+                help="vX.Y.Z (repeat it, or separate several by spaces or commas)",
+            ),
+            option("--yes", action="store_true", help="remove them (without: say only)"),
+            option("--ref", help="the run's git ref: refused unless the release branch"),
+            TAG_ENVIRONMENT,
+            *LIVE_REMOTE,
+        ),
+    ),
+    "say": (
+        say,
+        "say a topic that needs the owner in the job summary and the one repository issue "
+        "labelled release-attention (closed once every topic healed); reads $GITHUB_TOKEN, "
+        "$GITHUB_REPOSITORY, $GITHUB_STEP_SUMMARY; never fails",
+        (
+            option("--topic", required=True, type=_topic, help="a slug: audit, stranded-push"),
+            one_of(
+                option("--text", help="what needs the owner, in Markdown (empty: healed)"),
+                option("--text-file", type=Path, help="the same, from a file"),
+                option("--healed", action="store_true", help="it needs the owner no more"),
+                required=True,
+            ),
+        ),
+    ),
+    "deploy": (
+        deploy,
+        f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz",
+        (
+            PUSHED,
+            DIGEST,
+            option("--model-version", required=True, help="what /healthz must report"),
+            option("--latest-digest", required=True, help="`latest`'s: deploy only if --digest"),
+            option("--timeout", type=float, default=900.0, help="seconds to wait (900)"),
+            option("--interval", type=float, default=15.0, help="seconds between polls (15)"),
+        ),
+    ),
+    "notes": (
+        lambda args, _: _print(notes_of(args.model_dir, args.tag)),
+        "what a release trained, in Markdown, from its run.json",
+        (
+            option("--model-dir", type=Path, required=True, help="where run.json is"),
+            option("--tag", required=True, help="the release, e.g. v1.2.3"),
+        ),
+    ),
+    "blueprint": (
+        lambda args, _: write_blueprint(args),
+        "write render.yaml for a repository's image, or check it",
+        (
+            REPOSITORY,
+            option("--registry-credential", help="a Render registry credential's name"),
+            option(
+                "--collector",
+                action="store_true",
+                help="also run the live collector as a worker, with a PostgreSQL database both "
+                "it and the API use (paid on Render: docs/live-data.md)",
+            ),
+            one_of(
+                option("--output", type=Path, help="write here instead of to standard output"),
+                option(
+                    "--check",
+                    type=Path,
+                    metavar="RENDER_YAML",
+                    help="exit 1, saying how to regenerate it, unless this file is the "
+                    "Blueprint the generator writes for --repository",
+                ),
+            ),
+        ),
+    ),
+}

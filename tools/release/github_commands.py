@@ -3,68 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from tools.release.blueprint import BlueprintError, check
 from tools.release.environment import TAG_RULE, check_environment
 from tools.release.lineage import Git
 from tools.release.registry import RegistryUnknownError, check_pullable
-from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET, check_tag_rules
+from tools.release.rules import TAG_KEY_SECRET, check_tag_rules
 from tools.release.tagging import Repository, create_tag
 
 DEFAULT_API_URL = "https://api.github.com"
-
-
-def add_github_commands(commands: Any) -> None:
-    rules = commands.add_parser(
-        "rules",
-        help="refuse unless the environment and the tag rulesets keep production main's and let "
-        "the release create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
-    )
-    rules.add_argument(
-        "--environment",
-        default="production",
-        help="the environment holding the deploy hook and the tag key (production)",
-    )
-    rules.add_argument("--branch", default="main", help="the release branch (main)")
-    rules.add_argument(
-        "--repository",
-        help="owner/name (default: $GITHUB_REPOSITORY, which GitHub Actions sets)",
-    )
-    rules.add_argument(
-        "--tag-credential",
-        choices=CREDENTIALS,
-        help="what the tag job creates release tags with (default: a deploy key on a personal "
-        "account's repository, either on an organisation's)",
-    )
-
-    tag = commands.add_parser(
-        "tag",
-        help="create the release tag on its commit, unless it names it already (reads "
-        "$RELEASE_TAG_KEY, $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_SERVER_URL)",
-    )
-    tag.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
-    tag.add_argument("--sha", required=True, help="the commit it names")
-    tag.add_argument(
-        "--environment",
-        default="production",
-        help="the environment holding RELEASE_TAG_KEY, checked before the key is used (production)",
-    )
-
-    pull = commands.add_parser(
-        "check-pull",
-        help="refuse unless Render can pull the image: public (asked anonymously, of "
-        "$RELEASE_REGISTRY_URL when set, else the image's registry), or pulled with a registry "
-        "credential render.yaml names",
-    )
-    pull.add_argument("--image", required=True, help="registry/owner/name, without a tag")
-    pull.add_argument("--digest", required=True, help="sha256:... of the pushed image")
-    pull.add_argument("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
-    pull.add_argument(
-        "--blueprint", type=Path, help="render.yaml: a registry credential it names is used"
-    )
 
 
 def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -126,10 +75,3 @@ def github_context(environ: Mapping[str, str], what: str) -> tuple[str, str, str
             "(GITHUB_REPOSITORY, or --repository where the command takes it), and one is not set"
         )
     return environ.get("GITHUB_API_URL", DEFAULT_API_URL), repository, token
-
-
-GITHUB_COMMANDS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
-    "rules": check_rules,
-    "tag": make_tag,
-    "check-pull": check_pull,
-}
