@@ -43,7 +43,7 @@ from cryptopredict.artifact.record_rows import (
 )
 from cryptopredict.config import ApiSettings
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.training.issued import DAY_LEADS, issue_of
+from cryptopredict.training.record import DAY_LEADS, issue_of
 
 HOUR = 3600
 SPACING = 6 * HOUR

@@ -111,7 +111,7 @@ FORBIDDEN = [
     ("cryptopredict.minutes", "cryptopredict.collect"),
     ("cryptopredict.minutes", "cryptopredict.api"),
     ("cryptopredict.database", "cryptopredict.collect"),
-    # Training issues the track record from the artifact, as the API answers (training/issued.py).
+    # Training issues the track record from the artifact, as the API answers (training/record.py).
     ("cryptopredict.training", "cryptopredict.api"),
     # Serving builds the answers' types; the types never import serving.
     ("cryptopredict.api.types", "cryptopredict.api.serving"),

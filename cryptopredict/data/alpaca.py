@@ -14,13 +14,12 @@ from alpaca.data.requests import CryptoBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import empty_frame, make_frame
-from cryptopredict.data.progress import progress
-from cryptopredict.data.query import BarQuery
+from cryptopredict.data.frame import BarQuery, empty_frame, make_frame
 from cryptopredict.data.retry import (
     NetworkSource,
     call_with_retries,
     malformed,
+    progress,
     status_error,
     transport_error,
 )

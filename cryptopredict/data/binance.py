@@ -15,14 +15,13 @@ from binance.client import Client
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import empty_frame, make_frame, typical_price
-from cryptopredict.data.progress import progress
-from cryptopredict.data.query import BarQuery
+from cryptopredict.data.frame import BarQuery, empty_frame, make_frame, typical_price
 from cryptopredict.data.retry import (
     NetworkSource,
     RetryPolicy,
     call_with_retries,
     malformed,
+    progress,
     status_error,
     transport_error,
 )

@@ -17,8 +17,7 @@ import pandas as pd
 from cryptopredict.assets import Asset
 from cryptopredict.candles import UNIT_SECONDS, Interval
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import Bars, make_frame, resample
-from cryptopredict.data.query import BarQuery
+from cryptopredict.data.frame import BarQuery, Bars, make_frame, resample
 
 NAME = "csv"
 SYMBOL = "symbol"  # the column naming each row's pair in a file of many pairs (long format)

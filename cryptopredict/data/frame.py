@@ -1,15 +1,19 @@
 """The canonical OHLCV frame every source returns (`timestamp`, the bar's open in UTC, and
-float `open, high, low, close, volume`, and `vwap` where the source knows it), and its check.
+float `open, high, low, close, volume`, and `vwap` where the source knows it), and its check;
+what a source is asked for (`BarQuery`), and the interface every source implements.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from cryptopredict.assets import Asset
 from cryptopredict.candles import Candles, Interval, aggregate
 from cryptopredict.data.errors import ValidationError
 
@@ -129,3 +133,32 @@ def _floats(values: pd.Series, name: str) -> pd.Series:
         row = unparsable.to_numpy().nonzero()[0][0]
         raise FrameError(f"{name} holds a value that is not a number at row {row}: {values[row]!r}")
     return numbers.astype("float64")
+
+
+@dataclass(frozen=True)
+class BarQuery:
+    """Bars of `asset` at `interval` whose open time is in [start, end)."""
+
+    asset: Asset
+    interval: Interval
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    def windows(self, bars_per_window: int) -> Iterator[tuple[pd.Timestamp, pd.Timestamp]]:
+        span = self.interval.delta * bars_per_window
+        start = self.start
+        while start < self.end:
+            end = min(start + span, self.end)
+            yield start, end
+            start = end
+
+    def bar_count(self) -> int:
+        return max(0, -(-(self.end - self.start) // self.interval.delta))
+
+
+class BarSource(Protocol):
+    name: str
+
+    def fetch(self, query: BarQuery) -> pd.DataFrame:
+        """Canonical-column bars for the query, in the order received."""
+        ...

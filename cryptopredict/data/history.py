@@ -18,8 +18,7 @@ from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
-from cryptopredict.data.frame import Bars, empty_frame
-from cryptopredict.data.query import BarQuery, BarSource
+from cryptopredict.data.frame import BarQuery, Bars, BarSource, empty_frame
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
 from cryptopredict.data.validation import Rules, ValidationFindings, summarize, validate

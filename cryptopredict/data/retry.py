@@ -1,18 +1,21 @@
 """Bounded retries of data-source requests: on 429, 5xx, timeouts and dropped connections, after
 exponential backoff or `Retry-After`, within an attempt limit and the fetch's deadline; anything
-else fails at once."""
+else fails at once. A paged fetch's `progress`: a bar on a terminal, log lines elsewhere."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 import requests
 import tenacity
 import urllib3.exceptions
+from tqdm import tqdm
 
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import DataError, SourceError, TransientSourceError
@@ -122,3 +125,20 @@ def _host(error: requests.RequestException) -> str:
 def _snippet(body: str, limit: int = 160) -> str:
     text = " ".join(body.split())
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+@contextmanager
+def progress(total: int, description: str) -> Iterator[Callable[[], None]]:
+    """A function to call once per finished step."""
+    if sys.stderr.isatty():
+        with tqdm(total=total, desc=description, unit="page", leave=False) as bar:
+            yield lambda: bar.update(1)
+        return
+    done = 0
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        log.info("%s: %d/%d pages", description, done, total)
+
+    yield advance

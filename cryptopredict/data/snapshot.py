@@ -16,7 +16,7 @@ from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import SYMBOL, as_queried, pair_names, pair_symbols, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.query import BarQuery
+from cryptopredict.data.frame import BarQuery
 
 NAME = "snapshot"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"

@@ -21,7 +21,7 @@ from cryptopredict.artifact.record_rows import (
 )
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
-from cryptopredict.training.issued import issue_of
+from cryptopredict.training.record import issue_of
 from cryptopredict.utc import iso_utc
 
 HOUR = 3600

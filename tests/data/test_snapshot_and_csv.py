@@ -16,8 +16,7 @@ from cryptopredict.assets import ASSETS, asset_for_symbol
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import CsvSource, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError, ValidationError
-from cryptopredict.data.frame import Bars, FrameError, check_frame
-from cryptopredict.data.query import BarQuery
+from cryptopredict.data.frame import BarQuery, Bars, FrameError, check_frame
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.validation import Rules, validate
 

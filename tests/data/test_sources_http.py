@@ -14,8 +14,7 @@ from responses import matchers
 from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.frame import check_frame
-from cryptopredict.data.query import BarQuery
+from cryptopredict.data.frame import BarQuery, check_frame
 from tests.data.hourly import HOUR
 from tests.data.http_shapes import (
     ALPACA_BARS_URL,
