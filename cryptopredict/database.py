@@ -12,7 +12,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from cryptopredict.redaction import redact, scrub
+from cryptopredict.logs import redact, scrub
 
 
 class StoreError(RuntimeError):

@@ -23,8 +23,8 @@ from cryptopredict.database import (
     fault,
     interrupt,
 )
+from cryptopredict.logs import redact
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote
-from cryptopredict.redaction import redact
 
 log = logging.getLogger(__name__)
 

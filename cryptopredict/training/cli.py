@@ -43,7 +43,7 @@ from cryptopredict.assets import (
 from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
 from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
-from cryptopredict.redaction import redact_text
+from cryptopredict.logs import redact_text
 from cryptopredict.training.api_process import STOPPED, ApiProcess
 from cryptopredict.training.cluster import forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs

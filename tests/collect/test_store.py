@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from cryptopredict.database import DatabaseUnavailableError
+from cryptopredict.logs import redact_text, scrub
 from cryptopredict.minutes.bars import FeedStatus, Quote
 from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
@@ -19,7 +20,6 @@ from cryptopredict.minutes.store import (
     Window,
     redact,
 )
-from cryptopredict.redaction import redact_text, scrub
 
 
 def rows(bars):
