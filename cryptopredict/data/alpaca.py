@@ -17,7 +17,6 @@ from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import BarQuery, empty_frame, make_frame
 from cryptopredict.data.retry import (
     NetworkSource,
-    call_with_retries,
     malformed,
     progress,
     status_error,
@@ -52,7 +51,7 @@ class AlpacaSource(NetworkSource):
 
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         timeframe = _timeframe(query)
-        client, policy = self._client(), self.policy()
+        client, deadline = self._client(), self.deadline()
         windows = list(query.windows(PAGE_BARS))
         rows: list[dict] = []
         with progress(len(windows), f"alpaca {query.asset.alpaca_symbol} {query.interval}") as done:
@@ -63,9 +62,7 @@ class AlpacaSource(NetworkSource):
                     start=start.to_pydatetime(),
                     end=(end - pd.Timedelta(seconds=1)).to_pydatetime(),
                 )
-                rows.extend(
-                    call_with_retries(NAME, policy, functools.partial(self._bars, client, request))
-                )
+                rows.extend(self.call(deadline, functools.partial(self._bars, client, request)))
                 done()
         if not rows:
             return empty_frame()

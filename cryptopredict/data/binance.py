@@ -18,8 +18,6 @@ from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import BarQuery, empty_frame, make_frame, typical_price
 from cryptopredict.data.retry import (
     NetworkSource,
-    RetryPolicy,
-    call_with_retries,
     malformed,
     progress,
     status_error,
@@ -46,7 +44,7 @@ class BinanceSource(NetworkSource):
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         if query.interval.label not in INTERVALS:
             raise SourceError(NAME, f"Binance has no {query.interval} klines")
-        client, policy = self._client(), self.policy()
+        client, deadline = self._client(), self.deadline()
         klines: list[list] = []
         start_ms, end_ms = query.start.value // 1_000_000, query.end.value // 1_000_000
         step_ms = query.interval.delta // pd.Timedelta(milliseconds=1)
@@ -61,7 +59,7 @@ class BinanceSource(NetworkSource):
                     "endTime": end_ms - 1,
                     "limit": PAGE_BARS,
                 }
-                page = self._call(client, policy, functools.partial(_klines, client, params))
+                page = self._call(client, deadline, functools.partial(_klines, client, params))
                 done()
                 klines.extend(page)
                 if len(page) < PAGE_BARS:
@@ -71,9 +69,9 @@ class BinanceSource(NetworkSource):
 
     def market(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """`/api/v3/exchangeInfo` and every symbol's `/api/v3/ticker/24hr`."""
-        client, policy = self._client(), self.policy()
-        info = self._call(client, policy, lambda: _answer(client.get_exchange_info, dict))
-        tickers = self._call(client, policy, lambda: _answer(client.get_ticker, list))
+        client, deadline = self._client(), self.deadline()
+        info = self._call(client, deadline, lambda: _answer(client.get_exchange_info, dict))
+        tickers = self._call(client, deadline, lambda: _answer(client.get_ticker, list))
         if not isinstance(info.get("symbols"), list):
             raise malformed(NAME, repr(info)[:200])
         return info, tickers
@@ -88,10 +86,10 @@ class BinanceSource(NetworkSource):
         client.API_URL = f"{self.settings.binance_api_url.rstrip('/')}/api"
         return client
 
-    def _call(self, client: Client, policy: RetryPolicy, request: Callable[[], T]) -> T:
+    def _call(self, client: Client, deadline: float, request: Callable[[], T]) -> T:
         """`request` with retries; on HTTP 451, once more from the market-data host."""
         try:
-            return call_with_retries(NAME, policy, request)
+            return self.call(deadline, request)
         except SourceError as error:
             if error.status != REGION_BLOCKED or client.API_URL == MARKET_DATA_API_URL:
                 raise
@@ -100,7 +98,7 @@ class BinanceSource(NetworkSource):
                 MARKET_DATA_API_URL,
             )
             client.API_URL = MARKET_DATA_API_URL
-            return call_with_retries(NAME, policy, request)
+            return self.call(deadline, request)
 
 
 def _answer(request: Callable[..., Any], kind: type[T], **params: Any) -> T:

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 
 import requests
@@ -28,19 +27,11 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int
-    deadline: float  # time.monotonic() value after which no new attempt starts
-    sleep: Callable[[float], None] = time.sleep
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-
 class NetworkSource:
-    """A source asked over the network: HTTP_ATTEMPTS tries a fetch, none started past
-    FETCH_TIMEOUT."""
+    """A source asked over the network: HTTP_ATTEMPTS tries a request, none started past its
+    fetch's `deadline`, FETCH_TIMEOUT after the fetch began."""
+
+    name: str
 
     def __init__(
         self, settings: HistorySettings, *, sleep: Callable[[float], None] = time.sleep
@@ -48,40 +39,40 @@ class NetworkSource:
         self.settings = settings
         self.sleep = sleep
 
-    def policy(self) -> RetryPolicy:
-        """The retries of a fetch that begins now."""
-        deadline = time.monotonic() + self.settings.fetch_timeout
-        return RetryPolicy(self.settings.http_attempts, deadline, self.sleep)
+    def deadline(self) -> float:
+        """The time.monotonic() after which a fetch that begins now starts no new attempt."""
+        return time.monotonic() + self.settings.fetch_timeout
 
+    def call(self, deadline: float, request: Callable[[], T]) -> T:
+        """`request`, retrying TransientSourceError; SourceError when out of tries or time."""
+        attempts = self.settings.http_attempts
 
-def call_with_retries(source: str, policy: RetryPolicy, request: Callable[[], T]) -> T:
-    """Run `request`, retrying TransientSourceError; raise SourceError when out of tries or time."""
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            hinted = getattr(error, "retry_after", None)
+            backoff = min(MAX_BACKOFF, 0.5 * 2 ** (state.attempt_number - 1))
+            delay = hinted if hinted is not None else backoff
+            left = deadline - time.monotonic()
+            if delay > left:
+                raise SourceError(
+                    self.name,
+                    f"{error}; the next try would start after the fetch deadline "
+                    f"(waiting {delay:.0f} s, {max(left, 0):.0f} s left)",
+                )
+            log.info("%s: %s; retrying in %.1f s", self.name, error, delay)
+            return delay
 
-    def wait(state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        hinted = getattr(error, "retry_after", None)
-        backoff = min(MAX_BACKOFF, 0.5 * 2 ** (state.attempt_number - 1))
-        delay = hinted if hinted is not None else backoff
-        if delay > policy.remaining():
-            raise SourceError(
-                source,
-                f"{error}; the next try would start after the fetch deadline "
-                f"(waiting {delay:.0f} s, {max(policy.remaining(), 0):.0f} s left)",
-            )
-        log.info("%s: %s; retrying in %.1f s", source, error, delay)
-        return delay
-
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type(TransientSourceError),
-        stop=tenacity.stop_after_attempt(policy.attempts),
-        wait=wait,
-        sleep=policy.sleep,
-        reraise=True,
-    )
-    try:
-        return retrying(request)
-    except TransientSourceError as error:
-        raise SourceError(source, f"{error} (gave up after {policy.attempts} attempts)") from error
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(TransientSourceError),
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(request)
+        except TransientSourceError as error:
+            raise SourceError(self.name, f"{error} (gave up after {attempts} attempts)") from error
 
 
 def status_error(source: str, status: int, headers: Mapping[str, str], body: str) -> DataError:

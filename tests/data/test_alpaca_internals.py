@@ -47,7 +47,7 @@ def test_the_replaced_session_and_retry_count_are_the_ones_a_request_goes_throug
     request = CryptoBarsRequest(symbol_or_symbols="BTC/USD", timeframe=TimeFrame.Hour)
     with pytest.raises(TransientSourceError, match="HTTP 429"):
         AlpacaSource(settings)._bars(client, request)
-    # One request (alpaca-py's own retries are off: call_with_retries decides), with our timeout.
+    # One request (alpaca-py's own retries are off: NetworkSource.call decides), with our timeout.
     assert len(responses.calls) == 1
     assert responses.calls[0].request.req_kwargs["timeout"] == (
         settings.http_connect_timeout,
