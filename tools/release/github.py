@@ -31,29 +31,18 @@ class GitHubError(Exception):
         return self.status in (403, 404)
 
 
-def request(
-    url: str,
-    token: str,
-    *,
-    method: str = "GET",
-    permission: str,
-    timeout: float = 30.0,
-    body: dict[str, Any] | None = None,
-    fix: str = "",
-) -> dict[str, Any]:
-    """The JSON object GitHub answers; a 403 names `permission` (or `fix`)."""
-    document = request_json(
-        url, token, method=method, permission=permission, timeout=timeout, body=body, fix=fix
-    )
-    if not isinstance(document, dict):
-        raise GitHubError(f"GitHub's answer for {url} is not a JSON object")
-    return document
+def request(url: str, token: str, **options: Any) -> dict[str, Any]:
+    """The JSON object GitHub answers (`request_json`'s options)."""
+    return _shaped(request_json(url, token, **options), dict, url, "object")
 
 
-def request_list(url: str, token: str, *, permission: str, timeout: float = 30.0) -> list[Any]:
-    document = request_json(url, token, permission=permission, timeout=timeout)
-    if not isinstance(document, list):
-        raise GitHubError(f"GitHub's answer for {url} is not a JSON array")
+def request_list(url: str, token: str, **options: Any) -> list[Any]:
+    return _shaped(request_json(url, token, **options), list, url, "array")
+
+
+def _shaped(document: Any, kind: type, url: str, name: str) -> Any:
+    if not isinstance(document, kind):
+        raise GitHubError(f"GitHub's answer for {url} is not a JSON {name}")
     return document
 
 
@@ -81,7 +70,8 @@ def request_json(
     body: dict[str, Any] | None = None,
     fix: str = "",
 ) -> Any:
-    """The JSON GitHub answers ({} if no body); reads and PUT/PATCH retried while transient."""
+    """The JSON GitHub answers ({} if no body); reads and PUT/PATCH retried while transient; a
+    403 names `permission` (or `fix`)."""
     headers = {
         "Accept": "application/vnd.github+json",
         "Authorization": f"Bearer {token}",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tools.release.github import GitHubError, request, request_json
+from tools.release.github import GitHubError, request, request_json, request_list
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import served_version
 
@@ -146,9 +146,7 @@ def versions_of(package: Package) -> tuple[list[PackageVersion], list[str]]:
     warnings: list[str] = []
     for page in range(1, 1000):
         url = f"{package.url}/versions?per_page={PAGE}&page={page}"
-        answer = request_json(url, package.token, permission=PERMISSION)
-        if not isinstance(answer, list):
-            raise GitHubError(f"GitHub's answer for {url} is not a JSON array")
+        answer = request_list(url, package.token, permission=PERMISSION)
         for entry in answer:
             version, warning = _version(entry)
             found += [version] if version else []

@@ -316,22 +316,13 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
     for name, value in wanted.items():
         if held.get(name) == value:
             kept.append(f"the variable {name} is {value}")
-        elif name in held:
-            body = {"name": name, "value": value}
-            found.append(
-                Change(
-                    f"set the variable {name} to {value} (was {held[name]})",
-                    partial(github.call, "PATCH", f"/actions/variables/{name}", body),
-                )
-            )
-        else:
-            body = {"name": name, "value": value}
-            found.append(
-                Change(
-                    f"set the variable {name} to {value}",
-                    partial(github.call, "POST", "/actions/variables", body),
-                )
-            )
+            continue
+        was, method, path = "", "POST", "/actions/variables"
+        if name in held:
+            was, method, path = f" (was {held[name]})", "PATCH", f"/actions/variables/{name}"
+        body = {"name": name, "value": value}
+        said = f"set the variable {name} to {value}{was}"
+        found.append(Change(said, partial(github.call, method, path, body)))
     if choices.render_off and SERVICE_VARIABLE in held:
         found.append(
             Change(
