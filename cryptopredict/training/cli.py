@@ -45,11 +45,10 @@ from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
 from cryptopredict.logs import redact_text
 from cryptopredict.training.api_process import STOPPED, ApiProcess
-from cryptopredict.training.cluster import forward_logs, training_client
+from cryptopredict.training.cluster import SchedulerError, forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.record import RecordKeeper
-from cryptopredict.training.scheduler import SchedulerError
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
 
 log = logging.getLogger("train")

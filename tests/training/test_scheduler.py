@@ -16,7 +16,7 @@ from pathlib import Path
 import dask
 import pytest
 
-from cryptopredict.training.scheduler import REFUSED, SchedulerError, connect_scheduler, probe
+from cryptopredict.training.cluster import REFUSED, SchedulerError, connect_scheduler, probe
 
 ROOT = Path(__file__).parents[2]
 
