@@ -35,6 +35,7 @@ def test_every_figure_the_code_sets_is_the_codes(page):
         ("| 400 | a request line and headers longer than HAProxy's 16 KiB buffer |", 0),
         ("| 413 | a request body longer than 1 MiB |", 1),
         ("| 413 | a request body longer than 64 KiB |", 0),
+        ("| 400 | request line and headers longer than 16 KiB or more than 100 lines |", 1),
         ("hourly BTC/USD damping tau 6 h, a fifth of the move a day out", 1),
         ("the panel's damping, tau 0: the last close", 0),
         # A setting's default, in its unit, in words, in other forms.
