@@ -21,7 +21,7 @@ from cryptopredict.data.errors import DataError
 from cryptopredict.data.frame import BarQuery, Bars, BarSource, empty_frame
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
-from cryptopredict.data.validation import Rules, ValidationFindings, summarize, validate
+from cryptopredict.data.validation import ValidationFindings, summarize, validate
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,12 @@ def load_history(
     if until is not None:
         now = min(now, until)
     query = BarQuery(asset, Interval.parse(interval), pd.Timestamp(since), now)
-    rules = Rules.from_settings(settings)
     chain = list(sources) if sources is not None else _chain(source, csv, settings)
     store = HistoryStore(settings.cache_dir)
     failures: list[str] = []
     for each in chain:
         try:
-            bars, report = _from_source(each, query, rules, store, now, keep=until is None)
+            bars, report = _from_source(each, query, settings, store, now, keep=until is None)
         except DataError as error:
             reason = getattr(error, "reason", None) or str(error)
             # Falling back (to the snapshot, offline) is the normal path: said at INFO.
@@ -98,7 +97,7 @@ def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[Bar
 def _from_source(
     source: BarSource,
     query: BarQuery,
-    rules: Rules,
+    rules: HistorySettings,
     store: HistoryStore,
     now: pd.Timestamp,
     *,

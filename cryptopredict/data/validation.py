@@ -7,8 +7,6 @@ last bar; wicks (a low or high that far out, as on 2025-10-10) kept and reported
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -20,19 +18,8 @@ from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars, check_f
 from cryptopredict.utc import iso_moment
 
 
-@dataclass(frozen=True)
-class Rules:
-    max_jump: float = 3.0
-    min_rows: int = 100
-    require_fresh_hours: float | None = None
-
-    @classmethod
-    def from_settings(cls, settings: HistorySettings) -> Rules:
-        return cls(settings.max_bar_jump, settings.min_rows, settings.require_fresh_hours)
-
-
 def validate(
-    bars: Bars, rules: Rules, now: pd.Timestamp | None = None
+    bars: Bars, rules: HistorySettings, now: pd.Timestamp | None = None
 ) -> tuple[Bars, ValidationFindings]:
     """The cleaned bars and what was done to them; ValidationError if they cannot be used."""
     frame = bars.frame.reset_index(drop=True)
@@ -45,8 +32,8 @@ def validate(
     _reject_bad_values(frame)
     _reject_off_grid(frame, bars.interval)
     frame, ohlc = _repair_ohlc(frame)
-    _reject_jumps(frame, rules.max_jump)
-    wicks = _wicks(frame, rules.max_jump)
+    _reject_jumps(frame, rules.max_bar_jump)
+    wicks = _wicks(frame, rules.max_bar_jump)
     cleaned = bars.with_frame(frame)
     if rules.require_fresh_hours is not None:
         check_fresh(cleaned, rules.require_fresh_hours, now or pd.Timestamp.now(tz="UTC"))

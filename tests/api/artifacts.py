@@ -28,12 +28,12 @@ from cryptopredict.artifact.read import Artifact
 from cryptopredict.artifact.schema import MANIFEST, Manifest
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
-from cryptopredict.config import Gate
+from cryptopredict.config import Gate, HistorySettings
 from cryptopredict.data.csvfile import read_ohlcv_csv
 from cryptopredict.data.frame import Bars
 from cryptopredict.data.history import History
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.data.validation import Rules, validate
+from cryptopredict.data.validation import validate
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
@@ -109,7 +109,7 @@ def _train(
 ) -> None:
     asset = ASSETS[slug]
     raw = Bars(frame, asset.symbol, Interval.parse(interval), "snapshot")
-    bars, report = validate(raw, Rules())
+    bars, report = validate(raw, HistorySettings())
     days = (frame["timestamp"].iloc[-1] - frame["timestamp"].iloc[0]).days + 1
     job = PairJob(
         asset=asset,

@@ -14,11 +14,12 @@ import pytest
 
 from cryptopredict.assets import ASSETS, asset_for_symbol
 from cryptopredict.candles import Interval
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.csvfile import CsvSource, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError, ValidationError
 from cryptopredict.data.frame import BarQuery, Bars, FrameError, check_frame
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.data.validation import Rules, validate
+from cryptopredict.data.validation import validate
 
 PROVENANCE = SnapshotSource().data_dir / "PROVENANCE.md"
 EVERYTHING = (pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC"))
@@ -179,7 +180,7 @@ def test_a_csv_cut_mid_row_leaves_a_gap_that_validation_names(tmp_path):
     path.write_text("timestamp,open,high,low,close,volume\n2024-01-01,1,2,1,2,5\n2024-01-02,2,3")
     bars = Bars(read_ohlcv_csv(path), "BTC/USD", Interval.parse("1d"), "csv")
     with pytest.raises(ValidationError, match=r"bar 2024-01-02T00:00:00Z .* not a finite number"):
-        validate(bars, Rules(min_rows=1))
+        validate(bars, HistorySettings(min_rows=1))
 
 
 def _bars(path, start: str, freq: str, count: int) -> None:

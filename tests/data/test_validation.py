@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 
 from cryptopredict.candles import Interval
+from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import StaleDataError, ValidationError
 from cryptopredict.data.frame import check_frame, resample
-from cryptopredict.data.validation import Rules, summarize, validate
+from cryptopredict.data.validation import summarize, validate
 
-RULES = Rules(max_jump=3.0, min_rows=24)
+RULES = HistorySettings(max_bar_jump=3.0, min_rows=24)
 
 
 def edited(bars, changes: dict):
@@ -149,7 +150,7 @@ def test_gaps_are_reported_not_filled(week_of_bars):
 def test_strict_mode_rejects_a_stale_last_bar(week_of_bars):
     live = dataclasses.replace(week_of_bars, source="binance")
     closed = live.last + live.interval.delta
-    strict = Rules(max_jump=3.0, min_rows=24, require_fresh_hours=6)
+    strict = HistorySettings(max_bar_jump=3.0, min_rows=24, require_fresh_hours=6)
     validate(live, strict, now=closed + pd.Timedelta(hours=5))
     with pytest.raises(StaleDataError, match=r"closed 7\.0 h ago; strict mode allows 6 h"):
         validate(live, strict, now=closed + pd.Timedelta(hours=7))
@@ -160,14 +161,14 @@ def test_strict_mode_allows_daily_bars_one_day(week_of_bars):
     daily = candles.with_frame(candles.frame[complete].reset_index(drop=True))
     live = dataclasses.replace(daily, source="alpaca")
     closed = live.last + live.interval.delta
-    strict = Rules(max_jump=3.0, min_rows=3, require_fresh_hours=3)
+    strict = HistorySettings(max_bar_jump=3.0, min_rows=3, require_fresh_hours=3)
     validate(live, strict, now=closed + pd.Timedelta(hours=20))
     with pytest.raises(StaleDataError, match=r"closed 30\.0 h ago; strict mode allows 24 h"):
         validate(live, strict, now=closed + pd.Timedelta(hours=30))
 
 
 def test_strict_mode_never_accepts_the_snapshot(week_of_bars):
-    strict = Rules(max_jump=3.0, min_rows=24, require_fresh_hours=10**6)
+    strict = HistorySettings(max_bar_jump=3.0, min_rows=24, require_fresh_hours=10**6)
     with pytest.raises(StaleDataError, match="does not accept the embedded snapshot"):
         validate(week_of_bars, strict, now=week_of_bars.last)
 

@@ -6,10 +6,10 @@ import pandas as pd
 
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
-from cryptopredict.config import Gate
+from cryptopredict.config import Gate, HistorySettings
 from cryptopredict.data.frame import Bars
 from cryptopredict.data.history import History
-from cryptopredict.data.validation import Rules, validate
+from cryptopredict.data.validation import validate
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
@@ -52,5 +52,5 @@ def history_from_prices(
             "volume": 1.0,
         }
     )
-    bars, report = validate(Bars(frame, symbol, Interval.parse("1h"), source), Rules())
+    bars, report = validate(Bars(frame, symbol, Interval.parse("1h"), source), HistorySettings())
     return History(bars, report, ())
