@@ -97,10 +97,7 @@ class NaiveComparison(Record, frozen=True):
     (`cryptopredict.standard_error`, a flat top over `lags` overlapping origins); scores of a
     band only when both have one. On the 80% interval score: the degrees of freedom of its
     standard error (`df`), the relative difference (served - naive) / naive with its standard
-    error and one-sided 95% upper bound, and the `verdict`: "better" or "worse" beyond the
-    critical value (two standard errors, or Student's t's with `df` where that is larger),
-    else "tie"; "too few windows" where so few independent windows were scored that no
-    critical value holds."""
+    error and one-sided 95% upper bound, and the `verdict` (`BandVerdict`)."""
 
     n: int
     lags: int
