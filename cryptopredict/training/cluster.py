@@ -62,7 +62,10 @@ def training_client(settings: Training) -> Iterator[Client]:
                     processes=True,
                     # Loopback and a free port by default: the dashboard has no authentication.
                     dashboard_address=settings.dask_dashboard_address,
-                    silence_logs=logging.ERROR,
+                    # Not even distributed's errors: a worker's heartbeat that fails while a
+                    # stop closes the scheduler logs one with its traceback; what fails in a
+                    # task reaches training as the task's exception.
+                    silence_logs=logging.CRITICAL,
                 )
             )
         client = stack.enter_context(Client(cluster, set_as_default=False))

@@ -138,6 +138,8 @@ def test_make_run_stops_while_serving_after_training_on_sigterm_to_make(tmp_path
     env = {"ASSETS": "btc-usd", "MODEL_DIR": str(tmp_path / "artifacts"), "TRAIN_WORKERS": "1"}
     arguments = "TRAIN_ARGS=--source snapshot --no-backtest --since 2026-06-01"
     process = _started(["run", arguments], env, log)
+    # Serving: a SIGTERM before the server has started ends it by the signal, with no line.
+    _wait_for(process, log, r"serving on http")
     _wait_for(process, log, r"training is over; serving until Ctrl-C")
     _stops_alone(process, log, signal.SIGTERM)
     assert "api: stopped" in log.read_text()
