@@ -109,5 +109,5 @@ def _at_once(bars: list[MinuteBar], writer: MinuteWriter) -> int:
     """How many of `bars`, stored PRELOAD_CHUNK a transaction, were new."""
     stored = 0
     for first in range(0, len(bars), PRELOAD_CHUNK):
-        stored += writer.append(bars[first : first + PRELOAD_CHUNK]).count(Outcome.STORED)
+        stored += writer.fill(bars[first : first + PRELOAD_CHUNK]).count(Outcome.STORED)
     return stored

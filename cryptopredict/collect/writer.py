@@ -26,7 +26,6 @@ class Outcome(Enum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     CONFLICT = "a different copy of a stored minute"
-    OUT_OF_ORDER = "out of order"
     FUTURE = "from the future"
     EXPIRED = "past the retention"
     JUMP = "an impossible jump"
@@ -49,15 +48,12 @@ class MinuteWriter:
         )
         self.max_jump = max_jump
         self.clock = clock
-        self._newest: dict[str, int | None] = {}
         self._pruned_at = float("-inf")
         self._broken = False
 
     def newest(self, asset: str) -> int | None:
-        if asset not in self._newest:
-            window = self._use(lambda: self.store.windows(asset)).get(asset)
-            self._newest[asset] = None if window is None else window.last
-        return self._newest[asset]
+        window = self._use(lambda: self.store.windows(asset)).get(asset)
+        return None if window is None else window.last
 
     def window_start(self) -> int:
         """The first minute the retention keeps (the one running its days ago); 0 without."""
@@ -71,15 +67,7 @@ class MinuteWriter:
         return self._use(lambda: self.store.gaps(asset, start, end))
 
     def write(self, bar: MinuteBar) -> Outcome:
-        return self.append([bar])[0]
-
-    def append(self, bars: Iterable[MinuteBar]) -> list[Outcome]:
-        """Store, in one transaction, the bars after each asset's newest stored minute."""
-        return self._store(list(bars), append=True)
-
-    def fill(self, bars: Iterable[MinuteBar]) -> list[Outcome]:
-        """Store, in one transaction, the bars of minutes the database lacks."""
-        return self._store(list(bars), append=False)
+        return self.fill([bar])[0]
 
     def quote(self, quotes: Sequence[Quote]) -> None:
         self._use(lambda: self.store.write_quotes(quotes))
@@ -98,7 +86,6 @@ class MinuteWriter:
         if gone:
             log.info("pruned %d minutes older than the retention", gone)
         if future:
-            self._newest.clear()
             log.warning("removed %d minutes dated after the clock (%s)", future, stamp(int(now)))
         return gone
 
@@ -116,33 +103,27 @@ class MinuteWriter:
         except StoreError:
             # The connection may be dead, and what was cached uncommitted.
             self._broken = True
-            self._newest.clear()
             raise
 
-    def _store(self, bars: list[MinuteBar], *, append: bool) -> list[Outcome]:
+    def fill(self, given: Iterable[MinuteBar]) -> list[Outcome]:
+        """Store, in one transaction, the bars of minutes the database lacks."""
+        bars = list(given)
         now = self.clock()
         oldest = self.window_start()
         outcomes: dict[int, Outcome] = {}
         for asset in dict.fromkeys(bar.asset for bar in bars):
             mine = [index for index, bar in enumerate(bars) if bar.asset == asset]
-            judged = self._check([bars[i] for i in mine], now, oldest, append)
+            judged = self._check([bars[i] for i in mine], now, oldest)
             outcomes.update(zip(mine, judged, strict=True))
         accepted = [bar for index, bar in enumerate(bars) if outcomes[index] is Outcome.STORED]
         self._use(lambda: self.store.write(accepted))
-        for bar in accepted:
-            newest = self._newest.get(bar.asset)
-            if newest is None or bar.ts > newest:
-                self._newest[bar.asset] = bar.ts
         if accepted:
             self.prune_if_due()
         return [outcomes[index] for index in range(len(bars))]
 
-    def _check(
-        self, bars: Sequence[MinuteBar], now: float, oldest: int, append: bool
-    ) -> list[Outcome]:
+    def _check(self, bars: Sequence[MinuteBar], now: float, oldest: int) -> list[Outcome]:
         """The outcome of each bar of one asset, in order."""
         asset = bars[0].asset
-        newest = self.newest(asset) if append else None
         low = min(bar.ts for bar in bars) - JUMP_WINDOW
         high = max(bar.ts for bar in bars) + JUMP_WINDOW + MINUTE
         rows = self._use(lambda: self.store.bars(asset, low, high))
@@ -153,7 +134,7 @@ class MinuteWriter:
             near.setdefault(bar.ts, bar.close)
         outcomes = []
         for bar in bars:
-            outcome = self._judge(bar, now, oldest, newest, stored)
+            outcome = self._judge(bar, now, oldest, stored)
             if outcome is Outcome.STORED:
                 reference = _median_around(near, bar.ts)
                 if reference is not None and _jumps(bar, reference, self.max_jump):
@@ -167,20 +148,13 @@ class MinuteWriter:
                     )
             if outcome is Outcome.STORED:
                 stored[bar.ts] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
-                if newest is not None:
-                    newest = max(newest, bar.ts)
             elif bar.ts not in stored:
                 near.pop(bar.ts, None)
             outcomes.append(outcome)
         return outcomes
 
     def _judge(
-        self,
-        bar: MinuteBar,
-        now: float,
-        oldest: int,
-        newest: int | None,
-        stored: dict[int, tuple[float, ...]],
+        self, bar: MinuteBar, now: float, oldest: int, stored: dict[int, tuple[float, ...]]
     ) -> Outcome:
         if bar.ts > now:
             _told(bar, "rejected", f"from the future (the clock says {stamp(int(now))})")
@@ -188,9 +162,6 @@ class MinuteWriter:
         if bar.ts < oldest:
             log.debug("%s: skipped the %s bar: past the retention", bar.asset, stamp(bar.ts))
             return Outcome.EXPIRED
-        if newest is not None and bar.ts < newest:
-            _told(bar, "skipped", f"out of order (the newest stored is {stamp(newest)})")
-            return Outcome.OUT_OF_ORDER
         kept = stored.get(bar.ts)
         if kept is None:
             return Outcome.STORED

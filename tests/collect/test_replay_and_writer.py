@@ -206,7 +206,7 @@ def test_a_writer_without_retention_keeps_old_minutes_and_prunes_nothing(
     clock_now = sample_minutes[-1].ts + 400 * 86_400  # a year and more later
     with MinuteStore.open(database_url) as store:
         kept = MinuteWriter(store, None, clock=lambda: clock_now)
-        outcomes = kept.append(sample_minutes)
+        outcomes = kept.fill(sample_minutes)
         assert set(outcomes) == {Outcome.STORED}
         kept.prune_if_due()
         assert store.windows()["btc-usd"].count == len(sample_minutes)

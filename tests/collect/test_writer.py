@@ -44,22 +44,22 @@ def stored_ts(writer):
     return [row[0] for row in writer.store.bars("btc-usd", 0, 2**40)]
 
 
-def test_append_stores_in_order_and_skips_repeats_and_older_bars(writer, sample_minutes, caplog):
+def test_the_first_stored_copy_of_a_minute_wins_in_any_order(writer, sample_minutes, caplog):
     m = sample_minutes
-    assert writer.append(m[:3]) == [Outcome.STORED] * 3
+    assert writer.fill(m[:3]) == [Outcome.STORED] * 3
     assert writer.write(m[2]) is Outcome.DUPLICATE
     with caplog.at_level(logging.WARNING):
-        assert writer.write(dataclasses.replace(m[1], close=m[1].high)) is Outcome.OUT_OF_ORDER
-    assert "out of order" in caplog.text
-    assert writer.write(m[5]) is Outcome.STORED  # a gap is allowed; backfill fills it
-    assert writer.write(m[4]) is Outcome.OUT_OF_ORDER
-    assert stored_ts(writer) == [m[0].ts, m[1].ts, m[2].ts, m[5].ts]
+        assert writer.write(dataclasses.replace(m[1], close=m[1].high)) is Outcome.CONFLICT
+    assert "ignored a different copy" in caplog.text
+    assert writer.write(m[5]) is Outcome.STORED
+    assert writer.write(m[4]) is Outcome.STORED  # older than the newest: a hole filled
+    assert stored_ts(writer) == [m[0].ts, m[1].ts, m[2].ts, m[4].ts, m[5].ts]
     assert writer.store.bars("btc-usd", 0, 2**40)[1][4] == m[1].close  # unchanged
 
 
 def test_fill_stores_missing_minutes_anywhere(writer, sample_minutes):
     m = sample_minutes
-    writer.append([m[0], m[5], m[9]])
+    writer.fill([m[0], m[5], m[9]])
     outcomes = writer.fill(m[:10])
     assert outcomes.count(Outcome.STORED) == 7
     assert outcomes.count(Outcome.DUPLICATE) == 3
@@ -82,7 +82,7 @@ def test_a_bar_from_the_future_is_rejected_and_changes_nothing(
     the newest minute, the retention and every stored row are as before, and the next real
     minute is stored."""
     m = sample_minutes
-    writer.append(m[:100])
+    writer.fill(m[:100])
     future = dataclasses.replace(m[100], ts=YEAR_2100)
     with caplog.at_level(logging.WARNING):
         assert writer.write(future) is Outcome.FUTURE
@@ -102,7 +102,7 @@ def test_a_bar_from_the_future_is_rejected_and_changes_nothing(
 
 def test_retention_is_counted_from_the_clock(writer, sample_minutes, clock):
     m = sample_minutes
-    writer.append(m)
+    writer.fill(m)
     assert writer.window_start() <= m[0].ts
     clock.now = m[202].ts + 86_400  # a day after m[202] opened: it is the first one kept
     assert writer.prune() == 202
@@ -120,20 +120,20 @@ def test_pruning_happens_as_bars_are_written_at_most_hourly(writer, sample_minut
         return dataclasses.replace(m[index], ts=int(clock.now) // MINUTE * MINUTE - MINUTE)
 
     clock.now = m[0].ts + 86_400 + 5 * MINUTE  # m[0] to m[4] are past the retention
-    writer.append([fresh(100)])
+    writer.fill([fresh(100)])
     assert stored_ts(writer)[0] == m[5].ts
     clock.now += 30 * MINUTE
-    writer.append([fresh(101)])
+    writer.fill([fresh(101)])
     assert stored_ts(writer)[0] == m[5].ts  # pruned at most once an hour
     clock.now += 3600
-    writer.append([fresh(102)])
+    writer.fill([fresh(102)])
     assert stored_ts(writer)[0] == m[95].ts
 
 
 @pytest.mark.parametrize("factor", [1000.0, 0.001])
 def test_an_impossible_jump_is_rejected(writer, sample_minutes, factor, caplog):
     m = sample_minutes
-    writer.append(m[:20])
+    writer.fill(m[:20])
     bar = m[20]
     wild = dataclasses.replace(
         bar,
@@ -166,7 +166,7 @@ def test_one_wild_bar_never_becomes_the_yardstick(writer, sample_minutes):
 
 def test_a_real_fall_within_the_limit_is_stored(writer, sample_minutes):
     m = sample_minutes
-    writer.append(m[:20])
+    writer.fill(m[:20])
     bar = m[20]
     fall = dataclasses.replace(bar, open=bar.open, low=bar.close / 2.5, close=bar.close / 2.5)
     assert writer.write(fall) is Outcome.STORED
@@ -176,7 +176,7 @@ def test_a_different_copy_of_a_stored_minute_is_logged_and_the_first_kept(
     writer, sample_minutes, caplog
 ):
     m = sample_minutes
-    writer.append(m[:5])
+    writer.fill(m[:5])
     other = dataclasses.replace(m[3], close=m[3].high, source="binance")
     with caplog.at_level(logging.WARNING):
         assert writer.fill([other]) == [Outcome.CONFLICT]
@@ -194,23 +194,23 @@ def test_a_failed_write_loses_nothing_and_the_next_one_reconnects(tmp_path, samp
     m = sample_minutes
     path = tmp_path / "market.db"
     writer = MinuteWriter(MinuteStore.open(f"sqlite:///{path}", timeout=0.1), 1, clock=clock)
-    writer.append(m[:3])
+    writer.fill(m[:3])
     locker = sqlite3.connect(path, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
     with pytest.raises(DatabaseUnavailableError, match="database is locked"):
-        writer.append(m[3:6])
+        writer.fill(m[3:6])
     locker.execute("ROLLBACK")
     assert writer.newest("btc-usd") == m[2].ts  # what failed is not taken as stored
-    assert writer.append(m[3:6]) == [Outcome.STORED] * 3
+    assert writer.fill(m[3:6]) == [Outcome.STORED] * 3
     assert stored_ts(writer) == [bar.ts for bar in m[:6]]
     writer.store.close()
 
 
 def test_every_bar_records_where_it_came_from(writer, sample_minutes):
     m = sample_minutes
-    writer.append([m[0], dataclasses.replace(m[1], source="binance")])
+    writer.fill([m[0], dataclasses.replace(m[1], source="binance")])
     moved = dataclasses.replace(m[2], ts=m[2].ts, source="replay", shift=-3600)
-    writer.append([moved])
+    writer.fill([moved])
     last = writer.store.newest_bars()["btc-usd"]
     assert (last.source, last.shifted_by) == ("replay", -3600)
     sources = writer.store._db.execute(
@@ -222,15 +222,14 @@ def test_every_bar_records_where_it_came_from(writer, sample_minutes):
 def test_minutes_from_the_future_left_by_an_earlier_version_are_removed(
     writer, sample_minutes, caplog
 ):
-    """A database where an earlier version stored a bar dated 2100: every real minute would be
-    out of order after it. The first prune removes it, and appending carries on."""
+    """A database where an earlier version (or a clock set back since) stored a bar dated 2100:
+    the feed would take it for the newest minute. The first prune removes it."""
     m = sample_minutes
     writer.store.write([*m[:10], dataclasses.replace(m[10], ts=YEAR_2100)])
     assert writer.newest("btc-usd") == YEAR_2100
-    assert writer.write(m[10]) is Outcome.OUT_OF_ORDER  # what an earlier version would do here
     with caplog.at_level(logging.WARNING):
         writer.prune()
     assert "removed 1 minutes dated after the clock" in caplog.text
     assert writer.newest("btc-usd") == m[9].ts
-    assert writer.append(m[10:12]) == [Outcome.STORED] * 2
+    assert writer.fill(m[10:12]) == [Outcome.STORED] * 2
     assert stored_ts(writer) == [bar.ts for bar in m[:12]]
