@@ -95,7 +95,8 @@ class MinuteWriter:
 
     def _use(self, call: Callable[[], T]) -> T:
         if self._broken:
-            self.store = self.store.reopened()
+            self.store.close()
+            self.store = MinuteStore.open(self.store.url)
             self._broken = False
             log.info("reconnected to %s", self.store)
         try:

@@ -87,9 +87,8 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
 
 
 class MinuteStore:
-    def __init__(self, url: str, connection: Any, timeout: float) -> None:
+    def __init__(self, url: str, connection: Any) -> None:
         self.url = url
-        self.timeout = timeout
         self._db = connection
         self._sqlite = isinstance(connection, sqlite3.Connection)
         self._placeholder = "?" if self._sqlite else "%s"
@@ -115,9 +114,9 @@ class MinuteStore:
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///")
             waits = timeout if statement_timeout is None else statement_timeout
-            store = cls(url, connect_sqlite(url, path, create, waits), timeout)
+            store = cls(url, connect_sqlite(url, path, create, waits))
         elif url.startswith(("postgresql://", "postgres://")):
-            store = cls(url, connect_postgres(url, timeout, statement_timeout), timeout)
+            store = cls(url, connect_postgres(url, timeout, statement_timeout))
         else:
             raise StoreError(
                 f"DATABASE_URL={redact(url)!r} is not a database URL the market feed knows: use "
@@ -144,11 +143,6 @@ class MinuteStore:
         if self._sqlite:
             deadline = time.monotonic() + seconds
             self._db.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS)
-
-    def reopened(self) -> MinuteStore:
-        """A new connection to the same database (after a fault); this one is closed."""
-        self.close()
-        return MinuteStore.open(self.url, timeout=self.timeout)
 
     def close(self) -> None:
         with contextlib.suppress(*self.driver_errors):  # a connection the server already cut
