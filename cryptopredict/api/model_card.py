@@ -27,6 +27,7 @@ from cryptopredict.api.types.model import (
     model_card,
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
+from cryptopredict.artifact.run import RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 from cryptopredict.freshness import in_words
 from cryptopredict.minutes.bars import FeedStatus
@@ -148,12 +149,7 @@ def health_blueprint(
         default = next(entry for entry in assets if entry.asset == catalog.default.slug)
         failures = catalog.failures()
         running = catalog.training()
-        last = [] if catalog.run is None else catalog.run.failed  # run.json: Reloading rebuilds
-        failed = (
-            running.failed
-            if running is not None
-            else [FailedPair(asset=pair.asset, reason=pair.reason) for pair in last]
-        )
+        failed = running.failed if running is not None else _last_failed(catalog)
         latest, failing = feed_health(feed(), failing_after)
         reasons = [
             *(f"{slug} cannot be served: {why}" for slug, why in failures.items()),
@@ -176,6 +172,18 @@ def health_blueprint(
         return json_response(answer)
 
     return bp
+
+
+def _last_failed(catalog: Catalog) -> list[FailedPair]:
+    """The pairs the last run could not train, read now: a reloading server must not miss them."""
+    model_dir = catalog.store.model_dir
+    try:
+        run = read_run(model_dir) if model_dir is not None else None
+    except RunRecordError:
+        run = None
+    if run is None:
+        return []
+    return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]
 
 
 def _health(served: CatalogEntry, now: float) -> AssetHealth:
