@@ -34,16 +34,6 @@ class JointTest:
     cells: int
     left_out: int = 0
 
-    def to_dict(self) -> dict:
-        return {
-            "test": self.test,
-            "statistic": self.statistic,
-            "df": list(self.df),
-            "p": self.p,
-            "cells": self.cells,
-            "left_out": self.left_out,
-        }
-
 
 @dataclass(frozen=True)
 class Trend:
@@ -53,9 +43,6 @@ class Trend:
     se: float
     z: float
     df: float
-
-    def to_dict(self) -> dict:
-        return {"slope": self.slope, "se": self.se, "z": self.z, "df": self.df}
 
 
 def too_few(cells: int) -> JointTest:

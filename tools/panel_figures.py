@@ -20,7 +20,7 @@ at each time, averaged over the horizons, through the same estimator).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -188,8 +188,8 @@ def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict
             for member in members
         ]
         errors, influence = times.cells(held, members, level)
-        tests[f"{name}_fifth"] = shared_times(errors, influence, times.steps, times.lags).to_dict()
-        trends[f"{name}_fifth"] = trend(errors, influence, times.steps, times.lags).to_dict()
+        tests[f"{name}_fifth"] = asdict(shared_times(errors, influence, times.steps, times.lags))
+        trends[f"{name}_fifth"] = asdict(trend(errors, influence, times.steps, times.lags))
     quarters = {quarter: Times(group, horizon) for quarter, group in rows.groupby("quarter")}
     enough = QUARTER / times.spacing / 2  # origins
     out["coverage_80_by_quarter"] = {
@@ -207,7 +207,7 @@ def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict
         for found in quarters.values()
         if len(found.times) >= enough
     ]
-    tests["quarter"] = disjoint_times(blocks, len(quarters) - len(blocks)).to_dict()
+    tests["quarter"] = asdict(disjoint_times(blocks, len(quarters) - len(blocks)))
     out["coverage_80_joint_tests"] = tests
     out["coverage_80_trend"] = trends
     return out
