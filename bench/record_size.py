@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptopredict.api.serving.track_record import Estimate, RecordRows, lead_record
+from cryptopredict.api.serving.track_record import RecordRows, lead_record
+from cryptopredict.api.types.track_record import Estimated
 from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import SUFFIX, read_records, record_dir, write_record
 from cryptopredict.artifact.record_rows import (
@@ -113,16 +114,16 @@ def exact_rows(issues: list[RecordIssue], closes: dict[int, float]) -> RecordRow
     return RecordRows(until, lead, until + lead, known, values, bits)
 
 
-def figures(rows: RecordRows, now: int) -> dict[tuple[int, str], Estimate]:
+def figures(rows: RecordRows, now: int) -> dict[tuple[int, str], Estimated]:
     found = {}
     for lead in np.unique(rows.lead).tolist():
         at = lead_record(rows, lead, now)
         hours = lead // HOUR
         found[hours, "error"], found[hours, "error - naive"] = at.error, at.error_difference
-        for level in at.levels:
-            found[hours, f"coverage {level.level}"] = level.coverage
-            found[hours, f"score {level.level}"] = level.interval_score
-            found[hours, f"score {level.level} - naive"] = level.difference
+        for name, level in at.levels.items():
+            found[hours, f"coverage {name}"] = level.coverage
+            found[hours, f"score {name}"] = level.interval_score
+            found[hours, f"score {name} - naive"] = level.difference
     return found
 
 
@@ -137,7 +138,9 @@ def compare(issues: list[RecordIssue], closes: dict[int, float], label: str) -> 
     report(label, read["btc-usd"], size, figures(exact_rows(issues, closes), max(closes)))
 
 
-def report(label: str, kept: PairRecord, size: int, exact: dict) -> None:
+def report(
+    label: str, kept: PairRecord, size: int, exact: dict[tuple[int, str], Estimated]
+) -> None:
     found = figures(RecordRows.of(kept), kept.scored_until)
     moved, spread = [], []
     for key, truth in exact.items():

@@ -272,3 +272,9 @@ def test_a_module_named_only_in_another_folder_s_line_is_unmapped(starts, name, 
     changed = text[:start] + line.replace(name, "`gone.py`") + text[end:]
     assert unmapped(changed) == [module]
     assert misnamed(changed) == [module.rsplit("/", 1)[0] + "/gone.py"]
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in (ROOT / "bench").glob("*.py")))
+def test_every_benchmark_imports(name):
+    """A benchmark a refactor left behind fails here, not when someone next measures."""
+    subprocess.run([sys.executable, "-c", f"import bench.{name}"], cwd=ROOT, check=True)
