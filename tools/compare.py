@@ -362,9 +362,7 @@ def statsforecast_rows(
     steps = int(hours.max())
     intervals = ConformalIntervals(h=steps, n_windows=2)
     names = {"Naive": PEERS[0], "AutoETS": PEERS[1]}
-    results = {
-        name: {"yhat": [], **{level: ([], []) for level in LEVELS}} for name in names.values()
-    }
+    bands: dict[str, list[dict]] = {name: [] for name in names.values()}
     with progress(len(origins), "compare: statsforecast", "origin") as bar:
         for origin in origins:
             train = window(frame[frame["ds"] <= origin], DEFAULT.window_days)
@@ -378,38 +376,42 @@ def statsforecast_rows(
             )
             rows = forecast.iloc[hours - 1]
             for column, name in names.items():
-                results[name]["yhat"].append(np.exp(rows[column].to_numpy()))
-                for level in LEVELS:
-                    results[name][level][0].append(np.exp(rows[f"{column}-lo-{level}"].to_numpy()))
-                    results[name][level][1].append(np.exp(rows[f"{column}-hi-{level}"].to_numpy()))
+                bands[name].append(_priced(rows, column))
             bar.update(1)
-    out: dict[str, dict[str | int, Any]] = {}
-    for name, result in results.items():
-        out[name] = {"yhat": np.array(result["yhat"])}
-        for level in LEVELS:
-            lower, upper = result[level]
-            out[name][level] = (np.array(lower), np.array(upper))
-    return out
+    return {name: stacked(found) for name, found in bands.items()}
+
+
+def _priced(rows: pd.DataFrame, column: str) -> dict:
+    """statsforecast's `column` forecast and intervals at `rows`, as prices."""
+
+    def price(key: str = "") -> np.ndarray:
+        return np.exp(rows[f"{column}{key}"].to_numpy())
+
+    bounds = {level: (price(f"-lo-{level}"), price(f"-hi-{level}")) for level in LEVELS}
+    return {"yhat": price(), **bounds}
+
+
+def stacked(bands: list[dict]) -> dict[str | int, Any]:
+    """Per-origin bands (`yhat`, and (lower, upper) at each level) as arrays, origins down."""
+    return {
+        "yhat": np.array([band["yhat"] for band in bands]),
+        **{
+            level: tuple(np.array([band[level][k] for band in bands]) for k in (0, 1))
+            for level in LEVELS
+        },
+    }
 
 
 def garch_rows(
     frame: pd.DataFrame, origins: list[pd.Timestamp], hours: np.ndarray
 ) -> dict[str | int, Any]:
     """GARCH(1,1) at each origin, as `garch_band` makes it from the last 365 days' closes."""
-    bands = [
-        garch_band(window(frame[frame["ds"] <= origin], DEFAULT.window_days)["y"], hours)
-        for origin in origins
-    ]
-    return {
-        "yhat": np.array([band["yhat"] for band in bands]),
-        **{
-            level: (
-                np.array([band[level][0] for band in bands]),
-                np.array([band[level][1] for band in bands]),
-            )
-            for level in LEVELS
-        },
-    }
+    return stacked(
+        [
+            garch_band(window(frame[frame["ds"] <= origin], DEFAULT.window_days)["y"], hours)
+            for origin in origins
+        ]
+    )
 
 
 def garch_band(closes: pd.Series, hours: np.ndarray) -> dict[str | int, Any]:

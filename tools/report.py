@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,7 @@ def peers_table(peers: dict) -> str:
         versus = ""
         if row.get("served_minus_this") is not None:
             diff, se = row["served_minus_this"], row["served_minus_this_se"]
-            tie = (
-                "tie" if abs(diff) <= 2 * se else ("served lower" if diff < 0 else "served higher")
-            )
+            tie = ("served lower", "tie", "served higher")[readings.side(diff, se)]
             versus = f"{diff:+.4f} ({se:.4f}), {tie}"
         body.append(
             [
@@ -196,45 +195,43 @@ def band_table(band: BandSearch, shown: int = 10) -> str:
 
 def pools_table(pools: PoolSearch) -> str:
     """How far back the chosen band's calibration reaches at each horizon, and why."""
-    labels = [label for label in HORIZONS if label in pools.chosen]
-    body = []
-    for candidate in pools.candidates:
-        entry, days = candidate.to_builtins(), candidate.days
-        name = "all past errors" if days is None else f"last {days} days"
-        cells = [
-            f"**{entry[label]:.5f}**" if pools.chosen[label] == days else f"{entry[label]:.5f}"
-            for label in labels
-        ]
-        body.append([name, *cells])
+    rows = [
+        ("all past errors" if c.days is None else f"last {c.days} days", c.to_builtins(), c.days)
+        for c in pools.candidates
+    ]
     note = (
         "Calibration pool per horizon: the mean quantile score (pinball loss over every served "
         "quantile, log prices) of the chosen band on the validation origins with each pool; "
         "the lowest (bold) is used."
     )
-    return markdown_table(
-        ["errors calibrated on", *_per_horizon("quantile score", labels)], body, note
-    )
+    return _chosen_table(["errors calibrated on", "quantile score"], rows, pools.chosen, note)
 
 
 def mix_table(mix: MixSearch) -> str:
     """How much of the empirical band the chosen band's quantiles take at each horizon, and why."""
-    labels = [label for label in HORIZONS if label in mix.chosen]
     names = {0.0: "scaled band alone", 0.5: "average of the two", 1.0: "empirical band alone"}
-    body = []
-    for candidate in mix.candidates:
-        entry, weight = candidate.to_builtins(), candidate.weight
-        cells = [
-            f"**{entry[label]:.5f}**" if mix.chosen[label] == weight else f"{entry[label]:.5f}"
-            for label in labels
-        ]
-        body.append([names.get(weight, f"{weight:.0%} empirical"), *cells])
+    rows = [
+        (names.get(c.weight, f"{c.weight:.0%} empirical"), c.to_builtins(), c.weight)
+        for c in mix.candidates
+    ]
     note = (
         "Band method per horizon: the mean 80% interval score (log prices) on the validation "
         "origins of the chosen scaled band, of the empirical band (the naive band without "
         "drift), and of the equal-weight average of their quantiles (Vincentization); the "
         "lowest (bold) is served at that horizon, the weight linear in lead in between."
     )
-    return markdown_table(["quantiles", *_per_horizon("interval score", labels)], body, note)
+    return _chosen_table(["quantiles", "interval score"], rows, mix.chosen, note)
+
+
+def _chosen_table(titles: list[str], rows: list, chosen: Mapping[str, object], note: str) -> str:
+    """A row per option (name, scores per horizon, value), the one chosen at a horizon bold."""
+    labels = [label for label in HORIZONS if label in chosen]
+    cell = "{:.5f}".format
+    body = [
+        [name, *(f"**{cell(entry[h])}**" if chosen[h] == value else cell(entry[h]) for h in labels)]
+        for name, entry, value in rows
+    ]
+    return markdown_table([titles[0], *_per_horizon(titles[1], labels)], body, note)
 
 
 def panel_tables(panel: dict) -> str:
@@ -362,13 +359,12 @@ def panel_peers_table(panel: dict) -> str:
     for label, found in panel["peers"].items():
         for name in ("served", *ROWS):
             peer = found[name]
-            coverage = f"{peer['coverage_80']:.1%} ({peer['coverage_80_se'] * 100:.1f})"
             off = readings.coverage_off(peer) if name != "served" else ""
             cells = [
                 label,
                 "served" if name == "served" else readings.peer_name(name),
-                f"{peer['relative']:+.2%} ({peer['relative_se'] * 100:.2f})",
-                f"{coverage}, {off}" if off else coverage,
+                _relative(peer),
+                f"{_coverage(peer)}, {off}" if off else _coverage(peer),
                 _bold_beyond(peer["served_minus_this"], peer["served_minus_this_se"])
                 if name != "served" else "",
                 _bold_beyond(peer["calibrated_minus_raw"], peer["calibrated_minus_raw_se"])
@@ -407,7 +403,7 @@ def dispersion_table(panel: dict) -> str:
     for name, evaluation in (("without it (served)", served), ("with it", found["evaluation"])):
         body.append(
             [name, "evaluation",
-             *(f"{e['relative']:+.2%} ({e['relative_se'] * 100:.2f})" for e in evaluation.values()),
+             *(_relative(e) for e in evaluation.values()),
              "", *_width_fifths(evaluation["1d"])]
         )  # fmt: skip
     breaches = "; ".join(found["bars"]["breaches"]) or "none"
@@ -452,8 +448,8 @@ def reanchored_table(panel: dict) -> str:
                 [
                     shift,
                     label,
-                    _scored(found["reanchored"]),
-                    _scored(found["fresh"]),
+                    f"{_relative(found['reanchored'])}, {_coverage(found['reanchored'])}",
+                    f"{_relative(found['fresh'])}, {_coverage(found['fresh'])}",
                     f"{ratio - 1:+.2%} ({se:.2%})",
                 ]
             )
@@ -477,11 +473,12 @@ def reanchored_table(panel: dict) -> str:
     )
 
 
-def _scored(figures: dict) -> str:
-    return (
-        f"{figures['relative']:+.2%} ({figures['relative_se'] * 100:.2f}), "
-        f"{figures['coverage_80']:.1%} ({figures['coverage_80_se'] * 100:.1f})"
-    )
+def _relative(figures: dict) -> str:
+    return f"{figures['relative']:+.2%} ({figures['relative_se'] * 100:.2f})"
+
+
+def _coverage(figures: dict) -> str:
+    return f"{figures['coverage_80']:.1%} ({figures['coverage_80_se'] * 100:.1f})"
 
 
 def _bold_beyond(diff: float, se: float) -> str:
@@ -513,29 +510,23 @@ def _panel_row(name: str, figures: dict) -> list[str]:
 
 
 def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, str]:
-    backtest = msgspec.json.decode((report_dir / "backtest.json").read_bytes(), type=BacktestReport)
-    comparison = json.loads((report_dir / "comparison.json").read_text())
-    peers = json.loads((report_dir / "peers.json").read_text())
-    figures = json.loads(panel.read_text())
-    simulation = json.loads((report_dir / SIMULATION).read_text())
-    eth = msgspec.json.decode(
-        (report_dir / report_file("eth-usd")).read_bytes(), type=BacktestReport
-    )
-    return {
+    peers, figures = _json(report_dir / "peers.json"), _json(panel)
+    out = {}
+    for asset, key in (("btc-usd", "backtest"), ("eth-usd", "backtest-eth-usd")):
+        found = _json(report_dir / report_file(asset))
+        backtest = msgspec.convert(found, BacktestReport)
+        out[key] = backtest_table(backtest.summary) if backtest.summary else ""
+        out[f"{key}-reading"] = readings.backtest_reading(found)
+        if asset == "btc-usd":
+            out["band"] = band_table(backtest.band) if backtest.band else ""
+    return out | {
         "peers": peers_table(peers) + "\n\n" + readings.peers_reading(peers),
         "settings": settings_table(),
-        "backtest": backtest_table(backtest.summary) if backtest.summary else "",
-        "backtest-reading": readings.backtest_reading(_json(report_dir / "backtest.json")),
-        "backtest-eth-usd": backtest_table(eth.summary) if eth.summary else "",
-        "backtest-eth-usd-reading": readings.backtest_reading(
-            _json(report_dir / report_file("eth-usd"))
-        ),
         "damping": damping_table(figures["damping"]),
-        "band": band_table(backtest.band) if backtest.band else "",
-        "comparison": comparison_table(comparison),
+        "comparison": comparison_table(_json(report_dir / "comparison.json")),
         "panel-reading": readings.panel_timing(figures) + " " + readings.panel_reading(figures),
         "panel": panel_tables(figures),
-        "rule-simulation": readings.rule_reading(figures, simulation),
+        "rule-simulation": readings.rule_reading(figures, _json(report_dir / SIMULATION)),
         "conditional": conditional_table(figures),
         "panel-peers": panel_peers_table(figures),
         "dispersion": dispersion_table(figures),
@@ -603,16 +594,11 @@ def export(artifact: Path, report_dir: Path = REPORT_DIR, commit: str | None = N
 
 def current_commit(root: Path = Path()) -> str:
     """HEAD's sha (`-dirty` with local changes); `unknown` outside a git checkout."""
+    describe = ["git", "describe", "--always", "--dirty", "--abbrev=40", "--exclude=*"]
     try:
-        sha = _git(root, "rev-parse", "HEAD")
-        changed = _git(root, "status", "--porcelain", "--untracked-files=no")
+        done = subprocess.run(describe, cwd=root, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return f"{sha}-dirty" if changed else sha
-
-
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 

@@ -166,7 +166,7 @@ def peers_verdicts(panel: dict) -> str:
         diff, se = found[best]["served_minus_this"], found[best]["served_minus_this_se"]
         strongest.append(
             f"at {label} {peer_name(best)} ({found[best]['relative']:+.2%}): the served band "
-            f"{STANDING[_side(diff, se)]} ({_points(diff, se)})"
+            f"{STANDING[side(diff, se)]} ({_points(diff, se)})"
         )
         for names, said in ((PEERS, issued), ([n + CALIBRATED for n in PEERS], calibrated)):
             said.append(f"at {label} {_sorted(found, names)}")
@@ -176,7 +176,7 @@ def peers_verdicts(panel: dict) -> str:
             for name in PEERS
         ]  # fmt: skip
         gains.append(f"at {label} " + "; ".join(
-            f"{name} {_points(gain, se)}, {('helps', 'a tie', 'hurts')[_side(gain, se)]}"
+            f"{name} {_points(gain, se)}, {('helps', 'a tie', 'hurts')[side(gain, se)]}"
             for name, gain, se in helped
         ))  # fmt: skip
         off += [
@@ -210,12 +210,12 @@ def _sorted(found: dict, names: list[str] | tuple[str, ...]) -> str:
     sides: tuple[list[str], list[str], list[str]] = ([], [], [])
     for name in names:
         diff, se = found[name]["served_minus_this"], found[name]["served_minus_this_se"]
-        sides[_side(diff, se)].append(f"{peer_name(name)} ({_points(diff, se)})")
+        sides[side(diff, se)].append(f"{peer_name(name)} ({_points(diff, se)})")
     ahead, tied, behind = (_listed(side) for side in sides)
     return f"ahead of {ahead}, behind {behind}, level with {tied}"
 
 
-def _side(diff: float, se: float) -> int:
+def side(diff: float, se: float) -> int:
     """0 below zero beyond `TIE` standard errors, 2 above, 1 within (a tie)."""
     return 0 if diff < -TIE * se else 2 if diff > TIE * se else 1
 
