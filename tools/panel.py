@@ -1,40 +1,9 @@
-"""`make panel`: what every pair serves, decided on the panel of 16 Binance spot pairs' whole
-history (the damping, then the band), then scored on their evaluation origins against naive.
-
-Each pair (`data/binance-spot-16pairs-1h-full.csv.gz`, 2018-2026 with the exchange's real gaps)
-is read and validated as `train.py --csv` reads it, on the training cluster, where its history
-stays; every step below is tasks there.
-
-1. The damping, on a design fixed before any run (`tools/damping.py`): Prophet
-   refitted at each pair's `DESIGN_REFITS` validation refit origins, evenly spread, a task each;
-   every candidate tau's absolute percentage error against tau 0's (the last close), pooled
-   over the pairs at each horizon of a day and more, and their mean with its standard error
-   clustered by time (`panel_figures.damping_figures`). A candidate replaces tau 0 only where
-   it is better beyond the critical value (two standard errors at least); among those, the
-   lowest. At tau 0 nothing more is refitted; a damping that keeps some of Prophet's move
-   needs Prophet refitted at every refit origin of every pair, the panel's cost (a task each).
-2. The band, on a search fixed before any run (`tools/panel_steps.py`), on the
-   validation origins alone, by the pooled relative interval score against naive.
-
-Both are written with their evidence to `cryptopredict/model/panel_choice.json`, which training
-reads, and the pool the pairs share, where the band calibrates on it, to `panel_pool.npz`
-(`--keep` uses the files as they are: nothing is chosen). The evaluation origins are scored
-once, after the choices, with BTC/USD's own history (`data/btc-usd-1h.csv.gz`) beside them, as
-training serves it.
-
-Per pair and pooled over the 16, per horizon: the 80% interval score against naive's (the
-difference with its standard error, the relative difference with its one-sided 95% bound),
-coverage at 50, 80 and 95%, coverage in every fifth of the band's width and of its variance
-ratio and in every calendar quarter (each cell with its windows and degrees of freedom), and the
-origins left out because their window crosses a gap; pooled, the rule those tables are held to
-(`rule`, `tools/joint_coverage.py`). Pooled figures count every pair's forecasts alike; their
-standard errors are clustered by time (Driscoll-Kraay: the pairs move together, so each origin
-time counts once) through the one standard error (`cryptopredict/standard_error.py`). Pooled
-over the 16 too, on the same origins (`tools/peers.py`): the served band against GARCH(1,1)-t
-(simulated, and with normal quantiles), an EWMA and filtered historical simulation, each also
-calibrated the band's way (`peers`), and the band answered s hours after its
-origin, re-anchored at the close then, against the fresh one (`reanchored`, s = 1, 3, 6;
-`cycle`, s = 0 to 5 alike: a six-hourly release's answers).
+"""`make panel`: what every pair serves, decided on the 16 Binance spot pairs' whole history
+(the damping, then the band, on their validation origins), written where training reads it
+(`cryptopredict/model/panel_choice.json`, `panel_pool.npz`; `--keep` uses them as they are), then
+scored with BTC/USD's history on their evaluation origins against naive, the peers
+(`tools/peers.py`) and re-anchored (`docs/panel.json`). Every step is tasks on the training
+cluster; docs/model.md ("Every spot pair: the panel") says what each does and why.
 
     python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
 """

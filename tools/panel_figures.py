@@ -1,20 +1,8 @@
 """The panel's figures from its evaluation origins (`tools/panel.py`): per pair, and pooled over
-the pairs, every forecast alike, with standard errors clustered by time (each origin time's sums
-over the pairs, their ratio's influence through the one standard error over the times,
-`cryptopredict.standard_error.mean_se`: Driscoll-Kraay). A pair alone is the same sums over
-one pair.
-
-Conditional calibration: the 80% band's coverage in every fifth of the band's width and of the
-band's own variance ratio (today's variance over the year's, `bands.variance_ratio`), each
-fifth taken within each pair (by rank among its own origins at that horizon) and pooled, and in
-every calendar quarter; and for each of the three tables the joint test that every cell covers
-80% (`joint_coverage.py`: Hotelling's T^2 for the fifths, which share their times; the sum of
-squared normal scores for the quarters, which partition them).
-
-The damping's evidence (`damping_figures`): each candidate's pooled absolute percentage error
-against tau 0's (the last close) at each deciding horizon, and their mean over the horizons,
-with the standard error of that mean over the origin times (each horizon's ratio's influence
-at each time, averaged over the horizons, through the same estimator).
+the pairs, every forecast alike, with standard errors clustered by time (Driscoll-Kraay: each
+origin time's sums over the pairs through the one standard error, `cryptopredict.standard_error`);
+the 80% band's coverage by fifth of width and of variance ratio and by calendar quarter, with
+their joint tests (`joint_coverage.py`); and the damping's evidence (`damping_figures`).
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
-"""The panel's numerics (`make panel`, `tools/panel.py` runs them on the training cluster): a
-pair's Prophet refit at one origin of the damping's validation design (`refit`) and the
-damping candidates' errors there (`damping_errors`); one pair's band origins with the served
-point forecast once the damping is chosen (`pair_origins`); one pair's band scored on its
-validation origins for the search (`validation_scores`), the pool the pairs share
-(`shared_pools`, calibrated once at every week start by `shared_calibrations` and kept for
-training by `store_pools`), and one pair's evaluation origins as the
-panel reports them (`outcomes`).
-
-A band candidate costs numerics alone. Origins whose window to a horizon crosses a gap in the
-bars are left out at that horizon and counted (`outcome`), never filled.
+"""The panel's numerics, run on the training cluster by `tools/panel.py`: the damping's refits
+and errors, each pair's band origins, the search's validation scores, the pool the pairs share
+(calibrated at every week start and stored for training) and the evaluation outcomes. Origins
+whose window to a horizon crosses a gap in the bars are left out there and counted, never filled.
 """
 
 from __future__ import annotations

@@ -1,38 +1,8 @@
 """The band search `make panel` runs (`tools/panel.py`'s `Search`), its steps and options fixed
-before any run; what it chose is `cryptopredict/model/panel_choice.json`, which training reads.
-
-The search, fixed before any run (issue 43), over the scaled band with an hour-of-week profile,
-a half-life of 24 hours, five width bins and the pool's 10% floor; each step by the figure the
-panel reports, the 80% interval score relative to the naive band's, pooled over the pairs'
-validation origins, lower is better:
-
-1. the short volatility window, 1, 7 or 30 days (`WINDOWS`), by the mean over the horizons that
-   decide, calibrated on each pair's own last 180 days of errors;
-2. per horizon, the calibration pool: the last 90, 180 or 365 days (`POOL_DAYS`) of errors,
-   each pair's own or shared by every pair of the panel (`SHARED`);
-3. per horizon, the weight of the empirical band's quantiles averaged in (`MIX_WEIGHTS`);
-4. per horizon, the adaptive step of the band's scale (`ADAPT_STEPS`, 0: none; `adaptive.py`):
-   the band widened after its own misses and narrowed after its hits, as they become known;
-5. the strength of the hour-of-week profile, its power 1 (as measured), 0.5 (its square root)
-   or 0 (flat) (`PROFILE_POWERS`), by the mean over the horizons that decide: a year's hour of
-   the week is 52 noisy returns, and a quiet hour measured too quiet leaves the band too narrow
-   there (issue 60: the narrowest fifth of 1 h bands held 77.6%).
-6. a second, fast variance (`bands.py`) with today's variances measured by absolute returns,
-   its half-life (`FAST_HALF_LIVES`) and its weight at the next hour (`FAST_WEIGHTS`), beside
-   the band as it stands, by the mean over the horizons that decide: the day's variance
-   averaged with the week's reacts too slowly for the next hour (issue 70: GARCH(1,1)-t beat
-   it at 1 h);
-7. the profile as the hour of the day's times the day of the week's, at each power of
-   `PROFILE_POWERS` but 0, beside the band as it stands, by the mean;
-8. the adaptive step's state kept per width bin up to a day (`with_binned_adapt`), beside the
-   band as it stands, by the mean: each bin's band widened after its own misses and narrowed
-   after its own hits, a calibration of the spread's dispersion (issue 78: on the evaluation
-   origins the 1-day band's coverage rose from its narrowest fifth to its widest). Served
-   only where the band with it passes every clause of the panel's bars on the evaluation
-   origins (`tools/panel_bars.py`), else measured beside the band without it.
-
-Only horizons whose validation span holds at least `MIN_WINDOWS` independent windows decide;
-a longer horizon takes the settings of the longest one that decides.
+before any run (docs/model.md, "Bands, chosen by score", says each and why); what it chose is
+`cryptopredict/model/panel_choice.json`, which training reads. Only horizons whose validation
+span holds at least `MIN_WINDOWS` independent windows decide; a longer horizon takes the
+settings of the longest one that decides.
 """
 
 from __future__ import annotations

@@ -1,30 +1,9 @@
 """The peers the panel holds the served band against (`tools/peers.py`), each an 80% band of log
-offsets from the last close, on one pair's hourly bars, at the panel's origins, each reading the
-served band's own seasonal profile (`bands.profile_of`: today the hour of the day's times the
-day of the week's, at the band's power, from the year of bars before) at each week's start,
-when the peer's parameters are refitted:
-
-- `garch-t`: GARCH(1,1) with Student-t errors (the `arch` package, zero mean) on the returns
-  deseasonalised by the profile, refitted at each week start on the year before it and filtered
-  hourly with those parameters to each origin of the week. At 1 h, its variance forecast times
-  the profile of that hour, with Student-t quantiles (unit variance); beyond, as `arch`
-  forecasts a non-normal GARCH over several steps (`method="simulation"`): paths of the same
-  recursion with the fitted t errors from each origin (`BATCHES`), each step's return times
-  the profile's square root there, summed over the lead; the band is plus or minus the 80%
-  quantile of the sum's size (`Week.simulated`).
-- `garch-t-normal` (a sensitivity): the same at 1 h; beyond, the variance forecast for every
-  hour ahead times that hour's profile, summed over the lead, with normal quantiles.
-- `ewma`: the exponentially weighted variance of the same deseasonalised returns (half-life a
-  day, `EWMA_HALF_LIFE_HOURS`), flat ahead, times the profile; normal quantiles.
-- `fhs`: filtered historical simulation: the year's h-hour moves (known by the week start) each
-  divided by the spread the week's GARCH expected for it, their 10% and 90% quantiles times the
-  spread it expects now (at 1 h, the standardised residuals' quantiles).
-
-Returns across a gap in the bars are left out of the fits (each peer sees the valid returns
-one after another). Known by the origin only: a week's parameters and profile come from bars
-up to its start, its filter from bars up to each origin. The simulation draws its paths from a
-generator seeded by the pair and the week alone (`seed`), so the panel is the same on any
-cluster; the week's origins share them.
+offsets from the last close on one pair's hourly bars, reading the served band's own seasonal
+profile (`bands.profile_of`) at each week's start, when its parameters are refitted: GARCH(1,1)-t
+(simulated beyond an hour), GARCH-t with normal quantiles, an EWMA and filtered historical
+simulation (docs/model.md, "What each peer sees"). Known by the origin only; the simulation is
+seeded by the pair and the week alone, so the panel is the same on any cluster.
 """
 
 from __future__ import annotations

@@ -1,25 +1,9 @@
-"""The peers and re-anchored bands `make panel` scores (issue 70) on its pairs' evaluation
-origins, beside the served band (`tools/panel.py` writes their figures to `docs/panel.json`):
-
-- **re-anchored bands**: the band issued at an origin, answered `s` hours later (s = 0 to 6)
-  as the API answers it from the close then (`api/serving/forecast.py`): centred on that close,
-  the band the model issued for the lead that remains (a user asking `h` ahead gets the
-  origin's band at lead h), against the fresh band issued at origin + s for the same lead, and
-  the naive band issued then; `cycle`: s = 0 to 5 alike, what a six-hourly release is
-  answered with until the next one deploys;
-- **peers** (`tools/peer_bands.py`): GARCH(1,1)-t on deseasonalised returns refitted weekly
-  (simulated beyond an hour, and as a sensitivity with normal quantiles), an EWMA and filtered
-  historical simulation, against the served band at each origin, each reading the served
-  band's own seasonal profile (`peers`); and each **calibrated the band's way** (named with
-  `CALIBRATED`): its 80% band's half-width taken as the spread the served band's calibration
-  reads (`bands.Band` with the served band's steps: the pool the pairs share, width bins,
-  floor, empirical quantiles averaged in, adaptive step), learned on the peer's own errors from
-  a pool's reach before the first evaluation origin (`PeerBands`, `peer_pools`).
-
-Every figure is the panel's score: the 80% interval score on log prices relative to the naive
-band's, (sum of scores - sum of naive's) / sum of naive's, and 80% coverage; differences are
-in points of naive (served minus peer: below zero, the served band is better), each with its
-standard error clustered by time over the pairs (`panel_figures.Times`: Driscoll-Kraay).
+"""The peers and re-anchored bands `make panel` scores on its pairs' evaluation origins beside
+the served band (docs/model.md, "Peers on the band's own footing" and "Bands answered hours
+later"): the peers (`tools/peer_bands.py`) as issued and each calibrated the band's way (named
+with `CALIBRATED`), and the band answered `s` hours after its origin, re-anchored at the close
+then, against the fresh one. Every figure is the panel's score relative to naive's, pooled with
+standard errors clustered by time (`panel_figures.Times`).
 """
 
 from __future__ import annotations
