@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.sandwich_covariance import S_hac_simple
 
 from cryptopredict.standard_error import MIN_DF, bartlett, flat_top, hac_lags
 
@@ -149,15 +150,9 @@ def hac_covariance(values: np.ndarray, steps: np.ndarray, overlap: int) -> tuple
     dense = np.zeros((int(at[-1]) + 1, columns))
     present = np.zeros(len(dense))
     dense[at], present[at] = x - x.mean(axis=0), 1.0
-    products = [dense.T @ dense]
-    pairs = [float(n)]
-    for lag in range(1, reach + 1):
-        products.append(dense[lag:].T @ dense[:-lag])
-        pairs.append(float(present[lag:] @ present[:-lag]))
+    pairs = [float(n), *(float(present[lag:] @ present[:-lag]) for lag in range(1, reach + 1))]
     for weights in (flat_top(reach, flat=lags), bartlett(reach)):
-        covariance = weights[0] * products[0]
-        for lag in range(1, reach + 1):
-            covariance = covariance + weights[lag] * (products[lag] + products[lag].T)
+        covariance = S_hac_simple(dense, reach, lambda _, given=weights: given)
         share = (weights[0] * pairs[0] + 2 * float(weights[1:] @ pairs[1:])) / n**2
         if share < 1 and np.all(np.linalg.eigvalsh(covariance) > 0):
             df = n / (1 + 2 * float((weights[1:] ** 2).sum()))

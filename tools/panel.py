@@ -161,26 +161,24 @@ class Search:
         self.unbinned_scores: dict[str, float] = {}
 
     def run(self) -> BandSpec:
-        windows = {w: chooser.uniform_pool(chooser.with_window(chooser.START, w), 180) for w in
-                   chooser.WINDOWS}  # fmt: skip
-        scores = self.stage("volatility window", list(windows.values()))
-        spec = chooser.best(dict(zip(windows.values(), scores, strict=True)), self.labels)
-        options = [(days, shared) for shared in chooser.SHARED for days in chooser.POOL_DAYS]
-        pools = [chooser.uniform_pool(spec, days, shared) for days, shared in options]
-        scores = self.stage("calibration pool", pools)
-        by_pool = dict(zip(options, scores, strict=True))
+        starts = [chooser.with_window(chooser.START, w) for w in chooser.WINDOWS]
+        windows = [chooser.uniform_pool(each, 180) for each in starts]
+        spec = chooser.best(self.stage("volatility window", windows), self.labels)
+        pools = {
+            (days, shared): chooser.uniform_pool(spec, days, shared)
+            for shared in chooser.SHARED
+            for days in chooser.POOL_DAYS
+        }
+        by_pool = self.stage("calibration pool", pools)
         spec = chooser.with_pools(spec, chooser.per_horizon(by_pool, self.labels))
-        mixes = [chooser.uniform_mix(spec, w) for w in chooser.MIX_WEIGHTS]
-        scores = self.stage("empirical weight", mixes)
-        by_weight = dict(zip(chooser.MIX_WEIGHTS, scores, strict=True))
+        mixes = {w: chooser.uniform_mix(spec, w) for w in chooser.MIX_WEIGHTS}
+        by_weight = self.stage("empirical weight", mixes)
         spec = chooser.with_mix(spec, chooser.per_horizon(by_weight, self.labels))
-        adapted = [chooser.uniform_adapt(spec, step) for step in chooser.ADAPT_STEPS]
-        scores = self.stage("adaptive step", adapted)
-        by_step = dict(zip(chooser.ADAPT_STEPS, scores, strict=True))
+        adapted = {step: chooser.uniform_adapt(spec, step) for step in chooser.ADAPT_STEPS}
+        by_step = self.stage("adaptive step", adapted)
         spec = chooser.with_adapt(spec, chooser.per_horizon(by_step, self.labels))
         powers = [chooser.with_profile_power(spec, power) for power in chooser.PROFILE_POWERS]
-        scores = self.stage("profile strength", powers)
-        by_power = dict(zip(powers, scores, strict=True))
+        by_power = self.stage("profile strength", powers)
         spec = chooser.best(by_power, self.labels)
         fast = [
             chooser.with_fast(spec, hours, weight)
@@ -203,36 +201,32 @@ class Search:
     ) -> tuple[BandSpec, dict[str, float]]:
         """The best of `spec` (its scores `scored`) and `candidates` (scored as stage `name`),
         with its scores."""
-        by_spec = {spec: scored, **dict(zip(candidates, self.stage(name, candidates), strict=True))}
+        by_spec = {spec: scored, **self.stage(name, candidates)}
         best = chooser.best(by_spec, self.labels)
         return best, by_spec[best]
 
-    def stage(self, name: str, specs: list[BandSpec]) -> list[dict[str, float]]:
-        """Each spec's pooled relative interval score per horizon on the validation origins
-        (every spec's tasks submitted at once, so that no worker waits between specs)."""
-        tasks = []
-        for spec in specs:
+    def stage(self, name: str, specs: Any) -> dict[Any, dict[str, float]]:
+        """Each spec's pooled relative interval score per horizon on the validation origins, by
+        its option where `specs` is a dict of them, else by itself (every spec's tasks submitted
+        at once, so that no worker waits between specs)."""
+        options = specs if isinstance(specs, dict) else {spec: spec for spec in specs}
+        tasks = {}
+        for option, spec in options.items():
             shared = self.shared(spec, numerics.SCORED)
-            tasks.append(
-                [
-                    self.client.submit(numerics.validation_scores, pair, spec, shared, pure=False)
-                    for pair in self.pairs
-                ]
-            )
-        scores = []
-        for done in tasks:
+            tasks[option] = [
+                self.client.submit(numerics.validation_scores, pair, spec, shared, pure=False)
+                for pair in self.pairs
+            ]
+        scores = {}
+        for option, done in tasks.items():
             rows = pd.concat(self.client.gather(done), ignore_index=True)
-            scores.append(
-                {
-                    label: relative_pooled(group)
-                    for label, group in rows.groupby("horizon", sort=False)
-                }
-            )
+            by_horizon = rows.groupby("horizon", sort=False)
+            scores[option] = {label: relative_pooled(group) for label, group in by_horizon}
         self.stages[name] = {
             "validation_days": self.days,
-            "scores": {spec.name: score for spec, score in zip(specs, scores, strict=True)},
+            "scores": {options[option].name: score for option, score in scores.items()},
         }
-        log.info("panel: %s: %d candidates scored", name, len(specs))
+        log.info("panel: %s: %d candidates scored", name, len(options))
         return scores
 
     def shared(self, spec: BandSpec, hours: list[int]) -> Future | None:

@@ -208,19 +208,10 @@ def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
 
 def _fifths(rows: pd.DataFrame, column: str) -> np.ndarray:
     """Each row's fifth (0: smallest) by `column` among its own pair's rows."""
-    if "pair" not in rows:
-        return _ranked(rows[column].to_numpy())
-    which = np.empty(len(rows), dtype=np.int64)
-    for _, index in rows.groupby("pair").indices.items():
-        which[index] = _ranked(rows[column].to_numpy()[index])
-    return which
-
-
-def _ranked(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values)) / max(len(values), 1)
-    return np.minimum((ranks * FIFTHS).astype(int), FIFTHS - 1)
+    values = rows.groupby("pair")[column] if "pair" in rows else rows[column]
+    rank = values.rank(method="first", na_option="bottom").to_numpy() - 1
+    size = values.transform("size").to_numpy() if "pair" in rows else len(rows)
+    return np.minimum((rank / np.maximum(size, 1) * FIFTHS).astype(int), FIFTHS - 1)
 
 
 def _ones(rows: pd.DataFrame) -> np.ndarray:

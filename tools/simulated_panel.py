@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import signal, stats
 
 from tools.joint_coverage import CELL_Z, RULED, rule
 from tools.panel_figures import Times, conditional
@@ -61,12 +61,10 @@ def design(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def drifting(rng: np.random.Generator) -> np.ndarray:
+    """An AR(1) of `PERSISTENCE`, started from its stationary distribution."""
     shocks = rng.normal(size=ORIGINS)
-    out = np.empty(ORIGINS)
-    out[0] = shocks[0] / math.sqrt(1 - PERSISTENCE**2)
-    for k in range(1, ORIGINS):
-        out[k] = PERSISTENCE * out[k - 1] + shocks[k]
-    return out
+    shocks[0] /= math.sqrt(1 - PERSISTENCE**2)
+    return signal.lfilter([1.0], [1.0, -PERSISTENCE], shocks)
 
 
 def held_at(rng: np.random.Generator, leads: tuple[int, ...]) -> dict[int, np.ndarray]:
