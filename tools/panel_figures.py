@@ -27,8 +27,8 @@ QUARTER = 365.25 / 4 * 24 * HOUR  # seconds: a quarter with under half its origi
 
 
 def relative_pooled(rows: pd.DataFrame) -> float:
-    """(served - naive) / naive over every forecast of `rows` (`served`, `naive` columns)."""
-    return float(rows["served"].sum() / rows["naive"].sum() - 1)
+    """(served - naive) / naive over every forecast of `rows` (`panel_search.outcomes`')."""
+    return float(rows["score_served"].sum() / rows["score_naive"].sum() - 1)
 
 
 class Times:

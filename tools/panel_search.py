@@ -130,31 +130,9 @@ def shared_pools(
 def validation_scores(
     pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None
 ) -> pd.DataFrame:
-    """The pair's validation origins at each scored horizon: the 80% interval scores of
-    `spec`'s band (calibrated at the scored horizons) and of the naive band."""
-    dense = pair.dense
-    hours = dense.hours(SCORED)
-    band = Band(spec, dense.market, dense.pos, pair.errors(hours), shared)
-    pos, times = dense.pos[pair.validation], dense.times[pair.validation]
-    leads = np.asarray(hours, dtype=np.float64)
-    actual = outcome(dense.market, times, leads)
-    centre = dense.centre(hours)[pair.validation]
-    naive = naive_band(dense.market, pos, hours).offsets(pos, leads, calibrated_at=times)
-    mine = band.offsets(pos, leads)
-    anchor = dense.anchor[pos][:, None]
-    frames = []
-    for j, h in enumerate(hours):
-        ok = np.isfinite(actual[:, j])
-        frame = pd.DataFrame(
-            {
-                "horizon": horizon_label(h),
-                "origin": times,
-                "served": _score(actual, centre, mine, j),
-                "naive": _score(actual, anchor, naive, j),
-            }
-        )
-        frames.append(frame[ok])
-    return pd.concat(frames, ignore_index=True)
+    """The pair's validation origins as the search scores them: `outcomes` with `spec`'s band
+    calibrated at the scored horizons."""
+    return outcomes(pair, spec, shared, pair.dense.hours(SCORED), validation=True)[0]
 
 
 def _score(

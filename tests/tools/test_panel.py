@@ -73,10 +73,7 @@ def test_every_forecast_counts_alike_and_pairs_that_move_together_count_once() -
     assert pooled["coverage_se"]["80"] == pytest.approx(alone["coverage_se"]["80"], rel=1e-9)
     bound = pooled["relative"] + pooled["relative_se"] * 1.645
     assert pooled["relative_bound"] == pytest.approx(bound, rel=0.01)
-    assert relative_pooled(copies.rename(columns={"score_served": "served",
-                                                  "score_naive": "naive"})) == pytest.approx(
-        served.sum() / naive.sum() - 1
-    )  # fmt: skip
+    assert relative_pooled(copies) == pytest.approx(served.sum() / naive.sum() - 1)
 
 
 def test_fifths_are_each_pairs_own_and_quarters_are_calendar_quarters() -> None:
