@@ -298,9 +298,7 @@ def _pooled(
             for p, h in zip(search.pairs, hours, strict=True)  # the pairs where they are
         ]
     )
-    rows = pd.concat([frame.assign(pair=p.name) for p, (frame, _) in zip(panel, done, strict=True)])
-    return {label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label])
-            for label in labels}  # fmt: skip
+    return pooled_of([p.name for p in panel], done, labels)
 
 
 def _slope(figures: dict) -> dict:
@@ -520,16 +518,17 @@ def report(
     )
 
 
-def pooled_of(names: list[str], results: list[tuple[pd.DataFrame, dict[str, int]]]) -> dict:
-    """Per horizon, the spot pairs' figures pooled (BTC/USD's history left out)."""
+def pooled_of(
+    names: list[str], results: list[tuple[pd.DataFrame, dict[str, int]]], labels: Any = HORIZONS
+) -> dict:
+    """Per horizon of `labels`, the spot pairs' figures pooled (BTC/USD's history left out)."""
     rows = pd.concat(
         [frame.assign(pair=name) for name, (frame, _) in zip(names, results, strict=True)
          if name != BTC],
         ignore_index=True,
     )  # fmt: skip
     return {
-        label: pooled_figures(rows[rows["horizon"] == label], horizon)
-        for label, horizon in HORIZONS.items()
+        label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label]) for label in labels
     }
 
 

@@ -1,14 +1,8 @@
-"""A band calibrated in every cell, simulated on the panel's design (`make panel`'s evaluation
-origins): 16 pairs whose hourly moves are half the market's (so pairs move together), origins 7
-hours apart over two years from 2024-04-01, outcomes overlapping by the horizon, and widths and
-variance ratios that drift slowly (an AR(1) with a half-life of about ten days, the market's and
-each pair's own) and tell nothing of whether the band held.
-
-`python -m tools.simulated_panel [--panels 1000]` counts how often such a band passes the
-panel's rule over its tables at 1 hour, 1 day and 7 days drawn from one market path
-(`joint_coverage.rule`), and what breaks it where it does not, and writes the counts to
-`docs/model-report/rule-simulation.json`, which `make report` renders on the model page;
-`tests/tools/test_joint_coverage.py` runs fewer panels of the same draws.
+"""A band calibrated in every cell, simulated on the panel's design (docs/model.md, "The rule
+the tables are held to"): `python -m tools.simulated_panel [--panels 1000]` counts how often it
+passes the rule (`joint_coverage.rule`) and what breaks it where it does not, and writes the
+counts to `docs/model-report/rule-simulation.json`, which `make report` renders on the model
+page; `tests/tools/test_joint_coverage.py` runs fewer panels of the same draws.
 """
 
 from __future__ import annotations
