@@ -39,6 +39,7 @@ from cryptopredict.data.validation import summarize
 from cryptopredict.model.backtest import BacktestResult
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
+from cryptopredict.model.build import model_frame
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.forecasters import window
 from cryptopredict.model.plan import HORIZONS, SERVED, Plan
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     history = load_history(
         ASSETS["btc-usd"], "1h", since, HistorySettings.from_env(), source="snapshot"
     )
-    frame = close_frame(history)
+    frame = model_frame(history.bars.frame, "close")
     data = f"{history.bars.source}: {summarize(history.report)}"
     args.out.mkdir(parents=True, exist_ok=True)
     if args.jobs:
@@ -107,12 +108,6 @@ def main(argv: list[str] | None = None) -> int:
             report = peers(client, history, manifest, args, settings)
             _write(args.out / "peers.json", {"data": data, **report})
     return 0
-
-
-def close_frame(history: History) -> pd.DataFrame:
-    """`ds` (naive UTC) and `y`, the close."""
-    bars = history.bars.frame
-    return pd.DataFrame({"ds": bars["timestamp"].dt.tz_localize(None), "y": bars["close"]})
 
 
 def _write(path: Path, report: dict) -> None:
@@ -261,7 +256,7 @@ def peers(
 ) -> dict:
     """The served forecast, naive and statsforecast's models on the same origins, scored alike."""
     started = time.monotonic()
-    frame = close_frame(history)
+    frame = model_frame(history.bars.frame, "close")
     plan = Plan()
     spec = named(msgspec.convert(manifest["band"], BandSpec))
     # The backtest as training runs it, with the artifact's damping.

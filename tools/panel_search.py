@@ -135,13 +135,17 @@ def validation_scores(
     return outcomes(pair, spec, shared, pair.dense.hours(SCORED), validation=True)[0]
 
 
-def _score(
-    actual: np.ndarray, centre: np.ndarray, offsets: dict[float, np.ndarray], j: int
-) -> np.ndarray:
-    low, high = tails(DEFAULT_LEVEL)
-    c = centre[:, min(j, centre.shape[1] - 1)]
-    lower, upper = c * np.exp(offsets[low][:, j]), c * np.exp(offsets[high][:, j])
-    return interval_score(actual[:, j], lower, upper, DEFAULT_LEVEL)
+def banded(
+    actual: np.ndarray,
+    centre: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    level: int = DEFAULT_LEVEL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval score at `level` and whether the band held (0 or 1), around log-offsets
+    `lower` and `upper` from `centre`."""
+    low, high = centre * np.exp(lower), centre * np.exp(upper)
+    return interval_score(actual, low, high, level), inside(actual, low, high).astype(np.float64)
 
 
 def outcomes(
@@ -169,7 +173,7 @@ def outcomes(
     actual = outcome(market, times, leads)
     closes = actual_at(market, times[:, None] + (leads * HOUR).astype(np.int64)[None, :])
     centre = dense.centre(scored)[origins]
-    anchor = dense.anchor[pos][:, None]
+    anchor = dense.anchor[pos]
     offsets = band.offsets(pos, leads)
     naive = naive_band(market, pos, scored).offsets(pos, leads, calibrated_at=times)
     ratio = variance_ratio(market, spec, pos)
@@ -180,22 +184,22 @@ def outcomes(
         ok = np.isfinite(actual[:, j])
         gaps[label] = int((np.isfinite(closes[:, j]) & ~ok).sum())
         low, high = tails(DEFAULT_LEVEL)
+        held = {}
+        for level in LEVELS:
+            lower, upper = (offsets[tail][:, j] for tail in tails(level))
+            held[level] = banded(actual[:, j], centre[:, j], lower, upper, level)
         frame = pd.DataFrame(
             {
                 "horizon": label,
                 "origin": times,
-                "score_served": _score(actual, centre, offsets, j),
-                "score_naive": _score(actual, anchor, naive, j),
+                "score_served": held[DEFAULT_LEVEL][0],
+                "score_naive": banded(actual[:, j], anchor, naive[low][:, j], naive[high][:, j])[0],
                 "width": offsets[high][:, j] - offsets[low][:, j],
                 "ratio": ratio,
                 "quarter": quarter,
+                **{f"held_{level}": found[1] for level, found in held.items()},
             }
         )
-        for level in LEVELS:
-            below, above = tails(level)
-            lower = centre[:, j] * np.exp(offsets[below][:, j])
-            upper = centre[:, j] * np.exp(offsets[above][:, j])
-            frame[f"held_{level}"] = inside(actual[:, j], lower, upper).astype(np.float64)
         frames.append(frame[ok])
     return pd.concat(frames, ignore_index=True), gaps
 

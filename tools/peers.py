@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.band_scores import inside, interval_score, tails
+from cryptopredict.band_scores import tails
 from cryptopredict.model.bands import BAND_HOURS, Band, Calibrated, Spreads, pool_inputs, spreads
 from cryptopredict.model.calibration import Stored
 from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
@@ -25,7 +25,7 @@ from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scoring import naive_band
 from tools.panel_figures import Times
-from tools.panel_search import SCORED, PairOrigins, outcomes, shared_calibrations
+from tools.panel_search import SCORED, PairOrigins, banded, outcomes, shared_calibrations
 from tools.peer_bands import HALVES, PEERS, Offsets, paths_at, peer_offsets
 
 SHOWN = (1, 3, 6)  # hours after the origin a band is re-anchored at, shown each
@@ -39,14 +39,6 @@ SEED = 85  # with the pair's name and the week: GARCH-t's simulated paths
 # The leads the peers are scored at: the bars' (1 h, 1 d, 7 d), not 30 days, where the peers'
 # standard errors are several points of naive's and GARCH-t's paths cost the most.
 LEADS = [h for h in SCORED if h <= 7 * 24]
-
-
-def _score(
-    actual: np.ndarray, centre: np.ndarray, lower: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The 80% interval score and whether the band held, around log-offsets from `centre`."""
-    low, high = centre * np.exp(lower), centre * np.exp(upper)
-    return interval_score(actual, low, high, DEFAULT_LEVEL), inside(actual, low, high)
 
 
 def served_band(pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None) -> Band:
@@ -81,8 +73,9 @@ def reanchored_rows(
             ok = np.isfinite(now) & np.isfinite(actual[:, j])
             frame = {"shift": s, "horizon": horizon_label(h), "origin": times}
             for name, offsets in (("reanchored", issued), ("fresh", fresh), ("naive", naive)):
-                score, held = _score(actual[:, j], now, offsets[low][:, j], offsets[high][:, j])
-                frame[f"score_{name}"], frame[f"held_{name}"] = score, held.astype(np.float64)
+                frame[f"score_{name}"], frame[f"held_{name}"] = banded(
+                    actual[:, j], now, offsets[low][:, j], offsets[high][:, j]
+                )
             frames.append(pd.DataFrame(frame)[ok])
     return pd.concat(frames, ignore_index=True)
 
@@ -221,8 +214,9 @@ def peer_rows(
         frame = {"horizon": horizon_label(h), "origin": times}
         for name, (lower, upper) in offsets.items():
             middle = centre[:, j] if name == "served" else close
-            score, held = _score(actual[:, j], middle, lower[:, j], upper[:, j])
-            frame[f"score_{name}"], frame[f"held_{name}"] = score, held.astype(np.float64)
+            frame[f"score_{name}"], frame[f"held_{name}"] = banded(
+                actual[:, j], middle, lower[:, j], upper[:, j]
+            )
         frames.append(pd.DataFrame(frame)[np.isfinite(actual[:, j])])
     return pd.concat(frames, ignore_index=True)
 
