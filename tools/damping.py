@@ -8,7 +8,7 @@ import pandas as pd
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
-from cryptopredict.model.plan import HORIZONS, HOUR, SERVED
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
 from cryptopredict.model.refits import Refits, drift_centre, outcome
 from cryptopredict.postprocess import damping_factor
 
@@ -57,7 +57,7 @@ def errors(
             pd.DataFrame(
                 {
                     "origin": served["cutoff"].to_numpy().astype("datetime64[s]").astype(np.int64),
-                    "horizon": [_label(lead) for lead in served["lead"]],
+                    "horizon": [horizon_label(lead) for lead in served["lead"]],
                     "tau": tau_label(tau),
                     "served": np.abs(served["yhat"].to_numpy() / actual - 1),
                     "naive": np.abs(naive.reindex(key).to_numpy() / actual - 1),
@@ -99,10 +99,6 @@ def refit_frame(
         for model, values in paths.items()
     ]
     return pd.concat(frames, ignore_index=True)
-
-
-def _label(lead: int) -> str:
-    return next(label for label in DECIDING if HORIZONS[label] == pd.Timedelta(hours=lead))
 
 
 def damp(forecasts: pd.DataFrame, tau: float | None, target: str) -> pd.DataFrame:

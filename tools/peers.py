@@ -268,10 +268,8 @@ def figures(peers: pd.DataFrame, reanchored: pd.DataFrame, shown: tuple[int, ...
     `s` hours later against the fresh one at each shift `shown` (`reanchored`) and over a
     release's cycle (`cycle`)."""
     out: dict = {"peers": {}, "reanchored": {}, "cycle": {}}
-    for label, horizon in HORIZONS.items():
-        rows = peers[peers["horizon"] == label]
-        if rows.empty:
-            continue
+    for label, rows in peers.groupby("horizon", sort=False):
+        horizon = HORIZONS[label]
         found = out["peers"][label] = versus(rows, horizon, "served", list(ROWS))
         times, naive = Times(rows, horizon), rows["score_naive"].to_numpy()
         for name in PEERS:
@@ -300,9 +298,7 @@ def _gap(rows: pd.DataFrame, kind: str, one: str, other: str) -> np.ndarray:
 
 
 def _reanchored(rows: pd.DataFrame) -> dict:
-    found = {}
-    for label, horizon in HORIZONS.items():
-        mine = rows[rows["horizon"] == label]
-        if not mine.empty:
-            found[label] = versus(mine, horizon, "reanchored", ["fresh"])
-    return found
+    by_horizon = rows.groupby("horizon", sort=False)
+    return {
+        label: versus(mine, HORIZONS[label], "reanchored", ["fresh"]) for label, mine in by_horizon
+    }
