@@ -85,15 +85,11 @@ def rule(pooled: dict[str, dict]) -> dict:
             continue
         tables[label] = {}
         for name, key in TABLES.items():
-            found = figures[key]
-            cells = dict(found) if isinstance(found, dict) else dict(enumerate(found, 1))
-            ruled = {cell: c for cell, c in cells.items() if not c["too_few_windows"]}
-            farthest = max(ruled, key=lambda cell: abs(ruled[cell]["normal_z"]), default=None)
-            largest = abs(ruled[farthest]["normal_z"]) if farthest is not None else math.nan
+            cell, largest = farthest(figures[key])
             p = figures["coverage_80_joint_tests"][name]["p"]
-            entry = {"largest_z": largest, "farthest": farthest, "joint_p": p}
+            entry = {"largest_z": largest, "farthest": cell, "joint_p": p}
             if largest > CELL_Z:
-                breaches.append(f"{label} {name} {farthest}: {largest:.1f} SE from the level")
+                breaches.append(f"{label} {name} {cell}: {largest:.1f} SE from the level")
             if p is None or not p >= JOINT_P:
                 breaches.append(f"{label} {name}: joint test p = {p}")
             if (label, name) in TRENDED:
@@ -110,6 +106,19 @@ def rule(pooled: dict[str, dict]) -> dict:
         "breaches": breaches,
         "holds": not breaches,
     }
+
+
+def cells_of(table: dict | list) -> dict:
+    """A coverage table's cells by name (the fifths numbered from 1)."""
+    return dict(table) if isinstance(table, dict) else dict(enumerate(table, 1))
+
+
+def farthest(table: dict | list) -> tuple[object, float]:
+    """The table's cell with enough windows farthest from the level, and its |normal z| (none,
+    NaN: every cell too few windows)."""
+    ruled = {name: c for name, c in cells_of(table).items() if not c["too_few_windows"]}
+    cell = max(ruled, key=lambda name: abs(ruled[name]["normal_z"]), default=None)
+    return cell, abs(ruled[cell]["normal_z"]) if cell is not None else math.nan
 
 
 def disjoint_times(blocks: list[np.ndarray], left_out: int = 0) -> JointTest:

@@ -182,7 +182,7 @@ def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict
     enough = QUARTER / times.spacing / 2  # origins
     out["coverage_80_by_quarter"] = {
         quarter: _cell(
-            found.ratio(found.rows["held_80"].to_numpy(), _ones(found.rows)),
+            found.ratio(found.rows["held_80"].to_numpy(), np.ones(len(found.rows))),
             level,
             found.windows(horizon),
             too_few=len(found.times) < enough,
@@ -212,10 +212,6 @@ def _fifths(rows: pd.DataFrame, column: str) -> np.ndarray:
     rank = values.rank(method="first", na_option="bottom").to_numpy() - 1
     size = values.transform("size").to_numpy() if "pair" in rows else len(rows)
     return np.minimum((rank / np.maximum(size, 1) * FIFTHS).astype(int), FIFTHS - 1)
-
-
-def _ones(rows: pd.DataFrame) -> np.ndarray:
-    return np.ones(len(rows))
 
 
 def _cell(found: MeanSE, level: float, windows: int, *, too_few: bool = False) -> dict:

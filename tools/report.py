@@ -17,6 +17,7 @@ from cryptopredict.artifact.schema import BacktestReport, BandSearch, MixSearch,
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 from tools import report_readings as readings
+from tools.joint_coverage import cells_of, farthest
 from tools.panel_bars import COVERAGE
 from tools.peers import ROWS
 from tools.settings import settings_table
@@ -278,15 +279,12 @@ def conditional_table(panel: dict) -> str:
         if pooled is None:
             continue
         for name, (title, key) in CELLS.items():
-            found = pooled[key]
-            cells = found.items() if isinstance(found, dict) else enumerate(found, 1)
-            shown = "; ".join(_cell(cell_name, cell) for cell_name, cell in cells)
-            ruled = [abs(c["normal_z"]) for c in (found.values() if isinstance(found, dict)
-                     else found) if not c["too_few_windows"]]  # fmt: skip
-            farthest = f"{max(ruled):.1f}" if ruled else ""
+            shown = "; ".join(_cell(*cell) for cell in cells_of(pooled[key]).items())
+            cell, largest = farthest(pooled[key])
+            largest_z = "" if cell is None else f"{largest:.1f}"
             trend = pooled["coverage_80_trend"].get(name)
             body.append(
-                [label, title, shown, farthest, _joint(pooled, name),
+                [label, title, shown, largest_z, _joint(pooled, name),
                  "" if trend is None else f"{trend['z']:+.2f}"]
             )  # fmt: skip
     note = (

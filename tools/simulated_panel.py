@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import signal, stats
 
-from tools.joint_coverage import CELL_Z, RULED, rule
+from tools.joint_coverage import CELL_Z, RULED, TABLES, cells_of, rule
 from tools.panel_figures import Times, conditional
 
 SEED = 20260660
@@ -114,7 +114,8 @@ def simulated(panels: int, seed: int = SEED + 78) -> dict:
         as_normal += any(
             abs(cell["z"]) > CELL_Z
             for figures in tables.values()
-            for cell in _cells(figures)
+            for key in TABLES.values()
+            for cell in cells_of(figures[key]).values()
             if not cell["too_few_windows"]
         )
     return {
@@ -125,14 +126,6 @@ def simulated(panels: int, seed: int = SEED + 78) -> dict:
         "broken_reading_z_as_normal": as_normal,
         "joint_test_rejected_at_1pct": dict(sorted(rejected.items())),
     }
-
-
-def _cells(figures: dict) -> list[dict]:
-    return [
-        *figures["coverage_80_by_width_fifth"],
-        *figures["coverage_80_by_ratio_fifth"],
-        *figures["coverage_80_by_quarter"].values(),
-    ]
 
 
 def _kind(breach: str) -> str:
