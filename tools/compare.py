@@ -42,7 +42,8 @@ from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
 from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.forecasters import window
-from cryptopredict.model.plan import HORIZONS, SERVED, Plan
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan
+from cryptopredict.model.refits import actual_at
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.graph import backtest_pair
@@ -54,7 +55,6 @@ from tools.report import GARCH
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
 PEERS = ("statsforecast Naive", "statsforecast AutoETS", GARCH)
-HOUR = 3600
 REFERENCE = ModelConfig(
     name="reference: Prophet defaults, raw price, all history",
     target="price",
@@ -282,9 +282,7 @@ def peers(
         **statsforecast_rows(frame, origins, hours),
         PEERS[2]: garch_rows(frame, origins, hours),
     }
-    later = times[:, None] + hours[None, :] * HOUR
-    at = np.minimum(np.searchsorted(market.t, later), len(market.t) - 1)
-    actual = np.where(market.t[at] == later, np.exp(market.log_price[at]), np.nan)
+    actual = actual_at(market, times[:, None] + hours[None, :] * HOUR)
     step_hours = plan.step / pd.Timedelta(hours=1)
     rows = []
     for j, label in enumerate(HORIZONS):

@@ -15,11 +15,11 @@ import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
 from cryptopredict.band_scores import overlap_lags
+from cryptopredict.model.market import HOUR
 from cryptopredict.standard_error import MeanSE, mean_se
 from tools.joint_coverage import disjoint_times, normal_score, shared_times, trend
 
 FIFTHS = 5
-HOUR = 3600
 # A quarter's blocks of time for its joint test: two weeks, and at least four horizons.
 BLOCK = 14 * 24 * HOUR
 BLOCK_HORIZONS = 4
