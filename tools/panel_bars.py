@@ -1,13 +1,6 @@
-"""The bars a band is held to on the panel's evaluation origins (issue 78), from its figures
-pooled over the spot pairs (`tools/panel.py` writes them to `docs/panel.json` as `bars`):
-
-- its 80% coverage within `COVERAGE` at 1 hour, 1 day and 7 days;
-- no peer (`tools/peer_bands.py`, each on the served band's profile) better than it beyond two
-  standard errors at 1 hour, 1 day and 7 days, and at 1 day it ahead of every peer beyond two;
-- the coverage tables' rule (`joint_coverage.rule`).
-
-The band search's last step is served only where the band with it holds every one
-(`tools/panel_steps.py`).
+"""The bars a band is held to on the panel's evaluation origins (docs/model.md, "The bars"),
+from its figures pooled over the spot pairs; the band search's last step is served only where
+the band with it holds every one (`tools/panel.py`'s `gated`).
 """
 
 from __future__ import annotations

@@ -202,7 +202,6 @@ def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict
 
 
 def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
-    """Every pair's forecasts at one horizon, pooled."""
     return {**pair_figures(rows, horizon), "pairs": int(rows["pair"].nunique())}
 
 
