@@ -30,7 +30,7 @@ def create_app(
 ) -> Flask:
     """The API over `artifacts` (an `ArtifactStore`, or artifacts opened already); forecasts
     start from the prices `latest` reads (the server's one a process), else a reader's own."""
-    minutes = market.LiveMinutes.of(settings)
+    minutes = market.LiveMinutes(settings)
     latest = latest or latest_prices(settings)
     catalog = Catalog(
         artifacts,
@@ -54,14 +54,8 @@ def create_app(
     for blueprint in forecasts.blueprints(catalog, **ranges):
         app.register_blueprint(blueprint)
     app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
-    app.register_blueprint(
-        market.candles_blueprint(
-            catalog,
-            cache_seconds=cache_seconds,
-            max_points=settings.candles_max_points,
-            live=minutes,
-        )
-    )
+    candles = {"cache_seconds": cache_seconds, "max_points": settings.candles_max_points}
+    app.register_blueprint(market.candles_blueprint(catalog, minutes, **candles))
     app.register_blueprint(market.live_blueprint(catalog, minutes))
     records = track_record.TrackRecords(catalog)
     app.register_blueprint(track_record.blueprint(catalog, records))

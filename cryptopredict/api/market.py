@@ -112,21 +112,11 @@ class LiveMinutes:
     """The feed's minute bars, read on each request (every asset's window at most every
     `windows_seconds`)."""
 
-    def __init__(
-        self, reader: MinuteReader, *, windows_seconds: float = 0.0, max_rows: int = 10_000
-    ) -> None:
-        self.reader = reader
-        self.windows_seconds = windows_seconds
-        self.max_rows = max_rows
+    def __init__(self, settings: ApiSettings) -> None:
+        self.reader = minute_reader(settings, readers=settings.live_max_threads)
+        self.windows_seconds = settings.live_cache_seconds
+        self.max_rows = settings.live_max_rows
         self._windows: tuple[float, dict[str, Window]] | None = None  # until when, and what
-
-    @classmethod
-    def of(cls, settings: ApiSettings) -> LiveMinutes:
-        return cls(
-            minute_reader(settings, readers=settings.live_max_threads),
-            windows_seconds=settings.live_cache_seconds,
-            max_rows=settings.live_max_rows,
-        )
 
     def windows(self) -> dict[str, Window]:
         cached = self._windows
@@ -233,9 +223,7 @@ def _source_detail(source: str, shift: int | None) -> str:
     return f"a replay of recorded minutes, not live data ({moved})"
 
 
-def live_blueprint(
-    catalog: Catalog, live: LiveMinutes, *, clock: Callable[[], float] = time.time
-) -> Blueprint:
+def live_blueprint(catalog: Catalog, live: LiveMinutes) -> Blueprint:
     bp = Blueprint("live", __name__, description="The last live price from the minute bars.")
 
     @bp.get("/live")
@@ -290,7 +278,7 @@ def live_blueprint(
             open_time=iso_utc(opened),
             price=close,
             **bar,
-            age_seconds=round(clock() - closed, 1),
+            age_seconds=round(time.time() - closed, 1),
             source=last.source,
             source_detail=_source_detail(last.source, shift),
             shift_minutes=None if shift is None else shift // MINUTE.seconds,
@@ -318,7 +306,7 @@ def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> 
 
 
 def candles_blueprint(
-    catalog: Catalog, *, cache_seconds: int, max_points: int, live: LiveMinutes | None = None
+    catalog: Catalog, live: LiveMinutes, *, cache_seconds: int, max_points: int
 ) -> Blueprint:
     bp = Blueprint("candles", __name__, description="Price candles from the stored bars.")
     cache = public_cache(cache_seconds)
@@ -358,7 +346,7 @@ def candles_blueprint(
         start: float | None = None if asked.start is UNSET else asked.start
         end: float | None = None if asked.end is UNSET else asked.end
         answer_cache = cache
-        if live is not None and not interval.is_multiple_of(source.stored):
+        if not interval.is_multiple_of(source.stored):
             source, answer_cache = live.candles(served, interval), NO_CACHE
         interval = source.interval(interval)
         end = source.last_bar if end is None else end

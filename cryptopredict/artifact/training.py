@@ -53,14 +53,13 @@ def clear_status(model_dir: Path) -> None:
     (Path(model_dir) / FILE).unlink(missing_ok=True)
 
 
-def read_status(model_dir: Path, *, now: float | None = None) -> TrainingStatus | None:
+def read_status(model_dir: Path) -> TrainingStatus | None:
     """None unless a run is training (no file, a stale one or an unreadable one)."""
     try:
         data = (Path(model_dir) / FILE).read_bytes()
         status = msgspec.json.decode(data, type=TrainingStatus)
     except (OSError, msgspec.DecodeError):
         return None
-    now = time.time() if now is None else now
-    if status.version != VERSION or now - status.updated_at.timestamp() > STALE_SECONDS:
+    if status.version != VERSION or time.time() - status.updated_at.timestamp() > STALE_SECONDS:
         return None
     return status
