@@ -100,7 +100,8 @@ def build(
         hindcast = Hindcast(backtest.dense, backtest.served_band)
     else:
         hindcast = unbacktested_hindcast(frame, interval, config)
-    forecaster = final_fit(config, frame)
+    quiet_stan()
+    forecaster = ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
     rules = _with_band(forecaster.rules, grid, hindcast.dense.market)
@@ -115,11 +116,6 @@ def build(
         paths=tuple(backtest.paths()) if backtest else (),
     )
     return Built(forecaster.model, grid, bar_history, report, manifest)
-
-
-def final_fit(config: ModelConfig, frame: pd.DataFrame) -> ProphetForecaster:
-    quiet_stan()
-    return ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
 
 
 def unbacktested_hindcast(
