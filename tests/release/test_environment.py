@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tools.release.environment import TAG_RULE, branch_policy_problem, check_environment
+from tools.release.github import GitHub
 from tools.release.render import DeployError
 
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
@@ -60,7 +61,7 @@ def answer_environment(server, policies=RELEASE, environment=CUSTOM):
 
 def test_the_check_reads_the_environment_then_its_policies(server):
     answer_environment(server)
-    check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
+    check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
     assert [path for _, path in server.requests] == [
         "/repos/octo/cryptopredict/environments/production",
         "/repos/octo/cryptopredict/environments/production/deployment-branch-policies?per_page=100",
@@ -70,14 +71,14 @@ def test_the_check_reads_the_environment_then_its_policies(server):
 def test_an_open_environment_stops_the_deploy_saying_what_to_set(server):
     server.answer(200, json.dumps({"name": "production", "deployment_branch_policy": None}))
     with pytest.raises(DeployError, match=r"every branch and tag.*Selected branches and tags"):
-        check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
+        check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
     assert len(server.requests) == 1
 
 
 def test_a_forbidden_answer_names_the_permission_and_never_the_token(server):
     server.answer(403, '{"message": "Resource not accessible by integration"}')
     with pytest.raises(DeployError, match="actions: read") as caught:
-        check_environment(server.url, "octo/cryptopredict", "production", TOKEN, "main")
+        check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
     assert TOKEN not in str(caught.value)
 
 

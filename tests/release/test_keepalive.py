@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tools.release.cli import main
+from tools.release.github import GitHub
 from tools.release.keepalive import keep_alive
 
 TOKEN = "ghs_secret-token"
@@ -24,7 +25,7 @@ def workflow(state: str) -> str:
 def test_an_active_or_inactive_workflow_is_enabled(server, state):
     server.answer(200, workflow(state))
     server.answer(204, "")
-    said = keep_alive(server.url, "octo/cryptopredict", "release.yml", TOKEN)
+    said = keep_alive(GitHub(server.url, "octo/cryptopredict", TOKEN), "release.yml")
     assert server.requests == [("GET", WORKFLOW_URL), ("PUT", f"{WORKFLOW_URL}/enable")]
     assert f"was {state}: enabled" in said
 
@@ -32,7 +33,7 @@ def test_an_active_or_inactive_workflow_is_enabled(server, state):
 @pytest.mark.parametrize("state", ["disabled_manually", "disabled_fork", "deleted"])
 def test_a_workflow_someone_disabled_is_left_alone(server, state):
     server.answer(200, workflow(state))
-    said = keep_alive(server.url, "octo/cryptopredict", "release.yml", TOKEN)
+    said = keep_alive(GitHub(server.url, "octo/cryptopredict", TOKEN), "release.yml")
     assert server.requests == [("GET", WORKFLOW_URL)], "no PUT: it stays disabled"
     assert f"is {state}: left as it is" in said
     assert "gh workflow enable release.yml" in said

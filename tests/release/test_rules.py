@@ -22,6 +22,7 @@ from tests.release.github_answers import (
     answer_rulesets,
 )
 from tools.release.cli import main
+from tools.release.github import GitHub
 from tools.release.render import DeployError
 from tools.release.rules import (
     DEPLOY_KEY,
@@ -184,7 +185,7 @@ def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, serve
 
 def test_the_check_reads_the_repository_its_rulesets_then_each_one(server):
     answer_rulesets(server, [RULESET], owner_type="Organization")
-    said = check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
+    said = check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
     assert "only the release creates, moves or deletes them ('release tags')" in said[0]
     assert [path for _, path in server.requests] == [
         BASE,
@@ -199,17 +200,17 @@ def test_no_ruleset_stops_the_deploy_saying_what_to_set(server):
     with pytest.raises(
         DeployError, match=r"Restrict creations.*'Deploy keys'.*'Set it up on a fork'"
     ):
-        check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
+        check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
 
 
 def test_an_unreadable_answer_stops_the_deploy_and_never_shows_the_token(server):
     server.answer(403, '{"message": "Resource not accessible by integration"}')
     with pytest.raises(DeployError, match="metadata: read") as caught:
-        check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
+        check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
     assert TOKEN not in str(caught.value)
     assert "Resource not accessible by integration" in str(caught.value), "GitHub's own words"
     server.answers.clear()
     server.route(BASE, 200, json.dumps({"owner": {"type": "User"}}))
     server.answer(200, '{"not": "a list"}')
     with pytest.raises(DeployError, match="not a JSON array"):
-        check_tag_rules(server.url, "octo/cryptopredict", TOKEN)
+        check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))

@@ -18,20 +18,14 @@ from typing import Any
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
-from tools.release.github import GitHubError, request
-from tools.release.github_commands import (
-    DEFAULT_API_URL,
-    check_pull,
-    check_rules,
-    github_context,
-    make_tag,
-)
+from tools.release.github import DEFAULT_API_URL, GitHub, GitHubError
+from tools.release.github_commands import check_pull, check_rules, make_tag
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, strays
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
-from tools.release.preflight import Fork, preflight
+from tools.release.preflight import preflight
 from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
@@ -44,9 +38,8 @@ from tools.release.render import (
 from tools.release.retention import Package, RetentionError, owner_path, retain
 from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET
 from tools.release.say import tell
-from tools.release.setup import Choices, GitHub, set_up
+from tools.release.setup import Choices, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
-from tools.release.tagging import Repository
 from tools.release.tags import build_tag, created, image_name
 from tools.release.upstream import tag_owner
 from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version
@@ -144,13 +137,11 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete what the rule does not keep; every failure is a warning: the release is green."""
     image = args.image or image_name(args.repository)
     name = image.partition("/")[2]
-    token = environ.get("GITHUB_TOKEN", "")
-    api_url = environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    github = _github(environ, args.repository)
     registry = _registry(image, environ)
     try:
-        package = Package(
-            api_url, owner_path(api_url, args.repository, token), name.rsplit("/", 1)[-1], token
-        )
+        owner = owner_path(github)
+        package = Package(github.api_url, owner, name.rsplit("/", 1)[-1], github.token)
         said, needs_owner = retain(
             package,
             registry,
@@ -166,6 +157,12 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print("\n".join(said))
         _tell(environ, "retention", needs_owner)
     return 0
+
+
+def _github(environ: Mapping[str, str], repository: str, token: str = "") -> GitHub:
+    """`repository` on the API $GITHUB_API_URL names, asked with `token` or $GITHUB_TOKEN."""
+    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+    return GitHub(api_url, repository, token or environ.get("GITHUB_TOKEN", ""))
 
 
 def _tell(environ: Mapping[str, str], topic: str, text: str) -> None:
@@ -201,14 +198,8 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.repository:
         environ = {**environ, "GITHUB_REPOSITORY": args.repository}
-    api_url, repository, token = github_context(environ, "preflight")
-    fork = Fork(
-        api_url.rstrip("/"),
-        repository,
-        token,
-        registry_url=environ.get("RELEASE_REGISTRY_URL", ""),
-    )
-    holds, missing = preflight(fork)
+    registry_url = environ.get("RELEASE_REGISTRY_URL", "")
+    holds, missing = preflight(GitHub.from_environ(environ, "preflight", registry_url=registry_url))
     for state, line in holds:
         print(f"{state}: {line}")
     for line in missing:
@@ -233,7 +224,6 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "setup needs your token: GITHUB_TOKEN, or the GitHub CLI (gh, https://cli.github.com) "
             "logged in: `gh auth login`"
         )
-    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
     hook = environ.get(HOOK_ENV, "")
     choices = Choices(
         render_url=args.render_service_url,
@@ -241,7 +231,7 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         pages=not args.no_pages,
         hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_ENV}): "),
     )
-    set_up(GitHub(api_url, args.repository, token), choices, dry_run=args.dry_run, say=print)
+    set_up(_github(environ, args.repository, token), choices, dry_run=args.dry_run, say=print)
     return 0
 
 
@@ -251,13 +241,13 @@ def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"refusing to remove release tags in a run of {args.ref}: only a run on "
             f"{args.release_branch} may (the workflow's input remove-tags, there)"
         )
-    repository = Repository.from_environ(environ)
+    github = GitHub.from_environ(environ, "removing release tags", environment=args.environment)
     git = Git(auth=git_auth(environ))
     main = git.sync_live(args.remote, args.release_branch)
     removals = [stray(tag, git, main, args.release_branch) for tag in tags_named(args.tag)]
     for removal in removals:
         print(removal.said())
-    print(what_removing_does(removals, repository.name))
+    print(what_removing_does(removals, github.repository))
     if not args.yes:
         tags = " ".join(removal.tag for removal in removals)
         print(
@@ -267,7 +257,7 @@ def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         )
         return 0
     key = environ.get(TAG_KEY_SECRET, "")
-    print(remove(removals, repository, git, key=key, environment=args.environment))
+    print(remove(removals, github, git, key=key))
     return 0
 
 
@@ -280,8 +270,7 @@ def say(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    api_url, repository, token = github_context(environ, "keepalive")
-    print(keep_alive(api_url, repository, args.workflow, token))
+    print(keep_alive(GitHub.from_environ(environ, "keepalive"), args.workflow))
     return 0
 
 
@@ -355,13 +344,10 @@ def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
     """How many release runs on `commit` failed, as GitHub lists them; 0 where it cannot say."""
     if not environ.get("GITHUB_TOKEN"):
         return 0
-    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
-    url = (
-        f"{api_url}/repos/{environ.get('GITHUB_REPOSITORY', '')}/actions/workflows/release.yml/"
-        f"runs?head_sha={commit}&status=failure&per_page=1"
-    )
+    github = _github(environ, environ.get("GITHUB_REPOSITORY", ""))
+    path = f"/actions/workflows/release.yml/runs?head_sha={commit}&status=failure&per_page=1"
     try:
-        listed = request(url, environ.get("GITHUB_TOKEN", ""), permission="actions: read")
+        listed = github.get(path, "actions: read")
     except GitHubError as error:
         print(
             f"::warning title=release::the failed runs of {commit} are unknown: {error}",
@@ -391,9 +377,7 @@ def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[
     if newest is None:
         return
     commit = git.commit(f"refs/tags/{newest.tag}")
-    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
-    token = environ.get("GITHUB_TOKEN", "")
-    if tag_owner(api_url, repository, token, newest.tag, commit) != repository:
+    if tag_owner(_github(environ, repository), newest.tag, commit) != repository:
         return  # a fork carrying its parent's tags: its first release starts its record
     image = image_name(repository)
     raise PreviousImageError(

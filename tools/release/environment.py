@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
-from tools.release.github import GitHubError, request
+from tools.release.github import GitHub, GitHubError
 from tools.release.render import DeployError
 
 # The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
@@ -34,18 +33,15 @@ def branch_policy_problem(
     return None
 
 
-def check_environment(
-    api_url: str, repository: str, name: str, token: str, branch: str, *, timeout: float = 30.0
-) -> None:
-    """DeployError unless only `branch` and the release tags may deploy to environment `name`."""
-    base = f"{api_url.rstrip('/')}/repos/{repository}/environments/{urllib.parse.quote(name, '')}"
+def check_environment(github: GitHub, branch: str) -> None:
+    """DeployError unless only `branch` and the release tags may deploy to the environment."""
+    name = github.environment
     try:
-        environment = request(base, token, permission="actions: read", timeout=timeout)
+        environment = github.get(github.env_path, "actions: read")
         policies = None
         if (environment.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
-            url = f"{base}/deployment-branch-policies?per_page=100"
-            answer = request(url, token, permission="actions: read", timeout=timeout)
-            policies = answer.get("branch_policies", [])
+            path = f"{github.env_path}/deployment-branch-policies?per_page=100"
+            policies = github.get(path, "actions: read").get("branch_policies", [])
     except GitHubError as error:
         raise DeployError(str(error)) from None
     problem = branch_policy_problem(environment, policies, branch)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tools.release.retry import RERUN, delays, retried
 
 API_VERSION = "2022-11-28"
+DEFAULT_API_URL = "https://api.github.com"
 
 
 class GitHubError(Exception):
@@ -66,7 +70,6 @@ def request_json(
     *,
     method: str = "GET",
     permission: str,
-    timeout: float = 30.0,
     body: dict[str, Any] | None = None,
     fix: str = "",
 ) -> Any:
@@ -83,7 +86,7 @@ def request_json(
     call = urllib.request.Request(url, data=data, method=method, headers=headers)
 
     def once() -> Any:
-        return _ask(call, permission=permission, fix=fix, timeout=timeout)
+        return _ask(call, permission=permission, fix=fix)
 
     def again(outcome: object) -> bool:
         return isinstance(outcome, GitHubError) and outcome.transient and method in _REPEATABLE
@@ -100,10 +103,10 @@ def request_json(
 _REPEATABLE = ("GET", "PUT", "PATCH")
 
 
-def _ask(call: urllib.request.Request, *, permission: str, fix: str, timeout: float) -> Any:
+def _ask(call: urllib.request.Request, *, permission: str, fix: str) -> Any:
     method, url = call.get_method(), call.full_url
     try:
-        with urllib.request.urlopen(call, timeout=timeout) as response:
+        with urllib.request.urlopen(call, timeout=30) as response:
             answer = response.read()
     except urllib.error.HTTPError as error:
         needs = (
@@ -140,3 +143,73 @@ def _message(body: bytes) -> str:
     for error in document.get("errors") or []:
         parts.append(str(error.get("message", error) if isinstance(error, dict) else error))
     return " ".join(" ".join(part.split()) for part in parts if part)[:500]
+
+
+@dataclass(frozen=True)
+class GitHub:
+    """One repository on GitHub's API, asked with one token; paths are below /repos/<it>."""
+
+    api_url: str
+    repository: str
+    token: str
+    environment: str = "production"
+    registry_url: str = ""  # ghcr.io's API, unless another registry is asked
+    server_url: str = "https://github.com"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], what: str, **settings: str) -> GitHub:
+        """The repository, token and addresses GitHub Actions sets; `settings` the rest."""
+        token = environ.get("GITHUB_TOKEN", "").strip()
+        repository = environ.get("GITHUB_REPOSITORY", "").strip()
+        if not (token and repository):
+            raise ValueError(
+                f"{what} needs GITHUB_TOKEN (yours: GITHUB_TOKEN=$(gh auth token)) and the "
+                "repository (GITHUB_REPOSITORY, or --repository where the command takes it), and "
+                "one is not set"
+            )
+        api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+        server_url = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        return cls(api_url, repository, token, server_url=server_url, **settings)
+
+    @property
+    def base(self) -> str:
+        return f"{self.api_url}/repos/{self.repository}"
+
+    @property
+    def env_path(self) -> str:
+        return f"/environments/{urllib.parse.quote(self.environment, safe='')}"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        permission: str = "administration",
+    ) -> Any:
+        url = self.url(path)
+        return request_json(url, self.token, method=method, permission=permission, body=body)
+
+    def url(self, path: str) -> str:
+        """`path` below the repository, or below the API's root where it starts with "//"."""
+        return f"{self.api_url}{path[1:]}" if path.startswith("//") else f"{self.base}{path}"
+
+    def get(
+        self, path: str, permission: str = "administration: read", **options: Any
+    ) -> dict[str, Any]:
+        return request(self.url(path), self.token, permission=permission, **options)
+
+    def listed(self, path: str, permission: str = "administration: read") -> list[Any]:
+        return request_list(self.url(path), self.token, permission=permission)
+
+    def get_or_none(
+        self, path: str, permission: str = "administration: read"
+    ) -> dict[str, Any] | None:
+        try:
+            return self.get(path, permission)
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def pages(self, path: str, key: str, permission: str) -> list[Any]:
+        return request_pages(f"{self.base}{path}", self.token, key, permission=permission)

@@ -8,36 +8,27 @@ from pathlib import Path
 
 from tools.release.blueprint import BlueprintError, check
 from tools.release.environment import TAG_RULE, check_environment
+from tools.release.github import GitHub
 from tools.release.lineage import Git
 from tools.release.registry import RegistryUnknownError, check_pullable
 from tools.release.rules import TAG_KEY_SECRET, check_tag_rules
-from tools.release.tagging import Repository, create_tag
-
-DEFAULT_API_URL = "https://api.github.com"
+from tools.release.tagging import create_tag
 
 
 def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.repository:
         environ = {**environ, "GITHUB_REPOSITORY": args.repository}
-    api_url, repository, token = github_context(environ, "checking the repository's rules")
-    check_environment(api_url, repository, args.environment, token, args.branch)
+    what = "checking the repository's rules"
+    github = GitHub.from_environ(environ, what, environment=args.environment)
+    check_environment(github, args.branch)
     print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
-    said = check_tag_rules(
-        api_url,
-        repository,
-        token,
-        credential=args.tag_credential,
-        environment=args.environment,
-    )
-    print("\n".join(said))
+    print("\n".join(check_tag_rules(github, credential=args.tag_credential)))
     return 0
 
 
 def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    repository = Repository.from_environ(environ)
-    key = environ.get(TAG_KEY_SECRET, "")
-    said = create_tag(args.tag, args.sha, repository, Git(), key=key, environment=args.environment)
-    print(said)
+    github = GitHub.from_environ(environ, "creating the release tag", environment=args.environment)
+    print(create_tag(args.tag, args.sha, github, Git(), key=environ.get(TAG_KEY_SECRET, "")))
     return 0
 
 
@@ -63,15 +54,3 @@ def _blueprint_credential(path: Path | None, repository: str) -> str | None:
         return None if path is None else check(path.read_text(), repository).credential
     except (OSError, BlueprintError):
         return None
-
-
-def github_context(environ: Mapping[str, str], what: str) -> tuple[str, str, str]:
-    """(API URL, owner/name, token) from the variables GitHub Actions sets."""
-    token = environ.get("GITHUB_TOKEN", "").strip()
-    repository = environ.get("GITHUB_REPOSITORY", "").strip()
-    if not (token and repository):
-        raise ValueError(
-            f"{what} needs GITHUB_TOKEN (yours: GITHUB_TOKEN=$(gh auth token)) and the repository "
-            "(GITHUB_REPOSITORY, or --repository where the command takes it), and one is not set"
-        )
-    return environ.get("GITHUB_API_URL", DEFAULT_API_URL), repository, token

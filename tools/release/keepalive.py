@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from tools.release.github import request
+from tools.release.github import GitHub
 
 PERMISSION = "actions: write"
 # GitHub's workflow states (REST API, "Get a workflow"): only these two are the schedule's to
@@ -13,17 +13,14 @@ PERMISSION = "actions: write"
 RENEWED = ("active", "disabled_inactivity")
 
 
-def keep_alive(
-    api_url: str, repository: str, workflow: str, token: str, *, timeout: float = 30.0
-) -> str:
+def keep_alive(github: GitHub, workflow: str) -> str:
     """Re-enable `workflow` unless someone disabled it; what was done, as a line for the log."""
-    base = f"{api_url.rstrip('/')}/repos/{repository}/actions/workflows/"
-    url = base + urllib.parse.quote(workflow, safe="")
-    state = str(request(url, token, permission=PERMISSION, timeout=timeout).get("state"))
+    path = f"/actions/workflows/{urllib.parse.quote(workflow, safe='')}"
+    state = str(github.get(path, PERMISSION).get("state"))
     if state not in RENEWED:
         return (
             f"{workflow} is {state}: left as it is (a maintainer turns it back on with "
             f"`gh workflow enable {workflow}`)"
         )
-    request(f"{url}/enable", token, method="PUT", permission=PERMISSION, timeout=timeout)
+    github.call("PUT", f"{path}/enable", permission=PERMISSION)
     return f"{workflow} was {state}: enabled, which restarts GitHub's 60-day inactivity count"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from tools.release.blueprint import BlueprintError, Image, check
 from tools.release.environment import check_environment
-from tools.release.github import GitHubError, request, request_list, request_pages
+from tools.release.github import GitHub, GitHubError
 from tools.release.previous import PreviousImageError, find_previous
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
@@ -31,36 +30,19 @@ class MissingStepError(DeployError):
     """A set-up step missing; the message names its fix."""
 
 
-@dataclass(frozen=True)
-class Fork:
-    """The repository preflight checks, and what its owner chose."""
-
-    api_url: str
-    repository: str
-    token: str
-    environment: str = "production"
-    registry_url: str = ""  # ghcr.io's API, unless another registry is asked
-
-    @property
-    def base(self) -> str:
-        return f"{self.api_url}/repos/{self.repository}"
-
-    def setup(self, flags: str = "") -> str:
-        return f"`python -m tools.release setup --repository {self.repository}{flags}`"
-
-    def get(self, path: str, permission: str = "administration: read") -> dict[str, Any]:
-        return request(f"{self.base}{path}", self.token, permission=permission)
+def _setup(fork: GitHub, flags: str = "") -> str:
+    return f"`python -m tools.release setup --repository {fork.repository}{flags}`"
 
 
-Check = Callable[[Fork], tuple[str, str]]
+Check = Callable[[GitHub], tuple[str, str]]
 
 
-def preflight(fork: Fork) -> tuple[list[tuple[str, str]], list[str]]:
+def preflight(fork: GitHub) -> tuple[list[tuple[str, str]], list[str]]:
     """The steps that hold or are off, (OK or OFF, line), and those missing with their fix."""
     checks: list[Check] = [
         _repository,
         _environment,
-        lambda f: (OK, "; ".join(check_tag_rules(f.api_url, f.repository, f.token))),
+        lambda fork: (OK, "; ".join(check_tag_rules(fork))),
         _branch,
         _render,
         _repository_hook,
@@ -79,7 +61,7 @@ def preflight(fork: Fork) -> tuple[list[tuple[str, str]], list[str]]:
     return holds, missing
 
 
-def _repository(fork: Fork) -> tuple[str, str]:
+def _repository(fork: GitHub) -> tuple[str, str]:
     repository = fork.get("", "metadata: read")
     visibility = repository.get("visibility") or (
         "private" if repository.get("private") else "public"
@@ -88,9 +70,7 @@ def _repository(fork: Fork) -> tuple[str, str]:
         return OK, f"{fork.repository} is public: attestations, environments and rulesets work"
     owner = repository.get("owner") or {}
     path = "/user" if owner.get("type") == "User" else f"/orgs/{owner.get('login')}"
-    plan = (request(f"{fork.api_url}{path}", fork.token, permission="none").get("plan") or {}).get(
-        "name"
-    )
+    plan = (fork.get(f"/{path}", "none").get("plan") or {}).get("name")
     if plan != "enterprise":
         raise MissingStepError(
             f"{fork.repository} is {visibility} on GitHub "
@@ -105,29 +85,28 @@ def _repository(fork: Fork) -> tuple[str, str]:
     return OK, f"{fork.repository} is {visibility}, on GitHub Enterprise Cloud: attestations work"
 
 
-def _environment(fork: Fork) -> tuple[str, str]:
-    quoted = urllib.parse.quote(fork.environment, safe="")
+def _environment(fork: GitHub) -> tuple[str, str]:
     try:
-        fork.get(f"/environments/{quoted}", "actions: read")
+        fork.get(fork.env_path, "actions: read")
     except GitHubError as error:
         if error.status != 404:
             raise
         raise MissingStepError(
             f"{fork.repository} has no {fork.environment} environment, which holds the release's "
-            f"secrets and admits only main and the release tags: {fork.setup()} makes it"
+            f"secrets and admits only main and the release tags: {_setup(fork)} makes it"
         ) from None
-    check_environment(fork.api_url, fork.repository, fork.environment, fork.token, "main")
+    check_environment(fork, "main")
     return OK, f"environment {fork.environment}: only main and the release tags may deploy"
 
 
-def _branch(fork: Fork) -> tuple[str, str]:
-    rulesets = read_rulesets(fork.api_url, fork.repository, fork.token, target="branch")[1]
+def _branch(fork: GitHub) -> tuple[str, str]:
+    rulesets = read_rulesets(fork, target="branch")[1]
     missing = missing_branch_rules(rulesets)
     if missing:
         raise MissingStepError(
             f"no active branch ruleset of {fork.repository} restricts {', '.join(sorted(missing))} "
             "of main: anyone who can push could rewrite or delete the history the releases "
-            f"descend from: {fork.setup()} makes one (or adds the rules to yours)"
+            f"descend from: {_setup(fork)} makes one (or adds the rules to yours)"
         )
     names = ", ".join(sorted(repr(str(r.get("name"))) for r in rulesets if covers_main(r)))
     return OK, f"main can be neither deleted nor force-pushed ({names})"
@@ -137,21 +116,15 @@ def _names(answer: dict[str, Any], key: str) -> dict[str, str]:
     return {str(item.get("name")): str(item.get("value", "")) for item in answer.get(key) or []}
 
 
-def _variables(fork: Fork) -> dict[str, str]:
-    listed = request_pages(
-        f"{fork.base}/actions/variables",
-        fork.token,
-        "variables",
-        permission="actions variables: read",
-    )
+def _variables(fork: GitHub) -> dict[str, str]:
+    listed = fork.pages("/actions/variables", "variables", "actions variables: read")
     return _names({"variables": listed}, "variables")
 
 
-def _render_state(fork: Fork) -> tuple[bool, str]:
+def _render_state(fork: GitHub) -> tuple[bool, str]:
     """Whether the environment holds the deploy hook, and RENDER_SERVICE_URL."""
-    quoted = urllib.parse.quote(fork.environment, safe="")
     try:
-        secrets = _names(fork.get(f"/environments/{quoted}/secrets?per_page=100"), "secrets")
+        secrets = _names(fork.get(f"{fork.env_path}/secrets?per_page=100"), "secrets")
     except GitHubError as error:
         if error.status != 404:
             raise
@@ -159,13 +132,13 @@ def _render_state(fork: Fork) -> tuple[bool, str]:
     return HOOK_SECRET in secrets, _variables(fork).get(SERVICE_VARIABLE, "").strip()
 
 
-def _render(fork: Fork) -> tuple[str, str]:
+def _render(fork: GitHub) -> tuple[str, str]:
     hook, service = _render_state(fork)
     if not hook and not service:
         return OFF, (
             f"Render is off (no {HOOK_SECRET}, no {SERVICE_VARIABLE}): the release publishes "
             "images and deploys nowhere; to deploy on Render, "
-            f"{fork.setup(' --render-service-url https://<service>.onrender.com')}"
+            f"{_setup(fork, ' --render-service-url https://<service>.onrender.com')}"
         )
     if hook and not service:
         raise MissingStepError(
@@ -187,7 +160,7 @@ def _render(fork: Fork) -> tuple[str, str]:
     return OK, f"Render is on: the deploy hook is set and the deploy polls {service}/healthz"
 
 
-def _blueprint(fork: Fork) -> Image:
+def _blueprint(fork: GitHub) -> Image:
     """The image render.yaml on main deploys, checked to be this repository's."""
     fix = (
         f"`python -m tools.release blueprint --repository {fork.repository} --output "
@@ -206,7 +179,7 @@ def _blueprint(fork: Fork) -> Image:
         raise MissingStepError(f"render.yaml on main: {error}") from None
 
 
-def _repository_hook(fork: Fork) -> tuple[str, str]:
+def _repository_hook(fork: GitHub) -> tuple[str, str]:
     secrets = _names(fork.get("/actions/secrets?per_page=100"), "secrets")
     if HOOK_SECRET in secrets:
         raise MissingStepError(
@@ -220,14 +193,14 @@ def _repository_hook(fork: Fork) -> tuple[str, str]:
     )
 
 
-def _package(fork: Fork) -> tuple[str, str]:
+def _package(fork: GitHub) -> tuple[str, str]:
     owner, name = fork.repository.split("/", 1)
     image = f"ghcr.io/{fork.repository.lower()}"
-    kind = request(f"{fork.api_url}/users/{owner}", fork.token, permission="none").get("type")
+    kind = fork.get(f"//users/{owner}", "none").get("type")
     plural = "orgs" if kind == "Organization" else "users"
-    url = f"{fork.api_url}/{plural}/{owner}/packages/container/{urllib.parse.quote(name.lower())}"
+    path = f"//{plural}/{owner}/packages/container/{urllib.parse.quote(name.lower())}"
     try:
-        package = request(url, fork.token, permission="packages: read", fix=TOKEN_FIX)
+        package = fork.get(path, "packages: read", fix=TOKEN_FIX)
     except GitHubError as error:
         if error.status != 404:
             raise
@@ -272,13 +245,9 @@ def _package(fork: Fork) -> tuple[str, str]:
     )
 
 
-def _own_release_tags(fork: Fork) -> list[str]:
+def _own_release_tags(fork: GitHub) -> list[str]:
     """The repository's release tags, none if its newest is its fork parent's."""
-    listed = request_list(
-        f"{fork.base}/git/matching-refs/tags/v?per_page=100",
-        fork.token,
-        permission="contents: read",
-    )
+    listed = fork.listed("/git/matching-refs/tags/v?per_page=100", "contents: read")
     targets = {
         name: str((item.get("object") or {}).get("sha", ""))
         for item in listed
@@ -287,11 +256,11 @@ def _own_release_tags(fork: Fork) -> list[str]:
     if not targets:
         return []
     newest = max(targets, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
-    owner = tag_owner(fork.api_url, fork.repository, fork.token, newest, targets[newest])
+    owner = tag_owner(fork, newest, targets[newest])
     return list(targets) if owner == fork.repository else []
 
 
-def _release_image(fork: Fork, image: str) -> bool:
+def _release_image(fork: GitHub, image: str) -> bool:
     """Whether the registry holds a release image of `image` for the next release to extend."""
     name = image.partition("/")[2]
     owner = fork.repository.split("/", 1)[0]
@@ -304,7 +273,7 @@ def _release_image(fork: Fork, image: str) -> bool:
         raise MissingStepError(f"the registry could not say what {image} holds: {error}") from None
 
 
-def _tags_without_image(fork: Fork, image: str, tags: list[str], what: str) -> str:
+def _tags_without_image(fork: GitHub, image: str, tags: list[str], what: str) -> str:
     newest = max(tags, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
     return (
         f"{fork.repository} has {len(tags)} release tag(s), the newest {newest}, "
@@ -316,19 +285,19 @@ def _tags_without_image(fork: Fork, image: str, tags: list[str], what: str) -> s
     )
 
 
-def _schedule(fork: Fork) -> tuple[str, str]:
+def _schedule(fork: GitHub) -> tuple[str, str]:
     named = _variables(fork).get("RELEASE_REPOSITORY", "").strip()
     if named.lower() != fork.repository.lower():
         now = f"names {named}" if named else "is not set"
         raise MissingStepError(
             f"the repository variable RELEASE_REPOSITORY {now}, so the schedule lapses after 60 "
             f"days without a push: `gh variable set RELEASE_REPOSITORY --repo {fork.repository} "
-            f"--body {fork.repository}` ({fork.setup()} sets it)"
+            f"--body {fork.repository}` ({_setup(fork)} sets it)"
         )
     return OK, "RELEASE_REPOSITORY names this repository: the release keeps its schedule on"
 
 
-def _pages(fork: Fork) -> tuple[str, str]:
+def _pages(fork: GitHub) -> tuple[str, str]:
     docs = fork.get("/actions/workflows/docs.yml", "actions: read")
     if docs.get("state") == "disabled_manually":
         return OFF, "GitHub Pages is off: the docs workflow is disabled, so no site is published"
@@ -341,27 +310,27 @@ def _pages(fork: Fork) -> tuple[str, str]:
     if pages.get("build_type") != "workflow":
         raise MissingStepError(
             "GitHub Pages does not build from GitHub Actions, so the docs workflow fails on every "
-            f"push: {fork.setup()} sets it, or {fork.setup(' --no-pages')} disables the docs "
+            f"push: {_setup(fork)} sets it, or {_setup(fork, ' --no-pages')} disables the docs "
             "workflow (Pages off)"
         )
     return OK, "GitHub Pages: built by the docs workflow"
 
 
-def _workflow(fork: Fork) -> tuple[str, str]:
+def _workflow(fork: GitHub) -> tuple[str, str]:
     workflow = fork.get("/actions/workflows/release.yml", "actions: read")
     if workflow.get("state") != "active":
         raise MissingStepError(
             f"the release workflow is {workflow.get('state')}: its schedule does not run. "
-            f"{fork.setup()} enables it (or Actions -> release -> Enable workflow)"
+            f"{_setup(fork)} enables it (or Actions -> release -> Enable workflow)"
         )
     return OK, "the release workflow is enabled: its schedule runs every six hours"
 
 
-def _dependabot(fork: Fork) -> tuple[str, str]:
+def _dependabot(fork: GitHub) -> tuple[str, str]:
     if not fork.get("/automated-security-fixes").get("enabled"):
         raise MissingStepError(
             "Dependabot's security updates are off (a fork's are, until its owner turns them "
             "on), so a pin an advisory names waits for you to bump it: "
-            f"{fork.setup()} turns them on (or Settings -> Advanced Security)"
+            f"{_setup(fork)} turns them on (or Settings -> Advanced Security)"
         )
     return OK, "Dependabot's security updates are on: an advisory's bump comes as a pull request"

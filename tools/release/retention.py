@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tools.release.github import GitHubError, request, request_json, request_list
+from tools.release.github import GitHub, GitHubError, request_json, request_list
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import served_version
 
@@ -156,9 +156,9 @@ def versions_of(package: Package) -> tuple[list[PackageVersion], list[str]]:
     return found, warnings
 
 
-def owner_path(api_url: str, repository: str, token: str) -> str:
+def owner_path(github: GitHub) -> str:
     """`users/<owner>` or `orgs/<owner>`: where GitHub keeps the repository owner's packages."""
-    owner = request(f"{api_url}/repos/{repository}", token, permission="contents: read")["owner"]
+    owner = github.get("", "contents: read")["owner"]
     kind = "orgs" if owner.get("type") == "Organization" else "users"
     return f"{kind}/{owner['login']}"
 

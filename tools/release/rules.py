@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.release.github import GitHubError, request, request_list
+from tools.release.github import GitHub, GitHubError
 from tools.release.render import DeployError
 
 # The rules a tag ruleset must hold, and tags it must cover (a low and a high release tag).
@@ -113,23 +112,15 @@ class Findings:
     problems: list[str] = field(default_factory=list)
 
 
-def read_rulesets(
-    api_url: str, repository: str, token: str, *, target: str = "tag", timeout: float = 30.0
-) -> tuple[str, list[dict[str, Any]]]:
+def read_rulesets(github: GitHub, *, target: str = "tag") -> tuple[str, list[dict[str, Any]]]:
     """The owner's type and the rulesets that apply to its `target` refs; DeployError if unread."""
-    base = f"{api_url.rstrip('/')}/repos/{repository}"
     try:
-        owner = request(base, token, permission=PERMISSION, timeout=timeout).get("owner") or {}
-        listed = request_list(
-            f"{base}/rulesets?includes_parents=true&targets={target}&per_page=100",
-            token,
-            permission=PERMISSION,
-            timeout=timeout,
+        owner = github.get("", PERMISSION).get("owner") or {}
+        listed = github.listed(
+            f"/rulesets?includes_parents=true&targets={target}&per_page=100", PERMISSION
         )
         rulesets = [
-            request(
-                f"{base}/rulesets/{int(item['id'])}", token, permission=PERMISSION, timeout=timeout
-            )
+            github.get(f"/rulesets/{int(item['id'])}", PERMISSION)
             for item in listed
             if isinstance(item, dict) and item.get("target", target) == target
         ]
@@ -149,19 +140,11 @@ def restricting_creation(rulesets: Iterable[dict[str, Any]]) -> list[str]:
     ]
 
 
-def check_tag_rules(
-    api_url: str,
-    repository: str,
-    token: str,
-    *,
-    credential: str | None = None,
-    environment: str = "production",
-    timeout: float = 30.0,
-) -> list[str]:
+def check_tag_rules(github: GitHub, *, credential: str | None = None) -> list[str]:
     """DeployError naming every problem unless the rulesets keep release tags the release's own."""
-    base = f"{api_url.rstrip('/')}/repos/{repository}"
-    owner_type, rulesets = read_rulesets(api_url, repository, token, timeout=timeout)
-    seen = keys_and_secrets(base, token, environment, timeout)
+    repository, environment = github.repository, github.environment
+    owner_type, rulesets = read_rulesets(github)
+    seen = keys_and_secrets(github)
     accepted = credentials_for(owner_type, credential)
     if credential is None and seen is not None and configured_key(rulesets, seen[1]):
         accepted = (DEPLOY_KEY,)
@@ -215,21 +198,11 @@ def _check_bypass(
         findings.said.append(f"{_bypass_entries(accepted)} may create the release tags")
 
 
-def keys_and_secrets(
-    base: str, token: str, environment: str, timeout: float = 30.0
-) -> tuple[list[Any], set[str]] | None:
+def keys_and_secrets(github: GitHub) -> tuple[list[Any], set[str]] | None:
     """The deploy keys and the environment's secret names, or None where hidden."""
-    quoted = urllib.parse.quote(environment, safe="")
     try:
-        keys = request_list(
-            f"{base}/keys?per_page=100", token, permission="administration: read", timeout=timeout
-        )
-        secrets = request(
-            f"{base}/environments/{quoted}/secrets?per_page=100",
-            token,
-            permission="administration: read",
-            timeout=timeout,
-        ).get("secrets")
+        keys = github.listed("/keys?per_page=100")
+        secrets = github.get(f"{github.env_path}/secrets?per_page=100").get("secrets")
     except GitHubError as error:
         if not error.hidden:
             raise DeployError(f"the repository's deploy keys could not be read: {error}") from None

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.release.github import GitHubError, request, request_list
+from tools.release.github import DEFAULT_API_URL, GitHub, GitHubError
 
 LABEL = "release-attention"
 TITLE = "The release needs you"
@@ -30,20 +29,9 @@ _SECTION = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Issues:
-    api_url: str
-    repository: str
-    token: str
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        url = f"{self.api_url}/repos/{self.repository}/issues{path}"
-        return request(url, self.token, method=method, permission="issues: write", body=body)
-
-    def open_one(self) -> dict[str, Any] | None:
-        url = f"{self.api_url}/repos/{self.repository}/issues?labels={LABEL}&state=open"
-        found = request_list(url, self.token, permission="issues: read")
-        return next((i for i in found if isinstance(i, dict) and "pull_request" not in i), None)
+def _open_one(github: GitHub) -> dict[str, Any] | None:
+    found = github.listed(f"/issues?labels={LABEL}&state=open", "issues: read")
+    return next((i for i in found if isinstance(i, dict) and "pull_request" not in i), None)
 
 
 def sections(body: str) -> dict[str, tuple[str, str]]:
@@ -58,32 +46,36 @@ def body_of(held: Mapping[str, tuple[str, str]]) -> str:
     return "\n".join(parts)
 
 
-def keep(issues: Issues, topic: str, text: str, run: str) -> str:
+def keep(github: GitHub, topic: str, text: str, run: str) -> str:
     """Bring the one issue up to date with `topic` needing the owner (`text`) or healed (empty
     `text`), said by the run at `run` (its URL); what was done, in a line."""
     text = text.strip()
-    issue = issues.open_one()
+    issue = _open_one(github)
+
+    def call(method: str, path: str, body: dict[str, Any]) -> Any:
+        return github.call(method, f"/issues{path}", body, "issues: write")
+
     held = {} if issue is None else sections(str(issue.get("body") or ""))
     if not text:
         if issue is None or topic not in held:
             return f"{topic}: nothing to heal"
         del held[topic]
         number = issue["number"]
-        issues.call("POST", f"/{number}/comments", {"body": f"Healed: {topic}, by {run}."})
+        call("POST", f"/{number}/comments", {"body": f"Healed: {topic}, by {run}."})
         closed = {} if held else {"state": "closed", "state_reason": "completed"}
-        issues.call("PATCH", f"/{number}", {"body": body_of(held), **closed})
+        call("PATCH", f"/{number}", {"body": body_of(held), **closed})
         left = f"still holds {', '.join(held)}" if held else "closed: nothing else needs you"
         return f"{topic}: healed (issue #{number} {left})"
     changed = held.get(topic, ("", ""))[0] != text
     held[topic] = (text, run)
     if issue is None:
-        opened = issues.call("POST", "", {"title": TITLE, "body": body_of(held), "labels": [LABEL]})
+        opened = call("POST", "", {"title": TITLE, "body": body_of(held), "labels": [LABEL]})
         return f"{topic}: said in issue #{opened.get('number')}, opened"
     number = issue["number"]
-    issues.call("PATCH", f"/{number}", {"body": body_of(held)})
+    call("PATCH", f"/{number}", {"body": body_of(held)})
     if not changed:
         return f"{topic}: still said in issue #{number}"
-    issues.call("POST", f"/{number}/comments", {"body": f"**{topic}** ({run}):\n\n{text}"})
+    call("POST", f"/{number}/comments", {"body": f"**{topic}** ({run}):\n\n{text}"})
     return f"{topic}: said in issue #{number}, updated"
 
 
@@ -96,10 +88,10 @@ def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     if text.strip():
         _summary(environ, f"### Needs you: {topic}\n\n{text.strip()}\n\n(Said in the issue "
                  f"labelled `{LABEL}` too.)\n")  # fmt: skip
-    api_url = environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-    issues = Issues(api_url, repository, environ.get("GITHUB_TOKEN", ""))
+    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+    github = GitHub(api_url, repository, environ.get("GITHUB_TOKEN", ""))
     try:
-        done = keep(issues, topic, text, run)
+        done = keep(github, topic, text, run)
     except GitHubError as error:
         return f"::warning title=release issue::{topic} could not be said in the issue: {error}"
     if not text.strip() and "healed" in done:

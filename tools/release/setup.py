@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -10,7 +9,7 @@ from typing import Any
 
 from tools.release.deploy_key import COMMENT, DeployKey, seal
 from tools.release.environment import TAG_RULE
-from tools.release.github import GitHubError, request, request_list, request_pages
+from tools.release.github import GitHub
 from tools.release.preflight import HOOK_SECRET, SERVICE_VARIABLE
 from tools.release.rules import (
     DEPLOY_KEY,
@@ -63,44 +62,11 @@ class Change:
     make: Callable[[], None] | None = None  # None: by hand (setup leaves it to the owner)
 
 
-@dataclass
-class GitHub:
-    api_url: str
-    repository: str
-    token: str
-    environment: str = "production"
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        what: str = "administration",
-    ) -> Any:
-        url = f"{self.api_url}/repos/{self.repository}{path}"
-        return request(url, self.token, method=method, permission=what, body=body)
-
-    def listed(self, path: str) -> list[Any]:
-        url = f"{self.api_url}/repos/{self.repository}{path}"
-        return request_list(url, self.token, permission="administration: read")
-
-    def get_or_none(self, path: str) -> dict[str, Any] | None:
-        try:
-            return dict(self.call("GET", path))
-        except GitHubError as error:
-            if error.status == 404:
-                return None
-            raise
-
-    @property
-    def env_path(self) -> str:
-        return f"/environments/{urllib.parse.quote(self.environment, safe='')}"
-
-    def seal_into(self, path: str, name: str, value: str) -> None:
-        """PUT secret `name` under `path` (the environment's), sealed to its public key."""
-        key = self.call("GET", f"{path}/secrets/public-key")
-        body = {"encrypted_value": seal(value, str(key["key"])), "key_id": str(key["key_id"])}
-        self.call("PUT", f"{path}/secrets/{name}", body)
+def seal_into(github: GitHub, name: str, value: str) -> None:
+    """PUT the environment's secret `name`, sealed to its public key."""
+    key = github.get(f"{github.env_path}/secrets/public-key")
+    body = {"encrypted_value": seal(value, str(key["key"])), "key_id": str(key["key_id"])}
+    github.call("PUT", f"{github.env_path}/secrets/{name}", body)
 
 
 def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
@@ -123,7 +89,7 @@ def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
 
 
 def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    state = github.call("GET", "/actions/workflows/release.yml").get("state")
+    state = github.get("/actions/workflows/release.yml").get("state")
     if state == "active":
         kept.append("the release workflow is enabled")
         return
@@ -156,7 +122,7 @@ def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str
         policies: list[dict[str, Any]] = []
     else:
         path = f"{github.env_path}/deployment-branch-policies?per_page=100"
-        policies = list(github.call("GET", path).get("branch_policies") or [])
+        policies = list(github.get(path).get("branch_policies") or [])
     wanted = {("branch", "main"), ("tag", TAG_RULE)}
     held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in policies}
     for kind, pattern in sorted(wanted - held.keys()):
@@ -201,7 +167,7 @@ def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]
         key = DeployKey.generate()
         body = {"title": COMMENT, "key": key.public, "read_only": False}
         github.call("POST", "/keys", body)
-        github.seal_into(github.env_path, TAG_KEY_SECRET, key.private)
+        seal_into(github, TAG_KEY_SECRET, key.private)
         for old in ours:
             github.call("DELETE", f"/keys/{old['id']}")
 
@@ -217,9 +183,8 @@ def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]
 
 def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
     """The tag and branch rules, judged as preflight does; another's ruleset is never replaced."""
-    args = (github.api_url, github.repository, github.token)
-    _tag_rules(github, read_rulesets(*args)[1], found, kept)
-    _branch_rules(github, read_rulesets(*args, target="branch")[1], found, kept)
+    _tag_rules(github, read_rulesets(github)[1], found, kept)
+    _branch_rules(github, read_rulesets(github, target="branch")[1], found, kept)
 
 
 def _tag_rules(
@@ -303,12 +268,7 @@ def _describe(body: dict[str, Any]) -> str:
 
 
 def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    variables = request_pages(
-        f"{github.api_url}/repos/{github.repository}/actions/variables",
-        github.token,
-        "variables",
-        permission="actions variables: read",
-    )
+    variables = github.pages("/actions/variables", "variables", "actions variables: read")
     held = {str(v.get("name")): str(v.get("value")) for v in variables}
     wanted = {"RELEASE_REPOSITORY": github.repository}
     if choices.render_url:
@@ -333,7 +293,7 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
 
 
 def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    repository_secrets = github.call("GET", "/actions/secrets?per_page=100").get("secrets") or []
+    repository_secrets = github.get("/actions/secrets?per_page=100").get("secrets") or []
     if HOOK_SECRET in {str(s.get("name")) for s in repository_secrets}:
         found.append(
             Change(
@@ -355,7 +315,7 @@ def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[st
         found.append(
             Change(
                 f"seal Render's deploy hook into the {github.environment} secret {HOOK_SECRET}",
-                lambda: github.seal_into(github.env_path, HOOK_SECRET, _hook(choices)),
+                lambda: seal_into(github, HOOK_SECRET, _hook(choices)),
             )
         )
     elif held:
@@ -373,7 +333,7 @@ def _hook(choices: Choices) -> str:
 
 
 def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    docs = github.call("GET", "/actions/workflows/docs.yml").get("state")
+    docs = github.get("/actions/workflows/docs.yml").get("state")
     if not choices.pages:
         if docs == "disabled_manually":
             kept.append("GitHub Pages is off: the docs workflow is disabled")

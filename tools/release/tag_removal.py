@@ -7,14 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tools.release.environment import check_environment
-from tools.release.github import GitHubError, request
+from tools.release.github import GitHub, GitHubError
 from tools.release.lineage import Git, stray_reason
-from tools.release.tagging import (
-    Repository,
-    TagError,
-    push_with_key,
-    refuse_token_on_a_personal_account,
-)
+from tools.release.tagging import TagError, push_with_key, refuse_token_on_a_personal_account
 from tools.release.version import Version
 
 
@@ -63,25 +58,20 @@ def what_removing_does(removals: list[Removal], repository: str) -> str:
     )
 
 
-def remove(
-    removals: list[Removal], repository: Repository, git: Git, *, key: str, environment: str
-) -> str:
+def remove(removals: list[Removal], github: GitHub, git: Git, *, key: str) -> str:
     """Delete the tags with the deploy key `key`, else the token; a log line or TagError."""
     tags = ", ".join(removal.tag for removal in removals)
     if key.strip():
         # The key is a secret of the environment holding the deploy hook: used only while that
         # environment admits nothing but the release branch and the release tags.
-        check_environment(
-            repository.api_url, repository.name, environment, repository.token, "main"
-        )
+        check_environment(github, "main")
         refspecs = [f":refs/tags/{removal.tag}" for removal in removals]
-        push_with_key(refspecs, f"remove {tags}", repository, git, key)
+        push_with_key(refspecs, f"remove {tags}", github, git, key)
         return f"removed {tags} with the deploy key"
-    refuse_token_on_a_personal_account(repository, environment)
+    refuse_token_on_a_personal_account(github)
     for removal in removals:
-        url = f"{repository.api_url}/repos/{repository.name}/git/refs/tags/{removal.tag}"
         try:
-            request(url, repository.token, method="DELETE", permission="contents: write")
+            github.call("DELETE", f"/git/refs/tags/{removal.tag}", permission="contents: write")
         except GitHubError as error:
             raise TagError(
                 f"GitHub refused to remove {removal.tag} with the token ({error.said or error}): "

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import urllib.parse
 
-from tools.release.github import GitHubError, request
+from tools.release.github import GitHub
 
 
-def tag_owner(api_url: str, repository: str, token: str, tag: str, target: str) -> str:
+def tag_owner(github: GitHub, tag: str, target: str) -> str:
     """The repository release tag `tag` on `target` is a release of: the parent's, or its own."""
-    about = request(f"{api_url}/repos/{repository}", token, permission="contents: read")
+    about = github.get("", "contents: read")
     parent = str((about.get("parent") or {}).get("full_name") or "")
     if not (about.get("fork") and parent):
-        return repository
-    url = f"{api_url}/repos/{parent}/git/ref/tags/{urllib.parse.quote(tag)}"
-    try:
-        ref = request(url, token, permission="contents: read")
-    except GitHubError as error:
-        if error.status == 404:
-            return repository
-        raise
-    return parent if (ref.get("object") or {}).get("sha") == target else repository
+        return github.repository
+    path = f"//repos/{parent}/git/ref/tags/{urllib.parse.quote(tag)}"
+    ref = github.get_or_none(path, "contents: read")
+    sha = ((ref or {}).get("object") or {}).get("sha")
+    return parent if sha == target else github.repository
