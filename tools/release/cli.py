@@ -35,7 +35,7 @@ from tools.release.render import (
     trigger_deploy,
     wait_for_version,
 )
-from tools.release.retention import Package, RetentionError, owner_path, retain
+from tools.release.retention import RetentionError, package_of, retain
 from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET
 from tools.release.say import tell
 from tools.release.setup import Choices, set_up
@@ -140,10 +140,9 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     github = _github(environ, args.repository)
     registry = _registry(image, environ)
     try:
-        owner = owner_path(github)
-        package = Package(github.api_url, owner, name.rsplit("/", 1)[-1], github.token)
         said, needs_owner = retain(
-            package,
+            github,
+            package_of(github, name.rsplit("/", 1)[-1]),
             registry,
             now=datetime.now(UTC),
             keep_days=args.keep_days,
@@ -196,10 +195,9 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    if args.repository:
-        environ = {**environ, "GITHUB_REPOSITORY": args.repository}
     registry_url = environ.get("RELEASE_REGISTRY_URL", "")
-    holds, missing = preflight(GitHub.from_environ(environ, "preflight", registry_url=registry_url))
+    fork = GitHub.from_environ(environ, "preflight", args.repository, registry_url=registry_url)
+    holds, missing = preflight(fork)
     for state, line in holds:
         print(f"{state}: {line}")
     for line in missing:

@@ -157,10 +157,13 @@ class GitHub:
     server_url: str = "https://github.com"
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], what: str, **settings: str) -> GitHub:
-        """The repository, token and addresses GitHub Actions sets; `settings` the rest."""
+    def from_environ(
+        cls, environ: Mapping[str, str], what: str, repository: str | None = None, **settings: str
+    ) -> GitHub:
+        """The repository (unless named), token and addresses GitHub Actions sets; `settings`
+        the rest."""
         token = environ.get("GITHUB_TOKEN", "").strip()
-        repository = environ.get("GITHUB_REPOSITORY", "").strip()
+        repository = repository or environ.get("GITHUB_REPOSITORY", "").strip()
         if not (token and repository):
             raise ValueError(
                 f"{what} needs GITHUB_TOKEN (yours: GITHUB_TOKEN=$(gh auth token)) and the "
@@ -211,5 +214,12 @@ class GitHub:
                 return None
             raise
 
-    def pages(self, path: str, key: str, permission: str) -> list[Any]:
-        return request_pages(f"{self.base}{path}", self.token, key, permission=permission)
+    def secrets(self, path: str = "/actions") -> set[str]:
+        """The names of the secrets under `path` (the repository's, or env_path); none for 404."""
+        listed = self.get_or_none(f"{path}/secrets?per_page=100") or {}
+        return {str(s.get("name")) for s in listed.get("secrets") or [] if isinstance(s, dict)}
+
+    def variables(self) -> dict[str, str]:
+        url = f"{self.base}/actions/variables"
+        listed = request_pages(url, self.token, "variables", permission="actions variables: read")
+        return {str(v.get("name")): str(v.get("value", "")) for v in listed}

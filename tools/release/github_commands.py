@@ -16,10 +16,8 @@ from tools.release.tagging import create_tag
 
 
 def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    if args.repository:
-        environ = {**environ, "GITHUB_REPOSITORY": args.repository}
     what = "checking the repository's rules"
-    github = GitHub.from_environ(environ, what, environment=args.environment)
+    github = GitHub.from_environ(environ, what, args.repository, environment=args.environment)
     check_environment(github, args.branch)
     print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
     print("\n".join(check_tag_rules(github, credential=args.tag_credential)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import urllib.parse
 from collections.abc import Callable
-from typing import Any
 
 from tools.release.blueprint import BlueprintError, Image, check
 from tools.release.environment import check_environment
@@ -112,24 +111,10 @@ def _branch(fork: GitHub) -> tuple[str, str]:
     return OK, f"main can be neither deleted nor force-pushed ({names})"
 
 
-def _names(answer: dict[str, Any], key: str) -> dict[str, str]:
-    return {str(item.get("name")): str(item.get("value", "")) for item in answer.get(key) or []}
-
-
-def _variables(fork: GitHub) -> dict[str, str]:
-    listed = fork.pages("/actions/variables", "variables", "actions variables: read")
-    return _names({"variables": listed}, "variables")
-
-
 def _render_state(fork: GitHub) -> tuple[bool, str]:
     """Whether the environment holds the deploy hook, and RENDER_SERVICE_URL."""
-    try:
-        secrets = _names(fork.get(f"{fork.env_path}/secrets?per_page=100"), "secrets")
-    except GitHubError as error:
-        if error.status != 404:
-            raise
-        secrets = {}  # no environment: said by its own check
-    return HOOK_SECRET in secrets, _variables(fork).get(SERVICE_VARIABLE, "").strip()
+    hook = HOOK_SECRET in fork.secrets(fork.env_path)  # no environment: said by its own check
+    return hook, fork.variables().get(SERVICE_VARIABLE, "").strip()
 
 
 def _render(fork: GitHub) -> tuple[str, str]:
@@ -180,8 +165,7 @@ def _blueprint(fork: GitHub) -> Image:
 
 
 def _repository_hook(fork: GitHub) -> tuple[str, str]:
-    secrets = _names(fork.get("/actions/secrets?per_page=100"), "secrets")
-    if HOOK_SECRET in secrets:
+    if HOOK_SECRET in fork.secrets():
         raise MissingStepError(
             f"{fork.repository} has a repository secret {HOOK_SECRET}, which a workflow on any "
             f"branch can read, and the deploy hook deploys: `gh secret delete {HOOK_SECRET} --repo "
@@ -286,7 +270,7 @@ def _tags_without_image(fork: GitHub, image: str, tags: list[str], what: str) ->
 
 
 def _schedule(fork: GitHub) -> tuple[str, str]:
-    named = _variables(fork).get("RELEASE_REPOSITORY", "").strip()
+    named = fork.variables().get("RELEASE_REPOSITORY", "").strip()
     if named.lower() != fork.repository.lower():
         now = f"names {named}" if named else "is not set"
         raise MissingStepError(

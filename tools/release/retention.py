@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tools.release.github import GitHub, GitHubError, request_json, request_list
+from tools.release.github import GitHub, GitHubError
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import served_version
 
@@ -36,21 +36,6 @@ class PackageVersion:
 
 
 @dataclass(frozen=True)
-class Package:
-    """A container package, as GitHub's packages API names it, and the token to ask with."""
-
-    api_url: str
-    owner: str  # users/<name> or orgs/<name>
-    name: str
-    token: str
-
-    @property
-    def url(self) -> str:
-        name = urllib.parse.quote(self.name, safe="")
-        return f"{self.api_url}/{self.owner}/packages/container/{name}"
-
-
-@dataclass(frozen=True)
 class Outcome:
     kept: tuple[PackageVersion, ...]
     deleted: tuple[PackageVersion, ...]
@@ -69,7 +54,8 @@ class Outcome:
 
 
 def retain(
-    package: Package,
+    github: GitHub,
+    package: str,
     registry: Registry,
     *,
     now: datetime,
@@ -80,7 +66,7 @@ def retain(
 ) -> tuple[list[str], str]:
     """Apply the rule to the package: lines for the log, and what needs the owner ("": nothing)."""
     production = served_version(service_url) if service_url else ""
-    versions, warnings = versions_of(package)
+    versions, warnings = versions_of(github, package)
     if production and not any(production in version.tags for version in versions):
         raise RetentionError(
             f"production serves the model version {production}, and no version of the package "
@@ -100,7 +86,7 @@ def retain(
             f"{min(deletable, limit)} of the {deletable} the rule does not keep",
             *warnings,
         ], ""
-    outcome = apply(package, versions, kept, limit=limit, warnings=warnings)
+    outcome = apply(github, package, versions, kept, limit=limit, warnings=warnings)
     role = (f"{_named(version)} was not deleted: {why}" for version, why in outcome.failed)
     return outcome.said(), next((said for said in role if ADMIN in said), "")
 
@@ -140,13 +126,12 @@ def keep(
     return {version.id for version in kept.values()}
 
 
-def versions_of(package: Package) -> tuple[list[PackageVersion], list[str]]:
+def versions_of(github: GitHub, package: str) -> tuple[list[PackageVersion], list[str]]:
     """Every version of the package, and a warning for each entry lacking what retention needs."""
     found: list[PackageVersion] = []
     warnings: list[str] = []
     for page in range(1, 1000):
-        url = f"{package.url}/versions?per_page={PAGE}&page={page}"
-        answer = request_list(url, package.token, permission=PERMISSION)
+        answer = github.listed(f"{package}/versions?per_page={PAGE}&page={page}", PERMISSION)
         for entry in answer:
             version, warning = _version(entry)
             found += [version] if version else []
@@ -156,15 +141,16 @@ def versions_of(package: Package) -> tuple[list[PackageVersion], list[str]]:
     return found, warnings
 
 
-def owner_path(github: GitHub) -> str:
-    """`users/<owner>` or `orgs/<owner>`: where GitHub keeps the repository owner's packages."""
+def package_of(github: GitHub, name: str) -> str:
+    """The path of the repository owner's container package `name` (users/ or orgs/)."""
     owner = github.get("", "contents: read")["owner"]
     kind = "orgs" if owner.get("type") == "Organization" else "users"
-    return f"{kind}/{owner['login']}"
+    return f"//{kind}/{owner['login']}/packages/container/{urllib.parse.quote(name, safe='')}"
 
 
 def apply(
-    package: Package,
+    github: GitHub,
+    package: str,
     versions: list[PackageVersion],
     kept: set[int],
     *,
@@ -180,12 +166,7 @@ def apply(
     failed: list[tuple[PackageVersion, str]] = []
     for version in deletable[:limit]:
         try:
-            request_json(
-                f"{package.url}/versions/{version.id}",
-                package.token,
-                method="DELETE",
-                permission=PERMISSION,
-            )
+            github.call("DELETE", f"{package}/versions/{version.id}", permission=PERMISSION)
         except GitHubError as error:
             role = error.status == 403
             failed.append((version, f"HTTP 403, {error.said}: {ADMIN}" if role else str(error)))

@@ -155,9 +155,7 @@ def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str
 
 def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
     keys = [k for k in github.listed("/keys?per_page=100") if isinstance(k, dict)]
-    # None before the environment is made (above).
-    secrets = github.get_or_none(f"{github.env_path}/secrets?per_page=100") or {}
-    names = {str(s.get("name")) for s in secrets.get("secrets") or []}
+    names = github.secrets(github.env_path)  # none before the environment is made (above)
     ours = [k for k in keys if str(k.get("title")) == COMMENT]
     if TAG_KEY_SECRET in names and any(k.get("read_only") is False for k in ours):
         kept.append(f"a deploy key with write access, its private half in {TAG_KEY_SECRET}")
@@ -268,8 +266,7 @@ def _describe(body: dict[str, Any]) -> str:
 
 
 def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    variables = github.pages("/actions/variables", "variables", "actions variables: read")
-    held = {str(v.get("name")): str(v.get("value")) for v in variables}
+    held = github.variables()
     wanted = {"RELEASE_REPOSITORY": github.repository}
     if choices.render_url:
         wanted[SERVICE_VARIABLE] = choices.render_url.rstrip("/")
@@ -293,8 +290,7 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
 
 
 def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    repository_secrets = github.get("/actions/secrets?per_page=100").get("secrets") or []
-    if HOOK_SECRET in {str(s.get("name")) for s in repository_secrets}:
+    if HOOK_SECRET in github.secrets():
         found.append(
             Change(
                 f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can "
@@ -302,8 +298,7 @@ def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[st
                 lambda: github.call("DELETE", f"/actions/secrets/{HOOK_SECRET}"),
             )
         )
-    secrets = github.get_or_none(f"{github.env_path}/secrets?per_page=100") or {}
-    held = HOOK_SECRET in {str(s.get("name")) for s in secrets.get("secrets") or []}
+    held = HOOK_SECRET in github.secrets(github.env_path)
     if choices.render_off and held:
         found.append(
             Change(
