@@ -43,5 +43,4 @@ def iso_moment(moment: datetime) -> str:
 
 
 def utc_datetime(epoch: float) -> datetime:
-    """An epoch as an aware UTC datetime."""
     return datetime.fromtimestamp(epoch, UTC)

@@ -62,9 +62,7 @@ def create_app(
     metrics.registry.register(Scraped(partial(track_record.gauges, records)))
     app.register_blueprint(
         model_card.blueprint(
-            catalog,
-            cache_seconds=cache_seconds,
-            track_record=track_record.card_summary(records),
+            catalog, cache_seconds=cache_seconds, track_record=records.card_summary
         )
     )
     app.register_blueprint(

@@ -45,7 +45,7 @@ def blueprint(
     catalog: Catalog,
     *,
     cache_seconds: int,
-    track_record: Callable[[CatalogEntry], TrackRecordSummary | None] | None = None,
+    track_record: Callable[[CatalogEntry], TrackRecordSummary | None],
 ) -> Blueprint:
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
@@ -60,7 +60,7 @@ def blueprint(
         return model_card(manifest, said)
 
     def with_record(served: CatalogEntry) -> Response:
-        found = None if track_record is None else track_record(served)
+        found = track_record(served)
         return json_response(
             msgspec.structs.replace(card(served.slug), track_record=found), cache=max_age
         )

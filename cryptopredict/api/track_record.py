@@ -4,7 +4,6 @@ summary on the model card and its Prometheus gauges."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import Response
@@ -53,6 +52,13 @@ class TrackRecords:
             raise TrackRecordUnavailableError(str(error)) from None
         return self._records.setdefault(served.slug, record(baked))
 
+    def card_summary(self, served: CatalogEntry) -> TrackRecordSummary | None:
+        """The model card's `track_record`, None when it cannot be read."""
+        try:
+            return summary(self.record(served), served)
+        except ApiError:
+            return None
+
 
 def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
     bp = Blueprint(
@@ -79,18 +85,6 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
         return json_response(answer(records.record(served), served), cache=NO_CACHE)
 
     return bp
-
-
-def card_summary(records: TrackRecords) -> Callable[[CatalogEntry], TrackRecordSummary | None]:
-    """The model card's `track_record`, None when it cannot be read."""
-
-    def summed(served: CatalogEntry) -> TrackRecordSummary | None:
-        try:
-            return summary(records.record(served), served)
-        except ApiError:
-            return None
-
-    return summed
 
 
 def gauges(records: TrackRecords) -> list[GaugeMetricFamily]:

@@ -254,12 +254,6 @@ def open_table(file: Path, opened: IO[bytes]) -> tuple[np.ndarray, mmap.mmap]:
     return record, mapping
 
 
-def release(mapping: mmap.mmap) -> None:
-    """Drop the mapping's pages from this process (the page cache keeps them)."""
-    if hasattr(mmap, "MADV_DONTNEED"):
-        mapping.madvise(mmap.MADV_DONTNEED)
-
-
 def stored_grid(file: Path, record: np.ndarray) -> StoredGrid:
     time = record.dtype["time"] if "time" in (record.dtype.names or ()) else np.dtype("<i8")
     knots = time.shape[0] if time.shape else 0

@@ -29,7 +29,6 @@ from cryptopredict.artifact.arrays import (
     StoredGrid,
     check_grid,
     open_table,
-    release,
     require,
     stored_grid,
 )
@@ -62,9 +61,11 @@ class Artifact:
     mappings: tuple[mmap.mmap, ...] = field(default=(), repr=False)
 
     def release(self) -> None:
-        """Hand back the arrays' pages and what was parsed on demand."""
+        """Hand back the arrays' pages (the page cache keeps them) and what was parsed on
+        demand."""
         for mapping in self.mappings:
-            release(mapping)
+            if hasattr(mmap, "MADV_DONTNEED"):
+                mapping.madvise(mmap.MADV_DONTNEED)
         for parsed in ("backtest", "grid"):
             self.__dict__.pop(parsed, None)
 

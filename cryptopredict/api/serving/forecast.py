@@ -170,7 +170,8 @@ class Forecast:
                 "the range or ask for a coarser step"
             )
         ds = self.first + self.step * (first + stride * np.arange(count, dtype=np.int64))
-        return Points(ds, self.values_at(ds, level), self._actual(ds))
+        actual = self.history.closes_at(opening(ds, self.step))
+        return Points(ds, self.values_at(ds, level), actual)
 
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
         return self.grid.values_at(opening(np.asarray(ds), self.step), level)
@@ -186,9 +187,6 @@ class Forecast:
 
     def _first_index(self, epoch: float) -> int:
         return math.ceil((epoch - self.first) / self.step)
-
-    def _actual(self, ds: np.ndarray) -> np.ndarray:
-        return self.history.closes_at(opening(ds, self.step))
 
     def from_latest(self, ds: np.ndarray, level: int) -> FromLatest | None:
         """The instants of `ds` (ascending) after a latest price newer than the data, answered
