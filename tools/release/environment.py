@@ -37,7 +37,13 @@ def check_environment(github: GitHub, branch: str) -> None:
     """DeployError unless only `branch` and the release tags may deploy to the environment."""
     name = github.environment
     try:
-        environment = github.get(github.env_path, "actions: read")
+        environment = github.get_or_none(github.env_path, "actions: read")
+        if environment is None:
+            raise DeployError(
+                f"{github.repository} has no {name} environment, which holds the release's "
+                "secrets and admits only main and the release tags: `python -m tools.release "
+                f"setup --repository {github.repository}` makes it"
+            )
         policies = None
         if (environment.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
             path = f"{github.env_path}/deployment-branch-policies?per_page=100"

@@ -35,35 +35,6 @@ class GitHubError(Exception):
         return self.status in (403, 404)
 
 
-def request(url: str, token: str, **options: Any) -> dict[str, Any]:
-    """The JSON object GitHub answers (`request_json`'s options)."""
-    return _shaped(request_json(url, token, **options), dict, url, "object")
-
-
-def request_list(url: str, token: str, **options: Any) -> list[Any]:
-    return _shaped(request_json(url, token, **options), list, url, "array")
-
-
-def _shaped(document: Any, kind: type, url: str, name: str) -> Any:
-    if not isinstance(document, kind):
-        raise GitHubError(f"GitHub's answer for {url} is not a JSON {name}")
-    return document
-
-
-def request_pages(
-    url: str, token: str, key: str, *, permission: str, per_page: int = 30
-) -> list[Any]:
-    """Every item of a listing GitHub answers page by page under `key`."""
-    items: list[Any] = []
-    for page in range(1, 1000):
-        answer = request(f"{url}?per_page={per_page}&page={page}", token, permission=permission)
-        batch = answer.get(key) or []
-        items += batch
-        if len(batch) < per_page or len(items) >= int(answer.get("total_count") or 0):
-            break
-    return items
-
-
 def request_json(
     url: str,
     token: str,
@@ -199,10 +170,18 @@ class GitHub:
     def get(
         self, path: str, permission: str = "administration: read", **options: Any
     ) -> dict[str, Any]:
-        return request(self.url(path), self.token, permission=permission, **options)
+        return self._shaped(path, dict, permission, **options)
 
     def listed(self, path: str, permission: str = "administration: read") -> list[Any]:
-        return request_list(self.url(path), self.token, permission=permission)
+        return self._shaped(path, list, permission)
+
+    def _shaped(self, path: str, kind: type, permission: str, **options: Any) -> Any:
+        url = self.url(path)
+        document = request_json(url, self.token, permission=permission, **options)
+        if not isinstance(document, kind):
+            name = "object" if kind is dict else "array"
+            raise GitHubError(f"GitHub's answer for {url} is not a JSON {name}")
+        return document
 
     def get_or_none(
         self, path: str, permission: str = "administration: read"
@@ -219,7 +198,14 @@ class GitHub:
         listed = self.get_or_none(f"{path}/secrets?per_page=100") or {}
         return {str(s.get("name")) for s in listed.get("secrets") or [] if isinstance(s, dict)}
 
-    def variables(self) -> dict[str, str]:
-        url = f"{self.base}/actions/variables"
-        listed = request_pages(url, self.token, "variables", permission="actions variables: read")
-        return {str(v.get("name")): str(v.get("value", "")) for v in listed}
+    def variables(self, per_page: int = 30) -> dict[str, str]:
+        """Every repository variable, page by page."""
+        items: list[Any] = []
+        for page in range(1, 1000):
+            path = f"/actions/variables?per_page={per_page}&page={page}"
+            answer = self.get(path, "actions variables: read")
+            batch = answer.get("variables") or []
+            items += batch
+            if len(batch) < per_page or len(items) >= int(answer.get("total_count") or 0):
+                break
+        return {str(v.get("name")): str(v.get("value", "")) for v in items}
