@@ -21,7 +21,7 @@ from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.github import DEFAULT_API_URL, GitHub, GitHubError
 from tools.release.github_commands import check_pull, check_rules, make_tag
 from tools.release.keepalive import keep_alive
-from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, strays
+from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, stray_tags
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
@@ -84,7 +84,7 @@ def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         outputs = next_version_outputs(args, git, registry, environ)
     except LineageError as error:  # a run on main finding stray tags (main rolled back)
         branch = args.release_branch
-        if args.ref == f"refs/heads/{branch}" and strays(
+        if args.ref == f"refs/heads/{branch}" and stray_tags(
             git, git.commit(f"{LIVE_REFS}/{branch}"), branch
         ):
             _tell(environ, "stray-tags", str(error))

@@ -71,18 +71,9 @@ def stray_tags(git: Git, main: str, branch: str) -> dict[str, str]:
     return {v.tag: found[v] for v in sorted(found)}
 
 
-def stray_reason(tag: str, git: Git, main: str, branch: str) -> str | None:
-    """Why release tag `tag` is a stray (`stray_tags`), or None: a release in order."""
-    return stray_tags(git, main, branch).get(tag)
-
-
-def strays(git: Git, main: str, branch: str) -> list[str]:
-    return list(stray_tags(git, main, branch))
-
-
 def strays_must_go(tag: str, git: Git, main: str, branch: str) -> str:
     """`must_go` for every stray release tag, or for `tag` when none is one."""
-    found = strays(git, main, branch)
+    found = list(stray_tags(git, main, branch))
     if not found:
         return must_go([tag])
     return f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} not in order on {branch}: " + (
@@ -206,7 +197,7 @@ def check_descends(tag: str, commit: str, git: Git, *, main: str, branch: str) -
 def check_on_branch(commit: str, what: str, branch_commit: str, branch: str, git: Git) -> None:
     """LineageError unless `branch` (live at `branch_commit`) contains `commit`."""
     if not git.is_ancestor(commit, branch_commit):
-        tags = Version.from_tag(what) is not None or strays(git, branch_commit, branch)
+        tags = Version.from_tag(what) is not None or stray_tags(git, branch_commit, branch)
         raise LineageError(
             f"refusing {what} (commit {commit}): {branch} does not contain it (the remote's "
             f"{branch} is {branch_commit}), and only code on {branch} is released. A run of a "

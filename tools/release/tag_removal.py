@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tools.release.environment import check_environment
 from tools.release.github import GitHub, GitHubError
-from tools.release.lineage import Git, stray_reason
+from tools.release.lineage import Git, stray_tags
 from tools.release.tagging import TagError, push_with_key, refuse_token_on_a_personal_account
 from tools.release.version import Version
 
@@ -37,7 +37,7 @@ def stray(tag: str, git: Git, main: str, branch: str) -> Removal:
         raise ValueError(f"{tag} is not a release tag (vX.Y.Z): the release never reads it")
     if tag not in git.tags():
         raise ValueError(f"{tag}: no such tag on the remote")
-    why = stray_reason(tag, git, main, branch)
+    why = stray_tags(git, main, branch).get(tag)
     if why is None:
         raise ValueError(
             f"{tag} is a release on {branch} that descends from every earlier one: it blocks "
