@@ -25,7 +25,7 @@ from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, g
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
-from tools.release.preflight import preflight
+from tools.release.preflight import HOOK_SECRET, SERVICE_VARIABLE, preflight
 from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
@@ -45,12 +45,10 @@ from tools.release.upstream import tag_owner
 from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version
 
 DEFAULT_FIRST_VERSION = "0.1.0"
-HOOK_ENV = "RENDER_DEPLOY_HOOK_URL"
 # What `setup` needs installed (docs/release.md, set-up step 2).
 SETUP_INSTALL = (
     "`python3.11 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements-setup.txt`"
 )
-SERVICE_ENV = "RENDER_SERVICE_URL"
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -222,12 +220,12 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "setup needs your token: GITHUB_TOKEN, or the GitHub CLI (gh, https://cli.github.com) "
             "logged in: `gh auth login`"
         )
-    hook = environ.get(HOOK_ENV, "")
+    hook = environ.get(HOOK_SECRET, "")
     choices = Choices(
         render_url=args.render_service_url,
         render_off=args.no_render,
         pages=not args.no_pages,
-        hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_ENV}): "),
+        hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_SECRET}): "),
     )
     set_up(_github(environ, args.repository, token), choices, dry_run=args.dry_run, say=print)
     return 0
@@ -408,8 +406,8 @@ def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    hook = environ.get(HOOK_ENV, "").strip()
-    service = environ.get(SERVICE_ENV, "").strip().rstrip("/")
+    hook = environ.get(HOOK_SECRET, "").strip()
+    service = environ.get(SERVICE_VARIABLE, "").strip().rstrip("/")
     image_ref = image_by_digest(args.image, args.digest)
     latest = args.latest_digest.strip() or "nothing"
     if latest != args.digest:
@@ -419,14 +417,14 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         )
     if not hook:
         raise DeployError(
-            f"{HOOK_ENV} is not readable here: nothing was deployed. Add the secret (the "
+            f"{HOOK_SECRET} is not readable here: nothing was deployed. Add the secret (the "
             "service's Settings -> Deploy Hook on Render) to the production environment "
             "(docs/release.md, 'Set it up on a fork')"
         )
     if not service:
         raise DeployError(
-            f"{HOOK_ENV} is set but the repository variable {SERVICE_ENV} is not, so the deploy "
-            "could not be verified; set it to the service's URL (https://<name>.onrender.com)"
+            f"{HOOK_SECRET} is set but the repository variable {SERVICE_VARIABLE} is not, so the "
+            "deploy could not be verified; set it to the service's URL (https://<name>.onrender.com)"
         )
     deploy_id = trigger_deploy(hook, image_ref)
     print(f"Render deploy {deploy_id} started for {image_ref}")
@@ -678,7 +676,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
                 option(
                     "--render-service-url",
                     help=f"deploy on Render: the service's URL; its deploy hook is read from "
-                    f"${HOOK_ENV} or asked for, and sealed into the environment",
+                    f"${HOOK_SECRET} or asked for, and sealed into the environment",
                 ),
                 option("--no-render", action="store_true", help="deploy nowhere"),
             ),
@@ -720,7 +718,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
     ),
     "deploy": (
         deploy,
-        f"deploy on Render with ${HOOK_ENV}, then poll ${SERVICE_ENV}/healthz",
+        f"deploy on Render with ${HOOK_SECRET}, then poll ${SERVICE_VARIABLE}/healthz",
         (
             PUSHED,
             DIGEST,

@@ -29,11 +29,6 @@ class GitHubError(Exception):
         """No answer, or HTTP 429 or 5xx: trying again later may succeed."""
         return self.status is None or self.status == 429 or self.status >= 500
 
-    @property
-    def hidden(self) -> bool:
-        """GitHub would not show the token this (403, or 404 for what it hides)."""
-        return self.status in (403, 404)
-
 
 def request_json(
     url: str,

@@ -12,13 +12,18 @@ from tools.release.github import GitHub, GitHubError
 from tools.release.previous import PreviousImageError, find_previous
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
-from tools.release.rules import check_tag_rules, covers_main, missing_branch_rules, read_rulesets
+from tools.release.rules import (
+    SET_UP,
+    check_tag_rules,
+    covers_main,
+    missing_branch_rules,
+    read_rulesets,
+)
 from tools.release.upstream import tag_owner
 from tools.release.version import Version
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
 SERVICE_VARIABLE = "RENDER_SERVICE_URL"
-SET_UP = "docs/release.md, 'Set it up on a fork'"
 # What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
 TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
 

@@ -29,11 +29,6 @@ _SECTION = re.compile(
 )
 
 
-def _open_one(github: GitHub) -> dict[str, Any] | None:
-    found = github.listed(f"/issues?labels={LABEL}&state=open", "issues: read")
-    return next((i for i in found if isinstance(i, dict) and "pull_request" not in i), None)
-
-
 def sections(body: str) -> dict[str, tuple[str, str]]:
     """topic: (text, the run that said it), as the issue's body holds them."""
     return {m["topic"]: (m["text"], m["run"]) for m in _SECTION.finditer(body)}
@@ -50,7 +45,8 @@ def keep(github: GitHub, topic: str, text: str, run: str) -> str:
     """Bring the one issue up to date with `topic` needing the owner (`text`) or healed (empty
     `text`), said by the run at `run` (its URL); what was done, in a line."""
     text = text.strip()
-    issue = _open_one(github)
+    found = github.listed(f"/issues?labels={LABEL}&state=open", "issues: read")
+    issue = next((i for i in found if isinstance(i, dict) and "pull_request" not in i), None)
 
     def call(method: str, path: str, body: dict[str, Any]) -> Any:
         return github.call(method, f"/issues{path}", body, "issues: write")
