@@ -83,26 +83,9 @@ def to_serving(tmp_path_factory) -> float:
         _gone(process, log)
 
 
-class CleanStop:
-    """The points for one signal. A class per signal, so that `--dist loadscope` can give the
-    two halves (about five minutes each) to two workers."""
-
-    signum: signal.Signals
-
-    @pytest.mark.parametrize("point", range(POINTS))
-    def test_make_run_stops_cleanly_wherever_the_signal_meets_it(self, tmp_path, to_serving, point):
-        _stops_cleanly(tmp_path, to_serving, point, self.signum)
-
-
-class TestCtrlC(CleanStop):
-    signum = signal.SIGINT
-
-
-class TestSigterm(CleanStop):
-    signum = signal.SIGTERM
-
-
-def _stops_cleanly(tmp_path: Path, to_serving: float, point: int, signum: signal.Signals) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("point", range(POINTS))
+def test_make_run_stops_cleanly_wherever_the_signal_meets_it(tmp_path, to_serving, point, signum):
     log = tmp_path / "run.log"
     process = _make_run(tmp_path, log)
     # From its start to a little past serving: the last points meet the server serving while
