@@ -90,3 +90,8 @@ def test_the_tag_rule_admits_the_tags_the_release_creates_and_no_other():
         assert fnmatch.fnmatchcase(tag, TAG_RULE), tag
     for tag in ("v-x", "vx.y.z", "v1.2", "nightly", "v.1.2"):
         assert not fnmatch.fnmatchcase(tag, TAG_RULE), tag
+
+
+def test_the_client_never_shows_its_token():
+    client = GitHub("https://api.github.test", "owner/repo", "ghp_secret")
+    assert "ghp_secret" not in f"{client!r} {client}"

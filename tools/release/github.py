@@ -7,7 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tools.release.retry import RERUN, delays, retried
@@ -117,7 +117,7 @@ class GitHub:
 
     api_url: str
     repository: str
-    token: str
+    token: str = field(repr=False)  # never in a repr, a log line or a traceback
     environment: str = "production"
     registry_url: str = ""  # ghcr.io's API, unless another registry is asked
     server_url: str = "https://github.com"
