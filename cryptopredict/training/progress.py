@@ -110,7 +110,7 @@ class RunProgress:
             bar_format="{desc} |{bar}| {n}/{total} pairs{postfix}", disable=not self.terminal,
         )  # fmt: skip
         self.bars: dict[str, tqdm] = {}
-        self.said = clock()  # in a pipe: when its last lines were written
+        self.said = clock()  # in a pipe: when its last lines on every pair were written
         self.stopped = threading.Event()
         self.dirty = True
         self.written = -HEARTBEAT_SECONDS
@@ -189,7 +189,6 @@ class RunProgress:
                 tqdm.write(line, file=self.stream)
             else:
                 log.info("%s", line)
-        self.said = self.clock()
 
     def _close_bar(self, slug: str) -> None:
         bar = self.bars.pop(slug, None)
@@ -285,6 +284,7 @@ class RunProgress:
             if self.terminal:
                 self._draw()
             elif self.clock() - self.said >= LINE_SECONDS:
+                self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
                 left = estimate.pairs.get
                 self._write(

@@ -93,6 +93,20 @@ def test_in_a_pipe_every_pair_says_what_it_does_or_that_it_waits(clock, lines):
     assert estimate.run == max(estimate.pairs.values())  # never below a pair's
 
 
+def test_in_a_pipe_pairs_starting_phases_do_not_put_off_the_run_s_line(clock, lines):
+    """Every LINE_SECONDS the run's line, however many phase lines came between: with 16 pairs
+    starting phases more often than that, it was not said until the first pair was done."""
+    run = _run(clock, terminal=False)
+    for slug in PAIRS:
+        clock.now += LINE_SECONDS / 2
+        run.started(slug, f"train-{slug}", "train")
+        run.started(slug, f"train-{slug}", FINAL_STEP)
+        run.tick()
+    assert [line for line in lines() if line.startswith("training: ")] == [
+        "training: 0 of 3 pairs done, 2 running, 1 waiting for a worker, time left not known yet"
+    ]
+
+
 def test_the_time_left_shares_the_pairs_waiting_among_the_workers(clock):
     run = RunProgress([f"pair-{n}" for n in range(6)], clock=clock, terminal=False)
     run.stopped.set()
