@@ -29,6 +29,7 @@ from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import TrainingSettings
 from cryptopredict.model import panel_choice
+from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
@@ -161,7 +162,7 @@ class Search:
         self.unbinned_scores: dict[str, float] = {}
 
     def run(self) -> BandSpec:
-        starts = [chooser.with_window(chooser.START, w) for w in chooser.WINDOWS]
+        starts = [named(chooser.START, window_days=w) for w in chooser.WINDOWS]
         windows = [chooser.uniform_pool(each, 180) for each in starts]
         spec = chooser.best(self.stage("volatility window", windows), self.labels)
         pools = {
@@ -174,26 +175,30 @@ class Search:
         mixes = {w: chooser.uniform_mix(spec, w) for w in chooser.MIX_WEIGHTS}
         by_weight = self.stage("empirical weight", mixes)
         spec = chooser.with_mix(spec, chooser.per_horizon(by_weight, self.labels))
-        adapted = {step: chooser.uniform_adapt(spec, step) for step in chooser.ADAPT_STEPS}
+        adapted = {
+            step: named(spec, horizon_adapt=tuple((h, step) for h in chooser.HOURS.values()))
+            for step in chooser.ADAPT_STEPS
+        }
         by_step = self.stage("adaptive step", adapted)
-        spec = chooser.with_adapt(spec, chooser.per_horizon(by_step, self.labels))
-        powers = [chooser.with_profile_power(spec, power) for power in chooser.PROFILE_POWERS]
+        spec = named(spec, horizon_adapt=chooser.per_horizon(by_step, self.labels))
+        powers = [named(spec, profile_power=power) for power in chooser.PROFILE_POWERS]
         by_power = self.stage("profile strength", powers)
         spec = chooser.best(by_power, self.labels)
         fast = [
-            chooser.with_fast(spec, hours, weight)
+            # a fast variance, today's variances from absolute returns
+            named(spec, fast_half_life_hours=hours, fast_weight=weight, robust_variance=True)
             for hours in chooser.FAST_HALF_LIVES
             for weight in chooser.FAST_WEIGHTS
         ]
         spec, scored = self.kept_or_better("fast variance", spec, by_power[spec], fast)
         factored = [
-            chooser.with_factored_profile(spec, power)
+            named(spec, profile_factored=True, profile_power=power)
             for power in chooser.PROFILE_POWERS
             if power > 0
         ]
         spec, scored = self.kept_or_better("factored profile", spec, scored, factored)
         self.unbinned, self.unbinned_scores = spec, scored
-        binned = [chooser.with_binned_adapt(spec)]
+        binned = [named(spec, adapt_binned=True)]
         return self.kept_or_better(BINNED, spec, scored, binned)[0]
 
     def kept_or_better(
@@ -252,7 +257,7 @@ def gated(
     band before that step. The band without it measured on the validation origins too (its
     1-day width fifths): the slope any step chosen there could see."""
     assert search.unbinned is not None, "the search has not run"
-    candidate = chooser.with_binned_adapt(search.unbinned)
+    candidate = named(search.unbinned, adapt_binned=True)
     pooled = _pooled(client, search, candidate, panel, list(COVERAGE))
     found = bars(pooled)
     served = spec == candidate and found["holds"]

@@ -71,40 +71,9 @@ def with_mix(spec: BandSpec, mix: tuple[tuple[int, float], ...]) -> BandSpec:
     return named(spec, horizon_mix=tuple((h, float(w)) for h, w in mix))
 
 
-def with_adapt(spec: BandSpec, steps: tuple[tuple[int, float], ...]) -> BandSpec:
-    return named(spec, horizon_adapt=tuple((h, float(step)) for h, step in steps))
-
-
-def with_window(spec: BandSpec, days: float) -> BandSpec:
-    return named(spec, window_days=days)
-
-
 def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
     return with_pools(spec, tuple((h, (days, shared)) for h in HOURS.values()))
 
 
 def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:
     return named(spec, horizon_mix=tuple((h, weight) for h in HOURS.values()))
-
-
-def uniform_adapt(spec: BandSpec, step: float) -> BandSpec:
-    return named(spec, horizon_adapt=tuple((h, step) for h in HOURS.values()))
-
-
-def with_profile_power(spec: BandSpec, power: float) -> BandSpec:
-    return named(spec, profile_power=power)
-
-
-def with_fast(spec: BandSpec, half_life_hours: float, weight: float) -> BandSpec:
-    """A fast variance, today's variances from absolute returns."""
-    return named(
-        spec, fast_half_life_hours=half_life_hours, fast_weight=weight, robust_variance=True
-    )
-
-
-def with_factored_profile(spec: BandSpec, power: float) -> BandSpec:
-    return named(spec, profile_factored=True, profile_power=power)
-
-
-def with_binned_adapt(spec: BandSpec) -> BandSpec:
-    return named(spec, adapt_binned=True)

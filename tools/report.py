@@ -30,28 +30,8 @@ REPORTED = ("btc-usd", "eth-usd")
 # What a report records beside the artifact's figures: the training data's, from the manifest.
 DATA_FIELDS = ("source", "first", "last", "rows", "sha256")
 GARCH = "arch GARCH(1,1)"  # the peer's name in peers.json (tools/compare.py)
-# The page that holds each generated section.
-PAGES = {
-    Path("docs/model.md"): (
-        "backtest",
-        "backtest-reading",
-        "backtest-eth-usd",
-        "backtest-eth-usd-reading",
-        "damping",
-        "band",
-        "peers",
-        "comparison",
-        "panel-reading",
-        "panel",
-        "rule-simulation",
-        "conditional",
-        "panel-peers",
-        "dispersion",
-        "rule",
-        "reanchored",
-    ),
-    Path("docs/configuration.md"): ("settings",),
-}
+# The pages that hold generated sections (`<!-- generated:NAME -->`).
+PAGES = (Path("docs/model.md"), Path("docs/configuration.md"))
 
 
 def comparison_table(comparison: dict) -> str:
@@ -538,6 +518,9 @@ def _json(path: Path) -> dict:
     return found
 
 
+_MARKER = re.compile(r"<!-- generated:([a-z0-9-]+) -->")
+
+
 def render(page: str, generated: dict[str, str]) -> str:
     for name, body in generated.items():
         pattern = re.compile(
@@ -553,9 +536,10 @@ def render(page: str, generated: dict[str, str]) -> str:
 def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
     """Every page that holds generated sections, as it should read."""
     generated = sections(root / report_dir, root / PANEL)
+    pages = {page: (root / page).read_text() for page in PAGES}
     return {
-        page: render((root / page).read_text(), {name: generated[name] for name in names})
-        for page, names in PAGES.items()
+        page: render(text, {name: generated[name] for name in _MARKER.findall(text)})
+        for page, text in pages.items()
     }
 
 
