@@ -30,7 +30,6 @@ STANDING = (
 
 
 def peer_name(key: str) -> str:
-    """A peer's name on the page (`tools/peers.ROWS`)."""
     name, calibrated, _ = key.partition(CALIBRATED)
     return PEER_NAMES[name] + (" calibrated" if calibrated else "")
 

@@ -134,13 +134,12 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete what the rule does not keep; every failure is a warning: the release is green."""
     image = args.image or image_name(args.repository)
-    name = image.partition("/")[2]
     github = _github(environ, args.repository)
     registry = _registry(image, environ)
     try:
         said, needs_owner = retain(
             github,
-            package_of(github, name.rsplit("/", 1)[-1]),
+            package_of(github, image.rsplit("/", 1)[-1]),
             registry,
             now=datetime.now(UTC),
             keep_days=args.keep_days,
@@ -258,9 +257,7 @@ def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def say(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    text = args.text if args.text is not None else ""
-    if args.text_file is not None:
-        text = args.text_file.read_text()
+    text = args.text_file.read_text() if args.text_file is not None else args.text or ""
     print(tell(environ, args.topic, text))
     return 0
 

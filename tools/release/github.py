@@ -194,7 +194,6 @@ class GitHub:
         return {str(s.get("name")) for s in listed.get("secrets") or [] if isinstance(s, dict)}
 
     def variables(self, per_page: int = 30) -> dict[str, str]:
-        """Every repository variable, page by page."""
         items: list[Any] = []
         for page in range(1, 1000):
             path = f"/actions/variables?per_page={per_page}&page={page}"

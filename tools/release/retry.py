@@ -30,7 +30,6 @@ def delays() -> list[float]:
 
 
 def transient(said: str) -> bool:
-    """Whether a failure's words are those of a transient one."""
     return _TRANSIENT.search(said) is not None
 
 

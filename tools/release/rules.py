@@ -132,7 +132,6 @@ def read_rulesets(github: GitHub, *, target: str = "tag") -> tuple[str, list[dic
 
 
 def restricting_creation(rulesets: Iterable[dict[str, Any]]) -> list[str]:
-    """The names of the active rulesets that restrict creating a release tag."""
     return [
         repr(str(r.get("name")))
         for r in rulesets
