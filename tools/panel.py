@@ -198,7 +198,7 @@ class Search:
         ]
         spec, scored = self.kept_or_better("factored profile", spec, scored, factored)
         self.unbinned, self.unbinned_scores = spec, scored
-        binned = [named(spec, adapt_binned=True)]
+        binned = [chooser.with_binned_adapt(spec)]
         return self.kept_or_better(BINNED, spec, scored, binned)[0]
 
     def kept_or_better(
@@ -257,7 +257,7 @@ def gated(
     band before that step. The band without it measured on the validation origins too (its
     1-day width fifths): the slope any step chosen there could see."""
     assert search.unbinned is not None, "the search has not run"
-    candidate = named(search.unbinned, adapt_binned=True)
+    candidate = chooser.with_binned_adapt(search.unbinned)
     pooled = _pooled(client, search, candidate, panel, list(COVERAGE))
     found = bars(pooled)
     served = spec == candidate and found["holds"]

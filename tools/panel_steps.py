@@ -77,3 +77,7 @@ def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
 
 def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:
     return named(spec, horizon_mix=tuple((h, weight) for h in HOURS.values()))
+
+
+def with_binned_adapt(spec: BandSpec) -> BandSpec:
+    return named(spec, adapt_binned=True)
