@@ -138,7 +138,8 @@ def _older_release(registry: Registry, image: str, latest: Answer) -> str:
     if index is None or index.version is None or index.created is None:
         return ""
     tag = build_tag(index.version, index.created)
-    return tag if _manifest(registry, image, tag) == _digest(latest) else ""
+    answer = _asked(registry, image, f"manifests/{tag}")
+    return tag if answer is not None and _digest(answer) == _digest(latest) else ""
 
 
 def _check_built_as_tagged(index: Published, image: str, tag: str, digest: str) -> None:
@@ -285,12 +286,6 @@ def _index(answer: Answer, image: str, tag: str) -> Published:
 def _digest(answer: Answer) -> str:
     """The digest of a manifest: the SHA-256 of the bytes served, as the registry's own is."""
     return f"sha256:{hashlib.sha256(answer.body).hexdigest()}"
-
-
-def _manifest(registry: Registry, image: str, reference: str) -> str | None:
-    """The digest of the manifest `reference` names; None when there is none."""
-    answer = _asked(registry, image, f"manifests/{reference}")
-    return None if answer is None else _digest(answer)
 
 
 def _tags(registry: Registry, image: str) -> list[str]:
