@@ -19,9 +19,7 @@ from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.schema import INTERVAL_PATTERN, UNIT_SECONDS
 
 WEEK_ORIGIN = 4 * 86_400  # 1970-01-05, the first Monday after the epoch (a Thursday)
-# Published in the OpenAPI document, so clients produce intervals the parser accepts.
-PATTERN = INTERVAL_PATTERN
-_FORM = re.compile(PATTERN, re.ASCII)
+_FORM = re.compile(INTERVAL_PATTERN, re.ASCII)
 
 
 class IntervalError(ValueError):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cryptopredict.artifact.schema import INTERVAL_PATTERN
 from cryptopredict.assets import Asset, asset_for_symbol, slug_for_binance
-from cryptopredict.candles import PATTERN as INTERVAL_PATTERN
 from cryptopredict.candles import Interval
 from cryptopredict.data.csvfile import SYMBOL, as_queried, pair_names, pair_symbols, read_ohlcv_csv
 from cryptopredict.data.errors import SourceError

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from distributed import Client, Future, as_completed
 
@@ -106,10 +106,9 @@ def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool =
 
 def backtest_pair(client: Client, job: PairJob) -> BacktestResult:
     """One pair's backtest alone, for the tools; PairError."""
-    backtest: BacktestResult = _value(
-        _submit(client, "backtest", job.asset.slug, job.log_level, job)
+    return cast(
+        "BacktestResult", _value(_submit(client, "backtest", job.asset.slug, job.log_level, job))
     )
-    return backtest
 
 
 def _submit(client: Client, step: str, pair: str, level: str, *args: Any) -> Future:

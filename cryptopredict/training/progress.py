@@ -200,9 +200,8 @@ class RunProgress:
         self.ticker.join()
         with self.lock:
             if self.terminal:
-                for bar in self.bars.values():
-                    bar.close()
-                self.bars.clear()
+                for slug in list(self.bars):
+                    self._close_bar(slug)
                 self._draw()
                 self.top.close()
             else:
