@@ -1,4 +1,4 @@
-"""`/forecast/{asset}`, its range, and `/bitcoin` and `/bitcoin/forecast`: the same views for
+"""`/forecast/{asset}` and its range, also served as `/bitcoin` and `/bitcoin/forecast` for
 BTC/USD."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, CSV_TWIN, Blueprint, document
+from cryptopredict.api.openapi import ASSET, ASSET_UNAVAILABLE, CSV_TWIN, Blueprint, document
 from cryptopredict.api.serving.candles import multiple_of
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast
 from cryptopredict.api.types.common import Level
@@ -45,11 +45,6 @@ RANGE_OUT_OF_REACH = (
 ASSET_ERRORS = {
     **ERRORS,
     404: "No such asset is served; the detail names the served ones.",
-    503: ASSET_UNAVAILABLE,
-}
-BITCOIN_ERRORS = {
-    **ERRORS,
-    404: "No BTC/USD model is served (the server holds other assets only).",
     503: ASSET_UNAVAILABLE,
 }
 RANGE_LIMITS = (
@@ -177,7 +172,7 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         Prediction,
         query=PointQuery,
         errors=ASSET_ERRORS,
-        description=f"As `/bitcoin`, for any asset listed by `/assets`. {POINT_DESCRIPTION}",
+        description=f"Of any asset `/assets` lists (`/bitcoin` is BTC/USD's). {POINT_DESCRIPTION}",
     )
     def forecast_point(asset: str) -> Response:
         """The forecast of an asset at one instant"""
@@ -194,8 +189,8 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         text="text/csv",
         query=ForecastQuery,
         errors=range_errors,
-        description="As `/bitcoin/forecast`, for any asset listed by `/assets`: every point of "
-        "its grid (at its data's interval) from `start` to `end`, both included, as JSON "
+        description="Of any asset listed by `/assets` (`/bitcoin/forecast` is BTC/USD's): every "
+        "point of its grid (at its data's interval) from `start` to `end`, both included, as JSON "
         f"columns or as CSV. {RANGE_LIMITS.format(max_points=max_points)}",
     )
     def forecast_range(asset: str, name: str | None = None) -> Response:
@@ -215,45 +210,8 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         return answer(catalog[asset], name=name, form="csv")
 
     seed = Blueprint("bitcoin", __name__, description="The forecast of the BTC/USD price.")
-    bitcoin_errors = {**BITCOIN_ERRORS, 422: RANGE_OUT_OF_REACH}
-
-    @seed.get("/bitcoin")
-    @document(
-        "The forecast at `date`.",
-        Prediction,
-        query=PointQuery,
-        errors=BITCOIN_ERRORS,
-        description=POINT_DESCRIPTION,
-    )
-    def bitcoin() -> Response:
-        """The forecast at one instant"""
-        return forecast_point(BITCOIN)
-
-    @seed.get("/bitcoin/forecast")
-    @document(
-        RANGE_ANSWER,
-        ForecastPoints,
-        text="text/csv",
-        query=ForecastQuery,
-        errors=bitcoin_errors,
-        description="Every point of the grid (hourly for hourly data) from `start` to `end`, "
-        "both included, as JSON columns or as CSV. "
-        f"{RANGE_LIMITS.format(max_points=max_points)}",
-    )
-    def bitcoin_range() -> Response:
-        """The forecast over a range, for charts"""
-        return forecast_range(BITCOIN, name="bitcoin")
-
-    @seed.get("/bitcoin/forecast.csv")
-    @document(
-        CSV_ANSWER,
-        text="text/csv",
-        query=ForecastRange,
-        errors=bitcoin_errors,
-        description=CSV_TWIN.format(route="/bitcoin/forecast"),
-    )
-    def bitcoin_range_csv() -> Response:
-        """The forecast over a range, as CSV"""
-        return forecast_range_csv(BITCOIN, name="bitcoin")
-
+    btc = {ASSET: BITCOIN, "name": "bitcoin"}
+    seed.add_url_rule("/bitcoin", view_func=forecast_point, defaults={ASSET: BITCOIN})
+    seed.add_url_rule("/bitcoin/forecast", view_func=forecast_range, defaults=btc)
+    seed.add_url_rule("/bitcoin/forecast.csv", view_func=forecast_range_csv, defaults=btc)
     return [seed, bp]

@@ -107,7 +107,7 @@ def build(app: flask.Flask, slugs: Sequence[str]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule, operation, view in declared:
         item: dict[str, Any] = {"get": _operation(rule, operation, view, ref, queries)}
-        if ASSET in rule.arguments:
+        if ASSET in rule.arguments and not rule.defaults:  # `/bitcoin` names its asset
             item["parameters"] = [_asset(slugs, components)]
         paths[_PATH_ARGUMENT.sub(r"{\1}", rule.rule)] = item
     tags = dict.fromkeys(rule.endpoint.split(".")[0] for rule, _, _ in declared)
