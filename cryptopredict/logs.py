@@ -24,6 +24,13 @@ def redact(url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
+def snippet(raw: object, limit: int = 160) -> str:
+    """`raw` (text, bytes or anything printable) on one line, cut at `limit` characters."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def redact_text(text: str) -> str:
     """`text` with the password of every URL in it (and every `password=`) replaced by ***."""
     return _PASSWORD_PARAMETER.sub(r"\1***", _URL.sub(lambda found: redact(found[0]), text))

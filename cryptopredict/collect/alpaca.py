@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.rest import Page, UnavailableError, get_json, positive, snippet, within
+from cryptopredict.collect.rest import Page, UnavailableError, get_json, positive, within
+from cryptopredict.logs import snippet
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar, Quote
 from cryptopredict.utc import iso_utc
 

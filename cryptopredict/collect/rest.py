@@ -16,6 +16,7 @@ from typing import TypeVar
 import msgspec
 
 from cryptopredict.assets import Asset
+from cryptopredict.logs import snippet
 from cryptopredict.minutes.bars import MalformedBarError, MinuteBar, stamp
 from cryptopredict.retry_after import retry_after_seconds
 
@@ -114,10 +115,3 @@ def positive(text: str | float, symbol: str) -> float:
         said = f"a price of {symbol} that is no positive number: {str(text)[:40]!r}"
         raise UnavailableError(said)
     return price
-
-
-def snippet(raw: object, limit: int = 160) -> str:
-    """`raw` (text, bytes or anything printable) on one line, cut at `limit` characters."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."

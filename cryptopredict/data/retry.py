@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import DataError, SourceError, TransientSourceError
+from cryptopredict.logs import snippet
 from cryptopredict.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class NetworkSource:
 
 def status_error(source: str, status: int, headers: Mapping[str, str], body: str) -> DataError:
     """Transient for 429/5xx, permanent otherwise."""
-    summary = f"HTTP {status}: {_snippet(body)}"
+    summary = f"HTTP {status}: {snippet(body)}"
     if status in RETRYABLE_STATUS:
         return TransientSourceError(summary, retry_after=retry_after_seconds(headers))
     return SourceError(source, summary, status=status)
@@ -93,7 +94,7 @@ def transport_error(source: str, error: requests.RequestException) -> DataError:
 
 
 def malformed(source: str, body: str) -> SourceError:
-    return SourceError(source, f"answer is not the expected JSON: {_snippet(body)!r}")
+    return SourceError(source, f"answer is not the expected JSON: {snippet(body)!r}")
 
 
 def _is_name_resolution_failure(error: BaseException) -> bool:
@@ -111,11 +112,6 @@ def _host(error: requests.RequestException) -> str:
     request = getattr(error, "request", None)
     url = getattr(request, "url", None) or ""
     return url.split("/")[2] if url.count("/") >= 2 else "the server"
-
-
-def _snippet(body: str, limit: int = 160) -> str:
-    text = " ".join(body.split())
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @contextmanager
