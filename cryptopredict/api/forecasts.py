@@ -91,7 +91,8 @@ def range_answer(
     shown = np.concatenate([points.values.ravel(), points.actual])
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
     prediction, low, high = np.round(points.values, decimals).T.tolist()
-    actual = _nullable(points.actual, decimals)
+    rounded = np.round(points.actual, decimals).tolist()
+    actual = [None if math.isnan(value) else value for value in rounded]
     chosen_later = forecast.band_chosen_later(points.ds).tolist()
     chosen_until = forecast.band_chosen_until
     if form == "csv":
@@ -145,11 +146,6 @@ def _range(forecast: Forecast, asked: ForecastRange) -> tuple[float, float]:
     if start > end:
         raise OutOfRangeError(f"start {iso_utc(start)} is after end {iso_utc(end)}")
     return start, end
-
-
-def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
-    rounded = np.round(values, decimals).tolist()
-    return [None if math.isnan(value) else value for value in rounded]
 
 
 RANGE_ANSWER = "Every grid point in the range (or every `step`)."

@@ -24,7 +24,6 @@ from cryptopredict.api.types.model import (
     Health,
     ModelCard,
     Unavailable,
-    model_card,
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.artifact.run import RunRecordError, read_run
@@ -57,7 +56,8 @@ def blueprint(
         manifest = artifact.manifest
         summary = artifact.backtest.summary
         said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
-        return model_card(manifest, said)
+        fields = msgspec.structs.asdict(manifest)
+        return of({**fields, "verdict": said, "track_record": None}, ModelCard)
 
     def with_record(served: CatalogEntry) -> Response:
         found = track_record(served)

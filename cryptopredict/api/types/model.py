@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.card import NaiveBand, Whole, of
+from cryptopredict.api.types.card import NaiveBand, Whole
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.market import TRAINING, FailedPair, TrainingProgress
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.artifact import schema
-from cryptopredict.artifact.schema import BandVerdict, Manifest
+from cryptopredict.artifact.schema import BandVerdict
 
 
 def _by_level(description: str) -> msgspec.Meta:
@@ -125,11 +125,6 @@ class ModelCard(Judged, kw_only=True, mirrors=schema.Manifest):
             "(`/model/{asset}/track-record`); null when no minute bars can be read."
         ),
     ]
-
-
-def model_card(manifest: Manifest, verdict: Verdict) -> ModelCard:
-    fields = msgspec.structs.asdict(manifest)
-    return of({**fields, "verdict": verdict, "track_record": None}, ModelCard)
 
 
 class AnchorNow(Answer):
