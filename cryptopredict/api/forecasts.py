@@ -34,16 +34,13 @@ if TYPE_CHECKING:
 
 DEFAULT_SPAN = 30 * DAY  # of a range without `start` (ForecastRange says how)
 DEFAULT_AHEAD = 365 * DAY  # of a range without `end`
-ERRORS = {
-    400: "Malformed input: a missing, repeated or unparsable parameter.",
-    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
-}
 RANGE_OUT_OF_REACH = (
     "Out of range: a date outside the valid range (the detail names it), a `step` that is no "
     "whole multiple of the data's interval, or too many points."
 )
 ASSET_ERRORS = {
-    **ERRORS,
+    400: "Malformed input: a missing, repeated or unparsable parameter.",
+    422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
     404: "No such asset is served; the detail names the served ones.",
     503: ASSET_UNAVAILABLE,
 }
