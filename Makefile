@@ -125,17 +125,20 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # CRYPTOPREDICT_MAKE_PID (this make: its shell's parent) and stop when it is interrupted or gone
 # (cryptopredict/following_make.py).
 run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
+# train.py and api.py start with Ctrl-C held (GNU env's --block-signal), so one that comes while
+# Python starts is theirs to handle, not a traceback of CPython's start.
+HOLD_CTRL_C := $(shell env --block-signal=INT true 2>/dev/null && echo env --block-signal=INT)
 TRAIN_ARGS ?=
 run: haproxy $(VENV)/.run-deps
-	$(BIN)/python train.py --all --serve $(TRAIN_ARGS)
+	$(HOLD_CTRL_C) $(BIN)/python train.py --all --serve $(TRAIN_ARGS)
 
 train: $(VENV)/.run-deps
-	$(BIN)/python train.py --all
+	$(HOLD_CTRL_C) $(BIN)/python train.py --all
 
 # The API behind HAProxy, as the image serves it (docs/operations.md); `python api.py --alone`
 # is Waitress alone, for development.
 serve: haproxy $(VENV)/.run-deps
-	$(BIN)/python api.py
+	$(HOLD_CTRL_C) $(BIN)/python api.py
 
 # `make live`: the API beside a replay of the embedded 1m sample into its own database, written
 # as the collector writes live minutes (docs/live-data.md); trains first if needed.

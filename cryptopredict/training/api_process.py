@@ -42,14 +42,20 @@ class ApiProcess:
         """Start serving, once: when the model directory holds an artifact."""
         if self.process is not None or not artifact_dirs(self.model_dir):
             return
-        self.process = subprocess.Popen(
-            [sys.executable, str(API_PY)],
-            env={**os.environ, "MODEL_DIR": str(self.model_dir)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-        )
+        # Started with Ctrl-C held, which its server takes once it can (api/server.py's Stop):
+        # one that came while Python started would end it with a traceback of CPython's.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, str(API_PY)],
+                env={**os.environ, "MODEL_DIR": str(self.model_dir)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self.reader = threading.Thread(target=self._pass_on, name="api-lines", daemon=True)
         self.reader.start()
 

@@ -11,14 +11,17 @@ cannot rank.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import dataclasses
 import logging
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 from cryptopredict import logs
 from cryptopredict.artifact.record import RecordError
@@ -144,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupted)
     try:
+        # `make run` starts Python with Ctrl-C held (the Makefile's HOLD_CTRL_C): one that came
+        # while Python started comes now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return _main(argv)
     except KeyboardInterrupt:
         log.info("interrupted: stopped")
@@ -249,10 +255,21 @@ def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
     return ranking
 
 
-def _interrupted(signum: int, frame: object) -> None:
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    if _in_finalizer(frame):  # where Python would write the KeyboardInterrupt off, and go on
+        threading.Timer(0.01, _thread.interrupt_main, (signum,)).start()  # once it is over
+        return
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":  # a Dask future's, say
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _keep_serving(server: ApiProcess) -> int:

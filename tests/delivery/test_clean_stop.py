@@ -1,10 +1,12 @@
 """Ctrl-C and SIGTERM end `make run` cleanly wherever they meet it (issue 84, bar 2): at 20 points
-from its start to serving (installing nothing, starting Python, the Dask cluster, training, the
-server and its proxy starting, serving while the last pair trains, serving after training), no
-traceback in the log and nothing of the run left; status 0 once training is over, 0 or 130 while
-it was cut short (make says `Error 130`). Ctrl-C is SIGINT to the whole process group, as a
-terminal sends it; SIGTERM goes to make alone, as `kill` sends it (make passes it on). The API
-under load: tests/api/test_edge.py."""
+from its start to serving, each the moment `make run` says a step began or half a second into it
+(installing nothing, starting Python, the Dask cluster, reading a pair's history, its fit, its
+artifact written and the server starting, the last pair's end, the server and its proxy serving,
+serving after training), no traceback in the log and nothing of the run left; status 0 once
+training is over, 0 or 130 while it was cut short (make says `Error 130`). Ctrl-C is SIGINT to the
+whole process group, as a terminal sends it; SIGTERM goes to make alone, as `kill` sends it (make
+passes it on). The runs go AT_ONCE at a time: each point is where its own run is, however busy
+the machine. The API under load: tests/api/test_edge.py."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import re
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,22 @@ from tests.paths import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-POINTS = 20
+# Each step by the line that says it began (None: make's start).
+STEPS = (
+    None,
+    "train.py --all --serve",
+    "track record:",
+    "training on a local Dask cluster",
+    "reading its history",
+    "final fit, forecast grid and artifact",
+    "written to",
+    "pairs done",
+    "serving on http",
+    "training is over; serving until Ctrl-C",
+)
+POINTS = [(step, into) for step in STEPS for into in (0.0, 0.5)]  # seconds into the step
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+AT_ONCE = 4  # runs under way at a time
 ARGS = "TRAIN_ARGS=--source snapshot --no-backtest --since 2026-06-01"
 
 
@@ -65,39 +84,50 @@ def _gone(process: subprocess.Popen, log: Path) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def to_serving(tmp_path_factory) -> float:
-    """Seconds from `make run` to its server's first line saying where it serves."""
-    scratch = tmp_path_factory.mktemp("measured")
-    log = scratch / "run.log"
-    started = time.monotonic()
-    process = _make_run(scratch, log)
-    try:
-        while "serving on http" not in log.read_text():
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() - started < 600, log.read_text()
-            time.sleep(0.1)
-        return time.monotonic() - started
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        _gone(process, log)
+@dataclass(frozen=True)
+class Stop:
+    """What `make run` had said when the signal came, and all it said by its end."""
+
+    before: str
+    output: str
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-@pytest.mark.parametrize("point", range(POINTS))
-def test_make_run_stops_cleanly_wherever_the_signal_meets_it(tmp_path, to_serving, point, signum):
+def _stopped(tmp_path: Path, step: str | None, into: float, signum: int) -> Stop:
     log = tmp_path / "run.log"
     process = _make_run(tmp_path, log)
-    # From its start to a little past serving: the last points meet the server serving while
-    # the second pair trains, and after training.
-    time.sleep(to_serving * 1.3 * point / (POINTS - 1))
+    deadline = time.monotonic() + 300
+    while step is not None and step not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.02)
+    time.sleep(into)
     before = log.read_text()
     if signum == signal.SIGINT:
         os.killpg(process.pid, signal.SIGINT)
     else:
         os.kill(process.pid, signal.SIGTERM)
     _gone(process, log)
-    output = log.read_text()
+    return Stop(before, log.read_text())
+
+
+@pytest.fixture(scope="module")
+def stops(tmp_path_factory) -> dict[tuple[int, int], Stop]:
+    """Each signal at each point, AT_ONCE runs at a time."""
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        cases = {
+            (point, signum): pool.submit(
+                _stopped, tmp_path_factory.mktemp("stop"), *POINTS[point], signum
+            )
+            for point in reversed(range(len(POINTS)))  # the longest first
+            for signum in SIGNALS
+        }
+        return {case: future.result() for case, future in cases.items()}
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("point", range(len(POINTS)))
+def test_make_run_stops_cleanly_wherever_the_signal_meets_it(stops, point, signum):
+    before, output = stops[point, signum].before, stops[point, signum].output
     assert "Traceback" not in output, output
     assert not re.search(r"Error (?!130)\d+", output), output  # make names a failed command
     if "training is over; serving until Ctrl-C" in before:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 
 from cryptopredict.artifact.record import SUFFIX, read_record
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.training.cli import _keep_serving, main
+from cryptopredict.training.cli import _interrupted, _keep_serving, main
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
 # Prophet (tests/stand_in.py); the fit's numerics are tests/model's.
@@ -292,3 +294,29 @@ def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(ended_by
     server = _Server(ended_by)
     assert _keep_serving(server) == status  # type: ignore[arg-type]
     assert server.stopped
+
+
+def test_a_ctrl_c_that_meets_a_finalizer_still_stops_training():
+    """Python writes off an exception raised in a `__del__` as unraisable: the KeyboardInterrupt
+    of a Ctrl-C that met a Dask future's finalizer was lost, and `make run` went on serving, deaf
+    to any later Ctrl-C (issue 84's clean stop, at the first artifact written)."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, _interrupted)
+
+    class Finalized:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGINT)  # its handler runs here, in the finalizer
+            sum(range(1000))
+
+    def finalized_then_waiting() -> None:
+        Finalized()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):  # raised once the finalizer is over
+            finalized_then_waiting()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
