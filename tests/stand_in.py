@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cryptopredict.model.config import ModelConfig
+from cryptopredict.artifact.schema import ModelConfig
 
 
 class StraightLine:

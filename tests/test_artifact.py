@@ -26,12 +26,12 @@ from cryptopredict.artifact.schema import (
     BacktestReport,
     GapCount,
     Manifest,
+    ModelConfig,
     PostprocessRules,
     RepairCount,
     ValidationFindings,
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.utc import iso_utc
 from tests.artifact_files import load_artifacts, write_artifact
 from tests.crafted import resealed, retyped
@@ -76,7 +76,7 @@ def manifest_fields(version: str, grid_last: int) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "files": {},
-        "params": msgspec.to_builtins(DEFAULT),
+        "params": msgspec.to_builtins(ModelConfig()),
         "band": {**msgspec.structs.asdict(DEFAULT_BAND), "hindcast": "the hindcast rule"},
         "served": {
             "point_forecast": "the last close",

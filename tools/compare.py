@@ -23,7 +23,7 @@ from statsforecast.utils import ConformalIntervals
 from tqdm import tqdm
 
 from cryptopredict import logs
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec, ModelConfig
 from cryptopredict.assets import ASSETS
 from cryptopredict.band_scores import (
     inside,
@@ -40,7 +40,6 @@ from cryptopredict.model.backtest import BacktestResult
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
-from cryptopredict.model.config import DEFAULT, ModelConfig
 from cryptopredict.model.forecasters import window
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan
 from cryptopredict.model.refits import actual_at
@@ -124,8 +123,8 @@ def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args,
     log.info("comparing %d configurations on %d origins", len(configs), len(origins))
     frames = fit_and_predict(client, configs, frame, origins, leads)
     for make in (
-        lambda: NaiveForecaster(DEFAULT.window_days, DEFAULT.interval_width),
-        lambda: DriftForecaster(DEFAULT.window_days),
+        lambda: NaiveForecaster(ModelConfig().window_days, ModelConfig().interval_width),
+        lambda: DriftForecaster(ModelConfig().window_days),
     ):
         frames.append(predict_in_process(make, frame, origins, leads))
     forecasts = pd.concat(frames, ignore_index=True)
@@ -133,7 +132,7 @@ def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args,
     return {
         "data": data,
         "origins": [iso_moment(at) for at in origins],
-        "interval_width": DEFAULT.interval_width,
+        "interval_width": ModelConfig().interval_width,
         "rows": table_rows(forecasts, [*configs, "naive", "drift"]),
         "seconds": round(time.monotonic() - started),
     }
@@ -265,7 +264,7 @@ def peers(
         bars=history,
         gate=settings,
         horizon_days=settings.max_horizon_days,
-        config=DEFAULT.with_changes(damping_hours=manifest["params"]["damping_hours"]),
+        config=ModelConfig().with_changes(damping_hours=manifest["params"]["damping_hours"]),
         plan=plan,
         band=spec,
     )
@@ -358,7 +357,7 @@ def statsforecast_rows(
     bands: dict[str, list[dict]] = {name: [] for name in names.values()}
     with progress(len(origins), "compare: statsforecast", "origin") as bar:
         for origin in origins:
-            train = window(frame[frame["ds"] <= origin], DEFAULT.window_days)
+            train = window(frame[frame["ds"] <= origin], ModelConfig().window_days)
             data = pd.DataFrame({"unique_id": "btc", "ds": train["ds"], "y": np.log(train["y"])})
             models = [
                 Naive(prediction_intervals=intervals),
@@ -401,7 +400,7 @@ def garch_rows(
     """GARCH(1,1) at each origin, as `garch_band` makes it from the last 365 days' closes."""
     return stacked(
         [
-            garch_band(window(frame[frame["ds"] <= origin], DEFAULT.window_days)["y"], hours)
+            garch_band(window(frame[frame["ds"] <= origin], ModelConfig().window_days)["y"], hours)
             for origin in origins
         ]
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.backtest import BacktestSetup
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
 from cryptopredict.model.refits import Refits, drift_centre, outcome

@@ -25,13 +25,12 @@ import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
-from cryptopredict.artifact.schema import BandSpec
+from cryptopredict.artifact.schema import BandSpec, ModelConfig
 from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
 from cryptopredict.config import TrainingSettings
 from cryptopredict.model import panel_choice
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
@@ -63,7 +62,7 @@ def job_of(task: Task, settings: TrainingSettings) -> PairJob:
         bars=Fetch("1h", SINCE, "auto", path.absolute(), FetchSettings.of(settings)),
         gate=settings,
         horizon_days=settings.max_horizon_days,
-        config=DEFAULT,
+        config=ModelConfig(),
         plan=Plan(),
     )
 

@@ -308,7 +308,7 @@ class ModelConfig(Record, omit_defaults=False, frozen=True):
     learns: what training fits (`cryptopredict.model.config` holds the ones it tries) and what
     the manifest records."""
 
-    name: str
+    name: str = "default"
     target: str = "log"  # fit Prophet on "log" price (exponentiate back) or on "price"
     growth: str = "linear"
     seasonality_mode: str = "additive"

@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cryptopredict.artifact.schema import BandSearch, BandSpec, EvaluationScores, PastPath
+from cryptopredict.artifact.schema import (
+    BandSearch,
+    BandSpec,
+    EvaluationScores,
+    ModelConfig,
+    PastPath,
+)
 from cryptopredict.model.band_spec import candidates
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import choose_band, fixed_band
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HOUR, Plan, epoch_seconds, seconds_of
 from cryptopredict.model.refits import Refits, refit_at

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 from prophet import Prophet
 
-from cryptopredict.artifact.schema import PostprocessRules
-from cryptopredict.model.config import ModelConfig
+from cryptopredict.artifact.schema import ModelConfig, PostprocessRules
 from cryptopredict.model.plan import epoch_seconds
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandSearch, BandSpec, ServedNames, Settlement
-from cryptopredict.model.config import ModelConfig
+from cryptopredict.artifact.schema import BandSearch, BandSpec, ModelConfig, ServedNames, Settlement
 
 PANEL_DAMPING = (
     "the panel's damping (cryptopredict/model/panel_choice.json): chosen by `make panel` for "

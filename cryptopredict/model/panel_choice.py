@@ -24,9 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from cryptopredict.artifact.schema import BandSpec
+from cryptopredict.artifact.schema import BandSpec, ModelConfig
 from cryptopredict.model.band_spec import named
-from cryptopredict.model.config import DEFAULT, ModelConfig
 
 PANEL_CHOICE = Path(__file__).with_name("panel_choice.json")
 INTERVAL = pd.Timedelta(hours=1)  # the panel's bars
@@ -51,8 +50,8 @@ def panel_damping(path: Path = PANEL_CHOICE) -> float | None:
 
 
 def served_config(path: Path = PANEL_CHOICE) -> ModelConfig:
-    """The served configuration: DEFAULT with the panel's damping."""
-    return DEFAULT.with_changes(damping_hours=panel_damping(path))
+    """The served configuration: the default one with the panel's damping."""
+    return ModelConfig(damping_hours=panel_damping(path))
 
 
 def _tuples(value: Any) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryptopredict.model.config import ModelConfig
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.forecasters import drift_per_hour, prophet_path, quiet_stan, window
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import (

@@ -18,6 +18,7 @@ from cryptopredict.artifact.schema import (
     LEVELS,
     EvaluationScores,
     ForecastScores,
+    ModelConfig,
     NaiveComparison,
     NaiveForecast,
     PastPath,
@@ -36,7 +37,6 @@ from cryptopredict.band_scores import (
 )
 from cryptopredict.model.band_spec import NAIVE_BAND
 from cryptopredict.model.bands import Band
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome

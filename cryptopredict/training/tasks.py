@@ -31,10 +31,9 @@ from cryptopredict.config import (
 )
 
 if TYPE_CHECKING:  # the training stack: the workers import it, the client need not
-    from cryptopredict.artifact.schema import BandSpec
+    from cryptopredict.artifact.schema import BandSpec, ModelConfig
     from cryptopredict.data.history import History
     from cryptopredict.model.backtest import BacktestResult
-    from cryptopredict.model.config import ModelConfig
     from cryptopredict.model.plan import Plan
 
 STEPS = "cryptopredict.training.steps"

@@ -25,7 +25,7 @@ from distributed import Client
 
 from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.artifact.schema import MANIFEST, Manifest
+from cryptopredict.artifact.schema import MANIFEST, Manifest, ModelConfig
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
 from cryptopredict.config import Gate, HistorySettings
@@ -34,7 +34,6 @@ from cryptopredict.data.frame import Bars
 from cryptopredict.data.history import History
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.data.validation import validate
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
 from tests.artifact_files import write_artifact
@@ -116,7 +115,7 @@ def _train(
         bars=History(bars, report, ()),
         # A damping that keeps some of Prophet's move, so that the served path moves with the
         # model's (the panel's tau 0 would serve a flat forecast).
-        config=DEFAULT.with_changes(window_days=days, damping_hours=damping_hours),
+        config=ModelConfig().with_changes(window_days=days, damping_hours=damping_hours),
         horizon_days=HORIZON_DAYS,
         gate=ANY_BACKTEST,
         plan=plan,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.assets import ASSETS
 from cryptopredict.candles import Interval
 from cryptopredict.config import Gate, HistorySettings
 from cryptopredict.data.frame import Bars
 from cryptopredict.data.history import History
 from cryptopredict.data.validation import validate
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.plan import Plan
 from cryptopredict.training.tasks import PairJob
 
 # Small enough to train in seconds, large enough for a real backtest: validation origins to
 # choose the band on, and evaluation origins with calibrated bands; the panel's damping, tau 0.
-QUICK_CONFIG = DEFAULT.with_changes(window_days=30, damping_hours=0.0)
+QUICK_CONFIG = ModelConfig().with_changes(window_days=30, damping_hours=0.0)
 QUICK_PLAN = Plan(
     min_training=pd.Timedelta(days=30),
     step=pd.Timedelta(days=2, hours=5),

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.backtest import BacktestSetup, fitted_refits
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.plan import SERVED, Plan
 from cryptopredict.model.refits import Refits
 from tools import damping

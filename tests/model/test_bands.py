@@ -9,7 +9,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.artifact.schema import BandSpec
+from cryptopredict.artifact.schema import BandSpec, ModelConfig
 from cryptopredict.model import calibration
 from cryptopredict.model.band_spec import EMPIRICAL, candidates, named, scaled
 from cryptopredict.model.bands import (
@@ -23,7 +23,6 @@ from cryptopredict.model.bands import (
     variance_ratio,
 )
 from cryptopredict.model.choices import choose_band
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import HOUR, TAUS, WEEK, Market, sliding_quantiles
 from cryptopredict.model.panel_pool import stored_pools
 from cryptopredict.model.plan import Plan

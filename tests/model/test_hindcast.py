@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.hindcast import HINDCAST_STEP, Hindcast
 from cryptopredict.model.market import HOUR, Market
 from cryptopredict.model.plan import Plan
@@ -21,7 +21,7 @@ def hindcast_of(log_prices: np.ndarray) -> Hindcast:
     seconds = START + HOUR * np.arange(len(log_prices))
     market = Market(seconds, log_prices, HOUR)
     prices = np.exp(log_prices)
-    config = DEFAULT.with_changes(damping_hours=0.0)
+    config = ModelConfig().with_changes(damping_hours=0.0)
     dense = DenseOrigins.build(market, prices, Refits.none(HOUR), config, Plan())
     return Hindcast(dense, Band(DEFAULT_BAND, market, dense.pos, dense.errors(market, BAND_HOURS)))
 

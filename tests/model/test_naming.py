@@ -3,14 +3,13 @@ each was settled, never naming a comparison that was not made."""
 
 from __future__ import annotations
 
-from cryptopredict.artifact.schema import BandSearch
+from cryptopredict.artifact.schema import BandSearch, ModelConfig
 from cryptopredict.model.band_spec import DEFAULT_BAND
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.naming import served_parts
 
 
 def test_the_panels_damping_is_fixed_beforehand_and_the_last_close_is_named():
-    config = DEFAULT.with_changes(damping_hours=0.0)
+    config = ModelConfig().with_changes(damping_hours=0.0)
     parts = served_parts(
         config, DEFAULT_BAND, band_choice=None, panel_damping=True, panel_band=False
     )
@@ -22,7 +21,7 @@ def test_the_panels_damping_is_fixed_beforehand_and_the_last_close_is_named():
 
 
 def test_a_damping_not_the_panels_is_named_as_the_configurations():
-    config = DEFAULT.with_changes(damping_hours=6.0)
+    config = ModelConfig().with_changes(damping_hours=6.0)
     band = BandSearch(chosen=DEFAULT_BAND, validation_origins=548, candidates=())
     parts = served_parts(config, DEFAULT_BAND, band_choice=band, panel_damping=False,
                          panel_band=False)  # fmt: skip
@@ -35,7 +34,7 @@ def test_a_damping_not_the_panels_is_named_as_the_configurations():
 
 
 def test_without_a_backtest_the_band_is_fixed():
-    config = DEFAULT.with_changes(damping_hours=0.0)
+    config = ModelConfig().with_changes(damping_hours=0.0)
     parts = served_parts(
         config, DEFAULT_BAND, band_choice=None, panel_damping=True, panel_band=False
     )

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.band_spec import mix_at, scaled
 from cryptopredict.model.choices import fixed_band
-from cryptopredict.model.config import ModelConfig
 from cryptopredict.model.market import Market
 from cryptopredict.model.panel_choice import PANEL_CHOICE, panel_band, panel_damping, served_config
 from cryptopredict.model.plan import Plan

@@ -13,7 +13,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cryptopredict.model.config import DEFAULT
+from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.plan import Plan
 from tests.model.quick import QUICK_CONFIG, QUICK_PLAN
 from tests.notebook.harness import NOTEBOOK, execute, external_fetches, to_html
@@ -65,7 +65,7 @@ def test_the_parameters_default_to_the_product_and_cover_the_short_run():
     assert values["SOURCE"] == "auto"
     assert values["SINCE"] == "2021-01-01"
     plan = Plan()
-    assert values["WINDOW_DAYS"] == DEFAULT.window_days
+    assert values["WINDOW_DAYS"] == ModelConfig().window_days
     assert pd.Timedelta(days=values["MIN_TRAINING_DAYS"]) == plan.min_training
     assert pd.Timedelta(hours=values["STEP_HOURS"]) == plan.step
     assert pd.Timedelta(days=values["EVALUATION_DAYS"]) == plan.evaluation_span

@@ -15,12 +15,11 @@ import pytest
 from arch import arch_model
 from scipy.stats import norm
 
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec, ModelConfig
 from cryptopredict.band_scores import tails
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band, pool_inputs, profile_of, spreads
-from cryptopredict.model.config import DEFAULT
 from cryptopredict.model.market import HOUR, WEEK, Market
 from cryptopredict.model.panel_choice import panel_band
 from cryptopredict.model.panel_pool import stored_pools
@@ -159,7 +158,7 @@ def test_a_peers_band_is_known_by_its_origin_and_its_simulation_by_its_seed(hist
 
 @pytest.fixture(scope="module")
 def pair(history):
-    setup = BacktestSetup.build(history, pd.Timedelta(hours=1), DEFAULT, Plan())
+    setup = BacktestSetup.build(history, pd.Timedelta(hours=1), ModelConfig(), Plan())
     return pair_origins("BTC/USD", setup, 0.0, np.empty(0, dtype=np.int64), [])
 
 
@@ -187,7 +186,7 @@ def test_an_origin_whose_bar_at_origin_plus_s_is_missing_is_left_out(history, pa
     times = pair.dense.times[pair.evaluation]
     gone = pd.Timestamp(int(times[10]) + 3 * HOUR, unit="s")
     gapped = history[history["ds"] != gone].reset_index(drop=True)
-    setup = BacktestSetup.build(gapped, pd.Timedelta(hours=1), DEFAULT, Plan())
+    setup = BacktestSetup.build(gapped, pd.Timedelta(hours=1), ModelConfig(), Plan())
     holed = pair_origins("BTC/USD", setup, 0.0, np.empty(0, dtype=np.int64), [])
     rows = reanchored_rows(holed, served_band(holed, spec, stored_pools()), shifts=(3,))
     assert times[10] not in set(rows["origin"])
