@@ -54,16 +54,16 @@ class AlpacaSource(NetworkSource):
         client, deadline = self._client(), self.deadline()
         windows = list(query.windows(PAGE_BARS))
         rows: list[dict] = []
-        with progress(len(windows), f"alpaca {query.asset.alpaca_symbol} {query.interval}") as done:
-            for start, end in windows:
-                request = CryptoBarsRequest(
-                    symbol_or_symbols=query.asset.alpaca_symbol,
-                    timeframe=timeframe,
-                    start=start.to_pydatetime(),
-                    end=(end - pd.Timedelta(seconds=1)).to_pydatetime(),
-                )
-                rows.extend(self.call(deadline, functools.partial(self._bars, client, request)))
-                done()
+        done = progress(len(windows), f"alpaca {query.asset.alpaca_symbol} {query.interval}")
+        for start, end in windows:
+            request = CryptoBarsRequest(
+                symbol_or_symbols=query.asset.alpaca_symbol,
+                timeframe=timeframe,
+                start=start.to_pydatetime(),
+                end=(end - pd.Timedelta(seconds=1)).to_pydatetime(),
+            )
+            rows.extend(self.call(deadline, functools.partial(self._bars, client, request)))
+            done()
         if not rows:
             return empty_frame()
         raw = pd.DataFrame(rows).rename(columns={**_FIELDS, "vw": "vwap"})

@@ -49,22 +49,21 @@ class BinanceSource(NetworkSource):
         start_ms, end_ms = query.start.value // 1_000_000, query.end.value // 1_000_000
         step_ms = query.interval.delta // pd.Timedelta(milliseconds=1)
         pages = max(1, -(-query.bar_count() // PAGE_BARS))
-        label = f"binance {query.asset.binance_symbol} {query.interval}"
-        with progress(pages, label) as done:
-            while start_ms < end_ms:
-                params = {
-                    "symbol": query.asset.binance_symbol,
-                    "interval": query.interval.label,
-                    "startTime": start_ms,
-                    "endTime": end_ms - 1,
-                    "limit": PAGE_BARS,
-                }
-                page = self._call(client, deadline, functools.partial(_klines, client, params))
-                done()
-                klines.extend(page)
-                if len(page) < PAGE_BARS:
-                    break
-                start_ms = int(page[-1][0]) + step_ms
+        done = progress(pages, f"binance {query.asset.binance_symbol} {query.interval}")
+        while start_ms < end_ms:
+            params = {
+                "symbol": query.asset.binance_symbol,
+                "interval": query.interval.label,
+                "startTime": start_ms,
+                "endTime": end_ms - 1,
+                "limit": PAGE_BARS,
+            }
+            page = self._call(client, deadline, functools.partial(_klines, client, params))
+            done()
+            klines.extend(page)
+            if len(page) < PAGE_BARS:
+                break
+            start_ms = int(page[-1][0]) + step_ms
         return _frame(klines)
 
     def market(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -1,20 +1,18 @@
 """Bounded retries of data-source requests: on 429, 5xx, timeouts and dropped connections, after
 exponential backoff or `Retry-After`, within an attempt limit and the fetch's deadline; anything
-else fails at once. A paged fetch's `progress`: a bar on a terminal, log lines elsewhere."""
+else fails at once. A paged fetch's `progress`, in log lines."""
 
 from __future__ import annotations
 
+import itertools
 import logging
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import requests
 import tenacity
 import urllib3.exceptions
-from tqdm import tqdm
 
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import DataError, SourceError, TransientSourceError
@@ -114,18 +112,8 @@ def _host(error: requests.RequestException) -> str:
     return url.split("/")[2] if url.count("/") >= 2 else "the server"
 
 
-@contextmanager
-def progress(total: int, description: str) -> Iterator[Callable[[], None]]:
-    """A function to call once per finished step."""
-    if sys.stderr.isatty():
-        with tqdm(total=total, desc=description, unit="page", leave=False) as bar:
-            yield lambda: bar.update(1)
-        return
-    done = 0
-
-    def advance() -> None:
-        nonlocal done
-        done += 1
-        log.info("%s: %d/%d pages", description, done, total)
-
-    yield advance
+def progress(total: int, description: str) -> Callable[[], None]:
+    """A function to call once per finished page: a log line, which reaches the run's display
+    from a worker (a bar of its own there would draw over the run's)."""
+    done = itertools.count(1)
+    return lambda: log.info("%s: %d/%d pages", description, next(done), total)
