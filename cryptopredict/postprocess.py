@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cryptopredict.artifact.schema import PostprocessRules
+from cryptopredict.artifact.schema import ModelConfig, PostprocessRules
 
 # Prices keep their cents, and below 1 this many significant digits.
 SIGNIFICANT = 6
@@ -43,35 +43,27 @@ def hours_ahead(rules: PostprocessRules, ds: np.ndarray) -> np.ndarray:
 
 def centre(rules: PostprocessRules, raw: np.ndarray, hours: np.ndarray) -> np.ndarray:
     return centre_path(
-        rules.target,
-        rules.anchored,
-        rules.damping_hours,
-        last_close=rules.last_close,
-        at_origin=rules.model_at_origin,
-        raw=raw,
-        hours=hours,
+        rules, last_close=rules.last_close, at_origin=rules.model_at_origin, raw=raw, hours=hours
     )
 
 
 def centre_path(
-    target: str,
-    anchored: bool,
-    tau: float | None,
+    how: PostprocessRules | ModelConfig,
     *,
     last_close: float | np.ndarray,
     at_origin: float | np.ndarray,
     raw: np.ndarray,
     hours: np.ndarray,
 ) -> np.ndarray:
-    """The point forecast in price: the model's move from `at_origin` damped by tau, from the
-    last close where `anchored`. Origins down, leads across."""
+    """The point forecast in price: the model's move from `at_origin` damped by `how`'s tau,
+    from the last close where `how` is anchored. Origins down, leads across."""
     raw = np.asarray(raw, dtype=np.float64)
-    move = (raw - at_origin) * damping_factor(tau, hours)
+    move = (raw - at_origin) * damping_factor(how.damping_hours, hours)
     start = at_origin
-    if anchored:
-        start = np.log(last_close) if target == "log" else last_close
+    if how.anchored:
+        start = np.log(last_close) if how.target == "log" else last_close
     path = start + move
-    return np.exp(path) if target == "log" else path
+    return np.exp(path) if how.target == "log" else path
 
 
 def damping_factor(tau: float | None, hours: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ SLUG_PATTERN = r"^[a-z0-9]+-[a-z0-9]+$"  # a pair's name, and its directory's: b
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 T = TypeVar("T")
+HORIZON_FIELDS = {"1h": "h1", "1d": "d1", "7d": "d7", "30d": "d30"}  # PerHorizon's, by label
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -47,7 +48,7 @@ class PerHorizon(Record, Generic[T], kw_only=True, frozen=True):
 
     def horizons(self) -> dict[str, T]:
         """The horizons with a value, by label ("1h", "1d", "7d", "30d"), shortest first."""
-        found = {"1h": self.h1, "1d": self.d1, "7d": self.d7, "30d": self.d30}
+        found = {label: getattr(self, name) for label, name in HORIZON_FIELDS.items()}
         return {label: value for label, value in found.items() if value is not None}
 
 

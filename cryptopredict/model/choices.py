@@ -18,6 +18,7 @@ import pandas as pd
 
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
+    HORIZON_FIELDS,
     LEVELS,
     BandSearch,
     BandSpec,
@@ -35,7 +36,6 @@ from cryptopredict.model.refits import outcome
 from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
 
 log = logging.getLogger(__name__)
-FIELDS = {"1h": "h1", "1d": "d1", "7d": "d7", "30d": "d30"}  # PerHorizon's, by horizon label
 
 POOL_DAYS = (365, 730, None)  # how far back a scaled band's calibration may reach (None: all)
 # The empirical band's weight averaged into a scaled band's quantiles (Vincentization).
@@ -197,7 +197,8 @@ class _Validation:
 
     def per_horizon(self, values: Sequence[float | None]) -> dict[str, float | None]:
         return {
-            FIELDS[horizon_label(h)]: value for h, value in zip(self.hours, values, strict=True)
+            HORIZON_FIELDS[horizon_label(h)]: value
+            for h, value in zip(self.hours, values, strict=True)
         }
 
     def mixes(self, spec: BandSpec) -> tuple[BandSpec, MixSearch]:

@@ -52,9 +52,7 @@ class Refits:
         columns = np.minimum(start[:, None] + ahead[None, :], last)
         raw = self.raw[rows[:, None], columns]
         out[has] = centre_path(
-            config.target,
-            config.anchored,
-            config.damping_hours,
+            config,
             last_close=anchor[has][:, None],
             at_origin=at_origin[:, None],
             raw=raw,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
+    HORIZON_FIELDS,
     LEVELS,
     EvaluationScores,
     ForecastScores,
@@ -69,10 +70,7 @@ def summarize(
         interval_width=DEFAULT_LEVEL / 100,
         levels=LEVELS,
         boundary=boundary,
-        h1=horizons.get("1h"),
-        d1=horizons.get("1d"),
-        d7=horizons.get("7d"),
-        d30=horizons.get("30d"),
+        **{HORIZON_FIELDS[label]: scores for label, scores in horizons.items()},
     )
 
 
