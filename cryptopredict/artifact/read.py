@@ -327,13 +327,6 @@ def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
     missing = [key for key in REQUIRED_KEYS if key not in document]
     require(not missing, file, f"lacks {', '.join(missing)}")
     manifest = _typed(file, document, Manifest)
-    width = manifest.postprocess.interval_width
-    require(
-        isinstance(width, float) and 0 < width < 1,
-        file,
-        f"postprocess.interval_width is {width!r}, not a share between 0 and 1 - at "
-        "`$.postprocess.interval_width`",
-    )
     require(
         manifest.levels == LEVELS,
         file,

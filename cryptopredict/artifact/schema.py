@@ -346,7 +346,7 @@ class PostprocessRules(msgspec.Struct, frozen=True):
     model_at_origin: float  # the model's raw prediction at the origin, in model space
     anchored: bool
     damping_hours: float | None  # tau; None leaves the model's path undamped
-    interval_width: float
+    interval_width: Annotated[float, msgspec.Meta(gt=0, lt=1)]
     band_hours: tuple[float, ...]  # calibrated horizons, increasing
     band_lower: tuple[float, ...]  # error quantile at (1 - width) / 2, per horizon
     band_upper: tuple[float, ...]  # error quantile at (1 + width) / 2, per horizon
