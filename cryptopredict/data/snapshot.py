@@ -35,23 +35,17 @@ class SnapshotSource:
 
     def files(self, asset: Asset) -> list[tuple[Interval, Path]]:
         """Every file of the pair's bars, with its interval: its own, then shared, finest first."""
-        own = sorted(self._own_files(asset.slug), key=lambda each: each[0].seconds)
         wanted = {name.upper() for name in pair_names(asset)}
-        shared = [
-            (interval, path)
-            for interval, path in self._shared_files()
-            if wanted & set(pair_symbols(path, NAME))
-        ]
-        return own + sorted(shared, key=lambda each: each[0].seconds)
+        own, shared = [], []
+        for slug, interval, path in self._files():
+            if slug == asset.slug:
+                own.append((interval, path))
+            elif slug is None and wanted & set(pair_symbols(path, NAME)):
+                shared.append((interval, path))
+        return sorted(own, key=_seconds) + sorted(shared, key=_seconds)
 
     def own_pairs(self) -> list[str]:
-        return sorted(
-            {
-                path.name.removesuffix(".csv.gz").rsplit("-", 1)[0]
-                for path in self.data_dir.glob("*-*.csv.gz")
-                if not _has_symbol_column(path)
-            }
-        )
+        return sorted({slug for slug, _, _ in self._files() if slug is not None})
 
     def slugs(self) -> list[str]:
         """Every pair embedded, by its slug: those with files of their own, then the others as
@@ -63,22 +57,17 @@ class SnapshotSource:
 
     def pairs(self) -> list[str]:
         """The Binance symbols of every pair the files of many pairs hold."""
-        return sorted({s for _, path in self._shared_files() for s in pair_symbols(path, NAME)})
+        shared = [path for slug, _, path in self._files() if slug is None]
+        return sorted({symbol for path in shared for symbol in pair_symbols(path, NAME)})
 
-    def _own_files(self, slug: str) -> list[tuple[Interval, Path]]:
-        found = []
-        for path in self.data_dir.glob(f"{slug}-*.csv.gz"):
-            interval = path.name.removeprefix(f"{slug}-").removesuffix(".csv.gz")
-            if re.match(INTERVAL_PATTERN, interval):
-                found.append((Interval.parse(interval), path))
-        return found
-
-    def _shared_files(self) -> list[tuple[Interval, Path]]:
+    def _files(self) -> list[tuple[str | None, Interval, Path]]:
+        """Every `<name>-<interval>.csv.gz`: its pair's slug (None: a file of many pairs)."""
         found = []
         for path in sorted(self.data_dir.glob("*-*.csv.gz")):
-            interval = path.name.removesuffix(".csv.gz").rsplit("-", 1)[1]
-            if re.match(INTERVAL_PATTERN, interval) and _has_symbol_column(path):
-                found.append((Interval.parse(interval), path))
+            name, interval = path.name.removesuffix(".csv.gz").rsplit("-", 1)
+            if re.match(INTERVAL_PATTERN, interval):
+                slug = None if _has_symbol_column(path) else name
+                found.append((slug, Interval.parse(interval), path))
         return found
 
     def _file_for(self, query: BarQuery) -> tuple[Interval, Path]:
@@ -104,3 +93,7 @@ def _has_symbol_column(path: Path) -> bool:
     with gzip.open(path, "rt") as file:
         header = file.readline()
     return header.strip().lower().split(",")[0] == SYMBOL
+
+
+def _seconds(each: tuple[Interval, Path]) -> int:
+    return each[0].seconds
