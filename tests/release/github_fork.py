@@ -1,5 +1,5 @@
 """A fork on GitHub as its REST API keeps it: a bare repository (a personal account's or an
-organisation's) whose settings `python -m tools.release setup` makes and preflight reads, each
+organisation's) whose settings `python -m tools.release setup` reads and makes, each
 endpoint answering in the shape GitHub documents ("Get an environment", "List deployment branch
 policies", "Get an environment public key", "Create or update an environment secret", "Create a
 deploy key", "Create a repository ruleset", "List repository variables", "Create a GitHub Pages

@@ -1,6 +1,6 @@
 """`python -m tools.release setup` against GitHub's API as it keeps a fork
 (tests/release/github_fork.py, served by a local server): a bare personal fork and a bare
-organisation fork are left set up so that preflight passes, a second run changes nothing, and
+organisation fork are left set up so that its dry run passes, a second run changes nothing, and
 the deploy key's private half reaches the environment secret only, sealed, never the disk
 (issue 69, bar 1)."""
 
@@ -67,11 +67,11 @@ def holding(root: Path, text: str) -> list[Path]:
 
 
 @pytest.mark.parametrize("owner_type", ["User", "Organization"])
-def test_a_bare_fork_is_set_up_so_that_preflight_passes_and_a_second_run_changes_nothing(
+def test_a_bare_fork_is_set_up_so_that_its_dry_run_passes_and_a_second_run_changes_nothing(
     server, capsys, workdir, owner_type
 ):
     fork = serve(server, Fork(owner_type=owner_type))
-    code, out = run(server, capsys, "preflight")
+    code, out = run(server, capsys, "setup", "--dry-run")
     assert code == 1, "a bare fork is not set up"
     code, out = run(server, capsys, "setup", "--no-render")
     assert code == 0, out
@@ -82,10 +82,10 @@ def test_a_bare_fork_is_set_up_so_that_preflight_passes_and_a_second_run_changes
                     "publish GitHub Pages from GitHub Actions",
                     "turn on Dependabot's alerts and security updates"):  # fmt: skip
         assert any(setting in line for line in said), (setting, out)
-    code, out = run(server, capsys, "preflight")
+    code, out = run(server, capsys, "setup", "--dry-run")
     assert code == 0, out
     assert fork.dependabot == {"alerts", "updates"}, "the alerts first: the updates need them"
-    assert "off: Render is off" in out
+    assert "in place: Render is off" in out
     assert "'Deploy keys' may create the release tags" in out
     # The deploy key: its private half in the environment only, sealed there, nowhere on disk.
     [key] = fork.keys
@@ -107,7 +107,7 @@ def test_a_bare_fork_is_set_up_so_that_preflight_passes_and_a_second_run_changes
 def test_a_dry_run_says_every_change_and_makes_none(server, capsys, workdir):
     fork = serve(server, Fork())
     code, out = run(server, capsys, "setup", "--dry-run", "--no-pages")
-    assert code == 0
+    assert code == 1, "changes to make"
     assert "would change: disable the docs workflow (Pages off)" in out
     assert "would change: make a deploy key with write access" in out
     assert "nothing changed (--dry-run)" in out
@@ -121,8 +121,9 @@ def test_render_on_seals_the_hook_into_the_environment_and_off_removes_it(server
                "RENDER_DEPLOY_HOOK_URL": hook}  # fmt: skip
     url = "https://cryptopredict.onrender.com"
     args = ["setup", "--repository", REPOSITORY, "--render-service-url", url]
-    assert main(args, environ=environ) == 0
+    assert main(args, environ=environ) == 1, "main holds no render.yaml yet"
     out = capsys.readouterr().out
+    assert "by hand: main holds no render.yaml for Render's Blueprint" in out
     assert "change: delete the repository secret RENDER_DEPLOY_HOOK_URL" in out
     assert hook not in out
     assert fork.environment_secrets["RENDER_DEPLOY_HOOK_URL"] == hook
@@ -152,7 +153,7 @@ def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, wo
     assert public_half(fork.environment_secrets["RELEASE_TAG_KEY"]) == " ".join(
         key["key"].split()[:2]
     )
-    assert run(server, capsys, "preflight")[0] == 0
+    assert run(server, capsys, "setup", "--dry-run")[0] == 0
 
 
 def test_the_set_up_by_hand_is_at_most_six_steps_and_the_command_does_the_rest():
@@ -162,7 +163,7 @@ def test_the_set_up_by_hand_is_at_most_six_steps_and_the_command_does_the_rest()
     steps = [line for line in section.splitlines() if line[:1].isdigit() and ". **" in line]
     assert [line.split(".", 1)[0] for line in steps] == [str(n) for n in range(1, 7)]
     assert "python -m tools.release setup --repository <owner>/<repo>" in section
-    assert "python -m tools.release preflight --repository <owner>/<repo>" in section
+    assert "python -m tools.release setup --repository <owner>/<repo> --dry-run" in section
     # Every fix a failure names by its step is one of these six.
     table = text.split("### What each failure looks like\n", 1)[1].split("\n### ", 1)[0]
     named = {int(part.split("step ")[1][0]) for part in table.split("by hand, ")[1:]}
@@ -228,7 +229,7 @@ def test_setup_adds_its_rules_to_the_owners_main_ruleset_and_keeps_every_one_of_
     assert main["rules"] == [*OWNERS_MAIN["rules"], {"type": "deletion"},
                              {"type": "non_fast_forward"}]  # fmt: skip
     assert (main["conditions"], main["bypass_actors"]) == (OWNERS_MAIN["conditions"], [])
-    assert run(server, capsys, "preflight")[0] == 0
+    assert run(server, capsys, "setup", "--dry-run")[0] == 0
     assert "nothing to change" in run(server, capsys, "setup", "--no-render")[1]
 
 
@@ -244,35 +245,34 @@ def test_setup_makes_its_own_branch_ruleset_beside_a_main_ruleset_it_cannot_add_
     assert "change: create the branch ruleset 'main (release)'" in out
     assert "(yours named 'main' is not active on main, and stays as it is)" in out
     assert fork.rulesets[0] == owners, "the owner's ruleset as it was"
-    assert run(server, capsys, "preflight")[0] == 0
+    assert run(server, capsys, "setup", "--dry-run")[0] == 0
 
 
-def test_setup_and_preflight_agree_on_a_tag_ruleset_setup_did_not_make(server, capsys, workdir):
+def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(server, capsys, workdir):
     """The owner's tag ruleset restricts creating release tags with no bypass: GitHub would
-    refuse the release's tags. Neither says it is in place; setup leaves it to the owner."""
+    refuse the release's tags. Setup, and its dry run, say it is not in place, and leave it to
+    the owner."""
     theirs = {"id": 61, "name": "protect v tags", "target": "tag", "enforcement": "active",
               "source_type": "Repository", "source": REPOSITORY, "bypass_actors": [],
               "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
               "rules": [{"type": "creation"}]}  # fmt: skip
     fork = serve(server, Fork(rulesets=[theirs]))
     for _ in range(2):
-        code, out = run(server, capsys, "setup", "--no-render")
-        assert code == 0, out
-        assert "by hand: the tag ruleset 'protect v tags', which setup did not make" in out
-        assert "add 'Deploy keys' to its bypass list" in out
-        assert "nothing to change" not in out
-        code, out = run(server, capsys, "preflight")
-        assert code == 1
-        assert "the tag ruleset 'protect v tags' restricts creating release tags" in out
+        for dry_run in ((), ("--dry-run",)):
+            code, out = run(server, capsys, "setup", "--no-render", *dry_run)
+            assert code == 1, out
+            assert "by hand: the tag ruleset 'protect v tags', which setup did not make" in out
+            assert "add 'Deploy keys' to its bypass list" in out
+            assert "nothing to change" not in out
     assert fork.rulesets[0] == theirs
     theirs["bypass_actors"] = [
         {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
     ]
     assert "nothing to change" in run(server, capsys, "setup", "--no-render")[1]
-    assert run(server, capsys, "preflight")[0] == 0
+    assert run(server, capsys, "setup", "--dry-run")[0] == 0
 
 
-def test_setup_and_preflight_read_every_page_of_the_repositorys_variables(server, capsys, workdir):
+def test_setup_and_its_dry_run_read_every_page_of_the_variables(server, capsys, workdir):
     """GitHub lists 30 variables a page at most: RELEASE_REPOSITORY on the second."""
     variables = {f"OTHER_{n:02}": "x" for n in range(40)}
     fork = serve(server, Fork(variables={**variables, "RELEASE_REPOSITORY": REPOSITORY}))
@@ -280,7 +280,7 @@ def test_setup_and_preflight_read_every_page_of_the_repositorys_variables(server
     assert code == 0, out
     assert f"in place: the variable RELEASE_REPOSITORY is {REPOSITORY}" in out
     assert ("POST", f"/repos/{REPOSITORY}/actions/variables") not in fork.writes
-    code, out = run(server, capsys, "preflight")
+    code, out = run(server, capsys, "setup", "--dry-run")
     assert code == 0, out
 
 
@@ -294,7 +294,7 @@ def test_a_dry_run_needs_nothing_but_python(server, workdir):
     done = subprocess.run(
         [*command, "--dry-run"], cwd=root, env=environ, capture_output=True, text=True, check=False
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "would change: make a deploy key with write access" in done.stdout
     done = subprocess.run(
         command, cwd=root, env=environ, capture_output=True, text=True, check=False

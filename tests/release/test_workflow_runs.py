@@ -1406,8 +1406,8 @@ ATTESTATION_REFUSED = (
 
 @pytest.mark.slow  # a whole run: dozens of git and Python processes
 def test_a_build_github_cannot_attest_is_never_tagged(release):
-    """A private repository on a plan without attestations (preflight names it:
-    test_preflight.py): the attestation comes before any tag, git's or the image's, so nothing
+    """A private repository on a plan without attestations (setup names it:
+    test_setup_dry_run.py): the attestation comes before any tag, git's or the image's, so nothing
     is tagged, and the next run plans the same version, blocked by no tag without its image."""
     release.runner.failing["attest"] = ATTESTATION_REFUSED
     x = release.push("Add a pair")

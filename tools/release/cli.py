@@ -18,6 +18,7 @@ from typing import Any
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
 from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
+from tools.release.by_hand import HOOK_SECRET, SERVICE_VARIABLE
 from tools.release.github import DEFAULT_API_URL, GitHub, GitHubError
 from tools.release.github_commands import check_pull, check_rules, make_tag
 from tools.release.keepalive import keep_alive
@@ -25,7 +26,6 @@ from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, g
 from tools.release.notes import notes_of
 from tools.release.pairs import DEFAULT_ASSETS, release_assets
 from tools.release.plan import GIVE_UP, RunPlan, plan_run
-from tools.release.preflight import HOOK_SECRET, SERVICE_VARIABLE, preflight
 from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
 from tools.release.published import read_index
 from tools.release.registry import Registry, RegistryUnknownError
@@ -158,7 +158,8 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _github(environ: Mapping[str, str], repository: str, token: str = "") -> GitHub:
     """`repository` on the API $GITHUB_API_URL names, asked with `token` or $GITHUB_TOKEN."""
     api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
-    return GitHub(api_url, repository, token or environ.get("GITHUB_TOKEN", ""))
+    token = token or environ.get("GITHUB_TOKEN", "")
+    return GitHub(api_url, repository, token, registry_url=environ.get("RELEASE_REGISTRY_URL", ""))
 
 
 def _tell(environ: Mapping[str, str], topic: str, text: str) -> None:
@@ -191,21 +192,6 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def run_preflight(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    registry_url = environ.get("RELEASE_REGISTRY_URL", "")
-    fork = GitHub.from_environ(environ, "preflight", args.repository, registry_url=registry_url)
-    holds, missing = preflight(fork)
-    for state, line in holds:
-        print(f"{state}: {line}")
-    for line in missing:
-        print(f"missing: {line}")
-    if missing:
-        print(f"{len(missing)} set-up step(s) missing: the releases need each one", file=sys.stderr)
-        return 1
-    print("every set-up step the releases need is in place")
-    return 0
-
-
 def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if not args.dry_run and importlib.util.find_spec("nacl") is None:
         raise ValueError(
@@ -226,8 +212,9 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         pages=not args.no_pages,
         hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_SECRET}): "),
     )
-    set_up(_github(environ, args.repository, token), choices, dry_run=args.dry_run, say=print)
-    return 0
+    return set_up(
+        _github(environ, args.repository, token), choices, dry_run=args.dry_run, say=print
+    )
 
 
 def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -655,20 +642,16 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         "$GITHUB_REPOSITORY, $GITHUB_API_URL)",
         (option("--workflow", required=True, help="its file name, e.g. release.yml"),),
     ),
-    "preflight": (
-        run_preflight,
-        "check every set-up step (environment, ruleset and bypass, deploy key and its secret, "
-        "the deploy hook, package visibility, Pages, the schedule) and name each one missing "
-        "with its fix (reads $GITHUB_TOKEN, yours, and $GITHUB_REPOSITORY)",
-        (option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),),
-    ),
     "setup": (
         run_setup,
-        "make or correct every setting the releases need, through GitHub's API with your token "
-        "($GITHUB_TOKEN, else `gh auth token`): each change said before it is made",
+        "check every setting the releases need (environment, rulesets, deploy key and its "
+        "secret, the deploy hook, package visibility, Pages, the schedule), then make or correct "
+        "each one a token can, through GitHub's API with your token ($GITHUB_TOKEN, else `gh "
+        "auth token`): each change said before it is made, each left by hand named with its fix; "
+        "exits 1 while one is",
         (
             option("--repository", required=True, help="owner/name of your fork"),
-            option("--dry-run", action="store_true", help="say the changes, make none"),
+            option("--dry-run", action="store_true", help="check and say the changes, make none"),
             one_of(
                 option(
                     "--render-service-url",

@@ -1,4 +1,5 @@
-"""`python -m tools.release setup`: makes or corrects every setting the releases need."""
+"""`python -m tools.release setup`: checks every setting the releases need, then makes or
+corrects those a token can (`--dry-run`: checks only)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,23 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from tools.release.by_hand import (
+    HOOK_SECRET,
+    SERVICE_VARIABLE,
+    MissingStepError,
+    blueprint,
+    package,
+    repository,
+)
 from tools.release.deploy_key import COMMENT, DeployKey, seal
 from tools.release.environment import TAG_RULE
-from tools.release.github import GitHub
-from tools.release.preflight import HOOK_SECRET, SERVICE_VARIABLE
+from tools.release.github import GitHub, GitHubError
+from tools.release.render import DeployError
 from tools.release.rules import (
     DEPLOY_KEY,
     TAG_KEY_SECRET,
     bypass_of,
+    check_tag_rules,
     covers_main,
     missing_branch_rules,
     missing_tag_rules,
@@ -48,7 +58,8 @@ BRANCH_RULESET_BODY: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Choices:
-    """What the owner chose: Render on, off (False) or as it is (None), and Pages on or off."""
+    """What the owner chose: Render on, off or as it is; Pages off, or on unless its workflow
+    was disabled by hand."""
 
     render_url: str | None = None
     render_off: bool = False
@@ -70,22 +81,40 @@ def seal_into(github: GitHub, name: str, value: str) -> None:
 
 
 def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
-    """(what to change, each said; what is already in place)."""
+    """(what to change, each said; what is already in place); a step that fails is by hand."""
     found: list[Change] = []
     kept: list[str] = []
     steps = (
+        _repository,
         _workflow,
         _environment,
-        _deploy_key,
         _rulesets,
         _variables,
         _render,
+        _package,
         _pages,
         _dependabot,
     )
     for step in steps:
-        step(github, choices, found, kept)
+        try:
+            step(github, choices, found, kept)
+        except (DeployError, GitHubError) as error:
+            found.extend(Change(line) for line in str(error).split("; and "))
     return found, kept
+
+
+def _repository(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    kept.append(repository(github))
+
+
+def _package(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+    kept.append(package(github, _render_on(github, choices)))
+
+
+def _render_on(github: GitHub, choices: Choices) -> bool:
+    if choices.render_url or choices.render_off:
+        return bool(choices.render_url)
+    return HOOK_SECRET in github.secrets(github.env_path) and SERVICE_VARIABLE in github.variables()
 
 
 def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
@@ -153,7 +182,7 @@ def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str
         kept.append(f"the {name} environment admits only main and the release tags")
 
 
-def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
     keys = [k for k in github.listed("/keys?per_page=100") if isinstance(k, dict)]
     names = github.secrets(github.env_path)  # none before the environment is made (above)
     ours = [k for k in keys if str(k.get("title")) == COMMENT]
@@ -180,8 +209,13 @@ def _deploy_key(github: GitHub, _: Choices, found: list[Change], kept: list[str]
 
 
 def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    """The tag and branch rules, judged as preflight does; another's ruleset is never replaced."""
-    _tag_rules(github, read_rulesets(github)[1], found, kept)
+    """The tag rules as the release checks them, else setup's key and ruleset; then the branch
+    rules. Another's ruleset is never replaced."""
+    try:
+        kept.extend(check_tag_rules(github))
+    except DeployError:
+        _deploy_key(github, found, kept)
+        _tag_rules(github, read_rulesets(github)[1], found, kept)
     _branch_rules(github, read_rulesets(github, target="branch")[1], found, kept)
 
 
@@ -299,22 +333,47 @@ def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[st
             )
         )
     held = HOOK_SECRET in github.secrets(github.env_path)
-    if choices.render_off and held:
-        found.append(
-            Change(
-                f"delete the {github.environment} secret {HOOK_SECRET} (Render off)",
-                lambda: github.call("DELETE", f"{github.env_path}/secrets/{HOOK_SECRET}"),
+    service = github.variables().get(SERVICE_VARIABLE, "")
+    on = f"`python -m tools.release setup --repository {github.repository}"
+    if choices.render_off:
+        if held:
+            found.append(
+                Change(
+                    f"delete the {github.environment} secret {HOOK_SECRET} (Render off)",
+                    lambda: github.call("DELETE", f"{github.env_path}/secrets/{HOOK_SECRET}"),
+                )
             )
-        )
-    elif choices.render_url and not held:
+        else:
+            kept.append("Render is off: the release publishes images and deploys nowhere")
+        return
+    if choices.render_url and not held:
         found.append(
             Change(
                 f"seal Render's deploy hook into the {github.environment} secret {HOOK_SECRET}",
                 lambda: seal_into(github, HOOK_SECRET, _hook(choices)),
             )
         )
-    elif held:
-        kept.append(f"the {github.environment} environment holds {HOOK_SECRET}")
+    elif not choices.render_url and not held and not service:
+        kept.append(
+            f"Render is off (no {HOOK_SECRET}, no {SERVICE_VARIABLE}): the release publishes "
+            f"images and deploys nowhere; to deploy on Render, {on} --render-service-url "
+            "https://<service>.onrender.com`"
+        )
+        return
+    elif not choices.render_url and not (held and service):
+        why = (
+            "not set, so the deploy job never runs: every release is green and nothing is deployed"
+        )
+        if service:
+            why = f"set ({service}), so every deploy fails"
+        raise MissingStepError(
+            f"the {github.environment} environment {'holds' if held else 'has no'} {HOOK_SECRET} "
+            f"but the repository variable {SERVICE_VARIABLE} is {why}:"
+            f" {on} --render-service-url https://<service>.onrender.com` sets both (asking for "
+            f"the hook), {on} --no-render` removes both"
+        )
+    blueprint(github)
+    kept.append(f"Render is on: the deploy hook is set and the deploy polls {service}/healthz")
 
 
 def _hook(choices: Choices) -> str:
@@ -329,9 +388,12 @@ def _hook(choices: Choices) -> str:
 
 def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
     docs = github.get("/actions/workflows/docs.yml").get("state")
-    if not choices.pages:
+    if not choices.pages or docs == "disabled_manually":
         if docs == "disabled_manually":
-            kept.append("GitHub Pages is off: the docs workflow is disabled")
+            kept.append(
+                "GitHub Pages is off: the docs workflow is disabled, so no site is published "
+                "(to publish it, enable the workflow: `gh workflow enable docs.yml`, then setup)"
+            )
         else:
             found.append(
                 Change(
@@ -381,7 +443,7 @@ def _dependabot(github: GitHub, _: Choices, found: list[Change], kept: list[str]
 
 
 def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[str], None]) -> int:
-    """Say what is in place, then each change before making it; the number of changes."""
+    """Say what is in place, then each change before making it; 1 while a step stays undone."""
     found, kept = changes(github, choices)
     for line in kept:
         say(f"in place: {line}")
@@ -392,14 +454,12 @@ def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[st
         say(f"{'would ' if dry_run else ''}change: {change.said}")
         if not dry_run:
             change.make()
-    made = [change for change in found if change.make is not None]
+    made = len([change for change in found if change.make is not None])
+    by_hand = len(found) - made
     if not found:
         say("nothing to change: every setting the releases need is in place")
     elif dry_run:
-        say(f"{len(made)} change(s) to make: nothing changed (--dry-run)")
+        say(f"{made} change(s) to make, {by_hand} by hand: nothing changed (--dry-run)")
     else:
-        say(
-            f"{len(made)} change(s) made; what stays by hand, and the check of it all: "
-            f"`python -m tools.release preflight --repository {github.repository}`"
-        )
-    return len(found)
+        say(f"{made} change(s) made, {by_hand} by hand; `--dry-run` checks it all again")
+    return 1 if by_hand or (dry_run and made) else 0

@@ -1,4 +1,4 @@
-"""`python -m tools.release preflight` against GitHub's REST answers (the project's recorded
+"""`python -m tools.release setup --dry-run` against GitHub's REST answers (the project's recorded
 shapes, tests/release/github_answers.py, served by a local server) and a real registry: a fork
 set up as docs/release.md says passes, and so does one with Render and Pages off; each missing
 step is named with its fix, every other step still checked (issue 62, bar 3; issue 69, bar 2)."""
@@ -80,28 +80,29 @@ def set_up(server, **faults) -> None:
     server.route(f"{BASE}/contents/render.yaml", 200, json.dumps(content))
 
 
-def preflight(server, capsys, *args: str, registry: str = "") -> tuple[int, str]:
+def dry_run(server, capsys, *args: str, registry: str = "") -> tuple[int, str]:
     environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url}
     if registry:
         environ["RELEASE_REGISTRY_URL"] = registry
-    code = main(["preflight", "--repository", "octo/cryptopredict", *args], environ=environ)
+    command = ["setup", "--repository", "octo/cryptopredict", "--dry-run", *args]
+    code = main(command, environ=environ)
     return code, capsys.readouterr().out
 
 
 def missing(out: str) -> list[str]:
-    return [line for line in out.splitlines() if line.startswith("missing: ")]
+    return [line for line in out.splitlines() if line.startswith(("by hand: ", "would change: "))]
 
 
 def test_a_fork_set_up_as_documented_passes(server, capsys):
     set_up(server)
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 0, out
-    assert "missing:" not in out
-    assert "ok: environment production: only main and the release tags may deploy" in out
+    assert missing(out) == []
+    assert "in place: the production environment admits only main and the release tags" in out
     assert "'Deploy keys' may create the release tags" in out
-    assert "ok: package ghcr.io/octo/cryptopredict: public" in out
-    assert "ok: Render is on" in out
-    assert out.rstrip().endswith("every set-up step the releases need is in place")
+    assert "in place: package ghcr.io/octo/cryptopredict: public" in out
+    assert "in place: Render is on" in out
+    assert out.rstrip().endswith("every setting the releases need is in place")
 
 
 def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, capsys):
@@ -113,36 +114,37 @@ def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, caps
         f"{BASE}/actions/workflows/docs.yml", 200, json.dumps({"state": "disabled_manually"})
     )
     server.route(f"{BASE}/contents/render.yaml", 404, NOT_FOUND)
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 0, out
-    assert "off: Render is off (no RENDER_DEPLOY_HOOK_URL, no RENDER_SERVICE_URL)" in out
-    assert "off: GitHub Pages is off: the docs workflow is disabled" in out
+    assert "in place: Render is off (no RENDER_DEPLOY_HOOK_URL, no RENDER_SERVICE_URL)" in out
+    assert "in place: GitHub Pages is off: the docs workflow is disabled" in out
     assert "private (Render is off: nothing pulls it anonymously)" in out
 
 
 @pytest.mark.parametrize(
     ("fault", "named"),
     [
-        ("ruleset", "no active tag ruleset of octo/cryptopredict restricts"),
-        ("bypass", "lets none of 'Deploy keys' bypass it"),
-        ("deploy_key", "no deploy key with write access"),
-        ("tag_key", "the production environment has no secret RELEASE_TAG_KEY"),
-        ("environment", "every branch and tag may deploy to it"),
-        ("package", "the package ghcr.io/octo/cryptopredict is private"),
-        ("dependabot", "Dependabot's security updates are off (a fork's are"),
+        ("ruleset", "would change: create the tag ruleset 'release tags': refs/tags/v* restricts"),
+        ("bypass", "would change: correct the tag ruleset 'release tags'"),
+        ("deploy_key", "would change: make a deploy key with write access"),
+        ("tag_key", "private half into the production secret RELEASE_TAG_KEY"),
+        ("environment", "would change: correct the production environment"),
+        ("package", "by hand: the package ghcr.io/octo/cryptopredict is private"),
+        ("dependabot", "would change: turn on Dependabot's alerts and security updates"),
     ],
 )
 def test_each_missing_step_is_named_with_its_fix_and_the_others_still_checked(
     server, capsys, fault, named
 ):
     set_up(server, **{fault: True})
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     assert any(named in line for line in missing(out)), out
-    assert all("docs/release.md" in line or "->" in line for line in missing(out)), missing(out)
+    by_hand = [line for line in missing(out) if line.startswith("by hand: ")]
+    assert all("docs/release.md" in line or "->" in line for line in by_hand), by_hand
     # The steps that are in place are still said.
-    assert "ok: GitHub Pages: built by the docs workflow" in out
-    assert "ok: the release workflow is enabled" in out
+    assert "in place: GitHub Pages is built from GitHub Actions" in out
+    assert "in place: the release workflow is enabled" in out
 
 
 def test_an_organisation_on_the_deploy_key_path_needs_its_key_and_secret(server, capsys):
@@ -150,19 +152,17 @@ def test_an_organisation_on_the_deploy_key_path_needs_its_key_and_secret(server,
     answer_rulesets(
         server, [RULESET_AS_ADMIN], owner_type="Organization", keys=[], secrets=[HOOK_SECRET]
     )
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
-    said = missing(out)
-    assert any("no deploy key with write access" in line for line in said), out
-    assert any("no secret RELEASE_TAG_KEY" in line for line in said), out
-    assert all("python -m tools.release setup" in line for line in said), said
+    [line] = missing(out)
+    assert line.startswith("would change: make a deploy key with write access and seal"), out
 
 
 def test_an_organisation_tagging_with_the_job_token_needs_no_key(server, capsys):
     set_up(server)
     ruleset = {**RULESET_AS_ADMIN, "bypass_actors": [GITHUB_ACTIONS]}
     answer_rulesets(server, [ruleset], owner_type="Organization", keys=[], secrets=[HOOK_SECRET])
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 0, out
     assert "'GitHub Actions' may create the release tags" in out
 
@@ -170,28 +170,29 @@ def test_an_organisation_tagging_with_the_job_token_needs_no_key(server, capsys)
 def test_a_deploy_hook_without_the_service_url_is_missing(server, capsys):
     set_up(server)
     server.route(f"{BASE}/actions/variables", 200, listed("variables", [SCHEDULE]))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     [line] = missing(out)
     assert "holds RENDER_DEPLOY_HOOK_URL but the repository variable RENDER_SERVICE_URL" in line
     assert "every release is green and nothing is deployed" in line
-    assert "`gh variable set RENDER_SERVICE_URL --repo octo/cryptopredict --body https://" in line
+    assert "--render-service-url https://<service>.onrender.com` sets both" in line
+    assert "--no-render` removes both" in line
 
 
 def test_a_repository_level_deploy_hook_is_missing(server, capsys):
     set_up(server)
     server.route(f"{BASE}/actions/secrets", 200, listed("secrets", [HOOK_SECRET]))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     [line] = missing(out)
-    assert "a workflow on any branch can read" in line
-    assert "`gh secret delete RENDER_DEPLOY_HOOK_URL --repo octo/cryptopredict`" in line
+    assert line.startswith("would change: delete the repository secret RENDER_DEPLOY_HOOK_URL")
+    assert "which any branch's workflow can read" in line
 
 
 def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     server, capsys, registry_of_its_own
 ):
-    """Issue 76: preflight judges the tags as the version job does: the repository's own tags
+    """Issue 76: setup judges the tags as the version job does: the repository's own tags
     over an empty registry stop its release unless a run's start-anew says why; a fork's
     parent's tags start the fork's own record."""
     set_up(server)
@@ -201,7 +202,7 @@ def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     ]
     server.route(f"{BASE}/git/matching-refs/tags/v", 200, json.dumps(refs))
     registry = registry_of_its_own.url
-    code, out = preflight(server, capsys, registry=registry)
+    code, out = dry_run(server, capsys, registry=registry)
     assert code == 1
     [line] = missing(out)
     assert "has 3 release tag(s), the newest v7.3.2, and no release image" in line
@@ -213,15 +214,15 @@ def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
         BASE, 200, json.dumps({**repository(), "fork": True, "parent": {"full_name": parent}})
     )
     server.route(f"/repos/{parent}/git/ref/tags/v7.3.2", 200, json.dumps(refs[2]))
-    code, out = preflight(server, capsys, registry=registry)
+    code, out = dry_run(server, capsys, registry=registry)
     assert code == 0, out
     # Held by the parent on another commit, they are this repository's own again.
     server.route(f"/repos/{parent}/git/ref/tags/v7.3.2", 200, json.dumps(refs[1]))
-    code, out = preflight(server, capsys, registry=registry)
+    code, out = dry_run(server, capsys, registry=registry)
     assert code == 1, out
     # Once the registry holds a release image, the tags have theirs.
     registry_of_its_own.push("octo/cryptopredict", ["latest", "7.3.2"])
-    code, out = preflight(server, capsys, registry=registry)
+    code, out = dry_run(server, capsys, registry=registry)
     assert code == 0, out
 
 
@@ -229,11 +230,10 @@ def test_a_missing_environment_is_named_with_the_command_that_makes_it(server, c
     set_up(server)
     server.route(f"{BASE}/environments/production", 404, NOT_FOUND)
     server.route(f"{BASE}/environments/production/secrets", 404, NOT_FOUND)
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     said = "\n".join(missing(out))
-    assert "has no production environment" in said
-    assert "python -m tools.release setup --repository octo/cryptopredict` makes it" in said
+    assert "would change: create the production environment" in said
     assert "HTTP 404" not in said
 
 
@@ -253,7 +253,7 @@ def test_a_private_repository_without_attestations_is_missing(server, capsys, ow
     server.route(BASE, 200, json.dumps({**repository(owner), "visibility": "private"}))
     path = "/user" if owner == "User" else "/orgs/octo"
     server.route(path, 200, json.dumps({"login": "octo", "plan": {"name": plan}}))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     if not said:
         assert code == 0, out
         assert "is private, on GitHub Enterprise Cloud: attestations work" in out
@@ -270,7 +270,7 @@ def test_a_token_without_read_packages_is_told_how_to_get_it(server, capsys):
     set_up(server)
     refused = {"message": "You need at least read:packages scope to list packages."}
     server.route(PACKAGE, 403, json.dumps(refused))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     [line] = missing(out)
     assert "`gh auth refresh -s read:packages`" in line
@@ -281,7 +281,7 @@ def test_a_package_of_another_repository_names_its_actions_access(server, capsys
     set_up(server)
     package = {"visibility": "public", "repository": {"full_name": "octo/old-name"}}
     server.route(PACKAGE, 200, json.dumps(package))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     [line] = missing(out)
     assert "belongs to octo/old-name" in line
@@ -291,10 +291,10 @@ def test_a_package_of_another_repository_names_its_actions_access(server, capsys
 def test_an_unset_release_repository_is_missing(server, capsys):
     set_up(server)
     server.route(f"{BASE}/actions/variables", 200, listed("variables", [SERVICE]))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     [line] = missing(out)
-    assert "RELEASE_REPOSITORY is not set, so the schedule lapses" in line
+    assert line == "would change: set the variable RELEASE_REPOSITORY to octo/cryptopredict"
 
 
 def test_a_bypass_for_pull_requests_only_is_missing(server, capsys):
@@ -305,23 +305,20 @@ def test_a_bypass_for_pull_requests_only_is_missing(server, capsys):
         keys=[WRITE_KEY],
         secrets=SECRETS,
     )
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
-    assert "Bypass list, add 'Deploy keys'" in out
+    assert "would change: correct the tag ruleset 'release tags'" in out
 
 
 @pytest.mark.parametrize("branch", [(), ({**BRANCH_RULESET, "enforcement": "disabled"},)])
-def test_the_branch_ruleset_gone_is_missing(server, capsys, branch):
+def test_the_branch_ruleset_gone_is_made_again(server, capsys, branch):
     set_up(server)
     answer_rulesets(server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=SECRETS, branch=branch)
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 1
     [line] = missing(out)
-    assert line.startswith(
-        "missing: no active branch ruleset of octo/cryptopredict restricts deletion, "
-        "non_fast_forward of main"
-    )
-    assert "python -m tools.release setup --repository octo/cryptopredict` makes one" in line
+    assert line.startswith("would change: ")
+    assert "the branch ruleset 'main': refs/heads/main restricts deletion, non_fast_forward" in line
 
 
 def test_every_page_of_the_repositorys_variables_is_read(server, capsys):
@@ -332,6 +329,6 @@ def test_every_page_of_the_repositorys_variables_is_read(server, capsys):
     server.route(f"{BASE}/actions/variables", 200, json.dumps(page))
     page = {"total_count": 32, "variables": [SERVICE, SCHEDULE]}
     server.route(f"{BASE}/actions/variables?per_page=30&page=2", 200, json.dumps(page))
-    code, out = preflight(server, capsys)
+    code, out = dry_run(server, capsys)
     assert code == 0, out
-    assert "ok: main can be neither deleted nor force-pushed ('main')" in out
+    assert "in place: the variable RELEASE_REPOSITORY is octo/cryptopredict" in out
