@@ -405,7 +405,7 @@ class GridSpan(msgspec.Struct, frozen=True):
     grid_last: UtcTime
 
 
-class Manifest(msgspec.Struct, frozen=True):
+class Manifest(Record, omit_defaults=False, frozen=True):
     """`manifest.json`: what the model is, what it was trained on, how its output is served,
     its backtest summary and where its validation ended (None: trained without a backtest),
     and each file's sha256 (`files` and `schema_version` are filled in by `encode_artifact`)."""
@@ -441,9 +441,6 @@ class Manifest(msgspec.Struct, frozen=True):
     def interval_width(self) -> float:
         """Share of outcomes the served band should hold, e.g. 0.8 (checked at load)."""
         return self.postprocess.interval_width
-
-    def to_builtins(self) -> dict[str, Any]:
-        return msgspec.to_builtins(self, order="sorted")
 
 
 REQUIRED_KEYS = tuple(
