@@ -16,7 +16,6 @@ from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.verdict import verdict
-from cryptopredict.api.types.card import Backtest, of
 from cryptopredict.api.types.market import FailedPair
 from cryptopredict.api.types.model import (
     AnchorNow,
@@ -51,13 +50,11 @@ def blueprint(
     default = catalog.default.slug
 
     @lru_cache(maxsize=CACHED)
-    def card(slug: str) -> ModelCard:
+    def card(slug: str) -> msgspec.Struct:
         artifact = catalog[slug].artifact
         manifest = artifact.manifest
-        summary = artifact.backtest.summary
-        said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
-        fields = msgspec.structs.asdict(manifest)
-        return of({**fields, "verdict": said, "track_record": None}, ModelCard)
+        said = verdict(manifest.params, artifact.backtest.summary, manifest.symbol, manifest.served)
+        return ModelCard(verdict=said, track_record=None, **msgspec.structs.asdict(manifest))
 
     def with_record(served: CatalogEntry) -> Response:
         found = track_record(served)
@@ -68,7 +65,7 @@ def blueprint(
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
         served = catalog[slug]
-        return ENCODER.encode(of(_at_instants(served.artifact.backtest, served.step), Backtest))
+        return ENCODER.encode(_at_instants(served.artifact.backtest, served.step))
 
     @bp.get("/model")
     @document("The manifest, with the backtest summary.", ModelCard, errors=UNAVAILABLE)
@@ -80,7 +77,7 @@ def blueprint(
         return with_record(catalog.default)
 
     @bp.get("/model/backtest")
-    @document("The summary and every backtest path.", Backtest, errors=UNAVAILABLE)
+    @document("The summary and every backtest path.", BacktestReport, errors=UNAVAILABLE)
     def model_backtest() -> Response:
         """The default asset's past forecasts against actual prices
 
@@ -101,7 +98,7 @@ def blueprint(
     @bp.get("/model/<asset>/backtest")
     @document(
         "The summary and every backtest path.",
-        Backtest,
+        BacktestReport,
         errors=UNKNOWN_ASSET,
     )
     def asset_backtest(asset: str) -> Response:

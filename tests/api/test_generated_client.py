@@ -40,9 +40,9 @@ CALLS: dict[str, tuple[str, dict[str, Any], str]] = {
     "/candles/{asset}.csv": ("candles.get_candles_asset_csv", {"interval": "1d"}, "csv"),
     "/assets": ("assets.get_assets", {}, "AssetList"),
     "/model": ("model.get_model", {}, "ModelCard"),
-    "/model/backtest": ("model.get_model_backtest", {}, "Backtest"),
+    "/model/backtest": ("model.get_model_backtest", {}, "BacktestReport"),
     "/model/{asset}": ("model.get_model_asset", {}, "ModelCard"),
-    "/model/{asset}/backtest": ("model.get_model_asset_backtest", {}, "Backtest"),
+    "/model/{asset}/backtest": ("model.get_model_asset_backtest", {}, "BacktestReport"),
     "/healthz": ("health.get_healthz", {}, "Health"),
     "/live": ("live.get_live", {}, "LiveStatus"),
     # The live server stores no minutes: the documented 404, typed as the Error model.
@@ -115,24 +115,24 @@ def test_the_generated_client_types_the_model_card_at_every_depth(
     client = client_package.Client(base_url=live_server.url, raise_on_unexpected_status=True)
     card = operation.sync(client=client, asset=asset)
     typed = {
-        "data": "DataSummary",
-        "params": "ModelParams",
-        "postprocess": "Postprocess",
-        "band": "ServedBand",
-        "metrics": "BacktestSummary",
-        "backtest_boundary": "Boundary",
-        "horizon": "Horizon",
+        "data": "TrainingData",
+        "params": "ModelConfig",
+        "postprocess": "PostprocessRules",
+        "band": "ServedBandSpec",
+        "metrics": "EvaluationScores",
+        "backtest_boundary": "SpanBoundary",
+        "horizon": "GridSpan",
         "verdict": "Verdict",
-        "naive": "NaiveBand",
+        "naive": "NaiveForecast",
     }
     for name, model in typed.items():
         assert isinstance(getattr(card, name), getattr(models, model)), name
-    assert isinstance(card.data.validation.gaps, models.Gaps)
-    assert isinstance(card.metrics.boundary, models.Boundary)
+    assert isinstance(card.data.validation.gaps, models.GapCount)
+    assert isinstance(card.metrics.boundary, models.SpanBoundary)
     scored = [card.metrics.field_1h, card.metrics.field_1d, card.metrics.field_7d]
-    horizons = [scores for scores in scored if isinstance(scores, models.HorizonScores)]
+    horizons = [scores for scores in scored if isinstance(scores, models.ScoresAtHorizon)]
     assert horizons, "no horizon scored"
-    assert all(isinstance(scores.prophet, models.ModelScores) for scores in horizons)
+    assert all(isinstance(scores.prophet, models.ForecastScores) for scores in horizons)
     assert all(isinstance(value, str) for value in card.versions.additional_properties.values())
     assert not hasattr(card, "backtest")  # the summary is `metrics`, once
 

@@ -125,7 +125,7 @@ def test_the_untyped_object_check_finds_a_free_form_dictionary(spec):
 def test_the_model_card_repeats_nothing(spec):
     card = spec["components"]["schemas"]["ModelCard"]["properties"]
     assert "backtest" not in card  # the summary is `metrics`, once
-    assert card["metrics"]["anyOf"][0] == {"$ref": "#/components/schemas/BacktestSummary"}
+    assert card["metrics"]["anyOf"][0] == {"$ref": "#/components/schemas/EvaluationScores"}
 
 
 RANGE_AND_CANDLE_ROUTES = ["/forecast/{asset}/range", "/bitcoin/forecast", "/candles/{asset}"]

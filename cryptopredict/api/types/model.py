@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.card import NaiveBand, Whole
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.market import TRAINING, FailedPair, TrainingProgress
@@ -104,27 +103,30 @@ class Verdict(Answer):
     ]
 
 
-class Judged(Whole):
-    """The verdict, before what it judges."""
-
-    verdict: Verdict
-
-
-class ModelCard(Judged, kw_only=True, mirrors=schema.Manifest):
-    """What the model is, what it was trained on, how its output is served, its backtest summary
-    (`metrics`) and where its validation ended (null: trained without a backtest), and each
-    file's sha256: the manifest training wrote, its verdict first. Declared here, for the API:
-    a field renamed on disk (`cryptopredict.artifact.schema.Manifest`) changes `model_card`,
-    not this contract."""
-
-    naive: NaiveBand | None  # null where the artifact keeps none, yet always written
-    track_record: Annotated[
-        TrackRecordSummary | None,
-        doc(
-            "How the forecasts the service issued of the asset fared once due "
-            "(`/model/{asset}/track-record`); null when no minute bars can be read."
+ModelCard = msgspec.defstruct(
+    "ModelCard",
+    [
+        ("verdict", Verdict),
+        *((field.name, field.type) for field in msgspec.structs.fields(schema.Manifest)),
+        (
+            "track_record",
+            Annotated[
+                TrackRecordSummary | None,
+                doc(
+                    "How the forecasts the service issued of the asset fared once due "
+                    "(`/model/{asset}/track-record`); null when no minute bars can be read."
+                ),
+            ],
         ),
-    ]
+    ],
+    kw_only=True,
+    namespace={
+        "__doc__": "Its verdict first, then the manifest training wrote (`naive` null where the "
+        "artifact keeps none): what the model is, what it was trained on, how its output is "
+        "served, its backtest summary (`metrics`) and where its validation ended (null: trained "
+        "without a backtest), and each file's sha256."
+    },
+)
 
 
 class AnchorNow(Answer):
