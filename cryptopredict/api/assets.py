@@ -16,7 +16,6 @@ from cryptopredict.api.types.market import (
     AssetLinks,
     AssetList,
     AssetQuery,
-    FailedPair,
     LastRun,
     LeftOutPair,
     Ranking,
@@ -134,7 +133,7 @@ def _last_run(run: TrainingRun | None) -> LastRun | None:
         finished_at=iso_utc(run.finished_at.timestamp()),
         model_version=run.model_version,
         trained=len(run.trained),
-        failed=[FailedPair(asset=failed.asset, reason=failed.reason) for failed in run.failed],
+        failed=list(run.failed),
         ranking=None
         if ranking is None
         else Ranking(

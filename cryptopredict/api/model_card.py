@@ -16,7 +16,6 @@ from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.verdict import verdict
-from cryptopredict.api.types.market import FailedPair
 from cryptopredict.api.types.model import (
     AnchorNow,
     AssetHealth,
@@ -25,7 +24,7 @@ from cryptopredict.api.types.model import (
     Unavailable,
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
-from cryptopredict.artifact.run import RunRecordError, read_run
+from cryptopredict.artifact.run import PairFailure, RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 from cryptopredict.freshness import in_words
 from cryptopredict.minutes.bars import FeedStatus
@@ -171,16 +170,14 @@ def health_blueprint(
     return bp
 
 
-def _last_failed(catalog: Catalog) -> list[FailedPair]:
+def _last_failed(catalog: Catalog) -> list[PairFailure]:
     """The pairs the last run could not train, read now: a reloading server must not miss them."""
     model_dir = catalog.store.model_dir
     try:
         run = read_run(model_dir) if model_dir is not None else None
     except RunRecordError:
         run = None
-    if run is None:
-        return []
-    return [FailedPair(asset=pair.asset, reason=pair.reason) for pair in run.failed]
+    return list(run.failed) if run is not None else []
 
 
 def _health(served: CatalogEntry, now: float) -> AssetHealth:

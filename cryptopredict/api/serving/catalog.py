@@ -17,11 +17,11 @@ from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, 
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
 from cryptopredict.api.types.forecast import AnchorSource
-from cryptopredict.api.types.market import FailedPair, TrainingPair, TrainingProgress
+from cryptopredict.api.types.market import TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.artifact.run import RankedPair, TrainingRun
+from cryptopredict.artifact.run import PairFailure, RankedPair, TrainingRun
 from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import PairStatus, read_status
@@ -220,7 +220,7 @@ class Catalog:
                 for pair in status.unfinished()
             ],
             failed=[
-                FailedPair(asset=pair.asset, reason=pair.why or "not said")
+                PairFailure(asset=pair.asset, reason=pair.why or "not said")
                 for pair in status.ended("failed")
             ],
         )

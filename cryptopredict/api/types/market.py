@@ -24,6 +24,7 @@ from cryptopredict.api.types.common import (
     doc,
 )
 from cryptopredict.api.types.forecast import BandLevel, DataUntil, LeadHours
+from cryptopredict.artifact.run import PairFailure
 from cryptopredict.artifact.schema import DEFAULT_LEVEL
 
 MAX_LIMIT = 1000
@@ -54,11 +55,6 @@ class TrainingPair(Answer):
     ]
 
 
-class FailedPair(Answer):
-    asset: str
-    reason: Annotated[str, doc("Why it did not train.")]
-
-
 class TrainingProgress(Answer):
     """A training run still writing into the model directory (`make run`)."""
 
@@ -72,7 +68,7 @@ class TrainingProgress(Answer):
     ]
     pairs: Annotated[list[TrainingPair], doc("The pairs still training.")]
     failed: Annotated[
-        list[FailedPair],
+        list[PairFailure],
         doc("The pairs this run could not train, with why (a model written before stays served)."),
     ]
 
@@ -227,7 +223,7 @@ class LastRun(Answer):
     model_version: str
     trained: Annotated[int, doc("How many pairs trained.")]
     failed: Annotated[
-        list[FailedPair], doc("The pairs that did not train (none is served), with why.")
+        list[PairFailure], doc("The pairs that did not train (none is served), with why.")
     ]
     ranking: Ranking | None
 

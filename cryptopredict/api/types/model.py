@@ -8,9 +8,10 @@ import msgspec
 
 from cryptopredict.api.types.common import Answer, Time, doc
 from cryptopredict.api.types.forecast import AnchorSource
-from cryptopredict.api.types.market import TRAINING, FailedPair, TrainingProgress
+from cryptopredict.api.types.market import TRAINING, TrainingProgress
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.artifact import schema
+from cryptopredict.artifact.run import PairFailure
 from cryptopredict.artifact.schema import BandVerdict
 
 
@@ -190,7 +191,7 @@ class Health(AssetHealth):
         ),
     ]
     failed: Annotated[
-        list[FailedPair],
+        list[PairFailure],
         doc(
             "The pairs the training run could not train, with why: the run training now, or "
             "else the last one (`run.json`), until the next run. A model of it trained before "
