@@ -226,7 +226,9 @@ def check_rules(environ) -> int:
 def test_the_rules_check_refuses_an_environment_any_ref_may_enter(capsys, server):
     server.answer(200, json.dumps({"deployment_branch_policy": None}))
     assert check_rules(github_run(server)) == 1
-    assert "every branch and tag may deploy" in capsys.readouterr().err
+    assert "correct the production environment: deployment branches and tags 'Selected'" in (
+        capsys.readouterr().err
+    )
     assert [method for method, _ in server.requests] == ["GET"]
 
 

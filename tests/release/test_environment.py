@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tools.release.environment import TAG_RULE, branch_policy_problem, check_environment
+from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHub
 from tools.release.render import DeployError
 
@@ -17,17 +17,32 @@ RELEASE = [*MAIN, {"id": 2, "name": TAG_RULE, "type": "tag"}]
 TOKEN = "ghs_not-a-real-token"
 
 
-def test_exactly_main_and_the_release_tags_pass():
-    assert branch_policy_problem(CUSTOM, RELEASE, "main") is None
-    older = [{"name": "main"}, {"name": TAG_RULE, "type": "tag"}]  # older answers name no type
-    assert branch_policy_problem(CUSTOM, older, "main") is None
+def answer_environment(server, policies=RELEASE, environment=CUSTOM):
+    server.answer(200, json.dumps({"name": "production", **environment}))
+    server.answer(200, json.dumps({"total_count": len(policies), "branch_policies": policies}))
+
+
+def check(server) -> None:
+    check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
+
+
+# Older answers name no type.
+@pytest.mark.parametrize(
+    "policies", [RELEASE, [{"name": "main"}, {"name": TAG_RULE, "type": "tag"}]]
+)
+def test_exactly_main_and_the_release_tags_pass(server, policies):
+    answer_environment(server, policies)
+    check(server)
+
+
+SELECTED = "correct the production environment: deployment branches and tags 'Selected'"
 
 
 @pytest.mark.parametrize(
     ("environment", "policies", "problem"),
     [
-        ({"deployment_branch_policy": None}, None, "every branch and tag"),
-        ({}, None, "every branch and tag"),
+        ({"deployment_branch_policy": None}, [], SELECTED),
+        ({}, [], SELECTED),
         (
             {
                 "deployment_branch_policy": {
@@ -35,28 +50,29 @@ def test_exactly_main_and_the_release_tags_pass():
                     "custom_branch_policies": False,
                 }
             },
-            None,
-            "every protected branch",
+            [],
+            SELECTED,
         ),
-        (CUSTOM, [], "admits nothing"),
-        (CUSTOM, [*RELEASE, {"name": "release/*", "type": "branch"}], "branch release/*"),
-        (CUSTOM, [*MAIN, {"name": "*", "type": "tag"}], "tag *"),
-        (CUSTOM, [{"name": "*", "type": "branch"}, RELEASE[1]], "branch *"),
+        (CUSTOM, [], "let the branch 'main' deploy to production; let the tag"),
+        (
+            CUSTOM,
+            [*RELEASE, {"name": "release/*", "type": "branch"}],
+            "stop the branch 'release/*'",
+        ),
+        (CUSTOM, [*MAIN, {"name": "*", "type": "tag"}], "stop the tag '*' deploying"),
+        (CUSTOM, [{"name": "*", "type": "branch"}, RELEASE[1]], "stop the branch '*' deploying"),
         # main alone: a scheduled rebuild, which runs on its tag, could not deploy.
-        (CUSTOM, MAIN, f"admits branch main, not exactly branch main and tag {TAG_RULE}"),
+        (CUSTOM, MAIN, f"let the tag {TAG_RULE!r} deploy to production"),
         # Issue 42: every v* tag, `v-x` too, could read the hook.
-        (CUSTOM, [*MAIN, {"name": "v*", "type": "tag"}], "tag v*, not exactly"),
+        (CUSTOM, [*MAIN, {"name": "v*", "type": "tag"}], "stop the tag 'v*' deploying"),
     ],
 )
-def test_anything_but_main_and_the_release_tags_is_named(environment, policies, problem):
-    found = branch_policy_problem(environment, policies, "main")
-    assert found is not None
-    assert problem in found
-
-
-def answer_environment(server, policies=RELEASE, environment=CUSTOM):
-    server.answer(200, json.dumps({"name": "production", **environment}))
-    server.answer(200, json.dumps({"total_count": len(policies), "branch_policies": policies}))
+def test_anything_but_main_and_the_release_tags_is_named(server, environment, policies, problem):
+    answer_environment(server, policies, environment)
+    with pytest.raises(DeployError) as caught:
+        check(server)
+    assert problem in str(caught.value)
+    assert "Selected branches and tags" in str(caught.value)
 
 
 def test_the_check_reads_the_environment_then_its_policies(server):
@@ -70,7 +86,7 @@ def test_the_check_reads_the_environment_then_its_policies(server):
 
 def test_an_open_environment_stops_the_deploy_saying_what_to_set(server):
     server.answer(200, json.dumps({"name": "production", "deployment_branch_policy": None}))
-    with pytest.raises(DeployError, match=r"every branch and tag.*Selected branches and tags"):
+    with pytest.raises(DeployError, match=r"correct the production environment.*Selected branch"):
         check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
     assert len(server.requests) == 1
 

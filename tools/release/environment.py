@@ -1,8 +1,11 @@
-"""Refuse to deploy from a GitHub environment that any branch could deploy from."""
+"""The GitHub environment holding the release's secrets: only the release branch and the
+release tags may deploy from it."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 from tools.release.github import GitHub, GitHubError
 from tools.release.render import DeployError
@@ -12,51 +15,69 @@ from tools.release.render import DeployError
 TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
 
 
-def branch_policy_problem(
-    environment: dict[str, Any], policies: list[dict[str, Any]] | None, branch: str
-) -> str | None:
-    """What lets more than `branch` and the release tags deploy to `environment`, or None."""
-    rule = environment.get("deployment_branch_policy")
-    if not rule:
-        return "every branch and tag may deploy to it"
-    if rule.get("protected_branches"):
-        return "every protected branch may deploy to it, not only the release branch"
-    if not rule.get("custom_branch_policies"):
-        return "its deployment branch rule is not one this check knows"
-    allowed = sorted(
-        f"{policy.get('type', 'branch')} {policy.get('name')}" for policy in policies or []
-    )
-    wanted = [f"branch {branch}", f"tag {TAG_RULE}"]
-    if allowed != wanted:
-        shown = ", ".join(allowed) or "nothing"
-        return f"it admits {shown}, not exactly {' and '.join(wanted)}"
-    return None
+@dataclass
+class Change:
+    said: str
+    make: Callable[[], object] | None = None  # None: by hand (setup leaves it to the owner)
+
+
+def environment_changes(github: GitHub, branch: str) -> list[Change]:
+    """What makes the environment admit exactly `branch` and the release tags (none: it does)."""
+    name, path = github.environment, github.env_path
+    environment = github.get_or_none(path, "actions: read")
+    rule = (environment or {}).get("deployment_branch_policy") or {}
+    found, held = [], {}
+    if not rule.get("custom_branch_policies") or rule.get("protected_branches"):
+        body = {
+            "deployment_branch_policy": {
+                "protected_branches": False,
+                "custom_branch_policies": True,
+            }
+        }
+        verb = "correct" if environment else "create"
+        found.append(
+            Change(
+                f"{verb} the {name} environment: deployment branches and tags 'Selected'",
+                partial(github.call, "PUT", path, body),
+            )
+        )
+    else:
+        listed = github.get(f"{path}/deployment-branch-policies?per_page=100", "actions: read")
+        policies = listed.get("branch_policies") or []
+        held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in policies}
+    wanted = {("branch", branch), ("tag", TAG_RULE)}
+    policies_path = f"{path}/deployment-branch-policies"
+    found += [
+        Change(
+            f"let the {kind} {pattern!r} deploy to {name}",
+            partial(github.call, "POST", policies_path, {"name": pattern, "type": kind}),
+        )
+        for kind, pattern in sorted(wanted - held.keys())
+    ]
+    found += [
+        Change(
+            f"stop the {kind} {pattern!r} deploying to {name}",
+            partial(github.call, "DELETE", f"{policies_path}/{held[(kind, pattern)].get('id')}"),
+        )
+        for kind, pattern in sorted(held.keys() - wanted)
+    ]
+    return found
 
 
 def check_environment(github: GitHub, branch: str) -> None:
     """DeployError unless only `branch` and the release tags may deploy to the environment."""
     name = github.environment
     try:
-        environment = github.get_or_none(github.env_path, "actions: read")
-        if environment is None:
-            raise DeployError(
-                f"{github.repository} has no {name} environment, which holds the release's "
-                "secrets and admits only main and the release tags: `python -m tools.release "
-                f"setup --repository {github.repository}` makes it"
-            )
-        policies = None
-        if (environment.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
-            path = f"{github.env_path}/deployment-branch-policies?per_page=100"
-            policies = github.get(path, "actions: read").get("branch_policies", [])
+        changes = environment_changes(github, branch)
     except GitHubError as error:
         raise DeployError(str(error)) from None
-    problem = branch_policy_problem(environment, policies, branch)
-    if problem:
+    if changes:
         raise DeployError(
             f"the {name!r} environment holds the release's secrets (the deploy hook, the key "
-            f"that creates release tags) but {problem} (an environment a job names is created "
-            f"by GitHub, without rules, when it does not exist). In Settings -> Environments -> "
-            f"{name}, set 'Deployment branches and tags' to 'Selected branches and tags' with "
-            f"two rules: the branch {branch!r} and the tag {TAG_RULE!r}; `python -m tools.release "
-            "setup` sets them (docs/release.md, 'Set it up on a fork')"
+            f"that creates release tags) but admits more or other than the branch {branch!r} "
+            f"and the tag {TAG_RULE!r} (an environment a job names is created by GitHub, without "
+            f"rules, when it does not exist): {'; '.join(change.said for change in changes)}. "
+            f"In Settings -> Environments -> {name}, set 'Deployment branches and tags' to "
+            f"'Selected branches and tags' with those two rules; `python -m tools.release setup "
+            f"--repository {github.repository}` sets them (docs/release.md, 'Set it up on a fork')"
         )

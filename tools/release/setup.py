@@ -17,7 +17,7 @@ from tools.release.by_hand import (
     repository,
 )
 from tools.release.deploy_key import COMMENT, DeployKey, seal
-from tools.release.environment import TAG_RULE
+from tools.release.environment import Change, environment_changes
 from tools.release.github import GitHub, GitHubError
 from tools.release.render import DeployError
 from tools.release.rules import (
@@ -65,12 +65,6 @@ class Choices:
     render_off: bool = False
     pages: bool = True
     hook: Callable[[], str] = field(default=lambda: "", compare=False)  # asked only when needed
-
-
-@dataclass
-class Change:
-    said: str
-    make: Callable[[], None] | None = None  # None: by hand (setup leaves it to the owner)
 
 
 def seal_into(github: GitHub, name: str, value: str) -> None:
@@ -131,55 +125,10 @@ def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) 
 
 
 def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    name = github.environment
-    environment = github.get_or_none(github.env_path) or {}
-    rule = environment.get("deployment_branch_policy") or {}
-    if not rule.get("custom_branch_policies") or rule.get("protected_branches"):
-        body = {
-            "deployment_branch_policy": {
-                "protected_branches": False,
-                "custom_branch_policies": True,
-            }
-        }
-        verb = "create" if not environment else "correct"
-        found.append(
-            Change(
-                f"{verb} the {name} environment: deployment branches and tags 'Selected'",
-                lambda: github.call("PUT", github.env_path, body),
-            )
-        )
-        policies: list[dict[str, Any]] = []
-    else:
-        path = f"{github.env_path}/deployment-branch-policies?per_page=100"
-        policies = list(github.get(path).get("branch_policies") or [])
-    wanted = {("branch", "main"), ("tag", TAG_RULE)}
-    held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in policies}
-    for kind, pattern in sorted(wanted - held.keys()):
-        found.append(
-            Change(
-                f"let the {kind} {pattern!r} deploy to {name}",
-                partial(
-                    github.call,
-                    "POST",
-                    f"{github.env_path}/deployment-branch-policies",
-                    {"name": pattern, "type": kind},
-                ),
-            )
-        )
-    for kind, pattern in sorted(held.keys() - wanted):
-        policy_id = held[(kind, pattern)].get("id")
-        found.append(
-            Change(
-                f"stop the {kind} {pattern!r} deploying to {name}",
-                partial(
-                    github.call,
-                    "DELETE",
-                    f"{github.env_path}/deployment-branch-policies/{policy_id}",
-                ),
-            )
-        )
-    if wanted <= held.keys() and not held.keys() - wanted:
-        kept.append(f"the {name} environment admits only main and the release tags")
+    changes = environment_changes(github, "main")
+    found += changes
+    if not changes:
+        kept.append(f"the {github.environment} environment admits only main and the release tags")
 
 
 def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
