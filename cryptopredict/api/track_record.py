@@ -13,7 +13,7 @@ from cryptopredict.api.errors import ApiError
 from cryptopredict.api.http import json_response
 from cryptopredict.api.market import NO_CACHE
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
-from cryptopredict.api.serving.track_record import AssetRecord, answer, record, summary
+from cryptopredict.api.serving.track_record import record, summary, with_backtest
 from cryptopredict.api.types.track_record import TrackRecord, TrackRecordSummary
 from cryptopredict.artifact.record import RecordError, read_record
 
@@ -39,9 +39,9 @@ class TrackRecords:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.model_dir = catalog.store.model_dir
-        self._records: dict[str, AssetRecord] = {}
+        self._records: dict[str, TrackRecord] = {}
 
-    def record(self, served: CatalogEntry) -> AssetRecord:
+    def record(self, served: CatalogEntry) -> TrackRecord:
         found = self._records.get(served.slug)
         if found is not None:
             return found
@@ -50,12 +50,12 @@ class TrackRecords:
         except RecordError as error:
             log.error("track record of %s: %s", served.slug, error)
             raise TrackRecordUnavailableError(str(error)) from None
-        return self._records.setdefault(served.slug, record(baked))
+        return self._records.setdefault(served.slug, record(baked, served))
 
     def card_summary(self, served: CatalogEntry) -> TrackRecordSummary | None:
         """The model card's `track_record`, None when it cannot be read."""
         try:
-            return summary(self.record(served), served)
+            return summary(self.record(served))
         except ApiError:
             return None
 
@@ -82,7 +82,7 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
         closes it fetched, and the image bakes the record. No request writes anything.
         """
         served = catalog[asset]
-        return json_response(answer(records.record(served), served), cache=NO_CACHE)
+        return json_response(with_backtest(records.record(served), served), cache=NO_CACHE)
 
     return bp
 
@@ -127,7 +127,7 @@ def _families() -> list[GaugeMetricFamily]:
     ]
 
 
-def _add(families: list[GaugeMetricFamily], slug: str, found: AssetRecord) -> None:
+def _add(families: list[GaugeMetricFamily], slug: str, found: TrackRecord) -> None:
     scored, coverage, coverage_se, score = families
     for lead in found.leads:
         if not lead.scored:

@@ -21,7 +21,7 @@ from cryptopredict.api.types.track_record import (
     TrackRecord,
     TrackRecordSummary,
 )
-from cryptopredict.artifact.record_rows import NAIVE_BIT, OUTCOMES, PairRecord, RecordNote
+from cryptopredict.artifact.record_rows import NAIVE_BIT, OUTCOMES, PairRecord
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
     LEVELS,
@@ -160,57 +160,40 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> TrackLead:
     )
 
 
-@dataclass(frozen=True)
-class AssetRecord:
-    issues: int
-    first_issue: int | None  # data ends of the first and the last issue
-    last_issue: int | None
-    leads: tuple[TrackLead, ...]
-    now: int
-    started: RecordNote | None  # None: no record was baked
-
-    @property
-    def scored(self) -> int:
-        return sum(lead.scored for lead in self.leads)
-
-
-def record(baked: PairRecord | None) -> AssetRecord:
-    if baked is None:
-        return AssetRecord(0, None, None, (), 0, None)
-    rows = RecordRows.of(baked)
-    now = baked.scored_until
-    leads = tuple(lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist())
-    ends = [issue.data_until for issue in baked.issues]
-    return AssetRecord(
-        issues=len(baked.issues),
-        first_issue=min(ends, default=None),
-        last_issue=max(ends, default=None),
+def record(baked: PairRecord | None, served: CatalogEntry) -> TrackRecord:
+    """The record as its route answers it, but the backtest beside each lead (`with_backtest`)."""
+    leads: list[TrackLead] = []
+    ends: list[int] = []
+    if baked is not None:
+        rows = RecordRows.of(baked)
+        now = baked.scored_until
+        leads = [lead_record(rows, int(lead), now) for lead in np.unique(rows.lead).tolist()]
+        ends = [issue.data_until for issue in baked.issues]
+    started = None if baked is None else baked.started
+    scored = sum(lead.scored for lead in leads)
+    return TrackRecord(
+        asset=served.slug,
+        symbol=served.symbol,
+        as_of=None if baked is None else iso_utc(baked.scored_until),
+        started=None if started is None else iso_utc(started.at),
+        started_why=None if started is None else started.why,
+        issues=len(ends),
+        first_issue=iso_utc(min(ends)) if ends else None,
+        last_issue=iso_utc(max(ends)) if ends else None,
+        scored=scored,
+        backtest_model_version=served.info.model_version,
         leads=leads,
-        now=now,
-        started=baked.started,
+        detail=None if scored else _nothing_yet(started is None, len(ends), leads),
     )
 
 
 BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
 
 
-def answer(record: AssetRecord, served: CatalogEntry) -> TrackRecord:
+def with_backtest(found: TrackRecord, served: CatalogEntry) -> TrackRecord:
     backtest = served.artifact.manifest.metrics
-    started = record.started
-    return TrackRecord(
-        asset=served.slug,
-        symbol=served.symbol,
-        as_of=_time(record.now if started is not None else None),
-        started=_time(None if started is None else started.at),
-        started_why=None if started is None else started.why,
-        issues=record.issues,
-        first_issue=_time(record.first_issue),
-        last_issue=_time(record.last_issue),
-        scored=record.scored,
-        backtest_model_version=served.info.model_version,
-        leads=[_beside(lead, _backtest(backtest, lead)) for lead in record.leads],
-        detail=None if record.scored else _nothing_yet(record),
-    )
+    leads = [_beside(lead, _backtest(backtest, lead)) for lead in found.leads]
+    return msgspec.structs.replace(found, leads=leads)
 
 
 def _backtest(summary: EvaluationScores | None, lead: TrackLead) -> ForecastScores | None:
@@ -233,30 +216,26 @@ def _beside(lead: TrackLead, backtest: ForecastScores | None) -> TrackLead:
     return msgspec.structs.replace(lead, backtest_error=backtest.mape, levels=levels)
 
 
-def _time(epoch: int | None) -> str | None:
-    return None if epoch is None else iso_utc(epoch)
-
-
-def _nothing_yet(record: AssetRecord) -> str:
-    if record.started is None:
+def _nothing_yet(unrecorded: bool, issues: int, leads: list[TrackLead]) -> str:
+    if unrecorded:
         return (
             "this model directory holds no track record of the asset: the release that trains "
             "it writes one (train.py)"
         )
-    due = sum(lead.due for lead in record.leads)
-    issued = "1 issue is" if record.issues == 1 else f"{record.issues:,} issues are"
+    due = sum(lead.due for lead in leads)
+    said = "1 issue is" if issues == 1 else f"{issues:,} issues are"
     if not due:
         return (
-            f"{issued} recorded, and none of their leads has fallen due yet: the next release "
+            f"{said} recorded, and none of their leads has fallen due yet: the next release "
             "scores those due by its data's end"
         )
     return (
-        f"{due:,} leads of {record.issues:,} issues are due, and no hourly close was fetched at "
+        f"{due:,} leads of {issues:,} issues are due, and no hourly close was fetched at "
         "their instants (a gap in the exchange's bars)"
     )
 
 
-def summary(record: AssetRecord, served: CatalogEntry) -> TrackRecordSummary:
+def summary(record: TrackRecord) -> TrackRecordSummary:
     leads = [
         TrackLeadSummary(
             lead_hours=lead.lead_hours,
@@ -268,7 +247,7 @@ def summary(record: AssetRecord, served: CatalogEntry) -> TrackRecordSummary:
         if lead.scored
     ]
     return TrackRecordSummary(
-        url=f"/model/{served.slug}/track-record",
+        url=f"/model/{record.asset}/track-record",
         issues=record.issues,
         scored=record.scored,
         sentence=_sentence(record),
@@ -276,9 +255,9 @@ def summary(record: AssetRecord, served: CatalogEntry) -> TrackRecordSummary:
     )
 
 
-def _sentence(record: AssetRecord) -> str:
+def _sentence(record: TrackRecord) -> str:
     if not record.scored:
-        return f"Nothing issued has been scored yet: {_nothing_yet(record)}."
+        return f"Nothing issued has been scored yet: {record.detail}."
     held = []
     for lead in record.leads:
         if not lead.scored:
