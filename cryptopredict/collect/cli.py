@@ -15,8 +15,7 @@ from pathlib import Path
 
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.assets import Asset, UnknownPairError, asset_for_symbol, configured_assets
-from cryptopredict.collect.alpaca import DATA_URL, Alpaca
-from cryptopredict.collect.binance import MARKET_DATA_API_URL, Binance
+from cryptopredict.collect.exchanges import ALPACA_URL, MARKET_DATA_API_URL, Alpaca, Binance
 from cryptopredict.collect.feed import Backoff, Exchange, Feed
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.collect.writer import MinuteWriter
@@ -145,7 +144,9 @@ def polled(settings: CollectorSettings) -> list[Exchange]:
     for item in (settings.latest_prices or DEFAULT_EXCHANGES).split(","):
         name, _, url = item.strip().partition("=")
         if name.lower() == "alpaca":
-            found.append(Alpaca(url or DATA_URL, timeout=timeout, keys=keys if all(keys) else None))
+            found.append(
+                Alpaca(url or ALPACA_URL, timeout=timeout, keys=keys if all(keys) else None)
+            )
         else:
             found.append(Binance(url or MARKET_DATA_API_URL, timeout=timeout))
     return found

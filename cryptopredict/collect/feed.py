@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.rest import Page, RefusedError, UnavailableError
+from cryptopredict.collect.exchanges import Page, RefusedError, UnavailableError
 from cryptopredict.collect.writer import MinuteWriter, Outcome
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, Quote, stamp
 from cryptopredict.minutes.store import StoreError

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from cryptopredict.assets import configured_assets
-from cryptopredict.collect.binance import Binance
+from cryptopredict.collect.exchanges import Binance
 from cryptopredict.collect.feed import Backoff, Exchange, Feed
 from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.minutes.bars import MINUTE, MinuteBar

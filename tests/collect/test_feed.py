@@ -10,9 +10,8 @@ import sqlite3
 import pytest
 
 from cryptopredict.assets import asset_for_symbol
-from cryptopredict.collect.alpaca import DATA_URL, Alpaca, parse_bar
-from cryptopredict.collect.binance import parse_kline
 from cryptopredict.collect.cli import polled
+from cryptopredict.collect.exchanges import ALPACA_URL, Alpaca, parse_bar, parse_kline
 from cryptopredict.collect.feed import SETTLE
 from cryptopredict.config import CollectorSettings
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MalformedBarError, Quote
@@ -267,6 +266,6 @@ def test_latest_prices_names_the_exchanges_in_order_each_with_its_url_or_the_def
     settings = CollectorSettings(latest_prices="Binance=http://127.0.0.1:9, alpaca", **keys)
     binance, alpaca = polled(settings)
     assert (binance.name, binance.url) == ("binance", "http://127.0.0.1:9")
-    assert (alpaca.name, alpaca.url) == ("alpaca", DATA_URL)
+    assert (alpaca.name, alpaca.url) == ("alpaca", ALPACA_URL)
     assert alpaca.headers == {"APCA-API-KEY-ID": "id", "APCA-API-SECRET-KEY": "secret"}
     assert [exchange.name for exchange in polled(CollectorSettings())] == ["binance", "alpaca"]
