@@ -31,7 +31,7 @@ from cryptopredict.config import TrainingSettings
 from cryptopredict.model import panel_choice
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS
-from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
+from cryptopredict.model.panel_choice import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run

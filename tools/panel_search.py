@@ -20,7 +20,7 @@ from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, spreads, variance_ratio
 from cryptopredict.model.calibration import Pool, Stored
 from cryptopredict.model.market import HOUR, TAUS
-from cryptopredict.model.panel_pool import FIELDS, PANEL_POOL
+from cryptopredict.model.panel_choice import FIELDS, PANEL_POOL
 from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
 from cryptopredict.model.scoring import DenseOrigins, naive_band
@@ -222,7 +222,7 @@ def shared_calibrations(
 
 
 def store_pools(pools: Mapping[int, Stored], path: Path = PANEL_POOL) -> None:
-    """Write each shared pool's calibrations as training reads them (`panel_pool.stored_pools`)."""
+    """Write each shared pool's calibrations as training reads them (`stored_pools`)."""
     arrays = {f"{h}_{field}": getattr(kept, field) for h, kept in pools.items() for field in FIELDS}
     with path.open("wb") as file:
         np.savez_compressed(file, **arrays)

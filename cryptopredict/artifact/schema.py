@@ -169,8 +169,8 @@ class BandSpec(Record, kw_only=True, frozen=True):
     # scaled: calibrated within this many band-width bins up to WIDTH_BIN_HOURS (Mondrian)
     width_bins: int
     floor: float | None  # scaled: the spread at least this quantile of the pool's (None: none)
-    horizon_adapt: tuple[tuple[int, float], ...] = ()  # the adaptive step (`adaptive.py`)
-    adapt_binned: bool = False  # the adaptive step's state kept per width bin (`adaptive.py`)
+    horizon_adapt: tuple[tuple[int, float], ...] = ()  # the adaptive step (`bands.Adaptive`)
+    adapt_binned: bool = False  # the adaptive step's state kept per width bin
     name: str
 
     def shared_for(self, hours: float) -> bool:

@@ -21,7 +21,9 @@ What a candidate is: `band_spec.py`; the prices' window statistics: `market.py`;
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -29,18 +31,76 @@ from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
 from cryptopredict.band_scores import tails
-from cryptopredict.model.adaptive import Adaptive, tracked
 from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, mix_at
 from cryptopredict.model.calibration import Calibration, Pool
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
-from cryptopredict.model.panel_pool import PANEL_POOL, stored_pools
+from cryptopredict.model.panel_choice import PANEL_POOL, stored_pools
 from cryptopredict.postprocess import along_lead
 
+MISS_RATE = 1 - DEFAULT_LEVEL / 100  # the 80% band's misses the adaptive step aims at
 RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly
 WEEK_DAYS = 7
 CHUNK = 1024  # origins whose offsets at every bar are computed at once
 # Horizons (hours) at which quantiles are calibrated; in between they are interpolated.
 BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 504, 720)
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """The band's adaptive step: an online conformal update of its scale from its own misses
+    (Gibbs and Candes 2021, on the log scale). At a calibrated horizon h with step g > 0, the
+    offsets at an origin are the calibrated ones times exp(g * S), S the sum over the band's
+    earlier forecasts h ahead known by then of (missed - 0.2), each judged by the band as served;
+    with `adapt_binned`, S sums over the origin's own width bin. Misses average 20% in the long
+    run. Per calibrated horizon: when each outcome was known, and step times S up to each."""
+
+    known_at: list[np.ndarray]
+    scaled_sums: list[np.ndarray]  # (one longer than known_at: 0 before the first) x bins
+
+    def log_scale(self, at: np.ndarray, bins: np.ndarray | None = None) -> np.ndarray:
+        """The log scale at times `at` (down) per horizon (across), in `bins` (None: the first)."""
+        which = np.zeros((len(at), len(self.known_at)), dtype=np.int64) if bins is None else bins
+        return np.stack(
+            [
+                sums[np.searchsorted(known, at, "right"), which[:, k]]
+                for k, (known, sums) in enumerate(zip(self.known_at, self.scaled_sums, strict=True))
+            ],
+            axis=1,
+        )
+
+
+def tracked(
+    times: np.ndarray,
+    hours: tuple[int, ...],
+    *,
+    steps: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    errors: dict[int, np.ndarray],
+    bins: np.ndarray | None = None,
+) -> Adaptive:
+    """The update over the origins `times`: the 80% band's unscaled log offsets (origins x
+    horizons) against the point forecast's log errors (NaN: unknown)."""
+    known_at, scaled_sums = [], []
+    which = np.zeros((len(times), len(hours)), dtype=np.int64) if bins is None else bins
+    for k, h in enumerate(hours):
+        known = times + h * 3600
+        sums = np.zeros((len(times) + 1, int(which.max(initial=0)) + 1))
+        if steps[k] > 0:  # S per width bin, each forecast judged by the state its origin knew
+            seen = np.searchsorted(known, times, "right")
+            bins_k, low, high = which[:, k], lower[:, k], upper[:, k]
+            running = np.zeros(sums.shape[1])
+            for j, error in enumerate(errors[h].tolist()):
+                b = bins_k[j]
+                if not math.isnan(error):  # known
+                    scale = math.exp(steps[k] * sums[seen[j], b])
+                    missed = error < low[j] * scale or error > high[j] * scale
+                    running[b] += float(missed) - MISS_RATE
+                sums[j + 1] = running
+            sums = steps[k] * sums
+        known_at.append(known)
+        scaled_sums.append(sums)
+    return Adaptive(known_at, scaled_sums)
 
 
 def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:

@@ -9,8 +9,13 @@ beside this module, which training reads:
   validation origins of the same pairs. Every hourly pair, also one trained alone, uses these
   settings and records them in its manifest (`band`, and `served.band` saying where they come
   from); it calibrates them on its own recent errors, or where the settings say so on the pool
-  the panel's pairs share (`panel_pool.py`). Pairs at another interval (ETH/USD's daily bars)
-  still choose their own band on their own validation origins.
+  the panel's pairs share. Pairs at another interval (ETH/USD's daily bars) still choose their
+  own band on their own validation origins;
+- that shared pool (`stored_pools`, `panel_pool.npz` beside this module): at each calibrated
+  horizon where the band calibrates on it (`BandSpec.shared_for`), the pool's quantiles at every
+  week start (`calibration.Stored`), from the standardized errors of the 16 spot pairs of the
+  whole history (`tools/panel_search.store_pools` writes them). A pair trained alone calibrates
+  there on them as the panel did; past the last week stored, on the last one.
 
 The search that chose them: `tools/panel_steps.py`.
 """
@@ -22,12 +27,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import BandSpec, ModelConfig
 from cryptopredict.model.band_spec import named
+from cryptopredict.model.calibration import Stored
 
 PANEL_CHOICE = Path(__file__).with_name("panel_choice.json")
+PANEL_POOL = Path(__file__).with_name("panel_pool.npz")
+FIELDS = ("weeks", "tables", "edges", "floors")  # each horizon's arrays in it, `<hours>_<field>`
 INTERVAL = pd.Timedelta(hours=1)  # the panel's bars
 
 
@@ -64,3 +73,14 @@ def _tuples(value: Any) -> Any:
 def _choice(path: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
+
+
+@functools.cache
+def stored_pools(path: Path = PANEL_POOL) -> dict[int, Stored] | None:
+    """By horizon (hours), the shared pool's calibrations `make panel` stored (None: none
+    stored)."""
+    if not path.exists():
+        return None
+    with np.load(path) as arrays:
+        hours = sorted({int(name.split("_", 1)[0]) for name in arrays.files})
+        return {h: Stored(*(np.asarray(arrays[f"{h}_{field}"]) for field in FIELDS)) for h in hours}

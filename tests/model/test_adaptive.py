@@ -1,6 +1,6 @@
-"""The band's adaptive step (`cryptopredict/model/adaptive.py`): a band too narrow for a new
-regime widens until it misses one time in five, and the state at an origin follows from the
-outcomes known by then alone."""
+"""The band's adaptive step (`Adaptive` in `cryptopredict/model/bands.py`): a band too narrow
+for a new regime widens until it misses one time in five, and the state at an origin follows
+from the outcomes known by then alone."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 from scipy import stats
 
 from cryptopredict.artifact.schema import BandSpec
-from cryptopredict.model.adaptive import tracked
 from cryptopredict.model.band_spec import scaled
-from cryptopredict.model.bands import Band
+from cryptopredict.model.bands import Band, tracked
 from cryptopredict.model.market import HOUR, TAUS, Market
 
 START = 1_704_067_200

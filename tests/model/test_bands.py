@@ -24,7 +24,7 @@ from cryptopredict.model.bands import (
 )
 from cryptopredict.model.choices import choose_band
 from cryptopredict.model.market import HOUR, TAUS, WEEK, Market, sliding_quantiles
-from cryptopredict.model.panel_pool import stored_pools
+from cryptopredict.model.panel_choice import stored_pools
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, outcome
 from cryptopredict.model.scoring import DenseOrigins

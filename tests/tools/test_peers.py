@@ -21,8 +21,7 @@ from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band, pool_inputs, profile_of, spreads
 from cryptopredict.model.market import HOUR, WEEK, Market
-from cryptopredict.model.panel_choice import panel_band
-from cryptopredict.model.panel_pool import stored_pools
+from cryptopredict.model.panel_choice import panel_band, stored_pools
 from cryptopredict.model.plan import Plan
 from tools import peer_bands as peer_bands_module
 from tools.panel_search import outcomes, pair_origins, shared_pools, validation_scores
