@@ -1,6 +1,8 @@
 """Getting a validated price history: `auto` tries Alpaca, then Binance, then the embedded
 snapshot, each failure logged with its reason; strict mode (REQUIRE_FRESH_HOURS) never uses the
-snapshot and counts stale live data as a failure."""
+snapshot and counts stale live data as a failure. A live source's bars are kept in the local
+history store, one Parquet file per source, symbol and interval: a fetch resumes from the last
+stored bar, and the file is replaced atomically once the merge passes validation."""
 
 from __future__ import annotations
 
@@ -10,17 +12,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
+import pyarrow.parquet as pq
 
 from cryptopredict.assets import Asset
+from cryptopredict.atomic import replacing
 from cryptopredict.candles import Interval
 from cryptopredict.config import SOURCE_NAMES, HistorySettings
 from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
-from cryptopredict.data.frame import BarQuery, Bars, BarSource, empty_frame
+from cryptopredict.data.frame import BarQuery, Bars, BarSource, check_frame, empty_frame
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
 from cryptopredict.data.validation import ValidationFindings, summarize, validate
 
 log = logging.getLogger(__name__)
@@ -123,3 +127,58 @@ def _from_source(
 
 def _bars(source: BarSource, frame: pd.DataFrame, query: BarQuery) -> Bars:
     return Bars(frame, query.asset.symbol, query.interval, source.name)
+
+
+_COVERS_FROM = b"cryptopredict.covers_from"
+
+
+@dataclass(frozen=True)
+class StoredHistory:
+    frame: pd.DataFrame
+    covers_from: pd.Timestamp  # the earliest start the stored bars were fetched for
+
+    def resume_start(self, wanted: pd.Timestamp) -> pd.Timestamp:
+        """The last stored bar, if the store covers `wanted`."""
+        if self.frame.empty or self.covers_from > wanted:
+            return wanted
+        return max(wanted, self.frame["timestamp"].iloc[-1])
+
+    def merge(self, fetched: pd.DataFrame) -> pd.DataFrame:
+        """Stored bars updated by fetched ones (which win, and keep their order, so that
+        validation sees a fetch's own conflicts)."""
+        kept = self.frame[~self.frame["timestamp"].isin(fetched["timestamp"])]
+        return pd.concat([kept, fetched], ignore_index=True)
+
+
+class HistoryStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, source: str, slug: str, interval: Interval) -> Path:
+        return self.root / source / f"{slug}-{interval}.parquet"
+
+    def load(self, source: str, slug: str, interval: Interval) -> StoredHistory | None:
+        path = self.path(source, slug, interval)
+        if not path.exists():
+            return None
+        try:
+            table = pq.read_table(path)
+            frame = table.to_pandas()
+            check_frame(frame)
+            covers_from = pd.Timestamp((table.schema.metadata or {})[_COVERS_FROM].decode())
+        except (OSError, ValueError, KeyError, pyarrow.ArrowException) as error:
+            log.warning("ignoring unreadable history store %s (%s); fetching afresh", path, error)
+            return None
+        return StoredHistory(frame, covers_from)
+
+    def save(self, source: str, slug: str, interval: Interval, stored: StoredHistory) -> None:
+        check_frame(stored.frame)
+        table = pyarrow.Table.from_pandas(stored.frame, preserve_index=False)
+        metadata = {**(table.schema.metadata or {}), _COVERS_FROM: stored.covers_from.isoformat()}
+        with replacing(self.path(source, slug, interval)) as temporary:
+            pq.write_table(table.replace_schema_metadata(metadata), temporary)
+
+
+def drop_open_bar(frame: pd.DataFrame, interval: Interval, now: pd.Timestamp) -> pd.DataFrame:
+    """Bars whose period has ended by `now`."""
+    return frame[frame["timestamp"] + interval.delta <= now]

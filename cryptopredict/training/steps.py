@@ -13,10 +13,10 @@ import pandas as pd
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.run import MarketRanking
 from cryptopredict.assets import Asset
+from cryptopredict.data.binance import top_pairs
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
 from cryptopredict.data.history import History, load_history
-from cryptopredict.data.market import top_pairs
 from cryptopredict.model.backtest import BacktestResult, BacktestSetup, fitted_refits, run_backtest
 from cryptopredict.model.build import TrainingRequest, build, model_frame
 from cryptopredict.model.gate import GateError

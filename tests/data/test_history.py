@@ -16,9 +16,8 @@ from cryptopredict.data.alpaca import AlpacaSource
 from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import check_frame
-from cryptopredict.data.history import NoHistoryError, load_history
+from cryptopredict.data.history import HistoryStore, NoHistoryError, load_history
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.data.store import HistoryStore
 from tests.data.hourly import HOUR
 from tests.data.http_shapes import ALPACA_BARS_URL, BINANCE_KLINES_URL
 

@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from cryptopredict.assets import SLUG, asset_for_symbol, read_pairs_file
+from cryptopredict.data.binance import rank_pairs, top_pairs
 from cryptopredict.data.errors import SourceError
-from cryptopredict.data.market import rank_pairs, top_pairs
 from tests.data.binance_market import EXCHANGE_INFO, TICKER_24HR, binance_market, recorded
 
 STABLECOINS = set(read_pairs_file().top.stablecoins)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.data.frame import FrameError, check_frame
-from cryptopredict.data.store import HistoryStore, StoredHistory, drop_open_bar
+from cryptopredict.data.history import HistoryStore, StoredHistory, drop_open_bar
 from tests.crash import kill_9_after
 from tests.data.hourly import HOUR
 
@@ -67,7 +67,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     import pandas as pd
-    from cryptopredict.data.store import HistoryStore, StoredHistory
+    from cryptopredict.data.history import HistoryStore, StoredHistory
     from cryptopredict.candles import Interval
 
     store = HistoryStore(sys.argv[1])

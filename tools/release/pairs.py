@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # The release's default: BTC/USD and ETH/USD (from Alpaca) and the 200 spot pairs most traded
-# against USDT on Binance, ranked when the image trains (`top:N`, cryptopredict/data/market.py).
+# against USDT on Binance, ranked when the image trains (`top:N`, cryptopredict/data/binance.py).
 # The product's own default (`make run`, offline) stays the two embedded pairs.
 DEFAULT_ASSETS = "top:200"
 _SLUG = re.compile(r"[a-z0-9]+-[a-z0-9]+")
