@@ -14,7 +14,7 @@ import pytest
 
 from cryptopredict.api.serving.verdict import point_forecast, verdict
 from cryptopredict.artifact.schema import EvaluationScores, ModelConfig, ServedNames, Settlement
-from cryptopredict.model.naming import PANEL_DAMPING
+from cryptopredict.model.build import PANEL_DAMPING
 from tests.plain_words import TERMS_OF_ART
 
 WHEN = datetime(2024, 6, 26, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cryptopredict.artifact.schema import BandSearch, ModelConfig
 from cryptopredict.model.band_spec import DEFAULT_BAND
-from cryptopredict.model.naming import served_parts
+from cryptopredict.model.build import served_parts
 
 
 def test_the_panels_damping_is_fixed_beforehand_and_the_last_close_is_named():
