@@ -8,7 +8,7 @@ import pytest
 from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band
-from cryptopredict.model.hindcast import HINDCAST_STEP, Hindcast
+from cryptopredict.model.build import HINDCAST_STEP, Hindcast
 from cryptopredict.model.market import HOUR, Market
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
