@@ -16,9 +16,8 @@ from pathlib import Path
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.assets import Asset, UnknownPairError, asset_for_symbol, configured_assets
 from cryptopredict.collect.exchanges import ALPACA_URL, MARKET_DATA_API_URL, Alpaca, Binance
-from cryptopredict.collect.feed import Backoff, Exchange, Feed
+from cryptopredict.collect.feed import Backoff, Exchange, Feed, MinuteWriter
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
-from cryptopredict.collect.writer import MinuteWriter
 from cryptopredict.config import ApiSettings, CollectorSettings, ConfigError
 from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.following_make import follow_make

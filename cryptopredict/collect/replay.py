@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
+from cryptopredict.collect.feed import MinuteWriter, Outcome, stamp
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
 
 log = logging.getLogger(__name__)

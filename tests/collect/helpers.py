@@ -11,8 +11,7 @@ from pathlib import Path
 
 from cryptopredict.assets import configured_assets
 from cryptopredict.collect.exchanges import Binance
-from cryptopredict.collect.feed import Backoff, Exchange, Feed
-from cryptopredict.collect.writer import MinuteWriter
+from cryptopredict.collect.feed import Backoff, Exchange, Feed, MinuteWriter
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
 from cryptopredict.minutes.store import MinuteStore, StoreError
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cryptopredict.collect.cli import main
+from cryptopredict.collect.feed import MinuteWriter, Outcome
 from cryptopredict.collect.replay import read_minutes, replay
-from cryptopredict.collect.writer import MinuteWriter, Outcome
 from cryptopredict.minutes.bars import MINUTE, MalformedBarError, MinuteBar
 from cryptopredict.minutes.store import MinuteStore
 from tests.paths import MINUTE_SAMPLE as SAMPLE

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from cryptopredict.collect.writer import MinuteWriter, Outcome, stamp
+from cryptopredict.collect.feed import MinuteWriter, Outcome, stamp
 from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
