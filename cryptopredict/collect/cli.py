@@ -19,11 +19,10 @@ from cryptopredict.collect.exchanges import ALPACA_URL, MARKET_DATA_API_URL, Alp
 from cryptopredict.collect.feed import Backoff, Exchange, Feed, MinuteWriter
 from cryptopredict.collect.replay import read_minutes, replay, write_unshifted
 from cryptopredict.config import ApiSettings, CollectorSettings, ConfigError
-from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.following_make import follow_make
 from cryptopredict.logs import configure
 from cryptopredict.minutes.bars import MalformedBarError
-from cryptopredict.minutes.store import MinuteStore, StoreError
+from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore, StoreError
 
 log = logging.getLogger("cryptopredict.collect")
 

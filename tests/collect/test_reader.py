@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
-from cryptopredict.minutes.store import MinuteStore, StoreError
+from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore, StoreError
 
 
 def test_a_database_created_after_the_reader_is_read_without_restarting(tmp_path, sample_minutes):

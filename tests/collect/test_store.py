@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.logs import redact_text, scrub
 from cryptopredict.minutes.bars import FeedStatus, Quote
 from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
+    DatabaseUnavailableError,
     MinuteStore,
     NoDatabaseError,
     StoreError,

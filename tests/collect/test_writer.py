@@ -11,9 +11,8 @@ import sqlite3
 import pytest
 
 from cryptopredict.collect.feed import MinuteWriter, Outcome, stamp
-from cryptopredict.database import DatabaseUnavailableError
 from cryptopredict.minutes.bars import MINUTE
-from cryptopredict.minutes.store import MinuteStore
+from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore
 
 YEAR_2100 = 4_102_444_800  # 2100-01-01T00:00Z
 
