@@ -87,62 +87,52 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
     return bp
 
 
+GAUGES = (  # name, help, labels after asset and lead_hours
+    ("scored", "Issues scored at the lead (due, and the hourly close at its instant fetched).", ()),
+    (
+        "coverage",
+        "Share of the scored issues whose price the served band held, per level.",
+        ("level",),
+    ),
+    (
+        "coverage_se",
+        "Its standard error across issue times; absent when too few issues are "
+        "independent at the lead.",
+        ("level",),
+    ),
+    (
+        "interval_score",
+        "Mean interval score of the served band (forecast=served) and of naive's "
+        "(forecast=naive), log prices, lower is better.",
+        ("level", "forecast"),
+    ),
+)
+
+
 def gauges(records: TrackRecords) -> list[GaugeMetricFamily]:
     """The track records by asset, lead (hours) and level; one that cannot be read left out."""
-    families = _families()
+    families = {
+        name: GaugeMetricFamily(
+            f"cryptopredict_track_record_{name}", help, labels=["asset", "lead_hours", *more]
+        )
+        for name, help, more in GAUGES
+    }
     for served in records.catalog:
         try:
-            _add(families, served.slug, records.record(served))
+            found = records.record(served)
         except ApiError as error:
             log.debug("track record gauges of %s left out: %s", served.slug, error.detail)
-    return families
-
-
-def _families() -> list[GaugeMetricFamily]:
-    lead = ["asset", "lead_hours"]
-    level = ["asset", "lead_hours", "level"]
-    return [
-        GaugeMetricFamily(
-            "cryptopredict_track_record_scored",
-            "Issues scored at the lead (due, and the hourly close at its instant fetched).",
-            labels=lead,
-        ),
-        GaugeMetricFamily(
-            "cryptopredict_track_record_coverage",
-            "Share of the scored issues whose price the served band held, per level.",
-            labels=level,
-        ),
-        GaugeMetricFamily(
-            "cryptopredict_track_record_coverage_se",
-            "Its standard error across issue times; absent when too few issues are "
-            "independent at the lead.",
-            labels=level,
-        ),
-        GaugeMetricFamily(
-            "cryptopredict_track_record_interval_score",
-            "Mean interval score of the served band (forecast=served) and of naive's "
-            "(forecast=naive), log prices, lower is better.",
-            labels=[*level, "forecast"],
-        ),
-    ]
-
-
-def _add(families: list[GaugeMetricFamily], slug: str, found: TrackRecord) -> None:
-    scored, coverage, coverage_se, score = families
-    for lead in found.leads:
-        if not lead.scored:
             continue
-        hours = f"{lead.lead_hours:g}"
-        scored.add_metric([slug, hours], lead.scored)
-        for name, level in lead.levels.items():
-            labels = [slug, hours, name]
-            if level.coverage.mean is not None:
-                coverage.add_metric(labels, level.coverage.mean)
-            if level.coverage.se is not None:
-                coverage_se.add_metric(labels, level.coverage.se)
-            for forecast, value in (
-                ("served", level.interval_score.mean),
-                ("naive", level.naive_interval_score),
-            ):
-                if value is not None:
-                    score.add_metric([*labels, forecast], value)
+        for lead in (lead for lead in found.leads if lead.scored):
+            at = [served.slug, f"{lead.lead_hours:g}"]
+            families["scored"].add_metric(at, lead.scored)
+            for name, level in lead.levels.items():
+                for family, labels, value in (
+                    ("coverage", [name], level.coverage.mean),
+                    ("coverage_se", [name], level.coverage.se),
+                    ("interval_score", [name, "served"], level.interval_score.mean),
+                    ("interval_score", [name, "naive"], level.naive_interval_score),
+                ):
+                    if value is not None:
+                        families[family].add_metric([*at, *labels], value)
+    return list(families.values())
