@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     args = parse_args(argv)
     environ = os.environ if environ is None else environ
     try:
-        return COMMANDS[args.command][0](args, environ)
+        return int(args.func(args, environ))
     except (OSError, ValueError, DeployError, GitHubError, PreviousImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         if environ.get("GITHUB_ACTIONS") == "true":
@@ -69,8 +69,8 @@ def _annotation(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _print(text: str) -> int:
-    print(text, end="")
+def notes(args: argparse.Namespace, _: Mapping[str, str]) -> int:
+    print(notes_of(args.model_dir, args.tag), end="")
     return 0
 
 
@@ -419,7 +419,7 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-def write_blueprint(args: argparse.Namespace) -> int:
+def write_blueprint(args: argparse.Namespace, _: Mapping[str, str]) -> int:
     if args.check is not None:
         try:
             image = check(args.check.read_text(), args.repository)
@@ -479,8 +479,9 @@ def one_of(*options: Option, required: bool = False) -> Option:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, (_, said, options) in COMMANDS.items():
+    for name, (func, said, options) in COMMANDS.items():
         command = commands.add_parser(name, help=said)
+        command.set_defaults(func=func)
         for flags, settings in options:
             if flags:
                 command.add_argument(*flags, **settings)
@@ -709,7 +710,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         ),
     ),
     "notes": (
-        lambda args, _: _print(notes_of(args.model_dir, args.tag)),
+        notes,
         "what a release trained, in Markdown, from its run.json",
         (
             option("--model-dir", type=Path, required=True, help="where run.json is"),
@@ -717,7 +718,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         ),
     ),
     "blueprint": (
-        lambda args, _: write_blueprint(args),
+        write_blueprint,
         "write render.yaml for a repository's image, or check it",
         (
             REPOSITORY,
