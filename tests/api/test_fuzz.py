@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = 400  # per generation mode of each operation with parameters
+EXAMPLES = 100  # per generation mode of each operation with parameters: Hypothesis's default
 MIN_REQUESTS = 1000
 DATES = ("date", "start", "end")
 LEADING_YEAR = re.compile(r"[0-9]{4}(?=-)")

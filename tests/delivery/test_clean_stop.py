@@ -5,8 +5,10 @@ artifact written and the server starting, the last pair's end, the server and it
 serving after training), no traceback in the log and nothing of the run left; status 0 once
 training is over, 0 or 130 while it was cut short (make says `Error 130`). Ctrl-C is SIGINT to the
 whole process group, as a terminal sends it; SIGTERM goes to make alone, as `kill` sends it (make
-passes it on). The runs go AT_ONCE at a time: each point is where its own run is, however busy
-the machine. The API under load: tests/api/test_edge.py."""
+passes it on). Each step meets both: one at its start, the other half a second in, the two
+swapping from one step to the next, so each signal also meets both moments. The runs go AT_ONCE
+at a time: each point is where its own run is, however busy the machine. The API under load:
+tests/api/test_edge.py."""
 
 from __future__ import annotations
 
@@ -38,8 +40,13 @@ STEPS = (
     "serving on http",
     "training is over; serving until Ctrl-C",
 )
-POINTS = [(step, into) for step in STEPS for into in (0.0, 0.5)]  # seconds into the step
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# (step, seconds into it, signal): per step, one signal at its start and the other 0.5 s in.
+POINTS = [
+    (step, into, SIGNALS[(number + half) % 2])
+    for number, step in enumerate(STEPS)
+    for half, into in enumerate((0.0, 0.5))
+]
 AT_ONCE = 4  # runs under way at a time
 ARGS = "TRAIN_ARGS=--source snapshot --no-backtest --since 2026-06-01"
 
@@ -111,23 +118,30 @@ def _stopped(tmp_path: Path, step: str | None, into: float, signum: int) -> Stop
 
 
 @pytest.fixture(scope="module")
-def stops(tmp_path_factory) -> dict[tuple[int, int], Stop]:
-    """Each signal at each point, AT_ONCE runs at a time."""
+def stops(tmp_path_factory) -> dict[int, Stop]:
+    """Each point's run, AT_ONCE runs at a time."""
     with ThreadPoolExecutor(AT_ONCE) as pool:
         cases = {
-            (point, signum): pool.submit(
-                _stopped, tmp_path_factory.mktemp("stop"), *POINTS[point], signum
-            )
+            point: pool.submit(_stopped, tmp_path_factory.mktemp("stop"), *POINTS[point])
             for point in reversed(range(len(POINTS)))  # the longest first
-            for signum in SIGNALS
         }
         return {case: future.result() for case, future in cases.items()}
 
 
-@pytest.mark.parametrize("signum", SIGNALS, ids=["ctrl-c", "sigterm"])
-@pytest.mark.parametrize("point", range(len(POINTS)))
-def test_make_run_stops_cleanly_wherever_the_signal_meets_it(stops, point, signum):
-    before, output = stops[point, signum].before, stops[point, signum].output
+def test_every_step_meets_both_signals_and_each_signal_both_moments():
+    assert {(step, signum) for step, _, signum in POINTS} == {
+        (step, signum) for step in STEPS for signum in SIGNALS
+    }
+    assert {(into, signum) for _, into, signum in POINTS} == {
+        (into, signum) for into in (0.0, 0.5) for signum in SIGNALS
+    }
+
+
+@pytest.mark.parametrize(
+    "point", range(len(POINTS)), ids=lambda point: f"{point}-{POINTS[point][2].name}"
+)
+def test_make_run_stops_cleanly_wherever_the_signal_meets_it(stops, point):
+    before, output = stops[point].before, stops[point].output
     assert "Traceback" not in output, output
     assert not re.search(r"Error (?!130)\d+", output), output  # make names a failed command
     if "training is over; serving until Ctrl-C" in before:
