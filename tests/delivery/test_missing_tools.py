@@ -148,7 +148,7 @@ def test_ci_never_does_without_a_tool_and_fails_on_skips(tmp_path):
         timeout=60,
     )
     assert log.read_text().splitlines() == [
-        "test WITHOUT= FAIL_ON_SKIP=1",
-        "e2e WITHOUT= FAIL_ON_SKIP=1",
-        "image-test FAIL_ON_SKIP=1",
+        "tools WITHOUT= FAIL_ON_SKIP=1",
+        "--jobs --output-sync=target --no-print-directory WITHOUT= test e2e image-test "
+        "FAIL_ON_SKIP=1",
     ]
