@@ -73,6 +73,7 @@ help:
 	@echo "make test   set up .venv and run linters, the docs build and the whole test suite;"
 	@echo "            a skipped test fails it (WITHOUT=wrk,postgresql,chromium: do without those)"
 	@echo "make suite  the test suite alone, without the linters and the docs build"
+	@echo "make tools  install what make test and make e2e need (the Debian tools, .venv, actionlint)"
 	@echo "make docs   build the documentation site (mkdocs --strict) into .cache/site"
 	@echo "make e2e    train the real model (cached), serve it, check the docs examples, routes, dashboard"
 	@echo "make report   write the model report (docs/model-report/) from the model make e2e trains"

@@ -34,6 +34,11 @@ logging.getLogger("distributed.scheduler").setLevel(logging.WARNING)
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(fail_on_skip, "cryptopredict_fail_on_skip")
+    # The `make` commands tests start run as a user's would, not as sub-makes of the make that
+    # started the suite: its options (.ci/run's --jobs and --output-sync, which would hold back
+    # a `make run`'s output until it ends) reach them through these.
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+        os.environ.pop(name, None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -152,3 +152,10 @@ def test_ci_never_does_without_a_tool_and_fails_on_skips(tmp_path):
         "--jobs --output-sync=target --no-print-directory WITHOUT= test e2e image-test "
         "FAIL_ON_SKIP=1",
     ]
+
+
+def test_the_make_commands_tests_start_are_not_sub_makes_of_the_one_running_the_suite():
+    """`make test` starts the suite from a make, and .ci/run's is `make --jobs
+    --output-sync=target`: a `make run` a test starts with that make's options would hold back
+    its output until it ends (tests/conftest.py drops them)."""
+    assert not {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"} & set(os.environ)
