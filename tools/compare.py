@@ -25,14 +25,6 @@ from tqdm import tqdm
 from cryptopredict import logs
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec, ModelConfig
 from cryptopredict.assets import ASSETS
-from cryptopredict.band_scores import (
-    inside,
-    interval_score,
-    overlap_lags,
-    paired,
-    quantile_score,
-    tails,
-)
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data.history import History, load_history
 from cryptopredict.data.validation import summarize
@@ -44,6 +36,14 @@ from cryptopredict.model.forecasters import window
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan
 from cryptopredict.model.refits import actual_at
 from cryptopredict.model.scoring import naive_band
+from cryptopredict.standard_error import (
+    inside,
+    interval_score,
+    overlap_lags,
+    paired,
+    quantile_score,
+    tails,
+)
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.graph import backtest_pair
 from cryptopredict.training.tasks import PairJob

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
-from cryptopredict.band_scores import overlap_lags
 from cryptopredict.model.market import HOUR
-from cryptopredict.standard_error import MeanSE, mean_se
+from cryptopredict.standard_error import MeanSE, mean_se, overlap_lags
 from tools.joint_coverage import disjoint_times, normal_score, shared_times, trend
 
 FIFTHS = 5

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
-from cryptopredict.band_scores import inside, interval_score, tails
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, spreads, variance_ratio
 from cryptopredict.model.calibration import Pool, Stored
@@ -24,6 +23,7 @@ from cryptopredict.model.panel_choice import FIELDS, PANEL_POOL
 from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
 from cryptopredict.model.scoring import DenseOrigins, naive_band
+from cryptopredict.standard_error import inside, interval_score, tails
 from tools import damping
 
 SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]

@@ -21,9 +21,9 @@ from scipy.signal import lfilter
 from scipy.stats import norm, t
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.band_scores import tails
 from cryptopredict.model.bands import profile_of
 from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
+from cryptopredict.standard_error import tails
 
 PEERS = ("garch-t", "garch-t-normal", "ewma", "fhs")
 EWMA_HALF_LIFE_HOURS = 24

@@ -17,13 +17,13 @@ import pandas as pd
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.band_scores import tails
 from cryptopredict.model.bands import BAND_HOURS, Band, Calibrated, Spreads, pool_inputs, spreads
 from cryptopredict.model.calibration import Stored
 from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scoring import naive_band
+from cryptopredict.standard_error import tails
 from tools.panel_figures import Times
 from tools.panel_search import SCORED, PairOrigins, banded, outcomes, shared_calibrations
 from tools.peer_bands import HALVES, PEERS, Offsets, paths_at, peer_offsets

@@ -16,7 +16,7 @@ from msgspec.structs import replace
 
 from cryptopredict.artifact.record_format import RECORD_VERSION
 from cryptopredict.artifact.schema import LEVELS
-from cryptopredict.band_scores import inside, interval_score
+from cryptopredict.standard_error import inside, interval_score
 
 # The values kept at each lead, of the served forecast and of naive's alike.
 VALUES = ("point", *(f"{side}_{level}" for level in LEVELS for side in ("low", "high")))

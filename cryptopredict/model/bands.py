@@ -30,12 +30,12 @@ import numpy as np
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.band_scores import tails
 from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, mix_at
 from cryptopredict.model.calibration import Calibration, Pool
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.panel_choice import PANEL_POOL, stored_pools
 from cryptopredict.postprocess import along_lead
+from cryptopredict.standard_error import tails
 
 MISS_RATE = 1 - DEFAULT_LEVEL / 100  # the 80% band's misses the adaptive step aims at
 RECALIBRATE = WEEK  # the backtest and hindcast recalibrate their quantiles weekly

@@ -42,7 +42,6 @@ from cryptopredict.artifact.schema import (
 )
 from cryptopredict.artifact.write import encode_artifact
 from cryptopredict.assets import Asset
-from cryptopredict.band_scores import inside, tails
 from cryptopredict.candles import Interval, kept_candles
 from cryptopredict.config import Gate
 from cryptopredict.data.frame import VALUE_COLUMNS, bar_vwap
@@ -62,6 +61,7 @@ from cryptopredict.model.refits import Refits
 from cryptopredict.model.scoring import DenseOrigins, naive_forecast
 from cryptopredict.postprocess import centre as centre_of
 from cryptopredict.postprocess import hours_ahead
+from cryptopredict.standard_error import inside, tails
 from cryptopredict.utc import utc_datetime
 
 log = logging.getLogger(__name__)

@@ -28,12 +28,12 @@ from cryptopredict.artifact.schema import (
     PoolSearch,
     ScoredBandSpec,
 )
-from cryptopredict.band_scores import inside, interval_score, quantile_score, tails
 from cryptopredict.model.band_spec import EMPIRICAL, named
 from cryptopredict.model.bands import Band
 from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
+from cryptopredict.standard_error import inside, interval_score, quantile_score, tails
 
 log = logging.getLogger(__name__)
 

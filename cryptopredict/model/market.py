@@ -12,7 +12,7 @@ from pandas.api.indexers import BaseIndexer
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import LEVELS
-from cryptopredict.band_scores import tails
+from cryptopredict.standard_error import tails
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -27,22 +27,22 @@ from cryptopredict.artifact.schema import (
     SpanBoundary,
     WidthFifthCoverage,
 )
-from cryptopredict.band_scores import (
-    inside,
-    interval_score,
-    overlap_lags,
-    paired,
-    quantile_score,
-    relative,
-    tails,
-)
 from cryptopredict.model.band_spec import NAIVE_BAND
 from cryptopredict.model.bands import Band
 from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
 from cryptopredict.postprocess import round_prices
-from cryptopredict.standard_error import mean_se
+from cryptopredict.standard_error import (
+    inside,
+    interval_score,
+    mean_se,
+    overlap_lags,
+    paired,
+    quantile_score,
+    relative,
+    tails,
+)
 from cryptopredict.utc import iso_utc
 
 NAIVE = "naive"

@@ -16,8 +16,8 @@ from cryptopredict.api.serving.track_record import RecordRows, independent_issue
 from cryptopredict.artifact.record import SUFFIX, read_records, record_dir, write_record
 from cryptopredict.artifact.record_rows import VALUES, PairRecord, RecordIssue
 from cryptopredict.artifact.schema import LEVELS
-from cryptopredict.band_scores import inside, interval_score
 from cryptopredict.collect.replay import read_minutes
+from cryptopredict.standard_error import inside, interval_score
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import PROPHET_DEPRECATION
 from tests.api.records import (

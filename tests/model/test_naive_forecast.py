@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from cryptopredict.artifact.schema import LEVELS
-from cryptopredict.band_scores import tails
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.scoring import naive_band, naive_forecast
 from cryptopredict.postprocess import empirical_offsets
+from cryptopredict.standard_error import tails
 
 # Every minute of the first day, then hours and fractions of them to past 30 days.
 LEADS = np.concatenate([np.arange(0, 24, 1 / 60), [25.5, 167.25, 719.9, 720.0, 800.0, 2000.0]])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptopredict.band_scores import (
+from cryptopredict.standard_error import (
     interval_score,
+    mean_se,
     overlap_lags,
     paired,
     pinball,
@@ -14,7 +15,6 @@ from cryptopredict.band_scores import (
     relative,
     tails,
 )
-from cryptopredict.standard_error import mean_se
 
 
 def test_tails_of_the_served_levels():

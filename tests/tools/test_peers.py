@@ -16,13 +16,13 @@ from arch import arch_model
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec, ModelConfig
-from cryptopredict.band_scores import tails
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band, pool_inputs, profile_of, spreads
 from cryptopredict.model.market import HOUR, WEEK, Market
 from cryptopredict.model.panel_choice import panel_band, stored_pools
 from cryptopredict.model.plan import Plan
+from cryptopredict.standard_error import tails
 from tools import peer_bands as peer_bands_module
 from tools.panel_search import outcomes, pair_origins, shared_pools, validation_scores
 from tools.peer_bands import HALVES, PEERS, SCALE, Week, peer_offsets
