@@ -258,7 +258,7 @@ def test_every_module_has_its_line_in_the_layout_and_every_line_its_module():
     ("starts", "name", "module"),
     [
         ("| `cryptopredict/minutes/` |", "`store.py`", "cryptopredict/minutes/store.py"),
-        ("Beside them", "`cached.py`", "cryptopredict/cached.py"),
+        ("Beside them", "`utc.py`", "cryptopredict/utc.py"),
         ("| `tools/release/` |", "`tags.py`", "tools/release/tags.py"),
     ],
 )

@@ -13,11 +13,12 @@ import mmap
 import os
 import pickle
 import stat
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
@@ -46,7 +47,39 @@ from cryptopredict.artifact.schema import (
     IndexEntry,
     Manifest,
 )
-from cryptopredict.cached import cached
+
+T = TypeVar("T")
+
+
+class cached(Generic[T]):  # noqa: N801 (named as the decorator it stands in for)
+    """`functools.cached_property` without its lock.
+
+    Until Python 3.12, `cached_property` computes under one lock per property shared by every
+    instance of the class: while one artifact's grid or backtest is read, or one asset's artifact
+    opened, the same property of every other instance waits (issue 41: one slow artifact held up
+    every asset). Python 3.12 dropped that lock; this is the same descriptor without it. Two
+    threads may both compute a value the first time; the first to finish is kept."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> cached[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | cached[T]:
+        if instance is None:
+            return self
+        values = instance.__dict__
+        if self.name not in values:
+            values.setdefault(self.name, self.compute(instance))
+        return values[self.name]
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,9 +366,6 @@ def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
         f"levels are {list(manifest.levels)}, not the grid's {list(LEVELS)} - at `$.levels`",
     )
     return manifest
-
-
-T = TypeVar("T")
 
 
 def _typed(file: Path, document: dict[str, Any], kind: type[T]) -> T:

@@ -20,12 +20,11 @@ from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.market import TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
-from cryptopredict.artifact.read import Artifact
+from cryptopredict.artifact.read import Artifact, cached
 from cryptopredict.artifact.run import PairFailure, RankedPair, TrainingRun
 from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import PairStatus, read_status
-from cryptopredict.cached import cached
 from cryptopredict.candles import Interval
 from cryptopredict.utc import iso_utc
 
