@@ -149,7 +149,7 @@ def test_ci_never_does_without_a_tool_and_fails_on_skips(tmp_path):
     )
     assert log.read_text().splitlines() == [
         "tools WITHOUT= FAIL_ON_SKIP=1",
-        "--jobs --output-sync=target --no-print-directory WITHOUT= test e2e image-test "
+        "test e2e image-test WITHOUT= --jobs --output-sync=target --no-print-directory "
         "FAIL_ON_SKIP=1",
     ]
 
