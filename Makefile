@@ -255,7 +255,7 @@ clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis .schemathesis
 
 .PHONY: compare report
-compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast, arch GARCH); about an hour
+compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
 	$(BIN)/python -m tools.compare
 
 # `make panel`: what every pair serves, decided on the 16 Binance spot pairs' whole history

@@ -9,13 +9,10 @@ import logging
 import sys
 import time
 from pathlib import Path
-from statistics import NormalDist
-from typing import Any
 
 import msgspec
 import numpy as np
 import pandas as pd
-from arch import arch_model
 from distributed import Client, as_completed
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS, Naive
@@ -49,11 +46,9 @@ from cryptopredict.training.graph import backtest_pair
 from cryptopredict.training.tasks import PairJob
 from cryptopredict.utc import iso_moment
 from tools.baselines import DriftForecaster, NaiveForecaster, ProphetForecast
-from tools.report import GARCH
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
-PEERS = ("statsforecast Naive", "statsforecast AutoETS", GARCH)
 REFERENCE = ModelConfig(
     name="reference: Prophet defaults, raw price, all history",
     target="price",
@@ -279,7 +274,6 @@ def peers(
     forecasts = {
         **ours(backtest, served_band, times, hours),
         **statsforecast_rows(frame, origins, hours),
-        PEERS[2]: garch_rows(frame, origins, hours),
     }
     actual = actual_at(market, times[:, None] + hours[None, :] * HOUR)
     step_hours = plan.step / pd.Timedelta(hours=1)
@@ -353,8 +347,7 @@ def statsforecast_rows(
     """Naive and AutoETS on the last year's log close, with conformal intervals, as prices."""
     steps = int(hours.max())
     intervals = ConformalIntervals(h=steps, n_windows=2)
-    names = {"Naive": PEERS[0], "AutoETS": PEERS[1]}
-    bands: dict[str, list[dict]] = {name: [] for name in names.values()}
+    forecasts = []
     with progress(len(origins), "compare: statsforecast", "origin") as bar:
         for origin in origins:
             train = window(frame[frame["ds"] <= origin], ModelConfig().window_days)
@@ -366,58 +359,22 @@ def statsforecast_rows(
             forecast = StatsForecast(models=models, freq="h", n_jobs=1).forecast(
                 df=data, h=steps, level=list(LEVELS)
             )
-            rows = forecast.iloc[hours - 1]
-            for column, name in names.items():
-                bands[name].append(_priced(rows, column))
+            forecasts.append(forecast.iloc[hours - 1])
             bar.update(1)
-    return {name: stacked(found) for name, found in bands.items()}
 
+    def price(column: str) -> np.ndarray:
+        return np.exp(np.stack([rows[column].to_numpy() for rows in forecasts]))
 
-def _priced(rows: pd.DataFrame, column: str) -> dict:
-    """statsforecast's `column` forecast and intervals at `rows`, as prices."""
-
-    def price(key: str = "") -> np.ndarray:
-        return np.exp(rows[f"{column}{key}"].to_numpy())
-
-    bounds = {level: (price(f"-lo-{level}"), price(f"-hi-{level}")) for level in LEVELS}
-    return {"yhat": price(), **bounds}
-
-
-def stacked(bands: list[dict]) -> dict[str | int, Any]:
-    """Per-origin bands (`yhat`, and (lower, upper) at each level) as arrays, origins down."""
     return {
-        "yhat": np.array([band["yhat"] for band in bands]),
-        **{
-            level: tuple(np.array([band[level][k] for band in bands]) for k in (0, 1))
-            for level in LEVELS
-        },
+        f"statsforecast {model}": {
+            "yhat": price(model),
+            **{
+                level: (price(f"{model}-lo-{level}"), price(f"{model}-hi-{level}"))
+                for level in LEVELS
+            },
+        }
+        for model in ("Naive", "AutoETS")
     }
-
-
-def garch_rows(
-    frame: pd.DataFrame, origins: list[pd.Timestamp], hours: np.ndarray
-) -> dict[str | int, Any]:
-    """GARCH(1,1) at each origin, as `garch_band` makes it from the last 365 days' closes."""
-    return stacked(
-        [
-            garch_band(window(frame[frame["ds"] <= origin], ModelConfig().window_days)["y"], hours)
-            for origin in origins
-        ]
-    )
-
-
-def garch_band(closes: pd.Series, hours: np.ndarray) -> dict[str | int, Any]:
-    """The last close with a GARCH(1,1) normal band at each of `hours` (returns in percent)."""
-    returns = 100 * np.diff(np.log(closes.to_numpy(dtype=np.float64)))
-    fitted = arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist="normal").fit(disp="off")
-    variance = fitted.forecast(horizon=int(hours.max()), reindex=False).variance.to_numpy()[-1]
-    spread = np.sqrt(np.cumsum(variance)[hours - 1]) / 100
-    last = float(closes.iloc[-1])
-    band: dict[str | int, Any] = {"yhat": np.full(len(hours), last)}
-    for level in LEVELS:
-        z = NormalDist().inv_cdf(0.5 + level / 200)
-        band[level] = (last * np.exp(-z * spread), last * np.exp(z * spread))
-    return band
 
 
 if __name__ == "__main__":

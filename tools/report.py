@@ -29,7 +29,6 @@ SIMULATION = "rule-simulation.json"  # `python -m tools.simulated_panel`, in REP
 REPORTED = ("btc-usd", "eth-usd")
 # What a report records beside the artifact's figures: the training data's, from the manifest.
 DATA_FIELDS = ("source", "first", "last", "rows", "sha256")
-GARCH = "arch GARCH(1,1)"  # the peer's name in peers.json (tools/compare.py)
 # The pages that hold generated sections (`<!-- generated:NAME -->`).
 PAGES = (Path("docs/model.md"), Path("docs/configuration.md"))
 
@@ -84,12 +83,6 @@ def peers_table(peers: dict) -> str:
         "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
         "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
     )
-    if any(row["model"] == GARCH for row in peers["rows"]):
-        note += (
-            f" {GARCH} is fitted on the hourly log returns of the last 365 days (zero mean, "
-            "normal errors); its band is the normal quantiles of its variance forecast summed "
-            "over the hours ahead, around the last close."
-        )
     return markdown_table(header, body, note)
 
 
