@@ -76,7 +76,8 @@ class Package:
 @contextmanager
 def serving(package: Package) -> Iterator[str]:
     """The package's API and registry at one loopback URL, while in the block."""
-    base = f"/(?:users|orgs)/{package.owner}/packages/container/{package.name}/versions"
+    account = "orgs" if package.kind == "Organization" else "users"  # GitHub's: the other 404s
+    base = f"/{account}/{package.owner}/packages/container/{package.name}/versions"
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

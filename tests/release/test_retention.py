@@ -49,9 +49,8 @@ def a_month(package: Package, url: str, monkeypatch, capsys) -> list[tuple[str, 
     return released
 
 
-@pytest.mark.parametrize("kind", ["User", "Organization"])
-def test_a_month_of_releases_keeps_exactly_what_the_rule_keeps(kind, monkeypatch, capsys):
-    package = Package("octo", "cryptopredict", kind)
+def test_a_month_of_releases_keeps_exactly_what_the_rule_keeps(monkeypatch, capsys):
+    package = Package("octo", "cryptopredict")
     with serving(package) as url:
         released = a_month(package, url, monkeypatch, capsys)
     last = released[-1][1]
@@ -212,8 +211,9 @@ def test_an_entry_without_a_creation_time_is_kept_with_a_warning(monkeypatch, ca
     assert package.digests() == whole(package, images(package)), "the rest of the rule applied"
 
 
-def test_a_run_deletes_at_most_its_cap_the_oldest_first(monkeypatch, capsys):
-    package = Package("octo", "cryptopredict")
+@pytest.mark.parametrize("kind", ["User", "Organization"])  # /users/ or /orgs/: GitHub's path
+def test_a_run_deletes_at_most_its_cap_the_oldest_first(kind, monkeypatch, capsys):
+    package = Package("octo", "cryptopredict", kind)
     with serving(package) as url:
         oldest = package.release("0.1.0", START - timedelta(days=1))
         oldest_build = whole(package, {oldest})
