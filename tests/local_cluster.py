@@ -12,8 +12,8 @@ import dask
 from distributed import Client, LocalCluster
 
 from cryptopredict.training.cluster import WITHOUT_PROFILER
-from cryptopredict.training.graph import Trained, train_pair
-from cryptopredict.training.tasks import PairJob
+from cryptopredict.training.graph import train_pair
+from cryptopredict.training.tasks import Finished, PairJob
 
 
 @contextmanager
@@ -34,7 +34,7 @@ def in_process_client() -> Iterator[Client]:
         yield client
 
 
-def train(job: PairJob, out: Path, client: Client) -> Trained:
+def train(job: PairJob, out: Path, client: Client) -> Finished:
     """`job` trained into `out` (its backtest kept) on `client`'s cluster (the session's,
     `dask_client` in tests/conftest.py)."""
     return train_pair(client, job, out=out, keep_backtest=True)

@@ -13,13 +13,13 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
 from cryptopredict.artifact.arrays import ArtifactError
-from cryptopredict.artifact.read import JSON_MAX, read_bytes
+from cryptopredict.artifact.read import JSON_MAX, describe, read_bytes
 from cryptopredict.artifact.schema import IndexEntry
 from cryptopredict.atomic import write_file
 
@@ -57,14 +57,8 @@ def artifact_dirs(model_dir: Path) -> list[Path]:
     return sorted(path.parent for path in manifests if not path.parent.name.startswith("."))
 
 
-def record(
-    model_dir: Path,
-    entry: IndexEntry | None,
-    describe: Callable[[Path], IndexEntry],
-    *,
-    afresh: bool = False,
-) -> None:
-    """Put `entry` in the index, `describe(path)` for each directory it lacks (`afresh`: all)."""
+def record(model_dir: Path, entry: IndexEntry | None, *, afresh: bool = False) -> None:
+    """Put `entry` in the index, each directory it lacks described (`afresh`: all)."""
     model_dir = Path(model_dir)
     with _locked(model_dir):
         try:

@@ -26,7 +26,7 @@ from cryptopredict.artifact.arrays import (
 )
 from cryptopredict.artifact.history import encode_history
 from cryptopredict.artifact.index import read_index, record
-from cryptopredict.artifact.read import describe, existing_model_dir, load_artifact
+from cryptopredict.artifact.read import existing_model_dir, load_artifact
 from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
@@ -86,13 +86,13 @@ def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> P
         swap_directory(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    record(out_dir, entry, describe)
+    record(out_dir, entry)
     return target
 
 
 def index_artifacts(model_dir: Path) -> int:
     """`<model_dir>/index.json` written afresh from the manifests; how many it lists."""
-    record(existing_model_dir(model_dir), None, describe, afresh=True)
+    record(existing_model_dir(model_dir), None, afresh=True)
     return len(read_index(model_dir) or {})
 
 

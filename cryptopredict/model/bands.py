@@ -1,21 +1,8 @@
-"""Forecast bands, calibrated on past errors only (the method: docs/model.md): the point forecast
-times exp(offset), a lower and an upper log offset per served level, calibrated at BAND_HOURS
-and between them `along_lead`, centred on the point forecast unless `drift`.
-
-- `empirical`: the naive forecast's band, quantiles of the h-step log returns of the last year.
-- `scaled`: conformal quantiles of errors standardized by the spread the band expected for them,
-  times the spread expected now; each step ahead's expected variance is
-
-      profile(hour of week) * (long + (short - long) * phi ** (step - 1)
-                               + fast_weight * (fast - short) * 0.5 ** ((step - 1) / fast bars))
-
-  `long` the year's deseasonalized variance, `short` the last `window_days`' (`short_variance`),
-  phi = 0.5 ** (1 / half-life), `fast` the last week's EWMA (`fast_half_life_hours`), `profile`
-  the year's hour-of-week pattern at `profile_power`. It may average in the empirical band's
-  quantiles (Vincentization, `horizon_mix`); below `MIN_POOL` errors, normal quantiles.
-
-What a candidate is: `band_spec.py`; the prices' window statistics: `market.py`; the pools:
-`calibration.py`.
+"""Forecast bands, calibrated on past errors only (the method, `empirical` and `scaled`:
+docs/model.md): the point forecast times exp(offset), a lower and an upper log offset per served
+level, calibrated at BAND_HOURS and between them `along_lead`, centred on the point forecast
+unless `drift`. What a candidate is: `band_spec.py`; the prices' window statistics: `market.py`;
+the pools: `calibration.py`.
 """
 
 from __future__ import annotations
@@ -47,12 +34,10 @@ BAND_HOURS = (1, 2, 3, 4, 5, 6, 8, 12, 18, 24, 36, 48, 72, 120, 168, 240, 336, 5
 
 @dataclass(frozen=True)
 class Adaptive:
-    """The band's adaptive step: an online conformal update of its scale from its own misses
-    (Gibbs and Candes 2021, on the log scale). At a calibrated horizon h with step g > 0, the
+    """The band's adaptive step (docs/model.md): at a calibrated horizon h with step g > 0, the
     offsets at an origin are the calibrated ones times exp(g * S), S the sum over the band's
-    earlier forecasts h ahead known by then of (missed - 0.2), each judged by the band as served;
-    with `adapt_binned`, S sums over the origin's own width bin. Misses average 20% in the long
-    run. Per calibrated horizon: when each outcome was known, and step times S up to each."""
+    earlier forecasts h ahead known by then of (missed - 0.2) (with `adapt_binned`, in the
+    origin's own width bin). Per calibrated horizon: when each outcome was known, and g * S."""
 
     known_at: list[np.ndarray]
     scaled_sums: list[np.ndarray]  # (one longer than known_at: 0 before the first) x bins
@@ -166,11 +151,8 @@ def short_variance(
     long: np.ndarray,
 ) -> np.ndarray:
     """Today's (deseasonalized) variance per bar at each origin, as the band expects it: over the
-    last `window_days`; a window shorter than a week is averaged with the whole week's. A short
-    window holds only some hours of the week, each divided by the profile's estimate of how
-    busy that hour is; the week holds every hour once, so the profile's errors cancel there.
-    Averaged, one quiet weekend can move today's variance half as far: a Sunday the profile
-    thought quiet, as busy as a weekday, no longer reads as a storm (the year's when unknown)."""
+    last `window_days`, a window shorter than a week averaged with the week's (docs/model.md
+    says why); the year's when unknown."""
     days = spec.window_days or YEAR_DAYS
     robust = spec.robust_variance
     short = market.variance(pos, days, profile, robust=robust)

@@ -1,24 +1,7 @@
-"""What `make panel` decided for every pair (`tools/panel.py`), kept in `panel_choice.json`
-beside this module, which training reads:
-
-- the damping every pair serves (`panel_damping`, `served_config`), chosen on the pooled
-  validation refits of the panel of hourly spot pairs (`tools/damping.py`): a candidate that keeps
-  some of Prophet's move replaces tau 0 (the last close) only where it is better beyond two
-  standard errors;
-- the band every hourly pair serves: one method, its settings chosen per horizon on the pooled
-  validation origins of the same pairs. Every hourly pair, also one trained alone, uses these
-  settings and records them in its manifest (`band`, and `served.band` saying where they come
-  from); it calibrates them on its own recent errors, or where the settings say so on the pool
-  the panel's pairs share. Pairs at another interval (ETH/USD's daily bars) still choose their
-  own band on their own validation origins;
-- that shared pool (`stored_pools`, `panel_pool.npz` beside this module): at each calibrated
-  horizon where the band calibrates on it (`BandSpec.shared_for`), the pool's quantiles at every
-  week start (`calibration.Stored`), from the standardized errors of the 16 spot pairs of the
-  whole history (`tools/panel_search.store_pools` writes them). A pair trained alone calibrates
-  there on them as the panel did; past the last week stored, on the last one.
-
-The search that chose them: `tools/panel_steps.py`.
-"""
+"""What `make panel` decided for every pair (`tools/panel.py`; docs/model.md says how), which
+training reads: the damping every pair serves and the band every hourly pair serves, in
+`panel_choice.json`, and the pool of errors the panel's pairs share (`stored_pools`), in
+`panel_pool.npz`, both beside this module."""
 
 from __future__ import annotations
 

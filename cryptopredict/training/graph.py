@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -84,24 +84,16 @@ def train_pairs(
     return {slug: failed[slug] for slug in order if slug in failed}
 
 
-@dataclass(frozen=True)
-class Trained:
-    path: Path
-    report: str
-    model_version: str
-    backtest: BacktestResult | None = None
-
-
-def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool = False) -> Trained:
-    """One pair, to its artifact under `out` (`keep_backtest`: its backtest too); PairError."""
+def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool = False) -> Finished:
+    """One pair, to its artifact under `out` (its `path`; `keep_backtest`: its backtest too);
+    PairError."""
     future = _submit(client, TRAIN, job.asset.slug, job.log_level, job, keep_backtest)
     try:
         finished: Finished = _value(future)
     except Exception as error:
         _failure(job.asset.slug, error, out)
         raise
-    path = install_artifact(out, job.asset.slug, finished.files)
-    return Trained(path, finished.report, finished.model_version, finished.backtest)
+    return replace(finished, path=install_artifact(out, job.asset.slug, finished.files))
 
 
 def backtest_pair(client: Client, job: PairJob) -> BacktestResult:

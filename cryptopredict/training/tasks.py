@@ -95,12 +95,14 @@ class PairJob:
 
 @dataclass(frozen=True)
 class Finished:
-    """A trained pair: its artifact's files, its report (and its backtest, when kept)."""
+    """A trained pair: its artifact's files, its report (and its backtest, when kept; where
+    installed, by `graph.train_pair`)."""
 
     files: dict[str, bytes]
     report: str
     model_version: str
     backtest: BacktestResult | None = None
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
