@@ -19,19 +19,20 @@ from statsforecast.models import AutoETS, Naive
 from statsforecast.utils import ConformalIntervals
 from tqdm import tqdm
 
-from cryptopredict import logs
+from cryptopredict import logs, postprocess
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec, ModelConfig
 from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data.history import History, load_history
 from cryptopredict.data.validation import summarize
-from cryptopredict.model.backtest import BacktestResult
+from cryptopredict.model.backtest import BacktestResult, market_of
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
-from cryptopredict.model.forecasters import window
-from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan
-from cryptopredict.model.refits import actual_at
+from cryptopredict.model.forecasters import ProphetForecaster, window
+from cryptopredict.model.market import Market
+from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, epoch_seconds
+from cryptopredict.model.refits import actual_at, drift_centre
 from cryptopredict.model.scoring import naive_band
 from cryptopredict.standard_error import (
     inside,
@@ -45,7 +46,6 @@ from cryptopredict.training.cluster import training_client
 from cryptopredict.training.graph import backtest_pair
 from cryptopredict.training.tasks import PairJob
 from cryptopredict.utc import iso_moment
-from tools.baselines import DriftForecaster, NaiveForecaster, ProphetForecast
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
@@ -56,6 +56,7 @@ REFERENCE = ModelConfig(
     anchored=False,
     calibrated=False,
 )
+HOURS = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -117,11 +118,14 @@ def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args,
     configs = {config.name: config for config in candidates(tau)}
     log.info("comparing %d configurations on %d origins", len(configs), len(origins))
     frames = fit_and_predict(client, configs, frame, origins, leads)
-    for make in (
-        lambda: NaiveForecaster(ModelConfig().window_days, ModelConfig().interval_width),
-        lambda: DriftForecaster(ModelConfig().window_days),
-    ):
-        frames.append(predict_in_process(make, frame, origins, leads))
+    market, anchor = market_of(frame, pd.Timedelta(hours=1))
+    times, hours = epoch_seconds(pd.Series(origins)), HOURS
+    for model, found in baselines(market, anchor, times, hours).items():
+        ds = pd.to_datetime((times[:, None] + hours[None, :] * HOUR).ravel(), unit="s")
+        rows = {"ds": ds, "yhat": found["yhat"].ravel(), "model": model}
+        if DEFAULT_LEVEL in found:
+            rows["yhat_lower"], rows["yhat_upper"] = (b.ravel() for b in found[DEFAULT_LEVEL])
+        frames.append(pd.DataFrame(rows).assign(cutoff=np.repeat(origins, len(hours))))
     forecasts = pd.concat(frames, ignore_index=True)
     forecasts["y"] = frame.set_index("ds")["y"].reindex(forecasts["ds"]).to_numpy()
     return {
@@ -209,6 +213,30 @@ def progress(total: int, description: str, unit: str) -> tqdm:
     )
 
 
+class ProphetForecast(ProphetForecaster):
+    """Prophet as training fits it, post-processed as served (its interval if uncalibrated)."""
+
+    def predict(self, ds: pd.Series) -> pd.DataFrame:
+        raw = self.raw(ds)
+        seconds = epoch_seconds(raw["ds"])
+        hours = postprocess.hours_ahead(self.rules, seconds)
+        point = postprocess.centre(self.rules, raw["yhat"].to_numpy(), hours)
+        out = pd.DataFrame({"ds": raw["ds"], "yhat": point})
+        if not self.config.calibrated:
+            unshifted = self._from_model(raw["yhat"].to_numpy())
+            for bound in ("yhat_lower", "yhat_upper"):
+                bound_price = self._from_model(raw[bound].to_numpy())
+                out[bound] = (
+                    bound_price * point / unshifted
+                    if self.config.target == "log"
+                    else bound_price + point - unshifted
+                )
+        return out
+
+    def _from_model(self, values: np.ndarray) -> np.ndarray:
+        return np.exp(values) if self.config.target == "log" else values
+
+
 def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:
     name, config, origin, ds = task
     for chatty in ("cmdstanpy", "prophet"):
@@ -216,15 +244,6 @@ def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:
     train = history[history["ds"] <= origin]
     forecaster = ProphetForecast(config, name).fit(train)
     return forecaster.predict(pd.Series(ds)).assign(model=name, cutoff=train["ds"].iloc[-1])
-
-
-def predict_in_process(make, history: pd.DataFrame, origins, leads) -> pd.DataFrame:
-    frames = []
-    for origin in origins:
-        forecaster = make().fit(history[history["ds"] <= origin])
-        prediction = forecaster.predict(pd.Series(origin + leads))
-        frames.append(prediction.assign(model=forecaster.name, cutoff=origin))
-    return pd.concat(frames, ignore_index=True)
 
 
 def table_rows(forecasts: pd.DataFrame, order: list[str]) -> list[dict]:
@@ -269,8 +288,7 @@ def peers(
     market = dense.market
     served_band = Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))
     origins = spread(plan, frame, args.peer_origins)
-    times = np.array([int(at.timestamp()) for at in origins], dtype=np.int64)
-    hours = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
+    times, hours = epoch_seconds(pd.Series(origins)), HOURS
     forecasts = {
         **ours(backtest, served_band, times, hours),
         **statsforecast_rows(frame, origins, hours),
@@ -320,25 +338,31 @@ def ours(
 ) -> dict[str, dict]:
     """The served forecast and the naive baseline at `times`, as the backtest scores them."""
     dense = backtest.dense
-    market, config = dense.market, dense.config
+    pos = dense.market.position(times)
+    served = dense.refits.centre(dense.config, dense.anchor[pos], times, hours)
+    naive = baselines(dense.market, dense.anchor, times, hours)["naive"]
+    return {SERVED: _banded(served, served_band.offsets(pos, hours)), "naive": naive}
+
+
+def baselines(
+    market: Market, anchor: np.ndarray, times: np.ndarray, hours: np.ndarray
+) -> dict[str, dict]:
+    """The naive forecast with the naive band, and the drift forecast, as the backtest makes
+    them (`scoring.DenseOrigins.scores`), at `times`."""
     pos = market.position(times)
-    served = dense.refits.centre(config, dense.anchor[pos], times, hours)
-    naive = np.repeat(dense.anchor[pos][:, None], len(hours), axis=1)
-    bands = {
-        SERVED: served_band.offsets(pos, hours),
-        "naive": naive_band(market, pos, list(hours)).offsets(pos, hours, calibrated_at=times),
-    }
-    out = {}
-    for model, centre in ((SERVED, served), ("naive", naive)):
-        result: dict = {"yhat": centre}
-        for level in LEVELS:
-            low, high = tails(level)
-            result[level] = (
-                centre * np.exp(bands[model][low]),
-                centre * np.exp(bands[model][high]),
-            )
-        out[model] = result
-    return out
+    naive = np.repeat(anchor[pos][:, None], len(hours), axis=1)
+    band = naive_band(market, pos, list(hours)).offsets(pos, hours, calibrated_at=times)
+    drift = drift_centre(market, anchor, pos, hours, ModelConfig().window_days)
+    return {"naive": _banded(naive, band), "drift": {"yhat": drift}}
+
+
+def _banded(centre: np.ndarray, offsets: dict) -> dict:
+    """`centre` with its band at each level, from log offsets at each tail."""
+    found: dict = {"yhat": centre}
+    for level in LEVELS:
+        low, high = tails(level)
+        found[level] = (centre * np.exp(offsets[low]), centre * np.exp(offsets[high]))
+    return found
 
 
 def statsforecast_rows(
