@@ -52,13 +52,9 @@ T = TypeVar("T")
 
 
 class cached(Generic[T]):  # noqa: N801 (named as the decorator it stands in for)
-    """`functools.cached_property` without its lock.
-
-    Until Python 3.12, `cached_property` computes under one lock per property shared by every
-    instance of the class: while one artifact's grid or backtest is read, or one asset's artifact
-    opened, the same property of every other instance waits (issue 41: one slow artifact held up
-    every asset). Python 3.12 dropped that lock; this is the same descriptor without it. Two
-    threads may both compute a value the first time; the first to finish is kept."""
+    """`functools.cached_property` without the lock Python 3.11's holds across every instance
+    (issue 41: one slow artifact held up every asset; 3.12 dropped it). Two threads may both
+    compute a value the first time; the first to finish is kept."""
 
     def __init__(self, compute: Callable[[Any], T]) -> None:
         self.compute = compute

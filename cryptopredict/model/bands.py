@@ -203,15 +203,9 @@ class Calibrated(Protocol):
 
 
 class Band:
-    """A candidate band calibrated on the errors of forecasts from `origins` (bar positions).
-
-    `errors[h]` holds, per origin, the log error of the point forecast `h` hours ahead (NaN
-    where unknown). Pools exist only at the horizons given.
-
-    Along lead time the band is smooth and never narrows (`along_lead`): no calibrated
-    horizon, mix weight or width bin can make a later bound tighter than an earlier one, nor
-    step out from one hour to the next.
-    """
+    """A candidate band calibrated on the errors of forecasts from `origins` (bar positions):
+    `errors[h]`, per origin, the log error of the point forecast `h` hours ahead (NaN where
+    unknown); pools only at those horizons."""
 
     def __init__(
         self,

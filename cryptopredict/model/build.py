@@ -325,9 +325,7 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 
 def _utc(stamp: pd.Timestamp) -> datetime:
-    stamp = pd.Timestamp(stamp)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.floor("s").to_pydatetime()
+    return pd.to_datetime(stamp, utc=True).floor("s").to_pydatetime()
 
 
 def history_series(frame: pd.DataFrame) -> BarHistory:

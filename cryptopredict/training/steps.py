@@ -98,8 +98,9 @@ def prepare(job: PairJob) -> Prepared:
 def fetch(asset: Asset, bars: Fetch) -> History:
     phase(READING)
     return load_history(
-        asset, _interval(asset, bars), utc(bars.since), bars.settings.settings(),
-        source=bars.source, csv=bars.csv, until=None if bars.until is None else utc(bars.until),
+        asset, _interval(asset, bars), pd.to_datetime(bars.since, utc=True),
+        bars.settings.settings(), source=bars.source, csv=bars.csv,
+        until=None if bars.until is None else pd.to_datetime(bars.until, utc=True),
     )  # fmt: skip
 
 
@@ -114,8 +115,3 @@ def _interval(asset: Asset, bars: Fetch) -> str:
 def _backtest(prepared: Prepared, setup: BacktestSetup) -> BacktestResult:
     band = prepared.job.band or panel_band(prepared.history.bars.interval.delta)
     return run_backtest(setup, fitted_refits(setup), band=band)
-
-
-def utc(text: str) -> pd.Timestamp:
-    stamp = pd.Timestamp(text)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
