@@ -242,7 +242,7 @@ def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:
     for chatty in ("cmdstanpy", "prophet"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     train = history[history["ds"] <= origin]
-    forecaster = ProphetForecast(config, name).fit(train)
+    forecaster = ProphetForecast(config).fit(train)
     return forecaster.predict(pd.Series(ds)).assign(model=name, cutoff=train["ds"].iloc[-1])
 
 

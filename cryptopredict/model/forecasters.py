@@ -19,29 +19,22 @@ UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed m
 
 
 class ProphetForecaster:
-    """Prophet on log or raw close, anchored and damped as the configuration says."""
+    """Prophet on log or raw close, anchored and damped as the configuration says: `fit` sets
+    the fitted Prophet `model` and its `rules`."""
 
-    def __init__(
-        self, config: ModelConfig, name: str = "prophet", uncertainty_samples: int | None = None
-    ) -> None:
+    model: Any
+    rules: PostprocessRules
+
+    def __init__(self, config: ModelConfig, uncertainty_samples: int | None = None) -> None:
         self.config = config
-        self.name = name
         default_samples = 0 if config.calibrated else 1000
         self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
-        self.model: Any = None  # the fitted Prophet model, once `fit` has run
-        self._fitted_rules: PostprocessRules | None = None
 
     def fit(self, history: pd.DataFrame) -> Self:
         train = window(history, self.config.window_days)
         self.model = fit_prophet(self.config, train, self.samples)
-        self._fitted_rules = self._rules(train)
+        self.rules = self._rules(train)
         return self
-
-    @property
-    def rules(self) -> PostprocessRules:
-        if self._fitted_rules is None:
-            raise RuntimeError(f"{self.name} is not fitted: call fit() first")
-        return self._fitted_rules
 
     def raw(self, ds: pd.Series) -> pd.DataFrame:
         np.random.seed(UNCERTAINTY_SEED)

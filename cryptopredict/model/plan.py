@@ -94,9 +94,7 @@ def _grid(seconds: np.ndarray, first: int, last: int, step: int) -> np.ndarray:
 
 def epoch_seconds(ds: pd.Series) -> np.ndarray:
     """Naive-UTC or tz-aware timestamps as int64 epoch seconds."""
-    stamps = pd.to_datetime(ds)
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = pd.to_datetime(ds, utc=True).dt.tz_convert(None)
     return stamps.to_numpy().astype("datetime64[s]").astype(np.int64)
 
 
