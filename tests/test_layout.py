@@ -259,7 +259,7 @@ def test_every_module_has_its_line_in_the_layout_and_every_line_its_module():
     [
         ("| `cryptopredict/minutes/` |", "`store.py`", "cryptopredict/minutes/store.py"),
         ("Beside them", "`utc.py`", "cryptopredict/utc.py"),
-        ("| `tools/release/` |", "`tags.py`", "tools/release/tags.py"),
+        ("| `tools/release/` |", "`version.py`", "tools/release/version.py"),
     ],
 )
 def test_a_module_named_only_in_another_folder_s_line_is_unmapped(starts, name, module):

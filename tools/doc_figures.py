@@ -101,7 +101,7 @@ def settings() -> dict[str, object]:
     found |= dict(re.findall(r"vars\.(\w+) \|\| '([^']*)'", workflows))
     # The release's repository variables its tools default (`DEFAULT_ASSETS = "top:200"`).
     for variable, module, constant in (
-        ("RELEASE_ASSETS", "tools/release/pairs.py", "DEFAULT_ASSETS"),
+        ("RELEASE_ASSETS", "tools/release/cli.py", "DEFAULT_ASSETS"),
         ("FIRST_VERSION", "tools/release/cli.py", "DEFAULT_FIRST_VERSION"),
     ):
         found[variable] = re.findall(rf'^{constant} = "([^"]*)"', _read(module), re.M)[0]

@@ -13,8 +13,7 @@ import pytest
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import main
 from tools.release.lineage import Git, LineageError, check_publish
-from tools.release.published import Published, read_index
-from tools.release.version import Release, Version
+from tools.release.version import Published, Release, Version, read_index
 
 
 class History:

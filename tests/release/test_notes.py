@@ -13,8 +13,7 @@ from cryptopredict.artifact.run import (
     TrainingRun,
     write_run,
 )
-from tools.release.cli import main
-from tools.release.notes import RUN
+from tools.release.cli import RUN, main
 
 
 def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):

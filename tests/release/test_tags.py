@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tools.release.tags import build_tag, created, image_name
-from tools.release.version import Version
+from tools.release.version import Version, build_tag, created, image_name
 
 BUILT = datetime(2026, 3, 9, 18, 0, 7, tzinfo=UTC)
 

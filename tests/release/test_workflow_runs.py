@@ -49,8 +49,8 @@ from tests.release.github_issues import Issues
 from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
-from tools.release.published import CREATED, RECORD_FORMAT, VERSION
 from tools.release.registry import Registry
+from tools.release.version import CREATED, RECORD_FORMAT, VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tools.release.tags import image_name
+from tools.release.version import image_name
 
 COMMAND = "python -m tools.release blueprint"
 # What the committed render.yaml names until a fork generates its own: a dot can never be part

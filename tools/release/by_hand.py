@@ -12,7 +12,6 @@ from tools.release.previous import PreviousImageError, find_previous
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
 from tools.release.rules import SET_UP
-from tools.release.upstream import tag_owner
 from tools.release.version import Version
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
@@ -127,7 +126,7 @@ def _own_release_tags(fork: GitHub) -> list[str]:
     if not targets:
         return []
     newest = max(targets, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
-    owner = tag_owner(fork, newest, targets[newest])
+    owner = fork.tag_owner(newest, targets[newest])
     return list(targets) if owner == fork.repository else []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -16,19 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
-from tools.release.admit import admit_run
 from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.by_hand import HOOK_SECRET, SERVICE_VARIABLE
-from tools.release.github import DEFAULT_API_URL, GitHub, GitHubError
-from tools.release.github_commands import check_pull, check_rules, make_tag
+from tools.release.environment import TAG_RULE, check_environment
+from tools.release.github import GitHub, GitHubError
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, stray_tags
-from tools.release.notes import notes_of
-from tools.release.pairs import DEFAULT_ASSETS, release_assets
-from tools.release.plan import GIVE_UP, RunPlan, plan_run
+from tools.release.plan import GIVE_UP, RunPlan, admit_run, plan_run
 from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
-from tools.release.published import read_index
-from tools.release.registry import Registry, RegistryUnknownError
+from tools.release.registry import Registry, RegistryUnknownError, check_pullable
 from tools.release.render import (
     DeployError,
     image_by_digest,
@@ -36,15 +33,30 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.retention import RetentionError, package_of, retain
-from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET
+from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET, check_tag_rules
 from tools.release.say import tell
 from tools.release.setup import Choices, set_up
 from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
-from tools.release.tags import build_tag, created, image_name
-from tools.release.upstream import tag_owner
-from tools.release.version import RELEASE_EVENTS, Release, Version, latest_version
+from tools.release.tagging import create_tag
+from tools.release.version import (
+    RELEASE_EVENTS,
+    Release,
+    Version,
+    build_tag,
+    created,
+    image_name,
+    latest_version,
+    read_index,
+)
 
 DEFAULT_FIRST_VERSION = "0.1.0"
+# The release's default: BTC/USD and ETH/USD (from Alpaca) and the 200 spot pairs most traded
+# against USDT on Binance, ranked when the image trains (`top:N`, cryptopredict/data/binance.py).
+# The product's own default (`make run`, offline) stays the two embedded pairs.
+DEFAULT_ASSETS = "top:200"
+_SLUG = re.compile(r"[a-z0-9]+-[a-z0-9]+")
+_TOP = re.compile(r"top:[1-9][0-9]{0,3}")
+RUN = "run.json"  # cryptopredict.artifact.run.RUN
 # What `setup` needs installed (docs/release.md, set-up step 2).
 SETUP_INSTALL = (
     "`python3.11 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements-setup.txt`"
@@ -72,6 +84,116 @@ def _annotation(text: str) -> str:
 def notes(args: argparse.Namespace, _: Mapping[str, str]) -> int:
     print(notes_of(args.model_dir, args.tag), end="")
     return 0
+
+
+def release_notes(run: dict[str, Any], tag: str) -> str:
+    trained, failed = run["trained"], run.get("failed", [])
+    lines = [
+        f"## {tag}: {len(trained)} of {len(trained) + len(failed)} pairs trained",
+        "",
+        f"Asked for `{run['asked']}`; model {run['model_version']}, trained by "
+        f"{_minute(run['finished_at'])} UTC.",
+        "",
+        f"Track record: extends {run['extends']}."
+        if run.get("extends")
+        else "Track record: starts with this release (its `track-record/` says why).",
+        "",
+    ]
+    ranking = run.get("ranking")
+    ranks = {pair["asset"]: pair for pair in ranking["pairs"]} if ranking else {}
+    if ranking:
+        lines += [
+            f"`top:{ranking['asked']}` ranked {len(ranking['pairs'])} pairs by {ranking['by']}, "
+            f"over the 24 hours to {_minute(ranking['as_of'])} UTC.",
+            "",
+        ]
+    lines += ["| pair | served | rank | 24-hour quote volume |", "|---|---|---|---|"]
+    not_served = {pair["asset"] for pair in failed}
+    for asset in (*trained, *not_served):
+        ranked = ranks.get(asset)
+        rank = f"{ranked['rank']}" if ranked else ""
+        volume = f"{ranked['quote_volume']:,.0f}" if ranked else ""
+        served = "no" if asset in not_served else "yes"
+        lines.append(f"| `{asset}` | {served} | {rank} | {volume} |")
+    if failed:
+        lines += ["", "Not served, because training failed:", ""]
+        lines += [f"- `{pair['asset']}`: {pair['reason']}" for pair in failed]
+    if ranking and ranking.get("left_out"):
+        lines += ["", "Traded more than the last pair ranked, but left out:", ""]
+        lines += [f"- `{out['symbol']}`: {out['why']}" for out in ranking["left_out"]]
+    return "\n".join(lines) + "\n"
+
+
+def _minute(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+
+
+def notes_of(model_dir: Path, tag: str) -> str:
+    """The notes of `model_dir`'s training record; ValueError when it is missing or unusable."""
+    file = Path(model_dir) / RUN
+    try:
+        run = json.loads(file.read_text())
+        return release_notes(run, tag)
+    except FileNotFoundError:
+        raise ValueError(f"{model_dir} holds no training record ({RUN})") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{file} is not a training record this reads: {error!r}") from None
+
+
+def release_assets(text: str) -> str:
+    """`text` as the canonical list of pairs (DEFAULT_ASSETS when blank); ValueError otherwise."""
+    if not text.strip():
+        return DEFAULT_ASSETS
+    names = [part.strip().lower() for part in text.split(",")]
+    wrong = [name for name in names if not (_SLUG.fullmatch(name) or _TOP.fullmatch(name))]
+    if wrong:
+        raise ValueError(
+            f"RELEASE_ASSETS holds {', '.join(map(repr, wrong))}: expected comma-separated pairs "
+            "named <base>-<quote>, such as btc-usd,eth-usd,sol-usd, or top:N (top:200: BTC/USD, "
+            "ETH/USD and the 200 pairs most traded against USDT on Binance)"
+        )
+    if sum(bool(_TOP.fullmatch(name)) for name in names) > 1:
+        raise ValueError(f"RELEASE_ASSETS holds more than one top:N: {text.strip()!r}")
+    return ",".join(dict.fromkeys(names))
+
+
+def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    what = "checking the repository's rules"
+    github = GitHub.from_environ(environ, what, args.repository, environment=args.environment)
+    check_environment(github, args.branch)
+    print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
+    print("\n".join(check_tag_rules(github, credential=args.tag_credential)))
+    return 0
+
+
+def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    github = GitHub.from_environ(environ, "creating the release tag", environment=args.environment)
+    print(create_tag(args.tag, args.sha, github, Git(), key=environ.get(TAG_KEY_SECRET, "")))
+    return 0
+
+
+def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    credential = _blueprint_credential(args.blueprint, args.repository)
+    if credential:
+        print(f"render.yaml pulls {args.image} with the registry credential {credential!r}")
+        return 0
+    base_url = environ.get("RELEASE_REGISTRY_URL", "").strip() or None
+    try:
+        print(check_pullable(args.image, args.digest, args.repository, base_url=base_url))
+    except RegistryUnknownError as error:
+        print(
+            "::warning title=package visibility::the registry could not say whether Render can "
+            f"pull {args.image} ({error}): deploying anyway"
+        )
+    return 0
+
+
+def _blueprint_credential(path: Path | None, repository: str) -> str | None:
+    """The registry credential of the Blueprint generated for `repository`'s image, if any."""
+    try:
+        return None if path is None else check(path.read_text(), repository).credential
+    except (OSError, BlueprintError):
+        return None
 
 
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -134,7 +256,7 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete what the rule does not keep; every failure is a warning: the release is green."""
     image = args.image or image_name(args.repository)
-    github = _github(environ, args.repository)
+    github = GitHub.from_environ(environ, repository=args.repository)
     registry = _registry(image, environ)
     try:
         said, needs_owner = retain(
@@ -153,13 +275,6 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print("\n".join(said))
         _tell(environ, "retention", needs_owner)
     return 0
-
-
-def _github(environ: Mapping[str, str], repository: str, token: str = "") -> GitHub:
-    """`repository` on the API $GITHUB_API_URL names, asked with `token` or $GITHUB_TOKEN."""
-    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
-    token = token or environ.get("GITHUB_TOKEN", "")
-    return GitHub(api_url, repository, token, registry_url=environ.get("RELEASE_REGISTRY_URL", ""))
 
 
 def _tell(environ: Mapping[str, str], topic: str, text: str) -> None:
@@ -213,7 +328,10 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_SECRET}): "),
     )
     return set_up(
-        _github(environ, args.repository, token), choices, dry_run=args.dry_run, say=print
+        GitHub.from_environ(environ, repository=args.repository, token=token),
+        choices,
+        dry_run=args.dry_run,
+        say=print,
     )
 
 
@@ -324,7 +442,7 @@ def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
     """How many release runs on `commit` failed, as GitHub lists them; 0 where it cannot say."""
     if not environ.get("GITHUB_TOKEN"):
         return 0
-    github = _github(environ, environ.get("GITHUB_REPOSITORY", ""))
+    github = GitHub.from_environ(environ)
     path = f"/actions/workflows/release.yml/runs?head_sha={commit}&status=failure&per_page=1"
     try:
         listed = github.get(path, "actions: read")
@@ -357,7 +475,10 @@ def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[
     if newest is None:
         return
     commit = git.commit(f"refs/tags/{newest.tag}")
-    if tag_owner(_github(environ, repository), newest.tag, commit) != repository:
+    if (
+        GitHub.from_environ(environ, repository=repository).tag_owner(newest.tag, commit)
+        != repository
+    ):
         return  # a fork carrying its parent's tags: its first release starts its record
     image = image_name(repository)
     raise PreviousImageError(

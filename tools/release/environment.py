@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from tools.release.github import GitHub, GitHubError
 from tools.release.render import DeployError
@@ -19,6 +20,11 @@ TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
 class Change:
     said: str
     make: Callable[[], object] | None = None  # None: by hand (setup leaves it to the owner)
+
+    @classmethod
+    def call(cls, said: str, github: GitHub, method: str, path: str, *body: Any) -> Change:
+        """A change GitHub makes in one call (`body`: GitHub.call's body and permission)."""
+        return cls(said, partial(github.call, method, path, *body))
 
 
 def environment_changes(github: GitHub, branch: str) -> list[Change]:
@@ -35,12 +41,8 @@ def environment_changes(github: GitHub, branch: str) -> list[Change]:
             }
         }
         verb = "correct" if environment else "create"
-        found.append(
-            Change(
-                f"{verb} the {name} environment: deployment branches and tags 'Selected'",
-                partial(github.call, "PUT", path, body),
-            )
-        )
+        said = f"{verb} the {name} environment: deployment branches and tags 'Selected'"
+        found.append(Change.call(said, github, "PUT", path, body))
     else:
         listed = github.get(f"{path}/deployment-branch-policies?per_page=100", "actions: read")
         policies = listed.get("branch_policies") or []

@@ -124,13 +124,18 @@ class GitHub:
 
     @classmethod
     def from_environ(
-        cls, environ: Mapping[str, str], what: str, repository: str | None = None, **settings: str
+        cls,
+        environ: Mapping[str, str],
+        what: str = "",
+        repository: str | None = None,
+        token: str = "",
+        **settings: str,
     ) -> GitHub:
-        """The repository (unless named), token and addresses GitHub Actions sets; `settings`
-        the rest."""
-        token = environ.get("GITHUB_TOKEN", "").strip()
+        """The repository (unless named), token (unless given) and addresses GitHub Actions sets;
+        a ValueError saying `what` needs them where one is missing (none without `what`)."""
+        token = token or environ.get("GITHUB_TOKEN", "").strip()
         repository = repository or environ.get("GITHUB_REPOSITORY", "").strip()
-        if not (token and repository):
+        if what and not (token and repository):
             raise ValueError(
                 f"{what} needs GITHUB_TOKEN (yours: GITHUB_TOKEN=$(gh auth token)) and the "
                 "repository (GITHUB_REPOSITORY, or --repository where the command takes it), and "
@@ -138,6 +143,7 @@ class GitHub:
             )
         api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
         server_url = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        settings.setdefault("registry_url", environ.get("RELEASE_REGISTRY_URL", ""))
         return cls(api_url, repository, token, server_url=server_url, **settings)
 
     @property
@@ -203,3 +209,15 @@ class GitHub:
             if len(batch) < per_page or len(items) >= int(answer.get("total_count") or 0):
                 break
         return {str(v.get("name")): str(v.get("value", "")) for v in items}
+
+    def tag_owner(self, tag: str, target: str) -> str:
+        """The repository release tag `tag` on `target` is a release of: the fork parent's, if
+        the parent holds it on the same commit, or this one's."""
+        about = self.get("", "contents: read")
+        parent = str((about.get("parent") or {}).get("full_name") or "")
+        if not (about.get("fork") and parent):
+            return self.repository
+        path = f"//repos/{parent}/git/ref/tags/{urllib.parse.quote(tag)}"
+        ref = self.get_or_none(path, "contents: read")
+        sha = ((ref or {}).get("object") or {}).get("sha")
+        return parent if sha == target else self.repository

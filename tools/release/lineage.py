@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from tools.release.published import Published
 from tools.release.retry import RERUN, retried, transient
-from tools.release.version import Release, Version, latest_version
+from tools.release.version import Published, Release, Version, latest_version
 
 
 def _failed(done: subprocess.CompletedProcess[str]) -> bool:

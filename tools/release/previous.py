@@ -10,11 +10,9 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tools.release.published import Published, read_index
 from tools.release.registry import Answer, Registry, RegistryUnknownError
 from tools.release.retry import RERUN, delays, retried, transient
-from tools.release.tags import build_tag
-from tools.release.version import Version
+from tools.release.version import Published, Version, build_tag, read_index
 
 WORKFLOW = ".github/workflows/release.yml"
 _RELEASE_REF = re.compile(r"refs/tags/v\d+\.\d+\.\d+")

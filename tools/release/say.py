@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tools.release.github import DEFAULT_API_URL, GitHub, GitHubError
+from tools.release.github import GitHub, GitHubError
 
 LABEL = "release-attention"
 TITLE = "The release needs you"
@@ -84,8 +84,7 @@ def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     if text.strip():
         _summary(environ, f"### Needs you: {topic}\n\n{text.strip()}\n\n(Said in the issue "
                  f"labelled `{LABEL}` too.)\n")  # fmt: skip
-    api_url = environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
-    github = GitHub(api_url, repository, environ.get("GITHUB_TOKEN", ""))
+    github = GitHub.from_environ(environ)
     try:
         done = keep(github, topic, text, run)
     except GitHubError as error:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from tools.release.by_hand import (
@@ -116,12 +115,8 @@ def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) 
     if state == "active":
         kept.append("the release workflow is enabled")
         return
-    found.append(
-        Change(
-            f"enable the release workflow (now {state})",
-            lambda: github.call("PUT", "/actions/workflows/release.yml/enable"),
-        )
-    )
+    said = f"enable the release workflow (now {state})"
+    found.append(Change.call(said, github, "PUT", "/actions/workflows/release.yml/enable"))
 
 
 def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
@@ -201,12 +196,12 @@ def _branch_rules(
     elif covers_main(existing):
         rules = list(existing.get("rules") or []) + [{"type": rule} for rule in sorted(missing)]
         others = ", ".join(str(rule.get("type")) for rule in existing.get("rules") or [])
+        said = (
+            f"add {', '.join(sorted(missing))} to the branch ruleset {BRANCH_RULESET!r} "
+            f"(its own rules stay: {others or 'none'})"
+        )
         found.append(
-            Change(
-                f"add {', '.join(sorted(missing))} to the branch ruleset {BRANCH_RULESET!r} "
-                f"(its own rules stay: {others or 'none'})",
-                partial(github.call, "PUT", f"/rulesets/{existing['id']}", {"rules": rules}),
-            )
+            Change.call(said, github, "PUT", f"/rulesets/{existing['id']}", {"rules": rules})
         )
     else:
         own = {**BRANCH_RULESET_BODY, "name": OWN_BRANCH_RULESET}
@@ -236,10 +231,11 @@ def _ruleset(
     what = f"the {body['target']} ruleset {body['name']!r}: {_describe(body)}"
     what += f" ({why})" if why else ""
     if existing is None:
-        found.append(Change(f"create {what}", lambda: github.call("POST", "/rulesets", body)))
+        found.append(Change.call(f"create {what}", github, "POST", "/rulesets", body))
     else:
-        path = f"/rulesets/{existing['id']}"
-        found.append(Change(f"correct {what}", lambda: github.call("PUT", path, body)))
+        found.append(
+            Change.call(f"correct {what}", github, "PUT", f"/rulesets/{existing['id']}", body)
+        )
 
 
 def _describe(body: dict[str, Any]) -> str:
@@ -262,36 +258,27 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
             was, method, path = f" (was {held[name]})", "PATCH", f"/actions/variables/{name}"
         body = {"name": name, "value": value}
         said = f"set the variable {name} to {value}{was}"
-        found.append(Change(said, partial(github.call, method, path, body)))
+        found.append(Change.call(said, github, method, path, body))
     if choices.render_off and SERVICE_VARIABLE in held:
-        found.append(
-            Change(
-                f"delete the variable {SERVICE_VARIABLE} (Render off)",
-                lambda: github.call("DELETE", f"/actions/variables/{SERVICE_VARIABLE}"),
-            )
-        )
+        said = f"delete the variable {SERVICE_VARIABLE} (Render off)"
+        found.append(Change.call(said, github, "DELETE", f"/actions/variables/{SERVICE_VARIABLE}"))
 
 
 def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
     if HOOK_SECRET in github.secrets():
-        found.append(
-            Change(
-                f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can "
-                f"read (the hook belongs to the {github.environment} environment only)",
-                lambda: github.call("DELETE", f"/actions/secrets/{HOOK_SECRET}"),
-            )
+        said = (
+            f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can "
+            f"read (the hook belongs to the {github.environment} environment only)"
         )
+        found.append(Change.call(said, github, "DELETE", f"/actions/secrets/{HOOK_SECRET}"))
     held = HOOK_SECRET in github.secrets(github.env_path)
     service = github.variables().get(SERVICE_VARIABLE, "")
     on = f"`python -m tools.release setup --repository {github.repository}"
     if choices.render_off:
         if held:
-            found.append(
-                Change(
-                    f"delete the {github.environment} secret {HOOK_SECRET} (Render off)",
-                    lambda: github.call("DELETE", f"{github.env_path}/secrets/{HOOK_SECRET}"),
-                )
-            )
+            said = f"delete the {github.environment} secret {HOOK_SECRET} (Render off)"
+            path = f"{github.env_path}/secrets/{HOOK_SECRET}"
+            found.append(Change.call(said, github, "DELETE", path))
         else:
             kept.append("Render is off: the release publishes images and deploys nowhere")
         return
@@ -344,36 +331,20 @@ def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str
                 "(to publish it, enable the workflow: `gh workflow enable docs.yml`, then setup)"
             )
         else:
-            found.append(
-                Change(
-                    "disable the docs workflow (Pages off)",
-                    lambda: github.call("PUT", "/actions/workflows/docs.yml/disable"),
-                )
-            )
+            said = "disable the docs workflow (Pages off)"
+            found.append(Change.call(said, github, "PUT", "/actions/workflows/docs.yml/disable"))
         return
     if docs != "active":
-        found.append(
-            Change(
-                "enable the docs workflow",
-                lambda: github.call("PUT", "/actions/workflows/docs.yml/enable"),
-            )
-        )
+        said = "enable the docs workflow"
+        found.append(Change.call(said, github, "PUT", "/actions/workflows/docs.yml/enable"))
     pages = github.get_or_none("/pages")
     body = {"build_type": "workflow"}
     if pages is None:
-        found.append(
-            Change(
-                "publish GitHub Pages from GitHub Actions",
-                lambda: github.call("POST", "/pages", body, "pages: write"),
-            )
-        )
+        said = "publish GitHub Pages from GitHub Actions"
+        found.append(Change.call(said, github, "POST", "/pages", body, "pages: write"))
     elif pages.get("build_type") != "workflow":
-        found.append(
-            Change(
-                f"build GitHub Pages from GitHub Actions (now {pages.get('build_type')})",
-                lambda: github.call("PUT", "/pages", body, "pages: write"),
-            )
-        )
+        said = f"build GitHub Pages from GitHub Actions (now {pages.get('build_type')})"
+        found.append(Change.call(said, github, "PUT", "/pages", body, "pages: write"))
     else:
         kept.append("GitHub Pages is built from GitHub Actions")
 

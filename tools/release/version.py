@@ -1,11 +1,16 @@
-"""Semantic versions from `vMAJOR.MINOR.PATCH` tags (no other counts), and the one a run builds."""
+"""Semantic versions from `vMAJOR.MINOR.PATCH` tags (no other counts), the one a run builds, its
+image's names and tags, and what a published image index's annotations say."""
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptopredict.utc import iso_moment
 
 _NUMBER = r"(0|[1-9][0-9]*)"
 _VERSION = re.compile(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
@@ -13,6 +18,10 @@ _RELEASE_TAG = re.compile(rf"v{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
 _BUMP_WORD = re.compile(r"(?<![\w#])#(major|minor)\b", re.IGNORECASE)
 
 RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
+STAMP_FORMAT = "%Y%m%d%H%M%S"
+VERSION = "org.opencontainers.image.version"
+CREATED = "org.opencontainers.image.created"
+RECORD_FORMAT = "cryptopredict.record-format"
 
 
 class Bump(enum.Enum):
@@ -77,3 +86,64 @@ def bump_for(message: str) -> Bump:
 def latest_version(tags: Iterable[str]) -> Version | None:
     versions = [v for v in map(Version.from_tag, tags) if v is not None]
     return max(versions, default=None)
+
+
+def build_tag(version: Version, built_at: datetime) -> str:
+    """`X.Y.Z-YYYYmmddHHMMSS` in UTC: unique per build, so it is also the model version."""
+    return f"{version}-{_utc(built_at).strftime(STAMP_FORMAT)}"
+
+
+def created(built_at: datetime) -> str:
+    """RFC 3339 in UTC, as the `org.opencontainers.image.created` label wants it."""
+    return iso_moment(_utc(built_at))
+
+
+def image_name(repository: str, registry: str = "ghcr.io") -> str:
+    """`ghcr.io/owner/repo`, lower-cased: registries refuse upper case, GitHub names allow it."""
+    owner, slash, name = repository.strip().partition("/")
+    if not (owner and slash and name) or "/" in name:
+        raise ValueError(f"{repository!r} is not a GitHub repository name; expected owner/name")
+    return f"{registry}/{owner}/{name}".lower()
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; pass an aware datetime")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Published:
+    version: Version | None
+    created: datetime | None
+    record_format: int | None = None  # None: built before the release annotated it
+
+
+def read_index(raw: str) -> Published | None:
+    """An image index's annotations; None for an empty text, ValueError for another document."""
+    if not raw.strip():
+        return None
+    try:
+        index = json.loads(raw)
+    except ValueError:
+        raise ValueError("the index is not JSON") from None
+    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+        raise ValueError("the index is not an image index (no manifests)")
+    annotations = index.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise ValueError("the index's annotations are not a JSON object")
+    version = annotations.get(VERSION)
+    created = annotations.get(CREATED)
+    record_format = annotations.get(RECORD_FORMAT)
+    return Published(
+        Version.parse(version) if version else None,
+        _aware(created) if created else None,
+        int(record_format) if record_format else None,
+    )
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{CREATED} {text!r} has no time zone")
+    return moment
