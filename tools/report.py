@@ -511,29 +511,23 @@ def _json(path: Path) -> dict:
     return found
 
 
-_MARKER = re.compile(r"<!-- generated:([a-z0-9-]+) -->")
+_SECTION = re.compile(
+    r"(<!-- generated:([a-z0-9-]+) -->\n)(?:.*?\n)?(<!-- /generated:\2 -->)", re.S
+)
 
 
 def render(page: str, generated: dict[str, str]) -> str:
-    for name, body in generated.items():
-        pattern = re.compile(
-            rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.DOTALL
-        )
-        found = pattern.search(page)
-        if not found:
-            raise ValueError(f"the page has no generated:{name} section")
-        page = f"{page[: found.end(1)]}{body}\n{page[found.start(2) :]}"
-    return page
+    """`page` with every generated section's body from `generated`."""
+    done, count = _SECTION.subn(lambda found: f"{found[1]}{generated[found[2]]}\n{found[3]}", page)
+    if count != page.count("<!-- generated:"):
+        raise ValueError("the page has a generated section without its end marker")
+    return done
 
 
 def render_pages(root: Path = Path(), report_dir: Path = REPORT_DIR) -> dict[Path, str]:
     """Every page that holds generated sections, as it should read."""
     generated = sections(root / report_dir, root / PANEL)
-    pages = {page: (root / page).read_text() for page in PAGES}
-    return {
-        page: render(text, {name: generated[name] for name in _MARKER.findall(text)})
-        for page, text in pages.items()
-    }
+    return {page: render((root / page).read_text(), generated) for page in PAGES}
 
 
 def _per_horizon(title: str, labels: list[str] | None = None) -> list[str]:

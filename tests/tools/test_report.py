@@ -173,9 +173,9 @@ def test_the_peers_table_says_ties_the_strongest_peer_the_calibration_and_covera
     assert "at 1d GARCH-t (-7.50%): the served band ties it (+0.07, SE 0.40)" in said
 
 
-def test_a_page_without_a_section_is_an_error():
-    with pytest.raises(ValueError, match="no generated:backtest section"):
-        render("# nothing here\n", {"backtest": "table"})
+def test_a_section_without_its_end_marker_is_an_error():
+    with pytest.raises(ValueError, match="without its end marker"):
+        render("<!-- generated:backtest -->\nold table\n", {"backtest": "table"})
 
 
 def fake_artifact(directory: Path, asset: str, sha: str) -> Path:
