@@ -52,10 +52,12 @@ class AlpacaSource(NetworkSource):
     def fetch(self, query: BarQuery) -> pd.DataFrame:
         timeframe = _timeframe(query)
         client, deadline = self._client(), self.deadline()
-        windows = list(query.windows(PAGE_BARS))
+        span = query.interval.delta * PAGE_BARS
+        starts = pd.date_range(query.start, query.end, freq=span, inclusive="left")
         rows: list[dict] = []
-        done = progress(len(windows), f"alpaca {query.asset.alpaca_symbol} {query.interval}")
-        for start, end in windows:
+        done = progress(len(starts), f"alpaca {query.asset.alpaca_symbol} {query.interval}")
+        for start in starts:
+            end = min(start + span, query.end)
             request = CryptoBarsRequest(
                 symbol_or_symbols=query.asset.alpaca_symbol,
                 timeframe=timeframe,

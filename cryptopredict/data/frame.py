@@ -5,7 +5,6 @@ what a source is asked for (`BarQuery`), and the interface every source implemen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -143,14 +142,6 @@ class BarQuery:
     interval: Interval
     start: pd.Timestamp
     end: pd.Timestamp
-
-    def windows(self, bars_per_window: int) -> Iterator[tuple[pd.Timestamp, pd.Timestamp]]:
-        span = self.interval.delta * bars_per_window
-        start = self.start
-        while start < self.end:
-            end = min(start + span, self.end)
-            yield start, end
-            start = end
 
     def bar_count(self) -> int:
         return max(0, -(-(self.end - self.start) // self.interval.delta))
