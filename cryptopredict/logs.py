@@ -71,16 +71,11 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure(level: str = "INFO") -> None:
-    """A stderr handler on the root logger, as `logging.basicConfig` makes (none if it has one)."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(
-            RedactingFormatter(
-                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
-            )
-        )
-        root.addHandler(handler)
-        root.setLevel(level.upper())
+    """`logging.basicConfig` (nothing where the root logger has a handler) writing redacted
+    lines to stderr."""
+    handler = logging.StreamHandler()
+    form = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    handler.setFormatter(RedactingFormatter(form, datefmt="%Y-%m-%dT%H:%M:%S"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
