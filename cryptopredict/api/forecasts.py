@@ -13,7 +13,7 @@ from msgspec import UNSET
 
 from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
-from cryptopredict.api.openapi import ASSET, ASSET_UNAVAILABLE, CSV_TWIN, Blueprint, document
+from cryptopredict.api.openapi import ASSET, ASSET_ERRORS, CSV_TWIN, Blueprint, document
 from cryptopredict.api.serving.candles import multiple_of
 from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast
 from cryptopredict.api.types.common import Level
@@ -38,11 +38,10 @@ RANGE_OUT_OF_REACH = (
     "Out of range: a date outside the valid range (the detail names it), a `step` that is no "
     "whole multiple of the data's interval, or too many points."
 )
-ASSET_ERRORS = {
+ERRORS = {
     400: "Malformed input: a missing, repeated or unparsable parameter.",
     422: "Out of range: a date outside the valid range (the detail names it), or too many points.",
-    404: "No such asset is served; the detail names the served ones.",
-    503: ASSET_UNAVAILABLE,
+    **ASSET_ERRORS,
 }
 RANGE_LIMITS = (
     "With `step`, a whole multiple of the data's interval such as `1d`, only the points that "
@@ -164,7 +163,7 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         "The forecast at `date`.",
         Prediction,
         query=PointQuery,
-        errors=ASSET_ERRORS,
+        errors=ERRORS,
         description=f"Of any asset `/assets` lists (`/bitcoin` is BTC/USD's). {POINT_DESCRIPTION}",
     )
     def forecast_point(asset: str) -> Response:
@@ -173,7 +172,7 @@ def blueprints(catalog: Catalog, *, cache_seconds: int, max_points: int) -> list
         asked = read(PointQuery, request.environ)
         return json_response(forecast.answer(asked.date, asked.level), cache=cache)
 
-    range_errors = {**ASSET_ERRORS, 422: RANGE_OUT_OF_REACH}
+    range_errors = {**ERRORS, 422: RANGE_OUT_OF_REACH}
 
     @bp.get("/forecast/<asset>/range")
     @document(

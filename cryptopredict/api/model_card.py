@@ -13,7 +13,7 @@ from flask import Response
 
 from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
 from cryptopredict.api.latest import feed_health
-from cryptopredict.api.openapi import ASSET_UNAVAILABLE, Blueprint, document
+from cryptopredict.api.openapi import ASSET, ASSET_ERRORS, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.model import (
@@ -33,8 +33,6 @@ from cryptopredict.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
-UNAVAILABLE = {503: ASSET_UNAVAILABLE}
-UNKNOWN_ASSET = {404: "No such asset is served; the detail names the served ones.", **UNAVAILABLE}
 CACHED = 64  # model cards and backtests kept ready, the most recently asked for
 
 
@@ -46,7 +44,6 @@ def blueprint(
 ) -> Blueprint:
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
     max_age = public_cache(cache_seconds)
-    default = catalog.default.slug
 
     @lru_cache(maxsize=CACHED)
     def card(slug: str) -> msgspec.Struct:
@@ -55,60 +52,38 @@ def blueprint(
         said = verdict(manifest.params, artifact.backtest.summary, manifest.symbol, manifest.served)
         return ModelCard(verdict=said, track_record=None, **msgspec.structs.asdict(manifest))
 
-    def with_record(served: CatalogEntry) -> Response:
-        found = track_record(served)
-        return json_response(
-            msgspec.structs.replace(card(served.slug), track_record=found), cache=max_age
-        )
-
     @lru_cache(maxsize=CACHED)
     def backtest(slug: str) -> bytes:
         served = catalog[slug]
         return ENCODER.encode(_at_instants(served.artifact.backtest, served.step))
 
-    @bp.get("/model")
-    @document("The manifest, with the backtest summary.", ModelCard, errors=UNAVAILABLE)
-    def model() -> Response:
-        """The default asset's model card
-
-        As `/model/{asset}`, for the default asset (`/assets` names it: BTC/USD when served).
-        """
-        return with_record(catalog.default)
-
-    @bp.get("/model/backtest")
-    @document("The summary and every backtest path.", BacktestReport, errors=UNAVAILABLE)
-    def model_backtest() -> Response:
-        """The default asset's past forecasts against actual prices
-
-        As `/model/{asset}/backtest`, for the default asset.
-        """
-        return raw_json_response(backtest(default), cache=max_age)
-
-    @bp.get("/model/<asset>")
-    @document(
-        "The manifest, with the backtest summary.",
-        ModelCard,
-        errors=UNKNOWN_ASSET,
-    )
+    @document("The manifest, with the backtest summary.", ModelCard, errors=ASSET_ERRORS)
     def asset_model(asset: str) -> Response:
-        """The model card of an asset"""
-        return with_record(catalog[asset])
+        """The model card of an asset
 
-    @bp.get("/model/<asset>/backtest")
-    @document(
-        "The summary and every backtest path.",
-        BacktestReport,
-        errors=UNKNOWN_ASSET,
-    )
+        `/model` is the default asset's (`/assets` names it: BTC/USD when served).
+        """
+        served = catalog[asset]
+        answer = msgspec.structs.replace(card(served.slug), track_record=track_record(served))
+        return json_response(answer, cache=max_age)
+
+    @document("The summary and every backtest path.", BacktestReport, errors=ASSET_ERRORS)
     def asset_backtest(asset: str) -> Response:
         """Past forecasts of an asset's model against actual prices
 
         Each path is a forecast made from a past origin (`origin`, its last bar), with the
         prices that followed: at each instant of `ds` (epoch seconds, a bar's close) the
-        forecast and the price then (`actual`, that bar's close).
+        forecast and the price then (`actual`, that bar's close). `/model/backtest` is the
+        default asset's.
         """
         return raw_json_response(backtest(catalog[asset].slug), cache=max_age)
 
+    # The default asset's at `/model`, in endpoints of their own: werkzeug redirects neither way.
+    fixed = {ASSET: catalog.default.slug}
+    bp.add_url_rule("/model", "model", asset_model, defaults=fixed)
+    bp.add_url_rule("/model/backtest", "model_backtest", asset_backtest, defaults=fixed)
+    bp.add_url_rule("/model/<asset>", view_func=asset_model)
+    bp.add_url_rule("/model/<asset>/backtest", view_func=asset_backtest)
     return bp
 
 

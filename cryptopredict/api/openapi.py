@@ -26,6 +26,8 @@ ASSET_UNAVAILABLE = (
     "(`still_training`, with `Retry-After` and its progress); the detail says which. The other "
     "assets are served."
 )
+UNKNOWN_ASSET = "No such asset is served; the detail names the served ones."
+ASSET_ERRORS = {404: UNKNOWN_ASSET, 503: ASSET_UNAVAILABLE}  # of every route of one asset
 CSV_TWIN = (
     "As `{route}` with `format=csv`, in an operation of its own that answers only CSV, so that "
     "a generated client returns the text (it parses an answer by the first media type its "
@@ -107,6 +109,8 @@ def build(app: flask.Flask, slugs: Sequence[str]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule, operation, view in declared:
         item: dict[str, Any] = {"get": _operation(rule, operation, view, ref, queries)}
+        if (rule.defaults or {}).get(ASSET) in slugs:  # `/model`: a served asset is no 404
+            item["get"]["responses"].pop("404", None)
         if ASSET in rule.arguments and not rule.defaults:  # `/bitcoin` names its asset
             item["parameters"] = [_asset(slugs, components)]
         paths[_PATH_ARGUMENT.sub(r"{\1}", rule.rule)] = item
