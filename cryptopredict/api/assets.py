@@ -42,9 +42,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     cache = public_cache(cache_seconds)
     last_run = _last_run(catalog.run)
 
-    @functools.cache
-    def describe(served: Served) -> ServedAsset:
-        return _description(served, _links(served.slug))
+    describe = functools.cache(described)  # this application's links
 
     @bp.get("/assets")
     @document(
@@ -101,10 +99,11 @@ def _next(environ: WSGIEnvironment, offset: int, limit: int | None, total: int) 
     return f"{url_for('assets.assets')}?{urlencode([*kept, ('offset', str(offset + limit))])}"
 
 
-def _description(served: Served, links: AssetLinks) -> ServedAsset:
-    info, ranked = served.info, served.ranked
+def described(served: Served) -> ServedAsset:
+    """As `/assets` lists it (the dashboard opens with the default asset's)."""
+    info, ranked, slug = served.info, served.ranked, served.slug
     return ServedAsset(
-        asset=served.slug,
+        asset=slug,
         symbol=info.symbol,
         quote=served.quote,
         interval=info.interval,
@@ -120,7 +119,13 @@ def _description(served: Served, links: AssetLinks) -> ServedAsset:
         interval_width=info.interval_width,
         volume_rank=ranked.rank if ranked is not None else None,
         quote_volume_24h=ranked.quote_volume if ranked is not None else None,
-        links=links,
+        links=AssetLinks(
+            forecast=url_for("forecast.forecast_point", asset=slug),
+            range=url_for("forecast.forecast_range", asset=slug),
+            candles=url_for("candles.candles", asset=slug),
+            model=url_for("model.asset_model", asset=slug),
+            backtest=url_for("model.asset_backtest", asset=slug),
+        ),
     )
 
 
@@ -146,14 +151,4 @@ def _last_run(run: TrainingRun | None) -> LastRun | None:
                 for out in ranking.left_out
             ],
         ),
-    )
-
-
-def _links(slug: str) -> AssetLinks:
-    return AssetLinks(
-        forecast=url_for("forecast.forecast_point", asset=slug),
-        range=url_for("forecast.forecast_range", asset=slug),
-        candles=url_for("candles.candles", asset=slug),
-        model=url_for("model.asset_model", asset=slug),
-        backtest=url_for("model.asset_backtest", asset=slug),
     )

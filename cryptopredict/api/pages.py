@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, render_template, send_file, send_from_directory, url_for
 from werkzeug.exceptions import NotFound
 
+from cryptopredict.api.assets import described
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.http import page_headers, public_cache, raw_json_response
-from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
@@ -34,23 +34,10 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     bp = Blueprint("dashboard", __name__)
     plotly = _vendored(PLOTLY_JS) / PLOTLY_JS
     max_age = public_cache(cache_seconds)
-    default = catalog.default
-    info = default.info
-    card = {
-        "asset": default.slug,
-        "symbol": info.symbol,
-        "interval": info.interval,
-        "model_version": info.model_version,
-        "created_at": iso_utc(info.created_at),
-        "source": info.source,
-        "first": iso_utc(info.first_bar),
-        "last": iso_utc(info.last_bar),
-        "forecast_end": iso_utc(default.valid_until),
-        "interval_width": info.interval_width,
-    }
 
     @bp.get("/")
     def dashboard() -> Response:
+        card = described(catalog.default)
         page = render_template("dashboard.html", card=card, assets_url=url_for("assets.assets"))
         return page_headers(Response(page, mimetype="text/html"), csp=DASHBOARD_CSP, cache=max_age)
 
