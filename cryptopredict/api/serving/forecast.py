@@ -53,14 +53,6 @@ class LatestPrice:
 
 
 @dataclass(frozen=True)
-class Point:
-    prediction: float
-    low: float
-    high: float
-    data_until: int  # the instant the data the answer had seen ended (its origin bar's close)
-
-
-@dataclass(frozen=True)
 class Points:
     ds: np.ndarray  # int64 epoch seconds: instants
     values: np.ndarray  # (len(ds), 3): prediction, low, high
@@ -122,14 +114,14 @@ class Forecast:
     def valid_range(self) -> str:
         return f"valid dates run from {iso_utc(self.first)} to {iso_utc(self.end)}"
 
-    def at(self, epoch: float, level: int) -> Point:
-        """The forecast and band at a checked instant; its data's end is the later knot's."""
+    def at(self, epoch: float, level: int) -> tuple[list[float], int]:
+        """The forecast and band at a checked instant, and the instant the data it had seen
+        ended (its origin bar's close): the later knot's."""
         grid, label = self.grid, np.array([opening(epoch, self.step)])
-        centre, low, high = grid.values_at(label, level)[0].tolist()
         (before,), (after,), (fraction,) = grid.between(label)
         knots = (before, after) if fraction > 0 else (before,)
         origin = max(int(grid.time[knot]) - int(grid.lead[knot]) for knot in knots)
-        return Point(centre, low, high, closing(origin, self.step))
+        return grid.values_at(label, level)[0].tolist(), closing(origin, self.step)
 
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
         """Per instant: a hindcast whose band was chosen with hindsight of it."""
@@ -217,14 +209,11 @@ class Forecast:
 
     def prediction(self, epoch: float, level: int, live: FromLatest | None = None) -> Prediction:
         if live is None:
-            point = self.at(epoch, level)
-            anchor = self.model_anchor(point.data_until)
+            values, data_until = self.at(epoch, level)
+            anchor = self.model_anchor(data_until)
         else:
-            centre, low, high = live.values[0].tolist()
-            point = Point(centre, low, high, data_until=live.latest.epoch)
-            anchor = live.anchor
-        shown, low, high = round_band(point.prediction, point.low, point.high)
-        data_until = point.data_until
+            values, data_until, anchor = live.values[0].tolist(), live.latest.epoch, live.anchor
+        shown, low, high = round_band(*values)
         return Prediction(
             date=iso_utc(epoch),
             prediction=shown,
