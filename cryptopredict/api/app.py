@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from functools import partial
 from http import HTTPStatus
 
 from flask import Flask, Response, request
@@ -15,7 +14,7 @@ from cryptopredict.api import assets, forecasts, market, model_card, openapi, pa
 from cryptopredict.api.errors import ApiError
 from cryptopredict.api.http import install, json_response
 from cryptopredict.api.latest import LatestPrices, latest_prices
-from cryptopredict.api.metrics import Metrics, Scraped
+from cryptopredict.api.metrics import Metrics
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
@@ -59,7 +58,7 @@ def create_app(
     app.register_blueprint(market.live_blueprint(catalog, minutes))
     records = track_record.TrackRecords(catalog)
     app.register_blueprint(track_record.blueprint(catalog, records))
-    metrics.registry.register(Scraped(partial(track_record.gauges, records)))
+    metrics.registry.register(records)  # its gauges
     app.register_blueprint(
         model_card.blueprint(
             catalog, cache_seconds=cache_seconds, track_record=records.card_summary

@@ -25,7 +25,7 @@ from cryptopredict.api.errors import (
 )
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
 from cryptopredict.api.openapi import ASSET_UNAVAILABLE, CSV_TWIN, Blueprint, document
-from cryptopredict.api.serving.candles import CandleSource, check_count
+from cryptopredict.api.serving.candles import CandleSource
 from cryptopredict.api.types.market import (
     DEFAULT_COUNT,
     CandleColumns,
@@ -41,7 +41,7 @@ from cryptopredict.artifact.arrays import HISTORY_ARRAYS, BarHistory
 from cryptopredict.candles import Candles, Interval, aggregate
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
-from cryptopredict.minutes.store import LastBar, MinuteStore, NoDatabaseError, StoreError, Window
+from cryptopredict.minutes.store import MinuteStore, NoDatabaseError, StoreError, Window
 from cryptopredict.postprocess import price_decimals
 from cryptopredict.utc import iso_dates, iso_utc
 
@@ -127,10 +127,7 @@ class LiveMinutes:
         self._windows = (time.monotonic() + self.windows_seconds, windows)
         return windows
 
-    def last_bar(self, served: CatalogEntry) -> LastBar:
-        return self._read(served, MinuteStore.newest_bars)
-
-    def _read(self, served: CatalogEntry, read: Callable[[MinuteStore, str], dict[str, T]]) -> T:
+    def read(self, served: CatalogEntry, read: Callable[[MinuteStore, str], dict[str, T]]) -> T:
         with self._reading() as store:
             found = read(store, served.slug).get(served.slug)
         if found is None:
@@ -152,7 +149,7 @@ class LiveMinutes:
     def candles(self, served: CatalogEntry, interval: Interval) -> LiveCandles:
         """The stored minutes of `served`, for `interval` candles finer than its model's bars."""
         try:
-            window = self._read(served, MinuteStore.windows)
+            window = self.read(served, MinuteStore.windows)
         except NoMinuteDataError as missing:
             try:
                 served.candles.interval(interval)
@@ -266,7 +263,7 @@ def live_blueprint(catalog: Catalog, live: LiveMinutes) -> Blueprint:
         """
         served = catalog[asset]
         level = read(LevelQuery, request.environ).level
-        last = live.last_bar(served)
+        last = live.read(served, MinuteStore.newest_bars)
         bar: dict[str, Any] = dict(zip(HISTORY_ARRAYS, last.ohlcv, strict=True))
         opened, close = int(bar.pop("ds")), bar["close"]
         closed = opened + MINUTE.seconds
@@ -354,8 +351,7 @@ def candles_blueprint(
             last_open = interval.open_time(min(end, source.last_bar))
             start = last_open - (source.default_count(interval) - 1) * interval.seconds
         source.check(start, end, end_given=asked.end is not UNSET)
-        first, last = source.slots(interval, start, end)
-        check_count(first, last, interval, start=start, end=end, max_points=max_points)
+        first, last = source.slots(interval, start, end, max_points)
         result = source.aggregate(interval, first, last)
         # VWAP is computed: rounded as every price, by the smallest low.
         decimals = price_decimals(float(result.low.min())) if len(result) else 2

@@ -4,8 +4,7 @@ data age, process figures."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -92,8 +91,11 @@ class Metrics:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-        registry.register(Scraped(lambda: _cut_reads(stuck())))
-        registry.register(Scraped(lambda: _feed(feed(), failing_after)))
+        self.stuck, self.feed, self.failing_after = stuck, feed, failing_after
+        registry.register(self)  # what `collect` makes at each scrape
+
+    def collect(self) -> list[Metric]:
+        return [*_cut_reads(self.stuck()), *_feed(self.feed(), self.failing_after)]
 
     def blueprint(self) -> Blueprint:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
@@ -125,13 +127,6 @@ class Metrics:
             )
 
         return bp
-
-
-@dataclass(frozen=True)
-class Scraped:
-    """A collector whose metric families `collect` makes at each scrape."""
-
-    collect: Callable[[], Iterable[Metric]]
 
 
 def _cut_reads(stuck: int) -> list[Metric]:

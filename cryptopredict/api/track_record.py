@@ -26,6 +26,26 @@ TRACK_ERRORS = {
     404: "No such asset is served.",
     503: f"The baked track record cannot be read (the detail says why). Or: {ASSET_UNAVAILABLE}",
 }
+GAUGES = (  # name, help, labels after asset and lead_hours
+    ("scored", "Issues scored at the lead (due, and the hourly close at its instant fetched).", ()),
+    (
+        "coverage",
+        "Share of the scored issues whose price the served band held, per level.",
+        ("level",),
+    ),
+    (
+        "coverage_se",
+        "Its standard error across issue times; absent when too few issues are "
+        "independent at the lead.",
+        ("level",),
+    ),
+    (
+        "interval_score",
+        "Mean interval score of the served band (forecast=served) and of naive's "
+        "(forecast=naive), log prices, lower is better.",
+        ("level", "forecast"),
+    ),
+)
 
 
 class TrackRecordUnavailableError(ApiError):
@@ -59,6 +79,34 @@ class TrackRecords:
         except ApiError:
             return None
 
+    def collect(self) -> list[GaugeMetricFamily]:
+        """The track records by asset, lead (hours) and level; one that cannot be read left out."""
+        families = {
+            name: GaugeMetricFamily(
+                f"cryptopredict_track_record_{name}", help, labels=["asset", "lead_hours", *more]
+            )
+            for name, help, more in GAUGES
+        }
+        for served in self.catalog:
+            try:
+                found = self.record(served)
+            except ApiError as error:
+                log.debug("track record gauges of %s left out: %s", served.slug, error.detail)
+                continue
+            for lead in (lead for lead in found.leads if lead.scored):
+                at = [served.slug, f"{lead.lead_hours:g}"]
+                families["scored"].add_metric(at, lead.scored)
+                for name, level in lead.levels.items():
+                    for family, labels, value in (
+                        ("coverage", [name], level.coverage.mean),
+                        ("coverage_se", [name], level.coverage.se),
+                        ("interval_score", [name, "served"], level.interval_score.mean),
+                        ("interval_score", [name, "naive"], level.naive_interval_score),
+                    ):
+                        if value is not None:
+                            families[family].add_metric([*at, *labels], value)
+        return list(families.values())
+
 
 def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
     bp = Blueprint(
@@ -85,54 +133,3 @@ def blueprint(catalog: Catalog, records: TrackRecords) -> Blueprint:
         return json_response(with_backtest(records.record(served), served), cache=NO_CACHE)
 
     return bp
-
-
-GAUGES = (  # name, help, labels after asset and lead_hours
-    ("scored", "Issues scored at the lead (due, and the hourly close at its instant fetched).", ()),
-    (
-        "coverage",
-        "Share of the scored issues whose price the served band held, per level.",
-        ("level",),
-    ),
-    (
-        "coverage_se",
-        "Its standard error across issue times; absent when too few issues are "
-        "independent at the lead.",
-        ("level",),
-    ),
-    (
-        "interval_score",
-        "Mean interval score of the served band (forecast=served) and of naive's "
-        "(forecast=naive), log prices, lower is better.",
-        ("level", "forecast"),
-    ),
-)
-
-
-def gauges(records: TrackRecords) -> list[GaugeMetricFamily]:
-    """The track records by asset, lead (hours) and level; one that cannot be read left out."""
-    families = {
-        name: GaugeMetricFamily(
-            f"cryptopredict_track_record_{name}", help, labels=["asset", "lead_hours", *more]
-        )
-        for name, help, more in GAUGES
-    }
-    for served in records.catalog:
-        try:
-            found = records.record(served)
-        except ApiError as error:
-            log.debug("track record gauges of %s left out: %s", served.slug, error.detail)
-            continue
-        for lead in (lead for lead in found.leads if lead.scored):
-            at = [served.slug, f"{lead.lead_hours:g}"]
-            families["scored"].add_metric(at, lead.scored)
-            for name, level in lead.levels.items():
-                for family, labels, value in (
-                    ("coverage", [name], level.coverage.mean),
-                    ("coverage_se", [name], level.coverage.se),
-                    ("interval_score", [name, "served"], level.interval_score.mean),
-                    ("interval_score", [name, "naive"], level.naive_interval_score),
-                ):
-                    if value is not None:
-                        families[family].add_metric([*at, *labels], value)
-    return list(families.values())

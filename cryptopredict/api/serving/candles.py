@@ -53,10 +53,19 @@ class CandleSource:
                 f"{self.kind} runs from {iso_utc(self.first_bar)} to {iso_utc(self.last_bar)}"
             )
 
-    def slots(self, interval: Interval, start: float, end: float) -> tuple[int, int]:
-        """Open times of the first and last candle opening in `[start, end]` with history."""
+    def slots(
+        self, interval: Interval, start: float, end: float, max_points: int
+    ) -> tuple[int, int]:
+        """Open times of the first and last candle opening in `[start, end]` with history, at
+        most `max_points` candles."""
         first = max(interval.open_time(start, math.ceil), interval.open_time(self.first_bar))
         last = min(interval.open_time(end), interval.open_time(self.last_bar))
+        count = max(0, (last - first) // interval.seconds + 1)
+        if count > max_points:
+            raise TooManyPointsError(
+                f"{show_epoch(start)} to {show_epoch(end)} holds {count} {interval} candles; at "
+                f"most {max_points} per request, so narrow the range or widen the interval"
+            )
         return first, last
 
     def aggregate(self, interval: Interval, first: int, last: int) -> Candles:
@@ -88,14 +97,3 @@ class StoredCandles(CandleSource):
                 f"(1d, 1w) cover the history from {iso_utc(self.first_bar)}"
             )
         return aggregate(bars.rows(first, stop), self.stored, interval)
-
-
-def check_count(
-    first: int, last: int, interval: Interval, *, start: float, end: float, max_points: int
-) -> None:
-    count = max(0, (last - first) // interval.seconds + 1)
-    if count > max_points:
-        raise TooManyPointsError(
-            f"{show_epoch(start)} to {show_epoch(end)} holds {count} {interval} candles; at most "
-            f"{max_points} per request, so narrow the range or widen the interval"
-        )
