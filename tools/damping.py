@@ -10,7 +10,6 @@ from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, horizon_label
 from cryptopredict.model.refits import Refits, drift_centre, outcome
-from cryptopredict.postprocess import damping_factor
 
 CANDIDATES: tuple[float | None, ...] = (None, 720.0, 240.0, 72.0, 24.0, 6.0, 0.0)
 DESIGN_REFITS = 32
@@ -33,34 +32,28 @@ def design(setup: BacktestSetup, count: int = DESIGN_REFITS) -> np.ndarray:
 def errors(
     setup: BacktestSetup, refits: Refits, candidates: tuple[float | None, ...] = CANDIDATES
 ) -> pd.DataFrame:
-    """Each known origin's, horizon's and tau's absolute percentage errors, `served` and `naive`."""
-    hours = [0, *(int(HORIZONS[label] / pd.Timedelta(hours=1)) for label in DECIDING)]
-    fitted = refit_frame(
-        setup.market,
-        anchor=setup.anchor,
-        refits=refits,
-        config=setup.config,
-        leads=np.asarray(hours, dtype=np.float64),
-    )
-    fitted = fitted[fitted["y"].notna()]
-    fitted = fitted.assign(
-        lead=((fitted["ds"] - fitted["cutoff"]) / pd.Timedelta(hours=1)).round().astype(int)
-    )
-    naive = fitted[fitted["model"] == "naive"].set_index(["cutoff", "lead"])["yhat"]
+    """Each known origin's, horizon's and tau's absolute percentage errors, `served` (the point
+    forecast as served at that tau) and `naive`."""
+    hours = np.array([HORIZONS[label] / pd.Timedelta(hours=1) for label in DECIDING])
+    market = setup.market
+    times = refits.times[refits.times <= market.t[-1] - int(hours[-1] * HOUR)]
+    anchor = setup.anchor[market.position(times)]
+    actual = outcome(market, times, hours)
+    known = np.isfinite(actual)
+    origin = np.repeat(times, len(hours))[known.ravel()]
+    horizon = np.tile([horizon_label(h) for h in hours], len(times))[known.ravel()]
+    naive = np.abs(anchor[:, None] / actual - 1)[known]
     frames = []
     for tau in candidates:
-        served = damp(fitted, tau, setup.config.target)
-        served = served[(served["model"] == SERVED) & (served["lead"] > 0)]
-        key = pd.MultiIndex.from_frame(served[["cutoff", "lead"]])
-        actual = served["y"].to_numpy()
+        served = refits.centre(setup.config.with_changes(damping_hours=tau), anchor, times, hours)
         frames.append(
             pd.DataFrame(
                 {
-                    "origin": served["cutoff"].to_numpy().astype("datetime64[s]").astype(np.int64),
-                    "horizon": [horizon_label(lead) for lead in served["lead"]],
+                    "origin": origin,
+                    "horizon": horizon,
                     "tau": tau_label(tau),
-                    "served": np.abs(served["yhat"].to_numpy() / actual - 1),
-                    "naive": np.abs(naive.reindex(key).to_numpy() / actual - 1),
+                    "served": np.abs(served / actual - 1)[known],
+                    "naive": naive,
                 }
             )
         )
@@ -75,13 +68,13 @@ def refit_frame(
     config: ModelConfig,
     leads: np.ndarray,
 ) -> pd.DataFrame:
-    """Each scored refit's `prophet`, `naive` and `drift` paths, with the close as `y`."""
+    """Each scored refit's `prophet` (as `config` serves it), `naive` and `drift` paths, with the
+    close as `y`."""
     times = refits.times[refits.times <= market.t[-1] - int(leads[-1] * HOUR)]
     pos = market.position(times)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
-    undamped = config.with_changes(damping_hours=None)
     paths = {
-        SERVED: refits.centre(undamped, anchor[pos], times, leads),
+        SERVED: refits.centre(config, anchor[pos], times, leads),
         "naive": np.repeat(anchor[pos][:, None], len(leads), axis=1),
         "drift": drift_centre(market, anchor, pos, leads, config.window_days),
     }
@@ -99,21 +92,3 @@ def refit_frame(
         for model, values in paths.items()
     ]
     return pd.concat(frames, ignore_index=True)
-
-
-def damp(forecasts: pd.DataFrame, tau: float | None, target: str) -> pd.DataFrame:
-    """The served model's forecasts with their move away from the origin damped by tau."""
-    served = forecasts["model"] == SERVED
-    rows = forecasts[served]
-    hours = ((rows["ds"] - rows["cutoff"]) / pd.Timedelta(hours=1)).to_numpy()
-    at_origin = rows.loc[hours == 0].set_index("cutoff")["yhat"]
-    start = rows["cutoff"].map(at_origin).to_numpy()
-    factor = damping_factor(tau, hours)
-    yhat = rows["yhat"].to_numpy(dtype=np.float64)
-    if target == "log":
-        damped = start * np.exp(np.log(yhat / start) * factor)
-    else:
-        damped = start + (yhat - start) * factor
-    out = forecasts.astype({"yhat": np.float64})
-    out.loc[served, "yhat"] = damped
-    return out

@@ -10,10 +10,9 @@ import pytest
 
 from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.backtest import BacktestSetup, fitted_refits
-from cryptopredict.model.plan import SERVED, Plan
+from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits
 from tools import damping
-from tools.damping import damp
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -75,30 +74,6 @@ def test_the_latest_refit_is_re_anchored_at_each_origin_and_damped():
     np.testing.assert_allclose(before_any, [[42.0, 42.0]])
 
 
-def forecasts_frame(
-    origins: list[pd.Timestamp], truth, models: dict, leads_hours: int = 720
-) -> pd.DataFrame:
-    """Forecast rows for each model (a function of origin, lead hours -> yhat) against `truth`."""
-    rows = []
-    for origin in origins:
-        leads = np.arange(leads_hours + 1)
-        ds = origin + leads * HOUR
-        actual = truth(origin, leads)
-        for name, predict in models.items():
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "ds": ds,
-                        "yhat": predict(origin, leads),
-                        "model": name,
-                        "cutoff": origin,
-                        "y": actual,
-                    }
-                )
-            )
-    return pd.concat(rows, ignore_index=True)
-
-
 def trending_setup(config: ModelConfig) -> BacktestSetup:
     """Three and a half years of hourly prices rising 0.01% an hour, with noise, backtested by
     `config` (two years would leave no validation refit: each needs a year before it)."""
@@ -155,18 +130,6 @@ def test_prophet_is_refitted_nowhere_at_tau_0_and_at_every_origin_otherwise(monk
     refits = fitted_refits(setup)
     np.testing.assert_array_equal(refits.times, setup.times)
     assert calls == list(setup.times)
-
-
-def test_full_damping_turns_the_served_path_into_its_starting_point():
-    origins = [pd.Timestamp("2024-01-01")]
-    models = {SERVED: lambda origin, leads: 100 + leads, "naive": lambda o, leads: 0 * leads + 100}
-    forecasts = forecasts_frame(origins, lambda o, leads: 100 + 0 * leads, models, 48)
-    damped = damp(forecasts, 0.0, "price")
-    assert (damped.loc[damped["model"] == SERVED, "yhat"] == 100).all()
-    half = damp(forecasts, 24.0, "price")
-    at_24 = half[(half["model"] == SERVED) & (half["ds"] == origins[0] + 24 * HOUR)]
-    assert at_24["yhat"].iloc[0] == pytest.approx(112.0)
-    assert (half.loc[half["model"] == "naive", "yhat"] == 100).all()
 
 
 @pytest.mark.parametrize("days", [730, 2000])
