@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from tools.release.environment import TAG_RULE
+from tools.release.rules import TAG_RULE
 
 REPOSITORY = "octo/cryptopredict"
 BASE = f"/repos/{REPOSITORY}"

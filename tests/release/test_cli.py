@@ -13,7 +13,7 @@ from cryptopredict.config import Pairs
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import DEFAULT_ASSETS, github_outputs, main
-from tools.release.environment import TAG_RULE
+from tools.release.rules import TAG_RULE
 
 DIGEST = "sha256:" + "ab" * 32
 NEWER = "sha256:" + "cd" * 32

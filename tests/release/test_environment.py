@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHub
 from tools.release.render import DeployError
+from tools.release.rules import TAG_RULE, check_environment
 
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
 MAIN = [{"id": 1, "name": "main", "type": "branch"}]

@@ -18,8 +18,6 @@ from typing import Any
 
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
 from tools.release.blueprint import BlueprintError, Image, check, render
-from tools.release.by_hand import HOOK_SECRET, SERVICE_VARIABLE
-from tools.release.environment import TAG_RULE, check_environment
 from tools.release.github import GitHub, GitHubError
 from tools.release.keepalive import keep_alive
 from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, stray_tags
@@ -33,11 +31,16 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.retention import RetentionError, package_of, retain
-from tools.release.rules import CREDENTIALS, TAG_KEY_SECRET, check_tag_rules
+from tools.release.rules import (
+    CREDENTIALS,
+    TAG_KEY_SECRET,
+    TAG_RULE,
+    check_environment,
+    check_tag_rules,
+)
 from tools.release.say import tell
-from tools.release.setup import Choices, set_up
-from tools.release.tag_removal import remove, stray, tags_named, what_removing_does
-from tools.release.tagging import create_tag
+from tools.release.setup import HOOK_SECRET, SERVICE_VARIABLE, Choices, set_up
+from tools.release.tagging import create_tag, remove, stray, tags_named, what_removing_does
 from tools.release.version import (
     RELEASE_EVENTS,
     Release,

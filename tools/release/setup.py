@@ -1,35 +1,45 @@
 """`python -m tools.release setup`: checks every setting the releases need, then makes or
-corrects those a token can (`--dry-run`: checks only)."""
+corrects those a token can (`--dry-run`: checks only); the steps it leaves to the owner (the
+repository's plan, the Blueprint on main, the image's package) each name their fix. The deploy key
+is made in memory and sealed for GitHub's secrets API with PyNaCl, imported only there: `--dry-run`
+and the release jobs run on a bare Python."""
 
 from __future__ import annotations
 
+import base64
+import os
+import struct
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.release.by_hand import (
-    HOOK_SECRET,
-    SERVICE_VARIABLE,
-    MissingStepError,
-    blueprint,
-    package,
-    repository,
-)
-from tools.release.deploy_key import COMMENT, DeployKey, seal
-from tools.release.environment import Change, environment_changes
+from tools.release.blueprint import BlueprintError, Image, check
 from tools.release.github import GitHub, GitHubError
+from tools.release.previous import PreviousImageError, find_previous
+from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
 from tools.release.rules import (
     DEPLOY_KEY,
+    SET_UP,
     TAG_KEY_SECRET,
+    Change,
     bypass_of,
     check_tag_rules,
     covers_main,
+    environment_changes,
     missing_branch_rules,
     missing_tag_rules,
     read_rulesets,
 )
+from tools.release.version import Version
 
+HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
+SERVICE_VARIABLE = "RENDER_SERVICE_URL"
+# What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
+TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
+KEY_TYPE = b"ssh-ed25519"
+COMMENT = "release tags (python -m tools.release setup)"
 TAG_RULESET = "release tags"
 BRANCH_RULESET = "main"
 # setup's own branch ruleset where one named `main` that it cannot add to exists already.
@@ -383,3 +393,190 @@ def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[st
     else:
         say(f"{made} change(s) made, {by_hand} by hand; `--dry-run` checks it all again")
     return 1 if by_hand or (dry_run and made) else 0
+
+
+def _string(data: bytes) -> bytes:
+    """SSH's `string`: a 32-bit length, then the bytes."""
+    return struct.pack(">I", len(data)) + data
+
+
+@dataclass(frozen=True, repr=False)
+class DeployKey:
+    public: str  # an authorized_keys line: `ssh-ed25519 AAAA... comment`
+    private: str  # the OpenSSH private key file's text
+
+    @classmethod
+    def generate(cls, comment: str = COMMENT) -> DeployKey:
+        from nacl.signing import SigningKey  # noqa: PLC0415 (see the module's docstring)
+
+        signing = SigningKey.generate()
+        public = bytes(signing.verify_key)
+        blob = _string(KEY_TYPE) + _string(public)
+        check = os.urandom(4)
+        private = (
+            check
+            + check
+            + _string(KEY_TYPE)
+            + _string(public)
+            + _string(bytes(signing) + public)
+            + _string(comment.encode())
+        )
+        private += bytes(range(1, 1 + (-len(private) % 8)))  # padding to the cipher's block (8)
+        document = (
+            b"openssh-key-v1\0"
+            + _string(b"none")
+            + _string(b"none")
+            + _string(b"")
+            + struct.pack(">I", 1)
+            + _string(blob)
+            + _string(private)
+        )
+        encoded = base64.b64encode(document).decode()
+        lines = [encoded[i : i + 70] for i in range(0, len(encoded), 70)]
+        text = "\n".join(
+            ["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----", ""]
+        )
+        return cls(f"{KEY_TYPE.decode()} {base64.b64encode(blob).decode()} {comment}", text)
+
+
+def seal(value: str, public_key: str) -> str:
+    """`value` sealed to GitHub's base64 `public_key`, base64-encoded, as its API takes it."""
+    from nacl.public import PublicKey, SealedBox  # noqa: PLC0415 (see the module's docstring)
+
+    box = SealedBox(PublicKey(base64.b64decode(public_key)))
+    return base64.b64encode(box.encrypt(value.encode())).decode()
+
+
+class MissingStepError(DeployError):
+    """A set-up step missing; the message names its fix."""
+
+
+def repository(fork: GitHub) -> str:
+    about = fork.get("", "metadata: read")
+    visibility = about.get("visibility") or ("private" if about.get("private") else "public")
+    if visibility == "public":
+        return f"{fork.repository} is public: attestations, environments and rulesets work"
+    owner = about.get("owner") or {}
+    path = "/user" if owner.get("type") == "User" else f"/orgs/{owner.get('login')}"
+    plan = (fork.get(f"/{path}", "none").get("plan") or {}).get("name")
+    if plan != "enterprise":
+        raise MissingStepError(
+            f"{fork.repository} is {visibility} on GitHub "
+            + (str(plan).title() if plan else "a plan this token cannot see")
+            + ": GitHub attests a build of a repository that is not public only on GitHub "
+            "Enterprise Cloud, so every release would stop at its attestation, before any tag"
+            + (", and Free has no environment secrets or rulesets there" if plan == "free" else "")
+            + ". Make it public (`gh repo edit "
+            f"{fork.repository} --visibility public --accept-visibility-change-consequences`) or "
+            f"move it to GitHub Enterprise Cloud ({SET_UP})"
+        )
+    return f"{fork.repository} is {visibility}, on GitHub Enterprise Cloud: attestations work"
+
+
+def blueprint(fork: GitHub) -> Image:
+    """The image render.yaml on main deploys, checked to be this repository's."""
+    fix = (
+        f"`python -m tools.release blueprint --repository {fork.repository} --output "
+        "render.yaml`, commit and push it"
+    )
+    try:
+        document = fork.get("/contents/render.yaml", "contents: read")
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        raise MissingStepError(f"main holds no render.yaml for Render's Blueprint: {fix}") from None
+    text = base64.b64decode(str(document.get("content", ""))).decode(errors="replace")
+    try:
+        return check(text, fork.repository)
+    except BlueprintError as error:
+        raise MissingStepError(f"render.yaml on main: {error}") from None
+
+
+def package(fork: GitHub, render: bool) -> str:
+    """The image's package, given whether Render (`render`) pulls it."""
+    owner, name = fork.repository.split("/", 1)
+    image = f"ghcr.io/{fork.repository.lower()}"
+    kind = fork.get(f"//users/{owner}", "none").get("type")
+    plural = "orgs" if kind == "Organization" else "users"
+    path = f"//{plural}/{owner}/packages/container/{urllib.parse.quote(name.lower())}"
+    try:
+        found = fork.get(path, "packages: read", fix=TOKEN_FIX)
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        found = None
+    tags = _own_release_tags(fork)
+    if found is None:
+        if tags:
+            raise MissingStepError(_tags_without_image(fork, image, tags, "no package"))
+        return f"package {image}: not published yet (the first release publishes it)"
+    linked = str((found.get("repository") or {}).get("full_name") or fork.repository)
+    if linked.lower() != fork.repository.lower():
+        raise MissingStepError(
+            f"the package {image} belongs to {linked}, not {fork.repository}: this repository's "
+            "release can push, read and prune it only once the package's settings -> Manage "
+            f"Actions access -> Add repository names {fork.repository} with the Admin role "
+            "(Write pushes, but retention's deletions need Admin) "
+            f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings)"
+        )
+    if tags and not _release_image(fork, image):
+        raise MissingStepError(_tags_without_image(fork, image, tags, "no release image"))
+    visibility = found.get("visibility")
+    role = (
+        "; retention's deletions need this repository's role Admin in its Manage Actions access "
+        "(GitHub gives it to the repository a package is linked to; no API shows it)"
+    )
+    if visibility == "public":
+        return f"package {image}: public, linked to {fork.repository}{role}"
+    if not render:
+        return f"package {image}: {visibility} (Render is off: nothing pulls it anonymously){role}"
+    credential = blueprint(fork).credential
+    if credential:
+        return f"package {image}: {visibility}; render.yaml pulls it with {credential!r}{role}"
+    raise MissingStepError(
+        f"the package {image} is {visibility}: Render pulls without credentials, so the deploy "
+        "would fail. In its Package settings -> Danger Zone -> Change visibility -> Public "
+        f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings), or "
+        "name a Render registry credential in render.yaml (`python -m tools.release blueprint "
+        f"--registry-credential`) ({SET_UP})"
+    )
+
+
+def _own_release_tags(fork: GitHub) -> list[str]:
+    """The repository's release tags, none if its newest is its fork parent's."""
+    listed = fork.listed("/git/matching-refs/tags/v?per_page=100", "contents: read")
+    targets = {
+        name: str((item.get("object") or {}).get("sha", ""))
+        for item in listed
+        if Version.from_tag(name := str(item.get("ref", "")).removeprefix("refs/tags/"))
+    }
+    if not targets:
+        return []
+    newest = max(targets, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
+    owner = fork.tag_owner(newest, targets[newest])
+    return list(targets) if owner == fork.repository else []
+
+
+def _release_image(fork: GitHub, image: str) -> bool:
+    """Whether the registry holds a release image of `image` for the next release to extend."""
+    name = image.partition("/")[2]
+    owner = fork.repository.split("/", 1)[0]
+    registry = Registry(
+        fork.registry_url or "https://ghcr.io", name, credentials=f"{owner}:{fork.token}"
+    )
+    try:
+        return bool(find_previous(registry, image).digest)
+    except (PreviousImageError, RegistryUnknownError) as error:
+        raise MissingStepError(f"the registry could not say what {image} holds: {error}") from None
+
+
+def _tags_without_image(fork: GitHub, image: str, tags: list[str], what: str) -> str:
+    newest = max(tags, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
+    return (
+        f"{fork.repository} has {len(tags)} release tag(s), the newest {newest}, "
+        f"and {what} of {image}: the release's version job stops, its track record having nothing "
+        "to extend. A renamed repository or a deleted package: the record is under the old "
+        "image; restore it, or start anew on purpose: run the release by hand on main with the "
+        "input start-anew saying why (`gh workflow run release.yml --ref main -f start-anew="
+        "'...'`; docs/release.md, 'The track record')"
+    )
