@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -80,11 +79,8 @@ def record(model_dir: Path, entry: IndexEntry | None, *, afresh: bool = False) -
 
 
 def _write(file: Path, entries: dict[str, IndexEntry]) -> None:
-    document = {
-        "index_version": INDEX_VERSION,
-        "assets": {name: msgspec.to_builtins(entries[name]) for name in sorted(entries)},
-    }
-    write_file(file, (json.dumps(document, indent=1, allow_nan=False) + "\n").encode())
+    index = msgspec.json.encode(_Index(INDEX_VERSION, dict(sorted(entries.items()))))
+    write_file(file, msgspec.json.format(index, indent=1) + b"\n")
 
 
 @contextlib.contextmanager

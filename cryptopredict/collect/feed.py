@@ -74,9 +74,6 @@ class MinuteWriter:
         start, end = max(self.window_start(), since), int(self.clock()) // MINUTE * MINUTE
         return self._use(lambda: self.store.gaps(asset, start, end))
 
-    def write(self, bar: MinuteBar) -> Outcome:
-        return self.fill([bar])[0]
-
     def quote(self, quotes: Sequence[Quote]) -> None:
         self._use(lambda: self.store.write_quotes(quotes))
 

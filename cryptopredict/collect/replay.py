@@ -85,7 +85,7 @@ def replay(
         if wait(max(0.0, started + index * MINUTE / speed - clock())):
             log.info("replay: stopped, %d minutes stored", stored)
             return stored
-        if writer.write(bar) is Outcome.STORED:
+        if writer.fill([bar]) == [Outcome.STORED]:
             stored += 1
             log.info("replay: %s %s close %s", bar.asset, stamp(bar.ts), bar.close)
     log.info("replay: done, %d minutes stored", stored)

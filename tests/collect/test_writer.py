@@ -46,12 +46,12 @@ def stored_ts(writer):
 def test_the_first_stored_copy_of_a_minute_wins_in_any_order(writer, sample_minutes, caplog):
     m = sample_minutes
     assert writer.fill(m[:3]) == [Outcome.STORED] * 3
-    assert writer.write(m[2]) is Outcome.DUPLICATE
+    assert writer.fill([m[2]]) == [Outcome.DUPLICATE]
     with caplog.at_level(logging.WARNING):
-        assert writer.write(dataclasses.replace(m[1], close=m[1].high)) is Outcome.CONFLICT
+        assert writer.fill([dataclasses.replace(m[1], close=m[1].high)]) == [Outcome.CONFLICT]
     assert "ignored a different copy" in caplog.text
-    assert writer.write(m[5]) is Outcome.STORED
-    assert writer.write(m[4]) is Outcome.STORED  # older than the newest: a hole filled
+    assert writer.fill([m[5]]) == [Outcome.STORED]
+    assert writer.fill([m[4]]) == [Outcome.STORED]  # older than the newest: a hole filled
     assert stored_ts(writer) == [m[0].ts, m[1].ts, m[2].ts, m[4].ts, m[5].ts]
     assert writer.store.bars("btc-usd", 0, 2**40)[1][4] == m[1].close  # unchanged
 
@@ -71,7 +71,7 @@ def test_the_writer_reads_the_newest_minute_from_the_database(database_url, samp
         store.write(sample_minutes[:10])
         writer = MinuteWriter(store, retention_days=30, clock=clock)
         assert writer.newest("btc-usd") == sample_minutes[9].ts
-        assert writer.write(sample_minutes[9]) is Outcome.DUPLICATE
+        assert writer.fill([sample_minutes[9]]) == [Outcome.DUPLICATE]
 
 
 def test_a_bar_from_the_future_is_rejected_and_changes_nothing(
@@ -84,19 +84,19 @@ def test_a_bar_from_the_future_is_rejected_and_changes_nothing(
     writer.fill(m[:100])
     future = dataclasses.replace(m[100], ts=YEAR_2100)
     with caplog.at_level(logging.WARNING):
-        assert writer.write(future) is Outcome.FUTURE
+        assert writer.fill([future]) == [Outcome.FUTURE]
         assert writer.fill([future]) == [Outcome.FUTURE]
     assert f"rejected the {stamp(YEAR_2100)} bar from replay: from the future" in caplog.text
     assert writer.newest("btc-usd") == m[99].ts
     assert writer.prune() == 0
     assert stored_ts(writer) == [bar.ts for bar in m[:100]]
-    assert writer.write(m[100]) is Outcome.STORED
+    assert writer.fill([m[100]]) == [Outcome.STORED]
     # The clock's own minute is still running: a closed bar for it is a minute early, and
     # allowed (clocks differ); one for the minute after is not.
     running = clock.now // MINUTE * MINUTE
     early = dataclasses.replace(m[-1], ts=running)
-    assert writer.write(early) is Outcome.STORED
-    assert writer.write(dataclasses.replace(m[-1], ts=running + MINUTE)) is Outcome.FUTURE
+    assert writer.fill([early]) == [Outcome.STORED]
+    assert writer.fill([dataclasses.replace(m[-1], ts=running + MINUTE)]) == [Outcome.FUTURE]
 
 
 def test_retention_is_counted_from_the_clock(writer, sample_minutes, clock):
@@ -143,11 +143,11 @@ def test_an_impossible_jump_is_rejected(writer, sample_minutes, factor, caplog):
         vwap=bar.vwap * factor,
     )
     with caplog.at_level(logging.WARNING):
-        assert writer.write(wild) is Outcome.JUMP
+        assert writer.fill([wild]) == [Outcome.JUMP]
     assert "an impossible jump" in caplog.text
     assert writer.newest("btc-usd") == m[19].ts
-    assert writer.write(m[20]) is Outcome.STORED
-    assert writer.write(m[21]) is Outcome.STORED
+    assert writer.fill([m[20]]) == [Outcome.STORED]
+    assert writer.fill([m[21]]) == [Outcome.STORED]
 
 
 def test_one_wild_bar_never_becomes_the_yardstick(writer, sample_minutes):
@@ -168,7 +168,7 @@ def test_a_real_fall_within_the_limit_is_stored(writer, sample_minutes):
     writer.fill(m[:20])
     bar = m[20]
     fall = dataclasses.replace(bar, open=bar.open, low=bar.close / 2.5, close=bar.close / 2.5)
-    assert writer.write(fall) is Outcome.STORED
+    assert writer.fill([fall]) == [Outcome.STORED]
 
 
 def test_a_different_copy_of_a_stored_minute_is_logged_and_the_first_kept(
@@ -179,7 +179,8 @@ def test_a_different_copy_of_a_stored_minute_is_logged_and_the_first_kept(
     other = dataclasses.replace(m[3], close=m[3].high, source="binance")
     with caplog.at_level(logging.WARNING):
         assert writer.fill([other]) == [Outcome.CONFLICT]
-        assert writer.write(dataclasses.replace(m[4], volume=m[4].volume + 1)) is Outcome.CONFLICT
+        louder = dataclasses.replace(m[4], volume=m[4].volume + 1)
+        assert writer.fill([louder]) == [Outcome.CONFLICT]
     assert f"kept the stored {stamp(m[3].ts)} bar" in caplog.text
     assert f"close {m[3].close}" in caplog.text
     assert f"close {m[3].high}" in caplog.text
