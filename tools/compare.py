@@ -29,7 +29,7 @@ from cryptopredict.model.backtest import BacktestResult, market_of
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
-from cryptopredict.model.forecasters import ProphetForecaster, window
+from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, epoch_seconds
 from cryptopredict.model.refits import actual_at, drift_centre
@@ -239,8 +239,7 @@ class ProphetForecast(ProphetForecaster):
 
 def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:
     name, config, origin, ds = task
-    for chatty in ("cmdstanpy", "prophet"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    quiet_stan()  # on a Dask worker
     train = history[history["ds"] <= origin]
     forecaster = ProphetForecast(config).fit(train)
     return forecaster.predict(pd.Series(ds)).assign(model=name, cutoff=train["ds"].iloc[-1])
