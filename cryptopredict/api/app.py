@@ -18,7 +18,6 @@ from cryptopredict.api.metrics import Metrics
 from cryptopredict.api.serving.catalog import Catalog
 from cryptopredict.api.types.common import Error
 from cryptopredict.artifact.read import Artifact
-from cryptopredict.artifact.run import RunRecordError, TrainingRun, read_run
 from cryptopredict.config import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ def create_app(
         artifacts,
         max_horizon_days=settings.max_horizon_days,
         note_after_hours=settings.note_after_hours,
-        run=_training_run(artifacts),
         latest=latest.of,
     )
     metrics = Metrics(
@@ -82,17 +80,6 @@ def create_app(
     install(app, metrics, settings.cors_origins)
     app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "latest": latest}
     return app
-
-
-def _training_run(artifacts: Mapping[str, Artifact]) -> TrainingRun | None:
-    model_dir = getattr(artifacts, "model_dir", None)
-    if model_dir is None:
-        return None
-    try:
-        return read_run(model_dir)
-    except RunRecordError as error:
-        log.warning("not describing the last training run: %s", error)
-        return None
 
 
 def _api_error(error: ApiError) -> Response:

@@ -6,6 +6,7 @@ written, before the next look at the index serves it) answers 503 `still_trainin
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -21,12 +22,14 @@ from cryptopredict.api.types.market import TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
 from cryptopredict.artifact.read import Artifact, cached
-from cryptopredict.artifact.run import PairFailure, RankedPair, TrainingRun
+from cryptopredict.artifact.run import PairFailure, RankedPair, RunRecordError, read_run
 from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import PairStatus, read_status
 from cryptopredict.candles import Interval
 from cryptopredict.utc import iso_utc
+
+log = logging.getLogger(__name__)
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 ACTIVE = 4  # artifacts that keep their memory, the most recently used
@@ -141,13 +144,17 @@ class Catalog:
         *,
         max_horizon_days: float,
         note_after_hours: float = math.inf,
-        run: TrainingRun | None = None,
         latest: Callable[[str], LatestPrice | None] | None = None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
             raise ArtifactError("no artifact to serve; run `python train.py` first")
         self.store = store
+        try:  # the last training run's record
+            run = read_run(store.model_dir) if store.model_dir is not None else None
+        except RunRecordError as error:
+            log.warning("not describing the last training run: %s", error)
+            run = None
         self.run = run
         self._recent: OrderedDict[str, CatalogEntry] = OrderedDict()
         self._last: CatalogEntry | None = None
