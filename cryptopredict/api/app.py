@@ -83,7 +83,7 @@ def create_app(
 
 
 def _api_error(error: ApiError) -> Response:
-    response = _error_response(error.status, error.code, error.detail)
+    response = json_response(Error(error=error.code, detail=error.detail), status=error.status)
     response.headers.update(error.headers)
     return response
 
@@ -98,7 +98,8 @@ def _http_error(error: HTTPException) -> Response:
         detail = f"{method} is not allowed here; allowed: {allowed}"
     else:
         detail = error.description or HTTPStatus(status).phrase
-    response = _error_response(status, HTTPStatus(status).phrase.lower().replace(" ", "_"), detail)
+    code = HTTPStatus(status).phrase.lower().replace(" ", "_")
+    response = json_response(Error(error=code, detail=detail), status=status)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -107,8 +108,5 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unexpected_error(error: Exception) -> Response:
     log.error("%s %s failed", request.method, request.path, exc_info=error)
-    return _error_response(500, "internal_error", "an unexpected error; it has been logged")
-
-
-def _error_response(status: int, code: str, detail: str) -> Response:
-    return json_response(Error(error=code, detail=detail), status=status)
+    said = Error(error="internal_error", detail="an unexpected error; it has been logged")
+    return json_response(said, status=500)

@@ -22,13 +22,7 @@ from cryptopredict.api.types.track_record import (
     TrackRecordSummary,
 )
 from cryptopredict.artifact.record_rows import NAIVE_BIT, OUTCOMES, PairRecord
-from cryptopredict.artifact.schema import (
-    DEFAULT_LEVEL,
-    LEVELS,
-    BandVerdict,
-    EvaluationScores,
-    ForecastScores,
-)
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandVerdict, EvaluationScores
 from cryptopredict.standard_error import mean_se
 from cryptopredict.utc import iso_utc
 
@@ -192,20 +186,15 @@ BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
 
 def with_backtest(found: TrackRecord, served: CatalogEntry) -> TrackRecord:
     backtest = served.artifact.manifest.metrics
-    leads = [_beside(lead, _backtest(backtest, lead)) for lead in found.leads]
+    leads = [_beside(lead, backtest) for lead in found.leads]
     return msgspec.structs.replace(found, leads=leads)
 
 
-def _backtest(summary: EvaluationScores | None, lead: TrackLead) -> ForecastScores | None:
+def _beside(lead: TrackLead, summary: EvaluationScores | None) -> TrackLead:
     hours = lead.lead_hours
     label = BACKTEST.get(round(hours)) if hours == round(hours) else None
-    if summary is None or label is None:
-        return None
-    scores = summary.horizons().get(label)
-    return None if scores is None else scores.prophet
-
-
-def _beside(lead: TrackLead, backtest: ForecastScores | None) -> TrackLead:
+    scores = summary.horizons().get(label) if summary is not None and label is not None else None
+    backtest = None if scores is None else scores.prophet
     if backtest is None:
         return lead
     coverage = backtest.coverage_by_level or {}
