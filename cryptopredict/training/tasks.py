@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +52,11 @@ class FetchSettings(Source, HistoryFetch, Jumps):
 
     @classmethod
     def of(cls, settings: TrainingSettings) -> FetchSettings:
-        return cls(**_values(settings, cls))
+        return cls(**{spec.name: getattr(settings, spec.name) for spec in fields(cls)})
 
     def settings(self) -> HistorySettings:
         """These, with the worker's own keys."""
-        return HistorySettings(**_values(self, FetchSettings), **_values(WorkerSettings.from_env()))
-
-
-def _values(settings: Any, of: type | None = None) -> dict[str, Any]:
-    """The fields of `settings` that `of` (or `settings` itself) has."""
-    return {spec.name: getattr(settings, spec.name) for spec in fields(of or settings)}
+        return HistorySettings(**asdict(self), **asdict(WorkerSettings.from_env()))
 
 
 @dataclass(frozen=True)
