@@ -191,24 +191,20 @@ def seen_in(error: BaseException, *wanted: type[BaseException]) -> bool:
 def problem(error: BaseException, timeout: float) -> str:
     """What went wrong, from the kinds of `error` and its causes (their messages name the
     address)."""
-
-    def seen(*wanted: type[BaseException]) -> bool:
-        return seen_in(error, *wanted)
-
-    if seen(ConnectionRefusedError):
+    if seen_in(error, ConnectionRefusedError):
         return REFUSED
-    if seen(socket.gaierror):
+    if seen_in(error, socket.gaierror):
         return UNRESOLVED
-    if seen(ssl.SSLError) or (seen(TypeError) and "TLS" in str(error)):
+    if seen_in(error, ssl.SSLError) or (seen_in(error, TypeError) and "TLS" in str(error)):
         return (
             "the TLS setup failed: check the certificates in Dask's configuration "
             "(DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and its siblings)"
         )
-    if seen(TimeoutError, asyncio.TimeoutError, asyncio.CancelledError):
+    if seen_in(error, TimeoutError, asyncio.TimeoutError, asyncio.CancelledError):
         return (
             f"no connection within {timeout:g} s (a host that is down or does not resolve, or "
             "a firewall dropping the packets)"
         )
-    if seen(ValueError) and not seen(OSError):
+    if seen_in(error, ValueError) and not seen_in(error, OSError):
         return "it is not an address Dask can use: give tcp://HOST:PORT or tls://HOST:PORT"
     return f"{type(error).__name__} (the address is left out of this message)"
