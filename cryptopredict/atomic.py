@@ -47,7 +47,6 @@ def fsync(path: Path) -> None:
 
 
 def fsync_tree(directory: Path) -> None:
-    """Flush a directory's files, then the directory itself, to disk."""
     for file in directory.iterdir():
         fsync(file)
     fsync(directory)

@@ -18,7 +18,6 @@ SIGNIFICANT = 6
 
 
 def price_decimals(smallest: float) -> int:
-    """The decimals of prices whose smallest is `smallest`."""
     if not 0 < smallest < 1:  # NaN too
         return 2
     return max(2, SIGNIFICANT - 1 - math.floor(math.log10(smallest)))
