@@ -101,14 +101,11 @@ def pair_origins(
 
 def pair_pool_inputs(
     pair: PairOrigins, spec: BandSpec, hours: list[int]
-) -> dict[int, tuple[np.ndarray, ...]]:
-    """What this pair adds to a shared pool at each of `hours`: when each outcome was known,
-    its standardized error and its spread relative to the year's (`bands.pool_inputs`)."""
+) -> Mapping[int, tuple[np.ndarray, ...]]:
+    """What this pair adds to a shared pool at each of `hours` (`bands.pool_inputs`)."""
     dense = pair.dense
-    found = pool_inputs(
-        functools.partial(spreads, dense.market, spec), dense.market, dense.pos, pair.errors(hours)
-    )
-    return {h: (known, values, relative) for h, (known, values, _, relative) in found.items()}
+    spread_of = functools.partial(spreads, dense.market, spec)
+    return pool_inputs(spread_of, dense.market, dense.pos, pair.errors(hours))
 
 
 def shared_pools(
@@ -119,7 +116,7 @@ def shared_pools(
     out = {}
     for h in inputs[0]:
         known, values, relative = (
-            np.concatenate([each[h][k] for each in inputs]) for k in range(3)
+            np.concatenate([each[h][k] for each in inputs]) for k in (0, 1, 3)
         )
         out[h] = Pool.of(
             known, values, relative, spec.pool_for(h), bins=spec.width_bins, floor=spec.floor

@@ -94,7 +94,7 @@ class PeerBands:
     offsets: Offsets
     calm: np.ndarray  # origins x hours
     errors: dict[int, np.ndarray]
-    pools: dict[str, dict[int, tuple[np.ndarray, ...]]]  # what each peer adds to its pools
+    pools: dict[str, Mapping[int, tuple[np.ndarray, ...]]]  # what each peer adds to its pools
 
     @classmethod
     def of(
@@ -111,10 +111,7 @@ class PeerBands:
         spread, relative = spreads(market, spec, pos, np.asarray(hours) * HOUR // market.interval)
         found = cls(pos, market.t[pos], hours, offsets, spread / relative, errors, {})
         for name in PEERS:
-            inputs = pool_inputs(found.spread(name), market, pos, errors)
-            found.pools[name] = {
-                h: (known, values, ratio) for h, (known, values, _, ratio) in inputs.items()
-            }
+            found.pools[name] = pool_inputs(found.spread(name), market, pos, errors)
         return found
 
     def spread(self, name: str) -> Spreads:

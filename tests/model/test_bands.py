@@ -414,7 +414,7 @@ def test_a_shared_pool_serves_as_stored_what_it_served_in_memory(tmp_path):
     for market in markets:
         errors = {h: market.moves(h)[origins] for h in (1, 24)}
         found = pool_inputs(functools.partial(spreads, market, spec), market, origins, errors)
-        inputs.append({h: (k, v, r) for h, (k, v, _, r) in found.items()})
+        inputs.append(found)
     pools = shared_pools(inputs, spec)
     weeks = np.arange(START // WEEK * WEEK, START + 300 * 24 * HOUR + WEEK, WEEK)
     store_pools(shared_calibrations(inputs, spec, weeks), tmp_path / "pool.npz")

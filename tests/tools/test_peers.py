@@ -260,7 +260,7 @@ def test_a_peer_calibrated_the_bands_way_is_the_served_bands_calibration_on_its_
     calibrated = Band(spec, market, bands.pos, bands.errors, peer_pools([own], spec, "ewma"),
                       spread_of=own.spread("ewma"))  # fmt: skip
     inputs = pool_inputs(functools.partial(spreads, market, spec), market, bands.pos, bands.errors)
-    shared = shared_pools([{h: (k, v, r) for h, (k, v, _, r) in inputs.items()}], spec)
+    shared = shared_pools([inputs], spec)
     served = Band(spec, market, bands.pos, bands.errors, shared)
     pos, leads = pair.dense.pos[pair.evaluation], np.asarray(bands.hours, dtype=np.float64)
     mine, theirs = calibrated.offsets(pos, leads), served.offsets(pos, leads)
