@@ -28,7 +28,8 @@ def validate(
     frame, conflicts = _keep_latest(deduplicated)
     was_unsorted = not frame["timestamp"].is_monotonic_increasing
     frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    _reject_too_few(frame, rules.min_rows)
+    if len(frame) < rules.min_rows:
+        raise ValidationError(f"only {len(frame)} bars; at least {rules.min_rows} are needed")
     _reject_bad_values(frame)
     _reject_off_grid(frame, bars.interval)
     frame, ohlc = _repair_ohlc(frame)
@@ -127,11 +128,6 @@ def _keep_latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, RepairCount]:
     return kept, RepairCount(conflicting.nunique(), iso_moment(conflicting.min()))
 
 
-def _reject_too_few(frame: pd.DataFrame, min_rows: int) -> None:
-    if len(frame) < min_rows:
-        raise ValidationError(f"only {len(frame)} bars; at least {min_rows} are needed")
-
-
 def _reject_bad_values(frame: pd.DataFrame) -> None:
     prices = frame[list(PRICE_COLUMNS)].to_numpy()
     values = frame[list(VALUE_COLUMNS)].to_numpy()
@@ -162,8 +158,6 @@ def _repair_ohlc(frame: pd.DataFrame) -> tuple[pd.DataFrame, RepairCount]:
     prices = frame[list(PRICE_COLUMNS)]
     high, low = prices.max(axis=1), prices.min(axis=1)
     broken = (frame["high"] != high) | (frame["low"] != low)
-    if not broken.any():
-        return frame, RepairCount()
     return frame.assign(high=high, low=low), _counted(frame, broken)
 
 
