@@ -45,29 +45,14 @@ class Opened:
 
 
 class CatalogEntry:
-    def __init__(
-        self,
-        slug: str,
-        store: ArtifactStore,
-        *,
-        max_horizon_days: float,
-        note_after_hours: float = math.inf,
-        ranked: RankedPair | None = None,
-        on_use: Callable[[CatalogEntry], None],
-        latest: Callable[[str], LatestPrice | None] | None = None,
-    ) -> None:
-        self.slug = slug
-        self._note_after_hours = note_after_hours
-        self._on_use = on_use
-        self._latest = latest
-        self._store = store
-        self._horizon = round(max_horizon_days * DAY)
+    def __init__(self, slug: str, catalog: Catalog, ranked: RankedPair | None) -> None:
+        self.slug, self.catalog = slug, catalog
         self.base, _, self.quote = slug.rpartition("-")
         self.ranked = ranked  # its place in the market, when `top:N` chose it
 
     @property
     def info(self) -> IndexEntry:
-        return self._store.entry(self.slug)
+        return self.catalog.store.entry(self.slug)
 
     @property
     def symbol(self) -> str:
@@ -87,10 +72,11 @@ class CatalogEntry:
 
     @property
     def valid_until(self) -> int:
-        return min(closing(self.info.grid_last, self.step), self.data_until + self._horizon)
+        return min(closing(self.info.grid_last, self.step), self.data_until + self.catalog.horizon)
 
     def latest_price(self) -> LatestPrice | None:
-        return None if self._latest is None else self._latest(self.slug)
+        latest = self.catalog.latest
+        return None if latest is None else latest(self.slug)
 
     def starts_from(self) -> tuple[AnchorSource, int]:
         """Where an answer for the next hour starts now, and the instant of that price."""
@@ -113,20 +99,21 @@ class CatalogEntry:
 
     def _used(self) -> Opened:
         opened = self._opened
-        self._on_use(self)
+        self.catalog.used(self)
         return opened
 
     @cached
     def _opened(self) -> Opened:
         try:
-            artifact = self._store[self.slug]
+            artifact = self.catalog.store[self.slug]
         except ArtifactError as error:
-            raise UnavailableAssetError(unavailable(self.slug, str(error), self._store)) from None
+            store = self.catalog.store
+            raise UnavailableAssetError(unavailable(self.slug, str(error), store)) from None
         forecast = Forecast(
             artifact,
-            max_horizon_days=self._horizon / DAY,
+            max_horizon_days=self.catalog.horizon / DAY,
             latest=self.latest_price,
-            note_after_hours=self._note_after_hours,
+            note_after_hours=self.catalog.note_after_hours,
         )
         return Opened(
             artifact,
@@ -150,6 +137,8 @@ class Catalog:
         if not len(store):
             raise ArtifactError("no artifact to serve; run `python train.py` first")
         self.store = store
+        self.horizon = round(max_horizon_days * DAY)
+        self.note_after_hours, self.latest = note_after_hours, latest
         try:  # the last training run's record
             run = read_run(store.model_dir) if store.model_dir is not None else None
         except RunRecordError as error:
@@ -160,15 +149,7 @@ class Catalog:
         self._last: CatalogEntry | None = None
         self._recent_lock = threading.Lock()
         self._assets = {
-            slug: CatalogEntry(
-                slug,
-                store,
-                max_horizon_days=max_horizon_days,
-                note_after_hours=note_after_hours,
-                ranked=run.rank_of(slug) if run is not None else None,
-                on_use=self._used,
-                latest=latest,
-            )
+            slug: CatalogEntry(slug, self, run.rank_of(slug) if run is not None else None)
             for slug in store
         }
         self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
@@ -197,7 +178,7 @@ class Catalog:
             raise StillTrainingError(said, retry_after=JOINING_SECONDS)
         raise UnknownAssetError(self._unknown(name, slug))
 
-    def _used(self, served: CatalogEntry) -> None:
+    def used(self, served: CatalogEntry) -> None:
         if served is self._last:  # the usual case under load: one pair asked again and again
             return
         with self._recent_lock:
