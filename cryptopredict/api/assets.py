@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, request, url_for
-from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.http import NO_STORE, json_response, public_cache, read
 from cryptopredict.api.openapi import Blueprint, document
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import CatalogEntry as Served
     from cryptopredict.artifact.run import TrainingRun
 
-T = TypeVar("T")
 SEARCH_ERRORS = {
     400: "`q` is empty, repeated, too long or holds characters no slug has; or `quote`, "
     "`interval`, `sort`, `limit` or `offset` is not one this route reads."
@@ -60,14 +58,15 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         hold it anywhere; ties by slug. Matching ignores case and reads `/` as `-`.
         """
         asked = read(AssetQuery, request.environ)
+        # UNSET is falsy, as no value these fields accept is
         found = catalog.listing(
-            text=_given(asked.q),
-            quote=_given(asked.quote),
-            interval=_given(asked.interval),
-            sort=_given(asked.sort),
+            text=asked.q or None,
+            quote=asked.quote or None,
+            interval=asked.interval or None,
+            sort=asked.sort or None,
         )
-        offset = _given(asked.offset) or 0
-        limit = _given(asked.limit)
+        offset = asked.offset or 0
+        limit = asked.limit or None
         page = found[offset:] if limit is None else found[offset : offset + limit]
         running = catalog.training()
         answer = AssetList(
@@ -85,10 +84,6 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         return json_response(answer, cache=cache if running is None else NO_STORE)
 
     return bp
-
-
-def _given(value: T | UnsetType) -> T | None:
-    return None if value is UNSET else value
 
 
 def _next(environ: WSGIEnvironment, offset: int, limit: int | None, total: int) -> str | None:
