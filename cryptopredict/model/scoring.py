@@ -133,19 +133,12 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
         score = paired(*pairs["interval_score"], lags)
         ratio = relative(*pairs["interval_score"], lags)
         out["df"] = score.df if math.isfinite(score.df) else None
-        out["verdict"] = VERDICTS[score.verdict()]
+        said = score.verdict()  # BandVerdict's words for standard_error's lower and higher
+        out["verdict"] = {"lower": "better", "higher": "worse"}.get(said, said)
         out["interval_score_relative"] = ratio.mean
         out["interval_score_relative_se"] = ratio.se
         out["interval_score_relative_bound"] = ratio.upper() if ratio.enough else None
     return msgspec.convert({"n": len(mine), "lags": lags, **out}, NaiveComparison)
-
-
-VERDICTS = {
-    "lower": "better",
-    "higher": "worse",
-    "tie": "tie",
-    "too few windows": "too few windows",
-}
 
 
 def _width_fifths(
