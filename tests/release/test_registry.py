@@ -10,7 +10,6 @@ from tools.release.cli import main
 from tools.release.registry import (
     PrivatePackageError,
     RegistryUnknownError,
-    anonymous_status,
     check_pullable,
 )
 
@@ -39,7 +38,8 @@ def test_a_public_package_answers_an_anonymous_client_through_the_token_dance(se
 
 def test_a_manifest_served_without_any_token_is_public(server):
     server.route(MANIFEST, 200, "{}")
-    assert anonymous_status(server.url, "octo/cryptopredict", DIGEST) == 200
+    said = check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
+    assert said == f"{IMAGE} is public: Render can pull {DIGEST} without a credential"
 
 
 @pytest.mark.parametrize(
@@ -100,9 +100,10 @@ def test_a_registry_failing_transiently_is_asked_again_after_each_delay(server, 
     server.answer(503, "{}")
     server.answer(429, "{}")
     server.answer(200, "{}")
-    assert anonymous_status(server.url, "octo/cryptopredict", DIGEST) == 200
+    assert "is public" in check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
     assert (slept, len(server.requests)) == ([10.0, 30.0], 3)
     server.answers.clear()
     server.answer(403, "{}")
-    assert anonymous_status(server.url, "octo/cryptopredict", DIGEST) == 403
+    with pytest.raises(PrivatePackageError):
+        check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
     assert (slept, len(server.requests)) == ([10.0, 30.0], 4), "a refusal, asked once"

@@ -53,7 +53,6 @@ def set_up(server, **faults) -> None:
     keys = [] if faults.get("deploy_key") else [WRITE_KEY]
     secrets = [HOOK_SECRET] if faults.get("tag_key") else SECRETS
     answer_rulesets(server, rulesets, keys=keys, secrets=secrets)
-    server.route("/users/octo", 200, json.dumps({"login": "octo", "type": "User"}))
     visibility = "private" if faults.get("package") else "public"
     package = {
         "name": "cryptopredict",
@@ -61,7 +60,8 @@ def set_up(server, **faults) -> None:
         "visibility": visibility,
         "repository": {"full_name": "octo/cryptopredict"},
     }
-    server.route(PACKAGE, 200, json.dumps(package))
+    for owner in ("users", "orgs"):  # the repository's owner is a user, or an organisation
+        server.route(PACKAGE.replace("users", owner), 200, json.dumps(package))
     server.route(f"{BASE}/pages", 200, json.dumps({"build_type": "workflow", "status": "built"}))
     for name in ("release", "docs"):
         server.route(

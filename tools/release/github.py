@@ -51,14 +51,11 @@ def request_json(
     data = None if body is None else json.dumps(body).encode()
     call = urllib.request.Request(url, data=data, method=method, headers=headers)
 
-    def once() -> Any:
-        return _ask(call, permission=permission, fix=fix)
-
     def again(outcome: object) -> bool:
         return isinstance(outcome, GitHubError) and outcome.transient and method in _REPEATABLE
 
     try:
-        return retried(once, again)
+        return retried(lambda: _ask(call, permission=permission, fix=fix), again)
     except GitHubError as error:
         if not error.transient:
             raise

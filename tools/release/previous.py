@@ -10,7 +10,8 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tools.release.registry import Answer, Registry, RegistryUnknownError
+from tools.release.registry import Registry, RegistryUnknownError
+from tools.release.render import Answer
 from tools.release.retry import RERUN, delays, retried, transient
 from tools.release.version import Published, Version, build_tag, read_index
 

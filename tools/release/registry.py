@@ -5,12 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 
-from tools.release.render import DeployError
+from tools.release.render import Answer, DeployError, get
 from tools.release.retry import retried
 
 ACCEPT = ", ".join(
@@ -33,25 +30,11 @@ class RegistryUnknownError(Exception):
     """The registry could not be asked; nothing is known of the package's visibility."""
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    challenge: str = ""
-    body: bytes = b""
-    link: str = ""  # the Link header: where a listing goes on
-
-
 def _get(url: str, headers: dict[str, str], timeout: float) -> Answer:
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Answer(
-                response.status, body=response.read(), link=response.headers["Link"] or ""
-            )
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.headers.get("WWW-Authenticate", ""), error.read())
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        raise RegistryUnknownError(str(getattr(error, "reason", error))) from None
+    answer = get(url, headers, timeout)
+    if answer.status == 0:
+        raise RegistryUnknownError(answer.body.decode())
+    return answer
 
 
 def authorization(challenge: str, timeout: float, credentials: str = "") -> str | None:
@@ -122,17 +105,13 @@ def _transient(outcome: object) -> bool:
     return isinstance(outcome, RegistryUnknownError)
 
 
-def anonymous_status(base_url: str, name: str, digest: str, *, timeout: float = 10.0) -> int:
-    """The HTTP status of an anonymous request for manifest `digest` of `name`."""
-    return Registry(base_url, name, timeout=timeout).get(f"manifests/{digest}").status
-
-
 def check_pullable(
     image: str, digest: str, repository: str, *, base_url: str | None = None, timeout: float = 10.0
 ) -> str:
     """A line for the log when anyone may pull `image@digest`, else the error saying why not."""
     host, _, name = image.partition("/")
-    status = anonymous_status(base_url or f"https://{host}", name, digest, timeout=timeout)
+    registry = Registry(base_url or f"https://{host}", name, timeout=timeout)
+    status = registry.get(f"manifests/{digest}").status
     if status == 200:
         return f"{image} is public: Render can pull {digest} without a credential"
     if status not in REFUSED:

@@ -9,10 +9,35 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 _DIGEST_REF = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}")
 _VERSION_CHARS = r"[\w.+-]"
+JSON = {"Accept": "application/json"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer; status 0, the reason its body, where nothing answered."""
+
+    status: int
+    challenge: str = ""  # a 401's WWW-Authenticate
+    body: bytes = b""
+    link: str = ""  # the Link header: where a listing goes on
+
+
+def get(url: str, headers: dict[str, str], timeout: float) -> Answer:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Answer(
+                response.status, body=response.read(), link=response.headers["Link"] or ""
+            )
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers.get("WWW-Authenticate", ""), error.read())
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        return Answer(0, body=str(getattr(error, "reason", error)).encode())
 
 
 class DeployError(Exception):
@@ -89,7 +114,8 @@ def wait_for_version(
     attempts = 0
     while True:
         attempts += 1
-        status, body = _get(health_url, request_timeout)
+        answer = get(health_url, JSON, request_timeout)
+        status, body = answer.status, answer.body
         if status == 200 and reports_version(body, version):
             return attempts
         last = f"HTTP {status}: " if status else "no answer: "
@@ -105,7 +131,8 @@ def wait_for_version(
 def served_version(service_url: str, *, timeout: float = 60.0) -> str:
     """The model version the service's /healthz names; DeployError when it names none."""
     url = f"{service_url.rstrip('/')}/healthz"
-    status, body = _get(url, timeout)
+    answer = get(url, JSON, timeout)
+    status, body = answer.status, answer.body
     try:
         version = json.loads(body).get("model_version")
     except (ValueError, AttributeError):
@@ -116,18 +143,6 @@ def served_version(service_url: str, *, timeout: float = 60.0) -> str:
             f"{url} named no model version ({said}{body[:200].decode(errors='replace')})"
         )
     return version
-
-
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    """(status, body); status 0 with the reason as body when nothing answered."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        return 0, str(getattr(error, "reason", error)).encode()
 
 
 def _strings(document: Any) -> Iterator[str]:

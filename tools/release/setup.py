@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import struct
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from tools.release.github import GitHub, GitHubError
 from tools.release.previous import PreviousImageError, find_previous
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import DeployError
+from tools.release.retention import package_of
 from tools.release.rules import (
     DEPLOY_KEY,
     SET_UP,
@@ -494,11 +494,9 @@ def blueprint(fork: GitHub) -> Image:
 
 def package(fork: GitHub, render: bool) -> str:
     """The image's package, given whether Render (`render`) pulls it."""
-    owner, name = fork.repository.split("/", 1)
     image = f"ghcr.io/{fork.repository.lower()}"
-    kind = fork.get(f"//users/{owner}", "none").get("type")
-    plural = "orgs" if kind == "Organization" else "users"
-    path = f"//{plural}/{owner}/packages/container/{urllib.parse.quote(name.lower())}"
+    path = package_of(fork, image.rsplit("/", 1)[-1])
+    settings = f"https://github.com{path[1:]}/settings"
     try:
         found = fork.get(path, "packages: read", fix=TOKEN_FIX)
     except GitHubError as error:
@@ -516,8 +514,7 @@ def package(fork: GitHub, render: bool) -> str:
             f"the package {image} belongs to {linked}, not {fork.repository}: this repository's "
             "release can push, read and prune it only once the package's settings -> Manage "
             f"Actions access -> Add repository names {fork.repository} with the Admin role "
-            "(Write pushes, but retention's deletions need Admin) "
-            f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings)"
+            f"(Write pushes, but retention's deletions need Admin) ({settings})"
         )
     if tags and not _release_image(fork, image):
         raise MissingStepError(_tags_without_image(fork, image, tags, "no release image"))
@@ -536,9 +533,8 @@ def package(fork: GitHub, render: bool) -> str:
     raise MissingStepError(
         f"the package {image} is {visibility}: Render pulls without credentials, so the deploy "
         "would fail. In its Package settings -> Danger Zone -> Change visibility -> Public "
-        f"(https://github.com/{plural}/{owner}/packages/container/{name.lower()}/settings), or "
-        "name a Render registry credential in render.yaml (`python -m tools.release blueprint "
-        f"--registry-credential`) ({SET_UP})"
+        f"({settings}), or name a Render registry credential in render.yaml (`python -m "
+        f"tools.release blueprint --registry-credential`) ({SET_UP})"
     )
 
 
