@@ -37,20 +37,6 @@ class DatabaseUnavailableError(StoreError):
     """Not usable for now (locked, unreachable, restarted): worth a try on a new connection."""
 
 
-def interrupt(connection: Any) -> None:
-    """From another thread: the statement `connection` waits on fails now (PostgreSQL: its socket
-    shut, so even a server whose kernel still acknowledges cannot hold the reader)."""
-    if isinstance(connection, sqlite3.Connection):
-        connection.interrupt()
-        return
-    try:
-        descriptor = connection.pgconn.socket
-    except Exception:
-        return
-    with contextlib.suppress(OSError), socket.socket(fileno=os.dup(descriptor)) as shared:
-        shared.shutdown(socket.SHUT_RDWR)  # the descriptors share one socket
-
-
 def connect_sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3.Connection:
     target = Path(path)
     new = not target.exists()
@@ -242,8 +228,17 @@ class MinuteStore:
         return store
 
     def interrupt(self) -> None:
-        """From another thread: make the statement this connection waits on fail now."""
-        interrupt(self._db)
+        """From another thread: the statement this connection waits on fails now (PostgreSQL: its
+        socket shut, so even a server whose kernel still acknowledges cannot hold the reader)."""
+        if self._sqlite:
+            self._db.interrupt()
+            return
+        try:
+            descriptor = self._db.pgconn.socket
+        except Exception:
+            return
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(descriptor)) as shared:
+            shared.shutdown(socket.SHUT_RDWR)  # the descriptors share one socket
 
     def replaced(self) -> bool:
         """Whether this SQLite connection's file was renamed over or deleted since it opened."""
