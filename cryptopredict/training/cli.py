@@ -231,8 +231,18 @@ def _run(
             keeper.carry(failed)
             failed = {slug: _public(why, args) for slug, why in failed.items()}
             if args.all:  # `run.json`, written while the progress is still shown
-                seconds = {**measured, **run.measured()}
-                write_run(args.out, run_record(settings, assets, failed, ranking, seconds))
+                said = [PairFailure(asset=slug, reason=why) for slug, why in failed.items()]
+                record = TrainingRun(
+                    asked=settings.assets,
+                    finished_at=datetime.now(UTC).replace(microsecond=0),
+                    model_version=settings.model_version,
+                    trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
+                    failed=tuple(said),
+                    ranking=ranking,
+                    extends=settings.previous_image,
+                    seconds={**measured, **run.measured()},
+                )
+                write_run(args.out, record)
         status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
@@ -301,25 +311,6 @@ def _measured(out: Path) -> dict[str, float]:
     except RunRecordError:
         return {}
     return dict(previous.seconds) if previous is not None else {}
-
-
-def run_record(
-    settings: TrainingSettings,
-    assets: list[Asset],
-    failed: dict[str, str],
-    ranking: MarketRanking | None,
-    seconds: dict[str, float],
-) -> TrainingRun:
-    return TrainingRun(
-        asked=settings.assets,
-        finished_at=datetime.now(UTC).replace(microsecond=0),
-        model_version=settings.model_version,
-        trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
-        failed=tuple(PairFailure(asset=slug, reason=reason) for slug, reason in failed.items()),
-        ranking=ranking,
-        extends=settings.previous_image,
-        seconds=seconds,
-    )
 
 
 def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
