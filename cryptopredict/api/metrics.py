@@ -30,13 +30,14 @@ from cryptopredict.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 
-AGES = (
-    ("model", "Seconds since the asset's model was trained."),
-    ("data", "Seconds since the last bar the asset's model saw."),
+AGES: tuple[tuple[str, str, Callable[[CatalogEntry], float]], ...] = (  # name, help, since when
+    ("model", "Seconds since the asset's model was trained.", lambda on: on.info.created_at),
+    ("data", "Seconds since the last bar the asset's model saw.", lambda on: on.info.last_bar),
     (
         "anchor",
         "Seconds since the price an answer for the next hour starts from: the latest price read, "
         "when newer than the model's data, else the model's last close.",
+        lambda on: on.starts_from()[1],
     ),
 )
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -70,18 +71,16 @@ class Metrics:
             "cryptopredict_model", "The model served for each asset.", ["asset"], registry=registry
         )
         ages = [
-            Gauge(f"cryptopredict_{name}_age_seconds", help, ["asset"], registry=registry)
-            for name, help in AGES
+            (Gauge(f"cryptopredict_{name}_age_seconds", help, ["asset"], registry=registry), since)
+            for name, help, since in AGES
         ]
         for served in catalog:
             asset = served.info
             info.labels(asset.asset).info(
                 {"model_version": asset.model_version, "created_at": iso_utc(asset.created_at)}
             )
-            model_age, data_age, anchor_age = (age.labels(asset.asset) for age in ages)
-            model_age.set_function(_age(asset.created_at))
-            data_age.set_function(_age(asset.last_bar))
-            anchor_age.set_function(partial(_anchor_age, served))
+            for gauge, since in ages:
+                gauge.labels(asset.asset).set_function(partial(_age, since, served))
         stale = Gauge(
             "cryptopredict_stale",
             "1 while a served asset's newest data is older than STALE_AFTER_HOURS, else 0.",
@@ -155,9 +154,5 @@ def _feed(status: FeedStatus | None, failing_after: float) -> list[Metric]:
     ]  # fmt: skip
 
 
-def _age(since: float) -> Callable[[], float]:
-    return lambda: time.time() - since
-
-
-def _anchor_age(served: CatalogEntry) -> float:
-    return time.time() - served.starts_from()[1]
+def _age(since: Callable[[CatalogEntry], float], served: CatalogEntry) -> float:
+    return time.time() - since(served)
