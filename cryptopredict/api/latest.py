@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 from cryptopredict.api.market import SOURCES, minute_reader
 from cryptopredict.api.serving.forecast import LatestPrice
@@ -23,12 +22,9 @@ from cryptopredict.utc import iso_utc
 
 
 class LatestPrices:
-    def __init__(
-        self, reader: MinuteReader, *, every: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, reader: MinuteReader, *, every: float) -> None:
         self.reader = reader
         self.every = every
-        self._clock = clock
         self._prices: dict[str, LatestPrice] = {}
         self._status: FeedStatus | None = None
         self._due = float("-inf")  # the clock's time of the next read
@@ -45,7 +41,7 @@ class LatestPrices:
         return self._status
 
     def refresh(self) -> None:
-        if self._clock() >= self._due:
+        if time.monotonic() >= self._due:
             with self._lock:
                 if self._thread.ident is None:  # started by the first read due
                     self._thread.start()
@@ -55,7 +51,7 @@ class LatestPrices:
         while True:
             self._wake.wait()
             self._wake.clear()
-            if self._clock() >= self._due:
+            if time.monotonic() >= self._due:
                 self._read()
 
     def _read(self) -> None:
@@ -72,7 +68,7 @@ class LatestPrices:
                     newest[slug] = price
             self._prices, self._status = newest, status
         finally:
-            self._due = self._clock() + self.every
+            self._due = time.monotonic() + self.every
 
 
 def _quoted(quote: Quote) -> tuple[str, LatestPrice] | None:
