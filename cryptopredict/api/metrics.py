@@ -40,6 +40,10 @@ AGES: tuple[tuple[str, str, Callable[[CatalogEntry], float]], ...] = (  # name, 
         lambda on: on.starts_from()[1],
     ),
 )
+CUT_READS = (
+    "Reads of the live minute bars that got no answer in time and were cut by the server's "
+    "watchdog (a database that stopped answering)."
+)
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -94,7 +98,8 @@ class Metrics:
         registry.register(self)  # what `collect` makes at each scrape
 
     def collect(self) -> list[Metric]:
-        return [*_cut_reads(self.stuck()), *_feed(self.feed(), self.failing_after)]
+        cut = CounterMetricFamily("cryptopredict_live_reads_cut", CUT_READS, value=self.stuck())
+        return [cut, *_feed(self.feed(), self.failing_after)]
 
     def blueprint(self) -> Blueprint:
         bp = Blueprint("metrics", __name__, description="Prometheus metrics.")
@@ -126,14 +131,6 @@ class Metrics:
             )
 
         return bp
-
-
-def _cut_reads(stuck: int) -> list[Metric]:
-    help = (
-        "Reads of the live minute bars that got no answer in time and were cut by the server's "
-        "watchdog (a database that stopped answering)."
-    )
-    return [CounterMetricFamily("cryptopredict_live_reads_cut", help, value=stuck)]
 
 
 def _feed(status: FeedStatus | None, failing_after: float) -> list[Metric]:
