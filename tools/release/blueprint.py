@@ -58,10 +58,21 @@ class Image:
         return spec
 
 
-def web_service(image: Image) -> dict[str, Any]:
-    """The API: the published image, health-checked on /healthz, feeding itself."""
+DATABASE = "cryptopredict-market"
+COLLECTOR_NAME = "cryptopredict-collector"
+# `DATABASE_URL` from the Render PostgreSQL database the collector fills and the API reads.
+DATABASE_URL = {
+    "key": "DATABASE_URL",
+    "fromDatabase": {"name": DATABASE, "property": "connectionString"},
+}
+
+
+def blueprint(image: Image) -> dict[str, Any]:
+    """The API: the published image, health-checked on /healthz, feeding itself; with the
+    collector, the market feed too, a Starter background worker on the same image, and
+    PostgreSQL for the minute bars (Basic-256mb, since a free database expires after 30 days)."""
     settings = {"PORT": str(PORT), **BEHIND_RENDERS_PROXY, **FRESH}
-    return {
+    web: dict[str, Any] = {
         "type": "web",
         "name": SERVICE_NAME,
         "runtime": "image",
@@ -70,47 +81,25 @@ def web_service(image: Image) -> dict[str, Any]:
         "healthCheckPath": HEALTH_CHECK_PATH,
         "envVars": [{"key": key, "value": value} for key, value in settings.items()],
     }
-
-
-DATABASE = "cryptopredict-market"
-COLLECTOR_NAME = "cryptopredict-collector"
-
-
-def database_url() -> dict[str, Any]:
-    """`DATABASE_URL` from the Render PostgreSQL database the collector fills and the API reads."""
-    source = {"name": DATABASE, "property": "connectionString"}
-    return {"key": "DATABASE_URL", "fromDatabase": source}
-
-
-def collector_worker(image: Image) -> dict[str, Any]:
-    """The market feed: a Starter background worker on the same image, polling Binance."""
-    return {
+    if not image.collector:
+        return {"services": [web]}
+    web["envVars"].append(DATABASE_URL)
+    worker = {
         "type": "worker",
         "name": COLLECTOR_NAME,
         "runtime": "image",
         "image": image.spec(),
         "plan": "starter",
         "dockerCommand": "python -m cryptopredict.collect",
-        "envVars": [database_url()],
+        "envVars": [DATABASE_URL],
     }
-
-
-def market_database() -> dict[str, Any]:
-    """PostgreSQL for the minute bars; Basic-256mb, since a free database expires after 30 days."""
-    return {
+    database = {
         "name": DATABASE,
         "databaseName": "market",
         "user": "cryptopredict",
         "plan": "basic-256mb",
     }
-
-
-def blueprint(image: Image) -> dict[str, Any]:
-    if not image.collector:
-        return {"services": [web_service(image)]}
-    web = web_service(image)
-    web["envVars"] = [*web["envVars"], database_url()]
-    return {"services": [web, collector_worker(image)], "databases": [market_database()]}
+    return {"services": [web, worker], "databases": [database]}
 
 
 def arguments(image: Image) -> list[str]:

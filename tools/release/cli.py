@@ -85,7 +85,15 @@ def _annotation(text: str) -> str:
 
 
 def notes(args: argparse.Namespace, _: Mapping[str, str]) -> int:
-    print(notes_of(args.model_dir, args.tag), end="")
+    """The notes of `--model-dir`'s training record; ValueError when it is missing or unusable."""
+    file = Path(args.model_dir) / RUN
+    try:
+        text = release_notes(json.loads(file.read_text()), args.tag)
+    except FileNotFoundError:
+        raise ValueError(f"{args.model_dir} holds no training record ({RUN})") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{file} is not a training record this reads: {error!r}") from None
+    print(text, end="")
     return 0
 
 
@@ -129,18 +137,6 @@ def release_notes(run: dict[str, Any], tag: str) -> str:
 
 def _minute(iso: str) -> str:
     return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
-
-
-def notes_of(model_dir: Path, tag: str) -> str:
-    """The notes of `model_dir`'s training record; ValueError when it is missing or unusable."""
-    file = Path(model_dir) / RUN
-    try:
-        run = json.loads(file.read_text())
-        return release_notes(run, tag)
-    except FileNotFoundError:
-        raise ValueError(f"{model_dir} holds no training record ({RUN})") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{file} is not a training record this reads: {error!r}") from None
 
 
 def release_assets(text: str) -> str:

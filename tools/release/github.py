@@ -144,10 +144,6 @@ class GitHub:
         return cls(api_url, repository, token, server_url=server_url, **settings)
 
     @property
-    def base(self) -> str:
-        return f"{self.api_url}/repos/{self.repository}"
-
-    @property
     def env_path(self) -> str:
         return f"/environments/{urllib.parse.quote(self.environment, safe='')}"
 
@@ -163,7 +159,9 @@ class GitHub:
 
     def url(self, path: str) -> str:
         """`path` below the repository, or below the API's root where it starts with "//"."""
-        return f"{self.api_url}{path[1:]}" if path.startswith("//") else f"{self.base}{path}"
+        if path.startswith("//"):
+            return f"{self.api_url}{path[1:]}"
+        return f"{self.api_url}/repos/{self.repository}{path}"
 
     def get(
         self, path: str, permission: str = "administration: read", **options: Any

@@ -191,7 +191,9 @@ def verify(previous: Previous, repository: str, branch: str, run: Verifier) -> s
             f"exactly https://github.com/{repository}/{WORKFLOW} (gh's --signer-workflow "
             f"matches its start only): no release made it. {_fix(previous, repository)}"
         )
-    released = sorted(ref for ref in refs if ref == f"refs/heads/{branch}" or _release(ref))
+    released = sorted(
+        ref for ref in refs if ref == f"refs/heads/{branch}" or _RELEASE_REF.fullmatch(ref)
+    )
     if not released:
         raise PreviousImageError(
             f"{reference} ({previous.found_as}) was attested by {repository}'s release workflow "
@@ -246,10 +248,6 @@ def _certified_ref(certificate: dict[str, object], repository: str) -> str:
     signer = str(certificate.get("subjectAlternativeName", "")).lower()
     same = str(certificate.get("sourceRepositoryURI", "")).lower() == source
     return ref if same and signer == f"{source}/{WORKFLOW}@{ref}".lower() else ""
-
-
-def _release(ref: str) -> bool:
-    return _RELEASE_REF.fullmatch(ref) is not None
 
 
 def _release_key(tag: str) -> tuple[Version, str] | None:

@@ -1,9 +1,6 @@
-"""Say it where the owner looks: the run's job summary, and ONE repository issue kept up to date
-(docs/release.md, "The one issue"): a topic that needs the owner is a section of the open issue
-labelled `release-attention` (opened when none is), commented on only when new or changed; a
-topic healed loses its section, and the issue closes once none is left. Failing to reach GitHub
-is a warning, never a failed job: the summary is written first.
-"""
+"""Say it where the owner looks: the run's job summary, and ONE repository issue kept up to date,
+a section a topic (docs/release.md, "The one issue"). Failing to reach GitHub is a warning, never a
+failed job: the summary is written first."""
 
 from __future__ import annotations
 
