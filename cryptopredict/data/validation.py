@@ -34,7 +34,8 @@ def validate(
     _reject_off_grid(frame, bars.interval)
     frame, ohlc = _repair_ohlc(frame)
     _reject_jumps(frame, rules.max_bar_jump)
-    wicks = _wicks(frame, rules.max_bar_jump)
+    # Lows or highs beyond the jump limit, their open and close within it (as checked above).
+    wicks = _counted(frame, (_factors(frame, ["low", "high"]) > rules.max_bar_jump).any(axis=1))
     cleaned = bars.with_frame(frame)
     if rules.require_fresh_hours is not None:
         check_fresh(cleaned, rules.require_fresh_hours, now or pd.Timestamp.now(tz="UTC"))
@@ -180,12 +181,6 @@ def _reject_jumps(frame: pd.DataFrame, max_jump: float) -> None:
             "MAX_BAR_JUMP; a low or high that far out, with the open and close within it, is "
             "kept as a wick)"
         )
-
-
-def _wicks(frame: pd.DataFrame, max_jump: float) -> RepairCount:
-    """The bars whose low or high lies beyond `max_jump` of the previous close (their open and
-    close within it: `_reject_jumps` has passed)."""
-    return _counted(frame, (_factors(frame, ["low", "high"]) > max_jump).any(axis=1))
 
 
 def _counted(frame: pd.DataFrame, rows: pd.Series) -> RepairCount:
