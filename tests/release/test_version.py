@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.release.version import Bump, Version, bump_for, latest_version
+from tools.release.version import Version, bump_for, latest_version
 
 
 @pytest.mark.parametrize(
@@ -59,28 +59,28 @@ def test_latest_of_no_release_tags_is_none():
 @pytest.mark.parametrize(
     ("message", "bump"),
     [
-        ("Fix the grid", Bump.PATCH),
-        ("Add ETH #minor", Bump.MINOR),
-        ("Rewrite the API\n\nBreaking: new schema #major", Bump.MAJOR),
-        ("both #minor and #major", Bump.MAJOR),
-        ("#MINOR in capitals", Bump.MINOR),
-        ("#minor.", Bump.MINOR),
-        ("not a word: #minority report", Bump.PATCH),
-        ("not a tag: ##major", Bump.PATCH),
-        ("glued: fix#major", Bump.PATCH),
-        ("", Bump.PATCH),
+        ("Fix the grid", "patch"),
+        ("Add ETH #minor", "minor"),
+        ("Rewrite the API\n\nBreaking: new schema #major", "major"),
+        ("both #minor and #major", "major"),
+        ("#MINOR in capitals", "minor"),
+        ("#minor.", "minor"),
+        ("not a word: #minority report", "patch"),
+        ("not a tag: ##major", "patch"),
+        ("glued: fix#major", "patch"),
+        ("", "patch"),
     ],
 )
 def test_the_head_commit_message_chooses_the_bump(message, bump):
-    assert bump_for(message) is bump
+    assert bump_for(message) == bump
 
 
 @pytest.mark.parametrize(
     ("part", "expected"),
     [
-        (Bump.PATCH, Version(1, 4, 8)),
-        (Bump.MINOR, Version(1, 5, 0)),
-        (Bump.MAJOR, Version(2, 0, 0)),
+        ("patch", Version(1, 4, 8)),
+        ("minor", Version(1, 5, 0)),
+        ("major", Version(2, 0, 0)),
     ],
 )
 def test_bump_resets_the_lower_parts(part, expected):

@@ -74,14 +74,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except (OSError, ValueError, DeployError, GitHubError, PreviousImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         if environ.get("GITHUB_ACTIONS") == "true":
-            # On the run's page too, not only in the step's log.
-            print(f"::error title=release {args.command}::{_annotation(str(error))}")
+            # On the run's page too, not only in the step's log; escaped as the runner reads it.
+            said = str(error).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::error title=release {args.command}::{said}")
         return 1
-
-
-def _annotation(text: str) -> str:
-    """A workflow command's message, escaped as the runner reads it."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def notes(args: argparse.Namespace, _: Mapping[str, str]) -> int:
@@ -172,7 +168,12 @@ def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    credential = _blueprint_credential(args.blueprint, args.repository)
+    try:  # the registry credential of the Blueprint generated for the repository's image
+        credential = (
+            args.blueprint and check(args.blueprint.read_text(), args.repository).credential
+        )
+    except (OSError, BlueprintError):
+        credential = None
     if credential:
         print(f"render.yaml pulls {args.image} with the registry credential {credential!r}")
         return 0
@@ -185,14 +186,6 @@ def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"pull {args.image} ({error}): deploying anyway"
         )
     return 0
-
-
-def _blueprint_credential(path: Path | None, repository: str) -> str | None:
-    """The registry credential of the Blueprint generated for `repository`'s image, if any."""
-    try:
-        return None if path is None else check(path.read_text(), repository).credential
-    except (OSError, BlueprintError):
-        return None
 
 
 def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -99,13 +99,6 @@ def bypass_of(rulesets: Iterable[dict[str, Any]], credentials: Iterable[str]) ->
     return found
 
 
-def credentials_for(owner_type: str, chosen: str | None) -> tuple[str, ...]:
-    """The tag credentials the release may use: the one chosen, else the account's."""
-    if chosen:
-        return (chosen,)
-    return (DEPLOY_KEY,) if owner_type == "User" else CREDENTIALS
-
-
 @dataclass
 class Findings:
     """Lines for the log, and the problems that stop the release, each naming its fix."""
@@ -146,8 +139,12 @@ def check_tag_rules(github: GitHub, *, credential: str | None = None) -> list[st
     repository, environment = github.repository, github.environment
     owner_type, rulesets = read_rulesets(github)
     seen = keys_and_secrets(github)
-    accepted = credentials_for(owner_type, credential)
-    if credential is None and seen is not None and configured_key(rulesets, seen[1]):
+    # The tag credentials the release may use: the one chosen, else the configured deploy key,
+    # else the account's.
+    accepted = (DEPLOY_KEY,) if owner_type == "User" else CREDENTIALS
+    if credential:
+        accepted = (credential,)
+    elif seen is not None and configured_key(rulesets, seen[1]):
         accepted = (DEPLOY_KEY,)
     findings = Findings()
     missing = missing_tag_rules(rulesets)

@@ -3,12 +3,12 @@ image's names and tags, and what a published image index's annotations say."""
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from cryptopredict.utc import iso_moment
 
@@ -24,10 +24,7 @@ CREATED = "org.opencontainers.image.created"
 RECORD_FORMAT = "cryptopredict.record-format"
 
 
-class Bump(enum.Enum):
-    MAJOR = "major"
-    MINOR = "minor"
-    PATCH = "patch"
+Bump = Literal["major", "minor", "patch"]
 
 
 @dataclass(frozen=True, order=True)
@@ -51,9 +48,9 @@ class Version:
         return None if match is None else cls(*(int(part) for part in match.groups()))
 
     def bump(self, part: Bump) -> Version:
-        if part is Bump.MAJOR:
+        if part == "major":
             return Version(self.major + 1, 0, 0)
-        if part is Bump.MINOR:
+        if part == "minor":
             return Version(self.major, self.minor + 1, 0)
         return Version(self.major, self.minor, self.patch + 1)
 
@@ -76,11 +73,7 @@ class Release:
 def bump_for(message: str) -> Bump:
     """`#major` or `#minor` anywhere in the commit message choose; the larger wins; else patch."""
     words = {word.lower() for word in _BUMP_WORD.findall(message)}
-    if "major" in words:
-        return Bump.MAJOR
-    if "minor" in words:
-        return Bump.MINOR
-    return Bump.PATCH
+    return "major" if "major" in words else "minor" if "minor" in words else "patch"
 
 
 def latest_version(tags: Iterable[str]) -> Version | None:
