@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib.util
 import json
@@ -275,14 +276,6 @@ def _tell(environ: Mapping[str, str], topic: str, text: str) -> None:
         print(tell(environ, topic, text), file=sys.stderr)
 
 
-def _gh_token() -> str:
-    """The token the GitHub CLI holds (`gh auth token`); empty where gh is missing."""
-    try:
-        return _gh(["gh", "auth", "token"]).stdout.strip()
-    except FileNotFoundError:
-        return ""
-
-
 def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     """gh's answer, or subprocess.TimeoutExpired after $RELEASE_GH_TIMEOUT seconds (60)."""
     timeout = float(os.environ.get("RELEASE_GH_TIMEOUT") or 60)
@@ -306,7 +299,9 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"{SETUP_INSTALL}, then run it with .venv/bin/python (docs/release.md, 'Set it up on "
             "a fork', step 2); --dry-run needs nothing but Python"
         )
-    token = environ.get("GITHUB_TOKEN", "").strip() or _gh_token()
+    token = environ.get("GITHUB_TOKEN", "").strip()
+    with contextlib.suppress(FileNotFoundError):  # else the GitHub CLI's, where gh is installed
+        token = token or _gh(["gh", "auth", "token"]).stdout.strip()
     if not token:
         raise ValueError(
             "setup needs your token: GITHUB_TOKEN, or the GitHub CLI (gh, https://cli.github.com) "

@@ -6,7 +6,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tools.release.github import GitHub, GitHubError
@@ -33,24 +33,6 @@ class PackageVersion:
     digest: str
     tags: tuple[str, ...]
     created: datetime | None  # None: GitHub listed no creation time, so it is kept
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kept: tuple[PackageVersion, ...]
-    deleted: tuple[PackageVersion, ...]
-    failed: tuple[tuple[PackageVersion, str], ...]  # (version, why)
-    left: int  # deletable, left for the next run (the cap, or a deletion that went unanswered)
-    warnings: tuple[str, ...] = field(default=())
-
-    def said(self) -> list[str]:
-        waiting = self.left and f"; {self.left} more the rule does not keep wait for the next run"
-        lines = [f"kept {len(self.kept)} versions, deleted {len(self.deleted)}{waiting or ''}"]
-        lines += [f"deleted {_named(version)}" for version in self.deleted]
-        warnings = [f"{_named(version)} was not deleted: {why}" for version, why in self.failed]
-        return lines + [
-            f"::warning title=retention::{line}" for line in (*self.warnings, *warnings)
-        ]
 
 
 def retain(
@@ -86,9 +68,7 @@ def retain(
             f"{min(deletable, limit)} of the {deletable} the rule does not keep",
             *warnings,
         ], ""
-    outcome = apply(github, package, versions, kept, limit=limit, warnings=warnings)
-    role = (f"{_named(version)} was not deleted: {why}" for version, why in outcome.failed)
-    return outcome.said(), next((said for said in role if ADMIN in said), "")
+    return apply(github, package, versions, kept, limit=limit, warnings=warnings)
 
 
 def keep(
@@ -156,31 +136,32 @@ def apply(
     *,
     limit: int,
     warnings: Iterable[str] = (),
-) -> Outcome:
-    """Delete the versions not in `kept`, oldest first, at most `limit`; a 403 stops them all."""
+) -> tuple[list[str], str]:
+    """Delete the versions not in `kept`, oldest first, at most `limit` (a 403 stops them all):
+    lines for the log, and what needs the owner ("": nothing)."""
     deletable = sorted(
         (version for version in versions if version.id not in kept),
         key=lambda each: each.created or datetime.max.replace(tzinfo=UTC),
     )
     deleted: list[PackageVersion] = []
-    failed: list[tuple[PackageVersion, str]] = []
+    failed: list[str] = []
     for version in deletable[:limit]:
         try:
             github.call("DELETE", f"{package}/versions/{version.id}", permission=PERMISSION)
         except GitHubError as error:
             role = error.status == 403
-            failed.append((version, f"HTTP 403, {error.said}: {ADMIN}" if role else str(error)))
+            why = f"HTTP 403, {error.said}: {ADMIN}" if role else str(error)
+            failed.append(f"{_named(version)} was not deleted: {why}")
             if role or error.status is None:
                 break
         else:
             deleted.append(version)
-    return Outcome(
-        tuple(version for version in versions if version.id in kept),
-        tuple(deleted),
-        tuple(failed),
-        left=len(deletable) - len(deleted) - len(failed),
-        warnings=tuple(warnings),
-    )
+    left = len(deletable) - len(deleted) - len(failed)
+    waiting = f"; {left} more the rule does not keep wait for the next run" if left else ""
+    lines = [f"kept {len(versions) - len(deletable)} versions, deleted {len(deleted)}{waiting}"]
+    lines += [f"deleted {_named(version)}" for version in deleted]
+    lines += [f"::warning title=retention::{line}" for line in (*warnings, *failed)]
+    return lines, next((said for said in failed if ADMIN in said), "")
 
 
 def index_needs(registry: Registry) -> Callable[[str], set[str]]:
