@@ -28,6 +28,9 @@ GITHUB_ACTIONS_APP_ID = 15368  # the GitHub Actions app, as a ruleset names it (
 TAG_KEY_SECRET = "RELEASE_TAG_KEY"
 BYPASS_ENTRY = {DEPLOY_KEY: "'Deploy keys'", GITHUB_ACTIONS: "'GitHub Actions'"}
 SET_UP = "docs/release.md, 'Set it up on a fork'"
+# The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
+# the commit it runs on"). GitHub matches it with Ruby's File.fnmatch: `v1.2.3`, `v10.0.12`.
+TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
 
 
 def covers_release_tags(ruleset: dict[str, Any]) -> bool:
@@ -253,11 +256,6 @@ def _matches(ref: str, patterns: Iterable[str]) -> bool:
     """Whether a ruleset's ref patterns name `ref` (`main` is the default branch)."""
     special = {"~ALL", "~DEFAULT_BRANCH"} if ref == MAIN_REF else {"~ALL"}
     return any(p in special or fnmatch.fnmatchcase(ref, p) for p in patterns)
-
-
-# The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
-# the commit it runs on"). GitHub matches it with Ruby's File.fnmatch: `v1.2.3`, `v10.0.12`.
-TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
 
 
 @dataclass

@@ -67,9 +67,6 @@ def create_tag(tag: str, commit: str, github: GitHub, git: Git, *, key: str) -> 
             raise TagError(f"{tag} exists and names {named}, not this run's {commit}")
         return f"{tag} already names {commit} (an earlier attempt of this run made it)"
     if key.strip():
-        # The key is a secret of the environment that holds the deploy hook too: used only while
-        # that environment admits nothing but the release branch and the release tags.
-        check_environment(github, "main")
         push_with_key([f"{commit}:refs/tags/{tag}"], f"create {tag}", github, git, key)
         return f"created {tag} on {commit} with the deploy key ({TAG_KEY_SECRET})"
     refuse_token_on_a_personal_account(github)
@@ -91,6 +88,9 @@ def known_hosts(github: GitHub) -> str:
 
 def push_with_key(refspecs: list[str], what: str, github: GitHub, git: Git, key: str) -> None:
     """`git push` of `refspecs` over SSH with the deploy key; `what` names it for errors."""
+    # The key is a secret of the environment that holds the deploy hook too: used only while that
+    # environment admits nothing but the release branch and the release tags.
+    check_environment(github, "main")
     hosts = known_hosts(github)
     with tempfile.TemporaryDirectory(prefix="release-tag-") as scratch:
         key_file = Path(scratch) / "key"
@@ -213,9 +213,6 @@ def remove(removals: list[Removal], github: GitHub, git: Git, *, key: str) -> st
     """Delete the tags with the deploy key `key`, else the token; a log line or TagError."""
     tags = ", ".join(removal.tag for removal in removals)
     if key.strip():
-        # The key is a secret of the environment holding the deploy hook: used only while that
-        # environment admits nothing but the release branch and the release tags.
-        check_environment(github, "main")
         refspecs = [f":refs/tags/{removal.tag}" for removal in removals]
         push_with_key(refspecs, f"remove {tags}", github, git, key)
         return f"removed {tags} with the deploy key"
