@@ -77,8 +77,9 @@ def _gone(process: subprocess.Popen, log: Path) -> None:
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
+        left = _group(process.pid)
         os.killpg(process.pid, signal.SIGKILL)
-        raise AssertionError(f"make run did not stop: {log.read_text()}") from None
+        raise AssertionError(f"make run did not stop: {log.read_text()}\n{left}") from None
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -86,9 +87,16 @@ def _gone(process: subprocess.Popen, log: Path) -> None:
         except ProcessLookupError:
             return
         if time.monotonic() > deadline:
+            left = _group(process.pid)
             os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError(f"left running after make stopped: {log.read_text()}")
+            raise AssertionError(f"left running after make stopped: {log.read_text()}\n{left}")
         time.sleep(0.1)
+
+
+def _group(pgid: int) -> str:
+    """What each process of the group is and where it waits (a hang's evidence)."""
+    listed = ["ps", "-o", "pid,ppid,stat,wchan:24,args", "-s", str(pgid)]  # its own session
+    return subprocess.run(listed, capture_output=True, text=True, check=False).stdout
 
 
 @dataclass(frozen=True)
