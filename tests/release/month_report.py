@@ -6,6 +6,7 @@ track record's issues against the releases made; written as JSON and a plot."""
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,16 +44,10 @@ def report(month: Month, script: str) -> dict[str, Any]:
     record = final_record(month)
     faults = [judge(month, fault) for fault in month.faults]
     fresh_share = round(sum(fresh) / hours, 4)
-    holds = {  # issue 82's first bar, part by part
-        "fresh_share_at_least_0.95": fresh_share >= 0.95,
-        "pushes_within_two_cycles": all(p["within_two_cycles"] is not False for p in pushes),
-        "every_fault_healed_or_said": all(f["ok"] is not False for f in faults),
-        "record_issues_equal_releases": record == released,
-        "nothing_needs_a_person_unmarked": not any(f["needs_a_person_unmarked"] for f in faults),
-    }
+    holds = bar(fresh_share, pushes, faults, record == released)
     return {
         "script": script,
-        "bar_1": {**holds, "holds": all(holds.values())},
+        "bar_1": holds,
         "cycles": month.cycles,
         "hours": hours,
         "fresh_share": fresh_share,
@@ -63,7 +58,9 @@ def report(month: Month, script: str) -> dict[str, Any]:
         "releases": len(released),
         "releases_not_in_record": [tag for tag in released if tag not in record],
         "faults": faults,
-        "faults_never_struck": [f["kind"] for f in faults if f["ok"] is None],
+        "faults_never_struck": [
+            f"{f['kind']} at hour {f['hour']:g}" for f in faults if f["ok"] is None
+        ],
         "needs_a_person_unmarked": [f["kind"] for f in faults if f["needs_a_person_unmarked"]],
         "pushes": pushes,
         "deploys": [
@@ -88,6 +85,23 @@ def report(month: Month, script: str) -> dict[str, Any]:
             for r in month.runs
         ],
     }
+
+
+def bar(
+    fresh_share: float, pushes: list[dict], faults: list[dict], record_equals_releases: bool
+) -> dict[str, bool]:
+    """Issues 82's and 93's first bar, part by part, and whether it holds: a fault that never
+    struck proves nothing, and one that advises starting the record anew loses it."""
+    holds = {
+        "fresh_share_at_least_0.95": fresh_share >= 0.95,
+        "pushes_within_two_cycles": all(p["within_two_cycles"] is not False for p in pushes),
+        "every_fault_struck": all(f["ok"] is not None for f in faults),
+        "every_fault_healed_or_said": all(f["ok"] is not False for f in faults),
+        "none_advises_starting_anew": not any(f.get("advises_starting_anew") for f in faults),
+        "record_issues_equal_releases": record_equals_releases,
+        "nothing_needs_a_person_unmarked": not any(f["needs_a_person_unmarked"] for f in faults),
+    }
+    return {**holds, "holds": all(holds.values())}
 
 
 def releases_made(month: Month) -> list[str]:
@@ -166,15 +180,15 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     deadline = month.at(cycle * CYCLE_HOURS + CYCLE_MINUTE) + HOUR / 2
     window = [r for r in runs if r.start <= deadline]
     healed = healer(month, kind, spec, first, window)
-    words = [word.lower() for word in said_words(month, fault, first)]
+    words = said_words(month, fault, first)
     said = []
-    summary = next((r for r in window if any(w in r.summary.lower() for w in words)), None)
+    summary = next((r for r in window if mentions(r.summary, words)), None)
     if summary:
         said.append(f"job summary ({summary.label})")
-    issue = next((r for r in window if any(w in t.lower() for t in r.issues for w in words)), None)
+    issue = next((r for r in window if any(mentions(t, words) for t in r.issues)), None)
     if issue:
         said.append(f"repository issue (open after the {issue.label})")
-    page = next((r for r in window if any(w in r.said.lower() for w in words)), None)
+    page = next((r for r in window if mentions(r.said, words)), None)
     if page:  # the run's page: GitHub's email of a failed run leads there, but no issue
         entry["said_on_the_run_page"] = page.label
     advice = kind in TRANSIENT and first is not None and START_ANEW.search(first.failure)
@@ -189,16 +203,23 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
 
 
 def said_words(month: Month, fault: Fault, first: RunRecord | None) -> list[str]:
-    """What names the fault where the owner reads: its kind's words, the advisory's id, the
-    commit of a failed push, the digest of a publish cut short."""
+    """What names the fault where the owner reads, as patterns: its kind's words, the
+    advisory's id, the commit of a failed push (its first 12 digits or more), the digest of a
+    publish cut short; each a word of its own, never a part of another (`Admin`, not
+    `Administration`)."""
     if fault.kind == "advisory":
-        return [str(fault.spec["id"])]
+        return [rf"\b{re.escape(str(fault.spec['id']))}\b"]
     if fault.kind == "failed-push" and first is not None:
-        return [first.sha[:12]]
+        return [rf"\b{first.sha[:12]}"]
     if fault.kind == "publish-cancelled" and first is not None:
         built = [b for b in month.world.builds.values() if b.built_at == first.start]
-        return [build.digest for build in built]
-    return [KINDS[fault.kind][1]]
+        return [rf"\b{re.escape(build.digest)}\b" for build in built]
+    return [rf"(?<!\w){re.escape(KINDS[fault.kind][1])}(?!\w)"]
+
+
+def mentions(text: str, words: list[str]) -> bool:
+    """Whether `text` says one of `words` (said_words' patterns), in any case."""
+    return any(re.search(word, text, re.IGNORECASE) for word in words)
 
 
 def healer(
@@ -236,6 +257,8 @@ def summary(result: dict[str, Any]) -> str:
         f"record_issues_equal_releases {result['record_issues_equal_releases']} "
         f"({result['record_issues']} issues, {result['releases']} releases)",
     ]
+    if result["faults_never_struck"]:
+        lines.append(f"never struck: {', '.join(result['faults_never_struck'])}")
     for fault in result["faults"]:
         verdict = {True: "ok", False: "NOT HEALED AND NOT SAID", None: "never struck"}[fault["ok"]]
         page = "on the run's page only" if fault.get("said_on_the_run_page") else "nowhere"

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from tests.release import month
-from tests.release.month_report import summary
-from tests.release.month_world import KINDS
+from tests.release.month_report import bar, mentions, said_words, summary
+from tests.release.month_world import KINDS, Fault
 
 OTHERS = [month.FAULTS.with_name(f"month_faults_{name}.json") for name in ("another", "stranger")]
 
@@ -84,3 +84,39 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     assert isinstance(fault["said_in"], list)
     assert (tmp_path / "month.html").stat().st_size > 100_000, "the plot, plotly.js inside"
     assert summary(result) in capsys.readouterr().out
+
+
+def fault(ok: bool | None, **more) -> dict:
+    return {"kind": "gh-503", "hour": 3, "ok": ok, "needs_a_person_unmarked": False, **more}
+
+
+@pytest.mark.parametrize(
+    ("faults", "fails"),
+    [
+        ([fault(True), fault(None)], "every_fault_struck"),
+        ([fault(True, advises_starting_anew="a run")], "none_advises_starting_anew"),
+        ([fault(False)], "every_fault_healed_or_said"),
+    ],
+    ids=["a fault that never struck", "advice to start anew", "neither healed nor said"],
+)
+def test_the_bar_fails_on_a_fault_that_proves_nothing_or_loses_the_record(faults, fails):
+    """Issue 93: a fault that never struck proves nothing; advice to start the track record
+    anew (which loses it) fails the bar even where the fault was said."""
+    holds = bar(1.0, [], faults, record_equals_releases=True)
+    assert holds["holds"] is False
+    assert [part for part, ok in holds.items() if not ok] == [fails, "holds"]
+    assert bar(1.0, [], [fault(True)], record_equals_releases=True)["holds"] is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "said"),
+    [
+        ("retention-refusal", "give this repository the role Admin in the package", True),
+        ("retention-refusal", "the Administration permission is missing", False),
+        ("gh-503", "Re-run the failed jobs", True),
+        ("gh-503", "pre-running", False),
+    ],
+)
+def test_a_topics_word_is_matched_as_a_word(kind, text, said):
+    words = said_words(None, Fault(kind, 3, KINDS[kind][0], 1, {}), None)  # type: ignore[arg-type]
+    assert mentions(text, words) is said

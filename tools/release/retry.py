@@ -10,10 +10,11 @@ from typing import TypeVar
 
 DEFAULT_DELAYS = "10 30 90"
 # What a transient failure says, in gh's words and ours: an HTTP status of 429 or 5xx, or no
-# answer at all.
+# answer at all (gh: "error connecting to api.github.com", "check your internet connection").
 _TRANSIENT = re.compile(
     r"(HTTP|error:) (429|5\d\d)\b|time(d)? ?out|deadline exceeded|connection (refused|reset)|"
-    r"could not be reached|could not resolve host|unexpected EOF|TLS handshake",
+    r"could not be reached|could not resolve host|unexpected EOF|TLS handshake|"
+    r"error connecting to|check your internet connection|no such host|network is unreachable",
     re.IGNORECASE,
 )
 RERUN = (
