@@ -18,11 +18,13 @@ from typing import Annotated, Any, Self
 
 import msgspec
 
+from cryptopredict.logs import redact_text
+
 # `train.py --source`'s: here, where the training client (no pandas) reads them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
 # LATEST_PRICES: `binance` and `alpaca`, comma-separated, each with its base URL if not the default.
-_POLLED = r"\s*(binance|alpaca)(=https?://[^\s,]+)?\s*"
+_POLLED = r"\s*(binance|alpaca)(=https?://[^\s,@]+)?\s*"  # no user or password: no @
 LATEST_PRICES = rf"(?i)^{_POLLED}(,{_POLLED})*$"
 
 
@@ -265,7 +267,7 @@ class Section:
                 raise ConfigError(str(error)) from None
             bad = wanted[name.group(1)]
             raise ConfigError(
-                f"{bad.env} must be {bad.expected()}, got {given[bad.name]!r}"
+                f"{bad.env} must be {bad.expected()}, got {redact_text(given[bad.name])!r}"
             ) from None
 
 

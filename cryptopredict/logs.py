@@ -1,7 +1,7 @@
 """Logging for the command-line tools: one line per event on stderr, naming the pair a training
-line is about, with the password of any URL (and any `password=...`) as `***`, whoever wrote it.
-A driver's error can quote a database URL whole or in part, so messages built from one go
-through `scrub`.
+line is about, with every secret `redact_text` knows as `***`, whoever wrote it (docs/live-data.md
+lists the shapes). A driver's error can quote a database URL whole or in part, so messages built
+from one go through `scrub`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,28 @@ import logging
 import re
 import urllib.parse
 
-# Passwords in query strings and keyword connection strings: `password=...`.
+# A secret after its name: `password=`, `token=`, `secret=`, `key=` and names ending so
+# (`api_key=`, `APCA-API-SECRET-KEY: ...`, `'password': '...'`), quoted or not.
+_NAMED = re.compile(
+    r"""(\b[\w-]*(?:password|passwd|token|secret|key)['"]?(?:=|:\s*)['"]?)[^\s&'",;)}\]]+""",
+    re.IGNORECASE,
+)
 _PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s'\"]*", re.IGNORECASE)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_BARE = re.compile(r"(?<![\w/:.%+@-])([\w.%+-]+):[^\s/'\"]+@(?=[\w\[])")  # user:password@host
 
 
 def redact(url: str) -> str:
-    url = _PASSWORD_PARAMETER.sub(r"\1***", url)
+    """`url` with its password (`user:***@`), or a user alone (a token: `***@`), and every named
+    secret hidden."""
+    url = _NAMED.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    credentials, at, _ = authority.rpartition("@")
+    if not sep or not at:
         return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}://{user + ':***' if colon else '***'}@{rest[len(credentials) + 1 :]}"
 
 
 def snippet(raw: object, limit: int = 160) -> str:
@@ -32,8 +42,10 @@ def snippet(raw: object, limit: int = 160) -> str:
 
 
 def redact_text(text: str) -> str:
-    """`text` with the password of every URL in it (and every `password=`) replaced by ***."""
-    return _PASSWORD_PARAMETER.sub(r"\1***", _URL.sub(lambda found: redact(found[0]), text))
+    """`text` with every URL's password or token, every `user:password@host` and every named
+    secret (`_NAMED`) replaced by ***."""
+    text = _URL.sub(lambda found: redact(found[0]), text)
+    return _BARE.sub(r"\1:***@", _NAMED.sub(r"\1***", text))
 
 
 def scrub(text: str, url: str) -> str:

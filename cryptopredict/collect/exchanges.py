@@ -56,7 +56,7 @@ def get_json(
 ) -> T:
     """The JSON at `url`, as `shape`. RefusedError for an HTTP status in `refused`;
     UnavailableError for any other failure (with the wait another status's Retry-After asks)."""
-    host = urllib.parse.urlsplit(url).netloc
+    host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]  # host:port, never a user
     sent = {"Accept": "application/json", "User-Agent": "cryptopredict", **(headers or {})}
     request = urllib.request.Request(url, headers=sent)
     try:

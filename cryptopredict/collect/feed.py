@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from cryptopredict.assets import Asset
 from cryptopredict.collect.exchanges import Page, RefusedError, UnavailableError
+from cryptopredict.logs import redact_text
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote, stamp
 from cryptopredict.minutes.store import MinuteStore, StoreError
 
@@ -282,7 +283,7 @@ class Feed:
         except Exception as error:  # a fault nobody foresaw must not stop the feed either
             delay = self.backoff.next(getattr(error, "retry_after", None))
             said = isinstance(error, SAID)
-            reason = str(error) if said else f"{type(error).__name__}: {error}"
+            reason = redact_text(str(error) if said else f"{type(error).__name__}: {error}")
             log.warning(
                 "market feed: %s; polling again in %.0f s", reason, delay, exc_info=not said
             )

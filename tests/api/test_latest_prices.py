@@ -253,13 +253,16 @@ def test_the_newer_of_the_feed_s_price_and_the_newest_minute_s_close_wins(
     [
         ("LATEST_PRICES", "kraken"),
         ("LATEST_PRICES", "binance=ftp://example.com"),
+        ("LATEST_PRICES", "binance=https://me:s3cret@example.com"),  # published on /healthz
+        ("LATEST_PRICES", "alpaca=https://ghp_s3cret@example.com/v2"),
         ("LATEST_PRICE_SECONDS", "30"),
         ("LATEST_PRICE_TIMEOUT", "0"),
     ],
 )
 def test_a_latest_price_setting_it_cannot_use_stops_the_api_saying_so(name, value):
-    with pytest.raises(ConfigError, match=name):
+    with pytest.raises(ConfigError, match=name) as raised:
         ApiSettings.from_env({name: value})
+    assert "s3cret" not in str(raised.value)
 
 
 # The deployment as it ships (issue 76, bar 1; issue 83, bar 5), and one feed a process (issue

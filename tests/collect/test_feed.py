@@ -11,7 +11,13 @@ import pytest
 
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.collect.cli import polled
-from cryptopredict.collect.exchanges import ALPACA_URL, Alpaca, parse_bar, parse_kline
+from cryptopredict.collect.exchanges import (
+    ALPACA_URL,
+    Alpaca,
+    UnavailableError,
+    parse_bar,
+    parse_kline,
+)
 from cryptopredict.collect.feed import SETTLE
 from cryptopredict.config import CollectorSettings
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MalformedBarError, Quote
@@ -161,6 +167,28 @@ def test_when_every_exchange_refuses_the_round_fails_and_says_so(sample_minutes,
     assert said.failing_since == said.last_error_at == int(clock())
     assert said.last_success is None
     assert said.last_error.startswith("binance refused: HTTP 451")
+
+
+class Leaking:
+    """An exchange whose every failure quotes secrets, as a library's exception text can."""
+
+    name = "binance"
+    said = "https://me:s3cret@host/x?key=s3cret {'APCA-API-SECRET-KEY': 's3cret'} password=s3cret"
+
+    def prices(self, assets, now):
+        raise UnavailableError(self.said)
+
+    def minutes(self, asset, start, end):
+        raise ValueError(self.said)
+
+
+def test_no_secret_in_a_failure_reaches_the_status_row(tmp_path):
+    """Issue 95: the row `/healthz` publishes (`last_error`, `reasons`) holds no secret."""
+    url = f"sqlite:///{tmp_path / 'market.db'}"
+    feed_for(url, Clock(1_800_000_000), [Leaking()]).round()
+    said = status(url).last_error
+    assert said.startswith("https://me:***@host/x?key=***")
+    assert "s3cret" not in said
 
 
 def test_a_failing_exchange_is_polled_again_after_its_retry_after_then_the_backoff(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from cryptopredict.logs import redact_text, scrub
+from cryptopredict.logs import RedactingFormatter, redact_text, scrub
 from cryptopredict.minutes.bars import FeedStatus, Quote
 from cryptopredict.minutes.store import (
     SCHEMA_VERSION,
@@ -179,6 +180,41 @@ def test_text_is_scrubbed_of_any_password():
     assert redact_text("see postgres://u:x@h/d, not http://example.org/a@b") == (
         "see postgres://u:***@h/d, not http://example.org/a@b"
     )
+
+
+# Every shape of secret the redaction covers (issue 95; docs/live-data.md, "Secrets"), and text it
+# leaves alone.
+SHAPES = [
+    ("postgresql://app:s3cret@db:5432/market", "postgresql://app:***@db:5432/market"),
+    ("postgresql://app:s3cr@t@db/market", "postgresql://app:***@db/market"),
+    ("clone https://ghp_s3cret@github.com/o/r.git", "clone https://***@github.com/o/r.git"),
+    ("cannot reach app:s3cret@db:5432 now", "cannot reach app:***@db:5432 now"),
+    ("host=db password='s3cret' user=app", "host=db password='***' user=app"),
+    ('{"password": "s3cret"}', '{"password": "***"}'),
+    ("GET /x?token=s3cret&pair=btc", "GET /x?token=***&pair=btc"),
+    ("client_secret=s3cret", "client_secret=***"),
+    (
+        "POST https://api.render.com/deploy/srv-1?key=s3cret",
+        "POST https://api.render.com/deploy/srv-1?key=***",
+    ),
+    (
+        "{'APCA-API-KEY-ID': 'id', 'APCA-API-SECRET-KEY': 's3cret'}",
+        "{'APCA-API-KEY-ID': 'id', 'APCA-API-SECRET-KEY': '***'}",
+    ),
+    ("APCA-API-SECRET-KEY: s3cret", "APCA-API-SECRET-KEY: ***"),
+    ("ALPACA_SECRET_KEY=s3cret", "ALPACA_SECRET_KEY=***"),
+    (
+        "http://example.org/a@b, KeyError: 'x', me@example.org",
+        "http://example.org/a@b, KeyError: 'x', me@example.org",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "said"), SHAPES)
+def test_every_shape_of_secret_is_redacted_in_text_and_log_lines(text, said):
+    assert redact_text(text) == said
+    record = logging.LogRecord("feed", logging.WARNING, __file__, 1, "failed: %s", (text,), None)
+    assert RedactingFormatter("%(message)s").format(record) == f"failed: {said}"
 
 
 def test_the_kinds_of_fault_are_told_apart(tmp_path):
