@@ -215,6 +215,9 @@ def _configure_logs(settings: ApiSettings) -> None:
 
 
 def _say_what_is_served(app: Reloading, settings: ApiSettings) -> None:
+    if app.catalog is None:
+        log.info("no model yet: every route answers 503 still_training until one is written")
+        return
     log.info(
         "serving %d assets from %s; each artifact is verified when first asked for",
         len(app.catalog),

@@ -45,6 +45,16 @@ class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(pair for pair in self.pairs if pair.state == state)
 
 
+def time_left(seconds: float | None) -> str:
+    if seconds is None:
+        return "time left not known yet"
+    if seconds < 90:
+        return "about a minute left"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
 def write_status(model_dir: Path, status: TrainingStatus) -> None:
     write_file(Path(model_dir) / FILE, msgspec.json.encode(status))
 

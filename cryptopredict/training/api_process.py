@@ -1,21 +1,21 @@
 """The API as a child process of training (`train.py --serve`, `make run`): `python api.py`
 (HAProxy in front of Waitress, and the market feed where set) over the directory training
-writes into, started as soon as it holds an artifact; it serves every pair written later as it comes
-(`cryptopredict.api.reloading`). Its log lines are passed on whole, above the progress display.
+writes into, started before training (503 `still_training` with the progress until a pair is
+written); it serves every pair written as it comes (`cryptopredict.api.reloading`). Its log
+lines are passed on whole, above the progress display.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-
-from cryptopredict.artifact.index import artifact_dirs
 
 API_PY = Path(__file__).resolve().parents[2] / "api.py"  # beside the package, as in the image
 
@@ -32,16 +32,10 @@ class ApiProcess:
         self.model_dir = model_dir
         self.say = say
         self.process: subprocess.Popen[str] | None = None
+        self.url = ""  # where it serves, once it says
         self.reader: threading.Thread | None = None
 
-    @property
-    def started(self) -> bool:
-        return self.process is not None
-
-    def start_if_ready(self) -> None:
-        """Start serving, once: when the model directory holds an artifact."""
-        if self.process is not None or not artifact_dirs(self.model_dir):
-            return
+    def start(self) -> None:
         # Started with Ctrl-C held, which its server takes once it can (api/server.py's Stop):
         # one that came while Python started would end it with a traceback of CPython's.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -64,6 +58,7 @@ class ApiProcess:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.say(line.rstrip("\n"))
+            self.url = self.url or next(iter(re.findall(r"serving on (http://\S+)", line)), "")
         status = self.process.wait()
         if status not in STOPPED:
             log.error(

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from cryptopredict import logs
+from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import (
     MarketRanking,
@@ -220,13 +221,14 @@ def _run(
         out=args.out,
     )
     server = ApiProcess(args.out, run.say) if args.serve else None
+    if server is not None:  # listening from the first second: the progress, then each model
+        args.out.mkdir(parents=True, exist_ok=True)
+        run.tick()  # training.json, which the API answers from until a model is written
+        server.start()
     try:
         with training_client(settings) as client, run.shown():
             forward_logs(client, settings.log_level)
             run.workers = sum(client.nthreads().values())
-            if server is not None:
-                server.start_if_ready()  # a model trained before is served while it is retrained
-                run.on_written = server.start_if_ready
             failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
             keeper.carry(failed)
             failed = {slug: _public(why, args) for slug, why in failed.items()}
@@ -246,7 +248,7 @@ def _run(
         status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
-        return status if server is None else _keep_serving(server)
+        return status if server is None else _keep_serving(server, args.out)
     except SchedulerError as error:
         log.error("%s", error)
         return 1
@@ -282,11 +284,11 @@ def _in_finalizer(frame: FrameType | None) -> bool:
     return False
 
 
-def _keep_serving(server: ApiProcess) -> int:
-    if not server.started:
+def _keep_serving(server: ApiProcess, out: Path) -> int:
+    if not artifact_dirs(out):
         log.error("no pair was trained: nothing to serve")
         return 1
-    log.info("training is over; serving until Ctrl-C")
+    log.info("training is over; serving until Ctrl-C on %s", server.url or "its port")
     try:
         return server.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains

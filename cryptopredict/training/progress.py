@@ -36,6 +36,7 @@ from cryptopredict.artifact.training import (
     State,
     TrainingStatus,
     clear_status,
+    time_left,
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
@@ -114,7 +115,6 @@ class RunProgress:
         self.stopped = threading.Event()
         self.dirty = True
         self.written = -HEARTBEAT_SECONDS
-        self.on_written: Callable[[], None] = lambda: None  # after each artifact written
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
@@ -163,8 +163,7 @@ class RunProgress:
                 ]
             )
             self._close_bar(slug)
-            self._write_status()  # before a server starts on it: the pairs still training
-        self.on_written()
+            self._write_status()  # the pairs still training, as the API reads them
 
     def failed(self, slug: str, why: str) -> None:
         with self.lock:
@@ -352,16 +351,6 @@ def sized_terminal(stream: IO[str]) -> bool:
         return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
     except (OSError, ValueError):
         return False
-
-
-def time_left(seconds: float | None) -> str:
-    if seconds is None:
-        return "time left not known yet"
-    if seconds < 90:
-        return "about a minute left"
-    if seconds < 90 * 60:
-        return f"about {round(seconds / 60)} min left"
-    return f"about {seconds / 3600:.1f} h left"
 
 
 def _left(cost: float | None, spent: float) -> float:

@@ -279,6 +279,36 @@ def test_the_application_is_built_again_when_the_index_changes(model_dir):
     assert reloading.app is serving
 
 
+def test_before_its_first_model_every_route_answers_503_with_the_progress(
+    artifact_dir, tmp_path, conforms
+):
+    """Issue 96, item 1: `make run` listens from its first second; until a model is written,
+    every route says the run's progress (the error shape; `/healthz`: starting), the dashboard
+    each pair's step and time left; then the model is served."""
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    write_status(model_dir, _status(_pair("btc-usd", "running"), _pair("eth-usd", "waiting")))
+    build = lambda: create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir))  # noqa: E731
+    reloading = Reloading(build, model_dir)
+    client = reloading.wsgi.test_client()
+    progress = f"btc-usd: {BACKTEST}, about 4 min left; eth-usd: waiting for a worker"
+    for route in ("/bitcoin?date=2026-08-01", "/price/btc-usd", "/assets", "/openapi.json"):
+        answer = client.get(route)
+        assert (answer.status_code, answer.headers["Retry-After"]) == (503, "2"), route
+        said = answer.get_json()
+        assert said["error"] == "still_training", route
+        assert said["detail"].startswith(f"no pair is served yet ({progress}"), said
+    conforms("/bitcoin", client.get("/bitcoin?date=2026-08-01"))
+    assert client.get("/healthz").get_json()["error"] == "starting"
+    page = client.get("/")
+    assert (page.status_code, page.mimetype) == (503, "text/html")
+    assert f"<td>btc-usd</td><td>{BACKTEST}</td><td>about 4 min left</td>" in page.text
+    shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
+    index_artifacts(model_dir)
+    assert reloading.check() is True
+    assert client.get("/bitcoin?date=2026-08-01").status_code == 200
+
+
 def _get(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:

@@ -32,12 +32,12 @@ STEPS = (
     None,
     "train.py --all --serve",
     "track record:",
+    "serving on http",
     "training on a local Dask cluster",
     "reading its history",
     "final fit, forecast grid and artifact",
     "written to",
     "pairs done",
-    "serving on http",
     "training is over; serving until Ctrl-C",
 )
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -44,6 +44,7 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
         )
     try:
         url = _serving(process, log)
+        _wait_for_line(process, log, "the artifacts changed: serving them now")  # sol-usdt's
         with urllib.request.urlopen(f"{url}/forecast/SOL-USDT?date=2026-08-01") as answer:
             assert answer.status == 200
             assert json.load(answer)["prediction"] > 0

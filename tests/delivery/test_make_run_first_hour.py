@@ -32,7 +32,7 @@ POLL_SECONDS = 0.05
 class FirstRun:
     statuses: list[int]  # /bitcoin's, every 50 ms from the server's first line until served
     answer: dict  # its first 200's body
-    training: list[dict]  # /healthz's `training`, every tenth of those
+    training: list[dict]  # /healthz's answers, every tenth of those
     log: str  # the terminal's
     run: dict  # run.json
 
@@ -66,14 +66,12 @@ def first_run(tmp_path_factory) -> FirstRun:
             statuses.append(status)
             answers += [body] if status == 200 else []
             if len(statuses) % 10 == 0:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=30) as answer:
-                    training.append(json.load(answer)["training"])
+                training.append(json.loads(_answer(f"{url}/healthz")[1]))
             time.sleep(POLL_SECONDS)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
     run = json.loads((tmp / "artifacts" / "run.json").read_text())
-    training = [said for said in training if said]
     return FirstRun(statuses, json.loads(answers[0]), training, log.read_text(), run)
 
 
@@ -83,11 +81,22 @@ def test_bitcoin_answers_503_until_it_is_served_then_200_never_404(first_run):
     assert seen == [503, 200], (seen, len(first_run.statuses))
 
 
+def test_it_listens_before_the_first_model_saying_it_starts(first_run):
+    """Issue 96, item 1: the server starts with training, not with the first model: /healthz
+    says `starting`, then serves; the URL is said first and last."""
+    said = [answer.get("error") or answer["status"] for answer in first_run.training]
+    assert said[0] == "starting", said
+    assert set(said) - {"starting"}, said
+    url = re.search(r"serving on (http://\S+) ", first_run.log).group(1)
+    assert f"training is over; serving until Ctrl-C on {url}" in first_run.log
+
+
 def test_healthz_never_says_a_pair_still_training_is_due_in_0_s(first_run):
     """BTC/USD (hourly) is not timed by ETH/USD's (daily) seconds: on a first run nothing of
     its kind is measured, so its time left is not known; never 0."""
-    assert first_run.training, "no look at /healthz while training"
-    for said in first_run.training:
+    training = [said["training"] for said in first_run.training if said.get("training")]
+    assert training, "no look at /healthz while training"
+    for said in training:
         assert said["eta_seconds"] != 0
         assert all(pair["eta_seconds"] != 0 for pair in said["pairs"]), said
     # What the next run times them by: each pair's own seconds on a worker.

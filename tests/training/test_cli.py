@@ -273,7 +273,7 @@ class _Server:
     """An API process that Ctrl-C reaches while training waits on it, and that ends by the
     signal it is then sent (SIGTERM after its own drain, as it exits)."""
 
-    started = True
+    url = "http://127.0.0.1:8080"
 
     def __init__(self, ended_by: int) -> None:
         self.ended_by, self.waits, self.stopped = ended_by, 0, False
@@ -289,10 +289,14 @@ class _Server:
 
 
 @pytest.mark.parametrize(("ended_by", "status"), [(-15, 0), (-2, 0), (0, 0), (1, 1)])
-def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(ended_by, status):
+def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(
+    ended_by, status, tmp_path
+):
     """`make run` stopped with Ctrl-C: make's status is 0 unless the server itself failed."""
     server = _Server(ended_by)
-    assert _keep_serving(server) == status  # type: ignore[arg-type]
+    (tmp_path / "btc-usd").mkdir()
+    (tmp_path / "btc-usd" / "manifest.json").write_text("{}")
+    assert _keep_serving(server, tmp_path) == status  # type: ignore[arg-type]
     assert server.stopped
 
 

@@ -218,18 +218,14 @@ def test_a_run_that_writes_no_model_leaves_no_directory_behind(clock, tmp_path):
     assert not out.exists()
 
 
-def test_the_status_says_who_still_trains_before_a_server_starts_on_the_first_model(
-    clock, tmp_path
-):
-    """`make run` starts the API when the first model is written: the API reads training.json
-    then, to know that /bitcoin's model is still coming (not missing)."""
+def test_the_status_says_who_still_trains_as_soon_as_a_model_is_written(clock, tmp_path):
+    """The API, serving the first model, reads training.json to know that /bitcoin's model is
+    still coming (not missing)."""
     run = _run(clock, out=tmp_path, terminal=False)
-    seen = []
-    run.on_written = lambda: seen.append(read_status(tmp_path))
     run.started("btc-usd", "train-btc-usd", BACKTEST)
     (tmp_path / "eth-usd").mkdir()
     run.served("eth-usd", tmp_path / "eth-usd", _finished(""))  # no tick in between
-    (status,) = seen
+    status = read_status(tmp_path)
     assert status is not None
     assert [pair.asset for pair in status.unfinished()] == ["btc-usd", "sol-usdt"]
 
