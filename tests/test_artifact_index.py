@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from cryptopredict.artifact.arrays import (
     ArtifactError,
     BarHistory,
     Grid,
+    StoredGrid,
     check_grid,
     encode_grid,
     open_table,
@@ -284,3 +286,26 @@ def test_a_grid_interpolating_between_two_origins_is_refused(tmp_path):
     )
     with pytest.raises(ArtifactError, match="answers between them would have seen later data"):
         check_grid(path, skipping, first_bar=int(history.ds[0]), last_bar=last_bar)
+
+
+def test_an_answer_at_one_instant_copies_nothing_of_the_grid_s_axis():
+    """The knots around an instant are searched in the axis as stored. Converting the whole
+    axis on every request (twice) was what let Waitress's loop spin at 64 connections: each
+    conversion releases the GIL (docs/performance.md, "The 64-connection collapse, found
+    again")."""
+    knots = 2_000_000  # 8 MB as int64
+    time = (1_600_000_000 + 60 * np.arange(knots)).astype(np.uint32)
+    band = np.tile(np.log([0.9, 1.1, 0.8, 1.2, 0.7, 1.3]), (knots, 1)).astype(np.float32)
+    grid = StoredGrid(60, time, np.linspace(1.0, 2.0, knots), band, np.zeros(knots, np.uint32))
+    instant = np.array([float(time[knots // 2]) + 15.0])
+    tracemalloc.start()
+    try:
+        before, after, fraction = grid.between(instant)
+        values = grid.values_at(instant, 80)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
+    assert (before[0], after[0], fraction[0]) == (knots // 2, knots // 2 + 1, 0.25)
+    yhat = grid.yhat[knots // 2] + 0.25 * (grid.yhat[knots // 2 + 1] - grid.yhat[knots // 2])
+    np.testing.assert_allclose(values[0], yhat * np.array([1.0, 0.8, 1.2]), rtol=1e-6)

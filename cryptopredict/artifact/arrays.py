@@ -120,9 +120,11 @@ class StoredGrid:
         """The knots around each of `epochs` (between `first` and `last`): the one at or before
         it, the next (the last knot twice at `last`), and how far between them it lies (0 to 1)."""
         epochs = np.asarray(epochs, dtype=np.float64)
-        times = self.times()
-        knot = np.clip(np.searchsorted(times, epochs, side="right") - 1, 0, self.knots - 2)
-        start, end = times[knot], times[knot + 1]
+        # Searched in the stored type: the knots are whole seconds, so the knot at or before an
+        # epoch is the one at or before its floor (no copy of the whole axis per call).
+        sought = np.clip(np.floor(epochs), self.first, self.last).astype(self.time.dtype)
+        knot = np.clip(np.searchsorted(self.time, sought, side="right") - 1, 0, self.knots - 2)
+        start, end = self.time[knot].astype(np.int64), self.time[knot + 1].astype(np.int64)
         position = knot + (epochs - start) / (end - start)
         before = np.minimum(np.floor(position).astype(np.int64), self.knots - 1)
         return before, np.minimum(before + 1, self.knots - 1), position - before
