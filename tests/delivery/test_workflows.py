@@ -750,11 +750,11 @@ def test_a_run_that_deploys_checks_the_repositorys_rules_in_its_first_minute():
     [early] = [s for s in job["steps"] if "tools.release rules " in s.get("run", "")]
     assert early["if"] == "steps.plan.outputs.publish == 'true' && vars.RENDER_SERVICE_URL != ''"
     assert early["run"] == "python -m tools.release rules --environment production --branch main"
-    # Reading: the rules, and the previous release image with its attestation (issue 67);
-    # writing only the one issue (issue 82).
+    # Reading: the rules, and the previous release image with its attestation (issue 67), the
+    # failed runs' annotations (issue 93); writing only the one issue (issue 82).
     assert job["permissions"] == {
-        "contents": "read", "actions": "read", "packages": "read", "attestations": "read",
-        "issues": "write",
+        "contents": "read", "actions": "read", "checks": "read", "packages": "read",
+        "attestations": "read", "issues": "write",
     }  # fmt: skip
 
 

@@ -122,3 +122,19 @@ def answer_rulesets(
         403 if answer is None else 200,
         NOT_SHOWN if answer is None else json.dumps(answer),
     )
+
+
+def failed_runs(server, repository: str, *said: str) -> None:
+    """The release workflow's failed runs as GitHub lists them, one a `said`: its one failed
+    job's error annotation (none for ""), beside GitHub's own "Process completed with exit code
+    1.", and a job that succeeded."""
+    base = f"/repos/{repository}"
+    runs = [{"id": number} for number in range(1, len(said) + 1)]
+    listed = {"total_count": len(runs), "workflow_runs": runs}
+    server.route(f"{base}/actions/workflows/release.yml/runs", 200, json.dumps(listed))
+    for number, words in enumerate(said, 1):
+        jobs = [{"id": 10 + number, "conclusion": "failure"}, {"id": 9, "conclusion": "success"}]
+        server.route(f"{base}/actions/runs/{number}/jobs", 200, json.dumps({"jobs": jobs}))
+        notes = [{"annotation_level": "failure", "message": "Process completed with exit code 1."}]
+        notes += [{"annotation_level": "failure", "message": words}] if words else []
+        server.route(f"{base}/check-runs/{10 + number}/annotations", 200, json.dumps(notes))

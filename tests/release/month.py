@@ -32,6 +32,7 @@ from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
 
 FAULTS = Path(__file__).with_name("month_faults.json")
+ANNOTATION = re.compile(r"^::error[^:]*::(.*)$", re.MULTILINE)  # an error on the run's page
 
 
 class ScriptError(ValueError):
@@ -200,7 +201,9 @@ class Month:
         self.runs.append(record)
         results = set(record.results.values())
         conclusion = next((r for r in ("failure", "cancelled") if r in results), "success")
-        self.world.concluded.append((event.sha, conclusion))
+        failed = [job for job in run.jobs.values() if job.result == "failure"]
+        said = [[m for s in job.steps for m in ANNOTATION.findall(s.output)] for job in failed]
+        self.world.concluded.append((event.sha, conclusion, said))
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         self.busy_until = start + (HOUR if built else HOUR / 10)

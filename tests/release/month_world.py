@@ -107,7 +107,8 @@ class World:
         self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
         self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
-        self.concluded: list[tuple[str, str]] = []  # each run's commit and conclusion
+        # each run's commit, conclusion and its failed jobs' error annotations
+        self.concluded: list[tuple[str, str, list[list[str]]]] = []
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
         self.routes = Routes()
@@ -206,8 +207,8 @@ class World:
             return self._package(method, path, asked)
         if path == RUNS:  # the release workflow's runs, as GitHub lists them
             runs = [
-                {"head_sha": sha, "conclusion": conclusion, "status": "completed"}
-                for sha, conclusion in self.concluded
+                {"id": number, "head_sha": sha, "conclusion": conclusion, "status": "completed"}
+                for number, (sha, conclusion, _) in enumerate(self.concluded, 1)
                 if asked.get("head_sha", sha) == sha
                 and asked.get("status", conclusion) in (conclusion, "completed")
             ]
@@ -215,7 +216,20 @@ class World:
                 "total_count": len(runs),
                 "workflow_runs": runs[-int(asked.get("per_page", 30)) :],
             }
-        return self.routes.get(path, (404, {"message": "Not Found"}))
+        return self._checks(path) or self.routes.get(path, (404, {"message": "Not Found"}))
+
+    def _checks(self, path: str) -> tuple[int, Any] | None:
+        """A run's failed jobs (ids: the run's number a hundred times, and the job's), and each
+        one's error annotations, GitHub's "Process completed" first."""
+        if jobs := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)/jobs", path):
+            failed = self.concluded[int(jobs[1]) - 1][2]
+            ids = [int(jobs[1]) * 100 + k for k in range(len(failed))]
+            return 200, {"jobs": [{"id": n, "conclusion": "failure"} for n in ids]}
+        if notes := re.fullmatch(f"/repos/{REPOSITORY}/check-runs/(\\d+)/annotations", path):
+            run, job = divmod(int(notes[1]), 100)
+            said = ["Process completed with exit code 1.", *self.concluded[run - 1][2][job]]
+            return 200, [{"annotation_level": "failure", "message": m} for m in said]
+        return None
 
     def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
         """What the month's stand-ins ask: a fault, a dispatch, the advisories published."""

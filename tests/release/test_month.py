@@ -120,3 +120,25 @@ def test_the_bar_fails_on_a_fault_that_proves_nothing_or_loses_the_record(faults
 def test_a_topics_word_is_matched_as_a_word(kind, text, said):
     words = said_words(None, Fault(kind, 3, KINDS[kind][0], 1, {}), None)  # type: ignore[arg-type]
     assert mentions(text, words) is said
+
+
+@pytest.mark.slow  # three cycles of the release against a real registry: about a minute
+def test_a_push_gh_failed_through_two_runs_is_released_by_the_third(tmp_path):
+    """Issue 93: GitHub's 503s through a push's run and the next scheduled one (four tries
+    each) are transient: the third run releases the push, rather than giving it up. (The fault
+    is neither healed by the next cycle nor said in the issue: the bar says so.)"""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (make test installs it as root)")
+    script = tmp_path / "faults.json"
+    script.write_text(json.dumps({
+        "cycles": 3, "pushes": [2],
+        "faults": [{"kind": "gh-503", "hour": 2, "call": "attestation", "count": 8}],
+    }))  # fmt: skip
+    assert month.main(["--faults", str(script), "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "month.json").read_text())
+    runs = {run["run"].split(" (")[0]: run for run in result["runs"]}
+    assert "could not be verified now" in runs["push at hour 2"]["failed"]
+    assert "could not be verified now" in runs["schedule at hour 6.38"]["failed"]
+    assert runs["schedule at hour 12.38"]["released"], "the third run releases the push"
+    [push] = result["pushes"]
+    assert (push["in_production_after_hours"], push["within_two_cycles"]) == (11.38, True)

@@ -43,6 +43,7 @@ from tests.release.github_answers import (
     RULESET,
     answer_environment,
     answer_rulesets,
+    failed_runs,
     repository,
 )
 from tests.release.github_issues import Issues
@@ -622,7 +623,6 @@ def test_a_rerun_of_a_failed_publish_whose_tag_this_run_made_goes_on(release):
 # Issue 82: heal on the next cycle, or say it where the owner looks.
 
 INSTALL = "Install what the suite needs, from the Debian snapshot of the pinned image"
-RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
 
 
 def schedule_event(commit: str) -> Event:
@@ -640,7 +640,7 @@ def test_a_push_whose_release_failed_is_released_by_the_next_scheduled_run(relea
         ("image", "tag", "publish"), "skipped"
     )
     assert "v0.1.6" not in release.remote.git("tag", "--list")
-    release.server.route(RUNS, 200, json.dumps({"total_count": 1, "workflow_runs": [{}]}))
+    failed_runs(release.server, REPOSITORY, "")  # the cancelled test job: said nothing
     outputs = version_job(release, schedule_event(x)).jobs["version"].outputs
     assert (outputs["build"], outputs["dispatch"], outputs["version"], outputs["sha"]) == (
         "true", "", "0.1.6", x
@@ -658,7 +658,7 @@ def test_a_push_whose_release_failed_is_released_by_the_next_scheduled_run(relea
 @pytest.mark.slow
 def test_a_head_whose_release_failed_twice_is_said_and_the_schedule_keeps_retraining(release):
     x = release.push("Add a pair")
-    release.server.route(RUNS, 200, json.dumps({"total_count": 2, "workflow_runs": [{}, {}]}))
+    failed_runs(release.server, REPOSITORY, "", "FAILED tests/collect/test_poller.py - flaky")
     run = release.runner.run(schedule_event(x), only=["version", "dispatch"])
     assert run.result("dispatch") == "success"
     assert "gh workflow run release.yml --repo octo/cryptopredict --ref v0.1.5 -f start-anew=" in (

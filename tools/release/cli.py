@@ -32,6 +32,7 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.retention import RetentionError, package_of, retain
+from tools.release.retry import transient
 from tools.release.rules import (
     CREDENTIALS,
     TAG_KEY_SECRET,
@@ -426,20 +427,38 @@ def next_version_outputs(
 
 
 def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
-    """How many release runs on `commit` failed, as GitHub lists them; 0 where it cannot say."""
+    """How many release runs on `commit` failed, as GitHub lists them, not counting a run whose
+    every failed job said only a transient failure in its error annotations (GitHub's own "Process
+    completed with exit code" aside): GitHub down for a day strands no push. 0 where GitHub
+    cannot say."""
     if not environ.get("GITHUB_TOKEN"):
         return 0
     github = GitHub.from_environ(environ)
-    path = f"/actions/workflows/release.yml/runs?head_sha={commit}&status=failure&per_page=1"
+    path = f"/actions/workflows/release.yml/runs?head_sha={commit}&status=failure&per_page=100"
     try:
-        listed = github.get(path, "actions: read")
+        runs = github.get(path, "actions: read").get("workflow_runs") or []
+        return sum(not _transient_run(github, run["id"]) for run in runs)
     except GitHubError as error:
         print(
             f"::warning title=release::the failed runs of {commit} are unknown: {error}",
             file=sys.stderr,
         )
         return 0
-    return int(listed.get("total_count") or 0)
+
+
+def _transient_run(github: GitHub, run: int) -> bool:
+    jobs = github.get(f"/actions/runs/{run}/jobs?filter=latest", "actions: read").get("jobs")
+    failed = [job["id"] for job in jobs or [] if job.get("conclusion") == "failure"]
+    for job in failed:
+        said = [
+            str(note.get("message"))
+            for note in github.listed(f"/check-runs/{job}/annotations", "checks: read")
+            if note.get("annotation_level") == "failure"
+            and not str(note.get("message")).startswith("Process completed with exit code")
+        ]
+        if not said or not all(transient(w) or "a transient failure" in w for w in said):
+            return False
+    return bool(failed)
 
 
 def _stranded(plan: RunPlan, branch: str) -> str:
