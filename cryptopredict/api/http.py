@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, unquote_to_bytes, urlsplit
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
 from flask import Flask, Response, g, request
@@ -51,6 +51,7 @@ METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}
 Q = TypeVar("Q", bound=msgspec.Struct)
 _DATE = re.compile(DATE_PATTERN, re.ASCII)
 _OFFSET = 9  # DATE_PATTERN's group of an offset
+_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # an absolute URI's scheme and host
 
 access_log = logging.getLogger("cryptopredict.api.access")
 
@@ -103,7 +104,7 @@ def _symbols_in_paths(app: WSGIApplication) -> WSGIApplication:
         if "%2f" in sent.lower():
             environ["PATH_INFO"] = "/".join(
                 unquote_to_bytes(segment).decode("latin-1").replace("/", "-")
-                for segment in urlsplit(sent).path.split("/")
+                for segment in _AUTHORITY.sub("", sent).partition("?")[0].split("/")
             )
         return app(environ, start_response)
 

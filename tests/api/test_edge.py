@@ -129,6 +129,26 @@ def test_dripping_bodies_are_refused_as_their_heads_arrive(artifact_dir, tmp_pat
         server.process.wait(timeout=15)
 
 
+# Request lines that once met a traceback (`//[`: urlsplit read a malformed host), Waitress's
+# plain-text answers (a lower-case method) or a 200 (HTTP/1.1 without Host); each is answered in
+# JSON, with the status the API or HAProxy gives it.
+ODD = [
+    (b"GET //[%2f HTTP/1.1\r\nHost: x", 404, "not_found"),
+    (b"GET http://x/[%2f HTTP/1.1\r\nHost: x", 404, "not_found"),
+    (b"GET /forecast/btc%2fusd%ff?date=%zz HTTP/1.1\r\nHost: x", 404, "unknown_asset"),
+    (b"get /healthz HTTP/1.1\r\nHost: x", 405, "method_not_allowed"),
+    (b"GET /healthz HTTP/1.1\r\nX: y", 400, "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y", 400, "html"),  # unread: HAProxy's page
+    (b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x", 400, "html"),
+]
+
+
+def test_odd_request_lines_get_json_and_no_traceback(edge):
+    answers = {line: refused(answer_to(edge.url, line + b"\r\n\r\n")) for line, *_ in ODD}
+    assert answers == {line: (status, error) for line, status, error in ODD}
+    assert "Traceback" not in edge.log.read_text()
+
+
 def http_get(url: str, path: str) -> http.client.HTTPResponse:
     connection = http.client.HTTPConnection(*address(url), timeout=10)
     connection.request("GET", path)
