@@ -20,11 +20,18 @@ from cryptopredict.minutes.reader import MinuteReader
 from cryptopredict.minutes.store import LastBar, StoreError
 from cryptopredict.utc import iso_utc
 
+UNOPENED = "its database cannot be opened (DATABASE_URL: the log says why)"
+
 
 class LatestPrices:
-    def __init__(self, reader: MinuteReader, *, every: float) -> None:
+    def __init__(
+        self, reader: MinuteReader, *, every: float, fed_after: float | None = None
+    ) -> None:
+        """`fed_after`: where a feed fills the database, the seconds after which one that cannot
+        be opened is said as the feed failing (it cannot record so itself)."""
         self.reader = reader
-        self.every = every
+        self.every, self.fed_after = every, fed_after
+        self._unopened_since: int | None = None
         self._prices: dict[str, LatestPrice] = {}
         self._status: FeedStatus | None = None
         self._due = float("-inf")  # the clock's time of the next read
@@ -59,8 +66,13 @@ class LatestPrices:
             with self.reader.open() as store:
                 quotes, bars, status = store.quotes(), store.newest_bars(), store.status()
         except StoreError:  # the reader logged why; what was read before stays
-            pass
+            now = int(time.time())
+            since = self._unopened_since = self._unopened_since or now
+            said = self._status is None or not self._status.sources
+            if self.fed_after is not None and said and now - since > self.fed_after:
+                self._status = FeedStatus((), None, UNOPENED, now, since)
         else:
+            self._unopened_since = None
             prices = [*map(_quoted, quotes), *map(_closed, bars.items())]
             newest: dict[str, LatestPrice] = {}
             for slug, price in filter(None, prices):
@@ -132,4 +144,8 @@ def feed_health(
 
 def latest_prices(settings: ApiSettings) -> LatestPrices:
     """A reader of its own, so that a slow database never holds the requests' readers."""
-    return LatestPrices(minute_reader(settings, readers=1), every=settings.live_cache_seconds)
+    return LatestPrices(
+        minute_reader(settings, readers=1),
+        every=settings.live_cache_seconds,
+        fed_after=settings.poller_failing_after if settings.latest_prices else None,
+    )

@@ -12,6 +12,7 @@ import urllib.request
 from flask import Flask
 
 from cryptopredict.api.app import create_app
+from cryptopredict.api.latest import UNOPENED
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import FeedStatus
@@ -99,6 +100,31 @@ def test_a_feed_that_stopped_recording_polls_makes_the_service_degraded(artifact
         f"the market feed has recorded no poll for 20 min (the last succeeded at "
         f"{iso_utc(now - 1200)}; POLLER_FAILING_AFTER is 900 s): it has stopped"
     )
+    text = read(app, "/metrics", "cryptopredict_latest_price_failing")
+    assert metric(text, "cryptopredict_latest_price_failing") == 1
+
+
+def test_a_feed_that_cannot_open_its_database_makes_the_service_degraded(artifact_dir, tmp_path):
+    """Issue 95: the feed cannot open its database (as on a read-only root; here a file stands
+    where its folder should), so it records nothing: past POLLER_FAILING_AFTER, `/healthz` and
+    `/metrics` say it fails, and why, without the path."""
+    (tmp_path / "root").write_text("")
+    settings = ApiSettings(
+        model_dir=artifact_dir,
+        database_url=f"sqlite:///{tmp_path / 'root' / 'market.db'}",
+        latest_prices="binance",
+        poller_failing_after=0.5,
+        live_cache_seconds=0,
+        stale_after_hours=1e6,
+    )
+    app = create_app(open_artifacts(artifact_dir), settings)
+    body = read(app, "/healthz", "latest_prices")
+    assert body["status"] == "degraded", body
+    assert body["latest_prices"]["last_error"] == UNOPENED
+    (reason,) = body["reasons"]
+    assert reason.startswith("the market feed's polls have failed")
+    assert UNOPENED in reason
+    assert str(tmp_path) not in json.dumps(body)
     text = read(app, "/metrics", "cryptopredict_latest_price_failing")
     assert metric(text, "cryptopredict_latest_price_failing") == 1
 
