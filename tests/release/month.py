@@ -109,6 +109,7 @@ class RunRecord:
     summary: str = ""  # the job summaries
     said: str = ""  # the run's page: every step's output with a workflow command in it
     failure: str = ""  # the first failed step, and its last words
+    minutes: dict[str, float] = field(default_factory=dict)  # each job's, on the month's clock
     issues: list[str] = field(default_factory=list)  # the open issues' text after the run
 
 
@@ -189,6 +190,7 @@ class Month:
         record = RunRecord(
             label, kind, start, event.sha, {n: j.result for n, j in run.jobs.items()}
         )
+        record.minutes = {n: round(j.seconds / 60, 1) for n, j in run.jobs.items() if j.seconds}
         record.summary = "\n".join(p.read_text() for p in sorted(directory.glob("*.summary")))
         record.said = "\n".join(s.output for s in run.steps() if "::" in s.output)
         failed = [s for s in run.steps() if s.outcome in ("failure", "cancelled")]
@@ -206,7 +208,8 @@ class Month:
         self.world.concluded.append((event.sha, conclusion, said))
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
-        self.busy_until = start + (HOUR if built else HOUR / 10)
+        took = sum(job.seconds for job in run.jobs.values())  # one job after another
+        self.busy_until = start + max(HOUR if built else HOUR / 10, took)
         for args in self.world.dispatched[dispatched:]:
             tag = args[args.index("--ref") + 1]
             inputs = dict(arg.split("=", 1) for arg in args if "=" in arg and "--" not in arg)

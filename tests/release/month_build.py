@@ -54,6 +54,9 @@ LOGIN = f"{USER}:{PASSWORD}"
 TRACKED = (".github", "tools", "ci", "Dockerfile", *LOCK_FILES)  # the base the image job mirrors
 STAND_INS = ("gh", "docker", "skopeo", "make")
 PULL_FAILED = "'Error: Docker pull failed with exit code 1'"
+# Where a job waits (a back-off, a hang, its timeout-minutes), the month's clock runs this many
+# times faster than the wall's.
+TIME_SCALE = 30
 
 
 class PricePath:
@@ -196,16 +199,18 @@ class MonthRunner(Runner):
                 "RELEASE_REGISTRY_URL": world.proxy,
                 "GITHUB_API_URL": world.url,
                 "GIT_CONFIG_GLOBAL": str(gitconfig),
-                # The tries as shipped; the back-off between them, and gh's limit a try (60 s),
-                # in a blink.
-                "RELEASE_RETRY_DELAYS": "0.1 0.1 0.1",
-                "RELEASE_GH_TIMEOUT": "2",
+                # The tries as shipped; the back-off between them (10 30 90 s), gh's limit a try
+                # (60 s) and the jobs' timeout-minutes on the month's clock.
+                "RELEASE_RETRY_DELAYS": " ".join(f"{s / TIME_SCALE:g}" for s in (10, 30, 90)),
+                "RELEASE_GH_TIMEOUT": f"{60 / TIME_SCALE:g}",
+                "MONTH_TIME_SCALE": str(TIME_SCALE),
                 # pip-audit asks the world's vulnerability feed (OSV's API).
                 "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
                 "PIP_AUDIT_OSV_URL": f"{world.url}/v1/query",
             },
         )
         self.workflow = month_workflow()
+        self.time_scale = TIME_SCALE
 
     def run_in(self, directory: Path, event: Event) -> WorkflowRun:
         """One run of the workflow for `event`, its jobs' workspaces under `directory`."""

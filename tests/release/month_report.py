@@ -80,6 +80,7 @@ def report(month: Month, script: str) -> dict[str, Any]:
                 "run": r.label,
                 "released": r.released,
                 "failed": r.failure[:300],
+                "minutes": r.minutes,
                 "jobs": {job: result for job, result in r.results.items() if result != "skipped"},
             }
             for r in month.runs

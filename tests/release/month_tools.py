@@ -92,7 +92,8 @@ def image_files(reference: str, credentials: str | None = None, base: str = "") 
 def gh(args: list[str]) -> int:
     struck = fault("gh", "gh " + " ".join(args))
     if struck.get("kind") == "gh-timeout":
-        time.sleep(float(struck.get("seconds", 2 * float(os.environ["RELEASE_GH_TIMEOUT"]))))
+        scale = float(os.environ["MONTH_TIME_SCALE"])  # `seconds` on the month's clock
+        time.sleep(float(struck.get("seconds", 2 * 60)) / scale)
         print("Post https://api.github.com/graphql: context deadline exceeded", file=sys.stderr)
         return 1
     if struck:

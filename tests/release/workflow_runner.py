@@ -21,10 +21,12 @@ What it does as GitHub does:
   has a machine of its own on GitHub, so no job finds another's login;
 - "Re-run failed jobs": `reuse` gives jobs that are not run again, with the outputs of the
   attempt that ran them;
-- a job cancelled at its `timeout-minutes`: `time_out` names the step running when the limit
-  came; that step is cancelled (its `outcome`), the job's result is `cancelled`, and after it
-  only the steps whose `if:` calls a status function run (`always()` documentedly does); the
-  workflow goes on, and a job that needs it is skipped unless its `if:` says otherwise.
+- a job cancelled at its `timeout-minutes` (GitHub's 360 where it says none), on the clock
+  (`time_scale` simulated seconds a second: a month's) or where `time_out` names the step
+  running when the limit came; that step is cancelled (its `outcome`), the job's result is
+  `cancelled`, and after it only the steps whose `if:` calls a status function run (`always()`
+  documentedly does); the workflow goes on, and a job that needs it is skipped unless its
+  `if:` says otherwise. Each job's `seconds` is the simulated time it took.
 
 What it does not: any other action (`setup-python`, docker's builds, the attestation) is a no-op
 that evaluates its inputs (so a secret it would read is recorded) and returns the outputs the
@@ -39,7 +41,9 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,6 +259,7 @@ class JobRun:
     result: str  # success, failure, skipped, cancelled
     outputs: dict[str, str] = field(default_factory=dict)
     steps: list[StepRun] = field(default_factory=list)
+    seconds: float = 0.0  # simulated
 
 
 @dataclass
@@ -319,6 +324,7 @@ class Runner:
         self.environ = dict(environ or {})
         self.action_outputs = {k: dict(v) for k, v in (action_outputs or {}).items()}
         self.failing = dict(failing or {})
+        self.time_scale = 1.0  # simulated seconds a real second
 
     def run(
         self,
@@ -415,6 +421,8 @@ class Runner:
         }
         contexts["env"] = job_env
         run = JobRun(name, "success")
+        started = time.monotonic()
+        limit = float(definition.get("timeout-minutes", 360)) * 60 / self.time_scale
         for step in definition.get("steps", []):
             label = step.get("name") or step.get("uses") or step.get("run", "")[:40]
             reads = []
@@ -444,15 +452,19 @@ class Runner:
             record = StepRun(name, label, "success", secrets=list(reads), inputs=inputs)
             run.steps.append(record)
             if "run" in step:
-                outputs = self._shell(step["run"], event, workspace, {**job_env, **env}, record)
+                outputs = self._shell(
+                    step["run"], event, workspace, {**job_env, **env}, record,
+                    deadline=None if stopped else started + limit,
+                )  # fmt: skip
             else:
                 outputs = self._action(step["uses"], event, workspace, inputs, step.get("id"))
                 record.output = self.failing.get(step.get("id"), "")
                 record.outcome = "failure" if record.output else "success"
             if "id" in step:
                 contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": record.outcome}
-            if record.outcome == "failure":
-                run.result = "failure"
+            if record.outcome in ("failure", "cancelled"):
+                run.result = record.outcome
+        run.seconds = (time.monotonic() - started) * self.time_scale
         if run.result == "success":
             reads = []
             run.outputs = {
@@ -462,8 +474,16 @@ class Runner:
         return run
 
     def _shell(
-        self, script: str, event: Event, workspace: Path, env: Mapping[str, str], record: StepRun
+        self,
+        script: str,
+        event: Event,
+        workspace: Path,
+        env: Mapping[str, str],
+        record: StepRun,
+        *,
+        deadline: float | None,
     ) -> dict[str, str]:
+        """A `run:` step, cancelled (its whole process group) at `deadline` (time.monotonic)."""
         output_file = workspace.parent / f"{workspace.name}.output"
         output_file.write_text("")
         temp = workspace.parent / f"{workspace.name}.temp"
@@ -490,16 +510,25 @@ class Runner:
             "GITHUB_STEP_SUMMARY": str(workspace.parent / f"{workspace.name}.summary"),
             "RUNNER_TEMP": str(temp),
         }
-        result = subprocess.run(
+        process = subprocess.Popen(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
             cwd=workspace,
             env=environment,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
+            start_new_session=True,
         )
-        record.output = result.stdout + result.stderr
-        record.outcome = "success" if result.returncode == 0 else "failure"
+        try:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.01)
+            out, err = process.communicate(timeout=left)
+            record.outcome = "success" if process.returncode == 0 else "failure"
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, err = process.communicate()
+            err += "##[error]The job has exceeded the maximum execution time (timeout-minutes)\n"
+            record.outcome = "cancelled"
+        record.output = out + err
         return _read_outputs(output_file.read_text())
 
     def _action(
