@@ -194,7 +194,8 @@ MEANINGS = {
         "`start` the last candles are as many as fit."
     ),
     "LIVE_CACHE_SECONDS": (
-        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query)."
+        "Seconds `/live` reuses its answer (all assets' minute windows, read in one query), "
+        "and between the API's reads of the latest prices."
     ),
     "MINUTE_RETENTION_DAYS": (
         "Days of minute bars the market feed keeps per asset, counted back from the clock; older "

@@ -1,6 +1,7 @@
 """The latest price of each asset, which the forecasts start from, and how the market feed's
-polls went, read from the feed's database on a thread of its own at most every
-LIVE_CACHE_SECONDS: a lookup answers at once from the last read. An asset's price is the newer of
+polls went, read from the feed's database when the feed polls (`read`, after each of its rounds
+where it runs beside the API) and on a thread of its own every LIVE_CACHE_SECONDS, whether
+requests come or not: a lookup answers at once from the last read. An asset's price is the newer of
 the feed's latest price and the close of its newest minute bar at its own time (a replay moved
 to now is not the price then). One `LatestPrices` a process, handed to every application built."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 from cryptopredict.api.market import SOURCES, minute_reader
 from cryptopredict.api.serving.forecast import LatestPrice
@@ -21,6 +23,7 @@ from cryptopredict.minutes.store import LastBar, StoreError
 from cryptopredict.utc import iso_utc
 
 UNOPENED = "its database cannot be opened (DATABASE_URL: the log says why)"
+FIRST_READ_SECONDS = 5.0  # what the first lookup waits for the first read, at most
 
 
 class LatestPrices:
@@ -34,10 +37,11 @@ class LatestPrices:
         self._unopened_since: int | None = None
         self._prices: dict[str, LatestPrice] = {}
         self._status: FeedStatus | None = None
-        self._due = float("-inf")  # the clock's time of the next read
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="latest-prices", daemon=True)
+        self._wake = threading.Event()  # set once the first read is done
+        self._lock, self._reading = threading.Lock(), threading.Lock()
+        self._thread = threading.Thread(
+            target=self._run, args=(weakref.ref(self), every), name="latest-prices", daemon=True
+        )
 
     def of(self, slug: str) -> LatestPrice | None:
         self.refresh()
@@ -48,18 +52,26 @@ class LatestPrices:
         return self._status
 
     def refresh(self) -> None:
-        if time.monotonic() >= self._due:
+        """Reading from now on, every `every` seconds (started by the first lookup, which waits
+        for the first read; ended once this is collected)."""
+        if self._thread.ident is None:
             with self._lock:
-                if self._thread.ident is None:  # started by the first read due
+                if self._thread.ident is None:
                     self._thread.start()
-            self._wake.set()
+                    self._wake.wait(FIRST_READ_SECONDS)
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if time.monotonic() >= self._due:
-                self._read()
+    @staticmethod
+    def _run(ref: weakref.ref[LatestPrices], every: float) -> None:
+        while (latest := ref()) is not None:
+            latest.read()
+            latest._wake.set()
+            del latest
+            time.sleep(every)
+
+    def read(self) -> None:
+        """Read now (the feed beside the API calls it after each round)."""
+        with self._reading:
+            self._read()
 
     def _read(self) -> None:
         try:
@@ -79,8 +91,6 @@ class LatestPrices:
                 if slug not in newest or price.epoch > newest[slug].epoch:
                     newest[slug] = price
             self._prices, self._status = newest, status
-        finally:
-            self._due = time.monotonic() + self.every
 
 
 def _quoted(quote: Quote) -> tuple[str, LatestPrice] | None:

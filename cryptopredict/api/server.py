@@ -55,10 +55,12 @@ log = logging.getLogger("api")
 
 
 def main(
-    beside: Callable[[ApiSettings], Callable[[], None]] | None = None, *, proxied: bool = True
+    beside: Callable[[ApiSettings, Callable[[], None]], Callable[[], None]] | None = None,
+    *,
+    proxied: bool = True,
 ) -> int:
-    """Serve; `beside(settings)` starts what runs beside the server (the market feed: api.py)
-    and returns what stops it."""
+    """Serve; `beside(settings, on_round)` starts what runs beside the server (the market feed:
+    api.py, which calls `on_round` after each of its rounds) and returns what stops it."""
     stop = Stop()  # first: from here on, SIGINT and SIGTERM never raise
     try:
         settings = ApiSettings.from_env()
@@ -110,8 +112,8 @@ def main(
         address = (settings.host, server.effective_port)
     _say_what_is_served(app, settings)
     log.info("serving on http://%s:%s (docs at /docs)", address[0], address[1])
-    stop_beside = beside(settings) if beside else lambda: None
-    latest.refresh()  # the first reads of the latest prices, on their thread
+    stop_beside = beside(settings, latest.read) if beside else lambda: None
+    latest.refresh()  # the first read of the latest prices, then one every LIVE_CACHE_SECONDS
     app.start()
     threading.Thread(target=server.run, name="waitress", daemon=True).start()
     status = 0

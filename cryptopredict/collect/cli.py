@@ -108,9 +108,15 @@ def _replay(args: argparse.Namespace, settings: CollectorSettings, stop: threadi
             replay(bars, writer, speed=args.speed, play_minutes=args.play_minutes, wait=stop.wait)
 
 
-def run(settings: CollectorSettings, stop: threading.Event, served: Path | None = None) -> None:
+def run(
+    settings: CollectorSettings,
+    stop: threading.Event,
+    served: Path | None = None,
+    on_round: Callable[[], None] = lambda: None,
+) -> None:
     """The feed of LATEST_PRICES' exchanges until `stop`, pricing ASSETS and the pairs `served`
-    holds; a database not reachable yet is waited for, StoreError when it never will be."""
+    holds, calling `on_round` after each round; a database not reachable yet is waited for,
+    StoreError when it never will be."""
     backoff = Backoff()
     while True:
         try:
@@ -132,6 +138,7 @@ def run(settings: CollectorSettings, stop: threading.Event, served: Path | None 
             every=settings.latest_price_seconds,
             backoff=backoff,
             stop=stop,
+            on_round=on_round,
         ).run()
 
 
@@ -157,9 +164,10 @@ def priced(live: list[Asset], model_dir: Path | None) -> list[Asset]:
     return list({asset.slug: asset for asset in [*live, *served]}.values())
 
 
-def beside_the_api(settings: ApiSettings) -> Callable[[], None]:
+def beside_the_api(settings: ApiSettings, on_round: Callable[[], None]) -> Callable[[], None]:
     """The feed on a thread of the API process, when LATEST_PRICES is set and DATABASE_URL is
-    SQLite (for PostgreSQL, one collector feeds every API process); what stops it."""
+    SQLite (for PostgreSQL, one collector feeds every API process), calling `on_round` after each
+    round (the API reads the prices then); what stops it."""
     if not settings.latest_prices:
         log.info("no market feed (LATEST_PRICES is unset): the forecasts start from the model")
         return lambda: None
@@ -170,7 +178,7 @@ def beside_the_api(settings: ApiSettings) -> Callable[[], None]:
 
     def feed() -> None:
         try:
-            run(settings, stop, settings.model_dir)
+            run(settings, stop, settings.model_dir, on_round)
         except (UnknownPairError, StoreError) as error:
             log.error("the market feed cannot run: %s", error)
 

@@ -245,8 +245,10 @@ class Feed:
         every: float = 60.0,
         backoff: Backoff | None = None,
         stop: threading.Event | None = None,
+        on_round: Callable[[], None] = lambda: None,  # after each round recorded
     ) -> None:
         self.exchanges = list(exchanges)
+        self.on_round = on_round
         self.writer = writer
         self.live = list(live)
         self.priced = priced
@@ -303,6 +305,7 @@ class Feed:
             self.writer.record(self.status)
         except StoreError as error:
             log.debug("market feed: its status could not be recorded: %s", error)
+        self.on_round()
         return delay
 
     def poll(self) -> None:

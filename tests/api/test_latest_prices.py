@@ -33,6 +33,7 @@ from cryptopredict.minutes.bars import MINUTE, Quote
 from cryptopredict.minutes.store import MinuteStore
 from cryptopredict.utc import iso_utc
 from tests.collect.fake_binance import FakeBinance
+from tests.collect.helpers import Clock, binance, feed_for
 from tests.live_server import LiveServer, start_server
 from tests.paths import MINUTE_SAMPLE, ROOT
 
@@ -246,6 +247,39 @@ def test_the_newer_of_the_feed_s_price_and_the_newest_minute_s_close_wins(
         store.write(minutes + [dataclasses.replace(bar, asset="eth-usd") for bar in minutes])
     assert latest_of(app).source == "minutes"
     assert latest_of(app, "eth-usd").price == ETHUSDT
+
+
+def test_the_first_lookup_after_an_idle_spell_answers_from_a_read_made_meanwhile(
+    artifact_dir, tmp_path
+):
+    """Issue 96, item 4: prices are read on their own clock, not when a request comes: no
+    lookup answers from a read older than LIVE_CACHE_SECONDS, the first after a quiet spell
+    included."""
+    at = int(time.time()) - 60
+    app = quoted(
+        artifact_dir, tmp_path, Quote("btc-usd", "binance", at, BTCUSDT), live_cache_seconds=0.1
+    )
+    assert latest_of(app).price == BTCUSDT
+    with MinuteStore.open(f"sqlite:///{tmp_path / 'market.db'}") as store:
+        store.write_quotes([Quote("btc-usd", "binance", at + 30, BTCUSDT + 1)])
+    time.sleep(0.5)  # no request meanwhile
+    assert app.extensions["cryptopredict"]["latest"].of("btc-usd").price == BTCUSDT + 1
+
+
+def test_the_prices_are_read_as_the_feed_beside_the_api_polls(exchange, artifact_dir, tmp_path):
+    """Issue 96, item 4: no answer starts from a price older than the feed's last poll: the
+    feed that runs beside the API has the prices read before its round returns."""
+    fake, moved = exchange
+    app = quoted(artifact_dir, tmp_path, live_cache_seconds=3600)  # its own reads: hourly
+    latest = app.extensions["cryptopredict"]["latest"]
+    assert latest.of("btc-usd") is None
+    feed = feed_for(f"sqlite:///{tmp_path / 'market.db'}", Clock(time.time()), [binance(fake)])
+    feed.on_round = latest.read  # as api.py wires it (beside_the_api)
+    feed.round()
+    said = latest.of("btc-usd")
+    assert said is not None, "not read as the feed polled"
+    assert said.source == "binance"
+    assert said.price in {round(bar.close, 2) for bar in moved[-3:]}
 
 
 @pytest.mark.parametrize(

@@ -289,9 +289,7 @@ class _Server:
 
 
 @pytest.mark.parametrize(("ended_by", "status"), [(-15, 0), (-2, 0), (0, 0), (1, 1)])
-def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(
-    ended_by, status, tmp_path
-):
+def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(ended_by, status, tmp_path):
     """`make run` stopped with Ctrl-C: make's status is 0 unless the server itself failed."""
     server = _Server(ended_by)
     (tmp_path / "btc-usd").mkdir()
