@@ -528,7 +528,7 @@ def test_only_main_and_release_tags_publish_and_a_branch_run_moves_nothing():
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
     assert writers == {
         "version", "test", "image", "attest", "tag", "publish", "dispatch", "keepalive",
-        "remove-tags", "retention",
+        "remove-tags", "retention", "production",
     }  # fmt: skip
     # The version job writes only the one issue (tools/release/say.py).
     assert [k for k, v in jobs["version"]["permissions"].items() if v == "write"] == ["issues"]
@@ -762,3 +762,15 @@ def test_ci_runs_on_branches_not_on_the_tags_the_release_pushes():
     # A deploy key's push starts workflows (the job token's does not): the tag's commit was
     # tested on its branch already.
     assert triggers(load(ROOT / ".github" / "workflows" / "ci.yml"))["push"] == {"branches": ["**"]}
+
+
+def test_production_stale_is_said_after_every_run_whatever_failed():
+    """Issue 93, the catch-all: its job always runs (not behind the jobs that failed), after the
+    deploy, asking the service and GitHub, and writes only the one issue."""
+    job = release()["jobs"]["production"]
+    assert job["if"].startswith("always() && ")
+    assert job["needs"] == ["version", "deploy"]
+    assert job["permissions"] == {
+        "contents": "read", "actions": "read", "checks": "read", "issues": "write",
+    }  # fmt: skip
+    assert job["steps"][-1]["run"].startswith("python -m tools.release production ")

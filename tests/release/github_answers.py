@@ -129,11 +129,17 @@ def failed_runs(server, repository: str, *said: str) -> None:
     job's error annotation (none for ""), beside GitHub's own "Process completed with exit code
     1.", and a job that succeeded."""
     base = f"/repos/{repository}"
-    runs = [{"id": number} for number in range(1, len(said) + 1)]
+    runs = [
+        {"id": n, "event": "schedule", "html_url": f"https://github.com{base}/actions/runs/{n}"}
+        for n in range(1, len(said) + 1)
+    ]
     listed = {"total_count": len(runs), "workflow_runs": runs}
     server.route(f"{base}/actions/workflows/release.yml/runs", 200, json.dumps(listed))
     for number, words in enumerate(said, 1):
-        jobs = [{"id": 10 + number, "conclusion": "failure"}, {"id": 9, "conclusion": "success"}]
+        jobs = [
+            {"id": 9, "name": "version", "conclusion": "success"},
+            {"id": 10 + number, "name": "test", "conclusion": "failure"},
+        ]
         server.route(f"{base}/actions/runs/{number}/jobs", 200, json.dumps({"jobs": jobs}))
         notes = [{"annotation_level": "failure", "message": "Process completed with exit code 1."}]
         notes += [{"annotation_level": "failure", "message": words}] if words else []

@@ -203,9 +203,15 @@ class Month:
         self.runs.append(record)
         results = set(record.results.values())
         conclusion = next((r for r in ("failure", "cancelled") if r in results), "success")
-        failed = [job for job in run.jobs.values() if job.result == "failure"]
-        said = [[m for s in job.steps for m in ANNOTATION.findall(s.output)] for job in failed]
-        self.world.concluded.append((event.sha, conclusion, said))
+        failed = [
+            (name, [m for s in job.steps for m in ANNOTATION.findall(s.output)])
+            for name, job in run.jobs.items()
+            if job.result == "failure"
+        ]
+        self.world.concluded.append(
+            {"head_sha": event.sha, "conclusion": conclusion, "event": event.name,
+             "created": start, "failed": failed}
+        )  # fmt: skip
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         took = sum(job.seconds for job in run.jobs.values())  # one job after another

@@ -53,7 +53,7 @@ LOGIN = f"{USER}:{PASSWORD}"
 # The checkout's files the remote holds: what the release's jobs run.
 TRACKED = (".github", "tools", "ci", "Dockerfile", *LOCK_FILES)  # the base the image job mirrors
 STAND_INS = ("gh", "docker", "skopeo", "make")
-PULL_FAILED = "'Error: Docker pull failed with exit code 1'"
+PULL_FAILED = "'::error::Docker pull failed with exit code 1'"  # an annotation, as GitHub's
 # Where a job waits (a back-off, a hang, its timeout-minutes), the month's clock runs this many
 # times faster than the wall's.
 TIME_SCALE = 30

@@ -84,6 +84,11 @@ class Build:
     built_at: float  # simulated epoch seconds
 
 
+def iso(at: float) -> str:
+    """A simulated instant as GitHub and /healthz write it."""
+    return f"{datetime.fromtimestamp(at, UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
 class Routes(dict[str, tuple[int, Any]]):
     """GitHub's fixed answers, by path, as tests/release/github_answers.py sets them (`route`)."""
 
@@ -107,8 +112,8 @@ class World:
         self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
         self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
-        # each run's commit, conclusion and its failed jobs' error annotations
-        self.concluded: list[tuple[str, str, list[list[str]]]] = []
+        # each run's commit, conclusion, event, start and failed jobs with their annotations
+        self.concluded: list[dict[str, Any]] = []
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
         self.routes = Routes()
@@ -200,17 +205,23 @@ class World:
             return told
         if path.startswith("/deploy/"):
             return self._deploy(asked.get("imgURL", ""))
-        if path == "/healthz":  # the newest deploy's, at once
-            serving = self.builds[self.deploys[-1][1]].build_tag if self.deploys else ""
-            return 200, {"status": "ok", "model_version": serving}
         if path.startswith(VERSIONS):
             return self._package(method, path, asked)
         if path == RUNS:  # the release workflow's runs, as GitHub lists them
             runs = [
-                {"id": number, "head_sha": sha, "conclusion": conclusion, "status": "completed"}
-                for number, (sha, conclusion, _) in enumerate(self.concluded, 1)
-                if asked.get("head_sha", sha) == sha
-                and asked.get("status", conclusion) in (conclusion, "completed")
+                {
+                    "id": number,
+                    "head_sha": run["head_sha"],
+                    "conclusion": run["conclusion"],
+                    "status": "completed",
+                    "event": run["event"],
+                    "created_at": iso(run["created"]),
+                    "html_url": f"https://github.com/{REPOSITORY}/actions/runs/{number}",
+                }
+                for number, run in enumerate(self.concluded, 1)
+                if asked.get("head_sha", run["head_sha"]) == run["head_sha"]
+                and asked.get("status", run["conclusion"]) in (run["conclusion"], "completed")
+                and iso(run["created"]) >= asked.get("created", ">=").removeprefix(">=")
             ]
             return 200, {
                 "total_count": len(runs),
@@ -219,15 +230,35 @@ class World:
         return self._checks(path) or self.routes.get(path, (404, {"message": "Not Found"}))
 
     def _checks(self, path: str) -> tuple[int, Any] | None:
-        """A run's failed jobs (ids: the run's number a hundred times, and the job's), and each
-        one's error annotations, GitHub's "Process completed" first."""
+        """Render's /healthz, of the newest deploy at once; a run's failed jobs (ids: the run's
+        number a hundred times, and the job's), and each one's error annotations, GitHub's
+        "Process completed" first."""
+        if path == "/healthz":  # the newest deploy's, at once
+            if not self.deploys:
+                return 200, {"status": "ok", "model_version": ""}
+            build = self.builds[self.deploys[-1][1]]
+            stale = self.now - build.data_until > FRESH_HOURS * HOUR
+            return 200, {
+                "status": "degraded" if stale else "ok",
+                "model_version": build.build_tag,
+                "data_last": iso(build.data_until),
+                "stale_after_hours": FRESH_HOURS,
+                "stale": ["btc-usd"] if stale else [],
+            }
         if jobs := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)/jobs", path):
-            failed = self.concluded[int(jobs[1]) - 1][2]
-            ids = [int(jobs[1]) * 100 + k for k in range(len(failed))]
-            return 200, {"jobs": [{"id": n, "conclusion": "failure"} for n in ids]}
+            failed = self.concluded[int(jobs[1]) - 1]["failed"]
+            return 200, {
+                "jobs": [
+                    {"id": int(jobs[1]) * 100 + k, "name": name, "conclusion": "failure"}
+                    for k, (name, _) in enumerate(failed)
+                ]
+            }
         if notes := re.fullmatch(f"/repos/{REPOSITORY}/check-runs/(\\d+)/annotations", path):
             run, job = divmod(int(notes[1]), 100)
-            said = ["Process completed with exit code 1.", *self.concluded[run - 1][2][job]]
+            said = [
+                "Process completed with exit code 1.",
+                *self.concluded[run - 1]["failed"][job][1],
+            ]
             return 200, [{"annotation_level": "failure", "message": m} for m in said]
         return None
 

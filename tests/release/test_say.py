@@ -3,8 +3,11 @@ when healed) and the job summary, against a stand-in of GitHub's issues API (iss
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.release.github_answers import failed_runs
 from tests.release.github_issues import Issues
 from tools.release import cli
 from tools.release.say import LABEL, sections
@@ -100,3 +103,55 @@ def test_a_topic_is_a_slug(topic, capsys):
     with pytest.raises(SystemExit):
         cli.main(["say", "--topic", topic, "--healed"], {})
     assert "is not a topic" in capsys.readouterr().err
+
+
+def production(server, tmp_path, run: str) -> str:
+    environ = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": "ghs_job",
+        "GITHUB_REPOSITORY": "octo/cryptopredict",
+        "GITHUB_API_URL": server.url,
+        "GITHUB_RUN_ID": run,
+        "GITHUB_STEP_SUMMARY": str(tmp_path / f"summary-{run}.md"),
+    }
+    assert cli.main(["production", "--service-url", server.url], environ) == 0
+    summary = tmp_path / f"summary-{run}.md"
+    return summary.read_text() if summary.exists() else ""
+
+
+def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_until_fresh(
+    server, tmp_path, issues
+):
+    """Issue 93, the catch-all judged by outcome: production's /healthz says its data breaks
+    STALE_AFTER_HOURS (or nothing answers); the run says it in the summary and the one issue,
+    naming each release run that failed since its newest bar, its first failed job and its last
+    words, and what to do; the first run to find it fresh heals it."""
+    stale = {"model_version": "0.1.5-20261201000000", "data_last": "2026-12-01T00:00:00Z",
+             "stale_after_hours": 12.0, "stale": ["btc-usd"]}  # fmt: skip
+    server.route("/healthz", 200, json.dumps(stale))
+    rerun = "GitHub did not start the rebuild of v0.1.5, 4 tries: a transient failure; re-run"
+    failed_runs(server, "octo/cryptopredict", rerun, "")
+    summary = production(server, tmp_path, "7")
+    [issue] = issues.open()
+    text = sections(issue["body"])["production-stale"][0]
+    assert "### Needs you: production-stale" in summary
+    assert text in summary
+    assert "older than its promise of 12.0 hours (STALE_AFTER_HOURS): btc-usd, newest bar " in text
+    runs = "https://github.com/repos/octo/cryptopredict/actions/runs"
+    assert f"- {runs}/1 (schedule): test: {rerun}\n" in text
+    assert f"- {runs}/2 (schedule): test: nothing on the run's page" in text
+    assert "What to do: read each run's first failed job" in text
+    listed = "/repos/octo/cryptopredict/actions/workflows/release.yml/runs?status=failure"
+    assert (
+        "GET",
+        f"{listed}&per_page=10&created=%3E%3D2026-12-01T00%3A00%3A00Z",
+    ) in server.requests
+    server.route("/healthz", 502, "Bad Gateway")
+    production(server, tmp_path, "8")
+    assert "does not answer (HTTP 502)" in sections(issue["body"])["production-stale"][0]
+    server.route("/healthz", 200, json.dumps({**stale, "stale": []}))
+    assert "**Healed**: production-stale: healed" in production(server, tmp_path, "9")
+    assert issues.open() == []
+    assert issues.comments[issue["number"]][-1] == (
+        "Healed: production-stale, by https://github.com/octo/cryptopredict/actions/runs/9."
+    )

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -28,6 +29,7 @@ from tools.release.registry import Registry, RegistryUnknownError, check_pullabl
 from tools.release.render import (
     DeployError,
     image_by_digest,
+    staleness,
     trigger_deploy,
     wait_for_version,
 )
@@ -447,18 +449,72 @@ def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
 
 
 def _transient_run(github: GitHub, run: int) -> bool:
+    failed = _failed_jobs(github, run)
+    return bool(failed) and all(
+        said and all(transient(w) or "a transient failure" in w for w in said) for _, said in failed
+    )
+
+
+def _failed_jobs(github: GitHub, run: int) -> list[tuple[str, list[str]]]:
+    """A run's failed jobs, in order, each with its error annotations (GitHub's own "Process
+    completed with exit code" aside)."""
     jobs = github.get(f"/actions/runs/{run}/jobs?filter=latest", "actions: read").get("jobs")
-    failed = [job["id"] for job in jobs or [] if job.get("conclusion") == "failure"]
-    for job in failed:
-        said = [
-            str(note.get("message"))
-            for note in github.listed(f"/check-runs/{job}/annotations", "checks: read")
-            if note.get("annotation_level") == "failure"
-            and not str(note.get("message")).startswith("Process completed with exit code")
-        ]
-        if not said or not all(transient(w) or "a transient failure" in w for w in said):
-            return False
-    return bool(failed)
+    return [
+        (
+            str(job.get("name")),
+            [
+                str(note.get("message"))
+                for note in github.listed(f"/check-runs/{job['id']}/annotations", "checks: read")
+                if note.get("annotation_level") == "failure"
+                and not str(note.get("message")).startswith("Process completed with exit code")
+            ],
+        )
+        for job in jobs or []
+        if job.get("conclusion") == "failure"
+    ]
+
+
+def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Whatever the cause, production serving stale data or not answering is said in the one
+    issue with the runs that failed since its newest bar, or healed once it serves fresh data."""
+    why, since = staleness(args.service_url)
+    if not why:
+        _tell(environ, "production-stale", "")
+        return 0
+    print(f"::error title=production stale::{why}", file=sys.stderr)
+    _tell(environ, "production-stale", f"{why}.\n\n{_failed_since(environ, since)}.\n\n{STALE_FIX}")
+    return 0
+
+
+def _failed_since(environ: Mapping[str, str], since: str) -> str:
+    """The release runs that failed since `since` (the ten newest where unsaid), each with its
+    first failed job and that job's last words, in a Markdown list."""
+    github = GitHub.from_environ(environ, "production")
+    path = "/actions/workflows/release.yml/runs?status=failure&per_page=10"
+    after = f"&created={urllib.parse.quote(f'>={since}')}" if since else ""
+    failed = []
+    try:
+        for run in github.get(path + after, "actions: read").get("workflow_runs") or []:
+            job, said = next(iter(_failed_jobs(github, run["id"])), ("(none failed)", []))
+            last = said[-1] if said else "nothing on the run's page: read the job's log"
+            failed.append(f"- {run.get('html_url')} ({run.get('event')}): {job}: {last[-300:]}")
+    except GitHubError as error:
+        return f"The release runs that failed could not be listed: {error}"
+    if not failed:
+        return (
+            "No release run failed since: the schedule did not run, or a run deployed and "
+            "Render did not serve it"
+        )
+    return "The release runs that failed since:\n" + "\n".join(failed)
+
+
+STALE_FIX = (
+    "What to do: read each run's first failed job; where it says re-run, re-run it; where it "
+    "names a fix (the deploy hook, a token, a package version), make it, then run the release "
+    "by hand (Actions -> release -> Run workflow). Where no run failed, check the schedule "
+    "(Actions -> release) and the service on Render's dashboard. This section goes by itself "
+    "once a deploy serves fresh data"
+)
 
 
 def _stranded(plan: RunPlan, branch: str) -> str:
@@ -763,6 +819,13 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             REPOSITORY,
             option("--blueprint", type=Path, help="render.yaml, naming a registry credential"),
         ),
+    ),
+    "production": (
+        production,
+        "say production serving stale data, or not answering, in the job summary and the one "
+        "issue with the runs that failed since its newest bar, or heal it there (reads "
+        "$GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
+        (option("--service-url", required=True, help="the service's URL (its /healthz)"),),
     ),
     "keepalive": (
         keepalive,

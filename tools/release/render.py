@@ -145,6 +145,29 @@ def served_version(service_url: str, *, timeout: float = 60.0) -> str:
     return version
 
 
+def staleness(service_url: str, *, timeout: float = 30.0) -> tuple[str, str]:
+    """What production's /healthz says of its data: why it breaks the promise in a line ("": it
+    keeps it), and when its newest bar closed ("": unsaid)."""
+    url = f"{service_url.rstrip('/')}/healthz"
+    answer = get(url, JSON, timeout)
+    try:
+        health = json.loads(answer.body) if answer.status == 200 else None
+    except ValueError:
+        health = None
+    if not isinstance(health, dict):
+        said = f"HTTP {answer.status}" if answer.status else "no answer"
+        return f"production ({url}) does not answer ({said})", ""
+    since = str(health.get("data_last") or "")
+    if not health.get("stale"):
+        return "", since
+    hours = health.get("stale_after_hours")
+    return (
+        f"production ({url}) serves data older than its promise of {hours} hours "
+        f"(STALE_AFTER_HOURS): {', '.join(map(str, health['stale']))}, newest bar {since}",
+        since,
+    )
+
+
 def _strings(document: Any) -> Iterator[str]:
     if isinstance(document, str):
         yield document
