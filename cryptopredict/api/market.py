@@ -258,8 +258,9 @@ def live_blueprint(catalog: Catalog, live: LiveMinutes) -> Blueprint:
     def price(asset: str) -> Response:
         """The last live price, its age, and where it sits in the forecast band
 
-        The newest minute bar the market feed stored, and the served forecast at its close as
-        `/forecast/{asset}` gives it (`level` chooses the band, 80% by default).
+        The newest minute bar the market feed stored, and the served forecast now (or at the
+        minute's close, if later) as `/forecast/{asset}` gives it, from the latest price
+        (`level` chooses the band, 80% by default).
         """
         served = catalog[asset]
         level = read(LevelQuery, request.environ).level
@@ -280,7 +281,7 @@ def live_blueprint(catalog: Catalog, live: LiveMinutes) -> Blueprint:
             source_detail=_source_detail(last.source, shift),
             shift_minutes=None if shift is None else shift // MINUTE.seconds,
             recorded_date=None if shift is None else iso_utc(closed - shift),
-            forecast=_forecast_at(served, closed, close, level),
+            forecast=_forecast_at(served, max(closed, int(time.time())), close, level),
         )
         return json_response(answer, cache=NO_CACHE)
 
@@ -295,7 +296,7 @@ def _forecast_at(served: CatalogEntry, epoch: int, price: float, level: int) -> 
             available=False,
             detail=f"the served forecast's {forecast.valid_range()}",
         )
-    point = forecast.prediction(epoch, level)
+    point = forecast.answer(epoch, level)  # /forecast/{asset}'s, re-anchored as it is
     low, high = point.prediction_low, point.prediction_high
     where = "below" if price < low else "above" if price > high else "inside"
     said = msgspec.structs.asdict(point) | {"available": True, "position": where}

@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,21 @@ def test_after_the_newest_minute_every_point_starts_from_its_close(
         )
         # the band the model issued for one hour ahead, around the close
         assert ratios(body) == pytest.approx(ratios(own), abs=2e-6)
+
+
+def test_price_and_the_forecast_routes_answer_one_forecast_for_one_instant(minute_app, conforms):
+    """Issue 96, item 3: `/price`'s forecast (the live panel's) is the served, re-anchored one
+    that `/bitcoin?date=` answers for its instant, now: not the model's from its own data."""
+    latest_of(minute_app)
+    client = minute_app.test_client()
+    answer = client.get("/price/btc-usd")
+    conforms("/price/{asset}", answer)
+    said = answer.get_json()["forecast"]
+    assert abs(time.time() - _epoch(said["date"])) < 10  # now
+    assert said["anchor"]["source"] == "minutes"
+    same = client.get(f"/bitcoin?date={said['date']}").get_json()
+    keys = ("prediction", "prediction_low", "prediction_high", "data_until", "anchor")
+    assert {key: said[key] for key in keys} == {key: same[key] for key in keys}
 
 
 def test_a_lead_between_bars_and_under_one_interpolates_and_shrinks_the_band(
@@ -418,3 +434,7 @@ def test_an_application_built_again_reads_the_server_s_one_feed(exchange, artifa
     assert [path for path, _ in fake.requests if path.endswith("/ticker/price")] == [
         "/api/v3/ticker/price"
     ]
+
+
+def _epoch(said: str) -> float:
+    return datetime.fromisoformat(said).timestamp()

@@ -47,8 +47,19 @@ def test_the_shipped_service_s_live_panel_draws_its_own_feed(
         answered = time.monotonic() - started
         with watched_page(chromium, viewport={"width": 1280, "height": 900}) as browser:
             page = browser.page
-            page.goto(server.url + "/")
+            with page.expect_response(lambda answer: "/price/" in answer.url) as asked:
+                page.goto(server.url + "/")
             page.wait_for_selector("#live:not([hidden]) #live-chart .main-svg", timeout=30_000)
+            # Issue 96, item 3: the panel's band is /bitcoin's for the same instant, to the cent.
+            shown = asked.value.json()["forecast"]
+            same = _get(f"{server.url}/bitcoin?date={shown['date']}")
+            band = page.locator("#live-band").inner_text()
+            keys = ("prediction_low", "prediction_high", "prediction")
+            money = page.evaluate("values => values.map(money)", [same[key] for key in keys])
+            assert band.startswith("{} to {} (80% band; prediction {})".format(*money)), band
+            assert [shown[key] for key in keys] == [same[key] for key in keys]
+            assert shown["anchor"] == same["anchor"]
+            assert same["anchor"]["source"] == "binance"
             panel = page.locator("#live")
             title = page.locator("#live-title").inner_text()
             age = page.locator("#live-age").inner_text()
@@ -70,3 +81,8 @@ def test_the_shipped_service_s_live_panel_draws_its_own_feed(
     assert "ago" in age
     assert candles >= 1
     assert shot.stat().st_size > 10_000
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.load(answer)

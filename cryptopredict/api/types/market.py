@@ -23,7 +23,7 @@ from cryptopredict.api.types.common import (
     date,
     doc,
 )
-from cryptopredict.api.types.forecast import BandLevel, DataUntil, LeadHours
+from cryptopredict.api.types.forecast import Anchor, BandLevel, DataUntil, LeadHours
 from cryptopredict.artifact.run import PairFailure
 from cryptopredict.artifact.schema import DEFAULT_LEVEL
 
@@ -312,11 +312,11 @@ class LevelQuery(Query):
 
 
 class PriceForecast(Answer):
-    """The model's forecast for the minute's close as trained, from its own data's last close:
-    not re-anchored at the latest price, which would centre the band on this very price. Only
-    `date`, `available` and `detail` when the forecast does not cover it."""
+    """The served forecast now (the minute's close, if later), as `/forecast/{asset}?date=`
+    answers it: from the latest price where one is newer than the model's data. Only `date`,
+    `available` and `detail` when the forecast does not cover it."""
 
-    date: Annotated[Time, doc("The instant: the close.")]
+    date: Annotated[Time, doc("The instant: now, or the minute's close if later.")]
     available: Annotated[bool, doc("Whether the served forecast covers that instant.")]
     detail: Annotated[str, doc("Why not, when it does not.")] | UnsetType = UNSET
     prediction: Annotated[float, doc(f"The forecast then, {PRICE}.")] | UnsetType = UNSET
@@ -334,6 +334,7 @@ class PriceForecast(Answer):
         | UnsetType
     ) = UNSET
     model_version: str | UnsetType = UNSET
+    anchor: Anchor | UnsetType = UNSET
 
 
 class Price(Answer):
