@@ -114,10 +114,12 @@ MEANINGS = {
         "Most connections one client address (an IPv6 /64) may hold open through the API's proxy "
         "(`python api.py`, the image); one more is closed as soon as it is accepted. "
         "`0`: no cap, as behind another proxy or load balancer, from whose address every "
-        "connection comes."
+        "connection comes; the logs then name the client by the last `X-Forwarded-For` entry that"
+        " proxy appended (set it only behind one: docs/operations.md, Logs)."
     ),
     "ACCESS_LOG": (
-        "Whether the API writes a line per request (method, path, status, duration) to its log; "
+        "Whether the API writes a line per request (client address, method, path, status, "
+        "duration) to its log; "
         "off by default, since under load the writing costs throughput (docs/performance.md)."
     ),
     "CORS_ORIGINS": (

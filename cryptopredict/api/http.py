@@ -46,7 +46,7 @@ NO_STORE = "no-store"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 ENCODER = msgspec.json.Encoder()
 MAX_PATH = 200  # characters of a path the access log keeps
-LINE = "method=%s path=%s status=%d duration_ms=%.3f"
+LINE = "client=%s method=%s path=%s status=%d duration_ms=%.3f"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 Q = TypeVar("Q", bound=msgspec.Struct)
 _DATE = re.compile(DATE_PATTERN, re.ASCII)
@@ -84,7 +84,10 @@ def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
         metrics.latency.labels(*key).observe(seconds)
         if access_log.isEnabledFor(logging.INFO):
             path = request.environ.get("PATH_INFO", "")[:MAX_PATH]
-            access_log.info(LINE, _quoted(method[:16]), _quoted(path), key[2], seconds * 1000)
+            client = request.environ.get("REMOTE_ADDR", "")
+            access_log.info(
+                LINE, client, _quoted(method[:16]), _quoted(path), key[2], seconds * 1000
+            )
         return response
 
     CORS(  # its after_request runs before `answered`, registered first

@@ -50,6 +50,8 @@ PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
 # may open, since a client that never reads its answer holds its connection until HAProxy's
 # `timeout client`; Waitress keeps such an answer in its own buffers, so its threads are free.
 SERVER_CONNECTIONS = 200
+# REMOTE_ADDR: the client's address as HAProxy found it (haproxy.cfg), never one a client sent.
+BEHIND_HAPROXY = {"trusted_proxy": "127.0.0.1", "trusted_proxy_headers": "x-forwarded-for"}
 
 log = logging.getLogger("api")
 
@@ -89,6 +91,7 @@ def main(
             threads=settings.threads,
             connection_limit=SERVER_CONNECTIONS,
             max_request_body_size=65536,  # every route is GET or HEAD
+            **(BEHIND_HAPROXY if proxied else {}),
             ident="",  # no Server header
         )
     except OSError as error:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-LINE = re.compile(r'^method="(\w+)" path="(.*)" status=(\d{3}) duration_ms=(\d+\.\d{3})$')
+LINE = re.compile(
+    r'^client=(\S+) method="(\w+)" path="(.*)" status=(\d{3}) duration_ms=(\d+\.\d{3})$'
+)
 
 
 def access_lines(caplog) -> list[str]:
@@ -20,10 +22,10 @@ def test_each_request_logs_one_line_with_method_path_status_and_duration(client,
     lines = access_lines(caplog)
     assert len(lines) == 3
     parsed = [LINE.match(line).groups() for line in lines]
-    assert [(m, p, s) for m, p, s, _ in parsed] == [
-        ("GET", "/bitcoin", "200"),
-        ("GET", "/bitcoin", "400"),
-        ("POST", "/healthz", "405"),
+    assert [(c, m, p, s) for c, m, p, s, _ in parsed] == [
+        ("127.0.0.1", "GET", "/bitcoin", "200"),
+        ("127.0.0.1", "GET", "/bitcoin", "400"),
+        ("127.0.0.1", "POST", "/healthz", "405"),
     ]
     assert all(float(duration) >= 0 for *_, duration in parsed)
 
@@ -42,7 +44,7 @@ def test_hostile_paths_cannot_forge_log_lines(client, caplog):
     lines = access_lines(caplog)
     assert len(lines) == 2
     assert all("\n" not in line for line in lines)
-    assert LINE.match(lines[0]).group(3) == "404"
+    assert LINE.match(lines[0]).group(4) == "404"
     assert len(lines[1]) < 300
 
 

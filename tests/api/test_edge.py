@@ -149,6 +149,42 @@ def test_odd_request_lines_get_json_and_no_traceback(edge):
     assert "Traceback" not in edge.log.read_text()
 
 
+@pytest.mark.parametrize(
+    ("cap", "client"), [("100", OTHER_CLIENT), ("0", "7.7.7.7")], ids=["direct", "behind a proxy"]
+)
+def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
+    artifact_dir, tmp_path, cap, client
+):
+    """Issue 95: the access log and HAProxy's (a request it refused) name the client: the
+    connection's address, or behind another proxy (MAX_CONNECTIONS_PER_CLIENT=0, as on Render)
+    the last X-Forwarded-For that proxy appended; nothing else a client sends."""
+    server = start_server(
+        artifact_dir,
+        tmp_path / "api.log",
+        proxied=True,
+        ACCESS_LOG="true",
+        MAX_CONNECTIONS_PER_CLIENT=cap,
+    )
+    try:
+        for method in (b"GET", b"get"):  # the second refused by HAProxy
+            with socket.create_connection(
+                address(server.url), timeout=10, source_address=(OTHER_CLIENT, 0)
+            ) as asking:
+                asking.sendall(
+                    method + b" /healthz?token=s3cret HTTP/1.1\r\nHost: x\r\n"
+                    b"X-Forwarded-For: 6.6.6.6, 7.7.7.7\r\n\r\n"
+                )
+                assert asking.recv(65536)
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=15)
+    log = server.log.read_text()
+    assert f'client={client} method="GET" path="/healthz" status=200' in log
+    assert f'client={client} from={OTHER_CLIENT} get "/healthz" status=405 ' in log
+    assert "6.6.6.6" not in log
+    assert "s3cret" not in log
+
+
 def http_get(url: str, path: str) -> http.client.HTTPResponse:
     connection = http.client.HTTPConnection(*address(url), timeout=10)
     connection.request("GET", path)
