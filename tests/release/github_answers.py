@@ -129,9 +129,9 @@ def failed_runs(server, repository: str, *said: str) -> None:
     job's error annotation (none for ""), beside GitHub's own "Process completed with exit code
     1.", and a job that succeeded."""
     base = f"/repos/{repository}"
+    link = f"https://github.com/{repository}/actions/runs"
     runs = [
-        {"id": n, "event": "schedule", "html_url": f"https://github.com{base}/actions/runs/{n}"}
-        for n in range(1, len(said) + 1)
+        {"id": n, "event": "schedule", "html_url": f"{link}/{n}"} for n in range(1, len(said) + 1)
     ]
     listed = {"total_count": len(runs), "workflow_runs": runs}
     server.route(f"{base}/actions/workflows/release.yml/runs", 200, json.dumps(listed))

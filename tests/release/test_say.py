@@ -134,18 +134,13 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     summary = production(server, tmp_path, "7")
     [issue] = issues.open()
     text = sections(issue["body"])["production-stale"][0]
-    assert "### Needs you: production-stale" in summary
-    assert text in summary
+    assert f"### Needs you: production-stale\n\n{text}" in summary
     assert "older than its promise of 12.0 hours (STALE_AFTER_HOURS): btc-usd, newest bar " in text
-    runs = "https://github.com/repos/octo/cryptopredict/actions/runs"
-    assert f"- {runs}/1 (schedule): test: {rerun}\n" in text
-    assert f"- {runs}/2 (schedule): test: nothing on the run's page" in text
+    runs = "https://github.com/octo/cryptopredict/actions/runs"
+    assert f"- {runs}/1 (schedule): test: {rerun}\n- {runs}/2 (schedule): test: nothing" in text
     assert "What to do: read each run's first failed job" in text
-    listed = "/repos/octo/cryptopredict/actions/workflows/release.yml/runs?status=failure"
-    assert (
-        "GET",
-        f"{listed}&per_page=10&created=%3E%3D2026-12-01T00%3A00%3A00Z",
-    ) in server.requests
+    since = "status=failure&per_page=10&created=%3E%3D2026-12-01T00%3A00%3A00Z"
+    assert any(path.endswith(f"release.yml/runs?{since}") for _, path in server.requests)
     server.route("/healthz", 502, "Bad Gateway")
     production(server, tmp_path, "8")
     assert "does not answer (HTTP 502)" in sections(issue["body"])["production-stale"][0]

@@ -449,29 +449,24 @@ def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
 
 
 def _transient_run(github: GitHub, run: int) -> bool:
-    failed = _failed_jobs(github, run)
-    return bool(failed) and all(
-        said and all(transient(w) or "a transient failure" in w for w in said) for _, said in failed
-    )
+    failed = [said for _, said in _failed_jobs(github, run)]
+    passing = [all(transient(w) or "a transient failure" in w for w in s) for s in failed if s]
+    return len(passing) == len(failed) > 0 and all(passing)
 
 
 def _failed_jobs(github: GitHub, run: int) -> list[tuple[str, list[str]]]:
     """A run's failed jobs, in order, each with its error annotations (GitHub's own "Process
     completed with exit code" aside)."""
     jobs = github.get(f"/actions/runs/{run}/jobs?filter=latest", "actions: read").get("jobs")
-    return [
-        (
-            str(job.get("name")),
-            [
-                str(note.get("message"))
-                for note in github.listed(f"/check-runs/{job['id']}/annotations", "checks: read")
-                if note.get("annotation_level") == "failure"
-                and not str(note.get("message")).startswith("Process completed with exit code")
-            ],
-        )
-        for job in jobs or []
-        if job.get("conclusion") == "failure"
+    failed = [job for job in jobs or [] if job.get("conclusion") == "failure"]
+    notes = [
+        github.listed(f"/check-runs/{job['id']}/annotations", "checks: read") for job in failed
     ]
+    return [
+        (str(job.get("name")), [str(n.get("message")) for n in said if n.get("annotation_level")
+         == "failure" and "Process completed with exit code" not in str(n.get("message"))])
+        for job, said in zip(failed, notes, strict=True)
+    ]  # fmt: skip
 
 
 def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -490,30 +485,24 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
     """The release runs that failed since `since` (the ten newest where unsaid), each with its
     first failed job and that job's last words, in a Markdown list."""
     github = GitHub.from_environ(environ, "production")
-    path = "/actions/workflows/release.yml/runs?status=failure&per_page=10"
     after = f"&created={urllib.parse.quote(f'>={since}')}" if since else ""
-    failed = []
+    path = f"/actions/workflows/release.yml/runs?status=failure&per_page=10{after}"
+    failed = ["The release runs that failed since:"]
     try:
-        for run in github.get(path + after, "actions: read").get("workflow_runs") or []:
+        for run in github.get(path, "actions: read").get("workflow_runs") or []:
             job, said = next(iter(_failed_jobs(github, run["id"])), ("(none failed)", []))
             last = said[-1] if said else "nothing on the run's page: read the job's log"
             failed.append(f"- {run.get('html_url')} ({run.get('event')}): {job}: {last[-300:]}")
     except GitHubError as error:
         return f"The release runs that failed could not be listed: {error}"
-    if not failed:
-        return (
-            "No release run failed since: the schedule did not run, or a run deployed and "
-            "Render did not serve it"
-        )
-    return "The release runs that failed since:\n" + "\n".join(failed)
+    return "\n".join(failed) if failed[1:] else "No release run failed since"
 
 
 STALE_FIX = (
     "What to do: read each run's first failed job; where it says re-run, re-run it; where it "
     "names a fix (the deploy hook, a token, a package version), make it, then run the release "
-    "by hand (Actions -> release -> Run workflow). Where no run failed, check the schedule "
-    "(Actions -> release) and the service on Render's dashboard. This section goes by itself "
-    "once a deploy serves fresh data"
+    "by hand (Actions -> release -> Run workflow); where no run failed, check the schedule and "
+    "the service on Render's dashboard. This goes once a deploy serves fresh data"
 )
 
 
@@ -822,9 +811,8 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
     ),
     "production": (
         production,
-        "say production serving stale data, or not answering, in the job summary and the one "
-        "issue with the runs that failed since its newest bar, or heal it there (reads "
-        "$GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)",
+        "say production serving stale data, or not answering, in the one issue with the runs "
+        "that failed since, or heal it (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
         (option("--service-url", required=True, help="the service's URL (its /healthz)"),),
     ),
     "keepalive": (
