@@ -320,6 +320,11 @@ if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi
+# The edge's refusals (tests/api/edge_probes.py, as tests/api/test_edge.py meets them on the
+# host's HAProxy) on the HAProxy the image ships.
+haproxy_version=$(buildah run --isolation chroot "$container" -- haproxy -v | head -n 1)
+"$python" -m tests.api.edge_probes "http://127.0.0.1:$port" "$haproxy_version" \
+    || { cat "$work/server.log" >&2; die "the image's edge answers otherwise than the host's"; }
 # The track record the second build baked, extending the first's: BTC/USD's two issues, the
 # first one's leads that fell due in the two days between them scored, and why it started,
 # read from the image by the route users call.

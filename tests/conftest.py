@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +32,16 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "determini
 # Dask's scheduler says each key it cancels at INFO: a failed test that trained shows thousands of
 # such lines in its captured log, and CI's tail then holds nothing else. Its warnings still show.
 logging.getLogger("distributed.scheduler").setLevel(logging.WARNING)
+
+
+def pytest_report_header() -> str:
+    """The HAProxy the edge's tests meet (tests/api/test_edge.py; `make image-test` probes the
+    image's own, tests/api/edge_probes.py)."""
+    found = shutil.which("haproxy")
+    said = (
+        subprocess.run([found, "-v"], capture_output=True, text=True, check=True) if found else None
+    )
+    return f"haproxy: {said.stdout.splitlines()[0] if said else 'not installed'}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

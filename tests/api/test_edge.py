@@ -23,6 +23,7 @@ import pytest
 
 from cryptopredict.api.server import HAPROXY_CONFIG, SERVER_CONNECTIONS
 from cryptopredict.utc import iso_utc
+from tests.api.edge_probes import address, answer_to, refused, wrong_answers
 from tests.live_server import LiveServer, start_server
 from tests.paths import ROOT
 
@@ -51,11 +52,6 @@ def open_files():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def address(url: str) -> tuple[str, int]:
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    return host, int(port)
-
-
 def healthz(url: str, *, timeout: float) -> bool:
     """Whether /healthz answered 200 within `timeout` s, asked from OTHER_CLIENT."""
     connection = http.client.HTTPConnection(
@@ -68,28 +64,6 @@ def healthz(url: str, *, timeout: float) -> bool:
         return False
     finally:
         connection.close()
-
-
-def answer_to(url: str, request: bytes) -> bytes:
-    """The first bytes answered to `request` sent raw on a new connection (b"": closed)."""
-    with socket.create_connection(address(url), timeout=10) as client:
-        with contextlib.suppress(OSError):  # answered and closed before it was all sent
-            client.sendall(request)
-        try:
-            return client.recv(65536)
-        except ConnectionResetError:
-            return b""
-
-
-def refused(answer: bytes) -> tuple[int, str]:
-    """The status of a refusal and its `error` (JSON, as the API's are), or `html` for HAProxy's
-    own page (those of a request it could not read)."""
-    head, _, body = answer.partition(b"\r\n\r\n")
-    if b"\r\ncontent-type: text/html" in head.lower():
-        return int(head.split()[1]), "html"
-    detail = json.loads(body)
-    assert set(detail) == {"error", "detail"}, detail
-    return int(head.split()[1]), detail["error"]
 
 
 def test_header_heavy_and_bodied_requests_are_refused_by_the_proxy(edge):
@@ -129,23 +103,8 @@ def test_dripping_bodies_are_refused_as_their_heads_arrive(artifact_dir, tmp_pat
         server.process.wait(timeout=15)
 
 
-# Request lines that once met a traceback (`//[`: urlsplit read a malformed host), Waitress's
-# plain-text answers (a lower-case method) or a 200 (HTTP/1.1 without Host); each is answered in
-# JSON, with the status the API or HAProxy gives it.
-ODD = [
-    (b"GET //[%2f HTTP/1.1\r\nHost: x", 404, "not_found"),
-    (b"GET http://x/[%2f HTTP/1.1\r\nHost: x", 404, "not_found"),
-    (b"GET /forecast/btc%2fusd%ff?date=%zz HTTP/1.1\r\nHost: x", 404, "unknown_asset"),
-    (b"get /healthz HTTP/1.1\r\nHost: x", 405, "method_not_allowed"),
-    (b"GET /healthz HTTP/1.1\r\nX: y", 400, "bad_request"),
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y", 400, "html"),  # unread: HAProxy's page
-    (b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x", 400, "html"),
-]
-
-
-def test_odd_request_lines_get_json_and_no_traceback(edge):
-    answers = {line: refused(answer_to(edge.url, line + b"\r\n\r\n")) for line, *_ in ODD}
-    assert answers == {line: (status, error) for line, status, error in ODD}
+def test_odd_requests_get_json_and_no_traceback(edge):
+    assert wrong_answers(edge.url) == {}
     assert "Traceback" not in edge.log.read_text()
 
 

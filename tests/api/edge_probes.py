@@ -1,0 +1,76 @@
+"""Requests the API's edge refuses, and how (issue 95): `tests/api/test_edge.py` sends them to
+`python api.py` behind the host's HAProxy, and `make image-test` (`ci/image-test.sh`) to the
+image's command behind the HAProxy the image ships: `python -m tests.api.edge_probes URL VERSION`
+exits 1 naming each answer that differs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+
+
+def address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def answer_to(url: str, request: bytes) -> bytes:
+    """The first bytes answered to `request` sent raw on a new connection (b"": closed)."""
+    with socket.create_connection(address(url), timeout=10) as client:
+        with contextlib.suppress(OSError):  # answered and closed before it was all sent
+            client.sendall(request)
+        try:
+            return client.recv(65536)
+        except ConnectionResetError:
+            return b""
+
+
+def refused(answer: bytes) -> tuple[int, str]:
+    """The status of a refusal and its `error` (JSON, as the API's are), or `html` for HAProxy's
+    own page (those of a request it could not read)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if b"\r\ncontent-type: text/html" in head.lower():
+        return int(head.split()[1]), "html"
+    detail = json.loads(body)
+    assert set(detail) == {"error", "detail"}, detail
+    return int(head.split()[1]), detail["error"]
+
+
+# Requests that once met a traceback (`//[`: urlsplit read a malformed host), Waitress's
+# plain-text answers (a lower-case method), a 200 (HTTP/1.1 without Host) or Waitress holding a
+# connection while a body dripped; each is answered in JSON, with the status the API or HAProxy
+# gives it, but for the two HAProxy cannot read (its own HTML page before 3.2).
+PROBES = [
+    (b"GET //[%2f HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"),
+    (b"GET http://x/[%2f HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"),
+    (b"GET /forecast/btc%2fusd%ff?date=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 404, "unknown_asset"),
+    (b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
+    (b"GET /healthz HTTP/1.1\r\nX: y\r\n\r\n", 400, "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "html"),  # unread: HAProxy's page
+    (b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 400, "html"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na", 413, "body_refused"),
+    (
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1",
+        413,
+        "body_refused",
+    ),
+]
+
+
+def wrong_answers(url: str) -> dict[bytes, tuple[int, str]]:
+    """Each probe answered otherwise than `PROBES` says, with its answer."""
+    answers = {request[:80]: refused(answer_to(url, request)) for request, *_ in PROBES}
+    wanted = {request[:80]: (status, error) for request, status, error in PROBES}
+    return {request: got for request, got in answers.items() if got != wanted[request]}
+
+
+if __name__ == "__main__":
+    url, version = sys.argv[1:3]
+    wrong = wrong_answers(url)
+    for request, got in wrong.items():
+        print(f"edge probes: {request!r} answered {got}", file=sys.stderr)
+    right = len(PROBES) - len(wrong)
+    print(f"edge probes: {right} of {len(PROBES)} answered as on the host, by {version}")
+    sys.exit(1 if wrong else 0)
