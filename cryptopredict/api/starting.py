@@ -31,7 +31,7 @@ def starting_app(model_dir: Path) -> Flask:
         ]
         if not path:
             rows = "".join(
-                f"<tr><td>{escape(a)}</td><td>{escape(s)}</td><td>{escape(t)}</td></tr>"
+                f"<tr><td>{escape(a)}</td><td>{escape(s)}</td><td>{escape(t or '-')}</td></tr>"
                 for a, s, t in pairs
             )
             page = (
@@ -42,7 +42,7 @@ def starting_app(model_dir: Path) -> Flask:
             )
             response = Response(page, 503, content_type="text/html; charset=utf-8")
         else:
-            said = "; ".join(f"{a}: {s}, {t}" for a, s, t in pairs) or "no training runs"
+            said = "; ".join(f"{a}: {s}{t and ', '}{t}" for a, s, t in pairs) or "no training runs"
             detail = f"no pair is served yet ({said}); ask again in {RETRY_SECONDS} s"
             code = "starting" if path == "healthz" else "still_training"
             response = json_response(Error(error=code, detail=detail), status=503)

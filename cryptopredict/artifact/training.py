@@ -46,8 +46,9 @@ class TrainingStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def time_left(seconds: float | None) -> str:
+    """In words; nothing where it is not known."""
     if seconds is None:
-        return "time left not known yet"
+        return ""
     if seconds < 90:
         return "about a minute left"
     if seconds < 90 * 60:

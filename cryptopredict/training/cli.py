@@ -248,7 +248,11 @@ def _run(
         status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
-        return status if server is None else _keep_serving(server, args.out)
+        report = "" if run.report is None else f"; each pair's report: {run.report}"
+        if server is None:
+            log.info("training is over%s", report)
+            return status
+        return _keep_serving(server, args.out, report)
     except SchedulerError as error:
         log.error("%s", error)
         return 1
@@ -284,11 +288,11 @@ def _in_finalizer(frame: FrameType | None) -> bool:
     return False
 
 
-def _keep_serving(server: ApiProcess, out: Path) -> int:
+def _keep_serving(server: ApiProcess, out: Path, report: str = "") -> int:
     if not artifact_dirs(out):
         log.error("no pair was trained: nothing to serve")
         return 1
-    log.info("training is over; serving until Ctrl-C on %s", server.url or "its port")
+    log.info("training is over; serving until Ctrl-C on %s%s", server.url or "its port", report)
     try:
         return server.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains

@@ -45,6 +45,7 @@ from cryptopredict.training.tasks import READING, TRAIN, Finished
 log = logging.getLogger(__name__)
 
 REDRAW_SECONDS = 1.0
+REPORT = "training-report.md"  # in the model directory: each pair's report, this run's
 LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: never 30 s silent)
 
 
@@ -115,6 +116,9 @@ class RunProgress:
         self.stopped = threading.Event()
         self.dirty = True
         self.written = -HEARTBEAT_SECONDS
+        self.report: Path | None = None  # each pair's report, once one is written
+        if out is not None:
+            (out / REPORT).unlink(missing_ok=True)  # the last run's
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
@@ -156,12 +160,14 @@ class RunProgress:
             self._end(pair, "done", None)
             began = pair.began
             took = "" if began is None else f" {self.clock() - began:.0f} s after it started"
-            self._write(
-                [
-                    *(f"{slug}: {line}" for line in finished.report.splitlines()),
-                    f"{slug}: written to {path} (model {finished.model_version}){took}",
-                ]
-            )
+            said = f"{slug}: written to {path} (model {finished.model_version}){took}"
+            if self.out is None:
+                self._write([*(f"{slug}: {line}" for line in finished.report.splitlines()), said])
+            else:  # the report's tables in a file, not the terminal
+                self.report = self.out / REPORT
+                with self.report.open("a") as file:
+                    file.write(f"# {slug}\n\n{finished.report.rstrip()}\n\n")
+                self._write([f"{said}; its report: {self.report}"])
             self._close_bar(slug)
             self._write_status()  # the pairs still training, as the API reads them
 
@@ -233,7 +239,7 @@ class RunProgress:
                 cost = self._cost(pair)
                 ends[pair.slug] = heapq.heappop(free) + (math.inf if cost is None else cost)
                 heapq.heappush(free, ends[pair.slug])
-        run = max(ends.values(), default=0.0)
+        run = max(ends.values(), default=math.inf)  # none in flight: nothing left to time
         known = {slug: end for slug, end in ends.items() if end < math.inf}
         return TimeLeft(run if run < math.inf else None, known)
 
@@ -288,7 +294,7 @@ class RunProgress:
                 self._write(
                     [
                         *(
-                            f"{pair.slug}: {pair.doing()}, {time_left(left(pair.slug))}"
+                            _joined(f"{pair.slug}: {pair.doing()}", time_left(left(pair.slug)))
                             for pair in self.pairs.values()
                             if pair.active
                         ),
@@ -308,7 +314,7 @@ class RunProgress:
         for slug, bar in self.bars.items():
             pair = self.pairs[slug]
             bar.set_description_str(f"{slug}: {pair.doing()}")
-            bar.set_postfix_str(f", {time_left(estimate.pairs.get(slug))}", refresh=False)
+            bar.set_postfix_str(time_left(estimate.pairs.get(slug)), refresh=False)
             bar.refresh()
 
     def _run_line(self, estimate: TimeLeft | None) -> str:
@@ -316,7 +322,7 @@ class RunProgress:
         said = f"training: {self.counted()}"
         if estimate is None or not any(pair.active for pair in self.pairs.values()):
             return said
-        return f"{said}, {time_left(estimate.run)}"
+        return _joined(said, time_left(estimate.run))
 
     def counted(self) -> str:
         """'1 of 3 pairs done, 1 running, 1 failed (eth-usd)'."""
@@ -351,6 +357,10 @@ def sized_terminal(stream: IO[str]) -> bool:
         return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
     except (OSError, ValueError):
         return False
+
+
+def _joined(said: str, left: str) -> str:
+    return f"{said}, {left}" if left else said
 
 
 def _left(cost: float | None, spent: float) -> float:

@@ -16,6 +16,7 @@ import pytest
 from cryptopredict.artifact.record import SUFFIX, read_record
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.training.cli import _interrupted, _keep_serving, main
+from cryptopredict.training.progress import REPORT
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
 # Prophet (tests/stand_in.py); the fit's numerics are tests/model's.
@@ -37,6 +38,7 @@ def daily_csv(tmp_path_factory):
 
 def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, caplog):
     caplog.set_level("INFO", logger="cryptopredict")
+    caplog.set_level("INFO", logger="train")
     code = main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)])
     assert code == 0
     manifest = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
@@ -49,18 +51,17 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, caplog):
     assert manifest["data"]["first"] == "2022-01-01T00:00:00Z"
     # The grid reaches MAX_HORIZON_DAYS (1096) past the last bar: every date the API answers.
     assert manifest["horizon"]["grid_last"] == "2028-12-31T00:00:00Z"
-    # The report, every line of it naming the pair (issue 47, bar 2).
-    report = [line for line in caplog.messages if "btc-usd: " in line]
-    assert "btc-usd: data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in "\n".join(
-        report
-    )
-    assert any(line.startswith("btc-usd: | 1d |") for line in report)  # no hourly horizon
-    assert not any("| 1h |" in line for line in report)
-    assert any(line.startswith("btc-usd: band:     ") for line in report)
-    assert any(
-        line.startswith(f"btc-usd: written to {tmp_path / 'btc-usd'} (model dev) ")
-        for line in report
-    )
+    # The report, in a file the pair's line and the last line name (issue 96, item 2).
+    report = (tmp_path / REPORT).read_text()
+    assert "data:     1461 1d bars of BTC/USD from 2022-01-01T00:00:00Z" in report
+    assert "\n| 1d |" in report  # no hourly horizon
+    assert "| 1h |" not in report
+    assert "\nband:     " in report
+    written = f"btc-usd: written to {tmp_path / 'btc-usd'} (model dev) "
+    assert any(line.startswith(written) for line in caplog.messages)
+    ours = [record.message for record in caplog.records if record.name == "train"]
+    assert ours[-1].endswith(f"each pair's report: {tmp_path / REPORT}")
+    assert not any("| 1d |" in line for line in caplog.messages)
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_in_a_pipe_pairs_starting_phases_do_not_put_off_the_run_s_line(clock, li
         run.started(slug, f"train-{slug}", FINAL_STEP)
         run.tick()
     assert [line for line in lines() if line.startswith("training: ")] == [
-        "training: 0 of 3 pairs done, 2 running, 1 waiting for a worker, time left not known yet"
+        "training: 0 of 3 pairs done, 2 running, 1 waiting for a worker"  # no time: none said
     ]
 
 
@@ -124,7 +124,7 @@ def test_the_time_left_shares_the_pairs_waiting_among_the_workers(clock):
 @pytest.mark.parametrize(
     ("seconds", "said"),
     [
-        (None, "time left not known yet"),
+        (None, ""),  # not known: nothing said
         (20, "about a minute left"),
         (600, "about 10 min left"),
         (3 * 3600, "about 3.0 h left"),
@@ -149,10 +149,7 @@ def test_every_line_about_a_pair_names_it(clock, lines):
     assert all(line.split(":")[0] in PAIRS for line in about_pairs), about_pairs
     assert "btc-usd: data:     48771 1h bars of BTC/USD" in lines()
     assert "btc-usd: written to artifacts/btc-usd (model dev) 300 s after it started" in lines()
-    assert lines()[-1] == (
-        "training: 1 of 3 pairs done, 1 waiting for a worker, 1 failed (eth-usd), time left not "
-        "known yet"
-    )
+    assert lines()[-1] == "training: 1 of 3 pairs done, 1 waiting for a worker, 1 failed (eth-usd)"
 
 
 def test_in_a_pipe_a_run_shorter_than_a_period_still_ends_with_its_count(clock, lines):
@@ -197,6 +194,31 @@ def test_on_a_terminal_bars_are_redrawn_and_lines_written_above_them(clock):
     assert "0/3 pairs" in drawn
     assert "\r" in drawn  # redrawn in place
     run.close()
+
+
+def test_on_a_terminal_no_field_is_empty_and_the_end_says_no_time_left(clock, tmp_path):
+    """Issue 96, item 2: a pair's bar said `backtest of the served forecast, , time left ...`;
+    the run's, once every pair was done, `about a minute left`. Each pair's report goes to a
+    file its line names, not 40 lines of tables on the terminal."""
+    screen = io.StringIO()
+    run = _run(clock, out=tmp_path, terminal=True, stream=screen)
+    run.started("btc-usd", "train-btc-usd", BACKTEST)
+    run.tick()
+    assert f"btc-usd: {BACKTEST}" in screen.getvalue()
+    for slug in PAIRS:
+        (tmp_path / slug).mkdir()
+        run.served(slug, tmp_path / slug, _finished("| 1h | 1.2% |\n|---|---|"))
+    run.close()
+    drawn = screen.getvalue()
+    assert ", ," not in drawn
+    assert "3 of 3 pairs done" in drawn
+    ended = drawn[drawn.rindex("3 of 3 pairs done") :]
+    assert "left" not in ended, ended
+    assert "| 1h |" not in drawn
+    assert f"btc-usd: written to {tmp_path / 'btc-usd'} (model dev)" in drawn
+    assert f"its report: {run.report}" in drawn
+    assert run.report is not None
+    assert run.report.read_text().count("| 1h | 1.2% |") == 3
 
 
 def test_a_task_retried_after_its_worker_was_lost_waits_again(clock):
