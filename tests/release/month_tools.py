@@ -34,6 +34,7 @@ from pathlib import Path
 
 from tests.release.attestations import docker_login, verify
 from tools.release.registry import Registry
+from tools.release.render import Answer
 
 HOST = "ghcr.io"
 REFUSED_429 = (
@@ -52,12 +53,20 @@ def fault(target: str, detail: str, *, after_a_move: bool = False) -> dict:
         return dict(json.loads(answer.read()))
 
 
+class Once(Registry):
+    """The registry as docker and skopeo ask it: each request once, never again on a 5xx
+    (skopeo's --retry-times is 0); gh's go-containerregistry retries (attestations.py)."""
+
+    def get(self, path: str) -> Answer:
+        return self._get(path)
+
+
 def registry(credentials: str | None = None, base: str = "") -> Registry:
     """The registry ghcr.io stands for (`base`, else $FAKE_REGISTRY_URL), logged in with
     `credentials`, else as the job's `docker login` left it."""
     config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
     login = docker_login(config, HOST) if credentials is None else credentials
-    return Registry(base or os.environ["FAKE_REGISTRY_URL"], "", credentials=login, timeout=30)
+    return Once(base or os.environ["FAKE_REGISTRY_URL"], "", credentials=login, timeout=30)
 
 
 def manifest(reference: str, credentials: str | None = None, base: str = "") -> bytes:
@@ -213,8 +222,11 @@ def skopeo(args: list[str]) -> int:
         parsed = json.loads(document)
         for blob in [parsed.get("config"), *parsed.get("layers", [])]:
             if blob:
-                data = registry().get(f"/v2/{name}/blobs/{blob['digest']}").body
-                (blobs / blob["digest"].removeprefix("sha256:")).write_bytes(data)
+                answer = registry().get(f"/v2/{name}/blobs/{blob['digest']}")
+                if answer.status != 200:  # skopeo's words
+                    said = f"fetching blob: received unexpected HTTP status: {answer.status}"
+                    raise SystemExit(f"Error: reading blob {blob['digest']}: {said}")
+                (blobs / blob["digest"].removeprefix("sha256:")).write_bytes(answer.body)
     return 0
 
 

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.release import month
+from tests.release import month, month_tools
 from tests.release.month_report import bar, mentions, said_words, summary
 from tests.release.month_world import KINDS, Fault
 
@@ -169,3 +169,19 @@ def test_production_stale_whatever_the_cause_is_said_and_healed_by_a_fresh_deplo
     assert said["dispatch at hour 18.48"].issues == []
     closed = [e for e in simulated.issue_events if e["what"] == "closed"]
     assert [e["run"].split(" (")[0] for e in closed] == ["dispatch at hour 18.48"]
+
+
+def test_docker_and_skopeo_stand_ins_ask_once_and_skopeo_reads_a_blobs_status(
+    tmp_path, server, monkeypatch
+):
+    """Issue 93: as the real tools, docker and skopeo try a registry request once, and skopeo
+    fails on a blob answered 503, naming it, where its stand-in wrote the 503's body."""
+    server.answer(503, '{"errors": [{"code": "UNAVAILABLE"}]}')
+    assert month_tools.registry("u:p", server.url).get("/v2/o/n/blobs/sha256:l").status == 503
+    assert len(server.requests) == 1
+    index = b'{"manifests": [{"digest": "sha256:m"}]}'
+    layer = b'{"layers": [{"digest": "sha256:l"}]}'
+    monkeypatch.setattr(month_tools, "manifest", lambda r: index if r.endswith("i") else layer)
+    monkeypatch.setattr(month_tools, "registry", lambda: month_tools.Once(server.url, ""))
+    with pytest.raises(SystemExit, match="fetching blob: received unexpected HTTP status: 503"):
+        month_tools.skopeo(["copy", "docker://ghcr.io/o/n@sha256:i", f"oci:{tmp_path}/oci"])

@@ -101,28 +101,16 @@ def test_a_latest_not_attested_by_this_repositorys_release_fails_naming_its_dige
     assert "imagetools create" in said
 
 
-@pytest.mark.parametrize(
-    "said",
-    [  # gh's own words (cmd/gh/main.go) where GitHub's API cannot be reached, and Go's
-        "error connecting to api.github.com\ncheck your internet connection or "
-        "https://githubstatus.com\n",
-        'Get "https://api.github.com/repos/octo/cryptopredict/attestations/sha256:0": dial tcp: '
-        "lookup api.github.com: no such host\n",
-    ],
+@pytest.mark.parametrize(  # gh's own words (cmd/gh/main.go) for GitHub unreachable, and Go's
+    "said", ["error connecting to api.github.com\ncheck your internet connection", "no such host"]
 )
 def test_gh_failing_to_reach_github_says_re_run_never_start_anew(said):
-    """Issue 93: gh not reaching GitHub is transient: tried again, then re-run, never a new
-    start of the track record (which loses it)."""
+    """Issue 93: tried again, then re-run, never a new start of the track record."""
     tries = []
-
-    def run(command):
-        tries.append(command)
-        return subprocess.CompletedProcess(command, 1, "", said)
-
+    run = lambda command: tries.append(command) or subprocess.CompletedProcess(command, 1, "", said)  # noqa: E731
     previous = Previous("ghcr.io/octo/cryptopredict", "sha256:0", "latest", "")
-    with pytest.raises(PreviousImageError) as raised:
+    with pytest.raises(PreviousImageError, match="Re-run the failed jobs") as raised:
         verify(previous, REPOSITORY, "main", run)
-    assert "re-run the failed jobs" in str(raised.value).lower()
     assert "start-anew" not in str(raised.value)
     assert len(tries) == 3, "tried after each delay"
 

@@ -21,15 +21,16 @@ def issues(server, tmp_path, monkeypatch) -> Issues:
     return kept
 
 
-def say(server, tmp_path, *args: str, run: str = "7") -> str:
+def say(server, tmp_path, *args: str, run: str = "7", command: str = "say") -> str:
     environ = {
+        "GITHUB_ACTIONS": "true",
         "GITHUB_TOKEN": "ghs_job",
         "GITHUB_REPOSITORY": "octo/cryptopredict",
         "GITHUB_API_URL": server.url,
         "GITHUB_RUN_ID": run,
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
     }
-    assert cli.main(["say", *args], environ) == 0
+    assert cli.main([command, *args], environ) == 0
     return (tmp_path / "summary.md").read_text() if (tmp_path / "summary.md").exists() else ""
 
 
@@ -106,17 +107,7 @@ def test_a_topic_is_a_slug(topic, capsys):
 
 
 def production(server, tmp_path, run: str) -> str:
-    environ = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_TOKEN": "ghs_job",
-        "GITHUB_REPOSITORY": "octo/cryptopredict",
-        "GITHUB_API_URL": server.url,
-        "GITHUB_RUN_ID": run,
-        "GITHUB_STEP_SUMMARY": str(tmp_path / f"summary-{run}.md"),
-    }
-    assert cli.main(["production", "--service-url", server.url], environ) == 0
-    summary = tmp_path / f"summary-{run}.md"
-    return summary.read_text() if summary.exists() else ""
+    return say(server, tmp_path, "--service-url", server.url, run=run, command="production")
 
 
 def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_until_fresh(
