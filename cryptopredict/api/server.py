@@ -46,9 +46,14 @@ from cryptopredict.following_make import follow_make
 HAPROXY_CONFIG = Path(str(files("cryptopredict.api") / "haproxy.cfg"))
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
-# Connections from HAProxy to Waitress at once (both sides' limit): twice what one client address
-# may open, since a client that never reads its answer holds its connection until HAProxy's
-# `timeout client`; Waitress keeps such an answer in its own buffers, so its threads are free.
+# Connections from HAProxy to Waitress at once (haproxy.cfg). The answers at one instant, which
+# HAProxy takes whole, through at most POINT_CONNECTIONS: Waitress's loop walks every connection
+# it holds each time it wakes, and past a few dozen it spins while a request thread sends,
+# holding the GIL from the threads (docs/performance.md, issue 97). Every other answer through
+# at most SERVER_CONNECTIONS, twice what one client address may open: a client that never reads
+# such an answer holds its connection until HAProxy's `timeout client` (Waitress keeps the
+# answer in its own buffers, so its threads are free).
+POINT_CONNECTIONS = 16
 SERVER_CONNECTIONS = 200
 # REMOTE_ADDR: the client's address as HAProxy found it (haproxy.cfg), never one a client sent.
 BEHIND_HAPROXY = {"trusted_proxy": "127.0.0.1", "trusted_proxy_headers": "x-forwarded-for"}
@@ -89,7 +94,7 @@ def main(
             host="127.0.0.1" if proxied else settings.host,
             port=0 if proxied else settings.port,
             threads=settings.threads,
-            connection_limit=SERVER_CONNECTIONS,
+            connection_limit=SERVER_CONNECTIONS + POINT_CONNECTIONS,
             max_request_body_size=65536,  # every route is GET or HEAD
             **(BEHIND_HAPROXY if proxied else {}),
             ident="",  # no Server header
@@ -177,6 +182,7 @@ def _start_proxy(listener: socket.socket, api_port: int, settings: ApiSettings) 
         **os.environ,
         "LISTENER": str(listener.fileno()),
         "API_PORT": str(api_port),
+        "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
         "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
         "MAX_CONNECTIONS_PER_CLIENT": str(settings.max_connections_per_client),
     }

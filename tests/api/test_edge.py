@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from cryptopredict.api.server import HAPROXY_CONFIG, SERVER_CONNECTIONS
+from cryptopredict.api.server import HAPROXY_CONFIG, POINT_CONNECTIONS, SERVER_CONNECTIONS
 from cryptopredict.utc import iso_utc
 from tests.api.edge_probes import address, answer_to, refused, wrong_answers
 from tests.live_server import LiveServer, start_server
@@ -293,16 +293,37 @@ def take_all(server: socket.socket, taken: list[socket.socket]) -> None:
             taken.append(server.accept()[0])
 
 
-def test_requests_past_the_servers_threads_wait_five_seconds_then_503(open_files):
+def reached(taken: list[socket.socket], count: int) -> None:
+    """Wait until the server has taken `count` connections (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while len(taken) < count:
+        assert time.monotonic() < deadline, f"{len(taken)} connections reached the server"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("held", "limit", "asked", "still_reaches"),
+    [
+        ("/bitcoin/forecast", SERVER_CONNECTIONS, "/candles/btc-usd", "/healthz"),
+        ("/bitcoin", POINT_CONNECTIONS, "/healthz", "/candles/btc-usd"),
+    ],
+    ids=["every-other-answer", "answers-at-one-instant"],
+)
+def test_requests_past_the_servers_threads_wait_five_seconds_then_503(
+    open_files, held, limit, asked, still_reaches
+):
     """The configuration in front of a server that takes every connection and answers none (a
-    Waitress whose threads are all busy): SERVER_CONNECTIONS requests reach it, the next waits in
-    HAProxy's queue and is answered `503 busy` with `Retry-After: 1` after 5 s."""
+    Waitress whose threads are all busy): `limit` requests like `held` reach it, the next like
+    them waits in HAProxy's queue and is answered `503 busy` with `Retry-After: 1` after 5 s;
+    a request of the other backend still reaches it meanwhile (answers at one instant through
+    their own few connections: docs/performance.md)."""
     busy, listener = socket.create_server(("127.0.0.1", 0)), socket.create_server(("127.0.0.1", 0))
     taken: list[socket.socket] = []
     threading.Thread(target=take_all, args=(busy, taken)).start()
     env = {
         "LISTENER": str(listener.fileno()),
         "API_PORT": str(busy.getsockname()[1]),
+        "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
         "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
         "MAX_CONNECTIONS_PER_CLIENT": "0",
     }
@@ -314,23 +335,24 @@ def test_requests_past_the_servers_threads_wait_five_seconds_then_503(open_files
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    held = [socket.create_connection(address(url), timeout=10) for _ in range(SERVER_CONNECTIONS)]
+    clients = [socket.create_connection(address(url), timeout=10) for _ in range(limit + 1)]
     try:
-        for client in held:
-            client.sendall(b"GET /bitcoin HTTP/1.1\r\nHost: x\r\n\r\n")
-        while len(taken) < SERVER_CONNECTIONS:
-            time.sleep(0.01)
-        asked = time.monotonic()
-        answer = answer_to(url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        waited = time.monotonic() - asked
+        for client in clients[:limit]:
+            client.sendall(f"GET {held} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        reached(taken, limit)
+        clients[limit].sendall(f"GET {still_reaches} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        reached(taken, limit + 1)
+        asked_at = time.monotonic()
+        answer = answer_to(url, f"GET {asked} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        waited = time.monotonic() - asked_at
         assert refused(answer) == (503, "busy")
         assert b"\r\nretry-after: 1\r\n" in answer.lower()
         assert 4.5 < waited < 8
-        assert len(taken) == SERVER_CONNECTIONS
+        assert len(taken) == limit + 1
     finally:
         proxy.kill()
         proxy.wait()
-        for each in (*held, *taken, listener):
+        for each in (*clients, *taken, listener):
             each.close()
         busy.shutdown(socket.SHUT_RDWR)
         busy.close()
@@ -376,8 +398,9 @@ def test_the_docs_and_the_refusals_say_the_figures_the_configuration_sets():
             f"at most {SERVER_CONNECTIONS} connections to Waitress (`SERVER_CONNECTIONS`",
             f"`tune.http.maxhdr {lines}` ({lines} lines with the request line), the {head} KiB",
             "a `Content-Length` above 0, or any `Transfer-Encoding`",
-            f"`maxconn {figure('maxconn')}`; at most {SERVER_CONNECTIONS} connections to "
-            f"Waitress at once, the rest queued for up to {queue} s",
+            f"`maxconn {figure('maxconn')}`; at most {POINT_CONNECTIONS} connections to "
+            "Waitress at once for the answers at one instant",
+            f"and {SERVER_CONNECTIONS} for the rest, the rest queued for up to {queue} s",
             f"`hard-stop-after {figure('hard-stop-after')}s`",
             f"within {figure('hard-stop-after')} s\n(`hard-stop-after`; idle connections are "
             f"closed after {figure('timeout http-keep-alive')} s)",
