@@ -53,9 +53,12 @@ def test_an_image_already_in_the_hook_is_replaced_not_duplicated():
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["imgURL"] == [IMAGE]
 
 
-@pytest.mark.parametrize("hook", ["", "srv-abc", "api.render.com/deploy/srv?key=k", "ftp://x/y"])
-def test_a_hook_that_is_not_a_url_is_refused_without_echoing_it(hook):
-    with pytest.raises(DeployError, match="RENDER_DEPLOY_HOOK_URL is not a URL") as caught:
+HOOKS = ["", "srv-abc", "api.render.com/deploy/srv?key=k", "ftp://x/y", "http://h/deploy/s?key=k"]
+
+
+@pytest.mark.parametrize("hook", [*HOOKS, "https:/d?key=k", "http://127.0.0.2/d?key=k"])
+def test_a_hook_that_is_not_an_https_url_is_refused_without_echoing_it(hook):
+    with pytest.raises(DeployError, match="is not an https:// URL") as caught:
         hook_with_image(hook, IMAGE)
     assert not hook or hook not in str(caught.value)
 
