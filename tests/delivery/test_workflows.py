@@ -674,6 +674,29 @@ def test_the_qemu_and_buildkit_helper_images_are_pinned_by_digest(path):
             assert HELPER_IMAGES[key].fullmatch(step["with"][key]), step
 
 
+HELPER = re.compile(
+    r"docker\.io/(tonistiigi/binfmt|moby/buildkit|docker/buildkit-syft-scanner):([\w.-]+)@sha256:(\w+)"
+)
+
+
+def test_each_helper_image_is_one_version_everywhere_and_the_one_the_docs_name():
+    """Issue 95: Dependabot watches none of them, so each helper image is bumped by hand
+    (docs/release.md): one tag and digest in every workflow, the tag docs/release.md names. A bump
+    that misses a place fails here."""
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for path in WORKFLOWS:
+        for name, tag, digest in HELPER.findall(path.read_text()):
+            pins.setdefault(name, set()).add((tag, digest))
+    assert {name: len(each) for name, each in pins.items()} == {
+        "tonistiigi/binfmt": 1,
+        "moby/buildkit": 1,
+        "docker/buildkit-syft-scanner": 1,
+    }, pins
+    docs = (ROOT / "docs" / "release.md").read_text()
+    named = {f"`{name}:{tag}`" for name, each in pins.items() for tag, _ in each}
+    assert {name for name in named if name not in docs} == set()
+
+
 def test_nothing_is_carried_from_one_release_to_the_next():
     """Issue 59: a release trains cold in minutes, so nothing crosses runs: no artifact is
     downloaded or uploaded, the image job reads no other run's (no `actions` permission), its
