@@ -169,8 +169,11 @@ def _health(served: CatalogEntry, now: float) -> AssetHealth:
 
 
 def _stale(entry: AssetHealth, after_hours: float) -> str:
+    # A local run's models (MODEL_VERSION unset) are no release's to retrain.
+    local = entry.model_version == "dev"
+    retrains = "`make run` where Binance or Alpaca answers" if local else "the next release"
     return (
         f"{entry.asset}'s newest data is {in_words(entry.data_age_seconds)} old (its last bar "
         f"{entry.data_last}), older than the {after_hours:g} hours promised (STALE_AFTER_HOURS)"
-        "; the next release retrains it on fresh data"
+        f"; {retrains} retrains it on fresh data"
     )

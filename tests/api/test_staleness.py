@@ -22,12 +22,12 @@ from tests.api.synthetic import BTC, DOGE, write_synthetic
 HOUR = 3600
 
 
-def served(tmp_path, hours_old: dict[str, int]) -> FlaskClient:
+def served(tmp_path, hours_old: dict[str, int], version: str | None = None) -> FlaskClient:
     """BTC/USD and DOGE/USDT hourly, each ending its given whole hours before this hour."""
     this_hour = int(time.time()) // HOUR * HOUR
     for seed, pair in enumerate((BTC, DOGE)):
         ended = replace(pair, last_bar=this_hour - hours_old[pair.slug] * HOUR)
-        write_synthetic(tmp_path / "models", ended, seed=seed)
+        write_synthetic(tmp_path / "models", ended, seed=seed, model_version=version)
     settings = ApiSettings(
         model_dir=tmp_path / "models", database_url=f"sqlite:///{tmp_path / 'none.db'}"
     )
@@ -70,6 +70,19 @@ def test_data_older_than_the_promise_is_degraded_naming_each_pair_and_its_age(tm
     age = metric(text, "cryptopredict_anchor_age_seconds", '{asset="btc-usd"}')
     assert 12 * HOUR <= age < 13 * HOUR + 60
     assert metric(text, "cryptopredict_anchor_age_seconds", '{asset="doge-usdt"}') < HOUR + 60
+
+
+@pytest.mark.parametrize(
+    ("version", "retrains"),
+    [("dev", "`make run` where Binance or Alpaca answers"), ("1.4.0", "the next release")],
+)
+def test_stale_data_says_what_retrains_it_a_local_run_or_a_release(tmp_path, version, retrains):
+    """Issue 96, item 5: a local run's models (MODEL_VERSION unset: `dev`) are retrained by
+    `make run`, not by a release, which `/healthz` said."""
+    (reason,) = (
+        served(tmp_path, {"btc-usd": 13, "doge-usdt": 1}, version).get("/healthz").json["reasons"]
+    )
+    assert reason.endswith(f"; {retrains} retrains it on fresh data"), reason
 
 
 def test_data_within_the_promise_is_ok(tmp_path):

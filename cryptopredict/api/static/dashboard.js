@@ -75,18 +75,6 @@ function listed(items) {
   return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
-// How long ago `time` (ISO) was, in the largest whole unit that fits.
-function age(time) {
-  const hours = Math.floor((Date.now() - Date.parse(time)) / 3600000);
-  if (hours < 1) {
-    return "less than an hour";
-  }
-  if (hours < 48) {
-    return `${hours} hour${hours === 1 ? "" : "s"}`;
-  }
-  return `${Math.floor(hours / 24)} days`;
-}
-
 // A stretch of time in words: "5 hours", "12 days", "4 months (123 days)".
 function stretch(ms) {
   const hours = Math.round(ms / 3600000);
@@ -296,7 +284,8 @@ function showCard(asset) {
   source.textContent = asset.source;
   range.append(source);
   const dataAge = document.getElementById("data-age");
-  dataAge.textContent = `the last bar is ${age(asset.last_bar)} old`;
+  // In the words of the forecasts' note: its age from the last bar's close.
+  dataAge.textContent = `the data is ${stretch(Date.now() - Date.parse(asset.data_until))} old`;
   // Stale: older than a day and two bars, more than a scheduled retraining would leave.
   const slack = DAY_MS + 2 * seconds(asset.interval) * 1000;
   const stale = Date.now() - Date.parse(asset.last_bar) > slack;
