@@ -87,3 +87,20 @@ def test_a_fork_without_pages_set_up_learns_which_setting_first(tmp_path, pages,
         assert result.stdout.startswith("::error title=GitHub Pages::")
         assert said in result.stdout
         assert "set Source to 'GitHub Actions'" in result.stdout
+
+
+# A machine's own words: its paths, its scheduling wrapper, the sessions sharing it.
+MACHINE_WORDS = re.compile(r"/work/|/root/|/home/|\bheavy\b|sessions'? ")
+
+
+def test_no_page_says_the_machine_it_was_measured_on_but_as_cores_load_and_commit():
+    """Issue 96, item 5: docs/ carried a local path to a scheduling wrapper and "other
+    sessions"."""
+    pages = [ROOT / "README.md", ROOT / "docs" / "measured.json", *(ROOT / "docs").glob("*.md")]
+    said = [
+        f"{page.name}: {found.group(0)!r}"
+        for page in pages
+        if page.name != "changelog.md"
+        for found in MACHINE_WORDS.finditer(page.read_text().replace("header-heavy", ""))
+    ]
+    assert said == []
