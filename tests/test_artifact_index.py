@@ -301,7 +301,7 @@ def test_an_answer_at_one_instant_copies_nothing_of_the_grid_s_axis():
     tracemalloc.start()
     try:
         before, after, fraction = grid.between(instant)
-        values = grid.values_at(instant, 80)
+        values = grid.values_at((before, after, fraction), 80)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -45,7 +45,8 @@ def issue_of(artifact: Artifact, issued_at: int, *, max_horizon_days: float) -> 
     hours = np.array(lead_hours(manifest.postprocess.band_hours), dtype=np.int64)
     leads = hours[data_end + hours * HOUR <= end] * HOUR
     labels = data_end + leads - grid.step  # the grid's rows: the bars closing at each instant
-    served = {level: grid.values_at(labels, level) for level in LEVELS}
+    knots = grid.between(labels)
+    served = {level: grid.values_at(knots, level) for level in LEVELS}
     naive = manifest.naive
     naive_bands = {}
     if naive is not None:

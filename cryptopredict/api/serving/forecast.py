@@ -117,11 +117,12 @@ class Forecast:
     def at(self, epoch: float, level: int) -> tuple[list[float], int]:
         """The forecast and band at a checked instant, and the instant the data it had seen
         ended (its origin bar's close): the later knot's."""
-        grid, label = self.grid, np.array([opening(epoch, self.step)])
-        (before,), (after,), (fraction,) = grid.between(label)
+        grid = self.grid
+        around = grid.between(np.array([opening(epoch, self.step)]))
+        (before,), (after,), (fraction,) = around
         knots = (before, after) if fraction > 0 else (before,)
         origin = max(int(grid.time[knot]) - int(grid.lead[knot]) for knot in knots)
-        return grid.values_at(label, level)[0].tolist(), closing(origin, self.step)
+        return grid.values_at(around, level)[0].tolist(), closing(origin, self.step)
 
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
         """Per instant: a hindcast whose band was chosen with hindsight of it."""
@@ -166,7 +167,7 @@ class Forecast:
         return Points(ds, self.values_at(ds, level), actual)
 
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
-        return self.grid.values_at(opening(np.asarray(ds), self.step), level)
+        return self.grid.values_at(self.grid.between(opening(np.asarray(ds), self.step)), level)
 
     def band_ratios(self, leads: np.ndarray, level: int) -> np.ndarray:
         """The band issued for `leads` seconds after the data's end, as ratios to the point
