@@ -31,8 +31,7 @@ def starting_app(model_dir: Path) -> Flask:
         ]
         if not path:
             rows = "".join(
-                f"<tr><td>{escape(a)}</td><td>{escape(s)}</td><td>{escape(t or '-')}</td></tr>"
-                for a, s, t in pairs
+                f"<tr><td>{'</td><td>'.join(map(escape, pair))}</td></tr>" for pair in pairs
             )
             page = (
                 f'<!doctype html><meta http-equiv="refresh" content="{RETRY_SECONDS}">'
@@ -44,8 +43,10 @@ def starting_app(model_dir: Path) -> Flask:
         else:
             said = "; ".join(f"{a}: {s}{t and ', '}{t}" for a, s, t in pairs) or "no training runs"
             detail = f"no pair is served yet ({said}); ask again in {RETRY_SECONDS} s"
-            code = "starting" if path == "healthz" else "still_training"
-            response = json_response(Error(error=code, detail=detail), status=503)
+            error = Error(
+                error="starting" if path == "healthz" else "still_training", detail=detail
+            )
+            response = json_response(error, status=503)
         response.headers["Retry-After"] = str(RETRY_SECONDS)
         return response
 

@@ -28,21 +28,18 @@ STOPPED = (0, 130, -signal.SIGINT, -signal.SIGTERM)
 
 
 class ApiProcess:
-    def __init__(self, model_dir: Path, say: Callable[[str], None]) -> None:
-        self.model_dir = model_dir
-        self.say = say
-        self.process: subprocess.Popen[str] | None = None
-        self.url = ""  # where it serves, once it says
-        self.reader: threading.Thread | None = None
+    """`python api.py` serving `model_dir`, started at once; its lines passed on to `say`."""
 
-    def start(self) -> None:
+    def __init__(self, model_dir: Path, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.url = ""  # where it serves, once it says
         # Started with Ctrl-C held, which its server takes once it can (api/server.py's Stop):
         # one that came while Python started would end it with a traceback of CPython's.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self.process = subprocess.Popen(
                 [sys.executable, str(API_PY)],
-                env={**os.environ, "MODEL_DIR": str(self.model_dir)},
+                env={**os.environ, "MODEL_DIR": str(model_dir)},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -54,7 +51,6 @@ class ApiProcess:
         self.reader.start()
 
     def _pass_on(self) -> None:
-        assert self.process is not None
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.say(line.rstrip("\n"))
@@ -69,17 +65,12 @@ class ApiProcess:
 
     def wait(self) -> int:
         """Until the server stops (Ctrl-C); its exit status."""
-        if self.process is None:
-            return 0
         status = self.process.wait()
-        if self.reader is not None:
-            self.reader.join()
+        self.reader.join()
         return status
 
     def stop(self) -> None:
         """Ask the server to drain and stop (it stops by itself on Ctrl-C, as this process)."""
-        if self.process is None:
-            return
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -87,5 +78,4 @@ class ApiProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.reader is not None:
-            self.reader.join()  # its last lines written
+        self.reader.join()  # its last lines written

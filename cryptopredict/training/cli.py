@@ -220,11 +220,11 @@ def _run(
         measured=measured,
         out=args.out,
     )
-    server = ApiProcess(args.out, run.say) if args.serve else None
-    if server is not None:  # listening from the first second: the progress, then each model
+    server = None
+    if args.serve:  # listening from the first second: the progress, then each model
         args.out.mkdir(parents=True, exist_ok=True)
         run.tick()  # training.json, which the API answers from until a model is written
-        server.start()
+        server = ApiProcess(args.out, run.say)
     try:
         with training_client(settings) as client, run.shown():
             forward_logs(client, settings.log_level)
