@@ -12,6 +12,8 @@ month, simulated".
 from __future__ import annotations
 
 import argparse
+import heapq
+import itertools
 import logging
 import re
 import shutil
@@ -55,6 +57,7 @@ class FaultSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     package: str | None = None  # an advisory's
     id: str | None = None  # an advisory's
     seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a gh-timeout's hang
+    minutes: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a schedule-delayed's
 
 
 class Script(msgspec.Struct, forbid_unknown_fields=True):
@@ -149,9 +152,19 @@ class Month:
                 events.append(
                     (self.at(spec["hour"] + spec["person"]["after_hours"]), 0, "person", spec)
                 )
-        for when, _, kind, spec in sorted(events, key=lambda e: (e[0], e[1])):
-            if kind == "schedule":
-                self.scheduled(when)
+        order = itertools.count()
+        queue = [(when, rank, next(order), kind, spec) for when, rank, kind, spec in events]
+        heapq.heapify(queue)
+        while queue:
+            when, _, _, kind, spec = heapq.heappop(queue)
+            if kind in ("schedule", "late"):  # GitHub may drop a scheduled run, or start it late
+                self.world.now, self.world.run_label = max(when, self.world.now), ""
+                struck = kind == "schedule" and self.world.consume("schedule", "a scheduled run")
+                if struck and struck.kind == "schedule-delayed":
+                    late = when + float(struck.spec.get("minutes") or 60) * 60
+                    heapq.heappush(queue, (late, 1, next(order), "late", None))
+                elif not struck:
+                    self.scheduled(when)
             elif kind == "push":
                 self.push(when, f"Work pushed at hour {self.world.hour(when):g}")
             elif kind == "fault":

@@ -54,6 +54,8 @@ KINDS = {
     "publish-cancelled": ("publish", ""),
     "rollback": ("main", "remove-tags"),
     "retention-refusal": ("retention", "Admin"),
+    "schedule-dropped": ("schedule", "production-stale"),  # GitHub's own: said by the catch-all
+    "schedule-delayed": ("schedule", "production-stale"),
 }
 START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew saying why", re.I)
 # How long the registry's stand-in keeps a request unanswered for a time-out: longer than the

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from tests.release import month, month_tools
-from tests.release.month_report import bar, mentions, said_words, summary
+from tests.release.month_report import bar, mentions, report, said_words, summary
 from tests.release.month_world import KINDS, Fault
 
 OTHERS = [month.FAULTS.with_name(f"month_faults_{name}.json") for name in ("another", "stranger")]
@@ -125,7 +125,8 @@ def test_a_topics_word_is_matched_as_a_word(kind, text, said):
 @pytest.mark.slow  # three cycles of the release against a real registry: about a minute
 def test_a_push_gh_failed_through_two_runs_is_released_by_the_third(tmp_path):
     """Issue 93: GitHub's 503s through a push's run and the next scheduled one (four tries
-    each) are transient: the third run releases the push, rather than giving it up. (The fault
+    each) are transient: the third run releases the push, through the whole gate (issue 82's
+    failed push, released by a scheduled run), rather than giving it up. (The fault
     is neither healed by the next cycle nor said in the issue: the bar says so.)"""
     script = tmp_path / "faults.json"
     script.write_text(json.dumps({
@@ -140,35 +141,44 @@ def test_a_push_gh_failed_through_two_runs_is_released_by_the_third(tmp_path):
         for r in ("push at hour 2", "schedule at hour 6.38")
     )
     assert runs["schedule at hour 12.38"]["released"], "the third run releases the push"
+    assert "dispatch at hour 12.48" not in runs, "rather than rebuilding the old tag"
     [push] = result["pushes"]
     assert (push["in_production_after_hours"], push["within_two_cycles"]) == (11.38, True)
 
 
 @pytest.mark.slow  # four cycles of the release against a real registry: about a minute
 def test_production_stale_whatever_the_cause_is_said_and_healed_by_a_fresh_deploy(tmp_path):
-    """Issue 93, the catch-all: Docker Hub refusing every pull for ten hours (no topic of its
-    own) leaves production's data older than 12 h; the next run says it in the one issue with
-    the runs that failed and their last words, and the first fresh deploy heals it."""
+    """Issue 93, the catch-all: GitHub dropping the first cycle's scheduled run, then Docker Hub
+    refusing every pull for ten hours (no topic of their own) leave production's data older
+    than 12 h; the runs say it in the one issue with the runs that failed and their last words,
+    and the first fresh deploy, a scheduled run GitHub started 30 minutes late, heals it."""
     script = tmp_path / "faults.json"
-    script.write_text(json.dumps({
-        "cycles": 4,
-        "faults": [{"kind": "base-image-429", "hour": 6, "person": {"after_hours": 10}}],
-    }))  # fmt: skip
+    script.write_text(json.dumps({"cycles": 4, "faults": [
+        {"kind": "schedule-dropped", "hour": 0},
+        {"kind": "base-image-429", "hour": 6, "person": {"after_hours": 10}},
+        {"kind": "schedule-delayed", "hour": 18, "minutes": 30},
+    ]}))  # fmt: skip
     simulated = month.Month(month.read_script(script), tmp_path)
     try:
         simulated.simulate()
+        faults = report(simulated, str(script))["faults"]
     finally:
         simulated.world.stop()
     said = {run.label.split(" (")[0]: run for run in simulated.runs}
+    assert "schedule at hour 0.38" not in said
+    assert "No release run failed since" in said["schedule at hour 6.38"].issues[0]
     [issue] = said["schedule at hour 12.38"].issues
     assert "### production-stale" in issue
     assert "serves data older than its promise of 12 hours (STALE_AFTER_HOURS)" in issue
     assert "test: Docker pull failed with exit code 1" in issue
     assert "### Needs you: production-stale" in said["schedule at hour 12.38"].summary
-    assert said["dispatch at hour 18.48"].released
-    assert said["dispatch at hour 18.48"].issues == []
+    assert said["dispatch at hour 18.98"].released
+    assert said["dispatch at hour 18.98"].issues == []
     closed = [e for e in simulated.issue_events if e["what"] == "closed"]
-    assert [e["run"].split(" (")[0] for e in closed] == ["dispatch at hour 18.48"]
+    assert [e["run"].split(" (")[0] for e in closed] == ["dispatch at hour 18.98"]
+    assert [(f["kind"], f["ok"]) for f in faults if f["kind"].startswith("schedule")] == [
+        ("schedule-dropped", True), ("schedule-delayed", True)
+    ]  # fmt: skip
 
 
 def test_docker_and_skopeo_stand_ins_ask_once_and_skopeo_reads_a_blobs_status(
