@@ -216,7 +216,11 @@ class RunProgress:
 
     @contextmanager
     def shown(self) -> Iterator[RunProgress]:
-        with logging_redirect_tqdm() if self.terminal else nullcontext():
+        # Every logger's lines above the bars: the root's, and those with handlers of their own
+        # (Dask's, Tornado's), which wrote into the bar being drawn.
+        loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+        own = [logger for logger in loggers if logger.handlers and not logger.propagate]
+        with logging_redirect_tqdm([logging.root, *own]) if self.terminal else nullcontext():
             try:
                 yield self
             finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,24 @@ def test_on_a_terminal_no_field_is_empty_and_the_end_says_no_time_left(clock, tm
     assert f"its report: {run.report}" in drawn
     assert run.report is not None
     assert run.report.read_text().count("| 1h | 1.2% |") == 3
+
+
+def test_on_a_terminal_a_logger_with_its_own_handler_writes_above_the_bars(clock, capsys):
+    """Issue 96, item 2: Dask's loggers have console handlers of their own, not the root's:
+    their lines were written into the bar being drawn, breaking both."""
+    own = logging.getLogger("tests.a-handler-of-its-own")
+    own.addHandler(logging.StreamHandler(sys.stderr))
+    own.propagate = False
+    own.setLevel(logging.INFO)
+    run = _run(clock, terminal=True, stream=sys.stderr)
+    with run.shown():
+        run.started("btc-usd", "train-btc-usd", BACKTEST)
+        run.tick()
+        own.info("a line of its own")
+    drawn = capsys.readouterr().err
+    before = drawn[: drawn.index("a line of its own")]
+    assert before.replace("\x1b[A", "").endswith(("\r", "\n")), repr(before[-80:])  # cleared
+    own.handlers.clear()
 
 
 def test_a_task_retried_after_its_worker_was_lost_waits_again(clock):
