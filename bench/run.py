@@ -1,6 +1,7 @@
 """`python -m bench.run`: every benchmark in one run, printed as one table (see bench/README.md).
 
-Measures the API (`python api.py`) side by side with three comparisons on the same artifact, all
+Measures the API (`python api.py --alone`, and behind its proxy, `python api.py`: `proxied`) side
+by side with three comparisons on the same artifact, all
 served stock (`bench/serving.py`: `waitress.serve(app)`, never the API's settings): the API's own
 app (`bench/own_app.py`: what the start-up path around it costs), a stock Flask + Waitress server
 answering a constant body (`bench/ceiling.py`) and the per-request server
