@@ -129,10 +129,12 @@ class StoredGrid:
         before = np.minimum(np.floor(position).astype(np.int64), self.knots - 1)
         return before, np.minimum(before + 1, self.knots - 1), position - before
 
-    def values_at(self, knots: tuple[np.ndarray, np.ndarray, np.ndarray], level: int) -> np.ndarray:
-        """(len(labels), 3): the prediction and the `level`% band in price at the grid times
-        `labels` whose knots are `between(labels)`, interpolated between them."""
-        knot, after, fraction = knots
+    def values_at(
+        self, around: tuple[np.ndarray, np.ndarray, np.ndarray], level: int
+    ) -> np.ndarray:
+        """(n, 3): the prediction and the `level`% band in price at the n grid times whose knots
+        `between` found (`around`), interpolated between them."""
+        knot, after, fraction = around
         columns = [band_column(level, "lower"), band_column(level, "upper")]
 
         def at(knots: np.ndarray) -> np.ndarray:
