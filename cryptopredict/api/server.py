@@ -66,8 +66,9 @@ def main(
     *,
     proxied: bool = True,
 ) -> int:
-    """Serve; `beside(settings, on_round)` starts what runs beside the server (the market feed:
-    api.py, which calls `on_round` after each of its rounds) and returns what stops it."""
+    """Serve; `beside(settings, on_written)` starts what runs beside the server (the market feed:
+    api.py, which calls `on_written` once a round's prices are written and once the round is)
+    and returns what stops it."""
     stop = Stop()  # first: from here on, SIGINT and SIGTERM never raise
     try:
         settings = ApiSettings.from_env()

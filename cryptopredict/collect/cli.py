@@ -112,11 +112,11 @@ def run(
     settings: CollectorSettings,
     stop: threading.Event,
     served: Path | None = None,
-    on_round: Callable[[], None] = lambda: None,
+    on_written: Callable[[], None] = lambda: None,
 ) -> None:
     """The feed of LATEST_PRICES' exchanges until `stop`, pricing ASSETS and the pairs `served`
-    holds, calling `on_round` after each round; a database not reachable yet is waited for,
-    StoreError when it never will be."""
+    holds, calling `on_written` once each round's prices, then the round, are written; a
+    database not reachable yet is waited for, StoreError when it never will be."""
     backoff = Backoff()
     while True:
         try:
@@ -138,7 +138,7 @@ def run(
             every=settings.latest_price_seconds,
             backoff=backoff,
             stop=stop,
-            on_round=on_round,
+            on_written=on_written,
         ).run()
 
 
@@ -164,10 +164,10 @@ def priced(live: list[Asset], model_dir: Path | None) -> list[Asset]:
     return list({asset.slug: asset for asset in [*live, *served]}.values())
 
 
-def beside_the_api(settings: ApiSettings, on_round: Callable[[], None]) -> Callable[[], None]:
+def beside_the_api(settings: ApiSettings, on_written: Callable[[], None]) -> Callable[[], None]:
     """The feed on a thread of the API process, when LATEST_PRICES is set and DATABASE_URL is
-    SQLite (for PostgreSQL, one collector feeds every API process), calling `on_round` after each
-    round (the API reads the prices then); what stops it."""
+    SQLite (for PostgreSQL, one collector feeds every API process), calling `on_written` once
+    each round's prices, then the round, are written (the API reads them then); what stops it."""
     if not settings.latest_prices:
         log.info("no market feed (LATEST_PRICES is unset): the forecasts start from the model")
         return lambda: None
@@ -178,7 +178,7 @@ def beside_the_api(settings: ApiSettings, on_round: Callable[[], None]) -> Calla
 
     def feed() -> None:
         try:
-            run(settings, stop, settings.model_dir, on_round)
+            run(settings, stop, settings.model_dir, on_written)
         except (UnknownPairError, StoreError) as error:
             log.error("the market feed cannot run: %s", error)
 

@@ -245,10 +245,10 @@ class Feed:
         every: float = 60.0,
         backoff: Backoff | None = None,
         stop: threading.Event | None = None,
-        on_round: Callable[[], None] = lambda: None,  # after each round recorded
+        on_written: Callable[[], None] = lambda: None,  # a round's prices, then the round
     ) -> None:
         self.exchanges = list(exchanges)
-        self.on_round = on_round
+        self.on_written = on_written
         self.writer = writer
         self.live = list(live)
         self.priced = priced
@@ -305,7 +305,7 @@ class Feed:
             self.writer.record(self.status)
         except StoreError as error:
             log.debug("market feed: its status could not be recorded: %s", error)
-        self.on_round()
+        self.on_written()
         return delay
 
     def poll(self) -> None:
@@ -314,6 +314,7 @@ class Feed:
             exchange = self.exchange
             try:
                 self.writer.quote(exchange.prices(self.priced(), int(self.writer.clock())))
+                self.on_written()  # read before the minutes: none is shown without its price
                 self.writer.prune_if_due()
                 for asset in self.live:
                     self._repair(exchange, asset)

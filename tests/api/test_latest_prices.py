@@ -149,20 +149,30 @@ def test_a_lead_between_bars_and_under_one_interpolates_and_shrinks_the_band(
         assert math.log(quarter[side]) == pytest.approx(math.log(model[0][side]) / 2, abs=2e-5)
 
 
-def test_up_to_the_newest_minute_the_answers_are_the_model_s(minute_app, client, minutes, facts):
-    anchor = minutes[-1].ts + MINUTE
+def test_before_the_newest_minute_the_answers_are_the_model_s_and_at_it_its_close(
+    minute_app, client, minutes, facts
+):
+    """At the price's own instant the answer is that price (a feed's quote read this second
+    anchored /price's forecast only from the next one: the live panel said "model" once a
+    round)."""
+    last = minutes[-1]
+    anchor = last.ts + MINUTE
     latest_of(minute_app)
     live = minute_app.test_client()
-    for at in (facts.data_end - 5 * HOUR, facts.data_end + HOUR, anchor):
+    for at in (facts.data_end - 5 * HOUR, facts.data_end + HOUR, anchor - 1):
         for route in FORECAST_ROUTES:
             path = f"{route}?date={iso_utc(at)}"
             assert live.get(path).get_json() == client.get(path).get_json()
-    before = live.get(f"/bitcoin?date={iso_utc(anchor)}").get_json()
+    before = live.get(f"/bitcoin?date={iso_utc(anchor - 1)}").get_json()
     assert before["anchor"]["source"] == "model"
     assert before["anchor"]["date"] == iso_utc(facts.data_end)
+    at = live.get(f"/bitcoin?date={iso_utc(anchor)}").get_json()
+    assert at["anchor"]["source"] == "minutes"
+    close = round(last.close, 2)
+    assert (at["prediction_low"], at["prediction"], at["prediction_high"]) == (close,) * 3
 
 
-def test_a_range_is_the_model_s_up_to_the_price_and_from_it_after(
+def test_a_range_is_the_model_s_before_the_price_and_from_it_on(
     minute_app, client, minutes, facts, conforms
 ):
     anchor = minutes[-1].ts + MINUTE
@@ -178,7 +188,7 @@ def test_a_range_is_the_model_s_up_to_the_price_and_from_it_after(
         assert model["anchor"]["source"] == "model"
         for index, date in enumerate(body["date"]):
             values = [body[name][index] for name in ("prediction", "prediction_low")]
-            if date <= iso_utc(anchor):
+            if date < iso_utc(anchor):
                 expected = [model[name][index] for name in ("prediction", "prediction_low")]
             else:
                 point = live.get(f"/forecast/btc-usd?date={date}").get_json()
@@ -187,7 +197,7 @@ def test_a_range_is_the_model_s_up_to_the_price_and_from_it_after(
         csv = live.get(f"{route}?{query}&format=csv").get_data(as_text=True).splitlines()
         assert csv[0].endswith(",anchor_source")
         sources = [row.rsplit(",", 1)[1] for row in csv[1:]]
-        assert sources == ["model"] * 6 + ["minutes"] * 5
+        assert sources == ["model"] * 5 + ["minutes"] * 6  # the price's own instant: its own
 
 
 def test_minutes_a_replay_moved_in_time_are_no_price_then(artifact_dir, minutes, tmp_path):
@@ -284,14 +294,26 @@ def test_the_first_lookup_after_an_idle_spell_answers_from_a_read_made_meanwhile
 
 def test_the_prices_are_read_as_the_feed_beside_the_api_polls(exchange, artifact_dir, tmp_path):
     """Issue 96, item 4: no answer starts from a price older than the feed's last poll: the
-    feed that runs beside the API has the prices read before its round returns."""
+    feed that runs beside the API has the prices read before it asks for a minute (`/price`
+    shows none without its price) and before its round returns."""
     fake, moved = exchange
     app = quoted(artifact_dir, tmp_path, live_cache_seconds=3600)  # its own reads: hourly
     latest = app.extensions["cryptopredict"]["latest"]
     assert latest.of("btc-usd") is None
-    feed = feed_for(f"sqlite:///{tmp_path / 'market.db'}", Clock(time.time()), [binance(fake)])
-    feed.on_round = latest.read  # as api.py wires it (beside_the_api)
+    exchanges = [binance(fake)]
+    feed = feed_for(f"sqlite:///{tmp_path / 'market.db'}", Clock(time.time()), exchanges)
+    feed.on_written = latest.read  # as api.py wires it (beside_the_api)
+    asked, seen = exchanges[0].minutes, []
+
+    def minutes(*args):
+        seen.append(latest.of("btc-usd"))
+        return asked(*args)
+
+    exchanges[0].minutes = minutes  # type: ignore[method-assign]
     feed.round()
+    assert seen, "no minute asked for"
+    assert seen[0] is not None, "the minutes were asked for before the prices were read"
+    assert seen[0].source == "binance"
     said = latest.of("btc-usd")
     assert said is not None, "not read as the feed polled"
     assert said.source == "binance"

@@ -6,8 +6,9 @@ The forecast at instant t is the price at t, the close of the bar ending at t (a
 `closing` and `opening` are the only place the API turns one into the other. Instants lie on the
 axis `first + index * step`, interpolated linearly between the grid's knots: hindcasts up to the
 data's end, the forecast after it. Where the API read a price newer than the data's end, every
-instant after it is answered from that price (`from_latest`), with the band the model issued for
-the lead that remains (`band_ratios`); a starting price older than NOTE_AFTER_HOURS is noted."""
+instant from it on is answered from that price (`from_latest`; at its own instant, the price),
+with the band the model issued for the lead that remains (`band_ratios`); a starting price older
+than NOTE_AFTER_HOURS is noted."""
 
 from __future__ import annotations
 
@@ -182,14 +183,14 @@ class Forecast:
         return math.ceil((epoch - self.first) / self.step)
 
     def from_latest(self, ds: np.ndarray, level: int) -> FromLatest | None:
-        """The instants of `ds` (ascending) after a latest price newer than the data, answered
+        """The instants of `ds` (ascending) from a latest price newer than the data on, answered
         from it; `latest` is asked only when one lies past the data's end."""
         if not len(ds) or ds[-1] <= self.data_end:
             return None
         price = self.latest()
         if price is None or price.epoch <= self.data_end:
             return None
-        after = ds > price.epoch
+        after = ds >= price.epoch
         if not after.any():
             return None
         ratios = self.band_ratios(ds[after] - price.epoch, level)
