@@ -226,7 +226,7 @@ def _run(
         run.tick()  # training.json, which the API answers from until a model is written
         server = ApiProcess(args.out, run.say)
     try:
-        with training_client(settings) as client, run.shown():
+        with run.shown(), training_client(settings) as client:  # the cluster's lines above too
             forward_logs(client, settings.log_level)
             run.workers = sum(client.nthreads().values())
             failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)

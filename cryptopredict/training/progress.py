@@ -1,8 +1,9 @@
 """One display for a training run: each pair's state and what it does now (its task's phase on a
 worker, as the workers tell it), and one time left the pairs and the run agree on: the pairs
 left in the cluster's order, each at its measured pace (`run.json`), else at the mean of this
-run's pairs of its interval, shared among the workers; unknown (not 0 s) without a pace or past
-it, and for whatever waits behind it.
+run's pairs of its interval, shared among the workers; a running pair without one (or past it),
+its phases left at the pace of its own phases ended, in the proportions of this run's pairs
+done; else unknown (not 0 s), and for whatever waits behind it.
 
 On a terminal, tqdm's bars (the run's and each running pair's) with log lines above; elsewhere
 log lines: one when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight and
@@ -57,7 +58,8 @@ class Pair:
     state: State = "waiting"
     phase: str = READING  # what it does now, or does first once a worker takes it
     why: str | None = None  # failed: why
-    began: float | None = None  # when its task started on a worker
+    steps: dict[str, float] = field(default_factory=dict)  # when each phase began on a worker
+    spans: dict[str, float] = field(default_factory=dict)  # done: each phase's seconds
     seconds: float | None = None  # its task's time on a worker, once ended
     keys: set[str] = field(default_factory=set)  # its tasks running on a worker
 
@@ -128,19 +130,17 @@ class RunProgress:
             pair = self.pairs.get(slug)
             if pair is None or not pair.active:
                 return
-            if pair.began is None:
-                pair.began = self.clock()
             pair.keys.add(key)
             pair.state = "running"
             if step != TRAIN:  # the task's own name: its first phase follows
                 pair.phase = step
+                pair.steps.setdefault(step, self.clock())
                 if not self.terminal:
                     self._write([f"{slug}: {step}"])
                 elif slug not in self.bars:
                     self.bars[slug] = tqdm(
-                        total=0, file=self.stream, dynamic_ncols=True, leave=False,
-                        bar_format="  {desc}{postfix}",
-                    )  # fmt: skip
+                        file=self.stream, dynamic_ncols=True, leave=False, bar_format="  {desc}"
+                    )
             self.dirty = True
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
@@ -158,7 +158,9 @@ class RunProgress:
         with self.lock:
             pair = self.pairs[slug]
             self._end(pair, "done", None)
-            began = pair.began
+            ends = [*pair.steps.values(), self.clock()]
+            pair.spans = {step: ends[n + 1] - ends[n] for n, step in enumerate(pair.steps)}
+            began = next(iter(pair.steps.values()), None)
             took = "" if began is None else f" {self.clock() - began:.0f} s after it started"
             said = f"{slug}: written to {path} (model {finished.model_version}){took}"
             if self.out is None:
@@ -196,8 +198,7 @@ class RunProgress:
                 log.info("%s", line)
 
     def _close_bar(self, slug: str) -> None:
-        bar = self.bars.pop(slug, None)
-        if bar is not None:
+        if (bar := self.bars.pop(slug, None)) is not None:
             bar.close()
 
     def close(self) -> None:
@@ -230,14 +231,10 @@ class RunProgress:
         now = self.clock()
         active = [pair for pair in self.pairs.values() if pair.active]
         ends = {  # math.inf: not known
-            pair.slug: _left(self._cost(pair), now - (pair.began or now))
-            for pair in active
-            if pair.state == "running"
+            pair.slug: self._running_left(pair, now) for pair in active if pair.state == "running"
         }
         workers = max(self.workers, 1)
-        free = sorted(ends.values())[:workers]
-        free += [0.0] * (workers - len(free))
-        heapq.heapify(free)
+        free = sorted([*ends.values(), *[0.0] * (workers - len(ends))])[:workers]  # a heap
         for pair in active:  # the run's order: the order they were submitted in
             if pair.state == "waiting":
                 cost = self._cost(pair)
@@ -246,6 +243,19 @@ class RunProgress:
         run = max(ends.values(), default=math.inf)  # none in flight: nothing left to time
         known = {slug: end for slug, end in ends.items() if end < math.inf}
         return TimeLeft(run if run < math.inf else None, known)
+
+    def _running_left(self, pair: Pair, now: float) -> float:
+        """At its pace (`_cost`); else its phases left at the pace of those it ended, in the
+        proportions of the pairs done that ended those too; math.inf: not known."""
+        left = _left(self._cost(pair), now - next(iter(pair.steps.values()), now))
+        *ended, current = pair.steps or {"": now}
+        alike = [done.spans for done in self.pairs.values() if set(ended) <= done.spans.keys()]
+        before = sum(spans[step] for spans in alike for step in ended)
+        after = sum(sum(spans.values()) for spans in alike) - before
+        if left < math.inf or not before:
+            return left
+        spent = pair.steps[current] - pair.steps[ended[0]]
+        return _left(after / before * spent, now - pair.steps[current])
 
     def _cost(self, pair: Pair) -> float | None:
         """Its seconds on a worker: its own measure, else its interval's in this run."""
@@ -267,12 +277,11 @@ class RunProgress:
         }
 
     def status(self) -> TrainingStatus:
-        now = datetime.now(UTC).replace(microsecond=0)
         estimate = self.estimate()
         return TrainingStatus(
             version=STATUS_VERSION,
             started_at=self.started_at,
-            updated_at=now,
+            updated_at=datetime.now(UTC).replace(microsecond=0),
             eta_seconds=estimate.run,
             pairs=tuple(
                 PairStatus(
@@ -294,17 +303,8 @@ class RunProgress:
             elif self.clock() - self.said >= LINE_SECONDS:
                 self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
-                left = estimate.pairs.get
-                self._write(
-                    [
-                        *(
-                            _joined(f"{pair.slug}: {pair.doing()}", time_left(left(pair.slug)))
-                            for pair in self.pairs.values()
-                            if pair.active
-                        ),
-                        self._run_line(estimate),
-                    ]
-                )
+                active = [self._line(pair, estimate) for pair in self.pairs.values() if pair.active]
+                self._write([*active, self._run_line(estimate)])
             if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
                 self._write_status()
 
@@ -316,17 +316,15 @@ class RunProgress:
         self.top.set_postfix_str(time_left(estimate.run), refresh=False)
         self.top.refresh()
         for slug, bar in self.bars.items():
-            pair = self.pairs[slug]
-            bar.set_description_str(f"{slug}: {pair.doing()}")
-            bar.set_postfix_str(time_left(estimate.pairs.get(slug)), refresh=False)
-            bar.refresh()
+            bar.set_description_str(self._line(self.pairs[slug], estimate))
+
+    @staticmethod
+    def _line(pair: Pair, estimate: TimeLeft) -> str:
+        return _joined(f"{pair.slug}: {pair.doing()}", time_left(estimate.pairs.get(pair.slug)))
 
     def _run_line(self, estimate: TimeLeft | None) -> str:
         """The run: its pairs by state; with `estimate`, its time left."""
-        said = f"training: {self.counted()}"
-        if estimate is None or not any(pair.active for pair in self.pairs.values()):
-            return said
-        return _joined(said, time_left(estimate.run))
+        return _joined(f"training: {self.counted()}", time_left(estimate.run if estimate else None))
 
     def counted(self) -> str:
         """'1 of 3 pairs done, 1 running, 1 failed (eth-usd)'."""

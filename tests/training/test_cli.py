@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import re
 import signal
 import subprocess
 import sys
@@ -62,6 +64,21 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, caplog):
     ours = [record.message for record in caplog.records if record.name == "train"]
     assert ours[-1].endswith(f"each pair's report: {tmp_path / REPORT}")
     assert not any("| 1d |" in line for line in caplog.messages)
+
+
+def test_on_a_terminal_no_line_is_written_into_a_bar(daily_csv, tmp_path, monkeypatch, capsys):
+    """Issue 96, item 2: the cluster's line came before the bars' redirect, after the bar's text
+    (`0/2 pairs2026-11-27T14:56:36 INFO ... training on a local Dask cluster`)."""
+    monkeypatch.setattr("cryptopredict.training.progress.sized_terminal", lambda stream: True)
+    logging.getLogger("cryptopredict").setLevel("INFO")
+    handler = logging.StreamHandler(sys.stderr)  # the console's, which the bars' redirect takes
+    logging.root.addHandler(handler)
+    try:
+        assert main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)]) == 0
+    finally:
+        logging.root.removeHandler(handler)
+    lines = [line.split("\r")[-1] for line in capsys.readouterr().err.split("\n")]
+    assert not [line for line in lines if re.search(r"\d/\d+ pairs(?!$|, about)", line)]
 
 
 @pytest.mark.parametrize(

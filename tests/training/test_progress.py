@@ -17,7 +17,7 @@ import pytest
 
 from cryptopredict.artifact.training import FILE, read_status
 from cryptopredict.training.progress import LINE_SECONDS, RunProgress, TimeLeft, time_left
-from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, Finished
+from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, READING, Finished
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usdt"]
 
@@ -307,3 +307,25 @@ def test_each_pair_is_timed_at_its_own_measured_pace(clock):
     run.ended("btc-usd", "train-btc-usd", "train", 11.0)
     run.served("btc-usd", Path("artifacts/btc-usd"), _finished(""))
     assert run.measured() == {"btc-usd": 11.0}  # the next run's pace
+
+
+def test_a_pair_without_a_pace_is_timed_by_its_phases_ended(clock):
+    """Issue 96, item 2: `make run` on a fresh clone (no `run.json`, ETH/USD daily and BTC/USD
+    hourly) never said a time left. A running pair's phases left go at the pace of its own
+    phases ended, in the proportions of the pairs done; the run's time is never below it."""
+    run = _pairs(clock)
+    for step, seconds in [(READING, 1.0), (BACKTEST, 4.0), (FINAL_STEP, 5.0)]:
+        run.started("eth-usd", "train-eth-usd", step)  # 10 s: half of it its last phase
+        clock.now += seconds
+    run.served("eth-usd", Path("artifacts/eth-usd"), _finished(""))
+    run.started("btc-usd", "train-btc-usd", READING)
+    assert run.estimate() == TimeLeft(None, {})  # no phase of its own ended: nothing said
+    clock.now += 2
+    run.started("btc-usd", "train-btc-usd", BACKTEST)  # 2 s for a tenth: 18 s more
+    clock.now += 3
+    assert run.estimate() == TimeLeft(15.0, {"btc-usd": 15.0})
+    run.started("btc-usd", "train-btc-usd", FINAL_STEP)  # 5 s for half: 5 s more
+    clock.now += 4
+    assert run.status().pairs[1].eta_seconds == pytest.approx(1.0)
+    clock.now += 2  # past it: not known, never 0
+    assert run.estimate() == TimeLeft(None, {})
