@@ -64,6 +64,7 @@ def test_ci_runs_the_release_test_job_in_its_container_with_its_steps():
     job = ci["jobs"]["test"]
     gate = load("release.yml")["jobs"]["test"]
     assert job["container"] == gate["container"]
+    assert ci["jobs"]["base"] == load("release.yml")["jobs"]["base"], "the base read alike"
     # As root: the container's own user; nothing lowers it.
     assert "--user" not in job["container"]["options"]
     assert (
@@ -71,7 +72,7 @@ def test_ci_runs_the_release_test_job_in_its_container_with_its_steps():
     )
     release_only = (
         "The release builds this commit",
-        "Say what the audit found where the owner looks",
+        "Hand what the audit found to the job that says it",
     )
     own = [step for step in gate["steps"] if step.get("name") not in release_only]
     assert job["steps"] == own, "the release's test steps, byte for byte"

@@ -150,9 +150,9 @@ def month_workflow() -> dict:
     ]
     for job in workflow["jobs"].values():  # GitHub's runner pulls a job's container first,
         if "container" in job:  # three tries, as its "back off ... before retry" says
-            pull = f"docker pull {job['container']['image']}"
+            pull, env = 'docker pull "$IMAGE"', {"IMAGE": job["container"]["image"]}
             run = f"{pull} || {pull} || {pull} || {{ echo {PULL_FAILED}; exit 1; }}"
-            job["steps"].insert(0, {"name": "Initialize containers", "run": run})
+            job["steps"].insert(0, {"name": "Initialize containers", "run": run, "env": env})
     for step in workflow["jobs"]["smoke"]["steps"]:
         if "smoke-image.sh" in str(step.get("run", "")):
             step["run"] = 'echo "smoke test stood in: $IMAGE@$DIGEST on $PLATFORM"'

@@ -4,7 +4,8 @@ What it does as GitHub does:
 - jobs in the order of their `needs`; a job runs only when every job it needs succeeded and its
   `if:` holds (GitHub's implicit `success()`); a failed or skipped need skips it;
 - steps in order, a step's `if:` evaluated; after a failing step only the steps whose `if:`
-  calls a status function (`failure()`, `always()`) run, the job failed;
+  calls a status function (`failure()`, `always()`) run, the job failed; its outputs are read
+  whatever its result, as GitHub's runner reads them when it completes a job;
 - `${{ }}` expressions in `if:`, `env:` and `with:`, over the contexts `github` (from the event
   payload), `vars`, `secrets`, `needs`, `steps`, `env` and `matrix`, in the subset of GitHub's
   expression language the workflows use: literals, property access, `== != && || !`,
@@ -465,12 +466,11 @@ class Runner:
             if record.outcome in ("failure", "cancelled"):
                 run.result = record.outcome
         run.seconds = (time.monotonic() - started) * self.time_scale
-        if run.result == "success":
-            reads = []
-            run.outputs = {
-                key: interpolate(value, contexts, reads)
-                for key, value in (definition.get("outputs") or {}).items()
-            }
+        reads = []  # whatever the job's result, as GitHub's runner completes a job
+        run.outputs = {
+            key: interpolate(value, contexts, reads)
+            for key, value in (definition.get("outputs") or {}).items()
+        }
         return run
 
     def _shell(
