@@ -54,10 +54,12 @@ DEADLINE_SECONDS = 3 * 3600
 # A training log line: "2026-11-23T18:07:41 INFO    cryptopredict.training.graph: message".
 LINE = re.compile(r"^\S+ (?P<level>[A-Z]+) +(?P<logger>[\w.]+): (?P<message>.*)$")
 TRAINING_LOGGERS = ("cryptopredict.training", "cryptopredict.model", "cryptopredict.data", "train")
-# Lines about the whole run, which name no pair: training's own, and the track record's
-# opening line (what the previous release published, for every pair at once).
+# Lines about the whole run, which name no pair first: training's own, the track record's
+# opening line (what the previous release published, for every pair at once) and the old data's
+# (each pair's data end and age in one line, `freshness.old_data`).
 ABOUT_THE_RUN = re.compile(
-    r"^(training(:| on | is over| failed for)|no Dask worker|no pair was trained|track record:)"
+    r"^(training(:| on | is over| failed for)|no Dask worker|no pair was trained|track record:"
+    r"|the data is old: )"
 )
 
 

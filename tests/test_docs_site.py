@@ -4,6 +4,9 @@ only."""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import json
 import os
 import re
 import stat
@@ -13,6 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cryptopredict.api.openapi import OPENAPI_VERSION
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
+from cryptopredict.config import TrainingSettings
+from cryptopredict.data.snapshot import SnapshotSource
+from cryptopredict.training.progress import LINE_SECONDS
 from tests.e2e.readme import mismatches, parse_shown
 
 ROOT = Path(__file__).parents[1]
@@ -104,3 +112,66 @@ def test_no_page_says_the_machine_it_was_measured_on_but_as_cores_load_and_commi
         for found in MACHINE_WORDS.finditer(page.read_text().replace("header-heavy", ""))
     ]
     assert said == []
+
+
+README, INDEX = ROOT / "README.md", ROOT / "docs" / "index.md"
+NUMBERS = {1: "one", 2: "two", 3: "three", 6: "six"}
+
+
+def _rows(name: str) -> list[list[str]]:
+    with gzip.open(ROOT / "data" / name, "rt") as file:
+        return list(csv.reader(file))[1:]
+
+
+def _truths() -> dict[str, tuple[str, ...]]:
+    """Issue 96, item 5: each claim of README.md and docs/index.md no other test nor generated
+    section holds: its words as a pattern, its groups as the code, data or settings have them."""
+    usdt = {row[0]: row[1][:10] for row in _rows("binance-spot-16pairs-1h.csv.gz")}
+    others = {symbol: end for symbol, end in usdt.items() if symbol not in {"BTCUSDT", "ETHUSDT"}}
+    years = NUMBERS[len(_rows("binance-spot-16pairs-1h.csv.gz")) // len(usdt) // (365 * 24)]
+    release = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text())
+    every = int(release[True]["schedule"][0]["cron"].split()[1].removeprefix("*/"))
+    damping = json.loads((ROOT / "cryptopredict/model/panel_choice.json").read_text())["damping"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    ports = tuple(compose["cryptopredict"]["ports"][0].split(":")[::2])
+    tools = [*re.findall(r"^TOOLS := (.*)$", (ROOT / "Makefile").read_text(), re.M)[0].split()]
+    levels = [f"{level}{' (default)' * (level == DEFAULT_LEVEL)}" for level in LEVELS]
+    btc, eth = _rows("btc-usd-1h.csv.gz")[-1][0], _rows("eth-usd-1d.csv.gz")[-1][0]
+    ends = (btc[:10], eth[:10], str(len(others)), max(others.values()))
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    python = tuple(re.findall(r'requires-python = ">=(\S+),', pyproject))
+    grid = NUMBERS[round(TrainingSettings.max_horizon_days / 365.25)]
+    pairs = (str(len(SnapshotSource().slugs())), years)
+    apt = ", ".join(f"`{tool}`" for tool in tools) + " and `haproxy`"
+    return {
+        r"On a machine with Python (\S+) and HAProxy": python,
+        r"BTC/USD's ends (\S+), ETH/USD's (\S+) and the (\d+) USDT pairs' ([0-9-]+)": ends,
+        r"retrain\w* every (\w+) hours": (NUMBERS[every],),
+        r"root, Debian's (.*?) with `apt-get`": (apt,),
+        r"embedded pair \((\d+): the Binance spot pairs against USDT with (\w+) years": pairs,
+        r"the embedded (\w+) years of (\d+) Binance spot pairs": (years, str(len(usdt))),
+        r"a line at least every (\d+) seconds in a pipe": (f"{LINE_SECONDS:.0f}",),
+        r"a forecast grid to (\w+) years ahead": (grid,),
+        r"the OpenAPI (\S+) document": (OPENAPI_VERSION.removesuffix(".0"),),
+        r"`level` is (.*?) or (\d+)\.": (", ".join(levels[:-1]), levels[-1]),
+        r"whose last hourly bar is (\S+ \S+) UTC": (btc[:16].replace("T", " "),),
+        r"Every pair serves the panel's damping, tau (\S+) ": (f"{damping['chosen']:g}",),
+        r"`docker-compose.yml` \(`([\d.]+):8081:(\d+)`\)": ports,
+    }
+
+
+@pytest.mark.parametrize(("claim", "truth"), _truths().items())
+def test_each_front_page_figure_is_the_code_s_the_data_s_or_the_settings(claim, truth):
+    pages = [" ".join(page.read_text().split()) for page in (README, INDEX)]
+    said = {found.groups() for page in pages for found in re.finditer(claim, page)}
+    assert said == {truth}
+
+
+def test_every_module_and_folder_the_front_pages_name_is_there():
+    paths = [*(ROOT / "cryptopredict").rglob("*"), *(ROOT / "tests").rglob("*")]
+    there = {path.name.removesuffix(".py") for path in paths}
+    for document in (README, INDEX):
+        section = document.read_text().split("## How it works")[1].split("\n## ")[0]
+        named = re.findall(r"`(?:\w+/)*(\w+)(?:\.py|/)`", section)
+        assert len(named) > 5, document.name
+        assert set(named) - there == set(), document.name

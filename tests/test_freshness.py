@@ -3,14 +3,9 @@ run` prints offline, where the embedded data ends months before now."""
 
 from __future__ import annotations
 
-import csv
-import gzip
-import re
-
 import pytest
 
 from cryptopredict.freshness import FRESH_PRICES, in_words, old_data
-from tests.paths import ROOT
 
 HOUR = 3600
 NOW = 1_795_000_000  # 2026-11-18T11:06:40Z
@@ -60,27 +55,3 @@ def test_many_old_pairs_name_three_and_count_the_rest():
     assert "pair-2's ends" in said
     assert "pair-3" not in said
     assert "and 2 more pairs' as old or older" in said
-
-
-CLAIM = re.compile(r"BTC/USD's ends (\S+), ETH/USD's (\S+) and the (\d+) USDT pairs' ([0-9-]+)")
-
-
-def test_the_documents_say_each_pair_s_snapshot_end_and_the_proxy():
-    """Issue 96, item 5: README.md and docs/index.md said the snapshot ends 2026-07-26, which
-    only BTC/USD's does; index.md's set-up left out HAProxy."""
-    btc = _rows("btc-usd-1h.csv.gz")[-1][0][:10]
-    eth = _rows("eth-usd-1d.csv.gz")[-1][0][:10]
-    usdt = {row[0]: row[1][:10] for row in _rows("binance-spot-16pairs-1h.csv.gz")}
-    others = {symbol: end for symbol, end in usdt.items() if symbol not in {"BTCUSDT", "ETHUSDT"}}
-    for document in (ROOT / "README.md", ROOT / "docs" / "index.md"):
-        text = " ".join(document.read_text().split())
-        said = CLAIM.search(text)
-        assert said, document
-        assert said.groups() == (btc, eth, str(len(others)), max(others.values())), document
-        assert "ends on 2026" not in text
-        assert "On a machine with Python 3.11 and HAProxy" in text, document
-
-
-def _rows(name: str) -> list[list[str]]:
-    with gzip.open(ROOT / "data" / name, "rt") as file:
-        return list(csv.reader(file))[1:]

@@ -70,13 +70,9 @@ def test_on_a_terminal_no_line_is_written_into_a_bar(daily_csv, tmp_path, monkey
     """Issue 96, item 2: the cluster's line came before the bars' redirect, after the bar's text
     (`0/2 pairs2026-11-27T14:56:36 INFO ... training on a local Dask cluster`)."""
     monkeypatch.setattr("cryptopredict.training.progress.sized_terminal", lambda stream: True)
-    logging.getLogger("cryptopredict").setLevel("INFO")
-    handler = logging.StreamHandler(sys.stderr)  # the console's, which the bars' redirect takes
-    logging.root.addHandler(handler)
-    try:
-        assert main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)]) == 0
-    finally:
-        logging.root.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)  # which the bars' redirect takes
+    monkeypatch.setattr(logging.root, "handlers", [*logging.root.handlers, console])
+    assert main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)]) == 0
     lines = [line.split("\r")[-1] for line in capsys.readouterr().err.split("\n")]
     assert not [line for line in lines if re.search(r"\d/\d+ pairs(?!$|, about)", line)]
 

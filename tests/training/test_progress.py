@@ -55,8 +55,8 @@ def _finished(report: str) -> Finished:
     return Finished(files={}, report=report, model_version="dev")
 
 
-def _run(clock: Clock, out: Path | None = None, **options) -> RunProgress:
-    run = RunProgress(PAIRS, out=out, clock=clock, **options)
+def _run(clock: Clock, out: Path | None = None, slugs=PAIRS, **options) -> RunProgress:
+    run = RunProgress(slugs, out=out, clock=clock, **options)
     run.stopped.set()  # the test ticks it: no thread of its own keeps time
     run.ticker.join()
     return run
@@ -109,9 +109,7 @@ def test_in_a_pipe_pairs_starting_phases_do_not_put_off_the_run_s_line(clock, li
 
 
 def test_the_time_left_shares_the_pairs_waiting_among_the_workers(clock):
-    run = RunProgress([f"pair-{n}" for n in range(6)], clock=clock, terminal=False)
-    run.stopped.set()
-    run.ticker.join()
+    run = _run(clock, slugs=[f"pair-{n}" for n in range(6)], terminal=False)
     run.workers = 2
     assert run.estimate().run is None  # no pair has ended: nothing to estimate from
     _trains(run, clock, "pair-0", 20.0)
@@ -272,12 +270,8 @@ def test_the_status_says_who_still_trains_as_soon_as_a_model_is_written(clock, t
 
 
 def _pairs(clock: Clock, **options) -> RunProgress:
-    run = RunProgress(
-        ["eth-usd", "btc-usd"], intervals={"eth-usd": "1d", "btc-usd": "1h"}, clock=clock,
-        terminal=False, **options,
-    )  # fmt: skip
-    run.stopped.set()
-    run.ticker.join()
+    intervals = {"eth-usd": "1d", "btc-usd": "1h"}
+    run = _run(clock, None, list(intervals), intervals=intervals, terminal=False, **options)
     run.workers = 2
     return run
 

@@ -4,7 +4,9 @@ below a pair's is caught; the display's lines pass."""
 
 from __future__ import annotations
 
+from bench.first_run import ABOUT_THE_RUN
 from bench.progress_lines import PHASES, STUCK_BLOCKS, minutes, read
+from cryptopredict.freshness import old_data
 from cryptopredict.training import tasks
 
 PREFIX = "2026-11-24T03:13:00 INFO    cryptopredict.training.progress: "
@@ -56,3 +58,8 @@ def test_a_short_run_shows_its_pairs_moving_in_their_phase_lines():
     reading = read(_log(said))
     assert reading.blocks == 0
     assert reading.phases == {"btc-usd": list(PHASES), "eth-usd": [PHASES[0]]}
+
+
+def test_the_old_data_line_is_about_the_run_each_pair_named_in_it():
+    """Issue 96: make bench-first-run counted it a line about a pair that does not name it."""
+    assert ABOUT_THE_RUN.match(old_data({"btc-usd": 0, "eth-usd": 0}, 1e8, polled=False) or "")
