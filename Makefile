@@ -30,6 +30,12 @@ docker-registry_for := the release's registry tests (finding the previous releas
 haproxy_command := haproxy
 haproxy_for := the API's proxy (make run, make serve, make live and their tests serve behind it)
 haproxy_otherwise := or serve without it, for development only: make train, then $(BIN)/python api.py --alone
+buildah_command := buildah
+buildah_for := the stand-in base image and make image-test's builds
+buildah_otherwise := or leave make base-image and make image-test to a machine where you are root
+debootstrap_command := debootstrap
+debootstrap_for := the stand-in base image's Debian root file system
+debootstrap_otherwise := $(buildah_otherwise)
 WITHOUT ?=
 comma := ,
 without := $(subst $(comma), ,$(WITHOUT))
@@ -256,6 +262,8 @@ image-test:
 # machine (root, buildah's storage; about two and a half minutes) and reused while its recipe
 # holds: .ci/run builds it before the rest, on its own (docs/development.md).
 base-image:
+	$(call apt_tool,buildah)
+	$(call apt_tool,debootstrap)
 	ci/base-image.sh
 
 clean:
