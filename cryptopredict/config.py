@@ -24,7 +24,7 @@ from cryptopredict.logs import redact_text
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
 # LATEST_PRICES: `binance` and `alpaca`, comma-separated, each with its base URL if not the default.
-_POLLED = r"\s*(binance|alpaca)(=https?://[^\s,@]+)?\s*"  # no user or password: no @
+_POLLED = r"\s*(binance|alpaca)(=https?://(\[[0-9a-f:.]+\]|[^][\s,@/]+)(/[^\s,@]*)?)?\s*"  # no @
 LATEST_PRICES = rf"(?i)^{_POLLED}(,{_POLLED})*$"
 
 

@@ -33,7 +33,7 @@ def refused(answer: bytes) -> tuple[int, str]:
     head, _, body = answer.partition(b"\r\n\r\n")
     if b"\r\ncontent-type: text/html" in head.lower():
         return int(head.split()[1]), "html"
-    detail = json.loads(body)
+    detail = json.JSONDecoder().raw_decode(body.decode())[0]  # the first answer's
     assert set(detail) == {"error", "detail"}, detail
     return int(head.split()[1]), detail["error"]
 
@@ -48,6 +48,8 @@ PROBES = [
     (b"GET /forecast/btc%2fusd%ff?date=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 404, "unknown_asset"),
     (b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
     (b"GET /healthz HTTP/1.1\r\nX: y\r\n\r\n", 400, "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: \x01\r\n\r\n", 400, "bad_request"),  # Waitress's
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "bad_request"),  # no HTTP/2: its bodies pass
     (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "html"),  # unread: HAProxy's page
     (b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 400, "html"),
     (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na", 413, "body_refused"),

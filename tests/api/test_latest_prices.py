@@ -327,6 +327,7 @@ def test_the_prices_are_read_as_the_feed_beside_the_api_polls(exchange, artifact
         ("LATEST_PRICES", "binance=ftp://example.com"),
         ("LATEST_PRICES", "binance=https://me:s3cret@example.com"),  # published on /healthz
         ("LATEST_PRICES", "alpaca=https://ghp_s3cret@example.com/v2"),
+        ("LATEST_PRICES", "binance=http://[::1/v2"),  # a traceback each poll (issue 95)
         ("LATEST_PRICE_SECONDS", "30"),
         ("LATEST_PRICE_TIMEOUT", "0"),
     ],
