@@ -110,7 +110,7 @@ class RunProgress:
         self.terminal = sized_terminal(self.stream) if terminal is None else terminal
         # On a terminal, bars: the run's, and one for each pair in flight (no-ops elsewhere).
         self.top = tqdm(
-            total=0, file=self.stream, dynamic_ncols=True, position=0, leave=True,
+            total=len(slugs), file=self.stream, dynamic_ncols=True, position=0, leave=True,
             bar_format="{desc} |{bar}| {n}/{total} pairs{postfix}", disable=not self.terminal,
         )  # fmt: skip
         self.bars: dict[str, tqdm] = {}
@@ -310,7 +310,7 @@ class RunProgress:
 
     def _draw(self) -> None:
         estimate = self.estimate()
-        self.top.set_description_str(f"training: {self.counted()}")
+        self.top.set_description_str(f"training: {self.counted()}", refresh=False)
         self.top.total = len(self.pairs)
         self.top.n = sum(1 for pair in self.pairs.values() if not pair.active)
         self.top.set_postfix_str(time_left(estimate.run), refresh=False)

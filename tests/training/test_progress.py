@@ -211,6 +211,8 @@ def test_on_a_terminal_no_field_is_empty_and_the_end_says_no_time_left(clock, tm
     drawn = screen.getvalue()
     assert ", ," not in drawn
     assert "3 of 3 pairs done" in drawn
+    frames = re.findall(r"(\d) of 3 pairs done[^|]*\|[^|]*\| (\d)/3 pairs", drawn)  # each agrees
+    assert {done == counted for done, counted in frames} == {True}, frames
     ended = drawn[drawn.rindex("3 of 3 pairs done") :]
     assert "left" not in ended, ended
     assert "| 1h |" not in drawn
