@@ -28,7 +28,7 @@ from tests.release.month_world import (
 if TYPE_CHECKING:
     from tests.release.month import Month, RunRecord
 
-TRANSIENT = ("gh-503", "gh-timeout", "registry-503", "registry-timeout", "base-image-429")
+TRANSIENT = [kind for kind, (_, words) in KINDS.items() if words == "re-run"]
 
 
 def report(month: Month, script: str) -> dict[str, Any]:
@@ -227,7 +227,7 @@ def healer(
     month: Month, kind: str, spec: dict[str, Any], first: RunRecord | None, window: list[RunRecord]
 ) -> str | None:
     """The run that undid the fault's effect by the next cycle, if one did."""
-    if first is None or kind in ("advisory", "rollback", "retention-refusal"):
+    if first is None or "person" in spec or kind in ("advisory", "rollback", "retention-refusal"):
         return None  # a person's decision: said, never healed by a run
     if kind == "failed-push" or first.event == "push":
         done = next(

@@ -56,6 +56,12 @@ KINDS = {
     "retention-refusal": ("retention", "Admin"),
     "schedule-dropped": ("schedule", "production-stale"),  # GitHub's own: said by the catch-all
     "schedule-delayed": ("schedule", "production-stale"),
+    "render-hook-refused": ("render-hook", "production-not-updated"),  # the production job's
+    "render-keeps-old-image": ("render-hook", "production-not-updated"),
+    "render-unhealthy": ("render-health", "production-stale"),
+    "github-api-5xx": ("github-api", "re-run"),
+    "registry-push-503": ("registry-push", "re-run"),
+    "attestation-outage": ("attestation", "re-run"),
 }
 START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew saying why", re.I)
 # How long the registry's stand-in keeps a request unanswered for a time-out: longer than the
@@ -189,8 +195,12 @@ class World:
         body = handler.rfile.read(length) if length else b""
         path, _, query = handler.path.partition("?")
         asked = dict(urllib.parse.parse_qsl(query))
-        kept = self.issues.handle(method, handler.path, body) or self.feed.handle(
-            method, path, body
+        down = path.startswith(("/repos/", "/users/")) and self.consume("github-api", path)
+        kept = (
+            (503, {"message": "Service Unavailable"})
+            if down
+            else self.issues.handle(method, handler.path, body)
+            or self.feed.handle(method, path, body)
         )
         status, document = kept or self._answer(method, path, asked, body)
         data = document if isinstance(document, bytes) else json.dumps(document).encode()
@@ -236,6 +246,8 @@ class World:
         number a hundred times, and the job's), and each one's error annotations, GitHub's
         "Process completed" first."""
         if path == "/healthz":  # the newest deploy's, at once
+            if self.consume("render-health", path):
+                return 503, b"Service Unavailable"  # Render's, where no instance is healthy
             if not self.deploys:
                 return 200, {"status": "ok", "model_version": ""}
             build = self.builds[self.deploys[-1][1]]
@@ -281,7 +293,11 @@ class World:
         digest = image.rpartition("@")[2]
         if digest not in self.builds:
             return 400, {"message": f"Render cannot pull {image}"}
-        self.deploys.append((self.now + self.deploy_delay, digest))
+        fault = self.consume("render-hook", image)
+        if fault and fault.kind == "render-hook-refused":  # its key revoked
+            return 404, {"message": "Not Found"}
+        if not fault:  # else accepted, and the old image kept serving
+            self.deploys.append((self.now + self.deploy_delay, digest))
         return 200, {"deploy": {"id": f"dep-{len(self.deploys)}"}}
 
     # GitHub's packages API over the registry's manifests.
@@ -338,7 +354,10 @@ class World:
     def _registry(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        fault = self.consume("registry", f"{method} {handler.path}")
+        asked = f"{method} {handler.path}"
+        fault = self.consume("registry", asked) or (
+            self.consume("registry-push", asked) if "/blobs/uploads/" in asked else None
+        )
         if fault and fault.kind == "registry-timeout":
             time.sleep(HANG_SECONDS)
             handler.close_connection = True

@@ -199,3 +199,37 @@ def test_docker_and_skopeo_stand_ins_ask_once_and_skopeo_reads_a_blobs_status(
     monkeypatch.setattr(month_tools, "registry", lambda: month_tools.Once(server.url, ""))
     with pytest.raises(SystemExit, match="fetching blob: received unexpected HTTP status: 503"):
         month_tools.skopeo(["copy", "docker://ghcr.io/o/n@sha256:i", f"oci:{tmp_path}/oci"])
+
+
+@pytest.mark.slow  # two cycles and a push against a real registry: half a minute each
+@pytest.mark.parametrize(
+    ("fault", "struck", "said"),
+    [
+        ({"kind": "render-hook-refused"}, "dispatch", "hook answered HTTP 404 (regenerate the"),
+        ({"kind": "render-keeps-old-image"}, "dispatch", "healthz did not report model"),
+        ({"kind": "render-unhealthy"}, "schedule", ""),
+        ({"kind": "github-api-5xx", "count": 2}, "schedule", ""),
+        ({"kind": "registry-push-503"}, "dispatch", "push ghcr.io/octo/cryptopredict: 503 Serv"),
+        ({"kind": "attestation-outage"}, "dispatch", "certificate from Fulcio: HTTP 503"),
+    ],
+    ids=lambda value: value.get("kind", "") if isinstance(value, dict) else "",
+)
+def test_render_githubs_api_the_push_and_sigstore_failing_are_said_or_healed(
+    tmp_path, fault, struck, said
+):
+    """Issue 93 item 3: each strikes the second cycle (its scheduled run, or the rebuild it
+    starts), the run saying what it met, and the push after it releases; a failed deploy, or
+    production not answering, said at once in the summary and the one issue."""
+    script = tmp_path / "faults.json"
+    script.write_text(json.dumps({"cycles": 2, "pushes": [8.1], "faults": [{"hour": 1, **fault}]}))
+    assert month.main(["--faults", str(script), "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "month.json").read_text())
+    [judged] = result["faults"]
+    hour = {"schedule": "6.38", "dispatch": "6.48"}[struck]
+    assert {hit["run"][:21] for hit in judged["struck"]} == {f"{struck} at hour {hour}"}
+    assert len(judged["struck"]) == fault.get("count", 1)
+    [run] = [run for run in result["runs"] if run["run"].startswith(f"{struck} at hour {hour}")]
+    assert said in run["failed"]
+    assert judged["healed_by"].startswith(("dispatch at hour 6.48", "push at hour 8.1"))
+    assert len(judged["said_in"]) == 2 * (KINDS[fault["kind"]][1].startswith("production"))
+    assert result["bar_1"]["holds"] is True

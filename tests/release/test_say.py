@@ -106,8 +106,9 @@ def test_a_topic_is_a_slug(topic, capsys):
     assert "is not a topic" in capsys.readouterr().err
 
 
-def production(server, tmp_path, run: str) -> str:
-    return say(server, tmp_path, "--service-url", server.url, run=run, command="production")
+def production(server, tmp_path, run: str, deploy: str = "") -> str:
+    asked = ("--service-url", server.url, "--deploy", deploy)
+    return say(server, tmp_path, *asked, run=run, command="production")
 
 
 def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_until_fresh(
@@ -116,7 +117,8 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     """Issue 93, the catch-all judged by outcome: production's /healthz says its data breaks
     STALE_AFTER_HOURS (or nothing answers); the run says it in the summary and the one issue,
     naming each release run that failed since its newest bar, its first failed job and its last
-    words, and what to do; the first run to find it fresh heals it."""
+    words, and what to do; the first run to find it fresh heals it. A run's deploy failing is
+    said at once, healed by one that succeeds."""
     stale = {"model_version": "0.1.5-20261201000000", "data_last": "2026-12-01T00:00:00Z",
              "stale_after_hours": 12.0, "stale": ["btc-usd"]}  # fmt: skip
     server.route("/healthz", 200, json.dumps(stale))
@@ -133,10 +135,12 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     since = "status=failure&per_page=10&created=%3E%3D2026-12-01T00%3A00%3A00Z"
     assert any(path.endswith(f"release.yml/runs?{since}") for _, path in server.requests)
     server.route("/healthz", 502, "Bad Gateway")
-    production(server, tmp_path, "8")
+    production(server, tmp_path, "8", "failure")
     assert "does not answer (HTTP 502)" in sections(issue["body"])["production-stale"][0]
+    failed = sections(issue["body"])["production-not-updated"][0]
+    assert failed.startswith("This run's deploy failed (https://github.com/octo/cryptopredict/")
     server.route("/healthz", 200, json.dumps({**stale, "stale": []}))
-    assert "**Healed**: production-stale: healed" in production(server, tmp_path, "9")
+    assert "**Healed**: production-stale: healed" in production(server, tmp_path, "9", "success")
     assert issues.open() == []
     assert issues.comments[issue["number"]][-1] == (
         "Healed: production-stale, by https://github.com/octo/cryptopredict/actions/runs/9."

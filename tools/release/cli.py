@@ -471,7 +471,14 @@ def _failed_jobs(github: GitHub, run: int) -> list[tuple[str, list[str]]]:
 
 def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Whatever the cause, production serving stale data or not answering is said in the one
-    issue with the runs that failed since its newest bar, or healed once it serves fresh data."""
+    issue with the runs that failed since its newest bar, or healed once it serves fresh data;
+    and this run's deploy failing (production behind `latest`) at once, healed by one that
+    succeeds."""
+    if args.deploy in ("success", "failure"):
+        github = GitHub.from_environ(environ)
+        run = f"{github.server_url}/{github.repository}/actions/runs/{environ.get('GITHUB_RUN_ID')}"
+        failed = NOT_UPDATED.format(run=run)
+        _tell(environ, "production-not-updated", failed if args.deploy == "failure" else "")
     why, since = staleness(args.service_url)
     if not why:
         _tell(environ, "production-stale", "")
@@ -498,6 +505,12 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
     return "\n".join(failed) if failed[1:] else "No release run failed since"
 
 
+NOT_UPDATED = (
+    "This run's deploy failed ({run}): production serves the image before the one `latest` "
+    "names. Read its deploy job's first error: a deploy hook Render refuses (HTTP 401, 403 or "
+    "404) is regenerated (the service's Settings -> Deploy Hook) into the secret "
+    "RENDER_DEPLOY_HOOK_URL; then re-run the failed jobs. This goes once a deploy succeeds"
+)
 STALE_FIX = (
     "What to do: read each run's first failed job; where it says re-run, re-run it; where it "
     "names a fix (the deploy hook, a token, a package version), make it, then run the release "
@@ -813,7 +826,10 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         production,
         "say production serving stale data, or not answering, in the one issue with the runs "
         "that failed since, or heal it (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
-        (option("--service-url", required=True, help="the service's URL (its /healthz)"),),
+        (
+            option("--service-url", required=True, help="the service's URL (its /healthz)"),
+            option("--deploy", default="", help="this run's deploy job's result (its needs.)"),
+        ),
     ),
     "keepalive": (
         keepalive,
