@@ -113,9 +113,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--serve",
         action="store_true",
-        help="serve while training (`make run`): start the API (`api.py`) on --out as soon as "
-        "it holds a model, each pair served as soon as its model is written; then serve until "
-        "Ctrl-C",
+        help="serve while training (`make run`): start the API (`api.py`) on --out first (503 "
+        "still_training with the progress until a model is written), each pair served as soon "
+        "as its model is written; then serve until Ctrl-C",
     )
     parser.add_argument(
         "--require-fresh",
