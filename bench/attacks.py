@@ -11,6 +11,12 @@ as `make serve` and the image serve it) on loopback, with its defaults.
 - `headers` (bar 3): `/bitcoin` throughput (`wrk -t2 -c16`) with four clients sending requests
   of 6,000 header lines beside it, against the same run without them, in interleaved rounds:
   at least half; `/healthz` within 1 s throughout.
+- `slow-body` (issue 95): 400 connections (twice Waitress's 200) each send a head announcing
+  a body, by its length or chunked, then drip a byte of it every 4 s (reconnecting when
+  answered or cut), from one address, then from 200, with render.yaml's
+  `MAX_CONNECTIONS_PER_CLIENT=0` (no cap: Render's proxy is every client's address); every
+  connection answered `413` before its first dripped byte, and `/healthz` from another address
+  within 1 s throughout.
 - `stop`: sixteen clients ask `/bitcoin` over kept-alive connections as fast as they can; after
   `--seconds / 6`, SIGTERM: every request sent on a connection the proxy had accepted is
   answered whole, or its connection closed before it was read (the client sends it again and
@@ -61,6 +67,11 @@ RANGE = "/forecast/btc-usd/range?start=2026-01-01&end=2026-07-01&format=csv"
 DRIP_CONNECTIONS = 4000
 DRIP_EVERY = 4.0
 HEADER_LINES = 6000
+BODY_CONNECTIONS = 400
+BODY_HEADS = (
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\na",
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n186a0\r\na",
+)
 HEADER_CLIENTS = 4
 
 
@@ -235,10 +246,20 @@ def _drip(
         except OSError:
             client.close()
             _count(counters, "cut_or_refused")
+    return _connect(port, line, counters)
+
+
+def _connect(
+    port: int, first: bytes, counters: dict, source: str = "127.0.0.1"
+) -> socket.socket | None:
+    """A new non-blocking connection from `source` that has sent `first`; None, counted, when
+    it could not."""
     try:
-        client = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+        client = socket.create_connection(
+            ("127.0.0.1", port), timeout=0.5, source_address=(source, 0)
+        )
         client.setblocking(False)
-        client.send(line)
+        client.send(first)
     except OSError:
         _count(counters, "failed_connects")
         return None
@@ -329,6 +350,81 @@ def headers(args: argparse.Namespace) -> dict:
         "healthz_probes": len(times),
         "healthz_slowest_s": round(max(times), 3),
         "holds": ratio >= 0.5 and max(times) <= 1.0,
+    }
+
+
+# Issue 95: request bodies dripped, from one address and from many.
+
+
+def drip_bodies(port: int, stop: threading.Event, counters: dict, sources: int) -> None:
+    held: list[socket.socket | None] = [None] * BODY_CONNECTIONS
+    batch = 40
+    pause = DRIP_EVERY * batch / BODY_CONNECTIONS
+    while not stop.is_set():
+        for start in range(0, BODY_CONNECTIONS, batch):
+            started = time.monotonic()
+            for index in range(start, start + batch):
+                source = f"127.0.1.{10 + index % sources}"  # sources <= 245
+                held[index] = _drip_body(port, held[index], index, source, counters)
+            if stop.is_set():
+                break
+            time.sleep(max(0.0, pause - (time.monotonic() - started)))
+    for client in held:  # the last round's: their answers read
+        if client is not None:
+            client.settimeout(1.0)
+            _drip_body(port, client, 0, "", counters)
+
+
+def _drip_body(
+    port: int, client: socket.socket | None, index: int, source: str, counters: dict
+) -> socket.socket | None:
+    """The connection's next step: its answer read (and closed), else a byte dripped; or, with
+    none, a new connection sending its head."""
+    if client is not None:
+        try:
+            answer = client.recv(65536)
+        except (BlockingIOError, TimeoutError):
+            with contextlib.suppress(OSError):
+                client.send(b"a")
+                _count(counters, "bytes_dripped")
+                return client
+            answer = b""
+        except OSError:
+            answer = b""
+        client.close()
+        _count(counters, f"answered {answer[9:12].decode(errors='replace') or 'nothing'}")
+        return None
+    return _connect(port, BODY_HEADS[index % 2], counters, source)
+
+
+def slow_body(args: argparse.Namespace) -> dict:
+    results = {}
+    os.environ["MAX_CONNECTIONS_PER_CLIENT"] = "0"  # render.yaml's
+    try:
+        with api(args.model_dir) as port:
+            for name, sources in (("one address", 1), ("200 addresses", 200)):
+                attack = functools.partial(drip_bodies, sources=sources)
+                times, counters, load = under_attack(port, attack, args.seconds, 1)
+                refused = counters.get("answered 413", 0)
+                results[name] = {
+                    "probes": len(times),
+                    "slowest_s": round(max(times), 3),
+                    "median_s": round(statistics.median(times), 4),
+                    "attack": counters,
+                    "load_average": load,
+                    "holds": max(times) <= 1.0
+                    and refused >= BODY_CONNECTIONS
+                    and not counters.get("bytes_dripped")
+                    and set(counters) == {"connections", "answered 413"},
+                }
+    finally:
+        del os.environ["MAX_CONNECTIONS_PER_CLIENT"]
+    return {
+        "bar": "400 connections dripping a body a byte every 4 s, from one address and from 200 "
+        "(no cap per address, as render.yaml sets): each answered 413 before its first "
+        "dripped byte; /healthz from another address within 1 s throughout",
+        **results,
+        "holds": all(each["holds"] for each in results.values()),
     }
 
 
@@ -610,6 +706,7 @@ ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "pipelining": pipelining,
     "drip": drip,
     "headers": headers,
+    "slow-body": slow_body,
     "stop": stop,
     "database": database,
     "artifacts": artifacts,
