@@ -42,7 +42,7 @@ from tools.release.rules import (
     check_environment,
     check_tag_rules,
 )
-from tools.release.say import tell
+from tools.release.say import run_url, tell
 from tools.release.setup import HOOK_SECRET, SERVICE_VARIABLE, Choices, set_up
 from tools.release.tagging import create_tag, remove, stray, tags_named, what_removing_does
 from tools.release.version import (
@@ -475,10 +475,8 @@ def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     and this run's deploy failing (production behind `latest`) at once, healed by one that
     succeeds."""
     if args.deploy in ("success", "failure"):
-        github = GitHub.from_environ(environ)
-        run = f"{github.server_url}/{github.repository}/actions/runs/{environ.get('GITHUB_RUN_ID')}"
-        failed = NOT_UPDATED.format(run=run)
-        _tell(environ, "production-not-updated", failed if args.deploy == "failure" else "")
+        failed = NOT_UPDATED.format(run=run_url(environ)) if args.deploy == "failure" else ""
+        _tell(environ, "production-not-updated", failed)
     why, since = staleness(args.service_url)
     if not why:
         _tell(environ, "production-stale", "")

@@ -75,9 +75,7 @@ def keep(github: GitHub, topic: str, text: str, run: str) -> str:
 def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     """Write the job summary (first: GitHub may fail), then keep the issue; what was done, or a
     warning line where GitHub could not be asked."""
-    server = environ.get("GITHUB_SERVER_URL", "https://github.com")
-    repository = environ.get("GITHUB_REPOSITORY", "")
-    run = f"{server}/{repository}/actions/runs/{environ.get('GITHUB_RUN_ID', '')}"
+    run = run_url(environ)
     if text.strip():
         _summary(environ, f"### Needs you: {topic}\n\n{text.strip()}\n\n(Said in the issue "
                  f"labelled `{LABEL}` too.)\n")  # fmt: skip
@@ -89,6 +87,13 @@ def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     if not text.strip() and "healed" in done:
         _summary(environ, f"**Healed**: {done}.\n")
     return done
+
+
+def run_url(environ: Mapping[str, str]) -> str:
+    """The page of the run this job is part of."""
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    return f"{server}/{repository}/actions/runs/{environ.get('GITHUB_RUN_ID', '')}"
 
 
 def _summary(environ: Mapping[str, str], markdown: str) -> None:
