@@ -292,13 +292,18 @@ buildah run --isolation chroot --env PYTHONPROFILEIMPORTTIME=1 "$container" -- "
     >"$work/server.log" 2>&1 &
 run_pid=$!
 server_pids+=("$run_pid")
+# Until the server says it serves: before that, the process that bound the port holds it too
+# (it hands it to HAProxy, then closes its own).
 for _ in $(seq 180); do
-    listener=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -n 1 || true)
-    [[ -n "$listener" ]] && break
+    listener=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | sort -u || true)
+    [[ -n "$listener" ]] && grep -q 'serving on' "$work/server.log" && break
     kill -0 "$run_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited"; }
     sleep 1
 done
-[[ -n "$listener" ]] || { cat "$work/server.log" >&2; die "nothing listened on $port in 180 s"; }
+[[ -n "$listener" ]] && grep -q 'serving on' "$work/server.log" \
+    || { cat "$work/server.log" >&2; die "nothing served on $port in 180 s"; }
+[[ "$listener" != *$'\n'* ]] \
+    || die "port $port is held by more than one process ($(echo $listener)) once the server serves"
 # The port is HAProxy's, started by the image's command, which serves behind it
 # (docs/operations.md, "The edge"); both run as the image's user.
 proxy_pid=${listener#pid=}
