@@ -116,19 +116,27 @@ def sleeps() -> SleepRecorder:
     return SleepRecorder()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server of our own on 127.0.0.1 (tests/collect/postgres.py); yields its base
-    URL (no database name): the collector's tests and the minute reader's."""
+def _postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of our own on 127.0.0.1 (tests/collect/postgres.py)."""
     try:
         server = PostgresServer()
     except PostgresUnavailableError as why:
         pytest.skip(str(why))
     try:
         server.start()
-        yield server.url
+        yield server
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One server's base URL (no database name), for the collector's tests and the reader's."""
+    yield from (server.url for server in _postgres())
+
+
+# A server for one test alone, which stops it under what it tests.
+own_postgres = pytest.fixture(_postgres)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -32,7 +32,6 @@ from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
-from tests.collect.postgres import PostgresServer, PostgresUnavailableError
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,36 +180,25 @@ def test_no_answer_shows_where_the_database_is(artifacts, artifact_dir, caplog):
     assert "Connection refused" in caplog.text
 
 
-@pytest.fixture
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer()
-    except PostgresUnavailableError as why:
-        pytest.skip(str(why))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
-
-
 @pytest.mark.e2e
-def test_a_postgresql_server_that_stops_and_comes_back(artifacts, artifact_dir, minutes, postgres):
+def test_a_postgresql_server_that_stops_and_comes_back(
+    artifacts, artifact_dir, minutes, own_postgres
+):
     """The answers follow the server: 200, then 503 while it is down, then 200 again on new
     connections, without restarting the API (no failure remembered: LIVE_RETRY_SECONDS=0)."""
-    url = postgres.new_database("market")
+    url = own_postgres.new_database("market")
     with MinuteStore.open(url) as store:
         store.write(minutes)
     settings = ApiSettings(model_dir=artifact_dir, database_url=url, live_retry_seconds=0.0)
     client = create_app(artifacts, settings).test_client()
     assert client.get("/price/btc-usd").get_json()["price"] == minutes[-1].close
-    postgres.stop()
+    own_postgres.stop()
     for route in ROUTES:
         down = client.get(route)
         assert down.status_code == 503, down.get_json()
     assert "minute data is unavailable now" in down.get_json()["detail"]
     assert client.get("/live").status_code == 200
-    postgres.start()
+    own_postgres.start()
     assert client.get("/price/btc-usd").get_json()["price"] == minutes[-1].close
     assert client.get("/candles/btc-usd?interval=1m").get_json()["count"] == len(minutes)
     assert client.get("/live").get_json()["assets"]["btc-usd"]["count"] == len(minutes)
@@ -283,22 +271,22 @@ def test_the_minutes_say_where_they_came_from(artifacts, artifact_dir, minutes, 
 
 @pytest.mark.e2e
 def test_a_postgresql_server_stopped_mid_run_is_remembered_as_down(
-    artifacts, artifact_dir, minutes, postgres, caplog
+    artifacts, artifact_dir, minutes, own_postgres, caplog
 ):
     """Stopped under the API, the server is tried once on a new connection, then remembered as
     down for LIVE_RETRY_SECONDS: every live route answers 503 at once, without a try, and the
     forecasts are served throughout."""
-    url = postgres.new_database("market")
+    url = own_postgres.new_database("market")
     with MinuteStore.open(url) as store:
         store.write(minutes)
     settings = ApiSettings(model_dir=artifact_dir, database_url=url, live_retry_seconds=600.0)
     client = create_app(artifacts, settings).test_client()
     assert client.get("/live").get_json()["assets"]["btc-usd"]["count"] == len(minutes)
-    postgres.stop()
+    own_postgres.stop()
     with caplog.at_level(logging.INFO):
         assert client.get("/price/btc-usd").status_code == 503  # its connection broke
         assert client.get("/price/btc-usd").status_code == 503  # a new one: refused
-        postgres.start()  # back, but remembered as down for 600 s
+        own_postgres.start()  # back, but remembered as down for 600 s
         for route in (*ROUTES, "/price/btc-usd"):
             assert client.get(route).status_code == 503
         assert client.get("/bitcoin?date=2030-01-01").status_code in (200, 422)

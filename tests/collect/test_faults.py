@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,6 @@ from tests.collect.helpers import (
     stored,
     wait_for,
 )
-from tests.collect.postgres import PostgresServer, PostgresUnavailableError
 
 PASSWORD = "s3cretpw"
 
@@ -62,20 +60,6 @@ class Collector:
         log = self.text()
         assert self.process.returncode == 0, log
         return log
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for this test alone, since it is stopped under the feed."""
-    try:
-        server = PostgresServer()
-    except PostgresUnavailableError as why:
-        pytest.skip(str(why))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
 
 
 @pytest.mark.slow
