@@ -196,6 +196,8 @@ class Search:
             if power > 0
         ]
         spec, scored = self.kept_or_better("factored profile", spec, scored, factored)
+        ranged = [named(spec, range_variance=True)]  # each hour's move read from its range
+        spec, scored = self.kept_or_better("range variance", spec, scored, ranged)
         self.unbinned, self.unbinned_scores = spec, scored
         binned = [chooser.with_binned_adapt(spec)]
         return self.kept_or_better(BINNED, spec, scored, binned)[0]

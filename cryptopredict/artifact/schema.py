@@ -155,6 +155,7 @@ class BandSpec(Record, kw_only=True, frozen=True):
     fast_half_life_hours: float | None = None
     fast_weight: float | None = None  # scaled: the fast variance's weight at the next bar (None: 1)
     robust_variance: bool = False  # scaled: today's and the fast variance by absolute returns
+    range_variance: bool = False  # scaled: each bar's move read from its range (`Market.ranged`)
     profile: bool  # scaled: follow the hour-of-week volatility profile
     profile_factored: bool = False  # scaled: the hour of the day's times the day of the week's
     # scaled: the profile raised to this power (None: 1; `bands.profile_of`)

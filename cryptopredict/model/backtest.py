@@ -107,6 +107,8 @@ def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.n
     """The close (scored against) as a Market, and the model price at each bar."""
     actual = frame["actual" if "actual" in frame.columns else "y"].to_numpy(dtype=np.float64)
     market = Market(epoch_seconds(frame["ds"]), np.log(actual), seconds_of(interval))
+    if "high" in frame:  # each bar's range, for the bands' `range_variance`
+        market.read_ranges(np.log(frame["high"] / frame["low"]).to_numpy())
     return market, frame["y"].to_numpy(dtype=np.float64)
 
 

@@ -58,8 +58,9 @@ def _name(spec: BandSpec) -> str:
         if spec.fast_half_life_hours is not None:
             weight = "" if spec.fast_weight is None else f", weight {spec.fast_weight:g}"
             window += f" and the last hours' (half-life {spec.fast_half_life_hours:g} h{weight})"
-        if spec.robust_variance:
-            window += " from absolute returns"
+        if spec.robust_variance or spec.range_variance:
+            ranged = " from each hour's high-low range (Parkinson)"
+            window += ranged if spec.range_variance else " from absolute returns"
         parts = [f"scaled: {window}, {fades}"]
         if spec.profile:
             power = spec.profile_power

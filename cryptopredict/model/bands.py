@@ -110,6 +110,7 @@ def _per_step(
     """The variance the band expects of each of the `steps` bars after each origin, and the
     same were today's variance the year's (one profile and one year's variance for both)."""
     ahead = np.arange(1, steps + 1)
+    market = market.ranged if spec.range_variance else market
     profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
     short = short_variance(market, spec, pos, profile, long)
@@ -136,6 +137,7 @@ def profile_of(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarray | 
     (`profile_power`); None where the band follows none."""
     if not spec.profile:
         return None
+    market = market.ranged if spec.range_variance else market
     profile = market.profile(pos, factored=spec.profile_factored)
     if spec.profile_power is None:
         return profile
@@ -166,6 +168,7 @@ def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarra
     empirical band, which has none)."""
     if spec.kind != "scaled":
         return np.ones(len(pos))
+    market = market.ranged if spec.range_variance else market
     profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
     return short_variance(market, spec, pos, profile, long) / long

@@ -336,12 +336,12 @@ def history_series(frame: pd.DataFrame) -> BarHistory:
 
 
 def model_frame(bars: pd.DataFrame, price: str) -> pd.DataFrame:
-    """`ds` and `y`, the price to learn; with VWAP, `actual` keeps the close."""
-    ds = bars["timestamp"].dt.tz_localize(None)
+    """`ds`, `y` (the price to learn; with VWAP, `actual` keeps the close), `high` and `low`."""
+    ds, ranges = bars["timestamp"].dt.tz_localize(None), bars[["high", "low"]]  # `market_of`'s
     if price == "close":
-        return pd.DataFrame({"ds": ds, "y": bars["close"]})
+        return pd.DataFrame({"ds": ds, "y": bars["close"]}).join(ranges)
     if price == "vwap":
-        return pd.DataFrame({"ds": ds, "y": bar_vwap(bars), "actual": bars["close"]})
+        return pd.DataFrame({"ds": ds, "y": bar_vwap(bars), "actual": bars["close"]}).join(ranges)
     raise ValueError(f"unknown price {price!r}; choose one of {', '.join(PRICES)}")
 
 

@@ -6,6 +6,8 @@ volatility; with fewer than `MIN_MOVES` moves, normal quantiles of the year's vo
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 from pandas.api.indexers import BaseIndexer
@@ -39,21 +41,30 @@ class Market:
         step = np.diff(self.t, prepend=self.t[0] - 2 * interval)
         returns[step != interval] = np.nan  # across a gap: not one bar's move
         self.returns = returns
-        valid = np.isfinite(returns)
+        self._slot_pos = [np.flatnonzero(self.slot == slot) for slot in range(self.slots)]
+        self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._read(np.abs(returns))
+
+    def read_ranges(self, ranges: np.ndarray) -> None:
+        """`ranged`: each bar's move read as its log range's Parkinson volatility (bands')."""
+        self.ranged = copy.copy(self)._read(ranges / np.sqrt(4 * np.log(2)))
+
+    def _read(self, moves: np.ndarray) -> Market:
+        """The window statistics of each bar's move's size, `moves` (none across a gap)."""
+        self.sizes = np.where(np.isfinite(self.returns), moves, np.nan)
+        valid = np.isfinite(self.sizes)
         self._known = np.concatenate([[0], np.cumsum(valid)])  # valid returns before position
-        squares = np.where(valid, returns**2, 0.0)
-        sizes = np.where(valid, np.abs(returns), 0.0)
-        # Per slot: the positions of its bars, and running sums of |r|, r^2 and counts.
-        self._slot_pos, self._slot_abs, self._slot_sq, self._slot_n = [], [], [], []
-        for slot in range(self.slots):
-            where = np.flatnonzero(self.slot == slot)
-            self._slot_pos.append(where)
+        squares, sizes = np.where(valid, self.sizes**2, 0.0), np.where(valid, self.sizes, 0.0)
+        # Per slot (`_slot_pos`, its bars' positions): running sums of |r|, r^2 and counts.
+        self._slot_abs, self._slot_sq, self._slot_n = [], [], []
+        for where in self._slot_pos:
             self._slot_abs.append(np.concatenate([[0.0], np.cumsum(sizes[where])]))
             self._slot_sq.append(np.concatenate([[0.0], np.cumsum(squares[where])]))
             self._slot_n.append(np.concatenate([[0], np.cumsum(valid[where])]))
         first = np.flatnonzero(valid)[:MIN_RETURNS]
-        self.warmup_variance = float(np.mean(returns[first] ** 2)) if len(first) else 1e-4
-        self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.warmup_variance = float(np.mean(self.sizes[first] ** 2)) if len(first) else 1e-4
+        self.ranged = self
+        return self
 
     def position(self, seconds: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.t, np.asarray(seconds, dtype=np.int64), "right") - 1
@@ -125,7 +136,7 @@ class Market:
         for first in range(0, len(pos), EWMA_CHUNK):
             rows = slice(first, first + EWMA_CHUNK)
             at = pos[rows, None] - ages[None, :]
-            returns = self.returns[np.maximum(at, 0)]
+            returns = self.sizes[np.maximum(at, 0)]
             seen = (at >= 0) & np.isfinite(returns)
             squares = np.where(seen, returns, 0.0) ** 2
             if profile is not None:

@@ -524,3 +524,25 @@ def test_the_fast_variance_weighs_in_at_its_weight_from_absolute_returns():
     np.testing.assert_allclose(per_step, expected, rtol=1e-9)
     assert "weight 0.8" in spec.name
     assert "from absolute returns" in spec.name
+
+
+def test_a_range_variance_reads_each_hours_high_and_low_as_parkinsons_volatility():
+    """Issue 94: `range_variance` reads each bar's move as sqrt(range^2 / (4 ln 2)), in the
+    windows and the fast variance alike; a market given no ranges serves its closes' band."""
+    returns = np.tile([0.001, -0.001], 24 * 7)
+    closes = market_of(returns)
+    market = Market(closes.t, closes.log_price, HOUR)
+    market.read_ranges(np.full(len(closes.t), 0.02))
+    origin, spec = np.array([len(returns)]), scaled(7, None, fast_half_life_hours=4.0)
+    parkinson = 0.02**2 / (4 * np.log(2))
+    assert market.ranged.variance(origin, 7, None)[0] == pytest.approx(parkinson)
+    assert market.ranged.ewma_variance(origin, 4.0, None)[0] == pytest.approx(parkinson)
+    assert market.variance(origin, 7, None)[0] == pytest.approx(0.001**2)
+    wide, calm = (
+        spreads(market, named(spec, range_variance=flag), origin, np.array([24]))[0]
+        for flag in (True, False)
+    )
+    assert wide[0, 0] == pytest.approx(np.sqrt(24 * parkinson))
+    assert calm[0, 0] == pytest.approx(np.sqrt(24 * 0.001**2))
+    same = spreads(closes, named(spec, range_variance=True), origin, np.array([24]))[0]
+    assert same[0, 0] == calm[0, 0]
