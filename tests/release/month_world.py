@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import itertools
 import json
 import re
 import threading
@@ -118,6 +119,7 @@ class World:
         self.deploy_delay = HOUR  # a run's deploy comes an hour after it starts
         self.tag_moves: list[tuple[float, str, str]] = []  # (simulated time, tag, digest)
         self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
+        self.ids = itertools.count(1000)  # GitHub's: a deleted version's id is no other's
         self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
         # each run's commit, conclusion, event, start and failed jobs with their annotations
@@ -304,7 +306,8 @@ class World:
 
     def pushed(self, digest: str) -> None:
         with self.lock:
-            self.versions.setdefault(digest, (1000 + len(self.versions), self.now))
+            if digest not in self.versions:
+                self.versions[digest] = (next(self.ids), self.now)
 
     def _package(self, method: str, path: str, asked: dict[str, str]) -> tuple[int, Any]:
         if method == "DELETE":

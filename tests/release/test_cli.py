@@ -164,16 +164,24 @@ def test_the_deploy_triggers_the_hook_then_waits_for_the_new_version(capsys, ser
     assert "reports model version 0.5.0-20260309180007" in out
 
 
-def test_a_deploy_that_never_reports_the_version_fails(capsys, server):
-    server.answer(200, '{"deploy": {"id": "dep-9"}}')
-    server.answer(200, '{"model_version": "0.4.0-20260309120000"}')
-    environ = {
-        "RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy/srv-1?key=k",
-        "RENDER_SERVICE_URL": server.url,
-    }
+@pytest.mark.parametrize("kept", [1, 2, 3])
+def test_render_keeping_the_old_image_is_met_by_calling_the_hook_again(capsys, server, kept):
+    """Issue 93: Render accepting a deploy and serving the old image; three calls a run."""
+    calls = []
+
+    def render(method: str, path: str, _: bytes) -> tuple[int, bytes]:
+        calls.extend([path] if method == "POST" else [])
+        served = "0.5.0-20260309180007" if len(calls) > kept else "0.4.0-20260309120000"
+        return 200, json.dumps({"deploy": {"id": "dep-9"}, "model_version": served}).encode()
+
+    server.handler = render
+    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": server.url}
     args = [*deploy_args(), "--timeout", "0.2", "--interval", "0.1"]
-    assert main(args, environ=environ) == 1
-    assert "did not report model version 0.5.0-20260309180007" in capsys.readouterr().err
+    assert main(args, environ=environ) == (kept == 3)
+    assert len(calls) == min(kept + 1, 3)
+    said = capsys.readouterr()
+    assert said.out.count("::warning title=deploy::") == len(calls) - 1
+    assert ("did not report model version 0.5.0-20260309180007" in said.err) == (kept == 3)
 
 
 def test_multiline_outputs_refuse_a_value_holding_the_delimiter():

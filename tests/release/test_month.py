@@ -10,7 +10,7 @@ import pytest
 
 from tests.release import month, month_tools
 from tests.release.month_report import bar, mentions, report, said_words, summary
-from tests.release.month_world import KINDS, Fault
+from tests.release.month_world import KINDS, Fault, World
 
 OTHERS = [month.FAULTS.with_name(f"month_faults_{name}.json") for name in ("another", "stranger")]
 
@@ -126,6 +126,18 @@ def test_a_topics_word_is_matched_as_a_word(kind, text, said):
     assert mentions(text, words) is said
 
 
+@pytest.mark.slow  # the registry's stand-in
+def test_a_deleted_package_versions_id_is_never_another_versions():
+    """Issue 93: the ids retention keeps and deletes by, unique as GitHub's: an id given
+    again after a deletion kept every older build its new holder's id shielded."""
+    world = World()
+    for digest in ("sha256:a", "sha256:b", "sha256:c"):
+        world.pushed(digest)
+        world.versions.pop("sha256:a", None)  # as deleting it does
+    world.stop()
+    assert [number for number, _ in world.versions.values()] == [1001, 1002]
+
+
 @pytest.mark.slow  # three cycles of the release against a real registry: about a minute
 def test_a_push_gh_failed_through_two_runs_is_released_by_the_third(tmp_path):
     """Issue 93: GitHub's 503s through a push's run and the next scheduled one (four tries
@@ -206,7 +218,7 @@ def test_docker_and_skopeo_stand_ins_ask_once_and_skopeo_reads_a_blobs_status(
     ("fault", "struck", "said"),
     [
         ({"kind": "render-hook-refused"}, "dispatch", "hook answered HTTP 404 (regenerate the"),
-        ({"kind": "render-keeps-old-image"}, "dispatch", "healthz did not report model"),
+        ({"kind": "render-keeps-old-image", "count": 3}, "dispatch", "healthz did not report"),
         ({"kind": "render-unhealthy"}, "schedule", ""),
         ({"kind": "github-api-5xx", "count": 2}, "schedule", ""),
         ({"kind": "registry-push-503"}, "dispatch", "push ghcr.io/octo/cryptopredict: 503 Serv"),

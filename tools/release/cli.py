@@ -593,12 +593,19 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"{HOOK_SECRET} is set but the repository variable {SERVICE_VARIABLE} is not, so the "
             "deploy could not be verified; set it to the service's URL (https://<name>.onrender.com)"
         )
-    deploy_id = trigger_deploy(hook, image_ref)
-    print(f"Render deploy {deploy_id} started for {image_ref}")
-    attempts = wait_for_version(
-        f"{service}/healthz", args.model_version, timeout=args.timeout, interval=args.interval
-    )
-    print(f"{service}/healthz reports model version {args.model_version} ({attempts} polls)")
+    health = f"{service}/healthz"
+    for left in reversed(range(max(args.tries, 1))):  # Render may keep the old image
+        print(f"Render deploy {trigger_deploy(hook, image_ref)} started for {image_ref}")
+        try:
+            attempts = wait_for_version(
+                health, args.model_version, timeout=args.timeout, interval=args.interval
+            )
+            break
+        except DeployError as error:
+            if not left:
+                raise
+            print(f"::warning title=deploy::{error} The deploy hook again ({left} left).")
+    print(f"{health} reports model version {args.model_version} ({attempts} polls)")
     return 0
 
 
@@ -899,6 +906,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             option("--latest-digest", required=True, help="`latest`'s: deploy only if --digest"),
             option("--timeout", type=float, default=900.0, help="seconds to wait (900)"),
             option("--interval", type=float, default=15.0, help="seconds between polls (15)"),
+            option("--tries", type=int, default=3, help="hook calls, each waited for (3)"),
         ),
     ),
     "notes": (
