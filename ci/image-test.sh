@@ -300,10 +300,12 @@ for _ in $(seq 180); do
     kill -0 "$run_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited"; }
     sleep 1
 done
-[[ -n "$listener" ]] && grep -q 'serving on' "$work/server.log" \
-    || { cat "$work/server.log" >&2; die "nothing served on $port in 180 s"; }
+if [[ -z "$listener" ]] || ! grep -q 'serving on' "$work/server.log"; then
+    cat "$work/server.log" >&2
+    die "nothing served on $port in 180 s"
+fi
 [[ "$listener" != *$'\n'* ]] \
-    || die "port $port is held by more than one process ($(echo $listener)) once the server serves"
+    || die "port $port is held by more than one process ($(tr '\n' ' ' <<<"$listener")) once it serves"
 # The port is HAProxy's, started by the image's command, which serves behind it
 # (docs/operations.md, "The edge"); both run as the image's user.
 proxy_pid=${listener#pid=}
