@@ -110,10 +110,7 @@ def _per_step(
     """The variance the band expects of each of the `steps` bars after each origin, and the
     same were today's variance the year's (one profile and one year's variance for both)."""
     ahead = np.arange(1, steps + 1)
-    market = market.ranged if spec.range_variance else market
-    profile = profile_of(market, spec, pos)
-    long = market.variance(pos, YEAR_DAYS, profile)
-    short = short_variance(market, spec, pos, profile, long)
+    market, profile, long, short = _variances(market, spec, pos)
     if spec.half_life_hours is None:
         fade = np.ones(steps)
     else:
@@ -168,10 +165,18 @@ def variance_ratio(market: Market, spec: BandSpec, pos: np.ndarray) -> np.ndarra
     empirical band, which has none)."""
     if spec.kind != "scaled":
         return np.ones(len(pos))
+    _, _, long, short = _variances(market, spec, pos)
+    return short / long
+
+
+def _variances(
+    market: Market, spec: BandSpec, pos: np.ndarray
+) -> tuple[Market, np.ndarray | None, np.ndarray, np.ndarray]:
+    """The market's view the band reads (`Market.ranged`), its profile, the year's and today's."""
     market = market.ranged if spec.range_variance else market
     profile = profile_of(market, spec, pos)
     long = market.variance(pos, YEAR_DAYS, profile)
-    return short_variance(market, spec, pos, profile, long) / long
+    return market, profile, long, short_variance(market, spec, pos, profile, long)
 
 
 PoolInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

@@ -42,7 +42,6 @@ class Market:
         returns[step != interval] = np.nan  # across a gap: not one bar's move
         self.returns = returns
         self._slot_pos = [np.flatnonzero(self.slot == slot) for slot in range(self.slots)]
-        self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._read(np.abs(returns))
 
     def read_ranges(self, ranges: np.ndarray) -> None:
@@ -63,6 +62,7 @@ class Market:
             self._slot_n.append(np.concatenate([[0], np.cumsum(valid[where])]))
         first = np.flatnonzero(valid)[:MIN_RETURNS]
         self.warmup_variance = float(np.mean(self.sizes[first] ** 2)) if len(first) else 1e-4
+        self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # each view its own
         self.ranged = self
         return self
 
