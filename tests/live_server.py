@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from tests.paths import ROOT
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,16 +42,75 @@ def start_server(
             stderr=sink,
             stdout=sink,
         )
-    deadline = time.monotonic() + 60  # a loaded machine takes its time to import and verify
-    while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
-        if found:
-            return LiveServer(found.group(1), process, log)
-        if process.poll() is not None:
-            raise AssertionError(f"api.py exited with {process.returncode}: {log.read_text()}")
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"api.py did not start: {log.read_text()}")
+    try:  # a loaded machine takes its time to import and verify
+        return LiveServer(serving_url(process, log), process, log)
+    except AssertionError:
+        process.kill()
+        raise
+
+
+def make(targets: list[str], log: Path, **env: str) -> subprocess.Popen:
+    """`make TARGETS` on a free port as from a terminal, its output in `log`: in a process group
+    of its own (nothing else gets a signal sent to it), SIGINT at its default even where our
+    caller ignores it (a job `&` started)."""
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            ["make", "--no-print-directory", *targets],
+            cwd=ROOT,
+            env={**os.environ, "PORT": "0", **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_interruptible,  # noqa: PLW1509 (it only resets one signal's handler)
+        )
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def make_run(tmp: Path, log: Path, assets: str, args: str) -> subprocess.Popen:
+    """`make run TRAIN_ARGS=args`: `assets` trained on one worker into `tmp`, no live database."""
+    return make(
+        ["run", f"TRAIN_ARGS={args}"],
+        log,
+        ASSETS=assets,
+        MODEL_DIR=str(tmp / "artifacts"),
+        DATABASE_URL=f"sqlite:///{tmp / 'none.db'}",
+        TRAIN_WORKERS="1",
+    )
+
+
+def wait_for(
+    condition: Callable[[], T],
+    what: str,
+    seconds: float = 60,
+    *,
+    every: float = 0.1,
+    process: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> T:
+    """Polls `condition` until it gives something true, and returns that; fails naming `what`
+    when `seconds` have passed, or at once when `process` has exited (with `log`'s text)."""
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        said = log.read_text() if log else ""
+        assert process is None or process.poll() is None, f"{process.args} exited: {said}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {said}"
+        time.sleep(every)
+    return found
+
+
+def logged(process: subprocess.Popen, log: Path, pattern: str, seconds: float = 60) -> re.Match:
+    """The first match of `pattern` in `log`, once `process` has written it there."""
+    return wait_for(
+        lambda: re.search(pattern, log.read_text()), pattern, seconds, process=process, log=log
+    )
+
+
+def serving_url(process: subprocess.Popen, log: Path, seconds: float = 60) -> str:
+    """The URL of the server `process` runs, once its log says it is serving."""
+    return logged(process, log, r"serving on (http://[0-9.]+:[0-9]+) ", seconds).group(1)
 
 
 def replay(database_url: str, *args: str) -> None:

@@ -7,14 +7,12 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.paths import ROOT
+from tests.live_server import make, serving_url, wait_for
 
 
 @contextlib.contextmanager
@@ -22,48 +20,21 @@ def make_live(model_dir: Path, directory: Path, *, speed: int, play_minutes: int
     """`make live` serving `model_dir`, its database and log in `directory`, replaying the last
     `play_minutes` at `speed` times real time; yields its URL once a price is stored."""
     log = directory / "make-live.log"
-    env = {
-        **os.environ,
-        "MODEL_DIR": str(model_dir),
-        "PORT": "0",
-        "LIVE_DB": str(directory / "live.db"),
-        "LIVE_SPEED": str(speed),
-        "LIVE_PLAY_MINUTES": str(play_minutes),
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "live"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = make(
+        ["live"],
+        log,
+        MODEL_DIR=str(model_dir),
+        LIVE_DB=str(directory / "live.db"),
+        LIVE_SPEED=str(speed),
+        LIVE_PLAY_MINUTES=str(play_minutes),
+    )
     try:
-        url = _wait_for_server(process, log)
-        wait_for(lambda: status(f"{url}/price/btc-usd") == 200, "the replay's first minutes", log)
+        url = serving_url(process, log)
+        wait_for(lambda: status(f"{url}/price/btc-usd") == 200, "its first minutes", log=log)
         yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def _wait_for_server(process: subprocess.Popen, log: Path) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
-        if found:
-            return found.group(1)
-        assert process.poll() is None, f"make live exited: {log.read_text()}"
-        time.sleep(0.1)
-    raise AssertionError(f"make live did not serve: {log.read_text()}")
-
-
-def wait_for(condition, what: str, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: {log.read_text()}"
-        time.sleep(0.2)
 
 
 def status(url: str) -> int:

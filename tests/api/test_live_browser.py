@@ -21,7 +21,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import Browser, needs_chromium, watched_page
-from tests.make_live import called_live, wait_for
+from tests.live_server import wait_for
+from tests.make_live import called_live
 from tests.make_live import make_live as running_make_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
@@ -93,7 +94,7 @@ def test_make_live_shows_the_live_panel_moving(browser, make_live, tmp_path):
 
     # The replay writes a minute every 6 s; the page's 30 s refresh timer then picks them up.
     started = _price(make_live)["date"]
-    wait_for(lambda: _price(make_live)["date"] > started, "a new minute", Path(os.devnull))
+    wait_for(lambda: _price(make_live)["date"] > started, "a new minute")
     page.clock.fast_forward(30_000)
     page.wait_for_function(
         "first => document.getElementById('live').dataset.date > first", arg=first_date

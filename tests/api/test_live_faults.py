@@ -32,6 +32,7 @@ from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
+from tests.live_server import serving_url
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,12 +224,7 @@ def test_the_served_api_never_logs_the_password(artifact_dir, tmp_path):
             [sys.executable, "api.py"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 60
-        while not (found := re.search(r"serving on (http://\S+) ", log.read_text())):
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        base = found.group(1)
+        base = serving_url(server, log)
         statuses = {route: _status(base + route) for route in (*ROUTES, "/live")}
     finally:
         server.send_signal(signal.SIGTERM)

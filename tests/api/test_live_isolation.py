@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_server import LiveServer, start_server
+from tests.live_server import LiveServer, start_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -58,13 +58,6 @@ class Request(threading.Thread):
                 self.status = answer.status
         except urllib.error.HTTPError as refused:
             self.status = refused.code
-
-
-def wait_for(condition, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_bitcoin_is_answered_while_live_requests_wait_on_a_silent_database(server, silent_listener):

@@ -84,13 +84,6 @@ def ohlcv(bars) -> list[tuple]:
     return [(b.ts, b.open, b.high, b.low, b.close, b.volume) for b in bars]
 
 
-def wait_for(condition, timeout=30.0, what="the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def collector_env(fake, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of `python -m cryptopredict.collect` against the fake exchange."""
     return {

@@ -28,8 +28,8 @@ from tests.collect.helpers import (
     ohlcv,
     shifted_to,
     stored,
-    wait_for,
 )
+from tests.live_server import wait_for
 
 PASSWORD = "s3cretpw"
 
@@ -46,12 +46,7 @@ class Collector:
         return self.log.read_text()
 
     def wait_for_log(self, needle: str, timeout: float = 60.0) -> None:
-        wait_for(
-            lambda: needle in self.text() or self.process.poll() is not None,
-            timeout,
-            f"{needle!r} in the log",
-        )
-        assert self.process.poll() is None, f"the feed exited: {self.text()}"
+        wait_for(lambda: needle in self.text(), needle, timeout, process=self.process, log=self.log)
 
     def stop(self) -> str:
         """SIGTERM; the exit status must be 0. Returns the whole log."""
@@ -68,7 +63,7 @@ def test_the_command_polls_the_exchange_until_a_sigterm(sample_minutes, tmp_path
     url = f"sqlite:///{tmp_path / 'market.db'}"
     with FakeBinance(m) as fake:
         collector = Collector(collector_env(fake, url), tmp_path / "feed.log")
-        wait_for(lambda: newest(url) == m[-1].ts, what="the newest minute")
+        wait_for(lambda: newest(url) == m[-1].ts, "the newest minute", 30)
         log = collector.stop()
     assert "stopped by a signal" in log
     assert "Traceback" not in log

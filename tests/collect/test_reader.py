@@ -12,6 +12,7 @@ import pytest
 
 from cryptopredict.minutes.reader import MinuteReader, ReadersBusyError
 from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore, StoreError
+from tests.collect.helpers import Clock
 
 
 def test_a_database_created_after_the_reader_is_read_without_restarting(tmp_path, sample_minutes):
@@ -92,14 +93,6 @@ def test_past_max_readers_a_reader_is_refused_at_once(database_url, sample_minut
         assert store.windows()["btc-usd"].count == 2
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def silent_listener() -> Iterator[socket.socket]:
     """A TCP listener on loopback that accepts connections (the kernel does) and never
@@ -123,7 +116,7 @@ def connections_made(listener: socket.socket) -> int:
 def test_a_database_that_never_answers_is_tried_once_per_retry_period(silent_listener, caplog):
     """Seconds: each try waits out PostgreSQL's shortest connect timeout (2 s)."""
     port = silent_listener.getsockname()[1]
-    clock = Clock()
+    clock = Clock(1000.0)
     url = f"postgresql://reader:s3cret@127.0.0.1:{port}/market"
     reader = MinuteReader(url, connect_timeout=2, retry_after=5.0, clock=clock)
     with pytest.raises(DatabaseUnavailableError, match="timeout"), reader.open():
@@ -161,7 +154,7 @@ def test_a_connection_that_breaks_is_not_remembered_but_a_new_one_that_fails_is(
     url = new_postgres_database(postgres_server)
     with MinuteStore.open(url) as collector:
         collector.write(sample_minutes[:2])
-    clock = Clock()
+    clock = Clock(1000.0)
     reader = MinuteReader(url, retry_after=5.0, clock=clock)
     with reader.open() as store:
         pid = store._db.info.backend_pid
@@ -191,7 +184,7 @@ def test_after_the_retry_period_one_call_tries_while_the_others_fail_at_once(sil
     """Half-open: the connect timeout is long (30 s), and the listener decides when a try ends
     by closing the connection, so the test waits on events, not on time."""
     port = silent_listener.getsockname()[1]
-    clock = Clock()
+    clock = Clock(1000.0)
     url = f"postgresql://reader:pw@127.0.0.1:{port}/market"
     reader = MinuteReader(url, connect_timeout=30, retry_after=5.0, clock=clock, max_readers=4)
     failures: list[BaseException] = []

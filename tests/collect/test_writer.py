@@ -13,16 +13,9 @@ import pytest
 from cryptopredict.collect.feed import MinuteWriter, Outcome, stamp
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import DatabaseUnavailableError, MinuteStore
+from tests.collect.helpers import Clock
 
 YEAR_2100 = 4_102_444_800  # 2100-01-01T00:00Z
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
+from tests.live_server import make_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -48,28 +48,7 @@ POINTS = [
     for half, into in enumerate((0.0, 0.5))
 ]
 AT_ONCE = 4  # runs under way at a time
-ARGS = "TRAIN_ARGS=--source snapshot --no-backtest --since 2026-06-01"
-
-
-def _make_run(tmp_path: Path, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "ASSETS": "btc-usd,eth-usd",
-        "MODEL_DIR": str(tmp_path / "artifacts"),
-        "PORT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
-        "TRAIN_WORKERS": "1",
-    }
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            ["make", "--no-print-directory", "run", ARGS],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group, as a terminal's foreground job
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
-        )
+ARGS = "--source snapshot --no-backtest --since 2026-06-01"
 
 
 def _gone(process: subprocess.Popen, log: Path) -> None:
@@ -109,7 +88,7 @@ class Stop:
 
 def _stopped(tmp_path: Path, step: str | None, into: float, signum: int) -> Stop:
     log = tmp_path / "run.log"
-    process = _make_run(tmp_path, log)
+    process = make_run(tmp_path, log, "btc-usd,eth-usd", ARGS)
     deadline = time.monotonic() + 300
     while step is not None and step not in log.read_text():
         assert process.poll() is None, log.read_text()

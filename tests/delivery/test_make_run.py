@@ -10,45 +10,27 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
+from tests.live_server import logged, make_run, serving_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
     log = tmp_path / "make-run.log"
-    env = {
-        **os.environ,
-        "ASSETS": "sol-usdt,nosuch-usd",
-        "MODEL_DIR": str(tmp_path / "artifacts"),
-        "PORT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
-        "TRAIN_WORKERS": "1",
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "run", "TRAIN_ARGS=--source snapshot --no-backtest"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = make_run(tmp_path, log, "sol-usdt,nosuch-usd", "--source snapshot --no-backtest")
     try:
-        url = _serving(process, log)
-        _wait_for_line(process, log, "the artifacts changed: serving them now")  # sol-usdt's
+        url = serving_url(process, log, 500)
+        logged(process, log, "the artifacts changed: serving them now", 500)  # sol-usdt's
         with urllib.request.urlopen(f"{url}/forecast/SOL-USDT?date=2026-08-01") as answer:
             assert answer.status == 200
             assert json.load(answer)["prediction"] > 0
-        _wait_for_line(process, log, "training is over; serving until Ctrl-C")
+        logged(process, log, "training is over; serving until Ctrl-C", 500)
         output = log.read_text()
         # The unknown pair is named, with why: the pairs the embedded data holds, as they serve.
         assert re.search(r"nosuch-usd: no source delivered NOSUCH/USD", output)
@@ -99,22 +81,3 @@ def _status(url: str, path: str) -> int:
 def _health(url: str) -> dict:
     with urllib.request.urlopen(f"{url}/healthz") as answer:
         return json.load(answer)
-
-
-def _wait_for_line(process: subprocess.Popen, log: Path, line: str) -> None:
-    deadline = time.monotonic() + 500
-    while line not in log.read_text():
-        assert time.monotonic() < deadline, log.read_text()
-        assert process.poll() is None, f"make run exited: {log.read_text()}"
-        time.sleep(0.5)
-
-
-def _serving(process: subprocess.Popen, log: Path) -> str:
-    deadline = time.monotonic() + 500
-    while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
-        if found:
-            return found.group(1)
-        assert process.poll() is None, f"make run exited: {log.read_text()}"
-        time.sleep(0.5)
-    raise AssertionError(f"make run did not serve: {log.read_text()}")

@@ -12,16 +12,14 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
+from tests.live_server import make_run, serving_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -41,23 +39,11 @@ class FirstRun:
 def first_run(tmp_path_factory) -> FirstRun:
     tmp = tmp_path_factory.mktemp("first-run")
     log = tmp / "make-run.log"
-    env = {
-        **os.environ,
-        # ETH/USD (daily, seconds) first, then BTC/USD: the server starts on ETH/USD's model
-        # while BTC/USD's is still training.
-        "ASSETS": "eth-usd,btc-usd",
-        "TRAIN_WORKERS": "1",
-        "MODEL_DIR": str(tmp / "artifacts"),
-        "PORT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp / 'none.db'}",
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "run", "TRAIN_ARGS=--source snapshot"],
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    # ETH/USD (daily, seconds) first, then BTC/USD: the server starts on ETH/USD's model while
+    # BTC/USD's is still training.
+    process = make_run(tmp, log, "eth-usd,btc-usd", "--source snapshot")
     try:
-        url = _serving(process, log)
+        url = serving_url(process, log, 500)
         statuses, training, answers = [], [], []
         deadline = time.monotonic() + 500
         while not statuses or statuses[-1] != 200 or "training is over" not in log.read_text():
@@ -126,14 +112,3 @@ def _answer(url: str) -> tuple[int, bytes]:
             return int(answer.status), answer.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def _serving(process: subprocess.Popen, log: Path) -> str:
-    deadline = time.monotonic() + 500
-    while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://[0-9.]+:[0-9]+) ", log.read_text())
-        if found:
-            return found.group(1)
-        assert process.poll() is None, f"make run exited: {log.read_text()}"
-        time.sleep(POLL_SECONDS)
-    raise AssertionError(f"make run did not serve: {log.read_text()}")

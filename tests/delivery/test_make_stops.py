@@ -9,7 +9,6 @@ terminal starts it (SIGINT not ignored), and is signalled by its pid alone."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.live_server import logged, make, make_run
 from tests.paths import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make run`, `make live`: in `make e2e`
@@ -39,32 +39,6 @@ def model_dir(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     return out
-
-
-def _interruptible() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _started(target: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            ["make", "--no-print-directory", *target],
-            cwd=ROOT,
-            env={**os.environ, "PORT": "0", **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: nothing else gets the signal
-            # As from a terminal, even where our caller ignores SIGINT (a job `&` started).
-            preexec_fn=_interruptible,  # noqa: PLW1509 (it only resets one signal's handler)
-        )
-
-
-def _wait_for(process: subprocess.Popen, log: Path, pattern: str) -> None:
-    deadline = time.monotonic() + 600
-    while not re.search(pattern, log.read_text()):
-        assert process.poll() is None, f"make exited early: {log.read_text()}"
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.3)
 
 
 def _stops_alone(process: subprocess.Popen, log: Path, signum: int) -> None:
@@ -96,8 +70,8 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM]
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_make_serve_stops_on_a_signal_to_make_alone(model_dir, tmp_path, signum):
     log = tmp_path / "serve.log"
-    process = _started(["serve"], {"MODEL_DIR": str(model_dir)}, log)
-    _wait_for(process, log, r"serving on http")
+    process = make(["serve"], log, MODEL_DIR=str(model_dir))
+    logged(process, log, r"serving on http", 600)
     # The image's command (`python api.py`): HAProxy in front of the server (issue 83 bar 4).
     started = psutil.Process(process.pid).children(recursive=True)
     assert [each.name() for each in started if each.name() == "haproxy"] == ["haproxy"]
@@ -108,9 +82,8 @@ def test_make_serve_stops_on_a_signal_to_make_alone(model_dir, tmp_path, signum)
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_make_live_stops_with_its_replay_on_a_signal_to_make_alone(model_dir, tmp_path, signum):
     log = tmp_path / "live.log"
-    env = {"MODEL_DIR": str(model_dir)}
-    process = _started(["live", f"LIVE_DB={tmp_path / 'live.db'}"], env, log)
-    _wait_for(process, log, r"serving on http")
+    process = make(["live", f"LIVE_DB={tmp_path / 'live.db'}"], log, MODEL_DIR=str(model_dir))
+    logged(process, log, r"serving on http", 600)
     _stops_alone(process, log, signum)
     assert "api: stopped" in log.read_text()
 
@@ -120,13 +93,9 @@ def test_make_run_stops_while_training_on_a_signal_to_make_alone(tmp_path, signu
     """Serving ETH/USD's model while BTC/USD's task runs on the Dask cluster's one worker: the
     cluster's workers go too."""
     log = tmp_path / "run.log"
-    env = {
-        "ASSETS": "eth-usd,btc-usd", "MODEL_DIR": str(tmp_path / "artifacts"),
-        "TRAIN_WORKERS": "1",
-    }  # fmt: skip
-    process = _started(["run", "TRAIN_ARGS=--source snapshot"], env, log)
-    _wait_for(process, log, r"serving on http")
-    _wait_for(process, log, r"btc-usd: (backtest of the served forecast|final fit)")
+    process = make_run(tmp_path, log, "eth-usd,btc-usd", "--source snapshot")
+    logged(process, log, r"serving on http", 600)
+    logged(process, log, r"btc-usd: (backtest of the served forecast|final fit)", 600)
     _stops_alone(process, log, signum)
     assert "api: stopped" in log.read_text()
 
@@ -135,11 +104,11 @@ def test_make_run_stops_while_serving_after_training_on_sigterm_to_make(tmp_path
     """After training, `train.py` waits on the server: a SIGTERM that reached it alone used to
     leave the server running, and it waited for good."""
     log = tmp_path / "run.log"
-    env = {"ASSETS": "btc-usd", "MODEL_DIR": str(tmp_path / "artifacts"), "TRAIN_WORKERS": "1"}
-    arguments = "TRAIN_ARGS=--source snapshot --no-backtest --since 2026-06-01"
-    process = _started(["run", arguments], env, log)
+    process = make_run(
+        tmp_path, log, "btc-usd", "--source snapshot --no-backtest --since 2026-06-01"
+    )
     # Serving: a SIGTERM before the server has started ends it by the signal, with no line.
-    _wait_for(process, log, r"serving on http")
-    _wait_for(process, log, r"training is over; serving until Ctrl-C")
+    logged(process, log, r"serving on http", 600)
+    logged(process, log, r"training is over; serving until Ctrl-C", 600)
     _stops_alone(process, log, signal.SIGTERM)
     assert "api: stopped" in log.read_text()

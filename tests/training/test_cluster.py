@@ -16,7 +16,6 @@ import signal
 import site
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cloudpickle
@@ -28,6 +27,7 @@ from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.training.cli import main
 from cryptopredict.training.cluster import training_client
+from tests.live_server import wait_for
 from tests.local_cluster import in_process_client
 
 pytestmark = pytest.mark.slow
@@ -127,14 +127,6 @@ def _start(command: str, log: Path, venv: Path, cwd: Path) -> subprocess.Popen:
     )
 
 
-def _wait_for(condition, what: str, timeout: float, every: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
-
-
 @pytest.mark.e2e
 def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
     on_two_workers, installed, tmp_path
@@ -154,7 +146,7 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
         )
     ]  # fmt: skip
     try:
-        _wait_for(scheduler_file.exists, "the scheduler", 60)
+        wait_for(scheduler_file.exists, "the scheduler", 60)
         address = json.loads(scheduler_file.read_text())["address"]
         workers = [
             _start(
@@ -166,7 +158,7 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
         ]  # fmt: skip
         processes += workers
         with Client(address, timeout=60) as client:
-            _wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, "two workers", 60)
+            wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, "two workers", 60)
             where = client.run(_imported_from)
             assert all(str(installed) in path for path in where.values()), where
             log = tmp_path / "train.log"
@@ -188,7 +180,7 @@ def test_a_scheduler_started_by_hand_trains_the_same_and_survives_a_lost_worker(
                     raise AssertionError(f"training ended early:\n{log.read_text()}")
                 return client.run_on_scheduler(_computing_on, "worker-1") > 0
 
-            _wait_for(computing_on_the_first_worker, "a task on worker-1", 900, every=0.05)
+            wait_for(computing_on_the_first_worker, "a task on worker-1", 900, every=0.05)
             os.killpg(workers[0].pid, signal.SIGKILL)
             training.wait(timeout=1200)
             output = log.read_text()

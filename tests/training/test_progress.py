@@ -18,21 +18,14 @@ import pytest
 from cryptopredict.artifact.training import FILE, read_status
 from cryptopredict.training.progress import LINE_SECONDS, RunProgress, TimeLeft, time_left
 from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, READING, Finished
+from tests.collect.helpers import Clock
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usdt"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1000.0)
 
 
 class Lines:
