@@ -93,6 +93,7 @@ help:
 	@echo "make bench-scale   training (and serving) many pairs: pairs per minute on 1 and 2 workers"
 	@echo "make bench-first-run   make run on a fresh clone: time to the first 200, silences, names"
 	@echo "make month  a month of the release workflow, simulated, with the faults of FAULTS="
+	@echo "            (BUILD=real: a week, each build the release's own training on stand-in exchanges)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -334,9 +335,11 @@ prometheus:
 # `make month`: the release workflow's own jobs and tooling through a month of six-hourly cycles
 # and pushes, on stand-ins of GitHub, gh, Render and a registry that asks for a login, with the
 # faults of FAULTS (docs/release.md, "A month, simulated"); reports/month/month.json and .html.
-FAULTS ?= tests/release/month_faults.json
+# BUILD=real: each build runs the Dockerfile's training on stand-in exchanges (a week: 28 cycles).
+BUILD ?= synthetic
+FAULTS ?= tests/release/month_faults$(if $(filter real,$(BUILD)),_real).json
 month: $(VENV)/.test-deps docker-registry
-	$(BIN)/python -m tests.release.month --faults $(FAULTS) --out reports/month
+	$(BIN)/python -m tests.release.month --faults $(FAULTS) --build $(BUILD) --out reports/month
 
 # A real registry (Debian's docker-registry) for the release's tests and make image-test.
 docker-registry:

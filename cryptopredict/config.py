@@ -37,6 +37,7 @@ MEANINGS = {
         "Base of Binance's REST API: training's bars and `top:N`'s ranking of the market "
         "(`/api/v3/exchangeInfo`, `/api/v3/ticker/24hr`)."
     ),
+    "ALPACA_DATA_URL": "Base of Alpaca's market data API: training's bars.",
     "HTTP_CONNECT_TIMEOUT": "Seconds to wait for a data source to accept a connection.",
     "HTTP_READ_TIMEOUT": "Seconds to wait for a data source to answer a request.",
     "HTTP_ATTEMPTS": "Attempts per request on 429, 5xx, timeouts and dropped connections.",
@@ -279,6 +280,7 @@ class Source(Section):
     """How training's history sources are asked."""
 
     binance_api_url: Annotated[str, setting("BINANCE_API_URL")] = "https://api.binance.com"
+    alpaca_data_url: Annotated[str, setting("ALPACA_DATA_URL")] = "https://data.alpaca.markets"
     http_connect_timeout: Annotated[float, setting("HTTP_CONNECT_TIMEOUT", gt=0)] = 5.0
     http_read_timeout: Annotated[float, setting("HTTP_READ_TIMEOUT", gt=0)] = 30.0
     http_attempts: Annotated[int, setting("HTTP_ATTEMPTS", ge=1)] = 4

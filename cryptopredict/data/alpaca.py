@@ -11,7 +11,8 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest
-from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+from alpaca.data.timeframe import TimeFrame
+from alpaca.data.timeframe import TimeFrameUnit as Unit
 
 from cryptopredict.data.errors import SourceError
 from cryptopredict.data.frame import BarQuery, empty_frame, make_frame
@@ -27,12 +28,7 @@ log = logging.getLogger(__name__)
 
 NAME = "alpaca"
 PAGE_BARS = 10_000  # alpaca-py's page size for bars
-_UNITS = {
-    "m": (TimeFrameUnit.Minute, 59),
-    "h": (TimeFrameUnit.Hour, 23),
-    "d": (TimeFrameUnit.Day, 1),
-    "w": (TimeFrameUnit.Week, 1),
-}
+_UNITS = {"m": (Unit.Minute, 59), "h": (Unit.Hour, 23), "d": (Unit.Day, 1), "w": (Unit.Week, 1)}
 _FIELDS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
 
 
@@ -73,7 +69,8 @@ class AlpacaSource(NetworkSource):
 
     def _client(self) -> CryptoHistoricalDataClient:
         keys = (self.settings.alpaca_api_key, self.settings.alpaca_secret_key)
-        client = CryptoHistoricalDataClient(*keys if all(keys) else (None, None), raw_data=True)
+        keys, url = keys if all(keys) else (None, None), self.settings.alpaca_data_url
+        client = CryptoHistoricalDataClient(*keys, raw_data=True, url_override=url)
         # alpaca-py sets no timeout and retries 429s ignoring Retry-After, and takes neither as an
         # argument: its private attributes, checked by tests/data/test_alpaca_internals.py.
         client._session = TimeoutSession(

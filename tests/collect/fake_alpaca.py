@@ -5,7 +5,6 @@ have closed by its clock; `requests` records each one's path, query and headers.
 
 from __future__ import annotations
 
-import json
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -14,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 
 
 def alpaca_bar(bar: MinuteBar) -> dict:
@@ -38,12 +37,7 @@ class FakeAlpaca:
                 query = dict(urllib.parse.parse_qsl(url.query))
                 fake.requests.append((url.path, query, dict(self.headers.items())))
                 body = fake._answer(url.path, query)
-                raw = json.dumps(body).encode()
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                reply(self, 200 if body is not None else 404, body)
 
             def log_message(self, *args: object) -> None:
                 pass

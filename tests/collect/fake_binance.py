@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 
 
 @dataclass(frozen=True)
@@ -134,15 +134,8 @@ class FakeBinance:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 url = urllib.parse.urlsplit(self.path)
-                answer = fake._answer(url.path, dict(urllib.parse.parse_qsl(url.query)))
-                data = answer.body.encode()
-                self.send_response(answer.status)
-                self.send_header("Content-Type", answer.content_type)
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in answer.headers:
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                got = fake._answer(url.path, dict(urllib.parse.parse_qsl(url.query)))
+                reply(self, got.status, got.body.encode(), got.content_type, got.headers)
 
             def log_message(self, format: str, *args: object) -> None:
                 return

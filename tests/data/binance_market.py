@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 
 RECORDED = Path(__file__).parent / "recorded"
 EXCHANGE_INFO = RECORDED / "binance-exchange-info-2024-03-10.json.gz"
@@ -54,11 +54,7 @@ def binance_market(**answers: Any) -> Iterator[tuple[str, Market]]:
             if market.slow:
                 market.released.wait()
             status, body = market.answers.get(self.path.split("?")[0], (404, b"{}"))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, body)
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 
 Route = tuple[int, str, bytes]
 JSON = "application/json"
@@ -35,11 +35,7 @@ def serving(routes: dict[str, Route]) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             status, content_type, body = routes.get(self.path, (404, "text/plain", b"no route"))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, body, content_type)
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 from tests.release.github_issues import Issues
 
 
@@ -153,12 +153,7 @@ def serving(package: Package) -> Iterator[str]:
             return self._json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
 
         def _json(self, status: int, document: object) -> None:
-            body = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, document)
 
         def log_message(self, format: str, *args: object) -> None:
             pass

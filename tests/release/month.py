@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import msgspec
 
 from tests.release.month_build import ROOT, MonthRunner, PricePath, scratch_remote
+from tests.release.month_exchanges import Exchanges
 from tests.release.month_report import report, write
 from tests.release.month_world import CYCLE_HOURS, CYCLE_MINUTE, HOUR, KINDS, Fault, World
 from tests.release.osv import advisory
@@ -58,6 +59,7 @@ class FaultSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     id: str | None = None  # an advisory's
     seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a gh-timeout's hang
     minutes: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a schedule-delayed's
+    hours: Annotated[float, msgspec.Meta(gt=0)] | None = None  # an exchange fault's
 
 
 class Script(msgspec.Struct, forbid_unknown_fields=True):
@@ -117,7 +119,7 @@ class RunRecord:
 
 
 class Month:
-    def __init__(self, script: dict[str, Any], tmp: Path) -> None:
+    def __init__(self, script: dict[str, Any], tmp: Path, build: str = "synthetic") -> None:
         self.script = script
         self.tmp = tmp
         self.world = World()
@@ -126,7 +128,10 @@ class Month:
         self.cycles = int(script["cycles"])
         self.prices = PricePath(self.world.start, self.cycles * CYCLE_HOURS)
         self.remote = scratch_remote(tmp / "remote")
+        end = self.at(self.cycles * CYCLE_HOURS)
+        exchanges = Exchanges(self.world, end) if build == "real" else None
         self.runner = MonthRunner(self.world, self.prices, self.remote, tmp)
+        self.runner.exchanges = exchanges
         self.runs: list[RunRecord] = []
         self.pushes: list[tuple[float, str]] = []  # (simulated time, commit)
         self.busy_until = 0.0
@@ -277,7 +282,7 @@ class Month:
     def inject(self, when: float, spec: dict[str, Any]) -> None:
         kind = spec["kind"]
         target = KINDS[kind][0]
-        count = spec.get("count", 10**9 if "person" in spec else 1)
+        count = spec.get("count", 10**9 if {"person", "hours"} & set(spec) else 1)
         fault = Fault(kind, spec["hour"], target, count, spec)
         self.faults.append(fault)
         self.world.now = max(when, self.world.now)
@@ -366,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=Path, default=FAULTS, help="the fault script")
     parser.add_argument("--out", type=Path, default=Path("reports/month"))
     parser.add_argument("--cycles", type=int, help="fewer cycles than the script's (a test)")
+    parser.add_argument(
+        "--build", choices=("synthetic", "real"), default="synthetic",
+        help="real: each build runs the Dockerfile's training on stand-in exchanges",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         script = read_script(args.faults)
@@ -375,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cycles:
         script["cycles"] = args.cycles
     with tempfile.TemporaryDirectory(prefix="month-") as tmp:
-        month = Month(script, Path(tmp))
+        month = Month(script, Path(tmp), args.build)
         try:
             month.simulate()
             result = report(month, str(args.faults))

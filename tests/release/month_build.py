@@ -19,6 +19,8 @@ import copy
 import gzip
 import io
 import json
+import os
+import re
 import shutil
 import stat
 import subprocess
@@ -40,6 +42,7 @@ from cryptopredict.artifact.run import TrainingRun, write_run
 from cryptopredict.training.record import RecordKeeper
 from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
 from tests.release.attestations import attest, certificate
+from tests.release.month_exchanges import PAIRS, Exchanges
 from tests.release.month_tools import REFUSED_429, digest_of, image_files
 from tests.release.month_world import HOST_KEY, HOUR, NAME, REPOSITORY, Build, World
 from tests.release.oci_registry import CONFIG, INDEX, LAYER, MANIFEST, PASSWORD, USER
@@ -49,6 +52,7 @@ from tests.release.workflow_runner import Event, JobRun, Runner, WorkflowRun
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
+DOCKERFILE = ROOT / "Dockerfile"
 HISTORY_DAYS = 60
 LOGIN = f"{USER}:{PASSWORD}"
 # The checkout's files the remote holds: what the release's jobs run.
@@ -172,6 +176,8 @@ class BuildFailedError(Exception):
 class MonthRunner(Runner):
     """The workflow runner with the month's stand-ins for the build and the attestation."""
 
+    exchanges: Exchanges | None = None  # BUILD=real's: each build trains on them
+
     def __init__(self, world: World, prices: PricePath, remote: ScratchRepo, tmp: Path) -> None:
         self.world, self.prices = world, prices
         self.attestations = tmp / "attestations"
@@ -185,7 +191,7 @@ class MonthRunner(Runner):
             tmp / "jobs",
             tools=stand_ins(tmp / "bin"),
             python_path=ROOT,
-            variables={"RENDER_SERVICE_URL": world.url},
+            variables={"RENDER_SERVICE_URL": world.url, "RELEASE_ASSETS": PAIRS},
             secrets={
                 "GITHUB_TOKEN": PASSWORD,  # the job's token: the registry's login too
                 "RELEASE_TAG_KEY": TAG_KEY,
@@ -286,44 +292,64 @@ class MonthRunner(Runner):
                     target = previous / name.removeprefix("app/artifacts/")
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(data)
-            data_until = int(self.world.now // HOUR * HOUR)
-            try:
-                keeper = RecordKeeper.open(
-                    previous,
-                    out=out,
-                    afresh=args["TRACK_RECORD_AFRESH"] or None,
-                    max_horizon_days=HORIZON_DAYS,
-                    image=args["PREVIOUS_IMAGE"] or None,
-                )
-            except RecordError as error:
-                raise BuildFailedError(
-                    f"train.py: the track record cannot be extended: {error}"
-                ) from None
-            keeper.now = int(self.world.now)
-            history = self.prices.history(data_until)
-            model_version = args["MODEL_VERSION"]
-            write_synthetic(out, BTC, history=history, model_version=model_version)
-            keeper.issued(BTC.slug, out / BTC.slug)
-            keeper.carry({})
-            finished = datetime.fromtimestamp(self.world.now, UTC)
-            write_run(
-                out,
-                TrainingRun(
-                    asked=BTC.slug,
-                    finished_at=finished,
-                    model_version=model_version,
-                    trained=(BTC.slug,),
-                    extends=args["PREVIOUS_IMAGE"] or None,
-                ),
-            )
+            train = self._train if self.exchanges else self._synthetic
+            data_until, source = train(previous, out, args)
             try:
                 digest = self._push(out.parent.parent, inputs)
             except OSError as error:  # BuildKit's words (HTTP's status, or a time-out): one try
                 said = f"{getattr(error, 'code', '')} {getattr(error, 'reason', error)}"
                 raise BuildFailedError(f"ERROR: failed to push ghcr.io/{NAME}: {said}") from None
-        build = Build(digest, model_version, args["GIT_SHA"], data_until, self.world.now)
+        build = Build(digest, args["MODEL_VERSION"], args["GIT_SHA"], data_until, self.world.now)
+        build.source = source
         self.world.builds[digest] = build
         return digest
+
+    def _synthetic(self, previous: Path, out: Path, args: dict[str, str]) -> tuple[int, str]:
+        data_until = int(self.world.now // HOUR * HOUR)
+        try:
+            afresh, image = args["TRACK_RECORD_AFRESH"] or None, args["PREVIOUS_IMAGE"] or None
+            keeper = RecordKeeper.open(
+                previous, out=out, afresh=afresh, max_horizon_days=HORIZON_DAYS, image=image
+            )
+        except RecordError as error:
+            raise BuildFailedError(
+                f"train.py: the track record cannot be extended: {error}"
+            ) from None
+        keeper.now = int(self.world.now)
+        slug, tag = BTC.slug, args["MODEL_VERSION"]
+        write_synthetic(out, BTC, history=self.prices.history(data_until), model_version=tag)
+        keeper.issued(slug, out / slug)
+        keeper.carry({})
+        at = datetime.fromtimestamp(self.world.now, UTC)
+        write_run(out, TrainingRun(
+            asked=slug, finished_at=at, model_version=tag, trained=(slug,), extends=image
+        ))  # fmt: skip
+        return data_until, "synthetic"
+
+    def _train(self, previous: Path, out: Path, args: dict[str, str]) -> tuple[int, str]:
+        """The Dockerfile's training step as it is written, on the month's exchanges, its clock
+        the month's (`--until`, the one flag added); its newest bar and source, BTC/USD's."""
+        step = re.search(r'(ASSETS="\$ASSETS".*?\$TRAIN_ARGS)', DOCKERFILE.read_text(), re.S)
+        command = step[1].replace("\\\n", " ").replace("python ", f"{sys.executable} ", 1)
+        for path, there in (("/previous/app/artifacts", previous), ("/app/artifacts", out)):
+            command = command.replace(path, str(there))
+        until = f"{datetime.fromtimestamp(self.world.now, UTC):%Y-%m-%dT%H:%M:%SZ}"
+        env = {**os.environ, **args, "CRYPTOPREDICT_CACHE": str(out.parent / "cache")}
+        env["TRAIN_ARGS"] = f"{args.get('TRAIN_ARGS', '')} --until {until}"
+        urls = ("BINANCE_API_URL", "ALPACA_DATA_URL", "HTTPS_PROXY")  # any other host: refused
+        env.update(dict.fromkeys(urls, self.exchanges.url if self.exchanges else ""))
+        env["NO_PROXY"] = "127.0.0.1"
+        done = subprocess.run(
+            ["bash", "-c", command.replace("/cache/history", "$CRYPTOPREDICT_CACHE")],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode:
+            said = [line for line in done.stderr.splitlines() if " ERROR " in line][-3:]
+            raise BuildFailedError(f"ERROR: failed to solve: train.py: {' '.join(said)}")
+        for pickled in out.glob("*/model.pkl"):  # moved out of the artifacts, as the image does
+            pickled.unlink()
+        data = json.loads((out / "btc-usd" / "manifest.json").read_text())["data"]
+        return int(datetime.fromisoformat(data["last"]).timestamp()) + HOUR, data["source"]
 
     def _push(self, root: Path, inputs: Mapping[str, str]) -> str:
         """The image (one layer: /app/artifacts) pushed by digest, untagged; its index's."""

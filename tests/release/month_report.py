@@ -23,6 +23,7 @@ from tests.release.month_world import (
     NAME,
     START_ANEW,
     Fault,
+    iso,
 )
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ def report(month: Month, script: str) -> dict[str, Any]:
         "deploys": [
             [month.world.hour(at), month.world.builds[digest].build_tag]
             for at, digest in month.world.deploys
+        ],
+        "builds": [  # each build's hour, tag, source and newest bar's close
+            [month.world.hour(b.built_at), b.build_tag, b.source, iso(b.data_until)]
+            for b in month.world.builds.values()
         ],
         "data_age": [
             [hour, None if age is None else round(age, 2)] for hour, age in enumerate(ages)
@@ -300,7 +305,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 def final_record(month: Month) -> list[str]:
-    """The model versions of the issues production's record holds at the month's end."""
+    """The model versions of the issues BTC/USD's record in production holds at the month's
+    end."""
     serving = month.world.production(month.at(month.cycles * CYCLE_HOURS))
     if serving is None:
         return []
@@ -313,5 +319,5 @@ def final_record(month: Month) -> list[str]:
             target = Path(scratch) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        records = read_records(Path(scratch) / "app" / "artifacts") or {}
-    return [issue.model_version for record in records.values() for issue in record.issues]
+        record = (read_records(Path(scratch) / "app" / "artifacts") or {}).get("btc-usd")
+    return [issue.model_version for issue in record.issues] if record else []

@@ -16,6 +16,7 @@ import hashlib
 import http.client
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -26,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.github_issues import Issues
 from tests.release.month_tools import digest_of
@@ -42,6 +43,7 @@ RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
 FRESH_HOURS = 12
+EXCHANGE_KINDS = ("exchange-outage", "exchange-451", "exchange-shape", "exchange-stale")
 # Each kind of fault: what it strikes, and the words that say it where the owner looks (none:
 # its own, month_report.said_words).
 KINDS = {
@@ -63,6 +65,8 @@ KINDS = {
     "github-api-5xx": ("github-api", "re-run"),
     "registry-push-503": ("registry-push", "re-run"),
     "attestation-outage": ("attestation", "re-run"),
+    # BUILD=real's only (its training asks the exchanges), for `hours`: said by the catch-all
+    **dict.fromkeys(EXCHANGE_KINDS, ("exchange", "production-stale")),
 }
 START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew saying why", re.I)
 # How long the registry's stand-in keeps a request unanswered for a time-out: longer than the
@@ -91,6 +95,7 @@ class Build:
     sha: str
     data_until: int  # epoch seconds: the close of its newest bar
     built_at: float  # simulated epoch seconds
+    source: str = "synthetic"  # where BTC/USD's bars came from
 
 
 def iso(at: float) -> str:
@@ -151,6 +156,7 @@ class World:
                     fault.target == target
                     and len(fault.hits) < fault.count
                     and fault.spec.get("call", "") in detail
+                    and self.hour() < fault.hour + (fault.spec.get("hours") or math.inf)
                 ):
                     hit = {"hour": self.hour(), "run": self.run_label, "call": detail[:200]}
                     fault.hits.append(hit)
@@ -178,7 +184,7 @@ class World:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT"):
             setattr(Handler, f"do_{method}", lambda handler, m=method: answer(handler, m))
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
@@ -205,12 +211,7 @@ class World:
             or self.feed.handle(method, path, body)
         )
         status, document = kept or self._answer(method, path, asked, body)
-        data = document if isinstance(document, bytes) else json.dumps(document).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        reply(handler, status, document)
 
     def _answer(self, method: str, path: str, asked: dict[str, str], body: bytes) -> tuple:
         sent = json.loads(body) if body.strip() else {}
@@ -366,11 +367,8 @@ class World:
             handler.close_connection = True
             return
         if fault:
-            data = b'{"errors": [{"code": "UNAVAILABLE", "message": "service unavailable"}]}'
-            handler.send_response(503)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
+            down = {"code": "UNAVAILABLE", "message": "service unavailable"}
+            reply(handler, 503, {"errors": [down]})
             return
         upstream = http.client.HTTPConnection("127.0.0.1", self.registry.port, timeout=30)
         headers = {  # a header sent more than once (skopeo's Accept) as one list

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ci import audit
-from tests.loopback import POLL
+from tests.loopback import POLL, reply
 from tests.release.osv import QUERY, Feed, advisory
 
 UNREACHABLE = audit.unreachable_reason
@@ -29,9 +29,7 @@ def _findings_in_tmp(monkeypatch, tmp_path):
 def service(status: int):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"{}")
+            reply(self, status, {})
 
         def log_message(self, *args) -> None:
             pass
