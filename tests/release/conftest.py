@@ -149,35 +149,29 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(scope="module")
-def oci_registry() -> Iterator[LocalRegistry]:
-    """A real registry (Debian's docker-registry) for the module's tests, each pushing under a
-    repository name of its own."""
+def _registry(private: bool = False) -> Iterator[LocalRegistry]:
     try:
-        registry = LocalRegistry()
+        registry = LocalRegistry(private=private)
     except RegistryUnavailableError as error:
         pytest.skip(str(error))
     yield registry
     registry.stop()
+
+
+@pytest.fixture(scope="module")
+def oci_registry() -> Iterator[LocalRegistry]:
+    """A real registry (Debian's docker-registry) for the module's tests, each pushing under a
+    repository name of its own."""
+    yield from _registry()
 
 
 @pytest.fixture
 def registry_of_its_own() -> Iterator[LocalRegistry]:
     """A real registry, empty, for one test."""
-    try:
-        registry = LocalRegistry()
-    except RegistryUnavailableError as error:
-        pytest.skip(str(error))
-    yield registry
-    registry.stop()
+    yield from _registry()
 
 
 @pytest.fixture
 def private_registry() -> Iterator[LocalRegistry]:
     """A real registry, empty, that answers only a client logged in (a private package)."""
-    try:
-        registry = LocalRegistry(private=True)
-    except RegistryUnavailableError as error:
-        pytest.skip(str(error))
-    yield registry
-    registry.stop()
+    yield from _registry(private=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -47,48 +48,42 @@ NOTHING = None
 TAGS = ["v0.1.4", "v0.1.5"]
 
 
+def publish(history: History, release: Release, commit: str, **at: Any) -> str:
+    """check_publish on `history`'s main, by default built LATER, nothing published yet."""
+    at = {"created": LATER, "published": NOTHING, "tags": TAGS} | at
+    return check_publish(release, commit, at.pop("tags"), Git(), main=history.c, **at)
+
+
 def test_publishing_a_new_release_that_descends_from_every_tag_goes_ahead(history):
     release = Release(Version(0, 1, 6), create_tag=True)
-    assert "is new" in check_publish(
-        release, history.c, TAGS, Git(), main=history.c, created=LATER, published=NOTHING
-    )
+    assert "is new" in publish(history, release, history.c)
 
 
 def test_publishing_a_version_released_meanwhile_is_refused(history):
     # Run A chose 0.1.5, its build failed; run B released 0.1.5; A's failed jobs are re-run.
     release = Release(Version(0, 1, 5), create_tag=True)
     with pytest.raises(LineageError, match=rf"v0\.1\.5 \(commit {history.b}\) was released since"):
-        check_publish(
-            release, history.a, TAGS, Git(), main=history.c, created=LATER, published=NOTHING
-        )
+        publish(history, release, history.a)
 
 
 def test_publishing_a_new_release_that_lacks_the_latest_is_refused(history):
     release = Release(Version(0, 1, 6), create_tag=True)
     with pytest.raises(LineageError, match=f"commit {history.d}\\): main does not contain it"):
-        check_publish(
-            release, history.d, TAGS, Git(), main=history.c, created=LATER, published=NOTHING
-        )
+        publish(history, release, history.d)
 
 
 def test_moving_the_tags_to_a_rebuild_of_an_older_release_is_refused(history):
     # A scheduled run that chose v0.1.4, queued behind the push that released v0.1.5.
     release = Release(Version(0, 1, 4), create_tag=False)
     with pytest.raises(LineageError, match=r"the latest release is now v0\.1\.5"):
-        check_publish(
-            release, history.v014, TAGS, Git(), main=history.c, created=LATER, published=NOTHING
-        )
+        publish(history, release, history.v014)
 
 
 def test_a_rebuild_of_the_latest_release_publishes_only_its_own_commit(history):
     release = Release(Version(0, 1, 5), create_tag=False)
-    assert "still the latest release" in check_publish(
-        release, history.b, TAGS, Git(), main=history.c, created=LATER, published=NOTHING
-    )
+    assert "still the latest release" in publish(history, release, history.b)
     with pytest.raises(LineageError, match=f"that tag is commit {history.b}"):
-        check_publish(
-            release, history.c, TAGS, Git(), main=history.c, created=LATER, published=NOTHING
-        )
+        publish(history, release, history.c)
 
 
 def index(version: str, created: datetime) -> str:
@@ -107,13 +102,11 @@ def test_re_running_the_publish_of_an_older_rebuild_is_refused(history):
     release = Release(Version(0, 1, 5), create_tag=False)
     published = read_index(index("0.1.5", LATER))
     with pytest.raises(LineageError, match=r"`latest` points at a newer build, made 2026-03-10T12"):
-        check_publish(
-            release, history.b, TAGS, Git(), main=history.c, created=EARLIER, published=published
-        )
+        publish(history, release, history.b, created=EARLIER, published=published)
     # The newer build itself, or any later one, goes ahead.
     for when in (LATER, datetime(2026, 3, 10, 18, 23, tzinfo=UTC)):
-        assert "still the latest" in check_publish(
-            release, history.b, TAGS, Git(), main=history.c, created=when, published=published
+        assert "still the latest" in publish(
+            history, release, history.b, created=when, published=published
         )
 
 
@@ -121,9 +114,7 @@ def test_latest_holding_a_higher_version_refuses_a_lower_one(history):
     release = Release(Version(0, 1, 5), create_tag=False)
     published = Published(Version(0, 1, 6), None)
     with pytest.raises(LineageError, match=r"`latest` is already 0\.1\.6"):
-        check_publish(
-            release, history.b, TAGS, Git(), main=history.c, created=LATER, published=published
-        )
+        publish(history, release, history.b, published=published)
 
 
 def test_the_index_without_annotations_or_at_all_refuses_nothing_by_itself():
@@ -139,23 +130,19 @@ def test_a_rerun_of_a_publish_whose_tag_this_run_made_goes_on(history):
     history.repo.git("tag", "v0.1.6", history.c)
     release = Release(Version(0, 1, 6), create_tag=True)
     tags = [*TAGS, "v0.1.6"]
-    said = check_publish(release, history.c, tags, Git(), main=history.c, created=LATER,
-                         published=NOTHING)  # fmt: skip
+    said = publish(history, release, history.c, tags=tags)
     assert "v0.1.6 already names this commit" in said
     # The same tag on another commit is somebody else's release.
     history.repo.git("tag", "--force", "v0.1.6", history.b)
     with pytest.raises(LineageError, match=r"v0\.1\.6 \(commit .*\) was released since"):
-        check_publish(release, history.c, tags, Git(), main=history.c, created=LATER,
-                      published=NOTHING)  # fmt: skip
+        publish(history, release, history.c, tags=tags)
 
 
 def test_a_newer_version_is_published_whatever_the_build_time_of_latest(history):
     # A scheduled rebuild of v0.1.5 finished after this push's build of v0.1.6 began.
     release = Release(Version(0, 1, 6), create_tag=True)
     published = read_index(index("0.1.5", LATER))
-    assert "is new" in check_publish(
-        release, history.c, TAGS, Git(), main=history.c, created=EARLIER, published=published
-    )
+    assert "is new" in publish(history, release, history.c, created=EARLIER, published=published)
 
 
 def checkout(history: History, commit: str, ref: str, path) -> None:

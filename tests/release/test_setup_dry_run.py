@@ -93,6 +93,14 @@ def missing(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.startswith(("by hand: ", "would change: "))]
 
 
+def the_one_missing(server, capsys) -> str:
+    """The dry run's one line of what is missing; it exits 1."""
+    code, out = dry_run(server, capsys)
+    assert code == 1
+    [line] = missing(out)
+    return line
+
+
 def test_a_fork_set_up_as_documented_passes(server, capsys):
     set_up(server)
     code, out = dry_run(server, capsys)
@@ -152,10 +160,8 @@ def test_an_organisation_on_the_deploy_key_path_needs_its_key_and_secret(server,
     answer_rulesets(
         server, [RULESET_AS_ADMIN], owner_type="Organization", keys=[], secrets=[HOOK_SECRET]
     )
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
-    assert line.startswith("would change: make a deploy key with write access and seal"), out
+    line = the_one_missing(server, capsys)
+    assert line.startswith("would change: make a deploy key with write access and seal"), line
 
 
 def test_an_organisation_tagging_with_the_job_token_needs_no_key(server, capsys):
@@ -170,9 +176,7 @@ def test_an_organisation_tagging_with_the_job_token_needs_no_key(server, capsys)
 def test_a_deploy_hook_without_the_service_url_is_missing(server, capsys):
     set_up(server)
     server.route(f"{BASE}/actions/variables", 200, listed("variables", [SCHEDULE]))
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
+    line = the_one_missing(server, capsys)
     assert "holds RENDER_DEPLOY_HOOK_URL but the repository variable RENDER_SERVICE_URL" in line
     assert "every release is green and nothing is deployed" in line
     assert "--render-service-url https://<service>.onrender.com` sets both" in line
@@ -182,9 +186,7 @@ def test_a_deploy_hook_without_the_service_url_is_missing(server, capsys):
 def test_a_repository_level_deploy_hook_is_missing(server, capsys):
     set_up(server)
     server.route(f"{BASE}/actions/secrets", 200, listed("secrets", [HOOK_SECRET]))
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
+    line = the_one_missing(server, capsys)
     assert line.startswith("would change: delete the repository secret RENDER_DEPLOY_HOOK_URL")
     assert "which any branch's workflow can read" in line
 
@@ -270,9 +272,7 @@ def test_a_token_without_read_packages_is_told_how_to_get_it(server, capsys):
     set_up(server)
     refused = {"message": "You need at least read:packages scope to list packages."}
     server.route(PACKAGE, 403, json.dumps(refused))
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
+    line = the_one_missing(server, capsys)
     assert "`gh auth refresh -s read:packages`" in line
     assert "the job needs" not in line
 
@@ -281,9 +281,7 @@ def test_a_package_of_another_repository_names_its_actions_access(server, capsys
     set_up(server)
     package = {"visibility": "public", "repository": {"full_name": "octo/old-name"}}
     server.route(PACKAGE, 200, json.dumps(package))
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
+    line = the_one_missing(server, capsys)
     assert "belongs to octo/old-name" in line
     assert "Manage Actions access" in line
 
@@ -291,9 +289,7 @@ def test_a_package_of_another_repository_names_its_actions_access(server, capsys
 def test_an_unset_release_repository_is_missing(server, capsys):
     set_up(server)
     server.route(f"{BASE}/actions/variables", 200, listed("variables", [SERVICE]))
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
+    line = the_one_missing(server, capsys)
     assert line == "would change: set the variable RELEASE_REPOSITORY to octo/cryptopredict"
 
 
@@ -314,9 +310,7 @@ def test_a_bypass_for_pull_requests_only_is_missing(server, capsys):
 def test_the_branch_ruleset_gone_is_made_again(server, capsys, branch):
     set_up(server)
     answer_rulesets(server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=SECRETS, branch=branch)
-    code, out = dry_run(server, capsys)
-    assert code == 1
-    [line] = missing(out)
+    line = the_one_missing(server, capsys)
     assert line.startswith("would change: ")
     assert "the branch ruleset 'main': refs/heads/main restricts deletion, non_fast_forward" in line
 
