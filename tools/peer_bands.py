@@ -1,9 +1,10 @@
 """The peers the panel holds the served band against (`tools/peers.py`), each an 80% band of log
 offsets from the last close on one pair's hourly bars, reading the served band's own seasonal
 profile (`bands.profile_of`) at each week's start, when its parameters are refitted: GARCH(1,1)-t
-(simulated beyond an hour), GARCH-t with normal quantiles, an EWMA and filtered historical
-simulation (docs/model.md, "What each peer sees"). Known by the origin only; the simulation is
-seeded by the pair and the week alone, so the panel is the same on any cluster.
+(simulated beyond an hour), GARCH-t with normal quantiles, an EWMA, filtered historical simulation
+and HAR-RV on the band's realized variance (docs/model.md, "What each peer sees"). Known by the
+origin only; the simulation is seeded by the pair and the week alone, so the panel is the same on
+any cluster.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from arch import arch_model
 from arch.utility.exceptions import StartingValueWarning
 from numpy.polynomial.chebyshev import chebpts1
@@ -25,8 +27,9 @@ from cryptopredict.model.bands import profile_of
 from cryptopredict.model.market import DAY, HOUR, WEEK, YEAR_DAYS, Market
 from cryptopredict.standard_error import tails
 
-PEERS = ("garch-t", "garch-t-normal", "ewma", "fhs")
+PEERS = ("garch-t", "garch-t-normal", "ewma", "fhs", "har-rv")
 EWMA_HALF_LIFE_HOURS = 24
+HAR_HOURS = (24, 168, 720)  # HAR-RV's terms (Corsi): the last day's, week's and month's mean
 SCALE = 100.0  # returns in percent, as arch prefers
 # GARCH-t's simulated paths per week, in batches (reach in hours, paths): 4,000 reach a day and
 # 2,000 a week (`paths_at`); the panel says their Monte Carlo error against its standard errors.
@@ -75,6 +78,33 @@ class Week:
         self.next_garch = self.omega + self.alpha * squares + self.beta * sigma2
         lam = 0.5 ** (1 / EWMA_HALF_LIFE_HOURS)
         self.next_ewma = _recursion(squares, 0.0, 1 - lam, lam, start_variance, shift=False)
+
+    def har_spread(self, pos: np.ndarray, hours: list[int], start: int) -> np.ndarray:
+        """HAR-RV's spread per origin (down) and lead (across): each hour's realized variance
+        the band's own (its range's, `Market.ranged`) over the profile; per lead, a regression
+        of the log of its mean over the lead's hours on the logs of its means over `HAR_HOURS`,
+        fitted on the year before `start`; its forecast's exponential (lognormal mean) times
+        the profile summed over the lead."""
+        market = self.market
+        first = max(int(self.index[0]) - max(HAR_HOURS), 0)
+        span = np.arange(first, int(pos.max()) + 1)
+        rv = pd.Series(market.ranged.sizes[span] ** 2 / self.profile[market.slot[span]])
+        known = int(np.searchsorted(market.t[span], start, "right"))  # bars known by `start`
+        floor = 0.01 * rv[:known].mean()  # a calm month's log stays finite
+        terms = [np.log(rv.rolling(w, min_periods=1).mean() + floor) for w in HAR_HOURS]
+        x = np.column_stack([np.ones(len(span)), *terms])
+        year = np.flatnonzero(market.t[span[:known]] > start - YEAR_DAYS * DAY)
+        out = np.empty((len(pos), len(hours)))
+        for j, h in enumerate(hours):
+            ahead = rv[:known].rolling(h, min_periods=1).mean().shift(-h)  # the next h hours'
+            rows = year[market.t[span[year]] + h * HOUR <= start]
+            y = np.log(ahead.to_numpy()[rows] + floor)
+            fit = np.isfinite(y) & np.isfinite(x[rows]).all(axis=1)  # none across a long gap
+            rows, y = rows[fit], y[fit]
+            beta, *_ = np.linalg.lstsq(x[rows], y, rcond=None)
+            level = np.exp(x[pos - first] @ beta + np.var(y - x[rows] @ beta) / 2)
+            out[:, j] = self.flat_spread(pos, level * SCALE**2, h)
+        return out
 
     def at(self, pos: np.ndarray) -> np.ndarray:
         """Per origin position, the index of the last valid return at or before it."""
@@ -198,10 +228,8 @@ def peer_offsets(
     """Each peer's 80% band at origins `pos` (in time order) and leads `hours`, reading the
     profile of `spec`'s band, its simulation seeded by `seed` and each week's start; and
     GARCH-t's from each half of its paths (named with `HALVES`: its Monte Carlo error)."""
-    low, high = tails(DEFAULT_LEVEL)
-    names = (*PEERS, *HALVES)
-    lower = {name: np.full((len(pos), len(hours)), np.nan) for name in names}
-    upper = {name: np.full((len(pos), len(hours)), np.nan) for name in names}
+    levels = np.array(tails(DEFAULT_LEVEL))[:, None]  # the band's two quantiles, down
+    found = {name: np.full((2, len(pos), len(hours)), np.nan) for name in (*PEERS, *HALVES)}
     weeks = market.t[pos] // WEEK * WEEK
     beyond = [h for h in hours if h > 1]
     week = None
@@ -212,30 +240,28 @@ def peer_offsets(
         if beyond:
             rng = np.random.default_rng([*seed, int(start)])
             simulated = week.simulated(pos[rows], week.next_garch[at], beyond, rng)
+        har = week.har_spread(pos[rows], hours, int(start))
         for j, h in enumerate(hours):
             garch = week.garch_spread(pos[rows], week.next_garch[at], h)
             ewma = week.flat_spread(pos[rows], week.next_ewma[at], h)
+            normal = {"ewma": ewma, "har-rv": har[:, j]}
             if h == 1:
-                t_low, t_high = (_t_quantile(p, week.nu) * garch for p in (low, high))
                 for name in ("garch-t-normal", *SIMULATED):
-                    lower[name][rows, j], upper[name][rows, j] = t_low, t_high
+                    found[name][:, rows, j] = _t_quantile(levels, week.nu) * garch
             else:
-                lower["garch-t-normal"][rows, j] = norm.ppf(low) * garch
-                upper["garch-t-normal"][rows, j] = norm.ppf(high) * garch
+                normal["garch-t-normal"] = garch
                 for k, name in enumerate(SIMULATED):
-                    size = simulated[:, beyond.index(h), k]
-                    lower[name][rows, j], upper[name][rows, j] = -size, size
-            lower["ewma"][rows, j] = norm.ppf(low) * ewma
-            upper["ewma"][rows, j] = norm.ppf(high) * ewma
+                    found[name][:, rows, j] = [[-1], [1]] * simulated[:, beyond.index(h), k]
+            for name, spread in normal.items():
+                found[name][:, rows, j] = norm.ppf(levels) * spread
             standard = _standardised_moves(week, int(start), h)
-            f_low, f_high = np.quantile(standard, [low, high])
-            lower["fhs"][rows, j], upper["fhs"][rows, j] = f_low * garch, f_high * garch
-    return {name: (lower[name], upper[name]) for name in names}
+            found["fhs"][:, rows, j] = np.quantile(standard, levels[:, 0])[:, None] * garch
+    return {name: (both[0], both[1]) for name, both in found.items()}
 
 
-def _t_quantile(p: float, nu: float) -> float:
-    """Student's t quantile at `p` scaled to unit variance (arch's standardised t)."""
-    return float(t.ppf(p, nu) * np.sqrt((nu - 2) / nu))
+def _t_quantile(p: np.ndarray, nu: float) -> np.ndarray:
+    """Student's t quantiles at `p` scaled to unit variance (arch's standardised t)."""
+    return t.ppf(p, nu) * np.sqrt((nu - 2) / nu)
 
 
 def _standardised_moves(week: Week, start: int, hours: int) -> np.ndarray:

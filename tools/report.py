@@ -50,15 +50,8 @@ def comparison_table(comparison: dict) -> str:
 
 def peers_table(peers: dict) -> str:
     """The served forecast, the naive baseline and statsforecast's models on the same origins."""
-    header = [
-        "horizon",
-        "model",
-        "MAPE",
-        "coverage 50 / 80 / 95%",
-        "interval score 80%",
-        "served minus this (SE)",
-        "quantile score",
-    ]
+    header = ["horizon", "model", "MAPE", "coverage 50 / 80 / 95%", "interval score 80%",
+              "served minus this (SE)", "quantile score"]  # fmt: skip
     body = []
     for row in peers["rows"]:
         versus = ""
@@ -108,13 +101,8 @@ def damping_table(damping: dict) -> str:
     chosen = damping["chosen"]
     body.append(["**0** (the last close)" if chosen == 0 else "0 (the last close)",
                  *[""] * (len(labels) + 3)])  # fmt: skip
-    header = [
-        "tau (hours)",
-        *[f"MAPE vs tau 0, {label} (SE)" for label in labels],
-        "mean (SE)",
-        "95% bound",
-        "verdict",
-    ]
+    header = ["tau (hours)", *[f"MAPE vs tau 0, {label} (SE)" for label in labels],
+              "mean (SE)", "95% bound", "verdict"]  # fmt: skip
     note = (
         f"Chosen by `make panel`: tau {'none' if chosen is None else f'{chosen:g}'}. On "
         f"{damping['refits']} validation refits of {damping['pairs']} spot pairs ("
@@ -139,12 +127,8 @@ def band_table(band: BandSearch, shown: int = 10) -> str:
         name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
         scores = [number(entry[f"score_{label}"]) for label in labels]
         body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
-    header = [
-        "band",
-        "vs naive",
-        *[f"interval score {label}" for label in labels],
-        *[f"80% coverage {label}" for label in labels],
-    ]
+    header = ["band", "vs naive", *[f"interval score {label}" for label in labels],
+              *[f"80% coverage {label}" for label in labels]]  # fmt: skip
     note = (
         f"The panel's band (`cryptopredict/model/panel_choice.json`, chosen by `make panel` on "
         f"the spot pairs' pooled validation origins), not chosen for this pair: its scores on "
@@ -210,15 +194,8 @@ def _chosen_table(titles: list[str], rows: list, chosen: Mapping[str, object], n
 
 def panel_tables(panel: dict) -> str:
     """Per horizon, pooled then per pair: coverage and interval score against naive's, with SEs."""
-    header = [
-        "pair",
-        "coverage 50 / 80 / 95% (SE)",
-        "interval score 80%, served / naive",
-        "difference (SE)",
-        "t",
-        "lags",
-        "origins",
-    ]
+    header = ["pair", "coverage 50 / 80 / 95% (SE)", "interval score 80%, served / naive",
+              "difference (SE)", "t", "lags", "origins"]  # fmt: skip
     out = []
     for label in HORIZONS:
         rows = [("**pooled**", panel["pooled"].get(label))]
@@ -318,14 +295,9 @@ def rule_table(panel: dict) -> str:
 
 def panel_peers_table(panel: dict) -> str:
     """Per horizon, the served band's and each peer's interval scores and coverage, pooled."""
-    header = [
-        "horizon",
-        "band",
-        "relative (SE)",
-        "80% coverage (SE)",
-        "served minus it (SE), points of naive",
-        "calibrated minus as issued (SE), points",
-    ]
+    header = ["horizon", "band", "relative (SE)", "80% coverage (SE)",
+              "served minus it (SE), points of naive",
+              "calibrated minus as issued (SE), points"]  # fmt: skip
     body = []
     for label, found in panel["peers"].items():
         for name in ("served", *ROWS):
@@ -432,13 +404,8 @@ def reanchored_table(panel: dict) -> str:
         f"until the next deploys ({next(iter(cycle.values()))['forecasts']} forecasts at each "
         "horizon)."
     )
-    header = [
-        "s",
-        "horizon",
-        "re-anchored: relative (SE), coverage (SE)",
-        "fresh: relative (SE), coverage (SE)",
-        "re-anchored / fresh - 1 (SE)",
-    ]
+    header = ["s", "horizon", "re-anchored: relative (SE), coverage (SE)",
+              "fresh: relative (SE), coverage (SE)", "re-anchored / fresh - 1 (SE)"]  # fmt: skip
     return f"**What users get.** {readings.users_get(panel)}\n\n" + markdown_table(
         header, body, note
     )

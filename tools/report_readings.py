@@ -20,6 +20,7 @@ PEER_NAMES = {
     "garch-t-normal": "GARCH-t with normal quantiles",
     "ewma": "EWMA",
     "fhs": "FHS",
+    "har-rv": "HAR-RV",
 }
 OFF = 2.5  # standard errors from 80% beyond which a peer's 80% coverage is said to be off
 STANDING = (
@@ -189,7 +190,7 @@ def peers_verdicts(panel: dict) -> str:
             chance.append(_monte_carlo(label, found["garch-t"]))
     return "\n".join(
         [
-            f"- **Against the strongest peer** (the lowest score of all eight): "
+            f"- **Against the strongest peer** (the lowest score of all {len(ROWS)}): "
             f"{'; '.join(strongest)}.",
             f"- **As issued**, the served band is {'; '.join(issued)}.",
             "- **The variance model alone** (against each peer calibrated as the served band "

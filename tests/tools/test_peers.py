@@ -25,7 +25,7 @@ from cryptopredict.model.plan import Plan
 from cryptopredict.standard_error import tails
 from tools import peer_bands as peer_bands_module
 from tools.panel_search import outcomes, pair_origins, shared_pools, validation_scores
-from tools.peer_bands import HALVES, PEERS, SCALE, Week, peer_offsets
+from tools.peer_bands import HALVES, HAR_HOURS, PEERS, SCALE, Week, peer_offsets
 from tools.peers import (
     CALIBRATED,
     ROWS,
@@ -128,6 +128,27 @@ def test_garch_t_beyond_an_hour_is_arch_s_own_simulation_forecast(week, spec, mo
     for i in range(len(origins)):
         alone = found.simulated(origins[i : i + 1], variance[i : i + 1], [24, 720], rng(3))
         np.testing.assert_allclose(together[i], alone[0], rtol=5e-3)
+
+
+def test_har_rv_forecasts_with_the_coefficients_its_variance_was_simulated_with(spec) -> None:
+    """Issue 94: on two years of hourly realized variance simulated from HAR (each bar's range
+    its variance's, a flat profile), HAR-RV's next hour's variance at the week's origins is
+    the lognormal mean the simulation's own coefficients give, within 4%."""
+    draw, bars, coefficients = rng(4), 2 * 365 * 24, np.array([-0.9, 0.4, 0.3, 0.2])
+    rv, terms = np.full(bars, 1e-4), np.zeros((bars, 4))
+    for i in range(720, bars):
+        terms[i - 1] = [1, *(np.log(rv[i - w : i].mean()) for w in HAR_HOURS)]
+        rv[i] = np.exp(terms[i - 1] @ coefficients + 0.5 * draw.standard_normal())
+    seconds = np.arange(bars, dtype=np.int64) * HOUR
+    market = Market(seconds, np.cumsum(np.sqrt(rv) * draw.standard_normal(bars)), HOUR)
+    market.read_ranges(np.sqrt(4 * np.log(2) * rv))  # Parkinson's variance: rv itself
+    start = int(seconds[-200]) // WEEK * WEEK
+    found = Week(market, start, bars - 2, named(spec, profile=False))
+    pos = np.arange(market.position(np.array([start]))[0], bars - 2)
+    spread = found.har_spread(pos, [1, 24], start)
+    expected = np.exp(terms[pos] @ coefficients + 0.5**2 / 2)
+    np.testing.assert_allclose(spread[:, 0] ** 2, expected, rtol=0.04)
+    assert (spread[:, 1] > spread[:, 0]).all()
 
 
 def rng(seed: int) -> np.random.Generator:

@@ -15,6 +15,7 @@ import pytest
 from cryptopredict.artifact.schema import EvaluationScores, MixSearch
 from cryptopredict.model.scorecard import backtest_table
 from tests.e2e.model_report import differences
+from tools.peer_bands import PEERS
 from tools.report import (
     REPORT_DIR,
     REPORTED,
@@ -143,8 +144,9 @@ def test_the_peers_table_says_ties_the_strongest_peer_the_calibration_and_covera
         "garch-t-normal": figures(-0.0600, 0.838, -0.0143),  # 7.6 SE off 80%: too wide
         "ewma": figures(-0.0692, 0.790, -0.0051),
         "fhs": figures(-0.0840, 0.801, 0.0097),
+        "har-rv": figures(-0.0720, 0.799, -0.0023),
     }
-    for name in ("garch-t", "garch-t-normal", "ewma", "fhs"):
+    for name in PEERS:
         calibrated = figures(-0.0700, 0.800, -0.0043)
         gain = calibrated["relative"] - peers[name]["relative"]
         peers[f"{name}/calibrated"] = calibrated | {
@@ -158,12 +160,13 @@ def test_the_peers_table_says_ties_the_strongest_peer_the_calibration_and_covera
         "| 1d | GARCH-t with normal quantiles | -6.00% (1.00) | 83.8% (0.5), too wide | "
         "**-1.43 (0.40)** |  |"
     )
-    assert table[7] == (
+    assert table[7] == "| 1d | HAR-RV | -7.20% (1.00) | 79.9% (0.5) | -0.23 (0.40) |  |"
+    assert table[8] == (
         "| 1d | GARCH-t calibrated | -7.00% (1.00) | 80.0% (0.5) | -0.43 (0.40) | "
         "**+0.50 (0.20)** |"
     )
-    assert table[8].endswith("| **-1.00 (0.20)** |")  # the calibration helps, beyond two SE
-    assert "16 spot pairs, 2503 origin times, 40048 forecasts" in table[12]
+    assert table[9].endswith("| **-1.00 (0.20)** |")  # the calibration helps, beyond two SE
+    assert "16 spot pairs, 2503 origin times, 40048 forecasts" in table[14]
     said = "\n".join(table)
     assert "at 1d FHS (-8.40%): the served band is behind it beyond two standard errors" in said
     assert "GARCH-t with normal quantiles at 1d (83.8%, SE 0.5: too wide)" in said
