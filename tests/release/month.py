@@ -128,10 +128,9 @@ class Month:
         self.cycles = int(script["cycles"])
         self.prices = PricePath(self.world.start, self.cycles * CYCLE_HOURS)
         self.remote = scratch_remote(tmp / "remote")
-        end = self.at(self.cycles * CYCLE_HOURS)
-        exchanges = Exchanges(self.world, end) if build == "real" else None
         self.runner = MonthRunner(self.world, self.prices, self.remote, tmp)
-        self.runner.exchanges = exchanges
+        if build == "real":
+            self.runner.exchanges = Exchanges(self.world, self.at(self.cycles * CYCLE_HOURS))
         self.runs: list[RunRecord] = []
         self.pushes: list[tuple[float, str]] = []  # (simulated time, commit)
         self.busy_until = 0.0

@@ -312,9 +312,8 @@ class MonthRunner(Runner):
                 previous, out=out, afresh=afresh, max_horizon_days=HORIZON_DAYS, image=image
             )
         except RecordError as error:
-            raise BuildFailedError(
-                f"train.py: the track record cannot be extended: {error}"
-            ) from None
+            said = f"train.py: the track record cannot be extended: {error}"
+            raise BuildFailedError(said) from None
         keeper.now = int(self.world.now)
         slug, tag = BTC.slug, args["MODEL_VERSION"]
         write_synthetic(out, BTC, history=self.prices.history(data_until), model_version=tag)

@@ -1,9 +1,5 @@
-"""Alpaca's and Binance's market data as a `BUILD=real` month's builds meet them: the real
-hourly bars the snapshot holds (data/PROVENANCE.md: BTC/USD at Alpaca, the 16 USDT pairs at
-Binance) shifted so that the newest closes at the month's end, each served once it has closed
-on the month's clock, in the APIs' own shapes (tests/data/http_shapes.py) and pages; and the
-exchange faults (month_world.KINDS): 503s, Binance's 451 (its market-data host, asked through
-the runner's proxy, refused too), a field renamed, bars that stop at the fault's hour."""
+"""Alpaca's and Binance's market data as a `BUILD=real` month's builds meet them, with the
+exchange faults (month_world.KINDS): docs/release.md, "The release's own training"."""
 
 from __future__ import annotations
 
