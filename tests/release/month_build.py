@@ -299,8 +299,8 @@ class MonthRunner(Runner):
             except OSError as error:  # BuildKit's words (HTTP's status, or a time-out): one try
                 said = f"{getattr(error, 'code', '')} {getattr(error, 'reason', error)}"
                 raise BuildFailedError(f"ERROR: failed to push ghcr.io/{NAME}: {said}") from None
-        build = Build(digest, args["MODEL_VERSION"], args["GIT_SHA"], data_until, self.world.now)
-        build.source = source
+        tag, sha = args["MODEL_VERSION"], args["GIT_SHA"]
+        build = Build(digest, tag, sha, data_until, self.world.now, source)
         self.world.builds[digest] = build
         return digest
 

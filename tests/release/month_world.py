@@ -95,7 +95,7 @@ class Build:
     sha: str
     data_until: int  # epoch seconds: the close of its newest bar
     built_at: float  # simulated epoch seconds
-    source: str = "synthetic"  # where BTC/USD's bars came from
+    source: str  # where BTC/USD's bars came from: `synthetic`, `alpaca` or `binance`
 
 
 def iso(at: float) -> str:
