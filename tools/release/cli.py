@@ -296,11 +296,12 @@ def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    if not args.dry_run and importlib.util.find_spec("nacl") is None:
+    if not args.dry_run and None in map(importlib.util.find_spec, ("nacl", "cryptography")):
         raise ValueError(
-            "setup seals secrets with PyNaCl, which this Python does not have: in the clone, "
-            f"{SETUP_INSTALL}, then run it with .venv/bin/python (docs/release.md, 'Set it up on "
-            "a fork', step 2); --dry-run needs nothing but Python"
+            "setup seals secrets with PyNaCl, which this Python does not have (or cryptography, "
+            f"which makes the deploy key): in the clone, {SETUP_INSTALL}, then run it with "
+            ".venv/bin/python (docs/release.md, 'Set it up on a fork', step 2); --dry-run needs "
+            "nothing but Python"
         )
     token = environ.get("GITHUB_TOKEN", "").strip()
     with contextlib.suppress(FileNotFoundError):  # else the GitHub CLI's, where gh is installed

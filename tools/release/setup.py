@@ -1,14 +1,12 @@
 """`python -m tools.release setup`: checks every setting the releases need, then makes or
 corrects those a token can (`--dry-run`: checks only); the steps it leaves to the owner (the
 repository's plan, the Blueprint on main, the image's package) each name their fix. The deploy key
-is made in memory and sealed for GitHub's secrets API with PyNaCl, imported only there: `--dry-run`
-and the release jobs run on a bare Python."""
+is made in memory with cryptography and sealed for GitHub's secrets API with PyNaCl, each imported
+only there: `--dry-run` and the release jobs run on a bare Python."""
 
 from __future__ import annotations
 
 import base64
-import os
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +36,6 @@ HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
 SERVICE_VARIABLE = "RENDER_SERVICE_URL"
 # What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
 TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
-KEY_TYPE = b"ssh-ed25519"
 COMMENT = "release tags (python -m tools.release setup)"
 TAG_RULESET = "release tags"
 BRANCH_RULESET = "main"
@@ -395,11 +392,6 @@ def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[st
     return 1 if by_hand or (dry_run and made) else 0
 
 
-def _string(data: bytes) -> bytes:
-    """SSH's `string`: a 32-bit length, then the bytes."""
-    return struct.pack(">I", len(data)) + data
-
-
 @dataclass(frozen=True, repr=False)
 class DeployKey:
     public: str  # an authorized_keys line: `ssh-ed25519 AAAA... comment`
@@ -407,36 +399,13 @@ class DeployKey:
 
     @classmethod
     def generate(cls, comment: str = COMMENT) -> DeployKey:
-        from nacl.signing import SigningKey  # noqa: PLC0415 (see the module's docstring)
+        from cryptography.hazmat.primitives import serialization as ssh  # noqa: PLC0415
+        from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: PLC0415
 
-        signing = SigningKey.generate()
-        public = bytes(signing.verify_key)
-        blob = _string(KEY_TYPE) + _string(public)
-        check = os.urandom(4)
-        private = (
-            check
-            + check
-            + _string(KEY_TYPE)
-            + _string(public)
-            + _string(bytes(signing) + public)
-            + _string(comment.encode())
-        )
-        private += bytes(range(1, 1 + (-len(private) % 8)))  # padding to the cipher's block (8)
-        document = (
-            b"openssh-key-v1\0"
-            + _string(b"none")
-            + _string(b"none")
-            + _string(b"")
-            + struct.pack(">I", 1)
-            + _string(blob)
-            + _string(private)
-        )
-        encoded = base64.b64encode(document).decode()
-        lines = [encoded[i : i + 70] for i in range(0, len(encoded), 70)]
-        text = "\n".join(
-            ["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----", ""]
-        )
-        return cls(f"{KEY_TYPE.decode()} {base64.b64encode(blob).decode()} {comment}", text)
+        key = ed25519.Ed25519PrivateKey.generate()
+        private = key.private_bytes(ssh.Encoding.PEM, ssh.PrivateFormat.OpenSSH, ssh.NoEncryption())
+        public = key.public_key().public_bytes(ssh.Encoding.OpenSSH, ssh.PublicFormat.OpenSSH)
+        return cls(f"{public.decode()} {comment}", private.decode())
 
 
 def seal(value: str, public_key: str) -> str:
