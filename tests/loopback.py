@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
 
 # `shutdown()` waits for the serving loop's next poll, every half second by default: half a
 # second at the end of every test that starts a server (a minute over the suite).
 POLL = {"poll_interval": 0.02}
+
+
+class Loopback:
+    """`handler` answering on a free loopback port at `url`, each request in a thread of its
+    own, from entering to leaving; it logs nothing (a test's output stays its own)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        quiet = type(handler.__name__, (handler,), {"log_message": lambda *_: None})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), quiet)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self.httpd.serve_forever, kwargs=POLL, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def reply(

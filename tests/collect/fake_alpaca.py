@@ -5,15 +5,14 @@ have closed by its clock; `requests` records each one's path, query and headers.
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 
 
 def alpaca_bar(bar: MinuteBar) -> dict:
@@ -24,7 +23,7 @@ def alpaca_bar(bar: MinuteBar) -> dict:
     }  # fmt: skip
 
 
-class FakeAlpaca:
+class FakeAlpaca(Loopback):
     def __init__(self, history: Iterable[MinuteBar], *, clock: Callable[[], float]) -> None:
         self.history = sorted(history, key=lambda bar: bar.ts)
         self.clock = clock
@@ -39,19 +38,7 @@ class FakeAlpaca:
                 body = fake._answer(url.path, query)
                 reply(self, 200 if body is not None else 404, body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeAlpaca:
-        threading.Thread(target=self._server.serve_forever, kwargs=POLL, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
     def _closed(self, symbol: str) -> list[MinuteBar]:
         now = self.clock()

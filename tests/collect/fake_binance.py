@@ -16,11 +16,11 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.minutes.bars import MINUTE, MinuteBar
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def rest_kline(bar: MinuteBar) -> list:
     ]
 
 
-class FakeBinance:
+class FakeBinance(Loopback):
     def __init__(
         self,
         history: Iterable[MinuteBar],
@@ -73,20 +73,7 @@ class FakeBinance:
         self.rest_hook = rest_hook
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._http.serve_forever, kwargs=POLL, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
-
-    def __enter__(self) -> FakeBinance:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.shutdown()
-        self._http.server_close()
+        super().__init__(self._handler())
 
     def publish(self, bars: Iterable[MinuteBar]) -> None:
         with self._lock:
@@ -136,8 +123,5 @@ class FakeBinance:
                 url = urllib.parse.urlsplit(self.path)
                 got = fake._answer(url.path, dict(urllib.parse.parse_qsl(url.query)))
                 reply(self, got.status, got.body.encode(), got.content_type, got.headers)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
 
         return Handler

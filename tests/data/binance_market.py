@@ -9,11 +9,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 
 RECORDED = Path(__file__).parent / "recorded"
 EXCHANGE_INFO = RECORDED / "binance-exchange-info-2024-03-10.json.gz"
@@ -56,15 +56,8 @@ def binance_market(**answers: Any) -> Iterator[tuple[str, Market]]:
             status, body = market.answers.get(self.path.split("?")[0], (404, b"{}"))
             reply(self, status, body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs=POLL, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", market
-    finally:
-        market.released.set()
-        server.shutdown()
-        server.server_close()
+    with Loopback(Handler) as served:
+        try:
+            yield served.url, market
+        finally:
+            market.released.set()

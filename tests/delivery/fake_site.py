@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 
 Route = tuple[int, str, bytes]
 JSON = "application/json"
@@ -37,14 +36,5 @@ def serving(routes: dict[str, Route]) -> Iterator[str]:
             status, content_type, body = routes.get(self.path, (404, "text/plain", b"no route"))
             reply(self, status, body, content_type)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs=POLL, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with Loopback(Handler) as served:
+        yield served.url

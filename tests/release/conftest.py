@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.loopback import POLL
+from tests.loopback import Loopback, reply
 from tests.release.oci_registry import LocalRegistry, RegistryUnavailableError
 
 
@@ -59,49 +58,21 @@ class FakeServer:
 
 @pytest.fixture
 def server() -> Iterator[FakeServer]:
-    fake: FakeServer
+    def respond(handler: BaseHTTPRequestHandler, method: str) -> None:
+        fake.requests.append((method, handler.path))
+        length = int(handler.headers.get("Content-Length") or 0)
+        fake.bodies.append(handler.rfile.read(length) if length else b"")
+        handled = fake.handler and fake.handler(method, handler.path, fake.bodies[-1])
+        answer = Answer(*handled) if handled else fake.reply_to(handler.path)
+        if answer.effect is not None:
+            answer.effect(fake.bodies[-1])
+        reply(handler, answer.status, answer.body, headers=answer.headers.items())
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._reply("GET")
-
-        def do_POST(self) -> None:
-            self._reply("POST")
-
-        def do_PUT(self) -> None:
-            self._reply("PUT")
-
-        def do_DELETE(self) -> None:
-            self._reply("DELETE")
-
-        def do_PATCH(self) -> None:
-            self._reply("PATCH")
-
-        def _reply(self, method: str) -> None:
-            fake.requests.append((method, self.path))
-            length = int(self.headers.get("Content-Length") or 0)
-            fake.bodies.append(self.rfile.read(length) if length else b"")
-            handled = fake.handler and fake.handler(method, self.path, fake.bodies[-1])
-            answer = Answer(*handled) if handled else fake.reply_to(self.path)
-            if answer.effect is not None:
-                answer.effect(fake.bodies[-1])
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake = FakeServer(f"http://127.0.0.1:{httpd.server_address[1]}")
-    thread = threading.Thread(target=httpd.serve_forever, kwargs=POLL, daemon=True)
-    thread.start()
-    yield fake
-    httpd.shutdown()
-    httpd.server_close()
+    methods = ("GET", "POST", "PUT", "DELETE", "PATCH")
+    every = {f"do_{m}": lambda handler, m=m: respond(handler, m) for m in methods}
+    with Loopback(type("Handler", (BaseHTTPRequestHandler,), every)) as served:
+        fake = FakeServer(served.url)
+        yield fake
 
 
 @pytest.fixture(autouse=True)

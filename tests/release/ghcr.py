@@ -14,14 +14,13 @@ import hashlib
 import itertools
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 from tests.release.github_issues import Issues
 
 
@@ -155,14 +154,5 @@ def serving(package: Package) -> Iterator[str]:
         def _json(self, status: int, document: object) -> None:
             reply(self, status, document)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs=POLL, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with Loopback(Handler) as served:
+        yield served.url

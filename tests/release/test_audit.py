@@ -4,17 +4,16 @@ against a stand-in of OSV's feed (tests/release/osv.py) with the real pip-audit.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from contextlib import contextmanager
 from datetime import date
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from ci import audit
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 from tests.release.osv import QUERY, Feed, advisory
 
 UNREACHABLE = audit.unreachable_reason
@@ -27,20 +26,12 @@ def _findings_in_tmp(monkeypatch, tmp_path):
 
 @contextmanager
 def service(status: int):
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             reply(self, status, {})
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs=POLL, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/pypi/pip/json"
-    finally:
-        server.shutdown()
+    with Loopback(Handler) as served:
+        yield f"{served.url}/pypi/pip/json"
 
 
 def test_a_service_that_answers_is_used():
