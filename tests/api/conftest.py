@@ -67,6 +67,12 @@ def artifact_dir(tmp_path_factory, dask_client) -> Path:
     )
 
 
+@pytest.fixture
+def copy(artifact_dir, tmp_path) -> Path:
+    """The models copied, for a test to change."""
+    return shutil.copytree(artifact_dir, tmp_path / "artifacts")
+
+
 @pytest.fixture(scope="session")
 def artifacts(artifact_dir) -> dict[str, Artifact]:
     return load_artifacts(artifact_dir)

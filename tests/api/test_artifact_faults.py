@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -28,12 +27,6 @@ ROUTES = (
     "/candles/btc-usd",
     "/healthz",
 )
-
-
-@pytest.fixture
-def copy(artifact_dir, tmp_path) -> Path:
-    shutil.copytree(artifact_dir, tmp_path / "artifacts")
-    return tmp_path / "artifacts"
 
 
 def fetch(url: str) -> tuple[int, str]:

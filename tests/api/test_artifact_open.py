@@ -6,12 +6,10 @@ no other; an artifact that could not be opened is tried again a little later."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from cryptopredict.api.app import create_app
 from cryptopredict.artifact import store as artifact_store
@@ -22,12 +20,6 @@ from tests.crafted import resealed
 
 ETH = "/forecast/eth-usd?date=2026-07-01"
 BTC_ROUTES = ("/bitcoin?date=2026-07-20", "/forecast/btc-usd?date=2026-07-20", "/model/btc-usd")
-
-
-@pytest.fixture
-def copy(artifact_dir, tmp_path) -> Path:
-    shutil.copytree(artifact_dir, tmp_path / "artifacts")
-    return tmp_path / "artifacts"
 
 
 def client_of(model_dir: Path):

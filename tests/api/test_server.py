@@ -44,12 +44,6 @@ def refuse(model_dir: Path, **env: str) -> list[str]:
     return lines
 
 
-@pytest.fixture
-def copy(artifact_dir, tmp_path) -> Path:
-    shutil.copytree(artifact_dir, tmp_path / "artifacts")
-    return tmp_path / "artifacts"
-
-
 def corrupt_grid(directory: Path) -> None:
     grid = directory / "grid.npy"
     data = bytearray(grid.read_bytes())
