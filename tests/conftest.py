@@ -16,6 +16,7 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.snapshot import SnapshotSource
 from tests import fail_on_skip
+from tests.browser import launched_chromium
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
 
 if TYPE_CHECKING:
@@ -99,6 +100,13 @@ def snapshot_hourly() -> pd.DataFrame:
     from cryptopredict.data.csvfile import read_ohlcv_csv
 
     return read_ohlcv_csv(SnapshotSource().data_dir / "btc-usd-1h.csv.gz")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator:
+    """Debian's chromium, one a module (tests/browser.py)."""
+    with launched_chromium() as browser:
+        yield browser
 
 
 class SleepRecorder:

@@ -28,19 +28,13 @@ from cryptopredict.artifact.training import (
 from cryptopredict.freshness import in_words
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR
-from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
+from tests.browser import Browser, needs_chromium, watched_page
 from tests.live_server import start_server
 from tests.plain_words import TERMS_OF_ART
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 DAY = 24 * HOUR
 NO_SOURCE = "no source delivered NOSUCH/USD 1h bars"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -9,18 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import Browser, launched_chromium, needs_chromium, watched_page
+from tests.browser import Browser, needs_chromium, watched_page
 from tests.live_server import LiveServer, start_server
 from tests.paths import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
 SHOTS = ROOT / "reports" / "dashboard-search"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import Browser, needs_chromium, watched_page
 from tests.live_server import wait_for
 from tests.make_live import called_live
@@ -44,7 +43,7 @@ def _price(url: str) -> dict:
 
 
 @pytest.fixture
-def browser(chromium) -> Iterator[Browser]:  # noqa: F811
+def browser(chromium) -> Iterator[Browser]:
     with watched_page(chromium, viewport={"width": 1280, "height": 900}) as watched:
         yield watched
 

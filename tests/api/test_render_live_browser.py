@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.api.test_latest_prices import exchange, render_service_env  # noqa: F401 (fixture)
 from tests.browser import needs_chromium, watched_page
 from tests.live_server import start_server
@@ -23,7 +22,7 @@ SCREENSHOT = os.environ.get("LIVE_SCREENSHOT")  # keep the screenshot here, to l
 
 
 def test_the_shipped_service_s_live_panel_draws_its_own_feed(
-    chromium,  # noqa: F811
+    chromium,
     exchange,  # noqa: F811
     artifact_dir,
     tmp_path,

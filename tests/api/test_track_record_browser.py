@@ -13,7 +13,6 @@ import pytest
 import requests
 
 from tests.api.records import baked
-from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.api.test_track_record import real_closes  # noqa: F401 (fixture)
 from tests.browser import needs_chromium, watched_page
 from tests.live_server import LiveServer, start_server
@@ -33,7 +32,7 @@ def served(artifact_dir, real_closes, tmp_path_factory) -> Iterator[LiveServer]:
     server.process.wait(timeout=10)
 
 
-def test_the_panel_shows_how_the_issued_forecasts_fared(chromium, served):  # noqa: F811
+def test_the_panel_shows_how_the_issued_forecasts_fared(chromium, served):
     record = requests.get(f"{served.url}/model/btc-usd/track-record", timeout=60).json()
     scored = [lead for lead in record["leads"] if lead["scored"]]
     assert len(scored) >= 30
@@ -76,7 +75,7 @@ def test_the_panel_shows_how_the_issued_forecasts_fared(chromium, served):  # no
         assert not browser.blocked, browser.blocked
 
 
-def test_another_band_on_request(chromium, served):  # noqa: F811
+def test_another_band_on_request(chromium, served):
     with watched_page(chromium, viewport={"width": 1280, "height": 1100}) as browser:
         page = browser.page
         page.goto(served.url + "/")

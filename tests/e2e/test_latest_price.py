@@ -20,7 +20,6 @@ import pytest
 import requests
 
 from cryptopredict.artifact.read import open_artifact
-from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import watched_page
 from tests.e2e.training import ROOT, trained_artifacts
 from tests.live_server import LiveServer, replay, start_server
@@ -124,7 +123,7 @@ def test_bar_3_with_no_database_it_answers_from_the_00_00_close_and_says_so(bake
     assert (answer["data_until"], answer["lead_hours"]) == ("2026-03-01T00:00:00Z", 4.0)
 
 
-def test_bar_3_the_dashboard_s_fan_starts_at_the_03_00_close(chromium, live, minutes):  # noqa: F811
+def test_bar_3_the_dashboard_s_fan_starts_at_the_03_00_close(chromium, live, minutes):
     anchored(live, "2026-03-01T04:00:00Z")
     with watched_page(chromium, viewport={"width": 1280, "height": 1000}) as browser:
         page = browser.page

@@ -27,7 +27,6 @@ from cryptopredict.artifact.record import read_records
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.utc import iso_utc
 from tests.api.records import exact_within
-from tests.api.test_browser import chromium  # noqa: F401 (fixture)
 from tests.browser import watched_page
 from tests.e2e.releases import UNTIL, trained_releases, version
 from tests.e2e.training import ROOT
@@ -198,7 +197,7 @@ def test_bar_2_the_fifth_scores_the_first_issue_to_28_days_with_no_database(
     assert written == []
 
 
-def test_bar_5_the_dashboard_shows_the_fifth_s_scored_leads(chromium, fifth):  # noqa: F811
+def test_bar_5_the_dashboard_shows_the_fifth_s_scored_leads(chromium, fifth):
     record = get(fifth, "/model/btc-usd/track-record").json()
     scored = [lead for lead in record["leads"] if lead["scored"]]
     with watched_page(chromium, viewport={"width": 1280, "height": 1400}) as browser:
