@@ -6,24 +6,14 @@ import bz2
 import gzip
 import io
 import lzma
-import tarfile
 import zipfile
 
 import pytest
 
 from ci.layer_scan import main, scan_image
+from tests.release.oci_registry import tarred as layer
 
 SECRET = b"canary-0123456789abcdef"
-
-
-def layer(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 def zipped(name: str, content: bytes) -> bytes:

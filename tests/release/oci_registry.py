@@ -132,16 +132,16 @@ class LocalRegistry:
         """A one-platform release-shaped image under every tag of `tags` (its index annotated
         with `annotations`, as the release annotates it; no tag: by its digest alone, as a build
         pushes it): its index's digest."""
-        layer = _layer({"app/api.py": f"# {name} {tags}\n".encode()})
+        blob = layer({"app/api.py": f"# {name} {tags}\n".encode()})
         config = json.dumps(
             {"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
-             "rootfs": {"type": "layers", "diff_ids": [_diff_id(layer)]}}
+             "rootfs": {"type": "layers", "diff_ids": [_diff_id(blob)]}}
         ).encode()  # fmt: skip
         manifest = {
             "schemaVersion": 2,
             "mediaType": MANIFEST,
             "config": {"mediaType": CONFIG, "digest": self.blob(name, config), "size": len(config)},
-            "layers": [{"mediaType": LAYER, "digest": self.blob(name, layer), "size": len(layer)}],
+            "layers": [{"mediaType": LAYER, "digest": self.blob(name, blob), "size": len(blob)}],
         }
         manifest_data = json.dumps(manifest).encode()
         manifest_digest = self.put_manifest(
@@ -176,14 +176,20 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _layer(files: dict[str, bytes]) -> bytes:
+def tarred(files: dict[str, bytes]) -> bytes:
+    """A tar archive (PAX, as images' layers are) holding `files`."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path, content in files.items():
             info = tarfile.TarInfo(path)
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
-    return gzip.compress(buffer.getvalue(), mtime=0)
+    return buffer.getvalue()
+
+
+def layer(files: dict[str, bytes]) -> bytes:
+    """A gzip-compressed tar layer holding `files`."""
+    return gzip.compress(tarred(files), mtime=0)
 
 
 def _diff_id(layer: bytes) -> str:

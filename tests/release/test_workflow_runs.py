@@ -18,16 +18,13 @@ registry and Render are a local server, or the registry a real one (Debian's doc
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import stat
 import sys
-import tarfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +44,7 @@ from tests.release.github_answers import (
     repository,
 )
 from tests.release.github_issues import Issues
+from tests.release.oci_registry import layer
 from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
@@ -168,17 +166,6 @@ target=${@: -1}
 mkdir -p "${target#oci:}"
 cp -r "$FAKE_IMAGE"/. "${target#oci:}"
 """
-
-
-def layer(files: dict[str, bytes]) -> bytes:
-    """A gzip-compressed tar layer holding `files`."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return gzip.compress(buffer.getvalue(), mtime=0)
 
 
 class Release:
