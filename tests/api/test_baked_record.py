@@ -54,22 +54,17 @@ def pair_record(issues: list[RecordIssue], asset: str = "btc-usd") -> PairRecord
     return record
 
 
-@pytest.fixture
-def model_dir(artifact_dir, tmp_path):
-    return shutil.copytree(artifact_dir, tmp_path / "models")
-
-
 def keeper(previous_dir, out, afresh=None) -> RecordKeeper:
     return RecordKeeper.open(previous_dir, out=out, afresh=afresh, max_horizon_days=1096.0)
 
 
 def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one_appended(
-    model_dir, facts, tmp_path
+    copy, facts, tmp_path
 ):
     earlier = earlier_issue(facts.data_end - 48 * HOUR, [1, 24, 47, 48, 49, 72])
     write_record(tmp_path / "previous", pair_record([earlier]), None)
-    kept = keeper(tmp_path / "previous", model_dir).issued("btc-usd", model_dir / "btc-usd")
-    history = open_artifacts(model_dir)["btc-usd"].history
+    kept = keeper(tmp_path / "previous", copy).issued("btc-usd", copy / "btc-usd")
+    history = open_artifacts(copy)["btc-usd"].history
     close_at = dict(zip((history.ds + HOUR).tolist(), history["close"].tolist(), strict=True))
     first, new = kept.issues
     assert first.data_until == earlier.data_until
@@ -87,20 +82,20 @@ def test_an_earlier_issue_is_scored_on_the_new_artifact_s_closes_and_the_new_one
     assert not (kept.scored.issue == 1).any()
     assert kept.scored_until == facts.data_end
     assert kept.started == START
-    assert read_records(model_dir)["btc-usd"] == kept
+    assert read_records(copy)["btc-usd"] == kept
     # Readable by the server, which runs as another user than the training (the image's).
-    files = [record_dir(model_dir) / INDEX, record_dir(model_dir) / f"btc-usd{SUFFIX}"]
+    files = [record_dir(copy) / INDEX, record_dir(copy) / f"btc-usd{SUFFIX}"]
     assert [oct(file.stat().st_mode & 0o777) for file in files] == [oct(0o644)] * 2
 
 
-def test_the_same_model_is_issued_once(model_dir):
-    keeping = keeper(model_dir, model_dir)
-    keeping.issued("btc-usd", model_dir / "btc-usd")
-    again = keeper(model_dir, model_dir).issued("btc-usd", model_dir / "btc-usd")
+def test_the_same_model_is_issued_once(copy):
+    keeping = keeper(copy, copy)
+    keeping.issued("btc-usd", copy / "btc-usd")
+    again = keeper(copy, copy).issued("btc-usd", copy / "btc-usd")
     assert len(again.issues) == 1
 
 
-def test_a_pair_not_trained_is_carried_forward_saying_why(model_dir, tmp_path):
+def test_a_pair_not_trained_is_carried_forward_saying_why(copy, tmp_path):
     previous = tmp_path / "previous"
     write_record(previous, pair_record([earlier_issue(1_780_000_000, [1])], "sol-usd"), None)
     write_record(previous, pair_record([earlier_issue(1_780_000_000, [1])], "ada-usd"), None)
@@ -113,14 +108,14 @@ def test_a_pair_not_trained_is_carried_forward_saying_why(model_dir, tmp_path):
     assert carried["sol-usd"].issues == read_records(previous)["sol-usd"].issues
 
 
-def test_without_a_published_record_each_starts_saying_so(model_dir, tmp_path):
-    kept = keeper(tmp_path / "nothing", model_dir).issued("btc-usd", model_dir / "btc-usd")
+def test_without_a_published_record_each_starts_saying_so(copy, tmp_path):
+    kept = keeper(tmp_path / "nothing", copy).issued("btc-usd", copy / "btc-usd")
     # It goes back to its first issue's data end, whenever that release ran.
     assert kept.started == RecordNote(
         kept.issues[0].data_until, "no earlier track record was published"
     )
-    afresh = keeper(model_dir, model_dir, afresh="the registry lost the image")
-    record = afresh.issued("eth-usd", model_dir / "eth-usd")
+    afresh = keeper(copy, copy, afresh="the registry lost the image")
+    record = afresh.issued("eth-usd", copy / "eth-usd")
     assert record.started.why == "started afresh: the registry lost the image"
     assert record.started.at == record.issues[0].data_until
 

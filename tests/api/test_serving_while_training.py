@@ -58,13 +58,6 @@ def _status(*pairs: PairStatus, ago: float = 0.0) -> TrainingStatus:
     )  # fmt: skip
 
 
-@pytest.fixture
-def model_dir(artifact_dir, tmp_path) -> Path:
-    out = tmp_path / "models"
-    shutil.copytree(artifact_dir, out)
-    return out
-
-
 def _client(model_dir: Path, tmp_path: Path):
     settings = ApiSettings(
         model_dir=model_dir,
@@ -75,10 +68,10 @@ def _client(model_dir: Path, tmp_path: Path):
 
 
 def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
-    model_dir, tmp_path, conforms
+    copy, tmp_path, conforms
 ):
     write_status(
-        model_dir,
+        copy,
         _status(
             _pair("btc-usd", "running"),
             _pair("eth-usd", "done"),
@@ -86,7 +79,7 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
             _pair("nosuch-usd", "failed", why=NO_SOURCE),
         ),
     )
-    client = _client(model_dir, tmp_path)
+    client = _client(copy, tmp_path)
     health = client.get("/healthz")
     assert health.status_code == 200
     conforms("/healthz", health)
@@ -107,8 +100,8 @@ def test_healthz_and_assets_list_the_pairs_still_training_with_their_progress(
     assert assets.headers["Cache-Control"] == "no-store"
 
 
-def test_without_a_run_training_is_null_and_assets_are_cached(model_dir, tmp_path):
-    client = _client(model_dir, tmp_path)
+def test_without_a_run_training_is_null_and_assets_are_cached(copy, tmp_path):
+    client = _client(copy, tmp_path)
     health = client.get("/healthz").get_json()
     assert health["training"] is None
     assert (health["status"], health["failed"]) == ("ok", [])
@@ -134,25 +127,25 @@ def test_without_a_run_training_is_null_and_assets_are_cached(model_dir, tmp_pat
         ),
     ],
 )
-def test_a_stale_unreadable_or_finished_status_is_not_training(model_dir, tmp_path, written):
-    written(model_dir)
-    client = _client(model_dir, tmp_path)
+def test_a_stale_unreadable_or_finished_status_is_not_training(copy, tmp_path, written):
+    written(copy)
+    client = _client(copy, tmp_path)
     assert client.get("/healthz").get_json()["training"] is None
 
 
 def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_after(
-    model_dir, tmp_path, conforms
+    copy, tmp_path, conforms
 ):
     """Issue 56 bar 2: the run's failure is named with why until the next run, not dropped."""
     write_status(
-        model_dir,
+        copy,
         _status(
             _pair("btc-usd", "running"),
             _pair("nosuch-usd", "failed", why=NO_SOURCE),
         ),
     )
-    settings = ApiSettings(model_dir=model_dir, stale_after_hours=1e6)  # data months old
-    reloading = Reloading(lambda: create_app(open_artifacts(model_dir), settings), model_dir)
+    settings = ApiSettings(model_dir=copy, stale_after_hours=1e6)  # data months old
+    reloading = Reloading(lambda: create_app(open_artifacts(copy), settings), copy)
     during = reloading.app.test_client().get("/healthz")
     conforms("/healthz", during)
     said = during.get_json()
@@ -163,14 +156,14 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
     # The run ends: it records what failed and removes its status file.
     ended = datetime.now(UTC).replace(microsecond=0)
     write_run(
-        model_dir,
+        copy,
         TrainingRun(
             asked="btc-usd,nosuch-usd", finished_at=ended, model_version="dev",
             trained=("btc-usd",), failed=(PairFailure(asset="nosuch-usd", reason=NO_SOURCE),),
             ranking=None,
         ),
     )  # fmt: skip
-    clear_status(model_dir)
+    clear_status(copy)
     assert reloading.check() is True  # the run's record is read as it is written
     after = reloading.app.test_client().get("/healthz").get_json()
     assert (after["status"], after["failed"], after["training"]) == (
@@ -179,7 +172,7 @@ def test_a_failed_pair_makes_healthz_degraded_naming_it_while_the_run_lasts_and_
         None,
     )
     # The next run: what it says now, not what the last one failed.
-    write_status(model_dir, _status(_pair("btc-usd", "running")))
+    write_status(copy, _status(_pair("btc-usd", "running")))
     again = reloading.app.test_client().get("/healthz").get_json()
     assert (again["status"], again["failed"]) == ("ok", [])
 
@@ -201,12 +194,12 @@ ROUTES = (
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("asked", ["sol-usdt", "SOL/USDT", "SOL-USDT"])
 def test_a_pair_still_training_answers_503_with_retry_after_and_its_progress(
-    model_dir, tmp_path, route, asked, conforms
+    copy, tmp_path, route, asked, conforms
 ):
     """Issue 56 bar 3: asked before its first model is written, a pair still training says so,
     and when to ask again: not 404, which says it does not exist."""
-    write_status(model_dir, _status(_pair("sol-usdt", "running")))
-    client = _client(model_dir, tmp_path)
+    write_status(copy, _status(_pair("sol-usdt", "running")))
+    client = _client(copy, tmp_path)
     path, asking = route
     answer = client.get(path.format(asset=asked.replace("/", "%2F")) + asking)
     assert answer.status_code == 503, answer.get_json()
@@ -219,13 +212,13 @@ def test_a_pair_still_training_answers_503_with_retry_after_and_its_progress(
     assert client.get(path.format(asset="nosuch-usdt") + asking).status_code == 404
 
 
-def test_bitcoin_answers_503_while_its_first_model_is_being_trained(model_dir, tmp_path):
+def test_bitcoin_answers_503_while_its_first_model_is_being_trained(copy, tmp_path):
     """`make run`'s first seconds: the API serves ETH/USD's model, BTC/USD's is not written
     yet."""
-    shutil.rmtree(model_dir / "btc-usd")
-    index_artifacts(model_dir)
-    write_status(model_dir, _status(_pair("btc-usd", "running")))
-    client = _client(model_dir, tmp_path)
+    shutil.rmtree(copy / "btc-usd")
+    index_artifacts(copy)
+    write_status(copy, _status(_pair("btc-usd", "running")))
+    client = _client(copy, tmp_path)
     assert client.get("/healthz").status_code == 200
     for route in ("/bitcoin?date=2026-08-01", "/bitcoin/forecast"):
         answer = client.get(route)
@@ -235,17 +228,17 @@ def test_bitcoin_answers_503_while_its_first_model_is_being_trained(model_dir, t
 
 @pytest.mark.parametrize("status", ["done", None])
 def test_a_pair_written_but_not_yet_served_answers_503_not_404(
-    model_dir, artifact_dir, tmp_path, status
+    copy, artifact_dir, tmp_path, status
 ):
     """Issue 84 bar 1: between the run saying BTC/USD is done (or ending, its status file gone)
     and the server's next look at the index, /bitcoin is still coming, not unknown."""
-    shutil.rmtree(model_dir / "btc-usd")
-    index_artifacts(model_dir)
-    client = _client(model_dir, tmp_path)  # serves ETH/USD alone
-    shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
-    index_artifacts(model_dir)  # written: the index lists it, this application does not
+    shutil.rmtree(copy / "btc-usd")
+    index_artifacts(copy)
+    client = _client(copy, tmp_path)  # serves ETH/USD alone
+    shutil.copytree(artifact_dir / "btc-usd", copy / "btc-usd")
+    index_artifacts(copy)  # written: the index lists it, this application does not
     if status is not None:
-        write_status(model_dir, _status(_pair("btc-usd", status)))
+        write_status(copy, _status(_pair("btc-usd", status)))
     answer = client.get("/bitcoin?date=2026-08-01")
     assert (answer.status_code, answer.headers.get("Retry-After")) == (503, "1")
     assert answer.get_json()["error"] == "still_training"
@@ -253,28 +246,28 @@ def test_a_pair_written_but_not_yet_served_answers_503_not_404(
     assert client.get("/forecast/nosuch-usd?date=2026-08-01").status_code == 404
 
 
-def test_the_application_is_built_again_when_the_index_changes(model_dir):
+def test_the_application_is_built_again_when_the_index_changes(copy):
     built: list[int] = []
 
     def build():
-        built.append(len(open_artifacts(model_dir)))
+        built.append(len(open_artifacts(copy)))
         if len(built) == 3:
             raise ArtifactError("the index is being rewritten")
-        return create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir))
+        return create_app(open_artifacts(copy), ApiSettings(model_dir=copy))
 
-    reloading = Reloading(build, model_dir)
+    reloading = Reloading(build, copy)
     first = reloading.app
     assert built == [2]
     assert reloading.check() is False  # nothing changed
-    shutil.rmtree(model_dir / "eth-usd")
-    index_artifacts(model_dir)
+    shutil.rmtree(copy / "eth-usd")
+    index_artifacts(copy)
     assert reloading.check() is True
     assert built == [2, 1]
     assert reloading.app is not first
     assert list(reloading.catalog.store) == ["btc-usd"]
     # A build that fails leaves the application serving as it was.
     serving = reloading.app
-    index_artifacts(model_dir)
+    index_artifacts(copy)
     assert reloading.check() is False
     assert reloading.app is serving
 
