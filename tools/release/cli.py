@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     args = parse_args(argv)
     environ = os.environ if environ is None else environ
     try:
-        return int(args.func(args, environ))
+        said = args.func(args, environ)
     except (OSError, ValueError, DeployError, GitHubError, PreviousImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         if environ.get("GITHUB_ACTIONS") == "true":
@@ -82,9 +82,13 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             said = str(error).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
             print(f"::error title=release {args.command}::{said}")
         return 1
+    if isinstance(said, int):
+        return said
+    print(said, end="" if said.endswith("\n") else "\n")  # outputs, notes, render.yaml: as is
+    return 0
 
 
-def notes(args: argparse.Namespace, _: Mapping[str, str]) -> int:
+def notes(args: argparse.Namespace, _: Mapping[str, str]) -> str:
     """The notes of `--model-dir`'s training record; ValueError when it is missing or unusable."""
     file = Path(args.model_dir) / RUN
     try:
@@ -93,8 +97,7 @@ def notes(args: argparse.Namespace, _: Mapping[str, str]) -> int:
         raise ValueError(f"{args.model_dir} holds no training record ({RUN})") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{file} is not a training record this reads: {error!r}") from None
-    print(text, end="")
-    return 0
+    return text
 
 
 def release_notes(run: dict[str, Any], tag: str) -> str:
@@ -156,22 +159,20 @@ def release_assets(text: str) -> str:
     return ",".join(dict.fromkeys(names))
 
 
-def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     what = "checking the repository's rules"
     github = GitHub.from_environ(environ, what, args.repository, environment=args.environment)
     check_environment(github, args.branch)
     print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
-    print("\n".join(check_tag_rules(github, credential=args.tag_credential)))
-    return 0
+    return "\n".join(check_tag_rules(github, credential=args.tag_credential))
 
 
-def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     github = GitHub.from_environ(environ, "creating the release tag", environment=args.environment)
-    print(create_tag(args.tag, args.sha, github, Git(), key=environ.get(TAG_KEY_SECRET, "")))
-    return 0
+    return create_tag(args.tag, args.sha, github, Git(), key=environ.get(TAG_KEY_SECRET, ""))
 
 
-def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     try:  # the registry credential of the Blueprint generated for the repository's image
         credential = (
             args.blueprint and check(args.blueprint.read_text(), args.repository).credential
@@ -179,20 +180,18 @@ def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except (OSError, BlueprintError):
         credential = None
     if credential:
-        print(f"render.yaml pulls {args.image} with the registry credential {credential!r}")
-        return 0
+        return f"render.yaml pulls {args.image} with the registry credential {credential!r}"
     base_url = environ.get("RELEASE_REGISTRY_URL", "").strip() or None
     try:
-        print(check_pullable(args.image, args.digest, args.repository, base_url=base_url))
+        return check_pullable(args.image, args.digest, args.repository, base_url=base_url)
     except RegistryUnknownError as error:
-        print(
+        return (
             "::warning title=package visibility::the registry could not say whether Render can "
             f"pull {args.image} ({error}): deploying anyway"
         )
-    return 0
 
 
-def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     image = image_name(args.repository)
     registry = held(_registry(image, environ), image)
     git = Git(auth=git_auth(environ))
@@ -206,8 +205,7 @@ def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             _tell(environ, "stray-tags", str(error))
         raise
     _tell(environ, "stray-tags", "")
-    print(outputs, end="")
-    return 0
+    return outputs
 
 
 def _registry(image: str, environ: Mapping[str, str]) -> Registry:
@@ -222,7 +220,7 @@ def _registry(image: str, environ: Mapping[str, str]) -> Registry:
     )
 
 
-def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     image = args.image or image_name(args.repository)
     # One line, whatever the input held: it becomes a build argument among others.
     why = " ".join(args.start_anew.split())
@@ -245,8 +243,7 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.summary is not None:
         with args.summary.open("a") as summary:
             summary.write(f"**Track record**: this release {said}.\n")
-    print(github_outputs(outputs), end="")
-    return 0
+    return github_outputs(outputs)
 
 
 def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -285,14 +282,13 @@ def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
 
 
-def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     git = Git(auth=git_auth(environ))
     main = git.sync_live(args.remote, args.release_branch)
     branch = args.release_branch
-    print(
-        admit_run(args.ref, args.sha, args.tag, git, main=main, branch=branch, tagged=args.tagged)
+    return admit_run(
+        args.ref, args.sha, args.tag, git, main=main, branch=branch, tagged=args.tagged
     )
-    return 0
 
 
 def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -326,7 +322,7 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     )
 
 
-def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     if args.ref is not None and args.ref != f"refs/heads/{args.release_branch}":
         raise ValueError(
             f"refusing to remove release tags in a run of {args.ref}: only a run on "
@@ -341,26 +337,21 @@ def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(what_removing_does(removals, github.repository))
     if not args.yes:
         tags = " ".join(removal.tag for removal in removals)
-        print(
+        return (
             "nothing removed: the release workflow removes them, run by hand on "
             f"{args.release_branch} with the input remove-tags: `gh workflow run release.yml "
             f"--ref {args.release_branch} -f remove-tags='{tags}'`"
         )
-        return 0
-    key = environ.get(TAG_KEY_SECRET, "")
-    print(remove(removals, github, git, key=key))
-    return 0
+    return remove(removals, github, git, key=environ.get(TAG_KEY_SECRET, ""))
 
 
-def say(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def say(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     text = args.text_file.read_text() if args.text_file is not None else args.text or ""
-    print(tell(environ, args.topic, text))
-    return 0
+    return tell(environ, args.topic, text)
 
 
-def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    print(keep_alive(GitHub.from_environ(environ, "keepalive"), args.workflow))
-    return 0
+def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    return keep_alive(GitHub.from_environ(environ, "keepalive"), args.workflow)
 
 
 def next_version_outputs(
@@ -554,12 +545,12 @@ def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[
     )
 
 
-def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     git = Git(auth=git_auth(environ))
     main = git.sync_live(args.remote, args.release_branch)
     release = Release(args.version, create_tag=args.create_tag == "true")
     index = None if args.latest_index is None else read_index(args.latest_index.read_text())
-    said = check_publish(
+    return check_publish(
         release,
         args.sha,
         git.tags(),
@@ -569,11 +560,9 @@ def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         created=args.created,
         published=index,
     )
-    print(said)
-    return 0
 
 
-def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     hook = environ.get(HOOK_SECRET, "").strip()
     service = environ.get(SERVICE_VARIABLE, "").strip().rstrip("/")
     image_ref = image_by_digest(args.image, args.digest)
@@ -606,25 +595,22 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             if not left:
                 raise
             print(f"::warning title=deploy::{error} The deploy hook again ({left} left).")
-    print(f"{health} reports model version {args.model_version} ({attempts} polls)")
-    return 0
+    return f"{health} reports model version {args.model_version} ({attempts} polls)"
 
 
-def write_blueprint(args: argparse.Namespace, _: Mapping[str, str]) -> int:
+def write_blueprint(args: argparse.Namespace, _: Mapping[str, str]) -> str | int:
     if args.check is not None:
         try:
             image = check(args.check.read_text(), args.repository)
         except (OSError, BlueprintError) as error:
             print(f"{args.check}: {error}", file=sys.stderr)
             return 1
-        print(f"{args.check} deploys {image.url}, as generated")
-        return 0
+        return f"{args.check} deploys {image.url}, as generated"
     text = render(Image(args.repository, args.registry_credential, args.collector))
     if args.output is None:
-        print(text, end="")
-    else:
-        args.output.write_text(text)
-        print(f"wrote {args.output}", file=sys.stderr)
+        return text
+    args.output.write_text(text)
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -655,7 +641,8 @@ def _aware(text: str) -> datetime:
 
 
 Option = tuple[tuple[str, ...], dict[str, Any]]
-Command = Callable[[argparse.Namespace, Mapping[str, str]], int]
+# What a command says on standard output (exit status 0), or its exit status.
+Command = Callable[[argparse.Namespace, Mapping[str, str]], str | int]
 
 
 def option(*flags: str, **settings: Any) -> Option:

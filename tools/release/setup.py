@@ -507,19 +507,18 @@ def package(fork: GitHub, render: bool) -> str:
     )
 
 
-def _own_release_tags(fork: GitHub) -> list[str]:
+def _own_release_tags(fork: GitHub) -> list[Version]:
     """The repository's release tags, none if its newest is its fork parent's."""
     listed = fork.listed("/git/matching-refs/tags/v?per_page=100", "contents: read")
     targets = {
-        name: str((item.get("object") or {}).get("sha", ""))
+        version: str((item.get("object") or {}).get("sha", ""))
         for item in listed
-        if Version.from_tag(name := str(item.get("ref", "")).removeprefix("refs/tags/"))
+        if (version := Version.from_tag(str(item.get("ref", "")).removeprefix("refs/tags/")))
     }
-    if not targets:
+    newest = max(targets, default=None)
+    if newest is None or fork.tag_owner(newest.tag, targets[newest]) != fork.repository:
         return []
-    newest = max(targets, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
-    owner = fork.tag_owner(newest, targets[newest])
-    return list(targets) if owner == fork.repository else []
+    return list(targets)
 
 
 def _release_image(fork: GitHub, image: str) -> bool:
@@ -535,10 +534,9 @@ def _release_image(fork: GitHub, image: str) -> bool:
         raise MissingStepError(f"the registry could not say what {image} holds: {error}") from None
 
 
-def _tags_without_image(fork: GitHub, image: str, tags: list[str], what: str) -> str:
-    newest = max(tags, key=lambda tag: Version.from_tag(tag) or Version(0, 0, 0))
+def _tags_without_image(fork: GitHub, image: str, tags: list[Version], what: str) -> str:
     return (
-        f"{fork.repository} has {len(tags)} release tag(s), the newest {newest}, "
+        f"{fork.repository} has {len(tags)} release tag(s), the newest {max(tags).tag}, "
         f"and {what} of {image}: the release's version job stops, its track record having nothing "
         "to extend. A renamed repository or a deleted package: the record is under the old "
         "image; restore it, or start anew on purpose: run the release by hand on main with the "
