@@ -12,6 +12,7 @@ release's tooling compares a time GitHub gives with its own clock (the package v
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import itertools
@@ -24,10 +25,10 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.loopback import POLL, reply
+from tests.loopback import Loopback, reply
 from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.github_issues import Issues
 from tests.release.month_tools import digest_of
@@ -135,7 +136,7 @@ class World:
         self.routes.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
         answer_environment(self.routes)
         answer_rulesets(self.routes, [RULESET])
-        self._servers: list[ThreadingHTTPServer] = []
+        self._servers = contextlib.ExitStack()
         self.url = self._serve(self._github)
         self.proxy = self._serve(self._registry)
 
@@ -181,21 +182,12 @@ class World:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # kept alive, as gh and skopeo expect
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
         for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT"):
             setattr(Handler, f"do_{method}", lambda handler, m=method: answer(handler, m))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, kwargs=POLL, daemon=True).start()
-        self._servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        return self._servers.enter_context(Loopback(Handler)).url
 
     def stop(self) -> None:
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
+        self._servers.close()
         self.registry.stop()
 
     def _github(self, handler: BaseHTTPRequestHandler, method: str) -> None:
