@@ -272,6 +272,7 @@ class Change:
 def environment_changes(github: GitHub, branch: str) -> list[Change]:
     """What makes the environment admit exactly `branch` and the release tags (none: it does)."""
     name, path = github.environment, github.env_path
+    policies = f"{path}/deployment-branch-policies"
     environment = github.get_or_none(path, "actions: read")
     rule = (environment or {}).get("deployment_branch_policy") or {}
     found, held = [], {}
@@ -286,25 +287,16 @@ def environment_changes(github: GitHub, branch: str) -> list[Change]:
         said = f"{verb} the {name} environment: deployment branches and tags 'Selected'"
         found.append(Change.call(said, github, "PUT", path, body))
     else:
-        listed = github.get(f"{path}/deployment-branch-policies?per_page=100", "actions: read")
-        policies = listed.get("branch_policies") or []
-        held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in policies}
+        listed = github.get(f"{policies}?per_page=100", "actions: read")
+        kept = listed.get("branch_policies") or []
+        held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in kept}
     wanted = {("branch", branch), ("tag", TAG_RULE)}
-    policies_path = f"{path}/deployment-branch-policies"
-    found += [
-        Change(
-            f"let the {kind} {pattern!r} deploy to {name}",
-            partial(github.call, "POST", policies_path, {"name": pattern, "type": kind}),
-        )
-        for kind, pattern in sorted(wanted - held.keys())
-    ]
-    found += [
-        Change(
-            f"stop the {kind} {pattern!r} deploying to {name}",
-            partial(github.call, "DELETE", f"{policies_path}/{held[(kind, pattern)].get('id')}"),
-        )
-        for kind, pattern in sorted(held.keys() - wanted)
-    ]
+    for kind, pattern in sorted(wanted - held.keys()):
+        said = f"let the {kind} {pattern!r} deploy to {name}"
+        found.append(Change.call(said, github, "POST", policies, {"name": pattern, "type": kind}))
+    for kind, pattern in sorted(held.keys() - wanted):
+        said, gone = f"stop the {kind} {pattern!r} deploying to {name}", held[(kind, pattern)]
+        found.append(Change.call(said, github, "DELETE", f"{policies}/{gone.get('id')}"))
     return found
 
 
