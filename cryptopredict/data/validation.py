@@ -59,24 +59,14 @@ def summarize(report: ValidationFindings) -> str:
     parts = [f"{report.rows} bars from {report.first} to {report.last}"]
     if report.exact_duplicates_dropped:
         parts.append(f"{report.exact_duplicates_dropped} exact duplicates dropped")
-    conflicts, ohlc, wicks, gaps = (
-        report.conflicting_duplicates,
-        report.ohlc_repaired,
-        report.wicks,
-        report.gaps,
-    )
-    if conflicts.count:
-        parts.append(
-            f"{conflicts.count} conflicting duplicates resolved to the latest fetched "
-            f"(first {conflicts.first})"
-        )
-    if ohlc.count:
-        parts.append(f"{ohlc.count} bars with inconsistent OHLC repaired (first {ohlc.first})")
-    if wicks.count:
-        parts.append(
-            f"{wicks.count} bars with a low or high beyond the jump limit kept as wicks "
-            f"(first {wicks.first})"
-        )
+    for found, what in (
+        (report.conflicting_duplicates, "conflicting duplicates resolved to the latest fetched"),
+        (report.ohlc_repaired, "bars with inconsistent OHLC repaired"),
+        (report.wicks, "bars with a low or high beyond the jump limit kept as wicks"),
+    ):
+        if found.count:
+            parts.append(f"{found.count} {what} (first {found.first})")
+    gaps = report.gaps
     if gaps.count:
         parts.append(
             f"{gaps.count} gaps, {gaps.missing_bars} bars missing "
