@@ -4,7 +4,6 @@ quotes: quiet hours may be missing and volume 0."""
 from __future__ import annotations
 
 import functools
-import logging
 
 import pandas as pd
 import requests
@@ -23,8 +22,6 @@ from cryptopredict.data.retry import (
     status_error,
     transport_error,
 )
-
-log = logging.getLogger(__name__)
 
 NAME = "alpaca"
 PAGE_BARS = 10_000  # alpaca-py's page size for bars
