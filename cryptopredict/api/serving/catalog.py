@@ -25,7 +25,7 @@ from cryptopredict.artifact.read import Artifact, cached
 from cryptopredict.artifact.run import PairFailure, RankedPair, RunRecordError, read_run
 from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
-from cryptopredict.artifact.training import PairStatus, read_status
+from cryptopredict.artifact.training import read_status
 from cryptopredict.candles import Interval
 from cryptopredict.utc import iso_utc
 
@@ -162,7 +162,9 @@ class Catalog:
         failure = self.store.failures.get(slug)
         if failure is not None:
             raise UnavailableAssetError(unavailable(slug, failure, self.store))
-        pair = self._training(slug)
+        running = self.training()
+        pairs = running.pairs if running else []
+        pair = next((pair for pair in pairs if pair.asset == slug), None)
         if pair is not None:
             said = (
                 f"{slug} is still training ({pair.step}): it is served as soon as its model is "
@@ -211,11 +213,6 @@ class Catalog:
                 for pair in status.ended("failed")
             ],
         )
-
-    def _training(self, slug: str) -> PairStatus | None:
-        status = read_status(self.store.model_dir) if self.store.model_dir else None
-        pairs = status.unfinished() if status else []
-        return next((pair for pair in pairs if pair.asset == slug), None)
 
     def _written(self, slug: str) -> bool:
         """Whether `slug`'s artifact is written (in the index, and there), to be served next."""
