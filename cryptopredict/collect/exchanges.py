@@ -15,7 +15,7 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -45,37 +45,43 @@ class UnavailableError(RuntimeError):
         self.retry_after = retry_after
 
 
-def get_json(
-    url: str,
-    shape: type[T],
-    *,
-    source: str,
-    timeout: float,
-    refused: Collection[int],
-    headers: Mapping[str, str] | None = None,
-) -> T:
-    """The JSON at `url`, as `shape`. RefusedError for an HTTP status in `refused`;
-    UnavailableError for any other failure (with the wait another status's Retry-After asks)."""
-    host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]  # host:port, never a user
-    sent = {"Accept": "application/json", "User-Agent": "cryptopredict", **(headers or {})}
-    request = urllib.request.Request(url, headers=sent)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as error:
-        detail = f"HTTP {error.code} from {host}"
-        if error.code in refused:
-            raise RefusedError(f"{source} refused: {detail}: {snippet(error.read())}") from None
-        raise UnavailableError(detail, retry_after_seconds(dict(error.headers.items()))) from None
-    except (OSError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", error)
-        raise UnavailableError(f"cannot reach {host}: {reason}") from None
-    try:
-        return msgspec.json.decode(body, type=shape)
-    except msgspec.DecodeError as error:
-        raise UnavailableError(
-            f"{host} answered in another shape ({error}): {snippet(body)}"
-        ) from None
+class Rest:
+    name: str
+    refused: frozenset[int]
+
+    def __init__(
+        self, url: str, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.headers = headers or {}
+
+    def get(self, path: str, shape: type[T]) -> T:
+        """The JSON at `url` + `path`, as `shape`. RefusedError for an HTTP status in `refused`;
+        UnavailableError for any other failure (with the wait another status's Retry-After asks)."""
+        url = self.url + path
+        host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]  # host:port, never a user
+        sent = {"Accept": "application/json", "User-Agent": "cryptopredict", **self.headers}
+        request = urllib.request.Request(url, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            detail = f"HTTP {error.code} from {host}"
+            if error.code in self.refused:
+                said = f"{self.name} refused: {detail}: {snippet(error.read())}"
+                raise RefusedError(said) from None
+            wait = retry_after_seconds(dict(error.headers.items()))
+            raise UnavailableError(detail, wait) from None
+        except (OSError, http.client.HTTPException) as error:
+            reason = getattr(error, "reason", error)
+            raise UnavailableError(f"cannot reach {host}: {reason}") from None
+        try:
+            return msgspec.json.decode(body, type=shape)
+        except msgspec.DecodeError as error:
+            raise UnavailableError(
+                f"{host} answered in another shape ({error}): {snippet(body)}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -162,12 +168,9 @@ def _decimal(value: object) -> float:
     return float(value)
 
 
-class Binance:
+class Binance(Rest):
     name = BINANCE
-
-    def __init__(self, url: str = MARKET_DATA_API_URL, *, timeout: float) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
+    refused = BINANCE_REFUSED
 
     def minutes(self, asset: Asset, start: int, end: int) -> Page:
         """Up to 1,000 closed minutes opening in [start, end), and where the next page starts."""
@@ -178,8 +181,7 @@ class Binance:
             "endTime": end * 1000 - 1,
             "limit": BINANCE_PAGE,
         }
-        url = f"{self.url}{KLINES_PATH}?{urllib.parse.urlencode(query)}"
-        rows = self._get(url, list[Any])
+        rows = self.get(f"{KLINES_PATH}?{urllib.parse.urlencode(query)}", list[Any])
         bars, malformed = within(rows, parse_kline, asset, start, end, what="kline")
         following = bars[-1].ts + MINUTE if bars else start + BINANCE_PAGE * MINUTE
         more = len(rows) >= BINANCE_PAGE and following < end
@@ -191,13 +193,10 @@ class Binance:
         for asset in assets:
             wanted.setdefault(asset.binance_symbol, []).append(asset.slug)
         quotes = []
-        for row in self._get(self.url + TICKER_PATH, list[TickerPrice]):
+        for row in self.get(TICKER_PATH, list[TickerPrice]):
             for slug in wanted.get(row.symbol, ()):  # not served (or delisted: priced 0)
                 quotes.append(Quote(slug, BINANCE, now, positive(row.price, row.symbol)))
         return quotes
-
-    def _get(self, url: str, shape: type[Any]) -> Any:
-        return get_json(url, shape, source=BINANCE, timeout=self.timeout, refused=BINANCE_REFUSED)
 
 
 ALPACA = "alpaca"
@@ -245,17 +244,13 @@ def _epoch(text: str) -> int:
     return int(seconds)
 
 
-class Alpaca:
+class Alpaca(Rest):
     name = ALPACA
+    refused = ALPACA_REFUSED
 
-    def __init__(
-        self, url: str = ALPACA_URL, *, timeout: float, keys: tuple[str, str] | None = None
-    ) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.headers = {}
-        if keys:
-            self.headers = {"APCA-API-KEY-ID": keys[0], "APCA-API-SECRET-KEY": keys[1]}
+    def __init__(self, url: str, *, timeout: float, keys: tuple[str, str] | None = None) -> None:
+        sent = {"APCA-API-KEY-ID": keys[0], "APCA-API-SECRET-KEY": keys[1]} if keys else None
+        super().__init__(url, timeout=timeout, headers=sent)
 
     def minutes(self, asset: Asset, start: int, end: int) -> Page:
         """A page of the minutes opening in [start, end), and where the next starts."""
@@ -267,7 +262,7 @@ class Alpaca:
             "limit": ALPACA_PAGE,
             "sort": "asc",
         }
-        page = self._get(f"{BARS_PATH}?{urllib.parse.urlencode(query)}", dict[str, Any])
+        page = self.get(f"{BARS_PATH}?{urllib.parse.urlencode(query)}", dict[str, Any])
         by_symbol = page.get("bars") or {}  # no bars: null, or no entry for the symbol
         rows = by_symbol.get(asset.alpaca_symbol, []) if isinstance(by_symbol, dict) else None
         if not isinstance(rows, list):
@@ -283,7 +278,7 @@ class Alpaca:
         if not wanted:
             return []
         query = urllib.parse.urlencode({"symbols": ",".join(wanted)}, safe="/,")
-        answer = self._get(f"{LATEST_BARS_PATH}?{query}", LatestBars)
+        answer = self.get(f"{LATEST_BARS_PATH}?{query}", LatestBars)
         quotes = []
         for symbol, bar in answer.bars.items():
             if symbol not in wanted:
@@ -295,13 +290,3 @@ class Alpaca:
                 raise UnavailableError(said) from None
             quotes.append(Quote(wanted[symbol], ALPACA, min(closed, now), positive(bar.c, symbol)))
         return quotes
-
-    def _get(self, path: str, shape: type[Any]) -> Any:
-        return get_json(
-            self.url + path,
-            shape,
-            source=ALPACA,
-            timeout=self.timeout,
-            refused=ALPACA_REFUSED,
-            headers=self.headers,
-        )
