@@ -165,9 +165,8 @@ def priced(live: list[Asset], model_dir: Path | None) -> list[Asset]:
 
 
 def beside_the_api(settings: ApiSettings, on_written: Callable[[], None]) -> Callable[[], None]:
-    """The feed on a thread of the API process, when LATEST_PRICES is set and DATABASE_URL is
-    SQLite (for PostgreSQL, one collector feeds every API process), calling `on_written` once
-    each round's prices, then the round, are written (the API reads them then); what stops it."""
+    """`run` on a thread of the API process, when LATEST_PRICES is set and DATABASE_URL is
+    SQLite (for PostgreSQL, one collector feeds every API process); what stops it."""
     if not settings.latest_prices:
         log.info("no market feed (LATEST_PRICES is unset): the forecasts start from the model")
         return lambda: None
