@@ -170,15 +170,8 @@ def peers_verdicts(panel: dict) -> str:
         )
         for names, said in ((PEERS, issued), ([n + CALIBRATED for n in PEERS], calibrated)):
             said.append(f"at {label} {_sorted(found, names)}")
-        helped = [
-            (peer_name(name), found[name + CALIBRATED]["calibrated_minus_raw"],
-             found[name + CALIBRATED]["calibrated_minus_raw_se"])
-            for name in PEERS
-        ]  # fmt: skip
-        gains.append(f"at {label} " + "; ".join(
-            f"{name} {_points(gain, se)}, {('helps', 'a tie', 'hurts')[side(gain, se)]}"
-            for name, gain, se in helped
-        ))  # fmt: skip
+        helped = (_helped(name, found[name + CALIBRATED]) for name in PEERS)
+        gains.append(f"at {label} {'; '.join(helped)}")
         off += [
             f"{peer_name(name)} at {label} ({found[name]['coverage_80']:.1%}, SE "
             f"{found[name]['coverage_80_se'] * 100:.1f}: {coverage_off(found[name])})"
@@ -213,6 +206,12 @@ def _sorted(found: dict, names: list[str] | tuple[str, ...]) -> str:
         sides[side(diff, se)].append(f"{peer_name(name)} ({_points(diff, se)})")
     ahead, tied, behind = (_listed(side) for side in sides)
     return f"ahead of {ahead}, behind {behind}, level with {tied}"
+
+
+def _helped(name: str, calibrated: dict) -> str:
+    """How much calibrating peer `name` the band's way changes its score, and the verdict."""
+    gain, se = calibrated["calibrated_minus_raw"], calibrated["calibrated_minus_raw_se"]
+    return f"{peer_name(name)} {_points(gain, se)}, {('helps', 'a tie', 'hurts')[side(gain, se)]}"
 
 
 def side(diff: float, se: float) -> int:

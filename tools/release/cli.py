@@ -447,18 +447,17 @@ def _transient_run(github: GitHub, run: int) -> bool:
 
 
 def _failed_jobs(github: GitHub, run: int) -> list[tuple[str, list[str]]]:
-    """A run's failed jobs, in order, each with its error annotations (GitHub's own "Process
-    completed with exit code" aside)."""
+    """A run's failed jobs, in order, each with its error annotations."""
     jobs = github.get(f"/actions/runs/{run}/jobs?filter=latest", "actions: read").get("jobs")
     failed = [job for job in jobs or [] if job.get("conclusion") == "failure"]
-    notes = [
-        github.listed(f"/check-runs/{job['id']}/annotations", "checks: read") for job in failed
-    ]
-    return [
-        (str(job.get("name")), [str(n.get("message")) for n in said if n.get("annotation_level")
-         == "failure" and "Process completed with exit code" not in str(n.get("message"))])
-        for job, said in zip(failed, notes, strict=True)
-    ]  # fmt: skip
+    return [(str(job.get("name")), _errors(github, job["id"])) for job in failed]
+
+
+def _errors(github: GitHub, job: int) -> list[str]:
+    """A job's error annotations, GitHub's own "Process completed with exit code" aside."""
+    notes = github.listed(f"/check-runs/{job}/annotations", "checks: read")
+    said = [str(note.get("message")) for note in notes if note.get("annotation_level") == "failure"]
+    return [each for each in said if "Process completed with exit code" not in each]
 
 
 def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
