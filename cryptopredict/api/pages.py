@@ -30,9 +30,10 @@ PLOTLY_JS = "plotly/plotly.min.js"
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 
 
-def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
-    bp = Blueprint("dashboard", __name__)
+def blueprint(catalog: Catalog, document: str, *, cache_seconds: int) -> Blueprint:
+    bp = Blueprint("pages", __name__)
     plotly = _vendored(PLOTLY_JS) / PLOTLY_JS
+    swagger_dir = _vendored(*(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES)) / "swagger-ui"
     max_age = public_cache(cache_seconds)
 
     @bp.get("/")
@@ -44,14 +45,6 @@ def dashboard_blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
     @bp.get("/vendor/plotly.min.js")
     def plotly_min_js() -> Response:
         return send_file(plotly, mimetype="text/javascript", max_age=VENDOR_MAX_AGE)
-
-    return bp
-
-
-def docs_blueprint(document: str, *, cache_seconds: int) -> Blueprint:
-    bp = Blueprint("docs", __name__)
-    swagger_dir = _vendored(*(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES)) / "swagger-ui"
-    max_age = public_cache(cache_seconds)
 
     @bp.get("/openapi.json")
     def openapi_json() -> Response:
