@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Literal
 
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from cryptopredict.api.types.common import (
     PRICE,
@@ -87,6 +87,11 @@ class Sort(enum.StrEnum):
     RANK = "rank"
 
 
+def _whole(description: str, low: int, high: int) -> Meta:
+    refused = f": give a whole number from {low} to {high}"
+    return doc(description, ge=low, le=high, extra={REFUSED: refused})
+
+
 class AssetQuery(Query):
     q: (
         Annotated[
@@ -131,27 +136,12 @@ class AssetQuery(Query):
     ] = UNSET
     limit: (
         Annotated[
-            int,
-            doc(
-                "At most this many assets (a page). Default: all of them.",
-                ge=1,
-                le=MAX_LIMIT,
-                extra={REFUSED: f": give a whole number from 1 to {MAX_LIMIT}"},
-            ),
+            int, _whole("At most this many assets (a page). Default: all of them.", 1, MAX_LIMIT)
         ]
         | UnsetType
     ) = UNSET
     offset: (
-        Annotated[
-            int,
-            doc(
-                "Skip this many assets first. Default 0.",
-                ge=0,
-                le=MAX_OFFSET,
-                extra={REFUSED: f": give a whole number from 0 to {MAX_OFFSET}"},
-            ),
-        ]
-        | UnsetType
+        Annotated[int, _whole("Skip this many assets first. Default 0.", 0, MAX_OFFSET)] | UnsetType
     ) = UNSET
 
 
