@@ -75,8 +75,7 @@ class CatalogEntry:
         return min(closing(self.info.grid_last, self.step), self.data_until + self.catalog.horizon)
 
     def latest_price(self) -> LatestPrice | None:
-        latest = self.catalog.latest
-        return None if latest is None else latest(self.slug)
+        return self.catalog.latest(self.slug)
 
     def starts_from(self) -> tuple[AnchorSource, int]:
         """Where an answer for the next hour starts now, and the instant of that price."""
@@ -131,7 +130,7 @@ class Catalog:
         *,
         max_horizon_days: float,
         note_after_hours: float = math.inf,
-        latest: Callable[[str], LatestPrice | None] | None = None,
+        latest: Callable[[str], LatestPrice | None] = lambda _: None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
