@@ -49,13 +49,6 @@ from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
-REFERENCE = ModelConfig(
-    name="reference: Prophet defaults, raw price, all history",
-    target="price",
-    window_days=None,
-    anchored=False,
-    calibrated=False,
-)
 HOURS = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
 
 
@@ -141,7 +134,11 @@ def candidates(chosen_damping: float | None) -> list[ModelConfig]:
     """The reference idea, each change on its own, and the default, with Prophet's intervals."""
     plain = ModelConfig(name="", anchored=False, calibrated=False)
     return [
-        REFERENCE,
+        plain.with_changes(
+            name="reference: Prophet defaults, raw price, all history",
+            target="price",
+            window_days=None,
+        ),
         plain.with_changes(name="log price, all history", window_days=None),
         plain.with_changes(name="log price, last 365 days"),
         plain.with_changes(

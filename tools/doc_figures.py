@@ -99,12 +99,10 @@ def settings() -> dict[str, object]:
         found[name] = value.strip() or None
     workflows = "".join(_read(str(path)) for path in sorted((ROOT / ".github").rglob("*.yml")))
     found |= dict(re.findall(r"vars\.(\w+) \|\| '([^']*)'", workflows))
-    # The release's repository variables its tools default (`DEFAULT_ASSETS = "top:200"`).
-    for variable, module, constant in (
-        ("RELEASE_ASSETS", "tools/release/cli.py", "DEFAULT_ASSETS"),
-        ("FIRST_VERSION", "tools/release/cli.py", "DEFAULT_FIRST_VERSION"),
-    ):
-        found[variable] = re.findall(rf'^{constant} = "([^"]*)"', _read(module), re.M)[0]
+    # The release's repository variables its cli defaults (`DEFAULT_ASSETS = "top:200"`).
+    cli = _read("tools/release/cli.py")
+    for variable, constant in (("RELEASE_ASSETS", "ASSETS"), ("FIRST_VERSION", "FIRST_VERSION")):
+        found[variable] = re.findall(rf'^DEFAULT_{constant} = "([^"]*)"', cli, re.M)[0]
     # The tools' own: os.environ.get("NAME") or 60, os.environ.get("NAME", "value").
     for folder in ("tools", "ci", "bench"):
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -299,11 +297,8 @@ def _wrong_words(name: str, text: str, defaults: dict[str, object]) -> list[Wron
 
 def _wrong_build_arguments(name: str, text: str) -> list[Wrong]:
     """The docs' build-argument defaults against the Dockerfile's `ARG NAME=value`."""
-    given: dict[str, str] = {}
-    for arg, quoted, bare in re.findall(
-        r'^ARG (\w+)=(?:"([^"]*)"|(\S+))$', _read("Dockerfile"), re.M
-    ):
-        given.setdefault(arg, quoted or bare)
+    arguments = re.findall(r'^ARG (\w+)=(?:"([^"]*)"|(\S+))$', _read("Dockerfile"), re.M)
+    given = {arg: quoted or bare for arg, quoted, bare in reversed(arguments)}  # the first's
     found = []
     for table in re.finditer(r"^\| Build argument \| Default \|.*\n(?:\|.*\n?)*", text, re.M):
         for row in re.finditer(r"^\| `(\w+)` \| (?:empty|unset|`([^`]*)`)", table[0], re.M):
@@ -346,8 +341,7 @@ _MARKED = re.compile(r"<!-- measured:(?P<name>[a-z0-9-]+) -->(?P<said>.*?)<!-- /
 
 
 def measured(path: Path = ROOT / MEASURED) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = json.loads(path.read_text())
-    return found
+    return json.loads(path.read_text())
 
 
 def said(figure: dict[str, str]) -> str:

@@ -56,11 +56,11 @@ def shared_times(
     """Hotelling's T^2 that every cell's coverage error is 0, covariance from `influence`."""
     covariance, df = hac_covariance(influence, steps, overlap)
     cells = len(errors)
-    if not np.isfinite(df) or df - cells + 1 < MIN_DF:
+    denominator = df - cells + 1
+    if not np.isfinite(df) or denominator < MIN_DF:
         return too_few(cells)
     t2 = float(errors @ np.linalg.solve(covariance, errors))
-    statistic = (df - cells + 1) / (df * cells) * t2
-    denominator = df - cells + 1
+    statistic = denominator / (df * cells) * t2
     p = float(stats.f.sf(statistic, cells, denominator))
     return JointTest("Hotelling T^2 as F", statistic, (float(cells), float(denominator)), p, cells)
 
@@ -79,10 +79,8 @@ def rule(pooled: dict[str, dict]) -> dict:
     """The rule on a band's pooled figures: per horizon and table, its readings and every breach."""
     tables: dict[str, dict] = {}
     breaches = []
-    for label in RULED:
-        figures = pooled.get(label)
-        if figures is None:
-            continue
+    for label in [each for each in RULED if pooled.get(each) is not None]:
+        figures = pooled[label]
         tables[label] = {}
         for name, key in TABLES.items():
             cell, largest = farthest(figures[key])

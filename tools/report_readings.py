@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from cryptopredict.api.serving.verdict import listed
 from tools.panel_bars import TIE
 from tools.peer_bands import PEERS
 from tools.peers import CALIBRATED, ROWS
@@ -178,8 +179,7 @@ def peers_verdicts(panel: dict) -> str:
             for name in ROWS
             if coverage_off(found[name])
         ]
-        simulated = found["garch-t"]["monte_carlo"]
-        if simulated["paths"]:
+        if found["garch-t"]["monte_carlo"]["paths"]:
             chance.append(_monte_carlo(label, found["garch-t"]))
     return "\n".join(
         [
@@ -268,6 +268,4 @@ def _z(diff: float, se: float) -> str:
 
 
 def _listed(items: list[str]) -> str:
-    if not items:
-        return "none"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return listed(items) if items else "none"
