@@ -219,19 +219,13 @@ class ProphetForecast(ProphetForecaster):
         hours = postprocess.hours_ahead(self.rules, seconds)
         point = postprocess.centre(self.rules, raw["yhat"].to_numpy(), hours)
         out = pd.DataFrame({"ds": raw["ds"], "yhat": point})
-        if not self.config.calibrated:
-            unshifted = self._from_model(raw["yhat"].to_numpy())
+        if not self.config.calibrated:  # Prophet's bounds, moved with its centre
             for bound in ("yhat_lower", "yhat_upper"):
-                bound_price = self._from_model(raw[bound].to_numpy())
+                offset = (raw[bound] - raw["yhat"]).to_numpy()
                 out[bound] = (
-                    bound_price * point / unshifted
-                    if self.config.target == "log"
-                    else bound_price + point - unshifted
+                    point * np.exp(offset) if self.config.target == "log" else point + offset
                 )
         return out
-
-    def _from_model(self, values: np.ndarray) -> np.ndarray:
-        return np.exp(values) if self.config.target == "log" else values
 
 
 def _prophet_task(history: pd.DataFrame, task: tuple) -> pd.DataFrame:

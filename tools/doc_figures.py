@@ -97,7 +97,7 @@ def settings() -> dict[str, object]:
     }
     for name, value in re.findall(r"^(\w+) \?= ?(.*)$", _read("Makefile"), re.M):
         found[name] = value.strip() or None
-    workflows = "".join(_read(str(path)) for path in sorted((ROOT / ".github").rglob("*.yml")))
+    workflows = "".join(path.read_text() for path in _files(".github/**/*.yml"))
     found |= dict(re.findall(r"vars\.(\w+) \|\| '([^']*)'", workflows))
     # The release's repository variables its cli defaults (`DEFAULT_ASSETS = "top:200"`).
     cli = _read("tools/release/cli.py")
@@ -122,13 +122,8 @@ def constants() -> dict[str, object]:
     import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
 
     found: dict[str, set[str]] = {}
-    for path in sorted(
-        [
-            *ROOT.glob("cryptopredict/**/*.py"),
-            *ROOT.glob("tools/*.py"),
-            *ROOT.glob("bench/*.py"),
-            *ROOT.glob("tests/release/month*.py"),
-        ]
+    for path in _files(
+        "cryptopredict/**/*.py", "tools/*.py", "bench/*.py", "tests/release/month*.py"
     ):
         for name, given, unit in re.findall(
             r"^([A-Z][A-Z0-9_]+) = (\d[\d_]*(?:\.\d+)?)\b(?: \* (DAY|HOUR|MINUTE)\b)?",
@@ -162,9 +157,13 @@ def _read(path: str) -> str:
     return (ROOT / path).read_text()
 
 
+def _files(*patterns: str) -> list[Path]:
+    return sorted(path for pattern in patterns for path in ROOT.glob(pattern))
+
+
 def in_file(path: str, pattern: str, default: float | None = None) -> float:
     """The figure `pattern` finds in the first file of glob `path` holding it, else `default`."""
-    for file in sorted(ROOT.glob(path)):
+    for file in _files(path):
         found = re.search(pattern, file.read_text(), re.M)
         if found:
             return float(found.group(1))
@@ -258,9 +257,7 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
 def code_tuple(module: str, name: str) -> list[float]:
     """The numbers of tuple `name` in `module`.py (of the package or the tools), sorted, None left
     out; `name` may be a dataclass's field."""
-    for path in sorted(
-        [*ROOT.glob(f"cryptopredict/**/{module}.py"), *ROOT.glob(f"tools/{module}.py")]
-    ):
+    for path in _files(f"cryptopredict/**/{module}.py", f"tools/{module}.py"):
         found = re.search(rf"^\s*{name}(?:: [^=]+)? = \(([^)]*)\)", path.read_text(), re.M)
         if found:
             return sorted(float(each) for each in re.findall(r"\b\d+(?:\.\d+)?\b", found[1]))
@@ -287,9 +284,8 @@ def _wrong_words(name: str, text: str, defaults: dict[str, object]) -> list[Wron
             found.append(Wrong(name, _line(text, match), match[0], f"{match['env']} = {code}"))
     for match in re.finditer(RANGE, text):
         low, high = defaults.get(match["low"]), defaults.get(match["high"])
-        if not (
-            _same(float(match[3]), low, rounded=False)
-            and _same(float(match[4]), high, rounded=False)
+        if not all(
+            _same(float(match[i]), each, rounded=False) for i, each in ((3, low), (4, high))
         ):
             found.append(Wrong(name, _line(text, match), match[0], f"{low} to {high}"))
     return found

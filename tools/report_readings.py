@@ -46,10 +46,8 @@ def backtest_reading(report: dict) -> str:
     """Per horizon, the served band against naive's, its verdict and its coverage."""
     summary = report["summary"]
     lines = []
-    for label in ("1h", "1d", "7d", "30d"):
-        found = summary.get(label)
-        if found is None:
-            continue
+    for label in [each for each in ("1h", "1d", "7d", "30d") if summary.get(each) is not None]:
+        found = summary[label]
         versus, served = found["prophet_vs_naive"], found["prophet"]
         diff, se = versus["interval_score_diff"], versus["interval_score_se"]
         fifths = " / ".join(
