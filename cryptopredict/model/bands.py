@@ -204,6 +204,14 @@ def _week_starts(market: Market, pos: np.ndarray) -> np.ndarray:
     return market.t[pos] // RECALIBRATE * RECALIBRATE
 
 
+def bounds(
+    centre: np.ndarray, offsets: Mapping[float, np.ndarray], level: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `level`% band's lower and upper bounds in price from log offsets by tau."""
+    low, high = tails(level)
+    return centre * np.exp(offsets[low]), centre * np.exp(offsets[high])
+
+
 class Calibrated(Protocol):
     """A pool, or a pool's calibrations as stored: its quantiles at a time."""
 

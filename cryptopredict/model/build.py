@@ -51,7 +51,7 @@ from cryptopredict.model.backtest import (
     market_of,
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
-from cryptopredict.model.bands import BAND_HOURS, Band
+from cryptopredict.model.bands import BAND_HOURS, Band, bounds
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.gate import check_gate
 from cryptopredict.model.market import Market
@@ -130,10 +130,9 @@ class Hindcast:
         centre = dense.refits.centre(dense.config, anchor, times, unique_lead)[which, column]
         offsets = self.band.offsets(unique_pos, unique_lead)
         out = {"origin": origin.astype(np.int64), "yhat": centre}
+        picked = {tau: values[which, column] for tau, values in offsets.items()}
         for level in LEVELS:
-            low, high = tails(level)
-            out[f"yhat_lower_{level}"] = centre * np.exp(offsets[low][which, column])
-            out[f"yhat_upper_{level}"] = centre * np.exp(offsets[high][which, column])
+            out[f"yhat_lower_{level}"], out[f"yhat_upper_{level}"] = bounds(centre, picked, level)
         return out
 
 

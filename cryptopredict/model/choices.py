@@ -29,11 +29,11 @@ from cryptopredict.artifact.schema import (
     ScoredBandSpec,
 )
 from cryptopredict.model.band_spec import EMPIRICAL, named
-from cryptopredict.model.bands import Band
+from cryptopredict.model.bands import Band, bounds
 from cryptopredict.model.plan import HORIZONS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
-from cryptopredict.standard_error import inside, interval_score, quantile_score, tails
+from cryptopredict.standard_error import inside, interval_score, quantile_score
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,7 @@ class _Validation:
         of `calm_ratios` (so calm days weigh as much as busy ones)."""
         offsets = self.offsets(spec)
         mine = _interval_scores(self.actual, self.centre, offsets)
-        low, high = tails(DEFAULT_LEVEL)
-        band = (self.centre * np.exp(offsets[low]), self.centre * np.exp(offsets[high]))
-        covered = inside(self.actual, *band)
+        covered = inside(self.actual, *bounds(self.centre, offsets, DEFAULT_LEVEL))
         entry: dict[str, float | None] = {}
         ratios = self.calm_ratios(mine)
         for j, h in enumerate(self.hours):
@@ -169,14 +167,9 @@ class _Validation:
         for j in range(len(self.hours)):
             ok = np.isfinite(self.actual[:, j])
             centre = self.centre[ok, j]
-            bounds = {
-                level: (
-                    centre * np.exp(offsets[tails(level)[0]][ok, j]),
-                    centre * np.exp(offsets[tails(level)[1]][ok, j]),
-                )
-                for level in LEVELS
-            }
-            out.append(float(quantile_score(self.actual[ok, j], centre, bounds).mean()))
+            at_j = {tau: values[ok, j] for tau, values in offsets.items()}
+            band = {level: bounds(centre, at_j, level) for level in LEVELS}
+            out.append(float(quantile_score(self.actual[ok, j], centre, band).mean()))
         return out
 
     def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolSearch]:
@@ -233,10 +226,7 @@ def _score_at(scores: Mapping[Any, Sequence[float | None]], horizon: int, key: A
 def _interval_scores(
     actual: np.ndarray, centre: np.ndarray, offsets: dict[float, np.ndarray]
 ) -> np.ndarray:
-    low, high = tails(DEFAULT_LEVEL)
-    return interval_score(
-        actual, centre * np.exp(offsets[low]), centre * np.exp(offsets[high]), DEFAULT_LEVEL
-    )
+    return interval_score(actual, *bounds(centre, offsets, DEFAULT_LEVEL), DEFAULT_LEVEL)
 
 
 def _mean(values: np.ndarray) -> float | None:

@@ -55,11 +55,10 @@ class Market:
         self._known = np.concatenate([[0], np.cumsum(valid)])  # valid returns before position
         squares, sizes = np.where(valid, self.sizes**2, 0.0), np.where(valid, self.sizes, 0.0)
         # Per slot (`_slot_pos`, its bars' positions): running sums of |r|, r^2 and counts.
-        self._slot_abs, self._slot_sq, self._slot_n = [], [], []
-        for where in self._slot_pos:
-            self._slot_abs.append(np.concatenate([[0.0], np.cumsum(sizes[where])]))
-            self._slot_sq.append(np.concatenate([[0.0], np.cumsum(squares[where])]))
-            self._slot_n.append(np.concatenate([[0], np.cumsum(valid[where])]))
+        columns = np.column_stack([sizes, squares, valid])
+        self._running = [
+            np.vstack([[0.0] * 3, columns[where].cumsum(axis=0)]) for where in self._slot_pos
+        ]
         first = np.flatnonzero(valid)[:MIN_RETURNS]
         self.warmup_variance = float(np.mean(self.sizes[first] ** 2)) if len(first) else 1e-4
         self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # each view its own
@@ -71,16 +70,12 @@ class Market:
 
     def _slot_sums(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per query and slot: sums of |r|, r^2 and counts over (start, end]."""
-        shape = (len(end), self.slots)
-        sizes, squares, counts = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        for slot in range(self.slots):
-            where = self._slot_pos[slot]
+        sums = np.zeros((3, len(end), self.slots))
+        for slot, (where, running) in enumerate(zip(self._slot_pos, self._running, strict=True)):
             hi = np.searchsorted(where, end, "right")
             lo = np.searchsorted(where, start, "right")
-            sizes[:, slot] = self._slot_abs[slot][hi] - self._slot_abs[slot][lo]
-            squares[:, slot] = self._slot_sq[slot][hi] - self._slot_sq[slot][lo]
-            counts[:, slot] = self._slot_n[slot][hi] - self._slot_n[slot][lo]
-        return sizes, squares, counts
+            sums[:, :, slot] = (running[hi] - running[lo]).T
+        return tuple(sums)
 
     def _window_start(self, pos: np.ndarray, days: float) -> np.ndarray:
         return self.position(self.t[pos] - int(days * DAY))

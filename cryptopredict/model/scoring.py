@@ -28,7 +28,7 @@ from cryptopredict.artifact.schema import (
     WidthFifthCoverage,
 )
 from cryptopredict.model.band_spec import NAIVE_BAND
-from cryptopredict.model.bands import Band
+from cryptopredict.model.bands import Band, bounds
 from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
@@ -324,10 +324,9 @@ def past_forecasts(
     )
     centre = dense.refits.centre(dense.config, dense.anchor[pos], times, leads)
     offsets = band.offsets(pos, leads)
-    low, high = tails(DEFAULT_LEVEL)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
     actual = actual_at(market, seconds)
-    lower, upper = centre * np.exp(offsets[low]), centre * np.exp(offsets[high])
+    lower, upper = bounds(centre, offsets, DEFAULT_LEVEL)
     return [
         PastPath(
             origin=iso_utc(int(times[i])),
