@@ -68,8 +68,7 @@ def refit_frame(
     config: ModelConfig,
     leads: np.ndarray,
 ) -> pd.DataFrame:
-    """Each scored refit's `prophet` (as `config` serves it), `naive` and `drift` paths, with the
-    close as `y`."""
+    """Each scored refit's paths: `prophet` (as `config` serves it), `naive`, `drift`; close `y`."""
     times = refits.times[refits.times <= market.t[-1] - int(leads[-1] * HOUR)]
     pos = market.position(times)
     seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]

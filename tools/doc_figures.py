@@ -116,8 +116,7 @@ def settings() -> dict[str, object]:
 
 @functools.cache
 def constants() -> dict[str, object]:
-    """The numeric constants named once of the package, the tools, the benchmarks and `make
-    month`, and Dask's documented settings."""
+    """The numeric constants named once in the code below, and Dask's documented settings."""
     import dask.config  # noqa: PLC0415 (the training stack: only where the docs are checked)
     import distributed  # noqa: F401, PLC0415 (its defaults join dask's configuration)
 
@@ -255,8 +254,7 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
 
 
 def code_tuple(module: str, name: str) -> list[float]:
-    """The numbers of tuple `name` in `module`.py (of the package or the tools), sorted, None left
-    out; `name` may be a dataclass's field."""
+    """The numbers of tuple `name` in `module`.py, sorted, None left out; a field's too."""
     for path in _files(f"cryptopredict/**/{module}.py", f"tools/{module}.py"):
         found = re.search(rf"^\s*{name}(?:: [^=]+)? = \(([^)]*)\)", path.read_text(), re.M)
         if found:
@@ -271,8 +269,7 @@ def makefile_tools() -> list[str]:
 
 
 def _wrong_words(name: str, text: str, defaults: dict[str, object]) -> list[Wrong]:
-    """Defaults said in words (`WORDED_DEFAULT`, `ROW_DEFAULT`), tuples listed (`LISTED`) and
-    ranges (`RANGE`)."""
+    """Defaults said in words, tuples listed and ranges."""
     found = []
     for match in [*re.finditer(WORDED_DEFAULT, text), *re.finditer(ROW_DEFAULT, text, re.M)]:
         if str(defaults.get(match["env"])) != match["value"]:
@@ -383,8 +380,7 @@ NEITHER = (
 
 
 def typed_figures(page: str) -> list[str]:
-    """The durations and sizes of `page` typed by hand, outside what is generated or read, each
-    with its line."""
+    """`page`'s durations and sizes typed by hand (not generated or read), each with its line."""
     text = _MARKED.sub(_blank, page)
     text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", _blank, text, flags=re.S)
     text = re.sub(r"```.*?```", _blank, text, flags=re.S)

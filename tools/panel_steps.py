@@ -32,7 +32,6 @@ HOURS = {label: int(h.total_seconds() // 3600) for label, h in HORIZONS.items()}
 
 
 def deciding(validation_days: float) -> list[str]:
-    """The horizons whose validation span holds at least MIN_WINDOWS independent windows."""
     return [label for label, hours in HOURS.items() if validation_days * 24 / hours >= MIN_WINDOWS]
 
 

@@ -133,7 +133,6 @@ def rule_reading(panel: dict, simulation: dict) -> str:
 
 
 def simulation_reading(simulation: dict) -> str:
-    """How often a band calibrated in every cell passes the rule, and what breaks it."""
     panels, passed = simulation["panels"], simulation["passed"]
     share = passed / panels
     se = math.sqrt(share * (1 - share) / panels)
