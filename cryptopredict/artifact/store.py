@@ -4,6 +4,7 @@ opened when first asked for."""
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -74,9 +75,7 @@ class ArtifactStore(Mapping[str, Artifact]):
             if opened is not None:
                 return opened
             failure = self._failures.get(slug)
-            if failure is not None and (
-                slug not in self._retry_at or self._clock() < self._retry_at[slug]
-            ):
+            if failure is not None and self._clock() < self._retry_at.get(slug, math.inf):
                 raise ArtifactError(failure)
             artifact = self._open(slug)
             self._opened[slug] = artifact

@@ -273,11 +273,10 @@ class DenseOrigins:
                     }
                 )
                 for level in LEVELS:
-                    low, high = tails(level)
                     lower = upper = np.full(len(times), np.nan)
                     if model in offsets:
-                        lower = centre[:, j] * np.exp(offsets[model][low][:, j])
-                        upper = centre[:, j] * np.exp(offsets[model][high][:, j])
+                        at_j = {tau: values[:, j] for tau, values in offsets[model].items()}
+                        lower, upper = bounds(centre[:, j], at_j, level)
                     frame[f"lower_{level}"], frame[f"upper_{level}"] = lower, upper
                 frames.append(frame[np.isfinite(frame["actual"])])
         return pd.concat(frames, ignore_index=True)
