@@ -25,7 +25,7 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data.history import History, load_history
 from cryptopredict.data.validation import summarize
-from cryptopredict.model.backtest import BacktestResult, market_of
+from cryptopredict.model.backtest import market_of
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
@@ -33,7 +33,7 @@ from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, windo
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, epoch_seconds
 from cryptopredict.model.refits import actual_at, drift_centre
-from cryptopredict.model.scoring import naive_band
+from cryptopredict.model.scoring import DenseOrigins, naive_band
 from cryptopredict.standard_error import (
     inside,
     interval_score,
@@ -215,8 +215,7 @@ class ProphetForecast(ProphetForecaster):
 
     def predict(self, ds: pd.Series) -> pd.DataFrame:
         raw = self.raw(ds)
-        seconds = epoch_seconds(raw["ds"])
-        hours = postprocess.hours_ahead(self.rules, seconds)
+        hours = postprocess.hours_ahead(self.rules, epoch_seconds(raw["ds"]))
         point = postprocess.centre(self.rules, raw["yhat"].to_numpy(), hours)
         out = pd.DataFrame({"ds": raw["ds"], "yhat": point})
         if not self.config.calibrated:  # Prophet's bounds, moved with its centre
@@ -280,14 +279,13 @@ def peers(
     origins = spread(plan, frame, args.peer_origins)
     times, hours = epoch_seconds(pd.Series(origins)), HOURS
     forecasts = {
-        **ours(backtest, served_band, times, hours),
+        **ours(dense, served_band, times, hours),
         **statsforecast_rows(frame, origins, hours),
     }
     actual = actual_at(market, times[:, None] + hours[None, :] * HOUR)
-    step_hours = plan.step / pd.Timedelta(hours=1)
     rows = []
     for j, label in enumerate(HORIZONS):
-        lags = overlap_lags(float(hours[j]), step_hours)
+        lags = overlap_lags(float(hours[j]), plan.step / pd.Timedelta(hours=1))
         known = np.isfinite(actual[:, j])
         served = _interval(forecasts[SERVED], actual, j)
         for model, result in forecasts.items():
@@ -324,10 +322,9 @@ def _interval(result: dict, actual: np.ndarray, j: int) -> np.ndarray:
 
 
 def ours(
-    backtest: BacktestResult, served_band: Band, times: np.ndarray, hours: np.ndarray
+    dense: DenseOrigins, served_band: Band, times: np.ndarray, hours: np.ndarray
 ) -> dict[str, dict]:
     """The served forecast and the naive baseline at `times`, as the backtest scores them."""
-    dense = backtest.dense
     pos = dense.market.position(times)
     served = dense.refits.centre(dense.config, dense.anchor[pos], times, hours)
     naive = baselines(dense.market, dense.anchor, times, hours)["naive"]
@@ -348,11 +345,10 @@ def baselines(
 
 def _banded(centre: np.ndarray, offsets: dict) -> dict:
     """`centre` with its band at each level, from log offsets at each tail."""
-    found: dict = {"yhat": centre}
-    for level in LEVELS:
-        low, high = tails(level)
-        found[level] = (centre * np.exp(offsets[low]), centre * np.exp(offsets[high]))
-    return found
+    bands = {
+        level: tuple(centre * np.exp(offsets[tail]) for tail in tails(level)) for level in LEVELS
+    }
+    return {"yhat": centre, **bands}
 
 
 def statsforecast_rows(

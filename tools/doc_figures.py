@@ -227,12 +227,9 @@ def wrong_figures(name: str, page: str) -> list[Wrong]:
         if env not in defaults and env not in named:
             found.append(Wrong(name, _line(text, match), match[0], f"no setting or constant {env}"))
             continue
-        if env in named and env not in defaults:
-            expected = named[env]
-        elif defaults[env] is None and not match["default"]:
+        if env in defaults and defaults[env] is None and not match["default"]:
             continue
-        else:
-            expected = defaults[env]
+        expected = defaults[env] if env in defaults else named[env]
         if match["where"]:
             expected = deployed(match["where"].split()[-1].lower()).get(env)
         base = next((unit for end, unit in BASES.items() if env.endswith(end)), 1.0)
