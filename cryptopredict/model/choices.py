@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-import pandas as pd
 
 from cryptopredict.artifact.schema import (
     DEFAULT_LEVEL,
@@ -30,7 +29,7 @@ from cryptopredict.artifact.schema import (
 )
 from cryptopredict.model.band_spec import EMPIRICAL, named
 from cryptopredict.model.bands import Band, bounds
-from cryptopredict.model.plan import HORIZONS, horizon_label
+from cryptopredict.model.plan import HORIZON_HOURS, horizon_label
 from cryptopredict.model.refits import outcome
 from cryptopredict.model.scoring import WIDTH_BINS, DenseOrigins, fifths, naive_band
 from cryptopredict.standard_error import inside, interval_score, quantile_score
@@ -109,7 +108,7 @@ class _Validation:
 
     @classmethod
     def of(cls, dense: DenseOrigins, rows: np.ndarray) -> _Validation:
-        hours = dense.hours([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
+        hours = dense.hours(list(HORIZON_HOURS.values()))
         pos, times = dense.pos[rows], dense.times[rows]
         actual = outcome(dense.market, times, np.asarray(hours))
         naive = naive_band(dense.market, pos, hours).offsets(

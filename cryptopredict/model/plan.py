@@ -20,6 +20,7 @@ HORIZONS = {
     "7d": pd.Timedelta(days=7),
     "30d": pd.Timedelta(days=30),
 }
+HORIZON_HOURS = {label: int(h / pd.Timedelta(hours=1)) for label, h in HORIZONS.items()}
 SERVED = "prophet"
 HOUR = 3600
 BAND_WARMUP = pd.Timedelta(days=30)  # band origins start this long after the first bar
@@ -99,7 +100,4 @@ def epoch_seconds(ds: pd.Series) -> np.ndarray:
 
 
 def horizon_label(hours: int) -> str:
-    for label, horizon in HORIZONS.items():
-        if horizon == pd.Timedelta(hours=hours):
-            return label
-    return f"{hours}h"
+    return next((label for label, h in HORIZON_HOURS.items() if h == hours), f"{hours}h")

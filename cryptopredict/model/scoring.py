@@ -30,7 +30,7 @@ from cryptopredict.artifact.schema import (
 from cryptopredict.model.band_spec import NAIVE_BAND
 from cryptopredict.model.bands import Band, bounds
 from cryptopredict.model.market import TAUS, Market
-from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, seconds_of
+from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS, HOUR, SERVED, Plan, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
 from cryptopredict.postprocess import round_prices
 from cryptopredict.standard_error import (
@@ -240,8 +240,8 @@ class DenseOrigins:
         return self.times <= self.market.t[-1] - seconds_of(self.plan.horizon)
 
     def scores(self, band: Band, validation_start: int, evaluation_start: int) -> pd.DataFrame:
-        labels = {label: int(h / pd.Timedelta(hours=1)) for label, h in HORIZONS.items()}
-        labels = {label: h for label, h in labels.items() if h in self.hours(list(labels.values()))}
+        reached = self.hours(list(HORIZON_HOURS.values()))
+        labels = {label: h for label, h in HORIZON_HOURS.items() if h in reached}
         hours = np.asarray(list(labels.values()))
         keep = self.scored() & (self.times >= validation_start)
         pos, times = self.pos[keep], self.times[keep]
@@ -291,11 +291,7 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForec
     """The naive forecast at the last bar, made as the backtest's at an origin."""
     last = np.array([len(market.t) - 1])
     reach = seconds_of(plan.horizon) / HOUR
-    hours = [
-        h
-        for h in (int(delta / pd.Timedelta(hours=1)) for delta in HORIZONS.values())
-        if h <= reach and (h * HOUR) % market.interval == 0
-    ]
+    hours = [h for h in HORIZON_HOURS.values() if h <= reach and (h * HOUR) % market.interval == 0]
     offsets = []
     for h in hours:
         quantiles, medians = market.return_quantiles(h, last, market.t[last])
