@@ -89,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     # Prophet's fits on training's Dask cluster (TRAIN_WORKERS or DASK_SCHEDULER_ADDRESS).
     with training_client(settings) as client:
         if args.part in ("configurations", "all"):
-            tau = manifest["params"]["damping_hours"]
-            report = configurations(client, frame, tau, args, data)
+            report = configurations(client, frame, manifest["params"]["damping_hours"], args, data)
             _write(args.out / "comparison.json", report)
         if args.part in ("peers", "all"):
             report = peers(client, history, manifest, args, settings)

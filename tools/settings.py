@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from cryptopredict.config import (
-    PROCESSES,
-    SECTIONS,
-    HistoryFetch,
-    Jumps,
-    Section,
-    Source,
-    variables,
-)
-
-SENT_TO_WORKERS = (Source, HistoryFetch, Jumps)  # `training/tasks.py`'s FetchSettings
+from cryptopredict.config import PROCESSES, SECTIONS, Section, variables
+from cryptopredict.training.tasks import FetchSettings
 
 
 def readers(section: type[Section]) -> list[str]:
     names = [name for name, process in PROCESSES.items() if issubclass(process, section)]
-    return names + ["Dask workers (sent by the client)"] * (section in SENT_TO_WORKERS)
+    return names + ["Dask workers (sent by the client)"] * issubclass(FetchSettings, section)
 
 
 def settings_table() -> str:
