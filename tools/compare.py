@@ -132,37 +132,30 @@ def configurations(client: Client, frame: pd.DataFrame, tau: float | None, args,
 def candidates(chosen_damping: float | None) -> list[ModelConfig]:
     """The reference idea, each change on its own, and the default, with Prophet's intervals."""
     plain = ModelConfig(name="", anchored=False, calibrated=False)
-    return [
-        plain.with_changes(
-            name="reference: Prophet defaults, raw price, all history",
-            target="price",
-            window_days=None,
-        ),
-        plain.with_changes(name="log price, all history", window_days=None),
-        plain.with_changes(name="log price, last 365 days"),
-        plain.with_changes(
-            name="raw price, multiplicative seasonality, last 365 days",
-            target="price",
-            seasonality_mode="multiplicative",
-        ),
-        plain.with_changes(
-            name="log price, changepoint_prior_scale 0.01", changepoint_prior_scale=0.01
-        ),
-        plain.with_changes(
-            name="log price, changepoint_prior_scale 0.5", changepoint_prior_scale=0.5
-        ),
-        plain.with_changes(
-            name="log price, changepoint_range 0.98, changepoint_prior_scale 0.5",
-            changepoint_prior_scale=0.5,
-            changepoint_range=0.98,
-        ),
-        plain.with_changes(name="log price, anchored to the last close", anchored=True),
-        plain.with_changes(
-            name=f"log price, anchored, damped (tau {chosen_damping} h)",
-            anchored=True,
-            damping_hours=chosen_damping,
-        ),
-    ]
+    changes: dict[str, dict] = {
+        "reference: Prophet defaults, raw price, all history": {
+            "target": "price",
+            "window_days": None,
+        },
+        "log price, all history": {"window_days": None},
+        "log price, last 365 days": {},
+        "raw price, multiplicative seasonality, last 365 days": {
+            "target": "price",
+            "seasonality_mode": "multiplicative",
+        },
+        "log price, changepoint_prior_scale 0.01": {"changepoint_prior_scale": 0.01},
+        "log price, changepoint_prior_scale 0.5": {"changepoint_prior_scale": 0.5},
+        "log price, changepoint_range 0.98, changepoint_prior_scale 0.5": {
+            "changepoint_prior_scale": 0.5,
+            "changepoint_range": 0.98,
+        },
+        "log price, anchored to the last close": {"anchored": True},
+        f"log price, anchored, damped (tau {chosen_damping} h)": {
+            "anchored": True,
+            "damping_hours": chosen_damping,
+        },
+    }
+    return [plain.with_changes(name=name, **each) for name, each in changes.items()]
 
 
 def spread(plan: Plan, frame: pd.DataFrame, count: int) -> list[pd.Timestamp]:

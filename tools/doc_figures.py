@@ -16,7 +16,6 @@ from cryptopredict.config import SECTIONS, variables
 from cryptopredict.model.panel_choice import panel_damping
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURED = Path("docs/measured.json")
 # Every page but the changelog and the performance log, whose entries say what was true, and
 # what was measured, when each was written.
 PAGES = ("README.md", *(f"docs/{page.name}" for page in sorted((ROOT / "docs").glob("*.md"))))
@@ -330,8 +329,8 @@ def _line(text: str, match: re.Match[str]) -> int:
 _MARKED = re.compile(r"<!-- measured:(?P<name>[a-z0-9-]+) -->(?P<said>.*?)<!-- /measured -->", re.S)
 
 
-def measured(path: Path = ROOT / MEASURED) -> dict[str, dict[str, str]]:
-    return json.loads(path.read_text())
+def measured() -> dict[str, dict[str, str]]:
+    return json.loads(_read("docs/measured.json"))
 
 
 def said(figure: dict[str, str]) -> str:
