@@ -31,7 +31,7 @@ from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.market import Market
-from cryptopredict.model.plan import HORIZONS, HOUR, SERVED, Plan, epoch_seconds
+from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS, HOUR, SERVED, Plan, epoch_seconds
 from cryptopredict.model.refits import actual_at, drift_centre
 from cryptopredict.model.scoring import DenseOrigins, naive_band
 from cryptopredict.standard_error import (
@@ -49,7 +49,7 @@ from cryptopredict.utc import iso_moment
 
 log = logging.getLogger("compare")
 REPORT_DIR = Path("docs/model-report")
-HOURS = np.array([int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()])
+HOURS = np.array(list(HORIZON_HOURS.values()))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

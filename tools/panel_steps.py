@@ -14,7 +14,7 @@ import numpy as np
 
 from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.model.band_spec import named, scaled
-from cryptopredict.model.plan import HORIZONS
+from cryptopredict.model.plan import HORIZON_HOURS as HOURS
 
 MIN_WINDOWS = 20  # independent windows a horizon's validation needs to decide a setting
 WINDOWS = (1, 7, 30)
@@ -28,7 +28,6 @@ FAST_WEIGHTS = (0.8, 1.0)  # the fast variance's weight at the next hour
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
 START = scaled(1, 24, True, width_bins=5, floor=0.1)
-HOURS = {label: int(h.total_seconds() // 3600) for label, h in HORIZONS.items()}
 
 
 def deciding(validation_days: float) -> list[str]:
