@@ -25,15 +25,14 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.data.history import History, load_history
 from cryptopredict.data.validation import summarize
-from cryptopredict.model.backtest import market_of
+from cryptopredict.model.backtest import BacktestResult, market_of
 from cryptopredict.model.band_spec import named
-from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.build import model_frame
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS, HOUR, SERVED, Plan, epoch_seconds
 from cryptopredict.model.refits import actual_at, drift_centre
-from cryptopredict.model.scoring import DenseOrigins, naive_band
+from cryptopredict.model.scoring import naive_band
 from cryptopredict.standard_error import (
     inside,
     interval_score,
@@ -253,7 +252,7 @@ def peers(
     frame = model_frame(history.bars.frame, "close")
     plan = Plan()
     spec = named(msgspec.convert(manifest["band"], BandSpec))
-    # The backtest as training runs it, with the artifact's damping.
+    # The backtest as training runs it, with the artifact's damping and band (fixed: served).
     job = PairJob(
         asset=ASSETS["btc-usd"],
         bars=history,
@@ -264,17 +263,10 @@ def peers(
         band=spec,
     )
     backtest = backtest_pair(client, job)
-    # The served band exactly as the manifest records it.
-    dense = backtest.dense
-    market = dense.market
-    served_band = Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS))
     origins = spread(plan, frame, args.peer_origins)
     times, hours = epoch_seconds(pd.Series(origins)), HOURS
-    forecasts = {
-        **ours(dense, served_band, times, hours),
-        **statsforecast_rows(frame, origins, hours),
-    }
-    actual = actual_at(market, times[:, None] + hours[None, :] * HOUR)
+    forecasts = {**ours(backtest, times, hours), **statsforecast_rows(frame, origins, hours)}
+    actual = actual_at(backtest.dense.market, times[:, None] + hours[None, :] * HOUR)
     rows = []
     for j, label in enumerate(HORIZONS):
         lags = overlap_lags(float(hours[j]), plan.step / pd.Timedelta(hours=1))
@@ -313,14 +305,13 @@ def _interval(result: dict, actual: np.ndarray, j: int) -> np.ndarray:
     return interval_score(actual[:, j], lower[:, j], upper[:, j], DEFAULT_LEVEL)
 
 
-def ours(
-    dense: DenseOrigins, served_band: Band, times: np.ndarray, hours: np.ndarray
-) -> dict[str, dict]:
-    """The served forecast and the naive baseline at `times`, as the backtest scores them."""
+def ours(backtest: BacktestResult, times: np.ndarray, hours: np.ndarray) -> dict[str, dict]:
+    """The served forecast in its band, and the naive one, at `times`, as the backtest has them."""
+    dense = backtest.dense
     pos = dense.market.position(times)
     served = dense.refits.centre(dense.config, dense.anchor[pos], times, hours)
     naive = baselines(dense.market, dense.anchor, times, hours)["naive"]
-    return {SERVED: _banded(served, served_band.offsets(pos, hours)), "naive": naive}
+    return {SERVED: _banded(served, backtest.served_band.offsets(pos, hours)), "naive": naive}
 
 
 def baselines(
