@@ -40,24 +40,21 @@ def errors(
     anchor = setup.anchor[market.position(times)]
     actual = outcome(market, times, hours)
     known = np.isfinite(actual)
-    origin = np.repeat(times, len(hours))[known.ravel()]
-    horizon = np.tile([horizon_label(h) for h in hours], len(times))[known.ravel()]
-    naive = np.abs(anchor[:, None] / actual - 1)[known]
-    frames = []
-    for tau in candidates:
-        served = refits.centre(setup.config.with_changes(damping_hours=tau), anchor, times, hours)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "origin": origin,
-                    "horizon": horizon,
-                    "tau": tau_label(tau),
-                    "served": np.abs(served / actual - 1)[known],
-                    "naive": naive,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    at, lead = np.nonzero(known)  # each known error's origin and horizon
+    served = [
+        refits.centre(setup.config.with_changes(damping_hours=tau), anchor, times, hours)
+        for tau in candidates
+    ]
+    taus = len(candidates)
+    return pd.DataFrame(
+        {
+            "origin": np.tile(times[at], taus),
+            "horizon": np.tile(np.array([horizon_label(h) for h in hours])[lead], taus),
+            "tau": np.repeat([tau_label(tau) for tau in candidates], len(at)),
+            "served": np.concatenate([np.abs(each / actual - 1)[known] for each in served]),
+            "naive": np.tile(np.abs(anchor[:, None] / actual - 1)[known], taus),
+        }
+    )
 
 
 def refit_frame(
