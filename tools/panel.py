@@ -2,7 +2,8 @@
 (the damping, then the band, on their validation origins), written where training reads it
 (`cryptopredict/model/panel_choice.json`, `panel_pool.npz`; `--keep` uses them as they are), then
 scored with BTC/USD's history on their evaluation origins against naive, the peers
-(`tools/peers.py`) and re-anchored (`docs/panel.json`). Every step is tasks on the training
+(`tools/peers.py`) and re-anchored, and on their validation origins against the variance
+candidates (`tools/candidates.py`), into `docs/panel.json`. Every step is tasks on the training
 cluster; docs/model.md ("Every spot pair: the panel") says what each does and why.
 
     python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
@@ -35,10 +36,10 @@ from cryptopredict.model.panel_choice import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run
+from tools import candidates, peers
 from tools import damping as designed
 from tools import panel_search as numerics
 from tools import panel_steps as chooser
-from tools import peers
 from tools.panel_bars import COVERAGE, bars
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
@@ -403,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         spec, dispersion, (results, versus_peers) = (
             served.recorded() if args.keep else served.chosen()
         )
+        versus_candidates = served.candidates(spec)
         about = client.gather(
             [client.submit(numerics.described, found[name], tau) for name in served.names]
         )
@@ -414,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         damping=damping,
         compared={
             **versus_peers,
+            "candidates": versus_candidates,
             "dispersion": dispersion,
             "load_average": {"start": load, "end": os.getloadavg()},
         },
@@ -464,6 +467,13 @@ class Served:
                 spec, dispersion = search.unbinned, {**dispersion, "served": False, "bars": held}
                 scored = self.serve(search, spec, dispersion)
         return spec, dispersion, scored
+
+    def candidates(self, spec: BandSpec) -> dict:
+        """The variance candidates against `spec`'s band on the validation origins
+        (`tools/candidates.py`); serving one would be a change to the runtime."""
+        search = Search(self.client, self.panel, 0.0, numerics.weeks(self.local))
+        pairs = {name: self.futures[name] for name in self.names if name != BTC}
+        return candidates.scored(self.client, pairs, spec, search.shared(spec, numerics.SCORED))
 
     def serve(self, search: Search, spec: BandSpec, dispersion: dict) -> Scored:
         """Write the choice and the shared pools training reads, and score the evaluation

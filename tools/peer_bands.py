@@ -39,7 +39,74 @@ NODES = 4  # the starting variances a week's paths are run from (`Week._paths`)
 Offsets = dict[str, tuple[np.ndarray, np.ndarray]]  # peer -> (lower, upper): origins x hours
 
 
-class Week:
+class Profiled:
+    """One pair's bars read at one week's start: the band's profile then (`spec`'s, or flat),
+    the spread a variance flat over it expects, and HAR-RV's."""
+
+    def __init__(self, market: Market, start: int, spec: BandSpec) -> None:
+        self.market = market
+        begin = market.position(np.array([start]))
+        found = profile_of(market, spec, begin)  # the profile `spec`'s band reads (or flat)
+        self.profile = np.ones(market.slots) if found is None else found[0]
+        self.begin = int(begin[0])
+        self.first = int(market.position(np.array([start - YEAR_DAYS * DAY]))[0]) + 1
+
+    def har_spread(
+        self,
+        pos: np.ndarray,
+        hours: list[int],
+        start: int,
+        variance: np.ndarray | None = None,
+        others: Sequence[np.ndarray] = (),
+    ) -> np.ndarray:
+        """HAR-RV's spread per origin (down) and lead (across): each hour's realized variance
+        (`variance`; the band's own, its range's by default, `Market.ranged`) over the profile;
+        per lead, a regression of the log of its mean over the lead's hours on the logs of its
+        means over `HAR_HOURS` (and of each of `others`' over the last day and week: another
+        pair's hours, by position), fitted on the year before `start`; its forecast's
+        exponential (lognormal mean) times the profile summed over the lead."""
+        market = self.market
+        valid = np.flatnonzero(np.isfinite(market.returns[self.first :]))
+        first = max(self.first + int(valid[0]) - max(HAR_HOURS), 0)
+        span = np.arange(first, int(pos.max()) + 1)
+        known = int(np.searchsorted(market.t[span], start, "right"))  # bars known by `start`
+        sizes = market.ranged.sizes**2 if variance is None else variance
+
+        def logs(hourly: np.ndarray, windows: Sequence[int]) -> tuple[pd.Series, float, list]:
+            series = pd.Series(hourly[span] / self.profile[market.slot[span]])
+            floor = 0.01 * series[:known].mean()  # a calm month's log stays finite
+            means = [series.rolling(w, min_periods=1).mean() for w in windows]
+            return series, floor, [np.log(mean + floor) for mean in means]
+
+        rv, floor, terms = logs(sizes, HAR_HOURS)
+        terms += [term for other in others for term in logs(other, HAR_HOURS[:2])[2]]
+        x = np.column_stack([np.ones(len(span)), *terms])
+        year = np.flatnonzero(market.t[span[:known]] > start - YEAR_DAYS * DAY)
+        out = np.empty((len(pos), len(hours)))
+        for j, h in enumerate(hours):
+            ahead = rv[:known].rolling(h, min_periods=1).mean().shift(-h)  # the next h hours'
+            rows = year[market.t[span[year]] + h * HOUR <= start]
+            y = np.log(ahead.to_numpy()[rows] + floor)
+            fit = np.isfinite(y) & np.isfinite(x[rows]).all(axis=1)  # none across a long gap
+            rows, y = rows[fit], y[fit]
+            beta, *_ = np.linalg.lstsq(x[rows], y, rcond=None)
+            level = np.exp(x[pos - first] @ beta + np.var(y - x[rows] @ beta) / 2)
+            out[:, j] = self.flat_spread(pos, level * SCALE**2, h)
+        return out
+
+    def flat_spread(self, pos: np.ndarray, next_variance: np.ndarray, hours: int) -> np.ndarray:
+        steps = hours * HOUR // self.market.interval
+        return (
+            np.sqrt(next_variance * self._shapes(steps).sum(axis=1)[self.market.slot[pos]]) / SCALE
+        )
+
+    def _shapes(self, steps: int) -> np.ndarray:
+        """Per weekly slot of an origin (down), the profile of each hour ahead (across)."""
+        slots = np.arange(self.market.slots)
+        return self.profile[(slots[:, None] + np.arange(1, steps + 1)[None, :]) % self.market.slots]
+
+
+class Week(Profiled):
     """One week's fits: the year's deseasonalised returns before its start and up to its last
     origin, GARCH-t's parameters from the year, and both filters over every valid return."""
 
@@ -50,17 +117,12 @@ class Week:
     ) -> None:
         """`guess`: the week before, whose parameters start the fit's search (the same optimum,
         in half the iterations; arch's own start where they are not admissible)."""
-        self.market = market
-        begin = market.position(np.array([start]))
-        found = profile_of(market, spec, begin)  # the profile `spec`'s band reads (or flat)
-        self.profile = np.ones(market.slots) if found is None else found[0]
-        begin = begin[0]
-        first = market.position(np.array([start - YEAR_DAYS * DAY]))[0] + 1
-        index = np.arange(first, last + 1)
+        super().__init__(market, start, spec)
+        index = np.arange(self.first, last + 1)
         index = index[np.isfinite(market.returns[index])]
         self.index = index  # positions of the valid returns, in order
         z = SCALE * market.returns[index] / np.sqrt(self.profile[market.slot[index]])
-        fitted = index <= begin
+        fitted = index <= self.begin
         model = arch_model(z[fitted], mean="Zero", vol="GARCH", p=1, q=1, dist="t")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StartingValueWarning)
@@ -79,33 +141,6 @@ class Week:
         lam = 0.5 ** (1 / EWMA_HALF_LIFE_HOURS)
         self.next_ewma = _recursion(squares, 0.0, 1 - lam, lam, start_variance, shift=False)
 
-    def har_spread(self, pos: np.ndarray, hours: list[int], start: int) -> np.ndarray:
-        """HAR-RV's spread per origin (down) and lead (across): each hour's realized variance
-        the band's own (its range's, `Market.ranged`) over the profile; per lead, a regression
-        of the log of its mean over the lead's hours on the logs of its means over `HAR_HOURS`,
-        fitted on the year before `start`; its forecast's exponential (lognormal mean) times
-        the profile summed over the lead."""
-        market = self.market
-        first = max(int(self.index[0]) - max(HAR_HOURS), 0)
-        span = np.arange(first, int(pos.max()) + 1)
-        rv = pd.Series(market.ranged.sizes[span] ** 2 / self.profile[market.slot[span]])
-        known = int(np.searchsorted(market.t[span], start, "right"))  # bars known by `start`
-        floor = 0.01 * rv[:known].mean()  # a calm month's log stays finite
-        terms = [np.log(rv.rolling(w, min_periods=1).mean() + floor) for w in HAR_HOURS]
-        x = np.column_stack([np.ones(len(span)), *terms])
-        year = np.flatnonzero(market.t[span[:known]] > start - YEAR_DAYS * DAY)
-        out = np.empty((len(pos), len(hours)))
-        for j, h in enumerate(hours):
-            ahead = rv[:known].rolling(h, min_periods=1).mean().shift(-h)  # the next h hours'
-            rows = year[market.t[span[year]] + h * HOUR <= start]
-            y = np.log(ahead.to_numpy()[rows] + floor)
-            fit = np.isfinite(y) & np.isfinite(x[rows]).all(axis=1)  # none across a long gap
-            rows, y = rows[fit], y[fit]
-            beta, *_ = np.linalg.lstsq(x[rows], y, rcond=None)
-            level = np.exp(x[pos - first] @ beta + np.var(y - x[rows] @ beta) / 2)
-            out[:, j] = self.flat_spread(pos, level * SCALE**2, h)
-        return out
-
     def at(self, pos: np.ndarray) -> np.ndarray:
         """Per origin position, the index of the last valid return at or before it."""
         return np.searchsorted(self.index, pos, "right") - 1
@@ -121,12 +156,6 @@ class Week:
         total = next_variance * (shape @ decay)[self.market.slot[pos]]
         total += self.omega * (shape @ build)[self.market.slot[pos]]
         return np.sqrt(total) / SCALE
-
-    def flat_spread(self, pos: np.ndarray, next_variance: np.ndarray, hours: int) -> np.ndarray:
-        steps = hours * HOUR // self.market.interval
-        return (
-            np.sqrt(next_variance * self._shapes(steps).sum(axis=1)[self.market.slot[pos]]) / SCALE
-        )
 
     def simulated(
         self, pos: np.ndarray, next_variance: np.ndarray, hours: list[int], rng: np.random.Generator
@@ -190,11 +219,6 @@ class Week:
             parts = [path[i:j].T @ seasonal[i:j] for i, j in itertools.pairwise(edges)]
             moves += weight[None, :, None] * np.cumsum(np.stack(parts, axis=-1), axis=-1)
         return np.abs(moves) * (np.sqrt(next_variance) / SCALE)[None, :, None]
-
-    def _shapes(self, steps: int) -> np.ndarray:
-        """Per weekly slot of an origin (down), the profile of each hour ahead (across)."""
-        slots = np.arange(self.market.slots)
-        return self.profile[(slots[:, None] + np.arange(1, steps + 1)[None, :]) % self.market.slots]
 
 
 def _recursion(

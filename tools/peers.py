@@ -9,7 +9,7 @@ standard errors clustered by time (`panel_figures.Times`).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,13 +104,15 @@ class PeerBands:
         pos: np.ndarray,
         offsets: Offsets,
         errors: dict[int, np.ndarray],
+        *,
+        names: Sequence[str] = PEERS,
     ) -> PeerBands:
-        """The peers' `offsets` at `pos` and horizons `errors`'s, and what each of `PEERS` adds
+        """The peers' `offsets` at `pos` and horizons `errors`'s, and what each of `names` adds
         to the pools it shares with the other pairs (`panel_search.pair_pool_inputs`'s)."""
         hours = sorted(errors)
         spread, relative = spreads(market, spec, pos, np.asarray(hours) * HOUR // market.interval)
         found = cls(pos, market.t[pos], hours, offsets, spread / relative, errors, {})
-        for name in PEERS:
+        for name in names:
             found.pools[name] = pool_inputs(found.spread(name), market, pos, errors)
         return found
 
@@ -176,18 +178,20 @@ def peer_rows(
     band: Band,
     bands: PeerBands,
     pools: Mapping[str, Mapping[int, Calibrated]],
+    origins: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Per evaluation origin and scored horizon: the interval score and hold of the served
-    band, the naive band, each peer and each peer calibrated the band's way (named with
-    `CALIBRATED`), all around the last close (the served point forecast at the panel's damping,
-    tau 0); and GARCH-t's from each half of its paths (`HALVES`)."""
+    """Per evaluation origin (of `origins`, where given) and scored horizon: the interval score
+    and hold of the served band, the naive band, each peer and each peer with pools calibrated
+    the band's way (named with `CALIBRATED`), all around the last close (the served point
+    forecast at the panel's damping, tau 0); and GARCH-t's from each half of its paths."""
     dense = pair.dense
     market = dense.market
     hours = dense.hours(LEADS)
     leads = np.asarray(hours, dtype=np.float64)
-    pos, times = dense.pos[pair.evaluation], dense.times[pair.evaluation]
+    origins = pair.evaluation if origins is None else origins
+    pos, times = dense.pos[origins], dense.times[origins]
     actual = outcome(market, times, leads)
-    centre = dense.centre(hours)[pair.evaluation]
+    centre = dense.centre(hours)[origins]
     close = np.exp(market.log_price[pos])
     low, high = tails(DEFAULT_LEVEL)
     served, naive = (
@@ -201,7 +205,7 @@ def peer_rows(
     rows = np.searchsorted(bands.pos, pos)
     for name, (lower, upper) in bands.offsets.items():
         offsets[name] = (lower[rows], upper[rows])
-    for name in PEERS:
+    for name in bands.pools:
         calibrated = Band(
             band.spec, market, bands.pos, bands.errors, pools[name], spread_of=bands.spread(name)
         ).offsets(pos, leads)

@@ -19,7 +19,7 @@ from cryptopredict.model.scorecard import backtest_table, coverages, markdown_ta
 from tools import report_readings as readings
 from tools.joint_coverage import cells_of, farthest
 from tools.panel_bars import COVERAGE
-from tools.peers import ROWS
+from tools.peers import CALIBRATED, ROWS
 from tools.settings import settings_table
 
 REPORT_DIR = Path("docs/model-report")
@@ -411,6 +411,37 @@ def reanchored_table(panel: dict) -> str:
     )
 
 
+def candidates_table(panel: dict) -> str:
+    """Per horizon, each variance candidate calibrated the band's way against the served band,
+    on the validation origins (`tools/candidates.py`)."""
+    header = ["horizon", "candidate", "relative (SE)", "80% coverage (SE)",
+              "served minus it (SE), points of naive", "the candidate"]  # fmt: skip
+    body, wins = [], []
+    for label, found in panel["candidates"].items():
+        body.append(
+            [label, "served", _relative(found["served"]), _coverage(found["served"]), "", ""]
+        )
+        for name, said in readings.CANDIDATE_NAMES.items():
+            row = found[name + CALIBRATED]
+            diff, se = row["served_minus_this"], row["served_minus_this_se"]
+            verdict = ("loses", "ties", "**wins**")[readings.side(diff, se)]
+            wins += [f"{said} at {label}"] if verdict == "**wins**" else []
+            body.append(
+                [label, said, _relative(row), _coverage(row), _bold_beyond(diff, se), verdict]
+            )
+    any_horizon = next(iter(panel["candidates"].values()))
+    note = (
+        "On the validation origins, each candidate calibrated the band's way; served minus it "
+        "as in the peers' table (below zero the served band is better; bold beyond two standard "
+        "errors; a candidate wins only beyond them). "
+        f"{any_horizon['pairs']} spot pairs, {any_horizon['origins']} origin times, "
+        f"{any_horizon['forecasts']} forecasts at each horizon; standard errors clustered by "
+        "time.\n\nAhead of the served band beyond two standard errors: "
+        f"{', '.join(wins) or 'none'}."
+    )
+    return markdown_table(header, body, note)
+
+
 def _relative(figures: dict) -> str:
     return f"{figures['relative']:+.2%} ({figures['relative_se'] * 100:.2f})"
 
@@ -467,6 +498,7 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
         "rule-simulation": readings.rule_reading(figures, _json(report_dir / SIMULATION)),
         "conditional": conditional_table(figures),
         "panel-peers": panel_peers_table(figures),
+        "panel-candidates": candidates_table(figures),
         "dispersion": dispersion_table(figures),
         "rule": rule_table(figures),
         "reanchored": reanchored_table(figures),

@@ -23,6 +23,14 @@ PEER_NAMES = {
     "fhs": "FHS",
     "har-rv": "HAR-RV",
 }
+CANDIDATE_NAMES = {  # `tools/candidates.py`'s, as the card names them
+    "closes": "the served spread on squared returns",
+    "har-closes": "HAR on the closes' realized variance",
+    "har-ranges": "HAR on the ranges' realized variance",
+    "har-ranges-btc": "HAR on the ranges', BTC/USDT's too",
+    "prophet-log-rv": "Prophet on log realized variance",
+    "blend": "the served spread and HAR's, averaged in logs",
+}
 OFF = 2.5  # standard errors from 80% beyond which a peer's 80% coverage is said to be off
 STANDING = (
     "is ahead of it beyond two standard errors",

@@ -24,6 +24,7 @@ from cryptopredict.model.panel_choice import panel_band, stored_pools
 from cryptopredict.model.plan import Plan
 from cryptopredict.standard_error import tails
 from tools import peer_bands as peer_bands_module
+from tools.candidates import CANDIDATES, _har, _prophet, _rows, candidate_bands
 from tools.panel_search import outcomes, pair_origins, shared_pools, validation_scores
 from tools.peer_bands import HALVES, HAR_HOURS, PEERS, SCALE, Week, peer_offsets
 from tools.peers import (
@@ -328,3 +329,43 @@ def test_served_minus_a_peer_is_in_points_of_naive_and_pairs_moving_together_cou
         alone["peer"]["served_minus_this_se"]
     )
     assert (pooled["pairs"], pooled["origins"], pooled["forecasts"]) == (3, 500, 1500)
+
+
+def test_no_variance_candidate_reads_a_bar_after_its_origin(history, spec) -> None:
+    """Issue 94: each HAR candidate (another series' variance among its terms) and Prophet's
+    on log realized variance are the same at an origin with the bars after it cut off."""
+    market, origin = market_of(history), len(history) - 300
+    cut = market_of(history.iloc[: origin + 1])
+    pos, other = np.array([origin]), np.abs(np.sin(np.arange(len(history)))) * 1e-4
+    found = [_har(m, spec, pos, [1, 24], [other[: len(m.t)]]) for m in (market, cut)]
+    for name in found[0]:
+        assert np.isfinite(found[0][name]).all()
+        np.testing.assert_allclose(found[0][name], found[1][name], rtol=1e-9)
+    assert not np.allclose(found[0]["har-ranges-btc"], found[0]["har-ranges"])
+    prophet = [_prophet(m, pos, [1, 24]) for m in (market, cut)]
+    assert np.isfinite(prophet[0]).all()
+    np.testing.assert_allclose(prophet[0], prophet[1])
+
+
+def test_candidates_meet_the_served_band_the_search_scores_on_its_validation_origins(pair, spec):
+    """Issue 94: every candidate, calibrated the band's way, on the validation origins the
+    search scores, beside the served band scored as the search scores it; before a candidate
+    has its history to fit on, the served spread stands in."""
+    bands = candidate_bands(pair, spec, pair)
+    pools = {name: peer_pools([bands], spec, name) for name in CANDIDATES}
+    rows = _rows(pair, spec, stored_pools(), bands, pools)
+    searched = validation_scores(pair, spec, stored_pools())
+    searched = searched[searched["horizon"].isin(rows["horizon"])]
+    np.testing.assert_array_equal(rows["origin"], searched["origin"])
+    np.testing.assert_allclose(rows["score_served"], searched["score_served"])
+    for name in CANDIDATES:
+        assert rows[f"score_{name}{CALIBRATED}"].notna().all()
+    early, late = bands.pos[:5], bands.pos[-5:]
+    for name in CANDIDATES:
+        found = [bands.spread(name)(pos, [1, 24, 168])[0] for pos in (early, late)]
+        served = [
+            spreads(pair.dense.market, spec, pos, np.array([1, 24, 168]))[0]
+            for pos in (early, late)
+        ]
+        np.testing.assert_allclose(found[0], served[0])
+        assert name == "closes" or not np.allclose(found[1], served[1])  # no ranges here

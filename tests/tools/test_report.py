@@ -19,6 +19,7 @@ from tools.peer_bands import PEERS
 from tools.report import (
     REPORT_DIR,
     REPORTED,
+    candidates_table,
     current_commit,
     export,
     mix_table,
@@ -27,6 +28,7 @@ from tools.report import (
     render_pages,
     report_file,
 )
+from tools.report_readings import CANDIDATE_NAMES
 
 ROOT = Path(__file__).parents[2]
 
@@ -174,6 +176,32 @@ def test_the_peers_table_says_ties_the_strongest_peer_the_calibration_and_covera
     peers["fhs"] = figures(-0.0750, 0.801, 0.0007)
     said = panel_peers_table({"peers": {"1d": {**counts, **peers}}})
     assert "at 1d GARCH-t (-7.50%): the served band ties it (+0.07, SE 0.40)" in said
+
+
+def test_the_candidates_table_says_whether_each_candidate_wins_with_its_standard_error():
+    """Issue 94: every variance candidate against the served band on the validation origins,
+    with its standard error; it wins only beyond two of them."""
+    found = {"served": figures(-0.0628, 0.798), "pairs": 16, "origins": 3001, "forecasts": 5}
+    for name in CANDIDATE_NAMES:
+        found[f"{name}/calibrated"] = figures(-0.0600, 0.797, -0.0090)
+    found["blend/calibrated"] = figures(-0.0630, 0.797, 0.0009)
+    found["closes/calibrated"] = figures(-0.0650, 0.797, 0.0090)
+    table = candidates_table({"candidates": {"1d": found}}).splitlines()
+    assert table[2] == "| 1d | served | -6.28% (1.00) | 79.8% (0.5) |  |  |"
+    assert table[3] == (
+        "| 1d | the served spread on squared returns | -6.50% (1.00) | 79.7% (0.5) | "
+        "**+0.90 (0.40)** | **wins** |"
+    )
+    assert table[4].endswith("| **-0.90 (0.40)** | loses |")
+    assert table[8] == (
+        "| 1d | the served spread and HAR's, averaged in logs | -6.30% (1.00) | 79.7% (0.5) | "
+        "+0.09 (0.40) | ties |"
+    )
+    assert "16 spot pairs, 3001 origin times, 5 forecasts" in table[10]
+    assert table[-1] == (
+        "Ahead of the served band beyond two standard errors: "
+        "the served spread on squared returns at 1d."
+    )
 
 
 def test_a_section_without_its_end_marker_is_an_error():
