@@ -4,8 +4,6 @@ a candidate has its history to fit on (`HISTORY`), the served spread stands in."
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 from distributed import Client, Future
@@ -16,6 +14,7 @@ from scipy.stats import norm
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import Band, Calibrated, spreads
+from cryptopredict.model.forecasters import quiet_stan
 from cryptopredict.model.market import DAY, HOUR, WEEK, Market
 from cryptopredict.model.plan import HORIZONS
 from cryptopredict.standard_error import tails
@@ -24,13 +23,10 @@ from tools.peer_bands import HAR_HOURS, Profiled
 from tools.peers import CALIBRATED, LEADS, PeerBands, peer_pools, peer_rows, versus
 
 CANDIDATES = ("closes", "har-closes", "har-ranges", "har-ranges-btc", "prophet-log-rv", "blend")
-HAR_WEEKS = 4  # the HAR candidates' refits: every four weeks (HAR-RV the peer's: every week)
-PROPHET_WEEKS = 13  # Prophet on log realized variance: refitted every quarter,
-PROPHET_DAYS = 90  # on the 90 days before
+REFIT_WEEKS = 13  # every candidate refitted each quarter (the panel's budget; HAR-RV weekly)
+PROPHET_DAYS = 90  # Prophet's fit: on the 90 days before
 HISTORY = PROPHET_DAYS * DAY + max(HAR_HOURS) * HOUR  # Prophet's, and a month for its terms
 BTC = "BTCUSDT"  # whose range variance joins the alts' HAR terms (`har-ranges-btc`)
-
-logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
 
 
 def candidate_bands(pair: PairOrigins, spec: BandSpec, btc: PairOrigins) -> PeerBands:
@@ -45,8 +41,7 @@ def candidate_bands(pair: PairOrigins, spec: BandSpec, btc: PairOrigins) -> Peer
     theirs = btc.dense.market  # BTC/USDT's range variance at the pair's bars, NaN where none
     at = np.maximum(theirs.position(market.t), 0)
     other = np.where(theirs.t[at] == market.t, theirs.ranged.sizes[at] ** 2, np.nan)
-    found |= _har(market, spec, pos, hours, [] if pair.name == BTC else [other])
-    found["prophet-log-rv"] = _prophet(market, pos, hours)
+    found |= _refitted(market, spec, pos, hours, [] if pair.name == BTC else [other])
     found["blend"] = np.sqrt(served * found["har-ranges"])  # quantiles averaged in logs
     level = norm.ppf(tails(DEFAULT_LEVEL)[1])
     widths = {name: level * np.where(np.isfinite(s), s, served) for name, s in found.items()}
@@ -55,60 +50,54 @@ def candidate_bands(pair: PairOrigins, spec: BandSpec, btc: PairOrigins) -> Peer
     return PeerBands.of(market, spec, pos, offsets, errors, names=CANDIDATES)
 
 
-def _har(
+def _refitted(
     market: Market, spec: BandSpec, pos: np.ndarray, hours: list[int], others: list[np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """HAR on log realized variance (`peer_bands.Profiled.har_spread`), refitted every
-    `HAR_WEEKS` on up to a year: on the closes' squared returns, on the ranges' (HAR-RV's),
-    and on the ranges' with `others`."""
+    """The HAR candidates (`peer_bands.Profiled.har_spread`, on up to a year: on the closes'
+    squared returns, on the ranges' (HAR-RV's), and on the ranges' with `others`) and Prophet's
+    (`_prophet`), refitted every `REFIT_WEEKS` once the pair has its `HISTORY`."""
     reads: dict[str, tuple] = {"har-closes": (market.sizes**2, []), "har-ranges": (None, [])}
     reads["har-ranges-btc"] = (None, others)
-    out = {name: np.full((len(pos), len(hours)), np.nan) for name in reads}
-    every = HAR_WEEKS * WEEK
+    out = {name: np.full((len(pos), len(hours)), np.nan) for name in (*reads, "prophet-log-rv")}
+    every = REFIT_WEEKS * WEEK
     starts = market.t[pos] // every * every
-    for start in np.unique(starts[starts >= market.t[0] + HISTORY]):
-        rows, week = np.flatnonzero(starts == start), Profiled(market, int(start), spec)
+    for start in np.unique(starts[starts >= market.t[0] + HISTORY]).tolist():
+        rows, week = np.flatnonzero(starts == start), Profiled(market, start, spec)
         for name, (variance, extra) in reads.items():
-            out[name][rows] = week.har_spread(pos[rows], hours, int(start), variance, extra)
+            out[name][rows] = week.har_spread(pos[rows], hours, start, variance, extra)
+        out["prophet-log-rv"][rows] = _prophet(market, start, pos[rows], hours)
     return out
 
 
-def _prophet(market: Market, pos: np.ndarray, hours: list[int]) -> np.ndarray:
+def _prophet(market: Market, start: int, pos: np.ndarray, hours: list[int]) -> np.ndarray:
     """Prophet on each hour's log range variance, with its daily and weekly seasonality and the
     HAR terms (the logs of the means over the last day, week and month) as extra regressors,
-    refitted every `PROPHET_WEEKS` on the `PROPHET_DAYS` before; per origin and lead, its
-    forecast's lognormal mean summed over the lead's hours, the regressors held at the origin's."""
+    fitted on the `PROPHET_DAYS` before `start`; per origin and lead, its forecast's lognormal
+    mean summed over the lead's hours, the regressors held at the origin's."""
     variance = market.ranged.sizes**2
+    begin, end = market.position(np.array([start - PROPHET_DAYS * DAY, start - 1]))
+    fit = np.arange(begin + 1, end + 1)
+    fit = fit[np.isfinite(variance[fit])]
+    floor = 0.01 * variance[fit].mean()
     means = [pd.Series(variance).rolling(w, min_periods=1).mean().to_numpy() for w in HAR_HOURS]
-    times, every = market.t[pos], PROPHET_WEEKS * WEEK
-    out = np.full((len(pos), len(hours)), np.nan)
-    for start in np.unique(times // every * every):
-        if start < market.t[0] + HISTORY:
-            continue
-        rows = np.flatnonzero((times >= start) & (times < start + every))
-        begin, end = market.position(np.array([start - PROPHET_DAYS * DAY, start - 1]))
-        fit = np.arange(begin + 1, end + 1)
-        fit = fit[np.isfinite(variance[fit])]
-        floor = 0.01 * variance[fit].mean()
-        terms = {f"har_{w}": np.log(mean + floor) for w, mean in zip(HAR_HOURS, means, strict=True)}
-        frame = pd.DataFrame(
-            {"ds": pd.to_datetime(market.t[fit], unit="s"), "y": np.log(variance[fit] + floor)}
-            | {name: term[fit - 1] for name, term in terms.items()}  # known before the hour
-        ).dropna()
-        model = Prophet(growth="flat", yearly_seasonality=False, uncertainty_samples=0)
-        for name in terms:
-            model.add_regressor(name)
-        model.fit(frame)
-        residual = np.var(frame["y"].to_numpy() - model.predict(frame)["yhat"].to_numpy())
-        grid = np.arange(start, start + every + (max(hours) + 1) * HOUR, HOUR)
-        future = pd.DataFrame({"ds": pd.to_datetime(grid, unit="s")} | dict.fromkeys(terms, 0.0))
-        total = np.cumsum(np.exp(model.predict(future)["yhat"].to_numpy() + residual / 2))
-        coefficients = regressor_coefficients(model).set_index("regressor")["coef"]
-        level = np.exp(sum(coefficients[name] * term[pos[rows]] for name, term in terms.items()))
-        at = (times[rows] - start) // HOUR
-        for j, h in enumerate(hours):
-            out[rows, j] = np.sqrt(level * (total[at + h] - total[at]))
-    return out
+    terms = {f"har_{w}": np.log(mean + floor) for w, mean in zip(HAR_HOURS, means, strict=True)}
+    frame = pd.DataFrame(
+        {"ds": pd.to_datetime(market.t[fit], unit="s"), "y": np.log(variance[fit] + floor)}
+        | {name: term[fit - 1] for name, term in terms.items()}  # known before the hour
+    ).dropna()
+    quiet_stan()
+    model = Prophet(growth="flat", yearly_seasonality=False, uncertainty_samples=0)
+    for name in terms:
+        model.add_regressor(name)
+    model.fit(frame)
+    residual = np.var(frame["y"].to_numpy() - model.predict(frame)["yhat"].to_numpy())
+    at = (market.t[pos] - start) // HOUR  # each origin's hour on the forecast's grid
+    grid = start + np.arange(at.max() + max(hours) + 1) * HOUR
+    future = pd.DataFrame({"ds": pd.to_datetime(grid, unit="s")} | dict.fromkeys(terms, 0.0))
+    total = np.cumsum(np.exp(model.predict(future)["yhat"].to_numpy() + residual / 2))
+    coefficients = regressor_coefficients(model).set_index("regressor")["coef"]
+    level = np.exp(sum(coefficients[name] * term[pos] for name, term in terms.items()))
+    return np.column_stack([np.sqrt(level * (total[at + h] - total[at])) for h in hours])
 
 
 def scored(
@@ -127,9 +116,8 @@ def scored(
         for pair, each in zip(pairs.values(), bands, strict=True)
     ]
     every = pd.concat(client.gather(rows), ignore_index=True)
-    theirs = [name + CALIBRATED for name in CANDIDATES]
     return {
-        label: versus(found, HORIZONS[label], "served", theirs)
+        label: versus(found, HORIZONS[label], "served", [n + CALIBRATED for n in CANDIDATES])
         for label, found in every.groupby("horizon", sort=False)
     }
 
