@@ -11,7 +11,7 @@ from pathlib import Path
 import dask
 from distributed import Client, LocalCluster
 
-from cryptopredict.training.cluster import WITHOUT_PROFILER
+from cryptopredict.training.cluster import WORKER_CONFIG
 from cryptopredict.training.graph import train_pair
 from cryptopredict.training.tasks import Finished, PairJob
 
@@ -19,7 +19,7 @@ from cryptopredict.training.tasks import Finished, PairJob
 @contextmanager
 def in_process_client() -> Iterator[Client]:
     with (
-        dask.config.set(WITHOUT_PROFILER),
+        dask.config.set(WORKER_CONFIG),
         # On loopback (where tests may connect): no address of this machine is looked up.
         LocalCluster(
             n_workers=1,

@@ -88,17 +88,12 @@ def tracked(
     return Adaptive(known_at, scaled_sums)
 
 
-def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
-    """V[i, k - 1]: the variance of the log return over the k bars after origin i, k = 1..steps."""
-    return np.cumsum(_per_step(market, spec, pos, steps)[0], axis=1)
-
-
 def spreads(
     market: Market, spec: BandSpec, pos: np.ndarray, knots: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """At each origin (down) and each of `knots` bars ahead (across): the spread the band
-    expects, the square root of `expected_variance`, and that spread relative to the one it
-    would expect were today's variance the year's."""
+    expects (the square root of the log return's variance over those bars), and that spread
+    relative to the one it would expect were today's variance the year's."""
     per_step, calm = _per_step(market, spec, pos, int(knots.max()))
     variance = np.cumsum(per_step, axis=1)[:, knots - 1]
     return np.sqrt(variance), np.sqrt(variance / np.cumsum(calm, axis=1)[:, knots - 1])

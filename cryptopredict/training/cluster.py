@@ -3,11 +3,13 @@ one per core unless set), or the scheduler of `DASK_SCHEDULER_ADDRESS` (`tls://`
 certificates from Dask's configuration). This process is the client and writes the artifacts
 from what comes back, so workers need no shared disk.
 
-Local workers run without Dask's statistical profiler (`WITHOUT_PROFILER`): its
+Local workers run without Dask's statistical profiler (`WORKER_CONFIG`): its
 `sys._current_frames()` every 10 ms can deadlock a worker on Python 3.11 when the garbage
 collector runs inside it (CPython gh-106883, dask/distributed #8616); workers started by hand
-take `DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`. They start with SIGINT blocked
-(`_ctrl_c_held`), so a Ctrl-C is this process's, which closes the cluster as it stops.
+take `DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`. Their glibc keeps freed memory for
+reuse: Dask's 64 KiB trim sent each numpy temporary through the kernel (20% of `make panel`'s
+CPU). They start with SIGINT blocked (`_ctrl_c_held`), so a Ctrl-C is this process's, which
+closes the cluster as it stops.
 
 The scheduler of `DASK_SCHEDULER_ADDRESS` is reached within a bound, and what went wrong said
 without saying where (the address is a secret of the deployment). Dask bounds the connection
@@ -38,7 +40,11 @@ from cryptopredict.config import Training
 
 log = logging.getLogger(__name__)
 
-WITHOUT_PROFILER = {"distributed.worker.profile.enabled": False}
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**28,
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 2**25,
+}
 
 
 @contextmanager
@@ -53,7 +59,7 @@ def training_client(settings: Training) -> Iterator[Client]:
         return
     workers = settings.train_workers or os.cpu_count() or 1
     with ExitStack() as stack:
-        stack.enter_context(dask.config.set(WITHOUT_PROFILER))
+        stack.enter_context(dask.config.set(WORKER_CONFIG))
         with _ctrl_c_held():
             cluster = stack.enter_context(
                 LocalCluster(

@@ -15,7 +15,6 @@ from cryptopredict.model.band_spec import EMPIRICAL, candidates, named, scaled
 from cryptopredict.model.bands import (
     BAND_HOURS,
     Band,
-    expected_variance,
     pool_inputs,
     profile_of,
     short_variance,
@@ -31,6 +30,11 @@ from cryptopredict.model.scoring import DenseOrigins
 from tools.panel_search import shared_calibrations, shared_pools, store_pools
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z, a Monday
+
+
+def expected_variance(market: Market, spec: BandSpec, pos: np.ndarray, steps: int) -> np.ndarray:
+    """V[i, k - 1]: the variance of the log return over the k bars after origin i, k = 1..steps."""
+    return spreads(market, spec, pos, np.arange(1, steps + 1))[0] ** 2
 
 
 def market_of(returns: np.ndarray) -> Market:
