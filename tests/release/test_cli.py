@@ -164,6 +164,16 @@ def test_the_deploy_triggers_the_hook_then_waits_for_the_new_version(capsys, ser
     assert "reports model version 0.5.0-20260309180007" in out
 
 
+@pytest.mark.parametrize("tries", ["0", "-1", "11"])
+def test_deploy_tries_out_of_range_is_refused_before_the_hook(capsys, server, tries):
+    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": server.url}
+    with pytest.raises(SystemExit) as stopped:
+        main([*deploy_args(), "--tries", tries], environ=environ)
+    assert stopped.value.code == 2
+    assert f"--tries: invalid choice: {tries} (choose from 1, 2" in capsys.readouterr().err
+    assert server.requests == []
+
+
 @pytest.mark.parametrize("kept", [1, 2, 3])
 def test_render_keeping_the_old_image_is_met_by_calling_the_hook_again(capsys, server, kept):
     """Issue 93: Render accepting a deploy and serving the old image; three calls a run."""

@@ -583,7 +583,7 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
             "deploy could not be verified; set it to the service's URL (https://<name>.onrender.com)"
         )
     health = f"{service}/healthz"
-    for left in reversed(range(max(args.tries, 1))):  # Render may keep the old image
+    for left in reversed(range(args.tries)):  # Render may keep the old image
         print(f"Render deploy {trigger_deploy(hook, image_ref)} started for {image_ref}")
         try:
             attempts = wait_for_version(
@@ -893,7 +893,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             option("--latest-digest", required=True, help="`latest`'s: deploy only if --digest"),
             option("--timeout", type=float, default=900.0, help="seconds to wait (900)"),
             option("--interval", type=float, default=15.0, help="seconds between polls (15)"),
-            option("--tries", type=int, default=3, help="hook calls, each waited for (3)"),
+            option("--tries", type=int, default=3, choices=range(1, 11), help="hook calls (3)"),
         ),
     ),
     "notes": (
