@@ -92,12 +92,11 @@ def notes(args: argparse.Namespace, _: Mapping[str, str]) -> str:
     """The notes of `--model-dir`'s training record; ValueError when it is missing or unusable."""
     file = Path(args.model_dir) / RUN
     try:
-        text = release_notes(json.loads(file.read_text()), args.tag)
+        return release_notes(json.loads(file.read_text()), args.tag)
     except FileNotFoundError:
         raise ValueError(f"{args.model_dir} holds no training record ({RUN})") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{file} is not a training record this reads: {error!r}") from None
-    return text
 
 
 def release_notes(run: dict[str, Any], tag: str) -> str:
@@ -469,11 +468,10 @@ def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         failed = NOT_UPDATED.format(run=run_url(environ)) if args.deploy == "failure" else ""
         _tell(environ, "production-not-updated", failed)
     why, since = staleness(args.service_url)
-    if not why:
-        _tell(environ, "production-stale", "")
-        return 0
-    print(f"::error title=production stale::{why}", file=sys.stderr)
-    _tell(environ, "production-stale", f"{why}.\n\n{_failed_since(environ, since)}.\n\n{STALE_FIX}")
+    if why:
+        print(f"::error title=production stale::{why}", file=sys.stderr)
+        why = f"{why}.\n\n{_failed_since(environ, since)}.\n\n{STALE_FIX}"
+    _tell(environ, "production-stale", why)
     return 0
 
 
