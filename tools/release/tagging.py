@@ -49,6 +49,8 @@ PUSH_REFUSALS = (
         "GitHub's SSH host key is not among those its API's /meta lists",
     ),
 )
+# ssh with the deploy key alone, never a prompt, and only the host keys GitHub's API lists.
+SSH_OPTIONS = ("IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes")
 
 
 class TagError(DeployError):
@@ -70,7 +72,17 @@ def create_tag(tag: str, commit: str, github: GitHub, git: Git, *, key: str) -> 
         push_with_key([f"{commit}:refs/tags/{tag}"], f"create {tag}", github, git, key)
         return f"created {tag} on {commit} with the deploy key ({TAG_KEY_SECRET})"
     refuse_token_on_a_personal_account(github)
-    create_with_token(tag, commit, github)
+    try:
+        body = {"ref": f"refs/tags/{tag}", "sha": commit}
+        github.call("POST", "/git/refs", body, "contents: write")
+    except GitHubError as error:
+        raise TagError(
+            f"GitHub refused to create {tag} with the job's token ({error.said or error}). A tag "
+            "ruleset that restricts creating release tags must let the release through: on an "
+            "organisation's repository add 'GitHub Actions' to its bypass list, or, on any "
+            f"repository, create the tags with a deploy key ({TAG_KEY_SECRET}, {SET_UP}). Then "
+            "re-run the failed jobs: nothing was published"
+        ) from None
     return f"created {tag} on {commit} with the job's token (GitHub Actions)"
 
 
@@ -99,23 +111,9 @@ def push_with_key(refspecs: list[str], what: str, github: GitHub, git: Git, key:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(key.strip().replace("\r\n", "\n") + "\n")
         hosts_file.write_text(hosts)
-        ssh = shlex.join(
-            [
-                "ssh",
-                "-F",
-                "/dev/null",
-                "-i",
-                str(key_file),
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                f"UserKnownHostsFile={hosts_file}",
-            ]
-        )
+        known = f"UserKnownHostsFile={hosts_file}"
+        options = [part for option in (*SSH_OPTIONS, known) for part in ("-o", option)]
+        ssh = shlex.join(["ssh", "-F", "/dev/null", "-i", str(key_file), *options])
         url = f"git@{ssh_host(github)}:{github.repository}.git"
         result = subprocess.run(
             ["git", "-C", str(git.directory), "push", "--quiet", url, *refspecs],
@@ -148,20 +146,6 @@ def refuse_token_on_a_personal_account(github: GitHub) -> None:
             f"private half as the secret {TAG_KEY_SECRET} of the {github.environment} environment "
             f"({SET_UP}). Then re-run the failed jobs: nothing was published"
         )
-
-
-def create_with_token(tag: str, commit: str, github: GitHub) -> None:
-    try:
-        body = {"ref": f"refs/tags/{tag}", "sha": commit}
-        github.call("POST", "/git/refs", body, "contents: write")
-    except GitHubError as error:
-        raise TagError(
-            f"GitHub refused to create {tag} with the job's token ({error.said or error}). A tag "
-            "ruleset that restricts creating release tags must let the release through: on an "
-            "organisation's repository add 'GitHub Actions' to its bypass list, or, on any "
-            f"repository, create the tags with a deploy key ({TAG_KEY_SECRET}, {SET_UP}). Then "
-            "re-run the failed jobs: nothing was published"
-        ) from None
 
 
 @dataclass(frozen=True)
