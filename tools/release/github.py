@@ -180,10 +180,10 @@ class GitHub:
         return document
 
     def get_or_none(
-        self, path: str, permission: str = "administration: read"
+        self, path: str, permission: str = "administration: read", **options: Any
     ) -> dict[str, Any] | None:
         try:
-            return self.get(path, permission)
+            return self.get(path, permission, **options)
         except GitHubError as error:
             if error.status == 404:
                 return None

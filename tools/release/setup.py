@@ -448,12 +448,9 @@ def blueprint(fork: GitHub) -> Image:
         f"`python -m tools.release blueprint --repository {fork.repository} --output "
         "render.yaml`, commit and push it"
     )
-    try:
-        document = fork.get("/contents/render.yaml", "contents: read")
-    except GitHubError as error:
-        if error.status != 404:
-            raise
-        raise MissingStepError(f"main holds no render.yaml for Render's Blueprint: {fix}") from None
+    document = fork.get_or_none("/contents/render.yaml", "contents: read")
+    if document is None:
+        raise MissingStepError(f"main holds no render.yaml for Render's Blueprint: {fix}")
     text = base64.b64decode(str(document.get("content", ""))).decode(errors="replace")
     try:
         return check(text, fork.repository)
@@ -466,12 +463,7 @@ def package(fork: GitHub, render: bool) -> str:
     image = f"ghcr.io/{fork.repository.lower()}"
     path = package_of(fork, image.rsplit("/", 1)[-1])
     settings = f"https://github.com{path[1:]}/settings"
-    try:
-        found = fork.get(path, "packages: read", fix=TOKEN_FIX)
-    except GitHubError as error:
-        if error.status != 404:
-            raise
-        found = None
+    found = fork.get_or_none(path, "packages: read", fix=TOKEN_FIX)
     tags = _own_release_tags(fork)
     if found is None:
         if tags:
