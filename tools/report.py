@@ -85,19 +85,10 @@ def damping_table(damping: dict) -> str:
     body = []
     for candidate in damping["candidates"]:
         tau = "none (undamped)" if candidate["tau"] is None else f"{candidate['tau']:g}"
-        per = [
-            f"{found['relative']:+.2%} ({found['se']:.2%})"
-            for found in (candidate["horizons"][label] for label in labels)
-        ]
-        body.append(
-            [
-                tau,
-                *per,
-                f"{candidate['relative']:+.2%} ({candidate['se']:.2%})",
-                "" if candidate["bound"] is None else f"{candidate['bound']:+.2%}",
-                candidate["verdict"],
-            ]
-        )
+        scored = [*(candidate["horizons"][label] for label in labels), candidate]  # then the mean
+        per = [f"{found['relative']:+.2%} ({found['se']:.2%})" for found in scored]
+        bound = "" if candidate["bound"] is None else f"{candidate['bound']:+.2%}"
+        body.append([tau, *per, bound, candidate["verdict"]])
     chosen = damping["chosen"]
     body.append(["**0** (the last close)" if chosen == 0 else "0 (the last close)",
                  *[""] * (len(labels) + 3)])  # fmt: skip
@@ -383,19 +374,10 @@ def reanchored_table(panel: dict) -> str:
     body = []
     for shift, horizons in rows:
         for label, found in horizons.items():
-            ratio, se = (
-                found["fresh"]["reanchored_over_this"],
-                found["fresh"]["reanchored_over_this_se"],
-            )
-            body.append(
-                [
-                    shift,
-                    label,
-                    f"{_relative(found['reanchored'])}, {_coverage(found['reanchored'])}",
-                    f"{_relative(found['fresh'])}, {_coverage(found['fresh'])}",
-                    f"{ratio - 1:+.2%} ({se:.2%})",
-                ]
-            )
+            fresh = found["fresh"]
+            ratio, se = fresh["reanchored_over_this"], fresh["reanchored_over_this_se"]
+            cells = [f"{_relative(b)}, {_coverage(b)}" for b in (found["reanchored"], fresh)]
+            body.append([shift, label, *cells, f"{ratio - 1:+.2%} ({se:.2%})"])
     cycle = panel["cycle"]
     note = (
         "Relative to the naive band issued at origin + s; each cell as in the peers' table; last "
@@ -506,8 +488,7 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
 
 
 def _json(path: Path) -> dict:
-    found: dict = json.loads(path.read_text())
-    return found
+    return json.loads(path.read_text())
 
 
 _SECTION = re.compile(
