@@ -249,12 +249,11 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Delete what the rule does not keep; every failure is a warning: the release is green."""
     image = args.image or image_name(args.repository)
     github = GitHub.from_environ(environ, repository=args.repository)
-    registry = _registry(image, environ)
     try:
         said, needs_owner = retain(
             github,
             package_of(github, image.rsplit("/", 1)[-1]),
-            registry,
+            _registry(image, environ),
             now=datetime.now(UTC),
             keep_days=args.keep_days,
             service_url=args.service_url,
@@ -399,7 +398,6 @@ def next_version_outputs(
             file=sys.stderr,
         )
     built_at = args.built_at or datetime.now(UTC)
-    image = image_name(args.repository)
     return github_outputs(
         {
             "build": "true" if plan.build else "false",
@@ -413,7 +411,7 @@ def next_version_outputs(
             "publish": "true" if plan.publish else "false",
             "build-tag": build_tag(release.version, built_at),
             "created": created(built_at),
-            "image": image,
+            "image": image_name(args.repository),
             "record-format": str(RECORD_VERSION),  # the build's annotation
         }
     )
@@ -526,10 +524,8 @@ def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[
     if newest is None:
         return
     commit = git.commit(f"refs/tags/{newest.tag}")
-    if (
-        GitHub.from_environ(environ, repository=repository).tag_owner(newest.tag, commit)
-        != repository
-    ):
+    github = GitHub.from_environ(environ, repository=repository)
+    if github.tag_owner(newest.tag, commit) != repository:
         return  # a fork carrying its parent's tags: its first release starts its record
     image = image_name(repository)
     raise PreviousImageError(

@@ -77,8 +77,7 @@ def plan_run(
             _check_not_below_latest(plan.release.version, registry, branch)
         return plan
     # A manual run on another branch: a trial of its head, published nowhere.
-    trial = Release(latest or first, create_tag=False)
-    return RunPlan(trial, build=True, publish=False)
+    return RunPlan(Release(latest or first, create_tag=False), build=True, publish=False)
 
 
 def _not_pushed(

@@ -103,8 +103,7 @@ def find_previous(registry: Registry, image: str) -> Previous:
     _check_built_as_tagged(index, image, newest, digest)
     extends = f"extends {image}@{digest}, the newest release image ({newest})"
     if at_latest is None:
-        why = f"{extends}: latest is gone"
-        return Previous(image, digest, newest, why, index.record_format)
+        return Previous(image, digest, newest, f"{extends}: latest is gone", index.record_format)
     if latest == digest:
         why = f"extends {image}@{digest}, which latest names"
         return Previous(image, digest, "latest", why, index.record_format)

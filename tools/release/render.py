@@ -26,6 +26,11 @@ class Answer:
     body: bytes = b""
     link: str = ""  # the Link header: where a listing goes on
 
+    def said(self) -> str:
+        """The status and the body's first 200 bytes, for a message."""
+        status = f"HTTP {self.status}: " if self.status else "no answer: "
+        return status + self.body[:200].decode(errors="replace")
+
 
 def get(url: str, headers: dict[str, str], timeout: float) -> Answer:
     request = urllib.request.Request(url, headers=headers)
@@ -115,15 +120,13 @@ def wait_for_version(
     while True:
         attempts += 1
         answer = get(health_url, JSON, request_timeout)
-        status, body = answer.status, answer.body
-        if status == 200 and reports_version(body, version):
+        if answer.status == 200 and reports_version(answer.body, version):
             return attempts
-        last = f"HTTP {status}: " if status else "no answer: "
-        last += body[:200].decode("utf-8", errors="replace")
         if clock() + interval > deadline:
             raise DeployError(
                 f"{health_url} did not report model version {version} within {timeout:.0f} s "
-                f"({attempts} attempts; last: {last}). Check the deploy in the Render dashboard."
+                f"({attempts} attempts; last: {answer.said()}). Check the deploy in the Render "
+                "dashboard."
             )
         sleep(interval)
 
@@ -132,16 +135,12 @@ def served_version(service_url: str, *, timeout: float = 60.0) -> str:
     """The model version the service's /healthz names; DeployError when it names none."""
     url = f"{service_url.rstrip('/')}/healthz"
     answer = get(url, JSON, timeout)
-    status, body = answer.status, answer.body
     try:
-        version = json.loads(body).get("model_version")
+        version = json.loads(answer.body).get("model_version")
     except (ValueError, AttributeError):
         version = None
     if not isinstance(version, str) or not version:
-        said = f"HTTP {status}: " if status else "no answer: "
-        raise DeployError(
-            f"{url} named no model version ({said}{body[:200].decode(errors='replace')})"
-        )
+        raise DeployError(f"{url} named no model version ({answer.said()})")
     return version
 
 

@@ -143,8 +143,7 @@ def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
 
     def make() -> None:
         key = DeployKey.generate()
-        body = {"title": COMMENT, "key": key.public, "read_only": False}
-        github.call("POST", "/keys", body)
+        github.call("POST", "/keys", {"title": COMMENT, "key": key.public, "read_only": False})
         seal_into(github, TAG_KEY_SECRET, key.private)
         for old in ours:
             github.call("DELETE", f"/keys/{old['id']}")
@@ -218,14 +217,8 @@ def _branch_rules(
 
 def _named(rulesets: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     """The repository's own ruleset named `name` (not its owner's), if any."""
-    return next(
-        (
-            r
-            for r in rulesets
-            if r.get("name") == name and r.get("source_type", "Repository") == "Repository"
-        ),
-        None,
-    )
+    own = [r for r in rulesets if r.get("source_type", "Repository") == "Repository"]
+    return next((r for r in own if r.get("name") == name), None)
 
 
 def _ruleset(
@@ -263,9 +256,8 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
         was, method, path = "", "POST", "/actions/variables"
         if name in held:
             was, method, path = f" (was {held[name]})", "PATCH", f"/actions/variables/{name}"
-        body = {"name": name, "value": value}
         said = f"set the variable {name} to {value}{was}"
-        found.append(Change.call(said, github, method, path, body))
+        found.append(Change.call(said, github, method, path, {"name": name, "value": value}))
     if choices.render_off and SERVICE_VARIABLE in held:
         said = f"delete the variable {SERVICE_VARIABLE} (Render off)"
         found.append(Change.call(said, github, "DELETE", f"/actions/variables/{SERVICE_VARIABLE}"))
