@@ -105,13 +105,10 @@ def _transient(outcome: object) -> bool:
     return isinstance(outcome, RegistryUnknownError)
 
 
-def check_pullable(
-    image: str, digest: str, repository: str, *, base_url: str | None = None, timeout: float = 10.0
-) -> str:
+def check_pullable(image: str, digest: str, repository: str, *, base_url: str | None = None) -> str:
     """A line for the log when anyone may pull `image@digest`, else the error saying why not."""
     host, _, name = image.partition("/")
-    registry = Registry(base_url or f"https://{host}", name, timeout=timeout)
-    status = registry.get(f"manifests/{digest}").status
+    status = Registry(base_url or f"https://{host}", name).get(f"manifests/{digest}").status
     if status == 200:
         return f"{image} is public: Render can pull {digest} without a credential"
     if status not in REFUSED:
