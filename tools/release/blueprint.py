@@ -171,23 +171,19 @@ def to_yaml(node: Any, indent: int = 0) -> str:
     """Block-style YAML; strings JSON-quoted, which YAML reads as the same string."""
     pad = " " * indent
     if isinstance(node, Mapping):
-        lines = []
-        for key, value in node.items():
-            name = _key(key)
-            if _is_scalar(value):
-                lines.append(f"{pad}{name}: {_scalar(value)}\n")
-            else:
-                lines.append(f"{pad}{name}:\n{to_yaml(value, indent + 2)}")
-        return "".join(lines)
+        return "".join(
+            f"{pad}{_key(key)}: {_scalar(value)}\n"
+            if _is_scalar(value)
+            else f"{pad}{_key(key)}:\n{to_yaml(value, indent + 2)}"
+            for key, value in node.items()
+        )
     if isinstance(node, Sequence) and not isinstance(node, str):
-        lines = []
-        for item in node:
-            if _is_scalar(item):
-                lines.append(f"{pad}- {_scalar(item)}\n")
-            else:
-                nested = to_yaml(item, indent + 2)
-                lines.append(f"{pad}- {nested[indent + 2 :]}")
-        return "".join(lines)
+        return "".join(
+            f"{pad}- {_scalar(item)}\n"
+            if _is_scalar(item)
+            else f"{pad}- {to_yaml(item, indent + 2)[indent + 2 :]}"
+            for item in node
+        )
     return f"{pad}{_scalar(node)}\n"
 
 
