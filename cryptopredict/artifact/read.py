@@ -172,8 +172,7 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
         written = _read_all(
             stack.enter_context(_open_in(directory, path, MANIFEST)), path / MANIFEST, JSON_MAX
         )
-        document = _json_object(path / MANIFEST, written)
-        manifest = _manifest(path / MANIFEST, document)
+        manifest = _manifest(path / MANIFEST, written)
         step = manifest.step
         tables, mappings = {}, []
         for name, largest in _largest(manifest, step).items():
@@ -254,8 +253,7 @@ def load_artifact(path: Path) -> Artifact:
 
 def describe(path: Path) -> IndexEntry:
     data = read_bytes(path / MANIFEST, JSON_MAX)
-    manifest = _manifest(path / MANIFEST, _json_object(path / MANIFEST, data))
-    return entry_of(manifest, hashlib.sha256(data).hexdigest())
+    return entry_of(_manifest(path / MANIFEST, data), hashlib.sha256(data).hexdigest())
 
 
 def existing_model_dir(model_dir: Path) -> Path:
@@ -348,7 +346,8 @@ def schema_problem(version: int) -> str:
     )
 
 
-def _manifest(file: Path, document: dict[str, Any]) -> Manifest:
+def _manifest(file: Path, data: bytes) -> Manifest:
+    document = _json_object(file, data)
     version = document.get(_VERSION_KEY)
     if not isinstance(version, int):
         raise ArtifactError(f"{file}: has no integer schema_version")
