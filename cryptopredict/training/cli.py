@@ -322,11 +322,10 @@ def _measured(out: Path) -> dict[str, float]:
 def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
     if not failed:
         return 0
-    trained = len(slugs) - len(failed)
     log.error(
         "training failed for %s (why above); %d of %d pairs trained",
         ", ".join(failed),
-        trained,
+        len(slugs) - len(failed),
         len(slugs),
     )
     vital = [slug for slug in failed if slug in must]

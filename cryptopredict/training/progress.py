@@ -175,8 +175,7 @@ class RunProgress:
 
     def failed(self, slug: str, why: str) -> None:
         with self.lock:
-            pair = self.pairs[slug]
-            self._end(pair, "failed", why)
+            self._end(self.pairs[slug], "failed", why)
             self._close_bar(slug)  # the driver says why
 
     def _end(self, pair: Pair, state: State, why: str | None) -> None:
