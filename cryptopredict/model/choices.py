@@ -5,7 +5,6 @@ band scored there for the record. A band is calibrated only on errors known at i
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -174,10 +173,7 @@ class _Validation:
     def pools(self, spec: BandSpec) -> tuple[BandSpec, PoolSearch]:
         """`spec` with each horizon's pool chosen by quantile score, and the scores."""
         scores = {days: self.quantile_scores(named(spec, pool_days=days)) for days in POOL_DAYS}
-        pools = tuple(
-            (h, min(POOL_DAYS, key=functools.partial(_score_at, scores, j)))
-            for j, h in enumerate(self.hours)
-        )
+        pools = _lowest(scores, self.hours)
         table = PoolSearch(
             score="mean quantile score over every served level, per horizon",
             candidates=tuple(
@@ -202,10 +198,7 @@ class _Validation:
         for weight in MIX_WEIGHTS:
             blend = {tau: scaled[tau] * (1 - weight) + empirical[tau] * weight for tau in scaled}
             scores[weight] = self.calm_ratios(_interval_scores(self.actual, self.centre, blend))
-        mix = tuple(
-            (h, min(MIX_WEIGHTS, key=functools.partial(_score_at, scores, j)))
-            for j, h in enumerate(self.hours)
-        )
+        mix = _lowest(scores, self.hours)
         table = MixSearch(
             score="80% interval score relative to naive's, mean over the fifths of the day "
             "before's volatility, per horizon; weight of the empirical band",
@@ -217,9 +210,13 @@ class _Validation:
         return named(spec, horizon_mix=mix), table
 
 
-def _score_at(scores: Mapping[Any, Sequence[float | None]], horizon: int, key: Any) -> float:
-    score = scores[key][horizon]
-    return math.inf if score is None else score
+def _lowest(scores: Mapping[Any, Sequence[float | None]], hours: Sequence[int]) -> tuple[Any, ...]:
+    """Per horizon, the first key of `scores` scoring lowest there (a missing score as infinite)."""
+    per_horizon = (
+        {key: math.inf if (score := row[j]) is None else score for key, row in scores.items()}
+        for j in range(len(hours))
+    )
+    return tuple((h, min(at, key=at.__getitem__)) for h, at in zip(hours, per_horizon, strict=True))
 
 
 def _interval_scores(
