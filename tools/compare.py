@@ -27,6 +27,7 @@ from cryptopredict.data.history import History, load_history
 from cryptopredict.data.validation import summarize
 from cryptopredict.model.backtest import BacktestResult, market_of
 from cryptopredict.model.band_spec import named
+from cryptopredict.model.bands import bounds
 from cryptopredict.model.build import model_frame
 from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
 from cryptopredict.model.market import Market
@@ -39,7 +40,6 @@ from cryptopredict.standard_error import (
     overlap_lags,
     paired,
     quantile_score,
-    tails,
 )
 from cryptopredict.training.cluster import training_client
 from cryptopredict.training.graph import backtest_pair
@@ -328,10 +328,7 @@ def baselines(
 
 def _banded(centre: np.ndarray, offsets: dict) -> dict:
     """`centre` with its band at each level, from log offsets at each tail."""
-    bands = {
-        level: tuple(centre * np.exp(offsets[tail]) for tail in tails(level)) for level in LEVELS
-    }
-    return {"yhat": centre, **bands}
+    return {"yhat": centre, **{level: bounds(centre, offsets, level) for level in LEVELS}}
 
 
 def statsforecast_rows(

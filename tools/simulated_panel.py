@@ -85,7 +85,9 @@ def panel(rng: np.random.Generator) -> dict[str, dict]:
 
 
 def simulated(panels: int, seed: int = SEED + 78) -> dict:
-    """Over `panels` simulated panels, how many pass the rule and how many break it, and how."""
+    """Over `panels` simulated panels: how many pass the rule, how many each kind of clause
+    breaks, how many a cell read as a normal z (no degrees of freedom) would break, and how
+    many each table's joint test rejects at 1%."""
     rng = np.random.default_rng(seed)
     passed, as_normal = 0, 0
     broken: Counter[str] = Counter()
