@@ -23,9 +23,10 @@ from cryptopredict.logs import redact_text
 # `train.py --source`'s: here, where the training client (no pandas) reads them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
-# LATEST_PRICES: `binance` and `alpaca`, comma-separated, each with its base URL if not the default.
+LEVELS = "DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case"
 _POLLED = r"\s*(binance|alpaca)(=https?://(\[[0-9a-f:.]+\]|[^][\s,@/]+)(/[^\s,@]*)?)?\s*"  # no @
 LATEST_PRICES = rf"(?i)^{_POLLED}(,{_POLLED})*$"
+POLLED = "binance, alpaca or both, comma-separated, e.g. binance,alpaca or binance=https://HOST"
 
 
 class ConfigError(ValueError):
@@ -210,9 +211,10 @@ MEANINGS = {
 }
 
 
-def setting(env: str, **checks: Any) -> msgspec.Meta:
-    """A field's variable, its meaning and its checks (`ge`, `gt`, `le`, `pattern`, ...)."""
-    return msgspec.Meta(description=MEANINGS[env], extra={"env": env}, **checks)
+def setting(env: str, words: str = "", **checks: Any) -> msgspec.Meta:
+    """A field's variable, its meaning and its checks (`ge`, `gt`, `le`, `pattern` with the
+    values it allows in `words`, ...)."""
+    return msgspec.Meta(description=MEANINGS[env], extra={"env": env, "words": words}, **checks)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ class Variable:
     kind: type
     meta: msgspec.Meta
     default: object
+    words: str  # the values its pattern allows
 
     def expected(self) -> str:
         """In words: `a whole number, at least 1`."""
@@ -234,7 +237,7 @@ class Variable:
             if getattr(self.meta, check) is not None
         ]
         if self.meta.pattern is not None:
-            limits.append(f"matching {self.meta.pattern}")
+            limits.append(self.words)
         if self.meta.min_length:
             limits.append("not empty")
         kind = kinds.get(self.kind, "text")
@@ -250,7 +253,8 @@ def variables(section: type) -> dict[str, Variable]:
         if typing.get_origin(hint) is not Annotated:  # `Annotated[T, setting(...)] | None`
             hint = next(a for a in typing.get_args(hint) if typing.get_origin(a) is Annotated)
         kind, meta = typing.get_args(hint)[:2]
-        found[spec.name] = Variable(meta.extra["env"], spec.name, kind, meta, spec.default)
+        env, words = meta.extra["env"], meta.extra["words"]
+        found[spec.name] = Variable(env, spec.name, kind, meta, spec.default, words)
     return found
 
 
@@ -401,7 +405,9 @@ class LiveReads(Section):
 class MarketFeed(Section):
     """What the market feed polls, and how long it keeps the live minutes."""
 
-    latest_prices: Annotated[str, setting("LATEST_PRICES", pattern=LATEST_PRICES)] | None = None
+    latest_prices: (
+        Annotated[str, setting("LATEST_PRICES", POLLED, pattern=LATEST_PRICES)] | None
+    ) = None
     latest_price_seconds: Annotated[float, setting("LATEST_PRICE_SECONDS", ge=60)] = 60.0
     latest_price_timeout: Annotated[float, setting("LATEST_PRICE_TIMEOUT", gt=0)] = 5.0
     minute_retention_days: Annotated[float, setting("MINUTE_RETENTION_DAYS", gt=0)] = 30.0
@@ -411,7 +417,7 @@ class MarketFeed(Section):
 class Logs(Section):
     """What the command-line tools log."""
 
-    log_level: Annotated[str, setting("LOG_LEVEL", pattern=LOG_LEVEL)] = "INFO"
+    log_level: Annotated[str, setting("LOG_LEVEL", LEVELS, pattern=LOG_LEVEL)] = "INFO"
 
 
 @dataclass(frozen=True, kw_only=True)

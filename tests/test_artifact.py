@@ -386,7 +386,9 @@ def test_the_pickle_is_checked_again_when_loaded(written):
 
 
 def test_a_model_directory_without_artifacts_says_what_to_do(tmp_path):
-    with pytest.raises(ArtifactError, match=r"no such directory; run `python train.py`"):
+    with pytest.raises(
+        ArtifactError, match="no such directory; train first: `make run` trains and serves"
+    ):
         load_artifacts(tmp_path / "absent")
     (tmp_path / "empty" / ".tmp-btc-usd-x").mkdir(parents=True)
     (tmp_path / "empty" / ".tmp-btc-usd-x" / MANIFEST).write_text("{}")

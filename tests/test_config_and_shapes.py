@@ -158,12 +158,15 @@ def test_environment_values_are_typed():
             "1.5",
             "GATE_MIN_COVERAGE must be a number, at least 0 and at most 1",
         ),
-        ("LOG_LEVEL", "loud", "LOG_LEVEL must be text, matching"),
+        ("LOG_LEVEL", "loud", "must be text, DEBUG, INFO, WARNING, ERROR or CRITICAL, in any"),
+        ("LATEST_PRICES", "kraken", "must be text, binance, alpaca or both, comma-separated, e.g."),
     ],
 )
-def test_a_bad_value_names_the_variable(env, text, said):
-    with pytest.raises(ConfigError, match=re.escape(said)):
-        TrainingSettings.from_env({env: text})
+def test_a_bad_value_names_the_variable_and_the_values_it_allows_in_words(env, text, said):
+    with pytest.raises(ConfigError, match=re.escape(said)) as refused:
+        (ApiSettings if env == "LATEST_PRICES" else TrainingSettings).from_env({env: text})
+    assert env in str(refused.value)
+    assert "(?i)" not in str(refused.value)  # never a regular expression
 
 
 def test_secrets_stay_out_of_reprs():

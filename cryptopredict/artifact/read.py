@@ -208,6 +208,8 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
 
 # The most a manifest or a backtest report may be (training writes a few hundred kB).
 JSON_MAX = 64 * 2**20
+# What a checkout trains with (not `python train.py`: a system Python lacks the dependencies).
+TRAIN_FIRST = "train first: `make run` trains and serves, `make train` trains"
 # The most a `.npy` header takes (numpy writes a few hundred bytes; version 2 allows 4 GiB).
 NPY_HEADER_MAX = 65_536
 
@@ -259,7 +261,7 @@ def describe(path: Path) -> IndexEntry:
 def existing_model_dir(model_dir: Path) -> Path:
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
-        raise ArtifactError(f"{model_dir}: no such directory; run `python train.py` first")
+        raise ArtifactError(f"{model_dir}: no such directory; {TRAIN_FIRST}")
     return model_dir
 
 

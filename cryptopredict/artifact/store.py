@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptopredict.artifact.arrays import ArtifactError, require
 from cryptopredict.artifact.index import INDEX, artifact_dirs, read_index
 from cryptopredict.artifact.read import (
+    TRAIN_FIRST,
     Artifact,
     describe,
     existing_model_dir,
@@ -149,7 +150,7 @@ def open_artifacts(model_dir: Path) -> ArtifactStore:
             continue
         entries[name] = entry
     if not present:
-        raise ArtifactError(f"{model_dir}: holds no artifact; run `python train.py` first")
+        raise ArtifactError(f"{model_dir}: holds no artifact; {TRAIN_FIRST}")
     if not entries:
         first = next(iter(failures.values()))
         raise ArtifactError(f"none of the {len(failures)} artifacts can be served; {first}")

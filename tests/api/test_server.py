@@ -113,7 +113,7 @@ def test_no_usable_artifact_stops_the_server_before_it_listens(copy):
 
 def test_no_artifact_says_to_train_first(tmp_path):
     (line,) = refuse(tmp_path / "absent")
-    assert "no such directory; run `python train.py` first" in line
+    assert "no such directory; train first: `make run` trains and serves, `make train`" in line
 
 
 def test_without_a_bitcoin_artifact_the_others_are_served_and_bitcoin_is_unknown(copy, tmp_path):

@@ -21,7 +21,7 @@ from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.market import TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import read_index
-from cryptopredict.artifact.read import Artifact, cached
+from cryptopredict.artifact.read import TRAIN_FIRST, Artifact, cached
 from cryptopredict.artifact.run import PairFailure, RankedPair, RunRecordError, read_run
 from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
@@ -134,7 +134,7 @@ class Catalog:
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
         if not len(store):
-            raise ArtifactError("no artifact to serve; run `python train.py` first")
+            raise ArtifactError(f"no artifact to serve; {TRAIN_FIRST}")
         self.store = store
         self.horizon = round(max_horizon_days * DAY)
         self.note_after_hours, self.latest = note_after_hours, latest
