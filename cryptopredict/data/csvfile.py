@@ -133,8 +133,11 @@ def bar_interval(frame: pd.DataFrame) -> Interval | None:
 
 
 def pair_names(asset: Asset) -> tuple[str, ...]:
-    """What a file of many pairs may call the pair in its `symbol` column."""
-    return (asset.binance_symbol, asset.slug, asset.symbol, asset.alpaca_symbol)
+    """What a file of many pairs may call the pair in its `symbol` column: never a name in
+    another quote currency (Binance's SOLUSDT is no SOL/USD)."""
+    names = (asset.binance_symbol, asset.slug, asset.symbol, asset.alpaca_symbol)
+    quote = asset.symbol.split("/")[1]
+    return tuple(name for name in names if name.upper().replace("-", "/").endswith(quote))
 
 
 if __name__ == "__main__":

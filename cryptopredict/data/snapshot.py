@@ -74,9 +74,12 @@ class SnapshotSource:
         available = self.files(query.asset)
         usable = [each for each in available if query.interval.is_multiple_of(each[0])]
         if not available:
+            theirs = query.asset.binance_symbol  # in another quote: SOLUSDT for SOL/USD
+            slug = slug_for_binance(theirs) if theirs in self.pairs() else None
+            only = f", only {asset_for_symbol(slug).symbol} (ASSETS={slug})" if slug else ""
             raise SourceError(
                 NAME,
-                f"the embedded data holds no {query.asset.symbol}; it holds "
+                f"the embedded data holds no {query.asset.symbol}{only}; it holds "
                 f"{', '.join(self.slugs())}",
             )
         if not usable:

@@ -80,7 +80,7 @@ def test_snapshot_builds_coarser_intervals_from_complete_bars():
 
 def test_snapshot_says_what_it_lacks():
     query = BarQuery(ASSETS["eth-usd"], Interval.parse("90m"), *EVERYTHING)
-    with pytest.raises(SourceError, match=r"no 90m data for ETH/USD .embedded: 1d, 1h."):
+    with pytest.raises(SourceError, match=r"no 90m data for ETH/USD .embedded: 1d."):
         SnapshotSource().fetch(query)
     nosuch = BarQuery(asset_for_symbol("nosuch-usd"), Interval.parse("1h"), *EVERYTHING)
     # A pair it lacks altogether: the error names every pair it holds.
@@ -92,8 +92,18 @@ def test_snapshot_says_what_it_lacks():
     assert "sol-usdt" in held  # as it trains and serves
 
 
-def test_any_pair_of_the_embedded_spot_file_reads_its_own_rows():
+def test_a_usd_pair_is_never_served_from_another_quote_s_rows():
+    """Issue 106, item 6: `ASSETS=sol-usd make run` offline served Binance's SOL/USDT labelled
+    SOL/USD; it is refused, naming the pair that trains."""
     query = BarQuery(asset_for_symbol("sol-usd"), Interval.parse("1h"), *EVERYTHING)
+    with pytest.raises(SourceError, match=r"holds no SOL/USD, only SOL/USDT \(ASSETS=sol-usdt\);"):
+        SnapshotSource().fetch(query)
+    with pytest.raises(SourceError, match=r"no 1h data for ETH/USD \(embedded: 1d\)"):
+        SnapshotSource().fetch(replace(query, asset=ASSETS["eth-usd"]))  # nor ETH/USDT's hours
+
+
+def test_any_pair_of_the_embedded_spot_file_reads_its_own_rows():
+    query = BarQuery(asset_for_symbol("sol-usdt"), Interval.parse("1h"), *EVERYTHING)
     frame = SnapshotSource().fetch(query)
     check_frame(frame)
     assert len(frame) == 17_520
@@ -116,8 +126,10 @@ def test_a_csv_of_many_pairs_gives_each_pair_its_rows_and_names_a_missing_one(tm
         "DOGEUSDT,2024-01-01T00:00:00Z,0.1,0.11,0.09,0.105,3\n"
     )
     day = Interval.parse("1d")
-    sol = CsvSource(path).fetch(BarQuery(asset_for_symbol("sol-usd"), day, *EVERYTHING))
+    sol = CsvSource(path).fetch(BarQuery(asset_for_symbol("sol-usdt"), day, *EVERYTHING))
     assert sol["close"].tolist() == [105.0, 115.0]
+    with pytest.raises(SourceError, match=r"holds no bars of .*SOL/USD;"):  # SOLUSDT is not it
+        CsvSource(path).fetch(BarQuery(asset_for_symbol("sol-usd"), day, *EVERYTHING))
     doge = CsvSource(path).fetch(BarQuery(asset_for_symbol("DOGE/USDT"), day, *EVERYTHING))
     assert doge["volume"].tolist() == [3.0]
     with pytest.raises(
@@ -125,7 +137,7 @@ def test_a_csv_of_many_pairs_gives_each_pair_its_rows_and_names_a_missing_one(tm
         match=r"holds no bars of .*XRPUSDT; it holds 2 pairs \(DOGEUSDT, SOLUSDT; "
         r"`python -m cryptopredict.data.csvfile .*pairs.csv` lists them\)",
     ):
-        CsvSource(path).fetch(BarQuery(asset_for_symbol("xrp-usd"), day, *EVERYTHING))
+        CsvSource(path).fetch(BarQuery(asset_for_symbol("xrp-usdt"), day, *EVERYTHING))
     with pytest.raises(SourceError, match=r"holds many pairs \(a `symbol` column\): name one"):
         read_ohlcv_csv(path)
 
