@@ -1,5 +1,5 @@
-"""The docs' figures against the code and `docs/measured.json`; `python -m tools.doc_figures` fixes
-the measured ones and prints the rest that differ (status 1)."""
+"""The docs' figures against the code and `docs/measured.json`; `python -m tools.doc_figures` writes
+the measured ones' table, `docs/measured.md`, and prints the figures that differ (status 1)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptopredict.config import SECTIONS, variables
-from cryptopredict.model.panel_choice import panel_damping
+from cryptopredict.model.scorecard import markdown_table
+from tools.report import render
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every page but the changelog and the performance log, whose entries say what was true, and
@@ -188,22 +189,11 @@ def _pattern(says: str) -> str:
 
 
 # What the code sets that pages say in words: a pattern whose group `n` (and `unit`, if it has
-# one: else the one assumed) is the figure, and the figure's value in the code, in seconds; most
-# read from a file as `tools/doc_figures.json` says.
+# one: else the one assumed) is the figure, and the figure's value in the code, in seconds, read
+# from a file as `tools/doc_figures.json` says.
 PHRASES: dict[str, tuple[str, Callable[[], float], str]] = {
     what: (_pattern(each["says"]), functools.partial(_from_code, each), each.get("unit", ""))
     for what, each in json.loads((ROOT / "tools/doc_figures.json").read_text()).items()
-} | {
-    "the served damping": (
-        rf"damping,?\s+\(?tau (?P<n>{_NUMBER})(?:\s?(?P<unit>h)\b)?",
-        lambda: (panel_damping() or 0.0) * 3600,
-        "h",
-    ),
-    "what caches may keep": (
-        rf"caches may keep them for {QUANTITY}",
-        lambda: float(str(settings()["CACHE_SECONDS"])),
-        "s",
-    ),
 }
 
 
@@ -324,35 +314,45 @@ def _line(text: str, match: re.Match[str]) -> int:
     return text.count("\n", 0, match.start()) + 1
 
 
-# Measured figures.
+# Measured figures: each a row of `docs/measured.md`'s table, from `docs/measured.json`, which
+# pages link to, the link saying no number the row does not: [13 s](measured.md#first-run).
+LINKED = re.compile(r"\[(?P<said>[^][]+)\]\((?:docs/)?measured\.md#(?P<name>[a-z0-9-]+)\)")
+COLUMNS = ["Figure", "What it measures", "Command", "Machine", "Date", "Commit"]
 
-_MARKED = re.compile(r"<!-- measured:(?P<name>[a-z0-9-]+) -->(?P<said>.*?)<!-- /measured -->", re.S)
 
-
-def measured() -> dict[str, dict[str, str]]:
+def measured() -> dict[str, dict[str, Any]]:
     return json.loads(_read("docs/measured.json"))
 
 
-def said(figure: dict[str, str]) -> str:
-    """A measured figure as every page shows it: what, then how and when it was measured."""
-    measured = f"`{figure['command']}`, {figure['date']}{figure.get('where', '')}"
-    if "\n" in figure["says"]:
-        return f"\n\n{figure['says']}\n\nMeasured by {measured}.\n"
-    return f"{figure['says']} ({measured})"
+def measured_table(figures: dict[str, dict[str, Any]]) -> str:
+    """A row a figure, then each figure's details: what `docs/measured.md` shows."""
+    rows = [
+        [
+            f'<a id="{name}"></a>{each["figure"]}',
+            each["measures"],
+            f"`{each['command']}`",
+            f"{each['cores']} cores, load {' to '.join(map(str, each['load'])) or 'not recorded'}",
+            each["date"],
+            each["commit"],
+        ]
+        for name, each in figures.items()
+    ]
+    details = [
+        f"### {name}: details\n\n{row['detail']}"
+        for name, row in figures.items()
+        if "detail" in row
+    ]
+    return markdown_table(COLUMNS, rows, "\n\n".join(details))
 
 
-def render_measured(page: str, figures: dict[str, dict[str, str]]) -> str:
-    """`page` with each measured figure as `docs/measured.json` says it; KeyError if unknown."""
-    return _MARKED.sub(
-        lambda match: (
-            f"<!-- measured:{match['name']} -->{said(figures[match['name']])}<!-- /measured -->"
-        ),
-        page,
-    )
-
-
-def marked(page: str) -> list[str]:
-    return [match["name"] for match in _MARKED.finditer(page)]
+def wrong_links(page: str, figures: dict[str, dict[str, Any]]) -> list[str]:
+    """Each link to a row of the measured table that is not there, or says another number."""
+    return [
+        match[0]
+        for match in LINKED.finditer(page)
+        if not set(re.findall(_NUMBER, match["said"]))
+        <= set(re.findall(_NUMBER, str(figures.get(match["name"], ""))))
+    ]
 
 
 # A duration or a size, in figures or words.
@@ -361,8 +361,8 @@ DURATION_OR_SIZE = re.compile(
     rf"|\b(?:{'|'.join(WORDS)}) (?:minutes?|hours?|seconds?|days?)\b(?!-)"  # a minute-bar: a name
 )
 # Durations and sizes that are neither measured nor set by the code, so typed by hand: each a
-# phrasing, kept few. Any other figure on a page is a measured one (a marker) or the code's (a
-# setting beside its figure, a phrase above).
+# phrasing, kept few. Any other figure on a page is a measured one (a link to its row) or the
+# code's (a setting beside its figure, a phrase above).
 NEITHER = (
     r"\b\d+[mhdw]\b",  # an interval's or a lead's name: `1h`, 7d
     r"\b1 hour,? 1(?: day|,) (?:and )?7(?: days)?(?: and 30 days)?",  # the scored horizons' names
@@ -377,7 +377,7 @@ NEITHER = (
 
 def typed_figures(page: str) -> list[str]:
     """`page`'s durations and sizes typed by hand (not generated or read), each with its line."""
-    text = _MARKED.sub(_blank, page)
+    text = LINKED.sub(_blank, page)
     text = re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", _blank, text, flags=re.S)
     text = re.sub(r"```.*?```", _blank, text, flags=re.S)
     checked = [SETTING_THEN_FIGURE, FIGURE_THEN_SETTING, *(each[0] for each in PHRASES.values())]
@@ -400,13 +400,11 @@ def _blank(match: re.Match[str]) -> str:
 
 
 def main() -> int:
-    figures = measured()
-    wrong = []
-    for name in PAGES:
-        page = _read(name)
-        (ROOT / name).write_text(render_measured(page, figures))
-        if name not in HISTORY:
-            wrong += wrong_figures(name, page)
+    page = ROOT / "docs/measured.md"
+    page.write_text(render(page.read_text(), {"measured": measured_table(measured())}))
+    wrong = [
+        wrong for name in PAGES if name not in HISTORY for wrong in wrong_figures(name, _read(name))
+    ]
     for each in wrong:
         print(each)
     return 1 if wrong else 0

@@ -31,7 +31,6 @@ DOCUMENTS = {"README.md": ROOT / "README.md", "docs/index.md": ROOT / "docs" / "
 # A command in inline code: what a user types at a shell prompt.
 INLINE = re.compile(r"`((?:[A-Z_]+=\S+ )*(?:make|\.venv/bin/\w+|docker|python)(?= |`)[^`]*)`")
 SECTION = re.compile(r"^## Quick start\n(.*?)(?=^## )", re.MULTILINE | re.DOTALL)
-MEASURED = re.compile(r"<!-- measured:.*?<!-- /measured -->", re.DOTALL)
 DATE = "2026-08-01"
 
 
@@ -39,7 +38,7 @@ def quick_start_commands(text: str) -> list[str]:
     """The shell commands of a document's quick start section, in the order shown."""
     found = SECTION.search(text)
     assert found, "no `## Quick start` section"
-    section = MEASURED.sub("", found.group(1))  # how a figure was measured: not a step to take
+    section = found.group(1)
     commands = []
     for block in FENCE.finditer(section):
         for line in block.group(1).splitlines():

@@ -1,6 +1,6 @@
 """Docs that cannot drift (issue 84 bar 3): every figure the code sets that a page states is
-read from both and compared; every measured figure comes from `docs/measured.json`, with the
-command and the date that measured it."""
+read from both and compared; a measured figure links to its row of `docs/measured.md`, generated
+from `docs/measured.json` with the command, the machine, the date and the commit."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ import pytest
 
 from tools.doc_figures import (
     HISTORY,
+    LINKED,
     PAGES,
     ROOT,
-    marked,
     measured,
-    render_measured,
+    measured_table,
     settings,
     typed_figures,
     wrong_figures,
+    wrong_links,
 )
+from tools.report import render
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if page not in HISTORY])
@@ -99,31 +101,28 @@ def test_the_settings_read_are_configs_the_makefiles_and_the_workflows():
     assert found["RETENTION_DAYS"] == "7"
 
 
-def test_every_measured_figure_is_docs_measured_json_with_its_command_and_date():
+def test_every_measured_figure_is_a_row_of_the_generated_table_that_pages_link_to():
     figures = measured()
     for name, figure in figures.items():
         assert figure["command"], name
-        assert re.fullmatch(r"\d{4}-\d\d-\d\d", figure["date"]), name
-    used = set()
-    for page in PAGES:
-        text = (ROOT / page).read_text()
-        assert render_measured(text, figures) == text, f"{page}: run `python -m tools.doc_figures`"
-        # Markdown reads a line that starts with a comment as a block of HTML, breaking the
-        # paragraph or list item around it: a figure goes on within its line.
-        assert not re.search(r"^\s*<!-- measured:", text, re.M), page
-        used |= set(marked(text))
-    assert used == set(figures)  # none kept that no page shows
+        said = f"{figure['cores']} {figure['commit']} {figure['date']}"
+        assert re.fullmatch(r"\d+ [0-9a-f]{7,} \d{4}-\d\d-\d\d", said), name
+    table = (ROOT / "docs/measured.md").read_text()
+    assert render(table, {"measured": measured_table(figures)}) == table  # tools.doc_figures
+    pages = [(ROOT / page).read_text() for page in PAGES]
+    assert [wrong for page in pages for wrong in wrong_links(page, figures)] == []
+    assert {match["name"] for page in pages for match in LINKED.finditer(page)} == set(figures)
 
 
-def test_a_page_shows_a_measured_figure_as_the_file_says_it():
-    figures = {"build": {"says": "about 2 min", "command": "make image-test", "date": "2026-11-26"}}
-    page = "The first build takes <!-- measured:build -->about 20 min<!-- /measured -->."
-    assert render_measured(page, figures) == (
-        "The first build takes <!-- measured:build -->about 2 min (`make image-test`, "
-        "2026-11-26)<!-- /measured -->."
-    )
-    with pytest.raises(KeyError):
-        render_measured("<!-- measured:gone -->x<!-- /measured -->", figures)
+def test_a_link_to_a_row_that_is_not_there_or_says_another_number_is_found():
+    row = {"figure": "2 min 29 s, 91 MB", "measures": "x", "command": "make image-test"}
+    figures = {"build": {**row, "cores": 2, "load": [1.7], "date": "", "commit": ""}}
+    page = "[2 min 29 s](measured.md#build), [91 MB](docs/measured.md#build), [2 min](#build)"
+    assert wrong_links(page, figures) == []
+    said = "[2 min 30 s](measured.md#build), [2 min](measured.md#gone)"
+    assert wrong_links(said, figures) == [said[:31], said[33:]]
+    shown = '| <a id="build"></a>2 min 29 s, 91 MB | x | `make image-test` | 2 cores, load 1.7 |'
+    assert shown in measured_table(figures)
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if page not in HISTORY])
@@ -138,7 +137,7 @@ def test_no_page_types_a_duration_or_size_by_hand(page):
     [
         ("training takes about an hour on two cores,\n5 MB a pair", ["1: an hour", "2: 5 MB"]),
         ("it serves within about 20 s", ["1: 20 s"]),
-        ("<!-- measured:x -->about 20 s<!-- /measured -->, `LIVE_RETRY_SECONDS` (5 s)", []),
+        ("[about 20 s](measured.md#x), `LIVE_RETRY_SECONDS` (5 s)", []),
         ("knots over the last 90 days (`FULL_DAYS`); 90 days of candles, 30 days", ["1: 30 days"]),
         ("`1h` candles, the 1d lead, at 1 hour, 1 day and 7 days", []),
     ],
