@@ -22,12 +22,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("stand_in_fit")]
 
 @pytest.fixture
 def two_pairs_csv(tmp_path):
-    """A month of real hourly BTCUSDT and ETHUSDT bars; WLDUSDT, third that day, is not in it."""
+    """A month of real hourly BTCUSDT and ETHUSDT bars, and the same rows as BTC/USD and ETH/USD
+    (the pairs top:N names, which Alpaca serves: here stand-ins, since a pair is read only in its
+    own quote); WLDUSDT, third that day, is not in it."""
     rows = gzip.decompress(
         (SnapshotSource().data_dir / "binance-spot-16pairs-1h.csv.gz").read_bytes()
     )
     header, *lines = rows.decode().splitlines()
     kept = [line for line in lines if line.startswith(("BTCUSDT,2026-04", "ETHUSDT,2026-04"))]
+    kept += [line.replace("USDT,", "/USD,", 1) for line in kept]
     path = tmp_path / "pairs.csv"
     path.write_text("\n".join([header, *kept]) + "\n")
     return path
