@@ -166,7 +166,8 @@ def said(found: list[Finding], expired: list[str], locks: dict[str, str], shippe
         f"Meanwhile the scheduled rebuilds of {shipped} go on: they ship the pins its image "
         "already ships, and stopping them would only stop the forecasts."
         if shipped
-        else "A push ships nothing new with a known vulnerability: this run's release stops here."
+        else "A push ships nothing new with a known vulnerability: this run's release stops here "
+        "(a revert that undoes a security bump too: keep the bump, revert the rest)."
     )
     return "\n".join(
         [

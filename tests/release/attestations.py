@@ -2,10 +2,9 @@
 `<store>/<digest>.json` holds the certificates of the provenance attestations of that digest
 (each as `gh attestation verify --format json` prints a verified certificate). The policy is
 gh's: a certificate counts when its source repository is `--repo`'s and its signer (the
-Subject Alternative Name) matches `^https://github.com/<--signer-workflow>`, the regular
-expression gh builds (a prefix: `release.yml.bak.yml` matches `release.yml`); the verified
-results print as gh prints them; none, and gh's error, exit 1. Signatures are taken as valid:
-what is checked here is what the release asks of the certificate.
+Subject Alternative Name) matches `--cert-identity-regex` (Go's regexp, searched: the release
+anchors it); none, and gh's error, exit 1. Signatures are taken as valid: what is checked here is
+what the release asks of the certificate.
 
 Before any attestation, gh resolves the `oci://` subject through its registry
 (go-containerregistry's `remote.Get`, with the credentials of Docker's keychain): so does this,
@@ -93,7 +92,7 @@ def verify(
         return 1, "", f"✗ Loading digest for {subject} failed\n\nError: {refused}\n"
     digest = subject.rpartition("@")[2]
     repository = arguments[arguments.index("--repo") + 1]
-    workflow = arguments[arguments.index("--signer-workflow") + 1]
+    identity = arguments[arguments.index("--cert-identity-regex") + 1]
     file = store / f"{digest}.json"
     if not file.exists():
         failed = "✗ Loading attestations from GitHub API failed"
@@ -102,7 +101,7 @@ def verify(
         {"verificationResult": {"signature": {"certificate": found}}}
         for found in json.loads(file.read_text())
         if found["sourceRepositoryURI"].lower() == f"{GITHUB}/{repository}".lower()
-        and re.match(f"^{GITHUB}/{workflow}", found["subjectAlternativeName"])
+        and re.search(identity, found["subjectAlternativeName"])
     ]
     if not matching:
         return (

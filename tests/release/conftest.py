@@ -82,24 +82,6 @@ def _no_waiting_between_tries(monkeypatch):
     monkeypatch.setenv("RELEASE_RETRY_DELAYS", "0 0")
 
 
-@pytest.fixture
-def registry_with_latest(server, monkeypatch) -> FakeServer:
-    """$RELEASE_REGISTRY_URL: a registry holding of any repository one image, `latest`, whose
-    index says no version (the `server` answering every `/v2/` request so): the releases'
-    numbering comes from git alone."""
-    tags = b'{"tags": ["latest"]}'
-    index = b'{"schemaVersion": 2, "manifests": []}'
-
-    def answer(_: str, path: str, __: bytes) -> tuple[int, bytes] | None:
-        if not path.startswith("/v2/"):
-            return None
-        return 200, tags if "/tags/list" in path else index
-
-    server.handler = answer
-    monkeypatch.setenv("RELEASE_REGISTRY_URL", server.url)
-    return server
-
-
 class FakeClock:
     """Monotonic time that only moves when the code under test sleeps."""
 

@@ -142,7 +142,7 @@ def serving(package: Package) -> Iterator[str]:
             }
             if version.id in package.undated:
                 del entry["created_at"]
-            return entry  # fmt: skip
+            return entry
 
         def _manifest(self, reference: str) -> None:
             for version in package.versions.values():

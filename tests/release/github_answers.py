@@ -43,8 +43,7 @@ RULESET = {
         "html": {"href": f"https://github.com/{REPOSITORY}/rules/7"},
     },
 }
-# The branch ruleset the set-up makes: main kept from deletion and force pushes, the
-# repository's administrators its bypass.
+# The branch ruleset the set-up makes: main kept from deletion and force pushes, for everyone.
 BRANCH_RULESET = {
     **RULESET,
     "id": 8,
@@ -57,10 +56,8 @@ BRANCH_RULESET = {
         "html": {"href": f"https://github.com/{REPOSITORY}/rules/8"},
     },
 }
-# The bypass actors the set-up makes (REST API: a deploy key has no id; the GitHub Actions app
-# is the integration 15368).
+# The bypass actor the set-up makes (REST API: a deploy key has no id).
 DEPLOY_KEYS = {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
-GITHUB_ACTIONS = {"actor_id": 15368, "actor_type": "Integration", "bypass_mode": "always"}
 # The same ruleset as its administrator's token reads it.
 RULESET_AS_ADMIN = {**RULESET, "bypass_actors": [DEPLOY_KEYS], "current_user_can_bypass": "always"}
 WRITE_KEY = {
@@ -84,15 +81,13 @@ def repository(owner_type: str = "User") -> dict:
 
 
 def answer_environment(server) -> None:
-    """The production environment admitting exactly main and the release tags."""
+    """The production environment admitting exactly the release tags, release-tags main."""
     environment = {"deployment_branch_policy": {"custom_branch_policies": True}}
-    server.route(f"{BASE}/environments/production", 200, json.dumps(environment))
-    policies = [{"name": "main", "type": "branch"}, {"name": TAG_RULE, "type": "tag"}]
-    server.route(
-        f"{BASE}/environments/production/deployment-branch-policies",
-        200,
-        json.dumps({"branch_policies": policies}),
-    )
+    for name, policy in (("production", (TAG_RULE, "tag")), ("release-tags", ("main", "branch"))):
+        server.route(f"{BASE}/environments/{name}", 200, json.dumps(environment))
+        policies = {"branch_policies": [{"name": policy[0], "type": policy[1]}]}
+        path = f"{BASE}/environments/{name}/deployment-branch-policies"
+        server.route(path, 200, json.dumps(policies))
 
 
 def answer_rulesets(
@@ -105,7 +100,7 @@ def answer_rulesets(
     branch: tuple[dict, ...] = (BRANCH_RULESET,),
 ) -> None:
     """The repository, its tag rulesets and `branch`'s (the list, then each one), and its deploy
-    keys and the production environment's secrets (403, as a job's token gets, unless given)."""
+    keys and the release-tags environment's secrets (403, as a job's token gets, unless given)."""
     server.route(BASE, 200, json.dumps(repository(owner_type)))
     rulesets = [*rulesets, *branch]
     listed = [{"id": r["id"], "name": r["name"], "target": r["target"]} for r in rulesets]
@@ -118,7 +113,7 @@ def answer_rulesets(
         server.route(f"{BASE}/keys", 200, json.dumps(keys))
     answer = {"total_count": len(secrets), "secrets": secrets} if secrets is not None else None
     server.route(
-        f"{BASE}/environments/production/secrets",
+        f"{BASE}/environments/release-tags/secrets",
         403 if answer is None else 200,
         NOT_SHOWN if answer is None else json.dumps(answer),
     )

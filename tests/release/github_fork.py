@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +36,8 @@ class Fork:
     workflows: dict[str, str] = field(
         default_factory=lambda: {"release.yml": "disabled_fork", "docs.yml": "disabled_fork"}
     )
-    environment: dict[str, Any] | None = None
-    policies: list[dict[str, Any]] = field(default_factory=list)
-    environment_secrets: dict[str, str] = field(default_factory=dict)  # name: opened value
+    # Each environment by name: its settings, deployment policies and secrets (name: opened).
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     repository_secrets: dict[str, str] = field(default_factory=dict)
     keys: list[dict[str, Any]] = field(default_factory=list)
     rulesets: list[dict[str, Any]] = field(default_factory=list)
@@ -49,7 +47,6 @@ class Fork:
     writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
-    _page: dict[str, str] = field(default_factory=dict)  # the request's per_page and page
     _path: str = ""  # the request's path
 
     @property
@@ -57,16 +54,22 @@ class Fork:
         return self.repository.split("/")[0]
 
     def handle(self, method: str, path: str, body: bytes) -> Answer | None:
-        path, _, query = path.partition("?")
-        self._page = dict(urllib.parse.parse_qsl(query))
+        path = path.partition("?")[0]
         base = f"/repos/{self.repository}"
         document = json.loads(body) if body else {}
         if method != "GET":
             self.writes.append((method, path))
         if path == base:
             owner = {"login": self.owner, "type": self.owner_type}
-            return _json(200, {"full_name": self.repository, "owner": owner, "private": False,
-                               "visibility": "public"})  # fmt: skip
+            return _json(
+                200,
+                {
+                    "full_name": self.repository,
+                    "owner": owner,
+                    "private": False,
+                    "visibility": "public",
+                },
+            )
         if path == f"/users/{self.owner}":
             return _json(200, {"login": self.owner, "type": self.owner_type})
         if not path.startswith(base):
@@ -82,7 +85,8 @@ class Fork:
     def _repository(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         parts = {
             "/actions/workflows": self._workflows,
-            "/environments/production": self._environment,
+            "/environments/": self._environment,
+            "/git/refs/heads/main": self._main,
             "/actions/secrets": self._repository_secrets,
             "/keys": self._keys,
             "/rulesets": self._rulesets,
@@ -138,48 +142,88 @@ class Fork:
             return _json(201 if method == "POST" else 204, self.pages)
         return None if self.pages is None else _json(200, self.pages)
 
-    def _environment(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
-        if path == "" and method == "PUT":
-            self.environment = {"name": "production", **body}
-            return _json(200, self.environment)
-        if self.environment is None:
-            return None
-        if path.startswith("/deployment-branch-policies"):
-            return self._policies(method, path.removeprefix("/deployment-branch-policies"), body)
-        if path.startswith("/secrets"):
-            return self._environment_secrets(method, path.removeprefix("/secrets"), body)
-        return _json(200, self.environment)
+    def secrets_in(self, environment: str) -> dict[str, str]:
+        return self.environments.get(environment, {}).get("secrets", {})
 
-    def _policies(self, method: str, path: str, body: dict[str, Any]) -> Answer:
+    def _environment(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+        name, _, path = path.partition("/")
+        path = f"/{path}" if path else ""
+        if path == "" and method == "PUT":
+            held = self.environments.setdefault(name, {"policies": [], "secrets": {}})
+            held["settings"] = {"name": name, **body}
+            return _json(200, held["settings"])
+        if name not in self.environments:
+            return None
+        held = self.environments[name]
+        if path.startswith("/deployment-branch-policies"):
+            path = path.removeprefix("/deployment-branch-policies")
+            return self._policies(held["policies"], method, path, body)
+        if path.startswith("/secrets"):
+            return self._secrets(held["secrets"], method, path.removeprefix("/secrets"), body)
+        return _json(200, held["settings"])
+
+    def _policies(self, held: list, method: str, path: str, body: dict[str, Any]) -> Answer:
         if method == "DELETE":
-            self.policies = [p for p in self.policies if f"/{p['id']}" != path]
+            held[:] = [p for p in held if f"/{p['id']}" != path]
             return _json(204)
         if method == "POST":
             policy = {"id": self._id(), **body}
-            self.policies.append(policy)
+            held.append(policy)
             return _json(200, policy)
-        return _json(200, {"total_count": len(self.policies), "branch_policies": self.policies})
+        return _json(200, {"total_count": len(held), "branch_policies": held})
 
-    def _environment_secrets(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
+    def _secrets(self, held: dict, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "/public-key":
             key = base64.b64encode(bytes(self.sealing.public_key)).decode()
             return _json(200, {"key_id": "568250167242549743", "key": key})
         if path == "":
-            return _listed("secrets", [{"name": n} for n in sorted(self.environment_secrets)])
+            return _listed("secrets", [{"name": n} for n in sorted(held)])
         name = path.removeprefix("/")
         if method == "DELETE":
-            return _json(204) if self.environment_secrets.pop(name, None) else None
+            return _json(204) if held.pop(name, None) else None
         try:
             sealed = base64.b64decode(body["encrypted_value"])
-            self.environment_secrets[name] = SealedBox(self.sealing).decrypt(sealed).decode()
+            held[name] = SealedBox(self.sealing).decrypt(sealed).decode()
         except (CryptoError, KeyError, ValueError):
             return _json(422, {"message": "Bad request - encrypted_value"})
         return _json(201)
 
+    def _main(self, method: str, _: str, body: dict[str, Any]) -> Answer | None:
+        """Update or delete main, as an administrator asks: refused (HTTP 422, GitHub's words)
+        where an active branch ruleset covering main restricts it and lets no one bypass it
+        (setup's; a repository role's bypass lets the administrator through)."""
+        rule = "deletion" if method == "DELETE" else "non_fast_forward" if body.get("force") else ""
+        binding = [
+            r
+            for r in self.rulesets
+            if r.get("target") == "branch"
+            and r.get("enforcement") == "active"
+            and "refs/heads/main" in r["conditions"]["ref_name"]["include"]
+            and rule in {each["type"] for each in r["rules"]}
+            and not any(a.get("actor_type") == "RepositoryRole" for a in r.get("bypass_actors", []))
+        ]
+        if binding:
+            words = {
+                "deletion": "Cannot delete this branch",
+                "non_fast_forward": "Cannot force-push to this branch",
+            }
+            return _json(
+                422,
+                {
+                    "message": f"Repository rule violations found\n\n{words[rule]}\n\n",
+                    "status": "422",
+                },
+            )
+        return _json(204) if method == "DELETE" else _json(200, {"ref": "refs/heads/main"})
+
     def _rulesets(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "" and method == "POST":
-            ruleset = {"id": self._id(), "source_type": "Repository", "source": self.repository,
-                       **body}  # fmt: skip
+            ruleset = {
+                "id": self._id(),
+                "source_type": "Repository",
+                "source": self.repository,
+                **body,
+            }
             self.rulesets.append(ruleset)
             return _json(201, ruleset)
         if path == "":
@@ -200,9 +244,7 @@ class Fork:
                 self.variables[body["name"]] = body["value"]
                 return _json(201)
             items = [{"name": n, "value": v} for n, v in sorted(self.variables.items())]
-            size, page = int(self._page.get("per_page", 30)), int(self._page.get("page", 1))
-            return _json(200, {"total_count": len(items),
-                               "variables": items[(page - 1) * size : page * size]})  # fmt: skip
+            return _listed("variables", items)
         name = path.removeprefix("/")
         if name not in self.variables:
             return None

@@ -226,9 +226,14 @@ class Month:
             if job.result == "failure"
         ]
         self.world.concluded.append(
-            {"head_sha": event.sha, "conclusion": conclusion, "event": event.name,
-             "created": start, "failed": failed}
-        )  # fmt: skip
+            {
+                "head_sha": event.sha,
+                "conclusion": conclusion,
+                "event": event.name,
+                "created": start,
+                "failed": failed,
+            }
+        )
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         took = sum(job.seconds for job in run.jobs.values())  # one job after another
@@ -242,7 +247,7 @@ class Month:
                     "workflow_dispatch",
                     f"refs/tags/{tag}",
                     commit,
-                    {"inputs": {"start-anew": "", "remove-tags": "", **inputs}},
+                    {"inputs": {"start-anew": "", **inputs}},
                 ),
                 "dispatch",
                 start,
@@ -294,15 +299,24 @@ class Month:
             fault.hits.append(
                 {"hour": spec["hour"], "run": "", "call": f"{spec['package']}=={version}"}
             )
-        elif kind == "rollback":
+        elif kind == "rollback":  # the owner pushes a revert of the newest release's commit
             tags = sorted(self.release_tags(), key=lambda t: tuple(map(int, t[1:].split("."))))
-            if len(tags) < 2:
+            if not tags:
                 fault.hits.append({"hour": spec["hour"], "run": "", "call": "no release to undo"})
                 return
-            self.remote.move_branch(self.remote.git("rev-parse", f"{tags[-2]}^{{commit}}"))
-            fault.hits.append(
-                {"hour": spec["hour"], "run": "", "call": f"main reset to {tags[-2]}"}
-            )
+            commit = self.remote.git("rev-parse", f"{tags[-1]}^{{commit}}")
+            self.remote.checkout(self.main())
+            patch = self.remote.git("diff", f"{commit}^", commit) + "\n"
+            if patch.strip():
+                subprocess.run(
+                    ["git", "-C", str(self.remote.path), "apply", "-R", "--index"],
+                    input=patch,
+                    text=True,
+                    check=True,
+                )
+            pushed = self.push(when, f"Revert {tags[-1]}")
+            label = next(r.label for r in self.runs if r.sha == pushed and r.event == "push")
+            fault.hits.append({"hour": spec["hour"], "run": label, "call": f"revert {tags[-1]}"})
         else:
             self.world.arm(fault)
 
@@ -319,22 +333,23 @@ class Month:
             fault.person = "gave the repository the package's Admin role"
         elif kind == "render-hook-refused":  # as the catch-all says: the fix, then a run
             fault.person = "regenerated the deploy hook, set its secret and ran the release"
-            inputs = {"inputs": {"remove-tags": "", "start-anew": ""}}
+            inputs = {"inputs": {"start-anew": ""}}
             self.run(
                 Event("workflow_dispatch", "refs/heads/main", self.main(), inputs), "person", when
             )
-        elif kind == "rollback":
-            said = "\n".join(r.failure + r.said for r in self.runs)
-            told = re.findall(r"-f remove-tags='([^']+)'", said)
-            strays = told[-1] if told else " ".join(self.strays())
-            fault.person = (
-                f"removed {strays}" + ("" if told else ", which no run named") + "; pushed"
-            )
-            removal = {"inputs": {"remove-tags": strays, "start-anew": ""}}
-            self.run(
-                Event("workflow_dispatch", "refs/heads/main", self.main(), removal), "person", when
-            )
-            self.push(when, "Work on the rolled-back main")
+        elif kind == "rollback":  # as the audit says: keep the security bump, revert the rest
+            undone = [
+                f.spec
+                for f in self.faults
+                if f.kind == "advisory"
+                and f.person
+                and self.pin(f.spec["package"]) == pinned(ROOT, f.spec["package"])
+            ]
+            for advisory in undone:
+                self.bump(advisory["package"], f"{pinned(ROOT, advisory['package'])}.post1")
+            if undone:
+                self.push(when, "Keep the security bump the revert undid")
+            fault.person = "pushed the security bump again" if undone else "nothing to do"
 
     # The repository's files and tags.
 
@@ -344,10 +359,6 @@ class Month:
             for t in self.remote.git("tag", "--list", "v*").split()
             if re.fullmatch(r"v\d+\.\d+\.\d+", t)
         ]
-
-    def strays(self) -> list[str]:
-        main = self.main()
-        return [t for t in self.release_tags() if not self.descends(main, t)]
 
     def descends(self, commit: str, ancestor: str) -> bool:
         ask = ["git", "-C", str(self.remote.path), "merge-base", "--is-ancestor", ancestor, commit]
@@ -371,9 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/month"))
     parser.add_argument("--cycles", type=int, help="fewer cycles than the script's (a test)")
     parser.add_argument(
-        "--build", choices=("synthetic", "real"), default="synthetic",
+        "--build",
+        choices=("synthetic", "real"),
+        default="synthetic",
         help="real: each build runs the Dockerfile's training on stand-in exchanges",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     try:
         script = read_script(args.faults)
@@ -390,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             month.world.stop()
     write(result, args.out)
-    return 0
+    return 0 if result["bar_1"]["holds"] else 1
 
 
 if __name__ == "__main__":

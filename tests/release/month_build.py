@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,23 +109,13 @@ def scratch_remote(path: Path) -> ScratchRepo:
             shutil.copytree(source, path / part, ignore=ignore)
         else:
             shutil.copy(source, path / part)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.release",
-            "blueprint",
-            "--repository",
-            REPOSITORY,
-            "--registry-credential",
-            "ghcr",
-            "--output",
-            str(path / "render.yaml"),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
+    blueprint = (ROOT / "render.yaml").read_text()
+    image = f'      url: "ghcr.io/{REPOSITORY}:latest"\n'
+    credential = "      creds:\n        fromRegistryCreds:\n          name: ghcr\n"
+    blueprint = blueprint.replace(
+        '      url: "ghcr.io/owner.invalid/cryptopredict:latest"\n', image
     )
+    (path / "render.yaml").write_text(blueprint.replace(image, image + credential))
     remote.git("add", "--all")
     remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
     remote.commit("The release, as the fork holds it")
@@ -258,8 +249,10 @@ class MonthRunner(Runner):
             return {}
         if action == "docker/metadata-action":  # its labels and annotations, as it prints them
             lines = [line for line in inputs.get("annotations", "").splitlines() if line]
-            return {"labels": inputs.get("labels", ""),
-                    "annotations": "\n".join(f"index:{line}" for line in lines)}  # fmt: skip
+            return {
+                "labels": inputs.get("labels", ""),
+                "annotations": "\n".join(f"index:{line}" for line in lines),
+            }
         return super()._action(uses, event, workspace, inputs, step_id)
 
     def _job(
@@ -296,7 +289,7 @@ class MonthRunner(Runner):
             data_until, source = train(previous, out, args)
             try:
                 digest = self._push(out.parent.parent, inputs)
-            except OSError as error:  # BuildKit's words (HTTP's status, or a time-out): one try
+            except OSError as error:  # BuildKit's words (HTTP's status, or a time-out)
                 said = f"{getattr(error, 'code', '')} {getattr(error, 'reason', error)}"
                 raise BuildFailedError(f"ERROR: failed to push ghcr.io/{NAME}: {said}") from None
         tag, sha = args["MODEL_VERSION"], args["GIT_SHA"]
@@ -320,9 +313,12 @@ class MonthRunner(Runner):
         keeper.issued(slug, out / slug)
         keeper.carry({})
         at = datetime.fromtimestamp(self.world.now, UTC)
-        write_run(out, TrainingRun(
-            asked=slug, finished_at=at, model_version=tag, trained=(slug,), extends=image
-        ))  # fmt: skip
+        write_run(
+            out,
+            TrainingRun(
+                asked=slug, finished_at=at, model_version=tag, trained=(slug,), extends=image
+            ),
+        )
         return data_until, "synthetic"
 
     def _train(self, previous: Path, out: Path, args: dict[str, str]) -> tuple[int, str]:
@@ -340,8 +336,12 @@ class MonthRunner(Runner):
         env["NO_PROXY"] = "127.0.0.1"
         done = subprocess.run(
             ["bash", "-c", command.replace("/cache/history", "$CRYPTOPREDICT_CACHE")],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode:
             said = [line for line in done.stderr.splitlines() if " ERROR " in line][-3:]
             raise BuildFailedError(f"ERROR: failed to solve: train.py: {' '.join(said)}")
@@ -367,17 +367,26 @@ class MonthRunner(Runner):
         config = json.dumps(
             {"architecture": "amd64", "os": "linux", "config": {"Labels": labels}}
         ).encode()
+
+        def blob(data: bytes) -> str:
+            """BuildKit's push of a blob: tried four times, after 1, 2 and 4 s (its retry
+            handler, on a 5xx or a dropped connection)."""
+            for wait in (1, 2, 4):
+                try:
+                    return registry.blob(NAME, data)
+                except OSError:
+                    time.sleep(wait / TIME_SCALE)
+            return registry.blob(NAME, data)
+
         platform = {
             "schemaVersion": 2,
             "mediaType": MANIFEST,
             "config": {
                 "mediaType": CONFIG,
-                "digest": registry.blob(NAME, config),
+                "digest": blob(config),
                 "size": len(config),
             },
-            "layers": [
-                {"mediaType": LAYER, "digest": registry.blob(NAME, layer), "size": len(layer)}
-            ],
+            "layers": [{"mediaType": LAYER, "digest": blob(layer), "size": len(layer)}],
         }
         data = json.dumps(platform).encode()
         child = registry.put_manifest(NAME, digest_of(data), platform, MANIFEST)

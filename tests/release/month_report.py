@@ -119,7 +119,7 @@ def releases_made(month: Month) -> list[str]:
 
 
 # The faults that stop a push's release until the owner acts: the audit gates a push while an
-# advisory names a pin; stray tags stop every run on main.
+# advisory names a pin, and a revert that undoes its bump.
 HOLD_PUSHES = ("advisory", "rollback")
 
 
@@ -130,9 +130,10 @@ def judge_push(month: Month, when: float, commit: str) -> dict[str, Any]:
     held = [
         month.at(f.hour + f.spec["person"]["after_hours"])
         for f in month.faults
-        if f.kind in HOLD_PUSHES and "person" in f.spec
+        if f.kind in HOLD_PUSHES
+        and "person" in f.spec
         and month.at(f.hour) <= when < month.at(f.hour + f.spec["person"]["after_hours"])
-    ]  # fmt: skip
+    ]
     since = max([when, *held])
     arrived = next(
         (
@@ -161,8 +162,9 @@ def judge_push(month: Month, when: float, commit: str) -> dict[str, Any]:
 
 
 def judge(month: Month, fault: Fault) -> dict[str, Any]:
-    """A fault with what healed it (a run that released by the next cycle) or where it was said
-    (the job summary and an open repository issue, in a run by the next cycle)."""
+    """A fault with what healed it (a run that released by the next cycle, after the fault's
+    end for an outage of `hours`) or where it was said (the job summary and an open repository
+    issue, in a run by that cycle)."""
 
     kind, spec = fault.kind, fault.spec
     entry: dict[str, Any] = {"kind": kind, "hour": fault.hour, "struck": fault.hits[:3]}
@@ -181,6 +183,8 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     runs = [r for r in month.runs if r.start >= month.at(hit["hour"]) - 60]
     first = next((r for r in runs if r.label == hit["run"]), runs[0] if runs else None)
     struck = first.start if first else month.at(hit["hour"])
+    if spec.get("hours"):  # an outage of hours: the next cycle after it ends
+        struck = max(struck, month.at(fault.hour + spec["hours"]))
     # The next cycle after the strike: its scheduled run, and the run on the tag it starts.
     cycle = int(((struck - month.world.start) / HOUR - CYCLE_MINUTE + 1e-6) // CYCLE_HOURS + 1)
     deadline = month.at(cycle * CYCLE_HOURS + CYCLE_MINUTE) + HOUR / 2
@@ -232,9 +236,11 @@ def healer(
     month: Month, kind: str, spec: dict[str, Any], first: RunRecord | None, window: list[RunRecord]
 ) -> str | None:
     """The run that undid the fault's effect by the next cycle, if one did."""
-    if first is None or "person" in spec or kind in ("advisory", "rollback", "retention-refusal"):
+    if first is None or kind in ("advisory", "retention-refusal"):
         return None  # a person's decision: said, never healed by a run
-    if kind == "failed-push" or first.event == "push":
+    if "person" in spec and kind != "rollback":
+        return None
+    if kind in ("failed-push", "rollback") or first.event == "push":
         done = next(
             (r for r in window if r.released and month.descends(r.released_sha, first.sha)), None
         )
@@ -281,26 +287,46 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     figure = go.Figure()
     ages = result["data_age"]
-    figure.add_scatter(x=[h for h, _ in ages], y=[a for _, a in ages], mode="lines",
-                       name="production's data age (h)", line={"shape": "hv"})  # fmt: skip
+    figure.add_scatter(
+        x=[h for h, _ in ages],
+        y=[a for _, a in ages],
+        mode="lines",
+        name="production's data age (h)",
+        line={"shape": "hv"},
+    )
     for name, rows, symbol in (
         ("deploys", result["deploys"], "circle"),
         ("pushes", [[p["hour"], p["commit"]] for p in result["pushes"]], "triangle-up"),
     ):
-        figure.add_scatter(x=[h for h, _ in rows], y=[0] * len(rows), mode="markers", name=name,
-                           marker_symbol=symbol, hovertext=[t for _, t in rows])  # fmt: skip
+        figure.add_scatter(
+            x=[h for h, _ in rows],
+            y=[0] * len(rows),
+            mode="markers",
+            name=name,
+            marker_symbol=symbol,
+            hovertext=[t for _, t in rows],
+        )
     figure.add_hline(y=FRESH_HOURS, line_dash="dash", annotation_text=f"{FRESH_HOURS} h")
     for fault in result["faults"]:
         hour = fault["struck"][0]["hour"] if fault["struck"] else fault["hour"]
         color = {True: "green", False: "red", None: "gray"}[fault["ok"]]
-        figure.add_vline(x=hour, line_color=color, line_dash="dot",
-                         annotation_text=fault["kind"], annotation_textangle=-90)  # fmt: skip
+        figure.add_vline(
+            x=hour,
+            line_color=color,
+            line_dash="dot",
+            annotation_text=fault["kind"],
+            annotation_textangle=-90,
+        )
     figure.update_layout(
         title=f"A month of releases ({result['script']}): {result['fresh_share']:.1%} of hours "
         f"fresh, {result['releases']} releases",
-        xaxis_title="hour of the month", yaxis_title="hours since production's newest bar",
-        template="plotly_white", height=520, width=1400, xaxis_range=[0, result["hours"]],
-    )  # fmt: skip
+        xaxis_title="hour of the month",
+        yaxis_title="hours since production's newest bar",
+        template="plotly_white",
+        height=520,
+        width=1400,
+        xaxis_range=[0, result["hours"]],
+    )
     figure.write_html(path, include_plotlyjs=True)
 
 

@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -243,10 +244,11 @@ def make(args: list[str]) -> int:
 def audit() -> int:
     """`python ci/audit.py`, as make test runs it, against the world's feed; its answer (its
     words, its exit status, the findings it writes) kept for the same lock files, ignore file,
-    advisories, ref and day: pip-audit takes seconds a run."""
+    advisories, kind of ref (a release tag or not) and day: pip-audit takes seconds a run."""
     with urllib.request.urlopen(f"{os.environ['MONTH_URL']}/_month/advisories") as answer:
         key = hashlib.sha256(answer.read())
-    key.update(f"{os.environ.get('GITHUB_REF')} {time.strftime('%F')}".encode())
+    tag = re.fullmatch(r"refs/tags/v\d+\.\d+\.\d+", os.environ.get("GITHUB_REF", ""))
+    key.update(f"{bool(tag)} {time.strftime('%F')}".encode())  # what ci/audit.py reads of them
     for path in [*sorted(Path().glob("requirements-*.txt")), Path("ci/audit-ignore.toml")]:
         key.update(path.read_bytes() if path.exists() else b"")
     kept = Path(os.environ["MONTH_CACHE"]) / f"audit-{key.hexdigest()}.json"

@@ -56,7 +56,7 @@ KINDS = {
     "advisory": ("audit", ""),
     "failed-push": ("make-test", ""),
     "publish-cancelled": ("publish", ""),
-    "rollback": ("main", "remove-tags"),
+    "rollback": ("main", "revert"),  # the audit's, where the revert undoes a security bump
     "retention-refusal": ("retention", "Admin"),
     "schedule-dropped": ("schedule", "production-stale"),  # GitHub's own: said by the catch-all
     "schedule-delayed": ("schedule", "production-stale"),

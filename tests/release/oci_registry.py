@@ -134,9 +134,13 @@ class LocalRegistry:
         pushes it): its index's digest."""
         blob = layer({"app/api.py": f"# {name} {tags}\n".encode()})
         config = json.dumps(
-            {"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
-             "rootfs": {"type": "layers", "diff_ids": [_diff_id(blob)]}}
-        ).encode()  # fmt: skip
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Labels": labels or {}},
+                "rootfs": {"type": "layers", "diff_ids": [_diff_id(blob)]},
+            }
+        ).encode()
         manifest = {
             "schemaVersion": 2,
             "mediaType": MANIFEST,
@@ -151,11 +155,15 @@ class LocalRegistry:
             "schemaVersion": 2,
             "mediaType": INDEX,
             "manifests": [
-                {"mediaType": MANIFEST, "digest": manifest_digest, "size": len(manifest_data),
-                 "platform": {"architecture": "amd64", "os": "linux"}}
+                {
+                    "mediaType": MANIFEST,
+                    "digest": manifest_digest,
+                    "size": len(manifest_data),
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
             ],
             **({"annotations": annotations} if annotations else {}),
-        }  # fmt: skip
+        }
         digest = f"sha256:{_sha(json.dumps(index).encode())}"
         for tag in tags or [digest]:
             self.put_manifest(name, tag, index, INDEX)

@@ -45,12 +45,8 @@ class ScratchRepo:
     def checkout(self, commit: str) -> None:
         self.git("checkout", "--quiet", "--detach", commit)
 
-    def fetched_main(self, commit: str, branch: str = "main") -> None:
-        """Point `origin/<branch>` at `commit`, as actions/checkout does in a run's checkout."""
-        self.git("update-ref", f"refs/remotes/origin/{branch}", commit)
-
     def move_branch(self, commit: str, branch: str = "main") -> None:
-        """`git push --force origin <commit>:<branch>`, as seen by the remote (this repo)."""
+        """`git push origin <commit>:<branch>`, as seen by the remote (this repo)."""
         self.git("update-ref", f"refs/heads/{branch}", commit)
 
 
@@ -69,6 +65,6 @@ def checkout_run(remote: ScratchRepo, path: Path, commit: str, ref: str) -> Scra
     checkout = ScratchRepo.__new__(ScratchRepo)
     checkout.path = path
     checkout.checkout(commit)
-    if ref.startswith("refs/heads/"):
-        checkout.fetched_main(commit, ref.removeprefix("refs/heads/"))
+    if ref.startswith("refs/heads/"):  # checkout fetches `+<sha>:refs/remotes/origin/<branch>`
+        checkout.git("update-ref", f"refs/remotes/origin/{ref.removeprefix('refs/heads/')}", commit)
     return checkout

@@ -16,11 +16,7 @@ from tools.release.cli import DEFAULT_ASSETS, github_outputs, main
 from tools.release.rules import TAG_RULE
 
 DIGEST = "sha256:" + "ab" * 32
-NEWER = "sha256:" + "cd" * 32
 BUILT = "2026-03-09T18:00:07Z"
-
-# next-version reads the registry: here one whose image says no version (numbered from git).
-pytestmark = pytest.mark.usefixtures("registry_with_latest")
 
 
 def outputs(text: str) -> dict[str, str]:
@@ -54,22 +50,22 @@ def tagged(tmp_path, monkeypatch) -> ScratchRepo:
 
 def next_version(capsys, *args: str) -> dict[str, str]:
     base = ["next-version", "--repository", "Octo/CryptoPredict", "--built-at", BUILT]
-    base += ["--ref", "refs/heads/main"]
+    base += ["--ref", "refs/heads/main"]  # a later --ref wins
     assert main([*base, *args]) == 0
     return outputs(capsys.readouterr().out)
 
 
 def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
-    got = next_version(capsys, "--event", "push", "--head-message", "Add #minor")
+    got = next_version(capsys, "--head-message", "Add #minor")
     assert got == {
-        "build": "true",
-        "dispatch": "",
+        "create-tag": "v0.5.0",
+        "tag": "v0.5.0",
+        "newest": "v0.4.10",
+        "build": "false",
+        "publish": "false",
         "assets": "top:200",
         "version": "0.5.0",
-        "tag": "v0.5.0",
-        "create-tag": "true",
         "sha": tagged.git("rev-parse", "HEAD"),
-        "publish": "true",
         "build-tag": "0.5.0-20260309180007",
         "created": "2026-03-09T18:00:07Z",
         "image": "ghcr.io/octo/cryptopredict",
@@ -77,41 +73,41 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
     }
 
 
-def test_a_schedule_releases_an_untagged_head_else_rebuilds_the_latest_tag_in_a_run_on_it(
-    tagged, capsys
-):
-    got = next_version(capsys, "--event", "schedule")
-    assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.11", "true", "")
-    assert (got["build"], got["publish"]) == ("true", "true")
-    tagged.git("push", "--quiet", "origin", "HEAD:refs/tags/v0.4.11")  # that release's tag
-    got = next_version(capsys, "--event", "schedule")
-    assert (got["version"], got["create-tag"], got["dispatch"]) == ("0.4.11", "false", "v0.4.11")
-    assert (got["build"], got["publish"]) == ("false", "false")
+def test_a_tagged_head_is_tagged_no_more_and_a_run_on_its_tag_builds_and_publishes(tagged, capsys):
+    tagged.git("tag", "v0.4.11")
+    got = next_version(capsys)
+    assert (got["create-tag"], got["newest"], got["build"]) == ("", "v0.4.11", "false")
+    got = next_version(capsys, "--ref", "refs/tags/v0.4.11")
+    assert (got["tag"], got["version"], got["build"], got["publish"]) == (
+        "v0.4.11",
+        "0.4.11",
+        "true",
+        "true",
+    )
 
 
 def test_the_first_version_is_configurable_and_empty_means_the_default(tagged, capsys):
     for tag in ("v0.4.2", "v0.4.10"):
-        tagged.git("push", "--quiet", "origin", f":refs/tags/{tag}")  # no release yet
-    assert next_version(capsys, "--event", "push", "--first-version", "1.0.0")["version"] == "1.0.0"
-    first = next_version(capsys, "--event", "push", "--first-version", "")
-    assert first["version"] == "0.1.0"
+        tagged.git("tag", "--delete", tag)  # no release yet
+    assert next_version(capsys, "--first-version", "1.0.0")["create-tag"] == "v1.0.0"
+    assert next_version(capsys, "--first-version", "")["create-tag"] == "v0.1.0"
 
 
 def test_a_hostile_commit_message_only_ever_chooses_the_bump(tagged, capsys):
     message = 'x"\nversion=6.6.6\n$(curl evil) #major\nEOF\ncreate-tag=false'
-    got = next_version(capsys, "--event", "push", "--head-message", message)
-    assert (got["version"], got["create-tag"]) == ("1.0.0", "true")
+    got = next_version(capsys, "--head-message", message)
+    assert (got["version"], got["create-tag"]) == ("1.0.0", "v1.0.0")
     assert "evil" not in json.dumps(got)
 
 
-@pytest.mark.parametrize("message", ["--help", "-x", "--event=schedule", "- fix #minor"])
+@pytest.mark.parametrize("message", ["--help", "-x", "--ref=refs/tags/v9.9.9", "- fix #minor"])
 def test_a_message_that_looks_like_an_option_is_still_a_message(tagged, capsys, message):
-    got = next_version(capsys, "--event", "push", f"--head-message={message}")
+    got = next_version(capsys, f"--head-message={message}")
     assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.11")
 
 
 def test_a_bad_first_version_fails_with_what_to_write(capsys):
-    args = ["next-version", "--event", "push", "--ref", "refs/heads/main", "--repository", "o/r"]
+    args = ["next-version", "--ref", "refs/heads/main", "--repository", "o/r"]
     code = main([*args, "--first-version", "v1"])
     assert code == 1
     assert "expected MAJOR.MINOR.PATCH" in capsys.readouterr().err
@@ -125,20 +121,6 @@ def test_a_deploy_without_the_hook_fails_naming_the_secret_and_where_it_goes(cap
     err = capsys.readouterr().err
     assert "RENDER_DEPLOY_HOOK_URL is not readable here: nothing was deployed" in err
     assert "production environment (docs/release.md, 'Set it up on a fork')" in err
-
-
-@pytest.mark.parametrize("latest", [NEWER, ""])
-def test_a_rerun_of_an_older_deploy_is_refused_before_the_hook(capsys, server, latest):
-    # v0.1.1's deploy failed; v0.1.2 is live; "Re-run failed jobs" on v0.1.1's run reuses its
-    # outputs: its digest, while `latest` points at v0.1.2's.
-    server.answer(200, '{"deploy": {"id": "dep-9"}}')
-    args = [*deploy_args(), "--latest-digest", latest]
-    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": server.url}
-    assert main(args, environ=environ) == 1
-    assert (
-        f"`latest` now points at {latest or 'nothing'}, not this build" in capsys.readouterr().err
-    )
-    assert server.requests == [], "the hook was never called"
 
 
 def test_a_hook_without_a_service_url_fails_before_deploying(capsys, server):
@@ -220,8 +202,6 @@ def deploy_args() -> list[str]:
         DIGEST,
         "--model-version",
         "0.5.0-20260309180007",
-        "--latest-digest",
-        DIGEST,
     ]
 
 
@@ -237,7 +217,7 @@ def github_run(server) -> dict[str, str]:
 
 
 def check_rules(environ) -> int:
-    return main(["rules", "--environment", "production"], environ=environ)
+    return main(["rules"], environ=environ)
 
 
 def test_the_rules_check_refuses_an_environment_any_ref_may_enter(capsys, server):
@@ -258,10 +238,10 @@ def test_the_rules_check_passes_with_the_environment_and_the_tag_ruleset(capsys,
     answer_rules(server, [RULESET])
     assert check_rules(github_run(server)) == 0
     out = capsys.readouterr().out
-    assert f"environment production: only main and tags {TAG_RULE} may deploy" in out
+    assert f"environment production: only the tag '{TAG_RULE}' may enter" in out
+    assert "environment release-tags: only the branch 'main' may enter" in out
     assert "only the release creates, moves or deletes them ('release tags')" in out
-    assert [path for _, path in server.requests][2:5] == [
-        "/repos/octo/cryptopredict",
+    assert [path for _, path in server.requests][4:6] == [
         "/repos/octo/cryptopredict/rulesets?includes_parents=true&targets=tag&per_page=100",
         "/repos/octo/cryptopredict/rulesets/7",
     ]
@@ -293,7 +273,7 @@ def test_the_rules_check_needs_the_token(capsys, server):
     ],
 )
 def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable, assets):
-    got = next_version(capsys, "--event", "schedule", f"--assets={variable}")
+    got = next_version(capsys, f"--assets={variable}")
     assert got["assets"] == assets
 
 
@@ -309,15 +289,7 @@ def test_the_release_trains_the_pairs_of_release_assets(tagged, capsys, variable
     ],
 )
 def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
-    args = [
-        "next-version",
-        "--event",
-        "schedule",
-        "--ref",
-        "refs/heads/main",
-        "--repository",
-        "o/r",
-    ]
+    args = ["next-version", "--ref", "refs/heads/main", "--repository", "o/r"]
     args.append(f"--assets={variable}")
     assert main(args) == 1
     err = capsys.readouterr().err

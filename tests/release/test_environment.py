@@ -1,5 +1,5 @@
-"""The deploy refuses a production environment that more than main and the release tags may
-deploy to."""
+"""The deploy refuses a production environment that more than the release tags may enter (and
+the tag job a release-tags environment more than main may)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tools.release.rules import TAG_RULE, check_environment
 
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
 MAIN = [{"id": 1, "name": "main", "type": "branch"}]
-RELEASE = [*MAIN, {"id": 2, "name": TAG_RULE, "type": "tag"}]
+RELEASE = [{"id": 2, "name": TAG_RULE, "type": "tag"}]
 TOKEN = "ghs_not-a-real-token"
 
 
@@ -22,17 +22,30 @@ def answer_environment(server, policies=RELEASE, environment=CUSTOM):
     server.answer(200, json.dumps({"total_count": len(policies), "branch_policies": policies}))
 
 
-def check(server) -> None:
-    check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
+def check(server, environment: str = "production") -> str:
+    github = GitHub(server.url, "octo/cryptopredict", TOKEN, environment=environment)
+    return check_environment(github)
 
 
-# Older answers name no type.
-@pytest.mark.parametrize(
-    "policies", [RELEASE, [{"name": "main"}, {"name": TAG_RULE, "type": "tag"}]]
-)
-def test_exactly_main_and_the_release_tags_pass(server, policies):
+def test_exactly_the_release_tags_pass_production(server):
+    answer_environment(server, RELEASE)
+    assert check(server) == f"environment production: only the tag {TAG_RULE!r} may enter"
+
+
+@pytest.mark.parametrize("policies", [MAIN, [{"name": "main"}]])  # older answers name no type
+def test_main_alone_passes_the_tag_keys_environment_and_not_production(server, policies):
+    server.route("/repos/octo/cryptopredict/environments/release-tags", 200, json.dumps(CUSTOM))
+    listed = json.dumps({"branch_policies": policies})
+    server.route(
+        "/repos/octo/cryptopredict/environments/release-tags/deployment-branch-policies",
+        200,
+        listed,
+    )
+    said = check(server, "release-tags")
+    assert said == "environment release-tags: only the branch 'main' may enter"
     answer_environment(server, policies)
-    check(server)
+    with pytest.raises(DeployError, match="stop the branch 'main' deploying to production"):
+        check(server)
 
 
 SELECTED = "correct the production environment: deployment branches and tags 'Selected'"
@@ -53,21 +66,16 @@ SELECTED = "correct the production environment: deployment branches and tags 'Se
             [],
             SELECTED,
         ),
-        (CUSTOM, [], "let the branch 'main' deploy to production; let the tag"),
-        (
-            CUSTOM,
-            [*RELEASE, {"name": "release/*", "type": "branch"}],
-            "stop the branch 'release/*'",
-        ),
-        (CUSTOM, [*MAIN, {"name": "*", "type": "tag"}], "stop the tag '*' deploying"),
-        (CUSTOM, [{"name": "*", "type": "branch"}, RELEASE[1]], "stop the branch '*' deploying"),
-        # main alone: a scheduled rebuild, which runs on its tag, could not deploy.
-        (CUSTOM, MAIN, f"let the tag {TAG_RULE!r} deploy to production"),
+        (CUSTOM, [], f"let the tag {TAG_RULE!r} deploy to production"),
+        (CUSTOM, [*RELEASE, {"name": "release/*", "type": "branch"}], "stop the branch 'rel"),
+        (CUSTOM, [*RELEASE, {"name": "*", "type": "tag"}], "stop the tag '*' deploying"),
+        # Issue 103: main no longer deploys; every release runs on its tag.
+        (CUSTOM, [*MAIN, *RELEASE], "stop the branch 'main' deploying to production"),
         # Issue 42: every v* tag, `v-x` too, could read the hook.
-        (CUSTOM, [*MAIN, {"name": "v*", "type": "tag"}], "stop the tag 'v*' deploying"),
+        (CUSTOM, [{"name": "v*", "type": "tag"}], "stop the tag 'v*' deploying"),
     ],
 )
-def test_anything_but_main_and_the_release_tags_is_named(server, environment, policies, problem):
+def test_anything_but_the_release_tags_is_named(server, environment, policies, problem):
     answer_environment(server, policies, environment)
     with pytest.raises(DeployError) as caught:
         check(server)
@@ -77,7 +85,7 @@ def test_anything_but_main_and_the_release_tags_is_named(server, environment, po
 
 def test_the_check_reads_the_environment_then_its_policies(server):
     answer_environment(server)
-    check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
+    check(server)
     assert [path for _, path in server.requests] == [
         "/repos/octo/cryptopredict/environments/production",
         "/repos/octo/cryptopredict/environments/production/deployment-branch-policies?per_page=100",
@@ -87,14 +95,14 @@ def test_the_check_reads_the_environment_then_its_policies(server):
 def test_an_open_environment_stops_the_deploy_saying_what_to_set(server):
     server.answer(200, json.dumps({"name": "production", "deployment_branch_policy": None}))
     with pytest.raises(DeployError, match=r"correct the production environment.*Selected branch"):
-        check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
+        check(server)
     assert len(server.requests) == 1
 
 
 def test_a_forbidden_answer_names_the_permission_and_never_the_token(server):
     server.answer(403, '{"message": "Resource not accessible by integration"}')
     with pytest.raises(DeployError, match="actions: read") as caught:
-        check_environment(GitHub(server.url, "octo/cryptopredict", TOKEN), "main")
+        check(server)
     assert TOKEN not in str(caught.value)
 
 

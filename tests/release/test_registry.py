@@ -4,6 +4,8 @@ local server speaking GHCR's answers (issue 51, bar 3)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tools.release.cli import main
@@ -61,7 +63,7 @@ def test_a_private_package_names_its_visibility_and_the_settings(
     assert "the package's visibility is private" in said
     assert "https://github.com/octo/cryptopredict/pkgs/container/cryptopredict" in said
     assert "Change visibility -> Public" in said
-    assert "--registry-credential" in said
+    assert "fromRegistryCreds" in said
 
 
 def test_an_unreachable_registry_warns_and_the_deploy_goes_on(capsys):
@@ -74,19 +76,24 @@ def test_an_unreachable_registry_warns_and_the_deploy_goes_on(capsys):
 
 
 def test_a_blueprint_that_names_a_registry_credential_pulls_with_it(tmp_path, capsys, server):
+    """render.yaml with the image's `creds: fromRegistryCreds: name:` (as Render documents it)."""
+    committed = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
     blueprint = tmp_path / "render.yaml"
-    generate = ["blueprint", "--repository", "octo/cryptopredict"]
-    generate += ["--registry-credential", "ghcr-read", "--output", str(blueprint)]
-    assert main(generate) == 0
+    blueprint.write_text(
+        committed.replace(
+            '      url: "ghcr.io/owner.invalid/cryptopredict:latest"\n',
+            '      url: "ghcr.io/octo/cryptopredict:latest"\n'
+            "      creds:\n        fromRegistryCreds:\n          name: ghcr-read\n",
+        )
+    )
     args = ["check-pull", "--image", IMAGE, "--digest", DIGEST, "--repository"]
     args += ["octo/cryptopredict", "--blueprint", str(blueprint)]
     assert main(args, environ={"RELEASE_REGISTRY_URL": server.url}) == 0
     assert "with the registry credential 'ghcr-read'" in capsys.readouterr().out
     assert server.requests == [], "a private package is fine then: not asked"
-    # Another repository's Blueprint names no credential of this one: asked, and refused.
-    args[args.index("octo/cryptopredict")] = "someone/else"
-    args[args.index(IMAGE)] = "ghcr.io/someone/else"
-    server.route("/v2/someone/else/manifests/" + DIGEST, 401, "{}")
+    # The committed Blueprint names no credential: asked, and refused.
+    blueprint.write_text(committed)
+    server.route("/v2/octo/cryptopredict/manifests/" + DIGEST, 401, "{}")
     assert main(args, environ={"RELEASE_REGISTRY_URL": server.url}) == 1
     assert "the package's visibility is private" in capsys.readouterr().err
 

@@ -21,8 +21,12 @@ def retention(
     """The retention job's command, with production served at `url` (Render on); `job`: more of
     its environment."""
     monkeypatch.setattr("tools.release.cli.datetime", _Clock(now))
-    environ = {"GITHUB_API_URL": url, "RELEASE_REGISTRY_URL": registry or url,
-               "GITHUB_TOKEN": "ghs_job", **job}  # fmt: skip
+    environ = {
+        "GITHUB_API_URL": url,
+        "RELEASE_REGISTRY_URL": registry or url,
+        "GITHUB_TOKEN": "ghs_job",
+        **job,
+    }
     argv = ["retention", "--repository", "octo/cryptopredict", "--service-url", url]
     return main([*argv, "--keep-days", "7", *args], environ)
 
@@ -96,8 +100,11 @@ def test_retention_under_the_role_write_stops_at_the_first_refusal_with_one_warn
     asks no more, where it made 100 refused deletions and 101 warnings every run."""
     package = Package("octo", "cryptopredict")
     summary = tmp_path / "summary.md"
-    job = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/cryptopredict",
-           "GITHUB_STEP_SUMMARY": str(summary)}  # fmt: skip
+    job = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "octo/cryptopredict",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
     with serving(package) as url:
         for day in range(30):
             package.release("0.1.0", START + timedelta(days=day))

@@ -1,11 +1,10 @@
 """The repository's rules for release tags, read through GitHub's REST API: the deploy refuses
 a repository whose rulesets let anyone make, move or delete a release tag (issue 42, bar 2), and
 `python -m tools.release rules` names the bypass actor the release's own tags need, its deploy
-key and its secret when one is missing (issue 51, bar 1)."""
+key and its secret when one is missing (issue 51, bar 1; issue 103: the deploy key on every
+repository, an organisation's too)."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
@@ -13,7 +12,6 @@ from tests.release.github_answers import (
     BASE,
     BRANCH_RULESET,
     DEPLOY_KEYS,
-    GITHUB_ACTIONS,
     RULESET,
     RULESET_AS_ADMIN,
     TAG_KEY_SECRET,
@@ -25,7 +23,6 @@ from tools.release.cli import main
 from tools.release.github import GitHub
 from tools.release.render import DeployError
 from tools.release.rules import (
-    DEPLOY_KEY,
     bypass_of,
     check_tag_rules,
     covers_release_tags,
@@ -67,8 +64,9 @@ def test_a_branch_ruleset_keeps_main_where_its_patterns_name_it(include, exclude
     names = {"ref_name": {"include": include, "exclude": exclude}}
     assert missing_branch_rules([{**BRANCH_RULESET, "conditions": names}]) == missing
     assert missing_branch_rules([{**BRANCH_RULESET, "enforcement": "evaluate"}]) == {
-        "deletion", "non_fast_forward"
-    }  # fmt: skip
+        "deletion",
+        "non_fast_forward",
+    }
     assert missing_branch_rules([{**BRANCH_RULESET, "target": "tag"}]) != set()
 
 
@@ -104,16 +102,16 @@ def test_covering_means_every_release_tag():
 
 def test_a_bypass_list_counts_only_for_the_rulesets_that_restrict_creation():
     closed = ruleset(bypass_actors=[])
-    assert bypass_of([closed], [DEPLOY_KEY]).closed == ["'release tags'"]
-    assert bypass_of([ruleset(bypass_actors=[DEPLOY_KEYS])], [DEPLOY_KEY]).closed == []
+    assert bypass_of([closed]).closed == ["'release tags'"]
+    assert bypass_of([ruleset(bypass_actors=[DEPLOY_KEYS])]).closed == []
     # A ruleset that does not restrict creation needs no bypass for the release to tag.
     updates_only = ruleset(bypass_actors=[], rules=[{"type": "update"}, {"type": "deletion"}])
-    assert bypass_of([updates_only], [DEPLOY_KEY]).closed == []
+    assert bypass_of([updates_only]).closed == []
     # Left out of the answer: unknown, never read as "nobody may bypass".
-    assert bypass_of([ruleset()], [DEPLOY_KEY]).hidden == ["'release tags'"]
+    assert bypass_of([ruleset()]).hidden == ["'release tags'"]
     # Bypass on pull requests only lets nobody create a tag.
     only_prs = ruleset(bypass_actors=[{**DEPLOY_KEYS, "bypass_mode": "pull_request"}])
-    assert bypass_of([only_prs], [DEPLOY_KEY]).closed == ["'release tags'"]
+    assert bypass_of([only_prs]).closed == ["'release tags'"]
 
 
 def rules(server, *args: str) -> int:
@@ -132,7 +130,12 @@ def test_a_personal_repository_set_up_as_documented_passes(capsys, server):
 
 
 @pytest.mark.parametrize(
-    "actors", [[], [GITHUB_ACTIONS], [{**DEPLOY_KEYS, "bypass_mode": "pull_request"}]]
+    "actors",
+    [
+        [],
+        [{"actor_id": 5, "actor_type": "RepositoryRole"}],
+        [{**DEPLOY_KEYS, "bypass_mode": "pull_request"}],
+    ],
 )
 def test_a_ruleset_without_the_deploy_key_bypass_fails_naming_it(capsys, server, actors):
     # Issue 51, bar 1: a personal account's repository, read with the maintainer's token.
@@ -154,25 +157,7 @@ def test_the_deploy_key_and_its_secret_are_named_when_missing(capsys, server):
     err = capsys.readouterr().err
     assert "no deploy key with write access" in err
     assert "'Allow write access'" in err
-    assert "the production environment has no secret RELEASE_TAG_KEY" in err
-
-
-def test_the_job_token_path_cannot_work_on_a_personal_account(capsys, server):
-    answer_rulesets(server, [{**RULESET_AS_ADMIN, "bypass_actors": [GITHUB_ACTIONS]}])
-    assert rules(server, "--tag-credential", "github-actions") == 1
-    assert "GitHub refuses the GitHub Actions app as a ruleset's bypass actor" in (
-        capsys.readouterr().err
-    )
-
-
-def test_an_organisations_repository_works_as_before_with_the_github_actions_app(capsys, server):
-    org_view = {**RULESET_AS_ADMIN, "bypass_actors": [GITHUB_ACTIONS]}
-    answer_rulesets(server, [org_view], owner_type="Organization")
-    assert rules(server) == 0
-    out = capsys.readouterr().out
-    assert "'Deploy keys' or 'GitHub Actions' may create the release tags" in out
-    # Its deploy keys are not shown to a job's token: the job token path needs none.
-    assert "deploy keys and the production environment's secrets are not shown" not in out
+    assert "the release-tags environment has no secret RELEASE_TAG_KEY" in err
 
 
 def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, server):
@@ -180,18 +165,17 @@ def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, serve
     assert rules(server) == 0
     out = capsys.readouterr().out
     assert "the bypass list of 'release tags' is not shown to this token" in out
-    assert "deploy keys and the production environment's secrets are not shown" in out
+    assert "deploy keys and the release-tags environment's secrets are not shown" in out
 
 
 def test_the_check_reads_the_repository_its_rulesets_then_each_one(server):
-    answer_rulesets(server, [RULESET], owner_type="Organization")
+    answer_rulesets(server, [RULESET])
     said = check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
     assert "only the release creates, moves or deletes them ('release tags')" in said[0]
     assert [path for _, path in server.requests] == [
-        BASE,
         f"{BASE}/rulesets?includes_parents=true&targets=tag&per_page=100",
         f"{BASE}/rulesets/7",
-        f"{BASE}/keys?per_page=100",  # which credential the release tags with: hidden here
+        f"{BASE}/keys?per_page=100",  # the deploy key: hidden here
     ]
 
 
@@ -210,7 +194,6 @@ def test_an_unreadable_answer_stops_the_deploy_and_never_shows_the_token(server)
     assert TOKEN not in str(caught.value)
     assert "Resource not accessible by integration" in str(caught.value), "GitHub's own words"
     server.answers.clear()
-    server.route(BASE, 200, json.dumps({"owner": {"type": "User"}}))
     server.answer(200, '{"not": "a list"}')
     with pytest.raises(DeployError, match="not a JSON array"):
         check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))

@@ -119,8 +119,12 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     naming each release run that failed since its newest bar, its first failed job and its last
     words, and what to do; the first run to find it fresh heals it. A run's deploy failing is
     said at once, healed by one that succeeds."""
-    stale = {"model_version": "0.1.5-20261201000000", "data_last": "2026-12-01T00:00:00Z",
-             "stale_after_hours": 12.0, "stale": ["btc-usd"]}  # fmt: skip
+    stale = {
+        "model_version": "0.1.5-20261201000000",
+        "data_last": "2026-12-01T00:00:00Z",
+        "stale_after_hours": 12.0,
+        "stale": ["btc-usd"],
+    }
     server.route("/healthz", 200, json.dumps(stale))
     rerun = "GitHub did not start the rebuild of v0.1.5, 4 tries: a transient failure; re-run"
     failed_runs(server, "octo/cryptopredict", rerun, "")

@@ -20,6 +20,7 @@ What it does as GitHub does:
 - `docker/login-action`: what its `docker login` leaves, the registry's credentials in the
   job's Docker config (`~/.docker/config.json`); each job has a home of its own, as each job
   has a machine of its own on GitHub, so no job finds another's login;
+- a step's `continue-on-error`: its failure is its `outcome`, and the job goes on;
 - "Re-run failed jobs": `reuse` gives jobs that are not run again, with the outputs of the
   attempt that ran them;
 - a job cancelled at its `timeout-minutes` (GitHub's 360 where it says none), on the clock
@@ -454,16 +455,22 @@ class Runner:
             run.steps.append(record)
             if "run" in step:
                 outputs = self._shell(
-                    step["run"], event, workspace, {**job_env, **env}, record,
+                    step["run"],
+                    event,
+                    workspace,
+                    {**job_env, **env},
+                    record,
                     deadline=None if stopped else started + limit,
-                )  # fmt: skip
+                )
             else:
                 outputs = self._action(step["uses"], event, workspace, inputs, step.get("id"))
                 record.output = self.failing.get(step.get("id"), "")
                 record.outcome = "failure" if record.output else "success"
             if "id" in step:
                 contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": record.outcome}
-            if record.outcome in ("failure", "cancelled"):
+            if record.outcome == "cancelled" or (
+                record.outcome == "failure" and not step.get("continue-on-error")
+            ):
                 run.result = record.outcome
         run.seconds = (time.monotonic() - started) * self.time_scale
         reads = []  # whatever the job's result, as GitHub's runner completes a job

@@ -14,18 +14,19 @@ import sys
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
-from tools.release.blueprint import BlueprintError, Image, check, render
 from tools.release.github import GitHub, GitHubError
-from tools.release.keepalive import keep_alive
-from tools.release.lineage import LIVE_REFS, Git, LineageError, check_publish, git_auth, stray_tags
-from tools.release.plan import GIVE_UP, RunPlan, admit_run, plan_run
-from tools.release.previous import Held, PreviousImageError, find_previous, held, verify
-from tools.release.registry import Registry, RegistryUnknownError, check_pullable
+from tools.release.plan import check_publish, git, git_auth, live_tags, plan_run
+from tools.release.previous import PreviousImageError, find_previous, verify
+from tools.release.registry import (
+    Registry,
+    RegistryUnknownError,
+    check_pullable,
+    registry_credential,
+)
 from tools.release.render import (
     DeployError,
     image_by_digest,
@@ -34,20 +35,16 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.retention import RetentionError, package_of, retain
-from tools.release.retry import transient
 from tools.release.rules import (
-    CREDENTIALS,
+    TAG_ENVIRONMENT,
     TAG_KEY_SECRET,
-    TAG_RULE,
-    check_environment,
+    check_environments,
     check_tag_rules,
 )
 from tools.release.say import run_url, tell
 from tools.release.setup import HOOK_SECRET, SERVICE_VARIABLE, Choices, set_up
-from tools.release.tagging import create_tag, remove, stray, tags_named, what_removing_does
+from tools.release.tagging import create_tag
 from tools.release.version import (
-    RELEASE_EVENTS,
-    Release,
     Version,
     build_tag,
     created,
@@ -159,24 +156,20 @@ def release_assets(text: str) -> str:
 
 
 def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    what = "checking the repository's rules"
-    github = GitHub.from_environ(environ, what, args.repository, environment=args.environment)
-    check_environment(github, args.branch)
-    print(f"environment {args.environment}: only {args.branch} and tags {TAG_RULE} may deploy")
-    return "\n".join(check_tag_rules(github, credential=args.tag_credential))
+    github = GitHub.from_environ(environ, "checking the repository's rules", args.repository)
+    said = check_environments(github)
+    return "\n".join([*said, *check_tag_rules(github)])
 
 
 def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    github = GitHub.from_environ(environ, "creating the release tag", environment=args.environment)
-    return create_tag(args.tag, args.sha, github, Git(), key=environ.get(TAG_KEY_SECRET, ""))
+    github = GitHub.from_environ(environ, "creating the release tag", environment=TAG_ENVIRONMENT)
+    return create_tag(args.tag, args.sha, github, key=environ.get(TAG_KEY_SECRET, ""))
 
 
 def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    try:  # the registry credential of the Blueprint generated for the repository's image
-        credential = (
-            args.blueprint and check(args.blueprint.read_text(), args.repository).credential
-        )
-    except (OSError, BlueprintError):
+    try:  # a registry credential render.yaml names
+        credential = args.blueprint and registry_credential(args.blueprint.read_text())
+    except OSError:
         credential = None
     if credential:
         return f"render.yaml pulls {args.image} with the registry credential {credential!r}"
@@ -190,21 +183,34 @@ def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
         )
 
 
-def next_version(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    image = image_name(args.repository)
-    registry = held(_registry(image, environ), image)
-    git = Git(auth=git_auth(environ))
-    try:
-        outputs = next_version_outputs(args, git, registry, environ)
-    except LineageError as error:  # a run on main finding stray tags (main rolled back)
-        branch = args.release_branch
-        if args.ref == f"refs/heads/{branch}" and stray_tags(
-            git, git.commit(f"{LIVE_REFS}/{branch}"), branch
-        ):
-            _tell(environ, "stray-tags", str(error))
-        raise
-    _tell(environ, "stray-tags", "")
-    return outputs
+def next_version(args: argparse.Namespace, _: Mapping[str, str]) -> str:
+    first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
+    assets = release_assets(args.assets)
+    tags = git("tag", "--list").stdout.split()
+    head = git("tag", "--points-at", "HEAD").stdout.split()
+    plan = plan_run(args.ref, tags, head, args.head_message, first)
+    if plan.tag:
+        print(f"this run tests main's head and tags it {plan.tag}", file=sys.stderr)
+    elif not plan.publish:
+        print(f"{args.ref}: built and smoke-tested, nothing published", file=sys.stderr)
+    built_at = args.built_at or datetime.now(UTC)
+    return github_outputs(
+        {
+            "create-tag": plan.tag,
+            "tag": plan.version.tag,
+            "newest": plan.newest,
+            "build": "true" if plan.build else "false",
+            "publish": "true" if plan.publish else "false",
+            "assets": assets,
+            "version": str(plan.version),
+            # Every run builds the commit it runs on: the provenance names it.
+            "sha": git("rev-parse", "HEAD").stdout.strip(),
+            "build-tag": build_tag(plan.version, built_at),
+            "created": created(built_at),
+            "image": image_name(args.repository),
+            "record-format": str(RECORD_VERSION),  # the build's annotation
+        }
+    )
 
 
 def _registry(image: str, environ: Mapping[str, str]) -> Registry:
@@ -233,9 +239,11 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
         except PreviousImageError as error:
             _tell(environ, "record-format", str(error))
             raise
+        if not found.digest:
+            _refuse_a_restart_over_own_tags(args.repository, environ)
         said = found.why
         if found.digest:
-            said += "; " + verify(found, args.repository, args.release_branch, _gh)
+            said += "; " + verify(found, args.repository, _gh)
         outputs = {"previous": found.reference, "record-start": "" if found.digest else found.why}
     print(f"this release {said}", file=sys.stderr)
     _tell(environ, "record-format", "")
@@ -280,15 +288,6 @@ def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
 
 
-def check_ref(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    git = Git(auth=git_auth(environ))
-    main = git.sync_live(args.remote, args.release_branch)
-    branch = args.release_branch
-    return admit_run(
-        args.ref, args.sha, args.tag, git, main=main, branch=branch, tagged=args.tagged
-    )
-
-
 def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if not args.dry_run and None in map(importlib.util.find_spec, ("nacl", "cryptography")):
         raise ValueError(
@@ -320,127 +319,9 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     )
 
 
-def remove_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    if args.ref is not None and args.ref != f"refs/heads/{args.release_branch}":
-        raise ValueError(
-            f"refusing to remove release tags in a run of {args.ref}: only a run on "
-            f"{args.release_branch} may (the workflow's input remove-tags, there)"
-        )
-    github = GitHub.from_environ(environ, "removing release tags", environment=args.environment)
-    git = Git(auth=git_auth(environ))
-    main = git.sync_live(args.remote, args.release_branch)
-    removals = [stray(tag, git, main, args.release_branch) for tag in tags_named(args.tag)]
-    for removal in removals:
-        print(removal.said())
-    print(what_removing_does(removals, github.repository))
-    if not args.yes:
-        tags = " ".join(removal.tag for removal in removals)
-        return (
-            "nothing removed: the release workflow removes them, run by hand on "
-            f"{args.release_branch} with the input remove-tags: `gh workflow run release.yml "
-            f"--ref {args.release_branch} -f remove-tags='{tags}'`"
-        )
-    return remove(removals, github, git, key=environ.get(TAG_KEY_SECRET, ""))
-
-
 def say(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     text = args.text_file.read_text() if args.text_file is not None else args.text or ""
     return tell(environ, args.topic, text)
-
-
-def keepalive(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    return keep_alive(GitHub.from_environ(environ, "keepalive"), args.workflow)
-
-
-def next_version_outputs(
-    args: argparse.Namespace, git: Git, registry: Held, environ: Mapping[str, str]
-) -> str:
-    first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
-    assets = release_assets(args.assets)
-    main = git.sync_live(args.remote, args.release_branch)
-    plan = plan_run(
-        event=args.event,
-        ref=args.ref,
-        head_message=args.head_message,
-        tags=git.tags(),
-        head_tags=git.tags(points_at="HEAD"),
-        first=first,
-        git=git,
-        main=main,
-        branch=args.release_branch,
-        registry=registry,
-        failures=partial(_failed_releases, environ),
-    )
-    release = plan.release
-    if plan.publish and registry.empty and not args.start_anew.strip():
-        _refuse_a_restart_over_own_tags(args.repository, git, environ)
-    if plan.superseded_by:
-        # A workflow command, on the run's page: the run ends green, having nothing to do.
-        print(
-            f"::notice title=release::{release.version.tag} is superseded by "
-            f"{plan.superseded_by}, released since this rebuild was queued: nothing to rebuild",
-            file=sys.stderr,
-        )
-    elif plan.dispatch:
-        print(f"rebuilding {plan.dispatch} in a run on that tag", file=sys.stderr)
-        _tell(environ, "stranded-push", _stranded(plan, args.release_branch))
-    elif plan.stranded:
-        print(
-            f"{args.release_branch}'s head {plan.stranded} is not released yet (the release of "
-            f"its push did not finish): this run releases it as {release.version.tag}, through "
-            "the whole test gate",
-            file=sys.stderr,
-        )
-    elif not plan.publish:
-        print(
-            f"{args.ref} is neither refs/heads/{args.release_branch} nor a release tag: its head "
-            "is built and smoke-tested, and no tag moves, nothing is attested or deployed",
-            file=sys.stderr,
-        )
-    built_at = args.built_at or datetime.now(UTC)
-    return github_outputs(
-        {
-            "build": "true" if plan.build else "false",
-            "dispatch": plan.dispatch,
-            "assets": assets,
-            "version": str(release.version),
-            "tag": release.version.tag,
-            "create-tag": "true" if release.create_tag else "false",
-            # Every run builds the commit it runs on: the provenance names it.
-            "sha": git.commit("HEAD"),
-            "publish": "true" if plan.publish else "false",
-            "build-tag": build_tag(release.version, built_at),
-            "created": created(built_at),
-            "image": image_name(args.repository),
-            "record-format": str(RECORD_VERSION),  # the build's annotation
-        }
-    )
-
-
-def _failed_releases(environ: Mapping[str, str], commit: str) -> int:
-    """How many release runs on `commit` failed, as GitHub lists them, not counting a run whose
-    every failed job said only a transient failure in its error annotations (GitHub's own "Process
-    completed with exit code" aside): GitHub down for a day strands no push. 0 where GitHub
-    cannot say."""
-    if not environ.get("GITHUB_TOKEN"):
-        return 0
-    github = GitHub.from_environ(environ)
-    path = f"/actions/workflows/release.yml/runs?head_sha={commit}&status=failure&per_page=100"
-    try:
-        runs = github.get(path, "actions: read").get("workflow_runs") or []
-        return sum(not _transient_run(github, run["id"]) for run in runs)
-    except GitHubError as error:
-        print(
-            f"::warning title=release::the failed runs of {commit} are unknown: {error}",
-            file=sys.stderr,
-        )
-        return 0
-
-
-def _transient_run(github: GitHub, run: int) -> bool:
-    failed = [said for _, said in _failed_jobs(github, run)]
-    passing = [all(transient(w) or "a transient failure" in w for w in s) for s in failed if s]
-    return len(passing) == len(failed) > 0 and all(passing)
 
 
 def _failed_jobs(github: GitHub, run: int) -> list[tuple[str, list[str]]]:
@@ -504,67 +385,38 @@ STALE_FIX = (
 )
 
 
-def _stranded(plan: RunPlan, branch: str) -> str:
-    """What the owner must know of a head the schedule stopped retrying ("": nothing is)."""
-    if not plan.stranded:
-        return ""
-    return (
-        f"{branch}'s head {plan.stranded} is not released: its release failed {GIVE_UP} times "
-        f"or more (its push's run and a scheduled retry), so it is not a passing fault. The "
-        f"scheduled runs rebuild {plan.dispatch} meanwhile, so the forecasts stay fresh. Read "
-        f"the failed runs (Actions -> release, the commit {plan.stranded[:12]}), fix {branch} "
-        "and push; or, where nothing needed fixing, run the release by hand on "
-        f"{branch} (Actions -> release -> Run workflow), which releases {branch}'s head"
-    )
-
-
-def _refuse_a_restart_over_own_tags(repository: str, git: Git, environ: Mapping[str, str]) -> None:
-    """PreviousImageError when the registry is empty although own release tags exist."""
-    newest = latest_version(git.tags())
+def _refuse_a_restart_over_own_tags(repository: str, environ: Mapping[str, str]) -> None:
+    """PreviousImageError when the registry is empty although own release tags exist, this
+    run's aside."""
+    this = environ.get("GITHUB_REF", "").removeprefix("refs/tags/")
+    newest = latest_version(tag for tag in git("tag", "--list").stdout.split() if tag != this)
     if newest is None:
         return
-    commit = git.commit(f"refs/tags/{newest.tag}")
+    commit = git("rev-parse", f"refs/tags/{newest.tag}^{{commit}}").stdout.strip()
     github = GitHub.from_environ(environ, repository=repository)
     if github.tag_owner(newest.tag, commit) != repository:
         return  # a fork carrying its parent's tags: its first release starts its record
-    image = image_name(repository)
     raise PreviousImageError(
-        f"{image} holds no image, yet {repository}'s own release tags exist (the newest "
-        f"{newest.tag}, commit {commit}): this release would restart its track record unasked. "
-        "If its images are elsewhere (a renamed repository, a package deleted or moved), restore "
-        "them and re-run; to start the record anew on purpose, run the release workflow by "
-        "hand on main with the input start-anew saying why (docs/release.md, 'The track "
-        "record')"
+        f"{image_name(repository)} holds no image, yet {repository}'s own release tags exist "
+        f"(the newest {newest.tag}, commit {commit}): this release would restart its track "
+        "record unasked. If its images are elsewhere (a renamed repository, a package deleted "
+        "or moved), restore them and re-run; to start the record anew on purpose, run the "
+        "release workflow by hand with the input start-anew saying why (docs/release.md, 'The "
+        "track record')"
     )
 
 
 def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    git = Git(auth=git_auth(environ))
-    main = git.sync_live(args.remote, args.release_branch)
-    release = Release(args.version, create_tag=args.create_tag == "true")
-    index = None if args.latest_index is None else read_index(args.latest_index.read_text())
-    return check_publish(
-        release,
-        args.sha,
-        git.tags(),
-        git,
-        main=main,
-        branch=args.release_branch,
-        created=args.created,
-        published=index,
-    )
+    latest = read_index(args.latest_index.read_text())
+    said = check_publish(args.tag, live_tags(git_auth(environ)), args.created, latest)
+    print(said, file=sys.stderr)
+    return github_outputs({"published": "true"})
 
 
 def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     hook = environ.get(HOOK_SECRET, "").strip()
     service = environ.get(SERVICE_VARIABLE, "").strip().rstrip("/")
     image_ref = image_by_digest(args.image, args.digest)
-    latest = args.latest_digest.strip() or "nothing"
-    if latest != args.digest:
-        raise DeployError(
-            f"refusing to deploy {image_ref}: `latest` now points at {latest}, not this build. "
-            "A re-run of an older run's deploy would roll production back"
-        )
     if not hook:
         raise DeployError(
             f"{HOOK_SECRET} is not readable here: nothing was deployed. Add the secret (the "
@@ -589,22 +441,6 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
                 raise
             print(f"::warning title=deploy::{error} The deploy hook again ({left} left).")
     return f"{health} reports model version {args.model_version} ({attempts} polls)"
-
-
-def write_blueprint(args: argparse.Namespace, _: Mapping[str, str]) -> str | int:
-    if args.check is not None:
-        try:
-            image = check(args.check.read_text(), args.repository)
-        except (OSError, BlueprintError) as error:
-            print(f"{args.check}: {error}", file=sys.stderr)
-            return 1
-        return f"{args.check} deploys {image.url}, as generated"
-    text = render(Image(args.repository, args.registry_credential, args.collector))
-    if args.output is None:
-        return text
-    args.output.write_text(text)
-    print(f"wrote {args.output}", file=sys.stderr)
-    return 0
 
 
 def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
@@ -668,36 +504,14 @@ IMAGE = option("--image", help="registry/owner/name (default: ghcr.io/<repositor
 PUSHED = option("--image", required=True, help="registry/owner/name, without a tag")
 DIGEST = option("--digest", required=True, help="sha256:... of the pushed image")
 SHA = option("--sha", required=True, help="the commit the version job planned")
-RELEASE_BRANCH = option(
-    "--release-branch",
-    default="main",
-    help="only runs on this branch and on release tags publish (move tags, deploy); a manual "
-    "run elsewhere builds and smoke-tests its own head and stops (main)",
-)
-LIVE_REMOTE = (
-    option(
-        "--remote",
-        default="origin",
-        help="the remote to read the release branch and the tags from, as they are now (origin; "
-        "with $GITHUB_TOKEN set, git authenticates with it)",
-    ),
-    RELEASE_BRANCH,
-)
-TAG_ENVIRONMENT = option(
-    "--environment",
-    default="production",
-    help="the environment holding RELEASE_TAG_KEY, checked before the key is used (production)",
-)
 START_ANEW = "the run's input start-anew, why the track record starts anew with this release"
 
 COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
     "next-version": (
         next_version,
-        "decide this run's version and image tags (reads the registry with $GITHUB_TOKEN, or "
-        "$RELEASE_REGISTRY_URL's)",
+        "decide what this run does: the release tag to create, or the one to build",
         (
-            *LIVE_REMOTE,
-            option("--event", required=True, choices=RELEASE_EVENTS),
+            option("--ref", required=True, help="the run's git ref, as in GITHUB_REF"),
             option("--head-message", default="", help="the head commit's message (on push)"),
             option(
                 "--first-version",
@@ -711,8 +525,6 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
                 default="",
                 help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
             ),
-            option("--ref", required=True, help="the run's git ref, as in GITHUB_REF"),
-            option("--start-anew", default="", help=START_ANEW),
         ),
     ),
     "previous-image": (
@@ -722,7 +534,6 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         (
             REPOSITORY,
             IMAGE,
-            RELEASE_BRANCH,
             option("--start-anew", default="", help=START_ANEW + ": no previous image is read"),
             option("--summary", type=Path, help="append what was found, in Markdown, here"),
         ),
@@ -746,55 +557,33 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             option("--dry-run", action="store_true", help="say what would be kept only"),
         ),
     ),
-    "check-ref": (
-        check_ref,
-        "refuse unless this is main's release run (before a secret is read)",
-        (
-            *LIVE_REMOTE,
-            option("--ref", required=True, help="the run's git ref, as in GITHUB_REF"),
-            SHA,
-            option("--tag", required=True, help="the release tag the version job planned"),
-            option("--tagged", action="store_true", help="the remote's --tag must name --sha"),
-        ),
-    ),
     "check-publish": (
         publish_check,
-        "refuse unless the release is still the newest (before tags move)",
+        "the one guard before the image tags move: refuse unless --tag is the newest release "
+        "tag on the remote and no newer build is `latest` (reads $GITHUB_TOKEN)",
         (
-            *LIVE_REMOTE,
-            option("--version", required=True, type=Version.parse, help="X.Y.Z built"),
-            option("--sha", required=True, help="the commit the image was built from"),
-            option("--create-tag", required=True, choices=("true", "false")),
+            option("--tag", required=True, help="the release tag built, vX.Y.Z"),
             option("--created", required=True, type=_aware, help="the version job's build time"),
             option(
                 "--latest-index",
                 type=Path,
+                required=True,
                 help="a file holding the raw index `latest` points at now (empty: nothing "
-                "published; left out: the registry is not consulted, only git)",
+                "published)",
             ),
         ),
     ),
     "rules": (
         check_rules,
-        "refuse unless the environment and the tag rulesets keep production main's and let the "
-        "release create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
-        (
-            option("--environment", default="production", help="the deploying environment"),
-            option("--branch", default="main", help="the release branch (main)"),
-            option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),
-            option(
-                "--tag-credential",
-                choices=CREDENTIALS,
-                help="what the tag job creates release tags with (default: a deploy key on a "
-                "personal account's repository, either on an organisation's)",
-            ),
-        ),
+        "refuse unless the environments admit only the release's refs and the tag rulesets let "
+        "the release alone create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
+        (option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),),
     ),
     "tag": (
         make_tag,
         "create the release tag on its commit, unless it names it already (reads "
         "$RELEASE_TAG_KEY, $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_SERVER_URL)",
-        (option("--tag", required=True, help="vX.Y.Z"), SHA, TAG_ENVIRONMENT),
+        (option("--tag", required=True, help="vX.Y.Z"), SHA),
     ),
     "check-pull": (
         check_pull,
@@ -817,15 +606,9 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             option("--deploy", default="", help="this run's deploy job's result (its needs.)"),
         ),
     ),
-    "keepalive": (
-        keepalive,
-        "re-enable the workflow unless someone disabled it (reads $GITHUB_TOKEN, "
-        "$GITHUB_REPOSITORY, $GITHUB_API_URL)",
-        (option("--workflow", required=True, help="its file name, e.g. release.yml"),),
-    ),
     "setup": (
         run_setup,
-        "check every setting the releases need (environment, rulesets, deploy key and its "
+        "check every setting the releases need (environments, rulesets, deploy key and its "
         "secret, the deploy hook, package visibility, Pages, the schedule), then make or correct "
         "each one a token can, through GitHub's API with your token ($GITHUB_TOKEN, else `gh "
         "auth token`): each change said before it is made, each left by hand named with its fix; "
@@ -842,24 +625,6 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
                 option("--no-render", action="store_true", help="deploy nowhere"),
             ),
             option("--no-pages", action="store_true", help="disable the docs workflow"),
-        ),
-    ),
-    "remove-tag": (
-        remove_tag,
-        "check that release tags are strays (not on the release branch, or not descending from "
-        "an earlier release) and say what removing them does; with --yes remove them with "
-        "$RELEASE_TAG_KEY when set, else $GITHUB_TOKEN (reads $GITHUB_REPOSITORY)",
-        (
-            option(
-                "--tag",
-                required=True,
-                action="append",
-                help="vX.Y.Z (repeat it, or separate several by spaces or commas)",
-            ),
-            option("--yes", action="store_true", help="remove them (without: say only)"),
-            option("--ref", help="the run's git ref: refused unless the release branch"),
-            TAG_ENVIRONMENT,
-            *LIVE_REMOTE,
         ),
     ),
     "say": (
@@ -884,7 +649,6 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             PUSHED,
             DIGEST,
             option("--model-version", required=True, help="what /healthz must report"),
-            option("--latest-digest", required=True, help="`latest`'s: deploy only if --digest"),
             option("--timeout", type=float, default=900.0, help="seconds to wait (900)"),
             option("--interval", type=float, default=15.0, help="seconds between polls (15)"),
             option("--tries", type=int, default=3, choices=range(1, 11), help="hook calls (3)"),
@@ -896,30 +660,6 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         (
             option("--model-dir", type=Path, required=True, help="where run.json is"),
             option("--tag", required=True, help="the release, e.g. v1.2.3"),
-        ),
-    ),
-    "blueprint": (
-        write_blueprint,
-        "write render.yaml for a repository's image, or check it",
-        (
-            REPOSITORY,
-            option("--registry-credential", help="a Render registry credential's name"),
-            option(
-                "--collector",
-                action="store_true",
-                help="also run the live collector as a worker, with a PostgreSQL database both "
-                "it and the API use (paid on Render: docs/live-data.md)",
-            ),
-            one_of(
-                option("--output", type=Path, help="write here instead of to standard output"),
-                option(
-                    "--check",
-                    type=Path,
-                    metavar="RENDER_YAML",
-                    help="exit 1, saying how to regenerate it, unless this file is the "
-                    "Blueprint the generator writes for --repository",
-                ),
-            ),
         ),
     ),
 }

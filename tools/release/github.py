@@ -194,16 +194,10 @@ class GitHub:
         listed = self.get_or_none(f"{path}/secrets?per_page=100") or {}
         return {str(s.get("name")) for s in listed.get("secrets") or [] if isinstance(s, dict)}
 
-    def variables(self, per_page: int = 30) -> dict[str, str]:
-        items: list[Any] = []
-        for page in range(1, 1000):
-            path = f"/actions/variables?per_page={per_page}&page={page}"
-            answer = self.get(path, "actions variables: read")
-            batch = answer.get("variables") or []
-            items += batch
-            if len(batch) < per_page or len(items) >= int(answer.get("total_count") or 0):
-                break
-        return {str(v.get("name")): str(v.get("value", "")) for v in items}
+    def variables(self) -> dict[str, str]:
+        """The repository's variables (GitHub lists at most 100 a page: one page)."""
+        answer = self.get("/actions/variables?per_page=100", "actions variables: read")
+        return {str(v.get("name")): str(v.get("value", "")) for v in answer.get("variables") or []}
 
     def tag_owner(self, tag: str, target: str) -> str:
         """The repository release tag `tag` on `target` is a release of: the fork parent's, if

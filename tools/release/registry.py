@@ -105,6 +105,12 @@ def _transient(outcome: object) -> bool:
     return isinstance(outcome, RegistryUnknownError)
 
 
+def registry_credential(blueprint: str) -> str | None:
+    """The registry credential render.yaml's image is pulled with, if it names one."""
+    found = re.search(r"fromRegistryCreds:\s*\n\s*name:\s*\"?([^\"\s]+)", blueprint)
+    return found[1] if found else None
+
+
 def check_pullable(image: str, digest: str, repository: str, *, base_url: str | None = None) -> str:
     """A line for the log when anyone may pull `image@digest`, else the error saying why not."""
     host, _, name = image.partition("/")
@@ -121,7 +127,6 @@ def check_pullable(image: str, digest: str, repository: str, *, base_url: str | 
         f"Either change the package's visibility to public (https://github.com/{repository}/"
         f"pkgs/container/{package} -> Package settings -> Danger Zone -> Change visibility -> "
         "Public), or give Render a registry credential (Workspace Settings -> Registry "
-        "Credentials) and name it in the Blueprint: python -m tools.release blueprint "
-        f"--repository {repository} --registry-credential <its name> --output render.yaml "
+        "Credentials) and name it in render.yaml (the image's creds: fromRegistryCreds: name) "
         "(docs/release.md, 'Set it up on a fork'). Then re-run the failed jobs"
     )

@@ -1,11 +1,12 @@
-"""Refuse to deploy unless the `production` environment admits only the release branch and the
-release tags, and a tag ruleset keeps release tags the release's own (docs/release.md)."""
+"""Refuse to deploy unless the `production` environment admits only the release tags, the
+`release-tags` environment (the tag key's) only main, and a tag ruleset keeps release tags the
+release's own (docs/release.md)."""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -20,17 +21,19 @@ BRANCH_RULES = frozenset({"deletion", "non_fast_forward"})
 MAIN_REF = "refs/heads/main"
 PERMISSION = "metadata: read"
 
-# The credentials the tag job can create a release tag with, and the bypass actor each is.
-DEPLOY_KEY = "deploy-key"
-GITHUB_ACTIONS = "github-actions"
-CREDENTIALS = (DEPLOY_KEY, GITHUB_ACTIONS)
-GITHUB_ACTIONS_APP_ID = 15368  # the GitHub Actions app, as a ruleset names it (`Integration`)
+# The release creates its tags with a deploy key (a personal account's repository admits no
+# other bypass actor but a deploy key, and an organisation's takes it as well), its private half
+# the secret TAG_KEY_SECRET of the environment TAG_ENVIRONMENT.
 TAG_KEY_SECRET = "RELEASE_TAG_KEY"
-BYPASS_ENTRY = {DEPLOY_KEY: "'Deploy keys'", GITHUB_ACTIONS: "'GitHub Actions'"}
+TAG_ENVIRONMENT = "release-tags"
+DEPLOY_KEYS = "'Deploy keys'"  # the bypass list's entry
 SET_UP = "docs/release.md, 'Set it up on a fork'"
-# The rule admitting the release tags: rebuilds run on them (docs/release.md, "Every build is of
-# the commit it runs on"). GitHub matches it with Ruby's File.fnmatch: `v1.2.3`, `v10.0.12`.
+# The rule admitting the release tags, on which every release runs. GitHub matches it with Ruby's
+# File.fnmatch: `v1.2.3`, `v10.0.12`.
 TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
+# What each environment admits: production (the deploy hook) the release tags, release-tags (the
+# key that creates them) main.
+ENVIRONMENTS = {"production": {("tag", TAG_RULE)}, TAG_ENVIRONMENT: {("branch", "main")}}
 
 
 def covers_release_tags(ruleset: dict[str, Any]) -> bool:
@@ -62,19 +65,18 @@ def missing_tag_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def missing_branch_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
-    """The BRANCH_RULES no active ruleset covering `main` holds."""
-    held = set().union(*(_rule_types(r) for r in rulesets if covers_main(r)))
+    """The BRANCH_RULES no active ruleset covering `main` holds for everyone (no bypass)."""
+    held = set().union(
+        *(_rule_types(r) for r in rulesets if covers_main(r) and not r.get("bypass_actors"))
+    )
     return set(BRANCH_RULES - held)
 
 
-def lets_bypass(actor: dict[str, Any], credential: str) -> bool:
-    """Whether a ruleset's bypass actor lets `credential` create a tag the ruleset restricts."""
-    if actor.get("bypass_mode", "always") not in ("always", "exempt"):
-        return False
-    if credential == DEPLOY_KEY:
-        return actor.get("actor_type") == "DeployKey"
-    return actor.get("actor_type") == "Integration" and actor.get("actor_id") == (
-        GITHUB_ACTIONS_APP_ID
+def lets_bypass(actor: dict[str, Any]) -> bool:
+    """Whether a ruleset's bypass actor lets the deploy key create a tag it restricts."""
+    return actor.get("actor_type") == "DeployKey" and actor.get("bypass_mode", "always") in (
+        "always",
+        "exempt",
     )
 
 
@@ -83,13 +85,12 @@ class Bypass:
     """What the bypass lists of the rulesets restricting release tag creation say."""
 
     hidden: list[str] = field(default_factory=list)  # rulesets whose list this token cannot see
-    closed: list[str] = field(default_factory=list)  # rulesets no accepted credential bypasses
+    closed: list[str] = field(default_factory=list)  # rulesets the deploy key may not bypass
 
 
-def bypass_of(rulesets: Iterable[dict[str, Any]], credentials: Iterable[str]) -> Bypass:
-    """Tag rulesets none of `credentials` may bypass, and those whose bypass list is hidden."""
+def bypass_of(rulesets: Iterable[dict[str, Any]]) -> Bypass:
+    """Tag rulesets the deploy key may not bypass, and those whose bypass list is hidden."""
     found = Bypass()
-    credentials = list(credentials)
     for ruleset in rulesets:
         if not restricting_creation([ruleset]):
             continue
@@ -97,7 +98,7 @@ def bypass_of(rulesets: Iterable[dict[str, Any]], credentials: Iterable[str]) ->
         actors = ruleset.get("bypass_actors")
         if actors is None:  # GitHub leaves it out for a token that may not edit the ruleset
             found.hidden.append(name)
-        elif not any(lets_bypass(a, c) for a in actors for c in credentials):
+        elif not any(lets_bypass(actor) for actor in actors):
             found.closed.append(name)
     return found
 
@@ -110,10 +111,9 @@ class Findings:
     problems: list[str] = field(default_factory=list)
 
 
-def read_rulesets(github: GitHub, *, target: str = "tag") -> tuple[str, list[dict[str, Any]]]:
-    """The owner's type and the rulesets that apply to its `target` refs; DeployError if unread."""
+def read_rulesets(github: GitHub, *, target: str = "tag") -> list[dict[str, Any]]:
+    """The rulesets that apply to the repository's `target` refs; DeployError if unread."""
     try:
-        owner = github.get("", PERMISSION).get("owner") or {}
         listed = github.listed(
             f"/rulesets?includes_parents=true&targets={target}&per_page=100", PERMISSION
         )
@@ -126,7 +126,7 @@ def read_rulesets(github: GitHub, *, target: str = "tag") -> tuple[str, list[dic
         raise DeployError(
             f"the repository's {target} rulesets could not be read: {error}"
         ) from None
-    return str(owner.get("type") or "Organization"), rulesets
+    return rulesets
 
 
 def restricting_creation(rulesets: Iterable[dict[str, Any]]) -> list[str]:
@@ -137,57 +137,31 @@ def restricting_creation(rulesets: Iterable[dict[str, Any]]) -> list[str]:
     ]
 
 
-def check_tag_rules(github: GitHub, *, credential: str | None = None) -> list[str]:
-    """DeployError naming every problem unless the rulesets keep release tags the release's own."""
-    repository, environment = github.repository, github.environment
-    owner_type, rulesets = read_rulesets(github)
-    seen = keys_and_secrets(github)
-    # The tag credentials the release may use: the one chosen, else the configured deploy key,
-    # else the account's.
-    accepted = (DEPLOY_KEY,) if owner_type == "User" else CREDENTIALS
-    if credential:
-        accepted = (credential,)
-    elif seen is not None and configured_key(rulesets, seen[1]):
-        accepted = (DEPLOY_KEY,)
+def check_tag_rules(github: GitHub) -> list[str]:
+    """DeployError naming every problem unless the rulesets keep release tags the release's own
+    and its deploy key may create them."""
+    rulesets = read_rulesets(github)
     findings = Findings()
     missing = missing_tag_rules(rulesets)
     if missing:
         findings.problems.append(
-            f"no active tag ruleset of {repository} restricts {', '.join(sorted(missing))} of the "
-            "release tags: anyone who can push could make a release tag, and a run on it reads "
-            "the deploy hook. In Settings -> Rules -> Rulesets, add a tag ruleset targeting "
-            "'v*' with 'Restrict creations', 'Restrict updates' and 'Restrict deletions', and "
-            f"{_bypass_entries(accepted)} in its bypass list ({SET_UP})"
+            f"no active tag ruleset of {github.repository} restricts "
+            f"{', '.join(sorted(missing))} of the release tags: anyone who can push could make a "
+            "release tag, and a run on it reads the deploy hook. In Settings -> Rules -> "
+            "Rulesets, add a tag ruleset targeting 'v*' with 'Restrict creations', 'Restrict "
+            f"updates' and 'Restrict deletions', and {DEPLOY_KEYS} in its bypass list ({SET_UP})"
         )
     else:
         names = sorted(repr(str(r.get("name"))) for r in rulesets if covers_release_tags(r))
         findings.said.append(
             f"release tags: only the release creates, moves or deletes them ({', '.join(names)})"
         )
-    _check_bypass(findings, rulesets, owner_type, accepted)
-    if accepted == (DEPLOY_KEY,):
-        _check_deploy_key(findings, seen, environment)
-    if findings.problems:
-        raise DeployError("; and ".join(findings.problems))
-    return findings.said
-
-
-def _check_bypass(
-    findings: Findings, rulesets: list[dict[str, Any]], owner_type: str, accepted: tuple[str, ...]
-) -> None:
-    bypass = bypass_of(rulesets, accepted)
-    if owner_type == "User" and GITHUB_ACTIONS in accepted:
-        findings.problems.append(
-            "this repository belongs to a personal account, where GitHub refuses the GitHub "
-            "Actions app as a ruleset's bypass actor, so the job token can never create a "
-            f"release tag the ruleset restricts: create the tags with a deploy key ({SET_UP})"
-        )
+    bypass = bypass_of(rulesets)
     for name in bypass.closed:
         findings.problems.append(
             f"the tag ruleset {name} restricts creating release tags and lets none of "
-            f"{_bypass_entries(accepted)} bypass it, so GitHub refuses the release's own tag. "
-            f"In Settings -> Rules -> Rulesets -> {name} -> Bypass list, add "
-            f"{_bypass_entries(accepted)} ({SET_UP})"
+            f"{DEPLOY_KEYS} bypass it, so GitHub refuses the release's own tag. In Settings -> "
+            f"Rules -> Rulesets -> {name} -> Bypass list, add {DEPLOY_KEYS} ({SET_UP})"
         )
     if bypass.hidden:
         findings.said.append(
@@ -196,7 +170,11 @@ def _check_bypass(
             "tools.release rules` run with an administrator's token checks it"
         )
     elif not bypass.closed and not findings.problems:
-        findings.said.append(f"{_bypass_entries(accepted)} may create the release tags")
+        findings.said.append(f"{DEPLOY_KEYS} may create the release tags")
+    _check_deploy_key(findings, keys_and_secrets(replace(github, environment=TAG_ENVIRONMENT)))
+    if findings.problems:
+        raise DeployError("; and ".join(findings.problems))
+    return findings.said
 
 
 def keys_and_secrets(github: GitHub) -> tuple[list[Any], set[str]] | None:
@@ -211,25 +189,12 @@ def keys_and_secrets(github: GitHub) -> tuple[list[Any], set[str]] | None:
     return keys, {str(s.get("name")) for s in secrets or [] if isinstance(s, dict)}
 
 
-def configured_key(rulesets: list[dict[str, Any]], secrets: set[str]) -> bool:
-    actors = [
-        actor
-        for ruleset in rulesets
-        if restricting_creation([ruleset])
-        for actor in ruleset.get("bypass_actors") or []
-    ]
-    by_key = any(lets_bypass(actor, DEPLOY_KEY) for actor in actors)
-    by_token = any(lets_bypass(actor, GITHUB_ACTIONS) for actor in actors)
-    return TAG_KEY_SECRET in secrets or (by_key and not by_token)
-
-
-def _check_deploy_key(
-    findings: Findings, seen: tuple[list[Any], set[str]] | None, environment: str
-) -> None:
+def _check_deploy_key(findings: Findings, seen: tuple[list[Any], set[str]] | None) -> None:
     """A deploy key that may write, and its private half among the environment's secrets."""
     if seen is None:
         findings.said.append(
-            f"deploy keys and the {environment} environment's secrets are not shown to this token "
+            f"deploy keys and the {TAG_ENVIRONMENT} environment's secrets are not shown to this "
+            "token "
             "(an administrator's token sees them): not checked here"
         )
         return
@@ -242,14 +207,10 @@ def _check_deploy_key(
         )
     if TAG_KEY_SECRET not in names:
         findings.problems.append(
-            f"the {environment} environment has no secret {TAG_KEY_SECRET}, the deploy key's "
+            f"the {TAG_ENVIRONMENT} environment has no secret {TAG_KEY_SECRET}, the deploy key's "
             f"private half: `python -m tools.release setup` makes a new key and stores it there "
             f"({SET_UP})"
         )
-
-
-def _bypass_entries(credentials: Iterable[str]) -> str:
-    return " or ".join(BYPASS_ENTRY[c] for c in credentials)
 
 
 def _matches(ref: str, patterns: Iterable[str]) -> bool:
@@ -269,8 +230,8 @@ class Change:
         return cls(said, partial(github.call, method, path, *body))
 
 
-def environment_changes(github: GitHub, branch: str) -> list[Change]:
-    """What makes the environment admit exactly `branch` and the release tags (none: it does)."""
+def environment_changes(github: GitHub) -> list[Change]:
+    """What makes `github.environment` admit exactly what ENVIRONMENTS says (none: it does)."""
     name, path = github.environment, github.env_path
     policies = f"{path}/deployment-branch-policies"
     environment = github.get_or_none(path, "actions: read")
@@ -290,7 +251,7 @@ def environment_changes(github: GitHub, branch: str) -> list[Change]:
         listed = github.get(f"{policies}?per_page=100", "actions: read")
         kept = listed.get("branch_policies") or []
         held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in kept}
-    wanted = {("branch", branch), ("tag", TAG_RULE)}
+    wanted = ENVIRONMENTS[name]
     for kind, pattern in sorted(wanted - held.keys()):
         said = f"let the {kind} {pattern!r} deploy to {name}"
         found.append(Change.call(said, github, "POST", policies, {"name": pattern, "type": kind}))
@@ -300,20 +261,26 @@ def environment_changes(github: GitHub, branch: str) -> list[Change]:
     return found
 
 
-def check_environment(github: GitHub, branch: str) -> None:
-    """DeployError unless only `branch` and the release tags may deploy to the environment."""
+def check_environment(github: GitHub) -> str:
+    """DeployError unless `github.environment` admits exactly what ENVIRONMENTS says."""
     name = github.environment
     try:
-        changes = environment_changes(github, branch)
+        changes = environment_changes(github)
     except GitHubError as error:
         raise DeployError(str(error)) from None
+    admits = " and ".join(f"the {kind} {pattern!r}" for kind, pattern in sorted(ENVIRONMENTS[name]))
     if changes:
         raise DeployError(
-            f"the {name!r} environment holds the release's secrets (the deploy hook, the key "
-            f"that creates release tags) but admits more or other than the branch {branch!r} "
-            f"and the tag {TAG_RULE!r} (an environment a job names is created by GitHub, without "
-            f"rules, when it does not exist): {'; '.join(change.said for change in changes)}. "
+            f"the {name!r} environment holds a secret of the release but admits more or other "
+            f"than {admits} (an environment a job names is created by GitHub, without rules, "
+            f"when it does not exist): {'; '.join(change.said for change in changes)}. "
             f"In Settings -> Environments -> {name}, set 'Deployment branches and tags' to "
-            f"'Selected branches and tags' with those two rules; `python -m tools.release setup "
-            f"--repository {github.repository}` sets them (docs/release.md, 'Set it up on a fork')"
+            f"'Selected branches and tags' with only that rule; `python -m tools.release setup "
+            f"--repository {github.repository}` sets it (docs/release.md, 'Set it up on a fork')"
         )
+    return f"environment {name}: only {admits} may enter"
+
+
+def check_environments(github: GitHub) -> list[str]:
+    """check_environment of every environment holding a secret of the release."""
+    return [check_environment(replace(github, environment=name)) for name in ENVIRONMENTS]

@@ -77,8 +77,11 @@ def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     warning line where GitHub could not be asked."""
     run = run_url(environ)
     if text.strip():
-        _summary(environ, f"### Needs you: {topic}\n\n{text.strip()}\n\n(Said in the issue "
-                 f"labelled `{LABEL}` too.)\n")  # fmt: skip
+        _summary(
+            environ,
+            f"### Needs you: {topic}\n\n{text.strip()}\n\n(Said in the issue "
+            f"labelled `{LABEL}` too.)\n",
+        )
     github = GitHub.from_environ(environ)
     try:
         done = keep(github, topic, text, run)

@@ -8,29 +8,28 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tools.release.blueprint import BlueprintError, Image, check
 from tools.release.github import GitHub, GitHubError
 from tools.release.previous import PreviousImageError, find_previous
-from tools.release.registry import Registry, RegistryUnknownError
+from tools.release.registry import Registry, RegistryUnknownError, registry_credential
 from tools.release.render import DeployError
 from tools.release.retention import package_of
 from tools.release.rules import (
-    DEPLOY_KEY,
+    ENVIRONMENTS,
     SET_UP,
+    TAG_ENVIRONMENT,
     TAG_KEY_SECRET,
     Change,
     bypass_of,
     check_tag_rules,
-    covers_main,
     environment_changes,
     missing_branch_rules,
     missing_tag_rules,
     read_rulesets,
 )
-from tools.release.version import Version
+from tools.release.version import Version, image_name
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
 SERVICE_VARIABLE = "RENDER_SERVICE_URL"
@@ -41,7 +40,6 @@ TAG_RULESET = "release tags"
 BRANCH_RULESET = "main"
 # setup's own branch ruleset where one named `main` that it cannot add to exists already.
 OWN_BRANCH_RULESET = "main (release)"
-REPOSITORY_ADMIN = 5  # the repository role `admin`, as a ruleset's bypass actor names it
 TAG_RULESET_BODY: dict[str, Any] = {
     "name": TAG_RULESET,
     "target": "tag",
@@ -56,9 +54,7 @@ BRANCH_RULESET_BODY: dict[str, Any] = {
     "enforcement": "active",
     "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
     "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}],
-    "bypass_actors": [
-        {"actor_id": REPOSITORY_ADMIN, "actor_type": "RepositoryRole", "bypass_mode": "always"}
-    ],
+    "bypass_actors": [],  # main only moves forward, for administrators too
 }
 
 
@@ -127,13 +123,15 @@ def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) 
 
 
 def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    changes = environment_changes(github, "main")
-    found += changes
-    if not changes:
-        kept.append(f"the {github.environment} environment admits only main and the release tags")
+    for name, admits in ENVIRONMENTS.items():
+        changes = environment_changes(replace(github, environment=name))
+        found += changes
+        if not changes:
+            kept.append(f"the {name} environment admits only {' '.join(sorted(admits)[0])}")
 
 
 def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
+    github = replace(github, environment=TAG_ENVIRONMENT)
     keys = [k for k in github.listed("/keys?per_page=100") if isinstance(k, dict)]
     names = github.secrets(github.env_path)  # none before the environment is made (above)
     ours = [k for k in keys if str(k.get("title")) == COMMENT]
@@ -165,15 +163,15 @@ def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) 
         kept.extend(check_tag_rules(github))
     except DeployError:
         _deploy_key(github, found, kept)
-        _tag_rules(github, read_rulesets(github)[1], found, kept)
-    _branch_rules(github, read_rulesets(github, target="branch")[1], found, kept)
+        _tag_rules(github, read_rulesets(github), found, kept)
+    _branch_rules(github, read_rulesets(github, target="branch"), found, kept)
 
 
 def _tag_rules(
     github: GitHub, rulesets: list[dict[str, Any]], found: list[Change], kept: list[str]
 ) -> None:
     ours = _named(rulesets, TAG_RULESET)
-    closed = bypass_of(rulesets, [DEPLOY_KEY]).closed
+    closed = bypass_of(rulesets).closed
     if missing_tag_rules(rulesets) or repr(TAG_RULESET) in closed:
         _ruleset(github, ours, TAG_RULESET_BODY, found)
     elif not closed:
@@ -194,24 +192,14 @@ def _branch_rules(
 ) -> None:
     missing = missing_branch_rules(rulesets)
     if not missing:
-        kept.append("a branch ruleset keeps main from deletion and force pushes")
+        kept.append("a branch ruleset keeps main from deletion and force pushes, for everyone")
         return
     existing = _named(rulesets, BRANCH_RULESET)
     if existing is None or existing.get("rules") == BRANCH_RULESET_BODY["rules"]:
         _ruleset(github, existing, BRANCH_RULESET_BODY, found)
-    elif covers_main(existing):
-        rules = list(existing.get("rules") or []) + [{"type": rule} for rule in sorted(missing)]
-        others = ", ".join(str(rule.get("type")) for rule in existing.get("rules") or [])
-        said = (
-            f"add {', '.join(sorted(missing))} to the branch ruleset {BRANCH_RULESET!r} "
-            f"(its own rules stay: {others or 'none'})"
-        )
-        found.append(
-            Change.call(said, github, "PUT", f"/rulesets/{existing['id']}", {"rules": rules})
-        )
     else:
         own = {**BRANCH_RULESET_BODY, "name": OWN_BRANCH_RULESET}
-        why = f"yours named {BRANCH_RULESET!r} is not active on main, and stays as it is"
+        why = f"yours named {BRANCH_RULESET!r} has other rules, and stays as it is"
         _ruleset(github, _named(rulesets, OWN_BRANCH_RULESET), own, found, why)
 
 
@@ -240,7 +228,7 @@ def _ruleset(
 
 def _describe(body: dict[str, Any]) -> str:
     rules = ", ".join(str(rule["type"]) for rule in body["rules"])
-    actors = ", ".join(str(actor["actor_type"]) for actor in body["bypass_actors"])
+    actors = ", ".join(str(actor["actor_type"]) for actor in body["bypass_actors"]) or "none"
     return f"{body['conditions']['ref_name']['include'][0]} restricts {rules}; bypass {actors}"
 
 
@@ -434,20 +422,21 @@ def repository(fork: GitHub) -> str:
     return f"{fork.repository} is {visibility}, on GitHub Enterprise Cloud: attestations work"
 
 
-def blueprint(fork: GitHub) -> Image:
-    """The image render.yaml on main deploys, checked to be this repository's."""
-    fix = (
-        f"`python -m tools.release blueprint --repository {fork.repository} --output "
-        "render.yaml`, commit and push it"
-    )
+def blueprint(fork: GitHub) -> str | None:
+    """The registry credential render.yaml on main pulls with, once it deploys this
+    repository's image (MissingStepError otherwise)."""
     document = fork.get_or_none("/contents/render.yaml", "contents: read")
     if document is None:
-        raise MissingStepError(f"main holds no render.yaml for Render's Blueprint: {fix}")
+        raise MissingStepError(f"main holds no render.yaml for Render's Blueprint ({SET_UP})")
     text = base64.b64decode(str(document.get("content", ""))).decode(errors="replace")
-    try:
-        return check(text, fork.repository)
-    except BlueprintError as error:
-        raise MissingStepError(f"render.yaml on main: {error}") from None
+    wanted = f"{image_name(fork.repository)}:latest"
+    if f'url: "{wanted}"' not in text:
+        raise MissingStepError(
+            f"render.yaml on main does not deploy {wanted}, and Render refuses a deploy from "
+            f'another image repository: set each service\'s image url to "{wanted}" '
+            f"(docs/release.md, 'Set it up on a fork')"
+        )
+    return registry_credential(text)
 
 
 def package(fork: GitHub, render: bool) -> str:
@@ -480,14 +469,13 @@ def package(fork: GitHub, render: bool) -> str:
         return f"package {image}: public, linked to {fork.repository}{role}"
     if not render:
         return f"package {image}: {visibility} (Render is off: nothing pulls it anonymously){role}"
-    credential = blueprint(fork).credential
+    credential = blueprint(fork)
     if credential:
         return f"package {image}: {visibility}; render.yaml pulls it with {credential!r}{role}"
     raise MissingStepError(
         f"the package {image} is {visibility}: Render pulls without credentials, so the deploy "
         "would fail. In its Package settings -> Danger Zone -> Change visibility -> Public "
-        f"({settings}), or name a Render registry credential in render.yaml (`python -m "
-        f"tools.release blueprint --registry-credential`) ({SET_UP})"
+        f"({settings}), or name a Render registry credential in render.yaml ({SET_UP})"
     )
 
 

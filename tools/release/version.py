@@ -17,7 +17,6 @@ _VERSION = re.compile(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
 _RELEASE_TAG = re.compile(rf"v{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
 _BUMP_WORD = re.compile(r"(?<![\w#])#(major|minor)\b", re.IGNORECASE)
 
-RELEASE_EVENTS = ("push", "schedule", "workflow_dispatch")
 STAMP_FORMAT = "%Y%m%d%H%M%S"
 VERSION = "org.opencontainers.image.version"
 CREATED = "org.opencontainers.image.created"
@@ -60,14 +59,6 @@ class Version:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}.{self.patch}"
-
-
-@dataclass(frozen=True)
-class Release:
-    """The version a run builds, and whether the run must create its tag."""
-
-    version: Version
-    create_tag: bool
 
 
 def bump_for(message: str) -> Bump:
