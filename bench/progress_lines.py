@@ -3,7 +3,7 @@ every line about a pair names a step that is moving or says it is waiting for a 
 run's time left is never below a pair's.
 
 A block is the progress display's lines of one moment: a line per pair in flight ("btc-usd:
-backtest of the served forecast, about a minute left", "eth-usd: waiting for a worker (next:
+backtest of the served forecast, about 45 s left", "eth-usd: waiting for a worker (next:
 ...), ...") and the run's ("training: 0 of 2 pairs done, 1 running, ..., about 2 min left").
 A step is one a worker runs (the display names only those) or says the pair waits; a pair that
 names the same running step in `STUCK_BLOCKS` blocks in a row (a minute and more: every step of
@@ -57,13 +57,11 @@ class Reading:
 
 
 def minutes(said: str) -> float | None:
-    """'about a minute left' 1, 'about 7 min left' 7, 'about 1.5 h left' 90; None not known."""
-    if said == "about a minute left":
-        return 1.0
-    found = re.fullmatch(r"about (?P<n>[0-9.]+) (?P<unit>min|h) left", said)
+    """'about 45 s left' 0.75, 'about 7 min left' 7, 'about 1.5 h left' 90; None not known."""
+    found = re.fullmatch(r"about (?P<n>[0-9.]+) (?P<unit>s|min|h) left", said)
     if found is None:
         return None
-    return float(found["n"]) * (60 if found["unit"] == "h" else 1)
+    return float(found["n"]) * {"s": 1 / 60, "min": 1, "h": 60}[found["unit"]]
 
 
 def blocks(messages: Iterable[str]) -> list[tuple[list[PairLine], float | None, str]]:

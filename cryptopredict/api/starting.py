@@ -1,7 +1,8 @@
 """What the API answers while its model directory holds no model yet and a training run writes
 into it (`make run`'s first minute): every route 503 `still_training` (`/healthz`: `starting`)
-in the error shape, its detail the run's progress in words, and the dashboard (`/`) each pair's
-step and time left, reloading itself. `Reloading` serves the API once a model is written."""
+in the error shape, its detail the run's progress in words (`/healthz`'s also in `training`, as
+it says once serving), and the dashboard (`/`) the time left and each pair's step, reloading
+itself. `Reloading` serves the API once a model is written."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ from pathlib import Path
 from flask import Flask, Response
 
 from cryptopredict.api.http import json_response
+from cryptopredict.api.serving.catalog import training_progress
 from cryptopredict.api.types.common import Error
+from cryptopredict.api.types.market import TrainingProgress
 from cryptopredict.artifact.training import read_status, time_left
 
 RETRY_SECONDS = 2
+
+
+class StartingError(Error):
+    training: TrainingProgress | None
 
 
 def starting_app(model_dir: Path) -> Flask:
@@ -30,12 +37,14 @@ def starting_app(model_dir: Path) -> Flask:
             if pair.state != "done"
         ]
         if not path:
+            left = time_left(status.eta_seconds) if status else ""
             rows = "".join(
                 f"<tr><td>{'</td><td>'.join(map(escape, pair))}</td></tr>" for pair in pairs
             )
             page = (
                 f'<!doctype html><meta http-equiv="refresh" content="{RETRY_SECONDS}">'
-                "<title>cryptopredict: training</title><h1>Training: no pair is served yet</h1>"
+                "<title>cryptopredict: training</title><h1>Training: no pair is served yet"
+                f"{left and ', '}{left}</h1>"
                 "<p>Each pair is served as soon as its model is written; this page reloads.</p>"
                 f"<table><tr><th>Pair</th><th>Step</th><th>Time left</th></tr>{rows}</table>"
             )
@@ -43,9 +52,11 @@ def starting_app(model_dir: Path) -> Flask:
         else:
             said = "; ".join(f"{a}: {s}{t and ', '}{t}" for a, s, t in pairs) or "no training runs"
             detail = f"no pair is served yet ({said}); ask again in {RETRY_SECONDS} s"
-            error = Error(
-                error="starting" if path == "healthz" else "still_training", detail=detail
-            )
+            error = Error(error="still_training", detail=detail)
+            if path == "healthz":
+                error = StartingError(
+                    error="starting", detail=detail, training=training_progress(model_dir)
+                )
             response = json_response(error, status=503)
         response.headers["Retry-After"] = str(RETRY_SECONDS)
         return response

@@ -49,8 +49,8 @@ def time_left(seconds: float | None) -> str:
     """In words; nothing where it is not known."""
     if seconds is None:
         return ""
-    if seconds < 90:
-        return "about a minute left"
+    if seconds < 90:  # the words follow the clock
+        return f"about {max(5, round(seconds / 5) * 5)} s left"
     if seconds < 90 * 60:
         return f"about {round(seconds / 60)} min left"
     return f"about {seconds / 3600:.1f} h left"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal's quantiles: scipy.stats takes seconds to import
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
 from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, mix_at
@@ -339,7 +339,7 @@ class Band:
         at the calibrated horizons (relative ones where the pool is shared; normal quantiles
         while warming up); and per origin and horizon the width bin, where the adaptive step
         keeps its state per bin (else 0)."""
-        fallback = norm.ppf(TAUS)
+        fallback = ndtri(TAUS)
         out = np.empty((len(calibrated_at), len(self.hours), len(TAUS)))
         bins = np.zeros((len(calibrated_at), len(self.hours)), dtype=np.int64)
         binned = [self.spec.adapt_binned and h <= WIDTH_BIN_HOURS for h in self.hours]

@@ -11,7 +11,7 @@ import copy
 import numpy as np
 import pandas as pd
 from pandas.api.indexers import BaseIndexer
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal's quantiles: scipy.stats takes seconds to import
 
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.standard_error import tails
@@ -177,7 +177,7 @@ class Market:
             cold = counts < MIN_MOVES
             steps = hours * HOUR / self.interval
             spread = np.sqrt(self.variance(pos[cold], YEAR_DAYS, None) * steps)
-            quantiles[cold] = spread[:, None] * norm.ppf(TAUS)[None, :]
+            quantiles[cold] = spread[:, None] * ndtri(TAUS)[None, :]
             medians[cold] = 0.0
             self._quantiles[key] = (quantiles, medians)
         return self._quantiles[key]

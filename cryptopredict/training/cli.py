@@ -44,14 +44,14 @@ from cryptopredict.assets import (
     pairs_setting,
     slug_for_binance,
 )
-from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
+from cryptopredict.config import SOURCE_NAMES, ConfigError, Server, TrainingSettings
 from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
 from cryptopredict.logs import redact_text
-from cryptopredict.training.api_process import STOPPED, ApiProcess
+from cryptopredict.training.api_process import STOPPED, ApiProcess, port_clash
 from cryptopredict.training.cluster import SchedulerError, forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
-from cryptopredict.training.progress import RunProgress
+from cryptopredict.training.progress import RunProgress, cost
 from cryptopredict.training.record import RecordKeeper
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
 
@@ -161,6 +161,7 @@ def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     try:
         settings = TrainingSettings.from_env()
+        clash = port_clash(Server.from_env()) if args.serve else None
     except ConfigError as error:
         print(f"train.py: {error}", file=sys.stderr)
         return 2
@@ -169,6 +170,9 @@ def _main(argv: list[str] | None) -> int:
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     logs.configure(settings.log_level)
+    if clash is not None:  # before training, not after it
+        log.error("cannot serve: %s", clash)
+        return 2
     follow_make()  # `make run`: stopped with make, however it is signalled
     try:
         wanted = wanted_pairs(args, settings)
@@ -212,21 +216,21 @@ def _run(
             error,
         )
         return 2
-    jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in assets]
     measured = _measured(args.out)
-    run = RunProgress(
-        [asset.slug for asset in assets],
-        intervals={job.asset.slug: args.interval or job.asset.interval for job in jobs},
-        measured=measured,
-        out=args.out,
-    )
+    intervals = {asset.slug: args.interval or asset.interval for asset in assets}
+    # The cheapest first: the first model served soonest.
+    order = sorted(assets, key=lambda asset: cost(measured.get(asset.slug), intervals[asset.slug]))
+    jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in order]
+    slugs = [asset.slug for asset in order]
+    run = RunProgress(slugs, intervals=intervals, measured=measured, out=args.out)
     server = None
     if args.serve:  # listening from the first second: the progress, then each model
         args.out.mkdir(parents=True, exist_ok=True)
         run.tick()  # training.json, which the API answers from until a model is written
-        server = ApiProcess(args.out, run.say)
+        server = ApiProcess(args.out, run.refused)
     try:
-        with run.shown(), training_client(settings) as client:  # the cluster's lines above too
+        # The cluster's lines above the progress too.
+        with run.shown(), training_client(settings, len(jobs)) as client:
             forward_logs(client, settings.log_level)
             run.workers = sum(client.nthreads().values())
             failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
@@ -263,7 +267,7 @@ def _run(
 
 def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
     """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from)."""
-    with training_client(settings) as client:
+    with training_client(settings, 1) as client:
         forward_logs(client, settings.log_level)
         ranking: MarketRanking = run_step(
             client, "market", settings.log_level, count, FetchSettings.of(settings)
@@ -292,7 +296,11 @@ def _keep_serving(server: ApiProcess, out: Path, report: str = "") -> int:
     if not artifact_dirs(out):
         log.error("no pair was trained: nothing to serve")
         return 1
+    if server.process.poll() is not None:  # it said why
+        log.error("training is over, and the API has stopped: `make serve` serves what it trained")
+        return 1
     log.info("training is over; serving until Ctrl-C on %s%s", server.url or "its port", report)
+    server.refused = None  # each refusal said from now on
     try:
         return server.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains

@@ -1,5 +1,6 @@
 """Where training runs: a `LocalCluster` of single-threaded worker processes (`TRAIN_WORKERS`,
-one per core unless set), or the scheduler of `DASK_SCHEDULER_ADDRESS` (`tls://` takes its
+one per core unless set; for no more pairs than that, one thread of this process, with no
+worker to start), or the scheduler of `DASK_SCHEDULER_ADDRESS` (`tls://` takes its
 certificates from Dask's configuration). This process is the client and writes the artifacts
 from what comes back, so workers need no shared disk.
 
@@ -48,8 +49,10 @@ WORKER_CONFIG = {
 
 
 @contextmanager
-def training_client(settings: Training) -> Iterator[Client]:
-    """A client of the configured scheduler, or of a new local cluster, closed on exit."""
+def training_client(settings: Training, pairs: int | None = None) -> Iterator[Client]:
+    """A client of the configured scheduler, or of a new local cluster, closed on exit: for at
+    most as many `pairs` as workers, one thread of this process (no process to start, and the
+    pairs' Python shares one lock: a pair at a time serves the first soonest)."""
     if settings.dask_scheduler_address:
         with connect_scheduler(settings.dask_scheduler_address) as client:
             workers = len(client.scheduler_info().get("workers", {}))
@@ -58,14 +61,16 @@ def training_client(settings: Training) -> Iterator[Client]:
             yield client
         return
     workers = settings.train_workers or os.cpu_count() or 1
+    here = pairs is not None and pairs <= workers
     with ExitStack() as stack:
         stack.enter_context(dask.config.set(WORKER_CONFIG))
         with _ctrl_c_held():
             cluster = stack.enter_context(
                 LocalCluster(
-                    n_workers=workers,
+                    n_workers=1 if here else workers,
                     threads_per_worker=1,
-                    processes=True,
+                    processes=not here,
+                    protocol="tcp://",  # in this process too: no address of this machine looked up
                     # Loopback and a free port by default: the dashboard has no authentication.
                     dashboard_address=settings.dask_dashboard_address,
                     # Not even distributed's errors: a worker's heartbeat that fails while a
@@ -75,7 +80,8 @@ def training_client(settings: Training) -> Iterator[Client]:
                 )
             )
         client = stack.enter_context(Client(cluster, set_as_default=False))
-        log.info("training on a local Dask cluster of %d worker processes", workers)
+        kind = "a thread of this process" if here else f"{workers} worker processes"
+        log.info("training on a local Dask cluster of %s", kind)
         _announce_dashboard(client)
         yield client
 

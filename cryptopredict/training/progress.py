@@ -1,34 +1,28 @@
 """One display for a training run: each pair's state and what it does now (its task's phase on a
-worker, as the workers tell it), and one time left the pairs and the run agree on: the pairs
-left in the cluster's order, each at its measured pace (`run.json`), else at the mean of this
-run's pairs of its interval, shared among the workers; a running pair without one (or past it),
-its phases left at the pace of its own phases ended, in the proportions of this run's pairs
-done; else unknown (not 0 s), and for whatever waits behind it.
+worker, as the workers tell it), and one time left the pairs and the run agree on, from the
+first second: the workers' start (`START_SECONDS`), then the pairs left in the cluster's order
+shared among the workers, each at its measured cost (its own in `run.json`, else
+`PAIR_SECONDS` of its interval) at the pace of this run's pairs done. Past most of a cost, a
+share of the time spent (`OVERDUE`): never 0, never frozen.
 
-On a terminal, tqdm's bars (the run's and each running pair's) with log lines above; elsewhere
-log lines: one when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight and
-one for the run. With a model directory, `training.json` says the same to the API.
+Log lines, on a terminal as in a pipe: one when a pair starts a phase, and every
+`LINE_SECONDS` one per pair in flight and one for the run, which counts the requests the API
+refused meanwhile (`refused`). With a model directory, `training.json` says the same to the API.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import math
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import fmean
-from typing import IO
-
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cryptopredict.artifact.training import (
     HEARTBEAT_SECONDS,
@@ -48,6 +42,11 @@ log = logging.getLogger(__name__)
 REDRAW_SECONDS = 1.0
 REPORT = "training-report.md"  # in the model directory: each pair's report, this run's
 LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: never 30 s silent)
+# Measured on two cores (make bench-first-run): a pair's seconds on a worker by its interval
+# (another's: an hour's), and from the run's start to its first task.
+PAIR_SECONDS = {"1h": 7.0, "1d": 4.0}
+START_SECONDS = 6.0
+OVERDUE = 0.2
 
 
 @dataclass
@@ -58,14 +57,16 @@ class Pair:
     state: State = "waiting"
     phase: str = READING  # what it does now, or does first once a worker takes it
     why: str | None = None  # failed: why
-    steps: dict[str, float] = field(default_factory=dict)  # when each phase began on a worker
-    spans: dict[str, float] = field(default_factory=dict)  # done: each phase's seconds
+    began: float | None = None  # when its first phase began on a worker
     seconds: float | None = None  # its task's time on a worker, once ended
     keys: set[str] = field(default_factory=set)  # its tasks running on a worker
 
     @property
     def active(self) -> bool:
         return self.state in TRAINING
+
+    def cost(self) -> float:
+        return cost(self.measured, self.interval)
 
     def doing(self) -> str:
         if self.state == "running":
@@ -93,8 +94,6 @@ class RunProgress:
         intervals: Mapping[str, str] | None = None,
         measured: Mapping[str, float] | None = None,
         out: Path | None = None,
-        stream: IO[str] | None = None,
-        terminal: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         intervals, measured = intervals or {}, measured or {}
@@ -103,18 +102,12 @@ class RunProgress:
         }
         self.out = out
         self.clock = clock
-        self.workers = 1  # threads of the cluster, which share the work left
+        self.began = clock()
+        self.workers = os.cpu_count() or 1  # threads of the cluster, which share the work left
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         self.lock = threading.RLock()
-        self.stream = stream or sys.stderr
-        self.terminal = sized_terminal(self.stream) if terminal is None else terminal
-        # On a terminal, bars: the run's, and one for each pair in flight (no-ops elsewhere).
-        self.top = tqdm(
-            total=len(slugs), file=self.stream, dynamic_ncols=True, position=0, leave=True,
-            bar_format="{desc} |{bar}| {n}/{total} pairs{postfix}", disable=not self.terminal,
-        )  # fmt: skip
-        self.bars: dict[str, tqdm] = {}
-        self.said = clock()  # in a pipe: when its last lines on every pair were written
+        self.said = clock()  # when its last lines on every pair were written
+        self.refusals = 0  # requests the API refused meanwhile (503: still training)
         self.stopped = threading.Event()
         self.dirty = True
         self.written = -HEARTBEAT_SECONDS
@@ -134,13 +127,8 @@ class RunProgress:
             pair.state = "running"
             if step != TRAIN:  # the task's own name: its first phase follows
                 pair.phase = step
-                pair.steps.setdefault(step, self.clock())
-                if not self.terminal:
-                    self._write([f"{slug}: {step}"])
-                elif slug not in self.bars:
-                    self.bars[slug] = tqdm(
-                        file=self.stream, dynamic_ncols=True, leave=False, bar_format="  {desc}"
-                    )
+                pair.began = self.clock() if pair.began is None else pair.began
+                log.info("%s: %s", slug, step)
             self.dirty = True
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
@@ -158,9 +146,7 @@ class RunProgress:
         with self.lock:
             pair = self.pairs[slug]
             self._end(pair, "done", None)
-            ends = [*pair.steps.values(), self.clock()]
-            pair.spans = {step: ends[n + 1] - ends[n] for n, step in enumerate(pair.steps)}
-            began = next(iter(pair.steps.values()), None)
+            began = pair.began
             took = "" if began is None else f" {self.clock() - began:.0f} s after it started"
             said = f"{slug}: written to {path} (model {finished.model_version}){took}"
             if self.out is None:
@@ -170,102 +156,66 @@ class RunProgress:
                 with self.report.open("a") as file:
                     file.write(f"# {slug}\n\n{finished.report.rstrip()}\n\n")
                 self._write([f"{said}; its report: {self.report}"])
-            self._close_bar(slug)
             self._write_status()  # the pairs still training, as the API reads them
 
     def failed(self, slug: str, why: str) -> None:
         with self.lock:
-            self._end(self.pairs[slug], "failed", why)
-            self._close_bar(slug)  # the driver says why
+            self._end(self.pairs[slug], "failed", why)  # the driver says why
 
     def _end(self, pair: Pair, state: State, why: str | None) -> None:
         pair.state, pair.why = state, why
         pair.keys.clear()
         self.dirty = True
 
-    def say(self, text: str) -> None:
-        """A line of its own (the server's), above the display on a terminal."""
+    def refused(self) -> None:
         with self.lock:
-            tqdm.write(text.rstrip("\n"), file=self.stream)
+            self.refusals += 1
 
-    def _write(self, lines: list[str]) -> None:
-        """Lines above the bars on a terminal, log lines elsewhere."""
+    @staticmethod
+    def _write(lines: list[str]) -> None:
         for line in lines:
-            if self.terminal:
-                tqdm.write(line, file=self.stream)
-            else:
-                log.info("%s", line)
-
-    def _close_bar(self, slug: str) -> None:
-        if (bar := self.bars.pop(slug, None)) is not None:
-            bar.close()
+            log.info("%s", line)
 
     def close(self) -> None:
         self.stopped.set()
         self.ticker.join()
         with self.lock:
-            if self.terminal:
-                for slug in list(self.bars):
-                    self._close_bar(slug)
-                self._draw()
-                self.top.close()
-            else:
-                self._write([self._run_line(None)])  # also when the run ended within a tick
+            self._write([self._run_line(None)])  # also when the run ended within a tick
         if self.out is not None:
             clear_status(self.out)
 
     @contextmanager
     def shown(self) -> Iterator[RunProgress]:
-        # Every logger's lines above the bars: the root's, and those with handlers of their own
-        # (Dask's, Tornado's), which wrote into the bar being drawn.
-        loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
-        own = [logger for logger in loggers if logger.handlers and not logger.propagate]
-        with logging_redirect_tqdm([logging.root, *own]) if self.terminal else nullcontext():
-            try:
-                yield self
-            finally:
-                self.close()
+        try:
+            yield self
+        finally:
+            self.close()
 
     def estimate(self) -> TimeLeft:
         now = self.clock()
         active = [pair for pair in self.pairs.values() if pair.active]
-        ends = {  # math.inf: not known
-            pair.slug: self._running_left(pair, now) for pair in active if pair.state == "running"
+        ends = {  # a pair before its first phase: none of it spent
+            pair.slug: _left(self._cost(pair), now - (pair.began or now))
+            for pair in active
+            if pair.state == "running"
         }
+        started = any(pair.state != "waiting" for pair in self.pairs.values())
         workers = max(self.workers, 1)
-        free = sorted([*ends.values(), *[0.0] * (workers - len(ends))])[:workers]  # a heap
+        start = 0.0 if started else _left(START_SECONDS, now - self.began)
+        free = sorted([*ends.values(), *[start] * (workers - len(ends))])[:workers]  # a heap
         for pair in active:  # the run's order: the order they were submitted in
             if pair.state == "waiting":
-                cost = self._cost(pair)
-                ends[pair.slug] = heapq.heappop(free) + (math.inf if cost is None else cost)
+                ends[pair.slug] = heapq.heappop(free) + self._cost(pair)
                 heapq.heappush(free, ends[pair.slug])
-        run = max(ends.values(), default=math.inf)  # none in flight: nothing left to time
-        known = {slug: end for slug, end in ends.items() if end < math.inf}
-        return TimeLeft(run if run < math.inf else None, known)
+        return TimeLeft(max(ends.values(), default=None), ends)  # none in flight: nothing left
 
-    def _running_left(self, pair: Pair, now: float) -> float:
-        """At its pace (`_cost`); else its phases left at the pace of those it ended, in the
-        proportions of the pairs done that ended those too; math.inf: not known."""
-        left = _left(self._cost(pair), now - next(iter(pair.steps.values()), now))
-        *ended, current = pair.steps or {"": now}
-        alike = [done.spans for done in self.pairs.values() if set(ended) <= done.spans.keys()]
-        before = sum(spans[step] for spans in alike for step in ended)
-        after = sum(sum(spans.values()) for spans in alike) - before
-        if left < math.inf or not before:
-            return left
-        spent = pair.steps[current] - pair.steps[ended[0]]
-        return _left(after / before * spent, now - pair.steps[current])
-
-    def _cost(self, pair: Pair) -> float | None:
-        """Its seconds on a worker: its own measure, else its interval's in this run."""
-        if pair.measured is not None:
-            return pair.measured
-        alike = [
-            done.seconds
-            for done in self.pairs.values()
-            if done.state == "done" and done.interval == pair.interval and done.seconds
+    def _cost(self, pair: Pair) -> float:
+        """Its seconds on a worker, as measured, at the pace of this run's pairs done."""
+        done = self.pairs.values()
+        paces = [
+            each.seconds / each.cost() for each in done if each.state == "done" and each.seconds
         ]
-        return fmean(alike) if alike else None
+        return pair.cost() * (fmean(paces) if paces else 1.0)
 
     def measured(self) -> dict[str, float]:
         """The seconds on a worker of each pair done in this run."""
@@ -295,27 +245,15 @@ class RunProgress:
         )
 
     def tick(self) -> None:
-        """Redraw (or a pipe's lines), and the status file, when due."""
+        """The lines, and the status file, when due."""
         with self.lock:
-            if self.terminal:
-                self._draw()
-            elif self.clock() - self.said >= LINE_SECONDS:
+            if self.clock() - self.said >= LINE_SECONDS:
                 self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
                 active = [self._line(pair, estimate) for pair in self.pairs.values() if pair.active]
                 self._write([*active, self._run_line(estimate)])
             if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
                 self._write_status()
-
-    def _draw(self) -> None:
-        estimate = self.estimate()
-        self.top.set_description_str(f"training: {self.counted()}", refresh=False)
-        self.top.total = len(self.pairs)
-        self.top.n = sum(1 for pair in self.pairs.values() if not pair.active)
-        self.top.set_postfix_str(time_left(estimate.run), refresh=False)
-        self.top.refresh()
-        for slug, bar in self.bars.items():
-            bar.set_description_str(self._line(self.pairs[slug], estimate))
 
     @staticmethod
     def _line(pair: Pair, estimate: TimeLeft) -> str:
@@ -338,6 +276,8 @@ class RunProgress:
             said += f", {len(waiting)} waiting for a worker"
         if failed := named("failed"):
             said += f", {len(failed)} failed ({', '.join(failed)})"
+        if self.refusals:  # the API's lines of them, not said (`api_process.REFUSED`)
+            said += f"; {self.refusals} requests answered 503 meanwhile"
         return said
 
     def _write_status(self) -> None:
@@ -352,19 +292,15 @@ class RunProgress:
             self.tick()
 
 
-def sized_terminal(stream: IO[str]) -> bool:
-    """A terminal that says how wide it is (a bare pseudo-terminal of some CI runners says 0)."""
-    try:
-        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
-    except (OSError, ValueError):
-        return False
+def cost(measured: float | None, interval: str) -> float:
+    """A pair's seconds on a worker as measured: its own, else a pair's of its interval."""
+    return measured or PAIR_SECONDS.get(interval, PAIR_SECONDS["1h"])
 
 
 def _joined(said: str, left: str) -> str:
     return f"{said}, {left}" if left else said
 
 
-def _left(cost: float | None, spent: float) -> float:
-    """What is left of `cost` after `spent`; math.inf when not known, or spent past it."""
-    left = math.inf if cost is None else cost - spent
-    return left if left > 0 else math.inf
+def _left(cost: float, spent: float) -> float:
+    """What is left of `cost` after `spent`; near or past its end, a share of `spent`."""
+    return max(cost - spent, OVERDUE * spent)

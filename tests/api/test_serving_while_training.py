@@ -292,9 +292,14 @@ def test_before_its_first_model_every_route_answers_503_with_the_progress(
         assert said["error"] == "still_training", route
         assert said["detail"].startswith(f"no pair is served yet ({progress}"), said
     conforms("/bitcoin", client.get("/bitcoin?date=2026-08-01"))
-    assert client.get("/healthz").get_json()["error"] == "starting"
+    health = client.get("/healthz").get_json()
+    assert health["error"] == "starting"
+    # Issue 106, item 2: the run's time left from the first poll, as once serving.
+    assert health["training"]["eta_seconds"] == 301
+    assert [pair["eta_seconds"] for pair in health["training"]["pairs"]] == [241, None]
     page = client.get("/")
     assert (page.status_code, page.mimetype) == (503, "text/html")
+    assert "<h1>Training: no pair is served yet, about 5 min left</h1>" in page.text
     assert f"<td>btc-usd</td><td>{BACKTEST}</td><td>about 4 min left</td>" in page.text
     shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
     index_artifacts(model_dir)

@@ -106,6 +106,15 @@ def test_offline_the_terminal_and_the_first_answer_say_how_old_the_data_is(first
     assert "For fresh prices: LATEST_PRICES=binance,alpaca" in note
 
 
+def test_requests_refused_while_training_are_counted_not_said_one_a_line(first_run):
+    """Issue 106, item 4: a browser waiting on `/` wrote a 503 line every second or two."""
+    training = first_run.log[: first_run.log.index("training is over")]
+    assert " status=503 " not in training
+    counted = re.findall(r"; (\d+) requests answered 503 meanwhile", training)
+    assert counted, training[-2000:]
+    assert int(counted[-1]) >= first_run.statuses.count(503)
+
+
 def _answer(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=30) as answer:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -64,17 +65,6 @@ def test_trains_on_any_daily_csv_and_reports(daily_csv, tmp_path, caplog):
     ours = [record.message for record in caplog.records if record.name == "train"]
     assert ours[-1].endswith(f"each pair's report: {tmp_path / REPORT}")
     assert not any("| 1d |" in line for line in caplog.messages)
-
-
-def test_on_a_terminal_no_line_is_written_into_a_bar(daily_csv, tmp_path, monkeypatch, capsys):
-    """Issue 96, item 2: the cluster's line came before the bars' redirect, after the bar's text
-    (`0/2 pairs2026-11-27T14:56:36 INFO ... training on a local Dask cluster`)."""
-    monkeypatch.setattr("cryptopredict.training.progress.sized_terminal", lambda stream: True)
-    console = logging.StreamHandler(sys.stderr)  # which the bars' redirect takes
-    monkeypatch.setattr(logging.root, "handlers", [*logging.root.handlers, console])
-    assert main(["--csv", str(daily_csv), "--interval", "1d", "--out", str(tmp_path)]) == 0
-    lines = [line.split("\r")[-1] for line in capsys.readouterr().err.split("\n")]
-    assert not [line for line in lines if re.search(r"\d/\d+ pairs(?!$|, about)", line)]
 
 
 @pytest.mark.parametrize(
@@ -218,6 +208,20 @@ def test_a_bad_setting_is_named(monkeypatch, capsys):
     assert "HTTP_ATTEMPTS must be a whole number" in capsys.readouterr().err
 
 
+def test_a_taken_port_is_said_before_training_with_a_port_that_works(tmp_path, monkeypatch, caplog):
+    """Issue 106, item 3: with 8080 taken, `make run` trained for 90 s, said it served on
+    "its port", then exited 1, never naming a port that works."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PORT", str(port))
+        assert main(["--all", "--serve", "--out", str(tmp_path / "out")]) == 2
+    said = re.search(rf"port {port} is taken .*: stop it, or PORT=(\d+) make run", caplog.text)
+    assert said, caplog.text
+    socket.create_server(("127.0.0.1", int(said[1]))).close()  # free
+    assert not (tmp_path / "out").exists()  # before training and serving
+    assert "serving" not in caplog.text
+
+
 def test_the_client_imports_neither_pandas_nor_prophet():
     """train.py only drives the cluster: the training stack is the workers' to import."""
     code = (
@@ -288,6 +292,7 @@ class _Server:
     signal it is then sent (SIGTERM after its own drain, as it exits)."""
 
     url = "http://127.0.0.1:8080"
+    process = SimpleNamespace(poll=lambda: None)  # it serves
 
     def __init__(self, ended_by: int) -> None:
         self.ended_by, self.waits, self.stopped = ended_by, 0, False

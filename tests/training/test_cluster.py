@@ -72,6 +72,16 @@ def test_the_grids_do_not_depend_on_the_number_of_workers(on_two_workers, tmp_pa
     assert manifest.metrics.origins > 100
 
 
+def test_a_few_pairs_train_in_this_process_to_the_same_grids(on_two_workers, tmp_path, monkeypatch):
+    """Issue 106, item 1: `make run`'s two pairs waited 24 s for two worker processes to start
+    and import the training stack; no more pairs than workers train on a thread of this process."""
+    monkeypatch.setenv("TRAIN_WORKERS", "3")
+    with training_client(TrainingSettings.from_env(), len(PAIRS)) as client:
+        assert list(client.run(os.getpid).values()) == [os.getpid()]
+    train_locally(tmp_path, 3, monkeypatch)
+    assert_same_grids(tmp_path / "artifacts", on_two_workers)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """A virtual environment with this checkout installed by `pip install .` (offline: the

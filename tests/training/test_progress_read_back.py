@@ -12,18 +12,18 @@ from cryptopredict.training import tasks
 PREFIX = "2026-11-24T03:13:00 INFO    cryptopredict.training.progress: "
 
 NOW = [
-    "btc-usd: backtest of the served forecast, about a minute left",
-    "eth-usd: waiting for a worker (next: reading its history), about a minute left",
-    "training: 0 of 2 pairs done, 1 running, 1 waiting for a worker, about a minute left",
+    "btc-usd: backtest of the served forecast, about 45 s left",
+    "eth-usd: waiting for a worker (next: reading its history), about 45 s left",
+    "training: 0 of 2 pairs done, 1 running, 1 waiting for a worker, about 45 s left",
 ]
 LATER = [
-    "eth-usd: final fit, forecast grid and artifact, about a minute left",
-    "training: 1 of 2 pairs done, 1 running, about a minute left",
+    "eth-usd: final fit, forecast grid and artifact, about 45 s left",
+    "training: 1 of 2 pairs done, 1 running, about 45 s left",
 ]
-# A run line below its pairs': 1 min for the run, 6 for eth-usd.
+# A run line below its pairs': 45 s for the run, 6 min for eth-usd.
 BELOW = [
     "eth-usd: final fit, forecast grid and artifact, about 6 min left",
-    "training: 1 of 2 pairs done, 1 running, about a minute left",
+    "training: 1 of 2 pairs done, 1 running, about 45 s left",
 ]
 
 
@@ -32,7 +32,7 @@ def _log(*blocks: list[str]) -> list[str]:
 
 
 def test_the_time_left_is_read_as_said():
-    assert minutes("about a minute left") == 1
+    assert minutes("about 45 s left") == 0.75
     assert minutes("about 12 min left") == 12
     assert minutes("about 1.5 h left") == 90
     assert minutes("time left not known yet") is None

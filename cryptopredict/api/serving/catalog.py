@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
@@ -191,27 +192,7 @@ class Catalog:
                 idle._opened.artifact.release()  # opened: it was used
 
     def training(self) -> TrainingProgress | None:
-        """The run training into the model directory, while it has a pair unfinished."""
-        status = read_status(self.store.model_dir) if self.store.model_dir else None
-        if status is None or all(pair.state == "done" for pair in status.pairs):
-            return None
-        return TrainingProgress(
-            updated_at=iso_utc(int(status.updated_at.timestamp())),
-            eta_seconds=_seconds(status.eta_seconds),
-            pairs=[
-                TrainingPair(
-                    asset=pair.asset,
-                    state="running" if pair.state == "running" else "waiting",
-                    step=pair.step,
-                    eta_seconds=_seconds(pair.eta_seconds),
-                )
-                for pair in status.unfinished()
-            ],
-            failed=[
-                PairFailure(asset=pair.asset, reason=pair.why or "not said")
-                for pair in status.ended("failed")
-            ],
-        )
+        return training_progress(self.store.model_dir)
 
     def _written(self, slug: str) -> bool:
         """Whether `slug`'s artifact is written (in the index, and there), to be served next."""
@@ -302,6 +283,30 @@ def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:
     if store.model_dir is not None:
         problem = problem.replace(f"{store.model_dir}/", "")
     return f"the {slug} artifact cannot be served: {problem}. The other assets are served"
+
+
+def training_progress(model_dir: Path | None) -> TrainingProgress | None:
+    """The run training into the model directory, while it has a pair unfinished."""
+    status = read_status(model_dir) if model_dir else None
+    if status is None or all(pair.state == "done" for pair in status.pairs):
+        return None
+    return TrainingProgress(
+        updated_at=iso_utc(int(status.updated_at.timestamp())),
+        eta_seconds=_seconds(status.eta_seconds),
+        pairs=[
+            TrainingPair(
+                asset=pair.asset,
+                state="running" if pair.state == "running" else "waiting",
+                step=pair.step,
+                eta_seconds=_seconds(pair.eta_seconds),
+            )
+            for pair in status.unfinished()
+        ],
+        failed=[
+            PairFailure(asset=pair.asset, reason=pair.why or "not said")
+            for pair in status.ended("failed")
+        ],
+    )
 
 
 def _seconds(value: float | None) -> int | None:

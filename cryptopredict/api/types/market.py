@@ -47,10 +47,10 @@ class TrainingPair(Answer):
     eta_seconds: Annotated[
         int | None,
         doc(
-            "Seconds until its model should be written, estimated: the pairs left in the order "
-            "the workers run them, each at its own pace when it last trained into this model "
-            "directory, else at that of the pairs of its bar interval done in this run; null "
-            "when neither is measured, or it runs past its measure."
+            "Seconds until its model should be written, estimated: the workers' start, then "
+            "the pairs left in the order the workers run them, each at its measured cost (its "
+            "own when it last trained into this model directory, else a pair's of its bar "
+            "interval) at this run's pace; past it, a fifth of its time spent, never 0."
         ),
     ]
 
@@ -62,8 +62,8 @@ class TrainingProgress(Answer):
     eta_seconds: Annotated[
         int | None,
         doc(
-            "Seconds left in all: when the last pair's model should be written; null when "
-            "a pair's is not known."
+            "Seconds left in all: when the last pair's model should be written (null: none "
+            "is training)."
         ),
     ]
     pairs: Annotated[list[TrainingPair], doc("The pairs still training.")]
