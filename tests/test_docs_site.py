@@ -97,8 +97,12 @@ def test_a_fork_without_pages_set_up_learns_which_setting_first(tmp_path, pages,
         assert "set Source to 'GitHub Actions'" in result.stdout
 
 
-# A machine's own words: its paths, its scheduling wrapper, the sessions sharing it.
-MACHINE_WORDS = re.compile(r"/work/|/root/|/home/|\bheavy\b|sessions'? ")
+# A machine's own words: its paths, its scheduling wrapper, the sessions sharing it, and a
+# figure said as this machine's (issue 106: on GitHub it reads as a promise for the reader's).
+MACHINE_WORDS = re.compile(
+    r"/work/|/root/|/home/|\bheavy\b|sessions'? |this machine|shared development|reachable here",
+    re.I,
+)
 
 
 def test_no_page_says_the_machine_it_was_measured_on_but_as_cores_load_and_commit():
@@ -108,7 +112,6 @@ def test_no_page_says_the_machine_it_was_measured_on_but_as_cores_load_and_commi
     said = [
         f"{page.name}: {found.group(0)!r}"
         for page in pages
-        if page.name != "changelog.md"
         for found in MACHINE_WORDS.finditer(page.read_text().replace("header-heavy", ""))
     ]
     assert said == []

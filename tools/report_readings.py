@@ -99,7 +99,7 @@ def peers_reading(peers: dict) -> str:
 def panel_timing(panel: dict) -> str:
     minutes, seconds = divmod(panel["seconds"], 60)
     load = panel.get("load_average")
-    said = f"`make panel` took {minutes} min {seconds} s on this machine's two cores"
+    said = f"`make panel` took {minutes} min {seconds} s on a two-core machine"
     if load is None:
         return said + "."
     return (
