@@ -77,7 +77,8 @@ TAG_KEY_SECRET = {
 
 def repository(owner_type: str = "User") -> dict:
     owner = {"login": "octo", "id": 583231, "type": owner_type}
-    return {"id": 1296269, "name": "cryptopredict", "full_name": REPOSITORY, "owner": owner}
+    about = {"id": 1296269, "name": "cryptopredict", "full_name": REPOSITORY, "owner": owner}
+    return {**about, "has_issues": True}
 
 
 def answer_environment(server) -> None:

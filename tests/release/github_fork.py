@@ -44,6 +44,7 @@ class Fork:
     variables: dict[str, str] = field(default_factory=dict)
     pages: dict[str, Any] | None = None
     dependabot: set[str] = field(default_factory=set)  # alerts, security updates: what is on
+    has_issues: bool = False  # Issues, off on a fork
     writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
@@ -60,16 +61,10 @@ class Fork:
         if method != "GET":
             self.writes.append((method, path))
         if path == base:
+            self.has_issues = document.get("has_issues", self.has_issues)  # PATCH
             owner = {"login": self.owner, "type": self.owner_type}
-            return _json(
-                200,
-                {
-                    "full_name": self.repository,
-                    "owner": owner,
-                    "private": False,
-                    "visibility": "public",
-                },
-            )
+            about = {"full_name": self.repository, "owner": owner, "visibility": "public"}
+            return _json(200, {**about, "private": False, "has_issues": self.has_issues})
         if path == f"/users/{self.owner}":
             return _json(200, {"login": self.owner, "type": self.owner_type})
         if not path.startswith(base):

@@ -18,7 +18,8 @@ class Issues:
     repository: str = REPOSITORY
     issues: list[dict[str, Any]] = field(default_factory=list)
     comments: dict[int, list[str]] = field(default_factory=dict)
-    # Answer every issues request with this status instead (503: GitHub unavailable).
+    # Answer every issues request with this status instead (503: GitHub unavailable; 410: Issues
+    # off, as GitHub answers a repository whose Issues are disabled).
     failing: int | None = None
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, bytes] | None:
@@ -27,7 +28,8 @@ class Issues:
         if not path.startswith(base):
             return None
         if self.failing is not None:
-            return self.failing, b'{"message": "Service Unavailable"}'
+            said = "Issues are disabled for this repo" if self.failing == 410 else "Unavailable"
+            return self.failing, json.dumps({"message": said}).encode()
         rest = path.removeprefix(base).strip("/").split("/")
         sent = json.loads(body) if body else {}
         if rest == [""]:

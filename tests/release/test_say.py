@@ -4,6 +4,7 @@ when healed) and the job summary, against a stand-in of GitHub's issues API (iss
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ def issues(server, tmp_path, monkeypatch) -> Issues:
     return kept
 
 
-def say(server, tmp_path, *args: str, run: str = "7", command: str = "say") -> str:
+def say(server, tmp_path, *args: str, run: str = "7", command: str = "say", code: int = 0) -> str:
     environ = {
         "GITHUB_ACTIONS": "true",
         "GITHUB_TOKEN": "ghs_job",
@@ -30,7 +31,7 @@ def say(server, tmp_path, *args: str, run: str = "7", command: str = "say") -> s
         "GITHUB_RUN_ID": run,
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
     }
-    assert cli.main([command, *args], environ) == 0
+    assert cli.main([command, *args], environ) == code
     return (tmp_path / "summary.md").read_text() if (tmp_path / "summary.md").exists() else ""
 
 
@@ -43,21 +44,23 @@ def test_one_issue_is_opened_updated_when_it_changes_and_closed_once_all_healed(
     assert advisory in summary
     [issue] = issues.open()
     assert [label["name"] for label in issue["labels"]] == [LABEL]
+    assert issue["body"].startswith("@octo "), "the owner mentioned: GitHub mails them"
     assert sections(issue["body"])["audit"][0] == advisory
     # The next runs say the same: the same issue, no comment (no mail to the owner each run).
     for run in ("8", "9"):
         say(server, tmp_path, "--topic", "audit", "--text", advisory, run=run)
     assert len(issues.issues) == 1
     assert issues.comments == {}
+    assert "@octo" not in issue["body"], "mentioned once, when the topic opened"
     assert sections(issue["body"])["audit"][1].endswith("/actions/runs/9"), "the last run's"
     # A second topic, and a change of the first: one comment each, still one issue.
     say(server, tmp_path, "--topic", "stranded-push", "--text", "main's head failed twice")
     say(server, tmp_path, "--topic", "audit", "--text", advisory + " and GHSA-2")
     assert len(issues.issues) == 1
     assert [comment.split("\n")[0] for comment in issues.comments[1]] == [
-        "**stranded-push** (https://github.com/octo/cryptopredict/actions/runs/7):",
+        "@octo **stranded-push** (https://github.com/octo/cryptopredict/actions/runs/7):",
         "**audit** (https://github.com/octo/cryptopredict/actions/runs/7):",
-    ]
+    ], "the owner mentioned where a topic opens, not where it changes"
     # Healed one by one: the issue closes with the last.
     capsys.readouterr()
     said = say(server, tmp_path, "--topic", "audit", "--healed", run="10")
@@ -90,6 +93,22 @@ def test_github_unavailable_is_a_warning_after_the_summary_never_a_failure(
     assert "Re-run the failed jobs" in out
     asked = [request for request in server.requests if request[0] == "GET"]
     assert len(asked) == 3, "tried again twice"
+
+
+def test_issues_off_fails_the_job_naming_why_after_the_summary_and_healing_stays_green(
+    server, tmp_path, issues, capsys
+):
+    """Issue 105: GitHub answers 410 while Issues are off (a fork's default): saying a topic
+    fails the job, naming why and the fix, so that GitHub's mail of a failed run tells the
+    owner; healing, with nothing to heal, stays a warning."""
+    issues.failing = 410
+    assert "GHSA-1" in say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1", code=1)
+    out = capsys.readouterr().out
+    assert out.startswith("::error title=release say::audit could not be said in the issue")
+    assert re.search(r"HTTP 410 for GET .*: Issues are disabled for this repo", out)
+    assert "Turn Issues on (Settings -> General -> Features -> Issues" in out
+    say(server, tmp_path, "--topic", "audit", "--healed")
+    assert capsys.readouterr().out.startswith("::warning title=release issue::audit could not")
 
 
 def test_an_empty_text_file_says_the_topic_healed(server, tmp_path, issues):

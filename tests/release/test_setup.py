@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,7 @@ def test_a_bare_fork_is_set_up_so_that_its_dry_run_passes_and_a_second_run_chang
     assert code == 0, out
     said = [line for line in out.splitlines() if line.startswith("change: ")]
     for setting in (
+        "turn Issues on (off on a fork by default)",
         "enable the release workflow",
         "create the production environment",
         "create the release-tags environment",
@@ -92,6 +95,7 @@ def test_a_bare_fork_is_set_up_so_that_its_dry_run_passes_and_a_second_run_chang
     code, out = run(server, capsys, "setup", "--dry-run")
     assert code == 0, out
     assert fork.dependabot == {"alerts", "updates"}, "the alerts first: the updates need them"
+    assert fork.has_issues, "the one issue reaches the owner"
     assert "in place: Render is off" in out
     assert "'Deploy keys' may create the release tags" in out
     # The deploy key: its private half in the environment only, sealed there, nowhere on disk.
@@ -122,6 +126,7 @@ def test_a_dry_run_says_every_change_and_makes_none(server, capsys, workdir):
     code, out = run(server, capsys, "setup", "--dry-run", "--no-pages")
     assert code == 1, "changes to make"
     assert "would change: disable the docs workflow (Pages off)" in out
+    assert "would change: turn Issues on (off on a fork by default)" in out
     assert "would change: make a deploy key with write access" in out
     assert "nothing changed (--dry-run)" in out
     assert fork.writes == []
@@ -309,3 +314,24 @@ def test_a_dry_run_needs_nothing_but_python(server, workdir):
     assert done.returncode == 1
     assert "setup seals secrets with PyNaCl, which this Python does not have" in done.stderr
     assert "pip install --require-hashes -r requirements-setup.txt" in done.stderr
+
+
+def test_setup_without_github_says_what_it_waits_for_at_once_and_ends_at_its_timeout(
+    capsys, monkeypatch
+):
+    """Issue 105: GitHub unreachable (nothing listens), the retries as shipped (10, 30, 90 s):
+    setup says at once what it asks and, for each wait, its cause and the next try's time;
+    --timeout ends it, saying what to check."""
+    monkeypatch.delenv("RELEASE_RETRY_DELAYS")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": api}
+    started = time.monotonic()
+    with pytest.raises(SystemExit, match=r"did not answer within 1\.5 s \(--timeout\): check"):
+        main(["setup", "--repository", REPOSITORY, "--dry-run", "--timeout", "1.5"], environ)
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.startswith(f"asking {api} about {REPOSITORY} for 1.5 s at most (--timeout)")
+    waits = r"could not be reached \(.*refused\); trying again at \d\d:\d\d:\d\d \(in 10 s\)"
+    assert re.search(waits, err), err

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import urllib.parse
@@ -304,19 +305,36 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "setup needs your token: GITHUB_TOKEN, or the GitHub CLI (gh, https://cli.github.com) "
             "logged in: `gh auth login`"
         )
-    hook = environ.get(HOOK_SECRET, "")
+    github = GitHub.from_environ(environ, repository=args.repository, token=token)
+    print(
+        f"asking {github.api_url} about {args.repository} for {args.timeout:g} s at most "
+        "(--timeout); a call it does not answer is tried again, each try said here",
+        file=sys.stderr,
+    )
+
+    def late(*_: object) -> None:  # SystemExit: no `except Exception` takes it for GitHub's
+        raise SystemExit(
+            f"error: {github.api_url} did not answer within {args.timeout:g} s (--timeout): "
+            "check this machine's network, its proxy (HTTPS_PROXY) and GITHUB_API_URL, then run "
+            "it again: what it changed is kept, and it goes on from there"
+        )
+
+    def hook() -> str:  # the owner typing is no wait for GitHub
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return getpass.getpass(f"Render's deploy hook ({HOOK_SECRET}): ")
+
+    signal.signal(signal.SIGALRM, late)
+    signal.setitimer(signal.ITIMER_REAL, args.timeout)
     choices = Choices(
         render_url=args.render_service_url,
         render_off=args.no_render,
         pages=not args.no_pages,
-        hook=lambda: hook or getpass.getpass(f"Render's deploy hook ({HOOK_SECRET}): "),
+        hook=lambda: environ.get(HOOK_SECRET, "") or hook(),
     )
-    return set_up(
-        GitHub.from_environ(environ, repository=args.repository, token=token),
-        choices,
-        dry_run=args.dry_run,
-        say=print,
-    )
+    try:
+        return set_up(github, choices, dry_run=args.dry_run, say=print)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def say(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
@@ -625,6 +643,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
                 option("--no-render", action="store_true", help="deploy nowhere"),
             ),
             option("--no-pages", action="store_true", help="disable the docs workflow"),
+            option("--timeout", type=float, default=300.0, help="seconds, at most (300)"),
         ),
     ),
     "say": (

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from time import sleep
 from typing import TypeVar
 
@@ -35,7 +37,8 @@ def transient(said: str) -> bool:
 
 
 def retried(call: Callable[[], T], again: Callable[[T | Exception], bool]) -> T:
-    """`call`'s result, called again after each delay while `again(result or error)` holds."""
+    """`call`'s result, called again after each delay while `again(result or error)` holds; each
+    wait said on standard error, with its cause and when the next try starts."""
     for delay in delays():
         try:
             result: T | Exception = call()
@@ -43,9 +46,18 @@ def retried(call: Callable[[], T], again: Callable[[T | Exception], bool]) -> T:
             result = error
         if not again(result):
             break
+        at = datetime.now() + timedelta(seconds=delay)
+        print(f"{_cause(result)}; trying again at {at:%H:%M:%S} (in {delay:g} s)", file=sys.stderr)
         sleep(delay)
     else:
         return call()
     if isinstance(result, Exception):
         raise result
     return result
+
+
+def _cause(result: object) -> str:
+    """What a try that failed said: an error's words, a process's standard error, an answer's."""
+    if not isinstance(result, Exception) and hasattr(result, "said"):
+        return str(result.said())
+    return " ".join(str(getattr(result, "stderr", None) or result).split())[-300:]

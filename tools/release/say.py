@@ -1,6 +1,7 @@
 """Say it where the owner looks: the run's job summary, and ONE repository issue kept up to date,
-a section a topic (docs/release.md, "The one issue"). Failing to reach GitHub is a warning, never a
-failed job: the summary is written first."""
+a section a topic (docs/release.md, "The one issue"). The summary is written first; GitHub failing
+transiently is a warning, GitHub refusing to write the issue (Issues off) fails the job, so that
+GitHub's own mail of a failed run tells the owner."""
 
 from __future__ import annotations
 
@@ -60,21 +61,23 @@ def keep(github: GitHub, topic: str, text: str, run: str) -> str:
         left = f"still holds {', '.join(held)}" if held else "closed: nothing else needs you"
         return f"{topic}: healed (issue #{number} {left})"
     changed = held.get(topic, ("", ""))[0] != text
+    hello = "" if topic in held else f"@{github.repository.split('/')[0]} "  # mailed once a topic
     held[topic] = (text, run)
     if issue is None:
-        opened = call("POST", "", {"title": TITLE, "body": body_of(held), "labels": [LABEL]})
-        return f"{topic}: said in issue #{opened.get('number')}, opened"
+        body = {"title": TITLE, "body": hello + body_of(held), "labels": [LABEL]}
+        return f"{topic}: said in issue #{call('POST', '', body).get('number')}, opened"
     number = issue["number"]
     call("PATCH", f"/{number}", {"body": body_of(held)})
     if not changed:
         return f"{topic}: still said in issue #{number}"
-    call("POST", f"/{number}/comments", {"body": f"**{topic}** ({run}):\n\n{text}"})
+    call("POST", f"/{number}/comments", {"body": f"{hello}**{topic}** ({run}):\n\n{text}"})
     return f"{topic}: said in issue #{number}, updated"
 
 
 def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     """Write the job summary (first: GitHub may fail), then keep the issue; what was done, or a
-    warning line where GitHub could not be asked."""
+    warning line where GitHub could not be asked or nothing was to be said; GitHubError where
+    GitHub refused to say it."""
     run = run_url(environ)
     if text.strip():
         _summary(
@@ -86,7 +89,13 @@ def tell(environ: Mapping[str, str], topic: str, text: str) -> str:
     try:
         done = keep(github, topic, text, run)
     except GitHubError as error:
-        return f"::warning title=release issue::{topic} could not be said in the issue: {error}"
+        if error.transient or not text.strip():
+            return f"::warning title=release issue::{topic} could not be said in the issue: {error}"
+        raise GitHubError(
+            f"{topic} could not be said in the issue labelled {LABEL}: {error}. Turn Issues on "
+            "(Settings -> General -> Features -> Issues, or `python -m tools.release setup`) or "
+            "give the job `issues: write`; the job summary says it meanwhile"
+        ) from None
     if not text.strip() and "healed" in done:
         _summary(environ, f"**Healed**: {done}.\n")
     return done

@@ -101,6 +101,11 @@ def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
 
 def _repository(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
     kept.append(repository(github))
+    if github.get("", "metadata: read").get("has_issues"):
+        kept.append("Issues are on: the one issue tells you what the release needs of you")
+        return
+    said = "turn Issues on (off on a fork by default): the release says what needs you in one issue"
+    found.append(Change.call(said, github, "PATCH", "", {"has_issues": True}))
 
 
 def _package(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
