@@ -22,7 +22,7 @@ from cryptopredict.retry_after import retry_after_seconds
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({418, 429, 500, 502, 503, 504})  # 418: Binance bans after 429s
 MAX_BACKOFF = 8.0
 
 

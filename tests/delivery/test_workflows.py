@@ -675,7 +675,7 @@ def test_nothing_is_carried_from_one_release_to_the_next():
     assert "training-cache" not in release()["jobs"]
     assert "--mount=type=cache,id=cryptopredict-cache,target=/cache" in DOCKERFILE
     build = image["steps"][[step.get("id") for step in image["steps"]].index("build")]
-    assert build["with"]["cache-to"] == "type=gha,mode=min"
+    assert build["with"]["cache-to"] == "type=gha,mode=min,ignore-error=true", "never fails it"
     # No budget: the training takes minutes; GitHub stops the job at 360 minutes.
     assert "TRAIN_BUDGET" not in assignments(build["with"]["build-args"])
     assert "TRAIN_BUDGET" not in DOCKERFILE
@@ -756,15 +756,17 @@ def test_ci_runs_on_branches_not_on_the_tags_the_release_pushes():
 
 
 def test_production_stale_is_said_after_every_run_whatever_failed():
-    """Issue 93, the catch-all: its job always runs (not behind the jobs that failed), after the
-    deploy, asking the service and GitHub, and writes only the one issue."""
+    """Issue 93, the catch-all: its job always runs (not behind the jobs that failed; issue
+    105: without Render too, reading the index `latest` names), after the deploy, asking the
+    service and GitHub, and writes only the one issue."""
     job = release()["jobs"]["production"]
-    assert job["if"].startswith("always() && ")
+    assert job["if"] == "always()"
     assert job["needs"] == ["version", "deploy"]
     assert job["permissions"] == {
         "contents": "read",
         "actions": "read",
         "checks": "read",
         "issues": "write",
+        "packages": "read",
     }
     assert job["steps"][-1]["run"].startswith("python -m tools.release production ")

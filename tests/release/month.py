@@ -130,7 +130,7 @@ class Month:
         self.remote = scratch_remote(tmp / "remote")
         self.runner = MonthRunner(self.world, self.prices, self.remote, tmp)
         if build == "real":
-            self.runner.exchanges = Exchanges(self.world, self.at(self.cycles * CYCLE_HOURS))
+            self.runner.exchanges = Exchanges(self.world, self.at(self.cycles * CYCLE_HOURS), tmp)
         self.runs: list[RunRecord] = []
         self.pushes: list[tuple[float, str]] = []  # (simulated time, commit)
         self.busy_until = 0.0
@@ -331,6 +331,8 @@ class Month:
             fault.person = f"pushed the bump of {spec['package']}"
         elif kind == "retention-refusal":
             fault.person = "gave the repository the package's Admin role"
+        elif kind == "issues-disabled":  # as the red run says
+            fault.person = "turned Issues on"
         elif kind == "render-hook-refused":  # as the catch-all says: the fix, then a run
             fault.person = "regenerated the deploy hook, set its secret and ran the release"
             inputs = {"inputs": {"start-anew": ""}}

@@ -45,7 +45,7 @@ from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
 from tests.release.attestations import attest, certificate
 from tests.release.month_exchanges import PAIRS, Exchanges
 from tests.release.month_tools import REFUSED_429, digest_of, image_files
-from tests.release.month_world import HOST_KEY, HOUR, NAME, REPOSITORY, Build, World
+from tests.release.month_world import HOST_KEY, HOUR, NAME, REPOSITORY, TIME_SCALE, Build, World
 from tests.release.oci_registry import CONFIG, INDEX, LAYER, MANIFEST, PASSWORD, USER
 from tests.release.scratch_git import ScratchRepo
 from tests.release.test_workflow_runs import FAKE_SSH, TAG_KEY
@@ -60,12 +60,10 @@ LOGIN = f"{USER}:{PASSWORD}"
 TRACKED = (".github", "tools", "ci", "Dockerfile", *LOCK_FILES)  # the base the image job mirrors
 STAND_INS = ("gh", "docker", "skopeo", "make")
 PULL_FAILED = "'::error::Docker pull failed with exit code 1'"  # an annotation, as GitHub's
-# Where a job waits (a back-off, a hang, its timeout-minutes), the month's clock runs this many
-# times faster than the wall's.
-TIME_SCALE = 30
 SIGSTORE_DOWN = (
     "Error: Failed to get a signing certificate from Fulcio: HTTP 503 Service Unavailable"
 )
+CACHE_DENIED = "ERROR: failed to solve: failed to export cache: 403 Forbidden (GitHub's cache)"
 
 
 class PricePath:
@@ -273,6 +271,9 @@ class MonthRunner(Runner):
         args = dict(line.split("=", 1) for line in inputs["build-args"].splitlines() if line)
         if self.world.consume("base-image", f"SBOM scanner {inputs.get('sbom', '')}"):
             raise BuildFailedError(f"ERROR: failed to solve: {REFUSED_429}")
+        cache = inputs["cache-to"]  # BuildKit fails a build whose cache export fails, unless...
+        if self.world.consume("cache-export", cache) and "ignore-error=true" not in cache:
+            raise BuildFailedError(CACHE_DENIED)
         with tempfile.TemporaryDirectory(prefix="month-build-") as scratch:
             previous, out = Path(scratch) / "previous", Path(scratch) / "app" / "artifacts"
             previous.mkdir()
@@ -293,7 +294,8 @@ class MonthRunner(Runner):
                 said = f"{getattr(error, 'code', '')} {getattr(error, 'reason', error)}"
                 raise BuildFailedError(f"ERROR: failed to push ghcr.io/{NAME}: {said}") from None
         tag, sha = args["MODEL_VERSION"], args["GIT_SHA"]
-        build = Build(digest, tag, sha, data_until, self.world.now, source)
+        hosts = " -> ".join(dict.fromkeys(self.exchanges.calls)) if self.exchanges else ""
+        build = Build(digest, tag, sha, data_until, self.world.now, source, hosts)
         self.world.builds[digest] = build
         return digest
 
@@ -331,9 +333,11 @@ class MonthRunner(Runner):
         until = f"{datetime.fromtimestamp(self.world.now, UTC):%Y-%m-%dT%H:%M:%SZ}"
         env = {**os.environ, **args, "CRYPTOPREDICT_CACHE": str(out.parent / "cache")}
         env["TRAIN_ARGS"] = f"{args.get('TRAIN_ARGS', '')} --until {until}"
-        urls = ("BINANCE_API_URL", "ALPACA_DATA_URL", "HTTPS_PROXY")  # any other host: refused
-        env.update(dict.fromkeys(urls, self.exchanges.url if self.exchanges else ""))
-        env["NO_PROXY"] = "127.0.0.1"
+        assert self.exchanges is not None, "BUILD=real's"
+        urls = ("BINANCE_API_URL", "ALPACA_DATA_URL", "HTTPS_PROXY")  # other hosts: through it
+        env.update(dict.fromkeys(urls, self.exchanges.url))
+        env.update(NO_PROXY="127.0.0.1", REQUESTS_CA_BUNDLE=str(self.exchanges.ca))
+        self.exchanges.calls = []
         done = subprocess.run(
             ["bash", "-c", command.replace("/cache/history", "$CRYPTOPREDICT_CACHE")],
             cwd=ROOT,

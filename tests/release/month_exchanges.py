@@ -1,8 +1,13 @@
-"""Alpaca's and Binance's market data as a `BUILD=real` month's builds meet them, with the
-exchange faults (month_world.KINDS): docs/release.md, "The release's own training"."""
+"""Alpaca's and Binance's market data as a `BUILD=real` month's builds meet them on GitHub's
+runners, with the exchange faults (month_world.KINDS): Binance's API host answers HTTP 451
+(not served in the runner's region), and its market-data host, reached through the proxy
+(HTTPS_PROXY) over TLS with a certificate the build trusts (REQUESTS_CA_BUNDLE), serves the
+klines and the market `top:N` ranks; docs/release.md, "The release's own training"."""
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -15,13 +20,23 @@ from tests.release.month_world import HOUR, World
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DAYS = 730  # the history each exchange holds: the month's builds fetch and fit this much
-PAIRS = "btc-usd,eth-usdt"  # the release's pairs, cut to two (RELEASE_ASSETS): one a source each
+PAIRS = "btc-usd,top:1"  # the release's pairs, cut to two (RELEASE_ASSETS): one a source each
 PAGE = {"alpaca": 10_000, "binance": 1000}  # their largest pages
+MARKET_DATA = "data-api.binance.vision"
+REGION_BLOCKED = {"code": 0, "msg": "Service unavailable from a restricted location"}
 
 
 class Exchanges:
-    def __init__(self, world: World, end: float) -> None:
+    def __init__(self, world: World, end: float, tmp: Path) -> None:
         self.world = world
+        self.calls: list[str] = []  # Binance's hosts and their answers, as a build met them
+        self.ca, secret = tmp / "market-data.pem", tmp / "market-data.key"
+        ask = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        ask += ["-nodes", "-days", "9", "-subj", f"/CN={MARKET_DATA}", "-keyout", str(secret)]
+        ask += ["-addext", f"subjectAltName=DNS:{MARKET_DATA}", "-out", str(self.ca)]
+        subprocess.run(ask, check=True, capture_output=True)
+        self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.tls.load_cert_chain(self.ca, secret)
         btc = pd.read_csv(DATA / "btc-usd-1h.csv.gz", parse_dates=["timestamp"])
         usdt = pd.read_csv(DATA / "binance-spot-16pairs-1h.csv.gz", parse_dates=["time"])
         self.bars = {("alpaca", "BTC/USD"): btc}
@@ -35,25 +50,39 @@ class Exchanges:
         self.url = world._serve(self._answer)
 
     def _answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        if method == "CONNECT" and handler.path.partition(":")[0] == MARKET_DATA:
+            handler.send_response(200)  # the tunnel, then the host's own answers inside it
+            handler.end_headers()
+            secure = self.tls.wrap_socket(handler.connection, server_side=True)
+            type(handler)(secure, handler.client_address, handler.server)
+            handler.close_connection = True
+            return
         path, _, query = handler.path.partition("?")
         asked = dict(urllib.parse.parse_qsl(query))
         venue = "alpaca" if path.startswith("/v1beta3/") else "binance"
         fault = self.world.consume("exchange", f"{venue} {method} {handler.path}")
-        kind = fault.kind if fault else ""
+        kind, host = fault.kind if fault else "", handler.headers.get("Host", "").split(":")[0]
+        wait = [("Retry-After", str(fault.spec.get("seconds") or 2))] if fault else []
         if method == "CONNECT" or kind == "exchange-outage":  # a host it does not stand in for
             status, body = (403 if method == "CONNECT" else 503), {"message": "refused"}
-        elif kind == "exchange-451":
-            status, body = 451, {"code": 0, "msg": "Service unavailable from a restricted location"}
+        elif kind in ("exchange-429", "exchange-418"):  # too many requests; 418: banned a while
+            status, body = int(kind[-3:]), {"code": -1003, "msg": "Too many requests"}
+        elif venue == "binance" and (host != MARKET_DATA or kind == "exchange-451"):
+            status, body = 451, REGION_BLOCKED  # a runner's, from the API host (a fault: both)
         else:
-            status, body = self._bars(venue, asked, kind, fault.hour if fault else 0.0)
-        reply(handler, status, body)
+            status, body = self._bars(venue, path, asked, kind, fault.hour if fault else 0.0)
+        if venue == "binance":
+            self.calls.append(f"{host} {status}")
+        reply(handler, status, body, headers=wait if status in (418, 429) else [])
 
-    def _bars(self, venue: str, asked: dict[str, str], kind: str, hour: float) -> tuple:
+    def _bars(self, venue: str, path: str, asked: dict[str, str], kind: str, hour: float) -> tuple:
+        now = self.world.start + hour * HOUR if kind == "exchange-stale" else self.world.now
+        if path.endswith(("/exchangeInfo", "/ticker/24hr")):
+            return 200, self._market(path, pd.Timestamp(now, unit="s", tz="UTC"))
         symbol = asked.get("symbols" if venue == "alpaca" else "symbol", "")
         if asked.get("timeframe", asked.get("interval")) not in ("1Hour", "1h"):
             return 400, {"message": f"this stand-in holds hourly bars, not {asked}"}
         rows = self.bars.get((venue, symbol), self.bars["alpaca", "BTC/USD"].head(0))
-        now = self.world.start + hour * HOUR if kind == "exchange-stale" else self.world.now
         closed = rows["timestamp"] + pd.Timedelta(hours=1) <= pd.Timestamp(now, unit="s", tz="UTC")
         if venue == "binance":
             start = pd.Timestamp(int(asked.get("startTime", 0)), unit="ms", tz="UTC")
@@ -71,3 +100,25 @@ class Exchanges:
             for bar in answer["bars"].get(symbol, []):
                 bar["close_price"] = bar.pop("c")
         return 200, answer
+
+    def _market(self, path: str, now: pd.Timestamp) -> object:
+        """Binance's spot listing, or each pair's last 24 closed hours, as `top:N` asks them."""
+        hour = pd.Timedelta(hours=1)
+        day = {
+            s: r[r["timestamp"] + hour <= now].tail(24)
+            for (v, s), r in self.bars.items()
+            if v == "binance"
+        }
+        if path.endswith("/exchangeInfo"):
+            base = {"quoteAsset": "USDT", "status": "TRADING"}
+            return {"symbols": [{**base, "symbol": s, "baseAsset": s[:-4]} for s in day]}
+        return [
+            {
+                "symbol": symbol,
+                "quoteVolume": str((rows["close"] * rows["volume"]).sum()),
+                "highPrice": str(rows["high"].max()),
+                "lowPrice": str(rows["low"].min()),
+                "closeTime": int(now.timestamp() * 1000),
+            }
+            for symbol, rows in day.items()
+        ]

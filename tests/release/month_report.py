@@ -68,8 +68,8 @@ def report(month: Month, script: str) -> dict[str, Any]:
             [month.world.hour(at), month.world.builds[digest].build_tag]
             for at, digest in month.world.deploys
         ],
-        "builds": [  # each build's hour, tag, source and newest bar's close
-            [month.world.hour(b.built_at), b.build_tag, b.source, iso(b.data_until)]
+        "builds": [  # each build's hour, tag, source, newest bar's close and Binance's hosts
+            [month.world.hour(b.built_at), b.build_tag, b.source, iso(b.data_until), b.hosts]
             for b in month.world.builds.values()
         ],
         "data_age": [
@@ -196,8 +196,12 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     if summary:
         said.append(f"job summary ({summary.label})")
     issue = next((r for r in window if any(mentions(t, words) for t in r.issues)), None)
+    # Issues off: the job that had it to say failed red naming why, and GitHub mails that
+    refused = next((r for r in window if re.search("::error.*Issues are disabled", r.said)), None)
     if issue:
         said.append(f"repository issue (open after the {issue.label})")
+    elif refused:
+        said.append(f"a red run, GitHub refusing the issue ({refused.label})")
     page = next((r for r in window if mentions(r.said, words)), None)
     if page:  # the run's page: GitHub's email of a failed run leads there, but no issue
         entry["said_on_the_run_page"] = page.label
@@ -207,7 +211,7 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
         entry["advises_starting_anew"] = first.label
     if first is not None and first.failure and not healed:
         entry["failure"] = first.failure[-400:]
-    entry["ok"] = bool(healed) or len(said) == 2
+    entry["ok"] = bool(healed) or len(said) == 2 or (kind == "issues-disabled" and bool(refused))
     entry["needs_a_person_unmarked"] = not healed and "person" not in spec
     return entry
 
@@ -240,6 +244,9 @@ def healer(
         return None  # a person's decision: said, never healed by a run
     if "person" in spec and kind != "rollback":
         return None
+    if kind == "render-cold-start":  # woken within its run: one mail per real event, none here
+        stale = any("### production-stale" in text for r in window for text in r.issues)
+        return None if stale else f"woken within its own run ({first.label}), nothing said"
     if kind in ("failed-push", "rollback") or first.event == "push":
         done = next(
             (r for r in window if r.released and month.descends(r.released_sha, first.sha)), None

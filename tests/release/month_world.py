@@ -44,7 +44,17 @@ RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
 FRESH_HOURS = 12
-EXCHANGE_KINDS = ("exchange-outage", "exchange-451", "exchange-shape", "exchange-stale")
+EXCHANGE_KINDS = (
+    "exchange-outage",
+    "exchange-451",
+    "exchange-shape",
+    "exchange-stale",
+    "exchange-429",
+    "exchange-418",
+)
+# Where a job waits (a back-off, a hang, its timeout-minutes), the month's clock runs this many
+# times faster than the wall's.
+TIME_SCALE = 30
 # Each kind of fault: what it strikes, and the words that say it where the owner looks (none:
 # its own, month_report.said_words).
 KINDS = {
@@ -66,6 +76,9 @@ KINDS = {
     "github-api-5xx": ("github-api", "re-run"),
     "registry-push-503": ("registry-push", "re-run"),
     "attestation-outage": ("attestation", "re-run"),
+    "issues-disabled": ("issues", "Issues are disabled"),  # a red run, GitHub's mail of it
+    "render-cold-start": ("render-wake", "woken"),  # woken within its run: nothing to say
+    "cache-export-denied": ("cache-export", "re-run"),
     # BUILD=real's only (its training asks the exchanges), for `hours`: said by the catch-all
     **dict.fromkeys(EXCHANGE_KINDS, ("exchange", "production-stale")),
 }
@@ -97,6 +110,7 @@ class Build:
     data_until: int  # epoch seconds: the close of its newest bar
     built_at: float  # simulated epoch seconds
     source: str  # where BTC/USD's bars came from: `synthetic`, `alpaca` or `binance`
+    hosts: str = ""  # BUILD=real's: Binance's hosts as its calls met them, with their answers
 
 
 def iso(at: float) -> str:
@@ -118,6 +132,7 @@ class World:
         self.now = 0.0  # simulated epoch seconds
         self.run_label = ""  # the run going on, for the faults' record
         self.moved_in_run = 0  # the image tags it moved so far
+        self.waking = 0.0  # time.monotonic() until which production, waking, does not answer
         self.armed: list[Fault] = []
         self.lock = threading.Lock()
         self.builds: dict[str, Build] = {}
@@ -195,10 +210,16 @@ class World:
         body = handler.rfile.read(length) if length else b""
         path, _, query = handler.path.partition("?")
         asked = dict(urllib.parse.parse_qsl(query))
+        if path == "/healthz" and self.asleep():
+            handler.close_connection = True  # Render starts the instance: no answer yet
+            return
         down = path.startswith(("/repos/", "/users/")) and self.consume("github-api", path)
+        off = path.startswith(f"/repos/{REPOSITORY}/issues") and self.consume("issues", path)
         kept = (
             (503, {"message": "Service Unavailable"})
             if down
+            else (410, {"message": "Issues are disabled for this repo"})
+            if off
             else self.issues.handle(method, handler.path, body)
             or self.feed.handle(method, path, body)
         )
@@ -235,6 +256,14 @@ class World:
                 "workflow_runs": runs[-int(asked.get("per_page", 30)) :],
             }
         return self._checks(path) or self.routes.get(path, (404, {"message": "Not Found"}))
+
+    def asleep(self) -> bool:
+        """Whether production sleeps (a cold start struck) and is not awake yet: `seconds` (50)
+        on the month's clock from the first ask that woke it."""
+        struck = time.monotonic() >= self.waking and self.consume("render-wake", "/healthz")
+        if struck:
+            self.waking = time.monotonic() + (struck.spec.get("seconds") or 50) / TIME_SCALE
+        return time.monotonic() < self.waking
 
     def _checks(self, path: str) -> tuple[int, Any] | None:
         """Render's /healthz, of the newest deploy at once; a run's failed jobs (ids: the run's

@@ -59,13 +59,16 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     second cycle's build on the newest tag, the fourth within the dispatch job; a registry
     refusing four blob pushes fails that build (BuildKit's four tries), healed by the next run
     that builds the tag; Docker Hub refusing the push's test container three times leaves the
-    push untagged, tagged and released by the next cycle's run on main. Production stays fresh
-    and each release is one issue of the record."""
+    push untagged, tagged and released by the next cycle's run on main; a refused cache export
+    fails no build and production asleep for 50 s is woken, nothing said (issue 105).
+    Production stays fresh and each release is one issue of the record."""
     script = tmp_path / "faults.json"
     faults = [
         {"kind": "gh-503", "hour": 1, "call": "workflow run", "count": 3},
         {"kind": "registry-push-503", "hour": 1, "count": 4},
         {"kind": "base-image-429", "hour": 8, "count": 3},
+        {"kind": "cache-export-denied", "hour": 9},
+        {"kind": "render-cold-start", "hour": 9, "seconds": 50},
     ]
     script.write_text(json.dumps({"cycles": 3, "pushes": [8.1], "faults": faults}))
     assert month.main(["--faults", str(script), "--out", str(tmp_path)]) == 0
@@ -77,13 +80,16 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     [push] = result["pushes"]
     assert (push["within_two_cycles"], push["in_production_after_hours"]) == (True, 5.38)
     assert result["releases"] == result["record_issues"] == 4, "-6, 0, 8 (v0.1.0), 12 (v0.1.1)"
-    gh, registry, hub = result["faults"]
+    gh, registry, hub, cache, asleep = result["faults"]
     assert [hit["run"][:21] for hit in gh["struck"]] == ["schedule at hour 6.38"] * 3
     assert "dispatch at hour 6.48" in {r["run"][:21] for r in result["runs"]}, "the 4th try"
     assert {hit["run"][:21] for hit in registry["struck"]} == {"dispatch at hour 6.48"}
     assert registry["healed_by"].startswith("dispatch at hour 8.2")
     assert hub["struck"][0]["run"].startswith("push at hour 8.1")
     assert hub["healed_by"].startswith("dispatch at hour 12.48"), "the push, tagged, released"
+    assert cache["healed_by"].startswith("retried within its own run (dispatch at hour 12.48")
+    assert asleep["healed_by"].startswith("woken within its own run (schedule at hour 12.38")
+    assert result["issues"]["opened"] == 0, "a cold start of 50 s is no news"
     assert (tmp_path / "month.html").stat().st_size > 100_000, "the plot, plotly.js inside"
     assert summary(result) in capsys.readouterr().out
 

@@ -168,3 +168,16 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     assert issues.comments[issue["number"]][-1] == (
         "Healed: production-stale, by https://github.com/octo/cryptopredict/actions/runs/9."
     )
+
+
+def test_a_sleeping_service_is_woken_and_asked_again_before_anything_is_said(
+    server, tmp_path, issues, capsys
+):
+    """Issue 105: Render's free plan sleeps; its first asks meet no instance (HTTP 502) while
+    it wakes, and are asked again after each retry's delay: awake, it answers fresh, and no
+    issue opens."""
+    for status, body in ((502, "Bad Gateway"), (502, "Bad Gateway"), (200, '{"stale": []}')):
+        server.answer(status, body)
+    production(server, tmp_path, "7")
+    assert issues.issues == []
+    assert "HTTP 502: Bad Gateway; trying again at " in capsys.readouterr().err

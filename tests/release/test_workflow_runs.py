@@ -465,6 +465,25 @@ def test_a_secret_in_the_pushed_image_stops_the_release_before_latest_moves(rele
     assert not [call for call in release.calls() if "imagetools create" in call]
 
 
+@pytest.mark.slow  # the version job: git, the registry, gh
+def test_a_fork_without_render_is_told_each_run_that_latest_is_stale_and_no_word_of_render(
+    release,
+):
+    """Issue 105: no RENDER_SERVICE_URL: the production job runs all the same and says in the
+    one issue that the image latest names was built longer ago than the service's promise;
+    nothing in the run speaks of render.yaml."""
+    release.runner.variables["RENDER_SERVICE_URL"] = ""
+    production = yaml.safe_load(WORKFLOW.read_text())["jobs"]["production"]
+    release.runner.workflow["jobs"]["production"] = production
+    jobs = ["version", "deploy", "production"]
+    run = release.runner.run(tag_event("v0.1.5", release.b), only=jobs)
+    assert [run.result(job) for job in jobs] == ["success", "skipped", "success"]
+    [issue] = release.issues.open()
+    assert "ghcr.io/octo/cryptopredict:latest, which no deploy serves" in issue["body"]
+    assert "(2026-11-23T06:00:00Z, its created annotation): its data is older" in issue["body"]
+    assert not [step for step in run.steps() if "render.yaml" in step.output]
+
+
 def test_the_deploy_refuses_without_the_tag_ruleset_before_reading_the_hook(release):
     event = release.tagged("Add a pair")
     version = release.runner.run(event, only=["version"]).jobs["version"].outputs

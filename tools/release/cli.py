@@ -21,7 +21,7 @@ from typing import Any
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
 from tools.release.github import GitHub, GitHubError
 from tools.release.plan import check_publish, git, git_auth, live_tags, plan_run
-from tools.release.previous import PreviousImageError, find_previous, verify
+from tools.release.previous import PreviousImageError, find_previous, latest_staleness, verify
 from tools.release.registry import (
     Registry,
     RegistryUnknownError,
@@ -357,14 +357,19 @@ def _errors(github: GitHub, job: int) -> list[str]:
 
 
 def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    """Whatever the cause, production serving stale data or not answering is said in the one
-    issue with the runs that failed since its newest bar, or healed once it serves fresh data;
-    and this run's deploy failing (production behind `latest`) at once, healed by one that
-    succeeds."""
+    """Whatever the cause, production serving stale data or not answering (with no deploy: the
+    image `latest` names) is said in the one issue with the runs that failed since its newest
+    bar, or healed once it serves fresh data; and this run's deploy failing (production behind
+    `latest`) at once, healed by one that succeeds."""
     if args.deploy in ("success", "failure"):
         failed = NOT_UPDATED.format(run=run_url(environ)) if args.deploy == "failure" else ""
         _tell(environ, "production-not-updated", failed)
-    why, since = staleness(args.service_url)
+    image = image_name(environ.get("GITHUB_REPOSITORY", ""))
+    why, since = (
+        staleness(args.service_url)
+        if args.service_url
+        else latest_staleness(_registry(image, environ), image)
+    )
     if why:
         print(f"::error title=production stale::{why}", file=sys.stderr)
         why = f"{why}.\n\n{_failed_since(environ, since)}.\n\n{STALE_FIX}"
@@ -620,7 +625,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         "say production serving stale data, or not answering, in the one issue with the runs "
         "that failed since, or heal it (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
         (
-            option("--service-url", required=True, help="the service's URL (its /healthz)"),
+            option("--service-url", default="", help="its /healthz (empty: `latest`'s index)"),
             option("--deploy", default="", help="this run's deploy job's result (its needs.)"),
         ),
     ),

@@ -9,6 +9,7 @@ import subprocess
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import Answer
@@ -18,6 +19,7 @@ from tools.release.version import Published, Version, build_tag, read_index
 WORKFLOW = ".github/workflows/release.yml"
 _NEXT = re.compile(r"<([^>]+)>;\s*rel=\"?next\"?")
 MAX_PAGES = 100
+STALE_AFTER_HOURS = 12.0  # the service's promise: its setting's default
 # gh's words when the registry refuses to serve the image to the Docker login it has (or none).
 _REGISTRY_REFUSED = ("authenticate with the registry", "was denied access")
 _LOGIN = (
@@ -107,6 +109,21 @@ def find_previous(registry: Registry, image: str) -> Previous:
         "short before latest moved leaves it; this release's publish moves latest on",
         index.record_format,
     )
+
+
+def latest_staleness(registry: Registry, image: str) -> tuple[str, str]:
+    """Where no deploy answers, what `latest` says of production's data, as render.staleness
+    says it: built at its `created` annotation, its data is at least that old."""
+    answer = _asked(registry, image, "manifests/latest")
+    built = answer and _index(answer, image, "latest").created
+    if not built:
+        return f"{image}:latest names no release image: nothing is published", ""
+    since, hours = f"{built:%Y-%m-%dT%H:%M:%SZ}", (datetime.now(UTC) - built).total_seconds() / 3600
+    return "" if hours <= STALE_AFTER_HOURS else (
+        f"{image}:latest, which no deploy serves (RENDER_SERVICE_URL is not set), was built "
+        f"{hours:.0f} hours ago ({since}, its created annotation): its data is older than the "
+        f"service's promise of {STALE_AFTER_HOURS:g} hours (STALE_AFTER_HOURS)"
+    ), since
 
 
 def _older_release(registry: Registry, image: str, latest: Answer) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tools.release.retry import retried
+
 _DIGEST_REF = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}")
 _VERSION_CHARS = r"[\w.+-]"
 JSON = {"Accept": "application/json"}
@@ -30,6 +32,8 @@ class Answer:
         """The status and the body's first 200 bytes, for a message."""
         status = f"HTTP {self.status}: " if self.status else "no answer: "
         return status + self.body[:200].decode(errors="replace")
+
+    __str__ = said
 
 
 def get(url: str, headers: dict[str, str], timeout: float) -> Answer:
@@ -148,7 +152,11 @@ def staleness(service_url: str, *, timeout: float = 30.0) -> tuple[str, str]:
     """What production's /healthz says of its data: why it breaks the promise in a line ("": it
     keeps it), and when its newest bar closed ("": unsaid)."""
     url = f"{service_url.rstrip('/')}/healthz"
-    answer = get(url, JSON, timeout)
+    # Render's free plan sleeps: the first ask wakes the service, which answers within a
+    # minute; asked again while it does not (no answer, a 5xx) after each retry's delay.
+    answer = retried(
+        lambda: get(url, JSON, timeout), lambda a: not 0 < getattr(a, "status", 1) < 500
+    )
     try:
         health = json.loads(answer.body) if answer.status == 200 else None
     except ValueError:

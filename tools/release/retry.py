@@ -46,18 +46,12 @@ def retried(call: Callable[[], T], again: Callable[[T | Exception], bool]) -> T:
             result = error
         if not again(result):
             break
+        said = " ".join(str(getattr(result, "stderr", None) or result).split())[-300:]
         at = datetime.now() + timedelta(seconds=delay)
-        print(f"{_cause(result)}; trying again at {at:%H:%M:%S} (in {delay:g} s)", file=sys.stderr)
+        print(f"{said}; trying again at {at:%H:%M:%S} (in {delay:g} s)", file=sys.stderr)
         sleep(delay)
     else:
         return call()
     if isinstance(result, Exception):
         raise result
     return result
-
-
-def _cause(result: object) -> str:
-    """What a try that failed said: an error's words, a process's standard error, an answer's."""
-    if not isinstance(result, Exception) and hasattr(result, "said"):
-        return str(result.said())
-    return " ".join(str(getattr(result, "stderr", None) or result).split())[-300:]
