@@ -224,7 +224,6 @@ class Variable:
     kind: type
     meta: msgspec.Meta
     default: object
-    words: str  # the values its pattern allows
 
     def expected(self) -> str:
         """In words: `a whole number, at least 1`."""
@@ -237,7 +236,7 @@ class Variable:
             if getattr(self.meta, check) is not None
         ]
         if self.meta.pattern is not None:
-            limits.append(self.words)
+            limits.append((self.meta.extra or {})["words"])  # the values it allows, in words
         if self.meta.min_length:
             limits.append("not empty")
         kind = kinds.get(self.kind, "text")
@@ -253,8 +252,7 @@ def variables(section: type) -> dict[str, Variable]:
         if typing.get_origin(hint) is not Annotated:  # `Annotated[T, setting(...)] | None`
             hint = next(a for a in typing.get_args(hint) if typing.get_origin(a) is Annotated)
         kind, meta = typing.get_args(hint)[:2]
-        env, words = meta.extra["env"], meta.extra["words"]
-        found[spec.name] = Variable(env, spec.name, kind, meta, spec.default, words)
+        found[spec.name] = Variable(meta.extra["env"], spec.name, kind, meta, spec.default)
     return found
 
 

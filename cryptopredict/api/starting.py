@@ -37,14 +37,12 @@ def starting_app(model_dir: Path) -> Flask:
             if pair.state != "done"
         ]
         if not path:
-            left = time_left(status.eta_seconds) if status else ""
             rows = "".join(
                 f"<tr><td>{'</td><td>'.join(map(escape, pair))}</td></tr>" for pair in pairs
             )
             page = (
                 f'<!doctype html><meta http-equiv="refresh" content="{RETRY_SECONDS}">'
-                "<title>cryptopredict: training</title><h1>Training: no pair is served yet"
-                f"{left and ', '}{left}</h1>"
+                "<title>cryptopredict: training</title><h1>Training: no pair is served yet</h1>"
                 "<p>Each pair is served as soon as its model is written; this page reloads.</p>"
                 f"<table><tr><th>Pair</th><th>Step</th><th>Time left</th></tr>{rows}</table>"
             )

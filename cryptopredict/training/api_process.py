@@ -92,16 +92,16 @@ class ApiProcess:
 
 def port_clash(server: Server) -> str | None:
     """What to do when another server listens on HOST:PORT; None when it is free."""
-    free = next(port for port in range(server.port, 65536) if _free(server.host, port))
+    free = next(port for port in range(server.port, 65536) if not _taken(server.host, port))
     if free == server.port:
         return None
     return f"port {server.port} is taken (a server listens there): stop it, or PORT={free} make run"
 
 
-def _free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def _taken(host: str, port: int) -> bool:
     try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as the API listens
         socket.create_server((host, port), family=family).close()
     except OSError as error:
-        return error.errno != errno.EADDRINUSE  # another error: the API's to say
-    return True
+        return error.errno == errno.EADDRINUSE  # another error: the API's to say
+    return False

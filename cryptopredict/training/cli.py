@@ -19,11 +19,11 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from cryptopredict import logs
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import (
@@ -47,11 +47,11 @@ from cryptopredict.assets import (
 from cryptopredict.config import SOURCE_NAMES, ConfigError, Server, TrainingSettings
 from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
-from cryptopredict.logs import redact_text
+from cryptopredict.logs import configure, redact_text
 from cryptopredict.training.api_process import STOPPED, ApiProcess, port_clash
 from cryptopredict.training.cluster import SchedulerError, forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
-from cryptopredict.training.progress import RunProgress, cost
+from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.record import RecordKeeper
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
 
@@ -169,7 +169,7 @@ def _main(argv: list[str] | None) -> int:
     args.previous = args.previous or args.out
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
-    logs.configure(settings.log_level)
+    configure(settings.log_level)
     if clash is not None:  # before training, not after it
         log.error("cannot serve: %s", clash)
         return 2
@@ -218,19 +218,16 @@ def _run(
         return 2
     measured = _measured(args.out)
     intervals = {asset.slug: args.interval or asset.interval for asset in assets}
-    # The cheapest first: the first model served soonest.
-    order = sorted(assets, key=lambda asset: cost(measured.get(asset.slug), intervals[asset.slug]))
-    jobs = [pair_job(asset, args, settings, ranked=asset.slug in ranked) for asset in order]
-    slugs = [asset.slug for asset in order]
-    run = RunProgress(slugs, intervals=intervals, measured=measured, out=args.out)
+    run = RunProgress(list(intervals), intervals=intervals, measured=measured, out=args.out)
+    named = {asset.slug: asset for asset in assets}  # in the run's order, the cheapest first
+    jobs = [pair_job(named[slug], args, settings, ranked=slug in ranked) for slug in run.pairs]
     server = None
     if args.serve:  # listening from the first second: the progress, then each model
         args.out.mkdir(parents=True, exist_ok=True)
         run.tick()  # training.json, which the API answers from until a model is written
         server = ApiProcess(args.out, run.refused)
     try:
-        # The cluster's lines above the progress too.
-        with run.shown(), training_client(settings, len(jobs)) as client:
+        with closing(run), training_client(settings, len(jobs)) as client:
             forward_logs(client, settings.log_level)
             run.workers = sum(client.nthreads().values())
             failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
@@ -455,7 +452,3 @@ def _instant(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,9 @@
-"""One display for a training run: each pair's state and what it does now (its task's phase on a
-worker, as the workers tell it), and one time left the pairs and the run agree on, from the
-first second: the workers' start (`START_SECONDS`), then the pairs left in the cluster's order
-shared among the workers, each at its measured cost (its own in `run.json`, else
-`PAIR_SECONDS` of its interval) at the pace of this run's pairs done. Past most of a cost, a
-share of the time spent (`OVERDUE`): never 0, never frozen.
-
-Log lines, on a terminal as in a pipe: one when a pair starts a phase, and every
-`LINE_SECONDS` one per pair in flight and one for the run, which counts the requests the API
-refused meanwhile (`refused`). With a model directory, `training.json` says the same to the API.
+"""One display for a training run, in log lines: each pair's state and what it does now (its
+task's phase, as the workers tell it), and one time left the pairs and the run agree on, from
+the first second: the workers' start, then the pairs left shared among the workers, each at its
+measured cost at this run's pace; near or past it, a share of the time spent (never 0 nor
+frozen). A line when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight and
+one for the run (with the requests the API refused meanwhile); `training.json` for the API.
 """
 
 from __future__ import annotations
@@ -17,12 +13,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import fmean
+from typing import NamedTuple
 
 from cryptopredict.artifact.training import (
     HEARTBEAT_SECONDS,
@@ -66,7 +62,8 @@ class Pair:
         return self.state in TRAINING
 
     def cost(self) -> float:
-        return cost(self.measured, self.interval)
+        """Its seconds on a worker as measured: its own, else a pair's of its interval."""
+        return self.measured or PAIR_SECONDS.get(self.interval, PAIR_SECONDS["1h"])
 
     def doing(self) -> str:
         if self.state == "running":
@@ -76,11 +73,8 @@ class Pair:
         return self.phase if self.why is None else f"{self.state}: {self.why}"
 
 
-@dataclass(frozen=True)
-class TimeLeft:
-    """Seconds left, of the run and of each pair in flight (None, or absent: not known)."""
-
-    run: float | None
+class TimeLeft(NamedTuple):
+    run: float | None  # seconds left, of the run (None: nothing in flight) and each pair in it
     pairs: dict[str, float]
 
 
@@ -97,9 +91,9 @@ class RunProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         intervals, measured = intervals or {}, measured or {}
-        self.pairs = {
-            slug: Pair(slug, intervals.get(slug, ""), measured.get(slug)) for slug in slugs
-        }
+        pairs = [Pair(slug, intervals.get(slug, ""), measured.get(slug)) for slug in slugs]
+        # The run's order: the cheapest first, so that the first model is served soonest.
+        self.pairs = {pair.slug: pair for pair in sorted(pairs, key=Pair.cost)}
         self.out = out
         self.clock = clock
         self.began = clock()
@@ -150,12 +144,12 @@ class RunProgress:
             took = "" if began is None else f" {self.clock() - began:.0f} s after it started"
             said = f"{slug}: written to {path} (model {finished.model_version}){took}"
             if self.out is None:
-                self._write([*(f"{slug}: {line}" for line in finished.report.splitlines()), said])
+                _write([*(f"{slug}: {line}" for line in finished.report.splitlines()), said])
             else:  # the report's tables in a file, not the terminal
                 self.report = self.out / REPORT
                 with self.report.open("a") as file:
                     file.write(f"# {slug}\n\n{finished.report.rstrip()}\n\n")
-                self._write([f"{said}; its report: {self.report}"])
+                _write([f"{said}; its report: {self.report}"])
             self._write_status()  # the pairs still training, as the API reads them
 
     def failed(self, slug: str, why: str) -> None:
@@ -171,25 +165,13 @@ class RunProgress:
         with self.lock:
             self.refusals += 1
 
-    @staticmethod
-    def _write(lines: list[str]) -> None:
-        for line in lines:
-            log.info("%s", line)
-
     def close(self) -> None:
         self.stopped.set()
         self.ticker.join()
         with self.lock:
-            self._write([self._run_line(None)])  # also when the run ended within a tick
+            _write([self._run_line(None)])  # also when the run ended within a tick
         if self.out is not None:
             clear_status(self.out)
-
-    @contextmanager
-    def shown(self) -> Iterator[RunProgress]:
-        try:
-            yield self
-        finally:
-            self.close()
 
     def estimate(self) -> TimeLeft:
         now = self.clock()
@@ -251,7 +233,7 @@ class RunProgress:
                 self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
                 active = [self._line(pair, estimate) for pair in self.pairs.values() if pair.active]
-                self._write([*active, self._run_line(estimate)])
+                _write([*active, self._run_line(estimate)])
             if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
                 self._write_status()
 
@@ -292,9 +274,9 @@ class RunProgress:
             self.tick()
 
 
-def cost(measured: float | None, interval: str) -> float:
-    """A pair's seconds on a worker as measured: its own, else a pair's of its interval."""
-    return measured or PAIR_SECONDS.get(interval, PAIR_SECONDS["1h"])
+def _write(lines: list[str]) -> None:
+    for line in lines:
+        log.info("%s", line)
 
 
 def _joined(said: str, left: str) -> str:
