@@ -182,12 +182,12 @@ find_previous
     >"$work/build.log" 2>&1 || build_failed
 buildah push --quiet --tls-verify=false --authfile "$work/docker/config.json" \
     --digestfile "$work/pushed" "$IMAGE-first" "docker://$repository:latest" >/dev/null
-# Its provenance, as the attest job signs it: this repository's release workflow on main.
+# Its provenance, as the attest job signs it: this repository's release workflow on a release tag.
 "$python" - "$work/attestations" "$(cat "$work/pushed")" <<'ATTEST'
 import sys
 from pathlib import Path
 from tests.release.attestations import attest, certificate
-attest(Path(sys.argv[1]), sys.argv[2], certificate("local/cryptopredict", "refs/heads/main"))
+attest(Path(sys.argv[1]), sys.argv[2], certificate("local/cryptopredict", "refs/tags/v0.0.0"))
 ATTEST
 # Without the login, gh cannot resolve the image: the verification is asked of the registry.
 if DOCKER_CONFIG="$work/no-login" previous_image >"$work/unverified" 2>&1; then
@@ -199,7 +199,7 @@ grep -q "remote registry authorization failed" "$work/unverified" \
 find_previous
 [[ "$previous" == "$repository@$(cat "$work/pushed")" && -z "$record_start" ]] \
     || die "the second build does not extend the pushed image: '$previous' '$record_start'"
-grep -q "is verified: built by local/cryptopredict's release workflow on refs/heads/main" \
+grep -q "is verified: built by local/cryptopredict's release workflow on a release tag" \
     "$work/previous.log" || { cat "$work/previous.log" >&2; die "the previous image was not verified"; }
 say "the second build extends $previous, which latest names, verified (logged in)"
 build+=(--build-arg "TRAIN_ARGS=$TRAIN_ARGS" --build-arg "PREVIOUS_IMAGE=$previous")
