@@ -88,7 +88,7 @@ def test_empty_answer_is_an_empty_frame(api, settings, sleeps, btc, day):
 
 @pytest.mark.parametrize("status", [429, 418])  # 418: Binance's ban after ignored 429s
 @responses.activate
-def test_429_waits_for_retry_after_then_succeeds(api, settings, sleeps, btc, day, status):
+def test_429_waits_for_retry_after_then_succeeds(api, settings, sleeps, btc, day, *, status):
     responses.get(api.url, status=status, json={"code": -1003, "msg": "slow down"},
                   headers={"Retry-After": "7"})  # fmt: skip
     responses.get(api.url, json=api.ok_body(day))
