@@ -15,8 +15,6 @@ class Answer:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-    # What answering does besides (creating a ref, as GitHub's API does), given the request body.
-    effect: Callable[[bytes], None] | None = None
 
 
 @dataclass
@@ -39,15 +37,10 @@ class FakeServer:
         self.answers.append(Answer(status, encoded, dict(headers or {})))
 
     def route(
-        self,
-        path: str,
-        status: int,
-        body: bytes | str,
-        headers: dict[str, str] | None = None,
-        effect: Callable[[bytes], None] | None = None,
+        self, path: str, status: int, body: bytes | str, headers: dict[str, str] | None = None
     ) -> None:
         encoded = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Answer(status, encoded, dict(headers or {}), effect)
+        self.routes[path] = Answer(status, encoded, dict(headers or {}))
 
     def reply_to(self, path: str) -> Answer:
         for key in (path, path.split("?", 1)[0]):
@@ -64,8 +57,6 @@ def server() -> Iterator[FakeServer]:
         fake.bodies.append(handler.rfile.read(length) if length else b"")
         handled = fake.handler and fake.handler(method, handler.path, fake.bodies[-1])
         answer = Answer(*handled) if handled else fake.reply_to(handler.path)
-        if answer.effect is not None:
-            answer.effect(fake.bodies[-1])
         reply(handler, answer.status, answer.body, headers=answer.headers.items())
 
     methods = ("GET", "POST", "PUT", "DELETE", "PATCH")

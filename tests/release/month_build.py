@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tarfile
@@ -120,19 +119,13 @@ def scratch_remote(path: Path) -> ScratchRepo:
     return remote
 
 
-def stand_ins(directory: Path) -> Path:
-    directory.mkdir(parents=True)
+def stand_ins() -> dict[str, str]:
     scripts = {
         tool: f'exec {sys.executable} -m tests.release.month_tools {tool} "$@"\n'
         for tool in STAND_INS
     }
     scripts["ssh"] = FAKE_SSH.split("\n", 1)[1]
-    for name, script in scripts.items():
-        (directory / name).write_text(f"#!/usr/bin/env bash\n{script}")
-        (directory / name).chmod(stat.S_IRWXU)
-    for name in ("python", "python3"):
-        (directory / name).symlink_to(sys.executable)
-    return directory
+    return {name: f"#!/usr/bin/env bash\n{script}" for name, script in scripts.items()}
 
 
 def month_workflow() -> dict:
@@ -170,15 +163,12 @@ class MonthRunner(Runner):
     def __init__(self, world: World, prices: PricePath, remote: ScratchRepo, tmp: Path) -> None:
         self.world, self.prices = world, prices
         self.attestations = tmp / "attestations"
-        gitconfig = tmp / "gitconfig"
-        url = f"https://github.com/{REPOSITORY}.git"
-        gitconfig.write_text(f'[url "{remote.path}"]\n\tinsteadOf = {url}\n')
         (tmp / "calls.log").touch()
         super().__init__(
             WORKFLOW,
             remote,
             tmp / "jobs",
-            tools=stand_ins(tmp / "bin"),
+            tools=stand_ins(),
             python_path=ROOT,
             variables={"RENDER_SERVICE_URL": world.url, "RELEASE_ASSETS": PAIRS},
             secrets={
@@ -199,7 +189,6 @@ class MonthRunner(Runner):
                 "FAKE_REGISTRY_URL": world.proxy,
                 "RELEASE_REGISTRY_URL": world.proxy,
                 "GITHUB_API_URL": world.url,
-                "GIT_CONFIG_GLOBAL": str(gitconfig),
                 # The tries as shipped; the back-off between them (10 30 90 s), gh's limit a try
                 # (60 s) and the jobs' timeout-minutes on the month's clock.
                 "RELEASE_RETRY_DELAYS": " ".join(f"{s / TIME_SCALE:g}" for s in (10, 30, 90)),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -71,19 +69,6 @@ def test_a_push_prints_every_output_the_workflow_reads(tagged, capsys):
         "image": "ghcr.io/octo/cryptopredict",
         "record-format": "3",
     }
-
-
-def test_a_tagged_head_is_tagged_no_more_and_a_run_on_its_tag_builds_and_publishes(tagged, capsys):
-    tagged.git("tag", "v0.4.11")
-    got = next_version(capsys)
-    assert (got["create-tag"], got["newest"], got["build"]) == ("", "v0.4.11", "false")
-    got = next_version(capsys, "--ref", "refs/tags/v0.4.11")
-    assert (got["tag"], got["version"], got["build"], got["publish"]) == (
-        "v0.4.11",
-        "0.4.11",
-        "true",
-        "true",
-    )
 
 
 def test_the_first_version_is_configurable_and_empty_means_the_default(tagged, capsys):
@@ -181,18 +166,6 @@ def test_multiline_outputs_refuse_a_value_holding_the_delimiter():
         github_outputs({"tags": "a\nEOF\nb"})
 
 
-@pytest.mark.slow  # a Python process of its own
-def test_the_module_runs_as_a_script():
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.release", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "next-version" in result.stdout
-    assert "deploy" in result.stdout
-
-
 def deploy_args() -> list[str]:
     return [
         "deploy",
@@ -220,15 +193,6 @@ def check_rules(environ) -> int:
     return main(["rules"], environ=environ)
 
 
-def test_the_rules_check_refuses_an_environment_any_ref_may_enter(capsys, server):
-    server.answer(200, json.dumps({"deployment_branch_policy": None}))
-    assert check_rules(github_run(server)) == 1
-    assert "correct the production environment: deployment branches and tags 'Selected'" in (
-        capsys.readouterr().err
-    )
-    assert [method for method, _ in server.requests] == ["GET"]
-
-
 def answer_rules(server, rulesets):
     answer_environment(server)
     answer_rulesets(server, rulesets)
@@ -245,15 +209,6 @@ def test_the_rules_check_passes_with_the_environment_and_the_tag_ruleset(capsys,
         "/repos/octo/cryptopredict/rulesets?includes_parents=true&targets=tag&per_page=100",
         "/repos/octo/cryptopredict/rulesets/7",
     ]
-
-
-def test_the_rules_check_refuses_without_tag_protection(capsys, server):
-    # Issue 42, bar 2: the documented, required ruleset is missing: no deploy.
-    answer_rules(server, [])
-    assert check_rules(github_run(server)) == 1
-    err = capsys.readouterr().err
-    assert "restricts creation, deletion, update of the release tags" in err
-    assert "(docs/release.md, 'Set it up on a fork')" in err
 
 
 def test_the_rules_check_needs_the_token(capsys, server):

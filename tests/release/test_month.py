@@ -11,7 +11,7 @@ from tests.release import month, month_tools
 from tests.release.month_report import bar, mentions, said_words, summary
 from tests.release.month_world import EXCHANGE_KINDS, KINDS, Fault, World
 
-OTHERS = [month.FAULTS.with_name(f"month_faults_{name}.json") for name in ("another", "stranger")]
+ANOTHER = month.FAULTS.with_name("month_faults_another.json")
 REAL = month.FAULTS.with_name("month_faults_real.json")
 CATCH_ALL = {kind for kind, (_, words) in KINDS.items() if words == "production-stale"}
 
@@ -20,10 +20,9 @@ def kinds(path) -> list[str]:
     return [fault["kind"] for fault in month.read_script(path)["faults"]]
 
 
-@pytest.mark.parametrize("other", OTHERS, ids=lambda path: path.stem)
-def test_other_fault_scripts_hold_every_kind_in_another_order(other):
-    """Bar 2: scripts in the documented format, every kind, in another order."""
-    ours, theirs = kinds(month.FAULTS), kinds(other)
+def test_another_fault_script_holds_every_kind_in_another_order():
+    """Bar 2: a script in the documented format, every kind, in another order."""
+    ours, theirs = kinds(month.FAULTS), kinds(ANOTHER)
     assert set(ours) == set(theirs) == set(KINDS) - set(EXCHANGE_KINDS), "none a build can't meet"
     assert set(kinds(REAL)) >= CATCH_ALL >= set(EXCHANGE_KINDS), "BUILD=real's: the exchanges'"
     assert list(dict.fromkeys(ours)) != list(dict.fromkeys(theirs)), "another order"

@@ -38,12 +38,6 @@ def test_a_public_package_answers_an_anonymous_client_through_the_token_dance(se
     assert [path for _, path in server.requests] == [MANIFEST, TOKEN_PATH, MANIFEST]
 
 
-def test_a_manifest_served_without_any_token_is_public(server):
-    server.route(MANIFEST, 200, "{}")
-    said = check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
-    assert said == f"{IMAGE} is public: Render can pull {DIGEST} without a credential"
-
-
 @pytest.mark.parametrize(
     ("challenged", "token", "retried"),
     [(False, None, None), (True, 401, None), (True, 403, None), (True, 200, 403)],

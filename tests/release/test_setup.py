@@ -145,7 +145,7 @@ def test_render_on_seals_the_hook_into_the_environment_and_off_removes_it(server
     assert main(args, environ=environ) == 1, "main holds no render.yaml yet"
     out = capsys.readouterr().out
     assert "by hand: main holds no render.yaml for Render's Blueprint" in out
-    assert "change: delete the repository secret RENDER_DEPLOY_HOOK_URL" in out
+    assert "change: delete the repository secret RENDER_DEPLOY_HOOK_URL, which any branch's" in out
     assert hook not in out
     assert fork.secrets_in("production")["RENDER_DEPLOY_HOOK_URL"] == hook
     assert fork.variables["RENDER_SERVICE_URL"] == url

@@ -22,11 +22,6 @@ def test_a_naive_build_time_is_refused():
         build_tag(Version(0, 1, 0), datetime(2026, 1, 1))
 
 
-def test_builds_of_the_same_version_get_distinct_stamped_tags():
-    later = BUILT + timedelta(hours=6)
-    assert build_tag(Version(0, 1, 0), BUILT) != build_tag(Version(0, 1, 0), later)
-
-
 @pytest.mark.parametrize(
     ("repository", "image"),
     [

@@ -49,11 +49,7 @@ def test_only_exact_release_tags_count(tag):
 def test_latest_is_numeric_not_lexical_and_ignores_junk():
     tags = ["v0.9.0", "v0.10.0", "v0.2.11", "v1.0.0-rc.1", "v9.9.9-beta", "nightly", "v0.10.0"]
     assert latest_version(tags) == Version(0, 10, 0)
-
-
-def test_latest_of_no_release_tags_is_none():
-    assert latest_version(["nightly", "v2.0.0-rc.1"]) is None
-    assert latest_version([]) is None
+    assert latest_version(["nightly", "v2.0.0-rc.1"]) is latest_version([]) is None
 
 
 @pytest.mark.parametrize(

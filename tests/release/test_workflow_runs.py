@@ -7,7 +7,7 @@ leads to the scratch remote (git's `insteadOf`), which serves any commit by its 
 does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their calls: `gh
 attestation verify` resolves the image through the registry and answers from the attestations
 the test stored (tests/release/attestations.py), `docker buildx imagetools inspect --raw`
-answers from the registry (tests/release/imagetools.py), its `--format` with the digest the
+answers from the registry (tests/release/month_tools.py's), its `--format` with the digest the
 test says `latest` has (or, where it says none, the registry's, and `create` moves the tag
 there), `skopeo copy` copies an image directory the test made, and `ssh` lets a
 push through to the scratch remote's own `git receive-pack` only with the deploy key the test
@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import sys
 import time
 from datetime import UTC, datetime
@@ -86,13 +85,6 @@ LATEST_TAGS = ["latest", "0.1.5", "0.1.5-20261123060000"]
 
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
-# GitHub unavailable (FAKE_GH_DOWN: gh's words for its HTTP 503), or slow (FAKE_GH_SLEEP seconds).
-if [ -n "${FAKE_GH_DOWN:-}" ]; then
-    echo "Error: failed to fetch attestations from octo/cryptopredict: HTTP 503: Service" \
-        "Unavailable (https://api.github.com/repos/octo/cryptopredict/attestations/sha256:ab)" >&2
-    exit 1
-fi
-sleep "${FAKE_GH_SLEEP:-0}"
 if [ "$1" = attestation ]; then exec python3 -m tests.release.attestations "$@"; fi
 if [ "$1 $3" = "api --jq" ]; then echo "$FAKE_WORKFLOW_STATE"; exit 0; fi
 [ "$1 $3" = "api PUT" ] && exit 0
@@ -116,7 +108,7 @@ case "$*" in
                 "library/python/manifests/sha256:45: 429 Too Many Requests" >&2
             exit 1
         fi ;;
-    "buildx imagetools "*) exec python3 -m tests.release.imagetools "$@" ;;
+    "buildx imagetools "*) exec python3 -m tests.release.month_tools docker "$@" ;;
 esac
 exit 0
 """
@@ -185,14 +177,6 @@ class Release:
         self.image = tmp / "pushed-image"
         (self.image / "blobs" / "sha256").mkdir(parents=True)
         self.push_layer({"app/api.py": b"print('serving')\n"})
-        tools = tmp / "bin"
-        tools.mkdir()
-        fakes = {"gh": FAKE_GH, "docker": FAKE_DOCKER, "skopeo": FAKE_SKOPEO, "ssh": FAKE_SSH}
-        for name, script in fakes.items():
-            (tools / name).write_text(script)
-            (tools / name).chmod(stat.S_IRWXU)
-        for name in ("python", "python3"):
-            (tools / name).symlink_to(sys.executable)
         (tmp / "jobs").mkdir()
         (tmp / "image-artifacts").mkdir()
         write_run(
@@ -207,10 +191,6 @@ class Release:
             ),
         )
         self.secrets = dict(SECRETS, RENDER_DEPLOY_HOOK_URL=f"{server.url}/deploy/srv-1?key=k")
-        # The repository's address on GitHub leads to the scratch remote.
-        gitconfig = tmp / "gitconfig"
-        url = f"https://github.com/{REPOSITORY}.git"
-        gitconfig.write_text(f'[url "{self.remote.path}"]\n\tinsteadOf = {url}\n')
         # GitHub's side set up as docs/release.md says, and a public package.
         server.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
         answer_environment(server)
@@ -233,7 +213,7 @@ class Release:
             WORKFLOW,
             self.remote,
             tmp / "jobs",
-            tools=tools,
+            tools={"gh": FAKE_GH, "docker": FAKE_DOCKER, "skopeo": FAKE_SKOPEO, "ssh": FAKE_SSH},
             python_path=ROOT,
             variables={"RENDER_SERVICE_URL": server.url},
             secrets=self.secrets,
@@ -246,7 +226,6 @@ class Release:
                 "FAKE_TAG_KEY": TAG_KEY,
                 "FAKE_HOST_KEY": HOST_KEY,
                 "FAKE_ATTESTATIONS": str(self.attestations),
-                "GIT_CONFIG_GLOBAL": str(gitconfig),
                 "GITHUB_API_URL": server.url,
                 "RELEASE_REGISTRY_URL": server.url,  # where ghcr.io leads, for the tooling
                 "FAKE_REGISTRY_URL": server.url,  # and for gh
@@ -558,10 +537,8 @@ def test_a_new_advisory_lets_a_scheduled_rebuild_go_on_green_saying_it_and_a_pus
     release.feed.published.append(advisory("GHSA-2026-0001", name, version, "9.9.9"))
     rebuild = audit_job(release, tag_event("v0.1.5", release.b))
     assert rebuild.result("test") == "success", rebuild.failure().output
-    [issue] = release.issues.open()
+    [issue] = release.issues.open()  # the findings' words: tests/release/test_audit.py
     assert f"| {name} | {version} | GHSA-2026-0001 | 9.9.9 |" in issue["body"]
-    assert f'make lock UPGRADE="{name}==9.9.9"' in issue["body"]
-    assert "Meanwhile the scheduled rebuilds of v0.1.5 go on" in issue["body"]
     [summary] = sorted((release.tmp / "jobs").glob("audit-*.summary"))
     assert "### Needs you: audit" in summary.read_text()
     # A push with the same pins: the gate stops it, and it is said in the same issue.
@@ -617,34 +594,6 @@ def test_the_build_reads_its_base_from_the_mirror_and_docker_hubs_429_is_waited_
 
 
 FIND_PREVIOUS = "Find the release image this one extends, by digest, verified"
-
-
-def test_githubs_503_while_verifying_the_previous_image_says_re_run_never_start_anew(release):
-    """Issue 82, bar 3: gh answers GitHub's HTTP 503 on every try; the version job stops, saying
-    it is transient and to re-run, never to start the track record anew (which loses it)."""
-    release.runner.environ["FAKE_GH_DOWN"] = "1"
-    run = release.runner.run(release.tagged("Add a pair"))
-    only_version_ran(run)
-    failed = run.failure()
-    assert failed.name == FIND_PREVIOUS
-    assert "HTTP 503: Service Unavailable" in failed.output, "gh's words"
-    assert "3 times: a transient failure" in failed.output
-    assert "Re-run the failed jobs, or leave it to the next scheduled run" in failed.output
-    assert "anew" not in failed.output
-    assert "imagetools create" not in failed.output, "nor pointing latest anywhere"
-    verified = [call for call in release.calls() if call.startswith("gh attestation verify")]
-    assert len(verified) == 3, "tried, then tried again twice"
-
-
-def test_a_gh_that_does_not_answer_is_a_clear_error_not_a_traceback(release):
-    release.runner.environ.update(FAKE_GH_SLEEP="5", RELEASE_GH_TIMEOUT="0.5")
-    run = release.runner.run(release.tagged("Add a pair"), only=["version"])
-    failed = run.failure()
-    assert failed.name == FIND_PREVIOUS
-    assert "gh attestation verify did not answer within 0.5 s, 3 times" in failed.output
-    assert "::error title=release previous-image::" in failed.output
-    assert "Re-run the failed jobs" in failed.output
-    assert "Traceback" not in failed.output
 
 
 # Issue 51: a personal account's repository tags with a deploy key; every failure says what to do.
@@ -772,7 +721,8 @@ def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_a
 ):
     """Issue 76: v0.1.5 is this repository's own release (it is no fork), yet the registry holds
     no image: a deleted package or a renamed repository. The record restarts only when the
-    run's input start-anew says why; else the version job stops, naming that input."""
+    run's input start-anew says why; else the version job stops, naming that input. A fork
+    carrying upstream's tags (its parent holds them on the same commits) releases its first."""
     event = release.tagged("Add a pair")
     refused = release.runner.run(event)
     only_version_ran(refused)
@@ -784,32 +734,21 @@ def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_a
     # A fork whose parent holds v0.1.5 on another commit: still this repository's own.
     fork_of(release, "upstream/cryptopredict", {"v0.1.5": release.c})
     assert version_job(release, event).result("version") == "failure"
+    # On the same commit, upstream's release (bar 1): the fork's first starts its own record.
+    fork_of(release, "upstream/cryptopredict", {"v0.1.5": release.b})
+    outputs = version_job(release, event).jobs["version"].outputs
+    assert "the first release of ghcr.io/octo/cryptopredict" in outputs["record-start"]
+    assert "holds no release image" in outputs["record-start"]
+    built = release.runner.run(event, reuse={"version": outputs, "test": {}}, only=["image"])
+    args = build_args(built)
+    assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == ("", outputs["record-start"])
+    assert "cryptopredict.extends=none\n" in labels(built)
     why = "the package was deleted"
     anew = Event(
         "workflow_dispatch", "refs/tags/v0.1.5", release.b, {"inputs": {"start-anew": why}}
     )
     outputs = version_job(release, anew).jobs["version"].outputs
     assert (outputs["previous"], outputs["record-start"]) == ("", why)
-
-
-@pytest.mark.slow
-def test_a_fork_carrying_upstreams_tags_and_no_image_releases_its_first(release, registry):
-    """Bar 1: tags up to v7.3.0 (upstream's: its parent holds them on the same commits) and no
-    image of the fork: the first release."""
-    release.remote.git("tag", "v7.3.0", release.c)
-    fork_of(release, "upstream/cryptopredict", {"v7.3.0": release.c})
-    event = release.tagged("Add a pair", "v7.3.1")
-    run = version_job(release, event)
-    assert run.result("version") == "success"
-    outputs = run.jobs["version"].outputs
-    assert (outputs["version"], outputs["previous"]) == ("7.3.1", "")
-    assert "the first release of ghcr.io/octo/cryptopredict" in outputs["record-start"]
-    assert "holds no release image" in outputs["record-start"]
-    release.runner.workflow = yaml.safe_load(WORKFLOW.read_text())
-    built = release.runner.run(event, reuse={"version": outputs, "test": {}}, only=["image"])
-    args = build_args(built)
-    assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == ("", outputs["record-start"])
-    assert "cryptopredict.extends=none\n" in labels(built)
 
 
 def publish_into(release: Release, registry, outputs: dict[str, str]) -> str:
@@ -1003,7 +942,7 @@ def test_a_job_past_its_timeout_minutes_is_cancelled_on_the_clock(tmp_path):
         (tmp_path / folder).mkdir()
     remote = ScratchRepo(tmp_path / "remote")
     runner = Runner(
-        tmp_path / "workflow.yml", remote, tmp_path / "jobs", tools=tmp_path, python_path=tmp_path
+        tmp_path / "workflow.yml", remote, tmp_path / "jobs", tools={}, python_path=tmp_path
     )
     runner.time_scale = 600
     started = time.monotonic()

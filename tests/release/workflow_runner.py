@@ -44,7 +44,9 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -308,7 +310,7 @@ class Runner:
         remote: ScratchRepo,
         workdir: Path,
         *,
-        tools: Path,
+        tools: Mapping[str, str],
         python_path: Path,
         variables: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
@@ -319,7 +321,17 @@ class Runner:
         self.workflow = yaml.safe_load(workflow.read_text())
         self.remote = remote
         self.workdir = workdir
-        self.tools = tools
+        # The repository's address on GitHub leads to the scratch remote (git's insteadOf).
+        self.gitconfig = workdir.parent / "gitconfig"
+        url = "https://github.com/octo/cryptopredict.git"
+        self.gitconfig.write_text(f'[url "{remote.path}"]\n\tinsteadOf = {url}\n')
+        self.tools = workdir.parent / "bin"  # the stand-ins on PATH, and this Python as python
+        self.tools.mkdir()
+        for name, script in tools.items():
+            (self.tools / name).write_text(script)
+            (self.tools / name).chmod(stat.S_IRWXU)
+        for name in ("python", "python3"):
+            (self.tools / name).symlink_to(sys.executable)
         self.python_path = python_path
         self.variables = dict(variables or {})
         self.secrets = dict(secrets or {})
@@ -500,7 +512,7 @@ class Runner:
             "HOME": str(_home(workspace)),
             "PYTHONPATH": str(self.python_path),
             "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_GLOBAL": str(self.gitconfig),
             **self.environ,
             **env,
             "GITHUB_ACTIONS": "true",
