@@ -379,16 +379,16 @@ def test_the_workflow_reads_exactly_the_outputs_the_release_cli_prints(
 def test_the_deploy_reads_the_hook_in_the_production_environment_it_checks_first():
     job = release()["jobs"]["deploy"]
     assert job["environment"] == "production"
-    assert job["permissions"] == {"contents": "read", "actions": "read"}
+    assert job["permissions"] == {"contents": "read"}
     # Only where Render is set up, and only what the one guard published (its answer).
     assert "vars.RENDER_SERVICE_URL != ''" in job["if"]
     assert "needs.publish.outputs.published == 'true'" in job["if"]
     steps = job["steps"]
-    [rules] = [i for i, s in enumerate(steps) if "tools.release rules" in s.get("run", "")]
+    assert not [s for s in steps if "tools.release rules" in s.get("run", "")], "the version's"
     [pull] = [i for i, s in enumerate(steps) if "tools.release check-pull " in s.get("run", "")]
     [hook] = [i for i, s in enumerate(steps) if "secrets.RENDER_DEPLOY_HOOK_URL" in str(s)]
     secret_steps = [i for i, s in enumerate(steps) if "secrets." in str(s)]
-    assert rules < pull < min(secret_steps), "the rules, the package before any secret"
+    assert pull < min(secret_steps), "the package's visibility before any secret"
     assert "--blueprint render.yaml" in steps[pull]["run"], "a registry credential it names"
     # The last step, whenever the deploy did not succeed: `latest` moved already.
     assert steps[-1]["if"] == f"always() && steps.{steps[hook]['id']}.outcome != 'success'"

@@ -463,22 +463,6 @@ def test_a_fork_without_render_is_told_each_run_that_latest_is_stale_and_no_word
     assert not [step for step in run.steps() if "render.yaml" in step.output]
 
 
-def test_the_deploy_refuses_without_the_tag_ruleset_before_reading_the_hook(release):
-    event = release.tagged("Add a pair")
-    version = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    answer_rulesets(release.server, [])
-    done = {"version": version, "image": {"digest": DIGEST}, "publish": {"published": "true"}}
-    run = release.runner.run(event, reuse=done, only=["deploy"])
-    failed = run.failure()
-    assert (
-        failed.name
-        == "Refuse to deploy unless the repository's rules keep production the release's"
-    )
-    assert "no active tag ruleset" in failed.output
-    assert run.secrets_read() == []
-    assert release.hook_calls() == []
-
-
 def test_a_run_that_will_deploy_without_the_rules_stops_in_its_first_minute(release):
     """Issue 51: the deploy would refuse hours later; the version job says so first."""
     answer_rulesets(release.server, [])
