@@ -20,7 +20,7 @@ from tests.release.month_world import HOUR, World
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DAYS = 730  # the history each exchange holds: the month's builds fetch and fit this much
-PAIRS = "btc-usd,top:1"  # the release's pairs, cut to two (RELEASE_ASSETS): one a source each
+PAIRS = "top:1"  # the release's pairs (RELEASE_ASSETS): BTC/USD, ETH/USD and Binance's first
 PAGE = {"alpaca": 10_000, "binance": 1000}  # their largest pages
 MARKET_DATA = "data-api.binance.vision"
 REGION_BLOCKED = {"code": 0, "msg": "Service unavailable from a restricted location"}
@@ -42,6 +42,7 @@ class Exchanges:
         self.bars = {("alpaca", "BTC/USD"): btc}
         for symbol, rows in usdt.rename(columns={"time": "timestamp"}).groupby("symbol"):
             self.bars["binance", str(symbol)] = rows.reset_index(drop=True)
+        self.bars["alpaca", "ETH/USD"] = self.bars["binance", "ETHUSDT"]  # top:N's, from Alpaca
         newest = pd.Timestamp(end - HOUR, unit="s", tz="UTC")
         for key, bars in self.bars.items():
             shifted = bars["timestamp"] + (newest - bars["timestamp"].max())

@@ -7,9 +7,11 @@ import json
 
 import pytest
 
+from cryptopredict.assets import pairs_setting
 from tests.release import month, month_tools
+from tests.release.month_exchanges import PAIRS, Exchanges
 from tests.release.month_report import bar, mentions, said_words, summary
-from tests.release.month_world import EXCHANGE_KINDS, KINDS, Fault, World
+from tests.release.month_world import EXCHANGE_KINDS, HOUR, KINDS, Fault, World
 
 ANOTHER = month.FAULTS.with_name("month_faults_another.json")
 REAL = month.FAULTS.with_name("month_faults_real.json")
@@ -127,6 +129,18 @@ def test_the_bar_fails_on_a_fault_that_proves_nothing_or_loses_the_record(faults
 def test_a_topics_word_is_matched_as_a_word(kind, text, said):
     words = said_words(None, Fault(kind, 3, KINDS[kind][0], 1, {}), None)  # type: ignore[arg-type]
     assert mentions(text, words) is said
+
+
+@pytest.mark.slow  # the registry's stand-in
+def test_a_real_months_exchanges_hold_every_pair_the_release_trains(tmp_path):
+    """Issue 105: BUILD=real trains the setting the release ships, `top:N` (top:1): BTC/USD and
+    ETH/USD from Alpaca, and Binance's first against USDT, each with bars to fit."""
+    world = World()
+    exchanges = Exchanges(world, world.start + 24 * HOUR, tmp_path)
+    world.stop()
+    wanted = pairs_setting(PAIRS)
+    assert wanted.top == 1
+    assert all(len(exchanges.bars["alpaca", pair.alpaca_symbol]) for pair in wanted.named)
 
 
 @pytest.mark.slow  # the registry's stand-in
