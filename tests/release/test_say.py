@@ -162,6 +162,7 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     assert "does not answer (HTTP 502)" in sections(issue["body"])["production-stale"][0]
     failed = sections(issue["body"])["production-not-updated"][0]
     assert failed.startswith("This run's deploy failed (https://github.com/octo/cryptopredict/")
+    assert "then run the release by hand on main (a re-run of this run's deploy would" in failed
     server.route("/healthz", 200, json.dumps({**stale, "stale": []}))
     assert "**Healed**: production-stale: healed" in production(server, tmp_path, "9", "success")
     assert issues.open() == []

@@ -398,7 +398,8 @@ NOT_UPDATED = (
     "This run's deploy failed ({run}): production serves the image before the one `latest` "
     "names. Read its deploy job's first error: a deploy hook Render refuses (HTTP 401, 403 or "
     "404) is regenerated (the service's Settings -> Deploy Hook) into the secret "
-    "RENDER_DEPLOY_HOOK_URL; then re-run the failed jobs. This goes once a deploy succeeds"
+    "RENDER_DEPLOY_HOOK_URL; then run the release by hand on main (a re-run of this run's "
+    "deploy would deploy its image even after a newer one). This goes once a deploy succeeds"
 )
 STALE_FIX = (
     "What to do: read each run's first failed job; where it says re-run, re-run it; where it "
