@@ -158,8 +158,7 @@ def release_assets(text: str) -> str:
 
 def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     github = GitHub.from_environ(environ, "checking the repository's rules", args.repository)
-    said = check_environments(github)
-    return "\n".join([*said, *check_tag_rules(github)])
+    return "\n".join([*check_environments(github), *check_tag_rules(github)])
 
 
 def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
@@ -396,10 +395,9 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
 
 NOT_UPDATED = (
     "This run's deploy failed ({run}): production serves the image before the one `latest` "
-    "names. Read its deploy job's first error: a deploy hook Render refuses (HTTP 401, 403 or "
-    "404) is regenerated (the service's Settings -> Deploy Hook) into the secret "
-    "RENDER_DEPLOY_HOOK_URL; then run the release by hand on main (a re-run of this run's "
-    "deploy would deploy its image even after a newer one). This goes once a deploy succeeds"
+    "names. Read its deploy job's first error: a hook Render refuses (HTTP 401, 403 or 404) is "
+    "regenerated (Settings -> Deploy Hook) into RENDER_DEPLOY_HOOK_URL; then run the release by "
+    "hand on main (a re-run of this run's deploy would deploy its image even after a newer one)"
 )
 STALE_FIX = (
     "What to do: read each run's first failed job; where it says re-run, re-run it; where it "
