@@ -18,7 +18,7 @@ from typing import Annotated, Any, Self
 
 import msgspec
 
-from cryptopredict.logs import redact_text
+from cryptopredict.logs import redact
 
 # `train.py --source`'s: here, where the training client (no pandas) reads them.
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
@@ -273,7 +273,7 @@ class Section:
                 raise ConfigError(str(error)) from None
             bad = wanted[name.group(1)]
             raise ConfigError(
-                f"{bad.env} must be {bad.expected()}, got {redact_text(given[bad.name])!r}"
+                f"{bad.env} must be {bad.expected()}, got {redact(given[bad.name])!r}"
             ) from None
 
 

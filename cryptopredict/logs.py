@@ -1,5 +1,5 @@
 """Logging for the command-line tools: one line per event on stderr, naming the pair a training
-line is about, with every secret `redact_text` knows as `***`, whoever wrote it (docs/live-data.md
+line is about, with every secret `redact` knows as `***`, whoever wrote it (docs/operations.md
 lists the shapes). A driver's error can quote a database URL whole or in part, so messages built
 from one go through `scrub`.
 """
@@ -8,30 +8,54 @@ from __future__ import annotations
 
 import logging
 import re
-import urllib.parse
+from urllib.parse import unquote
 
-# A secret after its name: `password=`, `token=`, `secret=`, `key=` and names ending so
-# (`api_key=`, `APCA-API-SECRET-KEY: ...`, `'password': '...'`), quoted or not.
-_NAMED = re.compile(
-    r"""(\b[\w-]*(?:password|passwd|token|secret|key)['"]?(?:=|:\s*)['"]?)[^\s&'",;)}\]]+""",
-    re.IGNORECASE,
+# The shapes of a secret, each replaced by ***. Every pattern starts at a literal, or where a run
+# starts (never inside one), and every quantifier is possessive: none backtracks, and a line is
+# read in a time linear in its length (bench.redaction).
+_CREDENTIALS = (  # a URL's credentials: `user:***@`, or a token `***@` (JSON's `:\/\/` too)...
+    r"(:(?:/|\\/){2}(?:[^\s/\\@:'\"<>]*+:)?)(?:[^\s/\\@'\"<>]++@(?:[^\s/\\@'\"<>]*+@)*+"
+    # ...where a password holds / or a space, up to the next @ (host:port is not a password)
+    r"|(?<=:)(?!\d++(?!\w))(?:[^@\n'\"<>:]|:(?![/\\]))*+@)"
+    r"|(?<![\w.%+/:@\\-])([\w.%+-]++:)(?:[^\s/'\"@:]*+@)++(?=[\w\[])"  # user:***@host
 )
-_PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s'\"]*", re.IGNORECASE)
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
-_BARE = re.compile(r"(?<![\w/:.%+@-])([\w.%+-]+):[^\s/'\"]+@(?=[\w\[])")  # user:password@host
+_NAMED = (  # a value after a name ending so, `=` or `:` and maybe a quote or an auth scheme
+    r"(?=[AaBbKkPpSsTt])((?:(?:password|passwd|secret|token|signature|key(?:[-_]?id)?|authorization)"
+    r"(?:['\"]|\\\")?\s*+[=:]\s*+(?:(?:basic|bearer|digest|token)\s++)?|(?<![\w-])bearer\s++)"
+    r"(?:'|\"|\\\"|))(?:(?<=\\\")(?:[^\"\\\n]|\\(?!\"))*+|(?<=')[^'\n]*+|(?<=\")[^\"\n]*+"
+    r"|[^\s&'\",;)}\]<>\\]++)"
+)
+_TOKENS = (  # GitHub's and Render's tokens, Alpaca's key IDs, JWTs; any other: `_LONG`
+    r"(?:gh[oprsu]|github_pat|rnd)_[A-Za-z0-9_]{20,}+|[ACP]K[A-Z0-9]{18}(?![\w-])"
+    r"|eyJ(?<![\w-]eyJ)[\w-]*+\.eyJ[\w-]*+\.[\w-]*+"
+)
+_LONG = re.compile(r"(?<![\w-])[A-Za-z0-9]{32,}+(?![\w-])")  # a key, if of mixed case and digits
+_SHAPES = [(re.compile(_CREDENTIALS), r"\1\2***@"), (re.compile(_NAMED, re.I), r"\1***")]
+_SHAPES += [(re.compile(_TOKENS), "***")]
 
 
-def redact(url: str) -> str:
-    """`url` with its password (`user:***@`), or a user alone (a token: `***@`), and every named
-    secret hidden."""
-    url = _NAMED.sub(r"\1***", url)
-    scheme, sep, rest = url.partition("://")
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    credentials, at, _ = authority.rpartition("@")
-    if not sep or not at:
-        return url
-    user, colon, _ = credentials.partition(":")
-    return f"{scheme}://{user + ':***' if colon else '***'}@{rest[len(credentials) + 1 :]}"
+def redact(text: str) -> str:
+    """`text` with every secret of a shape `_SHAPES` or `_LONG` knows replaced by ***."""
+    for pattern, said in _SHAPES:
+        text = pattern.sub(said, text)
+    return _LONG.sub(_mixed, text)
+
+
+def _mixed(found: re.Match[str]) -> str:
+    run = found[0]
+    return "***" if run.lower() != run != run.upper() and any(map(str.isdigit, run)) else run
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's error message) without `url`'s password, as written or decoded, nor a
+    part of the URL it quotes that holds some of it (libpq quotes what it cannot parse)."""
+    start, end = url.find(":", url.find("://") + 3) + 1, url.rfind("@")  # `password=`: `redact`
+    for secret in (url[start:end], unquote(url[start:end])) if start < end else ():
+        text = text.replace(secret, "***")
+    for part in re.split("[\"']", text)[1::2]:
+        if part and start < (at := url.find(part)) + len(part) and 0 <= at < end:
+            text = text.replace(part, "***")
+    return redact(text)
 
 
 def snippet(raw: object, limit: int = 160) -> str:
@@ -41,31 +65,6 @@ def snippet(raw: object, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def redact_text(text: str) -> str:
-    """`text` with every URL's password or token, every `user:password@host` and every named
-    secret (`_NAMED`) replaced by ***."""
-    text = _URL.sub(lambda found: redact(found[0]), text)
-    return _BARE.sub(r"\1:***@", _NAMED.sub(r"\1***", text))
-
-
-def scrub(text: str, url: str) -> str:
-    """`text` (a driver's error message) without `url`'s password in any form."""
-    for secret in _secrets(url):
-        text = text.replace(secret, "***")
-    return redact_text(text)
-
-
-def _secrets(url: str) -> list[str]:
-    _, _, rest = url.partition("://")
-    credentials, at, _ = rest.rpartition("@")
-    found = []
-    if at and ":" in credentials:
-        found.append(credentials.split(":", 1)[1])
-    found += [match[0].split("=", 1)[1] for match in _PASSWORD_PARAMETER.finditer(url)]
-    forms = {form for secret in found if secret for form in (secret, urllib.parse.unquote(secret))}
-    return sorted(forms, key=len, reverse=True)
-
-
 NOISY = ("cmdstanpy", "prophet", "urllib3", "binance")
 
 
@@ -73,7 +72,7 @@ class RedactingFormatter(logging.Formatter):
     """Also starts a line with the pair its record carries (`training.tasks.naming`)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
+        return redact(super().format(record))
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
         pair = getattr(record, "pair", None)

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 from cryptopredict.assets import Asset
 from cryptopredict.collect.exchanges import Page, RefusedError, UnavailableError
-from cryptopredict.logs import redact_text
+from cryptopredict.logs import redact
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote, stamp
 from cryptopredict.minutes.store import MinuteStore, StoreError
 
@@ -285,7 +285,7 @@ class Feed:
         except Exception as error:  # a fault nobody foresaw must not stop the feed either
             delay = self.backoff.next(getattr(error, "retry_after", None))
             said = isinstance(error, SAID)
-            reason = redact_text(str(error) if said else f"{type(error).__name__}: {error}")
+            reason = redact(str(error) if said else f"{type(error).__name__}: {error}")
             log.warning(
                 "market feed: %s; polling again in %.0f s", reason, delay, exc_info=not said
             )
@@ -299,7 +299,7 @@ class Feed:
             if self.status.failing_since is not None:
                 log.info("market feed: polled %s again", self.exchange.name)
             self.backoff.reset()
-            self.status = dataclasses.replace(self.status, last_success=now, failing_since=None)
+            self.status = FeedStatus(self.status.sources, now, None, self.status.last_error_at)
             delay = self.every - self.writer.clock() % self.every + SETTLE
         try:
             self.writer.record(self.status)

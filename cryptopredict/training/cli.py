@@ -47,7 +47,7 @@ from cryptopredict.assets import (
 from cryptopredict.config import SOURCE_NAMES, ConfigError, Server, TrainingSettings
 from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import served_data
-from cryptopredict.logs import configure, redact_text
+from cryptopredict.logs import configure, redact
 from cryptopredict.training.api_process import STOPPED, ApiProcess, port_clash
 from cryptopredict.training.cluster import SchedulerError, forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
@@ -422,7 +422,7 @@ def _public(reason: str, args: argparse.Namespace) -> str:
         places.append(args.csv.absolute().parent)
     for place in sorted({str(place) for place in places}, key=len, reverse=True):
         reason = reason.replace(f"{place}/", "")
-    return redact_text(reason)
+    return redact(reason)
 
 
 def _share(text: str) -> float:

@@ -160,7 +160,7 @@ class FeedHealth(Answer):
         list[str], doc("The exchanges it polls (LATEST_PRICES), in the order it tries them.")
     ]
     last_success: Annotated[Time | None, doc("When a poll last succeeded; null: none yet.")]
-    last_error: Annotated[str | None, doc("Why the last poll that failed failed, in a line.")]
+    last_error: Annotated[str | None, doc("Why the polls fail, in a line; null once one succeeds.")]
     last_error_at: Annotated[Time | None, doc("When it failed.")]
     failing_since: Annotated[
         Time | None,
