@@ -125,9 +125,13 @@ def test_retention_under_the_role_write_stops_at_the_first_refusal_with_one_warn
         assert "### retention" in issue["body"]
         assert "(Write is not enough)" in issue["body"]
         assert "### Needs you: retention" in summary.read_text()
+        # Refused again, on another version (the oldest went): the same words, no new mail.
+        package.refuse.discard(min(package.refuse))
+        assert retention(url, now=now, monkeypatch=monkeypatch, **job) == 0
+        assert package.issues.comments == {}, "one mail for one refusal, not one a run"
         package.refuse.clear()
         assert retention(url, now=now, monkeypatch=monkeypatch, **job) == 0
-    assert "deleted 100; 38 more" in capsys.readouterr().out
+    assert "deleted 100; 37 more" in capsys.readouterr().out
     assert package.issues.open() == [], "healed: the issue closed"
 
 

@@ -116,9 +116,7 @@ def read_index(raw: str) -> Published | None:
     annotations = index.get("annotations") or {}
     if not isinstance(annotations, dict):
         raise ValueError("the index's annotations are not a JSON object")
-    version = annotations.get(VERSION)
-    created = annotations.get(CREATED)
-    record_format = annotations.get(RECORD_FORMAT)
+    version, created, record_format = map(annotations.get, (VERSION, CREATED, RECORD_FORMAT))
     return Published(
         Version.parse(version) if version else None,
         _aware(created) if created else None,
