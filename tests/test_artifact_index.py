@@ -305,7 +305,9 @@ def test_an_answer_at_one_instant_copies_nothing_of_the_grid_s_axis():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 64 * 1024
+    # One conversion of the axis is 16 MB; tracemalloc also counts what the worker's other
+    # threads (a test's leftover cluster or poller) allocate meanwhile: a few hundred KB.
+    assert peak < 1024 * 1024
     assert (before[0], after[0], fraction[0]) == (knots // 2, knots // 2 + 1, 0.25)
     yhat = grid.yhat[knots // 2] + 0.25 * (grid.yhat[knots // 2 + 1] - grid.yhat[knots // 2])
     np.testing.assert_allclose(values[0], yhat * np.array([1.0, 0.8, 1.2]), rtol=1e-6)

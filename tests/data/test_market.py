@@ -111,8 +111,8 @@ def test_an_answer_not_in_the_exchange_s_shape_fails_naming_binance(settings):
 
 def test_a_client_error_is_not_retried_and_says_the_status(settings):
     with binance_market() as (url, market):
-        market.answer("/api/v3/ticker/24hr", {"code": -1003, "msg": "banned"}, status=418)
-        with pytest.raises(SourceError, match="HTTP 418"):
+        market.answer("/api/v3/ticker/24hr", {"code": -1121, "msg": "Invalid symbol."}, status=400)
+        with pytest.raises(SourceError, match="HTTP 400"):
             top_pairs(5, dataclasses.replace(settings, binance_api_url=url))
         assert market.requests.count("/api/v3/ticker/24hr") == 1
 
