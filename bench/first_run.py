@@ -1,13 +1,19 @@
-"""The first run, as a newcomer lives it (issue 47, bars 1 and 2; issue 56): `make run` on a
-fresh clone, its output piped to a file, timed line by line.
+"""The first run, as a newcomer lives it (issue 47, bars 1 and 2; issue 56; issue 106): `make run`
+on a fresh clone, its output piped to a file, timed line by line, polled every 100 ms.
 
 `python -m bench.first_run` (`make bench-first-run`) clones the committed HEAD of this checkout
 into a temporary directory (or uses `--clone DIR`), runs `make run` there on a free port with its
 output piped, and measures:
 
 - when the dependencies were installed (the Makefile's "installed: ..." line);
-- the first `200` from `/bitcoin?date=...` or from any pair's `/forecast/{asset}`, counted from
-  the command and from the dependencies installed (bar 1: within 5 minutes and 90 seconds);
+- the first answer (any status), and the first `200` from `/bitcoin?date=...` or from any pair's
+  `/forecast/{asset}`, counted from the dependencies installed (issue 106: within 5 s and 15 s);
+- `/healthz`'s `training.eta_seconds` at every look: there from the first, never the same for
+  more than 10 s while training lasts, within 50% of the time left from the first pair's end
+  (while 2 s or more are left);
+- while a browser waits on `/` (its reload every 2 s, its icon), the lines that are not
+  training's own: at most one a second, none of them a refused request;
+- then `make run` again with its port taken: it exits within 5 s, naming a port that works;
 - until every pair's final model is served, that `/healthz` listed the pairs still training,
   with their progress, at every look (every two seconds);
 - the longest stretch without a line while training (bar 2: under 30 seconds), every training
@@ -76,6 +82,7 @@ class Figures:
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     installed_at: float | None = None
+    first_answer_at: float | None = None
     first_200_at: float | None = None
     first_200_url: str | None = None
     all_served_at: float | None = None
@@ -104,17 +111,49 @@ class Figures:
     stop_signal: str = "SIGINT to make alone"
     stopped_in: float | None = None  # seconds from the signal until nothing of make was left
     left_running: list[str] = field(default_factory=list)
+    # issue 106
+    etas: list[tuple[float, float | None]] = field(default_factory=list)  # each look's run ETA
+    first_pair_at: float | None = None  # the first model written
+    last_pair_at: float | None = None  # the last
+    longest_same_eta: float | None = None  # seconds one ETA was said while training lasted
+    eta_errors: list[tuple[float, float, float]] = field(default_factory=list)  # at, said, left
+    api_lines: int = 0  # lines while training that are not training's own
+    refused_lines: int = 0  # of them, the proxy's lines of a refused request
+    training_seconds: float | None = None
+    clash_exit: float | None = None  # seconds `make run` took to exit with its port taken
+    clash_said: str = ""
+
+    def after_install(self, at: float | None) -> float | None:
+        return None if at is None or self.installed_at is None else at - self.installed_at
 
     def bars(self) -> dict[str, bool | None]:
-        first = self.first_200_at
-        after_install = (
-            None if first is None or self.installed_at is None else first - self.installed_at
-        )
+        answered, first = map(self.after_install, (self.first_answer_at, self.first_200_at))
+        # From the first pair's end, while 2 s or more are left: below, a whole second (what the
+        # API says) is most of what is left.
+        off = [abs(said - left) / left for _, said, left in self.eta_errors if left >= 2]
+        worst = max(off, default=None)
+        rate = self.api_lines / self.training_seconds if self.training_seconds else None
         return {
-            "1: first 200 within 90 s of the install": (
-                None if after_install is None else after_install <= 90
+            "106.1: first answer within 5 s of the install": (
+                None if answered is None else answered <= 5
             ),
-            "1: first 200 within 5 min of the command": None if first is None else first <= 300,
+            "106.1: first 200 within 15 s of the install": None if first is None else first <= 15,
+            "106.2: /healthz's ETA there from the first look": bool(self.etas)
+            and self.etas[0][1] is not None,
+            "106.2: no ETA said for more than 10 s while training lasts": (
+                None if self.longest_same_eta is None else self.longest_same_eta <= 10
+            ),
+            "106.2: the ETA within 50% of the time left from the first pair's end (2 s+)": (
+                None if worst is None else worst <= 0.5
+            ),
+            "106.3: port taken: exits within 5 s naming a port that works": (
+                self.clash_exit is not None
+                and self.clash_exit <= 5
+                and re.search(r"PORT=\d+ make run", self.clash_said) is not None
+            ),
+            "106.4: at most a line a second not training's, none a refusal": (
+                None if rate is None else rate <= 1 and not self.refused_lines
+            ),
             "1: /healthz lists the pairs training until all are served": (
                 self.all_served_at is not None
                 and self.healthz_looks > 0
@@ -160,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="first-run-") as scratch:
         clone = args.clone or _fresh_clone(Path(scratch) / "cryptopredict")
         figures = measure(clone, assets=args.assets, ctrl_c=args.ctrl_c)
+        figures.clash_exit, figures.clash_said = port_taken(clone)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps({**asdict(figures), "bars": figures.bars()}, indent=1))
     _print(figures)
@@ -171,6 +211,22 @@ def _fresh_clone(target: Path) -> Path:
         ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(target)], check=True
     )
     return target
+
+
+def port_taken(clone: Path) -> tuple[float | None, str]:
+    """`make run` with its port taken (the clone installed): seconds until it exits, and what
+    it said (None: still running after 60 s)."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        env = {**os.environ, "PORT": str(taken.getsockname()[1])}
+        began = time.monotonic()
+        try:
+            done = subprocess.run(
+                ["make", "--no-print-directory", "run"], cwd=clone, env=env, capture_output=True,
+                text=True, timeout=60, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as expired:
+            return None, str(expired.stderr)
+    return round(time.monotonic() - began, 1), done.stdout + done.stderr
 
 
 def measure(clone: Path, *, assets: str | None = None, ctrl_c: bool = False) -> Figures:
@@ -252,8 +308,8 @@ def _stop(figures: Figures, process: subprocess.Popen, *, ctrl_c: bool) -> None:
 def _names(figures: Figures, base: str) -> None:
     """Every served pair's forecast by its slug in capitals and by its symbol, slash encoded,
     against what its slug answers."""
-    catalog = _json(f"{base}/assets")
-    for asset in catalog["assets"] if catalog else []:
+    catalog = _json(f"{base}/assets") or {}
+    for asset in catalog.get("assets", []):
         slug, symbol = asset["asset"], asset["symbol"]
         encoded = symbol.replace("/", "%2F")
         names = (slug, slug.upper(), encoded, encoded.lower())
@@ -287,9 +343,11 @@ def _read(process: subprocess.Popen, lines: list[Line], began: float) -> None:
 def _follow(
     figures: Figures, base: str, lines: list[Line], began: float, process: subprocess.Popen
 ) -> None:
-    """Until training is over: the first 200, and /healthz every 2 s after it."""
+    """Until training is over, every 100 ms: the first answer and the first 200, and /healthz
+    (its ETA); a browser's look at `/` every 2 s."""
     looks: list[tuple[float, bool]] = []  # when, and whether it listed pairs training
     bitcoin_served = False
+    browsed = 0.0
     while time.monotonic() - began < DEADLINE_SECONDS and process.poll() is None:
         now = time.monotonic() - began
         if figures.installed_at is None:
@@ -299,20 +357,29 @@ def _follow(
             bitcoin_served = status == 200
             if status is not None and not bitcoin_served:
                 figures.bitcoin_before_200.append((round(now, 1), status, retry))
+            if status is not None and figures.first_answer_at is None:
+                figures.first_answer_at = now
+        if now - browsed >= 2:  # the starting page reloads every 2 s; a browser asks its icon
+            browsed = now
+            _status(f"{base}/"), _status(f"{base}/favicon.ico")
         if figures.first_200_at is None:
             url = _first_200(base)
             if url is not None:
                 figures.first_200_at, figures.first_200_url = now, url
-        if figures.first_200_at is not None:
-            health = _json(f"{base}/healthz")
-            if health is not None:
-                _failures(figures, lines, health, now)
-                looks.append((now, health.get("training") is not None))
-                if not looks[-1][1] and _first(lines, "training is over") is not None:
-                    figures.all_served_at = now
-                    break
-        time.sleep(2.0 if figures.first_200_at is not None else 0.5)
+        health = _json(f"{base}/healthz")  # 503 `starting` before the first model
+        if health is not None:
+            figures.first_answer_at = figures.first_answer_at or now
+            training = health.get("training")
+            if training is not None or not figures.etas:
+                figures.etas.append((round(now, 2), (training or {}).get("eta_seconds")))
+            _failures(figures, lines, health, now)
+            looks.append((now, training is not None))
+            if training is None and _first(lines, "training is over") is not None:
+                figures.all_served_at = now
+                break
+        time.sleep(0.1)
     figures.healthz_looks = len(looks)
+    _time_left(figures, lines)
     after = _json(f"{base}/healthz")  # after the run
     figures.healthz_failed_at_end = [pair["asset"] for pair in (after or {}).get("failed", [])]
     # Until the last model was written, every look must have listed the pairs still training.
@@ -355,9 +422,8 @@ def _first(lines: list[Line], text: str) -> float | None:
 def _first_200(base: str) -> str | None:
     """The first forecast that answers 200: `/bitcoin`, else any served pair's."""
     urls = [f"{base}/bitcoin?date={DATE}"]
-    catalog = _json(f"{base}/assets")
-    if catalog is not None:
-        urls += [f"{base}/forecast/{asset['asset']}?date={DATE}" for asset in catalog["assets"]]
+    catalog = _json(f"{base}/assets") or {}
+    urls += [f"{base}/forecast/{asset['asset']}?date={DATE}" for asset in catalog.get("assets", [])]
     for url in urls:
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
@@ -369,11 +435,34 @@ def _first_200(base: str) -> str | None:
 
 
 def _json(url: str) -> dict | None:
+    """The JSON answer at `url`, an error's too (503 `starting`); None when none comes."""
     try:
         with urllib.request.urlopen(url, timeout=5) as answer:
             return json.load(answer)
+    except urllib.error.HTTPError as error:
+        try:
+            return json.load(error)
+        except ValueError:
+            return None
     except (OSError, urllib.error.URLError, ValueError):
         return None
+
+
+def _time_left(figures: Figures, lines: list[Line]) -> None:
+    """From the looks' ETAs: the longest one said the same while training lasted, and from the
+    first pair's end each against the time left until the last pair's."""
+    written = [line.at for line in lines if " written to " in line.text]
+    if not written or not figures.etas:
+        return
+    figures.first_pair_at, figures.last_pair_at = min(written), max(written)
+    said = [(at, eta) for at, eta in figures.etas if at < figures.last_pair_at]
+    runs = [list(same) for _, same in itertools.groupby(said, key=lambda look: look[1])]
+    figures.longest_same_eta = round(max(run[-1][0] - run[0][0] for run in runs), 1)
+    figures.eta_errors = [
+        (at, eta, round(figures.last_pair_at - at, 2))
+        for at, eta in said
+        if at >= figures.first_pair_at and eta is not None
+    ]
 
 
 def _read_lines(figures: Figures, lines: list[Line]) -> None:
@@ -402,6 +491,10 @@ def _read_lines(figures: Figures, lines: list[Line]) -> None:
         named = (message.startswith((f"{slug}:", f"{slug} (")) for slug in slugs)
         if about_a_pair and not any(named):
             figures.unnamed_pair_lines.append(line.text)
+        if not logger.startswith(TRAINING_LOGGERS) and line.at <= (figures.last_pair_at or end):
+            figures.api_lines += 1
+            figures.refused_lines += " status=503 " in message
+    figures.training_seconds = round((figures.last_pair_at or end) - start, 1)
 
 
 def _slugs(lines: list[Line]) -> set[str]:
@@ -427,6 +520,7 @@ def _print(figures: Figures) -> None:
     print(f"make run on a fresh clone ({figures.clone})")
     print(f"  load average before: {figures.load_before}, after: {figures.load_after}")
     print(f"  dependencies installed after {seconds(installed)}")
+    print(f"  first answer after the install: {figures.after_install(figures.first_answer_at)}")
     print(f"  first 200 after {seconds(first)} ({figures.first_200_url})")
     if first is not None and installed is not None:
         print(f"  first 200, counted from the install: {first - installed:.0f} s")
@@ -463,6 +557,16 @@ def _print(figures: Figures) -> None:
     print(
         f"  {figures.stop_signal}: nothing left after {seconds(figures.stopped_in)} "
         f"(left running: {figures.left_running or 'nothing'}); exit status {figures.exit_status}"
+    )
+    print(
+        f"  issue 106: ETA first said {figures.etas[:1]}; longest said the same while training: "
+        f"{figures.longest_same_eta} s; from the first pair's end (at, said, left): "
+        f"{figures.eta_errors[:1]} ... {figures.eta_errors[-3:]}"
+    )
+    print(
+        f"  {figures.api_lines} lines not training's in its {figures.training_seconds} s, "
+        f"{figures.refused_lines} of them refusals; port taken: exit after {figures.clash_exit} "
+        f"s saying {figures.clash_said.strip().splitlines()[-2:]}"
     )
     for bar, holds in figures.bars().items():
         print(f"  bar {bar}: {'holds' if holds else 'does not hold'}")

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, UnknownAssetError
@@ -292,13 +293,13 @@ def training_progress(model_dir: Path | None) -> TrainingProgress | None:
         return None
     return TrainingProgress(
         updated_at=iso_utc(int(status.updated_at.timestamp())),
-        eta_seconds=_seconds(status.eta_seconds),
+        eta_seconds=_seconds(status.eta_seconds, status.updated_at),
         pairs=[
             TrainingPair(
                 asset=pair.asset,
                 state="running" if pair.state == "running" else "waiting",
                 step=pair.step,
-                eta_seconds=_seconds(pair.eta_seconds),
+                eta_seconds=_seconds(pair.eta_seconds, status.updated_at),
             )
             for pair in status.unfinished()
         ],
@@ -309,6 +310,6 @@ def training_progress(model_dir: Path | None) -> TrainingProgress | None:
     )
 
 
-def _seconds(value: float | None) -> int | None:
-    # rounded up: a pair still training is never said to be due in 0 s
-    return None if value is None else math.ceil(value)
+def _seconds(value: float | None, said: datetime) -> int | None:
+    """What is left now of `value` seconds said then, rounded up: never 0 while it trains."""
+    return None if value is None else max(1, math.ceil(value - (time.time() - said.timestamp())))
