@@ -87,7 +87,7 @@ class RunProgress:
         *,
         intervals: Mapping[str, str] | None = None,
         measured: Mapping[str, float] | None = None,
-        out: Path | None = None,
+        out: Path,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         intervals, measured = intervals or {}, measured or {}
@@ -97,7 +97,8 @@ class RunProgress:
         self.out = out
         self.clock = clock
         self.began = clock()
-        self.workers = os.cpu_count() or 1  # threads of the cluster, which share the work left
+        cores = os.cpu_count() or 1  # the cluster's threads share the work left: as it starts,
+        self.workers = 1 if len(pairs) <= cores else cores  # one for a few pairs (cluster.py)
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         self.lock = threading.RLock()
         self.said = clock()  # when its last lines on every pair were written
@@ -106,8 +107,7 @@ class RunProgress:
         self.dirty = True
         self.written = -HEARTBEAT_SECONDS
         self.report: Path | None = None  # each pair's report, once one is written
-        if out is not None:
-            (out / REPORT).unlink(missing_ok=True)  # the last run's
+        (out / REPORT).unlink(missing_ok=True)  # the last run's
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
@@ -143,13 +143,10 @@ class RunProgress:
             began = pair.began
             took = "" if began is None else f" {self.clock() - began:.0f} s after it started"
             said = f"{slug}: written to {path} (model {finished.model_version}){took}"
-            if self.out is None:
-                _write([*(f"{slug}: {line}" for line in finished.report.splitlines()), said])
-            else:  # the report's tables in a file, not the terminal
-                self.report = self.out / REPORT
-                with self.report.open("a") as file:
-                    file.write(f"# {slug}\n\n{finished.report.rstrip()}\n\n")
-                _write([f"{said}; its report: {self.report}"])
+            self.report = self.out / REPORT  # its tables in a file, not the terminal
+            with self.report.open("a") as file:
+                file.write(f"# {slug}\n\n{finished.report.rstrip()}\n\n")
+            _write([f"{said}; its report: {self.report}"])
             self._write_status()  # the pairs still training, as the API reads them
 
     def failed(self, slug: str, why: str) -> None:
@@ -170,8 +167,7 @@ class RunProgress:
         self.ticker.join()
         with self.lock:
             _write([self._run_line(None)])  # also when the run ended within a tick
-        if self.out is not None:
-            clear_status(self.out)
+        clear_status(self.out)
 
     def estimate(self) -> TimeLeft:
         now = self.clock()
@@ -265,7 +261,7 @@ class RunProgress:
     def _write_status(self) -> None:
         # Into a model directory that exists (training makes it with its first artifact): a
         # run that writes no artifact leaves nothing behind.
-        if self.out is not None and self.out.is_dir():
+        if self.out.is_dir():
             write_status(self.out, self.status())
             self.written, self.dirty = self.clock(), False
 

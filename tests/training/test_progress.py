@@ -18,6 +18,7 @@ from cryptopredict.artifact.training import FILE, read_status
 from cryptopredict.training.progress import (
     LINE_SECONDS,
     PAIR_SECONDS,
+    REPORT,
     START_SECONDS,
     RunProgress,
     TimeLeft,
@@ -54,7 +55,7 @@ def _finished(report: str) -> Finished:
     return Finished(files={}, report=report, model_version="dev")
 
 
-def _run(clock: Clock, out: Path | None = None, slugs=PAIRS, **options) -> RunProgress:
+def _run(clock: Clock, out: Path, slugs=PAIRS, **options) -> RunProgress:
     run = RunProgress(slugs, out=out, clock=clock, **options)
     run.stopped.set()  # the test ticks it: no thread of its own keeps time
     run.ticker.join()
@@ -71,8 +72,8 @@ def _trains(run: RunProgress, clock: Clock, slug: str, seconds: float) -> None:
     run.served(slug, Path(f"artifacts/{slug}"), _finished(""))
 
 
-def test_in_a_pipe_every_pair_says_what_it_does_or_that_it_waits(clock, lines):
-    run = _run(clock)
+def test_in_a_pipe_every_pair_says_what_it_does_or_that_it_waits(clock, tmp_path, lines):
+    run = _run(clock, tmp_path)
     run.workers = 1
     _trains(run, clock, "btc-usd", 30.0)
     run.started("eth-usd", "train-eth-usd", "train")
@@ -93,10 +94,10 @@ def test_in_a_pipe_every_pair_says_what_it_does_or_that_it_waits(clock, lines):
     assert estimate.run == max(estimate.pairs.values())  # never below a pair's
 
 
-def test_in_a_pipe_pairs_starting_phases_do_not_put_off_the_run_s_line(clock, lines):
+def test_in_a_pipe_pairs_starting_phases_do_not_put_off_the_run_s_line(clock, tmp_path, lines):
     """Every LINE_SECONDS the run's line, however many phase lines came between: with 16 pairs
     starting phases more often than that, it was not said until the first pair was done."""
-    run = _run(clock)
+    run = _run(clock, tmp_path)
     for slug in PAIRS:
         clock.now += LINE_SECONDS / 2
         run.started(slug, f"train-{slug}", "train")
@@ -106,8 +107,8 @@ def test_in_a_pipe_pairs_starting_phases_do_not_put_off_the_run_s_line(clock, li
     assert said.startswith("training: 0 of 3 pairs done, 2 running, 1 waiting for a worker, ")
 
 
-def test_the_time_left_shares_the_pairs_waiting_among_the_workers(clock):
-    run = _run(clock, slugs=[f"pair-{n}" for n in range(6)])
+def test_the_time_left_shares_the_pairs_waiting_among_the_workers(clock, tmp_path):
+    run = _run(clock, tmp_path, slugs=[f"pair-{n}" for n in range(6)])
     run.workers = 2
     # The workers' start, then three pairs on each worker at the measured cost of a pair.
     assert run.estimate().run == pytest.approx(START_SECONDS + 3 * PAIR_SECONDS["1h"])
@@ -133,8 +134,8 @@ def test_the_time_left_is_said_plainly(seconds, said):
     assert time_left(seconds) == said
 
 
-def test_every_line_about_a_pair_names_it(clock, lines):
-    run = _run(clock)
+def test_every_line_about_a_pair_names_it(clock, tmp_path, lines):
+    run = _run(clock, tmp_path)
     run.started("btc-usd", "train-btc-usd", "train")
     run.started("btc-usd", "train-btc-usd", FINAL_STEP)
     clock.now += 300
@@ -147,16 +148,19 @@ def test_every_line_about_a_pair_names_it(clock, lines):
     about_pairs = [line for line in lines() if not line.startswith("training: ")]
     assert about_pairs
     assert all(line.split(":")[0] in PAIRS for line in about_pairs), about_pairs
-    assert "btc-usd: data:     48771 1h bars of BTC/USD" in lines()
-    assert "btc-usd: written to artifacts/btc-usd (model dev) 300 s after it started" in lines()
+    assert (
+        "btc-usd: written to artifacts/btc-usd (model dev) 300 s after it started; its "
+        f"report: {tmp_path / REPORT}" in lines()
+    )
+    assert (tmp_path / REPORT).read_text() == f"# btc-usd\n\n{report}\n\n"  # its tables
     assert lines()[-1] == (
         "training: 1 of 3 pairs done, 1 waiting for a worker, 1 failed (eth-usd); "
         "1 requests answered 503 meanwhile, about 5 s left"
     )
 
 
-def test_in_a_pipe_a_run_shorter_than_a_period_still_ends_with_its_count(clock, lines):
-    run = _run(clock)
+def test_in_a_pipe_a_run_shorter_than_a_period_still_ends_with_its_count(clock, tmp_path, lines):
+    run = _run(clock, tmp_path)
     run.started("btc-usd", "train-btc-usd", FINAL_STEP)
     run.served("btc-usd", Path("artifacts/btc-usd"), _finished(""))
     run.failed("eth-usd", "no source delivered ETH/USD")
@@ -184,8 +188,8 @@ def test_the_model_directory_says_each_pairs_state_while_the_run_lasts(clock, tm
     assert not (tmp_path / FILE).exists()
 
 
-def test_a_task_retried_after_its_worker_was_lost_waits_again(clock):
-    run = _run(clock)
+def test_a_task_retried_after_its_worker_was_lost_waits_again(clock, tmp_path):
+    run = _run(clock, tmp_path)
     run.started("btc-usd", "train-btc-usd", BACKTEST)
     run.ended("btc-usd", "train-btc-usd", "train", 4.0)  # its worker lost: Dask runs it again
     assert run.pairs["btc-usd"].state == "waiting"
@@ -215,18 +219,18 @@ def test_the_status_says_who_still_trains_as_soon_as_a_model_is_written(clock, t
     assert [pair.asset for pair in status.unfinished()] == ["btc-usd", "sol-usdt"]
 
 
-def _pairs(clock: Clock, **options) -> RunProgress:
+def _pairs(clock: Clock, out: Path, **options) -> RunProgress:
     intervals = {"eth-usd": "1d", "btc-usd": "1h"}
-    run = _run(clock, None, list(intervals), intervals=intervals, **options)
+    run = _run(clock, out, list(intervals), intervals=intervals, **options)
     run.workers = 2
     return run
 
 
-def test_a_first_run_says_its_time_left_from_the_first_second_and_never_freezes(clock):
+def test_a_first_run_says_its_time_left_from_the_first_second_and_never_freezes(clock, tmp_path):
     """Issue 106, item 2: on a fresh clone (no `run.json`) `make run` said no time left, then
     froze it while the workers started. From the first second: the workers' start, then each
     pair at the measured cost of its interval; once a pair is done, at this run's pace."""
-    run = _pairs(clock)  # on two workers: eth-usd (daily) and btc-usd (hourly)
+    run = _pairs(clock, tmp_path)  # on two workers: eth-usd (daily) and btc-usd (hourly)
     assert run.status().eta_seconds == START_SECONDS + PAIR_SECONDS["1h"]
     said = []
     for _ in range(60):  # a minute without a worker: the time left moves, never 0
@@ -239,10 +243,24 @@ def test_a_first_run_says_its_time_left_from_the_first_second_and_never_freezes(
     assert run.estimate().run == pytest.approx(2 * PAIR_SECONDS["1h"] - 2 * PAIR_SECONDS["1d"])
 
 
-def test_each_pair_is_timed_at_its_own_measured_pace(clock):
+def test_a_few_pairs_are_timed_one_after_the_other_from_the_first_second(
+    clock, tmp_path, monkeypatch
+):
+    """`make run`'s two pairs on two cores train on one thread of train.py (cluster.py): its
+    first time left, before the cluster says so, counts them one after the other (it said 10 s
+    for the 17 s left)."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    intervals = {"eth-usd": "1d", "btc-usd": "1h"}
+    run = _run(clock, tmp_path, list(intervals), intervals=intervals)
+    assert run.estimate().run == START_SECONDS + PAIR_SECONDS["1d"] + PAIR_SECONDS["1h"]
+    many = _run(clock, tmp_path, PAIRS)  # more pairs than cores: one worker process a core
+    assert many.estimate().run == START_SECONDS + 2 * PAIR_SECONDS["1h"]
+
+
+def test_each_pair_is_timed_at_its_own_measured_pace(clock, tmp_path):
     """A pair's seconds when it last trained into the model directory (`run.json`) time it
     now; past them, a share of the time spent: never 0."""
-    run = _pairs(clock, measured={"btc-usd": 10.0, "eth-usd": 5.0})
+    run = _pairs(clock, tmp_path, measured={"btc-usd": 10.0, "eth-usd": 5.0})
     run.workers = 1
     # one after the other, once the worker has started
     assert run.estimate().pairs == {"eth-usd": START_SECONDS + 5, "btc-usd": START_SECONDS + 15}
