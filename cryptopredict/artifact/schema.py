@@ -163,8 +163,10 @@ class BandSpec(Record, kw_only=True, frozen=True):
     drift: bool  # keep the median of past returns / errors in the band
     pool_days: int | None  # scaled: calibrate on errors known in these days (None: all)
     horizon_pools: tuple[tuple[int, int | None], ...]  # scaled: `pool_days` per horizon
-    # scaled: the empirical band's quantiles' weight per calibrated horizon (`band_spec.mix_at`)
+    # scaled: the empirical band's quantiles' weight per calibrated horizon (`band_spec.weight_at`)
     horizon_mix: tuple[tuple[int, float], ...]
+    # scaled: HAR-RV's spread's weight per calibrated horizon, averaged in logs (`model/har.py`)
+    horizon_har: tuple[tuple[int, float], ...] = ()
     # scaled: whether each horizon's calibration pool is the panel's (`panel_pool.py`)
     horizon_shared: tuple[tuple[int, bool], ...] = ()
     # scaled: calibrated within this many band-width bins up to WIDTH_BIN_HOURS (Mondrian)

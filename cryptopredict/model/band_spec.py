@@ -35,12 +35,12 @@ def scaled(
     )
 
 
-def mix_at(spec: BandSpec, lead_hours: np.ndarray) -> np.ndarray:
-    """The weight of the empirical band at each lead (0: the scaled band alone)."""
-    if not spec.horizon_mix:
+def weight_at(weights: tuple[tuple[int, float], ...], lead_hours: np.ndarray) -> np.ndarray:
+    """A weight per calibrated horizon (`horizon_mix`, `horizon_har`) at each lead (0: none)."""
+    if not weights:
         return np.zeros(len(lead_hours))
-    hours, weights = zip(*spec.horizon_mix, strict=True)
-    return np.interp(lead_hours, hours, weights)
+    hours, values = zip(*weights, strict=True)
+    return np.interp(lead_hours, hours, values)
 
 
 def _name(spec: BandSpec) -> str:
@@ -81,9 +81,16 @@ def _name(spec: BandSpec) -> str:
             )
         if spec.floor is not None:
             parts.append(f"spread floored at the pool's {spec.floor:.0%} quantile")
-        if any(weight for _, weight in spec.horizon_mix):
-            per = (f"{_weight(w)} at {_horizon(reach)}" for reach, w in spec.horizon_mix)
-            parts.append(f"empirical band's quantiles averaged in: {', '.join(per)}")
+        averaged = {
+            "empirical band's quantiles": spec.horizon_mix,
+            "HAR-RV's spread (in logs)": spec.horizon_har,
+        }
+        parts += [
+            f"{what} averaged in: "
+            + ", ".join(f"{_weight(w)} at {_horizon(h)}" for h, w in weights)
+            for what, weights in averaged.items()
+            if any(weight for _, weight in weights)
+        ]
         if any(step for _, step in spec.horizon_adapt):
             per = (f"{step:g} at {_horizon(reach)}" for reach, step in spec.horizon_adapt)
             binned = f" within each width bin up to {_horizon(WIDTH_BIN_HOURS)}"

@@ -17,8 +17,9 @@ import numpy as np
 from scipy.special import ndtri  # the normal's quantiles: scipy.stats takes seconds to import
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
-from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, mix_at
+from cryptopredict.model.band_spec import WIDTH_BIN_HOURS, weight_at
 from cryptopredict.model.calibration import Calibration, Pool
+from cryptopredict.model.har import Har
 from cryptopredict.model.market import HOUR, TAUS, WEEK, YEAR_DAYS, Market
 from cryptopredict.model.panel_choice import PANEL_POOL, stored_pools
 from cryptopredict.postprocess import along_lead
@@ -92,11 +93,32 @@ def spreads(
     market: Market, spec: BandSpec, pos: np.ndarray, knots: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """At each origin (down) and each of `knots` bars ahead (across): the spread the band
-    expects (the square root of the log return's variance over those bars), and that spread
-    relative to the one it would expect were today's variance the year's."""
+    expects (the square root of the log return's variance over those bars, averaged in logs
+    with HAR-RV's where `horizon_har` weighs it), and that spread relative to the one it would
+    expect were today's variance the year's."""
     per_step, calm = _per_step(market, spec, pos, int(knots.max()))
     variance = np.cumsum(per_step, axis=1)[:, knots - 1]
-    return np.sqrt(variance), np.sqrt(variance / np.cumsum(calm, axis=1)[:, knots - 1])
+    spread, relative = np.sqrt(variance), np.sqrt(variance / np.cumsum(calm, axis=1)[:, knots - 1])
+    weight = weight_at(spec.horizon_har, knots * market.interval / HOUR)
+    if weight.any():
+        har = har_spreads(market, spec, pos, knots[weight > 0])
+        ratio = np.where(np.isfinite(har), har / spread[:, weight > 0], 1.0) ** weight[weight > 0]
+        spread[:, weight > 0] *= ratio
+        relative[:, weight > 0] *= ratio
+    return spread, relative
+
+
+def har_spreads(market: Market, spec: BandSpec, pos: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """HAR-RV's spread (`har.Har`, on the view and profile the band reads at each week's start)
+    at each origin and lead of `hours` (an hourly pair's); NaN before its year holds enough."""
+    view = market.ranged if spec.range_variance else market
+    starts, at = np.unique(market.t[pos] // WEEK * WEEK, return_inverse=True)
+    profiles = profile_of(market, spec, market.position(starts))
+    out = np.empty((len(pos), len(hours)))
+    for k, start in enumerate(starts.tolist()):
+        profile = np.ones(market.slots) if profiles is None else profiles[k]
+        out[at == k] = Har(view, profile, start).spread(pos[at == k], hours.tolist())
+    return out
 
 
 def _per_step(
@@ -323,7 +345,7 @@ class Band:
         shared = np.array([self.spec.shared_for(h) for h in self.hours])
         calibrated, bins = self._calibrated(at, np.where(shared, relative, spread))
         offsets = calibrated * spread[:, :, None]
-        weight = mix_at(self.spec, np.asarray(self.hours, dtype=np.float64))
+        weight = weight_at(self.spec.horizon_mix, np.asarray(self.hours, dtype=np.float64))
         # Vincentization: the empirical band's offsets (calibrated at the origin itself, as
         # that band is) averaged quantile by quantile with the scaled band's where it weighs.
         mixed = np.flatnonzero(weight)

@@ -62,6 +62,7 @@ class Market:
         first = np.flatnonzero(valid)[:MIN_RETURNS]
         self.warmup_variance = float(np.mean(self.sizes[first] ** 2)) if len(first) else 1e-4
         self._quantiles: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # each view its own
+        self.har_fits: dict[tuple, tuple[np.ndarray, float]] = {}  # `har.Har`'s, by week and lead
         self.ranged = self
         return self
 

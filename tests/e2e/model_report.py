@@ -41,6 +41,7 @@ CHOICES = frozenset(
         "window_days",
         "pool_days",
         "horizon_mix",
+        "horizon_har",
         "horizon_pools",
         "width_bins",
         "profile",

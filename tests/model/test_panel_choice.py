@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cryptopredict.artifact.schema import ModelConfig
-from cryptopredict.model.band_spec import mix_at, scaled
+from cryptopredict.model.band_spec import scaled, weight_at
 from cryptopredict.model.choices import fixed_band
 from cryptopredict.model.market import Market
 from cryptopredict.model.panel_choice import PANEL_CHOICE, panel_band, panel_damping, served_config
@@ -98,7 +98,7 @@ def test_uniform_variants_set_one_pool_and_one_weight_at_every_horizon():
     assert uniform_pool(SPEC, 90).pool_for(720) == 90
     assert uniform_pool(SPEC, 90, shared=True).shared_for(1)
     assert not uniform_pool(SPEC, 90).shared_for(1)
-    assert set(mix_at(uniform_mix(SPEC, 0.5), np.array([1.0, 24.0, 720.0]))) == {0.5}
+    assert set(weight_at(uniform_mix(SPEC, 0.5).horizon_mix, np.array([1.0, 24.0, 720.0]))) == {0.5}
 
 
 def test_a_fixed_band_is_served_as_given_and_scored_on_the_validation_origins_only():
