@@ -1,10 +1,11 @@
 """`make panel`: what every pair serves, decided on the 16 Binance spot pairs' whole history
 (the damping, then the band, on their validation origins), written where training reads it
-(`cryptopredict/model/panel_choice.json`, `panel_pool.npz`; `--keep` uses them as they are), then
+(`cryptopredict/model/panel_choice.json`, `panel_pool.npz`; `--keep` uses them as they are); the
+full-strength peers' settings chosen on the validation origins too (`tools/candidates.py`); then
 scored with BTC/USD's history on their evaluation origins against naive, the peers
-(`tools/peers.py`) and re-anchored, and on their validation origins against the variance
-candidates (`tools/candidates.py`), into `docs/panel.json`. Every step is tasks on the training
-cluster; docs/model.md ("Every spot pair: the panel") says what each does and why.
+(`tools/peers.py`) and re-anchored, and on their final test against the peers, into
+`docs/panel.json`. Every step is tasks on the training cluster; docs/model.md ("Every spot pair:
+the panel") says what each does and why.
 
     python -m tools.panel [--out docs/panel.json] [--pairs ADAUSDT,...] [--no-btc] [--keep]
 """
@@ -42,6 +43,7 @@ from tools import panel_search as numerics
 from tools import panel_steps as chooser
 from tools.panel_bars import COVERAGE, bars
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
+from tools.peer_bands import Settings
 
 log = logging.getLogger("panel")
 
@@ -91,9 +93,15 @@ def refitted(client: Client, setup: Future, origins: np.ndarray) -> list[Future]
 
 def decide_damping(client: Client, pairs: dict[str, Future]) -> dict[str, Any]:
     """The damping chosen on the design's refits of `pairs`, with every candidate's evidence."""
-    origins = dict(zip(pairs, client.gather(
-        [client.submit(designed.design, setup, pure=False) for setup in pairs.values()]
-    ), strict=True))  # fmt: skip
+    origins = dict(
+        zip(
+            pairs,
+            client.gather(
+                [client.submit(designed.design, setup, pure=False) for setup in pairs.values()]
+            ),
+            strict=True,
+        )
+    )
     errors = [
         client.submit(
             numerics.damping_errors, setup, origins[name], refitted(client, setup, origins[name])
@@ -199,6 +207,16 @@ class Search:
         spec, scored = self.kept_or_better("factored profile", spec, scored, factored)
         ranged = [named(spec, range_variance=True)]  # each hour's move read from its range
         spec, scored = self.kept_or_better("range variance", spec, scored, ranged)
+        # HAR-RV's spread, the strongest peer's intraday cascade, averaged in per horizon
+        weights = {
+            w: chooser.with_har(spec, tuple((h, w) for h in chooser.HOURS.values()))
+            for w in chooser.HAR_WEIGHTS
+            if w
+        }
+        by_weight = {0.0: scored, **self.stage("HAR-RV's weight", weights)}
+        self.stages["HAR-RV's weight"]["weights"] = {str(w): by_weight[w] for w in by_weight}
+        combined = chooser.with_har(spec, chooser.per_horizon(by_weight, self.labels))
+        spec, scored = self.kept_or_better("HAR-RV's weight per horizon", spec, scored, [combined])
         self.unbinned, self.unbinned_scores = spec, scored
         binned = [chooser.with_binned_adapt(spec)]
         return self.kept_or_better(BINNED, spec, scored, binned)[0]
@@ -254,10 +272,10 @@ def gated(
     client: Client, search: Search, spec: BandSpec, panel: list[numerics.PairOrigins]
 ) -> tuple[BandSpec, dict]:
     """The band the search's last step makes (its state per width bin) measured on the
-    evaluation origins, and served only where the validation origins chose it and it holds
-    every bar there (`panel_bars.bars`; the peers' clauses once it is served, `main`); else the
-    band before that step. The band without it measured on the validation origins too (its
-    1-day width fifths): the slope any step chosen there could see."""
+    evaluation origins, and served only where the validation origins chose it and it holds the
+    calibration's bars there (`panel_bars.bars`); else the band before that step. The band
+    without it measured on the validation origins too (its 1-day width fifths): the slope any
+    step chosen there could see."""
     assert search.unbinned is not None, "the search has not run"
     candidate = chooser.with_binned_adapt(search.unbinned)
     pooled = _pooled(client, search, candidate, panel, list(COVERAGE))
@@ -293,6 +311,7 @@ def _pooled(
     """`spec`'s figures at each horizon of `labels`, pooled over the panel's evaluation origins
     calibrated as served, at every band horizon (with `validation`, over its validation origins
     calibrated as the search scores them, at the scored horizons)."""
+    span = "validation" if validation else "evaluation"
     if validation:
         shared = search.shared(spec, numerics.SCORED)
         hours = [p.dense.hours(numerics.SCORED) for p in panel]
@@ -301,7 +320,7 @@ def _pooled(
         hours = [list(BAND_HOURS)] * len(panel)
     done = client.gather(
         [
-            client.submit(numerics.outcomes, p, spec, shared, h, validation=validation, pure=False)
+            client.submit(numerics.outcomes, p, spec, shared, h, span, pure=False)
             for p, h in zip(search.pairs, hours, strict=True)  # the pairs where they are
         ]
     )
@@ -346,15 +365,17 @@ def chosen(
 
 
 def evaluated(
-    client: Client, futures: dict[str, Future], spec: BandSpec, shared: Any
-) -> tuple[list[tuple[pd.DataFrame, dict[str, int]]], dict]:
-    """Every pair's outcomes on its evaluation origins, and the spot pairs' figures against the
-    peers and re-anchored (`tools/peers.py`, pooled over them): per spot pair, its peers' bands
-    a task, then its comparison (with its outcomes, from one served band) once the calibrated
-    peers' pools, a task per peer, are made from every pair's."""
+    client: Client, futures: dict[str, Future], spec: BandSpec, shared: Any, settings: Settings
+) -> Scored:
+    """Every pair's outcomes on its evaluation origins and the spot pairs' on their final test,
+    and the spot pairs' figures against the peers (the full-strength ones at `settings`) and
+    re-anchored (`tools/peers.py`, pooled over them): per spot pair, its peers' bands a task,
+    then its comparison (with its outcomes, from one served band) once the calibrated peers'
+    pools, a task per peer, are made from every pair's."""
     ours = [name for name in futures if name != BTC]
     bands = {
-        name: client.submit(peers.peer_bands, futures[name], spec, pure=False) for name in ours
+        name: client.submit(peers.peer_bands, futures[name], spec, settings, pure=False)
+        for name in ours
     }
     pools = {
         name: client.submit(peers.peer_pools, list(bands.values()), spec, name, pure=False)
@@ -368,8 +389,9 @@ def evaluated(
     }
     done = client.gather(tasks)
     results = [done[name][0] if name in bands else done[name] for name in futures]
-    peer, reanchored = (pd.concat(done[name][k].assign(pair=name) for name in ours) for k in (1, 2))
-    return results, peers.figures(peer, reanchored)
+    final = pooled_of(ours, [done[name][1] for name in ours])
+    peer, reanchored = (pd.concat(done[name][k].assign(pair=name) for name in ours) for k in (2, 3))
+    return results, {**peers.figures(peer, reanchored), "final_test_pooled": final}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -386,9 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     started, load = time.monotonic(), os.getloadavg()
-    symbols = args.pairs.split(",") if args.pairs else sorted(
-        pd.read_csv(args.csv, usecols=["symbol"])["symbol"].unique()
-    )  # fmt: skip
+    symbols = (
+        args.pairs.split(",")
+        if args.pairs
+        else sorted(pd.read_csv(args.csv, usecols=["symbol"])["symbol"].unique())
+    )
     tasks: list[Task] = [(symbol, args.csv, symbol) for symbol in symbols]
     if not args.no_btc:
         tasks.append((BTC, BTC_CSV, None))
@@ -404,7 +428,6 @@ def main(argv: list[str] | None = None) -> int:
         spec, dispersion, (results, versus_peers) = (
             served.recorded() if args.keep else served.chosen()
         )
-        versus_candidates = served.candidates(spec)
         about = client.gather(
             [client.submit(numerics.described, found[name], tau) for name in served.names]
         )
@@ -416,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         damping=damping,
         compared={
             **versus_peers,
-            "candidates": versus_candidates,
+            "peer_settings": served.settings,
             "dispersion": dispersion,
             "load_average": {"start": load, "end": os.getloadavg()},
         },
@@ -444,45 +467,46 @@ class Served:
         self.names = list(futures)
         self.panel = [futures[name] for name in self.names if name != BTC]
         self.local: list[numerics.PairOrigins] = client.gather(self.panel)
+        self.settings: dict = {}  # the full-strength peers' settings' evidence (`peers`)
 
     def recorded(self) -> tuple[BandSpec, dict | None, Scored]:
         spec = panel_choice.panel_band(path=self.args.choice_file)
         assert spec is not None, f"{self.args.choice_file} holds no band: run without --keep"
         dispersion = json.loads(self.args.choice_file.read_text()).get("dispersion")
-        scored = evaluated(self.client, self.futures, spec, stored_pools(self.args.pool_file))
-        return spec, dispersion, scored
+        shared = stored_pools(self.args.pool_file)
+        return (
+            spec,
+            dispersion,
+            evaluated(self.client, self.futures, spec, shared, self.peers(spec)),
+        )
 
     def chosen(self) -> tuple[BandSpec, dict, Scored]:
-        """The search's band, its last step served only where the band with it holds every
-        bar (`gated`; the peers' clauses checked once it is scored)."""
-        days = min((p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
-                   for p in self.local)  # fmt: skip
+        """The search's band, its last step served only where the band with it holds the
+        calibration's bars (`gated`)."""
+        days = min(
+            (p.dense.times[p.validation][-1] - p.dense.times[p.validation][0]) / 86_400
+            for p in self.local
+        )
         search = Search(self.client, self.panel, float(days), numerics.weeks(self.local))
         spec, dispersion = gated(self.client, search, search.run(), self.local)
-        scored = self.serve(search, spec, dispersion)
-        if dispersion["served"]:
-            held = bars(pooled_of(self.names, scored[0]), scored[1]["peers"])
-            if not held["holds"]:
-                assert search.unbinned is not None
-                spec, dispersion = search.unbinned, {**dispersion, "served": False, "bars": held}
-                scored = self.serve(search, spec, dispersion)
-        return spec, dispersion, scored
-
-    def candidates(self, spec: BandSpec) -> dict:
-        """The variance candidates against `spec`'s band on the validation origins
-        (`tools/candidates.py`); serving one would be a change to the runtime."""
-        search = Search(self.client, self.panel, 0.0, numerics.weeks(self.local))
-        pairs = {name: self.futures[name] for name in self.names if name != BTC}
-        return candidates.scored(self.client, pairs, spec, search.shared(spec, numerics.SCORED))
-
-    def serve(self, search: Search, spec: BandSpec, dispersion: dict) -> Scored:
-        """Write the choice and the shared pools training reads, and score the evaluation
-        origins with them."""
         choice = chosen(search, spec, self.damping, self.names, dispersion)
         self.args.choice_file.write_text(json.dumps(choice, indent=1) + "\n")
         log.info("panel: band chosen: %s (%s)", spec.name, self.args.choice_file)
         shared = _stored_shared(search, spec, self.args.pool_file)
-        return evaluated(self.client, self.futures, spec, shared)
+        return (
+            spec,
+            dispersion,
+            evaluated(self.client, self.futures, spec, shared, self.peers(spec)),
+        )
+
+    def peers(self, spec: BandSpec) -> Settings:
+        """The full-strength peers' settings, chosen on the validation origins beside `spec`'s
+        band (`tools/candidates.py`), their evidence kept in `settings`."""
+        search = Search(self.client, self.panel, 0.0, numerics.weeks(self.local))
+        pairs = {name: self.futures[name] for name in self.names if name != BTC}
+        shared = search.shared(spec, numerics.SCORED)
+        found, self.settings = candidates.chosen(self.client, pairs, spec, shared)
+        return found
 
 
 def _stored_shared(search: Search, spec: BandSpec, path: Path) -> Any:
@@ -529,7 +553,7 @@ def report(
         "seconds": round(seconds),
         "pairs": per_pair,
         "pooled": pooled,
-        "bars": bars(pooled, compared["peers"]),
+        "bars": bars(pooled, compared["final_test"]),
         **compared,
     }
 
@@ -539,10 +563,13 @@ def pooled_of(
 ) -> dict:
     """Per horizon of `labels`, the spot pairs' figures pooled (BTC/USD's history left out)."""
     rows = pd.concat(
-        [frame.assign(pair=name) for name, (frame, _) in zip(names, results, strict=True)
-         if name != BTC],
+        [
+            frame.assign(pair=name)
+            for name, (frame, _) in zip(names, results, strict=True)
+            if name != BTC
+        ],
         ignore_index=True,
-    )  # fmt: skip
+    )
     return {
         label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label]) for label in labels
     }

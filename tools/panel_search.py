@@ -1,7 +1,8 @@
 """The panel's numerics, run on the training cluster by `tools/panel.py`: the damping's refits
 and errors, each pair's band origins, the search's validation scores, the pool the pairs share
-(calibrated at every week start and stored for training) and the evaluation outcomes. Origins
-whose window to a horizon crosses a gap in the bars are left out there and counted, never filled.
+(calibrated at every week start and stored for training) and the outcomes on the evaluation
+origins and the final test. Origins whose window to a horizon crosses a gap in the bars are left
+out there and counted, never filled.
 """
 
 from __future__ import annotations
@@ -24,31 +25,43 @@ from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
 from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
 from cryptopredict.model.scoring import DenseOrigins, naive_band
 from cryptopredict.standard_error import inside, interval_score, tails
+from cryptopredict.utc import utc_datetime
 from tools import damping
 
 SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]
+# The final test, fixed before any choice: each pair's newest origins, from this long before its
+# last scored one; the evaluation origins end a horizon before it, and no choice reads it.
+FINAL_TEST = pd.Timedelta(days=183)
 
 
 @dataclass
 class PairOrigins:
     """One pair's band origins as its backtest left them (its point forecast's errors at each
-    horizon among `hours`), split into validation and evaluation."""
+    horizon among `hours`), split into validation, evaluation and the final test."""
 
     name: str
     dense: DenseOrigins
     validation: np.ndarray  # per band origin: a validation origin with its horizon played out
     evaluation: np.ndarray  # ... an evaluation origin
+    final: np.ndarray  # ... a final test origin
 
     @classmethod
     def of(
         cls, name: str, dense: DenseOrigins, validation_start: int, validation_end: int, start: int
     ) -> PairOrigins:
-        times, scored = dense.times, dense.scored()
+        times, scored, horizon = dense.times, dense.scored(), seconds_of(dense.plan.horizon)
         validation = scored & (times >= validation_start) & (times <= validation_end)
-        return cls(name, dense, validation, scored & (times >= start))
+        final = final_start(dense.market.t, horizon)
+        evaluation = scored & (times >= start) & (times + horizon < final)
+        return cls(name, dense, validation, evaluation, scored & (times >= final))
 
     def errors(self, hours: list[int]) -> dict[int, np.ndarray]:
         return self.dense.errors(self.dense.market, hours)
+
+
+def final_start(seconds: np.ndarray, horizon: int) -> int:
+    """The first final test origin: `FINAL_TEST` before the last one a horizon plays out."""
+    return int(seconds[-1]) - horizon - seconds_of(FINAL_TEST)
 
 
 def described(setup: BacktestSetup, tau: float | None) -> dict[str, object]:
@@ -59,6 +72,7 @@ def described(setup: BacktestSetup, tau: float | None) -> dict[str, object]:
         "first": pd.Timestamp(int(t[0]), unit="s").isoformat() + "Z",
         "last": pd.Timestamp(int(t[-1]), unit="s").isoformat() + "Z",
         **setup.plan.boundary(t).to_builtins(),
+        "first_final_test_origin": utc_datetime(final_start(t, seconds_of(setup.plan.horizon))),
         "damping_hours": tau,
         "validation_days": round((setup.validation_end - setup.validation_start) / 86_400, 1),
     }
@@ -129,7 +143,7 @@ def validation_scores(
 ) -> pd.DataFrame:
     """The pair's validation origins as the search scores them: `outcomes` with `spec`'s band
     calibrated at the scored horizons."""
-    return outcomes(pair, spec, shared, pair.dense.hours(SCORED), validation=True)[0]
+    return outcomes(pair, spec, shared, pair.dense.hours(SCORED), "validation")[0]
 
 
 def banded(
@@ -150,20 +164,20 @@ def outcomes(
     spec: BandSpec,
     shared: Mapping[int, Calibrated] | None,
     hours: list[int],
+    span: str = "evaluation",
     *,
-    validation: bool = False,
     band: Band | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The pair's evaluation origins (its validation origins with `validation`) at each scored
-    horizon, as the panel reports them: the 80% interval scores of the served band (`spec`
-    calibrated at the horizons `hours`) and of the naive band, whether the served band held the
-    close at each level, its 80% width (log upper minus log lower), the band's own variance
+    """The pair's origins of `span` (`evaluation`, `validation` or `final`, its final test) at
+    each scored horizon, as the panel reports them: the 80% interval scores of the served band
+    (`spec` calibrated at the horizons `hours`) and of the naive band, whether the served band
+    held the close at each level, its 80% width (log upper minus log lower), the band's own variance
     ratio at the origin and the calendar quarter; and, per horizon label, the origins left out
     because their window crosses a gap in the bars. `band`: that band, where made already."""
     dense = pair.dense
     market = dense.market
     band = band or Band(spec, market, dense.pos, pair.errors(hours), shared)
-    origins = pair.validation if validation else pair.evaluation
+    origins = getattr(pair, span)
     pos, times = dense.pos[origins], dense.times[origins]
     scored = dense.hours(SCORED)
     leads = np.asarray(scored, dtype=np.float64)

@@ -25,6 +25,7 @@ ADAPT_STEPS = (0.0, 0.0025, 0.005, 0.01)
 PROFILE_POWERS = (1.0, 0.5, 0.0)
 FAST_HALF_LIVES = (4.0, 6.0, 8.0)  # hours; beside them the short window's variance
 FAST_WEIGHTS = (0.8, 1.0)  # the fast variance's weight at the next hour
+HAR_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # HAR-RV's spread's in the band's, in logs
 # What the search starts from and keeps (issue 33's choice of the volatility model's other
 # parts): the hour-of-week profile, a half-life of a day, five width bins, the 10% floor.
 START = scaled(1, 24, True, width_bins=5, floor=0.1)
@@ -54,7 +55,7 @@ def per_horizon(
     return tuple(chosen)
 
 
-Option = Any  # a pool (days, shared), a mix weight or an adaptive step
+Option = Any  # a pool (days, shared), a weight or an adaptive step
 
 
 def with_pools(spec: BandSpec, pools: tuple[tuple[int, tuple[int, bool]], ...]) -> BandSpec:
@@ -75,6 +76,11 @@ def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
 
 def uniform_mix(spec: BandSpec, weight: float) -> BandSpec:
     return named(spec, horizon_mix=tuple((h, weight) for h in HOURS.values()))
+
+
+def with_har(spec: BandSpec, weights: tuple[tuple[int, float], ...]) -> BandSpec:
+    """`spec` with HAR-RV's spread averaged in at `weights` (none where every weight is 0)."""
+    return named(spec, horizon_har=weights if any(w for _, w in weights) else ())
 
 
 def with_binned_adapt(spec: BandSpec) -> BandSpec:

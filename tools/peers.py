@@ -1,9 +1,9 @@
-"""The peers and re-anchored bands `make panel` scores on its pairs' evaluation origins beside
-the served band (docs/model.md, "Peers on the band's own footing" and "Bands answered hours
-later"): the peers (`tools/peer_bands.py`) as issued and each calibrated the band's way (named
-with `CALIBRATED`), and the band answered `s` hours after its origin, re-anchored at the close
-then, against the fresh one. Every figure is the panel's score relative to naive's, pooled with
-standard errors clustered by time (`panel_figures.Times`).
+"""The peers and re-anchored bands `make panel` scores on its pairs' evaluation origins and final
+test beside the served band (docs/model.md, "Peers on the band's own footing" and "Bands answered
+hours later"): the peers (`tools/peer_bands.py`) as issued and each calibrated the band's way
+(named with `CALIBRATED`), their model confidence set, and the band answered `s` hours after its
+origin, re-anchored at the close then, against the fresh one. Every figure is the panel's score
+relative to naive's, pooled with standard errors clustered by time (`panel_figures.Times`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from arch.bootstrap import MCS
 from scipy.stats import norm
 
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, BandSpec
@@ -26,7 +27,7 @@ from cryptopredict.model.scoring import naive_band
 from cryptopredict.standard_error import tails
 from tools.panel_figures import Times
 from tools.panel_search import SCORED, PairOrigins, banded, outcomes, shared_calibrations
-from tools.peer_bands import HALVES, PEERS, Offsets, paths_at, peer_offsets
+from tools.peer_bands import HALVES, PEERS, Offsets, Settings, paths_at, peer_offsets
 
 SHOWN = (1, 3, 6)  # hours after the origin a band is re-anchored at, shown each
 # A release every six hours (`.github/workflows/release.yml`'s schedule) is answered from 0 to 5
@@ -35,10 +36,12 @@ CYCLE_HOURS = 6
 SHIFTS = tuple(sorted({*SHOWN, *range(CYCLE_HOURS)}))  # every shift scored
 CALIBRATED = "/calibrated"  # a peer's name with it: its 80% band calibrated the band's way
 ROWS = (*PEERS, *(name + CALIBRATED for name in PEERS))  # every peer's row, in the table's order
-SEED = 85  # with the pair's name and the week: GARCH-t's simulated paths
+SEED = 85  # with the pair's name and the week: GARCH-t's simulated paths; the MCS's bootstrap
+MCS_SIZE, MCS_REPS = 0.05, 1000  # the model confidence set at 95%, from 1,000 bootstraps
 # The leads the peers are scored at: the bars' (1 h, 1 d, 7 d), not 30 days, where the peers'
 # standard errors are several points of naive's and GARCH-t's paths cost the most.
 LEADS = [h for h in SCORED if h <= 7 * 24]
+Outcomes = tuple[pd.DataFrame, dict[str, int]]  # `panel_search.outcomes`'
 
 
 def served_band(pair: PairOrigins, spec: BandSpec, shared: Mapping[int, Calibrated] | None) -> Band:
@@ -130,20 +133,22 @@ class PeerBands:
         return at
 
 
-def peer_bands(pair: PairOrigins, spec: BandSpec) -> PeerBands:
-    """Each peer's band at the pair's origins a calibration pool needs before its evaluation
-    origins (those with a pool's reach of bars before them: a year and the longest lead) and
-    at them, its simulation seeded by the pair's name, and what each adds to the pools its
-    calibrated row shares with the other pairs."""
+def peer_bands(pair: PairOrigins, spec: BandSpec, settings: Settings) -> PeerBands:
+    """Each peer's band (the full-strength ones at `settings`) at the pair's origins a
+    calibration pool needs before its evaluation origins (those with a pool's reach of bars
+    before them: a year and the longest lead) and at them and the final test's, its simulation
+    seeded by the pair's name, and what each adds to the pools its calibrated row shares with
+    the other pairs."""
     dense = pair.dense
     hours = dense.hours(LEADS)
-    evaluation = np.flatnonzero(pair.evaluation)
+    evaluation = np.flatnonzero(pair.evaluation | pair.final)
     reach = max(spec.pool_for(h) or YEAR_DAYS for h in hours) * DAY + max(hours) * HOUR
     first = dense.times[evaluation[0]]
     begin = min(first, max(first - reach, dense.market.t[0] + reach))
     span = (dense.times >= begin) & (np.arange(len(dense.pos)) <= evaluation[-1])
     pos = dense.pos[span]
-    offsets = peer_offsets(dense.market, pos, hours, spec, (SEED, zlib.crc32(pair.name.encode())))
+    seed = (SEED, zlib.crc32(pair.name.encode()))
+    offsets = peer_offsets(dense.market, pos, hours, spec, seed, settings=settings)
     errors = {h: error[span] for h, error in pair.errors(hours).items()}
     return PeerBands.of(dense.market, spec, pos, offsets, errors)
 
@@ -162,13 +167,17 @@ def compared(
     shared: Mapping[int, Calibrated] | None,
     bands: PeerBands,
     pools: Mapping[str, Mapping[int, Calibrated]],
-) -> tuple[tuple[pd.DataFrame, dict[str, int]], pd.DataFrame, pd.DataFrame]:
-    """The pair's evaluation outcomes (`panel_search.outcomes`), its rows against the peers
-    (`peer_rows`) and re-anchored (`reanchored_rows`), from one served band."""
+) -> tuple[Outcomes, Outcomes, pd.DataFrame, pd.DataFrame]:
+    """The pair's outcomes (`panel_search.outcomes`) on its evaluation origins and its final
+    test, its rows against the peers on both (`peer_rows`, `span` saying which) and re-anchored
+    on its evaluation origins (`reanchored_rows`), from one served band."""
     band = served_band(pair, spec, shared)
+    scored = peer_rows(pair, band, bands, pools, pair.evaluation | pair.final)
+    final = np.isin(scored["origin"], pair.dense.times[pair.final])
     return (
         outcomes(pair, spec, shared, list(BAND_HOURS), band=band),
-        peer_rows(pair, band, bands, pools),
+        outcomes(pair, spec, shared, list(BAND_HOURS), "final", band=band),
+        scored.assign(span=np.where(final, "final", "evaluation")),
         reanchored_rows(pair, band),
     )
 
@@ -263,16 +272,33 @@ def versus(rows: pd.DataFrame, horizon: pd.Timedelta, mine: str, theirs: list[st
 
 
 def figures(peers: pd.DataFrame, reanchored: pd.DataFrame, shown: tuple[int, ...] = SHOWN) -> dict:
-    """Pooled over the pairs, per horizon: the served band against each peer and each peer
-    calibrated the band's way, with what the calibration alone is worth (calibrated minus raw,
-    in points of naive's score) and GARCH-t's Monte Carlo error (`peers`); the band re-anchored
-    `s` hours later against the fresh one at each shift `shown` (`reanchored`) and over a
-    release's cycle (`cycle`)."""
-    out: dict = {"peers": {}, "reanchored": {}, "cycle": {}}
-    for label, rows in peers.groupby("horizon", sort=False):
+    """Pooled over the pairs, per horizon, on the evaluation origins (`peers`) and the final
+    test (`final_test`): the served band against each peer and each peer calibrated the band's
+    way, and the model confidence set of them all (`mcs`); on the evaluation origins also each
+    margin by calendar year (`years`), what the calibration alone is worth (calibrated minus
+    raw, in points of naive's score) and GARCH-t's Monte Carlo error; the band re-anchored `s`
+    hours later against the fresh one at each shift `shown` (`reanchored`) and over a release's
+    cycle (`cycle`)."""
+    out: dict = {"peers": {}, "final_test": {}, "reanchored": {}, "cycle": {}}
+    for (label, span), rows in peers.groupby(["horizon", "span"], sort=False):
         horizon = HORIZONS[label]
-        found = out["peers"][label] = versus(rows, horizon, "served", list(ROWS))
+        found = versus(rows, horizon, "served", list(ROWS))
+        found["mcs"] = confidence_set(rows, horizon, ["served", *ROWS])
+        out["peers" if span == "evaluation" else "final_test"][label] = found
+        if span == "final":
+            continue
+        years = pd.to_datetime(rows["origin"], unit="s").dt.year
+        by_year = {
+            str(y): versus(them, horizon, "served", list(ROWS)) for y, them in rows.groupby(years)
+        }
         times, naive = Times(rows, horizon), rows["score_naive"].to_numpy()
+        for name in ROWS:
+            found[name]["years"] = {
+                year: {
+                    key: each[name][key] for key in ("served_minus_this", "served_minus_this_se")
+                }
+                for year, each in by_year.items()
+            }
         for name in PEERS:
             gain = times.ratio(_gap(rows, "score", name + CALIBRATED, name), naive)
             found[name + CALIBRATED] |= {
@@ -292,6 +318,19 @@ def figures(peers: pd.DataFrame, reanchored: pd.DataFrame, shown: tuple[int, ...
         out["reanchored"][f"{s}h"] = _reanchored(reanchored[reanchored["shift"] == s])
     out["cycle"] = _reanchored(reanchored[reanchored["shift"] < CYCLE_HOURS])
     return out
+
+
+def confidence_set(rows: pd.DataFrame, horizon: pd.Timedelta, names: list[str]) -> dict[str, float]:
+    """Each band's p-value in Hansen, Lunde and Nason's model confidence set (arch's `MCS`, its
+    losses each origin time's interval scores summed over the pairs, a stationary bootstrap of
+    the blocks the standard errors' lags span, seeded); the set at 95%: those of 0.05 and over."""
+    times = Times(rows, horizon)
+    losses = pd.DataFrame({name: times.sums(rows[f"score_{name}"].to_numpy()) for name in names})
+    same = losses.T.drop_duplicates()  # a band identical to another (GARCH-t's two at 1 h) once
+    found = MCS(same.T, MCS_SIZE, reps=MCS_REPS, block_size=times.lags + 1, seed=SEED)
+    found.compute()
+    first = {tuple(losses[name]): name for name in reversed(names)}
+    return {name: float(found.pvalues.loc[first[tuple(losses[name])], "Pvalue"]) for name in names}
 
 
 def _gap(rows: pd.DataFrame, kind: str, one: str, other: str) -> np.ndarray:

@@ -14,11 +14,13 @@ from typing import Any
 import msgspec
 
 from cryptopredict.artifact.schema import BacktestReport, BandSearch, MixSearch, PoolSearch
-from cryptopredict.model.plan import HORIZONS
+from cryptopredict.model.panel_choice import PANEL_CHOICE
+from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 from tools import report_readings as readings
+from tools.candidates import SETTINGS
 from tools.joint_coverage import cells_of, farthest
-from tools.panel_bars import COVERAGE
+from tools.panel_bars import COVERAGE, STANDINGS
 from tools.peers import CALIBRATED, ROWS
 from tools.settings import settings_table
 
@@ -50,8 +52,15 @@ def comparison_table(comparison: dict) -> str:
 
 def peers_table(peers: dict) -> str:
     """The served forecast, the naive baseline and statsforecast's models on the same origins."""
-    header = ["horizon", "model", "MAPE", "coverage 50 / 80 / 95%", "interval score 80%",
-              "served minus this (SE)", "quantile score"]  # fmt: skip
+    header = [
+        "horizon",
+        "model",
+        "MAPE",
+        "coverage 50 / 80 / 95%",
+        "interval score 80%",
+        "served minus this (SE)",
+        "quantile score",
+    ]
     body = []
     for row in peers["rows"]:
         versus = ""
@@ -90,10 +99,19 @@ def damping_table(damping: dict) -> str:
         bound = "" if candidate["bound"] is None else f"{candidate['bound']:+.2%}"
         body.append([tau, *per, bound, candidate["verdict"]])
     chosen = damping["chosen"]
-    body.append(["**0** (the last close)" if chosen == 0 else "0 (the last close)",
-                 *[""] * (len(labels) + 3)])  # fmt: skip
-    header = ["tau (hours)", *[f"MAPE vs tau 0, {label} (SE)" for label in labels],
-              "mean (SE)", "95% bound", "verdict"]  # fmt: skip
+    body.append(
+        [
+            "**0** (the last close)" if chosen == 0 else "0 (the last close)",
+            *[""] * (len(labels) + 3),
+        ]
+    )
+    header = [
+        "tau (hours)",
+        *[f"MAPE vs tau 0, {label} (SE)" for label in labels],
+        "mean (SE)",
+        "95% bound",
+        "verdict",
+    ]
     note = (
         f"Chosen by `make panel`: tau {'none' if chosen is None else f'{chosen:g}'}. On "
         f"{damping['refits']} validation refits of {damping['pairs']} spot pairs ("
@@ -118,8 +136,12 @@ def band_table(band: BandSearch, shown: int = 10) -> str:
         name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
         scores = [number(entry[f"score_{label}"]) for label in labels]
         body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
-    header = ["band", "vs naive", *[f"interval score {label}" for label in labels],
-              *[f"80% coverage {label}" for label in labels]]  # fmt: skip
+    header = [
+        "band",
+        "vs naive",
+        *[f"interval score {label}" for label in labels],
+        *[f"80% coverage {label}" for label in labels],
+    ]
     note = (
         f"The panel's band (`cryptopredict/model/panel_choice.json`, chosen by `make panel` on "
         f"the spot pairs' pooled validation origins), not chosen for this pair: its scores on "
@@ -185,8 +207,15 @@ def _chosen_table(titles: list[str], rows: list, chosen: Mapping[str, object], n
 
 def panel_tables(panel: dict) -> str:
     """Per horizon, pooled then per pair: coverage and interval score against naive's, with SEs."""
-    header = ["pair", "coverage 50 / 80 / 95% (SE)", "interval score 80%, served / naive",
-              "difference (SE)", "t", "lags", "origins"]  # fmt: skip
+    header = [
+        "pair",
+        "coverage 50 / 80 / 95% (SE)",
+        "interval score 80%, served / naive",
+        "difference (SE)",
+        "t",
+        "lags",
+        "origins",
+    ]
     out = []
     for label in HORIZONS:
         rows = [("**pooled**", panel["pooled"].get(label))]
@@ -225,9 +254,15 @@ def conditional_table(panel: dict) -> str:
             largest_z = "" if cell is None else f"{largest:.1f}"
             trend = pooled["coverage_80_trend"].get(name)
             body.append(
-                [label, title, shown, largest_z, _joint(pooled, name),
-                 "" if trend is None else f"{trend['z']:+.2f}"]
-            )  # fmt: skip
+                [
+                    label,
+                    title,
+                    shown,
+                    largest_z,
+                    _joint(pooled, name),
+                    "" if trend is None else f"{trend['z']:+.2f}",
+                ]
+            )
     note = (
         "Pooled over the spot pairs' evaluation origins, standard errors clustered by time; "
         "fifths numbered from the narrowest (lowest ratio), each pair's own. Each cell: its "
@@ -243,8 +278,14 @@ def conditional_table(panel: dict) -> str:
         "chi-square(quarters); a quarter of fewer than three blocks left out. Trend: the "
         "slope of the fifths' coverage on their rank over its standard error."
     )
-    header = ["horizon", "cells", "80% coverage (SE), z, windows, df", "largest \\|z\\|",
-              "joint test, p", "trend z"]  # fmt: skip
+    header = [
+        "horizon",
+        "cells",
+        "80% coverage (SE), z, windows, df",
+        "largest \\|z\\|",
+        "joint test, p",
+        "trend z",
+    ]
     return markdown_table(header, body, note)
 
 
@@ -267,14 +308,35 @@ def rule_table(panel: dict) -> str:
     for label, tables in rule["tables"].items():
         for name, entry in tables.items():
             title = CELLS[name][0]
-            body.append([f"{label} {title}: largest \\|z\\|", f"{entry['largest_z']:.1f}",
-                         f"at most {rule['cell_z']:.1f}"])  # fmt: skip
+            body.append(
+                [
+                    f"{label} {title}: largest \\|z\\|",
+                    f"{entry['largest_z']:.1f}",
+                    f"at most {rule['cell_z']:.1f}",
+                ]
+            )
             p = entry["joint_p"]
-            body.append([f"{label} {title}: joint test", "" if p is None else f"p = {p:.3f}",
-                         f"p at least {rule['joint_p']:g}"])  # fmt: skip
+            body.append(
+                [
+                    f"{label} {title}: joint test",
+                    "" if p is None else f"p = {p:.3f}",
+                    f"p at least {rule['joint_p']:g}",
+                ]
+            )
             if "trend_z" in entry:
-                body.append([f"{label} {title}: trend", f"z = {entry['trend_z']:+.2f}",
-                             f"\\|z\\| at most {rule['trend_z']:.2f}"])  # fmt: skip
+                body.append(
+                    [
+                        f"{label} {title}: trend",
+                        f"z = {entry['trend_z']:+.2f}",
+                        f"\\|z\\| at most {rule['trend_z']:.2f}",
+                    ]
+                )
+    for label, standings in found["final_test"].items():
+        counts = [sum(each == kind for each in standings.values()) for kind in STANDINGS]
+        said = ", ".join(f"{kind} {n}" for kind, n in zip(STANDINGS, counts, strict=True))
+        body.append(
+            [f"final test {label}: against the {len(standings)} peers", said, "behind none"]
+        )
     breaches = found["breaches"]
     note = (
         "Every clause holds."
@@ -285,36 +347,62 @@ def rule_table(panel: dict) -> str:
 
 
 def panel_peers_table(panel: dict) -> str:
-    """Per horizon, the served band's and each peer's interval scores and coverage, pooled."""
-    header = ["horizon", "band", "relative (SE)", "80% coverage (SE)",
-              "served minus it (SE), points of naive",
-              "calibrated minus as issued (SE), points"]  # fmt: skip
+    """Per horizon, the served band and each peer pooled over the evaluation origins (each
+    margin by calendar year too) and the final test, and each band's p in the model confidence
+    set there."""
+    header = [
+        "horizon",
+        "band",
+        "relative (SE)",
+        "80% coverage (SE)",
+        "served minus it (SE)",
+        "by year",
+        "final test: served minus it (SE)",
+        "calibrated minus as issued (SE)",
+        "MCS p, evaluation / final test",
+    ]
     body = []
     for label, found in panel["peers"].items():
+        final = panel["final_test"][label]
         for name in ("served", *ROWS):
-            peer = found[name]
-            off = readings.coverage_off(peer) if name != "served" else ""
-            cells = [
-                label,
-                "served" if name == "served" else readings.peer_name(name),
-                _relative(peer),
-                f"{_coverage(peer)}, {off}" if off else _coverage(peer),
-                _bold_beyond(peer["served_minus_this"], peer["served_minus_this_se"])
-                if name != "served" else "",
-                _bold_beyond(peer["calibrated_minus_raw"], peer["calibrated_minus_raw_se"])
-                if "calibrated_minus_raw" in peer else "",
-            ]  # fmt: skip
-            body.append(cells)
-    any_horizon = next(iter(panel["peers"].values()))
+            peer, off = found[name], readings.coverage_off(found[name])
+            margins = [f"{_relative(final[name])}, {_coverage(final[name])}"]
+            if name != "served":
+                years = "; ".join(f"{year} {_margin(each)}" for year, each in peer["years"].items())
+                standing = panel["bars"]["final_test"][label][name]
+                margins = [_margin(peer), years, f"{_margin(final[name])}, {standing}"]
+            body.append(
+                [
+                    label,
+                    readings.peer_name(name),
+                    _relative(peer),
+                    f"{_coverage(peer)}, {off}" if off and name != "served" else _coverage(peer),
+                    *([""] * 2 if name == "served" else []),
+                    *margins,
+                    _bold_beyond(peer["calibrated_minus_raw"], peer["calibrated_minus_raw_se"])
+                    if "calibrated_minus_raw" in peer
+                    else "",
+                    f"{found['mcs'][name]:.2f} / {final['mcs'][name]:.2f}",
+                ]
+            )
+    any_horizon, final = (
+        next(iter(panel["peers"].values())),
+        next(iter(panel["final_test"].values())),
+    )
     note = (
         "Every peer reads the served band's own seasonal profile. Relative: the 80% interval "
         "score against the naive band's (its standard error, in points); coverage said too wide "
         f"or too narrow beyond {readings.OFF} standard errors of 80%; served minus it: the "
         "served band's score minus the peer's, in points of naive's (below zero the served band "
-        "is better); calibrated minus as issued: below zero the calibration helps; bold beyond "
-        f"two standard errors. {any_horizon['pairs']} spot pairs, {any_horizon['origins']} "
-        f"origin times, {any_horizon['forecasts']} forecasts at each horizon; standard errors "
-        f"clustered by time.\n\n{readings.peers_verdicts(panel)}"
+        "is better), on the evaluation origins, by calendar year of them, and on the final test "
+        "(the served band's own row: its relative score and coverage there), where the served "
+        "band is ahead, tie or behind; calibrated minus as issued: below zero the calibration "
+        "helps; bold beyond two standard errors. MCS p: the band's p-value in the model "
+        "confidence set (Hansen, Lunde and Nason), in the set at 95% where 0.05 or more. "
+        f"{any_horizon['pairs']} spot pairs; on the evaluation origins {any_horizon['origins']} "
+        f"origin times, {any_horizon['forecasts']} forecasts at each horizon, on the final test "
+        f"{final['origins']} and {final['forecasts']}; standard errors clustered by time."
+        f"\n\n{readings.peers_verdicts(panel)}"
     )
     return markdown_table(header, body, note)
 
@@ -331,15 +419,26 @@ def dispersion_table(panel: dict) -> str:
         scores = validation[which]
         mean = sum(scores[label] for label in deciding) / len(deciding)
         fifths = _width_fifths(validation["1d_width_fifths"]) if which == "without" else ["", ""]
-        body.append([name, "validation", *(f"{scores[label]:+.2%}" for label in COVERAGE),
-                     f"{mean:+.3%}", *fifths])  # fmt: skip
+        body.append(
+            [
+                name,
+                "validation",
+                *(f"{scores[label]:+.2%}" for label in COVERAGE),
+                f"{mean:+.3%}",
+                *fifths,
+            ]
+        )
     served = {label: panel["pooled"][label] for label in COVERAGE}
     for name, evaluation in (("without it (served)", served), ("with it", found["evaluation"])):
         body.append(
-            [name, "evaluation",
-             *(_relative(e) for e in evaluation.values()),
-             "", *_width_fifths(evaluation["1d"])]
-        )  # fmt: skip
+            [
+                name,
+                "evaluation",
+                *(_relative(e) for e in evaluation.values()),
+                "",
+                *_width_fifths(evaluation["1d"]),
+            ]
+        )
     breaches = "; ".join(found["bars"]["breaches"]) or "none"
     if found["served"]:
         verdict = "served: the band with it holds every bar"
@@ -347,8 +446,14 @@ def dispersion_table(panel: dict) -> str:
         verdict = f"chosen on the validation origins, not served: the bars it breaks: {breaches}"
     else:
         verdict = f"not chosen on the validation origins (the bars it breaks: {breaches})"
-    header = ["adaptive state per width bin", "origins", *(f"relative {label}" for label in
-              COVERAGE), "mean (deciding)", "1d width fifths' 80% coverage", "trend z"]  # fmt: skip
+    header = [
+        "adaptive state per width bin",
+        "origins",
+        *(f"relative {label}" for label in COVERAGE),
+        "mean (deciding)",
+        "1d width fifths' 80% coverage",
+        "trend z",
+    ]
     bound = panel["bars"]["rule"]["trend_z"]
     z = validation["1d_width_fifths"]["coverage_80_trend"]["width_fifth"]["z"]
     note = (
@@ -386,42 +491,81 @@ def reanchored_table(panel: dict) -> str:
         f"until the next deploys ({next(iter(cycle.values()))['forecasts']} forecasts at each "
         "horizon)."
     )
-    header = ["s", "horizon", "re-anchored: relative (SE), coverage (SE)",
-              "fresh: relative (SE), coverage (SE)", "re-anchored / fresh - 1 (SE)"]  # fmt: skip
+    header = [
+        "s",
+        "horizon",
+        "re-anchored: relative (SE), coverage (SE)",
+        "fresh: relative (SE), coverage (SE)",
+        "re-anchored / fresh - 1 (SE)",
+    ]
     return f"**What users get.** {readings.users_get(panel)}\n\n" + markdown_table(
         header, body, note
     )
 
 
-def candidates_table(panel: dict) -> str:
-    """Per horizon, each variance candidate calibrated the band's way against the served band,
-    on the validation origins (`tools/candidates.py`)."""
-    header = ["horizon", "candidate", "relative (SE)", "80% coverage (SE)",
-              "served minus it (SE), points of naive", "the candidate"]  # fmt: skip
-    body, wins = [], []
-    for label, found in panel["candidates"].items():
-        body.append(
-            [label, "served", _relative(found["served"]), _coverage(found["served"]), "", ""]
-        )
-        for name, said in readings.CANDIDATE_NAMES.items():
-            row = found[name + CALIBRATED]
-            diff, se = row["served_minus_this"], row["served_minus_this_se"]
-            verdict = ("loses", "ties", "**wins**")[readings.side(diff, se)]
-            wins += [f"{said} at {label}"] if verdict == "**wins**" else []
+def peer_settings_table(panel: dict) -> str:
+    """Per setting of each full-strength peer, its score on the validation origins as issued
+    and calibrated the band's way, and the served band minus it (`tools/candidates.py`)."""
+    found = panel["peer_settings"]
+    labels = list(found["scores"])
+    header = [
+        "peer",
+        "setting",
+        *(
+            f"{label}: relative as issued / calibrated, served minus calibrated (SE)"
+            for label in labels
+        ),
+    ]
+    body = []
+    for peer, chosen in found["chosen"].items():
+        for said in SETTINGS[peer]:
+            scored = [found["scores"][label][f"{peer}: {said}"] for label in labels]
+            calibrated = [found["scores"][label][f"{peer}: {said}{CALIBRATED}"] for label in labels]
+            cells = [
+                f"{mine['relative']:+.2%} / {theirs['relative']:+.2%}, {_margin(theirs)}"
+                for mine, theirs in zip(scored, calibrated, strict=True)
+            ]
             body.append(
-                [label, said, _relative(row), _coverage(row), _bold_beyond(diff, se), verdict]
+                [readings.peer_name(peer), f"**{said}**" if said == chosen else said, *cells]
             )
-    any_horizon = next(iter(panel["candidates"].values()))
+    served = found["scores"][labels[0]]
     note = (
-        "On the validation origins, each candidate calibrated the band's way; served minus it "
-        "as in the peers' table (below zero the served band is better; bold beyond two standard "
-        "errors; a candidate wins only beyond them). "
-        f"{any_horizon['pairs']} spot pairs, {any_horizon['origins']} origin times, "
-        f"{any_horizon['forecasts']} forecasts at each horizon; standard errors clustered by "
-        "time.\n\nAhead of the served band beyond two standard errors: "
-        f"{', '.join(wins) or 'none'}."
+        "On the validation origins, each setting's peer as issued and calibrated the band's way; "
+        "served minus it as in the peers' table (below zero the served band is better). Chosen "
+        "(bold): the lowest mean relative score over the leads, calibrated. "
+        f"{served['pairs']} spot pairs, {served['origins']} origin times."
     )
     return markdown_table(header, body, note)
+
+
+def combination_table(choice: dict) -> str:
+    """HAR-RV's weight in the served band's spread on the validation origins: each weight's
+    relative score per horizon, the one chosen there bold (`tools/panel.py`'s search)."""
+    weights = choice["stages"]["HAR-RV's weight"]["weights"]
+    chosen = dict(choice["band"].get("horizon_har") or [(h, 0.0) for h in HORIZON_HOURS.values()])
+    body = [
+        [
+            f"{float(w):.0%}",
+            *(
+                f"**{s[label]:+.2%}**"
+                if chosen[HORIZON_HOURS[label]] == float(w)
+                else f"{s[label]:+.2%}"
+                for label in HORIZONS
+            ),
+        ]
+        for w, s in weights.items()
+    ]
+    note = (
+        "On the validation origins, the served band with HAR-RV's spread (the intraday cascade, "
+        "ranges) averaged in logs at each weight: its 80% interval score relative to the naive "
+        "band's, pooled over the pairs; served at each horizon: the lowest (bold), where the band "
+        "with those weights scores lower over the deciding horizons than the band without."
+    )
+    return markdown_table(["HAR-RV's weight", *(f"relative {h}" for h in HORIZONS)], body, note)
+
+
+def _margin(peer: dict) -> str:
+    return _bold_beyond(peer["served_minus_this"], peer["served_minus_this_se"])
 
 
 def _relative(figures: dict) -> str:
@@ -460,8 +604,10 @@ def _panel_row(name: str, figures: dict) -> list[str]:
     ]
 
 
-def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, str]:
-    peers, figures = _json(report_dir / "peers.json"), _json(panel)
+def sections(
+    report_dir: Path = REPORT_DIR, panel: Path = PANEL, choice_file: Path = PANEL_CHOICE
+) -> dict[str, str]:
+    peers, figures, choice = _json(report_dir / "peers.json"), _json(panel), _json(choice_file)
     out = {}
     for asset, key in (("btc-usd", "backtest"), ("eth-usd", "backtest-eth-usd")):
         found = _json(report_dir / report_file(asset))
@@ -480,7 +626,7 @@ def sections(report_dir: Path = REPORT_DIR, panel: Path = PANEL) -> dict[str, st
         "rule-simulation": readings.rule_reading(figures, _json(report_dir / SIMULATION)),
         "conditional": conditional_table(figures),
         "panel-peers": panel_peers_table(figures),
-        "panel-candidates": candidates_table(figures),
+        "panel-settings": peer_settings_table(figures) + "\n\n" + combination_table(choice),
         "dispersion": dispersion_table(figures),
         "rule": rule_table(figures),
         "reanchored": reanchored_table(figures),

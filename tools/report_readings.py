@@ -6,7 +6,6 @@ import math
 
 from cryptopredict.api.serving.verdict import listed
 from tools.panel_bars import TIE
-from tools.peer_bands import PEERS
 from tools.peers import CALIBRATED, ROWS
 
 LEVELS = ("50", "80", "95")
@@ -17,19 +16,14 @@ VERDICTS = {
     "too few windows": "on too few windows for a verdict",
 }
 PEER_NAMES = {
+    "served": "served",
     "garch-t": "GARCH-t",
     "garch-t-normal": "GARCH-t with normal quantiles",
     "ewma": "EWMA",
     "fhs": "FHS",
     "har-rv": "HAR-RV",
-}
-CANDIDATE_NAMES = {  # `tools/candidates.py`'s, as the card names them
-    "closes": "the served spread on squared returns",
-    "har-closes": "HAR on the closes' realized variance",
-    "har-ranges": "HAR on the ranges' realized variance",
-    "har-ranges-btc": "HAR on the ranges', BTC/USDT's too",
-    "prophet-log-rv": "Prophet on log realized variance",
-    "blend": "the served spread and HAR's, averaged in logs",
+    "har-rv-empirical": "HAR-RV with empirical quantiles",
+    "range-garch": "range-GARCH",
 }
 OFF = 2.5  # standard errors from 80% beyond which a peer's 80% coverage is said to be off
 STANDING = (
@@ -114,18 +108,22 @@ def panel_reading(panel: dict) -> str:
     better = sum(c["verdict"] == "lower" for c in damping["candidates"])
     chosen = damping["chosen"]
     tau = "none (undamped)" if chosen is None else f"{chosen:g}"
-    scores = "; ".join(
-        f"{label} {f['relative']:+.2%} (SE {f['relative_se'] * 100:.2f}, one-sided 95% bound "
-        f"{f['relative_bound']:+.2%}: {'a tie' if f['verdict'] == 'tie' else f['verdict']}), "
-        f"80% coverage {f['coverage']['80']:.1%} (SE {f['coverage_se']['80'] * 100:.1f})"
-        for label, f in panel["pooled"].items()
-    )
+    scores = [
+        "; ".join(
+            f"{label} {f['relative']:+.2%} (SE {f['relative_se'] * 100:.2f}, one-sided 95% bound "
+            f"{f['relative_bound']:+.2%}: {'a tie' if f['verdict'] == 'tie' else f['verdict']}), "
+            f"80% coverage {f['coverage']['80']:.1%} (SE {f['coverage_se']['80'] * 100:.1f})"
+            for label, f in pooled.items()
+        )
+        for pooled in (panel["pooled"], panel["final_test_pooled"])
+    ]
     return (
         f"**Tau {tau} serves every pair**: {better} of the {len(damping['candidates'])} "
         "dampings that keep some of Prophet's move are better than the last close beyond the "
         f"critical value. **The band**: {panel['band']}. Pooled over the "
         f"{panel['pooled']['1h']['pairs']} spot pairs' evaluation origins, its 80% interval "
-        f"score against the naive band's: {scores}."
+        f"score against the naive band's: {scores[0]}. On their final test, which no choice "
+        f"read: {scores[1]}."
     )
 
 
@@ -160,13 +158,9 @@ def simulation_reading(simulation: dict) -> str:
 
 
 def peers_verdicts(panel: dict) -> str:
-    """Per horizon, the served band against each peer; ties within two SE said as ties."""
-    strongest: list[str] = []
-    issued: list[str] = []
-    calibrated: list[str] = []
-    gains: list[str] = []
-    off: list[str] = []
-    chance: list[str] = []
+    """Per horizon, the strongest peer; the served band's standing against each on the final
+    test, ties within two SE said as ties; the model confidence sets; the simulation's error."""
+    strongest, final, sets, chance = [], [], [], []
     for label, found in panel["peers"].items():
         best = min(ROWS, key=lambda name: found[name]["relative"])
         diff, se = found[best]["served_minus_this"], found[best]["served_minus_this_se"]
@@ -174,29 +168,21 @@ def peers_verdicts(panel: dict) -> str:
             f"at {label} {peer_name(best)} ({found[best]['relative']:+.2%}): the served band "
             f"{STANDING[side(diff, se)]} ({_points(diff, se)})"
         )
-        for names, said in ((PEERS, issued), ([n + CALIBRATED for n in PEERS], calibrated)):
-            said.append(f"at {label} {_sorted(found, names)}")
-        helped = (_helped(name, found[name + CALIBRATED]) for name in PEERS)
-        gains.append(f"at {label} {'; '.join(helped)}")
-        off += [
-            f"{peer_name(name)} at {label} ({found[name]['coverage_80']:.1%}, SE "
-            f"{found[name]['coverage_80_se'] * 100:.1f}: {coverage_off(found[name])})"
-            for name in ROWS
-            if coverage_off(found[name])
+        final.append(f"at {label} {_sorted(panel['final_test'][label], ROWS)}")
+        kept = [
+            f"{span} {_listed([peer_name(n) for n, p in them[label]['mcs'].items() if p >= 0.05])}"
+            for span, them in (("evaluation", panel["peers"]), ("final test", panel["final_test"]))
         ]
+        sets.append(f"at {label} {'; '.join(kept)}")
         if found["garch-t"]["monte_carlo"]["paths"]:
             chance.append(_monte_carlo(label, found["garch-t"]))
     return "\n".join(
         [
-            f"- **Against the strongest peer** (the lowest score of all {len(ROWS)}): "
-            f"{'; '.join(strongest)}.",
-            f"- **As issued**, the served band is {'; '.join(issued)}.",
-            "- **The variance model alone** (against each peer calibrated as the served band "
-            f"is): {'; '.join(calibrated)}.",
-            "- **The calibration alone** (each peer calibrated the band's way minus the peer as "
-            f"issued; below zero it helps): {'; '.join(gains)}.",
-            f"- **80% coverage beyond {OFF} standard errors of 80%**: {_listed(off)}; every other "
-            "within.",
+            f"- **Against the strongest peer** on the evaluation origins (the lowest score of "
+            f"all {len(ROWS)}): {'; '.join(strongest)}.",
+            f"- **On the final test**, which no choice read, the served band is "
+            f"{'; '.join(final)}.",
+            f"- **The model confidence set** at 95% holds {'; '.join(sets)}.",
             "- **GARCH-t's simulation** (its Monte Carlo error, from the two halves of its "
             f"paths, against the smallest standard error said of it): {'; '.join(chance)}.",
         ]
@@ -204,19 +190,13 @@ def peers_verdicts(panel: dict) -> str:
 
 
 def _sorted(found: dict, names: list[str] | tuple[str, ...]) -> str:
-    """Ahead of, behind and level with each of `names`, beyond `TIE` standard errors."""
+    """Ahead of, tied with and behind each of `names`, beyond `TIE` standard errors."""
     sides: tuple[list[str], list[str], list[str]] = ([], [], [])
     for name in names:
         diff, se = found[name]["served_minus_this"], found[name]["served_minus_this_se"]
         sides[side(diff, se)].append(f"{peer_name(name)} ({_points(diff, se)})")
     ahead, tied, behind = (_listed(side) for side in sides)
-    return f"ahead of {ahead}, behind {behind}, level with {tied}"
-
-
-def _helped(name: str, calibrated: dict) -> str:
-    """How much calibrating peer `name` the band's way changes its score, and the verdict."""
-    gain, se = calibrated["calibrated_minus_raw"], calibrated["calibrated_minus_raw_se"]
-    return f"{peer_name(name)} {_points(gain, se)}, {('helps', 'a tie', 'hurts')[side(gain, se)]}"
+    return f"ahead of {ahead}; tie with {tied}; behind {behind}"
 
 
 def side(diff: float, se: float) -> int:

@@ -1,13 +1,13 @@
-"""The bars the served band is held to on the panel's evaluation origins (`tools/panel_bars.py`,
-issue 78): coverage within its range, no peer better beyond two standard errors, at 1 day
-every peer behind beyond two, and the tables' rule; each breach said plainly."""
+"""The bars the served band is held to (`tools/panel_bars.py`, issues 78 and 107): on the panel's
+evaluation origins coverage within its range and the tables' rule; on the final test no peer
+ahead of it beyond two standard errors, each peer's standing said; each breach said plainly."""
 
 from __future__ import annotations
 
 import copy
 
 from tools.panel_bars import bars
-from tools.peer_bands import PEERS
+from tools.peers import ROWS
 
 CELL = {"normal_z": 0.0, "too_few_windows": False}
 TEST = {"p": 0.5}
@@ -27,7 +27,7 @@ def pooled(coverage: float = 0.8) -> dict:
 
 
 def peers(diff: float = -0.01, se: float = 0.002) -> dict:
-    found = {name: {"served_minus_this": diff, "served_minus_this_se": se} for name in PEERS}
+    found = {name: {"served_minus_this": diff, "served_minus_this_se": se} for name in ROWS}
     return {label: copy.deepcopy(found) for label in ("1h", "1d", "7d")}
 
 
@@ -35,23 +35,23 @@ def test_a_band_that_holds_every_clause_holds_the_bars():
     found = bars(pooled(), peers())
     assert found["breaches"] == []
     assert found["holds"]
-    assert found["peers_checked"]
+    assert set(found["final_test"]["1d"].values()) == {"ahead"}
 
 
-def test_coverage_out_of_range_a_better_peer_and_a_tie_at_a_day_are_each_a_breach():
+def test_coverage_out_of_range_and_a_peer_ahead_on_the_final_test_are_breaches_a_tie_is_said():
     figures = pooled()
     figures["7d"]["coverage"]["80"] = 0.85  # [76, 84] at 7 days
     them = peers()
-    them["1h"]["garch-t"]["served_minus_this"] = 0.005  # GARCH-t better beyond 2 SE
-    them["1d"]["fhs"]["served_minus_this"] = -0.003  # ahead, but within 2 SE: not enough at 1 d
-    them["7d"]["ewma"]["served_minus_this"] = -0.003  # a tie at 7 days is fine
+    them["1h"]["garch-t"]["served_minus_this"] = 0.005  # GARCH-t ahead beyond 2 SE
+    them["1d"]["fhs"]["served_minus_this"] = -0.003  # ahead within 2 SE: a tie, said so
     found = bars(figures, them)
     assert found["breaches"] == [
         "7d 80% coverage 85.0% outside [76%, 84%]",
-        "1h garch-t better than the served band: +0.50 points of naive (SE 0.20)",
-        "1d the served band not ahead of fhs: -0.30 points of naive (SE 0.20)",
+        "1h final test: garch-t ahead of the served band: +0.50 points of naive (SE 0.20)",
     ]
     assert not found["holds"]
+    assert found["final_test"]["1d"]["fhs"] == "tie"
+    assert found["final_test"]["1h"]["garch-t"] == "behind"
 
 
 def test_the_rule_breaches_are_the_bars_and_a_too_few_windows_cell_is_not_read():
@@ -64,4 +64,4 @@ def test_the_rule_breaches_are_the_bars_and_a_too_few_windows_cell_is_not_read()
         "1h ratio_fifth 5: 4.2 SE from the level",
         "1d width_fifth: trend z = +3.10",
     ]
-    assert not found["peers_checked"]
+    assert found["final_test"] == {}

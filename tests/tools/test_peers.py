@@ -24,14 +24,24 @@ from cryptopredict.model.panel_choice import panel_band, stored_pools
 from cryptopredict.model.plan import Plan
 from cryptopredict.standard_error import tails
 from tools import peer_bands as peer_bands_module
-from tools.candidates import CANDIDATES, _refitted, _rows, candidate_bands
-from tools.panel_search import outcomes, pair_origins, shared_pools, validation_scores
-from tools.peer_bands import HALVES, HAR_HOURS, PEERS, SCALE, Week, peer_offsets
+from tools.candidates import HISTORY, NAMES, _rows, setting_bands
+from tools.panel_search import FINAL_TEST, outcomes, pair_origins, shared_pools, validation_scores
+from tools.peer_bands import (
+    HALVES,
+    PEERS,
+    SCALE,
+    Profiled,
+    RangeGarch,
+    Settings,
+    Week,
+    peer_offsets,
+)
 from tools.peers import (
     CALIBRATED,
     ROWS,
     PeerBands,
     compared,
+    confidence_set,
     figures,
     peer_bands,
     peer_pools,
@@ -40,7 +50,7 @@ from tools.peers import (
     versus,
 )
 
-DAYS = 450  # a year for the first fit, and the rest split into validation and evaluation
+DAYS = 700  # a year for the first fit; the rest split into validation, evaluation, final test
 
 
 @pytest.fixture(scope="module")
@@ -131,27 +141,6 @@ def test_garch_t_beyond_an_hour_is_arch_s_own_simulation_forecast(week, spec, mo
         np.testing.assert_allclose(together[i], alone[0], rtol=5e-3)
 
 
-def test_har_rv_forecasts_with_the_coefficients_its_variance_was_simulated_with(spec) -> None:
-    """Issue 94: on two years of hourly realized variance simulated from HAR (each bar's range
-    its variance's, a flat profile), HAR-RV's next hour's variance at the week's origins is
-    the lognormal mean the simulation's own coefficients give, within 4%."""
-    draw, bars, coefficients = rng(4), 2 * 365 * 24, np.array([-0.9, 0.4, 0.3, 0.2])
-    rv, terms = np.full(bars, 1e-4), np.zeros((bars, 4))
-    for i in range(720, bars):
-        terms[i - 1] = [1, *(np.log(rv[i - w : i].mean()) for w in HAR_HOURS)]
-        rv[i] = np.exp(terms[i - 1] @ coefficients + 0.5 * draw.standard_normal())
-    seconds = np.arange(bars, dtype=np.int64) * HOUR
-    market = Market(seconds, np.cumsum(np.sqrt(rv) * draw.standard_normal(bars)), HOUR)
-    market.read_ranges(np.sqrt(4 * np.log(2) * rv))  # Parkinson's variance: rv itself
-    start = int(seconds[-200]) // WEEK * WEEK
-    found = Week(market, start, bars - 2, named(spec, profile=False))
-    pos = np.arange(market.position(np.array([start]))[0], bars - 2)
-    spread = found.har_spread(pos, [1, 24], start)
-    expected = np.exp(terms[pos] @ coefficients + 0.5**2 / 2)
-    np.testing.assert_allclose(spread[:, 0] ** 2, expected, rtol=0.04)
-    assert (spread[:, 1] > spread[:, 0]).all()
-
-
 def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
@@ -163,10 +152,11 @@ def test_a_peers_band_is_known_by_its_origin_and_its_simulation_by_its_seed(hist
     market = market_of(history)
     origin = len(market.t) - 400
     pos = np.array([origin])
-    whole = peer_offsets(market, pos, [1, 24], spec, (1, 2))
+    whole, other = (
+        peer_offsets(market, pos, [1, 24], spec, s, settings=Settings()) for s in ((1, 2), (1, 3))
+    )
     cut = market_of(history.iloc[: origin + 1])
-    alone = peer_offsets(cut, pos, [1, 24], spec, (1, 2))
-    other = peer_offsets(market, pos, [1, 24], spec, (1, 3))
+    alone = peer_offsets(cut, pos, [1, 24], spec, (1, 2), settings=Settings())
     for name in (*PEERS, *HALVES):
         for side in (0, 1):
             np.testing.assert_allclose(whole[name][side], alone[name][side], rtol=1e-9)
@@ -185,7 +175,7 @@ def pair(history):
 
 @pytest.fixture(scope="module")
 def bands(pair, spec) -> PeerBands:
-    return peer_bands(pair, spec)
+    return peer_bands(pair, spec, Settings())
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +207,8 @@ def test_an_origin_whose_bar_at_origin_plus_s_is_missing_is_left_out(history, pa
 def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec, scored) -> None:
     """The served and naive bands' scores are `make panel`'s own (`panel_search.outcomes`),
     and so are the outcomes the comparison returns beside them, from the same band."""
-    (found, gaps), mine, _ = scored
+    (found, gaps), _, mine, _ = scored
+    mine = mine[mine["span"] == "evaluation"]
     panel, skipped = outcomes(pair, spec, stored_pools(), list(BAND_HOURS))
     pd.testing.assert_frame_equal(found, panel)
     assert gaps == skipped
@@ -241,10 +232,12 @@ def test_served_and_peers_are_scored_on_the_same_origins(scored) -> None:
     """Every peer as issued and calibrated, on the served band's origins; GARCH-t simulated
     beyond an hour only; what the calibration is worth is calibrated minus as issued, and
     GARCH-t's Monte Carlo error is half the standard error of its two halves' difference."""
-    _, rows, _ = scored
+    _, _, rows, _ = scored
     for name in ("served", "naive", *ROWS, *HALVES):
         assert rows[f"score_{name}"].notna().all()
-    hour, day = (rows[rows["horizon"] == label] for label in ("1h", "1d"))
+    hour, day = (
+        rows[(rows["horizon"] == label) & (rows["span"] == "evaluation")] for label in ("1h", "1d")
+    )
     assert 0.7 < hour["held_garch-t"].mean() < 0.9
     np.testing.assert_array_equal(hour["score_garch-t"], hour["score_garch-t-normal"])
     assert not np.allclose(day["score_garch-t"], day["score_garch-t-normal"])
@@ -331,39 +324,69 @@ def test_served_minus_a_peer_is_in_points_of_naive_and_pairs_moving_together_cou
     assert (pooled["pairs"], pooled["origins"], pooled["forecasts"]) == (3, 500, 1500)
 
 
-def test_no_variance_candidate_reads_a_bar_after_its_origin(history, spec) -> None:
-    """Issue 94: each HAR candidate (another series' variance among its terms) and Prophet's
-    on log realized variance are the same at an origin with the bars after it cut off."""
-    market, origin = market_of(history), len(history) - 300
-    cut = market_of(history.iloc[: origin + 1])
-    pos, other = np.array([origin]), np.abs(np.sin(np.arange(len(history)))) * 1e-4
-    found = [_refitted(m, spec, pos, [1, 24], [other[: len(m.t)]]) for m in (market, cut)]
-    for name in found[0]:
-        assert np.isfinite(found[0][name]).all()
-        np.testing.assert_allclose(found[0][name], found[1][name], rtol=1e-9)
-    assert not np.allclose(found[0]["har-ranges-btc"], found[0]["har-ranges"])
-    assert set(found[0]) == set(CANDIDATES) - {"closes", "blend"}
+def test_range_garch_finds_the_parameters_its_returns_were_simulated_with(spec) -> None:
+    """Issue 107: on two years simulated from Molnar's range-GARCH (each hour's Parkinson
+    variance its variance times a unit-mean gamma, a flat profile), the quasi-likelihood fit on
+    the year before the week finds omega, alpha and beta, and its persistence, near the
+    simulation's own."""
+    draw, bars, (omega, alpha, beta) = rng(6), 2 * 365 * 24, (0.05, 0.15, 0.8)
+    h, q, r = np.full(bars, omega / (1 - alpha - beta)), np.zeros(bars), np.zeros(bars)
+    for i in range(bars):
+        h[i] = h[i] if i == 0 else omega + alpha * q[i - 1] + beta * h[i - 1]
+        r[i], q[i] = np.sqrt(h[i]) * draw.standard_normal(), h[i] * draw.gamma(4.0, 0.25)
+    market = Market(np.arange(bars) * HOUR, np.cumsum(r) / SCALE, HOUR)
+    market.read_ranges(np.sqrt(4 * np.log(2) * q) / SCALE)
+    week = Profiled(market, int(market.t[-1]) // WEEK * WEEK, named(spec, profile=False))
+    found = RangeGarch(week, bars - 1, False, None)
+    np.testing.assert_allclose(found.params, [omega, alpha, beta], atol=0.04)  # a year's error
+    assert found.persistence == pytest.approx(alpha + beta, abs=0.04)
 
 
-def test_candidates_meet_the_served_band_the_search_scores_on_its_validation_origins(pair, spec):
-    """Issue 94: every candidate, calibrated the band's way, on the validation origins the
-    search scores, beside the served band scored as the search scores it; before a candidate
-    has its history to fit on, the served spread stands in."""
-    bands = candidate_bands(pair, spec, pair)
-    pools = {name: peer_pools([bands], spec, name) for name in CANDIDATES}
+def test_each_setting_s_peer_meets_the_served_band_the_search_scores_on_its_validation_origins(
+    pair, spec
+):
+    """Issue 107: every full-strength peer's setting, calibrated the band's way, on the
+    validation origins the search scores, beside the served band scored as the search scores
+    it; before the pair's history holds `HISTORY` the served spread stands in."""
+    bands = setting_bands(pair, spec)
+    pools = {name: peer_pools([bands], spec, name) for name in NAMES}
     rows = _rows(pair, spec, stored_pools(), bands, pools)
     searched = validation_scores(pair, spec, stored_pools())
     searched = searched[searched["horizon"].isin(rows["horizon"])]
     np.testing.assert_array_equal(rows["origin"], searched["origin"])
     np.testing.assert_allclose(rows["score_served"], searched["score_served"])
-    for name in CANDIDATES:
+    market, knots = pair.dense.market, np.array([1, 24, 168])
+    early, late = bands.pos[bands.times < market.t[0] + HISTORY][-5:], bands.pos[-5:]
+    for name in NAMES:
         assert rows[f"score_{name}{CALIBRATED}"].notna().all()
-    early, late = bands.pos[:5], bands.pos[-5:]
-    for name in CANDIDATES:
-        found = [bands.spread(name)(pos, [1, 24, 168])[0] for pos in (early, late)]
-        served = [
-            spreads(pair.dense.market, spec, pos, np.array([1, 24, 168]))[0]
-            for pos in (early, late)
-        ]
+        found = [bands.spread(name)(pos, knots)[0] for pos in (early, late)]
+        served = [spreads(market, spec, pos, knots)[0] for pos in (early, late)]
         np.testing.assert_allclose(found[0], served[0])
-        assert name == "closes" or not np.allclose(found[1], served[1])  # no ranges here
+        assert not np.allclose(found[1], served[1])
+
+
+def test_the_final_test_is_each_pair_s_newest_origins_and_no_evaluation_outcome_reaches_it(pair):
+    """Issue 107: fixed before any choice, the final test is the pair's origins from
+    `FINAL_TEST` before its last scored one; every evaluation origin's longest horizon plays
+    out before it; no origin is in two spans."""
+    times, horizon = pair.dense.times, pair.dense.plan.horizon / pd.Timedelta(seconds=1)
+    first = pair.dense.market.t[-1] - horizon - FINAL_TEST / pd.Timedelta(seconds=1)
+    assert times[pair.final].max() == times[pair.dense.scored()].max()
+    assert 0 <= times[pair.final].min() - first < 7 * HOUR
+    assert times[pair.evaluation].max() + horizon < times[pair.final].min()
+    assert pair.evaluation.any()
+    assert not (pair.evaluation & pair.final).any()
+    assert not (pair.validation & pair.final).any()
+
+
+def test_the_model_confidence_set_drops_a_band_worse_beyond_chance_and_keeps_twins() -> None:
+    """Issue 107: Hansen, Lunde and Nason's set (arch's), each band's p-value: a band worse at
+    every origin time is out at 95%; two identical bands have one p-value."""
+    draw, times = rng(7), 1_700_000_000 + 7 * HOUR * np.arange(600)
+    base = draw.gamma(2.0, 0.01, 600)
+    scores = {"a": base, "b": base, "c": base * 1.1, "d": base * draw.normal(1, 0.05, 600)}
+    rows = pd.DataFrame({"origin": times} | {f"score_{k}": v for k, v in scores.items()})
+    found = confidence_set(rows, pd.Timedelta(hours=1), ["a", "b", "c", "d"])
+    assert found["a"] == found["b"] >= 0.05
+    assert found["d"] >= 0.05
+    assert found["c"] < 0.05

@@ -15,20 +15,21 @@ import pytest
 from cryptopredict.artifact.schema import EvaluationScores, MixSearch
 from cryptopredict.model.scorecard import backtest_table
 from tests.e2e.model_report import differences
-from tools.peer_bands import PEERS
+from tools.candidates import SETTINGS
+from tools.panel_bars import standing
+from tools.peers import CALIBRATED, ROWS
 from tools.report import (
     REPORT_DIR,
     REPORTED,
-    candidates_table,
     current_commit,
     export,
     mix_table,
     panel_peers_table,
+    peer_settings_table,
     render,
     render_pages,
     report_file,
 )
-from tools.report_readings import CANDIDATE_NAMES
 
 ROOT = Path(__file__).parents[2]
 
@@ -134,74 +135,63 @@ def figures(relative: float, coverage: float, gap: float | None = None) -> dict:
     return found
 
 
-def test_the_peers_table_says_ties_the_strongest_peer_the_calibration_and_coverage_off():
-    """Issue 85: every peer as issued and calibrated, bold beyond two standard errors; the
-    strongest peer, a tie within two said as a tie; what the calibration alone is worth; a
-    coverage beyond 2.5 standard errors of 80% said beside it; the simulation's Monte Carlo
-    error against GARCH-t's standard errors."""
-    peers = {
-        "served": figures(-0.0743, 0.802),
-        "garch-t": figures(-0.0750, 0.804, 0.0007)
-        | {"monte_carlo": {"paths": 4000, "relative_se": 0.0002, "coverage_80_se": 0.0004}},
-        "garch-t-normal": figures(-0.0600, 0.838, -0.0143),  # 7.6 SE off 80%: too wide
-        "ewma": figures(-0.0692, 0.790, -0.0051),
-        "fhs": figures(-0.0840, 0.801, 0.0097),
-        "har-rv": figures(-0.0720, 0.799, -0.0023),
-    }
-    for name in PEERS:
-        calibrated = figures(-0.0700, 0.800, -0.0043)
-        gain = calibrated["relative"] - peers[name]["relative"]
-        peers[f"{name}/calibrated"] = calibrated | {
-            "calibrated_minus_raw": gain, "calibrated_minus_raw_se": 0.002
-        }  # fmt: skip
+def test_the_peers_table_says_each_peer_ahead_tie_or_behind_on_the_final_test_with_its_se():
+    """Issues 85 and 107: every peer as issued and calibrated, on the evaluation origins (by
+    calendar year too) and on the final test, where the served band is ahead, tie or behind
+    each, a tie within two standard errors said as a tie; each band's p in the model confidence
+    set; a coverage beyond 2.5 standard errors of 80% said beside it; the Monte Carlo error."""
+    year = {"2024": {"served_minus_this": -0.012, "served_minus_this_se": 0.004}}
+    peers = {"served": figures(-0.0743, 0.802), "mcs": {"served": 1.0}}
+    final = {"served": figures(-0.0500, 0.790), "mcs": {"served": 0.9}}
+    for k, name in enumerate(ROWS):
+        peers[name] = figures(-0.0700, 0.838 if k == 1 else 0.8, -0.0043) | {"years": year}
+        peers[name] |= {"calibrated_minus_raw": -0.01, "calibrated_minus_raw_se": 0.002}
+        final[name] = figures(-0.0400, 0.8, (-0.0090, 0.0007, 0.0090)[k % 3])
+        peers["mcs"][name], final["mcs"][name] = 0.5, 0.01
+    peers["garch-t"]["monte_carlo"] = {"paths": 4000, "relative_se": 0.0002, "coverage_80_se": 0.0}
     counts = {"pairs": 16, "origins": 2503, "forecasts": 40048}
-    table = panel_peers_table({"peers": {"1d": {**counts, **peers}}}).splitlines()
-    assert table[2] == "| 1d | served | -7.43% (1.00) | 80.2% (0.5) |  |  |"
-    assert table[3] == "| 1d | GARCH-t | -7.50% (1.00) | 80.4% (0.5) | +0.07 (0.40) |  |"
-    assert table[4] == (
-        "| 1d | GARCH-t with normal quantiles | -6.00% (1.00) | 83.8% (0.5), too wide | "
-        "**-1.43 (0.40)** |  |"
+    said = {n: standing(f["served_minus_this"], 0.004) for n, f in final.items() if n in ROWS}
+    panel = {"peers": {"1d": counts | peers}, "final_test": {"1d": counts | final},
+             "bars": {"final_test": {"1d": said}}}  # fmt: skip
+    table = panel_peers_table(panel).splitlines()
+    assert table[2] == (
+        "| 1d | served | -7.43% (1.00) | 80.2% (0.5) |  |  | -5.00% (1.00), 79.0% (0.5) |  | "
+        "1.00 / 0.90 |"
     )
-    assert table[7] == "| 1d | HAR-RV | -7.20% (1.00) | 79.9% (0.5) | -0.23 (0.40) |  |"
-    assert table[8] == (
-        "| 1d | GARCH-t calibrated | -7.00% (1.00) | 80.0% (0.5) | -0.43 (0.40) | "
-        "**+0.50 (0.20)** |"
-    )
-    assert table[9].endswith("| **-1.00 (0.20)** |")  # the calibration helps, beyond two SE
-    assert "16 spot pairs, 2503 origin times, 40048 forecasts" in table[14]
-    said = "\n".join(table)
-    assert "at 1d FHS (-8.40%): the served band is behind it beyond two standard errors" in said
-    assert "GARCH-t with normal quantiles at 1d (83.8%, SE 0.5: too wide)" in said
-    assert "at 1d 4000 paths, 0.020 points in its score (0.05 of its standard error)" in said
-    peers["fhs"] = figures(-0.0750, 0.801, 0.0007)
-    said = panel_peers_table({"peers": {"1d": {**counts, **peers}}})
-    assert "at 1d GARCH-t (-7.50%): the served band ties it (+0.07, SE 0.40)" in said
-
-
-def test_the_candidates_table_says_whether_each_candidate_wins_with_its_standard_error():
-    """Issue 94: every variance candidate against the served band on the validation origins,
-    with its standard error; it wins only beyond two of them."""
-    found = {"served": figures(-0.0628, 0.798), "pairs": 16, "origins": 3001, "forecasts": 5}
-    for name in CANDIDATE_NAMES:
-        found[f"{name}/calibrated"] = figures(-0.0600, 0.797, -0.0090)
-    found["blend/calibrated"] = figures(-0.0630, 0.797, 0.0009)
-    found["closes/calibrated"] = figures(-0.0650, 0.797, 0.0090)
-    table = candidates_table({"candidates": {"1d": found}}).splitlines()
-    assert table[2] == "| 1d | served | -6.28% (1.00) | 79.8% (0.5) |  |  |"
     assert table[3] == (
-        "| 1d | the served spread on squared returns | -6.50% (1.00) | 79.7% (0.5) | "
-        "**+0.90 (0.40)** | **wins** |"
+        "| 1d | GARCH-t | -7.00% (1.00) | 80.0% (0.5) | -0.43 (0.40) | 2024 **-1.20 (0.40)** | "
+        "**-0.90 (0.40)**, ahead | **-1.00 (0.20)** | 0.50 / 0.01 |"
     )
-    assert table[4].endswith("| **-0.90 (0.40)** | loses |")
-    assert table[8] == (
-        "| 1d | the served spread and HAR's, averaged in logs | -6.30% (1.00) | 79.7% (0.5) | "
-        "+0.09 (0.40) | ties |"
+    assert table[4].startswith(
+        "| 1d | GARCH-t with normal quantiles | -7.00% (1.00) | 83.8% (0.5), too wide |"
     )
-    assert "16 spot pairs, 3001 origin times, 5 forecasts" in table[10]
-    assert table[-1] == (
-        "Ahead of the served band beyond two standard errors: "
-        "the served spread on squared returns at 1d."
+    assert "| +0.07 (0.40), tie |" in table[4]
+    assert "| **+0.90 (0.40)**, behind |" in table[5]
+    reading = "\n".join(table)
+    assert "at 1d GARCH-t (-7.00%): the served band ties it (-0.43, SE 0.40)" in reading
+    assert "tie with GARCH-t with normal quantiles (+0.07, SE 0.40)," in reading
+    assert "behind EWMA (+0.90, SE 0.40)," in reading
+    assert "holds at 1d evaluation served, GARCH-t," in reading
+    assert "final test served." in reading
+
+
+def test_the_peers_settings_table_bolds_the_setting_chosen_on_validation():
+    """Issue 107: every setting of each full-strength peer on the validation origins, as issued
+    and calibrated, with the served band minus it; the one chosen bold."""
+    scores = {"pairs": 16, "origins": 6511}
+    for peer, settings in SETTINGS.items():
+        for said in settings:
+            scores[f"{peer}: {said}"] = figures(-0.05, 0.8)
+            scores[f"{peer}: {said}{CALIBRATED}"] = figures(-0.06, 0.8, -0.0030)
+    chosen = {peer: next(iter(settings)) for peer, settings in SETTINGS.items()}
+    table = peer_settings_table({"peer_settings": {"chosen": chosen, "scores": {"1h": scores}}})
+    rows = table.splitlines()
+    assert (
+        rows[2]
+        == "| HAR-RV | **ranges, with the intraday cascade** | -5.00% / -6.00%, -0.30 (0.40) |"
     )
+    assert rows[3] == "| HAR-RV | ranges, day, week and month | -5.00% / -6.00%, -0.30 (0.40) |"
+    assert "16 spot pairs, 6511 origin times" in table
 
 
 def test_a_section_without_its_end_marker_is_an_error():
