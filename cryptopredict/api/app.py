@@ -36,47 +36,33 @@ def create_app(
         note_after_hours=settings.note_after_hours,
         latest=latest.of,
     )
-    metrics = Metrics(
-        catalog,
-        stale_after_hours=settings.stale_after_hours,
-        stuck=lambda: minutes.reader.watchdog.stuck,
-        feed=latest.health,
-        failing_after=settings.poller_failing_after,
-    )
-    cache_seconds = settings.cache_seconds
+    stuck = lambda: minutes.reader.watchdog.stuck  # noqa: E731
+    metrics = Metrics(catalog, settings, stuck=stuck, feed=latest.health)
+    records = track_record.TrackRecords(catalog)
+    metrics.registry.register(records)  # its gauges
+    cached = {"cache_seconds": settings.cache_seconds}
+    ranges = {**cached, "max_points": settings.forecast_max_points}
+    candles = {**cached, "max_points": settings.candles_max_points}
 
     app = Flask(__name__)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 300
-    ranges = {"cache_seconds": cache_seconds, "max_points": settings.forecast_max_points}
-    for blueprint in forecasts.blueprints(catalog, **ranges):
+    for blueprint in (
+        *forecasts.blueprints(catalog, **ranges),
+        assets.blueprint(catalog, **cached),
+        market.candles_blueprint(catalog, minutes, **candles),
+        market.live_blueprint(catalog, minutes),
+        track_record.blueprint(catalog, records),
+        model_card.blueprint(catalog, **cached, track_record=records.card_summary),
+        model_card.health_blueprint(catalog, latest.health, settings),
+        metrics.blueprint(),
+    ):
         app.register_blueprint(blueprint)
-    app.register_blueprint(assets.blueprint(catalog, cache_seconds=cache_seconds))
-    candles = {"cache_seconds": cache_seconds, "max_points": settings.candles_max_points}
-    app.register_blueprint(market.candles_blueprint(catalog, minutes, **candles))
-    app.register_blueprint(market.live_blueprint(catalog, minutes))
-    records = track_record.TrackRecords(catalog)
-    app.register_blueprint(track_record.blueprint(catalog, records))
-    metrics.registry.register(records)  # its gauges
-    app.register_blueprint(
-        model_card.blueprint(
-            catalog, cache_seconds=cache_seconds, track_record=records.card_summary
-        )
-    )
-    app.register_blueprint(
-        model_card.health_blueprint(
-            catalog,
-            latest.health,
-            failing_after=settings.poller_failing_after,
-            stale_after_hours=settings.stale_after_hours,
-        )
-    )
-    app.register_blueprint(metrics.blueprint())
     document = json.dumps(openapi.build(app, [served.slug for served in catalog]), indent=1)
-    app.register_blueprint(pages.blueprint(catalog, document, cache_seconds=cache_seconds))
+    app.register_blueprint(pages.blueprint(catalog, document, **cached))
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    install(app, metrics, settings.cors_origins)
+    install(app, metrics, settings.cors_origins, lambda: tuple(latest.prices.values()))
     app.extensions["cryptopredict"] = {"catalog": catalog, "metrics": metrics, "latest": latest}
     return app
 

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -46,6 +46,7 @@ NO_STORE = "no-store"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 ENCODER = msgspec.json.Encoder()
 MAX_PATH = 200  # characters of a path the access log keeps
+KEEP_BYTES, KEEP_SECONDS, KEPT = 16_384, 60, 32  # answers kept as bytes: `_kept`
 LINE = "client=%s method=%s path=%s status=%d duration_ms=%.3f"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 Q = TypeVar("Q", bound=msgspec.Struct)
@@ -56,9 +57,12 @@ _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # an absolute UR
 access_log = logging.getLogger("cryptopredict.api.access")
 
 
-def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
+def install(app: Flask, metrics: Metrics, cors_origins: str, prices: Callable[[], object]) -> None:
     origins = [origin.strip() for origin in cors_origins.split(",") if origin.strip()]
     anyone = origins == ["*"]
+    kept: dict[tuple, tuple[bytes, list]] = {}
+    for endpoint, view in app.view_functions.items():
+        app.view_functions[endpoint] = _kept(view, kept, prices)
 
     @app.before_request
     def started() -> None:
@@ -81,7 +85,7 @@ def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
         )
         seconds = time.perf_counter() - g.started
         metrics.requests.labels(*key).inc()
-        metrics.latency.labels(*key).observe(seconds)
+        metrics.latency.labels(key[0]).observe(seconds)
         if access_log.isEnabledFor(logging.INFO):
             path = request.environ.get("PATH_INFO", "")[:MAX_PATH]
             client = request.environ.get("REMOTE_ADDR", "")
@@ -99,6 +103,26 @@ def install(app: Flask, metrics: Metrics, cors_origins: str) -> None:
         max_age=86_400,
     )
     app.wsgi_app = _symbols_in_paths(app.wsgi_app)  # type: ignore[method-assign,assignment]
+
+
+def _kept(view: Callable[..., Any], kept: dict, prices: Callable[[], object]) -> Any:
+    """`view`, its public answers of KEEP_BYTES or more kept as bytes with an ETag (at most KEPT,
+    for their path, query and latest prices within KEEP_SECONDS): a HEAD or 304 builds none."""
+
+    def answer(**args: Any) -> Any:  # a Response
+        key = (request.path, request.query_string, prices(), time.monotonic() // KEEP_SECONDS)
+        if (held := kept.get(key)) is None:
+            response = view(**args)
+            public = response.status_code == 200 and response.cache_control.public
+            if not (public and response.is_sequence and len(response.get_data()) >= KEEP_BYTES):
+                return response
+            response.add_etag()
+            held = kept[key] = (response.get_data(), list(response.headers))
+            if len(kept) > KEPT:  # the oldest, or what others asked for, are built again
+                kept.clear()
+        return Response(held[0], headers=held[1]).make_conditional(request)
+
+    return answer
 
 
 def _symbols_in_paths(app: WSGIApplication) -> WSGIApplication:

@@ -35,7 +35,7 @@ class LatestPrices:
         self.reader = reader
         self.every, self.fed_after = every, fed_after
         self._unopened_since: int | None = None
-        self._prices: dict[str, LatestPrice] = {}
+        self.prices: dict[str, LatestPrice] = {}
         self._status: FeedStatus | None = None
         self._wake = threading.Event()  # set once the first read is done
         self._lock, self._reading = threading.Lock(), threading.Lock()
@@ -45,7 +45,7 @@ class LatestPrices:
 
     def of(self, slug: str) -> LatestPrice | None:
         self.refresh()
-        return self._prices.get(slug)
+        return self.prices.get(slug)
 
     def health(self) -> FeedStatus | None:
         self.refresh()
@@ -90,7 +90,7 @@ class LatestPrices:
             for slug, price in filter(None, prices):
                 if slug not in newest or price.epoch > newest[slug].epoch:
                     newest[slug] = price
-            self._prices, self._status = newest, status
+            self.prices, self._status = newest, status
 
 
 def _quoted(quote: Quote) -> tuple[str, LatestPrice] | None:

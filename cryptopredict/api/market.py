@@ -335,8 +335,7 @@ def candles_blueprint(
     )
     def candles_csv(asset: str) -> Response:
         """Candles of the price history, as CSV"""
-        served = catalog[asset]
-        return answer(served, read(CandleRange, request.environ), "csv")
+        return answer(catalog[asset], read(CandleRange, request.environ), "csv")
 
     def answer(served: CatalogEntry, asked: CandleRange, form: str) -> Response:
         source = served.candles

@@ -1,5 +1,5 @@
-"""`/metrics`: requests and latency by route and status (counted by `http.install`), model and
-data age, process figures."""
+"""`/metrics`: requests by route, method and status, latency by route (counted by
+`http.install`), model and data age, process figures."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
+    from cryptopredict.config import ApiSettings
 
 AGES: tuple[tuple[str, str, Callable[[CatalogEntry], float]], ...] = (  # name, help, since when
     ("model", "Seconds since the asset's model was trained.", lambda on: on.info.created_at),
@@ -44,6 +45,15 @@ CUT_READS = (
     "Reads of the live minute bars that got no answer in time and were cut by the server's "
     "watchdog (a database that stopped answering)."
 )
+FEED = (  # the market feed's gauges: name, help
+    ("last_success_timestamp_seconds", "When a poll last succeeded (0: never)."),
+    ("last_failure_timestamp_seconds", "When a poll last failed (0: never)."),
+    (
+        "failing",
+        "1 while every poll since `failing_since` has failed, or none was recorded for longer "
+        "than POLLER_FAILING_AFTER (the feed stopped), else 0.",
+    ),
+)
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -53,11 +63,10 @@ class Metrics:
     def __init__(
         self,
         catalog: Catalog,
+        settings: ApiSettings,
         *,
-        stale_after_hours: float,
         stuck: Callable[[], int],
         feed: Callable[[], FeedStatus | None],
-        failing_after: float,
     ) -> None:
         self.registry = registry = CollectorRegistry()
         labels = ("route", "method", "status")
@@ -67,7 +76,7 @@ class Metrics:
         self.latency = Histogram(
             "http_request_duration_seconds",
             "Time to build an answer, from routing to the response object.",
-            labels,
+            ["route"],
             buckets=BUCKETS,
             registry=registry,
         )
@@ -90,11 +99,11 @@ class Metrics:
             "1 while a served asset's newest data is older than STALE_AFTER_HOURS, else 0.",
             registry=registry,
         )
-        stale.set_function(lambda: float(bool(catalog.stale(stale_after_hours))))
+        stale.set_function(lambda: float(bool(catalog.stale(settings.stale_after_hours))))
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-        self.stuck, self.feed, self.failing_after = stuck, feed, failing_after
+        self.stuck, self.feed, self.failing_after = stuck, feed, settings.poller_failing_after
         registry.register(self)  # what `collect` makes at each scrape
 
     def collect(self) -> list[Metric]:
@@ -109,8 +118,8 @@ class Metrics:
         def metrics() -> Response:
             """Prometheus metrics
 
-            `http_requests_total` and `http_request_duration_seconds` by route, method and
-            status; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds`,
+            `http_requests_total` by route, method and status, `http_request_duration_seconds`
+            by route; `cryptopredict_model_age_seconds`, `cryptopredict_data_age_seconds`,
             `cryptopredict_anchor_age_seconds` (the age of the price an answer for the next hour
             starts from) and `cryptopredict_model_info` by asset (`asset="btc-usd"`);
             `cryptopredict_stale` (1 while a served asset's data is older than
@@ -136,19 +145,12 @@ class Metrics:
 def _feed(status: FeedStatus | None, failing_after: float) -> list[Metric]:
     if status is None:
         return []
+    failing = status.failing_since is not None or status.stopped(failing_after, time.time())
+    values = (status.last_success or 0, status.last_error_at or 0, float(failing))
     return [
         GaugeMetricFamily(f"cryptopredict_latest_price_{name}", f"The market feed: {help}", value)
-        for name, help, value in (
-            ("last_success_timestamp_seconds", "When a poll last succeeded (0: never).",
-             status.last_success or 0),
-            ("last_failure_timestamp_seconds", "When a poll last failed (0: never).",
-             status.last_error_at or 0),
-            ("failing", "1 while every poll since `failing_since` has failed, or none was "
-             "recorded for longer than POLLER_FAILING_AFTER (the feed stopped), else 0.",
-             float(status.failing_since is not None
-                   or status.stopped(failing_after, time.time()))),
-        )
-    ]  # fmt: skip
+        for (name, help), value in zip(FEED, values, strict=True)
+    ]
 
 
 def _age(since: Callable[[CatalogEntry], float], served: CatalogEntry) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -32,8 +31,7 @@ from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
-
-CACHED = 64  # model cards and backtests kept ready, the most recently asked for
+    from cryptopredict.config import ApiSettings
 
 
 def blueprint(
@@ -43,19 +41,7 @@ def blueprint(
     track_record: Callable[[CatalogEntry], TrackRecordSummary | None],
 ) -> Blueprint:
     bp = Blueprint("model", __name__, description="The model behind each forecast.")
-    max_age = public_cache(cache_seconds)
-
-    @lru_cache(maxsize=CACHED)
-    def card(slug: str) -> msgspec.Struct:
-        artifact = catalog[slug].artifact
-        manifest = artifact.manifest
-        said = verdict(manifest.params, artifact.backtest.summary, manifest.symbol, manifest.served)
-        return ModelCard(verdict=said, track_record=None, **msgspec.structs.asdict(manifest))
-
-    @lru_cache(maxsize=CACHED)
-    def backtest(slug: str) -> bytes:
-        served = catalog[slug]
-        return ENCODER.encode(_at_instants(served.artifact.backtest, served.step))
+    max_age = public_cache(cache_seconds)  # and kept, built once a minute (http.KEEP_BYTES)
 
     @document("The manifest, with the backtest summary.", ModelCard, errors=ASSET_ERRORS)
     def asset_model(asset: str) -> Response:
@@ -64,8 +50,10 @@ def blueprint(
         `/model` is the default asset's (`/assets` names it: BTC/USD when served).
         """
         served = catalog[asset]
-        answer = msgspec.structs.replace(card(served.slug), track_record=track_record(served))
-        return json_response(answer, cache=max_age)
+        manifest, summary = served.artifact.manifest, served.artifact.backtest.summary
+        said = verdict(manifest.params, summary, manifest.symbol, manifest.served)
+        card = msgspec.structs.asdict(manifest) | {"track_record": track_record(served)}
+        return json_response(ModelCard(verdict=said, **card), cache=max_age)
 
     @document("The summary and every backtest path.", BacktestReport, errors=ASSET_ERRORS)
     def asset_backtest(asset: str) -> Response:
@@ -76,7 +64,9 @@ def blueprint(
         forecast and the price then (`actual`, that bar's close). `/model/backtest` is the
         default asset's.
         """
-        return raw_json_response(backtest(catalog[asset].slug), cache=max_age)
+        served = catalog[asset]
+        backtest = ENCODER.encode(_at_instants(served.artifact.backtest, served.step))
+        return raw_json_response(backtest, cache=max_age)
 
     # The default asset's at `/model`, in endpoints of their own: werkzeug redirects neither way.
     fixed = {ASSET: catalog.default.slug}
@@ -97,12 +87,9 @@ def _at_instants(report: BacktestReport, step: int) -> BacktestReport:
 
 
 def health_blueprint(
-    catalog: Catalog,
-    feed: Callable[[], FeedStatus | None],
-    *,
-    failing_after: float,
-    stale_after_hours: float,
+    catalog: Catalog, feed: Callable[[], FeedStatus | None], settings: ApiSettings
 ) -> Blueprint:
+    stale_after_hours = settings.stale_after_hours
     bp = Blueprint("health", __name__, description="Liveness, for load balancers and deploys.")
 
     @bp.get("/healthz")
@@ -121,7 +108,7 @@ def health_blueprint(
         failures = catalog.failures()
         running = catalog.training()
         failed = running.failed if running is not None else _last_failed(catalog)
-        latest, failing = feed_health(feed(), failing_after)
+        latest, failing = feed_health(feed(), settings.poller_failing_after)
         reasons = [
             *(f"{slug} cannot be served: {why}" for slug, why in failures.items()),
             *(f"{pair.asset} could not be trained: {pair.reason}" for pair in failed),

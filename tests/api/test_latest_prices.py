@@ -24,6 +24,7 @@ import pytest
 import yaml
 from flask import Flask
 
+from cryptopredict.api import forecasts
 from cryptopredict.api.app import create_app
 from cryptopredict.api.serving.forecast import LatestPrice
 from cryptopredict.artifact.store import open_artifacts
@@ -461,3 +462,29 @@ def test_an_application_built_again_reads_the_server_s_one_feed(exchange, artifa
 
 def _epoch(said: str) -> float:
     return datetime.fromisoformat(said).timestamp()
+
+
+def test_a_large_answer_is_built_once_for_the_same_prices(artifact_dir, tmp_path, monkeypatch):
+    """Issue 104: `/bitcoin/forecast.csv` is built once while the latest prices stay the same:
+    a HEAD builds no body, a conditional GET gets 304 without one; a new price, a new answer."""
+    at = int(time.time()) - 30
+    app = quoted(artifact_dir, tmp_path, Quote("btc-usd", "binance", at, BTCUSDT))
+    latest_of(app)
+    built = []
+    build = forecasts.csv_response
+    monkeypatch.setattr(
+        forecasts, "csv_response", lambda *a, **k: built.append(1) or build(*a, **k)
+    )
+    client, path = app.test_client(), "/bitcoin/forecast.csv"
+    whole = client.get(path)
+    heads = [client.head(path) for _ in range(20)]
+    same = client.get(path, headers={"If-None-Match": whole.headers["ETag"]})
+    assert (len(built), whole.status_code, same.status_code, same.data) == (1, 200, 304, b"")
+    assert {
+        (head.headers["ETag"], head.headers["Content-Length"], head.data) for head in heads
+    } == {(whole.headers["ETag"], str(len(whole.data)), b"")}
+    with MinuteStore.open(f"sqlite:///{tmp_path / 'market.db'}") as store:
+        store.write_quotes([Quote("btc-usd", "binance", at + 60, ETHUSDT)])
+    app.extensions["cryptopredict"]["latest"].read()
+    assert client.get(path).headers["ETag"] != whole.headers["ETag"]
+    assert len(built) == 2
