@@ -67,7 +67,9 @@ ARG BUILD_ID=""
 # Data-source keys and the Dask scheduler's address are BuildKit secrets, read from /run/secrets
 # for this one step: they never become ARG, ENV or a file in a layer (nor a build argument in the
 # image's provenance). Missing secrets are fine: the sources work without keys, and without a
-# scheduler training runs on a local cluster. $TRAIN_ARGS is unquoted on purpose: several flags.
+# scheduler training runs on a local cluster. A scheduler must be tls:// (Dask requires
+# encryption here): training refuses a tcp:// one, which would run whatever anyone who reaches it
+# sends, beside the keys. $TRAIN_ARGS is unquoted on purpose: several flags.
 # The history store outlives the build in a BuildKit cache mount. Nothing of it reaches a layer.
 # The previous image's model directory is mounted read-only: train.py scores its track record on
 # the closes it fetches and writes the extended record into /app/artifacts; a record that cannot
@@ -86,6 +88,7 @@ RUN --mount=type=bind,from=previous,source=/,target=/previous \
             export "$name=$(cat "/run/secrets/$name")" && echo "secret $name: provided"; \
         fi; \
     done \
+    && if [ -n "${DASK_SCHEDULER_ADDRESS:-}" ]; then export DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION=True; fi \
     && echo "build ${BUILD_ID:-local}: training model ${MODEL_VERSION} from ${TRAIN_SOURCE}: ${ASSETS:-the default pairs}" \
     && ASSETS="$ASSETS" REQUIRE_FRESH_HOURS="$REQUIRE_FRESH_HOURS" MODEL_VERSION="$MODEL_VERSION" GIT_SHA="$GIT_SHA" \
         CRYPTOPREDICT_CACHE=/cache/history TRACK_RECORD_AFRESH="$TRACK_RECORD_AFRESH" \
@@ -111,11 +114,14 @@ WORKDIR /app
 # the bound).
 # HAProxy, Debian's, in front of Waitress (docs/operations.md, "The edge"): the 3.0 series the
 # configuration (cryptopredict/api/haproxy.cfg) is written for, with Debian's fixes; its
-# documentation, its sample configuration and apt's lists left out.
+# documentation, its sample configuration and apt's lists left out. No file keeps a setuid or
+# setgid bit (Debian's su, mount, passwd and the like): nothing in a container can gain a
+# privilege through one (make image-test checks).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends 'haproxy=3.0.*' \
-    && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /etc/haproxy
+    && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /etc/haproxy \
+    && find / -xdev -type f -perm /6000 -exec chmod ug-s {} +
 COPY requirements-api.txt ./
 RUN pip install --no-cache-dir --no-compile --require-hashes \
         -r requirements-api.txt \

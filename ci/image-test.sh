@@ -267,6 +267,10 @@ for dev_only in tools cryptopredict/release cryptopredict/model/compare.py \
     fi
 done
 say "the image holds no release tooling, peer comparison or report writer (tools/)"
+# No setuid or setgid file (issue 104): the Dockerfile strips Debian's.
+privileged=$(buildah run --isolation chroot --user 0:0 "$container" -- find / -xdev -type f -perm /6000)
+[[ -z "$privileged" ]] || die "the image holds setuid or setgid files: $privileged"
+say "the image holds no setuid or setgid file"
 # Only what serving reads (issue 45): the pickled models stay in the build stage.
 pickled=$(buildah run --isolation chroot "$container" -- find /app/artifacts -name model.pkl)
 [[ -z "$pickled" ]] || die "the image holds pickled models serving never reads: $pickled"

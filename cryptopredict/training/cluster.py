@@ -135,6 +135,10 @@ HANDSHAKE_GRACE = 5.0  # seconds past the connect timeout before a silent schedu
 PROBE_SECONDS = 2.0
 REFUSED = "the connection was refused (nothing listens at that host and port)"
 UNRESOLVED = "its host name does not resolve"
+UNENCRYPTED = (  # said where Dask requires encryption (a release's build)
+    "a tcp:// scheduler runs what anyone who reaches it sends, beside the exchange keys: give "
+    "DASK_SCHEDULER_ADDRESS as tls:// and a client certificate in Dask's TLS settings, or unset it"
+)
 
 
 class SchedulerError(Exception):
@@ -143,6 +147,8 @@ class SchedulerError(Exception):
 
 def connect_scheduler(address: str) -> Client:
     """A client of the scheduler at `address`; SchedulerError when none answers in time."""
+    if dask.config.get("distributed.comm.require-encryption") and not address.startswith("tls://"):
+        raise SchedulerError(UNENCRYPTED)
     timeout = float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
     outcome: list[Client | BaseException] = []
 

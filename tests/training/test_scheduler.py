@@ -110,3 +110,11 @@ def test_train_py_names_the_problem_in_one_line_without_the_address(tmp_path):
     assert "the connection was refused" in output
     assert "Traceback" not in output
     assert str(port) not in output
+
+
+def test_a_release_refuses_a_scheduler_without_tls():
+    """Issue 104: where Dask requires encryption (a release's build), a tcp:// scheduler is
+    refused before any connection, saying why and what to give; tcp:// stays for local use."""
+    with dask.config.set({"distributed.comm.require-encryption": True}):
+        message = failure("tcp://127.0.0.1:1")
+    assert "beside the exchange keys: give DASK_SCHEDULER_ADDRESS as tls:// and a client" in message
