@@ -30,6 +30,14 @@ as `make serve` and the image serve it) on loopback, with its defaults.
   20 GB file; then, each in turn, its `backtest.json` cut in half, its manifest nested 100,000
   deep, a NaN in its grid (the manifest's digests made to match again): eth-usd's first answer
   within 1 s, and btc-usd's routes 503 naming the file and the asset, never 500.
+
+- `edge-104` (issue 104), with render.yaml's `MAX_CONNECTIONS_PER_CLIENT=0`: 200 kept-alive
+  connections from one address asking `/bitcoin/forecast.csv` again as soon as answered, by GET,
+  then by HEAD; the same from 200 addresses; 300 connections from one address each pipelining
+  ten of it and reading nothing: `/healthz` and `/bitcoin?date=` asked in turn from another
+  address must answer within 1 s at p99 (`--only` picks attacks by name).
+- `head` (issue 104): one GET of `/bitcoin/forecast.csv`, then 1,000 HEADs and a conditional
+  GET, in the application: one body built, each HEAD's time, `304`.
 - `redaction` (issue 104): the log redaction on crafted 10 KB lines (every pair of the fragments
   its patterns start at or run over, repeated, and random mixes): each under 5 ms.
 
@@ -45,10 +53,12 @@ import contextlib
 import dataclasses
 import functools
 import json
+import math
 import os
 import random
 import resource
 import select
+import selectors
 import shutil
 import signal
 import socket
@@ -90,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the headers attack")
     parser.add_argument("--range", default=RANGE, help="what the pipelining attack asks for")
     parser.add_argument("--out", type=Path, default=Path("reports/attacks.json"))
+    parser.add_argument("--only", default="", help="edge-104: the attacks whose name holds it")
     args = parser.parse_args(argv)
     if unknown := set(args.attacks) - set(ATTACKS):
         parser.error(f"no attack {', '.join(sorted(unknown))}: there are {', '.join(ATTACKS)}")
@@ -130,19 +141,23 @@ def probe(port: int, path: str = "/healthz", timeout: float = 10.0) -> float:
     return time.monotonic() - started if answer.startswith(b"HTTP/1.1 200") else float("inf")
 
 
-def probing(port: int, seconds: float) -> list[float]:
-    """`probe` every `PROBE_EVERY` seconds for `seconds`."""
+def probing(port: int, seconds: float, paths: tuple[str, ...] = ("/healthz",)) -> list[float]:
+    """`probe` every `PROBE_EVERY` seconds for `seconds`, each of `paths` in turn."""
     times = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         started = time.monotonic()
-        times.append(probe(port))
+        times.append(probe(port, paths[len(times) % len(paths)]))
         time.sleep(max(0.0, PROBE_EVERY - (time.monotonic() - started)))
     return times
 
 
 def under_attack(
-    port: int, attack: Callable[[int, threading.Event, dict], None], seconds: float, threads: int
+    port: int,
+    attack: Callable[[int, threading.Event, dict], None],
+    seconds: float,
+    threads: int,
+    paths: tuple[str, ...] = ("/healthz",),
 ) -> tuple[list[float], dict, list[float]]:
     """Run `threads` copies of `attack` while probing; (probe times, attack counters, load
     averages at the start and the end)."""
@@ -154,7 +169,7 @@ def under_attack(
         worker.start()
     time.sleep(min(5.0, seconds / 6))  # let the attack take hold before measuring
     try:
-        times = probing(port, seconds)
+        times = probing(port, seconds, paths)
     finally:
         stop.set()
         for worker in workers:
@@ -431,6 +446,157 @@ def slow_body(args: argparse.Namespace) -> dict:
     }
 
 
+# Issue 104: one client asking for an expensive answer on 200 connections, and 300 that never read,
+# with render.yaml's settings; /healthz and /bitcoin?date= from another address.
+
+EXPENSIVE = "/bitcoin/forecast.csv"
+GREEDY_CONNECTIONS = 200
+IDLE_READERS = 300
+
+
+def ask_again_and_again(
+    port: int,
+    stop: threading.Event,
+    counters: dict,
+    *,
+    method: str,
+    path: str,
+    connections: int,
+    sources: int = 1,
+) -> None:
+    """`connections` kept-alive connections from `sources` addresses, each asking `method path`
+    again as soon as its answer is whole (a HEAD's: its head); one closed is opened again."""
+    request = f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    watch = selectors.DefaultSelector()
+    for number in range(connections):
+        _ask(port, watch, request, counters, f"127.0.1.{10 + number % sources}")
+    while not stop.is_set():
+        for key, _ in watch.select(0.1):
+            client, got = key.fileobj, key.data
+            try:
+                chunk = client.recv(1 << 20)
+            except OSError:
+                chunk = b""
+            got += chunk
+            head, blank, body = got.partition(b"\r\n\r\n")
+            length = 0 if method == "HEAD" else _length(head)
+            if chunk and not (blank and len(body) >= length):
+                watch.modify(client, selectors.EVENT_READ, got)
+                continue
+            _count(counters, f"answered {head[9:12].decode(errors='replace')}" if chunk else "cut")
+            watch.unregister(client)
+            if chunk and b"\r\nconnection: close" not in head.lower():
+                client.sendall(request)
+                watch.register(client, selectors.EVENT_READ, body[length:])
+            else:
+                source = client.getsockname()[0]
+                client.close()
+                _ask(port, watch, request, counters, source)
+    for key in list(watch.get_map().values()):
+        key.fileobj.close()
+
+
+def _ask(
+    port: int, watch: selectors.BaseSelector, request: bytes, counters: dict, source: str
+) -> None:
+    try:
+        client = socket.create_connection(
+            ("127.0.0.1", port), timeout=5, source_address=(source, 0)
+        )
+        client.sendall(request)
+    except OSError:
+        _count(counters, "failed_connects")
+        return
+    watch.register(client, selectors.EVENT_READ, b"")
+
+
+def _length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+def never_reading(port: int, stop: threading.Event, counters: dict, path: str) -> None:
+    """`IDLE_READERS` connections from one address, each asking for `path` ten times at once and
+    reading nothing; one the server cuts is opened again."""
+    requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 10
+    watch = select.poll()
+    held: dict[int, socket.socket] = {}
+    while not stop.is_set():
+        while len(held) < IDLE_READERS and not stop.is_set():
+            try:
+                client = socket.create_connection(("127.0.0.1", port), timeout=5)
+                client.setblocking(False)
+                client.send(requests)
+            except OSError:
+                _count(counters, "failed_connects")
+                time.sleep(0.1)
+                continue
+            _count(counters, "connections")
+            held[client.fileno()] = client
+            watch.register(client, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        for fd, _ in watch.poll(100):
+            watch.unregister(fd)
+            held.pop(fd).close()
+            _count(counters, "cut_by_server")
+    for client in held.values():
+        client.close()
+
+
+def _p99(times: list[float]) -> float:
+    return sorted(times)[max(0, math.ceil(len(times) * 0.99) - 1)]
+
+
+def edge_104(args: argparse.Namespace) -> dict:
+    """Issue 104's bars: each attack alone for `--seconds`, with render.yaml's settings."""
+    with tempfile.TemporaryDirectory() as scratch:
+        bitcoin = run.write_paths(Path(scratch), args.model_dir)["near"].read_text().split()[0]
+    paths = ("/healthz", bitcoin)
+    attacks = {
+        f"{GREEDY_CONNECTIONS} connections asking {method} {EXPENSIVE}": functools.partial(
+            ask_again_and_again, method=method, path=EXPENSIVE, connections=GREEDY_CONNECTIONS
+        )
+        for method in ("GET", "HEAD")
+    }
+    attacks[f"the same from {GREEDY_CONNECTIONS} addresses"] = functools.partial(
+        ask_again_and_again,
+        method="GET",
+        path=EXPENSIVE,
+        connections=GREEDY_CONNECTIONS,
+        sources=GREEDY_CONNECTIONS,
+    )
+    attacks[f"{IDLE_READERS} connections never reading {EXPENSIVE}"] = functools.partial(
+        never_reading, path=EXPENSIVE
+    )
+    results = {}
+    os.environ["MAX_CONNECTIONS_PER_CLIENT"] = "0"  # render.yaml's
+    try:
+        for name, attack in attacks.items():
+            if args.only and args.only not in name:
+                continue
+            with api(args.model_dir) as port:
+                times, counters, load = under_attack(port, attack, args.seconds, 1, paths)
+            probes = {path: times[index :: len(paths)] for index, path in enumerate(paths)}
+            results[name] = {
+                "p99_s": {path: round(_p99(each), 3) for path, each in probes.items()},
+                "slowest_s": {path: round(max(each), 3) for path, each in probes.items()},
+                "probes": len(times),
+                "attack": counters,
+                "load_average": load,
+                "holds": all(_p99(each) <= 1.0 for each in probes.values()),
+            }
+    finally:
+        del os.environ["MAX_CONNECTIONS_PER_CLIENT"]
+    return {
+        "bar": f"/healthz and {paths[1]} from another address within 1 s at p99, during each "
+        "attack from one address, with render.yaml's settings",
+        **results,
+        "holds": all(each["holds"] for each in results.values()),
+    }
+
+
 # Issue 104: the log redaction on crafted 10 KB lines: every pair of the fragments its patterns
 # start at or run over, repeated, and random mixes of them.
 
@@ -463,6 +629,39 @@ def redaction(args: argparse.Namespace) -> dict:
         "median_ms": round(statistics.median(took) * 1000, 3),
         "load_average": load,
         "holds": max(took) < 0.005,
+    }
+
+
+def head(args: argparse.Namespace) -> dict:
+    """`HEAD /bitcoin/forecast.csv` 1,000 times after one GET, in the application itself: the
+    bodies built (counted where the CSV is made) and the time of each, against a GET's build."""
+    from cryptopredict.api import forecasts  # noqa: PLC0415 (this attack only)
+    from cryptopredict.api.app import create_app  # noqa: PLC0415
+    from cryptopredict.artifact.store import open_artifacts  # noqa: PLC0415
+    from cryptopredict.config import ApiSettings  # noqa: PLC0415
+
+    settings = ApiSettings(model_dir=args.model_dir)
+    client = create_app(open_artifacts(args.model_dir), settings).test_client()
+    built, build = [], forecasts.csv_response
+    forecasts.csv_response = lambda *a, **k: built.append(1) or build(*a, **k)  # type: ignore[assignment]
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    whole = client.get(EXPENSIVE)
+    get_s = time.perf_counter() - started
+    times = []
+    for _ in range(1000):
+        started = time.perf_counter()
+        client.head(EXPENSIVE)
+        times.append(time.perf_counter() - started)
+    again = client.get(EXPENSIVE, headers={"If-None-Match": whole.headers["ETag"]})
+    return {
+        "bar": "HEAD of /bitcoin/forecast.csv builds no body; a conditional GET answers 304",
+        "get_ms": round(get_s * 1000, 1),
+        "head_median_ms": round(statistics.median(times) * 1000, 3),
+        "bodies_built": len(built),
+        "conditional_status": again.status_code,
+        "load_average": load,
+        "holds": len(built) == 1 and again.status_code == 304,
     }
 
 
@@ -748,7 +947,9 @@ ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "stop": stop,
     "database": database,
     "artifacts": artifacts,
+    "edge-104": edge_104,
     "redaction": redaction,
+    "head": head,
 }
 
 

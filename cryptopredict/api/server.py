@@ -46,13 +46,10 @@ from cryptopredict.following_make import follow_make
 HAPROXY_CONFIG = Path(str(files("cryptopredict.api") / "haproxy.cfg"))
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
-# Connections from HAProxy to Waitress at once (haproxy.cfg). The answers at one instant, which
-# HAProxy takes whole, through at most POINT_CONNECTIONS: Waitress's loop walks every connection
-# it holds each time it wakes, and past a few dozen it spins while a request thread sends,
-# holding the GIL from the threads (docs/performance.md, issue 97). Every other answer through
-# at most SERVER_CONNECTIONS, twice what one client address may open: a client that never reads
-# such an answer holds its connection until HAProxy's `timeout client` (Waitress keeps the
-# answer in its own buffers, so its threads are free).
+# Connections from HAProxy to Waitress at once (haproxy.cfg; docs/operations.md, "The edge"): the
+# answers at one instant, taken whole, through POINT_CONNECTIONS to a Waitress of their own, whose
+# threads no other route takes (a loop holding more connections spins: issue 97); every other
+# answer through SERVER_CONNECTIONS, 16 of them a client's at once (Waitress buffers an answer).
 POINT_CONNECTIONS = 16
 SERVER_CONNECTIONS = 200
 # REMOTE_ADDR: the client's address as HAProxy found it (haproxy.cfg), never one a client sent.
@@ -90,23 +87,26 @@ def main(
         return 1
     try:
         listener = _listen(settings.host, settings.port) if proxied else None
-        server = create_server(
-            app.wsgi,
-            host="127.0.0.1" if proxied else settings.host,
-            port=0 if proxied else settings.port,
-            threads=settings.threads,
-            connection_limit=SERVER_CONNECTIONS + POINT_CONNECTIONS,
-            max_request_body_size=65536,  # every route is GET or HEAD
-            **(BEHIND_HAPROXY if proxied else {}),
-            ident="",  # no Server header
-        )
+        servers = [
+            create_server(
+                app.wsgi,
+                host="127.0.0.1" if proxied else settings.host,
+                port=0 if proxied else settings.port,
+                threads=settings.threads,
+                connection_limit=SERVER_CONNECTIONS + POINT_CONNECTIONS,
+                max_request_body_size=65536,  # every route is GET or HEAD
+                **(BEHIND_HAPROXY if proxied else {}),
+                ident="",  # no Server header
+            )
+            for _ in range(2 if proxied else 1)
+        ]
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
         return 1
     proxy = None
     if listener is not None:
         try:
-            proxy = _start_proxy(listener, server.effective_port, settings)
+            proxy = _start_proxy(listener, [each.effective_port for each in servers], settings)
         except OSError as error:
             log.error(
                 "cannot serve: HAProxy cannot start (%s); install it (apt-get install haproxy), "
@@ -118,13 +118,14 @@ def main(
         address = listener.getsockname()
         listener.close()  # HAProxy's now: closed when it stops listening
     else:
-        address = (settings.host, server.effective_port)
+        address = (settings.host, servers[0].effective_port)
     _say_what_is_served(app, settings)
     log.info("serving on http://%s:%s (docs at /docs)", address[0], address[1])
     stop_beside = beside(settings, latest.read) if beside else lambda: None
     latest.refresh()  # the first read of the latest prices, then one every LIVE_CACHE_SECONDS
     app.start()
-    threading.Thread(target=server.run, name="waitress", daemon=True).start()
+    for each in servers:
+        threading.Thread(target=each.run, name="waitress", daemon=True).start()
     status = 0
     why = stop.wait()
     if proxy is None:
@@ -175,14 +176,15 @@ def _listen(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=1024)
 
 
-def _start_proxy(listener: socket.socket, api_port: int, settings: ApiSettings) -> subprocess.Popen:
-    """HAProxy on `listener`, in front of Waitress on `api_port`: in a process group of its own
-    (Ctrl-C reaches this process, which stops it gracefully), ended if this process dies. Its
-    lines are logged as this process's."""
+def _start_proxy(listener: socket.socket, at: list[int], settings: ApiSettings) -> subprocess.Popen:
+    """HAProxy on `listener`, in front of the Waitress servers `at` (ports): in a process group of
+    its own (Ctrl-C reaches this process, which stops it gracefully), ended if this process
+    dies. Its lines are logged as this process's."""
     env = {
         **os.environ,
         "LISTENER": str(listener.fileno()),
-        "API_PORT": str(api_port),
+        "API_PORT": str(at[0]),
+        "POINTS_PORT": str(at[1]),
         "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
         "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
         "MAX_CONNECTIONS_PER_CLIENT": str(settings.max_connections_per_client),

@@ -52,13 +52,13 @@ def open_files():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def healthz(url: str, *, timeout: float) -> bool:
-    """Whether /healthz answered 200 within `timeout` s, asked from OTHER_CLIENT."""
+def healthz(url: str, *, timeout: float, path: str = "/healthz") -> bool:
+    """Whether `path` answered 200 within `timeout` s, asked from OTHER_CLIENT."""
     connection = http.client.HTTPConnection(
         *address(url), timeout=timeout, source_address=(OTHER_CLIENT, 0)
     )
     try:
-        connection.request("GET", "/healthz")
+        connection.request("GET", path)
         return connection.getresponse().status == 200
     except OSError:
         return False
@@ -109,14 +109,17 @@ def test_odd_requests_get_json_and_no_traceback(edge):
 
 
 @pytest.mark.parametrize(
-    ("cap", "client"), [("100", OTHER_CLIENT), ("0", "7.7.7.7")], ids=["direct", "behind a proxy"]
+    ("cap", "client", "met"),
+    [("100", OTHER_CLIENT, OTHER_CLIENT), ("0", "7.7.7.7", "5.5.5.5")],
+    ids=["direct", "behind a proxy"],
 )
 def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
-    artifact_dir, tmp_path, cap, client
+    artifact_dir, tmp_path, cap, client, met
 ):
     """Issue 95: the access log and HAProxy's (a request it refused) name the client: the
     connection's address, or behind another proxy (MAX_CONNECTIONS_PER_CLIENT=0, as on Render)
-    the last X-Forwarded-For that proxy appended; nothing else a client sends."""
+    the address Cloudflare met (CF-Connecting-IP, issue 104), else the last X-Forwarded-For
+    that proxy appended; nothing else a client sends."""
     server = start_server(
         artifact_dir,
         tmp_path / "api.log",
@@ -126,7 +129,12 @@ def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
     )
     try:
         # The second refused by HAProxy; the third's last entry no address: the connection's.
-        for method, forwarded in ((b"GET", b"7.7.7.7"), (b"get", b"7.7.7.7"), (b"HEAD", b"forged")):
+        for method, forwarded in (
+            (b"GET", b"7.7.7.7"),
+            (b"get", b"7.7.7.7"),
+            (b"HEAD", b"forged"),
+            (b"OPTIONS", b"7.7.7.7\r\nCF-Connecting-IP: 5.5.5.5"),
+        ):
             with socket.create_connection(
                 address(server.url), timeout=10, source_address=(OTHER_CLIENT, 0)
             ) as asking:
@@ -142,6 +150,7 @@ def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
     assert f'client={client} method="GET" path="/healthz" status=200' in log
     assert f'client={client} from={OTHER_CLIENT} get "/healthz" status=405 ' in log
     assert f'client={OTHER_CLIENT} method="HEAD" path="/healthz" status=200' in log
+    assert f'client={met} method="OPTIONS" path="/healthz" status=200' in log
     assert [word for word in ("6.6.6.6", "forged", "s3cret") if word in log] == []
 
 
@@ -189,21 +198,50 @@ def test_slow_headers_are_capped_per_address_and_cut_at_five_seconds(edge, open_
             client.close()
 
 
-def test_pipelined_requests_never_read_do_not_hold_the_server(edge):
-    """Forty connections (more than the 32 to Waitress it once allowed) pipeline requests for the
-    largest answer (the vendored plotly.js) and never read: each holds one connection to Waitress
-    while its answer waits, and a client from another address is answered within a second."""
+def test_readers_that_never_read_fill_the_rest_but_not_the_answers_at_one_instant(edge, facts):
+    """Issue 104: 300 connections from 20 addresses (15 each: one may have 16 requests at once)
+    pipeline requests for the largest answer (the vendored plotly.js) and never read: they hold
+    all 200 connections to Waitress the other routes have, so another client's `/assets` waits
+    and is answered 503 after 5 s; `/healthz` and `/bitcoin` have their own, and answer within
+    a second."""
     flood = b"GET /vendor/plotly.min.js HTTP/1.1\r\nHost: x\r\n\r\n" * 10
-    clients = [socket.create_connection(address(edge.url), timeout=10) for _ in range(40)]
+    clients = [
+        socket.create_connection(
+            address(edge.url), timeout=10, source_address=(f"127.0.1.{n % 20}", 0)
+        )
+        for n in range(300)
+    ]
     try:
         for client in clients:
             client.sendall(flood)
         time.sleep(2)  # their first answers on their way, then stuck
-        probes = [healthz(edge.url, timeout=1.0) for _ in range(20)]
+        asked = time.monotonic()
+        assert refused(answer_to(edge.url, b"GET /assets HTTP/1.1\r\nHost: x\r\n\r\n")) == (
+            503,
+            "busy",
+        )
+        assert time.monotonic() - asked > 4.5
+        bitcoin = f"/bitcoin?date={iso_utc(facts.data_end)}"
+        probes = [healthz(edge.url, timeout=1.0, path=path) for path in ("/healthz", bitcoin) * 5]
         assert all(probes), probes
     finally:
         for client in clients:
             client.close()
+
+
+def test_one_client_may_ask_300_ranges_or_candles_in_10_s(edge):
+    """Issue 104: the 301st range or candles a client asks within 10 s is answered `429`; its
+    other requests are not, nor another client's."""
+    connection = http.client.HTTPConnection(*address(edge.url), timeout=10)
+    statuses = []
+    for _ in range(301):
+        connection.request("GET", "/candles/btc-usd")
+        answer = connection.getresponse()
+        answer.read()
+        statuses.append(answer.status)
+    assert statuses == [200] * 300 + [429]
+    assert http_get(edge.url, "/assets").status == 200
+    assert healthz(edge.url, timeout=1.0, path="/candles/btc-usd")
 
 
 def keep_asking(url: str, path: str, stop: threading.Event, answers: list[int]) -> str:
@@ -277,6 +315,9 @@ def test_a_stop_under_load_answers_every_request_received(edge, facts, signum):
 def test_the_server_stops_when_its_proxy_does(edge):
     [proxy] = psutil.Process(edge.process.pid).children()
     assert proxy.name() == "haproxy"
+    # Two Waitress servers, each with its threads: the answers at one instant's, the rest's.
+    listening = psutil.Process(edge.process.pid).net_connections()
+    assert len([each for each in listening if each.status == psutil.CONN_LISTEN]) == 2
     proxy.kill()
     assert edge.process.wait(timeout=15) == 1
     assert "the proxy stopped (status -9" in edge.log.read_text()
@@ -302,28 +343,20 @@ def reached(taken: list[socket.socket], count: int) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize(
-    ("held", "limit", "asked", "still_reaches"),
-    [
-        ("/bitcoin/forecast", SERVER_CONNECTIONS, "/candles/btc-usd", "/healthz"),
-        ("/bitcoin", POINT_CONNECTIONS, "/healthz", "/candles/btc-usd"),
-    ],
-    ids=["every-other-answer", "answers-at-one-instant"],
-)
-def test_requests_past_the_servers_threads_wait_five_seconds_then_503(
-    open_files, held, limit, asked, still_reaches
-):
-    """The configuration in front of a server that takes every connection and answers none (a
-    Waitress whose threads are all busy): `limit` requests like `held` reach it, the next like
-    them waits in HAProxy's queue and is answered `503 busy` with `Retry-After: 1` after 5 s;
-    a request of the other backend still reaches it meanwhile (answers at one instant through
-    their own few connections: docs/performance.md)."""
-    busy, listener = socket.create_server(("127.0.0.1", 0)), socket.create_server(("127.0.0.1", 0))
-    taken: list[socket.socket] = []
-    threading.Thread(target=take_all, args=(busy, taken)).start()
+@pytest.fixture
+def silent(open_files) -> Iterator[tuple[str, list[socket.socket], list[socket.socket]]]:
+    """The configuration behind Render (MAX_CONNECTIONS_PER_CLIENT=0) in front of two servers,
+    the rest's and the answers at one instant's, that take every connection and answer none (a
+    Waitress whose threads are all busy); its URL, and the connections each server took."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    busy = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    taken: list[list[socket.socket]] = [[], []]
+    for server, took in zip(busy, taken, strict=True):
+        threading.Thread(target=take_all, args=(server, took)).start()
     env = {
         "LISTENER": str(listener.fileno()),
-        "API_PORT": str(busy.getsockname()[1]),
+        "API_PORT": str(busy[0].getsockname()[1]),
+        "POINTS_PORT": str(busy[1].getsockname()[1]),
         "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
         "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
         "MAX_CONNECTIONS_PER_CLIENT": "0",
@@ -335,28 +368,72 @@ def test_requests_past_the_servers_threads_wait_five_seconds_then_503(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    clients = [socket.create_connection(address(url), timeout=10) for _ in range(limit + 1)]
-    try:
-        for client in clients[:limit]:
-            client.sendall(f"GET {held} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        reached(taken, limit)
-        clients[limit].sendall(f"GET {still_reaches} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        reached(taken, limit + 1)
-        asked_at = time.monotonic()
-        answer = answer_to(url, f"GET {asked} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        waited = time.monotonic() - asked_at
-        assert refused(answer) == (503, "busy")
-        assert b"\r\nretry-after: 1\r\n" in answer.lower()
-        assert 4.5 < waited < 8
-        assert len(taken) == limit + 1
-    finally:
-        proxy.kill()
-        proxy.wait()
-        for each in (*clients, *taken, listener):
-            each.close()
-        busy.shutdown(socket.SHUT_RDWR)
-        busy.close()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", *taken
+    proxy.kill()
+    proxy.wait()
+    for each in (*taken[0], *taken[1], listener):
+        each.close()
+    for server in busy:
+        server.shutdown(socket.SHUT_RDWR)
+        server.close()
+
+
+def ask(url: str, path: str, source: str = "127.0.0.1", headers: str = "") -> socket.socket:
+    """A connection from `source` that has sent `GET path` with `headers` (each ending CRLF)."""
+    client = socket.create_connection(address(url), timeout=10, source_address=(source, 0))
+    client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
+    return client
+
+
+@pytest.mark.parametrize(
+    ("held", "limit", "asked", "still_reaches"),
+    [
+        ("/bitcoin/forecast", SERVER_CONNECTIONS, "/candles/btc-usd", "/healthz"),
+        ("/bitcoin", POINT_CONNECTIONS, "/healthz", "/candles/btc-usd"),
+    ],
+    ids=["every-other-answer", "answers-at-one-instant"],
+)
+def test_requests_past_the_servers_threads_wait_five_seconds_then_503(
+    silent, held, limit, asked, still_reaches
+):
+    """`limit` requests like `held` reach their server (from 20 addresses: one may have 16 at
+    once), the next like them waits in HAProxy's queue and is answered `503 busy` with
+    `Retry-After: 1` after 5 s; a request of the other server still reaches it meanwhile (the
+    answers at one instant have their own Waitress threads, and few connections:
+    docs/performance.md)."""
+    url, rest, points = silent
+    taken, other = (rest, points) if limit == SERVER_CONNECTIONS else (points, rest)
+    clients = [ask(url, held, f"127.0.1.{n % 20}") for n in range(limit)]
+    reached(taken, limit)
+    clients.append(ask(url, still_reaches))
+    reached(other, 1)
+    asked_at = time.monotonic()
+    answer = answer_to(url, f"GET {asked} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    waited = time.monotonic() - asked_at
+    assert refused(answer) == (503, "busy")
+    assert b"\r\nretry-after: 1\r\n" in answer.lower()
+    assert 4.5 < waited < 8
+    assert (len(taken), len(other)) == (limit, 1)
+    for client in clients:
+        client.close()
+
+
+def test_one_client_may_have_16_requests_at_once_but_answers_at_one_instant(silent):
+    """Issue 104: behind Render, a client (the address Cloudflare met, CF-Connecting-IP) may
+    have 16 requests in flight but the answers at one instant: its 17th is answered `429` at
+    once, while another client's and its own `/healthz` still reach their servers."""
+    url, rest, points = silent
+    met = lambda client: f"CF-Connecting-IP: {client}\r\n"  # noqa: E731
+    clients = [ask(url, "/assets", OTHER_CLIENT, met("7.7.7.7")) for _ in range(16)]
+    reached(rest, 16)
+    refusal = ask(url, "/assets", OTHER_CLIENT, met("7.7.7.7")).recv(65536)
+    assert refused(refusal) == (429, "too_many_requests")
+    clients += [ask(url, "/assets", OTHER_CLIENT, met("8.8.8.8"))]
+    clients += [ask(url, "/healthz", OTHER_CLIENT, met("7.7.7.7"))]
+    reached(rest, 17)
+    reached(points, 1)
+    for client in clients:
+        client.close()
 
 
 def test_without_the_proxy_slow_headers_lock_everyone_out(artifact_dir, tmp_path, open_files):
