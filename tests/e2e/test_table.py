@@ -47,7 +47,7 @@ def test_the_table_is_what_the_api_answers_to_the_cent(model_dir, tmp_path, monk
     table = cryptopredict.forecasts(PAIRS, LEADS)
     assert list(table.columns) == ["pair", "issued", "lead", "point", "low", "high", "level"]
     assert [(row.pair, row.lead) for row in table.itertuples()] == [
-        (pair, pd.Timedelta(lead)) for pair in PAIRS for lead in LEADS
+        (pair, pd.Timedelta(lead.replace("d", "D"))) for pair in PAIRS for lead in LEADS
     ]
     api = create_app(open_artifacts(model_dir), ApiSettings.from_env()).test_client()
     for row in table.itertuples():
