@@ -23,6 +23,10 @@ DAYS = 730  # the history each exchange holds: the month's builds fetch and fit 
 PAIRS = "top:1"  # the release's pairs (RELEASE_ASSETS): BTC/USD, ETH/USD and Binance's first
 PAGE = {"alpaca": 10_000, "binance": 1000}  # their largest pages
 MARKET_DATA = "data-api.binance.vision"
+STEPS = {
+    name: pd.Timedelta(hours=hours)
+    for name, hours in (("1Hour", 1), ("1h", 1), ("1Day", 24), ("1d", 24))
+}
 REGION_BLOCKED = {"code": 0, "msg": "Service unavailable from a restricted location"}
 
 
@@ -39,12 +43,15 @@ class Exchanges:
         self.tls.load_cert_chain(self.ca, secret)
         btc = pd.read_csv(DATA / "btc-usd-1h.csv.gz", parse_dates=["timestamp"])
         usdt = pd.read_csv(DATA / "binance-spot-16pairs-1h.csv.gz", parse_dates=["time"])
-        self.bars = {("alpaca", "BTC/USD"): btc}
+        eth = pd.read_csv(DATA / "eth-usd-1d.csv.gz", parse_dates=["date"])  # top:N's, daily
+        eth = eth.rename(columns={"date": "timestamp"})
+        self.bars = {("alpaca", "BTC/USD"): btc, ("alpaca", "ETH/USD"): eth}
+        self.bars["alpaca", "ETH/USD"]["timestamp"] = eth["timestamp"].dt.tz_localize("UTC")
         for symbol, rows in usdt.rename(columns={"time": "timestamp"}).groupby("symbol"):
             self.bars["binance", str(symbol)] = rows.reset_index(drop=True)
-        self.bars["alpaca", "ETH/USD"] = self.bars["binance", "ETHUSDT"]  # top:N's, from Alpaca
-        newest = pd.Timestamp(end - HOUR, unit="s", tz="UTC")
-        for key, bars in self.bars.items():
+        self.step = {key: bars["timestamp"].diff().min() for key, bars in self.bars.items()}
+        for key, bars in self.bars.items():  # the newest bar the last one closed before `end`
+            newest = (pd.Timestamp(end, unit="s", tz="UTC") - self.step[key]).floor(self.step[key])
             shifted = bars["timestamp"] + (newest - bars["timestamp"].max())
             kept = shifted > newest - pd.Timedelta(days=DAYS)
             self.bars[key] = bars.assign(timestamp=shifted)[kept]
@@ -81,10 +88,11 @@ class Exchanges:
         if path.endswith(("/exchangeInfo", "/ticker/24hr")):
             return 200, self._market(path, pd.Timestamp(now, unit="s", tz="UTC"))
         symbol = asked.get("symbols" if venue == "alpaca" else "symbol", "")
-        if asked.get("timeframe", asked.get("interval")) not in ("1Hour", "1h"):
-            return 400, {"message": f"this stand-in holds hourly bars, not {asked}"}
+        step = STEPS.get(asked.get("timeframe", asked.get("interval", "")))
+        if step is None or step != self.step.get((venue, symbol), step):
+            return 400, {"message": f"this stand-in holds {symbol} at one interval, not {asked}"}
         rows = self.bars.get((venue, symbol), self.bars["alpaca", "BTC/USD"].head(0))
-        closed = rows["timestamp"] + pd.Timedelta(hours=1) <= pd.Timestamp(now, unit="s", tz="UTC")
+        closed = rows["timestamp"] + step <= pd.Timestamp(now, unit="s", tz="UTC")
         if venue == "binance":
             start = pd.Timestamp(int(asked.get("startTime", 0)), unit="ms", tz="UTC")
             end = pd.Timestamp(int(asked.get("endTime", 2**42)), unit="ms", tz="UTC")

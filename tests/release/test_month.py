@@ -133,14 +133,22 @@ def test_a_topics_word_is_matched_as_a_word(kind, text, said):
 
 @pytest.mark.slow  # the registry's stand-in
 def test_a_real_months_exchanges_hold_every_pair_the_release_trains(tmp_path):
-    """Issue 105: BUILD=real trains the setting the release ships, `top:N` (top:1): BTC/USD and
-    ETH/USD from Alpaca, and Binance's first against USDT, each with bars to fit."""
+    """Issue 105: BUILD=real trains the setting the release ships, `top:N` (top:1): BTC/USD
+    (hourly) and ETH/USD (daily) from Alpaca, each asked at its own interval as the build asks
+    it, and Binance's first against USDT, each with bars to fit."""
     world = World()
     exchanges = Exchanges(world, world.start + 24 * HOUR, tmp_path)
     world.stop()
     wanted = pairs_setting(PAIRS)
     assert wanted.top == 1
-    assert all(len(exchanges.bars["alpaca", pair.alpaca_symbol]) for pair in wanted.named)
+    assert {pair.interval for pair in wanted.named} == {"1h", "1d"}
+    for pair in wanted.named:
+        timeframe = {"1h": "1Hour", "1d": "1Day"}[pair.interval]
+        asked = {"symbols": pair.alpaca_symbol, "timeframe": timeframe}
+        asked |= {"start": "1900-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"}
+        status, answer = exchanges._bars("alpaca", "/v1beta3/crypto/us/bars", asked, "", 0.0)
+        assert status == 200, answer
+        assert answer["bars"][pair.alpaca_symbol], pair
 
 
 @pytest.mark.slow  # the registry's stand-in
