@@ -11,7 +11,7 @@ import io
 import mmap
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, Any
 
 import numpy as np
 import numpy.lib.format as npy
@@ -44,9 +44,6 @@ class Arrays:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return getattr(self, name)
-
-    def rows(self, start: int, stop: int) -> Self:
-        return type(self)(**{name: self[name][start:stop] for name in self.names()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,18 +142,16 @@ class StoredGrid:
         start = at(knot)
         return start + (at(after) - start) * fraction[:, None]
 
-    def bound(self, level: int, side: str) -> np.ndarray:
-        return self.yhat * np.exp(self.band[:, band_column(level, side)].astype(np.float64))
-
     def expand(self) -> Grid:
         """The grid at every `step`, as served: between knots interpolated, the later origin."""
         ds = self.first + self.step * np.arange((self.last - self.first) // self.step + 1)
         before, after, fraction = self.between(ds)
         origin = self.times() - self.lead.astype(np.int64)
+        bounds = self.yhat[:, None] * np.exp(self.band.astype(np.float64))
         columns = {"yhat": np.asarray(self.yhat, dtype=np.float64)}
         for level in LEVELS:
             for side in ("lower", "upper"):
-                columns[f"yhat_{side}_{level}"] = self.bound(level, side)
+                columns[f"yhat_{side}_{level}"] = bounds[:, band_column(level, side)]
         values = {
             name: column[before] + (column[after] - column[before]) * fraction
             for name, column in columns.items()

@@ -71,7 +71,9 @@ class ArtifactStore(Mapping[str, Artifact]):
         opened = self._opened.get(slug)
         if opened is not None:
             return opened
-        with self._lock_of(slug):
+        with self._locking:
+            lock = self._locks.setdefault(slug, threading.Lock())
+        with lock:
             opened = self._opened.get(slug)
             if opened is not None:
                 return opened
@@ -83,10 +85,6 @@ class ArtifactStore(Mapping[str, Artifact]):
             self._failures.pop(slug, None)
             self._retry_at.pop(slug, None)
             return artifact
-
-    def _lock_of(self, slug: str) -> threading.Lock:
-        with self._locking:
-            return self._locks.setdefault(slug, threading.Lock())
 
     def _open(self, slug: str) -> Artifact:
         if slug not in self._entries or self.model_dir is None:

@@ -58,7 +58,7 @@ class BinanceSource(NetworkSource):
         klines: list[list] = []
         start_ms, end_ms = query.start.value // 1_000_000, query.end.value // 1_000_000
         step_ms = query.interval.delta // pd.Timedelta(milliseconds=1)
-        pages = max(1, -(-query.bar_count() // PAGE_BARS))
+        pages = max(1, -(-(end_ms - start_ms) // (step_ms * PAGE_BARS)))
         done = progress(pages, f"binance {query.asset.binance_symbol} {query.interval}")
         while start_ms < end_ms:
             params = {

@@ -143,9 +143,6 @@ class BarQuery:
     start: pd.Timestamp
     end: pd.Timestamp
 
-    def bar_count(self) -> int:
-        return max(0, -(-(self.end - self.start) // self.interval.delta))
-
 
 class BarSource(Protocol):
     name: str
