@@ -66,8 +66,9 @@ class SnapshotSource:
         for path in sorted(self.data_dir.glob("*-*.csv.gz")):
             name, interval = path.name.removesuffix(".csv.gz").rsplit("-", 1)
             if re.match(INTERVAL_PATTERN, interval):
-                slug = None if _has_symbol_column(path) else name
-                found.append((slug, Interval.parse(interval), path))
+                with gzip.open(path, "rt") as file:  # a `symbol` column: a file of many pairs
+                    shared = file.readline().strip().lower().split(",")[0] == SYMBOL
+                found.append((None if shared else name, Interval.parse(interval), path))
         return found
 
     def _file_for(self, query: BarQuery) -> tuple[Interval, Path]:
@@ -90,12 +91,6 @@ class SnapshotSource:
         # A pair's own file wins over a file of many pairs; among its own, the coarsest usable.
         own = [each for each in usable if each[1].name.startswith(f"{query.asset.slug}-")]
         return own[-1] if own else usable[0]
-
-
-def _has_symbol_column(path: Path) -> bool:
-    with gzip.open(path, "rt") as file:
-        header = file.readline()
-    return header.strip().lower().split(",")[0] == SYMBOL
 
 
 def _seconds(each: tuple[Interval, Path]) -> int:

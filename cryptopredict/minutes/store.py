@@ -37,8 +37,8 @@ class DatabaseUnavailableError(StoreError):
     """Not usable for now (locked, unreachable, restarted): worth a try on a new connection."""
 
 
-def connect_sqlite(url: str, path: str, create: bool, timeout: float) -> sqlite3.Connection:
-    target = Path(path)
+def connect_sqlite(url: str, create: bool, timeout: float) -> sqlite3.Connection:
+    target = Path(url.removeprefix("sqlite:///"))
     new = not target.exists()
     if new and not create:
         raise NoDatabaseError(f"no minute-bar database at {target}")
@@ -210,9 +210,8 @@ class MinuteStore:
         else only check its version. `statement_timeout`: seconds a statement may run
         (PostgreSQL) or wait for a lock (SQLite; `timeout` when unset)."""
         if url.startswith("sqlite:///"):
-            path = url.removeprefix("sqlite:///")
             waits = timeout if statement_timeout is None else statement_timeout
-            store = cls(url, connect_sqlite(url, path, create, waits))
+            store = cls(url, connect_sqlite(url, create, waits))
         elif url.startswith(("postgresql://", "postgres://")):
             store = cls(url, connect_postgres(url, timeout, statement_timeout))
         else:
