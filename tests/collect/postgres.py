@@ -10,11 +10,12 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from tests.shared import free_port
 
 INITDB = ("--auth=trust", "--no-sync")
 FLAGS = ("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
@@ -36,12 +37,6 @@ def _bindir() -> Path | None:
 def _version(path: Path) -> int:
     part = path.parts[-3]
     return int(part) if part.isdigit() else 0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _user_exists(name: str) -> bool:
@@ -74,7 +69,7 @@ class PostgresServer:
         if self.run_as:
             os.chown(self.home, self.run_as["user"], self.run_as["group"])
         self.data = self.home / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgresql://cryptopredict@127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         subprocess.run(

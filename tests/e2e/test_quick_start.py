@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ import requests
 
 from tests.e2e.readme import FENCE
 from tests.e2e.training import ROOT
+from tests.shared import free_port
 
 DOCUMENTS = {"README.md": ROOT / "README.md", "docs/index.md": ROOT / "docs" / "index.md"}
 # A command in inline code: what a user types at a shell prompt.
@@ -122,12 +122,6 @@ def _start(clone: Path, command: str, log: Path, port: int, **env: str) -> Run:
             start_new_session=True,
         )
     return Run(process, log, f"http://127.0.0.1:{port}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _serves_a_forecast(run: Run, *assets: str) -> None:
@@ -262,7 +256,7 @@ RUN_HERE = sorted(
 def test_the_quick_start_command_works_as_written(command, clone, request, tmp_path):
     check = CHECKS[command]
     assert check.check is not None
-    port = _free_port()
+    port = free_port()
     typed = command + check.arguments.format(port=port)
     # Only the commands that serve a trained model wait for the real model's training.
     env = {"MODEL_DIR": str(request.getfixturevalue("model_dir"))} if check.served_model else {}

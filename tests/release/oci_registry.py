@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.collect.postgres import _free_port
+from tests.shared import free_port
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -48,7 +48,7 @@ class LocalRegistry:
                 "test` installs it when run as root)"
             )
         self.home = Path(tempfile.mkdtemp(prefix="cryptopredict-registry-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.private = private
         config = self.home / "config.yml"
