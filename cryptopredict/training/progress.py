@@ -146,7 +146,7 @@ class RunProgress:
             self.report = self.out / REPORT  # its tables in a file, not the terminal
             with self.report.open("a") as file:
                 file.write(f"# {slug}\n\n{finished.report.rstrip()}\n\n")
-            _write([f"{said}; its report: {self.report}"])
+            log.info("%s; its report: %s", said, self.report)
             self._write_status()  # the pairs still training, as the API reads them
 
     def failed(self, slug: str, why: str) -> None:
@@ -166,7 +166,7 @@ class RunProgress:
         self.stopped.set()
         self.ticker.join()
         with self.lock:
-            _write([self._run_line(None)])  # also when the run ended within a tick
+            log.info("%s", self._run_line(None))  # also when the run ended within a tick
         clear_status(self.out)
 
     def estimate(self) -> TimeLeft:
@@ -229,7 +229,8 @@ class RunProgress:
                 self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
                 active = [self._line(pair, estimate) for pair in self.pairs.values() if pair.active]
-                _write([*active, self._run_line(estimate)])
+                for line in [*active, self._run_line(estimate)]:
+                    log.info("%s", line)
             if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
                 self._write_status()
 
@@ -268,11 +269,6 @@ class RunProgress:
     def _tick(self) -> None:
         while not self.stopped.wait(REDRAW_SECONDS):
             self.tick()
-
-
-def _write(lines: list[str]) -> None:
-    for line in lines:
-        log.info("%s", line)
 
 
 def _joined(said: str, left: str) -> str:
