@@ -184,8 +184,12 @@ def _main(argv: list[str] | None) -> int:
     settings = dataclasses.replace(settings, git_sha=settings.git_sha or _git_sha())
     ranking = None
     if wanted.top is not None:
-        try:
-            ranking = rank_market(settings, wanted.top)
+        try:  # asked on a worker, where the pairs will be fetched from
+            with training_client(settings, 1) as client:
+                forward_logs(client, settings.log_level)
+                ranking = run_step(
+                    client, "market", settings.log_level, wanted.top, FetchSettings.of(settings)
+                )
         except (PairError, SchedulerError) as error:
             log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
             return 2
@@ -260,16 +264,6 @@ def _run(
     finally:
         if server is not None:
             server.stop()  # drained, if it still serves; its last lines passed on
-
-
-def rank_market(settings: TrainingSettings, count: int) -> MarketRanking:
-    """`top:N`'s ranking, asked on a worker (where the pairs will be fetched from)."""
-    with training_client(settings, 1) as client:
-        forward_logs(client, settings.log_level)
-        ranking: MarketRanking = run_step(
-            client, "market", settings.log_level, count, FetchSettings.of(settings)
-        )
-    return ranking
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
