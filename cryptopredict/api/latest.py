@@ -71,26 +71,23 @@ class LatestPrices:
     def read(self) -> None:
         """Read now (the feed beside the API calls it after each round)."""
         with self._reading:
-            self._read()
-
-    def _read(self) -> None:
-        try:
-            with self.reader.open() as store:
-                quotes, bars, status = store.quotes(), store.newest_bars(), store.status()
-        except StoreError:  # the reader logged why; what was read before stays
-            now = int(time.time())
-            since = self._unopened_since = self._unopened_since or now
-            said = self._status is None or not self._status.sources
-            if self.fed_after is not None and said and now - since > self.fed_after:
-                self._status = FeedStatus((), None, UNOPENED, now, since)
-        else:
-            self._unopened_since = None
-            prices = [*map(_quoted, quotes), *map(_closed, bars.items())]
-            newest: dict[str, LatestPrice] = {}
-            for slug, price in filter(None, prices):
-                if slug not in newest or price.epoch > newest[slug].epoch:
-                    newest[slug] = price
-            self.prices, self._status = newest, status
+            try:
+                with self.reader.open() as store:
+                    quotes, bars, status = store.quotes(), store.newest_bars(), store.status()
+            except StoreError:  # the reader logged why; what was read before stays
+                now = int(time.time())
+                since = self._unopened_since = self._unopened_since or now
+                said = self._status is None or not self._status.sources
+                if self.fed_after is not None and said and now - since > self.fed_after:
+                    self._status = FeedStatus((), None, UNOPENED, now, since)
+            else:
+                self._unopened_since = None
+                prices = [*map(_quoted, quotes), *map(_closed, bars.items())]
+                newest: dict[str, LatestPrice] = {}
+                for slug, price in filter(None, prices):
+                    if slug not in newest or price.epoch > newest[slug].epoch:
+                        newest[slug] = price
+                self.prices, self._status = newest, status
 
 
 def _quoted(quote: Quote) -> tuple[str, LatestPrice] | None:
