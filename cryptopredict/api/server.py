@@ -114,7 +114,7 @@ def main(
                 error,
             )
             return 1
-        threading.Thread(target=_watch, args=(proxy, stop), daemon=True).start()
+        threading.Thread(target=stop.after, args=(proxy,), daemon=True).start()
         address = listener.getsockname()
         listener.close()  # HAProxy's now: closed when it stops listening
     else:
@@ -157,18 +157,14 @@ class Stop:
         # A parent may have started it with them blocked (training's cluster threads do).
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
-    def end(self) -> None:
-        """Wake `wait` from another thread (the proxy ended)."""
+    def after(self, proxy: subprocess.Popen) -> None:
+        """Wake `wait` once `proxy` has ended (on a thread of its own)."""
+        proxy.wait()
         os.write(self.write, bytes([PROXY_ENDED]))
 
     def wait(self) -> int:
         """The first signal's number (PROXY_ENDED: none, the proxy ended)."""
         return os.read(self.read, 1)[0]
-
-
-def _watch(proxy: subprocess.Popen, stop: Stop) -> None:
-    proxy.wait()
-    stop.end()
 
 
 def _listen(host: str, port: int) -> socket.socket:
