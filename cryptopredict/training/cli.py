@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import traceback
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -267,20 +268,13 @@ def _run(
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
-    if _in_finalizer(frame):  # where Python would write the KeyboardInterrupt off, and go on
+    # In a finalizer (a Dask future's, say) Python would write the KeyboardInterrupt off, and go on.
+    if any(each.f_code.co_name == "__del__" for each, _ in traceback.walk_stack(frame)):
         threading.Timer(0.01, _thread.interrupt_main, (signum,)).start()  # once it is over
         return
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
-
-
-def _in_finalizer(frame: FrameType | None) -> bool:
-    while frame is not None:
-        if frame.f_code.co_name == "__del__":  # a Dask future's, say
-            return True
-        frame = frame.f_back
-    return False
 
 
 def _keep_serving(server: ApiProcess, out: Path, report: str = "") -> int:
