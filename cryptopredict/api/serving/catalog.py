@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, UnknownAssetError
@@ -76,12 +77,9 @@ class CatalogEntry:
     def valid_until(self) -> int:
         return min(closing(self.info.grid_last, self.step), self.data_until + self.catalog.horizon)
 
-    def latest_price(self) -> LatestPrice | None:
-        return self.catalog.latest(self.slug)
-
     def starts_from(self) -> tuple[AnchorSource, int]:
         """Where an answer for the next hour starts now, and the instant of that price."""
-        price = self.latest_price()
+        price = self.catalog.latest(self.slug)
         if price is not None and price.epoch > self.data_until:
             return price.source, price.epoch
         return AnchorSource.MODEL, self.data_until
@@ -113,7 +111,7 @@ class CatalogEntry:
         forecast = Forecast(
             artifact,
             max_horizon_days=self.catalog.horizon / DAY,
-            latest=self.latest_price,
+            latest=partial(self.catalog.latest, self.slug),
             note_after_hours=self.catalog.note_after_hours,
         )
         return Opened(
