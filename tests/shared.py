@@ -12,9 +12,7 @@ Without `-n` the same code builds it in the session's own folder.
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,21 +25,6 @@ DONE = ".built"  # written last: a folder without it was left half-built by a fa
 def worker() -> str:
     """This process's pytest-xdist worker (`gw0`, `gw1`, ...), or `main` without `-n`."""
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-def free_port() -> int:
-    """A port nothing listens on, for a server another process starts later: below the kernel's
-    ephemeral range, so no outgoing connection (a cluster's, a client's) takes it as its own
-    port before that server binds it (a port bind(0) gave did, at load 6)."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    while True:
-        port = random.randrange(10_000, low)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
 
 
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.shared import free_port
+from tests.ports import free_port
 
 INITDB = ("--auth=trust", "--no-sync")
 FLAGS = ("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")

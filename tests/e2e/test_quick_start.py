@@ -25,7 +25,7 @@ import requests
 
 from tests.e2e.readme import FENCE
 from tests.e2e.training import ROOT
-from tests.shared import free_port
+from tests.ports import free_port
 
 DOCUMENTS = {"README.md": ROOT / "README.md", "docs/index.md": ROOT / "docs" / "index.md"}
 # A command in inline code: what a user types at a shell prompt.
@@ -217,7 +217,7 @@ CHECKS: dict[str, Check] = {
     "docker run -p 8081:8080 ...": Check(
         None, not_here="needs a Docker engine: `make image-test` builds and runs the image"
     ),
-    "docker run -p 8080:8080 ghcr.io/<owner>/<repo>:latest": Check(
+    "docker run --security-opt no-new-privileges -p 8080:8080 ghcr.io/<owner>/<repo>:latest": Check(
         None, not_here="pulls the published image: `make image-test` builds and runs it"
     ),
     "docker compose up --build": Check(
