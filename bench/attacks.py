@@ -189,32 +189,10 @@ def _count(counters: dict, key: str) -> None:
 # Bar 1: pipelined requests, never read.
 
 
-def pipeline_and_never_read(
-    port: int, stop: threading.Event, counters: dict, path: str = RANGE
-) -> None:
-    requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 100
-    while not stop.is_set():
-        try:
-            client = socket.create_connection(("127.0.0.1", port), timeout=5)
-            client.sendall(requests)
-        except OSError:
-            _count(counters, "failed_connects")
-            time.sleep(0.1)
-            continue
-        _count(counters, "connections")
-        watch = select.poll()
-        watch.register(client, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
-        while not stop.is_set() and not watch.poll(100):
-            pass
-        if not stop.is_set():
-            _count(counters, "cut_by_server")
-        client.close()
-
-
 def pipelining(args: argparse.Namespace) -> dict:
     with api(args.model_dir) as port:
         size = len(_answer(port, args.range))
-        attack = functools.partial(pipeline_and_never_read, path=args.range)
+        attack = functools.partial(never_reading, path=args.range, connections=1, asks=100)
         times, counters, load = under_attack(port, attack, args.seconds, 4)
     slowest = max(times)
     return {
@@ -518,14 +496,22 @@ def _length(head: bytes) -> int:
     return 0
 
 
-def never_reading(port: int, stop: threading.Event, counters: dict, path: str) -> None:
-    """`IDLE_READERS` connections from one address, each asking for `path` ten times at once and
-    reading nothing; one the server cuts is opened again."""
-    requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 10
+def never_reading(
+    port: int,
+    stop: threading.Event,
+    counters: dict,
+    *,
+    path: str,
+    connections: int = IDLE_READERS,
+    asks: int = 10,
+) -> None:
+    """`connections` from one address, each asking for `path` `asks` times at once (pipelined)
+    and reading nothing; one the server cuts is opened again."""
+    requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * asks
     watch = select.poll()
     held: dict[int, socket.socket] = {}
     while not stop.is_set():
-        while len(held) < IDLE_READERS and not stop.is_set():
+        while len(held) < connections and not stop.is_set():
             try:
                 client = socket.create_connection(("127.0.0.1", port), timeout=5)
                 client.setblocking(False)

@@ -43,10 +43,9 @@ class Exchanges:
         self.tls.load_cert_chain(self.ca, secret)
         btc = pd.read_csv(DATA / "btc-usd-1h.csv.gz", parse_dates=["timestamp"])
         usdt = pd.read_csv(DATA / "binance-spot-16pairs-1h.csv.gz", parse_dates=["time"])
-        eth = pd.read_csv(DATA / "eth-usd-1d.csv.gz", parse_dates=["date"])  # top:N's, daily
-        eth = eth.rename(columns={"date": "timestamp"})
+        eth = pd.read_csv(DATA / "eth-usd-1d.csv.gz")  # top:N's, daily
+        eth = eth.assign(timestamp=pd.to_datetime(eth.pop("date"), utc=True))
         self.bars = {("alpaca", "BTC/USD"): btc, ("alpaca", "ETH/USD"): eth}
-        self.bars["alpaca", "ETH/USD"]["timestamp"] = eth["timestamp"].dt.tz_localize("UTC")
         for symbol, rows in usdt.rename(columns={"time": "timestamp"}).groupby("symbol"):
             self.bars["binance", str(symbol)] = rows.reset_index(drop=True)
         self.step = {key: bars["timestamp"].diff().min() for key, bars in self.bars.items()}
