@@ -297,10 +297,15 @@ buildah run --isolation chroot --env PYTHONPROFILEIMPORTTIME=1 "$container" -- "
 run_pid=$!
 server_pids+=("$run_pid")
 # Until the server says it serves: before that, the process that bound the port holds it too
-# (it hands it to HAProxy, then closes its own).
+# (it hands it to HAProxy, then closes its own). The port's holders are read after the server
+# says so, never before: a reading taken just before it, with the handing still to come, would
+# name the process that bound it.
+listener=
 for _ in $(seq 180); do
-    listener=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | sort -u || true)
-    [[ -n "$listener" ]] && grep -q 'serving on' "$work/server.log" && break
+    if grep -q 'serving on' "$work/server.log"; then
+        listener=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | sort -u || true)
+        [[ -n "$listener" ]] && break
+    fi
     kill -0 "$run_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited"; }
     sleep 1
 done
