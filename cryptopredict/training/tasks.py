@@ -111,32 +111,16 @@ class Failed:
 def run(step: str, pair: str, level: str, *args: Any) -> Any:
     """`steps.<step>(*args)`, its `cryptopredict` log records from `level` up naming `pair`."""
     steps = importlib.import_module(STEPS)
-    with naming(pair, level), announced(step, pair):
+    with naming(pair, level, step):
         try:
             return getattr(steps, step)(*args)
         except steps.FINAL as error:
             return Failed(str(error))
 
 
-@contextmanager
-def announced(step: str, pair: str) -> Iterator[None]:
-    """The task's start and end told to the client (nothing outside a worker)."""
-    try:
-        worker = get_worker()
-    except ValueError:
-        yield
-        return
-    said = {"pair": pair, "key": str(worker.get_current_task()), "step": step}
-    began = time.monotonic()
-    worker.log_event(TASK_EVENTS, said)
-    try:
-        yield
-    finally:
-        worker.log_event(TASK_EVENTS, {**said, "seconds": time.monotonic() - began})
-
-
-def phase(step: str) -> None:
-    """The running task's next phase told to the client (nothing outside a worker's task)."""
+def phase(step: str, **end: float) -> None:
+    """The running task's next phase (with its `seconds`, its end) told to the client (nothing
+    outside a worker's task)."""
     try:
         worker = get_worker()
     except ValueError:
@@ -144,7 +128,7 @@ def phase(step: str) -> None:
     pair = getattr(_working_on, "pair", None)
     key = worker.get_current_task()
     if pair is not None and key is not None:
-        worker.log_event(TASK_EVENTS, {"pair": pair, "key": str(key), "step": step})
+        worker.log_event(TASK_EVENTS, {"pair": pair, "key": str(key), "step": step, **end})
 
 
 # The pair a worker thread's task trains: its log records carry it (`record.pair`).
@@ -152,15 +136,19 @@ _working_on = threading.local()
 
 
 @contextmanager
-def naming(pair: str, level: str) -> Iterator[None]:
+def naming(pair: str, level: str, step: str) -> Iterator[None]:
+    """`pair` named on this thread's log records meanwhile, and the task's start (`step`) and
+    end told to the client."""
     _name_records()
-    logger = logging.getLogger("cryptopredict")
-    logger.setLevel(level.upper())
+    logging.getLogger("cryptopredict").setLevel(level.upper())
     previous = getattr(_working_on, "pair", None)
     _working_on.pair = pair
+    began = time.monotonic()
+    phase(step)
     try:
         yield
     finally:
+        phase(step, seconds=time.monotonic() - began)
         _working_on.pair = previous
 
 
