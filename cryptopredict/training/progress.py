@@ -166,7 +166,7 @@ class RunProgress:
         self.stopped.set()
         self.ticker.join()
         with self.lock:
-            log.info("%s", self._run_line(None))  # also when the run ended within a tick
+            log.info("%s", _line(self.counted()))  # also when the run ended within a tick
         clear_status(self.out)
 
     def estimate(self) -> TimeLeft:
@@ -228,27 +228,21 @@ class RunProgress:
             if self.clock() - self.said >= LINE_SECONDS:
                 self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
-                active = [self._line(pair, estimate) for pair in self.pairs.values() if pair.active]
-                for line in [*active, self._run_line(estimate)]:
-                    log.info("%s", line)
+                for pair in self.pairs.values():
+                    if pair.active:
+                        said = f"{pair.slug}: {pair.doing()}"
+                        log.info("%s", _line(said, estimate.pairs.get(pair.slug)))
+                log.info("%s", _line(self.counted(), estimate.run))
             if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
                 self._write_status()
 
-    @staticmethod
-    def _line(pair: Pair, estimate: TimeLeft) -> str:
-        return _joined(f"{pair.slug}: {pair.doing()}", time_left(estimate.pairs.get(pair.slug)))
-
-    def _run_line(self, estimate: TimeLeft | None) -> str:
-        """The run: its pairs by state; with `estimate`, its time left."""
-        return _joined(f"training: {self.counted()}", time_left(estimate.run if estimate else None))
-
     def counted(self) -> str:
-        """'1 of 3 pairs done, 1 running, 1 failed (eth-usd)'."""
+        """'training: 1 of 3 pairs done, 1 running, 1 failed (eth-usd)'."""
 
         def named(state: State) -> list[str]:
             return [pair.slug for pair in self.pairs.values() if pair.state == state]
 
-        said = f"{len(named('done'))} of {len(self.pairs)} pairs done"
+        said = f"training: {len(named('done'))} of {len(self.pairs)} pairs done"
         if running := named("running"):
             said += f", {len(running)} running"
         if waiting := named("waiting"):
@@ -271,7 +265,9 @@ class RunProgress:
             self.tick()
 
 
-def _joined(said: str, left: str) -> str:
+def _line(said: str, seconds: float | None = None) -> str:
+    """`said`, with the time left (`seconds`) where there is one to say."""
+    left = time_left(seconds)
     return f"{said}, {left}" if left else said
 
 
