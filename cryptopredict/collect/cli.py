@@ -96,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: CollectorSettings, stop: threading.Event) -> None:
-    asset = configured_assets(args.asset)[0].slug if args.asset else _asset_from_name(args.replay)
+    if args.asset:
+        asset = configured_assets(args.asset)[0].slug
+    elif named := re.match(r"([a-z0-9]+-[a-z0-9]+)-1m\.csv", args.replay.name.lower()):
+        asset = configured_assets(named[1])[0].slug
+    else:
+        raise UnknownPairError(f"cannot tell the asset of {args.replay.name}: pass --asset")
     bars = read_minutes(args.replay, asset)
     with MinuteStore.open(settings.database_url) as store:
         # Unshifted minutes are history: the retention, counted from the clock, would drop them.
@@ -189,10 +194,3 @@ def beside_the_api(settings: ApiSettings, on_written: Callable[[], None]) -> Cal
         thread.join(timeout=30)
 
     return stopping
-
-
-def _asset_from_name(path: Path) -> str:
-    match = re.match(r"([a-z0-9]+-[a-z0-9]+)-1m\.csv", path.name.lower())
-    if not match:
-        raise UnknownPairError(f"cannot tell the asset of {path.name}: pass --asset")
-    return configured_assets(match.group(1))[0].slug

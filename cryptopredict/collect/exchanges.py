@@ -135,7 +135,6 @@ BINANCE = "binance"
 MARKET_DATA_API_URL = "https://data-api.binance.vision"
 KLINES_PATH = "/api/v3/klines"
 TICKER_PATH = "/api/v3/ticker/price"
-BINANCE_REFUSED = frozenset({403, 451})  # region blocked (451), or a host that turns us away (403)
 BINANCE_PAGE = 1000
 # A REST kline is [open time, open, high, low, close, volume, close time, quote volume, ...].
 _KLINE_FIELDS = 8
@@ -152,8 +151,11 @@ def parse_kline(row: object, asset: Asset) -> MinuteBar:
     open_ms, *ohlcv = row[:6]
     if not isinstance(open_ms, int) or isinstance(open_ms, bool) or open_ms % (MINUTE * 1000):
         raise MalformedBarError(f"open time {open_ms!r} is not a whole minute in milliseconds")
+    fields = (*ohlcv, row[7])
     try:
-        values = [_decimal(value) for value in (*ohlcv, row[7])]
+        if not all(isinstance(value, str) for value in fields):  # as Binance sends them
+            raise ValueError("a price or volume is not a decimal string")
+        values = [float(value) for value in fields]
         return MinuteBar.build(
             asset.slug, open_ms // 1000, *values[:5], quote_volume=values[5], source=BINANCE
         )
@@ -161,16 +163,9 @@ def parse_kline(row: object, asset: Asset) -> MinuteBar:
         raise MalformedBarError(f"{error} in kline {row!r}"[:200]) from None
 
 
-def _decimal(value: object) -> float:
-    # Binance sends prices and volumes as decimal strings; anything else is malformed.
-    if not isinstance(value, str):
-        raise MalformedBarError(f"{value!r} is not a decimal string")
-    return float(value)
-
-
 class Binance(Rest):
     name = BINANCE
-    refused = BINANCE_REFUSED
+    refused = frozenset({403, 451})  # region blocked (451), or a host that turns us away (403)
 
     def minutes(self, asset: Asset, start: int, end: int) -> Page:
         """Up to 1,000 closed minutes opening in [start, end), and where the next page starts."""
@@ -203,7 +198,6 @@ ALPACA = "alpaca"
 ALPACA_URL = "https://data.alpaca.markets"
 BARS_PATH = "/v1beta3/crypto/us/bars"
 LATEST_BARS_PATH = "/v1beta3/crypto/us/latest/bars"
-ALPACA_REFUSED = frozenset({400, 401, 403, 404, 422})  # its keys, or a request it cannot answer
 ALPACA_PAGE = 10_000  # the most Alpaca's bars answer at once
 
 
@@ -246,7 +240,7 @@ def _epoch(text: str) -> int:
 
 class Alpaca(Rest):
     name = ALPACA
-    refused = ALPACA_REFUSED
+    refused = frozenset({400, 401, 403, 404, 422})  # its keys, or a request it cannot answer
 
     def __init__(self, url: str, *, timeout: float, keys: tuple[str, str] | None = None) -> None:
         sent = {"APCA-API-KEY-ID": keys[0], "APCA-API-SECRET-KEY": keys[1]} if keys else None

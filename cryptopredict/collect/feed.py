@@ -141,18 +141,7 @@ class MinuteWriter:
             near.setdefault(bar.ts, bar.close)
         outcomes = []
         for bar in bars:
-            outcome = self._judge(bar, now, oldest, stored)
-            if outcome is Outcome.STORED:
-                reference = _median_around(near, bar.ts)
-                if reference is not None and _jumps(bar, reference, self.max_jump):
-                    outcome = Outcome.JUMP
-                    _told(
-                        bar,
-                        "rejected",
-                        f"an impossible jump (low {bar.low}, high {bar.high}, against a median "
-                        f"close of {reference} within {JUMP_WINDOW // MINUTE} minutes; "
-                        f"MAX_BAR_JUMP is {self.max_jump})",
-                    )
+            outcome = self._judge(bar, now, oldest, stored, near)
             if outcome is Outcome.STORED:
                 stored[bar.ts] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
             elif bar.ts not in stored:
@@ -161,7 +150,12 @@ class MinuteWriter:
         return outcomes
 
     def _judge(
-        self, bar: MinuteBar, now: float, oldest: int, stored: dict[int, tuple[float, ...]]
+        self,
+        bar: MinuteBar,
+        now: float,
+        oldest: int,
+        stored: dict[int, tuple[float, ...]],
+        near: dict[int, float],
     ) -> Outcome:
         if bar.ts > now:
             _told(bar, "rejected", f"from the future (the clock says {stamp(int(now))})")
@@ -170,36 +164,39 @@ class MinuteWriter:
             log.debug("%s: skipped the %s bar: past the retention", bar.asset, stamp(bar.ts))
             return Outcome.EXPIRED
         kept = stored.get(bar.ts)
-        if kept is None:
-            return Outcome.STORED
         new = (bar.open, bar.high, bar.low, bar.close, bar.volume)
         if kept == new:
             return Outcome.DUPLICATE
-        log.warning(
-            "%s: kept the stored %s bar (open %s, high %s, low %s, close %s, volume %s); "
-            "ignored a different copy from %s (open %s, high %s, low %s, close %s, volume %s)",
-            bar.asset,
-            stamp(bar.ts),
-            *kept,
-            bar.source,
-            *new,
-        )
-        return Outcome.CONFLICT
-
-
-def _median_around(closes: dict[int, float], ts: int) -> float | None:
-    """The median close of the other minutes within JUMP_WINDOW of `ts`."""
-    others = range(ts - JUMP_WINDOW, ts + JUMP_WINDOW + 1, MINUTE)
-    found = [closes[other] for other in others if other != ts and other in closes]
-    return statistics.median(found) if found else None
+        if kept is not None:
+            log.warning(
+                "%s: kept the stored %s bar (open %s, high %s, low %s, close %s, volume %s); "
+                "ignored a different copy from %s (open %s, high %s, low %s, close %s, volume %s)",
+                bar.asset,
+                stamp(bar.ts),
+                *kept,
+                bar.source,
+                *new,
+            )
+            return Outcome.CONFLICT
+        # Against the median close of the other minutes within JUMP_WINDOW.
+        around = range(bar.ts - JUMP_WINDOW, bar.ts + JUMP_WINDOW + 1, MINUTE)
+        closes = [near[ts] for ts in around if ts != bar.ts and ts in near]
+        if closes:
+            reference = statistics.median(closes)
+            if bar.high > reference * self.max_jump or bar.low < reference / self.max_jump:
+                _told(
+                    bar,
+                    "rejected",
+                    f"an impossible jump (low {bar.low}, high {bar.high}, against a median "
+                    f"close of {reference} within {JUMP_WINDOW // MINUTE} minutes; "
+                    f"MAX_BAR_JUMP is {self.max_jump})",
+                )
+                return Outcome.JUMP
+        return Outcome.STORED
 
 
 def _told(bar: MinuteBar, done: str, why: str) -> None:
     log.warning("%s: %s the %s bar from %s: %s", bar.asset, done, stamp(bar.ts), bar.source, why)
-
-
-def _jumps(bar: MinuteBar, reference: float, factor: float) -> bool:
-    return bar.high > reference * factor or bar.low < reference / factor
 
 
 SETTLE = 2.0  # seconds after a minute closes before it is asked for: the exchange's to close

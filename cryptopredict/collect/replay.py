@@ -11,7 +11,7 @@ import dataclasses
 import gzip
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -28,32 +28,23 @@ _OHLCV = ("open", "high", "low", "close", "volume")
 def read_minutes(path: Path, asset: str) -> list[MinuteBar]:
     """The bars of a minute OHLCV CSV (gzipped or not); malformed rows logged and skipped."""
     bars = []
-    for number, row in _rows(path):
-        try:
-            opened = datetime.fromisoformat(row["timestamp"]).timestamp()
-            ohlcv = [float(row[name]) for name in _OHLCV]
-            bars.append(
-                MinuteBar.build(asset, int(opened), *ohlcv, quote_volume=None, source=SOURCE)
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            log.warning("%s line %d: skipped: %s", path, number, error)
-    if not bars:
-        raise MalformedBarError(f"{path} holds no minute bars")
-    return bars
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is not None:
             reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
-        yield from enumerate(reader, start=2)
-
-
-def shifted(bars: list[MinuteBar], offset: int) -> list[MinuteBar]:
-    """The bars moved by `offset` seconds, each recording the move."""
-    return [dataclasses.replace(bar, ts=bar.ts + offset, shift=bar.shift + offset) for bar in bars]
+        for number, row in enumerate(reader, start=2):
+            try:
+                opened = datetime.fromisoformat(row["timestamp"]).timestamp()
+                ohlcv = [float(row[name]) for name in _OHLCV]
+                bars.append(
+                    MinuteBar.build(asset, int(opened), *ohlcv, quote_volume=None, source=SOURCE)
+                )
+            except (KeyError, TypeError, ValueError) as error:
+                log.warning("%s line %d: skipped: %s", path, number, error)
+    if not bars:
+        raise MalformedBarError(f"{path} holds no minute bars")
+    return bars
 
 
 def replay(
@@ -70,7 +61,9 @@ def replay(
     started = clock()
     ends = started + play_minutes * MINUTE / speed
     offset = int((ends - (bars[-1].ts + MINUTE)) // MINUTE) * MINUTE
-    timeline = shifted(bars, offset)
+    timeline = [  # each bar recording the move
+        dataclasses.replace(bar, ts=bar.ts + offset, shift=bar.shift + offset) for bar in bars
+    ]
     split = len(timeline) - play_minutes
     stored = _at_once(timeline[:split], writer)
     log.info(
