@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +33,13 @@ DAY = 86_400
 DAY_LEADS = (*range(24, 30 * 24 + 1, 24), 90 * 24, 365 * 24)
 
 
-def lead_hours(band_hours: tuple[float, ...]) -> list[int]:
-    return sorted({round(hours) for hours in band_hours if hours >= 1} | set(DAY_LEADS))
-
-
 def issue_of(artifact: Artifact, issued_at: int, *, max_horizon_days: float) -> RecordIssue:
     """`artifact`'s forecast as the API answers it at each lead it reaches, no close known."""
     grid, manifest = artifact.grid_file, artifact.manifest
     data_end = artifact.history.last_bar + grid.step
     end = min(grid.last + grid.step, data_end + round(max_horizon_days * DAY))
-    hours = np.array(lead_hours(manifest.postprocess.band_hours), dtype=np.int64)
+    band_hours = {round(hours) for hours in manifest.postprocess.band_hours if hours >= 1}
+    hours = np.array(sorted(band_hours | set(DAY_LEADS)), dtype=np.int64)
     leads = hours[data_end + hours * HOUR <= end] * HOUR
     labels = data_end + leads - grid.step  # the grid's rows: the bars closing at each instant
     knots = grid.between(labels)
@@ -90,7 +87,6 @@ class RecordKeeper:
     start: str  # why a pair's record with no previous one starts (at its issue)
     max_horizon_days: float
     now: int
-    written: set[str] = field(default_factory=set)
 
     @classmethod
     def open(
@@ -150,18 +146,16 @@ class RecordKeeper:
             absent=None,
         )
         write_record(self.out, record, previous)
-        self.written.add(slug)
         count = record.count
         log.info("%s: track record of %d issues, %d leads scored", slug, count.issues, count.scored)
         return record
 
     def carry(self, failed: dict[str, str]) -> None:
-        """After the run: each previous record whose pair this release wrote no artifact of,
-        written into `out` saying why (a pair with an artifact in `out` from before is left as
-        it is)."""
-        present = {path.name for path in artifact_dirs(self.out)} if self.out.exists() else set()
+        """After the run: each previous record whose pair has no artifact in `out`, written into
+        `out` saying why (a pair with one, this release's or from before, keeps its own)."""
+        present = {path.name for path in artifact_dirs(self.out)}
         for slug, previous in self.previous.items():
-            if slug in self.written or slug in present:
+            if slug in present:
                 continue
             why = failed.get(slug, "not among this release's pairs")
             absent = previous.absent or RecordNote(self.now, why)
