@@ -134,7 +134,6 @@ def _announce_dashboard(client: Client) -> None:
 HANDSHAKE_GRACE = 5.0  # seconds past the connect timeout before a silent scheduler is given up
 PROBE_SECONDS = 2.0
 REFUSED = "the connection was refused (nothing listens at that host and port)"
-UNRESOLVED = "its host name does not resolve"
 UNENCRYPTED = (  # said where Dask requires encryption (a release's build)
     "a tcp:// scheduler runs what anyone who reaches it sends, beside the exchange keys: give "
     "DASK_SCHEDULER_ADDRESS as tls:// and a client certificate in Dask's TLS settings, or unset it"
@@ -183,16 +182,12 @@ def probe(address: str) -> str | None:
     """Why a plain TCP connection to `address` fails at once (refused, unresolved), or None."""
     try:
         scheme, location = parse_address(address)
-        if scheme not in ("tcp", "tls"):
-            return None
-        with socket.create_connection(parse_host_port(location), timeout=PROBE_SECONDS):
-            return None
-    except ConnectionRefusedError:
-        return REFUSED
-    except socket.gaierror:
-        return UNRESOLVED
-    except (OSError, ValueError):
-        return None
+        if scheme in ("tcp", "tls"):
+            socket.create_connection(parse_host_port(location), timeout=PROBE_SECONDS).close()
+    except (OSError, ValueError) as error:
+        if seen_in(error, ConnectionRefusedError, socket.gaierror):
+            return problem(error, PROBE_SECONDS)
+    return None
 
 
 def seen_in(error: BaseException, *wanted: type[BaseException]) -> bool:
@@ -212,7 +207,7 @@ def problem(error: BaseException, timeout: float) -> str:
     if seen_in(error, ConnectionRefusedError):
         return REFUSED
     if seen_in(error, socket.gaierror):
-        return UNRESOLVED
+        return "its host name does not resolve"
     if seen_in(error, ssl.SSLError) or (seen_in(error, TypeError) and "TLS" in str(error)):
         return (
             "the TLS setup failed: check the certificates in Dask's configuration "
