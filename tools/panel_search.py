@@ -19,10 +19,11 @@ from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandSpec
 from cryptopredict.model.backtest import BacktestSetup
 from cryptopredict.model.bands import Band, Calibrated, pool_inputs, spreads, variance_ratio
 from cryptopredict.model.calibration import Pool, Stored
+from cryptopredict.model.forecasters import refit_at
 from cryptopredict.model.market import HOUR, TAUS
 from cryptopredict.model.panel_choice import FIELDS, PANEL_POOL
 from cryptopredict.model.plan import HORIZONS, horizon_label, seconds_of
-from cryptopredict.model.refits import Refits, actual_at, outcome, refit_at
+from cryptopredict.model.refits import Refits, actual_at, outcome
 from cryptopredict.model.scoring import DenseOrigins, naive_band
 from cryptopredict.standard_error import inside, interval_score, tails
 from cryptopredict.utc import utc_datetime
@@ -132,7 +133,7 @@ def shared_pools(
         known, values, relative = (
             np.concatenate([each[h][k] for each in inputs]) for k in (0, 1, 3)
         )
-        out[h] = Pool.of(
+        out[h] = Pool(
             known, values, relative, spec.pool_for(h), bins=spec.width_bins, floor=spec.floor
         )
     return out

@@ -24,9 +24,10 @@ from cryptopredict.artifact.schema import (
 from cryptopredict.model.band_spec import candidates
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import choose_band, fixed_band
+from cryptopredict.model.forecasters import refit_at
 from cryptopredict.model.market import Market
 from cryptopredict.model.plan import HOUR, Plan, epoch_seconds, seconds_of
-from cryptopredict.model.refits import Refits, refit_at
+from cryptopredict.model.refits import Refits
 from cryptopredict.model.scoring import DenseOrigins, past_forecasts, summarize
 
 log = logging.getLogger(__name__)
@@ -112,20 +113,18 @@ def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.n
     return market, frame["y"].to_numpy(dtype=np.float64)
 
 
-def fitted_refits(setup: BacktestSetup, origins: np.ndarray | None = None) -> Refits:
-    """Prophet refitted at `origins` (default: `refit_origins`)."""
+def fitted_refits(setup: BacktestSetup) -> Refits:
+    """Prophet refitted at `refit_origins`."""
     interval = setup.market.interval
-    if origins is None:
-        origins = setup.refit_origins()
-        if len(origins):
-            log.info(
-                "backtest: the damping (tau %s h) keeps some of Prophet's move: Prophet is "
-                "refitted at %d origins, about two CPU-seconds each",
-                setup.config.damping_hours,
-                len(origins),
-            )
+    origins = setup.refit_origins()
     if len(origins) == 0:
         return Refits.none(interval)
+    log.info(
+        "backtest: the damping (tau %s h) keeps some of Prophet's move: Prophet is "
+        "refitted at %d origins, about two CPU-seconds each",
+        setup.config.damping_hours,
+        len(origins),
+    )
     paths = [refit_at(setup.history, int(t), setup.undamped, setup.plan, interval) for t in origins]
     return Refits(origins, np.stack(paths), interval)
 

@@ -265,7 +265,7 @@ class Band:
         inputs = pool_inputs(self.spread_of, market, origins, own) if own else {}
         for h, (known_at, values, spread, _) in inputs.items():
             bins = spec.width_bins if h <= WIDTH_BIN_HOURS else 1
-            self.pools[h] = Pool.of(
+            self.pools[h] = Pool(
                 known_at, values, spread, spec.pool_for(h), bins=bins, floor=spec.floor
             )
         for h in set(self.hours) - set(own):

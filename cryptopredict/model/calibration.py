@@ -6,7 +6,7 @@ was known (`Pool`), their quantiles at a time per width bin with the spread floo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,52 +32,42 @@ class Calibration:
 
 @dataclass
 class Pool:
+    """Errors `values` with their spreads, kept in the order their outcomes were known
+    (`known_at`; a non-finite value or spread is left out)."""
+
     known_at: np.ndarray
     values: np.ndarray
     spreads: np.ndarray
     days: int | None
-    bins: int
-    floor: float | None
-    _tables: dict[int, Calibration | None]
+    bins: int = 1
+    floor: float | None = None
+    _tables: dict[int, Calibration | None] = field(default_factory=dict, init=False)
 
-    @classmethod
-    def of(
-        cls,
-        known_at: np.ndarray,
-        values: np.ndarray,
-        spreads: np.ndarray,
-        days: int | None,
-        *,
-        bins: int = 1,
-        floor: float | None = None,
-    ) -> Pool:
-        keep = np.isfinite(values) & np.isfinite(spreads)
-        order = np.argsort(known_at[keep], kind="stable")
-        known_at, values, spreads = (array[keep][order] for array in (known_at, values, spreads))
-        return cls(known_at, values, spreads, days, bins, floor, {})
+    def __post_init__(self) -> None:
+        keep = np.isfinite(self.values) & np.isfinite(self.spreads)
+        order = np.argsort(self.known_at[keep], kind="stable")
+        arrays = (self.known_at, self.values, self.spreads)
+        self.known_at, self.values, self.spreads = (array[keep][order] for array in arrays)
 
     def calibration(self, at: int) -> Calibration | None:
         """The errors known by `at` within `days`, binned by spread where every bin holds
         MIN_POOL (None below MIN_POOL)."""
-        if at not in self._tables:
-            count = int(np.searchsorted(self.known_at, at, "right"))
-            first = 0
-            if self.days is not None:
-                first = int(np.searchsorted(self.known_at, at - self.days * DAY, "right"))
-            self._tables[at] = self._calibrate(first, count)
+        if at in self._tables:
+            return self._tables[at]
+        count = int(np.searchsorted(self.known_at, at, "right"))
+        first = 0
+        if self.days is not None:
+            first = int(np.searchsorted(self.known_at, at - self.days * DAY, "right"))
+        self._tables[at] = None
+        if count - first >= MIN_POOL:
+            values, spreads = self.values[first:count], self.spreads[first:count]
+            bins = self.bins if count - first >= MIN_POOL * self.bins else 1
+            edges = np.quantile(spreads, np.arange(1, bins) / bins) if bins > 1 else np.empty(0)
+            which = np.searchsorted(edges, spreads)
+            quantiles = [np.quantile(values[which == b], (*TAUS, 0.5)) for b in range(bins)]
+            floor = 0.0 if self.floor is None else float(np.quantile(spreads, self.floor))
+            self._tables[at] = Calibration(np.array(quantiles), edges, floor)
         return self._tables[at]
-
-    def _calibrate(self, first: int, count: int) -> Calibration | None:
-        if count - first < MIN_POOL:
-            return None
-        values, spreads = self.values[first:count], self.spreads[first:count]
-        probabilities = (*TAUS, 0.5)
-        bins = self.bins if count - first >= MIN_POOL * self.bins else 1
-        edges = np.quantile(spreads, np.arange(1, bins) / bins) if bins > 1 else np.empty(0)
-        which = np.searchsorted(edges, spreads)
-        tables = np.array([np.quantile(values[which == b], probabilities) for b in range(bins)])
-        floor = 0.0 if self.floor is None else float(np.quantile(spreads, self.floor))
-        return Calibration(tables, edges, floor)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Prophet as the refits and the served model fit it (on `ds`, naive UTC, and `y`), and helpers
-the baselines share."""
+"""Prophet as the served model and the backtest's refits (`refit_at`) fit it (on `ds`, naive UTC,
+and `y`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 from prophet import Prophet
 
 from cryptopredict.artifact.schema import ModelConfig, PostprocessRules
-from cryptopredict.model.plan import epoch_seconds
+from cryptopredict.model.plan import REFIT_SLACK, Plan, epoch_seconds, seconds_of
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +82,17 @@ def quiet_stan() -> None:
         logger.setLevel(logging.WARNING)
 
 
-def prophet_path(config: ModelConfig, train: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    model = fit_prophet(config, train)
-    ds = pd.to_datetime(np.asarray(times, dtype=np.int64), unit="s")
-    return model.predict(pd.DataFrame({"ds": ds}))["yhat"].to_numpy()
-
-
-def drift_per_hour(
-    seconds: np.ndarray, prices: np.ndarray, at: np.ndarray, days: int | None
+def refit_at(
+    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
 ) -> np.ndarray:
-    """The random walk's drift at `at`: the mean log change per hour over the last `days`."""
-    reach = days * 86_400 if days is not None else seconds[-1] - seconds[0]
-    start = np.searchsorted(seconds, seconds[at] - reach, "right")
-    start = np.minimum(start, at)
-    hours = np.maximum((seconds[at] - seconds[start]) / 3600, 1.0)
-    return np.log(prices[at] / prices[start]) / hours
+    """Prophet fitted on `history` up to `origin`: its path (model space) from there, a bar apart,
+    past the next refit's horizon."""
+    quiet_stan()
+    train = window(history[epoch_seconds(history["ds"]) <= origin], config.window_days)
+    model = fit_prophet(config, train[["ds", "y"]].reset_index(drop=True))
+    steps = seconds_of(plan.step + plan.horizon + REFIT_SLACK) // interval + 1
+    ds = pd.to_datetime(origin + interval * np.arange(steps, dtype=np.int64), unit="s")
+    return model.predict(pd.DataFrame({"ds": ds}))["yhat"].to_numpy()
 
 
 def window(history: pd.DataFrame, days: int | None) -> pd.DataFrame:

@@ -1,23 +1,15 @@
-"""Prophet refitted at a refit origin on the data up to it (`refit_at`), and the naive and drift
-paths beside its paths."""
+"""Prophet's paths from the refit origins (`forecasters.refit_at`) as the point forecast at every
+origin, the closes they are scored against, and the drift path beside them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from cryptopredict.artifact.schema import ModelConfig
-from cryptopredict.model.forecasters import drift_per_hour, prophet_path, quiet_stan, window
 from cryptopredict.model.market import Market
-from cryptopredict.model.plan import (
-    HOUR,
-    REFIT_SLACK,
-    Plan,
-    epoch_seconds,
-    seconds_of,
-)
+from cryptopredict.model.plan import HOUR
 from cryptopredict.postprocess import centre_path
 
 
@@ -65,16 +57,6 @@ class Refits:
         return cls(np.empty(0, dtype=np.int64), np.empty((0, 1)), interval)
 
 
-def refit_at(
-    history: pd.DataFrame, origin: int, config: ModelConfig, plan: Plan, interval: int
-) -> np.ndarray:
-    quiet_stan()
-    train = window(history[epoch_seconds(history["ds"]) <= origin], config.window_days)
-    steps = seconds_of(plan.step + plan.horizon + REFIT_SLACK) // interval + 1
-    ahead = origin + interval * np.arange(steps, dtype=np.int64)
-    return prophet_path(config, train[["ds", "y"]].reset_index(drop=True), ahead)
-
-
 def actual_at(market: Market, seconds: np.ndarray) -> np.ndarray:
     at = np.minimum(np.searchsorted(market.t, seconds), len(market.t) - 1)
     return np.where(market.t[at] == seconds, np.exp(market.log_price[at]), np.nan)
@@ -95,5 +77,12 @@ def outcome(market: Market, times: np.ndarray, lead_hours: np.ndarray) -> np.nda
 def drift_centre(
     market: Market, anchor: np.ndarray, pos: np.ndarray, leads: np.ndarray, days: int | None
 ) -> np.ndarray:
-    slope = drift_per_hour(market.t, anchor, pos, days)
+    """The random walk with drift from each origin: its drift the mean log change per hour over
+    the last `days` (None: all)."""
+    seconds = market.t
+    reach = days * 86_400 if days is not None else seconds[-1] - seconds[0]
+    start = np.searchsorted(seconds, seconds[pos] - reach, "right")
+    start = np.minimum(start, pos)
+    hours = np.maximum((seconds[pos] - seconds[start]) / 3600, 1.0)
+    slope = np.log(anchor[pos] / anchor[start]) / hours
     return anchor[pos][:, None] * np.exp(slope[:, None] * np.asarray(leads)[None, :])
