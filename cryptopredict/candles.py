@@ -99,6 +99,15 @@ def aggregate(
     starts = np.flatnonzero(np.r_[True, opens[1:] != opens[:-1]])
     ends = np.append(starts[1:], len(opens))
     counts = ends - starts
+    # The VWAP: the volume-weighted mean of the bars' (the plain mean where nothing traded), the
+    # weights the volumes over the candle's largest, so no product underflows (raw subnormal
+    # volumes gave a VWAP below the bar's low).
+    largest = np.maximum.reduceat(bars.volume, starts)
+    traded = largest > 0
+    weight = bars.volume / np.repeat(np.where(traded, largest, 1.0), counts)
+    mean = np.add.reduceat(bars.vwap, starts) / counts
+    weighted = np.add.reduceat(bars.vwap * weight, starts)
+    total = np.add.reduceat(weight, starts)
     return Candles(
         ds=opens[starts],
         open=bars.open[starts],
@@ -106,25 +115,10 @@ def aggregate(
         low=np.minimum.reduceat(bars.low, starts),
         close=bars.close[ends - 1],
         volume=np.add.reduceat(bars.volume, starts),
-        vwap=_vwap(bars.vwap, bars.volume, starts, counts),
+        vwap=np.divide(weighted, total, out=mean, where=traded),
         complete=(counts == target.seconds // base.seconds)
         & (True if whole is None else np.logical_and.reduceat(whole, starts)),
     )
-
-
-def _vwap(
-    price: np.ndarray, volume: np.ndarray, starts: np.ndarray, counts: np.ndarray
-) -> np.ndarray:
-    """Each candle's volume-weighted mean of `price`; the plain mean where nothing traded. The
-    weights are the volumes over the candle's largest, so no product underflows (raw subnormal
-    volumes gave a VWAP below the bar's low)."""
-    largest = np.maximum.reduceat(volume, starts)
-    traded = largest > 0
-    weight = volume / np.repeat(np.where(traded, largest, 1.0), counts)
-    mean = np.add.reduceat(price, starts) / counts
-    weighted = np.add.reduceat(price * weight, starts)
-    total = np.add.reduceat(weight, starts)
-    return np.divide(weighted, total, out=mean, where=traded)
 
 
 # The candles an artifact keeps of the whole history (`artifact.history.TABLES`).

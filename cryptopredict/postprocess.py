@@ -56,20 +56,16 @@ def centre_path(
 ) -> np.ndarray:
     """The point forecast in price: the model's move from `at_origin` damped by `how`'s tau,
     from the last close where `how` is anchored. Origins down, leads across."""
-    raw = np.asarray(raw, dtype=np.float64)
-    move = (raw - at_origin) * damping_factor(how.damping_hours, hours)
+    hours = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
+    damping = np.ones_like(hours)
+    if how.damping_hours is not None:
+        np.divide(how.damping_hours, how.damping_hours + hours, out=damping, where=hours > 0)
+    move = (np.asarray(raw, dtype=np.float64) - at_origin) * damping
     start = at_origin
     if how.anchored:
         start = np.log(last_close) if how.target == "log" else last_close
     path = start + move
     return np.exp(path) if how.target == "log" else path
-
-
-def damping_factor(tau: float | None, hours: np.ndarray) -> np.ndarray:
-    hours = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
-    if tau is None:
-        return np.ones_like(hours)
-    return np.divide(tau, tau + hours, out=np.ones_like(hours), where=hours > 0)
 
 
 QuantileTable = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
