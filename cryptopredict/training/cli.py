@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="close",
         help="the price the model learns; the backtest scores both against the close",
     )
-    parser.add_argument("--since", default="2021-01-01", type=_since, help="first bar to fetch")
+    parser.add_argument("--since", default="2021-01-01", type=_instant, help="first bar to fetch")
     parser.add_argument(
         "--until",
         type=_until,
@@ -423,20 +423,17 @@ def _share(text: str) -> float:
     return share
 
 
-def _since(text: str) -> str:
-    _instant(text)
+def _instant(text: str) -> str:
+    """`text`, once read as an ISO 8601 date or time."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
     return text
 
 
 def _until(text: str) -> str:
-    if _instant(text) > datetime.now(UTC):
+    when = datetime.fromisoformat(_instant(text))  # UTC unless it says otherwise
+    if (when if when.tzinfo is not None else when.replace(tzinfo=UTC)) > datetime.now(UTC):
         raise argparse.ArgumentTypeError(f"{text!r} is in the future: no bar has closed by then")
     return text
-
-
-def _instant(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
