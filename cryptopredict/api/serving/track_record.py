@@ -22,7 +22,7 @@ from cryptopredict.api.types.track_record import (
     TrackRecordSummary,
 )
 from cryptopredict.artifact.record_rows import NAIVE_BIT, OUTCOMES, PairRecord
-from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandVerdict, EvaluationScores
+from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS, BandVerdict
 from cryptopredict.standard_error import mean_se
 from cryptopredict.utc import iso_utc
 
@@ -99,10 +99,6 @@ def held(bits: np.ndarray, level: int, *, naive: bool = False) -> np.ndarray:
     return (bits >> (LEVELS.index(level) + (len(LEVELS) if naive else 0))) & 1 == 1
 
 
-def column(name: str) -> int:
-    return OUTCOMES.index(name)
-
-
 def lead_record(rows: RecordRows, lead: int, now: float) -> TrackLead:
     """The record at `lead` (seconds) as of `now`, without the backtest beside it."""
     mine = rows.lead == lead
@@ -121,11 +117,11 @@ def lead_record(rows: RecordRows, lead: int, now: float) -> TrackLead:
             return Estimated(mean=None, se=None, why="naive's forecast was not kept"), None
         return estimate(difference, times, lead)
 
-    error, error_difference = values[:, column("error")], values[:, column("error_difference")]
+    outcome = dict(zip(OUTCOMES, values.T, strict=True))
+    error, error_difference = outcome["error"], outcome["error_difference"]
     levels = {}
     for level in LEVELS:
-        score = values[:, column(f"score_{level}")]
-        differences = values[:, column(f"score_difference_{level}")]
+        score, differences = outcome[f"score_{level}"], outcome[f"score_difference_{level}"]
         difference, verdict = compared(differences)
         levels[str(level)] = TrackLevel(
             expected=level / 100,
@@ -181,28 +177,27 @@ def record(baked: PairRecord | None, served: CatalogEntry) -> TrackRecord:
     )
 
 
-BACKTEST = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
+BACKTEST: dict[float, str] = {1: "1h", 24: "1d", 168: "7d", 720: "30d"}
 
 
 def with_backtest(found: TrackRecord, served: CatalogEntry) -> TrackRecord:
-    backtest = served.artifact.manifest.metrics
-    leads = [_beside(lead, backtest) for lead in found.leads]
+    """`found` with the served model's backtest beside each lead its backtest scored."""
+    summary = served.artifact.manifest.metrics
+    horizons = summary.horizons() if summary is not None else {}
+    leads = []
+    for lead in found.leads:
+        scores = horizons.get(BACKTEST.get(lead.lead_hours, ""))
+        backtest = None if scores is None else scores.prophet
+        if backtest is None:
+            leads.append(lead)
+            continue
+        coverage = backtest.coverage_by_level or {}
+        levels = {
+            level: msgspec.structs.replace(scored, backtest_coverage=coverage.get(level))
+            for level, scored in lead.levels.items()
+        }
+        leads.append(msgspec.structs.replace(lead, backtest_error=backtest.mape, levels=levels))
     return msgspec.structs.replace(found, leads=leads)
-
-
-def _beside(lead: TrackLead, summary: EvaluationScores | None) -> TrackLead:
-    hours = lead.lead_hours
-    label = BACKTEST.get(round(hours)) if hours == round(hours) else None
-    scores = summary.horizons().get(label) if summary is not None and label is not None else None
-    backtest = None if scores is None else scores.prophet
-    if backtest is None:
-        return lead
-    coverage = backtest.coverage_by_level or {}
-    levels = {
-        level: msgspec.structs.replace(scored, backtest_coverage=coverage.get(level))
-        for level, scored in lead.levels.items()
-    }
-    return msgspec.structs.replace(lead, backtest_error=backtest.mape, levels=levels)
 
 
 def _nothing_yet(unrecorded: bool, issues: int, leads: list[TrackLead]) -> str:
