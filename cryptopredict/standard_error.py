@@ -97,44 +97,41 @@ def hac(at: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tuple[float,
     at = np.asarray(at, dtype=np.int64)
     if np.any(np.diff(at) <= 0):
         raise ValueError("steps must increase")
-    column = np.asarray(values, dtype=np.float64).reshape(len(at), 1)
-    column = column - column.mean(axis=0)  # for precision
+    centred = np.asarray(values, dtype=np.float64)
+    centred = centred - centred.mean()  # for precision
     lags, w0, n = len(weights) - 1, weights[0], len(at)
-    total, products, weighted, pairs = np.zeros(1), np.zeros(1), np.zeros(1), 0.0
+    total = products = weighted = pairs = 0.0
     # Runs farther apart than the lags share no pair: each is taken with its own window.
     breaks = np.flatnonzero(np.diff(at) > lags) + 1
-    for run_at, run in zip(np.split(at, breaks), np.split(column, breaks), strict=True):
+    for run_at, run in zip(np.split(at, breaks), np.split(centred, breaks), strict=True):
         rows = run_at - (int(run_at[0]) - lags)
-        dense, present = np.zeros((int(rows[-1]) + 1, 1)), np.zeros(int(rows[-1]) + 1)
+        dense, present = np.zeros(int(rows[-1]) + 1), np.zeros(int(rows[-1]) + 1)
         dense[rows], present[rows] = run, 1.0
         near = _neighbours(dense, weights, rows)
-        count = _neighbours(present[:, None], weights, rows)[:, 0]
-        total += run.sum(axis=0)
-        products += (w0 * run**2 + 2 * run * near).sum(axis=0)
-        weighted += (w0 * run + run * count[:, None] + near).sum(axis=0)
+        count = _neighbours(present, weights, rows)
+        total += run.sum()
+        products += (w0 * run**2 + 2 * run * near).sum()
+        weighted += (w0 * run + run * count + near).sum()
         pairs += float((w0 + 2 * count).sum())
     mean = total / n
     variance = (products - 2 * mean * weighted + mean**2 * pairs) / n**2
-    return float(variance[0]), pairs / n**2, n / (1 + 2 * float((weights[1:] ** 2).sum()))
+    return float(variance), pairs / n**2, n / (1 + 2 * float((weights[1:] ** 2).sum()))
 
 
 DIRECT = 64  # new values up to which neighbours are summed directly, not by FFT
 
 
 def _neighbours(dense: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per row r of `rows`: sum over k = 1..lags of weights[k] * dense[r - k], per column."""
+    """Per row r of `rows`: sum over k = 1..lags of weights[k] * dense[r - k]."""
     lags = len(weights) - 1
     if len(rows) <= DIRECT:  # a few new values: a dot product each
-        out = np.zeros((len(rows), dense.shape[1]))
-        for index, row in enumerate(rows):
-            before = dense[max(0, row - lags) : row][::-1]
-            out[index] = weights[1 : 1 + len(before)] @ before
-        return out
+        before = [dense[max(0, row - lags) : row][::-1] for row in rows]
+        return np.array([weights[1 : 1 + len(values)] @ values for values in before])
     kernel = np.concatenate([[0.0], weights[1:]])
     size = len(dense) + len(kernel) - 1
     fft = 1 << max(0, (size - 1).bit_length())
-    spectrum = np.fft.rfft(dense, fft, axis=0) * np.fft.rfft(kernel, fft)[:, None]
-    return np.fft.irfft(spectrum, fft, axis=0)[rows]
+    spectrum = np.fft.rfft(dense, fft) * np.fft.rfft(kernel, fft)
+    return np.fft.irfft(spectrum, fft)[rows]
 
 
 def t_quantile(p: float, df: float) -> float:

@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from cryptopredict.assets import Asset
-from cryptopredict.collect.exchanges import Page, RefusedError, UnavailableError
+from cryptopredict.collect.exchanges import Alpaca, Binance, RefusedError, UnavailableError
 from cryptopredict.logs import redact
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote, stamp
 from cryptopredict.minutes.store import MinuteStore, StoreError
@@ -203,12 +203,7 @@ SETTLE = 2.0  # seconds after a minute closes before it is asked for: the exchan
 SAID = (RefusedError, UnavailableError, StoreError)  # failures whose message says it in a line
 
 
-class Exchange(Protocol):
-    name: str
-
-    def minutes(self, asset: Asset, start: int, end: int) -> Page: ...
-
-    def prices(self, assets: Sequence[Asset], now: int) -> list[Quote]: ...
+Exchange = Binance | Alpaca
 
 
 class Backoff:
