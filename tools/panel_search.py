@@ -109,7 +109,7 @@ def pair_origins(
     refits at `origins`: none at tau 0), split into validation and evaluation."""
     config = setup.config.with_changes(damping_hours=tau)
     refits = refits_of(setup, origins, paths)
-    dense = DenseOrigins.build(setup.market, setup.anchor, refits, config, setup.plan)
+    dense = DenseOrigins(setup.market, setup.anchor, refits, config, setup.plan)
     spans = (setup.validation_start, setup.validation_end, setup.evaluation_start)
     return PairOrigins.of(name, dense, *spans)
 

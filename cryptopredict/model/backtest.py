@@ -137,7 +137,7 @@ def run_backtest(
 ) -> BacktestResult:
     """The band choice (`band`: that one, fixed) and the scores from `refits`."""
     market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
-    dense = DenseOrigins.build(market, anchor, refits, config, plan)
+    dense = DenseOrigins(market, anchor, refits, config, plan)
     if band is not None:
         choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
     else:

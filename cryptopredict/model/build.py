@@ -114,14 +114,11 @@ class Hindcast:
     dense: DenseOrigins  # the prices, the model price, the refits and the damping served
     band: Band
 
-    def origins(self, seconds: np.ndarray) -> np.ndarray:
-        grid_point = (seconds - 1) // HINDCAST_STEP * HINDCAST_STEP
-        # Before the first origin with a bar, the first bar (itself, for the first bar).
-        return np.maximum(self.dense.market.position(grid_point), 0)
-
     def rows(self, seconds: np.ndarray) -> dict[str, np.ndarray]:
         dense = self.dense
-        pos = self.origins(seconds)
+        grid_point = (seconds - 1) // HINDCAST_STEP * HINDCAST_STEP
+        # Before the first origin with a bar, the first bar (itself, for the first bar).
+        pos = np.maximum(dense.market.position(grid_point), 0)
         origin = dense.market.t[pos]
         lead = (seconds - origin) / 3600
         unique_pos, which = np.unique(pos, return_inverse=True)
@@ -186,7 +183,7 @@ def unbacktested_hindcast(
 ) -> Hindcast:
     """Without a backtest: the last price, the panel's band (else the default) on naive's errors."""
     market, anchor = market_of(frame, interval)
-    dense = DenseOrigins.build(market, anchor, Refits.none(market.interval), config, Plan())
+    dense = DenseOrigins(market, anchor, Refits.none(market.interval), config, Plan())
     spec = panel_band(interval) or DEFAULT_BAND
     return Hindcast(dense, Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS)))
 

@@ -15,14 +15,6 @@ class GateError(Exception):
 
 def check_gate(grid: Grid, summary: EvaluationScores | None, rules: Gate) -> None:
     """GateError unless every grid value is usable and the 7-day scores are in bounds."""
-    failures = _grid_failures(grid)
-    if summary is not None:
-        failures += _backtest_failures(summary, rules)
-    if failures:
-        raise GateError("quality gate failed: " + "; ".join(failures))
-
-
-def _grid_failures(grid: Grid) -> list[str]:
     failures = []
     for name in (name for name in grid.names() if name.startswith("yhat")):
         values = grid[name]
@@ -33,7 +25,10 @@ def _grid_failures(grid: Grid) -> list[str]:
                 f"{name} is {values[first]} at grid point {first} ({int(bad.sum())} bad values; "
                 "every value must be finite and positive)"
             )
-    return failures
+    if summary is not None:
+        failures += _backtest_failures(summary, rules)
+    if failures:
+        raise GateError("quality gate failed: " + "; ".join(failures))
 
 
 def _backtest_failures(summary: EvaluationScores, rules: Gate) -> list[str]:

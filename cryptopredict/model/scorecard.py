@@ -5,7 +5,6 @@ from __future__ import annotations
 from cryptopredict.artifact.schema import (
     LEVELS,
     EvaluationScores,
-    ForecastScores,
     Manifest,
     ModelConfig,
     NaiveComparison,
@@ -69,8 +68,10 @@ def backtest_table(summary: EvaluationScores) -> str:
             [
                 label,
                 f"{pct(served.mape if served else None)} / {pct(naive.mape if naive else None)}",
-                _coverages_of(served),
-                _coverages_of(naive),
+                *(
+                    coverages(model.coverage_by_level, model.coverage_se_by_level) if model else ""
+                    for model in (served, naive)
+                ),
                 f"{number(served.interval_score if served else None)} / "
                 f"{number(naive.interval_score if naive else None)}",
                 _diff(versus, "interval_score"),
@@ -110,12 +111,6 @@ def relative_text(versus: NaiveComparison | None) -> str:
     bound = versus.interval_score_relative_bound
     shown = f"{versus.interval_score_relative:+.1%}"
     return shown if bound is None else f"{shown} ({bound:+.1%})"
-
-
-def _coverages_of(metrics: ForecastScores | None) -> str:
-    if metrics is None:
-        return ""
-    return coverages(metrics.coverage_by_level, metrics.coverage_se_by_level)
 
 
 def coverages(by_level: dict[str, float] | None, se: dict[str, float] | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
@@ -121,10 +121,9 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     mine = rows[rows["model"] == model].set_index("origin").sort_index()
     theirs = rows[rows["model"] == baseline].set_index("origin").reindex(mine.index)
     lags = overlap_lags(horizon / pd.Timedelta(hours=1), spacing_hours(mine.index.to_series()))
-    pairs = {"mape": (_ape(mine), _ape(theirs))}
-    if _banded(mine) and _banded(theirs):
-        pairs["interval_score"] = (_interval(mine), _interval(theirs))
-        pairs["quantile_score"] = (_quantile(mine), _quantile(theirs))
+    banded = _banded(mine) and _banded(theirs)
+    each = [_per_origin(rows, banded=banded) for rows in (mine, theirs)]
+    pairs = {name: (each[0][name], each[1][name]) for name in each[0]}
     out: dict[str, float | str | None] = {}
     for name, (a, b) in pairs.items():
         result = paired(a, b, lags)
@@ -185,18 +184,16 @@ def _banded(rows: pd.DataFrame) -> bool:
     return not rows["lower_80"].isna().any()
 
 
-def _ape(rows: pd.DataFrame) -> np.ndarray:
-    return np.abs(rows["yhat"].to_numpy() / rows["actual"].to_numpy() - 1)
-
-
-def _interval(rows: pd.DataFrame) -> np.ndarray:
-    bounds = _bounds(rows, DEFAULT_LEVEL)
-    return interval_score(rows["actual"].to_numpy(), *bounds, DEFAULT_LEVEL)
-
-
-def _quantile(rows: pd.DataFrame) -> np.ndarray:
-    bounds = {level: _bounds(rows, level) for level in LEVELS}
-    return quantile_score(rows["actual"].to_numpy(), rows["yhat"].to_numpy(), bounds)
+def _per_origin(rows: pd.DataFrame, *, banded: bool) -> dict[str, np.ndarray]:
+    """Per origin the absolute percentage error; `banded`, the 80% interval score and the
+    quantile score too."""
+    actual, yhat = rows["actual"].to_numpy(), rows["yhat"].to_numpy()
+    out = {"mape": np.abs(yhat / actual - 1)}
+    if banded:
+        bounds = {level: _bounds(rows, level) for level in LEVELS}
+        out["interval_score"] = interval_score(actual, *bounds[DEFAULT_LEVEL], DEFAULT_LEVEL)
+        out["quantile_score"] = quantile_score(actual, yhat, bounds)
+    return out
 
 
 @dataclass
@@ -206,14 +203,10 @@ class DenseOrigins:
     refits: Refits
     config: ModelConfig
     plan: Plan
-    pos: np.ndarray
+    pos: np.ndarray = field(init=False)  # the band origins' bars (`Plan.band_times`)
 
-    @classmethod
-    def build(
-        cls, market: Market, anchor: np.ndarray, refits: Refits, config: ModelConfig, plan: Plan
-    ) -> DenseOrigins:
-        pos = market.position(plan.band_times(market.t))
-        return cls(market, anchor, refits, config, plan, pos)
+    def __post_init__(self) -> None:
+        self.pos = self.market.position(self.plan.band_times(self.market.t))
 
     @property
     def times(self) -> np.ndarray:

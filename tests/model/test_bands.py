@@ -180,7 +180,7 @@ def test_the_backtest_prefers_a_band_that_follows_todays_volatility():
     market, prices = regime_prices(500)
     nothing = Refits(np.empty(0, dtype=np.int64), np.empty((0, 1)), HOUR)
     plan = Plan(evaluation_span=np.timedelta64(120, "D"), min_training=np.timedelta64(120, "D"))
-    dense = DenseOrigins.build(market, prices, nothing, ModelConfig(name="naive"), plan)
+    dense = DenseOrigins(market, prices, nothing, ModelConfig(name="naive"), plan)
     specs = [EMPIRICAL, scaled(365, None), scaled(1, 24)]
     start, end = plan.validation_start(market.t), plan.validation_end(market.t)
     choice = choose_band(dense, specs, start, end)

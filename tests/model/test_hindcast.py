@@ -22,7 +22,7 @@ def hindcast_of(log_prices: np.ndarray) -> Hindcast:
     market = Market(seconds, log_prices, HOUR)
     prices = np.exp(log_prices)
     config = ModelConfig().with_changes(damping_hours=0.0)
-    dense = DenseOrigins.build(market, prices, Refits.none(HOUR), config, Plan())
+    dense = DenseOrigins(market, prices, Refits.none(HOUR), config, Plan())
     return Hindcast(dense, Band(DEFAULT_BAND, market, dense.pos, dense.errors(market, BAND_HOURS)))
 
 

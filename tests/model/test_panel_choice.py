@@ -107,7 +107,7 @@ def test_a_fixed_band_is_served_as_given_and_scored_on_the_validation_origins_on
     log_price = np.cumsum(np.random.default_rng(3).normal(0.0, 0.01, hours))
     market = Market(seconds, log_price, 3600)
     config = ModelConfig(name="naive", damping_hours=0.0)
-    dense = DenseOrigins.build(market, np.exp(log_price), Refits.none(3600), config, Plan())
+    dense = DenseOrigins(market, np.exp(log_price), Refits.none(3600), config, Plan())
     plan = Plan()
     start, end = plan.validation_start(seconds), plan.validation_end(seconds)
     choice = fixed_band(dense, SPEC, start, end)
