@@ -96,20 +96,16 @@ def prepare(job: PairJob) -> Prepared:
 
 
 def fetch(asset: Asset, bars: Fetch) -> History:
+    """The pair's history, at `--interval`; else the `--csv` file's, read from its timestamps;
+    else the pair's."""
     phase(READING)
+    held = CsvSource(bars.csv).interval(asset) if bars.csv and not bars.interval else None
+    interval = bars.interval or (held.label if held is not None else asset.interval)
     return load_history(
-        asset, _interval(asset, bars), pd.to_datetime(bars.since, utc=True),
+        asset, interval, pd.to_datetime(bars.since, utc=True),
         bars.settings.settings(), source=bars.source, csv=bars.csv,
         until=None if bars.until is None else pd.to_datetime(bars.until, utc=True),
     )  # fmt: skip
-
-
-def _interval(asset: Asset, bars: Fetch) -> str:
-    """`--interval`; else the `--csv` file's, read from its timestamps; else the pair's."""
-    if bars.interval:
-        return bars.interval
-    held = CsvSource(bars.csv).interval(asset) if bars.csv is not None else None
-    return held.label if held is not None else asset.interval
 
 
 def _backtest(prepared: Prepared, setup: BacktestSetup) -> BacktestResult:
