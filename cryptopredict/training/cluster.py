@@ -82,7 +82,12 @@ def training_client(settings: Training, pairs: int | None = None) -> Iterator[Cl
         client = stack.enter_context(Client(cluster, set_as_default=False))
         kind = "a thread of this process" if here else f"{workers} worker processes"
         log.info("training on a local Dask cluster of %s", kind)
-        _announce_dashboard(client)
+        # Its dashboard's address printed, when it can draw (with `bokeh`).
+        drawn = client.scheduler_info().get("services", {}).get("dashboard") is not None
+        if drawn and importlib.util.find_spec("bokeh") is None:
+            log.debug("Dask's own dashboard is off: it draws with bokeh, which is not installed")
+        elif drawn:
+            print(f"Dask dashboard: {client.dashboard_link}", flush=True)
         yield client
 
 
@@ -119,16 +124,6 @@ def forward_logs(client: Client, level: str) -> None:
     if os.getpid() in client.run(os.getpid).values():
         return
     client.forward_logging("cryptopredict", level=level.upper())
-
-
-def _announce_dashboard(client: Client) -> None:
-    """The local cluster's dashboard address printed, when it can draw (with `bokeh`)."""
-    if client.scheduler_info().get("services", {}).get("dashboard") is None:
-        return
-    if importlib.util.find_spec("bokeh") is None:
-        log.debug("Dask's own dashboard is off: it draws with bokeh, which is not installed")
-        return
-    print(f"Dask dashboard: {client.dashboard_link}", flush=True)
 
 
 HANDSHAKE_GRACE = 5.0  # seconds past the connect timeout before a silent scheduler is given up
