@@ -119,11 +119,10 @@ def pairs_setting(text: str) -> PairsSetting:
             f"ASSETS may hold one top:N with N at least 1 (top:200: the 200 pairs most traded "
             f"on Binance), not {', '.join(found.group() for found in tops)}"
         )
-    names = [part for part in parts if not TOP.fullmatch(part.lower())]
-    if not tops:
-        return PairsSetting(tuple(configured_assets(",".join(names))))
-    named = [*TOP_ALSO, *names]
-    return PairsSetting(tuple(configured_assets(",".join(named))), int(tops[0]["count"]))
+    named = [*TOP_ALSO] if tops else []
+    named += [part for part in parts if not TOP.fullmatch(part.lower())]
+    top = int(tops[0]["count"]) if tops else None
+    return PairsSetting(tuple(configured_assets(",".join(named))), top)
 
 
 def slug_for_binance(symbol: str) -> str:

@@ -58,9 +58,7 @@ def swap_directory(staging: Path, target: Path) -> None:
     leaves it under `.previous-<name>`)."""
     if not target.exists():
         staging.rename(target)
-        fsync(target.parent)
-        return
-    if not _exchange(staging, target):
+    elif not _exchange(staging, target):
         aside = target.parent / f".previous-{target.name}"
         shutil.rmtree(aside, ignore_errors=True)
         target.rename(aside)
