@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from distributed import Client, Future, as_completed
 
 from cryptopredict.artifact.write import install_artifact
+from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.tasks import TASK_EVENTS, TRAIN, Failed, Finished, PairJob, run
 
 if TYPE_CHECKING:  # the workers send it back; the client need not import the training stack
@@ -32,14 +33,7 @@ class PairError(Exception):
     """A pair's own failure, as its task said it."""
 
 
-class Progress(Protocol):
-    def started(self, slug: str, key: str, step: str) -> None: ...
-    def ended(self, slug: str, key: str, step: str, seconds: float) -> None: ...
-    def served(self, slug: str, path: Path, finished: Finished) -> None: ...
-    def failed(self, slug: str, why: str) -> None: ...
-
-
-def told(progress: Progress, said: dict[str, Any]) -> None:
+def told(progress: RunProgress, said: dict[str, Any]) -> None:
     if "seconds" in said:
         progress.ended(said["pair"], said["key"], said["step"], said["seconds"])
     else:
@@ -56,7 +50,7 @@ def train_pairs(
     jobs: Sequence[PairJob],
     *,
     out: Path,
-    progress: Progress,
+    progress: RunProgress,
     keeper: RecordKeeper | None = None,
 ) -> dict[str, str]:
     """Every pair trained, each artifact (and track record) written under `out` as it comes;
