@@ -322,8 +322,16 @@ class Feed:
         holes = self.writer.gaps(asset.slug, since=self._settled.get(asset.slug, 0))
         if not holes:
             return
+        # As few ranges to ask for: holes closer than a page share a request (the minutes between
+        # them come back again and change nothing).
+        ranges: list[tuple[int, int]] = []
+        for start, end in holes:
+            if ranges and end - ranges[-1][0] <= 1000 * MINUTE:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((start, end))
         stored = malformed = 0
-        for start, end in _coalesce(holes, 1000 * MINUTE):
+        for start, end in ranges:
             following: int | None = start
             while following is not None:
                 if self.stop.is_set():
@@ -350,15 +358,3 @@ class Feed:
             exchange.name,
             f"; {malformed} malformed, asked again later" if malformed else "",
         )
-
-
-def _coalesce(holes: list[tuple[int, int]], span: int) -> list[tuple[int, int]]:
-    """The holes as few ranges to ask for: neighbours closer than a page share a request (the
-    minutes between them come back again and change nothing)."""
-    ranges: list[tuple[int, int]] = []
-    for start, end in holes:
-        if ranges and end - ranges[-1][0] <= span:
-            ranges[-1] = (ranges[-1][0], end)
-        else:
-            ranges.append((start, end))
-    return ranges
