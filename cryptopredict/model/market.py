@@ -183,9 +183,6 @@ class Market:
             self._quantiles[key] = (quantiles, medians)
         return self._quantiles[key]
 
-    def slot_ahead(self, pos: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        return (self.t[pos][:, None] // self.interval + steps[None, :]) % self.slots
-
 
 def sliding_quantiles(
     values: np.ndarray, lo: np.ndarray, hi: np.ndarray

@@ -39,7 +39,6 @@ class Plan:
     min_training: pd.Timedelta = pd.Timedelta(days=365)
     band_step: pd.Timedelta = pd.Timedelta(hours=7)
     max_origins: int | None = None  # keep only the most recent scored refits (short runs)
-    damping_refits: int = 52
 
     def refit_times(self, seconds: np.ndarray) -> tuple[np.ndarray, int]:
         """Refit times, oldest first, and how many of the first are scored (horizon played out)."""

@@ -285,11 +285,9 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForec
     last = np.array([len(market.t) - 1])
     reach = seconds_of(plan.horizon) / HOUR
     hours = [h for h in HORIZON_HOURS.values() if h <= reach and (h * HOUR) % market.interval == 0]
-    offsets = []
-    for h in hours:
-        quantiles, medians = market.return_quantiles(h, last, market.t[last])
-        offsets.append(quantiles[0] if NAIVE_BAND.drift else quantiles[0] - medians[0])
-    table = np.array(offsets).reshape(len(hours), len(TAUS))
+    # NAIVE_BAND has drift: its offsets are the quantiles of the moves themselves.
+    quantiles = [market.return_quantiles(h, last, market.t[last])[0][0] for h in hours]
+    table = np.array(quantiles).reshape(len(hours), len(TAUS))
     bound = {tau: tuple(table[:, k].tolist()) for k, tau in enumerate(TAUS)}
     return NaiveForecast(
         price=float(anchor[-1]),
