@@ -57,7 +57,7 @@ class PairOrigins:
         return cls(name, dense, validation, evaluation, scored & (times >= final))
 
     def errors(self, hours: list[int]) -> dict[int, np.ndarray]:
-        return self.dense.errors(self.dense.market, hours)
+        return self.dense.errors(hours)
 
 
 def final_start(seconds: np.ndarray, horizon: int) -> int:

@@ -142,7 +142,7 @@ def run_backtest(
         choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
     else:
         choice = choose_band(dense, candidates(), setup.validation_start, setup.validation_end)
-    served_band = Band(choice.chosen, market, dense.pos, dense.errors(market, BAND_HOURS))
+    served_band = Band(choice.chosen, market, dense.pos, dense.errors(BAND_HOURS))
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
     evaluated = evaluated_origins(plan, market)
     summary = summarize(

@@ -185,7 +185,7 @@ def unbacktested_hindcast(
     market, anchor = market_of(frame, interval)
     dense = DenseOrigins(market, anchor, Refits.none(market.interval), config, Plan())
     spec = panel_band(interval) or DEFAULT_BAND
-    return Hindcast(dense, Band(spec, market, dense.pos, dense.errors(market, BAND_HOURS)))
+    return Hindcast(dense, Band(spec, market, dense.pos, dense.errors(BAND_HOURS)))
 
 
 def build_grid(

@@ -114,7 +114,7 @@ class _Validation:
             pos, np.asarray(hours), calibrated_at=times
         )
         baseline = _interval_scores(actual, dense.anchor[pos][:, None], naive)
-        errors = dense.errors(dense.market, hours)
+        errors = dense.errors(hours)
         calm = fifths(dense.market.variance(pos, 1, None))
         centre = dense.centre(hours)[rows]
         return cls(dense, hours, errors, pos, actual, centre, baseline, calm)

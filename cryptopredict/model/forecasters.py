@@ -33,22 +33,12 @@ class ProphetForecaster:
     def fit(self, history: pd.DataFrame) -> Self:
         train = window(history, self.config.window_days)
         self.model = fit_prophet(self.config, train, self.samples)
-        self.rules = self._rules(train)
-        return self
-
-    def raw(self, ds: pd.Series) -> pd.DataFrame:
-        np.random.seed(UNCERTAINTY_SEED)
-        return self.model.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
-
-    def _rules(self, train: pd.DataFrame) -> PostprocessRules:
-        last = train.iloc[-1]
-        origin = int(epoch_seconds(pd.Series([last["ds"]]))[0])
-        at_origin = float(self.raw(pd.Series([last["ds"]]))["yhat"].iloc[0])
-        return PostprocessRules(
+        last = pd.Series([train["ds"].iloc[-1]])
+        self.rules = PostprocessRules(
             target=self.config.target,
-            origin=origin,
-            last_close=float(last["y"]),
-            model_at_origin=at_origin,
+            origin=int(epoch_seconds(last)[0]),
+            last_close=float(train["y"].iloc[-1]),
+            model_at_origin=float(self.raw(last)["yhat"].iloc[0]),
             anchored=self.config.anchored,
             damping_hours=self.config.damping_hours,
             interval_width=self.config.interval_width,
@@ -56,6 +46,11 @@ class ProphetForecaster:
             band_lower=(),
             band_upper=(),
         )
+        return self
+
+    def raw(self, ds: pd.Series) -> pd.DataFrame:
+        np.random.seed(UNCERTAINTY_SEED)
+        return self.model.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
 
 
 # Stan's BFGS: L-BFGS's fit in a third of the time (docs/performance.md).

@@ -222,10 +222,11 @@ class DenseOrigins:
         anchor = self.anchor[self.pos]
         return self.refits.centre(self.config, anchor, self.times, np.asarray(hours))
 
-    def errors(self, market: Market, wanted: Sequence[int]) -> dict[int, np.ndarray]:
+    def errors(self, wanted: Sequence[int]) -> dict[int, np.ndarray]:
+        """The point forecast's log errors at the `wanted` horizons it reaches (NaN: unknown)."""
         hours = self.hours(wanted)
         centre = self.centre(hours)
-        actual = outcome(market, self.times, np.asarray(hours))
+        actual = outcome(self.market, self.times, np.asarray(hours))
         error = np.log(actual / centre)
         return {h: error[:, j] for j, h in enumerate(hours)}
 

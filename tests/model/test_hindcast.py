@@ -23,7 +23,7 @@ def hindcast_of(log_prices: np.ndarray) -> Hindcast:
     prices = np.exp(log_prices)
     config = ModelConfig().with_changes(damping_hours=0.0)
     dense = DenseOrigins(market, prices, Refits.none(HOUR), config, Plan())
-    return Hindcast(dense, Band(DEFAULT_BAND, market, dense.pos, dense.errors(market, BAND_HOURS)))
+    return Hindcast(dense, Band(DEFAULT_BAND, market, dense.pos, dense.errors(BAND_HOURS)))
 
 
 def walk(hours: int, seed: int = 9) -> np.ndarray:
