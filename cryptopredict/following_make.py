@@ -29,12 +29,9 @@ SIGINT_CAUGHT = 1 << (signal.SIGINT - 1)
 def follow_make() -> None:
     """Interrupt this process (SIGINT) when the make that started it is interrupted or gone."""
     pid = os.environ.get(MAKE_PID, "")
-    if not pid.isdigit():
-        return
     status = Path(f"/proc/{pid}/status")
-    if not catches_sigint(status):
-        return
-    threading.Thread(target=_follow, args=(status,), name="following-make", daemon=True).start()
+    if pid.isdigit() and catches_sigint(status):
+        threading.Thread(target=_follow, args=(status,), name="following-make", daemon=True).start()
 
 
 def _follow(status: Path) -> None:

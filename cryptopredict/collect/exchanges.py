@@ -184,14 +184,12 @@ class Binance(Rest):
 
     def prices(self, assets: Sequence[Asset], now: int) -> list[Quote]:
         """The last trade price of each of `assets` Binance lists, dated `now`."""
-        wanted: dict[str, list[str]] = {}
-        for asset in assets:
-            wanted.setdefault(asset.binance_symbol, []).append(asset.slug)
-        quotes = []
-        for row in self.get(TICKER_PATH, list[TickerPrice]):
-            for slug in wanted.get(row.symbol, ()):  # not served (or delisted: priced 0)
-                quotes.append(Quote(slug, BINANCE, now, positive(row.price, row.symbol)))
-        return quotes
+        listed = {row.symbol: row.price for row in self.get(TICKER_PATH, list[TickerPrice])}
+        return [
+            Quote(asset.slug, BINANCE, now, positive(listed[symbol], symbol))
+            for asset in assets
+            if (symbol := asset.binance_symbol) in listed  # not served (or delisted: priced 0)
+        ]
 
 
 ALPACA = "alpaca"
