@@ -72,12 +72,10 @@ _AT_FDCWD = -100
 
 
 def _exchange(first: Path, second: Path) -> bool:
-    # Imported here: only writing needs them, and the server never writes.
+    # Imported here: only writing needs it, and the server never writes.
     import ctypes  # noqa: PLC0415
-    import ctypes.util  # noqa: PLC0415
 
-    libc_name = ctypes.util.find_library("c")
-    renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
+    renameat2 = getattr(ctypes.CDLL(None), "renameat2", None)  # the C library's, if it has one
     if renameat2 is None:
         return False
     result = renameat2(
