@@ -113,18 +113,21 @@ def market_of(frame: pd.DataFrame, interval: pd.Timedelta) -> tuple[Market, np.n
     return market, frame["y"].to_numpy(dtype=np.float64)
 
 
-def fitted_refits(setup: BacktestSetup) -> Refits:
-    """Prophet refitted at `refit_origins`."""
+def fitted_refits(setup: BacktestSetup, origins: np.ndarray | None = None) -> Refits:
+    """Prophet refitted at `origins` (default: `refit_origins`; train.ipynb passes the damping
+    design's)."""
     interval = setup.market.interval
-    origins = setup.refit_origins()
+    if origins is None:
+        origins = setup.refit_origins()
+        if len(origins):
+            log.info(
+                "backtest: the damping (tau %s h) keeps some of Prophet's move: Prophet is "
+                "refitted at %d origins, about two CPU-seconds each",
+                setup.config.damping_hours,
+                len(origins),
+            )
     if len(origins) == 0:
         return Refits.none(interval)
-    log.info(
-        "backtest: the damping (tau %s h) keeps some of Prophet's move: Prophet is "
-        "refitted at %d origins, about two CPU-seconds each",
-        setup.config.damping_hours,
-        len(origins),
-    )
     paths = [refit_at(setup.history, int(t), setup.undamped, setup.plan, interval) for t in origins]
     return Refits(origins, np.stack(paths), interval)
 
