@@ -155,7 +155,7 @@ def test_every_line_about_a_pair_names_it(clock, tmp_path, lines):
     assert (tmp_path / REPORT).read_text() == f"# btc-usd\n\n{report}\n\n"  # its tables
     assert lines()[-1] == (
         "training: 1 of 3 pairs done, 1 waiting for a worker, 1 failed (eth-usd); "
-        "1 requests answered 503 meanwhile, about 5 s left"
+        f"1 requests answered 503 meanwhile, {time_left(PAIR_SECONDS['1h'])}"  # the one waiting
     )
 
 
