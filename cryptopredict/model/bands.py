@@ -141,7 +141,7 @@ def _per_step(
         per_step += weight * (fast - short)[:, None] * (0.5 ** ((ahead - 1) / bars))[None, :]
     calm = np.repeat(long[:, None], steps, axis=1)
     if profile is not None:
-        slots = (market.t[pos][:, None] // market.interval + ahead[None, :]) % market.slots
+        slots = (market.slot[pos][:, None] + ahead[None, :]) % market.slots
         shape = np.take_along_axis(profile, slots, axis=1)
         per_step, calm = per_step * shape, calm * shape
     return per_step, calm
