@@ -120,6 +120,7 @@ class Figures:
     api_lines: int = 0  # lines while training that are not training's own
     refused_lines: int = 0  # of them, the proxy's lines of a refused request
     training_seconds: float | None = None
+    pair_seconds: dict[str, float] = field(default_factory=dict)  # each pair's on a worker
     clash_exit: float | None = None  # seconds `make run` took to exit with its port taken
     clash_said: str = ""
 
@@ -200,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         clone = args.clone or _fresh_clone(Path(scratch) / "cryptopredict")
         figures = measure(clone, assets=args.assets, ctrl_c=args.ctrl_c)
         figures.clash_exit, figures.clash_said = port_taken(clone)
+        run = clone / "artifacts" / "run.json"  # what progress.PHASE_SECONDS is measured from
+        figures.pair_seconds = json.loads(run.read_text())["seconds"] if run.exists() else {}
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps({**asdict(figures), "bars": figures.bars()}, indent=1))
     _print(figures)
@@ -561,7 +564,8 @@ def _print(figures: Figures) -> None:
     print(
         f"  issue 106: ETA first said {figures.etas[:1]}; longest said the same while training: "
         f"{figures.longest_same_eta} s; from the first pair's end (at, said, left): "
-        f"{figures.eta_errors[:1]} ... {figures.eta_errors[-3:]}"
+        f"{figures.eta_errors[:1]} ... {figures.eta_errors[-3:]}; each pair's seconds on a "
+        f"worker: {figures.pair_seconds}"
     )
     print(
         f"  {figures.api_lines} lines not training's in its {figures.training_seconds} s, "

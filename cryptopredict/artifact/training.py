@@ -14,7 +14,6 @@ from cryptopredict.atomic import write_file
 
 FILE = "training.json"
 VERSION = 3
-HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 120.0
 
 # A pair's task waits for a worker, runs (`step` names its phase), is done (its model written)

@@ -9,6 +9,7 @@ calibrates bands on earlier errors only and scores the baselines on the same ori
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,11 @@ from cryptopredict.model.refits import Refits
 from cryptopredict.model.scoring import DenseOrigins, past_forecasts, summarize
 
 log = logging.getLogger(__name__)
+
+# The share of a backtest's seconds done once its band is chosen and once the served band is
+# built, for the panel's band and for one chosen among candidates (measured on two cores:
+# BTC/USD's hourly, 1.8 and 4.7 of 5.3 s; ETH/USD's daily, 1.75 and 1.75 of 2.1 s).
+DONE = {"fixed": (0.35, 0.89), "chosen": (0.83, 0.83)}
 
 PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 
@@ -137,15 +143,20 @@ def run_backtest(
     refits: Refits,
     *,
     band: BandSpec | None = None,
+    done: Callable[[float], object] = lambda share: None,
 ) -> BacktestResult:
-    """The band choice (`band`: that one, fixed) and the scores from `refits`."""
+    """The band choice (`band`: that one, fixed) and the scores from `refits`; told `done`
+    the share of its seconds done once its band is chosen and once the served band is built."""
     market, anchor, plan, config = setup.market, setup.anchor, setup.plan, setup.config
     dense = DenseOrigins(market, anchor, refits, config, plan)
     if band is not None:
         choice = fixed_band(dense, band, setup.validation_start, setup.validation_end)
     else:
         choice = choose_band(dense, candidates(), setup.validation_start, setup.validation_end)
+    shares = DONE["fixed" if band is not None else "chosen"]
+    done(shares[0])
     served_band = Band(choice.chosen, market, dense.pos, dense.errors(BAND_HOURS))
+    done(shares[1])
     scores = dense.scores(served_band, setup.validation_start, setup.evaluation_start)
     evaluated = evaluated_origins(plan, market)
     summary = summarize(

@@ -37,7 +37,7 @@ def told(progress: RunProgress, said: dict[str, Any]) -> None:
     if "seconds" in said:
         progress.ended(said["pair"], said["key"], said["step"], said["seconds"])
     else:
-        progress.started(said["pair"], said["key"], said["step"])
+        progress.started(said["pair"], said["key"], said["step"], said.get("done", 0.0))
 
 
 def run_step(client: Client, step: str, level: str, *args: Any) -> Any:

@@ -1,9 +1,11 @@
 """One display for a training run, in log lines: each pair's state and what it does now (its
 task's phase, as the workers tell it), and one time left the pairs and the run agree on, from
 the first second: the workers' start, then the pairs left shared among the workers, each at its
-measured cost at this run's pace; near or past it, a share of the time spent (never 0 nor
-frozen). A line when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight and
-one for the run (with the requests the API refused meanwhile); `training.json` for the API.
+measured cost at this run's pace; a running pair's, its phases left at its own pace once told
+(from the last that its task told, near or past its end a share of the time since: never 0
+nor frozen). A line when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight
+and one for the run (with the requests the API refused meanwhile); `training.json` for the API,
+every second.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from statistics import fmean
 from typing import NamedTuple
 
 from cryptopredict.artifact.training import (
-    HEARTBEAT_SECONDS,
     TRAINING,
     PairStatus,
     State,
@@ -31,16 +32,19 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
-from cryptopredict.training.tasks import READING, TRAIN, Finished
+from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, READING, TRAIN, Finished
 
 log = logging.getLogger(__name__)
 
 REDRAW_SECONDS = 1.0
 REPORT = "training-report.md"  # in the model directory: each pair's report, this run's
 LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: never 30 s silent)
-# Measured on two cores (make bench-first-run): a pair's seconds on a worker by its interval
-# (another's: an hour's), and from the run's start to its first task.
-PAIR_SECONDS = {"1h": 7.3, "1d": 3.3}
+# Measured on two cores (make bench-first-run): a pair's seconds on a worker in each phase by
+# its interval (another's: an hour's), and from the run's start to its first task.
+PHASE_SECONDS = {
+    "1h": {READING: 0.2, BACKTEST: 5.6, FINAL_STEP: 1.5},
+    "1d": {READING: 0.2, BACKTEST: 2.5, FINAL_STEP: 0.4},
+}
 START_SECONDS = 6.0
 OVERDUE = 0.2
 
@@ -54,6 +58,10 @@ class Pair:
     phase: str = READING  # what it does now, or does first once a worker takes it
     why: str | None = None  # failed: why
     began: float | None = None  # when its first phase began on a worker
+    phase_began: float = 0.0  # when its phase began,
+    done: float = 0.0  # the share of it its task last told done,
+    told: float | None = None  # and when (None: nothing told yet)
+    pace: float | None = None  # its seconds to those measured, in the phases it has done
     seconds: float | None = None  # its task's time on a worker, once ended
     keys: set[str] = field(default_factory=set)  # its tasks running on a worker
 
@@ -61,9 +69,15 @@ class Pair:
     def active(self) -> bool:
         return self.state in TRAINING
 
+    def phases(self) -> dict[str, float]:
+        """Its seconds in each phase as measured: a pair's of its interval, to its own total."""
+        phases = PHASE_SECONDS.get(self.interval, PHASE_SECONDS["1h"])
+        scale = (self.measured or sum(phases.values())) / sum(phases.values())
+        return {phase: seconds * scale for phase, seconds in phases.items()}
+
     def cost(self) -> float:
         """Its seconds on a worker as measured: its own, else a pair's of its interval."""
-        return self.measured or PAIR_SECONDS.get(self.interval, PAIR_SECONDS["1h"])
+        return sum(self.phases().values())
 
     def doing(self) -> str:
         if self.state == "running":
@@ -104,26 +118,38 @@ class RunProgress:
         self.said = clock()  # when its last lines on every pair were written
         self.refusals = 0  # requests the API refused meanwhile (503: still training)
         self.stopped = threading.Event()
-        self.dirty = True
-        self.written = -HEARTBEAT_SECONDS
         self.report: Path | None = None  # each pair's report, once one is written
         (out / REPORT).unlink(missing_ok=True)  # the last run's
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
-    def started(self, slug: str, key: str, step: str) -> None:
-        """A task of the pair started on a worker, or its next phase (`step`)."""
+    def started(self, slug: str, key: str, step: str, done: float = 0.0) -> None:
+        """A task of the pair started on a worker, or its next phase (`step`), or told the share
+        of that phase `done`."""
         with self.lock:
             pair = self.pairs.get(slug)
             if pair is None or not pair.active:
                 return
             pair.keys.add(key)
             pair.state = "running"
-            if step != TRAIN:  # the task's own name: its first phase follows
-                pair.phase = step
-                pair.began = self.clock() if pair.began is None else pair.began
+            if step == TRAIN:  # the task's own name: its first phase follows
+                return
+            now = self.clock()
+            if step != pair.phase or pair.told is None:
+                if pair.told is not None:
+                    self._paced(pair, 1.0, now)  # the phase it ends
+                pair.phase, pair.phase_began = step, now
+                pair.began = now if pair.began is None else pair.began
                 log.info("%s: %s", slug, step)
-            self.dirty = True
+            elif done:
+                self._paced(pair, done, now)
+            pair.done, pair.told = done, now
+
+    def _paced(self, pair: Pair, done: float, now: float) -> None:
+        """Its own pace, from the share `done` of its phase (a history's fetch goes at the
+        network's: not told)."""
+        if pair.phase != READING:
+            pair.pace = (now - pair.phase_began) / (done * pair.phases()[pair.phase])
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
         with self.lock:
@@ -134,7 +160,7 @@ class RunProgress:
             pair.seconds = (pair.seconds or 0.0) + seconds
             if pair.active and not pair.keys:
                 pair.state = "waiting"  # retried elsewhere, say: its task waits again
-            self.dirty = True
+                pair.told = None
 
     def served(self, slug: str, path: Path, finished: Finished) -> None:
         with self.lock:
@@ -156,7 +182,6 @@ class RunProgress:
     def _end(self, pair: Pair, state: State, why: str | None) -> None:
         pair.state, pair.why = state, why
         pair.keys.clear()
-        self.dirty = True
 
     def refused(self) -> None:
         with self.lock:
@@ -172,11 +197,7 @@ class RunProgress:
     def estimate(self) -> TimeLeft:
         now = self.clock()
         active = [pair for pair in self.pairs.values() if pair.active]
-        ends = {  # a pair before its first phase: none of it spent
-            pair.slug: _left(self._cost(pair), now - (pair.began or now))
-            for pair in active
-            if pair.state == "running"
-        }
+        ends = {pair.slug: self._running(pair, now) for pair in active if pair.state == "running"}
         started = any(pair.state != "waiting" for pair in self.pairs.values())
         workers = max(self.workers, 1)
         start = 0.0 if started else _left(START_SECONDS, now - self.began)
@@ -187,13 +208,24 @@ class RunProgress:
                 heapq.heappush(free, ends[pair.slug])
         return TimeLeft(max(ends.values(), default=None), ends)  # none in flight: nothing left
 
+    def _running(self, pair: Pair, now: float) -> float:
+        """What is left of a running pair: of its phase since its task last told it, then its
+        phases after, at its own pace once known (before its first phase: none spent)."""
+        phases, pace = pair.phases(), pair.pace or self._pace()
+        after = sum(list(phases.values())[list(phases).index(pair.phase) + 1 :])
+        current = phases[pair.phase] * (1 - pair.done)
+        return _left(current * pace, now - (pair.told or now)) + after * pace
+
     def _cost(self, pair: Pair) -> float:
         """Its seconds on a worker, as measured, at the pace of this run's pairs done."""
+        return pair.cost() * self._pace()
+
+    def _pace(self) -> float:
         done = self.pairs.values()
         paces = [
             each.seconds / each.cost() for each in done if each.state == "done" and each.seconds
         ]
-        return pair.cost() * (fmean(paces) if paces else 1.0)
+        return fmean(paces) if paces else 1.0
 
     def measured(self) -> dict[str, float]:
         """The seconds on a worker of each pair done in this run."""
@@ -223,7 +255,7 @@ class RunProgress:
         )
 
     def tick(self) -> None:
-        """The lines, and the status file, when due."""
+        """The lines when due, and the status file."""
         with self.lock:
             if self.clock() - self.said >= LINE_SECONDS:
                 self.said = self.clock()
@@ -233,8 +265,7 @@ class RunProgress:
                         said = f"{pair.slug}: {pair.doing()}"
                         log.info("%s", _line(said, estimate.pairs.get(pair.slug)))
                 log.info("%s", _line(self.counted(), estimate.run))
-            if self.dirty or self.clock() - self.written >= HEARTBEAT_SECONDS:
-                self._write_status()
+            self._write_status()  # each second: the API counts down from it meanwhile
 
     def counted(self) -> str:
         """'training: 1 of 3 pairs done, 1 running, 1 failed (eth-usd)'."""
@@ -258,7 +289,6 @@ class RunProgress:
         # run that writes no artifact leaves nothing behind.
         if self.out.is_dir():
             write_status(self.out, self.status())
-            self.written, self.dirty = self.clock(), False
 
     def _tick(self) -> None:
         while not self.stopped.wait(REDRAW_SECONDS):

@@ -110,4 +110,5 @@ def fetch(asset: Asset, bars: Fetch) -> History:
 
 def _backtest(prepared: Prepared, setup: BacktestSetup) -> BacktestResult:
     band = prepared.job.band or panel_band(prepared.history.bars.interval.delta)
-    return run_backtest(setup, fitted_refits(setup), band=band)
+    refits = fitted_refits(setup)
+    return run_backtest(setup, refits, band=band, done=lambda share: phase(BACKTEST, done=share))

@@ -41,8 +41,8 @@ TRAIN = "train"  # the step a pair's task runs (`steps.train`), and its phases:
 READING = "reading its history"
 BACKTEST = "backtest of the served forecast"
 FINAL_STEP = "final fit, forecast grid and artifact"
-PHASES = (READING, BACKTEST, FINAL_STEP)
-# A task's start and phases ({"pair", "key", "step"}) and its end (with its "seconds").
+# A task's start and phases ({"pair", "key", "step"}, with the share "done" of a phase) and its
+# end (with its "seconds").
 TASK_EVENTS = "cryptopredict-tasks"
 
 
@@ -118,9 +118,9 @@ def run(step: str, pair: str, level: str, *args: Any) -> Any:
             return Failed(str(error))
 
 
-def phase(step: str, **end: float) -> None:
-    """The running task's next phase (with its `seconds`, its end) told to the client (nothing
-    outside a worker's task)."""
+def phase(step: str, **told: float) -> None:
+    """The running task's next phase told to the client, or the share of it `done`, or (its
+    `seconds`) its end; nothing outside a worker's task."""
     try:
         worker = get_worker()
     except ValueError:
@@ -128,7 +128,7 @@ def phase(step: str, **end: float) -> None:
     pair = getattr(_working_on, "pair", None)
     key = worker.get_current_task()
     if pair is not None and key is not None:
-        worker.log_event(TASK_EVENTS, {"pair": pair, "key": str(key), "step": step, **end})
+        worker.log_event(TASK_EVENTS, {"pair": pair, "key": str(key), "step": step, **told})
 
 
 # The pair a worker thread's task trains: its log records carry it (`record.pair`).

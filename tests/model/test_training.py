@@ -20,9 +20,12 @@ from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import ApiSettings, Gate
 from cryptopredict.model import build
+from cryptopredict.model.backtest import DONE
 from cryptopredict.postprocess import centre, hours_ahead
 from cryptopredict.standard_error import MeanSE
+from cryptopredict.training import steps
 from cryptopredict.training.graph import PairError
+from cryptopredict.training.tasks import BACKTEST
 from tests.api.artifacts import ANY_BACKTEST
 from tests.local_cluster import train
 from tests.model.quick import QUICK_CONFIG, history_from_prices, quick_job
@@ -287,3 +290,12 @@ def test_a_pair_priced_below_one_keeps_six_significant_digits_in_its_backtest(
     assert all(value == round(value, 7) for value in shown)  # six significant digits of 0.x
     finer = [value != round(value, 4) for value in shown]  # more than four decimals
     assert np.mean(finer) > 0.9
+
+
+def test_a_backtest_tells_the_share_of_it_done_at_the_panel_s_band(recent_history, monkeypatch):
+    """Issue 106: the share done once the band is chosen and once the served band is built,
+    which times a pair's last seconds at its own pace (`training/progress.py`)."""
+    told: list[tuple[str, dict]] = []
+    monkeypatch.setattr(steps, "phase", lambda step, **said: told.append((step, said)))
+    steps.backtest(quick_job(recent_history))  # BTC/USD, hourly: the panel's band
+    assert told == [(BACKTEST, {"done": share}) for share in DONE["fixed"]]

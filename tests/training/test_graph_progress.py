@@ -1,8 +1,8 @@
 """What training tells its progress (issue 56), on a real cluster (the session's, in this process)
 with a stand-in for Prophet's fit (the events are what is checked, not the fit): each pair's
-task's start, phases and end on its worker (so a pair whose task waits behind another's is seen
-waiting), every artifact written as soon as its task ends, and a pair that fails named with
-why, with no promise in the log of a model that will not come.
+task's start, phases (and its backtest's share done) and end on its worker (so a pair whose
+task waits behind another's is seen waiting), every artifact written as soon as its task ends,
+and a pair that fails named with why, with no promise in the log of a model that will not come.
 
 BTC/USD and ETH/USD on the embedded daily bars since 2023-06, on one worker thread, beside a
 pair no source holds."""
@@ -16,6 +16,7 @@ import pytest
 from cryptopredict.assets import asset_for_symbol
 from cryptopredict.config import TrainingSettings
 from cryptopredict.model import forecasters
+from cryptopredict.model.backtest import DONE
 from cryptopredict.training.cli import pair_job, parse_args
 from cryptopredict.training.graph import train_pairs
 from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, Finished
@@ -40,8 +41,8 @@ class Told:
         with self.lock:
             self.calls.append(call)
 
-    def started(self, slug, key, step):
-        self._note("started", slug, key, step)
+    def started(self, slug, key, step, done):
+        self._note("started", slug, key, step, done)
         with self.lock:
             self.running.setdefault(slug, set()).add(key)
             for other in PAIRS:
@@ -96,7 +97,9 @@ def test_each_pairs_task_says_when_it_starts_each_phase_and_when_it_ends(told):
         assert len(keys) == 1  # one task a pair
         assert {call[2] for call in ended} == keys
         steps = [call[3] for call in started]
-        assert steps == ["train", "reading its history", BACKTEST, FINAL_STEP]
+        assert steps == ["train", "reading its history", *[BACKTEST] * 3, FINAL_STEP]
+        # and the share of its backtest done, twice (issue 106: its own pace)
+        assert tuple(call[4] for call in started if call[3] == BACKTEST)[1:] in DONE.values()
         assert ended[0][4] > 0
         (served,) = progress.of("served", slug)
         assert (served[2] / "manifest.json").exists()  # written before it is said served

@@ -17,7 +17,8 @@ import pytest
 from cryptopredict.artifact.training import FILE, read_status
 from cryptopredict.training.progress import (
     LINE_SECONDS,
-    PAIR_SECONDS,
+    OVERDUE,
+    PHASE_SECONDS,
     REPORT,
     START_SECONDS,
     RunProgress,
@@ -28,6 +29,7 @@ from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, READING, Finished
 from tests.collect.helpers import Clock
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usdt"]
+PAIR_SECONDS = {interval: sum(phases.values()) for interval, phases in PHASE_SECONDS.items()}
 
 
 @pytest.fixture
@@ -83,7 +85,8 @@ def test_in_a_pipe_every_pair_says_what_it_does_or_that_it_waits(clock, tmp_path
     clock.now += LINE_SECONDS
     run.tick()
     assert lines()[before:] == [
-        # eth: 30 s a pair (btc's pace), 25 s of it spent: 5 s left; sol after it, on the one worker
+        # eth: 30 s a pair (btc's pace), 25 s into its final step (a share of the 30 s), a share
+        # of them left; sol after it, on the one worker
         f"eth-usd: {FINAL_STEP}, about 5 s left",
         "sol-usdt: waiting for a worker (next: reading its history), about 35 s left",
         "training: 1 of 3 pairs done, 1 running, 1 waiting for a worker, about 35 s left",
@@ -184,6 +187,10 @@ def test_the_model_directory_says_each_pairs_state_while_the_run_lasts(clock, tm
     ]
     assert [pair.asset for pair in status.unfinished()] == ["btc-usd", "sol-usdt"]
     assert status.ended("failed")[0].why == "no source delivered ETH/USD"
+    clock.now += 1  # nothing told meanwhile: rewritten each second, as the API counts it down
+    run.tick()
+    btc = read_status(tmp_path).pairs[0]
+    assert btc.eta_seconds == pytest.approx(status.pairs[0].eta_seconds - 1)
     run.close()
     assert not (tmp_path / FILE).exists()
 
@@ -238,9 +245,9 @@ def test_a_first_run_says_its_time_left_from_the_first_second_and_never_freezes(
         said.append(round(run.estimate().run))
     assert min(said) > 0
     assert max(len(list(same)) for _, same in itertools.groupby(said)) <= 10, said  # the bar
-    run.started("btc-usd", "train-btc-usd", READING)
     _trains(run, clock, "eth-usd", 2 * PAIR_SECONDS["1d"])  # twice its measured cost
-    assert run.estimate().run == pytest.approx(2 * PAIR_SECONDS["1h"] - 2 * PAIR_SECONDS["1d"])
+    run.started("btc-usd", "train-btc-usd", READING)
+    assert run.estimate().run == pytest.approx(2 * PAIR_SECONDS["1h"])  # at this run's pace
 
 
 def test_a_few_pairs_are_timed_one_after_the_other_from_the_first_second(
@@ -259,18 +266,46 @@ def test_a_few_pairs_are_timed_one_after_the_other_from_the_first_second(
 
 def test_each_pair_is_timed_at_its_own_measured_pace(clock, tmp_path):
     """A pair's seconds when it last trained into the model directory (`run.json`) time it
-    now; past them, a share of the time spent: never 0."""
+    now, shared among its phases as a pair's of its interval; past them, a share of the time
+    spent: never 0."""
     run = _pairs(clock, tmp_path, measured={"btc-usd": 10.0, "eth-usd": 5.0})
     run.workers = 1
     # one after the other, once the worker has started
     assert run.estimate().pairs == {"eth-usd": START_SECONDS + 5, "btc-usd": START_SECONDS + 15}
+    phases = run.pairs["btc-usd"].phases()
+    assert sum(phases.values()) == pytest.approx(10.0)
     run.started("btc-usd", "train-btc-usd", BACKTEST)
     clock.now += 4
-    assert run.estimate().pairs == {"btc-usd": 6.0, "eth-usd": 11.0}
-    clock.now += 7  # past its measure: a share of its time spent, never 0
+    left = phases[BACKTEST] + phases[FINAL_STEP] - 4
+    assert run.estimate().pairs == pytest.approx({"btc-usd": left, "eth-usd": left + 5})
+    clock.now += 20  # past its measure: a share of the time spent, never 0
+    left = OVERDUE * 24 + phases[FINAL_STEP]
     assert run.estimate() == TimeLeft(
-        pytest.approx(7.2), {"btc-usd": pytest.approx(2.2), "eth-usd": pytest.approx(7.2)}
+        pytest.approx(left + 5),
+        {"btc-usd": pytest.approx(left), "eth-usd": pytest.approx(left + 5)},
     )
-    run.ended("btc-usd", "train-btc-usd", "train", 11.0)
+    run.ended("btc-usd", "train-btc-usd", "train", 24.0)
     run.served("btc-usd", Path("artifacts/btc-usd"), _finished(""))
-    assert run.measured() == {"btc-usd": 11.0}  # the next run's pace
+    assert run.measured() == {"btc-usd": 24.0}  # the next run's pace
+
+
+def test_a_running_pair_s_last_seconds_follow_its_own_pace(clock, tmp_path):
+    """Issue 106, bar 2: a pair's seconds vary by a sixth from run to run, which its measure
+    cannot say: from the share of its backtest done, and from the backtest's end, its own pace
+    times the rest of its phases. Its history's fetch goes at the network's pace: not counted."""
+    run = _pairs(clock, tmp_path)
+    phases = run.pairs["btc-usd"].phases()  # a first run: an hourly pair's
+    key = "train-btc-usd"
+    run.started("btc-usd", key, READING)
+    clock.now += 30  # a slow network
+    run.started("btc-usd", key, BACKTEST)
+    assert run.estimate().pairs["btc-usd"] == phases[BACKTEST] + phases[FINAL_STEP]  # as measured
+    clock.now += 1.2 * 0.5 * phases[BACKTEST]  # a fifth slower than measured
+    run.started("btc-usd", key, BACKTEST, done=0.5)
+    left = 1.2 * (0.5 * phases[BACKTEST] + phases[FINAL_STEP])
+    assert run.estimate().pairs["btc-usd"] == pytest.approx(left)
+    clock.now += 1  # counted down since
+    assert run.estimate().pairs["btc-usd"] == pytest.approx(left - 1)
+    clock.now += 1.5 * phases[BACKTEST] - 1 - 1.2 * 0.5 * phases[BACKTEST]
+    run.started("btc-usd", key, FINAL_STEP)  # the whole backtest half as slow again
+    assert run.estimate().pairs["btc-usd"] == pytest.approx(1.5 * phases[FINAL_STEP])

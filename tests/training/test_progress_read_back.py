@@ -7,7 +7,7 @@ from __future__ import annotations
 from bench.first_run import ABOUT_THE_RUN
 from bench.progress_lines import PHASES, STUCK_BLOCKS, minutes, read
 from cryptopredict.freshness import old_data
-from cryptopredict.training import tasks
+from cryptopredict.training.progress import PHASE_SECONDS
 
 PREFIX = "2026-11-24T03:13:00 INFO    cryptopredict.training.progress: "
 
@@ -53,7 +53,8 @@ def test_a_step_named_for_a_minute_and_more_is_caught_and_waiting_is_not():
 
 
 def test_a_short_run_shows_its_pairs_moving_in_their_phase_lines():
-    assert PHASES == tasks.PHASES  # the names the workers' tasks say
+    # the names the workers' tasks say, in their order
+    assert all(tuple(phases) == PHASES for phases in PHASE_SECONDS.values())
     said = [f"btc-usd: {phase}" for phase in PHASES] + ["eth-usd: reading its history"]
     reading = read(_log(said))
     assert reading.blocks == 0
