@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -368,6 +369,19 @@ def polled_bitcoin_in(server: LiveServer, hours: float) -> dict:
     return body
 
 
+def polled_price(server: LiveServer) -> dict:
+    """`/price/btc-usd` once the feed has written a minute (404 until then): the ticker's price,
+    polled first, may come before it."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return get(server, "/price/btc-usd")
+        except urllib.error.HTTPError as error:
+            if error.code != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def exchange() -> Iterator[tuple[FakeBinance, list]]:
     """A local Binance (klines and ticker) on the real clock, holding the real 1m sample moved
@@ -409,7 +423,7 @@ def test_the_shipped_render_service_feeds_itself_and_answers_from_binance(
     )
     try:
         body = polled_bitcoin_in(server, 1)
-        price = get(server, "/price/btc-usd")
+        price = polled_price(server)
         live = get(server, "/live")
     finally:
         server.process.terminate()
