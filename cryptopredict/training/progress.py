@@ -79,6 +79,12 @@ class Pair:
         """Its seconds on a worker as measured: its own, else a pair's of its interval."""
         return sum(self.phases().values())
 
+    def paced(self, done: float, now: float) -> None:
+        """Its own pace, from the share `done` of its phase (a history's fetch goes at the
+        network's: not told)."""
+        if self.phase != READING:
+            self.pace = (now - self.phase_began) / (done * self.phases()[self.phase])
+
     def doing(self) -> str:
         if self.state == "running":
             return self.phase
@@ -137,19 +143,13 @@ class RunProgress:
             now = self.clock()
             if step != pair.phase or pair.told is None:
                 if pair.told is not None:
-                    self._paced(pair, 1.0, now)  # the phase it ends
+                    pair.paced(1.0, now)  # the phase it ends
                 pair.phase, pair.phase_began = step, now
                 pair.began = now if pair.began is None else pair.began
                 log.info("%s: %s", slug, step)
             elif done:
-                self._paced(pair, done, now)
+                pair.paced(done, now)
             pair.done, pair.told = done, now
-
-    def _paced(self, pair: Pair, done: float, now: float) -> None:
-        """Its own pace, from the share `done` of its phase (a history's fetch goes at the
-        network's: not told)."""
-        if pair.phase != READING:
-            pair.pace = (now - pair.phase_began) / (done * pair.phases()[pair.phase])
 
     def ended(self, slug: str, key: str, step: str, seconds: float) -> None:
         with self.lock:
