@@ -28,9 +28,10 @@ class FakeServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     routes: dict[str, Answer] = field(default_factory=dict)
     bodies: list[bytes] = field(default_factory=list)
-    # Answers every request first, given (method, path, body), with (status, body), where a test
-    # keeps state (a repository GitHub's API changes); None leaves it to the routes and script.
-    handler: Callable[[str, str, bytes], tuple[int, bytes] | None] | None = None
+    # Answers every request first, given (method, path, body), with (status, body[, headers]),
+    # where a test keeps state (a repository GitHub's API changes); None leaves it to the routes
+    # and script.
+    handler: Callable[[str, str, bytes], tuple | None] | None = None
 
     def answer(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
         encoded = body.encode() if isinstance(body, str) else body

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,9 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 
 from tests.loopback import Loopback, reply
+from tests.release.github_answers import paged
 from tests.release.github_issues import Issues
+from tools.release.say import LABEL
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Package:
     registry_error: bool = False  # the registry answers HTTP 500 for every manifest
     serving: str = ""  # the model version production's /healthz reports
     deletions: int = 0  # the deletions asked
-    issues: Issues = field(default_factory=Issues)
+    issues: Issues = field(default_factory=lambda: Issues(labels={LABEL}))  # as setup leaves it
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
@@ -80,7 +81,7 @@ def serving(package: Package) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            path, _, query = self.path.partition("?")
+            path = self.path.partition("?")[0]
             if path == "/healthz":
                 return self._json(200, {"status": "ok", "model_version": package.serving})
             if path == f"/repos/{package.owner}/{package.name}":
@@ -89,7 +90,10 @@ def serving(package: Package) -> Iterator[str]:
                     200, {"full_name": f"{package.owner}/{package.name}", "owner": owner}
                 )
             if re.fullmatch(base, path):
-                return self._json(200, self._page(dict(p.split("=") for p in query.split("&"))))
+                ordered = sorted(package.versions.values(), key=lambda v: v.created, reverse=True)
+                listed = [self._listed(version) for version in ordered]
+                status, body, headers = paged(listed, self.path, self.headers["Host"])
+                return reply(self, status, body, headers=headers.items())
             found = re.fullmatch(rf"/v2/{package.owner}/{package.name}/manifests/(.+)", path)
             if found and package.registry_error:
                 return self._json(500, {"errors": [{"code": "UNKNOWN"}]})
@@ -105,9 +109,10 @@ def serving(package: Package) -> Iterator[str]:
 
         def _issues(self, method: str) -> bool:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            package.issues.host = self.headers["Host"]
             answer = package.issues.handle(method, self.path, body)
             if answer is not None:
-                self._json(answer[0], json.loads(answer[1]))
+                reply(self, answer[0], answer[1], headers=(answer[2:] or [{}])[0].items())
             return answer is not None
 
         def do_DELETE(self) -> None:
@@ -121,11 +126,6 @@ def serving(package: Package) -> Iterator[str]:
             self.send_response(204)
             self.end_headers()
             return None
-
-        def _page(self, query: dict[str, str]) -> list[dict]:
-            size, page = int(query["per_page"]), int(query["page"])
-            ordered = sorted(package.versions.values(), key=lambda v: v.created, reverse=True)
-            return [self._listed(v) for v in ordered[(page - 1) * size : page * size]]
 
         def _listed(self, version: Version) -> dict:
             stamp = f"{version.created:%Y-%m-%dT%H:%M:%SZ}"

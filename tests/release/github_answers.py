@@ -6,6 +6,8 @@ deploy keys or secret names: 403) and as the administrator's own token does."""
 from __future__ import annotations
 
 import json
+import urllib.parse
+from typing import Any
 
 from tools.release.rules import TAG_RULE
 
@@ -73,6 +75,24 @@ TAG_KEY_SECRET = {
     "created_at": "2026-11-20T10:00:00Z",
     "updated_at": "2026-11-20T10:00:00Z",
 }
+
+
+def paged(items: list[Any], path: str, host: str, key: str = "") -> tuple[int, bytes, dict]:
+    """One page of `items` as GitHub answers a list (`path` with its query): `per_page` of
+    them (30 unless asked, 100 at most), page `page` (1 unless asked), and a Link header naming
+    the next page while there is one; under `key` in an object where GitHub wraps the list with
+    its `total_count` ("Using pagination in the REST API",
+    https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api)."""
+    bare, _, query = path.partition("?")
+    asked = dict(urllib.parse.parse_qsl(query))
+    size, number = min(int(asked.get("per_page", 30)), 100), int(asked.get("page", 1))
+    page = items[(number - 1) * size : number * size]
+    headers = {}
+    if number * size < len(items):
+        following = urllib.parse.urlencode({**asked, "page": number + 1})
+        headers["Link"] = f'<http://{host}{bare}?{following}>; rel="next"'
+    document = {"total_count": len(items), key: page} if key else page
+    return 200, json.dumps(document).encode(), headers
 
 
 def repository(owner_type: str = "User") -> dict:

@@ -1,6 +1,7 @@
-"""A repository's issues as GitHub's REST API keeps them ("List repository issues" with `labels`
-and `state`, "Create an issue", "Update an issue", "Create an issue comment"), for the test
-server's `handler`: what `python -m tools.release say` reads and writes, and what a test (or
+"""A repository's issues and labels as GitHub's REST API keeps them ("List repository issues"
+with `labels` and `state`, paged; "Create an issue", "Update an issue", "Create an issue
+comment", "List labels for a repository", "Create a label"), for the test server's `handler`:
+what `python -m tools.release say` reads and writes, what setup creates, and what a test (or
 `make month`) reads back to judge what the owner was told."""
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.release.github_answers import REPOSITORY
+from tests.release.github_answers import REPOSITORY, paged
+
+# The labels GitHub gives a new repository ("Managing labels": "About default labels").
+DEFAULT_LABELS = (
+    "bug documentation duplicate enhancement good-first-issue help-wanted invalid question wontfix"
+)
 
 
 @dataclass
@@ -18,24 +24,29 @@ class Issues:
     repository: str = REPOSITORY
     issues: list[dict[str, Any]] = field(default_factory=list)
     comments: dict[int, list[str]] = field(default_factory=dict)
+    labels: set[str] = field(default_factory=lambda: set(DEFAULT_LABELS.split()))
+    host: str = ""  # where the server answers, for the Link to a list's next page
     # Answer every issues request with this status instead (503: GitHub unavailable; 410: Issues
     # off, as GitHub answers a repository whose Issues are disabled).
     failing: int | None = None
 
-    def handle(self, method: str, path: str, body: bytes) -> tuple[int, bytes] | None:
+    def handle(self, method: str, path: str, body: bytes) -> tuple | None:
         path, _, query = path.partition("?")
-        base = f"/repos/{self.repository}/issues"
-        if not path.startswith(base):
+        base = f"/repos/{self.repository}"
+        sent = json.loads(body) if body else {}
+        if path == f"{base}/labels":
+            self.labels |= {sent["name"]} if method == "POST" else set()
+            return paged([{"name": name} for name in sorted(self.labels)], path, self.host)
+        if not path.startswith(f"{base}/issues"):
             return None
         if self.failing is not None:
             said = "Issues are disabled for this repo" if self.failing == 410 else "Unavailable"
             return self.failing, json.dumps({"message": said}).encode()
-        rest = path.removeprefix(base).strip("/").split("/")
-        sent = json.loads(body) if body else {}
+        rest = path.removeprefix(f"{base}/issues").strip("/").split("/")
         if rest == [""]:
-            if method == "POST":
-                return 201, json.dumps(self._opened(sent)).encode()
-            return 200, json.dumps(self._listed(dict(urllib.parse.parse_qsl(query)))).encode()
+            listed = self._listed(dict(urllib.parse.parse_qsl(query)))
+            asked = f"{path}?{query}"
+            return self._opened(sent) if method == "POST" else paged(listed, asked, self.host)
         number = int(rest[0])
         if rest[1:] == ["comments"]:
             self.comments.setdefault(number, []).append(sent["body"])
@@ -53,17 +64,20 @@ class Issues:
             and labels <= {label["name"] for label in issue["labels"]}
         ]
 
-    def _opened(self, sent: dict[str, Any]) -> dict[str, Any]:
+    def _opened(self, sent: dict[str, Any]) -> tuple[int, bytes]:
+        # "Only users with push access can set labels for new issues. Labels are silently
+        # dropped otherwise." ("Create an issue", https://docs.github.com/en/rest/issues/issues
+        # #create-an-issue): a job's token may not create a label, so one the repository lacks
+        # is dropped (python -m tools.release setup creates the release's).
         issue = {
             "number": len(self.issues) + 1,
             "title": sent["title"],
             "body": sent.get("body", ""),
-            # GitHub makes a label the issue names that the repository lacks.
-            "labels": [{"name": name} for name in sent.get("labels", [])],
+            "labels": [{"name": name} for name in sent.get("labels", []) if name in self.labels],
             "state": "open",
         }
         self.issues.append(issue)
-        return issue
+        return 201, json.dumps(issue).encode()
 
     def open(self) -> list[dict[str, Any]]:
         return [issue for issue in self.issues if issue["state"] == "open"]

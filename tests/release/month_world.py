@@ -29,11 +29,12 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.loopback import Loopback, reply
-from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
+from tests.release.github_answers import RULESET, answer_environment, answer_rulesets, paged
 from tests.release.github_issues import Issues
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
 from tests.release.osv import Feed
+from tools.release.say import LABEL
 
 HOUR = 3600
 REPOSITORY = "octo/cryptopredict"
@@ -153,6 +154,8 @@ class World:
         answer_rulesets(self.routes, [RULESET])
         self._servers = contextlib.ExitStack()
         self.url = self._serve(self._github)
+        self.issues.host = urllib.parse.urlsplit(self.url).netloc
+        self.issues.labels.add(LABEL)  # as setup leaves it
         self.proxy = self._serve(self._registry)
 
     # The faults.
@@ -223,8 +226,8 @@ class World:
             else self.issues.handle(method, handler.path, body)
             or self.feed.handle(method, path, body)
         )
-        status, document = kept or self._answer(method, path, asked, body)
-        reply(handler, status, document)
+        status, document, *headers = kept or self._answer(method, path, asked, body)
+        reply(handler, status, document, headers=(headers or [{}])[0].items())
 
     def _answer(self, method: str, path: str, asked: dict[str, str], body: bytes) -> tuple:
         sent = json.loads(body) if body.strip() else {}
@@ -331,12 +334,13 @@ class World:
             if digest not in self.versions:
                 self.versions[digest] = (next(self.ids), self.now)
 
-    def _package(self, method: str, path: str, asked: dict[str, str]) -> tuple[int, Any]:
+    def _package(self, method: str, path: str, asked: dict[str, str]) -> tuple:
         if method == "DELETE":
             return self._delete(int(path.rsplit("/", 1)[1]))
-        return 200, self._versions(int(asked.get("per_page", 30)), int(asked.get("page", 1)))
+        host = urllib.parse.urlsplit(self.url).netloc
+        return paged(self._versions(), f"{path}?{urllib.parse.urlencode(asked)}", host)
 
-    def _versions(self, per_page: int, page: int) -> list[dict[str, Any]]:
+    def _versions(self) -> list[dict[str, Any]]:
         tags: dict[str, list[str]] = {}
         for tag in self.registry_tags():
             tags.setdefault(self.registry_digest(tag), []).append(tag)
@@ -352,7 +356,7 @@ class World:
                     "container": {"tags": tags.get(digest, [])},
                 },
             }
-            for digest, (number, pushed) in listed[(page - 1) * per_page : page * per_page]
+            for digest, (number, pushed) in listed
         ]
 
     def _delete(self, number: int) -> tuple[int, Any]:

@@ -244,3 +244,19 @@ def test_a_run_deletes_at_most_its_cap_the_oldest_first(kind, monkeypatch, capsy
         assert retention(url, now=NOW, monkeypatch=monkeypatch) == 0
     assert "kept 12 versions, deleted 8" in capsys.readouterr().out
     assert package.digests() == whole(package, {again, newest})
+
+
+def test_250_versions_are_read_whole_page_by_page(monkeypatch, capsys):
+    """Issue 112: GitHub pages a package's versions (100 a page at most, the next page linked);
+    the rule judges all 250, the release production serves among the last listed."""
+    package = Package("octo", "cryptopredict")
+    with serving(package) as url:
+        served = START - timedelta(days=30)
+        package.release("0.1.0", served)
+        for number in range(244):
+            package.push(f"build {number}", START - timedelta(days=20, minutes=number), [], [])
+        package.serving = f"0.1.0-{served:%Y%m%d%H%M%S}"
+        assert retention(url, "--dry-run", now=START, monkeypatch=monkeypatch) == 0
+    assert capsys.readouterr().out == (
+        "would keep 6 of 250 versions and delete 100 of the 244 the rule does not keep\n"
+    )

@@ -17,7 +17,7 @@ from tools.release.say import LABEL, sections
 @pytest.fixture
 def issues(server, tmp_path, monkeypatch) -> Issues:
     monkeypatch.setenv("RELEASE_RETRY_DELAYS", "0 0")
-    kept = Issues()
+    kept = Issues(labels={LABEL}, host=server.url.removeprefix("http://"))  # as setup leaves it
     server.handler = kept.handle
     return kept
 
@@ -79,6 +79,20 @@ def test_one_issue_is_opened_updated_when_it_changes_and_closed_once_all_healed(
     assert len([m for m, _ in server.requests if m != "GET"]) == writes
     say(server, tmp_path, "--topic", "audit", "--text", advisory)
     assert [i["number"] for i in issues.open()] == [2]
+
+
+def test_the_one_issue_is_found_among_250_read_page_by_page(server, tmp_path, issues):
+    """Issue 112: GitHub pages the issues it lists (pull requests among them), 30 unless asked
+    and 100 at most; the one issue, the oldest of 250 labelled, is on the last page."""
+    say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1")
+    for number in range(2, 251):
+        labels = [{"name": LABEL}]
+        issues.issues.append(
+            {"number": number, "state": "open", "labels": labels, "pull_request": {}}
+        )
+    say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1 and GHSA-2")
+    assert len(issues.issues) == 250, "no second issue"
+    assert sections(issues.issues[0]["body"])["audit"][0] == "GHSA-1 and GHSA-2"
 
 
 def test_github_unavailable_is_a_warning_after_the_summary_never_a_failure(

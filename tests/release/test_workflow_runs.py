@@ -46,6 +46,7 @@ from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.registry import Registry
+from tools.release.say import LABEL
 from tools.release.version import CREATED, RECORD_FORMAT, VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,7 +205,7 @@ class Release:
         server.route(VERSIONS, 200, "[]")
         # The repository's issues, where the runs say what needs the owner; OSV's feed, which
         # the audit asks.
-        self.issues = Issues()
+        self.issues = Issues(labels={LABEL}, host=server.url.removeprefix("http://"))
         self.feed = Feed()
         server.handler = lambda *asked: self.issues.handle(*asked) or self.feed.handle(*asked)
         self.attestations = tmp / "attestations"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,6 +15,8 @@ from tools.release.retry import RERUN, delays, retried
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
+# The Link header's next page (GitHub's guide, "Using pagination in the REST API").
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
 class GitHubError(Exception):
@@ -38,9 +41,9 @@ def request_json(
     permission: str,
     body: dict[str, Any] | None = None,
     fix: str = "",
-) -> Any:
-    """The JSON GitHub answers ({} if no body); reads and PUT/PATCH retried while transient; a
-    403 names `permission` (or `fix`)."""
+) -> tuple[Any, str]:
+    """The JSON GitHub answers ({} if no body) and the URL of its next page ("" on the last);
+    reads and PUT/PATCH retried while transient; a 403 names `permission` (or `fix`)."""
     headers = {
         "Accept": "application/vnd.github+json",
         "Authorization": f"Bearer {token}",
@@ -66,11 +69,12 @@ def request_json(
 _REPEATABLE = ("GET", "PUT", "PATCH")
 
 
-def _ask(call: urllib.request.Request, *, permission: str, fix: str) -> Any:
+def _ask(call: urllib.request.Request, *, permission: str, fix: str) -> tuple[Any, str]:
     method, url = call.get_method(), call.full_url
     try:
         with urllib.request.urlopen(call, timeout=30) as response:
             answer = response.read()
+            following = _NEXT.search(response.headers.get("Link") or "")
     except urllib.error.HTTPError as error:
         needs = (
             f"your token needs it: {fix}" if fix else f"the job needs the '{permission}' permission"
@@ -86,10 +90,8 @@ def _ask(call: urllib.request.Request, *, permission: str, fix: str) -> Any:
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
         raise GitHubError(f"GitHub's API could not be reached ({reason})") from None
-    if not answer.strip():
-        return {}
     try:
-        return json.loads(answer)
+        return json.loads(answer) if answer.strip() else {}, following[1] if following else ""
     except ValueError:
         raise GitHubError(f"GitHub's answer for {url} is not JSON") from None
 
@@ -155,7 +157,7 @@ class GitHub:
         permission: str = "administration",
     ) -> Any:
         url = self.url(path)
-        return request_json(url, self.token, method=method, permission=permission, body=body)
+        return request_json(url, self.token, method=method, permission=permission, body=body)[0]
 
     def url(self, path: str) -> str:
         """`path` below the repository, or below the API's root where it starts with "//"."""
@@ -166,18 +168,24 @@ class GitHub:
     def get(
         self, path: str, permission: str = "administration: read", **options: Any
     ) -> dict[str, Any]:
-        return self._shaped(path, dict, permission, **options)
+        return self._shaped(self.url(path), dict, permission, **options)[0]
 
-    def listed(self, path: str, permission: str = "administration: read") -> list[Any]:
-        return self._shaped(path, list, permission)
+    def listed(self, path: str, permission: str = "administration: read", key: str = "") -> list:
+        """Every item of a list GitHub pages (under `key` where each page is an object), page
+        after page as each page's Link header names the next; 100 a page (GitHub's most)."""
+        items: list[Any] = []
+        url = self.url(f"{path}{'&' if '?' in path else '?'}per_page=100")
+        while url:
+            page, url = self._shaped(url, dict if key else list, permission)
+            items += page.get(key) or [] if key else page
+        return items
 
-    def _shaped(self, path: str, kind: type, permission: str, **options: Any) -> Any:
-        url = self.url(path)
-        document = request_json(url, self.token, permission=permission, **options)
+    def _shaped(self, url: str, kind: type, permission: str, **options: Any) -> tuple[Any, str]:
+        document, following = request_json(url, self.token, permission=permission, **options)
         if not isinstance(document, kind):
             name = "object" if kind is dict else "array"
             raise GitHubError(f"GitHub's answer for {url} is not a JSON {name}")
-        return document
+        return document, following
 
     def get_or_none(
         self, path: str, permission: str = "administration: read", **options: Any
@@ -191,13 +199,18 @@ class GitHub:
 
     def secrets(self, path: str = "/actions") -> set[str]:
         """The names of the secrets under `path` (the repository's, or env_path); none for 404."""
-        listed = self.get_or_none(f"{path}/secrets?per_page=100") or {}
-        return {str(s.get("name")) for s in listed.get("secrets") or [] if isinstance(s, dict)}
+        try:
+            listed = self.listed(f"{path}/secrets", key="secrets")
+        except GitHubError as error:
+            if error.status != 404:
+                raise
+            listed = []
+        return {str(s.get("name")) for s in listed if isinstance(s, dict)}
 
     def variables(self) -> dict[str, str]:
-        """The repository's variables (GitHub lists at most 100 a page: one page)."""
-        answer = self.get("/actions/variables?per_page=100", "actions variables: read")
-        return {str(v.get("name")): str(v.get("value", "")) for v in answer.get("variables") or []}
+        """The repository's variables, every page."""
+        listed = self.listed("/actions/variables", "actions variables: read", "variables")
+        return {str(v.get("name")): str(v.get("value", "")) for v in listed}
 
     def tag_owner(self, tag: str, target: str) -> str:
         """The repository release tag `tag` on `target` is a release of: the fork parent's, if

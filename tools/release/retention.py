@@ -15,7 +15,6 @@ from tools.release.render import served_version
 
 LIVE_TAG = re.compile(r"latest|\d+\.\d+\.\d+")
 REFERRERS_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.\w+)?")  # and cosign's .sig, .att
-PAGE = 100
 PERMISSION = "packages: write"
 ADMIN = (
     "deleting a package version needs this repository's role Admin in the package's settings "
@@ -110,14 +109,10 @@ def versions_of(github: GitHub, package: str) -> tuple[list[PackageVersion], lis
     """Every version of the package, and a warning for each entry lacking what retention needs."""
     found: list[PackageVersion] = []
     warnings: list[str] = []
-    for page in range(1, 1000):
-        answer = github.listed(f"{package}/versions?per_page={PAGE}&page={page}", PERMISSION)
-        for entry in answer:
-            version, warning = _version(entry)
-            found += [version] if version else []
-            warnings += [warning] if warning else []
-        if len(answer) < PAGE:
-            break
+    for entry in github.listed(f"{package}/versions", PERMISSION):
+        version, warning = _version(entry)
+        found += [version] if version else []
+        warnings += [warning] if warning else []
     return found, warnings
 
 

@@ -114,9 +114,7 @@ class Findings:
 def read_rulesets(github: GitHub, *, target: str = "tag") -> list[dict[str, Any]]:
     """The rulesets that apply to the repository's `target` refs; DeployError if unread."""
     try:
-        listed = github.listed(
-            f"/rulesets?includes_parents=true&targets={target}&per_page=100", PERMISSION
-        )
+        listed = github.listed(f"/rulesets?includes_parents=true&targets={target}", PERMISSION)
         rulesets = [
             github.get(f"/rulesets/{int(item['id'])}", PERMISSION)
             for item in listed
@@ -180,8 +178,8 @@ def check_tag_rules(github: GitHub) -> list[str]:
 def keys_and_secrets(github: GitHub) -> tuple[list[Any], set[str]] | None:
     """The deploy keys and the environment's secret names, or None where hidden."""
     try:
-        keys = github.listed("/keys?per_page=100")
-        secrets = github.get(f"{github.env_path}/secrets?per_page=100").get("secrets")
+        keys = github.listed("/keys")
+        secrets = github.listed(f"{github.env_path}/secrets", key="secrets")
     except GitHubError as error:
         if error.status not in (403, 404):  # GitHub shows this token neither
             raise DeployError(f"the repository's deploy keys could not be read: {error}") from None
@@ -248,8 +246,7 @@ def environment_changes(github: GitHub) -> list[Change]:
         said = f"{verb} the {name} environment: deployment branches and tags 'Selected'"
         found.append(Change.call(said, github, "PUT", path, body))
     else:
-        listed = github.get(f"{policies}?per_page=100", "actions: read")
-        kept = listed.get("branch_policies") or []
+        kept = github.listed(policies, "actions: read", "branch_policies")
         held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in kept}
     wanted = ENVIRONMENTS[name]
     for kind, pattern in sorted(wanted - held.keys()):

@@ -137,7 +137,7 @@ def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str
 
 def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
     github = replace(github, environment=TAG_ENVIRONMENT)
-    keys = [k for k in github.listed("/keys?per_page=100") if isinstance(k, dict)]
+    keys = [k for k in github.listed("/keys") if isinstance(k, dict)]
     names = github.secrets(github.env_path)  # none before the environment is made (above)
     ours = [k for k in keys if str(k.get("title")) == COMMENT]
     if TAG_KEY_SECRET in names and any(k.get("read_only") is False for k in ours):
@@ -486,7 +486,7 @@ def package(fork: GitHub, render: bool) -> str:
 
 def _own_release_tags(fork: GitHub) -> list[Version]:
     """The repository's release tags, none if its newest is its fork parent's."""
-    listed = fork.listed("/git/matching-refs/tags/v?per_page=100", "contents: read")
+    listed = fork.listed("/git/matching-refs/tags/v", "contents: read")
     targets = {
         version: str((item.get("object") or {}).get("sha", ""))
         for item in listed
