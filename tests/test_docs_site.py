@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 from cryptopredict.api.openapi import OPENAPI_VERSION
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, LEVELS
@@ -178,3 +179,14 @@ def test_every_module_and_folder_the_front_pages_name_is_there():
         named = re.findall(r"`(?:\w+/)*(\w+)(?:\.py|/)`", section)
         assert len(named) > 5, document.name
         assert set(named) - there == set(), document.name
+
+
+def test_no_paragraph_of_the_model_page_is_over_800_characters():
+    """Issue 111, item 4: the final test's figures sat in paragraphs of 2,000 characters."""
+    page = (ROOT / "docs" / "model.md").read_text()
+    tokens = MarkdownIt("commonmark").enable("table").parse(page)
+    inline = [
+        tokens[at + 1].content for at, each in enumerate(tokens) if each.type == "paragraph_open"
+    ]
+    assert len(inline) > 100
+    assert [text[:60] for text in inline if len(text) > 800] == []

@@ -1,7 +1,7 @@
 """The bars a band is held to (docs/model.md, "The bars"): its calibration on the panel's
 evaluation origins, from its figures pooled over the spot pairs (the band search's last step is
 served only where the band with it holds them, `tools/panel.py`'s `gated`); and its standing
-against every peer on the final test, which no choice reads.
+against every peer on the final test, which no step of the panel chooses on.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from cryptopredict.utc import utc_datetime
 from tools import damping
 
 SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]
-# The final test, fixed before any choice: each pair's newest origins, from this long before its
-# last scored one; the evaluation origins end a horizon before it, and no choice reads it.
+# The final test: each pair's newest origins, from this long before its last scored one; the
+# evaluation origins end a horizon before it, and no step of the panel chooses on it.
 FINAL_TEST = pd.Timedelta(days=183)
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 
 from cryptopredict.artifact.schema import BacktestReport, BandSearch, MixSearch, PoolSearch
-from cryptopredict.model.panel_choice import PANEL_CHOICE
+from cryptopredict.model.band_spec import name_parts
+from cryptopredict.model.panel_choice import PANEL_CHOICE, panel_band
 from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS
 from cryptopredict.model.scorecard import backtest_table, coverages, markdown_table, number, pct
 from tools import report_readings as readings
@@ -32,7 +33,7 @@ REPORTED = ("btc-usd", "eth-usd")
 # What a report records beside the artifact's figures: the training data's, from the manifest.
 DATA_FIELDS = ("source", "first", "last", "rows", "sha256")
 # The pages that hold generated sections (`<!-- generated:NAME -->`).
-PAGES = (Path("docs/model.md"), Path("docs/configuration.md"))
+PAGES = (Path("README.md"), Path("docs/model.md"), Path("docs/configuration.md"))
 
 
 def comparison_table(comparison: dict) -> str:
@@ -265,13 +266,13 @@ def conditional_table(panel: dict) -> str:
             )
     note = (
         "Pooled over the spot pairs' evaluation origins, standard errors clustered by time; "
-        "fifths numbered from the narrowest (lowest ratio), each pair's own. Each cell: its "
+        "fifths numbered from the narrowest (lowest ratio), each pair's own.\n\nEach cell: its "
         "coverage (standard error), its distance from 80% in standard errors (z), its windows "
         "(the horizon-long stretches of time its origins fall in) and the degrees of freedom "
         "of its standard error; a quarter with under half a quarter's origins is too few "
         "windows, left out of the rule and of its table's joint test. Largest |z|: the "
         "farthest cell the rule reads, its z as a normal score through Student's t with its "
-        "degrees of freedom. Joint test that every cell covers 80% (`tools/joint_coverage.py`): "
+        "degrees of freedom.\n\nJoint test that every cell covers 80% (`tools/joint_coverage.py`): "
         "for the fifths, which share their times, Hotelling's T^2 with the cells' covariance "
         "as F(cells, df - cells + 1); for the quarters, which partition time, each quarter's t "
         "over its two-week blocks as a normal score, their squares summed as "
@@ -397,12 +398,12 @@ def panel_peers_table(panel: dict) -> str:
         "is better), on the evaluation origins, by calendar year of them, and on the final test "
         "(the served band's own row: its relative score and coverage there), where the served "
         "band is ahead, tie or behind; calibrated minus as issued: below zero the calibration "
-        "helps; bold beyond two standard errors. MCS p: the band's p-value in the model "
+        "helps; bold beyond two standard errors.\n\nMCS p: the band's p-value in the model "
         "confidence set (Hansen, Lunde and Nason), in the set at 95% where 0.05 or more. "
         f"{any_horizon['pairs']} spot pairs; on the evaluation origins {any_horizon['origins']} "
         f"origin times, {any_horizon['forecasts']} forecasts at each horizon, on the final test "
         f"{final['origins']} and {final['forecasts']}; standard errors clustered by time."
-        f"\n\n{readings.peers_verdicts(panel)}"
+        f"\n\n{readings.monte_carlo(panel)}"
     )
     return markdown_table(header, body, note)
 
@@ -457,7 +458,8 @@ def dispersion_table(panel: dict) -> str:
     bound = panel["bars"]["rule"]["trend_z"]
     z = validation["1d_width_fifths"]["coverage_80_trend"]["width_fifth"]["z"]
     note = (
-        f"The band search's last step: {found['band']}. Relative: the 80% interval score "
+        "The band search's last step: the band above, its adaptive state kept per width bin. "
+        "Relative: the 80% interval score "
         "against the naive band's, pooled over the spot pairs (evaluation: its standard error "
         f"in points). Verdict: {verdict}. On the validation origins, where every step is "
         f"chosen, the band without it has its 1-day width fifths' trend at z = {z:+.2f}, "
@@ -608,6 +610,8 @@ def sections(
     report_dir: Path = REPORT_DIR, panel: Path = PANEL, choice_file: Path = PANEL_CHOICE
 ) -> dict[str, str]:
     peers, figures, choice = _json(report_dir / "peers.json"), _json(panel), _json(choice_file)
+    band = panel_band(path=choice_file)
+    assert band is not None, f"{choice_file} holds no band: run `make panel`"
     out = {}
     for asset, key in (("btc-usd", "backtest"), ("eth-usd", "backtest-eth-usd")):
         found = _json(report_dir / report_file(asset))
@@ -621,7 +625,11 @@ def sections(
         "settings": settings_table(),
         "damping": damping_table(figures["damping"]),
         "comparison": comparison_table(_json(report_dir / "comparison.json")),
-        "panel-reading": readings.panel_timing(figures) + " " + readings.panel_reading(figures),
+        "card": readings.card(figures),
+        "summary": readings.card(figures, "docs/model.md"),
+        "panel-reading": readings.panel_timing(figures)
+        + " "
+        + readings.panel_reading(figures, name_parts(band)),
         "panel": panel_tables(figures),
         "rule-simulation": readings.rule_reading(figures, _json(report_dir / SIMULATION)),
         "conditional": conditional_table(figures),

@@ -26,11 +26,6 @@ PEER_NAMES = {
     "range-garch": "range-GARCH",
 }
 OFF = 2.5  # standard errors from 80% beyond which a peer's 80% coverage is said to be off
-STANDING = (
-    "is ahead of it beyond two standard errors",
-    "ties it",
-    "is behind it beyond two standard errors",
-)
 
 
 def peer_name(key: str) -> str:
@@ -102,29 +97,65 @@ def panel_timing(panel: dict) -> str:
     )
 
 
-def panel_reading(panel: dict) -> str:
-    """The damping and band chosen, and the band's pooled score and coverage per horizon."""
+def panel_reading(panel: dict, band: list[str]) -> str:
+    """The damping chosen, and the band's settings (`band`: its name's parts), one a line."""
     damping = panel["damping"]
     better = sum(c["verdict"] == "lower" for c in damping["candidates"])
     chosen = damping["chosen"]
     tau = "none (undamped)" if chosen is None else f"{chosen:g}"
-    scores = [
-        "; ".join(
-            f"{label} {f['relative']:+.2%} (SE {f['relative_se'] * 100:.2f}, one-sided 95% bound "
-            f"{f['relative_bound']:+.2%}: {'a tie' if f['verdict'] == 'tie' else f['verdict']}), "
-            f"80% coverage {f['coverage']['80']:.1%} (SE {f['coverage_se']['80'] * 100:.1f})"
-            for label, f in pooled.items()
-        )
-        for pooled in (panel["pooled"], panel["final_test_pooled"])
-    ]
+    parts = "\n".join(f"- {part}" for part in band)
     return (
         f"**Tau {tau} serves every pair**: {better} of the {len(damping['candidates'])} "
         "dampings that keep some of Prophet's move are better than the last close beyond the "
-        f"critical value. **The band**: {panel['band']}. Pooled over the "
-        f"{panel['pooled']['1h']['pairs']} spot pairs' evaluation origins, its 80% interval "
-        f"score against the naive band's: {scores[0]}. On their final test, which no choice "
-        f"read: {scores[1]}."
+        f"critical value. **The band** every pair serves:\n\n{parts}"
     )
+
+
+SPANS = ("pooled", "final_test_pooled")  # the evaluation origins, the final test
+VERSUS = {"lower": "lower", "tie": "a tie", "higher": "higher"}
+STANDS = ("ahead", "a tie", "behind")  # by `side`
+
+
+def card(panel: dict, page: str = "") -> str:
+    """Where the band's 80% interval score is lower than the naive band's beyond the critical
+    value and where it ties, and where it stands against the strongest peer, on the evaluation
+    origins and the final test, with figures (links to the model page `page`'s tables)."""
+    naive = []
+    for label in panel["pooled"]:
+        words = [VERSUS.get(panel[span][label]["verdict"], "") for span in SPANS]
+        figures = "; ".join(_relative(panel[span][label]) for span in SPANS)
+        naive.append(f"{_where(words)} at {label} ({figures})")
+    peers = []
+    for label, found in panel["peers"].items():
+        best = strongest(found)
+        both = (found[best], panel["final_test"][label][best])
+        words = [
+            STANDS[side(each["served_minus_this"], each["served_minus_this_se"])] for each in both
+        ]
+        figures = "; ".join(_points(each) for each in both)
+        peers.append(f"{_where(words)} at {label} ({peer_name(best)}: {figures})")
+    pairs = next(iter(panel["pooled"].values()))["pairs"]
+    return (
+        f"Pooled over {pairs} spot pairs, on the evaluation origins and on the final test, the "
+        f"band's 80% interval score against the naive band's (within two standard errors: a "
+        f"tie) is {'; '.join(naive)} ([the pairs]({page}#every-spot-pair-the-panel)).\n\n"
+        f"Against the strongest of the {len(ROWS)} peers at each horizon (the lowest score on "
+        f"the evaluation origins), in points of naive's, the band is {'; '.join(peers)} ([the "
+        f"peers]({page}#peers-on-the-bands-own-footing))."
+    )
+
+
+def _where(words: list[str]) -> str:
+    first, final = words
+    return f"{first} on both" if first == final else f"{first}, but {final} on the final test"
+
+
+def strongest(found: dict) -> str:
+    return min(ROWS, key=lambda name: found[name]["relative"])
+
+
+def _relative(figures: dict) -> str:
+    return f"{figures['relative']:+.2%}, SE {figures['relative_se'] * 100:.2f}"
 
 
 def rule_reading(panel: dict, simulation: dict) -> str:
@@ -150,53 +181,24 @@ def simulation_reading(simulation: dict) -> str:
     return (
         f"Over {panels} simulated panels (`python -m tools.simulated_panel`, seed "
         f"{simulation['seed']}) a band calibrated in every cell passes the rule in {passed} "
-        f"({share:.1%}, binomial SE {se * 100:.1f} points). What broke it, panels each: "
+        f"({share:.1%}, binomial SE {se * 100:.1f} points).\n\nWhat broke it, panels each: "
         f"{broken or 'nothing'}. Read as normal z, without their degrees of freedom, the cells "
-        f"alone would break it in {simulation['broken_reading_z_as_normal']} of the panels. Each "
-        f"table's joint test rejected the calibrated band at 1% in: {rejected or 'none'}."
+        f"alone would break it in {simulation['broken_reading_z_as_normal']} of the panels."
+        f"\n\nEach table's joint test rejected the calibrated band at 1% in: {rejected or 'none'}."
     )
 
 
-def peers_verdicts(panel: dict) -> str:
-    """Per horizon, the strongest peer; the served band's standing against each on the final
-    test, ties within two SE said as ties; the model confidence sets; the simulation's error."""
-    strongest, final, sets, chance = [], [], [], []
-    for label, found in panel["peers"].items():
-        best = min(ROWS, key=lambda name: found[name]["relative"])
-        diff, se = found[best]["served_minus_this"], found[best]["served_minus_this_se"]
-        strongest.append(
-            f"at {label} {peer_name(best)} ({found[best]['relative']:+.2%}): the served band "
-            f"{STANDING[side(diff, se)]} ({_points(diff, se)})"
-        )
-        final.append(f"at {label} {_sorted(panel['final_test'][label], ROWS)}")
-        kept = [
-            f"{span} {_listed([peer_name(n) for n, p in them[label]['mcs'].items() if p >= 0.05])}"
-            for span, them in (("evaluation", panel["peers"]), ("final test", panel["final_test"]))
-        ]
-        sets.append(f"at {label} {'; '.join(kept)}")
-        if found["garch-t"]["monte_carlo"]["paths"]:
-            chance.append(_monte_carlo(label, found["garch-t"]))
-    return "\n".join(
-        [
-            f"- **Against the strongest peer** on the evaluation origins (the lowest score of "
-            f"all {len(ROWS)}): {'; '.join(strongest)}.",
-            f"- **On the final test**, which no choice read, the served band is "
-            f"{'; '.join(final)}.",
-            f"- **The model confidence set** at 95% holds {'; '.join(sets)}.",
-            "- **GARCH-t's simulation** (its Monte Carlo error, from the two halves of its "
-            f"paths, against the smallest standard error said of it): {'; '.join(chance)}.",
-        ]
+def monte_carlo(panel: dict) -> str:
+    """GARCH-t's simulation error against the smallest standard error said of it."""
+    chance = [
+        _monte_carlo(label, found["garch-t"])
+        for label, found in panel["peers"].items()
+        if found["garch-t"]["monte_carlo"]["paths"]
+    ]
+    return (
+        "**GARCH-t's simulation** (its Monte Carlo error, from the two halves of its paths, "
+        f"against the smallest standard error said of it): {'; '.join(chance)}."
     )
-
-
-def _sorted(found: dict, names: list[str] | tuple[str, ...]) -> str:
-    """Ahead of, tied with and behind each of `names`, beyond `TIE` standard errors."""
-    sides: tuple[list[str], list[str], list[str]] = ([], [], [])
-    for name in names:
-        diff, se = found[name]["served_minus_this"], found[name]["served_minus_this_se"]
-        sides[side(diff, se)].append(f"{peer_name(name)} ({_points(diff, se)})")
-    ahead, tied, behind = (_listed(side) for side in sides)
-    return f"ahead of {ahead}; tie with {tied}; behind {behind}"
 
 
 def side(diff: float, se: float) -> int:
@@ -204,7 +206,8 @@ def side(diff: float, se: float) -> int:
     return 0 if diff < -TIE * se else 2 if diff > TIE * se else 1
 
 
-def _points(diff: float, se: float) -> str:
+def _points(figures: dict) -> str:
+    diff, se = figures["served_minus_this"], figures["served_minus_this_se"]
     return f"{diff * 100:+.2f}, SE {se * 100:.2f}"
 
 
@@ -229,7 +232,7 @@ def users_get(panel: dict) -> str:
         "Both deployments the project ships, the Render Blueprint and the documented `docker "
         "run`, poll the latest price and answer with the band re-anchored there; a release "
         "answers from about an hour to about thirteen hours after its data's end (it deploys "
-        "one to seven hours after it, and the next one six hours later). An hour ahead, the "
+        "one to seven hours after it, and the next one six hours later).\n\nAn hour ahead, the "
         f"band re-anchored s hours after its data's end scores, against the naive band issued "
         f"then, {shown}. Over a release's cycle with no deploy lag (s = 0 to 5 hours alike): "
         f"{cycle}."

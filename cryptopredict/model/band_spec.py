@@ -19,7 +19,7 @@ FLOOR = 0.1  # ... and keep the spread above the pool's calmest tenth
 def named(spec: BandSpec, **changes: Any) -> BandSpec:
     """`spec` with `changes`, and the name of what it then is."""
     spec = msgspec.structs.replace(spec, **changes)
-    return msgspec.structs.replace(spec, name=_name(spec))
+    return msgspec.structs.replace(spec, name=", ".join(name_parts(spec)))
 
 
 def scaled(
@@ -43,7 +43,8 @@ def weight_at(weights: tuple[tuple[int, float], ...], lead_hours: np.ndarray) ->
     return np.interp(lead_hours, hours, values)
 
 
-def _name(spec: BandSpec) -> str:
+def name_parts(spec: BandSpec) -> list[str]:
+    """What the band is, part by part: its name, joined by commas."""
     if spec.kind == "empirical":
         parts = ["empirical returns, 365 days"]
     else:
@@ -97,7 +98,7 @@ def _name(spec: BandSpec) -> str:
             misses = f"its own misses{binned * spec.adapt_binned}"
             parts.append(f"scale adapted to {misses}, step {', '.join(per)}")
     parts.append("with drift" if spec.drift else "no drift")
-    return ", ".join(parts)
+    return parts
 
 
 def _pool(days: int | None) -> str:

@@ -366,7 +366,7 @@ def test_each_setting_s_peer_meets_the_served_band_the_search_scores_on_its_vali
 
 
 def test_the_final_test_is_each_pair_s_newest_origins_and_no_evaluation_outcome_reaches_it(pair):
-    """Issue 107: fixed before any choice, the final test is the pair's origins from
+    """Issue 107: the final test is the pair's origins from
     `FINAL_TEST` before its last scored one; every evaluation origin's longest horizon plays
     out before it; no origin is in two spans."""
     times, horizon = pair.dense.times, pair.dense.plan.horizon / pd.Timedelta(seconds=1)
