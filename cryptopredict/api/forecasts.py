@@ -54,9 +54,10 @@ The forecast at an instant is of the price at that instant: the close of the bar
 `hindcast`): what the pipeline said before that instant, from data that ended at `data_until`
 (retrained every six hours, so up to six hours earlier), beside the price then (`actual`, the
 close of the bar ending at the instant); never a fit to the price it is compared with. Past the
-data's end, the forecast made there (`kind` `forecast`). `level` chooses the band: 50, 80 (the
-default) or 95%. Values between grid points are interpolated linearly. Every date up to the
-horizon is answered from the precomputed grid, in well under a millisecond."""
+data's end, the forecast made there (`kind` `forecast`), from the last close at lead 0 (no
+band). `level` chooses the band: 50, 80 (the default) or 95%. Values between grid points are
+interpolated linearly; within the first bar, the band grows as sqrt(lead) in logs. Every date up
+to the horizon is answered from the precomputed grid, in well under a millisecond."""
 
 
 def range_answer(

@@ -201,8 +201,10 @@ def test_the_forecast_is_asked_for_at_the_finest_step_that_fits(browser, live_se
     assert (history["start"], history["end"]) == (iso_utc(facts.first), iso_utc(facts.data_end))
     assert ahead["end"] == iso_utc(facts.data_end + 365 * DAY)
     assert ahead["count"] == 365 * 6  # from the first 4-hour instant after the data's end
-    drawn = page.eval_on_selector("#forecast-chart", "element => element.data[2].x")
-    assert drawn == history["date"] + ahead["date"]
+    drawn = page.eval_on_selector("#forecast-chart", "e => e.data.map(t => [t.x, t.y[0]])")
+    assert drawn[0][0] == history["date"]  # then the band's fan from the last close, no width
+    assert drawn[2] == [[iso_utc(facts.data_end), *ahead["date"]], ahead["anchor"]["price"]]
+    assert drawn[3][1] == ahead["anchor"]["price"]
 
 
 @pytest.mark.parametrize(

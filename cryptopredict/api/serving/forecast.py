@@ -5,10 +5,11 @@ The forecast at instant t is the price at t, the close of the bar ending at t (a
 00:00 UTC). Training labels a bar, a grid row and a backtest point by the bar's open time:
 `closing` and `opening` are the only place the API turns one into the other. Instants lie on the
 axis `first + index * step`, interpolated linearly between the grid's knots: hindcasts up to the
-data's end, the forecast after it. Where the API read a price newer than the data's end, every
-instant from it on is answered from that price (`from_latest`; at its own instant, the price),
-with the band the model issued for the lead that remains (`band_ratios`); a starting price older
-than NOTE_AFTER_HOURS is noted."""
+data's end, the forecast after it, which starts at the last close (lead 0, no band; no hindcast
+enters it). Where the API read a price newer than the data's end, every instant from it on is
+answered from that price (`from_latest`; at its own instant, the price), with the band the model
+issued for the lead that remains (`fan`); a starting price older than NOTE_AFTER_HOURS is
+noted."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ class Forecast:
         (before,), (after,), (fraction,) = around
         knots = (before, after) if fraction > 0 else (before,)
         origin = max(int(grid.time[knot]) - int(grid.lead[knot]) for knot in knots)
-        return grid.values_at(around, level)[0].tolist(), closing(origin, self.step)
+        return self.values_at(np.array([epoch]), level)[0].tolist(), closing(origin, self.step)
 
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
         """Per instant: a hindcast whose band was chosen with hindsight of it."""
@@ -168,16 +169,26 @@ class Forecast:
         return Points(ds, self.values_at(ds, level), actual)
 
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
-        return self.grid.values_at(self.grid.between(opening(np.asarray(ds), self.step)), level)
+        """Between the grid's knots; in the first bar past the data's end, the point on its way
+        from the last close to the first bar's, with the band of its `fan`."""
+        ds = np.asarray(ds)
+        values = self.grid.values_at(self.grid.between(opening(ds, self.step)), level)
+        leads = ds - self.data_end
+        first = (leads > 0) & (leads < self.step)
+        if first.any():
+            close = self.history.last_close
+            ahead = self.values_at(np.array([self.data_end + self.step]), level)[0, 0]
+            point = close + (ahead - close) * leads[first] / self.step
+            values[first] = self.fan(point, leads[first], level)
+        return values
 
-    def band_ratios(self, leads: np.ndarray, level: int) -> np.ndarray:
-        """The band issued for `leads` seconds after the data's end, as ratios to the point
-        forecast; below one bar, the first bar's shrunk as sqrt(lead) in logs."""
+    def fan(self, points: np.ndarray, leads: np.ndarray, level: int) -> np.ndarray:
+        """`points` with the band issued for `leads` seconds after the data's end, in ratios to
+        the point; below one bar, the first bar's shrunk as sqrt(lead) in logs (none at 0)."""
         step = self.step
         values = self.values_at(self.data_end + np.maximum(leads, step), level)
-        logs = np.log(values[:, 1:] / values[:, :1])
         shrink = np.sqrt(np.clip(np.asarray(leads) / step, 0.0, 1.0))
-        return np.exp(logs * shrink[:, None])
+        return points[:, None] * (values / values[:, :1]) ** shrink[:, None]
 
     def _first_index(self, epoch: float) -> int:
         return math.ceil((epoch - self.first) / self.step)
@@ -193,8 +204,7 @@ class Forecast:
         after = ds >= price.epoch
         if not after.any():
             return None
-        ratios = self.band_ratios(ds[after] - price.epoch, level)
-        values = price.price * np.column_stack([np.ones(len(ratios)), ratios])
+        values = self.fan(np.full(after.sum(), price.price), ds[after] - price.epoch, level)
         return FromLatest(price, after, values)
 
     def answer(self, at: float, level: int) -> Prediction:

@@ -169,20 +169,18 @@ function bandTraces(series, level, legend = true) {
   ];
 }
 
-// `series` by level: its pieces, the history's (up to `dataEnd`, ISO: the hindcast, what the
-// model said before each instant, beside the price then) and the forecast's after it. Across
-// a `gap` between them ([start, end], ISO: no data from the model's last bar to the latest
-// price) nothing is drawn: it is shaded and its length said.
-function drawForecast(element, series, dataEnd, marks, symbol, view) {
+// `series` by level: its pieces, the history's (up to the data's end: the hindcast, what the
+// model said before each instant, beside the price then) and the forecast's, from the price it
+// starts at. Across a `gap` between them ([start, end], ISO: no data from the model's last bar
+// to the latest price) nothing is drawn: it is shaded and its length said.
+function drawForecast(element, series, marks, symbol, view) {
   const joined = (pieces) => Object.fromEntries(
     Object.keys(pieces[0]).map((name) => [name, pieces.flatMap((piece) => piece[name])]),
   );
   const points = joined(series[LEVELS[0]]);
-  const split = points.date.findIndex((date) => Date.parse(date) > Date.parse(dataEnd));
-  const cut = split < 0 ? points.date.length : split;
-  const bands = (level) => (view.gap ? series[level] : [joined(series[level])]);
+  const cut = series[LEVELS[0]][0].date.length;
   const traces = [
-    ...LEVELS.flatMap((level) => bands(level).flatMap((piece, i) => bandTraces(piece, level, i === 0))),
+    ...LEVELS.flatMap((level) => series[level].flatMap((piece, i) => bandTraces(piece, level, i === 0))),
     {
       x: points.date.slice(0, cut), y: points.prediction.slice(0, cut),
       name: "hindcast (said before each bar)", mode: "lines",
@@ -314,8 +312,8 @@ async function showCandles(asset, interval) {
   chart.dataset.interval = interval;
 }
 
-// A forecast piece answered from the latest price (`anchor`): its fan starts at that price, in
-// place of the model's points before it.
+// A forecast piece from the price it starts at (`anchor`: the latest price, else the last close):
+// its fan starts there, at no width, in place of the model's points before it.
 function fromAnchor(piece, anchor) {
   const keep = piece.date.findIndex((date) => Date.parse(date) > Date.parse(anchor.date));
   const start = keep < 0 ? piece.date.length : keep;
@@ -342,9 +340,7 @@ async function showForecast(asset) {
       getRange(asset, from, dataEnd, level), getRange(asset, after, until, level),
     ]);
     anchor = pieces[1].anchor;
-    if (anchor.source !== "model") {
-      fromAnchor(pieces[1], anchor);
-    }
+    fromAnchor(pieces[1], anchor);
     return pieces.map((piece) => Object.fromEntries(columns.map((name) => [name, piece[name]])));
   };
   const answers = await Promise.all(LEVELS.map(levelSeries));
@@ -370,7 +366,7 @@ async function showForecast(asset) {
       (missing ? ` No data from the model's last bar to it: ${stretch(Date.parse(anchor.date) - dataEnd)}.` : "")
     : `The forecast starts from the end of the model's data, ${said}: no newer price is known here.`;
   chart.dataset.anchor = anchor.source;
-  await drawForecast(chart, series, asset.data_until, marks, asset.symbol, view);
+  await drawForecast(chart, series, marks, asset.symbol, view);
   chart.dataset.asset = asset.asset;
 }
 
