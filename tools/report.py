@@ -7,13 +7,12 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from cryptopredict.artifact.schema import BacktestReport, BandSearch, MixSearch, PoolSearch
+from cryptopredict.artifact.schema import BacktestReport, BandSearch
 from cryptopredict.model.band_spec import name_parts
 from cryptopredict.model.panel_choice import PANEL_CHOICE, panel_band
 from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS
@@ -124,19 +123,19 @@ def damping_table(damping: dict) -> str:
     return markdown_table(header, body, note)
 
 
-def band_table(band: BandSearch, shown: int = 10) -> str:
-    """The band candidates, best first (the `shown` best and the chosen one)."""
-    ranked = [
-        candidate.to_builtins() for candidate in sorted(band.candidates, key=lambda c: c.score)
+def band_table(band: BandSearch) -> str:
+    """The panel's band with its scores on the pair's own validation origins."""
+    entry = band.candidates[0].to_builtins()
+    labels = [label for label in HORIZONS if f"score_{label}" in entry]
+    scores = [number(entry[f"score_{label}"]) for label in labels]
+    body = [
+        [
+            f"**{entry['name']}**",
+            f"{entry['score']:.3f}x",
+            *scores,
+            *_pcts(entry, "coverage", labels),
+        ]
     ]
-    chosen = {key: value for key, value in band.chosen.to_builtins().items() if key != "name"}
-    labels = [label for label in HORIZONS if f"score_{label}" in ranked[0]]
-    body = []
-    for entry in ranked[:shown]:
-        spec = {key: entry.get(key) for key in chosen}
-        name = f"**{entry['name']}** (chosen)" if spec == chosen else entry["name"]
-        scores = [number(entry[f"score_{label}"]) for label in labels]
-        body.append([name, f"{entry['score']:.3f}x", *scores, *_pcts(entry, "coverage", labels)])
     header = [
         "band",
         "vs naive",
@@ -149,61 +148,8 @@ def band_table(band: BandSearch, shown: int = 10) -> str:
         f"this pair's {band.validation_origins} validation origins, for the record (interval "
         "score relative to the naive band's within fifths of the day before's volatility, "
         "averaged over the fifths and the horizons; lower is better)."
-        if len(ranked) == 1 and band.pools is None
-        else f"The {min(shown, len(ranked))} best of {len(ranked)} candidates on "
-        f"{band.validation_origins} validation origins, by the mean over the horizons of the "
-        "80% interval score relative to the naive band's (lower is better). The chosen band is "
-        "the best drift-free candidate, with its calibration pool chosen per horizon by the "
-        "quantile score (below), then with or without drift, whichever scores better, then "
-        "per horizon averaged with the empirical band or not by the 80% interval score (below)."
     )
-    tables = [markdown_table(header, body, note)]
-    if band.pools is not None:
-        tables.append(pools_table(band.pools))
-    if band.mix is not None:
-        tables.append(mix_table(band.mix))
-    return "\n\n".join(tables)
-
-
-def pools_table(pools: PoolSearch) -> str:
-    """How far back the chosen band's calibration reaches at each horizon, and why."""
-    rows = [
-        ("all past errors" if c.days is None else f"last {c.days} days", c.to_builtins(), c.days)
-        for c in pools.candidates
-    ]
-    note = (
-        "Calibration pool per horizon: the mean quantile score (pinball loss over every served "
-        "quantile, log prices) of the chosen band on the validation origins with each pool; "
-        "the lowest (bold) is used."
-    )
-    return _chosen_table(["errors calibrated on", "quantile score"], rows, pools.chosen, note)
-
-
-def mix_table(mix: MixSearch) -> str:
-    """How much of the empirical band the chosen band's quantiles take at each horizon, and why."""
-    names = {0.0: "scaled band alone", 0.5: "average of the two", 1.0: "empirical band alone"}
-    rows = [
-        (names.get(c.weight, f"{c.weight:.0%} empirical"), c.to_builtins(), c.weight)
-        for c in mix.candidates
-    ]
-    note = (
-        "Band method per horizon: the mean 80% interval score (log prices) on the validation "
-        "origins of the chosen scaled band, of the empirical band (the naive band without "
-        "drift), and of the equal-weight average of their quantiles (Vincentization); the "
-        "lowest (bold) is served at that horizon, the weight linear in lead in between."
-    )
-    return _chosen_table(["quantiles", "interval score"], rows, mix.chosen, note)
-
-
-def _chosen_table(titles: list[str], rows: list, chosen: Mapping[str, object], note: str) -> str:
-    """A row per option (name, scores per horizon, value), the one chosen at a horizon bold."""
-    labels = [label for label in HORIZONS if label in chosen]
-    cell = "{:.5f}".format
-    body = [
-        [name, *(f"**{cell(entry[h])}**" if chosen[h] == value else cell(entry[h]) for h in labels)]
-        for name, entry, value in rows
-    ]
-    return markdown_table([titles[0], *_per_horizon(titles[1], labels)], body, note)
+    return markdown_table(header, body, note)
 
 
 def panel_tables(panel: dict) -> str:

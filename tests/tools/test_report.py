@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from cryptopredict.artifact.schema import EvaluationScores, MixSearch
+from cryptopredict.artifact.schema import EvaluationScores
 from cryptopredict.model.scorecard import backtest_table
 from tests.e2e.model_report import differences
 from tools import report_readings as readings
@@ -24,7 +24,6 @@ from tools.report import (
     REPORTED,
     current_commit,
     export,
-    mix_table,
     panel_peers_table,
     peer_settings_table,
     render,
@@ -109,23 +108,6 @@ def test_the_backtest_table_shows_the_verdicts_and_relative_differences_training
     assert table[-1].startswith(
         "2500 evaluation origins 7 hours apart; the point forecast there is the last close"
     )
-
-
-def test_the_band_method_table_bolds_the_method_served_at_each_horizon():
-    mix = {
-        "candidates": [
-            {"weight": 0.0, "1h": 0.0184, "7d": 0.2895},
-            {"weight": 0.5, "1h": 0.0186, "7d": 0.2878},
-            {"weight": 1.0, "1h": 0.0202, "7d": 0.2882},
-        ],
-        "chosen": {"1h": 0.0, "7d": 0.5},
-    }
-    mix["score"] = "mean 80% interval score"
-    table = mix_table(msgspec.convert(mix, MixSearch)).splitlines()
-    assert table[0] == "| quantiles | interval score 1h | interval score 7d |"
-    assert table[2] == "| scaled band alone | **0.01840** | 0.28950 |"
-    assert table[3] == "| average of the two | 0.01860 | **0.28780** |"
-    assert table[4] == "| empirical band alone | 0.02020 | 0.28820 |"
 
 
 def figures(relative: float, coverage: float, gap: float | None = None) -> dict:
