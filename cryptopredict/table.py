@@ -1,5 +1,5 @@
-"""The forecasts as a table without a server: what `/forecast/{asset}` answers without a market
-feed, by its own code, for each pair at each lead past its data's end."""
+"""The forecasts as a table without a server: each pair's path past its data's end, a row per
+target time, each what `/forecast/{asset}` answers there without a market feed, by its code."""
 
 from __future__ import annotations
 
@@ -8,34 +8,46 @@ from collections.abc import Sequence
 import pandas as pd
 
 from cryptopredict.api.errors import ApiError
-from cryptopredict.api.serving.catalog import Catalog
+from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.candles import Interval
 from cryptopredict.config import ApiSettings
 
-LEADS = ("1h", "1d", "7d")
+LEVELS = (50, 80, 95)
+BANDS = [f"{side}-{level}" for level in LEVELS for side in ("lo", "hi")]  # statsforecast's names
+HEADER = ["pair", "ds", "issued", "lead_hours", "point", *BANDS, "model_version", "quote", "anchor"]
 
 
 def forecasts(
-    pairs: Sequence[str] = (), leads: Sequence[str] = LEADS, level: int = 80
+    pairs: Sequence[str] = (), horizon: str = "7d", every: str | None = None
 ) -> pd.DataFrame:
-    """A row (pair, issued, lead, point, low, high, level) for each of `pairs` (slugs or
-    symbols; none: every pair trained into MODEL_DIR) at each lead (`1h`, `4h`, `1d`, `7d`: a
-    whole number of m, h, d or w), its band at `level` (50, 80 or 95); ValueError saying what
-    is wrong (ArtifactError without a trained model)."""
-    if level not in (50, 80, 95):
-        raise ValueError(f"level {level}: give 50, 80 or 95 (percent)")
+    """A row per pair of `pairs` (slugs or symbols; none: every pair trained into MODEL_DIR) and
+    target time `ds`, `every` (default: the pair's interval) past its data's end (`issued`) up
+    to `horizon` (each a whole number of m, h, d or w): the point, its 50, 80 and 95% bands,
+    the model version, the quote currency and the close the forecast starts from (`anchor`).
+    ValueError saying what is wrong (ArtifactError without a trained model)."""
+    ahead = Interval.parse(horizon).seconds
+    each = Interval.parse(every).seconds if every else None
     settings = ApiSettings.from_env()
     catalog = Catalog(
         open_artifacts(settings.model_dir), max_horizon_days=settings.max_horizon_days
     )
-    rows = []
+    rows: list[tuple] = []
     try:
         for served in [catalog[pair] for pair in pairs] or catalog:
-            for ahead in map(Interval.parse, leads):
-                said = served.forecast.answer(served.forecast.data_end + ahead.seconds, level)
-                band = (said.prediction, said.prediction_low, said.prediction_high)
-                rows.append((served.slug, pd.Timestamp(said.data_until), ahead.delta, *band, level))
+            start, step = served.forecast.data_end, each or served.forecast.step
+            rows += [_row(served, at) for at in range(start + step, start + ahead + 1, step)]
     except ApiError as error:
         raise ValueError(error.detail) from None
-    return pd.DataFrame(rows, columns=["pair", "issued", "lead", "point", "low", "high", "level"])
+    table = pd.DataFrame(rows, columns=HEADER)
+    table[["ds", "issued"]] = table[["ds", "issued"]].apply(pd.to_datetime, utc=True)
+    return table
+
+
+def _row(served: CatalogEntry, at: int) -> tuple:
+    """A row of the table: the API's answers for `served` at instant `at`, at each of LEVELS."""
+    said = [served.forecast.answer(at, level) for level in LEVELS]
+    bands = [bound for one in said for bound in (one.prediction_low, one.prediction_high)]
+    first = said[0]
+    when = (first.date, first.data_until, first.lead_hours, first.prediction)
+    return (served.slug, *when, *bands, first.model_version, served.quote, first.anchor.price)

@@ -75,6 +75,7 @@ def test_a_forecast_starts_at_the_close_it_names(model_dir, monkeypatch):
         assert [one["prediction"] for one in said[:3]] == [close] * 3, slug
         widths = [one["prediction_high"] - one["prediction_low"] for one in said]
         assert 0 < widths[0] < widths[1] < widths[2] < widths[3], (slug, widths)
-        table = cryptopredict.forecasts([slug], [f"{lead // 60}m" for lead in leads[:3]])
+        quarter = f"{step // 4 // 60}m"
+        table = cryptopredict.forecasts([slug], f"{3 * step // 4 // 60}m", every=quarter)
         assert table["point"].tolist() == [close] * 3, slug
-        assert table["high"].tolist() == [one["prediction_high"] for one in said[:3]], slug
+        assert table["hi-80"].tolist() == [one["prediction_high"] for one in said[:3]], slug

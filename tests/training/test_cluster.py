@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
-import site
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +25,7 @@ from cryptopredict.artifact.read import load_artifact
 from cryptopredict.config import HistorySettings, TrainingSettings
 from cryptopredict.training.cli import main
 from cryptopredict.training.cluster import training_client
+from tests.installed import install
 from tests.live_server import wait_for
 from tests.local_cluster import in_process_client
 
@@ -84,29 +83,9 @@ def test_a_few_pairs_train_in_this_process_to_the_same_grids(on_two_workers, tmp
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A virtual environment with this checkout installed by `pip install .` (offline: the
-    build backend and the dependencies come from this environment), and its `dask` command."""
-    root = tmp_path_factory.mktemp("installed")
-    source, venv = root / "source", root / "venv"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "cryptopredict", source / "cryptopredict",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    packages = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    packages = packages / "site-packages"
-    (packages / "dependencies.pth").write_text(str(Path(site.getsitepackages()[0]).resolve()))
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(packages), str(source)],
-        check=True,
-    )  # fmt: skip
-    # The console script pip writes for dask, for this environment's interpreter.
-    script = Path(sys.executable).with_name("dask").read_text().split("\n", 1)[1]
-    (venv / "bin" / "dask").write_text(f"#!{venv / 'bin' / 'python'}\n{script}")
-    (venv / "bin" / "dask").chmod(0o755)
-    return venv
+    """A virtual environment with this checkout installed for training (`pip install .[train]`),
+    and so its `dask` command."""
+    return install(tmp_path_factory.mktemp("installed"), "[train]")
 
 
 def test_pip_install_installs_every_file_of_the_package(installed):
