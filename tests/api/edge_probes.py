@@ -29,10 +29,12 @@ def answer_to(url: str, request: bytes) -> bytes:
 
 def refused(answer: bytes) -> tuple[int, str]:
     """The status of a refusal and its `error` (JSON, as the API's are), or `html` for HAProxy's
-    own page (those of a request it could not read)."""
+    own page (those of a request it could not read); of any other answer, its status alone."""
     head, _, body = answer.partition(b"\r\n\r\n")
     if b"\r\ncontent-type: text/html" in head.lower():
         return int(head.split()[1]), "html"
+    if int(head.split()[1]) < 400:
+        return int(head.split()[1]), ""
     detail = json.JSONDecoder().raw_decode(body.decode())[0]  # the first answer's
     assert set(detail) == {"error", "detail"}, detail
     return int(head.split()[1]), detail["error"]
@@ -40,9 +42,11 @@ def refused(answer: bytes) -> tuple[int, str]:
 
 # Requests that once met a traceback (`//[`: urlsplit read a malformed host), Waitress's
 # plain-text answers (a lower-case method), a 200 (HTTP/1.1 without Host) or Waitress holding a
-# connection while a body dripped; each is answered in JSON, with the status the API or HAProxy
-# gives it, but for the two HAProxy cannot read (its own HTML page before 3.2).
+# connection while a body dripped, or after answering `100 Continue` to a request with none
+# (issue 113); each is answered in JSON, with the status the API or HAProxy gives it, but for
+# the two HAProxy cannot read (its own HTML page before 3.2).
 PROBES = [
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n", 200, ""),
     (b"GET //[%2f HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"),
     (b"GET http://x/[%2f HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"),
     (b"GET /forecast/btc%2fusd%ff?date=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 404, "unknown_asset"),
