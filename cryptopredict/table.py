@@ -36,6 +36,8 @@ def forecasts(
     try:
         for served in [catalog[pair] for pair in pairs] or catalog:
             start, step = served.forecast.data_end, each or served.forecast.step
+            if step > ahead:
+                raise ValueError(f"horizon {horizon} is shorter than {served.slug}'s step")
             rows += [_row(served, at) for at in range(start + step, start + ahead + 1, step)]
     except ApiError as error:
         raise ValueError(error.detail) from None

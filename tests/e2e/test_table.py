@@ -123,6 +123,7 @@ def test_a_copy_installed_outside_the_checkout_gives_the_same_table(model_dir, t
     [
         (["--pairs", "btc-usd,doge-usd"], "no asset 'doge-usd' is served here; known: btc-usd"),
         (["--horizon", "1y"], "'1y' is not an interval; use a whole number and a unit m, h, d"),
+        (["--pairs", "btc-usd", "--horizon", "30m"], "horizon 30m is shorter than btc-usd's step"),
         (["--horizon", "5000d"], "is too far ahead; valid dates run from 2021-01-01T01:00:00Z to"),
         (["--to", "f.xlsx"], "argument --to: 'f.xlsx': name a .parquet, .csv or .json file"),
     ],
