@@ -9,7 +9,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from tools.release.rules import TAG_RULE
+from tools.release.rules import TAG_RULE, setting
 
 REPOSITORY = "octo/cryptopredict"
 BASE = f"/repos/{REPOSITORY}"
@@ -25,43 +25,25 @@ NOT_FOUND = json.dumps(
     {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 )
 
-# An active tag ruleset keeping every release tag the release's own, as a job's token reads it:
-# GitHub leaves `bypass_actors` out for a token that may not edit the ruleset.
-RULESET = {
-    "id": 7,
-    "name": "release tags",
-    "target": "tag",
-    "source_type": "Repository",
-    "source": REPOSITORY,
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
-    "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
-    "node_id": "RRS_lACqUmVwb3NpdG9yec4AAAAHzgAAAAc",
-    "created_at": "2026-11-20T10:00:00.000Z",
-    "updated_at": "2026-11-20T10:00:00.000Z",
-    "current_user_can_bypass": "never",
-    "_links": {
-        "self": {"href": f"https://api.github.com{BASE}/rulesets/7"},
-        "html": {"href": f"https://github.com/{REPOSITORY}/rules/7"},
-    },
-}
-# The branch ruleset the set-up makes: main kept from deletion and force pushes, for everyone.
-BRANCH_RULESET = {
-    **RULESET,
-    "id": 8,
-    "name": "main",
-    "target": "branch",
-    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
-    "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}],
-    "_links": {
-        "self": {"href": f"https://api.github.com{BASE}/rulesets/8"},
-        "html": {"href": f"https://github.com/{REPOSITORY}/rules/8"},
-    },
-}
+
+def as_github_answers(ruleset_id: int, file: str) -> dict[str, Any]:
+    """The committed ruleset (.github/settings/rulesets/<file>.json) as GitHub answers a job's
+    token ("Get a repository ruleset"): GitHub leaves `bypass_actors` out for a token that may
+    not edit the ruleset."""
+    links = {"self": {"href": f"https://api.github.com{BASE}/rulesets/{ruleset_id}"}}
+    ruleset = {**setting(f"rulesets/{file}"), "id": ruleset_id, "_links": links}
+    del ruleset["bypass_actors"]
+    return {**ruleset, "source_type": "Repository", "source": REPOSITORY}
+
+
+# The tag ruleset keeping every release tag the release's own, and the branch ruleset keeping
+# main from deletion and force pushes, as setup makes them.
+RULESET, BRANCH_RULESET = as_github_answers(7, "release-tags"), as_github_answers(8, "main")
 # The bypass actor the set-up makes (REST API: a deploy key has no id).
 DEPLOY_KEYS = {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
-# The same ruleset as its administrator's token reads it.
+# The same rulesets as their administrator's token reads them.
 RULESET_AS_ADMIN = {**RULESET, "bypass_actors": [DEPLOY_KEYS], "current_user_can_bypass": "always"}
+BRANCH_RULESET = {**BRANCH_RULESET, "bypass_actors": []}
 WRITE_KEY = {
     "id": 1,
     "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake",

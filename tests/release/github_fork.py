@@ -1,10 +1,20 @@
 """A fork on GitHub as its REST API keeps it: a bare repository (a personal account's or an
-organisation's) whose settings `python -m tools.release setup` reads and makes, each
+organisation's) whose settings `python -m tools.release setup` reads and makes (with gh), each
 endpoint answering in the shape GitHub documents ("Get an environment", "List deployment branch
 policies", "Get an environment public key", "Create or update an environment secret", "Create a
 deploy key", "Create a repository ruleset", "List repository variables", "Create a GitHub Pages
-site", "Enable a workflow", ...). Secrets are sealed boxes to a real key pair, opened here as
-GitHub would; a secret whose value is not a sealed box of that key is refused (HTTP 422)."""
+site", "Create a workflow dispatch event", "List workflow runs for a workflow", ...), every list
+paged. Secrets are sealed boxes to a real key pair, opened here as GitHub would; a secret whose
+value is not a sealed box of that key is refused (HTTP 422).
+
+Its workflows do not run until its owner enables them in its Actions tab: "Workflows don't run in
+forked repositories by default. You must enable GitHub Actions in the Actions tab of the forked
+repository" ("Events that trigger workflows", Workflows in forked repositories:
+https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows;
+the fork's banner, github/docs#15761: "Workflows aren't being run on this forked repository ...
+I understand my workflows, go ahead and enable them"). Meanwhile the workflows read `active`,
+"Enable a workflow" changes nothing, and a dispatch is refused (HTTP 422); `press_the_button()`
+is the owner's click."""
 
 from __future__ import annotations
 
@@ -16,11 +26,16 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from tests.release.github_answers import paged
+
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+# What GitHub answers a dispatch of a workflow that may not run (docs: "Create a workflow dispatch
+# event", https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event).
+NOT_RUN = {"message": "Actions has been disabled for this repository.", "status": "422"}
 
 
 # What a request gets: the HTTP status and the body.
-Answer = tuple[int, bytes]
+Answer = tuple  # (status, body), or with headers
 
 
 def _json(status: int, document: Any = None) -> Answer:
@@ -29,13 +44,17 @@ def _json(status: int, document: Any = None) -> Answer:
 
 @dataclass
 class Fork:
-    """octo/cryptopredict, bare: Actions' workflows disabled (a fork's), nothing else set."""
+    """octo/cryptopredict, bare: its Actions not yet enabled by its owner, nothing else set."""
 
     owner_type: str = "User"
     repository: str = "octo/cryptopredict"
+    actions_on: bool = False  # the owner pressed the Actions tab's button
     workflows: dict[str, str] = field(
-        default_factory=lambda: {"release.yml": "disabled_fork", "docs.yml": "disabled_fork"}
+        default_factory=lambda: {"release.yml": "active", "docs.yml": "active"}
     )
+    runs: list[dict[str, Any]] = field(default_factory=list)  # the release's, newest first
+    host: str = ""  # where the server answers, for the Link to a list's next page
+    issues: Any = None  # its issues and labels (tests/release/github_issues.py)
     # Each environment by name: its settings, deployment policies and secrets (name: opened).
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     repository_secrets: dict[str, str] = field(default_factory=dict)
@@ -49,13 +68,14 @@ class Fork:
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
     _path: str = ""  # the request's path
+    _asked: str = ""  # and with its query
 
     @property
     def owner(self) -> str:
         return self.repository.split("/")[0]
 
     def handle(self, method: str, path: str, body: bytes) -> Answer | None:
-        path = path.partition("?")[0]
+        self._asked, path = path, path.partition("?")[0]
         base = f"/repos/{self.repository}"
         document = json.loads(body) if body else {}
         if method != "GET":
@@ -96,16 +116,34 @@ class Fork:
                 return part(method, path.removeprefix(prefix), body)
         return None
 
-    def _workflows(self, method: str, path: str, _: dict[str, Any]) -> Answer | None:
+    def press_the_button(self) -> None:
+        """The owner's click on 'I understand my workflows, go ahead and enable them'."""
+        self.actions_on = True
+
+    def _workflows(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         name, _slash, action = path.removeprefix("/").partition("/")
-        if action and method == "PUT":
-            self.workflows[name] = "active" if action == "enable" else "disabled_manually"
+        if action == "runs":
+            return paged(self.runs, self._asked, self.host, "workflow_runs")
+        if action == "dispatches":
+            if not self.actions_on or self.workflows[name] != "active":
+                return _json(422, NOT_RUN)
+            number = len(self.runs) + 1
+            link = f"https://github.com/{self.repository}/actions/runs/{number}"
+            run = {"id": number, "event": "workflow_dispatch", "html_url": link, **body}
+            self.runs.insert(0, {**run, "status": "queued"})
+            return _json(204)
+        if action == "enable" and self.workflows[name] == "disabled_manually":
+            self.workflows[name] = "active"  # a fork's own, not-yet-enabled Actions stay off
+        if action == "disable":
+            self.workflows[name] = "disabled_manually"
+        if action:
             return _json(204)
         return _json(200, {"path": f".github/workflows/{name}", "state": self.workflows[name]})
 
     def _repository_secrets(self, method: str, path: str, _: dict[str, Any]) -> Answer | None:
         if method == "GET":
-            return _listed("secrets", [{"name": n} for n in sorted(self.repository_secrets)])
+            names = [{"name": n} for n in sorted(self.repository_secrets)]
+            return paged(names, self._asked, self.host, "secrets")
         return _json(204) if self.repository_secrets.pop(path.removeprefix("/"), None) else None
 
     def _keys(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
@@ -116,7 +154,7 @@ class Fork:
         if method == "DELETE":
             self.keys = [k for k in self.keys if f"/{k['id']}" != path]
             return _json(204)
-        return _json(200, self.keys)
+        return paged(self.keys, self._asked, self.host)
 
     def _dependabot(self, method: str, _: str, __: dict[str, Any]) -> Answer | None:
         """Dependabot's alerts (`/vulnerability-alerts`: 204 on, 404 off) and its security
@@ -165,23 +203,24 @@ class Fork:
             policy = {"id": self._id(), **body}
             held.append(policy)
             return _json(200, policy)
-        return _json(200, {"total_count": len(held), "branch_policies": held})
+        return paged(held, self._asked, self.host, "branch_policies")
 
     def _secrets(self, held: dict, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "/public-key":
             key = base64.b64encode(bytes(self.sealing.public_key)).decode()
             return _json(200, {"key_id": "568250167242549743", "key": key})
         if path == "":
-            return _listed("secrets", [{"name": n} for n in sorted(held)])
+            return paged([{"name": n} for n in sorted(held)], self._asked, self.host, "secrets")
         name = path.removeprefix("/")
         if method == "DELETE":
             return _json(204) if held.pop(name, None) else None
+        created = name not in held  # "201: Response when creating a secret", an empty object
         try:
             sealed = base64.b64decode(body["encrypted_value"])
             held[name] = SealedBox(self.sealing).decrypt(sealed).decode()
         except (CryptoError, KeyError, ValueError):
             return _json(422, {"message": "Bad request - encrypted_value"})
-        return _json(201)
+        return _json(201, {}) if created else _json(204)
 
     def _main(self, method: str, _: str, body: dict[str, Any]) -> Answer | None:
         """Update or delete main, as an administrator asks: refused (HTTP 422, GitHub's words)
@@ -225,7 +264,7 @@ class Fork:
             listed = [
                 {k: r[k] for k in ("id", "name", "target", "enforcement")} for r in self.rulesets
             ]
-            return _json(200, listed)
+            return paged(listed, self._asked, self.host)
         [ruleset] = [r for r in self.rulesets if f"/{r['id']}" == path] or [None]
         if ruleset is None:
             return None
@@ -237,9 +276,9 @@ class Fork:
         if path == "":
             if method == "POST":
                 self.variables[body["name"]] = body["value"]
-                return _json(201)
+                return _json(201, {})
             items = [{"name": n, "value": v} for n, v in sorted(self.variables.items())]
-            return _listed("variables", items)
+            return paged(items, self._asked, self.host, "variables")
         name = path.removeprefix("/")
         if name not in self.variables:
             return None
@@ -248,7 +287,3 @@ class Fork:
         else:
             self.variables[name] = body["value"]
         return _json(204)
-
-
-def _listed(key: str, items: list[dict[str, Any]]) -> Answer:
-    return _json(200, {"total_count": len(items), key: items})

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.release.github_answers import failed_runs
 from tests.release.github_issues import Issues
 from tools.release import cli
-from tools.release.say import LABEL, sections
+from tools.release.say import LABEL, PREAMBLE, sections
 
 
 @pytest.fixture
@@ -93,6 +94,12 @@ def test_the_one_issue_is_found_among_250_read_page_by_page(server, tmp_path, is
     say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1 and GHSA-2")
     assert len(issues.issues) == 250, "no second issue"
     assert sections(issues.issues[0]["body"])["audit"][0] == "GHSA-1 and GHSA-2"
+
+
+def test_the_issue_points_at_a_section_of_the_release_page_that_exists():
+    section = re.search(r'docs/release.md, "([^"]+)"', PREAMBLE)[1]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "release.md").read_text()
+    assert section in re.findall(r"^#+ (.+)$", page, re.M)
 
 
 def test_github_unavailable_is_a_warning_after_the_summary_never_a_failure(

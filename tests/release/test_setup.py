@@ -1,47 +1,68 @@
 """`python -m tools.release setup` against GitHub's API as it keeps a fork
-(tests/release/github_fork.py, served by a local server): a bare personal fork and a bare
-organisation fork are left set up so that its dry run passes, a second run changes nothing, and
-the deploy key's private half reaches the environment secret only, sealed, never the disk
-(issue 69, bar 1)."""
+(tests/release/github_fork.py and github_issues.py, served by a local server, gh reaching it as
+GH_HOST through HTTP_PROXY): a bare personal fork and a bare organisation fork are left set up so
+that its dry run passes, a second run changes nothing, and the deploy key's private half reaches
+the environment secret only, sealed by gh, never the disk (issue 69, bar 1); a fork whose Actions
+its owner has not enabled is told the one thing to do (issue 112)."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.release.github_fork import NOT_FOUND, Fork
+from tests.release.github_issues import Issues
 from tools.release.cli import main, parse_args
 from tools.release.github import GitHub, GitHubError
+from tools.release.say import LABEL
 
 REPOSITORY = "octo/cryptopredict"
+ENABLE = (
+    "open https://github.com/octo/cryptopredict/actions and press 'I understand my workflows, go "
+    "ahead and enable them', then run setup again"
+)
 
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     """The owner's clone as the working directory, and a temporary directory of the test's own
-    (tempfile's, for everything this process makes)."""
+    (tempfile's, for everything this process and gh make)."""
     work, scratch = tmp_path / "clone", tmp_path / "tmp"
     work.mkdir()
     scratch.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setenv("GH_CONFIG_DIR", str(scratch / "gh"))
     return tmp_path
 
 
-def serve(server, fork: Fork) -> Fork:
-    server.handler = fork.handle
+def serve(server, fork: Fork, monkeypatch) -> Fork:
+    """The fork and its issues at the server; gh asks them as the host github.localhost (GitHub's
+    own name for a local instance, asked over HTTP) through the server as its proxy."""
+    if shutil.which("gh") is None:
+        pytest.skip("gh is not installed: make test installs it (Debian's gh), or WITHOUT=gh")
+    fork.host = server.url.removeprefix("http://")
+    fork.issues = Issues(host=fork.host)
+    server.handler = lambda *asked: fork.issues.handle(*asked) or fork.handle(*asked)
     plural = "orgs" if fork.owner_type == "Organization" else "users"
     server.route(f"/{plural}/octo/packages/container/cryptopredict", 404, json.dumps(NOT_FOUND))
+    for name, value in (("HTTP_PROXY", server.url), ("NO_PROXY", "127.0.0.1")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GH_HOST", "github.localhost")
+    # urllib's opener reads the proxies once: this test's own, forgotten after it.
+    monkeypatch.setattr(urllib.request, "_opener", None)
     return fork
 
 
@@ -52,10 +73,10 @@ def run(server, capsys, command: str, *args: str) -> tuple[int, str]:
 
 
 def public_half(private: str) -> str:
-    """What OpenSSH derives from a private key, read from its standard input."""
+    """What OpenSSH derives from a private key (ended by a newline, as the tag job writes it)."""
     done = subprocess.run(
         ["ssh-keygen", "-y", "-f", "/dev/stdin"],
-        input=private,
+        input=private.strip() + "\n",
         capture_output=True,
         text=True,
         check=True,
@@ -70,30 +91,41 @@ def holding(root: Path, text: str) -> list[Path]:
 
 
 @pytest.mark.parametrize("owner_type", ["User", "Organization"])
-def test_a_bare_fork_is_set_up_so_that_its_dry_run_passes_and_a_second_run_changes_nothing(
-    server, capsys, workdir, owner_type
+def test_a_bare_fork_is_told_to_enable_actions_then_set_up_so_that_its_dry_run_passes(
+    server, capsys, workdir, monkeypatch, owner_type
 ):
-    fork = serve(server, Fork(owner_type=owner_type))
+    fork = serve(server, Fork(owner_type=owner_type), monkeypatch)
     code, out = run(server, capsys, "setup", "--dry-run")
     assert code == 1, "a bare fork is not set up"
+    started = time.monotonic()
     code, out = run(server, capsys, "setup", "--no-render")
-    assert code == 0, out
+    assert code == 1, "GitHub runs no workflow of a fork until its owner enables them"
+    assert time.monotonic() - started < 60
+    assert f"by hand: GitHub does not run the release: {ENABLE}" in out
+    assert "HTTP 422" in out, "GitHub's answer to the dispatch"
     said = [line for line in out.splitlines() if line.startswith("change: ")]
     for setting in (
         "turn Issues on (off on a fork by default)",
-        "enable the release workflow",
+        f"create the label {LABEL}",
         "create the production environment",
         "create the release-tags environment",
         "make a deploy key",
-        "create the tag ruleset 'release tags'",
-        "create the branch ruleset 'main'",
-        "set the variable RELEASE_REPOSITORY",
+        "create the tag ruleset 'release tags', as rulesets/release-tags.json says",
+        "create the branch ruleset 'main moves forward', as rulesets/main.json says",
+        "set the variable RELEASE_REPOSITORY to octo/cryptopredict",
         "publish GitHub Pages from GitHub Actions",
         "turn on Dependabot's alerts and security updates",
+        "start the release on main and watch GitHub show its run",
     ):
         assert any(setting in line for line in said), (setting, out)
+    assert LABEL in fork.issues.labels, "a job's token may not create it: setup does"
+    fork.press_the_button()
+    code, out = run(server, capsys, "setup", "--no-render")
+    assert code == 0, out
+    assert "the release started: https://github.com/octo/cryptopredict/actions/runs/1" in out
     code, out = run(server, capsys, "setup", "--dry-run")
     assert code == 0, out
+    assert "in place: the release runs: its latest run is https://github.com/" in out
     assert fork.dependabot == {"alerts", "updates"}, "the alerts first: the updates need them"
     assert fork.has_issues, "the one issue reaches the owner"
     assert "in place: Render is off" in out
@@ -111,7 +143,6 @@ def test_a_bare_fork_is_set_up_so_that_its_dry_run_passes_and_a_second_run_chang
     code, out = run(server, capsys, "setup", "--no-render")
     assert code == 0
     assert "nothing to change: every setting the releases need is in place" in out
-    assert not [line for line in out.splitlines() if line.startswith("change:")]
     assert fork.writes == writes
     # main only moves forward: its force push and deletion refused, the administrator's too.
     github = GitHub(server.url, REPOSITORY, "ghp_owner")
@@ -121,8 +152,8 @@ def test_a_bare_fork_is_set_up_so_that_its_dry_run_passes_and_a_second_run_chang
     github.call("PATCH", "/git/refs/heads/main", {"sha": "0" * 40})  # a fast-forward goes
 
 
-def test_a_dry_run_says_every_change_and_makes_none(server, capsys, workdir):
-    fork = serve(server, Fork())
+def test_a_dry_run_says_every_change_and_makes_none(server, capsys, workdir, monkeypatch):
+    fork = serve(server, Fork(), monkeypatch)
     code, out = run(server, capsys, "setup", "--dry-run", "--no-pages")
     assert code == 1, "changes to make"
     assert "would change: disable the docs workflow (Pages off)" in out
@@ -132,8 +163,14 @@ def test_a_dry_run_says_every_change_and_makes_none(server, capsys, workdir):
     assert fork.writes == []
 
 
-def test_render_on_seals_the_hook_into_the_environment_and_off_removes_it(server, capsys, workdir):
-    fork = serve(server, Fork(repository_secrets={"RENDER_DEPLOY_HOOK_URL": "old"}))
+def test_render_on_seals_the_hook_into_the_environment_and_off_removes_it(
+    server, capsys, workdir, monkeypatch
+):
+    fork = serve(
+        server,
+        Fork(actions_on=True, repository_secrets={"RENDER_DEPLOY_HOOK_URL": "old"}),
+        monkeypatch,
+    )
     hook = "https://api.render.com/deploy/srv-abc?key=xyz"
     environ = {
         "GITHUB_TOKEN": "ghp_owner",
@@ -157,8 +194,8 @@ def test_render_on_seals_the_hook_into_the_environment_and_off_removes_it(server
     assert "RENDER_SERVICE_URL" not in fork.variables
 
 
-def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, workdir):
-    fork = serve(server, Fork())
+def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, workdir, monkeypatch):
+    fork = serve(server, Fork(actions_on=True), monkeypatch)
     run(server, capsys, "setup", "--no-render")
     [first] = fork.keys
     fork.environments["production"]["policies"].append(
@@ -169,7 +206,9 @@ def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, wo
     code, out = run(server, capsys, "setup", "--no-render")
     assert code == 0
     assert "change: stop the branch 'feature/*' deploying to production" in out
-    assert "change: correct the tag ruleset 'release tags'" in out
+    assert (
+        "change: correct the tag ruleset 'release tags', as rulesets/release-tags.json says" in out
+    )
     assert "replacing the 1 made before" in out
     [key] = fork.keys
     assert key["id"] != first["id"]
@@ -179,27 +218,29 @@ def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, wo
     assert run(server, capsys, "setup", "--dry-run")[0] == 0
 
 
-def test_the_set_up_by_hand_is_at_most_six_steps_and_the_command_does_the_rest():
-    """Bar 4: docs/release.md's set-up counts what stays by hand in its own list."""
+def test_the_set_up_by_hand_is_at_most_seven_steps_and_the_command_does_the_rest():
+    """Bar 4: docs/release.md's set-up counts what stays by hand in its own list; issue 112:
+    the fork's Actions tab is one of them, between the command and the first release."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "release.md").read_text()
-    section = text.split("### By hand: six steps\n", 1)[1].split("\n### ", 1)[0]
+    section = text.split("### By hand: seven steps\n", 1)[1].split("\n### ", 1)[0]
     steps = [line for line in section.splitlines() if line[:1].isdigit() and ". **" in line]
-    assert [line.split(".", 1)[0] for line in steps] == [str(n) for n in range(1, 7)]
+    assert [line.split(".", 1)[0] for line in steps] == [str(n) for n in range(1, 8)]
+    assert "I understand my workflows, go ahead and enable them" in steps[2]
     assert "python -m tools.release setup --repository <owner>/<repo>" in section
     assert "python -m tools.release setup --repository <owner>/<repo> --dry-run" in section
-    # Every fix a failure names by its step is one of these six.
+    # Every fix a failure names by its step is one of these seven.
     table = text.split("### What each failure looks like\n", 1)[1].split("\n### ", 1)[0]
     named = {int(part.split("step ")[1][0]) for part in table.split("by hand, ")[1:]}
-    assert named <= set(range(1, 7))
+    assert named <= set(range(1, 8))
 
 
 def test_every_command_of_the_set_up_by_hand_exists():
-    """Issue 76, bar 5: each `python -m tools.release` command the six steps give parses with
+    """Issue 76, bar 5: each `python -m tools.release` command the seven steps give parses with
     its options, each `make` target named exists, and each file an install reads is there (the
     `gh` commands were checked against gh 2.23, `gh auth token` and `gh auth refresh -s`)."""
     root = Path(__file__).resolve().parents[2]
     text = (root / "docs" / "release.md").read_text()
-    section = text.split("### By hand: six steps\n", 1)[1].split("\n### ", 1)[0]
+    section = text.split("### By hand: seven steps\n", 1)[1].split("\n### ", 1)[0]
     joined = re.sub(r"\\\n\s*", " ", section)  # a shell line continued
     commands = re.findall(r"python -m tools\.release [^\n`#]*", joined)
     # An option named in the text: with the repository every command takes.
@@ -218,54 +259,32 @@ def test_every_command_of_the_set_up_by_hand_exists():
         assert (root / required).is_file(), required
 
 
-# The owner's own branch ruleset for main: pull requests and a status check required.
-OWNERS_MAIN = {
-    "id": 60,
-    "name": "main",
-    "target": "branch",
-    "source_type": "Repository",
-    "source": REPOSITORY,
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
-    "rules": [
-        {
-            "type": "pull_request",
-            "parameters": {
-                "required_approving_review_count": 1,
-                "dismiss_stale_reviews_on_push": True,
-                "require_code_owner_review": False,
-                "require_last_push_approval": False,
-                "required_review_thread_resolution": False,
-            },
-        },
-        {
-            "type": "required_status_checks",
-            "parameters": {
-                "strict_required_status_checks_policy": True,
-                "required_status_checks": [{"context": "make test"}],
-            },
-        },
-    ],
-    "bypass_actors": [],
-}
-
-
-def test_setup_makes_its_own_branch_ruleset_beside_a_main_ruleset_it_cannot_add_to(
-    server, capsys, workdir
-):
-    """The owner's `main` holds other rules (and is switched to evaluate): setup makes its own
-    under another name, with no bypass, and leaves the owner's as it was."""
-    owners = {**json.loads(json.dumps(OWNERS_MAIN)), "enforcement": "evaluate"}
-    fork = serve(server, Fork(rulesets=[owners]))
+def test_setup_leaves_the_owners_own_main_ruleset_as_it_is(server, capsys, workdir, monkeypatch):
+    """The owner's `main` (pull requests required, switched to evaluate) is not setup's: setup
+    makes its own, named as its file names it, and leaves the owner's as it was."""
+    owners = {
+        "id": 60,
+        "name": "main",
+        "target": "branch",
+        "source_type": "Repository",
+        "enforcement": "evaluate",
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [{"type": "pull_request", "parameters": {"required_approving_review_count": 1}}],
+        "bypass_actors": [],
+    }
+    fork = serve(
+        server, Fork(actions_on=True, rulesets=[json.loads(json.dumps(owners))]), monkeypatch
+    )
     code, out = run(server, capsys, "setup", "--no-render")
     assert code == 0, out
-    assert "change: create the branch ruleset 'main (release)'" in out
-    assert "(yours named 'main' has other rules, and stays as it is)" in out
+    assert "change: create the branch ruleset 'main moves forward'" in out
     assert fork.rulesets[0] == owners, "the owner's ruleset as it was"
     assert run(server, capsys, "setup", "--dry-run")[0] == 0
 
 
-def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(server, capsys, workdir):
+def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(
+    server, capsys, workdir, monkeypatch
+):
     """The owner's tag ruleset restricts creating release tags with no bypass: GitHub would
     refuse the release's tags. Setup, and its dry run, say it is not in place, and leave it to
     the owner."""
@@ -280,7 +299,7 @@ def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(server, capsys,
         "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
         "rules": [{"type": "creation"}],
     }
-    fork = serve(server, Fork(rulesets=[theirs]))
+    fork = serve(server, Fork(actions_on=True, rulesets=[theirs]), monkeypatch)
     for _ in range(2):
         for dry_run in ((), ("--dry-run",)):
             code, out = run(server, capsys, "setup", "--no-render", *dry_run)
@@ -296,10 +315,10 @@ def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(server, capsys,
     assert run(server, capsys, "setup", "--dry-run")[0] == 0
 
 
-def test_a_dry_run_needs_nothing_but_python(server, workdir):
-    """Without PyNaCl, or any package (`python -S`: no site-packages), `setup --dry-run`
-    says what it would change; the run that seals secrets says how to install what it needs."""
-    serve(server, Fork())
+def test_a_dry_run_needs_nothing_but_python(server, workdir, monkeypatch):
+    """Without cryptography, or any package (`python -S`: no site-packages), `setup --dry-run`
+    says what it would change; the run that changes settings says how to install what it needs."""
+    serve(server, Fork(), monkeypatch)
     environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url, "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-S", "-m", "tools.release", "setup", "--repository", REPOSITORY]
     root = Path(__file__).resolve().parents[2]
@@ -312,7 +331,7 @@ def test_a_dry_run_needs_nothing_but_python(server, workdir):
         command, cwd=root, env=environ, capture_output=True, text=True, check=False
     )
     assert done.returncode == 1
-    assert "setup seals secrets with PyNaCl, which this Python does not have" in done.stderr
+    assert "setup makes its changes with the GitHub CLI, gh (https://cli.github.com)" in done.stderr
     assert "pip install --require-hashes -r requirements-setup.txt" in done.stderr
 
 

@@ -24,6 +24,7 @@ from tests.release.github_answers import (
     repository,
 )
 from tools.release.cli import main
+from tools.release.say import LABEL
 
 RENDER_YAML = Path(__file__).resolve().parents[2] / "render.yaml"
 HOOK_SECRET = {**TAG_KEY_SECRET, "name": "RENDER_DEPLOY_HOOK_URL"}
@@ -74,6 +75,9 @@ def set_up(server, **faults) -> None:
     server.route(f"{BASE}/actions/variables", 200, listed("variables", [SERVICE, SCHEDULE]))
     server.route(f"{BASE}/actions/secrets", 200, listed("secrets", []))
     server.route(f"{BASE}/git/matching-refs/tags/v", 200, "[]")
+    server.route(f"{BASE}/labels", 200, json.dumps([{"name": "bug"}, {"name": LABEL}]))
+    run = {"id": 1, "html_url": f"https://github.com{BASE.removeprefix('/repos')}/actions/runs/1"}
+    server.route(f"{BASE}/actions/workflows/release.yml/runs", 200, listed("workflow_runs", [run]))
     updates = {"enabled": not faults.get("dependabot"), "paused": False}
     server.route(f"{BASE}/automated-security-fixes", 200, json.dumps(updates))
     blueprint = RENDER_YAML.read_text().replace("owner.invalid", "octo")
@@ -123,11 +127,11 @@ def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, caps
 @pytest.mark.parametrize(
     ("fault", "named"),
     [
-        ("ruleset", "would change: create the tag ruleset 'release tags': refs/tags/v* restricts"),
+        ("ruleset", "would change: create the tag ruleset 'release tags', as rulesets/release-t"),
         ("bypass", "would change: correct the tag ruleset 'release tags'"),
         ("pull_requests", "would change: correct the tag ruleset 'release tags'"),
         ("deploy_key", "would change: make a deploy key with write access"),
-        ("tag_key", "private half into the release-tags secret RELEASE_TAG_KEY"),
+        ("tag_key", "private half in the release-tags secret RELEASE_TAG_KEY"),
         ("environment", "would change: correct the production environment"),
         ("package", "by hand: the package ghcr.io/octo/cryptopredict is private"),
         ("dependabot", "would change: turn on Dependabot's alerts and security updates"),
@@ -144,7 +148,7 @@ def test_each_missing_step_is_named_with_its_fix_and_the_others_still_checked(
     assert all("docs/release.md" in line or "->" in line for line in by_hand), by_hand
     # The steps that are in place are still said.
     assert "in place: GitHub Pages is built from GitHub Actions" in out
-    assert "in place: the release workflow is enabled" in out
+    assert "in place: the release runs: its latest run is https://github.com/octo/" in out
 
 
 def test_a_deploy_hook_without_the_service_url_is_missing(server, capsys):
@@ -249,4 +253,4 @@ def test_the_branch_ruleset_gone_is_made_again(server, capsys, branch):
     )
     line = the_one_missing(server, capsys)
     assert line.startswith("would change: ")
-    assert "the branch ruleset 'main': refs/heads/main restricts deletion, non_fast_forward" in line
+    assert "the branch ruleset 'main moves forward', as rulesets/main.json says" in line

@@ -159,7 +159,7 @@ class Release:
         self.server = server
         (tmp / "remote").mkdir()
         self.remote = ScratchRepo(tmp / "remote")
-        for part in (".github/workflows", "tools", "ci"):
+        for part in (".github/workflows", ".github/settings", "tools", "ci"):
             ignore = shutil.ignore_patterns("__pycache__", "node_modules")
             shutil.copytree(ROOT / part, tmp / "remote" / part, ignore=ignore)
         for name in (*LOCK_FILES, "Dockerfile"):  # what the audit and the image job read
@@ -470,7 +470,7 @@ def test_a_run_that_will_deploy_without_the_rules_stops_in_its_first_minute(rele
     run = release.runner.run(release.tagged("Add a pair"))
     only_version_ran(run)
     assert run.failure().name == "Check the repository's rules now, when this run deploys"
-    assert "'Restrict creations', 'Restrict updates' and 'Restrict deletions'" in (
+    assert "the tag ruleset 'release tags' is not as .github/settings/rulesets/" in (
         run.failure().output
     )
     assert "::error title=release rules::" in run.failure().output, "on the run's page"

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -289,12 +290,12 @@ def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
 
 
 def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    if not args.dry_run and None in map(importlib.util.find_spec, ("nacl", "cryptography")):
+    if not args.dry_run and not (importlib.util.find_spec("cryptography") and shutil.which("gh")):
         raise ValueError(
-            "setup seals secrets with PyNaCl, which this Python does not have (or cryptography, "
-            f"which makes the deploy key): in the clone, {SETUP_INSTALL}, then run it with "
-            ".venv/bin/python (docs/release.md, 'Set it up on a fork', step 2); --dry-run needs "
-            "nothing but Python"
+            "setup makes its changes with the GitHub CLI, gh (https://cli.github.com), and the "
+            f"deploy key with cryptography: install gh, and in the clone {SETUP_INSTALL}, then "
+            "run it with .venv/bin/python (docs/release.md, 'Set it up on a fork', steps 1 and "
+            "2); --dry-run needs nothing but Python"
         )
     token = environ.get("GITHUB_TOKEN", "").strip()
     with contextlib.suppress(FileNotFoundError):  # else the GitHub CLI's, where gh is installed
@@ -331,7 +332,7 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         hook=lambda: environ.get(HOOK_SECRET, "") or hook(),
     )
     try:
-        return set_up(github, choices, dry_run=args.dry_run, say=print)
+        return set_up(github, choices, dry_run=args.dry_run)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -656,7 +657,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         "labelled release-attention (closed once every topic healed); reads $GITHUB_TOKEN, "
         "$GITHUB_REPOSITORY, $GITHUB_STEP_SUMMARY; never fails",
         (
-            option("--topic", required=True, type=_topic, help="a slug: audit, stranded-push"),
+            option("--topic", required=True, type=_topic, help="a slug: audit, retention"),
             one_of(
                 option("--text", help="what needs the owner, in Markdown (empty: healed)"),
                 option("--text-file", type=Path, help="the same, from a file"),

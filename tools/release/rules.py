@@ -1,26 +1,24 @@
-"""Refuse to deploy unless the `production` environment admits only the release tags, the
-`release-tags` environment (the tag key's) only main, and a tag ruleset keeps release tags the
-release's own (docs/release.md)."""
+"""The repository's settings as `.github/settings/` commits them, in the shapes GitHub's REST API
+takes (a file's path is its endpoint's below the repository), and the check that GitHub holds
+them: the deploy refuses a repository whose `production` environment admits more than the release
+tags, whose `release-tags` environment (the tag key's) admits more than main, or whose rulesets
+let another than the release make its tags (docs/release.md). `setup` applies the same files."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from tools.release.github import GitHub, GitHubError
 from tools.release.render import DeployError
 
-# The rules a tag ruleset must hold, and tags it must cover (a low and a high release tag).
-REQUIRED_RULES = frozenset({"creation", "update", "deletion"})
-RELEASE_TAG_REFS = ("refs/tags/v0.1.0", "refs/tags/v10.20.30")
-# The rules a branch ruleset keeps `main` with (no deletion, no force push), and its ref.
-BRANCH_RULES = frozenset({"deletion", "non_fast_forward"})
-MAIN_REF = "refs/heads/main"
+SETTINGS = Path(__file__).resolve().parents[2] / ".github" / "settings"
 PERMISSION = "metadata: read"
-
 # The release creates its tags with a deploy key (a personal account's repository admits no
 # other bypass actor but a deploy key, and an organisation's takes it as well), its private half
 # the secret TAG_KEY_SECRET of the environment TAG_ENVIRONMENT.
@@ -28,56 +26,71 @@ TAG_KEY_SECRET = "RELEASE_TAG_KEY"
 TAG_ENVIRONMENT = "release-tags"
 DEPLOY_KEYS = "'Deploy keys'"  # the bypass list's entry
 SET_UP = "docs/release.md, 'Set it up on a fork'"
+RELEASE_TAG_REFS = ("refs/tags/v0.1.0", "refs/tags/v10.20.30")  # a low and a high release tag
+
+
+@cache
+def setting(path: str) -> Any:
+    """The committed setting `path` (.github/settings/<path>.json), as GitHub's API takes it."""
+    return json.loads((SETTINGS / f"{path}.json").read_text())
+
+
+def admits(environment: str) -> set[tuple[str, str]]:
+    """(type, pattern) of each ref the environment's deployment policies admit."""
+    listed = setting(f"environments/{environment}/deployment-branch-policies")
+    return {(str(policy["type"]), str(policy["name"])) for policy in listed}
+
+
+ENVIRONMENTS = ("production", TAG_ENVIRONMENT)
 # The rule admitting the release tags, on which every release runs. GitHub matches it with Ruby's
 # File.fnmatch: `v1.2.3`, `v10.0.12`.
-TAG_RULE = "v[0-9]*.[0-9]*.[0-9]*"
-# What each environment admits: production (the deploy hook) the release tags, release-tags (the
-# key that creates them) main.
-ENVIRONMENTS = {"production": {("tag", TAG_RULE)}, TAG_ENVIRONMENT: {("branch", "main")}}
+[(_, TAG_RULE)] = admits("production")
+TAG_RULESET = setting("rulesets/release-tags")
 
 
-def covers_release_tags(ruleset: dict[str, Any]) -> bool:
-    """Whether an active tag ruleset applies to every release tag (`refs/tags/vX.Y.Z`)."""
-    return _covers(ruleset, "tag", RELEASE_TAG_REFS)
-
-
-def covers_main(ruleset: dict[str, Any]) -> bool:
-    return _covers(ruleset, "branch", (MAIN_REF,))
-
-
-def _covers(ruleset: dict[str, Any], target: str, refs: Iterable[str]) -> bool:
-    if ruleset.get("target") != target or ruleset.get("enforcement") != "active":
-        return False
+def shape(ruleset: dict[str, Any]) -> dict[str, Any]:
+    """What a ruleset holds, as GitHub answers it or the file says it: order and ids aside; its
+    bypass list None where GitHub does not show it (to a token that may not edit it)."""
     names = (ruleset.get("conditions") or {}).get("ref_name") or {}
-    include = names.get("include") or []
-    exclude = names.get("exclude") or []
-    return all(_matches(ref, include) and not _matches(ref, exclude) for ref in refs)
+    actors = ruleset.get("bypass_actors")
+    return {
+        "target": ruleset.get("target"),
+        "enforcement": ruleset.get("enforcement"),
+        "refs": (sorted(names.get("include") or []), sorted(names.get("exclude") or [])),
+        "rules": sorted(str(rule.get("type")) for rule in ruleset.get("rules") or []),
+        "bypass": None
+        if actors is None
+        else sorted(
+            (str(a.get("actor_type")), str(a.get("bypass_mode", "always"))) for a in actors
+        ),
+    }
 
 
-def _rule_types(ruleset: dict[str, Any]) -> set[str]:
-    return {str(rule.get("type")) for rule in ruleset.get("rules") or []}
+def drift(held: dict[str, Any] | None, wanted: dict[str, Any]) -> list[str]:
+    """What `held` (the repository's ruleset of `wanted`'s name, if any) lacks of `wanted`: [] when
+    nothing; a bypass list GitHub does not show is not judged."""
+    if held is None:
+        return ["missing"]
+    have, want = shape(held), shape(wanted)
+    return [key for key in want if have[key] != want[key] and have[key] is not None]
 
 
-def missing_tag_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
-    """The REQUIRED_RULES no active ruleset covering every release tag holds."""
-    held = set().union(*(_rule_types(r) for r in rulesets if covers_release_tags(r)))
-    return set(REQUIRED_RULES - held)
+def named(rulesets: Iterable[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The repository's own ruleset named `name` (not its owner's), if any."""
+    own = [r for r in rulesets if r.get("source_type", "Repository") == "Repository"]
+    return next((r for r in own if r.get("name") == name), None)
 
 
-def missing_branch_rules(rulesets: Iterable[dict[str, Any]]) -> set[str]:
-    """The BRANCH_RULES no active ruleset covering `main` holds for everyone (no bypass)."""
-    held = set().union(
-        *(_rule_types(r) for r in rulesets if covers_main(r) and not r.get("bypass_actors"))
-    )
-    return set(BRANCH_RULES - held)
-
-
-def lets_bypass(actor: dict[str, Any]) -> bool:
-    """Whether a ruleset's bypass actor lets the deploy key create a tag it restricts."""
-    return actor.get("actor_type") == "DeployKey" and actor.get("bypass_mode", "always") in (
-        "always",
-        "exempt",
-    )
+def restricting_creation(ruleset: dict[str, Any]) -> bool:
+    """Whether an active tag ruleset keeps every release tag from being created."""
+    names = (ruleset.get("conditions") or {}).get("ref_name") or {}
+    matches = [
+        any(p == "~ALL" or fnmatch.fnmatchcase(ref, p) for p in names.get("include") or [])
+        and not any(p == "~ALL" or fnmatch.fnmatchcase(ref, p) for p in names.get("exclude") or [])
+        for ref in RELEASE_TAG_REFS
+    ]
+    active = ruleset.get("target") == "tag" and ruleset.get("enforcement") == "active"
+    return active and all(matches) and "creation" in shape(ruleset)["rules"]
 
 
 @dataclass(frozen=True)
@@ -91,31 +104,21 @@ class Bypass:
 def bypass_of(rulesets: Iterable[dict[str, Any]]) -> Bypass:
     """Tag rulesets the deploy key may not bypass, and those whose bypass list is hidden."""
     found = Bypass()
-    for ruleset in rulesets:
-        if not restricting_creation([ruleset]):
-            continue
+    for ruleset in filter(restricting_creation, rulesets):
         name = repr(str(ruleset.get("name")))
-        actors = ruleset.get("bypass_actors")
-        if actors is None:  # GitHub leaves it out for a token that may not edit the ruleset
+        actors = shape(ruleset)["bypass"]
+        if actors is None:
             found.hidden.append(name)
-        elif not any(lets_bypass(actor) for actor in actors):
+        elif not {("DeployKey", "always"), ("DeployKey", "exempt")} & set(actors):
             found.closed.append(name)
     return found
-
-
-@dataclass
-class Findings:
-    """Lines for the log, and the problems that stop the release, each naming its fix."""
-
-    said: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 def read_rulesets(github: GitHub, *, target: str = "tag") -> list[dict[str, Any]]:
     """The rulesets that apply to the repository's `target` refs; DeployError if unread."""
     try:
         listed = github.listed(f"/rulesets?includes_parents=true&targets={target}", PERMISSION)
-        rulesets = [
+        return [
             github.get(f"/rulesets/{int(item['id'])}", PERMISSION)
             for item in listed
             if isinstance(item, dict) and item.get("target", target) == target
@@ -124,55 +127,50 @@ def read_rulesets(github: GitHub, *, target: str = "tag") -> list[dict[str, Any]
         raise DeployError(
             f"the repository's {target} rulesets could not be read: {error}"
         ) from None
-    return rulesets
-
-
-def restricting_creation(rulesets: Iterable[dict[str, Any]]) -> list[str]:
-    return [
-        repr(str(r.get("name")))
-        for r in rulesets
-        if covers_release_tags(r) and "creation" in _rule_types(r)
-    ]
 
 
 def check_tag_rules(github: GitHub) -> list[str]:
-    """DeployError naming every problem unless the rulesets keep release tags the release's own
-    and its deploy key may create them."""
+    """DeployError naming every problem unless the tag ruleset is as .github/settings/ says and
+    the deploy key may create release tags; else what was checked, in lines."""
     rulesets = read_rulesets(github)
-    findings = Findings()
-    missing = missing_tag_rules(rulesets)
-    if missing:
-        findings.problems.append(
-            f"no active tag ruleset of {github.repository} restricts "
-            f"{', '.join(sorted(missing))} of the release tags: anyone who can push could make a "
-            "release tag, and a run on it reads the deploy hook. In Settings -> Rules -> "
-            "Rulesets, add a tag ruleset targeting 'v*' with 'Restrict creations', 'Restrict "
-            f"updates' and 'Restrict deletions', and {DEPLOY_KEYS} in its bypass list ({SET_UP})"
+    said: list[str] = []
+    problems: list[str] = []
+    name = repr(TAG_RULESET["name"])
+    differs = drift(named(rulesets, TAG_RULESET["name"]), TAG_RULESET)
+    if differs:
+        problems.append(
+            f"the tag ruleset {name} is not as .github/settings/rulesets/release-tags.json says "
+            f"({', '.join(differs)}): anyone who can push could make a release tag, and a run on "
+            f"it reads the deploy hook; `python -m tools.release setup` makes it ({SET_UP})"
         )
     else:
-        names = sorted(repr(str(r.get("name"))) for r in rulesets if covers_release_tags(r))
-        findings.said.append(
-            f"release tags: only the release creates, moves or deletes them ({', '.join(names)})"
-        )
+        said.append(f"release tags: only the release creates, moves or deletes them ({name})")
     bypass = bypass_of(rulesets)
-    for name in bypass.closed:
-        findings.problems.append(
-            f"the tag ruleset {name} restricts creating release tags and lets none of "
-            f"{DEPLOY_KEYS} bypass it, so GitHub refuses the release's own tag. In Settings -> "
-            f"Rules -> Rulesets -> {name} -> Bypass list, add {DEPLOY_KEYS} ({SET_UP})"
-        )
+    problems += [
+        f"the tag ruleset {closed} restricts creating release tags and lets none of "
+        f"{DEPLOY_KEYS} bypass it, so GitHub refuses the release's own tag. In Settings -> "
+        f"Rules -> Rulesets -> {closed} -> Bypass list, add {DEPLOY_KEYS} ({SET_UP})"
+        for closed in bypass.closed
+    ]
     if bypass.hidden:
-        findings.said.append(
+        said.append(
             f"the bypass list of {', '.join(bypass.hidden)} is not shown to this token (GitHub "
             "shows it to those who may edit the ruleset): not checked here; `python -m "
             "tools.release rules` run with an administrator's token checks it"
         )
-    elif not bypass.closed and not findings.problems:
-        findings.said.append(f"{DEPLOY_KEYS} may create the release tags")
-    _check_deploy_key(findings, keys_and_secrets(replace(github, environment=TAG_ENVIRONMENT)))
-    if findings.problems:
-        raise DeployError("; and ".join(findings.problems))
-    return findings.said
+    elif not problems:
+        said.append(f"{DEPLOY_KEYS} may create the release tags")
+    seen = keys_and_secrets(replace(github, environment=TAG_ENVIRONMENT))
+    if seen is None:
+        said.append(
+            f"deploy keys and the {TAG_ENVIRONMENT} environment's secrets are not shown to this "
+            "token (an administrator's token sees them): not checked here"
+        )
+    else:
+        problems += deploy_key_problems(*seen)
+    if problems:
+        raise DeployError("; and ".join(problems))
+    return said
 
 
 def keys_and_secrets(github: GitHub) -> tuple[list[Any], set[str]] | None:
@@ -184,37 +182,25 @@ def keys_and_secrets(github: GitHub) -> tuple[list[Any], set[str]] | None:
         if error.status not in (403, 404):  # GitHub shows this token neither
             raise DeployError(f"the repository's deploy keys could not be read: {error}") from None
         return None
-    return keys, {str(s.get("name")) for s in secrets or [] if isinstance(s, dict)}
+    return keys, {str(s.get("name")) for s in secrets if isinstance(s, dict)}
 
 
-def _check_deploy_key(findings: Findings, seen: tuple[list[Any], set[str]] | None) -> None:
+def deploy_key_problems(keys: list[Any], names: set[str]) -> list[str]:
     """A deploy key that may write, and its private half among the environment's secrets."""
-    if seen is None:
-        findings.said.append(
-            f"deploy keys and the {TAG_ENVIRONMENT} environment's secrets are not shown to this "
-            "token "
-            "(an administrator's token sees them): not checked here"
-        )
-        return
-    keys, names = seen
+    problems = []
     if not any(isinstance(key, dict) and key.get("read_only") is False for key in keys):
-        findings.problems.append(
+        problems.append(
             "the repository has no deploy key with write access for the release to create its "
             "tags with: `python -m tools.release setup` makes one (by hand: Settings -> Deploy "
             f"keys, with 'Allow write access'; {SET_UP})"
         )
     if TAG_KEY_SECRET not in names:
-        findings.problems.append(
+        problems.append(
             f"the {TAG_ENVIRONMENT} environment has no secret {TAG_KEY_SECRET}, the deploy key's "
             f"private half: `python -m tools.release setup` makes a new key and stores it there "
             f"({SET_UP})"
         )
-
-
-def _matches(ref: str, patterns: Iterable[str]) -> bool:
-    """Whether a ruleset's ref patterns name `ref` (`main` is the default branch)."""
-    special = {"~ALL", "~DEFAULT_BRANCH"} if ref == MAIN_REF else {"~ALL"}
-    return any(p in special or fnmatch.fnmatchcase(ref, p) for p in patterns)
+    return problems
 
 
 @dataclass
@@ -222,60 +208,50 @@ class Change:
     said: str
     make: Callable[[], object] | None = None  # None: by hand (setup leaves it to the owner)
 
-    @classmethod
-    def call(cls, said: str, github: GitHub, method: str, path: str, *body: Any) -> Change:
-        """A change GitHub makes in one call (`body`: GitHub.call's body and permission)."""
-        return cls(said, partial(github.call, method, path, *body))
 
-
-def environment_changes(github: GitHub) -> list[Change]:
-    """What makes `github.environment` admit exactly what ENVIRONMENTS says (none: it does)."""
+def environment_changes(github: GitHub, apply: Callable[..., Callable[[], object]]) -> list[Change]:
+    """What makes `github.environment` admit exactly what its settings say (none: it does);
+    `apply(method, path, file or fields)` makes each change."""
     name, path = github.environment, github.env_path
     policies = f"{path}/deployment-branch-policies"
     environment = github.get_or_none(path, "actions: read")
     rule = (environment or {}).get("deployment_branch_policy") or {}
     found, held = [], {}
     if not rule.get("custom_branch_policies") or rule.get("protected_branches"):
-        body = {
-            "deployment_branch_policy": {
-                "protected_branches": False,
-                "custom_branch_policies": True,
-            }
-        }
         verb = "correct" if environment else "create"
         said = f"{verb} the {name} environment: deployment branches and tags 'Selected'"
-        found.append(Change.call(said, github, "PUT", path, body))
+        found.append(Change(said, apply("PUT", path, f"environments/{name}")))
     else:
         kept = github.listed(policies, "actions: read", "branch_policies")
         held = {(str(p.get("type", "branch")), str(p.get("name"))): p for p in kept}
-    wanted = ENVIRONMENTS[name]
+    wanted = admits(name)
     for kind, pattern in sorted(wanted - held.keys()):
         said = f"let the {kind} {pattern!r} deploy to {name}"
-        found.append(Change.call(said, github, "POST", policies, {"name": pattern, "type": kind}))
+        found.append(Change(said, apply("POST", policies, {"name": pattern, "type": kind})))
     for kind, pattern in sorted(held.keys() - wanted):
         said, gone = f"stop the {kind} {pattern!r} deploying to {name}", held[(kind, pattern)]
-        found.append(Change.call(said, github, "DELETE", f"{policies}/{gone.get('id')}"))
+        found.append(Change(said, apply("DELETE", f"{policies}/{gone.get('id')}")))
     return found
 
 
 def check_environment(github: GitHub) -> str:
-    """DeployError unless `github.environment` admits exactly what ENVIRONMENTS says."""
+    """DeployError unless `github.environment` admits exactly what its settings say."""
     name = github.environment
     try:
-        changes = environment_changes(github)
+        changes = environment_changes(github, lambda *_: lambda: None)
     except GitHubError as error:
         raise DeployError(str(error)) from None
-    admits = " and ".join(f"the {kind} {pattern!r}" for kind, pattern in sorted(ENVIRONMENTS[name]))
+    said = " and ".join(f"the {kind} {pattern!r}" for kind, pattern in sorted(admits(name)))
     if changes:
         raise DeployError(
             f"the {name!r} environment holds a secret of the release but admits more or other "
-            f"than {admits} (an environment a job names is created by GitHub, without rules, "
+            f"than {said} (an environment a job names is created by GitHub, without rules, "
             f"when it does not exist): {'; '.join(change.said for change in changes)}. "
             f"In Settings -> Environments -> {name}, set 'Deployment branches and tags' to "
             f"'Selected branches and tags' with only that rule; `python -m tools.release setup "
             f"--repository {github.repository}` sets it (docs/release.md, 'Set it up on a fork')"
         )
-    return f"environment {name}: only {admits} may enter"
+    return f"environment {name}: only {said} may enter"
 
 
 def check_environments(github: GitHub) -> list[str]:

@@ -17,8 +17,8 @@ TITLE = "The release needs you"
 PREAMBLE = (
     "The release workflow keeps this issue up to date: each section is something a run could "
     "not heal by itself. A section changes when what it says changes (with a comment), goes "
-    "when a run heals it, and the issue closes when none is left (docs/release.md, "
-    '"The first month").\n'
+    "when a run heals it, and the issue closes when none is left; what each says and the one "
+    'thing to do: docs/release.md, "When a run fails".\n'
 )
 _SECTION = re.compile(
     r"<!-- topic: (?P<topic>[\w-]+) -->\n### (?P=topic)\n\n(?P<text>.*?)\n"

@@ -1,14 +1,20 @@
-"""`python -m tools.release setup`: checks every setting the releases need, then makes or
-corrects those a token can (`--dry-run`: checks only); the steps it leaves to the owner (the
-repository's plan, the Blueprint on main, the image's package) each name their fix. The deploy key
-is made in memory with cryptography and sealed for GitHub's secrets API with PyNaCl, each imported
-only there: `--dry-run` and the release jobs run on a bare Python."""
+"""`python -m tools.release setup`: the repository's settings as `.github/settings/` commits them
+(tools/release/rules.py reads the same files for the release's own check), each checked through
+GitHub's REST API, then made or corrected with the GitHub CLI, `gh`, as the owner (`--dry-run`:
+checked only, on a bare Python); the steps it leaves to the owner each name their fix. It ends by
+watching the release start. The deploy key is made in memory with cryptography, imported only
+there."""
 
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from tools.release.github import GitHub, GitHubError
@@ -19,16 +25,21 @@ from tools.release.retention import package_of
 from tools.release.rules import (
     ENVIRONMENTS,
     SET_UP,
+    SETTINGS,
     TAG_ENVIRONMENT,
     TAG_KEY_SECRET,
+    TAG_RULESET,
     Change,
+    admits,
     bypass_of,
     check_tag_rules,
+    drift,
     environment_changes,
-    missing_branch_rules,
-    missing_tag_rules,
+    named,
     read_rulesets,
+    setting,
 )
+from tools.release.say import LABEL
 from tools.release.version import Version, image_name
 
 HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
@@ -36,44 +47,54 @@ SERVICE_VARIABLE = "RENDER_SERVICE_URL"
 # What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
 TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
 COMMENT = "release tags (python -m tools.release setup)"
-TAG_RULESET = "release tags"
-BRANCH_RULESET = "main"
-# setup's own branch ruleset where one named `main` that it cannot add to exists already.
-OWN_BRANCH_RULESET = "main (release)"
-TAG_RULESET_BODY: dict[str, Any] = {
-    "name": TAG_RULESET,
-    "target": "tag",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
-    "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
-    "bypass_actors": [{"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}],
-}
-BRANCH_RULESET_BODY: dict[str, Any] = {
-    "name": BRANCH_RULESET,
-    "target": "branch",
-    "enforcement": "active",
-    "conditions": {"ref_name": {"include": ["refs/heads/main"], "exclude": []}},
-    "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}],
-    "bypass_actors": [],  # main only moves forward, for administrators too
-}
+RUNS = "/actions/workflows/release.yml/runs"
+WATCH_SECONDS = 60.0  # how long setup waits for GitHub to show the release's run
 
 
 @dataclass(frozen=True)
 class Choices:
     """What the owner chose: Render on, off or as it is; Pages off, or on unless its workflow
-    was disabled by hand."""
+    was disabled by hand; and where setup says what it does."""
 
     render_url: str | None = None
     render_off: bool = False
     pages: bool = True
     hook: Callable[[], str] = field(default=lambda: "", compare=False)  # asked only when needed
+    say: Callable[[str], None] = field(default=print, compare=False)
 
 
-def seal_into(github: GitHub, name: str, value: str) -> None:
-    """PUT the environment's secret `name`, sealed to its public key."""
-    key = github.get(f"{github.env_path}/secrets/public-key")
-    body = {"encrypted_value": seal(value, str(key["key"])), "key_id": str(key["key_id"])}
-    github.call("PUT", f"{github.env_path}/secrets/{name}", body)
+def gh(github: GitHub, *args: str, stdin: str = "") -> str:
+    """What `gh ARGS` prints, run with the owner's token on GitHub's host (GH_HOST where set, as
+    gh reads it), GitHubError with gh's own words if it fails."""
+    host = (urllib.parse.urlsplit(github.api_url).hostname or "").removeprefix("api.")
+    environ = {"GH_HOST": host, **os.environ, "GH_TOKEN": github.token, "GH_PROMPT_DISABLED": "1"}
+    command = ["gh", *args]
+    done = subprocess.run(command, input=stdin, env=environ, capture_output=True, text=True)  # noqa: PLW1510
+    if done.returncode:
+        said = " ".join(f"{done.stderr} {done.stdout}".split())[-500:]
+        raise GitHubError(f"`gh {' '.join(args[:4])}` failed: {said}")
+    return done.stdout
+
+
+def apply(github: GitHub, method: str, path: str, body: str | dict[str, Any] | None = None):
+    """The change `gh api` makes: `method` on `path` below the repository, with the committed
+    setting `body` names as it is (`--input`), or with `body`'s fields."""
+    args = ["api", "--method", method, f"repos/{github.repository}{path}"]
+    if isinstance(body, str):
+        args += ["--input", str(SETTINGS / f"{body}.json")]
+    for name, value in (body if isinstance(body, dict) else {}).items():
+        args += (
+            ["-F", f"{name}={str(value).lower()}"]
+            if isinstance(value, bool)
+            else ["-f", f"{name}={value}"]
+        )
+    return partial(gh, github, *args)
+
+
+def secret_set(github: GitHub, name: str, value: Callable[[], str], environment: str) -> Callable:
+    """`gh secret set` of the environment's secret `name` (gh seals it), its value on gh's input."""
+    args = ("secret", "set", name, "--env", environment, "--repo", github.repository)
+    return lambda: gh(github, *args, stdin=value())
 
 
 def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
@@ -82,14 +103,15 @@ def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
     kept: list[str] = []
     steps = (
         _repository,
-        _workflow,
-        _environment,
+        _label,
+        _environments,
         _rulesets,
         _variables,
         _render,
         _package,
         _pages,
         _dependabot,
+        _release_runs,
     )
     for step in steps:
         try:
@@ -105,7 +127,18 @@ def _repository(github: GitHub, _: Choices, found: list[Change], kept: list[str]
         kept.append("Issues are on: the one issue tells you what the release needs of you")
         return
     said = "turn Issues on (off on a fork by default): the release says what needs you in one issue"
-    found.append(Change.call(said, github, "PATCH", "", {"has_issues": True}))
+    found.append(Change(said, apply(github, "PATCH", "", "repository")))
+
+
+def _label(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    if any(label.get("name") == LABEL for label in github.listed("/labels", "issues: read")):
+        kept.append(f"the label {LABEL} marks the one issue")
+        return
+    said = (
+        f"create the label {LABEL}: the one issue is found by it, and GitHub drops a label "
+        "a job's token may not create"
+    )
+    found.append(Change(said, apply(github, "POST", "/labels", f"labels/{LABEL}")))
 
 
 def _package(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
@@ -118,27 +151,17 @@ def _render_on(github: GitHub, choices: Choices) -> bool:
     return HOOK_SECRET in github.secrets(github.env_path) and SERVICE_VARIABLE in github.variables()
 
 
-def _workflow(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    state = github.get("/actions/workflows/release.yml").get("state")
-    if state == "active":
-        kept.append("the release workflow is enabled")
-        return
-    said = f"enable the release workflow (now {state})"
-    found.append(Change.call(said, github, "PUT", "/actions/workflows/release.yml/enable"))
-
-
-def _environment(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    for name, admits in ENVIRONMENTS.items():
-        changes = environment_changes(replace(github, environment=name))
+def _environments(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+    for name in ENVIRONMENTS:
+        changes = environment_changes(replace(github, environment=name), partial(apply, github))
         found += changes
         if not changes:
-            kept.append(f"the {name} environment admits only {' '.join(sorted(admits)[0])}")
+            kept.append(f"the {name} environment admits only {' '.join(sorted(admits(name))[0])}")
 
 
 def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
-    github = replace(github, environment=TAG_ENVIRONMENT)
     keys = [k for k in github.listed("/keys") if isinstance(k, dict)]
-    names = github.secrets(github.env_path)  # none before the environment is made (above)
+    names = github.secrets(replace(github, environment=TAG_ENVIRONMENT).env_path)
     ours = [k for k in keys if str(k.get("title")) == COMMENT]
     if TAG_KEY_SECRET in names and any(k.get("read_only") is False for k in ours):
         kept.append(f"a deploy key with write access, its private half in {TAG_KEY_SECRET}")
@@ -146,100 +169,69 @@ def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
 
     def make() -> None:
         key = DeployKey.generate()
-        github.call("POST", "/keys", {"title": COMMENT, "key": key.public, "read_only": False})
-        seal_into(github, TAG_KEY_SECRET, key.private)
+        fields = {"title": COMMENT, "key": key.public, "read_only": False}
+        apply(github, "POST", "/keys", fields)()
+        secret_set(github, TAG_KEY_SECRET, lambda: key.private, TAG_ENVIRONMENT)()
         for old in ours:
-            github.call("DELETE", f"/keys/{old['id']}")
+            apply(github, "DELETE", f"/keys/{old['id']}")()
 
     replaced = f", replacing the {len(ours)} made before" if ours else ""
-    found.append(
-        Change(
-            "make a deploy key with write access and seal its private half into the "
-            f"{github.environment} secret {TAG_KEY_SECRET} (never written to disk){replaced}",
-            make,
-        )
+    said = (
+        "make a deploy key with write access and store its private half in the "
+        f"{TAG_ENVIRONMENT} secret {TAG_KEY_SECRET} (never written to disk){replaced}"
     )
+    found.append(Change(said, make))
 
 
 def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
     """The tag rules as the release checks them, else setup's key and ruleset; then the branch
-    rules. Another's ruleset is never replaced."""
+    ruleset. A ruleset setup did not make is never replaced."""
     try:
         kept.extend(check_tag_rules(github))
     except DeployError:
         _deploy_key(github, found, kept)
-        _tag_rules(github, read_rulesets(github), found, kept)
-    _branch_rules(github, read_rulesets(github, target="branch"), found, kept)
-
-
-def _tag_rules(
-    github: GitHub, rulesets: list[dict[str, Any]], found: list[Change], kept: list[str]
-) -> None:
-    ours = _named(rulesets, TAG_RULESET)
-    closed = bypass_of(rulesets).closed
-    if missing_tag_rules(rulesets) or repr(TAG_RULESET) in closed:
-        _ruleset(github, ours, TAG_RULESET_BODY, found)
-    elif not closed:
-        kept.append("a tag ruleset keeps release tags the release's own, the deploy key its bypass")
-    for name in sorted(set(closed) - {repr(TAG_RULESET)}):
-        found.append(
-            Change(
-                f"the tag ruleset {name}, which setup did not make, restricts creating release "
-                "tags and lets none of 'Deploy keys' bypass it, so GitHub would refuse the "
-                f"release's tags: add 'Deploy keys' to its bypass list (Settings -> Rules -> "
-                f"Rulesets -> {name}); setup leaves it as it is"
+        rulesets = read_rulesets(github)
+        _ruleset(github, rulesets, "release-tags", found, kept)
+        for name in sorted(set(bypass_of(rulesets).closed) - {repr(TAG_RULESET["name"])}):
+            found.append(
+                Change(
+                    f"the tag ruleset {name}, which setup did not make, restricts creating "
+                    "release tags and lets none of 'Deploy keys' bypass it, so GitHub would refuse "
+                    "the release's tags: add 'Deploy keys' to its bypass list (Settings -> Rules "
+                    f"-> Rulesets -> {name}); setup leaves it as it is"
+                )
             )
-        )
-
-
-def _branch_rules(
-    github: GitHub, rulesets: list[dict[str, Any]], found: list[Change], kept: list[str]
-) -> None:
-    missing = missing_branch_rules(rulesets)
-    if not missing:
-        kept.append("a branch ruleset keeps main from deletion and force pushes, for everyone")
-        return
-    existing = _named(rulesets, BRANCH_RULESET)
-    if existing is None or existing.get("rules") == BRANCH_RULESET_BODY["rules"]:
-        _ruleset(github, existing, BRANCH_RULESET_BODY, found)
-    else:
-        own = {**BRANCH_RULESET_BODY, "name": OWN_BRANCH_RULESET}
-        why = f"yours named {BRANCH_RULESET!r} has other rules, and stays as it is"
-        _ruleset(github, _named(rulesets, OWN_BRANCH_RULESET), own, found, why)
-
-
-def _named(rulesets: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    """The repository's own ruleset named `name` (not its owner's), if any."""
-    own = [r for r in rulesets if r.get("source_type", "Repository") == "Repository"]
-    return next((r for r in own if r.get("name") == name), None)
+    _ruleset(github, read_rulesets(github, target="branch"), "main", found, kept)
 
 
 def _ruleset(
-    github: GitHub,
-    existing: dict[str, Any] | None,
-    body: dict[str, Any],
-    found: list[Change],
-    why: str = "",
+    github: GitHub, rulesets: list[dict[str, Any]], file: str, found: list[Change], kept: list[str]
 ) -> None:
-    what = f"the {body['target']} ruleset {body['name']!r}: {_describe(body)}"
-    what += f" ({why})" if why else ""
-    if existing is None:
-        found.append(Change.call(f"create {what}", github, "POST", "/rulesets", body))
-    else:
+    """Create or correct the ruleset .github/settings/rulesets/<file>.json."""
+    wanted = setting(f"rulesets/{file}")
+    held = named(rulesets, wanted["name"])
+    differs = drift(held, wanted)
+    what = f"the {wanted['target']} ruleset {wanted['name']!r}, as rulesets/{file}.json says"
+    if not differs:
+        kept.append(what)
+    elif held is None:
         found.append(
-            Change.call(f"correct {what}", github, "PUT", f"/rulesets/{existing['id']}", body)
+            Change(f"create {what}", apply(github, "POST", "/rulesets", f"rulesets/{file}"))
         )
-
-
-def _describe(body: dict[str, Any]) -> str:
-    rules = ", ".join(str(rule["type"]) for rule in body["rules"])
-    actors = ", ".join(str(actor["actor_type"]) for actor in body["bypass_actors"]) or "none"
-    return f"{body['conditions']['ref_name']['include'][0]} restricts {rules}; bypass {actors}"
+    else:
+        said = f"correct {what} (its {', '.join(differs)} differ)"
+        found.append(
+            Change(said, apply(github, "PUT", f"/rulesets/{held['id']}", f"rulesets/{file}"))
+        )
 
 
 def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
     held = github.variables()
-    wanted = {"RELEASE_REPOSITORY": github.repository}
+    owner, repo = github.repository.split("/", 1)
+    wanted = {
+        v["name"]: v["value"].replace("{owner}", owner).replace("{repo}", repo)
+        for v in setting("variables")
+    }
     if choices.render_url:
         wanted[SERVICE_VARIABLE] = choices.render_url.rstrip("/")
     for name, value in wanted.items():
@@ -250,10 +242,12 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
         if name in held:
             was, method, path = f" (was {held[name]})", "PATCH", f"/actions/variables/{name}"
         said = f"set the variable {name} to {value}{was}"
-        found.append(Change.call(said, github, method, path, {"name": name, "value": value}))
+        found.append(Change(said, apply(github, method, path, {"name": name, "value": value})))
     if choices.render_off and SERVICE_VARIABLE in held:
         said = f"delete the variable {SERVICE_VARIABLE} (Render off)"
-        found.append(Change.call(said, github, "DELETE", f"/actions/variables/{SERVICE_VARIABLE}"))
+        found.append(
+            Change(said, apply(github, "DELETE", f"/actions/variables/{SERVICE_VARIABLE}"))
+        )
 
 
 def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
@@ -262,7 +256,7 @@ def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[st
             f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can "
             f"read (the hook belongs to the {github.environment} environment only)"
         )
-        found.append(Change.call(said, github, "DELETE", f"/actions/secrets/{HOOK_SECRET}"))
+        found.append(Change(said, apply(github, "DELETE", f"/actions/secrets/{HOOK_SECRET}")))
     held = HOOK_SECRET in github.secrets(github.env_path)
     service = github.variables().get(SERVICE_VARIABLE, "")
     on = f"`python -m tools.release setup --repository {github.repository}"
@@ -270,17 +264,14 @@ def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[st
         if held:
             said = f"delete the {github.environment} secret {HOOK_SECRET} (Render off)"
             path = f"{github.env_path}/secrets/{HOOK_SECRET}"
-            found.append(Change.call(said, github, "DELETE", path))
+            found.append(Change(said, apply(github, "DELETE", path)))
         else:
             kept.append("Render is off: the release publishes images and deploys nowhere")
         return
     if choices.render_url and not held:
-        found.append(
-            Change(
-                f"seal Render's deploy hook into the {github.environment} secret {HOOK_SECRET}",
-                lambda: seal_into(github, HOOK_SECRET, _hook(choices)),
-            )
-        )
+        said = f"store Render's deploy hook in the {github.environment} secret {HOOK_SECRET}"
+        hook = partial(_hook, choices)
+        found.append(Change(said, secret_set(github, HOOK_SECRET, hook, github.environment)))
     elif not choices.render_url and not held and not service:
         kept.append(
             f"Render is off (no {HOOK_SECRET}, no {SERVICE_VARIABLE}): the release publishes "
@@ -309,7 +300,7 @@ def _hook(choices: Choices) -> str:
     if not hook.startswith("https://"):
         raise ValueError(
             f"{HOOK_SECRET} must be Render's deploy hook (https://api.render.com/deploy/srv-..., "
-            "the service's Settings -> Deploy Hook); nothing sealed"
+            "the service's Settings -> Deploy Hook); nothing stored"
         )
     return hook
 
@@ -324,19 +315,16 @@ def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str
             )
         else:
             said = "disable the docs workflow (Pages off)"
-            found.append(Change.call(said, github, "PUT", "/actions/workflows/docs.yml/disable"))
+            found.append(Change(said, apply(github, "PUT", "/actions/workflows/docs.yml/disable")))
         return
-    if docs != "active":
-        said = "enable the docs workflow"
-        found.append(Change.call(said, github, "PUT", "/actions/workflows/docs.yml/enable"))
     pages = github.get_or_none("/pages")
     body = {"build_type": "workflow"}
     if pages is None:
         said = "publish GitHub Pages from GitHub Actions"
-        found.append(Change.call(said, github, "POST", "/pages", body, "pages: write"))
+        found.append(Change(said, apply(github, "POST", "/pages", body)))
     elif pages.get("build_type") != "workflow":
         said = f"build GitHub Pages from GitHub Actions (now {pages.get('build_type')})"
-        found.append(Change.call(said, github, "PUT", "/pages", body, "pages: write"))
+        found.append(Change(said, apply(github, "PUT", "/pages", body)))
     else:
         kept.append("GitHub Pages is built from GitHub Actions")
 
@@ -347,27 +335,71 @@ def _dependabot(github: GitHub, _: Choices, found: list[Change], kept: list[str]
         return
 
     def make() -> None:
-        github.call("PUT", "/vulnerability-alerts")  # the updates need the alerts
-        github.call("PUT", "/automated-security-fixes")
+        apply(github, "PUT", "/vulnerability-alerts")()  # the updates need the alerts
+        apply(github, "PUT", "/automated-security-fixes")()
 
     said = "turn on Dependabot's alerts and security updates (a pull request bumps each pin an "
     found.append(Change(said + "advisory names)", make))
 
 
-def set_up(github: GitHub, choices: Choices, *, dry_run: bool, say: Callable[[str], None]) -> int:
+def _release_runs(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+    """The release's latest run, else a change that starts one and watches GitHub show it."""
+    runs = github.get(f"{RUNS}?per_page=1", "actions: read").get("workflow_runs") or []
+    if runs:
+        kept.append(f"the release runs: its latest run is {runs[0].get('html_url')}")
+        return
+    said = "start the release on main and watch GitHub show its run (Actions on, in the fork)"
+    found.append(Change(said, partial(watch_release, github, choices.say)))
+
+
+def watch_release(
+    github: GitHub, say: Callable[[str], None], sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Dispatch the release on main, then wait until GitHub lists its run, saying so every few
+    seconds; MissingStepError naming the Actions tab's button if it does not within
+    WATCH_SECONDS. A fork's workflows run only once its owner enabled them in the fork's Actions
+    tab: until then GitHub refuses a dispatch (HTTP 422) and an enable call changes nothing."""
+    actions = f"{github.server_url}/{github.repository}/actions"
+    fix = (
+        f"open {actions} and press 'I understand my workflows, go ahead and enable them', then "
+        "run setup again"
+    )
+    dispatch = f"{RUNS.removesuffix('/runs')}/dispatches"
+    try:
+        apply(github, "POST", dispatch, {"ref": "main"})()
+    except GitHubError as error:
+        raise MissingStepError(f"GitHub does not run the release: {fix} ({error})") from None
+    waited = 0.0
+    while waited <= WATCH_SECONDS:
+        runs = github.get(f"{RUNS}?per_page=1", "actions: read").get("workflow_runs") or []
+        if runs:
+            say(f"the release started: {runs[0].get('html_url')}")
+            return
+        say(f"waiting for GitHub to show the release's run ({waited:.0f} of {WATCH_SECONDS:.0f} s)")
+        sleep(5.0)
+        waited += 5.0
+    raise MissingStepError(f"GitHub shows no run of the release: {fix}")
+
+
+def set_up(github: GitHub, choices: Choices, *, dry_run: bool) -> int:
     """Say what is in place, then each change before making it; 1 while a step stays undone."""
+    say = choices.say
     found, kept = changes(github, choices)
     for line in kept:
         say(f"in place: {line}")
+    by_hand = 0
     for change in found:
-        if change.make is None:
-            say(f"by hand: {change.said}")
-            continue
-        say(f"{'would ' if dry_run else ''}change: {change.said}")
-        if not dry_run:
-            change.make()
-    made = len([change for change in found if change.make is not None])
-    by_hand = len(found) - made
+        if change.make is not None:
+            say(f"{'would ' if dry_run else ''}change: {change.said}")
+        try:
+            if change.make is None:
+                raise MissingStepError(change.said)
+            if not dry_run:
+                change.make()
+        except (DeployError, GitHubError) as error:
+            by_hand += 1
+            say(f"by hand: {error}")
+    made = len(found) - by_hand
     if not found:
         say("nothing to change: every setting the releases need is in place")
     elif dry_run:
@@ -391,14 +423,6 @@ class DeployKey:
         private = key.private_bytes(ssh.Encoding.PEM, ssh.PrivateFormat.OpenSSH, ssh.NoEncryption())
         public = key.public_key().public_bytes(ssh.Encoding.OpenSSH, ssh.PublicFormat.OpenSSH)
         return cls(f"{public.decode()} {comment}", private.decode())
-
-
-def seal(value: str, public_key: str) -> str:
-    """`value` sealed to GitHub's base64 `public_key`, base64-encoded, as its API takes it."""
-    from nacl.public import PublicKey, SealedBox  # noqa: PLC0415 (see the module's docstring)
-
-    box = SealedBox(PublicKey(base64.b64decode(public_key)))
-    return base64.b64encode(box.encrypt(value.encode())).decode()
 
 
 class MissingStepError(DeployError):
