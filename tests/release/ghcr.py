@@ -43,6 +43,11 @@ class Package:
     refuse: set[int] = field(default_factory=set)  # versions whose deletion GitHub refuses
     undated: set[int] = field(default_factory=set)  # versions listed without `created_at`
     registry_error: bool = False  # the registry answers HTTP 500 for every manifest
+    # What the registry answers every read of the repository instead: 403 to a token refused.
+    # What GHCR answers for a package never pushed is not documented ("Working with the
+    # Container registry", https://docs.github.com/en/packages/working-with-a-github-packages-
+    # registry/working-with-the-container-registry, names no status): 404 or 403, both modelled.
+    registry_status: int | None = None
     serving: str = ""  # the model version production's /healthz reports
     deletions: int = 0  # the deletions asked
     issues: Issues = field(default_factory=lambda: Issues(labels={LABEL}))  # as setup leaves it
@@ -82,24 +87,31 @@ def serving(package: Package) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.partition("?")[0]
-            if path == "/healthz":
-                return self._json(200, {"status": "ok", "model_version": package.serving})
-            if path == f"/repos/{package.owner}/{package.name}":
-                owner = {"login": package.owner, "type": package.kind}
-                return self._json(
-                    200, {"full_name": f"{package.owner}/{package.name}", "owner": owner}
-                )
+            answer = self._about(path)
+            if answer is not None:
+                return self._json(*answer)
+            if path.startswith(f"/v2/{package.owner}/{package.name}/") and package.registry_status:
+                return self._json(package.registry_status, {"errors": [{"code": "DENIED"}]})
             if re.fullmatch(base, path):
                 ordered = sorted(package.versions.values(), key=lambda v: v.created, reverse=True)
                 listed = [self._listed(version) for version in ordered]
                 status, body, headers = paged(listed, self.path, self.headers["Host"])
                 return reply(self, status, body, headers=headers.items())
             found = re.fullmatch(rf"/v2/{package.owner}/{package.name}/manifests/(.+)", path)
-            if found and package.registry_error:
-                return self._json(500, {"errors": [{"code": "UNKNOWN"}]})
             if found:
                 return self._manifest(found[1])
             return None if self._issues("GET") else self._json(404, {"message": "Not Found"})
+
+        def _about(self, path: str) -> tuple[int, dict] | None:
+            """/healthz, the repository, the package ("Get a package for a user"), or None."""
+            if path == "/healthz":
+                return 200, {"status": "ok", "model_version": package.serving}
+            if path == f"/repos/{package.owner}/{package.name}":
+                owner = {"login": package.owner, "type": package.kind}
+                return 200, {"full_name": f"{package.owner}/{package.name}", "owner": owner}
+            if path == base.removesuffix("/versions"):
+                return (200, {"name": package.name}) if package.versions else (404, {})
+            return None
 
         def do_POST(self) -> None:
             self._issues("POST")
@@ -145,6 +157,8 @@ def serving(package: Package) -> Iterator[str]:
             return entry
 
         def _manifest(self, reference: str) -> None:
+            if package.registry_error:
+                return self._json(500, {"errors": [{"code": "UNKNOWN"}]})
             for version in package.versions.values():
                 if reference in (version.digest, *version.tags):
                     entries = [{"digest": digest} for digest in version.manifests]

@@ -21,6 +21,7 @@ from tests.release.github_answers import (
     WRITE_KEY,
     answer_environment,
     answer_rulesets,
+    paged,
     repository,
 )
 from tools.release.cli import main
@@ -196,6 +197,16 @@ def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     registry_of_its_own.push("octo/cryptopredict", ["latest", "7.3.2"])
     code, out = dry_run(server, capsys, registry=registry)
     assert code == 0, out
+
+
+def test_250_release_tags_are_read_whole(server, capsys, registry_of_its_own):
+    """Issue 112: GitHub pages the tags it lists (the newest, v7.3.249, on the last page)."""
+    set_up(server)
+    refs = [{"ref": f"refs/tags/v7.3.{n}", "object": {"sha": f"{n:040x}"}} for n in range(250)]
+    tags, host = f"{BASE}/git/matching-refs/tags/v", server.url.removeprefix("http://")
+    server.handler = lambda _, path, __: paged(refs, path, host) if path.startswith(tags) else None
+    [line] = missing(dry_run(server, capsys, registry=registry_of_its_own.url)[1])
+    assert "has 250 release tag(s), the newest v7.3.249, and no release image" in line
 
 
 @pytest.mark.parametrize(

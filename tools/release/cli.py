@@ -234,7 +234,13 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
         said = f"starts the track record anew, as this run's input says: {why}"
         outputs = {"previous": "", "record-start": why}
     else:
-        found = find_previous(_registry(image, environ), image)
+        github = GitHub.from_environ(environ, repository=args.repository)
+
+        def unpublished() -> bool:  # a refusal is no package at all where GitHub knows none
+            package = package_of(github, image.rsplit("/", 1)[-1])
+            return github.get_or_none(package, "packages: read") is None
+
+        found = find_previous(_registry(image, environ), image, unpublished)
         try:
             found.check_readable(READS)
         except PreviousImageError as error:

@@ -63,11 +63,15 @@ class Previous:
         )
 
 
-def find_previous(registry: Registry, image: str) -> Previous:
-    """The newest release image; none when the registry holds no image of the repository."""
-    at_latest = _asked(registry, image, "manifests/latest")
+def find_previous(
+    registry: Registry, image: str, unpublished: Callable[[], bool] = lambda: False
+) -> Previous:
+    """The newest release image; none when the registry holds no image of the repository (a
+    refusal too, where `unpublished()` says no package of that name exists)."""
+    at_latest = _asked(registry, image, "manifests/latest", unpublished)
     latest = None if at_latest is None else _digest(at_latest)
-    stamped = [(key, tag) for tag in _tags(registry, image) if (key := _release_key(tag))]
+    tags = _tags(registry, image, unpublished)
+    stamped = [(key, tag) for tag in tags if (key := _release_key(tag))]
     if not stamped:
         if latest is None:
             return Previous(
@@ -241,12 +245,12 @@ def _digest(answer: Answer) -> str:
     return f"sha256:{hashlib.sha256(answer.body).hexdigest()}"
 
 
-def _tags(registry: Registry, image: str) -> list[str]:
+def _tags(registry: Registry, image: str, unpublished: Callable[[], bool]) -> list[str]:
     """Every tag of the repository, page by page; none when the registry knows no such name."""
     tags: list[str] = []
     path = "tags/list?n=1000"
     for _ in range(MAX_PAGES):
-        answer = _asked(registry, image, path)
+        answer = _asked(registry, image, path, unpublished)
         if answer is None:
             return tags
         try:
@@ -260,8 +264,12 @@ def _tags(registry: Registry, image: str) -> list[str]:
     raise PreviousImageError(f"{image}: more than {MAX_PAGES} pages of tags")
 
 
-def _asked(registry: Registry, image: str, path: str) -> Answer | None:
-    """The registry's answer to `path`; None for 404, PreviousImageError for other refusals."""
+def _asked(
+    registry: Registry, image: str, path: str, unpublished: Callable[[], bool] = lambda: False
+) -> Answer | None:
+    """The registry's answer to `path`; None for 404, and for 401 or 403 where `unpublished()`
+    (GHCR's answer for a package never pushed is undocumented: either); PreviousImageError for
+    other refusals."""
     try:
         answer = registry.get(path)
     except RegistryUnknownError as error:
@@ -271,7 +279,7 @@ def _asked(registry: Registry, image: str, path: str) -> Answer | None:
         ) from None
     if answer.status == 200:
         return answer
-    if answer.status == 404:
+    if answer.status == 404 or (answer.status in (401, 403) and unpublished()):
         return None
     if answer.status in (401, 403):
         owner, _, name = registry.name.partition("/")
