@@ -101,7 +101,6 @@ class Fork:
         parts = {
             "/actions/workflows": self._workflows,
             "/environments/": self._environment,
-            "/git/refs/heads/main": self._main,
             "/actions/secrets": self._repository_secrets,
             "/keys": self._keys,
             "/rulesets": self._rulesets,
@@ -221,34 +220,6 @@ class Fork:
         except (CryptoError, KeyError, ValueError):
             return _json(422, {"message": "Bad request - encrypted_value"})
         return _json(201, {}) if created else _json(204)
-
-    def _main(self, method: str, _: str, body: dict[str, Any]) -> Answer | None:
-        """Update or delete main, as an administrator asks: refused (HTTP 422, GitHub's words)
-        where an active branch ruleset covering main restricts it and lets no one bypass it
-        (setup's; a repository role's bypass lets the administrator through)."""
-        rule = "deletion" if method == "DELETE" else "non_fast_forward" if body.get("force") else ""
-        binding = [
-            r
-            for r in self.rulesets
-            if r.get("target") == "branch"
-            and r.get("enforcement") == "active"
-            and "refs/heads/main" in r["conditions"]["ref_name"]["include"]
-            and rule in {each["type"] for each in r["rules"]}
-            and not any(a.get("actor_type") == "RepositoryRole" for a in r.get("bypass_actors", []))
-        ]
-        if binding:
-            words = {
-                "deletion": "Cannot delete this branch",
-                "non_fast_forward": "Cannot force-push to this branch",
-            }
-            return _json(
-                422,
-                {
-                    "message": f"Repository rule violations found\n\n{words[rule]}\n\n",
-                    "status": "422",
-                },
-            )
-        return _json(204) if method == "DELETE" else _json(200, {"ref": "refs/heads/main"})
 
     def _rulesets(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "" and method == "POST":

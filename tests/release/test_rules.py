@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from tests.release.github_answers import (
-    BASE,
     DEPLOY_KEYS,
     RULESET,
     RULESET_AS_ADMIN,
@@ -133,17 +132,6 @@ def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, serve
     out = capsys.readouterr().out
     assert "the bypass list of 'release tags' is not shown to this token" in out
     assert "deploy keys and the release-tags environment's secrets are not shown" in out
-
-
-def test_the_check_reads_the_repository_its_rulesets_then_each_one(server):
-    answer_rulesets(server, [RULESET])
-    said = check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
-    assert "only the release creates, moves or deletes them ('release tags')" in said[0]
-    assert [path for _, path in server.requests] == [
-        f"{BASE}/rulesets?includes_parents=true&targets=tag&per_page=100",
-        f"{BASE}/rulesets/7",
-        f"{BASE}/keys?per_page=100",  # the deploy key: hidden here
-    ]
 
 
 def test_no_ruleset_stops_the_deploy_saying_what_to_set(server):

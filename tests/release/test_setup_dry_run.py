@@ -13,7 +13,6 @@ import pytest
 
 from tests.release.github_answers import (
     BASE,
-    BRANCH_RULESET,
     DEPLOY_KEYS,
     NOT_FOUND,
     RULESET_AS_ADMIN,
@@ -254,14 +253,3 @@ def test_a_package_of_another_repository_names_its_actions_access(server, capsys
     line = the_one_missing(server, capsys)
     assert "belongs to octo/old-name" in line
     assert "Manage Actions access" in line
-
-
-@pytest.mark.parametrize("branch", [(), ({**BRANCH_RULESET, "enforcement": "disabled"},)])
-def test_the_branch_ruleset_gone_is_made_again(server, capsys, branch):
-    set_up(server)
-    answer_rulesets(
-        server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=[TAG_KEY_SECRET], branch=branch
-    )
-    line = the_one_missing(server, capsys)
-    assert line.startswith("would change: ")
-    assert "the branch ruleset 'main moves forward', as rulesets/main.json says" in line
