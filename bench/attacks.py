@@ -589,6 +589,7 @@ def edge_104(args: argparse.Namespace) -> dict:
 CRAFTS = (
     "://", ":\\/\\/", "a:", "a:b", "@", ":", "/", " ", "password", "=", "'", '"', '\\"', "Key",
     "-id", "eyJ", ".", "ghp_", "bearer ", "Authorization: ", "A1b" * 12, "PK", "%", "[", "_",
+    "-----BEGIN RSA PRIVATE KEY-----", "-----", "pass", "pwd", "credentials", "%61",
 )  # fmt: skip
 
 

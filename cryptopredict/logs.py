@@ -14,28 +14,39 @@ from urllib.parse import unquote
 # starts (never inside one), and every quantifier is possessive: none backtracks, and a line is
 # read in a time linear in its length (bench.redaction).
 _CREDENTIALS = (  # a URL's credentials: `user:***@`, or a token `***@` (JSON's `:\/\/` too)...
-    r"(:(?:/|\\/){2}(?:[^\s/\\@:'\"<>]*+:)?)(?:[^\s/\\@'\"<>]++@(?:[^\s/\\@'\"<>]*+@)*+"
+    r"(:(?:/|\\/){2}(?:[^\s/\\@:'\"<>]*+:)?)(?:[^\s/\\@]++@(?:[^\s/\\@]*+@)*+"
     # ...where a password holds / or a space, up to the next @ (host:port is not a password)
-    r"|(?<=:)(?!\d++(?!\w))(?:[^@\n'\"<>:]|:(?![/\\]))*+@)"
+    r"|(?<=:)(?!\d++(?!\w))(?:[^@\n:]|:(?![/\\]))*+@)"
     r"|(?<![\w.%+/:@\\-])([\w.%+-]++:)(?:[^\s/'\"@:]*+@)++(?=[\w\[])"  # user:***@host
 )
 _NAMED = (  # a value after a name ending so, `=` or `:` and maybe a quote or an auth scheme
-    r"(?=[AaBbKkPpSsTt])((?:(?:password|passwd|secret|token|signature|key(?:[-_]?id)?|authorization)"
+    r"(?=[AaBbCcKkPpSsTt])((?:(?:pass(?:word|wd|phrase)|(?<![a-z])(?:pass|pwd)|secret|token"
+    r"|signature|credentials?|key(?:[-_]?id)?|authorization)"
     r"(?:['\"]|\\\")?\s*+[=:]\s*+(?:(?:basic|bearer|digest|token)\s++)?|(?<![\w-])bearer\s++)"
     r"(?:'|\"|\\\"|))(?:(?<=\\\")(?:[^\"\\\n]|\\(?!\"))*+|(?<=')[^'\n]*+|(?<=\")[^\"\n]*+"
     r"|[^\s&'\",;)}\]<>\\]++)"
 )
-_TOKENS = (  # GitHub's and Render's tokens, Alpaca's key IDs, JWTs; any other: `_LONG`
+_TOKENS = (  # GitHub's and Render's tokens, Alpaca's key IDs, JWTs, private keys; others: `_LONG`
     r"(?:gh[oprsu]|github_pat|rnd)_[A-Za-z0-9_]{20,}+|[ACP]K[A-Z0-9]{18}(?![\w-])"
     r"|eyJ(?<![\w-]eyJ)[\w-]*+\.eyJ[\w-]*+\.[\w-]*+"
+    r"|-----BEGIN(?: [A-Z]++)*+(?<=PRIVATE KEY)-----(?:[^-]++|-(?!----END))*+"
+    r"(?:-----END(?: [A-Z]++)*+-----)?"
 )
 _LONG = re.compile(r"(?<![\w-])[A-Za-z0-9]{32,}+(?![\w-])")  # a key, if of mixed case and digits
-_SHAPES = [(re.compile(_CREDENTIALS), r"\1\2***@"), (re.compile(_NAMED, re.I), r"\1***")]
-_SHAPES += [(re.compile(_TOKENS), "***")]
+_SHAPES = [(re.compile(_TOKENS), "***"), (re.compile(_CREDENTIALS), r"\1\2***@")]
+_SHAPES += [(re.compile(_NAMED, re.I), r"\1***")]
 
 
 def redact(text: str) -> str:
-    """`text` with every secret of a shape `_SHAPES` or `_LONG` knows replaced by ***."""
+    """`text` with every secret of a shape `_SHAPES` or `_LONG` knows replaced by ***; where
+    percent-decoding it shows one more (a name written `p%61ssword`), decoded."""
+    once = _redacted(text)
+    if "%" not in once or (decoded := unquote(once)) == once:
+        return once
+    return once if (twice := _redacted(decoded)) == decoded else twice
+
+
+def _redacted(text: str) -> str:
     for pattern, said in _SHAPES:
         text = pattern.sub(said, text)
     return _LONG.sub(_mixed, text)

@@ -19,7 +19,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from cryptopredict.logs import redact, scrub
+from cryptopredict.logs import scrub
 from cryptopredict.minutes.bars import MINUTE, FeedStatus, MinuteBar, Quote
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,12 @@ def connect_postgres(url: str, timeout: float, statement_timeout: float | None) 
         )
     except psycopg.OperationalError as error:
         detail = one_line(scrub(str(error), url))
-        raise DatabaseUnavailableError(f"cannot connect to {redact(url)}: {detail}") from None
+        raise DatabaseUnavailableError(f"cannot connect to {scrub(url, url)}: {detail}") from None
     except psycopg.Error as error:  # the URL itself: libpq cannot parse it
         detail = one_line(scrub(str(error), url))
-        raise StoreError(f"DATABASE_URL={redact(url)!r} is not a usable URL: {detail}") from None
+        raise StoreError(
+            f"DATABASE_URL={scrub(url, url)!r} is not a usable URL: {detail}"
+        ) from None
 
 
 # A server host that vanishes is found by the kernel: probes after 5 s of silence, and data
@@ -103,7 +105,7 @@ _KEEPALIVE: dict[str, Any] = {
 
 def fault(url: str, error: BaseException) -> StoreError:
     """The StoreError for a driver's `error`: DatabaseUnavailableError where it may pass."""
-    detail = f"{redact(url)}: {type(error).__name__}: {one_line(scrub(str(error), url))}"
+    detail = f"{scrub(url, url)}: {type(error).__name__}: {one_line(scrub(str(error), url))}"
     return StoreError(detail) if is_lasting(error) else DatabaseUnavailableError(detail)
 
 
@@ -216,8 +218,8 @@ class MinuteStore:
             store = cls(url, connect_postgres(url, timeout, statement_timeout))
         else:
             raise StoreError(
-                f"DATABASE_URL={redact(url)!r} is not a database URL the market feed knows: use "
-                "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+                f"DATABASE_URL={scrub(url, url)!r} is not a database URL the market feed knows: "
+                "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
             )
         try:
             store._check_schema(create)
@@ -436,7 +438,7 @@ class MinuteStore:
         return {str(row[0]) for row in self._db.execute(query).fetchall()}
 
     def __str__(self) -> str:
-        return redact(self.url)
+        return scrub(self.url, self.url)
 
 
 def _identity(path: str) -> tuple[str, int, int] | None:

@@ -36,7 +36,7 @@ from tests.live_server import serving_url
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "s3c#r?tpw"  # libpq takes # and ? in a password as they are (issue 104)
+PASSWORD = "s3c#r?t'p\"w<>"  # libpq takes # and ? as they are (issue 104), quotes (113)
 ROUTES = ("/price/btc-usd", "/candles/btc-usd?interval=1m", "/candles/btc-usd?interval=5m")
 
 

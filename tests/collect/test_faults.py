@@ -83,8 +83,10 @@ def test_postgresql_stopped_under_the_feed_loses_no_minute(
     """PostgreSQL stops (a fast shutdown: every session is ended, AdminShutdown) between two
     rounds: the rounds fail, saying why; once it is back, the next round reconnects and stores
     every minute exactly once, and the error is cleared. A password with #, ?, / and a space
-    (libpq takes # and ? as they are) is in no log line or status, during or after (issue 104)."""
-    password = "p#w?x%2Fy%20z"
+    (libpq takes # and ? as they are) is in no log line or status, during or after (issue 104),
+    nor with quotes, < and >, in the feed's first line (issue 113)."""
+    password = "p#w?x%2Fy%20z'\"<>"
+    caplog.set_level("INFO")
     url = own_postgres.new_database("restarted").replace("@", f":{password}@")
     m = all_sample_minutes[:260]
     clock = Clock(m[199].ts + MINUTE + SETTLE)
@@ -99,6 +101,8 @@ def test_postgresql_stopped_under_the_feed_loses_no_minute(
         own_postgres.start()
         clock.now += 40 * MINUTE
         feed.round()
+        feed.stop.set()
+        feed.run()  # its first line, then it stops
     with MinuteStore.open(url, create=False) as store:
         total, distinct = store._db.execute(
             "SELECT COUNT(*), COUNT(DISTINCT ts) FROM minute_bars"
@@ -109,7 +113,8 @@ def test_postgresql_stopped_under_the_feed_loses_no_minute(
     assert "Connection refused" in failed.last_error  # while it was down
     assert (recorded.failing_since, recorded.last_error) == (None, None)
     said = caplog.text + repr([failed, recorded])
-    assert [form for form in (password, "p#w?x/y z", "w?x", "y z") if form in said] == []
+    assert "market feed: minutes of btc-usd" in caplog.text
+    assert [form for form in (password, "p#w?x/y z", "w?x", "y z", "'\"<>") if form in said] == []
 
 
 @pytest.mark.slow

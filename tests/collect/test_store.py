@@ -161,6 +161,7 @@ MALFORMED = [
     ("postgresql://app:s3?cret@127.0.0.1:1/market", "Connection refused"),
     ("postgresql://app:s3/cret@127.0.0.1:1/market", "cannot connect to"),
     ("postgresql://app:s3 cret@127.0.0.1/market", "unexpected spaces"),
+    *[(f"postgresql://app:s3{quote}cret@127.0.0.1:1/market", "refused") for quote in "'\"<>"],
 ]
 
 
@@ -193,8 +194,8 @@ KEPT = [
 ]
 
 
-def test_the_docs_table_holds_43_shapes():
-    assert len(SHAPES) == 43
+def test_the_docs_table_holds_53_shapes():
+    assert len(SHAPES) == 53
 
 
 @pytest.mark.parametrize(("text", "said"), SHAPES + [(text, text) for text in KEPT])
