@@ -24,6 +24,7 @@ from cryptopredict.logs import redact
 SOURCE_NAMES = ("auto", "alpaca", "binance", "snapshot")
 LOG_LEVEL = r"(?i)^(debug|info|warning|error|critical)$"
 LEVELS = "DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case"
+HEADER, NAME = r"^[A-Za-z0-9-]*$", "a header's name (letters, digits and dashes)"
 _POLLED = r"\s*(binance|alpaca)(=https?://(\[[0-9a-f:.]+\]|[^][\s,@/]+)(/[^\s,@]*)?)?\s*"  # no @
 LATEST_PRICES = rf"(?i)^{_POLLED}(,{_POLLED})*$"
 POLLED = "binance, alpaca or both, comma-separated, e.g. binance,alpaca or binance=https://HOST"
@@ -116,8 +117,14 @@ MEANINGS = {
         "Most connections one client address (an IPv6 /64) may hold open through the API's proxy "
         "(`python api.py`, the image); one more is closed as soon as it is accepted. "
         "`0`: no cap, as behind another proxy or load balancer, from whose address every "
-        "connection comes; the logs then name the client by the last `X-Forwarded-For` entry that"
-        " proxy appended (set it only behind one: docs/operations.md, Logs)."
+        "connection comes."
+    ),
+    "CLIENT_IP_HEADER": (
+        "Behind another proxy, the one request header it sets to the client's address, read on "
+        "connections from a private address only, its last value (the hop's): `True-Client-IP` "
+        "on Render (render.yaml), `X-Forwarded-For` behind a load balancer that appends the "
+        "address it met. Unset: the connection's address is the client (docs/operations.md, "
+        "Who is a client)."
     ),
     "ACCESS_LOG": (
         "Whether the API writes a line per request (client address, method, path, status, "
@@ -362,6 +369,9 @@ class Server(Section):
     port: Annotated[int, setting("PORT", ge=0, le=65535)] = 8080
     threads: Annotated[int, setting("THREADS", ge=1)] = 4
     max_connections_per_client: Annotated[int, setting("MAX_CONNECTIONS_PER_CLIENT", ge=0)] = 100
+    client_ip_header: Annotated[str, setting("CLIENT_IP_HEADER", NAME, pattern=HEADER)] | None = (
+        None
+    )
     access_log: Annotated[bool, setting("ACCESS_LOG")] = False
 
 

@@ -29,7 +29,8 @@ from tests.paths import ROOT
 # What each process parses: nothing more, so a value only another process reads never stops it.
 PARSED = {
     "API": {
-        "HOST", "PORT", "THREADS", "MAX_CONNECTIONS_PER_CLIENT", "ACCESS_LOG", "CORS_ORIGINS",
+        "HOST", "PORT", "THREADS", "MAX_CONNECTIONS_PER_CLIENT", "CLIENT_IP_HEADER", "ACCESS_LOG",
+        "CORS_ORIGINS",
         "FORECAST_MAX_POINTS", "CANDLES_MAX_POINTS", "CACHE_SECONDS", "POLLER_FAILING_AFTER",
         "STALE_AFTER_HOURS", "NOTE_AFTER_HOURS",
         "MODEL_DIR", "MAX_HORIZON_DAYS", "DATABASE_URL",

@@ -107,10 +107,14 @@ def install(app: Flask, metrics: Metrics, cors_origins: str, prices: Callable[[]
 
 def _kept(view: Callable[..., Any], kept: dict, prices: Callable[[], object]) -> Any:
     """`view`, its public answers of KEEP_BYTES or more kept as bytes with an ETag (at most KEPT,
-    for their path, query and latest prices within KEEP_SECONDS): a HEAD or 304 builds none."""
+    for their path in any case, as an asset's is read, the query parameters the view declares,
+    the others ignored, and latest prices within KEEP_SECONDS): a HEAD or 304 builds none."""
+    operation = getattr(view, "openapi", None)
+    declared = operation.query.__struct_fields__ if operation and operation.query else ()
 
     def answer(**args: Any) -> Any:  # a Response
-        key = (request.path, request.query_string, prices(), time.monotonic() // KEEP_SECONDS)
+        asked = sorted(item for item in request.args.items(multi=True) if item[0] in declared)
+        key = (request.path.lower(), *asked, prices(), time.monotonic() // KEEP_SECONDS)
         if (held := kept.get(key)) is None:
             response = view(**args)
             public = response.status_code == 200 and response.cache_control.public

@@ -48,10 +48,11 @@ PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
 # Connections from HAProxy to Waitress at once (haproxy.cfg; docs/operations.md, "The edge"): the
 # answers at one instant, taken whole, through POINT_CONNECTIONS to a Waitress of their own, whose
-# threads no other route takes (a loop holding more connections spins: issue 97); every other
-# answer through SERVER_CONNECTIONS, 16 of them a client's at once (Waitress buffers an answer).
+# threads no other route takes (a loop holding more connections spins: issue 97), the health
+# check through four to a third; large answers, which a reader that never reads holds, through
+# LARGE_CONNECTIONS, every other through SERVER_CONNECTIONS (Waitress buffers an answer).
 POINT_CONNECTIONS = 16
-SERVER_CONNECTIONS = 200
+LARGE_CONNECTIONS = SERVER_CONNECTIONS = 100
 # REMOTE_ADDR: the client's address as HAProxy found it (haproxy.cfg), never one a client sent.
 BEHIND_HAPROXY = {"trusted_proxy": "127.0.0.1", "trusted_proxy_headers": "x-forwarded-for"}
 
@@ -93,12 +94,12 @@ def main(
                 host="127.0.0.1" if proxied else settings.host,
                 port=0 if proxied else settings.port,
                 threads=settings.threads,
-                connection_limit=SERVER_CONNECTIONS + POINT_CONNECTIONS,
+                connection_limit=SERVER_CONNECTIONS + LARGE_CONNECTIONS,
                 max_request_body_size=65536,  # every route is GET or HEAD
                 **(BEHIND_HAPROXY if proxied else {}),
                 ident="",  # no Server header
             )
-            for _ in range(2 if proxied else 1)
+            for _ in range(3 if proxied else 1)
         ]
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
@@ -172,22 +173,27 @@ def _listen(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=1024)
 
 
+def proxy_environment(listener: int, at: list[int], settings: ApiSettings) -> dict[str, str]:
+    """What haproxy.cfg reads: the socket it listens on, the ports of the Waitress servers `at`
+    (the rest's, the answers at one instant's, the health check's), its bounds."""
+    return {
+        "LISTENER": str(listener),
+        **dict(zip(("API_PORT", "POINTS_PORT", "HEALTH_PORT"), map(str, at), strict=True)),
+        "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
+        "LARGE_CONNECTIONS": str(LARGE_CONNECTIONS),
+        "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
+        "MAX_CONNECTIONS_PER_CLIENT": str(settings.max_connections_per_client),
+        "CLIENT_IP_HEADER": settings.client_ip_header or "",
+    }
+
+
 def _start_proxy(listener: socket.socket, at: list[int], settings: ApiSettings) -> subprocess.Popen:
     """HAProxy on `listener`, in front of the Waitress servers `at` (ports): in a process group of
     its own (Ctrl-C reaches this process, which stops it gracefully), ended if this process
     dies. Its lines are logged as this process's."""
-    env = {
-        **os.environ,
-        "LISTENER": str(listener.fileno()),
-        "API_PORT": str(at[0]),
-        "POINTS_PORT": str(at[1]),
-        "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
-        "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
-        "MAX_CONNECTIONS_PER_CLIENT": str(settings.max_connections_per_client),
-    }
     proxy = subprocess.Popen(
         ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)],
-        env=env,
+        env={**os.environ, **proxy_environment(listener.fileno(), at, settings)},
         pass_fds=[listener.fileno()],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -21,7 +21,14 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from cryptopredict.api.server import HAPROXY_CONFIG, POINT_CONNECTIONS, SERVER_CONNECTIONS
+from cryptopredict.api.server import (
+    HAPROXY_CONFIG,
+    LARGE_CONNECTIONS,
+    POINT_CONNECTIONS,
+    SERVER_CONNECTIONS,
+    proxy_environment,
+)
+from cryptopredict.config import ApiSettings
 from cryptopredict.utc import iso_utc
 from tests.api.edge_probes import address, answer_to, refused, wrong_answers
 from tests.live_server import LiveServer, start_server
@@ -109,23 +116,28 @@ def test_odd_requests_get_json_and_no_traceback(edge):
 
 
 @pytest.mark.parametrize(
-    ("cap", "client", "met"),
-    [("100", OTHER_CLIENT, OTHER_CLIENT), ("0", "7.7.7.7", "5.5.5.5")],
-    ids=["direct", "behind a proxy"],
+    ("header", "client", "met"),
+    [
+        ("", OTHER_CLIENT, OTHER_CLIENT),
+        ("X-Forwarded-For", "7.7.7.7", "7.7.7.7"),
+        ("True-Client-IP", OTHER_CLIENT, "5.5.5.5"),
+    ],
+    ids=["direct", "behind a load balancer", "behind Render"],
 )
-def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
-    artifact_dir, tmp_path, cap, client, met
+def test_the_logs_name_the_client_by_the_one_header_its_proxy_sets(
+    artifact_dir, tmp_path, header, client, met
 ):
     """Issue 95: the access log and HAProxy's (a request it refused) name the client: the
-    connection's address, or behind another proxy (MAX_CONNECTIONS_PER_CLIENT=0, as on Render)
-    the address Cloudflare met (CF-Connecting-IP, issue 104), else the last X-Forwarded-For
-    that proxy appended; nothing else a client sends."""
+    connection's address, or behind another proxy the last value of the header it sets
+    (CLIENT_IP_HEADER, issue 113: render.yaml's True-Client-IP, or X-Forwarded-For's last
+    entry); nothing else a client sends."""
     server = start_server(
         artifact_dir,
         tmp_path / "api.log",
         proxied=True,
         ACCESS_LOG="true",
-        MAX_CONNECTIONS_PER_CLIENT=cap,
+        MAX_CONNECTIONS_PER_CLIENT="0" if header else "100",
+        CLIENT_IP_HEADER=header,
     )
     try:
         # The second refused by HAProxy; the third's last entry no address: the connection's.
@@ -133,7 +145,7 @@ def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
             (b"GET", b"7.7.7.7"),
             (b"get", b"7.7.7.7"),
             (b"HEAD", b"forged"),
-            (b"OPTIONS", b"7.7.7.7\r\nCF-Connecting-IP: 5.5.5.5"),
+            (b"OPTIONS", b"7.7.7.7\r\nTrue-Client-IP: 5.5.5.5\r\nCF-Connecting-IP: 4.4.4.4"),
         ):
             with socket.create_connection(
                 address(server.url), timeout=10, source_address=(OTHER_CLIENT, 0)
@@ -151,7 +163,7 @@ def test_the_logs_name_the_client_trusting_forwarded_for_only_behind_a_proxy(
     assert f'client={client} from={OTHER_CLIENT} get "/healthz" status=405 ' in log
     assert f'client={OTHER_CLIENT} method="HEAD" path="/healthz" status=200' in log
     assert f'client={met} method="OPTIONS" path="/healthz" status=200' in log
-    assert [word for word in ("6.6.6.6", "forged", "s3cret") if word in log] == []
+    assert [word for word in ("6.6.6.6", "4.4.4.4", "forged", "s3cret") if word in log] == []
 
 
 def http_get(url: str, path: str) -> http.client.HTTPResponse:
@@ -198,31 +210,27 @@ def test_slow_headers_are_capped_per_address_and_cut_at_five_seconds(edge, open_
             client.close()
 
 
-def test_readers_that_never_read_fill_the_rest_but_not_the_answers_at_one_instant(edge, facts):
-    """Issue 104: 300 connections from 20 addresses (15 each: one may have 16 requests at once)
-    pipeline requests for the largest answer (the vendored plotly.js) and never read: they hold
-    all 200 connections to Waitress the other routes have, so another client's `/assets` waits
-    and is answered 503 after 5 s; `/healthz` and `/bitcoin` have their own, and answer within
-    a second."""
+def test_readers_that_never_read_hold_only_the_large_answers_connections(edge, facts):
+    """Issues 104 and 113: 320 connections from 20 addresses (16 each, as many as one may have at
+    once) pipeline requests for the largest answer (the vendored plotly.js) and never read: they
+    hold every connection to Waitress the large answers have, and `/healthz` says so (`503
+    busy`, so that a platform's check notices); another client's `/assets` and `/bitcoin` have
+    their own, and answer within a second."""
     flood = b"GET /vendor/plotly.min.js HTTP/1.1\r\nHost: x\r\n\r\n" * 10
     clients = [
         socket.create_connection(
             address(edge.url), timeout=10, source_address=(f"127.0.1.{n % 20}", 0)
         )
-        for n in range(300)
+        for n in range(320)
     ]
     try:
         for client in clients:
             client.sendall(flood)
         time.sleep(2)  # their first answers on their way, then stuck
-        asked = time.monotonic()
-        assert refused(answer_to(edge.url, b"GET /assets HTTP/1.1\r\nHost: x\r\n\r\n")) == (
-            503,
-            "busy",
-        )
-        assert time.monotonic() - asked > 4.5
+        health = answer_to(edge.url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert refused(health) == (503, "busy")
         bitcoin = f"/bitcoin?date={iso_utc(facts.data_end)}"
-        probes = [healthz(edge.url, timeout=1.0, path=path) for path in ("/healthz", bitcoin) * 5]
+        probes = [healthz(edge.url, timeout=1.0, path=path) for path in ("/assets", bitcoin) * 5]
         assert all(probes), probes
     finally:
         for client in clients:
@@ -239,6 +247,15 @@ def test_one_client_may_ask_300_ranges_or_candles_in_10_s(edge):
     assert refusal.status == 429
     assert http_get(edge.url, "/assets").status == 200
     assert healthz(edge.url, timeout=1.0, path="/candles/btc-usd")
+    # Its other spellings the application answers (issue 113), answered to another client.
+    spellings = ["/c%61ndles/btc-usd", "//candles/BTC-USD", "http://x/%63andles/btc%2dusd"]
+    spellings += ["/bitcoin/forec%61st.csv", "/forecast/btc-usd/r%61nge"]
+    assert [path for path in spellings if not healthz(edge.url, timeout=5.0, path=path)] == []
+    asked = [
+        answer_to(edge.url, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        for path in spellings
+    ]
+    assert {refused(answer) for answer in asked} == {(429, "too_many_requests")}
     assert {candles().status for _ in range(500)} == {429}
     time.sleep(int(refusal.headers["Retry-After"]))
     assert candles().status == 200
@@ -282,7 +299,9 @@ def test_a_stop_under_load_answers_every_request_received(edge, facts, signum):
         threading.Thread(target=lambda: ended.append(keep_asking(edge.url, path, stop, answers)))
         for _ in range(16)
     ]
-    slow = http.client.HTTPConnection(*address(edge.url), timeout=10)
+    slow = http.client.HTTPConnection(  # another client: one may have 16 requests at once
+        *address(edge.url), timeout=10, source_address=(OTHER_CLIENT, 0)
+    )
     slow.request("GET", "/vendor/plotly.min.js")
     big = slow.getresponse()
     first = big.read(65_536)
@@ -315,9 +334,10 @@ def test_a_stop_under_load_answers_every_request_received(edge, facts, signum):
 def test_the_server_stops_when_its_proxy_does(edge):
     [proxy] = psutil.Process(edge.process.pid).children()
     assert proxy.name() == "haproxy"
-    # Two Waitress servers, each with its threads: the answers at one instant's, the rest's.
+    # Three Waitress servers, each with its threads: the health check's, the answers at one
+    # instant's, the rest's.
     listening = psutil.Process(edge.process.pid).net_connections()
-    assert len([each for each in listening if each.status == psutil.CONN_LISTEN]) == 2
+    assert len([each for each in listening if each.status == psutil.CONN_LISTEN]) == 3
     proxy.kill()
     assert edge.process.wait(timeout=15) == 1
     assert "the proxy stopped (status -9" in edge.log.read_text()
@@ -344,26 +364,22 @@ def reached(taken: list[socket.socket], count: int) -> None:
 
 
 @pytest.fixture
-def silent(open_files) -> Iterator[tuple[str, list[socket.socket], list[socket.socket]]]:
-    """The configuration behind Render (MAX_CONNECTIONS_PER_CLIENT=0) in front of two servers,
-    the rest's and the answers at one instant's, that take every connection and answer none (a
-    Waitress whose threads are all busy); its URL, and the connections each server took."""
+def silent(request, open_files) -> Iterator[tuple[str, ...]]:
+    """The configuration behind Render (render.yaml's settings, or CLIENT_IP_HEADER as the test
+    asks) in front of three servers, the rest's and large answers', the answers at one
+    instant's and the health check's, that take every connection and answer none (a Waitress
+    whose threads are all busy); its URL, and the connections each server took."""
     listener = socket.create_server(("127.0.0.1", 0))
-    busy = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
-    taken: list[list[socket.socket]] = [[], []]
+    busy = [socket.create_server(("127.0.0.1", 0)) for _ in range(3)]
+    taken: list[list[socket.socket]] = [[], [], []]
     for server, took in zip(busy, taken, strict=True):
         threading.Thread(target=take_all, args=(server, took)).start()
-    env = {
-        "LISTENER": str(listener.fileno()),
-        "API_PORT": str(busy[0].getsockname()[1]),
-        "POINTS_PORT": str(busy[1].getsockname()[1]),
-        "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
-        "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),
-        "MAX_CONNECTIONS_PER_CLIENT": "0",
-    }
+    header = getattr(request, "param", "True-Client-IP")
+    settings = ApiSettings.from_env({"MAX_CONNECTIONS_PER_CLIENT": "0", "CLIENT_IP_HEADER": header})
+    ports = [server.getsockname()[1] for server in busy]
     proxy = subprocess.Popen(
         ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)],
-        env={**os.environ, **env},
+        env={**os.environ, **proxy_environment(listener.fileno(), ports, settings)},
         pass_fds=[listener.fileno()],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -371,7 +387,7 @@ def silent(open_files) -> Iterator[tuple[str, list[socket.socket], list[socket.s
     yield f"http://127.0.0.1:{listener.getsockname()[1]}", *taken
     proxy.kill()
     proxy.wait()
-    for each in (*taken[0], *taken[1], listener):
+    for each in (*taken[0], *taken[1], *taken[2], listener):
         each.close()
     for server in busy:
         server.shutdown(socket.SHUT_RDWR)
@@ -386,34 +402,34 @@ def ask(url: str, path: str, source: str = "127.0.0.1", headers: str = "") -> so
 
 
 @pytest.mark.parametrize(
-    ("held", "limit", "asked", "still_reaches"),
+    ("held", "limit", "still_reaches", "servers"),
     [
-        ("/bitcoin/forecast", SERVER_CONNECTIONS, "/candles/btc-usd", "/healthz"),
-        ("/bitcoin", POINT_CONNECTIONS, "/healthz", "/candles/btc-usd"),
+        ("/bitcoin/forecast", LARGE_CONNECTIONS, "/assets", (0, 0)),
+        ("/assets", SERVER_CONNECTIONS, "/vendor/plotly.min.js", (0, 0)),
+        ("/bitcoin", POINT_CONNECTIONS, "/healthz", (1, 2)),
     ],
-    ids=["every-other-answer", "answers-at-one-instant"],
+    ids=["large-answers", "every-other-answer", "answers-at-one-instant"],
 )
 def test_requests_past_the_servers_threads_wait_five_seconds_then_503(
-    silent, held, limit, asked, still_reaches
+    silent, held, limit, still_reaches, servers
 ):
     """`limit` requests like `held` reach their server (from 20 addresses: one may have 16 at
-    once), the next like them waits in HAProxy's queue and is answered `503 busy` with
-    `Retry-After: 1` after 5 s; a request of the other server still reaches it meanwhile (the
-    answers at one instant have their own Waitress threads, and few connections:
-    docs/performance.md)."""
-    url, rest, points = silent
-    taken, other = (rest, points) if limit == SERVER_CONNECTIONS else (points, rest)
+    once), the next waits in HAProxy's queue and is answered `503 busy` with `Retry-After: 1`
+    after 5 s; a request of other connections still reaches its server meanwhile: the health
+    check and the answers at one instant have Waitress threads of their own, and no other route
+    takes their connections (issue 113; docs/performance.md)."""
+    url, *taken = silent
+    server, other = servers
     clients = [ask(url, held, f"127.0.1.{n % 20}") for n in range(limit)]
-    reached(taken, limit)
+    reached(taken[server], limit)
     clients.append(ask(url, still_reaches))
-    reached(other, 1)
+    reached(taken[other], 1 + limit * (other == server))
     asked_at = time.monotonic()
-    answer = answer_to(url, f"GET {asked} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    answer = answer_to(url, f"GET {held} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     waited = time.monotonic() - asked_at
     assert refused(answer) == (503, "busy")
     assert b"\r\nretry-after: 1\r\n" in answer.lower()
     assert 4.5 < waited < 8
-    assert (len(taken), len(other)) == (limit, 1)
     for client in clients:
         client.close()
 
@@ -422,7 +438,7 @@ def test_a_gone_client_holds_no_connection_and_an_answer_at_one_instant_waits_10
     """Issue 113: 16 requests sent on connections closed at once (as fire-and-forget `Expect:
     100-continue` requests were) leave Waitress's connections free for the next, which is
     answered `504` after 10 s, not 30, if its answer does not come."""
-    url, _, points = silent
+    url, _, points, _ = silent
     for n in range(POINT_CONNECTIONS):
         ask(url, "/bitcoin", f"127.0.1.{n}").close()
     time.sleep(1)  # those that reached the server are closed there
@@ -434,21 +450,43 @@ def test_a_gone_client_holds_no_connection_and_an_answer_at_one_instant_waits_10
     assert 9 < time.monotonic() - asked < 14
 
 
-def test_one_client_may_have_16_requests_at_once_but_answers_at_one_instant(silent):
-    """Issue 104: behind Render, a client (the address Cloudflare met, CF-Connecting-IP) may
-    have 16 requests in flight but the answers at one instant: its 17th is answered `429` at
-    once, while another client's and its own `/healthz` still reach their servers."""
-    url, rest, points = silent
-    met = lambda client: f"CF-Connecting-IP: {client}\r\n"  # noqa: E731
-    clients = [ask(url, "/assets", OTHER_CLIENT, met("7.7.7.7")) for _ in range(16)]
-    reached(rest, 16)
+def test_one_client_may_have_16_requests_at_once_and_the_health_check_has_its_own(silent):
+    """Issues 104 and 113: behind Render, a client (the address Cloudflare met, True-Client-IP)
+    may have 16 requests in flight, the answers at one instant's included: its 17th is answered
+    `429` at once, while another client's requests, `/healthz` too, still reach their servers."""
+    url, rest, points, health = silent
+    met = lambda client: f"True-Client-IP: {client}\r\n"  # noqa: E731
+    clients = [ask(url, "/bitcoin", OTHER_CLIENT, met("7.7.7.7")) for _ in range(16)]
+    reached(points, 16)
     refusal = ask(url, "/assets", OTHER_CLIENT, met("7.7.7.7")).recv(65536)
     assert refused(refusal) == (429, "too_many_requests")
     assert b"\r\nretry-after: 1\r\n" in refusal.lower()
     clients += [ask(url, "/assets", OTHER_CLIENT, met("8.8.8.8"))]
-    clients += [ask(url, "/healthz", OTHER_CLIENT, met("7.7.7.7"))]
-    reached(rest, 17)
-    reached(points, 1)
+    clients += [ask(url, "/healthz", OTHER_CLIENT, met("8.8.8.8"))]
+    reached(rest, 1)
+    reached(health, 1)
+    for client in clients:
+        client.close()
+
+
+ROTATED = {  # what a client sends, the n-th time, through the hop in front (a private address)
+    "True-Client-IP": "CF-Connecting-IP: 9.9.9.{n}\r\nX-Forwarded-For: 8.8.8.{n}\r\n"
+    "True-Client-IP: 2001:db8:1:2::{n}\r\n",  # Render's (Cloudflare's), in one /64
+    "X-Forwarded-For": "CF-Connecting-IP: 9.9.9.{n}\r\n"  # a load balancer's, appended:
+    "X-Forwarded-For: 8.8.8.{n}, 2001:db8:1:2::{n}\r\n",  # as nginx does
+}
+
+
+@pytest.mark.parametrize(("silent", "sent"), ROTATED.items(), ids=ROTATED, indirect=["silent"])
+def test_a_client_is_one_however_it_dresses(silent, sent):
+    """Issue 113: a client that sends another CF-Connecting-IP or X-Forwarded-For each time, and
+    comes from another address of its /64 (as the header its proxy sets names it), is one
+    client: its 17th request at once is answered 429."""
+    url, _, points, _ = silent
+    clients = [ask(url, "/bitcoin", headers=sent.format(n=n)) for n in range(16)]
+    reached(points, 16)
+    refusal = ask(url, "/bitcoin", headers=sent.format(n=16)).recv(65536)
+    assert refused(refusal) == (429, "too_many_requests")
     for client in clients:
         client.close()
 
@@ -490,12 +528,13 @@ def test_the_docs_and_the_refusals_say_the_figures_the_configuration_sets():
         "docs/operations.md": [
             '--8<-- "cryptopredict/api/haproxy.cfg"',
             f"`timeout http-request` ({drip} s from the first byte)",
-            f"at most {SERVER_CONNECTIONS} connections to Waitress (`SERVER_CONNECTIONS`",
+            f"of their own, {LARGE_CONNECTIONS} (`LARGE_CONNECTIONS` in `server.py`)",
             f"`tune.http.maxhdr {lines}` ({lines} lines with the request line), the {head} KiB",
             "a `Content-Length` above 0, or any `Transfer-Encoding`",
             f"`maxconn {figure('maxconn')}`; at most {POINT_CONNECTIONS} connections to "
             "Waitress at once for the answers at one instant",
-            f"and {SERVER_CONNECTIONS} for the rest, the rest queued for up to {queue} s",
+            f"and {SERVER_CONNECTIONS} for the rest (`SERVER_CONNECTIONS`), the rest queued for up "
+            f"to {queue} s",
             f"`hard-stop-after {figure('hard-stop-after')}s`",
             f"within {figure('hard-stop-after')} s\n(`hard-stop-after`; idle connections are "
             f"closed after {figure('timeout http-keep-alive')} s)",

@@ -121,6 +121,7 @@ def test_the_blueprint_runs_the_published_latest_image_with_its_health_check():
     assert settings == {
         "PORT": "8080",
         "MAX_CONNECTIONS_PER_CLIENT": "0",
+        "CLIENT_IP_HEADER": "True-Client-IP",
         "LATEST_PRICES": "binance,alpaca",
     }
 
