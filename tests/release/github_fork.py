@@ -83,7 +83,8 @@ class Fork:
         if path == base:
             self.has_issues = document.get("has_issues", self.has_issues)  # PATCH
             owner = {"login": self.owner, "type": self.owner_type}
-            about = {"full_name": self.repository, "owner": owner, "visibility": "public"}
+            about = {"id": 1296269, "full_name": self.repository, "owner": owner}
+            about["visibility"] = "public"
             return _json(200, {**about, "private": False, "has_issues": self.has_issues})
         if path == f"/users/{self.owner}":
             return _json(200, {"login": self.owner, "type": self.owner_type})
