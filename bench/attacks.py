@@ -52,6 +52,8 @@ import argparse
 import contextlib
 import dataclasses
 import functools
+import http.client
+import ipaddress
 import json
 import math
 import os
@@ -63,6 +65,7 @@ import shutil
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -73,8 +76,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import run
+from cryptopredict.utc import iso_utc
 
 PROBE_EVERY = 0.25
+IP_FREEBIND = 15  # Linux's: bind an address not (yet) on an interface
 PROBE_SOURCE = "127.0.0.2"  # loopback, but another client address than the attackers'
 RANGE = "/forecast/btc-usd/range?start=2026-01-01&end=2026-07-01&format=csv"
 DRIP_CONNECTIONS = 4000
@@ -100,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the headers attack")
     parser.add_argument("--range", default=RANGE, help="what the pipelining attack asks for")
     parser.add_argument("--out", type=Path, default=Path("reports/attacks.json"))
-    parser.add_argument("--only", default="", help="edge-104: the attacks whose name holds it")
+    parser.add_argument("--only", default="", help="edge-104, 113: the attacks named so")
+    parser.add_argument("--connections", type=int, default=3000, help="edge-113's points flood")
+    parser.add_argument("--cpu-share", type=float, help="edge-113: of one CPU, for the server")
     args = parser.parse_args(argv)
     if unknown := set(args.attacks) - set(ATTACKS):
         parser.error(f"no attack {', '.join(sorted(unknown))}: there are {', '.join(ATTACKS)}")
@@ -117,11 +124,55 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def api(model_dir: Path) -> Iterator[int]:
-    """The API behind its proxy, with its defaults, on a free loopback port; yields the port."""
-    with run.running(run.EDGE, model_dir) as (_, base):
-        run.wait_until_ready(base + "/healthz", timeout=120)
-        yield int(base.rsplit(":", 1)[1])
+def api(model_dir: Path, cpu_share: float | None = None, **env: str) -> Iterator[int]:
+    """The API behind its proxy on a free loopback port, with its defaults but `env`, in a cgroup
+    allowed `cpu_share` of one CPU if one is given; yields the port."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        with cpu_limited(cpu_share) as wrap:
+            server = run.Server(run.EDGE.name, wrap(run.EDGE.command))
+            with run.running(server, model_dir) as (_, base):
+                run.wait_until_ready(base + "/healthz", timeout=600)
+                yield int(base.rsplit(":", 1)[1])
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def cpu_limited(share: float | None) -> Iterator[Callable[[tuple[str, ...]], tuple[str, ...]]]:
+    """What wraps a command to run it, and every process it starts, in a cgroup allowed `share`
+    of one CPU (as Render's free plan, 0.1): cgroup v2's `cpu.max` where v2 has the cpu
+    controller, else v1's `cpu.cfs_quota_us`; as it is without a share."""
+    if share is None:
+        yield lambda command: command
+        return
+    mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    v2 = [point for _, point, kind, *_ in mounts if kind == "cgroup2"]
+    if v2 and "cpu" in (Path(v2[0]) / "cgroup.controllers").read_text().split():
+        group = Path(v2[0]) / f"bench-{os.getpid()}"
+        (group.parent / "cgroup.subtree_control").write_text("+cpu")
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{round(share * 100_000)} 100000")
+    else:
+        [point] = [
+            p for _, p, kind, opts, *_ in mounts if kind == "cgroup" and "cpu" in opts.split(",")
+        ]
+        group = Path(point) / f"bench-{os.getpid()}"
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text(str(round(share * 100_000)))
+    procs = group / "cgroup.procs"
+    try:
+        yield lambda command: ("sh", "-c", f'echo $$ > {procs} && exec "$@"', "sh", *command)
+    finally:
+        while procs.read_text().strip():  # the server's last processes on their way out
+            time.sleep(0.1)
+        group.rmdir()
 
 
 def probe(port: int, path: str = "/healthz", timeout: float = 10.0) -> float:
@@ -504,16 +555,20 @@ def never_reading(
     path: str,
     connections: int = IDLE_READERS,
     asks: int = 10,
+    sources: int = 1,
 ) -> None:
-    """`connections` from one address, each asking for `path` `asks` times at once (pipelined)
-    and reading nothing; one the server cuts is opened again."""
+    """`connections` from `sources` addresses, each asking for `path` `asks` times at once
+    (pipelined) and reading nothing; one the server cuts is opened again."""
     requests = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * asks
     watch = select.poll()
     held: dict[int, socket.socket] = {}
     while not stop.is_set():
         while len(held) < connections and not stop.is_set():
+            source = f"127.0.1.{10 + len(held) % sources}"
             try:
-                client = socket.create_connection(("127.0.0.1", port), timeout=5)
+                client = socket.create_connection(
+                    ("127.0.0.1", port), timeout=5, source_address=(source, 0)
+                )
                 client.setblocking(False)
                 client.send(requests)
             except OSError:
@@ -581,6 +636,258 @@ def edge_104(args: argparse.Namespace) -> dict:
         **results,
         "holds": all(each["holds"] for each in results.values()),
     }
+
+
+# Issue 113: what one client may do, however it dresses, with render.yaml's settings (or, through
+# a stock load balancer, the setting for one); `--cpu-share 0.1` runs the server in a cgroup
+# allowed a tenth of a CPU, as Render's free plan.
+
+RENDER = {"MAX_CONNECTIONS_PER_CLIENT": "0", "CLIENT_IP_HEADER": "True-Client-IP"}
+BEHIND_A_BALANCER = {"MAX_CONNECTIONS_PER_CLIENT": "0", "CLIENT_IP_HEADER": "X-Forwarded-For"}
+ONE_64 = "2001:db8:113::/64"  # routed to loopback while the attack runs
+CANDLES = "/candles/btc-usd"
+SPELLINGS = (
+    "/c%61ndles/btc-usd", "/%63andles/btc-usd", "//candles/btc-usd", "/candles/BTC-USD",
+    "/candles/btc%2dusd", "http://x/c%61ndles/btc-usd", "/candles/btc-usd?x=1",
+)  # fmt: skip
+DRESSINGS: dict[str, Callable[[int], str]] = {
+    "as itself": lambda n: "",
+    "another CF-Connecting-IP each time": lambda n: (
+        f"CF-Connecting-IP: 198.51.{n // 250}.{n % 250}\r\n"
+    ),
+    "another X-Forwarded-For each time": lambda n: (
+        f"X-Forwarded-For: 198.51.{n // 250}.{n % 250}\r\n"
+    ),
+}
+BALANCER = """defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend balancer
+    bind :::{at} v4v6
+    option forwardfor
+    default_backend api
+backend api
+    server api 127.0.0.1:{port}
+"""
+
+
+def edge_113(args: argparse.Namespace) -> dict:
+    """Issue 113's attacks, each alone (`--only` picks them by name)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        bitcoin = run.write_paths(Path(scratch), args.model_dir)["near"].read_text().split()[0]
+    parts = {
+        "expect": lambda: _expecting(args, bitcoin),
+        "points": lambda: _points_flood(args, bitcoin),
+        "identities": lambda: _identities(args),
+        "spellings": lambda: _spellings(args),
+        "never-readers": lambda: _never_readers(args),
+        "backtest": lambda: _backtest(args),
+    }
+    results = {name: part() for name, part in parts.items() if args.only in name}
+    load = [load for each in results.values() for load in each["load_average"]]
+    return {
+        "cpu_share": args.cpu_share,
+        **results,
+        "load_average": [min(load), max(load)],
+        "holds": all(each["holds"] for each in results.values()),
+    }
+
+
+def _expecting(args: argparse.Namespace, bitcoin: str) -> dict:
+    """16 requests of `/bitcoin` announcing `Expect: 100-continue`, each on a connection closed at
+    once; then `/healthz` and `/bitcoin?date=` from another address, in turn, for 40 s."""
+    with api(args.model_dir, args.cpu_share, **RENDER) as port:
+        load = [os.getloadavg()[0]]
+        for _ in range(16):
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                client.sendall(b"GET /bitcoin HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n")
+        times = probing(port, 40.0, ("/healthz", bitcoin))
+        load.append(os.getloadavg()[0])
+    return {
+        "bar": "/healthz and /bitcoin?date= from another address within 1 s for 40 s, never 503",
+        "probes": len(times),
+        "slowest_s": round(max(times), 3),
+        "load_average": load,
+        "holds": max(times) <= 1.0,
+    }
+
+
+def _points_flood(args: argparse.Namespace, bitcoin: str) -> dict:
+    """`--connections` kept-alive connections from one address asking `/bitcoin?date=` again as
+    soon as answered; `/healthz` from another address every 0.25 s."""
+    attack = functools.partial(
+        ask_again_and_again, method="GET", path=bitcoin, connections=args.connections
+    )
+    with api(args.model_dir, args.cpu_share, **RENDER) as port:
+        times, counters, load = under_attack(port, attack, args.seconds, 1)
+    return {
+        "bar": f"/healthz from another address within 1 s beside {args.connections} connections "
+        "of one client asking /bitcoin?date=",
+        "median_s": round(statistics.median(times), 3),
+        "p99_s": round(_p99(times), 3),
+        "slowest_s": round(max(times), 3),
+        "probes": len(times),
+        "attack": counters,
+        "load_average": load,
+        "holds": max(times) <= 1.0,
+    }
+
+
+def _identities(args: argparse.Namespace) -> dict:
+    """330 candles asked by one client, dressed otherwise each time: through a private hop with
+    render.yaml's settings, and through a stock load balancer (HAProxy, `option forwardfor`) in
+    front of the API set for it, also from another address of one /64 each time."""
+    answered = {}
+    with api(args.model_dir, args.cpu_share, **RENDER) as port:
+        load = [os.getloadavg()[0]]
+        dressings = {**DRESSINGS, "another True-Client-IP of one /64 each time": _in_one_64}
+        for number, (name, dressing) in enumerate(dressings.items()):
+            source = f"127.0.2.{number}"
+            answered[f"private hop, {name}"] = _answered(port, CANDLES, 330, source, dressing)
+    with (
+        api(args.model_dir, args.cpu_share, **BEHIND_A_BALANCER) as port,
+        _balancer(port) as at,
+        _routed(ONE_64),
+    ):
+        for number, (name, dressing) in enumerate(DRESSINGS.items()):
+            source = f"127.0.3.{number}"
+            answered[f"balancer, {name}"] = _answered(at, CANDLES, 330, source, dressing)
+        answered["balancer, from another address of one /64 each time"] = _answered(
+            at, CANDLES, 330, lambda n: str(ipaddress.ip_network(ONE_64)[n + 1])
+        )
+        load.append(os.getloadavg()[0])
+    return {
+        "bar": "300 of 330 candles answered, however the client dresses",
+        "answered_of_330": answered,
+        "load_average": load,
+        "holds": set(answered.values()) == {300},
+    }
+
+
+def _in_one_64(n: int) -> str:
+    return f"True-Client-IP: {ipaddress.ip_network(ONE_64)[n + 1]}\r\n"
+
+
+def _spellings(args: argparse.Namespace) -> dict:
+    """300 candles from one client, then 30 of each other spelling of the route."""
+    with api(args.model_dir, args.cpu_share, **RENDER) as port:
+        load = [os.getloadavg()[0]]
+        first = _answered(port, CANDLES, 300, "127.0.2.9")
+        spelled = {path: _answered(port, path, 30, "127.0.2.9") for path in SPELLINGS}
+        load.append(os.getloadavg()[0])
+    return {
+        "bar": "past 300 candles in 10 s, no other spelling answered",
+        "first_answered": first,
+        "answered_of_30": spelled,
+        "load_average": load,
+        "holds": first == 300 and not any(spelled.values()),
+    }
+
+
+def _never_readers(args: argparse.Namespace) -> dict:
+    """320 connections from 20 addresses pipelining the largest answer (the vendored plotly.js)
+    and reading nothing; `/assets` and `/healthz` from another address, in turn."""
+    attack = functools.partial(
+        never_reading, path="/vendor/plotly.min.js", connections=320, sources=20
+    )
+    with api(args.model_dir, args.cpu_share, **RENDER) as port:
+        times, counters, load = under_attack(port, attack, args.seconds, 1, ("/assets", "/healthz"))
+    assets, health = times[::2], times[1::2]
+    return {
+        "bar": "/assets from another address within 1 s, never 503; /healthz 503 while every "
+        "connection for large answers is held",
+        "assets_slowest_s": round(max(assets), 3),
+        "healthz_busy": f"{sum(math.isinf(each) for each in health)} of {len(health)}",
+        "attack": counters,
+        "load_average": load,
+        "holds": max(assets) <= 1.0,
+    }
+
+
+def _backtest(args: argparse.Namespace) -> dict:
+    """A backtest's 1,000 ranges from one client, one after another, waiting as each 429's
+    `Retry-After` says."""
+    started, refused = time.monotonic(), 0
+    with api(args.model_dir, args.cpu_share, **RENDER) as port:
+        load = [os.getloadavg()[0]]
+        for n in range(1000):
+            start = datetime(2026, 1, 1, tzinfo=UTC).timestamp() + n * 3600
+            path = f"/bitcoin/forecast?start={iso_utc(start)}&end={iso_utc(start + 7 * 86400)}"
+            while (wait := _status_or_wait(port, path)) is not None:
+                refused += 1
+                time.sleep(wait)
+        load.append(os.getloadavg()[0])
+    return {
+        "bar": "every range answered, each 429 followed by the wait it says",
+        "refused": refused,
+        "seconds": round(time.monotonic() - started, 1),
+        "load_average": load,
+        "holds": True,
+    }
+
+
+def _status_or_wait(port: int, path: str) -> float | None:
+    """None once `path` is answered 200; the seconds its 429 says to wait."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    if answer.status == 429:
+        return float(answer.headers["Retry-After"])
+    if answer.status != 200:
+        raise RuntimeError(f"{path}: {answer.status}")
+    return None
+
+
+def _answered(
+    port: int,
+    path: str,
+    count: int,
+    source: str | Callable[[int], str],
+    dressing: Callable[[int], str] = lambda n: "",
+) -> int:
+    """How many of `count` requests of `path` were answered 200, each on a connection of its own
+    from `source` (or `source(n)`), with the headers `dressing(n)`."""
+    answered = 0
+    for n in range(count):
+        address = source(n) if callable(source) else source
+        with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as client:
+            client.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)  # an address of a routed /64
+            client.bind((address, 0))
+            client.connect(("::1" if ":" in address else "127.0.0.1", port))
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{dressing(n)}\r\n".encode())
+            answered += client.recv(12)[9:12] == b"200"
+    return answered
+
+
+@contextmanager
+def _balancer(port: int) -> Iterator[int]:
+    """A stock HAProxy load balancer in front of `port`, as an operator puts one (`option
+    forwardfor`: it appends the address it met to X-Forwarded-For), on all addresses; its port."""
+    at = run.free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".cfg") as config:
+        config.write(BALANCER.format(at=at, port=port))
+        config.flush()
+        balancer = subprocess.Popen(["haproxy", "-db", "-f", config.name])
+        try:
+            time.sleep(1)
+            yield at
+        finally:
+            balancer.terminate()
+            balancer.wait()
+
+
+@contextmanager
+def _routed(network: str) -> Iterator[None]:
+    """Every address of `network` local to this machine, so that a client may come from any."""
+    subprocess.run(["ip", "-6", "route", "add", "local", network, "dev", "lo"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["ip", "-6", "route", "del", "local", network, "dev", "lo"], check=True)
 
 
 # Issue 104: the log redaction on crafted 10 KB lines: every pair of the fragments its patterns
@@ -935,6 +1242,7 @@ ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "database": database,
     "artifacts": artifacts,
     "edge-104": edge_104,
+    "edge-113": edge_113,
     "redaction": redaction,
     "head": head,
 }

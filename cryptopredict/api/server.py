@@ -50,9 +50,11 @@ PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
 # answers at one instant, taken whole, through POINT_CONNECTIONS to a Waitress of their own, whose
 # threads no other route takes (a loop holding more connections spins: issue 97), the health
 # check through four to a third; large answers, which a reader that never reads holds, through
-# LARGE_CONNECTIONS, every other through SERVER_CONNECTIONS (Waitress buffers an answer).
+# LARGE_CONNECTIONS to a fourth, every other through SERVER_CONNECTIONS (Waitress buffers an
+# answer).
 POINT_CONNECTIONS = 16
 LARGE_CONNECTIONS = SERVER_CONNECTIONS = 100
+PORTS = ("API_PORT", "POINTS_PORT", "HEALTH_PORT", "LARGE_PORT")  # each server's, in haproxy.cfg
 # REMOTE_ADDR: the client's address as HAProxy found it (haproxy.cfg), never one a client sent.
 BEHIND_HAPROXY = {"trusted_proxy": "127.0.0.1", "trusted_proxy_headers": "x-forwarded-for"}
 
@@ -99,7 +101,7 @@ def main(
                 **(BEHIND_HAPROXY if proxied else {}),
                 ident="",  # no Server header
             )
-            for _ in range(3 if proxied else 1)
+            for _ in range(4 if proxied else 1)
         ]
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
@@ -175,10 +177,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def proxy_environment(listener: int, at: list[int], settings: ApiSettings) -> dict[str, str]:
     """What haproxy.cfg reads: the socket it listens on, the ports of the Waitress servers `at`
-    (the rest's, the answers at one instant's, the health check's), its bounds."""
+    (the rest's, the answers at one instant's, the health check's, the large answers'), its
+    bounds."""
     return {
         "LISTENER": str(listener),
-        **dict(zip(("API_PORT", "POINTS_PORT", "HEALTH_PORT"), map(str, at), strict=True)),
+        **dict(zip(PORTS, map(str, at), strict=True)),
         "POINT_CONNECTIONS": str(POINT_CONNECTIONS),
         "LARGE_CONNECTIONS": str(LARGE_CONNECTIONS),
         "SERVER_CONNECTIONS": str(SERVER_CONNECTIONS),

@@ -25,6 +25,7 @@ from cryptopredict.api.server import (
     HAPROXY_CONFIG,
     LARGE_CONNECTIONS,
     POINT_CONNECTIONS,
+    PORTS,
     SERVER_CONNECTIONS,
     proxy_environment,
 )
@@ -334,10 +335,10 @@ def test_a_stop_under_load_answers_every_request_received(edge, facts, signum):
 def test_the_server_stops_when_its_proxy_does(edge):
     [proxy] = psutil.Process(edge.process.pid).children()
     assert proxy.name() == "haproxy"
-    # Three Waitress servers, each with its threads: the health check's, the answers at one
-    # instant's, the rest's.
+    # Four Waitress servers, each with its threads: the health check's, the answers at one
+    # instant's, the large answers', the rest's.
     listening = psutil.Process(edge.process.pid).net_connections()
-    assert len([each for each in listening if each.status == psutil.CONN_LISTEN]) == 3
+    assert len([each for each in listening if each.status == psutil.CONN_LISTEN]) == 4
     proxy.kill()
     assert edge.process.wait(timeout=15) == 1
     assert "the proxy stopped (status -9" in edge.log.read_text()
@@ -366,12 +367,12 @@ def reached(taken: list[socket.socket], count: int) -> None:
 @pytest.fixture
 def silent(request, open_files) -> Iterator[tuple[str, ...]]:
     """The configuration behind Render (render.yaml's settings, or CLIENT_IP_HEADER as the test
-    asks) in front of three servers, the rest's and large answers', the answers at one
-    instant's and the health check's, that take every connection and answer none (a Waitress
+    asks) in front of four servers (server.PORTS': the rest's, the answers at one instant's, the
+    health check's, the large answers') that take every connection and answer none (a Waitress
     whose threads are all busy); its URL, and the connections each server took."""
     listener = socket.create_server(("127.0.0.1", 0))
-    busy = [socket.create_server(("127.0.0.1", 0)) for _ in range(3)]
-    taken: list[list[socket.socket]] = [[], [], []]
+    busy = [socket.create_server(("127.0.0.1", 0)) for _ in PORTS]
+    taken: list[list[socket.socket]] = [[] for _ in PORTS]
     for server, took in zip(busy, taken, strict=True):
         threading.Thread(target=take_all, args=(server, took)).start()
     header = getattr(request, "param", "True-Client-IP")
@@ -387,7 +388,7 @@ def silent(request, open_files) -> Iterator[tuple[str, ...]]:
     yield f"http://127.0.0.1:{listener.getsockname()[1]}", *taken
     proxy.kill()
     proxy.wait()
-    for each in (*taken[0], *taken[1], *taken[2], listener):
+    for each in [*(each for took in taken for each in took), listener]:
         each.close()
     for server in busy:
         server.shutdown(socket.SHUT_RDWR)
@@ -404,8 +405,8 @@ def ask(url: str, path: str, source: str = "127.0.0.1", headers: str = "") -> so
 @pytest.mark.parametrize(
     ("held", "limit", "still_reaches", "servers"),
     [
-        ("/bitcoin/forecast", LARGE_CONNECTIONS, "/assets", (0, 0)),
-        ("/assets", SERVER_CONNECTIONS, "/vendor/plotly.min.js", (0, 0)),
+        ("/bitcoin/forecast", LARGE_CONNECTIONS, "/assets", (3, 0)),
+        ("/assets", SERVER_CONNECTIONS, "/vendor/plotly.min.js", (0, 3)),
         ("/bitcoin", POINT_CONNECTIONS, "/healthz", (1, 2)),
     ],
     ids=["large-answers", "every-other-answer", "answers-at-one-instant"],
@@ -438,7 +439,7 @@ def test_a_gone_client_holds_no_connection_and_an_answer_at_one_instant_waits_10
     """Issue 113: 16 requests sent on connections closed at once (as fire-and-forget `Expect:
     100-continue` requests were) leave Waitress's connections free for the next, which is
     answered `504` after 10 s, not 30, if its answer does not come."""
-    url, _, points, _ = silent
+    url, _, points, *_ = silent
     for n in range(POINT_CONNECTIONS):
         ask(url, "/bitcoin", f"127.0.1.{n}").close()
     time.sleep(1)  # those that reached the server are closed there
@@ -454,7 +455,7 @@ def test_one_client_may_have_16_requests_at_once_and_the_health_check_has_its_ow
     """Issues 104 and 113: behind Render, a client (the address Cloudflare met, True-Client-IP)
     may have 16 requests in flight, the answers at one instant's included: its 17th is answered
     `429` at once, while another client's requests, `/healthz` too, still reach their servers."""
-    url, rest, points, health = silent
+    url, rest, points, health, _ = silent
     met = lambda client: f"True-Client-IP: {client}\r\n"  # noqa: E731
     clients = [ask(url, "/bitcoin", OTHER_CLIENT, met("7.7.7.7")) for _ in range(16)]
     reached(points, 16)
@@ -482,7 +483,7 @@ def test_a_client_is_one_however_it_dresses(silent, sent):
     """Issue 113: a client that sends another CF-Connecting-IP or X-Forwarded-For each time, and
     comes from another address of its /64 (as the header its proxy sets names it), is one
     client: its 17th request at once is answered 429."""
-    url, _, points, _ = silent
+    url, _, points, *_ = silent
     clients = [ask(url, "/bitcoin", headers=sent.format(n=n)) for n in range(16)]
     reached(points, 16)
     refusal = ask(url, "/bitcoin", headers=sent.format(n=16)).recv(65536)
