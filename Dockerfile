@@ -49,8 +49,9 @@ COPY train.py ./
 # trained (empty: the default of `train.py`, btc-usd,eth-usd; `top:200`, the release's default:
 # BTC/USD, ETH/USD and the 200 pairs most traded on Binance, ranked now), as tasks on Dask (a
 # local cluster, or the scheduler the DASK_SCHEDULER_ADDRESS secret names): the image serves every
-# pair that trained. A pair that fails is left out (named with why in artifacts/run.json);
-# the build fails when BTC/USD does, or more than a tenth of the pairs. A pair applies what
+# pair that trained. A pair that fails is served from the previous release where it served one
+# (its age said in artifacts/run.json's carried), else left out (named with why there); the build
+# fails when BTC/USD does, or more than a tenth of the pairs with nothing to carry. A pair applies what
 # `make panel` decided for every pair: one Prophet fit and numerics, about twelve CPU-seconds
 # (docs/performance.md, "A release of 200 pairs").
 ARG ASSETS=""

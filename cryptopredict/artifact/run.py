@@ -51,6 +51,7 @@ class TrainingRun(msgspec.Struct, frozen=True, kw_only=True):
     model_version: str
     trained: tuple[str, ...]  # every pair served
     failed: tuple[PairFailure, ...] = ()
+    carried: tuple[PairFailure, ...] = ()  # failed, the previous release's model served again
     ranking: MarketRanking | None = None
     extends: str | None = None  # the release image, by digest, whose track record this extended
     seconds: dict[str, float] = {}  # each pair's time on a worker when it last trained

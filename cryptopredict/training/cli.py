@@ -19,13 +19,18 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+import msgspec
+
 from cryptopredict.artifact.index import artifact_dirs
+from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import (
     MarketRanking,
@@ -35,7 +40,8 @@ from cryptopredict.artifact.run import (
     read_run,
     write_run,
 )
-from cryptopredict.artifact.schema import PRICES
+from cryptopredict.artifact.schema import MANIFEST, PRICES
+from cryptopredict.artifact.write import install_artifact
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
@@ -47,7 +53,7 @@ from cryptopredict.assets import (
 )
 from cryptopredict.config import SOURCE_NAMES, ConfigError, Server, TrainingSettings
 from cryptopredict.following_make import follow_make
-from cryptopredict.freshness import served_data
+from cryptopredict.freshness import in_words, served_data
 from cryptopredict.logs import configure, redact
 from cryptopredict.training.api_process import STOPPED, ApiProcess, port_clash
 from cryptopredict.training.cluster import SchedulerError, forward_logs, training_client
@@ -55,6 +61,7 @@ from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.record import RecordKeeper
 from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob
+from cryptopredict.utc import iso_utc
 
 log = logging.getLogger("train")
 
@@ -192,9 +199,26 @@ def _main(argv: list[str] | None) -> int:
                     client, "market", settings.log_level, wanted.top, FetchSettings.of(settings)
                 )
         except (PairError, SchedulerError) as error:
-            log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
-            return 2
+            ranking = _previous_ranking(args.previous, wanted.top, f"{error}")
+            if ranking is None:
+                log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
+                return 2
     return _run(args, settings, wanted, ranking, must_train)
+
+
+def _previous_ranking(previous: Path, top: int, why: str) -> MarketRanking | None:
+    """The ranking of `top:N` the release in `previous` trained (None: none), saying so."""
+    try:
+        run = read_run(previous)
+    except RunRecordError:
+        return None
+    if run is None or run.ranking is None or run.ranking.asked != top:
+        return None
+    log.warning(
+        "top:%d: the market could not be ranked (%s): the previous release's ranking", top, why
+    )
+    by = f"{run.ranking.by}, the previous release's (the market could not be ranked: {why})"
+    return msgspec.structs.replace(run.ranking, by=by)
 
 
 def _run(
@@ -238,6 +262,7 @@ def _run(
             failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
             keeper.carry(failed)
             failed = {slug: _public(why, args) for slug, why in failed.items()}
+            kept = carried([s for s in failed if s not in must_train], args.previous, args.out)
             if args.all:  # `run.json`, written while the progress is still shown
                 said = [PairFailure(asset=slug, reason=why) for slug, why in failed.items()]
                 record = TrainingRun(
@@ -245,13 +270,19 @@ def _run(
                     finished_at=datetime.now(UTC).replace(microsecond=0),
                     model_version=settings.model_version,
                     trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
-                    failed=tuple(said),
+                    failed=tuple(each for each in said if each.asset not in kept),
+                    carried=tuple(
+                        PairFailure(asset=each.asset, reason=f"{each.reason}; {kept[each.asset]}")
+                        for each in said
+                        if each.asset in kept
+                    ),
                     ranking=ranking,
                     extends=settings.previous_image,
                     seconds={**measured, **run.measured()},
                 )
                 write_run(args.out, record)
-        status = verdict(failed, [asset.slug for asset in assets], args.tolerate, must_train)
+        left = {slug: why for slug, why in failed.items() if slug not in kept}
+        status = verdict(left, [asset.slug for asset in assets], args.tolerate, must_train)
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
         report = "" if run.report is None else f"; each pair's report: {run.report}"
@@ -293,6 +324,25 @@ def _keep_serving(server: ApiProcess, out: Path, report: str = "") -> int:
         # Ended by the signal itself (one that came before it had started): a stop.
         status = server.wait()
         return 0 if status in STOPPED else status
+
+
+def carried(slugs: Iterable[str], previous: Path, out: Path) -> dict[str, str]:
+    """Each of `slugs` (pairs that failed) the release in `previous` served, its model served
+    again from `out` (a source's failure costs only its pairs), with its age in words."""
+    kept = {}
+    for slug in slugs:
+        source = previous / slug
+        if previous.resolve() == out.resolve() or not (source / MANIFEST).is_file():
+            continue  # training into the directory it served: the model there stays
+        files = {path.name: path.read_bytes() for path in source.iterdir() if path.is_file()}
+        artifact = open_artifact(install_artifact(out, slug, files))
+        end = artifact.history.last_bar + artifact.grid_file.step
+        kept[slug] = (
+            f"the previous release's model ({artifact.manifest.model_version}) is served, its "
+            f"data until {iso_utc(end)}, {in_words(time.time() - end)} old"
+        )
+        log.warning("%s: %s", slug, kept[slug])
+    return kept
 
 
 def chosen(wanted: PairsSetting, ranking: MarketRanking | None) -> tuple[list[Asset], set[str]]:

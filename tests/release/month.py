@@ -30,7 +30,16 @@ import msgspec
 from tests.release.month_build import ROOT, MonthRunner, PricePath, scratch_remote
 from tests.release.month_exchanges import Exchanges
 from tests.release.month_report import report, write
-from tests.release.month_world import CYCLE_HOURS, CYCLE_MINUTE, HOUR, KINDS, Fault, World
+from tests.release.month_world import (
+    CYCLE_HOURS,
+    CYCLE_MINUTE,
+    DISPATCHED,
+    HOUR,
+    KINDS,
+    REPOSITORY,
+    Fault,
+    World,
+)
 from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
 
@@ -116,6 +125,7 @@ class RunRecord:
     failure: str = ""  # the first failed step, and its last words
     minutes: dict[str, float] = field(default_factory=dict)  # each job's, on the month's clock
     issues: list[str] = field(default_factory=list)  # the open issues' text after the run
+    started_by: str = ""  # the run that started it (a dispatch), and waited for it
 
 
 class Month:
@@ -137,6 +147,8 @@ class Month:
         self.faults: list[Fault] = []
         self.issue_seen: dict[int, tuple[str, str, int]] = {}
         self.issue_events: list[dict[str, Any]] = []
+        self.world.start_run = self.release
+        self.failed: BaseException | None = None  # a release run's, raised by its starter
 
     def at(self, hour: float) -> float:
         return self.world.start + hour * HOUR
@@ -196,16 +208,18 @@ class Month:
     def main(self) -> str:
         return self.remote.git("rev-parse", "refs/heads/main")
 
-    def run(self, event: Event, kind: str, when: float) -> None:
+    def run(self, event: Event, kind: str, when: float, number: int = 0, by: str = "") -> None:
         start = max(when, self.busy_until)
         self.world.now = start
         label = f"{kind} at hour {self.world.hour(start):g} ({event.ref}, {event.sha[:7]})"
         self.world.run_label, self.world.moved_in_run = label, 0
         deploys, dispatched = len(self.world.deploys), len(self.world.dispatched)
-        directory = self.tmp / "runs" / str(len(self.runs))
+        directory = self.tmp / "runs" / f"{len(self.runs)}-{number}"
         run = self.runner.run_in(directory, event)
+        if self.failed is not None:
+            raise self.failed
         record = RunRecord(
-            label, kind, start, event.sha, {n: j.result for n, j in run.jobs.items()}
+            label, kind, start, event.sha, {n: j.result for n, j in run.jobs.items()}, started_by=by
         )
         record.minutes = {n: round(j.seconds / 60, 1) for n, j in run.jobs.items() if j.seconds}
         record.summary = "\n".join(p.read_text() for p in sorted(directory.glob("*.summary")))
@@ -227,6 +241,7 @@ class Month:
         ]
         self.world.concluded.append(
             {
+                "id": number or len(self.world.concluded) + 1,
                 "head_sha": event.sha,
                 "conclusion": conclusion,
                 "event": event.name,
@@ -237,21 +252,36 @@ class Month:
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         took = sum(job.seconds for job in run.jobs.values())  # one job after another
-        self.busy_until = start + max(HOUR if built else HOUR / 10, took)
-        for args in self.world.dispatched[dispatched:]:
-            tag = args[args.index("--ref") + 1]
-            inputs = dict(arg.split("=", 1) for arg in args if "=" in arg and "--" not in arg)
-            commit = self.remote.git("rev-parse", f"refs/tags/{tag}^{{commit}}")
-            self.run(
-                Event(
-                    "workflow_dispatch",
-                    f"refs/tags/{tag}",
-                    commit,
-                    {"inputs": {"start-anew": "", **inputs}},
-                ),
-                "dispatch",
-                start,
-            )
+        self.busy_until = max(self.busy_until, start + max(HOUR if built else HOUR / 10, took))
+        for started in range(DISPATCHED + dispatched, DISPATCHED + len(self.world.dispatched)):
+            if started not in self.world.running:  # started, though nobody waited for it
+                self.world.running.add(started)
+                self.release(started, by=label)
+
+    def release(self, number: int, by: str = "") -> None:
+        """The run GitHub started for the dispatch `number`, while the run that started it
+        waits (or after it, where it did not): as the owner's run would see it, an hour's tenth
+        after that run's start."""
+        args = self.world.dispatched[number - DISPATCHED]
+        tag = args[args.index("--ref") + 1]
+        inputs = dict(arg.split("=", 1) for arg in args if "=" in arg and "--" not in arg)
+        commit = self.remote.git("rev-parse", f"refs/tags/{tag}^{{commit}}")
+        event = Event(
+            "workflow_dispatch",
+            f"refs/tags/{tag}",
+            commit,
+            {"inputs": {"start-anew": "", **inputs}},
+        )
+        world, workdir = self.world, self.runner.workdir
+        waiting = (world.now, world.run_label, world.moved_in_run)
+        self.busy_until = max(self.busy_until, world.now + HOUR / 10)
+        try:
+            self.run(event, "dispatch", world.now, number, by or world.run_label)
+        except BaseException as error:  # raised by the run that waits for it, once it gives up
+            self.failed = error
+        finally:
+            self.runner.workdir = workdir
+            world.now, world.run_label, world.moved_in_run = waiting
 
     def issues_after(self, label: str) -> list[str]:
         """The open issues' words (title, body, comments) after a run; what the run did to
@@ -273,9 +303,14 @@ class Month:
                     if old != new
                 ]
             )
+            told = [issue["body"]] if before is None else []  # what GitHub mails: a mention
+            told += kept.comments.get(number, [])[before[2] if before else 0 :]
             for what in changes:
                 said = f"{issue['state']}" if what == "state" else what
-                self.issue_events.append({"issue": number, "what": said, "run": label})
+                event = {"issue": number, "what": said, "run": label}
+                if what in ("opened", "comments"):
+                    event["mentions"] = sum(f"@{REPOSITORY.split('/')[0]} " in t for t in told)
+                self.issue_events.append(event)
         self.issue_seen = seen
         return [
             "\n".join([issue["title"], issue["body"], *kept.comments.get(issue["number"], [])])

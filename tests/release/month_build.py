@@ -148,6 +148,9 @@ def month_workflow() -> dict:
             step["run"] = 'echo "smoke test stood in: $IMAGE@$DIGEST on $PLATFORM"'
         elif "tools.release deploy" in str(step.get("run", "")):  # its wait, on the month's clock
             step["run"] = step["run"].rstrip() + f" --timeout {900 / TIME_SCALE:g} --interval 0.5"
+    for step in workflow["jobs"]["dispatch"]["steps"]:  # the release's run, asked as often
+        if "tools.release wait" in str(step.get("run", "")):
+            step["run"] = step["run"].rstrip() + f" --interval {60 / TIME_SCALE:g}"
     return workflow
 
 

@@ -45,7 +45,13 @@ def report(month: Month, script: str) -> dict[str, Any]:
     record = final_record(month)
     faults = [judge(month, fault) for fault in month.faults]
     fresh_share = round(sum(fresh) / hours, 4)
-    holds = bar(fresh_share, pushes, faults, record == released)
+    owners = {r.label: r for r in month.runs}
+    failed = [  # each release run that failed, and whether the run that started it is red
+        [r.label, r.started_by, owners[r.started_by].results.get("dispatch") == "failure"]
+        for r in month.runs
+        if r.started_by and {"failure", "cancelled"} & set(r.results.values())
+    ]
+    holds = bar(fresh_share, pushes, faults, record == released, failed)
     return {
         "script": script,
         "bar_1": holds,
@@ -75,8 +81,10 @@ def report(month: Month, script: str) -> dict[str, Any]:
         "data_age": [
             [hour, None if age is None else round(age, 2)] for hour, age in enumerate(ages)
         ],
+        "releases_failed": failed,
         "issues": {
             "opened": sum(1 for event in month.issue_events if event["what"] == "opened"),
+            "mentions": sum(event.get("mentions", 0) for event in month.issue_events),
             "open_at_end": [i["number"] for i in month.world.issues.open()],
             "events": month.issue_events,
         },
@@ -94,11 +102,17 @@ def report(month: Month, script: str) -> dict[str, Any]:
 
 
 def bar(
-    fresh_share: float, pushes: list[dict], faults: list[dict], record_equals_releases: bool
+    fresh_share: float,
+    pushes: list[dict],
+    faults: list[dict],
+    record_equals_releases: bool,
+    releases_failed: list[list] = [],  # noqa: B006
 ) -> dict[str, bool]:
     """Issues 82's and 93's first bar, part by part, and whether it holds: a fault that never
-    struck proves nothing, and one that advises starting the record anew loses it."""
+    struck proves nothing, and one that advises starting the record anew loses it; and issue
+    112's, each release run that failed makes the owner's run that started it red."""
     holds = {
+        "owners_run_red_when_its_release_failed": all(red for *_, red in releases_failed),
         "fresh_share_at_least_0.95": fresh_share >= 0.95,
         "pushes_within_two_cycles": all(p["within_two_cycles"] is not False for p in pushes),
         "every_fault_struck": all(f["ok"] is not None for f in faults),
@@ -212,6 +226,15 @@ def judge(month: Month, fault: Fault) -> dict[str, Any]:
     if first is not None and first.failure and not healed:
         entry["failure"] = first.failure[-400:]
     entry["ok"] = bool(healed) or len(said) == 2 or (kind == "issues-disabled" and bool(refused))
+    if kind == "attestation-outage" and first is not None and not first.released:
+        entry["ok"] = bool(healed) and (len(said) == 2 or bool(refused))  # said, and healed
+    if kind == "rollback" and "person" in spec:  # issue 112: one topic, one mention
+        starts = {r.label: r.start for r in month.runs}
+        until = month.at(fault.hour + spec["person"]["after_hours"])
+        told = [e for e in month.issue_events if struck - 60 <= starts[e["run"]] < until]
+        entry["issues_opened"] = sum(event["what"] == "opened" for event in told)
+        entry["mentions"] = sum(event.get("mentions", 0) for event in told)
+        entry["ok"] &= entry["issues_opened"] <= 1 and entry["mentions"] <= 1
     entry["needs_a_person_unmarked"] = not healed and "person" not in spec
     return entry
 

@@ -2,8 +2,8 @@
 the world (`MONTH_URL`: tests/release/month_world.py) whether a fault strikes it first:
 
 - `gh`: `attestation verify` (tests/release/attestations.py), `workflow run` (the dispatch, told
-  to the world, which starts that run), `auth token`; a fault answers as gh does to GitHub's
-  HTTP 503, or hangs (a time-out);
+  to the world, which names the run it starts), `auth token`; a fault answers as gh does to
+  GitHub's HTTP 503, or hangs (a time-out);
 - `docker`: `buildx imagetools inspect` and `create` against the registry (`FAKE_REGISTRY_URL`)
   with the job's `docker login` (`FAKE_LATEST`: the digest `latest` names, nothing moves),
   `create`/`cp`/`rm` reading a file out of a pushed image, and any pull of Docker Hub's base
@@ -123,10 +123,11 @@ def gh(args: list[str]) -> int:
         sys.stdout.write(out)
         sys.stderr.write(err)
         return status
-    if args[:2] == ["workflow", "run"]:
+    if args[:2] == ["workflow", "run"]:  # GitHub names the run it started: gh prints its page
         body = json.dumps({"args": args[2:]}).encode()
         request = urllib.request.Request(f"{os.environ['MONTH_URL']}/_month/dispatch", body)
-        urllib.request.urlopen(request).close()
+        with urllib.request.urlopen(request) as answer:
+            print(json.loads(answer.read())["html_url"])
         return 0
     if args[:2] == ["auth", "token"]:
         print(os.environ.get("GH_TOKEN", ""))

@@ -42,6 +42,7 @@ NAME = "octo/cryptopredict"  # the image's name in the registry
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
 VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
 RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
+DISPATCHED = 10_000  # the first dispatched run's id
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
 FRESH_HOURS = 12
@@ -76,7 +77,7 @@ KINDS = {
     "render-unhealthy": ("render-health", "production-stale"),
     "github-api-5xx": ("github-api", "re-run"),
     "registry-push-503": ("registry-push", "re-run"),
-    "attestation-outage": ("attestation", "re-run"),
+    "attestation-outage": ("attestation", "could not be attested"),  # past its three tries
     "issues-disabled": ("issues", "Issues are disabled"),  # a red run, GitHub's mail of it
     "render-cold-start": ("render-wake", "woken"),  # woken within its run: nothing to say
     "cache-export-denied": ("cache-export", "re-run"),
@@ -144,6 +145,9 @@ class World:
         self.ids = itertools.count(1000)  # GitHub's: a deleted version's id is no other's
         self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
+        self.running: set[int] = set()  # the dispatched runs started
+        self.ran: set[int] = set()  # ... and over, their record kept
+        self.start_run: Callable[[int], None] = lambda number: None  # the simulation's
         # each run's commit, conclusion, event, start and failed jobs with their annotations
         self.concluded: list[dict[str, Any]] = []
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
@@ -240,16 +244,8 @@ class World:
             return self._package(method, path, asked)
         if path == RUNS:  # the release workflow's runs, as GitHub lists them
             runs = [
-                {
-                    "id": number,
-                    "head_sha": run["head_sha"],
-                    "conclusion": run["conclusion"],
-                    "status": "completed",
-                    "event": run["event"],
-                    "created_at": iso(run["created"]),
-                    "html_url": f"https://github.com/{REPOSITORY}/actions/runs/{number}",
-                }
-                for number, run in enumerate(self.concluded, 1)
+                self._run(run)
+                for run in self.concluded
                 if asked.get("head_sha", run["head_sha"]) == run["head_sha"]
                 and asked.get("status", run["conclusion"]) in (run["conclusion"], "completed")
                 and iso(run["created"]) >= asked.get("created", ">=").removeprefix(">=")
@@ -258,7 +254,36 @@ class World:
                 "total_count": len(runs),
                 "workflow_runs": runs[-int(asked.get("per_page", 30)) :],
             }
+        if run := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)", path):
+            return 200, self._run_now(int(run[1]))
         return self._checks(path) or self.routes.get(path, (404, {"message": "Not Found"}))
+
+    def _run(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A concluded run, as GitHub answers it."""
+        return {
+            "id": run["id"],
+            "head_sha": run["head_sha"],
+            "conclusion": run["conclusion"],
+            "status": "completed",
+            "event": run["event"],
+            "created_at": iso(run["created"]),
+            "html_url": f"https://github.com/{REPOSITORY}/actions/runs/{run['id']}",
+        }
+
+    def _run_now(self, number: int) -> dict[str, Any]:
+        """The run `number` as it stands: a dispatched one not yet run starts now (the
+        simulation's `start_run`), in progress until it concludes."""
+        with self.lock:
+            begin = number not in self.running
+            self.running.add(number)
+        if begin:
+            threading.Thread(target=self._start, args=(number,), daemon=True).start()
+        done = next((run for run in self.concluded if run["id"] == number), None)
+        return self._run(done) if done and number in self.ran else {"status": "in_progress"}
+
+    def _start(self, number: int) -> None:
+        self.start_run(number)
+        self.ran.add(number)
 
     def asleep(self) -> bool:
         """Whether production sleeps (a cold start struck) and is not awake yet: `seconds` (50)
@@ -286,8 +311,9 @@ class World:
                 "stale_after_hours": FRESH_HOURS,
                 "stale": ["btc-usd"] if stale else [],
             }
+        ran = {run["id"]: run for run in self.concluded}
         if jobs := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)/jobs", path):
-            failed = self.concluded[int(jobs[1]) - 1]["failed"]
+            failed = ran[int(jobs[1])]["failed"]
             return 200, {
                 "jobs": [
                     {"id": int(jobs[1]) * 100 + k, "name": name, "conclusion": "failure"}
@@ -298,7 +324,7 @@ class World:
             run, job = divmod(int(notes[1]), 100)
             said = [
                 "Process completed with exit code 1.",
-                *self.concluded[run - 1]["failed"][job][1],
+                *ran[run]["failed"][job][1],
             ]
             return 200, [{"annotation_level": "failure", "message": m} for m in said]
         return None
@@ -309,9 +335,12 @@ class World:
             moved = asked.get("after_a_move") == "1"
             fault = self.consume(asked["target"], asked.get("detail", ""), after_a_move=moved)
             return 200, {"kind": fault.kind, **fault.spec} if fault else {}
-        if path == "/_month/dispatch":
-            self.dispatched.append(sent["args"])
-            return 200, {}
+        if path == "/_month/dispatch":  # GitHub's answer, asked for its details as gh asks
+            with self.lock:
+                self.dispatched.append(sent["args"])
+                number = DISPATCHED + len(self.dispatched) - 1
+            page = f"https://github.com/{REPOSITORY}/actions/runs/{number}"
+            return 200, {"workflow_run_id": number, "run_url": page, "html_url": page}
         if path == "/_month/advisories":
             return 200, self.feed.published
         return None

@@ -89,7 +89,7 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     assert hub["struck"][0]["run"].startswith("push at hour 8.1")
     assert hub["healed_by"].startswith("dispatch at hour 12.48"), "the push, tagged, released"
     assert cache["healed_by"].startswith("retried within its own run (dispatch at hour 12.48")
-    assert asleep["healed_by"].startswith("woken within its own run (schedule at hour 12.38")
+    assert asleep["healed_by"].startswith("woken within its own run (dispatch at hour 12.48")
     assert result["issues"]["opened"] == 0, "a cold start of 50 s is no news"
     assert (tmp_path / "month.html").stat().st_size > 100_000, "the plot, plotly.js inside"
     assert summary(result) in capsys.readouterr().out
@@ -115,6 +115,12 @@ def test_the_bar_fails_on_a_fault_that_proves_nothing_or_loses_the_record(faults
     assert holds["holds"] is False
     assert [part for part, ok in holds.items() if not ok] == [fails, "holds"]
     assert bar(1.0, [], [fault(True)], record_equals_releases=True)["holds"] is True
+    # Issue 112: a release run that failed while the owner's run that started it stayed green.
+    unheard = bar(1.0, [], [fault(True)], True, [["dispatch at hour 6.48", "schedule", False]])
+    assert [part for part, ok in unheard.items() if not ok] == [
+        "owners_run_red_when_its_release_failed",
+        "holds",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -33,18 +33,25 @@ def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
         model_version="1.4.0-20240310040500",
         trained=("btc-usd", "eth-usd", "btc-usdt"),
         failed=(PairFailure(asset="wld-usdt", reason="only 40 bars; at least 100 are needed"),),
+        carried=(PairFailure(asset="sol-usdt", reason="binance: HTTP 451; its previous model"),),
         ranking=ranking,
     )
     write_run(tmp_path, run)
     assert main(["notes", "--model-dir", str(tmp_path), "--tag", "v1.4.0"]) == 0
     notes = capsys.readouterr().out
-    assert notes.startswith("## v1.4.0: 3 of 4 pairs trained\n")
+    assert notes.startswith("## v1.4.0: 3 of 5 pairs trained\n")
     said = "Asked for `top:2`; model 1.4.0-20240310040500, trained by 2024-03-10 04:05 UTC."
     assert said in notes
     assert "| `btc-usdt` | yes | 1 | 1,537,040,739 |" in notes
     assert "| `btc-usd` | yes |  |  |" in notes
     assert "| `wld-usdt` | no | 2 | 823,480,000 |" in notes
     assert "- `wld-usdt`: only 40 bars; at least 100 are needed" in notes
+    # Issue 112: a pair whose source failed, served from the previous release, with why.
+    assert "| `sol-usdt` | its previous model |  |  |" in notes
+    assert (
+        "Served from the previous release, because training failed:\n\n- `sol-usdt`: binance"
+        in notes
+    )
     assert "- `FDUSDUSDT`: a stablecoin" in notes
 
 

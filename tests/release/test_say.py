@@ -146,8 +146,8 @@ def test_a_topic_is_a_slug(topic, capsys):
     assert "is not a topic" in capsys.readouterr().err
 
 
-def production(server, tmp_path, run: str, deploy: str = "") -> str:
-    asked = ("--service-url", server.url, "--deploy", deploy)
+def production(server, tmp_path, run: str, deploy: str = "", attest: str = "") -> str:
+    asked = ("--service-url", server.url, "--deploy", deploy, "--attest", attest)
     return say(server, tmp_path, *asked, run=run, command="production")
 
 
@@ -190,6 +190,23 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     assert issues.comments[issue["number"]][-1] == (
         "Healed: production-stale, by https://github.com/octo/cryptopredict/actions/runs/9."
     )
+
+
+def test_an_attestation_that_failed_its_three_tries_is_said_until_one_succeeds(
+    server, tmp_path, issues
+):
+    """Issue 112: Sigstore failing past the attest job's three tries publishes nothing: said at
+    once, in the job summary and the one issue, with what to do; healed by a run that attests."""
+    server.route("/healthz", 200, json.dumps({"stale": []}))
+    summary = production(server, tmp_path, "7", attest="failure")
+    [issue] = issues.open()
+    text = sections(issue["body"])["attestation"][0]
+    assert f"### Needs you: attestation\n\n{text}" in summary
+    runs = "https://github.com/octo/cryptopredict/actions/runs"
+    assert text.startswith(f"This run's image could not be attested ({runs}/7): its attest job")
+    assert "Nothing to do: the next scheduled run rebuilds and attests the newest" in text
+    production(server, tmp_path, "8", attest="success")
+    assert issues.open() == []
 
 
 def test_a_sleeping_service_is_woken_and_asked_again_before_anything_is_said(

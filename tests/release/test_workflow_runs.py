@@ -89,7 +89,7 @@ echo "gh $*" >>"$FAKE_LOG"
 if [ "$1" = attestation ]; then exec python3 -m tests.release.attestations "$@"; fi
 if [ "$1 $3" = "api --jq" ]; then echo "$FAKE_WORKFLOW_STATE"; exit 0; fi
 [ "$1 $3" = "api PUT" ] && exit 0
-[ "$1 $2" = "workflow run" ]  # recorded above
+[ "$1 $2" = "workflow run" ] && echo "https://github.com/octo/cryptopredict/actions/runs/77"
 """
 FAKE_DOCKER = """#!/usr/bin/env bash
 echo "docker $*" >>"$FAKE_LOG"
@@ -197,6 +197,7 @@ class Release:
         answer_environment(server)
         answer_rulesets(server, [RULESET])
         server.route(MANIFEST, 200, "{}")
+        self.released("success")  # the run on the tag a run on main starts, and waits for
         # The previous release, in the registry and attested by v0.1.5's run.
         for tag in [*LATEST_TAGS, LATEST]:
             server.route(f"/v2/octo/cryptopredict/manifests/{tag}", 200, LATEST_INDEX)
@@ -240,6 +241,16 @@ class Release:
         # The catch-all, which asks the service and GitHub after every run, has its own tests
         # (tests/release/test_say.py, the month's); here it would take the answers scripted.
         del self.runner.workflow["jobs"]["production"]
+
+    def released(self, conclusion: str, failed: str = "") -> None:
+        """GitHub's answers for the run on the tag (77): concluded, its job `failed` failing."""
+        run = f"/repos/{REPOSITORY}/actions/runs/77"
+        page = {"status": "completed", "conclusion": conclusion, "html_url": f"https://{run}"}
+        self.server.route(run, 200, json.dumps(page))
+        jobs = [{"id": 7, "name": failed, "conclusion": "failure"}] if failed else []
+        self.server.route(f"{run}/jobs", 200, json.dumps({"jobs": jobs}))
+        notes = [{"annotation_level": "failure", "message": SIGSTORE_DOWN}]
+        self.server.route(f"/repos/{REPOSITORY}/check-runs/7/annotations", 200, json.dumps(notes))
 
     def push_layer(self, files: dict[str, bytes]) -> None:
         blob = layer(files)
@@ -337,6 +348,21 @@ def test_a_push_is_tested_tagged_with_the_deploy_key_and_its_tag_started_buildin
     }, "no training secret, no hook: nothing is built on main"
     assert not list((release.tmp / "jobs").rglob("key")), "the key's file gone with its job"
     assert TAG_KEY not in "".join(step.output for step in run.steps())
+
+
+@pytest.mark.slow  # a run of main: git, the tag pushed with the deploy key, gh
+def test_the_run_on_main_waits_for_the_release_it_started_and_fails_with_it(release):
+    """Issue 112: GitHub mails a run's actor, never for a run the workflow's token started: the
+    owner's run (a push, the schedule) fails with the release it started, naming its failed
+    job and that job's words, so that GitHub's own mail carries it, Issues on or off."""
+    release.released("failure", failed="sign the tested image's build provenance")
+    x = release.push("Add a pair")
+    run = release.runner.run(push_event(x), reuse={"base": {}, "test": {}})
+    assert [run.result(job) for job in ("tag", "dispatch")] == ["success", "failure"]
+    said = run.failure().output
+    assert "::error title=release wait::the release https://" in said
+    assert f"ended failure: sign the tested image's build provenance: {SIGSTORE_DOWN}" in said
+    assert ("GET", "/repos/octo/cryptopredict/actions/runs/77") in release.server.requests
 
 
 def test_a_push_whose_test_failed_is_not_tagged_and_the_newest_tag_is_rebuilt(release):
@@ -455,9 +481,9 @@ def test_a_fork_without_render_is_told_each_run_that_latest_is_stale_and_no_word
     release.runner.variables["RENDER_SERVICE_URL"] = ""
     production = yaml.safe_load(WORKFLOW.read_text())["jobs"]["production"]
     release.runner.workflow["jobs"]["production"] = production
-    jobs = ["version", "deploy", "production"]
+    jobs = ["version", "attest", "deploy", "production"]
     run = release.runner.run(tag_event("v0.1.5", release.b), only=jobs)
-    assert [run.result(job) for job in jobs] == ["success", "skipped", "success"]
+    assert [run.result(job) for job in jobs] == ["success", "skipped", "skipped", "success"]
     [issue] = release.issues.open()
     assert "ghcr.io/octo/cryptopredict:latest, which no deploy serves" in issue["body"]
     assert "(2026-11-23T06:00:00Z, its created annotation): its data is older" in issue["body"]
@@ -514,8 +540,9 @@ def audit_job(release: Release, event: Event) -> WorkflowRun:
 @pytest.mark.slow  # pip-audit on the lock files, four runs
 def test_a_new_advisory_lets_a_scheduled_rebuild_go_on_green_saying_it_and_a_push_stops(release):
     """Issue 82, bar 3: an advisory against a pin v0.1.5 ships. Its scheduled rebuild goes on,
-    green, and opens one issue naming the advisory and the bump; a push is red; once a run's
-    audit finds nothing, the issue closes."""
+    green, and opens one issue naming the advisory and the bump; a push is red; once a run on
+    main's audit finds nothing, the issue closes (issue 112: a tag's clean audit says nothing
+    of main's head, where a revert the audit refused stays said, mentioned once)."""
     name, version = re.search(
         r"^(jinja2)==(\S+)", (ROOT / LOCK_FILES[0]).read_text(), re.M
     ).groups()
@@ -534,11 +561,13 @@ def test_a_new_advisory_lets_a_scheduled_rebuild_go_on_green_saying_it_and_a_pus
     assert [i["number"] for i in release.issues.issues] == [1], "one issue, not one a run"
     assert "this run's release stops here" in release.issues.comments[1][-1]
     # Again on the next cycle: no new comment; then the pin bumped (the feed no longer names
-    # it): the next run heals it and the issue closes.
+    # it): the tag's clean audit heals nothing, the push's heals it and the issue closes.
     audit_job(release, tag_event("v0.1.5", release.b))
     assert len(release.issues.comments[1]) == 2
     release.feed.published.clear()
     assert audit_job(release, tag_event("v0.1.5", release.b)).result("test") == "success"
+    assert len(release.issues.open()) == 1
+    assert audit_job(release, push_event(release.push("Bump"))).result("test") == "success"
     assert release.issues.open() == []
     assert release.issues.comments[1][-1].startswith("Healed: audit")
 

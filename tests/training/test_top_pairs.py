@@ -89,3 +89,36 @@ def test_an_exchange_that_cannot_be_asked_trains_nothing(tmp_path, monkeypatch, 
 def test_the_release_fails_on_btc_usd_or_more_than_a_tenth(failed, tolerate, status):
     slugs = ["btc-usd", "eth-usd", *(f"pair{n}-usdt" for n in range(6)), "sol-usdt", "xrp-usdt"]
     assert verdict(failed, slugs, tolerate, {"btc-usd"}) == status
+
+
+def test_a_source_that_fails_costs_only_its_pairs(two_pairs_csv, tmp_path, monkeypatch, caplog):
+    """Issue 112: Binance cannot rank and its pairs cannot be read; the previous release's
+    ranking stands, saying why, its Binance pairs' models are served again, each with its
+    age, and the other pairs train: the release goes on."""
+    monkeypatch.setenv("ASSETS", "top:3")
+    monkeypatch.setenv("TRAIN_WORKERS", "1")
+    monkeypatch.setenv("MODEL_VERSION", "9.9.9")
+    previous, out, usd = tmp_path / "previous", tmp_path / "out", tmp_path / "usd.csv"
+    arguments = ["--all", "--no-backtest", "--tolerate", "0.2", "--must-train", "btc-usd"]
+    with binance_market() as (url, _):
+        monkeypatch.setenv("BINANCE_API_URL", url)
+        assert main([*arguments, "--csv", str(two_pairs_csv), "--out", str(previous)]) == 0
+    lines = two_pairs_csv.read_text().splitlines()
+    usd.write_text("\n".join(line for line in lines if "USDT," not in line) + "\n")
+    monkeypatch.setenv("MODEL_VERSION", "9.9.10")
+    with binance_market(ticker={"code": -1, "msg": "no"}) as (url, _):
+        monkeypatch.setenv("BINANCE_API_URL", url)
+        asked = [*arguments, "--csv", str(usd), "--out", str(out), "--previous", str(previous)]
+        assert main(asked) == 0
+    run = read_run(out)
+    assert run is not None
+    assert run.ranking is not None
+    assert ", the previous release's (the market could not be ranked: binance: " in run.ranking.by
+    assert (run.trained, [failed.asset for failed in run.failed]) == (
+        ("btc-usd", "eth-usd"),
+        ["wld-usdt"],  # the previous release had none to serve again
+    )
+    assert [kept.asset for kept in run.carried] == ["btc-usdt", "eth-usdt"]
+    said = "; the previous release's model (9.9.9) is served, its data until 2026-05-01T00:00:00Z, "
+    assert said in run.carried[0].reason
+    assert json.loads((out / "btc-usdt" / "manifest.json").read_text())["model_version"] == "9.9.9"

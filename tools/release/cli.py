@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -99,9 +100,9 @@ def notes(args: argparse.Namespace, _: Mapping[str, str]) -> str:
 
 
 def release_notes(run: dict[str, Any], tag: str) -> str:
-    trained, failed = run["trained"], run.get("failed", [])
+    trained, failed, carried = run["trained"], run.get("failed", []), run.get("carried", [])
     lines = [
-        f"## {tag}: {len(trained)} of {len(trained) + len(failed)} pairs trained",
+        f"## {tag}: {len(trained)} of {len(trained) + len(failed) + len(carried)} pairs trained",
         "",
         f"Asked for `{run['asked']}`; model {run['model_version']}, trained by "
         f"{_minute(run['finished_at'])} UTC.",
@@ -120,16 +121,16 @@ def release_notes(run: dict[str, Any], tag: str) -> str:
             "",
         ]
     lines += ["| pair | served | rank | 24-hour quote volume |", "|---|---|---|---|"]
-    not_served = {pair["asset"] for pair in failed}
-    for asset in (*trained, *not_served):
+    served = dict.fromkeys(trained, "yes") | {pair["asset"]: "no" for pair in failed}
+    for asset, said in (served | {pair["asset"]: "its previous model" for pair in carried}).items():
         ranked = ranks.get(asset)
         rank = f"{ranked['rank']}" if ranked else ""
         volume = f"{ranked['quote_volume']:,.0f}" if ranked else ""
-        served = "no" if asset in not_served else "yes"
-        lines.append(f"| `{asset}` | {served} | {rank} | {volume} |")
-    if failed:
-        lines += ["", "Not served, because training failed:", ""]
-        lines += [f"- `{pair['asset']}`: {pair['reason']}" for pair in failed]
+        lines.append(f"| `{asset}` | {said} | {rank} | {volume} |")
+    for pairs, why in ((failed, "Not served"), (carried, "Served from the previous release")):
+        if pairs:
+            lines += ["", f"{why}, because training failed:", ""]
+            lines += [f"- `{pair['asset']}`: {pair['reason']}" for pair in pairs]
     if ranking and ranking.get("left_out"):
         lines += ["", "Traded more than the last pair ranked, but left out:", ""]
         lines += [f"- `{out['symbol']}`: {out['why']}" for out in ranking["left_out"]]
@@ -365,11 +366,16 @@ def _errors(github: GitHub, job: int) -> list[str]:
 def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Whatever the cause, production serving stale data or not answering (with no deploy: the
     image `latest` names) is said in the one issue with the runs that failed since its newest
-    bar, or healed once it serves fresh data; and this run's deploy failing (production behind
-    `latest`) at once, healed by one that succeeds."""
-    if args.deploy in ("success", "failure"):
-        failed = NOT_UPDATED.format(run=run_url(environ)) if args.deploy == "failure" else ""
-        _tell(environ, "production-not-updated", failed)
+    bar, or healed once it serves fresh data; and this run's attestation or deploy failing (the
+    image not published, or production behind `latest`) at once, healed by one that succeeds."""
+    for topic, result, failed in (
+        ("attestation", args.attest, NOT_ATTESTED),
+        ("production-not-updated", args.deploy, NOT_UPDATED),
+    ):
+        if result in ("success", "failure"):
+            _tell(
+                environ, topic, failed.format(run=run_url(environ)) if result == "failure" else ""
+            )
     image = image_name(environ.get("GITHUB_REPOSITORY", ""))
     why, since = (
         staleness(args.service_url)
@@ -400,6 +406,36 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
     return "\n".join(failed) if failed[1:] else "No release run failed since"
 
 
+def wait(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """What the release run `--run` (this run started it) ended with, once it has; ValueError
+    naming its failed jobs and their last words where it did not succeed: the run waiting, the
+    owner's, fails with it, and GitHub mails its actor."""
+    github = GitHub.from_environ(environ, "waiting for the release")
+    while (run := github.get(f"/actions/runs/{args.run}", "actions: read"))[
+        "status"
+    ] != "completed":
+        time.sleep(args.interval)
+    url = run.get("html_url")
+    if run.get("conclusion") == "success":
+        return f"the release {url} succeeded"
+    failed = [
+        f"{job}: {said[-1] if said else 'read its log'}"
+        for job, said in _failed_jobs(github, args.run)
+    ]
+    raise ValueError(
+        f"the release {url} ended {run.get('conclusion')}: {'; '.join(failed) or 'no job failed'}. "
+        "Where it says re-run, the next scheduled run does; where it names a fix, make it "
+        "(docs/release.md, 'The one issue')"
+    )
+
+
+NOT_ATTESTED = (
+    "This run's image could not be attested ({run}): its attest job failed three times, 30 and "
+    "90 s apart (Sigstore or GitHub's attestations failing: their words are on the run's page), "
+    "so nothing was published and production keeps the previous release. Nothing to do: the next "
+    "scheduled run rebuilds and attests the newest release, and this goes once one is attested; "
+    "if it stays a day, check https://www.githubstatus.com, then run the release by hand"
+)
 NOT_UPDATED = (
     "This run's deploy failed ({run}): production serves the image before the one `latest` "
     "names. Read its deploy job's first error: a hook Render refuses (HTTP 401, 403 or 404) is "
@@ -632,7 +668,17 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         "that failed since, or heal it (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
         (
             option("--service-url", default="", help="its /healthz (empty: `latest`'s index)"),
+            option("--attest", default="", help="this run's attest job's result (its needs.)"),
             option("--deploy", default="", help="this run's deploy job's result (its needs.)"),
+        ),
+    ),
+    "wait": (
+        wait,
+        "wait for the release run this run started, and fail naming its failed jobs where it "
+        "failed (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
+        (
+            option("--run", type=int, required=True, help="the run's id"),
+            option("--interval", type=float, default=60.0, help="seconds between asks (60)"),
         ),
     ),
     "setup": (
