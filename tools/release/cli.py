@@ -349,18 +349,18 @@ def say(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     return tell(environ, args.topic, text)
 
 
-def _failed_jobs(github: GitHub, run: int) -> list[tuple[str, list[str]]]:
-    """A run's failed jobs, in order, each with its error annotations."""
+def _first_failed(github: GitHub, run: int) -> str:
+    """A run's first failed job and the last of its error annotations (GitHub's own "Process
+    completed with exit code" aside)."""
     jobs = github.get(f"/actions/runs/{run}/jobs?filter=latest", "actions: read").get("jobs")
-    failed = [job for job in jobs or [] if job.get("conclusion") == "failure"]
-    return [(str(job.get("name")), _errors(github, job["id"])) for job in failed]
-
-
-def _errors(github: GitHub, job: int) -> list[str]:
-    """A job's error annotations, GitHub's own "Process completed with exit code" aside."""
-    notes = github.listed(f"/check-runs/{job}/annotations", "checks: read")
+    job = next((job for job in jobs or [] if job.get("conclusion") == "failure"), None)
+    if job is None:
+        return "(none failed)"
+    notes = github.listed(f"/check-runs/{job['id']}/annotations", "checks: read")
     said = [str(note.get("message")) for note in notes if note.get("annotation_level") == "failure"]
-    return [each for each in said if "Process completed with exit code" not in each]
+    said = [each for each in said if "Process completed with exit code" not in each]
+    last = said[-1][-300:] if said else "nothing on the run's page: read the job's log"
+    return f"{job.get('name')}: {last}"
 
 
 def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -398,9 +398,8 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
     failed = ["The release runs that failed since:"]
     try:
         for run in github.get(path, "actions: read").get("workflow_runs") or []:
-            job, said = next(iter(_failed_jobs(github, run["id"])), ("(none failed)", []))
-            last = said[-1] if said else "nothing on the run's page: read the job's log"
-            failed.append(f"- {run.get('html_url')} ({run.get('event')}): {job}: {last[-300:]}")
+            said = _first_failed(github, run["id"])
+            failed.append(f"- {run.get('html_url')} ({run.get('event')}): {said}")
     except GitHubError as error:
         return f"The release runs that failed could not be listed: {error}"
     return "\n".join(failed) if failed[1:] else "No release run failed since"
@@ -408,22 +407,17 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
 
 def wait(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """What the release run `--run` (this run started it) ended with, once it has; ValueError
-    naming its failed jobs and their last words where it did not succeed: the run waiting, the
+    naming its first failed job and its last words where it did not succeed: the run waiting, the
     owner's, fails with it, and GitHub mails its actor."""
     github = GitHub.from_environ(environ, "waiting for the release")
-    while (run := github.get(f"/actions/runs/{args.run}", "actions: read"))[
-        "status"
-    ] != "completed":
+    path = f"/actions/runs/{args.run}"
+    while (run := github.get(path, "actions: read"))["status"] != "completed":
         time.sleep(args.interval)
-    url = run.get("html_url")
-    if run.get("conclusion") == "success":
+    url, ended = run.get("html_url"), run.get("conclusion")
+    if ended == "success":
         return f"the release {url} succeeded"
-    failed = [
-        f"{job}: {said[-1] if said else 'read its log'}"
-        for job, said in _failed_jobs(github, args.run)
-    ]
     raise ValueError(
-        f"the release {url} ended {run.get('conclusion')}: {'; '.join(failed) or 'no job failed'}. "
+        f"the release {url} ended {ended}: {_first_failed(github, args.run)}. "
         "Where it says re-run, the next scheduled run does; where it names a fix, make it "
         "(docs/release.md, 'The one issue')"
     )
@@ -674,7 +668,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
     ),
     "wait": (
         wait,
-        "wait for the release run this run started, and fail naming its failed jobs where it "
+        "wait for the release run this run started, and fail naming its first failed job where it "
         "failed (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
         (
             option("--run", type=int, required=True, help="the run's id"),
