@@ -292,7 +292,10 @@ first, last = (datetime.fromisoformat(data[end]) for end in ("first", "last"))
 print((first + (last - first) / 2).date())')
 mapfile -d '' -t run_command < <("$python" -m ci.image_config "$work/inspect.json" --print-command)
 say "starting '${run_command[*]}' on port $port"
-buildah run --isolation chroot --env PYTHONPROFILEIMPORTTIME=1 "$container" -- "${run_command[@]}" \
+# With render.yaml's edge settings (the client is the address True-Client-IP names, from a
+# private hop: this loopback), which the edge probes below meet as Render's proxy would send them.
+buildah run --isolation chroot --env PYTHONPROFILEIMPORTTIME=1 --env MAX_CONNECTIONS_PER_CLIENT=0 \
+    --env CLIENT_IP_HEADER=True-Client-IP "$container" -- "${run_command[@]}" \
     >"$work/server.log" 2>&1 &
 run_pid=$!
 server_pids+=("$run_pid")
@@ -336,8 +339,9 @@ if ! "$python" -m ci.smoke_http --base-url "http://127.0.0.1:$port" \
     cat "$work/server.log" >&2
     die "the running image does not answer as it should"
 fi
-# The edge's refusals (tests/api/edge_probes.py, as tests/api/test_edge.py meets them on the
-# host's HAProxy) on the HAProxy the image ships.
+# The edge's refusals and one client's bound however it dresses and spells a route
+# (tests/api/edge_probes.py, as tests/api/test_edge.py meets them on the host's HAProxy) on the
+# HAProxy the image ships.
 haproxy_version=$(buildah run --isolation chroot "$container" -- haproxy -v | head -n 1)
 "$python" -m tests.api.edge_probes "http://127.0.0.1:$port" "$haproxy_version" \
     || { cat "$work/server.log" >&2; die "the image's edge answers otherwise than the host's"; }

@@ -65,6 +65,38 @@ PROBES = [
 ]
 
 
+# Past 300 ranges or candles in 10 s, one client (issue 113: as render.yaml sets the edge, the
+# address True-Client-IP names, an IPv6 one by its /64) is refused however it dresses and however
+# it spells the route, each spelling the application answers another client.
+SPELLINGS = ("/c%61ndles/btc-usd", "//candles/BTC-USD", "http://x/%63andles/btc%2dusd")
+SPELLINGS += ("/bitcoin/forec%61st.csv", "/forecast/btc-usd/r%61nge")
+
+
+def dressed(path: str, n: int, client: str = "2001:db8:1:2::") -> bytes:
+    """A request of `path` from the /64 `client`, dressed as another client the `n`-th time."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nTrue-Client-IP: {client}{n + 1:x}\r\n"
+        f"CF-Connecting-IP: 198.51.100.{n % 250}\r\nX-Forwarded-For: 203.0.113.{n % 250}\r\n\r\n"
+    ).encode()
+
+
+def bound_breaches(url: str) -> list[str]:
+    """Each spelling not answered 200 to one client, then each of 300 candles not answered 200 to
+    another, and each spelling not refused to it with 429 and `Retry-After: 10`."""
+    breaches = [
+        f"{path} unanswered"
+        for path in SPELLINGS
+        if refused(answer_to(url, dressed(path, 0, "2001:db8:9::")))[0] != 200
+    ]
+    candles = [refused(answer_to(url, dressed("/candles/btc-usd", n)))[0] for n in range(300)]
+    breaches += [f"candles {n}: {status}" for n, status in enumerate(candles) if status != 200]
+    for n, path in enumerate(SPELLINGS, 300):
+        answer = answer_to(url, dressed(path, n))
+        if refused(answer) != (429, "too_many_requests") or b"retry-after: 10\r" not in answer:
+            breaches.append(f"{path} let through: {answer[:12]!r}")
+    return breaches
+
+
 def wrong_answers(url: str) -> dict[bytes, tuple[int, str]]:
     """Each probe answered otherwise than `PROBES` says, with its answer."""
     answers = {request[:80]: refused(answer_to(url, request)) for request, *_ in PROBES}
@@ -79,4 +111,6 @@ if __name__ == "__main__":
         print(f"edge probes: {request!r} answered {got}", file=sys.stderr)
     right = len(PROBES) - len(wrong)
     print(f"edge probes: {right} of {len(PROBES)} answered as on the host, by {version}")
-    sys.exit(1 if wrong else 0)
+    breaches = bound_breaches(url)
+    print(f"edge probes: one client's bound: {', '.join(breaches) or 'held'}", file=sys.stderr)
+    sys.exit(1 if wrong or breaches else 0)

@@ -31,19 +31,31 @@ from cryptopredict.api.server import (
 )
 from cryptopredict.config import ApiSettings
 from cryptopredict.utc import iso_utc
-from tests.api.edge_probes import address, answer_to, refused, wrong_answers
+from tests.api.edge_probes import (
+    address,
+    answer_to,
+    bound_breaches,
+    dressed,
+    refused,
+    wrong_answers,
+)
 from tests.live_server import LiveServer, start_server
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
 OTHER_CLIENT = "127.0.0.2"  # loopback, but another address than the attackers'
+RENDER = {"MAX_CONNECTIONS_PER_CLIENT": "0", "CLIENT_IP_HEADER": "True-Client-IP"}  # render.yaml's
 PARTIAL = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n"  # no blank line: never finished
 
 
 @pytest.fixture
-def edge(artifact_dir, tmp_path) -> Iterator[LiveServer]:
-    server = start_server(artifact_dir, tmp_path / "api.log", proxied=True, ACCESS_LOG="true")
+def edge(request, artifact_dir, tmp_path) -> Iterator[LiveServer]:
+    """`python api.py` with its defaults, or the settings a test asks."""
+    settings = getattr(request, "param", {})
+    server = start_server(
+        artifact_dir, tmp_path / "api.log", proxied=True, ACCESS_LOG="true", **settings
+    )
     yield server
     if server.process.poll() is None:
         server.process.terminate()
@@ -238,28 +250,20 @@ def test_readers_that_never_read_hold_only_the_large_answers_connections(edge, f
             client.close()
 
 
+@pytest.mark.parametrize("edge", [RENDER], indirect=True)
 def test_one_client_may_ask_300_ranges_or_candles_in_10_s(edge):
     """Issue 104: the 301st range or candles a client asks within 10 s is answered `429`; its
-    other requests are not, nor another client's. Issue 113: the 429 says to come back in 10 s,
-    and refused requests do not count: after 500 more refused, one asked then is answered."""
-    candles = lambda: http_get(edge.url, "/candles/btc-usd")  # noqa: E731 (a refusal closes)
-    assert [candles().status for _ in range(300)] == [200] * 300
-    refusal = candles()
-    assert refusal.status == 429
-    assert http_get(edge.url, "/assets").status == 200
+    other requests are not, nor another client's. Issue 113: however it dresses and spells the
+    route (`bound_breaches`, which make image-test asks of the image's HAProxy); the 429 says to
+    come back in 10 s, and refused requests do not count: after 500 more refused, one asked then
+    is answered."""
+    assert bound_breaches(edge.url) == []
+    candles = lambda: refused(answer_to(edge.url, dressed("/candles/btc-usd", 0)))[0]  # noqa: E731
+    assert refused(answer_to(edge.url, dressed("/assets", 0)))[0] == 200
     assert healthz(edge.url, timeout=1.0, path="/candles/btc-usd")
-    # Its other spellings the application answers (issue 113), answered to another client.
-    spellings = ["/c%61ndles/btc-usd", "//candles/BTC-USD", "http://x/%63andles/btc%2dusd"]
-    spellings += ["/bitcoin/forec%61st.csv", "/forecast/btc-usd/r%61nge"]
-    assert [path for path in spellings if not healthz(edge.url, timeout=5.0, path=path)] == []
-    asked = [
-        answer_to(edge.url, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        for path in spellings
-    ]
-    assert {refused(answer) for answer in asked} == {(429, "too_many_requests")}
-    assert {candles().status for _ in range(500)} == {429}
-    time.sleep(int(refusal.headers["Retry-After"]))
-    assert candles().status == 200
+    assert {candles() for _ in range(500)} == {429}
+    time.sleep(10)
+    assert candles() == 200
 
 
 def keep_asking(url: str, path: str, stop: threading.Event, answers: list[int]) -> str:
