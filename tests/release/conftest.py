@@ -21,16 +21,17 @@ class Answer:
 class FakeServer:
     """A loopback HTTP server answering from a script, recording every request it gets: a path
     given its own answer (`route`, with or without its query) gets it every time; any other
-    request the next scripted answer (`answer`; the last one again once the script is done)."""
+    request the handler's answer where it gives one, else the next scripted answer (`answer`; the
+    last one again once the script is done)."""
 
     url: str
     answers: list[Answer] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     routes: dict[str, Answer] = field(default_factory=dict)
     bodies: list[bytes] = field(default_factory=list)
-    # Answers every request first, given (method, path, body), with (status, body[, headers]),
-    # where a test keeps state (a repository GitHub's API changes); None leaves it to the routes
-    # and script.
+    # Answers a request no route takes, given (method, path, body), with (status, body[,
+    # headers]), where a test keeps state (a repository GitHub's API changes); None leaves it to
+    # the script.
     handler: Callable[[str, str, bytes], tuple | None] | None = None
 
     def answer(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
@@ -43,10 +44,13 @@ class FakeServer:
         encoded = body.encode() if isinstance(body, str) else body
         self.routes[path] = Answer(status, encoded, dict(headers or {}))
 
-    def reply_to(self, path: str) -> Answer:
+    def reply_to(self, method: str, path: str, body: bytes) -> Answer:
         for key in (path, path.split("?", 1)[0]):
             if key in self.routes:
                 return self.routes[key]
+        handled = self.handler and self.handler(method, path, body)
+        if handled:
+            return Answer(*handled)
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
@@ -58,8 +62,7 @@ def server() -> Iterator[FakeServer]:
         fake.requests.append((method, handler.path))
         length = int(handler.headers.get("Content-Length") or 0)
         fake.bodies.append(handler.rfile.read(length) if length else b"")
-        handled = fake.handler and fake.handler(method, handler.path, fake.bodies[-1])
-        answer = Answer(*handled) if handled else fake.reply_to(handler.path)
+        answer = fake.reply_to(method, handler.path, fake.bodies[-1])
         reply(handler, answer.status, answer.body, headers=answer.headers.items())
 
     methods = ("GET", "POST", "PUT", "DELETE", "PATCH")

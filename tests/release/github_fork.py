@@ -14,20 +14,30 @@ https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-t
 the fork's banner, github/docs#15761: "Workflows aren't being run on this forked repository ...
 I understand my workflows, go ahead and enable them"). Meanwhile the workflows read `active`,
 "Enable a workflow" changes nothing, and a dispatch is refused (HTTP 422); `press_the_button()`
-is the owner's click."""
+is the owner's click.
+
+`Fork.set_up()` is the fork as setup leaves it (Render and Pages on), each committed setting held
+as GitHub keeps it; asked with a job's token (`job_token`), GitHub shows no ruleset's bypass list
+and no deploy key or environment secret (HTTP 403)."""
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
 from tests.release.github_answers import paged
+from tests.release.github_issues import Issues
+from tools.release.rules import ENVIRONMENTS, POLICIES, setting
+from tools.release.say import LABEL
 
+SERVICE = "https://cryptopredict.onrender.com"  # Render's, once set up
+NOT_SHOWN = {"message": "Resource not accessible by integration", "status": "403"}  # to a job
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 # What GitHub answers a dispatch of a workflow that may not run (docs: "Create a workflow dispatch
 # event", https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event).
@@ -54,7 +64,7 @@ class Fork:
     )
     runs: list[dict[str, Any]] = field(default_factory=list)  # the release's, newest first
     host: str = ""  # where the server answers, for the Link to a list's next page
-    issues: Any = None  # its issues and labels (tests/release/github_issues.py)
+    issues: Issues = field(default_factory=Issues)  # its issues and labels
     # Each environment by name: its settings, deployment policies and secrets (name: opened).
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     repository_secrets: dict[str, str] = field(default_factory=dict)
@@ -64,19 +74,62 @@ class Fork:
     pages: dict[str, Any] | None = None
     dependabot: set[str] = field(default_factory=set)  # alerts, security updates: what is on
     has_issues: bool = False  # Issues, off on a fork
+    about: dict[str, Any] = field(default_factory=dict)  # more of "Get a repository"'s answer
+    package: dict[str, Any] | None = None  # "Get a package for a user" (None: never pushed)
+    files: dict[str, str] = field(default_factory=dict)  # main's, by path (render.yaml)
+    tags: list[dict[str, Any]] = field(default_factory=list)  # "List matching references"
+    job_token: bool = False  # asked with a job's token: no bypass list, deploy key or secret
     writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
     _path: str = ""  # the request's path
     _asked: str = ""  # and with its query
 
+    @classmethod
+    def set_up(cls, **changes: Any) -> Fork:
+        """The fork as setup leaves it, Render and Pages on, its package public; but `changes`."""
+        fork = cls(actions_on=True, has_issues=True, pages={"build_type": "workflow"})
+        fork.dependabot = {"alerts", "updates"}
+        fork.issues.labels.add(LABEL)
+        for name in ENVIRONMENTS:
+            policies = [{"id": fork._id(), **p} for p in setting(f"environments/{name}/{POLICIES}")]
+            settings = {"name": name, **setting(f"environments/{name}")}
+            fork.environments[name] = {"settings": settings, "policies": policies, "secrets": {}}
+        fork.secrets_in("release-tags")["RELEASE_TAG_KEY"] = "the deploy key's private half"
+        fork.secrets_in("production")["RENDER_DEPLOY_HOOK_URL"] = "https://api.render.com/deploy"
+        fork.rulesets = [
+            {"id": fork._id(), "source_type": "Repository", **setting(f"rulesets/{file}")}
+            for file in ("release-tags", "main")
+        ]
+        fork.keys = [{"id": fork._id(), "title": "release tags", "read_only": False}]
+        fork.variables = {"RELEASE_REPOSITORY": fork.repository, "RENDER_SERVICE_URL": SERVICE}
+        link = f"https://github.com/{fork.repository}/actions/runs/1"
+        fork.runs = [{"id": 1, "event": "workflow_dispatch", "html_url": link}]
+        linked = {"full_name": fork.repository}
+        fork.package = {"name": "cryptopredict", "visibility": "public", "repository": linked}
+        blueprint = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
+        fork.files["render.yaml"] = blueprint.replace("owner.invalid", fork.owner)
+        return replace(fork, **changes)
+
     @property
     def owner(self) -> str:
         return self.repository.split("/")[0]
 
     def handle(self, method: str, path: str, body: bytes) -> Answer | None:
+        """The answer to a request of the fork or its issues (None: neither's)."""
+        self.issues.host, self.issues.repository = self.host, self.repository
+        issues = self.issues.handle(method, path, body)
+        if issues is not None:
+            return issues
         self._asked, path = path, path.partition("?")[0]
         base = f"/repos/{self.repository}"
+        account = "orgs" if self.owner_type == "Organization" else "users"
+        if path == f"/{account}/{self.owner}/packages/container/{self.repository.split('/')[1]}":
+            return _json(404, NOT_FOUND) if self.package is None else _json(200, self.package)
+        if path == f"/users/{self.owner}":
+            return _json(200, {"login": self.owner, "type": self.owner_type})
+        if not path.startswith(base):
+            return None
         document = json.loads(body) if body else {}
         if method != "GET":
             self.writes.append((method, path))
@@ -84,12 +137,8 @@ class Fork:
             self.has_issues = document.get("has_issues", self.has_issues)  # PATCH
             owner = {"login": self.owner, "type": self.owner_type}
             about = {"id": 1296269, "full_name": self.repository, "owner": owner}
-            about["visibility"] = "public"
-            return _json(200, {**about, "private": False, "has_issues": self.has_issues})
-        if path == f"/users/{self.owner}":
-            return _json(200, {"login": self.owner, "type": self.owner_type})
-        if not path.startswith(base):
-            return None
+            about |= {"visibility": "public", "private": False, **self.about}
+            return _json(200, {**about, "has_issues": self.has_issues})
         self._path = path
         answer = self._repository(method, path.removeprefix(base), document)
         return _json(404, NOT_FOUND) if answer is None else answer
@@ -107,7 +156,9 @@ class Fork:
             "/rulesets": self._rulesets,
             "/actions/variables": self._variables,
             "/pages": self._pages,
-            "/git/matching-refs/tags/v": lambda *_: _json(200, []),
+            "/git/matching-refs/tags/v": lambda *_: paged(self.tags, self._asked, self.host),
+            "/git/ref/tags/": self._tag,
+            "/contents/": self._contents,
             "/vulnerability-alerts": self._dependabot,
             "/automated-security-fixes": self._dependabot,
         }
@@ -115,6 +166,16 @@ class Fork:
             if path.startswith(prefix):
                 return part(method, path.removeprefix(prefix), body)
         return None
+
+    def _tag(self, _: str, tag: str, __: dict[str, Any]) -> Answer | None:
+        """ "Get a reference": the tag `tag`."""
+        return next((_json(200, t) for t in self.tags if t["ref"] == f"refs/tags/{tag}"), None)
+
+    def _contents(self, _: str, path: str, __: dict[str, Any]) -> Answer | None:
+        if path not in self.files:
+            return None
+        content = base64.b64encode(self.files[path].encode()).decode()
+        return _json(200, {"name": path, "encoding": "base64", "content": content})
 
     def press_the_button(self) -> None:
         """The owner's click on 'I understand my workflows, go ahead and enable them'."""
@@ -154,7 +215,7 @@ class Fork:
         if method == "DELETE":
             self.keys = [k for k in self.keys if f"/{k['id']}" != path]
             return _json(204)
-        return paged(self.keys, self._asked, self.host)
+        return _json(403, NOT_SHOWN) if self.job_token else paged(self.keys, self._asked, self.host)
 
     def _dependabot(self, method: str, _: str, __: dict[str, Any]) -> Answer | None:
         """Dependabot's alerts (`/vulnerability-alerts`: 204 on, 404 off) and its security
@@ -210,6 +271,8 @@ class Fork:
             key = base64.b64encode(bytes(self.sealing.public_key)).decode()
             return _json(200, {"key_id": "568250167242549743", "key": key})
         if path == "":
+            if self.job_token:
+                return _json(403, NOT_SHOWN)
             return paged([{"name": n} for n in sorted(held)], self._asked, self.host, "secrets")
         name = path.removeprefix("/")
         if method == "DELETE":
@@ -242,7 +305,8 @@ class Fork:
             return None
         if method == "PUT":
             ruleset.update(body)
-        return _json(200, ruleset)
+        shown = {k: v for k, v in ruleset.items() if k != "bypass_actors" or not self.job_token}
+        return _json(200, shown)
 
     def _variables(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "":

@@ -29,7 +29,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.loopback import Loopback, reply
-from tests.release.github_answers import RULESET, answer_environment, answer_rulesets, paged
+from tests.release.github_answers import paged
+from tests.release.github_fork import Fork
 from tests.release.github_issues import Issues
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
@@ -121,7 +122,7 @@ def iso(at: float) -> str:
 
 
 class Routes(dict[str, tuple[int, Any]]):
-    """GitHub's fixed answers, by path, as tests/release/github_answers.py sets them (`route`)."""
+    """GitHub's fixed answers, by path (`route`)."""
 
     def route(self, path: str, status: int, body: str | bytes, *_: object) -> None:
         self[path] = (status, body.encode() if isinstance(body, str) else body)
@@ -154,11 +155,12 @@ class World:
         self.registry = LocalRegistry(private=True)
         self.routes = Routes()
         self.routes.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
-        answer_environment(self.routes)
-        answer_rulesets(self.routes, [RULESET])
+        # The repository as setup leaves it, asked with a job's token; its package GitHub's
+        # packages API does not know (the registry's 404 is the first release's).
+        self.fork = Fork.set_up(job_token=True, package=None)
         self._servers = contextlib.ExitStack()
         self.url = self._serve(self._github)
-        self.issues.host = urllib.parse.urlsplit(self.url).netloc
+        self.issues.host = self.fork.host = urllib.parse.urlsplit(self.url).netloc
         self.issues.labels.add(LABEL)  # as setup leaves it
         self.proxy = self._serve(self._registry)
 
@@ -256,7 +258,12 @@ class World:
             }
         if run := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)", path):
             return 200, self._run_now(int(run[1]))
-        return self._checks(path) or self.routes.get(path, (404, {"message": "Not Found"}))
+        asked_of_it = f"{path}?{urllib.parse.urlencode(asked)}"
+        return (
+            self._checks(path)
+            or self.fork.handle(method, asked_of_it, body)
+            or self.routes.get(path, (404, {"message": "Not Found"}))
+        )
 
     def _run(self, run: dict[str, Any]) -> dict[str, Any]:
         """A concluded run, as GitHub answers it."""

@@ -8,10 +8,8 @@ import pytest
 
 from cryptopredict.assets import pairs_setting
 from cryptopredict.config import Pairs
-from tests.release.github_answers import RULESET, answer_environment, answer_rulesets
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tools.release.cli import DEFAULT_ASSETS, github_outputs, main
-from tools.release.rules import TAG_RULE
 
 DIGEST = "sha256:" + "ab" * 32
 BUILT = "2026-03-09T18:00:07Z"
@@ -176,45 +174,6 @@ def deploy_args() -> list[str]:
         "--model-version",
         "0.5.0-20260309180007",
     ]
-
-
-def github_run(server) -> dict[str, str]:
-    """The deploy step's environment on GitHub, with Render and GitHub's API both `server`."""
-    return {
-        "RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy/srv-1?key=k",
-        "RENDER_SERVICE_URL": server.url,
-        "GITHUB_TOKEN": "t",
-        "GITHUB_REPOSITORY": "octo/cryptopredict",
-        "GITHUB_API_URL": server.url,
-    }
-
-
-def check_rules(environ) -> int:
-    return main(["rules"], environ=environ)
-
-
-def answer_rules(server, rulesets):
-    answer_environment(server)
-    answer_rulesets(server, rulesets)
-
-
-def test_the_rules_check_passes_with_the_environment_and_the_tag_ruleset(capsys, server):
-    answer_rules(server, [RULESET])
-    assert check_rules(github_run(server)) == 0
-    out = capsys.readouterr().out
-    assert f"environment production: only the tag '{TAG_RULE}' may enter" in out
-    assert "environment release-tags: only the branch 'main' may enter" in out
-    assert "only the release creates, moves or deletes them ('release tags')" in out
-    assert [path for _, path in server.requests][4:6] == [
-        "/repos/octo/cryptopredict/rulesets?includes_parents=true&targets=tag&per_page=100",
-        "/repos/octo/cryptopredict/rulesets/7",
-    ]
-
-
-def test_the_rules_check_needs_the_token(capsys, server):
-    assert check_rules({"GITHUB_REPOSITORY": "octo/cryptopredict"}) == 1
-    assert "needs GITHUB_TOKEN" in capsys.readouterr().err
-    assert server.requests == []
 
 
 @pytest.mark.parametrize(

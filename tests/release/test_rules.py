@@ -1,32 +1,26 @@
-"""The repository's rules for release tags, read through GitHub's REST API: the deploy refuses
-a repository whose rulesets let anyone make, move or delete a release tag (issue 42, bar 2), and
-`python -m tools.release rules` names the bypass actor the release's own tags need, its deploy
-key and its secret when one is missing (issue 51, bar 1; issue 103: the deploy key on every
-repository, an organisation's too)."""
+"""The repository's rules, read through GitHub's REST API (the fork as setup leaves it,
+tests/release/github_fork.py) and judged against their committed files: the deploy refuses a
+production environment that more than the release tags may enter, and a release-tags environment
+more than main may (the tag job too); a repository whose rulesets let anyone make, move or
+delete a release tag (issue 42, bar 2); `python -m tools.release rules` names the bypass actor the
+release's own tags need, its deploy key and its secret when one is missing (issue 51, bar 1;
+issue 103: the deploy key on every repository, an organisation's too)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.release.github_answers import (
-    DEPLOY_KEYS,
-    RULESET,
-    RULESET_AS_ADMIN,
-    TAG_KEY_SECRET,
-    WRITE_KEY,
-    answer_environment,
-    answer_rulesets,
-)
+from tests.release.github_fork import Fork
 from tools.release.cli import main
-from tools.release.github import GitHub
-from tools.release.render import DeployError
-from tools.release.rules import TAG_RULESET, bypass_of, check_tag_rules, drift, restricting_creation
+from tools.release.rules import TAG_RULE, TAG_RULESET, drift, restricting_creation
 
 TOKEN = "ghs_not-a-real-token"
 
 
 def ruleset(**changes) -> dict:
-    return {**RULESET, **changes}
+    """The committed tag ruleset as GitHub answers a job's token: no bypass list."""
+    shown = {k: v for k, v in TAG_RULESET.items() if k != "bypass_actors"}
+    return {**shown, "id": 7, "source_type": "Repository", **changes}
 
 
 @pytest.mark.parametrize(
@@ -36,9 +30,9 @@ def ruleset(**changes) -> dict:
         ({"rules": [{"type": "deletion"}, {"type": "update"}, {"type": "creation"}]}, []),
         ({"enforcement": "evaluate"}, ["enforcement"]),
         ({"target": "branch"}, ["target"]),
-        ({"conditions": {"ref_name": {"include": ["refs/tags/release-*"]}}}, ["refs"]),
+        ({"conditions": {"ref_name": {"include": ["refs/tags/release-*"]}}}, ["conditions"]),
         ({"rules": [{"type": "update"}, {"type": "deletion"}]}, ["rules"]),
-        ({"bypass_actors": []}, ["bypass"]),
+        ({"bypass_actors": []}, ["bypass_actors"]),
     ],
 )
 def test_a_ruleset_is_judged_against_its_committed_file(changes, differs):
@@ -66,87 +60,143 @@ def test_a_tag_ruleset_restricts_creation_where_it_covers_every_release_tag(
     assert restricting_creation(ruleset(enforcement="evaluate")) is False
 
 
-def test_a_bypass_list_counts_only_for_the_rulesets_that_restrict_creation():
-    closed = ruleset(bypass_actors=[])
-    assert bypass_of([closed]).closed == ["'release tags'"]
-    assert bypass_of([ruleset(bypass_actors=[DEPLOY_KEYS])]).closed == []
-    # A ruleset that does not restrict creation needs no bypass for the release to tag.
-    updates_only = ruleset(bypass_actors=[], rules=[{"type": "update"}, {"type": "deletion"}])
-    assert bypass_of([updates_only]).closed == []
-    # Left out of the answer: unknown, never read as "nobody may bypass".
-    assert bypass_of([ruleset()]).hidden == ["'release tags'"]
-    # Bypass on pull requests only lets nobody create a tag.
-    only_prs = ruleset(bypass_actors=[{**DEPLOY_KEYS, "bypass_mode": "pull_request"}])
-    assert bypass_of([only_prs]).closed == ["'release tags'"]
+def rules(server, capsys, fork: Fork | None, *, token: str = TOKEN) -> tuple[int, str]:
+    """`python -m tools.release rules` against `fork` (a maintainer's token, unless the fork is
+    asked with a job's): its exit status, and what it said."""
+    if fork is not None:
+        fork.host, server.handler = server.url.removeprefix("http://"), fork.handle
+    environ = {"GITHUB_TOKEN": token, "GITHUB_API_URL": server.url}
+    code = main(["rules", "--repository", "octo/cryptopredict"], environ=environ)
+    said = capsys.readouterr()
+    return code, said.out + said.err
 
 
-def rules(server, *args: str) -> int:
-    """`python -m tools.release rules` as the maintainer runs it, with their own token."""
-    answer_environment(server)
-    environ = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": server.url}
-    return main(["rules", "--repository", "octo/cryptopredict", *args], environ=environ)
+@pytest.mark.parametrize("owner_type", ["User", "Organization"])
+def test_a_repository_set_up_as_documented_passes(server, capsys, owner_type):
+    code, out = rules(server, capsys, Fork.set_up(owner_type=owner_type))
+    assert code == 0, out
+    assert f"environment production: only the tag {TAG_RULE!r} may enter" in out
+    assert "environment release-tags: only the branch 'main' may enter" in out
+    assert "the tag ruleset 'release tags', as rulesets/release-tags.json says" in out
+    assert "a deploy key with write access, its private half in RELEASE_TAG_KEY" in out
 
 
-def test_a_personal_repository_set_up_as_documented_passes(capsys, server):
-    answer_rulesets(server, [RULESET_AS_ADMIN], keys=[WRITE_KEY], secrets=[TAG_KEY_SECRET])
-    assert rules(server) == 0
-    out = capsys.readouterr().out
-    assert "only the release creates, moves or deletes them ('release tags')" in out
-    assert "'Deploy keys' may create the release tags" in out
+def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(server, capsys):
+    code, out = rules(server, capsys, Fork.set_up(job_token=True))
+    assert code == 0, out
+    assert "the bypass list of 'release tags' is not shown to this token" in out
+    assert "deploy keys and the release-tags environment's secrets are not shown" in out
+    asked = [path for _, path in server.requests]
+    assert "/repos/octo/cryptopredict/rulesets?includes_parents=true&targets=tag&per_page=100" in (
+        asked
+    ), "the owner's rulesets too"
+
+
+def production(fork: Fork, settings: dict | None = None, *policies: tuple[str, str]) -> Fork:
+    """The fork, its production environment's settings and policies (name, type) replaced."""
+    held = fork.environments["production"]
+    held["settings"] = settings or held["settings"]
+    listed = [{"id": 90 + n, "name": name, "type": kind} for n, (name, kind) in enumerate(policies)]
+    held["policies"] = listed or held["policies"]
+    return fork
+
+
+SELECTED = "correct the production environment: deployment branches and tags 'Selected'"
+CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+RELEASE = (TAG_RULE, "tag")
 
 
 @pytest.mark.parametrize(
-    "actors",
+    ("settings", "policies", "problem"),
     [
-        [],
-        [{"actor_id": 5, "actor_type": "RepositoryRole"}],
-        [{**DEPLOY_KEYS, "bypass_mode": "pull_request"}],
+        ({"deployment_branch_policy": None}, (), SELECTED),
+        ({"name": "production"}, (), SELECTED),
+        ({"deployment_branch_policy": {"protected_branches": True}}, (), SELECTED),
+        (CUSTOM, (("v*", "branch"),), f"let the tag {TAG_RULE!r} deploy to production"),
+        (CUSTOM, (RELEASE, ("release/*", "branch")), "stop the branch 'release/*' deploying"),
+        (CUSTOM, (RELEASE, ("*", "tag")), "stop the tag '*' deploying"),
+        # Issue 103: main no longer deploys; every release runs on its tag.
+        (CUSTOM, (("main", "branch"), RELEASE), "stop the branch 'main' deploying to production"),
+        # Issue 42: every v* tag, `v-x` too, could read the hook.
+        (CUSTOM, (("v*", "tag"),), "stop the tag 'v*' deploying"),
     ],
 )
-def test_a_ruleset_without_the_deploy_key_bypass_fails_naming_it(capsys, server, actors):
-    # Issue 51, bar 1: a personal account's repository, read with the maintainer's token.
-    admin_view = {**RULESET_AS_ADMIN, "bypass_actors": actors}
-    answer_rulesets(server, [admin_view], keys=[WRITE_KEY], secrets=[TAG_KEY_SECRET])
-    assert rules(server) == 1
-    err = capsys.readouterr().err
-    assert "the tag ruleset 'release tags' restricts creating release tags" in err
+def test_anything_but_the_release_tags_entering_production_is_named(
+    server, capsys, settings, policies, problem
+):
+    code, err = rules(server, capsys, production(Fork.set_up(), settings, *policies))
+    assert code == 1
+    assert problem in err
+    assert "`python -m tools.release setup` makes them" in err
+
+
+def test_a_ruleset_missing_or_unlike_its_file_stops_the_deploy(server, capsys):
+    fork = Fork.set_up()
+    fork.rulesets.pop(0)
+    code, err = rules(server, capsys, fork)
+    assert code == 1
+    assert "create the tag ruleset 'release tags', as rulesets/release-tags.json says" in err
+    fork = Fork.set_up()
+    fork.rulesets[0]["bypass_actors"] = [{"actor_id": 5, "actor_type": "RepositoryRole"}]
+    code, err = rules(server, capsys, fork)
+    assert code == 1
+    assert "correct the tag ruleset 'release tags', as rulesets/release-tags.json says (its " in err
+    assert "bypass_actors differ)" in err
+
+
+DEPLOY_KEYS = {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
+
+
+@pytest.mark.parametrize(
+    ("actors", "rules_of_it", "refused"),
+    [
+        ([], ["creation"], True),
+        ([{"actor_id": 5, "actor_type": "RepositoryRole"}], ["creation"], True),
+        ([{**DEPLOY_KEYS, "bypass_mode": "pull_request"}], ["creation"], True),  # nobody creates
+        ([DEPLOY_KEYS], ["creation"], False),
+        ([], ["update", "deletion"], False),  # no restriction on creating: no bypass needed
+    ],
+)
+def test_another_tag_ruleset_without_the_deploy_key_bypass_is_named(
+    server, capsys, actors, rules_of_it, refused
+):
+    """Issue 51, bar 1: a ruleset the owner made restricting the release tags' creation, read
+    with the maintainer's token."""
+    fork = Fork.set_up()
+    theirs = {**ruleset(id=61, name="protect v tags"), "bypass_actors": actors}
+    fork.rulesets.append({**theirs, "rules": [{"type": rule} for rule in rules_of_it]})
+    code, err = rules(server, capsys, fork)
+    assert code == refused
     assert (
-        "Settings -> Rules -> Rulesets -> 'release tags' -> Bypass list, add 'Deploy keys'" in err
-    )
-    assert "(docs/release.md, 'Set it up on a fork')" in err
+        "the tag ruleset 'protect v tags', which setup did not make, restricts creating release "
+        "tags and lets none of 'Deploy keys' bypass it, so GitHub refuses the release's tags: in "
+        "Settings -> Rules -> Rulesets -> 'protect v tags' -> Bypass list, add 'Deploy keys'"
+    ) in err or not refused
+    assert "(docs/release.md, 'Set it up on a fork')" in err or not refused
 
 
-def test_the_deploy_key_and_its_secret_are_named_when_missing(capsys, server):
-    read_only = {**WRITE_KEY, "read_only": True}
-    answer_rulesets(server, [RULESET_AS_ADMIN], keys=[read_only], secrets=[])
-    assert rules(server) == 1
-    err = capsys.readouterr().err
-    assert "no deploy key with write access" in err
-    assert "'Allow write access'" in err
-    assert "the release-tags environment has no secret RELEASE_TAG_KEY" in err
+def test_the_deploy_key_and_its_secret_are_named_when_missing(server, capsys):
+    fork = Fork.set_up()
+    fork.keys[0]["read_only"] = True
+    code, err = rules(server, capsys, fork)
+    assert code == 1
+    assert "make a deploy key with write access and store its private half in the " in err
+    del fork.secrets_in("release-tags")["RELEASE_TAG_KEY"]
+    fork.keys[0]["read_only"] = False
+    assert rules(server, capsys, fork)[0] == 1
 
 
-def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(capsys, server):
-    answer_rulesets(server, [RULESET])  # no bypass list, deploy keys and secrets: 403
-    assert rules(server) == 0
-    out = capsys.readouterr().out
-    assert "the bypass list of 'release tags' is not shown to this token" in out
-    assert "deploy keys and the release-tags environment's secrets are not shown" in out
-
-
-def test_no_ruleset_stops_the_deploy_saying_what_to_set(server):
-    answer_rulesets(server, [])
-    with pytest.raises(DeployError, match=r"'release tags' is not as .*missing.*'Set it up on a"):
-        check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
-
-
-def test_an_unreadable_answer_stops_the_deploy_and_never_shows_the_token(server):
+def test_a_forbidden_answer_names_the_permission_and_never_the_token(server, capsys):
     server.answer(403, '{"message": "Resource not accessible by integration"}')
-    with pytest.raises(DeployError, match="metadata: read") as caught:
-        check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
-    assert TOKEN not in str(caught.value)
-    assert "Resource not accessible by integration" in str(caught.value), "GitHub's own words"
-    server.answers.clear()
-    server.answer(200, '{"not": "a list"}')
-    with pytest.raises(DeployError, match="not a JSON array"):
-        check_tag_rules(GitHub(server.url, "octo/cryptopredict", TOKEN))
+    code, err = rules(server, capsys, None)
+    assert code == 1
+    assert "the job needs the 'actions: read' permission" in err
+    assert "Resource not accessible by integration" in err, "GitHub's own words"
+    assert TOKEN not in err
+
+
+def test_the_rules_check_needs_the_token(server, capsys):
+    code, err = rules(server, capsys, None, token="")
+    assert code == 1
+    assert "needs GITHUB_TOKEN" in err
+    assert server.requests == []

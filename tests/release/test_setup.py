@@ -3,7 +3,9 @@
 GH_HOST through HTTP_PROXY): a bare personal fork and a bare organisation fork are left set up so
 that its dry run passes, a second run changes nothing, and the deploy key's private half reaches
 the environment secret only, sealed by gh, never the disk (issue 69, bar 1); a fork whose Actions
-its owner has not enabled is told the one thing to do (issue 112)."""
+its owner has not enabled is told the one thing to do (issue 112). The dry run of a fork set up
+as docs/release.md says passes, and so does one with Render and Pages off; each missing step is
+named with its fix, every other step still checked (issue 62, bar 3; issue 69, bar 2)."""
 
 from __future__ import annotations
 
@@ -21,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.release.github_fork import NOT_FOUND, Fork
-from tests.release.github_issues import Issues
+from tests.release.github_fork import Fork
 from tools.release.cli import main, parse_args
 from tools.release.say import LABEL
 
 REPOSITORY = "octo/cryptopredict"
+SERVICE_URL = "RENDER_SERVICE_URL"
 ENABLE = (
     "open https://github.com/octo/cryptopredict/actions and press 'I understand my workflows, go "
     "ahead and enable them', then run setup again"
@@ -44,19 +46,16 @@ def workdir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setenv("TMPDIR", str(scratch))
     monkeypatch.setenv("GH_CONFIG_DIR", str(scratch / "gh"))
+    if shutil.which("gh") is None:
+        pytest.skip("gh is not installed: make test installs it (Debian's gh), or WITHOUT=gh")
     return tmp_path
 
 
 def serve(server, fork: Fork, monkeypatch) -> Fork:
     """The fork and its issues at the server; gh asks them as the host github.localhost (GitHub's
     own name for a local instance, asked over HTTP) through the server as its proxy."""
-    if shutil.which("gh") is None:
-        pytest.skip("gh is not installed: make test installs it (Debian's gh), or WITHOUT=gh")
     fork.host = server.url.removeprefix("http://")
-    fork.issues = Issues(host=fork.host)
-    server.handler = lambda *asked: fork.issues.handle(*asked) or fork.handle(*asked)
-    plural = "orgs" if fork.owner_type == "Organization" else "users"
-    server.route(f"/{plural}/octo/packages/container/cryptopredict", 404, json.dumps(NOT_FOUND))
+    server.handler = fork.handle
     for name, value in (("HTTP_PROXY", server.url), ("NO_PROXY", "127.0.0.1")):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("GH_HOST", "github.localhost")
@@ -65,10 +64,21 @@ def serve(server, fork: Fork, monkeypatch) -> Fork:
     return fork
 
 
-def run(server, capsys, command: str, *args: str) -> tuple[int, str]:
+@pytest.fixture
+def set_up(server, monkeypatch) -> Fork:
+    """A fork as setup leaves it (tests/release/github_fork.py's Fork.set_up), served."""
+    return serve(server, Fork.set_up(), monkeypatch)
+
+
+def run(server, capsys, command: str, *args: str, registry: str = "") -> tuple[int, str]:
     environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url}
+    environ |= {"RELEASE_REGISTRY_URL": registry} if registry else {}
     code = main([command, "--repository", REPOSITORY, *args], environ=environ)
     return code, capsys.readouterr().out
+
+
+def missing(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(("by hand: ", "would change: "))]
 
 
 def public_half(private: str) -> str:
@@ -115,7 +125,7 @@ def test_a_bare_fork_is_told_to_enable_actions_then_set_up_so_that_its_dry_run_p
         "create the tag ruleset 'release tags', as rulesets/release-tags.json says",
         "create the branch ruleset 'main moves forward', as rulesets/main.json says",
         "set the variable RELEASE_REPOSITORY to octo/cryptopredict",
-        "publish GitHub Pages from GitHub Actions",
+        "build GitHub Pages from GitHub Actions, as pages.json says",
         "turn on Dependabot's alerts and security updates",
         "start the release on main and watch GitHub show its run",
     ):
@@ -131,7 +141,7 @@ def test_a_bare_fork_is_told_to_enable_actions_then_set_up_so_that_its_dry_run_p
     assert fork.dependabot == {"alerts", "updates"}, "the alerts first: the updates need them"
     assert fork.has_issues, "the one issue reaches the owner"
     assert "in place: Render is off" in out
-    assert "'Deploy keys' may create the release tags" in out
+    assert "in place: a deploy key with write access, its private half in RELEASE_TAG_KEY" in out
     # The deploy key: its private half in the environment only, sealed there, nowhere on disk.
     [key] = fork.keys
     assert key["read_only"] is False
@@ -194,7 +204,7 @@ def test_a_wrong_setting_is_corrected_and_an_old_key_replaced(server, capsys, wo
     assert (
         "change: correct the tag ruleset 'release tags', as rulesets/release-tags.json says" in out
     )
-    assert "replacing the 1 made before" in out
+    assert "any setup made before is deleted" in out
     [key] = fork.keys
     assert key["id"] != first["id"]
     assert public_half(fork.secrets_in("release-tags")["RELEASE_TAG_KEY"]) == " ".join(
@@ -290,7 +300,7 @@ def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(
             code, out = run(server, capsys, "setup", "--no-render", *dry_run)
             assert code == 1, out
             assert "by hand: the tag ruleset 'protect v tags', which setup did not make" in out
-            assert "add 'Deploy keys' to its bypass list" in out
+            assert "Bypass list, add 'Deploy keys'; setup leaves it as it is" in out
             assert "nothing to change" not in out
     assert fork.rulesets[0] == theirs
     theirs["bypass_actors"] = [
@@ -339,3 +349,164 @@ def test_setup_without_github_says_what_it_waits_for_at_once_and_ends_at_its_tim
     assert err.startswith(f"asking {api} about {REPOSITORY} for 1.5 s at most (--timeout)")
     waits = r"could not be reached \(.*refused\); trying again at \d\d:\d\d:\d\d \(in 10 s\)"
     assert re.search(waits, err), err
+
+
+def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, capsys, set_up):
+    fork = set_up
+    del fork.secrets_in("production")["RENDER_DEPLOY_HOOK_URL"], fork.variables[SERVICE_URL]
+    fork.pages, fork.workflows["docs.yml"], fork.files = None, "disabled_manually", {}
+    fork.package = {**fork.package, "visibility": "private"}
+    code, out = run(server, capsys, "setup", "--dry-run")
+    assert code == 0, out
+    assert "in place: Render is off (no RENDER_DEPLOY_HOOK_URL, no RENDER_SERVICE_URL)" in out
+    assert "in place: GitHub Pages is off: the docs workflow is disabled" in out
+    assert "private (Render is off: nothing pulls it anonymously)" in out
+
+
+def no_tag_key(fork: Fork) -> None:
+    del fork.secrets_in("release-tags")["RELEASE_TAG_KEY"]
+
+
+def read_only_key(fork: Fork) -> None:
+    fork.keys[0]["read_only"] = True
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (lambda fork: fork.rulesets.pop(0), "would change: create the tag ruleset 'release tags'"),
+        (
+            lambda fork: fork.rulesets[0].update(bypass_actors=[]),
+            "would change: correct the tag ruleset 'release tags', as rulesets/release-tags.json "
+            "says (its bypass_actors differ)",
+        ),
+        (read_only_key, "would change: make a deploy key with write access"),
+        (
+            no_tag_key,
+            "would change: make a deploy key with write access and store its private half",
+        ),
+        (
+            lambda fork: fork.environments["production"]["settings"].update(
+                deployment_branch_policy=None
+            ),
+            "would change: correct the production environment",
+        ),
+        (
+            lambda fork: fork.package.update(visibility="private"),
+            "by hand: the package ghcr.io/octo/cryptopredict is private",
+        ),
+        (
+            lambda fork: fork.package.update(repository={"full_name": "octo/old-name"}),
+            "by hand: the package ghcr.io/octo/cryptopredict belongs to octo/old-name, not octo/"
+            "cryptopredict: this repository's release can push, read and prune it only once the "
+            "package's settings -> Manage Actions access",
+        ),
+        (
+            lambda fork: fork.dependabot.clear(),
+            "would change: turn on Dependabot's alerts and security updates",
+        ),
+        (
+            lambda fork: fork.variables.pop(SERVICE_URL),
+            "by hand: the production environment holds RENDER_DEPLOY_HOOK_URL but the "
+            "repository variable RENDER_SERVICE_URL is not set, so the deploy job never runs: "
+            "every release is green, nothing deployed: `python -m tools.release setup "
+            "--repository octo/cryptopredict --render-service-url https://<service>.onrender.com` "
+            "sets both (asking for the hook), `python -m tools.release setup --repository octo/"
+            "cryptopredict --no-render` removes both",
+        ),
+    ],
+    ids=[
+        "ruleset",
+        "bypass",
+        "deploy key",
+        "tag key",
+        "environment",
+        "package private",
+        "package of another",
+        "dependabot",
+        "hook without its service",
+    ],
+)
+def test_each_missing_step_is_named_with_its_fix_and_the_others_still_checked(
+    server, capsys, set_up, fault, named
+):
+    fault(set_up)
+    code, out = run(server, capsys, "setup", "--dry-run")
+    assert code == 1
+    assert any(line.startswith(named) for line in missing(out)), out
+    fixes = ("docs/release.md", "->", "`python -m tools.release setup")
+    assert all(any(fix in line for fix in fixes) for line in missing(out) if "by hand" in line)
+    # The steps that are in place are still said.
+    assert "in place: GitHub Pages is built from GitHub Actions" in out
+    assert "in place: the release runs: its latest run is https://github.com/octo/" in out
+
+
+def test_a_token_without_read_packages_is_told_how_to_get_it(server, capsys, set_up):
+    fork = set_up
+    refused = json.dumps({"message": "You need at least read:packages scope to list packages."})
+    server.handler = lambda method, path, body: (
+        (403, refused.encode()) if "/packages/" in path else fork.handle(method, path, body)
+    )
+    [line] = missing(run(server, capsys, "setup", "--dry-run")[1])
+    assert "`gh auth refresh -s read:packages`" in line
+    assert "the job needs" not in line
+
+
+def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
+    server, capsys, set_up, registry_of_its_own
+):
+    """Issue 76: setup judges the tags as the version job does: the repository's own tags
+    over an empty registry stop its release unless a run's start-anew says why; a fork's
+    parent's tags start the fork's own record."""
+    fork = set_up
+    fork.tags = [{"ref": f"refs/tags/v7.3.{n}", "object": {"sha": f"{n:040x}"}} for n in range(3)]
+    registry = registry_of_its_own.url
+    code, out = run(server, capsys, "setup", "--dry-run", registry=registry)
+    assert code == 1
+    [line] = missing(out)
+    assert "has 3 release tag(s), the newest v7.3.2, and no release image" in line
+    assert "version job stops" in line
+    assert "-f start-anew=" in line
+    # The same tags, held by the parent this repository was forked from on the same commits.
+    parent = Fork(repository="upstream/cryptopredict", tags=fork.tags)
+    fork.about = {"fork": True, "parent": {"full_name": parent.repository}}
+    server.handler = lambda *asked: parent.handle(*asked) or fork.handle(*asked)
+    code, out = run(server, capsys, "setup", "--dry-run", registry=registry)
+    assert code == 0, out
+    # Held by the parent on another commit, they are this repository's own again.
+    parent.tags = [{**fork.tags[2], "object": {"sha": "f" * 40}}]
+    assert run(server, capsys, "setup", "--dry-run", registry=registry)[0] == 1
+    # Once the registry holds a release image, the tags have theirs.
+    registry_of_its_own.push("octo/cryptopredict", ["latest", "7.3.2"])
+    assert run(server, capsys, "setup", "--dry-run", registry=registry)[0] == 0
+
+
+def test_250_release_tags_are_read_whole(server, capsys, set_up, registry_of_its_own):
+    """Issue 112: GitHub pages the tags it lists (the newest, v7.3.249, on the last page)."""
+    fork = set_up
+    fork.tags = [{"ref": f"refs/tags/v7.3.{n}", "object": {"sha": f"{n:040x}"}} for n in range(250)]
+    [line] = missing(run(server, capsys, "setup", "--dry-run", registry=registry_of_its_own.url)[1])
+    assert "has 250 release tag(s), the newest v7.3.249, and no release image" in line
+
+
+@pytest.mark.parametrize(
+    ("owner", "plan"),
+    [("User", "free"), ("User", "pro"), ("Organization", "team"), ("Organization", "enterprise")],
+)
+def test_a_private_repository_without_attestations_is_missing(server, capsys, set_up, owner, plan):
+    """Issue 82: attestations of a repository that is not public need GitHub Enterprise Cloud;
+    on any other plan every release would stop at its attestation."""
+    set_up.owner_type, set_up.about = owner, {"visibility": "private", "private": True}
+    account = json.dumps({"login": "octo", "plan": {"name": plan}})
+    server.route("/user" if owner == "User" else "/orgs/octo", 200, account)
+    code, out = run(server, capsys, "setup", "--dry-run")
+    if plan == "enterprise":
+        assert code == 0, out
+        assert "is private, on GitHub Enterprise Cloud: attestations work" in out
+        return
+    assert code == 1
+    [line] = missing(out)
+    assert f"is private on GitHub {plan.title()}: GitHub attests" in line
+    assert "every release would stop at its attestation, before any tag" in line
+    assert "--visibility public" in line
+    assert ("no environment secrets or rulesets" in line) == (plan == "free")

@@ -34,19 +34,12 @@ import yaml
 from ci.audit import LOCK_FILES
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.attestations import attest, certificate
-from tests.release.github_answers import (
-    RULESET,
-    answer_environment,
-    answer_rulesets,
-    repository,
-)
-from tests.release.github_issues import Issues
+from tests.release.github_fork import Fork
 from tests.release.oci_registry import layer
 from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.registry import Registry
-from tools.release.say import LABEL
 from tools.release.version import CREATED, RECORD_FORMAT, VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,8 +187,7 @@ class Release:
         self.secrets = dict(SECRETS, RENDER_DEPLOY_HOOK_URL=f"{server.url}/deploy/srv-1?key=k")
         # GitHub's side set up as docs/release.md says, and a public package.
         server.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
-        answer_environment(server)
-        answer_rulesets(server, [RULESET])
+        self.fork = Fork.set_up(job_token=True, host=server.url.removeprefix("http://"))
         server.route(MANIFEST, 200, "{}")
         self.released("success")  # the run on the tag a run on main starts, and waits for
         # The previous release, in the registry and attested by v0.1.5's run.
@@ -206,9 +198,8 @@ class Release:
         server.route(VERSIONS, 200, "[]")
         # The repository's issues, where the runs say what needs the owner; OSV's feed, which
         # the audit asks.
-        self.issues = Issues(labels={LABEL}, host=server.url.removeprefix("http://"))
-        self.feed = Feed()
-        server.handler = lambda *asked: self.issues.handle(*asked) or self.feed.handle(*asked)
+        self.issues, self.feed = self.fork.issues, Feed()
+        server.handler = lambda *asked: self.fork.handle(*asked) or self.feed.handle(*asked)
         self.attestations = tmp / "attestations"
         attest(self.attestations, LATEST, certificate(REPOSITORY, "refs/tags/v0.1.5"))
         self.runner = Runner(
@@ -492,11 +483,11 @@ def test_a_fork_without_render_is_told_each_run_that_latest_is_stale_and_no_word
 
 def test_a_run_that_will_deploy_without_the_rules_stops_in_its_first_minute(release):
     """Issue 51: the deploy would refuse hours later; the version job says so first."""
-    answer_rulesets(release.server, [])
+    release.fork.rulesets = []
     run = release.runner.run(release.tagged("Add a pair"))
     only_version_ran(run)
     assert run.failure().name == "Check the repository's rules now, when this run deploys"
-    assert "the tag ruleset 'release tags' is not as .github/settings/rulesets/" in (
+    assert "create the tag ruleset 'release tags', as rulesets/release-tags.json" in (
         run.failure().output
     )
     assert "::error title=release rules::" in run.failure().output, "on the run's page"
@@ -722,8 +713,7 @@ def version_job(release: Release, event: Event) -> WorkflowRun:
 
 def fork_of(release: Release, parent: str, tags: dict[str, str]) -> None:
     """GitHub's API says the repository is a fork of `parent`, which holds `tags` (name: commit)."""
-    about = {**repository(), "fork": True, "parent": {"full_name": parent}}
-    release.server.route(f"/repos/{REPOSITORY}", 200, json.dumps(about))
+    release.fork.about = {"fork": True, "parent": {"full_name": parent}}
     for tag, commit in tags.items():
         ref = {"ref": f"refs/tags/{tag}", "object": {"sha": commit, "type": "commit"}}
         release.server.route(f"/repos/{parent}/git/ref/tags/{tag}", 200, json.dumps(ref))

@@ -38,12 +38,7 @@ from tools.release.render import (
     wait_for_version,
 )
 from tools.release.retention import RetentionError, package_of, retain
-from tools.release.rules import (
-    TAG_ENVIRONMENT,
-    TAG_KEY_SECRET,
-    check_environments,
-    check_tag_rules,
-)
+from tools.release.rules import TAG_KEY_SECRET, check_rules
 from tools.release.say import run_url, tell
 from tools.release.setup import HOOK_SECRET, SERVICE_VARIABLE, Choices, set_up
 from tools.release.tagging import create_tag
@@ -158,13 +153,13 @@ def release_assets(text: str) -> str:
     return ",".join(dict.fromkeys(names))
 
 
-def check_rules(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def rules(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     github = GitHub.from_environ(environ, "checking the repository's rules", args.repository)
-    return "\n".join([*check_environments(github), *check_tag_rules(github)])
+    return "\n".join(check_rules(github))
 
 
 def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    github = GitHub.from_environ(environ, "creating the release tag", environment=TAG_ENVIRONMENT)
+    github = GitHub.from_environ(environ, "creating the release tag")
     return create_tag(args.tag, args.sha, github, key=environ.get(TAG_KEY_SECRET, ""))
 
 
@@ -633,7 +628,7 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
         ),
     ),
     "rules": (
-        check_rules,
+        rules,
         "refuse unless the environments admit only the release's refs and the tag rulesets let "
         "the release alone create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
         (option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),),

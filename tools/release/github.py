@@ -117,7 +117,6 @@ class GitHub:
     api_url: str
     repository: str
     token: str = field(repr=False)  # never in a repr, a log line or a traceback
-    environment: str = "production"
     registry_url: str = ""  # ghcr.io's API, unless another registry is asked
     server_url: str = "https://github.com"
 
@@ -144,10 +143,6 @@ class GitHub:
         server_url = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
         settings.setdefault("registry_url", environ.get("RELEASE_REGISTRY_URL", ""))
         return cls(api_url, repository, token, server_url=server_url, **settings)
-
-    @property
-    def env_path(self) -> str:
-        return f"/environments/{urllib.parse.quote(self.environment, safe='')}"
 
     def call(
         self,
@@ -198,7 +193,8 @@ class GitHub:
             raise
 
     def secrets(self, path: str = "/actions") -> set[str]:
-        """The names of the secrets under `path` (the repository's, or env_path); none for 404."""
+        """The names of the secrets under `path` (the repository's, or an environment's); none
+        for 404."""
         try:
             listed = self.listed(f"{path}/secrets", key="secrets")
         except GitHubError as error:

@@ -1,9 +1,9 @@
-"""`python -m tools.release setup`: the repository's settings as `.github/settings/` commits them
-(tools/release/rules.py reads the same files for the release's own check), each checked through
-GitHub's REST API, then made or corrected with the GitHub CLI, `gh`, as the owner (`--dry-run`:
-checked only, on a bare Python); the steps it leaves to the owner each name their fix. It ends by
-watching the release start. The deploy key is made in memory with cryptography, imported only
-there."""
+"""`python -m tools.release setup`: the repository's settings made or corrected with the GitHub
+CLI, `gh`, as the owner (`--dry-run`: checked only, on a bare Python). The committed ones
+(`.github/settings/`) are applied as they are where tools/release/rules.py finds GitHub lacking
+them; secrets are stored with `gh secret set` (the deploy key made in memory with cryptography,
+imported only there). What it cannot make (the repository's plan, its package, render.yaml) is
+checked and left to the owner, with its fix. It ends by watching the release start."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import os
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -28,16 +28,14 @@ from tools.release.rules import (
     SETTINGS,
     TAG_ENVIRONMENT,
     TAG_KEY_SECRET,
-    TAG_RULESET,
     Change,
-    admits,
-    bypass_of,
-    check_tag_rules,
+    Found,
     drift,
-    environment_changes,
-    named,
-    read_rulesets,
+    environment,
+    ruleset,
+    rulesets,
     setting,
+    tag_rules,
 )
 from tools.release.say import LABEL
 from tools.release.version import Version, image_name
@@ -46,7 +44,7 @@ HOOK_SECRET = "RENDER_DEPLOY_HOOK_URL"
 SERVICE_VARIABLE = "RENDER_SERVICE_URL"
 # What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
 TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
-COMMENT = "release tags (python -m tools.release setup)"
+KEY_TITLE = "release tags (python -m tools.release setup)"
 RUNS = "/actions/workflows/release.yml/runs"
 WATCH_SECONDS = 60.0  # how long setup waits for GitHub to show the release's run
 
@@ -61,6 +59,10 @@ class Choices:
     pages: bool = True
     hook: Callable[[], str] = field(default=lambda: "", compare=False)  # asked only when needed
     say: Callable[[str], None] = field(default=print, compare=False)
+
+
+class MissingStepError(DeployError):
+    """A set-up step missing; the message names its fix."""
 
 
 def gh(github: GitHub, *args: str, stdin: str = "") -> str:
@@ -97,135 +99,85 @@ def secret_set(github: GitHub, name: str, value: Callable[[], str], environment:
     return lambda: gh(github, *args, stdin=value())
 
 
-def changes(github: GitHub, choices: Choices) -> tuple[list[Change], list[str]]:
-    """(what to change, each said; what is already in place); a step that fails is by hand."""
+def changes(github: GitHub, choices: Choices) -> list[Change]:
+    """Say what is in place; the changes to make (each a step GitHub or the checks refuse is by
+    hand)."""
     found: list[Change] = []
-    kept: list[str] = []
-    steps = (
-        _repository,
-        _label,
-        _environments,
-        _rulesets,
-        _variables,
-        _render,
-        _package,
-        _pages,
-        _dependabot,
-        _release_runs,
-    )
-    for step in steps:
+    for step in STEPS:
         try:
-            step(github, choices, found, kept)
+            for line in step(github, choices):
+                if isinstance(line, str):
+                    choices.say(f"in place: {line}")
+                else:
+                    found.append(line)
         except (DeployError, GitHubError) as error:
-            found.extend(Change(line) for line in str(error).split("; and "))
-    return found, kept
+            found += [Change(line) for line in str(error).split("; and ")]
+    return found
 
 
-def _repository(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    kept.append(repository(github))
-    if github.get("", "metadata: read").get("has_issues"):
-        kept.append("Issues are on: the one issue tells you what the release needs of you")
-        return
+def set_up(github: GitHub, choices: Choices, *, dry_run: bool) -> int:
+    """Say what is in place, then each change before making it; 1 while a step stays undone."""
+    say, found = choices.say, changes(github, choices)
+    by_hand = 0
+    for change in found:
+        if change.make is not None:
+            say(f"{'would ' if dry_run else ''}change: {change.said}")
+        try:
+            if change.make is None:
+                raise MissingStepError(change.said)
+            if not dry_run:
+                change.make()
+        except (DeployError, GitHubError) as error:
+            by_hand += 1
+            say(f"by hand: {error}")
+    made = len(found) - by_hand
+    if not found:
+        say("nothing to change: every setting the releases need is in place")
+    elif dry_run:
+        say(f"{made} change(s) to make, {by_hand} by hand: nothing changed (--dry-run)")
+    else:
+        say(f"{made} change(s) made, {by_hand} by hand; `--dry-run` checks it all again")
+    return 1 if by_hand or (dry_run and made) else 0
+
+
+def _repository(github: GitHub, _: Choices) -> Found:
+    about = github.get("", "metadata: read")
+    if not drift(about, setting("repository")):
+        return [plan(github, about), "Issues are on: the one issue says what the release needs"]
     said = "turn Issues on (off on a fork by default): the release says what needs you in one issue"
-    found.append(Change(said, apply(github, "PATCH", "", "repository")))
+    return [plan(github, about), Change(said, apply(github, "PATCH", "", "repository"))]
 
 
-def _label(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+def _label(github: GitHub, _: Choices) -> Found:
     if any(label.get("name") == LABEL for label in github.listed("/labels", "issues: read")):
-        kept.append(f"the label {LABEL} marks the one issue")
-        return
+        return [f"the label {LABEL} marks the one issue"]
     said = (
         f"create the label {LABEL}: the one issue is found by it, and GitHub drops a label "
         "a job's token may not create"
     )
-    found.append(Change(said, apply(github, "POST", "/labels", f"labels/{LABEL}")))
+    return [Change(said, apply(github, "POST", "/labels", f"labels/{LABEL}"))]
 
 
-def _package(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    kept.append(package(github, _render_on(github, choices)))
+def _rules(github: GitHub, _: Choices) -> Found:
+    """The environments, the rulesets and the deploy key, as the release's check finds them."""
+    make = partial(apply, github)
+    found = [line for name in ENVIRONMENTS for line in environment(github, name, make)]
+    found += tag_rules(github, make, partial(_deploy_key, github))
+    return found + ruleset("main", rulesets(github, "branch"), make)
 
 
-def _render_on(github: GitHub, choices: Choices) -> bool:
-    if choices.render_url or choices.render_off:
-        return bool(choices.render_url)
-    return HOOK_SECRET in github.secrets(github.env_path) and SERVICE_VARIABLE in github.variables()
+def _deploy_key(github: GitHub) -> None:
+    """A new deploy key with write access, its private half stored by gh (never on disk); the
+    ones setup made before deleted."""
+    key = DeployKey.generate()
+    made = [k for k in github.listed("/keys") if k.get("title") == KEY_TITLE]
+    apply(github, "POST", "/keys", {"title": KEY_TITLE, "key": key.public, "read_only": False})()
+    secret_set(github, TAG_KEY_SECRET, lambda: key.private, TAG_ENVIRONMENT)()
+    for old in made:
+        apply(github, "DELETE", f"/keys/{old['id']}")()
 
 
-def _environments(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    for name in ENVIRONMENTS:
-        changes = environment_changes(replace(github, environment=name), partial(apply, github))
-        found += changes
-        if not changes:
-            kept.append(f"the {name} environment admits only {' '.join(sorted(admits(name))[0])}")
-
-
-def _deploy_key(github: GitHub, found: list[Change], kept: list[str]) -> None:
-    keys = [k for k in github.listed("/keys") if isinstance(k, dict)]
-    names = github.secrets(replace(github, environment=TAG_ENVIRONMENT).env_path)
-    ours = [k for k in keys if str(k.get("title")) == COMMENT]
-    if TAG_KEY_SECRET in names and any(k.get("read_only") is False for k in ours):
-        kept.append(f"a deploy key with write access, its private half in {TAG_KEY_SECRET}")
-        return
-
-    def make() -> None:
-        key = DeployKey.generate()
-        fields = {"title": COMMENT, "key": key.public, "read_only": False}
-        apply(github, "POST", "/keys", fields)()
-        secret_set(github, TAG_KEY_SECRET, lambda: key.private, TAG_ENVIRONMENT)()
-        for old in ours:
-            apply(github, "DELETE", f"/keys/{old['id']}")()
-
-    replaced = f", replacing the {len(ours)} made before" if ours else ""
-    said = (
-        "make a deploy key with write access and store its private half in the "
-        f"{TAG_ENVIRONMENT} secret {TAG_KEY_SECRET} (never written to disk){replaced}"
-    )
-    found.append(Change(said, make))
-
-
-def _rulesets(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
-    """The tag rules as the release checks them, else setup's key and ruleset; then the branch
-    ruleset. A ruleset setup did not make is never replaced."""
-    try:
-        kept.extend(check_tag_rules(github))
-    except DeployError:
-        _deploy_key(github, found, kept)
-        rulesets = read_rulesets(github)
-        _ruleset(github, rulesets, "release-tags", found, kept)
-        for name in sorted(set(bypass_of(rulesets).closed) - {repr(TAG_RULESET["name"])}):
-            found.append(
-                Change(
-                    f"the tag ruleset {name}, which setup did not make, restricts creating "
-                    "release tags and lets none of 'Deploy keys' bypass it, so GitHub would refuse "
-                    "the release's tags: add 'Deploy keys' to its bypass list (Settings -> Rules "
-                    f"-> Rulesets -> {name}); setup leaves it as it is"
-                )
-            )
-    _ruleset(github, read_rulesets(github, target="branch"), "main", found, kept)
-
-
-def _ruleset(
-    github: GitHub, rulesets: list[dict[str, Any]], file: str, found: list[Change], kept: list[str]
-) -> None:
-    """Create or correct the ruleset .github/settings/rulesets/<file>.json."""
-    wanted = setting(f"rulesets/{file}")
-    held = named(rulesets, wanted["name"])
-    differs = drift(held, wanted)
-    what = f"the {wanted['target']} ruleset {wanted['name']!r}, as rulesets/{file}.json says"
-    if not differs:
-        kept.append(what)
-    elif held is None:
-        found.append(
-            Change(f"create {what}", apply(github, "POST", "/rulesets", f"rulesets/{file}"))
-        )
-    else:
-        said = f"correct {what} (its {', '.join(differs)} differ)"
-        found.append(
-            Change(said, apply(github, "PUT", f"/rulesets/{held['id']}", f"rulesets/{file}"))
-        )
-
-
-def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+def _variables(github: GitHub, choices: Choices) -> Found:
     held = github.variables()
     owner, repo = github.repository.split("/", 1)
     wanted = {
@@ -234,65 +186,62 @@ def _variables(github: GitHub, choices: Choices, found: list[Change], kept: list
     }
     if choices.render_url:
         wanted[SERVICE_VARIABLE] = choices.render_url.rstrip("/")
+    found: Found = []
     for name, value in wanted.items():
+        fields = {"name": name, "value": value}
         if held.get(name) == value:
-            kept.append(f"the variable {name} is {value}")
-            continue
-        was, method, path = "", "POST", "/actions/variables"
-        if name in held:
-            was, method, path = f" (was {held[name]})", "PATCH", f"/actions/variables/{name}"
-        said = f"set the variable {name} to {value}{was}"
-        found.append(Change(said, apply(github, method, path, {"name": name, "value": value})))
+            found.append(f"the variable {name} is {value}")
+        elif name in held:
+            said = f"set the variable {name} to {value} (was {held[name]})"
+            found.append(Change(said, apply(github, "PATCH", f"/actions/variables/{name}", fields)))
+        else:
+            said = f"set the variable {name} to {value}"
+            found.append(Change(said, apply(github, "POST", "/actions/variables", fields)))
     if choices.render_off and SERVICE_VARIABLE in held:
-        said = f"delete the variable {SERVICE_VARIABLE} (Render off)"
-        found.append(
-            Change(said, apply(github, "DELETE", f"/actions/variables/{SERVICE_VARIABLE}"))
-        )
+        said, path = f"delete the variable {SERVICE_VARIABLE} (Render off)", "/actions/variables"
+        found.append(Change(said, apply(github, "DELETE", f"{path}/{SERVICE_VARIABLE}")))
+    return found
 
 
-def _render(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+def _render(github: GitHub, choices: Choices) -> Iterator[str | Change]:
     if HOOK_SECRET in github.secrets():
         said = (
-            f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can "
-            f"read (the hook belongs to the {github.environment} environment only)"
+            f"delete the repository secret {HOOK_SECRET}, which any branch's workflow can read "
+            "(the hook belongs to the production environment only)"
         )
-        found.append(Change(said, apply(github, "DELETE", f"/actions/secrets/{HOOK_SECRET}")))
-    held = HOOK_SECRET in github.secrets(github.env_path)
-    service = github.variables().get(SERVICE_VARIABLE, "")
+        yield Change(said, apply(github, "DELETE", f"/actions/secrets/{HOOK_SECRET}"))
+    held = HOOK_SECRET in github.secrets("/environments/production")
+    service = choices.render_url or github.variables().get(SERVICE_VARIABLE, "")
     on = f"`python -m tools.release setup --repository {github.repository}"
-    if choices.render_off:
-        if held:
-            said = f"delete the {github.environment} secret {HOOK_SECRET} (Render off)"
-            path = f"{github.env_path}/secrets/{HOOK_SECRET}"
-            found.append(Change(said, apply(github, "DELETE", path)))
-        else:
-            kept.append("Render is off: the release publishes images and deploys nowhere")
-        return
-    if choices.render_url and not held:
-        said = f"store Render's deploy hook in the {github.environment} secret {HOOK_SECRET}"
-        hook = partial(_hook, choices)
-        found.append(Change(said, secret_set(github, HOOK_SECRET, hook, github.environment)))
-    elif not choices.render_url and not held and not service:
-        kept.append(
-            f"Render is off (no {HOOK_SECRET}, no {SERVICE_VARIABLE}): the release publishes "
-            f"images and deploys nowhere; to deploy on Render, {on} --render-service-url "
-            "https://<service>.onrender.com`"
+    if choices.render_off and held:
+        path = f"/environments/production/secrets/{HOOK_SECRET}"
+        yield Change(
+            f"delete the production secret {HOOK_SECRET} (Render off)",
+            apply(github, "DELETE", path),
         )
-        return
-    elif not choices.render_url and not (held and service):
-        why = (
-            "not set, so the deploy job never runs: every release is green and nothing is deployed"
+    elif choices.render_off or not (held or service):
+        unasked = "" if choices.render_off else f" (no {HOOK_SECRET}, no {SERVICE_VARIABLE})"
+        yield (
+            f"Render is off{unasked}: the release publishes images and deploys nowhere; to "
+            f"deploy on Render, {on} --render-service-url https://<service>.onrender.com`"
         )
-        if service:
-            why = f"set ({service}), so every deploy fails"
-        raise MissingStepError(
-            f"the {github.environment} environment {'holds' if held else 'has no'} {HOOK_SECRET} "
-            f"but the repository variable {SERVICE_VARIABLE} is {why}:"
-            f" {on} --render-service-url https://<service>.onrender.com` sets both (asking for "
-            f"the hook), {on} --no-render` removes both"
+    elif not ((held and service) or choices.render_url):
+        why = "not set, so the deploy job never runs: every release is green, nothing deployed"
+        yield Change(
+            f"the production environment {'holds' if held else 'has no'} {HOOK_SECRET} but "
+            f"the repository variable {SERVICE_VARIABLE} is "
+            + (f"set ({service}), so every deploy fails" if service else why)
+            + f": {on} --render-service-url https://<service>.onrender.com` sets both "
+            f"(asking for the hook), {on} --no-render` removes both"
         )
-    blueprint(github)
-    kept.append(f"Render is on: the deploy hook is set and the deploy polls {service}/healthz")
+    else:
+        if not held:
+            said = f"store Render's deploy hook in the production secret {HOOK_SECRET}"
+            yield Change(
+                said, secret_set(github, HOOK_SECRET, partial(_hook, choices), "production")
+            )
+        blueprint(github)
+        yield f"Render is on: the deploy hook is set and the deploy polls {service}/healthz"
 
 
 def _hook(choices: Choices) -> str:
@@ -305,51 +254,62 @@ def _hook(choices: Choices) -> str:
     return hook
 
 
-def _pages(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
-    docs = github.get("/actions/workflows/docs.yml").get("state")
-    if not choices.pages or docs == "disabled_manually":
-        if docs == "disabled_manually":
-            kept.append(
-                "GitHub Pages is off: the docs workflow is disabled, so no site is published "
-                "(to publish it, enable the workflow: `gh workflow enable docs.yml`, then setup)"
-            )
-        else:
-            said = "disable the docs workflow (Pages off)"
-            found.append(Change(said, apply(github, "PUT", "/actions/workflows/docs.yml/disable")))
-        return
-    pages = github.get_or_none("/pages")
-    body = {"build_type": "workflow"}
-    if pages is None:
-        said = "publish GitHub Pages from GitHub Actions"
-        found.append(Change(said, apply(github, "POST", "/pages", body)))
-    elif pages.get("build_type") != "workflow":
-        said = f"build GitHub Pages from GitHub Actions (now {pages.get('build_type')})"
-        found.append(Change(said, apply(github, "PUT", "/pages", body)))
-    else:
-        kept.append("GitHub Pages is built from GitHub Actions")
+def _package(github: GitHub, choices: Choices) -> Found:
+    render = bool(choices.render_url)
+    if not (choices.render_url or choices.render_off):
+        hook = HOOK_SECRET in github.secrets("/environments/production")
+        render = hook and SERVICE_VARIABLE in github.variables()
+    return [package(github, render)]
 
 
-def _dependabot(github: GitHub, _: Choices, found: list[Change], kept: list[str]) -> None:
+def _pages(github: GitHub, choices: Choices) -> Found:
+    if github.get("/actions/workflows/docs.yml").get("state") == "disabled_manually":
+        return [
+            "GitHub Pages is off: the docs workflow is disabled, so no site is published (to "
+            "publish it, enable the workflow: `gh workflow enable docs.yml`, then setup)"
+        ]
+    if not choices.pages:
+        said = "disable the docs workflow (Pages off)"
+        return [Change(said, apply(github, "PUT", "/actions/workflows/docs.yml/disable"))]
+    held = github.get_or_none("/pages")
+    if not drift(held, setting("pages")):
+        return ["GitHub Pages is built from GitHub Actions"]
+    said = "build GitHub Pages from GitHub Actions, as pages.json says"
+    return [Change(said, apply(github, "PUT" if held else "POST", "/pages", "pages"))]
+
+
+def _dependabot(github: GitHub, _: Choices) -> Found:
     if (github.get_or_none("/automated-security-fixes") or {}).get("enabled"):
-        kept.append("Dependabot's security updates are on")
-        return
+        return ["Dependabot's security updates are on"]
 
     def make() -> None:
         apply(github, "PUT", "/vulnerability-alerts")()  # the updates need the alerts
         apply(github, "PUT", "/automated-security-fixes")()
 
     said = "turn on Dependabot's alerts and security updates (a pull request bumps each pin an "
-    found.append(Change(said + "advisory names)", make))
+    return [Change(said + "advisory names)", make)]
 
 
-def _release_runs(github: GitHub, choices: Choices, found: list[Change], kept: list[str]) -> None:
+def _release_runs(github: GitHub, choices: Choices) -> Found:
     """The release's latest run, else a change that starts one and watches GitHub show it."""
     runs = github.get(f"{RUNS}?per_page=1", "actions: read").get("workflow_runs") or []
     if runs:
-        kept.append(f"the release runs: its latest run is {runs[0].get('html_url')}")
-        return
+        return [f"the release runs: its latest run is {runs[0].get('html_url')}"]
     said = "start the release on main and watch GitHub show its run (Actions on, in the fork)"
-    found.append(Change(said, partial(watch_release, github, choices.say)))
+    return [Change(said, partial(watch_release, github, choices.say))]
+
+
+STEPS = (
+    _repository,
+    _label,
+    _rules,
+    _variables,
+    _render,
+    _package,
+    _pages,
+    _dependabot,
+    _release_runs,
+)
 
 
 def watch_release(
@@ -381,41 +341,13 @@ def watch_release(
     raise MissingStepError(f"GitHub shows no run of the release: {fix}")
 
 
-def set_up(github: GitHub, choices: Choices, *, dry_run: bool) -> int:
-    """Say what is in place, then each change before making it; 1 while a step stays undone."""
-    say = choices.say
-    found, kept = changes(github, choices)
-    for line in kept:
-        say(f"in place: {line}")
-    by_hand = 0
-    for change in found:
-        if change.make is not None:
-            say(f"{'would ' if dry_run else ''}change: {change.said}")
-        try:
-            if change.make is None:
-                raise MissingStepError(change.said)
-            if not dry_run:
-                change.make()
-        except (DeployError, GitHubError) as error:
-            by_hand += 1
-            say(f"by hand: {error}")
-    made = len(found) - by_hand
-    if not found:
-        say("nothing to change: every setting the releases need is in place")
-    elif dry_run:
-        say(f"{made} change(s) to make, {by_hand} by hand: nothing changed (--dry-run)")
-    else:
-        say(f"{made} change(s) made, {by_hand} by hand; `--dry-run` checks it all again")
-    return 1 if by_hand or (dry_run and made) else 0
-
-
 @dataclass(frozen=True, repr=False)
 class DeployKey:
     public: str  # an authorized_keys line: `ssh-ed25519 AAAA... comment`
     private: str  # the OpenSSH private key file's text
 
     @classmethod
-    def generate(cls, comment: str = COMMENT) -> DeployKey:
+    def generate(cls, comment: str = KEY_TITLE) -> DeployKey:
         from cryptography.hazmat.primitives import serialization as ssh  # noqa: PLC0415
         from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: PLC0415
 
@@ -425,12 +357,9 @@ class DeployKey:
         return cls(f"{public.decode()} {comment}", private.decode())
 
 
-class MissingStepError(DeployError):
-    """A set-up step missing; the message names its fix."""
-
-
-def repository(fork: GitHub) -> str:
-    about = fork.get("", "metadata: read")
+def plan(fork: GitHub, about: dict[str, Any]) -> str:
+    """Whether GitHub attests the repository's builds (`about`, GitHub's answer): public, or
+    on GitHub Enterprise Cloud; MissingStepError otherwise."""
     visibility = about.get("visibility") or ("private" if about.get("private") else "public")
     if visibility == "public":
         return f"{fork.repository} is public: attestations, environments and rulesets work"

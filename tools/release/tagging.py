@@ -13,7 +13,7 @@ from pathlib import Path
 from tools.release.github import GitHub, GitHubError
 from tools.release.plan import git
 from tools.release.render import DeployError
-from tools.release.rules import SET_UP, TAG_ENVIRONMENT, TAG_KEY_SECRET, check_environment
+from tools.release.rules import SET_UP, TAG_ENVIRONMENT, TAG_KEY_SECRET, check, environment, unmade
 
 # What GitHub says when it refuses a push, and what fixes each (their words as git prints them).
 PUSH_REFUSALS = (
@@ -85,7 +85,7 @@ def known_hosts(github: GitHub) -> str:
 def push_with_key(refspec: str, tag: str, github: GitHub, key: str) -> None:
     """`git push` of `refspec` over SSH with the deploy key."""
     # The key is a secret of the environment that admits main only: used only while it does.
-    check_environment(github)
+    check(environment(github, TAG_ENVIRONMENT, unmade))
     hosts = known_hosts(github)
     with tempfile.TemporaryDirectory(prefix="release-tag-") as scratch:
         key_file = Path(scratch) / "key"
