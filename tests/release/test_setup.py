@@ -254,10 +254,14 @@ def test_every_command_of_the_set_up_by_hand_exists():
         assert (root / required).is_file(), required
 
 
-def test_setup_leaves_the_owners_own_main_ruleset_as_it_is(server, capsys, workdir, monkeypatch):
+def test_setup_leaves_the_owners_own_rulesets_as_they_are_naming_a_tag_one_in_the_way(
+    server, capsys, workdir, monkeypatch
+):
     """The owner's `main` (pull requests required, switched to evaluate) is not setup's: setup
-    makes its own, named as its file names it, and leaves the owner's as it was."""
-    owners = {
+    makes its own beside it. The owner's tag ruleset restricts creating release tags with no
+    bypass: GitHub would refuse the release's tags. Setup, and its dry run, say it is not in
+    place, and leave both as they were."""
+    main_ruleset = {
         "id": 60,
         "name": "main",
         "target": "branch",
@@ -267,43 +271,19 @@ def test_setup_leaves_the_owners_own_main_ruleset_as_it_is(server, capsys, workd
         "rules": [{"type": "pull_request", "parameters": {"required_approving_review_count": 1}}],
         "bypass_actors": [],
     }
-    fork = serve(
-        server, Fork(actions_on=True, rulesets=[json.loads(json.dumps(owners))]), monkeypatch
-    )
-    code, out = run(server, capsys, "setup", "--no-render")
-    assert code == 0, out
-    assert "change: create the branch ruleset 'main moves forward'" in out
-    assert fork.rulesets[0] == owners, "the owner's ruleset as it was"
-    assert run(server, capsys, "setup", "--dry-run")[0] == 0
-
-
-def test_setup_names_a_tag_ruleset_it_did_not_make_and_leaves_it(
-    server, capsys, workdir, monkeypatch
-):
-    """The owner's tag ruleset restricts creating release tags with no bypass: GitHub would
-    refuse the release's tags. Setup, and its dry run, say it is not in place, and leave it to
-    the owner."""
-    theirs = {
-        "id": 61,
-        "name": "protect v tags",
-        "target": "tag",
-        "enforcement": "active",
-        "source_type": "Repository",
-        "source": REPOSITORY,
-        "bypass_actors": [],
-        "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
-        "rules": [{"type": "creation"}],
-    }
-    fork = serve(server, Fork(actions_on=True, rulesets=[theirs]), monkeypatch)
-    for _ in range(2):
-        for dry_run in ((), ("--dry-run",)):
-            code, out = run(server, capsys, "setup", "--no-render", *dry_run)
-            assert code == 1, out
-            assert "by hand: the tag ruleset 'protect v tags', which setup did not make" in out
-            assert "Bypass list, add 'Deploy keys'; setup leaves it as it is" in out
-            assert "nothing to change" not in out
-    assert fork.rulesets[0] == theirs
-    theirs["bypass_actors"] = [
+    tags = {**main_ruleset, "id": 61, "name": "protect v tags", "target": "tag"}
+    tags |= {"enforcement": "active", "rules": [{"type": "creation"}]}
+    tags["conditions"] = {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}}
+    theirs = json.loads(json.dumps([main_ruleset, tags]))
+    fork = serve(server, Fork(actions_on=True, rulesets=theirs), monkeypatch)
+    for dry_run in ((), ("--dry-run",), ()):
+        code, out = run(server, capsys, "setup", "--no-render", *dry_run)
+        assert code == 1, out
+        assert "by hand: the tag ruleset 'protect v tags', which setup did not make" in out
+        assert "Bypass list, add 'Deploy keys'; setup leaves it as it is" in out
+    assert fork.rulesets[:2] == [main_ruleset, tags], "the owner's rulesets as they were"
+    assert "main moves forward" in [ruleset["name"] for ruleset in fork.rulesets[2:]]
+    fork.rulesets[1]["bypass_actors"] = [
         {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"}
     ]
     assert "nothing to change" in run(server, capsys, "setup", "--no-render")[1]
@@ -397,9 +377,7 @@ def read_only_key(fork: Fork) -> None:
         ),
         (
             lambda fork: fork.package.update(repository={"full_name": "octo/old-name"}),
-            "by hand: the package ghcr.io/octo/cryptopredict belongs to octo/old-name, not octo/"
-            "cryptopredict: this repository's release can push, read and prune it only once the "
-            "package's settings -> Manage Actions access",
+            "by hand: the package ghcr.io/octo/cryptopredict belongs to octo/old-name",
         ),
         (
             lambda fork: fork.dependabot.clear(),
@@ -408,11 +386,7 @@ def read_only_key(fork: Fork) -> None:
         (
             lambda fork: fork.variables.pop(SERVICE_URL),
             "by hand: the production environment holds RENDER_DEPLOY_HOOK_URL but the "
-            "repository variable RENDER_SERVICE_URL is not set, so the deploy job never runs: "
-            "every release is green, nothing deployed: `python -m tools.release setup "
-            "--repository octo/cryptopredict --render-service-url https://<service>.onrender.com` "
-            "sets both (asking for the hook), `python -m tools.release setup --repository octo/"
-            "cryptopredict --no-render` removes both",
+            "repository variable RENDER_SERVICE_URL is not set, so the deploy job never runs",
         ),
     ],
     ids=[
@@ -464,7 +438,8 @@ def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     code, out = run(server, capsys, "setup", "--dry-run", registry=registry)
     assert code == 1
     [line] = missing(out)
-    assert "has 3 release tag(s), the newest v7.3.2, and no release image" in line
+    assert "holds no release image, yet octo/cryptopredict's own release tags exist" in line
+    assert "(the newest v7.3.2 of 3, commit " in line
     assert "version job stops" in line
     assert "-f start-anew=" in line
     # The same tags, held by the parent this repository was forked from on the same commits.
@@ -486,7 +461,7 @@ def test_250_release_tags_are_read_whole(server, capsys, set_up, registry_of_its
     fork = set_up
     fork.tags = [{"ref": f"refs/tags/v7.3.{n}", "object": {"sha": f"{n:040x}"}} for n in range(250)]
     [line] = missing(run(server, capsys, "setup", "--dry-run", registry=registry_of_its_own.url)[1])
-    assert "has 250 release tag(s), the newest v7.3.249, and no release image" in line
+    assert "own release tags exist (the newest v7.3.249 of 250, commit " in line
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,13 @@ from typing import Any
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
 from tools.release.github import GitHub, GitHubError
 from tools.release.plan import check_publish, git, git_auth, live_tags, plan_run
-from tools.release.previous import PreviousImageError, find_previous, latest_staleness, verify
+from tools.release.previous import (
+    PreviousImageError,
+    find_previous,
+    latest_staleness,
+    restart_refused,
+    verify,
+)
 from tools.release.registry import (
     Registry,
     RegistryUnknownError,
@@ -47,7 +53,6 @@ from tools.release.version import (
     build_tag,
     created,
     image_name,
-    latest_version,
     read_index,
 )
 
@@ -443,21 +448,18 @@ def _refuse_a_restart_over_own_tags(repository: str, environ: Mapping[str, str])
     """PreviousImageError when the registry is empty although own release tags exist, this
     run's aside."""
     this = environ.get("GITHUB_REF", "").removeprefix("refs/tags/")
-    newest = latest_version(tag for tag in git("tag", "--list").stdout.split() if tag != this)
-    if newest is None:
-        return
-    commit = git("rev-parse", f"refs/tags/{newest.tag}^{{commit}}").stdout.strip()
-    github = GitHub.from_environ(environ, repository=repository)
-    if github.tag_owner(newest.tag, commit) != repository:
-        return  # a fork carrying its parent's tags: its first release starts its record
-    raise PreviousImageError(
-        f"{image_name(repository)} holds no image, yet {repository}'s own release tags exist "
-        f"(the newest {newest.tag}, commit {commit}): this release would restart its track "
-        "record unasked. If its images are elsewhere (a renamed repository, a package deleted "
-        "or moved), restore them and re-run; to start the record anew on purpose, run the "
-        "release workflow by hand with the input start-anew saying why (docs/release.md, 'The "
-        "track record')"
+    listed = git(
+        "for-each-ref", "--format=%(refname:strip=2) %(*objectname) %(objectname)", "refs/tags"
     )
+    tags = {  # each tag's commit: an annotated tag's peeled, else the one it names
+        version: line.split()[1]
+        for line in listed.stdout.splitlines()
+        if (version := Version.from_tag(line.split()[0])) and version.tag != this
+    }
+    github = GitHub.from_environ(environ, repository=repository)
+    why = restart_refused(github, image_name(repository), tags)
+    if why:
+        raise PreviousImageError(why)
 
 
 def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> str:

@@ -7,10 +7,11 @@ import json
 import re
 import subprocess
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tools.release.github import GitHub
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import Answer
 from tools.release.retry import RERUN, delays, retried, transient
@@ -112,6 +113,24 @@ def find_previous(
         f"{extends}: latest still names {latest}, an older release ({behind}), as a publish cut "
         "short before latest moved leaves it; this release's publish moves latest on",
         index.record_format,
+    )
+
+
+def restart_refused(github: GitHub, image: str, tags: Mapping[Version, str]) -> str:
+    """Why a release may not start the track record of `image`, whose registry holds no release
+    image, anew ("": it may): the repository's own release tags (`tags`, each version's commit)
+    exist, the newest not its fork parent's (a fork carrying them starts its own record)."""
+    newest = max(tags, default=None)
+    if newest is None or github.tag_owner(newest.tag, tags[newest]) != github.repository:
+        return ""
+    return (
+        f"{image} holds no release image, yet {github.repository}'s own release tags exist (the "
+        f"newest {newest.tag} of {len(tags)}, commit {tags[newest]}): the release's version job "
+        "stops rather than restart its track record unasked. If its images are elsewhere (a "
+        "renamed repository, a package deleted or moved), restore them and re-run; to start the "
+        "record anew on purpose, run the release by hand on main with the input start-anew "
+        "saying why (`gh workflow run release.yml --ref main -f start-anew='...'`; "
+        "docs/release.md, 'The track record')"
     )
 
 

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from tools.release.github import GitHub, GitHubError
-from tools.release.previous import PreviousImageError, find_previous
+from tools.release.previous import PreviousImageError, find_previous, restart_refused
 from tools.release.registry import Registry, RegistryUnknownError, registry_credential
 from tools.release.render import DeployError
 from tools.release.retention import package_of
@@ -403,10 +403,11 @@ def package(fork: GitHub, render: bool) -> str:
     path = package_of(fork, image.rsplit("/", 1)[-1])
     settings = f"https://github.com{path[1:]}/settings"
     found = fork.get_or_none(path, "packages: read", fix=TOKEN_FIX)
-    tags = _own_release_tags(fork)
+    tags = _release_tags(fork)
+    imageless = bool(tags) and (found is None or not _release_image(fork, image))
+    if imageless and (why := restart_refused(fork, image, tags)):
+        raise MissingStepError(why)
     if found is None:
-        if tags:
-            raise MissingStepError(_tags_without_image(fork, image, tags, "no package"))
         return f"package {image}: not published yet (the first release publishes it)"
     linked = str((found.get("repository") or {}).get("full_name") or fork.repository)
     if linked.lower() != fork.repository.lower():
@@ -416,8 +417,6 @@ def package(fork: GitHub, render: bool) -> str:
             f"Actions access -> Add repository names {fork.repository} with the Admin role "
             f"(Write pushes, but retention's deletions need Admin) ({settings})"
         )
-    if tags and not _release_image(fork, image):
-        raise MissingStepError(_tags_without_image(fork, image, tags, "no release image"))
     visibility = found.get("visibility")
     role = (
         "; retention's deletions need this repository's role Admin in its Manage Actions access "
@@ -437,18 +436,14 @@ def package(fork: GitHub, render: bool) -> str:
     )
 
 
-def _own_release_tags(fork: GitHub) -> list[Version]:
-    """The repository's release tags, none if its newest is its fork parent's."""
+def _release_tags(fork: GitHub) -> dict[Version, str]:
+    """The repository's release tags, each version's commit."""
     listed = fork.listed("/git/matching-refs/tags/v", "contents: read")
-    targets = {
+    return {
         version: str((item.get("object") or {}).get("sha", ""))
         for item in listed
         if (version := Version.from_tag(str(item.get("ref", "")).removeprefix("refs/tags/")))
     }
-    newest = max(targets, default=None)
-    if newest is None or fork.tag_owner(newest.tag, targets[newest]) != fork.repository:
-        return []
-    return list(targets)
 
 
 def _release_image(fork: GitHub, image: str) -> bool:
@@ -462,14 +457,3 @@ def _release_image(fork: GitHub, image: str) -> bool:
         return bool(find_previous(registry, image).digest)
     except (PreviousImageError, RegistryUnknownError) as error:
         raise MissingStepError(f"the registry could not say what {image} holds: {error}") from None
-
-
-def _tags_without_image(fork: GitHub, image: str, tags: list[Version], what: str) -> str:
-    return (
-        f"{fork.repository} has {len(tags)} release tag(s), the newest {max(tags).tag}, "
-        f"and {what} of {image}: the release's version job stops, its track record having nothing "
-        "to extend. A renamed repository or a deleted package: the record is under the old "
-        "image; restore it, or start anew on purpose: run the release by hand on main with the "
-        "input start-anew saying why (`gh workflow run release.yml --ref main -f start-anew="
-        "'...'`; docs/release.md, 'The track record')"
-    )
