@@ -37,6 +37,7 @@ from tools.release.rules import ENVIRONMENTS, POLICIES, setting
 from tools.release.say import LABEL
 
 SERVICE = "https://cryptopredict.onrender.com"  # Render's, once set up
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
 NOT_SHOWN = {"message": "Resource not accessible by integration", "status": "403"}  # to a job
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 # What GitHub answers a dispatch of a workflow that may not run (docs: "Create a workflow dispatch
@@ -79,6 +80,7 @@ class Fork:
     files: dict[str, str] = field(default_factory=dict)  # main's, by path (render.yaml)
     tags: list[dict[str, Any]] = field(default_factory=list)  # "List matching references"
     job_token: bool = False  # asked with a job's token: no bypass list, deploy key or secret
+    host_keys: list[str] = field(default_factory=lambda: [HOST_KEY])  # GitHub's SSH host's, /meta
     writes: list[tuple[str, str]] = field(default_factory=list)  # every change made
     sealing: PrivateKey = field(default_factory=PrivateKey.generate)
     _ids: int = 100
@@ -123,11 +125,9 @@ class Fork:
             return issues
         self._asked, path = path, path.partition("?")[0]
         base = f"/repos/{self.repository}"
-        account = "orgs" if self.owner_type == "Organization" else "users"
-        if path == f"/{account}/{self.owner}/packages/container/{self.repository.split('/')[1]}":
-            return _json(404, NOT_FOUND) if self.package is None else _json(200, self.package)
-        if path == f"/users/{self.owner}":
-            return _json(200, {"login": self.owner, "type": self.owner_type})
+        outside = self._outside(path)
+        if outside is not None:
+            return outside
         if not path.startswith(base):
             return None
         document = json.loads(body) if body else {}
@@ -142,6 +142,17 @@ class Fork:
         self._path = path
         answer = self._repository(method, path.removeprefix(base), document)
         return _json(404, NOT_FOUND) if answer is None else answer
+
+    def _outside(self, path: str) -> Answer | None:
+        """GitHub's answers of more than the repository: its owner, its package, /meta."""
+        account = "orgs" if self.owner_type == "Organization" else "users"
+        package = f"/{account}/{self.owner}/packages/container/{self.repository.split('/')[1]}"
+        answers = {
+            package: (404, NOT_FOUND) if self.package is None else (200, self.package),
+            f"/users/{self.owner}": (200, {"login": self.owner, "type": self.owner_type}),
+            "/meta": (200, {"ssh_keys": self.host_keys}),  # "Get GitHub meta information"
+        }
+        return _json(*answers[path]) if path in answers else None
 
     def _id(self) -> int:
         self._ids += 1

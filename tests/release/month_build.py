@@ -42,9 +42,10 @@ from cryptopredict.artifact.run import TrainingRun, write_run
 from cryptopredict.training.record import RecordKeeper
 from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
 from tests.release.attestations import attest, certificate
+from tests.release.github_fork import HOST_KEY
 from tests.release.month_exchanges import PAIRS, Exchanges
 from tests.release.month_tools import REFUSED_429, digest_of, image_files
-from tests.release.month_world import HOST_KEY, HOUR, NAME, REPOSITORY, TIME_SCALE, Build, World
+from tests.release.month_world import HOUR, NAME, REPOSITORY, TIME_SCALE, Build, World
 from tests.release.oci_registry import CONFIG, INDEX, LAYER, MANIFEST, PASSWORD, USER
 from tests.release.scratch_git import ScratchRepo
 from tests.release.test_workflow_runs import FAKE_SSH, TAG_KEY

@@ -40,7 +40,6 @@ from tools.release.say import LABEL
 HOUR = 3600
 REPOSITORY = "octo/cryptopredict"
 NAME = "octo/cryptopredict"  # the image's name in the registry
-HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
 VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
 RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
 DISPATCHED = 10_000  # the first dispatched run's id
@@ -121,13 +120,6 @@ def iso(at: float) -> str:
     return f"{datetime.fromtimestamp(at, UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
-class Routes(dict[str, tuple[int, Any]]):
-    """GitHub's fixed answers, by path (`route`)."""
-
-    def route(self, path: str, status: int, body: str | bytes, *_: object) -> None:
-        self[path] = (status, body.encode() if isinstance(body, str) else body)
-
-
 class World:
     """Every stand-in's state, served from its making until `stop()`."""
 
@@ -153,8 +145,6 @@ class World:
         self.concluded: list[dict[str, Any]] = []
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
-        self.routes = Routes()
-        self.routes.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
         # The repository as setup leaves it, asked with a job's token; its package GitHub's
         # packages API does not know (the registry's 404 is the first release's).
         self.fork = Fork.set_up(job_token=True, package=None)
@@ -262,7 +252,7 @@ class World:
         return (
             self._checks(path)
             or self.fork.handle(method, asked_of_it, body)
-            or self.routes.get(path, (404, {"message": "Not Found"}))
+            or (404, {"message": "Not Found"})
         )
 
     def _run(self, run: dict[str, Any]) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def test_a_new_advisory_stops_a_push_and_lets_a_released_tags_rebuild_go_on_sayi
     assert "::warning title=pip-audit::known vulnerabilities in pins v0.1.5 already ships" in out
 
 
-@pytest.mark.slow  # pip-audit itself, three times
+@pytest.mark.slow  # pip-audit itself, twice
 def test_an_accepted_advisory_is_ignored_until_its_entry_expires(checkout, capsys, monkeypatch):
     entry = (
         '[[ignore]]\nid = "CVE-2025-27516"\npackage = "jinja2"\n'
@@ -205,13 +205,6 @@ def test_an_accepted_advisory_is_ignored_until_its_entry_expires(checkout, capsy
     assert code == 1
     assert "audit-ignore.toml accepted CVE-2025-27516 (jinja2) until 2026-01-31: it counts " in (
         findings
-    )
-    (checkout / "ci" / "audit-ignore.toml").write_text(entry.replace("reviewed", "by"))
-    code, out, _ = audited(checkout, "refs/heads/main", capsys, monkeypatch)
-    assert code == 1
-    assert (
-        "audit-ignore.toml: entry 1 must have exactly expires, id, package, reason, reviewed"
-        in (out)
     )
 
 

@@ -9,24 +9,11 @@ import pytest
 from cryptopredict.assets import pairs_setting
 from cryptopredict.config import Pairs
 from tests.release.scratch_git import ScratchRepo, checkout_run
+from tests.release.workflow_runner import read_outputs as outputs
 from tools.release.cli import DEFAULT_ASSETS, github_outputs, main
 
 DIGEST = "sha256:" + "ab" * 32
 BUILT = "2026-03-09T18:00:07Z"
-
-
-def outputs(text: str) -> dict[str, str]:
-    """Parse $GITHUB_OUTPUT syntax back into a mapping, as the runner does."""
-    values: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        if "<<" in line:
-            name, delimiter = line.split("<<", 1)
-            values[name] = "\n".join(iter(lines.__next__, delimiter))
-        else:
-            name, value = line.split("=", 1)
-            values[name] = value
-    return values
 
 
 @pytest.fixture

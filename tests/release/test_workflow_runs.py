@@ -34,7 +34,7 @@ import yaml
 from ci.audit import LOCK_FILES
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.attestations import attest, certificate
-from tests.release.github_fork import Fork
+from tests.release.github_fork import HOST_KEY, Fork
 from tests.release.oci_registry import layer
 from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
@@ -49,7 +49,6 @@ REPOSITORY = "octo/cryptopredict"
 TAG_KEY = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\nscratch-deploy-key\n-----END OPENSSH PRIVATE KEY-----"
 )
-HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
 SECRETS = {
     "GITHUB_TOKEN": "ghs_scratch",  # git sends it to github.com only, never to a path
     "ALPACA_API_KEY": "alpaca-key-0123456789",
@@ -186,7 +185,6 @@ class Release:
         )
         self.secrets = dict(SECRETS, RENDER_DEPLOY_HOOK_URL=f"{server.url}/deploy/srv-1?key=k")
         # GitHub's side set up as docs/release.md says, and a public package.
-        server.route("/meta", 200, json.dumps({"ssh_keys": [HOST_KEY]}))
         self.fork = Fork.set_up(job_token=True, host=server.url.removeprefix("http://"))
         server.route(MANIFEST, 200, "{}")
         self.released("success")  # the run on the tag a run on main starts, and waits for

@@ -548,7 +548,7 @@ class Runner:
             err += "##[error]The job has exceeded the maximum execution time (timeout-minutes)\n"
             record.outcome = "cancelled"
         record.output = out + err
-        return _read_outputs(output_file.read_text())
+        return read_outputs(output_file.read_text())
 
     def _action(
         self, uses: str, event: Event, workspace: Path, inputs: Mapping[str, str], step_id: Any
@@ -584,7 +584,7 @@ def _first_combination(definition: Mapping[str, Any]) -> dict[str, Any]:
     return {key: values[0] for key, values in matrix.items() if isinstance(values, list)}
 
 
-def _read_outputs(text_: str) -> dict[str, str]:
+def read_outputs(text_: str) -> dict[str, str]:
     """$GITHUB_OUTPUT's `name=value` and `name<<DELIMITER` forms, as the runner reads them."""
     values: dict[str, str] = {}
     lines = iter(text_.splitlines())

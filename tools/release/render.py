@@ -8,14 +8,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tools.release.retry import retried
 
 _DIGEST_REF = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}")
-_VERSION_CHARS = r"[\w.+-]"
 JSON = {"Accept": "application/json"}
 
 
@@ -98,14 +96,11 @@ def trigger_deploy(hook_url: str, image_ref: str, *, timeout: float = 30.0) -> s
 
 
 def reports_version(body: bytes, version: str) -> bool:
-    """Whether a /healthz answer names `version`: as a JSON string value, or as a whole word."""
+    """Whether a /healthz answer names `version` as its model version, exactly."""
     try:
-        document = json.loads(body)
-    except ValueError:
-        text = body.decode("utf-8", errors="replace")
-        pattern = rf"(?<!{_VERSION_CHARS}){re.escape(version)}(?!{_VERSION_CHARS})"
-        return re.search(pattern, text) is not None
-    return version in _strings(document)
+        return bool(json.loads(body).get("model_version") == version)
+    except (ValueError, AttributeError):
+        return False
 
 
 def wait_for_version(
@@ -173,14 +168,3 @@ def staleness(service_url: str, *, timeout: float = 30.0) -> tuple[str, str]:
         f"(STALE_AFTER_HOURS): {', '.join(map(str, health['stale']))}, newest bar {since}",
         since,
     )
-
-
-def _strings(document: Any) -> Iterator[str]:
-    if isinstance(document, str):
-        yield document
-    elif isinstance(document, dict):
-        for value in document.values():
-            yield from _strings(value)
-    elif isinstance(document, list):
-        for value in document:
-            yield from _strings(value)
