@@ -2,11 +2,12 @@
 ("List package versions for a package owned by a user/an organization", "Delete package
 version": the documented shapes, `metadata.container.tags` included), the registry's manifests,
 production's /healthz (the model version it serves: a build's `X.Y.Z-stamp` tag), and the
-repository's issues (tests/release/github_issues.py), where the release says what needs the owner.
-Each release pushes what a BuildKit build with provenance and SBOM
-pushes by digest (an index naming two platform manifests and their attestation manifest, each
-also a version of the package), moves `latest`, `X.Y.Z` and `X.Y.Z-stamp` to it, and stores the
-provenance beside it (the OCI referrers tag `sha256-<hex>` on an index naming the bundle)."""
+repository (tests/release/github_fork.py's Fork: "Get a repository", "Get a package for a user",
+the issues where the release says what needs the owner, and the label setup makes). Each release
+pushes what a BuildKit build with provenance and SBOM pushes by digest (an index naming two
+platform manifests and their attestation manifest, each also a version of the package), moves
+`latest`, `X.Y.Z` and `X.Y.Z-stamp` to it, and stores the provenance beside it (the OCI
+referrers tag `sha256-<hex>` on an index naming the bundle)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from http.server import BaseHTTPRequestHandler
 
 from tests.loopback import Loopback, reply
 from tests.release.github_answers import paged
-from tests.release.github_issues import Issues
+from tests.release.github_fork import Fork
 from tools.release.say import LABEL
 
 
@@ -50,8 +51,13 @@ class Package:
     registry_status: int | None = None
     serving: str = ""  # the model version production's /healthz reports
     deletions: int = 0  # the deletions asked
-    issues: Issues = field(default_factory=lambda: Issues(labels={LABEL}))  # as setup leaves it
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
+
+    def __post_init__(self) -> None:
+        """Its repository as setup leaves it: GitHub's answers of it, its issues and label."""
+        self.github = Fork(repository=f"{self.owner}/{self.name}", owner_type=self.kind)
+        self.issues = self.github.issues
+        self.issues.labels.add(LABEL)
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
         digest = f"sha256:{hashlib.sha256(f'{what} {at}'.encode()).hexdigest()}"
@@ -87,9 +93,8 @@ def serving(package: Package) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.partition("?")[0]
-            answer = self._about(path)
-            if answer is not None:
-                return self._json(*answer)
+            if path == "/healthz":
+                return self._json(200, {"status": "ok", "model_version": package.serving})
             if path.startswith(f"/v2/{package.owner}/{package.name}/") and package.registry_status:
                 return self._json(package.registry_status, {"errors": [{"code": "DENIED"}]})
             if re.fullmatch(base, path):
@@ -100,32 +105,21 @@ def serving(package: Package) -> Iterator[str]:
             found = re.fullmatch(rf"/v2/{package.owner}/{package.name}/manifests/(.+)", path)
             if found:
                 return self._manifest(found[1])
-            return None if self._issues("GET") else self._json(404, {"message": "Not Found"})
-
-        def _about(self, path: str) -> tuple[int, dict] | None:
-            """/healthz, the repository, the package ("Get a package for a user"), or None."""
-            if path == "/healthz":
-                return 200, {"status": "ok", "model_version": package.serving}
-            if path == f"/repos/{package.owner}/{package.name}":
-                owner = {"login": package.owner, "type": package.kind}
-                return 200, {"full_name": f"{package.owner}/{package.name}", "owner": owner}
-            if path == base.removesuffix("/versions"):
-                return (200, {"name": package.name}) if package.versions else (404, {})
-            return None
+            return self._github("GET")
 
         def do_POST(self) -> None:
-            self._issues("POST")
+            self._github("POST")
 
         def do_PATCH(self) -> None:
-            self._issues("PATCH")
+            self._github("PATCH")
 
-        def _issues(self, method: str) -> bool:
+        def _github(self, method: str) -> None:
+            """The repository, its package ("Get a package for a user") and issues."""
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            package.issues.host = self.headers["Host"]
-            answer = package.issues.handle(method, self.path, body)
-            if answer is not None:
-                reply(self, answer[0], answer[1], headers=(answer[2:] or [{}])[0].items())
-            return answer is not None
+            package.github.host = self.headers["Host"]
+            package.github.package = {"name": package.name} if package.versions else None
+            answer = package.github.handle(method, self.path, body) or (404, b"{}")
+            reply(self, answer[0], answer[1], headers=(answer[2:] or [{}])[0].items())
 
         def do_DELETE(self) -> None:
             found = re.fullmatch(rf"{base}/(\d+)", self.path)
