@@ -56,11 +56,14 @@ FORECAST_STARTS = 20
 class Server:
     name: str
     command: tuple[str, ...]
+    settings: tuple[tuple[str, str], ...] = ()  # beyond the model's, the host's and the port's
 
 
 API = Server("cryptopredict", (sys.executable, "api.py", "--alone"))
-# The API as the image and `make serve` serve it: Waitress behind HAProxy (docs/operations.md).
-EDGE = Server("proxied", (sys.executable, "api.py"))
+# The API as the image and `make serve` serve it: Waitress behind HAProxy (docs/operations.md),
+# wrk's requests coming as many clients behind a load balancer (load.lua), so that what is
+# measured is the service, not one client's bound.
+EDGE = Server("proxied", (sys.executable, "api.py"), (("CLIENT_IP_HEADER", "X-Forwarded-For"),))
 OWN_APP = Server("own-app", (sys.executable, "-m", "bench.own_app"))
 STOCK = Server("stock", (sys.executable, "-m", "bench.ceiling"))
 PER_REQUEST = Server("per-request", (sys.executable, "-m", "bench.per_request"))
@@ -288,7 +291,13 @@ def load_round(
 def running(server: Server, model_dir: Path):
     """The server on a free loopback port, logging as it does in production (to a file)."""
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "MODEL_DIR": str(model_dir)}
+    env = {
+        **os.environ,
+        **dict(server.settings),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "MODEL_DIR": str(model_dir),
+    }
     with tempfile.TemporaryFile("w+") as logs:
         process = subprocess.Popen(server.command, cwd=ROOT, env=env, stdout=logs, stderr=logs)
         try:
