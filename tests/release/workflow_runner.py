@@ -69,27 +69,92 @@ STATUS = "(status)"
 STATUS_FUNCTIONS = re.compile(r"\b(success|failure|always|cancelled)\s*\(")
 
 
+LITERALS = {"true": True, "false": False, "null": None}
+QUOTE = "'"  # a string's, doubled inside it
+
+
 class ExpressionError(ValueError):
     """An expression outside the subset this runner evaluates."""
 
 
 def evaluate(expression: str, contexts: Mapping[str, Any], reads: list[str]) -> Any:
-    """The value of one expression (without `${{ }}`); `reads` gets each `secrets.X` read."""
+    """The value of one expression (without `${{ }}`); `reads` gets each `secrets.X` read. The
+    expression is read as Python whose operators GitHub's values keep (_Value): `&&` and `||`
+    are `and` and `or` (each returns an operand, the right one unevaluated where the left one
+    decides, as GitHub's do), `!` binds as tightly as GitHub's, and `a.b-c` is `a['b-c']`."""
     tokens: list[tuple[str, str]] = []
     position = 0
-    text = expression.strip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
+    source = expression.strip()
+    while position < len(source):
+        match = _TOKEN.match(source, position)
         if match is None or match.end() == position:
-            raise ExpressionError(f"cannot read {text[position:]!r} in {expression!r}")
+            raise ExpressionError(f"cannot read {source[position:]!r} in {expression!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
-    parser = _Parser(tokens, contexts, reads)
-    value = parser.either()
-    if parser.position != len(tokens):
-        raise ExpressionError(f"unexpected {tokens[parser.position][1]!r} in {expression!r}")
-    return value
+    python = []
+    for number, (kind, token) in enumerate(tokens):
+        before = tokens[number - 1][1] if number else ""
+        after = tokens[number + 1][1] if number + 1 < len(tokens) else ""
+        if kind == "string":
+            python.append(f"_v({token[1:-1].replace(2 * QUOTE, QUOTE)!r})")
+        elif kind == "number":
+            python.append(f"_v({float(token)!r})")
+        elif kind == "op":
+            python.append({"&&": " and ", "||": " or ", "!": "~", ".": ""}.get(token, token))
+        elif before == ".":
+            python.append(f"[{token!r}]")
+        elif token in LITERALS:
+            python.append(f"_v({LITERALS[token]!r})")
+        else:
+            python.append(f"{'_f' if after == '(' else '_c'}({token!r})")
+
+    def context(name: str) -> _Value:
+        if name not in contexts:
+            raise ExpressionError(f"unknown context {name!r}")
+        return _Value(contexts[name], reads if name == "secrets" else None)
+
+    def function(name: str) -> Any:
+        status = contexts.get(STATUS, {})
+        if name.lower() == "startswith":
+            return lambda a, b: _Value(text(a.raw).lower().startswith(text(b.raw).lower()))
+        if name in status:
+            return lambda: _Value(status[name])
+        raise ExpressionError(f"the function {name}() is not one this runner evaluates")
+
+    scope = {"__builtins__": {}, "_v": _Value, "_c": context, "_f": function}
+    try:
+        return eval("".join(python), scope).raw
+    except SyntaxError:
+        raise ExpressionError(f"cannot read {expression!r}") from None
+
+
+class _Value:
+    """A value of an expression: true as GitHub takes it, equal to another ignoring case."""
+
+    def __init__(self, raw: Any, reads: list[str] | None = None) -> None:
+        self.raw, self.reads = raw, reads
+
+    def __getitem__(self, key: Any) -> _Value:
+        name = text(key.raw if isinstance(key, _Value) else key)
+        if self.reads is not None:
+            self.reads.append(name)
+        return _Value(self.raw.get(name) if isinstance(self.raw, Mapping) else None)
+
+    def __eq__(self, other: object) -> _Value:  # type: ignore[override]
+        raw = other.raw if isinstance(other, _Value) else other
+        return _Value(text(self.raw).lower() == text(raw).lower())
+
+    def __ne__(self, other: object) -> _Value:  # type: ignore[override]
+        return _Value(not (self == other).raw)
+
+    def __invert__(self) -> _Value:
+        return _Value(not truthy(self.raw))
+
+    def __bool__(self) -> bool:
+        return truthy(self.raw)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def truthy(value: Any) -> bool:
@@ -124,127 +189,6 @@ def condition(source: Any, contexts: Mapping[str, Any], reads: list[str]) -> boo
     if expression.startswith("${{") and expression.endswith("}}"):
         expression = expression[3:-2]
     return truthy(evaluate(expression, contexts, reads))
-
-
-class _Parser:
-    def __init__(
-        self, tokens: list[tuple[str, str]], contexts: Mapping[str, Any], reads: list[str]
-    ) -> None:
-        self.tokens = tokens
-        self.position = 0
-        self.contexts = contexts
-        self.reads = reads
-
-    def peek(self) -> str | None:
-        return self.tokens[self.position][1] if self.position < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> tuple[str, str]:
-        if self.position >= len(self.tokens):
-            raise ExpressionError("the expression ends too soon")
-        token = self.tokens[self.position]
-        if expected is not None and token[1] != expected:
-            raise ExpressionError(f"expected {expected!r}, found {token[1]!r}")
-        self.position += 1
-        return token
-
-    def either(self) -> Any:
-        value = self.both()
-        while self.peek() == "||":
-            self.take()
-            other = self.unevaluated(self.both) if truthy(value) else self.both()
-            value = value if truthy(value) else other
-        return value
-
-    def both(self) -> Any:
-        value = self.comparison()
-        while self.peek() == "&&":
-            self.take()
-            other = self.comparison() if truthy(value) else self.unevaluated(self.comparison)
-            value = other if truthy(value) else value
-        return value
-
-    def unevaluated(self, part: Any) -> Any:
-        """Parse past what GitHub short-circuits, recording no secret it names."""
-        reads, self.reads = self.reads, []
-        try:
-            return part()
-        finally:
-            self.reads = reads
-
-    def comparison(self) -> Any:
-        value = self.unary()
-        while self.peek() in ("==", "!="):
-            operator = self.take()[1]
-            equal = _loosely_equal(value, self.unary())
-            value = equal if operator == "==" else not equal
-        return value
-
-    def unary(self) -> Any:
-        if self.peek() == "!":
-            self.take()
-            return not truthy(self.unary())
-        return self.primary()
-
-    def primary(self) -> Any:
-        kind, token = self.take()
-        if token == "(":
-            value = self.either()
-            self.take(")")
-            return value
-        if kind != "name" or token in LITERALS:
-            return _literal(kind, token)
-        if self.peek() == "(":
-            return self.call(token)
-        if token not in self.contexts:
-            raise ExpressionError(f"unknown context {token!r}")
-        value: Any = self.contexts[token]
-        path = [token]
-        while self.peek() in (".", "["):
-            if self.take()[1] == ".":
-                name = self.take()[1]
-            else:
-                name = text(self.either())
-                self.take("]")
-            path.append(name)
-            value = value.get(name) if isinstance(value, Mapping) else None
-        if path[0] == "secrets" and len(path) > 1:
-            self.reads.append(path[1])
-        return value
-
-    def call(self, name: str) -> Any:
-        self.take("(")
-        arguments = []
-        if self.peek() != ")":
-            arguments.append(self.either())
-        while self.peek() == ",":
-            self.take()
-            arguments.append(self.either())
-        self.take(")")
-        if name.lower() == "startswith" and len(arguments) == 2:
-            return text(arguments[0]).lower().startswith(text(arguments[1]).lower())
-        status = self.contexts.get(STATUS, {})
-        if name in status and not arguments:
-            return status[name]
-        raise ExpressionError(f"the function {name}() is not one this runner evaluates")
-
-
-LITERALS = {"true": True, "false": False, "null": None}
-
-
-def _literal(kind: str, token: str) -> Any:
-    if kind == "string":
-        return token[1:-1].replace("''", "'")
-    if kind == "number":
-        return float(token)
-    if token in LITERALS:
-        return LITERALS[token]
-    raise ExpressionError(f"unexpected {token!r}")
-
-
-def _loosely_equal(left: Any, right: Any) -> bool:
-    if isinstance(left, str) and isinstance(right, str):
-        return left.lower() == right.lower()
-    return text(left).lower() == text(right).lower()
 
 
 @dataclass
@@ -584,10 +528,10 @@ def _first_combination(definition: Mapping[str, Any]) -> dict[str, Any]:
     return {key: values[0] for key, values in matrix.items() if isinstance(values, list)}
 
 
-def read_outputs(text_: str) -> dict[str, str]:
+def read_outputs(source: str) -> dict[str, str]:
     """$GITHUB_OUTPUT's `name=value` and `name<<DELIMITER` forms, as the runner reads them."""
     values: dict[str, str] = {}
-    lines = iter(text_.splitlines())
+    lines = iter(source.splitlines())
     for line in lines:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delimiter = line.split("<<", 1)
